@@ -1,0 +1,155 @@
+"""Base classes for what plugins provide: payer adapters, submission channels, statement renderers.
+
+A plugin registers instances through the registration hooks
+(:func:`~medbill_core.hookspecs.medbill_register_payer_adapters` and friends).
+The core's default hook implementations dispatch to them by ``identifier``,
+so a plugin author usually subclasses one of these and overrides a few
+methods; a plugin that needs full control implements the hooks directly.
+
+Rules every implementation follows:
+
+* **Money** is :class:`decimal.Decimal`; never convert amounts to float.
+* **PHI** (patient and subscriber names, birth dates, member IDs, addresses)
+  may appear in the documents an adapter produces, but never in log records,
+  exception messages or identifiers. Name records by claim number or internal id.
+* **Errors** are raised as :mod:`medbill_core.errors` exceptions; anything
+  else is wrapped by the plugin facade into a :class:`~medbill_core.errors.PluginError`.
+* Methods receive domain objects (:mod:`medbill_core.domain`) and return
+  domain objects; they never touch the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from medbill_core.domain import (
+    BillableClaim,
+    ClaimFinding,
+    ClaimStatusRequest,
+    ClaimStatusResponse,
+    DecodedResponse,
+    EligibilityRequest,
+    EligibilityResponse,
+    InboundDocument,
+    Payer,
+    RenderedDocument,
+    Statement,
+    SubmissionFile,
+    SubmissionReceipt,
+)
+from medbill_core.errors import AdapterNotAvailable
+
+
+class _Identified:
+    #: Unique, stable, lower-case name used in configuration (``adapter = "generic_x12"``).
+    identifier: ClassVar[str] = ""
+    #: Human-readable name for listings.
+    verbose_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.identifier and not cls.identifier.replace("_", "").replace("-", "").isalnum():
+            raise TypeError(f"{cls.__name__}.identifier must be letters, digits, '_' or '-'")
+
+    def _unsupported(self, what: str) -> AdapterNotAvailable:
+        return AdapterNotAvailable(f"{type(self).__name__} ({self.identifier}) does not {what}")
+
+
+class PayerAdapter(_Identified):
+    """Speaks one payer's (or one family of payers') formats and rules.
+
+    :cvar payer_options_model: optional pydantic model validating
+        ``Payer.options`` (companion-guide settings) for payers using this adapter.
+    """
+
+    payer_options_model: ClassVar[type[BaseModel] | None] = None
+
+    # -- capabilities -------------------------------------------------------------
+    def supports_claims(self) -> bool:
+        """True when :meth:`encode_claims` is implemented."""
+        return type(self).encode_claims is not PayerAdapter.encode_claims
+
+    def supports_eligibility(self) -> bool:
+        """True when :meth:`check_eligibility` is implemented."""
+        return type(self).check_eligibility is not PayerAdapter.check_eligibility
+
+    def supports_claim_status(self) -> bool:
+        return type(self).check_claim_status is not PayerAdapter.check_claim_status
+
+    # -- behaviour ----------------------------------------------------------------
+    def validate_payer_options(self, payer: Payer) -> BaseModel | None:
+        """Validate ``payer.options`` with :attr:`payer_options_model` (``None`` if there is none)."""
+        if self.payer_options_model is None:
+            return None
+        return self.payer_options_model.model_validate(payer.options)
+
+    def claim_edits(self, claim: BillableClaim) -> list[ClaimFinding]:
+        """Payer-specific edits on a claim. Default: none."""
+        return []
+
+    def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
+        """Encode claims for ``payer`` into one or more submission files.
+
+        Must not change the claims; must list each file's claim numbers.
+        """
+        raise self._unsupported("encode claims")
+
+    def check_eligibility(self, request: EligibilityRequest,
+                          channel: SubmissionChannel) -> EligibilityResponse:
+        """Ask the payer, through ``channel``, whether the patient is covered."""
+        raise self._unsupported("check eligibility")
+
+    def check_claim_status(self, request: ClaimStatusRequest,
+                           channel: SubmissionChannel) -> ClaimStatusResponse:
+        """Ask the payer, through ``channel``, where a claim stands (276/277)."""
+        raise self._unsupported("check claim status")
+
+    def decode(self, document: InboundDocument) -> DecodedResponse | None:
+        """Decode a received document, or return ``None`` when it is not this adapter's format."""
+        return None
+
+
+class SubmissionChannel(_Identified):
+    """Moves files between medbill and a clearinghouse or payer.
+
+    Implementations must be safe to retry: :meth:`submit` takes an
+    ``idempotency_key`` the remote end uses to recognise a repeated submission.
+    """
+
+    def supports_realtime(self) -> bool:
+        """True when :meth:`exchange` (real-time request/response) is implemented."""
+        return type(self).exchange is not SubmissionChannel.exchange
+
+    def submit(self, submission: SubmissionFile, *, idempotency_key: str) -> SubmissionReceipt:
+        """Send a batch; return the remote end's receipt."""
+        raise self._unsupported("submit files")
+
+    def fetch_responses(self) -> list[InboundDocument]:
+        """Documents waiting for us (acknowledgments, remittances), oldest first."""
+        raise self._unsupported("fetch responses")
+
+    def acknowledge(self, document: InboundDocument) -> None:
+        """Tell the remote end a fetched document was stored and need not be sent again."""
+
+    def exchange(self, kind: str, content: str) -> InboundDocument:
+        """Send a real-time request (a 270 or 276) and return the response document."""
+        raise self._unsupported("exchange real-time requests")
+
+
+class StatementRenderer(_Identified):
+    """Turns a :class:`~medbill_core.domain.Statement` into a document for the patient.
+
+    Every amount printed must come from the statement (which comes from the
+    ledger); a renderer never computes balances of its own.
+    """
+
+    #: IANA media type of the output, e.g. ``application/pdf``.
+    media_type: ClassVar[str] = "application/octet-stream"
+    #: File extension without dot, e.g. ``pdf``.
+    file_extension: ClassVar[str] = "bin"
+
+    def render(self, statement: Statement) -> RenderedDocument:
+        raise self._unsupported("render statements")

@@ -1,0 +1,105 @@
+"""medbill's domain model: pydantic v2 objects, separate from persistence.
+
+Plugins receive and return these; they never see ORM rows or sessions.
+Money fields are :class:`decimal.Decimal`; PHI fields are marked (see
+:func:`medbill_core.domain.base.phi_fields`).
+"""
+
+from medbill_core.domain.accounts import (
+    Aging,
+    Installment,
+    Payment,
+    PaymentMethodKind,
+    PaymentPlan,
+    PlanFrequency,
+    Statement,
+    StatementLine,
+)
+from medbill_core.domain.acknowledgment import (
+    AckStatus,
+    ClaimAcknowledgment,
+    ClaimAcknowledgmentBatch,
+    ClaimAckStatus,
+    FunctionalAcknowledgment,
+    InterchangeAcknowledgment,
+    SegmentError,
+    StatusCode,
+    TransactionSetAck,
+)
+from medbill_core.domain.base import DomainModel, phi_fields, validate_record
+from medbill_core.domain.claim import (
+    BillableClaim,
+    Claim,
+    ClaimAdjustmentRef,
+    ClaimFrequency,
+    ClaimState,
+    PriorPayerAdjudication,
+    ServiceLine,
+    UnitType,
+)
+from medbill_core.domain.claim_status import ClaimStatus, ClaimStatusRequest, ClaimStatusResponse
+from medbill_core.domain.coverage import Coverage, CoverageOrder, Relationship, Subscriber
+from medbill_core.domain.documents import (
+    DocumentKind,
+    InboundDocument,
+    RenderedDocument,
+    SubmissionFile,
+    SubmissionReceipt,
+)
+from medbill_core.domain.eligibility import (
+    Benefit,
+    BenefitKind,
+    BenefitSummary,
+    CoverageLevel,
+    CoverageStatus,
+    EligibilityIssue,
+    EligibilityRequest,
+    EligibilityResponse,
+    Network,
+)
+from medbill_core.domain.findings import ClaimFinding, Severity
+from medbill_core.domain.parties import (
+    Address,
+    EntityType,
+    Patient,
+    Payer,
+    Practice,
+    Provider,
+    Sex,
+)
+from medbill_core.domain.remittance import (
+    Adjustment,
+    AdjustmentGroup,
+    ClaimPayment,
+    ClaimStatusCode,
+    PaymentMethod,
+    ProviderAdjustment,
+    Remittance,
+    ServicePayment,
+)
+
+#: Everything a payer adapter's decoder may return.
+DecodedResponse = (
+    InterchangeAcknowledgment
+    | FunctionalAcknowledgment
+    | ClaimAcknowledgmentBatch
+    | EligibilityResponse
+    | ClaimStatusResponse
+    | Remittance
+)
+
+__all__ = [
+    "AckStatus", "Address", "Adjustment", "AdjustmentGroup", "Aging", "Benefit", "BenefitKind",
+    "BenefitSummary", "BillableClaim", "Claim", "ClaimAckStatus", "ClaimAcknowledgment",
+    "ClaimAcknowledgmentBatch", "ClaimAdjustmentRef", "ClaimFinding", "ClaimFrequency",
+    "ClaimPayment", "ClaimState", "ClaimStatus", "ClaimStatusCode", "ClaimStatusRequest",
+    "ClaimStatusResponse", "Coverage", "CoverageLevel", "CoverageOrder", "CoverageStatus",
+    "DecodedResponse", "DocumentKind", "DomainModel", "EligibilityIssue", "EligibilityRequest",
+    "EligibilityResponse", "EntityType", "FunctionalAcknowledgment", "InboundDocument",
+    "Installment", "InterchangeAcknowledgment", "Network", "Patient", "Payer", "Payment",
+    "PaymentMethod", "PaymentMethodKind", "PaymentPlan", "PlanFrequency", "Practice",
+    "PriorPayerAdjudication", "Provider", "ProviderAdjustment", "Relationship", "Remittance",
+    "RenderedDocument", "SegmentError", "ServiceLine", "ServicePayment", "Severity", "Sex",
+    "Statement", "StatementLine", "StatusCode", "SubmissionFile", "SubmissionReceipt",
+    "Subscriber", "TransactionSetAck", "UnitType", "phi_fields", "validate_record",
+]

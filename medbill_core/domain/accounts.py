@@ -1,0 +1,135 @@
+"""Patient accounts: payments, payment plans and statements."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field, field_validator, model_validator
+
+from medbill_core.domain.base import DomainModel
+from medbill_core.domain.parties import Address, Patient, Practice
+from medbill_core.money import ZERO, Money, total
+
+_PAN_LIKE = re.compile(r"\d{12,19}")
+
+
+class PaymentMethodKind(StrEnum):
+    CASH = "cash"
+    CHECK = "check"
+    CARD = "card"
+    ACH = "ach"
+    OTHER = "other"
+
+
+class Payment(DomainModel):
+    """A payment from the patient or guarantor.
+
+    ``reference`` is a check number or a card processor's authorization /
+    last four digits. A full card number is refused: medbill never stores one.
+    """
+
+    id: int | None = None
+    patient_id: int
+    amount: Money = Field(gt=0)
+    method: PaymentMethodKind
+    reference: str | None = Field(default=None, max_length=40)
+    received_on: date
+    claim_id: int | None = None
+
+    @field_validator("reference")
+    @classmethod
+    def _no_card_numbers(cls, value: str | None) -> str | None:
+        if value and _PAN_LIKE.search(re.sub(r"[\s-]", "", value)):
+            raise ValueError("looks like a full card number; record only the last four digits "
+                             "or the processor's reference")
+        return value
+
+
+class PlanFrequency(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+
+class Installment(DomainModel):
+    due_date: date
+    amount: Money = Field(gt=0)
+    paid_amount: Money = ZERO
+
+
+class PaymentPlan(DomainModel):
+    """An agreement to pay a balance in installments; installments must add up to the total."""
+
+    id: int | None = None
+    patient_id: int
+    total_amount: Money = Field(gt=0)
+    start_date: date
+    frequency: PlanFrequency = PlanFrequency.MONTHLY
+    installments: list[Installment] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _adds_up(self) -> PaymentPlan:
+        scheduled = total(i.amount for i in self.installments)
+        if scheduled != self.total_amount:
+            raise ValueError(
+                f"installments add up to {scheduled}, not the plan total {self.total_amount}"
+            )
+        dates = [i.due_date for i in self.installments]
+        if dates != sorted(dates) or dates[0] < self.start_date:
+            raise ValueError("installment due dates must be in order and not before the start")
+        return self
+
+
+class StatementLine(DomainModel):
+    """One service (or payment) on a statement, with what insurance did with it."""
+
+    service_date: date
+    claim_number: str | None = None
+    procedure_code: str | None = None
+    description: str
+    charge: Money = ZERO
+    insurance_paid: Money = ZERO
+    insurance_adjusted: Money = ZERO
+    patient_paid: Money = ZERO
+    balance: Money = ZERO
+
+
+class Aging(DomainModel):
+    """Balance due by age bucket, in days since the first statement/service."""
+
+    current: Money = ZERO
+    days_30: Money = ZERO
+    days_60: Money = ZERO
+    days_90_plus: Money = ZERO
+
+    @property
+    def total(self) -> Money:
+        return self.current + self.days_30 + self.days_60 + self.days_90_plus
+
+
+class Statement(DomainModel):
+    """A patient statement, ready for a renderer: all amounts come from the ledger."""
+
+    id: int | None = None
+    statement_number: str
+    practice: Practice
+    remit_to: Address | None = None
+    patient: Patient
+    guarantor_name: str | None = None
+    account_number: str
+    statement_date: date
+    due_date: date
+    cycle: str | None = None
+    lines: list[StatementLine] = Field(default_factory=list)
+    balance_due: Money
+    aging: Aging = Field(default_factory=Aging)
+    dunning_stage: int = Field(default=0, ge=0, le=4)
+    message: str | None = None
+
+    @model_validator(mode="after")
+    def _balance_matches(self) -> Statement:
+        if self.lines and total(line.balance for line in self.lines) != self.balance_due:
+            raise ValueError("statement lines' balances do not add up to the balance due")
+        return self

@@ -1,0 +1,129 @@
+"""Who takes part in a claim: the practice, providers, patients and payers."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from medbill_core.domain.base import DomainModel, phi_field
+from medbill_core.domain.identifiers import (
+    EIN,
+    NPI,
+    PhoneNumber,
+    StateCode,
+    TaxonomyCode,
+    ZipCode,
+)
+
+
+class Sex(StrEnum):
+    """Administrative sex as X12 DMG03 carries it."""
+
+    FEMALE = "F"
+    MALE = "M"
+    UNKNOWN = "U"
+
+
+class Address(DomainModel):
+    """A US postal address (X12 N3/N4)."""
+
+    line1: str = Field(min_length=1, max_length=55)
+    line2: str | None = Field(default=None, max_length=55)
+    city: str = Field(min_length=2, max_length=30)
+    state: StateCode
+    postal_code: ZipCode
+
+
+class Practice(DomainModel):
+    """The billing provider: the organization that bills and gets paid (837P loop 2010AA).
+
+    ``pay_to_address`` is used when payments go somewhere other than the
+    billing address (loop 2010AB). The tax ID is an EIN, stored without dash.
+    """
+
+    name: str = Field(min_length=1, max_length=60)
+    npi: NPI
+    tax_id: EIN
+    taxonomy: TaxonomyCode | None = None
+    address: Address
+    phone: PhoneNumber | None = None
+    contact_name: str | None = Field(default=None, max_length=60)
+    pay_to_address: Address | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _street_address(cls, value: Address) -> Address:
+        # 837P 2010AA N3 must be a street address; payers reject P.O. boxes here.
+        if value.line1.replace(".", "").upper().startswith(("PO BOX", "P O BOX")):
+            raise ValueError("billing provider address must be a street address, not a P.O. box")
+        return value
+
+
+class EntityType(StrEnum):
+    """X12 NM102: a person or an organization."""
+
+    PERSON = "1"
+    ORGANIZATION = "2"
+
+
+class Provider(DomainModel):
+    """A rendering, referring or supervising provider (not PHI: NPIs are public)."""
+
+    id: int | None = None
+    npi: NPI
+    last_name: str = Field(min_length=1, max_length=60)
+    first_name: str | None = Field(default=None, max_length=35)
+    entity_type: EntityType = EntityType.PERSON
+    taxonomy: TaxonomyCode | None = None
+
+
+class Patient(DomainModel):
+    """A patient. Name, birth date, address, phone and e-mail are PHI."""
+
+    id: int | None = None
+    account_number: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9-]+$")
+    last_name: str = phi_field(min_length=1, max_length=60)
+    first_name: str = phi_field(min_length=1, max_length=35)
+    middle_name: str | None = phi_field(default=None, max_length=25)
+    suffix: str | None = Field(default=None, max_length=10)
+    birth_date: date = phi_field()
+    sex: Sex
+    address: Address | None = phi_field(default=None)
+    phone: PhoneNumber | None = phi_field(default=None)
+    email: str | None = phi_field(default=None, max_length=254)
+    statement_hold: bool = False
+
+    @field_validator("birth_date")
+    @classmethod
+    def _birth_date_in_past(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError("birth date is in the future")
+        if value.year < 1880:
+            raise ValueError("birth date is before 1880")
+        return value
+
+
+class Payer(DomainModel):
+    """A payer as configured in ``[payers.<key>]`` of ``medbill.toml``.
+
+    :ivar key: the practice's own name for the payer (``medicare-jk``).
+    :ivar payer_id: the ID the clearinghouse routes on (X12 NM109 of loop 2010BB).
+    :ivar adapter: identifier of the payer adapter that encodes and decodes for it.
+    :ivar channel: identifier of the submission channel that carries its files.
+    :ivar claim_filing_indicator: SBR09 (``MB`` Medicare Part B, ``CI`` commercial, ...).
+    :ivar timely_filing_days: days after the date of service a claim is still accepted.
+    :ivar options: adapter-specific options (companion-guide settings), validated by the adapter.
+    """
+
+    key: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    payer_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
+    name: str = Field(min_length=1, max_length=60)
+    adapter: str = Field(min_length=1)
+    channel: str | None = None
+    claim_filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$")
+    timely_filing_days: int = Field(default=365, ge=1, le=3650)
+    address: Address | None = None
+    options: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,182 @@
+"""Remittance advice (X12 835): what the payer paid, adjusted and why."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import Field
+
+from medbill_core.domain.base import DomainModel, phi_field
+from medbill_core.money import ZERO, Money, total
+
+
+class AdjustmentGroup(StrEnum):
+    """CAS01 claim adjustment group codes."""
+
+    CONTRACTUAL = "CO"
+    CORRECTION = "CR"
+    OTHER = "OA"
+    PAYER_INITIATED = "PI"
+    PATIENT_RESPONSIBILITY = "PR"
+
+
+class Adjustment(DomainModel):
+    """One CAS triplet: group + CARC + amount (+ quantity).
+
+    A positive amount reduces what is paid; a negative one increases it.
+    """
+
+    group: AdjustmentGroup
+    reason_code: str = Field(min_length=1, max_length=5)
+    amount: Money
+    quantity: Decimal | None = None
+
+
+class ClaimStatusCode(StrEnum):
+    """CLP02 claim status codes."""
+
+    PRIMARY = "1"
+    SECONDARY = "2"
+    TERTIARY = "3"
+    DENIED = "4"
+    PRIMARY_FORWARDED = "19"
+    SECONDARY_FORWARDED = "20"
+    TERTIARY_FORWARDED = "21"
+    REVERSAL = "22"
+    NOT_OUR_CLAIM_FORWARDED = "23"
+    PREDETERMINATION = "25"
+
+
+class ServicePayment(DomainModel):
+    """SVC loop 2110: payment for one service line."""
+
+    procedure_code: str
+    procedure_qualifier: str = "HC"
+    modifiers: list[str] = Field(default_factory=list)
+    charge: Money
+    paid: Money
+    units: Decimal | None = None
+    original_procedure_code: str | None = None
+    service_date_from: date | None = None
+    service_date_to: date | None = None
+    line_control_number: str | None = None
+    allowed_amount: Money | None = None
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    remark_codes: list[str] = Field(default_factory=list)
+
+    @property
+    def adjusted(self) -> Decimal:
+        return total(a.amount for a in self.adjustments)
+
+    def is_balanced(self) -> bool:
+        """SVC02 - SVC03 equals the line's adjustments."""
+        return self.charge - self.paid == self.adjusted
+
+
+class ClaimPayment(DomainModel):
+    """CLP loop 2100: one claim's adjudication."""
+
+    claim_number: str
+    status: ClaimStatusCode
+    charge: Money
+    paid: Money
+    patient_responsibility: Money | None = None
+    filing_indicator: str | None = None
+    payer_claim_number: str | None = None
+    facility_type: str | None = None
+    frequency: str | None = None
+    patient_last_name: str | None = phi_field(default=None)
+    patient_first_name: str | None = phi_field(default=None)
+    member_id: str | None = phi_field(default=None)
+    service_date_from: date | None = None
+    service_date_to: date | None = None
+    received_date: date | None = None
+    interest: Money | None = None
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    remark_codes: list[str] = Field(default_factory=list)
+    services: list[ServicePayment] = Field(default_factory=list)
+
+    @property
+    def all_adjustments(self) -> list[Adjustment]:
+        """Claim-level then line-level adjustments."""
+        result = list(self.adjustments)
+        for service in self.services:
+            result.extend(service.adjustments)
+        return result
+
+    @property
+    def adjusted(self) -> Decimal:
+        return total(a.amount for a in self.all_adjustments)
+
+    def patient_share(self) -> Decimal:
+        """Sum of PR adjustments (deductible, coinsurance, copay, non-covered to patient)."""
+        return total(a.amount for a in self.all_adjustments
+                     if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY)
+
+    def is_balanced(self) -> bool:
+        """CLP03 - CLP04 equals all claim- and line-level adjustments."""
+        return self.charge - self.paid == self.adjusted
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.status is ClaimStatusCode.REVERSAL
+
+
+class ProviderAdjustment(DomainModel):
+    """One PLB reason/amount pair: not tied to a claim (interest, offsets, withholds).
+
+    A positive amount reduces the payment; a negative amount increases it.
+    """
+
+    provider_id: str
+    fiscal_period_date: date | None = None
+    reason_code: str
+    reference: str | None = None
+    amount: Money
+
+
+class PaymentMethod(StrEnum):
+    """BPR04 payment method."""
+
+    ACH = "ACH"
+    CHECK = "CHK"
+    FEDWIRE = "FWT"
+    BOP = "BOP"
+    NONE = "NON"
+
+
+class Remittance(DomainModel):
+    """One 835 transaction: one payment (or non-payment) from one payer to one payee."""
+
+    trace_number: str = Field(description="TRN02: check or EFT trace number")
+    payer_trace_id: str | None = Field(default=None, description="TRN03")
+    handling_code: str = "I"
+    payment_amount: Money
+    credit_debit: str = "C"
+    payment_method: PaymentMethod = PaymentMethod.CHECK
+    payment_date: date | None = None
+    production_date: date | None = None
+    payer_name: str
+    payer_id: str | None = None
+    payee_name: str
+    payee_npi: str | None = None
+    payee_tax_id: str | None = None
+    claims: list[ClaimPayment] = Field(default_factory=list)
+    provider_adjustments: list[ProviderAdjustment] = Field(default_factory=list)
+
+    @property
+    def claims_paid(self) -> Decimal:
+        return total(c.paid for c in self.claims)
+
+    @property
+    def provider_adjusted(self) -> Decimal:
+        return total(p.amount for p in self.provider_adjustments)
+
+    def balance_difference(self) -> Decimal:
+        """BPR02 minus (claim payments - PLB adjustments); ``0.00`` when the 835 balances."""
+        return self.payment_amount - (self.claims_paid - self.provider_adjusted)
+
+    def is_balanced(self) -> bool:
+        return self.balance_difference() == ZERO

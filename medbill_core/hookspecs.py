@@ -1,0 +1,288 @@
+"""Hook specifications: every point where a plugin can add to or change medbill.
+
+Hooks are grouped by revenue-cycle phase. Each takes keyword arguments only
+(pluggy calls them by name) and is prefixed ``medbill_``. Where one answer
+wins (which adapter encodes a payer's claims) the hook is ``firstresult``
+and the call **stops at the first non-None result**; where every plugin
+contributes (claim edits, registrations) results are collected into a list.
+
+The core's own behaviour is implemented as hooks too, in
+:mod:`medbill_core.default_plugins`; a plugin overrides it by implementing
+the same hook with ``tryfirst=True`` and returning a non-None result.
+
+Call hooks through :class:`medbill_core.plugins.PluginHooks`, the typed
+facade, never through ``pm.hook`` directly: the facade owns the error policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+    from pydantic import BaseModel
+
+    from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
+    from medbill_core.domain import (
+        BillableClaim,
+        Claim,
+        ClaimFinding,
+        ClaimStatusRequest,
+        ClaimStatusResponse,
+        DecodedResponse,
+        EligibilityRequest,
+        EligibilityResponse,
+        InboundDocument,
+        Payer,
+        RenderedDocument,
+        Statement,
+        SubmissionFile,
+        SubmissionReceipt,
+    )
+    from medbill_core.lifecycle import Transition
+    from medbill_core.pluginctx import PluginContext
+
+PROJECT_NAME = "medbill"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# -------------------------------------------------------------------------------------------------
+# Start-up: settings and registration
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def medbill_plugin_settings_model() -> type[BaseModel] | None:
+    """Declare the pydantic model that validates this plugin's ``[plugins.<name>]`` table.
+
+    Called once per enabled plugin at start-up. The validated settings are
+    available to the plugin as ``context.settings_for(<name>)``. An invalid
+    table stops start-up with a message naming the plugin and the field.
+
+    :returns: a pydantic model class, or ``None`` when the plugin takes no settings.
+    """
+
+
+@hookspec
+def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAdapter]:
+    """Provide payer adapters (formats and rules for payers).
+
+    Every enabled plugin's adapters are collected; two with the same
+    ``identifier`` stop start-up with a message naming both plugins.
+
+    :param context: configuration and settings of the running instance.
+    :returns: adapter instances (an empty sequence is fine).
+    """
+
+
+@hookspec
+def medbill_register_channels(context: PluginContext) -> Sequence[SubmissionChannel]:
+    """Provide submission channels (clearinghouse or payer connections).
+
+    :param context: configuration and settings of the running instance.
+    :returns: channel instances; identifiers must be unique across plugins.
+    """
+
+
+@hookspec
+def medbill_register_statement_renderers(context: PluginContext) -> Sequence[StatementRenderer]:
+    """Provide statement renderers (PDF, HTML, plain text ...).
+
+    :param context: configuration and settings of the running instance.
+    :returns: renderer instances; identifiers must be unique across plugins.
+    """
+
+
+@hookspec
+def medbill_register_commands(app: typer.Typer) -> None:
+    """Add commands to the ``medbill`` CLI (for example ``medbill x12 ...``).
+
+    Called for enabled plugins when the CLI starts. Commands must follow the
+    CLI's error rule: one clear line and a non-zero exit, never a traceback.
+
+    :param app: the root Typer application; add a sub-application or commands.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Before the visit: eligibility
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def medbill_check_eligibility(
+    request: EligibilityRequest, context: PluginContext
+) -> EligibilityResponse | None:
+    """Verify a patient's coverage with the payer (270/271).
+
+    The default implementation asks the payer's adapter through the payer's
+    channel. Stops at first non-None result.
+
+    :param request: who, which coverage, which date and service types.
+    :param context: configuration, registered adapters and channels.
+    :returns: the payer's benefits response, or ``None`` to let another plugin answer.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Building the claim: edits (scrubbing)
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def medbill_claim_edits(claim: BillableClaim, context: PluginContext) -> Sequence[ClaimFinding]:
+    """Check a claim before submission; every enabled plugin contributes findings.
+
+    Findings with severity ``error`` block submission; ``warning`` does not.
+    Messages name fields and codes, never PHI values.
+
+    :param claim: the claim with its practice, patient, coverage and payer.
+    :param context: configuration and registered adapters.
+    :returns: findings (an empty sequence when the claim passes this plugin's edits).
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Submission: encode, submit, fetch
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def medbill_encode_claims(
+    payer: Payer, claims: Sequence[BillableClaim], context: PluginContext
+) -> Sequence[SubmissionFile] | None:
+    """Encode claims for one payer into submission files (for example 837P batches).
+
+    The default implementation calls the payer's configured adapter. Stops at
+    first non-None result.
+
+    :param payer: the payer all ``claims`` are billed to.
+    :param claims: claims that passed their edits.
+    :param context: configuration and registered adapters.
+    :returns: files to submit, each listing its claim numbers; ``None`` to pass.
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_submit_file(
+    submission: SubmissionFile, channel: str, idempotency_key: str, context: PluginContext
+) -> SubmissionReceipt | None:
+    """Send one submission file through a channel.
+
+    The default implementation calls the named channel. Cross-cutting plugins
+    (audit, timing, rate limits) wrap this hook with ``wrapper=True``. Stops at
+    first non-None result.
+
+    :param submission: the encoded file.
+    :param channel: identifier of the channel to use.
+    :param idempotency_key: stable key: a retry of the same batch reuses it.
+    :param context: configuration and registered channels.
+    :returns: the channel's receipt, or ``None`` to pass.
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_fetch_responses(channel: str, context: PluginContext) -> Sequence[InboundDocument] | None:
+    """Fetch documents waiting at a channel (acknowledgments, 277s, 835s).
+
+    Stops at first non-None result.
+
+    :param channel: identifier of the channel to poll.
+    :param context: configuration and registered channels.
+    :returns: received documents, oldest first; ``None`` to pass.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Responses: decoding
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def medbill_decode_response(
+    document: InboundDocument, context: PluginContext
+) -> DecodedResponse | None:
+    """Decode a received document (999, 277CA, TA1, 271, 277, 835) into domain objects.
+
+    The default implementation offers the document to each registered adapter
+    in turn. Stops at first non-None result.
+
+    :param document: the received file and what the channel knows about it.
+    :param context: configuration and registered adapters.
+    :returns: the decoded response, or ``None`` when this plugin cannot read it.
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_check_claim_status(
+    request: ClaimStatusRequest, context: PluginContext
+) -> ClaimStatusResponse | None:
+    """Ask a payer where a submitted claim stands (276/277).
+
+    Stops at first non-None result.
+
+    :param request: the claim to ask about and a trace number.
+    :param context: configuration, adapters and channels.
+    :returns: the payer's status response, or ``None`` to pass.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Patient billing: statements
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def medbill_render_statement(
+    statement: Statement, renderer: str, context: PluginContext
+) -> RenderedDocument | None:
+    """Render a patient statement with the named renderer.
+
+    Stops at first non-None result.
+
+    :param statement: the statement; its amounts come from the ledger.
+    :param renderer: identifier of the renderer asked for (``pdf``, ``text`` ...).
+    :param context: configuration and registered renderers.
+    :returns: the rendered document, or ``None`` to pass.
+    """
+
+
+# -------------------------------------------------------------------------------------------------
+# Lifecycle events
+# -------------------------------------------------------------------------------------------------
+
+
+@hookspec
+def medbill_claim_transition_precommit(
+    claim: Claim, transition: Transition, context: PluginContext
+) -> None:
+    """Called inside the database transaction that moves a claim to a new state.
+
+    Raising any exception rolls the whole transaction back: the claim keeps its
+    old state and nothing of the change is stored. Use it to veto or to check
+    invariants; do not do slow or external work here.
+
+    :param claim: the claim as it will be stored (already in ``transition.target``).
+    :param transition: from-state, to-state, actor, reason and time.
+    :param context: configuration of the running instance.
+    """
+
+
+@hookspec
+def medbill_claim_transition_postcommit(
+    claim: Claim, transition: Transition, context: PluginContext
+) -> None:
+    """Called after a claim's state change was committed.
+
+    Exceptions are logged and do not undo the change (it is already stored).
+    Use it for notifications and follow-up work.
+
+    :param claim: the claim as stored.
+    :param transition: from-state, to-state, actor, reason and time.
+    :param context: configuration of the running instance.
+    """

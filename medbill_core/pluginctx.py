@@ -1,0 +1,71 @@
+"""What a plugin sees of the running instance: configuration, its settings, the registries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from medbill_core.errors import AdapterNotAvailable, UnknownPayer
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
+    from medbill_core.config import MedbillConfig
+    from medbill_core.domain import Payer
+
+
+@dataclass
+class PluginContext:
+    """Passed to hooks as ``context``.
+
+    Registries are filled at start-up from the registration hooks; lookups
+    raise :class:`~medbill_core.errors.AdapterNotAvailable` naming what is
+    missing, so a misconfigured payer fails with a clear message.
+    """
+
+    config: MedbillConfig
+    plugin_settings: dict[str, BaseModel | None] = field(default_factory=dict)
+    adapters: dict[str, PayerAdapter] = field(default_factory=dict)
+    channels: dict[str, SubmissionChannel] = field(default_factory=dict)
+    renderers: dict[str, StatementRenderer] = field(default_factory=dict)
+    #: Free-form per-run services (e.g. an outbox) a caller may hand to plugins.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def settings_for(self, plugin: str) -> Any:
+        """The validated settings of ``plugin`` (``None`` if it declares no model)."""
+        return self.plugin_settings.get(plugin)
+
+    def payer(self, key: str) -> Payer:
+        try:
+            return self.config.payers[key]
+        except KeyError:
+            raise UnknownPayer(key) from None
+
+    def adapter(self, identifier: str) -> PayerAdapter:
+        return _lookup(self.adapters, identifier, "payer adapter")
+
+    def channel(self, identifier: str) -> SubmissionChannel:
+        return _lookup(self.channels, identifier, "submission channel")
+
+    def renderer(self, identifier: str) -> StatementRenderer:
+        return _lookup(self.renderers, identifier, "statement renderer")
+
+    def adapter_for(self, payer: Payer) -> PayerAdapter:
+        return self.adapter(payer.adapter)
+
+    def channel_for(self, payer: Payer) -> SubmissionChannel:
+        if not payer.channel:
+            raise AdapterNotAvailable(f"payer {payer.key!r} has no channel configured")
+        return self.channel(payer.channel)
+
+
+def _lookup(registry: Mapping[str, Any], identifier: str, kind: str) -> Any:
+    try:
+        return registry[identifier]
+    except KeyError:
+        known = ", ".join(sorted(registry)) or "none"
+        raise AdapterNotAvailable(
+            f"no enabled plugin provides the {kind} {identifier!r} (available: {known})"
+        ) from None

@@ -1,0 +1,5 @@
+"""Hook implementations of the `payer_medicare` plugin (entry point `medbill.plugins`)."""
+
+from __future__ import annotations
+
+from medbill_core.hookspecs import hookimpl  # noqa: F401  (hooks are added with the plugin's issue)

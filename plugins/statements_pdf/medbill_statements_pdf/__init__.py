@@ -1,0 +1,1 @@
+"""medbill plugin `statements_pdf`: PDF patient statements and good-faith estimates."""
