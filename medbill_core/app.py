@@ -1,0 +1,86 @@
+"""The application object: configuration + database + plugins, and units of work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from medbill_core.config import MedbillConfig, load_config
+from medbill_core.ledger import Ledger
+from medbill_core.plugins import PluginHooks
+from medbill_core.services.claims import ClaimService
+from medbill_core.services.patients import PatientService
+from medbill_core.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UnitOfWork:
+    """One transaction's worth of work by one actor.
+
+    Everything done through it commits together when the ``with`` block ends,
+    or not at all when it raises. Post-commit callbacks (lifecycle hooks) run
+    only after a successful commit.
+    """
+
+    app: Medbill
+    session: Session
+    actor: str
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def patients(self) -> PatientService:
+        return PatientService(self.session, actor=self.actor, config=self.app.config)
+
+    @property
+    def claims(self) -> ClaimService:
+        return ClaimService(self.session, actor=self.actor, config=self.app.config,
+                            hooks=self.app.hooks, after_commit=self.after_commit)
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.session, actor=self.actor)
+
+
+class Medbill:
+    """A running medbill instance."""
+
+    def __init__(self, config: MedbillConfig, database: Database, hooks: PluginHooks) -> None:
+        self.config = config
+        self.database = database
+        self.hooks = hooks
+
+    @classmethod
+    def open(cls, config: MedbillConfig | None = None, *,
+             extra_plugins: Iterable[tuple[str, Any]] = (), load_installed: bool = True,
+             upgrade: bool = False) -> Medbill:
+        """Start plugins and open the database.
+
+        :param upgrade: apply pending migrations (otherwise an outdated schema is an error
+            at the first unit of work).
+        """
+        config = config or load_config()
+        hooks = PluginHooks.start(config, extra_plugins=extra_plugins,
+                                  load_installed=load_installed)
+        database = Database(config.database_url)
+        if upgrade:
+            database.upgrade()
+        return cls(config, database, hooks)
+
+    @contextmanager
+    def unit_of_work(self, actor: str | None = None) -> Iterator[UnitOfWork]:
+        """A transaction for ``actor`` (default: the configured actor)."""
+        with self.database.transaction() as session:
+            work = UnitOfWork(self, session, actor or self.config.actor)
+            yield work
+        for callback in work.after_commit:
+            callback()
+
+    def close(self) -> None:
+        self.database.dispose()

@@ -1,0 +1,1 @@
+"""The ``medbill`` command line (typer + rich)."""

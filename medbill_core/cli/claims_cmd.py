@@ -1,0 +1,119 @@
+"""``medbill claims``: list, show and import claims."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from medbill_core.cli.common import cli_errors, console, open_app, print_json
+from medbill_core.domain import Claim, ClaimState, validate_record
+from medbill_core.errors import MedbillError, NotFound
+
+app = typer.Typer(help="Claims.", no_args_is_help=True)
+
+
+@app.command("list")
+@cli_errors
+def list_claims(
+    state: Annotated[ClaimState | None, typer.Option(help="Only claims in this state")] = None,
+    payer: Annotated[str | None, typer.Option(help="Only claims billed to this payer key")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Claims with their state, payer and totals."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        claims = work.claims.list(state=state, payer_key=payer, limit=limit)
+        rows = []
+        for claim in claims:
+            balance = work.ledger.claim_balance(claim.id)
+            rows.append({"id": claim.id, "claim_number": claim.claim_number,
+                         "state": claim.state.value, "payer": claim.payer_key or "self-pay",
+                         "service_date": claim.service_date_from.isoformat(),
+                         "charge": str(claim.total_charge),
+                         "insurance_balance": str(balance.insurance),
+                         "patient_balance": str(balance.patient)})
+    if as_json:
+        print_json(rows)
+        return
+    table = Table("id", "claim", "state", "payer", "DOS", "charge", "ins. bal.", "pat. bal.",
+                  title=f"{len(rows)} claims")
+    for row in rows:
+        table.add_row(*(str(value) for value in row.values()))
+    console.print(table)
+
+
+def _find(work: Any, reference: str) -> Claim:
+    if reference.isdigit():
+        try:
+            return work.claims.get(int(reference))
+        except NotFound:
+            pass
+    return work.claims.by_number(reference)
+
+
+@app.command("show")
+@cli_errors
+def show_claim(
+    reference: Annotated[str, typer.Argument(help="Claim id or claim number")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One claim: lines, state history and ledger totals."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        claim = _find(work, reference)
+        history = work.claims.history(claim.id)
+        totals = work.ledger.totals(claim_id=claim.id)
+    data = claim.model_dump(mode="json")
+    data["total_charge"] = str(claim.total_charge)
+    data["history"] = [t.model_dump(mode="json") for t in history]
+    data["ledger"] = {kind.value: str(amount) for kind, amount in totals.by_kind.items()}
+    data["balance"] = {"insurance": str(totals.balance.insurance),
+                       "patient": str(totals.balance.patient)}
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]claim {claim.claim_number}[/] (id {claim.id}) — {claim.state.value}, "
+                  f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
+    console.print(f"service {claim.service_date_from} – {claim.service_date_to}, "
+                  f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}")
+    lines = Table("#", "code", "modifiers", "units", "charge", "pointers")
+    for line in claim.lines:
+        lines.add_row(str(line.line_number), line.procedure_code, " ".join(line.modifiers),
+                      str(line.units), str(line.charge),
+                      ",".join(str(p) for p in line.diagnosis_pointers))
+    console.print(lines)
+    console.print("ledger: " + ", ".join(f"{k} {v}" for k, v in data["ledger"].items())
+                  + f"; balance insurance {totals.balance.insurance}, "
+                    f"patient {totals.balance.patient}")
+    for step in history:
+        console.print(f"  {step.at:%Y-%m-%d %H:%M} {step.source.value} -> {step.target.value} "
+                      f"by {step.actor}" + (f" ({step.reason})" if step.reason else ""))
+
+
+@app.command("import")
+@cli_errors
+def import_claims(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Create draft claims from a JSON list (patient by account_number). All or nothing."""
+    try:
+        records = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise MedbillError(f"{file.name}: not valid JSON (line {exc.lineno})") from None
+    if not isinstance(records, list):
+        raise MedbillError(f"{file.name}: expected a JSON list of claims")
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        for number, record in enumerate(records, start=1):
+            if not isinstance(record, dict):
+                raise MedbillError(f"record {number}: not an object")
+            record = dict(record)
+            account = record.pop("account_number", None)
+            if account is not None:
+                record["patient_id"] = work.patients.by_account(str(account)).id
+            claim = validate_record(Claim, record, record=f"record {number}")
+            work.claims.create(claim)
+    console.print(f"imported {len(records)} claims")

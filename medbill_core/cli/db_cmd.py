@@ -1,0 +1,38 @@
+"""``medbill db``: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from medbill_core.cli.common import cli_errors, console, load_cli_config
+from medbill_core.storage.database import Database
+
+app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("upgrade")
+@cli_errors
+def upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    config = load_cli_config()
+    database = Database(config.database_url)
+    before = database.current_revision()
+    database.upgrade()
+    after = database.current_revision()
+    console.print(f"database {_redacted(config.database_url)}: {before or 'empty'} -> {after}")
+
+
+@app.command("current")
+@cli_errors
+def current() -> None:
+    """Show the schema version of the database and the newest available."""
+    config = load_cli_config()
+    database = Database(config.database_url)
+    console.print(f"current: {database.current_revision() or 'empty'}; "
+                  f"newest: {database.head_revision()}")

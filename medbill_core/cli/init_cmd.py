@@ -1,0 +1,40 @@
+"""``medbill init``: write a commented starter configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from medbill_core.cli.common import cli_errors, console, state
+from medbill_core.config import DEFAULT_CONFIG_NAME, starter_config
+from medbill_core.errors import ConfigurationError
+from medbill_core.loading import installed_plugins
+
+
+@cli_errors
+def init(
+    path: Annotated[Path | None, typer.Argument(help="Where to write it")] = None,
+    plugins: Annotated[str | None, typer.Option(
+        help="Comma-separated plugins to enable (default: every installed plugin)")] = None,
+    actor: Annotated[str, typer.Option(help="Actor name recorded in the audit trail")] = "medbill",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
+) -> None:
+    """Write a commented starter medbill.toml."""
+    target = path or Path(state.config_path or DEFAULT_CONFIG_NAME)
+    if target.exists() and not force:
+        raise ConfigurationError(f"{target} already exists (use --force to overwrite)")
+    installed = [plugin.name for plugin in installed_plugins()]
+    if plugins is None:
+        enabled = installed
+    else:
+        enabled = [name.strip() for name in plugins.split(",") if name.strip()]
+        unknown = sorted(set(enabled) - set(installed))
+        if unknown:
+            raise ConfigurationError(f"not installed: {', '.join(unknown)} "
+                                     f"(installed: {', '.join(installed) or 'none'})")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(starter_config(enabled, actor), encoding="utf-8")
+    console.print(f"wrote {target} (enabled plugins: {', '.join(enabled) or 'none'})")
+    console.print("next: edit the practice and payers sections, then run 'medbill db upgrade'")

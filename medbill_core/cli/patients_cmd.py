@@ -1,0 +1,69 @@
+"""``medbill patients`` and ``medbill coverages``: import and list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from medbill_core.cli.common import cli_errors, console, err_console, open_app
+from medbill_core.services.importing import ImportReport, import_coverages, import_patients
+
+app = typer.Typer(help="Patients.", no_args_is_help=True)
+coverages_app = typer.Typer(help="Insurance coverages.", no_args_is_help=True)
+
+FileArgument = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                              help="CSV or JSON file")]
+FormatOption = Annotated[str | None, typer.Option("--format", help="csv or json "
+                                                  "(default: from the file extension)")]
+KeepGoodOption = Annotated[bool, typer.Option(
+    "--keep-good", help="Import the good rows even when some are bad")]
+
+
+def _report(kind: str, report: ImportReport) -> None:
+    console.print(f"imported {report.imported} {kind}")
+    for problem in report.rejected:
+        err_console.print(f"[yellow]skipped[/] {problem.message}", highlight=False)
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@app.command("import")
+@cli_errors
+def import_patients_command(file: FileArgument, file_format: FormatOption = None,
+                            keep_good: KeepGoodOption = False) -> None:
+    """Create or update patients (key: account_number)."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        report = import_patients(work, file, file_format=file_format, keep_good=keep_good)
+    _report("patients", report)
+
+
+@app.command("list")
+@cli_errors
+def list_patients(limit: Annotated[int, typer.Option(min=1)] = 50,
+                  offset: Annotated[int, typer.Option(min=0)] = 0) -> None:
+    """Patients by id."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patients = work.patients.list(limit=limit, offset=offset)
+        table = Table("id", "account", "name", "coverages")
+        for patient in patients:
+            coverages = work.patients.coverages(patient.id)
+            table.add_row(str(patient.id), patient.account_number,
+                          f"{patient.last_name}, {patient.first_name}",
+                          ", ".join(f"{c.payer_key} ({c.order.value})" for c in coverages) or "-")
+    console.print(table)
+
+
+@coverages_app.command("import")
+@cli_errors
+def import_coverages_command(file: FileArgument, file_format: FormatOption = None,
+                             keep_good: KeepGoodOption = False) -> None:
+    """Create or update coverages (patient by account_number; key: payer and order)."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
+    _report("coverages", report)

@@ -1,0 +1,63 @@
+"""``medbill plugins list``: what is installed, what is enabled, which hooks each implements."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from medbill_core.cli.common import cli_errors, console, load_cli_config, print_json
+from medbill_core.hookspecs import PROJECT_NAME
+from medbill_core.loading import installed_plugins
+
+app = typer.Typer(help="Installed and enabled plugins.", no_args_is_help=True)
+
+_IMPL_ATTRIBUTE = PROJECT_NAME + "_impl"
+
+
+def implemented_hooks(target: str) -> tuple[list[str], str | None]:
+    """Hook names the entry point's module implements, or an import error description."""
+    module_name = target.split(":", 1)[0]
+    try:
+        module: Any = importlib.import_module(module_name)
+    except Exception as exc:  # a broken plugin must not break the listing
+        return [], f"{type(exc).__name__}: {exc}"
+    if ":" in target:
+        module = getattr(module, target.split(":", 1)[1], module)
+    hooks = sorted(name for name in dir(module)
+                   if name.startswith("medbill_")
+                   and getattr(getattr(module, name), _IMPL_ATTRIBUTE, None) is not None)
+    return hooks, None
+
+
+@app.command("list")
+@cli_errors
+def list_plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Every installed plugin: enabled or not, version, hooks implemented."""
+    config = load_cli_config()
+    enabled = set(config.plugins)
+    rows = []
+    for plugin in installed_plugins():
+        hooks, error = implemented_hooks(plugin.target)
+        rows.append({"name": plugin.name, "enabled": plugin.name in enabled,
+                     "version": plugin.version, "distribution": plugin.distribution,
+                     "module": plugin.target, "hooks": hooks, "error": error})
+    missing = sorted(enabled - {row["name"] for row in rows})
+    if as_json:
+        print_json({"plugins": rows, "enabled_but_not_installed": missing})
+        return
+    table = Table(title="medbill plugins")
+    for column in ("name", "enabled", "version", "hooks"):
+        table.add_column(column)
+    for row in rows:
+        hooks_text = row["error"] and f"[red]import failed: {row['error']}[/]" \
+            or ", ".join(h.removeprefix("medbill_") for h in row["hooks"]) or "-"
+        table.add_row(row["name"], "yes" if row["enabled"] else "no", row["version"] or "?",
+                      hooks_text)
+    console.print(table)
+    for name in missing:
+        console.print(f"[red]enabled but not installed:[/] {name}")

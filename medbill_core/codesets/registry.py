@@ -1,0 +1,381 @@
+"""``CodeSets``: date-aware lookups over the packaged and user-loaded code sets.
+
+Each table is read once, on first use, into a ``dict``; a lookup is a
+normalisation, a dict access and two date comparisons. Packaged tables are
+shared by every instance in the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from datetime import date
+from pathlib import Path
+
+from medbill_core.codesets import icd10cm
+from medbill_core.codesets.formats import (
+    CPT_MODIFIERS,
+    CPT_RE,
+    SHAPE_HINTS,
+    SHAPES,
+    is_cpt_modifier_number,
+    normalize,
+)
+from medbill_core.codesets.loaders import (
+    ICD_DIR,
+    read_manifest,
+    stored_file,
+    user_cache_dir,
+    user_data_dir,
+)
+from medbill_core.codesets.model import (
+    CodeInfo,
+    CodeSetError,
+    CodeSystem,
+    Reason,
+    Release,
+    Verdict,
+)
+from medbill_core.codesets.tables import (
+    iter_csv,
+    open_text,
+    read_packaged_csv,
+    rows_to_table,
+)
+
+Table = dict[str, CodeInfo]
+
+#: Packaged data files and the source label their records carry (see data/SOURCES.md).
+PACKAGED: dict[CodeSystem, tuple[str, str]] = {
+    CodeSystem.HCPCS: ("hcpcs_level2_2024q3.csv.gz", "CMS HCPCS Level II, July 2024 (2024 Q3)"),
+    CodeSystem.MODIFIER: ("hcpcs_modifiers.csv", "CMS HCPCS 2020 modifiers + 2024 additions"),
+    CodeSystem.POS: ("place_of_service.csv", "CMS Place of Service code set, Sept 2023"),
+    CodeSystem.CARC: ("carc.csv", "X12 CARC list as of 2024-06-18"),
+    CodeSystem.RARC: ("rarc.csv", "X12 RARC list as of 2024-06-18"),
+    CodeSystem.GROUP: ("claim_adjustment_group_codes.csv", "X12 claim adjustment group codes"),
+}
+
+_CPT_NOTE = ("CPT descriptors are AMA-licensed and not shipped: only the format was checked"
+             " (a licensed user can load them with `medbill codes load cpt FILE`)")
+_CPT_MOD_NOTE = ("CPT modifier: AMA-licensed descriptor not shipped, checked by number only")
+
+_packaged_lock = threading.Lock()
+_packaged: dict[CodeSystem, Table] = {}
+_packaged_icd: list[tuple[Release, Table] | None] = []  # one entry once tried (None: absent)
+
+
+def _packaged_table(system: CodeSystem) -> Table:
+    table = _packaged.get(system)
+    if table is None:
+        with _packaged_lock:
+            table = _packaged.get(system)
+            if table is None:
+                if system in PACKAGED:
+                    name, label = PACKAGED[system]
+                    table = rows_to_table(system, read_packaged_csv(name), label, where=name)
+                else:
+                    table = {}
+                _packaged[system] = table
+    return table
+
+
+def _packaged_icd10cm(cache_dir: Path | None) -> list[tuple[Release, Table]]:
+    if not _packaged_icd:
+        with _packaged_lock:
+            if not _packaged_icd:
+                loaded = icd10cm.load_packaged(cache_dir)
+                _packaged_icd.append(loaded)
+    return [entry for entry in _packaged_icd if entry is not None]
+
+
+def _fmt(d: date | None) -> str:
+    return d.isoformat() if d else "-"
+
+
+class CodeSets:
+    """Date-aware code-set lookups.
+
+    :param data_dir: user data directory with loaded code sets (default:
+        :func:`user_data_dir`); ``use_user_data=False`` ignores it.
+    :param cache_dir: where the derived ICD-10-CM table is cached (default:
+        :func:`user_cache_dir`).
+
+    Every check returns a :class:`Verdict`; ``on`` is the date of service
+    (for CARC/RARC/group codes: the date of the remittance) and defaults to today.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        *,
+        cache_dir: Path | str | None = None,
+        use_user_data: bool = True,
+    ) -> None:
+        self.data_dir = user_data_dir(data_dir) if use_user_data else None
+        self.cache_dir = user_cache_dir(cache_dir)
+        self._lock = threading.Lock()
+        self._tables: dict[CodeSystem, Table] = {}
+        self._icd: list[tuple[Release, Table]] | None = None
+        self._manifest = read_manifest(self.data_dir) if self.data_dir else {}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def _user_label(self, key: str) -> str:
+        entry = self._manifest.get(key) or {}
+        file = entry.get("file", f"{key}.csv")
+        loaded = str(entry.get("loaded_at", ""))[:10]
+        return f"user file {file}" + (f" (loaded {loaded})" if loaded else "")
+
+    def table(self, system: CodeSystem | str) -> Table:
+        """The merged table of ``system`` (user rows over packaged rows). Not for ICD-10-CM."""
+        system = CodeSystem(system)
+        table = self._tables.get(system)
+        if table is not None:
+            return table
+        if system is CodeSystem.ICD10CM:
+            raise ValueError("ICD-10-CM is kept per release: use icd10cm_releases()")
+        with self._lock:
+            table = self._tables.get(system)
+            if table is None:
+                table = _packaged_table(system)
+                path = stored_file(self.data_dir, system) if self.data_dir else None
+                if path is not None and path.is_file():
+                    with open_text(path) as handle:
+                        user = rows_to_table(system, iter_csv(handle),
+                                             self._user_label(system.value), where=str(path))
+                    table = {**table, **user}
+                self._tables[system] = table
+        return table
+
+    def icd10cm_releases(self) -> list[tuple[Release, Table]]:
+        """Loaded ICD-10-CM releases: user releases (by start date), then the packaged one."""
+        if self._icd is not None:
+            return self._icd
+        with self._lock:
+            if self._icd is None:
+                releases: list[tuple[Release, Table]] = []
+                folder = self.data_dir / ICD_DIR if self.data_dir else None
+                if folder is not None and folder.is_dir():
+                    for path in sorted(folder.glob("*_*.csv.gz")):
+                        start, _, end = path.name.removesuffix(".csv.gz").partition("_")
+                        key = f"{ICD_DIR}/{start}_{end}"
+                        label = self._user_label(key)
+                        table = icd10cm.read_release(path, label)
+                        releases.append((Release(f"ICD-10-CM {start}..{end}",
+                                                 date.fromisoformat(start),
+                                                 date.fromisoformat(end), label), table))
+                releases.extend(_packaged_icd10cm(self.cache_dir))
+                if not releases:
+                    raise CodeSetError(
+                        "no ICD-10-CM data: install simple-icd-10-cm or load a release with"
+                        " `medbill codes load icd10cm FILE`"
+                    )
+                self._icd = releases
+        return self._icd
+
+    def icd10cm_release(self, on: date | None = None) -> Release:
+        """The release that governs date of service ``on`` (see :meth:`icd10cm`)."""
+        return self._pick_release(on or date.today())[0]
+
+    def _pick_release(self, on: date) -> tuple[Release, Table]:
+        releases = self.icd10cm_releases()
+        for entry in releases:
+            if entry[0].covers(on):
+                return entry
+        # no release covers the date: use the nearest one (the later one on a tie)
+        return min(reversed(releases), key=lambda entry: entry[0].distance(on))
+
+    # -- verdict helpers -------------------------------------------------------------------
+
+    @staticmethod
+    def _judge(info: CodeInfo, on: date, note: str = "") -> Verdict:
+        reason = info.status_on(on)
+        code = info.display_code
+        label = info.system.label
+        if reason is Reason.OK:
+            message = f"{code}: {label}, valid on {on}: {info.description}"
+        elif reason is Reason.NOT_BILLABLE:
+            message = (f"{code}: {label} category header ({info.description}), not billable:"
+                       " use a more specific code (more characters)")
+        elif reason is Reason.UNASSIGNED:
+            message = f"{code}: {label} code is unassigned"
+        elif reason is Reason.NOT_YET_EFFECTIVE:
+            message = f"{code}: {label} not yet effective on {on} (effective {info.effective})"
+        else:
+            message = f"{code}: {label} terminated after {info.terminated}, not valid on {on}"
+        note = "; ".join(n for n in (info.note, note) if n)
+        return Verdict(info.system, info.code, reason, message, on, info, note)
+
+    @staticmethod
+    def _shape_or_unknown(system: CodeSystem, code: str, raw: str, on: date,
+                          source: str) -> Verdict:
+        if not SHAPES[system].match(code):
+            return Verdict(system, code, Reason.FORMAT,
+                           f"{raw.strip()!r}: not a well-formed {system.label} code: {SHAPE_HINTS[system]}",
+                           on)
+        return Verdict(system, code, Reason.UNKNOWN,
+                       f"{code}: no such {system.label} code in {source}", on)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def get(self, system: CodeSystem | str, code: str, on: date | None = None) -> CodeInfo | None:
+        """The record of ``code`` (no date check); for ICD-10-CM from the release for ``on``."""
+        system = CodeSystem(system)
+        code = normalize(system, code)
+        if system is CodeSystem.ICD10CM:
+            return self._pick_release(on or date.today())[1].get(code)
+        return self.table(system).get(code)
+
+    def check(self, system: CodeSystem | str, code: str, on: date | None = None) -> Verdict:
+        """Dispatch to the lookup of ``system``."""
+        return _DISPATCH[CodeSystem(system)](self, code, on)
+
+    def icd10cm(self, code: str, on: date | None = None) -> Verdict:
+        """An ICD-10-CM diagnosis: billable (a leaf code) in the release governing ``on``.
+
+        If no loaded release covers ``on``, the nearest one is used and the
+        verdict's ``note`` says so; a code absent from that release but present
+        in another loaded one is reported as not yet effective / terminated.
+        """
+        on = on or date.today()
+        norm = normalize(CodeSystem.ICD10CM, code)
+        release, table = self._pick_release(on)
+        note = "" if release.covers(on) else (
+            f"date of service {on} is outside the loaded {release.label}"
+            f" ({release.effective}..{release.through}); checked against that release")
+        info = table.get(norm)
+        if info is not None:
+            return self._judge(info, on, note)
+        for other, other_table in self.icd10cm_releases():
+            found = other_table.get(norm)
+            if other is release or found is None or not found.billable:
+                continue
+            if other.effective > on:
+                return Verdict(CodeSystem.ICD10CM, norm, Reason.NOT_YET_EFFECTIVE,
+                               f"{found.display_code}: ICD-10-CM not yet effective on {on}"
+                               f" (first in {other.label}, from {other.effective})", on, found)
+            if other.through < on:
+                return Verdict(CodeSystem.ICD10CM, norm, Reason.TERMINATED,
+                               f"{found.display_code}: ICD-10-CM deleted after {other.through}"
+                               f" (last in {other.label}), not valid on {on}", on, found)
+        verdict = self._shape_or_unknown(CodeSystem.ICD10CM, norm, code, on, release.label)
+        return Verdict(verdict.system, verdict.code, verdict.reason, verdict.message, on,
+                       note=note)
+
+    def hcpcs(self, code: str, on: date | None = None) -> Verdict:
+        """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`."""
+        on = on or date.today()
+        norm = normalize(CodeSystem.HCPCS, code)
+        if CPT_RE.match(norm):
+            return self.cpt(norm, on)
+        info = self.table(CodeSystem.HCPCS).get(norm)
+        if info is not None:
+            return self._judge(info, on)
+        verdict = self._shape_or_unknown(CodeSystem.HCPCS, norm, code, on,
+                                         "the loaded HCPCS Level II file")
+        if verdict.reason is Reason.UNKNOWN and norm.startswith("D"):
+            return Verdict(CodeSystem.HCPCS, norm, Reason.UNKNOWN,
+                           f"{norm}: D-codes are CDT (ADA-licensed) and not shipped; load them"
+                           " with `medbill codes load hcpcs FILE`", on)
+        return verdict
+
+    def cpt(self, code: str, on: date | None = None) -> Verdict:
+        """A CPT code: format only, unless a licensed user loaded CPT descriptors."""
+        on = on or date.today()
+        norm = normalize(CodeSystem.CPT, code)
+        if not CPT_RE.match(norm):
+            return self._shape_or_unknown(CodeSystem.CPT, norm, code, on, "")
+        table = self.table(CodeSystem.CPT)
+        if table:
+            info = table.get(norm)
+            if info is None:
+                return Verdict(CodeSystem.CPT, norm, Reason.UNKNOWN,
+                               f"{norm}: no such CPT code in the loaded CPT file", on)
+            return self._judge(info, on)
+        info = CodeInfo(CodeSystem.CPT, norm, "CPT code (descriptor not shipped: AMA licence)",
+                        format_only=True, source="format check")
+        return Verdict(CodeSystem.CPT, norm, Reason.OK,
+                       f"{norm}: CPT code, format valid (descriptor not shipped)", on, info,
+                       _CPT_NOTE)
+
+    def modifier(self, code: str, on: date | None = None) -> Verdict:
+        """A procedure modifier: HCPCS Level II from the table; CPT (22-99) by number."""
+        on = on or date.today()
+        norm = normalize(CodeSystem.MODIFIER, code)
+        info = self.table(CodeSystem.MODIFIER).get(norm)
+        if info is not None:
+            return self._judge(info, on)
+        if is_cpt_modifier_number(norm):
+            known = norm in CPT_MODIFIERS
+            info = CodeInfo(CodeSystem.MODIFIER, norm,
+                            "CPT modifier (descriptor not shipped: AMA licence)",
+                            format_only=True, source="CPT modifier numbers (codes only)")
+            note = _CPT_MOD_NOTE if known else (
+                f"{norm} is not in medbill's list of CPT modifier numbers in use;"
+                " accepted on format (22-99) only")
+            return Verdict(CodeSystem.MODIFIER, norm, Reason.OK,
+                           f"{norm}: CPT modifier{'' if known else ' number'}, valid by format"
+                           " (descriptor not shipped)", on, info, note)
+        return self._shape_or_unknown(CodeSystem.MODIFIER, norm, code, on,
+                                      "the HCPCS Level II modifiers or CPT modifiers 22-99")
+
+    def place_of_service(self, code: str, on: date | None = None) -> Verdict:
+        """A CMS place-of-service code (unassigned numbers are invalid)."""
+        return self._simple(CodeSystem.POS, code, on, "the CMS place of service list")
+
+    def carc(self, code: str, on: date | None = None) -> Verdict:
+        """A claim adjustment reason code; ``on`` is the remittance date (the X12 stop date
+        bars original 835s after it; reversals and secondary claims may still report it)."""
+        return self._simple(CodeSystem.CARC, code, on, "the loaded CARC list")
+
+    def rarc(self, code: str, on: date | None = None) -> Verdict:
+        """A remittance advice remark code. The packaged list has no stop dates, so a
+        deactivated RARC is only caught when a loaded file gives its stop date."""
+        return self._simple(CodeSystem.RARC, code, on, "the loaded RARC list")
+
+    def adjustment_group(self, code: str, on: date | None = None) -> Verdict:
+        """A claim adjustment group code (CAS01). CR ends 2011-12-31 (not in 5010)."""
+        return self._simple(CodeSystem.GROUP, code, on, "the claim adjustment group codes")
+
+    def _simple(self, system: CodeSystem, code: str, on: date | None, source: str) -> Verdict:
+        on = on or date.today()
+        norm = normalize(system, code)
+        info = self.table(system).get(norm)
+        if info is not None:
+            return self._judge(info, on)
+        return self._shape_or_unknown(system, norm, code, on, source)
+
+    def sources(self) -> dict[CodeSystem, list[str]]:
+        """What each code set is loaded from, for ``medbill codes show`` and diagnostics."""
+        out: dict[CodeSystem, list[str]] = {}
+        for system in CodeSystem:
+            if system is CodeSystem.ICD10CM:
+                out[system] = [f"{r.label} {r.effective}..{r.through}: {r.source}"
+                               for r, _ in self.icd10cm_releases()]
+                continue
+            labels = sorted({info.source for info in self.table(system).values()})
+            out[system] = labels or (["format check only"] if system is CodeSystem.CPT else [])
+        return out
+
+
+_DISPATCH = {
+    CodeSystem.ICD10CM: CodeSets.icd10cm,
+    CodeSystem.HCPCS: CodeSets.hcpcs,
+    CodeSystem.CPT: CodeSets.cpt,
+    CodeSystem.MODIFIER: CodeSets.modifier,
+    CodeSystem.POS: CodeSets.place_of_service,
+    CodeSystem.CARC: CodeSets.carc,
+    CodeSystem.RARC: CodeSets.rarc,
+    CodeSystem.GROUP: CodeSets.adjustment_group,
+}
+
+
+@functools.cache
+def default_codesets() -> CodeSets:
+    """The process-wide :class:`CodeSets` over the default directories."""
+    return CodeSets()
+
+
+def reset_default_codesets() -> None:
+    """Forget the default instance (after loading a file, or when the environment changes)."""
+    default_codesets.cache_clear()

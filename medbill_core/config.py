@@ -1,0 +1,223 @@
+"""Configuration: ``medbill.toml`` plus ``MEDBILL_*`` environment overrides.
+
+Layout of the file (``medbill init`` writes a commented starter)::
+
+    [medbill]              database_url, plugins (the enabled ones), actor, log_level
+    [practice]             the billing provider (name, npi, tax_id, taxonomy, address ...)
+    [payers.<key>]         payer_id, name, adapter, channel, claim_filing_indicator ...
+    [plugins.<name>]       that plugin's own settings, validated by its own model
+
+Environment overrides (applied after the file):
+
+* ``MEDBILL_CONFIG`` - path of the file (default ``./medbill.toml``);
+* ``MEDBILL_DATABASE_URL``, ``MEDBILL_PLUGINS`` (comma separated), ``MEDBILL_ACTOR``,
+  ``MEDBILL_LOG_LEVEL`` - keys of ``[medbill]``;
+* ``MEDBILL_<SECTION>__<KEY>[__<KEY>...]`` - any nested key, e.g.
+  ``MEDBILL_PRACTICE__NAME`` or ``MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL``
+  (``PLUGINS__`` followed by a name addresses ``[plugins.<name>]``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medbill_core.domain.base import problems_from
+from medbill_core.domain.parties import Payer, Practice
+from medbill_core.errors import ConfigurationError
+
+DEFAULT_CONFIG_NAME = "medbill.toml"
+DEFAULT_DATABASE_URL = "sqlite:///medbill.db"
+ENV_PREFIX = "MEDBILL_"
+_TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level")
+
+
+class MedbillConfig(BaseModel):
+    """The validated configuration of one medbill instance."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    plugins: list[str] = Field(default_factory=list)
+    actor: str = Field(default="medbill", min_length=1, max_length=80)
+    log_level: str = Field(default="WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    practice: Practice | None = None
+    payers: dict[str, Payer] = Field(default_factory=dict)
+    plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    source: Path | None = None
+
+    @field_validator("plugins")
+    @classmethod
+    def _unique_plugins(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in value:
+            if name in seen:
+                raise ValueError(f"plugin {name!r} is listed twice")
+            seen.add(name)
+        return value
+
+    def require_practice(self) -> Practice:
+        if self.practice is None:
+            raise ConfigurationError("no [practice] section in the configuration")
+        return self.practice
+
+
+def _split_env_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    section = raw.setdefault("medbill", {})
+    for key in _TOP_LEVEL_KEYS:
+        value = environ.get(ENV_PREFIX + key.upper())
+        if value is not None:
+            section[key] = _split_env_list(value) if key == "plugins" else value
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        if not all(path):
+            raise ConfigurationError(f"environment variable {name}: empty key in the path")
+        node = raw
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigurationError(f"environment variable {name}: {part!r} is not a table")
+            node = child
+        node[path[-1]] = value
+
+
+def _resolve_sqlite_path(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith("sqlite:////"):
+        relative = url[len(prefix):]
+        if relative and relative != ":memory:" and not Path(relative).is_absolute():
+            return prefix + str((base / relative).resolve())
+    return url
+
+
+def build_config(raw: dict[str, Any], *, source: Path | None = None,
+                 environ: Mapping[str, str] | None = None) -> MedbillConfig:
+    """Validate a parsed TOML document (after environment overrides) into a config.
+
+    :raises ConfigurationError: naming the file and the field that is wrong.
+    """
+    raw = {key: (dict(value) if isinstance(value, dict) else value) for key, value in raw.items()}
+    _apply_env(raw, os.environ if environ is None else environ)
+    where = str(source) if source else "configuration"
+    unknown = set(raw) - {"medbill", "practice", "payers", "plugins"}
+    if unknown:
+        raise ConfigurationError(f"{where}: unknown section(s): {', '.join(sorted(unknown))}")
+    section = raw.get("medbill", {})
+    payers_raw = raw.get("payers", {})
+    plugins_raw = raw.get("plugins", {})
+    if not isinstance(payers_raw, dict) or not isinstance(plugins_raw, dict):
+        raise ConfigurationError(f"{where}: [payers] and [plugins] must be tables")
+    payers: dict[str, Any] = {}
+    for key, table in payers_raw.items():
+        if not isinstance(table, dict):
+            raise ConfigurationError(f"{where}: payers.{key} must be a table")
+        payers[key] = {"key": key, **table}
+    data = {
+        **section,
+        "practice": raw.get("practice"),
+        "payers": payers,
+        "plugin_settings": plugins_raw,
+        "source": source,
+    }
+    try:
+        config = MedbillConfig.model_validate(data)
+    except ValidationError as exc:
+        detail = "; ".join(f"{field}: {reason}" for field, reason in problems_from(exc))
+        raise ConfigurationError(f"{where}: {detail}") from None
+    base = source.parent if source else Path.cwd()
+    return config.model_copy(update={"database_url": _resolve_sqlite_path(config.database_url,
+                                                                           base)})
+
+
+def config_path(explicit: str | Path | None = None,
+                environ: Mapping[str, str] | None = None) -> Path:
+    """Where the configuration file is: explicit path, ``MEDBILL_CONFIG``, or ``./medbill.toml``."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit)
+    if env.get("MEDBILL_CONFIG"):
+        return Path(env["MEDBILL_CONFIG"])
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def load_config(path: str | Path | None = None, *, required: bool = False,
+                environ: Mapping[str, str] | None = None) -> MedbillConfig:
+    """Read and validate the configuration.
+
+    A missing file gives the defaults (plus environment overrides) unless
+    ``required`` is set.
+
+    :raises ConfigurationError: unreadable TOML, unknown sections, invalid fields.
+    """
+    file = config_path(path, environ)
+    raw: dict[str, Any] = {}
+    if file.exists():
+        try:
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{file}: not valid TOML ({exc})") from None
+        except OSError as exc:
+            raise ConfigurationError(f"{file}: cannot be read ({exc.strerror})") from None
+    elif required:
+        raise ConfigurationError(f"{file}: no such configuration file (run 'medbill init')")
+    return build_config(raw, source=file.resolve() if file.exists() else None, environ=environ)
+
+
+STARTER_TOML = '''\
+# medbill configuration. Environment variables MEDBILL_* override these values
+# (MEDBILL_DATABASE_URL, MEDBILL_PLUGINS, MEDBILL_PRACTICE__NAME, ...).
+
+[medbill]
+# SQLite file (relative to this file) by default; PostgreSQL with
+# "postgresql+psycopg://user:password@host:5432/medbill".
+database_url = "sqlite:///medbill.db"
+# Installed plugins are NOT enabled until they are listed here ('medbill plugins list').
+plugins = [{plugins}]
+# Who is recorded in the audit trail when the CLI changes data.
+actor = "{actor}"
+log_level = "WARNING"
+
+# The billing provider: the organization on the claims and the remittances.
+[practice]
+name = "Example Family Medicine"
+npi = "1234567893"          # 10 digits, Luhn check over 80840 + first nine
+tax_id = "12-3456789"       # EIN
+taxonomy = "207Q00000X"     # NUCC taxonomy (family medicine)
+phone = "5555550100"
+
+[practice.address]
+line1 = "100 Main Street"
+city = "Springfield"
+state = "IL"
+postal_code = "62701"
+
+# One table per payer. 'adapter' and 'channel' name what enabled plugins provide.
+[payers.acme]
+payer_id = "ACME1"
+name = "Acme Health Plan"
+adapter = "generic_x12"
+channel = "clearinghouse_mock"
+claim_filing_indicator = "CI"   # SBR09: CI commercial, MB Medicare Part B, BL Blue Cross ...
+timely_filing_days = 180
+
+# Per-plugin settings, validated by each plugin:
+# [plugins.clearinghouse_mock]
+# base_url = "http://127.0.0.1:8035"
+'''
+
+
+def starter_config(plugins: list[str], actor: str = "medbill") -> str:
+    """The text ``medbill init`` writes, enabling ``plugins``."""
+    quoted = ", ".join(f'"{name}"' for name in plugins)
+    return STARTER_TOML.format(plugins=quoted, actor=actor)

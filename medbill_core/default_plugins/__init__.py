@@ -1,0 +1,8 @@
+"""The core's own behaviour, written as hook implementations (the core dogfoods its hooks).
+
+* :mod:`.dispatch` - routes eligibility, encoding, submission, fetching, decoding,
+  claim-status and rendering hooks to the adapters, channels and renderers the
+  plugins registered (``trylast``: a plugin's own implementation wins);
+* :mod:`.core_edits` - claim edits every claim gets;
+* :mod:`.observability` - timing and logging around submissions and transitions.
+"""

@@ -1,0 +1,80 @@
+"""Default hook implementations that dispatch to registered adapters, channels and renderers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from medbill_core.domain import (
+    BillableClaim,
+    ClaimStatusRequest,
+    ClaimStatusResponse,
+    DecodedResponse,
+    EligibilityRequest,
+    EligibilityResponse,
+    InboundDocument,
+    Payer,
+    RenderedDocument,
+    Statement,
+    SubmissionFile,
+    SubmissionReceipt,
+)
+from medbill_core.hookspecs import hookimpl
+from medbill_core.pluginctx import PluginContext
+
+
+@hookimpl(trylast=True)
+def medbill_check_eligibility(request: EligibilityRequest,
+                              context: PluginContext) -> EligibilityResponse | None:
+    adapter = context.adapter_for(request.payer)
+    if not adapter.supports_eligibility():
+        return None
+    return adapter.check_eligibility(request, context.channel_for(request.payer))
+
+
+@hookimpl(trylast=True)
+def medbill_encode_claims(payer: Payer, claims: Sequence[BillableClaim],
+                          context: PluginContext) -> Sequence[SubmissionFile] | None:
+    adapter = context.adapter_for(payer)
+    if not adapter.supports_claims():
+        return None
+    return adapter.encode_claims(payer, claims)
+
+
+@hookimpl(trylast=True)
+def medbill_submit_file(submission: SubmissionFile, channel: str, idempotency_key: str,
+                        context: PluginContext) -> SubmissionReceipt | None:
+    return context.channel(channel).submit(submission, idempotency_key=idempotency_key)
+
+
+@hookimpl(trylast=True)
+def medbill_fetch_responses(channel: str,
+                            context: PluginContext) -> Sequence[InboundDocument] | None:
+    return context.channel(channel).fetch_responses()
+
+
+@hookimpl(trylast=True)
+def medbill_decode_response(document: InboundDocument,
+                            context: PluginContext) -> DecodedResponse | None:
+    for adapter in context.adapters.values():
+        decoded = adapter.decode(document)
+        if decoded is not None:
+            return decoded
+    return None
+
+
+@hookimpl(trylast=True)
+def medbill_check_claim_status(request: ClaimStatusRequest,
+                               context: PluginContext) -> ClaimStatusResponse | None:
+    payer = request.claim.payer
+    if payer is None:
+        return None
+    adapter = context.adapter_for(payer)
+    if not adapter.supports_claim_status():
+        return None
+    return adapter.check_claim_status(request, context.channel_for(payer))
+
+
+@hookimpl(trylast=True)
+def medbill_render_statement(statement: Statement, renderer: str,
+                             context: PluginContext) -> RenderedDocument | None:
+    return context.renderer(renderer).render(statement)

@@ -1,0 +1,259 @@
+"""The double-bucket patient-account ledger.
+
+Every amount a claim or patient account owes lives in one of two buckets:
+**insurance** (a payer is expected to pay it) and **patient**. Entries move
+money between "owed" and "settled":
+
+============================  ==================  =================
+kind                          insurance bucket    patient bucket
+============================  ==================  =================
+charge                        + (or patient, self-pay / chosen bucket)
+payer_payment                 -
+contractual_adjustment        -
+transfer_to_patient           -                   +
+patient_payment                                   -
+write_off                     - (chosen bucket)
+refund                        + (chosen bucket)
+============================  ==================  =================
+
+so for any claim, patient or payer:
+``charges = payer payments + adjustments + write-offs + patient payments - refunds + balance``.
+Negative amounts are allowed where a payer takes money back (reversals); a
+posting that would leave a bucket negative is refused unless the caller
+declares it a credit (``allow_credit=True``).
+
+Postings carry a unique ``posting_key`` (e.g. ``835:<trace>:<claim>``): posting
+the same key again writes nothing and reports it, which makes remittance
+posting idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from medbill_core import audit
+from medbill_core.errors import LedgerError
+from medbill_core.money import ZERO, to_money
+from medbill_core.storage.schema import LedgerEntryRow, PostingRow, utcnow
+
+
+class EntryKind(StrEnum):
+    CHARGE = "charge"
+    PAYER_PAYMENT = "payer_payment"
+    CONTRACTUAL_ADJUSTMENT = "contractual_adjustment"
+    TRANSFER_TO_PATIENT = "transfer_to_patient"
+    PATIENT_PAYMENT = "patient_payment"
+    WRITE_OFF = "write_off"
+    REFUND = "refund"
+
+
+class Bucket(StrEnum):
+    INSURANCE = "insurance"
+    PATIENT = "patient"
+
+
+#: kinds whose amounts must be positive (corrections use the opposite kind)
+_POSITIVE_ONLY = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.REFUND, EntryKind.WRITE_OFF})
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One entry to post. ``bucket`` is needed for charge, write-off and refund."""
+
+    kind: EntryKind
+    amount: Decimal
+    patient_id: int
+    claim_id: int | None = None
+    payer_key: str | None = None
+    claim_line_number: int | None = None
+    reason_code: str | None = None
+    bucket: Bucket | None = None
+
+    def deltas(self) -> tuple[Decimal, Decimal]:
+        """(insurance delta, patient delta) of this entry."""
+        amount = to_money(self.amount)
+        kind = self.kind
+        if kind is EntryKind.CHARGE:
+            return (amount, ZERO) if self._bucket(Bucket.INSURANCE) is Bucket.INSURANCE \
+                else (ZERO, amount)
+        if kind in (EntryKind.PAYER_PAYMENT, EntryKind.CONTRACTUAL_ADJUSTMENT):
+            return (-amount, ZERO)
+        if kind is EntryKind.TRANSFER_TO_PATIENT:
+            return (-amount, amount)
+        if kind is EntryKind.PATIENT_PAYMENT:
+            return (ZERO, -amount)
+        if kind is EntryKind.WRITE_OFF:
+            return (-amount, ZERO) if self._bucket() is Bucket.INSURANCE else (ZERO, -amount)
+        # refund
+        return (amount, ZERO) if self._bucket() is Bucket.INSURANCE else (ZERO, amount)
+
+    def _bucket(self, default: Bucket | None = None) -> Bucket:
+        if self.bucket is not None:
+            return self.bucket
+        if default is None:
+            raise LedgerError(f"a {self.kind.value} entry must say which bucket it applies to")
+        return default
+
+
+@dataclass(frozen=True)
+class Balance:
+    insurance: Decimal
+    patient: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.insurance + self.patient
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums by entry kind for a claim, a patient or everything, plus the balance."""
+
+    by_kind: dict[EntryKind, Decimal]
+    balance: Balance
+
+    def __getitem__(self, kind: EntryKind) -> Decimal:
+        return self.by_kind.get(kind, ZERO)
+
+    @property
+    def charges(self) -> Decimal:
+        return self[EntryKind.CHARGE]
+
+    @property
+    def payments(self) -> Decimal:
+        return self[EntryKind.PAYER_PAYMENT] + self[EntryKind.PATIENT_PAYMENT]
+
+    @property
+    def adjustments(self) -> Decimal:
+        """Contractual adjustments and write-offs, less refunds."""
+        return (self[EntryKind.CONTRACTUAL_ADJUSTMENT] + self[EntryKind.WRITE_OFF]
+                - self[EntryKind.REFUND])
+
+    def is_balanced(self) -> bool:
+        """The ledger invariant: charges = payments + adjustments + balance."""
+        return self.charges == self.payments + self.adjustments + self.balance.total
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    posting_id: int
+    created: bool
+    entries: int
+
+
+class Ledger:
+    """Posts entries and answers balances, inside the caller's transaction."""
+
+    def __init__(self, session: Session, *, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    def post(self, posting_key: str, source: str, lines: Sequence[LedgerLine], *,
+             effective_date: date, memo: str | None = None,
+             allow_credit: bool = False) -> PostingResult:
+        """Post ``lines`` under ``posting_key`` once.
+
+        :returns: the posting; ``created`` is False when the key was posted before
+            (nothing is written then).
+        :raises LedgerError: an amount is zero, a positive-only kind is negative, or a
+            bucket would go negative without ``allow_credit``.
+        """
+        existing = self.session.scalar(
+            select(PostingRow).where(PostingRow.posting_key == posting_key))
+        if existing is not None:
+            return PostingResult(existing.id, False, len(existing.entries))
+        if not lines:
+            raise LedgerError(f"posting {posting_key}: no entries")
+        posting = PostingRow(posting_key=posting_key, source=source, actor=self.actor,
+                             posted_at=utcnow(), memo=memo)
+        self.session.add(posting)
+        for line in lines:
+            amount = to_money(line.amount)
+            if amount == ZERO:
+                raise LedgerError(f"posting {posting_key}: a {line.kind.value} of 0.00")
+            if line.kind in _POSITIVE_ONLY and amount < ZERO:
+                raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
+            insurance_delta, patient_delta = line.deltas()
+            posting.entries.append(LedgerEntryRow(
+                kind=line.kind.value, amount=amount, insurance_delta=insurance_delta,
+                patient_delta=patient_delta, claim_id=line.claim_id,
+                claim_line_number=line.claim_line_number, patient_id=line.patient_id,
+                payer_key=line.payer_key, reason_code=line.reason_code,
+                effective_date=effective_date))
+        self.session.flush()
+        if not allow_credit:
+            self._refuse_negative(posting_key, lines)
+        audit.record(self.session, actor=self.actor, action="ledger.post",
+                     entity_type="posting", entity_id=posting.id,
+                     details={"key": posting_key, "source": source, "entries": len(lines)})
+        return PostingResult(posting.id, True, len(lines))
+
+    def _refuse_negative(self, posting_key: str, lines: Sequence[LedgerLine]) -> None:
+        for claim_id in sorted({line.claim_id for line in lines if line.claim_id is not None}):
+            balance = self.claim_balance(claim_id)
+            for bucket, amount in ((Bucket.INSURANCE, balance.insurance),
+                                   (Bucket.PATIENT, balance.patient)):
+                if amount < ZERO:
+                    raise LedgerError(
+                        f"posting {posting_key}: claim {claim_id} {bucket.value} balance would "
+                        f"be {amount}; record an over-payment as a credit or refund explicitly")
+        for patient_id in sorted({line.patient_id for line in lines if line.claim_id is None}):
+            balance = self.patient_balance(patient_id)
+            if balance.patient < ZERO:
+                raise LedgerError(
+                    f"posting {posting_key}: patient {patient_id} balance would be "
+                    f"{balance.patient}; record the over-payment as a credit explicitly")
+
+    # -- balances ---------------------------------------------------------------------------
+    def _balance(self, *conditions: object) -> Balance:
+        row = self.session.execute(
+            select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
+                   func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
+            .where(*conditions)).one()
+        return Balance(_summed(row[0]), _summed(row[1]))
+
+    def claim_balance(self, claim_id: int) -> Balance:
+        return self._balance(LedgerEntryRow.claim_id == claim_id)
+
+    def patient_balance(self, patient_id: int) -> Balance:
+        return self._balance(LedgerEntryRow.patient_id == patient_id)
+
+    def totals(self, *, claim_id: int | None = None, patient_id: int | None = None,
+               payer_key: str | None = None) -> Totals:
+        """Sums by kind and the balance, for one claim, patient, payer or the whole ledger."""
+        conditions = []
+        if claim_id is not None:
+            conditions.append(LedgerEntryRow.claim_id == claim_id)
+        if patient_id is not None:
+            conditions.append(LedgerEntryRow.patient_id == patient_id)
+        if payer_key is not None:
+            conditions.append(LedgerEntryRow.payer_key == payer_key)
+        rows = self.session.execute(
+            select(LedgerEntryRow.kind, func.sum(LedgerEntryRow.amount))
+            .where(*conditions).group_by(LedgerEntryRow.kind)).all()
+        by_kind = {EntryKind(kind): _summed(amount) for kind, amount in rows}
+        return Totals(by_kind, self._balance(*conditions))
+
+    def insurance_balance_by_payer(self) -> dict[str, Decimal]:
+        """Insurance A/R: what each payer is still expected to pay."""
+        rows = self.session.execute(
+            select(LedgerEntryRow.payer_key, func.sum(LedgerEntryRow.insurance_delta))
+            .where(LedgerEntryRow.payer_key.is_not(None))
+            .group_by(LedgerEntryRow.payer_key)).all()
+        return {key: _summed(amount) for key, amount in rows}
+
+
+def _summed(value: object) -> Decimal:
+    """A SUM over a cents column, already converted to dollars by the column type."""
+    if value is None:
+        return ZERO
+    if not isinstance(value, Decimal):
+        raise LedgerError("ledger sum came back untyped")  # guards against double conversion
+    return to_money(value)

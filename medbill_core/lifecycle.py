@@ -1,0 +1,76 @@
+"""The claim lifecycle: which state may follow which.
+
+The table below is the single source of truth. Storage (``ClaimService``)
+persists every transition with its time and actor and fires the lifecycle
+hooks; this module only decides what is allowed.
+
+Notable paths:
+
+* a rejected claim (999/277CA) was never accepted by the payer, so it goes
+  back to ``draft`` to be fixed and sent again as an original;
+* an adjudicated claim is corrected by a *replacement* claim (frequency 7):
+  the original moves to ``replaced``; a void (frequency 8) moves it to ``voided``;
+* an 835 reversal (CLP02 = 22) takes a paid claim back to ``accepted``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from medbill_core.domain.base import DomainModel
+from medbill_core.domain.claim import ClaimState
+from medbill_core.errors import IllegalTransition
+
+S = ClaimState
+
+ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
+    S.DRAFT: frozenset({S.VALIDATED, S.VOIDED}),
+    S.VALIDATED: frozenset({S.DRAFT, S.SUBMITTED, S.VOIDED}),
+    S.SUBMITTED: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.ACCEPTED}),
+    S.ACKNOWLEDGED: frozenset({S.ACCEPTED, S.REJECTED}),
+    S.REJECTED: frozenset({S.DRAFT, S.VOIDED}),
+    S.ACCEPTED: frozenset({S.PAID, S.PARTIALLY_PAID, S.DENIED, S.REPLACED, S.VOIDED}),
+    S.PAID: frozenset({S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED, S.REPLACED, S.VOIDED}),
+    S.PARTIALLY_PAID: frozenset({S.PAID, S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED, S.DENIED,
+                                 S.REPLACED, S.VOIDED}),
+    S.DENIED: frozenset({S.PAID, S.PARTIALLY_PAID, S.PATIENT_BALANCE, S.CLOSED, S.REPLACED,
+                         S.VOIDED}),
+    S.PATIENT_BALANCE: frozenset({S.CLOSED, S.ACCEPTED}),
+    S.CLOSED: frozenset({S.PATIENT_BALANCE, S.REPLACED}),
+    S.REPLACED: frozenset(),
+    S.VOIDED: frozenset(),
+}
+
+#: States in which the payer still owes an answer (statements wait for these).
+PENDING_AT_PAYER = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED})
+#: States from which nothing follows.
+TERMINAL = frozenset(state for state, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
+#: States in which the claim's content may still be edited.
+EDITABLE = frozenset({S.DRAFT})
+
+
+class Transition(DomainModel):
+    """One state change, as stored and as handed to lifecycle hooks."""
+
+    claim_id: int | None
+    claim_number: str
+    source: ClaimState
+    target: ClaimState
+    actor: str = Field(min_length=1, max_length=80)
+    reason: str | None = Field(default=None, max_length=500)
+    at: datetime
+
+
+def allowed_targets(state: ClaimState) -> frozenset[ClaimState]:
+    """The states a claim in ``state`` may move to."""
+    return ALLOWED_TRANSITIONS[state]
+
+
+def check_transition(claim_id: object, source: ClaimState, target: ClaimState) -> None:
+    """Raise :class:`IllegalTransition` unless ``source -> target`` is allowed."""
+    allowed = ALLOWED_TRANSITIONS[source]
+    if target not in allowed:
+        raise IllegalTransition(claim_id, source.value, target.value,
+                                sorted(state.value for state in allowed))

@@ -1,0 +1,1 @@
+"""Application services: the operations billing staff perform, each audited and transactional."""

@@ -1,0 +1,203 @@
+"""Creating claims, moving them through the lifecycle, and assembling what adapters need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from medbill_core import audit
+from medbill_core.config import MedbillConfig
+from medbill_core.domain import BillableClaim, Claim, ClaimState
+from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
+from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
+from medbill_core.lifecycle import EDITABLE, Transition, check_transition
+from medbill_core.plugins import PluginHooks
+from medbill_core.storage.mapping import claim_from_row, claim_values, line_row
+from medbill_core.storage.schema import (
+    ClaimRow,
+    ClaimTransitionRow,
+    CoverageRow,
+    PatientRow,
+    utcnow,
+)
+from medbill_core.services.patients import PatientService
+
+
+class ClaimService:
+    """Claims inside the caller's transaction.
+
+    Post-commit lifecycle hooks are queued on ``after_commit`` and run by the
+    unit of work once the transaction has committed.
+    """
+
+    def __init__(self, session: Session, *, actor: str, config: MedbillConfig,
+                 hooks: PluginHooks, after_commit: list[Callable[[], None]]) -> None:
+        self.session = session
+        self.actor = actor
+        self.config = config
+        self.hooks = hooks
+        self.after_commit = after_commit
+
+    # -- creation -----------------------------------------------------------------------------
+    def create(self, claim: Claim) -> Claim:
+        """Store a new draft claim and post its charges to the ledger.
+
+        :raises ValidationFailed: the patient or coverage does not exist or does not match.
+        :raises UnknownPayer: the claim's payer is not configured.
+        """
+        record = f"claim {claim.claim_number}"
+        if self.session.get(PatientRow, claim.patient_id) is None:
+            raise ValidationFailed(record, [("patient_id", "no such patient")])
+        if claim.payer_key is not None and claim.payer_key not in self.config.payers:
+            raise UnknownPayer(claim.payer_key)
+        if claim.coverage_id is not None:
+            coverage = self.session.get(CoverageRow, claim.coverage_id)
+            if coverage is None or coverage.patient_id != claim.patient_id:
+                raise ValidationFailed(record, [("coverage_id",
+                                                 "no such coverage for this patient")])
+            if coverage.payer_key != claim.payer_key:
+                raise ValidationFailed(record, [("payer_key",
+                                                 "does not match the coverage's payer")])
+        exists = self.session.scalar(select(ClaimRow.id).where(
+            ClaimRow.claim_number == claim.claim_number))
+        if exists is not None:
+            raise ValidationFailed(record, [("claim_number", "already used by another claim")])
+        values = claim_values(claim)
+        values["state"] = ClaimState.DRAFT.value
+        row = ClaimRow(**values, lines=[line_row(line) for line in claim.lines])
+        self.session.add(row)
+        self.session.flush()
+        audit.record(self.session, actor=self.actor, action="claim.create", entity_type="claim",
+                     entity_id=row.id, details={"claim_number": claim.claim_number,
+                                                "lines": len(claim.lines),
+                                                "frequency": claim.frequency.value})
+        bucket = Bucket.PATIENT if claim.coverage_id is None else Bucket.INSURANCE
+        Ledger(self.session, actor=self.actor).post(
+            f"charge:claim:{row.id}", "claim",
+            [LedgerLine(EntryKind.CHARGE, line.charge, patient_id=claim.patient_id,
+                        claim_id=row.id, payer_key=claim.payer_key,
+                        claim_line_number=line.line_number, bucket=bucket)
+             for line in claim.lines],
+            effective_date=claim.service_date_from, memo=f"charges of claim {row.id}")
+        return claim_from_row(row)
+
+    def update_draft(self, claim_id: int, claim: Claim) -> Claim:
+        """Replace a draft claim's content (service lines, codes ...), re-posting its charges."""
+        row = self._row(claim_id)
+        if ClaimState(row.state) not in EDITABLE:
+            raise ValidationFailed(f"claim {claim_id}",
+                                   [("state", f"only draft claims can be edited, not {row.state}")])
+        before = claim_values(claim_from_row(row))
+        values = claim_values(claim)
+        values["state"] = row.state
+        values["claim_number"] = row.claim_number
+        changed = audit.changed_fields(before, values)
+        for key in changed:
+            setattr(row, key, values[key])
+        row.lines = [line_row(line) for line in claim.lines]
+        self.session.flush()
+        ledger = Ledger(self.session, actor=self.actor)
+        balance = ledger.claim_balance(claim_id)
+        delta = claim.total_charge - balance.total
+        if delta:
+            kind_bucket = Bucket.PATIENT if row.coverage_id is None else Bucket.INSURANCE
+            ledger.post(f"charge:claim:{claim_id}:edit:{utcnow().isoformat()}", "claim",
+                        [LedgerLine(EntryKind.CHARGE, delta, patient_id=row.patient_id,
+                                    claim_id=claim_id, payer_key=row.payer_key,
+                                    bucket=kind_bucket)],
+                        effective_date=row.service_date_from, memo="charge correction")
+        audit.record(self.session, actor=self.actor, action="claim.update", entity_type="claim",
+                     entity_id=claim_id, details={"fields": changed})
+        return claim_from_row(row)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def transition(self, claim_id: int, target: ClaimState, *, reason: str | None = None,
+                   payer_claim_number: str | None = None) -> Claim:
+        """Move a claim to ``target``.
+
+        The change, its transition record and its audit event are written in the
+        caller's transaction; pre-commit hooks run now (raising rolls it all back),
+        post-commit hooks after the commit.
+
+        :raises IllegalTransition: ``target`` does not follow the current state.
+        """
+        row = self._row(claim_id)
+        source = ClaimState(row.state)
+        check_transition(claim_id, source, target)
+        transition = Transition(claim_id=claim_id, claim_number=row.claim_number, source=source,
+                                target=target, actor=self.actor, reason=reason, at=utcnow())
+        row.state = target.value
+        if payer_claim_number:
+            row.payer_claim_number = payer_claim_number
+        self.session.add(ClaimTransitionRow(claim_id=claim_id, source=source.value,
+                                            target=target.value, actor=self.actor,
+                                            reason=reason, at=transition.at))
+        audit.record(self.session, actor=self.actor, action="claim.transition",
+                     entity_type="claim", entity_id=claim_id,
+                     details={"from": source.value, "to": target.value})
+        self.session.flush()
+        claim = claim_from_row(row)
+        self.hooks.claim_transition_precommit(claim=claim, transition=transition)
+        self.after_commit.append(
+            lambda: self.hooks.claim_transition_postcommit(claim=claim, transition=transition))
+        return claim
+
+    def history(self, claim_id: int) -> list[Transition]:
+        row = self._row(claim_id)
+        rows = self.session.scalars(select(ClaimTransitionRow)
+                                    .where(ClaimTransitionRow.claim_id == claim_id)
+                                    .order_by(ClaimTransitionRow.id))
+        return [Transition(claim_id=claim_id, claim_number=row.claim_number,
+                           source=ClaimState(t.source), target=ClaimState(t.target),
+                           actor=t.actor, reason=t.reason, at=t.at) for t in rows]
+
+    # -- reading ------------------------------------------------------------------------------
+    def _row(self, claim_id: int) -> ClaimRow:
+        row = self.session.get(ClaimRow, claim_id)
+        if row is None:
+            raise NotFound("claim", claim_id)
+        return row
+
+    def get(self, claim_id: int) -> Claim:
+        return claim_from_row(self._row(claim_id))
+
+    def by_number(self, claim_number: str) -> Claim:
+        row = self.session.scalar(select(ClaimRow).where(ClaimRow.claim_number == claim_number))
+        if row is None:
+            raise NotFound("claim number", claim_number)
+        return claim_from_row(row)
+
+    def list(self, *, state: ClaimState | None = None, payer_key: str | None = None,
+             patient_id: int | None = None, service_from: date | None = None,
+             limit: int = 100, offset: int = 0) -> Sequence[Claim]:
+        statement = select(ClaimRow).order_by(ClaimRow.id).limit(limit).offset(offset)
+        if state is not None:
+            statement = statement.where(ClaimRow.state == state.value)
+        if payer_key is not None:
+            statement = statement.where(ClaimRow.payer_key == payer_key)
+        if patient_id is not None:
+            statement = statement.where(ClaimRow.patient_id == patient_id)
+        if service_from is not None:
+            statement = statement.where(ClaimRow.service_date_from >= service_from)
+        return [claim_from_row(row) for row in self.session.scalars(statement)]
+
+    def billable(self, claim_id: int) -> BillableClaim:
+        """The claim with its practice, patient, coverage, payer and providers resolved."""
+        claim = self.get(claim_id)
+        patients = PatientService(self.session, actor=self.actor, config=self.config)
+        coverage = patients.coverage(claim.coverage_id) if claim.coverage_id else None
+        payer = None
+        if claim.payer_key is not None:
+            payer = self.config.payers.get(claim.payer_key)
+            if payer is None:
+                raise UnknownPayer(claim.payer_key)
+        return BillableClaim(
+            claim=claim, practice=self.config.require_practice(),
+            patient=patients.get(claim.patient_id), coverage=coverage, payer=payer,
+            rendering_provider=patients.provider(claim.rendering_provider_npi)
+            if claim.rendering_provider_npi else None,
+            referring_provider=patients.provider(claim.referring_provider_npi)
+            if claim.referring_provider_npi else None)

@@ -1,0 +1,224 @@
+"""Tables (SQLAlchemy 2.0 declarative). Migrations in ``storage/migrations`` mirror these."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from medbill_core.storage.types import Cents, DecimalText
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class ProviderRow(TimestampMixin, Base):
+    __tablename__ = "providers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    npi: Mapped[str] = mapped_column(String(10), unique=True)
+    last_name: Mapped[str] = mapped_column(String(60))
+    first_name: Mapped[str | None] = mapped_column(String(35))
+    entity_type: Mapped[str] = mapped_column(String(1))
+    taxonomy: Mapped[str | None] = mapped_column(String(10))
+
+
+class PatientRow(TimestampMixin, Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_number: Mapped[str] = mapped_column(String(30), unique=True)
+    last_name: Mapped[str] = mapped_column(String(60))
+    first_name: Mapped[str] = mapped_column(String(35))
+    middle_name: Mapped[str | None] = mapped_column(String(25))
+    suffix: Mapped[str | None] = mapped_column(String(10))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(1))
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    phone: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(254))
+    statement_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    coverages: Mapped[list[CoverageRow]] = relationship(back_populates="patient",
+                                                        order_by="CoverageRow.id")
+
+
+class CoverageRow(TimestampMixin, Base):
+    __tablename__ = "coverages"
+    __table_args__ = (Index("ix_coverages_patient_order", "patient_id", "coverage_order"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str] = mapped_column(String(40))
+    coverage_order: Mapped[str] = mapped_column(String(1))
+    member_id: Mapped[str] = mapped_column(String(80))
+    group_number: Mapped[str | None] = mapped_column(String(50))
+    group_name: Mapped[str | None] = mapped_column(String(60))
+    plan_name: Mapped[str | None] = mapped_column(String(60))
+    relationship_code: Mapped[str] = mapped_column(String(2))
+    subscriber: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+
+    patient: Mapped[PatientRow] = relationship(back_populates="coverages")
+
+
+class ClaimRow(TimestampMixin, Base):
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_state", "state"),
+                      Index("ix_claims_patient", "patient_id"),
+                      Index("ix_claims_payer", "payer_key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_number: Mapped[str] = mapped_column(String(20), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    coverage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coverages.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    billing_provider_npi: Mapped[str] = mapped_column(String(10))
+    rendering_provider_npi: Mapped[str | None] = mapped_column(String(10))
+    referring_provider_npi: Mapped[str | None] = mapped_column(String(10))
+    frequency: Mapped[str] = mapped_column(String(1))
+    original_claim_reference: Mapped[str | None] = mapped_column(String(50))
+    replaces_claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claims.id", ondelete="RESTRICT"))
+    place_of_service: Mapped[str] = mapped_column(String(2))
+    service_date_from: Mapped[date] = mapped_column(Date)
+    service_date_to: Mapped[date] = mapped_column(Date)
+    diagnoses: Mapped[list[str]] = mapped_column(JSON)
+    prior_authorization: Mapped[str | None] = mapped_column(String(50))
+    accepts_assignment: Mapped[bool] = mapped_column(Boolean, default=True)
+    benefits_assigned: Mapped[bool] = mapped_column(Boolean, default=True)
+    release_of_information: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(20))
+    payer_claim_number: Mapped[str | None] = mapped_column(String(50))
+    total_charge: Mapped[Decimal] = mapped_column(Cents)
+
+    lines: Mapped[list[ClaimLineRow]] = relationship(
+        back_populates="claim", order_by="ClaimLineRow.line_number",
+        cascade="all, delete-orphan")
+
+
+class ClaimLineRow(Base):
+    __tablename__ = "claim_lines"
+    __table_args__ = (UniqueConstraint("claim_id", "line_number",
+                                       name="uq_claim_lines_claim_line"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    line_number: Mapped[int] = mapped_column(Integer)
+    procedure_code: Mapped[str] = mapped_column(String(5))
+    modifiers: Mapped[list[str]] = mapped_column(JSON)
+    units: Mapped[Decimal] = mapped_column(DecimalText)
+    unit_type: Mapped[str] = mapped_column(String(2))
+    charge: Mapped[Decimal] = mapped_column(Cents)
+    diagnosis_pointers: Mapped[list[int]] = mapped_column(JSON)
+    service_date_from: Mapped[date] = mapped_column(Date)
+    service_date_to: Mapped[date | None] = mapped_column(Date)
+    place_of_service: Mapped[str | None] = mapped_column(String(2))
+    line_control_number: Mapped[str | None] = mapped_column(String(30))
+    description: Mapped[str | None] = mapped_column(String(80))
+
+    claim: Mapped[ClaimRow] = relationship(back_populates="lines")
+
+
+class ClaimTransitionRow(Base):
+    __tablename__ = "claim_transitions"
+    __table_args__ = (Index("ix_claim_transitions_claim", "claim_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PostingRow(Base):
+    """One source document or action posted to the ledger; its key makes posting idempotent."""
+
+    __tablename__ = "postings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_key: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    memo: Mapped[str | None] = mapped_column(String(200))
+
+    entries: Mapped[list[LedgerEntryRow]] = relationship(back_populates="posting",
+                                                         order_by="LedgerEntryRow.id")
+
+
+class LedgerEntryRow(Base):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_entries_claim", "claim_id"),
+                      Index("ix_ledger_entries_patient", "patient_id"),
+                      Index("ix_ledger_entries_payer", "payer_key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    insurance_delta: Mapped[Decimal] = mapped_column(Cents)
+    patient_delta: Mapped[Decimal] = mapped_column(Cents)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    claim_line_number: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    reason_code: Mapped[str | None] = mapped_column(String(10))
+    effective_date: Mapped[date] = mapped_column(Date)
+
+    posting: Mapped[PostingRow] = relationship(back_populates="entries")
+
+
+class AuditEventRow(Base):
+    """Who changed which billing record, when and how. ``details`` holds ids and field names only."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),
+                      Index("ix_audit_events_at", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(60))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)

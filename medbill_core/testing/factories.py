@@ -1,0 +1,118 @@
+"""Valid domain objects for tests and demos. All data is synthetic; no real person is described."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from medbill_core.domain import (
+    Address,
+    BillableClaim,
+    Claim,
+    Coverage,
+    CoverageOrder,
+    Patient,
+    Payer,
+    Practice,
+    Provider,
+    Relationship,
+    ServiceLine,
+    Sex,
+    Subscriber,
+)
+from medbill_core.domain.identifiers import npi_with_check_digit
+
+PRACTICE_NPI = npi_with_check_digit("123456789")
+RENDERING_NPI = npi_with_check_digit("198765432")
+REFERRING_NPI = npi_with_check_digit("176543210")
+
+
+def make_address(**overrides: Any) -> Address:
+    values: dict[str, Any] = {"line1": "100 Main Street", "city": "Springfield",
+                              "state": "IL", "postal_code": "62701"}
+    return Address(**{**values, **overrides})
+
+
+def make_practice(**overrides: Any) -> Practice:
+    values: dict[str, Any] = {"name": "Example Family Medicine", "npi": PRACTICE_NPI,
+                              "tax_id": "12-3456789", "taxonomy": "207Q00000X",
+                              "address": make_address(), "phone": "5555550100",
+                              "contact_name": "Billing Office"}
+    return Practice(**{**values, **overrides})
+
+
+def make_provider(npi: str = RENDERING_NPI, **overrides: Any) -> Provider:
+    values: dict[str, Any] = {"npi": npi, "last_name": "Carter", "first_name": "Dana",
+                              "taxonomy": "207Q00000X"}
+    return Provider(**{**values, **overrides})
+
+
+def make_payer(key: str = "acme", **overrides: Any) -> Payer:
+    values: dict[str, Any] = {"key": key, "payer_id": "ACME1", "name": "Acme Health Plan",
+                              "adapter": "generic_x12", "channel": "clearinghouse_mock",
+                              "claim_filing_indicator": "CI", "timely_filing_days": 365}
+    return Payer(**{**values, **overrides})
+
+
+def make_patient(number: int = 1, **overrides: Any) -> Patient:
+    values: dict[str, Any] = {
+        "account_number": f"A{number:05d}", "last_name": f"Testpatient{number}",
+        "first_name": "Jordan", "birth_date": date(1980, 1, 1) + timedelta(days=number),
+        "sex": Sex.FEMALE if number % 2 else Sex.MALE,
+        "address": make_address(line1=f"{number} Elm Street"), "phone": "5555550111"}
+    return Patient(**{**values, **overrides})
+
+
+def make_coverage(patient_id: int | None = None, payer_key: str = "acme", *,
+                  dependent: bool = False, **overrides: Any) -> Coverage:
+    values: dict[str, Any] = {"patient_id": patient_id, "payer_key": payer_key,
+                              "order": CoverageOrder.PRIMARY, "member_id": "XYZ123456789",
+                              "group_number": "GRP001", "plan_name": "Acme PPO"}
+    if dependent:
+        values["relationship"] = Relationship.CHILD
+        values["subscriber"] = Subscriber(last_name="Testsubscriber", first_name="Alex",
+                                          birth_date=date(1960, 5, 5), sex=Sex.MALE,
+                                          address=make_address())
+    return Coverage(**{**values, **overrides})
+
+
+def make_line(number: int = 1, *, service_date: date | None = None,
+              **overrides: Any) -> ServiceLine:
+    values: dict[str, Any] = {"line_number": number, "procedure_code": "99213",
+                              "units": Decimal("1"), "charge": Decimal("125.00"),
+                              "diagnosis_pointers": [1],
+                              "service_date_from": service_date or recent_service_date()}
+    return ServiceLine(**{**values, **overrides})
+
+
+def recent_service_date() -> date:
+    """A date of service safely inside every payer's timely-filing window."""
+    return date.today() - timedelta(days=10)
+
+
+def make_claim(patient_id: int = 1, *, coverage_id: int | None = 1, payer_key: str | None = "acme",
+               number: str = "CLM0001", lines: int = 1, **overrides: Any) -> Claim:
+    service_date = overrides.pop("service_date", None) or recent_service_date()
+    values: dict[str, Any] = {
+        "claim_number": number, "patient_id": patient_id, "coverage_id": coverage_id,
+        "payer_key": payer_key if coverage_id is not None else None,
+        "billing_provider_npi": PRACTICE_NPI, "rendering_provider_npi": RENDERING_NPI,
+        "place_of_service": "11", "service_date_from": service_date,
+        "service_date_to": service_date, "diagnoses": ["E119", "I10"],
+        "lines": [make_line(i, service_date=service_date,
+                            procedure_code="99213" if i == 1 else "36415",
+                            charge=Decimal("125.00") if i == 1 else Decimal("18.50"))
+                  for i in range(1, lines + 1)],
+    }
+    return Claim(**{**values, **overrides})
+
+
+def make_billable_claim(**overrides: Any) -> BillableClaim:
+    """A complete claim with its practice, patient, coverage and payer."""
+    patient = make_patient(id=1)
+    coverage = make_coverage(patient_id=1, id=1)
+    values: dict[str, Any] = {"claim": make_claim(), "practice": make_practice(),
+                              "patient": patient, "coverage": coverage, "payer": make_payer(),
+                              "rendering_provider": make_provider()}
+    return BillableClaim(**{**values, **overrides})

@@ -1,0 +1,95 @@
+"""pytest plugin: fixtures for medbill and plugin tests (see :mod:`medbill_core.testing`)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medbill_core.config import MedbillConfig
+from medbill_core.testing.factories import make_payer, make_practice
+
+BACKENDS = ("sqlite", "postgres")
+_counter = itertools.count(1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("medbill")
+    group.addoption("--medbill-backends", default="sqlite,postgres",
+                    help="databases for medbill_db_url: sqlite, postgres or both (default)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "medbill_backend" in metafunc.fixturenames:
+        chosen = [b.strip() for b in
+                  metafunc.config.getoption("--medbill-backends").split(",") if b.strip()]
+        unknown = set(chosen) - set(BACKENDS)
+        if unknown:
+            raise pytest.UsageError(f"--medbill-backends: unknown {sorted(unknown)}")
+        metafunc.parametrize("medbill_backend", chosen, scope="session")
+
+
+@pytest.fixture(scope="session")
+def medbill_postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL server for the whole test session (started on first use)."""
+    from medbill_core.testing.postgres import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def medbill_sqlite_url(tmp_path: Path) -> str:
+    """A new, empty SQLite database file for this test."""
+    return f"sqlite:///{tmp_path / 'medbill-test.db'}"
+
+
+@pytest.fixture
+def medbill_db_url(request: pytest.FixtureRequest, medbill_backend: str,
+                   tmp_path: Path) -> Iterator[str]:
+    """A new, empty database for this test, on each backend chosen with ``--medbill-backends``."""
+    if medbill_backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'medbill-test.db'}"
+        return
+    server = request.getfixturevalue("medbill_postgres")
+    name = f"medbill_t{next(_counter)}"
+    url = server.create_database(name)
+    yield url
+    server.drop_database(name)
+
+
+@pytest.fixture
+def medbill_config(medbill_db_url: str) -> MedbillConfig:
+    """A configuration with a practice and three payers, on a fresh database. No plugins."""
+    return MedbillConfig(
+        database_url=medbill_db_url, plugins=[], actor="tester", practice=make_practice(),
+        payers={
+            "acme": make_payer("acme"),
+            "medicare": make_payer("medicare", payer_id="04412", name="Medicare Part B",
+                                   claim_filing_indicator="MB", timely_filing_days=365),
+            "bluecross": make_payer("bluecross", payer_id="BCBS1", name="Blue Cross",
+                                    claim_filing_indicator="BL", timely_filing_days=180),
+        })
+
+
+@pytest.fixture
+def medbill_extra_plugins() -> list[tuple[str, Any]]:
+    """Override to register in-test plugins: ``[(name, module_or_object), ...]``."""
+    return []
+
+
+@pytest.fixture
+def medbill_app(medbill_config: MedbillConfig,
+                medbill_extra_plugins: list[tuple[str, Any]]) -> Iterator[Any]:
+    """A started medbill instance on a migrated, empty database."""
+    from medbill_core.app import Medbill
+
+    app = Medbill.open(medbill_config, extra_plugins=medbill_extra_plugins,
+                       load_installed=False, upgrade=True)
+    try:
+        yield app
+    finally:
+        app.close()

@@ -1,0 +1,1 @@
+"""Transaction sets, each in both directions: domain model -> X12 text -> domain model."""

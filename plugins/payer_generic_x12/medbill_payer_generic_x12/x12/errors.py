@@ -1,0 +1,106 @@
+"""X12 errors: every problem names *where* (segment index, segment ID, element position) and
+*what was expected*, never the data itself (element values may be PHI).
+
+Decoding problems are :class:`X12Error` (a :class:`~medbill_core.errors.DecodeError`);
+encoding problems are :class:`X12EncodeError` (a :class:`~medbill_core.errors.SubmissionError`).
+Where an X12 acknowledgment code applies (TA1 note code, 999 IK3/IK4 error code) it is carried in
+``ack_code`` so a caller can build a 999/TA1 from the error.
+"""
+
+from __future__ import annotations
+
+from medbill_core.errors import DecodeError, SubmissionError
+
+
+def describe_position(segment_index: int | None, segment_id: str | None,
+                      element: int | None, component: int | None = None) -> str:
+    """``segment 12 (CLP), element CLP03`` — a position in words, without data."""
+    parts: list[str] = []
+    if segment_index is not None:
+        parts.append(f"segment {segment_index}" + (f" ({segment_id})" if segment_id else ""))
+    elif segment_id:
+        parts.append(f"segment {segment_id}")
+    if element is not None:
+        name = f"{segment_id or ''}{element:02d}"
+        if component is not None:
+            name += f"-{component}"
+        parts.append(f"element {name}")
+    return ", ".join(parts) or "document"
+
+
+class _Positioned:
+    """Mixin holding the position fields shared by decode and encode errors."""
+
+    segment_index: int | None
+    segment_id: str | None
+    element: int | None
+    component: int | None
+    expected: str
+    ack_code: str | None
+
+    def _init_position(self, expected: str, segment_index: int | None, segment_id: str | None,
+                       element: int | None, component: int | None,
+                       ack_code: str | None) -> str:
+        self.segment_index = segment_index
+        self.segment_id = segment_id
+        self.element = element
+        self.component = component
+        self.expected = expected
+        self.ack_code = ack_code
+        return f"{describe_position(segment_index, segment_id, element, component)}: {expected}"
+
+
+class X12Error(_Positioned, DecodeError):
+    """A received X12 document could not be read.
+
+    :param expected: what the reader expected at this position, in words (no data values).
+    :param segment_index: 1-based index of the segment in the document (ISA = 1).
+    :param segment_id: the segment's ID (``CLP``), when known.
+    :param element: 1-based element position within the segment.
+    :param component: 1-based component position within a composite element.
+    :param ack_code: the matching TA1 note code / 999 error code, when one applies.
+    """
+
+    def __init__(self, expected: str, *, segment_index: int | None = None,
+                 segment_id: str | None = None, element: int | None = None,
+                 component: int | None = None, ack_code: str | None = None) -> None:
+        super().__init__(self._init_position(expected, segment_index, segment_id, element,
+                                             component, ack_code))
+
+
+class X12SyntaxError(X12Error):
+    """The text is not well-formed X12 (bad ISA, delimiters, truncated segment)."""
+
+
+class X12EnvelopeError(X12Error):
+    """ISA/GS/ST envelopes do not match their trailers (counts, control numbers, nesting)."""
+
+
+class X12StructureError(X12Error):
+    """A transaction set lacks a segment or element its implementation guide requires."""
+
+
+class X12ValueError(X12Error):
+    """An element holds a value of the wrong form (a date, an amount, a code)."""
+
+
+class X12UnsupportedError(X12Error):
+    """The document is X12 but a transaction set or version this engine does not read."""
+
+
+class X12EncodeError(_Positioned, SubmissionError):
+    """Domain data cannot be written as X12 (a delimiter in the data, a missing required value)."""
+
+    def __init__(self, expected: str, *, segment_index: int | None = None,
+                 segment_id: str | None = None, element: int | None = None,
+                 component: int | None = None, claim_number: str | None = None) -> None:
+        message = self._init_position(expected, segment_index, segment_id, element, component,
+                                      None)
+        if claim_number:
+            message = f"claim {claim_number}: {message}"
+        self.claim_number = claim_number
+        super().__init__(message)
+
+
+class X12DelimiterInData(X12EncodeError):
+    """A data value contains one of the interchange's delimiters."""

@@ -1,0 +1,78 @@
+"""Element value conversions both ways: dates, times, amounts, quantities, percents.
+
+Money is Decimal throughout. Writers emit the shortest exact form (``100``, ``100.5``) as X12
+type R asks; readers accept any decimal form and quantize money to cents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+
+def format_date(value: date) -> str:
+    """CCYYMMDD."""
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+def format_short_date(value: date) -> str:
+    """YYMMDD (ISA09)."""
+    return f"{value.year % 100:02d}{value.month:02d}{value.day:02d}"
+
+
+def format_time(value: time | datetime) -> str:
+    """HHMM."""
+    return f"{value.hour:02d}{value.minute:02d}"
+
+
+def format_decimal(value: Decimal) -> str:
+    """Type R: no exponent, no trailing zeros after the point, no point when whole."""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text
+
+
+def format_money(value: Decimal) -> str:
+    return format_decimal(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """A type R value; ``None`` when it is not a finite number."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def parse_money(text: str) -> Decimal | None:
+    value = parse_decimal(text)
+    return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_ccyymmdd(text: str) -> date | None:
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def parse_date_or_range(qualifier: str, text: str) -> tuple[date, date | None] | None:
+    """DTP02/DTP03: ``D8`` one date, ``RD8`` a ``CCYYMMDD-CCYYMMDD`` range."""
+    if qualifier == "D8":
+        day = parse_ccyymmdd(text)
+        return None if day is None else (day, None)
+    if qualifier == "RD8":
+        start_text, _, end_text = text.partition("-")
+        start, end = parse_ccyymmdd(start_text), parse_ccyymmdd(end_text)
+        if start is None or end is None:
+            return None
+        return start, end
+    return None
