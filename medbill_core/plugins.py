@@ -287,7 +287,7 @@ def _check_pending(manager: pluggy.PluginManager) -> None:
         caller = getattr(manager.hook, name)
         if not caller.has_spec():
             for impl in caller.get_hookimpls():
-                if not impl.hookimpl_opts.get("optionalhook"):
+                if not impl.optionalhook:
                     raise PluginError(impl.plugin_name,
                                       f"implements unknown hook {name!r} (typo? see "
                                       "medbill_core/hookspecs.py)")

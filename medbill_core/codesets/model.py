@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from medbill_core.errors import MedbillError
 
@@ -54,9 +55,8 @@ class CodeSetError(MedbillError):
     """A code-set file could not be read or loaded."""
 
 
-@dataclass(frozen=True, slots=True)
-class CodeInfo:
-    """One code of one code set, as loaded (not yet judged for a date).
+class CodeInfo(NamedTuple):
+    """One code of one code set, as loaded (not yet judged for a date). Immutable.
 
     ``effective`` is the first and ``terminated`` the last day the code may be
     used (both inclusive; ``None`` = open). This matches the CMS HCPCS
@@ -96,23 +96,23 @@ class CodeInfo:
         return Reason.OK
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The answer to "may this code be used on this date?".
+class Verdict(NamedTuple):
+    """The answer to "may this code be used on this date?". Immutable.
 
-    ``bool(verdict)`` is ``verdict.ok``. ``message`` is one line for a person;
-    ``note`` carries caveats that do not make the code invalid (date outside the
-    loaded ICD-10-CM release, format-only check, data gaps) -- a scrubber may
-    report it as a warning.
+    ``bool(verdict)`` is ``verdict.ok``. ``message`` is one line for a person
+    (built on access, so bulk checks stay cheap); ``note`` carries caveats that
+    do not make the code invalid (date outside the loaded ICD-10-CM release,
+    format-only check, data gaps) -- a scrubber may report it as a warning.
+    (A ``NamedTuple`` rather than a dataclass: bulk checks build one per lookup.)
     """
 
     system: CodeSystem
     code: str
     reason: Reason
-    message: str
     on: date
     info: CodeInfo | None = None
     note: str = ""
+    detail: str = ""  # the message, when it is not derived from ``info``
 
     @property
     def ok(self) -> bool:
@@ -120,6 +120,23 @@ class Verdict:
 
     def __bool__(self) -> bool:
         return self.reason is Reason.OK
+
+    @property
+    def message(self) -> str:
+        if self.detail or self.info is None:
+            return self.detail or f"{self.code}: {self.reason.value}"
+        info, on, reason = self.info, self.on, self.reason
+        code, label = info.display_code, info.system.label
+        if reason is Reason.OK:
+            return f"{code}: {label}, valid on {on}: {info.description}"
+        if reason is Reason.NOT_BILLABLE:
+            return (f"{code}: {label} category header ({info.description}), not billable:"
+                    " use a more specific code (more characters)")
+        if reason is Reason.UNASSIGNED:
+            return f"{code}: {label} code is unassigned"
+        if reason is Reason.NOT_YET_EFFECTIVE:
+            return f"{code}: {label} not yet effective on {on} (effective {info.effective})"
+        return f"{code}: {label} terminated after {info.terminated}, not valid on {on}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,8 +88,10 @@ def _packaged_icd10cm(cache_dir: Path | None) -> list[tuple[Release, Table]]:
     return [entry for entry in _packaged_icd if entry is not None]
 
 
-def _fmt(d: date | None) -> str:
-    return d.isoformat() if d else "-"
+def _judge(info: CodeInfo, on: date, note: str = "") -> Verdict:
+    if info.note:
+        note = f"{info.note}; {note}" if note else info.note
+    return Verdict(info.system, info.code, info.status_on(on), on, info, note)
 
 
 class CodeSets:
@@ -116,6 +118,8 @@ class CodeSets:
         self._lock = threading.Lock()
         self._tables: dict[CodeSystem, Table] = {}
         self._icd: list[tuple[Release, Table]] | None = None
+        self._release_by_date: dict[date, tuple[Release, Table, str]] = {}
+        self._format_only: dict[tuple[CodeSystem, str], CodeInfo] = {}
         self._manifest = read_manifest(self.data_dir) if self.data_dir else {}
 
     # -- loading ---------------------------------------------------------------------------
@@ -128,10 +132,10 @@ class CodeSets:
 
     def table(self, system: CodeSystem | str) -> Table:
         """The merged table of ``system`` (user rows over packaged rows). Not for ICD-10-CM."""
-        system = CodeSystem(system)
-        table = self._tables.get(system)
+        table = self._tables.get(system)  # type: ignore[call-overload]
         if table is not None:
             return table
+        system = CodeSystem(system)
         if system is CodeSystem.ICD10CM:
             raise ValueError("ICD-10-CM is kept per release: use icd10cm_releases()")
         with self._lock:
@@ -177,44 +181,33 @@ class CodeSets:
         """The release that governs date of service ``on`` (see :meth:`icd10cm`)."""
         return self._pick_release(on or date.today())[0]
 
-    def _pick_release(self, on: date) -> tuple[Release, Table]:
+    def _pick_release(self, on: date) -> tuple[Release, Table, str]:
+        """The release for ``on``, its table and the note to attach (cached per date)."""
+        picked = self._release_by_date.get(on)
+        if picked is not None:
+            return picked
         releases = self.icd10cm_releases()
-        for entry in releases:
-            if entry[0].covers(on):
-                return entry
-        # no release covers the date: use the nearest one (the later one on a tie)
-        return min(reversed(releases), key=lambda entry: entry[0].distance(on))
+        note = ""
+        for release, table in releases:
+            if release.covers(on):
+                break
+        else:  # no release covers the date: use the nearest one (the later one on a tie)
+            release, table = min(reversed(releases), key=lambda entry: entry[0].distance(on))
+            note = (f"date of service {on} is outside the loaded {release.label}"
+                    f" ({release.effective}..{release.through}); checked against that release")
+        picked = self._release_by_date[on] = (release, table, note)
+        return picked
 
     # -- verdict helpers -------------------------------------------------------------------
-
-    @staticmethod
-    def _judge(info: CodeInfo, on: date, note: str = "") -> Verdict:
-        reason = info.status_on(on)
-        code = info.display_code
-        label = info.system.label
-        if reason is Reason.OK:
-            message = f"{code}: {label}, valid on {on}: {info.description}"
-        elif reason is Reason.NOT_BILLABLE:
-            message = (f"{code}: {label} category header ({info.description}), not billable:"
-                       " use a more specific code (more characters)")
-        elif reason is Reason.UNASSIGNED:
-            message = f"{code}: {label} code is unassigned"
-        elif reason is Reason.NOT_YET_EFFECTIVE:
-            message = f"{code}: {label} not yet effective on {on} (effective {info.effective})"
-        else:
-            message = f"{code}: {label} terminated after {info.terminated}, not valid on {on}"
-        note = "; ".join(n for n in (info.note, note) if n)
-        return Verdict(info.system, info.code, reason, message, on, info, note)
 
     @staticmethod
     def _shape_or_unknown(system: CodeSystem, code: str, raw: str, on: date,
                           source: str) -> Verdict:
         if not SHAPES[system].match(code):
-            return Verdict(system, code, Reason.FORMAT,
-                           f"{raw.strip()!r}: not a well-formed {system.label} code: {SHAPE_HINTS[system]}",
-                           on)
-        return Verdict(system, code, Reason.UNKNOWN,
-                       f"{code}: no such {system.label} code in {source}", on)
+            return Verdict(system, code, Reason.FORMAT, on, detail=(
+                f"{raw.strip()!r}: not a well-formed {system.label} code: {SHAPE_HINTS[system]}"))
+        return Verdict(system, code, Reason.UNKNOWN, on,
+                       detail=f"{code}: no such {system.label} code in {source}")
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -238,45 +231,42 @@ class CodeSets:
         in another loaded one is reported as not yet effective / terminated.
         """
         on = on or date.today()
-        norm = normalize(CodeSystem.ICD10CM, code)
-        release, table = self._pick_release(on)
-        note = "" if release.covers(on) else (
-            f"date of service {on} is outside the loaded {release.label}"
-            f" ({release.effective}..{release.through}); checked against that release")
+        norm = code.strip().upper().replace(".", "")
+        release, table, note = self._pick_release(on)
         info = table.get(norm)
         if info is not None:
-            return self._judge(info, on, note)
+            return _judge(info, on, note)
         for other, other_table in self.icd10cm_releases():
             found = other_table.get(norm)
             if other is release or found is None or not found.billable:
                 continue
             if other.effective > on:
-                return Verdict(CodeSystem.ICD10CM, norm, Reason.NOT_YET_EFFECTIVE,
-                               f"{found.display_code}: ICD-10-CM not yet effective on {on}"
-                               f" (first in {other.label}, from {other.effective})", on, found)
+                return Verdict(CodeSystem.ICD10CM, norm, Reason.NOT_YET_EFFECTIVE, on, found,
+                               detail=f"{found.display_code}: ICD-10-CM not yet effective on"
+                               f" {on} (first in {other.label}, from {other.effective})")
             if other.through < on:
-                return Verdict(CodeSystem.ICD10CM, norm, Reason.TERMINATED,
-                               f"{found.display_code}: ICD-10-CM deleted after {other.through}"
-                               f" (last in {other.label}), not valid on {on}", on, found)
+                return Verdict(CodeSystem.ICD10CM, norm, Reason.TERMINATED, on, found,
+                               detail=f"{found.display_code}: ICD-10-CM deleted after"
+                               f" {other.through} (last in {other.label}), not valid on {on}")
         verdict = self._shape_or_unknown(CodeSystem.ICD10CM, norm, code, on, release.label)
-        return Verdict(verdict.system, verdict.code, verdict.reason, verdict.message, on,
-                       note=note)
+        return Verdict(verdict.system, verdict.code, verdict.reason, on, note=note,
+                       detail=verdict.detail)
 
     def hcpcs(self, code: str, on: date | None = None) -> Verdict:
         """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`."""
         on = on or date.today()
-        norm = normalize(CodeSystem.HCPCS, code)
+        norm = code.strip().upper()
         if CPT_RE.match(norm):
             return self.cpt(norm, on)
         info = self.table(CodeSystem.HCPCS).get(norm)
         if info is not None:
-            return self._judge(info, on)
+            return _judge(info, on)
         verdict = self._shape_or_unknown(CodeSystem.HCPCS, norm, code, on,
                                          "the loaded HCPCS Level II file")
         if verdict.reason is Reason.UNKNOWN and norm.startswith("D"):
-            return Verdict(CodeSystem.HCPCS, norm, Reason.UNKNOWN,
-                           f"{norm}: D-codes are CDT (ADA-licensed) and not shipped; load them"
-                           " with `medbill codes load hcpcs FILE`", on)
+            return Verdict(CodeSystem.HCPCS, norm, Reason.UNKNOWN, on, detail=(
+                f"{norm}: D-codes are CDT (ADA-licensed) and not shipped; load them"
+                " with `medbill codes load hcpcs FILE`"))
         return verdict
 
     def cpt(self, code: str, on: date | None = None) -> Verdict:
@@ -289,14 +279,16 @@ class CodeSets:
         if table:
             info = table.get(norm)
             if info is None:
-                return Verdict(CodeSystem.CPT, norm, Reason.UNKNOWN,
-                               f"{norm}: no such CPT code in the loaded CPT file", on)
-            return self._judge(info, on)
-        info = CodeInfo(CodeSystem.CPT, norm, "CPT code (descriptor not shipped: AMA licence)",
-                        format_only=True, source="format check")
-        return Verdict(CodeSystem.CPT, norm, Reason.OK,
-                       f"{norm}: CPT code, format valid (descriptor not shipped)", on, info,
-                       _CPT_NOTE)
+                return Verdict(CodeSystem.CPT, norm, Reason.UNKNOWN, on,
+                               detail=f"{norm}: no such CPT code in the loaded CPT file")
+            return _judge(info, on)
+        info = self._format_only.get((CodeSystem.CPT, norm))
+        if info is None:
+            info = self._format_only[(CodeSystem.CPT, norm)] = CodeInfo(
+                CodeSystem.CPT, norm, "CPT code (descriptor not shipped: AMA licence)",
+                format_only=True, source="format check")
+        return Verdict(CodeSystem.CPT, norm, Reason.OK, on, info, _CPT_NOTE,
+                       f"{norm}: CPT code, format valid (descriptor not shipped)")
 
     def modifier(self, code: str, on: date | None = None) -> Verdict:
         """A procedure modifier: HCPCS Level II from the table; CPT (22-99) by number."""
@@ -304,18 +296,20 @@ class CodeSets:
         norm = normalize(CodeSystem.MODIFIER, code)
         info = self.table(CodeSystem.MODIFIER).get(norm)
         if info is not None:
-            return self._judge(info, on)
+            return _judge(info, on)
         if is_cpt_modifier_number(norm):
             known = norm in CPT_MODIFIERS
-            info = CodeInfo(CodeSystem.MODIFIER, norm,
-                            "CPT modifier (descriptor not shipped: AMA licence)",
-                            format_only=True, source="CPT modifier numbers (codes only)")
+            info = self._format_only.get((CodeSystem.MODIFIER, norm))
+            if info is None:
+                info = self._format_only[(CodeSystem.MODIFIER, norm)] = CodeInfo(
+                    CodeSystem.MODIFIER, norm, "CPT modifier (descriptor not shipped: AMA licence)",
+                    format_only=True, source="CPT modifier numbers (codes only)")
             note = _CPT_MOD_NOTE if known else (
                 f"{norm} is not in medbill's list of CPT modifier numbers in use;"
                 " accepted on format (22-99) only")
-            return Verdict(CodeSystem.MODIFIER, norm, Reason.OK,
+            return Verdict(CodeSystem.MODIFIER, norm, Reason.OK, on, info, note,
                            f"{norm}: CPT modifier{'' if known else ' number'}, valid by format"
-                           " (descriptor not shipped)", on, info, note)
+                           " (descriptor not shipped)")
         return self._shape_or_unknown(CodeSystem.MODIFIER, norm, code, on,
                                       "the HCPCS Level II modifiers or CPT modifiers 22-99")
 
@@ -342,7 +336,7 @@ class CodeSets:
         norm = normalize(system, code)
         info = self.table(system).get(norm)
         if info is not None:
-            return self._judge(info, on)
+            return _judge(info, on)
         return self._shape_or_unknown(system, norm, code, on, source)
 
     def sources(self) -> dict[CodeSystem, list[str]]:

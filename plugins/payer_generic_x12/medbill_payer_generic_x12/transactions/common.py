@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from medbill_payer_generic_x12.x12.control import ControlNumberSource, MemoryControlNumbers
 from medbill_payer_generic_x12.x12.delimiters import DEFAULT_DELIMITERS, Delimiters
@@ -95,7 +97,7 @@ def required(transaction: Transaction, segment: Segment, position: int, what: st
     return value
 
 
-def money(transaction: Transaction, segment: Segment, position: int, what: str):  # noqa: ANN201
+def money(transaction: Transaction, segment: Segment, position: int, what: str) -> Decimal:
     """A required amount element as cent-quantized Decimal."""
     text = segment[position] if len(segment) > position else ""
     if not text:
@@ -108,7 +110,8 @@ def money(transaction: Transaction, segment: Segment, position: int, what: str):
     return value
 
 
-def opt_money(transaction: Transaction, segment: Segment, position: int, what: str):  # noqa: ANN201
+def opt_money(transaction: Transaction, segment: Segment, position: int,
+              what: str) -> Decimal | None:
     text = segment[position] if len(segment) > position else ""
     if not text:
         return None
@@ -119,7 +122,8 @@ def opt_money(transaction: Transaction, segment: Segment, position: int, what: s
     return value
 
 
-def opt_decimal(transaction: Transaction, segment: Segment, position: int, what: str):  # noqa: ANN201
+def opt_decimal(transaction: Transaction, segment: Segment, position: int,
+                what: str) -> Decimal | None:
     text = segment[position] if len(segment) > position else ""
     if not text:
         return None
@@ -186,7 +190,7 @@ def composite(segment: Segment, position: int, component_separator: str) -> list
 
 
 def enum_value(transaction: Transaction, enum: type, value: str, segment: Segment,
-               position: int, what: str):  # noqa: ANN201
+               position: int, what: str) -> Any:
     try:
         return enum(value)
     except ValueError:

@@ -1,0 +1,760 @@
+"""837P professional claims, 005010X222A1: BillableClaim -> X12 and back.
+
+Encoding groups claims by billing provider and payer: each group is one transaction set with
+one 2000A billing provider level; every claim gets its own 2000B subscriber level (and a 2000C
+patient level when the patient is not the subscriber). Groups larger than
+``max_claims_per_transaction`` (the TR3 recommends at most 5,000 CLMs) are split.
+
+Where medbill data lives in the 837P:
+
+=============================  =====================================================
+Practice                       2000A PRV*BI, 2010AA NM1*85/N3/N4/REF*EI/PER, 2010AB
+Coverage / subscriber          2000B SBR, 2010BA NM1*IL/N3/N4/DMG
+Payer                          2010BB NM1*PR (+N3/N4)
+Patient (not subscriber)       2000C PAT, 2010CA NM1*QC/N3/N4/DMG
+Patient account number         2300 REF*EA (medical record number)
+Claim                          2300 CLM, REF*G1, REF*F8, HI (ABK/ABF)
+Referring / rendering          2310A NM1*DN, 2310B NM1*82 + PRV*PE
+Prior payers                   2320 SBR/CAS/AMT*D/OI, 2330A NM1*IL, 2330B NM1*PR/DTP*573
+Service lines                  2400 LX, SV1, DTP*472, REF*6R
+=============================  =====================================================
+
+Not carried by an 837P (a decoded claim has them at their defaults): database ids,
+``Claim.patient_id`` (0), claim state, patient phone/e-mail, coverage plan name and dates,
+the referring provider's taxonomy, payer keys (derived from the payer ID by
+:func:`~medbill_payer_generic_x12.transactions.common.payer_key_for`). The claim's service dates
+are the span of its lines' dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from medbill_core.domain import (
+    Address,
+    BillableClaim,
+    Claim,
+    ClaimAdjustmentRef,
+    EntityType,
+    Patient,
+    Payer,
+    Practice,
+    PriorPayerAdjudication,
+    Relationship,
+    ServiceLine,
+    Sex,
+    Subscriber,
+    UnitType,
+)
+from medbill_core.money import total
+from medbill_payer_generic_x12.transactions.common import (
+    DEFAULT_PARTIES,
+    Parties,
+    ccyymmdd,
+    composite,
+    date_period,
+    el,
+    ensure_transaction,
+    enum_value,
+    money,
+    new_interchange,
+    opt,
+    opt_decimal,
+    payer_key_for,
+    required,
+)
+from medbill_payer_generic_x12.x12.control import ControlNumberSource
+from medbill_payer_generic_x12.x12.delimiters import Delimiters
+from medbill_payer_generic_x12.x12.errors import (
+    X12EncodeError,
+    X12StructureError,
+    X12ValueError,
+)
+from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
+from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
+from medbill_payer_generic_x12.x12.writer import TransactionWriter
+
+VERSION = "005010X222A1"
+FUNCTIONAL_ID = "HC"
+MAX_CLAIMS_PER_TRANSACTION = 5000
+#: PAT01 codes X222A1 allows for a patient who is not the subscriber.
+PATIENT_RELATIONSHIPS = frozenset({"01", "19", "20", "21", "39", "40"})
+#: SBR02 codes X222A1 allows in loop 2320.
+OTHER_SUBSCRIBER_RELATIONSHIPS = frozenset({"01", "18", "19", "20", "21", "39", "40", "53"})
+_CAS_TRIPLETS_PER_SEGMENT = 6
+
+
+@dataclass(slots=True)
+class EncodedBatch:
+    """An encoded interchange and what is in it."""
+
+    text: str
+    control_number: str
+    claim_numbers: list[str]
+    transaction_count: int
+
+
+@dataclass(slots=True)
+class _Group:
+    practice: Practice
+    payer: Payer
+    claims: list[BillableClaim] = field(default_factory=list)
+
+
+def group_claims(claims: Sequence[BillableClaim]) -> list[_Group]:
+    """Claims grouped by billing provider and payer, in first-seen order."""
+    groups: dict[tuple[str, str], list[_Group]] = {}
+    ordered: list[_Group] = []
+    for claim in claims:
+        if claim.payer is None or claim.coverage is None:
+            raise X12EncodeError("a payer and a coverage (a self-pay claim has no 837P)",
+                                 claim_number=claim.claim.claim_number)
+        key = (claim.practice.npi, claim.payer.payer_id)
+        candidates = groups.setdefault(key, [])
+        for group in candidates:
+            if group.practice == claim.practice and group.payer == claim.payer:
+                group.claims.append(claim)
+                break
+        else:
+            group = _Group(claim.practice, claim.payer, [claim])
+            candidates.append(group)
+            ordered.append(group)
+    return ordered
+
+
+def encode_837p(claims: Sequence[BillableClaim], *, parties: Parties = DEFAULT_PARTIES,
+                control_numbers: ControlNumberSource | None = None,
+                now: datetime | None = None, delimiters: Delimiters | None = None,
+                max_claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION,
+                max_lines_per_claim: int = 50, line_breaks: bool = False) -> EncodedBatch:
+    """Encode claims into one interchange with one 837P functional group.
+
+    :raises X12EncodeError: a claim cannot be expressed in an 837P (self-pay, too many lines, a
+        relationship code X222A1 does not allow, data holding a delimiter...). The message names
+        the claim number and the segment/element, never PHI.
+    """
+    if not claims:
+        raise X12EncodeError("at least one claim to encode")
+    interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
+    group_handle = interchange.group(FUNCTIONAL_ID, VERSION)
+    claim_numbers: list[str] = []
+    stamp = interchange.now
+    for group in group_claims(claims):
+        for start in range(0, len(group.claims), max_claims_per_transaction):
+            chunk = group.claims[start:start + max_claims_per_transaction]
+            writer = group_handle.transaction("837", VERSION)
+            _write_header(writer, parties, stamp)
+            billing_hl = _write_billing_provider(writer, group.practice)
+            for claim in chunk:
+                writer.context_claim = claim.claim.claim_number
+                if len(claim.claim.lines) > max_lines_per_claim:
+                    raise X12EncodeError(
+                        f"at most {max_lines_per_claim} service lines per claim (the payer's "
+                        "limit)", segment_id="LX", claim_number=claim.claim.claim_number)
+                _write_claim(writer, billing_hl, claim, group.payer)
+                claim_numbers.append(claim.claim.claim_number)
+            writer.context_claim = None
+    return EncodedBatch(interchange.text(), interchange.control_number, claim_numbers,
+                        group_handle.transaction_count)
+
+
+# -- encoding -------------------------------------------------------------------------------------
+
+def _write_header(w: TransactionWriter, parties: Parties, stamp: datetime) -> None:
+    w.add("BHT", "0019", "00", w.control_number, format_date(stamp.date()),
+          f"{stamp.hour:02d}{stamp.minute:02d}", "CH")
+    w.add("NM1", "41", "2", parties.submitter_name, None, None, None, None, "46",
+          parties.submitter_id)
+    contact: list[str | None] = ["IC", parties.submitter_contact or parties.submitter_name]
+    if parties.submitter_phone:
+        contact += ["TE", parties.submitter_phone]
+    if parties.submitter_email:
+        contact += ["EM", parties.submitter_email]
+    if len(contact) == 2:
+        raise X12EncodeError("a submitter phone number or e-mail (1000A PER is required)",
+                             segment_id="PER", element=3)
+    w.add("PER", *contact)
+    w.add("NM1", "40", "2", parties.receiver_name, None, None, None, None, "46",
+          parties.receiver_id)
+
+
+def _address(w: TransactionWriter, address: Address) -> None:
+    w.add("N3", address.line1, address.line2)
+    w.add("N4", address.city, address.state, address.postal_code)
+
+
+def _write_billing_provider(w: TransactionWriter, practice: Practice) -> int:
+    hl = w.hl("20")
+    if practice.taxonomy:
+        w.add("PRV", "BI", "PXC", practice.taxonomy)
+    w.add("NM1", "85", "2", practice.name, None, None, None, None, "XX", practice.npi)
+    _address(w, practice.address)
+    w.add("REF", "EI", practice.tax_id)
+    if practice.phone:
+        w.add("PER", "IC", practice.contact_name, "TE", practice.phone)
+    if practice.pay_to_address:
+        w.add("NM1", "87", "2")
+        _address(w, practice.pay_to_address)
+    return hl
+
+
+def _person_name(w: TransactionWriter, entity: str, person: Patient | Subscriber,
+                 id_qualifier: str | None = None, identifier: str | None = None) -> None:
+    suffix = person.suffix if isinstance(person, Patient) else None
+    w.add("NM1", entity, "1", person.last_name, person.first_name, person.middle_name, None,
+          suffix, id_qualifier, identifier)
+
+
+def _demographics(birth_date: date, sex: Sex) -> tuple[str, str, str]:
+    return ("D8", format_date(birth_date), sex.value)
+
+
+def _require_address(claim: BillableClaim, address: Address | None, loop: str) -> Address:
+    if address is None:
+        raise X12EncodeError(f"an address for loop {loop} (N3/N4 are required there)",
+                             segment_id="N3", claim_number=claim.claim.claim_number)
+    return address
+
+
+def _write_claim(w: TransactionWriter, billing_hl: int, bill: BillableClaim, payer: Payer) -> None:
+    claim = bill.claim
+    coverage = bill.coverage
+    assert coverage is not None
+    patient = bill.patient
+    patient_is_subscriber = coverage.relationship is Relationship.SELF
+    subscriber_hl = w.hl("22", billing_hl)
+    w.add("SBR", coverage.order.value, "18" if patient_is_subscriber else None,
+          coverage.group_number, coverage.group_name, None, None, None, None,
+          payer.claim_filing_indicator)
+    if patient_is_subscriber:
+        _person_name(w, "IL", patient, "MI", coverage.member_id)
+        _address(w, _require_address(bill, patient.address, "2010BA"))
+        w.add("DMG", *_demographics(patient.birth_date, patient.sex))
+    else:
+        subscriber = coverage.subscriber
+        assert subscriber is not None
+        _person_name(w, "IL", subscriber, "MI", coverage.member_id)
+        if subscriber.address:
+            _address(w, subscriber.address)
+        if subscriber.birth_date:
+            w.add("DMG", *_demographics(subscriber.birth_date, subscriber.sex))
+    w.add("NM1", "PR", "2", payer.name, None, None, None, None, "PI", payer.payer_id)
+    if payer.address:
+        _address(w, payer.address)
+    if not patient_is_subscriber:
+        relationship = coverage.relationship.value
+        if relationship not in PATIENT_RELATIONSHIPS:
+            raise X12EncodeError(
+                "a patient relationship 837P allows in PAT01 (01, 19, 20, 21, 39, 40)",
+                segment_id="PAT", element=1, claim_number=claim.claim_number)
+        w.hl("23", subscriber_hl)
+        w.add("PAT", relationship)
+        _person_name(w, "QC", patient)
+        _address(w, _require_address(bill, patient.address, "2010CA"))
+        w.add("DMG", *_demographics(patient.birth_date, patient.sex))
+    _write_claim_information(w, bill)
+
+
+def _write_claim_information(w: TransactionWriter, bill: BillableClaim) -> None:
+    claim = bill.claim
+    w.add("CLM", claim.claim_number, format_money(claim.total_charge), None, None,
+          (claim.place_of_service, "B", claim.frequency.value), "Y",
+          "A" if claim.accepts_assignment else "C", "Y" if claim.benefits_assigned else "N",
+          "Y" if claim.release_of_information else "I")
+    if claim.prior_authorization:
+        w.add("REF", "G1", claim.prior_authorization)
+    if claim.original_claim_reference:
+        w.add("REF", "F8", claim.original_claim_reference)
+    w.add("REF", "EA", bill.patient.account_number)
+    codes: list[tuple[str, str]] = [("ABK" if index == 0 else "ABF", code)
+                                    for index, code in enumerate(claim.diagnoses)]
+    w.add("HI", *codes)
+    if bill.referring_provider:
+        provider = bill.referring_provider
+        if provider.entity_type is not EntityType.PERSON:
+            raise X12EncodeError("a referring provider who is a person (2310A NM102 = 1)",
+                                 segment_id="NM1", element=2, claim_number=claim.claim_number)
+        w.add("NM1", "DN", "1", provider.last_name, provider.first_name, None, None, None,
+              "XX", provider.npi)
+    if bill.rendering_provider:
+        provider = bill.rendering_provider
+        w.add("NM1", "82", provider.entity_type.value, provider.last_name,
+              provider.first_name if provider.entity_type is EntityType.PERSON else None,
+              None, None, None, "XX", provider.npi)
+        if provider.taxonomy:
+            w.add("PRV", "PE", "PXC", provider.taxonomy)
+    for prior in bill.prior_adjudications:
+        _write_other_payer(w, bill, prior)
+    for line in claim.lines:
+        _write_line(w, claim, line)
+
+
+def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
+                       prior: PriorPayerAdjudication) -> None:
+    coverage = prior.coverage
+    relationship = coverage.relationship.value
+    if relationship not in OTHER_SUBSCRIBER_RELATIONSHIPS:
+        raise X12EncodeError("an other-subscriber relationship 837P allows in 2320 SBR02",
+                             segment_id="SBR", element=2, claim_number=bill.claim.claim_number)
+    w.add("SBR", coverage.order.value, relationship, coverage.group_number, coverage.group_name,
+          None, None, None, None, prior.payer.claim_filing_indicator)
+    by_group: dict[str, list[ClaimAdjustmentRef]] = {}
+    for adjustment in prior.claim_adjustments:
+        by_group.setdefault(adjustment.group_code, []).append(adjustment)
+    for group_code, adjustments in by_group.items():
+        for start in range(0, len(adjustments), _CAS_TRIPLETS_PER_SEGMENT):
+            elements: list[str | None] = [group_code]
+            for adjustment in adjustments[start:start + _CAS_TRIPLETS_PER_SEGMENT]:
+                elements += [adjustment.reason_code, format_money(adjustment.amount),
+                             format_decimal(adjustment.quantity)
+                             if adjustment.quantity is not None else None]
+            w.add("CAS", *elements)
+    w.add("AMT", "D", format_money(prior.paid_amount))
+    w.add("OI", None, None, "Y" if bill.claim.benefits_assigned else "N", None, None,
+          "Y" if bill.claim.release_of_information else "I")
+    if coverage.subscriber is None:
+        _person_name(w, "IL", bill.patient, "MI", coverage.member_id)
+    else:
+        _person_name(w, "IL", coverage.subscriber, "MI", coverage.member_id)
+        if coverage.subscriber.address:
+            _address(w, coverage.subscriber.address)
+    w.add("NM1", "PR", "2", prior.payer.name, None, None, None, None, "PI",
+          prior.payer.payer_id)
+    if prior.payer.address:
+        _address(w, prior.payer.address)
+    w.add("DTP", "573", "D8", format_date(prior.paid_date))
+
+
+def _write_line(w: TransactionWriter, claim: Claim, line: ServiceLine) -> None:
+    w.add("LX", str(line.line_number))
+    modifiers = line.modifiers
+    procedure = ("HC", line.procedure_code, *modifiers, *([None] * (4 - len(modifiers))),
+                 line.description)
+    w.add("SV1", procedure, format_money(line.charge), line.unit_type.value,
+          format_decimal(line.units), line.place_of_service, None,
+          tuple(str(pointer) for pointer in line.diagnosis_pointers))
+    if line.service_date_to and line.service_date_to != line.service_date_from:
+        w.add("DTP", "472", "RD8",
+              f"{format_date(line.service_date_from)}-{format_date(line.service_date_to)}")
+    else:
+        w.add("DTP", "472", "D8", format_date(line.service_date_from))
+    if line.line_control_number:
+        w.add("REF", "6R", line.line_control_number)
+
+
+# -- decoding -------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Person:
+    last_name: str = ""
+    first_name: str | None = None
+    middle_name: str | None = None
+    suffix: str | None = None
+    identifier: str | None = None
+    entity_type: str = "1"
+    address_lines: tuple[str, str | None] | None = None
+    city_state_zip: tuple[str, str, str] | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+
+    def address(self) -> Address | None:
+        if self.address_lines is None or self.city_state_zip is None:
+            return None
+        city, state, postal_code = self.city_state_zip
+        return Address(line1=self.address_lines[0], line2=self.address_lines[1], city=city,
+                       state=state, postal_code=postal_code)
+
+
+@dataclass(slots=True)
+class _OtherPayer:
+    sbr: Segment
+    adjustments: list[ClaimAdjustmentRef] = field(default_factory=list)
+    paid: Decimal | None = None
+    subscriber: _Person = field(default_factory=_Person)
+    payer: _Person = field(default_factory=_Person)
+    paid_date: date | None = None
+
+
+@dataclass(slots=True)
+class _ClaimParts:
+    clm: Segment
+    clm_index: int
+    references: dict[str, str] = field(default_factory=dict)
+    diagnoses: list[str] = field(default_factory=list)
+    referring: _Person | None = None
+    rendering: _Person | None = None
+    rendering_taxonomy: str | None = None
+    others: list[_OtherPayer] = field(default_factory=list)
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+
+def decode_837p(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
+                adapter: str = "generic_x12") -> list[BillableClaim]:
+    """Every claim of every 837P transaction set in ``text``.
+
+    :param payer_key: gives the payer key for a payer ID (837Ps carry IDs, not medbill keys).
+    :raises X12Error: for malformed input, naming the segment and element.
+    """
+    claims: list[BillableClaim] = []
+    for transaction in X12Reader(text).transactions():
+        claims.extend(decode_837p_transaction(transaction, payer_key=payer_key, adapter=adapter))
+    return claims
+
+
+class _State:
+    """What the decoder has read so far in the hierarchy."""
+
+    def __init__(self) -> None:
+        self.practice_parts: dict[str, Any] = {}
+        self.billing_address: _Person = _Person()
+        self.pay_to: _Person | None = None
+        self.practice: Practice | None = None
+        self.sbr: Segment | None = None
+        self.subscriber = _Person()
+        self.payer = _Person()
+        self.pat: Segment | None = None
+        self.patient: _Person | None = None
+        self.loop = ""
+
+
+def decode_837p_transaction(transaction: Transaction, *,
+                            payer_key: Callable[[str], str] = payer_key_for,
+                            adapter: str = "generic_x12") -> Iterator[BillableClaim]:
+    """Claims of one 837P transaction set, as they are completed (streaming)."""
+    ensure_transaction(transaction, "837", ("005010X222",))
+    component = transaction.delimiters.component
+    state = _State()
+    claim: _ClaimParts | None = None
+    other: _OtherPayer | None = None
+    person: _Person | None = None
+    line: dict[str, Any] | None = None
+    for segment in transaction.segments():
+        tag = segment[0]
+        if tag == "HL":
+            if claim is not None:
+                yield _build_claim(transaction, state, claim, payer_key, adapter)
+                claim = None
+            level = required(transaction, segment, 3, "HL03 hierarchical level code")
+            if level == "20":
+                state = _State()
+                state.loop = "2000A"
+            elif level == "22":
+                _finish_practice(transaction, state)
+                practice_parts = state.practice_parts
+                practice, billing, pay_to = state.practice, state.billing_address, state.pay_to
+                state = _State()
+                state.practice_parts, state.practice = practice_parts, practice
+                state.billing_address, state.pay_to = billing, pay_to
+                state.loop = "2000B"
+            elif level == "23":
+                state.loop = "2000C"
+                state.patient = _Person()
+            else:
+                raise transaction.error(X12ValueError, "HL03 level 20, 22 or 23", segment, 3,
+                                        ack_code="7")
+            person = None
+            continue
+        if tag == "PRV" and state.loop == "2000A":
+            state.practice_parts["taxonomy"] = el(segment, 3)
+        elif tag == "SBR":
+            if claim is None:
+                state.sbr = segment
+            else:
+                other = _OtherPayer(segment)
+                claim.others.append(other)
+                person = None
+        elif tag == "PAT":
+            state.pat = segment
+        elif tag == "NM1":
+            entity = required(transaction, segment, 1, "NM101 entity identifier code")
+            person = _read_name(segment)
+            if claim is None:
+                if entity == "85":
+                    state.billing_address = person
+                elif entity == "87":
+                    state.pay_to = person
+                elif entity == "IL":
+                    state.subscriber = person
+                elif entity == "PR":
+                    state.payer = person
+                elif entity == "QC":
+                    state.patient = person
+                else:
+                    person = None
+            elif other is not None and entity == "IL":
+                other.subscriber = person
+            elif other is not None and entity == "PR":
+                other.payer = person
+            elif entity == "DN" and other is None:
+                claim.referring = person
+            elif entity == "82" and other is None:
+                claim.rendering = person
+            else:
+                person = None
+        elif tag == "N3":
+            if person is not None:
+                person.address_lines = (required(transaction, segment, 1, "N301 address"),
+                                        opt(segment, 2))
+        elif tag == "N4":
+            if person is not None:
+                person.city_state_zip = (el(segment, 1), el(segment, 2), el(segment, 3))
+        elif tag == "DMG":
+            if person is not None:
+                person.birth_date = ccyymmdd(transaction, segment, 2, "DMG02 birth date")
+                person.sex = el(segment, 3) or "U"
+        elif tag == "REF":
+            qualifier = el(segment, 1)
+            value = required(transaction, segment, 2, "REF02 reference identification")
+            if line is not None and qualifier == "6R":
+                line["line_control_number"] = value
+            elif claim is not None and other is None and line is None:
+                claim.references[qualifier] = value
+            elif claim is None and state.loop == "2000A" and qualifier in ("EI", "SY"):
+                state.practice_parts["tax_id"] = value
+        elif tag == "PER":
+            if claim is None and state.loop == "2000A" and person is state.billing_address:
+                state.practice_parts["contact_name"] = opt(segment, 2)
+                if el(segment, 3) == "TE":
+                    state.practice_parts["phone"] = el(segment, 4)
+        elif tag == "CLM":
+            if claim is not None:
+                yield _build_claim(transaction, state, claim, payer_key, adapter)
+            claim = _ClaimParts(segment, transaction.segment_index)
+            other = None
+            line = None
+            person = None
+        elif tag == "HI":
+            if claim is not None and other is None:
+                for position in range(1, len(segment)):
+                    parts = composite(segment, position, component)
+                    if len(parts) >= 2 and parts[0] in ("ABK", "ABF", "BK", "BF"):
+                        claim.diagnoses.append(parts[1])
+        elif tag == "PRV":
+            if claim is not None and claim.rendering is not None and person is claim.rendering:
+                claim.rendering_taxonomy = el(segment, 3)
+        elif tag == "CAS":
+            if other is not None:
+                other.adjustments.extend(_read_cas(transaction, segment))
+        elif tag == "AMT":
+            if other is not None and el(segment, 1) == "D":
+                other.paid = money(transaction, segment, 2, "AMT02 payer paid amount")
+        elif tag == "DTP":
+            qualifier = el(segment, 1)
+            if line is not None and qualifier == "472":
+                start, end = date_period(transaction, segment, 2, "DTP03 service date")
+                line["service_date_from"] = start
+                line["service_date_to"] = end
+            elif other is not None and qualifier == "573":
+                other.paid_date = ccyymmdd(transaction, segment, 3, "DTP03 remittance date")
+        elif tag == "LX":
+            if claim is None:
+                raise transaction.error(X12StructureError, "CLM before LX", segment)
+            other = None
+            person = None
+            line = {"line_number": _line_number(transaction, segment)}
+            claim.lines.append(line)
+        elif tag == "SV1":
+            if line is None:
+                raise transaction.error(X12StructureError, "LX before SV1", segment)
+            _read_sv1(transaction, segment, component, line)
+    if claim is not None:
+        yield _build_claim(transaction, state, claim, payer_key, adapter)
+
+
+def _read_name(segment: Segment) -> _Person:
+    return _Person(last_name=el(segment, 3), first_name=opt(segment, 4),
+                   middle_name=opt(segment, 5), suffix=opt(segment, 7),
+                   identifier=opt(segment, 9), entity_type=el(segment, 2) or "1")
+
+
+def _read_cas(transaction: Transaction, segment: Segment) -> list[ClaimAdjustmentRef]:
+    group = required(transaction, segment, 1, "CAS01 claim adjustment group code")
+    adjustments = []
+    for position in range(2, min(len(segment), 20), 3):
+        reason = el(segment, position)
+        if not reason:
+            continue
+        amount = money(transaction, segment, position + 1, f"CAS{position + 1:02d} amount")
+        quantity = opt_decimal(transaction, segment, position + 2,
+                               f"CAS{position + 2:02d} quantity")
+        adjustments.append(ClaimAdjustmentRef(group_code=group, reason_code=reason,
+                                              amount=amount, quantity=quantity))
+    return adjustments
+
+
+def _line_number(transaction: Transaction, segment: Segment) -> int:
+    text = required(transaction, segment, 1, "LX01 line number")
+    if not text.isdigit():
+        raise transaction.error(X12ValueError, "LX01 as a whole number", segment, 1,
+                                ack_code="6")
+    return int(text)
+
+
+def _read_sv1(transaction: Transaction, segment: Segment, component: str,
+              line: dict[str, Any]) -> None:
+    procedure = composite(segment, 1, component)
+    if len(procedure) < 2 or not procedure[1]:
+        raise transaction.error(X12StructureError, "SV101-2 procedure code (required)",
+                                segment, 1, 2, ack_code="1")
+    line["procedure_code"] = procedure[1]
+    line["modifiers"] = [modifier for modifier in procedure[2:6] if modifier]
+    line["description"] = procedure[6] if len(procedure) > 6 and procedure[6] else None
+    line["charge"] = money(transaction, segment, 2, "SV102 line charge")
+    line["unit_type"] = enum_value(transaction, UnitType, el(segment, 3), segment, 3,
+                                   "SV103 unit code")
+    line["units"] = opt_decimal(transaction, segment, 4, "SV104 units")
+    line["place_of_service"] = opt(segment, 5)
+    pointers = composite(segment, 7, component)
+    if not pointers or not all(pointer.isdigit() for pointer in pointers if pointer):
+        raise transaction.error(X12StructureError, "SV107 diagnosis pointers (required)",
+                                segment, 7, ack_code="1")
+    line["diagnosis_pointers"] = [int(pointer) for pointer in pointers if pointer]
+
+
+def _finish_practice(transaction: Transaction, state: _State) -> None:
+    if state.practice is not None:
+        return
+    billing = state.billing_address
+    parts = state.practice_parts
+    if not billing.last_name:
+        raise X12StructureError("loop 2010AA billing provider (NM1*85) before the subscriber",
+                                segment_index=transaction.segment_index, segment_id="HL",
+                                ack_code="3")
+    state.practice = _validated(transaction, Practice, {
+        "name": billing.last_name, "npi": billing.identifier, "tax_id": parts.get("tax_id"),
+        "taxonomy": parts.get("taxonomy"), "address": billing.address(),
+        "phone": parts.get("phone"), "contact_name": parts.get("contact_name"),
+        "pay_to_address": state.pay_to.address() if state.pay_to else None,
+    }, "2010AA billing provider")
+
+
+def _validated(transaction: Transaction, model: type, data: dict[str, Any], what: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
+                           for e in exc.errors(include_input=False))
+        raise X12ValueError(f"{what} with valid {fields}",
+                            segment_index=transaction.segment_index) from None
+
+
+def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
+                 payer_key: Callable[[str], str], adapter: str) -> BillableClaim:
+    _finish_practice(transaction, state)
+    clm = parts.clm
+    claim_number = required(transaction, clm, 1, "CLM01 patient control number")
+    location = composite(clm, 5, transaction.delimiters.component)
+    if len(location) < 3:
+        raise X12StructureError("CLM05 place of service : B : frequency code",
+                                segment_index=parts.clm_index, segment_id="CLM", element=5,
+                                ack_code="1")
+    sbr = state.sbr
+    if sbr is None:
+        raise X12StructureError("SBR in loop 2000B", segment_index=parts.clm_index,
+                                segment_id="SBR", ack_code="3")
+    payer_id = state.payer.identifier or ""
+    key = payer_key(payer_id)
+    payer = _validated(transaction, Payer, {
+        "key": key, "payer_id": payer_id, "name": state.payer.last_name, "adapter": adapter,
+        "claim_filing_indicator": el(sbr, 9) or "CI", "address": state.payer.address()},
+        "2010BB payer")
+    patient_is_subscriber = state.pat is None
+    patient_person = state.subscriber if patient_is_subscriber else state.patient
+    assert patient_person is not None
+    relationship = "18" if patient_is_subscriber else el(state.pat or [], 1)
+    subscriber = None
+    if not patient_is_subscriber:
+        sub = state.subscriber
+        subscriber = {"last_name": sub.last_name, "first_name": sub.first_name,
+                      "middle_name": sub.middle_name, "birth_date": sub.birth_date,
+                      "sex": sub.sex or "U", "address": sub.address()}
+    coverage = {"payer_key": key, "order": el(sbr, 1), "member_id": state.subscriber.identifier,
+                "group_number": opt(sbr, 3), "group_name": opt(sbr, 4),
+                "relationship": relationship, "subscriber": subscriber}
+    patient = {"account_number": parts.references.get("EA") or claim_number,
+               "last_name": patient_person.last_name, "first_name": patient_person.first_name,
+               "middle_name": patient_person.middle_name, "suffix": patient_person.suffix,
+               "birth_date": patient_person.birth_date, "sex": patient_person.sex or "U",
+               "address": patient_person.address()}
+    lines = parts.lines
+    if not lines:
+        raise X12StructureError("at least one 2400 service line", segment_index=parts.clm_index,
+                                segment_id="LX", ack_code="3")
+    for line in lines:
+        if "procedure_code" not in line or "service_date_from" not in line:
+            raise X12StructureError("SV1 and DTP*472 in each service line",
+                                    segment_index=parts.clm_index, segment_id="LX",
+                                    ack_code="3")
+    starts = [line["service_date_from"] for line in lines]
+    ends = [line["service_date_to"] or line["service_date_from"] for line in lines]
+    rendering = _provider(parts.rendering, parts.rendering_taxonomy)
+    referring = _provider(parts.referring, None)
+    claim = {
+        "claim_number": claim_number, "patient_id": 0, "payer_key": key,
+        "billing_provider_npi": state.practice.npi if state.practice else None,
+        "rendering_provider_npi": rendering["npi"] if rendering else None,
+        "referring_provider_npi": referring["npi"] if referring else None,
+        "frequency": location[2], "original_claim_reference": parts.references.get("F8"),
+        "place_of_service": location[0], "service_date_from": min(starts),
+        "service_date_to": max(ends), "diagnoses": parts.diagnoses, "lines": lines,
+        "prior_authorization": parts.references.get("G1"),
+        "accepts_assignment": el(clm, 7) != "C", "benefits_assigned": el(clm, 8) != "N",
+        "release_of_information": el(clm, 9) != "I",
+    }
+    priors = [_prior(transaction, other, parts, patient_person, payer_key, adapter)
+              for other in parts.others]
+    bill = _validated(transaction, BillableClaim, {
+        "claim": claim, "practice": state.practice, "patient": patient, "coverage": coverage,
+        "payer": payer, "rendering_provider": rendering, "referring_provider": referring,
+        "prior_adjudications": priors}, f"claim at segment {parts.clm_index}")
+    charge = money(transaction, clm, 2, "CLM02 total claim charge")
+    if charge != total(line.charge for line in bill.claim.lines):
+        raise X12ValueError("CLM02 equal to the sum of the SV102 line charges",
+                            segment_index=parts.clm_index, segment_id="CLM", element=2)
+    return bill
+
+
+def _provider(person: _Person | None, taxonomy: str | None) -> dict[str, Any] | None:
+    if person is None:
+        return None
+    return {"npi": person.identifier, "last_name": person.last_name,
+            "first_name": person.first_name, "entity_type": person.entity_type,
+            "taxonomy": taxonomy}
+
+
+def _prior(transaction: Transaction, other: _OtherPayer, parts: _ClaimParts, patient: _Person,
+           payer_key: Callable[[str], str], adapter: str) -> dict[str, Any]:
+    sbr = other.sbr
+    relationship = el(sbr, 2)
+    payer_id = other.payer.identifier or ""
+    key = payer_key(payer_id)
+    subscriber = None
+    if relationship != "18":
+        sub = other.subscriber
+        subscriber = {"last_name": sub.last_name, "first_name": sub.first_name,
+                      "middle_name": sub.middle_name, "address": sub.address()}
+    if other.paid is None or other.paid_date is None:
+        raise X12StructureError("AMT*D and DTP*573 for each prior payer in loop 2320/2330B",
+                                segment_index=parts.clm_index, segment_id="SBR",
+                                ack_code="3")
+    return {
+        "payer": {"key": key, "payer_id": payer_id, "name": other.payer.last_name,
+                  "adapter": adapter, "claim_filing_indicator": el(sbr, 9) or "CI",
+                  "address": other.payer.address()},
+        "coverage": {"payer_key": key, "order": el(sbr, 1),
+                     "member_id": other.subscriber.identifier,
+                     "group_number": opt(sbr, 3), "group_name": opt(sbr, 4),
+                     "relationship": relationship, "subscriber": subscriber},
+        "paid_amount": other.paid, "paid_date": other.paid_date,
+        "claim_adjustments": other.adjustments,
+    }
+
+
+__all__ = ["VERSION", "EncodedBatch", "decode_837p", "decode_837p_transaction", "encode_837p",
+           "group_claims"]
