@@ -79,7 +79,7 @@ def show_claim(
         return
     console.print(f"[bold]claim {claim.claim_number}[/] (id {claim.id}) — {claim.state.value}, "
                   f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
-    console.print(f"service {claim.service_date_from} – {claim.service_date_to}, "
+    console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
                   f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}")
     lines = Table("#", "code", "modifiers", "units", "charge", "pointers")
     for line in claim.lines:

@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from medbill_core.errors import MedbillError
 
@@ -33,8 +34,13 @@ class CliState:
 state = CliState()
 
 
+def print_problem(message: str, label: str = "[bold red]error:[/]") -> None:
+    """One line on stderr. The message is escaped: "[payers]" is text, not rich markup."""
+    err_console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_problem(message)
     return typer.Exit(code)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from medbill_core.cli import audit_cmd, claims_cmd, db_cmd, init_cmd, patients_cmd, plugins_cmd
-from medbill_core.cli.common import err_console, state
+from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
 
 CORE_COMMANDS = {"init", "plugins"}
@@ -87,7 +87,7 @@ def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
     except MedbillError as exc:
         if command in CORE_COMMANDS or command is None:
             return
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        print_problem(exc.message)
         raise SystemExit(exc.exit_code) from None
 
 

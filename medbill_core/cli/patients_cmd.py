@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, err_console, open_app
+from medbill_core.cli.common import cli_errors, console, open_app, print_problem
 from medbill_core.services.importing import ImportReport, import_coverages, import_patients
 
 app = typer.Typer(help="Patients.", no_args_is_help=True)
@@ -25,7 +25,7 @@ KeepGoodOption = Annotated[bool, typer.Option(
 def _report(kind: str, report: ImportReport) -> None:
     console.print(f"imported {report.imported} {kind}")
     for problem in report.rejected:
-        err_console.print(f"[yellow]skipped[/] {problem.message}", highlight=False)
+        print_problem(problem.message, "[yellow]skipped[/]")
     if report.rejected:
         raise typer.Exit(1)
 

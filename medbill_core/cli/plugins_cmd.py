@@ -6,6 +6,7 @@ import importlib
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.common import cli_errors, console, load_cli_config, print_json
@@ -54,8 +55,10 @@ def list_plugins(
     for column in ("name", "enabled", "version", "hooks"):
         table.add_column(column)
     for row in rows:
-        hooks_text = row["error"] and f"[red]import failed: {row['error']}[/]" \
-            or ", ".join(h.removeprefix("medbill_") for h in row["hooks"]) or "-"
+        if row["error"]:
+            hooks_text = f"[red]import failed: {escape(row['error'])}[/]"
+        else:
+            hooks_text = ", ".join(h.removeprefix("medbill_") for h in row["hooks"]) or "-"
         table.add_row(row["name"], "yes" if row["enabled"] else "no", row["version"] or "?",
                       hooks_text)
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,17 @@ from medbill_core.errors import ConfigurationError, MedbillError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+class _NoResultRows(logging.Filter):
+    """Drops SQLAlchemy's DEBUG "Row (...)" records: result rows hold PHI."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != "Row %r"
+
+
+# SQLAlchemy logs to this logger whenever it is enabled, e.g. by a root logger at DEBUG.
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NoResultRows())
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # pysqlite opens transactions itself, lazily before the first DML statement; a SAVEPOINT
     # issued first then starts its own transaction and RELEASE commits it, so a failed import
@@ -33,13 +45,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front: a concurrent writer then waits (busy_timeout)
+    # instead of failing with "database is locked" when a read transaction turns into a write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLite gets foreign keys, WAL and a busy timeout)."""
     try:
-        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"))
+        # hide_parameters: bound values are PHI; keep them out of SQL logs and error text.
+        engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"),
+                               hide_parameters=True)
     except Exception as exc:  # unknown dialect, malformed URL
         raise ConfigurationError(f"database_url is not usable: {type(exc).__name__}") from None
     if engine.dialect.name == "sqlite":

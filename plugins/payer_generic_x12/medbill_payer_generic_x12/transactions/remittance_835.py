@@ -1,0 +1,630 @@
+"""835 remittance advice, 005010X221A1: X12 -> Remittance (fast, streaming) and back.
+
+Decoding is on the hot path (a clearinghouse download may hold thousands of claims), so the
+decoder is one pass over the segments with a dispatch on the segment ID, no object per segment,
+and domain objects built with :func:`~medbill_payer_generic_x12.construct.trusted` after the
+decoder has checked each value itself.
+
+For a file too large to hold decoded, :func:`stream_835` hands out claims one at a time.
+
+Where the 835 lands in the domain model:
+
+==========================  ===================================================
+BPR01-04, BPR02, BPR16      handling_code, payment_amount, credit_debit, payment_method,
+                            payment_date
+TRN02 / TRN03               trace_number / payer_trace_id
+DTM*405                     production_date
+N1*PR, REF*2U (or N1 XV)    payer_name, payer_id
+N1*PE (XX/FI), REF*TJ       payee_name, payee_npi, payee_tax_id
+CLP01-09                    ClaimPayment claim number, status, charge, paid, patient share,
+                            filing indicator, payer claim number, facility type, frequency
+CAS (claim / line)          adjustments (grouped by group code, first-seen order)
+NM1*QC                      patient name and member ID
+MIA/MOA remark codes        ClaimPayment.remark_codes
+DTM*232/233, DTM*050        service dates, received date
+AMT*I                       interest
+SVC, DTM*472/150/151        ServicePayment code, modifiers, charge, paid, units, original code,
+                            dates
+REF*6R, AMT*B6, LQ          line control number, allowed amount, remark codes
+PLB                         ProviderAdjustment (one per reason/amount pair)
+==========================  ===================================================
+
+Not kept (no domain field): payer/payee addresses and contacts, MIA/MOA amounts, claim-level
+AMT other than interest, rendering provider, corrected names, TS3/TS2, QTY.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from medbill_core.domain import (
+    Address,
+    Adjustment,
+    AdjustmentGroup,
+    ClaimPayment,
+    ClaimStatusCode,
+    PaymentMethod,
+    ProviderAdjustment,
+    Remittance,
+    ServicePayment,
+)
+
+from medbill_payer_generic_x12.construct import trusted
+from medbill_payer_generic_x12.transactions.common import (
+    DEFAULT_PARTIES,
+    Parties,
+    ensure_transaction,
+    new_interchange,
+)
+from medbill_payer_generic_x12.x12.control import ControlNumberSource
+from medbill_payer_generic_x12.x12.delimiters import Delimiters
+from medbill_payer_generic_x12.x12.errors import (
+    X12EncodeError,
+    X12StructureError,
+    X12ValueError,
+)
+from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
+from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
+from medbill_payer_generic_x12.x12.writer import TransactionWriter
+
+VERSION = "005010X221A1"
+FUNCTIONAL_ID = "HP"
+
+_CENT = Decimal("0.01")
+_GROUPS = {group.value: group for group in AdjustmentGroup}
+_STATUSES = {status.value: status for status in ClaimStatusCode}
+_METHODS = {method.value: method for method in PaymentMethod}
+_MAX_REASON = 5
+
+
+def _date(text: str) -> date | None:
+    # Inlined CCYYMMDD parse: date() itself rejects impossible days.
+    if len(text) == 8 and text.isdigit():
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            return None
+    return None
+
+
+class _Decoder:
+    """State of one 835 transaction being decoded. Methods raise positioned X12Errors."""
+
+    __slots__ = ("claim", "claims_seen", "component", "header", "plb", "service", "transaction")
+
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
+        self.component = transaction.delimiters.component
+        self.header: dict[str, Any] = {"claims": [], "provider_adjustments": []}
+        self.claim: dict[str, Any] | None = None
+        self.service: dict[str, Any] | None = None
+        self.plb: list[ProviderAdjustment] = []
+        self.claims_seen = 0
+
+    # -- value helpers ----------------------------------------------------------------------------
+    def fail(self, cls: type, expected: str, segment: Segment, element: int | None = None,
+             code: str | None = None) -> Exception:
+        return self.transaction.error(cls, expected, segment, element, ack_code=code)
+
+    def money(self, segment: Segment, position: int, what: str) -> Decimal:
+        try:
+            text = segment[position]
+            return Decimal(text).quantize(_CENT, ROUND_HALF_UP)
+        except IndexError:
+            raise self.fail(X12StructureError, f"{what} (required)", segment, position,
+                            "1") from None
+        except InvalidOperation:
+            if not text:
+                raise self.fail(X12StructureError, f"{what} (required)", segment, position,
+                                "1") from None
+            raise self.fail(X12ValueError, f"{what} as a decimal amount", segment, position,
+                            "6") from None
+
+    def opt_money(self, segment: Segment, position: int, what: str) -> Decimal | None:
+        if len(segment) <= position or not segment[position]:
+            return None
+        return self.money(segment, position, what)
+
+    def opt_decimal(self, segment: Segment, position: int, what: str) -> Decimal | None:
+        if len(segment) <= position or not segment[position]:
+            return None
+        try:
+            value = Decimal(segment[position])
+        except InvalidOperation:
+            raise self.fail(X12ValueError, f"{what} as a decimal number", segment, position,
+                            "6") from None
+        if not value.is_finite():
+            raise self.fail(X12ValueError, f"{what} as a decimal number", segment, position, "6")
+        return value
+
+    def date(self, segment: Segment, position: int, what: str) -> date:
+        text = segment[position] if len(segment) > position else ""
+        value = _date(text)
+        if value is None:
+            if not text:
+                raise self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
+            raise self.fail(X12ValueError, f"{what} as a CCYYMMDD date", segment, position, "8")
+        return value
+
+    def opt_date(self, segment: Segment, position: int, what: str) -> date | None:
+        if len(segment) <= position or not segment[position]:
+            return None
+        return self.date(segment, position, what)
+
+    def text(self, segment: Segment, position: int, what: str) -> str:
+        value = segment[position].strip() if len(segment) > position else ""
+        if not value:
+            raise self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
+        return value
+
+    # -- segments ---------------------------------------------------------------------------------
+    def adjustments(self, segment: Segment) -> list[Adjustment]:
+        group = _GROUPS.get(segment[1] if len(segment) > 1 else "")
+        if group is None:
+            raise self.fail(X12ValueError, "CAS01 group code CO, CR, OA, PI or PR", segment, 1,
+                            "7")
+        result = []
+        size = len(segment)
+        for position in (2, 5, 8, 11, 14, 17):
+            if position >= size:
+                break
+            reason = segment[position].strip()
+            if not reason:
+                continue
+            if len(reason) > _MAX_REASON:
+                raise self.fail(X12ValueError, "a reason code of at most 5 characters", segment,
+                                position, "5")
+            result.append(trusted(Adjustment, {
+                "group": group, "reason_code": reason,
+                "amount": self.money(segment, position + 1, f"CAS{position + 1:02d} amount"),
+                "quantity": self.opt_decimal(segment, position + 2,
+                                             f"CAS{position + 2:02d} quantity"),
+            }))
+        if not result:
+            raise self.fail(X12StructureError, "CAS02 reason code (required)", segment, 2, "1")
+        return result
+
+    def clp(self, segment: Segment) -> dict[str, Any]:
+        status = _STATUSES.get(segment[2] if len(segment) > 2 else "")
+        if status is None:
+            raise self.fail(X12ValueError, "CLP02 claim status code", segment, 2, "7")
+        size = len(segment)
+        return {
+            "claim_number": self.text(segment, 1, "CLP01 patient control number"),
+            "status": status,
+            "charge": self.money(segment, 3, "CLP03 total claim charge"),
+            "paid": self.money(segment, 4, "CLP04 claim payment amount"),
+            "patient_responsibility": self.opt_money(segment, 5, "CLP05 patient responsibility"),
+            "filing_indicator": segment[6].strip() or None if size > 6 else None,
+            "payer_claim_number": segment[7].strip() or None if size > 7 else None,
+            "facility_type": segment[8].strip() or None if size > 8 else None,
+            "frequency": segment[9].strip() or None if size > 9 else None,
+            "adjustments": [], "remark_codes": [], "services": [],
+        }
+
+    def svc(self, segment: Segment) -> dict[str, Any]:
+        procedure = segment[1].split(self.component) if len(segment) > 1 else []
+        if len(procedure) < 2 or not procedure[1]:
+            raise self.fail(X12StructureError, "SVC01-2 procedure code (required)", segment, 1,
+                            "1")
+        original = None
+        if len(segment) > 6 and segment[6]:
+            parts = segment[6].split(self.component)
+            original = parts[1].strip() or None if len(parts) > 1 else None
+        return {
+            "procedure_code": procedure[1].strip(), "procedure_qualifier": procedure[0].strip(),
+            "modifiers": [m for m in procedure[2:6] if m],
+            "charge": self.money(segment, 2, "SVC02 line charge"),
+            "paid": self.money(segment, 3, "SVC03 line payment"),
+            "units": self.opt_decimal(segment, 5, "SVC05 units paid"),
+            "original_procedure_code": original,
+            "adjustments": [], "remark_codes": [],
+        }
+
+    def plb(self, segment: Segment) -> None:
+        provider = self.text(segment, 1, "PLB01 provider identifier")
+        fiscal = self.opt_date(segment, 2, "PLB02 fiscal period date")
+        size = len(segment)
+        found = False
+        for position in (3, 5, 7, 9, 11, 13):
+            if position >= size or not segment[position]:
+                continue
+            reason, _, reference = segment[position].partition(self.component)
+            self.plb.append(trusted(ProviderAdjustment, {
+                "provider_id": provider, "fiscal_period_date": fiscal,
+                "reason_code": reason.strip(), "reference": reference.strip() or None,
+                "amount": self.money(segment, position + 1, f"PLB{position + 1:02d} amount"),
+            }))
+            found = True
+        if not found:
+            raise self.fail(X12StructureError, "PLB03 adjustment reason (required)", segment, 3,
+                            "1")
+
+    def header_segment(self, tag: str, segment: Segment) -> None:
+        header = self.header
+        if tag == "BPR":
+            header["handling_code"] = self.text(segment, 1, "BPR01 transaction handling code")
+            header["payment_amount"] = self.money(segment, 2, "BPR02 total payment amount")
+            header["credit_debit"] = self.text(segment, 3, "BPR03 credit/debit flag")
+            method = _METHODS.get(segment[4] if len(segment) > 4 else "")
+            if method is None:
+                raise self.fail(X12ValueError, "BPR04 payment method ACH, BOP, CHK, FWT or NON",
+                                segment, 4, "7")
+            header["payment_method"] = method
+            header["payment_date"] = self.opt_date(segment, 16, "BPR16 payment date")
+        elif tag == "TRN":
+            header["trace_number"] = self.text(segment, 2, "TRN02 check or EFT trace number")
+            header["payer_trace_id"] = segment[3].strip() or None if len(segment) > 3 else None
+        elif tag == "DTM" and segment[1:2] == ["405"]:
+            header["production_date"] = self.date(segment, 2, "DTM02 production date")
+        elif tag == "N1":
+            entity = segment[1] if len(segment) > 1 else ""
+            name = self.text(segment, 2, "N102 name")
+            qualifier = segment[3] if len(segment) > 3 else ""
+            identifier = segment[4].strip() if len(segment) > 4 else ""
+            if entity == "PR":
+                header["payer_name"] = name
+                if qualifier == "XV" and identifier and "payer_id" not in header:
+                    header["payer_id"] = identifier
+                header["_loop"] = "1000A"
+            elif entity == "PE":
+                header["payee_name"] = name
+                if qualifier == "XX" and identifier:
+                    header["payee_npi"] = identifier
+                elif qualifier == "FI" and identifier:
+                    header["payee_tax_id"] = identifier
+                header["_loop"] = "1000B"
+        elif tag == "REF":
+            qualifier = segment[1] if len(segment) > 1 else ""
+            loop = header.get("_loop")
+            if loop == "1000A" and qualifier == "2U":
+                header["payer_id"] = self.text(segment, 2, "REF02 payer identification")
+            elif loop == "1000B" and qualifier == "TJ":
+                header["payee_tax_id"] = self.text(segment, 2, "REF02 payee tax ID")
+
+    def remittance_header(self) -> Remittance:
+        header = dict(self.header)
+        header.pop("_loop", None)
+        for name, what in (("payment_amount", "BPR segment"), ("trace_number", "TRN segment"),
+                           ("payer_name", "N1*PR payer loop 1000A"),
+                           ("payee_name", "N1*PE payee loop 1000B")):
+            if name not in header:
+                raise X12StructureError(f"{what} (required)",
+                                        segment_index=self.transaction.segment_index,
+                                        ack_code="3")
+        header["claims"] = []
+        header["provider_adjustments"] = []
+        return trusted(Remittance, header)
+
+
+def _finish_service(service: dict[str, Any]) -> ServicePayment:
+    return trusted(ServicePayment, service)
+
+
+def _finish_claim(claim: dict[str, Any], service: dict[str, Any] | None) -> ClaimPayment:
+    if service is not None:
+        claim["services"].append(_finish_service(service))
+    return trusted(ClaimPayment, claim)
+
+
+def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator[ClaimPayment]:
+    """The claims of one 835 transaction set in order; header and PLBs land in ``decoder``."""
+    claim: dict[str, Any] | None = None
+    service: dict[str, Any] | None = None
+    in_detail = False
+    for segment in transaction.segments():
+        tag = segment[0]
+        if tag == "CAS":
+            if service is not None:
+                service["adjustments"] += decoder.adjustments(segment)
+            elif claim is not None:
+                claim["adjustments"] += decoder.adjustments(segment)
+        elif tag == "SVC":
+            if claim is None:
+                raise decoder.fail(X12StructureError, "CLP before SVC", segment, None, "2")
+            if service is not None:
+                claim["services"].append(_finish_service(service))
+            service = decoder.svc(segment)
+        elif tag == "DTM":
+            qualifier = segment[1] if len(segment) > 1 else ""
+            if service is not None:
+                if qualifier in ("472", "150"):
+                    service["service_date_from"] = decoder.date(segment, 2, "DTM02 service date")
+                elif qualifier == "151":
+                    service["service_date_to"] = decoder.date(segment, 2, "DTM02 service date")
+            elif claim is not None:
+                if qualifier == "232":
+                    claim["service_date_from"] = decoder.date(segment, 2, "DTM02 statement date")
+                elif qualifier == "233":
+                    claim["service_date_to"] = decoder.date(segment, 2, "DTM02 statement date")
+                elif qualifier == "050":
+                    claim["received_date"] = decoder.date(segment, 2, "DTM02 received date")
+            elif not in_detail:
+                decoder.header_segment(tag, segment)
+        elif tag == "REF":
+            if service is not None:
+                if segment[1:2] == ["6R"]:
+                    service["line_control_number"] = decoder.text(segment, 2,
+                                                                  "REF02 line control number")
+            elif claim is None and not in_detail:
+                decoder.header_segment(tag, segment)
+        elif tag == "AMT":
+            qualifier = segment[1] if len(segment) > 1 else ""
+            if service is not None:
+                if qualifier == "B6":
+                    service["allowed_amount"] = decoder.money(segment, 2, "AMT02 allowed amount")
+            elif claim is not None and qualifier == "I":
+                claim["interest"] = decoder.money(segment, 2, "AMT02 interest")
+        elif tag == "LQ":
+            if service is not None:
+                service["remark_codes"].append(decoder.text(segment, 2, "LQ02 remark code"))
+        elif tag == "CLP":
+            in_detail = True
+            if claim is not None:
+                decoder.claims_seen += 1
+                yield _finish_claim(claim, service)
+            elif decoder.claims_seen == 0 and "_header" not in decoder.header:
+                decoder.header["_header"] = decoder.remittance_header()
+            service = None
+            claim = decoder.clp(segment)
+        elif tag == "NM1":
+            if claim is not None and service is None and segment[1:2] == ["QC"]:
+                size = len(segment)
+                claim["patient_last_name"] = segment[3].strip() or None if size > 3 else None
+                claim["patient_first_name"] = segment[4].strip() or None if size > 4 else None
+                claim["member_id"] = segment[9].strip() or None if size > 9 else None
+        elif tag == "MOA":
+            if claim is not None:
+                claim["remark_codes"] += [code.strip() for code in segment[3:8] if code.strip()]
+        elif tag == "MIA":
+            if claim is not None:
+                picked = segment[5:6] + segment[20:24]
+                claim["remark_codes"] += [code.strip() for code in picked if code.strip()]
+        elif tag == "LX":
+            in_detail = True
+            if claim is not None:
+                decoder.claims_seen += 1
+                yield _finish_claim(claim, service)
+                claim = service = None
+            if "_header" not in decoder.header:
+                decoder.header["_header"] = decoder.remittance_header()
+        elif tag == "PLB":
+            if claim is not None:
+                decoder.claims_seen += 1
+                yield _finish_claim(claim, service)
+                claim = service = None
+            in_detail = True
+            decoder.plb(segment)
+        elif not in_detail:
+            decoder.header_segment(tag, segment)
+    if claim is not None:
+        decoder.claims_seen += 1
+        yield _finish_claim(claim, service)
+
+
+class RemittanceStream:
+    """One 835 transaction set decoded claim by claim.
+
+    ``header`` (a :class:`Remittance` without claims) is available once the first claim is out;
+    ``provider_adjustments`` once :meth:`claims` is exhausted.
+    """
+
+    def __init__(self, transaction: Transaction) -> None:
+        ensure_transaction(transaction, "835", ("005010X221",))
+        self.transaction = transaction
+        self._decoder = _Decoder(transaction)
+        self._claims = iter_claim_payments(transaction, self._decoder)
+
+    def claims(self) -> Iterator[ClaimPayment]:
+        return self._claims
+
+    @property
+    def header(self) -> Remittance:
+        header = self._decoder.header.get("_header")
+        if header is None:
+            header = self._decoder.remittance_header()
+            self._decoder.header["_header"] = header
+        return header
+
+    @property
+    def provider_adjustments(self) -> list[ProviderAdjustment]:
+        return self._decoder.plb
+
+    def remittance(self) -> Remittance:
+        """The whole transaction set as one Remittance (reads the rest of it)."""
+        claims = list(self._claims)
+        header = self.header
+        data = dict(header.__dict__)
+        data["claims"] = claims
+        data["provider_adjustments"] = list(self._decoder.plb)
+        return trusted(Remittance, data)
+
+
+def decode_835_transaction(transaction: Transaction) -> Remittance:
+    return RemittanceStream(transaction).remittance()
+
+
+def decode_835(text: str) -> list[Remittance]:
+    """Every 835 transaction set in ``text``, one Remittance each.
+
+    :raises X12Error: malformed input, positioned; never a bare IndexError/KeyError.
+    """
+    return [decode_835_transaction(t) for t in X12Reader(text).transactions()]
+
+
+def stream_835(path: str | os.PathLike[str], chunk_size: int = 1 << 20
+               ) -> Iterator[RemittanceStream]:
+    """Stream a large 835 file: one :class:`RemittanceStream` per transaction set.
+
+    Memory stays bounded by ``chunk_size`` and whatever the caller keeps of the claims.
+    """
+    reader = X12Reader.from_path(path, chunk_size=chunk_size)
+    for transaction in reader.transactions():
+        yield RemittanceStream(transaction)
+
+
+# -- encoding -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PayerContact:
+    """1000A details X221A1 requires but the Remittance model does not hold."""
+
+    address: Address
+    technical_contact_phone: str | None = None
+    technical_contact_url: str | None = None
+
+
+def encode_835(remittances: Sequence[Remittance], *, parties: Parties = DEFAULT_PARTIES,
+               control_numbers: ControlNumberSource | None = None, now: datetime | None = None,
+               delimiters: Delimiters | None = None, payer_contact: PayerContact | None = None,
+               line_breaks: bool = False) -> str:
+    """One interchange, one HP group, one 835 transaction set per Remittance.
+
+    ``payer_contact`` supplies the payer address (N3/N4) and technical contact (PER*BL) that
+    X221A1 requires; without it those segments are left out.
+    """
+    if not remittances:
+        raise X12EncodeError("at least one remittance to encode")
+    interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
+    group = interchange.group(FUNCTIONAL_ID, VERSION)
+    for remittance in remittances:
+        _write_remittance(group.transaction("835"), remittance, payer_contact)
+    return interchange.text()
+
+
+def _cas(w: TransactionWriter, adjustments: Sequence[Adjustment]) -> None:
+    by_group: dict[AdjustmentGroup, list[Adjustment]] = {}
+    for adjustment in adjustments:
+        by_group.setdefault(adjustment.group, []).append(adjustment)
+    for group, items in by_group.items():
+        for start in range(0, len(items), 6):
+            elements: list[str | None] = [group.value]
+            for item in items[start:start + 6]:
+                elements += [item.reason_code, format_money(item.amount),
+                             format_decimal(item.quantity) if item.quantity is not None
+                             else None]
+            w.add("CAS", *elements)
+
+
+def _write_remittance(w: TransactionWriter, remittance: Remittance,
+                      payer_contact: PayerContact | None) -> None:
+    r = remittance
+    payment_date = format_date(r.payment_date) if r.payment_date else None
+    w.add("BPR", r.handling_code, format_money(r.payment_amount), r.credit_debit,
+          r.payment_method.value, *([None] * 11), payment_date)
+    w.add("TRN", "1", r.trace_number, r.payer_trace_id)
+    if r.production_date:
+        w.add("DTM", "405", format_date(r.production_date))
+    w.add("N1", "PR", r.payer_name)
+    if payer_contact:
+        w.add("N3", payer_contact.address.line1, payer_contact.address.line2)
+        w.add("N4", payer_contact.address.city, payer_contact.address.state,
+              payer_contact.address.postal_code)
+    if r.payer_id:
+        w.add("REF", "2U", r.payer_id)
+    if payer_contact and (payer_contact.technical_contact_phone
+                          or payer_contact.technical_contact_url):
+        contact: list[str | None] = ["BL", None]
+        if payer_contact.technical_contact_phone:
+            contact += ["TE", payer_contact.technical_contact_phone]
+        if payer_contact.technical_contact_url:
+            contact += ["UR", payer_contact.technical_contact_url]
+        w.add("PER", *contact)
+    if r.payee_npi:
+        w.add("N1", "PE", r.payee_name, "XX", r.payee_npi)
+        if r.payee_tax_id:
+            w.add("REF", "TJ", r.payee_tax_id)
+    elif r.payee_tax_id:
+        w.add("N1", "PE", r.payee_name, "FI", r.payee_tax_id)
+    else:
+        w.add("N1", "PE", r.payee_name)
+    if r.claims:
+        w.add("LX", "1")
+    for claim in r.claims:
+        w.context_claim = claim.claim_number
+        _write_claim(w, claim)
+    w.context_claim = None
+    _write_plb(w, r.provider_adjustments)
+
+
+def _write_claim(w: TransactionWriter, c: ClaimPayment) -> None:
+    w.add("CLP", c.claim_number, c.status.value, format_money(c.charge), format_money(c.paid),
+          format_money(c.patient_responsibility) if c.patient_responsibility is not None
+          else None, c.filing_indicator, c.payer_claim_number, c.facility_type, c.frequency)
+    _cas(w, c.adjustments)
+    if c.patient_last_name or c.patient_first_name or c.member_id:
+        w.add("NM1", "QC", "1", c.patient_last_name, c.patient_first_name, None, None, None,
+              "MI" if c.member_id else None, c.member_id)
+    if c.remark_codes:
+        if len(c.remark_codes) > 5:
+            raise X12EncodeError("at most 5 claim remark codes (MOA03-MOA07)", segment_id="MOA",
+                                 claim_number=c.claim_number)
+        w.add("MOA", None, None, *c.remark_codes)
+    if c.service_date_from:
+        w.add("DTM", "232", format_date(c.service_date_from))
+    if c.service_date_to:
+        w.add("DTM", "233", format_date(c.service_date_to))
+    if c.received_date:
+        w.add("DTM", "050", format_date(c.received_date))
+    if c.interest is not None:
+        w.add("AMT", "I", format_money(c.interest))
+    for service in c.services:
+        _write_service(w, service)
+
+
+def _write_service(w: TransactionWriter, s: ServicePayment) -> None:
+    modifiers = list(s.modifiers)
+    if len(modifiers) > 4:
+        raise X12EncodeError("at most 4 procedure modifiers (SVC01-3 to SVC01-6)",
+                             segment_id="SVC", element=1, claim_number=w.context_claim)
+    w.add("SVC", (s.procedure_qualifier, s.procedure_code, *modifiers),
+          format_money(s.charge), format_money(s.paid), None,
+          format_decimal(s.units) if s.units is not None else None,
+          (s.procedure_qualifier, s.original_procedure_code) if s.original_procedure_code
+          else None)
+    if s.service_date_to:
+        if s.service_date_from:
+            w.add("DTM", "150", format_date(s.service_date_from))
+        w.add("DTM", "151", format_date(s.service_date_to))
+    elif s.service_date_from:
+        w.add("DTM", "472", format_date(s.service_date_from))
+    _cas(w, s.adjustments)
+    if s.line_control_number:
+        w.add("REF", "6R", s.line_control_number)
+    if s.allowed_amount is not None:
+        w.add("AMT", "B6", format_money(s.allowed_amount))
+    for code in s.remark_codes:
+        w.add("LQ", "HE", code)
+
+
+def _write_plb(w: TransactionWriter, adjustments: Sequence[ProviderAdjustment]) -> None:
+    run: list[ProviderAdjustment] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        first = run[0]
+        if first.fiscal_period_date is None:
+            raise X12EncodeError("a fiscal period date for each provider adjustment (PLB02)",
+                                 segment_id="PLB", element=2)
+        elements: list[Any] = [first.provider_id, format_date(first.fiscal_period_date)]
+        for item in run:
+            elements += [(item.reason_code, item.reference), format_money(item.amount)]
+        w.add("PLB", *elements)
+        run.clear()
+
+    for adjustment in adjustments:
+        if run and (len(run) == 6 or adjustment.provider_id != run[0].provider_id
+                    or adjustment.fiscal_period_date != run[0].fiscal_period_date):
+            flush()
+        run.append(adjustment)
+    flush()
+
+
+__all__ = ["VERSION", "PayerContact", "RemittanceStream", "decode_835", "decode_835_transaction",
+           "encode_835", "iter_claim_payments", "stream_835"]
