@@ -97,7 +97,9 @@ class ClaimService:
         changed = audit.changed_fields(before, values)
         for key in changed:
             setattr(row, key, values[key])
-        row.lines = [line_row(line) for line in claim.lines]
+        row.lines.clear()
+        self.session.flush()  # delete old lines before inserting renumbered ones
+        row.lines.extend(line_row(line) for line in claim.lines)
         self.session.flush()
         ledger = Ledger(self.session, actor=self.actor)
         balance = ledger.claim_balance(claim_id)

@@ -23,7 +23,7 @@ from typing import Any
 
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import Coverage, Patient, validate_record
-from medbill_core.errors import MedbillError, ValidationFailed
+from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 
 _NESTED_PREFIXES = ("address_", "subscriber_")
 
@@ -38,36 +38,46 @@ class ImportReport:
         return not self.rejected
 
 
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    """``{"address_line1": x}`` -> ``{"address": {"line1": x}}``; blank cells are dropped."""
+def _nest(flat: dict[str, Any], label: str) -> dict[str, Any]:
+    """``{"address_line1": x}`` -> ``{"address": {"line1": x}}``, also one level deeper
+    (``subscriber_address_city``); blank cells are dropped."""
     result: dict[str, Any] = {}
+    groups: dict[str, dict[str, Any]] = {}
     for key, value in flat.items():
-        if key is None:
-            raise ValidationFailed("file", [("columns", "a row has more cells than the header")])
+        if key is None:  # csv.DictReader's key for cells beyond the header
+            raise ValidationFailed(label, [("(row)", "has more cells than the header")])
         if isinstance(value, str):
             value = value.strip()
             if value == "":
                 continue
-        for prefix in _NESTED_PREFIXES:
-            if key.startswith(prefix):
-                result.setdefault(prefix[:-1], {})[key[len(prefix):]] = value
-                break
-        else:
+        prefix = next((p for p in _NESTED_PREFIXES if key.startswith(p)), None)
+        if prefix is None:
             result[key] = value
+        else:
+            groups.setdefault(prefix[:-1], {})[key[len(prefix):]] = value
+    for name, group in groups.items():
+        if name in result:
+            raise ValidationFailed(label, [(name, "given both as an object and as flat columns")])
+        result[name] = _nest(group, label)
     return result
 
 
 def read_rows(path: Path, file_format: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(row number, record)`` pairs; CSV rows count from 2 (row 1 is the header)."""
+    """``(row number, flat record)`` pairs; CSV rows count from 2 (row 1 is the header)."""
     kind = (file_format or path.suffix.lstrip(".")).lower()
     try:
         if kind == "csv":
             with path.open(newline="", encoding="utf-8-sig") as handle:
-                reader = csv.DictReader(handle)
+                # restval: a short row's missing cells count as blank ones
+                reader = csv.DictReader(handle, restval="")
                 if not reader.fieldnames:
-                    raise ValidationFailed(f"{path.name}", [("header", "the file is empty")])
-                for number, row in enumerate(reader, start=2):
-                    yield number, _nest(row)
+                    raise ValidationFailed(path.name, [("header", "the file is empty")])
+                seen: set[str] = set()
+                for name in reader.fieldnames:
+                    if name in seen:
+                        raise ValidationFailed(path.name, [(name, "column appears twice")])
+                    seen.add(name)
+                yield from enumerate(reader, start=2)
         elif kind == "json":
             data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, list):
@@ -75,7 +85,7 @@ def read_rows(path: Path, file_format: str | None = None) -> Iterator[tuple[int,
             for number, item in enumerate(data, start=1):
                 if not isinstance(item, dict):
                     raise ValidationFailed(f"record {number}", [("(record)", "not an object")])
-                yield number, _nest(item)
+                yield number, item
         else:
             raise MedbillError(f"{path.name}: unknown format {kind!r} (use csv or json)")
     except json.JSONDecodeError as exc:
@@ -83,6 +93,9 @@ def read_rows(path: Path, file_format: str | None = None) -> Iterator[tuple[int,
                            f"{exc.colno})") from None
     except UnicodeDecodeError:
         raise MedbillError(f"{path.name}: not UTF-8 text") from None
+    except csv.Error as exc:
+        # csv.Error text describes the syntax problem, not cell contents
+        raise MedbillError(f"{path.name}: not valid CSV ({exc})") from None
     except OSError as exc:
         raise MedbillError(f"{path.name}: cannot be read ({exc.strerror})") from None
 
@@ -95,7 +108,7 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
         label = f"{unit} {number}"
         savepoint = work.session.begin_nested()
         try:
-            store(work, record, label)
+            store(work, _nest(record, label), label)
             savepoint.commit()
             report.imported += 1
         except ValidationFailed as exc:
@@ -109,7 +122,7 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
         more = len(report.rejected) - 1
         suffix = f" (and {more} more bad {unit}s)" if more else ""
         raise ValidationFailed(f"{path.name} {first.record}",
-                               first.problems[:1] + [("import", "nothing was imported" + suffix)])
+                               [*first.problems[:1], ("import", "nothing was imported" + suffix)])
     return report
 
 
@@ -121,10 +134,18 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Non
     account = record.pop("account_number", None)
     if not account:
         raise ValidationFailed(label, [("account_number", "required to find the patient")])
-    patient = work.patients.by_account(str(account))
+    try:
+        patient = work.patients.by_account(str(account))
+    except NotFound:
+        raise ValidationFailed(label, [("account_number", "no patient has this account number")]
+                               ) from None
     record["patient_id"] = patient.id
     coverage = validate_record(Coverage, record, record=label)
-    work.patients.add_coverage(patient.id, coverage)
+    try:
+        work.patients.add_coverage(patient.id, coverage)
+    except UnknownPayer:
+        raise ValidationFailed(label, [("payer_key", "not a configured payer (see [payers] in "
+                                                     "medbill.toml)")]) from None
 
 
 def import_patients(work: UnitOfWork, path: Path, *, file_format: str | None = None,

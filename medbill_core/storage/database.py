@@ -64,6 +64,13 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def _unreachable(exc: OperationalError, what: str) -> MedbillError:
+    # The driver's first line says why (refused connection, missing directory, locked file);
+    # only the first: details of other errors may quote row values.
+    lines = str(exc.orig).strip().splitlines()
+    return MedbillError(f"{what}: {lines[0] if lines else type(exc.orig).__name__}")
+
+
 class Database:
     """A database medbill stores its data in.
 
@@ -94,21 +101,25 @@ class Database:
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
         except OperationalError as exc:
-            raise MedbillError(f"database upgrade failed: {type(exc.orig).__name__}") from None
+            raise _unreachable(exc, "database upgrade failed") from None
 
     def current_revision(self) -> str | None:
-        with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+        """The schema version of the database (``None`` when empty).
+
+        :raises MedbillError: the database cannot be opened.
+        """
+        try:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+        except OperationalError as exc:
+            raise _unreachable(exc, "cannot open the database") from None
 
     def head_revision(self) -> str | None:
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
 
     def require_current(self) -> None:
         """Raise unless the schema is at the newest migration."""
-        try:
-            current = self.current_revision()
-        except OperationalError as exc:
-            raise MedbillError(f"cannot open the database: {type(exc.orig).__name__}") from None
+        current = self.current_revision()
         if current != self.head_revision():
             raise MedbillError("the database schema is not up to date: run 'medbill db upgrade'")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from medbill_payer_generic_x12.transactions.common import payer_key_for
+
 from medbill_core.domain import (
     Address,
     BillableClaim,
@@ -23,8 +25,6 @@ from medbill_core.domain import (
     Subscriber,
 )
 from medbill_core.domain.identifiers import npi_with_check_digit
-
-from medbill_payer_generic_x12.transactions.common import payer_key_for
 
 BILLING_NPI = npi_with_check_digit("123456789")
 OTHER_BILLING_NPI = npi_with_check_digit("223456789")

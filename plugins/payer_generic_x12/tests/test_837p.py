@@ -14,9 +14,6 @@ from factories import (
     practice,
     secondary_claim,
 )
-from medbill_core.domain import BillableClaim, Relationship
-from pyx12_helper import pyx12_verdict
-
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
 from medbill_payer_generic_x12.x12 import (
     MemoryControlNumbers,
@@ -24,6 +21,9 @@ from medbill_payer_generic_x12.x12 import (
     X12EncodeError,
     X12Reader,
 )
+from pyx12_helper import pyx12_verdict
+
+from medbill_core.domain import BillableClaim, Relationship
 
 NOW = datetime(2024, 3, 5, 10, 30)
 

@@ -53,7 +53,6 @@ from medbill_core.domain import (
     Remittance,
     ServicePayment,
 )
-
 from medbill_payer_generic_x12.construct import trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
@@ -65,6 +64,7 @@ from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
     X12EncodeError,
+    X12Error,
     X12StructureError,
     X12ValueError,
 )
@@ -95,15 +95,19 @@ def _date(text: str) -> date | None:
 class _Decoder:
     """State of one 835 transaction being decoded. Methods raise positioned X12Errors."""
 
-    __slots__ = ("claim", "claims_seen", "component", "header", "plb", "service", "transaction")
+    __slots__ = ("claim", "claims_seen", "component", "header", "plbs", "service", "strict",
+                 "transaction", "warnings")
 
-    def __init__(self, transaction: Transaction) -> None:
+    def __init__(self, transaction: Transaction, strict: bool = True,
+                 warnings: list[X12Error] | None = None) -> None:
         self.transaction = transaction
+        self.strict = strict
+        self.warnings: list[X12Error] = warnings if warnings is not None else []
         self.component = transaction.delimiters.component
         self.header: dict[str, Any] = {"claims": [], "provider_adjustments": []}
         self.claim: dict[str, Any] | None = None
         self.service: dict[str, Any] | None = None
-        self.plb: list[ProviderAdjustment] = []
+        self.plbs: list[ProviderAdjustment] = []
         self.claims_seen = 0
 
     # -- value helpers ----------------------------------------------------------------------------
@@ -111,19 +115,28 @@ class _Decoder:
              code: str | None = None) -> Exception:
         return self.transaction.error(cls, expected, segment, element, ack_code=code)
 
+    def recover(self, error: Exception, fallback: Any) -> Any:
+        """Strict: raise. Lenient: note the problem and carry on with ``fallback``."""
+        if self.strict:
+            raise error
+        assert isinstance(error, X12Error)
+        self.warnings.append(error)
+        return fallback
+
     def money(self, segment: Segment, position: int, what: str) -> Decimal:
         try:
             text = segment[position]
             return Decimal(text).quantize(_CENT, ROUND_HALF_UP)
         except IndexError:
-            raise self.fail(X12StructureError, f"{what} (required)", segment, position,
-                            "1") from None
+            error = self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
         except InvalidOperation:
             if not text:
-                raise self.fail(X12StructureError, f"{what} (required)", segment, position,
-                                "1") from None
-            raise self.fail(X12ValueError, f"{what} as a decimal amount", segment, position,
-                            "6") from None
+                error = self.fail(X12StructureError, f"{what} (required)", segment, position,
+                                  "1")
+            else:
+                error = self.fail(X12ValueError, f"{what} as a decimal amount", segment,
+                                  position, "6")
+        return self.recover(error, Decimal("0.00"))
 
     def opt_money(self, segment: Segment, position: int, what: str) -> Decimal | None:
         if len(segment) <= position or not segment[position]:
@@ -154,7 +167,11 @@ class _Decoder:
     def opt_date(self, segment: Segment, position: int, what: str) -> date | None:
         if len(segment) <= position or not segment[position]:
             return None
-        return self.date(segment, position, what)
+        value = _date(segment[position])
+        if value is None:
+            return self.recover(self.fail(X12ValueError, f"{what} as a CCYYMMDD date", segment,
+                                          position, "8"), None)
+        return value
 
     def text(self, segment: Segment, position: int, what: str) -> str:
         value = segment[position].strip() if len(segment) > position else ""
@@ -210,8 +227,9 @@ class _Decoder:
     def svc(self, segment: Segment) -> dict[str, Any]:
         procedure = segment[1].split(self.component) if len(segment) > 1 else []
         if len(procedure) < 2 or not procedure[1]:
-            raise self.fail(X12StructureError, "SVC01-2 procedure code (required)", segment, 1,
-                            "1")
+            procedure = self.recover(
+                self.fail(X12StructureError, "SVC01-2 procedure code (required)", segment, 1,
+                          "1"), _guess_composite(procedure))
         original = None
         if len(segment) > 6 and segment[6]:
             parts = segment[6].split(self.component)
@@ -235,7 +253,7 @@ class _Decoder:
             if position >= size or not segment[position]:
                 continue
             reason, _, reference = segment[position].partition(self.component)
-            self.plb.append(trusted(ProviderAdjustment, {
+            self.plbs.append(trusted(ProviderAdjustment, {
                 "provider_id": provider, "fiscal_period_date": fiscal,
                 "reason_code": reason.strip(), "reference": reference.strip() or None,
                 "amount": self.money(segment, position + 1, f"PLB{position + 1:02d} amount"),
@@ -300,6 +318,15 @@ class _Decoder:
         header["claims"] = []
         header["provider_adjustments"] = []
         return trusted(Remittance, header)
+
+
+def _guess_composite(parts: list[str]) -> list[str]:
+    """Lenient reading of a composite written with another component separator than ISA16."""
+    if len(parts) == 1:
+        for separator in (">", ":", "^", "|", "\\", "<"):
+            if separator in parts[0]:
+                return parts[0].split(separator)
+    return (parts + ["", ""])[:2] if len(parts) < 2 else parts
 
 
 def _finish_service(service: dict[str, Any]) -> ServicePayment:
@@ -414,10 +441,11 @@ class RemittanceStream:
     ``provider_adjustments`` once :meth:`claims` is exhausted.
     """
 
-    def __init__(self, transaction: Transaction) -> None:
+    def __init__(self, transaction: Transaction, *, strict: bool = True,
+                 warnings: list[X12Error] | None = None) -> None:
         ensure_transaction(transaction, "835", ("005010X221",))
         self.transaction = transaction
-        self._decoder = _Decoder(transaction)
+        self._decoder = _Decoder(transaction, strict, warnings)
         self._claims = iter_claim_payments(transaction, self._decoder)
 
     def claims(self) -> Iterator[ClaimPayment]:
@@ -432,8 +460,13 @@ class RemittanceStream:
         return header
 
     @property
+    def warnings(self) -> list[X12Error]:
+        """Problems skipped over in lenient mode (empty in strict mode)."""
+        return self._decoder.warnings
+
+    @property
     def provider_adjustments(self) -> list[ProviderAdjustment]:
-        return self._decoder.plb
+        return self._decoder.plbs
 
     def remittance(self) -> Remittance:
         """The whole transaction set as one Remittance (reads the rest of it)."""
@@ -441,20 +474,26 @@ class RemittanceStream:
         header = self.header
         data = dict(header.__dict__)
         data["claims"] = claims
-        data["provider_adjustments"] = list(self._decoder.plb)
+        data["provider_adjustments"] = list(self._decoder.plbs)
         return trusted(Remittance, data)
 
 
-def decode_835_transaction(transaction: Transaction) -> Remittance:
-    return RemittanceStream(transaction).remittance()
+def decode_835_transaction(transaction: Transaction, *, strict: bool = True,
+                           warnings: list[X12Error] | None = None) -> Remittance:
+    return RemittanceStream(transaction, strict=strict, warnings=warnings).remittance()
 
 
-def decode_835(text: str) -> list[Remittance]:
+def decode_835(text: str, *, strict: bool = True,
+               warnings: list[X12Error] | None = None) -> list[Remittance]:
     """Every 835 transaction set in ``text``, one Remittance each.
 
+    :param strict: raise on any defect (default). ``False`` reads past defects payers' files are
+        known to have (an unparsable date, an amount left empty, a composite written with
+        another component separator) and appends them to ``warnings`` instead.
     :raises X12Error: malformed input, positioned; never a bare IndexError/KeyError.
     """
-    return [decode_835_transaction(t) for t in X12Reader(text).transactions()]
+    return [decode_835_transaction(t, strict=strict, warnings=warnings)
+            for t in X12Reader(text).transactions()]
 
 
 def stream_835(path: str | os.PathLike[str], chunk_size: int = 1 << 20

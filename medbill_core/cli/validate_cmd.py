@@ -1,0 +1,92 @@
+"""``medbill validate KIND VALUE``: answer one identifier or code.
+
+Exit 0 and what it is when valid; exit 1 and why when not (both on stdout: the
+answer is the output). A malformed option is a usage error (exit 2, stderr).
+Plugins add kinds of their own (the Medicare plugin adds ``mbi``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from medbill_core.cli.codes import parse_date_option
+from medbill_core.cli.common import cli_errors, console
+from medbill_core.codesets import CodeSets, Verdict
+from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
+
+app = typer.Typer(
+    help="Check one identifier or code: exit 0 and what it is when valid, exit 1 and why not.",
+    no_args_is_help=True,
+)
+
+DateOption = Annotated[str | None, typer.Option(
+    "--date", "-d", help="Date of service (YYYY-MM-DD; default today)")]
+
+
+def _answer(valid: bool, message: str, notes: tuple[str, ...] = ()) -> None:
+    label = "[bold green]valid:[/]" if valid else "[bold red]invalid:[/]"
+    console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
+    for note in notes:
+        if note:
+            console.print(f"[dim]note: {escape(note)}[/]", highlight=False, soft_wrap=True)
+    if not valid:
+        raise typer.Exit(1)
+
+
+def _code(check: Callable[[CodeSets, str, date | None], Verdict], value: str,
+          on: str | None) -> None:
+    when = parse_date_option(on) or date.today()
+    verdict = check(CodeSets(), value, when)
+    _answer(verdict.ok, verdict.message, (verdict.note,))
+
+
+@app.command("npi")
+@cli_errors
+def npi(value: Annotated[str, typer.Argument(help="National Provider Identifier")]) -> None:
+    """A National Provider Identifier: 10 digits with a Luhn check digit (over 80840 + 9)."""
+    value = value.strip()
+    if not (len(value) == 10 and value.isdigit()):
+        _answer(False, f"{value!r}: an NPI is 10 digits (got {len(value)} characters)")
+    if not is_valid_npi(value):
+        expected = luhn_check_digit("80840" + value[:9])
+        _answer(False, f"{value}: check digit is {value[9]}, the Luhn check over 80840 +"
+                       f" the first nine digits gives {expected}")
+    _answer(True, f"{value}: NPI, check digit correct",
+            ("the format is valid; whether the NPI is assigned is only known to NPPES",))
+
+
+@app.command("icd10")
+@cli_errors
+def icd10(value: Annotated[str, typer.Argument(help="ICD-10-CM code, with or without the dot")],
+          on: DateOption = None) -> None:
+    """An ICD-10-CM diagnosis code: exists and is billable on the date of service."""
+    _code(CodeSets.icd10cm, value, on)
+
+
+@app.command("hcpcs")
+@cli_errors
+def hcpcs(value: Annotated[str, typer.Argument(help="HCPCS Level II or CPT code")],
+          on: DateOption = None) -> None:
+    """A HCPCS procedure code: Level II by its add/termination dates, CPT by format."""
+    _code(CodeSets.hcpcs, value, on)
+
+
+@app.command("modifier")
+@cli_errors
+def modifier(value: Annotated[str, typer.Argument(help="Two-character procedure modifier")],
+             on: DateOption = None) -> None:
+    """A procedure modifier: HCPCS Level II by its dates, CPT (22-99) by number."""
+    _code(CodeSets.modifier, value, on)
+
+
+@app.command("pos")
+@cli_errors
+def pos(value: Annotated[str, typer.Argument(help="Two-digit place of service code")],
+        on: DateOption = None) -> None:
+    """A CMS place of service code (assigned, effective on the date)."""
+    _code(CodeSets.place_of_service, value, on)
