@@ -81,7 +81,7 @@ class PayerAdapter(_Identified):
 
     # -- behaviour ----------------------------------------------------------------
     def validate_payer_options(self, payer: Payer) -> BaseModel | None:
-        """Validate ``payer.options`` with :attr:`payer_options_model` (``None`` if there is none)."""
+        """Validate ``payer.options`` with :attr:`payer_options_model` (``None`` if none)."""
         if self.payer_options_model is None:
             return None
         return self.payer_options_model.model_validate(payer.options)

@@ -187,7 +187,9 @@ def medbill_submit_file(
 
 
 @hookspec(firstresult=True)
-def medbill_fetch_responses(channel: str, context: PluginContext) -> Sequence[InboundDocument] | None:
+def medbill_fetch_responses(
+    channel: str, context: PluginContext
+) -> Sequence[InboundDocument] | None:
     """Fetch documents waiting at a channel (acknowledgments, 277s, 835s).
 
     Stops at first non-None result.

@@ -22,7 +22,7 @@ def to_money(value: Any) -> Decimal:
     :raises TypeError: for floats and booleans, which cannot carry money exactly.
     :raises ValueError: for text that is not a number or values that are not finite.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise TypeError("money must be a Decimal, an integer or a numeric string, not a float")
     if isinstance(value, Decimal):
         amount = value
@@ -41,7 +41,10 @@ def to_money(value: Any) -> Decimal:
 
 
 def _validate_money(value: Any) -> Decimal:
-    return to_money(value)
+    try:
+        return to_money(value)
+    except TypeError as exc:  # pydantic reports ValueErrors as field errors, not TypeErrors
+        raise ValueError(str(exc)) from None
 
 
 #: A pydantic field type for amounts of money (US dollars, cents precision).

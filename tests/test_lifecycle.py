@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 
 import pytest
@@ -25,11 +26,11 @@ S = ClaimState
 
 def test_every_state_has_a_row_and_only_replaced_and_voided_are_terminal() -> None:
     assert set(ALLOWED_TRANSITIONS) == set(ClaimState)
-    assert TERMINAL == {S.REPLACED, S.VOIDED}
+    assert {S.REPLACED, S.VOIDED} == TERMINAL
     # only a rejected or validated claim goes back to draft for editing
     assert {s for s, targets in ALLOWED_TRANSITIONS.items() if S.DRAFT in targets} == {
         S.VALIDATED, S.REJECTED}
-    assert PENDING_AT_PAYER == {S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED}
+    assert {S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED} == PENDING_AT_PAYER
 
 
 @pytest.mark.parametrize("path", [
@@ -41,7 +42,7 @@ def test_every_state_has_a_row_and_only_replaced_and_voided_are_terminal() -> No
     [S.DRAFT, S.VALIDATED, S.SUBMITTED, S.ACCEPTED, S.PAID, S.ACCEPTED, S.VOIDED],
 ])
 def test_realistic_paths_are_allowed(path: list[ClaimState]) -> None:
-    for source, target in zip(path, path[1:], strict=False):
+    for source, target in itertools.pairwise(path):
         check_transition(1, source, target)
 
 

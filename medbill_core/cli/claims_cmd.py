@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +10,8 @@ from rich.table import Table
 
 from medbill_core.cli.common import cli_errors, console, open_app, print_json
 from medbill_core.domain import Claim, ClaimState, validate_record
-from medbill_core.errors import MedbillError, NotFound
+from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
+from medbill_core.services.importing import read_rows
 
 app = typer.Typer(help="Claims.", no_args_is_help=True)
 
@@ -99,21 +99,22 @@ def show_claim(
 @cli_errors
 def import_claims(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Create draft claims from a JSON list (patient by account_number). All or nothing."""
-    try:
-        records = json.loads(file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise MedbillError(f"{file.name}: not valid JSON (line {exc.lineno})") from None
-    if not isinstance(records, list):
-        raise MedbillError(f"{file.name}: expected a JSON list of claims")
     medbill = open_app()
+    imported = 0
     with medbill.unit_of_work() as work:
-        for number, record in enumerate(records, start=1):
-            if not isinstance(record, dict):
-                raise MedbillError(f"record {number}: not an object")
-            record = dict(record)
+        for number, record in read_rows(file, "json"):
+            label = f"record {number}"
             account = record.pop("account_number", None)
-            if account is not None:
-                record["patient_id"] = work.patients.by_account(str(account)).id
-            claim = validate_record(Claim, record, record=f"record {number}")
-            work.claims.create(claim)
-    console.print(f"imported {len(records)} claims")
+            try:
+                if account is not None:
+                    record["patient_id"] = work.patients.by_account(str(account)).id
+                work.claims.create(validate_record(Claim, record, record=label))
+            except NotFound:
+                raise ValidationFailed(label, [("account_number",
+                                                "no patient has this account number")]) from None
+            except UnknownPayer:
+                raise ValidationFailed(label, [("payer_key", "not a configured payer (see "
+                                                             "[payers] in medbill.toml)")]
+                                       ) from None
+            imported += 1
+    console.print(f"imported {imported} claims")

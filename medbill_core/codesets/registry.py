@@ -231,7 +231,13 @@ class CodeSets:
         in another loaded one is reported as not yet effective / terminated.
         """
         on = on or date.today()
-        norm = code.strip().upper().replace(".", "")
+        norm = code.strip().upper()
+        if "." in norm:
+            if norm.find(".") != 3 or norm.count(".") > 1:
+                return Verdict(CodeSystem.ICD10CM, norm, Reason.FORMAT, on, detail=(
+                    f"{code.strip()!r}: not a well-formed ICD-10-CM code: the dot, if any,"
+                    " follows the third character"))
+            norm = norm.replace(".", "")
         release, table, note = self._pick_release(on)
         info = table.get(norm)
         if info is not None:

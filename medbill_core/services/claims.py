@@ -15,6 +15,7 @@ from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, Transition, check_transition
 from medbill_core.plugins import PluginHooks
+from medbill_core.services.patients import PatientService
 from medbill_core.storage.mapping import claim_from_row, claim_values, line_row
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -23,7 +24,6 @@ from medbill_core.storage.schema import (
     PatientRow,
     utcnow,
 )
-from medbill_core.services.patients import PatientService
 
 
 class ClaimService:

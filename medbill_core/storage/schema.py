@@ -208,7 +208,7 @@ class LedgerEntryRow(Base):
 
 
 class AuditEventRow(Base):
-    """Who changed which billing record, when and how. ``details`` holds ids and field names only."""
+    """Who changed which billing record, when, how. ``details`` holds ids and field names only."""
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),

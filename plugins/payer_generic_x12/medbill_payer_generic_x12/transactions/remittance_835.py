@@ -326,7 +326,7 @@ def _guess_composite(parts: list[str]) -> list[str]:
         for separator in (">", ":", "^", "|", "\\", "<"):
             if separator in parts[0]:
                 return parts[0].split(separator)
-    return (parts + ["", ""])[:2] if len(parts) < 2 else parts
+    return [*parts, "", ""][:2] if len(parts) < 2 else parts
 
 
 def _finish_service(service: dict[str, Any]) -> ServicePayment:
@@ -492,8 +492,11 @@ def decode_835(text: str, *, strict: bool = True,
         another component separator) and appends them to ``warnings`` instead.
     :raises X12Error: malformed input, positioned; never a bare IndexError/KeyError.
     """
+    if warnings is None:
+        warnings = []
+    reader = X12Reader(text, strict=strict, warnings=warnings)
     return [decode_835_transaction(t, strict=strict, warnings=warnings)
-            for t in X12Reader(text).transactions()]
+            for t in reader.transactions()]
 
 
 def stream_835(path: str | os.PathLike[str], chunk_size: int = 1 << 20
@@ -532,7 +535,8 @@ def encode_835(remittances: Sequence[Remittance], *, parties: Parties = DEFAULT_
     interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
     group = interchange.group(FUNCTIONAL_ID, VERSION)
     for remittance in remittances:
-        _write_remittance(group.transaction("835"), remittance, payer_contact)
+        _write_remittance(group.transaction("835", with_reference=False), remittance,
+                          payer_contact)
     return interchange.text()
 
 

@@ -105,13 +105,22 @@ def _split_stream(stream: IO[str], head: str, delimiters: Delimiters,
 class _Cursor:
     """The shared position: the segment iterator, one pushed-back segment, the segment index."""
 
-    __slots__ = ("delimiters", "index", "pushed", "raw")
+    __slots__ = ("delimiters", "index", "pushed", "raw", "strict", "warnings")
 
-    def __init__(self, raw: Iterator[Segment], delimiters: Delimiters) -> None:
+    def __init__(self, raw: Iterator[Segment], delimiters: Delimiters, strict: bool = True,
+                 warnings: list[X12Error] | None = None) -> None:
         self.raw = raw
         self.delimiters = delimiters
         self.index = 0  # 1-based index of the last segment taken (ISA = 1)
         self.pushed: Segment | None = None
+        self.strict = strict
+        self.warnings: list[X12Error] = warnings if warnings is not None else []
+
+    def trailer_problem(self, error: X12Error) -> None:
+        """A count or control number mismatch: raised when strict, noted when lenient."""
+        if self.strict:
+            raise error
+        self.warnings.append(error)
 
     def take(self) -> Segment | None:
         if self.pushed is not None:
@@ -260,15 +269,17 @@ class Transaction:
 
     def _check_trailer(self, segment: Segment, position: int) -> None:
         index = self.start_index + position - 1
+        cursor = self._cursor
+        assert cursor is not None
         count = _count(segment, 1, index, "SE01 number of included segments")
         if count != position:
-            raise X12EnvelopeError(
+            cursor.trailer_problem(X12EnvelopeError(
                 f"SE01 equal to the number of segments from ST to SE ({position})",
-                segment_index=index, segment_id="SE", element=1, ack_code="4")
+                segment_index=index, segment_id="SE", element=1, ack_code="4"))
         if _element(segment, 2) != self.control_number:
-            raise X12EnvelopeError("SE02 equal to ST02 (transaction set control number)",
-                                   segment_index=index, segment_id="SE", element=2,
-                                   ack_code="3")
+            cursor.trailer_problem(X12EnvelopeError(
+                "SE02 equal to ST02 (transaction set control number)", segment_index=index,
+                segment_id="SE", element=2, ack_code="3"))
         self.closed = True
 
 
@@ -334,16 +345,18 @@ class FunctionalGroup:
                            _cursor=cursor)
 
     def _check_trailer(self, segment: Segment, index: int) -> None:
+        cursor = self._cursor
+        assert cursor is not None
         count = _count(segment, 1, index, "GE01 number of transaction sets")
         if count != self.transaction_count:
-            raise X12EnvelopeError(
+            cursor.trailer_problem(X12EnvelopeError(
                 f"GE01 equal to the number of transaction sets in the group "
                 f"({self.transaction_count})", segment_index=index, segment_id="GE",
-                element=1, ack_code="5")
+                element=1, ack_code="5"))
         if _element(segment, 2) != self.control_number:
-            raise X12EnvelopeError("GE02 equal to GS06 (group control number)",
-                                   segment_index=index, segment_id="GE", element=2,
-                                   ack_code="4")
+            cursor.trailer_problem(X12EnvelopeError(
+                "GE02 equal to GS06 (group control number)", segment_index=index,
+                segment_id="GE", element=2, ack_code="4"))
 
 
 @dataclass(slots=True)
@@ -430,15 +443,17 @@ class Interchange:
             start_index=index, interchange=self, _cursor=cursor)
 
     def _check_trailer(self, segment: Segment, index: int) -> None:
+        cursor = self._cursor
+        assert cursor is not None
         count = _count(segment, 1, index, "IEA01 number of functional groups")
         if count != self.group_count:
-            raise X12EnvelopeError(
+            cursor.trailer_problem(X12EnvelopeError(
                 f"IEA01 equal to the number of functional groups ({self.group_count})",
-                segment_index=index, segment_id="IEA", element=1, ack_code="021")
+                segment_index=index, segment_id="IEA", element=1, ack_code="021"))
         if _element(segment, 2) != self.control_number:
-            raise X12EnvelopeError("IEA02 equal to ISA13 (interchange control number)",
-                                   segment_index=index, segment_id="IEA", element=2,
-                                   ack_code="001")
+            cursor.trailer_problem(X12EnvelopeError(
+                "IEA02 equal to ISA13 (interchange control number)", segment_index=index,
+                segment_id="IEA", element=2, ack_code="001"))
 
 
 def parse_isa(segment: Segment, index: int, delimiters: Delimiters) -> Interchange:
@@ -464,10 +479,13 @@ class X12Reader:
 
     :param text: the whole document, or ``None`` when ``stream`` is given.
     :param stream: a text stream read in ``chunk_size`` pieces (for large files).
+    :param strict: ``False`` turns trailer count and control number mismatches into
+        :attr:`warnings` instead of errors (for reading payers' imperfect files).
     """
 
     def __init__(self, text: str | None = None, *, stream: IO[str] | None = None,
-                 chunk_size: int = _CHUNK_SIZE) -> None:
+                 chunk_size: int = _CHUNK_SIZE, strict: bool = True,
+                 warnings: list[X12Error] | None = None) -> None:
         if (text is None) == (stream is None):
             raise ValueError("give either text or stream")
         if text is not None:
@@ -483,18 +501,21 @@ class X12Reader:
                 head = (head + more).lstrip("\ufeff \t\r\n")
             self.delimiters = detect_delimiters(head)
             raw = _split_stream(stream, head, self.delimiters, chunk_size)
-        self._cursor = _Cursor(raw, self.delimiters)
+        self._cursor = _Cursor(raw, self.delimiters, strict, warnings)
+        self.warnings = self._cursor.warnings
         self._used = False
 
     @classmethod
-    def from_text(cls, text: str) -> X12Reader:
-        return cls(text)
+    def from_text(cls, text: str, *, strict: bool = True,
+                  warnings: list[X12Error] | None = None) -> X12Reader:
+        return cls(text, strict=strict, warnings=warnings)
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike[str], chunk_size: int = _CHUNK_SIZE) -> X12Reader:
+    def from_path(cls, path: str | os.PathLike[str], chunk_size: int = _CHUNK_SIZE, *,
+                  strict: bool = True, warnings: list[X12Error] | None = None) -> X12Reader:
         # newline="" keeps \r so the reader (not the io layer) decides what a line break is.
-        stream = open(path, encoding="latin-1", newline="")  # noqa: SIM115 (closed by the iterator)
-        return cls(stream=stream, chunk_size=chunk_size)
+        stream = open(path, encoding="latin-1", newline="")  # noqa: SIM115 (closed by GC)
+        return cls(stream=stream, chunk_size=chunk_size, strict=strict, warnings=warnings)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> X12Reader:

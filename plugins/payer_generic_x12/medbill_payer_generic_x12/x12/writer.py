@@ -273,11 +273,13 @@ class GroupHandle:
     version: str
     _transactions: list[TransactionWriter]
 
-    def transaction(self, transaction_set_id: str,
-                    implementation_reference: str | None = None) -> TransactionWriter:
+    def transaction(self, transaction_set_id: str, implementation_reference: str | None = None,
+                    *, with_reference: bool = True) -> TransactionWriter:
+        """Open a transaction set; ST03 is GS08 unless given (``with_reference=False``: none,
+        as the 835 guide requires)."""
+        reference = (implementation_reference or self.version) if with_reference else None
         writer = TransactionWriter(transaction_set_id,
-                                   self.interchange._next_transaction_control(),
-                                   implementation_reference or self.version,
+                                   self.interchange._next_transaction_control(), reference,
                                    self.interchange.delimiters)
         self._transactions.append(writer)
         return writer

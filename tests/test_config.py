@@ -1,0 +1,90 @@
+"""Configuration: the file, environment overrides and clear errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from medbill_core.config import build_config, load_config, starter_config
+from medbill_core.errors import ConfigurationError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "medbill.toml"
+    path.write_text(text)
+    return path
+
+
+def test_starter_file_is_valid_and_commented(tmp_path: Path) -> None:
+    text = starter_config(["payer_generic_x12", "statements_pdf"], actor="frontdesk")
+    assert text.count("#") > 10
+    config = load_config(write(tmp_path, text), environ={})
+    assert config.plugins == ["payer_generic_x12", "statements_pdf"]
+    assert config.actor == "frontdesk"
+    assert config.practice.npi == "1234567893" and config.practice.tax_id == "123456789"
+    assert config.payers["acme"].key == "acme"
+    assert config.payers["acme"].timely_filing_days == 180
+    # a relative SQLite path is relative to the file, not the working directory
+    assert config.database_url == f"sqlite:///{tmp_path.resolve() / 'medbill.db'}"
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, starter_config(["a"]))
+    config = load_config(path, environ={
+        "MEDBILL_DATABASE_URL": "postgresql+psycopg://u@db/medbill",
+        "MEDBILL_PLUGINS": "x, y",
+        "MEDBILL_PRACTICE__NAME": "Renamed Clinic",
+        "MEDBILL_PAYERS__ACME__TIMELY_FILING_DAYS": "90",
+        "MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL": "http://127.0.0.1:9",
+        "MEDBILL_ACTOR": "ci",
+    })
+    assert config.database_url == "postgresql+psycopg://u@db/medbill"
+    assert config.plugins == ["x", "y"]
+    assert config.practice.name == "Renamed Clinic"
+    assert config.payers["acme"].timely_filing_days == 90
+    assert config.plugin_settings["clearinghouse_mock"] == {"base_url": "http://127.0.0.1:9"}
+    assert config.actor == "ci"
+
+
+def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, starter_config(["only_me"]))
+    assert load_config(environ={"MEDBILL_CONFIG": str(path)}).plugins == ["only_me"]
+    monkeypatch.chdir(tmp_path)
+    assert load_config(environ={}).plugins == ["only_me"]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[medbill\n", "not valid TOML"),
+    ("[nonsense]\nx = 1\n", "unknown section(s): nonsense"),
+    ("[medbill]\nplugins = ['a', 'a']\n", "plugin 'a' is listed twice"),
+    ("[medbill]\nlog_level = 'LOUD'\n", "log_level"),
+    ("[practice]\nname='X'\nnpi='1234567890'\ntax_id='12-3456789'\n"
+     "[practice.address]\nline1='1 A St'\ncity='Town'\nstate='IL'\npostal_code='62701'\n",
+     "practice.npi: Value error, NPI check digit is wrong"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\n", "payers.acme.adapter: Field required"),
+    ("[payers]\nacme = 3\n", "payers.acme must be a table"),
+])
+def test_broken_configuration_names_file_and_field(tmp_path: Path, text: str,
+                                                   message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigurationError) as raised:
+        load_config(path, environ={})
+    assert message in str(raised.value)
+    assert str(path) in str(raised.value)
+    assert raised.value.exit_code == 2
+
+
+def test_missing_file_gives_defaults_unless_required(tmp_path: Path) -> None:
+    config = load_config(tmp_path / "absent.toml", environ={})
+    assert config.plugins == [] and config.practice is None
+    with pytest.raises(ConfigurationError, match="no such configuration file"):
+        load_config(tmp_path / "absent.toml", required=True, environ={})
+    with pytest.raises(ConfigurationError, match="no \\[practice\\] section"):
+        config.require_practice()
+
+
+def test_bad_environment_path_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="MEDBILL_PRACTICE____NAME"):
+        build_config(tomllib.loads(""), environ={"MEDBILL_PRACTICE____NAME": "x"})
