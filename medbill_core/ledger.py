@@ -174,6 +174,7 @@ class Ledger:
         posting = PostingRow(posting_key=posting_key, source=source, actor=self.actor,
                              posted_at=utcnow(), memo=memo)
         self.session.add(posting)
+        reduces_a_bucket = False
         for line in lines:
             amount = to_money(line.amount)
             if amount == ZERO:
@@ -181,6 +182,7 @@ class Ledger:
             if line.kind in _POSITIVE_ONLY and amount < ZERO:
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
             insurance_delta, patient_delta = line.deltas()
+            reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO
             posting.entries.append(LedgerEntryRow(
                 kind=line.kind.value, amount=amount, insurance_delta=insurance_delta,
                 patient_delta=patient_delta, claim_id=line.claim_id,
@@ -188,7 +190,7 @@ class Ledger:
                 payer_key=line.payer_key, reason_code=line.reason_code,
                 effective_date=effective_date))
         self.session.flush()
-        if not allow_credit:
+        if reduces_a_bucket and not allow_credit:  # only a reduction can go below zero
             self._refuse_negative(posting_key, lines)
         audit.record(self.session, actor=self.actor, action="ledger.post",
                      entity_type="posting", entity_id=posting.id,

@@ -71,7 +71,8 @@ def test_icd10cm_seventh_character_and_new_qa0_category(cs: CodeSets) -> None:
     # QA0 (letter in the second position) is new in the April 2026 release
     qa = cs.icd10cm("QA0.0101", D(2026, 5, 1))
     assert qa.reason is Reason.OK
-    assert qa.info is not None and qa.info.description == "SCN2A-related neurodevelopmental disorder"
+    assert qa.info is not None
+    assert qa.info.description == "SCN2A-related neurodevelopmental disorder"
 
 
 @pytest.mark.parametrize(("code", "reason"), [
@@ -114,11 +115,18 @@ def test_icd10cm_cache_round_trip(cs: CodeSets, cache_dir: Path) -> None:
     assert len(table) > 90_000
 
 
-ORDER_FY2025 = """\
-00001 E11     0 Type 2 diabetes mellitus                                     Type 2 diabetes mellitus
-00002 E119    1 Type 2 diabetes mellitus without complications               Type 2 diabetes mellitus without complications
-00003 Z9990   1 Test code deleted before FY2026                              Test code deleted before FY2026
-"""
+def order_line(number: int, code: str, billable: int, short: str, long: str) -> str:
+    """One record of the CMS icd10cm_order file (fixed width)."""
+    return f"{number:05d} {code:<7} {billable} {short:<60} {long}\n"
+
+
+ORDER_FY2025 = "".join([
+    order_line(1, "E11", 0, "Type 2 diabetes mellitus", "Type 2 diabetes mellitus"),
+    order_line(2, "E119", 1, "Type 2 diabetes mellitus without complications",
+               "Type 2 diabetes mellitus without complications"),
+    order_line(3, "Z9990", 1, "Test code deleted before FY2026",
+               "Test code deleted before FY2026"),
+])
 
 
 def test_icd10cm_user_release_governs_its_dates(cs: CodeSets, user_dir: Path,
@@ -182,7 +190,8 @@ def test_hcpcs_after_termination_date_is_terminated(cs: CodeSets) -> None:
     late = cs.hcpcs("C9152", D(2024, 1, 1))
     assert late.reason is Reason.TERMINATED
     assert late.info is not None and late.info.terminated == D(2023, 12, 31)
-    assert late.message == "C9152: HCPCS Level II terminated after 2023-12-31, not valid on 2024-01-01"
+    assert late.message == (
+        "C9152: HCPCS Level II terminated after 2023-12-31, not valid on 2024-01-01")
 
 
 def test_hcpcs_valid_code_record(cs: CodeSets) -> None:
@@ -440,7 +449,8 @@ def test_gzipped_input_and_default_instance_reset(tmp_path: Path, user_dir: Path
     assert before.place_of_service("30", D(2024, 8, 1)).reason is Reason.UNASSIGNED
     pos = tmp_path / "pos.csv.gz"
     with gzip.open(pos, "wt", encoding="utf-8") as handle:
-        handle.write("code,name,assigned,effective_date\n30,Test newly assigned POS,true,2025-01-01\n")
+        handle.write("code,name,assigned,effective_date\n"
+                     "30,Test newly assigned POS,true,2025-01-01\n")
     load_file("pos", pos)  # default directory from the environment
     after = default_codesets()
     assert after is not before

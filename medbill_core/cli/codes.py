@@ -84,8 +84,10 @@ def load(
         "--through", help="ICD-10-CM: last date of service of the release (YYYY-MM-DD)")] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Check FILE and store it as your SYSTEM code set; it takes precedence over the packaged
-    data (ICD-10-CM: for the release's dates of service)."""
+    """Check FILE and store it as your SYSTEM code set, ahead of the packaged data.
+
+    ICD-10-CM: one release per window --effective..--through (default: from the file name).
+    """
     start = parse_date_option(effective, "--effective")
     end = parse_date_option(through, "--through")
     result = load_file(system, file, data_dir=data_dir, effective=start, through=end)

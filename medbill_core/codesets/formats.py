@@ -49,10 +49,11 @@ SHAPE_HINTS: dict[CodeSystem, str] = {
 # CPT modifier numbers in current use (codes only: their descriptors are
 # AMA-licensed and not shipped). Other two-digit numbers from 22 to 99 pass on
 # format with a note.
-CPT_MODIFIERS: frozenset[str] = frozenset(
-    "22 23 24 25 26 27 32 33 47 50 51 52 53 54 55 56 57 58 59 62 63 66 73 74 76 77 78 79"
-    " 80 81 82 90 91 92 93 95 96 97 99".split()
-)
+CPT_MODIFIERS: frozenset[str] = frozenset({
+    "22", "23", "24", "25", "26", "27", "32", "33", "47", "50", "51", "52", "53", "54", "55",
+    "56", "57", "58", "59", "62", "63", "66", "73", "74", "76", "77", "78", "79", "80", "81",
+    "82", "90", "91", "92", "93", "95", "96", "97", "99",
+})
 
 
 def normalize(system: CodeSystem, code: str) -> str:

@@ -11,6 +11,7 @@ cache directory, keyed by the package version and data file name.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import importlib.util
@@ -146,10 +147,8 @@ def load_packaged(cache_dir: Path | None) -> tuple[Release, dict[str, CodeInfo]]
         for code, description, leaf in _build_from_package()
     }
     if cache is not None:
-        try:
+        with contextlib.suppress(OSError):  # caching is an optimisation only
             write_release(cache, table)
-        except OSError:
-            pass  # caching is an optimisation only
     return release, table
 
 

@@ -185,7 +185,8 @@ def load_file(
             effective = effective or guessed[0]
             through = through or guessed[1]
         if through < effective:
-            raise CodeSetError(f"the release window ends ({through}) before it starts ({effective})")
+            raise CodeSetError(
+                f"the release window ends ({through}) before it starts ({effective})")
         key = f"{ICD_DIR}/{effective.isoformat()}_{through.isoformat()}"
         target = target_dir / f"{key}.csv.gz"
     else:

@@ -187,15 +187,15 @@ class CodeSets:
         if picked is not None:
             return picked
         releases = self.icd10cm_releases()
-        note = ""
-        for release, table in releases:
-            if release.covers(on):
-                break
+        covering = next((entry for entry in releases if entry[0].covers(on)), None)
+        if covering is not None:
+            picked = (covering[0], covering[1], "")
         else:  # no release covers the date: use the nearest one (the later one on a tie)
             release, table = min(reversed(releases), key=lambda entry: entry[0].distance(on))
-            note = (f"date of service {on} is outside the loaded {release.label}"
-                    f" ({release.effective}..{release.through}); checked against that release")
-        picked = self._release_by_date[on] = (release, table, note)
+            picked = (release, table,
+                      f"date of service {on} is outside the loaded {release.label}"
+                      f" ({release.effective}..{release.through}); checked against that release")
+        self._release_by_date[on] = picked
         return picked
 
     # -- verdict helpers -------------------------------------------------------------------

@@ -77,7 +77,7 @@ def open_text(path: Path) -> io.TextIOBase:
     """Open a UTF-8 text file, gunzipping ``*.gz``."""
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    return open(path, encoding="utf-8-sig", newline="")
 
 
 def iter_csv(text: Iterable[str], delimiter: str = ",") -> Iterator[Row]:
@@ -91,14 +91,6 @@ def iter_csv(text: Iterable[str], delimiter: str = ",") -> Iterator[Row]:
         if not any(v.strip() for v in values):
             continue
         yield dict(zip(names, values, strict=False))
-
-
-def read_csv(path: Path) -> list[Row]:
-    try:
-        with open_text(path) as handle:
-            return list(iter_csv(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CodeSetError(f"cannot read {path}: {exc}") from exc
 
 
 def read_packaged_csv(name: str) -> list[Row]:

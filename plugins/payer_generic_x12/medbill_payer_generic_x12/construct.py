@@ -11,6 +11,9 @@ so a decoder that hands out something validation would change is caught.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -68,3 +71,41 @@ def trusted(cls: type[ModelT], values: dict[str, Any]) -> ModelT:
     _set(instance, "__pydantic_extra__", None)
     _set(instance, "__pydantic_private__", None)
     return instance
+
+
+def builder(cls: type[ModelT]) -> Any:
+    """A constructor for ``cls`` taking a dict with *every* field, in declaration order.
+
+    Faster than :func:`trusted` (no defaults merged, no checks): for decoders' inner loops, whose
+    dict literals list all fields. The fixture tests compare every result with validation.
+    """
+    new = _new
+    set_attribute = _set
+
+    def build(data: dict[str, Any]) -> ModelT:
+        instance = new(cls)
+        set_attribute(instance, "__dict__", data)
+        set_attribute(instance, "__pydantic_fields_set__", set(data))
+        set_attribute(instance, "__pydantic_extra__", None)
+        set_attribute(instance, "__pydantic_private__", None)
+        return instance
+
+    build.__name__ = f"build_{cls.__name__}"
+    return build
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a decoder builds many acyclic objects.
+
+    Decoded domain objects hold no reference cycles, yet allocating tens of thousands of them
+    makes CPython run full collections over the whole heap repeatedly: for a 5,000-claim 835 that
+    was a third of the decoding time. Reference counting still frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -51,6 +51,7 @@ from medbill_core.domain import (
     UnitType,
 )
 from medbill_core.money import total
+from medbill_payer_generic_x12.construct import gc_paused
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
     Parties,
@@ -139,6 +140,15 @@ def encode_837p(claims: Sequence[BillableClaim], *, parties: Parties = DEFAULT_P
     """
     if not claims:
         raise X12EncodeError("at least one claim to encode")
+    with gc_paused():
+        return _encode(claims, parties, control_numbers, now, delimiters,
+                       max_claims_per_transaction, max_lines_per_claim, line_breaks)
+
+
+def _encode(claims: Sequence[BillableClaim], parties: Parties,
+            control_numbers: ControlNumberSource | None, now: datetime | None,
+            delimiters: Delimiters | None, max_claims_per_transaction: int,
+            max_lines_per_claim: int, line_breaks: bool) -> EncodedBatch:
     interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
     group_handle = interchange.group(FUNCTIONAL_ID, VERSION)
     claim_numbers: list[str] = []

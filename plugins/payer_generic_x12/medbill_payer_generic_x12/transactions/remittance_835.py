@@ -53,7 +53,7 @@ from medbill_core.domain import (
     Remittance,
     ServicePayment,
 )
-from medbill_payer_generic_x12.construct import trusted
+from medbill_payer_generic_x12.construct import builder, gc_paused, trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
     Parties,
@@ -80,6 +80,13 @@ _GROUPS = {group.value: group for group in AdjustmentGroup}
 _STATUSES = {status.value: status for status in ClaimStatusCode}
 _METHODS = {method.value: method for method in PaymentMethod}
 _MAX_REASON = 5
+_ZERO = Decimal("0.00")
+#: Amount texts repeat a lot within a file ("0", "45", "20"); Decimal is immutable, so share.
+_MONEY_CACHE: dict[str, Decimal] = {}
+_MONEY_CACHE_LIMIT = 65536
+_build_adjustment = builder(Adjustment)
+_build_service = builder(ServicePayment)
+_build_claim = builder(ClaimPayment)
 
 
 def _date(text: str) -> date | None:
@@ -124,11 +131,19 @@ class _Decoder:
         return fallback
 
     def money(self, segment: Segment, position: int, what: str) -> Decimal:
+        text = segment[position] if len(segment) > position else ""
+        value = _MONEY_CACHE.get(text)
+        if value is not None:
+            return value
         try:
-            text = segment[position]
-            return Decimal(text).quantize(_CENT, ROUND_HALF_UP)
-        except IndexError:
-            error = self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
+            if not text:
+                raise InvalidOperation
+            value = Decimal(text).quantize(_CENT, ROUND_HALF_UP)
+            if not value.is_finite():
+                raise InvalidOperation
+            if len(_MONEY_CACHE) < _MONEY_CACHE_LIMIT:
+                _MONEY_CACHE[text] = value
+            return value
         except InvalidOperation:
             if not text:
                 error = self.fail(X12StructureError, f"{what} (required)", segment, position,
@@ -181,12 +196,18 @@ class _Decoder:
 
     # -- segments ---------------------------------------------------------------------------------
     def adjustments(self, segment: Segment) -> list[Adjustment]:
-        group = _GROUPS.get(segment[1] if len(segment) > 1 else "")
+        size = len(segment)
+        group = _GROUPS.get(segment[1] if size > 1 else "")
         if group is None:
             raise self.fail(X12ValueError, "CAS01 group code CO, CR, OA, PI or PR", segment, 1,
                             "7")
+        if size == 4:  # the common case: one triplet without quantity
+            reason = segment[2].strip()
+            if reason and len(reason) <= _MAX_REASON:
+                return [_build_adjustment({"group": group, "reason_code": reason,
+                                           "amount": self.money(segment, 3, "CAS03 amount"),
+                                           "quantity": None})]
         result = []
-        size = len(segment)
         for position in (2, 5, 8, 11, 14, 17):
             if position >= size:
                 break
@@ -196,7 +217,7 @@ class _Decoder:
             if len(reason) > _MAX_REASON:
                 raise self.fail(X12ValueError, "a reason code of at most 5 characters", segment,
                                 position, "5")
-            result.append(trusted(Adjustment, {
+            result.append(_build_adjustment({
                 "group": group, "reason_code": reason,
                 "amount": self.money(segment, position + 1, f"CAS{position + 1:02d} amount"),
                 "quantity": self.opt_decimal(segment, position + 2,
@@ -221,7 +242,9 @@ class _Decoder:
             "payer_claim_number": segment[7].strip() or None if size > 7 else None,
             "facility_type": segment[8].strip() or None if size > 8 else None,
             "frequency": segment[9].strip() or None if size > 9 else None,
-            "adjustments": [], "remark_codes": [], "services": [],
+            "patient_last_name": None, "patient_first_name": None, "member_id": None,
+            "service_date_from": None, "service_date_to": None, "received_date": None,
+            "interest": None, "adjustments": [], "remark_codes": [], "services": [],
         }
 
     def svc(self, segment: Segment) -> dict[str, Any]:
@@ -240,7 +263,8 @@ class _Decoder:
             "charge": self.money(segment, 2, "SVC02 line charge"),
             "paid": self.money(segment, 3, "SVC03 line payment"),
             "units": self.opt_decimal(segment, 5, "SVC05 units paid"),
-            "original_procedure_code": original,
+            "original_procedure_code": original, "service_date_from": None,
+            "service_date_to": None, "line_control_number": None, "allowed_amount": None,
             "adjustments": [], "remark_codes": [],
         }
 
@@ -329,14 +353,13 @@ def _guess_composite(parts: list[str]) -> list[str]:
     return [*parts, "", ""][:2] if len(parts) < 2 else parts
 
 
-def _finish_service(service: dict[str, Any]) -> ServicePayment:
-    return trusted(ServicePayment, service)
+_finish_service = _build_service
 
 
 def _finish_claim(claim: dict[str, Any], service: dict[str, Any] | None) -> ClaimPayment:
     if service is not None:
-        claim["services"].append(_finish_service(service))
-    return trusted(ClaimPayment, claim)
+        claim["services"].append(_build_service(service))
+    return _build_claim(claim)
 
 
 def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator[ClaimPayment]:
@@ -495,8 +518,9 @@ def decode_835(text: str, *, strict: bool = True,
     if warnings is None:
         warnings = []
     reader = X12Reader(text, strict=strict, warnings=warnings)
-    return [decode_835_transaction(t, strict=strict, warnings=warnings)
-            for t in reader.transactions()]
+    with gc_paused():
+        return [decode_835_transaction(t, strict=strict, warnings=warnings)
+                for t in reader.transactions()]
 
 
 def stream_835(path: str | os.PathLike[str], chunk_size: int = 1 << 20

@@ -1,0 +1,151 @@
+"""The syntax layer: delimiters from the ISA, envelopes and their checks, the writer's guards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from medbill_payer_generic_x12.x12 import (
+    Delimiters,
+    EnvelopeSettings,
+    InterchangeWriter,
+    MemoryControlNumbers,
+    SQLiteControlNumbers,
+    X12DelimiterInData,
+    X12EnvelopeError,
+    X12Error,
+    X12Reader,
+    X12SyntaxError,
+    delimiters_from_isa,
+)
+
+NOW = datetime(2024, 1, 2, 3, 4)
+
+
+def _document(delimiters: Delimiters = Delimiters(), line_breaks: bool = False,
+              transactions: int = 2) -> str:
+    writer = InterchangeWriter(EnvelopeSettings("SENDER", "RECEIVER"), MemoryControlNumbers(),
+                               delimiters=delimiters, now=NOW, line_breaks=line_breaks)
+    group = writer.group("HC", "005010X222A1")
+    for number in range(transactions):
+        transaction = group.transaction("837")
+        billing = transaction.hl("20")
+        transaction.hl("22", billing)
+        transaction.add("SV1", ("HC", "99213", "25"), str(100 + number), "UN", "1")
+    return writer.text()
+
+
+def _segments(text: str) -> list[list[list[str]]]:
+    return [list(t.segments()) for t in X12Reader(text).transactions()]
+
+
+def test_delimiters_are_read_from_the_isa() -> None:
+    custom = Delimiters(element="|", repetition="!", component=">", segment="\n")
+    text = _document(custom)
+    assert delimiters_from_isa(text) == custom
+    assert _segments(text)[0][2] == ["SV1", "HC>99213>25", "100", "UN", "1"]
+
+
+def test_line_breaks_and_crlf_between_segments_are_tolerated() -> None:
+    plain = _segments(_document())
+    assert _segments(_document(line_breaks=True)) == plain
+    assert _segments(_document().replace("~", "~\r\n")) == plain
+
+
+def test_hl_numbering_and_counts_are_computed() -> None:
+    text = _document()
+    (first, _second) = _segments(text)
+    assert first[0] == ["HL", "1", "", "20", "1"] and first[1] == ["HL", "2", "1", "22", "0"]
+    assert "SE*5*0001~" in text and "SE*5*0002~" in text and "GE*2*1~" in text
+    assert text.endswith("IEA*1*000000001~")
+
+
+def test_reader_exposes_envelope_fields() -> None:
+    seen = []
+    # Streaming: each level is read inside the loop over its parent.
+    for interchange in X12Reader(_document()).interchanges():
+        assert (interchange.sender_id, interchange.receiver_id, interchange.control_number) == (
+            "SENDER", "RECEIVER", "000000001")
+        assert interchange.timestamp == NOW
+        for group in interchange.groups():
+            assert (group.functional_id, group.version, group.control_number) == (
+                "HC", "005010X222A1", "1")
+            seen += [t.control_number for t in group.transactions()]
+    assert seen == ["0001", "0002"]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), [
+    (lambda t: t.replace("SE*5*0001", "SE*6*0001"), "segment 7 (SE), element SE01"),
+    (lambda t: t.replace("SE*5*0002", "SE*5*0009"), "segment 12 (SE), element SE02"),
+    (lambda t: t.replace("GE*2*1", "GE*3*1"), "segment 13 (GE), element GE01"),
+    (lambda t: t.replace("IEA*1*000000001", "IEA*1*000000002"), "segment 14 (IEA), element IEA02"),
+    (lambda t: t[:t.index("SE*5*0002")], "segment 12: SE closing transaction set 837"),
+    (lambda t: t[:50], "segment 1 (ISA): a complete 106-character ISA"),
+    (lambda t: t.replace("SV1*HC", "sv1*HC", 1), "segment 6: a segment ID"),
+    (lambda t: "GARBAGE" + t, "segment 1: an interchange starting with ISA"),
+])
+def test_malformed_input_raises_positioned_x12_errors(mutate, expected: str) -> None:
+    with pytest.raises(X12Error) as caught:
+        _segments(mutate(_document()))
+    assert str(caught.value).startswith(expected), str(caught.value)
+    assert caught.value.segment_index is not None
+
+
+def test_lenient_reader_notes_count_mismatches() -> None:
+    warnings: list[X12Error] = []
+    text = _document().replace("SE*5*0001", "SE*6*0001")
+    reader = X12Reader(text, strict=False, warnings=warnings)
+    assert len([list(t.segments()) for t in reader.transactions()]) == 2
+    assert [w.ack_code for w in warnings] == ["4"]
+
+
+def test_consumer_may_stop_early() -> None:
+    seen = []
+    for transaction in X12Reader(_document(transactions=3)).transactions():
+        for segment in transaction.segments():
+            seen.append(segment[0])
+            break  # the reader skips (and still checks) the rest
+    assert seen == ["HL", "HL", "HL"]
+
+
+def test_bad_isa_padding_is_reported() -> None:
+    text = _document().replace("SENDER         ", "SENDER        ", 1)
+    with pytest.raises(X12SyntaxError, match="fixed width"):
+        _segments(text)
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    ("A*B", "element separator"), ("A~B", "segment terminator"), ("A:B", "component separator"),
+    ("A^B", "repetition separator"), ("A\nB", "control character"),
+])
+def test_writer_refuses_delimiters_in_data(value: str, named: str) -> None:
+    writer = InterchangeWriter(EnvelopeSettings("S", "R"), MemoryControlNumbers(), now=NOW)
+    transaction = writer.group("HC", "005010X222A1").transaction("837")
+    with pytest.raises(X12DelimiterInData) as caught:
+        transaction.add("NM1", "IL", "1", value)
+    assert "NM103" in str(caught.value) and named in str(caught.value)
+    assert "A" not in str(caught.value).split(":")[-1].replace("a ", "")
+
+
+def test_writer_refuses_component_separator_inside_a_component() -> None:
+    writer = InterchangeWriter(EnvelopeSettings("S", "R"), MemoryControlNumbers(), now=NOW)
+    transaction = writer.group("HC", "005010X222A1").transaction("837")
+    with pytest.raises(X12DelimiterInData, match="SV101-2"):
+        transaction.add("SV1", ("HC", "99:13"))
+
+
+def test_sqlite_counter_persists(tmp_path: Path) -> None:
+    path = tmp_path / "control.sqlite"
+    first = SQLiteControlNumbers(path)
+    assert [first.next_number("interchange") for _ in range(3)] == [1, 2, 3]
+    assert first.next_number("group") == 1
+    again = SQLiteControlNumbers(path)
+    assert again.next_number("interchange") == 4
+    assert SQLiteControlNumbers(path, namespace="other").next_number("interchange") == 1
+
+
+def test_envelope_error_is_a_decode_error() -> None:
+    from medbill_core.errors import DecodeError
+
+    assert issubclass(X12EnvelopeError, DecodeError)

@@ -1,0 +1,663 @@
+"""The ``medbill`` command line, driven for real.
+
+A few end-to-end checks run the installed console script in a subprocess (what
+a user types); the rest use ``typer.testing.CliRunner`` on ``build_app()``.
+Error paths must give one line on stderr, a non-zero exit and no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from medbill_core.app import Medbill
+from medbill_core.cli.main import build_app
+from medbill_core.config import load_config
+from medbill_core.domain import ClaimState
+from medbill_core.storage.database import Database
+from medbill_core.testing.factories import PRACTICE_NPI, RENDERING_NPI
+
+SHIPPED = ("clearinghouse_mock", "payer_generic_x12", "payer_medicare", "statements_pdf")
+MEDBILL = Path(sys.executable).with_name("medbill")
+HEAD = Database("sqlite://").head_revision()
+
+PATIENTS_CSV = """\
+account_number,last_name,first_name,birth_date,sex,address_line1,address_city,address_state,\
+address_postal_code,phone
+P1,Okafor,Chidi,1971-05-05,M,10 Lake Shore Dr,Chicago,IL,60601,3125550101
+P2,Hartmann,Greta,1983-08-19,F,22 Dune Road,Evanston,IL,60201,
+P3,Silva,Mateus,1999-12-31,M,,,,,
+"""
+COVERAGES_CSV = """\
+account_number,payer_key,order,member_id,group_number
+P1,acme,P,ACME00001,G100
+P2,acme,P,ACME00002,G100
+P2,medicare,S,1EG4TE5MK73,
+"""
+
+
+# -- fixtures and helpers ---------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No MEDBILL_* from the outside, cwd in tmp, and medbill's loggers restored afterwards
+    (the CLI configures them in-process)."""
+    for name in list(os.environ):
+        if name.startswith("MEDBILL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    loggers = [logging.getLogger(name) for name in ("medbill", "medbill_core")]
+    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
+    yield
+    for logger, (level, handlers) in zip(loggers, saved, strict=True):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+def config_text(database_url: str, *, plugins: Sequence[str] = (), extra: str = "") -> str:
+    quoted = ", ".join(f'"{name}"' for name in plugins)
+    return f"""\
+[medbill]
+database_url = "{database_url}"
+plugins = [{quoted}]
+actor = "clerk"
+
+[practice]
+name = "Lakeside Family Practice"
+npi = "{PRACTICE_NPI}"
+tax_id = "12-3456789"
+
+[practice.address]
+line1 = "100 Main Street"
+city = "Springfield"
+state = "IL"
+postal_code = "62701"
+
+[payers.acme]
+payer_id = "ACME1"
+name = "Acme Health Plan"
+adapter = "generic_x12"
+
+[payers.medicare]
+payer_id = "04412"
+name = "Medicare Part B"
+adapter = "medicare"
+claim_filing_indicator = "MB"
+{extra}"""
+
+
+def write_config(tmp_path: Path, *, database_url: str | None = None, **options: Any) -> Path:
+    path = tmp_path / "medbill.toml"
+    url = database_url or f"sqlite:///{tmp_path / 'medbill.db'}"
+    path.write_text(config_text(url, **options), encoding="utf-8")
+    return path
+
+
+def cli(config: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:
+    runner = CliRunner()
+    root = ["--config", str(config)] if config is not None else []
+    return runner.invoke(build_app(), [*root, *args], env=env, catch_exceptions=False)
+
+
+def ok(config: Path | None, *args: str, **options: Any) -> Result:
+    result = cli(config, *args, **options)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def one_line_error(result: Result, code: int = 1) -> str:
+    """The single stderr line of a failed command (and nothing resembling a traceback)."""
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def data_file(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def open_medbill(config: Path) -> Medbill:
+    return Medbill.open(load_config(config), load_installed=False)
+
+
+def account_numbers(config: Path) -> list[str]:
+    medbill = open_medbill(config)
+    try:
+        with medbill.unit_of_work() as work:
+            return [p.account_number for p in work.patients.list()]
+    finally:
+        medbill.close()
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    """A configuration (no plugins enabled) on an upgraded SQLite database."""
+    path = write_config(tmp_path)
+    ok(path, "db", "upgrade")
+    return path
+
+
+def claim_record(number: str, account: str, coverage_id: int | None, payer: str | None,
+                 charges: Sequence[str], **extra: Any) -> dict[str, Any]:
+    day = (date.today() - timedelta(days=7)).isoformat()
+    codes = ["99213", "36415", "81002"]
+    return {
+        "claim_number": number, "account_number": account, "coverage_id": coverage_id,
+        "payer_key": payer, "billing_provider_npi": PRACTICE_NPI,
+        "rendering_provider_npi": RENDERING_NPI, "place_of_service": "11",
+        "service_date_from": day, "service_date_to": day, "diagnoses": ["E11.9", "I10"],
+        "lines": [{"line_number": i, "procedure_code": codes[i - 1], "units": "1",
+                   "charge": charge, "diagnosis_pointers": [1], "service_date_from": day}
+                  for i, charge in enumerate(charges, start=1)],
+        **extra,
+    }
+
+
+@pytest.fixture
+def billed(config: Path, tmp_path: Path) -> Path:
+    """Patients, coverages and two claims imported through the CLI; CLM-2 is validated."""
+    ok(config, "patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+    ok(config, "coverages", "import", str(data_file(tmp_path, "c.csv", COVERAGES_CSV)))
+    claims = [claim_record("CLM-1", "P1", 1, "acme", ["125.00", "18.50"]),
+              claim_record("CLM-2", "P3", None, None, ["80.00"])]
+    result = ok(config, "claims", "import", str(data_file(tmp_path, "claims.json",
+                                                          json.dumps(claims))))
+    assert result.stdout.strip() == "imported 2 claims"
+    medbill = open_medbill(config)
+    try:
+        with medbill.unit_of_work() as work:
+            work.claims.transition(work.claims.by_number("CLM-2").id, ClaimState.VALIDATED,
+                                   reason="edits passed")
+    finally:
+        medbill.close()
+    return config
+
+
+# -- the installed console script, end to end -------------------------------------------------
+
+def script_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBILL_")}
+    env["COLUMNS"] = "200"
+    return env
+
+
+def medbill(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(MEDBILL), *args], cwd=cwd, env=script_env(), capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+def test_console_script_init_plugins_list_and_db_upgrade(tmp_path: Path) -> None:
+    assert MEDBILL.exists(), "the console script is not installed in this environment"
+    done = medbill(tmp_path, "init")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "medbill.toml").exists()
+
+    listing = medbill(tmp_path, "plugins", "list")
+    assert listing.returncode == 0, listing.stderr
+    for name in SHIPPED:
+        row = next(line for line in listing.stdout.splitlines() if f" {name} " in line)
+        assert " yes " in row and "0.1.0" in row
+
+    as_json = medbill(tmp_path, "plugins", "list", "--json")
+    data = json.loads(as_json.stdout)
+    plugins = {p["name"]: p for p in data["plugins"]}
+    assert set(SHIPPED) <= set(plugins)
+    assert all(plugins[name]["enabled"] and plugins[name]["error"] is None for name in SHIPPED)
+    assert data["enabled_but_not_installed"] == []
+
+    upgraded = medbill(tmp_path, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert f"empty -> {HEAD}" in upgraded.stdout
+    assert (tmp_path / "medbill.db").exists()
+    current = medbill(tmp_path, "db", "current")
+    assert f"current: {HEAD}; newest: {HEAD}" in current.stdout
+    listed = medbill(tmp_path, "claims", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []
+
+
+def test_console_script_shows_enabled_yes_and_no(tmp_path: Path) -> None:
+    assert medbill(tmp_path, "init", "--plugins", "payer_medicare").returncode == 0
+    listing = medbill(tmp_path, "plugins", "list")
+    rows = {name: next(line for line in listing.stdout.splitlines() if f" {name} " in line)
+            for name in SHIPPED}
+    assert " yes " in rows["payer_medicare"]
+    for name in set(SHIPPED) - {"payer_medicare"}:
+        assert " no " in rows[name]
+
+
+def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    assert medbill(tmp_path, "init", "--plugins", "").returncode == 0
+    (tmp_path / "broken.toml").write_text("[medbill\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("account_number,last_name\nA1,Doe\n", encoding="utf-8")
+    cases = [
+        (("init",), 2, "already exists (use --force to overwrite)"),
+        (("patients", "import", "bad.csv"), 1, "run 'medbill db upgrade'"),
+        (("--config", "broken.toml", "claims", "list"), 2, "broken.toml: not valid TOML"),
+        (("--config", "broken.toml", "plugins", "list"), 2, "broken.toml: not valid TOML"),
+    ]
+    for args, code, expected in cases:
+        done = medbill(tmp_path, *args)
+        assert done.returncode == code, (args, done.stderr)
+        assert "Traceback" not in done.stderr + done.stdout
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, done.stderr)
+        assert lines[0].startswith("error: ") and expected in lines[0], (args, lines)
+
+
+# -- init -------------------------------------------------------------------------------------
+
+def test_init_writes_a_starter_that_loads(tmp_path: Path) -> None:
+    target = tmp_path / "conf" / "medbill.toml"
+    result = ok(None, "init", str(target), "--plugins", "payer_medicare, statements_pdf",
+                "--actor", "front-desk")
+    assert "enabled plugins: payer_medicare, statements_pdf" in result.stdout
+    loaded = load_config(target)
+    assert loaded.plugins == ["payer_medicare", "statements_pdf"]
+    assert loaded.actor == "front-desk"
+    assert loaded.practice is not None and "acme" in loaded.payers
+    assert loaded.database_url == f"sqlite:///{(target.parent / 'medbill.db').resolve()}"
+    assert "# " in target.read_text(encoding="utf-8")  # commented for humans
+
+
+def test_init_uses_the_config_option_and_enables_every_installed_plugin(tmp_path: Path) -> None:
+    target = tmp_path / "site.toml"
+    ok(target, "init")
+    assert set(SHIPPED) <= set(load_config(target).plugins)
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "medbill.toml"
+    target.write_text("# mine\n", encoding="utf-8")
+    line = one_line_error(cli(None, "init"), code=2)
+    assert "medbill.toml already exists (use --force to overwrite)" in line
+    assert target.read_text(encoding="utf-8") == "# mine\n"
+    ok(None, "init", "--force", "--plugins", "")
+    assert load_config(target).plugins == []
+
+
+def test_init_with_an_unknown_plugin_names_it(tmp_path: Path) -> None:
+    line = one_line_error(cli(None, "init", "--plugins", "payer_medicare,payer_atlantis"), 2)
+    assert "not installed: payer_atlantis" in line
+    assert "payer_medicare" in line.split("installed:", 2)[-1]  # lists what is installed
+    assert not (tmp_path / "medbill.toml").exists()
+
+
+# -- plugins list ------------------------------------------------------------------------------
+
+def test_plugins_list_marks_only_configured_plugins_enabled(tmp_path: Path) -> None:
+    path = write_config(tmp_path, plugins=["clearinghouse_mock", "payer_lost"])
+    data = json.loads(ok(path, "plugins", "list", "--json").stdout)
+    plugins = {p["name"]: p for p in data["plugins"]}
+    assert {name: plugins[name]["enabled"] for name in SHIPPED} == {
+        name: name == "clearinghouse_mock" for name in SHIPPED}
+    mock = plugins["clearinghouse_mock"]
+    assert mock["version"] == "0.1.0"
+    assert mock["distribution"] == "medbill-clearinghouse-mock"
+    assert mock["module"].startswith("medbill_clearinghouse_mock")
+    assert isinstance(mock["hooks"], list)
+    assert all(hook.startswith("medbill_") for p in plugins.values() for hook in p["hooks"])
+    assert data["enabled_but_not_installed"] == ["payer_lost"]
+    text = ok(path, "plugins", "list").stdout
+    assert "enabled but not installed: payer_lost" in text
+
+
+def test_plugins_list_works_without_any_configuration(tmp_path: Path) -> None:
+    data = json.loads(ok(None, "plugins", "list", "--json").stdout)
+    assert set(SHIPPED) <= {p["name"] for p in data["plugins"]}
+    assert not any(p["enabled"] for p in data["plugins"])
+
+
+# -- database ---------------------------------------------------------------------------------
+
+def test_db_upgrade_and_current(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    assert ok(path, "db", "current").stdout.strip() == f"current: empty; newest: {HEAD}"
+    upgraded = ok(path, "db", "upgrade").stdout
+    assert f"empty -> {HEAD}" in upgraded and "medbill.db" in upgraded
+    assert ok(path, "db", "current").stdout.strip() == f"current: {HEAD}; newest: {HEAD}"
+    assert f"{HEAD} -> {HEAD}" in ok(path, "db", "upgrade").stdout  # idempotent
+
+
+def test_db_upgrade_hides_the_database_password(tmp_path: Path) -> None:
+    path = write_config(tmp_path, database_url="postgresql+psycopg://bill:s3cret@127.0.0.1:1/x")
+    line = one_line_error(cli(path, "db", "upgrade"))
+    assert "cannot open the database" in line and "s3cret" not in line
+
+
+@pytest.mark.parametrize("command", [("patients", "list"), ("claims", "list"), ("audit",),
+                                     ("claims", "show", "1")])
+def test_a_database_not_upgraded_says_to_run_db_upgrade(tmp_path: Path,
+                                                        command: tuple[str, ...]) -> None:
+    path = write_config(tmp_path)
+    line = one_line_error(cli(path, *command))
+    assert line == "error: the database schema is not up to date: run 'medbill db upgrade'"
+
+
+def test_an_unopenable_database_is_one_line(tmp_path: Path) -> None:
+    path = write_config(tmp_path, database_url=f"sqlite:///{tmp_path}/missing/dir/x.db")
+    assert "cannot open the database: unable to open database file" in one_line_error(
+        cli(path, "patients", "list"))
+    assert "cannot open the database" in one_line_error(cli(path, "db", "upgrade"))
+
+
+# -- broken configuration ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[medbill\nplugins = []\n", "not valid TOML"),
+    ('[medbill]\nplugins = []\n[pratice]\nname = "x"\n', "unknown section(s): pratice"),
+    (config_text("sqlite:///x.db").replace(PRACTICE_NPI, "1234567890"),
+     "practice.npi: Value error, NPI check digit is wrong"),
+    (config_text("sqlite:///x.db").replace('tax_id = "12-3456789"', ""),
+     "practice.tax_id: Field required"),
+    ('[medbill]\nlog_level = "LOUD"\n', "log_level: String should match pattern"),
+    ('[medbill]\nsurprise = 1\n', "surprise: Extra inputs are not permitted"),
+    ('[payers.acme]\npayer_id = "A1"\nname = "Acme"\n', "payers.acme.adapter: Field required"),
+])
+def test_broken_configuration_is_one_line_naming_file_and_field(
+        tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    for command in (("patients", "list"), ("plugins", "list"), ("db", "upgrade")):
+        line = one_line_error(cli(path, *command), code=2)
+        assert "site.toml" in line and expected in line, (command, line)
+
+
+def test_config_from_the_environment_variable(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.toml"
+    path.write_text("[medbill\n", encoding="utf-8")
+    line = one_line_error(cli(None, "patients", "list", env={"MEDBILL_CONFIG": str(path)}), 2)
+    assert "elsewhere.toml: not valid TOML" in line
+    good = write_config(tmp_path)
+    result = ok(None, "db", "current", env={"MEDBILL_CONFIG": str(good)})
+    assert "current: empty" in result.stdout
+
+
+def test_environment_overrides_reach_the_commands(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    other = tmp_path / "other.db"
+    result = ok(path, "db", "upgrade", env={"MEDBILL_DATABASE_URL": f"sqlite:///{other}"})
+    assert "other.db" in result.stdout and other.exists()
+    assert not (tmp_path / "medbill.db").exists()
+
+
+# -- patients and coverages -------------------------------------------------------------------
+
+def test_patients_import_csv_and_list(config: Path, tmp_path: Path) -> None:
+    result = ok(config, "patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+    assert result.stdout.strip() == "imported 3 patients"
+    assert result.stderr == ""
+    assert account_numbers(config) == ["P1", "P2", "P3"]
+    listing = ok(config, "patients", "list").stdout
+    for text in ("P1", "Okafor, Chidi", "Hartmann, Greta", "Silva, Mateus"):
+        assert text in listing
+    paged = ok(config, "patients", "list", "--limit", "1", "--offset", "1").stdout
+    assert "Hartmann" in paged and "Okafor" not in paged and "Silva" not in paged
+
+
+def test_patients_import_json(config: Path, tmp_path: Path) -> None:
+    records = [{"account_number": "J1", "last_name": "Ito", "first_name": "Ren",
+                "birth_date": "1960-02-29", "sex": "M",
+                "address": {"line1": "1 Bay St", "city": "Peoria", "state": "IL",
+                            "postal_code": "61602"}},
+               {"account_number": "J2", "last_name": "Diaz", "first_name": "Lucia",
+                "birth_date": "1977-07-07", "sex": "F"}]
+    path = data_file(tmp_path, "people.json", json.dumps(records))
+    assert ok(config, "patients", "import", str(path)).stdout.strip() == "imported 2 patients"
+    assert account_numbers(config) == ["J1", "J2"]
+
+
+def test_patients_import_format_option(config: Path, tmp_path: Path) -> None:
+    path = data_file(tmp_path, "export.dat", PATIENTS_CSV)
+    line = one_line_error(cli(config, "patients", "import", str(path)))
+    assert "export.dat: unknown format 'dat'" in line
+    ok(config, "patients", "import", str(path), "--format", "csv")
+    assert account_numbers(config) == ["P1", "P2", "P3"]
+
+
+def test_patients_import_bad_row_imports_nothing(config: Path, tmp_path: Path) -> None:
+    bad = PATIENTS_CSV.replace("1983-08-19", "1983-13-45")
+    line = one_line_error(cli(config, "patients", "import",
+                              str(data_file(tmp_path, "p.csv", bad))))
+    assert line.startswith("error: p.csv row 3: birth_date: ")
+    assert line.endswith("import: nothing was imported")
+    assert "1983-13-45" not in line and "Hartmann" not in line
+    assert account_numbers(config) == []
+    events = json.loads(ok(config, "audit", "--json").stdout)
+    assert events == []
+
+
+def test_patients_import_keep_good(config: Path, tmp_path: Path) -> None:
+    bad = (PATIENTS_CSV.replace("1983-08-19", "1983-13-45")
+           + "P4,Novak,Petra,1990-01-01,Z,,,,,\n")
+    result = cli(config, "patients", "import", str(data_file(tmp_path, "p.csv", bad)),
+                 "--keep-good")
+    assert result.exit_code == 1
+    assert result.stdout.strip() == "imported 2 patients"
+    assert result.stderr.strip().splitlines() == [
+        "skipped row 3: birth_date: Input should be a valid date or datetime, month value is "
+        "outside expected range of 1-12",
+        "skipped row 5: sex: Input should be 'F', 'M' or 'U'",
+    ]
+    assert account_numbers(config) == ["P1", "P3"]
+
+
+def test_patients_import_missing_file_is_a_usage_error(config: Path, tmp_path: Path) -> None:
+    result = cli(config, "patients", "import", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_coverages_import_by_account_number(config: Path, tmp_path: Path) -> None:
+    ok(config, "patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+    result = ok(config, "coverages", "import", str(data_file(tmp_path, "c.csv", COVERAGES_CSV)))
+    assert result.stdout.strip() == "imported 3 coverages"
+    listing = ok(config, "patients", "list").stdout
+    row = {line.split("│")[2].strip(): line for line in listing.splitlines()
+           if line.count("│") >= 4 and line.split("│")[2].strip().startswith("P")}
+    assert "acme (P)" in row["P1"]
+    assert "acme (P), medicare (S)" in row["P2"]
+    assert row["P3"].split("│")[4].strip() == "-"
+
+
+def test_coverages_import_unknown_payer_is_named(config: Path, tmp_path: Path) -> None:
+    ok(config, "patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+    text = COVERAGES_CSV + "P3,atlantis,P,ATL1,\n"
+    line = one_line_error(cli(config, "coverages", "import",
+                              str(data_file(tmp_path, "c.csv", text))))
+    # the brackets survive: messages are printed as text, not as rich markup
+    assert line == ("error: c.csv row 5: payer_key: not a configured payer (see [payers] in "
+                    "medbill.toml); import: nothing was imported")
+    assert json.loads(ok(config, "audit", "--json", "--entity", "coverage").stdout) == []
+
+
+def test_coverages_import_unknown_account_is_named(config: Path, tmp_path: Path) -> None:
+    line = one_line_error(cli(config, "coverages", "import",
+                              str(data_file(tmp_path, "c.csv", COVERAGES_CSV))))
+    assert line.startswith("error: c.csv row 2: account_number: no patient has this account")
+    result = cli(config, "coverages", "import", str(data_file(tmp_path, "c.csv", COVERAGES_CSV)),
+                 "--keep-good")
+    assert result.exit_code == 1
+    assert result.stdout.strip() == "imported 0 coverages"
+    assert len(result.stderr.strip().splitlines()) == 3
+
+
+# -- claims -----------------------------------------------------------------------------------
+
+def test_claims_import_and_list(billed: Path) -> None:
+    rows = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    assert [(r["claim_number"], r["state"], r["payer"], r["charge"], r["insurance_balance"],
+             r["patient_balance"]) for r in rows] == [
+        ("CLM-1", "draft", "acme", "143.50", "143.50", "0.00"),
+        ("CLM-2", "validated", "self-pay", "80.00", "0.00", "80.00"),
+    ]
+    assert rows[0]["service_date"] == (date.today() - timedelta(days=7)).isoformat()
+    drafts = json.loads(ok(billed, "claims", "list", "--json", "--state", "draft").stdout)
+    assert [r["claim_number"] for r in drafts] == ["CLM-1"]
+    validated = json.loads(ok(billed, "claims", "list", "--json", "--state", "validated").stdout)
+    assert [r["claim_number"] for r in validated] == ["CLM-2"]
+    assert json.loads(ok(billed, "claims", "list", "--json", "--state", "paid").stdout) == []
+    by_payer = json.loads(ok(billed, "claims", "list", "--json", "--payer", "acme").stdout)
+    assert [r["claim_number"] for r in by_payer] == ["CLM-1"]
+    table = ok(billed, "claims", "list").stdout
+    assert "2 claims" in table and "CLM-1" in table and "143.50" in table
+
+
+def test_claims_list_rejects_an_unknown_state(billed: Path) -> None:
+    result = cli(billed, "claims", "list", "--state", "lost")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_claims_show_by_number_and_by_id(billed: Path) -> None:
+    by_number = json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)
+    by_id = json.loads(ok(billed, "claims", "show", str(by_number["id"]), "--json").stdout)
+    assert by_number == by_id
+    assert by_number["claim_number"] == "CLM-1"
+    assert by_number["state"] == "draft"
+    assert by_number["total_charge"] == "143.50"
+    assert [(line["procedure_code"], line["charge"]) for line in by_number["lines"]] == [
+        ("99213", "125.00"), ("36415", "18.50")]
+    assert by_number["diagnoses"] == ["E119", "I10"]
+    assert by_number["ledger"] == {"charge": "143.50"}
+    assert by_number["balance"] == {"insurance": "143.50", "patient": "0.00"}
+    assert by_number["history"] == []
+
+    text = ok(billed, "claims", "show", "CLM-1").stdout
+    assert "claim CLM-1" in text and "draft" in text and "payer acme" in text
+    assert "99213" in text and "125.00" in text
+    assert "balance insurance 143.50, patient 0.00" in text
+
+
+def test_claims_show_history(billed: Path) -> None:
+    shown = json.loads(ok(billed, "claims", "show", "CLM-2", "--json").stdout)
+    assert shown["state"] == "validated"
+    assert shown["balance"] == {"insurance": "0.00", "patient": "80.00"}
+    assert [(h["source"], h["target"], h["actor"], h["reason"]) for h in shown["history"]] == [
+        ("draft", "validated", "clerk", "edits passed")]
+    text = ok(billed, "claims", "show", "CLM-2").stdout
+    assert "draft -> validated by clerk (edits passed)" in text
+
+
+def test_claims_show_unknown(billed: Path) -> None:
+    assert one_line_error(cli(billed, "claims", "show", "CLM-9")) == (
+        "error: claim number CLM-9 not found")
+    assert one_line_error(cli(billed, "claims", "show", "999")) == (
+        "error: claim number 999 not found")
+
+
+def test_claims_import_is_all_or_nothing(billed: Path, tmp_path: Path) -> None:
+    claims = [claim_record("CLM-3", "P2", 2, "acme", ["50.00"]),
+              claim_record("CLM-4", "P2", 2, "acme", ["50.00"], place_of_service="1")]
+    line = one_line_error(cli(billed, "claims", "import",
+                              str(data_file(tmp_path, "more.json", json.dumps(claims)))))
+    assert line == "error: record 2: place_of_service: Value error, place of service must be 2 digits"
+    numbers = [r["claim_number"] for r in json.loads(ok(billed, "claims", "list", "--json").stdout)]
+    assert numbers == ["CLM-1", "CLM-2"]
+
+
+@pytest.mark.parametrize(("record", "expected"), [
+    ({"account_number": "P404"}, "record 1: account_number: no patient has this account number"),
+    ({"payer_key": "atlantis", "coverage_id": None},
+     "record 1: (record): Value error, a claim with a coverage must name"),
+    ({"coverage_id": 3}, "claim CLM-5: payer_key: does not match the coverage's payer"),
+    ({"claim_number": "CLM-1"}, "claim CLM-1: claim_number: already used by another claim"),
+])
+def test_claims_import_errors(billed: Path, tmp_path: Path, record: dict[str, Any],
+                              expected: str) -> None:
+    base = claim_record("CLM-5", "P2", 2, "acme", ["50.00"])
+    if record.get("payer_key") == "atlantis":
+        base = claim_record("CLM-5", "P2", None, "atlantis", ["50.00"])
+        expected = "record 1: payer_key: not a configured payer"
+    base.update({k: v for k, v in record.items() if k != "coverage_id" or v is not None})
+    line = one_line_error(cli(billed, "claims", "import",
+                              str(data_file(tmp_path, "one.json", json.dumps([base])))))
+    assert expected in line
+
+
+def test_claims_import_rejects_non_list_and_broken_json(config: Path, tmp_path: Path) -> None:
+    assert "expected a JSON list" in one_line_error(cli(
+        config, "claims", "import", str(data_file(tmp_path, "x.json", '{"a": 1}'))))
+    assert "not valid JSON (line 1" in one_line_error(cli(
+        config, "claims", "import", str(data_file(tmp_path, "y.json", "[{"))))
+    latin = tmp_path / "z.json"
+    latin.write_bytes('[{"note": "M\xfcller"}]'.encode("latin-1"))
+    assert "z.json: not UTF-8 text" in one_line_error(cli(config, "claims", "import",
+                                                          str(latin)))
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+def test_audit_lists_and_filters(billed: Path) -> None:
+    events = json.loads(ok(billed, "audit", "--json").stdout)
+    actions = [e["action"] for e in events]
+    assert actions.count("patient.create") == 3
+    assert actions.count("coverage.create") == 3
+    assert actions.count("claim.create") == 2
+    assert actions.count("ledger.post") == 2
+    assert actions[0] == "claim.transition"  # newest first
+    assert {e["actor"] for e in events} == {"clerk"}
+    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)
+
+    clm2 = json.loads(ok(billed, "claims", "show", "CLM-2", "--json").stdout)["id"]
+    claim_events = json.loads(ok(billed, "audit", "--json", "--entity", "claim",
+                                 "--id", str(clm2)).stdout)
+    assert [(e["action"], e["details"]) for e in claim_events] == [
+        ("claim.transition", {"from": "draft", "to": "validated"}),
+        ("claim.create", {"claim_number": "CLM-2", "lines": 1, "frequency": "1"}),
+    ]
+    transitions = json.loads(ok(billed, "audit", "--json", "--action",
+                                "claim.transition").stdout)
+    assert [(e["entity_type"], e["entity_id"]) for e in transitions] == [("claim", str(clm2))]
+    assert json.loads(ok(billed, "audit", "--json", "--actor", "nobody").stdout) == []
+    limited = json.loads(ok(billed, "audit", "--json", "--limit", "2").stdout)
+    assert [e["id"] for e in limited] == [e["id"] for e in events[:2]]
+    future = (date.today() + timedelta(days=2)).isoformat()
+    assert json.loads(ok(billed, "audit", "--json", "--since", future).stdout) == []
+
+    table = ok(billed, "audit", "--entity", "patient").stdout
+    assert "audit trail" in table and "patient 1" in table and "claim" not in table
+
+
+def test_audit_details_of_a_reimport_name_fields_only(config: Path, tmp_path: Path) -> None:
+    ok(config, "patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+    changed = PATIENTS_CSV.replace("3125550101", "3125550199")
+    ok(config, "patients", "import", str(data_file(tmp_path, "p.csv", changed)))
+    updates = json.loads(ok(config, "audit", "--json", "--action", "patient.update").stdout)
+    assert [(u["entity_id"], u["details"]) for u in updates] == [("1", {"fields": ["phone"]})]
+    assert "3125550199" not in ok(config, "audit").stdout
+
+
+# -- both databases ---------------------------------------------------------------------------
+
+def test_import_and_claims_through_the_cli_on_each_database(
+        medbill_db_url: str, tmp_path: Path) -> None:
+    path = write_config(tmp_path, database_url=medbill_db_url)
+    ok(path, "db", "upgrade")
+    bad = PATIENTS_CSV.replace("1983-08-19", "1983-02-30")
+    assert "row 3: birth_date" in one_line_error(cli(
+        path, "patients", "import", str(data_file(tmp_path, "bad.csv", bad))))
+    assert account_numbers(path) == []
+    ok(path, "patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+    ok(path, "coverages", "import", str(data_file(tmp_path, "c.csv", COVERAGES_CSV)))
+    claims = [claim_record("CLM-1", "P1", 1, "acme", ["125.00", "18.50"])]
+    ok(path, "claims", "import", str(data_file(tmp_path, "cl.json", json.dumps(claims))))
+    shown = json.loads(ok(path, "claims", "show", "CLM-1", "--json").stdout)
+    assert (shown["total_charge"], shown["balance"]) == (
+        "143.50", {"insurance": "143.50", "patient": "0.00"})
+    assert account_numbers(path) == ["P1", "P2", "P3"]

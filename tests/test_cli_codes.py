@@ -1,0 +1,182 @@
+"""``medbill codes`` and ``medbill validate``, run against the sub-apps with CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from medbill_core.cli import codes, validate_cmd
+from medbill_core.codesets import reset_default_codesets
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """User data in a fresh directory; the ICD-10-CM cache shared by the session."""
+    user_dir = tmp_path / "codesets"
+    monkeypatch.setenv("MEDBILL_CODESETS_DIR", str(user_dir))
+    monkeypatch.setenv("MEDBILL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "medbill-cache"))
+    reset_default_codesets()
+    return user_dir
+
+
+def validate(*args: str):
+    return runner.invoke(validate_cmd.app, list(args))
+
+
+def codes_cmd(*args: str):
+    return runner.invoke(codes.app, list(args))
+
+
+def one_line_error(result) -> str:
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+def test_validate_npi() -> None:
+    ok = validate("npi", "1234567893")
+    assert ok.exit_code == 0
+    assert ok.stdout.startswith("valid: 1234567893: NPI, check digit correct")
+    bad = validate("npi", "1234567890")
+    assert bad.exit_code == 1
+    assert "check digit is 0" in bad.stdout and "gives 3" in bad.stdout
+    short = validate("npi", "12345")
+    assert short.exit_code == 1
+    assert "an NPI is 10 digits (got 5 characters)" in short.stdout
+
+
+def test_validate_icd10() -> None:
+    header = validate("icd10", "E11", "--date", "2026-05-01")
+    assert header.exit_code == 1
+    assert header.stdout.startswith("invalid: E11: ICD-10-CM category header")
+    assert "not billable" in header.stdout
+    ok = validate("icd10", "E11.9", "--date", "2026-05-01")
+    assert ok.exit_code == 0
+    assert ("valid: E11.9: ICD-10-CM, valid on 2026-05-01: Type 2 diabetes mellitus without"
+            " complications") in ok.stdout
+    assert "note:" not in ok.stdout
+    outside = validate("icd10", "E119", "--date", "2024-05-01")
+    assert outside.exit_code == 0
+    assert "note: date of service 2024-05-01 is outside the loaded" in outside.stdout
+
+
+def test_validate_hcpcs_dates() -> None:
+    late = validate("hcpcs", "C9152", "--date", "2024-06-01")
+    assert late.exit_code == 1
+    assert "invalid: C9152: HCPCS Level II terminated after 2023-12-31" in late.stdout
+    early = validate("hcpcs", "G0519", "-d", "2024-06-15")
+    assert early.exit_code == 1
+    assert "not yet effective on 2024-06-15 (effective 2024-07-01)" in early.stdout
+    assert validate("hcpcs", "G0519", "--date", "2024-07-01").exit_code == 0
+    cpt = validate("hcpcs", "99213")
+    assert cpt.exit_code == 0
+    assert "CPT code, format valid" in cpt.stdout
+    bad = validate("hcpcs", "9921")
+    assert bad.exit_code == 1
+    assert "not a well-formed HCPCS Level II code" in bad.stdout
+
+
+def test_validate_modifier_and_pos() -> None:
+    assert validate("modifier", "25").exit_code == 0
+    ga = validate("modifier", "GA", "--date", "2024-08-01")
+    assert ga.exit_code == 0 and "Waiver of liability" in ga.stdout
+    zz = validate("modifier", "ZZ")
+    assert zz.exit_code == 1 and "no such modifier code" in zz.stdout
+    office = validate("pos", "11")
+    assert office.exit_code == 0 and "Office" in office.stdout
+    assert validate("pos", "99").exit_code == 0
+    unassigned = validate("pos", "30")
+    assert unassigned.exit_code == 1
+    assert "invalid: 30: place of service code is unassigned" in unassigned.stdout
+
+
+def test_validate_bad_date_is_one_line_usage_error() -> None:
+    result = validate("icd10", "E11.9", "--date", "2024-13-01")
+    assert result.exit_code == 2
+    assert one_line_error(result) == (
+        "error: --date must be a date as YYYY-MM-DD, got '2024-13-01'")
+
+
+# -- codes show / load ----------------------------------------------------------------------------
+
+def test_show_finds_code_in_every_code_set() -> None:
+    result = codes_cmd("show", "11", "--date", "2024-08-01")
+    assert result.exit_code == 0
+    assert "11  place of service  valid on 2024-08-01" in result.stdout
+    assert "11  CARC  valid on 2024-08-01" in result.stdout
+    assert "Office" in result.stdout
+
+
+def test_show_invalid_with_system_and_date() -> None:
+    result = codes_cmd("show", "C9152", "--system", "hcpcs", "--date", "2024-06-01")
+    assert result.exit_code == 1
+    assert "C9152  HCPCS Level II  terminated on 2024-06-01" in result.stdout
+    assert "2023-12-31" in result.stdout
+
+
+def test_show_icd10_header() -> None:
+    result = codes_cmd("show", "E11", "-s", "icd10cm", "-d", "2026-05-01")
+    assert result.exit_code == 1
+    assert "E11  ICD-10-CM  not billable on 2026-05-01" in result.stdout
+    assert "no (category header)" in result.stdout
+
+
+def test_show_unknown_everywhere() -> None:
+    result = codes_cmd("show", "ZZZZZ", "--date", "2024-08-01")
+    assert result.exit_code == 1
+    assert one_line_error(result) == "error: ZZZZZ: not found in any code set on 2024-08-01"
+
+
+def test_load_then_show(tmp_path: Path, isolated_dirs: Path) -> None:
+    update = tmp_path / "hcpcs_2025.csv"
+    update.write_text("code,long_description,add_date\nG0999,Test new code,2025-01-01\n",
+                      encoding="utf-8")
+    loaded = codes_cmd("load", "hcpcs", str(update))
+    assert loaded.exit_code == 0, loaded.stderr
+    assert "Loaded 1 HCPCS Level II codes from hcpcs_2025.csv" in loaded.stdout
+    assert (isolated_dirs / "hcpcs.csv").is_file()
+    shown = codes_cmd("show", "G0999", "--date", "2025-02-01")
+    assert shown.exit_code == 0
+    assert "Test new code" in shown.stdout
+    assert "user file hcpcs_2025.csv" in shown.stdout
+    assert validate("hcpcs", "G0999", "--date", "2024-12-01").exit_code == 1
+
+
+def test_load_icd10cm_release_with_window(tmp_path: Path, isolated_dirs: Path) -> None:
+    order = tmp_path / "my-diagnoses.txt"
+    order.write_text(  # the CMS icd10cm_order layout: fixed width
+        f"00001 E11     0 {'Type 2 diabetes mellitus':<60} Type 2 diabetes mellitus\n"
+        f"00002 E119    1 {'Type 2 diabetes mellitus without complications':<60}"
+        " Type 2 diabetes mellitus without complications\n", encoding="utf-8")
+    no_window = codes_cmd("load", "icd10cm", str(order))
+    assert no_window.exit_code == 1
+    assert "give --effective and --through" in one_line_error(no_window)
+    loaded = codes_cmd("load", "ICD10CM", str(order), "--effective", "2024-10-01",
+                       "--through", "2025-09-30", "--data-dir", str(isolated_dirs))
+    assert loaded.exit_code == 0, loaded.stderr
+    assert "for dates of service 2024-10-01..2025-09-30" in loaded.stdout
+    assert (isolated_dirs / "icd10cm" / "2024-10-01_2025-09-30.csv.gz").is_file()
+
+
+def test_load_bad_file_is_one_line_error(tmp_path: Path, isolated_dirs: Path) -> None:
+    bad = tmp_path / "pos.csv"
+    bad.write_text("code,name\n1,Not two digits\n", encoding="utf-8")
+    result = codes_cmd("load", "pos", str(bad))
+    assert result.exit_code == 1
+    assert one_line_error(result).startswith("error: pos.csv: row 1: '1' is not a place of")
+    assert not isolated_dirs.exists()
+    missing = codes_cmd("load", "carc", str(tmp_path / "nope.csv"))
+    assert missing.exit_code == 1
+    assert one_line_error(missing).startswith("error: no such file:")
+    bad_date = codes_cmd("load", "icd10cm", str(bad), "--effective", "October")
+    assert bad_date.exit_code == 2
+    assert one_line_error(bad_date) == (
+        "error: --effective must be a date as YYYY-MM-DD, got 'October'")
