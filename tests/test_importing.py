@@ -145,7 +145,7 @@ def test_reimport_updates_by_account_and_audits_field_names_only(
     with medbill_app.unit_of_work() as work:
         patient = work.patients.by_account("A100")
         events = audit.query(work.session, entity_type="patient", entity_id=patient.id)
-    assert [p for p in accounts(medbill_app)] == ["A100"]
+    assert accounts(medbill_app) == ["A100"]
     assert patient.address is not None and patient.address.line1 == "77 Walnut Avenue"
     assert [e.action for e in events] == ["patient.update", "patient.create"]
     update = events[0]
@@ -174,8 +174,9 @@ def test_coverage_reimport_updates_same_payer_and_order(medbill_app: Any, tmp_pa
         coverages = work.patients.coverages(work.patients.by_account("A100").id)
         events = audit.query(work.session, entity_type="coverage")
     assert [c.member_id for c in coverages] == ["ACM2"]
-    assert [(e.action, e.details) for e in events][0] == (
-        "coverage.update", {"fields": ["member_id"]})
+    assert [(e.action, e.details) for e in events] == [
+        ("coverage.update", {"fields": ["member_id"]}),
+        ("coverage.create", {"patient_id": 1, "payer_key": "acme"})]
 
 
 # -- all or nothing ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pydantic import AfterValidator
 _NPI_RE = re.compile(r"^\d{10}$")
 _EIN_RE = re.compile(r"^\d{2}-?\d{7}$")
 _TAXONOMY_RE = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")
-_ICD10_RE = re.compile(r"^[A-TV-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
+_ICD10_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
 _CPT_RE = re.compile(r"^(?:\d{4}[0-9FTU]|\d{5})$")
 _HCPCS_II_RE = re.compile(r"^[A-V]\d{4}$")
 _MODIFIER_RE = re.compile(r"^[0-9A-Z]{2}$")

@@ -147,6 +147,16 @@ class ClaimService:
             lambda: self.hooks.claim_transition_postcommit(claim=claim, transition=transition))
         return claim
 
+    def record_payer_claim_number(self, claim_id: int, payer_claim_number: str) -> Claim:
+        """Remember the payer's claim control number (needed for corrections and voids)."""
+        row = self._row(claim_id)
+        if row.payer_claim_number != payer_claim_number:
+            row.payer_claim_number = payer_claim_number
+            audit.record(self.session, actor=self.actor, action="claim.update",
+                         entity_type="claim", entity_id=claim_id,
+                         details={"fields": ["payer_claim_number"]})
+        return claim_from_row(row)
+
     def history(self, claim_id: int) -> list[Transition]:
         row = self._row(claim_id)
         rows = self.session.scalars(select(ClaimTransitionRow)

@@ -222,3 +222,85 @@ class AuditEventRow(Base):
     entity_id: Mapped[str] = mapped_column(String(60))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class SubmissionRow(Base):
+    """The outbox: a batch is recorded (pending) before it is sent and marked when answered.
+
+    A run that crashed between recording and sending resends the same content with the
+    same idempotency key, so the remote end never processes a batch twice.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_status", "status"),
+                      Index("ix_submissions_control", "control_number"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    payer_key: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    control_number: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    claim_numbers: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    remote_id: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class InboundDocumentRow(Base):
+    """Every document received from a channel, stored once (channel + document id)."""
+
+    __tablename__ = "inbound_documents"
+    __table_args__ = (UniqueConstraint("channel", "document_id",
+                                       name="uq_inbound_documents_channel_document"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    document_id: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(10))
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderAdjustmentRow(Base):
+    """PLB provider-level adjustments from remittances (not tied to a patient's account)."""
+
+    __tablename__ = "provider_adjustments"
+    __table_args__ = (UniqueConstraint("posting_key", name="uq_provider_adjustments_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_key: Mapped[str] = mapped_column(String(200))
+    trace_number: Mapped[str] = mapped_column(String(50))
+    payer_id: Mapped[str | None] = mapped_column(String(80))
+    provider_id: Mapped[str] = mapped_column(String(50))
+    reason_code: Mapped[str] = mapped_column(String(10))
+    reference: Mapped[str | None] = mapped_column(String(80))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    fiscal_period_date: Mapped[date | None] = mapped_column(Date)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RemittanceExceptionRow(Base):
+    """A remittance claim that could not be posted (unknown claim number, ...): a work item."""
+
+    __tablename__ = "remittance_exceptions"
+    __table_args__ = (UniqueConstraint("posting_key", name="uq_remittance_exceptions_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_key: Mapped[str] = mapped_column(String(200))
+    trace_number: Mapped[str] = mapped_column(String(50))
+    claim_number: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(String(200))
+    paid: Mapped[Decimal] = mapped_column(Cents)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)

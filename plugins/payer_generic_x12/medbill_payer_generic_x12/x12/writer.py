@@ -211,7 +211,14 @@ class InterchangeWriter:
         self._control_numbers = control_numbers
         self.control_number = f"{control_numbers.next_number('interchange'):09d}"
         self._groups: list[tuple[list[str], list[TransactionWriter]]] = []
+        self._ta1: list[str] = []
         self._transaction_sequence = 0
+
+    def add_ta1(self, control_number: str, interchange_date: str, interchange_time: str,
+                code: str, note_code: str) -> None:
+        """A TA1 segment (acknowledging another interchange), placed before any group."""
+        self._ta1.append(SegmentBuffer(self.delimiters).render(
+            "TA1", (control_number, interchange_date, interchange_time, code, note_code)))
 
     def group(self, functional_id: str, version: str) -> GroupHandle:
         """Open a functional group (GS01 ``HC``, GS08 ``005010X222A1``...)."""
@@ -245,7 +252,10 @@ class InterchangeWriter:
 
     def segments(self) -> list[str]:
         """Every segment of the interchange, ISA to IEA."""
-        result = [self.isa()]
+        result = [self.isa(), *self._ta1]
+        if not self._groups and not self._ta1:
+            raise X12EncodeError("a functional group or a TA1 in the interchange",
+                                 segment_id="IEA")
         for gs_lines, transactions in self._groups:
             if not transactions:
                 raise X12EncodeError("at least one transaction set in each functional group",

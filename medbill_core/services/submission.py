@@ -1,0 +1,165 @@
+"""Submitting claims through the outbox.
+
+1. :func:`prepare_batches` (one transaction): validated claims are grouped by payer,
+   encoded by the payer's adapter, each file is recorded in the outbox as ``pending``
+   with a stable idempotency key, and its claims move to ``submitted``.
+2. :func:`send_pending` (one transaction per file): each pending file is sent through
+   its channel with that key and marked ``sent`` with the channel's receipt. A crash
+   between sending and marking leaves it ``pending``; the next run sends the same bytes
+   with the same key, and the remote end answers with the original receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from medbill_core import audit
+from medbill_core.app import Medbill, UnitOfWork
+from medbill_core.domain import ClaimState, DocumentKind, SubmissionFile, SubmissionReceipt
+from medbill_core.errors import AdapterNotAvailable, MedbillError, SubmissionError
+from medbill_core.storage.schema import SubmissionRow, utcnow
+
+log = logging.getLogger("medbill.submission")
+
+PENDING = "pending"
+SENT = "sent"
+REFUSED = "refused"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    submission_id: int
+    payer_key: str
+    claims: int
+    status: str
+    remote_id: str | None = None
+    error: str | None = None
+    receipt: SubmissionReceipt | None = None
+
+
+def idempotency_key(payer_key: str, file: SubmissionFile) -> str:
+    digest = hashlib.sha256(file.content.encode("utf-8")).hexdigest()[:24]
+    return f"{payer_key}-{file.control_number}-{digest}"
+
+
+def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
+                    payer_key: str | None = None) -> list[int]:
+    """Encode validated claims into outbox files; returns the new submission ids.
+
+    Self-pay claims are never sent. A payer without a channel is an error naming it.
+    """
+    hooks = work.app.hooks
+    wanted = set(claim_ids) if claim_ids is not None else None
+    by_payer: dict[str, list[int]] = defaultdict(list)
+    for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
+                                  limit=10**9):
+        if claim.payer_key is None or (wanted is not None and claim.id not in wanted):
+            continue
+        by_payer[claim.payer_key].append(claim.id)
+    created: list[int] = []
+    for key, ids in sorted(by_payer.items()):
+        payer = hooks.context.payer(key)
+        if not payer.channel:
+            raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
+        billables = [work.claims.billable(claim_id) for claim_id in ids]
+        files = hooks.encode_claims(payer=payer, claims=billables)
+        numbers_to_ids = {b.claim.claim_number: b.claim.id for b in billables}
+        encoded = {n for f in files for n in f.claim_numbers}
+        if encoded != set(numbers_to_ids):
+            raise SubmissionError(f"payer {key}: the adapter's files do not carry exactly the "
+                                  f"{len(numbers_to_ids)} claims given")
+        for file in files:
+            row = SubmissionRow(
+                idempotency_key=idempotency_key(key, file), payer_key=key,
+                channel=payer.channel, kind=file.kind.value,
+                control_number=file.control_number, filename=file.filename,
+                content=file.content, claim_numbers=list(file.claim_numbers), status=PENDING,
+                attempts=0, created_at=utcnow())
+            work.session.add(row)
+            work.session.flush()
+            audit.record(work.session, actor=work.actor, action="submission.create",
+                         entity_type="submission", entity_id=row.id,
+                         details={"payer_key": key, "claims": len(file.claim_numbers),
+                                  "control_number": file.control_number})
+            for number in file.claim_numbers:
+                work.claims.transition(numbers_to_ids[number], ClaimState.SUBMITTED,
+                                       reason=f"batch {row.id}")
+            created.append(row.id)
+    return created
+
+
+def _as_file(row: SubmissionRow) -> SubmissionFile:
+    return SubmissionFile(payer_key=row.payer_key, kind=DocumentKind(row.kind),
+                          content=row.content, claim_numbers=list(row.claim_numbers),
+                          control_number=row.control_number, filename=row.filename,
+                          created_at=row.created_at)
+
+
+def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None) -> list[SendOutcome]:
+    """Send every pending outbox file (or the given ones). Failures stay pending, with the
+    error recorded, to be retried by a later run."""
+    with app.database.reader() as session:
+        statement = select(SubmissionRow.id).where(SubmissionRow.status == PENDING) \
+            .order_by(SubmissionRow.id)
+        ids = list(session.scalars(statement))
+    if submission_ids is not None:
+        wanted = set(submission_ids)
+        ids = [i for i in ids if i in wanted]
+    outcomes = []
+    for submission_id in ids:
+        outcomes.append(_send_one(app, submission_id))
+    return outcomes
+
+
+def _send_one(app: Medbill, submission_id: int) -> SendOutcome:
+    with app.database.reader() as session:
+        row = session.get(SubmissionRow, submission_id)
+        assert row is not None
+        file, channel, key, payer_key = _as_file(row), row.channel, row.idempotency_key, \
+            row.payer_key
+    try:
+        receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
+    except MedbillError as exc:
+        with app.unit_of_work() as work:
+            row = work.session.get(SubmissionRow, submission_id)
+            row.attempts += 1
+            row.last_error = exc.message[:500]
+            audit.record(work.session, actor=work.actor, action="submission.attempt_failed",
+                         entity_type="submission", entity_id=submission_id,
+                         details={"attempts": row.attempts})
+        log.warning("submission %s not sent: %s", submission_id, exc.message)
+        return SendOutcome(submission_id, payer_key, len(file.claim_numbers), PENDING,
+                           error=exc.message)
+    status = SENT if receipt.accepted else REFUSED
+    with app.unit_of_work() as work:
+        row = work.session.get(SubmissionRow, submission_id)
+        row.attempts += 1
+        row.status = status
+        row.remote_id = receipt.submission_id
+        row.sent_at = utcnow()
+        row.last_error = None if receipt.accepted else (receipt.message or "refused")[:500]
+        audit.record(work.session, actor=work.actor, action=f"submission.{status}",
+                     entity_type="submission", entity_id=submission_id,
+                     details={"remote_id": receipt.submission_id})
+        if not receipt.accepted:
+            for number in file.claim_numbers:
+                claim = work.claims.by_number(number)
+                work.claims.transition(claim.id, ClaimState.REJECTED,
+                                       reason=f"batch {submission_id} refused by {channel}")
+    return SendOutcome(submission_id, payer_key, len(file.claim_numbers), status,
+                       remote_id=receipt.submission_id, receipt=receipt)
+
+
+def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None) -> list[SendOutcome]:
+    """Prepare batches from validated claims and send everything pending."""
+    with app.unit_of_work() as work:
+        prepare_batches(work, claim_ids=claim_ids)
+    return send_pending(app)

@@ -1,0 +1,206 @@
+"""What every renderer shows, independent of the output format.
+
+The renderers (PDF, plain text, HTML) share this module so that a patient reads the same
+figures, labels and notices whichever document they get. Amounts are taken from the
+:class:`~medbill_core.domain.Statement` unchanged; the only arithmetic is the per-claim
+summing of summary mode (:func:`summary_rows`), whose totals are checked against the
+statement's balance due.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from medbill_core.domain import Address, Patient, Practice, Statement, StatementLine
+from medbill_core.errors import ValidationFailed
+from medbill_core.money import total
+
+#: Title and default message for each dunning stage (``Statement.dunning_stage``, 0..4).
+DUNNING_NOTICES: dict[int, tuple[str, str]] = {
+    0: ("Thank you",
+        "Thank you for choosing us for your care. This statement shows what we billed, what "
+        "your insurance paid and adjusted, and the amount that is now your responsibility. "
+        "If you have questions about your bill, please call our billing office."),
+    1: ("Friendly reminder",
+        "This is a friendly reminder that a balance remains on your account. Please pay by "
+        "the due date. If you cannot pay the full amount, call us: we can set up a payment "
+        "plan."),
+    2: ("Past due",
+        "Your balance is past due. Please send your payment today, or call our billing office "
+        "to discuss a payment plan. If you have already paid, thank you, and please disregard "
+        "this notice."),
+    3: ("Second past-due notice",
+        "Your account is seriously past due and we have not heard from you. Please pay the "
+        "balance or contact our billing office by the due date to avoid further collection "
+        "activity."),
+    4: ("FINAL NOTICE",
+        "This is the final notice for this balance. If we do not receive payment or hear from "
+        "you by the due date, your account may be referred to a collection agency. Please call "
+        "us today: we want to help you resolve it."),
+}
+
+#: Labels of the aging buckets, in the order of :class:`~medbill_core.domain.Aging`'s fields.
+AGING_LABELS: tuple[tuple[str, str], ...] = (
+    ("current", "Current"),
+    ("days_30", "30-59 days"),
+    ("days_60", "60-89 days"),
+    ("days_90_plus", "90+ days"),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the services table: a statement line, or a claim's totals in summary mode."""
+
+    dates: str
+    claim: str
+    code: str
+    description: str
+    charge: Decimal
+    insurance_paid: Decimal
+    insurance_adjusted: Decimal
+    patient_paid: Decimal
+    balance: Decimal
+
+    def amounts(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        return (self.charge, self.insurance_paid, self.insurance_adjusted, self.patient_paid,
+                self.balance)
+
+
+#: Column headings of the amounts, in :meth:`Row.amounts` order.
+AMOUNT_HEADINGS: tuple[str, ...] = ("Charge", "Insurance paid", "Insurance adjusted",
+                                    "You paid", "Balance")
+
+
+def money(amount: Decimal) -> str:
+    """``$1,234.56``; a credit prints as ``-$12.00``."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def us_date(value: date) -> str:
+    return value.strftime("%m/%d/%Y")
+
+
+def person_name(patient: Patient) -> str:
+    parts = [patient.first_name, patient.middle_name, patient.last_name]
+    name = " ".join(p for p in parts if p)
+    return f"{name} {patient.suffix}" if patient.suffix else name
+
+
+def address_lines(address: Address | None) -> list[str]:
+    if address is None:
+        return []
+    zip_code = address.postal_code
+    if len(zip_code) == 9:
+        zip_code = f"{zip_code[:5]}-{zip_code[5:]}"
+    lines = [address.line1]
+    if address.line2:
+        lines.append(address.line2)
+    lines.append(f"{address.city}, {address.state} {zip_code}")
+    return lines
+
+
+def phone(practice: Practice) -> str | None:
+    if not practice.phone:
+        return None
+    digits = practice.phone
+    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+
+
+def remit_to(statement: Statement) -> Address:
+    """Where payments go: the statement's remit-to, else the practice's pay-to, else its address."""
+    return statement.remit_to or statement.practice.pay_to_address or statement.practice.address
+
+
+def bill_to_name(statement: Statement) -> str:
+    return statement.guarantor_name or person_name(statement.patient)
+
+
+def notice(statement: Statement, overrides: Mapping[int, str] | None = None) -> tuple[str, str]:
+    """``(title, message)`` for the statement's dunning stage; settings may override the text."""
+    title, message = DUNNING_NOTICES[statement.dunning_stage]
+    if overrides and statement.dunning_stage in overrides:
+        message = overrides[statement.dunning_stage]
+    return title, message
+
+
+def safe_filename(statement: Statement, extension: str) -> str:
+    """``statement-<number>.<ext>``: named by statement number only, never by patient (PHI)."""
+    number = re.sub(r"[^A-Za-z0-9._-]+", "_", statement.statement_number).strip("._") or "unnumbered"
+    return f"statement-{number}.{extension}"
+
+
+def _code(line: StatementLine) -> str:
+    return line.procedure_code or ""
+
+
+def detail_rows(statement: Statement) -> list[Row]:
+    """One row per statement line, amounts exactly as the statement carries them."""
+    return detail_rows_of(statement.lines)
+
+
+def _date_span(first: date, last: date) -> str:
+    return us_date(first) if first == last else f"{us_date(first)} - {us_date(last)}"
+
+
+def summary_rows(statement: Statement) -> list[Row]:
+    """One row per claim with the claim's totals, oldest claim first.
+
+    Lines without a claim number (payments on account, for instance) stay rows of their own.
+    :raises ValidationFailed: if the rows' balances do not add up to the statement's balance due
+        (the statement model already refuses such a statement; this guards a bypassed model).
+    """
+    groups: dict[str, list[StatementLine]] = {}
+    singles: list[tuple[date, int, StatementLine]] = []
+    for position, line in enumerate(statement.lines):
+        if line.claim_number:
+            groups.setdefault(line.claim_number, []).append(line)
+        else:
+            singles.append((line.service_date, position, line))
+    keyed: list[tuple[date, int, Row]] = []
+    for position, (claim, lines) in enumerate(groups.items()):
+        first = min(line.service_date for line in lines)
+        last = max(line.service_date for line in lines)
+        codes = [line.procedure_code for line in lines if line.procedure_code]
+        count = len(lines)
+        description = lines[0].description if count == 1 else (
+            f"{count} services: {lines[0].description}, ...")
+        keyed.append((first, position, Row(
+            dates=_date_span(first, last), claim=claim,
+            code=codes[0] if len(set(codes)) == 1 else ("various" if codes else ""),
+            description=description,
+            charge=total(line.charge for line in lines),
+            insurance_paid=total(line.insurance_paid for line in lines),
+            insurance_adjusted=total(line.insurance_adjusted for line in lines),
+            patient_paid=total(line.patient_paid for line in lines),
+            balance=total(line.balance for line in lines))))
+    for service_date, position, line in singles:
+        keyed.append((service_date, len(groups) + position, detail_rows_of([line])[0]))
+    rows = [row for _, _, row in sorted(keyed, key=lambda item: (item[0], item[1]))]
+    if statement.lines and total(row.balance for row in rows) != statement.balance_due:
+        raise ValidationFailed(f"statement {statement.statement_number}",
+                               [("balance_due", "summary balances do not add up to it")])
+    return rows
+
+
+def detail_rows_of(lines: Sequence[StatementLine]) -> list[Row]:
+    return [Row(dates=us_date(line.service_date), claim=line.claim_number or "",
+                code=_code(line), description=line.description, charge=line.charge,
+                insurance_paid=line.insurance_paid, insurance_adjusted=line.insurance_adjusted,
+                patient_paid=line.patient_paid, balance=line.balance)
+            for line in lines]
+
+
+def totals_row(rows: Sequence[Row], label: str = "Totals") -> Row:
+    """The column sums of summary rows (summary mode only: detail mode prints no sums)."""
+    return Row(dates="", claim="", code="", description=label,
+               charge=total(r.charge for r in rows),
+               insurance_paid=total(r.insurance_paid for r in rows),
+               insurance_adjusted=total(r.insurance_adjusted for r in rows),
+               patient_paid=total(r.patient_paid for r in rows),
+               balance=total(r.balance for r in rows))
