@@ -577,23 +577,22 @@ def test_claims_import_is_all_or_nothing(billed: Path, tmp_path: Path) -> None:
     assert [r["claim_number"] for r in listed] == ["CLM-1", "CLM-2"]
 
 
-@pytest.mark.parametrize(("record", "expected"), [
+@pytest.mark.parametrize(("overrides", "expected"), [
     ({"account_number": "P404"}, "record 1: account_number: no patient has this account number"),
-    ({"payer_key": "atlantis", "coverage_id": None},
-     "record 1: (record): Value error, a claim with a coverage must name"),
+    ({"coverage_id": None, "payer_key": "atlantis"},
+     "record 1: payer_key: not a configured payer"),
+    ({"payer_key": None}, "record 1: (record): Value error, a claim with a coverage must name"),
     ({"coverage_id": 3}, "claim CLM-5: payer_key: does not match the coverage's payer"),
+    ({"coverage_id": 1}, "claim CLM-5: coverage_id: no such coverage for this patient"),
     ({"claim_number": "CLM-1"}, "claim CLM-1: claim_number: already used by another claim"),
+    ({"diagnoses": ["E11.9"] * 2}, "record 1: (record): Value error, diagnoses repeat"),
 ])
-def test_claims_import_errors(billed: Path, tmp_path: Path, record: dict[str, Any],
+def test_claims_import_errors(billed: Path, tmp_path: Path, overrides: dict[str, Any],
                               expected: str) -> None:
-    base = claim_record("CLM-5", "P2", 2, "acme", ["50.00"])
-    if record.get("payer_key") == "atlantis":
-        base = claim_record("CLM-5", "P2", None, "atlantis", ["50.00"])
-        expected = "record 1: payer_key: not a configured payer"
-    base.update({k: v for k, v in record.items() if k != "coverage_id" or v is not None})
+    record = {**claim_record("CLM-5", "P2", 2, "acme", ["50.00"]), **overrides}
     line = one_line_error(cli(billed, "claims", "import",
-                              str(data_file(tmp_path, "one.json", json.dumps([base])))))
-    assert expected in line
+                              str(data_file(tmp_path, "one.json", json.dumps([record])))))
+    assert line.startswith(f"error: {expected}"), line
 
 
 def test_claims_import_rejects_non_list_and_broken_json(config: Path, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from medbill_core.domain import (
     StatusCode,
     TransactionSetAck,
 )
+from medbill_core.money import total
 from medbill_payer_generic_x12.construct import trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
@@ -383,7 +384,7 @@ def _write_277ca(w: TransactionWriter, batch: ClaimAcknowledgmentBatch,
     accepted = [c for c in batch.claims if c.status is ClaimAckStatus.ACCEPTED]
     rejected = [c for c in batch.claims if c.status is not ClaimAckStatus.ACCEPTED]
     w.add("STC", ("A1", "19", "PR"), today, "WQ",
-          format_money(sum((c.total_charge or 0 for c in batch.claims), start=0) or 0))
+          format_money(total(c.total_charge for c in batch.claims if c.total_charge)))
     if accepted:
         w.add("QTY", "90", str(len(accepted)))
     if rejected:
@@ -400,12 +401,12 @@ def _write_277ca(w: TransactionWriter, batch: ClaimAcknowledgmentBatch,
         provider = w.hl("19", receiver)
         w.add("NM1", "85", "2", practice.name, None, None, None, None, "XX", npi)
         w.add("TRN", "1", npi)
-        w.add("STC", ("A1", "19", "PR"), today, "WQ",
-              format_money(sum((a.total_charge or 0 for a in acks), start=0) or 0))
+        w.add("STC", ("A1", "19", "PR"), None, "WQ",
+              format_money(total(a.total_charge for a in acks if a.total_charge)))
         for ack in acks:
             bill = claims[ack.claim_number]
             w.context_claim = ack.claim_number
-            w.hl("PT", provider)
+            w.hl("PT", provider, child_code=False)
             patient = bill.patient
             member = bill.coverage.member_id if bill.coverage else None
             w.add("NM1", "QC", "1", patient.last_name, patient.first_name, patient.middle_name,

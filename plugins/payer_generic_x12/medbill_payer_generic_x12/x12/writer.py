@@ -115,6 +115,7 @@ class _HL:
     parent: int | None
     level_code: str
     has_children: bool = False
+    child_code: bool = True
 
 
 class TransactionWriter(SegmentBuffer):
@@ -128,8 +129,10 @@ class TransactionWriter(SegmentBuffer):
         self.implementation_reference = implementation_reference
         self._hls: list[_HL] = []
 
-    def hl(self, level_code: str, parent: int | None = None) -> int:
+    def hl(self, level_code: str, parent: int | None = None, *, child_code: bool = True) -> int:
         """Open a hierarchical level; its ID and child code (HL04) are computed.
+
+        ``child_code=False`` leaves HL04 out, for levels whose guide marks it not used.
 
         :returns: the new HL ID, to pass as ``parent`` of its children.
         """
@@ -139,7 +142,8 @@ class TransactionWriter(SegmentBuffer):
                 raise X12EncodeError("an HL parent opened before its child", segment_id="HL",
                                      element=2, claim_number=self.context_claim)
             self._hls[parent - 1].has_children = True
-        self._hls.append(_HL(len(self.lines), hl_id, parent, level_code))
+        self._hls.append(_HL(len(self.lines), hl_id, parent, level_code,
+                             child_code=child_code))
         self.lines.append("")  # rendered in finish(), when HL04 is known
         return hl_id
 
@@ -153,7 +157,7 @@ class TransactionWriter(SegmentBuffer):
         for level in self._hls:
             self.lines[level.line_index] = self.render("HL", (
                 str(level.hl_id), str(level.parent) if level.parent else "", level.level_code,
-                "1" if level.has_children else "0"))
+                ("1" if level.has_children else "0") if level.child_code else None))
         header = self.render("ST", (self.transaction_set_id, self.control_number,
                                     self.implementation_reference))
         trailer = self.render("SE", (str(self.segment_count), self.control_number))

@@ -1,0 +1,192 @@
+"""Receiving documents from channels and letting them drive the claim lifecycle.
+
+Each document is stored once (channel + document id) and applied in the same
+transaction: a 999 or TA1 moves a batch's claims to acknowledged or rejected, a
+277CA moves each claim to accepted or rejected, an 835 is posted to the ledger.
+Only after the commit is the channel told the document was received, so a crash
+loses nothing and a redelivered document is recognised and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from medbill_core import audit
+from medbill_core.app import Medbill, UnitOfWork
+from medbill_core.domain import (
+    ClaimAcknowledgmentBatch,
+    ClaimAckStatus,
+    ClaimState,
+    ClaimStatusResponse,
+    EligibilityResponse,
+    FunctionalAcknowledgment,
+    InboundDocument,
+    InterchangeAcknowledgment,
+    Remittance,
+)
+from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
+from medbill_core.lifecycle import ALLOWED_TRANSITIONS
+from medbill_core.services.remittance import post_remittance
+from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
+
+log = logging.getLogger("medbill.responses")
+
+APPLIED = "applied"
+DUPLICATE = "duplicate"
+UNDECODABLE = "undecodable"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    document_id: str
+    status: str
+    kind: str
+    detail: str = ""
+
+
+def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
+          payer_claim_number: str | None = None) -> bool:
+    try:
+        claim = work.claims.by_number(claim_number)
+    except NotFound:
+        return False
+    if claim.state is ClaimState.SUBMITTED and target is not ClaimState.ACKNOWLEDGED \
+            and target not in ALLOWED_TRANSITIONS[claim.state]:
+        claim = work.claims.transition(claim.id, ClaimState.ACKNOWLEDGED, reason=reason)
+    if target not in ALLOWED_TRANSITIONS[claim.state]:
+        return False  # already past this point (e.g. a late 999 after the 277CA)
+    work.claims.transition(claim.id, target, reason=reason,
+                           payer_claim_number=payer_claim_number)
+    return True
+
+
+def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | None:
+    return work.session.scalar(select(SubmissionRow).where(
+        SubmissionRow.control_number == control_number).order_by(SubmissionRow.id.desc()))
+
+
+def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str:
+    submission = _submission_for(work, ack.group_control_number)
+    if submission is None:
+        return f"999 for unknown group {ack.group_control_number}"
+    accepted = ack.status.accepted
+    submission.status = "accepted" if accepted else "rejected"
+    submission.answered_at = utcnow()
+    target = ClaimState.ACKNOWLEDGED if accepted else ClaimState.REJECTED
+    moved = sum(_move(work, number, target, f"999 {ack.status.value} for batch {submission.id}")
+                for number in submission.claim_numbers)
+    return f"999 {ack.status.value}: {moved} claims {target.value}"
+
+
+def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> str:
+    if ack.accepted:
+        return f"TA1 accepted interchange {ack.interchange_control_number}"
+    submission = _submission_for(work, ack.interchange_control_number)
+    if submission is None:
+        return f"TA1 rejection for unknown interchange {ack.interchange_control_number}"
+    submission.status = "rejected"
+    submission.answered_at = utcnow()
+    moved = sum(_move(work, number, ClaimState.REJECTED, f"TA1 note {ack.note_code}")
+                for number in submission.claim_numbers)
+    return f"TA1 rejected: {moved} claims rejected"
+
+
+def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
+    accepted = rejected = unknown = 0
+    for ack in batch.claims:
+        codes = ",".join(f"{c.category}:{c.code}" for c in ack.status_codes)
+        if ack.status is ClaimAckStatus.ACCEPTED:
+            moved = _move(work, ack.claim_number, ClaimState.ACCEPTED, f"277CA {codes}",
+                          payer_claim_number=ack.payer_claim_number)
+            accepted += moved
+        elif ack.status is ClaimAckStatus.REJECTED:
+            reason = f"277CA {codes}" + (f" {ack.message}" if ack.message else "")
+            moved = _move(work, ack.claim_number, ClaimState.REJECTED, reason[:500])
+            rejected += moved
+        else:
+            continue
+        unknown += not moved
+    return f"277CA: {accepted} accepted, {rejected} rejected, {unknown} not applicable"
+
+
+def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
+    """Apply one decoded response (or a list of them) to claims and the ledger."""
+    if isinstance(decoded, list):
+        return "; ".join(apply_decoded(work, item) for item in decoded)
+    if isinstance(decoded, FunctionalAcknowledgment):
+        return apply_functional_ack(work, decoded)
+    if isinstance(decoded, InterchangeAcknowledgment):
+        return apply_interchange_ack(work, decoded)
+    if isinstance(decoded, ClaimAcknowledgmentBatch):
+        return apply_claim_acks(work, decoded)
+    if isinstance(decoded, Remittance):
+        result = post_remittance(work, decoded)
+        return (f"835 {decoded.trace_number}: {len(result.posted)} posted, "
+                f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched")
+    if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
+        return f"{type(decoded).__name__} stored"
+    return f"{type(decoded).__name__} not applicable"
+
+
+def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
+    """Store, decode and apply one received document, exactly once."""
+    with app.unit_of_work() as work:
+        existing = work.session.scalar(select(InboundDocumentRow).where(
+            InboundDocumentRow.channel == document.channel,
+            InboundDocumentRow.document_id == document.document_id))
+        if existing is not None:
+            return IngestResult(document.document_id, DUPLICATE, existing.kind)
+        row = InboundDocumentRow(
+            channel=document.channel, document_id=document.document_id,
+            kind=document.kind.value, content=document.content,
+            content_sha256=hashlib.sha256(document.content.encode("utf-8")).hexdigest(),
+            status="received", received_at=document.received_at or utcnow())
+        work.session.add(row)
+        work.session.flush()
+        try:
+            decoded = app.hooks.decode_response(document=document)
+        except (DecodeError, AdapterNotAvailable) as exc:
+            row.status = UNDECODABLE
+            row.detail = exc.message[:500]
+            audit.record(work.session, actor=work.actor, action="document.undecodable",
+                         entity_type="inbound_document", entity_id=row.id)
+            return IngestResult(document.document_id, UNDECODABLE, row.kind, row.detail)
+        queued = len(work.after_commit)
+        savepoint = work.session.begin_nested()
+        try:
+            detail = apply_decoded(work, decoded)
+            savepoint.commit()
+        except MedbillError as exc:
+            # keep the document (and its failure) but none of its half-applied effects
+            savepoint.rollback()
+            del work.after_commit[queued:]
+            row.status = FAILED
+            row.detail = exc.message[:500]
+            log.warning("document %s could not be applied: %s", row.id, exc.message)
+            return IngestResult(document.document_id, FAILED, row.kind, row.detail)
+        row.status = APPLIED
+        row.detail = detail[:500]
+        row.applied_at = utcnow()
+        audit.record(work.session, actor=work.actor, action="document.apply",
+                     entity_type="inbound_document", entity_id=row.id,
+                     details={"kind": row.kind, "channel": row.channel})
+        return IngestResult(document.document_id, APPLIED, row.kind, detail)
+
+
+def fetch_and_apply(app: Medbill, channel: str) -> list[IngestResult]:
+    """Poll ``channel``, apply every document, and acknowledge each one once it is stored."""
+    documents = app.hooks.fetch_responses(channel=channel)
+    results = []
+    channel_impl = app.hooks.context.channel(channel)
+    for document in documents:
+        result = ingest_document(app, document)
+        results.append(result)
+        channel_impl.acknowledge(document)
+        log.info("document %s from %s: %s", document.document_id, channel, result.status)
+    return results

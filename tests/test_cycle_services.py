@@ -1,0 +1,262 @@
+"""Scrub -> outbox -> send -> acknowledgments -> remittance posting, with in-test plugins.
+
+The X12 and clearinghouse plugins have their own end-to-end tests; these pin the core's
+part: states, ledger postings, idempotency and crash safety.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from inproc_plugins import make_line_plugin
+from sqlalchemy import func, select
+
+from medbill_core.config import MedbillConfig
+from medbill_core.domain import (
+    AckStatus,
+    Adjustment,
+    AdjustmentGroup,
+    ClaimAcknowledgment,
+    ClaimAcknowledgmentBatch,
+    ClaimAckStatus,
+    ClaimPayment,
+    ClaimState,
+    ClaimStatusCode,
+    DocumentKind,
+    FunctionalAcknowledgment,
+    InboundDocument,
+    ProviderAdjustment,
+    Remittance,
+    StatusCode,
+)
+from medbill_core.errors import SubmissionError
+from medbill_core.services.remittance import post_remittance
+from medbill_core.services.responses import apply_decoded, ingest_document
+from medbill_core.services.scrubbing import scrub_claims
+from medbill_core.services.submission import prepare_batches, send_pending, submit
+from medbill_core.storage.schema import (
+    LedgerEntryRow,
+    ProviderAdjustmentRow,
+    RemittanceExceptionRow,
+    SubmissionRow,
+)
+from medbill_core.testing import factories
+
+D = Decimal
+S = ClaimState
+
+
+@pytest.fixture
+def medbill_config(medbill_db_url: str) -> MedbillConfig:
+    return MedbillConfig(database_url=medbill_db_url, actor="tester",
+                         practice=factories.make_practice(),
+                         payers={"linepay": factories.make_payer(
+                             "linepay", adapter="line_format", channel="loopback")})
+
+
+@pytest.fixture
+def line_plugin():
+    return make_line_plugin()
+
+
+@pytest.fixture
+def medbill_extra_plugins(line_plugin):
+    return [("lineplug", line_plugin)]
+
+
+def make_claims(app, count: int = 2) -> list[int]:
+    ids = []
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(1))
+        coverage = work.patients.add_coverage(
+            patient.id, factories.make_coverage(payer_key="linepay"))
+        for n in range(1, count + 1):
+            ids.append(work.claims.create(factories.make_claim(
+                patient.id, coverage_id=coverage.id, payer_key="linepay", number=f"CY{n}",
+                lines=2)).id)
+    return ids
+
+
+def states(app, ids: list[int]) -> list[ClaimState]:
+    with app.unit_of_work() as work:
+        return [work.claims.get(i).state for i in ids]
+
+
+def test_scrub_reports_clean_claim_rate_and_validates(medbill_app) -> None:
+    ids = make_claims(medbill_app, 3)
+    with medbill_app.unit_of_work() as work:
+        work.claims.update_draft(ids[2], factories.make_claim(
+            1, coverage_id=1, payer_key="linepay", number="CY3", lines=4))
+        report = scrub_claims(work, ids)
+    assert report.clean_count == 2 and report.clean_claim_rate == D("66.67")
+    blocked = report.results[2]
+    assert not blocked.clean
+    assert "line_format.too_many_lines" in {f.code for f in blocked.findings}
+    assert states(medbill_app, ids) == [S.VALIDATED, S.VALIDATED, S.DRAFT]
+
+
+def test_outbox_sends_once_and_acknowledgments_move_claims(medbill_app, line_plugin) -> None:
+    ids = make_claims(medbill_app, 2)
+    with medbill_app.unit_of_work() as work:
+        scrub_claims(work, ids)
+    outcomes = submit(medbill_app)
+    assert [(o.status, o.claims) for o in outcomes] == [("sent", 2)]
+    assert states(medbill_app, ids) == [S.SUBMITTED, S.SUBMITTED]
+    assert len(line_plugin.channel.submitted) == 1
+    assert send_pending(medbill_app) == []  # nothing pending: nothing sent again
+    with medbill_app.unit_of_work() as work:
+        control = work.session.scalar(select(SubmissionRow.control_number))
+        apply_decoded(work, FunctionalAcknowledgment(group_control_number=control,
+                                                     functional_id="HC",
+                                                     status=AckStatus.ACCEPTED))
+    assert states(medbill_app, ids) == [S.ACKNOWLEDGED, S.ACKNOWLEDGED]
+    with medbill_app.unit_of_work() as work:
+        detail = apply_decoded(work, ClaimAcknowledgmentBatch(claims=[
+            ClaimAcknowledgment(claim_number="CY1", status=ClaimAckStatus.ACCEPTED,
+                                payer_claim_number="PCN-1",
+                                status_codes=[StatusCode(category="A1", code="20")]),
+            ClaimAcknowledgment(claim_number="CY2", status=ClaimAckStatus.REJECTED,
+                                status_codes=[StatusCode(category="A7", code="562")],
+                                message="invalid NPI")]))
+    assert detail == "277CA: 1 accepted, 1 rejected, 0 not applicable"
+    assert states(medbill_app, ids) == [S.ACCEPTED, S.REJECTED]
+    with medbill_app.unit_of_work() as work:
+        assert work.claims.get(ids[0]).payer_claim_number == "PCN-1"
+        assert "A7:562" in work.claims.history(ids[1])[-1].reason
+
+
+def test_failed_send_stays_pending_and_resends_with_the_same_key(medbill_app,
+                                                                 line_plugin) -> None:
+    ids = make_claims(medbill_app, 1)
+    with medbill_app.unit_of_work() as work:
+        scrub_claims(work, ids)
+        prepare_batches(work)
+    original = line_plugin.channel.submit
+    calls = []
+
+    def flaky(submission, *, idempotency_key):
+        calls.append(idempotency_key)
+        if len(calls) == 1:
+            raise SubmissionError("clearinghouse unavailable (503)")
+        return original(submission, idempotency_key=idempotency_key)
+
+    line_plugin.channel.submit = flaky
+    first = send_pending(medbill_app)
+    assert first[0].status == "pending" and "503" in first[0].error
+    second = send_pending(medbill_app)
+    assert second[0].status == "sent"
+    assert calls[0] == calls[1]  # same idempotency key on the retry
+    with medbill_app.unit_of_work() as work:
+        row = work.session.scalar(select(SubmissionRow))
+        assert (row.status, row.attempts, row.last_error) == ("sent", 2, None)
+
+
+def test_crash_between_send_and_record_resends_without_duplicating(medbill_app,
+                                                                   line_plugin) -> None:
+    ids = make_claims(medbill_app, 1)
+    with medbill_app.unit_of_work() as work:
+        scrub_claims(work, ids)
+        prepare_batches(work)
+    original_transaction = medbill_app.unit_of_work
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_send(*args, **kwargs):
+        raise Crash("process killed after the remote end answered")
+
+    medbill_app.unit_of_work = crash_after_send  # the "mark sent" transaction never happens
+    with pytest.raises(Crash):
+        send_pending(medbill_app)
+    medbill_app.unit_of_work = original_transaction
+    assert len(line_plugin.channel.submitted) == 1
+    outcomes = send_pending(medbill_app)  # next run
+    assert [o.status for o in outcomes] == ["sent"]
+    assert len(line_plugin.channel.submitted) == 1  # the remote end saw one batch
+
+
+def _remittance(trace: str, *payments: ClaimPayment, plb: list | None = None) -> Remittance:
+    paid = sum((p.paid for p in payments), D("0")) - sum((a.amount for a in plb or []), D("0"))
+    return Remittance(trace_number=trace, payment_amount=paid, payer_name="Line Payer",
+                      payer_id="ACME1", payee_name="Clinic", payment_date=date(2026, 3, 1),
+                      claims=list(payments), provider_adjustments=plb or [])
+
+
+def _paid(number: str, paid: str, co: str, pr: str, status=ClaimStatusCode.PRIMARY):
+    adjustments = [Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code="45",
+                              amount=D(co))]
+    if D(pr):
+        adjustments.append(Adjustment(group=AdjustmentGroup.PATIENT_RESPONSIBILITY,
+                                      reason_code="2", amount=D(pr)))
+    return ClaimPayment(claim_number=number, status=status, charge=D("143.50"), paid=D(paid),
+                        patient_responsibility=D(pr), payer_claim_number=f"P-{number}",
+                        adjustments=adjustments)
+
+
+def _accepted(app, ids):
+    with app.unit_of_work() as work:
+        for claim_id in ids:
+            for target in (S.VALIDATED, S.SUBMITTED, S.ACCEPTED):
+                work.claims.transition(claim_id, target)
+
+
+def test_remittance_posts_once_and_settles_states(medbill_app) -> None:
+    ids = make_claims(medbill_app, 3)
+    _accepted(medbill_app, ids)
+    remittance = _remittance(
+        "TRN-1", _paid("CY1", "100.00", "23.50", "20.00"), _paid("CY2", "120.00", "23.50", "0"),
+        ClaimPayment(claim_number="NOPE", status=ClaimStatusCode.PRIMARY, charge=D("10"),
+                     paid=D("10")),
+        plb=[ProviderAdjustment(provider_id="1234567893", reason_code="L6", amount=D("-2.15"))])
+    with medbill_app.unit_of_work() as work:
+        first = post_remittance(work, remittance)
+    with medbill_app.unit_of_work() as work:
+        again = post_remittance(work, remittance)
+    assert (first.posted, first.unmatched, first.provider_adjustments) == (
+        ["CY1", "CY2"], ["NOPE"], 1)
+    assert first.paid == D("220.00")
+    assert (again.posted, again.duplicates, again.provider_adjustments) == ([], ["CY1", "CY2"], 0)
+    assert states(medbill_app, ids) == [S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED]
+    with medbill_app.unit_of_work() as work:
+        totals = work.ledger.totals(claim_id=ids[0])
+        assert totals.balance.patient == D("20.00") and totals.balance.insurance == D("0.00")
+        assert totals.is_balanced() and work.ledger.totals().is_balanced()
+        assert work.session.scalar(select(func.count()).select_from(RemittanceExceptionRow)) == 1
+        assert work.session.scalar(select(ProviderAdjustmentRow.amount)) == D("-2.15")
+        reasons = set(work.session.scalars(select(LedgerEntryRow.reason_code).where(
+            LedgerEntryRow.claim_id == ids[0])))
+        assert {"CO-45", "PR-2"} <= reasons
+
+
+def test_denial_and_reversal(medbill_app) -> None:
+    ids = make_claims(medbill_app, 2)
+    _accepted(medbill_app, ids)
+    denied = ClaimPayment(claim_number="CY1", status=ClaimStatusCode.DENIED, charge=D("143.50"),
+                          paid=D("0"), adjustments=[Adjustment(
+                              group=AdjustmentGroup.CONTRACTUAL, reason_code="197",
+                              amount=D("143.50"))])
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-D", denied))
+        post_remittance(work, _remittance("TRN-2", _paid("CY2", "120.00", "23.50", "0")))
+    assert states(medbill_app, ids) == [S.DENIED, S.CLOSED]
+    reversal = _paid("CY2", "120.00", "23.50", "0", status=ClaimStatusCode.REVERSAL)
+    with medbill_app.unit_of_work() as work:
+        work.claims.transition(ids[1], S.PATIENT_BALANCE)  # reopen as a biller would
+        post_remittance(work, _remittance("TRN-R", reversal))
+    assert states(medbill_app, ids)[1] is S.ACCEPTED
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.claim_balance(ids[1]).insurance == D("143.50")
+
+
+def test_ingest_stores_each_document_once(medbill_app) -> None:
+    document = InboundDocument(channel="loopback", document_id="eligibility-1",
+                               kind=DocumentKind.ELIGIBILITY_271, content="ELIG|active|T1")
+    first = ingest_document(medbill_app, document)
+    second = ingest_document(medbill_app, document)
+    junk = ingest_document(medbill_app, InboundDocument(channel="loopback", document_id="j",
+                                                        content="garbage"))
+    assert (first.status, first.detail) == ("applied", "EligibilityResponse stored")
+    assert second.status == "duplicate"
+    assert junk.status == "undecodable" and "decode document 'j'" in junk.detail
