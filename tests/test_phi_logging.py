@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -39,7 +38,7 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import MedbillError, PluginError
 from medbill_core.hookspecs import hookimpl
-from medbill_core.ledger import Bucket, EntryKind, LedgerLine
+from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.services.importing import import_coverages, import_patients
 from medbill_core.storage.schema import PatientRow
 from medbill_core.testing.factories import make_claim, make_provider
@@ -242,9 +241,10 @@ def _errors(app: Medbill, seen: Collected, tmp_path: Path) -> None:
         work.claims.transition(claim_id, ClaimState.DRAFT)
     seen.error(caught_domain.value)
     # a plugin raising with PHI in its message, inside the transaction
+    with app.unit_of_work() as work:
+        draft = work.claims.create(make_claim(patient_id, coverage_id=None, number="CLM0002"))
     with pytest.raises(PluginError) as caught_plugin, app.unit_of_work() as work:
-        work.claims.transition(claim_id, ClaimState.REPLACED)
-        work.claims.transition(claim_id, ClaimState.VOIDED)
+        work.claims.transition(draft.id, ClaimState.VOIDED)
     seen.error(caught_plugin.value)
     # a ledger rule
     with pytest.raises(MedbillError) as caught_domain, app.unit_of_work() as work:
@@ -288,10 +288,15 @@ def _imports(app: Medbill, seen: Collected, tmp_path: Path) -> None:
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps([{"account_number": "PHI-8", "last_name": LAST,
                                   "first_name": FIRST, "birth_date": str(BIRTH_DATE),
-                                  "sex": "F", FIRST: LAST}]), encoding="utf-8")
+                                  "sex": "F", "nickname": FIRST}]), encoding="utf-8")
     with pytest.raises(MedbillError) as caught, app.unit_of_work() as work:
         import_patients(work, extra)
     seen.error(caught.value)
+    headerless = tmp_path / "headerless.csv"  # row 1 is a patient, not column names
+    headerless.write_text(BAD_CSV.split("\n", 1)[1], encoding="utf-8")
+    with pytest.raises(MedbillError) as caught, app.unit_of_work() as work:
+        import_patients(work, headerless, keep_good=True)
+    assert "no account_number column" in seen.error(caught.value).args[0]
     coverages = tmp_path / "cov.csv"
     coverages.write_text(
         "account_number,payer_key,member_id,relationship,subscriber_last_name,"

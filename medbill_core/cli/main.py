@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from medbill_core.cli import audit_cmd, claims_cmd, db_cmd, init_cmd, patients_cmd, plugins_cmd
+from medbill_core.cli import (
+    audit_cmd,
+    claims_cmd,
+    cycle_cmd,
+    db_cmd,
+    init_cmd,
+    patients_cmd,
+    plugins_cmd,
+)
 from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
 
@@ -32,6 +40,8 @@ def build_app() -> typer.Typer:
     app.add_typer(patients_cmd.app, name="patients")
     app.add_typer(patients_cmd.coverages_app, name="coverages")
     app.add_typer(claims_cmd.app, name="claims")
+    app.add_typer(cycle_cmd.responses_app, name="responses")
+    app.add_typer(cycle_cmd.remit_app, name="remit")
     app.command("audit")(audit_cmd.audit)
     _add_optional_apps(app)
     return app

@@ -62,8 +62,13 @@ def _nest(flat: dict[str, Any], label: str) -> dict[str, Any]:
     return result
 
 
-def read_rows(path: Path, file_format: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(row number, flat record)`` pairs; CSV rows count from 2 (row 1 is the header)."""
+def read_rows(path: Path, file_format: str | None = None, *,
+              key_column: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(row number, flat record)`` pairs; CSV rows count from 2 (row 1 is the header).
+
+    :param key_column: a CSV header without this column is refused as a whole, without
+        echoing it: a file without a header row has a patient's data in row 1.
+    """
     kind = (file_format or path.suffix.lstrip(".")).lower()
     try:
         if kind == "csv":
@@ -72,6 +77,9 @@ def read_rows(path: Path, file_format: str | None = None) -> Iterator[tuple[int,
                 reader = csv.DictReader(handle, restval="")
                 if not reader.fieldnames:
                     raise ValidationFailed(path.name, [("header", "the file is empty")])
+                if key_column is not None and key_column not in reader.fieldnames:
+                    raise ValidationFailed(path.name, [(
+                        "header", f"no {key_column} column (row 1 must name the columns)")])
                 seen: set[str] = set()
                 for name in reader.fieldnames:
                     if name in seen:
@@ -104,7 +112,7 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
             store: Callable[[UnitOfWork, dict[str, Any], str], None]) -> ImportReport:
     report = ImportReport()
     unit = "row" if (file_format or path.suffix.lstrip(".")).lower() == "csv" else "record"
-    for number, record in read_rows(path, file_format):
+    for number, record in read_rows(path, file_format, key_column="account_number"):
         label = f"{unit} {number}"
         savepoint = work.session.begin_nested()
         try:

@@ -113,3 +113,14 @@ def secondary_claim(number: str = "CLM2001") -> BillableClaim:
         ])
     return claim(number, order=CoverageOrder.SECONDARY, priors=[prior],
                  the_payer=payer("60054", "ACME HEALTH PLAN"))
+
+
+def eligibility_request(trace: str = "TRACE-0001", *,
+                        relationship: Relationship = Relationship.SELF):
+    from medbill_core.domain import EligibilityRequest
+
+    the_payer = payer()
+    return EligibilityRequest(trace_number=trace, practice=practice(), patient=patient(),
+                              coverage=coverage(the_payer, relationship=relationship),
+                              payer=the_payer, service_date=date(2024, 3, 4),
+                              service_types=["30", "98"])

@@ -2,4 +2,29 @@
 
 from __future__ import annotations
 
-from medbill_core.hookspecs import hookimpl  # noqa: F401  (hooks are added with the plugin's issue)
+from medbill_core.adapters import StatementRenderer
+from medbill_core.hookspecs import hookimpl
+from medbill_core.pluginctx import PluginContext
+from medbill_statements_pdf.htmldoc import HtmlStatementRenderer
+from medbill_statements_pdf.pdf import PdfStatementRenderer, PdfSummaryStatementRenderer
+from medbill_statements_pdf.plaintext import TextStatementRenderer
+from medbill_statements_pdf.settings import StatementsPdfSettings
+
+PLUGIN_NAME = "statements_pdf"
+
+
+@hookimpl
+def medbill_plugin_settings_model() -> type[StatementsPdfSettings]:
+    return StatementsPdfSettings
+
+
+def renderers(settings: StatementsPdfSettings | None = None) -> list[StatementRenderer]:
+    """The plugin's renderers: ``pdf``, ``pdf-summary``, ``text`` and ``html``."""
+    settings = settings or StatementsPdfSettings()
+    return [PdfStatementRenderer(settings), PdfSummaryStatementRenderer(settings),
+            TextStatementRenderer(settings), HtmlStatementRenderer(settings)]
+
+
+@hookimpl
+def medbill_register_statement_renderers(context: PluginContext) -> list[StatementRenderer]:
+    return renderers(context.settings_for(PLUGIN_NAME))

@@ -166,13 +166,13 @@ def summary_rows(statement: Statement) -> list[Row]:
     for position, (claim, lines) in enumerate(groups.items()):
         first = min(line.service_date for line in lines)
         last = max(line.service_date for line in lines)
-        codes = [line.procedure_code for line in lines if line.procedure_code]
-        count = len(lines)
-        description = lines[0].description if count == 1 else (
-            f"{count} services: {lines[0].description}, ...")
+        codes = {line.procedure_code for line in lines if line.procedure_code}
+        others = len(lines) - 1
+        description = lines[0].description if not others else (
+            f"{lines[0].description}, and {others} other service{'s' if others > 1 else ''}")
         keyed.append((first, position, Row(
             dates=_date_span(first, last), claim=claim,
-            code=codes[0] if len(set(codes)) == 1 else ("various" if codes else ""),
+            code=codes.pop() if len(codes) == 1 else "",
             description=description,
             charge=total(line.charge for line in lines),
             insurance_paid=total(line.insurance_paid for line in lines),
