@@ -193,15 +193,15 @@ def head() -> str | None:
     return Database("sqlite://").head_revision()
 
 
-def script_env() -> dict[str, str]:
+def script_env(columns: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBILL_")}
-    env["COLUMNS"] = "200"
+    env["COLUMNS"] = str(columns)
     return env
 
 
-def medbill(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(MEDBILL), *args], cwd=cwd, env=script_env(), capture_output=True,
-                          text=True, timeout=120, check=False)
+def medbill(cwd: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(MEDBILL), *args], cwd=cwd, env=script_env(columns),
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_console_script_init_plugins_list_and_db_upgrade(tmp_path: Path) -> None:
@@ -248,15 +248,19 @@ def test_console_script_shows_enabled_yes_and_no(tmp_path: Path) -> None:
 def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert medbill(tmp_path, "init", "--plugins", "").returncode == 0
     (tmp_path / "broken.toml").write_text("[medbill\n", encoding="utf-8")
+    wrong_npi = (tmp_path / "medbill.toml").read_text(encoding="utf-8").replace(
+        '"1234567893"', '"1234567890"')
+    (tmp_path / "npi.toml").write_text(wrong_npi, encoding="utf-8")
     (tmp_path / "bad.csv").write_text("account_number,last_name\nA1,Doe\n", encoding="utf-8")
     cases = [
         (("init",), 2, "already exists (use --force to overwrite)"),
         (("patients", "import", "bad.csv"), 1, "run 'medbill db upgrade'"),
         (("--config", "broken.toml", "claims", "list"), 2, "broken.toml: not valid TOML"),
         (("--config", "broken.toml", "plugins", "list"), 2, "broken.toml: not valid TOML"),
+        (("-c", "npi.toml", "audit"), 2, "npi.toml: practice.npi: Value error, NPI check digit"),
     ]
     for args, code, expected in cases:
-        done = medbill(tmp_path, *args)
+        done = medbill(tmp_path, *args, columns=50)  # long messages must not be wrapped
         assert done.returncode == code, (args, done.stderr)
         assert "Traceback" not in done.stderr + done.stdout
         lines = done.stderr.strip().splitlines()
@@ -563,7 +567,7 @@ def test_claims_show_unknown(billed: Path) -> None:
     assert one_line_error(cli(billed, "claims", "show", "CLM-9")) == (
         "error: claim number CLM-9 not found")
     assert one_line_error(cli(billed, "claims", "show", "999")) == (
-        "error: claim number 999 not found")
+        "error: claim id or number 999 not found")
 
 
 def test_claims_import_is_all_or_nothing(billed: Path, tmp_path: Path) -> None:

@@ -291,6 +291,16 @@ def test_a_short_row_reports_the_missing_fields(medbill_app: Any, tmp_path: Path
     assert error.problems[0] == ("birth_date", "Field required")
 
 
+def test_a_file_without_header_row_is_refused_without_echoing_row_one(
+        medbill_app: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "noheader.csv", "\n".join(GOOD_ROWS) + "\n")
+    with pytest.raises(ValidationFailed) as caught:
+        run_patients(medbill_app, path, keep_good=True)
+    assert caught.value.message == (
+        "noheader.csv: header: no account_number column (row 1 must name the columns)")
+    assert accounts(medbill_app) == []
+
+
 def test_a_repeated_column_is_refused(medbill_app: Any, tmp_path: Path) -> None:
     path = write(tmp_path, "twice.csv", "account_number,last_name,last_name\nA1,Doe,Roe\n")
     with pytest.raises(ValidationFailed, match="twice.csv: last_name: column appears twice"):

@@ -53,6 +53,11 @@ def _find(work: Any, reference: str) -> Claim:
             return work.claims.get(int(reference))
         except NotFound:
             pass
+        try:
+            return work.claims.by_number(reference)
+        except NotFound:
+            # "claim number 7 not found" would hide that the id was tried first
+            raise NotFound("claim id or number", reference) from None
     return work.claims.by_number(reference)
 
 

@@ -55,7 +55,7 @@ def make_engine(url: str) -> Engine:
     try:
         # hide_parameters: bound values are PHI; keep them out of SQL logs and error text.
         engine = create_engine(url, future=True, pool_pre_ping=not url.startswith("sqlite"),
-                               hide_parameters=False)
+                               hide_parameters=True)
     except Exception as exc:  # unknown dialect, malformed URL
         raise ConfigurationError(f"database_url is not usable: {type(exc).__name__}") from None
     if engine.dialect.name == "sqlite":

@@ -304,3 +304,71 @@ class RemittanceExceptionRow(Base):
     paid: Mapped[Decimal] = mapped_column(Cents)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PaymentRow(TimestampMixin, Base):
+    """A patient payment as received (never a full card number), with its ledger posting."""
+
+    __tablename__ = "payments"
+    __table_args__ = (Index("ix_payments_patient", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    method: Mapped[str] = mapped_column(String(10))
+    reference: Mapped[str | None] = mapped_column(String(40))
+    received_on: Mapped[date] = mapped_column(Date)
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id",
+                                                              ondelete="RESTRICT"))
+    unapplied: Mapped[Decimal] = mapped_column(Cents)
+    refunded: Mapped[Decimal] = mapped_column(Cents)
+
+
+class PaymentPlanRow(TimestampMixin, Base):
+    __tablename__ = "payment_plans"
+    __table_args__ = (Index("ix_payment_plans_patient", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    total_amount: Mapped[Decimal] = mapped_column(Cents)
+    start_date: Mapped[date] = mapped_column(Date)
+    frequency: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12))
+
+    installments: Mapped[list[InstallmentRow]] = relationship(
+        back_populates="plan", order_by="InstallmentRow.sequence", cascade="all, delete-orphan")
+
+
+class InstallmentRow(Base):
+    __tablename__ = "plan_installments"
+    __table_args__ = (UniqueConstraint("plan_id", "sequence", name="uq_plan_installments_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("payment_plans.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    paid_amount: Mapped[Decimal] = mapped_column(Cents)
+
+    plan: Mapped[PaymentPlanRow] = relationship(back_populates="installments")
+
+
+class StatementRow(Base):
+    """A statement produced for a patient in a cycle; one per patient and cycle, ever."""
+
+    __tablename__ = "statements"
+    __table_args__ = (UniqueConstraint("patient_id", "cycle", name="uq_statements_patient_cycle"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_number: Mapped[str] = mapped_column(String(40), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    cycle: Mapped[str] = mapped_column(String(20))
+    statement_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    balance_due: Mapped[Decimal] = mapped_column(Cents)
+    dunning_stage: Mapped[int] = mapped_column(Integer)
+    renderer: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,5 +1,62 @@
-"""Hook implementations of the `payer_generic_x12` plugin (entry point `medbill.plugins`)."""
+"""Hook implementations of the ``payer_generic_x12`` plugin (entry point ``medbill.plugins``)."""
 
 from __future__ import annotations
 
-from medbill_core.hookspecs import hookimpl  # noqa: F401  (hooks are added with the plugin's issue)
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from medbill_core.hookspecs import hookimpl
+from medbill_payer_generic_x12.adapter import GenericX12Adapter
+from medbill_payer_generic_x12.x12.control import (
+    ControlNumberSource,
+    MemoryControlNumbers,
+    SQLiteControlNumbers,
+)
+
+if TYPE_CHECKING:
+    import typer
+
+    from medbill_core.adapters import PayerAdapter
+    from medbill_core.pluginctx import PluginContext
+
+PLUGIN_NAME = "payer_generic_x12"
+
+
+class GenericX12Settings(BaseModel):
+    """``[plugins.payer_generic_x12]``.
+
+    :ivar control_numbers_path: SQLite file keeping ISA13/GS06 counters. Set it in production:
+        without it numbers start from the clock and are not remembered across runs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    control_numbers_path: str | None = None
+
+
+@hookimpl
+def medbill_plugin_settings_model() -> type[BaseModel]:
+    return GenericX12Settings
+
+
+def _control_numbers(settings: GenericX12Settings | None) -> ControlNumberSource:
+    if settings is not None and settings.control_numbers_path:
+        return SQLiteControlNumbers(settings.control_numbers_path)
+    # Seeded from the clock so two runs without a configured file rarely reuse a number.
+    return MemoryControlNumbers(start=int(time.time()) % 900_000_000 + 1)
+
+
+@hookimpl
+def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAdapter]:
+    settings = context.settings_for(PLUGIN_NAME)
+    return [GenericX12Adapter(control_numbers=_control_numbers(settings))]
+
+
+@hookimpl
+def medbill_register_commands(app: typer.Typer) -> None:
+    from medbill_payer_generic_x12.cli import app as x12_app
+
+    app.add_typer(x12_app, name="x12")

@@ -36,6 +36,7 @@ from medbill_core.domain import (
     StatusCode,
 )
 
+
 def _only_transaction(text: str) -> tuple[str, list[list[str]]]:
     found = [(t.transaction_set_id, list(t.segments())) for t in X12Reader(text).transactions()]
     assert len(found) == 1

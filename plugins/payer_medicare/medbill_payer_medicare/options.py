@@ -13,11 +13,16 @@ Example::
     mac = "04412"                  # MAC carrier number of the fee-schedule locality
     locality = "18"                # MPFS locality number within that MAC
     fee_schedule_year = 2025
+
+    [payers.medicare-tx.options.x12]   # handed to the generic X12 adapter (its options model)
+    submitter_id = "SUB123"
+    receiver_id = "CLEARINGHOUSE"
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +40,9 @@ class MedicareOptions(BaseModel):
     :ivar underpayment_tolerance: an allowed amount this much below expected is not flagged.
     :ivar timely_filing_warning_days: warn this many days before the 12-month limit.
     :ivar allow_test_mbis: accept synthetic MBIs with ``S`` in position 2 (test systems only).
+    :ivar x12: the options of the generic X12 adapter that writes and reads this payer's X12
+        (submitter and receiver IDs...); validated by that adapter. Needed to submit claims,
+        not for edits and pricing.
     """
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
@@ -47,6 +55,7 @@ class MedicareOptions(BaseModel):
     underpayment_tolerance: Decimal = Field(default=Decimal("0.00"), ge=0)
     timely_filing_warning_days: int = Field(default=30, ge=0, le=365)
     allow_test_mbis: bool = False
+    x12: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("locality")
     @classmethod

@@ -56,6 +56,7 @@ class HtmlStatementRenderer(StatementRenderer):
         phone = view.phone(practice)
         title, message = view.notice(statement, self.settings.dunning_messages)
         money = view.money
+        address = "<br>".join(esc(x) for x in view.address_lines(practice.address))
         parts = [
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
@@ -63,7 +64,7 @@ class HtmlStatementRenderer(StatementRenderer):
             f"<title>Statement {esc(statement.statement_number)}</title>",
             f"<style>{_STYLE}</style></head><body>",
             f"<header><h1>{esc(practice.name)}</h1>",
-            f'<div class="muted">{"<br>".join(esc(x) for x in view.address_lines(practice.address))}'
+            f'<div class="muted">{address}'
             + (f"<br>Billing questions: {esc(phone)}" if phone else "") + "</div></header>",
             "<h2>Patient statement</h2>",
             '<dl class="facts">',

@@ -1,7 +1,11 @@
-"""Synthetic statements for tests, the benchmark and the README image. No real person is described."""
+"""Synthetic statements for tests, the benchmark and the README image.
+
+No real person is described.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,8 +35,9 @@ def _line(index: int, service_date: date, claim: str) -> StatementLine:
     adjusted = (charge * Decimal("0.25")).quantize(Decimal("0.01"))
     patient_paid = Decimal("5.00") if index % 4 == 0 else ZERO
     return StatementLine(service_date=service_date, claim_number=claim, procedure_code=code,
-                         description=description, charge=charge, insurance_paid=insurance_paid,
-                         insurance_adjusted=adjusted, patient_paid=patient_paid,
+                         description=f"{description} #{index + 1}", charge=charge,
+                         insurance_paid=insurance_paid, insurance_adjusted=adjusted,
+                         patient_paid=patient_paid,
                          balance=charge - insurance_paid - adjusted - patient_paid)
 
 
@@ -85,23 +90,24 @@ def realistic_lines(statement_date: date = STATEMENT_DATE) -> list[StatementLine
     ]
 
 
-def sample_statement(lines: int | None = None, *, dunning_stage: int = 1,
+def sample_statement(lines: int | Sequence[StatementLine] | None = None, *, dunning_stage: int = 1,
                      statement_number: str = "S24-000123",
                      statement_date: date = STATEMENT_DATE, **overrides: Any) -> Statement:
     """A statement for a synthetic patient.
 
-    :param lines: ``None`` for the realistic eight-line statement; otherwise that many
+    :param lines: ``None`` for the realistic eight-line statement; a number for that many
         generated lines (three per claim, one visit a week back from the statement date),
-        each with a distinct description ``... #<n>``.
+        each with a distinct description ``... #<n>``; or the lines themselves.
     """
     if lines is None:
         items = realistic_lines(statement_date)
+    elif not isinstance(lines, int):
+        items = list(lines)
     else:
         items = []
         for index in range(lines):
             service_date = statement_date - timedelta(days=7 * (lines - index) // 3 + 3)
-            line = _line(index, service_date, f"CLM{index // 3 + 1:05d}")
-            items.append(line.model_copy(update={"description": f"{line.description} #{index + 1}"}))
+            items.append(_line(index, service_date, f"CLM{index // 3 + 1:05d}"))
     balance = total(line.balance for line in items)
     practice = factories.make_practice(
         name="Riverside Family Medicine",

@@ -131,8 +131,8 @@ def notice(statement: Statement, overrides: Mapping[int, str] | None = None) -> 
 
 def safe_filename(statement: Statement, extension: str) -> str:
     """``statement-<number>.<ext>``: named by statement number only, never by patient (PHI)."""
-    number = re.sub(r"[^A-Za-z0-9._-]+", "_", statement.statement_number).strip("._") or "unnumbered"
-    return f"statement-{number}.{extension}"
+    number = re.sub(r"[^A-Za-z0-9._-]+", "_", statement.statement_number).strip("._")
+    return f"statement-{number or 'unnumbered'}.{extension}"
 
 
 def _code(line: StatementLine) -> str:

@@ -186,6 +186,8 @@ def encode_277ca(batch: ClaimAckBatch, envelope: Envelope, source_name: str, sou
         w.add("TRN", "1", "0")
         ok = [c for c in claims if c.accepted]
         bad = [c for c in claims if not c.accepted]
+        w.add("STC", ("A1", "19", "PR"), None, "WQ",
+              format_money(sum((c.charge for c in claims), Decimal("0"))))
         if ok:
             w.add("QTY", "QA", str(len(ok)))
         if bad:

@@ -51,6 +51,7 @@ from medbill_payer_generic_x12.x12.errors import (
 )
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader, parse_date
 from medbill_payer_generic_x12.x12.values import format_date, format_money, format_time
+from medbill_payer_generic_x12.x12.values import is_digits as _digits
 from medbill_payer_generic_x12.x12.writer import TransactionWriter
 
 VERSION_999 = "005010X231A1"
@@ -163,7 +164,7 @@ def decode_999_transaction(transaction: Transaction) -> FunctionalAcknowledgment
             for name, position in (("included_count", 2), ("received_count", 3),
                                    ("accepted_count", 4)):
                 value = el(segment, position)
-                if value and not value.isdigit():
+                if value and not _digits(value):
                     raise transaction.error(X12ValueError, f"AK9{position:02d} as a number",
                                             segment, position, ack_code="6")
                 header[name] = int(value) if value else None
@@ -181,7 +182,7 @@ def decode_999_transaction(transaction: Transaction) -> FunctionalAcknowledgment
 def _segment_error(transaction: Transaction, ik3: Segment, ik4: Segment | None,
                    component: str) -> SegmentError:
     position = el(ik3, 2)
-    if not position.isdigit():
+    if not _digits(position):
         raise transaction.error(X12ValueError, "IK302 segment position as a number", ik3, 2,
                                 ack_code="6")
     data: dict[str, Any] = {
@@ -191,11 +192,11 @@ def _segment_error(transaction: Transaction, ik3: Segment, ik4: Segment | None,
         "component_position": None, "element_error_code": None}
     if ik4 is not None:
         parts = composite(ik4, 1, component)
-        if not parts or not parts[0].isdigit():
+        if not parts or not _digits(parts[0]):
             raise transaction.error(X12ValueError, "IK401-1 element position as a number", ik4,
                                     1, ack_code="6")
         data["element_position"] = int(parts[0])
-        if len(parts) > 1 and parts[1].isdigit():
+        if len(parts) > 1 and _digits(parts[1]):
             data["component_position"] = int(parts[1])
         data["element_error_code"] = opt(ik4, 3)
     return trusted(SegmentError, data)

@@ -77,6 +77,7 @@ from medbill_payer_generic_x12.x12.errors import (
 )
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
 from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
+from medbill_payer_generic_x12.x12.values import is_digits as _digits
 from medbill_payer_generic_x12.x12.writer import TransactionWriter
 
 VERSION = "005010X222A1"
@@ -598,7 +599,7 @@ def _read_cas(transaction: Transaction, segment: Segment) -> list[ClaimAdjustmen
 
 def _line_number(transaction: Transaction, segment: Segment) -> int:
     text = required(transaction, segment, 1, "LX01 line number")
-    if not text.isdigit():
+    if not _digits(text):
         raise transaction.error(X12ValueError, "LX01 as a whole number", segment, 1,
                                 ack_code="6")
     return int(text)
@@ -619,7 +620,7 @@ def _read_sv1(transaction: Transaction, segment: Segment, component: str,
     line["units"] = opt_decimal(transaction, segment, 4, "SV104 units")
     line["place_of_service"] = opt(segment, 5)
     pointers = composite(segment, 7, component)
-    if not pointers or not all(pointer.isdigit() for pointer in pointers if pointer):
+    if not pointers or not all(_digits(pointer) for pointer in pointers if pointer):
         raise transaction.error(X12StructureError, "SV107 diagnosis pointers (required)",
                                 segment, 7, ack_code="1")
     line["diagnosis_pointers"] = [int(pointer) for pointer in pointers if pointer]

@@ -70,6 +70,7 @@ from medbill_payer_generic_x12.x12.errors import (
 )
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
 from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
+from medbill_payer_generic_x12.x12.values import is_digits as _digits
 from medbill_payer_generic_x12.x12.writer import TransactionWriter
 
 VERSION = "005010X221A1"
@@ -91,7 +92,7 @@ _build_claim = builder(ClaimPayment)
 
 def _date(text: str) -> date | None:
     # Inlined CCYYMMDD parse: date() itself rejects impossible days.
-    if len(text) == 8 and text.isdigit():
+    if len(text) == 8 and _digits(text):
         try:
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
         except ValueError:

@@ -40,6 +40,7 @@ from medbill_payer_generic_x12.x12.errors import (
     X12StructureError,
     X12SyntaxError,
 )
+from medbill_payer_generic_x12.x12.values import is_digits as _digits
 
 Segment = list[str]
 
@@ -154,7 +155,7 @@ def _require(segment: Segment, position: int, index: int, what: str, code: str =
 
 def _count(segment: Segment, position: int, index: int, what: str) -> int:
     value = _require(segment, position, index, what)
-    if not value.isdigit():
+    if not _digits(value):
         raise X12EnvelopeError(f"{what} as a whole number", segment_index=index,
                                segment_id=segment[0], element=position, ack_code="6")
     return int(value)
@@ -462,7 +463,7 @@ def parse_isa(segment: Segment, index: int, delimiters: Delimiters) -> Interchan
         raise X12SyntaxError("16 ISA elements", segment_index=index, segment_id="ISA",
                              ack_code="024")
     control = segment[13].strip()
-    if not (len(control) == 9 and control.isdigit()):
+    if not (len(control) == 9 and _digits(control)):
         raise X12EnvelopeError("ISA13 interchange control number of 9 digits",
                                segment_index=index, segment_id="ISA", element=13,
                                ack_code="018")

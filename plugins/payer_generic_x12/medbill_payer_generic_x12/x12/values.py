@@ -12,6 +12,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 CENT = Decimal("0.01")
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts '²', which ``int`` then refuses)."""
+    return text.isascii() and text.isdigit()
+
+
+_digits = is_digits
+
+
 def format_date(value: date) -> str:
     """CCYYMMDD."""
     return f"{value.year:04d}{value.month:02d}{value.day:02d}"
@@ -56,7 +64,7 @@ def parse_money(text: str) -> Decimal | None:
 
 
 def parse_ccyymmdd(text: str) -> date | None:
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not _digits(text):
         return None
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))

@@ -1,0 +1,240 @@
+"""The generic X12 payer adapter: any payer reached with standard 5010 transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from medbill_core.adapters import PayerAdapter, SubmissionChannel
+from medbill_core.domain import (
+    BillableClaim,
+    ClaimFinding,
+    ClaimStatusRequest,
+    ClaimStatusResponse,
+    DecodedResponse,
+    DocumentKind,
+    EligibilityRequest,
+    EligibilityResponse,
+    InboundDocument,
+    Payer,
+    Relationship,
+    Severity,
+    SubmissionFile,
+)
+from medbill_core.errors import DecodeError, SubmissionError
+from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.transactions.claim_837p import (
+    OTHER_SUBSCRIBER_RELATIONSHIPS,
+    PATIENT_RELATIONSHIPS,
+    encode_837p,
+)
+from medbill_payer_generic_x12.transactions.claim_status import decode_277, encode_276
+from medbill_payer_generic_x12.transactions.common import Parties
+from medbill_payer_generic_x12.transactions.eligibility import decode_271, encode_270
+from medbill_payer_generic_x12.x12.control import ControlNumberSource, MemoryControlNumbers
+from medbill_payer_generic_x12.x12.errors import X12Error, X12SyntaxError, X12UnsupportedError
+
+
+class GenericX12Options(BaseModel):
+    """``[payers.<key>.options]`` for payers using ``adapter = "generic_x12"``.
+
+    IDs come from the clearinghouse's (or payer's) companion guide.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    submitter_id: str = Field(min_length=1, max_length=15, description="ISA06 and 1000A NM109")
+    receiver_id: str = Field(min_length=1, max_length=15, description="ISA08 and 1000B NM109")
+    submitter_name: str | None = Field(default=None, max_length=60)
+    receiver_name: str | None = Field(default=None, max_length=60)
+    submitter_contact_name: str | None = Field(default=None, max_length=60)
+    submitter_phone: str | None = Field(default=None, pattern=r"^\d{10}$")
+    submitter_email: str | None = None
+    sender_qualifier: str = Field(default="ZZ", min_length=2, max_length=2)
+    receiver_qualifier: str = Field(default="ZZ", min_length=2, max_length=2)
+    application_sender: str | None = Field(default=None, max_length=15, description="GS02")
+    application_receiver: str | None = Field(default=None, max_length=15, description="GS03")
+    usage: Literal["P", "T"] = "P"
+    acknowledgment_requested: bool = False
+    payer_id: str | None = Field(default=None, description="2010BB NM109 when it differs from "
+                                 "the payer's routing ID")
+    payer_name: str | None = Field(default=None, max_length=60)
+    claim_filing_indicator: str | None = Field(default=None, pattern=r"^[0-9A-Z]{2}$")
+    max_lines_per_claim: int = Field(default=50, ge=1, le=50)
+    max_claims_per_transaction: int = Field(default=5000, ge=1, le=5000)
+
+    def parties(self) -> Parties:
+        return Parties(
+            submitter_id=self.submitter_id, submitter_name=self.submitter_name or self.submitter_id,
+            receiver_id=self.receiver_id, receiver_name=self.receiver_name or self.receiver_id,
+            submitter_contact=self.submitter_contact_name, submitter_phone=self.submitter_phone,
+            submitter_email=self.submitter_email, sender_qualifier=self.sender_qualifier,
+            receiver_qualifier=self.receiver_qualifier,
+            application_sender=self.application_sender,
+            application_receiver=self.application_receiver, usage=self.usage,
+            acknowledgment_requested=self.acknowledgment_requested)
+
+
+class GenericX12Adapter(PayerAdapter):
+    """837P out, 999/TA1/277CA/271/277/835 in, 270/271 and 276/277 real-time, for any payer.
+
+    :param control_numbers: source of ISA13/GS06; the plugin passes a persistent one.
+    :param clock: the time stamped in envelopes (tests pass a fixed one).
+    """
+
+    identifier: ClassVar[str] = "generic_x12"
+    verbose_name: ClassVar[str] = "Generic X12 5010 payer"
+    payer_options_model: ClassVar[type[BaseModel] | None] = GenericX12Options
+
+    def __init__(self, control_numbers: ControlNumberSource | None = None,
+                 clock: Callable[[], datetime] = datetime.now) -> None:
+        self.control_numbers = control_numbers or MemoryControlNumbers()
+        self.clock = clock
+
+    def options(self, payer: Payer) -> GenericX12Options:
+        try:
+            return GenericX12Options.model_validate(payer.options)
+        except ValueError as exc:
+            from medbill_core.domain.base import problems_from
+
+            problems = "; ".join(f"{field}: {reason}" for field, reason in
+                                 problems_from(exc))  # type: ignore[arg-type]
+            raise SubmissionError(f"payer {payer.key!r} options: {problems}") from None
+
+    # -- claims ---------------------------------------------------------------------------------
+    def claim_edits(self, claim: BillableClaim) -> list[ClaimFinding]:
+        findings: list[ClaimFinding] = []
+        number = claim.claim.claim_number
+
+        def add(severity: Severity, code: str, message: str, field: str | None = None) -> None:
+            findings.append(ClaimFinding(severity=severity, code=f"x12.{code}", message=message,
+                                         claim_number=number, field=field, source="generic_x12"))
+
+        if claim.coverage is None:
+            add(Severity.ERROR, "self_pay", "a self-pay claim cannot be sent as an 837P")
+            return findings
+        limit = self.options(claim.payer).max_lines_per_claim if claim.payer else 50
+        if len(claim.claim.lines) > limit:
+            add(Severity.ERROR, "too_many_lines",
+                f"the payer accepts at most {limit} service lines per claim", "claim.lines")
+        relationship = claim.coverage.relationship
+        if relationship is not Relationship.SELF and relationship.value not in \
+                PATIENT_RELATIONSHIPS:
+            add(Severity.ERROR, "relationship",
+                f"relationship code {relationship.value} is not allowed in 837P PAT01",
+                "coverage.relationship")
+        for prior in claim.prior_adjudications:
+            if prior.coverage.relationship.value not in OTHER_SUBSCRIBER_RELATIONSHIPS:
+                add(Severity.ERROR, "other_relationship",
+                    "a prior payer's relationship code is not allowed in 837P 2320 SBR02",
+                    "prior_adjudications.coverage.relationship")
+        if claim.patient.address is None:
+            add(Severity.ERROR, "patient_address",
+                "the patient's address is required in an 837P (2010BA or 2010CA N3/N4)",
+                "patient.address")
+        if len(claim.practice.address.postal_code) != 9:
+            add(Severity.WARNING, "billing_zip",
+                "837P billing provider ZIP codes should have 9 digits (2010AA N403)",
+                "practice.address.postal_code")
+        return findings
+
+    def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
+        options = self.options(payer)
+        effective = payer
+        overrides = {name: value for name, value in (
+            ("payer_id", options.payer_id), ("name", options.payer_name),
+            ("claim_filing_indicator", options.claim_filing_indicator)) if value}
+        if overrides:
+            effective = payer.model_copy(update=overrides)
+        prepared = [claim if claim.payer == effective else
+                    claim.model_copy(update={"payer": effective}) for claim in claims]
+        now = self.clock()
+        batch = encode_837p(prepared, parties=options.parties(),
+                            control_numbers=self.control_numbers, now=now,
+                            max_claims_per_transaction=options.max_claims_per_transaction,
+                            max_lines_per_claim=options.max_lines_per_claim)
+        return [SubmissionFile(
+            payer_key=payer.key, kind=DocumentKind.CLAIM_837P, content=batch.text,
+            claim_numbers=batch.claim_numbers, control_number=batch.control_number,
+            filename=f"837P-{payer.key}-{batch.control_number}.x12", created_at=now)]
+
+    # -- real time -----------------------------------------------------------------------------
+    def check_eligibility(self, request: EligibilityRequest,
+                          channel: SubmissionChannel) -> EligibilityResponse:
+        options = self.options(request.payer)
+        text = encode_270([request], parties=options.parties(),
+                          control_numbers=self.control_numbers, now=self.clock())
+        reply = channel.exchange("270", text)
+        responses = decode_271(reply.content) if self._kind(reply.content) is \
+            DocumentKind.ELIGIBILITY_271 else []
+        if not responses:
+            raise DecodeError(f"eligibility {request.trace_number}: the payer answered with "
+                              f"{self._kind(reply.content).value}, not a 271")
+        for response in responses:
+            if response.trace_number == request.trace_number:
+                return response
+        return responses[0]
+
+    def check_claim_status(self, request: ClaimStatusRequest,
+                           channel: SubmissionChannel) -> ClaimStatusResponse:
+        if request.claim.payer is None:
+            raise SubmissionError(f"claim {request.claim.claim.claim_number}: no payer to ask")
+        options = self.options(request.claim.payer)
+        text = encode_276([request], parties=options.parties(),
+                          control_numbers=self.control_numbers, now=self.clock())
+        reply = channel.exchange("276", text)
+        if self._kind(reply.content) is not DocumentKind.STATUS_277:
+            raise DecodeError(f"claim status {request.trace_number}: the payer answered with "
+                              f"{self._kind(reply.content).value}, not a 277")
+        responses = decode_277(reply.content)
+        for response in responses:
+            if response.trace_number == request.trace_number:
+                return response
+        return responses[0]
+
+    @staticmethod
+    def _kind(text: str) -> DocumentKind:
+        from medbill_payer_generic_x12.codec import detect_kind
+
+        return detect_kind(text)
+
+    # -- inbound -------------------------------------------------------------------------------
+    def decode(self, document: InboundDocument) -> DecodedResponse | None:
+        """The document's domain object; ``None`` when it is not X12 this engine reads.
+
+        :raises DecodeError: malformed X12, or a document holding several transaction sets
+            (the hook returns one object; use :meth:`decode_all` for those).
+        """
+        objects = self.decode_all(document)
+        if objects is None:
+            return None
+        if len(objects) != 1:
+            raise DecodeError(f"document {document.document_id}: holds {len(objects)} "
+                              "transaction sets; medbill_decode_response returns one "
+                              "(use GenericX12Adapter.decode_all)")
+        return objects[0]
+
+    def decode_all(self, document: InboundDocument) -> list[DecodedResponse] | None:
+        """Every transaction set of the document as domain objects."""
+        text = document.content.lstrip("\ufeff \t\r\n")
+        if not text.startswith(("ISA", "ST")):
+            return None
+        try:
+            kind, objects = decode_document(text)
+        except X12UnsupportedError:
+            return None
+        except X12SyntaxError as exc:
+            if exc.segment_index == 1 and not text.startswith("ISA"):
+                return None
+            raise
+        except X12Error:
+            raise
+        if kind in (DocumentKind.CLAIM_837P,):
+            return None  # our own outbound format is not a response
+        return objects
+
+
+__all__ = ["GenericX12Adapter", "GenericX12Options"]

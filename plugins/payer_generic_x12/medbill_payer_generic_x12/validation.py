@@ -1,0 +1,81 @@
+"""The engine's own checks of a document: structure (strict decoding) and money balancing.
+
+pyx12 does not check balancing and has no maps for 270/271/276/277; these findings fill that gap.
+Messages name positions, claim numbers and amounts' roles, never patient data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from medbill_core.domain import DocumentKind, Remittance
+from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.x12.errors import X12Error
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: str  # "error" or "warning"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}"
+
+
+def validate_document(text: str) -> tuple[DocumentKind | None, list[Finding]]:
+    """Structural findings (every defect a lenient read skips, or the first fatal one) and, for
+    an 835, balancing findings."""
+    findings: list[Finding] = []
+    try:
+        kind, objects = decode_document(text)
+    except X12Error as strict_error:
+        findings.append(Finding("error", str(strict_error)))
+        try:
+            kind, objects = _lenient(text, findings, strict_error)
+        except X12Error:
+            return None, findings
+    for index, item in enumerate(objects, start=1):
+        if isinstance(item, Remittance):
+            findings += _balance_835(index, item)
+    return kind, findings
+
+
+def _lenient(text: str, findings: list[Finding], first: X12Error) -> tuple[DocumentKind, Any]:
+    from medbill_payer_generic_x12.codec import detect_kind
+    from medbill_payer_generic_x12.transactions.remittance_835 import decode_835
+
+    kind = detect_kind(text)
+    if kind is DocumentKind.REMITTANCE_835:
+        warnings: list[X12Error] = []
+        objects = decode_835(text, strict=False, warnings=warnings)
+        findings += [Finding("error", str(w)) for w in warnings if str(w) != str(first)]
+        return kind, objects
+    return decode_document(text, strict=False)
+
+
+def _balance_835(index: int, remittance: Remittance) -> list[Finding]:
+    findings = []
+    where = f"835 transaction {index} (trace {remittance.trace_number})"
+    difference = remittance.balance_difference()
+    if difference != 0:
+        findings.append(Finding("error", (
+            f"{where}: BPR02 {remittance.payment_amount} is not claim payments "
+            f"{remittance.claims_paid} minus provider adjustments {remittance.provider_adjusted} "
+            f"(off by {difference})")))
+    for claim in remittance.claims:
+        if not claim.is_balanced():
+            findings.append(Finding("error", (
+                f"{where}, claim {claim.claim_number}: charge {claim.charge} - paid {claim.paid}"
+                f" = {claim.charge - claim.paid}, but adjustments total {claim.adjusted}")))
+        for line, service in enumerate(claim.services, start=1):
+            if service.adjustments and not service.is_balanced():
+                gap: Decimal = service.charge - service.paid - service.adjusted
+                findings.append(Finding("warning", (
+                    f"{where}, claim {claim.claim_number} line {line}: line charge - paid - "
+                    f"adjustments = {gap}")))
+    return findings
+
+
+__all__ = ["Finding", "validate_document"]
