@@ -211,6 +211,12 @@ channel = "clearinghouse_mock"
 claim_filing_indicator = "CI"   # SBR09: CI commercial, MB Medicare Part B, BL Blue Cross ...
 timely_filing_days = 180
 
+# The adapter's own settings for this payer, from the clearinghouse's companion guide.
+[payers.acme.options]
+submitter_id = "EXAMPLESUB01"   # ISA06 / loop 1000A: your ID at the clearinghouse
+receiver_id = "MOCKCH"          # ISA08 / loop 1000B: the clearinghouse's ID
+usage = "T"                     # ISA15: T while testing, P in production
+
 # Per-plugin settings, validated by each plugin:
 # [plugins.clearinghouse_mock]
 # base_url = "http://127.0.0.1:8035"

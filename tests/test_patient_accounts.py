@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from inproc_plugins import make_line_plugin
 from sqlalchemy import func, select
@@ -78,7 +78,7 @@ def test_payments_apply_oldest_first(medbill_app) -> None:
 
 
 def test_payment_to_a_chosen_claim(medbill_app) -> None:
-    patient, (old, new) = self_pay_patient(medbill_app, 2, ["100.00", "50.00"], [40, 5])
+    patient, (_old, new) = self_pay_patient(medbill_app, 2, ["100.00", "50.00"], [40, 5])
     assert pay(medbill_app, patient, "50.00", claim_id=new).applied == {new: D("50.00")}
 
 
@@ -103,7 +103,7 @@ def test_overpayment_needs_a_decision_and_changes_nothing_without_one(medbill_ap
 
 def test_bad_payments_are_refused(medbill_app) -> None:
     patient, _ = self_pay_patient(medbill_app, 5, ["80.00"], [10])
-    other, (other_claim,) = self_pay_patient(medbill_app, 6, ["10.00"], [10])
+    _other, (other_claim,) = self_pay_patient(medbill_app, 6, ["10.00"], [10])
     with pytest.raises(LedgerError, match=f"claim {other_claim} is not a claim of patient"):
         pay(medbill_app, patient, "5.00", claim_id=other_claim)
     with pytest.raises(ValueError):
@@ -148,7 +148,7 @@ def test_plans_track_installments_and_missed_ones(medbill_app) -> None:
 
 
 def test_statement_amounts_come_from_the_ledger(medbill_app) -> None:
-    patient, (old, new) = self_pay_patient(medbill_app, 8, ["100.00", "50.00"], [95, 5])
+    patient, (_old, _new) = self_pay_patient(medbill_app, 8, ["100.00", "50.00"], [95, 5])
     pay(medbill_app, patient, "30.00")
     with medbill_app.unit_of_work() as work:
         statement = build_statement(work, patient, statement_date=TODAY, cycle="2026-11")

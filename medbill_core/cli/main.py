@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from medbill_core.cli import (
+    accounts_cmd,
     audit_cmd,
     claims_cmd,
     cycle_cmd,
@@ -42,6 +43,10 @@ def build_app() -> typer.Typer:
     app.add_typer(claims_cmd.app, name="claims")
     app.add_typer(cycle_cmd.responses_app, name="responses")
     app.add_typer(cycle_cmd.remit_app, name="remit")
+    app.add_typer(accounts_cmd.payments_app, name="payments")
+    app.add_typer(accounts_cmd.plans_app, name="plans")
+    app.add_typer(accounts_cmd.statements_app, name="statements")
+    app.add_typer(accounts_cmd.collections_app, name="collections")
     app.command("audit")(audit_cmd.audit)
     _add_optional_apps(app)
     return app

@@ -63,6 +63,7 @@ SETTINGS = settings(max_examples=60, deadline=None,
 
 words = st.from_regex(r"[A-Z0-9](?:[A-Z0-9 ]{0,8}[A-Z0-9])?", fullmatch=True)
 ids = st.from_regex(r"[A-Z0-9]{1,12}", fullmatch=True)
+ids2 = st.from_regex(r"[A-Z0-9]{2,12}", fullmatch=True)
 codes = st.from_regex(r"[A-Z0-9]{1,5}", fullmatch=True)
 money = st.integers(-10_000_000, 10_000_000).map(lambda cents: Decimal(cents) / 100)
 positive_money = st.integers(1, 10_000_000).map(lambda cents: Decimal(cents) / 100)
@@ -267,9 +268,9 @@ def billable_claims(draw: st.DrawFn, number: str) -> BillableClaim:
                     units=str(draw(quantities))) for n in range(1, line_count + 1)]
     priors = []
     for _ in range(draw(st.integers(0, 2))):
-        prior_payer = f.payer(draw(ids), draw(words))
+        prior_payer = f.payer(draw(ids2), draw(words))
         priors.append(PriorPayerAdjudication(
-            payer=prior_payer, coverage=f.coverage(prior_payer, member_id=draw(ids)),
+            payer=prior_payer, coverage=f.coverage(prior_payer, member_id=draw(ids2)),
             paid_amount=draw(positive_money), paid_date=draw(dates),
             claim_adjustments=draw(st.lists(st.builds(
                 ClaimAdjustmentRef, group_code=st.sampled_from(["CO", "PR", "OA"]),
@@ -284,10 +285,6 @@ def billable_claims(draw: st.DrawFn, number: str) -> BillableClaim:
                    order=draw(st.sampled_from(CoverageOrder)), frequency=frequency,
                    original=draw(ids) if frequency != "1" else None, priors=priors,
                    prior_authorization=draw(st.none() | ids))
-
-
-def _first_seen_group_order(claim: BillableClaim) -> BillableClaim:
-    return claim
 
 
 @SETTINGS

@@ -2,12 +2,21 @@
 
 Medicare's own rules live here: the claim edits (:mod:`.edits`), fee-schedule pricing
 (:mod:`.feeschedule`), underpayment checks (:mod:`.underpayment`), Part B benefit reading
-(:mod:`.benefits`) and encounter splitting (:mod:`.split`). The X12 work (837P, 270/271, 276/277,
-decoding 999/277CA/835) is the generic X12 engine's: this adapter delegates to the adapter with
-identifier ``generic_x12`` from the ``payer_generic_x12`` plugin, after making the claims
-Medicare's (SBR09 ``MB``, the MBI without dashes).
+(:mod:`.benefits`) and encounter splitting (:mod:`.split`).
 
-When no generic X12 adapter is installed, the X12 capabilities are absent, not faked:
+The X12 work (837P, 270/271, 276/277, decoding 999/277CA/271/277/835) is the generic X12
+engine's: this adapter delegates to the adapter with identifier ``generic_x12`` (plugin
+``payer_generic_x12``). It hands that adapter the payer with
+
+* the options of ``[payers.<key>.options.x12]`` (the generic adapter's own options model:
+  submitter and receiver IDs...), and
+* claim filing indicator ``MB`` (SBR09), whatever the configuration says,
+
+and claims whose member ID is the MBI without dashes. In a running instance the delegate is the
+registered ``generic_x12`` adapter (with its persistent control numbers); used as a library, a new
+instance of the installed generic adapter.
+
+When there is no generic X12 adapter the X12 capabilities are absent, not faked:
 ``supports_claims()`` and friends answer ``False``, the methods raise
 :class:`~medbill_core.errors.AdapterNotAvailable`, and :meth:`decode` declines (``None``).
 """
@@ -18,7 +27,9 @@ import importlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
 
 from medbill_core.adapters import PayerAdapter, SubmissionChannel
 from medbill_core.domain import (
@@ -33,17 +44,26 @@ from medbill_core.domain import (
     EligibilityResponse,
     InboundDocument,
     Payer,
+    Severity,
     SubmissionFile,
 )
-from medbill_core.errors import ConfigurationError
+from medbill_core.domain.base import problems_from
+from medbill_core.errors import ConfigurationError, SubmissionError
 
 from medbill_payer_medicare.benefits import MedicareBenefits, read_medicare_benefits
-from medbill_payer_medicare.edits import MEDICARE_FILING_INDICATOR, medicare_claim_edits
+from medbill_payer_medicare.edits import (
+    MEDICARE_FILING_INDICATOR,
+    finding,
+    medicare_claim_edits,
+)
 from medbill_payer_medicare.feeschedule import FeeSchedule, MedicarePricer
 from medbill_payer_medicare.mbi import check_mbi
 from medbill_payer_medicare.options import MedicareOptions
 from medbill_payer_medicare.split import Encounter, split_encounter
 from medbill_payer_medicare.underpayment import find_underpayments
+
+if TYPE_CHECKING:
+    from medbill_core.pluginctx import PluginContext
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +99,10 @@ def find_generic_x12_adapter() -> PayerAdapter | None:
 class MedicareAdapter(PayerAdapter):
     """Medicare Part B (A/B MAC) claims, eligibility and remittance rules.
 
-    :param delegate: the adapter that speaks X12; by default the installed generic X12 adapter
-        (found on first use), ``None`` for none.
+    :param delegate: the adapter that speaks X12. By default: the ``generic_x12`` adapter
+        registered in ``context`` when a context is given, else a new instance of the
+        installed generic X12 adapter; ``None`` for none.
+    :param context: the running instance's plugin context (the plugin passes it).
     :param today: the clock for date-dependent edits (timely filing).
     """
 
@@ -89,16 +111,24 @@ class MedicareAdapter(PayerAdapter):
     payer_options_model = MedicareOptions
 
     def __init__(self, *, delegate: PayerAdapter | None = _AUTO,
+                 context: PluginContext | None = None,
                  today: Callable[[], date] = date.today) -> None:
         self._delegate = delegate
+        self._context = context
         self._today = today
 
     # -- delegation --------------------------------------------------------------------------
     @property
     def delegate(self) -> PayerAdapter | None:
         """The X12 adapter this one delegates to (``None`` when there is none)."""
-        if self._delegate is _AUTO:
-            self._delegate = find_generic_x12_adapter()
+        if self._delegate is not _AUTO:
+            return self._delegate
+        if self._context is not None:
+            found = self._context.adapters.get(GENERIC_X12_IDENTIFIER)
+            if found is not None:
+                self._delegate = found
+            return found
+        self._delegate = find_generic_x12_adapter()
         return self._delegate
 
     def supports_claims(self) -> bool:
@@ -114,7 +144,7 @@ class MedicareAdapter(PayerAdapter):
         if not available or self.delegate is None:
             raise self._unsupported(
                 f"{what}: that needs the generic X12 adapter ({GENERIC_X12_IDENTIFIER!r}, "
-                "plugin payer_generic_x12), which is not installed or cannot do it")
+                "plugin payer_generic_x12), which is not enabled or cannot do it")
         return self.delegate
 
     # -- options -----------------------------------------------------------------------------
@@ -123,6 +153,38 @@ class MedicareAdapter(PayerAdapter):
         if payer is None:
             return MedicareOptions()
         return MedicareOptions.model_validate(payer.options)
+
+    def validate_payer_options(self, payer: Payer) -> BaseModel | None:
+        """Validate the Medicare options, and the ``x12`` table with the X12 adapter's model."""
+        options = self.options_for(payer)
+        delegate = self.delegate
+        if options.x12 and delegate is not None:
+            delegate.validate_payer_options(self._x12_payer_unchecked(payer, options))
+        return options
+
+    def _x12_payer_unchecked(self, payer: Payer, options: MedicareOptions) -> Payer:
+        x12 = dict(options.x12)
+        if "claim_filing_indicator" in x12:
+            x12["claim_filing_indicator"] = MEDICARE_FILING_INDICATOR
+        return payer.model_copy(update={"options": x12,
+                                        "claim_filing_indicator": MEDICARE_FILING_INDICATOR})
+
+    def x12_payer(self, payer: Payer) -> Payer:
+        """``payer`` as the X12 adapter gets it: its ``x12`` options, SBR09 ``MB``.
+
+        :raises SubmissionError: the ``x12`` table is missing or invalid for the X12 adapter.
+        """
+        x12_payer = self._x12_payer_unchecked(payer, self.options_for(payer))
+        delegate = self.delegate
+        if delegate is not None:
+            try:
+                delegate.validate_payer_options(x12_payer)
+            except ValidationError as exc:
+                detail = "; ".join(f"{field}: {reason}" for field, reason in problems_from(exc))
+                raise SubmissionError(
+                    f"[payers.{payer.key}.options.x12] (options of the generic X12 adapter): "
+                    f"{detail}") from None
+        return x12_payer
 
     def pricer(self, payer: Payer) -> MedicarePricer:
         """A fee-schedule pricer for the payer's configured locality and year.
@@ -145,10 +207,25 @@ class MedicareAdapter(PayerAdapter):
 
     # -- Medicare rules ----------------------------------------------------------------------
     def claim_edits(self, claim: BillableClaim) -> list[ClaimFinding]:
+        """The Medicare edits, then the X12 adapter's edits on the claim as it would be sent."""
         options = self.options_for(claim.payer)
-        return medicare_claim_edits(
+        findings = medicare_claim_edits(
             claim, today=self._today(), allow_test_mbis=options.allow_test_mbis,
             timely_filing_warning_days=options.timely_filing_warning_days)
+        delegate = self.delegate
+        if delegate is None or claim.payer is None:
+            return findings
+        try:
+            x12_payer = self.x12_payer(claim.payer)
+        except SubmissionError as exc:
+            findings.append(finding(
+                claim, Severity.ERROR, "medicare.x12_options",
+                f"the 837P cannot be written: {exc.message}", field="payer.options.x12",
+                hint=f"add [payers.{claim.payer.key}.options.x12] with the clearinghouse's "
+                     "submitter and receiver IDs"))
+            return findings
+        findings.extend(delegate.claim_edits(self.prepare_claim(claim, x12_payer)))
+        return findings
 
     def underpayments(self, payment: ClaimPayment, payer: Payer, *,
                       claim: Claim | None = None) -> list[ClaimFinding]:
@@ -166,43 +243,56 @@ class MedicareAdapter(PayerAdapter):
         """An encounter as 837P-sized claims (<= 50 lines, <= 12 diagnoses each)."""
         return split_encounter(encounter)
 
-    @staticmethod
-    def as_medicare(payer: Payer) -> Payer:
-        """``payer`` with claim filing indicator ``MB`` (SBR09)."""
-        if payer.claim_filing_indicator == MEDICARE_FILING_INDICATOR:
-            return payer
-        return payer.model_copy(update={"claim_filing_indicator": MEDICARE_FILING_INDICATOR})
-
-    def prepare_claim(self, claim: BillableClaim) -> BillableClaim:
-        """A copy of ``claim`` as Medicare gets it: SBR09 ``MB``, the MBI without dashes."""
+    def prepare_claim(self, claim: BillableClaim, payer: Payer | None = None) -> BillableClaim:
+        """A copy of ``claim`` as Medicare gets it: the member ID as an MBI without dashes, and
+        the payer replaced by ``payer`` (default: the claim's own with SBR09 ``MB``)."""
         update: dict[str, Any] = {}
         if claim.payer is not None:
-            update["payer"] = self.as_medicare(claim.payer)
-        coverage = claim.coverage
-        if coverage is not None:
-            verdict = check_mbi(coverage.member_id, allow_test=True)
-            if verdict.valid and verdict.normalized != coverage.member_id:
-                update["coverage"] = coverage.model_copy(
+            update["payer"] = payer or claim.payer.model_copy(
+                update={"claim_filing_indicator": MEDICARE_FILING_INDICATOR})
+        if claim.coverage is not None:
+            verdict = check_mbi(claim.coverage.member_id, allow_test=True)
+            if verdict.valid and verdict.normalized != claim.coverage.member_id:
+                update["coverage"] = claim.coverage.model_copy(
                     update={"member_id": verdict.normalized})
         return claim.model_copy(update=update) if update else claim
 
     # -- X12, delegated ----------------------------------------------------------------------
     def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
+        """837P files written by the generic X12 adapter, with SBR09 ``MB``.
+
+        :raises AdapterNotAvailable: no generic X12 adapter.
+        :raises SubmissionError: the payer's ``x12`` options are missing or invalid.
+        """
         x12 = self._x12("encode claims", self.supports_claims())
-        medicare = self.as_medicare(payer)
-        return x12.encode_claims(medicare, [self.prepare_claim(claim) for claim in claims])
+        x12_payer = self.x12_payer(payer)
+        prepared = [self.prepare_claim(claim, x12_payer if claim.payer is not None
+                                       and claim.payer.key == payer.key else None)
+                    for claim in claims]
+        return x12.encode_claims(x12_payer, prepared)
 
     def check_eligibility(self, request: EligibilityRequest,
                           channel: SubmissionChannel) -> EligibilityResponse:
+        """A 270/271 exchange through the generic X12 adapter (HETS-style)."""
         x12 = self._x12("check eligibility", self.supports_eligibility())
-        return x12.check_eligibility(request, channel)
+        update: dict[str, Any] = {"payer": self.x12_payer(request.payer)}
+        verdict = check_mbi(request.coverage.member_id, allow_test=True)
+        if verdict.valid and verdict.normalized != request.coverage.member_id:
+            update["coverage"] = request.coverage.model_copy(
+                update={"member_id": verdict.normalized})
+        return x12.check_eligibility(request.model_copy(update=update), channel)
 
     def check_claim_status(self, request: ClaimStatusRequest,
                            channel: SubmissionChannel) -> ClaimStatusResponse:
+        """A 276/277 exchange through the generic X12 adapter."""
         x12 = self._x12("check claim status", self.supports_claim_status())
-        return x12.check_claim_status(request, channel)
+        claim = request.claim
+        payer = self.x12_payer(claim.payer) if claim.payer is not None else None
+        return x12.check_claim_status(
+            request.model_copy(update={"claim": self.prepare_claim(claim, payer)}), channel)
 
     def decode(self, document: InboundDocument) -> DecodedResponse | None:
+        """The generic X12 adapter's decoding (``None`` without one)."""
         if self.delegate is None:
             return None
         return self.delegate.decode(document)

@@ -18,4 +18,4 @@ from medbill_payer_medicare.adapter import MedicareAdapter
 
 @hookimpl
 def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAdapter]:
-    return [MedicareAdapter()]
+    return [MedicareAdapter(context=context)]

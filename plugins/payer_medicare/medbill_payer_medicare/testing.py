@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -16,14 +17,21 @@ from medbill_core.testing import factories
 EXAMPLE_MBI = "1EG4TE5MK73"
 EXAMPLE_MBI_PRINTED = "1EG4-TE5-MK73"
 MEDICARE_KEY = "medicare"
+#: Options of the generic X12 adapter (``[payers.medicare.options.x12]``) for tests.
+X12_OPTIONS: dict[str, Any] = {"submitter_id": "SUB123", "submitter_name": "EXAMPLE BILLING",
+                               "receiver_id": "CLEARINGHOUSE", "receiver_name": "CLEARINGHOUSE",
+                               "submitter_contact_name": "BILLING OFFICE",
+                               "submitter_phone": "5555550100", "usage": "T"}
 #: Noridian JE, Southern California: MAC 01182, locality 18 (Los Angeles).
-MEDICARE_OPTIONS: dict[str, Any] = {"jurisdiction": "JE", "mac": "01182", "locality": "18"}
+MEDICARE_OPTIONS: dict[str, Any] = {"jurisdiction": "JE", "mac": "01182", "locality": "18",
+                                    "x12": X12_OPTIONS}
 
 
 def make_medicare_payer(key: str = MEDICARE_KEY, **overrides: Any) -> Payer:
     values: dict[str, Any] = {"payer_id": "01182", "name": "Medicare Part B",
                               "adapter": "medicare", "claim_filing_indicator": "MB",
-                              "timely_filing_days": 365, "options": dict(MEDICARE_OPTIONS)}
+                              "timely_filing_days": 365,
+                              "options": copy.deepcopy(MEDICARE_OPTIONS)}
     return factories.make_payer(key, **{**values, **overrides})
 
 
@@ -54,7 +62,9 @@ def make_medicare_billable_claim(*, payer: Payer | None = None, member_id: str =
     coverage = factories.make_coverage(patient_id=1, payer_key=payer.key, id=1,
                                        member_id=member_id, group_number=None,
                                        plan_name="Medicare Part B")
-    values: dict[str, Any] = {"claim": claim, "practice": factories.make_practice(),
+    practice = factories.make_practice(
+        address=factories.make_address(postal_code="627010001"))
+    values: dict[str, Any] = {"claim": claim, "practice": practice,
                               "patient": factories.make_patient(id=1), "coverage": coverage,
                               "payer": payer, "rendering_provider": factories.make_provider()}
     return BillableClaim(**{**values, **overrides})
