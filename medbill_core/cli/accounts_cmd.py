@@ -108,7 +108,7 @@ def run(
     cycle: Annotated[str, typer.Option(help="Cycle name, e.g. 2026-11")],
     out: Annotated[Path, typer.Option(help="Folder for the rendered statements")] = Path(
         "statements"),
-    renderer: Annotated[str, typer.Option(help="Renderer identifier (pdf, text, html ...)")] = "pdf",
+    renderer: Annotated[str, typer.Option(help="Renderer: pdf, text, html ...")] = "pdf",
     min_balance: Annotated[str, typer.Option(help="Smallest balance to bill")] = "5.00",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
