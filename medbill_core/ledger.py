@@ -11,6 +11,7 @@ charge                        + (or patient, self-pay / chosen bucket)
 payer_payment                 -
 contractual_adjustment        -
 transfer_to_patient           -                   +
+transfer_to_payer             - (from payer_key; a paired negative entry adds to the next payer)
 patient_payment                                   -
 write_off                     - (chosen bucket)
 refund                        + (chosen bucket)
@@ -49,6 +50,7 @@ class EntryKind(StrEnum):
     PAYER_PAYMENT = "payer_payment"
     CONTRACTUAL_ADJUSTMENT = "contractual_adjustment"
     TRANSFER_TO_PATIENT = "transfer_to_patient"
+    TRANSFER_TO_PAYER = "transfer_to_payer"
     PATIENT_PAYMENT = "patient_payment"
     WRITE_OFF = "write_off"
     REFUND = "refund"
@@ -87,6 +89,8 @@ class LedgerLine:
             return (-amount, ZERO)
         if kind is EntryKind.TRANSFER_TO_PATIENT:
             return (-amount, amount)
+        if kind is EntryKind.TRANSFER_TO_PAYER:
+            return (-amount, ZERO)
         if kind is EntryKind.PATIENT_PAYMENT:
             return (ZERO, -amount)
         if kind is EntryKind.WRITE_OFF:
@@ -132,9 +136,10 @@ class Totals:
 
     @property
     def adjustments(self) -> Decimal:
-        """Contractual adjustments and write-offs, less refunds."""
+        """Contractual adjustments and write-offs, less refunds (payer-to-payer transfers net
+        to zero within an account and are counted here so a payer's own totals balance)."""
         return (self[EntryKind.CONTRACTUAL_ADJUSTMENT] + self[EntryKind.WRITE_OFF]
-                - self[EntryKind.REFUND])
+                + self[EntryKind.TRANSFER_TO_PAYER] - self[EntryKind.REFUND])
 
     def is_balanced(self) -> bool:
         """The ledger invariant: charges = payments + adjustments + balance."""
@@ -223,6 +228,11 @@ class Ledger:
 
     def claim_balance(self, claim_id: int) -> Balance:
         return self._balance(LedgerEntryRow.claim_id == claim_id)
+
+    def payer_balance(self, claim_id: int, payer_key: str) -> Decimal:
+        """What ``payer_key`` still owes on a claim account."""
+        return self._balance(LedgerEntryRow.claim_id == claim_id,
+                             LedgerEntryRow.payer_key == payer_key).insurance
 
     def patient_balance(self, patient_id: int) -> Balance:
         return self._balance(LedgerEntryRow.patient_id == patient_id)

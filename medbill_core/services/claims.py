@@ -10,7 +10,13 @@ from sqlalchemy.orm import Session
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
-from medbill_core.domain import BillableClaim, Claim, ClaimState
+from medbill_core.domain import (
+    BillableClaim,
+    Claim,
+    ClaimAdjustmentRef,
+    ClaimState,
+    PriorPayerAdjudication,
+)
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, Transition, check_transition
@@ -18,6 +24,7 @@ from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
 from medbill_core.storage.mapping import claim_from_row, claim_values, line_row
 from medbill_core.storage.schema import (
+    ClaimAdjudicationRow,
     ClaimRow,
     ClaimTransitionRow,
     CoverageRow,
@@ -74,6 +81,8 @@ class ClaimService:
                      entity_id=row.id, details={"claim_number": claim.claim_number,
                                                 "lines": len(claim.lines),
                                                 "frequency": claim.frequency.value})
+        if claim.primary_claim_id is not None:
+            return claim_from_row(row)  # the primary claim's account already holds the charges
         bucket = Bucket.PATIENT if claim.coverage_id is None else Bucket.INSURANCE
         Ledger(self.session, actor=self.actor).post(
             f"charge:claim:{row.id}", "claim",
@@ -196,6 +205,28 @@ class ClaimService:
             statement = statement.where(ClaimRow.service_date_from >= service_from)
         return [claim_from_row(row) for row in self.session.scalars(statement)]
 
+    def account_id(self, claim: Claim) -> int:
+        """The ledger account of a claim: its own, or its primary claim's for a secondary."""
+        return claim.primary_claim_id or claim.id  # type: ignore[return-value]
+
+    def _prior_adjudications(self, claim: Claim) -> list[PriorPayerAdjudication]:
+        if claim.primary_claim_id is None:
+            return []
+        patients = PatientService(self.session, actor=self.actor, config=self.config)
+        rows = self.session.scalars(select(ClaimAdjudicationRow).where(
+            ClaimAdjudicationRow.account_claim_id == claim.primary_claim_id,
+            ClaimAdjudicationRow.payer_key != claim.payer_key).order_by(ClaimAdjudicationRow.id))
+        result = []
+        for row in rows:
+            if row.coverage_id is None or row.payer_key not in self.config.payers:
+                continue
+            result.append(PriorPayerAdjudication(
+                payer=self.config.payers[row.payer_key],
+                coverage=patients.coverage(row.coverage_id), paid_amount=row.paid,
+                paid_date=row.paid_date,
+                claim_adjustments=[ClaimAdjustmentRef(**a) for a in row.adjustments]))
+        return result
+
     def billable(self, claim_id: int) -> BillableClaim:
         """The claim with its practice, patient, coverage, payer and providers resolved."""
         claim = self.get(claim_id)
@@ -207,6 +238,7 @@ class ClaimService:
             if payer is None:
                 raise UnknownPayer(claim.payer_key)
         return BillableClaim(
+            prior_adjudications=self._prior_adjudications(claim),
             claim=claim, practice=self.config.require_practice(),
             patient=patients.get(claim.patient_id), coverage=coverage, payer=payer,
             rendering_provider=patients.provider(claim.rendering_provider_npi)

@@ -6,8 +6,10 @@ that claim's payments in the remittance. Posting the same 835 again writes
 nothing and reports the duplicates.
 
 Mapping of adjustments: PR (patient responsibility: deductible, coinsurance,
-copay, non-covered billed to the patient) moves the amount to the patient's
-bucket; CO, OA, PI and CR reduce what the practice expects (contractual or
+copay, non-covered) moves to the patient's bucket, or, when the patient has a
+further coverage (secondary after primary), to that payer: a claim to the next
+payer is created on the same ledger account, carrying this payer's adjudication
+for its 2320/2330 loops (or marked submitted when the payer crossed it over); CO, OA, PI and CR reduce what the practice expects (contractual or
 payer-initiated adjustments), each entry keeping its CARC as ``GROUP-CODE``.
 A reversal (CLP02 = 22) posts the same amounts negated and reopens the claim.
 """
@@ -26,16 +28,25 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import (
     AdjustmentGroup,
     Claim,
+    ClaimFrequency,
     ClaimPayment,
     ClaimState,
     ClaimStatusCode,
+    Coverage,
     Remittance,
 )
 from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO
-from medbill_core.storage.schema import ProviderAdjustmentRow, RemittanceExceptionRow
+from medbill_core.storage.schema import (
+    ClaimAdjudicationRow,
+    ProviderAdjustmentRow,
+    RemittanceExceptionRow,
+)
+
+_FORWARDED = {ClaimStatusCode.PRIMARY_FORWARDED, ClaimStatusCode.SECONDARY_FORWARDED,
+              ClaimStatusCode.TERTIARY_FORWARDED}
 
 
 @dataclass
@@ -46,27 +57,91 @@ class RemittancePostingResult:
     unmatched: list[str] = field(default_factory=list)
     provider_adjustments: int = 0
     paid: Decimal = ZERO
+    forwarded: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
         return bool(self.posted or self.unmatched or self.provider_adjustments)
 
 
-def _entries(claim: Claim, payment: ClaimPayment, sign: Decimal) -> list[LedgerLine]:
-    common = {"patient_id": claim.patient_id, "claim_id": claim.id, "payer_key": claim.payer_key}
+def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal,
+             next_payer: str | None) -> list[LedgerLine]:
+    """Ledger lines for one claim payment, on the encounter's account.
+
+    Patient responsibility goes to the next payer (secondary coverage) when there is
+    one, and to the patient otherwise.
+    """
+    common = {"patient_id": claim.patient_id, "claim_id": account_id,
+              "payer_key": claim.payer_key}
     lines: list[LedgerLine] = []
     if payment.paid:
         lines.append(LedgerLine(EntryKind.PAYER_PAYMENT, payment.paid * sign, **common))
     for adjustment in payment.all_adjustments:
         if not adjustment.amount:
             continue
-        kind = (EntryKind.TRANSFER_TO_PATIENT
-                if adjustment.group is AdjustmentGroup.PATIENT_RESPONSIBILITY
-                else EntryKind.CONTRACTUAL_ADJUSTMENT)
-        lines.append(LedgerLine(kind, adjustment.amount * sign,
-                                reason_code=f"{adjustment.group.value}-{adjustment.reason_code}",
-                                **common))
+        amount = adjustment.amount * sign
+        reason = f"{adjustment.group.value}-{adjustment.reason_code}"
+        if adjustment.group is not AdjustmentGroup.PATIENT_RESPONSIBILITY:
+            lines.append(LedgerLine(EntryKind.CONTRACTUAL_ADJUSTMENT, amount,
+                                    reason_code=reason, **common))
+        elif next_payer is None:
+            lines.append(LedgerLine(EntryKind.TRANSFER_TO_PATIENT, amount, reason_code=reason,
+                                    **common))
+        else:
+            lines.append(LedgerLine(EntryKind.TRANSFER_TO_PAYER, amount, reason_code=reason,
+                                    **common))
+            lines.append(LedgerLine(EntryKind.TRANSFER_TO_PAYER, -amount, reason_code=reason,
+                                    **{**common, "payer_key": next_payer}))
     return lines
+
+
+def _next_coverage(work: UnitOfWork, claim: Claim) -> Coverage | None:
+    """The patient's next coverage after the claim's (secondary after primary), if any."""
+    if claim.coverage_id is None:
+        return None
+    current = work.patients.coverage(claim.coverage_id)
+    later = [c for c in work.patients.coverages(claim.patient_id)
+             if c.order.rank > current.order.rank and c.payer_key != current.payer_key
+             and c.payer_key in work.app.config.payers
+             and c.is_active_on(claim.service_date_from)]
+    return min(later, key=lambda c: c.order.rank) if later else None
+
+
+def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Coverage, *,
+                crossed_over: bool, reason: str) -> Claim:
+    """The claim to the next payer: same services, the encounter's account, no new charges."""
+    number = f"{claim.claim_number[:16]}-S{coverage.order.rank}"
+    try:
+        return work.claims.by_number(number)
+    except NotFound:
+        pass
+    follow_up = work.claims.create(claim.model_copy(update={
+        "id": None, "claim_number": number, "coverage_id": coverage.id,
+        "payer_key": coverage.payer_key, "primary_claim_id": account_id,
+        "state": ClaimState.DRAFT, "payer_claim_number": None, "created_at": None,
+        "frequency": ClaimFrequency.ORIGINAL, "original_claim_reference": None,
+        "replaces_claim_id": None}))
+    if crossed_over:  # the primary payer forwarded it: nothing for us to send
+        for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED):
+            follow_up = work.claims.transition(follow_up.id, target,
+                                               reason=f"crossed over by {claim.payer_key}")
+    audit.record(work.session, actor=work.actor, action="claim.next_payer",
+                 entity_type="claim", entity_id=follow_up.id,
+                 details={"from_claim": claim.id, "payer_key": coverage.payer_key,
+                          "reason": reason})
+    return follow_up
+
+
+def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: int,
+                         payment: ClaimPayment, paid_date: date) -> None:
+    work.session.add(ClaimAdjudicationRow(
+        posting_key=key, claim_id=claim.id, account_claim_id=account_id,
+        payer_key=claim.payer_key, coverage_id=claim.coverage_id,
+        claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
+        adjustments=[{"group_code": a.group.value, "reason_code": a.reason_code,
+                      "amount": str(a.amount),
+                      "quantity": str(a.quantity) if a.quantity is not None else None}
+                     for a in payment.all_adjustments]))
 
 
 def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Claim:
@@ -81,22 +156,24 @@ def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Cl
     return claim
 
 
-def _settle_state(work: UnitOfWork, claim: Claim, payment: ClaimPayment, reason: str) -> None:
+def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: ClaimPayment,
+                  reason: str) -> None:
     if payment.is_reversal:
         _walk(work, claim, ClaimState.ACCEPTED, reason)
         return
     if payment.status is ClaimStatusCode.DENIED and not payment.paid:
         _walk(work, claim, ClaimState.DENIED, reason)
         return
-    balance = work.ledger.claim_balance(claim.id)
-    if balance.insurance > ZERO:
-        claim = _walk(work, claim, ClaimState.PARTIALLY_PAID if payment.paid
-                      else ClaimState.ACCEPTED, reason)
+    owed_by_payer = work.ledger.payer_balance(account_id, claim.payer_key or "")
+    if owed_by_payer > ZERO:
+        _walk(work, claim, ClaimState.PARTIALLY_PAID if payment.paid
+              else ClaimState.ACCEPTED, reason)
         return
     claim = _walk(work, claim, ClaimState.PAID, reason)
-    if balance.patient > ZERO:
+    account = work.ledger.claim_balance(account_id)
+    if account.patient > ZERO:
         _walk(work, claim, ClaimState.PATIENT_BALANCE, reason)
-    elif balance.total == ZERO:
+    elif account.total == ZERO:
         _walk(work, claim, ClaimState.CLOSED, reason)
 
 
@@ -122,10 +199,15 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             result.unmatched.append(payment.claim_number)
             continue
         sign = Decimal(-1) if payment.is_reversal else Decimal(1)
-        lines = _entries(claim, payment, sign)
+        account_id = work.claims.account_id(claim)
         reason = f"835 {remittance.trace_number}"
+        next_coverage = None if payment.is_reversal else _next_coverage(work, claim)
+        if next_coverage is not None and not payment.patient_share():
+            next_coverage = None  # nothing left for the next payer
+        lines = _entries(claim, account_id, payment, sign,
+                         next_coverage.payer_key if next_coverage else None)
         if not lines:  # a zero-pay, zero-adjustment answer still settles the state
-            _settle_state(work, claim, payment, reason)
+            _settle_state(work, claim, account_id, payment, reason)
             result.posted.append(payment.claim_number)
             continue
         posting = work.ledger.post(key, "835", lines, effective_date=when,
@@ -133,9 +215,14 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         if not posting.created:
             result.duplicates.append(payment.claim_number)
             continue
+        _record_adjudication(work, key, claim, account_id, payment, when)
         if payment.payer_claim_number and not claim.payer_claim_number:
             claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
-        _settle_state(work, claim, payment, reason)
+        if next_coverage is not None:
+            _next_claim(work, claim, account_id, next_coverage, reason=reason,
+                        crossed_over=payment.status in _FORWARDED)
+            result.forwarded.append(payment.claim_number)
+        _settle_state(work, claim, account_id, payment, reason)
         result.posted.append(payment.claim_number)
         result.paid += payment.paid * sign
     for index, plb in enumerate(remittance.provider_adjustments, start=1):

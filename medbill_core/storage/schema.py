@@ -116,6 +116,8 @@ class ClaimRow(TimestampMixin, Base):
     original_claim_reference: Mapped[str | None] = mapped_column(String(50))
     replaces_claim_id: Mapped[int | None] = mapped_column(
         ForeignKey("claims.id", ondelete="RESTRICT"))
+    primary_claim_id: Mapped[int | None] = mapped_column(
+        ForeignKey("claims.id", ondelete="RESTRICT"))
     place_of_service: Mapped[str] = mapped_column(String(2))
     service_date_from: Mapped[date] = mapped_column(Date)
     service_date_to: Mapped[date] = mapped_column(Date)
@@ -372,3 +374,23 @@ class StatementRow(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ClaimAdjudicationRow(Base):
+    """What a payer did with a claim (from its 835), kept for the next payer's 2320/2330 loops."""
+
+    __tablename__ = "claim_adjudications"
+    __table_args__ = (UniqueConstraint("posting_key", name="uq_claim_adjudications_key"),
+                      Index("ix_claim_adjudications_account", "account_claim_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_key: Mapped[str] = mapped_column(String(200))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    account_claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str] = mapped_column(String(40))
+    coverage_id: Mapped[int | None] = mapped_column(
+        ForeignKey("coverages.id", ondelete="RESTRICT"))
+    claim_status: Mapped[str] = mapped_column(String(2))
+    paid: Mapped[Decimal] = mapped_column(Cents)
+    paid_date: Mapped[date] = mapped_column(Date)
+    adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

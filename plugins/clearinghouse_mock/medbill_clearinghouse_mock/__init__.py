@@ -1,1 +1,2 @@
-"""medbill plugin `clearinghouse_mock`: A real HTTP clearinghouse simulator on loopback and the httpx submission channel that talks to it."""
+"""medbill plugin ``clearinghouse_mock``: a clearinghouse simulator (HTTP, loopback only) and the
+httpx submission channel that talks to it. See the plugin README for the API."""

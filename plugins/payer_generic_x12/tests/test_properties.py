@@ -227,6 +227,7 @@ def test_271_round_trip(data: st.DataObject) -> None:
                                           reject_reason=st.sampled_from(["42", "72", "75"]),
                                           follow_up=st.none() | st.sampled_from(["C", "N"])),
                                 max_size=2))
+    issues.sort(key=lambda issue: issue.loop)  # payer-level (2100A) issues are written first
     codes_ = {b.code for b in items}
     status = (CoverageStatus.ACTIVE if codes_ & {"1", "2", "3", "4", "5"} else
               CoverageStatus.INACTIVE if "6" in codes_ else

@@ -49,7 +49,6 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.base import problems_from
 from medbill_core.errors import ConfigurationError, SubmissionError
-
 from medbill_payer_medicare.benefits import MedicareBenefits, read_medicare_benefits
 from medbill_payer_medicare.edits import (
     MEDICARE_FILING_INDICATOR,

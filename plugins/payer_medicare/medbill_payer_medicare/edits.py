@@ -56,7 +56,6 @@ from collections.abc import Sequence
 from datetime import date
 
 from medbill_core.domain import BillableClaim, ClaimFinding, Relationship, ServiceLine, Severity
-
 from medbill_payer_medicare.mbi import check_mbi
 
 SOURCE = "payer_medicare"

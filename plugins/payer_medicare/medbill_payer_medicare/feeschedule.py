@@ -90,7 +90,7 @@ STATUS_MEANINGS = {
 PRICING_MODIFIERS = ("26", "TC", "53")
 NON_PARTICIPATING_FACTOR = Decimal("0.95")
 
-_DATA_PACKAGE = "medbill_payer_medicare.data"
+_PACKAGE = "medbill_payer_medicare"
 #: Shipped fee schedules: year -> (RVU file, GPCI file).
 SHIPPED_YEARS: dict[int, tuple[str, str]] = {
     2025: ("mpfs_rvu_2025_oct.csv", "mpfs_gpci_2025.csv"),
@@ -207,7 +207,7 @@ def _read_conversion_factors(lines: Iterable[str]) -> dict[int, Decimal]:
 
 
 def _data_text(name: str) -> str:
-    return resources.files(_DATA_PACKAGE).joinpath(name).read_text(encoding="utf-8")
+    return resources.files(_PACKAGE).joinpath("data", name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)
@@ -279,7 +279,8 @@ class FeeSchedule:
 def _load_shipped(year: int) -> FeeSchedule:
     if year not in SHIPPED_YEARS or year not in _shipped_conversion_factors():
         known = ", ".join(str(y) for y in available_years())
-        raise ConfigurationError(f"no Medicare fee schedule shipped for {year} (available: {known})")
+        raise ConfigurationError(
+            f"no Medicare fee schedule shipped for {year} (available: {known})")
     rvu_name, gpci_name = SHIPPED_YEARS[year]
     return FeeSchedule(
         year=year, conversion_factor=_shipped_conversion_factors()[year],

@@ -84,7 +84,6 @@ class MedicareOptions(BaseModel):
         if self.locality is None:
             return self
         from medbill_core.errors import ConfigurationError
-
         from medbill_payer_medicare.feeschedule import FeeSchedule
 
         schedule = FeeSchedule.load(self.fee_schedule_year)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from medbill_core.adapters import PayerAdapter
 from medbill_core.hookspecs import hookimpl
 from medbill_core.pluginctx import PluginContext
-
 from medbill_payer_medicare.adapter import MedicareAdapter
 
 

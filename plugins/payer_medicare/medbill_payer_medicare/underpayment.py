@@ -34,7 +34,6 @@ from medbill_core.domain import (
     Severity,
 )
 from medbill_core.money import ZERO, total
-
 from medbill_payer_medicare.feeschedule import MedicarePricer, NotPriced
 
 SOURCE = "payer_medicare"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from medbill_payer_medicare.adapter import MedicareAdapter
+from medbill_payer_medicare.benefits import read_medicare_benefits
 
 from medbill_core.domain import (
     Benefit,
@@ -14,8 +16,6 @@ from medbill_core.domain import (
     CoverageStatus,
     EligibilityResponse,
 )
-from medbill_payer_medicare.adapter import MedicareAdapter
-from medbill_payer_medicare.benefits import read_medicare_benefits
 
 
 def eb(kind: BenefitKind, insurance_type: str | None, *, amount: str | None = None,

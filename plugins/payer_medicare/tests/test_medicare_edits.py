@@ -5,14 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
-
 import medbill_payer_medicare.plugin as medicare_plugin
-from medbill_core.config import MedbillConfig
-from medbill_core.domain import BillableClaim, ClaimFinding, Relationship, Severity
-from medbill_core.plugins import PluginHooks
-from medbill_core.testing import factories
-from medbill_core.testing.contracts import phi_values
+import pytest
 from medbill_payer_medicare.adapter import MedicareAdapter
 from medbill_payer_medicare.edits import (
     filing_deadline,
@@ -25,6 +19,12 @@ from medbill_payer_medicare.testing import (
     make_medicare_payer,
     make_referring_provider,
 )
+
+from medbill_core.config import MedbillConfig
+from medbill_core.domain import BillableClaim, ClaimFinding, Relationship, Severity
+from medbill_core.plugins import PluginHooks
+from medbill_core.testing import factories
+from medbill_core.testing.contracts import phi_values
 
 TODAY = date(2026, 3, 16)
 DOS = date(2026, 3, 2)

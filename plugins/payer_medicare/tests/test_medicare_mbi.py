@@ -7,7 +7,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from medbill_payer_medicare.mbi import (
     EXCLUDED_LETTERS,
     MBI_LETTERS,

@@ -6,16 +6,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-
-from medbill_core.domain import (
-    Adjustment,
-    AdjustmentGroup,
-    ClaimPayment,
-    ClaimStatusCode,
-    ServicePayment,
-)
-from medbill_core.errors import ConfigurationError
-from medbill_core.testing import factories
 from medbill_payer_medicare.adapter import MedicareAdapter
 from medbill_payer_medicare.feeschedule import (
     FACILITY_POS,
@@ -28,6 +18,16 @@ from medbill_payer_medicare.feeschedule import (
 from medbill_payer_medicare.options import MedicareOptions
 from medbill_payer_medicare.testing import make_medicare_payer
 from medbill_payer_medicare.underpayment import allowed_amount, find_underpayments
+
+from medbill_core.domain import (
+    Adjustment,
+    AdjustmentGroup,
+    ClaimPayment,
+    ClaimStatusCode,
+    ServicePayment,
+)
+from medbill_core.errors import ConfigurationError
+from medbill_core.testing import factories
 
 CF_2025 = Decimal("32.3465")
 CENT = Decimal("0.01")

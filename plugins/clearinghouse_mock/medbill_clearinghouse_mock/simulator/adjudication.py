@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from medbill_clearinghouse_mock.simulator.config import Benefits, PayerPolicy
 from medbill_core.domain import (
     Adjustment,
     AdjustmentGroup,
@@ -42,8 +43,6 @@ from medbill_core.domain import (
     ServicePayment,
 )
 from medbill_core.money import CENT, ZERO, total
-
-from medbill_clearinghouse_mock.simulator.config import Benefits, PayerPolicy
 
 CO = AdjustmentGroup.CONTRACTUAL
 PR = AdjustmentGroup.PATIENT_RESPONSIBILITY

@@ -141,7 +141,7 @@ def check_interchange(text: str, *, functional_id: str, set_id: str,
     except X12Error as exc:
         result.note_code = exc.ack_code if exc.ack_code and len(exc.ack_code) == 3 else "024"
         return result
-    except Exception:  # noqa: BLE001 - nothing about bad input may escape as a server error
+    except Exception:
         result.note_code = "024"
         return result
     result.delimiters = delimiters

@@ -19,16 +19,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from medbill_core.domain import (
-    Address,
-    BillableClaim,
-    ClaimFrequency,
-    ClaimPayment,
-    PaymentMethod,
-    ProviderAdjustment,
-    Remittance,
-)
-from medbill_core.money import ZERO, total
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
 from medbill_payer_generic_x12.transactions.common import Parties
 from medbill_payer_generic_x12.transactions.remittance_835 import PayerContact, encode_835
@@ -74,6 +64,16 @@ from medbill_clearinghouse_mock.simulator.realtime import (
     encode_277,
 )
 from medbill_clearinghouse_mock.simulator.store import Store, StoreControlNumbers
+from medbill_core.domain import (
+    Address,
+    BillableClaim,
+    ClaimFrequency,
+    ClaimPayment,
+    PaymentMethod,
+    ProviderAdjustment,
+    Remittance,
+)
+from medbill_core.money import ZERO, total
 
 log = logging.getLogger("medbill_clearinghouse_mock.simulator")
 
@@ -302,7 +302,7 @@ class ClearinghouseService:
             if _is_syntax(exc):
                 self._syntax_problem(transaction, exc, list(range(1, len(segments) + 1)))
                 return []
-        except Exception as exc:  # noqa: BLE001 - an engine failure is a rejection, never a 500
+        except Exception as exc:
             log.error("837P decoder raised %s: transaction set rejected", type(exc).__name__)
             transaction.problems.append(SegmentProblem("ST", 1, "8"))
             transaction.reject("5")
@@ -321,7 +321,7 @@ class ClearinghouseService:
                     return []
                 result.extend(self._rejected_raw(check, part, exc))
                 continue
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 log.error("837P decoder raised %s on one subscriber loop", type(exc).__name__)
                 result.extend(self._rejected_raw(check, part, None))
                 continue
@@ -451,7 +451,7 @@ class ClearinghouseService:
                 from medbill_core.codesets.registry import default_codesets
 
                 self._codesets = default_codesets()
-            except Exception as exc:  # noqa: BLE001 - code sets are optional for the simulator
+            except Exception as exc:
                 log.warning("ICD-10-CM code set unavailable (%s): diagnoses not checked",
                             type(exc).__name__)
                 self._codesets = False
@@ -459,7 +459,7 @@ class ClearinghouseService:
             return True
         try:
             return bool(self._codesets.icd10cm(code, on))
-        except Exception:  # noqa: BLE001
+        except Exception:
             return True
 
     def _adjudicate(self, connection: sqlite3.Connection, claim_id: int | None,
