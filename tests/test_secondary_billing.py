@@ -73,7 +73,7 @@ def insured_twice(medbill_app):
 
 
 def test_patient_share_goes_to_the_secondary_first(medbill_app, insured_twice, tmp_path):
-    patient_id, claim_id = insured_twice
+    _, claim_id = insured_twice
     with medbill_app.unit_of_work() as work:
         result = post_remittance(work, remit("PRI1", "COB1", "100.00", "23.50", "20.00"))
     assert result.forwarded == ["COB1"]
@@ -111,7 +111,6 @@ def test_patient_share_goes_to_the_secondary_first(medbill_app, insured_twice, t
 
 
 def test_crossover_marks_the_secondary_claim_submitted(medbill_app, insured_twice):
-    _, claim_id = insured_twice
     with medbill_app.unit_of_work() as work:
         post_remittance(work, remit("PRI2", "COB1", "100.00", "23.50", "20.00",
                                     ClaimStatusCode.PRIMARY_FORWARDED))

@@ -9,7 +9,8 @@ Mapping of adjustments: PR (patient responsibility: deductible, coinsurance,
 copay, non-covered) moves to the patient's bucket, or, when the patient has a
 further coverage (secondary after primary), to that payer: a claim to the next
 payer is created on the same ledger account, carrying this payer's adjudication
-for its 2320/2330 loops (or marked submitted when the payer crossed it over); CO, OA, PI and CR reduce what the practice expects (contractual or
+for its 2320/2330 loops (or marked submitted when the payer crossed it over).
+CO, OA, PI and CR reduce what the practice expects (contractual or
 payer-initiated adjustments), each entry keeping its CARC as ``GROUP-CODE``.
 A reversal (CLP02 = 22) posts the same amounts negated and reopens the claim.
 """
