@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable
 
 import fpdf
+from medbill_statements_pdf.plugin import renderers
+from medbill_statements_pdf.samples import sample_statement
 
 from medbill_core.adapters import StatementRenderer
 from medbill_core.domain import Statement
-from medbill_statements_pdf.plugin import renderers
-from medbill_statements_pdf.samples import sample_statement
 
 
 def five_page_statement() -> Statement:

@@ -28,6 +28,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from medbill_payer_generic_x12.transactions.remittance_835 import (
+    decode_835,
+    encode_835,
+    stream_835,
+)
+from medbill_payer_generic_x12.x12 import MemoryControlNumbers
+
 from medbill_core.domain import (
     Adjustment,
     AdjustmentGroup,
@@ -37,13 +44,6 @@ from medbill_core.domain import (
     Remittance,
     ServicePayment,
 )
-
-from medbill_payer_generic_x12.transactions.remittance_835 import (
-    decode_835,
-    encode_835,
-    stream_835,
-)
-from medbill_payer_generic_x12.x12 import MemoryControlNumbers
 
 NOW = datetime(2024, 3, 16, 9, 0)
 
@@ -175,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" /
                                "payer_generic_x12" / "tests"))
-        from factories import claim  # noqa: PLC0415 (test data builders)
-
+        from factories import claim
         from medbill_payer_generic_x12.transactions.claim_837p import encode_837p
 
         claims = [claim(f"C{n:06d}") for n in range(args.claims)]

@@ -40,6 +40,7 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.estimate import CostEstimate
 from medbill_core.errors import AdapterNotAvailable
 
 
@@ -151,5 +152,13 @@ class StatementRenderer(_Identified):
     #: File extension without dot, e.g. ``pdf``.
     file_extension: ClassVar[str] = "bin"
 
+    def supports_estimates(self) -> bool:
+        """True when :meth:`render_estimate` is implemented."""
+        return type(self).render_estimate is not StatementRenderer.render_estimate
+
     def render(self, statement: Statement) -> RenderedDocument:
         raise self._unsupported("render statements")
+
+    def render_estimate(self, estimate: CostEstimate) -> RenderedDocument:
+        """Render a good-faith cost estimate for the patient."""
+        raise self._unsupported("render cost estimates")

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from datetime import date
+    from decimal import Decimal
+
     import typer
     from pydantic import BaseModel
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
         SubmissionFile,
         SubmissionReceipt,
     )
+    from medbill_core.domain.estimate import CostEstimate
     from medbill_core.lifecycle import Transition
     from medbill_core.pluginctx import PluginContext
 
@@ -126,6 +130,26 @@ def medbill_check_eligibility(
     :param request: who, which coverage, which date and service types.
     :param context: configuration, registered adapters and channels.
     :returns: the payer's benefits response, or ``None`` to let another plugin answer.
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_expected_allowed(
+    payer: Payer, procedure_code: str, modifiers: Sequence[str], place_of_service: str,
+    service_date: date, context: PluginContext
+) -> Decimal | None:
+    """The amount ``payer`` is expected to allow for one unit of a service (fee schedule).
+
+    Used for patient cost estimates and underpayment checks. The default implementation
+    reads ``fee_schedule`` from the payer's options. Stops at first non-None result.
+
+    :param payer: the payer whose fee schedule applies.
+    :param procedure_code: CPT/HCPCS code.
+    :param modifiers: the line's modifiers (26/TC change the price).
+    :param place_of_service: facility vs non-facility pricing.
+    :param service_date: the fee schedule in force on this date.
+    :param context: configuration and registered adapters.
+    :returns: the allowed amount as a Decimal, or ``None`` when unknown.
     """
 
 
@@ -249,6 +273,21 @@ def medbill_render_statement(
 
     :param statement: the statement; its amounts come from the ledger.
     :param renderer: identifier of the renderer asked for (``pdf``, ``text`` ...).
+    :param context: configuration and registered renderers.
+    :returns: the rendered document, or ``None`` to pass.
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_render_estimate(
+    estimate: CostEstimate, renderer: str, context: PluginContext
+) -> RenderedDocument | None:
+    """Render a patient cost estimate (good-faith estimate) with the named renderer.
+
+    Stops at first non-None result.
+
+    :param estimate: the estimate; every amount comes from it.
+    :param renderer: identifier of the renderer asked for.
     :param context: configuration and registered renderers.
     :returns: the rendered document, or ``None`` to pass.
     """

@@ -33,6 +33,9 @@ from medbill_core.loading import load_enabled
 from medbill_core.pluginctx import PluginContext
 
 if TYPE_CHECKING:
+    from datetime import date
+    from decimal import Decimal
+
     import typer
 
     from medbill_core.config import MedbillConfig
@@ -52,6 +55,7 @@ if TYPE_CHECKING:
         SubmissionFile,
         SubmissionReceipt,
     )
+    from medbill_core.domain.estimate import CostEstimate
     from medbill_core.lifecycle import Transition
 
 log = logging.getLogger(__name__)
@@ -248,6 +252,18 @@ class PluginHooks:
         result = self._call("medbill_render_statement", statement=statement, renderer=renderer,
                             context=self.context)
         return self._required(result, f"render a statement with renderer {renderer!r}")
+
+    def expected_allowed(self, *, payer: Payer, procedure_code: str, modifiers: Sequence[str],
+                         place_of_service: str, service_date: date) -> Decimal | None:
+        """The expected allowed amount per unit, or ``None`` when no plugin knows it."""
+        return self._call("medbill_expected_allowed", payer=payer, procedure_code=procedure_code,
+                          modifiers=list(modifiers), place_of_service=place_of_service,
+                          service_date=service_date, context=self.context)
+
+    def render_estimate(self, *, estimate: CostEstimate, renderer: str) -> RenderedDocument:
+        result = self._call("medbill_render_estimate", estimate=estimate, renderer=renderer,
+                            context=self.context)
+        return self._required(result, f"render an estimate with renderer {renderer!r}")
 
     def claim_transition_precommit(self, *, claim: Claim, transition: Transition) -> None:
         self._call("medbill_claim_transition_precommit", claim=claim, transition=transition,

@@ -31,6 +31,7 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.estimate import CostEstimate
 from medbill_core.hookspecs import hookimpl
 
 
@@ -105,6 +106,12 @@ class TextRenderer(StatementRenderer):
         text = f"Statement {statement.statement_number}\nBalance due: {statement.balance_due}\n"
         return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
                                 filename=f"statement-{statement.statement_number}.txt",
+                                content=text.encode())
+
+    def render_estimate(self, estimate: CostEstimate) -> RenderedDocument:
+        text = f"Estimate {estimate.estimate_number}\nYou owe: {estimate.patient_total}\n"
+        return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
+                                filename=f"estimate-{estimate.estimate_number}.txt",
                                 content=text.encode())
 
 

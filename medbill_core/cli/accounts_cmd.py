@@ -12,6 +12,7 @@ from rich.table import Table
 
 from medbill_core.cli.common import cli_errors, console, open_app, print_json
 from medbill_core.domain import Payment, PaymentMethodKind, PaymentPlan, PlanFrequency
+from medbill_core.domain.estimate import PlannedService
 from medbill_core.errors import ValidationFailed
 
 payments_app = typer.Typer(help="Patient payments.", no_args_is_help=True)
@@ -147,3 +148,60 @@ def worklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         table.add_row(item.account_number, str(item.balance), str(item.oldest_days),
                       str(item.stage), str(item.statements_sent), "yes" if item.on_plan else "")
     console.print(table)
+
+
+def _planned(text: str) -> PlannedService:
+    """``99214=165.00`` or ``97110-GP*2=90.00`` (code, modifiers, units, charge per unit)."""
+    try:
+        left, charge = text.split("=", 1)
+        units = "1"
+        if "*" in left:
+            left, units = left.split("*", 1)
+        code, *modifiers = left.upper().split("-")
+        return PlannedService(procedure_code=code, modifiers=modifiers, units=Decimal(units),
+                              charge=Decimal(charge) * Decimal(units))
+    except (ValueError, InvalidOperation):
+        raise ValidationFailed("--service", [("service",
+                                              "expected CODE[-MOD...][*UNITS]=CHARGE")]) from None
+
+
+@cli_errors
+def estimate_command(
+    patient: Account,
+    service: Annotated[list[str], typer.Option(
+        help="Planned service CODE[-MOD...][*UNITS]=CHARGE, e.g. 99214=165.00; repeat")],
+    on: Annotated[str | None, typer.Option("--date", help="Date of service YYYY-MM-DD")] = None,
+    render: Annotated[str | None, typer.Option(
+        help="Also render a good-faith estimate with this renderer (pdf, text ...)")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the rendered estimate")] = Path("."),
+    no_eligibility: Annotated[bool, typer.Option(
+        "--no-eligibility", help="Do not ask the payer; use no benefit details")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Estimate what the patient will owe for planned services (before the visit)."""
+    from medbill_core.services.estimates import estimate_for_patient
+
+    medbill = open_app()
+    when = date.fromisoformat(on) if on else date.today()
+    with medbill.unit_of_work() as work:
+        patient_id = work.patients.by_account(patient).id
+        result = estimate_for_patient(work, patient_id, [_planned(s) for s in service],
+                                      service_date=when,
+                                      check_eligibility=not no_eligibility)
+    if render:
+        document = medbill.hooks.render_estimate(estimate=result, renderer=render)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / document.filename).write_bytes(document.content)
+    if as_json:
+        print_json(result.model_dump(mode="json", exclude={"patient", "practice"}))
+        return
+    table = Table("code", "charge", "allowed", "copay", "deductible", "coinsurance",
+                  "patient owes", title=f"estimate {result.estimate_number}")
+    for s in result.services:
+        table.add_row("-".join([s.procedure_code, *s.modifiers]), str(s.charge), str(s.allowed),
+                      str(s.copay), str(s.deductible), str(s.coinsurance), str(s.patient_owes))
+    console.print(table)
+    console.print(f"patient owes about [bold]{result.patient_total}[/]; plan pays about "
+                  f"{result.plan_total}")
+    for note in result.notes:
+        console.print(f"  note: {note}", highlight=False)

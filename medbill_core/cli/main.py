@@ -47,6 +47,7 @@ def build_app() -> typer.Typer:
     app.add_typer(accounts_cmd.plans_app, name="plans")
     app.add_typer(accounts_cmd.statements_app, name="statements")
     app.add_typer(accounts_cmd.collections_app, name="collections")
+    app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
     _add_optional_apps(app)
     return app

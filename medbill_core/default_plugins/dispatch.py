@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
 
 from medbill_core.domain import (
     BillableClaim,
@@ -18,7 +20,9 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.estimate import CostEstimate
 from medbill_core.hookspecs import hookimpl
+from medbill_core.money import to_money
 from medbill_core.pluginctx import PluginContext
 
 
@@ -72,6 +76,29 @@ def medbill_check_claim_status(request: ClaimStatusRequest,
     if not adapter.supports_claim_status():
         return None
     return adapter.check_claim_status(request, context.channel_for(payer))
+
+
+@hookimpl(trylast=True)
+def medbill_render_estimate(estimate: CostEstimate, renderer: str,
+                            context: PluginContext) -> RenderedDocument | None:
+    implementation = context.renderer(renderer)
+    if not implementation.supports_estimates():
+        return None
+    return implementation.render_estimate(estimate)
+
+
+@hookimpl(trylast=True)
+def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Sequence[str],
+                             place_of_service: str, service_date: date,
+                             context: PluginContext) -> Decimal | None:
+    """``[payers.<key>.options.fee_schedule]``: ``"99213" = "92.50"`` or ``"99213-26" = ...``."""
+    schedule = payer.options.get("fee_schedule")
+    if not isinstance(schedule, dict):
+        return None
+    for key in ("-".join([procedure_code, *modifiers]), procedure_code):
+        if key in schedule:
+            return to_money(str(schedule[key]))
+    return None
 
 
 @hookimpl(trylast=True)

@@ -73,6 +73,10 @@ _CORE_FONT_SUBSTITUTES = str.maketrans({
 })
 
 
+#: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
+_CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
+
+
 class StatementRenderError(MedbillError):
     """A statement could not be rendered (the message names the statement number, no PHI)."""
 
@@ -122,30 +126,51 @@ class _Builder:
         pdf.set_creation_date(datetime.combine(statement.statement_date, time(12), tzinfo=UTC))
         pdf.set_lang("en-US")
         self.clean: Callable[[str], str] = latin1
-        self.family = "Helvetica"
+        self.family = self.font_id = "Helvetica"
+        self._font_key: tuple[str, str, float] = ("", "", 0.0)
         if settings.font_path is not None:
             pdf.add_font("StatementFont", "", settings.font_path)
             pdf.add_font("StatementFont", "B", settings.bold_font_path or settings.font_path)
             self.family = "StatementFont"
+            self.font_id = f"{settings.font_path}|{settings.bold_font_path}"
             self.clean = str
         self.pdf = pdf
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
-        self.pdf.set_font(self.family, "B" if bold else "", size)
+        style = "B" if bold else ""
+        self.pdf.set_font(self.family, style, size)
+        self._font_key = (self.font_id, style, size)
+
+    def measure(self, value: str) -> float:
+        """Width of ``value`` in the current font: the sum of its characters' widths.
+
+        fpdf2's ``get_string_width`` copies the graphics state on every call and dominated the
+        profile; without kerning or text shaping (neither is enabled here) a string is exactly
+        as wide as its characters, so their widths are measured once and cached.
+        """
+        key = self._font_key
+        widths = _CHAR_WIDTHS.setdefault(key, {})
+        width = 0.0
+        for char in value:
+            known = widths.get(char)
+            if known is None:
+                known = widths[char] = self.pdf.get_string_width(char)
+            width += known
+        return width
 
     def text(self, x: float, y: float, value: str, align: str = "L") -> None:
         """Draw ``value`` with its baseline at ``y``; ``x`` is the left, right or centre edge."""
         value = self.clean(value)
         if align != "L":
-            width = self.pdf.get_string_width(value)
+            width = self.measure(value)
             x = x - width if align == "R" else x - width / 2
         self.pdf.text(x, y, value)
 
     def wrap(self, value: str, width: float, max_lines: int) -> list[str]:
         """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
         value = self.clean(value)
-        measure = self.pdf.get_string_width
+        measure = self.measure
         lines: list[str] = []
         current = ""
         for word in value.split():

@@ -84,7 +84,7 @@ _MAX_REASON = 5
 _ZERO = Decimal("0.00")
 #: Amount texts repeat a lot within a file ("0", "45", "20"); Decimal is immutable, so share.
 _MONEY_CACHE: dict[str, Decimal] = {}
-_MONEY_CACHE_LIMIT = 65536
+_MONEY_CACHE_LIMIT = 2048  # bounded: streaming memory must not grow with the file
 _build_adjustment = builder(Adjustment)
 _build_service = builder(ServicePayment)
 _build_claim = builder(ClaimPayment)

@@ -1,0 +1,138 @@
+"""Estimating what a patient will owe, from benefits and expected allowed amounts.
+
+For each planned service (in the order given): a copay applies once per visit to the
+first evaluation-and-management service when the plan has one; otherwise the
+remaining deductible is met first and coinsurance applies to the rest. The total
+the patient owes never exceeds the out-of-pocket maximum still remaining. Without
+coverage the patient owes the charges (less any self-pay discount).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from medbill_core.app import UnitOfWork
+from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Payer, Practice
+from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
+from medbill_core.errors import AdapterNotAvailable
+from medbill_core.money import CENT, ZERO, total
+from medbill_core.plugins import PluginHooks
+
+_VISIT_PREFIXES = ("992", "993", "994", "G04")
+
+
+def _is_visit(code: str) -> bool:
+    return code.startswith(_VISIT_PREFIXES)
+
+
+def estimate(*, estimate_number: str, practice: Practice, patient: Patient, service_date: date,
+             services: Sequence[PlannedService], benefits: BenefitSummary | None,
+             payer_name: str | None = None,
+             self_pay_discount: Decimal = Decimal("0")) -> CostEstimate:
+    """Apply ``benefits`` to ``services`` (see the module docstring)."""
+    notes: list[str] = []
+    results: list[EstimatedService] = []
+    if benefits is None:
+        notes.append("No insurance on file: the patient owes the charges"
+                     + (f" less a {self_pay_discount:%} self-pay discount"
+                        if self_pay_discount else "") + ".")
+        for service in services:
+            owed = (service.charge * (1 - self_pay_discount)).quantize(CENT, ROUND_HALF_UP)
+            results.append(EstimatedService(procedure_code=service.procedure_code,
+                                            modifiers=service.modifiers, charge=service.charge,
+                                            allowed=owed, patient_owes=owed, plan_pays=ZERO))
+    else:
+        deductible_left = benefits.deductible_remaining if benefits.deductible_remaining \
+            is not None else (benefits.deductible or ZERO)
+        coinsurance = benefits.coinsurance if benefits.coinsurance is not None else Decimal(0)
+        copay_used = benefits.copay is None
+        for service in services:
+            allowed = service.allowed if service.allowed is not None else service.charge
+            if service.allowed is None:
+                notes.append(f"{service.procedure_code}: no expected allowed amount; "
+                             "the charge was used.")
+            copay = deductible = coins = ZERO
+            if not copay_used and _is_visit(service.procedure_code):
+                copay = min(benefits.copay or ZERO, allowed)
+                copay_used = True
+            else:
+                deductible = min(deductible_left, allowed)
+                deductible_left -= deductible
+                coins = ((allowed - deductible) * coinsurance).quantize(CENT, ROUND_HALF_UP)
+            owed = copay + deductible + coins
+            results.append(EstimatedService(
+                procedure_code=service.procedure_code, modifiers=service.modifiers,
+                charge=service.charge, allowed=allowed, copay=copay, deductible=deductible,
+                coinsurance=coins, patient_owes=owed, plan_pays=allowed - owed))
+        cap = benefits.out_of_pocket_remaining
+        owed_total = total(r.patient_owes for r in results)
+        if cap is not None and owed_total > cap:
+            notes.append(f"Capped at the out-of-pocket maximum remaining ({cap}).")
+            excess = owed_total - cap
+            for index in range(len(results) - 1, -1, -1):  # reduce from the last service
+                item = results[index]
+                cut = min(excess, item.patient_owes)
+                results[index] = item.model_copy(update={
+                    "patient_owes": item.patient_owes - cut, "plan_pays": item.plan_pays + cut})
+                excess -= cut
+                if excess == ZERO:
+                    break
+    notes.append("This is an estimate based on the benefits reported by the payer and the "
+                 "expected allowed amounts; the final amount may differ.")
+    return CostEstimate(
+        estimate_number=estimate_number, practice=practice, patient=patient,
+        payer_name=payer_name, service_date=service_date, benefits=benefits, services=results,
+        total_charge=total(s.charge for s in results),
+        total_allowed=total(s.allowed for s in results),
+        patient_total=total(s.patient_owes for s in results),
+        plan_total=total(s.plan_pays for s in results), notes=notes)
+
+
+def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[PlannedService],
+                         *, service_date: date, place_of_service: str = "11",
+                         check_eligibility: bool = True) -> CostEstimate:
+    """Estimate for a registered patient: benefits from a live eligibility check of the
+    primary coverage (when its payer's adapter supports it), allowed amounts from the
+    fee-schedule hook."""
+    hooks = work.app.hooks
+    patient = work.patients.get(patient_id)
+    coverages = [c for c in work.patients.coverages(patient_id) if c.is_active_on(service_date)]
+    primary = min(coverages, key=lambda c: c.order.rank) if coverages else None
+    benefits = None
+    payer_name = None
+    notes: list[str] = []
+    priced = list(services)
+    if primary is not None:
+        payer = hooks.context.payer(primary.payer_key)
+        payer_name = payer.name
+        priced = [s if s.allowed is not None else s.model_copy(update={"allowed": _allowed(
+            hooks, payer, s, place_of_service, service_date)}) for s in services]
+        if check_eligibility:
+            request = EligibilityRequest(
+                trace_number=f"EST{patient_id}{service_date:%Y%m%d}", practice=
+                work.app.config.require_practice(), patient=patient, coverage=primary,
+                payer=payer, service_date=service_date)
+            try:
+                response = hooks.check_eligibility(request=request)
+                benefits = response.summary()
+            except AdapterNotAvailable as exc:
+                notes.append(f"Benefits not verified: {exc.message}.")
+        if benefits is None:
+            benefits = BenefitSummary()
+            notes.append("No benefit details: deductible and coinsurance assumed met/zero.")
+    result = estimate(estimate_number=f"GFE-{patient.account_number}-{service_date:%Y%m%d}",
+                      practice=work.app.config.require_practice(), patient=patient,
+                      service_date=service_date, services=priced, benefits=benefits,
+                      payer_name=payer_name)
+    return result.model_copy(update={"notes": notes + result.notes})
+
+
+def _allowed(hooks: PluginHooks, payer: Payer, service: PlannedService, place_of_service: str,
+             service_date: date) -> Decimal | None:
+    per_unit = hooks.expected_allowed(payer=payer, procedure_code=service.procedure_code,
+                                      modifiers=service.modifiers,
+                                      place_of_service=place_of_service,
+                                      service_date=service_date)
+    return None if per_unit is None else (per_unit * service.units).quantize(CENT, ROUND_HALF_UP)

@@ -1,0 +1,110 @@
+"""Cost estimates: copay, deductible, coinsurance, out-of-pocket cap, self-pay."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from medbill_core.domain import BenefitSummary
+from medbill_core.domain.estimate import PlannedService
+from medbill_core.services.estimates import estimate
+from medbill_core.testing import factories
+
+D = Decimal
+
+
+def run(benefits, *services):
+    return estimate(estimate_number="E-1", practice=factories.make_practice(),
+                    patient=factories.make_patient(id=1), service_date=date(2026, 12, 1),
+                    services=list(services), benefits=benefits, payer_name="Acme")
+
+
+VISIT = PlannedService(procedure_code="99214", charge=D("165.00"), allowed=D("110.00"))
+LAB = PlannedService(procedure_code="80053", charge=D("48.00"), allowed=D("14.00"))
+XRAY = PlannedService(procedure_code="71046", charge=D("120.00"), allowed=D("80.00"))
+
+
+def test_copay_then_deductible_then_coinsurance() -> None:
+    result = run(BenefitSummary(copay=D("25"), coinsurance=D("0.2"), deductible=D("1500"),
+                                deductible_remaining=D("50")), VISIT, LAB, XRAY)
+    rows = [(s.copay, s.deductible, s.coinsurance, s.patient_owes, s.plan_pays)
+            for s in result.services]
+    assert rows == [(D("25.00"), D("0.00"), D("0.00"), D("25.00"), D("85.00")),
+                    (D("0.00"), D("14.00"), D("0.00"), D("14.00"), D("0.00")),
+                    (D("0.00"), D("36.00"), D("8.80"), D("44.80"), D("35.20"))]
+    assert (result.patient_total, result.plan_total, result.total_allowed) == (
+        D("83.80"), D("120.20"), D("204.00"))
+
+
+def test_out_of_pocket_cap() -> None:
+    result = run(BenefitSummary(coinsurance=D("0.5"), deductible_remaining=D("100"),
+                                out_of_pocket_remaining=D("120")), VISIT, XRAY)
+    assert result.patient_total == D("120.00")
+    assert result.patient_total + result.plan_total == result.total_allowed
+    assert any("out-of-pocket" in note for note in result.notes)
+
+
+def test_self_pay_with_discount() -> None:
+    result = estimate(estimate_number="E-2", practice=factories.make_practice(),
+                      patient=factories.make_patient(id=1), service_date=date(2026, 12, 1),
+                      services=[VISIT, LAB], benefits=None, self_pay_discount=D("0.30"))
+    assert [s.patient_owes for s in result.services] == [D("115.50"), D("33.60")]
+    assert result.plan_total == D("0.00")
+
+
+@given(copay=st.decimals(0, 60, places=0), ded=st.decimals(0, 3000, places=2),
+       coins=st.decimals(0, 1, places=2), oop=st.one_of(st.none(), st.decimals(0, 500, places=2)))
+def test_patient_and_plan_shares_add_up_to_allowed(copay, ded, coins, oop) -> None:
+    result = run(BenefitSummary(copay=copay, coinsurance=coins, deductible_remaining=ded,
+                                out_of_pocket_remaining=oop), VISIT, LAB, XRAY)
+    assert result.patient_total + result.plan_total == result.total_allowed
+    assert all(s.patient_owes >= 0 and s.plan_pays >= 0 for s in result.services)
+    if oop is not None:
+        assert result.patient_total <= oop
+
+
+# -- through the hooks: fee schedule, eligibility, rendering --------------------------------
+
+import pytest  # noqa: E402
+from inproc_plugins import make_line_plugin  # noqa: E402
+
+from medbill_core.config import MedbillConfig  # noqa: E402
+from medbill_core.services.estimates import estimate_for_patient  # noqa: E402
+
+
+@pytest.fixture
+def medbill_config(medbill_db_url: str) -> MedbillConfig:
+    payer = factories.make_payer("linepay", adapter="line_format", channel="loopback",
+                                 options={"fee_schedule": {"99214": "110.00",
+                                                           "97110-GP": "31.50"}})
+    return MedbillConfig(database_url=medbill_db_url, actor="tester",
+                         practice=factories.make_practice(), payers={"linepay": payer})
+
+
+@pytest.fixture
+def medbill_extra_plugins():
+    return [("lineplug", make_line_plugin())]
+
+
+def test_estimate_for_a_patient_prices_checks_and_renders(medbill_app) -> None:
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(1))
+        work.patients.add_coverage(patient.id, factories.make_coverage(payer_key="linepay"))
+        result = estimate_for_patient(work, patient.id, [
+            PlannedService(procedure_code="99214", charge=D("165.00")),
+            PlannedService(procedure_code="97110", modifiers=["GP"], units=D(2),
+                           charge=D("90.00")),
+            PlannedService(procedure_code="80053", charge=D("48.00"))],
+            service_date=date.today())
+    assert [s.allowed for s in result.services] == [D("110.00"), D("63.00"), D("48.00")]
+    assert result.payer_name == "Acme Health Plan"
+    assert any("80053: no expected allowed amount" in n for n in result.notes)
+    hooks = medbill_app.hooks
+    payer = hooks.context.payer("linepay")
+    assert hooks.expected_allowed(payer=payer, procedure_code="99999", modifiers=[],
+                                  place_of_service="11", service_date=date.today()) is None
+    document = hooks.render_estimate(estimate=result, renderer="text")
+    assert document.content == f"Estimate {result.estimate_number}\nYou owe: 0.00\n".encode()
