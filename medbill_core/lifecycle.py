@@ -37,8 +37,8 @@ ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
                                  S.REPLACED, S.VOIDED}),
     S.DENIED: frozenset({S.PAID, S.PARTIALLY_PAID, S.PATIENT_BALANCE, S.CLOSED, S.REPLACED,
                          S.VOIDED}),
-    S.PATIENT_BALANCE: frozenset({S.CLOSED, S.ACCEPTED}),
-    S.CLOSED: frozenset({S.PATIENT_BALANCE, S.REPLACED}),
+    S.PATIENT_BALANCE: frozenset({S.CLOSED, S.ACCEPTED, S.REPLACED, S.VOIDED}),
+    S.CLOSED: frozenset({S.PATIENT_BALANCE, S.REPLACED, S.VOIDED}),
     S.REPLACED: frozenset(),
     S.VOIDED: frozenset(),
 }

@@ -69,6 +69,7 @@ def medbill_extra_plugins(line_plugin):
 def make_claims(app, count: int = 2) -> list[int]:
     ids = []
     with app.unit_of_work() as work:
+        work.patients.register_provider(factories.make_provider())
         patient = work.patients.register(factories.make_patient(1))
         coverage = work.patients.add_coverage(
             patient.id, factories.make_coverage(payer_key="linepay"))
@@ -260,3 +261,36 @@ def test_ingest_stores_each_document_once(medbill_app) -> None:
     assert (first.status, first.detail) == ("applied", "EligibilityResponse stored")
     assert second.status == "duplicate"
     assert junk.status == "undecodable" and "decode document 'j'" in junk.detail
+
+
+def test_corrected_claim_replaces_the_original_on_the_same_account(medbill_app) -> None:
+    ids = make_claims(medbill_app, 1)
+    _accepted(medbill_app, ids)
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-C", _paid("CY1", "100.00", "23.50", "20.00")))
+        original = work.claims.get(ids[0])
+        corrected = work.claims.correct(ids[0], original.model_copy(update={
+            "lines": [line.model_copy(update={"modifiers": ["25"]}) if line.line_number == 1
+                      else line for line in original.lines[:1]]}), reason="modifier 25 missing")
+    assert corrected.claim_number == "CY1-R1"
+    assert (corrected.frequency.value, corrected.original_claim_reference) == ("7", "P-CY1")
+    assert (corrected.account_claim_id, corrected.replaces_claim_id) == (ids[0], ids[0])
+    with medbill_app.unit_of_work() as work:
+        assert work.claims.get(ids[0]).state is S.REPLACED
+        totals = work.ledger.totals(claim_id=ids[0])
+        assert totals.charges == D("125.00")  # one line left on the replacement
+        assert totals.is_balanced()
+
+
+def test_void_and_correction_need_the_payer_claim_number(medbill_app) -> None:
+    ids = make_claims(medbill_app, 2)
+    _accepted(medbill_app, ids[:1])
+    with medbill_app.unit_of_work() as work:
+        from medbill_core.errors import ValidationFailed
+        with pytest.raises(ValidationFailed, match="payer's claim control number"):
+            work.claims.void(ids[1], reason="wrong patient")
+        post_remittance(work, _remittance("TRN-V", _paid("CY1", "100.00", "23.50", "20.00")))
+        voided = work.claims.void(ids[0], reason="billed to the wrong patient")
+        assert voided.frequency.value == "8" and voided.claim_number == "CY1-V1"
+        assert work.claims.get(ids[0]).state is S.VOIDED
+        assert work.ledger.totals(claim_id=ids[0]).charges == D("0.00")

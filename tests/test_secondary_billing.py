@@ -79,7 +79,7 @@ def test_patient_share_goes_to_the_secondary_first(medbill_app, insured_twice, t
     assert result.forwarded == ["COB1"]
     with medbill_app.unit_of_work() as work:
         secondary = work.claims.by_number("COB1-S2")
-        assert secondary.primary_claim_id == claim_id and secondary.payer_key == "gap"
+        assert secondary.account_claim_id == claim_id and secondary.payer_key == "gap"
         assert secondary.state is S.DRAFT and secondary.total_charge == D("143.50")
         billable = work.claims.billable(secondary.id)
         prior = billable.prior_adjudications

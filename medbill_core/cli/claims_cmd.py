@@ -1,11 +1,13 @@
-"""``medbill claims``: list, show and import claims."""
+"""``medbill claims``: list, show, import and scrub claims."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.common import cli_errors, console, open_app, print_json
@@ -123,3 +125,88 @@ def import_claims(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
                                        ) from None
             imported += 1
     console.print(f"imported {imported} claims")
+
+
+class ScrubState(StrEnum):
+    """Claims ``medbill claims scrub`` selects by state (not yet submitted)."""
+
+    DRAFT = "draft"
+    VALIDATED = "validated"
+
+
+_SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def _claims_to_scrub(work: Any, references: list[str] | None,
+                     state: ScrubState | None) -> list[Claim]:
+    if references:
+        claims = [_find(work, reference) for reference in references]
+        unique = {claim.id: claim for claim in claims}
+        return [claim for claim in unique.values()
+                if state is None or claim.state.value == state.value]
+    states = [ClaimState(state.value)] if state else [ClaimState.DRAFT, ClaimState.VALIDATED]
+    selected: list[Claim] = []
+    for wanted in states:
+        offset = 0
+        while True:
+            page = work.claims.list(state=wanted, limit=500, offset=offset)
+            selected.extend(page)
+            if len(page) < 500:
+                break
+            offset += 500
+    return sorted(selected, key=lambda claim: claim.id)
+
+
+@app.command("scrub")
+@cli_errors
+def scrub_command(
+    state: Annotated[ScrubState | None, typer.Option(
+        help="Only claims in this state (default: draft and validated)")] = None,
+    claim: Annotated[list[str] | None, typer.Option(
+        "--claim", help="Claim id or claim number; repeat for several")] = None,
+    no_validate: Annotated[bool, typer.Option(
+        "--no-validate", help="Only report: do not move clean drafts to validated (or"
+                              " blocked validated claims back to draft)")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run every enabled plugin's claim edits and report findings and the clean-claim rate.
+
+    Exit 0 when no claim has an error finding, 1 when any has (warnings do not block).
+    """
+    from medbill_core.services.scrubbing import scrub_claims
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        claims = _claims_to_scrub(work, claim, state)
+        report = scrub_claims(work, [c.id for c in claims], validate=not no_validate)
+    blocked = [r for r in report.results if not r.clean]
+    if as_json:
+        print_json({
+            "claims": len(report.results), "clean": report.clean_count,
+            "blocked": len(blocked), "clean_claim_rate": str(report.clean_claim_rate),
+            "validated": not no_validate,
+            "results": [{"claim_id": r.claim_id, "claim_number": r.claim_number,
+                         "clean": r.clean,
+                         "findings": [f.model_dump(mode="json") for f in r.findings]}
+                        for r in report.results]})
+    elif not report.results:
+        console.print("no claims to scrub")
+    else:
+        findings = [f for r in report.results for f in r.findings]
+        if findings:
+            table = Table("claim", "line", "severity", "code", "message", "fix hint",
+                          title=f"{len(findings)} findings", show_lines=False)
+            for finding in findings:
+                severity = finding.severity.value
+                table.add_row(escape(finding.claim_number),
+                              str(finding.line_number or ""),
+                              f"[{_SEVERITY_STYLE[severity]}]{severity}[/]",
+                              escape(finding.code), escape(finding.message),
+                              escape(finding.fix_hint or ""))
+            console.print(table)
+        action = "" if no_validate else " (clean drafts moved to validated)"
+        console.print(f"{len(report.results)} claims scrubbed: {report.clean_count} clean,"
+                      f" {len(blocked)} blocked{action}; clean-claim rate"
+                      f" {report.clean_claim_rate}%", highlight=False)
+    if blocked:
+        raise typer.Exit(1)

@@ -261,6 +261,14 @@ def _rows(text: str) -> Iterator[list[str]]:
     yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
+def _cell(cells: list[str], names: dict[str, int], *candidates: str) -> str:
+    for name in candidates:
+        index = names.get(name)
+        if index is not None and index < len(cells) and cells[index]:
+            return cells[index]
+    return ""
+
+
 def parse_ptp_text(text: str, *, where: str = "PTP file") -> Iterator[PtpEdit]:
     """PTP edits from the text of one file, skipping indicator-9 rows. Accepts:
 
@@ -280,10 +288,11 @@ def parse_ptp_text(text: str, *, where: str = "PTP file") -> Iterator[PtpEdit]:
             continue
         if names is None and not _CODE_RE.match(cells[0].upper()):
             header = [_header_name(c) for c in cells]
-            if "column_1" in header and ("column_2" in header or "column_2_codes" in header):
+            if "column_1" in header and "modifier_indicator" in header and (
+                    "column_2" in header or "column_2_codes" in header):
                 names = {name: index for index, name in enumerate(header)}
                 compact = "column_2_codes" in names
-            continue  # notice or header line
+            continue  # notice or header line (the official layout is read by position)
         code_1 = cells[0].upper()
         if not _CODE_RE.match(code_1):
             continue
@@ -295,14 +304,11 @@ def parse_ptp_text(text: str, *, where: str = "PTP file") -> Iterator[PtpEdit]:
                 rationale = cells[names["rationale"]] if "rationale" in names else ""
                 seconds = cells[names["column_2_codes"]].upper().split()
             elif names is not None:
-                def cell(name: str, cells: list[str] = cells) -> str:
-                    index = names.get(name)  # type: ignore[union-attr]
-                    return cells[index] if index is not None and index < len(cells) else ""
-                indicator = cell("modifier_indicator") or cell("modifier")
-                effective = _ncci_date(cell("effective_date"))
-                deleted = _ncci_date(cell("deletion_date"))
-                rationale = cell("rationale") or cell("ptp_edit_rationale")
-                seconds = [cell("column_2").upper()]
+                indicator = _cell(cells, names, "modifier_indicator", "modifier")
+                effective = _ncci_date(_cell(cells, names, "effective_date"))
+                deleted = _ncci_date(_cell(cells, names, "deletion_date"))
+                rationale = _cell(cells, names, "rationale", "ptp_edit_rationale")
+                seconds = [_cell(cells, names, "column_2").upper()]
             else:  # official positional layout
                 if len(cells) < 6:
                     continue

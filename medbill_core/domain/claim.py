@@ -125,9 +125,9 @@ class Claim(DomainModel):
     original_claim_reference: str | None = Field(default=None, max_length=50,
                                                  pattern=r"^[A-Za-z0-9-]+$")
     replaces_claim_id: int | None = None
-    #: For a secondary/tertiary claim: the encounter's primary claim, whose ledger account
-    #: carries the charges and every payer's postings.
-    primary_claim_id: int | None = None
+    #: For a secondary/tertiary claim or a replacement: the encounter's first claim, whose
+    #: ledger account carries the charges and every payer's postings.
+    account_claim_id: int | None = None
     place_of_service: PlaceOfService
     service_date_from: date
     service_date_to: date

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -14,12 +14,15 @@ from medbill_core.domain import (
     BillableClaim,
     Claim,
     ClaimAdjustmentRef,
+    ClaimFrequency,
     ClaimState,
     PriorPayerAdjudication,
+    validate_record,
 )
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, Transition, check_transition
+from medbill_core.money import ZERO
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
 from medbill_core.storage.mapping import claim_from_row, claim_values, line_row
@@ -81,8 +84,8 @@ class ClaimService:
                      entity_id=row.id, details={"claim_number": claim.claim_number,
                                                 "lines": len(claim.lines),
                                                 "frequency": claim.frequency.value})
-        if claim.primary_claim_id is not None:
-            return claim_from_row(row)  # the primary claim's account already holds the charges
+        if claim.account_claim_id is not None:
+            return claim_from_row(row)  # the encounter's account already holds the charges
         bucket = Bucket.PATIENT if claim.coverage_id is None else Bucket.INSURANCE
         Ledger(self.session, actor=self.actor).post(
             f"charge:claim:{row.id}", "claim",
@@ -123,6 +126,57 @@ class ClaimService:
         audit.record(self.session, actor=self.actor, action="claim.update", entity_type="claim",
                      entity_id=claim_id, details={"fields": changed})
         return claim_from_row(row)
+
+    # -- corrections --------------------------------------------------------------------------
+    def correct(self, claim_id: int, corrected: Claim, *, reason: str) -> Claim:
+        """Send the payer a replacement (frequency 7) for an adjudicated claim.
+
+        The replacement carries the payer's claim control number of the original, shares
+        its ledger account (the charge difference is posted there), and the original
+        moves to ``replaced``.
+        """
+        return self._follow_up(claim_id, corrected, ClaimFrequency.REPLACEMENT, reason)
+
+    def void(self, claim_id: int, *, reason: str) -> Claim:
+        """Ask the payer to void an adjudicated claim (frequency 8); its charges are reversed."""
+        return self._follow_up(claim_id, self.get(claim_id), ClaimFrequency.VOID, reason)
+
+    def _follow_up(self, claim_id: int, content: Claim, frequency: ClaimFrequency,
+                   reason: str) -> Claim:
+        original = self.get(claim_id)
+        if not original.payer_claim_number:
+            raise ValidationFailed(f"claim {claim_id}", [(
+                "payer_claim_number", "unknown: a replacement or void needs the payer's claim "
+                "control number from the 277CA or 835 (resubmit a rejected claim instead)")])
+        target = ClaimState.REPLACED if frequency is ClaimFrequency.REPLACEMENT \
+            else ClaimState.VOIDED
+        check_transition(claim_id, original.state, target)
+        suffix = "R" if frequency is ClaimFrequency.REPLACEMENT else "V"
+        existing = self.session.scalar(select(func.count()).select_from(ClaimRow).where(
+            ClaimRow.replaces_claim_id == claim_id))
+        account = self.account_id(original)
+        follow_up = content.model_copy(update={
+            "id": None, "claim_number": f"{original.claim_number[:16]}-{suffix}{existing + 1}",
+            "frequency": frequency, "original_claim_reference": original.payer_claim_number,
+            "replaces_claim_id": claim_id, "account_claim_id": account,
+            "patient_id": original.patient_id, "coverage_id": original.coverage_id,
+            "payer_key": original.payer_key, "state": ClaimState.DRAFT,
+            "payer_claim_number": None, "created_at": None})
+        follow_up = validate_record(Claim, follow_up.model_dump(), record="corrected claim")
+        created = self.create(follow_up)
+        ledger = Ledger(self.session, actor=self.actor)
+        charged = ledger.totals(claim_id=account).charges
+        delta = (ZERO - charged) if frequency is ClaimFrequency.VOID \
+            else follow_up.total_charge - charged
+        if delta:
+            ledger.post(f"charge:claim:{account}:{created.claim_number}", "claim", [LedgerLine(
+                EntryKind.CHARGE, delta, patient_id=original.patient_id, claim_id=account,
+                payer_key=original.payer_key, bucket=Bucket.PATIENT
+                if original.coverage_id is None else Bucket.INSURANCE)],
+                effective_date=original.service_date_from, memo=f"{frequency.name.lower()}",
+                allow_credit=True)
+        self.transition(claim_id, target, reason=f"{reason} (see {created.claim_number})")
+        return created
 
     # -- lifecycle ----------------------------------------------------------------------------
     def transition(self, claim_id: int, target: ClaimState, *, reason: str | None = None,
@@ -206,15 +260,15 @@ class ClaimService:
         return [claim_from_row(row) for row in self.session.scalars(statement)]
 
     def account_id(self, claim: Claim) -> int:
-        """The ledger account of a claim: its own, or its primary claim's for a secondary."""
-        return claim.primary_claim_id or claim.id  # type: ignore[return-value]
+        """The ledger account of a claim: its own, or the encounter's first claim's."""
+        return claim.account_claim_id or claim.id  # type: ignore[return-value]
 
     def _prior_adjudications(self, claim: Claim) -> list[PriorPayerAdjudication]:
-        if claim.primary_claim_id is None:
+        if claim.account_claim_id is None:
             return []
         patients = PatientService(self.session, actor=self.actor, config=self.config)
         rows = self.session.scalars(select(ClaimAdjudicationRow).where(
-            ClaimAdjudicationRow.account_claim_id == claim.primary_claim_id,
+            ClaimAdjudicationRow.account_claim_id == claim.account_claim_id,
             ClaimAdjudicationRow.payer_key != claim.payer_key).order_by(ClaimAdjudicationRow.id))
         result = []
         for row in rows:

@@ -118,7 +118,7 @@ def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Cover
         pass
     follow_up = work.claims.create(claim.model_copy(update={
         "id": None, "claim_number": number, "coverage_id": coverage.id,
-        "payer_key": coverage.payer_key, "primary_claim_id": account_id,
+        "payer_key": coverage.payer_key, "account_claim_id": account_id,
         "state": ClaimState.DRAFT, "payer_claim_number": None, "created_at": None,
         "frequency": ClaimFrequency.ORIGINAL, "original_claim_reference": None,
         "replaces_claim_id": None}))

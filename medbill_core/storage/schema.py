@@ -116,7 +116,7 @@ class ClaimRow(TimestampMixin, Base):
     original_claim_reference: Mapped[str | None] = mapped_column(String(50))
     replaces_claim_id: Mapped[int | None] = mapped_column(
         ForeignKey("claims.id", ondelete="RESTRICT"))
-    primary_claim_id: Mapped[int | None] = mapped_column(
+    account_claim_id: Mapped[int | None] = mapped_column(
         ForeignKey("claims.id", ondelete="RESTRICT"))
     place_of_service: Mapped[str] = mapped_column(String(2))
     service_date_from: Mapped[date] = mapped_column(Date)

@@ -9,7 +9,6 @@ import pytest
 from chm_support import SERVICE_DAY, TODAY, claim, fees, line
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from medbill_clearinghouse_mock.simulator.adjudication import (
     Accumulators,
     adjudicate,
@@ -17,6 +16,7 @@ from medbill_clearinghouse_mock.simulator.adjudication import (
     reverse,
 )
 from medbill_clearinghouse_mock.simulator.config import Benefits, DenialRules, PayerPolicy
+
 from medbill_core.domain import AdjustmentGroup, ClaimPayment, ClaimStatusCode, CoverageOrder
 
 D = Decimal

@@ -27,6 +27,7 @@ import importlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -55,7 +56,12 @@ from medbill_payer_medicare.edits import (
     finding,
     medicare_claim_edits,
 )
-from medbill_payer_medicare.feeschedule import FeeSchedule, MedicarePricer
+from medbill_payer_medicare.feeschedule import (
+    FeeSchedule,
+    MedicarePricer,
+    NotPriced,
+    available_years,
+)
 from medbill_payer_medicare.mbi import check_mbi
 from medbill_payer_medicare.options import MedicareOptions
 from medbill_payer_medicare.split import Encounter, split_encounter
@@ -185,10 +191,11 @@ class MedicareAdapter(PayerAdapter):
                     f"{detail}") from None
         return x12_payer
 
-    def pricer(self, payer: Payer) -> MedicarePricer:
-        """A fee-schedule pricer for the payer's configured locality and year.
+    def pricer(self, payer: Payer, *, year: int | None = None) -> MedicarePricer:
+        """A fee-schedule pricer for the payer's configured locality.
 
         The MAC is ``options.mac``, else the payer ID when it is a MAC number of the GPCI file.
+        The year is ``year``, else ``options.fee_schedule_year``.
 
         :raises ConfigurationError: no locality configured, or not a known one.
         """
@@ -197,7 +204,7 @@ class MedicareAdapter(PayerAdapter):
             raise ConfigurationError(
                 f"[payers.{payer.key}] options: set 'locality' (and 'mac') to price Medicare "
                 "services")
-        schedule = FeeSchedule.load(options.fee_schedule_year)
+        schedule = FeeSchedule.load(year or options.fee_schedule_year)
         mac = options.mac
         if mac is None and schedule.has_mac(payer.payer_id):
             mac = payer.payer_id
@@ -225,6 +232,30 @@ class MedicareAdapter(PayerAdapter):
             return findings
         findings.extend(delegate.claim_edits(self.prepare_claim(claim, x12_payer)))
         return findings
+
+    def expected_allowed(self, payer: Payer, procedure_code: str, modifiers: Sequence[str],
+                         place_of_service: str, service_date: date) -> Decimal | None:
+        """The MPFS amount for one unit, or ``None`` when it cannot be known.
+
+        The fee schedule is the one of ``options.fee_schedule_year`` when the payer's options
+        set it, else the one of the service date's year; ``None`` when that year is not shipped,
+        the payer has no locality, or the service is not priced (see :class:`NotPriced`).
+        Payment-modifier reductions (51, 50, 80...) are not applied.
+        """
+        options = self.options_for(payer)
+        if options.locality is None:
+            return None
+        if "fee_schedule_year" in options.model_fields_set:
+            year = options.fee_schedule_year
+        elif service_date.year in available_years():
+            year = service_date.year
+        else:
+            return None
+        try:
+            return self.pricer(payer, year=year).price(
+                procedure_code, place_of_service, modifiers=modifiers).unit_amount
+        except NotPriced:
+            return None
 
     def underpayments(self, payment: ClaimPayment, payer: Payer, *,
                       claim: Claim | None = None) -> list[ClaimFinding]:

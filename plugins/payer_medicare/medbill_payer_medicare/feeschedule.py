@@ -44,9 +44,9 @@ from medbill_core.money import CENT, Money
 #: Places of service where Medicare pays the **facility** PE RVU. Source: Medicare Claims
 #: Processing Manual (Pub. 100-04) ch. 12 section 20.4.2 (site-of-service payment
 #: differential) and the CMS POS code set; the same split is in the third-party classification
-#: shipped with ``shared/data/place_of_service.csv``. Every other POS gets the non-facility
-#: rate (office 11, home 12, independent clinic 49, FQHC 50, RHC 72, telehealth in the
-#: patient's home 10, ...).
+#: of the shared data collection (``place_of_service.csv``, not shipped). Every other POS gets
+#: the non-facility rate (office 11, home 12, independent clinic 49, FQHC 50, RHC 72,
+#: telehealth in the patient's home 10, ...).
 FACILITY_POS: frozenset[str] = frozenset({
     "02",  # telehealth provided other than in the patient's home
     "06",  # Indian Health Service provider-based facility

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import pytest
 from medbill_payer_medicare.adapter import MedicareAdapter
@@ -280,3 +281,45 @@ def test_adapter_underpayments_use_the_options() -> None:
     strict = make_medicare_payer()
     assert [f.code for f in adapter.underpayments(low, strict, claim=claim)] == [
         "medicare.underpaid"]
+
+
+class TestExpectedAllowedHook:
+    """``medbill_expected_allowed`` answers Medicare payers from the MPFS."""
+
+    @pytest.fixture
+    def hooks(self) -> Any:
+        import medbill_payer_medicare.plugin as medicare_plugin
+
+        from medbill_core.config import MedbillConfig
+        from medbill_core.plugins import PluginHooks
+
+        payers = {"medicare": make_medicare_payer(),
+                  "medicare-2025": make_medicare_payer(
+                      "medicare-2025", options={"mac": "01182", "locality": "18",
+                                                "fee_schedule_year": 2025}),
+                  "acme": factories.make_payer("acme", options={"fee_schedule": {
+                      "99213": "80.00"}})}
+        config = MedbillConfig(plugins=[], payers=payers)
+        return PluginHooks.start(config, extra_plugins=[("payer_medicare", medicare_plugin)],
+                                 load_installed=False)
+
+    def ask(self, hooks: Any, key: str, code: str = "99213", pos: str = "11",
+            day: date = date(2025, 6, 2), modifiers: tuple[str, ...] = ()) -> Decimal | None:
+        return hooks.expected_allowed(payer=hooks.context.payer(key), procedure_code=code,
+                                      modifiers=list(modifiers), place_of_service=pos,
+                                      service_date=day)
+
+    def test_medicare_price(self, hooks: Any) -> None:
+        assert self.ask(hooks, "medicare") == Decimal("98.19")
+        assert self.ask(hooks, "medicare", pos="22") == Decimal("68.06")
+        assert self.ask(hooks, "medicare", code="71046", pos="22",
+                        modifiers=("26",)) == by_hand("0.22", "0.08", "0.01", LA)
+
+    def test_unknown_stays_unknown(self, hooks: Any) -> None:
+        assert self.ask(hooks, "medicare", code="80053") is None          # CLFS, not MPFS
+        assert self.ask(hooks, "medicare", day=date(2026, 6, 1)) is None  # 2026 not shipped
+        # an explicit fee_schedule_year prices any date with that year
+        assert self.ask(hooks, "medicare-2025", day=date(2026, 6, 1)) == Decimal("98.19")
+
+    def test_other_payers_use_the_default(self, hooks: Any) -> None:
+        assert self.ask(hooks, "acme") == Decimal("80.00")

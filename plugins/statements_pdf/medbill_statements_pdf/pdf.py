@@ -18,22 +18,31 @@ Only the built-in Helvetica is used unless settings name a TrueType font (see
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-
-from fpdf import FPDF
 
 from medbill_core.adapters import StatementRenderer
 from medbill_core.domain import RenderedDocument, Statement
 from medbill_core.errors import MedbillError
 from medbill_statements_pdf import view
+from medbill_statements_pdf.canvas import (
+    ACCENT,
+    GREY_FILL,
+    LEFT,
+    MUTED,
+    PAGE_H,
+    PAGE_W,
+    RIGHT,
+    WIDTH,
+    ZEBRA_FILL,
+    Canvas,
+    StatementRenderError,
+    latin1,
+)
 from medbill_statements_pdf.settings import StatementsPdfSettings
 
-PAGE_W, PAGE_H = 612.0, 792.0
-LEFT, RIGHT = 36.0, 576.0
-WIDTH = RIGHT - LEFT
+__all__ = ["PdfStatementRenderer", "PdfSummaryStatementRenderer", "StatementRenderError",
+           "latin1"]
 
 #: The services table: heading, width, alignment. Widths add up to WIDTH (540 pt).
 COLUMNS: tuple[tuple[str, float, str], ...] = (
@@ -61,44 +70,6 @@ LATER_ROWS_TOP = 112.0
 LATER_ROWS_BOTTOM = PAGE_H - 56.0
 END_BLOCK_H = 34.0
 
-GREY_FILL = (238, 238, 238)
-ZEBRA_FILL = (247, 247, 247)
-ACCENT = (31, 73, 125)
-
-_CORE_FONT_SUBSTITUTES = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": ",", "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ", "\u2022": "*",
-    "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE", "\u0153": "oe",
-    "\u0131": "i", "\u20ac": "EUR",
-})
-
-
-#: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
-_CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
-
-
-class StatementRenderError(MedbillError):
-    """A statement could not be rendered (the message names the statement number, no PHI)."""
-
-
-def latin1(text: str) -> str:
-    """Text the built-in PDF fonts can print: Latin-1, others transliterated or ``?``."""
-    try:
-        text.encode("latin-1")
-        return text
-    except UnicodeEncodeError:
-        pass
-    text = text.translate(_CORE_FONT_SUBSTITUTES)
-    out = []
-    for char in text:
-        if ord(char) < 256:
-            out.append(char)
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", char)
-                       if not unicodedata.combining(c))
-        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
-    return "".join(out)
-
 
 @dataclass
 class _Laid:
@@ -109,97 +80,16 @@ class _Laid:
     bold: bool = False
 
 
-class _Builder:
+class _Builder(Canvas):
     """Lays out and draws one statement."""
 
     def __init__(self, statement: Statement, settings: StatementsPdfSettings,
                  summary: bool) -> None:
+        super().__init__(settings, title=f"Statement {statement.statement_number}",
+                         author=statement.practice.name, created=statement.statement_date)
         self.statement = statement
         self.settings = settings
         self.summary = summary
-        pdf = FPDF(orientation="P", unit="pt", format="letter")
-        pdf.set_auto_page_break(False)
-        pdf.set_margins(LEFT, 36.0, PAGE_W - RIGHT)
-        pdf.set_title(f"Statement {statement.statement_number}")
-        pdf.set_author(latin1(statement.practice.name))
-        pdf.set_creator("medbill statements_pdf")
-        pdf.set_creation_date(datetime.combine(statement.statement_date, time(12), tzinfo=UTC))
-        pdf.set_lang("en-US")
-        self.clean: Callable[[str], str] = latin1
-        self.family = self.font_id = "Helvetica"
-        self._font_key: tuple[str, str, float] = ("", "", 0.0)
-        if settings.font_path is not None:
-            pdf.add_font("StatementFont", "", settings.font_path)
-            pdf.add_font("StatementFont", "B", settings.bold_font_path or settings.font_path)
-            self.family = "StatementFont"
-            self.font_id = f"{settings.font_path}|{settings.bold_font_path}"
-            self.clean = str
-        self.pdf = pdf
-
-    # -- drawing primitives -----------------------------------------------------------------
-    def font(self, size: float, bold: bool = False) -> None:
-        style = "B" if bold else ""
-        self.pdf.set_font(self.family, style, size)
-        self._font_key = (self.font_id, style, size)
-
-    def measure(self, value: str) -> float:
-        """Width of ``value`` in the current font: the sum of its characters' widths.
-
-        fpdf2's ``get_string_width`` copies the graphics state on every call and dominated the
-        profile; without kerning or text shaping (neither is enabled here) a string is exactly
-        as wide as its characters, so their widths are measured once and cached.
-        """
-        key = self._font_key
-        widths = _CHAR_WIDTHS.setdefault(key, {})
-        width = 0.0
-        for char in value:
-            known = widths.get(char)
-            if known is None:
-                known = widths[char] = self.pdf.get_string_width(char)
-            width += known
-        return width
-
-    def text(self, x: float, y: float, value: str, align: str = "L") -> None:
-        """Draw ``value`` with its baseline at ``y``; ``x`` is the left, right or centre edge."""
-        value = self.clean(value)
-        if align != "L":
-            width = self.measure(value)
-            x = x - width if align == "R" else x - width / 2
-        self.pdf.text(x, y, value)
-
-    def wrap(self, value: str, width: float, max_lines: int) -> list[str]:
-        """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
-        value = self.clean(value)
-        measure = self.measure
-        lines: list[str] = []
-        current = ""
-        for word in value.split():
-            candidate = f"{current} {word}" if current else word
-            if measure(candidate) <= width:
-                current = candidate
-                continue
-            if current:
-                lines.append(current)
-            while measure(word) > width:  # a single word wider than the column
-                cut = len(word)
-                while cut > 1 and measure(word[:cut]) > width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            current = word
-        if current:
-            lines.append(current)
-        if len(lines) > max_lines:
-            kept = lines[:max_lines]
-            last = kept[-1]
-            while last and measure(last + "...") > width:
-                last = last[:-1]
-            kept[-1] = last.rstrip() + "..."
-            lines = kept
-        return lines or [""]
-
-    def fill(self, rgb: tuple[int, int, int]) -> None:
-        self.pdf.set_fill_color(*rgb)
 
     # -- layout -------------------------------------------------------------------------------
     def lay_rows(self, rows: Sequence[view.Row]) -> list[_Laid]:
@@ -276,22 +166,22 @@ class _Builder:
                 y += item.height
             if number < count:
                 self.font(7.5)
-                self.pdf.set_text_color(90, 90, 90)
+                self.colour(MUTED)
                 self.text(RIGHT, bottom + 12, f"Continued on page {number + 1}", align="R")
-                self.pdf.set_text_color(0, 0, 0)
+                self.colour()
             else:
                 self.end_block(y)
             if number == 1:
                 self.coupon()
-        return bytes(self.pdf.output()), count
+        return self.output(), count
 
     # -- page parts -----------------------------------------------------------------------------
     def practice_block(self, top: float) -> float:
         practice = self.statement.practice
-        self.pdf.set_text_color(*ACCENT)
+        self.colour(ACCENT)
         self.font(14, bold=True)
         self.text(LEFT, top + 12, practice.name)
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.font(8.5)
         y = top + 26
         lines = view.address_lines(practice.address)
@@ -315,10 +205,10 @@ class _Builder:
     def page_one_header(self, count: int) -> None:
         statement = self.statement
         self.practice_block(36)
-        self.pdf.set_text_color(*ACCENT)
+        self.colour(ACCENT)
         self.font(15, bold=True)
         self.text(RIGHT, 48, "Patient Statement", align="R")
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.facts(64, [("Statement date", view.us_date(statement.statement_date)),
                         ("Statement number", statement.statement_number),
                         ("Account number", statement.account_number),
@@ -326,10 +216,10 @@ class _Builder:
 
     def later_header(self, number: int, count: int) -> None:
         statement = self.statement
-        self.pdf.set_text_color(*ACCENT)
+        self.colour(ACCENT)
         self.font(12, bold=True)
         self.text(LEFT, 48, statement.practice.name)
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.font(8.5)
         self.text(LEFT, 62, f"Patient: {view.person_name(statement.patient)}")
         self.facts(44, [("Statement number", statement.statement_number),
@@ -341,18 +231,18 @@ class _Builder:
 
     def footer(self, number: int, count: int) -> None:
         self.font(7.5)
-        self.pdf.set_text_color(90, 90, 90)
+        self.colour(MUTED)
         self.text(PAGE_W / 2, PAGE_H - 30, f"Page {number} of {count}", align="C")
         self.text(LEFT, PAGE_H - 30, f"Statement {self.statement.statement_number}")
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
 
     def bill_to_and_amount_due(self) -> None:
         statement = self.statement
         top = 100.0
         self.font(7.5, bold=True)
-        self.pdf.set_text_color(90, 90, 90)
+        self.colour(MUTED)
         self.text(LEFT, top + 8, "BILL TO")
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.font(9.5, bold=True)
         self.text(LEFT, top + 21, view.bill_to_name(statement))
         self.font(9)
@@ -400,7 +290,7 @@ class _Builder:
         if stage >= 3:
             self.pdf.set_text_color(170, 40, 30)
         self.text(LEFT + 10, top + 14, title)
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.font(8.5)
         y = top + 27
         for line in lines:
@@ -419,9 +309,9 @@ class _Builder:
             self.fill(GREY_FILL if last else (255, 255, 255))
             self.pdf.rect(x, top, w, 32, style="DF")
             self.font(7)
-            self.pdf.set_text_color(90, 90, 90)
+            self.colour(MUTED)
             self.text(x + w / 2, top + 11, label.upper(), align="C")
-            self.pdf.set_text_color(0, 0, 0)
+            self.colour()
             self.font(9.5, bold=last)
             self.text(x + w / 2, top + 25, view.money(value), align="C")
 
@@ -440,7 +330,7 @@ class _Builder:
                 else:
                     self.text(x + ROW_PAD, base + k * 8.5, word)
             x += width
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
 
     def draw_row(self, item: _Laid, top: float) -> None:
         if item.bold:
@@ -480,21 +370,21 @@ class _Builder:
         pdf = self.pdf
         top = COUPON_TOP
         self.font(7)
-        pdf.set_text_color(90, 90, 90)
+        self.colour(MUTED)
         self.text(PAGE_W / 2, top - 4,
                   "Please detach along the dashed line and return the lower portion with your "
                   "payment.", align="C")
-        pdf.set_text_color(0, 0, 0)
+        self.colour()
         pdf.set_dash_pattern(dash=4, gap=3)
         pdf.line(LEFT - 18, top, RIGHT + 18, top)
         pdf.set_dash_pattern()
         self.font(7)
         self.text(LEFT - 18, top - 4, "cut here")
         # left: who to pay, where to mail
-        self.pdf.set_text_color(*ACCENT)
+        self.colour(ACCENT)
         self.font(11, bold=True)
         self.text(LEFT, top + 22, "PAYMENT COUPON")
-        self.pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.font(8)
         self.text(LEFT, top + 36, f"Make checks payable to {statement.practice.name}.")
         self.text(LEFT, top + 47, "Write your account number on your check.")
@@ -502,9 +392,9 @@ class _Builder:
         if phone:
             self.text(LEFT, top + 58, f"To pay by card or set up a payment plan, call {phone}.")
         self.font(7.5, bold=True)
-        pdf.set_text_color(90, 90, 90)
+        self.colour(MUTED)
         self.text(LEFT, top + 82, "MAIL PAYMENT TO")
-        pdf.set_text_color(0, 0, 0)
+        self.colour()
         self.font(10, bold=True)
         self.text(LEFT, top + 96, statement.practice.name)
         self.font(10)

@@ -55,11 +55,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_claim_adjudications_account", ["account_claim_id"], unique=False)
 
     with op.batch_alter_table("claims", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("primary_claim_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("account_claim_id", sa.Integer(), nullable=True))
         batch_op.create_foreign_key(
-            batch_op.f("fk_claims_primary_claim_id_claims"),
+            batch_op.f("fk_claims_account_claim_id_claims"),
             "claims",
-            ["primary_claim_id"],
+            ["account_claim_id"],
             ["id"],
             ondelete="RESTRICT",
         )
@@ -69,9 +69,9 @@ def downgrade() -> None:
 
     with op.batch_alter_table("claims", schema=None) as batch_op:
         batch_op.drop_constraint(
-            batch_op.f("fk_claims_primary_claim_id_claims"), type_="foreignkey"
+            batch_op.f("fk_claims_account_claim_id_claims"), type_="foreignkey"
         )
-        batch_op.drop_column("primary_claim_id")
+        batch_op.drop_column("account_claim_id")
 
     with op.batch_alter_table("claim_adjudications", schema=None) as batch_op:
         batch_op.drop_index("ix_claim_adjudications_account")

@@ -84,6 +84,7 @@ class Simulator:
         self.store = Store(state_path)
         self.service = ClearinghouseService(config, self.store)
         self.faults = FaultPlan(config.faults, config.seed)
+        self.service.fault_plan = self.faults
 
     def account(self, request: Request) -> str | None:
         key = api_key_of(request.headers)

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import logging
-import random
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -138,8 +137,9 @@ class ClearinghouseService:
     def __init__(self, config: SimulatorConfig, store: Store) -> None:
         self.config = config
         self.store = store
-        self._random = random.Random(config.seed)
         self._codesets: Any = None
+        #: The run-time fault rules (set by the HTTP app); ``None``: the configured ones.
+        self.fault_plan: Any = None
 
     # -- clock ------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -563,7 +563,7 @@ class ClearinghouseService:
             if row["payment_json"]:
                 payments.append(ClaimPayment.model_validate_json(row["payment_json"]))
         payee = json.loads(rows[0]["payee_json"])
-        run = self.store.next_value(connection, f"remit:{payer.payer_id}")
+        run = self.store.next_value(connection, f"remit:{account}:{payer.payer_id}")
         paid = total(p.paid for p in payments)
         adjustments: list[ProviderAdjustment] = []
         for rule in payer.provider_adjustments:
@@ -616,7 +616,8 @@ class ClearinghouseService:
                 "document_id": document["document_id"]}
 
     def _fault_config(self, kind: str) -> bool:
-        return self.config.test_mode and any(rule.kind == kind for rule in self.config.faults)
+        rules = self.fault_plan.rules if self.fault_plan is not None else self.config.faults
+        return self.config.test_mode and any(rule.kind == kind for rule in rules)
 
     # -- the response feed ------------------------------------------------------------------------
     def feed(self, account: str, cursor: str | None, limit: int) -> Outcome:

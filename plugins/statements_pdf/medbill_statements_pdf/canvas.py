@@ -1,0 +1,156 @@
+"""Drawing on a US Letter page with fpdf2: fonts, measured and wrapped text, colours.
+
+Shared by the statement and the good-faith-estimate PDFs. Only the built-in Helvetica is used
+unless settings name a TrueType font; with Helvetica, text is reduced to Latin-1 by
+:func:`latin1`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+
+from fpdf import FPDF
+
+from medbill_core.errors import MedbillError
+from medbill_statements_pdf.settings import StatementsPdfSettings
+
+PAGE_W, PAGE_H = 612.0, 792.0
+LEFT, RIGHT = 36.0, 576.0
+WIDTH = RIGHT - LEFT
+
+GREY_FILL = (238, 238, 238)
+ZEBRA_FILL = (247, 247, 247)
+ACCENT = (31, 73, 125)
+MUTED = (90, 90, 90)
+
+_CORE_FONT_SUBSTITUTES = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": ",", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...", "\u00a0": " ", "\u2022": "*",
+    "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE", "\u0153": "oe",
+    "\u0131": "i", "\u20ac": "EUR",
+})
+
+
+#: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
+_CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
+
+
+class StatementRenderError(MedbillError):
+    """A statement or estimate could not be rendered (the message names its number, no PHI)."""
+
+
+def latin1(text: str) -> str:
+    """Text the built-in PDF fonts can print: Latin-1, others transliterated or ``?``."""
+    try:
+        text.encode("latin-1")
+        return text
+    except UnicodeEncodeError:
+        pass
+    text = text.translate(_CORE_FONT_SUBSTITUTES)
+    out = []
+    for char in text:
+        if ord(char) < 256:
+            out.append(char)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", char)
+                       if not unicodedata.combining(c))
+        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
+    return "".join(out)
+
+
+class Canvas:
+    """An fpdf2 document in points with the plugin's fonts and text helpers."""
+
+    def __init__(self, settings: StatementsPdfSettings, *, title: str, author: str,
+                 created: date) -> None:
+        pdf = FPDF(orientation="P", unit="pt", format="letter")
+        pdf.set_auto_page_break(False)
+        pdf.set_margins(LEFT, 36.0, PAGE_W - RIGHT)
+        pdf.set_title(title)
+        pdf.set_author(latin1(author))
+        pdf.set_creator("medbill statements_pdf")
+        pdf.set_creation_date(datetime.combine(created, time(12), tzinfo=UTC))
+        pdf.set_lang("en-US")
+        self.clean: Callable[[str], str] = latin1
+        self.family = self.font_id = "Helvetica"
+        self._font_key: tuple[str, str, float] = ("", "", 0.0)
+        if settings.font_path is not None:
+            pdf.add_font("StatementFont", "", settings.font_path)
+            pdf.add_font("StatementFont", "B", settings.bold_font_path or settings.font_path)
+            self.family = "StatementFont"
+            self.font_id = f"{settings.font_path}|{settings.bold_font_path}"
+            self.clean = str
+        self.pdf = pdf
+
+    # -- drawing primitives -----------------------------------------------------------------
+    def font(self, size: float, bold: bool = False) -> None:
+        style = "B" if bold else ""
+        self.pdf.set_font(self.family, style, size)
+        self._font_key = (self.font_id, style, size)
+
+    def measure(self, value: str) -> float:
+        """Width of ``value`` in the current font: the sum of its characters' widths.
+
+        fpdf2's ``get_string_width`` copies the graphics state on every call and dominated the
+        profile; without kerning or text shaping (neither is enabled here) a string is exactly
+        as wide as its characters, so their widths are measured once and cached.
+        """
+        key = self._font_key
+        widths = _CHAR_WIDTHS.setdefault(key, {})
+        width = 0.0
+        for char in value:
+            known = widths.get(char)
+            if known is None:
+                known = widths[char] = self.pdf.get_string_width(char)
+            width += known
+        return width
+
+    def text(self, x: float, y: float, value: str, align: str = "L") -> None:
+        """Draw ``value`` with its baseline at ``y``; ``x`` is the left, right or centre edge."""
+        value = self.clean(value)
+        if align != "L":
+            width = self.measure(value)
+            x = x - width if align == "R" else x - width / 2
+        self.pdf.text(x, y, value)
+
+    def wrap(self, value: str, width: float, max_lines: int) -> list[str]:
+        """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
+        value = self.clean(value)
+        measure = self.measure
+        lines: list[str] = []
+        current = ""
+        for word in value.split():
+            candidate = f"{current} {word}" if current else word
+            if measure(candidate) <= width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            while measure(word) > width:  # a single word wider than the column
+                cut = len(word)
+                while cut > 1 and measure(word[:cut]) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            current = word
+        if current:
+            lines.append(current)
+        if len(lines) > max_lines:
+            kept = lines[:max_lines]
+            last = kept[-1]
+            while last and measure(last + "...") > width:
+                last = last[:-1]
+            kept[-1] = last.rstrip() + "..."
+            lines = kept
+        return lines or [""]
+
+    def fill(self, rgb: tuple[int, int, int]) -> None:
+        self.pdf.set_fill_color(*rgb)
+
+    def colour(self, rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
+        self.pdf.set_text_color(*rgb)
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
