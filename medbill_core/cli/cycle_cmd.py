@@ -83,3 +83,97 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
                                                           if result.detail else ""))
     if result.status in ("undecodable", "failed"):
         raise typer.Exit(1)
+
+
+eligibility_app = typer.Typer(help="Eligibility and benefits (270/271).", no_args_is_help=True)
+
+
+@eligibility_app.command("check")
+@cli_errors
+def check_eligibility(
+    patient: Annotated[str, typer.Option("--patient", help="Patient account number")],
+    on: Annotated[str | None, typer.Option("--date", help="Date of service YYYY-MM-DD")] = None,
+    service_type: Annotated[list[str] | None, typer.Option(
+        help="X12 service type codes (default 30: health benefit plan coverage)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Ask the payer of the patient's primary coverage whether they are covered, and for what."""
+    from datetime import date
+
+    from medbill_core.domain import EligibilityRequest
+
+    medbill = open_app()
+    when = date.fromisoformat(on) if on else date.today()
+    with medbill.unit_of_work() as work:
+        found = work.patients.by_account(patient)
+        coverages = sorted(work.patients.coverages(found.id), key=lambda c: c.order.rank)
+        if not coverages:
+            raise MedbillError(f"patient account {patient} has no coverage on file")
+        coverage = coverages[0]
+        payer = medbill.hooks.context.payer(coverage.payer_key)
+        request = EligibilityRequest(
+            trace_number=f"ELG{found.id}{when:%Y%m%d}", practice=medbill.config.require_practice(),
+            patient=found, coverage=coverage, payer=payer, service_date=when,
+            service_types=service_type or ["30"])
+    response = medbill.hooks.check_eligibility(request=request)
+    summary = response.summary(request.service_types[0])
+    with medbill.unit_of_work() as work:
+        from medbill_core import audit
+
+        audit.record(work.session, actor=work.actor, action="eligibility.check",
+                     entity_type="coverage", entity_id=coverage.id,
+                     details={"status": response.status.value, "payer_key": payer.key})
+    if as_json:
+        print_json({"status": response.status.value, "plan": response.plan_name,
+                    "summary": summary.model_dump(mode="json"),
+                    "issues": [i.model_dump(mode="json") for i in response.issues]})
+        return
+    console.print(f"coverage with {payer.name}: [bold]{response.status.value}[/]"
+                  + (f" — plan {response.plan_name}" if response.plan_name else ""))
+    for key, value in summary.model_dump().items():
+        if value is not None:
+            console.print(f"  {key.replace('_', ' ')}: {value}")
+    for issue in response.issues:
+        console.print(f"  payer reject reason {issue.reject_reason}")
+
+
+@claims_app.command("status")
+@cli_errors
+def claim_status(reference: Annotated[int, typer.Argument(help="Claim id")]) -> None:
+    """Ask the payer where a submitted claim stands (276/277)."""
+    from medbill_core.domain import ClaimStatusRequest
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        billable = work.claims.billable(reference)
+    response = medbill.hooks.check_claim_status(request=ClaimStatusRequest(
+        trace_number=f"ST{reference}", claim=billable))
+    for status in response.claims:
+        codes = ", ".join(f"{c.category}:{c.code}" for c in status.status_codes) or "-"
+        console.print(f"claim {status.claim_number or reference}: {codes}"
+                      + (f"; paid {status.paid_amount}" if status.paid_amount is not None
+                         else ""))
+
+
+@claims_app.command("void")
+@cli_errors
+def void_claim(reference: Annotated[int, typer.Argument(help="Claim id")],
+               reason: Annotated[str, typer.Option(help="Why the claim is voided")]) -> None:
+    """Create a void (frequency 8) for an adjudicated claim and reverse its charges."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        void = work.claims.void(reference, reason=reason)
+    console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
+                  "scrub and submit it to send it")
+
+
+@claims_app.command("reopen")
+@cli_errors
+def reopen(reference: Annotated[int, typer.Argument(help="Claim id")]) -> None:
+    """Put a rejected claim back to draft so it can be fixed and submitted again."""
+    from medbill_core.domain import ClaimState
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        claim = work.claims.transition(reference, ClaimState.DRAFT, reason="reopened to fix")
+    console.print(f"claim {claim.claim_number} is a draft again")

@@ -41,6 +41,7 @@ def build_app() -> typer.Typer:
     app.add_typer(patients_cmd.app, name="patients")
     app.add_typer(patients_cmd.coverages_app, name="coverages")
     app.add_typer(claims_cmd.app, name="claims")
+    app.add_typer(cycle_cmd.eligibility_app, name="eligibility")
     app.add_typer(cycle_cmd.responses_app, name="responses")
     app.add_typer(cycle_cmd.remit_app, name="remit")
     app.add_typer(accounts_cmd.payments_app, name="payments")

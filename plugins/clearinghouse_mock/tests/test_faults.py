@@ -9,8 +9,8 @@ import time
 import httpx
 import pytest
 from chm_support import api_key, claim, fresh_member_id, x837
-
 from medbill_clearinghouse_mock.channel import ClearinghouseUnavailable
+
 from medbill_core.domain import DocumentKind, SubmissionFile
 from medbill_core.errors import SubmissionError
 
