@@ -108,8 +108,12 @@ class PayerAdapter(_Identified):
         """Ask the payer, through ``channel``, where a claim stands (276/277)."""
         raise self._unsupported("check claim status")
 
-    def decode(self, document: InboundDocument) -> DecodedResponse | None:
-        """Decode a received document, or return ``None`` when it is not this adapter's format."""
+    def decode(self, document: InboundDocument) -> DecodedResponse | list[DecodedResponse] | None:
+        """Decode a received document, or return ``None`` when it is not this adapter's format.
+
+        A document holding several transactions (an 835 file with several payments)
+        decodes to a list, in document order.
+        """
         return None
 
 

@@ -232,7 +232,7 @@ def medbill_fetch_responses(
 @hookspec(firstresult=True)
 def medbill_decode_response(
     document: InboundDocument, context: PluginContext
-) -> DecodedResponse | None:
+) -> DecodedResponse | list[DecodedResponse] | None:
     """Decode a received document (999, 277CA, TA1, 271, 277, 835) into domain objects.
 
     The default implementation offers the document to each registered adapter
@@ -240,7 +240,8 @@ def medbill_decode_response(
 
     :param document: the received file and what the channel knows about it.
     :param context: configuration and registered adapters.
-    :returns: the decoded response, or ``None`` when this plugin cannot read it.
+    :returns: the decoded response (a list, in document order, when the file holds
+        several transactions), or ``None`` when this plugin cannot read it.
     """
 
 

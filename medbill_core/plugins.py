@@ -240,7 +240,8 @@ class PluginHooks:
         result = self._call("medbill_fetch_responses", channel=channel, context=self.context)
         return list(self._required(result, f"fetch responses from channel {channel!r}"))
 
-    def decode_response(self, *, document: InboundDocument) -> DecodedResponse:
+    def decode_response(self, *,
+                        document: InboundDocument) -> DecodedResponse | list[DecodedResponse]:
         result = self._call("medbill_decode_response", document=document, context=self.context)
         return self._required(result, f"decode document {document.document_id!r}")
 

@@ -57,8 +57,9 @@ def medbill_fetch_responses(channel: str,
 
 
 @hookimpl(trylast=True)
-def medbill_decode_response(document: InboundDocument,
-                            context: PluginContext) -> DecodedResponse | None:
+def medbill_decode_response(
+        document: InboundDocument,
+        context: PluginContext) -> DecodedResponse | list[DecodedResponse] | None:
     for adapter in context.adapters.values():
         decoded = adapter.decode(document)
         if decoded is not None:

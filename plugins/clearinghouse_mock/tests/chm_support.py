@@ -75,7 +75,7 @@ HDHP = Benefits(plan_name="TEST HDHP", deductible=Decimal("1000.00"),
                 out_of_pocket_max=Decimal("2000.00"), out_of_pocket_met=Decimal("950.00"))
 
 
-def test_config(**overrides: Any) -> SimulatorConfig:
+def suite_config(**overrides: Any) -> SimulatorConfig:
     """The configuration of the suite's server: two payers, a roster, an API key per account."""
     common_fees = fees(("99213", None, "90.00"), ("99214", None, "128.00"),
                        ("36415", None, "3.00"), ("85025", None, "8.00"),

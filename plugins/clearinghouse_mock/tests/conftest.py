@@ -8,7 +8,7 @@ import pytest
 # The tests import their helpers (chm_support) as a top-level module.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from chm_support import ACCOUNTS, api_key, test_config
+from chm_support import ACCOUNTS, api_key, suite_config
 from medbill_clearinghouse_mock.channel import ClearinghouseChannel
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
 from medbill_clearinghouse_mock.simulator.server import BackgroundServer
@@ -20,7 +20,7 @@ _unused_accounts = iter(ACCOUNTS)
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundServer]:
     """The real simulator: uvicorn on 127.0.0.1, a free port, in a background thread."""
     state = tmp_path_factory.mktemp("clearinghouse") / "state.db"
-    with BackgroundServer(test_config(), state) as running:
+    with BackgroundServer(suite_config(), state) as running:
         yield running
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from chm_support import api_key, claim, fresh_member_id, test_config, x270, x276, x837
+from chm_support import api_key, claim, fresh_member_id, suite_config, x270, x276, x837
 from medbill_clearinghouse_mock.cli import app as cli_app
 from medbill_clearinghouse_mock.simulator.config import default_config, load_simulator_config
 from medbill_clearinghouse_mock.simulator.server import BackgroundServer, free_port
@@ -32,11 +32,11 @@ def test_restart_loses_nothing(tmp_path: Path) -> None:
     state = tmp_path / "restart.db"
     text = x837([claim("RST1", member_id=fresh_member_id())]).encode()
     headers = {"Idempotency-Key": "restart-1"}
-    with BackgroundServer(test_config(), state) as first, _client(first) as http:
+    with BackgroundServer(suite_config(), state) as first, _client(first) as http:
         submitted = http.post("/v1/claims/batches", content=text, headers=headers).json()
         before = http.get("/v1/responses").json()["documents"]
         http.post(f"/v1/responses/{before[0]['document_id']}/ack")
-    with BackgroundServer(test_config(), state) as second, _client(second) as http:
+    with BackgroundServer(suite_config(), state) as second, _client(second) as http:
         after = http.get("/v1/responses").json()["documents"]
         assert [d["document_id"] for d in after] == [before[1]["document_id"]]
         again = http.post("/v1/claims/batches", content=text, headers=headers)
@@ -51,7 +51,7 @@ def test_restart_loses_nothing(tmp_path: Path) -> None:
 def test_only_loopback_addresses(tmp_path: Path) -> None:
     for host in ("0.0.0.0", "10.1.2.3", "192.168.1.1", "example.org"):
         with pytest.raises(ConfigurationError, match="loopback|IP address"):
-            BackgroundServer(test_config(), tmp_path / "x.db", host=host)
+            BackgroundServer(suite_config(), tmp_path / "x.db", host=host)
 
 
 def test_no_phi_in_logs_or_request_log(server, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +126,7 @@ def test_cli_reports_a_bad_config_file(tmp_path: Path) -> None:
 def test_serve_as_a_real_process(tmp_path: Path) -> None:
     """``python -m medbill_clearinghouse_mock serve`` with a config file, on a free port."""
     config = tmp_path / "sim.json"
-    config.write_text(test_config().model_dump_json())
+    config.write_text(suite_config().model_dump_json())
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "medbill_clearinghouse_mock", "serve", "--port", str(port),

@@ -202,20 +202,16 @@ class GenericX12Adapter(PayerAdapter):
         return detect_kind(text)
 
     # -- inbound -------------------------------------------------------------------------------
-    def decode(self, document: InboundDocument) -> DecodedResponse | None:
-        """The document's domain object; ``None`` when it is not X12 this engine reads.
+    def decode(self, document: InboundDocument) -> DecodedResponse | list[DecodedResponse] | None:
+        """The document's domain object (a list when it holds several transaction sets, as an
+        835 with several payments does); ``None`` when it is not X12 this engine reads.
 
-        :raises DecodeError: malformed X12, or a document holding several transaction sets
-            (the hook returns one object; use :meth:`decode_all` for those).
+        :raises DecodeError: malformed X12.
         """
         objects = self.decode_all(document)
         if objects is None:
             return None
-        if len(objects) != 1:
-            raise DecodeError(f"document {document.document_id}: holds {len(objects)} "
-                              "transaction sets; medbill_decode_response returns one "
-                              "(use GenericX12Adapter.decode_all)")
-        return objects[0]
+        return objects[0] if len(objects) == 1 else objects
 
     def decode_all(self, document: InboundDocument) -> list[DecodedResponse] | None:
         """Every transaction set of the document as domain objects."""
