@@ -27,11 +27,10 @@ from medbill_core.domain import Statement
 
 
 def five_page_statement() -> Statement:
-    """The generated statement with the most lines that still fits five detail-PDF pages."""
+    """The generated statement with the most lines (in steps of 10) on five detail-PDF pages."""
     pdf = renderers()[0]
-    lines = 100
-    while pdf.render(sample_statement(lines + 10)).pages == 5 or \
-            pdf.render(sample_statement(lines)).pages < 5:
+    lines = 60
+    while pdf.render(sample_statement(lines + 10)).pages <= 5:
         lines += 10
     return sample_statement(lines)
 

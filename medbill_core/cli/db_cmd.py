@@ -25,7 +25,9 @@ def upgrade() -> None:
     before = database.current_revision()
     database.upgrade()
     after = database.current_revision()
-    console.print(f"database {_redacted(config.database_url)}: {before or 'empty'} -> {after}")
+    # soft_wrap: a path or URL broken over two lines cannot be copied
+    console.print(f"database {_redacted(config.database_url)}: {before or 'empty'} -> {after}",
+                  soft_wrap=True)
 
 
 @app.command("current")

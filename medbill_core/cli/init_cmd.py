@@ -36,5 +36,6 @@ def init(
                                      f"(installed: {', '.join(installed) or 'none'})")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(starter_config(enabled, actor), encoding="utf-8")
-    console.print(f"wrote {target} (enabled plugins: {', '.join(enabled) or 'none'})")
+    console.print(f"wrote {target} (enabled plugins: {', '.join(enabled) or 'none'})",
+                  soft_wrap=True)
     console.print("next: edit the practice and payers sections, then run 'medbill db upgrade'")

@@ -48,7 +48,8 @@ frequency.not_replacement          error     replaces a claim but frequency is 1
 ncci.ptp.not_allowed               error     NCCI PTP pair, modifier indicator 0
 ncci.ptp.modifier_required         error     NCCI PTP pair, indicator 1, no NCCI modifier on
                                              the column-2 line
-ncci.mue.exceeded                  error     units over the MUE (per line or per day)
+ncci.mue.exceeded                  error     units over the MUE (per line or per day; an
+                                             MUE of 0 only for Medicare/Medicaid payers)
 =================================  ========  ===============================================
 
 NCCI edits run for claims billed to a payer (not self-pay); they come from the
@@ -85,6 +86,9 @@ from medbill_core.pluginctx import PluginContext
 
 ERROR = Severity.ERROR
 WARNING = Severity.WARNING
+
+#: SBR09 claim filing indicators of Medicare (Part A, Part B) and Medicaid.
+GOVERNMENT_FILING_INDICATORS = frozenset({"MA", "MB", "MC"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,16 +496,19 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     """Medically unlikely edits: units per line (MAI 1) or per date of service (MAI 2, 3).
 
     Anesthesia minutes are not counted. A line spanning several days may carry the
-    MUE once per day of its span.
+    MUE once per day of its span. An MUE of 0 (a code Medicare does not pay to
+    practitioners, e.g. preventive visits) applies to Medicare and Medicaid only.
     """
     if env.ncci is None or claim.payer is None:
         return []
     table = env.ncci.mue
+    government = claim.payer.claim_filing_indicator in GOVERNMENT_FILING_INDICATORS
     findings = []
     per_day: dict[tuple[str, date], list[ServiceLine]] = defaultdict(list)
     for line in claim.claim.lines:
         limit = table.get(line.procedure_code)
-        if limit is None or line.unit_type is UnitType.MINUTES:
+        if limit is None or line.unit_type is UnitType.MINUTES or (
+                limit.value == 0 and not government):
             continue
         days = (line.last_service_date - line.service_date_from).days + 1
         if limit.per_line or days > 1:

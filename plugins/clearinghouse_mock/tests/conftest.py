@@ -5,8 +5,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-# The tests import their helpers (chm_support) as a top-level module.
-sys.path.insert(0, str(Path(__file__).parent))
+# The tests import their helpers (chm_support) as a top-level module. Appended, not
+# prepended: other plugins' tests import their own top-level helpers by common names.
+sys.path.append(str(Path(__file__).parent))
 
 from chm_support import ACCOUNTS, api_key, suite_config
 from medbill_clearinghouse_mock.channel import ClearinghouseChannel

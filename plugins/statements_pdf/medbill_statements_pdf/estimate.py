@@ -1,31 +1,29 @@
-"""Cost estimates before the visit, and the good-faith-estimate PDF (issue 6, part 2).
+"""The cost-estimate / good-faith-estimate PDF (issue 6, part 2).
 
-:class:`CostEstimate` is this plugin's model of an estimate until the core has one: the
-estimating service (``medbill estimate``, from eligibility benefits and expected allowed
-amounts) fills it in, and :func:`render_estimate_pdf` prints it. Every amount printed is a
-field of the estimate; the model checks that its totals add up, so the renderer computes
-nothing.
+Renders the core's :class:`~medbill_core.domain.estimate.CostEstimate` (made by
+:func:`medbill_core.services.estimates.estimate`), through
+:meth:`PdfStatementRenderer.render_estimate <medbill_statements_pdf.pdf.PdfStatementRenderer>`
+and the ``medbill_render_estimate`` hook (``medbill estimate --render pdf``).
 
-For a patient without insurance (or not billing it), ``payer_name`` is ``None`` and the document
-is a **Good Faith Estimate** under the No Surprises Act, with the elements and notices it
-requires: patient name and date of birth, the primary service in plain language and its date,
-an itemized list with service and diagnosis codes and expected charges, the provider's name,
-NPI, TIN and location, and the disclaimers (not a contract, the right to dispute a bill at
-least $400 over the estimate). For an insured patient the same layout shows the plan's allowed
-amounts and how copay, deductible and coinsurance make up the patient's share.
+Every amount printed is a field of the estimate. Before drawing, the renderer checks that the
+services add up to the estimate's totals (and patient plus plan to the allowed amount) and
+refuses an estimate that does not, so a patient never gets a document whose figures disagree.
+
+Without benefits (no insurance billed) the document is titled **Good Faith Estimate** and
+carries the No Surprises Act notice (not a contract; the right to dispute a bill at least $400
+over the estimate); otherwise it is a **Cost Estimate** with the plan's allowed amounts, each
+service's copay, deductible and coinsurance, the benefits it used, and a "not a guarantee"
+notice.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
-from pydantic import Field, model_validator
-
-from medbill_core.domain import Patient, Practice, RenderedDocument
-from medbill_core.domain.base import DomainModel
-from medbill_core.errors import MedbillError
-from medbill_core.money import ZERO, Money, total
+from medbill_core.domain import RenderedDocument
+from medbill_core.domain.estimate import CostEstimate, EstimatedService
+from medbill_core.errors import MedbillError, ValidationFailed
+from medbill_core.money import total
 from medbill_statements_pdf import view
 from medbill_statements_pdf.canvas import (
     ACCENT,
@@ -42,7 +40,7 @@ from medbill_statements_pdf.canvas import (
 )
 from medbill_statements_pdf.settings import StatementsPdfSettings
 
-#: Dispute threshold of the No Surprises Act patient-provider dispute resolution (45 CFR 149.620).
+#: The dispute threshold of the No Surprises Act's patient-provider dispute resolution.
 DISPUTE_THRESHOLD = Decimal("400.00")
 
 GFE_NOTICE = (
@@ -63,108 +61,58 @@ GFE_NOTICE = (
 
 INSURED_NOTICE = (
     "This is an estimate, not a guarantee of payment or of what you will owe. It uses the "
-    "benefits your plan reported on the date shown and the services we expect to provide; "
-    "your plan decides what it covers when it processes the claim. Your cost may change if "
-    "other claims are processed first (they can use up your deductible), if your coverage "
-    "changes, or if you receive other services than those listed. Please call us with any "
-    "questions before your visit."
+    "benefits your plan reported and the services we expect to provide; your plan decides what "
+    "it covers when it processes the claim. Your cost may change if other claims are processed "
+    "first (they can use up your deductible), if your coverage changes, or if you receive other "
+    "services than those listed. Please call us with any questions before your visit."
 )
 
-
-class EstimateLine(DomainModel):
-    """One expected item or service."""
-
-    procedure_code: str | None = Field(default=None, max_length=10)
-    description: str = Field(min_length=1, max_length=200)
-    diagnosis_codes: list[str] = Field(default_factory=list, max_length=12)
-    units: int = Field(default=1, ge=1, le=999)
-    expected_charge: Money = Field(ge=0)
-    #: The plan's expected allowed amount (insured patients only).
-    expected_allowed: Money | None = Field(default=None, ge=0)
-    patient_estimate: Money = Field(ge=0)
-
-
-class CostEstimate(DomainModel):
-    """What a patient will likely owe for planned services; its totals must add up."""
-
-    estimate_number: str = Field(min_length=1, max_length=40)
-    practice: Practice
-    patient: Patient
-    estimate_date: date
-    scheduled_date: date | None = None
-    primary_service: str = Field(min_length=1, max_length=200)
-    lines: list[EstimateLine] = Field(min_length=1)
-    #: ``None`` for an uninsured or self-pay patient: the document is a Good Faith Estimate.
-    payer_name: str | None = None
-    plan_name: str | None = None
-    benefits_as_of: date | None = None
-    copay: Money = Field(default=ZERO, ge=0)
-    deductible: Money = Field(default=ZERO, ge=0)
-    coinsurance: Money = Field(default=ZERO, ge=0)
-    coinsurance_percent: Decimal | None = Field(default=None, ge=0, le=100)
-    deductible_remaining: Money | None = Field(default=None, ge=0)
-    out_of_pocket_remaining: Money | None = Field(default=None, ge=0)
-    total_expected_charges: Money
-    insurance_estimate: Money = Field(default=ZERO, ge=0)
-    patient_estimate: Money
-    valid_until: date | None = None
-
-    @property
-    def self_pay(self) -> bool:
-        return self.payer_name is None
-
-    @model_validator(mode="after")
-    def _adds_up(self) -> CostEstimate:
-        if total(line.expected_charge for line in self.lines) != self.total_expected_charges:
-            raise ValueError("the lines' expected charges do not add up to the total")
-        if total(line.patient_estimate for line in self.lines) != self.patient_estimate:
-            raise ValueError("the lines' patient estimates do not add up to the patient estimate")
-        if self.self_pay:
-            if self.insurance_estimate or self.copay or self.deductible or self.coinsurance:
-                raise ValueError("a self-pay estimate has no insurance, copay, deductible or "
-                                 "coinsurance amounts")
-            if self.patient_estimate != self.total_expected_charges:
-                raise ValueError("a self-pay estimate's patient estimate is its total charges")
-        else:
-            if self.copay + self.deductible + self.coinsurance != self.patient_estimate:
-                raise ValueError("copay, deductible and coinsurance do not add up to the "
-                                 "patient estimate")
-            allowed = [line.expected_allowed for line in self.lines]
-            if any(a is None for a in allowed):
-                raise ValueError("an insured estimate needs every line's expected allowed amount")
-            if total(a for a in allowed if a is not None) != (
-                    self.insurance_estimate + self.patient_estimate):
-                raise ValueError("insurance and patient estimates do not add up to the allowed "
-                                 "amounts")
-        return self
-
-
-_COLUMNS_INSURED = (("Code", 44.0, "L"), ("Description", 196.0, "L"), ("Diagnosis", 70.0, "L"),
-                    ("Units", 30.0, "R"), ("Expected charge", 66.0, "R"),
-                    ("Plan allowed", 66.0, "R"), ("Your estimate", 68.0, "R"))
-_COLUMNS_SELF_PAY = (("Code", 44.0, "L"), ("Description", 262.0, "L"),
-                     ("Diagnosis", 70.0, "L"), ("Units", 30.0, "R"),
-                     ("Expected charge", 66.0, "R"), ("Your estimate", 68.0, "R"))
-_ROW_FONT, _LEADING, _PAD = 8.0, 9.5, 3.5
+# (heading, width, field of EstimatedService); the first column is the service code.
+_INSURED = (("Service", 84.0, ""), ("Charge", 62.0, "charge"),
+            ("Plan allowed", 62.0, "allowed"), ("Copay", 54.0, "copay"),
+            ("Deductible", 62.0, "deductible"), ("Coinsurance", 62.0, "coinsurance"),
+            ("You owe", 76.0, "patient_owes"), ("Plan pays", 78.0, "plan_pays"))
+_SELF_PAY = (("Service", 240.0, ""), ("Charge", 150.0, "charge"),
+             ("Your estimate", 150.0, "patient_owes"))
+#: The estimate's totals under the columns they total (other columns stay blank).
+_TOTALS = {"charge": "total_charge", "allowed": "total_allowed",
+           "patient_owes": "patient_total", "plan_pays": "plan_total"}
+_ROW_H = 16.0
 _ROWS_BOTTOM = PAGE_H - 60.0
 
 
-def _icd10(code: str) -> str:
-    """ICD-10-CM codes are stored without their dot (``E119``); people read ``E11.9``."""
-    code = code.strip().upper()
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 and "." not in code else code
+def is_self_pay(estimate: CostEstimate) -> bool:
+    """No benefits applied: the patient owes the (possibly discounted) charges."""
+    return estimate.benefits is None
+
+
+def check_totals(estimate: CostEstimate) -> None:
+    """Refuse an estimate whose services do not add up to its totals (names no PHI)."""
+    services = estimate.services
+    problems = [(name, "does not equal the sum of the services")
+                for field, name in _TOTALS.items()
+                if total(getattr(s, field) for s in services) != getattr(estimate, name)]
+    if estimate.patient_total + estimate.plan_total != estimate.total_allowed:
+        problems.append(("patient_total", "plus plan_total is not total_allowed"))
+    if problems:
+        raise ValidationFailed(f"estimate {estimate.estimate_number}", problems)
+
+
+def _service_label(service: EstimatedService) -> str:
+    return "-".join([service.procedure_code, *service.modifiers])
 
 
 class _EstimateBuilder(Canvas):
     def __init__(self, estimate: CostEstimate, settings: StatementsPdfSettings,
                  pages: int) -> None:
-        title = "Good Faith Estimate" if estimate.self_pay else "Cost Estimate"
+        self.self_pay = is_self_pay(estimate)
+        title = "Good Faith Estimate" if self.self_pay else "Cost Estimate"
         super().__init__(settings, title=f"{title} {estimate.estimate_number}",
-                         author=estimate.practice.name, created=estimate.estimate_date)
+                         author=estimate.practice.name, created=estimate.service_date)
         self.estimate = estimate
         self.title = title
         self.pages = pages
-        self.columns = _COLUMNS_SELF_PAY if estimate.self_pay else _COLUMNS_INSURED
+        self.columns = _SELF_PAY if self.self_pay else _INSURED
         self.y = 0.0
 
     # -- pages ------------------------------------------------------------------------------
@@ -177,7 +125,6 @@ class _EstimateBuilder(Canvas):
         self.text(LEFT, 48, estimate.practice.name)
         self.font(15, bold=True)
         self.text(RIGHT, 48, self.title, align="R")
-        self.colour()
         self.font(8)
         self.colour(MUTED)
         self.text(PAGE_W / 2, PAGE_H - 30, f"Page {number} of {self.pages}", align="C")
@@ -214,13 +161,9 @@ class _EstimateBuilder(Canvas):
         for line in lines:
             self.text(LEFT, y, line)
             y += 11
-        facts = [("Estimate date", view.us_date(estimate.estimate_date)),
-                 ("Estimate number", estimate.estimate_number)]
-        if estimate.scheduled_date:
-            facts.append(("Scheduled for", view.us_date(estimate.scheduled_date)))
-        if estimate.valid_until:
-            facts.append(("Valid until", view.us_date(estimate.valid_until)))
-        facts.append(("Page", f"1 of {self.pages}"))
+        facts = [("Estimate number", estimate.estimate_number),
+                 ("Date of service", view.us_date(estimate.service_date)),
+                 ("Page", f"1 of {self.pages}")]
         fy = 64.0
         for label, value in facts:
             self.font(8)
@@ -229,7 +172,6 @@ class _EstimateBuilder(Canvas):
             self.text(RIGHT, fy, value, align="R")
             fy += 12
         top = max(y, fy) + 8
-        # patient and coverage
         patient = estimate.patient
         self.font(7.5, bold=True)
         self.colour(MUTED)
@@ -244,17 +186,11 @@ class _EstimateBuilder(Canvas):
         for line in view.address_lines(patient.address):
             self.text(LEFT, ay, line)
             ay += 11
-        if estimate.self_pay:
-            coverage = ["Self-pay: no insurance will be billed"]
-        else:
-            coverage = [estimate.payer_name or "", estimate.plan_name or ""]
-            if estimate.benefits_as_of:
-                coverage.append(f"Benefits as reported on {view.us_date(estimate.benefits_as_of)}")
-        cy = top + 21
-        for k, line in enumerate(c for c in coverage if c):
-            self.font(9 if k == 0 else 8.5, bold=k == 0)
-            self.text(LEFT + 200, cy, line)
-            cy += 12
+        self.font(9, bold=True)
+        coverage = ("Self-pay: no insurance will be billed" if self.self_pay
+                    else estimate.payer_name or "Insurance on file")
+        for k, line in enumerate(self.wrap(coverage, 170, 2)):
+            self.text(LEFT + 200, top + 21 + 12 * k, line)
         # the estimated cost box
         x, w, h = 420.0, RIGHT - 420.0, 70.0
         self.fill(GREY_FILL)
@@ -266,19 +202,11 @@ class _EstimateBuilder(Canvas):
         self.font(8, bold=True)
         self.text(x + w / 2, top + 18, "YOUR ESTIMATED COST", align="C")
         self.font(18, bold=True)
-        self.text(x + w / 2, top + 40, view.money(estimate.patient_estimate), align="C")
+        self.text(x + w / 2, top + 40, view.money(estimate.patient_total), align="C")
         self.font(8)
-        self.text(x + w / 2, top + 56,
-                  f"Total expected charges {view.money(estimate.total_expected_charges)}",
+        self.text(x + w / 2, top + 56, f"Total charges {view.money(estimate.total_charge)}",
                   align="C")
-        y = max(ay, cy, top + h + 4) + 14
-        self.font(9.5, bold=True)
-        self.text(LEFT, y, "Primary service")
-        self.font(9)
-        for line in self.wrap(estimate.primary_service, WIDTH - 90, 2):
-            self.text(LEFT + 90, y, line)
-            y += 11
-        self.y = y + 8
+        self.y = max(ay, top + h + 4) + 14
 
     # -- the table ------------------------------------------------------------------------------
     def table_header(self) -> None:
@@ -288,107 +216,102 @@ class _EstimateBuilder(Canvas):
         self.colour((255, 255, 255))
         self.font(7.5, bold=True)
         x = LEFT
-        for heading, width, align in self.columns:
-            words = heading.split(" ", 1) if align == "R" and " " in heading else [heading]
-            base = top + (9 if len(words) == 2 else 13.5)
-            for k, word in enumerate(words):
-                if align == "R":
-                    self.text(x + width - _PAD, base + k * 8.5, word, align="R")
-                else:
-                    self.text(x + _PAD, base + k * 8.5, word)
+        for index, (heading, width, _) in enumerate(self.columns):
+            if index == 0:
+                self.text(x + 4, top + 13.5, heading)
+            else:
+                words = heading.split(" ", 1)
+                base = top + (9 if len(words) == 2 else 13.5)
+                for k, word in enumerate(words):
+                    self.text(x + width - 4, base + k * 8.5, word, align="R")
             x += width
         self.colour()
         self.y = top + 22
 
+    def row(self, label: str, amounts: list[Decimal | None], *, shaded: bool = False,
+            bold: bool = False) -> None:
+        if bold:
+            self.fill(GREY_FILL)
+            self.pdf.rect(LEFT, self.y, WIDTH, _ROW_H + 2, style="F")
+        elif shaded:
+            self.fill(ZEBRA_FILL)
+            self.pdf.rect(LEFT, self.y, WIDTH, _ROW_H, style="F")
+        self.font(8.5 if bold else 8, bold=bold)
+        baseline = self.y + 11
+        self.text(LEFT + 4, baseline, label)
+        x = LEFT + self.columns[0][1]
+        for amount, (_, width, _) in zip(amounts, self.columns[1:], strict=True):
+            if amount is not None:
+                self.text(x + width - 4, baseline, view.money(amount), align="R")
+            x += width
+        self.y += _ROW_H + (2 if bold else 0)
+
     def rows(self) -> None:
         self.table_header()
-        self.font(_ROW_FONT)
-        for index, line in enumerate(self.estimate.lines):
-            texts = [line.procedure_code or "", line.description,
-                     ", ".join(_icd10(code) for code in line.diagnosis_codes), str(line.units)]
-            amounts = [line.expected_charge, line.patient_estimate] if self.estimate.self_pay \
-                else [line.expected_charge, line.expected_allowed or ZERO, line.patient_estimate]
-            cells = [self.wrap(t, self.columns[i][1] - 2 * _PAD, 4) for i, t in enumerate(texts)]
-            height = max(len(c) for c in cells) * _LEADING + 2 * _PAD
-            if self.ensure(height):
+        for index, service in enumerate(self.estimate.services):
+            if self.ensure(_ROW_H):
                 self.table_header()
-                self.font(_ROW_FONT)
-            if index % 2:
-                self.fill(ZEBRA_FILL)
-                self.pdf.rect(LEFT, self.y, WIDTH, height, style="F")
-            baseline = self.y + _PAD + 7
-            x = LEFT
-            for i, lines in enumerate(cells):
-                _, width, align = self.columns[i]
-                for k, text in enumerate(lines):
-                    if align == "R":
-                        self.text(x + width - _PAD, baseline + k * _LEADING, text, align="R")
-                    else:
-                        self.text(x + _PAD, baseline + k * _LEADING, text)
-                x += width
-            for amount, (_, width, _) in zip(amounts, self.columns[4:], strict=True):
-                self.text(x + width - _PAD, baseline, view.money(amount), align="R")
-                x += width
-            self.y += height
-        # totals, from the estimate's own fields
-        self.ensure(20)
-        self.fill(GREY_FILL)
-        self.pdf.rect(LEFT, self.y, WIDTH, 18, style="F")
-        self.font(_ROW_FONT + 0.5, bold=True)
-        self.text(LEFT + _PAD, self.y + 12.5, "Estimated totals")
-        right_edges = []
-        x = LEFT
-        for _, width, _ in self.columns:
-            x += width
-            right_edges.append(x)
-        self.text(right_edges[4] - _PAD, self.y + 12.5,
-                  view.money(self.estimate.total_expected_charges), align="R")
-        self.text(RIGHT - _PAD, self.y + 12.5, view.money(self.estimate.patient_estimate),
-                  align="R")
-        self.y += 30
+            self.row(_service_label(service),
+                     [getattr(service, field) for _, _, field in self.columns[1:]],
+                     shaded=index % 2 == 1)
+        if self.ensure(_ROW_H + 2):
+            self.table_header()
+        self.row("Estimated totals",
+                 [getattr(self.estimate, _TOTALS[field]) if field in _TOTALS else None
+                  for _, _, field in self.columns[1:]], bold=True)
+        self.y += 12
 
-    def breakdown(self) -> None:
-        estimate = self.estimate
-        if estimate.self_pay:
+    def benefits(self) -> None:
+        benefits = self.estimate.benefits
+        if benefits is None:
             return
-        rate = (f" ({estimate.coinsurance_percent.normalize():f}%)"
-                if estimate.coinsurance_percent is not None else "")
-        pairs = [("Copay", estimate.copay), ("Deductible", estimate.deductible),
-                 (f"Coinsurance{rate}", estimate.coinsurance),
-                 ("Your estimated cost", estimate.patient_estimate),
-                 ("Your plan is expected to pay", estimate.insurance_estimate)]
-        benefits = []
-        if estimate.deductible_remaining is not None:
-            benefits.append(("Deductible remaining before this visit",
-                             estimate.deductible_remaining))
-        if estimate.out_of_pocket_remaining is not None:
-            benefits.append(("Out-of-pocket maximum remaining before this visit",
-                             estimate.out_of_pocket_remaining))
-        height = 22 + 13 * max(len(pairs), len(benefits))
-        self.ensure(height)
+        pairs: list[tuple[str, str]] = []
+        if benefits.copay is not None:
+            pairs.append(("Copay per visit", view.money(benefits.copay)))
+        if benefits.coinsurance is not None:
+            percent = (benefits.coinsurance * 100).normalize()
+            pairs.append(("Coinsurance", f"{percent:f}%"))
+        for label, amount in [("Deductible", benefits.deductible),
+                              ("Deductible remaining before this visit",
+                               benefits.deductible_remaining),
+                              ("Out-of-pocket maximum", benefits.out_of_pocket),
+                              ("Out-of-pocket maximum remaining before this visit",
+                               benefits.out_of_pocket_remaining)]:
+            if amount is not None:
+                pairs.append((label, view.money(amount)))
+        if not pairs:
+            return
+        self.ensure(22 + 13 * len(pairs))
         self.font(9.5, bold=True)
-        self.text(LEFT, self.y + 10, "How your estimate is figured")
-        if benefits:
-            self.text(LEFT + 290, self.y + 10, "Your benefits")
+        self.text(LEFT, self.y + 10, "Your benefits, as your plan reported them")
         y = self.y + 25
-        for label, amount in pairs:
-            bold = label == "Your estimated cost"
-            self.font(8.5, bold=bold)
-            self.text(LEFT, y, label)
-            self.text(LEFT + 240, y, view.money(amount), align="R")
-            y += 13
-        y2 = self.y + 25
-        for label, amount in benefits:
+        for label, value in pairs:
             self.font(8.5)
-            self.text(LEFT + 290, y2, label)
-            self.text(RIGHT, y2, view.money(amount), align="R")
-            y2 += 13
-        self.y = max(y, y2) + 6
+            self.text(LEFT, y, label)
+            self.text(LEFT + 330, y, value, align="R")
+            y += 13
+        self.y = y + 6
+
+    def notes(self) -> None:
+        if not self.estimate.notes:
+            return
+        self.font(8)
+        wrapped = [self.wrap(note, WIDTH - 12, 4) for note in self.estimate.notes]
+        self.ensure(18 + 10 * sum(len(w) for w in wrapped))
+        self.font(9.5, bold=True)
+        self.text(LEFT, self.y + 10, "Notes")
+        y = self.y + 24
+        self.font(8)
+        for lines in wrapped:
+            self.text(LEFT, y, "-")
+            for line in lines:
+                self.text(LEFT + 10, y, line)
+                y += 10
+        self.y = y + 8
 
     def notice(self) -> None:
-        text = GFE_NOTICE if self.estimate.self_pay else INSURED_NOTICE
         self.font(8)
-        lines = self.wrap(text, WIDTH - 20, 40)
+        lines = self.wrap(GFE_NOTICE if self.self_pay else INSURED_NOTICE, WIDTH - 20, 40)
         height = 24 + len(lines) * 10
         self.ensure(height)
         self.fill((235, 242, 250))
@@ -396,8 +319,8 @@ class _EstimateBuilder(Canvas):
         self.pdf.rect(LEFT, self.y, WIDTH, height, style="DF")
         self.pdf.set_draw_color(0, 0, 0)
         self.font(9, bold=True)
-        self.text(LEFT + 10, self.y + 14, "Please read" if not self.estimate.self_pay else
-                  "Your right to a Good Faith Estimate")
+        self.text(LEFT + 10, self.y + 14,
+                  "Your right to a Good Faith Estimate" if self.self_pay else "Please read")
         self.font(8)
         y = self.y + 27
         for line in lines:
@@ -408,15 +331,21 @@ class _EstimateBuilder(Canvas):
     def build(self) -> tuple[bytes, int]:
         self.new_page()
         self.rows()
-        self.breakdown()
+        self.benefits()
+        self.notes()
         self.notice()
         return self.output(), self.pdf.page_no()
 
 
-def render_estimate_pdf(estimate: CostEstimate,
-                        settings: StatementsPdfSettings | None = None) -> RenderedDocument:
-    """The estimate as a PDF named ``estimate-<number>.pdf`` (no PHI in the name)."""
+def render_estimate_pdf(estimate: CostEstimate, settings: StatementsPdfSettings | None = None,
+                        *, renderer: str = "pdf") -> RenderedDocument:
+    """The estimate as a PDF named ``estimate-<number>.pdf``.
+
+    :raises ValidationFailed: the services do not add up to the estimate's totals.
+    :raises StatementRenderError: fpdf2 failed (the message names the estimate number only).
+    """
     settings = settings or StatementsPdfSettings()
+    check_totals(estimate)
     try:
         content, pages = _EstimateBuilder(estimate, settings, 1).build()
         if pages != 1:  # lay out again now that "Page n of N" knows N
@@ -428,6 +357,6 @@ def render_estimate_pdf(estimate: CostEstimate,
             f"estimate {estimate.estimate_number}: the PDF could not be rendered "
             f"({type(exc).__name__})") from exc
     number = "".join(c if c.isalnum() or c in "._-" else "_" for c in estimate.estimate_number)
-    return RenderedDocument(renderer="pdf-estimate", media_type="application/pdf",
+    return RenderedDocument(renderer=renderer, media_type="application/pdf",
                             filename=f"estimate-{number.strip('._') or 'unnumbered'}.pdf",
                             content=content, pages=pages)

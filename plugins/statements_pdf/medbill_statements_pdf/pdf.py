@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from medbill_core.adapters import StatementRenderer
 from medbill_core.domain import RenderedDocument, Statement
+from medbill_core.domain.estimate import CostEstimate
 from medbill_core.errors import MedbillError
 from medbill_statements_pdf import view
 from medbill_statements_pdf.canvas import (
@@ -464,6 +465,13 @@ class PdfStatementRenderer(StatementRenderer):
         return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
                                 filename=view.safe_filename(statement, self.file_extension),
                                 content=content, pages=pages)
+
+
+    def render_estimate(self, estimate: CostEstimate) -> RenderedDocument:
+        """A cost estimate, or a Good Faith Estimate without insurance (see :mod:`.estimate`)."""
+        from medbill_statements_pdf.estimate import render_estimate_pdf
+
+        return render_estimate_pdf(estimate, self.settings, renderer=self.identifier)
 
 
 class PdfSummaryStatementRenderer(PdfStatementRenderer):

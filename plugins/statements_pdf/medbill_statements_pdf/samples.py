@@ -136,68 +136,46 @@ def sample_statement(lines: int | Sequence[StatementLine] | None = None, *, dunn
     return Statement(**values)
 
 
-def sample_estimate(*, self_pay: bool = False, lines: int | None = None,
+
+def sample_estimate(*, self_pay: bool = False, services: int | None = None,
                     **overrides: Any) -> Any:
-    """A cost estimate for a planned visit (insured, or a self-pay Good Faith Estimate).
+    """A :class:`~medbill_core.domain.estimate.CostEstimate` made by the core's estimator.
 
-    :param lines: ``None`` for three realistic services; otherwise that many generated
-        self-pay lines (for long estimates).
+    Insured: a visit (copay), an ECG and a panel (the last $20.00 of the deductible, then 20%
+    coinsurance). ``self_pay``: the same services without insurance, 10% self-pay discount.
+    ``services``: that many generated insured services (for long estimates).
     """
-    from medbill_statements_pdf.estimate import CostEstimate, EstimateLine
+    from medbill_core.domain import BenefitSummary
+    from medbill_core.domain.estimate import PlannedService
+    from medbill_core.services.estimates import estimate
 
-    practice = sample_statement().practice
-    patient = factories.make_patient(7, first_name="Jordan", last_name="Sample",
-                                     address=factories.make_address(line1="48 Maple Avenue",
-                                                                    line2="Apt 2B"))
+    planned = [
+        PlannedService(procedure_code="99214", charge="210.00", allowed="132.50",
+                       description="Office visit, established patient, moderate complexity"),
+        PlannedService(procedure_code="93000", charge="85.00", allowed="24.60",
+                       description="Electrocardiogram (ECG) with interpretation and report"),
+        PlannedService(procedure_code="80053", charge="52.00", allowed="11.44",
+                       description="Comprehensive metabolic panel"),
+    ]
+    if services is not None:
+        planned = [PlannedService(procedure_code=_SERVICES[i % len(_SERVICES)][0],
+                                  modifiers=["59"] if i % 5 == 4 else [],
+                                  charge=_SERVICES[i % len(_SERVICES)][2] + i,
+                                  allowed=(_SERVICES[i % len(_SERVICES)][2] * Decimal("0.6")
+                                           ).quantize(Decimal("0.01")) + i)
+                   for i in range(services)]
+    benefits = None if self_pay else BenefitSummary(
+        copay="30.00", coinsurance=Decimal("0.20"), deductible="500.00",
+        deductible_remaining="20.00", out_of_pocket="3000.00",
+        out_of_pocket_remaining="1850.00")
     values: dict[str, Any] = {
-        "estimate_number": "E24-000042", "practice": practice, "patient": patient,
-        "estimate_date": date(2024, 3, 4), "scheduled_date": date(2024, 3, 18),
-        "valid_until": date(2024, 6, 30),
+        "estimate_number": "E24-000042", "practice": sample_statement().practice,
+        "patient": factories.make_patient(7, first_name="Jordan", last_name="Sample",
+                                          address=factories.make_address(
+                                              line1="48 Maple Avenue", line2="Apt 2B")),
+        "service_date": date(2024, 3, 18), "services": planned, "benefits": benefits,
+        "payer_name": None if self_pay else "Acme Health Plan",
+        "self_pay_discount": Decimal("0.10") if self_pay else Decimal("0"),
     }
-    if lines is not None:
-        items = [EstimateLine(procedure_code=_SERVICES[i % len(_SERVICES)][0],
-                              description=f"{_SERVICES[i % len(_SERVICES)][1]} #{i + 1}",
-                              diagnosis_codes=["Z0000"], expected_charge=Decimal(20 + i),
-                              patient_estimate=Decimal(20 + i)) for i in range(lines)]
-        amount = total(item.expected_charge for item in items)
-        values.update(primary_service="Annual physical with screening tests", lines=items,
-                      total_expected_charges=amount, patient_estimate=amount)
-    elif self_pay:
-        items = [
-            EstimateLine(procedure_code="99203", diagnosis_codes=["R519"],
-                         description="Office visit, new patient, low complexity",
-                         expected_charge="150.00", patient_estimate="150.00"),
-            EstimateLine(procedure_code="85025", diagnosis_codes=["R519"],
-                         description="Complete blood count (CBC) with differential",
-                         expected_charge="25.00", patient_estimate="25.00"),
-            EstimateLine(procedure_code="36415", diagnosis_codes=["R519"],
-                         description="Routine venipuncture (blood draw)",
-                         expected_charge="10.00", patient_estimate="10.00"),
-        ]
-        values.update(primary_service="New-patient visit for recurring headaches, with blood "
-                      "tests", lines=items, total_expected_charges="185.00",
-                      patient_estimate="185.00")
-    else:
-        items = [
-            EstimateLine(procedure_code="99214", diagnosis_codes=["I10", "E119"],
-                         description="Office visit, established patient, moderate complexity",
-                         expected_charge="210.00", expected_allowed="132.50",
-                         patient_estimate="30.00"),
-            EstimateLine(procedure_code="93000", diagnosis_codes=["I10"],
-                         description="Electrocardiogram (ECG) with interpretation and report",
-                         expected_charge="85.00", expected_allowed="24.60",
-                         patient_estimate="20.92"),
-            EstimateLine(procedure_code="80053", diagnosis_codes=["E119"],
-                         description="Comprehensive metabolic panel",
-                         expected_charge="52.00", expected_allowed="11.44",
-                         patient_estimate="2.29"),
-        ]
-        values.update(primary_service="Follow-up visit for blood pressure and diabetes, with "
-                      "an ECG and blood tests", lines=items, payer_name="Acme Health Plan",
-                      plan_name="Acme PPO Silver", benefits_as_of=date(2024, 3, 4),
-                      copay="30.00", deductible="20.00", coinsurance="3.21",
-                      coinsurance_percent=Decimal("20"), deductible_remaining="20.00",
-                      out_of_pocket_remaining="1850.00", total_expected_charges="347.00",
-                      insurance_estimate="115.33", patient_estimate="53.21")
     values.update(overrides)
-    return CostEstimate(**values)
+    return estimate(**values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -14,7 +15,8 @@ class StatementsPdfSettings(BaseModel):
         names and descriptions outside Latin-1 (with Helvetica, such characters are
         transliterated: "Łukasz" prints as "Lukasz").
     :ivar bold_font_path: its bold face (default: ``font_path`` itself).
-    :ivar dunning_messages: replaces the default message of a dunning stage (keys 0..4).
+    :ivar dunning_messages: replaces the default message of a dunning stage (keys 0..4; at most
+        400 characters, which fill the notice's four lines).
     :ivar summary_after_lines: the ``pdf`` renderer switches to summary mode (one row per claim)
         when a statement has more lines than this; unset, only ``pdf-summary`` summarises.
     """
@@ -23,7 +25,8 @@ class StatementsPdfSettings(BaseModel):
 
     font_path: Path | None = None
     bold_font_path: Path | None = None
-    dunning_messages: dict[int, str] = Field(default_factory=dict)
+    dunning_messages: dict[int, Annotated[str, Field(max_length=400)]] = Field(
+        default_factory=dict)
     summary_after_lines: int | None = Field(default=None, ge=1)
 
     @field_validator("font_path", "bold_font_path")

@@ -1,4 +1,4 @@
-"""The cost-estimate / good-faith-estimate PDF: amounts are the estimate's, notices are there."""
+"""The cost-estimate / good-faith-estimate PDF: the core estimate's amounts, and the notices."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ import re
 from decimal import Decimal
 
 import pytest
-from medbill_statements_pdf.estimate import (
-    DISPUTE_THRESHOLD,
-    CostEstimate,
-    EstimateLine,
-    render_estimate_pdf,
-)
+from medbill_statements_pdf.estimate import DISPUTE_THRESHOLD, render_estimate_pdf
+from medbill_statements_pdf.pdf import PdfStatementRenderer
 from medbill_statements_pdf.samples import sample_estimate
 from medbill_statements_pdf.view import money
-from pydantic import ValidationError
 from pypdf import PdfReader
 
+from medbill_core.config import MedbillConfig
+from medbill_core.domain.estimate import CostEstimate
+from medbill_core.errors import ValidationFailed
+from medbill_core.plugins import PluginHooks
+
 AMOUNT = r"-?\$[\d,]+\.\d{2}"
+FIELDS = ("charge", "allowed", "copay", "deductible", "coinsurance", "patient_owes", "plan_pays")
 
 
 def pages_text(content: bytes) -> list[str]:
@@ -30,39 +31,36 @@ def to_decimal(text: str) -> Decimal:
 
 
 def estimate_amounts(estimate: CostEstimate) -> set[Decimal]:
-    amounts = {estimate.total_expected_charges, estimate.insurance_estimate,
-               estimate.patient_estimate, estimate.copay, estimate.deductible,
-               estimate.coinsurance}
-    for optional in (estimate.deductible_remaining, estimate.out_of_pocket_remaining):
-        if optional is not None:
-            amounts.add(optional)
-    for line in estimate.lines:
-        amounts |= {line.expected_charge, line.patient_estimate}
-        if line.expected_allowed is not None:
-            amounts.add(line.expected_allowed)
+    amounts = {estimate.total_charge, estimate.total_allowed, estimate.patient_total,
+               estimate.plan_total}
+    for service in estimate.services:
+        amounts |= {getattr(service, field) for field in FIELDS}
+    if estimate.benefits is not None:
+        benefits = estimate.benefits
+        amounts |= {a for a in (benefits.copay, benefits.deductible, benefits.out_of_pocket,
+                                benefits.deductible_remaining,
+                                benefits.out_of_pocket_remaining) if a is not None}
     return amounts
 
 
 def test_insured_estimate_prints_the_estimates_amounts() -> None:
     estimate = sample_estimate()
-    document = render_estimate_pdf(estimate)
+    document = PdfStatementRenderer().render_estimate(estimate)
     assert document.pages == 1 and document.filename == "estimate-E24-000042.pdf"
+    assert document.renderer == "pdf" and document.media_type == "application/pdf"
     text = pages_text(document.content)[0]
-    for line in estimate.lines:
-        assert (f"{money(line.expected_charge)} {money(line.expected_allowed)} "
-                f"{money(line.patient_estimate)}") in text
-    assert f"YOUR ESTIMATED COST\n{money(estimate.patient_estimate)}" in text
-    assert (f"Estimated totals {money(estimate.total_expected_charges)} "
-            f"{money(estimate.patient_estimate)}") in text
-    for expected in [f"Copay {money(estimate.copay)}", f"Deductible {money(estimate.deductible)}",
-                     f"Coinsurance (20%) {money(estimate.coinsurance)}",
-                     f"Your plan is expected to pay {money(estimate.insurance_estimate)}",
-                     "Deductible remaining before this visit $20.00",
+    for service in estimate.services:
+        row = " ".join(money(getattr(service, field)) for field in FIELDS)
+        assert f"{service.procedure_code} {row}" in text
+    assert f"YOUR ESTIMATED COST\n{money(estimate.patient_total)}" in text
+    assert (f"Estimated totals {money(estimate.total_charge)} {money(estimate.total_allowed)} "
+            f"{money(estimate.patient_total)} {money(estimate.plan_total)}") in text
+    for expected in ["Cost Estimate", "Acme Health Plan", "Copay per visit $30.00",
+                     "Coinsurance 20%", "Deductible remaining before this visit $20.00",
                      "Out-of-pocket maximum remaining before this visit $1,850.00",
-                     "Cost Estimate", "Acme Health Plan", "Acme PPO Silver",
                      "Date of birth: 01/08/1980", "NPI 1234567893", "TIN 12-3456789",
-                     "Scheduled for 03/18/2024", "I10, E11.9", "not a guarantee"]:
-        assert expected in text, expected
+                     "Date of service 03/18/2024", "not a guarantee", estimate.notes[-1]]:
+        assert expected in " ".join(text.split()), expected
     assert "Good Faith Estimate" not in text
     assert {to_decimal(a) for a in re.findall(AMOUNT, text)} <= estimate_amounts(estimate)
 
@@ -72,49 +70,48 @@ def test_self_pay_estimate_is_a_good_faith_estimate_with_its_notice() -> None:
     text = " ".join(pages_text(render_estimate_pdf(estimate).content)[0].split())
     for expected in ["Good Faith Estimate", "Self-pay: no insurance will be billed",
                      "at least $400 more than this Good Faith Estimate", "not a contract",
-                     "120 calendar days", "Date of birth: 01/08/1980", "R51.9",
-                     f"YOUR ESTIMATED COST {money(estimate.patient_estimate)}"]:
+                     "120 calendar days", "Date of birth: 01/08/1980", "self-pay discount",
+                     f"YOUR ESTIMATED COST {money(estimate.patient_total)}"]:
         assert expected in text, expected
-    for line in estimate.lines:
-        assert f"{money(line.expected_charge)} {money(line.patient_estimate)}" in text
+    for service in estimate.services:
+        assert (f"{service.procedure_code} {money(service.charge)} "
+                f"{money(service.patient_owes)}") in text
     assert "Plan allowed" not in text and "Copay" not in text
     printed = {to_decimal(a) for a in re.findall(AMOUNT, text)}
     assert printed <= estimate_amounts(estimate) | {DISPUTE_THRESHOLD}
 
 
 def test_long_estimate_flows_onto_numbered_pages() -> None:
-    estimate = sample_estimate(lines=70)
-    texts = pages_text(render_estimate_pdf(estimate).content)
+    estimate = sample_estimate(services=70)
+    document = render_estimate_pdf(estimate)
+    texts = pages_text(document.content)
     count = len(texts)
-    assert count >= 2
+    assert count >= 2 and document.pages == count
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of {count}" in text
+        if "Estimated totals" in text or re.search(r"^\d{5}", text, re.M):
+            assert "Service Charge" in text.replace("\n", " ")  # the table header again
     everything = "\n".join(texts)
-    for index in range(1, 71):
-        assert len(re.findall(rf"#{index}\b", everything)) == 1
-    assert everything.count("Expected\ncharge") + everything.count("Expected charge") >= count
+    rows = re.findall(rf"^(\d{{5}}(?:-59)?) ({AMOUNT})", everything, re.M)
+    assert [(code, to_decimal(charge)) for code, charge in rows] == [
+        ("-".join([s.procedure_code, *s.modifiers]), s.charge) for s in estimate.services]
 
 
-def test_totals_that_do_not_add_up_are_refused() -> None:
-    with pytest.raises(ValidationError, match="do not add up to the total"):
-        sample_estimate(total_expected_charges="999.00")
-    with pytest.raises(ValidationError, match="copay, deductible and coinsurance"):
-        sample_estimate(copay="31.00")
-    with pytest.raises(ValidationError, match="do not add up to the allowed amounts"):
-        sample_estimate(insurance_estimate="100.00")
-    with pytest.raises(ValidationError, match="self-pay estimate has no insurance"):
-        sample_estimate(self_pay=True, copay="10.00")
-    line = EstimateLine(description="Visit", expected_charge="10.00", patient_estimate="1.00")
-    data = sample_estimate().model_dump()
-    data.update(lines=[line.model_dump()], total_expected_charges="10.00",
-                patient_estimate="1.00", copay="1.00", deductible="0.00", coinsurance="0.00",
-                insurance_estimate="0.00")
-    with pytest.raises(ValidationError, match="expected allowed amount"):
-        CostEstimate.model_validate(data)
+def test_an_estimate_that_does_not_add_up_is_refused() -> None:
+    estimate = sample_estimate()
+    broken = estimate.model_copy(update={"patient_total": Decimal("1.00")})
+    with pytest.raises(ValidationFailed) as caught:
+        render_estimate_pdf(broken)
+    message = str(caught.value)
+    assert "E24-000042" in message and "patient_total" in message
+    assert "Sample" not in message
 
 
-def test_estimate_file_is_deterministic_and_named_without_phi() -> None:
+def test_estimate_through_the_hook_and_deterministic() -> None:
+    hooks = PluginHooks.start(MedbillConfig(plugins=["statements_pdf"]))
     estimate = sample_estimate(estimate_number="E/24 7")
-    first = render_estimate_pdf(estimate)
+    first = hooks.render_estimate(estimate=estimate, renderer="pdf")
     assert first.filename == "estimate-E_24_7.pdf"
-    assert render_estimate_pdf(estimate).content == first.content
+    assert hooks.render_estimate(estimate=estimate, renderer="pdf").content == first.content
+    assert hooks.context.renderers["pdf"].supports_estimates()
+    assert not hooks.context.renderers["text"].supports_estimates()
