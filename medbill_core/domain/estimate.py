@@ -22,11 +22,15 @@ class PlannedService(DomainModel):
     charge: Money
     allowed: Money | None = None
     description: str | None = None
+    diagnoses: list[str] = Field(default_factory=list)
 
 
 class EstimatedService(DomainModel):
     procedure_code: str
     modifiers: list[str] = Field(default_factory=list)
+    units: Decimal = Decimal(1)
+    description: str | None = None
+    diagnoses: list[str] = Field(default_factory=list)
     charge: Money
     allowed: Money
     copay: Money = ZERO

@@ -27,6 +27,12 @@ def _is_visit(code: str) -> bool:
     return code.startswith(_VISIT_PREFIXES)
 
 
+def _described(service: PlannedService) -> dict[str, object]:
+    return {"procedure_code": service.procedure_code, "modifiers": service.modifiers,
+            "units": service.units, "description": service.description,
+            "diagnoses": service.diagnoses}
+
+
 def estimate(*, estimate_number: str, practice: Practice, patient: Patient, service_date: date,
              services: Sequence[PlannedService], benefits: BenefitSummary | None,
              payer_name: str | None = None,
@@ -40,8 +46,7 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
                         if self_pay_discount else "") + ".")
         for service in services:
             owed = (service.charge * (1 - self_pay_discount)).quantize(CENT, ROUND_HALF_UP)
-            results.append(EstimatedService(procedure_code=service.procedure_code,
-                                            modifiers=service.modifiers, charge=service.charge,
+            results.append(EstimatedService(**_described(service), charge=service.charge,
                                             allowed=owed, patient_owes=owed, plan_pays=ZERO))
     else:
         deductible_left = benefits.deductible_remaining if benefits.deductible_remaining \
@@ -63,9 +68,8 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
                 coins = ((allowed - deductible) * coinsurance).quantize(CENT, ROUND_HALF_UP)
             owed = copay + deductible + coins
             results.append(EstimatedService(
-                procedure_code=service.procedure_code, modifiers=service.modifiers,
-                charge=service.charge, allowed=allowed, copay=copay, deductible=deductible,
-                coinsurance=coins, patient_owes=owed, plan_pays=allowed - owed))
+                **_described(service), charge=service.charge, allowed=allowed, copay=copay,
+                deductible=deductible, coinsurance=coins, patient_owes=owed, plan_pays=allowed - owed))
         cap = benefits.out_of_pocket_remaining
         owed_total = total(r.patient_owes for r in results)
         if cap is not None and owed_total > cap:
@@ -122,7 +126,7 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
         if benefits is None:
             benefits = BenefitSummary()
             notes.append("No benefit details: deductible and coinsurance assumed met/zero.")
-    result = estimate(estimate_number=f"GFE-{patient.account_number}-{service_date:%Y%m%d}",
+    result = estimate(estimate_number=f"GFE-P{patient_id:07d}-{service_date:%Y%m%d}",
                       practice=work.app.config.require_practice(), patient=patient,
                       service_date=service_date, services=priced, benefits=benefits,
                       payer_name=payer_name)

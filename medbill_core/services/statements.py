@@ -122,7 +122,7 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
     stage = dunning_stage(oldest)
     practice = work.app.config.require_practice()
     statement = Statement(
-        statement_number=f"{cycle}-{patient.account_number}", practice=practice,
+        statement_number=f"{cycle}-P{patient_id:07d}", practice=practice,  # no identifiers
         remit_to=practice.pay_to_address or practice.address, patient=patient,
         account_number=patient.account_number, statement_date=statement_date,
         due_date=statement_date + timedelta(days=due_days), cycle=cycle, lines=lines,

@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
+
+import typer
 
 from medbill_core.adapters import PayerAdapter
 from medbill_core.domain import Payer
 from medbill_core.hookspecs import hookimpl
 from medbill_core.pluginctx import PluginContext
 from medbill_payer_medicare.adapter import MedicareAdapter
+from medbill_payer_medicare.mbi import check_mbi
 
 
 @hookimpl
@@ -34,3 +38,26 @@ def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Seque
         return None
     return adapter.expected_allowed(payer, procedure_code, modifiers, place_of_service,
                                     service_date)
+
+
+@hookimpl
+def medbill_register_commands(app: typer.Typer) -> None:
+    """Adds ``medbill validate mbi VALUE`` to the core's ``validate`` group."""
+    for group in app.registered_groups:
+        if group.name == "validate" and group.typer_instance is not None:
+            group.typer_instance.command("mbi")(validate_mbi)
+            return
+
+
+def validate_mbi(value: Annotated[str, typer.Argument(help="Medicare Beneficiary Identifier")],
+                 allow_test: Annotated[bool, typer.Option(
+                     "--allow-test", help="Accept synthetic test MBIs (S in position 2)")] = False,
+                 ) -> None:
+    """A Medicare Beneficiary Identifier: 11 characters, CMS position rules, no S L O I B Z."""
+    verdict = check_mbi(value, allow_test=allow_test)
+    if verdict.valid:
+        typer.echo("valid: Medicare Beneficiary Identifier (CMS format)"
+                   + (" — synthetic test identifier" if verdict.test_identifier else ""))
+        return
+    typer.echo(f"invalid: {verdict.reason}")
+    raise typer.Exit(1)
