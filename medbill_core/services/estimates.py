@@ -69,7 +69,8 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
             owed = copay + deductible + coins
             results.append(EstimatedService(
                 **_described(service), charge=service.charge, allowed=allowed, copay=copay,
-                deductible=deductible, coinsurance=coins, patient_owes=owed, plan_pays=allowed - owed))
+                deductible=deductible, coinsurance=coins, patient_owes=owed,
+                plan_pays=allowed - owed))
         cap = benefits.out_of_pocket_remaining
         owed_total = total(r.patient_owes for r in results)
         if cap is not None and owed_total > cap:
