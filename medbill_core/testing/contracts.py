@@ -177,8 +177,21 @@ class StatementRendererContract:
 
     def test_renders_declared_media_type(self, renderer: StatementRenderer,
                                          statement: Any) -> None:
+        before = statement.model_copy(deep=True)
         document = renderer.render(statement)
+        assert document.renderer == renderer.identifier
         assert document.media_type == renderer.media_type
         assert document.filename.endswith("." + renderer.file_extension)
         assert document.content
-        assert statement.patient.last_name not in document.filename
+        assert statement == before, "render() changed the statement"
+
+    def test_file_names_carry_no_identifiers(self, renderer: StatementRenderer,
+                                             statement: Any) -> None:
+        name = renderer.render(statement).filename
+        patient = statement.patient
+        for value in (patient.last_name, patient.first_name, patient.birth_date.isoformat(),
+                      patient.birth_date.strftime("%Y%m%d"), statement.account_number):
+            assert value not in name, "an identifier is in the file name"
+
+    def test_output_is_deterministic(self, renderer: StatementRenderer, statement: Any) -> None:
+        assert renderer.render(statement).content == renderer.render(statement).content
