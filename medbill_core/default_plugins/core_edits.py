@@ -58,6 +58,7 @@ Medicare practitioner tables, which many commercial payers apply too.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -80,9 +81,12 @@ from medbill_core.domain import (
     Severity,
     UnitType,
 )
-from medbill_core.domain.identifiers import is_valid_npi
+from medbill_core.domain.identifiers import is_valid_npi as _is_valid_npi
 from medbill_core.hookspecs import hookimpl
 from medbill_core.pluginctx import PluginContext
+
+#: The Luhn check, memoised: a practice bills under a handful of NPIs.
+is_valid_npi = functools.lru_cache(maxsize=4096)(_is_valid_npi)
 
 ERROR = Severity.ERROR
 WARNING = Severity.WARNING
