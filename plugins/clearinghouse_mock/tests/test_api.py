@@ -591,3 +591,31 @@ def test_every_response_document_is_valid_x12(http: httpx.Client) -> None:
         ok, errors = pyx12_verdict(text)
         assert ok, f"{kind}: {errors}"
     assert PARTIES.submitter_id in texts[0][1]
+
+
+def test_every_response_decodes_with_the_x12_engine(http: httpx.Client) -> None:
+    """What the simulator sends is what medbill's generic X12 adapter reads."""
+    codec = pytest.importorskip("medbill_payer_generic_x12.codec")
+    submit(http, x837([claim("DEC1", member_id=fresh_member_id()),
+                       claim("DEC2", member_id="UNKNOWN7", diagnoses=["R69"])]), "decode-1")
+    submit(http, b"garbage", "decode-2")
+    http.post("/v1/payment-runs")
+    texts = [(d["kind"], d["content"]) for d in documents(http)]
+    texts += [("271", http.post("/v1/eligibility", content=x270(member).encode(),
+                                headers=X12).text) for member in ("ROSTER0001", "UNKNOWN8")]
+    texts.append(("277", http.post("/v1/claim-status", content=x276(claim_number="DEC1")
+                                   .encode(), headers=X12).text))
+    decoded = {}
+    for kind, text in texts:
+        found_kind, items = codec.decode_document(text)
+        assert found_kind.value == kind
+        decoded.setdefault(kind, []).extend(items)
+    assert set(decoded) == {"TA1", "999", "277CA", "835", "271", "277"}
+    (batch,) = decoded["277CA"]
+    states = {c.claim_number: (c.status.value, [(s.category, s.code, s.entity)
+                                                for s in c.status_codes]) for c in batch.claims}
+    assert states == {"DEC1": ("accepted", [("A2", "20", None)]),
+                      "DEC2": ("rejected", [("A3", "33", "IL"), ("A7", "254", None)])}
+    assert decoded["835"][0].claims[0].paid == Decimal("65.00")
+    assert [r.status.value for r in decoded["271"]] == ["active", "error"]
+    assert decoded["277"][0].claims[0].status_codes[0].category == "F1"

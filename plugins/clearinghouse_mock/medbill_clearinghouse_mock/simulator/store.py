@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS claims (
 );
 CREATE INDEX IF NOT EXISTS claims_lookup ON claims (account, payer_id, claim_number);
 CREATE INDEX IF NOT EXISTS claims_status ON claims (status);
+CREATE INDEX IF NOT EXISTS claims_fingerprint ON claims (payer_id, fingerprint);
 CREATE TABLE IF NOT EXISTS accumulators (
     payer_id TEXT NOT NULL,
     member_id TEXT NOT NULL,
