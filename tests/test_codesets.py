@@ -106,11 +106,13 @@ def test_icd10cm_window_from_file_name(name: str, window: tuple[date, date] | No
     assert icd.window_from_name(name) == window
 
 
-def test_icd10cm_cache_round_trip(cs: CodeSets, cache_dir: Path) -> None:
+def test_icd10cm_cache_round_trip(cs: CodeSets, tmp_path: Path) -> None:
     release, table = cs.icd10cm_releases()[-1]
     found = icd.packaged_release_info()
     assert found is not None
-    cached = icd.read_release(cache_dir / f"icd10cm-{found[1]}.csv.gz", release.source)
+    built = icd.load_packaged(tmp_path)  # writes the cache file
+    assert built is not None and built[1] == table
+    cached = icd.read_release(tmp_path / f"icd10cm-{found[1]}.csv.gz", release.source)
     assert cached == table
     assert len(table) > 90_000
 

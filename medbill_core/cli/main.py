@@ -68,11 +68,15 @@ def _add_optional_apps(app: typer.Typer) -> None:
 
 
 def _config_option(argv: list[str]) -> str | None:
+    """The root ``--config`` value: only options before the command are the root's
+    (``medbill clearinghouse serve --config sim.toml`` is the simulator's own option)."""
     for index, arg in enumerate(argv):
         if arg in ("--config", "-c") and index + 1 < len(argv):
             return argv[index + 1]
         if arg.startswith("--config="):
             return arg.split("=", 1)[1]
+        if not arg.startswith("-"):
+            return None  # the command: what follows belongs to it
     return None
 
 
