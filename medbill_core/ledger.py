@@ -203,20 +203,31 @@ class Ledger:
         return PostingResult(posting.id, True, len(lines))
 
     def _refuse_negative(self, posting_key: str, lines: Sequence[LedgerLine]) -> None:
-        for claim_id in sorted({line.claim_id for line in lines if line.claim_id is not None}):
-            balance = self.claim_balance(claim_id)
+        """Refuse when a bucket this posting *reduces* would end below zero (a credit that
+        was already there, e.g. from a payer's over-adjustment, is not this posting's doing)."""
+        reduced: dict[int | None, set[Bucket]] = {}
+        for line in lines:
+            insurance_delta, patient_delta = line.deltas()
+            key = line.claim_id if line.claim_id is not None else -line.patient_id
+            if insurance_delta < ZERO:
+                reduced.setdefault(key, set()).add(Bucket.INSURANCE)
+            if patient_delta < ZERO:
+                reduced.setdefault(key, set()).add(Bucket.PATIENT)
+        for key, buckets in sorted(reduced.items(), key=lambda item: item[0] or 0):
+            if key is not None and key < 0:
+                balance = self.patient_balance(-key)
+                if balance.patient < ZERO:
+                    raise LedgerError(
+                        f"posting {posting_key}: patient {-key} balance would be "
+                        f"{balance.patient}; record the over-payment as a credit explicitly")
+                continue
+            balance = self.claim_balance(key)  # type: ignore[arg-type]
             for bucket, amount in ((Bucket.INSURANCE, balance.insurance),
                                    (Bucket.PATIENT, balance.patient)):
-                if amount < ZERO:
+                if bucket in buckets and amount < ZERO:
                     raise LedgerError(
-                        f"posting {posting_key}: claim {claim_id} {bucket.value} balance would "
+                        f"posting {posting_key}: claim {key} {bucket.value} balance would "
                         f"be {amount}; record an over-payment as a credit or refund explicitly")
-        for patient_id in sorted({line.patient_id for line in lines if line.claim_id is None}):
-            balance = self.patient_balance(patient_id)
-            if balance.patient < ZERO:
-                raise LedgerError(
-                    f"posting {posting_key}: patient {patient_id} balance would be "
-                    f"{balance.patient}; record the over-payment as a credit explicitly")
 
     # -- balances ---------------------------------------------------------------------------
     def _balance(self, *conditions: object) -> Balance:

@@ -48,7 +48,7 @@ def test_realistic_paths_are_allowed(path: list[ClaimState]) -> None:
 
 @pytest.mark.parametrize(("source", "target"), [
     (S.DRAFT, S.SUBMITTED), (S.DRAFT, S.PAID), (S.SUBMITTED, S.PAID),
-    (S.REJECTED, S.ACCEPTED), (S.VOIDED, S.DRAFT), (S.REPLACED, S.ACCEPTED),
+    (S.REJECTED, S.ACCEPTED), (S.VOIDED, S.DRAFT), (S.REJECTED, S.PAID), (S.REPLACED, S.ACCEPTED),
     (S.PAID, S.DRAFT), (S.CLOSED, S.DRAFT),
 ])
 def test_illegal_moves_raise_naming_claim_states_and_options(source: ClaimState,

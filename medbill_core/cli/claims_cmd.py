@@ -137,6 +137,10 @@ class ScrubState(StrEnum):
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _claims_to_scrub(work: Any, references: list[str] | None,
                      state: ScrubState | None) -> list[Claim]:
     if references:
@@ -194,8 +198,13 @@ def scrub_command(
     else:
         findings = [f for r in report.results for f in r.findings]
         if findings:
-            table = Table("claim", "line", "severity", "code", "message", "fix hint",
-                          title=f"{len(findings)} findings", show_lines=False)
+            table = Table(title=_plural(len(findings), "finding"))
+            table.add_column("claim", overflow="fold")
+            table.add_column("line", justify="right")
+            table.add_column("severity", no_wrap=True)
+            table.add_column("code", overflow="fold", min_width=12)  # never cut: it is searched
+            table.add_column("message", ratio=3, overflow="fold")
+            table.add_column("fix hint", ratio=2, overflow="fold")
             for finding in findings:
                 severity = finding.severity.value
                 table.add_row(escape(finding.claim_number),
@@ -205,7 +214,8 @@ def scrub_command(
                               escape(finding.fix_hint or ""))
             console.print(table)
         action = "" if no_validate else " (clean drafts moved to validated)"
-        console.print(f"{len(report.results)} claims scrubbed: {report.clean_count} clean,"
+        console.print(f"{_plural(len(report.results), 'claim')} scrubbed:"
+                      f" {report.clean_count} clean,"
                       f" {len(blocked)} blocked{action}; clean-claim rate"
                       f" {report.clean_claim_rate}%", highlight=False)
     if blocked:

@@ -13,6 +13,7 @@ from medbill_core.cli import (
     claims_cmd,
     cycle_cmd,
     db_cmd,
+    demo_cmd,
     init_cmd,
     patients_cmd,
     plugins_cmd,
@@ -20,7 +21,7 @@ from medbill_core.cli import (
 from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
 
-CORE_COMMANDS = {"init", "plugins"}
+CORE_COMMANDS = {"init", "plugins", "demo"}
 
 
 def _root(config: Annotated[str | None, typer.Option(
@@ -40,6 +41,7 @@ def build_app() -> typer.Typer:
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(patients_cmd.app, name="patients")
     app.add_typer(patients_cmd.coverages_app, name="coverages")
+    app.add_typer(patients_cmd.providers_app, name="providers")
     app.add_typer(claims_cmd.app, name="claims")
     app.add_typer(cycle_cmd.eligibility_app, name="eligibility")
     app.add_typer(cycle_cmd.responses_app, name="responses")
@@ -50,6 +52,7 @@ def build_app() -> typer.Typer:
     app.add_typer(accounts_cmd.collections_app, name="collections")
     app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
+    app.command("demo")(demo_cmd.demo)
     _add_optional_apps(app)
     return app
 

@@ -67,3 +67,44 @@ def import_coverages_command(file: FileArgument, file_format: FormatOption = Non
     with medbill.unit_of_work() as work:
         report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
     _report("coverages", report)
+
+
+providers_app = typer.Typer(help="Rendering and referring providers.", no_args_is_help=True)
+
+
+@providers_app.command("add")
+@cli_errors
+def add_provider(
+    npi: Annotated[str, typer.Option(help="10-digit NPI")],
+    last_name: Annotated[str, typer.Option(help="Last name or organization name")],
+    first_name: Annotated[str | None, typer.Option()] = None,
+    taxonomy: Annotated[str | None, typer.Option(help="NUCC taxonomy code")] = None,
+) -> None:
+    """Register (or update) a provider so claims can name it as rendering or referring."""
+    from medbill_core.domain import Provider, validate_record
+
+    medbill = open_app()
+    provider = validate_record(Provider, {"npi": npi, "last_name": last_name,
+                                          "first_name": first_name, "taxonomy": taxonomy},
+                               record="provider")
+    with medbill.unit_of_work() as work:
+        stored = work.patients.register_provider(provider)
+    console.print(f"provider {stored.npi} registered (id {stored.id})")
+
+
+@providers_app.command("list")
+@cli_errors
+def list_providers() -> None:
+    """Registered providers."""
+    from sqlalchemy import select
+
+    from medbill_core.storage.schema import ProviderRow
+
+    medbill = open_app()
+    table = Table("id", "npi", "name", "taxonomy")
+    with medbill.database.reader() as session:
+        for row in session.scalars(select(ProviderRow).order_by(ProviderRow.id)):
+            table.add_row(str(row.id), row.npi, ", ".join(filter(None, [row.last_name,
+                                                                        row.first_name])),
+                          row.taxonomy or "-")
+    console.print(table)

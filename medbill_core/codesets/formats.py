@@ -15,7 +15,7 @@ ICD10CM_RE = re.compile(r"^[A-Z][0-9A-Z]{2,6}$")
 HCPCS2_RE = re.compile(r"^[A-V][0-9]{4}$")
 # CPT: 5 digits (Category I), 4 digits + F (Category II), T (Category III) or
 # U (Proprietary Laboratory Analyses).
-CPT_RE = re.compile(r"^[0-9]{4}[0-9FTU]$")
+CPT_RE = re.compile(r"^[0-9]{4}[0-9AFMTU]$")  # A: vaccine admin, M: multianalyte
 MODIFIER_RE = re.compile(r"^[0-9A-Z]{2}$")
 POS_RE = re.compile(r"^[0-9]{2}$")
 CARC_RE = re.compile(r"^[A-Z]?[0-9]{1,3}$")

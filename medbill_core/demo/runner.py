@@ -1,13 +1,19 @@
-"""Run the revenue cycle on synthetic data and leave every produced file under one folder.
+"""Run the whole revenue cycle on synthetic data; leave every produced file under one folder.
 
-Each step uses only what the enabled plugins provide: a step whose adapter, channel or
-renderer is not available is reported as skipped, never faked.
+Steps: load a practice, 25 patients with coverages (Medicare with Medigap secondaries and
+two commercial payers) and encounters; check eligibility (270/271); scrub; submit 837Ps
+through the outbox to the clearinghouse simulator on loopback; read the 999s and 277CAs;
+fix a rejected claim and resubmit it as a replacement (frequency 7); let the payers pay;
+post the 835s (patient shares go to secondary payers first, whose claims are then sent);
+render patient statements; take a few patient payments; print a summary and write
+``summary.json``.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,47 +23,100 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import select
 
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
-from medbill_core.demo.data import PAYERS, PRACTICE, PROVIDERS, demo_patients, encounter_claim
-from medbill_core.domain import ClaimState
+from medbill_core.demo.data import (
+    PAYERS,
+    PRACTICE,
+    PROVIDERS,
+    DemoPatient,
+    demo_patients,
+    encounter_claim,
+)
+from medbill_core.domain import (
+    ClaimState,
+    EligibilityRequest,
+    Payer,
+    Payment,
+    PaymentMethodKind,
+)
+from medbill_core.errors import MedbillError
 from medbill_core.ledger import EntryKind
-from medbill_core.loading import installed_plugins
-from medbill_core.money import ZERO
+from medbill_core.services.payments import record_payment
+from medbill_core.services.responses import fetch_and_apply
+from medbill_core.services.scrubbing import scrub_claims
+from medbill_core.services.statements import collections_worklist, run_statements
+from medbill_core.services.submission import submit
+from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow
+
+CHANNEL = "clearinghouse_mock"
+REJECTED_MEMBER = "UNKNOWN0042"
+MAX_POLLS = 5
 
 
 @dataclass
 class DemoReport:
     steps: list[tuple[str, str]] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def done(self, step: str, detail: str) -> None:
         self.steps.append((step, detail))
 
-    def skipped(self, step: str, why: str) -> None:
-        self.steps.append((step, f"skipped: {why}"))
+
+def _x12_options(sender: str) -> dict[str, Any]:
+    return {"submitter_id": sender, "receiver_id": "MOCKCH", "submitter_name": PRACTICE.name,
+            "submitter_contact_name": "Billing Office", "submitter_phone": "2175550100",
+            "usage": "T"}
 
 
-def demo_config(out: Path) -> MedbillConfig:
+def demo_payers() -> dict[str, Payer]:
+    payers = {}
+    for key, payer in PAYERS.items():
+        if payer.adapter == "medicare":
+            options: dict[str, Any] = {"jurisdiction": "J15", "x12": _x12_options("RIVERBEND")}
+        else:
+            options = _x12_options("RIVERBEND")
+        payers[key] = payer.model_copy(update={"options": options})
+    return payers
+
+
+def demo_config(out: Path, base_url: str, api_key: str,
+                read_timeout: float = 30.0) -> MedbillConfig:
     return MedbillConfig(
         database_url=f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
-        plugins=[p.name for p in installed_plugins()], actor="demo",
-        practice=PRACTICE, payers=PAYERS, source=None)
+        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
+        actor="demo", practice=PRACTICE, payers=demo_payers(),
+        plugin_settings={
+            "clearinghouse_mock": {"base_url": base_url, "api_key": api_key,
+                                   "backoff_initial": 0.05, "read_timeout": read_timeout},
+            "payer_generic_x12": {"control_numbers_path": str(out / "control-numbers.db")},
+        })
 
 
-def load_data(app: Medbill, claims: int, console: Console) -> list[int]:
-    """Patients, coverages, providers and ``claims`` encounters; returns the claim ids."""
+def _with_rejection(patients: list[DemoPatient]) -> list[DemoPatient]:
+    """One commercial patient's member ID is mistyped at registration: the payer rejects."""
+    for demo in patients:
+        if demo.coverages and demo.coverages[0].payer_key == "acme":
+            demo.coverages[0] = demo.coverages[0].model_copy(update={
+                "member_id": REJECTED_MEMBER})
+            break
+    return patients
+
+
+def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], list[int]]:
+    """Patients, coverages, providers and ``claims`` encounters; (patient ids, claim ids)."""
     rng = random.Random(837)
-    patients = demo_patients(25)
-    claim_ids: list[int] = []
+    stored = []
     with app.unit_of_work() as work:
         for provider in PROVIDERS:
             work.patients.register_provider(provider)
-        stored = []
-        for demo in patients:
+        for demo in _with_rejection(demo_patients(25)):
             patient = work.patients.register(demo.patient)
             coverages = [work.patients.add_coverage(patient.id, c) for c in demo.coverages]
             stored.append((patient, coverages))
+    claim_ids: list[int] = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("creating claims", total=claims)
         for start in range(0, claims, 500):
@@ -67,31 +126,115 @@ def load_data(app: Medbill, claims: int, console: Console) -> list[int]:
                     primary = coverages[0] if coverages else None
                     service_date = date.today() - timedelta(days=rng.randint(3, 60))
                     claim = encounter_claim(number, patient, primary, service_date, rng)
+                    if primary is not None and primary.payer_key == "medicare":
+                        # Medicare wants the ordering provider on lab and imaging lines
+                        claim = claim.model_copy(update={
+                            "referring_provider_npi": PROVIDERS[1].npi})
                     claim_ids.append(work.claims.create(claim).id)
                     progress.advance(task)
-    return claim_ids
+    return [p.id for p, _ in stored], claim_ids
 
 
-def scrub(app: Medbill, claim_ids: list[int], console: Console) -> tuple[int, int]:
-    """Run every enabled plugin's claim edits; clean claims move to ``validated``."""
-    clean = 0
+def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) -> Counter[str]:
+    results: Counter[str] = Counter()
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("scrubbing claims", total=len(claim_ids))
-        with app.unit_of_work() as work:
-            for claim_id in claim_ids:
-                findings = app.hooks.claim_edits(claim=work.claims.billable(claim_id))
-                if not any(f.blocks_submission for f in findings):
-                    work.claims.transition(claim_id, ClaimState.VALIDATED, reason="scrubbed")
-                    clean += 1
-                progress.advance(task)
-    return clean, len(claim_ids)
+        task = progress.add_task("checking eligibility (270/271)", total=len(patient_ids))
+        for patient_id in patient_ids:
+            with app.unit_of_work() as work:
+                patient = work.patients.get(patient_id)
+                coverages = work.patients.coverages(patient_id)
+            progress.advance(task)
+            if not coverages:
+                results["self-pay"] += 1
+                continue
+            coverage = min(coverages, key=lambda c: c.order.rank)
+            request = EligibilityRequest(
+                trace_number=f"DEMO{patient_id:05d}", practice=PRACTICE, patient=patient,
+                coverage=coverage, payer=app.hooks.context.payer(coverage.payer_key),
+                service_date=date.today())
+            try:
+                results[app.hooks.check_eligibility(request=request).status.value] += 1
+            except MedbillError:
+                results["error"] += 1
+    return results
+
+
+def scrub_and_submit(app: Medbill, report: DemoReport, label: str) -> None:
+    with app.unit_of_work() as work:
+        drafts = [c.id for c in work.claims.list(state=ClaimState.DRAFT, limit=10**9)]
+        scrub = scrub_claims(work, drafts)
+    report.done(f"scrub ({label})", f"{scrub.clean_count}/{len(scrub.results)} clean "
+                f"({scrub.clean_claim_rate}%)")
+    report.figures.setdefault("clean_claim_rate", str(scrub.clean_claim_rate))
+    outcomes = submit(app)
+    sent = sum(o.claims for o in outcomes if o.status == "sent")
+    report.done(f"submit 837P ({label})", f"{len(outcomes)} batches, {sent} claims sent")
+
+
+def poll(app: Medbill, report: DemoReport, label: str) -> None:
+    """Fetch until the feed is empty (bounded)."""
+    kinds: Counter[str] = Counter()
+    for _ in range(MAX_POLLS):
+        results = fetch_and_apply(app, CHANNEL)
+        if not results:
+            break
+        kinds.update(r.kind for r in results)
+    report.done(f"responses ({label})",
+                ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none")
+
+
+def fix_rejections(app: Medbill, report: DemoReport) -> int:
+    """Correct the member ID of rejected claims and send replacements (frequency 7)."""
+    fixed = 0
+    with app.unit_of_work() as work:
+        rejected = work.claims.list(state=ClaimState.REJECTED, limit=10**9)
+        for claim in rejected:
+            if claim.coverage_id is None:
+                continue
+            coverage = work.patients.coverage(claim.coverage_id)
+            if coverage.member_id.startswith("UNKNOWN"):
+                work.patients.add_coverage(claim.patient_id, coverage.model_copy(update={
+                    "member_id": "ACM" + coverage.member_id[-6:] + "1"}))
+            if claim.payer_claim_number:
+                work.claims.correct(claim.id, claim, reason="member ID corrected")
+            else:
+                work.claims.transition(claim.id, ClaimState.DRAFT, reason="member ID corrected")
+            fixed += 1
+    report.done("fix rejected claims", f"{fixed} corrected and queued (frequency 7)")
+    return fixed
+
+
+def take_payments(app: Medbill, report: DemoReport) -> None:
+    with app.unit_of_work() as work:
+        items = collections_worklist(work)[:5]
+        for item in items:
+            record_payment(work, Payment(
+                patient_id=item.patient_id, amount=min(item.balance, Decimal("40.00")),
+                method=PaymentMethodKind.CARD, reference="VISA-4242 AUTH" + str(item.patient_id),
+                received_on=date.today()))
+    report.done("patient payments", f"{len(items)} card payments applied oldest-first")
+
+
+def write_files(app: Medbill, out: Path) -> dict[str, int]:
+    """Every X12 file sent and received, by transaction."""
+    counts: Counter[str] = Counter()
+    with app.database.reader() as session:
+        for row in session.scalars(select(SubmissionRow).order_by(SubmissionRow.id)):
+            folder = out / "837"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / row.filename).write_text(row.content)
+            counts["837"] += 1
+        for row in session.scalars(select(InboundDocumentRow).order_by(InboundDocumentRow.id)):
+            folder = out / row.kind
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{row.id:05d}-{row.kind}.x12").write_text(row.content)
+            counts[row.kind] += 1
+    return dict(sorted(counts.items()))
 
 
 def summarize(app: Medbill) -> dict[str, Any]:
     with app.unit_of_work() as work:
-        by_state: dict[str, int] = {}
-        for claim in work.claims.list(limit=10**9):
-            by_state[claim.state.value] = by_state.get(claim.state.value, 0) + 1
+        by_state = Counter(c.state.value for c in work.claims.list(limit=10**9))
         totals = work.ledger.totals()
         by_payer = work.ledger.insurance_balance_by_payer()
     money = {
@@ -118,35 +261,67 @@ def print_summary(summary: dict[str, Any], report: DemoReport, console: Console)
     states = Table("state", "claims", title="claims by state")
     for state, count in summary["claims_by_state"].items():
         states.add_row(state, str(count))
-    console.print(states)
     money = Table("", "amount", title="money")
     for key, value in summary["money"].items():
         money.add_row(key.replace("_", " "), value)
-    console.print(money)
     ar = Table("payer", "insurance A/R", title="A/R by payer")
     for key, value in summary["ar_by_payer"].items():
         ar.add_row(key, value)
-    console.print(ar)
+    console.print(states, money, ar)
+    console.print(f"ledger balanced: {summary['ledger_balanced']}; files: {summary['files']}")
 
 
-def run_demo(out: Path, claims: int = 40, console: Console | None = None) -> dict[str, Any]:
-    """Run the cycle into ``out`` (recreated); returns the summary also written as summary.json."""
+def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
+             faults: list[dict[str, Any]] | None = None,
+             read_timeout: float = 30.0) -> dict[str, Any]:
+    """Run the cycle into ``out``; returns the summary also written as ``summary.json``.
+
+    :param faults: fault rules for the clearinghouse simulator (tests of resilience).
+    """
+    from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
+
     console = console or Console()
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob("medbill-demo.db*"):
+    for stale in [*out.glob("medbill-demo.db*"), *out.glob("control-numbers.db*")]:
         stale.unlink()
     report = DemoReport()
-    app = Medbill.open(demo_config(out), upgrade=True)
-    try:
-        claim_ids = load_data(app, claims, console)
-        report.done("load demo data", f"25 patients, {len(claim_ids)} claims")
-        clean, total = scrub(app, claim_ids, console)
-        rate = Decimal(clean * 100) / Decimal(total) if total else ZERO
-        report.done("scrub", f"{clean}/{total} clean ({rate:.1f}%)")
-        summary = summarize(app)
-        summary["steps"] = [{"step": s, "result": d} for s, d in report.steps]
-        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        print_summary(summary, report, console)
-        return summary
-    finally:
-        app.close()
+    with DemoClearinghouse(out, faults) as clearinghouse:
+        report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
+        app = Medbill.open(demo_config(out, clearinghouse.base_url, API_KEY, read_timeout),
+                           upgrade=True)
+        try:
+            patient_ids, claim_ids = load_data(app, claims, console)
+            report.done("load demo data", f"{len(patient_ids)} patients, {len(claim_ids)} claims")
+            eligibility = check_eligibility(app, patient_ids, console)
+            report.done("eligibility 270/271", ", ".join(
+                f"{n} {status}" for status, n in sorted(eligibility.items())))
+            scrub_and_submit(app, report, "first pass")
+            poll(app, report, "acknowledgments")
+            if fix_rejections(app, report):
+                scrub_and_submit(app, report, "corrections")
+                poll(app, report, "acknowledgments of corrections")
+            for round_number in (1, 2):  # primary payers, then the secondaries they forwarded
+                paid = clearinghouse.payment_run()
+                poll(app, report, f"remittances, round {round_number} ({paid} 835s)")
+                with app.unit_of_work() as work:
+                    waiting = work.claims.list(state=ClaimState.DRAFT, limit=10**9)
+                if not waiting:
+                    break
+                scrub_and_submit(app, report, "secondary claims")
+                poll(app, report, "acknowledgments of secondary claims")
+            statements = run_statements(app, cycle=date.today().strftime("%Y-%m"),
+                                        out_dir=out / "statements", renderer="pdf")
+            skipped = sum(len(v) for v in statements.skipped.values())
+            report.done("patient statements", f"{len(statements.produced)} PDFs, "
+                        f"{skipped} accounts skipped (on hold or pending at a payer)")
+            take_payments(app, report)
+            summary = summarize(app)
+            summary["files"] = write_files(app, out)
+            summary["files"]["statements"] = len(statements.produced)
+            summary["steps"] = [{"step": s, "result": d} for s, d in report.steps]
+            summary.update(report.figures)
+            (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            print_summary(summary, report, console)
+            return summary
+        finally:
+            app.close()

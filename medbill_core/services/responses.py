@@ -107,7 +107,8 @@ def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
             accepted += moved
         elif ack.status is ClaimAckStatus.REJECTED:
             reason = f"277CA {codes}" + (f" {ack.message}" if ack.message else "")
-            moved = _move(work, ack.claim_number, ClaimState.REJECTED, reason[:500])
+            moved = _move(work, ack.claim_number, ClaimState.REJECTED, reason[:500],
+                          payer_claim_number=ack.payer_claim_number)
             rejected += moved
         else:
             continue

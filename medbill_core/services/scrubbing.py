@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pydantic import ValidationError
+
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimFinding, ClaimState, Severity
+from medbill_core.domain.base import problems_from
 from medbill_core.errors import (
     ConfigurationError,
     MedbillError,
@@ -66,6 +69,9 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
             billable = work.claims.billable(claim_id)
         except (ValidationFailed, UnknownPayer, ConfigurationError, NotFound) as exc:
             findings = [_problem_finding(claim.claim_number, exc)]
+        except ValidationError as exc:  # the parts do not fit together (payer, no coverage)
+            findings = [_problem_finding(claim.claim_number,
+                                         ValidationFailed(f"claim {claim_id}", problems_from(exc)))]
         else:
             findings = hooks.claim_edits(claim=billable)  # a failing plugin is not a finding
         result = ScrubResult(claim_id, claim.claim_number, findings)

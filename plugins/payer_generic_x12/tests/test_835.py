@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.remittance_835 import (
     PayerContact,
     decode_835,
@@ -14,7 +15,6 @@ from medbill_payer_generic_x12.transactions.remittance_835 import (
     stream_835,
 )
 from medbill_payer_generic_x12.x12 import X12Error
-from pyx12_helper import pyx12_verdict
 
 from medbill_core.domain import Address, AdjustmentGroup, ClaimStatusCode, PaymentMethod, Remittance
 

@@ -14,6 +14,7 @@ from factories import (
     practice,
     secondary_claim,
 )
+from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
 from medbill_payer_generic_x12.x12 import (
     MemoryControlNumbers,
@@ -21,7 +22,6 @@ from medbill_payer_generic_x12.x12 import (
     X12EncodeError,
     X12Reader,
 )
-from pyx12_helper import pyx12_verdict
 
 from medbill_core.domain import BillableClaim, Relationship
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 from factories import claim
+from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.acknowledgments import (
     decode_277ca,
     decode_999,
@@ -18,7 +19,6 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     encode_ta1,
 )
 from medbill_payer_generic_x12.x12 import X12EnvelopeError
-from pyx12_helper import pyx12_verdict
 
 from medbill_core.domain import (
     AckStatus,

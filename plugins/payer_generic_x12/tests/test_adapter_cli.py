@@ -12,10 +12,10 @@ from conftest import FIXTURES
 from factories import claim, eligibility_request, payer
 from medbill_payer_generic_x12 import plugin
 from medbill_payer_generic_x12.adapter import GenericX12Adapter
+from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
 from medbill_payer_generic_x12.transactions.eligibility import encode_271
 from medbill_payer_generic_x12.x12 import MemoryControlNumbers
-from pyx12_helper import pyx12_verdict
 from typer.testing import CliRunner
 
 from medbill_core.adapters import SubmissionChannel

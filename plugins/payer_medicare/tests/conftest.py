@@ -2,57 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
-import logging
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-
-
-def _errors(doc: dict) -> list[str]:
-    found: list[str] = []
-    for isa in doc.get("interchanges", []):
-        found += [f"ISA {e['err_cde']}: {e['err_str']}" for e in isa.get("errors", [])]
-        for gs in isa.get("groups", []):
-            found += [f"GS {e['err_cde']}: {e['err_str']}" for e in gs.get("errors", [])]
-            for st in gs.get("transactions", []):
-                found += [f"ST {e['err_cde']}: {e['err_str']}" for e in st.get("errors", [])]
-                for seg in st.get("segments", []):
-                    where = f"{seg['seg_id']}#{seg.get('seg_count')} ({seg.get('ls_id')})"
-                    found += [f"{where} {e['err_cde']}: {e['err_str']}"
-                              for e in seg.get("errors", [])]
-                    for ele in seg.get("elements", []):
-                        found += [f"{where} {seg['seg_id']}{int(ele['ele_pos']):02d} "
-                                  f"{e['err_cde']}: {e['err_str']}" for e in ele.get("errors", [])]
-    return found
-
-
-def _pyx12_verdict(text: str) -> tuple[bool, list[str]]:
-    """``(valid, errors)`` of an X12 document according to pyx12's x12n_document."""
-    pyx12_document = pytest.importorskip("pyx12.x12n_document")
-    pyx12_params = pytest.importorskip("pyx12.params")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "medicare.x12"
-        path.write_text(text, encoding="ascii")
-        fd_json = io.StringIO()
-        logger = logging.getLogger("pyx12")
-        previous = logger.level
-        logger.setLevel(logging.CRITICAL)
-        try:
-            ok = pyx12_document.x12n_document(
-                param=pyx12_params.params(), src_file=str(path), fd_997=io.StringIO(),
-                fd_html=None, fd_json=fd_json)
-        finally:
-            logger.setLevel(previous)
-    raw = fd_json.getvalue()
-    errors = _errors(json.loads(raw)) if raw else []
-    return bool(ok) and not errors, errors
 
 
 @pytest.fixture
 def pyx12_verdict() -> Callable[[str], tuple[bool, list[str]]]:
     """A function: X12 text -> ``(valid, errors)`` from pyx12."""
-    return _pyx12_verdict
+    from medbill_payer_generic_x12.pyx12check import pyx12_verdict as verdict
+
+    return verdict

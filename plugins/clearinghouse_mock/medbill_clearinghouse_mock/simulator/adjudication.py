@@ -21,6 +21,30 @@ Per line, in line-number order:
 5. paid = allowed - patient responsibility.
 
 Every line balances (charge - paid = its adjustments) and so does the claim.
+
+Coordination of benefits: a claim that carries prior payers' adjudications (an 837P with
+2320/2330 loops, ``BillableClaim.prior_adjudications``) is adjudicated as a secondary (or
+tertiary) claim by :func:`_coordinate`, a simplified "standard COB" at claim level (the 837P's
+2320 loop has no line detail):
+
+a. what the prior payers settled = their paid amounts + their non-PR adjustments (CO, CR, OA,
+   PI), summed over every prior adjudication (a reversal and its re-adjudication net out) and
+   kept within 0..charge; what is left open = their patient responsibility (PR), never more than
+   charge - settled. Only the open amount is this payer's business;
+b. the open amount is spread over the lines in proportion to the line charges (cumulative
+   rounding: each line gets 0..its charge, the shares add up to the claim's open amount
+   exactly); the rest of each line is reported as ``OA-23`` (impact of prior payer(s)
+   adjudication);
+c. on each line's open share this payer applies its own rules: the claim-level and line
+   denials above (the denial covers the open share only), and otherwise its member cost share
+   exactly as in steps 4-5, with the open share in place of the fee schedule allowed amount
+   (the fee schedule only decides coverage): the copay PR-3 once per claim on the first covered
+   line with something open, the deductible still unmet PR-1, coinsurance PR-2, the
+   out-of-pocket cap. It pays the rest of the open share (Medigap style: it picks up the prior
+   payers' patient responsibility except the member's own cost share under this plan);
+d. ``CLP02`` is 2 (3 for a tertiary coverage); 4 only when this payer denied the claim, or
+   denied every line that had something open. Every line balances:
+   charge = paid + OA-23 + PR (+ a denial), and so does the claim.
 """
 
 from __future__ import annotations
@@ -45,7 +69,10 @@ from medbill_core.domain import (
 from medbill_core.money import CENT, ZERO, total
 
 CO = AdjustmentGroup.CONTRACTUAL
+OA = AdjustmentGroup.OTHER
 PR = AdjustmentGroup.PATIENT_RESPONSIBILITY
+#: CARC 23: the impact of prior payer(s) adjudication including payments and/or adjustments.
+PRIOR_PAYER_IMPACT = "23"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,61 +201,33 @@ def adjudicate(claim: BillableClaim, *, payer: PayerPolicy, benefits: Benefits |
     print_ = fingerprint(claim)
     denial = _claim_level_denial(claim, payer, benefits, coverage_active, received,
                                  prior_fingerprints, print_)
-    deductible_met = accumulators.deductible_met
-    oop_met = accumulators.out_of_pocket_met
-    services: list[ServicePayment] = []
-    copay_taken = False
-    for line in sorted(c.lines, key=lambda item: item.line_number):
-        line_denial = denial or _line_denial(line, claim, payer)
-        if line_denial is not None:
-            services.append(_denied_line(line, line_denial))
-            continue
-        assert benefits is not None
-        fee = payer.fee_for(line.procedure_code, line.modifiers)
-        allowed = line.charge if fee is None else min(_round(fee * line.units), line.charge)
-        contractual = line.charge - allowed
-        oop_left = (None if benefits.out_of_pocket_max is None
-                    else max(ZERO, benefits.out_of_pocket_max - oop_met))
-        copay = deductible = coinsurance = ZERO
-        pos = line.place_of_service or c.place_of_service
-        copay_amount = benefits.copays.get(pos)
-        if copay_amount and not copay_taken:
-            copay = min(copay_amount, allowed)
-            copay_taken = True
-        if not (copay and benefits.copay_waives_deductible):
-            left = allowed - copay
-            deductible = min(max(ZERO, benefits.deductible - deductible_met), left)
-            coinsurance = _round((left - deductible) * benefits.coinsurance)
-        if oop_left is not None:
-            excess = copay + deductible + coinsurance - oop_left
-            for name in ("coinsurance", "copay", "deductible"):
-                if excess <= ZERO:
-                    break
-                value = {"coinsurance": coinsurance, "copay": copay,
-                         "deductible": deductible}[name]
-                cut = min(value, excess)
-                excess -= cut
-                if name == "coinsurance":
-                    coinsurance -= cut
-                elif name == "copay":
-                    copay -= cut
-                else:
-                    deductible -= cut
-        deductible_met += deductible
-        oop_met += copay + deductible + coinsurance
-        paid = allowed - copay - deductible - coinsurance
-        services.append(_service(line, paid, [
-            Adjustment(group=CO, reason_code="45", amount=contractual),
-            Adjustment(group=PR, reason_code="1", amount=deductible),
-            Adjustment(group=PR, reason_code="2", amount=coinsurance),
-            Adjustment(group=PR, reason_code="3", amount=copay),
-        ], allowed, []))
+    share = _Share(accumulators.deductible_met, accumulators.out_of_pocket_met)
+    if claim.prior_adjudications:
+        services = _coordinate(claim, payer, benefits, denial, share)
+    else:
+        services = []
+        for line in sorted(c.lines, key=lambda item: item.line_number):
+            line_denial = denial or _line_denial(line, claim, payer)
+            if line_denial is not None:
+                services.append(_denied_line(line, line_denial))
+                continue
+            assert benefits is not None
+            fee = payer.fee_for(line.procedure_code, line.modifiers)
+            allowed = line.charge if fee is None else min(_round(fee * line.units), line.charge)
+            copay, deductible, coinsurance = share.take(
+                allowed, line.place_of_service or c.place_of_service, benefits)
+            services.append(_service(line, allowed - copay - deductible - coinsurance, [
+                Adjustment(group=CO, reason_code="45", amount=line.charge - allowed),
+                *_patient_adjustments(copay, deductible, coinsurance),
+            ], allowed, []))
     paid_total = total(s.paid for s in services)
     patient_total = total(a.amount for s in services for a in s.adjustments if a.group is PR)
-    if paid_total == ZERO and patient_total == ZERO:
+    if _is_denial(claim, services, denial, paid_total, patient_total):
         status = ClaimStatusCode.DENIED
     else:
         order = claim.coverage.order if claim.coverage else CoverageOrder.PRIMARY
+        if claim.prior_adjudications and order is CoverageOrder.PRIMARY:
+            order = CoverageOrder.SECONDARY  # prior payers: this payer is not the first
         status = {CoverageOrder.PRIMARY: ClaimStatusCode.PRIMARY,
                   CoverageOrder.SECONDARY: ClaimStatusCode.SECONDARY,
                   CoverageOrder.TERTIARY: ClaimStatusCode.TERTIARY}[order]
@@ -243,7 +242,137 @@ def adjudicate(claim: BillableClaim, *, payer: PayerPolicy, benefits: Benefits |
         member_id=claim.coverage.member_id if claim.coverage else None,
         service_date_from=c.service_date_from, service_date_to=c.service_date_to,
         received_date=received, services=services)
-    return AdjudicationResult(payment, Accumulators(deductible_met, oop_met), print_, denial)
+    return AdjudicationResult(payment, Accumulators(share.deductible_met, share.oop_met),
+                              print_, denial)
+
+
+def _is_denial(claim: BillableClaim, services: list[ServicePayment], denial: Denial | None,
+               paid: Decimal, patient: Decimal) -> bool:
+    """CLP02 = 4: nothing paid and nothing left to the patient. For a claim after other payers,
+    only when this payer denied it (or every line with something open): a claim the prior payers
+    settled in full is processed as secondary with nothing to pay."""
+    if paid != ZERO or patient != ZERO:
+        return False
+    if not claim.prior_adjudications:
+        return True
+    return denial is not None or any(a.amount != ZERO for s in services for a in s.adjustments
+                                     if not (a.group is OA
+                                             and a.reason_code == PRIOR_PAYER_IMPACT))
+
+
+def _patient_adjustments(copay: Decimal, deductible: Decimal,
+                         coinsurance: Decimal) -> list[Adjustment]:
+    return [Adjustment(group=PR, reason_code="1", amount=deductible),
+            Adjustment(group=PR, reason_code="2", amount=coinsurance),
+            Adjustment(group=PR, reason_code="3", amount=copay)]
+
+
+@dataclass(slots=True)
+class _Share:
+    """The member's cost share as it builds up over a claim's lines."""
+
+    deductible_met: Decimal
+    oop_met: Decimal
+    copay_taken: bool = False
+
+    def take(self, allowed: Decimal, pos: str | None,
+             benefits: Benefits) -> tuple[Decimal, Decimal, Decimal]:
+        """Copay, deductible and coinsurance on ``allowed`` (steps 4 of the module docstring),
+        recorded in the accumulators."""
+        oop_left = (None if benefits.out_of_pocket_max is None
+                    else max(ZERO, benefits.out_of_pocket_max - self.oop_met))
+        copay = deductible = coinsurance = ZERO
+        copay_amount = benefits.copays.get(pos) if pos else None
+        if copay_amount and not self.copay_taken:
+            copay = min(copay_amount, allowed)
+            self.copay_taken = True
+        if not (copay and benefits.copay_waives_deductible):
+            left = allowed - copay
+            deductible = min(max(ZERO, benefits.deductible - self.deductible_met), left)
+            coinsurance = _round((left - deductible) * benefits.coinsurance)
+        if oop_left is not None:
+            excess = copay + deductible + coinsurance - oop_left
+            cut = min(coinsurance, max(ZERO, excess))
+            coinsurance -= cut
+            excess -= cut
+            cut = min(copay, max(ZERO, excess))
+            copay -= cut
+            excess -= cut
+            deductible -= min(deductible, max(ZERO, excess))
+        self.deductible_met += deductible
+        self.oop_met += copay + deductible + coinsurance
+        return copay, deductible, coinsurance
+
+
+@dataclass(frozen=True, slots=True)
+class PriorPayerTotals:
+    """What the prior payers did with the whole claim (all their adjudications summed)."""
+
+    paid: Decimal
+    adjusted: Decimal  # CO, CR, OA and PI: settled without the patient
+    patient: Decimal   # PR: left to the patient, so open for this payer
+
+    @classmethod
+    def of(cls, claim: BillableClaim) -> PriorPayerTotals:
+        priors = claim.prior_adjudications
+        pr = PR.value
+        return cls(paid=total(p.paid_amount for p in priors),
+                   adjusted=total(a.amount for p in priors for a in p.claim_adjustments
+                                  if a.group_code != pr),
+                   patient=total(a.amount for p in priors for a in p.claim_adjustments
+                                 if a.group_code == pr))
+
+    def open_amount(self, charge: Decimal) -> Decimal:
+        """The part of ``charge`` the prior payers left open: their PR, within
+        0..charge - (paid + non-PR adjustments, kept within 0..charge)."""
+        settled = min(max(ZERO, self.paid + self.adjusted), charge)
+        return min(max(ZERO, self.patient), charge - settled)
+
+
+def spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split ``amount`` (0..sum of weights) in proportion to ``weights`` (cent amounts >= 0) by
+    cumulative rounding: every share is within 0..its weight and the shares add up to
+    ``amount`` exactly."""
+    whole = total(weights)
+    if whole <= ZERO:
+        return [ZERO for _ in weights]
+    shares: list[Decimal] = []
+    running = ZERO
+    previous = ZERO
+    for weight in weights:
+        running += weight
+        reached = _round(amount * running / whole)
+        shares.append(reached - previous)
+        previous = reached
+    return shares
+
+
+def _coordinate(claim: BillableClaim, payer: PayerPolicy, benefits: Benefits | None,
+                denial: Denial | None, share: _Share) -> list[ServicePayment]:
+    """The lines of a claim after other payers (steps a-d of the module docstring)."""
+    c = claim.claim
+    lines = sorted(c.lines, key=lambda item: item.line_number)
+    opened = spread(PriorPayerTotals.of(claim).open_amount(c.total_charge),
+                    [line.charge for line in lines])
+    services: list[ServicePayment] = []
+    for line, open_share in zip(lines, opened, strict=True):
+        prior = Adjustment(group=OA, reason_code=PRIOR_PAYER_IMPACT,
+                           amount=line.charge - open_share)
+        line_denial = denial or _line_denial(line, claim, payer)
+        if line_denial is not None:
+            services.append(_service(line, ZERO, [
+                prior, Adjustment(group=line_denial.group, reason_code=line_denial.carc,
+                                  amount=open_share)],
+                None, [line_denial.rarc] if line_denial.rarc and open_share else []))
+            continue
+        assert benefits is not None
+        copay = deductible = coinsurance = ZERO
+        if open_share > ZERO:
+            copay, deductible, coinsurance = share.take(
+                open_share, line.place_of_service or c.place_of_service, benefits)
+        services.append(_service(line, open_share - copay - deductible - coinsurance, [
+            prior, *_patient_adjustments(copay, deductible, coinsurance)], open_share, []))
+    return services
 
 
 def reverse(payment: ClaimPayment, accumulators: Accumulators) -> tuple[ClaimPayment,

@@ -1,4 +1,9 @@
-"""Run pyx12's validator from Python and return its verdict with the error tree flattened."""
+"""An independent check of the X12 we write: pyx12's validator, called from Python.
+
+pyx12 (PyPI) is a test dependency (``medbill-payer-generic-x12[test]``); it is imported
+when a check runs. Its ``x12valid`` console script does not report the verdict in its exit
+code, so the document API is used and its JSON error tree is flattened into messages.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,6 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-
-import pyx12.errors
-import pyx12.params
-import pyx12.x12n_document
 
 
 def _errors(doc: dict) -> list[str]:
@@ -33,6 +34,9 @@ def _errors(doc: dict) -> list[str]:
 
 def pyx12_verdict(text: str) -> tuple[bool, list[str]]:
     """``(valid, errors)`` for an X12 document, from pyx12's x12n_document."""
+    import pyx12.params
+    import pyx12.x12n_document
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "doc.x12"
         path.write_text(text, encoding="ascii")

@@ -1,0 +1,73 @@
+"""The demo's clearinghouse: the clearinghouse_mock simulator, configured for the demo data.
+
+Kept apart from the runner so the core does not import the plugin unless the demo runs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from medbill_core.demo.data import ENCOUNTERS, MEDICARE_ENCOUNTERS
+
+#: allowed amount as a share of the demo practice's charge, for codes the simulator's
+#: default fee schedule does not price
+ALLOWED_SHARE = Decimal("0.62")
+API_KEY = "demo-key-riverbend"
+
+
+def simulator_config(faults: list[dict[str, Any]] | None = None) -> Any:
+    """The simulator's default payers, with fees for every code the demo bills, and the
+    given fault rules (see the clearinghouse_mock README)."""
+    from medbill_clearinghouse_mock.simulator.config import (
+        ApiKey,
+        FeeScheduleEntry,
+        default_config,
+    )
+
+    config = default_config()
+    for payer in config.payers:
+        priced = {(fee.code, fee.modifier) for fee in payer.fee_schedule}
+        for _, procedures in [*ENCOUNTERS, *MEDICARE_ENCOUNTERS]:
+            for code, modifiers, _units, charge in procedures:
+                for modifier in [None, *modifiers]:
+                    if (code, modifier) not in priced and (code, None) not in priced:
+                        amount = (Decimal(charge) * ALLOWED_SHARE).quantize(Decimal("0.01"))
+                        payer.fee_schedule.append(FeeScheduleEntry(code=code, modifier=modifier,
+                                                                   amount=amount))
+                        priced.add((code, modifier))
+        payer.denials.non_covered_codes = []  # the demo shows denials through rejections
+    return config.model_validate({
+        **config.model_dump(), "faults": faults or [],
+        "api_keys": [*[k.model_dump() for k in config.api_keys],
+                     ApiKey(key=API_KEY, account="riverbend").model_dump()],
+        "remit_delay_seconds": None})  # 835s come with an explicit payment run
+
+
+class DemoClearinghouse:
+    """The simulator on a free loopback port, with its state file in the demo folder."""
+
+    def __init__(self, out: Path, faults: list[dict[str, Any]] | None = None) -> None:
+        from medbill_clearinghouse_mock.simulator.server import BackgroundServer
+
+        state = out / "clearinghouse-state.db"
+        for stale in out.glob("clearinghouse-state.db*"):
+            stale.unlink()
+        self.state = state
+        self.server = BackgroundServer(simulator_config(faults), state)
+
+    def __enter__(self) -> DemoClearinghouse:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def payment_run(self) -> int:
+        """Let the payers pay what they adjudicated (the simulator's 'time passes')."""
+        return len(self.server.simulator.service.payment_run())
