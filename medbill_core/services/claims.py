@@ -203,7 +203,6 @@ class ClaimService:
         audit.record(self.session, actor=self.actor, action="claim.transition",
                      entity_type="claim", entity_id=claim_id,
                      details={"from": source.value, "to": target.value})
-        self.session.flush()
         claim = claim_from_row(row)
         self.hooks.claim_transition_precommit(claim=claim, transition=transition)
         self.after_commit.append(

@@ -29,11 +29,14 @@ from medbill_core.domain import (
     Address,
     BillableClaim,
     Claim,
+    ClaimAdjustmentRef,
+    ClaimPayment,
     Coverage,
     CoverageOrder,
     Patient,
     Payer,
     Practice,
+    PriorPayerAdjudication,
     Provider,
     ServiceLine,
     Sex,
@@ -137,7 +140,8 @@ def claim(number: str, *, member_id: str, lines: list[ServiceLine] | None = None
           pos: str = "11", prior_auth: str | None = None, frequency: str = "1",
           original: str | None = None, rendering: str | None = RENDERING_NPI,
           billing_npi: str = BILLING_NPI, order: CoverageOrder = CoverageOrder.PRIMARY,
-          patient_last: str = "TESTPATIENT", patient_first: str = "JORDAN") -> BillableClaim:
+          patient_last: str = "TESTPATIENT", patient_first: str = "JORDAN",
+          priors: list[PriorPayerAdjudication] | None = None) -> BillableClaim:
     lines = lines or [line(1)]
     days = [item.service_date_from for item in lines]
     the_payer = payer(payer_id)
@@ -157,7 +161,23 @@ def claim(number: str, *, member_id: str, lines: list[ServiceLine] | None = None
                           group_number="GRP-77"),
         payer=the_payer,
         rendering_provider=Provider(npi=rendering, last_name="SMITH", first_name="ALAN",
-                                    taxonomy="207Q00000X") if rendering else None)
+                                    taxonomy="207Q00000X") if rendering else None,
+        prior_adjudications=priors or [])
+
+
+def prior_from(payment: ClaimPayment, *, payer_id: str, member_id: str,
+               order: CoverageOrder = CoverageOrder.PRIMARY,
+               paid_date: date | None = None) -> PriorPayerAdjudication:
+    """A prior payer's adjudication for a secondary claim's 2320/2330 loops, made from that
+    payer's payment the way medbill records it: every claim- and line-level adjustment."""
+    the_payer = payer(payer_id)
+    return PriorPayerAdjudication(
+        payer=the_payer, coverage=Coverage(payer_key=the_payer.key, member_id=member_id,
+                                           order=order),
+        paid_amount=payment.paid, paid_date=paid_date or TODAY,
+        claim_adjustments=[ClaimAdjustmentRef(group_code=a.group.value,
+                                              reason_code=a.reason_code, amount=a.amount)
+                           for a in payment.all_adjustments])
 
 
 def x837(claims: list[BillableClaim], **kwargs: Any) -> str:

@@ -15,13 +15,14 @@ from chm_support import (
     find,
     fresh_member_id,
     line,
+    prior_from,
     x270,
     x276,
     x837,
 )
 from medbill_payer_generic_x12.transactions.remittance_835 import decode_835
 
-from medbill_core.domain import ClaimStatusCode
+from medbill_core.domain import ClaimStatusCode, CoverageOrder
 
 X12 = {"Content-Type": "application/edi-x12"}
 
@@ -486,6 +487,52 @@ def test_rejected_claim_fixed_and_resubmitted_as_replacement(http: httpx.Client)
 
 
 # -- real time: 270/271 and 276/277 --------------------------------------------------------------
+
+def test_secondary_claim_is_paid_after_the_primary(http: httpx.Client) -> None:
+    """Primary STRICT1 (HDHP), then the same services to ACME1 (PPO) as a secondary claim
+    carrying STRICT1's adjudication in 2320/2330: CLP02 = 2, OA-23 for what STRICT1 settled."""
+    lines = [line(1, "99214", "200.00"), line(2, "36415", "18.50")]
+    first_member, second_member = fresh_member_id(), fresh_member_id()
+    submit(http, x837([claim("COB1", member_id=first_member, payer_id="STRICT1",
+                             lines=lines)]), "cob-1")
+    http.post("/v1/payment-runs")
+    (primary_remit,) = _remittances(http)
+    (primary,) = primary_remit.claims
+    # HDHP: line 1 allowed 128.00, deductible 50.00, 20 % of 78.00; line 2 allowed 3.00, 0.60.
+    assert (primary.paid, primary.patient_share()) == (Decimal("64.80"), Decimal("66.20"))
+    for doc in documents(http):
+        http.post(f"/v1/responses/{doc['document_id']}/ack")
+    prior = prior_from(primary, payer_id="STRICT1", member_id=first_member,
+                       paid_date=primary_remit.payment_date)
+    secondary_bill = claim("COB1-S2", member_id=second_member, payer_id="ACME1", lines=lines,
+                           order=CoverageOrder.SECONDARY, priors=[prior])
+    submit(http, x837([secondary_bill]), "cob-2")
+    assert claim_acks(documents(http, "277CA")[0]["content"])["COB1-S2"]["stc"] == ["A2:20"]
+    http.post("/v1/payment-runs")
+    (doc,) = documents(http, "835")
+    (remittance,) = decode_835(doc["content"])
+    (secondary,) = remittance.claims
+    assert secondary.status is ClaimStatusCode.SECONDARY
+    # Open: STRICT1's PR 66.20, spread by charge: 60.59 and 5.61. ACME1 takes its copay (25.00,
+    # no deductible on that line) on line 1 and its deductible on line 2.
+    assert [[(a.group.value, a.reason_code, a.amount) for a in s.adjustments]
+            for s in secondary.services] == [
+        [("OA", "23", Decimal("139.41")), ("PR", "3", Decimal("25.00"))],
+        [("OA", "23", Decimal("12.89")), ("PR", "1", Decimal("5.61"))]]
+    assert (secondary.charge, secondary.paid, secondary.patient_responsibility) == (
+        Decimal("218.50"), Decimal("35.59"), Decimal("30.61"))
+    prior_contractual = sum((a.amount for a in primary.all_adjustments
+                             if a.group.value == "CO"), Decimal("0"))
+    assert (primary.paid + secondary.paid + prior_contractual
+            + secondary.patient_share()) == Decimal("218.50")
+    assert remittance.is_balanced() and secondary.is_balanced()
+    assert all(s.is_balanced() for s in secondary.services)
+    assert remittance.payment_amount == Decimal("35.59")
+    from medbill_payer_generic_x12.pyx12check import pyx12_verdict
+
+    ok, errors = pyx12_verdict(doc["content"])
+    assert ok, errors
+
 
 def test_eligibility_for_a_roster_member(http: httpx.Client) -> None:
     response = http.post("/v1/eligibility", content=x270("ROSTER0001").encode(), headers=X12)

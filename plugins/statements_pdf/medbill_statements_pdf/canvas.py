@@ -146,6 +146,26 @@ class Canvas:
             lines = kept
         return lines or [""]
 
+    def highlight_box(self, top: float, height: float, title: str, amount: str,
+                      note: str) -> None:
+        """The grey, accent-bordered box at the right edge with a title, a large amount and a note.
+
+        ``top`` is the box's top edge; the text baselines sit 14, 36 and 52 points below it.
+        """
+        x, w = 420.0, RIGHT - 420.0
+        self.fill(GREY_FILL)
+        self.pdf.set_draw_color(*ACCENT)
+        self.pdf.set_line_width(1.2)
+        self.pdf.rect(x, top, w, height, style="DF")
+        self.pdf.set_line_width(0.4)
+        self.pdf.set_draw_color(0, 0, 0)
+        self.font(8, bold=True)
+        self.text(x + w / 2, top + 14, title, align="C")
+        self.font(18, bold=True)
+        self.text(x + w / 2, top + 36, amount, align="C")
+        self.font(8)
+        self.text(x + w / 2, top + 52, note, align="C")
+
     def fill(self, rgb: tuple[int, int, int]) -> None:
         self.pdf.set_fill_color(*rgb)
 

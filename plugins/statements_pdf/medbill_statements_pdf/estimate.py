@@ -192,20 +192,9 @@ class _EstimateBuilder(Canvas):
         for k, line in enumerate(self.wrap(coverage, 170, 2)):
             self.text(LEFT + 200, top + 21 + 12 * k, line)
         # the estimated cost box
-        x, w, h = 420.0, RIGHT - 420.0, 70.0
-        self.fill(GREY_FILL)
-        self.pdf.set_draw_color(*ACCENT)
-        self.pdf.set_line_width(1.2)
-        self.pdf.rect(x, top + 4, w, h, style="DF")
-        self.pdf.set_line_width(0.4)
-        self.pdf.set_draw_color(0, 0, 0)
-        self.font(8, bold=True)
-        self.text(x + w / 2, top + 18, "YOUR ESTIMATED COST", align="C")
-        self.font(18, bold=True)
-        self.text(x + w / 2, top + 40, view.money(estimate.patient_total), align="C")
-        self.font(8)
-        self.text(x + w / 2, top + 56, f"Total charges {view.money(estimate.total_charge)}",
-                  align="C")
+        h = 70.0
+        self.highlight_box(top + 4, h, "YOUR ESTIMATED COST", view.money(estimate.patient_total),
+                           f"Total charges {view.money(estimate.total_charge)}")
         self.y = max(ay, top + h + 4) + 14
 
     # -- the table ------------------------------------------------------------------------------

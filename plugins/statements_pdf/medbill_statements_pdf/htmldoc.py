@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import html
 
-from medbill_core.adapters import StatementRenderer
 from medbill_core.domain import RenderedDocument, Statement
 from medbill_statements_pdf import view
+from medbill_statements_pdf.base import PluginStatementRenderer
 from medbill_statements_pdf.plaintext import printable
-from medbill_statements_pdf.settings import StatementsPdfSettings
 
 _STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;color:#1a1a1a;max-width:780px;margin:24px auto;
@@ -36,20 +35,14 @@ def esc(value: object) -> str:
     return html.escape(printable(str(value)), quote=True)
 
 
-class HtmlStatementRenderer(StatementRenderer):
+class HtmlStatementRenderer(PluginStatementRenderer):
     identifier = "html"
     verbose_name = "HTML statement (patient portal, e-mail)"
     media_type = "text/html"
     file_extension = "html"
-    summary = False
-
-    def __init__(self, settings: StatementsPdfSettings | None = None) -> None:
-        self.settings = settings or StatementsPdfSettings()
 
     def render(self, statement: Statement) -> RenderedDocument:
-        return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
-                                filename=view.safe_filename(statement, self.file_extension),
-                                content=self.page(statement).encode("utf-8"))
+        return self.document(statement, self.page(statement).encode("utf-8"))
 
     def page(self, statement: Statement) -> str:
         practice = statement.practice
@@ -69,13 +62,8 @@ class HtmlStatementRenderer(StatementRenderer):
             "<h2>Patient statement</h2>",
             '<dl class="facts">',
         ]
-        facts = [("Statement date", view.us_date(statement.statement_date)),
-                 ("Statement number", statement.statement_number),
-                 ("Account number", statement.account_number),
-                 ("Patient", view.person_name(statement.patient))]
-        if statement.guarantor_name:
-            facts.append(("Guarantor", statement.guarantor_name))
-        parts += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in facts]
+        parts += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>"
+                  for label, value in view.statement_facts(statement)]
         parts += [
             "</dl>",
             f'<div class="due">Amount due<strong>{esc(money(statement.balance_due))}</strong>'

@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medbill_core.adapters import StatementRenderer
 from medbill_core.domain import RenderedDocument, Statement
 from medbill_core.domain.estimate import CostEstimate
 from medbill_core.errors import MedbillError
 from medbill_statements_pdf import view
+from medbill_statements_pdf.base import PluginStatementRenderer
 from medbill_statements_pdf.canvas import (
     ACCENT,
     GREY_FILL,
@@ -261,20 +261,8 @@ class _Builder(Canvas):
             self.font(8.5, bold=True)
             self.text(LEFT + 246, top + 33, statement.guarantor_name)
         # amount due box
-        x, w, h = 420.0, RIGHT - 420.0, 64.0
-        self.fill(GREY_FILL)
-        self.pdf.set_draw_color(*ACCENT)
-        self.pdf.set_line_width(1.2)
-        self.pdf.rect(x, top + 8, w, h, style="DF")
-        self.pdf.set_line_width(0.4)
-        self.pdf.set_draw_color(0, 0, 0)
-        self.font(8, bold=True)
-        self.text(x + w / 2, top + 22, "AMOUNT DUE", align="C")
-        self.font(18, bold=True)
-        self.text(x + w / 2, top + 44, view.money(statement.balance_due), align="C")
-        self.font(8)
-        self.text(x + w / 2, top + 60, f"Please pay by {view.us_date(statement.due_date)}",
-                  align="C")
+        self.highlight_box(top + 8, 64.0, "AMOUNT DUE", view.money(statement.balance_due),
+                           f"Please pay by {view.us_date(statement.due_date)}")
 
     def notice_box(self, top: float, title: str, lines: list[str]) -> None:
         stage = self.statement.dunning_stage
@@ -436,17 +424,13 @@ class _Builder(Canvas):
         self.text(x + label_w + 8, y + 20, "$")
 
 
-class PdfStatementRenderer(StatementRenderer):
+class PdfStatementRenderer(PluginStatementRenderer):
     """Itemized PDF statement; switches to summary mode past ``summary_after_lines`` (settings)."""
 
     identifier = "pdf"
     verbose_name = "PDF statement with payment coupon"
     media_type = "application/pdf"
     file_extension = "pdf"
-    summary = False
-
-    def __init__(self, settings: StatementsPdfSettings | None = None) -> None:
-        self.settings = settings or StatementsPdfSettings()
 
     def wants_summary(self, statement: Statement) -> bool:
         threshold = self.settings.summary_after_lines
@@ -462,9 +446,7 @@ class PdfStatementRenderer(StatementRenderer):
             raise StatementRenderError(
                 f"statement {statement.statement_number}: the PDF could not be rendered "
                 f"({type(exc).__name__})") from exc
-        return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
-                                filename=view.safe_filename(statement, self.file_extension),
-                                content=content, pages=pages)
+        return self.document(statement, content, pages)
 
 
     def render_estimate(self, estimate: CostEstimate) -> RenderedDocument:

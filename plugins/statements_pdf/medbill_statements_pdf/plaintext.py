@@ -5,10 +5,9 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 
-from medbill_core.adapters import StatementRenderer
 from medbill_core.domain import RenderedDocument, Statement
 from medbill_statements_pdf import view
-from medbill_statements_pdf.settings import StatementsPdfSettings
+from medbill_statements_pdf.base import PluginStatementRenderer
 
 WIDTH = 72
 RULE = "-" * WIDTH
@@ -29,21 +28,15 @@ def _amount_lines(row: view.Row, indent: str) -> list[str]:
         break_on_hyphens=False)]
 
 
-class TextStatementRenderer(StatementRenderer):
+class TextStatementRenderer(PluginStatementRenderer):
     identifier = "text"
     verbose_name = "Plain-text statement (e-mail)"
     media_type = "text/plain"
     file_extension = "txt"
-    summary = False
-
-    def __init__(self, settings: StatementsPdfSettings | None = None) -> None:
-        self.settings = settings or StatementsPdfSettings()
 
     def render(self, statement: Statement) -> RenderedDocument:
         text = "\n".join(printable(line).rstrip() for line in self.lines(statement)) + "\n"
-        return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
-                                filename=view.safe_filename(statement, self.file_extension),
-                                content=text.encode("utf-8"))
+        return self.document(statement, text.encode("utf-8"))
 
     def lines(self, statement: Statement) -> list[str]:
         practice = statement.practice
@@ -52,13 +45,7 @@ class TextStatementRenderer(StatementRenderer):
         if phone:
             out.append(f"Billing questions: {phone}")
         out += ["", "PATIENT STATEMENT"]
-        facts = [("Statement date", view.us_date(statement.statement_date)),
-                 ("Statement number", statement.statement_number),
-                 ("Account number", statement.account_number),
-                 ("Patient", view.person_name(statement.patient))]
-        if statement.guarantor_name:
-            facts.append(("Guarantor", statement.guarantor_name))
-        out += [f"  {label + ':':<18} {value}" for label, value in facts]
+        out += [f"  {label + ':':<18} {value}" for label, value in view.statement_facts(statement)]
         out += ["", f"AMOUNT DUE: {view.money(statement.balance_due)}, "
                     f"please pay by {view.us_date(statement.due_date)}", ""]
         title, message = view.notice(statement, self.settings.dunning_messages)

@@ -129,6 +129,17 @@ def notice(statement: Statement, overrides: Mapping[int, str] | None = None) -> 
     return title, message
 
 
+def statement_facts(statement: Statement) -> list[tuple[str, str]]:
+    """``(label, value)`` pairs naming the statement, its account, patient and guarantor."""
+    facts = [("Statement date", us_date(statement.statement_date)),
+             ("Statement number", statement.statement_number),
+             ("Account number", statement.account_number),
+             ("Patient", person_name(statement.patient))]
+    if statement.guarantor_name:
+        facts.append(("Guarantor", statement.guarantor_name))
+    return facts
+
+
 def safe_filename(statement: Statement, extension: str) -> str:
     """``statement-<number>.<ext>``: named by statement number only, never by patient (PHI)."""
     number = re.sub(r"[^A-Za-z0-9._-]+", "_", statement.statement_number).strip("._")

@@ -28,9 +28,11 @@ tertiary) claim by :func:`_coordinate`, a simplified "standard COB" at claim lev
 2320 loop has no line detail):
 
 a. what the prior payers settled = their paid amounts + their non-PR adjustments (CO, CR, OA,
-   PI), summed over every prior adjudication (a reversal and its re-adjudication net out) and
-   kept within 0..charge; what is left open = their patient responsibility (PR), never more than
-   charge - settled. Only the open amount is this payer's business;
+   PI; not ``OA-23``, which is an earlier payer's settlement passed on by a later one), summed
+   over every prior adjudication (a reversal and its re-adjudication net out) and kept within
+   0..charge; what is left open = the patient responsibility (PR) of the last prior payer (the
+   highest COB order), never more than charge - settled. Only the open amount is this payer's
+   business;
 b. the open amount is spread over the lines in proportion to the line charges (cumulative
    rounding: each line gets 0..its charge, the shares add up to the claim's open amount
    exactly); the rest of each line is reported as ``OA-23`` (impact of prior payer(s)
@@ -306,25 +308,36 @@ class _Share:
 
 @dataclass(frozen=True, slots=True)
 class PriorPayerTotals:
-    """What the prior payers did with the whole claim (all their adjudications summed)."""
+    """What the prior payers did with the whole claim (their adjudications summed, so a reversal
+    and its re-adjudication net out)."""
 
+    #: What every prior payer paid.
     paid: Decimal
-    adjusted: Decimal  # CO, CR, OA and PI: settled without the patient
-    patient: Decimal   # PR: left to the patient, so open for this payer
+    #: Their CO, CR, OA and PI adjustments (settled without the patient), except ``OA-23``:
+    #: that is an earlier payer's settlement passed on by a later one, counted once already.
+    adjusted: Decimal
+    #: The PR of the last prior payer (highest COB order): what is still open.
+    patient: Decimal
 
     @classmethod
     def of(cls, claim: BillableClaim) -> PriorPayerTotals:
         priors = claim.prior_adjudications
-        pr = PR.value
-        return cls(paid=total(p.paid_amount for p in priors),
-                   adjusted=total(a.amount for p in priors for a in p.claim_adjustments
-                                  if a.group_code != pr),
-                   patient=total(a.amount for p in priors for a in p.claim_adjustments
-                                 if a.group_code == pr))
+        pr, oa = PR.value, OA.value
+        last = None
+        if priors:
+            ranked = [(p.coverage.order.rank, index) for index, p in enumerate(priors)]
+            last = priors[max(ranked)[1]].payer.payer_id
+        return cls(
+            paid=total(p.paid_amount for p in priors),
+            adjusted=total(a.amount for p in priors for a in p.claim_adjustments
+                           if a.group_code != pr
+                           and not (a.group_code == oa and a.reason_code == PRIOR_PAYER_IMPACT)),
+            patient=total(a.amount for p in priors if p.payer.payer_id == last
+                          for a in p.claim_adjustments if a.group_code == pr))
 
     def open_amount(self, charge: Decimal) -> Decimal:
-        """The part of ``charge`` the prior payers left open: their PR, within
-        0..charge - (paid + non-PR adjustments, kept within 0..charge)."""
+        """The part of ``charge`` the prior payers left open: the last one's PR, within
+        0..charge - settled (settled = paid + adjusted, kept within 0..charge)."""
         settled = min(max(ZERO, self.paid + self.adjusted), charge)
         return min(max(ZERO, self.patient), charge - settled)
 
