@@ -8,7 +8,8 @@ unless settings name a TrueType font; with Helvetica, text is reduced to Latin-1
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
 from fpdf import FPDF
@@ -39,6 +40,21 @@ _CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
 
 class StatementRenderError(MedbillError):
     """A statement or estimate could not be rendered (the message names its number, no PHI)."""
+
+
+@contextmanager
+def render_errors(subject: str) -> Iterator[None]:
+    """Turn a failure inside fpdf2 into :class:`StatementRenderError` naming only ``subject``.
+
+    fpdf errors may quote the text being drawn (PHI): the message gives their type only.
+    """
+    try:
+        yield
+    except MedbillError:
+        raise
+    except Exception as exc:
+        raise StatementRenderError(
+            f"{subject}: the PDF could not be rendered ({type(exc).__name__})") from exc
 
 
 def latin1(text: str) -> str:
@@ -145,6 +161,18 @@ class Canvas:
             kept[-1] = last.rstrip() + "..."
             lines = kept
         return lines or [""]
+
+    def facts(self, top: float, pairs: Sequence[tuple[str, str]], x: float = 430.0) -> float:
+        """``(label, value)`` rows from ``top``: the label at ``x``, the value right-aligned;
+        returns the baseline below the last row."""
+        y = top
+        for label, value in pairs:
+            self.font(8)
+            self.text(x, y, label)
+            self.font(8.5, bold=True)
+            self.text(RIGHT, y, value, align="R")
+            y += 12
+        return y
 
     def highlight_box(self, top: float, height: float, title: str, amount: str,
                       note: str) -> None:

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from medbill_core.domain import RenderedDocument
 from medbill_core.domain.estimate import CostEstimate, EstimatedService
-from medbill_core.errors import MedbillError, ValidationFailed
+from medbill_core.errors import ValidationFailed
 from medbill_core.money import total
 from medbill_statements_pdf import view
 from medbill_statements_pdf.canvas import (
@@ -36,7 +36,7 @@ from medbill_statements_pdf.canvas import (
     WIDTH,
     ZEBRA_FILL,
     Canvas,
-    StatementRenderError,
+    render_errors,
 )
 from medbill_statements_pdf.settings import StatementsPdfSettings
 
@@ -164,13 +164,7 @@ class _EstimateBuilder(Canvas):
         facts = [("Estimate number", estimate.estimate_number),
                  ("Date of service", view.us_date(estimate.service_date)),
                  ("Page", f"1 of {self.pages}")]
-        fy = 64.0
-        for label, value in facts:
-            self.font(8)
-            self.text(420, fy, label)
-            self.font(8.5, bold=True)
-            self.text(RIGHT, fy, value, align="R")
-            fy += 12
+        fy = self.facts(64.0, facts, x=420.0)
         top = max(y, fy) + 8
         patient = estimate.patient
         self.font(7.5, bold=True)
@@ -335,16 +329,10 @@ def render_estimate_pdf(estimate: CostEstimate, settings: StatementsPdfSettings 
     """
     settings = settings or StatementsPdfSettings()
     check_totals(estimate)
-    try:
+    with render_errors(f"estimate {estimate.estimate_number}"):
         content, pages = _EstimateBuilder(estimate, settings, 1).build()
         if pages != 1:  # lay out again now that "Page n of N" knows N
             content, pages = _EstimateBuilder(estimate, settings, pages).build()
-    except MedbillError:
-        raise
-    except Exception as exc:  # fpdf errors may quote text (PHI): name the type only
-        raise StatementRenderError(
-            f"estimate {estimate.estimate_number}: the PDF could not be rendered "
-            f"({type(exc).__name__})") from exc
     number = "".join(c if c.isalnum() or c in "._-" else "_" for c in estimate.estimate_number)
     return RenderedDocument(renderer=renderer, media_type="application/pdf",
                             filename=f"estimate-{number.strip('._') or 'unnumbered'}.pdf",

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from medbill_core.domain import RenderedDocument, Statement
 from medbill_core.domain.estimate import CostEstimate
-from medbill_core.errors import MedbillError
 from medbill_statements_pdf import view
 from medbill_statements_pdf.base import PluginStatementRenderer
 from medbill_statements_pdf.canvas import (
@@ -39,6 +38,7 @@ from medbill_statements_pdf.canvas import (
     Canvas,
     StatementRenderError,
     latin1,
+    render_errors,
 )
 from medbill_statements_pdf.settings import StatementsPdfSettings
 
@@ -193,15 +193,6 @@ class _Builder(Canvas):
             self.text(LEFT, y, line)
             y += 11
         return y
-
-    def facts(self, top: float, pairs: Sequence[tuple[str, str]]) -> None:
-        y = top
-        for label, value in pairs:
-            self.font(8)
-            self.text(430, y, label)
-            self.font(8.5, bold=True)
-            self.text(RIGHT, y, value, align="R")
-            y += 12
 
     def page_one_header(self, count: int) -> None:
         statement = self.statement
@@ -437,15 +428,9 @@ class PdfStatementRenderer(PluginStatementRenderer):
         return self.summary or (threshold is not None and len(statement.lines) > threshold)
 
     def render(self, statement: Statement) -> RenderedDocument:
-        try:
+        with render_errors(f"statement {statement.statement_number}"):
             content, pages = _Builder(statement, self.settings,
                                       self.wants_summary(statement)).build()
-        except MedbillError:
-            raise
-        except Exception as exc:  # fpdf errors may quote text (PHI): name the type only
-            raise StatementRenderError(
-                f"statement {statement.statement_number}: the PDF could not be rendered "
-                f"({type(exc).__name__})") from exc
         return self.document(statement, content, pages)
 
 

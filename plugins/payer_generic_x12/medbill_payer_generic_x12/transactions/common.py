@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from medbill_payer_generic_x12.x12.control import ControlNumberSource, MemoryControlNumbers
 from medbill_payer_generic_x12.x12.delimiters import DEFAULT_DELIMITERS, Delimiters
@@ -18,6 +19,8 @@ from medbill_payer_generic_x12.x12.errors import (
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction
 from medbill_payer_generic_x12.x12.values import parse_ccyymmdd, parse_decimal, parse_money
 from medbill_payer_generic_x12.x12.writer import EnvelopeSettings, InterchangeWriter
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,73 +92,65 @@ def opt(segment: Segment, position: int) -> str | None:
     return None
 
 
+def _missing(transaction: Transaction, segment: Segment, position: int, what: str) -> X12Error:
+    """The error for a required element that is absent or empty (AK4/IK4 code 1)."""
+    return transaction.error(X12StructureError, f"{what} (required)", segment, position,
+                             ack_code="1")
+
+
+def _parsed(transaction: Transaction, segment: Segment, position: int,
+            parse: Callable[[str], _T | None], expected: str, ack_code: str) -> _T | None:
+    """Element ``position`` read by ``parse``; ``None`` when absent or empty.
+
+    :raises X12ValueError: ``parse`` rejects the text (``expected`` says what was wanted).
+    """
+    text = segment[position] if len(segment) > position else ""
+    if not text:
+        return None
+    value = parse(text)
+    if value is None:
+        raise transaction.error(X12ValueError, expected, segment, position, ack_code=ack_code)
+    return value
+
+
 def required(transaction: Transaction, segment: Segment, position: int, what: str) -> str:
     value = segment[position].strip() if len(segment) > position else ""
     if not value:
-        raise transaction.error(X12StructureError, f"{what} (required)", segment, position,
-                                ack_code="1")
+        raise _missing(transaction, segment, position, what)
     return value
 
 
 def money(transaction: Transaction, segment: Segment, position: int, what: str) -> Decimal:
     """A required amount element as cent-quantized Decimal."""
-    text = segment[position] if len(segment) > position else ""
-    if not text:
-        raise transaction.error(X12StructureError, f"{what} (required)", segment, position,
-                                ack_code="1")
-    value = parse_money(text)
+    value = opt_money(transaction, segment, position, what)
     if value is None:
-        raise transaction.error(X12ValueError, f"{what} as a decimal amount", segment, position,
-                                ack_code="6")
+        raise _missing(transaction, segment, position, what)
     return value
 
 
 def opt_money(transaction: Transaction, segment: Segment, position: int,
               what: str) -> Decimal | None:
-    text = segment[position] if len(segment) > position else ""
-    if not text:
-        return None
-    value = parse_money(text)
-    if value is None:
-        raise transaction.error(X12ValueError, f"{what} as a decimal amount", segment, position,
-                                ack_code="6")
-    return value
+    return _parsed(transaction, segment, position, parse_money, f"{what} as a decimal amount",
+                   ack_code="6")
 
 
 def opt_decimal(transaction: Transaction, segment: Segment, position: int,
                 what: str) -> Decimal | None:
-    text = segment[position] if len(segment) > position else ""
-    if not text:
-        return None
-    value = parse_decimal(text)
-    if value is None:
-        raise transaction.error(X12ValueError, f"{what} as a decimal number", segment, position,
-                                ack_code="6")
-    return value
+    return _parsed(transaction, segment, position, parse_decimal, f"{what} as a decimal number",
+                   ack_code="6")
 
 
 def ccyymmdd(transaction: Transaction, segment: Segment, position: int, what: str) -> date:
-    text = segment[position] if len(segment) > position else ""
-    if not text:
-        raise transaction.error(X12StructureError, f"{what} (required)", segment, position,
-                                ack_code="1")
-    value = parse_ccyymmdd(text)
+    value = opt_ccyymmdd(transaction, segment, position, what)
     if value is None:
-        raise transaction.error(X12ValueError, f"{what} as a CCYYMMDD date", segment, position,
-                                ack_code="8")
+        raise _missing(transaction, segment, position, what)
     return value
 
 
 def opt_ccyymmdd(transaction: Transaction, segment: Segment, position: int,
                  what: str) -> date | None:
-    text = segment[position] if len(segment) > position else ""
-    if not text:
-        return None
-    value = parse_ccyymmdd(text)
-    if value is None:
-        raise transaction.error(X12ValueError, f"{what} as a CCYYMMDD date", segment, position,
-                                ack_code="8")
-    return value
+    return _parsed(transaction, segment, position, parse_ccyymmdd, f"{what} as a CCYYMMDD date",
+                   ack_code="8")
 
 
 def date_period(transaction: Transaction, segment: Segment, qualifier_at: int,
@@ -164,8 +159,7 @@ def date_period(transaction: Transaction, segment: Segment, qualifier_at: int,
     qualifier = el(segment, qualifier_at)
     text = el(segment, qualifier_at + 1)
     if not text:
-        raise transaction.error(X12StructureError, f"{what} (required)", segment,
-                                qualifier_at + 1, ack_code="1")
+        raise _missing(transaction, segment, qualifier_at + 1, what)
     if qualifier == "D8":
         day = parse_ccyymmdd(text)
         if day is not None:
