@@ -68,6 +68,12 @@ class EncounterLine(DomainModel):
             raise ValueError("diagnosis pointers repeat")
         return value
 
+    @model_validator(mode="after")
+    def _dates(self) -> EncounterLine:
+        if self.service_date_to and self.service_date_to < self.service_date_from:
+            raise ValueError("service end date is before its start date")
+        return self
+
     @property
     def last_service_date(self) -> date:
         return self.service_date_to or self.service_date_from

@@ -178,3 +178,15 @@ def test_any_encounter_splits_into_valid_claims(encounter: Encounter) -> None:
     assert_valid_split(encounter, claims)
     plan = plan_split(encounter)
     assert sorted(i for part in plan for i in part) == list(range(len(encounter.lines)))
+
+
+def test_encounter_line_dates_in_order() -> None:
+    from datetime import date as _date
+
+    import pytest as _pytest
+    from medbill_payer_medicare.split import EncounterLine
+    from pydantic import ValidationError
+
+    with _pytest.raises(ValidationError, match="end date is before its start date"):
+        EncounterLine(procedure_code="99213", units=1, charge="10.00", diagnosis_pointers=[1],
+                      service_date_from=_date(2026, 3, 2), service_date_to=_date(2026, 3, 1))
