@@ -27,7 +27,9 @@ from pydantic import BaseModel
 
 from medbill_core.domain import (
     BillableClaim,
+    Claim,
     ClaimFinding,
+    ClaimPayment,
     ClaimStatusRequest,
     ClaimStatusResponse,
     DecodedResponse,
@@ -89,6 +91,12 @@ class PayerAdapter(_Identified):
 
     def claim_edits(self, claim: BillableClaim) -> list[ClaimFinding]:
         """Payer-specific edits on a claim. Default: none."""
+        return []
+
+    def remittance_findings(self, payment: ClaimPayment, payer: Payer,
+                            claim: Claim | None) -> list[ClaimFinding]:
+        """Findings about a payer's adjudication as it is posted (e.g. an underpayment
+        against the fee schedule). Default: none. Messages carry codes and amounts, no PHI."""
         return []
 
     def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:

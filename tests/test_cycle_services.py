@@ -294,3 +294,28 @@ def test_void_and_correction_need_the_payer_claim_number(medbill_app) -> None:
         assert voided.frequency.value == "8" and voided.claim_number == "CY1-V1"
         assert work.claims.get(ids[0]).state is S.VOIDED
         assert work.ledger.totals(claim_id=ids[0]).charges == D("0.00")
+
+
+def test_adapter_findings_are_collected_while_posting(medbill_app) -> None:
+    from types import MethodType
+
+    from medbill_core.domain import ClaimFinding, Severity
+
+    adapter = medbill_app.hooks.context.adapter("line_format")
+
+    def underpaid(self, payment, payer, claim):
+        if payment.paid < D("110.00"):
+            return [ClaimFinding(severity=Severity.WARNING, code="line_format.underpaid",
+                                 message=f"paid {payment.paid}, expected 110.00",
+                                 claim_number=payment.claim_number, source="line_format")]
+        return []
+
+    adapter.remittance_findings = MethodType(underpaid, adapter)
+    ids = make_claims(medbill_app, 2)
+    _accepted(medbill_app, ids)
+    with medbill_app.unit_of_work() as work:
+        result = post_remittance(work, _remittance(
+            "TRN-U", _paid("CY1", "100.00", "23.50", "20.00"),
+            _paid("CY2", "120.00", "23.50", "0")))
+    assert [(f.claim_number, f.code) for f in result.findings] == [
+        ("CY1", "line_format.underpaid")]

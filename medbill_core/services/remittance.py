@@ -29,6 +29,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import (
     AdjustmentGroup,
     Claim,
+    ClaimFinding,
     ClaimFrequency,
     ClaimPayment,
     ClaimState,
@@ -59,6 +60,8 @@ class RemittancePostingResult:
     provider_adjustments: int = 0
     paid: Decimal = ZERO
     forwarded: list[str] = field(default_factory=list)
+    #: what the payers' adapters noticed (underpayments ...), for a work list
+    findings: list[ClaimFinding] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -217,6 +220,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             result.duplicates.append(payment.claim_number)
             continue
         _record_adjudication(work, key, claim, account_id, payment, when)
+        result.findings.extend(_adapter_findings(work, claim, payment))
         if payment.payer_claim_number and not claim.payer_claim_number:
             claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
         if next_coverage is not None:
@@ -244,6 +248,20 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                               "unmatched": len(result.unmatched),
                               "provider_adjustments": result.provider_adjustments})
     return result
+
+
+def _adapter_findings(work: UnitOfWork, claim: Claim,
+                      payment: ClaimPayment) -> list[ClaimFinding]:
+    payer = work.app.config.payers.get(claim.payer_key or "")
+    adapter = work.app.hooks.context.adapters.get(payer.adapter) if payer else None
+    if payer is None or adapter is None or payment.is_reversal:
+        return []
+    findings = adapter.remittance_findings(payment, payer, claim)
+    if findings:
+        audit.record(work.session, actor=work.actor, action="remittance.findings",
+                     entity_type="claim", entity_id=claim.id,
+                     details={"codes": sorted({f.code for f in findings})})
+    return findings
 
 
 def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPayment,

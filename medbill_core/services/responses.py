@@ -128,8 +128,12 @@ def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
         return apply_claim_acks(work, decoded)
     if isinstance(decoded, Remittance):
         result = post_remittance(work, decoded)
+        flagged = (f", {len(result.findings)} flagged ("
+                   + ", ".join(sorted({f.code for f in result.findings})) + ")"
+                   if result.findings else "")
         return (f"835 {decoded.trace_number}: {len(result.posted)} posted, "
-                f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched")
+                f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
+                + flagged)
     if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
         return f"{type(decoded).__name__} stored"
     return f"{type(decoded).__name__} not applicable"

@@ -49,7 +49,7 @@ from medbill_core.domain import (
     SubmissionFile,
 )
 from medbill_core.domain.base import problems_from
-from medbill_core.errors import ConfigurationError, SubmissionError
+from medbill_core.errors import ConfigurationError, MedbillError, SubmissionError
 from medbill_payer_medicare.benefits import MedicareBenefits, read_medicare_benefits
 from medbill_payer_medicare.edits import (
     MEDICARE_FILING_INDICATOR,
@@ -256,6 +256,14 @@ class MedicareAdapter(PayerAdapter):
                 procedure_code, place_of_service, modifiers=modifiers).unit_amount
         except NotPriced:
             return None
+
+    def remittance_findings(self, payment: ClaimPayment, payer: Payer,
+                            claim: Claim | None) -> list[ClaimFinding]:
+        """Underpayments against the Medicare Physician Fee Schedule, found while posting."""
+        try:
+            return self.underpayments(payment, payer, claim=claim)
+        except MedbillError:
+            return []  # no pricing for this payer (locality not configured): nothing to flag
 
     def underpayments(self, payment: ClaimPayment, payer: Payer, *,
                       claim: Claim | None = None) -> list[ClaimFinding]:
