@@ -44,9 +44,12 @@ def medbill_extra_plugins():
 
 
 def remit(trace: str, number: str, paid: str, co: str, pr: str,
-          status: ClaimStatusCode = ClaimStatusCode.PRIMARY) -> Remittance:
+          status: ClaimStatusCode = ClaimStatusCode.PRIMARY, oa23: str = "0") -> Remittance:
     adjustments = [Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code="45",
                               amount=D(co))]
+    if D(oa23):  # what the prior payer settled, as a secondary payer reports it
+        adjustments.append(Adjustment(group=AdjustmentGroup.OTHER, reason_code="23",
+                                      amount=D(oa23)))
     if D(pr):
         adjustments.append(Adjustment(group=AdjustmentGroup.PATIENT_RESPONSIBILITY,
                                       reason_code="1", amount=D(pr)))
@@ -99,7 +102,7 @@ def test_patient_share_goes_to_the_secondary_first(medbill_app, insured_twice, t
         == []
     with medbill_app.unit_of_work() as work:
         post_remittance(work, remit("SEC1", "COB1-S2", "15.00", "0.00", "5.00",
-                                    ClaimStatusCode.SECONDARY))
+                                    ClaimStatusCode.SECONDARY, oa23="123.50"))
     with medbill_app.unit_of_work() as work:
         balance = work.ledger.claim_balance(claim_id)
         totals = work.ledger.totals(claim_id=claim_id)

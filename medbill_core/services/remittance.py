@@ -47,6 +47,8 @@ from medbill_core.storage.schema import (
     RemittanceExceptionRow,
 )
 
+#: CARC 23: impact of prior payer(s) adjudication including payments and/or adjustments
+PRIOR_PAYER_IMPACT = "23"
 _FORWARDED = {ClaimStatusCode.PRIMARY_FORWARDED, ClaimStatusCode.SECONDARY_FORWARDED,
               ClaimStatusCode.TERTIARY_FORWARDED}
 
@@ -83,6 +85,9 @@ def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal
     for adjustment in payment.all_adjustments:
         if not adjustment.amount:
             continue
+        if claim.account_claim_id is not None and adjustment.group is AdjustmentGroup.OTHER \
+                and adjustment.reason_code == PRIOR_PAYER_IMPACT:
+            continue  # what an earlier payer paid or adjusted is on the account already
         amount = adjustment.amount * sign
         reason = f"{adjustment.group.value}-{adjustment.reason_code}"
         if adjustment.group is not AdjustmentGroup.PATIENT_RESPONSIBILITY:
