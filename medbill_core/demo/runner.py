@@ -25,6 +25,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 
+from medbill_core import audit
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
 from medbill_core.demo.data import (
@@ -75,7 +76,8 @@ def demo_payers() -> dict[str, Payer]:
     payers = {}
     for key, payer in PAYERS.items():
         if payer.adapter == "medicare":
-            options: dict[str, Any] = {"jurisdiction": "J15", "x12": _x12_options("RIVERBEND")}
+            options: dict[str, Any] = {"jurisdiction": "J15", "mac": "06102", "locality": "99",
+                                       "x12": _x12_options("RIVERBEND")}
         else:
             options = _x12_options("RIVERBEND")
         payers[key] = payer.model_copy(update={"options": options})
@@ -309,6 +311,11 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
                     break
                 scrub_and_submit(app, report, "secondary claims")
                 poll(app, report, "acknowledgments of secondary claims")
+            with app.unit_of_work() as work:
+                flagged = len(audit.query(work.session, action="remittance.findings",
+                                          limit=10**6))
+            report.done("underpayment check (MPFS)", f"{flagged} claims paid below the "
+                        "fee schedule, flagged for follow-up")
             statements = run_statements(app, cycle=date.today().strftime("%Y-%m"),
                                         out_dir=out / "statements", renderer="pdf")
             skipped = sum(len(v) for v in statements.skipped.values())
