@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import Medbill
@@ -50,7 +50,7 @@ from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.statements import collections_worklist, run_statements
 from medbill_core.services.submission import submit
-from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow
+from medbill_core.storage.schema import ClaimRow, InboundDocumentRow, SubmissionRow
 
 CHANNEL = "clearinghouse_mock"
 REJECTED_MEMBER = "UNKNOWN0042"
@@ -236,7 +236,8 @@ def write_files(app: Medbill, out: Path) -> dict[str, int]:
 
 def summarize(app: Medbill) -> dict[str, Any]:
     with app.unit_of_work() as work:
-        by_state = Counter(c.state.value for c in work.claims.list(limit=10**9))
+        by_state = dict(work.session.execute(
+            select(ClaimRow.state, func.count()).group_by(ClaimRow.state)).all())
         totals = work.ledger.totals()
         by_payer = work.ledger.insurance_balance_by_payer()
     money = {

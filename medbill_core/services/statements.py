@@ -159,8 +159,8 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
         patient_ids = candidates(work, minimum)
         done = set(work.session.scalars(select(StatementRow.patient_id).where(
             StatementRow.cycle == cycle)))
-        pending = {claim.patient_id for claim in work.claims.list(limit=10**9)
-                   if claim.state in PENDING_AT_PAYER}
+        pending = set(work.session.scalars(select(ClaimRow.patient_id).where(
+            ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]))))
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
     for patient_id in patient_ids:
