@@ -28,7 +28,12 @@ from pydantic import BaseModel, ValidationError
 
 from medbill_core import hookspecs
 from medbill_core.domain.base import problems_from
-from medbill_core.errors import ConfigurationError, MedbillError, PluginError
+from medbill_core.errors import (
+    AdapterNotAvailable,
+    ConfigurationError,
+    MedbillError,
+    PluginError,
+)
 from medbill_core.loading import load_enabled
 from medbill_core.pluginctx import PluginContext
 
@@ -290,8 +295,6 @@ class PluginHooks:
     @staticmethod
     def _required(result: Any, what: str) -> Any:
         if result is None:
-            from medbill_core.errors import AdapterNotAvailable
-
             raise AdapterNotAvailable(f"no enabled plugin can {what}")
         return result
 

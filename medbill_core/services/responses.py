@@ -56,9 +56,6 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
         claim = work.claims.by_number(claim_number)
     except NotFound:
         return False
-    if claim.state is ClaimState.SUBMITTED and target is not ClaimState.ACKNOWLEDGED \
-            and target not in ALLOWED_TRANSITIONS[claim.state]:
-        claim = work.claims.transition(claim.id, ClaimState.ACKNOWLEDGED, reason=reason)
     if target not in ALLOWED_TRANSITIONS[claim.state]:
         return False  # already past this point (e.g. a late 999 after the 277CA)
     work.claims.transition(claim.id, target, reason=reason,
