@@ -36,7 +36,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -180,6 +180,7 @@ class Ledger:
                              posted_at=utcnow(), memo=memo)
         self.session.add(posting)
         reduces_a_bucket = False
+        entries = []
         for line in lines:
             amount = to_money(line.amount)
             if amount == ZERO:
@@ -188,13 +189,17 @@ class Ledger:
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
             insurance_delta, patient_delta = line.deltas()
             reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO
-            posting.entries.append(LedgerEntryRow(
+            entries.append(dict(
                 kind=line.kind.value, amount=amount, insurance_delta=insurance_delta,
                 patient_delta=patient_delta, claim_id=line.claim_id,
                 claim_line_number=line.claim_line_number, patient_id=line.patient_id,
                 payer_key=line.payer_key, reason_code=line.reason_code,
                 effective_date=effective_date))
-        self.session.flush()
+        self.session.flush()  # the posting's id
+        # one multi-row INSERT instead of an ORM flush per entry; entries are never read
+        # back as objects in the transaction that posts them
+        self.session.execute(insert(LedgerEntryRow),
+                             [{**entry, "posting_id": posting.id} for entry in entries])
         if reduces_a_bucket and not allow_credit:  # only a reduction can go below zero
             self._refuse_negative(posting_key, lines)
         audit.record(self.session, actor=self.actor, action="ledger.post",

@@ -307,7 +307,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
                 paid = clearinghouse.payment_run()
                 poll(app, report, f"remittances, round {round_number} ({paid} 835s)")
                 with app.unit_of_work() as work:
-                    waiting = work.claims.list(state=ClaimState.DRAFT, limit=10**9)
+                    waiting = work.claims.ids(state=ClaimState.DRAFT, limit=1)
                 if not waiting:
                     break
                 scrub_and_submit(app, report, "secondary claims")

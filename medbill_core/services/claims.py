@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
@@ -239,15 +240,51 @@ class ClaimService:
         return claim_from_row(self._row(claim_id))
 
     def by_number(self, claim_number: str) -> Claim:
-        row = self.session.scalar(select(ClaimRow).where(ClaimRow.claim_number == claim_number))
+        row = None
+        known = self.session.info.get("medbill.claim_ids", {}).get(claim_number)
+        if known is not None:  # a claim this unit of work has already loaded or created
+            row = self.session.get(ClaimRow, known)
+            if row is not None and row.claim_number != claim_number:
+                row = None
+        if row is None:
+            row = self.session.scalar(select(ClaimRow)
+                                      .where(ClaimRow.claim_number == claim_number))
         if row is None:
             raise NotFound("claim number", claim_number)
         return claim_from_row(row)
 
+    def prefetch(self, claim_numbers: Iterable[str]) -> None:
+        """Load the claims with these numbers (and their lines) in a few queries, so that
+        :meth:`by_number` and :meth:`get` for them in this unit of work need none."""
+        known = self.session.info.get("medbill.claim_ids", {})
+        wanted = sorted({n for n in claim_numbers if n not in known})
+        for start in range(0, len(wanted), 500):
+            self.session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines))
+                                 .where(ClaimRow.claim_number.in_(wanted[start:start + 500])))\
+                .all()
+
     def list(self, *, state: ClaimState | None = None, payer_key: str | None = None,
              patient_id: int | None = None, service_from: date | None = None,
              limit: int = 100, offset: int = 0) -> Sequence[Claim]:
-        statement = select(ClaimRow).order_by(ClaimRow.id).limit(limit).offset(offset)
+        statement = self._filtered(select(ClaimRow).options(selectinload(ClaimRow.lines)),
+                                   state=state, payer_key=payer_key, patient_id=patient_id,
+                                   service_from=service_from, limit=limit, offset=offset)
+        return [claim_from_row(row) for row in self.session.scalars(statement)]
+
+    def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,
+            patient_id: int | None = None, service_from: date | None = None,
+            limit: int = 100, offset: int = 0) -> list[int]:
+        """The ids of the claims :meth:`list` would return (same filters, same order)."""
+        statement = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
+                                   patient_id=patient_id, service_from=service_from,
+                                   limit=limit, offset=offset)
+        return list(self.session.scalars(statement))
+
+    @staticmethod
+    def _filtered(statement: Select[Any], *, state: ClaimState | None, payer_key: str | None,
+                  patient_id: int | None, service_from: date | None, limit: int,
+                  offset: int) -> Select[Any]:
+        statement = statement.order_by(ClaimRow.id).limit(limit).offset(offset)
         if state is not None:
             statement = statement.where(ClaimRow.state == state.value)
         if payer_key is not None:
@@ -256,7 +293,7 @@ class ClaimService:
             statement = statement.where(ClaimRow.patient_id == patient_id)
         if service_from is not None:
             statement = statement.where(ClaimRow.service_date_from >= service_from)
-        return [claim_from_row(row) for row in self.session.scalars(statement)]
+        return statement
 
     def account_id(self, claim: Claim) -> int:
         """The ledger account of a claim: its own, or the encounter's first claim's."""

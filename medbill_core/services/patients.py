@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -137,5 +137,7 @@ class PatientService:
         return provider_from_row(row)
 
     def provider(self, npi: str) -> Provider | None:
-        row = self.session.scalar(select(ProviderRow).where(ProviderRow.npi == npi))
+        row = self.session.info.get("medbill.providers", {}).get(npi)  # loaded in this unit
+        if row is None or not inspect(row).persistent or row.npi != npi:
+            row = self.session.scalar(select(ProviderRow).where(ProviderRow.npi == npi))
         return provider_from_row(row) if row else None

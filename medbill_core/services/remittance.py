@@ -197,6 +197,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     when = effective_date or remittance.payment_date or date.today()
     prefix = f"835:{remittance.payer_id or remittance.payer_name}:{remittance.trace_number}"
     seen: Counter[str] = Counter()
+    work.claims.prefetch(payment.claim_number for payment in remittance.claims)
     for payment in remittance.claims:
         seen[payment.claim_number] += 1
         key = f"{prefix}:{payment.claim_number}:{seen[payment.claim_number]}"

@@ -76,6 +76,7 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
     submission.status = "accepted" if accepted else "rejected"
     submission.answered_at = utcnow()
     target = ClaimState.ACKNOWLEDGED if accepted else ClaimState.REJECTED
+    work.claims.prefetch(submission.claim_numbers)
     moved = sum(_move(work, number, target, f"999 {ack.status.value} for batch {submission.id}")
                 for number in submission.claim_numbers)
     return f"999 {ack.status.value}: {moved} claims {target.value}"
@@ -89,6 +90,7 @@ def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> s
         return f"TA1 rejection for unknown interchange {ack.interchange_control_number}"
     submission.status = "rejected"
     submission.answered_at = utcnow()
+    work.claims.prefetch(submission.claim_numbers)
     moved = sum(_move(work, number, ClaimState.REJECTED, f"TA1 note {ack.note_code}")
                 for number in submission.claim_numbers)
     return f"TA1 rejected: {moved} claims rejected"
@@ -96,6 +98,7 @@ def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> s
 
 def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
     accepted = rejected = unknown = 0
+    work.claims.prefetch(ack.claim_number for ack in batch.claims)
     for ack in batch.claims:
         codes = ",".join(f"{c.category}:{c.code}" for c in ack.status_codes)
         if ack.status is ClaimAckStatus.ACCEPTED:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medbill_core.errors import ConfigurationError, MedbillError
+from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -42,6 +43,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _keep_alive(session: Session, instance: object) -> None:
+    # The identity map holds rows weakly: a claim read, converted to its domain object and
+    # dropped is fetched again (with its lines) by the next lookup in the same transaction.
+    # Keeping the few row kinds that are looked up repeatedly alive for the session's (one
+    # transaction's) lifetime turns those lookups into identity-map hits; what is read does
+    # not change, as a row still in the identity map is never overwritten by a re-query.
+    if isinstance(instance, ClaimRow | CoverageRow | PatientRow | ProviderRow):
+        session.info.setdefault("medbill.kept_rows", []).append(instance)
+        if isinstance(instance, ClaimRow):  # claims are also looked up by their unique number
+            session.info.setdefault("medbill.claim_ids", {})[instance.claim_number] = instance.id
+        elif isinstance(instance, ProviderRow):  # providers by their unique NPI
+            session.info.setdefault("medbill.providers", {})[instance.npi] = instance
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -82,6 +97,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "loaded_as_persistent", _keep_alive)
+        event.listen(self._sessions, "pending_to_persistent", _keep_alive)
 
     @property
     def dialect(self) -> str:
