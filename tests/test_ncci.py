@@ -222,3 +222,20 @@ def test_command_line_load_and_show(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "PTP 20610 / 99213 on 2024-08-01: modifier allowed" in out
     assert N.main(["--data-dir", user, "load-mue", str(tmp_path / "none.csv")]) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_medbill_codes_load_ncci(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from medbill_core.cli.codes import app
+
+    source = tmp_path / "ptp.txt"
+    source.write_text(OFFICIAL_PTP, encoding="utf-8")
+    user = tmp_path / "user"
+    runner = CliRunner()
+    result = runner.invoke(app, ["load-ncci", "ptp", str(source), "--data-dir", str(user)])
+    assert result.exit_code == 0, result.output
+    assert "Loaded 3 NCCI PTP rows" in result.output
+    assert Ncci(user).ptp.edit("20610", "99213", D(2024, 8, 1)) is not None
+    bad = runner.invoke(app, ["load-ncci", "nope", str(source), "--data-dir", str(user)])
+    assert bad.exit_code != 0 and "unknown NCCI table 'nope'" in bad.output

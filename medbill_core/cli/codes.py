@@ -12,6 +12,7 @@ from rich.table import Table
 
 from medbill_core.cli.common import cli_errors, console, fail
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
+from medbill_core.codesets.model import CodeSetError
 
 app = typer.Typer(
     help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes):"
@@ -124,3 +125,25 @@ def show(
         _print_verdict(verdict)
     if not any(v.ok for v in verdicts):
         raise typer.Exit(1)
+
+
+@app.command("load-ncci")
+@cli_errors
+def load_ncci(
+    table: Annotated[str, typer.Argument(help="ptp (procedure-to-procedure pairs) or mue")],
+    files: Annotated[list[Path], typer.Argument(
+        help="The quarterly CMS practitioner files (PTP: all parts of one quarter)")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Store a quarter's NCCI practitioner edits ahead of the packaged ones."""
+    from medbill_core.codesets import ncci
+
+    if table not in ("ptp", "mue"):
+        raise CodeSetError(f"unknown NCCI table {table!r}: use ptp or mue")
+    if table == "mue" and len(files) != 1:
+        raise CodeSetError("the MUE table is one file")
+    result = (ncci.load_ptp(files, data_dir=data_dir) if table == "ptp"
+              else ncci.load_mue(files[0], data_dir=data_dir))
+    console.print(f"Loaded {result.rows:,} NCCI {table.upper()} rows into "
+                  f"{escape(str(result.stored_at))}; they replace the packaged table.",
+                  highlight=False, soft_wrap=True)
