@@ -227,3 +227,19 @@ def starter_config(plugins: list[str], actor: str = "medbill") -> str:
     """The text ``medbill init`` writes, enabling ``plugins``."""
     quoted = ", ".join(f'"{name}"' for name in plugins)
     return STARTER_TOML.format(plugins=quoted, actor=actor)
+
+
+def config_toml(config: MedbillConfig) -> str:
+    """``config`` as a ``medbill.toml`` that :func:`load_config` reads back to the same values."""
+    import tomli_w
+
+    document: dict[str, Any] = {
+        "medbill": {"database_url": config.database_url, "plugins": list(config.plugins),
+                    "actor": config.actor, "log_level": config.log_level},
+        "payers": {key: payer.model_dump(mode="json", exclude={"key"}, exclude_none=True)
+                   for key, payer in config.payers.items()},
+        "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},
+    }
+    if config.practice is not None:
+        document["practice"] = config.practice.model_dump(mode="json", exclude_none=True)
+    return tomli_w.dumps(document)

@@ -88,3 +88,15 @@ def test_missing_file_gives_defaults_unless_required(tmp_path: Path) -> None:
 def test_bad_environment_path_is_named() -> None:
     with pytest.raises(ConfigurationError, match="MEDBILL_PRACTICE____NAME"):
         build_config(tomllib.loads(""), environ={"MEDBILL_PRACTICE____NAME": "x"})
+
+
+def test_config_written_as_toml_reads_back_the_same(tmp_path: Path) -> None:
+    from medbill_core.config import config_toml
+
+    original = load_config(write(tmp_path, starter_config(["payer_generic_x12"])), environ={})
+    original = original.model_copy(update={"plugin_settings": {
+        "clearinghouse_mock": {"base_url": "http://127.0.0.1:9", "max_retries": 2}}})
+    path = tmp_path / "copy.toml"
+    path.write_text(config_toml(original))
+    again = load_config(path, environ={})
+    assert again.model_dump(exclude={"source"}) == original.model_dump(exclude={"source"})

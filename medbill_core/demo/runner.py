@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import Medbill
-from medbill_core.config import MedbillConfig
+from medbill_core.config import MedbillConfig, config_toml
 from medbill_core.demo.data import (
     PAYERS,
     PRACTICE,
@@ -290,8 +290,10 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
     report = DemoReport()
     with DemoClearinghouse(out, faults) as clearinghouse:
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
-        app = Medbill.open(demo_config(out, clearinghouse.base_url, API_KEY, read_timeout),
-                           upgrade=True)
+        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
+        # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
+        (out / "medbill.toml").write_text(config_toml(config), encoding="utf-8")
+        app = Medbill.open(config, upgrade=True)
         try:
             patient_ids, claim_ids = load_data(app, claims, console)
             report.done("load demo data", f"{len(patient_ids)} patients, {len(claim_ids)} claims")
