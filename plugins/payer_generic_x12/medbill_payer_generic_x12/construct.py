@@ -28,6 +28,21 @@ _set = object.__setattr__
 _REQUIRED = object()
 
 
+def _slot_setter(name: str) -> Any:
+    """The ``__set__`` of BaseModel's slot ``name``: a direct store, no ``__setattr__`` lookup."""
+    for klass in BaseModel.__mro__:
+        descriptor = vars(klass).get(name)
+        if descriptor is not None and hasattr(descriptor, "__set__"):
+            return descriptor.__set__
+    return lambda instance, value: _set(instance, name, value)  # pragma: no cover
+
+
+_set_dict = _slot_setter("__dict__")
+_set_fields_set = _slot_setter("__pydantic_fields_set__")
+_set_extra = _slot_setter("__pydantic_extra__")
+_set_private = _slot_setter("__pydantic_private__")
+
+
 def _template_of(cls: type[BaseModel]) -> _Template:
     # A dict in field order (so dumps and reprs list fields as the model declares them).
     template: dict[str, Any] = {}
@@ -66,10 +81,10 @@ def trusted(cls: type[ModelT], values: dict[str, Any]) -> ModelT:
         unknown = sorted(set(data) - set(template))
         raise KeyError(f"{cls.__name__}: not fields of the model: {', '.join(unknown)}")
     instance = _new(cls)
-    _set(instance, "__dict__", data)
-    _set(instance, "__pydantic_fields_set__", set(values))
-    _set(instance, "__pydantic_extra__", None)
-    _set(instance, "__pydantic_private__", None)
+    _set_dict(instance, data)
+    _set_fields_set(instance, set(values))
+    _set_extra(instance, None)
+    _set_private(instance, None)
     return instance
 
 
@@ -80,14 +95,19 @@ def builder(cls: type[ModelT]) -> Any:
     dict literals list all fields. The fixture tests compare every result with validation.
     """
     new = _new
-    set_attribute = _set
+    set_dict = _set_dict
+    set_fields_set = _set_fields_set
+    set_extra = _set_extra
+    set_private = _set_private
+    # Every field is given, so the fields set is always all of them: copy one prebuilt set.
+    names = set(cls.model_fields)
 
     def build(data: dict[str, Any]) -> ModelT:
         instance = new(cls)
-        set_attribute(instance, "__dict__", data)
-        set_attribute(instance, "__pydantic_fields_set__", set(data))
-        set_attribute(instance, "__pydantic_extra__", None)
-        set_attribute(instance, "__pydantic_private__", None)
+        set_dict(instance, data)
+        set_fields_set(instance, names.copy())
+        set_extra(instance, None)
+        set_private(instance, None)
         return instance
 
     build.__name__ = f"build_{cls.__name__}"
@@ -108,4 +128,22 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
-            gc.enable()
+            _enable_without_young_scan()
+
+
+def _enable_without_young_scan() -> None:
+    """Re-enable the collector, filing what was allocated meanwhile with the old objects.
+
+    Everything allocated during the pause sits in the youngest generation, so the first
+    allocation after :func:`gc.enable` would trigger a collection scanning all of it (a fifth of
+    the decoding time for a 5,000-claim 835). ``freeze`` + ``unfreeze`` moves every tracked object
+    into the oldest generation in constant time instead; full collections still examine them.
+    Done only when nothing else is frozen (``unfreeze`` would release an application's frozen
+    objects too).
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.enable()
+        gc.unfreeze()
+    else:
+        gc.enable()

@@ -1,7 +1,6 @@
 import sys
 from pathlib import Path
 
-# The tests import their helpers (factories, pyx12_helper) as top-level modules.
+# The tests import their helper module (x12_factories) by its plain, project-unique name.
 sys.path.insert(0, str(Path(__file__).parent))
 
-FIXTURES = Path(__file__).parent / "fixtures"

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.remittance_835 import (
     PayerContact,
@@ -15,6 +14,7 @@ from medbill_payer_generic_x12.transactions.remittance_835 import (
     stream_835,
 )
 from medbill_payer_generic_x12.x12 import X12Error
+from x12_factories import FIXTURES
 
 from medbill_core.domain import Address, AdjustmentGroup, ClaimStatusCode, PaymentMethod, Remittance
 

@@ -5,15 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from factories import (
-    DIAGNOSES,
-    OTHER_BILLING_NPI,
-    claim,
-    line,
-    payer,
-    practice,
-    secondary_claim,
-)
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
 from medbill_payer_generic_x12.x12 import (
@@ -21,6 +12,15 @@ from medbill_payer_generic_x12.x12 import (
     X12DelimiterInData,
     X12EncodeError,
     X12Reader,
+)
+from x12_factories import (
+    DIAGNOSES,
+    OTHER_BILLING_NPI,
+    claim,
+    line,
+    payer,
+    practice,
+    secondary_claim,
 )
 
 from medbill_core.domain import BillableClaim, Relationship

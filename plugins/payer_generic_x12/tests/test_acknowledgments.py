@@ -7,8 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
-from factories import claim
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.acknowledgments import (
     decode_277ca,
@@ -19,6 +17,7 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     encode_ta1,
 )
 from medbill_payer_generic_x12.x12 import X12EnvelopeError
+from x12_factories import FIXTURES, claim
 
 from medbill_core.domain import (
     AckStatus,

@@ -8,8 +8,6 @@ from decimal import Decimal
 import pluggy
 import pytest
 import typer
-from conftest import FIXTURES
-from factories import claim, eligibility_request, payer
 from medbill_payer_generic_x12 import plugin
 from medbill_payer_generic_x12.adapter import GenericX12Adapter
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
@@ -17,6 +15,7 @@ from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
 from medbill_payer_generic_x12.transactions.eligibility import encode_271
 from medbill_payer_generic_x12.x12 import MemoryControlNumbers
 from typer.testing import CliRunner
+from x12_factories import FIXTURES, claim, eligibility_request, payer
 
 from medbill_core.adapters import SubmissionChannel
 from medbill_core.domain import (
@@ -61,7 +60,7 @@ def test_payer_id_override_goes_into_2010bb() -> None:
 
 def test_claim_edits() -> None:
     the_payer = _payer(max_lines_per_claim=1)
-    from factories import line
+    from x12_factories import line
 
     findings = _adapter().claim_edits(claim("C1", the_payer=the_payer,
                                             lines=[line(1), line(2, code="85025")]))

@@ -7,8 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
-from factories import claim, eligibility_request
 from medbill_payer_generic_x12.transactions.claim_status import (
     decode_277,
     encode_276,
@@ -20,6 +18,7 @@ from medbill_payer_generic_x12.transactions.eligibility import (
     encode_271,
 )
 from medbill_payer_generic_x12.x12 import X12Reader
+from x12_factories import FIXTURES, claim, eligibility_request
 
 from medbill_core.domain import (
     Benefit,

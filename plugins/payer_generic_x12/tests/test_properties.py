@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-import factories as f
-from conftest import FIXTURES
+import x12_factories as f
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from medbill_payer_generic_x12.codec import decode_document
@@ -23,6 +22,7 @@ from medbill_payer_generic_x12.transactions.claim_status import decode_277, enco
 from medbill_payer_generic_x12.transactions.eligibility import decode_271, encode_271
 from medbill_payer_generic_x12.transactions.remittance_835 import decode_835, encode_835
 from medbill_payer_generic_x12.x12 import X12Error
+from x12_factories import FIXTURES
 
 from medbill_core.domain import (
     AckStatus,
@@ -352,3 +352,20 @@ def test_malformed_input_raises_only_positioned_x12_errors(text: str) -> None:
     except X12Error as error:
         assert error.segment_index is not None, str(error)
         assert str(error).startswith("segment ")
+
+
+def test_invalid_address_in_an_837p_is_a_positioned_x12_error() -> None:
+    """Found by the fuzzer above: an N4 ZIP of '0' escaped as a pydantic error."""
+    text = encode_837p([f.claim("Z1")]).text
+    start = text.index("N4*")
+    end = text.index("~", start)
+    parts = text[start:end].split("*")
+    parts[3] = "0"
+    broken = text[:start] + "*".join(parts) + text[end:]
+    try:
+        decode_837p(broken)
+    except X12Error as error:
+        assert error.segment_index is not None
+        assert "postal_code" in str(error)
+    else:
+        raise AssertionError("a ZIP code of 0 was accepted")

@@ -372,12 +372,14 @@ class _Person:
     birth_date: date | None = None
     sex: str | None = None
 
-    def address(self) -> Address | None:
+    def address(self) -> dict[str, str | None] | None:
+        """The N3/N4 address as data: validated with the record that holds it, so a bad
+        value becomes a positioned X12 error rather than a bare validation error."""
         if self.address_lines is None or self.city_state_zip is None:
             return None
         city, state, postal_code = self.city_state_zip
-        return Address(line1=self.address_lines[0], line2=self.address_lines[1], city=city,
-                       state=state, postal_code=postal_code)
+        return {"line1": self.address_lines[0], "line2": self.address_lines[1], "city": city,
+                "state": state, "postal_code": postal_code}
 
 
 @dataclass(slots=True)

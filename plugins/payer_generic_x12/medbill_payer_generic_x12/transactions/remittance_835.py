@@ -85,9 +85,45 @@ _ZERO = Decimal("0.00")
 #: Amount texts repeat a lot within a file ("0", "45", "20"); Decimal is immutable, so share.
 _MONEY_CACHE: dict[str, Decimal] = {}
 _MONEY_CACHE_LIMIT = 2048  # bounded: streaming memory must not grow with the file
+#: Dates repeat even more (a file covers a few weeks of service): CCYYMMDD text -> date.
+_DATE_CACHE: dict[str, date] = {}
+_DATE_CACHE_LIMIT = 1024
+#: Per component separator, SVC01 composite text -> (qualifier, code, modifiers): "HC:99213"
+#: recurs on most lines. Keyed by separator first: the same text splits differently under another.
+_PROCEDURE_CACHES: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {}
+_PROCEDURE_CACHE_LIMIT = 1024
 _build_adjustment = builder(Adjustment)
 _build_service = builder(ServicePayment)
 _build_claim = builder(ClaimPayment)
+
+
+def _parse_money(text: str) -> Decimal | None:
+    """``text`` as a finite amount rounded to cents (and cached), else ``None``."""
+    try:
+        if len(text) < 20 and text[-3:-2] == "." and text[-2:].isdigit():
+            # "12.34": Decimal() of it is finite with two places already (quantize would be the
+            # identity), or it raises.
+            value = Decimal(text)
+        else:
+            if not text:
+                return None
+            value = Decimal(text).quantize(_CENT, ROUND_HALF_UP)
+            if not value.is_finite():
+                return None
+    except InvalidOperation:
+        return None
+    if len(_MONEY_CACHE) < _MONEY_CACHE_LIMIT:
+        _MONEY_CACHE[text] = value
+    return value
+
+
+def _amount(segment: Segment, position: int) -> Decimal | None:
+    """The amount at ``position``; ``None`` when absent or invalid (then ask ``money``)."""
+    if len(segment) > position:
+        text = segment[position]
+        value = _MONEY_CACHE.get(text)
+        return value if value is not None else _parse_money(text)
+    return None
 
 
 def _date(text: str) -> date | None:
@@ -103,8 +139,8 @@ def _date(text: str) -> date | None:
 class _Decoder:
     """State of one 835 transaction being decoded. Methods raise positioned X12Errors."""
 
-    __slots__ = ("claim", "claims_seen", "component", "header", "plbs", "service", "strict",
-                 "transaction", "warnings")
+    __slots__ = ("claim", "claims_seen", "component", "header", "plbs", "procedures", "service",
+                 "strict", "transaction", "warnings")
 
     def __init__(self, transaction: Transaction, strict: bool = True,
                  warnings: list[X12Error] | None = None) -> None:
@@ -112,6 +148,7 @@ class _Decoder:
         self.strict = strict
         self.warnings: list[X12Error] = warnings if warnings is not None else []
         self.component = transaction.delimiters.component
+        self.procedures = _PROCEDURE_CACHES.setdefault(self.component, {})
         self.header: dict[str, Any] = {"claims": [], "provider_adjustments": []}
         self.claim: dict[str, Any] | None = None
         self.service: dict[str, Any] | None = None
@@ -134,24 +171,15 @@ class _Decoder:
     def money(self, segment: Segment, position: int, what: str) -> Decimal:
         text = segment[position] if len(segment) > position else ""
         value = _MONEY_CACHE.get(text)
+        if value is None:
+            value = _parse_money(text)
         if value is not None:
             return value
-        try:
-            if not text:
-                raise InvalidOperation
-            value = Decimal(text).quantize(_CENT, ROUND_HALF_UP)
-            if not value.is_finite():
-                raise InvalidOperation
-            if len(_MONEY_CACHE) < _MONEY_CACHE_LIMIT:
-                _MONEY_CACHE[text] = value
-            return value
-        except InvalidOperation:
-            if not text:
-                error = self.fail(X12StructureError, f"{what} (required)", segment, position,
-                                  "1")
-            else:
-                error = self.fail(X12ValueError, f"{what} as a decimal amount", segment,
-                                  position, "6")
+        if not text:
+            error = self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
+        else:
+            error = self.fail(X12ValueError, f"{what} as a decimal amount", segment, position,
+                              "6")
         return self.recover(error, Decimal("0.00"))
 
     def opt_money(self, segment: Segment, position: int, what: str) -> Decimal | None:
@@ -173,11 +201,16 @@ class _Decoder:
 
     def date(self, segment: Segment, position: int, what: str) -> date:
         text = segment[position] if len(segment) > position else ""
+        value = _DATE_CACHE.get(text)
+        if value is not None:
+            return value
         value = _date(text)
         if value is None:
             if not text:
                 raise self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
             raise self.fail(X12ValueError, f"{what} as a CCYYMMDD date", segment, position, "8")
+        if len(_DATE_CACHE) < _DATE_CACHE_LIMIT:
+            _DATE_CACHE[text] = value
         return value
 
     def opt_date(self, segment: Segment, position: int, what: str) -> date | None:
@@ -233,12 +266,24 @@ class _Decoder:
         if status is None:
             raise self.fail(X12ValueError, "CLP02 claim status code", segment, 2, "7")
         size = len(segment)
+        claim_number = segment[1].strip()
+        if not claim_number:
+            claim_number = self.text(segment, 1, "CLP01 patient control number")
+        charge = _amount(segment, 3)
+        if charge is None:
+            charge = self.money(segment, 3, "CLP03 total claim charge")
+        paid = _amount(segment, 4)
+        if paid is None:
+            paid = self.money(segment, 4, "CLP04 claim payment amount")
+        patient = _amount(segment, 5)
+        if patient is None:
+            patient = self.opt_money(segment, 5, "CLP05 patient responsibility")
         return {
-            "claim_number": self.text(segment, 1, "CLP01 patient control number"),
+            "claim_number": claim_number,
             "status": status,
-            "charge": self.money(segment, 3, "CLP03 total claim charge"),
-            "paid": self.money(segment, 4, "CLP04 claim payment amount"),
-            "patient_responsibility": self.opt_money(segment, 5, "CLP05 patient responsibility"),
+            "charge": charge,
+            "paid": paid,
+            "patient_responsibility": patient,
             "filing_indicator": segment[6].strip() or None if size > 6 else None,
             "payer_claim_number": segment[7].strip() or None if size > 7 else None,
             "facility_type": segment[8].strip() or None if size > 8 else None,
@@ -248,22 +293,42 @@ class _Decoder:
             "interest": None, "adjustments": [], "remark_codes": [], "services": [],
         }
 
-    def svc(self, segment: Segment) -> dict[str, Any]:
-        procedure = segment[1].split(self.component) if len(segment) > 1 else []
+    def procedure(self, segment: Segment) -> tuple[str, str, tuple[str, ...]]:
+        """SVC01 as (qualifier, code, modifiers); well-formed ones are cached by their text."""
+        composite = segment[1] if len(segment) > 1 else None
+        procedure = composite.split(self.component) if composite is not None else []
         if len(procedure) < 2 or not procedure[1]:
             procedure = self.recover(
                 self.fail(X12StructureError, "SVC01-2 procedure code (required)", segment, 1,
                           "1"), _guess_composite(procedure))
+            composite = None  # depends on strictness: not cached
+        result = (procedure[0].strip(), procedure[1].strip(),
+                  tuple(m for m in procedure[2:6] if m))
+        if composite is not None and len(self.procedures) < _PROCEDURE_CACHE_LIMIT:
+            self.procedures[composite] = result
+        return result
+
+    def svc(self, segment: Segment) -> dict[str, Any]:
+        size = len(segment)
+        procedure = self.procedures.get(segment[1]) if size > 1 else None
+        if procedure is None:
+            procedure = self.procedure(segment)
         original = None
-        if len(segment) > 6 and segment[6]:
+        if size > 6 and segment[6]:
             parts = segment[6].split(self.component)
             original = parts[1].strip() or None if len(parts) > 1 else None
+        charge = _amount(segment, 2)
+        if charge is None:
+            charge = self.money(segment, 2, "SVC02 line charge")
+        paid = _amount(segment, 3)
+        if paid is None:
+            paid = self.money(segment, 3, "SVC03 line payment")
         return {
-            "procedure_code": procedure[1].strip(), "procedure_qualifier": procedure[0].strip(),
-            "modifiers": [m for m in procedure[2:6] if m],
-            "charge": self.money(segment, 2, "SVC02 line charge"),
-            "paid": self.money(segment, 3, "SVC03 line payment"),
-            "units": self.opt_decimal(segment, 5, "SVC05 units paid"),
+            "procedure_code": procedure[1], "procedure_qualifier": procedure[0],
+            "modifiers": list(procedure[2]),
+            "charge": charge,
+            "paid": paid,
+            "units": self.opt_decimal(segment, 5, "SVC05 units paid") if size > 5 else None,
             "original_procedure_code": original, "service_date_from": None,
             "service_date_to": None, "line_control_number": None, "allowed_amount": None,
             "adjustments": [], "remark_codes": [],
@@ -368,13 +433,30 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
     claim: dict[str, Any] | None = None
     service: dict[str, Any] | None = None
     in_detail = False
+    money_cached = _MONEY_CACHE.get
+    parse_money = _parse_money
+    date_cached = _DATE_CACHE.get
+    groups = _GROUPS.get
+    build_adjustment = _build_adjustment
     for segment in transaction.segments():
         tag = segment[0]
         if tag == "CAS":
-            if service is not None:
-                service["adjustments"] += decoder.adjustments(segment)
-            elif claim is not None:
-                claim["adjustments"] += decoder.adjustments(segment)
+            target = service if service is not None else claim
+            if target is None:
+                continue
+            if len(segment) == 4:  # the common case: one triplet without quantity
+                group = groups(segment[1])
+                reason = segment[2].strip()
+                amount = money_cached(segment[3])
+                if amount is None:
+                    amount = parse_money(segment[3])
+                if (group is not None and amount is not None and reason
+                        and len(reason) <= _MAX_REASON):
+                    target["adjustments"].append(build_adjustment({
+                        "group": group, "reason_code": reason, "amount": amount,
+                        "quantity": None}))
+                    continue
+            target["adjustments"] += decoder.adjustments(segment)
         elif tag == "SVC":
             if claim is None:
                 raise decoder.fail(X12StructureError, "CLP before SVC", segment, None, "2")
@@ -384,8 +466,10 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
         elif tag == "DTM":
             qualifier = segment[1] if len(segment) > 1 else ""
             if service is not None:
-                if qualifier in ("472", "150"):
-                    service["service_date_from"] = decoder.date(segment, 2, "DTM02 service date")
+                if qualifier == "472" or qualifier == "150":
+                    value = date_cached(segment[2]) if len(segment) > 2 else None
+                    service["service_date_from"] = value if value is not None else decoder.date(
+                        segment, 2, "DTM02 service date")
                 elif qualifier == "151":
                     service["service_date_to"] = decoder.date(segment, 2, "DTM02 service date")
             elif claim is not None:
@@ -399,7 +483,11 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
                 decoder.header_segment(tag, segment)
         elif tag == "REF":
             if service is not None:
-                if segment[1:2] == ["6R"]:
+                if len(segment) > 2 and segment[1] == "6R":
+                    value = segment[2].strip()
+                    service["line_control_number"] = value or decoder.text(
+                        segment, 2, "REF02 line control number")
+                elif segment[1:2] == ["6R"]:
                     service["line_control_number"] = decoder.text(segment, 2,
                                                                   "REF02 line control number")
             elif claim is None and not in_detail:
@@ -408,12 +496,16 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
             qualifier = segment[1] if len(segment) > 1 else ""
             if service is not None:
                 if qualifier == "B6":
-                    service["allowed_amount"] = decoder.money(segment, 2, "AMT02 allowed amount")
+                    value = _amount(segment, 2)
+                    service["allowed_amount"] = value if value is not None else decoder.money(
+                        segment, 2, "AMT02 allowed amount")
             elif claim is not None and qualifier == "I":
                 claim["interest"] = decoder.money(segment, 2, "AMT02 interest")
         elif tag == "LQ":
             if service is not None:
-                service["remark_codes"].append(decoder.text(segment, 2, "LQ02 remark code"))
+                value = segment[2].strip() if len(segment) > 2 else ""
+                service["remark_codes"].append(value or decoder.text(segment, 2,
+                                                                     "LQ02 remark code"))
         elif tag == "CLP":
             in_detail = True
             if claim is not None:

@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import repeat
 from typing import IO
 
 from medbill_payer_generic_x12.x12.delimiters import (
@@ -80,9 +81,8 @@ def _split_segments(text: str, delimiters: Delimiters) -> Iterator[Segment]:
     tail = pieces.pop().strip()
     if tail:
         pieces.append(tail)  # reported as a truncated last segment by whoever reads it
-    separator = delimiters.element
-    for piece in pieces:
-        yield piece.split(separator)
+    # A C-level iterator: no Python frame resumed per segment.
+    return map(str.split, pieces, repeat(delimiters.element))
 
 
 def _split_stream(stream: IO[str], head: str, delimiters: Delimiters,

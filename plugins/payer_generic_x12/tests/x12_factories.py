@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from medbill_payer_generic_x12.transactions.common import payer_key_for
 
@@ -124,3 +125,6 @@ def eligibility_request(trace: str = "TRACE-0001", *,
                               coverage=coverage(the_payer, relationship=relationship),
                               payer=the_payer, service_date=date(2024, 3, 4),
                               service_types=["30", "98"])
+
+#: Sample X12 files written by others (see fixtures/SOURCES.md).
+FIXTURES = Path(__file__).parent / "fixtures"
