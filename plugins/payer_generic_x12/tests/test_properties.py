@@ -369,3 +369,17 @@ def test_invalid_address_in_an_837p_is_a_positioned_x12_error() -> None:
         assert "postal_code" in str(error)
     else:
         raise AssertionError("a ZIP code of 0 was accepted")
+
+
+def test_invalid_cas_group_in_an_837p_is_a_positioned_x12_error() -> None:
+    """Found by the fuzzer: a CAS01 of '0PR' in loop 2320 escaped as a pydantic error."""
+    text = encode_837p([f.claim("F1"), f.secondary_claim("F2")]).text
+    assert "CAS*PR*" in text or "CAS*CO*" in text
+    broken = text.replace("CAS*PR*", "CAS*0PR*", 1).replace("CAS*CO*", "CAS*0CO*", 1)
+    try:
+        decode_837p(broken)
+    except X12Error as error:
+        assert error.segment_index is not None and error.element == 1
+        assert "CAS01" in str(error)
+    else:
+        raise AssertionError("CAS01 0PR was accepted")

@@ -438,6 +438,19 @@ def decode_837p_transaction(transaction: Transaction, *,
                             payer_key: Callable[[str], str] = payer_key_for,
                             adapter: str = "generic_x12") -> Iterator[BillableClaim]:
     """Claims of one 837P transaction set, as they are completed (streaming)."""
+    from pydantic import ValidationError
+
+    try:
+        yield from _claims_of(transaction, payer_key, adapter)
+    except ValidationError as exc:  # a value no element check caught: still positioned
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
+                           for e in exc.errors(include_input=False))
+        raise X12ValueError(f"valid {fields}", segment_index=transaction.segment_index) \
+            from None
+
+
+def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
+               adapter: str) -> Iterator[BillableClaim]:
     ensure_transaction(transaction, "837", ("005010X222",))
     component = transaction.delimiters.component
     state = _State()
@@ -584,8 +597,14 @@ def _read_name(segment: Segment) -> _Person:
                    identifier=opt(segment, 9), entity_type=el(segment, 2) or "1")
 
 
+_GROUP_CODES = frozenset({"CO", "CR", "OA", "PI", "PR"})
+
+
 def _read_cas(transaction: Transaction, segment: Segment) -> list[ClaimAdjustmentRef]:
     group = required(transaction, segment, 1, "CAS01 claim adjustment group code")
+    if group not in _GROUP_CODES:
+        raise transaction.error(X12ValueError, "CAS01 group code CO, CR, OA, PI or PR",
+                                segment, 1, ack_code="7")
     adjustments = []
     for position in range(2, min(len(segment), 20), 3):
         reason = el(segment, position)
