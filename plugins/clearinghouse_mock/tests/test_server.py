@@ -94,10 +94,19 @@ def test_request_log_records_injected_faults(server) -> None:  # type: ignore[no
             assert http.post("/v1/eligibility", content=b"x").status_code == 503
         finally:
             http.delete("/v1/test/faults")
-    with server.simulator.store.transaction() as connection:
-        row = connection.execute("SELECT status, fault FROM request_log WHERE path = ? "
-                                 "ORDER BY id DESC LIMIT 1", ("/v1/eligibility",)).fetchone()
-    assert tuple(row) == (503, "status:before")
+    # the log row is written after the answer has gone out: wait for it (bounded)
+    deadline = time.monotonic() + 5.0
+    row: tuple[object, ...] = ()
+    while time.monotonic() < deadline:
+        with server.simulator.store.transaction() as connection:
+            found = connection.execute(
+                "SELECT status, fault FROM request_log WHERE path = ? AND fault IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1", ("/v1/eligibility",)).fetchone()
+        if found is not None:
+            row = tuple(found)
+            break
+        time.sleep(0.02)
+    assert row == (503, "status:before")
 
 
 def test_cli_default_config_round_trips(tmp_path: Path) -> None:
