@@ -143,3 +143,22 @@ def test_replacement_claim_and_draft_edit(medbill_app) -> None:
         with pytest.raises(ValidationFailed, match="only draft claims can be edited"):
             work.claims.update_draft(original.id, make_claim(
                 patient.id, coverage_id=coverage.id, number="ORIG"))
+
+
+def test_editing_a_draft_reposts_only_the_charge_difference(medbill_app) -> None:
+    """A payment already taken on a self-pay draft must not be mistaken for a charge change."""
+    from medbill_core.domain import Payment, PaymentMethodKind
+    from medbill_core.services.payments import record_payment
+
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(make_patient(13))
+        claim = work.claims.create(make_claim(patient.id, coverage_id=None, number="SELF13"))
+        record_payment(work, Payment(patient_id=patient.id, amount=Decimal("30.00"),
+                                     method=PaymentMethodKind.CASH,
+                                     received_on=claim.service_date_from))
+        work.claims.update_draft(claim.id, make_claim(patient.id, coverage_id=None,
+                                                      number="SELF13", lines=2))
+        totals = work.ledger.totals(claim_id=claim.id)
+    assert totals.charges == Decimal("143.50")
+    assert totals.balance.patient == Decimal("113.50")
+    assert totals.is_balanced()

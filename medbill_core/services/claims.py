@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -87,7 +88,7 @@ class ClaimService:
                                                 "frequency": claim.frequency.value})
         if claim.account_claim_id is not None:
             return claim_from_row(row)  # the encounter's account already holds the charges
-        bucket = Bucket.PATIENT if claim.coverage_id is None else Bucket.INSURANCE
+        bucket = _charge_bucket(claim.coverage_id)
         Ledger(self.session, actor=self.actor).post(
             f"charge:claim:{row.id}", "claim",
             [LedgerLine(EntryKind.CHARGE, line.charge, patient_id=claim.patient_id,
@@ -114,16 +115,10 @@ class ClaimService:
         self.session.flush()  # delete old lines before inserting renumbered ones
         row.lines.extend(line_row(line) for line in claim.lines)
         self.session.flush()
-        ledger = Ledger(self.session, actor=self.actor)
-        balance = ledger.claim_balance(claim_id)
-        delta = claim.total_charge - balance.total
-        if delta:
-            kind_bucket = Bucket.PATIENT if row.coverage_id is None else Bucket.INSURANCE
-            ledger.post(f"charge:claim:{claim_id}:edit:{utcnow().isoformat()}", "claim",
-                        [LedgerLine(EntryKind.CHARGE, delta, patient_id=row.patient_id,
-                                    claim_id=claim_id, payer_key=row.payer_key,
-                                    bucket=kind_bucket)],
-                        effective_date=row.service_date_from, memo="charge correction")
+        edited = claim_from_row(row)
+        self._recharge(edited, self.account_id(edited), claim.total_charge,
+                       key=f"charge:claim:{claim_id}:edit:{utcnow().isoformat()}",
+                       memo="charge correction")
         audit.record(self.session, actor=self.actor, action="claim.update", entity_type="claim",
                      entity_id=claim_id, details={"fields": changed})
         return claim_from_row(row)
@@ -165,19 +160,24 @@ class ClaimService:
             "payer_claim_number": None, "created_at": None})
         follow_up = validate_record(Claim, follow_up.model_dump(), record="corrected claim")
         created = self.create(follow_up)
-        ledger = Ledger(self.session, actor=self.actor)
-        charged = ledger.totals(claim_id=account).charges
-        delta = (ZERO - charged) if frequency is ClaimFrequency.VOID \
-            else follow_up.total_charge - charged
-        if delta:
-            ledger.post(f"charge:claim:{account}:{created.claim_number}", "claim", [LedgerLine(
-                EntryKind.CHARGE, delta, patient_id=original.patient_id, claim_id=account,
-                payer_key=original.payer_key, bucket=Bucket.PATIENT
-                if original.coverage_id is None else Bucket.INSURANCE)],
-                effective_date=original.service_date_from, memo=f"{frequency.name.lower()}",
-                allow_credit=True)
+        self._recharge(original, account,
+                       ZERO if frequency is ClaimFrequency.VOID else follow_up.total_charge,
+                       key=f"charge:claim:{account}:{created.claim_number}",
+                       memo=frequency.name.lower(), allow_credit=True)
         self.transition(claim_id, target, reason=f"{reason} (see {created.claim_number})")
         return created
+
+    def _recharge(self, claim: Claim, account_id: int, new_total: Decimal, *, key: str,
+                  memo: str, allow_credit: bool = False) -> None:
+        """Post the difference between the account's charges and ``new_total`` (payments
+        already received stay as they are)."""
+        ledger = Ledger(self.session, actor=self.actor)
+        delta = new_total - ledger.totals(claim_id=account_id).charges
+        if delta:
+            ledger.post(key, "claim", [LedgerLine(
+                EntryKind.CHARGE, delta, patient_id=claim.patient_id, claim_id=account_id,
+                payer_key=claim.payer_key, bucket=_charge_bucket(claim.coverage_id))],
+                effective_date=claim.service_date_from, memo=memo, allow_credit=allow_credit)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def transition(self, claim_id: int, target: ClaimState, *, reason: str | None = None,
@@ -335,3 +335,8 @@ class ClaimService:
             if claim.rendering_provider_npi else None,
             referring_provider=patients.provider(claim.referring_provider_npi)
             if claim.referring_provider_npi else None)
+
+
+def _charge_bucket(coverage_id: int | None) -> Bucket:
+    """Charges are owed by the insurance when the claim bills a coverage, else by the patient."""
+    return Bucket.PATIENT if coverage_id is None else Bucket.INSURANCE
