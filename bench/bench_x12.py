@@ -175,8 +175,8 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins" /
                                "payer_generic_x12" / "tests"))
-        from x12_factories import claim
         from medbill_payer_generic_x12.transactions.claim_837p import encode_837p
+        from x12_factories import claim
 
         claims = [claim(f"C{n:06d}") for n in range(args.claims)]
         seconds = best_of(args.runs, lambda: encode_837p(claims, now=NOW))
