@@ -117,7 +117,8 @@ def test_bad_isa_padding_is_reported() -> None:
 
 @pytest.mark.parametrize(("value", "named"), [
     ("A*B", "element separator"), ("A~B", "segment terminator"), ("A:B", "component separator"),
-    ("A^B", "repetition separator"), ("A\nB", "control character"),
+    ("A^B", "repetition separator"), ("A\nB", "control character"), ("A\x7fB", "control character"),
+    ("A\tB", "control character"), ("A*", "element separator"),
 ])
 def test_writer_refuses_delimiters_in_data(value: str, named: str) -> None:
     writer = InterchangeWriter(EnvelopeSettings("S", "R"), MemoryControlNumbers(), now=NOW)
@@ -126,6 +127,14 @@ def test_writer_refuses_delimiters_in_data(value: str, named: str) -> None:
         transaction.add("NM1", "IL", "1", value)
     assert "NM103" in str(caught.value) and named in str(caught.value)
     assert "A" not in str(caught.value).split(":")[-1].replace("a ", "")
+
+
+def test_writer_keeps_printable_non_ascii_and_drops_trailing_empty_elements() -> None:
+    writer = InterchangeWriter(EnvelopeSettings("S", "R"), MemoryControlNumbers(), now=NOW)
+    transaction = writer.group("HC", "005010X222A1").transaction("837")
+    transaction.add("NM1", "IL", "1", "MU\u00d1OZ", None, "", None)
+    transaction.add("SV1", ("HC", "99213", None), "10", None, ("1", None))
+    assert transaction.lines == ["NM1*IL*1*MU\u00d1OZ", "SV1*HC:99213*10**1"]
 
 
 def test_writer_refuses_component_separator_inside_a_component() -> None:

@@ -118,7 +118,10 @@ def group_claims(claims: Sequence[BillableClaim]) -> list[_Group]:
         key = (claim.practice.npi, claim.payer.payer_id)
         candidates = groups.setdefault(key, [])
         for group in candidates:
-            if group.practice == claim.practice and group.payer == claim.payer:
+            # Identity first: callers usually share one Practice/Payer object across claims,
+            # and comparing models field by field is what the grouping spent its time on.
+            if ((group.practice is claim.practice or group.practice == claim.practice)
+                    and (group.payer is claim.payer or group.payer == claim.payer)):
                 group.claims.append(claim)
                 break
         else:

@@ -20,9 +20,21 @@ def is_digits(text: str) -> bool:
 _digits = is_digits
 
 
+#: Writers format the same dates and amounts over and over (service dates of a batch, fee
+#: schedule charges): the texts are cached, bounded so a long run cannot grow them without end.
+_FORMAT_CACHE_LIMIT = 4096
+_DATE_TEXTS: dict[date, str] = {}
+_MONEY_TEXTS: dict[Decimal, str] = {}
+
+
 def format_date(value: date) -> str:
     """CCYYMMDD."""
-    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    text = _DATE_TEXTS.get(value)
+    if text is None:
+        text = f"{value.year:04d}{value.month:02d}{value.day:02d}"
+        if len(_DATE_TEXTS) < _FORMAT_CACHE_LIMIT and value.__class__ is date:
+            _DATE_TEXTS[value] = text
+    return text
 
 
 def format_short_date(value: date) -> str:
@@ -46,7 +58,13 @@ def format_decimal(value: Decimal) -> str:
 
 
 def format_money(value: Decimal) -> str:
-    return format_decimal(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    """Rounded to cents, then as :func:`format_decimal`."""
+    text = _MONEY_TEXTS.get(value)
+    if text is None:
+        text = format_decimal(value.quantize(CENT, rounding=ROUND_HALF_UP))
+        if len(_MONEY_TEXTS) < _FORMAT_CACHE_LIMIT:
+            _MONEY_TEXTS[value] = text
+    return text
 
 
 def parse_decimal(text: str) -> Decimal | None:

@@ -57,6 +57,8 @@ class SegmentBuffer:
         self._element = delimiters.element
         self._component = delimiters.component
         self._bad_in_line = _bad_characters(delimiters, allow_component=True)
+        self._terminator = delimiters.segment
+        self._repetition = delimiters.repetition
         #: Claim number named in errors while a claim is written (set by encoders).
         self.context_claim: str | None = None
 
@@ -78,11 +80,14 @@ class SegmentBuffer:
         while len(parts) > 1 and not parts[-1]:
             parts.pop()
         line = self._element.join(parts)
-        # One pass over the finished segment instead of one per element: the counts tell whether
-        # a separator came from the data, the regex catches terminators and control characters.
+        # Checked on the finished segment, not per element: the counts tell whether a separator
+        # came from the data; terminators and control characters must not appear at all. Plain
+        # ``in``/``count``/``isprintable`` scans are C loops, a fraction of a regex search.
         if (line.count(self._element) != len(parts) - 1
-                or line.count(component) != components_used
-                or self._bad_in_line.search(line)):
+                or (line.count(component) != components_used if components_used
+                    else component in line)
+                or self._terminator in line or self._repetition in line
+                or (not line.isprintable() and self._bad_in_line.search(line))):
             self._locate_bad_data(tag, elements)
         return line
 
