@@ -23,11 +23,13 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from medbill_payer_generic_x12.construct import builder, gc_paused
 from medbill_payer_generic_x12.transactions.remittance_835 import (
     decode_835,
     encode_835,
@@ -49,37 +51,54 @@ NOW = datetime(2024, 3, 16, 9, 0)
 
 
 def make_remittance(claims: int, seed: int = 7) -> Remittance:
-    """A balanced 835 with ``claims`` claims of 1-3 lines, CAS, remarks and a PLB."""
+    """A balanced 835 of ``claims`` claims shaped like a commercial payer's (~420 bytes a claim).
+
+    Each claim has 1-3 lines with contractual (CO-45) and patient (PR-1/2/3) adjustments, allowed
+    amounts, line control numbers and remarks; statement and received dates; some claims pay
+    interest or carry claim-level adjustments and MOA remarks.
+    """
     rng = random.Random(seed)
     payments = []
     for number in range(claims):
         services = []
+        day = date(2024, 2, 1 + number % 28)
         for line in range(rng.randint(1, 3)):
             charge = Decimal(rng.randint(5000, 40000)) / 100
             contractual = (charge * Decimal("0.2")).quantize(Decimal("0.01"))
-            patient = Decimal(rng.choice([0, 10, 20, 25]))
-            paid = charge - contractual - patient
+            patient_codes = rng.choice([[], [("3", "20")], [("2", "12.50")],
+                                        [("1", "30"), ("2", "8.40")]])
             adjustments = [Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code="45",
                                       amount=contractual)]
-            if patient:
-                adjustments.append(Adjustment(group=AdjustmentGroup.PATIENT_RESPONSIBILITY,
-                                              reason_code="3", amount=patient))
+            adjustments += [Adjustment(group=AdjustmentGroup.PATIENT_RESPONSIBILITY,
+                                       reason_code=code, amount=Decimal(amount))
+                            for code, amount in patient_codes]
+            paid = charge - sum((a.amount for a in adjustments), Decimal("0.00"))
             services.append(ServicePayment(
                 procedure_code=rng.choice(["99213", "99214", "85025", "36415", "93000"]),
                 modifiers=["25"] if line == 0 and number % 3 == 0 else [], charge=charge,
-                paid=paid, service_date_from=date(2024, 3, 1 + number % 28),
-                line_control_number=f"L{number}-{line + 1}", allowed_amount=charge - contractual,
-                adjustments=adjustments, remark_codes=["N130"] if patient else []))
+                paid=paid, units=Decimal(1), service_date_from=day,
+                line_control_number=f"{number:08d}-LN{line + 1:02d}",
+                allowed_amount=charge - contractual,
+                adjustments=adjustments, remark_codes=["N130"] if patient_codes else []))
         charge = sum((s.charge for s in services), Decimal("0.00"))
         paid = sum((s.paid for s in services), Decimal("0.00"))
+        claim_adjustments = []
+        if number % 10 == 0:  # a claim-level withhold now and then
+            claim_adjustments.append(Adjustment(group=AdjustmentGroup.CONTRACTUAL,
+                                                reason_code="253", amount=Decimal("1.25")))
+            paid -= Decimal("1.25")
         payments.append(ClaimPayment(
-            claim_number=f"CLM{number:07d}", status=ClaimStatusCode.PRIMARY, charge=charge,
+            claim_number=f"ACCT{number:07d}-V{number % 9 + 1}", status=ClaimStatusCode.PRIMARY,
+            charge=charge,
             paid=paid, patient_responsibility=sum(
                 (a.amount for s in services for a in s.adjustments
                  if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY), Decimal("0.00")),
-            filing_indicator="12", payer_claim_number=f"PCN{number:09d}", facility_type="11",
-            frequency="1", patient_last_name="DOE", patient_first_name="PAT",
-            member_id=f"M{number:09d}", services=services))
+            filing_indicator="12", payer_claim_number=f"22240{number:010d}", facility_type="11",
+            frequency="1", patient_last_name="DOEMAKEUP", patient_first_name="PATRICIA",
+            member_id=f"XYZ{number:09d}01", service_date_from=day, service_date_to=day,
+            received_date=date(2024, 3, 1), adjustments=claim_adjustments,
+            interest=Decimal("0.42") if number % 25 == 0 else None,
+            remark_codes=["MA01"] if number % 4 == 0 else [], services=services))
     total_paid = sum((c.paid for c in payments), Decimal("0.00"))
     return Remittance(trace_number="BENCH0001", payer_trace_id="1999999999",
                       payment_amount=total_paid, payment_method=PaymentMethod.ACH,
@@ -111,6 +130,32 @@ def split_floor_kept(text: str) -> list[list[str]]:
     return [segment.split("*") for segment in text.split("~")]
 
 
+def construction_floor(remittance: Remittance) -> Callable[[], object]:
+    """Building the decoded objects again from ready field values, validation skipped as the
+    decoder skips it: what any decoder producing these typed objects pays on top of splitting."""
+    field_sets = []
+    for claim_payment in remittance.claims:
+        for service in claim_payment.services:
+            field_sets += [(Adjustment, dict(a.__dict__)) for a in service.adjustments]
+            field_sets.append((ServicePayment, dict(service.__dict__)))
+        field_sets += [(Adjustment, dict(a.__dict__)) for a in claim_payment.adjustments]
+        field_sets.append((ClaimPayment, dict(claim_payment.__dict__)))
+    builders = {cls: builder(cls) for cls in (Adjustment, ServicePayment, ClaimPayment)}
+    work = [(builders[cls], values) for cls, values in field_sets]
+
+    def construct() -> None:
+        with gc_paused():
+            for build, values in work:
+                build(dict(values))
+
+    return construct
+
+
+def decoded_objects(remittance: Remittance) -> int:
+    return sum(1 + len(c.adjustments) + sum(1 + len(s.adjustments) for s in c.services)
+               for c in remittance.claims)
+
+
 def stream_peak(path: Path) -> tuple[int, int]:
     """(claims, peak bytes) streaming ``path`` claim by claim, keeping only a running total."""
     gc.collect()
@@ -131,14 +176,19 @@ def edi_835_parser_runner(path: Path) -> Callable[[], object] | None:
         import edi_835_parser  # type: ignore[import-untyped]
     except ImportError:
         return None
-    return lambda: edi_835_parser.parse(str(path))
+    def parse() -> object:
+        with warnings.catch_warnings():  # it warns about every segment it does not handle
+            warnings.simplefilter("ignore")
+            return edi_835_parser.parse(str(path))
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--claims", type=int, default=5000)
     parser.add_argument("--large-claims", type=int, default=50000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as folder:
@@ -159,17 +209,26 @@ def main(argv: list[str] | None = None) -> int:
 
         floor = best_of(args.runs, lambda: split_floor(text))
         kept = best_of(args.runs, lambda: split_floor_kept(text))
+        objects = best_of(args.runs, construction_floor(decoded))
         ours = best_of(args.runs, lambda: decode_835(text))
-        print(f"str.split floor      {floor:8.3f} s  (lists kept: {kept:.3f} s; "
-              f"ours is {ours / kept:.2f}x that)")
+        print(f"str.split floor      {floor:8.3f} s  (keeping the element lists: {kept:.3f} s)")
+        print(f"object floor         {objects:8.3f} s  (building the {decoded_objects(decoded):,} "
+              "decoded objects from ready values)")
         print(f"medbill decode_835   {ours:8.3f} s  {args.claims / ours:10,.0f} claims/s "
-              f"{megabytes / ours:6.1f} MB/s  ratio to floor {ours / floor:5.2f}x (target <= 2)")
+              f"{megabytes / ours:6.1f} MB/s")
+        print(f"  ratio to the str.split floor             {ours / floor:5.2f}x")
+        print(f"  ratio to split + object floors           {ours / (floor + objects):5.2f}x")
         runner = edi_835_parser_runner(small)
         if runner is not None:
             theirs = best_of(max(1, args.runs - 1), runner)
             print(f"edi-835-parser       {theirs:8.3f} s  {args.claims / theirs:10,.0f} claims/s "
                   f"{megabytes / theirs:6.1f} MB/s  ours is {theirs / ours:5.1f}x faster "
                   "(target >= 3)")
+            # Issue 3 measured its floor at ~0.16 s beside edi-835-parser's 0.66 s on a 2.1 MB
+            # file: that floor, scaled by the edi-835-parser time measured here.
+            issue_floor = theirs * 0.16 / 0.66
+            print(f"  issue 3's floor scaled by edi-835-parser here: {issue_floor:.3f} s; "
+                  f"ours is {ours / issue_floor:4.2f}x it (target <= 2)")
         else:
             print("edi-835-parser       not installed")
 
