@@ -6,9 +6,10 @@ hooks; this module only decides what is allowed.
 
 Notable paths:
 
-* a rejected claim (999/277CA) was never accepted by the payer, so it goes
-  back to ``draft`` to be fixed and sent again as an original - or, when the payer
-  gave it a claim control number on the 277CA, is replaced (frequency 7);
+* a rejected claim (999/277CA) was never accepted into adjudication, so it goes
+  back to ``draft`` to be fixed and sent again as an original (frequency 1), even
+  when the 277CA gave it a claim control number: payers reject a replacement of a
+  claim they never adjudicated. Abandoned, it is voided locally (nothing is sent);
 * an adjudicated claim is corrected by a *replacement* claim (frequency 7):
   the original moves to ``replaced``; a void (frequency 8) moves it to ``voided``;
 * an 835 reversal (CLP02 = 22) takes a paid claim back to ``accepted``.
@@ -31,7 +32,7 @@ ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     S.VALIDATED: frozenset({S.DRAFT, S.SUBMITTED, S.VOIDED}),
     S.SUBMITTED: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.ACCEPTED}),
     S.ACKNOWLEDGED: frozenset({S.ACCEPTED, S.REJECTED}),
-    S.REJECTED: frozenset({S.DRAFT, S.VOIDED, S.REPLACED}),
+    S.REJECTED: frozenset({S.DRAFT, S.VOIDED}),
     S.ACCEPTED: frozenset({S.PAID, S.PARTIALLY_PAID, S.DENIED, S.REPLACED, S.VOIDED}),
     S.PAID: frozenset({S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED, S.REPLACED, S.VOIDED}),
     S.PARTIALLY_PAID: frozenset({S.PAID, S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED, S.DENIED,

@@ -668,3 +668,77 @@ def test_import_and_claims_through_the_cli_on_each_database(
     assert (shown["total_charge"], shown["balance"]) == (
         "143.50", {"insurance": "143.50", "patient": "0.00"})
     assert account_numbers(path) == ["P1", "P2", "P3"]
+
+
+# -- corrections, voids and rejected claims ------------------------------------------------------
+
+def _move(config: Path, number: str, *states: ClaimState, payer_claim_number: str | None = None
+          ) -> int:
+    app = open_medbill(config)
+    try:
+        with app.unit_of_work() as work:
+            claim = work.claims.by_number(number)
+            for state in states:
+                work.claims.transition(claim.id, state)
+            if payer_claim_number:
+                work.claims.record_payer_claim_number(claim.id, payer_claim_number)
+            return claim.id
+    finally:
+        app.close()
+
+
+def test_claims_correct_sends_a_replacement_with_the_changed_fields(billed: Path,
+                                                                     tmp_path: Path) -> None:
+    claim_id = _move(billed, "CLM-1", ClaimState.VALIDATED, ClaimState.SUBMITTED,
+                     ClaimState.ACCEPTED, payer_claim_number="ICN-77")
+    shown = json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)
+    shown["lines"] = shown["lines"][:1]  # the second line was billed by mistake
+    changes = data_file(tmp_path, "fix.json", json.dumps(shown))
+    out = ok(billed, "claims", "correct", str(claim_id), "--from", str(changes), "--reason",
+             "venipuncture billed twice").stdout
+    assert "replacement claim CLM-1-R1" in out and "for claim CLM-1" in out
+    replacement = json.loads(ok(billed, "claims", "show", "CLM-1-R1", "--json").stdout)
+    assert (replacement["frequency"], replacement["original_claim_reference"],
+            replacement["state"], replacement["total_charge"]) == ("7", "ICN-77", "draft",
+                                                                    "125.00")
+    original = json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)
+    assert original["state"] == "replaced"
+    assert original["balance"]["insurance"] == "125.00"  # the difference posted on the account
+
+
+def test_claims_correct_refuses_bad_changes_and_changes_nothing(billed: Path,
+                                                                 tmp_path: Path) -> None:
+    claim_id = _move(billed, "CLM-1", ClaimState.VALIDATED, ClaimState.SUBMITTED,
+                     ClaimState.ACCEPTED, payer_claim_number="ICN-78")
+    broken = data_file(tmp_path, "broken.json", "{ not json")
+    assert "broken.json" in one_line_error(cli(billed, "claims", "correct", str(claim_id),
+                                               "--from", str(broken), "--reason", "x"))
+    listed = data_file(tmp_path, "list.json", "[]")
+    assert "a JSON object" in one_line_error(cli(billed, "claims", "correct", str(claim_id),
+                                                 "--from", str(listed), "--reason", "x"))
+    bad_code = data_file(tmp_path, "bad.json", json.dumps({"place_of_service": "ZZ"}))
+    message = one_line_error(cli(billed, "claims", "correct", str(claim_id), "--from",
+                                 str(bad_code), "--reason", "x"))
+    assert "bad.json" in message and "place_of_service" in message
+    assert json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)["state"] == (
+        "accepted")
+    assert [r["claim_number"] for r in json.loads(ok(billed, "claims", "list",
+                                                       "--json").stdout)] == ["CLM-1", "CLM-2"]
+
+
+def test_a_rejected_claim_is_reopened_not_replaced_and_voided_locally(billed: Path,
+                                                                      tmp_path: Path) -> None:
+    claim_id = _move(billed, "CLM-1", ClaimState.VALIDATED, ClaimState.SUBMITTED,
+                     ClaimState.REJECTED, payer_claim_number="ICN-79")
+    changes = data_file(tmp_path, "fix.json", "{}")
+    message = one_line_error(cli(billed, "claims", "correct", str(claim_id), "--from",
+                                 str(changes), "--reason", "member ID"))
+    assert "rejected" in message and "reopen" in message
+    out = " ".join(ok(billed, "claims", "void", str(claim_id), "--reason",
+                      "not pursued").stdout.split())  # the console wraps long lines
+    assert "voided" in out and "nothing is sent to the payer" in out
+    shown = json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)
+    assert shown["state"] == "voided"
+    assert shown["balance"] == {"insurance": "0.00", "patient": "0.00"}
+    rows = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    assert [r["claim_number"] for r in rows] == ["CLM-1", "CLM-2"]  # no frequency-8 claim

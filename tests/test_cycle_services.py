@@ -242,13 +242,33 @@ def test_denial_and_reversal(medbill_app) -> None:
         post_remittance(work, _remittance("TRN-D", denied))
         post_remittance(work, _remittance("TRN-2", _paid("CY2", "120.00", "23.50", "0")))
     assert states(medbill_app, ids) == [S.DENIED, S.CLOSED]
-    reversal = _paid("CY2", "120.00", "23.50", "0", status=ClaimStatusCode.REVERSAL)
+    # X221A1: a reversal negates every amount of the original (CLP03, CLP04, CAS).
+    original = _paid("CY2", "120.00", "23.50", "0")
+    reversal = original.model_copy(update={
+        "status": ClaimStatusCode.REVERSAL, "charge": -original.charge, "paid": -original.paid,
+        "adjustments": [a.model_copy(update={"amount": -a.amount})
+                        for a in original.adjustments]})
     with medbill_app.unit_of_work() as work:
         work.claims.transition(ids[1], S.PATIENT_BALANCE)  # reopen as a biller would
-        post_remittance(work, _remittance("TRN-R", reversal))
+        result = post_remittance(work, _remittance("TRN-R", reversal))
+    assert result.paid == D("-120.00")
     assert states(medbill_app, ids)[1] is S.ACCEPTED
     with medbill_app.unit_of_work() as work:
+        totals = work.ledger.totals(claim_id=ids[1])
+        assert (totals.payments, totals.adjustments) == (D("0.00"), D("0.00"))
         assert work.ledger.claim_balance(ids[1]).insurance == D("143.50")
+
+
+def test_a_reversal_sent_with_positive_amounts_also_takes_the_payment_back(medbill_app) -> None:
+    ids = make_claims(medbill_app, 1)
+    _accepted(medbill_app, ids)
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-P", _paid("CY1", "100.00", "23.50", "20.00")))
+        reversal = _paid("CY1", "100.00", "23.50", "20.00", status=ClaimStatusCode.REVERSAL)
+        result = post_remittance(work, _remittance("TRN-PR", reversal))
+        balance = work.ledger.claim_balance(ids[0])
+    assert result.paid == D("-100.00")
+    assert (balance.insurance, balance.patient) == (D("143.50"), D("0.00"))
 
 
 def test_ingest_stores_each_document_once(medbill_app) -> None:

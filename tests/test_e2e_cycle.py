@@ -49,13 +49,18 @@ def test_cycle_settles_every_claim_and_balances(clean_run) -> None:
     out, summary = clean_run
     assert summary["ledger_balanced"] is True
     money = _money(summary)
-    assert money["charges"] == Decimal("9148.00")
+    # 9,148.00 billed, plus one unit added to a paid claim by its replacement (frequency 7)
+    assert money["charges"] == Decimal("9273.00")
+    assert money["insurance_balance"] == Decimal("0.00")  # every payer answered everything
     assert money["charges"] == (money["paid_by_payers"] + money["paid_by_patients"]
                                 + money["adjusted"] + money["insurance_balance"]
                                 + money["patient_balance"])
     assert money["paid_by_payers"] > Decimal("1000")
     assert set(summary["claims_by_state"]) <= SETTLED, summary["claims_by_state"]
-    assert summary["claims_by_state"].get("replaced") == 2  # the rejected member-ID claims
+    # the paid claim corrected by a replacement; the rejected member-ID claims were resent
+    # as originals, not replaced (the payer never adjudicated them)
+    assert summary["claims_by_state"].get("replaced") == 1
+    assert "rejected" not in summary["claims_by_state"]
     assert _negative_accounts(out) == []
     assert json.loads((out / "summary.json").read_text()) == summary
 
@@ -73,6 +78,25 @@ def test_every_file_is_left_behind_and_every_837_is_pyx12_clean(clean_run) -> No
     assert any(":B:7*" in p.read_text() for p in claims_837), "no frequency-7 replacement sent"
     pdfs = list((out / "statements").glob("*.pdf"))
     assert len(pdfs) == files["statements"] and all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
+
+
+def test_the_replacement_reverses_the_original_payment(clean_run) -> None:
+    out, _ = clean_run
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        original, replacement = db.execute(
+            "select o.id, r.id from claims r join claims o on o.id = r.replaces_claim_id"
+        ).fetchone()
+        paid = dict(db.execute(
+            "select p.posting_key like '%-R1:%', sum(e.amount) from ledger_entries e "
+            "join postings p on p.id = e.posting_id where e.claim_id = ? and "
+            "e.kind = 'payer_payment' group by 1", (original,)).fetchall())
+        states = dict(db.execute("select id, state from claims where id in (?, ?)",
+                                 (original, replacement)).fetchall())
+    # cents: the original's payment and its reversal cancel out; the replacement's remains
+    assert paid[0] == 0 and paid[1] > 0, paid
+    assert states[original] == "replaced" and states[replacement] != "replaced"
+    sent = "".join(p.read_text() for p in (out / "837").iterdir())
+    assert sent.count(":B:7*") == 1 and "CLP*" not in sent
 
 
 def test_summary_and_file_names_carry_no_phi(clean_run) -> None:

@@ -163,8 +163,55 @@ def void_claim(reference: Annotated[int, typer.Argument(help="Claim id")],
     medbill = open_app()
     with medbill.unit_of_work() as work:
         void = work.claims.void(reference, reason=reason)
-    console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
-                  "scrub and submit it to send it")
+    if void.id == reference:
+        console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
+                      "rejected, so nothing is sent to the payer")
+    else:
+        console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
+                      "scrub and submit it to send it")
+
+
+#: Keys of ``medbill claims show --json`` that are reports, not claim fields.
+_SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge")
+
+
+@claims_app.command("correct")
+@cli_errors
+def correct_claim(
+    reference: Annotated[int, typer.Argument(help="Claim id of the adjudicated original")],
+    changes: Annotated[Path, typer.Option(
+        "--from", exists=True, dir_okay=False,
+        help="JSON object of the claim fields to change (e.g. edited from `claims show --json`)")],
+    reason: Annotated[str, typer.Option(help="Why the claim is corrected")],
+) -> None:
+    """Create a replacement (frequency 7) of an adjudicated claim with the fields in a JSON file.
+
+    The replacement is a draft carrying the payer's claim number of the original; scrub and
+    submit it to send it. The original moves to ``replaced`` and the charge difference is
+    posted to the same account.
+    """
+    import json
+
+    from medbill_core.domain import Claim, validate_record
+    from medbill_core.errors import ValidationFailed
+
+    try:
+        update = json.loads(changes.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed(changes.name, [("", f"not JSON ({type(exc).__name__} at "
+                                                   f"{getattr(exc, 'pos', 0)})")]) from None
+    if not isinstance(update, dict):
+        raise ValidationFailed(changes.name, [("", "a JSON object of the fields to change")])
+    for key in _SHOW_ONLY_KEYS:
+        update.pop(key, None)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        original = work.claims.get(reference)
+        corrected = validate_record(Claim, {**original.model_dump(mode="json"), **update},
+                                    record=changes.name)
+        replacement = work.claims.correct(reference, corrected, reason=reason)
+    console.print(f"replacement claim {replacement.claim_number} (id {replacement.id}) created "
+                  f"as a draft for claim {original.claim_number}; scrub and submit it to send it")
 
 
 @claims_app.command("reopen")

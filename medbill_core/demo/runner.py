@@ -3,8 +3,9 @@
 Steps: load a practice, 25 patients with coverages (Medicare with Medigap secondaries and
 two commercial payers) and encounters; check eligibility (270/271); scrub; submit 837Ps
 through the outbox to the clearinghouse simulator on loopback; read the 999s and 277CAs;
-fix a rejected claim and resubmit it as a replacement (frequency 7); let the payers pay;
-post the 835s (patient shares go to secondary payers first, whose claims are then sent);
+fix a rejected claim and resubmit it as an original; let the payers pay; post the 835s
+(patient shares go to secondary payers first, whose claims are then sent); correct a paid
+claim with a replacement (frequency 7), whose 835 reverses the original payment;
 render patient statements; take a few patient payments; print a summary and write
 ``summary.json``.
 """
@@ -186,7 +187,11 @@ def poll(app: Medbill, report: DemoReport, label: str) -> None:
 
 
 def fix_rejections(app: Medbill, report: DemoReport) -> int:
-    """Correct the member ID of rejected claims and send replacements (frequency 7)."""
+    """Correct the member ID of rejected claims and send them again as originals.
+
+    A claim rejected by the 277CA never entered adjudication, so there is nothing at the payer
+    to replace: the claim goes back to draft and is resubmitted with frequency 1.
+    """
     fixed = 0
     with app.unit_of_work() as work:
         rejected = work.claims.list(state=ClaimState.REJECTED, limit=10**9)
@@ -197,13 +202,36 @@ def fix_rejections(app: Medbill, report: DemoReport) -> int:
             if coverage.member_id.startswith("UNKNOWN"):
                 work.patients.add_coverage(claim.patient_id, coverage.model_copy(update={
                     "member_id": "ACM" + coverage.member_id[-6:] + "1"}))
-            if claim.payer_claim_number:
-                work.claims.correct(claim.id, claim, reason="member ID corrected")
-            else:
-                work.claims.transition(claim.id, ClaimState.DRAFT, reason="member ID corrected")
+            work.claims.transition(claim.id, ClaimState.DRAFT, reason="member ID corrected")
             fixed += 1
-    report.done("fix rejected claims", f"{fixed} corrected and queued (frequency 7)")
+    report.done("fix rejected claims", f"{fixed} corrected and queued again as originals")
     return fixed
+
+
+def correct_a_paid_claim(app: Medbill, report: DemoReport) -> str | None:
+    """A coding review finds a commercial claim paid for one unit too few on its first line:
+    send a replacement (frequency 7); the payer reverses the original payment and pays anew."""
+    with app.unit_of_work() as work:
+        commercial = [key for key, payer in demo_payers().items()
+                      if payer.claim_filing_indicator == "CI"]
+        candidates = [claim for state in (ClaimState.PATIENT_BALANCE, ClaimState.CLOSED,
+                                          ClaimState.PAID)
+                      for claim in work.claims.list(state=state, limit=10**9)
+                      if claim.payer_key in commercial and claim.payer_claim_number
+                      and claim.replaces_claim_id is None]
+        if not candidates:
+            return None
+        original = min(candidates, key=lambda claim: claim.id or 0)
+        first = original.lines[0]
+        unit_price = first.charge / first.units
+        lines = [first.model_copy(update={"units": first.units + 1,
+                                          "charge": first.charge + unit_price}),
+                 *original.lines[1:]]
+        replacement = work.claims.correct(original.id, original.model_copy(
+            update={"lines": lines}), reason="coding review: one unit missing on line 1")
+    report.done("correct a paid claim", f"{original.claim_number} replaced by "
+                f"{replacement.claim_number} (frequency 7)")
+    return replacement.claim_number
 
 
 def take_payments(app: Medbill, report: DemoReport) -> None:
@@ -314,6 +342,11 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
                     break
                 scrub_and_submit(app, report, "secondary claims")
                 poll(app, report, "acknowledgments of secondary claims")
+            if correct_a_paid_claim(app, report):
+                scrub_and_submit(app, report, "replacement")
+                poll(app, report, "acknowledgment of the replacement")
+                paid = clearinghouse.payment_run()
+                poll(app, report, f"remittance of the replacement ({paid} 835s)")
             with app.unit_of_work() as work:
                 flagged = len(audit.query(work.session, action="remittance.findings",
                                           limit=10**6))

@@ -127,6 +127,8 @@ class ClaimService:
     def correct(self, claim_id: int, corrected: Claim, *, reason: str) -> Claim:
         """Send the payer a replacement (frequency 7) for an adjudicated claim.
 
+        Not for a rejected claim (the payer has nothing to replace): reopen it instead.
+
         The replacement carries the payer's claim control number of the original, shares
         its ledger account (the charge difference is posted there), and the original
         moves to ``replaced``.
@@ -134,12 +136,29 @@ class ClaimService:
         return self._follow_up(claim_id, corrected, ClaimFrequency.REPLACEMENT, reason)
 
     def void(self, claim_id: int, *, reason: str) -> Claim:
-        """Ask the payer to void an adjudicated claim (frequency 8); its charges are reversed."""
-        return self._follow_up(claim_id, self.get(claim_id), ClaimFrequency.VOID, reason)
+        """Ask the payer to void an adjudicated claim (frequency 8); its charges are reversed.
+
+        A rejected claim never reached adjudication, so there is nothing to void at the payer:
+        it is voided here only (charges reversed, nothing sent) and returned itself.
+        """
+        original = self.get(claim_id)
+        if original.state is ClaimState.REJECTED:
+            account = self.account_id(original)
+            self._recharge(original, account, ZERO, key=f"charge:claim:{account}:abandoned",
+                           memo="rejected claim voided", allow_credit=True)
+            return self.transition(claim_id, ClaimState.VOIDED, reason=reason)
+        return self._follow_up(claim_id, original, ClaimFrequency.VOID, reason)
 
     def _follow_up(self, claim_id: int, content: Claim, frequency: ClaimFrequency,
                    reason: str) -> Claim:
         original = self.get(claim_id)
+        if original.state is ClaimState.REJECTED:
+            # Payers answer a replacement of a claim they rejected with another rejection
+            # ("original claim not found"): it is fixed and sent again as an original.
+            raise ValidationFailed(f"claim {claim_id}", [(
+                "state", "rejected: the payer never adjudicated it, so there is nothing to "
+                "replace; reopen it (medbill claims reopen), fix it and submit it again as an "
+                "original claim")])
         if not original.payer_claim_number:
             raise ValidationFailed(f"claim {claim_id}", [(
                 "payer_claim_number", "unknown: a replacement or void needs the payer's claim "

@@ -12,7 +12,9 @@ payer is created on the same ledger account, carrying this payer's adjudication
 for its 2320/2330 loops (or marked submitted when the payer crossed it over).
 CO, OA, PI and CR reduce what the practice expects (contractual or
 payer-initiated adjustments), each entry keeping its CARC as ``GROUP-CODE``.
-A reversal (CLP02 = 22) posts the same amounts negated and reopens the claim.
+A reversal (CLP02 = 22) takes the original's amounts back (its amounts come negated, as
+X221A1 sends them, or positive from payers that do not negate) and reopens the claim; the
+reversal of a claim since replaced (frequency 7) leaves it replaced.
 """
 
 from __future__ import annotations
@@ -102,6 +104,18 @@ def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal
             lines.append(LedgerLine(EntryKind.TRANSFER_TO_PAYER, -amount, reason_code=reason,
                                     **{**common, "payer_key": next_payer}))
     return lines
+
+
+def _posting_sign(payment: ClaimPayment) -> Decimal:
+    """-1 for a reversal whose payer left its amounts positive, else 1.
+
+    X221A1 sends a reversal (CLP02 = 22) with every amount negated (CLP03, CLP04, CAS, SVC),
+    so posting them as they are takes the original back. Some payers send the original's
+    positive amounts instead; a positive total charge tells them apart.
+    """
+    if payment.is_reversal and payment.charge > ZERO:
+        return Decimal(-1)
+    return Decimal(1)
 
 
 def _next_coverage(work: UnitOfWork, claim: Claim) -> Coverage | None:
@@ -208,7 +222,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                               "claim number not found")
             result.unmatched.append(payment.claim_number)
             continue
-        sign = Decimal(-1) if payment.is_reversal else Decimal(1)
+        sign = _posting_sign(payment)
         account_id = work.claims.account_id(claim)
         reason = f"835 {remittance.trace_number}"
         next_coverage = None if payment.is_reversal else _next_coverage(work, claim)

@@ -474,16 +474,19 @@ def test_replacement_reverses_the_paid_claim(http: httpx.Client) -> None:
     assert remittance.is_balanced()
 
 
-def test_rejected_claim_fixed_and_resubmitted_as_replacement(http: httpx.Client) -> None:
+def test_rejected_claim_is_resubmitted_as_an_original_not_replaced(http: httpx.Client) -> None:
     submit(http, x837([claim("FIX", member_id="UNKNOWN555")]), "fix-1")
     icn = claim_acks(documents(http, "277CA")[0]["content"])["FIX"]["icn"]
-    fixed = claim("FIX", member_id=fresh_member_id(), frequency="7", original=icn)
-    submit(http, x837([fixed]), "fix-2")
-    acks = claim_acks(documents(http, "277CA")[1]["content"])
-    assert acks["FIX"]["stc"] == ["A2:20"]
+    # A replacement of a claim rejected up front is refused, as real payers do...
+    replacement = claim("FIX", member_id=fresh_member_id(), frequency="7", original=icn)
+    submit(http, x837([replacement]), "fix-2")
+    assert claim_acks(documents(http, "277CA")[1]["content"])["FIX"]["stc"] == ["A7:21"]
+    # ... the fixed claim goes in again as an original.
+    submit(http, x837([claim("FIX", member_id=fresh_member_id())]), "fix-3")
+    assert claim_acks(documents(http, "277CA")[2]["content"])["FIX"]["stc"] == ["A2:20"]
     bogus = claim("FIX", member_id=fresh_member_id(), frequency="7", original="NOSUCHICN")
-    submit(http, x837([bogus]), "fix-3")
-    assert claim_acks(documents(http, "277CA")[2]["content"])["FIX"]["stc"] == ["A7:21"]
+    submit(http, x837([bogus]), "fix-4")
+    assert claim_acks(documents(http, "277CA")[3]["content"])["FIX"]["stc"] == ["A7:21"]
 
 
 # -- real time: 270/271 and 276/277 --------------------------------------------------------------

@@ -388,10 +388,12 @@ class ClearinghouseService:
                         "payer_claim_number = ?", (account, item.payer_id,
                                                    item.claim.claim.original_claim_reference)
                     ).fetchone()
-                    if original is None or original["status"] in (REPLACED, VOIDED):
+                    # A claim rejected up front never entered adjudication: like real payers,
+                    # refuse to replace or void it (it is resent as an original instead).
+                    if original is None or original["status"] in (REPLACED, VOIDED, REJECTED):
                         reasons.append(StatusReason("A7", "21"))
-                        outcome.message = (outcome.message
-                                           or "original claim reference unknown or replaced")
+                        outcome.message = (outcome.message or "original claim reference "
+                                           "unknown, rejected or already replaced")
             if reasons:
                 outcome.accepted = False
                 outcome.reasons = reasons[:3]
