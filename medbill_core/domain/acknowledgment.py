@@ -69,6 +69,10 @@ class FunctionalAcknowledgment(DomainModel):
     included_count: int | None = None
     received_count: int | None = None
     accepted_count: int | None = None
+    error_codes: list[str] = Field(
+        default_factory=list, max_length=5,
+        description="AK905-AK909: functional group syntax error codes (X12 code list 716), "
+                    "at most five")
 
 
 class ClaimAckStatus(StrEnum):

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from medbill_core.domain.base import DomainModel, phi_field
+from medbill_core.domain.parties import Address
 from medbill_core.money import ZERO, Money, total
 
 
@@ -147,6 +148,79 @@ class PaymentMethod(StrEnum):
     NONE = "NON"
 
 
+class PayerContactFunction(StrEnum):
+    """PER01 contact function codes of the 835 payer loop 1000A (005010X221A1)."""
+
+    BUSINESS = "CX"  # payer business contact (at most one)
+    TECHNICAL = "BL"  # technical department (at least one; several allowed)
+    WEB_SITE = "IC"  # information contact: the payer's web site (at most one)
+
+
+class CommunicationQualifier(StrEnum):
+    """PER03/PER05/PER07 communication number qualifiers X221A1 allows in loop 1000A."""
+
+    PHONE = "TE"
+    EXTENSION = "EX"  # telephone extension of the number before it
+    EMAIL = "EM"
+    FAX = "FX"
+    URL = "UR"
+
+
+class CommunicationNumber(DomainModel):
+    """One qualifier/number pair of a PER segment."""
+
+    qualifier: CommunicationQualifier = Field(
+        description="PER03 / PER05 / PER07: communication number qualifier")
+    number: str = Field(min_length=1, max_length=256,
+                        description="PER04 / PER06 / PER08: the phone number, extension, "
+                                    "e-mail address, fax number or URL, as written")
+
+
+class PayerContactInfo(DomainModel):
+    """One PER segment of the 835 payer loop 1000A: who to call at the payer, and how.
+
+    X221A1 restricts which qualifiers each position takes (PER*CX: EM/FX/TE, then EX;
+    PER*BL: EM/TE/UR first; PER*IC: only PER03 ``UR`` with the site's URL and no name); the
+    model keeps the pairs in their order and leaves that check to the guide validators.
+    Not PHI: these are the payer's own contact points.
+    """
+
+    function: PayerContactFunction = Field(description="PER01: contact function code "
+                                                       "(CX business, BL technical, IC web site)")
+    name: str | None = Field(default=None, max_length=60, description="PER02: contact name")
+    numbers: list[CommunicationNumber] = Field(
+        default_factory=list, max_length=3,
+        description="PER03-PER08: up to three qualifier/number pairs, in segment order")
+
+    def _first(self, qualifier: CommunicationQualifier) -> str | None:
+        return next((n.number for n in self.numbers if n.qualifier is qualifier), None)
+
+    @property
+    def phone(self) -> str | None:
+        """The first ``TE`` number."""
+        return self._first(CommunicationQualifier.PHONE)
+
+    @property
+    def extension(self) -> str | None:
+        """The first ``EX`` number."""
+        return self._first(CommunicationQualifier.EXTENSION)
+
+    @property
+    def email(self) -> str | None:
+        """The first ``EM`` number."""
+        return self._first(CommunicationQualifier.EMAIL)
+
+    @property
+    def fax(self) -> str | None:
+        """The first ``FX`` number."""
+        return self._first(CommunicationQualifier.FAX)
+
+    @property
+    def url(self) -> str | None:
+        """The first ``UR`` number."""
+        return self._first(CommunicationQualifier.URL)
+
+
 class Remittance(DomainModel):
     """One 835 transaction: one payment (or non-payment) from one payer to one payee."""
 
@@ -160,6 +234,12 @@ class Remittance(DomainModel):
     production_date: date | None = None
     payer_name: str
     payer_id: str | None = None
+    payer_address: Address | None = Field(default=None,
+                                          description="1000A N3/N4: the payer's address")
+    payer_contacts: list[PayerContactInfo] = Field(
+        default_factory=list,
+        description="1000A PER segments: business contact (PER*CX), technical contacts "
+                    "(PER*BL) and web site (PER*IC); X12 encoders write them in that order")
     payee_name: str
     payee_npi: str | None = None
     payee_tax_id: str | None = None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,20 @@ from medbill_payer_generic_x12.transactions.remittance_835 import (
     encode_835,
     stream_835,
 )
-from medbill_payer_generic_x12.x12 import X12Error
+from medbill_payer_generic_x12.x12 import X12Error, X12StructureError, X12ValueError
 from x12_factories import FIXTURES
 
-from medbill_core.domain import Address, AdjustmentGroup, ClaimStatusCode, PaymentMethod, Remittance
+from medbill_core.domain import (
+    Address,
+    AdjustmentGroup,
+    ClaimStatusCode,
+    CommunicationNumber,
+    CommunicationQualifier,
+    PayerContactFunction,
+    PayerContactInfo,
+    PaymentMethod,
+    Remittance,
+)
 
 SAMPLES = sorted((FIXTURES / "835").iterdir())
 #: Sample files with real defects (see fixtures/SOURCES.md): read leniently, refused strictly.
@@ -28,6 +40,59 @@ DEFECTIVE = {
     "lfh__tertiary-payment.835": "segment 20 (SVC), element SVC01",
 }
 MULTI = FIXTURES / "835" / "medbill__two-payers-reversal-plb.835"
+
+_ANY_PLAN = (("1 WALK THIS WAY", None, "ANYCITY", "OH", "45209"),
+             [("CX", None, [("TE", "8661112222")]),
+              ("BL", "EDI", [("TE", "8002223333"), ("EM", "EDI.SUPPORT@ANYPAYER.COM")]),
+              ("IC", None, [("UR", "WWW.ANYPAYER.COM")])])
+_DENTAL = (("225 MAIN STREET", None, "CENTERVILLE", "PA", "17111"),
+           [("BL", "JANE DOE", [("TE", "9005555555")])])
+_TAX_DOLLARS = (("481A00 DEAR RUN ROAD", None, "WEST PALM BCH", "FL", "11114"), [])
+#: Loop 1000A of every sample (N3/N4 as line1, line2, city, state, ZIP; PER as function, name,
+#: numbers), one entry per transaction set, by file name pattern.
+PAYER_LOOPS = {
+    "edi835__blue_cross_nc_sample.txt": [  # "PER*CX*TE*..." (name left out) read leniently
+        (("P O BOX 2291", None, "DURHAM", "NC", "27702"), [("CX", None, [("TE", "8005554844")])])],
+    "edi835__emedny_sample.txt": [
+        (("OFFICE OF HEALTH INSURANCE PROGRAMS", "CORNING TOWER, EMPIRE STATE PLAZA", "ALBANY",
+          "NY", "122370080"),
+         [("BL", "PROVIDER SERVICES", [("TE", "8003439000"), ("UR", "www.emedny.org")])])],
+    "edi835__united_healthcare_legacy_sample.txt": [
+        (("9900 BREN ROAD", None, "MINNETONKA", "MN", "553439664"),
+         [("CX", "UNITEDHEALTHCARE SERVICES INC AND ITS AFFILIATES", [("TE", "8778423210")]),
+          ("BL", None, [("UR", "WWW.UNITEDHEALTHCAREONLINE.COM/B2C/CONTACTUS.DO")])])],
+    "lfh__cob-contractural-adjustment.835": [_TAX_DOLLARS],
+    "lfh__secondary-payment.835": [_TAX_DOLLARS],
+    "lfh__tertiary-payment.835": [_TAX_DOLLARS],
+    "lfh__managed-care.835": [(("10 SOUTH AVENUE", None, "RAPID CITY", "SD", "55111"), [])],
+    "lfh__medicare-part-a.835": [(("1 MAIN STREET", None, "TIMBUCKTU", "AK", "89111"), [])],
+    "medbill__two-payers-reversal-plb.835": [
+        (("PO BOX 1000", None, "KANSAS CITY", "MO", "64101"),
+         [("BL", None, [("TE", "8005550100")])]),
+        (("PO BOX 2000", None, "ST LOUIS", "MO", "63101"),
+         [("BL", None, [("TE", "8005550199")])])],
+    "pyx12__835_mult_loops.txt": [
+        (("P.O. BOX 30479", None, "LANSING", "MI", "48909"),
+         [("BL", "JOHN WAYNE", [("TE", "9995551212")])])],
+    "x12tr3__X221-claim-adjustment-reason-code-45.edi": [_ANY_PLAN],
+    "x12tr3__X221-correcting-the-subscriber-example-*.edi": [_ANY_PLAN],
+    "x12tr3__X221-line-service-line-penalty-*.edi": [_ANY_PLAN],
+    "x12tr3__X221-not-covered-not-authorized-days.edi": [_ANY_PLAN],
+    "x12tr3__X221-claim-specific-negotiated-discount.edi": [_DENTAL],
+    "x12tr3__X221-coordination-of-benefits-example-*.edi": [_DENTAL],
+    "x12tr3__X221-multiple-claims-single-check.edi": [_DENTAL],
+    "x12tr3__X221-dollars-and-data-sent-separate.edi": [
+        (("10 SOUTH AVENUET", None, "RAPID CITY", "SD", "55111"),
+         [("BL", "JOHN WAYNE", [("TE", "8005551212"), ("EX", "123")])])],
+}
+
+
+def _payer_loop(remittance: Remittance) -> tuple:
+    address = remittance.payer_address
+    assert address is not None
+    return ((address.line1, address.line2, address.city, address.state, address.postal_code),
+            [(c.function.value, c.name, [(n.qualifier.value, n.number) for n in c.numbers])
+             for c in remittance.payer_contacts])
 
 
 def _decode(path: Path) -> list[Remittance]:
@@ -46,6 +111,8 @@ def test_every_sample_parses_and_balances(path: Path) -> None:
             assert claim.is_balanced(), claim.claim_number
         # The fast construction holds exactly what pydantic validation would.
         assert Remittance.model_validate(remittance.model_dump()) == remittance
+    (expected,) = [loops for pattern, loops in PAYER_LOOPS.items() if fnmatch(path.name, pattern)]
+    assert [_payer_loop(remittance) for remittance in remittances] == expected
 
 
 @pytest.mark.parametrize("name", DEFECTIVE)
@@ -116,3 +183,168 @@ def test_streaming_hands_out_claims_one_by_one(tmp_path: Path) -> None:
 def test_line_breaks_between_segments_are_tolerated() -> None:
     text = MULTI.read_text().replace("~\n", "~\r\n")
     assert decode_835(text) == decode_835(MULTI.read_text())
+
+
+# -- payer loop 1000A: address and contacts --------------------------------------------------------
+
+def _interchange(*segments: str) -> str:
+    """A one-transaction 835 interchange around ``segments`` (BPR to the end)."""
+    body = ["ST*835*0001", *segments]
+    body.append(f"SE*{len(body) + 1}*0001")
+    return "~\n".join([
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*MEDBILL        *240316*0900*^*"
+        "00501*000000777*0*T*:",
+        "GS*HP*CLEARINGHOUSE*MEDBILL*20240316*0900*777*X*005010X221A1", *body, "GE*1*777",
+        "IEA*1*000000777"]) + "~\n"
+
+
+PAYMENT = ("BPR*I*100*C*CHK************20240315", "TRN*1*CHK2001*1999999999", "DTM*405*20240314")
+CLAIM = ("LX*1", "CLP*CLM2001*1*150*100*0*12*PCN2001*11*1", "CAS*CO*45*50",
+         "REF*6R*NOT-A-PAYER-REF", "DTM*050*20240310")
+PAYER_LOOP_1000A = (
+    "N1*PR*ACME HEALTH PLAN*XV*60054", "N3*PO BOX 1000*DEPT 12", "N4*KANSAS CITY*MO*64101-0100",
+    "REF*2U*60054", "REF*NF*NAIC1", "PER*CX*CLAIMS UNIT*TE*8005550100*EX*22*FX*8005550101",
+    "PER*BL*EDI HELP DESK*TE*8005550102*EM*EDI@ACME.EXAMPLE*UR*WWW.ACME.EXAMPLE/EDI",
+    "PER*BL**EM*EDI2@ACME.EXAMPLE", "PER*IC**UR*WWW.ACME.EXAMPLE")
+PAYEE_LOOP_1000B = ("N1*PE*SUNRISE FAMILY MEDICINE*XX*1234567893", "N3*1 CLINIC WAY",
+                    "N4*ST LOUIS*MO*63101", "REF*TJ*431234567")
+
+
+def _contact(function: PayerContactFunction, name: str | None,
+             *numbers: tuple[CommunicationQualifier, str]) -> PayerContactInfo:
+    return PayerContactInfo(function=function, name=name, numbers=[
+        CommunicationNumber(qualifier=qualifier, number=number) for qualifier, number in numbers])
+
+
+T, EX, EM, FX, UR = (CommunicationQualifier.PHONE, CommunicationQualifier.EXTENSION,
+                     CommunicationQualifier.EMAIL, CommunicationQualifier.FAX,
+                     CommunicationQualifier.URL)
+CX, BL, IC = (PayerContactFunction.BUSINESS, PayerContactFunction.TECHNICAL,
+              PayerContactFunction.WEB_SITE)
+
+
+def test_payer_address_and_contacts_are_decoded_from_loop_1000a_only() -> None:
+    text = _interchange(*PAYMENT, *PAYER_LOOP_1000A, *PAYEE_LOOP_1000B, *CLAIM)
+    (remittance,) = decode_835(text)
+    assert remittance.payer_address == Address(line1="PO BOX 1000", line2="DEPT 12",
+                                               city="KANSAS CITY", state="MO",
+                                               postal_code="641010100")
+    assert remittance.payer_contacts == [
+        _contact(CX, "CLAIMS UNIT", (T, "8005550100"), (EX, "22"), (FX, "8005550101")),
+        _contact(BL, "EDI HELP DESK", (T, "8005550102"), (EM, "EDI@ACME.EXAMPLE"),
+                 (UR, "WWW.ACME.EXAMPLE/EDI")),
+        _contact(BL, None, (EM, "EDI2@ACME.EXAMPLE")),
+        _contact(IC, None, (UR, "WWW.ACME.EXAMPLE")),
+    ]
+    business, technical, _, site = remittance.payer_contacts
+    assert (business.phone, business.extension, business.fax, business.email) == (
+        "8005550100", "22", "8005550101", None)
+    assert (technical.email, technical.url, site.url) == (
+        "EDI@ACME.EXAMPLE", "WWW.ACME.EXAMPLE/EDI", "WWW.ACME.EXAMPLE")
+    # REF and DTM of 1000A and of the claim still land where they did.
+    assert (remittance.payer_id, remittance.payee_tax_id) == ("60054", "431234567")
+    assert remittance.claims[0].received_date is not None
+    assert Remittance.model_validate(remittance.model_dump()) == remittance
+    assert decode_835(encode_835([remittance])) == [remittance]
+
+
+def test_a_remittance_without_1000a_details_decodes_to_none_and_empty() -> None:
+    text = _interchange(*PAYMENT, "N1*PR*ACME HEALTH PLAN", *PAYEE_LOOP_1000B, *CLAIM)
+    (remittance,) = decode_835(text)
+    assert remittance.payer_address is None and remittance.payer_contacts == []
+    assert decode_835(encode_835([remittance])) == [remittance]
+
+
+def test_a_foreign_payer_address_is_not_kept() -> None:
+    text = _interchange(*PAYMENT, "N1*PR*ACME HEALTH PLAN", "N3*1 KING ST", "N4*TORONTO***CA",
+                        *PAYEE_LOOP_1000B, *CLAIM)
+    (remittance,) = decode_835(text)
+    assert remittance.payer_address is None
+
+
+@pytest.mark.parametrize(("segments", "message", "error"), [
+    (("N3*PO BOX 1000", "N4*KANSAS CITY*MO*6410"),
+     "segment 9 (N4), element N403: N403 payer ZIP code", X12ValueError),
+    (("N3*PO BOX 1000", "N4*KANSAS CITY**64101"),
+     "segment 9 (N4), element N402: N402 payer state as a 2-letter code (required)",
+     X12StructureError),
+    (("N4*KANSAS CITY*MO*64101",), "segment 8 (N4): N3 payer address before N4",
+     X12StructureError),
+    (("PER*XX**TE*8005550100",), "segment 8 (PER), element PER01", X12ValueError),
+    (("PER*BL**ZZ*8005550100",), "segment 8 (PER), element PER03", X12ValueError),
+    (("PER*BL**TE",), "segment 8 (PER), element PER04", X12StructureError),
+    (("PER*CX*TE*8005550100",), "segment 8 (PER), element PER02", X12StructureError),
+])
+def test_defects_in_loop_1000a_are_positioned_warnings_that_never_block_the_payment(
+        segments: tuple[str, ...], message: str, error: type) -> None:
+    # The payer's address and contacts are information: a defect there is noted, in strict
+    # mode too, and the payment is still read.
+    text = _interchange(*PAYMENT, "N1*PR*ACME HEALTH PLAN", *segments, *PAYEE_LOOP_1000B,
+                        *CLAIM)
+    for strict in (True, False):
+        warnings: list[X12Error] = []
+        (remittance,) = decode_835(text, strict=strict, warnings=warnings)
+        assert remittance.claims and remittance.payer_address is None
+        assert isinstance(warnings[0], error) and str(warnings[0]).startswith(message)
+        assert Remittance.model_validate(remittance.model_dump()) == remittance
+
+
+def test_a_per_without_its_name_element_is_read_with_a_warning() -> None:
+    text = _interchange(*PAYMENT, "N1*PR*ACME HEALTH PLAN", "PER*CX*TE*8005550100*EX*22",
+                        *PAYEE_LOOP_1000B, *CLAIM)
+    warnings: list[X12Error] = []
+    (remittance,) = decode_835(text, warnings=warnings)
+    assert remittance.payer_contacts == [_contact(CX, None, (T, "8005550100"), (EX, "22"))]
+    assert [str(w) for w in warnings] == [
+        "segment 8 (PER), element PER02: PER02 name (may be empty) before the communication "
+        "numbers"]
+
+
+DOMAIN_REMITTANCE = Remittance(
+    trace_number="EFT0001", payer_trace_id="1431234567", payment_amount=Decimal("100.00"),
+    payment_method=PaymentMethod.ACH, payment_date=date(2024, 3, 16), payer_name="ACME HEALTH PLAN",
+    payer_id="60054", payee_name="SUNRISE FAMILY MEDICINE", payee_npi="1234567893",
+    payer_address=Address(line1="PO BOX 1000", line2="SUITE 5", city="KANSAS CITY", state="MO",
+                          postal_code="641010100"),
+    payer_contacts=[_contact(CX, "PROVIDER SERVICES", (T, "8005550100"), (EX, "12")),
+                    _contact(BL, "EDI SUPPORT", (T, "8005550102"), (EM, "EDI@ACME.EXAMPLE")),
+                    _contact(BL, None, (UR, "WWW.ACME.EXAMPLE/EDI")),
+                    _contact(IC, None, (UR, "WWW.ACME.EXAMPLE"))],
+    claims=decode_835(MULTI.read_text())[1].claims, provider_adjustments=[])
+
+
+def test_remittance_with_payer_address_and_contacts_round_trips_and_is_clean_in_pyx12() -> None:
+    remittance = DOMAIN_REMITTANCE.model_copy(update={
+        "payment_amount": sum((c.paid for c in DOMAIN_REMITTANCE.claims), Decimal("0.00"))})
+    text = encode_835([remittance])
+    assert "N3*PO BOX 1000*SUITE 5~N4*KANSAS CITY*MO*641010100~REF*2U*60054~PER*CX*" in text
+    assert decode_835(text) == [remittance]
+    valid, errors = pyx12_verdict(text)
+    assert valid, errors
+
+
+def test_contacts_are_written_in_x221a1_order() -> None:
+    contacts = DOMAIN_REMITTANCE.payer_contacts
+    shuffled = DOMAIN_REMITTANCE.model_copy(update={
+        "payer_contacts": [contacts[3], contacts[1], contacts[0], contacts[2]]})
+    (decoded,) = decode_835(encode_835([shuffled]))
+    assert decoded.payer_contacts == contacts
+
+
+def test_payer_contact_argument_is_the_fallback_for_what_a_remittance_lacks() -> None:
+    fallback = PayerContact(address=Address(line1="PO BOX 9", city="ST LOUIS", state="MO",
+                                            postal_code="63101"),
+                            technical_contact_phone="8005550199",
+                            technical_contact_url="WWW.FALLBACK.EXAMPLE")
+    bare = DOMAIN_REMITTANCE.model_copy(update={"payer_address": None, "payer_contacts": []})
+    (decoded,) = decode_835(encode_835([bare], payer_contact=fallback))
+    assert decoded.payer_address == fallback.address
+    assert decoded.payer_contacts == [_contact(BL, None, (T, "8005550199"),
+                                               (UR, "WWW.FALLBACK.EXAMPLE"))]
+    # What the Remittance has wins, each part on its own.
+    only_contacts = DOMAIN_REMITTANCE.model_copy(update={"payer_address": None})
+    (decoded,) = decode_835(encode_835([only_contacts], payer_contact=fallback))
+    assert decoded.payer_address == fallback.address
+    assert decoded.payer_contacts == DOMAIN_REMITTANCE.payer_contacts
+    (decoded,) = decode_835(encode_835([DOMAIN_REMITTANCE], payer_contact=fallback))
+    assert decoded == DOMAIN_REMITTANCE

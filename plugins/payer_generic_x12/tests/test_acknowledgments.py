@@ -16,7 +16,8 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     encode_999,
     encode_ta1,
 )
-from medbill_payer_generic_x12.x12 import X12EnvelopeError
+from medbill_payer_generic_x12.x12 import X12EncodeError, X12EnvelopeError
+from pydantic import ValidationError
 from x12_factories import FIXTURES, claim
 
 from medbill_core.domain import (
@@ -58,6 +59,31 @@ def test_rejected_999_details() -> None:
     (transaction,) = ack.transactions
     assert transaction.error_codes == ["5"]
     assert transaction.segment_errors[0].segment_position == 17
+    assert ack.error_codes == []
+
+
+def test_999_group_and_transaction_set_error_codes_are_decoded_and_round_trip() -> None:
+    text = (FIXTURES / "999" / "imsweb__x12_999_rejected.txt").read_text()
+    text = text.replace("IK5*R*5~", "IK5*R*5*1*2*3*4~").replace("AK9*R*1*1*0~",
+                                                                "AK9*R*1*1*0*5*4*2*1*3~")
+    (ack,) = decode_999(text)
+    assert ack.error_codes == ["5", "4", "2", "1", "3"]  # AK905-AK909
+    assert ack.transactions[0].error_codes == ["5", "1", "2", "3", "4"]  # IK502-IK506
+    assert FunctionalAcknowledgment.model_validate(ack.model_dump()) == ack
+    encoded = encode_999([ack])
+    assert "IK5*R*5*1*2*3*4~" in encoded and "AK9*R*1*1*0*5*4*2*1*3~" in encoded
+    assert decode_999(encoded) == [ack]
+
+
+def test_more_than_five_syntax_error_codes_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        FunctionalAcknowledgment(group_control_number="1", functional_id="HC",
+                                 status=AckStatus.REJECTED, error_codes=["1"] * 6)
+    six = REJECTION.model_copy(update={"transactions": [TransactionSetAck(
+        transaction_set_id="837", control_number="0001", status=AckStatus.REJECTED,
+        error_codes=["1", "2", "3", "4", "5", "6"])]})
+    with pytest.raises(X12EncodeError, match="IK5"):
+        encode_999([six])
 
 
 REJECTION = FunctionalAcknowledgment(
@@ -83,9 +109,18 @@ REJECTION = FunctionalAcknowledgment(
     ])
 
 
+#: A group refused as a whole: GE01 did not match the transaction sets found (AK905 5).
+GROUP_REJECTION = FunctionalAcknowledgment(
+    group_control_number="43", functional_id="HC", status=AckStatus.REJECTED,
+    included_count=3, received_count=2, accepted_count=0, error_codes=["5", "4"],
+    transactions=[TransactionSetAck(transaction_set_id="837", control_number="0001",
+                                    status=AckStatus.REJECTED, error_codes=["5", "3"])])
+
+
 def test_999_with_segment_errors_round_trips_and_is_clean_in_pyx12() -> None:
-    text = encode_999([REJECTION])
-    assert decode_999(text) == [REJECTION]
+    text = encode_999([REJECTION, GROUP_REJECTION])
+    assert "AK9*R*3*2*0*5*4~" in text
+    assert decode_999(text) == [REJECTION, GROUP_REJECTION]
     valid, errors = pyx12_verdict(text)
     assert valid, errors
 

@@ -26,6 +26,7 @@ from x12_factories import FIXTURES
 
 from medbill_core.domain import (
     AckStatus,
+    Address,
     Adjustment,
     AdjustmentGroup,
     Benefit,
@@ -40,6 +41,8 @@ from medbill_core.domain import (
     ClaimStatusCode,
     ClaimStatusRequest,
     ClaimStatusResponse,
+    CommunicationNumber,
+    CommunicationQualifier,
     CoverageLevel,
     CoverageOrder,
     CoverageStatus,
@@ -47,6 +50,8 @@ from medbill_core.domain import (
     EligibilityResponse,
     FunctionalAcknowledgment,
     Network,
+    PayerContactFunction,
+    PayerContactInfo,
     PaymentMethod,
     PriorPayerAdjudication,
     ProviderAdjustment,
@@ -109,12 +114,29 @@ provider_adjustments = st.lists(st.builds(
     reason_code=st.sampled_from(["L6", "WO", "FB", "72", "CS"]), reference=st.none() | ids,
     amount=money), max_size=8)
 
+addresses = st.builds(
+    Address, line1=words, line2=st.none() | words, city=st.from_regex(r"[A-Z][A-Z ]{0,20}[A-Z]",
+                                                                      fullmatch=True),
+    state=st.from_regex(r"[A-Z]{2}", fullmatch=True),
+    postal_code=st.from_regex(r"[0-9]{5}|[0-9]{9}", fullmatch=True))
+contact_order = list(PayerContactFunction)  # CX, BL, IC: the order encoders write PER in
+payer_contacts = st.lists(st.builds(
+    PayerContactInfo, function=st.sampled_from(PayerContactFunction), name=st.none() | words,
+    numbers=st.lists(st.builds(CommunicationNumber,
+                               qualifier=st.sampled_from(CommunicationQualifier),
+                               number=st.from_regex(r"[A-Z0-9][A-Z0-9@./-]{0,30}",
+                                                    fullmatch=True)), max_size=3)),
+    max_size=4).map(lambda contacts: sorted(contacts,
+                                            key=lambda c: contact_order.index(c.function)))
+
 remittances = st.builds(
     Remittance, trace_number=ids, payer_trace_id=st.none() | ids,
     handling_code=st.sampled_from(["I", "H", "P"]), payment_amount=money,
     credit_debit=st.sampled_from(["C", "D"]), payment_method=st.sampled_from(PaymentMethod),
     payment_date=st.none() | dates, production_date=st.none() | dates, payer_name=words,
-    payer_id=st.none() | ids, payee_name=words, payee_npi=st.none() | st.just("1234567893"),
+    payer_id=st.none() | ids, payer_address=st.none() | addresses,
+    payer_contacts=payer_contacts, payee_name=words,
+    payee_npi=st.none() | st.just("1234567893"),
     payee_tax_id=st.none() | st.from_regex(r"[0-9]{9}", fullmatch=True),
     claims=st.lists(claim_payments, max_size=4), provider_adjustments=provider_adjustments)
 
@@ -154,7 +176,9 @@ functional_acks = st.builds(
                                                                                        "HS"]),
     status=st.sampled_from(AckStatus), transactions=st.lists(set_acks, max_size=3),
     included_count=st.integers(0, 99), received_count=st.integers(0, 99),
-    accepted_count=st.integers(0, 99))
+    accepted_count=st.integers(0, 99),
+    error_codes=st.lists(st.sampled_from(["1", "2", "3", "4", "5", "6", "17", "26"]),
+                         max_size=5))
 
 
 @SETTINGS

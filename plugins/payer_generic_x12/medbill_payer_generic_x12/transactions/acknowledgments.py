@@ -2,7 +2,8 @@
 
 999 mapping: AK1 -> functional_id / group_control_number; AK2+IK5 -> TransactionSetAck;
 IK3 (+IK4) -> SegmentError (one per IK4; an IK3 without IK4 gives one without element);
-AK9 -> status and counts. Not kept: AK905-AK909 group error codes, IK4 bad-data copies (PHI).
+IK502-IK506 -> TransactionSetAck.error_codes; AK901-AK904 -> status and counts; AK905-AK909 ->
+FunctionalAcknowledgment.error_codes. Not kept: IK4 bad-data copies (PHI).
 
 277CA mapping: BHT03 -> control_number; 2100A NM1*PR -> sender_name; each patient level (HL03 PT)
 -> ClaimAcknowledgment: TRN02 claim_number, STC composites -> status_codes (STC01/10/11),
@@ -168,6 +169,8 @@ def decode_999_transaction(transaction: Transaction) -> FunctionalAcknowledgment
                     raise transaction.error(X12ValueError, f"AK9{position:02d} as a number",
                                             segment, position, ack_code="6")
                 header[name] = int(value) if value else None
+            header["error_codes"] = [code for code in (el(segment, p) for p in range(5, 10))
+                                     if code]
     if current is not None:
         raise X12StructureError("IK5 closing each AK2", segment_index=transaction.segment_index,
                                 segment_id="IK5", ack_code="3")
@@ -216,10 +219,18 @@ def encode_999(acks: Sequence[FunctionalAcknowledgment], *, parties: Parties = D
         for item in ack.transactions:
             w.add("AK2", item.transaction_set_id, item.control_number)
             _write_segment_errors(w, item.segment_errors)
-            w.add("IK5", item.status.value, *item.error_codes[:5])
+            w.add("IK5", item.status.value, *_error_codes(item.error_codes, "IK5"))
         w.add("AK9", ack.status.value, _count(ack.included_count), _count(ack.received_count),
-              _count(ack.accepted_count))
+              _count(ack.accepted_count), *_error_codes(ack.error_codes, "AK9"))
     return interchange.text()
+
+
+def _error_codes(codes: Sequence[str], segment_id: str) -> Sequence[str]:
+    # IK502-IK506 / AK905-AK909: five elements; more would be lost, so refuse rather than cut.
+    if len(codes) > 5:
+        raise X12EncodeError(f"at most 5 syntax error codes ({segment_id}, 5 elements)",
+                             segment_id=segment_id)
+    return codes
 
 
 def _count(value: int | None) -> str:

@@ -15,6 +15,11 @@ BPR01-04, BPR02, BPR16      handling_code, payment_amount, credit_debit, payment
 TRN02 / TRN03               trace_number / payer_trace_id
 DTM*405                     production_date
 N1*PR, REF*2U (or N1 XV)    payer_name, payer_id
+N3/N4 (loop 1000A)          payer_address (US addresses; one with an N404 country other
+                            than US is not kept)
+PER*CX, PER*BL, PER*IC      payer_contacts (loop 1000A only): PayerContactInfo function
+                            (PER01), name (PER02), numbers (PER03-08 qualifier/number pairs
+                            EM, EX, FX, TE, UR); written back in X221A1 order CX, BL..., IC
 N1*PE (XX/FI), REF*TJ       payee_name, payee_npi, payee_tax_id
 CLP01-09                    ClaimPayment claim number, status, charge, paid, patient share,
                             filing indicator, payer claim number, facility type, frequency
@@ -29,8 +34,11 @@ REF*6R, AMT*B6, LQ          line control number, allowed amount, remark codes
 PLB                         ProviderAdjustment (one per reason/amount pair)
 ==========================  ===================================================
 
-Not kept (no domain field): payer/payee addresses and contacts, MIA/MOA amounts, claim-level
-AMT other than interest, rendering provider, corrected names, TS3/TS2, QTY.
+Not kept (no domain field): payee address (1000B N3/N4), REF in 1000A other than 2U, MIA/MOA
+amounts, claim-level AMT other than interest, rendering provider, corrected names, TS3/TS2, QTY.
+
+``encode_835(payer_contact=...)`` supplies the address and a PER*BL for remittances whose
+``payer_address`` / ``payer_contacts`` are empty (X221A1 requires both).
 """
 
 from __future__ import annotations
@@ -42,12 +50,18 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from pydantic import ValidationError
+
 from medbill_core.domain import (
     Address,
     Adjustment,
     AdjustmentGroup,
     ClaimPayment,
     ClaimStatusCode,
+    CommunicationNumber,
+    CommunicationQualifier,
+    PayerContactFunction,
+    PayerContactInfo,
     PaymentMethod,
     ProviderAdjustment,
     Remittance,
@@ -80,6 +94,17 @@ _CENT = Decimal("0.01")
 _GROUPS = {group.value: group for group in AdjustmentGroup}
 _STATUSES = {status.value: status for status in ClaimStatusCode}
 _METHODS = {method.value: method for method in PaymentMethod}
+_CONTACT_FUNCTIONS = {function.value: function for function in PayerContactFunction}
+_QUALIFIERS = {qualifier.value: qualifier for qualifier in CommunicationQualifier}
+#: X221A1 order of the 1000A PER segments: business contact, technical contacts, web site.
+_CONTACT_ORDER = {PayerContactFunction.BUSINESS: 0, PayerContactFunction.TECHNICAL: 1,
+                  PayerContactFunction.WEB_SITE: 2}
+#: Address fields -> (N3/N4 element, what it should be, 999 IK4 code) for positioned errors.
+_ADDRESS_ELEMENTS = {"line1": ("N301", "payer address line of at most 55 characters", "5"),
+                     "line2": ("N302", "payer address line of at most 55 characters", "5"),
+                     "city": ("N401", "payer city name of 2 to 30 characters", "4"),
+                     "state": ("N402", "payer state as a 2-letter code", "7"),
+                     "postal_code": ("N403", "payer ZIP code of 5 or 9 digits", "7")}
 _MAX_REASON = 5
 _ZERO = Decimal("0.00")
 #: Amount texts repeat a lot within a file ("0", "45", "20"); Decimal is immutable, so share.
@@ -167,6 +192,11 @@ class _Decoder:
         assert isinstance(error, X12Error)
         self.warnings.append(error)
         return fallback
+
+    def note(self, error: X12Error) -> None:
+        """A defect in data kept for information only (the payer's address and contacts):
+        noted in :attr:`warnings` in both modes, never a reason to refuse a payment."""
+        self.warnings.append(error)
 
     def money(self, segment: Segment, position: int, what: str) -> Decimal:
         text = segment[position] if len(segment) > position else ""
@@ -394,10 +424,106 @@ class _Decoder:
                 header["payer_id"] = self.text(segment, 2, "REF02 payer identification")
             elif loop == "1000B" and qualifier == "TJ":
                 header["payee_tax_id"] = self.text(segment, 2, "REF02 payee tax ID")
+        elif header.get("_loop") != "1000A":
+            return  # the payee's N3/N4 (loop 1000B) are not kept
+        elif tag == "N3":
+            header["_n3"] = (self.text(segment, 1, "N301 payer address line"),
+                             segment[2].strip() or None if len(segment) > 2 else None)
+        elif tag == "N4":
+            self.payer_address(segment)
+        elif tag == "PER":
+            contact = self.payer_contact(segment)
+            if contact is not None:
+                header.setdefault("payer_contacts", []).append(contact)
+
+    def payer_address(self, segment: Segment) -> None:
+        """N4 of loop 1000A, with the N3 before it, as ``payer_address``."""
+        header = self.header
+        lines = header.pop("_n3", None)
+        country = segment[4].strip() if len(segment) > 4 else ""
+        if country and country != "US":
+            return  # Address holds US addresses only: a foreign payer address is not kept
+        if lines is None:
+            self.note(self.fail(X12StructureError, "N3 payer address before N4", segment,
+                                None, "3"))
+            return
+        data = {"line1": lines[0], "line2": lines[1],
+                "city": segment[1].strip() if len(segment) > 1 else "",
+                "state": segment[2].strip() if len(segment) > 2 else "",
+                "postal_code": segment[3].strip() if len(segment) > 3 else ""}
+        try:
+            header["payer_address"] = Address.model_validate(data)
+        except ValidationError as exc:
+            field = str(exc.errors(include_input=False)[0]["loc"][0])
+            name, expected, code = _ADDRESS_ELEMENTS.get(field, ("N4", "a valid payer address",
+                                                                 "7"))
+            position = int(name[2:]) if name.startswith("N4") and len(name) > 2 else None
+            value = data.get(field) or ""
+            if field == "city" and len(value) > 30:
+                code = "5"
+            error = self.fail(X12StructureError if not value else X12ValueError,
+                              f"{name} {expected}" + ("" if value else " (required)"), segment,
+                              position, code if value else "1")
+            self.note(error)
+
+    def payer_contact(self, segment: Segment) -> PayerContactInfo | None:
+        """One PER of loop 1000A; ``None`` (lenient) when PER01 is not CX, BL or IC."""
+        size = len(segment)
+        function = _CONTACT_FUNCTIONS.get(segment[1].strip() if size > 1 else "")
+        if function is None:
+            self.note(self.fail(X12ValueError, "PER01 contact function code CX, BL or IC",
+                                segment, 1, "7"))
+            return None
+        name = segment[2].strip() if size > 2 else ""
+        start = 3
+        if (name in _QUALIFIERS and size > 3
+                and (segment[3].strip() not in _QUALIFIERS
+                     or size < 5 or not segment[4].strip())):
+            # A known payer defect: PER02 left out with its separator ("PER*CX*TE*8005551212").
+            self.note(self.fail(X12StructureError, "PER02 name (may be empty) before "
+                                           "the communication numbers", segment, 2, "2"))
+            name, start = "", 2
+        if len(name) > 60:
+            self.note(self.fail(X12ValueError, "PER02 name of at most 60 characters", segment, 2,
+                                "5"))
+            name = ""
+        numbers: list[CommunicationNumber] = []
+        for position in (start, start + 2, start + 4):
+            qualifier_text = segment[position].strip() if size > position else ""
+            number = segment[position + 1].strip() if size > position + 1 else ""
+            if not qualifier_text and not number:
+                continue
+            qualifier = _QUALIFIERS.get(qualifier_text)
+            if qualifier is None:
+                if qualifier_text:
+                    error = self.fail(X12ValueError, f"PER{position:02d} communication number "
+                                      "qualifier EM, EX, FX, TE or UR", segment, position, "7")
+                else:
+                    error = self.fail(X12StructureError, f"PER{position:02d} communication "
+                                      f"number qualifier (PER{position + 1:02d} is given)",
+                                      segment, position, "2")
+                self.note(error)
+                continue
+            if not number or len(number) > 256:
+                self.note(self.fail(
+                    X12StructureError if not number else X12ValueError,
+                    f"PER{position + 1:02d} communication number "
+                    + (f"(PER{position:02d} is given)" if not number else
+                       "of at most 256 characters"),
+                    segment, position + 1, "2" if not number else "5"))
+                continue
+            numbers.append(trusted(CommunicationNumber, {"qualifier": qualifier,
+                                                         "number": number}))
+        return trusted(PayerContactInfo, {"function": function, "name": name or None,
+                                          "numbers": numbers})
 
     def remittance_header(self) -> Remittance:
         header = dict(self.header)
         header.pop("_loop", None)
+        if header.pop("_n3", None) is not None:
+            self.note(X12StructureError("N4 payer city, state and ZIP after N3",
+                                        segment_index=self.transaction.segment_index,
+                                        segment_id="N4", ack_code="3"))
         for name, what in (("payment_amount", "BPR segment"), ("trace_number", "TRN segment"),
                            ("payer_name", "N1*PR payer loop 1000A"),
                            ("payee_name", "N1*PE payee loop 1000B")):
@@ -631,11 +757,26 @@ def stream_835(path: str | os.PathLike[str], chunk_size: int = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class PayerContact:
-    """1000A details X221A1 requires but the Remittance model does not hold."""
+    """Fallback 1000A details for a Remittance without ``payer_address``/``payer_contacts``.
+
+    ``Remittance.payer_address`` and ``Remittance.payer_contacts`` take precedence, each on its
+    own; this supplies what X221A1 requires (N3/N4 and one PER*BL) when they are empty.
+    """
 
     address: Address
     technical_contact_phone: str | None = None
     technical_contact_url: str | None = None
+
+    def contacts(self) -> list[PayerContactInfo]:
+        """The technical contact as a PER*BL, when a phone or URL is given."""
+        numbers = [CommunicationNumber(qualifier=qualifier, number=number)
+                   for qualifier, number in ((CommunicationQualifier.PHONE,
+                                              self.technical_contact_phone),
+                                             (CommunicationQualifier.URL,
+                                              self.technical_contact_url)) if number]
+        if not numbers:
+            return []
+        return [PayerContactInfo(function=PayerContactFunction.TECHNICAL, numbers=numbers)]
 
 
 def encode_835(remittances: Sequence[Remittance], *, parties: Parties = DEFAULT_PARTIES,
@@ -644,8 +785,10 @@ def encode_835(remittances: Sequence[Remittance], *, parties: Parties = DEFAULT_
                line_breaks: bool = False) -> str:
     """One interchange, one HP group, one 835 transaction set per Remittance.
 
-    ``payer_contact`` supplies the payer address (N3/N4) and technical contact (PER*BL) that
-    X221A1 requires; without it those segments are left out.
+    The payer address (N3/N4) and contacts (PER) come from ``Remittance.payer_address`` and
+    ``Remittance.payer_contacts``; ``payer_contact`` stands in for whichever of the two a
+    Remittance leaves empty. X221A1 requires N3/N4 and one PER*BL: without either source those
+    segments are left out. PER segments are written in X221A1 order (CX, then BL, then IC).
     """
     if not remittances:
         raise X12EncodeError("at least one remittance to encode")
@@ -681,20 +824,21 @@ def _write_remittance(w: TransactionWriter, remittance: Remittance,
     if r.production_date:
         w.add("DTM", "405", format_date(r.production_date))
     w.add("N1", "PR", r.payer_name)
-    if payer_contact:
-        w.add("N3", payer_contact.address.line1, payer_contact.address.line2)
-        w.add("N4", payer_contact.address.city, payer_contact.address.state,
-              payer_contact.address.postal_code)
+    address = r.payer_address or (payer_contact.address if payer_contact else None)
+    if address is not None:
+        w.add("N3", address.line1, address.line2)
+        w.add("N4", address.city, address.state, address.postal_code)
     if r.payer_id:
         w.add("REF", "2U", r.payer_id)
-    if payer_contact and (payer_contact.technical_contact_phone
-                          or payer_contact.technical_contact_url):
-        contact: list[str | None] = ["BL", None]
-        if payer_contact.technical_contact_phone:
-            contact += ["TE", payer_contact.technical_contact_phone]
-        if payer_contact.technical_contact_url:
-            contact += ["UR", payer_contact.technical_contact_url]
-        w.add("PER", *contact)
+    contacts = r.payer_contacts or (payer_contact.contacts() if payer_contact else [])
+    for contact in sorted(contacts, key=lambda c: _CONTACT_ORDER.get(c.function, 3)):
+        if len(contact.numbers) > 3:
+            raise X12EncodeError("at most 3 communication numbers per contact (PER03-PER08)",
+                                 segment_id="PER")
+        numbers: list[str | None] = []
+        for item in contact.numbers:
+            numbers += [item.qualifier.value, item.number]
+        w.add("PER", contact.function.value, contact.name, *numbers)
     if r.payee_npi:
         w.add("N1", "PE", r.payee_name, "XX", r.payee_npi)
         if r.payee_tax_id:
