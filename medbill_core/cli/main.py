@@ -17,6 +17,7 @@ from medbill_core.cli import (
     init_cmd,
     patients_cmd,
     plugins_cmd,
+    receivables_cmd,
 )
 from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
@@ -50,6 +51,7 @@ def build_app() -> typer.Typer:
     app.add_typer(accounts_cmd.plans_app, name="plans")
     app.add_typer(accounts_cmd.statements_app, name="statements")
     app.add_typer(accounts_cmd.collections_app, name="collections")
+    app.add_typer(receivables_cmd.app, name="ar")
     app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
     app.command("demo")(demo_cmd.demo)

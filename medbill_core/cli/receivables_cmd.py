@@ -1,0 +1,167 @@
+"""``medbill ar``: accounts-receivable reports (aging, insurance follow-up, remittance exceptions).
+
+Read-only reports. Patients are named by account number only: no names, dates of birth
+or member IDs in this command's output.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
+
+if TYPE_CHECKING:
+    from medbill_core.services.receivables import AgingLine
+
+app = typer.Typer(help="Accounts receivable: aging, insurance follow-up, remittance exceptions.",
+                  no_args_is_help=True)
+
+AsOf = Annotated[str | None, typer.Option(
+    "--as-of", help="Count ages and days to this date, YYYY-MM-DD (default today)")]
+AsJson = Annotated[bool, typer.Option("--json")]
+
+
+class AgingBy(StrEnum):
+    PAYER = "payer"
+    PATIENT = "patient"
+
+
+def _as_of(value: str | None) -> date:
+    """The ``--as-of`` date; a bad one is a one-line usage error (exit 2)."""
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--as-of must be a date as YYYY-MM-DD, got {value!r}", 2) from None
+
+
+def _aging_table(title: str, first: str,
+                 sections: list[list[tuple[str, AgingLine]]]) -> Table:
+    """A row per (label, line), sections separated by a rule."""
+    from medbill_core.services.receivables import BUCKETS
+
+    table = Table(first, title=title)
+    for name in (*BUCKETS, "credit", "total"):
+        table.add_column(name, justify="right")
+    for index, section in enumerate(sections):
+        if index:
+            table.add_section()
+        for label, line in section:
+            table.add_row(escape(label), *(str(line.buckets[bucket]) for bucket in BUCKETS),
+                          str(line.credit), str(line.total))
+    return table
+
+
+@app.command("aging")
+@cli_errors
+def aging_command(
+    as_of: AsOf = None,
+    by: Annotated[AgingBy, typer.Option(
+        help="payer: insurance by payer, the patients' line and totals; "
+             "patient: patient balances per patient account number")] = AgingBy.PAYER,
+    as_json: AsJson = False,
+) -> None:
+    """A/R by age (0-30, 31-60, 61-90, 91-120, 121+ days); credits in their own column."""
+    from medbill_core.services.receivables import aging, patient_aging
+
+    when = _as_of(as_of)
+    medbill = open_app()
+    if by is AgingBy.PATIENT:
+        with medbill.unit_of_work() as work:
+            per_patient = patient_aging(work, as_of=when)
+        if as_json:
+            print_json(per_patient.as_json())
+            return
+        console.print(_aging_table(
+            f"patient A/R aging as of {when}", "account",
+            [[(line.label, line) for line in per_patient.patients],
+             [("total", per_patient.total)]]))
+        return
+    with medbill.unit_of_work() as work:
+        report = aging(work, as_of=when)
+    if as_json:
+        print_json(report.as_json())
+        return
+    console.print(_aging_table(
+        f"A/R aging as of {when}", "",
+        [[(line.label, line) for line in report.insurance],
+         [("insurance", report.insurance_total), ("patient", report.patient)],
+         [("total", report.total)]]))
+
+
+@app.command("followup")
+@cli_errors
+def followup_command(
+    older_than: Annotated[int, typer.Option(
+        "--older-than", min=0,
+        help="Days since submission after which a claim still at the payer needs a 276")] = 30,
+    as_of: AsOf = None,
+    payer: Annotated[str | None, typer.Option(help="Only claims billed to this payer key")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Claims needing insurance follow-up, fewest timely-filing days left first."""
+    from medbill_core.services.receivables import FollowUpAction, followup
+
+    when = _as_of(as_of)
+    medbill = open_app()
+    if payer is not None and payer not in medbill.config.payers:
+        known = ", ".join(sorted(medbill.config.payers)) or "none"
+        raise fail(f"--payer: {payer!r} is not a configured payer (configured: {known})", 2)
+    with medbill.unit_of_work() as work:
+        items = followup(work, older_than=older_than, as_of=when, payer_key=payer)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    # the claim number identifies the claim (``medbill claims show`` takes it); --json has ids
+    table = Table(title=f"{len(items)} claims to follow up as of {when}")
+    for name in ("claim", "payer", "state"):
+        table.add_column(name, overflow="fold")
+    for name in ("charge", "ins. bal.", "days"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("deadline", overflow="fold")
+    table.add_column("left", justify="right", overflow="fold")
+    table.add_column("action", overflow="fold")
+    for item in items:
+        action = item.action.value
+        if item.action is FollowUpAction.APPEAL and item.carc_codes:
+            action += " (" + ", ".join(item.carc_codes) + ")"
+        table.add_row(escape(item.claim_number), escape(item.payer_key or ""),
+                      item.state.value, str(item.charge), str(item.insurance_balance),
+                      str(item.days_since_submission), str(item.filing_deadline or "?"),
+                      "?" if item.days_left is None else str(item.days_left), escape(action))
+    console.print(table)
+
+
+@app.command("exceptions")
+@cli_errors
+def exceptions_command(
+    include_resolved: Annotated[bool, typer.Option(
+        "--all", help="Also list exceptions already resolved")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Remittance claim payments that matched no claim, oldest first."""
+    from medbill_core.services.receivables import remittance_exceptions
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        items = remittance_exceptions(work, include_resolved=include_resolved)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} remittance exceptions")
+    for name in ("id", "received", "trace", "claim (as sent)"):
+        table.add_column(name, overflow="fold")
+    table.add_column("paid", justify="right")
+    table.add_column("reason")
+    for item in items:
+        table.add_row(str(item.id), str(item.received_on), escape(item.trace_number),
+                      escape(item.claim_number), str(item.paid),
+                      escape(item.reason + (" (resolved)" if item.resolved else "")))
+    console.print(table)

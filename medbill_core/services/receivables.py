@@ -1,0 +1,482 @@
+"""Accounts-receivable reports: aging, the insurance follow-up work list, remittance exceptions.
+
+Every report here only reads; nothing is written and nothing is audited.
+
+Aging
+-----
+Balances are the ledger's, taken **per claim account**: the encounter's first claim, which
+its secondary, corrected and void claims share (``account_claim_id``), as the ledger and the
+statements key them. Each account's balance is split by bucket and aged from:
+
+* **insurance**, per account and payer (the payer key of the entries): the first submission
+  of that payer's claim on the account, i.e. the earliest transition to ``submitted`` of any
+  claim on the account billed to that payer (a replacement is aged from the original's
+  submission); the account's service date when no such claim was ever submitted;
+* **patient**, per account: the day the balance became the patient's, i.e. the effective
+  date of the first (positive) transfer-to-patient entry on the account, else the account's
+  service date (so a self-pay claim, owed by the patient from the start, ages from its
+  service date).
+
+Entries on no claim (a patient's unapplied payments) form one account per patient (and
+per payer), aged from their earliest effective date.
+
+Days are counted from that date to ``as_of`` (a date after ``as_of`` counts as 0 days) and
+fall into the buckets 0-30, 31-60, 61-90, 91-120 and 121+ (over 120): day 30 is still in
+0-30, day 31 in 31-60. (The statements' own aging, in :mod:`.statements`, steps at days 30,
+60 and 90 instead: a patient statement counts 30 days as past due.)
+
+A negative account balance (a credit: an over-payment or an over-adjustment) is never aged
+into a bucket nor netted against other accounts: it goes to the ``credit`` column, so that
+the buckets plus the credit of a line are exactly its ledger balance. The report covers
+every entry posted, whatever its effective date: its totals are
+:meth:`~medbill_core.ledger.Ledger.totals` and
+:meth:`~medbill_core.ledger.Ledger.insurance_balance_by_payer` to the cent; ``as_of`` is the
+date ages are counted to.
+
+Follow-up
+---------
+See :func:`followup`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+
+from medbill_core.app import UnitOfWork
+from medbill_core.domain import ClaimState
+from medbill_core.errors import UnknownPayer
+from medbill_core.ledger import EntryKind
+from medbill_core.lifecycle import PENDING_AT_PAYER
+from medbill_core.money import ZERO, to_money
+from medbill_core.storage.schema import (
+    ClaimAdjudicationRow,
+    ClaimRow,
+    ClaimTransitionRow,
+    LedgerEntryRow,
+    PatientRow,
+    RemittanceExceptionRow,
+)
+
+#: The age buckets, in days (121+ is "over 120").
+BUCKETS = ("0-30", "31-60", "61-90", "91-120", "121+")
+_UPPER_BOUNDS = ((30, "0-30"), (60, "31-60"), (90, "61-90"), (120, "91-120"))
+#: The label of insurance amounts posted without a payer key.
+NO_PAYER = "(no payer)"
+_SUBMITTED = ClaimState.SUBMITTED.value
+_CHUNK = 500
+
+
+def age_bucket(days: int) -> str:
+    """The bucket of a balance ``days`` old (0-30 includes day 30; negative days are 0-30)."""
+    for upper, label in _UPPER_BOUNDS:
+        if days <= upper:
+            return label
+    return BUCKETS[-1]
+
+
+def _empty_buckets() -> dict[str, Decimal]:
+    return dict.fromkeys(BUCKETS, ZERO)
+
+
+@dataclass
+class AgingLine:
+    """Amounts of one payer, the patients or one patient per age bucket, credits apart."""
+
+    label: str
+    buckets: dict[str, Decimal] = field(default_factory=_empty_buckets)
+    #: the sum of the negative (credit) account balances, zero or less
+    credit: Decimal = ZERO
+
+    def add(self, amount: Decimal, days: int) -> None:
+        """Add one account's balance: a credit to ``credit``, anything else to its bucket."""
+        if amount < ZERO:
+            self.credit += amount
+        elif amount > ZERO:
+            self.buckets[age_bucket(days)] += amount
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.buckets.values(), ZERO) + self.credit
+
+    def is_empty(self) -> bool:
+        return self.credit == ZERO and not any(self.buckets.values())
+
+    @classmethod
+    def summed(cls, label: str, lines: Iterable[AgingLine]) -> AgingLine:
+        result = cls(label)
+        for line in lines:
+            for bucket, amount in line.buckets.items():
+                result.buckets[bucket] += amount
+            result.credit += line.credit
+        return result
+
+    def as_json(self) -> dict[str, Any]:
+        return {"buckets": {bucket: str(amount) for bucket, amount in self.buckets.items()},
+                "credit": str(self.credit), "total": str(self.total)}
+
+
+@dataclass
+class AgingReport:
+    """Insurance A/R by payer and patient A/R, as of a date."""
+
+    as_of: date
+    #: one line per payer key with a balance, by payer key (:data:`NO_PAYER` last)
+    insurance: list[AgingLine]
+    patient: AgingLine
+
+    @property
+    def insurance_total(self) -> AgingLine:
+        return AgingLine.summed("insurance", self.insurance)
+
+    @property
+    def total(self) -> AgingLine:
+        return AgingLine.summed("total", [*self.insurance, self.patient])
+
+    def as_json(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "buckets": list(BUCKETS),
+                "insurance": [{"payer": None if line.label == NO_PAYER else line.label,
+                               **line.as_json()} for line in self.insurance],
+                "insurance_total": self.insurance_total.as_json(),
+                "patient": self.patient.as_json(), "total": self.total.as_json()}
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Ledger sums of one (claim account, patient, payer key)."""
+
+    claim_id: int | None
+    patient_id: int
+    payer_key: str | None
+    insurance: Decimal
+    patient: Decimal
+    first_effective: date
+    service_date: date | None
+
+
+def _groups(work: UnitOfWork) -> list[_Group]:
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
+               func.sum(LedgerEntryRow.insurance_delta), func.sum(LedgerEntryRow.patient_delta),
+               func.min(LedgerEntryRow.effective_date), ClaimRow.service_date_from)
+        .outerjoin(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
+                  ClaimRow.service_date_from)).all()
+    return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
+                   first, service)
+            for claim_id, patient_id, payer_key, insurance, patient, first, service in rows]
+
+
+def _money(value: object) -> Decimal:
+    """A SUM over a cents column (the column type already made it Decimal dollars)."""
+    if value is None:
+        return ZERO
+    if not isinstance(value, Decimal):
+        raise TypeError("ledger sum came back untyped")
+    return to_money(value)
+
+
+def _local_day(moment: datetime) -> date:
+    """The local calendar day of a stored timestamp (stored in UTC; SQLite returns it naive)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().date()
+
+
+def _first_submissions(work: UnitOfWork) -> dict[tuple[int, str | None], date]:
+    """(claim account, payer key) -> the day the first claim to that payer on it was sent."""
+    account = func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)
+    rows = work.session.execute(
+        select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
+        .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
+        .where(ClaimTransitionRow.target == _SUBMITTED)
+        .group_by(account, ClaimRow.payer_key)).all()
+    return {(account_id, payer_key): _local_day(at) for account_id, payer_key, at in rows}
+
+
+def _first_transfers_to_patient(work: UnitOfWork) -> dict[int, date]:
+    """Claim account -> effective date of its first transfer of a balance to the patient."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
+        .where(LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
+               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None))
+        .group_by(LedgerEntryRow.claim_id)).all()
+    return {claim_id: day for claim_id, day in rows}
+
+
+def _days(as_of: date, since: date) -> int:
+    return max(0, (as_of - since).days)
+
+
+def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
+                      as_of: date) -> list[tuple[int, Decimal, int]]:
+    """(patient id, patient balance, age in days) of every patient account."""
+    balances: dict[tuple[int | None, int], Decimal] = defaultdict(lambda: ZERO)
+    since: dict[tuple[int | None, int], date] = {}
+    for group in groups:
+        key = (group.claim_id, group.patient_id)
+        balances[key] += group.patient
+        start = group.service_date or group.first_effective  # no claim: its first entry
+        since[key] = min(since.get(key, start), start)
+    transfers = _first_transfers_to_patient(work)
+    accounts = []
+    for (claim_id, patient_id), balance in balances.items():
+        if balance == ZERO:
+            continue
+        start = since[(claim_id, patient_id)]
+        if claim_id is not None:
+            start = transfers.get(claim_id, start)
+        accounts.append((patient_id, balance, _days(as_of, start)))
+    return accounts
+
+
+def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
+    """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
+    today = as_of or date.today()
+    groups = _groups(work)
+    submissions = _first_submissions(work)
+    by_payer: dict[str | None, AgingLine] = {}
+    for group in groups:
+        if group.insurance == ZERO:
+            continue
+        if group.claim_id is None:
+            since = group.first_effective
+        else:
+            since = submissions.get((group.claim_id, group.payer_key),
+                                    group.service_date or group.first_effective)
+        line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
+        line.add(group.insurance, _days(today, since))
+    patient = AgingLine("patient")
+    for _patient_id, balance, days in _patient_accounts(work, groups, today):
+        patient.add(balance, days)
+    insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
+                 if not by_payer[key].is_empty()]
+    return AgingReport(today, insurance, patient)
+
+
+@dataclass
+class PatientAgingReport:
+    """Patient balances by age bucket, one line per patient account number."""
+
+    as_of: date
+    #: one line per patient with a patient balance (label: account number), by account number
+    patients: list[AgingLine]
+
+    @property
+    def total(self) -> AgingLine:
+        return AgingLine.summed("total", self.patients)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "buckets": list(BUCKETS),
+                "patients": [{"account_number": line.label, **line.as_json()}
+                             for line in self.patients],
+                "total": self.total.as_json()}
+
+
+def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgingReport:
+    """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
+    today = as_of or date.today()
+    lines: dict[int, AgingLine] = {}
+    for patient_id, balance, days in _patient_accounts(work, _groups(work), today):
+        lines.setdefault(patient_id, AgingLine("")).add(balance, days)
+    numbers: dict[int, str] = {}
+    ids = sorted(lines)
+    for start in range(0, len(ids), _CHUNK):
+        numbers.update((patient_id, number) for patient_id, number in work.session.execute(
+            select(PatientRow.id, PatientRow.account_number)
+            .where(PatientRow.id.in_(ids[start:start + _CHUNK]))))
+    result = []
+    for patient_id, line in lines.items():
+        if line.is_empty():
+            continue
+        line.label = numbers[patient_id]
+        result.append(line)
+    result.sort(key=lambda line: line.label)
+    return PatientAgingReport(today, result)
+
+
+# -- the insurance follow-up work list ---------------------------------------------------------
+
+class FollowUpAction(StrEnum):
+    STATUS_INQUIRY = "status inquiry (276)"
+    APPEAL = "appeal or correct"
+    UNDERPAYMENT = "review underpayment"
+    RESUBMIT = "fix and resubmit"
+
+
+@dataclass(frozen=True)
+class FollowUpItem:
+    claim_id: int
+    claim_number: str
+    payer_key: str | None
+    state: ClaimState
+    service_date: date
+    charge: Decimal
+    #: what the claim's payer still owes on the claim's account
+    insurance_balance: Decimal
+    #: the claim's latest submission (None: never submitted)
+    submitted_on: date | None
+    #: days from the latest submission (or the service date, never submitted) to ``as_of``
+    days_since_submission: int
+    #: service date + the payer's timely-filing days (None: the payer is not configured)
+    filing_deadline: date | None
+    days_left: int | None
+    action: FollowUpAction
+    #: for denials: the CARCs of the payer's answer, as ``GROUP-CODE``
+    carc_codes: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {"claim_id": self.claim_id, "claim_number": self.claim_number,
+                "payer": self.payer_key, "state": self.state.value,
+                "service_date": self.service_date.isoformat(), "charge": str(self.charge),
+                "insurance_balance": str(self.insurance_balance),
+                "submitted_on": self.submitted_on.isoformat() if self.submitted_on else None,
+                "days_since_submission": self.days_since_submission,
+                "filing_deadline": self.filing_deadline.isoformat()
+                if self.filing_deadline else None,
+                "days_left": self.days_left, "action": self.action.value,
+                "carc_codes": list(self.carc_codes)}
+
+
+_ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
+             ClaimState.PARTIALLY_PAID: FollowUpAction.UNDERPAYMENT,
+             ClaimState.REJECTED: FollowUpAction.RESUBMIT}
+
+
+def _latest_submissions(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, date]:
+    result: dict[int, date] = {}
+    for start in range(0, len(claim_ids), _CHUNK):
+        rows = work.session.execute(
+            select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
+            .where(ClaimTransitionRow.target == _SUBMITTED,
+                   ClaimTransitionRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
+            .group_by(ClaimTransitionRow.claim_id)).all()
+        result.update((claim_id, _local_day(at)) for claim_id, at in rows)
+    return result
+
+
+def _payer_balances(work: UnitOfWork, account_ids: Sequence[int]) -> dict[tuple[int, str], Decimal]:
+    """(claim account, payer key) -> what that payer still owes on the account."""
+    result: dict[tuple[int, str], Decimal] = {}
+    for start in range(0, len(account_ids), _CHUNK):
+        rows = work.session.execute(
+            select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
+                   func.sum(LedgerEntryRow.insurance_delta))
+            .where(LedgerEntryRow.claim_id.in_(account_ids[start:start + _CHUNK]),
+                   LedgerEntryRow.payer_key.is_not(None))
+            .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
+        result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows)
+    return result
+
+
+def _denial_codes(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    """Claim id -> the CARCs (``GROUP-CODE``) of the payer's latest answer to it."""
+    latest: dict[int, ClaimAdjudicationRow] = {}
+    for start in range(0, len(claim_ids), _CHUNK):
+        for row in work.session.scalars(
+                select(ClaimAdjudicationRow)
+                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
+                .order_by(ClaimAdjudicationRow.id)):
+            latest[row.claim_id] = row
+    result = {}
+    for claim_id, row in latest.items():
+        codes = [f"{a['group_code']}-{a['reason_code']}" for a in row.adjustments or []]
+        result[claim_id] = tuple(dict.fromkeys(codes))
+    return result
+
+
+def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,
+             payer_key: str | None = None) -> list[FollowUpItem]:
+    """The insurance follow-up work list, most urgent first.
+
+    * claims waiting at the payer (``submitted``, ``acknowledged``, ``accepted``) for more
+      than ``older_than`` days since their latest submission: a status inquiry (276);
+    * denied claims: appeal or correct, with the CARCs of the payer's latest answer;
+    * partially paid claims whose payer still owes on the account: review the underpayment;
+    * rejected claims: fix and resubmit.
+
+    Urgency: fewest days left before the payer's timely-filing limit (service date +
+    ``timely_filing_days``; claims of a payer no longer configured come last), then the
+    longest since submission, then claim id.
+
+    :raises UnknownPayer: ``payer_key`` is not a configured payer.
+    """
+    today = as_of or date.today()
+    payers = work.app.config.payers
+    if payer_key is not None and payer_key not in payers:
+        raise UnknownPayer(payer_key)
+    states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
+    query = select(ClaimRow).where(ClaimRow.state.in_(states)).order_by(ClaimRow.id)
+    if payer_key is not None:
+        query = query.where(ClaimRow.payer_key == payer_key)
+    claims = list(work.session.scalars(query))
+    ids = [claim.id for claim in claims]
+    submitted = _latest_submissions(work, ids)
+    balances = _payer_balances(work, sorted({c.account_claim_id or c.id for c in claims}))
+    denials = _denial_codes(work, [c.id for c in claims if c.state == ClaimState.DENIED.value])
+    items = []
+    for claim in claims:
+        state = ClaimState(claim.state)
+        sent = submitted.get(claim.id)
+        days = _days(today, sent or claim.service_date_from)
+        balance = balances.get((claim.account_claim_id or claim.id, claim.payer_key or ""), ZERO)
+        if state in PENDING_AT_PAYER:
+            if days <= older_than:
+                continue
+            action = FollowUpAction.STATUS_INQUIRY
+        else:
+            action = _ANSWERED[state]
+            if action is FollowUpAction.UNDERPAYMENT and balance <= ZERO:
+                continue
+        payer = payers.get(claim.payer_key or "")
+        deadline = claim.service_date_from + timedelta(days=payer.timely_filing_days) \
+            if payer is not None else None
+        items.append(FollowUpItem(
+            claim.id, claim.claim_number, claim.payer_key, state, claim.service_date_from,
+            claim.total_charge, balance, sent, days, deadline,
+            (deadline - today).days if deadline is not None else None, action,
+            denials.get(claim.id, ())))
+    items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,
+                                 -item.days_since_submission, item.claim_id))
+    return items
+
+
+# -- remittance exceptions ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RemittanceExceptionItem:
+    """A remittance claim payment that matched no claim: a work item for a biller."""
+
+    id: int
+    trace_number: str
+    #: the claim number as the payer sent it back
+    claim_number: str
+    paid: Decimal
+    reason: str
+    received_on: date
+    resolved: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "trace_number": self.trace_number,
+                "claim_number": self.claim_number, "paid": str(self.paid),
+                "reason": self.reason, "received_on": self.received_on.isoformat(),
+                "resolved": self.resolved}
+
+
+def remittance_exceptions(work: UnitOfWork, *,
+                          include_resolved: bool = False) -> list[RemittanceExceptionItem]:
+    """Unmatched remittance claim payments, oldest first (resolved ones only when asked)."""
+    query = select(RemittanceExceptionRow).order_by(RemittanceExceptionRow.created_at,
+                                                     RemittanceExceptionRow.id)
+    if not include_resolved:
+        query = query.where(RemittanceExceptionRow.resolved.is_(False))
+    return [RemittanceExceptionItem(row.id, row.trace_number, row.claim_number, row.paid,
+                                    row.reason, _local_day(row.created_at), row.resolved)
+            for row in work.session.scalars(query)]

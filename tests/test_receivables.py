@@ -1,0 +1,745 @@
+"""A/R reports: aging, the insurance follow-up work list and remittance exceptions.
+
+Service-level tests run on both databases (``medbill_app``); the CLI tests drive
+``medbill ar`` through typer's CliRunner on a SQLite file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import suppress
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+from typer.testing import CliRunner, Result
+
+from medbill_core.app import Medbill
+from medbill_core.cli import common
+from medbill_core.cli.main import build_app
+from medbill_core.config import load_config
+from medbill_core.domain import (
+    Adjustment,
+    AdjustmentGroup,
+    ClaimPayment,
+    ClaimState,
+    ClaimStatusCode,
+    CoverageOrder,
+    Payment,
+    PaymentMethodKind,
+    Remittance,
+)
+from medbill_core.errors import LedgerError, UnknownPayer
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
+from medbill_core.money import ZERO
+from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.services.receivables import (
+    BUCKETS,
+    NO_PAYER,
+    AgingReport,
+    FollowUpAction,
+    age_bucket,
+    aging,
+    followup,
+    patient_aging,
+    remittance_exceptions,
+)
+from medbill_core.services.remittance import post_remittance
+from medbill_core.storage.schema import (
+    ClaimTransitionRow,
+    LedgerEntryRow,
+    RemittanceExceptionRow,
+)
+from medbill_core.testing import factories
+
+D = Decimal
+S = ClaimState
+TODAY = date.today()
+_numbers = itertools.count(1)
+_traces = itertools.count(1)
+
+
+def ago(days: int) -> date:
+    return TODAY - timedelta(days=days)
+
+
+# -- helpers: data posted through the real services --------------------------------------------
+
+def new_patient(work: Any, *coverages: tuple[str, CoverageOrder]) -> tuple[int, list[int]]:
+    """(patient id, coverage ids) of a new patient covered by ``(payer key, order)``."""
+    n = next(_numbers)
+    patient = work.patients.register(factories.make_patient(n))
+    ids = [work.patients.add_coverage(patient.id, factories.make_coverage(
+        payer_key=payer, order=order, member_id=f"MEMBER{n:05d}{order.value}")).id
+        for payer, order in coverages]
+    return patient.id, ids
+
+
+def new_claim(app: Medbill, *, payer: str | None = "acme", charges: tuple[str, ...] = ("100.00",),
+              service: date, submitted: date | None = None, accepted: bool = True,
+              secondary: str | None = None, patient_id: int | None = None) -> int:
+    """A claim (self-pay when ``payer`` is None) for a new patient, sent on ``submitted``."""
+    with app.unit_of_work() as work:
+        coverage_id = None
+        if payer is not None:
+            wanted = [(payer, CoverageOrder.PRIMARY)]
+            if secondary:
+                wanted.append((secondary, CoverageOrder.SECONDARY))
+            patient_id, ids = new_patient(work, *wanted)
+            coverage_id = ids[0]
+        elif patient_id is None:
+            patient_id, _ = new_patient(work)
+        number = f"R{next(_numbers):06d}"
+        claim = factories.make_claim(patient_id, coverage_id=coverage_id, payer_key=payer,
+                                     number=number, service_date=service)
+        claim = claim.model_copy(update={"lines": [
+            factories.make_line(i, service_date=service, charge=D(charge),
+                                procedure_code="99213" if i == 1 else "36415")
+            for i, charge in enumerate(charges, start=1)]})
+        claim_id = work.claims.create(claim).id
+    if submitted is not None:
+        submit(app, claim_id, submitted, accepted=accepted)
+    return claim_id
+
+
+def submit(app: Medbill, claim_id: int, on: date, *, accepted: bool = True) -> None:
+    """Send a claim and date its latest transition to ``submitted`` on ``on``."""
+    with app.unit_of_work() as work:
+        if work.claims.get(claim_id).state is S.DRAFT:
+            work.claims.transition(claim_id, S.VALIDATED)
+        work.claims.transition(claim_id, S.SUBMITTED)
+        if accepted:
+            work.claims.transition(claim_id, S.ACCEPTED)
+        latest = work.session.scalar(select(ClaimTransitionRow.id).where(
+            ClaimTransitionRow.claim_id == claim_id, ClaimTransitionRow.target == "submitted")
+            .order_by(ClaimTransitionRow.id.desc()).limit(1))
+        work.session.execute(update(ClaimTransitionRow).where(ClaimTransitionRow.id == latest)
+                             .values(at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC)))
+
+
+def claim_number(app: Medbill, claim_id: int) -> str:
+    with app.unit_of_work() as work:
+        return work.claims.get(claim_id).claim_number
+
+
+def remit(app: Medbill, number: str, *, paid: str, co: str = "0", pr: str = "0",
+          on: date, status: ClaimStatusCode = ClaimStatusCode.PRIMARY,
+          co_code: str = "45", charge: str = "100.00") -> Any:
+    adjustments = []
+    if D(co):
+        adjustments.append(Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code=co_code,
+                                      amount=D(co)))
+    if D(pr):
+        adjustments.append(Adjustment(group=AdjustmentGroup.PATIENT_RESPONSIBILITY,
+                                      reason_code="2", amount=D(pr)))
+    trace = f"TRN{next(_traces):05d}"
+    remittance = Remittance(trace_number=trace, payment_amount=D(paid), payer_name="Payer",
+                            payer_id="PAYER1", payee_name="Clinic", payment_date=on,
+                            claims=[ClaimPayment(claim_number=number, status=status,
+                                                 charge=D(charge), paid=D(paid),
+                                                 adjustments=adjustments)])
+    with app.unit_of_work() as work:
+        return post_remittance(work, remittance)
+
+
+def pay(app: Medbill, patient_id: int, amount: str, on: date,
+        overpayment: Overpayment | None = None) -> None:
+    with app.unit_of_work() as work:
+        record_payment(work, Payment(patient_id=patient_id, amount=D(amount),
+                                     method=PaymentMethodKind.CHECK, reference="501",
+                                     received_on=on), overpayment=overpayment)
+
+
+def patient_of(app: Medbill, claim_id: int) -> int:
+    with app.unit_of_work() as work:
+        return work.claims.get(claim_id).patient_id
+
+
+def buckets(*amounts: str) -> dict[str, Decimal]:
+    return dict(zip(BUCKETS, (D(a) for a in amounts), strict=True))
+
+
+def assert_matches_ledger(app: Medbill, as_of: date) -> AgingReport:
+    """The report's totals are the ledger's balances, to the cent, whatever the as-of date."""
+    with app.unit_of_work() as work:
+        report = aging(work, as_of=as_of)
+        per_patient = patient_aging(work, as_of=as_of)
+        totals = work.ledger.totals()
+        by_payer = {k: v for k, v in work.ledger.insurance_balance_by_payer().items() if v}
+        patient_ids = sorted(set(work.session.scalars(select(LedgerEntryRow.patient_id))))
+        by_patient = {work.patients.get(i).account_number: work.ledger.patient_balance(i).patient
+                      for i in patient_ids}
+    assert report.insurance_total.total == totals.balance.insurance
+    assert report.patient.total == totals.balance.patient
+    assert report.total.total == totals.balance.total
+    # entries without a payer key (not in insurance_balance_by_payer) have their own line
+    assert {line.label: line.total for line in report.insurance
+            if line.total and line.label != NO_PAYER} == by_payer
+    assert {line.label: line.total for line in per_patient.patients if line.total} == \
+        {number: amount for number, amount in by_patient.items() if amount}
+    assert per_patient.total.total == report.patient.total
+    for line in [*report.insurance, report.patient, *per_patient.patients]:
+        assert line.credit <= ZERO and all(a >= ZERO for a in line.buckets.values())
+        assert isinstance(line.total, Decimal)
+        assert line.total == sum(line.buckets.values(), ZERO) + line.credit
+    return report
+
+
+# -- buckets -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("days", "bucket"), [
+    (-3, "0-30"), (0, "0-30"), (30, "0-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"),
+    (90, "61-90"), (91, "91-120"), (120, "91-120"), (121, "121+"), (4000, "121+")])
+def test_age_buckets(days: int, bucket: str) -> None:
+    assert age_bucket(days) == bucket
+
+
+# -- aging -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def book(medbill_app: Medbill) -> dict[str, int]:
+    """Seven accounts covering every bucket and both kinds of credit."""
+    app = medbill_app
+    claims = {
+        # acme, sent 130 days ago: 121+
+        "old": new_claim(app, service=ago(200), submitted=ago(130)),
+        # acme, sent 30 days ago: 0-30 today, 31-60 tomorrow
+        "edge": new_claim(app, charges=("125.00", "75.00"), service=ago(40), submitted=ago(30)),
+        # bluecross, never sent: aged from its service date (70 days)
+        "unsent": new_claim(app, payer="bluecross", charges=("125.00", "18.50"),
+                            service=ago(70)),
+        # acme paid 60, adjusted 20, 20 to the patient on a remittance 50 days ago
+        "split": new_claim(app, service=ago(100), submitted=ago(95)),
+        # self-pay, 91 days ago
+        "selfpay": new_claim(app, payer=None, charges=("80.00",), service=ago(91)),
+        # self-pay 50.00 paid with 70.00: a 20.00 credit on the patient's account
+        "overpaid": new_claim(app, payer=None, charges=("50.00",), service=ago(10)),
+        # acme paid 110.00 on a 100.00 claim: a 10.00 insurance credit
+        "payer_over": new_claim(app, service=ago(20), submitted=ago(18)),
+    }
+    remit(app, claim_number(app, claims["split"]), paid="60.00", co="20.00", pr="20.00",
+          on=ago(50))
+    pay(app, patient_of(app, claims["overpaid"]), "70.00", ago(5), Overpayment.CREDIT)
+    remit(app, claim_number(app, claims["payer_over"]), paid="110.00", on=ago(3))
+    return claims
+
+
+def test_aging_by_payer_and_patient_with_concrete_buckets(medbill_app: Medbill,
+                                                          book: dict[str, int]) -> None:
+    with medbill_app.unit_of_work() as work:
+        report = aging(work)
+    assert report.as_of == TODAY
+    acme, bluecross = report.insurance
+    assert (acme.label, acme.buckets, acme.credit, acme.total) == (
+        "acme", buckets("200.00", "0", "0", "0", "100.00"), D("-10.00"), D("290.00"))
+    assert (bluecross.label, bluecross.buckets, bluecross.credit, bluecross.total) == (
+        "bluecross", buckets("0", "0", "143.50", "0", "0"), ZERO, D("143.50"))
+    assert report.patient.buckets == buckets("0", "20.00", "0", "80.00", "0")
+    assert (report.patient.credit, report.patient.total) == (D("-20.00"), D("80.00"))
+    assert report.insurance_total.buckets == buckets("200.00", "0", "143.50", "0", "100.00")
+    assert (report.insurance_total.credit, report.insurance_total.total) == (
+        D("-10.00"), D("433.50"))
+    assert (report.total.credit, report.total.total) == (D("-30.00"), D("513.50"))
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.totals().balance
+    assert (balance.insurance, balance.patient) == (D("433.50"), D("80.00"))
+    assert_matches_ledger(medbill_app, TODAY)
+
+
+def test_aging_as_of_boundaries(medbill_app: Medbill, book: dict[str, int]) -> None:
+    with medbill_app.unit_of_work() as work:
+        tomorrow = aging(work, as_of=TODAY + timedelta(days=1))
+        yesterday = aging(work, as_of=TODAY - timedelta(days=1))
+        ten_days_ago = aging(work, as_of=TODAY - timedelta(days=10))
+    # sent 30 days ago: 0-30 today (test above), 31 days tomorrow
+    assert tomorrow.insurance[0].buckets == buckets("0", "200.00", "0", "0", "100.00")
+    # the self-pay claim: 91 days today, 90 yesterday; the patient's 20.00: 51 / 49 days
+    assert tomorrow.patient.buckets == buckets("0", "20.00", "0", "80.00", "0")
+    assert yesterday.patient.buckets == buckets("0", "20.00", "80.00", "0", "0")
+    # ten days ago: sent 130 days ago was 120 days old (91-120), sent 30 days ago was 20
+    assert ten_days_ago.insurance[0].buckets == buckets("200.00", "0", "0", "100.00", "0")
+    # the as-of date moves amounts between buckets, never changes the totals
+    for report in (tomorrow, yesterday, ten_days_ago):
+        assert (report.insurance_total.total, report.patient.total) == (D("433.50"),
+                                                                       D("80.00"))
+        assert report.total.credit == D("-30.00")
+
+
+def test_patient_aging_per_account_number(medbill_app: Medbill, book: dict[str, int]) -> None:
+    with medbill_app.unit_of_work() as work:
+        report = patient_aging(work)
+        numbers = {name: work.patients.get(work.claims.get(claim).patient_id).account_number
+                   for name, claim in book.items()}
+    assert [(line.label, line.buckets, line.credit) for line in report.patients] == sorted([
+        (numbers["split"], buckets("0", "20.00", "0", "0", "0"), ZERO),
+        (numbers["selfpay"], buckets("0", "0", "0", "80.00", "0"), ZERO),
+        (numbers["overpaid"], buckets("0", "0", "0", "0", "0"), D("-20.00")),
+    ])
+    assert report.total.total == D("80.00")
+    data = json.dumps(report.as_json())
+    assert "Testpatient" not in data and "Jordan" not in data and "1980-" not in data
+
+
+def test_secondary_claims_age_on_the_primarys_account(medbill_app: Medbill) -> None:
+    app = medbill_app
+    primary = new_claim(app, charges=("125.00", "18.50"), service=ago(80), submitted=ago(75),
+                        secondary="medicare")
+    number = claim_number(app, primary)
+    remit(app, number, paid="100.00", co="23.50", pr="20.00", on=ago(40), charge="143.50")
+    with app.unit_of_work() as work:
+        secondary = work.claims.by_number(f"{number}-S2")
+        assert secondary.account_claim_id == primary and secondary.state is S.DRAFT
+        report = aging(work)
+    # the 20.00 moved to medicare, whose claim was never sent: aged from the service date
+    assert [(line.label, line.buckets) for line in report.insurance] == [
+        ("medicare", buckets("0", "0", "20.00", "0", "0"))]
+    submit(app, secondary.id, ago(35))
+    with app.unit_of_work() as work:
+        report = aging(work)
+    assert [(line.label, line.buckets) for line in report.insurance] == [
+        ("medicare", buckets("0", "20.00", "0", "0", "0"))]
+    remit(app, f"{number}-S2", paid="15.00", pr="5.00", on=ago(12),
+          status=ClaimStatusCode.SECONDARY, charge="143.50")
+    with app.unit_of_work() as work:
+        report = aging(work)
+        assert work.ledger.claim_balance(secondary.id).total == ZERO  # nothing on its own id
+    assert report.insurance == []
+    # the patient's 5.00 dates from the secondary's transfer 12 days ago
+    assert report.patient.buckets == buckets("5.00", "0", "0", "0", "0")
+    assert_matches_ledger(app, TODAY)
+
+
+def test_an_empty_ledger_reports_zero(medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        report = aging(work, as_of=date(2026, 1, 31))
+    assert report.insurance == [] and report.total.total == ZERO
+    assert report.as_json() == {
+        "as_of": "2026-01-31", "buckets": list(BUCKETS), "insurance": [],
+        "insurance_total": {"buckets": dict.fromkeys(BUCKETS, "0.00"), "credit": "0.00",
+                            "total": "0.00"},
+        "patient": {"buckets": dict.fromkeys(BUCKETS, "0.00"), "credit": "0.00",
+                    "total": "0.00"},
+        "total": {"buckets": dict.fromkeys(BUCKETS, "0.00"), "credit": "0.00",
+                  "total": "0.00"}}
+
+
+# -- property: whatever the real services post, the report is the ledger -----------------------
+
+money = st.decimals(min_value=D("0.00"), max_value=D("150.00"), places=2)
+remittance_op = st.tuples(st.just("remit"), st.integers(0, 3), money,
+                          st.decimals(min_value=D("-20.00"), max_value=D("80.00"), places=2),
+                          st.decimals(min_value=D("0.00"), max_value=D("60.00"), places=2),
+                          st.integers(0, 200), st.booleans())
+payment_op = st.tuples(st.just("pay"), st.integers(0, 3),
+                       st.decimals(min_value=D("0.01"), max_value=D("120.00"), places=2),
+                       st.sampled_from([None, Overpayment.CREDIT, Overpayment.REFUND]),
+                       st.integers(0, 200))
+write_off_op = st.tuples(st.just("write_off"), st.integers(0, 3),
+                         st.decimals(min_value=D("0.01"), max_value=D("60.00"), places=2),
+                         st.sampled_from(list(Bucket)), st.booleans())
+claim_spec = st.tuples(st.sampled_from(["acme", "bluecross", None, "acme+medicare"]),
+                       st.lists(st.decimals(min_value=D("0.01"), max_value=D("150.00"),
+                                            places=2), min_size=1, max_size=2),
+                       st.integers(0, 300), st.one_of(st.none(), st.integers(0, 300)))
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(claim_spec, min_size=1, max_size=4),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=8),
+       shift=st.integers(-150, 150))
+def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list[Any],
+                                               operations: list[Any], shift: int) -> None:
+    """Random charges, remittances (payments, adjustments, transfers to the patient or the
+    secondary payer, payer over-payments), patient payments (credits, refunds) and write-offs,
+    posted through the real services; the fixture's database carries over between examples,
+    which only makes the ledger the report must match bigger."""
+    app = medbill_app
+    claims, insured = [], []
+    for payer, charges, service_age, sent_age in specs:
+        primary, _, secondary = (payer or "").partition("+")
+        claims.append(new_claim(
+            app, payer=primary or None, charges=tuple(str(c) for c in charges),
+            service=ago(service_age), secondary=secondary or None,
+            submitted=ago(min(sent_age, service_age)) if primary and sent_age is not None
+            else None))
+        if primary:
+            insured.append(claims[-1])
+    for op in operations:
+        claim_id = claims[op[1] % len(claims)]
+        if op[0] == "remit":
+            if not insured:
+                continue
+            claim_id = insured[op[1] % len(insured)]  # payers answer for their own claims
+            _, _, paid, co, pr, age, to_secondary = op
+            number = claim_number(app, claim_id)
+            if to_secondary:  # the secondary's claim when there is one
+                with app.unit_of_work() as work:
+                    follow = work.claims.ids(patient_id=work.claims.get(claim_id).patient_id)
+                    numbers = [work.claims.get(i).claim_number for i in follow]
+                number = next((n for n in numbers if n.endswith("-S2")), number)
+            remit(app, number, paid=str(paid), co=str(co), pr=str(pr), on=ago(age))
+        elif op[0] == "pay":
+            _, _, amount, overpayment, age = op
+            with suppress(LedgerError):  # more than owed and no decision: nothing written
+                pay(app, patient_of(app, claim_id), str(amount), ago(age), overpayment)
+        else:
+            _, _, amount, bucket, allow_credit = op
+            # refused when it would leave a bucket negative without allow_credit; on a
+            # self-pay claim an insurance write-off is an insurance entry without a payer
+            with suppress(LedgerError), app.unit_of_work() as work:
+                claim = work.claims.get(claim_id)
+                work.ledger.post(f"wo:{claim_id}:{next(_traces)}", "test", [LedgerLine(
+                    EntryKind.WRITE_OFF, amount, patient_id=claim.patient_id,
+                    claim_id=claim_id, payer_key=claim.payer_key, bucket=bucket)],
+                    effective_date=TODAY, allow_credit=allow_credit)
+    report = assert_matches_ledger(app, TODAY + timedelta(days=shift))
+    for seen, name in ((report.insurance_total.credit, "an insurance credit"),
+                       (report.patient.credit, "a patient credit"),
+                       (any(line.label == NO_PAYER for line in report.insurance),
+                        "insurance without a payer"),
+                       (any(line.label == "medicare" for line in report.insurance),
+                        "a secondary payer's balance"),
+                       (sum(1 for amount in report.total.buckets.values() if amount) > 2,
+                        "three or more buckets")):
+        if seen:
+            event(name)
+
+
+# -- the follow-up work list -------------------------------------------------------------------
+
+@pytest.fixture
+def worklist(medbill_app: Medbill) -> dict[str, int]:
+    app = medbill_app
+    claims = {
+        # acme (365 days): pending 290 days, deadline in 65 days
+        "pending_old": new_claim(app, service=ago(300), submitted=ago(290)),
+        # bluecross (180 days): pending 140 days, deadline in 30 days
+        "pending_blue": new_claim(app, payer="bluecross", service=ago(150),
+                                  submitted=ago(140), accepted=False),
+        # acme: pending 15 days only
+        "pending_new": new_claim(app, service=ago(20), submitted=ago(15)),
+        # acme: denied; deadline in 265 days, sent 90 days ago
+        "denied": new_claim(app, service=ago(100), submitted=ago(90)),
+        # acme: pending, same deadline as the denial but sent 95 days ago
+        "pending_tie": new_claim(app, service=ago(100), submitted=ago(95)),
+        # medicare (365): paid 40 of 100, 50 still owed; deadline in 305 days
+        "partial": new_claim(app, payer="medicare", service=ago(60), submitted=ago(55)),
+        # bluecross: rejected; deadline in 10 days
+        "rejected": new_claim(app, payer="bluecross", service=ago(170), submitted=ago(160),
+                              accepted=False),
+        # acme: paid in full, nothing to do
+        "paid": new_claim(app, service=ago(50), submitted=ago(45)),
+        # acme: rejected 200 days ago, fixed and sent again 5 days ago
+        "resent": new_claim(app, service=ago(210), submitted=ago(200), accepted=False),
+    }
+    remit(app, claim_number(app, claims["denied"]), paid="0.00", co="100.00", co_code="50",
+          status=ClaimStatusCode.DENIED, on=ago(60))
+    remit(app, claim_number(app, claims["partial"]), paid="40.00", co="10.00", on=ago(20))
+    remit(app, claim_number(app, claims["paid"]), paid="80.00", co="20.00", on=ago(10))
+    with app.unit_of_work() as work:
+        work.claims.transition(claims["rejected"], S.REJECTED, reason="277CA A7")
+        work.claims.transition(claims["resent"], S.REJECTED, reason="999 R")
+        work.claims.transition(claims["resent"], S.DRAFT, reason="reopened")
+    submit(app, claims["resent"], ago(5))
+    return claims
+
+
+def test_followup_actions_fields_and_urgency(medbill_app: Medbill,
+                                             worklist: dict[str, int]) -> None:
+    with medbill_app.unit_of_work() as work:
+        items = followup(work)
+        states = {name: work.claims.get(claim).state for name, claim in worklist.items()}
+    assert states["denied"] is S.DENIED and states["partial"] is S.PARTIALLY_PAID
+    assert states["paid"] is S.CLOSED
+    names = {claim: name for name, claim in worklist.items()}
+    assert [(names[i.claim_id], i.action, i.days_left, i.days_since_submission)
+            for i in items] == [
+        ("rejected", FollowUpAction.RESUBMIT, 10, 160),
+        ("pending_blue", FollowUpAction.STATUS_INQUIRY, 30, 140),
+        ("pending_old", FollowUpAction.STATUS_INQUIRY, 65, 290),
+        ("pending_tie", FollowUpAction.STATUS_INQUIRY, 265, 95),
+        ("denied", FollowUpAction.APPEAL, 265, 90),
+        ("partial", FollowUpAction.UNDERPAYMENT, 305, 55),
+    ]
+    denied = items[4]
+    assert denied.carc_codes == ("CO-50",)
+    assert (denied.payer_key, denied.state, denied.charge, denied.insurance_balance) == (
+        "acme", S.DENIED, D("100.00"), D("0.00"))
+    assert (denied.service_date, denied.submitted_on, denied.filing_deadline) == (
+        ago(100), ago(90), ago(100) + timedelta(days=365))
+    partial = items[5]
+    assert (partial.payer_key, partial.charge, partial.insurance_balance, partial.carc_codes) \
+        == ("medicare", D("100.00"), D("50.00"), ())
+    blue = items[1]
+    assert blue.as_json() == {
+        "claim_id": worklist["pending_blue"],
+        "claim_number": claim_number(medbill_app, worklist["pending_blue"]),
+        "payer": "bluecross", "state": "submitted", "service_date": ago(150).isoformat(),
+        "charge": "100.00", "insurance_balance": "100.00",
+        "submitted_on": ago(140).isoformat(), "days_since_submission": 140,
+        "filing_deadline": (ago(150) + timedelta(days=180)).isoformat(), "days_left": 30,
+        "action": "status inquiry (276)", "carc_codes": []}
+
+
+def test_followup_threshold_as_of_and_payer(medbill_app: Medbill,
+                                            worklist: dict[str, int]) -> None:
+    names = {claim: name for name, claim in worklist.items()}
+    with medbill_app.unit_of_work() as work:
+        # the threshold is "more than": 15 days is not more than 15, 5 days is more than 4
+        at_15 = {names[i.claim_id] for i in followup(work, older_than=15)}
+        at_14 = {names[i.claim_id]: i.days_since_submission
+                 for i in followup(work, older_than=14)}
+        at_4 = {names[i.claim_id]: i.days_since_submission
+                for i in followup(work, older_than=4)}
+        blue = followup(work, payer_key="bluecross")
+        later = followup(work, as_of=TODAY + timedelta(days=20), payer_key="bluecross")
+        with pytest.raises(UnknownPayer, match="payer 'nope' is not configured"):
+            followup(work, payer_key="nope")
+    assert "pending_new" not in at_15 and at_14["pending_new"] == 15
+    assert at_4["resent"] == 5  # days since the latest submission, not the first
+    assert [names[i.claim_id] for i in blue] == ["rejected", "pending_blue"]
+    assert [(names[i.claim_id], i.days_left, i.days_since_submission) for i in later] == [
+        ("rejected", -10, 180), ("pending_blue", 10, 160)]
+
+
+# -- remittance exceptions ---------------------------------------------------------------------
+
+def test_remittance_exceptions_list_what_matched_no_claim(medbill_app: Medbill) -> None:
+    first = remit(medbill_app, "PAYER-SAYS-77", paid="45.10", on=ago(2))
+    second = remit(medbill_app, "UNKNOWN-2", paid="0.00", on=ago(1))
+    assert first.unmatched == ["PAYER-SAYS-77"] and second.unmatched == ["UNKNOWN-2"]
+    with medbill_app.unit_of_work() as work:
+        items = remittance_exceptions(work)
+    assert [(i.trace_number, i.claim_number, i.paid, i.reason, i.resolved) for i in items] == [
+        (first.trace_number, "PAYER-SAYS-77", D("45.10"), "claim number not found", False),
+        (second.trace_number, "UNKNOWN-2", D("0.00"), "claim number not found", False)]
+    assert items[0].received_on == TODAY
+    with medbill_app.unit_of_work() as work:
+        work.session.execute(update(RemittanceExceptionRow).where(
+            RemittanceExceptionRow.id == items[0].id).values(resolved=True))
+    with medbill_app.unit_of_work() as work:
+        open_items = remittance_exceptions(work)
+        every = remittance_exceptions(work, include_resolved=True)
+        ledger = work.ledger.totals().balance
+    assert [i.claim_number for i in open_items] == ["UNKNOWN-2"]
+    assert [(i.claim_number, i.resolved) for i in every] == [("PAYER-SAYS-77", True),
+                                                              ("UNKNOWN-2", False)]
+    assert (ledger.insurance, ledger.patient) == (ZERO, ZERO)  # nothing was posted
+
+
+# -- the command line --------------------------------------------------------------------------
+
+CONFIG = """\
+[medbill]
+database_url = "sqlite:///{db}"
+plugins = []
+actor = "clerk"
+
+[practice]
+name = "Lakeside Family Practice"
+npi = "{npi}"
+tax_id = "12-3456789"
+
+[practice.address]
+line1 = "100 Main Street"
+city = "Springfield"
+state = "IL"
+postal_code = "62701"
+
+[payers.acme]
+payer_id = "ACME1"
+name = "Acme Health Plan"
+adapter = "generic_x12"
+
+[payers.bluecross]
+payer_id = "BCBS1"
+name = "Blue Cross"
+adapter = "generic_x12"
+timely_filing_days = 180
+"""
+
+
+@pytest.fixture
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No MEDBILL_* from the outside, cwd in tmp, medbill's loggers restored afterwards."""
+    for name in list(os.environ):
+        if name.startswith("MEDBILL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    loggers = [logging.getLogger(name) for name in ("medbill", "medbill_core")]
+    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
+    yield
+    for logger, (level, handlers) in zip(loggers, saved, strict=True):
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+def cli(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(build_app(), ["--config", str(config), *args],
+                              catch_exceptions=False)
+
+
+def ok(config: Path, *args: str) -> Result:
+    result = cli(config, *args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def table_rows(text: str, border: str = "│") -> list[list[str]]:
+    """The cells of each body row (or, with border "┃", the header) of a rich table."""
+    return [[cell.strip() for cell in line.strip().strip(border).split(border)]
+            for line in text.splitlines() if line.strip().startswith(border)]
+
+
+def one_line_error(result: Result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables as a 160-column terminal shows them (CliRunner's output is no terminal: 80)."""
+    monkeypatch.setattr(common.console, "_width", 160)
+
+
+@pytest.fixture
+def ar_config(_isolated: None, tmp_path: Path) -> Path:
+    """A SQLite instance with an acme claim sent 45 days ago (60.00 left at acme), a denied
+    bluecross claim, 15.00 for the patient, a self-pay claim and an unmatched remittance."""
+    path = tmp_path / "medbill.toml"
+    path.write_text(CONFIG.format(db=tmp_path / "medbill.db", npi=factories.PRACTICE_NPI),
+                    encoding="utf-8")
+    ok(path, "db", "upgrade")
+    app = Medbill.open(load_config(path), load_installed=False)
+    try:
+        sent = new_claim(app, charges=("125.00", "18.50"), service=ago(50), submitted=ago(45))
+        remit(app, claim_number(app, sent), paid="50.00", co="18.50", pr="15.00", on=ago(20),
+              charge="143.50")
+        denied = new_claim(app, payer="bluecross", service=ago(100), submitted=ago(92))
+        remit(app, claim_number(app, denied), paid="0.00", co="100.00", co_code="97",
+              status=ClaimStatusCode.DENIED, on=ago(70))
+        new_claim(app, payer=None, charges=("40.00",), service=ago(65))
+        remit(app, "NOT-OURS-1", paid="12.00", on=ago(1))
+    finally:
+        app.close()
+    return path
+
+
+def test_cli_aging_json_and_table(ar_config: Path, wide: None) -> None:
+    data = json.loads(ok(ar_config, "ar", "aging", "--json").stdout)
+    assert data["as_of"] == TODAY.isoformat() and data["buckets"] == list(BUCKETS)
+    assert [(row["payer"], row["buckets"], row["credit"], row["total"])
+            for row in data["insurance"]] == [
+        ("acme", {"0-30": "0.00", "31-60": "60.00", "61-90": "0.00", "91-120": "0.00",
+                  "121+": "0.00"}, "0.00", "60.00")]
+    assert data["patient"]["buckets"] == {"0-30": "15.00", "31-60": "0.00",
+                                          "61-90": "40.00", "91-120": "0.00", "121+": "0.00"}
+    assert (data["insurance_total"]["total"], data["patient"]["total"],
+            data["total"]["total"]) == ("60.00", "55.00", "115.00")
+    later = json.loads(ok(ar_config, "ar", "aging", "--as-of",
+                          (TODAY + timedelta(days=16)).isoformat(), "--json").stdout)
+    assert later["insurance"][0]["buckets"]["61-90"] == "60.00"  # 61 days since sent
+    assert later["patient"]["buckets"]["31-60"] == "15.00"  # 36 days since transferred
+    table = ok(ar_config, "ar", "aging").stdout
+    assert f"A/R aging as of {TODAY}" in table
+    assert table_rows(table, "┃") == [["", "0-30", "31-60", "61-90", "91-120", "121+",
+                                       "credit", "total"]]
+    assert table_rows(table) == [
+        ["acme", "0.00", "60.00", "0.00", "0.00", "0.00", "0.00", "60.00"],
+        ["insurance", "0.00", "60.00", "0.00", "0.00", "0.00", "0.00", "60.00"],
+        ["patient", "15.00", "0.00", "40.00", "0.00", "0.00", "0.00", "55.00"],
+        ["total", "15.00", "60.00", "40.00", "0.00", "0.00", "0.00", "115.00"]]
+
+
+def test_cli_aging_by_patient_names_accounts_only(ar_config: Path, wide: None) -> None:
+    data = json.loads(ok(ar_config, "ar", "aging", "--by", "patient", "--json").stdout)
+    rows = [(row["account_number"], row["buckets"]["0-30"], row["buckets"]["61-90"],
+             row["total"]) for row in data["patients"]]
+    assert len(rows) == 2
+    assert sorted(row[1:] for row in rows) == [("0.00", "40.00", "40.00"),
+                                               ("15.00", "0.00", "15.00")]
+    assert all(row[0].startswith("A") for row in rows)
+    assert data["total"]["total"] == "55.00"
+    table = ok(ar_config, "ar", "aging", "--by", "patient").stdout
+    for output in (json.dumps(data), table):
+        assert "Testpatient" not in output and "Jordan" not in output
+        assert "1980-" not in output and "MEMBER" not in output  # no DOB, no member ID
+    assert sorted(table_rows(table)) == sorted([
+        [rows[0][0], rows[0][1], "0.00", rows[0][2], "0.00", "0.00", "0.00", rows[0][3]],
+        [rows[1][0], rows[1][1], "0.00", rows[1][2], "0.00", "0.00", "0.00", rows[1][3]],
+        ["total", "15.00", "0.00", "40.00", "0.00", "0.00", "0.00", "55.00"]])
+
+
+def test_cli_followup(ar_config: Path, wide: None) -> None:
+    items = json.loads(ok(ar_config, "ar", "followup", "--json").stdout)
+    assert [(i["payer"], i["state"], i["action"], i["carc_codes"], i["days_left"],
+             i["insurance_balance"]) for i in items] == [
+        ("bluecross", "denied", "appeal or correct", ["CO-97"], 80, "0.00"),
+        ("acme", "partially_paid", "review underpayment", [], 315, "60.00")]
+    assert items[0]["days_since_submission"] == 92 and items[1]["charge"] == "143.50"
+    only_acme = json.loads(ok(ar_config, "ar", "followup", "--payer", "acme", "--json").stdout)
+    assert [i["payer"] for i in only_acme] == ["acme"]
+    as_of = json.loads(ok(ar_config, "ar", "followup", "--as-of",
+                          (TODAY + timedelta(days=100)).isoformat(), "--json").stdout)
+    assert [i["days_left"] for i in as_of] == [-20, 215]
+    table = ok(ar_config, "ar", "followup", "--older-than", "60").stdout
+    assert f"2 claims to follow up as of {TODAY}" in table
+    assert table_rows(table) == [
+        [items[0]["claim_number"], "bluecross", "denied", "100.00", "0.00", "92",
+         (ago(100) + timedelta(days=180)).isoformat(), "80", "appeal or correct (CO-97)"],
+        [items[1]["claim_number"], "acme", "partially_paid", "143.50", "60.00", "45",
+         (ago(50) + timedelta(days=365)).isoformat(), "315", "review underpayment"]]
+    assert items[0]["claim_id"] != items[1]["claim_id"]
+
+
+def test_cli_exceptions(ar_config: Path, wide: None) -> None:
+    items = json.loads(ok(ar_config, "ar", "exceptions", "--json").stdout)
+    assert [(i["claim_number"], i["paid"], i["reason"], i["resolved"]) for i in items] == [
+        ("NOT-OURS-1", "12.00", "claim number not found", False)]
+    assert items[0]["trace_number"].startswith("TRN")
+    table = ok(ar_config, "ar", "exceptions").stdout
+    assert "1 remittance exceptions" in table
+    assert table_rows(table) == [[str(items[0]["id"]), TODAY.isoformat(),
+                                  items[0]["trace_number"], "NOT-OURS-1", "12.00",
+                                  "claim number not found"]]
+
+
+def test_cli_tables_on_a_narrow_terminal_lose_nothing(ar_config: Path) -> None:
+    """At 80 columns cells wrap or fold but no value is cut off with an ellipsis."""
+    for args in (("aging",), ("aging", "--by", "patient"), ("followup",), ("exceptions",)):
+        table = ok(ar_config, "ar", *args).stdout
+        assert "…" not in table
+        assert max(len(line) for line in table.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("aging", "--as-of", "2026-13-01"),
+     "error: --as-of must be a date as YYYY-MM-DD, got '2026-13-01'"),
+    (("aging", "--by", "patient", "--as-of", "yesterday"),
+     "error: --as-of must be a date as YYYY-MM-DD, got 'yesterday'"),
+    (("followup", "--as-of", "31/01/2026"),
+     "error: --as-of must be a date as YYYY-MM-DD, got '31/01/2026'"),
+    (("followup", "--payer", "nope"),
+     "error: --payer: 'nope' is not a configured payer (configured: acme, bluecross)"),
+])
+def test_cli_bad_options_are_one_line(ar_config: Path, args: tuple[str, ...],
+                                      message: str) -> None:
+    assert one_line_error(cli(ar_config, "ar", *args), 2) == message
+
+
+def test_cli_ar_is_registered(ar_config: Path) -> None:
+    help_text = ok(ar_config, "ar", "--help").stdout
+    assert "aging" in help_text and "followup" in help_text and "exceptions" in help_text
