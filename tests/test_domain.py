@@ -15,6 +15,7 @@ from medbill_core.domain import (
     AdjustmentGroup,
     Benefit,
     BenefitKind,
+    ClaimAdjustmentRef,
     ClaimPayment,
     ClaimStatusCode,
     CoverageLevel,
@@ -25,6 +26,8 @@ from medbill_core.domain import (
     Patient,
     Payment,
     PaymentPlan,
+    PriorLineAdjudication,
+    PriorPayerAdjudication,
     ProviderAdjustment,
     Remittance,
     ServicePayment,
@@ -164,6 +167,51 @@ def test_billable_claim_requires_matching_payer() -> None:
         factories.make_billable_claim(payer=factories.make_payer("other"))
     with pytest.raises(ValidationError, match="both or neither"):
         factories.make_billable_claim(coverage=None)
+
+
+def _prior(paid: str, lines: list[PriorLineAdjudication], *, claim_adjusted: str = "0",
+           paid_date: date = date(2026, 3, 1)) -> PriorPayerAdjudication:
+    payer = factories.make_payer("acme")
+    return PriorPayerAdjudication(
+        payer=payer, coverage=factories.make_coverage(), paid_amount=Decimal(paid),
+        paid_date=paid_date, line_adjudications=lines,
+        claim_adjustments=[ClaimAdjustmentRef(group_code="CO", reason_code="253",
+                                              amount=Decimal(claim_adjusted))])
+
+
+def _line(number: int, paid: str, day: date | None = None) -> PriorLineAdjudication:
+    return PriorLineAdjudication(line_number=number, procedure_code="99213",
+                                 paid_amount=Decimal(paid), paid_units=Decimal(1),
+                                 adjudication_date=day)
+
+
+def test_prior_line_adjudications_balance_with_the_payer_paid_amount() -> None:
+    # X222A1 (X12 RFI 524): the lines' SVD02 - the claim-level 2320 CAS = 2320 AMT*D
+    prior = _prior("98.00", [_line(1, "90.00"), _line(2, "10.00")], claim_adjusted="2.00")
+    assert prior.all_adjustments == prior.claim_adjustments  # no line CAS here
+    with pytest.raises(ValidationError, match="do not balance"):
+        _prior("100.00", [_line(1, "90.00"), _line(2, "10.00")], claim_adjusted="2.00")
+    _prior("123.45", [], claim_adjusted="2.00")  # claim level only: nothing to balance
+
+
+def test_prior_line_adjudication_dates() -> None:
+    paid_on = date(2026, 3, 1)
+    prior = _prior("100.00", [_line(1, "90.00", paid_on), _line(2, "10.00", date(2026, 2, 1))],
+                   paid_date=paid_on)
+    # None means the payer's date: one spelling, so an 837P round trip gives it back
+    assert [line.adjudication_date for line in prior.line_adjudications] == [
+        None, date(2026, 2, 1)]
+    with pytest.raises(ValidationError, match="after the payer's paid_date"):
+        _prior("100.00", [_line(1, "100.00", date(2026, 3, 2))], paid_date=paid_on)
+    with pytest.raises(ValidationError, match="latest of the line adjudication dates"):
+        _prior("100.00", [_line(1, "100.00", date(2026, 2, 1))], paid_date=paid_on)
+
+
+def test_billable_claim_line_adjudications_name_its_lines() -> None:
+    prior = _prior("100.00", [_line(3, "100.00")])
+    with pytest.raises(ValidationError, match="names line 3"):
+        factories.make_billable_claim(prior_adjudications=[prior])
+    factories.make_billable_claim(prior_adjudications=[_prior("100.00", [_line(1, "100.00")])])
 
 
 def test_coverage_subscriber_rules_and_dates() -> None:

@@ -80,6 +80,50 @@ def test_every_file_is_left_behind_and_every_837_is_pyx12_clean(clean_run) -> No
     assert len(pdfs) == files["statements"] and all(p.read_bytes()[:5] == b"%PDF-" for p in pdfs)
 
 
+def _claim_segments(out: Path) -> dict[str, list[list[str]]]:
+    """Claim number -> its segments (CLM up to the next HL or SE), from every 837 sent."""
+    claims: dict[str, list[list[str]]] = {}
+    for path in (out / "837").iterdir():
+        current: list[list[str]] | None = None
+        for segment in path.read_text().replace("\n", "").split("~"):
+            elements = segment.split("*")
+            if elements[0] == "CLM":
+                current = claims.setdefault(elements[1], [])
+            elif elements[0] in ("HL", "SE"):
+                current = None
+            if current is not None:
+                current.append(elements)
+    return claims
+
+
+def test_secondary_claims_carry_the_primary_line_adjudications(clean_run) -> None:
+    out, _ = clean_run
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        secondary = {number for (number,) in db.execute(
+            "select claim_number from claims where account_claim_id is not null "
+            "and replaces_claim_id is null")}
+    sent = _claim_segments(out)
+    assert secondary and secondary <= set(sent)
+    for number in secondary:
+        segments = sent[number]
+        tags = [s[0] for s in segments]
+        other_payer = next(s[9] for s in segments if s[:2] == ["NM1", "PR"])  # 2330B NM109
+        svds = [s for s in segments if s[0] == "SVD"]
+        # the primary (Medicare) adjudicated every line: one 2430 under each 2400
+        assert len(svds) == tags.count("LX") > 0, number
+        assert all(s[1] == other_payer for s in svds)
+        # the line adjustments moved from 2320 to 2430, and the 2330B DTP*573 date with them
+        first_line = tags.index("LX")
+        assert "CAS" not in tags[:first_line]
+        assert not any(s[:2] == ["DTP", "573"] for s in segments[:first_line])
+        for index, tag in enumerate(tags):
+            if tag == "SVD":
+                after = index + 1
+                while tags[after] == "CAS":
+                    after += 1
+                assert segments[after][:3] == ["DTP", "573", "D8"], number
+
+
 def test_the_replacement_reverses_the_original_payment(clean_run) -> None:
     out, _ = clean_run
     with sqlite3.connect(out / "medbill-demo.db") as db:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from inproc_plugins import make_line_plugin
+from sqlalchemy import text
 
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import (
@@ -17,9 +18,10 @@ from medbill_core.domain import (
     ClaimStatusCode,
     CoverageOrder,
     Remittance,
+    ServicePayment,
 )
 from medbill_core.ledger import EntryKind
-from medbill_core.services.remittance import post_remittance
+from medbill_core.services.remittance import match_service_lines, post_remittance
 from medbill_core.services.statements import run_statements
 from medbill_core.testing import factories
 
@@ -120,3 +122,113 @@ def test_crossover_marks_the_secondary_claim_submitted(medbill_app, insured_twic
         secondary = work.claims.by_number("COB1-S2")
         assert secondary.state is S.SUBMITTED
         assert "crossed over by linepay" in work.claims.history(secondary.id)[-1].reason
+
+
+# -- line-level adjudication (837P loop 2430) -----------------------------------------------------
+
+def _cas(group: AdjustmentGroup, reason: str, amount: str) -> Adjustment:
+    return Adjustment(group=group, reason_code=reason, amount=D(amount))
+
+
+CO, PR = AdjustmentGroup.CONTRACTUAL, AdjustmentGroup.PATIENT_RESPONSIBILITY
+
+
+def line_remit(trace: str, number: str, *, first_code: str = "99213") -> Remittance:
+    """The primary adjudicated line by line: line 1 (99213, 125.00) paid 90.00 (CO-45 15.00,
+    PR-2 20.00, no SVC05), line 2 (36415, 18.50) paid 10.00 for 1 unit (CO-45 5.50, PR-1 3.00),
+    and a claim-level CO-253 of 2.00: CLP04 = 100.00 - 2.00 = 98.00."""
+    services = [
+        ServicePayment(procedure_code=first_code, charge=D("125.00"), paid=D("90.00"),
+                       adjustments=[_cas(CO, "45", "15.00"), _cas(PR, "2", "20.00")]),
+        ServicePayment(procedure_code="36415", charge=D("18.50"), paid=D("10.00"), units=D(1),
+                       adjustments=[_cas(CO, "45", "5.50"), _cas(PR, "1", "3.00")]),
+    ]
+    payment = ClaimPayment(claim_number=number, status=ClaimStatusCode.PRIMARY,
+                           charge=D("143.50"), paid=D("98.00"), patient_responsibility=D("23.00"),
+                           adjustments=[_cas(CO, "253", "2.00")], services=services)
+    assert payment.is_balanced()
+    return Remittance(trace_number=trace, payment_amount=D("98.00"), payer_name="P",
+                      payer_id=trace, payee_name="Clinic", payment_date=date(2026, 3, 1),
+                      claims=[payment])
+
+
+def test_a_line_level_835_gives_the_secondary_its_2430_loops(medbill_app, insured_twice):
+    _, claim_id = insured_twice
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, line_remit("PRI3", "COB1"))
+    with medbill_app.unit_of_work() as work:
+        secondary = work.claims.by_number("COB1-S2")
+        billable = work.claims.billable(secondary.id)
+        assert work.ledger.payer_balance(claim_id, "gap") == D("23.00")  # the PR, as before
+    [prior] = billable.prior_adjudications
+    assert (prior.paid_amount, prior.paid_date) == (D("98.00"), date(2026, 3, 1))
+    # only the CLP-level adjustment stays at claim level (2320 CAS) ...
+    assert [(a.group_code, a.reason_code, a.amount) for a in prior.claim_adjustments] == [
+        ("CO", "253", D("2.00"))]
+    # ... each line's go with the line (2430): matched by position and procedure code
+    assert [(a.line_number, a.procedure_code, a.paid_amount, a.paid_units,
+             [(c.group_code, c.reason_code, c.amount) for c in a.adjustments],
+             a.remaining_patient_liability, a.adjudication_date)
+            for a in prior.line_adjudications] == [
+        (1, "99213", D("90.00"), D(1), [("CO", "45", D("15.00")), ("PR", "2", D("20.00"))],
+         D("20.00"), None),
+        (2, "36415", D("10.00"), D(1), [("CO", "45", D("5.50")), ("PR", "1", D("3.00"))],
+         D("3.00"), None)]
+    # and the 837P to the secondary carries them, pyx12-clean
+    from medbill_payer_generic_x12.pyx12check import pyx12_verdict
+    from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
+
+    x12 = encode_837p([billable]).text
+    payer_id = prior.payer.payer_id  # SVD01 = the primary's 2330B NM109
+    assert x12.count("~SVD*") == 2 and f"~SVD*{payer_id}*90*HC:99213**1~CAS*CO*45*15~" in x12
+    assert f"~SVD*{payer_id}*10*HC:36415**1~" in x12 and "~AMT*EAF*3~" in x12
+    assert "~CAS*CO*253*2~AMT*D*98~" in x12  # 2320: the claim-level adjustment only
+    assert pyx12_verdict(x12)[0], pyx12_verdict(x12)[1][:3]
+    [decoded] = decode_837p(x12)
+    assert decoded.prior_adjudications[0].line_adjudications == prior.line_adjudications
+
+
+def test_an_835_line_that_matches_no_claim_line_keeps_everything_at_claim_level(
+        medbill_app, insured_twice):
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, line_remit("PRI4", "COB1", first_code="99999"))
+    with medbill_app.unit_of_work() as work:
+        [prior] = work.claims.billable(work.claims.by_number("COB1-S2").id).prior_adjudications
+    assert prior.line_adjudications == []
+    assert [a.reason_code for a in prior.claim_adjustments] == ["253", "45", "2", "45", "1"]
+
+
+def test_rows_posted_before_line_adjudications_stay_claim_level(medbill_app, insured_twice):
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, line_remit("PRI5", "COB1"))
+        # as the row of an older medbill reads after migration 0005: no lines
+        work.session.execute(text("update claim_adjudications set lines = null"))
+    with medbill_app.unit_of_work() as work:
+        [prior] = work.claims.billable(work.claims.by_number("COB1-S2").id).prior_adjudications
+    assert prior.line_adjudications == []
+    assert [(a.group_code, a.reason_code, a.amount) for a in prior.claim_adjustments] == [
+        ("CO", "253", D("2.00")), ("CO", "45", D("15.00")), ("PR", "2", D("20.00")),
+        ("CO", "45", D("5.50")), ("PR", "1", D("3.00"))]
+
+
+def test_service_lines_are_matched_by_control_number_then_position_then_code():
+    lines = [factories.make_line(1, procedure_code="99213", line_control_number="A-1"),
+             factories.make_line(2, procedure_code="36415"),
+             factories.make_line(3, procedure_code="36415", line_control_number="A-3")]
+
+    def svc(code: str, control: str | None = None, original: str | None = None):
+        return ServicePayment(procedure_code=code, charge=D("1.00"), paid=D("1.00"),
+                              line_control_number=control, original_procedure_code=original)
+
+    def numbers(services):
+        matched = match_service_lines(lines, services)
+        return None if matched is None else [line.line_number for line in matched]
+
+    # REF*6R first, in any order; a split line answers twice
+    assert numbers([svc("36415", "A-3"), svc("99213", "A-1"), svc("36415", "A-3")]) == [3, 1, 3]
+    # no REF*6R: by position when the codes agree (SVC06 original code counts)
+    assert numbers([svc("99214", original="99213"), svc("36415"), svc("36415")]) == [1, 2, 3]
+    # else by procedure code, first free line with it
+    assert numbers([svc("36415"), svc("99213")]) == [2, 1]
+    assert numbers([svc("36415", "A-3"), svc("36415"), svc("99213")]) == [3, 2, 1]
+    assert numbers([svc("99999")]) is None

@@ -182,14 +182,137 @@ class Claim(DomainModel):
         return self.coverage_id is None
 
 
+class PriorLineAdjudication(DomainModel):
+    """What an earlier payer did with one of the claim's service lines: an 837P loop 2430
+    (Line Adjudication Information) under that line's loop 2400.
+
+    Made from the payer's 835 service payment (loop 2110 SVC) when it adjudicated line by line.
+    Every amount is the prior payer's, as it reported it; ``adjustments`` are that line's CAS
+    only (the claim-level ones stay in :attr:`PriorPayerAdjudication.claim_adjustments`).
+    X222A1 line balancing: the line's charge (SV102) = ``paid_amount`` + the line's adjustment
+    amounts, summed over the payer's loops 2430 for that line (one line can have several when
+    the payer split it); the scrubber does not enforce it, the payer does.
+    """
+
+    line_number: int = Field(ge=1, le=MAX_LINES,
+                             description="2400 LX01 of the claim line this adjudication answers")
+    procedure_qualifier: str = Field(
+        default="HC", pattern=r"^(ER|HC|IV|WK)$",
+        description="SVD03-1: product/service ID qualifier, as the payer adjudicated the line")
+    procedure_code: str = Field(
+        min_length=1, max_length=48, pattern=r"^[A-Za-z0-9]+$",
+        description="SVD03-2: the procedure code the payer adjudicated (835 SVC01-2); it may "
+                    "differ from the billed SV101-2")
+    modifiers: list[Modifier] = Field(
+        default_factory=list, max_length=MAX_MODIFIERS,
+        description="SVD03-3..6: the procedure modifiers as the payer adjudicated them")
+    paid_amount: Money = Field(description="SVD02: service line paid amount (835 SVC03)")
+    paid_units: Decimal = Field(
+        ge=0, max_digits=15, decimal_places=3,
+        description="SVD05: paid service unit count (835 SVC05; one when the 835 left it "
+                    "out, which is X221A1's default)")
+    bundled_line_number: int | None = Field(
+        default=None, ge=1, le=MAX_LINES,
+        description="SVD06: the LX01 of the line this one was bundled into, or the line "
+                    "it was unbundled from, when the payer bundled or split lines")
+    adjustments: list[ClaimAdjustmentRef] = Field(
+        default_factory=list, description="2430 CAS: the line-level adjustments (group, "
+                                          "reason, amount, quantity triplets)")
+    adjudication_date: date | None = Field(
+        default=None,
+        description="2430 DTP*573 (D8): line check or remittance date; None means the "
+                    "claim-level PriorPayerAdjudication.paid_date (a date equal to it is "
+                    "kept as None)")
+    remaining_patient_liability: Money | None = Field(
+        default=None,
+        description="2430 AMT*EAF: what the patient still owes on this line after this payer "
+                    "(in the provider's judgment; medbill records the line's PR total)")
+
+    @field_validator("paid_units", mode="before")
+    @classmethod
+    def _no_float_units(cls, value: object) -> object:
+        if isinstance(value, float):
+            return Decimal(str(value))
+        return value
+
+    @property
+    def adjusted(self) -> Decimal:
+        """The sum of the line's adjustment amounts (2430 CAS)."""
+        return total(a.amount for a in self.adjustments)
+
+    @property
+    def patient_responsibility(self) -> Decimal:
+        """AMT*EAF when given, else the line's PR adjustments."""
+        if self.remaining_patient_liability is not None:
+            return self.remaining_patient_liability
+        return total(a.amount for a in self.adjustments if a.group_code == "PR")
+
+
 class PriorPayerAdjudication(DomainModel):
-    """What an earlier payer did with the claim, for a secondary claim's 2320/2330 loops."""
+    """What an earlier payer did with the claim, for a secondary claim's 2320/2330 loops and,
+    when that payer adjudicated line by line, the 2430 loops of the claim's lines.
+
+    Without ``line_adjudications`` everything is at claim level: ``claim_adjustments`` holds
+    all of the payer's adjustments (2320 CAS) and the payer's date is 2330B DTP*573. With them,
+    ``claim_adjustments`` holds only what the 835 had at claim level (CLP-level CAS) and the
+    line adjustments travel in loop 2430; X222A1 then balances the payer's amounts as
+    ``paid_amount`` (2320 AMT*D) = the lines' SVD02 - the claim-level 2320 CAS amounts
+    (X12 RFI 524), checked here.
+    """
 
     payer: Payer
     coverage: Coverage
-    paid_amount: Money
-    paid_date: date
-    claim_adjustments: list[ClaimAdjustmentRef] = Field(default_factory=list)
+    paid_amount: Money = Field(description="2320 AMT*D: payer paid amount")
+    paid_date: date = Field(
+        description="2330B DTP*573: claim check or remittance date; with line adjudications "
+                    "it is the latest of the lines' dates (2430 DTP*573), and X222A1 sends "
+                    "the date there instead of in 2330B")
+    claim_adjustments: list[ClaimAdjustmentRef] = Field(
+        default_factory=list,
+        description="2320 CAS: claim-level adjustments (all of them when no line "
+                    "adjudications are given)")
+    line_adjudications: list[PriorLineAdjudication] = Field(
+        default_factory=list, description="2430 loops: the payer's line-level adjudication, "
+                                          "in claim line order")
+
+    @model_validator(mode="after")
+    def _balanced(self) -> PriorPayerAdjudication:
+        lines = self.line_adjudications
+        if not lines:
+            return self
+        line_paid = total(line.paid_amount for line in lines)
+        claim_adjusted = total(a.amount for a in self.claim_adjustments)
+        if line_paid - claim_adjusted != self.paid_amount:
+            raise ValueError(
+                f"line adjudications do not balance: the lines' paid amounts ({line_paid}) "
+                f"less the claim-level adjustments ({claim_adjusted}) must equal the payer's "
+                f"paid amount ({self.paid_amount}) (X222A1: 2430 SVD02 - 2320 CAS = 2320 AMT*D)")
+        if any(line.adjudication_date is not None and line.adjudication_date > self.paid_date
+               for line in lines):
+            raise ValueError("a line adjudication date is after the payer's paid_date, which "
+                             "is the latest of them")
+        if any(line.adjudication_date == self.paid_date for line in lines):
+            # None stands for the claim-level date: one spelling for one meaning, so that an
+            # 837P round trip (which cannot tell them apart) gives back an equal object.
+            self.line_adjudications = [
+                line.model_copy(update={"adjudication_date": None})
+                if line.adjudication_date == self.paid_date else line for line in lines]
+            return self
+        if all(line.adjudication_date is not None for line in lines):
+            raise ValueError("paid_date must be the latest of the line adjudication dates")
+        return self
+
+    @property
+    def all_adjustments(self) -> list[ClaimAdjustmentRef]:
+        """Claim-level then line-level adjustments (what the payer adjusted in all)."""
+        result = list(self.claim_adjustments)
+        for line in self.line_adjudications:
+            result.extend(line.adjustments)
+        return result
+
+    def lines_for(self, line_number: int) -> list[PriorLineAdjudication]:
+        """This payer's loops 2430 for one claim line (several when it split the line)."""
+        return [line for line in self.line_adjudications if line.line_number == line_number]
 
 
 class ClaimAdjustmentRef(DomainModel):
@@ -224,7 +347,15 @@ class BillableClaim(DomainModel):
             raise ValueError("coverage and payer go together: both or neither")
         if self.payer and self.claim.payer_key != self.payer.key:
             raise ValueError("claim payer_key does not match the payer")
+        numbers = {line.line_number for line in self.claim.lines}
+        for prior in self.prior_adjudications:
+            for line in prior.line_adjudications:
+                for number in (line.line_number, line.bundled_line_number):
+                    if number is not None and number not in numbers:
+                        raise ValueError(f"a prior payer's line adjudication names line "
+                                         f"{number}, which the claim does not have")
         return self
 
 
+PriorLineAdjudication.model_rebuild()
 PriorPayerAdjudication.model_rebuild()

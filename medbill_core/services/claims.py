@@ -18,6 +18,7 @@ from medbill_core.domain import (
     ClaimAdjustmentRef,
     ClaimFrequency,
     ClaimState,
+    PriorLineAdjudication,
     PriorPayerAdjudication,
     validate_record,
 )
@@ -319,21 +320,38 @@ class ClaimService:
         return claim.account_claim_id or claim.id  # type: ignore[return-value]
 
     def _prior_adjudications(self, claim: Claim) -> list[PriorPayerAdjudication]:
+        """What the other payers of the encounter did, one per 835 claim payment posted on its
+        account (see :mod:`medbill_core.services.remittance`): claim level, plus line level
+        (837P loops 2430) when the payer adjudicated the lines and they were kept. Rows from
+        before line adjudications were kept have every adjustment at claim level."""
         if claim.account_claim_id is None:
             return []
         patients = PatientService(self.session, actor=self.actor, config=self.config)
         rows = self.session.scalars(select(ClaimAdjudicationRow).where(
             ClaimAdjudicationRow.account_claim_id == claim.account_claim_id,
             ClaimAdjudicationRow.payer_key != claim.payer_key).order_by(ClaimAdjudicationRow.id))
+        numbers = {line.line_number for line in claim.lines}
         result = []
         for row in rows:
             if row.coverage_id is None or row.payer_key not in self.config.payers:
                 continue
+            adjustments = [ClaimAdjustmentRef(**a) for a in row.adjustments]
+            lines = [PriorLineAdjudication.model_validate(line) for line in row.lines or []]
+            of_lines = [a for line in lines for a in line.adjustments]
+            claim_level = adjustments[:len(adjustments) - len(of_lines)]
+            if lines and (adjustments[len(claim_level):] != of_lines or not all(
+                    line.line_number in numbers and line.bundled_line_number in (None, *numbers)
+                    for line in lines)):
+                lines = []  # the claim's lines changed since (an edited draft)
+            if lines:  # X222A1 CAS: non-zero adjustments only
+                adjustments = claim_level
+                lines = [line.model_copy(update={
+                    "adjustments": [a for a in line.adjustments if a.amount]}) for line in lines]
             result.append(PriorPayerAdjudication(
                 payer=self.config.payers[row.payer_key],
                 coverage=patients.coverage(row.coverage_id), paid_amount=row.paid,
-                paid_date=row.paid_date,
-                claim_adjustments=[ClaimAdjustmentRef(**a) for a in row.adjustments]))
+                paid_date=row.paid_date, claim_adjustments=adjustments,
+                line_adjudications=lines))
         return result
 
     def billable(self, claim_id: int) -> BillableClaim:

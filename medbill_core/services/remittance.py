@@ -15,6 +15,25 @@ payer-initiated adjustments), each entry keeping its CARC as ``GROUP-CODE``.
 A reversal (CLP02 = 22) takes the original's amounts back (its amounts come negated, as
 X221A1 sends them, or positive from payers that do not negate) and reopens the claim; the
 reversal of a claim since replaced (frequency 7) leaves it replaced.
+
+What the payer did is also kept for the next payer's claim (``ClaimAdjudicationRow``): the paid
+amount and date, every adjustment (claim level first, as before), and, when the 835 adjudicated
+line by line (loops 2110 SVC), one :class:`~medbill_core.domain.PriorLineAdjudication` per
+service payment for the 837P loops 2430; the next claim's 2320 CAS then carries only the
+CLP-level adjustments. Service payments are matched to the claim's lines
+(:func:`match_service_lines`):
+
+1. an SVC whose REF*6R (line item control number) equals a line's ``line_control_number``
+   answers that line (several SVCs may answer one line when the payer split it);
+2. the other SVCs are matched in order to the lines not matched by 1 (in line-number order):
+   pairwise by position when there are as many of each and every pair has the same procedure
+   code (SVC06-2, the billed code the payer reports when it adjudicated another, else SVC01-2);
+   otherwise each SVC takes the first remaining line with its procedure code.
+
+When an SVC stays unmatched, when the 835 has no SVC loops, or when the matched lines do not
+balance with the claim (lines' paid - CLP-level adjustments = CLP04), nothing is kept at line
+level and the next claim gets every adjustment at claim level, as it does from rows posted
+before line adjudications were kept.
 """
 
 from __future__ import annotations
@@ -24,11 +43,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import (
+    Adjustment,
     AdjustmentGroup,
     Claim,
     ClaimFinding,
@@ -37,12 +58,15 @@ from medbill_core.domain import (
     ClaimState,
     ClaimStatusCode,
     Coverage,
+    PriorLineAdjudication,
     Remittance,
+    ServiceLine,
+    ServicePayment,
 )
 from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
-from medbill_core.money import ZERO
+from medbill_core.money import ZERO, total
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ProviderAdjustmentRow,
@@ -155,16 +179,92 @@ def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Cover
     return follow_up
 
 
+def _procedure_codes(service: ServicePayment) -> list[str]:
+    """The codes an SVC may answer a billed line by: the billed code (SVC06-2) the payer
+    reports when it adjudicated another one, then the adjudicated code (SVC01-2)."""
+    codes = [service.original_procedure_code] if service.original_procedure_code else []
+    return [*codes, service.procedure_code]
+
+
+def match_service_lines(lines: list[ServiceLine], services: list[ServicePayment]
+                        ) -> list[ServiceLine] | None:
+    """The claim line each 835 service payment answers (same order as ``services``), or
+    ``None`` when one cannot be matched. The rule is in the module docstring: REF*6R line
+    control numbers first, then position, then procedure code."""
+    ordered = sorted(lines, key=lambda line: line.line_number)
+    by_control = {line.line_control_number: line for line in ordered if line.line_control_number}
+    matched: list[ServiceLine | None] = [by_control.get(service.line_control_number or "")
+                                         for service in services]
+    taken = {line.line_number for line in matched if line is not None}
+    rest = [index for index, line in enumerate(matched) if line is None]
+    free = [line for line in ordered if line.line_number not in taken]
+    if len(rest) == len(free) and all(line.procedure_code in _procedure_codes(services[index])
+                                      for index, line in zip(rest, free, strict=True)):
+        for index, line in zip(rest, free, strict=True):
+            matched[index] = line
+    else:
+        for index in rest:
+            codes = _procedure_codes(services[index])
+            line = next((line for line in free if line.procedure_code in codes), None)
+            if line is None:
+                return None
+            matched[index] = line
+            free.remove(line)
+    return [line for line in matched if line is not None]
+
+
+def _adjustment_json(adjustment: Adjustment) -> dict[str, str | None]:
+    return {"group_code": adjustment.group.value, "reason_code": adjustment.reason_code,
+            "amount": str(adjustment.amount),
+            "quantity": str(adjustment.quantity) if adjustment.quantity is not None else None}
+
+
+_SVD_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
+
+
+def line_adjudications(claim: Claim, payment: ClaimPayment) -> list[PriorLineAdjudication]:
+    """The payment's service payments as line adjudications of the claim's lines (empty when
+    it has none, when one cannot be matched or when they do not balance with the claim)."""
+    if not payment.services:
+        return []
+    lines = match_service_lines(claim.lines, payment.services)
+    if lines is None:
+        return []
+    result = []
+    for line, service in zip(lines, payment.services, strict=True):
+        adjustments = service.adjustments  # all of them: the row's adjustments hold them too
+        reported = service.procedure_qualifier in _SVD_QUALIFIERS
+        try:
+            adjudication = PriorLineAdjudication(
+                line_number=line.line_number,
+                procedure_qualifier=service.procedure_qualifier if reported else "HC",
+                procedure_code=service.procedure_code if reported else line.procedure_code,
+                modifiers=service.modifiers if reported else line.modifiers,
+                paid_amount=service.paid,
+                # X221A1: no SVC05 means one unit paid; 837 SVD05 then carries 1 (X12 RFI 2163)
+                paid_units=abs(service.units) if service.units is not None else Decimal(1),
+                adjustments=[_adjustment_json(a) for a in adjustments],
+                remaining_patient_liability=total(
+                    a.amount for a in adjustments
+                    if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY))
+        except ValidationError:  # a code or modifier an 837P could not carry
+            return []
+        result.append(adjudication)
+    claim_adjusted = total(a.amount for a in payment.adjustments)
+    if total(line.paid_amount for line in result) - claim_adjusted != payment.paid:
+        return []  # an 835 that does not balance: claim level only, as it always was
+    return result
+
+
 def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: int,
                          payment: ClaimPayment, paid_date: date) -> None:
+    lines = line_adjudications(claim, payment)
     work.session.add(ClaimAdjudicationRow(
         posting_key=key, claim_id=claim.id, account_claim_id=account_id,
         payer_key=claim.payer_key, coverage_id=claim.coverage_id,
         claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
-        adjustments=[{"group_code": a.group.value, "reason_code": a.reason_code,
-                      "amount": str(a.amount),
-                      "quantity": str(a.quantity) if a.quantity is not None else None}
-                     for a in payment.all_adjustments]))
+        adjustments=[_adjustment_json(a) for a in payment.all_adjustments],
+        lines=[line.model_dump(mode="json") for line in lines] or None))
 
 
 def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Claim:

@@ -377,7 +377,17 @@ class StatementRow(Base):
 
 
 class ClaimAdjudicationRow(Base):
-    """What a payer did with a claim (from its 835), kept for the next payer's 2320/2330 loops."""
+    """What a payer did with a claim (from its 835), kept for the next payer's 2320/2330 loops
+    and, when the payer adjudicated line by line, the 2430 loops of the claim's lines.
+
+    ``adjustments`` holds every adjustment of the 835 claim payment, the claim-level (CLP) ones
+    first, then each service line's. ``lines`` holds one
+    :class:`~medbill_core.domain.PriorLineAdjudication` (JSON, with that line's adjustments)
+    per 835 service payment matched to a line of the claim; the claim-level adjustments are
+    then the leading ``len(adjustments) - (the lines' adjustments)`` entries. ``lines`` is NULL
+    for rows posted before it existed and when the 835 had no lines or they could not all be
+    matched: claim level only then.
+    """
 
     __tablename__ = "claim_adjudications"
     __table_args__ = (UniqueConstraint("posting_key", name="uq_claim_adjudications_key"),
@@ -394,3 +404,4 @@ class ClaimAdjudicationRow(Base):
     paid: Mapped[Decimal] = mapped_column(Cents)
     paid_date: Mapped[date] = mapped_column(Date)
     adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

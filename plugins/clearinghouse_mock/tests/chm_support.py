@@ -42,6 +42,7 @@ from medbill_core.domain import (
     Sex,
 )
 from medbill_core.domain.identifiers import npi_with_check_digit
+from medbill_core.services.remittance import line_adjudications
 
 BILLING_NPI = npi_with_check_digit("123456789")
 RENDERING_NPI = npi_with_check_digit("198765432")
@@ -167,17 +168,22 @@ def claim(number: str, *, member_id: str, lines: list[ServiceLine] | None = None
 
 def prior_from(payment: ClaimPayment, *, payer_id: str, member_id: str,
                order: CoverageOrder = CoverageOrder.PRIMARY,
-               paid_date: date | None = None) -> PriorPayerAdjudication:
+               paid_date: date | None = None,
+               lines_of: Claim | None = None) -> PriorPayerAdjudication:
     """A prior payer's adjudication for a secondary claim's 2320/2330 loops, made from that
-    payer's payment the way medbill records it: every claim- and line-level adjustment."""
+    payer's payment the way medbill records it: every claim- and line-level adjustment at claim
+    level, or, with ``lines_of`` (the claim the payment answers), its service payments as line
+    adjudications (2430 loops) and only the claim-level adjustments in 2320."""
     the_payer = payer(payer_id)
+    lines = line_adjudications(lines_of, payment) if lines_of is not None else []
     return PriorPayerAdjudication(
         payer=the_payer, coverage=Coverage(payer_key=the_payer.key, member_id=member_id,
                                            order=order),
         paid_amount=payment.paid, paid_date=paid_date or TODAY,
         claim_adjustments=[ClaimAdjustmentRef(group_code=a.group.value,
                                               reason_code=a.reason_code, amount=a.amount)
-                           for a in payment.all_adjustments])
+                           for a in (payment.adjustments if lines else payment.all_adjustments)],
+        line_adjudications=lines)
 
 
 def x837(claims: list[BillableClaim], **kwargs: Any) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from chm_support import claim, fees, line, prior_from
+from chm_support import claim, fees, line, prior_from, x837
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from medbill_clearinghouse_mock.simulator.adjudication import (
@@ -19,6 +19,7 @@ from medbill_clearinghouse_mock.simulator.adjudication import (
     spread,
 )
 from medbill_clearinghouse_mock.simulator.config import Benefits, DenialRules, PayerPolicy
+from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
 
 from medbill_core.domain import (
     AdjustmentGroup,
@@ -57,12 +58,15 @@ def amount(payment: ClaimPayment, group: str, reason: str | None = None) -> Deci
 
 
 def primary_then_secondary(lines, primary_benefits, secondary_benefits,  # type: ignore[no-untyped-def]
-                           pos="22", **kwargs):
-    primary = run(claim("P1", member_id="MBI1", payer_id="MCARE1", lines=lines, pos=pos),
-                  PRIMARY, primary_benefits).payment
+                           pos="22", line_level=False, **kwargs):
+    """The primary's payment and the secondary's result; with ``line_level`` the secondary
+    claim carries the primary's line adjudications (837P 2430 loops), else claim level only."""
+    first = claim("P1", member_id="MBI1", payer_id="MCARE1", lines=lines, pos=pos)
+    primary = run(first, PRIMARY, primary_benefits).payment
     bill = claim("P1-S2", member_id="GAP1", payer_id="GAP1", lines=lines, pos=pos,
                  order=CoverageOrder.SECONDARY,
-                 priors=[prior_from(primary, payer_id="MCARE1", member_id="MBI1")])
+                 priors=[prior_from(primary, payer_id="MCARE1", member_id="MBI1",
+                                    lines_of=first.claim if line_level else None)])
     return primary, run(bill, SECONDARY, secondary_benefits, **kwargs)
 
 
@@ -93,6 +97,47 @@ def test_secondary_pays_the_primary_patient_share_less_its_own_cost_share() -> N
             + secondary.patient_share()) == D("218.50")
     assert secondary.is_balanced() and all(s.is_balanced() for s in secondary.services)
     assert result.accumulators == Accumulators(D("100.00"), D("23.82"))
+
+
+def test_line_adjudications_leave_open_what_the_primary_left_on_each_line() -> None:
+    lines = [line(1, "99214", "200.00"), line(2, "36415", "18.50")]
+    primary, result = primary_then_secondary(
+        lines, PART_B, Benefits(deductible=D("100"), deductible_met=D("80"),
+                                coinsurance=D("0.10")), line_level=True)
+    # Primary (as above): line 1 PR 40.00 + 17.60 = 57.60, line 2 PR 0.60; open 58.20 in all,
+    # now taken line by line from the 2430 loops instead of spread by charge (53.27 / 4.93).
+    secondary = result.payment
+    assert [s.allowed_amount for s in secondary.services] == [D("57.60"), D("0.60")]
+    # Line 1: deductible 20.00, 10 % of 37.60 = 3.76; line 2: 10 % of 0.60 = 0.06.
+    assert cas(secondary, 0) == [("OA", "23", D("142.40")), ("PR", "1", D("20.00")),
+                                 ("PR", "2", D("3.76"))]
+    assert cas(secondary, 1) == [("OA", "23", D("17.90")), ("PR", "2", D("0.06"))]
+    assert [s.paid for s in secondary.services] == [D("33.84"), D("0.54")]
+    assert (secondary.paid, secondary.patient_share()) == (D("34.38"), D("23.82"))
+    assert amount(secondary, "OA", "23") == primary.paid + amount(primary, "CO") == D("160.30")
+    assert secondary.is_balanced() and all(s.is_balanced() for s in secondary.services)
+
+
+def test_line_adjudications_survive_the_837p() -> None:
+    lines = [line(1, "99214", "200.00"), line(2, "36415", "18.50"), line(3, "85025", "30.00")]
+    first = claim("P1", member_id="MBI1", payer_id="MCARE1", lines=lines, pos="22")
+    primary = run(first, PRIMARY, PART_B).payment
+    bill = claim("P1-S2", member_id="GAP1", payer_id="GAP1", lines=lines, pos="22",
+                 order=CoverageOrder.SECONDARY,
+                 priors=[prior_from(primary, payer_id="MCARE1", member_id="MBI1",
+                                    lines_of=first.claim)])
+    prior = bill.prior_adjudications[0]
+    assert [(a.line_number, a.paid_amount, a.remaining_patient_liability)
+            for a in prior.line_adjudications] == [
+        (1, D("70.40"), D("57.60")), (2, D("2.40"), D("0.60")), (3, D("8.04"), D("2.01"))]
+    assert prior.claim_adjustments == []  # every adjustment was on a line
+    text = x837([bill])
+    assert text.count("SVD*") == 3 and "AMT*EAF*57.6" in text
+    [decoded] = decode_837p(text)
+    [back] = decoded.prior_adjudications
+    assert (back.paid_amount, back.paid_date, back.claim_adjustments, back.line_adjudications) \
+        == (prior.paid_amount, prior.paid_date, prior.claim_adjustments, prior.line_adjudications)
+    assert run(decoded, SECONDARY, PART_B).payment == run(bill, SECONDARY, PART_B).payment
 
 
 def test_secondary_copay_once_per_claim() -> None:
@@ -223,14 +268,14 @@ _benefits = st.builds(
                                                                       max_value=100000)),
                       min_size=1, max_size=6),
        primary_benefits=_benefits, secondary_benefits=_benefits,
-       active=st.booleans(), pos=st.sampled_from(["11", "22"]))
+       active=st.booleans(), pos=st.sampled_from(["11", "22"]), line_level=st.booleans())
 def test_secondary_always_balances_and_settles_only_what_is_open(  # type: ignore[no-untyped-def]
-        lines, primary_benefits, secondary_benefits, active, pos) -> None:
+        lines, primary_benefits, secondary_benefits, active, pos, line_level) -> None:
     service_lines = [line(i, code, str(D(cents) / 100))
                      for i, (code, cents) in enumerate(lines, start=1)]
     primary, result = primary_then_secondary(service_lines, primary_benefits,
                                              secondary_benefits, pos=pos,
-                                             coverage_active=active)
+                                             line_level=line_level, coverage_active=active)
     secondary = result.payment
     prior_settled = primary.paid + primary.adjusted - primary.patient_share()
     assert secondary.is_balanced()
@@ -249,6 +294,12 @@ def test_secondary_always_balances_and_settles_only_what_is_open(  # type: ignor
     assert secondary.status in (ClaimStatusCode.SECONDARY, ClaimStatusCode.DENIED)
     if not active and primary.patient_share():
         assert secondary.status is ClaimStatusCode.DENIED
+    if line_level:  # each line gets what the primary left open on it (when not denied)
+        for before_, after in zip(primary.services, secondary.services, strict=True):
+            if after.allowed_amount is not None:
+                assert after.allowed_amount == total(
+                    a.amount for a in before_.adjustments
+                    if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY)
     before = Accumulators.from_benefits(secondary_benefits)
     assert (result.accumulators.out_of_pocket_met - before.out_of_pocket_met
             == secondary.patient_share())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 import pytest
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
@@ -12,6 +13,8 @@ from medbill_payer_generic_x12.x12 import (
     X12DelimiterInData,
     X12EncodeError,
     X12Reader,
+    X12StructureError,
+    X12ValueError,
 )
 from x12_factories import (
     DIAGNOSES,
@@ -21,9 +24,10 @@ from x12_factories import (
     payer,
     practice,
     secondary_claim,
+    secondary_claim_with_lines,
 )
 
-from medbill_core.domain import BillableClaim, Relationship
+from medbill_core.domain import BillableClaim, ClaimAdjustmentRef, Relationship
 
 NOW = datetime(2024, 3, 5, 10, 30)
 
@@ -43,6 +47,7 @@ SHAPES: dict[str, list[BillableClaim]] = {
                                          units="4")])],
     "patient not subscriber": [claim(relationship=Relationship.CHILD)],
     "secondary with 2320/2330": [secondary_claim()],
+    "secondary with 2430 line adjudications": [secondary_claim_with_lines()],
     "frequency 7 with original reference": [claim(frequency="7", original="PAYERICN778899")],
     "several providers and payers": [
         claim("A1"), claim("A2", the_payer=payer("87726", "FIRST PAYER INC", "CI")),
@@ -127,3 +132,58 @@ def test_payer_line_limit_is_enforced() -> None:
     with pytest.raises(X12EncodeError, match="at most 10 service lines"):
         encode_837p([claim(lines=_fifty_lines(), diagnoses=DIAGNOSES[:4])], now=NOW,
                     max_lines_per_claim=10)
+
+
+def _segments(text: str) -> list[list[str]]:
+    return [segment.split("*") for segment in text.split("~") if segment]
+
+
+def test_2430_follows_each_line_it_answers_and_2320_keeps_claim_level_only() -> None:
+    bill = secondary_claim_with_lines()
+    segments = _segments(encode_837p([bill], now=NOW).text)
+    tags = [s[0] for s in segments]
+    first_line = tags.index("LX")
+    other_payer = segments[first_line - 1]
+    assert other_payer[:2] == ["NM1", "PR"] and other_payer[9] == "87726"  # 2330B, no DTP
+    assert segments[tags.index("AMT") - 1] == ["CAS", "CO", "45", "5"]  # 2320: claim level
+    assert tags[first_line:] == [
+        "LX", "SV1", "DTP", "REF", "SVD", "CAS", "CAS", "DTP", "AMT",
+        "LX", "SV1", "DTP", "REF", "SVD", "CAS", "CAS", "DTP", "AMT", "SE", "GE", "IEA"]
+    svds = [s for s in segments if s[0] == "SVD"]
+    assert svds == [["SVD", "87726", "80", "HC:99213:25", "", "1"],
+                    ["SVD", "87726", "20", "HC:85025", "", "2"]]
+    dates = [s for s in segments if s[:2] == ["DTP", "573"]]
+    assert [d[3] for d in dates] == ["20240320", "20240318"]  # the payer's, then the line's
+    assert [s for s in segments if s[:2] == ["AMT", "EAF"]] == [["AMT", "EAF", "20"],
+                                                                 ["AMT", "EAF", "10"]]
+
+
+def test_a_2430_naming_no_other_payer_is_a_positioned_error() -> None:
+    text = encode_837p([secondary_claim_with_lines()], now=NOW).text
+    with pytest.raises(X12ValueError, match="SVD01") as caught:
+        decode_837p(text.replace("SVD*87726*20", "SVD*99999*20"))
+    assert caught.value.segment_index is not None
+
+
+def test_a_2430_without_its_date_is_a_positioned_error() -> None:
+    text = encode_837p([secondary_claim_with_lines()], now=NOW).text
+    with pytest.raises(X12StructureError, match="DTP\\*573 in each loop 2430"):
+        decode_837p(text.replace("DTP*573*D8*20240318~", "DTP*999*D8*20240318~"))
+
+
+def test_2430_lines_must_balance_with_the_payer_paid_amount() -> None:
+    text = encode_837p([secondary_claim_with_lines()], now=NOW).text
+    with pytest.raises(X12ValueError) as caught:
+        decode_837p(text.replace("AMT*D*95~", "AMT*D*96~"))
+    assert caught.value.segment_index is not None
+
+
+def test_more_than_five_cas_segments_in_2430_are_refused() -> None:
+    bill = secondary_claim_with_lines()
+    prior = bill.prior_adjudications[0]
+    many = [ClaimAdjustmentRef(group_code="CO", reason_code="45", amount=Decimal("1.00"))] * 31
+    line = prior.line_adjudications[0].model_copy(update={"adjustments": many})
+    bill.prior_adjudications[0] = prior.model_copy(
+        update={"line_adjudications": [line, prior.line_adjudications[1]]})
+    with pytest.raises(X12EncodeError, match="at most 5 CAS segments in loop 2430"):
+        encode_837p([bill], now=NOW)

@@ -53,6 +53,7 @@ from medbill_core.domain import (
     PayerContactFunction,
     PayerContactInfo,
     PaymentMethod,
+    PriorLineAdjudication,
     PriorPayerAdjudication,
     ProviderAdjustment,
     Relationship,
@@ -62,6 +63,7 @@ from medbill_core.domain import (
     StatusCode,
     TransactionSetAck,
 )
+from medbill_core.money import total
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -279,6 +281,32 @@ def test_277_round_trip(statuses: list[ClaimStatus], payer_name: str) -> None:
     assert decode_277(encode_277([(response, request)])) == [response]
 
 
+adjustment_refs = st.lists(st.builds(
+    ClaimAdjustmentRef, group_code=st.sampled_from(["CO", "PR", "OA"]), reason_code=codes,
+    amount=positive_money, quantity=st.none() | quantities), max_size=7)
+
+
+def _group_order(adjustment: ClaimAdjustmentRef) -> int:
+    # Encoders group CAS triplets by group code; a fixed order survives the round trip.
+    return ["CO", "PR", "OA"].index(adjustment.group_code)
+
+
+@st.composite
+def prior_lines(draw: st.DrawFn, line_count: int, paid_date: date) -> PriorLineAdjudication:
+    """A loop 2430 of one of the claim's lines (any of them, several for one line allowed)."""
+    return PriorLineAdjudication(
+        line_number=draw(st.integers(1, line_count)),
+        procedure_qualifier=draw(st.sampled_from(["HC", "HC", "IV", "WK", "ER"])),
+        procedure_code=draw(st.sampled_from(["99213", "85025", "97110", "J1100", "G0008"])),
+        modifiers=draw(st.lists(st.sampled_from(["25", "59", "GP", "KX"]), max_size=4,
+                                unique=True)),
+        paid_amount=draw(money), paid_units=draw(st.just(Decimal(0)) | quantities),
+        bundled_line_number=draw(st.none() | st.integers(1, line_count)),
+        adjustments=sorted(draw(adjustment_refs), key=_group_order),
+        adjudication_date=draw(st.none() | st.dates(date(2000, 1, 1), paid_date)),
+        remaining_patient_liability=draw(st.none() | money))
+
+
 @st.composite
 def billable_claims(draw: st.DrawFn, number: str) -> BillableClaim:
     diagnoses = draw(st.integers(1, 12))
@@ -292,17 +320,23 @@ def billable_claims(draw: st.DrawFn, number: str) -> BillableClaim:
                     day=draw(st.dates(date(2024, 1, 1), date(2024, 6, 30))),
                     units=str(draw(quantities))) for n in range(1, line_count + 1)]
     priors = []
-    for _ in range(draw(st.integers(0, 2))):
-        prior_payer = f.payer(draw(ids2), draw(words))
+    # one 2320 loop per payer ID: 2430 SVD01 names the payer by it
+    for payer_id in draw(st.lists(ids2, max_size=2, unique=True)):
+        prior_payer = f.payer(payer_id, draw(words))
+        paid_date = draw(dates)
+        claim_adjustments = sorted(draw(adjustment_refs), key=_group_order)
+        line_adjudications = draw(st.lists(prior_lines(line_count, paid_date), max_size=4))
+        line_adjudications.sort(key=lambda item: item.line_number)  # the 2400 order
+        if line_adjudications:  # the day the payer finished: one line at the payer's date
+            line_adjudications[0] = line_adjudications[0].model_copy(
+                update={"adjudication_date": None})
+        paid = draw(positive_money) if not line_adjudications else (
+            total(item.paid_amount for item in line_adjudications)
+            - total(a.amount for a in claim_adjustments))  # 2430 SVD02 - 2320 CAS = AMT*D
         priors.append(PriorPayerAdjudication(
             payer=prior_payer, coverage=f.coverage(prior_payer, member_id=draw(ids2)),
-            paid_amount=draw(positive_money), paid_date=draw(dates),
-            claim_adjustments=draw(st.lists(st.builds(
-                ClaimAdjustmentRef, group_code=st.sampled_from(["CO", "PR", "OA"]),
-                reason_code=codes, amount=positive_money,
-                quantity=st.none() | quantities), max_size=7)).copy()))
-        priors[-1] = priors[-1].model_copy(update={"claim_adjustments": sorted(
-            priors[-1].claim_adjustments, key=lambda a: ["CO", "PR", "OA"].index(a.group_code))})
+            paid_amount=paid, paid_date=paid_date, claim_adjustments=claim_adjustments,
+            line_adjudications=line_adjudications))
     frequency = draw(st.sampled_from(["1", "7", "8"]))
     return f.claim(number, lines=lines, diagnoses=f.DIAGNOSES[:diagnoses],
                    relationship=draw(st.sampled_from([Relationship.SELF, Relationship.CHILD,
@@ -325,7 +359,7 @@ def test_837p_round_trip(data: st.DataObject) -> None:
 # -- fuzzing --------------------------------------------------------------------------------------
 
 VALID_DOCUMENTS = [
-    encode_837p([f.claim("F1"), f.secondary_claim("F2")]).text,
+    encode_837p([f.claim("F1"), f.secondary_claim("F2"), f.secondary_claim_with_lines("F3")]).text,
     (FIXTURES / "835" / "medbill__two-payers-reversal-plb.835").read_text(),
     (FIXTURES / "999" / "imsweb__x12_999_rejected.txt").read_text(),
     (FIXTURES / "271" / "lfh__subscriber-health-benefit-check.271").read_text(),

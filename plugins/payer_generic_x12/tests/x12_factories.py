@@ -18,6 +18,7 @@ from medbill_core.domain import (
     Patient,
     Payer,
     Practice,
+    PriorLineAdjudication,
     PriorPayerAdjudication,
     Provider,
     Relationship,
@@ -113,6 +114,36 @@ def secondary_claim(number: str = "CLM2001") -> BillableClaim:
             ClaimAdjustmentRef(group_code="PR", reason_code="2", amount=Decimal("20.00")),
         ])
     return claim(number, order=CoverageOrder.SECONDARY, priors=[prior],
+                 the_payer=payer("60054", "ACME HEALTH PLAN"))
+
+
+def secondary_claim_with_lines(number: str = "CLM2002") -> BillableClaim:
+    """A secondary claim whose primary adjudicated line by line (837P loops 2430): line 1 paid
+    80.00 (CO-45 25.00, PR-2 20.00), line 2 paid 20.00 for 2 units (CO-45 10.00, PR-1 10.00),
+    a claim-level CO-45 of 5.00, so the primary paid 95.00."""
+    primary = payer("87726", "FIRST PAYER INC")
+
+    def cas(group: str, reason: str, amount: str) -> ClaimAdjustmentRef:
+        return ClaimAdjustmentRef(group_code=group, reason_code=reason, amount=Decimal(amount))
+
+    prior = PriorPayerAdjudication(
+        payer=primary, coverage=coverage(primary, member_id="PRIM998877"),
+        paid_amount=Decimal("95.00"), paid_date=date(2024, 3, 20),
+        claim_adjustments=[cas("CO", "45", "5.00")],
+        line_adjudications=[
+            PriorLineAdjudication(line_number=1, procedure_code="99213", modifiers=["25"],
+                                  paid_amount=Decimal("80.00"), paid_units=Decimal(1),
+                                  adjustments=[cas("CO", "45", "25.00"), cas("PR", "2", "20.00")],
+                                  remaining_patient_liability=Decimal("20.00")),
+            PriorLineAdjudication(line_number=2, procedure_code="85025",
+                                  paid_amount=Decimal("20.00"), paid_units=Decimal(2),
+                                  adjudication_date=date(2024, 3, 18),
+                                  adjustments=[cas("CO", "45", "10.00"), cas("PR", "1", "10.00")],
+                                  remaining_patient_liability=Decimal("10.00")),
+        ])
+    return claim(number, order=CoverageOrder.SECONDARY, priors=[prior],
+                 lines=[line(1, modifiers=["25"]), line(2, code="85025", charge="40.00",
+                                                         units="2")],
                  the_payer=payer("60054", "ACME HEALTH PLAN"))
 
 

@@ -23,20 +23,23 @@ Per line, in line-number order:
 Every line balances (charge - paid = its adjustments) and so does the claim.
 
 Coordination of benefits: a claim that carries prior payers' adjudications (an 837P with
-2320/2330 loops, ``BillableClaim.prior_adjudications``) is adjudicated as a secondary (or
-tertiary) claim by :func:`_coordinate`, a simplified "standard COB" at claim level (the 837P's
-2320 loop has no line detail):
+2320/2330 loops, ``BillableClaim.prior_adjudications``, and 2430 loops under the lines when a
+prior payer adjudicated line by line) is adjudicated as a secondary (or tertiary) claim by
+:func:`_coordinate`, a simplified "standard COB":
 
 a. what the prior payers settled = their paid amounts + their non-PR adjustments (CO, CR, OA,
-   PI; not ``OA-23``, which is an earlier payer's settlement passed on by a later one), summed
-   over every prior adjudication (a reversal and its re-adjudication net out) and kept within
-   0..charge; what is left open = the patient responsibility (PR) of the last prior payer (the
-   highest COB order), never more than charge - settled. Only the open amount is this payer's
-   business;
-b. the open amount is spread over the lines in proportion to the line charges (cumulative
-   rounding: each line gets 0..its charge, the shares add up to the claim's open amount
-   exactly); the rest of each line is reported as ``OA-23`` (impact of prior payer(s)
-   adjudication);
+   PI; not ``OA-23``, which is an earlier payer's settlement passed on by a later one), claim
+   (2320 CAS) and line level (2430 CAS) alike, summed over every prior adjudication (a reversal
+   and its re-adjudication net out) and kept within 0..charge; what is left open = the patient
+   responsibility of the last prior payer (the highest COB order): its claim-level PR plus, per
+   line it adjudicated, the 2430 AMT*EAF remaining patient liability (its line PR when there is
+   none), never more than charge - settled. Only the open amount is this payer's business;
+b. the open amount is spread over the lines: first in proportion to the last prior payer's
+   line patient responsibility (each line within 0..its charge) when it adjudicated lines, so a
+   line gets what that payer left open on it; what remains (all of it when that payer
+   adjudicated at claim level only) in proportion to what is left of each line's charge
+   (cumulative rounding: the shares add up to the claim's open amount exactly); the rest of each
+   line is reported as ``OA-23`` (impact of prior payer(s) adjudication);
 c. on each line's open share this payer applies its own rules: the claim-level and line
    denials above (the denial covers the open share only), and otherwise its member cost share
    exactly as in steps 4-5, with the open share in place of the fee schedule allowed amount
@@ -53,7 +56,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -316,8 +319,12 @@ class PriorPayerTotals:
     #: Their CO, CR, OA and PI adjustments (settled without the patient), except ``OA-23``:
     #: that is an earlier payer's settlement passed on by a later one, counted once already.
     adjusted: Decimal
-    #: The PR of the last prior payer (highest COB order): what is still open.
+    #: The patient responsibility the last prior payer (highest COB order) left: what is still
+    #: open (its claim-level PR and its lines' remaining patient liability).
     patient: Decimal
+    #: That payer's remaining patient liability per line number (2430 AMT*EAF, else the line's
+    #: PR), for the lines it adjudicated; empty when it adjudicated at claim level only.
+    line_patient: dict[int, Decimal] = field(default_factory=dict)
 
     @classmethod
     def of(cls, claim: BillableClaim) -> PriorPayerTotals:
@@ -327,13 +334,21 @@ class PriorPayerTotals:
         if priors:
             ranked = [(p.coverage.order.rank, index) for index, p in enumerate(priors)]
             last = priors[max(ranked)[1]].payer.payer_id
+        line_patient: dict[int, Decimal] = {}
+        for prior in priors:
+            if prior.payer.payer_id == last:
+                for line in prior.line_adjudications:
+                    line_patient[line.line_number] = (line_patient.get(line.line_number, ZERO)
+                                                      + line.patient_responsibility)
         return cls(
             paid=total(p.paid_amount for p in priors),
-            adjusted=total(a.amount for p in priors for a in p.claim_adjustments
+            adjusted=total(a.amount for p in priors for a in p.all_adjustments
                            if a.group_code != pr
                            and not (a.group_code == oa and a.reason_code == PRIOR_PAYER_IMPACT)),
             patient=total(a.amount for p in priors if p.payer.payer_id == last
-                          for a in p.claim_adjustments if a.group_code == pr))
+                          for a in p.claim_adjustments if a.group_code == pr)
+            + total(line_patient.values()),
+            line_patient=line_patient)
 
     def open_amount(self, charge: Decimal) -> Decimal:
         """The part of ``charge`` the prior payers left open: the last one's PR, within
@@ -360,13 +375,24 @@ def spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return shares
 
 
+def open_shares(claim: BillableClaim, lines: list[ServiceLine]) -> list[Decimal]:
+    """What the prior payers left open on each line (step b of the module docstring)."""
+    totals = PriorPayerTotals.of(claim)
+    open_amount = totals.open_amount(claim.claim.total_charge)
+    weights = [min(max(ZERO, totals.line_patient.get(line.line_number, ZERO)), line.charge)
+               for line in lines]
+    first = spread(min(open_amount, total(weights)), weights)
+    rest = spread(open_amount - total(first),
+                  [line.charge - share for line, share in zip(lines, first, strict=True)])
+    return [a + b for a, b in zip(first, rest, strict=True)]
+
+
 def _coordinate(claim: BillableClaim, payer: PayerPolicy, benefits: Benefits | None,
                 denial: Denial | None, share: _Share) -> list[ServicePayment]:
     """The lines of a claim after other payers (steps a-d of the module docstring)."""
     c = claim.claim
     lines = sorted(c.lines, key=lambda item: item.line_number)
-    opened = spread(PriorPayerTotals.of(claim).open_amount(c.total_charge),
-                    [line.charge for line in lines])
+    opened = open_shares(claim, lines)
     services: list[ServicePayment] = []
     for line, open_share in zip(lines, opened, strict=True):
         prior = Adjustment(group=OA, reason_code=PRIOR_PAYER_IMPACT,

@@ -16,8 +16,21 @@ Patient account number         2300 REF*EA (medical record number)
 Claim                          2300 CLM, REF*G1, REF*F8, HI (ABK/ABF)
 Referring / rendering          2310A NM1*DN, 2310B NM1*82 + PRV*PE
 Prior payers                   2320 SBR/CAS/AMT*D/OI, 2330A NM1*IL, 2330B NM1*PR/DTP*573
+Prior payers' line results     2430 SVD/CAS/DTP*573/AMT*EAF under each line they answer
 Service lines                  2400 LX, SV1, DTP*472, REF*6R
 =============================  =====================================================
+
+A prior payer that adjudicated line by line (``PriorPayerAdjudication.line_adjudications``)
+gets a loop 2430 under each 2400 line it answered, after that line's own segments (2430 is the
+last loop of 2400 that medbill writes, position 5400, after REF*6R at 4700), in prior-payer
+order: SVD (SVD01 = the payer's 2330B NM109, SVD02 line paid, SVD03 HC:code:modifiers as the
+payer adjudicated them, SVD05 paid units, SVD06 bundled/unbundled line), CAS (the line's
+adjustments, grouped by group code, up to six triplets a segment, at most five segments),
+DTP*573 (the line's date, else the payer's) and AMT*EAF (remaining patient liability, when
+known). 2320 CAS then carries only the claim-level adjustments, and 2330B DTP*573 is left out
+for that payer: X222A1 wants it only when loop 2430 DTP*573 is not used. Decoding reads the
+2430s back; the payer's ``paid_date`` is then the latest of its 2430 dates (and of its 2330B
+DTP*573, should a sender write both).
 
 Not carried by an 837P (a decoded claim has them at their defaults): database ids,
 ``Claim.patient_id`` (0), claim state, patient phone/e-mail, coverage plan name and dates,
@@ -37,12 +50,12 @@ from typing import Any
 from medbill_core.domain import (
     Address,
     BillableClaim,
-    Claim,
     ClaimAdjustmentRef,
     EntityType,
     Patient,
     Payer,
     Practice,
+    PriorLineAdjudication,
     PriorPayerAdjudication,
     Relationship,
     ServiceLine,
@@ -88,6 +101,8 @@ PATIENT_RELATIONSHIPS = frozenset({"01", "19", "20", "21", "39", "40"})
 #: SBR02 codes X222A1 allows in loop 2320.
 OTHER_SUBSCRIBER_RELATIONSHIPS = frozenset({"01", "18", "19", "20", "21", "39", "40", "53"})
 _CAS_TRIPLETS_PER_SEGMENT = 6
+#: CAS max use in loop 2430 (X222A1; 2320 has the same limit).
+_CAS_SEGMENTS = 5
 
 
 @dataclass(slots=True)
@@ -304,7 +319,7 @@ def _write_claim_information(w: TransactionWriter, bill: BillableClaim) -> None:
     for prior in bill.prior_adjudications:
         _write_other_payer(w, bill, prior)
     for line in claim.lines:
-        _write_line(w, claim, line)
+        _write_line(w, bill, line)
 
 
 def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
@@ -316,17 +331,7 @@ def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
                              segment_id="SBR", element=2, claim_number=bill.claim.claim_number)
     w.add("SBR", coverage.order.value, relationship, coverage.group_number, coverage.group_name,
           None, None, None, None, prior.payer.claim_filing_indicator)
-    by_group: dict[str, list[ClaimAdjustmentRef]] = {}
-    for adjustment in prior.claim_adjustments:
-        by_group.setdefault(adjustment.group_code, []).append(adjustment)
-    for group_code, adjustments in by_group.items():
-        for start in range(0, len(adjustments), _CAS_TRIPLETS_PER_SEGMENT):
-            elements: list[str | None] = [group_code]
-            for adjustment in adjustments[start:start + _CAS_TRIPLETS_PER_SEGMENT]:
-                elements += [adjustment.reason_code, format_money(adjustment.amount),
-                             format_decimal(adjustment.quantity)
-                             if adjustment.quantity is not None else None]
-            w.add("CAS", *elements)
+    _write_cas(w, bill, prior.claim_adjustments, "2320")
     w.add("AMT", "D", format_money(prior.paid_amount))
     w.add("OI", None, None, "Y" if bill.claim.benefits_assigned else "N", None, None,
           "Y" if bill.claim.release_of_information else "I")
@@ -340,10 +345,48 @@ def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
           prior.payer.payer_id)
     if prior.payer.address:
         _address(w, prior.payer.address)
-    w.add("DTP", "573", "D8", format_date(prior.paid_date))
+    if not prior.line_adjudications:  # else each 2430 has its DTP*573 (X222A1: not both)
+        w.add("DTP", "573", "D8", format_date(prior.paid_date))
 
 
-def _write_line(w: TransactionWriter, claim: Claim, line: ServiceLine) -> None:
+def _write_cas(w: TransactionWriter, bill: BillableClaim, adjustments: list[ClaimAdjustmentRef],
+               loop: str) -> None:
+    """CAS segments: triplets grouped by group code (first-seen order), six a segment. Loop
+    2430 refuses more than five segments; 2320 writes them as it always has."""
+    by_group: dict[str, list[ClaimAdjustmentRef]] = {}
+    for adjustment in adjustments:
+        by_group.setdefault(adjustment.group_code, []).append(adjustment)
+    segments = sum(-(-len(group) // _CAS_TRIPLETS_PER_SEGMENT) for group in by_group.values())
+    if loop == "2430" and segments > _CAS_SEGMENTS:
+        raise X12EncodeError(f"at most {_CAS_SEGMENTS} CAS segments in loop {loop} (six "
+                             "adjustments of one group code each)", segment_id="CAS",
+                             claim_number=bill.claim.claim_number)
+    for group_code, grouped in by_group.items():
+        for start in range(0, len(grouped), _CAS_TRIPLETS_PER_SEGMENT):
+            elements: list[str | None] = [group_code]
+            for adjustment in grouped[start:start + _CAS_TRIPLETS_PER_SEGMENT]:
+                elements += [adjustment.reason_code, format_money(adjustment.amount),
+                             format_decimal(adjustment.quantity)
+                             if adjustment.quantity is not None else None]
+            w.add("CAS", *elements)
+
+
+def _write_line_adjudication(w: TransactionWriter, bill: BillableClaim,
+                             prior: PriorPayerAdjudication,
+                             adjudication: PriorLineAdjudication) -> None:
+    """Loop 2430: one prior payer's adjudication of the current service line."""
+    modifiers = adjudication.modifiers
+    procedure = (adjudication.procedure_qualifier, adjudication.procedure_code, *modifiers)
+    bundled = adjudication.bundled_line_number
+    w.add("SVD", prior.payer.payer_id, format_money(adjudication.paid_amount), procedure, None,
+          format_decimal(adjudication.paid_units), str(bundled) if bundled else None)
+    _write_cas(w, bill, adjudication.adjustments, "2430")
+    w.add("DTP", "573", "D8", format_date(adjudication.adjudication_date or prior.paid_date))
+    if adjudication.remaining_patient_liability is not None:
+        w.add("AMT", "EAF", format_money(adjudication.remaining_patient_liability))
+
+
+def _write_line(w: TransactionWriter, bill: BillableClaim, line: ServiceLine) -> None:
     w.add("LX", str(line.line_number))
     modifiers = line.modifiers
     procedure = ("HC", line.procedure_code, *modifiers, *([None] * (4 - len(modifiers))),
@@ -358,6 +401,9 @@ def _write_line(w: TransactionWriter, claim: Claim, line: ServiceLine) -> None:
         w.add("DTP", "472", "D8", format_date(line.service_date_from))
     if line.line_control_number:
         w.add("REF", "6R", line.line_control_number)
+    for prior in bill.prior_adjudications:
+        for adjudication in prior.lines_for(line.line_number):
+            _write_line_adjudication(w, bill, prior, adjudication)
 
 
 # -- decoding -------------------------------------------------------------------------------------
@@ -393,6 +439,8 @@ class _OtherPayer:
     subscriber: _Person = field(default_factory=_Person)
     payer: _Person = field(default_factory=_Person)
     paid_date: date | None = None
+    #: its loops 2430 (PriorLineAdjudication data), from every 2400 line
+    lines: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -461,6 +509,7 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
     other: _OtherPayer | None = None
     person: _Person | None = None
     line: dict[str, Any] | None = None
+    svd: dict[str, Any] | None = None  # the loop 2430 being read
     for segment in transaction.segments():
         tag = segment[0]
         if tag == "HL":
@@ -555,6 +604,7 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
             claim = _ClaimParts(segment, transaction.segment_index)
             other = None
             line = None
+            svd = None
             person = None
         elif tag == "HI":
             if claim is not None and other is None:
@@ -568,9 +618,14 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         elif tag == "CAS":
             if other is not None:
                 other.adjustments.extend(_read_cas(transaction, segment))
+            elif svd is not None:
+                svd["adjustments"].extend(_read_cas(transaction, segment))
         elif tag == "AMT":
             if other is not None and el(segment, 1) == "D":
                 other.paid = money(transaction, segment, 2, "AMT02 payer paid amount")
+            elif svd is not None and el(segment, 1) == "EAF":
+                svd["remaining_patient_liability"] = money(
+                    transaction, segment, 2, "AMT02 remaining patient liability")
         elif tag == "DTP":
             qualifier = el(segment, 1)
             if line is not None and qualifier == "472":
@@ -579,17 +634,26 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
                 line["service_date_to"] = end
             elif other is not None and qualifier == "573":
                 other.paid_date = ccyymmdd(transaction, segment, 3, "DTP03 remittance date")
+            elif svd is not None and qualifier == "573":
+                svd["adjudication_date"] = ccyymmdd(transaction, segment, 3,
+                                                    "DTP03 line remittance date")
         elif tag == "LX":
             if claim is None:
                 raise transaction.error(X12StructureError, "CLM before LX", segment)
             other = None
             person = None
+            svd = None
             line = {"line_number": _line_number(transaction, segment)}
             claim.lines.append(line)
         elif tag == "SV1":
             if line is None:
                 raise transaction.error(X12StructureError, "LX before SV1", segment)
             _read_sv1(transaction, segment, component, line)
+        elif tag == "SVD":
+            if claim is None or line is None:
+                raise transaction.error(X12StructureError, "LX before SVD", segment)
+            svd = _read_svd(transaction, segment, component, line["line_number"])
+            _line_payer(transaction, segment, claim, svd).lines.append(svd)
     if claim is not None:
         yield _build_claim(transaction, state, claim, payer_key, adapter)
 
@@ -619,6 +683,44 @@ def _read_cas(transaction: Transaction, segment: Segment) -> list[ClaimAdjustmen
         adjustments.append(ClaimAdjustmentRef(group_code=group, reason_code=reason,
                                               amount=amount, quantity=quantity))
     return adjustments
+
+
+def _read_svd(transaction: Transaction, segment: Segment, component: str,
+              line_number: int) -> dict[str, Any]:
+    """Loop 2430 SVD as PriorLineAdjudication data (CAS, DTP*573 and AMT*EAF follow)."""
+    required(transaction, segment, 1, "SVD01 other payer primary identifier")
+    procedure = composite(segment, 3, component)
+    if len(procedure) < 2 or not procedure[0] or not procedure[1]:
+        raise transaction.error(X12StructureError, "SVD03-1 and SVD03-2 procedure qualifier "
+                                "and code (required)", segment, 3, ack_code="1")
+    units = opt_decimal(transaction, segment, 5, "SVD05 paid service unit count")
+    if units is None:
+        required(transaction, segment, 5, "SVD05 paid service unit count")
+    bundled = opt(segment, 6)
+    if bundled is not None and not _digits(bundled):
+        raise transaction.error(X12ValueError, "SVD06 as a whole number", segment, 6,
+                                ack_code="6")
+    return {"line_number": line_number, "procedure_qualifier": procedure[0],
+            "procedure_code": procedure[1],
+            "modifiers": [modifier for modifier in procedure[2:6] if modifier],
+            "paid_amount": money(transaction, segment, 2, "SVD02 service line paid amount"),
+            "paid_units": units, "bundled_line_number": int(bundled) if bundled else None,
+            "adjustments": [], "adjudication_date": None, "remaining_patient_liability": None}
+
+
+def _line_payer(transaction: Transaction, segment: Segment, claim: _ClaimParts,
+                svd: dict[str, Any]) -> _OtherPayer:
+    """The 2320/2330B other payer a loop 2430 belongs to: the one whose 2330B NM109 is SVD01.
+    When several 2320 loops name that payer, the first one without a 2430 for this line yet
+    (else the last one: a payer that split the line sends several)."""
+    candidates = [other for other in claim.others if other.payer.identifier == el(segment, 1)]
+    if not candidates:
+        raise transaction.error(X12ValueError, "SVD01 naming an other payer of loop 2330B "
+                                "(its NM109)", segment, 1, ack_code="7")
+    for other in candidates:
+        if all(line["line_number"] != svd["line_number"] for line in other.lines):
+            return other
+    return candidates[-1]
 
 
 def _line_number(transaction: Transaction, segment: Segment) -> int:
@@ -774,8 +876,15 @@ def _prior(transaction: Transaction, other: _OtherPayer, parts: _ClaimParts, pat
         sub = other.subscriber
         subscriber = {"last_name": sub.last_name, "first_name": sub.first_name,
                       "middle_name": sub.middle_name, "address": sub.address()}
-    if other.paid is None or other.paid_date is None:
-        raise X12StructureError("AMT*D and DTP*573 for each prior payer in loop 2320/2330B",
+    if any(line["adjudication_date"] is None for line in other.lines):
+        raise X12StructureError("DTP*573 in each loop 2430", segment_index=parts.clm_index,
+                                segment_id="SVD", ack_code="3")
+    # X222A1 puts the date in 2430 instead of 2330B; a sender that wrote both gets the latest
+    dates = [line["adjudication_date"] for line in other.lines]
+    paid_date = max([*dates, *([other.paid_date] if other.paid_date else [])], default=None)
+    if other.paid is None or paid_date is None:
+        raise X12StructureError("AMT*D and DTP*573 for each prior payer in loop 2320/2330B "
+                                "(DTP*573 in its loops 2430 when it adjudicated the lines)",
                                 segment_index=parts.clm_index, segment_id="SBR",
                                 ack_code="3")
     return {
@@ -786,8 +895,8 @@ def _prior(transaction: Transaction, other: _OtherPayer, parts: _ClaimParts, pat
                      "member_id": other.subscriber.identifier,
                      "group_number": opt(sbr, 3), "group_name": opt(sbr, 4),
                      "relationship": relationship, "subscriber": subscriber},
-        "paid_amount": other.paid, "paid_date": other.paid_date,
-        "claim_adjustments": other.adjustments,
+        "paid_amount": other.paid, "paid_date": paid_date,
+        "claim_adjustments": other.adjustments, "line_adjudications": other.lines,
     }
 
 
