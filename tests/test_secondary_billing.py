@@ -124,6 +124,41 @@ def test_crossover_marks_the_secondary_claim_submitted(medbill_app, insured_twic
         assert "crossed over by linepay" in work.claims.history(secondary.id)[-1].reason
 
 
+def test_a_crossed_over_payer_remitting_under_the_primary_claim_number_pays_its_own_claim(
+        medbill_app, insured_twice):
+    _, claim_id = insured_twice
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, remit("PRI3", "COB1", "100.00", "23.50", "20.00",
+                                    ClaimStatusCode.PRIMARY_FORWARDED))
+        # The Medigap plan got the claim from the primary, so its 835 names our original claim
+        # number (CLP01); its payer ID says who pays.
+        gap = remit("SEC3", "COB1", "15.00", "0.00", "5.00", ClaimStatusCode.SECONDARY,
+                    oa23="123.50").model_copy(update={"payer_id": "GAP01"})
+        result = post_remittance(work, gap)
+    assert result.posted == ["COB1"] and result.unmatched == []
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.payer_balance(claim_id, "gap") == D("0.00")
+        assert work.ledger.payer_balance(claim_id, "linepay") == D("0.00")
+        assert work.ledger.claim_balance(claim_id).patient == D("5.00")
+        assert work.ledger.totals(payer_key="gap")[EntryKind.PAYER_PAYMENT] == D("15.00")
+        assert work.claims.by_number("COB1-S2").state is S.PATIENT_BALANCE
+        assert work.claims.get(claim_id).state is S.PAID
+
+
+def test_a_payer_payment_naming_a_self_pay_claim_is_an_exception_not_a_crash(medbill_app):
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(2))
+        work.claims.create(factories.make_claim(patient.id, coverage_id=None, payer_key=None,
+                                                number="SELF1", lines=1))
+    with medbill_app.unit_of_work() as work:
+        result = post_remittance(work, remit("PRI4", "SELF1", "50.00", "10.00", "0"))
+    assert (result.posted, result.unmatched) == ([], ["SELF1"])
+    with medbill_app.unit_of_work() as work:
+        reasons = list(work.session.execute(text(
+            "select claim_number, reason from remittance_exceptions")))
+    assert [tuple(r) for r in reasons] == [("SELF1", "self-pay claim: no payer was billed")]
+
+
 # -- line-level adjudication (837P loop 2430) -----------------------------------------------------
 
 def _cas(group: AdjustmentGroup, reason: str, amount: str) -> Adjustment:

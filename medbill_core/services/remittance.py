@@ -44,7 +44,7 @@ from datetime import date
 from decimal import Decimal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -69,6 +69,7 @@ from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, total
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
+    ClaimRow,
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
 )
@@ -315,11 +316,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     for payment in remittance.claims:
         seen[payment.claim_number] += 1
         key = f"{prefix}:{payment.claim_number}:{seen[payment.claim_number]}"
-        try:
-            claim = work.claims.by_number(payment.claim_number)
-        except NotFound:
-            _record_exception(work, key, remittance.trace_number, payment,
-                              "claim number not found")
+        claim = _claim_answered(work, remittance, payment)
+        if isinstance(claim, str):
+            _record_exception(work, key, remittance.trace_number, payment, claim)
             result.unmatched.append(payment.claim_number)
             continue
         sign = _posting_sign(payment)
@@ -382,6 +381,40 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
                      entity_type="claim", entity_id=claim.id,
                      details={"codes": sorted({f.code for f in findings})})
     return findings
+
+
+def _claim_answered(work: UnitOfWork, remittance: Remittance,
+                    payment: ClaimPayment) -> Claim | str:
+    """The claim a payment answers, or why none is (for the exception work list).
+
+    Found by CLP01, our claim number. A payer answering a claim number of an encounter billed
+    to another payer (a crossover: the secondary payer received the primary's claim from the
+    primary and remits under its claim number) is matched to the encounter's claim to that
+    payer, recognised by the 835's payer ID (REF*2U / N1*PR XV). A self-pay claim billed no
+    payer, so no payer's payment can be posted to it.
+    """
+    try:
+        claim = work.claims.by_number(payment.claim_number)
+    except NotFound:
+        return "claim number not found"
+    if claim.payer_key is None:
+        return "self-pay claim: no payer was billed"
+    payers = work.app.config.payers
+    remitting = remittance.payer_id
+    billed = payers.get(claim.payer_key)
+    if not remitting or billed is None or billed.payer_id == remitting:
+        return claim
+    account_id = work.claims.account_id(claim)
+    keys = [key for key, payer in payers.items() if payer.payer_id == remitting]
+    sibling = None
+    if keys:
+        sibling = work.session.scalar(
+            select(ClaimRow.id).where(
+                or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
+                ClaimRow.payer_key.in_(keys)).order_by(ClaimRow.id.desc()).limit(1))
+    # No claim of the encounter went to that payer: the payer IDs of the 835 and of the
+    # configuration may simply differ (clearinghouse IDs), so the number match stands.
+    return work.claims.get(sibling) if sibling is not None else claim
 
 
 def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPayment,
