@@ -279,6 +279,7 @@ def test_init_writes_a_starter_that_loads(tmp_path: Path) -> None:
     assert loaded.practice is not None and "acme" in loaded.payers
     assert loaded.database_url == f"sqlite:///{(target.parent / 'medbill.db').resolve()}"
     assert "# " in target.read_text(encoding="utf-8")  # commented for humans
+    assert target.stat().st_mode & 0o077 == 0  # it will hold credentials: owner-only
 
 
 def test_init_uses_the_config_option_and_enables_every_installed_plugin(tmp_path: Path) -> None:

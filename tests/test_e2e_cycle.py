@@ -143,6 +143,14 @@ def test_the_replacement_reverses_the_original_payment(clean_run) -> None:
     assert sent.count(":B:7*") == 1 and "CLP*" not in sent
 
 
+def test_everything_holding_phi_is_owner_only(clean_run) -> None:
+    out, _ = clean_run
+    private = [out, out / "medbill-demo.db", out / "medbill.toml", out / "837",
+               *(out / "837").iterdir(), *(out / "835").iterdir(), out / "statements",
+               *(out / "statements").iterdir()]
+    assert [p.name for p in private if p.stat().st_mode & 0o077] == []
+
+
 def test_summary_and_file_names_carry_no_phi(clean_run) -> None:
     out, _ = clean_run
     text = (out / "summary.json").read_text()

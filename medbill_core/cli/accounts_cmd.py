@@ -14,6 +14,7 @@ from medbill_core.cli.common import cli_errors, console, open_app, print_json
 from medbill_core.domain import Payment, PaymentMethodKind, PaymentPlan, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
 from medbill_core.errors import ValidationFailed
+from medbill_core.privatefiles import private_dir, write_private
 
 payments_app = typer.Typer(help="Patient payments.", no_args_is_help=True)
 plans_app = typer.Typer(help="Payment plans.", no_args_is_help=True)
@@ -190,8 +191,7 @@ def estimate_command(
                                       check_eligibility=not no_eligibility)
     if render:
         document = medbill.hooks.render_estimate(estimate=result, renderer=render)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / document.filename).write_bytes(document.content)
+        write_private(private_dir(out) / document.filename, document.content)
     if as_json:
         print_json(result.model_dump(mode="json", exclude={"patient", "practice"}))
         return

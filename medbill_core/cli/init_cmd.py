@@ -11,6 +11,7 @@ from medbill_core.cli.common import cli_errors, console, state
 from medbill_core.config import DEFAULT_CONFIG_NAME, starter_config
 from medbill_core.errors import ConfigurationError
 from medbill_core.loading import installed_plugins
+from medbill_core.privatefiles import write_private
 
 
 @cli_errors
@@ -35,7 +36,8 @@ def init(
             raise ConfigurationError(f"not installed: {', '.join(unknown)} "
                                      f"(installed: {', '.join(installed) or 'none'})")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(starter_config(enabled, actor), encoding="utf-8")
+    # owner-only: it will hold the database URL and the clearinghouse credentials
+    write_private(target, starter_config(enabled, actor))
     console.print(f"wrote {target} (enabled plugins: {', '.join(enabled) or 'none'})",
                   soft_wrap=True)
     console.print("next: edit the practice and payers sections, then run 'medbill db upgrade'")

@@ -46,6 +46,7 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import MedbillError
 from medbill_core.ledger import EntryKind
+from medbill_core.privatefiles import private_dir, write_private
 from medbill_core.services.payments import record_payment
 from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
@@ -250,14 +251,11 @@ def write_files(app: Medbill, out: Path) -> dict[str, int]:
     counts: Counter[str] = Counter()
     with app.database.reader() as session:
         for row in session.scalars(select(SubmissionRow).order_by(SubmissionRow.id)):
-            folder = out / "837"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / row.filename).write_text(row.content)
+            write_private(private_dir(out / "837") / row.filename, row.content)
             counts["837"] += 1
         for row in session.scalars(select(InboundDocumentRow).order_by(InboundDocumentRow.id)):
-            folder = out / row.kind
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{row.id:05d}-{row.kind}.x12").write_text(row.content)
+            write_private(private_dir(out / row.kind) / f"{row.id:05d}-{row.kind}.x12",
+                          row.content)
             counts[row.kind] += 1
     return dict(sorted(counts.items()))
 
@@ -312,7 +310,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
     from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
 
     console = console or Console()
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)  # claims, remittances and statements inside are PHI
     for stale in [*out.glob("medbill-demo.db*"), *out.glob("control-numbers.db*")]:
         stale.unlink()
     report = DemoReport()
@@ -320,7 +318,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
         config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
-        (out / "medbill.toml").write_text(config_toml(config), encoding="utf-8")
+        write_private(out / "medbill.toml", config_toml(config))
         app = Medbill.open(config, upgrade=True)
         try:
             patient_ids, claim_ids = load_data(app, claims, console)
@@ -363,7 +361,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
             summary["files"]["statements"] = len(statements.produced)
             summary["steps"] = [{"step": s, "result": d} for s, d in report.steps]
             summary.update(report.figures)
-            (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            write_private(out / "summary.json", json.dumps(summary, indent=2) + "\n")
             print_summary(summary, report, console)
             return summary
         finally:

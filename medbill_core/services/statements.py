@@ -24,6 +24,7 @@ from medbill_core.domain import Aging, Statement, StatementLine
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
+from medbill_core.privatefiles import private_dir, write_private
 from medbill_core.storage.schema import (
     ClaimLineRow,
     ClaimRow,
@@ -154,7 +155,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     """Produce this cycle's statements into ``out_dir`` (see the module docstring)."""
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     with app.unit_of_work() as work:
         patient_ids = candidates(work, minimum)
         done = set(work.session.scalars(select(StatementRow.patient_id).where(
@@ -180,7 +181,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
             statement = build_statement(work, patient_id, statement_date=when, cycle=cycle)
             document = app.hooks.render_statement(statement=statement, renderer=renderer)
             path = out_dir / document.filename
-            path.write_bytes(document.content)
+            write_private(path, document.content)
             row = StatementRow(
                 statement_number=statement.statement_number, patient_id=patient_id,
                 cycle=cycle, statement_date=when, due_date=statement.due_date,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medbill_core.errors import ConfigurationError, MedbillError
+from medbill_core.privatefiles import create_private
 from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -74,6 +75,10 @@ def make_engine(url: str) -> Engine:
     except Exception as exc:  # unknown dialect, malformed URL
         raise ConfigurationError(f"database_url is not usable: {type(exc).__name__}") from None
     if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:") \
+                and Path(database).parent.is_dir():
+            create_private(Path(database))  # the data is PHI: owner-only from the start
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine

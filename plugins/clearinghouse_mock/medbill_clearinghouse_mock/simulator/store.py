@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from medbill_core.privatefiles import create_private, private_dir
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
     id TEXT PRIMARY KEY,
@@ -115,7 +117,8 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # the simulated payers' claims carry (synthetic) PHI: owner-only like medbill's own
+            create_private(private_dir(Path(self.path).parent) / Path(self.path).name)
         self._connection = sqlite3.connect(self.path, check_same_thread=False,
                                            isolation_level=None, timeout=30)
         self._connection.row_factory = sqlite3.Row

@@ -1,0 +1,62 @@
+"""Files holding PHI are owner-only from their creation, whatever the umask."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from medbill_core.privatefiles import create_private, private_dir, write_private
+from medbill_core.storage.database import Database
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask: anything not owner-only is medbill's doing."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_written_files_and_created_folders_are_owner_only(tmp_path: Path) -> None:
+    folder = private_dir(tmp_path / "out" / "statements")
+    write_private(folder / "s.pdf", b"%PDF-")
+    write_private(folder / "s.txt", "balance due")
+    assert (mode(folder), mode(folder / "s.pdf"), mode(folder / "s.txt")) == (0o700, 0o600, 0o600)
+    assert (folder / "s.txt").read_text() == "balance due"
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_an_existing_file_keeps_the_mode_its_owner_gave_it(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.txt"
+    shared.write_text("old")
+    shared.chmod(0o640)  # a billing office sharing with its group on purpose
+    write_private(shared, "new")
+    create_private(shared)
+    assert (mode(shared), shared.read_text()) == (0o640, "new")
+
+
+@pytest.mark.usefixtures("open_umask")
+def test_a_new_sqlite_database_and_its_wal_are_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "medbill.db"
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.transaction() as session:
+            session.execute(text("create table t (x integer)"))
+            session.execute(text("insert into t values (1)"))
+        wal = path.with_name(path.name + "-wal")
+        assert mode(path) == 0o600
+        assert wal.exists() and mode(wal) == 0o600  # SQLite copies the database's mode
+    finally:
+        database.dispose()
