@@ -124,6 +124,34 @@ def test_crossover_marks_the_secondary_claim_submitted(medbill_app, insured_twic
         assert "crossed over by linepay" in work.claims.history(secondary.id)[-1].reason
 
 
+def test_a_reversed_and_readjudicated_primary_is_one_prior_payer_with_its_new_answer(
+        medbill_app, insured_twice):
+    with medbill_app.unit_of_work() as work:
+        first = remit("PRI5", "COB1", "100.00", "23.50", "20.00")
+        post_remittance(work, first)
+        original = first.claims[0]
+        # The payer takes its answer back (X221A1: every amount negated) and pays anew.
+        reversal = original.model_copy(update={
+            "status": ClaimStatusCode.REVERSAL, "charge": -original.charge,
+            "paid": -original.paid, "patient_responsibility": -original.patient_responsibility,
+            "adjustments": [a.model_copy(update={"amount": -a.amount})
+                            for a in original.adjustments]})
+        again = remit("PRI6", "COB1", "110.00", "23.50", "10.00")
+        post_remittance(work, again.model_copy(update={
+            "claims": [reversal, again.claims[0]], "payment_amount": D("10.00")}))
+        secondary = work.claims.by_number("COB1-S2")
+        prior = work.claims.billable(secondary.id).prior_adjudications
+        account = work.claims.get(secondary.account_claim_id)
+        balances = (work.ledger.payer_balance(account.id, "linepay"),
+                    work.ledger.payer_balance(account.id, "gap"),
+                    work.ledger.claim_balance(account.id).patient)
+    # what is left after the new answer: the 10.00 patient share, now the secondary's to pay
+    assert balances == (D("0.00"), D("10.00"), D("0.00"))
+    assert [(p.payer.key, p.paid_amount) for p in prior] == [("linepay", D("110.00"))]
+    assert [(a.group_code, a.reason_code, a.amount) for a in prior[0].claim_adjustments] == [
+        ("CO", "45", D("23.50")), ("PR", "1", D("10.00"))]
+
+
 def test_a_crossed_over_payer_remitting_under_the_primary_claim_number_pays_its_own_claim(
         medbill_app, insured_twice):
     _, claim_id = insured_twice

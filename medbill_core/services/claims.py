@@ -18,6 +18,7 @@ from medbill_core.domain import (
     ClaimAdjustmentRef,
     ClaimFrequency,
     ClaimState,
+    ClaimStatusCode,
     PriorLineAdjudication,
     PriorPayerAdjudication,
     validate_record,
@@ -320,8 +321,8 @@ class ClaimService:
         return claim.account_claim_id or claim.id  # type: ignore[return-value]
 
     def _prior_adjudications(self, claim: Claim) -> list[PriorPayerAdjudication]:
-        """What the other payers of the encounter did, one per 835 claim payment posted on its
-        account (see :mod:`medbill_core.services.remittance`): claim level, plus line level
+        """What the other payers of the encounter did, as each payer's standing 835 answer posted
+        on its account (see :mod:`medbill_core.services.remittance`): claim level, plus line level
         (837P loops 2430) when the payer adjudicated the lines and they were kept. Rows from
         before line adjudications were kept have every adjustment at claim level."""
         if claim.account_claim_id is None:
@@ -331,9 +332,16 @@ class ClaimService:
             ClaimAdjudicationRow.account_claim_id == claim.account_claim_id,
             ClaimAdjudicationRow.payer_key != claim.payer_key).order_by(ClaimAdjudicationRow.id))
         numbers = {line.line_number for line in claim.lines}
-        result = []
+        # One answer per payer: a reversal (CLP02 = 22) cancels that payer's answer before it,
+        # and a later answer (the payer's re-adjudication) replaces it.
+        # Payers stay in the order they first answered (primary before secondary).
+        standing: dict[str, ClaimAdjudicationRow | None] = {}
         for row in rows:
-            if row.coverage_id is None or row.payer_key not in self.config.payers:
+            reversed_ = row.claim_status == ClaimStatusCode.REVERSAL.value
+            standing[row.payer_key] = None if reversed_ else row
+        result = []
+        for row in standing.values():
+            if row is None or row.coverage_id is None or row.payer_key not in self.config.payers:
                 continue
             adjustments = [ClaimAdjustmentRef(**a) for a in row.adjustments]
             lines = [PriorLineAdjudication.model_validate(line) for line in row.lines or []]

@@ -70,6 +70,8 @@ from medbill_core.money import ZERO, total
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
+    LedgerEntryRow,
+    PostingRow,
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
 )
@@ -327,8 +329,11 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         next_coverage = None if payment.is_reversal else _next_coverage(work, claim)
         if next_coverage is not None and not payment.patient_share():
             next_coverage = None  # nothing left for the next payer
-        lines = _entries(claim, account_id, payment, sign,
-                         next_coverage.payer_key if next_coverage else None)
+        if payment.is_reversal:  # the patient share goes back from where the answer put it
+            share_holder = _patient_share_holder(work, claim)
+        else:
+            share_holder = next_coverage.payer_key if next_coverage else None
+        lines = _entries(claim, account_id, payment, sign, share_holder)
         if not lines:  # a zero-pay, zero-adjustment answer still settles the state
             _settle_state(work, claim, account_id, payment, reason)
             result.posted.append(payment.claim_number)
@@ -381,6 +386,24 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
                      entity_type="claim", entity_id=claim.id,
                      details={"codes": sorted({f.code for f in findings})})
     return findings
+
+
+def _patient_share_holder(work: UnitOfWork, claim: Claim) -> str | None:
+    """The next payer the claim's standing 835 answer moved the patient share to, or ``None``
+    when it went to the patient: where a reversal must take it back from."""
+    posting_key = work.session.scalar(
+        select(ClaimAdjudicationRow.posting_key).where(
+            ClaimAdjudicationRow.claim_id == claim.id,
+            ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
+        .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
+    if posting_key is None:
+        return None
+    return work.session.scalar(
+        select(LedgerEntryRow.payer_key)
+        .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
+        .where(PostingRow.posting_key == posting_key,
+               LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PAYER.value,
+               LedgerEntryRow.payer_key != claim.payer_key).limit(1))
 
 
 def _claim_answered(work: UnitOfWork, remittance: Remittance,
