@@ -39,6 +39,12 @@ def _negative_accounts(out: Path) -> list[tuple]:
             "having sum(insurance_delta) < 0 or sum(patient_delta) < 0").fetchall()
 
 
+def _remittance_statuses(out: Path) -> dict[str, str]:
+    """Trace number -> reconciliation status of every remittance in the register."""
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        return dict(db.execute("select trace_number, status from remittances").fetchall())
+
+
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("demo")
@@ -63,6 +69,11 @@ def test_cycle_settles_every_claim_and_balances(clean_run) -> None:
     assert "rejected" not in summary["claims_by_state"]
     assert _negative_accounts(out) == []
     assert json.loads((out / "summary.json").read_text()) == summary
+    # every 835 of the demo is in the register and adds up (BPR02 = CLP04s - PLBs), every
+    # claim payment matched a claim
+    statuses = _remittance_statuses(out)
+    assert len(statuses) >= summary["files"]["835"]
+    assert set(statuses.values()) == {"balanced"}, statuses
 
 
 def test_every_file_is_left_behind_and_every_837_is_pyx12_clean(clean_run) -> None:
@@ -182,6 +193,7 @@ def test_faults_change_nothing_in_the_outcome(tmp_path: Path, clean_run) -> None
     assert received == sent  # zero duplicate submissions despite retries
     assert republished > 0  # the same 835 did arrive twice ...
     assert _negative_accounts(tmp_path) == []  # ... and was posted once
+    assert _remittance_statuses(tmp_path) == _remittance_statuses(clean_run[0])  # one row each
 
 
 def test_a_crash_between_send_and_record_resends_nothing(tmp_path: Path) -> None:

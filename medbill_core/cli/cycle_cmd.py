@@ -1,17 +1,22 @@
-"""Commands that move claims through the cycle: submit, fetch responses, post remittances."""
+"""Commands that move claims through the cycle: submit, fetch responses, post remittances,
+and the remittance register (list, show, resolve exceptions)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.claims_cmd import app as claims_app
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
+from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
 from medbill_core.domain import DocumentKind, InboundDocument
 from medbill_core.errors import MedbillError
+from medbill_core.money import total
+from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.services.responses import fetch_and_apply, ingest_document
 
 responses_app = typer.Typer(help="Acknowledgments, status responses and remittances.",
@@ -83,6 +88,146 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
                                                           if result.detail else ""))
     if result.status in ("undecodable", "failed"):
         raise typer.Exit(1)
+
+
+def _day_option(option: str, value: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` option; a bad one is a one-line usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2) from None
+
+
+def _status_option(value: str | None) -> RemittanceStatus | None:
+    if value is None:
+        return None
+    wanted = value.strip().lower().replace("-", " ").replace("_", " ")
+    for status in RemittanceStatus:
+        if status.value == wanted:
+            return status
+    choices = ", ".join(repr(status.value) for status in RemittanceStatus)
+    raise fail(f"--status must be one of {choices}, got {value!r}", 2)
+
+
+@remit_app.command("list")
+@cli_errors
+def list_remittances_command(
+    date_from: Annotated[str | None, typer.Option(
+        "--from", help="Remittances paid on or after this date, YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option(
+        "--to", help="Remittances paid on or before this date, YYYY-MM-DD")] = None,
+    payer: Annotated[str | None, typer.Option(
+        "--payer", help="Payer ID as the 835 sends it, or a configured payer key")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="balanced, exceptions or 'out of balance'")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The 835s received, oldest payment first: amount, what was posted, PLBs, exceptions."""
+    from medbill_core.services.remittance_register import list_remittances
+
+    start, end = _day_option("--from", date_from), _day_option("--to", date_to)
+    wanted = _status_option(status)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        items = list_remittances(work, date_from=start, date_to=end, payer=payer, status=wanted)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} remittances")
+    for name in ("date", "payer", "trace", "method"):
+        table.add_column(name, overflow="fold")
+    for name in ("amount", "posted", "PLB", "exceptions"):
+        table.add_column(name, justify="right")
+    table.add_column("status")
+    for item in items:
+        table.add_row(str(item.date), escape(item.payer), escape(item.trace_number),
+                      item.payment_method, str(item.payment_amount), str(item.on_accounts),
+                      str(item.plb_total), str(item.exception_total), item.status.value)
+    if items:
+        table.add_section()
+        table.add_row("total", "", "", "",
+                      str(total(item.payment_amount for item in items)),
+                      str(total(item.on_accounts for item in items)),
+                      str(total(item.plb_total for item in items)),
+                      str(total(item.exception_total for item in items)), "")
+    console.print(table)
+
+
+@remit_app.command("show")
+@cli_errors
+def show_remittance(
+    trace: Annotated[str, typer.Argument(help="TRN02 trace number (check or EFT number)")],
+    payer: Annotated[str | None, typer.Option(
+        "--payer", help="Payer ID or configured payer key, when several payers used the "
+                        "trace number")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A remittance: its payment, reconciliation, claim payments as posted, PLBs, exceptions."""
+    from medbill_core.services.remittance_register import remittance_detail
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        detail = remittance_detail(work, trace, payer)
+    if as_json:
+        print_json(detail.as_json())
+        return
+    item = detail.remittance
+    console.print(f"remittance {escape(item.trace_number)} from {escape(item.payer_name)} "
+                  f"({escape(item.payer)}): [bold]{item.status.value}[/]", highlight=False)
+    console.print(f"  {item.payment_method} {item.payment_amount} paid {item.date}"
+                  + (f", produced {item.production_date}" if item.production_date else ""),
+                  highlight=False)
+    console.print(f"  claim payments {item.on_accounts} ({item.posted_count} posted, "
+                  f"{item.duplicate_count} posted before) + exceptions {item.exception_total} "
+                  f"({item.exception_count}) - PLB {item.plb_total} ({item.plb_count}); "
+                  f"difference {item.difference}", highlight=False)
+    claims = Table(title=f"{len(detail.claims)} claim payments posted")
+    for name in ("claim", "state", "CLP02"):
+        claims.add_column(name, overflow="fold")
+    for name in ("paid", "adjusted", "patient"):
+        claims.add_column(name, justify="right")
+    for claim in detail.claims:
+        claims.add_row(escape(claim.claim_number), claim.claim_state, claim.claim_status,
+                       str(claim.paid), str(claim.adjusted), str(claim.patient_share))
+    console.print(claims)
+    if detail.provider_adjustments:
+        plbs = Table("provider", "reason", "reference", title="provider adjustments (PLB)")
+        plbs.add_column("amount", justify="right")
+        for plb in detail.provider_adjustments:
+            plbs.add_row(escape(plb["provider_id"]), escape(plb["reason_code"]),
+                         escape(plb["reference"] or ""), plb["amount"])
+        console.print(plbs)
+    if detail.exceptions:
+        exceptions = Table("id", "claim (as sent)", title="exceptions")
+        exceptions.add_column("paid", justify="right")
+        exceptions.add_column("reason", overflow="fold")
+        exceptions.add_column("resolution", overflow="fold")
+        for exception in detail.exceptions:
+            exceptions.add_row(str(exception["id"]), escape(exception["claim_number"]),
+                               exception["paid"], escape(exception["reason"]),
+                               escape(exception["resolution"] or "") if exception["resolved"]
+                               else "open")
+        console.print(exceptions)
+
+
+@remit_app.command("resolve")
+@cli_errors
+def resolve_exception_command(
+    exception_id: Annotated[int, typer.Argument(
+        help="Remittance exception id (medbill ar exceptions)")],
+    note: Annotated[str, typer.Option("--note", help="How it was resolved")],
+) -> None:
+    """Mark a remittance exception (a claim payment that matched no claim) resolved."""
+    from medbill_core.services.remittance_register import resolve_exception
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        exception = resolve_exception(work, exception_id, note)
+        trace = exception.trace_number
+    console.print(f"remittance exception {exception_id} (835 {escape(trace)}) resolved",
+                  highlight=False)
 
 
 eligibility_app = typer.Typer(help="Eligibility and benefits (270/271).", no_args_is_help=True)

@@ -461,13 +461,18 @@ class RemittanceExceptionItem:
     paid: Decimal
     reason: str
     received_on: date
+    #: set by ``medbill remit resolve`` (or by a later posting that found the claim)
     resolved: bool
+    resolved_on: date | None = None
+    resolved_by: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "trace_number": self.trace_number,
                 "claim_number": self.claim_number, "paid": str(self.paid),
                 "reason": self.reason, "received_on": self.received_on.isoformat(),
-                "resolved": self.resolved}
+                "resolved": self.resolved,
+                "resolved_on": self.resolved_on.isoformat() if self.resolved_on else None,
+                "resolved_by": self.resolved_by}
 
 
 def remittance_exceptions(work: UnitOfWork, *,
@@ -478,5 +483,7 @@ def remittance_exceptions(work: UnitOfWork, *,
     if not include_resolved:
         query = query.where(RemittanceExceptionRow.resolved.is_(False))
     return [RemittanceExceptionItem(row.id, row.trace_number, row.claim_number, row.paid,
-                                    row.reason, _local_day(row.created_at), row.resolved)
+                                    row.reason, _local_day(row.created_at), row.resolved,
+                                    _local_day(row.resolved_at) if row.resolved_at else None,
+                                    row.resolved_by)
             for row in work.session.scalars(query)]

@@ -34,6 +34,10 @@ When an SVC stays unmatched, when the 835 has no SVC loops, or when the matched 
 balance with the claim (lines' paid - CLP-level adjustments = CLP04), nothing is kept at line
 level and the next claim gets every adjustment at claim level, as it does from rows posted
 before line adjudications were kept.
+
+Each remittance is also recorded in the remittance register (:mod:`medbill_core.services.
+remittance_register`) in the same transaction: its payment (BPR, TRN), what posting it did, and
+whether it adds up (BPR02 = the claim payments' CLP04 - PLB amounts).
 """
 
 from __future__ import annotations
@@ -67,6 +71,11 @@ from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, total
+from medbill_core.services.remittance_register import (
+    RegisterTally,
+    posting_prefix,
+    record_remittance,
+)
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -93,6 +102,9 @@ class RemittancePostingResult:
     forwarded: list[str] = field(default_factory=list)
     #: what the payers' adapters noticed (underpayments ...), for a work list
     findings: list[ClaimFinding] = field(default_factory=list)
+    #: the remittance's row in the register and its reconciliation status after this posting
+    remittance_id: int | None = None
+    status: str | None = None
 
     @property
     def changed_anything(self) -> bool:
@@ -312,7 +324,8 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     """
     result = RemittancePostingResult(remittance.trace_number)
     when = effective_date or remittance.payment_date or date.today()
-    prefix = f"835:{remittance.payer_id or remittance.payer_name}:{remittance.trace_number}"
+    prefix = posting_prefix(remittance)
+    tally = RegisterTally()
     seen: Counter[str] = Counter()
     work.claims.prefetch(payment.claim_number for payment in remittance.claims)
     for payment in remittance.claims:
@@ -320,7 +333,8 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         key = f"{prefix}:{payment.claim_number}:{seen[payment.claim_number]}"
         claim = _claim_answered(work, remittance, payment)
         if isinstance(claim, str):
-            _record_exception(work, key, remittance.trace_number, payment, claim)
+            created = _record_exception(work, key, remittance.trace_number, payment, claim)
+            tally.exceptions.append((key, payment.paid, created))
             result.unmatched.append(payment.claim_number)
             continue
         sign = _posting_sign(payment)
@@ -336,13 +350,16 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         lines = _entries(claim, account_id, payment, sign, share_holder)
         if not lines:  # a zero-pay, zero-adjustment answer still settles the state
             _settle_state(work, claim, account_id, payment, reason)
+            tally.posted.append((key, claim.claim_number, payment.paid, None))
             result.posted.append(payment.claim_number)
             continue
         posting = work.ledger.post(key, "835", lines, effective_date=when,
                                    memo=f"CLP02 {payment.status.value}", allow_credit=True)
         if not posting.created:
+            tally.duplicates.append((key, payment.paid))
             result.duplicates.append(payment.claim_number)
             continue
+        tally.posted.append((key, claim.claim_number, payment.paid, True))
         _record_adjudication(work, key, claim, account_id, payment, when)
         result.findings.extend(_adapter_findings(work, claim, payment))
         if payment.payer_claim_number and not claim.payer_claim_number:
@@ -358,6 +375,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         key = f"{prefix}:PLB:{index}"
         exists = work.session.scalar(select(ProviderAdjustmentRow.id).where(
             ProviderAdjustmentRow.posting_key == key))
+        tally.provider_adjustments.append((plb.amount, exists is None))
         if exists is not None:
             continue
         work.session.add(ProviderAdjustmentRow(
@@ -365,12 +383,21 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             provider_id=plb.provider_id, reason_code=plb.reason_code, reference=plb.reference,
             amount=plb.amount, fiscal_period_date=plb.fiscal_period_date))
         result.provider_adjustments += 1
-    if result.changed_anything:
+    row, recorded = record_remittance(work, remittance, tally, when)
+    result.status = row.status
+    if result.changed_anything or recorded:
+        work.session.flush()  # the row's id, for the audit trail and the caller
+        details: dict[str, object] = {
+            "posted": len(result.posted), "duplicates": len(result.duplicates),
+            "unmatched": len(result.unmatched),
+            "provider_adjustments": result.provider_adjustments,
+            "remittance_id": row.id, "status": row.status}
+        if row.payment_amount != remittance.payment_amount:
+            details["payment_amount_differs"] = True  # a resend with another BPR02: kept first
         audit.record(work.session, actor=work.actor, action="remittance.post",
                      entity_type="remittance", entity_id=remittance.trace_number,
-                     details={"posted": len(result.posted), "duplicates": len(result.duplicates),
-                              "unmatched": len(result.unmatched),
-                              "provider_adjustments": result.provider_adjustments})
+                     details=details)
+    result.remittance_id = row.id
     return result
 
 
@@ -441,10 +468,12 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
 
 
 def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPayment,
-                      reason: str) -> None:
+                      reason: str) -> bool:
+    """Add the exception unless an earlier posting did; ``True`` when added now."""
     exists = work.session.scalar(select(RemittanceExceptionRow.id).where(
         RemittanceExceptionRow.posting_key == key))
     if exists is None:
         work.session.add(RemittanceExceptionRow(posting_key=key, trace_number=trace,
                                                 claim_number=payment.claim_number[:50],
                                                 reason=reason, paid=payment.paid))
+    return exists is None

@@ -32,6 +32,7 @@ from medbill_core.domain import (
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.services.remittance import post_remittance
+from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
 
 log = logging.getLogger("medbill.responses")
@@ -131,9 +132,11 @@ def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
         flagged = (f", {len(result.findings)} flagged ("
                    + ", ".join(sorted({f.code for f in result.findings})) + ")"
                    if result.findings else "")
+        unbalanced = ("; out of balance" if result.status == RemittanceStatus.OUT_OF_BALANCE
+                      else "")
         return (f"835 {decoded.trace_number}: {len(result.posted)} posted, "
                 f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
-                + flagged)
+                + flagged + unbalanced)
     if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
         return f"{type(decoded).__name__} stored"
     return f"{type(decoded).__name__} not applicable"

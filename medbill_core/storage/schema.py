@@ -305,7 +305,54 @@ class RemittanceExceptionRow(Base):
     reason: Mapped[str] = mapped_column(String(200))
     paid: Mapped[Decimal] = mapped_column(Cents)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: resolved by a biller (``medbill remit resolve``) or when a later posting of the same
+    #: 835 found the claim; the columns below say when, by whom and how (NULL before 0006)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    resolution: Mapped[str | None] = mapped_column(String(500))
+
+
+class RemittanceRow(Base):
+    """One 835 payment as received (the remittance register), and what posting it did.
+
+    Identified like its postings: the payer (``payer_ref``: the payer ID, else the payer
+    name) and the TRN02 trace number; a second 835 with the same identity is the same
+    remittance and only adds what it posts anew. Each claim payment of the 835 is counted
+    once, under ``posted`` (applied to a claim), ``duplicate`` (already on the ledger when the
+    remittance was first recorded: posted before this register existed) or ``exception``
+    (matched no claim). The 835 balances when ``payment_amount`` (BPR02) equals posted +
+    duplicate + exception totals (CLP04 as sent) minus ``plb_total``.
+    """
+
+    __tablename__ = "remittances"
+    __table_args__ = (UniqueConstraint("payer_ref", "trace_number",
+                                       name="uq_remittances_payer_trace"),
+                      Index("ix_remittances_payment_date", "payment_date"),
+                      Index("ix_remittances_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_number: Mapped[str] = mapped_column(String(50))
+    payer_ref: Mapped[str] = mapped_column(String(80))
+    payer_id: Mapped[str | None] = mapped_column(String(80))
+    payer_name: Mapped[str] = mapped_column(String(80))
+    payment_amount: Mapped[Decimal] = mapped_column(Cents)
+    payment_method: Mapped[str] = mapped_column(String(3))
+    payment_date: Mapped[date | None] = mapped_column(Date)
+    production_date: Mapped[date | None] = mapped_column(Date)
+    #: the date the ledger entries carry (BPR16, else the date given when posting)
+    effective_date: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    posted_count: Mapped[int] = mapped_column(Integer, default=0)
+    posted_total: Mapped[Decimal] = mapped_column(Cents)
+    duplicate_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_total: Mapped[Decimal] = mapped_column(Cents)
+    exception_count: Mapped[int] = mapped_column(Integer, default=0)
+    exception_total: Mapped[Decimal] = mapped_column(Cents)
+    plb_count: Mapped[int] = mapped_column(Integer, default=0)
+    plb_total: Mapped[Decimal] = mapped_column(Cents)
+    status: Mapped[str] = mapped_column(String(20))
 
 
 class PaymentRow(TimestampMixin, Base):
