@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_config import config_text
 from typer.testing import CliRunner, Result
 
 from medbill_core.app import Medbill
@@ -61,38 +62,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     for logger, (level, handlers) in zip(loggers, saved, strict=True):
         logger.setLevel(level)
         logger.handlers[:] = handlers
-
-
-def config_text(database_url: str, *, plugins: Sequence[str] = (), extra: str = "") -> str:
-    quoted = ", ".join(f'"{name}"' for name in plugins)
-    return f"""\
-[medbill]
-database_url = "{database_url}"
-plugins = [{quoted}]
-actor = "clerk"
-
-[practice]
-name = "Lakeside Family Practice"
-npi = "{PRACTICE_NPI}"
-tax_id = "12-3456789"
-
-[practice.address]
-line1 = "100 Main Street"
-city = "Springfield"
-state = "IL"
-postal_code = "62701"
-
-[payers.acme]
-payer_id = "ACME1"
-name = "Acme Health Plan"
-adapter = "generic_x12"
-
-[payers.medicare]
-payer_id = "04412"
-name = "Medicare Part B"
-adapter = "medicare"
-claim_filing_indicator = "MB"
-{extra}"""
 
 
 def write_config(tmp_path: Path, *, database_url: str | None = None, **options: Any) -> Path:

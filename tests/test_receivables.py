@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_config import BLUECROSS, config_text
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -539,34 +540,6 @@ def test_remittance_exceptions_list_what_matched_no_claim(medbill_app: Medbill) 
 
 # -- the command line --------------------------------------------------------------------------
 
-CONFIG = """\
-[medbill]
-database_url = "sqlite:///{db}"
-plugins = []
-actor = "clerk"
-
-[practice]
-name = "Lakeside Family Practice"
-npi = "{npi}"
-tax_id = "12-3456789"
-
-[practice.address]
-line1 = "100 Main Street"
-city = "Springfield"
-state = "IL"
-postal_code = "62701"
-
-[payers.acme]
-payer_id = "ACME1"
-name = "Acme Health Plan"
-adapter = "generic_x12"
-
-[payers.bluecross]
-payer_id = "BCBS1"
-name = "Blue Cross"
-adapter = "generic_x12"
-timely_filing_days = 180
-"""
 
 
 @pytest.fixture
@@ -620,7 +593,7 @@ def ar_config(_isolated: None, tmp_path: Path) -> Path:
     """A SQLite instance with an acme claim sent 45 days ago (60.00 left at acme), a denied
     bluecross claim, 15.00 for the patient, a self-pay claim and an unmatched remittance."""
     path = tmp_path / "medbill.toml"
-    path.write_text(CONFIG.format(db=tmp_path / "medbill.db", npi=factories.PRACTICE_NPI),
+    path.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}", extra=BLUECROSS),
                     encoding="utf-8")
     ok(path, "db", "upgrade")
     app = Medbill.open(load_config(path), load_installed=False)
@@ -733,7 +706,7 @@ def test_cli_tables_on_a_narrow_terminal_lose_nothing(ar_config: Path) -> None:
     (("followup", "--as-of", "31/01/2026"),
      "error: --as-of must be a date as YYYY-MM-DD, got '31/01/2026'"),
     (("followup", "--payer", "nope"),
-     "error: --payer: 'nope' is not a configured payer (configured: acme, bluecross)"),
+     "error: --payer: 'nope' is not a configured payer (configured: acme, bluecross, medicare)"),
 ])
 def test_cli_bad_options_are_one_line(ar_config: Path, args: tuple[str, ...],
                                       message: str) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from cli_config import BLUECROSS, config_text
 from sqlalchemy import delete, func, select, text
 from typer.testing import CliRunner, Result
 
@@ -429,33 +430,6 @@ def test_migration_0006_keeps_existing_exceptions(medbill_db_url: str) -> None:
 
 # -- the command line ---------------------------------------------------------------------------
 
-CONFIG = """\
-[medbill]
-database_url = "{url}"
-plugins = []
-actor = "clerk"
-
-[practice]
-name = "Lakeside Family Practice"
-npi = "{npi}"
-tax_id = "12-3456789"
-
-[practice.address]
-line1 = "100 Main Street"
-city = "Springfield"
-state = "IL"
-postal_code = "62701"
-
-[payers.acme]
-payer_id = "ACME1"
-name = "Acme Health Plan"
-adapter = "generic_x12"
-
-[payers.bluecross]
-payer_id = "BCBS1"
-name = "Blue Cross"
-adapter = "generic_x12"
-"""
 
 
 @pytest.fixture
@@ -509,7 +483,7 @@ def table_rows(text: str, border: str = "│") -> list[list[str]]:
 def remit_instance(tmp_path: Path, url: str) -> Path:
     """A configured, upgraded instance with the four remittances of ``_three_remittances``."""
     path = tmp_path / "medbill.toml"
-    path.write_text(CONFIG.format(url=url, npi=factories.PRACTICE_NPI), encoding="utf-8")
+    path.write_text(config_text(url, extra=BLUECROSS), encoding="utf-8")
     ok(path, "db", "upgrade")
     app = Medbill.open(load_config(path), load_installed=False)
     try:
