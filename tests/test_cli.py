@@ -8,21 +8,18 @@ Error paths must give one line on stderr, a non-zero exit and no traceback.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_config import config_text
-from typer.testing import CliRunner, Result
+from cli_support import cli, config_text, ok, one_line_error
 
 from medbill_core.app import Medbill
-from medbill_core.cli.main import build_app
 from medbill_core.config import load_config
 from medbill_core.domain import ClaimState
 from medbill_core.storage.database import Database
@@ -49,19 +46,8 @@ P2,medicare,S,1EG4TE5MK73,
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No MEDBILL_* from the outside, cwd in tmp, and medbill's loggers restored afterwards
-    (the CLI configures them in-process)."""
-    for name in list(os.environ):
-        if name.startswith("MEDBILL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    loggers = [logging.getLogger(name) for name in ("medbill", "medbill_core")]
-    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
-    yield
-    for logger, (level, handlers) in zip(loggers, saved, strict=True):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
+def _isolated(cli_isolation: None) -> None:
+    """Every test here runs the command line isolated (see conftest)."""
 
 
 def write_config(tmp_path: Path, *, database_url: str | None = None, **options: Any) -> Path:
@@ -69,28 +55,6 @@ def write_config(tmp_path: Path, *, database_url: str | None = None, **options: 
     url = database_url or f"sqlite:///{tmp_path / 'medbill.db'}"
     path.write_text(config_text(url, **options), encoding="utf-8")
     return path
-
-
-def cli(config: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:
-    runner = CliRunner()
-    root = ["--config", str(config)] if config is not None else []
-    return runner.invoke(build_app(), [*root, *args], env=env, catch_exceptions=False)
-
-
-def ok(config: Path | None, *args: str, **options: Any) -> Result:
-    result = cli(config, *args, **options)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def one_line_error(result: Result, code: int = 1) -> str:
-    """The single stderr line of a failed command (and nothing resembling a traceback)."""
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def data_file(tmp_path: Path, name: str, text: str) -> Path:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
-import os
-from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_config import BLUECROSS, config_text
+from cli_support import BLUECROSS, cli, config_text, ok, one_line_error
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
-from typer.testing import CliRunner, Result
 
 from medbill_core.app import Medbill
 from medbill_core.cli import common
-from medbill_core.cli.main import build_app
 from medbill_core.config import load_config
 from medbill_core.domain import (
     Adjustment,
@@ -541,45 +536,10 @@ def test_remittance_exceptions_list_what_matched_no_claim(medbill_app: Medbill) 
 # -- the command line --------------------------------------------------------------------------
 
 
-
-@pytest.fixture
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No MEDBILL_* from the outside, cwd in tmp, medbill's loggers restored afterwards."""
-    for name in list(os.environ):
-        if name.startswith("MEDBILL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    loggers = [logging.getLogger(name) for name in ("medbill", "medbill_core")]
-    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
-    yield
-    for logger, (level, handlers) in zip(loggers, saved, strict=True):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(build_app(), ["--config", str(config), *args],
-                              catch_exceptions=False)
-
-
-def ok(config: Path, *args: str) -> Result:
-    result = cli(config, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def table_rows(text: str, border: str = "│") -> list[list[str]]:
     """The cells of each body row (or, with border "┃", the header) of a rich table."""
     return [[cell.strip() for cell in line.strip().strip(border).split(border)]
             for line in text.splitlines() if line.strip().startswith(border)]
-
-
-def one_line_error(result: Result, code: int) -> str:
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.fixture
@@ -589,7 +549,7 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def ar_config(_isolated: None, tmp_path: Path) -> Path:
+def ar_config(cli_isolation: None, tmp_path: Path) -> Path:
     """A SQLite instance with an acme claim sent 45 days ago (60.00 left at acme), a denied
     bluecross claim, 15.00 for the patient, a self-pay claim and an unmatched remittance."""
     path = tmp_path / "medbill.toml"

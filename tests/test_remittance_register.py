@@ -5,22 +5,17 @@ exceptions resolved; through the services on both databases and through ``medbil
 from __future__ import annotations
 
 import json
-import logging
-import os
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_config import BLUECROSS, config_text
+from cli_support import BLUECROSS, cli, config_text, ok, one_line_error
 from sqlalchemy import delete, func, select, text
-from typer.testing import CliRunner, Result
 
 from medbill_core import audit
 from medbill_core.app import Medbill
 from medbill_core.cli import common
-from medbill_core.cli.main import build_app
 from medbill_core.config import load_config
 from medbill_core.domain import (
     Adjustment,
@@ -431,47 +426,10 @@ def test_migration_0006_keeps_existing_exceptions(medbill_db_url: str) -> None:
 # -- the command line ---------------------------------------------------------------------------
 
 
-
-@pytest.fixture
-def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No MEDBILL_* from the outside, cwd in tmp, medbill's loggers restored afterwards."""
-    for name in list(os.environ):
-        if name.startswith("MEDBILL_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    loggers = [logging.getLogger(name) for name in ("medbill", "medbill_core")]
-    saved = [(logger.level, list(logger.handlers)) for logger in loggers]
-    yield
-    for logger, (level, handlers) in zip(loggers, saved, strict=True):
-        logger.setLevel(level)
-        logger.handlers[:] = handlers
-
-
 @pytest.fixture
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables as a 160-column terminal shows them (CliRunner's output is no terminal: 80)."""
     monkeypatch.setattr(common.console, "_width", 160)
-
-
-def cli(config: Path, *args: str) -> Result:
-    return CliRunner().invoke(build_app(), ["--config", str(config), *args],
-                              catch_exceptions=False)
-
-
-def ok(config: Path, *args: str) -> Result:
-    result = cli(config, *args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def one_line_error(result: Result, code: int) -> str:
-    """The single stderr line of a failed command (and nothing resembling a traceback)."""
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 def table_rows(text: str, border: str = "│") -> list[list[str]]:
@@ -494,7 +452,7 @@ def remit_instance(tmp_path: Path, url: str) -> Path:
 
 
 @pytest.fixture
-def remit_config(_isolated: None, tmp_path: Path) -> Path:
+def remit_config(cli_isolation: None, tmp_path: Path) -> Path:
     return remit_instance(tmp_path, f"sqlite:///{tmp_path / 'medbill.db'}")
 
 
@@ -613,7 +571,7 @@ def test_cli_remit_same_trace_from_two_payers_asks_for_the_payer(remit_config: P
         "BCBS1", [], "ZZ9")
 
 
-def test_cli_remit_on_each_database(medbill_db_url: str, _isolated: None,
+def test_cli_remit_on_each_database(medbill_db_url: str, cli_isolation: None,
                                     tmp_path: Path) -> None:
     path = remit_instance(tmp_path, medbill_db_url)
     items = json.loads(ok(path, "remit", "list", "--from", "2026-03-02", "--to", "2026-03-20",
