@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail
+from medbill_core.cli.common import cli_errors, console, fail, parse_date_option
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
 from medbill_core.codesets.model import CodeSetError
 
@@ -27,16 +27,6 @@ _SHOW_ORDER = (CodeSystem.ICD10CM, CodeSystem.HCPCS, CodeSystem.MODIFIER, CodeSy
 DataDirOption = Annotated[Path | None, typer.Option(
     "--data-dir", envvar="MEDBILL_CODESETS_DIR",
     help="User code-set directory (default: ~/.local/share/medbill/codesets)")]
-
-
-def parse_date_option(value: str | None, option: str = "--date") -> date | None:
-    """A ``YYYY-MM-DD`` option value; a bad one is a one-line usage error (exit 2)."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2) from None
 
 
 def _status(verdict: Verdict) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -42,6 +43,16 @@ def print_problem(message: str, label: str = "[bold red]error:[/]") -> None:
 def fail(message: str, code: int = 1) -> typer.Exit:
     print_problem(message)
     return typer.Exit(code)
+
+
+def parse_date_option(value: str | None, option: str = "--date") -> date | None:
+    """A ``YYYY-MM-DD`` option value; a bad one is a one-line usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2) from None
 
 
 def cli_errors(function: Callable[P, R]) -> Callable[P, R]:

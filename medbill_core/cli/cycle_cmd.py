@@ -12,7 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.claims_cmd import app as claims_app
-from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    fail,
+    open_app,
+    parse_date_option,
+    print_json,
+)
 from medbill_core.domain import DocumentKind, InboundDocument
 from medbill_core.errors import MedbillError
 from medbill_core.money import total
@@ -90,16 +97,6 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
         raise typer.Exit(1)
 
 
-def _day_option(option: str, value: str | None) -> date | None:
-    """A ``YYYY-MM-DD`` option; a bad one is a one-line usage error (exit 2)."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2) from None
-
-
 def _status_option(value: str | None) -> RemittanceStatus | None:
     if value is None:
         return None
@@ -127,7 +124,7 @@ def list_remittances_command(
     """The 835s received, oldest payment first: amount, what was posted, PLBs, exceptions."""
     from medbill_core.services.remittance_register import list_remittances
 
-    start, end = _day_option("--from", date_from), _day_option("--to", date_to)
+    start, end = parse_date_option(date_from, "--from"), parse_date_option(date_to, "--to")
     wanted = _status_option(status)
     medbill = open_app()
     with medbill.unit_of_work() as work:
@@ -243,7 +240,6 @@ def check_eligibility(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ask the payer of the patient's primary coverage whether they are covered, and for what."""
-    from datetime import date
 
     from medbill_core.domain import EligibilityRequest
 

@@ -14,7 +14,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    fail,
+    open_app,
+    parse_date_option,
+    print_json,
+)
 
 if TYPE_CHECKING:
     from medbill_core.services.receivables import AgingLine
@@ -30,16 +37,6 @@ AsJson = Annotated[bool, typer.Option("--json")]
 class AgingBy(StrEnum):
     PAYER = "payer"
     PATIENT = "patient"
-
-
-def _as_of(value: str | None) -> date:
-    """The ``--as-of`` date; a bad one is a one-line usage error (exit 2)."""
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise fail(f"--as-of must be a date as YYYY-MM-DD, got {value!r}", 2) from None
 
 
 def _aging_table(title: str, first: str,
@@ -71,7 +68,7 @@ def aging_command(
     """A/R by age (0-30, 31-60, 61-90, 91-120, 121+ days); credits in their own column."""
     from medbill_core.services.receivables import aging, patient_aging
 
-    when = _as_of(as_of)
+    when = parse_date_option(as_of, "--as-of") or date.today()
     medbill = open_app()
     if by is AgingBy.PATIENT:
         with medbill.unit_of_work() as work:
@@ -109,7 +106,7 @@ def followup_command(
     """Claims needing insurance follow-up, fewest timely-filing days left first."""
     from medbill_core.services.receivables import FollowUpAction, followup
 
-    when = _as_of(as_of)
+    when = parse_date_option(as_of, "--as-of") or date.today()
     medbill = open_app()
     if payer is not None and payer not in medbill.config.payers:
         known = ", ".join(sorted(medbill.config.payers)) or "none"

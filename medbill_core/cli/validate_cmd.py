@@ -14,8 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from medbill_core.cli.codes import parse_date_option
-from medbill_core.cli.common import cli_errors, console
+from medbill_core.cli.common import cli_errors, console, parse_date_option
 from medbill_core.codesets import CodeSets, Verdict
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
