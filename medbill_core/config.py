@@ -210,6 +210,7 @@ adapter = "generic_x12"
 channel = "clearinghouse_mock"
 claim_filing_indicator = "CI"   # SBR09: CI commercial, MB Medicare Part B, BL Blue Cross ...
 timely_filing_days = 180
+appeal_days = 180               # days after a denial (the 835's date) an appeal may be filed
 
 # The adapter's own settings for this payer, from the clearinghouse's companion guide.
 [payers.acme.options]

@@ -9,6 +9,7 @@ import typer
 
 from medbill_core.cli import (
     accounts_cmd,
+    appeals_cmd,
     audit_cmd,
     claims_cmd,
     cycle_cmd,
@@ -52,6 +53,7 @@ def build_app() -> typer.Typer:
     app.add_typer(accounts_cmd.statements_app, name="statements")
     app.add_typer(accounts_cmd.collections_app, name="collections")
     app.add_typer(receivables_cmd.app, name="ar")
+    app.add_typer(appeals_cmd.app, name="appeals")
     app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
     app.command("demo")(demo_cmd.demo)

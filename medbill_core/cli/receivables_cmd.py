@@ -129,6 +129,8 @@ def followup_command(
         action = item.action.value
         if item.action is FollowUpAction.APPEAL and item.carc_codes:
             action += " (" + ", ".join(item.carc_codes) + ")"
+        elif item.action is FollowUpAction.APPEAL_PENDING and item.appeal_deadline:
+            action += f" (deadline {item.appeal_deadline})"
         table.add_row(escape(item.claim_number), escape(item.payer_key or ""),
                       item.state.value, str(item.charge), str(item.insurance_balance),
                       str(item.days_since_submission), str(item.filing_deadline or "?"),

@@ -115,6 +115,8 @@ class Payer(DomainModel):
     :ivar channel: identifier of the submission channel that carries its files.
     :ivar claim_filing_indicator: SBR09 (``MB`` Medicare Part B, ``CI`` commercial, ...).
     :ivar timely_filing_days: days after the date of service a claim is still accepted.
+    :ivar appeal_days: days after the payer's answer (the 835's date) a denial may still be
+        appealed: an appeal's deadline (``medbill appeals``).
     :ivar options: adapter-specific options (companion-guide settings), validated by the adapter.
     """
 
@@ -125,5 +127,6 @@ class Payer(DomainModel):
     channel: str | None = None
     claim_filing_indicator: str = Field(default="CI", pattern=r"^[0-9A-Z]{2}$")
     timely_filing_days: int = Field(default=365, ge=1, le=3650)
+    appeal_days: int = Field(default=180, ge=1, le=3650)
     address: Address | None = None
     options: dict[str, Any] = Field(default_factory=dict)

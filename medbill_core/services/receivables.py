@@ -56,6 +56,7 @@ from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
+from medbill_core.services.appeals import pending_appeals
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -307,6 +308,8 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
 class FollowUpAction(StrEnum):
     STATUS_INQUIRY = "status inquiry (276)"
     APPEAL = "appeal or correct"
+    #: denied (or partially paid) with an appeal open or sent: wait for its answer
+    APPEAL_PENDING = "appeal pending"
     UNDERPAYMENT = "review underpayment"
     RESUBMIT = "fix and resubmit"
 
@@ -331,18 +334,28 @@ class FollowUpItem:
     action: FollowUpAction
     #: for denials: the CARCs of the payer's answer, as ``GROUP-CODE``
     carc_codes: tuple[str, ...] = ()
+    #: the appeal in progress (open or sent) and its deadline: action "appeal pending"
+    appeal_id: int | None = None
+    appeal_deadline: date | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"claim_id": self.claim_id, "claim_number": self.claim_number,
-                "payer": self.payer_key, "state": self.state.value,
-                "service_date": self.service_date.isoformat(), "charge": str(self.charge),
-                "insurance_balance": str(self.insurance_balance),
-                "submitted_on": self.submitted_on.isoformat() if self.submitted_on else None,
-                "days_since_submission": self.days_since_submission,
-                "filing_deadline": self.filing_deadline.isoformat()
-                if self.filing_deadline else None,
-                "days_left": self.days_left, "action": self.action.value,
-                "carc_codes": list(self.carc_codes)}
+        """The item; ``appeal_id`` and ``appeal_deadline`` only when an appeal is pending."""
+        data: dict[str, Any] = {
+            "claim_id": self.claim_id, "claim_number": self.claim_number,
+            "payer": self.payer_key, "state": self.state.value,
+            "service_date": self.service_date.isoformat(), "charge": str(self.charge),
+            "insurance_balance": str(self.insurance_balance),
+            "submitted_on": self.submitted_on.isoformat() if self.submitted_on else None,
+            "days_since_submission": self.days_since_submission,
+            "filing_deadline": self.filing_deadline.isoformat()
+            if self.filing_deadline else None,
+            "days_left": self.days_left, "action": self.action.value,
+            "carc_codes": list(self.carc_codes)}
+        if self.appeal_id is not None:
+            data["appeal_id"] = self.appeal_id
+            data["appeal_deadline"] = self.appeal_deadline.isoformat() \
+                if self.appeal_deadline else None
+        return data
 
 
 _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
@@ -400,6 +413,8 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
       than ``older_than`` days since their latest submission: a status inquiry (276);
     * denied claims: appeal or correct, with the CARCs of the payer's latest answer;
     * partially paid claims whose payer still owes on the account: review the underpayment;
+    * either of those with an appeal open or sent (:mod:`.appeals`): appeal pending, with
+      the appeal's deadline;
     * rejected claims: fix and resubmit.
 
     Urgency: fewest days left before the payer's timely-filing limit (service date +
@@ -421,6 +436,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     submitted = _latest_submissions(work, ids)
     balances = _payer_balances(work, sorted({c.account_claim_id or c.id for c in claims}))
     denials = _denial_codes(work, [c.id for c in claims if c.state == ClaimState.DENIED.value])
+    appeals = pending_appeals(work, [c.id for c in claims if ClaimState(c.state) in _ANSWERED])
     items = []
     for claim in claims:
         state = ClaimState(claim.state)
@@ -435,6 +451,8 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
             action = _ANSWERED[state]
             if action is FollowUpAction.UNDERPAYMENT and balance <= ZERO:
                 continue
+            if claim.id in appeals:
+                action = FollowUpAction.APPEAL_PENDING
         payer = payers.get(claim.payer_key or "")
         deadline = claim.service_date_from + timedelta(days=payer.timely_filing_days) \
             if payer is not None else None
@@ -442,7 +460,9 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
             claim.id, claim.claim_number, claim.payer_key, state, claim.service_date_from,
             claim.total_charge, balance, sent, days, deadline,
             (deadline - today).days if deadline is not None else None, action,
-            denials.get(claim.id, ())))
+            denials.get(claim.id, ()),
+            appeals[claim.id].id if claim.id in appeals else None,
+            appeals[claim.id].deadline if claim.id in appeals else None))
     items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,
                                  -item.days_since_submission, item.claim_id))
     return items

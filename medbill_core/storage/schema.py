@@ -452,3 +452,31 @@ class ClaimAdjudicationRow(Base):
     paid_date: Mapped[date] = mapped_column(Date)
     adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+
+
+class AppealRow(Base):
+    """An appeal of a payer's denial of a claim (``medbill appeals``); no ledger effect.
+
+    ``denial_codes`` are the claim's standing denial as ``GROUP-CARC`` when the appeal was
+    opened; ``deadline`` is the payer's answer date + the payer's ``appeal_days``. The
+    ``*_by`` columns hold the actor of each step (``decided_by``: won, lost or withdrawn).
+    """
+
+    __tablename__ = "appeals"
+    __table_args__ = (Index("ix_appeals_claim", "claim_id"),
+                      Index("ix_appeals_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(2000))
+    denial_codes: Mapped[list[str]] = mapped_column(JSON)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(80))
+    sent_on: Mapped[date | None] = mapped_column(Date)
+    sent_by: Mapped[str | None] = mapped_column(String(80))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    outcome_note: Mapped[str | None] = mapped_column(String(2000))

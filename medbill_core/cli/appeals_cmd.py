@@ -1,0 +1,140 @@
+"""``medbill appeals``: appeals of denied claims (open, list, sent, outcome, withdraw).
+
+Claims are named by claim number only. The appeal letter (``open --letter DIR``) holds the
+patient's name and member ID: it is written owner-only (0600) and never printed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    fail,
+    open_app,
+    parse_date_option,
+    print_json,
+)
+
+app = typer.Typer(help="Appeals of denied claims: open, list, sent, outcome, withdraw.",
+                  no_args_is_help=True)
+
+AsJson = Annotated[bool, typer.Option("--json")]
+_STATUSES = ("open", "sent", "won", "lost", "withdrawn")
+
+
+@app.command("open")
+@cli_errors
+def open_command(
+    claim_id: Annotated[int, typer.Argument(help="The denied claim's id")],
+    reason: Annotated[str, typer.Option(help="Why the payer should reconsider (max 2000)")],
+    level: Annotated[int | None, typer.Option(
+        min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
+    letter: Annotated[Path | None, typer.Option(
+        help="Write the appeal letter (PHI, mode 0600) into this folder")] = None,
+) -> None:
+    """Open an appeal of a denied or partially paid claim."""
+    from medbill_core.privatefiles import private_dir, write_private
+    from medbill_core.services.appeals import appeal_letter, open_appeal
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        appeal = open_appeal(work, claim_id, reason, level)
+        text = appeal_letter(work, appeal.id) if letter is not None else None
+    console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
+                  f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "
+                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False)
+    if letter is not None and text is not None:
+        path = private_dir(letter) / f"appeal-{appeal.id}-{appeal.claim_number}.txt"
+        write_private(path, text)
+        console.print(f"letter written to {escape(str(path))}", highlight=False)
+
+
+@app.command("list")
+@cli_errors
+def list_command(
+    status: Annotated[str | None, typer.Option(help="Only appeals with this status: "
+                                                    + ", ".join(_STATUSES))] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Appeals, nearest deadline first."""
+    from medbill_core.services.appeals import list_appeals
+
+    if status is not None and status not in _STATUSES:
+        raise fail(f"--status must be one of {', '.join(_STATUSES)}, got {status!r}", 2)
+    today = date.today()
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        appeals = list_appeals(work, status)
+    if as_json:
+        print_json([appeal.as_json(today) for appeal in appeals])
+        return
+    table = Table(title=f"{len(appeals)} appeals as of {today}")
+    for name in ("id", "claim", "payer", "level", "status", "deadline", "left", "codes"):
+        table.add_column(name, overflow="fold",
+                         justify="right" if name in ("id", "level", "left") else "left")
+    for appeal in appeals:
+        left = appeal.days_left(today)
+        table.add_row(str(appeal.id), escape(appeal.claim_number), escape(appeal.payer_key or ""),
+                      str(appeal.level), appeal.status.value, str(appeal.deadline or "?"),
+                      "?" if left is None else str(left), ", ".join(appeal.denial_codes))
+    console.print(table)
+
+
+@app.command("sent")
+@cli_errors
+def sent_command(
+    appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
+    on: Annotated[str | None, typer.Option(
+        "--on", help="The day it was sent, YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Record that an open appeal went to the payer."""
+    from medbill_core.services.appeals import mark_sent
+
+    when = parse_date_option(on, "--on")
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        appeal = mark_sent(work, appeal_id, when)
+    console.print(f"appeal {appeal.id}: sent on {appeal.sent_on}", highlight=False)
+
+
+@app.command("outcome")
+@cli_errors
+def outcome_command(
+    appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
+    won: Annotated[bool | None, typer.Option(
+        "--won/--lost", help="The payer's decision")] = None,
+    note: Annotated[str | None, typer.Option(help="What the payer decided (max 2000)")] = None,
+) -> None:
+    """Record the payer's decision (the money of a won appeal comes with a later 835)."""
+    from medbill_core.services.appeals import record_outcome
+
+    if won is None:
+        raise fail("give the decision: --won or --lost", 2)
+    if note is None:
+        raise fail("--note is required", 2)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        appeal = record_outcome(work, appeal_id, won, note)
+    console.print(f"appeal {appeal.id}: {appeal.status.value}", highlight=False)
+
+
+@app.command("withdraw")
+@cli_errors
+def withdraw_command(
+    appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
+) -> None:
+    """Give up an open or sent appeal."""
+    from medbill_core.services.appeals import withdraw
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        appeal = withdraw(work, appeal_id)
+    console.print(f"appeal {appeal.id}: withdrawn", highlight=False)

@@ -1,0 +1,357 @@
+"""Appeals of denied claims: open, send, decide, withdraw; the appeal letter.
+
+An appeal follows one claim the payer denied (state ``denied``) or paid in part
+(``partially_paid``). It moves ``open`` -> ``sent`` -> ``won`` or ``lost``; an open or sent
+appeal can be ``withdrawn``. A claim has at most one appeal in progress (open or sent).
+
+* **level** (1-3): by default one more than the highest level of the claim's decided (won
+  or lost) appeals, else 1; a withdrawn appeal does not use up its level. A level given
+  explicitly must be above the levels already decided.
+* **denial codes**: the claim's standing denial, as ``GROUP-CARC``: the non-zero CO, PI and
+  OA adjustments of the payer's latest answer (the newest adjudication row of the claim that
+  is not a reversal), in the 835's order, each once. (PR adjustments are the patient's
+  share, not a denial.)
+* **deadline**: that answer's date (its ``paid_date``) + the payer's ``appeal_days``; none
+  when the claim has no answer on file or its payer is no longer configured.
+
+Every change is audited in the same transaction; the audit details hold ids, the level,
+status and codes, never the reason or note text. Nothing here touches the ledger: a won
+appeal's money arrives with a later 835 and is posted as usual.
+
+The appeal letter names the patient and the member ID (the payer needs them): it is PHI,
+to be written only to an owner-only file (:func:`medbill_core.privatefiles.write_private`),
+never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+
+from medbill_core import audit
+from medbill_core.app import UnitOfWork
+from medbill_core.domain import ClaimState
+from medbill_core.domain.remittance import ClaimStatusCode
+from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.money import ZERO, to_money
+from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow
+
+MAX_LEVEL = 3
+MAX_TEXT = 2000
+#: the claim states an appeal can be opened in
+APPEALABLE = (ClaimState.DENIED, ClaimState.PARTIALLY_PAID)
+#: adjustment groups that make a denial (PR is the patient's share)
+DENIAL_GROUPS = frozenset({"CO", "PI", "OA"})
+_CHUNK = 500
+
+
+class AppealStatus(StrEnum):
+    OPEN = "open"
+    SENT = "sent"
+    WON = "won"
+    LOST = "lost"
+    WITHDRAWN = "withdrawn"
+
+
+#: an appeal in progress: at most one per claim
+IN_PROGRESS = (AppealStatus.OPEN, AppealStatus.SENT)
+
+
+@dataclass(frozen=True)
+class Appeal:
+    id: int
+    claim_id: int
+    claim_number: str
+    payer_key: str | None
+    level: int
+    status: AppealStatus
+    denial_codes: tuple[str, ...]
+    deadline: date | None
+    opened_on: date
+    opened_by: str
+    sent_on: date | None
+    decided_on: date | None
+
+    def days_left(self, as_of: date | None = None) -> int | None:
+        if self.deadline is None:
+            return None
+        return (self.deadline - (as_of or date.today())).days
+
+    def as_json(self, as_of: date | None = None) -> dict[str, Any]:
+        """Without the reason and outcome note (free text, which may hold PHI)."""
+        return {"id": self.id, "claim_id": self.claim_id, "claim_number": self.claim_number,
+                "payer": self.payer_key, "level": self.level, "status": self.status.value,
+                "denial_codes": list(self.denial_codes),
+                "deadline": self.deadline.isoformat() if self.deadline else None,
+                "days_left": self.days_left(as_of), "opened_on": self.opened_on.isoformat(),
+                "opened_by": self.opened_by,
+                "sent_on": self.sent_on.isoformat() if self.sent_on else None,
+                "decided_on": self.decided_on.isoformat() if self.decided_on else None}
+
+
+def _local_day(moment: datetime) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().date()
+
+
+def _view(row: AppealRow, claim: ClaimRow) -> Appeal:
+    return Appeal(row.id, row.claim_id, claim.claim_number, claim.payer_key, row.level,
+                  AppealStatus(row.status), tuple(row.denial_codes or ()), row.deadline,
+                  _local_day(row.opened_at), row.opened_by, row.sent_on, row.decided_on)
+
+
+def _text(record: str, name: str, value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValidationFailed(record, [(name, "is required")])
+    if len(value) > MAX_TEXT:
+        raise ValidationFailed(record, [(name, f"is longer than {MAX_TEXT} characters")])
+    return value
+
+
+def latest_answer(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
+    """The payer's latest answer to the claim that is not a reversal (None: none on file)."""
+    return work.session.scalar(
+        select(ClaimAdjudicationRow)
+        .where(ClaimAdjudicationRow.claim_id == claim_id,
+               ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
+        .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
+
+
+def denial_codes(answer: ClaimAdjudicationRow | None) -> tuple[str, ...]:
+    """``GROUP-CARC`` of the answer's non-zero CO/PI/OA adjustments, in order, each once."""
+    if answer is None:
+        return ()
+    codes = [f"{a['group_code']}-{a['reason_code']}" for a in answer.adjustments or []
+             if a.get("group_code") in DENIAL_GROUPS and Decimal(str(a.get("amount") or 0))]
+    return tuple(dict.fromkeys(codes))
+
+
+def _claim_row(work: UnitOfWork, claim_id: int) -> ClaimRow:
+    claim = work.session.get(ClaimRow, claim_id)
+    if claim is None:
+        raise NotFound("claim", claim_id)
+    return claim
+
+
+def _appeal_row(work: UnitOfWork, appeal_id: int) -> AppealRow:
+    row = work.session.get(AppealRow, appeal_id)
+    if row is None:
+        raise NotFound("appeal", appeal_id)
+    return row
+
+
+def open_appeal(work: UnitOfWork, claim_id: int, reason: str,
+                level: int | None = None) -> Appeal:
+    """Open an appeal of the claim's denial (rules: the module docstring).
+
+    :raises ValidationFailed: the claim is not denied or partially paid, already has an
+        appeal in progress, the level is out of range or used, the reason empty or too long.
+    """
+    record = f"claim {claim_id}"
+    claim = _claim_row(work, claim_id)
+    if claim.state not in {state.value for state in APPEALABLE}:
+        raise ValidationFailed(record, [("state", f"is {claim.state}; only denied or "
+                                                  "partially paid claims can be appealed")])
+    reason = _text(record, "reason", reason)
+    earlier = list(work.session.scalars(select(AppealRow).where(AppealRow.claim_id == claim_id)))
+    busy = [row for row in earlier if row.status in {s.value for s in IN_PROGRESS}]
+    if busy:
+        raise ValidationFailed(record, [("appeal", f"appeal {busy[0].id} is already "
+                                                   f"{busy[0].status}")])
+    decided = max((row.level for row in earlier
+                   if row.status in (AppealStatus.WON.value, AppealStatus.LOST.value)), default=0)
+    if level is None:
+        level = decided + 1
+        if level > MAX_LEVEL:
+            raise ValidationFailed(record, [("level", f"all {MAX_LEVEL} appeal levels are "
+                                                      "used")])
+    elif not 1 <= level <= MAX_LEVEL:
+        raise ValidationFailed(record, [("level", f"must be 1 to {MAX_LEVEL}")])
+    elif level <= decided:
+        raise ValidationFailed(record, [("level", f"level {decided} was already decided; "
+                                                  f"the next is {decided + 1}")])
+    answer = latest_answer(work, claim_id)
+    payer = work.app.config.payers.get(claim.payer_key or "")
+    deadline = answer.paid_date + timedelta(days=payer.appeal_days) \
+        if answer is not None and payer is not None else None
+    codes = denial_codes(answer)
+    row = AppealRow(claim_id=claim_id, level=level, status=AppealStatus.OPEN.value,
+                    reason=reason, denial_codes=list(codes), deadline=deadline,
+                    opened_by=work.actor)
+    work.session.add(row)
+    work.session.flush()
+    audit.record(work.session, actor=work.actor, action="appeal.open", entity_type="appeal",
+                 entity_id=row.id, details={
+                     "claim_id": claim_id, "level": level, "denial_codes": list(codes),
+                     "deadline": deadline.isoformat() if deadline else None})
+    return _view(row, claim)
+
+
+def _move(work: UnitOfWork, appeal_id: int, allowed: Sequence[AppealStatus],
+          target: AppealStatus) -> AppealRow:
+    row = _appeal_row(work, appeal_id)
+    if row.status not in {status.value for status in allowed}:
+        raise ValidationFailed(f"appeal {appeal_id}", [(
+            "status", f"is {row.status}; cannot become {target.value} (only from "
+                      + " or ".join(status.value for status in allowed) + ")")])
+    row.status = target.value
+    return row
+
+
+def mark_sent(work: UnitOfWork, appeal_id: int, on: date | None = None) -> Appeal:
+    """The appeal went to the payer on ``on`` (default today)."""
+    row = _move(work, appeal_id, (AppealStatus.OPEN,), AppealStatus.SENT)
+    row.sent_on = on or date.today()
+    row.sent_by = work.actor
+    audit.record(work.session, actor=work.actor, action="appeal.sent", entity_type="appeal",
+                 entity_id=row.id, details={"claim_id": row.claim_id,
+                                            "sent_on": row.sent_on.isoformat()})
+    return _view(row, _claim_row(work, row.claim_id))
+
+
+def record_outcome(work: UnitOfWork, appeal_id: int, won: bool, note: str,
+                   on: date | None = None) -> Appeal:
+    """The payer decided the appeal (``on``, default today). No ledger change: the money of
+    a won appeal comes with the payer's next 835."""
+    target = AppealStatus.WON if won else AppealStatus.LOST
+    note = _text(f"appeal {appeal_id}", "note", note)
+    row = _move(work, appeal_id, IN_PROGRESS, target)
+    row.decided_on = on or date.today()
+    row.decided_by = work.actor
+    row.outcome_note = note
+    audit.record(work.session, actor=work.actor, action="appeal.outcome", entity_type="appeal",
+                 entity_id=row.id, details={"claim_id": row.claim_id, "status": target.value,
+                                            "level": row.level})
+    return _view(row, _claim_row(work, row.claim_id))
+
+
+def withdraw(work: UnitOfWork, appeal_id: int, note: str | None = None) -> Appeal:
+    """The practice gave the appeal up (it does not use up its level)."""
+    if note is not None:
+        note = _text(f"appeal {appeal_id}", "note", note)
+    row = _move(work, appeal_id, IN_PROGRESS, AppealStatus.WITHDRAWN)
+    row.decided_on = date.today()
+    row.decided_by = work.actor
+    row.outcome_note = note
+    audit.record(work.session, actor=work.actor, action="appeal.withdraw",
+                 entity_type="appeal", entity_id=row.id, details={"claim_id": row.claim_id})
+    return _view(row, _claim_row(work, row.claim_id))
+
+
+def get_appeal(work: UnitOfWork, appeal_id: int) -> Appeal:
+    row = _appeal_row(work, appeal_id)
+    return _view(row, _claim_row(work, row.claim_id))
+
+
+def list_appeals(work: UnitOfWork, status: AppealStatus | str | None = None) -> list[Appeal]:
+    """Appeals (of one status, if given), nearest deadline first (none last), then by id."""
+    query = select(AppealRow, ClaimRow).join(ClaimRow, ClaimRow.id == AppealRow.claim_id)
+    if status is not None:
+        query = query.where(AppealRow.status == AppealStatus(status).value)
+    appeals = [_view(row, claim) for row, claim in work.session.execute(query).all()]
+    appeals.sort(key=lambda a: (a.deadline is None, a.deadline or date.min, a.id))
+    return appeals
+
+
+def pending_appeals(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, Appeal]:
+    """Claim id -> its appeal in progress (open or sent), for the claims that have one."""
+    result: dict[int, Appeal] = {}
+    for start in range(0, len(claim_ids), _CHUNK):
+        for row, claim in work.session.execute(
+                select(AppealRow, ClaimRow).join(ClaimRow, ClaimRow.id == AppealRow.claim_id)
+                .where(AppealRow.claim_id.in_(claim_ids[start:start + _CHUNK]),
+                       AppealRow.status.in_([s.value for s in IN_PROGRESS]))):
+            result[row.claim_id] = _view(row, claim)
+    return result
+
+
+# -- the appeal letter -------------------------------------------------------------------------
+
+def _carc_description(code: str, on: date) -> str:
+    from medbill_core.codesets import default_codesets
+
+    _group, _, carc = code.partition("-")
+    verdict = default_codesets().carc(carc, on)
+    if verdict.info is None or verdict.info.format_only:
+        return "(description not in the loaded CARC list)"
+    return verdict.info.description
+
+
+def appeal_letter(work: UnitOfWork, appeal_id: int, *, today: date | None = None) -> str:
+    """The appeal letter, plain text, addressed to the payer.
+
+    It holds PHI (the patient's name and member ID): write it only with
+    :func:`~medbill_core.privatefiles.write_private`, never log it. Producing it is audited
+    (``appeal.letter``).
+    """
+    today = today or date.today()
+    row = _appeal_row(work, appeal_id)
+    claim = work.claims.get(row.claim_id)
+    practice = work.app.config.require_practice()
+    payer = work.app.config.payers.get(claim.payer_key or "")
+    patient = work.patients.get(claim.patient_id)
+    member_id = work.patients.coverage(claim.coverage_id).member_id \
+        if claim.coverage_id is not None else None
+    paid = work.session.scalar(select(func.sum(ClaimAdjudicationRow.paid))
+                               .where(ClaimAdjudicationRow.claim_id == claim.id))
+    paid_total = to_money(paid) if paid is not None else ZERO
+    answer = latest_answer(work, claim.id)
+    answered_on = answer.paid_date if answer is not None else today
+
+    def address_lines(address: Any) -> list[str]:
+        lines = [address.line1]
+        if address.line2:
+            lines.append(address.line2)
+        lines.append(f"{address.city}, {address.state} {address.postal_code}")
+        return lines
+
+    patient_name = " ".join(part for part in (patient.first_name, patient.middle_name,
+                                              patient.last_name) if part)
+    service = claim.service_date_from.isoformat()
+    if claim.service_date_to != claim.service_date_from:
+        service += f" to {claim.service_date_to.isoformat()}"
+    out = [practice.name, f"NPI {practice.npi}", *address_lines(practice.address)]
+    if practice.phone:
+        out.append(f"Phone {practice.phone}")
+    out += ["", today.isoformat(), ""]
+    if payer is not None:
+        out += [payer.name, "Appeals Department"]
+        if payer.address is not None:
+            out += address_lines(payer.address)
+        out.append(f"Payer ID {payer.payer_id}")
+    else:
+        out += [claim.payer_key or "(payer)", "Appeals Department"]
+    out += [
+        "",
+        f"Re: Request for reconsideration (level {row.level} appeal)",
+        f"Patient: {patient_name}",
+        f"Member ID: {member_id or '(none on file)'}",
+        f"Claim number: {claim.claim_number}",
+        f"Payer claim number: {claim.payer_claim_number or '(not assigned)'}",
+        f"Dates of service: {service}",
+        f"Billed amount: {claim.total_charge}",
+        f"Paid amount: {paid_total}",
+        "",
+        "To whom it may concern:",
+        "",
+        f"We request a level {row.level} review of your decision on the claim above"
+        + (f", dated {answer.paid_date.isoformat()}." if answer is not None else "."),
+    ]
+    if row.denial_codes:
+        out += ["", "Denial reasons as reported on the remittance:"]
+        out += [f"  {code}: {_carc_description(code, answered_on)}" for code in row.denial_codes]
+    out += ["", "Reason for this appeal:", row.reason, "",
+            "Please reprocess the claim accordingly. Supporting documentation is available on "
+            "request.", "", "Sincerely,", "", practice.contact_name or practice.name,
+            f"{practice.name} (NPI {practice.npi})", ""]
+    audit.record(work.session, actor=work.actor, action="appeal.letter", entity_type="appeal",
+                 entity_id=row.id, details={"claim_id": row.claim_id})
+    return "\n".join(out)
