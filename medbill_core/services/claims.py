@@ -135,7 +135,7 @@ class ClaimService:
         its ledger account (the charge difference is posted there), and the original
         moves to ``replaced``.
         """
-        return self._follow_up(claim_id, corrected, ClaimFrequency.REPLACEMENT, reason)
+        return self._follow_up(self.get(claim_id), corrected, ClaimFrequency.REPLACEMENT, reason)
 
     def void(self, claim_id: int, *, reason: str) -> Claim:
         """Ask the payer to void an adjudicated claim (frequency 8); its charges are reversed.
@@ -149,11 +149,11 @@ class ClaimService:
             self._recharge(original, account, ZERO, key=f"charge:claim:{account}:abandoned",
                            memo="rejected claim voided", allow_credit=True)
             return self.transition(claim_id, ClaimState.VOIDED, reason=reason)
-        return self._follow_up(claim_id, original, ClaimFrequency.VOID, reason)
+        return self._follow_up(original, original, ClaimFrequency.VOID, reason)
 
-    def _follow_up(self, claim_id: int, content: Claim, frequency: ClaimFrequency,
+    def _follow_up(self, original: Claim, content: Claim, frequency: ClaimFrequency,
                    reason: str) -> Claim:
-        original = self.get(claim_id)
+        claim_id = original.id
         if original.state is ClaimState.REJECTED:
             # Payers answer a replacement of a claim they rejected with another rejection
             # ("original claim not found"): it is fixed and sent again as an original.
