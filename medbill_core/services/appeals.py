@@ -37,9 +37,9 @@ from sqlalchemy import func, select
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimState
-from medbill_core.domain.remittance import ClaimStatusCode
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
+from medbill_core.services.remittance import latest_answer
 from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow
 
 MAX_LEVEL = 3
@@ -114,15 +114,6 @@ def _text(record: str, name: str, value: str) -> str:
     if len(value) > MAX_TEXT:
         raise ValidationFailed(record, [(name, f"is longer than {MAX_TEXT} characters")])
     return value
-
-
-def latest_answer(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
-    """The payer's latest answer to the claim that is not a reversal (None: none on file)."""
-    return work.session.scalar(
-        select(ClaimAdjudicationRow)
-        .where(ClaimAdjudicationRow.claim_id == claim_id,
-               ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
-        .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
 
 
 def denial_codes(answer: ClaimAdjudicationRow | None) -> tuple[str, ...]:

@@ -415,16 +415,22 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
     return findings
 
 
+def latest_answer(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
+    """The payer's latest 835 answer to the claim that is not a reversal (None: none on file)."""
+    return work.session.scalar(
+        select(ClaimAdjudicationRow)
+        .where(ClaimAdjudicationRow.claim_id == claim_id,
+               ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
+        .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
+
+
 def _patient_share_holder(work: UnitOfWork, claim: Claim) -> str | None:
     """The next payer the claim's standing 835 answer moved the patient share to, or ``None``
     when it went to the patient: where a reversal must take it back from."""
-    posting_key = work.session.scalar(
-        select(ClaimAdjudicationRow.posting_key).where(
-            ClaimAdjudicationRow.claim_id == claim.id,
-            ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
-        .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
-    if posting_key is None:
+    answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+    if answer is None:
         return None
+    posting_key = answer.posting_key
     return work.session.scalar(
         select(LedgerEntryRow.payer_key)
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
