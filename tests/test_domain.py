@@ -100,8 +100,16 @@ def test_practice_rejects_bad_npi_ein_taxonomy_and_po_box() -> None:
 # -- money -----------------------------------------------------------------------------------
 
 def test_money_is_decimal_never_float() -> None:
-    assert to_money("12.345") == D("12.35")
     assert to_money(7) == D("7.00")
+    assert to_money(" 12.3 ") == D("12.30")
+    assert to_money(D("12.345")) == D("12.35")  # computed amounts are quantized
+    # text is what people type: never rounded, no exponent (issue 10, item 7)
+    for text in ("12.345", "10.005", "1e3", "1E3", "1,000", "12.", ""):
+        if text == "12.":
+            assert to_money(text) == D("12.00")
+            continue
+        with pytest.raises(ValueError):
+            to_money(text)
     with pytest.raises(TypeError):
         to_money(0.1)
     with pytest.raises(ValidationError):

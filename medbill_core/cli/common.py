@@ -11,6 +11,7 @@ import functools
 import json
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from medbill_core.errors import MedbillError
+from medbill_core.money import to_money
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,14 +47,60 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def parse_date_option(value: str | None, option: str = "--date") -> date | None:
-    """A ``YYYY-MM-DD`` option value; a bad one is a one-line usage error (exit 2)."""
+def parse_date_option(value: str | None, option: str = "--date", *,
+                      future_days: int | None = None, past_days: int | None = None,
+                      confirmed: bool = False, confirm_flag: str = "--confirm-date"
+                      ) -> date | None:
+    """A ``YYYY-MM-DD`` option value; a bad one is a one-line usage error (exit 2).
+
+    ``future_days`` / ``past_days`` bound what is plausible for this option (a payment
+    received six months ahead is a typo far more often than a fact): a date outside them
+    is refused unless the user ``confirmed`` it with ``confirm_flag``.
+    """
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        when = date.fromisoformat(value.strip()) if len(value.strip()) == 10 else None
     except ValueError:
-        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2) from None
+        when = None
+    if when is None:
+        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2)
+    if not confirmed:
+        check_plausible_date(when, option, future_days=future_days, past_days=past_days,
+                             confirm_flag=confirm_flag)
+    return when
+
+
+def check_plausible_date(when: date, option: str, *, future_days: int | None = None,
+                         past_days: int | None = None,
+                         confirm_flag: str = "--confirm-date") -> None:
+    """Refuse (exit 2) a date further ahead or back than the option allows."""
+    today = date.today()
+    if future_days is not None and (when - today).days > future_days:
+        raise fail(f"{option} {when.isoformat()} is {(when - today).days} days in the future; "
+                   f"check it, or pass {confirm_flag} if it is right", 2)
+    if past_days is not None and (today - when).days > past_days:
+        raise fail(f"{option} {when.isoformat()} is {(today - when).days} days in the past; "
+                   f"check it, or pass {confirm_flag} if it is right", 2)
+
+
+def parse_money_option(value: str | None, option: str, *, allow_zero: bool = True,
+                       allow_negative: bool = False) -> Decimal | None:
+    """An amount option (``25.00``): plain digits, at most two places, never rounded.
+
+    A bad one is a one-line usage error (exit 2) naming the option.
+    """
+    if value is None:
+        return None
+    try:
+        amount = to_money(value)
+    except ValueError as exc:
+        raise fail(f"{option}: {exc}", 2) from None
+    if amount < 0 and not allow_negative:
+        raise fail(f"{option} must not be negative", 2)
+    if amount == 0 and not allow_zero:
+        raise fail(f"{option} must be more than 0.00", 2)
+    return amount
 
 
 def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
