@@ -313,7 +313,46 @@ def test_void_and_correction_need_the_payer_claim_number(medbill_app) -> None:
         voided = work.claims.void(ids[0], reason="billed to the wrong patient")
         assert voided.frequency.value == "8" and voided.claim_number == "CY1-V1"
         assert work.claims.get(ids[0]).state is S.VOIDED
+
+
+def test_a_void_keeps_the_charge_until_the_payers_reversal_arrives(medbill_app) -> None:
+    # Issue 10 item 15: reversing the charges at once showed a credit of the whole charge
+    # (-143.50 insurance) while the payer's 100.00 was not yet taken back.
+    ids = make_claims(medbill_app, 1)
+    _accepted(medbill_app, ids)
+    answer = _paid("CY1", "100.00", "23.50", "20.00")
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-V", answer))
+        work.claims.void(ids[0], reason="billed to the wrong patient")
+        totals = work.ledger.totals(claim_id=ids[0])
+        assert totals.charges == D("143.50")  # the charge stands: the payer's money is kept
+        assert (totals.balance.insurance, totals.balance.patient) == (D("0.00"), D("20.00"))
+    reversal = answer.model_copy(update={
+        "status": ClaimStatusCode.REVERSAL, "charge": -answer.charge, "paid": -answer.paid,
+        "adjustments": [a.model_copy(update={"amount": -a.amount})
+                        for a in answer.adjustments]})
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-VR", reversal))
+        totals = work.ledger.totals(claim_id=ids[0])
+        assert work.claims.get(ids[0]).state is S.VOIDED
+    # the reversal took the payment back and, with it, the charges: nothing owed, no credit
+    assert (totals.charges, totals.payments, totals.adjustments) == (D("0.00"),) * 3
+    assert (totals.balance.insurance, totals.balance.patient) == (D("0.00"), D("0.00"))
+    with medbill_app.unit_of_work() as work:  # posting the reversal again changes nothing
+        again = post_remittance(work, _remittance("TRN-VR", reversal))
+        assert again.duplicates == ["CY1"]
         assert work.ledger.totals(claim_id=ids[0]).charges == D("0.00")
+
+
+def test_a_void_of_a_claim_the_payer_never_answered_reverses_its_charges_at_once(
+        medbill_app) -> None:
+    ids = make_claims(medbill_app, 1)
+    _accepted(medbill_app, ids)
+    with medbill_app.unit_of_work() as work:
+        work.claims.record_payer_claim_number(ids[0], "P-CY1")  # from the 277CA
+        work.claims.void(ids[0], reason="never rendered")
+        totals = work.ledger.totals(claim_id=ids[0])
+    assert (totals.charges, totals.balance.insurance) == (D("0.00"), D("0.00"))
 
 
 def test_adapter_findings_are_collected_while_posting(medbill_app) -> None:

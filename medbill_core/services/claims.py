@@ -181,10 +181,13 @@ class ClaimService:
             "payer_claim_number": None, "created_at": None})
         follow_up = validate_record(Claim, follow_up.model_dump(), record="corrected claim")
         created = self.create(follow_up)
-        self._recharge(original, account,
-                       ZERO if frequency is ClaimFrequency.VOID else follow_up.total_charge,
-                       key=f"charge:claim:{account}:{created.claim_number}",
-                       memo=frequency.name.lower(), allow_credit=True)
+        # a void the payer answered keeps its charges until the payer's reversal arrives (the
+        # 835 posting reverses them then): reversing them now shows a credit of the charge
+        if frequency is not ClaimFrequency.VOID or not _answered_by_payer(self.session, claim_id):
+            self._recharge(original, account,
+                           ZERO if frequency is ClaimFrequency.VOID else follow_up.total_charge,
+                           key=f"charge:claim:{account}:{created.claim_number}",
+                           memo=frequency.name.lower(), allow_credit=True)
         self.transition(claim_id, target, reason=f"{reason} (see {created.claim_number})")
         return created
 
@@ -385,3 +388,11 @@ class ClaimService:
 def _charge_bucket(coverage_id: int | None) -> Bucket:
     """Charges are owed by the insurance when the claim bills a coverage, else by the patient."""
     return Bucket.PATIENT if coverage_id is None else Bucket.INSURANCE
+
+
+def _answered_by_payer(session: Session, claim_id: int | None) -> bool:
+    """Whether the payer's standing 835 answer to the claim is on file (not reversed)."""
+    status = session.scalar(select(ClaimAdjudicationRow.claim_status)
+                            .where(ClaimAdjudicationRow.claim_id == claim_id)
+                            .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
+    return status is not None and status != ClaimStatusCode.REVERSAL.value
