@@ -6,6 +6,9 @@ Layout of the file (``medbill init`` writes a commented starter)::
     [practice]             the billing provider (name, npi, tax_id, taxonomy, address ...)
     [payers.<key>]         payer_id, name, adapter, channel, claim_filing_indicator ...
     [plugins.<name>]       that plugin's own settings, validated by its own model
+    [posting_rules.<table>] ERA posting rules overriding the built-in table: ``default``
+                           (every payer) or a payer key; ``"CO-50" = "deny"`` (see
+                           :mod:`medbill_core.services.posting_rules`)
 
 Environment overrides (applied after the file):
 
@@ -25,7 +28,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from medbill_core.domain.base import problems_from
 from medbill_core.domain.parties import Payer, Practice
@@ -49,6 +59,8 @@ class MedbillConfig(BaseModel):
     practice: Practice | None = None
     payers: dict[str, Payer] = Field(default_factory=dict)
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: ``[posting_rules]``: table name (``default`` or a payer key) -> GROUP-CARC -> action
+    posting_rules: dict[str, dict[str, str]] = Field(default_factory=dict)
     source: Path | None = None
 
     @field_validator("plugins")
@@ -60,6 +72,15 @@ class MedbillConfig(BaseModel):
                 raise ValueError(f"plugin {name!r} is listed twice")
             seen.add(name)
         return value
+
+    @model_validator(mode="after")
+    def _valid_posting_rules(self) -> MedbillConfig:
+        from medbill_core.services.posting_rules import check_rules
+
+        problems = check_rules(self.posting_rules, set(self.payers))
+        if problems:
+            raise ValueError("; ".join(f"{key}: {message}" for key, message in problems))
+        return self
 
     def require_practice(self) -> Practice:
         if self.practice is None:
@@ -110,24 +131,34 @@ def build_config(raw: dict[str, Any], *, source: Path | None = None,
     raw = {key: (dict(value) if isinstance(value, dict) else value) for key, value in raw.items()}
     _apply_env(raw, os.environ if environ is None else environ)
     where = str(source) if source else "configuration"
-    unknown = set(raw) - {"medbill", "practice", "payers", "plugins"}
+    unknown = set(raw) - {"medbill", "practice", "payers", "plugins", "posting_rules"}
     if unknown:
         raise ConfigurationError(f"{where}: unknown section(s): {', '.join(sorted(unknown))}")
     section = raw.get("medbill", {})
     payers_raw = raw.get("payers", {})
     plugins_raw = raw.get("plugins", {})
-    if not isinstance(payers_raw, dict) or not isinstance(plugins_raw, dict):
-        raise ConfigurationError(f"{where}: [payers] and [plugins] must be tables")
+    rules_raw = raw.get("posting_rules", {})
+    if not isinstance(payers_raw, dict) or not isinstance(plugins_raw, dict) \
+            or not isinstance(rules_raw, dict):
+        raise ConfigurationError(f"{where}: [payers], [plugins] and [posting_rules] must be "
+                                 "tables")
     payers: dict[str, Any] = {}
     for key, table in payers_raw.items():
         if not isinstance(table, dict):
             raise ConfigurationError(f"{where}: payers.{key} must be a table")
         payers[key] = {"key": key, **table}
+    from medbill_core.services.posting_rules import check_rules
+
+    rule_problems = check_rules(rules_raw, set(payers))
+    if rule_problems:  # named by their key, before pydantic would wrap them
+        raise ConfigurationError(f"{where}: " + "; ".join(f"{key}: {message}"
+                                                          for key, message in rule_problems))
     data = {
         **section,
         "practice": raw.get("practice"),
         "payers": payers,
         "plugin_settings": plugins_raw,
+        "posting_rules": rules_raw,
         "source": source,
     }
     try:
@@ -241,6 +272,9 @@ def config_toml(config: MedbillConfig) -> str:
                    for key, payer in config.payers.items()},
         "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},
     }
+    if config.posting_rules:
+        document["posting_rules"] = {name: dict(table)
+                                     for name, table in config.posting_rules.items()}
     if config.practice is not None:
         document["practice"] = config.practice.model_dump(mode="json", exclude_none=True)
     return tomli_w.dumps(document)

@@ -39,6 +39,14 @@ def _negative_accounts(out: Path) -> list[tuple]:
             "having sum(insurance_delta) < 0 or sum(patient_delta) < 0").fetchall()
 
 
+def _open_denials(out: Path) -> dict[str, Decimal]:
+    """Payer key -> the denial work items still owed by that payer (amounts in cents)."""
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        rows = db.execute("select payer_key, sum(amount) from denials where status in "
+                          "('open', 'appealed', 'resend') group by payer_key").fetchall()
+    return {payer: Decimal(cents) / 100 for payer, cents in rows}
+
+
 def _remittance_statuses(out: Path) -> dict[str, str]:
     """Trace number -> reconciliation status of every remittance in the register."""
     with sqlite3.connect(out / "medbill-demo.db") as db:
@@ -57,7 +65,13 @@ def test_cycle_settles_every_claim_and_balances(clean_run) -> None:
     money = _money(summary)
     # 9,148.00 billed, plus one unit added to a paid claim by its replacement (frequency 7)
     assert money["charges"] == Decimal("9273.00")
-    assert money["insurance_balance"] == Decimal("0.00")  # every payer answered everything
+    # every payer answered everything: what insurance still owes is exactly the denials kept
+    # open for someone to work (issue 10 item 3: denials are no longer written off at once)
+    open_denials = _open_denials(out)
+    assert money["insurance_balance"] == sum(open_denials.values(), Decimal("0.00")) > 0
+    assert {payer: Decimal(amount) for payer, amount in summary["ar_by_payer"].items()
+            if Decimal(amount)} == open_denials
+    assert summary["claims_by_state"]["denied"] >= 1
     assert money["charges"] == (money["paid_by_payers"] + money["paid_by_patients"]
                                 + money["adjusted"] + money["insurance_balance"]
                                 + money["patient_balance"])

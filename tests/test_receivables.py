@@ -463,16 +463,19 @@ def test_followup_actions_fields_and_urgency(medbill_app: Medbill,
         ("rejected", FollowUpAction.RESUBMIT, 10, 160),
         ("pending_blue", FollowUpAction.STATUS_INQUIRY, 30, 140),
         ("pending_old", FollowUpAction.STATUS_INQUIRY, 65, 290),
+        # a denial's deadline is its appeal deadline (answered 60 days ago + 180 appeal days),
+        # the one rule `appeals open` uses too (issue 10 item 13)
+        ("denied", FollowUpAction.APPEAL, 120, 90),
         ("pending_tie", FollowUpAction.STATUS_INQUIRY, 265, 95),
-        ("denied", FollowUpAction.APPEAL, 265, 90),
         ("partial", FollowUpAction.UNDERPAYMENT, 305, 55),
     ]
-    denied = items[4]
+    denied = items[3]
     assert denied.carc_codes == ("CO-50",)
+    # the denied 100.00 stays open insurance A/R until someone works it (issue 10 item 3)
     assert (denied.payer_key, denied.state, denied.charge, denied.insurance_balance) == (
-        "acme", S.DENIED, D("100.00"), D("0.00"))
+        "acme", S.DENIED, D("100.00"), D("100.00"))
     assert (denied.service_date, denied.submitted_on, denied.filing_deadline) == (
-        ago(100), ago(90), ago(100) + timedelta(days=365))
+        ago(100), ago(90), ago(60) + timedelta(days=180))
     partial = items[5]
     assert (partial.payer_key, partial.charge, partial.insurance_balance, partial.carc_codes) \
         == ("medicare", D("100.00"), D("50.00"), ())
@@ -574,14 +577,18 @@ def ar_config(cli_isolation: None, tmp_path: Path) -> Path:
 def test_cli_aging_json_and_table(ar_config: Path, wide: None) -> None:
     data = json.loads(ok(ar_config, "ar", "aging", "--json").stdout)
     assert data["as_of"] == TODAY.isoformat() and data["buckets"] == list(BUCKETS)
+    # the denied bluecross claim (CO-97, held for review) stays open A/R, aged from its
+    # submission 92 days ago (issue 10 item 3)
     assert [(row["payer"], row["buckets"], row["credit"], row["total"])
             for row in data["insurance"]] == [
         ("acme", {"0-30": "0.00", "31-60": "60.00", "61-90": "0.00", "91-120": "0.00",
-                  "121+": "0.00"}, "0.00", "60.00")]
+                  "121+": "0.00"}, "0.00", "60.00"),
+        ("bluecross", {"0-30": "0.00", "31-60": "0.00", "61-90": "0.00", "91-120": "100.00",
+                       "121+": "0.00"}, "0.00", "100.00")]
     assert data["patient"]["buckets"] == {"0-30": "15.00", "31-60": "0.00",
                                           "61-90": "40.00", "91-120": "0.00", "121+": "0.00"}
     assert (data["insurance_total"]["total"], data["patient"]["total"],
-            data["total"]["total"]) == ("60.00", "55.00", "115.00")
+            data["total"]["total"]) == ("160.00", "55.00", "215.00")
     later = json.loads(ok(ar_config, "ar", "aging", "--as-of",
                           (TODAY + timedelta(days=16)).isoformat(), "--json").stdout)
     assert later["insurance"][0]["buckets"]["61-90"] == "60.00"  # 61 days since sent
@@ -592,9 +599,10 @@ def test_cli_aging_json_and_table(ar_config: Path, wide: None) -> None:
                                        "credit", "total"]]
     assert table_rows(table) == [
         ["acme", "0.00", "60.00", "0.00", "0.00", "0.00", "0.00", "60.00"],
-        ["insurance", "0.00", "60.00", "0.00", "0.00", "0.00", "0.00", "60.00"],
+        ["bluecross", "0.00", "0.00", "0.00", "100.00", "0.00", "0.00", "100.00"],
+        ["insurance", "0.00", "60.00", "0.00", "100.00", "0.00", "0.00", "160.00"],
         ["patient", "15.00", "0.00", "40.00", "0.00", "0.00", "0.00", "55.00"],
-        ["total", "15.00", "60.00", "40.00", "0.00", "0.00", "0.00", "115.00"]]
+        ["total", "15.00", "60.00", "40.00", "100.00", "0.00", "0.00", "215.00"]]
 
 
 def test_cli_aging_by_patient_names_accounts_only(ar_config: Path, wide: None) -> None:
@@ -620,19 +628,20 @@ def test_cli_followup(ar_config: Path, wide: None) -> None:
     items = json.loads(ok(ar_config, "ar", "followup", "--json").stdout)
     assert [(i["payer"], i["state"], i["action"], i["carc_codes"], i["days_left"],
              i["insurance_balance"]) for i in items] == [
-        ("bluecross", "denied", "appeal or correct", ["CO-97"], 80, "0.00"),
+        # the appeal deadline (answered 70 days ago + 180) and the denial still owed
+        ("bluecross", "denied", "appeal or correct", ["CO-97"], 110, "100.00"),
         ("acme", "partially_paid", "review underpayment", [], 315, "60.00")]
     assert items[0]["days_since_submission"] == 92 and items[1]["charge"] == "143.50"
     only_acme = json.loads(ok(ar_config, "ar", "followup", "--payer", "acme", "--json").stdout)
     assert [i["payer"] for i in only_acme] == ["acme"]
     as_of = json.loads(ok(ar_config, "ar", "followup", "--as-of",
                           (TODAY + timedelta(days=100)).isoformat(), "--json").stdout)
-    assert [i["days_left"] for i in as_of] == [-20, 215]
+    assert [i["days_left"] for i in as_of] == [10, 215]
     table = ok(ar_config, "ar", "followup", "--older-than", "60").stdout
     assert f"2 claims to follow up as of {TODAY}" in table
     assert table_rows(table) == [
-        [items[0]["claim_number"], "bluecross", "denied", "100.00", "0.00", "92",
-         (ago(100) + timedelta(days=180)).isoformat(), "80", "appeal or correct (CO-97)"],
+        [items[0]["claim_number"], "bluecross", "denied", "100.00", "100.00", "92",
+         (ago(70) + timedelta(days=180)).isoformat(), "110", "appeal or correct (CO-97)"],
         [items[1]["claim_number"], "acme", "partially_paid", "143.50", "60.00", "45",
          (ago(50) + timedelta(days=365)).isoformat(), "315", "review underpayment"]]
     assert items[0]["claim_id"] != items[1]["claim_id"]

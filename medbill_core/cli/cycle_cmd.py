@@ -20,7 +20,7 @@ from medbill_core.cli.common import (
     parse_date_option,
     print_json,
 )
-from medbill_core.domain import DocumentKind, InboundDocument
+from medbill_core.domain import InboundDocument
 from medbill_core.errors import MedbillError
 from medbill_core.money import total
 from medbill_core.services.remittance_register import RemittanceStatus
@@ -76,23 +76,35 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
 @cli_errors
 def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Post an 835 received outside a channel. Posting the same file twice posts once."""
-    medbill = open_app()
+    """Post an 835 received outside a channel. Posting the same file twice posts once.
+
+    A 999, TA1 or 277 given here is applied as what it is (the output says so); an 837 or
+    other X12 is refused. A file that failed (undecodable) is tried again when posted again.
+    """
+    import hashlib
+
+    from medbill_core.services.responses import route_file
+
     try:
         content = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise MedbillError(f"{file.name}: not a text file") from None
-    import hashlib
-
-    document = InboundDocument(channel="file", kind=DocumentKind.REMITTANCE_835,
+    routing = route_file(content)
+    if routing.kind is None:
+        raise MedbillError(f"{file.name} is {routing.description}, not an 835 remittance; "
+                           "nothing was posted")
+    medbill = open_app()
+    document = InboundDocument(channel="file", kind=routing.kind,
                                document_id=hashlib.sha256(content.encode()).hexdigest()[:32],
                                content=content)
     result = ingest_document(medbill, document)
+    note = f"{routing.description}, not an 835: applied as such" if routing.rerouted else None
     if as_json:
-        print_json({"file": file.name, "status": result.status, "detail": result.detail})
+        print_json({"file": file.name, "kind": result.kind, "status": result.status,
+                    "detail": result.detail, "note": note})
     else:
-        console.print(f"{file.name}: {result.status}" + (f" — {result.detail}"
-                                                          if result.detail else ""))
+        console.print(f"{file.name}: " + (f"{note}; " if note else "") + result.status
+                      + (f" — {result.detail}" if result.detail else ""), highlight=False)
     if result.status in ("undecodable", "failed"):
         raise typer.Exit(1)
 
@@ -189,6 +201,18 @@ def show_remittance(
         claims.add_row(escape(claim.claim_number), claim.claim_state, claim.claim_status,
                        str(claim.paid), str(claim.adjusted), str(claim.patient_share))
     console.print(claims)
+    rules = Table(title="adjustments and the posting rule applied")
+    for name in ("claim", "code"):
+        rules.add_column(name, overflow="fold")
+    rules.add_column("amount", justify="right")
+    for name in ("action", "rule"):
+        rules.add_column(name, overflow="fold")
+    for claim in detail.claims:
+        for item in claim.adjustments:
+            rules.add_row(escape(claim.claim_number), item["code"], item["amount"],
+                          item["action"], escape(item["rule"]))
+    if rules.row_count:
+        console.print(rules)
     if detail.provider_adjustments:
         plbs = Table("provider", "reason", "reference", title="provider adjustments (PLB)")
         plbs.add_column("amount", justify="right")

@@ -12,7 +12,9 @@ appeal can be ``withdrawn``. A claim has at most one appeal in progress (open or
   is not a reversal), in the 835's order, each once. (PR adjustments are the patient's
   share, not a denial.)
 * **deadline**: that answer's date (its ``paid_date``) + the payer's ``appeal_days``; none
-  when the claim has no answer on file or its payer is no longer configured.
+  when the claim has no answer on file or its payer is no longer configured
+  (:func:`appeal_deadline`, also used by ``denials list`` and ``ar followup``).
+* opening an appeal marks the claim's denial work items (:mod:`.denials`) ``appealed``.
 
 Every change is audited in the same transaction; the audit details hold ids, the level,
 status and codes, never the reason or note text. Nothing here touches the ledger: a won
@@ -125,6 +127,18 @@ def denial_codes(answer: ClaimAdjudicationRow | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(codes))
 
 
+def appeal_deadline(work: UnitOfWork, claim_id: int, payer_key: str | None) -> date | None:
+    """The last day to appeal the claim's denial: the date of the payer's latest answer that is
+    not a reversal (the 835's date) + the payer's ``appeal_days``; ``None`` when no answer is
+    on file or the payer is not configured. The one rule for ``appeals``, ``denials`` and
+    ``ar followup``."""
+    answer = latest_answer(work, claim_id)
+    payer = work.app.config.payers.get(payer_key or "")
+    if answer is None or payer is None:
+        return None
+    return answer.paid_date + timedelta(days=payer.appeal_days)
+
+
 def _claim_row(work: UnitOfWork, claim_id: int) -> ClaimRow:
     claim = work.session.get(ClaimRow, claim_id)
     if claim is None:
@@ -170,15 +184,16 @@ def open_appeal(work: UnitOfWork, claim_id: int, reason: str,
         raise ValidationFailed(record, [("level", f"level {decided} was already decided; "
                                                   f"the next is {decided + 1}")])
     answer = latest_answer(work, claim_id)
-    payer = work.app.config.payers.get(claim.payer_key or "")
-    deadline = answer.paid_date + timedelta(days=payer.appeal_days) \
-        if answer is not None and payer is not None else None
+    deadline = appeal_deadline(work, claim_id, claim.payer_key)
     codes = denial_codes(answer)
     row = AppealRow(claim_id=claim_id, level=level, status=AppealStatus.OPEN.value,
                     reason=reason, denial_codes=list(codes), deadline=deadline,
                     opened_by=work.actor)
     work.session.add(row)
     work.session.flush()
+    from medbill_core.services.denials import mark_appealed
+
+    mark_appealed(work, claim_id)  # its denial work items now wait for the payer's answer
     audit.record(work.session, actor=work.actor, action="appeal.open", entity_type="appeal",
                  entity_id=row.id, details={
                      "claim_id": claim_id, "level": level, "denial_codes": list(codes),

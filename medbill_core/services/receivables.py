@@ -56,7 +56,7 @@ from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
-from medbill_core.services.appeals import pending_appeals
+from medbill_core.services.appeals import appeal_deadline, pending_appeals
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -456,6 +456,8 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         payer = payers.get(claim.payer_key or "")
         deadline = claim.service_date_from + timedelta(days=payer.timely_filing_days) \
             if payer is not None else None
+        if state is ClaimState.DENIED:  # a denial's clock is the appeal's (one rule)
+            deadline = appeal_deadline(work, claim.id, claim.payer_key)
         items.append(FollowUpItem(
             claim.id, claim.claim_number, claim.payer_key, state, claim.service_date_from,
             claim.total_charge, balance, sent, days, deadline,

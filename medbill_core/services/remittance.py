@@ -5,13 +5,18 @@ payment's trace number, the payer, the claim number and its position among
 that claim's payments in the remittance. Posting the same 835 again writes
 nothing and reports the duplicates.
 
-Mapping of adjustments: PR (patient responsibility: deductible, coinsurance,
-copay, non-covered) moves to the patient's bucket, or, when the patient has a
-further coverage (secondary after primary), to that payer: a claim to the next
-payer is created on the same ledger account, carrying this payer's adjudication
-for its 2320/2330 loops (or marked submitted when the payer crossed it over).
-CO, OA, PI and CR reduce what the practice expects (contractual or
-payer-initiated adjustments), each entry keeping its CARC as ``GROUP-CODE``.
+Mapping of adjustments: the ERA posting rules table (:mod:`.posting_rules`) decides for each
+adjustment by payer, group code and CARC. ``adjust`` reduces what the practice expects
+(contractual or payer-initiated adjustments), each entry keeping its CARC as ``GROUP-CODE``.
+``patient`` (PR only: deductible, coinsurance, copay) moves to the patient's bucket, or, when
+the patient has a further coverage (secondary after primary), to that payer: a claim to the
+next payer is created on the same ledger account, carrying this payer's adjudication for its
+2320/2330 loops (or marked submitted when the payer crossed it over). ``deny`` and ``review``
+post nothing: the amount stays owed by the payer, open insurance A/R, and becomes a denial
+work item (:mod:`.denials`); an answer keeping a ``deny`` amount open leaves the claim
+``denied``. Each answer's rules are kept with it (``ClaimAdjudicationRow.posting_rules``).
+A new answer of the payer closes the work items of its earlier answer on the account.
+A voided claim keeps its charges until the payer's reversal arrives, which reverses them.
 A reversal (CLP02 = 22) takes the original's amounts back (its amounts come negated, as
 X221A1 sends them, or positive from payers that do not negate) and reopens the claim; the
 reversal of a claim since replaced (frequency 7) leaves it replaced.
@@ -68,9 +73,16 @@ from medbill_core.domain import (
     ServicePayment,
 )
 from medbill_core.errors import NotFound
-from medbill_core.ledger import EntryKind, LedgerLine
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, total
+from medbill_core.services.denials import close_replaced, record_kept_open
+from medbill_core.services.posting_rules import (
+    KEPT_OPEN,
+    PostingAction,
+    PostingRules,
+    RuleDecision,
+)
 from medbill_core.services.remittance_register import (
     RegisterTally,
     posting_prefix,
@@ -102,6 +114,8 @@ class RemittancePostingResult:
     forwarded: list[str] = field(default_factory=list)
     #: what the payers' adapters noticed (underpayments ...), for a work list
     findings: list[ClaimFinding] = field(default_factory=list)
+    #: adjustments kept open as denials or for review (denial work items created)
+    kept_open: int = 0
     #: the remittance's row in the register and its reconciliation status after this posting
     remittance_id: int | None = None
     status: str | None = None
@@ -112,26 +126,29 @@ class RemittancePostingResult:
 
 
 def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal,
-             next_payer: str | None) -> list[LedgerLine]:
+             next_payer: str | None, decisions: list[RuleDecision]) -> list[LedgerLine]:
     """Ledger lines for one claim payment, on the encounter's account.
 
-    Patient responsibility goes to the next payer (secondary coverage) when there is
-    one, and to the patient otherwise.
+    Each adjustment does what its posting rule says (``decisions``, same order as
+    ``payment.all_adjustments``): ``adjust`` posts a contractual adjustment, ``patient``
+    moves patient responsibility to the next payer (secondary coverage) when there is one and
+    to the patient otherwise, ``deny`` and ``review`` post nothing: the amount stays owed by
+    the payer (a denial work item, :mod:`medbill_core.services.denials`).
     """
     common = {"patient_id": claim.patient_id, "claim_id": account_id,
               "payer_key": claim.payer_key}
     lines: list[LedgerLine] = []
     if payment.paid:
         lines.append(LedgerLine(EntryKind.PAYER_PAYMENT, payment.paid * sign, **common))
-    for adjustment in payment.all_adjustments:
-        if not adjustment.amount:
+    for adjustment, decision in zip(payment.all_adjustments, decisions, strict=True):
+        if not adjustment.amount or decision.action in KEPT_OPEN:
             continue
         if claim.account_claim_id is not None and adjustment.group is AdjustmentGroup.OTHER \
                 and adjustment.reason_code == PRIOR_PAYER_IMPACT:
             continue  # what an earlier payer paid or adjusted is on the account already
         amount = adjustment.amount * sign
         reason = f"{adjustment.group.value}-{adjustment.reason_code}"
-        if adjustment.group is not AdjustmentGroup.PATIENT_RESPONSIBILITY:
+        if decision.action is PostingAction.ADJUST:
             lines.append(LedgerLine(EntryKind.CONTRACTUAL_ADJUSTMENT, amount,
                                     reason_code=reason, **common))
         elif next_payer is None:
@@ -272,14 +289,49 @@ def line_adjudications(claim: Claim, payment: ClaimPayment) -> list[PriorLineAdj
 
 
 def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: int,
-                         payment: ClaimPayment, paid_date: date) -> None:
+                         payment: ClaimPayment, paid_date: date,
+                         decisions: list[RuleDecision]) -> None:
     lines = line_adjudications(claim, payment)
     work.session.add(ClaimAdjudicationRow(
         posting_key=key, claim_id=claim.id, account_claim_id=account_id,
         payer_key=claim.payer_key, coverage_id=claim.coverage_id,
         claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
         adjustments=[_adjustment_json(a) for a in payment.all_adjustments],
-        lines=[line.model_dump(mode="json") for line in lines] or None))
+        lines=[line.model_dump(mode="json") for line in lines] or None,
+        posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions]))
+
+
+def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim,
+               payment: ClaimPayment) -> list[RuleDecision]:
+    """The posting rule of each adjustment (``payment.all_adjustments`` order).
+
+    A reversal undoes what the answer it reverses did, whatever the rules say today: each of
+    its adjustments takes the action recorded for the same code on that answer (answers
+    posted before the rules table adjusted everything but PR).
+    """
+    adjustments = payment.all_adjustments
+    if not payment.is_reversal:
+        return [rules.decide(claim.payer_key, a.group.value, a.reason_code)
+                for a in adjustments]
+    answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+    recorded: dict[str, RuleDecision] = {}
+    if answer is not None:
+        for index, item in enumerate(answer.adjustments or []):
+            code = f"{item['group_code']}-{item['reason_code']}"
+            if answer.posting_rules is not None:
+                entry = answer.posting_rules[index]
+                recorded.setdefault(code, RuleDecision(PostingAction(entry["action"]),
+                                                       entry["rule"]))
+            else:
+                recorded.setdefault(code, _LEGACY_PATIENT if item["group_code"] == "PR"
+                                    else _LEGACY_ADJUST)
+    return [recorded.get(f"{a.group.value}-{a.reason_code}")
+            or rules.decide(claim.payer_key, a.group.value, a.reason_code) for a in adjustments]
+
+
+#: what posting did before the rules table: every non-PR adjustment adjusted, PR moved on
+_LEGACY_ADJUST = RuleDecision(PostingAction.ADJUST, "posted before the rules table")
+_LEGACY_PATIENT = RuleDecision(PostingAction.PATIENT, "posted before the rules table")
 
 
 def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Claim:
@@ -295,11 +347,14 @@ def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Cl
 
 
 def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: ClaimPayment,
-                  reason: str) -> None:
+                  reason: str, denied_open: bool = False) -> None:
+    """``denied_open``: the answer kept an amount open as a denial (rule ``deny``): the claim
+    is denied, to be worked, whatever else the payer paid."""
     if payment.is_reversal:
         _walk(work, claim, ClaimState.ACCEPTED, reason)
         return
-    if payment.status is ClaimStatusCode.DENIED and not payment.paid:
+    if (payment.status is ClaimStatusCode.DENIED and not payment.paid) or (
+            denied_open and work.ledger.payer_balance(account_id, claim.payer_key or "") > ZERO):
         _walk(work, claim, ClaimState.DENIED, reason)
         return
     owed_by_payer = work.ledger.payer_balance(account_id, claim.payer_key or "")
@@ -323,6 +378,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     adjustments become provider adjustments; neither touches a patient account.
     """
     result = RemittancePostingResult(remittance.trace_number)
+    rules = PostingRules(work.app.config.posting_rules)
     when = effective_date or remittance.payment_date or date.today()
     prefix = posting_prefix(remittance)
     tally = RegisterTally()
@@ -347,20 +403,29 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             share_holder = _patient_share_holder(work, claim)
         else:
             share_holder = next_coverage.payer_key if next_coverage else None
-        lines = _entries(claim, account_id, payment, sign, share_holder)
-        if not lines:  # a zero-pay, zero-adjustment answer still settles the state
+        decisions = _decisions(work, rules, claim, payment)
+        lines = _entries(claim, account_id, payment, sign, share_holder, decisions)
+        if not lines and not _kept_open(payment, decisions):
+            # a zero-pay, zero-adjustment answer still settles the state
             _settle_state(work, claim, account_id, payment, reason)
             tally.posted.append((key, claim.claim_number, payment.paid, None))
             result.posted.append(payment.claim_number)
             continue
-        posting = work.ledger.post(key, "835", lines, effective_date=when,
-                                   memo=f"CLP02 {payment.status.value}", allow_credit=True)
-        if not posting.created:
+        if _already_posted(work, key):
             tally.duplicates.append((key, payment.paid))
             result.duplicates.append(payment.claim_number)
             continue
+        if lines:
+            work.ledger.post(key, "835", lines, effective_date=when,
+                             memo=f"CLP02 {payment.status.value}", allow_credit=True)
         tally.posted.append((key, claim.claim_number, payment.paid, True))
-        _record_adjudication(work, key, claim, account_id, payment, when)
+        close_replaced(work, account_id, claim.payer_key or "", f"835 {remittance.trace_number}")
+        if payment.is_reversal and claim.state is ClaimState.VOIDED:
+            _reverse_voided_charges(work, claim, account_id, key, when)
+        _record_adjudication(work, key, claim, account_id, payment, when, decisions)
+        kept = [] if payment.is_reversal else record_kept_open(
+            work, posting_key=key, claim=claim, account_id=account_id,
+            adjustments=payment.all_adjustments, decisions=decisions, answered_on=when)
         result.findings.extend(_adapter_findings(work, claim, payment))
         if payment.payer_claim_number and not claim.payer_claim_number:
             claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
@@ -368,7 +433,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             _next_claim(work, claim, account_id, next_coverage, reason=reason,
                         crossed_over=payment.status in _FORWARDED)
             result.forwarded.append(payment.claim_number)
-        _settle_state(work, claim, account_id, payment, reason)
+        _settle_state(work, claim, account_id, payment, reason,
+                      denied_open=any(row.action == PostingAction.DENY for row in kept))
+        result.kept_open += len(kept)
         result.posted.append(payment.claim_number)
         result.paid += payment.paid * sign
     for index, plb in enumerate(remittance.provider_adjustments, start=1):
@@ -399,6 +466,34 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                      details=details)
     result.remittance_id = row.id
     return result
+
+
+def _kept_open(payment: ClaimPayment, decisions: list[RuleDecision]) -> bool:
+    return any(a.amount and d.action in KEPT_OPEN
+               for a, d in zip(payment.all_adjustments, decisions, strict=True))
+
+
+def _already_posted(work: UnitOfWork, key: str) -> bool:
+    """The answer under ``key`` was posted before (its ledger posting or, for an answer whose
+    every amount was kept open, its adjudication row is there)."""
+    return work.session.scalar(select(PostingRow.id).where(PostingRow.posting_key == key)) \
+        is not None or work.session.scalar(select(ClaimAdjudicationRow.id).where(
+            ClaimAdjudicationRow.posting_key == key)) is not None
+
+
+def _reverse_voided_charges(work: UnitOfWork, claim: Claim, account_id: int, key: str,
+                            when: date) -> None:
+    """The payer's reversal of a voided claim has arrived: only now do its charges leave the
+    account (until then the account shows what the payer paid as still standing, and no
+    credit). Charges already reversed (a void of a claim the payer never answered) are left."""
+    charges = work.ledger.totals(claim_id=account_id).charges
+    if charges <= ZERO:
+        return
+    work.ledger.post(f"{key}:void", "835", [LedgerLine(
+        EntryKind.CHARGE, -charges, patient_id=claim.patient_id, claim_id=account_id,
+        payer_key=claim.payer_key, bucket=Bucket.INSURANCE)],
+        effective_date=when, memo="voided claim: charges reversed with the payer's reversal",
+        allow_credit=True)
 
 
 def _adapter_findings(work: UnitOfWork, claim: Claim,

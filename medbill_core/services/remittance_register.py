@@ -324,12 +324,29 @@ class PostedClaimPayment:
     paid: Decimal
     adjusted: Decimal
     patient_share: Decimal
+    #: each adjustment (CAS) with the posting rule applied: ``code`` (GROUP-CARC), ``amount``,
+    #: ``action`` (adjust, deny, patient, review) and ``rule`` (the table entry that matched)
+    adjustments: tuple[dict[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"claim_id": self.claim_id, "claim_number": self.claim_number,
                 "claim_state": self.claim_state, "claim_status": self.claim_status,
                 "paid": str(self.paid), "adjusted": str(self.adjusted),
-                "patient_share": str(self.patient_share)}
+                "patient_share": str(self.patient_share),
+                "adjustments": [dict(item) for item in self.adjustments]}
+
+
+def _applied_rules(answer: ClaimAdjudicationRow) -> tuple[dict[str, str], ...]:
+    """The answer's adjustments with the posting rule each got (``?`` for an answer posted
+    before the rules table)."""
+    rules = answer.posting_rules or []
+    result = []
+    for index, item in enumerate(answer.adjustments or []):
+        applied = rules[index] if index < len(rules) else {"action": "?", "rule": "?"}
+        result.append({"code": f"{item['group_code']}-{item['reason_code']}",
+                       "amount": str(item["amount"]), "action": applied["action"],
+                       "rule": applied["rule"]})
+    return tuple(result)
 
 
 @dataclass(frozen=True)
@@ -364,7 +381,8 @@ def remittance_detail(work: UnitOfWork, trace_number: str,
         PostedClaimPayment(claim.id, claim.claim_number, claim.state, answer.claim_status,
                            answer.paid, _amount(answer.adjustments),
                            _amount(answer.adjustments,
-                                   AdjustmentGroup.PATIENT_RESPONSIBILITY.value))
+                                   AdjustmentGroup.PATIENT_RESPONSIBILITY.value),
+                           _applied_rules(answer))
         for answer, claim in work.session.execute(
             select(ClaimAdjudicationRow, ClaimRow)
             .join(ClaimRow, ClaimRow.id == ClaimAdjudicationRow.claim_id)

@@ -4,7 +4,8 @@ Each document is stored once (channel + document id) and applied in the same
 transaction: a 999 or TA1 moves a batch's claims to acknowledged or rejected, a
 277CA moves each claim to accepted or rejected, an 835 is posted to the ledger.
 Only after the commit is the channel told the document was received, so a crash
-loses nothing and a redelivered document is recognised and skipped.
+loses nothing and a redelivered document is recognised and skipped. A document that could
+not be decoded or applied is not a duplicate: received again, it is tried again.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from medbill_core.domain import (
     ClaimAckStatus,
     ClaimState,
     ClaimStatusResponse,
+    DocumentKind,
     EligibilityResponse,
     FunctionalAcknowledgment,
     InboundDocument,
@@ -148,15 +150,25 @@ def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
         existing = work.session.scalar(select(InboundDocumentRow).where(
             InboundDocumentRow.channel == document.channel,
             InboundDocumentRow.document_id == document.document_id))
-        if existing is not None:
+        digest = hashlib.sha256(document.content.encode("utf-8")).hexdigest()
+        if existing is not None and existing.status not in (UNDECODABLE, FAILED):
             return IngestResult(document.document_id, DUPLICATE, existing.kind)
-        row = InboundDocumentRow(
-            channel=document.channel, document_id=document.document_id,
-            kind=document.kind.value, content=document.content,
-            content_sha256=hashlib.sha256(document.content.encode("utf-8")).hexdigest(),
-            status="received", received_at=document.received_at or utcnow())
-        work.session.add(row)
-        work.session.flush()
+        if existing is not None:
+            # a document that failed was never applied: receiving it again tries it again
+            # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate
+            row = existing
+            row.kind, row.content, row.content_sha256 = (document.kind.value, document.content,
+                                                         digest)
+            row.status, row.detail = "received", None
+            audit.record(work.session, actor=work.actor, action="document.retry",
+                         entity_type="inbound_document", entity_id=row.id)
+        else:
+            row = InboundDocumentRow(
+                channel=document.channel, document_id=document.document_id,
+                kind=document.kind.value, content=document.content, content_sha256=digest,
+                status="received", received_at=document.received_at or utcnow())
+            work.session.add(row)
+            work.session.flush()
         try:
             decoded = app.hooks.decode_response(document=document)
         except (DecodeError, AdapterNotAvailable) as exc:
@@ -185,6 +197,61 @@ def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
                      entity_type="inbound_document", entity_id=row.id,
                      details={"kind": row.kind, "channel": row.channel})
         return IngestResult(document.document_id, APPLIED, row.kind, detail)
+
+
+#: what each X12 transaction set is, for messages, and the kind it is stored as when a file
+#: given as an 835 turns out to be a response medbill applies anyway
+_TRANSACTION_SETS: dict[str, tuple[str, DocumentKind | None]] = {
+    "835": ("an 835 remittance", DocumentKind.REMITTANCE_835),
+    "999": ("a 999 acknowledgment", DocumentKind.FUNCTIONAL_ACK_999),
+    "TA1": ("a TA1 interchange acknowledgment", DocumentKind.INTERCHANGE_ACK_TA1),
+    "277": ("a 277 claim acknowledgment or status response", DocumentKind.CLAIM_ACK_277CA),
+    "837": ("an 837 claim file (what medbill sends, not a response)", None),
+    "270": ("a 270 eligibility inquiry", None),
+    "271": ("a 271 eligibility response (use 'medbill eligibility check')", None),
+    "276": ("a 276 claim status request", None),
+}
+
+
+def transaction_set(content: str) -> str | None:
+    """The X12 transaction set of ``content`` (ST01: ``835``, ``999`` ...; ``TA1`` for an
+    interchange acknowledgment), or ``None`` when it is not X12 medbill can tell."""
+    text = content.lstrip("\ufeff \t\r\n")
+    if text.startswith("ISA") and len(text) > 105:
+        separator, terminator = text[3], text[105]
+    elif text.startswith("ST") and len(text) > 2:
+        separator, terminator = text[2], "~"
+    else:
+        return None
+    found_ta1 = False
+    for segment in text.split(terminator):
+        segment = segment.strip()
+        if segment.startswith(f"ST{separator}"):
+            return segment.split(separator)[1].strip() or None
+        found_ta1 |= segment.startswith(f"TA1{separator}")
+    return "TA1" if found_ta1 else None
+
+
+@dataclass(frozen=True)
+class FileRouting:
+    """What a file given as an 835 is: its kind to ingest it as (``None``: refused) and a
+    phrase for messages."""
+
+    kind: DocumentKind | None
+    description: str
+    #: the file is not an 835 (applied as what it is, or refused)
+    rerouted: bool
+
+
+def route_file(content: str) -> FileRouting:
+    """How ``medbill remit post`` handles a file: an 835 (or anything not recognisably X12,
+    left for the decoder to judge) as a remittance; a 999, TA1 or 277 as that response; other
+    X12 (an 837 ...) refused."""
+    code = transaction_set(content)
+    if code is None or code == "835":
+        return FileRouting(DocumentKind.REMITTANCE_835, "an 835 remittance", False)
+    description, kind = _TRANSACTION_SETS.get(code, (f"an X12 {code} transaction", None))
+    return FileRouting(kind, description, True)
 
 
 def fetch_and_apply(app: Medbill, channel: str) -> list[IngestResult]:

@@ -452,6 +452,9 @@ class ClaimAdjudicationRow(Base):
     paid_date: Mapped[date] = mapped_column(Date)
     adjustments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    #: per entry of ``adjustments`` (same order): the posting rule applied, as
+    #: ``{"action": ..., "rule": ...}`` (NULL for rows posted before the rules table)
+    posting_rules: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
 
 class AppealRow(Base):
@@ -480,3 +483,40 @@ class AppealRow(Base):
     decided_on: Mapped[date | None] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(80))
     outcome_note: Mapped[str | None] = mapped_column(String(2000))
+
+
+class DenialRow(Base):
+    """An adjustment of a payer's 835 answer kept open in the insurance bucket by the posting
+    rules (action ``deny`` or ``review``): a work item until a person decides
+    (:mod:`medbill_core.services.denials`).
+
+    ``status``: ``open`` (to work), ``appealed`` or ``resend`` (decided, amount still owed by
+    the payer), ``written_off`` or ``to_patient`` (the amount left the payer's balance with a
+    ledger posting), ``closed`` (a later answer of the payer, or its reversal, replaced the
+    answer it came from). ``note`` is the person's free text (may hold PHI: never audited).
+    """
+
+    __tablename__ = "denials"
+    __table_args__ = (UniqueConstraint("posting_key", "position", name="uq_denials_line"),
+                      Index("ix_denials_claim", "claim_id"),
+                      Index("ix_denials_status", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_key: Mapped[str] = mapped_column(String(200))
+    #: index of the adjustment in the answer's ``adjustments``
+    position: Mapped[int] = mapped_column(Integer)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    account_claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str] = mapped_column(String(40))
+    group_code: Mapped[str] = mapped_column(String(2))
+    reason_code: Mapped[str] = mapped_column(String(5))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    action: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str] = mapped_column(String(60))
+    #: the payer's answer date (the 835's)
+    denied_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    note: Mapped[str | None] = mapped_column(String(500))

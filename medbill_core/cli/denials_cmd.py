@@ -1,0 +1,135 @@
+"""``medbill denials``: denied amounts kept open by the ERA posting rules, and the decisions
+that settle them (write off, transfer to the patient, appeal, correct and resend).
+
+Items are named by their id (``denials list``); claims by claim number only. Notes and
+reasons are stored, never printed back or audited.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from medbill_core.cli.common import cli_errors, console, open_app, print_json
+
+app = typer.Typer(help="Denials kept open as insurance A/R: list them and decide each one.",
+                  no_args_is_help=True)
+
+AsJson = Annotated[bool, typer.Option("--json")]
+DenialId = Annotated[int, typer.Argument(help="The denial's id (medbill denials list)")]
+
+
+@app.command("list")
+@cli_errors
+def list_command(
+    payer: Annotated[str | None, typer.Option(help="Only denials of this payer key")] = None,
+    include_decided: Annotated[bool, typer.Option(
+        "--all", help="Also list items already written off, transferred or closed")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Denials and review items still owed by the payer, nearest appeal deadline first."""
+    from medbill_core.services.denials import list_denials
+
+    today = date.today()
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        items = list_denials(work, payer_key=payer, include_decided=include_decided)
+    if as_json:
+        print_json([item.as_json(today) for item in items])
+        return
+    table = Table(title=f"{len(items)} denials as of {today}")
+    for name in ("id", "claim", "payer", "code"):
+        table.add_column(name, overflow="fold", justify="right" if name == "id" else "left")
+    table.add_column("amount", justify="right")
+    for name in ("action", "status", "deadline", "left", "rule"):
+        table.add_column(name, overflow="fold", justify="right" if name == "left" else "left")
+    for item in items:
+        left = item.days_left(today)
+        table.add_row(str(item.id), escape(item.claim_number), escape(item.payer_key),
+                      item.code, str(item.amount), item.action, item.status.value,
+                      str(item.appeal_deadline or "?"), "?" if left is None else str(left),
+                      escape(item.rule))
+    console.print(table)
+
+
+@app.command("write-off")
+@cli_errors
+def write_off_command(
+    denial_id: DenialId,
+    reason: Annotated[str, typer.Option(help="Why it is written off (max 500)")],
+) -> None:
+    """Write the denied amount off (a write-off of the insurance balance, audited)."""
+    from medbill_core.services.denials import write_off
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        item = write_off(work, denial_id, reason)
+    console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
+                  f"{escape(item.claim_number)} written off", highlight=False)
+
+
+@app.command("to-patient")
+@cli_errors
+def to_patient_command(
+    denial_id: DenialId,
+    note: Annotated[str | None, typer.Option(help="A note for the account (max 500)")] = None,
+) -> None:
+    """Transfer the amount to the patient: only what the payer assigned to the patient (PR)."""
+    from medbill_core.services.denials import transfer_to_patient
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        item = transfer_to_patient(work, denial_id, note)
+    console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
+                  f"{escape(item.claim_number)} transferred to the patient", highlight=False)
+
+
+@app.command("appeal")
+@cli_errors
+def appeal_command(
+    denial_id: DenialId,
+    reason: Annotated[str, typer.Option(help="Why the payer should reconsider (max 2000)")],
+    level: Annotated[int | None, typer.Option(
+        min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
+    letter: Annotated[Path | None, typer.Option(
+        help="Write the appeal letter (PHI, mode 0600) into this folder")] = None,
+) -> None:
+    """Appeal the denial's claim (as ``medbill appeals open``); the amount stays owed."""
+    from medbill_core.privatefiles import private_dir, write_private
+    from medbill_core.services.appeals import appeal_letter
+    from medbill_core.services.denials import appeal
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        opened = appeal(work, denial_id, reason, level)
+        text = appeal_letter(work, opened.id) if letter is not None else None
+    console.print(f"appeal {opened.id}: claim {escape(opened.claim_number)}, level "
+                  f"{opened.level}, deadline {opened.deadline or '?'}", highlight=False)
+    if letter is not None and text is not None:
+        path = private_dir(letter) / f"appeal-{opened.id}-{opened.claim_number}.txt"
+        write_private(path, text)
+        console.print(f"letter written to {escape(str(path))}", highlight=False)
+
+
+@app.command("resend")
+@cli_errors
+def resend_command(
+    denial_id: DenialId,
+    note: Annotated[str | None, typer.Option(help="What to correct (max 500)")] = None,
+) -> None:
+    """Decide to correct and resend the claim; then make the replacement with
+    ``medbill claims correct``."""
+    from medbill_core.services.denials import mark_resend
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        items = mark_resend(work, denial_id, note)
+    claim = items[0]
+    console.print(f"claim {escape(claim.claim_number)}: {len(items)} denial(s) marked to correct "
+                  f"and resend; next: medbill claims correct {claim.claim_id} --from FILE "
+                  "--reason ...", highlight=False)

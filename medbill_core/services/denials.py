@@ -1,0 +1,323 @@
+"""Denials as open insurance A/R: the work items the posting rules keep open, and decisions.
+
+When an 835 answer is posted, every adjustment whose posting rule
+(:mod:`medbill_core.services.posting_rules`) is ``deny`` or ``review`` posts nothing: the
+amount stays in the payer's insurance balance and a work item (:class:`DenialRow`) records
+it, "denied - to work". A person then decides, each decision audited in its transaction:
+
+* **write off** (:func:`write_off`) with a reason: a write-off of the amount, insurance
+  bucket, the item's ``GROUP-CARC`` as the entry's reason code;
+* **transfer to the patient** (:func:`transfer_to_patient`): only an amount the payer assigned
+  as patient responsibility (group PR); anything else is refused, the patient does not owe it;
+* **appeal** (:func:`appeal`): an appeal of the claim (:mod:`.appeals`); the claim's items
+  become ``appealed`` and stay owed until the payer answers again;
+* **correct and resend** (:func:`mark_resend`): recorded; the replacement is made with
+  ``medbill claims correct`` and its answer settles the account.
+
+A later answer of the payer on the same account (after an appeal, a replacement's answer, or a
+reversal, CLP02 = 22) replaces the answer an item came from: its items still owed are
+``closed`` and the new answer's rules apply to the new amounts. Written-off and transferred
+items stay as decided.
+
+Item notes (free text, may hold PHI) are stored, never audited or logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+
+from medbill_core import audit
+from medbill_core.app import UnitOfWork
+from medbill_core.domain import Adjustment, Claim, ClaimState
+from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
+from medbill_core.lifecycle import ALLOWED_TRANSITIONS
+from medbill_core.money import ZERO
+from medbill_core.services.posting_rules import KEPT_OPEN, RuleDecision
+from medbill_core.storage.schema import ClaimRow, DenialRow, utcnow
+
+NOTE_MAX = 500
+
+
+class DenialStatus(StrEnum):
+    OPEN = "open"
+    APPEALED = "appealed"
+    RESEND = "resend"
+    WRITTEN_OFF = "written_off"
+    TO_PATIENT = "to_patient"
+    CLOSED = "closed"
+
+
+#: statuses whose amount is still owed by the payer (open insurance A/R)
+OWED = (DenialStatus.OPEN, DenialStatus.APPEALED, DenialStatus.RESEND)
+_OWED_VALUES = [status.value for status in OWED]
+
+
+@dataclass(frozen=True)
+class Denial:
+    id: int
+    claim_id: int
+    claim_number: str
+    claim_state: str
+    payer_key: str
+    code: str
+    amount: Decimal
+    #: ``deny`` or ``review``: the posting rule's action
+    action: str
+    rule: str
+    denied_on: date
+    status: DenialStatus
+    appeal_deadline: date | None
+    decided_by: str | None
+    decided_on: date | None
+
+    def days_left(self, as_of: date | None = None) -> int | None:
+        if self.appeal_deadline is None:
+            return None
+        return (self.appeal_deadline - (as_of or date.today())).days
+
+    def as_json(self, as_of: date | None = None) -> dict[str, Any]:
+        """Without the note (free text)."""
+        return {"id": self.id, "claim_id": self.claim_id, "claim_number": self.claim_number,
+                "claim_state": self.claim_state, "payer": self.payer_key, "code": self.code,
+                "amount": str(self.amount), "action": self.action, "rule": self.rule,
+                "denied_on": self.denied_on.isoformat(), "status": self.status.value,
+                "appeal_deadline": self.appeal_deadline.isoformat()
+                if self.appeal_deadline else None,
+                "days_left": self.days_left(as_of), "decided_by": self.decided_by,
+                "decided_on": self.decided_on.isoformat() if self.decided_on else None}
+
+
+def _local_day(moment: datetime) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().date()
+
+
+# -- while posting an 835 ----------------------------------------------------------------------
+
+def close_replaced(work: UnitOfWork, account_id: int, payer_key: str, reason: str) -> int:
+    """A new answer (or a reversal) of ``payer_key`` on the account replaces the earlier one:
+    its items still owed are closed. Returns how many."""
+    rows = list(work.session.scalars(select(DenialRow).where(
+        DenialRow.account_claim_id == account_id, DenialRow.payer_key == payer_key,
+        DenialRow.status.in_(_OWED_VALUES))))
+    for row in rows:
+        row.status = DenialStatus.CLOSED.value
+        row.decided_at = utcnow()
+        row.decided_by = work.actor
+        audit.record(work.session, actor=work.actor, action="denial.close",
+                     entity_type="denial", entity_id=row.id,
+                     details={"claim_id": row.claim_id, "why": reason})
+    return len(rows)
+
+
+def record_kept_open(work: UnitOfWork, *, posting_key: str, claim: Claim, account_id: int,
+                     adjustments: list[Adjustment], decisions: list[RuleDecision],
+                     answered_on: date) -> list[DenialRow]:
+    """A work item for each non-zero adjustment the rules kept open (``deny``/``review``)."""
+    rows = []
+    for position, (adjustment, decision) in enumerate(zip(adjustments, decisions, strict=True)):
+        if decision.action not in KEPT_OPEN or adjustment.amount <= ZERO:
+            continue
+        row = DenialRow(posting_key=posting_key, position=position, claim_id=claim.id,
+                        account_claim_id=account_id, payer_key=claim.payer_key or "",
+                        group_code=adjustment.group.value, reason_code=adjustment.reason_code,
+                        amount=adjustment.amount, action=decision.action.value,
+                        rule=decision.rule[:60], denied_on=answered_on,
+                        status=DenialStatus.OPEN.value)
+        work.session.add(row)
+        rows.append(row)
+    if rows:
+        work.session.flush()
+        for row in rows:
+            audit.record(work.session, actor=work.actor, action="denial.open",
+                         entity_type="denial", entity_id=row.id,
+                         details={"claim_id": row.claim_id,
+                                  "code": f"{row.group_code}-{row.reason_code}",
+                                  "amount": str(row.amount), "action": row.action,
+                                  "rule": row.rule})
+    return rows
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+def _view(work: UnitOfWork, row: DenialRow, claim: ClaimRow) -> Denial:
+    from medbill_core.services.appeals import appeal_deadline
+
+    return Denial(row.id, row.claim_id, claim.claim_number, claim.state, row.payer_key,
+                  f"{row.group_code}-{row.reason_code}", row.amount, row.action, row.rule,
+                  row.denied_on, DenialStatus(row.status),
+                  appeal_deadline(work, row.claim_id, row.payer_key),
+                  row.decided_by, _local_day(row.decided_at) if row.decided_at else None)
+
+
+def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
+                 include_decided: bool = False) -> list[Denial]:
+    """Denial work items still owed by the payer (every item with ``include_decided``),
+    nearest appeal deadline first (none last), then by id.
+
+    :raises UnknownPayer: ``payer_key`` is not a configured payer.
+    """
+    if payer_key is not None and payer_key not in work.app.config.payers:
+        raise UnknownPayer(payer_key)
+    query = select(DenialRow, ClaimRow).join(ClaimRow, ClaimRow.id == DenialRow.claim_id)
+    if not include_decided:
+        query = query.where(DenialRow.status.in_(_OWED_VALUES))
+    if payer_key is not None:
+        query = query.where(DenialRow.payer_key == payer_key)
+    items = [_view(work, row, claim) for row, claim in work.session.execute(query).all()]
+    items.sort(key=lambda d: (d.appeal_deadline is None, d.appeal_deadline or date.min, d.id))
+    return items
+
+
+def get_denial(work: UnitOfWork, denial_id: int) -> Denial:
+    row = _row(work, denial_id)
+    return _view(work, row, work.session.get(ClaimRow, row.claim_id))  # type: ignore[arg-type]
+
+
+def _row(work: UnitOfWork, denial_id: int) -> DenialRow:
+    row = work.session.get(DenialRow, denial_id)
+    if row is None:
+        raise NotFound("denial", denial_id)
+    return row
+
+
+def _owed_row(work: UnitOfWork, denial_id: int) -> DenialRow:
+    row = _row(work, denial_id)
+    if row.status not in _OWED_VALUES:
+        raise ValidationFailed(f"denial {denial_id}", [(
+            "status", f"is {row.status}; only an open, appealed or resend item can be decided")])
+    return row
+
+
+def _note(record: str, name: str, value: str | None, *, required: bool) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValidationFailed(record, [(name, "is required")])
+        return None
+    if len(value) > NOTE_MAX:
+        raise ValidationFailed(record, [(name, f"is longer than {NOTE_MAX} characters")])
+    return value
+
+
+# -- decisions ---------------------------------------------------------------------------------
+
+def _decide(work: UnitOfWork, row: DenialRow, status: DenialStatus, note: str | None) -> None:
+    row.status = status.value
+    row.decided_at = utcnow()
+    row.decided_by = work.actor
+    if note is not None:
+        row.note = note
+    audit.record(work.session, actor=work.actor, action=f"denial.{status.value}",
+                 entity_type="denial", entity_id=row.id,
+                 details={"claim_id": row.claim_id, "amount": str(row.amount),
+                          "code": f"{row.group_code}-{row.reason_code}"})
+
+
+def _take_off_payer(work: UnitOfWork, row: DenialRow, kind: EntryKind, memo: str) -> None:
+    """Post the item's amount off the payer's balance, refusing more than the payer owes."""
+    owed = work.ledger.payer_balance(row.account_claim_id, row.payer_key)
+    if owed < row.amount:
+        raise ValidationFailed(f"denial {row.id}", [(
+            "amount", f"{row.amount} is more than the {owed} the payer still owes on the "
+                      "claim's account")])
+    claim = work.session.get(ClaimRow, row.claim_id)
+    line = LedgerLine(kind, row.amount, patient_id=claim.patient_id,  # type: ignore[union-attr]
+                      claim_id=row.account_claim_id, payer_key=row.payer_key,
+                      reason_code=f"{row.group_code}-{row.reason_code}",
+                      bucket=Bucket.INSURANCE if kind is EntryKind.WRITE_OFF else None)
+    work.ledger.post(f"denial:{row.id}:{kind.value}", "denial", [line],
+                     effective_date=date.today(), memo=memo)
+    _settle_claim(work, row.claim_id)
+
+
+def _settle_claim(work: UnitOfWork, claim_id: int) -> None:
+    """Once the payer owes nothing more on the account, the claim leaves its answered state:
+    to ``patient_balance`` when the patient owes, ``closed`` when nothing is owed."""
+    claim = work.claims.get(claim_id)
+    account = work.claims.account_id(claim)
+    if work.ledger.payer_balance(account, claim.payer_key or "") > ZERO:
+        return
+    balance = work.ledger.claim_balance(account)
+    target = ClaimState.PATIENT_BALANCE if balance.patient > ZERO else \
+        ClaimState.CLOSED if balance.total == ZERO else None
+    if target is None:
+        return
+    reason = "denial decided"
+    if target not in ALLOWED_TRANSITIONS[claim.state] and \
+            ClaimState.PAID in ALLOWED_TRANSITIONS[claim.state]:
+        claim = work.claims.transition(claim_id, ClaimState.PAID, reason=reason)
+    if target in ALLOWED_TRANSITIONS[claim.state]:
+        work.claims.transition(claim_id, target, reason=reason)
+
+
+def write_off(work: UnitOfWork, denial_id: int, reason: str) -> Denial:
+    """Write the item's amount off (insurance bucket) with the person's reason."""
+    record = f"denial {denial_id}"
+    reason_text = _note(record, "reason", reason, required=True)
+    row = _owed_row(work, denial_id)
+    _take_off_payer(work, row, EntryKind.WRITE_OFF, memo=f"denial {row.id} written off")
+    _decide(work, row, DenialStatus.WRITTEN_OFF, reason_text)
+    return get_denial(work, denial_id)
+
+
+def transfer_to_patient(work: UnitOfWork, denial_id: int, note: str | None = None) -> Denial:
+    """Move the item's amount to the patient: only when the payer assigned it to the patient
+    (group PR)."""
+    record = f"denial {denial_id}"
+    note = _note(record, "note", note, required=False)
+    row = _owed_row(work, denial_id)
+    if row.group_code != "PR":
+        raise ValidationFailed(record, [(
+            "group_code", f"is {row.group_code}: the payer did not assign this amount to the "
+                          "patient (PR), so the patient may not be billed for it; appeal, "
+                          "correct or write it off")])
+    _take_off_payer(work, row, EntryKind.TRANSFER_TO_PATIENT,
+                    memo=f"denial {row.id} transferred to the patient")
+    _decide(work, row, DenialStatus.TO_PATIENT, note)
+    return get_denial(work, denial_id)
+
+
+def _claim_items(work: UnitOfWork, claim_id: int) -> list[DenialRow]:
+    return list(work.session.scalars(select(DenialRow).where(
+        DenialRow.claim_id == claim_id, DenialRow.status.in_(_OWED_VALUES))
+        .order_by(DenialRow.id)))
+
+
+def appeal(work: UnitOfWork, denial_id: int, reason: str, level: int | None = None) -> Any:
+    """Appeal the item's claim (:func:`medbill_core.services.appeals.open_appeal`); every item
+    of the claim still owed becomes ``appealed``. Returns the appeal."""
+    from medbill_core.services.appeals import open_appeal
+
+    row = _owed_row(work, denial_id)
+    return open_appeal(work, row.claim_id, reason, level)  # marks the claim's items
+
+
+def mark_appealed(work: UnitOfWork, claim_id: int) -> None:
+    """The claim was appealed: its items still owed wait for the payer's new answer."""
+    for row in _claim_items(work, claim_id):
+        if row.status != DenialStatus.APPEALED.value:
+            _decide(work, row, DenialStatus.APPEALED, None)
+
+
+def mark_resend(work: UnitOfWork, denial_id: int, note: str | None = None) -> list[Denial]:
+    """Record "correct and resend" for every item of the item's claim still owed (the
+    replacement claim is made with ``medbill claims correct``)."""
+    note = _note(f"denial {denial_id}", "note", note, required=False)
+    row = _owed_row(work, denial_id)
+    claim = work.session.get(ClaimRow, row.claim_id)
+    if claim is None or ClaimState.REPLACED not in ALLOWED_TRANSITIONS[ClaimState(claim.state)]:
+        raise ValidationFailed(f"denial {denial_id}", [(
+            "claim", f"is {claim.state if claim else 'missing'}; it cannot be corrected")])
+    items = _claim_items(work, row.claim_id)
+    for item in items:
+        _decide(work, item, DenialStatus.RESEND, note)
+    return [get_denial(work, item.id) for item in items]
