@@ -328,7 +328,8 @@ class FollowUpItem:
     submitted_on: date | None
     #: days from the latest submission (or the service date, never submitted) to ``as_of``
     days_since_submission: int
-    #: service date + the payer's timely-filing days (None: the payer is not configured)
+    #: service date + the payer's timely-filing days (None: the payer is not configured); for
+    #: a denied claim its appeal deadline (:func:`~medbill_core.services.appeals.appeal_deadline`)
     filing_deadline: date | None
     days_left: int | None
     action: FollowUpAction
