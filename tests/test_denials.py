@@ -199,6 +199,20 @@ def test_hold_for_review_keeps_the_amount_open_as_a_work_item(medbill_app: Medbi
     assert (item.code, item.action, item.amount) == ("CO-97", "review", D("25.00"))
 
 
+def test_the_posting_summary_counts_what_was_kept_open(medbill_app: Medbill) -> None:
+    from medbill_core.services.responses import apply_decoded
+
+    _claim_id, number = new_claim(medbill_app)
+    remittance = Remittance(trace_number="TRN-KEPT", payment_amount=D("0.00"),
+                            payer_name="Payer", payer_id="ACME1", payee_name="Clinic",
+                            payment_date=ago(5), claims=[answer(number, paid="0.00", adjustments=[
+                                ("CO", "45", "20.00"), ("CO", "50", "80.00")])])
+    with medbill_app.unit_of_work() as work:
+        detail = apply_decoded(work, remittance)
+    assert detail == ("835 TRN-KEPT: 1 posted, 0 already posted, 0 unmatched, 1 kept open to "
+                      "work (medbill denials list)")
+
+
 def test_remit_show_names_the_rule_of_every_line(medbill_app: Medbill) -> None:
     from medbill_core.services.remittance_register import remittance_detail
 

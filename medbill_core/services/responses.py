@@ -136,9 +136,11 @@ def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
                    if result.findings else "")
         unbalanced = ("; out of balance" if result.status == RemittanceStatus.OUT_OF_BALANCE
                       else "")
+        kept = (f", {result.kept_open} kept open to work (medbill denials list)"
+                if result.kept_open else "")
         return (f"835 {decoded.trace_number}: {len(result.posted)} posted, "
                 f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
-                + flagged + unbalanced)
+                + kept + flagged + unbalanced)
     if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
         return f"{type(decoded).__name__} stored"
     return f"{type(decoded).__name__} not applicable"
