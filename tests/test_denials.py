@@ -226,6 +226,21 @@ def test_remit_show_names_the_rule_of_every_line(medbill_app: Medbill) -> None:
         {"code": "CO-50", "amount": "80.00", "action": "deny", "rule": "CO-50 (built-in)"}]
 
 
+def test_a_held_pr_denial_does_not_bill_the_secondary(medbill_app: Medbill) -> None:
+    claim_id, number = new_claim(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        claim = work.claims.get(claim_id)
+        work.patients.add_coverage(claim.patient_id, factories.make_coverage(
+            payer_key="bluecross", order=CoverageOrder.SECONDARY, member_id="SEC0001"))
+    remit(medbill_app, answer(number, paid="0.00", adjustments=[("PR", "204", "100.00")]))
+    with medbill_app.unit_of_work() as work:
+        claims = [c.claim_number for c in work.claims.list()]
+        assert work.ledger.payer_balance(claim_id, "acme") == D("100.00")
+    # before: a secondary claim was made for a share that never left the primary
+    assert claims == [number]
+    assert state_of(medbill_app, claim_id) is S.DENIED
+
+
 # -- decisions ---------------------------------------------------------------------------------
 
 def test_write_off_posts_an_audited_write_off_and_closes_the_claim(medbill_app: Medbill) -> None:

@@ -396,14 +396,14 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         sign = _posting_sign(payment)
         account_id = work.claims.account_id(claim)
         reason = f"835 {remittance.trace_number}"
+        decisions = _decisions(work, rules, claim, payment)
         next_coverage = None if payment.is_reversal else _next_coverage(work, claim)
-        if next_coverage is not None and not payment.patient_share():
-            next_coverage = None  # nothing left for the next payer
+        if next_coverage is not None and not _moved_on(payment, decisions):
+            next_coverage = None  # nothing left for the next payer (a held PR is not)
         if payment.is_reversal:  # the patient share goes back from where the answer put it
             share_holder = _patient_share_holder(work, claim)
         else:
             share_holder = next_coverage.payer_key if next_coverage else None
-        decisions = _decisions(work, rules, claim, payment)
         lines = _entries(claim, account_id, payment, sign, share_holder, decisions)
         if not lines and not _kept_open(payment, decisions):
             # a zero-pay, zero-adjustment answer still settles the state
@@ -466,6 +466,14 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                      details=details)
     result.remittance_id = row.id
     return result
+
+
+def _moved_on(payment: ClaimPayment, decisions: list[RuleDecision]) -> Decimal:
+    """The patient share the rules move on (to the patient or the next payer): PR amounts a
+    ``deny``/``review`` rule holds stay with this payer until someone decides."""
+    return total(a.amount for a, d in zip(payment.all_adjustments, decisions, strict=True)
+                 if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY
+                 and d.action is PostingAction.PATIENT)
 
 
 def _kept_open(payment: ClaimPayment, decisions: list[RuleDecision]) -> bool:
