@@ -252,6 +252,14 @@ usage = "T"                     # ISA15: T while testing, P in production
 # Per-plugin settings, validated by each plugin:
 # [plugins.clearinghouse_mock]
 # base_url = "http://127.0.0.1:8035"
+
+# ERA posting rules: what posting an 835 does with each adjustment, by group code and CARC:
+# adjust | deny (kept open, to work) | patient (PR only) | review. Built-in defaults apply
+# (CO-45 adjust, PR-1/2/3 patient, CO-50 deny ...); override them for every payer or one:
+# [posting_rules.default]
+# "CO-97" = "adjust"
+# [posting_rules.acme]
+# "CO-*" = "deny"
 '''
 
 

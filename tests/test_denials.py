@@ -144,6 +144,18 @@ def test_bad_rules_are_refused_naming_the_key(table: dict, message: str) -> None
         build_config(raw, environ={})
 
 
+def test_configured_rules_survive_a_round_trip_through_toml(tmp_path: Path) -> None:
+    from medbill_core.config import config_toml
+
+    raw = {"payers": {"acme": {"payer_id": "ACME1", "name": "Acme", "adapter": "x"}},
+           "posting_rules": {"default": {"CO-97": "adjust"}, "acme": {"CO-*": "deny"}}}
+    original = build_config(raw, environ={})
+    path = tmp_path / "copy.toml"
+    path.write_text(config_toml(original))
+    assert load_config(path, environ={}).posting_rules == {
+        "default": {"CO-97": "adjust"}, "acme": {"CO-*": "deny"}}
+
+
 def test_rules_from_medbill_toml_apply_when_posting(medbill_app: Medbill) -> None:
     config = medbill_app.config.model_copy(update={"posting_rules": {"acme": {"CO-50": "adjust"}}})
     medbill_app.config = config
