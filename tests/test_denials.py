@@ -209,6 +209,10 @@ def test_hold_for_review_keeps_the_amount_open_as_a_work_item(medbill_app: Medbi
     assert balances(medbill_app, claim_id) == (D("25.00"), D("0.00"))
     [item] = open_items(medbill_app)
     assert (item.code, item.action, item.amount) == ("CO-97", "review", D("25.00"))
+    with medbill_app.unit_of_work() as work:
+        assert [d.id for d in denials.list_denials(work, action=PostingAction.REVIEW)] == [
+            item.id]
+        assert denials.list_denials(work, action=PostingAction.DENY) == []
 
 
 def test_the_posting_summary_counts_what_was_kept_open(medbill_app: Medbill) -> None:
@@ -396,6 +400,9 @@ def test_cli_denials_list_and_decide(denial_config: tuple[Path, int, str]) -> No
             for i in items] == [(claim_id, "CO-50", "60.00", "deny", "open"),
                                 (claim_id, "PR-204", "20.00", "deny", "open")]
     co, pr = items[0]["id"], items[1]["id"]
+    assert json.loads(ok(path, "denials", "list", "--action", "review", "--json").stdout) == []
+    assert "--action must be one of deny, review" in one_line_error(
+        cli(path, "denials", "list", "--action", "adjust"), 2)
     error = one_line_error(cli(path, "denials", "to-patient", str(co)))
     assert "group_code: is CO" in error
     out = " ".join(ok(path, "denials", "to-patient", str(pr)).stdout.split())

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
+from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
 
 app = typer.Typer(help="Denials kept open as insurance A/R: list them and decide each one.",
                   no_args_is_help=True)
@@ -30,15 +30,22 @@ def list_command(
     payer: Annotated[str | None, typer.Option(help="Only denials of this payer key")] = None,
     include_decided: Annotated[bool, typer.Option(
         "--all", help="Also list items already written off, transferred or closed")] = False,
+    action: Annotated[str | None, typer.Option(
+        help="Only 'deny' (denials) or 'review' (held for review) items")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Denials and review items still owed by the payer, nearest appeal deadline first."""
     from medbill_core.services.denials import list_denials
+    from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction
 
+    kinds = sorted(kind.value for kind in KEPT_OPEN)
+    if action is not None and action not in kinds:
+        raise fail(f"--action must be one of {', '.join(kinds)}, got {action!r}", 2)
     today = date.today()
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        items = list_denials(work, payer_key=payer, include_decided=include_decided)
+        items = list_denials(work, payer_key=payer, include_decided=include_decided,
+                             action=PostingAction(action) if action else None)
     if as_json:
         print_json([item.as_json(today) for item in items])
         return

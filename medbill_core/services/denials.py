@@ -39,7 +39,7 @@ from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO
-from medbill_core.services.posting_rules import KEPT_OPEN, RuleDecision
+from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction, RuleDecision
 from medbill_core.storage.schema import ClaimRow, DenialRow, utcnow
 
 NOTE_MAX = 500
@@ -159,15 +159,19 @@ def _view(work: UnitOfWork, row: DenialRow, claim: ClaimRow) -> Denial:
 
 
 def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
-                 include_decided: bool = False) -> list[Denial]:
-    """Denial work items still owed by the payer (every item with ``include_decided``),
-    nearest appeal deadline first (none last), then by id.
+                 include_decided: bool = False,
+                 action: PostingAction | None = None) -> list[Denial]:
+    """Denial work items still owed by the payer (every item with ``include_decided``; only
+    denials or only review items with ``action``), nearest appeal deadline first (none
+    last), then by id.
 
     :raises UnknownPayer: ``payer_key`` is not a configured payer.
     """
     if payer_key is not None and payer_key not in work.app.config.payers:
         raise UnknownPayer(payer_key)
     query = select(DenialRow, ClaimRow).join(ClaimRow, ClaimRow.id == DenialRow.claim_id)
+    if action is not None:
+        query = query.where(DenialRow.action == PostingAction(action).value)
     if not include_decided:
         query = query.where(DenialRow.status.in_(_OWED_VALUES))
     if payer_key is not None:
