@@ -324,7 +324,8 @@ def claim_status(reference: Annotated[int, typer.Argument(help="Claim id")]) -> 
 @cli_errors
 def void_claim(reference: Annotated[int, typer.Argument(help="Claim id")],
                reason: Annotated[str, typer.Option(help="Why the claim is voided")]) -> None:
-    """Create a void (frequency 8) for an adjudicated claim and reverse its charges."""
+    """Create a void (frequency 8) for an adjudicated claim; its charges are reversed when
+    the payer's reversal arrives (at once when the payer never answered it)."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
         void = work.claims.void(reference, reason=reason)

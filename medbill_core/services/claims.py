@@ -138,7 +138,8 @@ class ClaimService:
         return self._follow_up(self.get(claim_id), corrected, ClaimFrequency.REPLACEMENT, reason)
 
     def void(self, claim_id: int, *, reason: str) -> Claim:
-        """Ask the payer to void an adjudicated claim (frequency 8); its charges are reversed.
+        """Ask the payer to void an adjudicated claim (frequency 8). Its charges are reversed
+        now when the payer never answered it, else by the payer's 835 reversal when it arrives.
 
         A rejected claim never reached adjudication, so there is nothing to void at the payer:
         it is voided here only (charges reversed, nothing sent) and returned itself.
