@@ -191,6 +191,23 @@ def test_a_denial_stays_open_insurance_ar_and_the_contractual_part_adjusts(
         claim_id, ("CO-45", "CO-50"), D("80.00"))
 
 
+def test_a_denial_with_nothing_posted_is_still_posted_once(medbill_app: Medbill) -> None:
+    claim_id, number = new_claim(medbill_app)
+    remittance = Remittance(trace_number="TRN-ONCE", payment_amount=D("0.00"),
+                            payer_name="Payer", payer_id="ACME1", payee_name="Clinic",
+                            payment_date=ago(3), claims=[answer(number, paid="0.00",
+                                                                adjustments=[("CO", "50",
+                                                                              "100.00")])])
+    with medbill_app.unit_of_work() as work:
+        first = post_remittance(work, remittance)
+    with medbill_app.unit_of_work() as work:
+        again = post_remittance(work, remittance)
+    assert (first.posted, first.kept_open) == ([number], 1)
+    assert (again.posted, again.duplicates, again.kept_open) == ([], [number], 0)
+    assert len(open_items(medbill_app)) == 1
+    assert balances(medbill_app, claim_id) == (D("100.00"), D("0.00"))
+
+
 def test_a_paid_claim_with_a_denied_line_is_denied_with_the_rest_posted(
         medbill_app: Medbill) -> None:
     claim_id, number = new_claim(medbill_app)
