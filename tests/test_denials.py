@@ -257,6 +257,10 @@ def test_remit_show_names_the_rule_of_every_line(medbill_app: Medbill) -> None:
     assert detail.as_json()["claims"][0]["adjustments"] == [
         {"code": "CO-45", "amount": "20.00", "action": "adjust", "rule": "CO-45 (built-in)"},
         {"code": "CO-50", "amount": "80.00", "action": "deny", "rule": "CO-50 (built-in)"}]
+    [item] = open_items(medbill_app)
+    assert detail.as_json()["kept_open"] == [
+        {"id": item.id, "claim_number": number, "code": "CO-50", "amount": "80.00",
+         "action": "deny", "status": "open"}]
 
 
 def test_a_held_pr_denial_does_not_bill_the_secondary(medbill_app: Medbill) -> None:
@@ -439,6 +443,7 @@ def test_cli_remit_show_prints_the_rule_per_line(denial_config: tuple[Path, int,
     out = " ".join(ok(path, "remit", "show", trace).stdout.split())
     assert "CO-50 │ 60.00 │ deny │ CO-50 (built-in)" in out
     assert "CO-45 │ 20.00 │ adjust │ CO-45 (built-in)" in out
+    assert "kept open to work (medbill denials)" in out
 
 
 def test_cli_a_bad_rule_in_medbill_toml_is_one_line_naming_the_key(

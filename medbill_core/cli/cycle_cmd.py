@@ -213,6 +213,15 @@ def show_remittance(
                           item["action"], escape(item["rule"]))
     if rules.row_count:
         console.print(rules)
+    if detail.kept_open:
+        kept = Table("denial", "claim", "code", title="kept open to work (medbill denials)")
+        kept.add_column("amount", justify="right")
+        kept.add_column("action")
+        kept.add_column("status")
+        for item in detail.kept_open:
+            kept.add_row(str(item["id"]), escape(item["claim_number"]), item["code"],
+                         item["amount"], item["action"], item["status"])
+        console.print(kept)
     if detail.provider_adjustments:
         plbs = Table("provider", "reason", "reference", title="provider adjustments (PLB)")
         plbs.add_column("amount", justify="right")

@@ -41,6 +41,7 @@ from medbill_core.money import total
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
+    DenialRow,
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
     RemittanceRow,
@@ -355,12 +356,15 @@ class RemittanceDetail:
     claims: list[PostedClaimPayment]
     provider_adjustments: list[dict[str, Any]]
     exceptions: list[dict[str, Any]]
+    #: the amounts its posting rules kept open (denials, review): work items with their id
+    #: for ``medbill denials`` and their status now
+    kept_open: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {**self.remittance.as_json(),
                 "claims": [claim.as_json() for claim in self.claims],
                 "provider_adjustments": self.provider_adjustments,
-                "exceptions": self.exceptions}
+                "exceptions": self.exceptions, "kept_open": self.kept_open}
 
 
 def _amount(values: list[dict[str, Any]], group: str | None = None) -> Decimal:
@@ -406,7 +410,15 @@ def remittance_detail(work: UnitOfWork, trace_number: str,
                       .where(RemittanceExceptionRow.posting_key.startswith(prefix,
                                                                            autoescape=True))
                       .order_by(RemittanceExceptionRow.id))]
-    return RemittanceDetail(RemittanceSummary.of(row), claims, plbs, exceptions)
+    kept_open = [{"id": item.id, "claim_number": number, "code":
+                  f"{item.group_code}-{item.reason_code}", "amount": str(item.amount),
+                  "action": item.action, "status": item.status}
+                 for item, number in work.session.execute(
+                     select(DenialRow, ClaimRow.claim_number)
+                     .join(ClaimRow, ClaimRow.id == DenialRow.claim_id)
+                     .where(DenialRow.posting_key.startswith(prefix, autoescape=True))
+                     .order_by(DenialRow.id))]
+    return RemittanceDetail(RemittanceSummary.of(row), claims, plbs, exceptions, kept_open)
 
 
 # -- resolving exceptions -----------------------------------------------------------------------
