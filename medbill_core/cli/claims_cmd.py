@@ -56,7 +56,8 @@ def list_claims(
         for claim in claims:
             balance = work.ledger.claim_balance(claim.id)
             rows.append({"id": claim.id, "claim_number": claim.claim_number,
-                         "state": claim.state.value, "payer": claim.payer_key or "self-pay",
+                         "state": claim.state.value, "state_label": claim.state.label,
+                         "payer": claim.payer_key or "self-pay",
                          "service_date": claim.service_date_from.isoformat(),
                          "charge": str(claim.total_charge),
                          "insurance_balance": str(balance.insurance),
@@ -69,11 +70,15 @@ def list_claims(
                               "patient_balance": str(summary.patient_balance)}})
         return
     shown = f"{first}-{first + len(rows) - 1} of " if rows and len(rows) < summary.count else ""
-    table = Table("id", "claim", "state", "payer", "DOS", "charge", "ins. bal.", "pat. bal.",
-                  title=f"{shown}{summary.count} claims")
+    table = Table(title=f"{shown}{summary.count} claims")
+    for name in ("id", "claim", "state", "payer", "DOS"):  # never cut: they are searched
+        table.add_column(name, no_wrap=name != "payer", overflow="fold")
+    for name in ("charge", "ins. bal.", "pat. bal."):
+        table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
-        values = {**row, "state": ClaimState(row["state"]).label}
-        table.add_row(*(escape(str(value)) for value in values.values()))
+        table.add_row(str(row["id"]), escape(row["claim_number"]), row["state_label"],
+                      escape(row["payer"]), row["service_date"], row["charge"],
+                      row["insurance_balance"], row["patient_balance"])
     table.add_section()
     table.add_row("total", f"{summary.count} claims", "", "", "", str(summary.charges),
                   str(summary.insurance_balance), str(summary.patient_balance))

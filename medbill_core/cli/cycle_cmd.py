@@ -19,6 +19,7 @@ from medbill_core.cli.common import (
     open_app,
     parse_date_option,
     print_json,
+    print_problem,
 )
 from medbill_core.domain import DocumentKind, InboundDocument
 from medbill_core.errors import MedbillError
@@ -60,8 +61,52 @@ def submit_claims(
         for row in rows:
             table.add_row(*(str(v) if v is not None else "-" for v in row.values()))
         console.print(table)
-    if any(o.status != "sent" for o in outcomes):
+    _explain_unsent(outcomes)
+
+
+def _explain_unsent(outcomes: list) -> None:
+    """Exit 1 when a file did not leave, saying what happens to its claims."""
+    unsent = [o for o in outcomes if o.status == "pending"]
+    if unsent:
+        claims = sum(o.claims for o in unsent)
+        print_problem(f"{len(unsent)} batch(es) not taken by the channel: {claims} claims stay "
+                      "queued (not sent); run medbill claims submit (or claims outbox --retry) "
+                      "again when the channel is up")
+    if unsent or any(o.status != "sent" for o in outcomes):
         raise typer.Exit(1)
+
+
+@claims_app.command("outbox")
+@cli_errors
+def outbox(
+    pending: Annotated[bool, typer.Option(
+        "--pending", help="Only files the channel has not taken yet")] = False,
+    retry: Annotated[bool, typer.Option(
+        "--retry", help="Send every file still pending now (same bytes, same key)")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The outbox: batches by payer, whether their channel took them, attempts, last error."""
+    from medbill_core.services.submission import list_outbox, send_pending
+
+    medbill = open_app()
+    outcomes = send_pending(medbill) if retry else []
+    items = list_outbox(medbill, pending_only=pending, limit=limit)
+    if as_json:
+        print_json([item.as_json() for item in items])
+    else:
+        table = Table(title=f"{len(items)} outbox files")
+        for name in ("id", "payer", "channel", "control", "claims", "status", "attempts",
+                     "created", "sent", "last error"):
+            table.add_column(name, overflow="fold")
+        for item in items:
+            table.add_row(str(item.submission_id), escape(item.payer_key), escape(item.channel),
+                          item.control_number, str(item.claims),
+                          "pending (not sent)" if item.status == "pending" else item.status,
+                          str(item.attempts), item.created_at, item.sent_at or "-",
+                          escape(item.last_error or ""))
+        console.print(table)
+    _explain_unsent(outcomes)
 
 
 @responses_app.command("fetch")
