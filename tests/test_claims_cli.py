@@ -413,3 +413,37 @@ submitter_phone = "3125550100"
     # a status inquiry has nothing to ask about either
     assert "queued (not sent): never sent to the payer" in one_line_error(
         cli(path, "claims", "status", "CLM-1"))
+
+
+def test_import_refuses_fields_medbill_sets_itself(config: Path, tmp_path: Path) -> None:
+    records = [claim_record("CLM-1", "P1", 1, "acme", ["50.00"], state="paid"),
+               claim_record("CLM-2", "P1", 1, "acme", ["50.00"], account_claim_id=1,
+                            payer_claim_number="ICN-1"),
+               claim_record("CLM-3", "P1", 1, "acme", ["50.00"], state="draft")]
+    result = cli(config, "claims", "import", str(write(tmp_path, "claims.json", records)))
+    assert result.stderr.strip().splitlines() == [
+        "error: record 1: state: set by medbill, not by an import",
+        "error: record 2: account_claim_id: set by medbill, not by an import; "
+        "payer_claim_number: set by medbill, not by an import",
+        "error: claims.json: 2 bad records; nothing was imported"]
+
+
+def test_an_edit_keeps_what_ties_the_claim_to_its_account(config: Path, tmp_path: Path) -> None:
+    import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]),
+                  claim_record("CLM-2", "P1", 1, "acme", ["60.00"]))
+    fix = write(tmp_path, "fix.json", {"account_claim_id": 1, "payer_claim_number": "X1",
+                                       "state": "paid", "place_of_service": "22"})
+    ok(config, "claims", "edit", "CLM-2", "--from", str(fix))
+    claim = show(config, "CLM-2")
+    assert (claim["account_claim_id"], claim["payer_claim_number"], claim["state"],
+            claim["place_of_service"]) == (None, None, "draft", "22")
+    assert claim["balance"] == {"insurance": "60.00", "patient": "0.00"}
+
+
+def test_the_documented_sample_imports(config: Path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "docs" / "samples" / "claims.json"
+    out = ok(config, "claims", "import", str(sample)).stdout
+    assert "record 1: coverage_id: taken as 1" in out and "imported 3 claims" in out
+    total = listing(config)["total"]
+    assert total == {"claims": 3, "charge": "558.50", "insurance_balance": "348.50",
+                     "patient_balance": "210.00"}

@@ -166,8 +166,11 @@ class ClaimService:
                                                  "adjustments were applied to this claim")])
         before = claim_values(current)
         values = claim_values(claim)
-        values["state"] = row.state
-        values["claim_number"] = row.claim_number
+        # what ties the claim to its encounter and to the payer is not an edit
+        for fixed in ("state", "claim_number", "account_claim_id", "replaces_claim_id",
+                      "payer_claim_number"):
+            if fixed in before:
+                values[fixed] = before[fixed]
         changed = audit.changed_fields(before, values)
         for key in changed:
             setattr(row, key, values[key])

@@ -182,8 +182,19 @@ class ClaimImportReport(ImportReport):
     notes: list[tuple[str, str]] = field(default_factory=list)
 
 
+#: Claim fields medbill sets itself: an import giving them would bypass the lifecycle (a
+#: claim imported "paid") or the ledger (a follow-up claim posts no charges of its own).
+_NOT_IMPORTED = ("id", "state", "account_claim_id", "replaces_claim_id", "payer_claim_number",
+                 "created_at")
+
+
 def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
                  notes: list[tuple[str, str]]) -> None:
+    given = [key for key in _NOT_IMPORTED if record.get(key) is not None
+             and not (key == "state" and record[key] == "draft")]
+    if given:
+        raise ValidationFailed(label, [(key, "set by medbill, not by an import")
+                                       for key in given])
     account = record.pop("account_number", None)
     if account is not None:
         try:
