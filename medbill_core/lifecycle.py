@@ -52,8 +52,9 @@ ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     S.DELETED: frozenset(),
 }
 
-#: States in which the payer still owes an answer (statements wait for these).
-PENDING_AT_PAYER = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED})
+#: States in which the payer still owes an answer (statements wait for these). A queued
+#: claim is among them: billed to the payer, its file just has not left yet.
+PENDING_AT_PAYER = frozenset({S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED})
 #: States from which nothing follows.
 TERMINAL = frozenset(state for state, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
 #: States in which the claim's content may still be edited.

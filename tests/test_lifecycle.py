@@ -33,7 +33,7 @@ def test_every_state_has_a_row_and_only_replaced_voided_and_deleted_are_terminal
     # only a rejected or validated claim goes back to draft for editing
     assert {s for s, targets in ALLOWED_TRANSITIONS.items() if S.DRAFT in targets} == {
         S.VALIDATED, S.REJECTED}
-    assert {S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED} == PENDING_AT_PAYER
+    assert {S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED} == PENDING_AT_PAYER
 
 
 @pytest.mark.parametrize("path", [

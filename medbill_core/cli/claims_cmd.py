@@ -70,17 +70,18 @@ def list_claims(
                               "patient_balance": str(summary.patient_balance)}})
         return
     shown = f"{first}-{first + len(rows) - 1} of " if rows and len(rows) < summary.count else ""
-    table = Table(title=f"{shown}{summary.count} claims")
-    for name in ("id", "claim", "state", "payer", "DOS"):  # never cut: they are searched
-        table.add_column(name, no_wrap=name != "payer", overflow="fold")
-    for name in ("charge", "ins. bal.", "pat. bal."):
-        table.add_column(name, justify="right", no_wrap=True)
+    table = Table(title=f"{shown}{summary.count} claims", show_edge=False, pad_edge=False)
+    # claim numbers and dates are searched for: kept whole (no_wrap), other columns fold
+    for name in ("id", "claim", "state", "payer", "DOS"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("claim", "DOS"))
+    for name in ("charge", "insurance", "patient"):
+        table.add_column(name, justify="right", overflow="fold")
     for row in rows:
         table.add_row(str(row["id"]), escape(row["claim_number"]), row["state_label"],
                       escape(row["payer"]), row["service_date"], row["charge"],
                       row["insurance_balance"], row["patient_balance"])
     table.add_section()
-    table.add_row("total", f"{summary.count} claims", "", "", "", str(summary.charges),
+    table.add_row("", f"total ({summary.count})", "", "", "", str(summary.charges),
                   str(summary.insurance_balance), str(summary.patient_balance))
     console.print(table)
     if rows and first + len(rows) - 1 < summary.count:

@@ -95,15 +95,16 @@ def outbox(
     if as_json:
         print_json([item.as_json() for item in items])
     else:
-        table = Table(title=f"{len(items)} outbox files")
-        for name in ("id", "payer", "channel", "control", "claims", "status", "attempts",
-                     "created", "sent", "last error"):
-            table.add_column(name, overflow="fold")
+        table = Table(title=f"{len(items)} outbox files", show_edge=False, pad_edge=False)
+        for name in ("id", "payer", "control", "claims", "status", "tries", "sent",
+                     "last error"):
+            table.add_column(name, overflow="fold", no_wrap=name in ("control", "sent"))
         for item in items:
-            table.add_row(str(item.submission_id), escape(item.payer_key), escape(item.channel),
-                          item.control_number, str(item.claims),
+            table.add_row(str(item.submission_id), escape(item.payer_key), item.control_number,
+                          str(item.claims),
                           "pending (not sent)" if item.status == "pending" else item.status,
-                          str(item.attempts), item.created_at, item.sent_at or "-",
+                          str(item.attempts),
+                          item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
                           escape(item.last_error or ""))
         console.print(table)
     _explain_unsent(outcomes)
