@@ -229,6 +229,17 @@ def test_only_drafts_are_edited(config: Path, tmp_path: Path) -> None:
         cli(config, "claims", "edit", "CLM-1", "--from", str(fix)))
 
 
+def test_editing_a_validated_claim_sends_it_back_to_draft(config: Path, tmp_path: Path) -> None:
+    import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]))
+    move(config, "CLM-1", ClaimState.VALIDATED)
+    fix = write(tmp_path, "fix.json", {"place_of_service": "22"})
+    ok(config, "claims", "edit", "CLM-1", "--from", str(fix))
+    claim = show(config, "CLM-1")
+    assert (claim["state"], claim["place_of_service"]) == ("draft", "22")
+    assert [(h["source"], h["target"], h["reason"]) for h in claim["history"]][-1] == (
+        "validated", "draft", "edited")
+
+
 def test_deleting_a_draft_reverses_its_charges_and_hides_it(config: Path,
                                                             tmp_path: Path) -> None:
     import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]),

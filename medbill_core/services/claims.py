@@ -138,15 +138,18 @@ class ClaimService:
     def update_draft(self, claim_id: int, claim: Claim) -> Claim:
         """Replace a draft claim's content (service lines, codes ...), re-posting its charges.
 
-        The claim number, patient and state stay; a new coverage or payer moves the charges
-        to the bucket that now owes them (refused once payments were applied).
+        A validated claim (not sent yet) goes back to draft first: it must be scrubbed again.
+        The claim number and patient stay; a new coverage or payer moves the charges to the
+        bucket that now owes them (refused once payments were applied).
         """
         row = self._row(claim_id)
         record = f"claim {claim_id}"
-        if ClaimState(row.state) not in EDITABLE:
+        state = ClaimState(row.state)
+        if state not in EDITABLE and state is not ClaimState.VALIDATED:
             raise ValidationFailed(record, [("state", f"only draft claims can be edited, not "
-                                                      f"{row.state} (a validated claim goes "
-                                                      "back to draft when scrubbed again)")])
+                                                      f"{state.label} (a sent claim is "
+                                                      "corrected: medbill claims correct, or "
+                                                      "reopen when rejected)")])
         current = claim_from_row(row)
         if claim.patient_id != current.patient_id:
             raise ValidationFailed(record, [("patient_id", "cannot change: create a claim for "
@@ -164,6 +167,9 @@ class ClaimService:
             if totals.charges != totals.balance.insurance + totals.balance.patient:
                 raise ValidationFailed(record, [("coverage_id", "cannot change: payments or "
                                                  "adjustments were applied to this claim")])
+        if state is ClaimState.VALIDATED:  # its edits passed for other content: scrub again
+            self.transition(claim_id, ClaimState.DRAFT, reason="edited")
+            current = claim_from_row(row)
         before = claim_values(current)
         values = claim_values(claim)
         # what ties the claim to its encounter and to the payer is not an edit
