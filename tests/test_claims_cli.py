@@ -458,3 +458,17 @@ def test_the_documented_sample_imports(config: Path) -> None:
     total = listing(config)["total"]
     assert total == {"claims": 3, "charge": "558.50", "insurance_balance": "348.50",
                      "patient_balance": "210.00"}
+
+
+def test_submitting_a_named_claim_that_is_not_validated_says_why(config: Path,
+                                                                tmp_path: Path) -> None:
+    import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]),
+                  claim_record("CLM-2", "P3", None, None, ["80.00"]))
+    assert one_line_error(cli(config, "claims", "submit", "--claim", "CLM-1")) == (
+        "error: claim CLM-1: state: draft: only validated claims are submitted (scrub a draft "
+        "first: medbill claims scrub)")
+    move(config, "CLM-2", ClaimState.VALIDATED)
+    assert one_line_error(cli(config, "claims", "submit", "--claim", "2")) == (
+        "error: claim CLM-2: payer_key: self-pay: nothing to send to a payer")
+    assert one_line_error(cli(config, "claims", "submit", "--claim", "CLM-9")) == (
+        "error: claim number CLM-9 not found")

@@ -25,7 +25,12 @@ from sqlalchemy import select
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.domain import ClaimState, DocumentKind, SubmissionFile, SubmissionReceipt
-from medbill_core.errors import AdapterNotAvailable, MedbillError, SubmissionError
+from medbill_core.errors import (
+    AdapterNotAvailable,
+    MedbillError,
+    SubmissionError,
+    ValidationFailed,
+)
 from medbill_core.storage.schema import SubmissionRow, utcnow
 
 log = logging.getLogger("medbill.submission")
@@ -61,6 +66,15 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     """
     hooks = work.app.hooks
     wanted = set(claim_ids) if claim_ids is not None else None
+    for claim_id in sorted(wanted or ()):
+        claim = work.claims.get(claim_id)
+        if claim.state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent below
+            raise ValidationFailed(f"claim {claim.claim_number}", [(
+                "state", f"{claim.state.label}: only validated claims are submitted (scrub "
+                "a draft first: medbill claims scrub)")])
+        if claim.payer_key is None:
+            raise ValidationFailed(f"claim {claim.claim_number}", [(
+                "payer_key", "self-pay: nothing to send to a payer")])
     by_payer: dict[str, list[int]] = defaultdict(list)
     for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
                                   limit=10**9):
