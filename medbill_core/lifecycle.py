@@ -12,7 +12,10 @@ Notable paths:
   claim they never adjudicated. Abandoned, it is voided locally (nothing is sent);
 * an adjudicated claim is corrected by a *replacement* claim (frequency 7):
   the original moves to ``replaced``; a void (frequency 8) moves it to ``voided``;
-* an 835 reversal (CLP02 = 22) takes a paid claim back to ``accepted``.
+* an 835 reversal (CLP02 = 22) takes a paid claim back to ``accepted``;
+* submission goes ``validated -> queued`` when the batch is written to the outbox and
+  ``queued -> submitted`` only when the channel takes the file;
+* a draft that never left is ``deleted`` (its charges reversed), never voided.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ from medbill_core.errors import IllegalTransition
 S = ClaimState
 
 ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
-    S.DRAFT: frozenset({S.VALIDATED, S.VOIDED}),
-    S.VALIDATED: frozenset({S.DRAFT, S.SUBMITTED, S.VOIDED}),
+    S.DRAFT: frozenset({S.VALIDATED, S.VOIDED, S.DELETED}),
+    S.VALIDATED: frozenset({S.DRAFT, S.QUEUED, S.SUBMITTED, S.VOIDED, S.DELETED}),
+    # An answer from the payer proves the batch left even if the send was never recorded
+    # (a crash between sending and marking): a queued claim may take it directly.
+    S.QUEUED: frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED, S.REJECTED}),
     S.SUBMITTED: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.ACCEPTED}),
     S.ACKNOWLEDGED: frozenset({S.ACCEPTED, S.REJECTED}),
     S.REJECTED: frozenset({S.DRAFT, S.VOIDED}),
@@ -43,14 +49,18 @@ ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     S.CLOSED: frozenset({S.PATIENT_BALANCE, S.REPLACED, S.VOIDED}),
     S.REPLACED: frozenset(),
     S.VOIDED: frozenset(),
+    S.DELETED: frozenset(),
 }
 
-#: States in which the payer still owes an answer (statements wait for these).
-PENDING_AT_PAYER = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED})
+#: States in which the payer still owes an answer (statements wait for these). A queued
+#: claim is among them: billed to the payer, its file just has not left yet.
+PENDING_AT_PAYER = frozenset({S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED})
 #: States from which nothing follows.
 TERMINAL = frozenset(state for state, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
 #: States in which the claim's content may still be edited.
 EDITABLE = frozenset({S.DRAFT})
+#: States of a claim that has not left the practice (a status inquiry has nothing to ask).
+NOT_SENT = frozenset({S.DRAFT, S.VALIDATED, S.QUEUED, S.DELETED})
 
 
 class Transition(DomainModel):

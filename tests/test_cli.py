@@ -163,7 +163,7 @@ def test_console_script_init_plugins_list_and_db_upgrade(tmp_path: Path) -> None
     assert (tmp_path / "medbill.db").exists()
     listed = medbill(tmp_path, "claims", "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == []
+    assert json.loads(listed.stdout)["claims"] == []
 
 
 def test_console_script_shows_enabled_yes_and_no(tmp_path: Path) -> None:
@@ -441,19 +441,22 @@ def test_coverages_import_unknown_account_is_named(config: Path, tmp_path: Path)
 # -- claims -----------------------------------------------------------------------------------
 
 def test_claims_import_and_list(billed: Path) -> None:
-    rows = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    rows = json.loads(ok(billed, "claims", "list", "--json").stdout)["claims"]
     assert [(r["claim_number"], r["state"], r["payer"], r["charge"], r["insurance_balance"],
              r["patient_balance"]) for r in rows] == [
         ("CLM-1", "draft", "acme", "143.50", "143.50", "0.00"),
         ("CLM-2", "validated", "self-pay", "80.00", "0.00", "80.00"),
     ]
     assert rows[0]["service_date"] == (date.today() - timedelta(days=7)).isoformat()
-    drafts = json.loads(ok(billed, "claims", "list", "--json", "--state", "draft").stdout)
+    drafts = json.loads(ok(billed, "claims", "list", "--json", "--state", "draft").stdout)["claims"]
     assert [r["claim_number"] for r in drafts] == ["CLM-1"]
-    validated = json.loads(ok(billed, "claims", "list", "--json", "--state", "validated").stdout)
+    validated = json.loads(ok(billed, "claims", "list", "--json", "--state",
+                              "validated").stdout)["claims"]
     assert [r["claim_number"] for r in validated] == ["CLM-2"]
-    assert json.loads(ok(billed, "claims", "list", "--json", "--state", "paid").stdout) == []
-    by_payer = json.loads(ok(billed, "claims", "list", "--json", "--payer", "acme").stdout)
+    assert json.loads(ok(billed, "claims", "list", "--json", "--state",
+                         "paid").stdout)["claims"] == []
+    by_payer = json.loads(ok(billed, "claims", "list", "--json", "--payer",
+                             "acme").stdout)["claims"]
     assert [r["claim_number"] for r in by_payer] == ["CLM-1"]
     table = ok(billed, "claims", "list").stdout
     assert "2 claims" in table and "CLM-1" in table and "143.50" in table
@@ -509,7 +512,7 @@ def test_claims_import_is_all_or_nothing(billed: Path, tmp_path: Path) -> None:
                               str(data_file(tmp_path, "more.json", json.dumps(claims)))))
     assert line == ("error: record 2: place_of_service: Value error, place of service must be "
                     "2 digits")
-    listed = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    listed = json.loads(ok(billed, "claims", "list", "--json").stdout)["claims"]
     assert [r["claim_number"] for r in listed] == ["CLM-1", "CLM-2"]
 
 
@@ -656,8 +659,8 @@ def test_claims_correct_refuses_bad_changes_and_changes_nothing(billed: Path,
     assert "bad.json" in message and "place_of_service" in message
     assert json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)["state"] == (
         "accepted")
-    assert [r["claim_number"] for r in json.loads(ok(billed, "claims", "list",
-                                                       "--json").stdout)] == ["CLM-1", "CLM-2"]
+    listed = json.loads(ok(billed, "claims", "list", "--json").stdout)["claims"]
+    assert [r["claim_number"] for r in listed] == ["CLM-1", "CLM-2"]
 
 
 def test_a_rejected_claim_is_reopened_not_replaced_and_voided_locally(billed: Path,
@@ -674,5 +677,5 @@ def test_a_rejected_claim_is_reopened_not_replaced_and_voided_locally(billed: Pa
     shown = json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)
     assert shown["state"] == "voided"
     assert shown["balance"] == {"insurance": "0.00", "patient": "0.00"}
-    rows = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    rows = json.loads(ok(billed, "claims", "list", "--json").stdout)["claims"]
     assert [r["claim_number"] for r in rows] == ["CLM-1", "CLM-2"]  # no frequency-8 claim

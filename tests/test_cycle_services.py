@@ -144,10 +144,16 @@ def test_failed_send_stays_pending_and_resends_with_the_same_key(medbill_app,
         return original(submission, idempotency_key=idempotency_key)
 
     line_plugin.channel.submit = flaky
+    assert states(medbill_app, ids) == [S.QUEUED]  # in the outbox, not sent
     first = send_pending(medbill_app)
     assert first[0].status == "pending" and "503" in first[0].error
+    assert states(medbill_app, ids) == [S.QUEUED]  # the batch never left
     second = send_pending(medbill_app)
     assert second[0].status == "sent"
+    assert states(medbill_app, ids) == [S.SUBMITTED]
+    with medbill_app.unit_of_work() as work:
+        assert [(t.source, t.target) for t in work.claims.history(ids[0])][-2:] == [
+            (S.VALIDATED, S.QUEUED), (S.QUEUED, S.SUBMITTED)]
     assert calls[0] == calls[1]  # same idempotency key on the retry
     with medbill_app.unit_of_work() as work:
         row = work.session.scalar(select(SubmissionRow))
@@ -307,6 +313,10 @@ def test_void_and_correction_need_the_payer_claim_number(medbill_app) -> None:
     _accepted(medbill_app, ids[:1])
     with medbill_app.unit_of_work() as work:
         from medbill_core.errors import ValidationFailed
+        with pytest.raises(ValidationFailed, match="never sent to the payer"):
+            work.claims.void(ids[1], reason="wrong patient")  # a draft: deleted, not voided
+        for target in (S.VALIDATED, S.SUBMITTED, S.ACCEPTED):
+            work.claims.transition(ids[1], target)
         with pytest.raises(ValidationFailed, match="payer's claim control number"):
             work.claims.void(ids[1], reason="wrong patient")
         post_remittance(work, _remittance("TRN-V", _paid("CY1", "100.00", "23.50", "20.00")))

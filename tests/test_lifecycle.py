@@ -24,13 +24,16 @@ from medbill_core.testing.factories import make_claim, make_coverage, make_patie
 S = ClaimState
 
 
-def test_every_state_has_a_row_and_only_replaced_and_voided_are_terminal() -> None:
+def test_every_state_has_a_row_and_only_replaced_voided_and_deleted_are_terminal() -> None:
     assert set(ALLOWED_TRANSITIONS) == set(ClaimState)
-    assert {S.REPLACED, S.VOIDED} == TERMINAL
+    assert {S.REPLACED, S.VOIDED, S.DELETED} == TERMINAL
+    # only a claim that never left may be deleted
+    assert {s for s, targets in ALLOWED_TRANSITIONS.items() if S.DELETED in targets} == {
+        S.DRAFT, S.VALIDATED}
     # only a rejected or validated claim goes back to draft for editing
     assert {s for s, targets in ALLOWED_TRANSITIONS.items() if S.DRAFT in targets} == {
         S.VALIDATED, S.REJECTED}
-    assert {S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED} == PENDING_AT_PAYER
+    assert {S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED} == PENDING_AT_PAYER
 
 
 @pytest.mark.parametrize("path", [
@@ -40,6 +43,8 @@ def test_every_state_has_a_row_and_only_replaced_and_voided_are_terminal() -> No
      S.CLOSED],
     [S.DRAFT, S.VALIDATED, S.SUBMITTED, S.ACCEPTED, S.DENIED, S.REPLACED],
     [S.DRAFT, S.VALIDATED, S.SUBMITTED, S.ACCEPTED, S.PAID, S.ACCEPTED, S.VOIDED],
+    [S.DRAFT, S.VALIDATED, S.QUEUED, S.SUBMITTED, S.ACCEPTED],
+    [S.DRAFT, S.VALIDATED, S.QUEUED, S.REJECTED, S.DRAFT, S.DELETED],
 ])
 def test_realistic_paths_are_allowed(path: list[ClaimState]) -> None:
     for source, target in itertools.pairwise(path):
@@ -49,7 +54,8 @@ def test_realistic_paths_are_allowed(path: list[ClaimState]) -> None:
 @pytest.mark.parametrize(("source", "target"), [
     (S.DRAFT, S.SUBMITTED), (S.DRAFT, S.PAID), (S.SUBMITTED, S.PAID),
     (S.REJECTED, S.ACCEPTED), (S.VOIDED, S.DRAFT), (S.REJECTED, S.PAID), (S.REPLACED, S.ACCEPTED),
-    (S.PAID, S.DRAFT), (S.CLOSED, S.DRAFT),
+    (S.PAID, S.DRAFT), (S.CLOSED, S.DRAFT), (S.QUEUED, S.DRAFT), (S.SUBMITTED, S.DELETED),
+    (S.DELETED, S.DRAFT),
 ])
 def test_illegal_moves_raise_naming_claim_states_and_options(source: ClaimState,
                                                              target: ClaimState) -> None:

@@ -139,7 +139,12 @@ def test_replacement_claim_and_draft_edit(medbill_app) -> None:
     assert replacement.frequency is ClaimFrequency.REPLACEMENT
     assert replacement.replaces_claim_id == original.id
     with medbill_app.unit_of_work() as work:
+        # a validated claim not sent yet is edited back to draft; a submitted one is not
         work.claims.transition(original.id, ClaimState.VALIDATED)
+        assert work.claims.update_draft(original.id, make_claim(
+            patient.id, coverage_id=coverage.id, number="ORIG")).state is ClaimState.DRAFT
+        for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED):
+            work.claims.transition(original.id, target)
         with pytest.raises(ValidationFailed, match="only draft claims can be edited"):
             work.claims.update_draft(original.id, make_claim(
                 patient.id, coverage_id=coverage.id, number="ORIG"))

@@ -40,7 +40,8 @@ def record(
     method: Annotated[PaymentMethodKind, typer.Option()] = PaymentMethodKind.CASH,
     reference: Annotated[str | None, typer.Option(
         help="Check number or card last four / authorization (never a full card number)")] = None,
-    claim: Annotated[int | None, typer.Option(help="Apply to this claim id only")] = None,
+    claim: Annotated[str | None, typer.Option(
+        help="Apply to this claim only (id or claim number)")] = None,
     received: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
     overpayment: Annotated[str | None, typer.Option(
         help="What to do with money beyond the balance: credit or refund")] = None,
@@ -54,7 +55,8 @@ def record(
         patient_id = work.patients.by_account(patient).id
         payment = validate_record(Payment, {
             "patient_id": patient_id, "amount": _amount(amount, "amount"), "method": method,
-            "reference": reference, "claim_id": claim,
+            "reference": reference,
+            "claim_id": work.claims.resolve(claim) if claim is not None else None,
             "received_on": received or date.today().isoformat()}, record="payment")
         decision = Overpayment(overpayment) if overpayment else None
         result = record_payment(work, payment, overpayment=decision)

@@ -33,7 +33,7 @@ _STATUSES = ("open", "sent", "won", "lost", "withdrawn")
 @app.command("open")
 @cli_errors
 def open_command(
-    claim_id: Annotated[int, typer.Argument(help="The denied claim's id")],
+    claim: Annotated[str, typer.Argument(help="The denied claim's id or claim number")],
     reason: Annotated[str, typer.Option(help="Why the payer should reconsider (max 2000)")],
     level: Annotated[int | None, typer.Option(
         min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
@@ -46,7 +46,7 @@ def open_command(
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        appeal = open_appeal(work, claim_id, reason, level)
+        appeal = open_appeal(work, work.claims.resolve(claim), reason, level)
         text = appeal_letter(work, appeal.id) if letter is not None else None
     console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
                   f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "

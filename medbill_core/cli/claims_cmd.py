@@ -1,7 +1,8 @@
-"""``medbill claims``: list, show, import and scrub claims."""
+"""``medbill claims``: list, show, import, edit, delete and scrub claims."""
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,10 +11,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    err_console,
+    open_app,
+    parse_date_option,
+    print_json,
+    print_problem,
+)
 from medbill_core.domain import Claim, ClaimState, validate_record
-from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
-from medbill_core.services.importing import read_rows
+from medbill_core.errors import ValidationFailed
 
 app = typer.Typer(help="Claims.", no_args_is_help=True)
 
@@ -23,44 +31,61 @@ app = typer.Typer(help="Claims.", no_args_is_help=True)
 def list_claims(
     state: Annotated[ClaimState | None, typer.Option(help="Only claims in this state")] = None,
     payer: Annotated[str | None, typer.Option(help="Only claims billed to this payer key")] = None,
-    limit: Annotated[int, typer.Option(min=1)] = 100,
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Only claims of this patient account number")] = None,
+    service_from: Annotated[str | None, typer.Option(
+        "--from", help="Only services on or after this date, YYYY-MM-DD")] = None,
+    service_to: Annotated[str | None, typer.Option(
+        "--to", help="Only services on or before this date, YYYY-MM-DD")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Claims per page")] = 100,
+    page: Annotated[int, typer.Option(min=1, help="Page number (1 = the first claims)")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Claims with their state, payer and totals."""
+    """Claims with their state, payer and totals, a page at a time; the totals line counts
+    every matching claim, not only the page. Deleted drafts show only with --state deleted."""
+    start = parse_date_option(service_from, "--from")
+    end = parse_date_option(service_to, "--to")
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        claims = work.claims.list(state=state, payer_key=payer, limit=limit)
+        patient_id = work.patients.by_account(patient).id if patient is not None else None
+        filters = {"state": state, "payer_key": payer, "patient_id": patient_id,
+                   "service_from": start, "service_to": end}
+        claims = work.claims.list(**filters, limit=limit, offset=(page - 1) * limit)
+        summary = work.claims.summary(**filters)
         rows = []
         for claim in claims:
             balance = work.ledger.claim_balance(claim.id)
             rows.append({"id": claim.id, "claim_number": claim.claim_number,
-                         "state": claim.state.value, "payer": claim.payer_key or "self-pay",
+                         "state": claim.state.value, "state_label": claim.state.label,
+                         "payer": claim.payer_key or "self-pay",
                          "service_date": claim.service_date_from.isoformat(),
                          "charge": str(claim.total_charge),
                          "insurance_balance": str(balance.insurance),
                          "patient_balance": str(balance.patient)})
+    first = (page - 1) * limit + 1 if rows else 0
     if as_json:
-        print_json(rows)
+        print_json({"claims": rows, "page": page, "limit": limit,
+                    "total": {"claims": summary.count, "charge": str(summary.charges),
+                              "insurance_balance": str(summary.insurance_balance),
+                              "patient_balance": str(summary.patient_balance)}})
         return
-    table = Table("id", "claim", "state", "payer", "DOS", "charge", "ins. bal.", "pat. bal.",
-                  title=f"{len(rows)} claims")
+    shown = f"{first}-{first + len(rows) - 1} of " if rows and len(rows) < summary.count else ""
+    table = Table(title=f"{shown}{summary.count} claims", show_edge=False, pad_edge=False)
+    # claim numbers and dates are searched for: kept whole (no_wrap), other columns fold
+    for name in ("id", "claim", "state", "payer", "DOS"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("claim", "DOS"))
+    for name in ("charge", "insurance", "patient"):
+        table.add_column(name, justify="right", overflow="fold")
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(str(row["id"]), escape(row["claim_number"]), row["state_label"],
+                      escape(row["payer"]), row["service_date"], row["charge"],
+                      row["insurance_balance"], row["patient_balance"])
+    table.add_section()
+    table.add_row("", f"total ({summary.count})", "", "", "", str(summary.charges),
+                  str(summary.insurance_balance), str(summary.patient_balance))
     console.print(table)
-
-
-def _find(work: Any, reference: str) -> Claim:
-    if reference.isdigit():
-        try:
-            return work.claims.get(int(reference))
-        except NotFound:
-            pass
-        try:
-            return work.claims.by_number(reference)
-        except NotFound:
-            # "claim number 7 not found" would hide that the id was tried first
-            raise NotFound("claim id or number", reference) from None
-    return work.claims.by_number(reference)
+    if rows and first + len(rows) - 1 < summary.count:
+        err_console.print(f"more claims: --page {page + 1}", highlight=False)
 
 
 @app.command("show")
@@ -72,10 +97,11 @@ def show_claim(
     """One claim: lines, state history and ledger totals."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        claim = _find(work, reference)
+        claim = work.claims.find(reference)
         history = work.claims.history(claim.id)
         totals = work.ledger.totals(claim_id=claim.id)
     data = claim.model_dump(mode="json")
+    data["state_label"] = claim.state.label
     data["total_charge"] = str(claim.total_charge)
     data["history"] = [t.model_dump(mode="json") for t in history]
     data["ledger"] = {kind.value: str(amount) for kind, amount in totals.by_kind.items()}
@@ -84,8 +110,9 @@ def show_claim(
     if as_json:
         print_json(data)
         return
-    console.print(f"[bold]claim {claim.claim_number}[/] (id {claim.id}) — {claim.state.value}, "
-                  f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
+    console.print(f"[bold]claim {escape(claim.claim_number)}[/] (id {claim.id}) — "
+                  f"{claim.state.label}, payer {claim.payer_key or 'self-pay'}, "
+                  f"frequency {claim.frequency.value}")
     console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
                   f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}")
     lines = Table("#", "code", "modifiers", "units", "charge", "pointers")
@@ -99,32 +126,102 @@ def show_claim(
                     f"patient {totals.balance.patient}")
     for step in history:
         console.print(f"  {step.at:%Y-%m-%d %H:%M} {step.source.value} -> {step.target.value} "
-                      f"by {step.actor}" + (f" ({step.reason})" if step.reason else ""))
+                      f"by {step.actor}" + (f" ({escape(step.reason)})" if step.reason else ""))
 
 
 @app.command("import")
 @cli_errors
-def import_claims(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Create draft claims from a JSON list (patient by account_number). All or nothing."""
+def import_claims(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    keep_good: Annotated[bool, typer.Option(
+        "--keep-good", help="Import the good records even when some are bad")] = False,
+) -> None:
+    """Create draft claims from a JSON list (patient by account_number; see
+    docs/import-formats.md). All or nothing unless --keep-good; every bad record is reported."""
+    from medbill_core.services.importing import MAX_REPORTED_PROBLEMS, import_claims
+
     medbill = open_app()
-    imported = 0
     with medbill.unit_of_work() as work:
-        for number, record in read_rows(file, "json"):
-            label = f"record {number}"
-            account = record.pop("account_number", None)
-            try:
-                if account is not None:
-                    record["patient_id"] = work.patients.by_account(str(account)).id
-                work.claims.create(validate_record(Claim, record, record=label))
-            except NotFound:
-                raise ValidationFailed(label, [("account_number",
-                                                "no patient has this account number")]) from None
-            except UnknownPayer:
-                raise ValidationFailed(label, [("payer_key", "not a configured payer (see "
-                                                             "[payers] in medbill.toml)")]
-                                       ) from None
-            imported += 1
-    console.print(f"imported {imported} claims")
+        report = import_claims(work, file, keep_good=keep_good)
+        if report.rejected and not keep_good:
+            _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS)
+            work.session.rollback()
+            if len(report.rejected) > 1:
+                print_problem(f"{file.name}: {len(report.rejected)} bad records; nothing was "
+                              "imported")
+            raise typer.Exit(1)
+    for label, note in report.notes:
+        console.print(f"{label}: {escape(note)}", highlight=False)
+    console.print(f"imported {report.imported} claims")
+    if report.rejected:
+        _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS, "[yellow]skipped[/]")
+        raise typer.Exit(1)
+
+
+def _report_rejected(rejected: list[ValidationFailed], limit: int,
+                     label: str = "[bold red]error:[/]") -> None:
+    for problem in rejected[:limit]:
+        print_problem(problem.message, label)
+    if len(rejected) > limit:
+        print_problem(f"... and {len(rejected) - limit} more bad records", label)
+
+
+#: Keys of ``medbill claims show --json`` that are reports, not claim fields.
+SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge", "state_label")
+
+
+def read_claim_changes(path: Path) -> dict[str, Any]:
+    """A JSON object of claim fields (``claims show --json`` output, edited, will do)."""
+    try:
+        update = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationFailed(path.name, [("", f"not JSON ({type(exc).__name__} at "
+                                                f"{getattr(exc, 'pos', 0)})")]) from None
+    except OSError as exc:
+        raise ValidationFailed(path.name, [("", f"cannot be read ({exc.strerror})")]) from None
+    if not isinstance(update, dict):
+        raise ValidationFailed(path.name, [("", "a JSON object of the fields to change")])
+    for key in SHOW_ONLY_KEYS:
+        update.pop(key, None)
+    return update
+
+
+@app.command("edit")
+@cli_errors
+def edit_claim(
+    reference: Annotated[str, typer.Argument(help="Claim id or claim number of the draft")],
+    changes: Annotated[Path, typer.Option(
+        "--from", exists=True, dir_okay=False,
+        help="JSON object of the claim fields to change (e.g. edited from `claims show --json`)")],
+) -> None:
+    """Change a draft claim (lines, codes, coverage ...); its charges are re-posted."""
+    update = read_claim_changes(changes)
+    for key in ("id", "claim_number", "state", "created_at", "patient_id"):
+        update.pop(key, None)  # fixed for a claim; the service refuses other patients anyway
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        original = work.claims.find(reference)
+        edited = validate_record(Claim, {**original.model_dump(mode="json"), **update},
+                                 record=changes.name)
+        claim = work.claims.update_draft(original.id, edited)
+    console.print(f"claim {escape(claim.claim_number)} (id {claim.id}) updated; charge "
+                  f"{claim.total_charge}", highlight=False)
+
+
+@app.command("delete")
+@cli_errors
+def delete_claim(
+    reference: Annotated[str, typer.Argument(help="Claim id or claim number of the draft")],
+    reason: Annotated[str, typer.Option(help="Why the draft is deleted (kept in its history)")],
+) -> None:
+    """Delete a draft that never left the practice: its charges are reversed (audited).
+
+    A claim that was ever sent is voided instead (medbill claims void)."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        claim = work.claims.delete_draft(work.claims.resolve(reference), reason=reason)
+    console.print(f"draft claim {escape(claim.claim_number)} (id {claim.id}) deleted and its "
+                  "charges reversed", highlight=False)
 
 
 class ScrubState(StrEnum):
@@ -144,7 +241,7 @@ def _plural(count: int, noun: str) -> str:
 def _claims_to_scrub(work: Any, references: list[str] | None,
                      state: ScrubState | None) -> list[Claim]:
     if references:
-        claims = [_find(work, reference) for reference in references]
+        claims = [work.claims.find(reference) for reference in references]
         unique = {claim.id: claim for claim in claims}
         return [claim for claim in unique.values()
                 if state is None or claim.state.value == state.value]

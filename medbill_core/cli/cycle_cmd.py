@@ -19,6 +19,7 @@ from medbill_core.cli.common import (
     open_app,
     parse_date_option,
     print_json,
+    print_problem,
 )
 from medbill_core.domain import InboundDocument
 from medbill_core.errors import MedbillError
@@ -34,14 +35,22 @@ remit_app = typer.Typer(help="Remittance advice (835).", no_args_is_help=True)
 @claims_app.command("submit")
 @cli_errors
 def submit_claims(
-    claim: Annotated[list[int] | None, typer.Option(help="Only these claim ids")] = None,
+    claim: Annotated[list[str] | None, typer.Option(
+        help="Only these claims (id or claim number); repeat for several")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Batch validated claims by payer, record them in the outbox and send everything pending."""
+    """Batch validated claims by payer, record them in the outbox and send everything pending.
+
+    A batch the channel does not take (channel down) stays queued, its claims "queued (not
+    sent)"; running this again sends it."""
     from medbill_core.services.submission import submit
 
     medbill = open_app()
-    outcomes = submit(medbill, claim_ids=claim)
+    claim_ids = None
+    if claim:
+        with medbill.unit_of_work() as work:
+            claim_ids = [work.claims.resolve(reference) for reference in claim]
+    outcomes = submit(medbill, claim_ids=claim_ids)
     rows = [{"submission": o.submission_id, "payer": o.payer_key, "claims": o.claims,
              "status": o.status, "remote_id": o.remote_id, "error": o.error} for o in outcomes]
     if as_json:
@@ -52,8 +61,53 @@ def submit_claims(
         for row in rows:
             table.add_row(*(str(v) if v is not None else "-" for v in row.values()))
         console.print(table)
-    if any(o.status != "sent" for o in outcomes):
+    _explain_unsent(outcomes)
+
+
+def _explain_unsent(outcomes: list) -> None:
+    """Exit 1 when a file did not leave, saying what happens to its claims."""
+    unsent = [o for o in outcomes if o.status == "pending"]
+    if unsent:
+        claims = sum(o.claims for o in unsent)
+        print_problem(f"{len(unsent)} batch(es) not taken by the channel: {claims} claims stay "
+                      "queued (not sent); run medbill claims submit (or claims outbox --retry) "
+                      "again when the channel is up")
+    if unsent or any(o.status != "sent" for o in outcomes):
         raise typer.Exit(1)
+
+
+@claims_app.command("outbox")
+@cli_errors
+def outbox(
+    pending: Annotated[bool, typer.Option(
+        "--pending", help="Only files the channel has not taken yet")] = False,
+    retry: Annotated[bool, typer.Option(
+        "--retry", help="Send every file still pending now (same bytes, same key)")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The outbox: batches by payer, whether their channel took them, attempts, last error."""
+    from medbill_core.services.submission import list_outbox, send_pending
+
+    medbill = open_app()
+    outcomes = send_pending(medbill) if retry else []
+    items = list_outbox(medbill, pending_only=pending, limit=limit)
+    if as_json:
+        print_json([item.as_json() for item in items])
+    else:
+        table = Table(title=f"{len(items)} outbox files", show_edge=False, pad_edge=False)
+        for name in ("id", "payer", "control", "claims", "status", "tries", "sent",
+                     "last error"):
+            table.add_column(name, overflow="fold", no_wrap=name in ("control", "sent"))
+        for item in items:
+            table.add_row(str(item.submission_id), escape(item.payer_key), item.control_number,
+                          str(item.claims),
+                          "pending (not sent)" if item.status == "pending" else item.status,
+                          str(item.attempts),
+                          item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
+                          escape(item.last_error or ""))
+        console.print(table)
+    _explain_unsent(outcomes)
 
 
 @responses_app.command("fetch")
@@ -270,75 +324,81 @@ def check_eligibility(
     on: Annotated[str | None, typer.Option("--date", help="Date of service YYYY-MM-DD")] = None,
     service_type: Annotated[list[str] | None, typer.Option(
         help="X12 service type codes (default 30: health benefit plan coverage)")] = None,
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="Accept a date of service more than a year ahead or two back")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Ask the payer of the patient's primary coverage whether they are covered, and for what."""
+    """Ask the payer of the patient's primary coverage whether they are covered, and for what.
 
-    from medbill_core.domain import EligibilityRequest
+    Exits 1 when the payer rejected the request (AAA: subscriber not found, invalid ID ...),
+    with the reason in words."""
+    from medbill_core.services.eligibility import check_patient_eligibility
 
+    when = parse_date_option(on, "--date", future_days=366, past_days=2 * 366,
+                             confirmed=confirm_date) or date.today()
     medbill = open_app()
-    when = date.fromisoformat(on) if on else date.today()
-    with medbill.unit_of_work() as work:
-        found = work.patients.by_account(patient)
-        coverages = sorted(work.patients.coverages(found.id), key=lambda c: c.order.rank)
-        if not coverages:
-            raise MedbillError(f"patient account {patient} has no coverage on file")
-        coverage = coverages[0]
-        payer = medbill.hooks.context.payer(coverage.payer_key)
-        request = EligibilityRequest(
-            trace_number=f"ELG{found.id}{when:%Y%m%d}", practice=medbill.config.require_practice(),
-            patient=found, coverage=coverage, payer=payer, service_date=when,
-            service_types=service_type or ["30"])
-    response = medbill.hooks.check_eligibility(request=request)
-    summary = response.summary(request.service_types[0])
-    with medbill.unit_of_work() as work:
-        from medbill_core import audit
-
-        audit.record(work.session, actor=work.actor, action="eligibility.check",
-                     entity_type="coverage", entity_id=coverage.id,
-                     details={"status": response.status.value, "payer_key": payer.key})
+    check = check_patient_eligibility(medbill, patient, when, service_type or ["30"])
+    response, payer = check.response, check.payer
+    summary = response.summary(check.request.service_types[0])
     if as_json:
         print_json({"status": response.status.value, "plan": response.plan_name,
                     "summary": summary.model_dump(mode="json"),
-                    "issues": [i.model_dump(mode="json") for i in response.issues]})
-        return
-    console.print(f"coverage with {payer.name}: [bold]{response.status.value}[/]"
-                  + (f" — plan {response.plan_name}" if response.plan_name else ""))
-    for key, value in summary.model_dump().items():
-        if value is not None:
-            console.print(f"  {key.replace('_', ' ')}: {value}")
-    for issue in response.issues:
-        console.print(f"  payer reject reason {issue.reject_reason}")
+                    "issues": [{**i.model_dump(mode="json"),
+                                "reason": reason} for i, reason in zip(response.issues,
+                                                                       check.reasons,
+                                                                       strict=True)]})
+    else:
+        console.print(f"coverage with {escape(payer.name)}: [bold]{response.status.value}[/]"
+                      + (f" — plan {escape(response.plan_name)}" if response.plan_name else ""))
+        for key, value in summary.model_dump().items():
+            if value is not None:
+                console.print(f"  {key.replace('_', ' ')}: {value}")
+        for reason in check.reasons:
+            console.print(f"  payer reject reason {escape(reason)}", highlight=False)
+    if check.rejected:
+        raise fail(f"{payer.name} rejected the eligibility request: " + "; ".join(check.reasons))
 
 
 @claims_app.command("status")
 @cli_errors
-def claim_status(reference: Annotated[int, typer.Argument(help="Claim id")]) -> None:
+def claim_status(
+    reference: Annotated[str, typer.Argument(help="Claim id or claim number")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Ask the payer where a submitted claim stands (276/277)."""
-    from medbill_core.domain import ClaimStatusRequest
-
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        billable = work.claims.billable(reference)
-    response = medbill.hooks.check_claim_status(request=ClaimStatusRequest(
-        trace_number=f"ST{reference}", claim=billable))
+        claim_id = work.claims.resolve(reference)
+        request = work.claims.status_inquiry(claim_id, trace_number=f"ST{claim_id}")
+    response = medbill.hooks.check_claim_status(request=request)
+    number = request.claim.claim.claim_number
+    if as_json:
+        print_json({"claim_id": claim_id, "claim_number": number,
+                    "statuses": [status.model_dump(mode="json") for status in response.claims]})
+        return
+    if not response.claims:
+        console.print(f"claim {escape(number)}: the payer returned no status", highlight=False)
     for status in response.claims:
         codes = ", ".join(f"{c.category}:{c.code}" for c in status.status_codes) or "-"
-        console.print(f"claim {status.claim_number or reference}: {codes}"
+        console.print(f"claim {escape(status.claim_number or number)}: {codes}"
                       + (f"; paid {status.paid_amount}" if status.paid_amount is not None
-                         else ""))
+                         else ""), highlight=False)
 
 
 @claims_app.command("void")
 @cli_errors
-def void_claim(reference: Annotated[int, typer.Argument(help="Claim id")],
+def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim number")],
                reason: Annotated[str, typer.Option(help="Why the claim is voided")]) -> None:
     """Create a void (frequency 8) for an adjudicated claim; its charges are reversed when
-    the payer's reversal arrives (at once when the payer never answered it)."""
+    the payer's reversal arrives (at once when the payer never answered it).
+
+    A draft that never left is deleted instead (medbill claims delete)."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        void = work.claims.void(reference, reason=reason)
-    if void.id == reference:
+        claim_id = work.claims.resolve(reference)
+        void = work.claims.void(claim_id, reason=reason)
+    if void.id == claim_id:
         console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
                       "rejected, so nothing is sent to the payer")
     else:
@@ -346,14 +406,11 @@ def void_claim(reference: Annotated[int, typer.Argument(help="Claim id")],
                       "scrub and submit it to send it")
 
 
-#: Keys of ``medbill claims show --json`` that are reports, not claim fields.
-_SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge")
-
-
 @claims_app.command("correct")
 @cli_errors
 def correct_claim(
-    reference: Annotated[int, typer.Argument(help="Claim id of the adjudicated original")],
+    reference: Annotated[str, typer.Argument(
+        help="Claim id or claim number of the adjudicated original")],
     changes: Annotated[Path, typer.Option(
         "--from", exists=True, dir_okay=False,
         help="JSON object of the claim fields to change (e.g. edited from `claims show --json`)")],
@@ -365,37 +422,28 @@ def correct_claim(
     submit it to send it. The original moves to ``replaced`` and the charge difference is
     posted to the same account.
     """
-    import json
-
+    from medbill_core.cli.claims_cmd import read_claim_changes
     from medbill_core.domain import Claim, validate_record
-    from medbill_core.errors import ValidationFailed
 
-    try:
-        update = json.loads(changes.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(changes.name, [("", f"not JSON ({type(exc).__name__} at "
-                                                   f"{getattr(exc, 'pos', 0)})")]) from None
-    if not isinstance(update, dict):
-        raise ValidationFailed(changes.name, [("", "a JSON object of the fields to change")])
-    for key in _SHOW_ONLY_KEYS:
-        update.pop(key, None)
+    update = read_claim_changes(changes)
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        original = work.claims.get(reference)
+        original = work.claims.find(reference)
         corrected = validate_record(Claim, {**original.model_dump(mode="json"), **update},
                                     record=changes.name)
-        replacement = work.claims.correct(reference, corrected, reason=reason)
+        replacement = work.claims.correct(original.id, corrected, reason=reason)
     console.print(f"replacement claim {replacement.claim_number} (id {replacement.id}) created "
                   f"as a draft for claim {original.claim_number}; scrub and submit it to send it")
 
 
 @claims_app.command("reopen")
 @cli_errors
-def reopen(reference: Annotated[int, typer.Argument(help="Claim id")]) -> None:
+def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim number")]) -> None:
     """Put a rejected claim back to draft so it can be fixed and submitted again."""
     from medbill_core.domain import ClaimState
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        claim = work.claims.transition(reference, ClaimState.DRAFT, reason="reopened to fix")
+        claim = work.claims.transition(work.claims.resolve(reference), ClaimState.DRAFT,
+                                       reason="reopened to fix")
     console.print(f"claim {claim.claim_number} is a draft again")

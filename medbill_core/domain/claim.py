@@ -31,6 +31,9 @@ class ClaimState(StrEnum):
 
     DRAFT = "draft"
     VALIDATED = "validated"
+    #: In an outbox batch the channel has not taken yet (channel down, refused connection):
+    #: nothing has left the practice, a later send (``claims submit``) moves it on.
+    QUEUED = "queued"
     SUBMITTED = "submitted"
     ACKNOWLEDGED = "acknowledged"
     REJECTED = "rejected"
@@ -42,6 +45,16 @@ class ClaimState(StrEnum):
     CLOSED = "closed"
     REPLACED = "replaced"
     VOIDED = "voided"
+    #: A draft removed before it ever left the practice; its charges are reversed.
+    DELETED = "deleted"
+
+    @property
+    def label(self) -> str:
+        """How lists and reports show the state to a person."""
+        return _STATE_LABELS.get(self, self.value)
+
+
+_STATE_LABELS = {ClaimState.QUEUED: "queued (not sent)"}
 
 
 class ClaimFrequency(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -19,14 +20,16 @@ from medbill_core.domain import (
     ClaimFrequency,
     ClaimState,
     ClaimStatusCode,
+    ClaimStatusRequest,
+    Coverage,
     PriorLineAdjudication,
     PriorPayerAdjudication,
     validate_record,
 )
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
-from medbill_core.lifecycle import EDITABLE, Transition, check_transition
-from medbill_core.money import ZERO
+from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, check_transition
+from medbill_core.money import ZERO, to_money
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
 from medbill_core.storage.mapping import claim_from_row, claim_values, line_row
@@ -35,6 +38,7 @@ from medbill_core.storage.schema import (
     ClaimRow,
     ClaimTransitionRow,
     CoverageRow,
+    LedgerEntryRow,
     PatientRow,
     utcnow,
 )
@@ -63,22 +67,13 @@ class ClaimService:
         :raises UnknownPayer: the claim's payer is not configured.
         """
         record = f"claim {claim.claim_number}"
-        if self.session.get(PatientRow, claim.patient_id) is None:
-            raise ValidationFailed(record, [("patient_id", "no such patient")])
-        if claim.payer_key is not None and claim.payer_key not in self.config.payers:
-            raise UnknownPayer(claim.payer_key)
-        if claim.coverage_id is not None:
-            coverage = self.session.get(CoverageRow, claim.coverage_id)
-            if coverage is None or coverage.patient_id != claim.patient_id:
-                raise ValidationFailed(record, [("coverage_id",
-                                                 "no such coverage for this patient")])
-            if coverage.payer_key != claim.payer_key:
-                raise ValidationFailed(record, [("payer_key",
-                                                 "does not match the coverage's payer")])
-        exists = self.session.scalar(select(ClaimRow.id).where(
+        self._check_references(claim, record)
+        exists = self.session.scalar(select(ClaimRow.state).where(
             ClaimRow.claim_number == claim.claim_number))
         if exists is not None:
-            raise ValidationFailed(record, [("claim_number", "already used by another claim")])
+            raise ValidationFailed(record, [("claim_number", "already used by another claim"
+                                             + (" (a deleted draft)"
+                                                if exists == ClaimState.DELETED.value else ""))])
         values = claim_values(claim)
         values["state"] = ClaimState.DRAFT.value
         row = ClaimRow(**values, lines=[line_row(line) for line in claim.lines])
@@ -100,16 +95,88 @@ class ClaimService:
             effective_date=claim.service_date_from, memo=f"charges of claim {row.id}")
         return claim_from_row(row)
 
+    def _check_references(self, claim: Claim, record: str) -> None:
+        """The patient, coverage and payer a claim names exist and belong together.
+
+        A claim naming a payer must bill one of the patient's coverages with that payer:
+        without it the charges would be booked to the patient (self-pay) while the claim
+        went to the payer.
+        """
+        if self.session.get(PatientRow, claim.patient_id) is None:
+            raise ValidationFailed(record, [("patient_id", "no such patient")])
+        if claim.payer_key is not None and claim.payer_key not in self.config.payers:
+            raise UnknownPayer(claim.payer_key)
+        if claim.payer_key is not None and claim.coverage_id is None:
+            raise ValidationFailed(record, [(
+                "coverage_id", "required when payer_key is given (the patient's coverage "
+                "with that payer; without it the claim is self-pay)")])
+        if claim.coverage_id is not None:
+            coverage = self.session.get(CoverageRow, claim.coverage_id)
+            if coverage is None or coverage.patient_id != claim.patient_id:
+                raise ValidationFailed(record, [("coverage_id",
+                                                 "no such coverage for this patient")])
+            if coverage.payer_key != claim.payer_key:
+                raise ValidationFailed(record, [("payer_key",
+                                                 "does not match the coverage's payer")])
+
+    def coverage_for_payer(self, patient_id: int, payer_key: str, on: date,
+                           record: str) -> Coverage:
+        """The patient's one coverage with ``payer_key`` active on ``on``.
+
+        :raises ValidationFailed: none or several are active (naming ``coverage_id``).
+        """
+        patients = PatientService(self.session, actor=self.actor, config=self.config)
+        active = [c for c in patients.coverages(patient_id)
+                  if c.payer_key == payer_key and c.is_active_on(on)]
+        if len(active) != 1:
+            found = "no coverage" if not active else f"{len(active)} coverages"
+            raise ValidationFailed(record, [(
+                "coverage_id", f"required: the patient has {found} with payer {payer_key} "
+                "active on the service date")])
+        return active[0]
+
     def update_draft(self, claim_id: int, claim: Claim) -> Claim:
-        """Replace a draft claim's content (service lines, codes ...), re-posting its charges."""
+        """Replace a draft claim's content (service lines, codes ...), re-posting its charges.
+
+        A validated claim (not sent yet) goes back to draft first: it must be scrubbed again.
+        The claim number and patient stay; a new coverage or payer moves the charges to the
+        bucket that now owes them (refused once payments were applied).
+        """
         row = self._row(claim_id)
-        if ClaimState(row.state) not in EDITABLE:
-            raise ValidationFailed(f"claim {claim_id}",
-                                   [("state", f"only draft claims can be edited, not {row.state}")])
-        before = claim_values(claim_from_row(row))
+        record = f"claim {claim_id}"
+        state = ClaimState(row.state)
+        if state not in EDITABLE and state is not ClaimState.VALIDATED:
+            raise ValidationFailed(record, [("state", f"only draft claims can be edited, not "
+                                                      f"{state.label} (a sent claim is "
+                                                      "corrected: medbill claims correct, or "
+                                                      "reopen when rejected)")])
+        current = claim_from_row(row)
+        if claim.patient_id != current.patient_id:
+            raise ValidationFailed(record, [("patient_id", "cannot change: create a claim for "
+                                                           "the other patient")])
+        self._check_references(claim, record)
+        payer_changed = (claim.coverage_id, claim.payer_key) != (current.coverage_id,
+                                                                 current.payer_key)
+        account = self.account_id(current)
+        ledger = Ledger(self.session, actor=self.actor)
+        if payer_changed:
+            if current.account_claim_id is not None:
+                raise ValidationFailed(record, [("coverage_id", "cannot change on a "
+                                                 "replacement, void or secondary claim")])
+            totals = ledger.totals(claim_id=account)
+            if totals.charges != totals.balance.insurance + totals.balance.patient:
+                raise ValidationFailed(record, [("coverage_id", "cannot change: payments or "
+                                                 "adjustments were applied to this claim")])
+        if state is ClaimState.VALIDATED:  # its edits passed for other content: scrub again
+            self.transition(claim_id, ClaimState.DRAFT, reason="edited")
+            current = claim_from_row(row)
+        before = claim_values(current)
         values = claim_values(claim)
-        values["state"] = row.state
-        values["claim_number"] = row.claim_number
+        # what ties the claim to its encounter and to the payer is not an edit
+        for fixed in ("state", "claim_number", "account_claim_id", "replaces_claim_id",
+                      "payer_claim_number"):
+            if fixed in before:
+                values[fixed] = before[fixed]
         changed = audit.changed_fields(before, values)
         for key in changed:
             setattr(row, key, values[key])
@@ -118,12 +185,70 @@ class ClaimService:
         row.lines.extend(line_row(line) for line in claim.lines)
         self.session.flush()
         edited = claim_from_row(row)
-        self._recharge(edited, self.account_id(edited), claim.total_charge,
-                       key=f"charge:claim:{claim_id}:edit:{utcnow().isoformat()}",
-                       memo="charge correction")
+        stamp = utcnow().isoformat()
+        if payer_changed:  # take the charges off the old bucket, post them on the new one
+            self._recharge(current, account, ZERO, key=f"charge:claim:{claim_id}:move:{stamp}",
+                           memo="payer changed")
+        self._recharge(edited, account, claim.total_charge,
+                       key=f"charge:claim:{claim_id}:edit:{stamp}", memo="charge correction")
         audit.record(self.session, actor=self.actor, action="claim.update", entity_type="claim",
                      entity_id=claim_id, details={"fields": changed})
         return claim_from_row(row)
+
+    def ever_sent(self, claim_id: int) -> bool:
+        """True once the claim was put in an outbox batch (queued or submitted), even if it
+        came back to draft since (a rejected claim reopened)."""
+        return self.session.scalar(select(func.count()).select_from(ClaimTransitionRow).where(
+            ClaimTransitionRow.claim_id == claim_id,
+            ClaimTransitionRow.target.in_([ClaimState.QUEUED.value,
+                                           ClaimState.SUBMITTED.value]))) > 0
+
+    def delete_draft(self, claim_id: int, *, reason: str) -> Claim:
+        """Remove a draft that never left the practice: its charges are reversed and it moves
+        to ``deleted`` (the row stays: ledger and audit trail keep pointing at it).
+
+        :raises ValidationFailed: the claim was ever sent, has payments or adjustments, or
+            other claims (replacements, secondaries) hang on it.
+        """
+        row = self._row(claim_id)
+        record = f"claim {claim_id}"
+        state = ClaimState(row.state)
+        if state not in (ClaimState.DRAFT, ClaimState.VALIDATED):
+            raise ValidationFailed(record, [("state", f"only a draft can be deleted, not "
+                                                      f"{state.label}")])
+        if self.ever_sent(claim_id):
+            raise ValidationFailed(record, [("state", "it was sent to the payer before: void "
+                                                      "it (medbill claims void) instead")])
+        if row.account_claim_id is not None:
+            raise ValidationFailed(record, [("account_claim_id", "a replacement, void or "
+                                             "secondary claim shares another claim's account: "
+                                             "it cannot be deleted")])
+        dependants = self.session.scalar(select(func.count()).select_from(ClaimRow).where(
+            (ClaimRow.account_claim_id == claim_id) | (ClaimRow.replaces_claim_id == claim_id)))
+        if dependants:
+            raise ValidationFailed(record, [("id", "other claims share its account")])
+        claim = claim_from_row(row)
+        totals = Ledger(self.session, actor=self.actor).totals(claim_id=claim_id)
+        if totals.charges != totals.balance.insurance + totals.balance.patient:
+            raise ValidationFailed(record, [("balance", "payments or adjustments were applied "
+                                                        "to it: move them first")])
+        self._recharge(claim, claim_id, ZERO, key=f"charge:claim:{claim_id}:deleted",
+                       memo="draft deleted")
+        return self.transition(claim_id, ClaimState.DELETED, reason=reason)
+
+    def status_inquiry(self, claim_id: int, trace_number: str) -> ClaimStatusRequest:
+        """A 276 request for a claim the payer has (refused for claims never sent or billed
+        to no payer: the payer would answer "claim not found")."""
+        claim = self.get(claim_id)
+        record = f"claim {claim.claim_number}"
+        if claim.payer_key is None or claim.coverage_id is None:
+            raise ValidationFailed(record, [("payer_key", "self-pay: no payer to ask (a status "
+                                                          "inquiry needs a coverage)")])
+        if claim.state in NOT_SENT or not self.ever_sent(claim_id):
+            raise ValidationFailed(record, [("state", f"{claim.state.label}: never sent to the "
+                                                      "payer, so there is no status to ask "
+                                                      "for; submit it first")])
+        return ClaimStatusRequest(trace_number=trace_number, claim=self.billable(claim_id))
 
     # -- corrections --------------------------------------------------------------------------
     def correct(self, claim_id: int, corrected: Claim, *, reason: str) -> Claim:
@@ -145,6 +270,10 @@ class ClaimService:
         it is voided here only (charges reversed, nothing sent) and returned itself.
         """
         original = self.get(claim_id)
+        if original.state in NOT_SENT and not self.ever_sent(claim_id):
+            raise ValidationFailed(f"claim {claim_id}", [(
+                "state", f"{original.state.label}: never sent to the payer, so there is "
+                "nothing to void; delete it (medbill claims delete) instead")])
         if original.state is ClaimState.REJECTED:
             account = self.account_id(original)
             self._recharge(original, account, ZERO, key=f"charge:claim:{account}:abandoned",
@@ -264,6 +393,53 @@ class ClaimService:
     def get(self, claim_id: int) -> Claim:
         return claim_from_row(self._row(claim_id))
 
+    def resolve(self, reference: str | int) -> int:
+        """The id of the claim a user names by id or by claim number.
+
+        An all-digit reference is a claim id when such a claim exists, else a claim number.
+        When it is both (claim id 12 and another claim numbered "12"), it is refused as
+        ambiguous: ``id:12`` or ``number:12`` says which is meant.
+
+        :raises NotFound: no claim has this id or number.
+        :raises ValidationFailed: the reference is ambiguous or empty.
+        """
+        text = str(reference).strip()
+        kind, _, value = text.partition(":")
+        if value and kind.lower() in ("id", "number"):
+            if kind.lower() == "id":
+                if not value.isdigit():
+                    raise ValidationFailed("claim reference", [("id", "must be digits")])
+                return self._row(int(value)).id
+            return self._number_id(value, missing=NotFound("claim number", value))
+        if not text:
+            raise ValidationFailed("claim", [("reference", "give a claim id or claim number")])
+        if not text.isdigit():
+            return self._number_id(text, missing=NotFound("claim number", text))
+        by_id = self.session.get(ClaimRow, int(text))
+        number_id = self.session.scalar(select(ClaimRow.id)
+                                        .where(ClaimRow.claim_number == text))
+        if by_id is not None and number_id is not None and number_id != by_id.id:
+            raise ValidationFailed(f"claim {text}", [(
+                "reference", f"is both claim id {text} and the number of claim id "
+                f"{number_id}; say id:{text} or number:{text}")])
+        if by_id is not None:
+            return by_id.id
+        if number_id is not None:
+            return number_id
+        # "claim number 7 not found" would hide that the id was tried first
+        raise NotFound("claim id or number", text)
+
+    def _number_id(self, claim_number: str, *, missing: NotFound) -> int:
+        found = self.session.scalar(select(ClaimRow.id)
+                                    .where(ClaimRow.claim_number == claim_number))
+        if found is None:
+            raise missing
+        return found
+
+    def find(self, reference: str | int) -> Claim:
+        """The claim a user names by id or claim number (see :meth:`resolve`)."""
+        return self.get(self.resolve(reference))
+
     def by_number(self, claim_number: str) -> Claim:
         row = None
         known = self.session.info.get("medbill.claim_ids", {}).get(claim_number)
@@ -290,34 +466,60 @@ class ClaimService:
 
     def list(self, *, state: ClaimState | None = None, payer_key: str | None = None,
              patient_id: int | None = None, service_from: date | None = None,
-             limit: int = 100, offset: int = 0) -> Sequence[Claim]:
+             service_to: date | None = None, limit: int = 100, offset: int = 0
+             ) -> Sequence[Claim]:
+        """Claims by id, filtered; deleted drafts only when ``state`` asks for them."""
         statement = self._filtered(select(ClaimRow).options(selectinload(ClaimRow.lines)),
                                    state=state, payer_key=payer_key, patient_id=patient_id,
-                                   service_from=service_from, limit=limit, offset=offset)
+                                   service_from=service_from, service_to=service_to)
+        statement = statement.order_by(ClaimRow.id).limit(limit).offset(offset)
         return [claim_from_row(row) for row in self.session.scalars(statement)]
 
     def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,
             patient_id: int | None = None, service_from: date | None = None,
-            limit: int = 100, offset: int = 0) -> list[int]:
+            service_to: date | None = None, limit: int = 100, offset: int = 0) -> list[int]:
         """The ids of the claims :meth:`list` would return (same filters, same order)."""
         statement = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
                                    patient_id=patient_id, service_from=service_from,
-                                   limit=limit, offset=offset)
-        return list(self.session.scalars(statement))
+                                   service_to=service_to)
+        return list(self.session.scalars(statement.order_by(ClaimRow.id)
+                                         .limit(limit).offset(offset)))
+
+    def summary(self, *, state: ClaimState | None = None, payer_key: str | None = None,
+                patient_id: int | None = None, service_from: date | None = None,
+                service_to: date | None = None) -> ClaimListSummary:
+        """Count, charges and ledger balances of *every* claim matching the filters (not only
+        one page of them), as :meth:`list` filters them."""
+        matching = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
+                                  patient_id=patient_id, service_from=service_from,
+                                  service_to=service_to).subquery()
+        count, charges = self.session.execute(
+            select(func.count(), func.coalesce(func.sum(ClaimRow.total_charge), 0))
+            .where(ClaimRow.id.in_(select(matching.c.id)))).one()
+        insurance, patient = self.session.execute(
+            select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
+                   func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
+            .where(LedgerEntryRow.claim_id.in_(select(matching.c.id)))).one()
+        return ClaimListSummary(count=count, charges=_money(charges),
+                                insurance_balance=_money(insurance),
+                                patient_balance=_money(patient))
 
     @staticmethod
     def _filtered(statement: Select[Any], *, state: ClaimState | None, payer_key: str | None,
-                  patient_id: int | None, service_from: date | None, limit: int,
-                  offset: int) -> Select[Any]:
-        statement = statement.order_by(ClaimRow.id).limit(limit).offset(offset)
+                  patient_id: int | None, service_from: date | None,
+                  service_to: date | None) -> Select[Any]:
         if state is not None:
             statement = statement.where(ClaimRow.state == state.value)
+        else:
+            statement = statement.where(ClaimRow.state != ClaimState.DELETED.value)
         if payer_key is not None:
             statement = statement.where(ClaimRow.payer_key == payer_key)
         if patient_id is not None:
             statement = statement.where(ClaimRow.patient_id == patient_id)
         if service_from is not None:
             statement = statement.where(ClaimRow.service_date_from >= service_from)
+        if service_to is not None:
+            statement = statement.where(ClaimRow.service_date_from <= service_to)
         return statement
 
     def account_id(self, claim: Claim) -> int:
@@ -384,6 +586,21 @@ class ClaimService:
             if claim.rendering_provider_npi else None,
             referring_provider=patients.provider(claim.referring_provider_npi)
             if claim.referring_provider_npi else None)
+
+
+@dataclass(frozen=True)
+class ClaimListSummary:
+    """Totals over every claim a listing's filters match."""
+
+    count: int
+    charges: Decimal
+    insurance_balance: Decimal
+    patient_balance: Decimal
+
+
+def _money(value: object) -> Decimal:
+    """A SUM of a cents column; COALESCE's 0 comes back as a plain int."""
+    return to_money(value) if isinstance(value, Decimal) else to_money(str(value or 0))
 
 
 def _charge_bucket(coverage_id: int | None) -> Bucket:

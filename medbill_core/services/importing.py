@@ -1,4 +1,4 @@
-"""Import patients and coverages from CSV or JSON files.
+"""Import patients and coverages from CSV or JSON files, and claims from JSON.
 
 A file is imported in one transaction. A bad row gets an error naming the
 row and the field (never the value: it may be PHI). By default one bad row
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from medbill_core.app import UnitOfWork
-from medbill_core.domain import Coverage, Patient, validate_record
+from medbill_core.domain import Claim, Coverage, Patient, validate_record
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 
 _NESTED_PREFIXES = ("address_", "subscriber_")
@@ -166,3 +166,81 @@ def import_coverages(work: UnitOfWork, path: Path, *, file_format: str | None = 
                      keep_good: bool = False) -> ImportReport:
     """Create or update coverages from ``path`` (patient by ``account_number``)."""
     return _import(work, path, file_format, keep_good, _store_coverage)
+
+
+# -- claims -----------------------------------------------------------------------------------
+
+#: Bad records an import reports one by one; beyond this it only counts them.
+MAX_REPORTED_PROBLEMS = 20
+
+
+@dataclass
+class ClaimImportReport(ImportReport):
+    """What a claims import did: the count, every bad record, and what it filled in."""
+
+    #: ``(record label, message)``: a value the import chose for the user (e.g. the coverage).
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+#: Claim fields medbill sets itself: an import giving them would bypass the lifecycle (a
+#: claim imported "paid") or the ledger (a follow-up claim posts no charges of its own).
+_NOT_IMPORTED = ("id", "state", "account_claim_id", "replaces_claim_id", "payer_claim_number",
+                 "created_at")
+
+
+def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
+                 notes: list[tuple[str, str]]) -> None:
+    given = [key for key in _NOT_IMPORTED if record.get(key) is not None
+             and not (key == "state" and record[key] == "draft")]
+    if given:
+        raise ValidationFailed(label, [(key, "set by medbill, not by an import")
+                                       for key in given])
+    account = record.pop("account_number", None)
+    if account is not None:
+        try:
+            record["patient_id"] = work.patients.by_account(str(account)).id
+        except NotFound:
+            raise ValidationFailed(label, [("account_number",
+                                            "no patient has this account number")]) from None
+    claim = validate_record(Claim, record, record=label)
+    if claim.payer_key is not None and claim.coverage_id is None:
+        if claim.payer_key not in work.app.config.payers:
+            raise UnknownPayer(claim.payer_key)
+        # Without a coverage the charges would go to the patient while the claim goes to
+        # the payer: take the one coverage that can be meant, or refuse.
+        coverage = work.claims.coverage_for_payer(claim.patient_id, claim.payer_key,
+                                                  claim.service_date_from, label)
+        claim = claim.model_copy(update={"coverage_id": coverage.id})
+        notes.append((label, f"coverage_id: taken as {coverage.id}, the patient's one active "
+                             f"coverage with payer {claim.payer_key}"))
+    work.claims.create(claim)
+
+
+def import_claims(work: UnitOfWork, path: Path, *, keep_good: bool = False
+                  ) -> ClaimImportReport:
+    """Create draft claims from a JSON list (patient by ``account_number``).
+
+    Every record is checked, so that all bad records are reported at once; by default one
+    bad record imports nothing (the caller raises), with ``keep_good`` the good ones stay.
+    """
+    report = ClaimImportReport()
+    for number, record in read_rows(path, "json"):
+        label = f"record {number}"
+        savepoint = work.session.begin_nested()
+        notes: list[tuple[str, str]] = []
+        try:
+            _store_claim(work, dict(record), label, notes)
+            savepoint.commit()
+            report.imported += 1
+            report.notes.extend(notes)
+        except ValidationFailed as exc:
+            savepoint.rollback()
+            report.rejected.append(exc)
+        except UnknownPayer:
+            savepoint.rollback()
+            report.rejected.append(ValidationFailed(label, [(
+                "payer_key", "not a configured payer (see [payers] in medbill.toml)")]))
+        except MedbillError as exc:
+            savepoint.rollback()
+            report.rejected.append(ValidationFailed(label, [("(record)", exc.message)]))
+    return report

@@ -2,11 +2,14 @@
 
 1. :func:`prepare_batches` (one transaction): validated claims are grouped by payer,
    encoded by the payer's adapter, each file is recorded in the outbox as ``pending``
-   with a stable idempotency key, and its claims move to ``submitted``.
+   with a stable idempotency key, and its claims move to ``queued`` ("queued, not sent").
 2. :func:`send_pending` (one transaction per file): each pending file is sent through
-   its channel with that key and marked ``sent`` with the channel's receipt. A crash
-   between sending and marking leaves it ``pending``; the next run sends the same bytes
-   with the same key, and the remote end answers with the original receipt.
+   its channel with that key and marked ``sent`` with the channel's receipt; only then
+   do its claims move to ``submitted`` (a refused file's claims to ``rejected``). A file
+   the channel did not take (down, timeout) stays ``pending`` and its claims ``queued``
+   until a later run sends it. A crash between sending and marking leaves it ``pending``;
+   the next run sends the same bytes with the same key, and the remote end answers with
+   the original receipt.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ from sqlalchemy import select
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.domain import ClaimState, DocumentKind, SubmissionFile, SubmissionReceipt
-from medbill_core.errors import AdapterNotAvailable, MedbillError, SubmissionError
+from medbill_core.errors import (
+    AdapterNotAvailable,
+    MedbillError,
+    SubmissionError,
+    ValidationFailed,
+)
 from medbill_core.storage.schema import SubmissionRow, utcnow
 
 log = logging.getLogger("medbill.submission")
@@ -58,6 +66,15 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     """
     hooks = work.app.hooks
     wanted = set(claim_ids) if claim_ids is not None else None
+    for claim_id in sorted(wanted or ()):
+        claim = work.claims.get(claim_id)
+        if claim.state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent below
+            raise ValidationFailed(f"claim {claim.claim_number}", [(
+                "state", f"{claim.state.label}: only validated claims are submitted (scrub "
+                "a draft first: medbill claims scrub)")])
+        if claim.payer_key is None:
+            raise ValidationFailed(f"claim {claim.claim_number}", [(
+                "payer_key", "self-pay: nothing to send to a payer")])
     by_payer: dict[str, list[int]] = defaultdict(list)
     for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
                                   limit=10**9):
@@ -90,7 +107,7 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
                          details={"payer_key": key, "claims": len(file.claim_numbers),
                                   "control_number": file.control_number})
             for number in file.claim_numbers:
-                work.claims.transition(numbers_to_ids[number], ClaimState.SUBMITTED,
+                work.claims.transition(numbers_to_ids[number], ClaimState.QUEUED,
                                        reason=f"batch {row.id}")
             created.append(row.id)
     return created
@@ -149,11 +166,14 @@ def _send_one(app: Medbill, submission_id: int) -> SendOutcome:
         audit.record(work.session, actor=work.actor, action=f"submission.{status}",
                      entity_type="submission", entity_id=submission_id,
                      details={"remote_id": receipt.submission_id})
-        if not receipt.accepted:
-            for number in file.claim_numbers:
-                claim = work.claims.by_number(number)
-                work.claims.transition(claim.id, ClaimState.REJECTED,
-                                       reason=f"batch {submission_id} refused by {channel}")
+        target, reason = (ClaimState.SUBMITTED, f"batch {submission_id} sent via {channel}") \
+            if receipt.accepted else \
+            (ClaimState.REJECTED, f"batch {submission_id} refused by {channel}")
+        for number in file.claim_numbers:
+            claim = work.claims.by_number(number)
+            # an answer applied before this run (crash after sending) already moved it on
+            if claim.state is ClaimState.QUEUED:
+                work.claims.transition(claim.id, target, reason=reason)
     return SendOutcome(submission_id, payer_key, len(file.claim_numbers), status,
                        remote_id=receipt.submission_id, receipt=receipt)
 
@@ -163,3 +183,36 @@ def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None) -> list[Send
     with app.unit_of_work() as work:
         prepare_batches(work, claim_ids=claim_ids)
     return send_pending(app)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One outbox file as a person sees it: what it holds and whether it left."""
+
+    submission_id: int
+    payer_key: str
+    channel: str
+    control_number: str
+    claims: int
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def list_outbox(app: Medbill, *, pending_only: bool = False, limit: int = 100
+                ) -> list[OutboxItem]:
+    """Outbox files, newest first (only those not yet taken by their channel if asked)."""
+    with app.database.reader() as session:
+        statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
+        if pending_only:
+            statement = statement.where(SubmissionRow.status == PENDING)
+        return [OutboxItem(row.id, row.payer_key, row.channel, row.control_number,
+                           len(row.claim_numbers), row.status, row.attempts, row.last_error,
+                           row.created_at.isoformat(timespec="seconds"),
+                           row.sent_at.isoformat(timespec="seconds") if row.sent_at else None)
+                for row in session.scalars(statement)]

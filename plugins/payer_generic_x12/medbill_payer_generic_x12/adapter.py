@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import ClassVar, Literal
@@ -131,6 +132,11 @@ class GenericX12Adapter(PayerAdapter):
                 add(Severity.ERROR, "other_relationship",
                     "a prior payer's relationship code is not allowed in 837P 2320 SBR02",
                     "prior_adjudications.coverage.relationship")
+        outside = _outside_x12_charset(claim)
+        if outside:
+            add(Severity.WARNING, "charset",
+                f"{', '.join(outside)} hold characters outside the X12 character set (accented "
+                "letters ...): they are sent transliterated (Ñ as N, é as e)", outside[0])
         if claim.patient.address is None:
             add(Severity.ERROR, "patient_address",
                 "the patient's address is required in an 837P (2010BA or 2010CA N3/N4)",
@@ -156,6 +162,11 @@ class GenericX12Adapter(PayerAdapter):
                             control_numbers=self.control_numbers, now=now,
                             max_claims_per_transaction=options.max_claims_per_transaction,
                             max_lines_per_claim=options.max_lines_per_claim)
+        if batch.transliterated:  # claim numbers and element names only: no PHI
+            for number in sorted({n for n, _ in batch.transliterated if n}):
+                places = sorted({where for n, where in batch.transliterated if n == number})
+                log.info("claim %s: %s written transliterated to the X12 character set",
+                         number, ", ".join(places))
         return [SubmissionFile(
             payer_key=payer.key, kind=DocumentKind.CLAIM_837P, content=batch.text,
             claim_numbers=batch.claim_numbers, control_number=batch.control_number,
@@ -234,3 +245,31 @@ class GenericX12Adapter(PayerAdapter):
 
 
 __all__ = ["GenericX12Adapter", "GenericX12Options"]
+
+
+log = logging.getLogger("medbill.x12")
+
+_NAME_FIELDS = ("last_name", "first_name", "middle_name")
+_ADDRESS_FIELDS = ("line1", "line2", "city")
+
+
+def _outside_x12_charset(claim: BillableClaim) -> list[str]:
+    """Names of the fields (never their values) the 837P will carry transliterated."""
+    found = []
+    people = [("patient", claim.patient), ("rendering_provider", claim.rendering_provider),
+              ("referring_provider", claim.referring_provider)]
+    if claim.coverage is not None:
+        people.append(("coverage.subscriber", claim.coverage.subscriber))
+    for label, person in people:
+        if person is None:
+            continue
+        for name in _NAME_FIELDS:
+            value = getattr(person, name, None)
+            if value and not value.isascii():  # what the writer transliterates
+                found.append(f"{label}.{name}")
+        address = getattr(person, "address", None)
+        for name in _ADDRESS_FIELDS if address is not None else ():
+            value = getattr(address, name)
+            if value and not value.isascii():
+                found.append(f"{label}.address.{name}")
+    return found

@@ -12,6 +12,8 @@ from typing import Any
 
 from medbill_core.domain import DocumentKind, Remittance
 from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.x12.charset import outside_pattern
+from medbill_payer_generic_x12.x12.delimiters import detect_delimiters
 from medbill_payer_generic_x12.x12.errors import X12Error
 
 
@@ -36,10 +38,49 @@ def validate_document(text: str) -> tuple[DocumentKind | None, list[Finding]]:
             kind, objects = _lenient(text, findings, strict_error)
         except X12Error:
             return None, findings
+    findings += _charset_findings(text)
     for index, item in enumerate(objects, start=1):
         if isinstance(item, Remittance):
             findings += _balance_835(index, item)
     return kind, findings
+
+
+#: Findings of characters outside the X12 sets reported one by one; beyond, only counted.
+_MAX_CHARSET_FINDINGS = 20
+
+
+def _charset_findings(text: str) -> list[Finding]:
+    """An error per element holding characters outside the X12 basic and extended character
+    sets (see :mod:`~medbill_payer_generic_x12.x12.charset`): named by segment number, tag and
+    element position, never by the value."""
+    try:
+        delimiters = detect_delimiters(text)
+    except X12Error:
+        return []  # the structural finding already says the document is unreadable
+    outside = outside_pattern(delimiters.all + "\r\n")
+    body = text.lstrip("\ufeff \t\r\n")
+    if outside.search(body) is None:
+        return []  # the common case, one C-level scan of the document
+    found: list[Finding] = []
+    count = 0
+    for number, segment in enumerate(body.split(delimiters.segment), start=1):
+        if outside.search(segment) is None:
+            continue
+        elements = segment.strip("\r\n").split(delimiters.element)
+        tag = elements[0]
+        for position, value in enumerate(elements[1:], start=1):
+            if outside.search(value) is None:
+                continue
+            count += 1
+            if count <= _MAX_CHARSET_FINDINGS:
+                found.append(Finding("error", f"segment {number} ({tag}) element "
+                                              f"{tag}{position:02d}: characters outside the X12 "
+                                              "basic and extended character sets (e.g. accented "
+                                              "letters; transliterate them)"))
+    if count > _MAX_CHARSET_FINDINGS:
+        found.append(Finding("error", f"... and {count - _MAX_CHARSET_FINDINGS} more elements "
+                                      "with characters outside the X12 character sets"))
+    return found
 
 
 def _lenient(text: str, findings: list[Finding], first: X12Error) -> tuple[DocumentKind, Any]:

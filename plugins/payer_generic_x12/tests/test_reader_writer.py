@@ -129,12 +129,13 @@ def test_writer_refuses_delimiters_in_data(value: str, named: str) -> None:
     assert "A" not in str(caught.value).split(":")[-1].replace("a ", "")
 
 
-def test_writer_keeps_printable_non_ascii_and_drops_trailing_empty_elements() -> None:
+def test_writer_transliterates_non_ascii_and_drops_trailing_empty_elements() -> None:
     writer = InterchangeWriter(EnvelopeSettings("S", "R"), MemoryControlNumbers(), now=NOW)
     transaction = writer.group("HC", "005010X222A1").transaction("837")
     transaction.add("NM1", "IL", "1", "MU\u00d1OZ", None, "", None)
     transaction.add("SV1", ("HC", "99213", None), "10", None, ("1", None))
-    assert transaction.lines == ["NM1*IL*1*MU\u00d1OZ", "SV1*HC:99213*10**1"]
+    assert transaction.lines == ["NM1*IL*1*MUNOZ", "SV1*HC:99213*10**1"]
+    assert transaction.transliterated == [(None, "NM103")]
 
 
 def test_writer_refuses_component_separator_inside_a_component() -> None:

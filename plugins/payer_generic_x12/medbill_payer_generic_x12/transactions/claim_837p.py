@@ -113,6 +113,9 @@ class EncodedBatch:
     control_number: str
     claim_numbers: list[str]
     transaction_count: int
+    #: ``(claim number, element)`` of each value written transliterated to the X12 character
+    #: set (accented letters ...), for the caller to report; never the value itself.
+    transliterated: list[tuple[str | None, str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -171,6 +174,7 @@ def _encode(claims: Sequence[BillableClaim], parties: Parties,
     interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
     group_handle = interchange.group(FUNCTIONAL_ID, VERSION)
     claim_numbers: list[str] = []
+    transliterated: list[tuple[str | None, str]] = []
     stamp = interchange.now
     for group in group_claims(claims):
         for start in range(0, len(group.claims), max_claims_per_transaction):
@@ -187,8 +191,10 @@ def _encode(claims: Sequence[BillableClaim], parties: Parties,
                 _write_claim(writer, billing_hl, claim, group.payer)
                 claim_numbers.append(claim.claim.claim_number)
             writer.context_claim = None
-    return EncodedBatch(interchange.text(), interchange.control_number, claim_numbers,
-                        group_handle.transaction_count)
+            transliterated += writer.transliterated
+    text = interchange.text()  # renders HL/ST/SE: they hold no text to transliterate
+    return EncodedBatch(text, interchange.control_number, claim_numbers,
+                        group_handle.transaction_count, transliterated)
 
 
 # -- encoding -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from medbill_payer_generic_x12.x12.charset import transliterate
 from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import DEFAULT_DELIMITERS, Delimiters
 from medbill_payer_generic_x12.x12.errors import X12DelimiterInData, X12EncodeError
@@ -61,6 +62,9 @@ class SegmentBuffer:
         self._repetition = delimiters.repetition
         #: Claim number named in errors while a claim is written (set by encoders).
         self.context_claim: str | None = None
+        #: ``(claim number, element)`` of every value written transliterated (see
+        #: :mod:`~medbill_payer_generic_x12.x12.charset`).
+        self.transliterated: list[tuple[str | None, str]] = []
 
     def render(self, tag: str, elements: Iterable[Element]) -> str:
         component = self._component
@@ -80,6 +84,8 @@ class SegmentBuffer:
         while len(parts) > 1 and not parts[-1]:
             parts.pop()
         line = self._element.join(parts)
+        if not line.isascii():  # rare: names like Ñúñez; str.isascii is a C scan
+            return self.render(tag, self._transliterated(tag, elements))
         # Checked on the finished segment, not per element: the counts tell whether a separator
         # came from the data; terminators and control characters must not appear at all. Plain
         # ``in``/``count``/``isprintable`` scans are C loops, a fraction of a regex search.
@@ -90,6 +96,32 @@ class SegmentBuffer:
                 or (not line.isprintable() and self._bad_in_line.search(line))):
             self._locate_bad_data(tag, elements)
         return line
+
+    def _transliterated(self, tag: str, elements: Iterable[Element]) -> list[Element]:
+        """The elements with text outside the X12 character sets transliterated, each place
+        noted in :attr:`transliterated` (segment and element, never the value)."""
+        result: list[Element] = []
+        for position, element in enumerate(elements, start=1):
+            values = element if isinstance(element, tuple) else (element,)
+            changed = []
+            for component_position, value in enumerate(values, start=1):
+                if value and not value.isascii():
+                    new = transliterate(value)
+                    where = f"{tag}{position:02d}" + (
+                        f"-{component_position}" if isinstance(element, tuple) else "")
+                    if not new:
+                        raise X12EncodeError(
+                            "text in the X12 character set (nothing is left of this value "
+                            "once its characters outside the set are taken out)",
+                            segment_id=tag, element=position,
+                            component=component_position if isinstance(element, tuple)
+                            else None, claim_number=self.context_claim)
+                    self.transliterated.append(
+                        (self.context_claim, where))
+                    value = new
+                changed.append(value)
+            result.append(tuple(changed) if isinstance(element, tuple) else changed[0])
+        return result
 
     def add(self, tag: str, *elements: Element) -> None:
         """Append one segment."""
