@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
-from medbill_core.domain import Payment, PaymentMethodKind, PaymentPlan, PlanFrequency
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    fail,
+    open_app,
+    parse_date_option,
+    parse_money_option,
+    print_json,
+)
+from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
 from medbill_core.errors import ValidationFailed
 from medbill_core.privatefiles import private_dir, write_private
@@ -32,6 +41,28 @@ def _amount(text: str, field: str) -> Decimal:
         raise ValidationFailed("command line", [(field, "not a decimal amount")]) from None
 
 
+ConfirmDate = Annotated[bool, typer.Option(
+    "--confirm-date", help="Accept a date further ahead or back than usual")]
+
+#: How far a payment's received date may lie from today before it needs --confirm-date: a
+#: payment cannot arrive tomorrow, and one received over a year ago is most likely a typo.
+PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = 0, 365
+#: A plan's first due date: up to a year ahead, at most a month back (older ones are "late"
+#: from the day they are created).
+PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = 365, 31
+
+
+def _choice(value: str | None, option: str, choices: type[StrEnum]) -> Any:
+    """An option value from a fixed set; anything else is a one-line usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return choices(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise fail(f"{option} must be one of: {allowed}", 2) from None
+
+
 @payments_app.command("record")
 @cli_errors
 def record(
@@ -44,19 +75,23 @@ def record(
     received: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
     overpayment: Annotated[str | None, typer.Option(
         help="What to do with money beyond the balance: credit or refund")] = None,
+    confirm_date: ConfirmDate = False,
 ) -> None:
     """Record a patient payment and apply it oldest-first (or to one claim)."""
     from medbill_core.domain import validate_record
     from medbill_core.services.payments import Overpayment, record_payment
 
+    paid = parse_money_option(amount, "--amount", allow_zero=False)
+    on = parse_date_option(received, "--received", future_days=PAYMENT_FUTURE_DAYS,
+                           past_days=PAYMENT_PAST_DAYS, confirmed=confirm_date,
+                           confirm_flag="--confirm-date") or date.today()
+    decision = _choice(overpayment, "--overpayment", Overpayment)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         payment = validate_record(Payment, {
-            "patient_id": patient_id, "amount": _amount(amount, "amount"), "method": method,
-            "reference": reference, "claim_id": claim,
-            "received_on": received or date.today().isoformat()}, record="payment")
-        decision = Overpayment(overpayment) if overpayment else None
+            "patient_id": patient_id, "amount": paid, "method": method,
+            "reference": reference, "claim_id": claim, "received_on": on}, record="payment")
         result = record_payment(work, payment, overpayment=decision)
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items()) or "nothing"
     console.print(f"payment {result.payment_id} recorded; applied {applied}; "
@@ -71,18 +106,20 @@ def create(
     installments: Annotated[int, typer.Option(min=1, max=120)],
     start: Annotated[str, typer.Option(help="First due date YYYY-MM-DD")],
     frequency: Annotated[PlanFrequency, typer.Option()] = PlanFrequency.MONTHLY,
+    confirm_date: ConfirmDate = False,
 ) -> None:
     """Set up a payment plan whose installments add up exactly to the total."""
-    from medbill_core.services.payments import create_plan, schedule
+    from medbill_core.services.payments import new_plan
 
+    amount = parse_money_option(total, "--total", allow_zero=False)
+    first = parse_date_option(start, "--start", future_days=PLAN_FUTURE_DAYS,
+                              past_days=PLAN_PAST_DAYS, confirmed=confirm_date,
+                              confirm_flag="--confirm-date")
+    assert amount is not None and first is not None  # required options
     medbill = open_app()
-    first = date.fromisoformat(start)
-    amount = _amount(total, "total")
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
-        plan = create_plan(work, PaymentPlan(
-            patient_id=patient_id, total_amount=amount, start_date=first, frequency=frequency,
-            installments=schedule(amount, installments, first, frequency)))
+        plan = new_plan(work, patient_id, amount, installments, first, frequency)
     console.print(f"plan {plan.id}: {len(plan.installments)} installments of "
                   f"{plan.installments[0].amount} from {first}")
 

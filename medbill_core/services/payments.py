@@ -147,11 +147,30 @@ def schedule(total: Decimal, count: int, start: date,
     if count < 1:
         raise ValidationFailed("payment plan", [("installments", "at least one is needed")])
     total = to_money(total)
+    if total <= ZERO:
+        raise ValidationFailed("payment plan", [("total_amount", "must be more than 0.00")])
+    if total < CENT * count:  # every installment must ask for at least a cent
+        raise ValidationFailed("payment plan", [(
+            "installments", f"{count} installments need a total of at least {CENT * count}")])
     base = (total / count).quantize(CENT, rounding="ROUND_DOWN")
     amounts = [base] * (count - 1) + [total - base * (count - 1)]
     dates = [_add_months(start, i) if frequency is PlanFrequency.MONTHLY
              else start + timedelta(days=_STEP[frequency] * i) for i in range(count)]
     return [Installment(due_date=d, amount=a) for d, a in zip(dates, amounts, strict=True)]
+
+
+def new_plan(work: UnitOfWork, patient_id: int, total: Decimal, count: int, start: date,
+             frequency: PlanFrequency = PlanFrequency.MONTHLY) -> PaymentPlan:
+    """Schedule ``total`` in ``count`` installments from ``start`` and store the plan.
+
+    :raises ValidationFailed: the total is not positive, too small for ``count`` cents, more
+        than the patient owes, or the patient already has an active plan.
+    """
+    installments = schedule(total, count, start, frequency)
+    plan = validate_record(PaymentPlan, {
+        "patient_id": patient_id, "total_amount": total, "start_date": start,
+        "frequency": frequency, "installments": installments}, record="payment plan")
+    return create_plan(work, plan)
 
 
 def create_plan(work: UnitOfWork, plan: PaymentPlan) -> PaymentPlan:
