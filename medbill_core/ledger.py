@@ -250,13 +250,14 @@ class Ledger:
         return self._balance(LedgerEntryRow.claim_id == claim_id,
                              LedgerEntryRow.payer_key == payer_key).insurance
 
-    def patient_balance(self, patient_id: int) -> Balance:
-        return self._balance(LedgerEntryRow.patient_id == patient_id)
+    def patient_balance(self, patient_id: int, *, as_of: date | None = None) -> Balance:
+        return self._balance(LedgerEntryRow.patient_id == patient_id, *as_of_conditions(as_of))
 
     def totals(self, *, claim_id: int | None = None, patient_id: int | None = None,
-               payer_key: str | None = None) -> Totals:
-        """Sums by kind and the balance, for one claim, patient, payer or the whole ledger."""
-        conditions = []
+               payer_key: str | None = None, as_of: date | None = None) -> Totals:
+        """Sums by kind and the balance, for one claim, patient, payer or the whole ledger;
+        with ``as_of``, of the entries effective on or before that day only."""
+        conditions = list(as_of_conditions(as_of))
         if claim_id is not None:
             conditions.append(LedgerEntryRow.claim_id == claim_id)
         if patient_id is not None:
@@ -269,13 +270,25 @@ class Ledger:
         by_kind = {EntryKind(kind): _summed(amount) for kind, amount in rows}
         return Totals(by_kind, self._balance(*conditions))
 
-    def insurance_balance_by_payer(self) -> dict[str, Decimal]:
-        """Insurance A/R: what each payer is still expected to pay."""
+    def insurance_balance_by_payer(self, *, as_of: date | None = None) -> dict[str, Decimal]:
+        """Insurance A/R: what each payer is still expected to pay (as of a day: see
+        :func:`as_of_conditions`)."""
         rows = self.session.execute(
             select(LedgerEntryRow.payer_key, func.sum(LedgerEntryRow.insurance_delta))
-            .where(LedgerEntryRow.payer_key.is_not(None))
+            .where(LedgerEntryRow.payer_key.is_not(None), *as_of_conditions(as_of))
             .group_by(LedgerEntryRow.payer_key)).all()
         return {key: _summed(amount) for key, amount in rows}
+
+
+def as_of_conditions(as_of: date | None) -> tuple[object, ...]:
+    """The condition "effective on or before ``as_of``" (none when ``as_of`` is None).
+
+    The ledger as of a day is its entries by **effective date** (the service date of a
+    charge, the payment date of an 835, the received date of a patient payment, the day of a
+    refund or reversal), not by when they were recorded: a month-end report re-run later
+    shows the same balances, except for entries later back-dated into that month.
+    """
+    return () if as_of is None else (LedgerEntryRow.effective_date <= as_of,)
 
 
 def _summed(value: object) -> Decimal:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -165,15 +166,17 @@ def buckets(*amounts: str) -> dict[str, Decimal]:
 
 
 def assert_matches_ledger(app: Medbill, as_of: date) -> AgingReport:
-    """The report's totals are the ledger's balances, to the cent, whatever the as-of date."""
+    """The report's totals are the balances of the ledger as of ``as_of`` (entries effective
+    on or before it), to the cent."""
     with app.unit_of_work() as work:
         report = aging(work, as_of=as_of)
         per_patient = patient_aging(work, as_of=as_of)
-        totals = work.ledger.totals()
-        by_payer = {k: v for k, v in work.ledger.insurance_balance_by_payer().items() if v}
+        totals = work.ledger.totals(as_of=as_of)
+        by_payer = {k: v for k, v in
+                    work.ledger.insurance_balance_by_payer(as_of=as_of).items() if v}
         patient_ids = sorted(set(work.session.scalars(select(LedgerEntryRow.patient_id))))
-        by_patient = {work.patients.get(i).account_number: work.ledger.patient_balance(i).patient
-                      for i in patient_ids}
+        by_patient = {work.patients.get(i).account_number:
+                      work.ledger.patient_balance(i, as_of=as_of).patient for i in patient_ids}
     assert report.insurance_total.total == totals.balance.insurance
     assert report.patient.total == totals.balance.patient
     assert report.total.total == totals.balance.total
@@ -261,13 +264,21 @@ def test_aging_as_of_boundaries(medbill_app: Medbill, book: dict[str, int]) -> N
     # the self-pay claim: 91 days today, 90 yesterday; the patient's 20.00: 51 / 49 days
     assert tomorrow.patient.buckets == buckets("0", "20.00", "0", "80.00", "0")
     assert yesterday.patient.buckets == buckets("0", "20.00", "80.00", "0", "0")
-    # ten days ago: sent 130 days ago was 120 days old (91-120), sent 30 days ago was 20
-    assert ten_days_ago.insurance[0].buckets == buckets("200.00", "0", "0", "100.00", "0")
-    # the as-of date moves amounts between buckets, never changes the totals
-    for report in (tomorrow, yesterday, ten_days_ago):
+    # with nothing posted since yesterday, the as-of date only moves amounts between buckets
+    for report in (tomorrow, yesterday):
         assert (report.insurance_total.total, report.patient.total) == (D("433.50"),
                                                                        D("80.00"))
         assert report.total.credit == D("-30.00")
+    # ten days ago is the ledger of ten days ago: sent 130 days ago was 120 days old
+    # (91-120), sent 30 days ago was 20; acme had not yet paid (3 days ago) "payer_over",
+    # sent 8 days before, so no acme credit; the 70.00 payment (5 days ago) was not there
+    # either: no patient credit, the 50.00 of "overpaid" (served that day) was owed
+    [acme, bluecross] = ten_days_ago.insurance
+    assert (acme.buckets, acme.credit) == (buckets("300.00", "0", "0", "100.00", "0"), ZERO)
+    assert bluecross.buckets == buckets("0", "143.50", "0", "0", "0")
+    assert (ten_days_ago.patient.buckets, ten_days_ago.patient.credit) == (
+        buckets("50.00", "20.00", "80.00", "0", "0"), ZERO)
+    assert_matches_ledger(medbill_app, TODAY - timedelta(days=10))
 
 
 def test_patient_aging_per_account_number(medbill_app: Medbill, book: dict[str, int]) -> None:
@@ -348,28 +359,26 @@ claim_spec = st.tuples(st.sampled_from(["acme", "bluecross", None, "acme+medicar
                        st.integers(0, 300), st.one_of(st.none(), st.integers(0, 300)))
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=st.lists(claim_spec, min_size=1, max_size=4),
-       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=8),
-       shift=st.integers(-150, 150))
-def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list[Any],
-                                               operations: list[Any], shift: int) -> None:
-    """Random charges, remittances (payments, adjustments, transfers to the patient or the
-    secondary payer, payer over-payments), patient payments (credits, refunds) and write-offs,
-    posted through the real services; the fixture's database carries over between examples,
-    which only makes the ledger the report must match bigger."""
-    app = medbill_app
+def make_claims(app: Medbill, specs: list[Any],
+                day: Callable[[int], date]) -> tuple[list[int], list[int]]:
+    """(claims, insured claims) of ``claim_spec``s, ages counted back by ``day``."""
     claims, insured = [], []
     for payer, charges, service_age, sent_age in specs:
         primary, _, secondary = (payer or "").partition("+")
         claims.append(new_claim(
             app, payer=primary or None, charges=tuple(str(c) for c in charges),
-            service=ago(service_age), secondary=secondary or None,
-            submitted=ago(min(sent_age, service_age)) if primary and sent_age is not None
+            service=day(service_age), secondary=secondary or None,
+            submitted=day(min(sent_age, service_age)) if primary and sent_age is not None
             else None))
         if primary:
             insured.append(claims[-1])
+    return claims, insured
+
+
+def apply_operations(app: Medbill, claims: list[int], insured: list[int],
+                     operations: list[Any], day: Callable[[int], date]) -> None:
+    """Post the operations through the real services, dated ``day(age)`` (write-offs:
+    ``day(0)``)."""
     for op in operations:
         claim_id = claims[op[1] % len(claims)]
         if op[0] == "remit":
@@ -383,11 +392,11 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
                     follow = work.claims.ids(patient_id=work.claims.get(claim_id).patient_id)
                     numbers = [work.claims.get(i).claim_number for i in follow]
                 number = next((n for n in numbers if n.endswith("-S2")), number)
-            remit(app, number, paid=str(paid), co=str(co), pr=str(pr), on=ago(age))
+            remit(app, number, paid=str(paid), co=str(co), pr=str(pr), on=day(age))
         elif op[0] == "pay":
             _, _, amount, overpayment, age = op
             with suppress(LedgerError):  # more than owed and no decision: nothing written
-                pay(app, patient_of(app, claim_id), str(amount), ago(age), overpayment)
+                pay(app, patient_of(app, claim_id), str(amount), day(age), overpayment)
         else:
             _, _, amount, bucket, allow_credit = op
             # refused when it would leave a bucket negative without allow_credit; on a
@@ -397,8 +406,23 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
                 work.ledger.post(f"wo:{claim_id}:{next(_traces)}", "test", [LedgerLine(
                     EntryKind.WRITE_OFF, amount, patient_id=claim.patient_id,
                     claim_id=claim_id, payer_key=claim.payer_key, bucket=bucket)],
-                    effective_date=TODAY, allow_credit=allow_credit)
-    report = assert_matches_ledger(app, TODAY + timedelta(days=shift))
+                    effective_date=day(0), allow_credit=allow_credit)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(claim_spec, min_size=1, max_size=4),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=8),
+       shift=st.integers(-150, 150))
+def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list[Any],
+                                               operations: list[Any], shift: int) -> None:
+    """Random charges, remittances (payments, adjustments, transfers to the patient or the
+    secondary payer, payer over-payments), patient payments (credits, refunds) and write-offs,
+    posted through the real services; the fixture's database carries over between examples,
+    which only makes the ledger the report must match bigger."""
+    claims, insured = make_claims(medbill_app, specs, ago)
+    apply_operations(medbill_app, claims, insured, operations, ago)
+    report = assert_matches_ledger(medbill_app, TODAY + timedelta(days=shift))
     for seen, name in ((report.insurance_total.credit, "an insurance credit"),
                        (report.patient.credit, "a patient credit"),
                        (any(line.label == NO_PAYER for line in report.insurance),
@@ -409,6 +433,51 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
                         "three or more buckets")):
         if seen:
             event(name)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(claim_spec, min_size=1, max_size=3),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=6),
+       later_specs=st.lists(claim_spec, max_size=2),
+       later=st.lists(st.one_of(remittance_op, payment_op, write_off_op), min_size=1,
+                      max_size=6),
+       back=st.integers(0, 200))
+def test_aging_as_of_a_day_ignores_what_is_dated_after_it(
+        medbill_app: Medbill, specs: list[Any], operations: list[Any], later_specs: list[Any],
+        later: list[Any], back: int) -> None:
+    """A month-end report re-run later matches: the aging as of D is the ledger filtered to
+    entries effective on or before D, and charges, remittances, payments, write-offs and
+    submissions dated after D change nothing in it (neither amounts nor ages)."""
+    app = medbill_app
+    as_of = TODAY - timedelta(days=back)
+
+    def before(age: int) -> date:  # on or before D
+        return as_of - timedelta(days=age)
+
+    def after(age: int) -> date:  # after D (ages 0-300 map to D+1 ... D+301)
+        return as_of + timedelta(days=301 - age)
+
+    claims, insured = make_claims(app, specs, before)
+    apply_operations(app, claims, insured, operations, before)
+    first = assert_matches_ledger(app, as_of).as_json()
+    with app.unit_of_work() as work:
+        first_patients = patient_aging(work, as_of=as_of).as_json()
+    unsent = [claim for claim in insured if not _was_submitted(app, claim)]
+    for claim in unsent:  # sent after D: still aged from the service date as of D
+        submit(app, claim, after(300))
+    new_claims, new_insured = make_claims(app, later_specs, after)
+    apply_operations(app, claims + new_claims, insured + new_insured, later, after)
+    assert assert_matches_ledger(app, as_of).as_json() == first
+    with app.unit_of_work() as work:
+        assert patient_aging(work, as_of=as_of).as_json() == first_patients
+
+
+def _was_submitted(app: Medbill, claim_id: int) -> bool:
+    with app.unit_of_work() as work:
+        return work.session.scalar(select(ClaimTransitionRow.id).where(
+            ClaimTransitionRow.claim_id == claim_id,
+            ClaimTransitionRow.target == "submitted").limit(1)) is not None
 
 
 # -- the follow-up work list -------------------------------------------------------------------

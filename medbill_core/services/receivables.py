@@ -27,11 +27,16 @@ fall into the buckets 0-30, 31-60, 61-90, 91-120 and 121+ (over 120): day 30 is 
 
 A negative account balance (a credit: an over-payment or an over-adjustment) is never aged
 into a bucket nor netted against other accounts: it goes to the ``credit`` column, so that
-the buckets plus the credit of a line are exactly its ledger balance. The report covers
-every entry posted, whatever its effective date: its totals are
-:meth:`~medbill_core.ledger.Ledger.totals` and
-:meth:`~medbill_core.ledger.Ledger.insurance_balance_by_payer` to the cent; ``as_of`` is the
-date ages are counted to.
+the buckets plus the credit of a line are exactly its ledger balance.
+
+The report is the ledger **as of** ``as_of`` (default today): only entries effective on or
+before that day count (:func:`~medbill_core.ledger.as_of_conditions`; charges are dated by
+their service date, so services after ``as_of`` are out), and only what had happened by then
+dates them (submissions on or before that local day, transfers to the patient effective by
+then). Its totals are :meth:`~medbill_core.ledger.Ledger.totals` and
+:meth:`~medbill_core.ledger.Ledger.insurance_balance_by_payer` with the same ``as_of``, to
+the cent, so a month-end report re-run later shows the same figures; a posting dated after
+``as_of`` never changes it.
 
 Follow-up
 ---------
@@ -43,7 +48,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -53,7 +58,7 @@ from sqlalchemy import func, select
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimState
 from medbill_core.errors import UnknownPayer
-from medbill_core.ledger import EntryKind
+from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.appeals import pending_appeals
@@ -162,12 +167,13 @@ class _Group:
     service_date: date | None
 
 
-def _groups(work: UnitOfWork) -> list[_Group]:
+def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                func.sum(LedgerEntryRow.insurance_delta), func.sum(LedgerEntryRow.patient_delta),
                func.min(LedgerEntryRow.effective_date), ClaimRow.service_date_from)
         .outerjoin(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+        .where(*as_of_conditions(as_of))
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                   ClaimRow.service_date_from)).all()
     return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
@@ -191,23 +197,34 @@ def _local_day(moment: datetime) -> date:
     return moment.astimezone().date()
 
 
-def _first_submissions(work: UnitOfWork) -> dict[tuple[int, str | None], date]:
-    """(claim account, payer key) -> the day the first claim to that payer on it was sent."""
+def _end_of_local_day(day: date) -> datetime:
+    """The first instant (UTC) after the local calendar day ``day``: timestamps before it fall
+    on or before ``day`` as :func:`_local_day` counts them."""
+    midnight = datetime.combine(day + timedelta(days=1), time.min).astimezone()
+    return midnight.astimezone(UTC)
+
+
+def _first_submissions(work: UnitOfWork, as_of: date) -> dict[tuple[int, str | None], date]:
+    """(claim account, payer key) -> the day the first claim to that payer on it was sent
+    (sent on or before ``as_of``)."""
     account = func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)
     rows = work.session.execute(
         select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
         .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
-        .where(ClaimTransitionRow.target == _SUBMITTED)
+        .where(ClaimTransitionRow.target == _SUBMITTED,
+               ClaimTransitionRow.at < _end_of_local_day(as_of))
         .group_by(account, ClaimRow.payer_key)).all()
     return {(account_id, payer_key): _local_day(at) for account_id, payer_key, at in rows}
 
 
-def _first_transfers_to_patient(work: UnitOfWork) -> dict[int, date]:
-    """Claim account -> effective date of its first transfer of a balance to the patient."""
+def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date]:
+    """Claim account -> effective date of its first transfer of a balance to the patient
+    (effective on or before ``as_of``)."""
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
         .where(LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
-               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None))
+               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None),
+               *as_of_conditions(as_of))
         .group_by(LedgerEntryRow.claim_id)).all()
     return {claim_id: day for claim_id, day in rows}
 
@@ -226,7 +243,7 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
         balances[key] += group.patient
         start = group.service_date or group.first_effective  # no claim: its first entry
         since[key] = min(since.get(key, start), start)
-    transfers = _first_transfers_to_patient(work)
+    transfers = _first_transfers_to_patient(work, as_of)
     accounts = []
     for (claim_id, patient_id), balance in balances.items():
         if balance == ZERO:
@@ -241,8 +258,8 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
 def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
     today = as_of or date.today()
-    groups = _groups(work)
-    submissions = _first_submissions(work)
+    groups = _groups(work, today)
+    submissions = _first_submissions(work, today)
     by_payer: dict[str | None, AgingLine] = {}
     for group in groups:
         if group.insurance == ZERO:
@@ -285,7 +302,7 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for patient_id, balance, days in _patient_accounts(work, _groups(work), today):
+    for patient_id, balance, days in _patient_accounts(work, _groups(work, today), today):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)
