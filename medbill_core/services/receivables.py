@@ -53,7 +53,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimState
@@ -62,6 +62,7 @@ from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.appeals import pending_appeals
+from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -354,6 +355,22 @@ class FollowUpItem:
     #: the appeal in progress (open or sent) and its deadline: action "appeal pending"
     appeal_id: int | None = None
     appeal_deadline: date | None = None
+    #: what the payer's adapter flagged on its latest answer (underpayments), still open
+    findings: tuple[OpenFinding, ...] = ()
+
+    @property
+    def expected_amount(self) -> Decimal | None:
+        """What the flagged lines should have been allowed (None: no finding says)."""
+        return _summed_or_none(f.expected_amount for f in self.findings)
+
+    @property
+    def allowed_amount(self) -> Decimal | None:
+        return _summed_or_none(f.allowed_amount for f in self.findings)
+
+    @property
+    def paid_amount(self) -> Decimal | None:
+        """What the payer paid on the flagged lines (None: no finding says)."""
+        return _summed_or_none(f.paid_amount for f in self.findings)
 
     def as_json(self) -> dict[str, Any]:
         """The item; ``appeal_id`` and ``appeal_deadline`` only when an appeal is pending."""
@@ -372,7 +389,21 @@ class FollowUpItem:
             data["appeal_id"] = self.appeal_id
             data["appeal_deadline"] = self.appeal_deadline.isoformat() \
                 if self.appeal_deadline else None
+        if self.findings:
+            data["expected"] = _text_or_none(self.expected_amount)
+            data["allowed"] = _text_or_none(self.allowed_amount)
+            data["paid"] = _text_or_none(self.paid_amount)
+            data["findings"] = [finding.as_json() for finding in self.findings]
         return data
+
+
+def _summed_or_none(amounts: Iterable[Decimal | None]) -> Decimal | None:
+    known = [amount for amount in amounts if amount is not None]
+    return sum(known, ZERO) if known else None
+
+
+def _text_or_none(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
@@ -430,6 +461,9 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
       than ``older_than`` days since their latest submission: a status inquiry (276);
     * denied claims: appeal or correct, with the CARCs of the payer's latest answer;
     * partially paid claims whose payer still owes on the account: review the underpayment;
+    * claims whose payer's latest answer a payer adapter flagged while it was posted (an
+      underpayment against the fee schedule: :mod:`.remittance_findings`), whatever their
+      state: review the underpayment, with the expected, allowed and paid amounts;
     * either of those with an appeal open or sent (:mod:`.appeals`): appeal pending, with
       the appeal's deadline;
     * rejected claims: fix and resubmit.
@@ -445,7 +479,9 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     if payer_key is not None and payer_key not in payers:
         raise UnknownPayer(payer_key)
     states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
-    query = select(ClaimRow).where(ClaimRow.state.in_(states)).order_by(ClaimRow.id)
+    flagged = open_findings(work)
+    query = select(ClaimRow).where(or_(ClaimRow.state.in_(states),
+                                       ClaimRow.id.in_(sorted(flagged)))).order_by(ClaimRow.id)
     if payer_key is not None:
         query = query.where(ClaimRow.payer_key == payer_key)
     claims = list(work.session.scalars(query))
@@ -460,7 +496,12 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         sent = submitted.get(claim.id)
         days = _days(today, sent or claim.service_date_from)
         balance = balances.get((claim.account_claim_id or claim.id, claim.payer_key or ""), ZERO)
-        if state in PENDING_AT_PAYER:
+        findings = tuple(flagged.get(claim.id, ()))
+        if findings and state not in (ClaimState.DENIED, ClaimState.REJECTED):
+            action = FollowUpAction.UNDERPAYMENT
+            if claim.id in appeals:
+                action = FollowUpAction.APPEAL_PENDING
+        elif state in PENDING_AT_PAYER:
             if days <= older_than:
                 continue
             action = FollowUpAction.STATUS_INQUIRY
@@ -479,7 +520,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
             (deadline - today).days if deadline is not None else None, action,
             denials.get(claim.id, ()),
             appeals[claim.id].id if claim.id in appeals else None,
-            appeals[claim.id].deadline if claim.id in appeals else None))
+            appeals[claim.id].deadline if claim.id in appeals else None, findings))
     items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,
                                  -item.days_since_submission, item.claim_id))
     return items

@@ -71,6 +71,7 @@ from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, total
+from medbill_core.services.remittance_findings import record_findings
 from medbill_core.services.remittance_register import (
     RegisterTally,
     posting_prefix,
@@ -361,7 +362,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             continue
         tally.posted.append((key, claim.claim_number, payment.paid, True))
         _record_adjudication(work, key, claim, account_id, payment, when)
-        result.findings.extend(_adapter_findings(work, claim, payment))
+        findings = _adapter_findings(work, claim, payment)
+        record_findings(work, key, claim, findings, when)  # the follow-up work list's items
+        result.findings.extend(findings)
         if payment.payer_claim_number and not claim.payer_claim_number:
             claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
         if next_coverage is not None:
