@@ -19,7 +19,9 @@ refund                        + (chosen bucket)
 
 so for any claim, patient or payer:
 ``charges = payer payments + adjustments + write-offs + patient payments - refunds + balance``.
-Negative amounts are allowed where a payer takes money back (reversals); a
+Negative amounts are allowed where a payer takes money back (reversals), and for
+patient payments only in postings that move them (a returned check taking back what
+a payment applied, a credit applied to a claim: ``moves_payments=True``); a
 posting that would leave a bucket negative is refused unless the caller
 declares it a credit (``allow_credit=True``).
 
@@ -162,8 +164,12 @@ class Ledger:
 
     def post(self, posting_key: str, source: str, lines: Sequence[LedgerLine], *,
              effective_date: date, memo: str | None = None,
-             allow_credit: bool = False) -> PostingResult:
+             allow_credit: bool = False, moves_payments: bool = False) -> PostingResult:
         """Post ``lines`` under ``posting_key`` once.
+
+        ``moves_payments``: the posting takes back or moves what patient payments applied
+        (a returned check, a credit applied to a claim), so a patient payment may be
+        negative in it; anywhere else a negative patient payment is a mistake.
 
         :returns: the posting; ``created`` is False when the key was posted before
             (nothing is written then).
@@ -185,7 +191,8 @@ class Ledger:
             amount = to_money(line.amount)
             if amount == ZERO:
                 raise LedgerError(f"posting {posting_key}: a {line.kind.value} of 0.00")
-            if line.kind in _POSITIVE_ONLY and amount < ZERO:
+            if line.kind in _POSITIVE_ONLY and amount < ZERO and not (
+                    moves_payments and line.kind is EntryKind.PATIENT_PAYMENT):
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
             insurance_delta, patient_delta = line.deltas()
             reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO

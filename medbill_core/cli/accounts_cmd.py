@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.common import (
@@ -122,6 +123,114 @@ def create(
         plan = new_plan(work, patient_id, amount, installments, first, frequency)
     console.print(f"plan {plan.id}: {len(plan.installments)} installments of "
                   f"{plan.installments[0].amount} from {first}")
+
+
+PaymentId = Annotated[int, typer.Argument(help="Payment id (payments list)", min=1)]
+Reason = Annotated[str, typer.Option(help="Why (no patient details)")]
+AsJson = Annotated[bool, typer.Option("--json")]
+
+
+@payments_app.command("list")
+@cli_errors
+def list_payments_command(
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Only this patient account number")] = None,
+    received_from: Annotated[str | None, typer.Option(
+        "--from", help="Received on or after YYYY-MM-DD")] = None,
+    received_to: Annotated[str | None, typer.Option(
+        "--to", help="Received on or before YYYY-MM-DD")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Payments received, oldest first: applied, credit, refunded, reversed."""
+    from medbill_core.services.payments import list_payments
+
+    start = parse_date_option(received_from, "--from")
+    end = parse_date_option(received_to, "--to")
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patient_id = work.patients.by_account(patient).id if patient else None
+        items = list_payments(work, patient_id=patient_id, received_from=start,
+                              received_to=end)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} payments")
+    for name in ("id", "account", "received", "method", "reference"):
+        table.add_column(name, overflow="fold")
+    for name in ("amount", "applied", "credit", "refunded"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("status", overflow="fold")
+    for item in items:
+        status = item.status.value + (f" {item.reversed_on}" if item.reversed_on else "")
+        table.add_row(str(item.id), escape(item.account_number), str(item.received_on),
+                      item.method, escape(item.reference or ""), str(item.amount),
+                      str(item.applied), str(item.credit), str(item.refunded), status)
+    console.print(table)
+
+
+@payments_app.command("refund")
+@cli_errors
+def refund_command(
+    payment_id: PaymentId,
+    amount: Annotated[str, typer.Option(help="Amount to give back, e.g. 20.00")],
+    reason: Reason,
+) -> None:
+    """Refund (part of) the credit a payment left on the account."""
+    from medbill_core.services.payments import refund_credit
+
+    money = parse_money_option(amount, "--amount", allow_zero=False)
+    assert money is not None  # a required option
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = refund_credit(work, payment_id, money, reason)
+    console.print(f"refund {result.refund_id}: {result.amount} of payment {payment_id}; "
+                  f"credit left {result.credit_left}")
+
+
+@payments_app.command("reverse")
+@cli_errors
+def reverse_command(
+    payment_id: PaymentId,
+    reason: Reason,
+    fee: Annotated[str | None, typer.Option(
+        help="Returned-item fee to charge the patient, e.g. 25.00")] = None,
+) -> None:
+    """Returned check / NSF: take back what the payment applied; its claims owe again."""
+    from medbill_core.services.payments import reverse_payment
+
+    fee_amount = parse_money_option(fee, "--fee", allow_zero=False)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = reverse_payment(work, payment_id, reason, fee=fee_amount)
+    if not result.reversed_now:
+        console.print(f"payment {payment_id} was already reversed; nothing changed")
+        return
+    reopened = ", ".join(f"claim {c}: {a}" for c, a in result.reopened.items()) or "none"
+    console.print(f"payment {payment_id} reversed; reopened {reopened}; credit taken back "
+                  f"{result.credit_taken_back}; refunded and owed again "
+                  f"{result.refunded_owed}; fee {result.returned_fee or '0.00'}")
+
+
+@payments_app.command("apply-credit")
+@cli_errors
+def apply_credit_command(
+    patient: Account,
+    claim: Annotated[int | None, typer.Option(help="Apply to this claim id only")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Move the patient's payment credit onto open balances, oldest first."""
+    from medbill_core.services.payments import apply_credit
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = apply_credit(work, work.patients.by_account(patient).id, claim_id=claim)
+    if as_json:
+        print_json({"applied": {str(c): str(a) for c, a in result.applied.items()},
+                    "payments": {str(p): str(a) for p, a in result.used.items()},
+                    "credit_left": str(result.credit_left)})
+        return
+    applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items())
+    console.print(f"applied {applied}; credit left {result.credit_left}")
 
 
 @plans_app.command("missed")

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -35,8 +36,11 @@ from medbill_core.storage.schema import (
     ClaimRow,
     InstallmentRow,
     LedgerEntryRow,
+    PatientRow,
     PaymentPlanRow,
+    PaymentRefundRow,
     PaymentRow,
+    PostingRow,
 )
 
 
@@ -122,6 +126,282 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
                                             "claims": sorted(applied), "method": row.method})
     _credit_installments(work, payment.patient_id, payment.amount - refunded)
     return PaymentResult(row.id, applied, credit, refunded)
+
+
+# -- listing, refunds, returned payments, credits -----------------------------------------
+
+class PaymentStatus(StrEnum):
+    POSTED = "posted"
+    #: returned check / NSF: what it applied was taken back
+    REVERSED = "reversed"
+
+
+@dataclass(frozen=True)
+class PaymentSummary:
+    """A payment as ``medbill payments list`` shows it (account number, never a name)."""
+
+    id: int
+    account_number: str
+    amount: Decimal
+    method: str
+    reference: str | None
+    received_on: date
+    #: on the patient's claims (the amount less credit and refunds; 0.00 once reversed)
+    applied: Decimal
+    #: still a credit on the account
+    credit: Decimal
+    refunded: Decimal
+    status: PaymentStatus
+    reversed_on: date | None
+    returned_fee: Decimal | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "account_number": self.account_number,
+                "amount": str(self.amount), "method": self.method,
+                "reference": self.reference, "received_on": self.received_on.isoformat(),
+                "applied": str(self.applied), "credit": str(self.credit),
+                "refunded": str(self.refunded), "status": self.status.value,
+                "reversed_on": self.reversed_on.isoformat() if self.reversed_on else None,
+                "returned_fee": None if self.returned_fee is None else str(self.returned_fee)}
+
+
+def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
+                  received_from: date | None = None,
+                  received_to: date | None = None) -> list[PaymentSummary]:
+    """Payments received in a period (both ends included), of one patient or all, oldest
+    first."""
+    if received_from and received_to and received_from > received_to:
+        raise ValidationFailed("payments list", [("from", "is after --to")])
+    query = (select(PaymentRow, PatientRow.account_number)
+             .join(PatientRow, PatientRow.id == PaymentRow.patient_id)
+             .order_by(PaymentRow.received_on, PaymentRow.id))
+    if patient_id is not None:
+        query = query.where(PaymentRow.patient_id == patient_id)
+    if received_from is not None:
+        query = query.where(PaymentRow.received_on >= received_from)
+    if received_to is not None:
+        query = query.where(PaymentRow.received_on <= received_to)
+    result = []
+    for row, account_number in work.session.execute(query):
+        reversed_ = row.reversed_on is not None
+        result.append(PaymentSummary(
+            row.id, account_number, row.amount, row.method, row.reference, row.received_on,
+            ZERO if reversed_ else row.amount - row.unapplied - row.refunded,
+            row.unapplied, row.refunded,
+            PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
+            row.reversed_on, row.returned_fee))
+    return result
+
+
+def _payment_row(work: UnitOfWork, payment_id: int) -> PaymentRow:
+    row = work.session.get(PaymentRow, payment_id)
+    if row is None:
+        raise NotFound("payment", payment_id)
+    return row
+
+
+def _reason(record: str, reason: str) -> str:
+    if not reason.strip():
+        raise ValidationFailed(record, [("reason", "say why (no patient details)")])
+    return reason.strip()[:500]
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: int
+    payment_id: int
+    amount: Decimal
+    #: what is still a credit on the payment afterwards
+    credit_left: Decimal
+
+
+def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: str, *,
+                  on: date | None = None) -> RefundResult:
+    """Give back (part of) the credit a payment left on the account.
+
+    The refund posts to the patient's account (the credit shrinks by ``amount``) and is kept
+    with its reason; a payment's refunds never exceed what is left of its credit (money it
+    applied to claims is not refunded here: reverse the payment, or adjust the claim).
+
+    :raises NotFound: no such payment.
+    :raises ValidationFailed: the amount is not positive or exceeds the credit left, the
+        payment was reversed, or no reason is given.
+    """
+    record = f"payment {payment_id}"
+    row = _payment_row(work, payment_id)
+    why = _reason(record, reason)
+    amount = to_money(amount)
+    if amount <= ZERO:
+        raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+    if row.reversed_on is not None:
+        raise ValidationFailed(record, [("status", "was reversed; nothing to refund")])
+    if amount > row.unapplied:
+        raise ValidationFailed(record, [("amount", f"exceeds the credit {row.unapplied} "
+                                                   "left on this payment")])
+    day = on or date.today()
+    sequence = work.session.scalar(select(func.count()).select_from(PaymentRefundRow).where(
+        PaymentRefundRow.payment_id == payment_id)) + 1
+    posting = work.ledger.post(
+        f"refund:payment:{payment_id}:{sequence}", "patient_refund",
+        [LedgerLine(EntryKind.REFUND, amount, patient_id=row.patient_id,
+                    bucket=Bucket.PATIENT)],
+        effective_date=day, memo=f"refund of payment {payment_id}")
+    refund = PaymentRefundRow(payment_id=payment_id, amount=amount, refunded_on=day,
+                              reason=why, actor=work.actor, posting_id=posting.posting_id)
+    work.session.add(refund)
+    row.unapplied = row.unapplied - amount
+    row.refunded = row.refunded + amount
+    work.session.flush()
+    audit.record(work.session, actor=work.actor, action="payment.refund",
+                 entity_type="payment", entity_id=payment_id,
+                 details={"refund_id": refund.id, "amount": str(amount)})
+    return RefundResult(refund.id, payment_id, amount, row.unapplied)
+
+
+def _applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal]:
+    """Claim id -> what the payment has applied to it: at recording and through credits
+    applied since (postings ``payment:ID`` and ``credit:payment:ID:n``)."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, func.sum(LedgerEntryRow.amount))
+        .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
+        .where(or_(PostingRow.posting_key == f"payment:{payment_id}",
+                   PostingRow.posting_key.like(f"credit:payment:{payment_id}:%")),
+               LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT.value,
+               LedgerEntryRow.claim_id.is_not(None))
+        .group_by(LedgerEntryRow.claim_id).order_by(LedgerEntryRow.claim_id)).all()
+    return {claim_id: to_money(amount) for claim_id, amount in rows if amount}
+
+
+@dataclass(frozen=True)
+class ReversalResult:
+    payment_id: int
+    #: False: the payment had been reversed before (nothing changed)
+    reversed_now: bool
+    #: claim id -> the balance reopened on it
+    reopened: dict[int, Decimal]
+    #: credit the payment had left on the account, taken back
+    credit_taken_back: Decimal
+    #: what the patient owes back because part of the payment was refunded
+    refunded_owed: Decimal
+    returned_fee: Decimal | None
+
+
+def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
+                    fee: Decimal | None = None, on: date | None = None) -> ReversalResult:
+    """A returned check / NSF / charge-back: take back everything the payment did.
+
+    Each claim it paid (at recording or through a credit applied later) gets that amount
+    back as a patient balance; the credit it still left on the account is taken back; money
+    already refunded from it stays owed by the patient. A returned-item ``fee`` is charged to
+    the patient's account. Installments it counted towards are owed again. Reversing a
+    reversed payment changes nothing (``reversed_now`` False).
+
+    :raises NotFound: no such payment.
+    :raises ValidationFailed: no reason, or a fee that is not positive.
+    """
+    record = f"payment {payment_id}"
+    row = _payment_row(work, payment_id)
+    why = _reason(record, reason)
+    if row.reversed_on is not None:
+        return ReversalResult(payment_id, False, {}, ZERO, ZERO, row.returned_fee)
+    if fee is not None and to_money(fee) <= ZERO:
+        raise ValidationFailed(record, [("fee", "must be more than 0.00")])
+    day = on or date.today()
+    applied = _applications(work, payment_id)
+    on_account = row.amount - sum(applied.values(), ZERO)  # the credit and what was refunded
+    lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=row.patient_id,
+                        claim_id=claim_id) for claim_id, amount in applied.items()]
+    if on_account:
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -on_account,
+                                patient_id=row.patient_id))
+    if fee is not None:
+        lines.append(LedgerLine(EntryKind.CHARGE, to_money(fee), patient_id=row.patient_id,
+                                bucket=Bucket.PATIENT, reason_code="NSF"))
+    work.ledger.post(f"reversal:payment:{payment_id}", "payment_reversal", lines,
+                     effective_date=day, memo=f"payment {payment_id} returned",
+                     moves_payments=True)
+    credit = row.unapplied
+    row.reversed_on = day
+    row.reversal_reason = why
+    row.reversed_by = work.actor
+    row.returned_fee = to_money(fee) if fee is not None else None
+    row.unapplied = ZERO
+    _debit_installments(work, row.patient_id, row.amount - row.refunded)
+    audit.record(work.session, actor=work.actor, action="payment.reverse",
+                 entity_type="payment", entity_id=payment_id,
+                 details={"claims": sorted(applied), "fee": str(row.returned_fee)
+                          if row.returned_fee is not None else None})
+    return ReversalResult(payment_id, True, applied, credit, row.refunded, row.returned_fee)
+
+
+@dataclass(frozen=True)
+class CreditApplication:
+    #: claim id -> amount applied to it
+    applied: dict[int, Decimal]
+    #: payment id -> how much of its credit was used
+    used: dict[int, Decimal]
+    #: the patient's payment credit left afterwards
+    credit_left: Decimal
+
+
+def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = None,
+                 on: date | None = None) -> CreditApplication:
+    """Move the credit the patient's payments left on the account onto open balances: the
+    oldest payment's credit first, onto the oldest service first (or one chosen claim).
+
+    :raises LedgerError: the claim is not the patient's, there is no credit, or nothing
+        is owed.
+    """
+    work.patients.get(patient_id)
+    balances = patient_claim_balances(work, patient_id)
+    if claim_id is not None:
+        claim = work.session.get(ClaimRow, claim_id)
+        if claim is None or claim.patient_id != patient_id:
+            raise LedgerError(f"apply credit: claim {claim_id} is not a claim of patient "
+                              f"{patient_id}")
+        balances = [(cid, bal) for cid, bal in balances if cid == claim_id]
+    sources = list(work.session.scalars(
+        select(PaymentRow).where(PaymentRow.patient_id == patient_id,
+                                 PaymentRow.reversed_on.is_(None),
+                                 PaymentRow.unapplied > ZERO)
+        .order_by(PaymentRow.received_on, PaymentRow.id)))
+    if not sources:
+        raise LedgerError(f"apply credit: patient {patient_id} has no payment credit")
+    if not balances:
+        raise LedgerError("apply credit: nothing is owed"
+                          + (f" on claim {claim_id}" if claim_id is not None else ""))
+    day = on or date.today()
+    owed = dict(balances)
+    applied: dict[int, Decimal] = {}
+    used: dict[int, Decimal] = {}
+    for source in sources:
+        available = source.unapplied
+        lines: list[LedgerLine] = []
+        for target, balance in owed.items():
+            amount = min(available, balance)
+            if amount <= ZERO:
+                continue
+            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
+                                    claim_id=target))
+            owed[target] = balance - amount
+            applied[target] = applied.get(target, ZERO) + amount
+            available -= amount
+        moved = source.unapplied - available
+        if not moved:
+            break  # nothing owed any more
+        sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.posting_key.like(f"credit:payment:{source.id}:%"))) + 1
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id))
+        work.ledger.post(f"credit:payment:{source.id}:{sequence}", "credit_applied", lines,
+                         effective_date=day, memo=f"credit of payment {source.id} applied",
+                         moves_payments=True)
+        source.unapplied = available
+        used[source.id] = moved
+    audit.record(work.session, actor=work.actor, action="payment.apply_credit",
+                 entity_type="patient", entity_id=patient_id,
+                 details={"payments": sorted(used), "claims": sorted(applied)})
+    left = sum((source.unapplied for source in sources), ZERO)
+    return CreditApplication(applied, used, left)
 
 
 # -- payment plans -------------------------------------------------------------------------
@@ -225,6 +505,27 @@ def _credit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> 
     if all(i.paid_amount >= i.amount for i in plan.installments):
         plan.status = "completed"
         audit.record(work.session, actor=work.actor, action="plan.complete", entity_type="plan",
+                     entity_id=plan.id)
+
+
+def _debit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> None:
+    """Undo :func:`_credit_installments` for a returned payment: the latest installments it
+    counted towards are owed again (a plan it completed is active again)."""
+    plan = work.session.scalar(
+        select(PaymentPlanRow).where(PaymentPlanRow.patient_id == patient_id,
+                                     PaymentPlanRow.status.in_(("active", "completed")))
+        .order_by(PaymentPlanRow.id.desc()).limit(1))
+    if plan is None:
+        return
+    for installment in reversed(plan.installments):
+        if amount <= ZERO:
+            break
+        taken = min(installment.paid_amount, amount)
+        installment.paid_amount = installment.paid_amount - taken
+        amount -= taken
+    if plan.status == "completed" and any(i.paid_amount < i.amount for i in plan.installments):
+        plan.status = "active"
+        audit.record(work.session, actor=work.actor, action="plan.reopen", entity_type="plan",
                      entity_id=plan.id)
 
 

@@ -380,6 +380,21 @@ class PaymentRow(TimestampMixin, Base):
     returned_fee: Mapped[Decimal | None] = mapped_column(Cents)
 
 
+class PaymentRefundRow(Base):
+    """Money given back to the patient from a payment's credit (``medbill payments refund``)."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (Index("ix_payment_refunds_payment", "payment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    refunded_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(80))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
+
+
 class PaymentPlanRow(TimestampMixin, Base):
     __tablename__ = "payment_plans"
     __table_args__ = (Index("ix_payment_plans_patient", "patient_id"),)

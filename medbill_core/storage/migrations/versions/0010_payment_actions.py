@@ -1,4 +1,4 @@
-"""payment actions: reversals (returned checks / NSF), plan cancellation, remittance findings
+"""payment actions: refunds, reversals (returned checks), plan cancellation, remittance findings
 
 Revision ID: 0010
 Revises: 0007
@@ -23,6 +23,25 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("reversal_reason", sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column("reversed_by", sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column("returned_fee", sa.BigInteger(), nullable=True))
+    op.create_table(
+        "payment_refunds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("payment_id", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("refunded_on", sa.Date(), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("actor", sa.String(length=80), nullable=False),
+        sa.Column("posting_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["payment_id"], ["payments.id"],
+                                name=op.f("fk_payment_refunds_payment_id_payments"),
+                                ondelete="RESTRICT"),
+        sa.ForeignKeyConstraint(["posting_id"], ["postings.id"],
+                                name=op.f("fk_payment_refunds_posting_id_postings"),
+                                ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_refunds")),
+    )
+    with op.batch_alter_table("payment_refunds", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_refunds_payment", ["payment_id"], unique=False)
     with op.batch_alter_table("payment_plans", schema=None) as batch_op:
         batch_op.add_column(sa.Column("cancelled_on", sa.Date(), nullable=True))
         batch_op.add_column(sa.Column("cancel_reason", sa.String(length=500), nullable=True))
@@ -57,6 +76,9 @@ def downgrade() -> None:
     with op.batch_alter_table("remittance_findings", schema=None) as batch_op:
         batch_op.drop_index("ix_remittance_findings_claim")
     op.drop_table("remittance_findings")
+    with op.batch_alter_table("payment_refunds", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_refunds_payment")
+    op.drop_table("payment_refunds")
     with op.batch_alter_table("payment_plans", schema=None) as batch_op:
         batch_op.drop_column("cancel_reason")
         batch_op.drop_column("cancelled_on")
