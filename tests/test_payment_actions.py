@@ -26,11 +26,17 @@ from medbill_core.domain import Payment, PaymentMethodKind
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.services.payments import (
     Overpayment,
+    PlanStatus,
     apply_credit,
+    cancel_plan,
+    edit_plan,
+    list_plans,
+    missed_installments,
     new_plan,
     record_payment,
     refund_credit,
     reverse_payment,
+    schedule,
 )
 from medbill_core.storage.schema import (
     AuditEventRow,
@@ -422,3 +428,116 @@ def test_cli_payments_list_refund_reverse_and_apply_credit(
         "error: --from must be a date as YYYY-MM-DD, got '2026-02-30'"
     assert one_line_error(cli(config, "payments", "list", "--from", iso(1), "--to",
                               iso(0))) == "error: payments list: from: is after --to"
+
+
+# -- plans: list, cancel, edit ------------------------------------------------------------------
+
+def plan_rows(app: Medbill, plan_id: int) -> list[tuple[int, date, Decimal, Decimal]]:
+    with app.unit_of_work() as work:
+        row = work.session.get(PaymentPlanRow, plan_id)
+        return [(i.sequence, i.due_date, i.amount, i.paid_amount)
+                for i in sorted(row.installments, key=lambda i: i.sequence)]
+
+
+def test_edit_reschedules_what_is_left_exactly(medbill_app: Medbill) -> None:
+    app = medbill_app
+    patient_id, _ = new_patient(app, 21, ["300.00"], [30])
+    start = TODAY - timedelta(days=10)
+    with app.unit_of_work() as work:
+        plan = new_plan(work, patient_id, D("300.00"), 3, start)
+    record(app, patient_id, "130.00")  # installment 1 paid, 30.00 on installment 2
+    with app.unit_of_work() as work:
+        edited = edit_plan(work, plan.id, installments=7, start=TODAY + timedelta(days=5))
+    assert sum(i.amount for i in edited.installments) == D("300.00")
+    rows = plan_rows(app, plan.id)
+    assert [r[2:] for r in rows[:2]] == [(D("100.00"), D("100.00")), (D("30.00"), D("30.00"))]
+    assert rows[1][1] <= TODAY + timedelta(days=5)  # the part-paid one, due by the new start
+    new = rows[2:]
+    assert [r[0] for r in new] == list(range(3, 10))
+    assert [r[2] for r in new] == [D("24.28")] * 6 + [D("24.32")]  # 170.00 in cents
+    assert new[0][1] == TODAY + timedelta(days=5)
+    # by amount: installments of 50.00, the last takes the rest; default start kept
+    with app.unit_of_work() as work:
+        edit_plan(work, plan.id, amount=D("50.00"))
+    new = plan_rows(app, plan.id)[2:]
+    assert [r[2] for r in new] == [D("50.00"), D("50.00"), D("50.00"), D("20.00")]
+    assert new[0][1] == TODAY + timedelta(days=5)
+    with app.unit_of_work() as work:
+        with pytest.raises(ValidationFailed, match="not both"):
+            edit_plan(work, plan.id, installments=2, amount=D("10.00"))
+        with pytest.raises(ValidationFailed, match="before an installment already paid"):
+            edit_plan(work, plan.id, start=start - timedelta(days=1))
+        with pytest.raises(ValidationFailed, match="would need 17000 installments"):
+            edit_plan(work, plan.id, amount=D("0.01"))
+        with pytest.raises(ValidationFailed, match="installments: at most 120"):
+            edit_plan(work, plan.id, installments=121)
+        assert [e.details["rescheduled"] for e in work.session.scalars(
+            select(AuditEventRow).where(AuditEventRow.action == "plan.edit")
+            .order_by(AuditEventRow.id))] == ["170.00", "170.00"]
+
+
+def test_cancel_and_list_plans(medbill_app: Medbill) -> None:
+    app = medbill_app
+    patient_id, _ = new_patient(app, 22, ["90.00"], [30])
+    with app.unit_of_work() as work:
+        plan = new_plan(work, patient_id, D("90.00"), 3, TODAY - timedelta(days=20))
+        [listed] = list_plans(work, patient_id=patient_id)
+        assert (listed.status, listed.total, listed.paid, listed.remaining,
+                listed.next_due_date, listed.next_due_amount) == (
+            PlanStatus.ACTIVE, D("90.00"), D("0.00"), D("90.00"),
+            TODAY - timedelta(days=20), D("30.00"))
+        assert [m.plan_id for m in missed_installments(work)] == [plan.id]
+    with app.unit_of_work() as work:
+        with pytest.raises(ValidationFailed, match="reason"):
+            cancel_plan(work, plan.id, "")
+        cancel_plan(work, plan.id, "patient set up autopay elsewhere")
+    with app.unit_of_work() as work:
+        assert missed_installments(work) == []
+        [listed] = list_plans(work, patient_id=patient_id)
+        assert (listed.status, listed.cancelled_on) == (PlanStatus.CANCELLED, TODAY)
+        assert list_plans(work, patient_id=patient_id, status=PlanStatus.ACTIVE) == []
+        with pytest.raises(ValidationFailed, match="status: is cancelled"):
+            cancel_plan(work, plan.id, "again")
+        with pytest.raises(ValidationFailed, match="status: is cancelled"):
+            edit_plan(work, plan.id, installments=2)
+        with pytest.raises(NotFound, match="payment plan 999 not found"):
+            cancel_plan(work, 999, "x")
+        # the balance stays, and a new plan may be made
+        assert work.ledger.patient_balance(patient_id).patient == D("90.00")
+        new_plan(work, patient_id, D("90.00"), 2, TODAY)
+
+
+def test_cli_plans_list_edit_cancel(config: Path, patient: tuple[str, list[int]]) -> None:
+    account, _ = patient
+    ok(config, "plans", "create", "--patient", account, "--total", "150", "--installments",
+       "3", "--start", iso(5))
+    [plan] = json.loads(ok(config, "plans", "list", "--json").stdout)
+    assert (plan["account_number"], plan["status"], plan["total"], plan["remaining"],
+            plan["installments"], plan["next_due_date"], plan["next_due_amount"]) == (
+        account, "active", "150.00", "150.00", 3, iso(5), "50.00")
+    edited = json.loads(ok(config, "plans", "edit", str(plan["id"]), "--installments", "4",
+                           "--start", iso(10), "--json").stdout)
+    assert [(i["due_date"], i["amount"]) for i in edited["installments"]] == [
+        (i.due_date.isoformat(), str(i.amount))
+        for i in schedule(D("150.00"), 4, TODAY + timedelta(days=10))]
+    assert [i["amount"] for i in edited["installments"]] == ["37.50"] * 4
+    assert sum(D(i["amount"]) for i in edited["installments"]) == D("150.00")
+    assert one_line_error(cli(config, "plans", "edit", str(plan["id"]), "--amount",
+                              "0.001"), 2).startswith("error: --amount: more than two")
+    assert one_line_error(cli(config, "plans", "edit", str(plan["id"]), "--start",
+                              iso(-2530)), 2).startswith(f"error: --start {iso(-2530)} is 2530")
+    assert one_line_error(cli(config, "plans", "edit", "999", "--installments", "2")) == \
+        "error: payment plan 999 not found"
+    assert one_line_error(cli(config, "plans", "list", "--status", "open"), 2) == \
+        "error: --status must be one of: active, completed, cancelled"
+    assert f"plan {plan['id']} cancelled" in ok(config, "plans", "cancel", str(plan["id"]),
+                                                "--reason", "hardship program").stdout
+    assert one_line_error(cli(config, "plans", "cancel", str(plan["id"]), "--reason",
+                              "again")) == f"error: payment plan {plan['id']}: status: is " \
+        "cancelled"
+    assert json.loads(ok(config, "plans", "list", "--status", "active", "--json").stdout) == []
+    [cancelled] = json.loads(ok(config, "plans", "list", "--patient", account,
+                                "--json").stdout)
+    assert (cancelled["status"], cancelled["cancelled_on"]) == ("cancelled",
+                                                                TODAY.isoformat())
+    assert "1 payment plans" in ok(config, "plans", "list").stdout

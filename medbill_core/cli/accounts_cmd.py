@@ -250,6 +250,88 @@ def missed(grace_days: Annotated[int, typer.Option(min=0)] = 5) -> None:
     console.print(table)
 
 
+PlanId = Annotated[int, typer.Argument(help="Plan id (plans list)", min=1)]
+
+
+@plans_app.command("list")
+@cli_errors
+def list_plans_command(
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Only this patient account number")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Only plans in this status: active, completed or cancelled")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Payment plans: paid, remaining and the next installment due."""
+    from medbill_core.services.payments import PlanStatus, list_plans
+
+    wanted = _choice(status, "--status", PlanStatus)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patient_id = work.patients.by_account(patient).id if patient else None
+        items = list_plans(work, patient_id=patient_id, status=wanted)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} payment plans")
+    for name in ("id", "account", "status", "frequency"):
+        table.add_column(name, overflow="fold")
+    for name in ("total", "paid", "remaining", "installments"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("next due", overflow="fold")
+    for item in items:
+        next_due = f"{item.next_due_amount} on {item.next_due_date}" \
+            if item.next_due_date and item.status.value == "active" else ""
+        table.add_row(str(item.id), escape(item.account_number), item.status.value,
+                      item.frequency.value, str(item.total), str(item.paid),
+                      str(item.remaining), str(item.installments), next_due)
+    console.print(table)
+
+
+@plans_app.command("cancel")
+@cli_errors
+def cancel_plan_command(plan_id: PlanId, reason: Reason) -> None:
+    """End an active plan; the balance stays on the account."""
+    from medbill_core.services.payments import cancel_plan
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        cancel_plan(work, plan_id, reason)
+    console.print(f"plan {plan_id} cancelled")
+
+
+@plans_app.command("edit")
+@cli_errors
+def edit_plan_command(
+    plan_id: PlanId,
+    installments: Annotated[int | None, typer.Option(
+        min=1, max=120, help="Spread what is left over this many installments")] = None,
+    amount: Annotated[str | None, typer.Option(
+        help="Or: installments of this amount (the last takes the rest)")] = None,
+    start: Annotated[str | None, typer.Option(
+        help="First new due date YYYY-MM-DD (default: the first one not paid)")] = None,
+    confirm_date: ConfirmDate = False,
+    as_json: AsJson = False,
+) -> None:
+    """Re-schedule the rest of an active plan, exactly in cents."""
+    from medbill_core.services.payments import edit_plan
+
+    per_installment = parse_money_option(amount, "--amount", allow_zero=False)
+    first = parse_date_option(start, "--start", future_days=PLAN_FUTURE_DAYS,
+                              past_days=PLAN_PAST_DAYS, confirmed=confirm_date,
+                              confirm_flag="--confirm-date")
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        plan = edit_plan(work, plan_id, installments=installments, amount=per_installment,
+                         start=first)
+    if as_json:
+        print_json(plan.model_dump(mode="json"))
+        return
+    unpaid = [i for i in plan.installments if i.paid_amount < i.amount]
+    console.print(f"plan {plan_id}: {len(unpaid)} installments left, "
+                  + ", ".join(f"{i.amount} on {i.due_date}" for i in unpaid))
+
+
 @statements_app.command("run")
 @cli_errors
 def run(

@@ -407,6 +407,8 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
 # -- payment plans -------------------------------------------------------------------------
 
 _STEP = {PlanFrequency.WEEKLY: 7, PlanFrequency.BIWEEKLY: 14}
+#: the longest plan (ten years of monthly installments)
+MAX_INSTALLMENTS = 120
 
 
 def _add_months(day: date, months: int) -> date:
@@ -477,6 +479,162 @@ def create_plan(work: UnitOfWork, plan: PaymentPlan) -> PaymentPlan:
                  entity_id=row.id, details={"patient_id": plan.patient_id,
                                             "installments": len(plan.installments)})
     return _plan_from_row(row)
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """A plan as ``medbill plans list`` shows it (account number, never a name)."""
+
+    id: int
+    account_number: str
+    status: PlanStatus
+    frequency: PlanFrequency
+    total: Decimal
+    paid: Decimal
+    installments: int
+    #: the first installment not fully paid: its due date and what is due on it
+    next_due_date: date | None
+    next_due_amount: Decimal | None
+    cancelled_on: date | None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.total - self.paid
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "account_number": self.account_number,
+                "status": self.status.value, "frequency": self.frequency.value,
+                "total": str(self.total), "paid": str(self.paid),
+                "remaining": str(self.remaining), "installments": self.installments,
+                "next_due_date": self.next_due_date.isoformat() if self.next_due_date
+                else None,
+                "next_due_amount": None if self.next_due_amount is None
+                else str(self.next_due_amount),
+                "cancelled_on": self.cancelled_on.isoformat() if self.cancelled_on else None}
+
+
+def list_plans(work: UnitOfWork, *, patient_id: int | None = None,
+               status: PlanStatus | None = None) -> list[PlanSummary]:
+    """Payment plans, of one patient or all, in one status or all, by id."""
+    query = (select(PaymentPlanRow, PatientRow.account_number)
+             .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
+             .order_by(PaymentPlanRow.id))
+    if patient_id is not None:
+        query = query.where(PaymentPlanRow.patient_id == patient_id)
+    if status is not None:
+        query = query.where(PaymentPlanRow.status == status.value)
+    result = []
+    for row, account_number in work.session.execute(query):
+        due = next((i for i in row.installments if i.paid_amount < i.amount), None)
+        result.append(PlanSummary(
+            row.id, account_number, PlanStatus(row.status), PlanFrequency(row.frequency),
+            row.total_amount, sum((i.paid_amount for i in row.installments), ZERO),
+            len(row.installments), due.due_date if due else None,
+            due.amount - due.paid_amount if due else None, row.cancelled_on))
+    return result
+
+
+def _active_plan(work: UnitOfWork, plan_id: int) -> PaymentPlanRow:
+    row = work.session.get(PaymentPlanRow, plan_id)
+    if row is None:
+        raise NotFound("payment plan", plan_id)
+    if row.status != PlanStatus.ACTIVE.value:
+        raise ValidationFailed(f"payment plan {plan_id}", [("status", f"is {row.status}")])
+    return row
+
+
+def cancel_plan(work: UnitOfWork, plan_id: int, reason: str, *,
+                on: date | None = None) -> None:
+    """End an active plan: its installments are no longer expected (``plans missed`` stops
+    listing them); the balance stays on the patient's account, payments made stay applied.
+
+    :raises NotFound: no such plan.
+    :raises ValidationFailed: the plan is not active, or no reason is given.
+    """
+    row = _active_plan(work, plan_id)
+    why = _reason(f"payment plan {plan_id}", reason)
+    row.status = PlanStatus.CANCELLED.value
+    row.cancelled_on = on or date.today()
+    row.cancel_reason = why
+    audit.record(work.session, actor=work.actor, action="plan.cancel", entity_type="plan",
+                 entity_id=plan_id, details={"patient_id": row.patient_id})
+
+
+def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None,
+              amount: Decimal | None = None, start: date | None = None) -> PaymentPlan:
+    """Re-schedule what is left of an active plan, exactly in cents.
+
+    Paid installments stay as they are (a partly paid one is cut to what was paid on it, due
+    no later than the new start);
+    the rest of the total is spread from ``start`` (default: the due date of the first
+    installment not fully paid) over ``installments`` (default: as many as were left), or
+    in installments of ``amount`` (the last one takes the rest). The plan's total and
+    frequency do not change.
+
+    :raises NotFound: no such plan.
+    :raises ValidationFailed: the plan is not active, nothing is left to schedule, both or
+        neither of a count and an amount make sense, or ``start`` is before a kept
+        installment.
+    """
+    record = f"payment plan {plan_id}"
+    if installments is not None and amount is not None:
+        raise ValidationFailed(record, [("installments",
+                                         "give a number of installments or an amount, "
+                                         "not both")])
+    row = _active_plan(work, plan_id)
+    paid = [i for i in row.installments if i.paid_amount >= i.amount]
+    open_ = [i for i in row.installments if i.paid_amount < i.amount]
+    remaining = sum((i.amount - i.paid_amount for i in open_), ZERO)
+    if remaining <= ZERO:
+        raise ValidationFailed(record, [("installments", "nothing is left to schedule")])
+    first = start or open_[0].due_date
+    if paid and first < max(i.due_date for i in paid):
+        raise ValidationFailed(record, [("start", "is before an installment already paid "
+                                                  f"({max(i.due_date for i in paid)})")])
+    frequency = PlanFrequency(row.frequency)
+    if amount is not None:
+        amount = to_money(amount)
+        if amount <= ZERO:
+            raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+        # in cents, as integers: the last installment takes the rest (ceiling division)
+        count = -(-int(remaining / CENT) // int(amount / CENT))
+        if count > MAX_INSTALLMENTS:
+            raise ValidationFailed(record, [("amount", f"would need {count} installments "
+                                                       f"(at most {MAX_INSTALLMENTS})")])
+        dates = [i.due_date for i in schedule(remaining, count, first, frequency)]
+        new = [Installment(due_date=day, amount=amount) for day in dates[:-1]] + [
+            Installment(due_date=dates[-1], amount=remaining - amount * (count - 1))]
+    else:
+        count = installments or len(open_)
+        if count > MAX_INSTALLMENTS:
+            raise ValidationFailed(record, [("installments", f"at most {MAX_INSTALLMENTS}")])
+        new = schedule(remaining, count, first, frequency)
+    before = len(row.installments)
+    for installment in open_:
+        if installment.paid_amount > ZERO:  # cut to what was paid, so paid, by the start
+            installment.amount = installment.paid_amount
+            installment.due_date = min(installment.due_date, first)
+        else:
+            row.installments.remove(installment)
+    work.session.flush()  # free the sequence numbers of the removed installments
+    sequence = max((i.sequence for i in row.installments), default=0)
+    for offset, installment in enumerate(new, start=1):
+        row.installments.append(InstallmentRow(
+            sequence=sequence + offset, due_date=installment.due_date,
+            amount=installment.amount, paid_amount=ZERO))
+    work.session.flush()
+    plan = validate_record(PaymentPlan, _plan_from_row(row).model_dump(), record=record)
+    audit.record(work.session, actor=work.actor, action="plan.edit", entity_type="plan",
+                 entity_id=plan_id, details={"installments_before": before,
+                                             "installments_after": len(row.installments),
+                                             "rescheduled": str(remaining)})
+    return plan
 
 
 def _plan_from_row(row: PaymentPlanRow) -> PaymentPlan:
