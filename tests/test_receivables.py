@@ -35,10 +35,16 @@ from medbill_core.domain import (
     PaymentMethodKind,
     Remittance,
 )
-from medbill_core.errors import LedgerError, UnknownPayer
+from medbill_core.errors import LedgerError, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import ZERO
-from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.services.payments import (
+    Overpayment,
+    apply_credit,
+    record_payment,
+    refund_credit,
+    reverse_payment,
+)
 from medbill_core.services.receivables import (
     BUCKETS,
     NO_PAYER,
@@ -54,6 +60,7 @@ from medbill_core.services.remittance import post_remittance
 from medbill_core.storage.schema import (
     ClaimTransitionRow,
     LedgerEntryRow,
+    PaymentRow,
     RemittanceExceptionRow,
 )
 from medbill_core.testing import factories
@@ -353,6 +360,13 @@ payment_op = st.tuples(st.just("pay"), st.integers(0, 3),
 write_off_op = st.tuples(st.just("write_off"), st.integers(0, 3),
                          st.decimals(min_value=D("0.01"), max_value=D("60.00"), places=2),
                          st.sampled_from(list(Bucket)), st.booleans())
+refund_op = st.tuples(st.just("refund"), st.integers(0, 7),
+                      st.decimals(min_value=D("0.01"), max_value=D("40.00"), places=2),
+                      st.integers(0, 200))
+reverse_op = st.tuples(st.just("reverse"), st.integers(0, 7),
+                       st.one_of(st.none(), st.just(D("25.00"))), st.integers(0, 200))
+apply_credit_op = st.tuples(st.just("apply_credit"), st.integers(0, 3), st.integers(0, 200))
+payment_actions = (refund_op, reverse_op, apply_credit_op)
 claim_spec = st.tuples(st.sampled_from(["acme", "bluecross", None, "acme+medicare"]),
                        st.lists(st.decimals(min_value=D("0.01"), max_value=D("150.00"),
                                             places=2), min_size=1, max_size=2),
@@ -397,6 +411,22 @@ def apply_operations(app: Medbill, claims: list[int], insured: list[int],
             _, _, amount, overpayment, age = op
             with suppress(LedgerError):  # more than owed and no decision: nothing written
                 pay(app, patient_of(app, claim_id), str(amount), day(age), overpayment)
+        elif op[0] in ("refund", "reverse"):  # of one of the payments recorded so far
+            _, index, amount, age = op
+            with app.unit_of_work() as work:
+                ids = list(work.session.scalars(select(PaymentRow.id).order_by(PaymentRow.id)))
+            if not ids:
+                continue
+            payment_id = ids[index % len(ids)]
+            with suppress(ValidationFailed), app.unit_of_work() as work:  # beyond the credit
+                if op[0] == "refund":
+                    refund_credit(work, payment_id, amount, "asked", on=day(age))
+                else:
+                    reverse_payment(work, payment_id, "NSF", fee=amount, on=day(age))
+        elif op[0] == "apply_credit":
+            _, _, age = op
+            with suppress(LedgerError), app.unit_of_work() as work:  # no credit, nothing owed
+                apply_credit(work, patient_of(app, claim_id), on=day(age))
         else:
             _, _, amount, bucket, allow_credit = op
             # refused when it would leave a bucket negative without allow_credit; on a
@@ -412,12 +442,14 @@ def apply_operations(app: Medbill, claims: list[int], insured: list[int],
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=st.lists(claim_spec, min_size=1, max_size=4),
-       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=8),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op, *payment_actions),
+                           max_size=10),
        shift=st.integers(-150, 150))
 def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list[Any],
                                                operations: list[Any], shift: int) -> None:
     """Random charges, remittances (payments, adjustments, transfers to the patient or the
-    secondary payer, payer over-payments), patient payments (credits, refunds) and write-offs,
+    secondary payer, payer over-payments), patient payments (credits, refunds), refunds of
+    credits, returned payments (with fees), credits applied and write-offs,
     posted through the real services; the fixture's database carries over between examples,
     which only makes the ledger the report must match bigger."""
     claims, insured = make_claims(medbill_app, specs, ago)
@@ -438,10 +470,11 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
 @settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(specs=st.lists(claim_spec, min_size=1, max_size=3),
-       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=6),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op, *payment_actions),
+                           max_size=6),
        later_specs=st.lists(claim_spec, max_size=2),
-       later=st.lists(st.one_of(remittance_op, payment_op, write_off_op), min_size=1,
-                      max_size=6),
+       later=st.lists(st.one_of(remittance_op, payment_op, write_off_op, *payment_actions),
+                      min_size=1, max_size=6),
        back=st.integers(0, 200))
 def test_aging_as_of_a_day_ignores_what_is_dated_after_it(
         medbill_app: Medbill, specs: list[Any], operations: list[Any], later_specs: list[Any],
