@@ -12,10 +12,16 @@ payer_payment                 -
 contractual_adjustment        -
 transfer_to_patient           -                   +
 transfer_to_payer             - (from payer_key; a paired negative entry adds to the next payer)
-patient_payment                                   -
+patient_payment                                   - (+ when a returned payment takes it back)
 write_off                     - (chosen bucket)
 refund                        + (chosen bucket)
 ============================  ==================  =================
+
+Patient payments carry the posting keys ``payment:<id>`` (as recorded),
+``credit:payment:<id>:<n>`` (its credit applied to claims later: minus on the account, plus
+on the claims), ``refund:payment:<id>:<n>`` (its credit refunded) and
+``reversal:payment:<id>`` (returned: everything it applied taken back), so what a payment did
+is always the sum of its postings.
 
 so for any claim, patient or payer:
 ``charges = payer payments + adjustments + write-offs + patient payments - refunds + balance``.
