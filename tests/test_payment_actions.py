@@ -401,8 +401,12 @@ def test_cli_payments_list_refund_reverse_and_apply_credit(
                               "--reason", "asked"), 2) == "error: --amount must not be negative"
     assert one_line_error(cli(config, "payments", "refund", "999", "--amount", "1",
                               "--reason", "asked")) == "error: payment 999 not found"
-    assert "credit left 20.00" in ok(config, "payments", "refund", str(second), "--amount",
-                                     "10", "--reason", "asked").stdout
+    assert "credit left 25.00" in ok(config, "payments", "refund", str(second), "--amount",
+                                     "5", "--reason", "asked").stdout
+    refund = json.loads(ok(config, "payments", "refund", str(second), "--amount", "5",
+                           "--reason", "asked", "--json").stdout)
+    assert (refund["payment_id"], refund["amount"], refund["credit_left"]) == (
+        second, "5.00", "20.00")
     # returned check: the older claim owes its 100.00 again, a 25.00 fee
     assert one_line_error(cli(config, "payments", "reverse", str(first), "--reason", "NSF",
                               "--fee", "abc"), 2).startswith("error: --fee: not an amount")
@@ -411,6 +415,10 @@ def test_cli_payments_list_refund_reverse_and_apply_credit(
     assert f"payment {first} reversed; reopened claim {old}: 100.00" in out
     assert "already reversed; nothing changed" in ok(
         config, "payments", "reverse", str(first), "--reason", "NSF").stdout
+    assert json.loads(ok(config, "payments", "reverse", str(first), "--reason", "NSF",
+                         "--json").stdout) == {
+        "payment_id": first, "reversed_now": False, "reopened": {},
+        "credit_taken_back": "0.00", "refunded_owed": "0.00", "returned_fee": "25.00"}
     # the 20.00 credit goes onto the reopened claim
     applied = json.loads(ok(config, "payments", "apply-credit", "--patient", account,
                             "--json").stdout)

@@ -174,6 +174,7 @@ def refund_command(
     payment_id: PaymentId,
     amount: Annotated[str, typer.Option(help="Amount to give back, e.g. 20.00")],
     reason: Reason,
+    as_json: AsJson = False,
 ) -> None:
     """Refund (part of) the credit a payment left on the account."""
     from medbill_core.services.payments import refund_credit
@@ -183,6 +184,10 @@ def refund_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         result = refund_credit(work, payment_id, money, reason)
+    if as_json:
+        print_json({"refund_id": result.refund_id, "payment_id": payment_id,
+                    "amount": str(result.amount), "credit_left": str(result.credit_left)})
+        return
     console.print(f"refund {result.refund_id}: {result.amount} of payment {payment_id}; "
                   f"credit left {result.credit_left}")
 
@@ -194,6 +199,7 @@ def reverse_command(
     reason: Reason,
     fee: Annotated[str | None, typer.Option(
         help="Returned-item fee to charge the patient, e.g. 25.00")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Returned check / NSF: take back what the payment applied; its claims owe again."""
     from medbill_core.services.payments import reverse_payment
@@ -202,6 +208,14 @@ def reverse_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         result = reverse_payment(work, payment_id, reason, fee=fee_amount)
+    if as_json:
+        print_json({"payment_id": payment_id, "reversed_now": result.reversed_now,
+                    "reopened": {str(c): str(a) for c, a in result.reopened.items()},
+                    "credit_taken_back": str(result.credit_taken_back),
+                    "refunded_owed": str(result.refunded_owed),
+                    "returned_fee": None if result.returned_fee is None
+                    else str(result.returned_fee)})
+        return
     if not result.reversed_now:
         console.print(f"payment {payment_id} was already reversed; nothing changed")
         return
