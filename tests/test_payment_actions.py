@@ -33,6 +33,7 @@ from medbill_core.services.payments import (
     list_plans,
     missed_installments,
     new_plan,
+    payment_applications,
     record_payment,
     refund_credit,
     reverse_payment,
@@ -363,15 +364,19 @@ def test_ledger_invariants_hold_with_refunds_reversals_and_credits(
         rows = work.session.scalars(select(PaymentRow).where(
             PaymentRow.patient_id == patient_id)).all()
         on_claims = [work.ledger.claim_balance(c).patient for c in claims]
+        # what each payment paid on the account itself (a fee of a returned payment)
+        settled = {row.id: row.amount - sum(payment_applications(work, row.id).values(), D("0.00"))
+                   - row.unapplied - row.refunded for row in rows if row.reversed_on is None}
     assert totals.is_balanced()
     assert all(balance >= D("0.00") for balance in on_claims)
     assert all(row.unapplied >= D("0.00") for row in rows)
+    assert all(amount >= D("0.00") for amount in settled.values())
     live = [row for row in rows if row.reversed_on is None]
     returned = [row for row in rows if row.reversed_on is not None]
     assert totals.payments == sum((row.amount for row in live), D("0.00"))
     on_account = totals.balance.patient - sum(on_claims, D("0.00"))
     assert on_account == (fees + sum((row.refunded for row in returned), D("0.00"))
-                          - sum((row.unapplied for row in live), D("0.00")))
+                          - sum((row.unapplied + settled[row.id] for row in live), D("0.00")))
 
 
 # -- payments on the command line ---------------------------------------------------------------
@@ -549,3 +554,20 @@ def test_cli_plans_list_edit_cancel(config: Path, patient: tuple[str, list[int]]
     assert (cancelled["status"], cancelled["cancelled_on"]) == ("cancelled",
                                                                 TODAY.isoformat())
     assert "1 payment plans" in ok(config, "plans", "list").stdout
+
+
+def test_a_returned_payments_fee_is_paid_by_the_next_payment(medbill_app: Medbill) -> None:
+    app = medbill_app
+    patient_id, (claim,) = new_patient(app, 15, ["60.00"], [10])
+    payment = record(app, patient_id, "60.00")
+    with app.unit_of_work() as work:
+        reverse_payment(work, payment.payment_id, "NSF", fee=D("25.00"))
+    assert balances(app, patient_id, [claim]) == (D("60.00"), D("25.00"))
+    with pytest.raises(LedgerError, match="payment of 90.00 exceeds the 85.00 owed"):
+        record(app, patient_id, "90.00")
+    again = record(app, patient_id, "85.00")  # the claim, then the fee: no credit
+    assert (again.applied, again.credit, again.refunded) == ({claim: D("60.00")}, D("0.00"),
+                                                             D("0.00"))
+    assert balances(app, patient_id, [claim]) == (D("0.00"), D("0.00"))
+    more = record(app, patient_id, "10.00", Overpayment.REFUND)
+    assert (more.credit, more.refunded) == (D("0.00"), D("10.00"))

@@ -1,9 +1,11 @@
 """Patient payments and payment plans.
 
 A payment is applied to the patient's claim balances oldest service first, or to
-one chosen claim. What is left over needs a decision: keep it as a **credit** on
-the account, or **refund** it; without one, a payment larger than the balance is
-refused and nothing is written.
+one chosen claim, then to what the account owes on no claim (a returned-item fee).
+What is left over needs a decision: keep it as a **credit** on the account, or
+**refund** it; without one, a payment larger than the balance is refused and
+nothing is written. A credit can later be refunded or applied to open balances; a
+returned payment takes back everything it applied.
 
 A payment plan spreads a balance over installments that add up exactly to its
 total (the last installment absorbs the rounding). Payments count towards the
@@ -83,7 +85,11 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
         if claim is None or claim.patient_id != payment.patient_id:
             raise LedgerError(f"payment: claim {payment.claim_id} is not a claim of patient "
                               f"{payment.patient_id}")
-    owed = sum((bal for _, bal in balances), ZERO)
+    # owed on the account itself, on no claim: a returned-item fee, or money refunded from
+    # a payment that came back; paid after the claims (not when paying one chosen claim)
+    on_account = ZERO if payment.claim_id is not None else max(
+        ZERO, _on_account_balance(work, payment.patient_id))
+    owed = sum((bal for _, bal in balances), ZERO) + on_account
     remaining = payment.amount
     if remaining > owed and overpayment is None:
         raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed"
@@ -108,12 +114,13 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     if remaining > ZERO:
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, remaining,
                                 patient_id=payment.patient_id))
-        if overpayment is Overpayment.REFUND:
-            lines.append(LedgerLine(EntryKind.REFUND, remaining, patient_id=payment.patient_id,
+        beyond = remaining - min(remaining, on_account)  # what the account did not owe
+        if beyond and overpayment is Overpayment.REFUND:
+            lines.append(LedgerLine(EntryKind.REFUND, beyond, patient_id=payment.patient_id,
                                     bucket=Bucket.PATIENT))
-            refunded = remaining
+            refunded = beyond
         else:
-            credit = remaining
+            credit = beyond
     posting = work.ledger.post(f"payment:{row.id}", "patient_payment", lines,
                                effective_date=payment.received_on,
                                memo=f"{payment.method.value} payment",
@@ -126,6 +133,14 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
                                             "claims": sorted(applied), "method": row.method})
     _credit_installments(work, payment.patient_id, payment.amount - refunded)
     return PaymentResult(row.id, applied, credit, refunded)
+
+
+def _on_account_balance(work: UnitOfWork, patient_id: int) -> Decimal:
+    """The patient's balance on no claim (negative: a credit)."""
+    total = work.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
+        .where(LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.claim_id.is_(None)))
+    return to_money(total) if total else ZERO
 
 
 # -- listing, refunds, returned payments, credits -----------------------------------------
@@ -258,7 +273,7 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
     return RefundResult(refund.id, payment_id, amount, row.unapplied)
 
 
-def _applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal]:
+def payment_applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal]:
     """Claim id -> what the payment has applied to it: at recording and through credits
     applied since (postings ``payment:ID`` and ``credit:payment:ID:n``)."""
     rows = work.session.execute(
@@ -307,7 +322,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     if fee is not None and to_money(fee) <= ZERO:
         raise ValidationFailed(record, [("fee", "must be more than 0.00")])
     day = on or date.today()
-    applied = _applications(work, payment_id)
+    applied = payment_applications(work, payment_id)
     on_account = row.amount - sum(applied.values(), ZERO)  # the credit and what was refunded
     lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=row.patient_id,
                         claim_id=claim_id) for claim_id, amount in applied.items()]
