@@ -571,3 +571,19 @@ def test_a_returned_payments_fee_is_paid_by_the_next_payment(medbill_app: Medbil
     assert balances(app, patient_id, [claim]) == (D("0.00"), D("0.00"))
     more = record(app, patient_id, "10.00", Overpayment.REFUND)
     assert (more.credit, more.refunded) == (D("0.00"), D("10.00"))
+
+
+def test_cli_record_create_and_missed_print_json(config: Path,
+                                                 patient: tuple[str, list[int]]) -> None:
+    account, (old, new) = patient
+    paid = json.loads(ok(config, "payments", "record", "--patient", account, "--amount",
+                         "110", "--json").stdout)
+    assert (paid["applied"], paid["credit"], paid["refunded"]) == (
+        {str(old): "100.00", str(new): "10.00"}, "0.00", "0.00")
+    plan = json.loads(ok(config, "plans", "create", "--patient", account, "--total", "40",
+                         "--installments", "2", "--start", iso(-20), "--json").stdout)
+    assert [i["amount"] for i in plan["installments"]] == ["20.00", "20.00"]
+    missed = json.loads(ok(config, "plans", "missed", "--json").stdout)
+    assert missed == [{"plan_id": plan["id"], "account_number": account, "installment": 1,
+                       "due_date": iso(-20), "amount_due": "20.00", "days_late": 20}]
+    assert "1 missed installments" in ok(config, "plans", "missed").stdout

@@ -77,6 +77,7 @@ def record(
     overpayment: Annotated[str | None, typer.Option(
         help="What to do with money beyond the balance: credit or refund")] = None,
     confirm_date: ConfirmDate = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Record a patient payment and apply it oldest-first (or to one claim)."""
     from medbill_core.domain import validate_record
@@ -94,6 +95,11 @@ def record(
             "patient_id": patient_id, "amount": paid, "method": method,
             "reference": reference, "claim_id": claim, "received_on": on}, record="payment")
         result = record_payment(work, payment, overpayment=decision)
+    if as_json:
+        print_json({"payment_id": result.payment_id,
+                    "applied": {str(c): str(a) for c, a in result.applied.items()},
+                    "credit": str(result.credit), "refunded": str(result.refunded)})
+        return
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items()) or "nothing"
     console.print(f"payment {result.payment_id} recorded; applied {applied}; "
                   f"credit {result.credit}; refunded {result.refunded}")
@@ -108,6 +114,7 @@ def create(
     start: Annotated[str, typer.Option(help="First due date YYYY-MM-DD")],
     frequency: Annotated[PlanFrequency, typer.Option()] = PlanFrequency.MONTHLY,
     confirm_date: ConfirmDate = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Set up a payment plan whose installments add up exactly to the total."""
     from medbill_core.services.payments import new_plan
@@ -121,6 +128,9 @@ def create(
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         plan = new_plan(work, patient_id, amount, installments, first, frequency)
+    if as_json:
+        print_json(plan.model_dump(mode="json"))
+        return
     console.print(f"plan {plan.id}: {len(plan.installments)} installments of "
                   f"{plan.installments[0].amount} from {first}")
 
@@ -249,18 +259,22 @@ def apply_credit_command(
 
 @plans_app.command("missed")
 @cli_errors
-def missed(grace_days: Annotated[int, typer.Option(min=0)] = 5) -> None:
+def missed(grace_days: Annotated[int, typer.Option(min=0)] = 5,
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Installments past due (beyond the grace days) and not fully paid."""
     from medbill_core.services.payments import missed_installments
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
         items = missed_installments(work, grace_days=grace_days)
-    table = Table("plan", "patient id", "installment", "due", "amount due", "days late",
+    if as_json:
+        print_json([m.as_json() for m in items])
+        return
+    table = Table("plan", "account", "installment", "due", "amount due", "days late",
                   title=f"{len(items)} missed installments")
     for m in items:
-        table.add_row(str(m.plan_id), str(m.patient_id), str(m.sequence), str(m.due_date),
-                      str(m.amount_due), str(m.days_late))
+        table.add_row(str(m.plan_id), escape(m.account_number), str(m.sequence),
+                      str(m.due_date), str(m.amount_due), str(m.days_late))
     console.print(table)
 
 

@@ -710,6 +710,13 @@ class MissedInstallment:
     due_date: date
     amount_due: Decimal
     days_late: int
+    #: the patient's account number (how people name a patient; never a name)
+    account_number: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"plan_id": self.plan_id, "account_number": self.account_number,
+                "installment": self.sequence, "due_date": self.due_date.isoformat(),
+                "amount_due": str(self.amount_due), "days_late": self.days_late}
 
 
 def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
@@ -717,14 +724,16 @@ def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
     """Installments of active plans more than ``grace_days`` past due and not fully paid."""
     today = as_of or date.today()
     result = []
-    for plan in work.session.scalars(select(PaymentPlanRow).where(
-            PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id)):
+    for plan, account_number in work.session.execute(
+            select(PaymentPlanRow, PatientRow.account_number)
+            .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
+            .where(PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id)):
         for inst in plan.installments:
             late = (today - inst.due_date).days
             if late > grace_days and inst.paid_amount < inst.amount:
                 result.append(MissedInstallment(plan.id, plan.patient_id, inst.sequence,
                                                 inst.due_date, inst.amount - inst.paid_amount,
-                                                late))
+                                                late, account_number))
     return result
 
 
