@@ -430,7 +430,7 @@ def test_cli_payments_list_refund_reverse_and_apply_credit(
     assert applied == {"applied": {str(old): "20.00"}, "payments": {str(second): "20.00"},
                        "credit_left": "0.00"}
     assert one_line_error(cli(config, "payments", "apply-credit", "--patient", account)) == \
-        "error: apply credit: patient 1 has no payment credit"
+        f"error: apply credit: account {account} has no payment credit"
     listed = json.loads(ok(config, "payments", "list", "--json").stdout)
     assert [(p["applied"], p["credit"], p["refunded"], p["status"], p["returned_fee"])
             for p in listed] == [("0.00", "0.00", "0.00", "reversed", "25.00"),

@@ -367,13 +367,13 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
     :raises LedgerError: the claim is not the patient's, there is no credit, or nothing
         is owed.
     """
-    work.patients.get(patient_id)
+    account = work.patients.get(patient_id).account_number
     balances = patient_claim_balances(work, patient_id)
     if claim_id is not None:
         claim = work.session.get(ClaimRow, claim_id)
         if claim is None or claim.patient_id != patient_id:
-            raise LedgerError(f"apply credit: claim {claim_id} is not a claim of patient "
-                              f"{patient_id}")
+            raise LedgerError(f"apply credit: claim {claim_id} is not a claim of account "
+                              f"{account}")
         balances = [(cid, bal) for cid, bal in balances if cid == claim_id]
     sources = list(work.session.scalars(
         select(PaymentRow).where(PaymentRow.patient_id == patient_id,
@@ -381,7 +381,7 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
                                  PaymentRow.unapplied > ZERO)
         .order_by(PaymentRow.received_on, PaymentRow.id)))
     if not sources:
-        raise LedgerError(f"apply credit: patient {patient_id} has no payment credit")
+        raise LedgerError(f"apply credit: account {account} has no payment credit")
     if not balances:
         raise LedgerError("apply credit: nothing is owed"
                           + (f" on claim {claim_id}" if claim_id is not None else ""))
