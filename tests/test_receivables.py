@@ -184,6 +184,12 @@ def assert_matches_ledger(app: Medbill, as_of: date) -> AgingReport:
         patient_ids = sorted(set(work.session.scalars(select(LedgerEntryRow.patient_id))))
         by_patient = {work.patients.get(i).account_number:
                       work.ledger.patient_balance(i, as_of=as_of).patient for i in patient_ids}
+        # the same, summed here from the raw entries (independent of the ledger's queries)
+        dated = [(e.insurance_delta, e.patient_delta)
+                 for e in work.session.scalars(select(LedgerEntryRow))
+                 if e.effective_date <= as_of]
+    assert (totals.balance.insurance, totals.balance.patient) == (
+        sum((i for i, _ in dated), ZERO), sum((p for _, p in dated), ZERO))
     assert report.insurance_total.total == totals.balance.insurance
     assert report.patient.total == totals.balance.patient
     assert report.total.total == totals.balance.total
