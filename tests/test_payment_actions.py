@@ -119,6 +119,8 @@ def iso(days: int) -> str:
     (("--total", "90", "--installments", "3", "--start", iso(-2530)),
      f"error: --start {iso(-2530)} is 2530 days in the past; check it, or pass "
      "--confirm-date if it is right"),
+    (("--total", "90", "--installments", "3", "--frequency", "daily"),
+     "error: --frequency must be one of: weekly, biweekly, monthly"),
     (("--total", "90", "--installments", "3", "--start", iso(400)),
      f"error: --start {iso(400)} is 400 days in the future; check it, or pass "
      "--confirm-date if it is right"),
@@ -157,6 +159,8 @@ def test_plan_dates_far_out_need_confirmation(config: Path,
      "--confirm-date if it is right"),
     (("--amount", "10", "--received", "2026-02-30"),
      "error: --received must be a date as YYYY-MM-DD, got '2026-02-30'"),
+    (("--amount", "10", "--method", "bitcoin"),
+     "error: --method must be one of: cash, check, card, ach, other"),
 ])
 def test_bad_payment_options_are_one_line_errors(config: Path, patient: tuple[str, list[int]],
                                                  args: tuple[str, ...], message: str) -> None:

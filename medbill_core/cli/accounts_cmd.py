@@ -69,7 +69,8 @@ def _choice(value: str | None, option: str, choices: type[StrEnum]) -> Any:
 def record(
     patient: Account,
     amount: Annotated[str, typer.Option(help="Amount, e.g. 25.00")],
-    method: Annotated[PaymentMethodKind, typer.Option()] = PaymentMethodKind.CASH,
+    method: Annotated[str, typer.Option(
+        help="cash, check, card, ach or other")] = "cash",
     reference: Annotated[str | None, typer.Option(
         help="Check number or card last four / authorization (never a full card number)")] = None,
     claim: Annotated[int | None, typer.Option(help="Apply to this claim id only")] = None,
@@ -88,11 +89,12 @@ def record(
                            past_days=PAYMENT_PAST_DAYS, confirmed=confirm_date,
                            confirm_flag="--confirm-date") or date.today()
     decision = _choice(overpayment, "--overpayment", Overpayment)
+    kind = _choice(method, "--method", PaymentMethodKind)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         payment = validate_record(Payment, {
-            "patient_id": patient_id, "amount": paid, "method": method,
+            "patient_id": patient_id, "amount": paid, "method": kind,
             "reference": reference, "claim_id": claim, "received_on": on}, record="payment")
         result = record_payment(work, payment, overpayment=decision)
     if as_json:
@@ -112,13 +114,14 @@ def create(
     total: Annotated[str, typer.Option(help="Amount the plan covers")],
     installments: Annotated[int, typer.Option(min=1, max=120)],
     start: Annotated[str, typer.Option(help="First due date YYYY-MM-DD")],
-    frequency: Annotated[PlanFrequency, typer.Option()] = PlanFrequency.MONTHLY,
+    frequency: Annotated[str, typer.Option(help="monthly, biweekly or weekly")] = "monthly",
     confirm_date: ConfirmDate = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Set up a payment plan whose installments add up exactly to the total."""
     from medbill_core.services.payments import new_plan
 
+    every = _choice(frequency, "--frequency", PlanFrequency)
     amount = parse_money_option(total, "--total", allow_zero=False)
     first = parse_date_option(start, "--start", future_days=PLAN_FUTURE_DAYS,
                               past_days=PLAN_PAST_DAYS, confirmed=confirm_date,
@@ -127,7 +130,7 @@ def create(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
-        plan = new_plan(work, patient_id, amount, installments, first, frequency)
+        plan = new_plan(work, patient_id, amount, installments, first, every)
     if as_json:
         print_json(plan.model_dump(mode="json"))
         return
