@@ -12,14 +12,22 @@ payer_payment                 -
 contractual_adjustment        -
 transfer_to_patient           -                   +
 transfer_to_payer             - (from payer_key; a paired negative entry adds to the next payer)
-patient_payment                                   -
+patient_payment                                   - (+ when a returned payment takes it back)
 write_off                     - (chosen bucket)
 refund                        + (chosen bucket)
 ============================  ==================  =================
 
+Patient payments carry the posting keys ``payment:<id>`` (as recorded),
+``credit:payment:<id>:<n>`` (its credit applied to claims later: minus on the account, plus
+on the claims), ``refund:payment:<id>:<n>`` (its credit refunded) and
+``reversal:payment:<id>`` (returned: everything it applied taken back), so what a payment did
+is always the sum of its postings.
+
 so for any claim, patient or payer:
 ``charges = payer payments + adjustments + write-offs + patient payments - refunds + balance``.
-Negative amounts are allowed where a payer takes money back (reversals); a
+Negative amounts are allowed where a payer takes money back (reversals), and for
+patient payments only in postings that move them (a returned check taking back what
+a payment applied, a credit applied to a claim: ``moves_payments=True``); a
 posting that would leave a bucket negative is refused unless the caller
 declares it a credit (``allow_credit=True``).
 
@@ -162,8 +170,12 @@ class Ledger:
 
     def post(self, posting_key: str, source: str, lines: Sequence[LedgerLine], *,
              effective_date: date, memo: str | None = None,
-             allow_credit: bool = False) -> PostingResult:
+             allow_credit: bool = False, moves_payments: bool = False) -> PostingResult:
         """Post ``lines`` under ``posting_key`` once.
+
+        ``moves_payments``: the posting takes back or moves what patient payments applied
+        (a returned check, a credit applied to a claim), so a patient payment may be
+        negative in it; anywhere else a negative patient payment is a mistake.
 
         :returns: the posting; ``created`` is False when the key was posted before
             (nothing is written then).
@@ -185,7 +197,8 @@ class Ledger:
             amount = to_money(line.amount)
             if amount == ZERO:
                 raise LedgerError(f"posting {posting_key}: a {line.kind.value} of 0.00")
-            if line.kind in _POSITIVE_ONLY and amount < ZERO:
+            if line.kind in _POSITIVE_ONLY and amount < ZERO and not (
+                    moves_payments and line.kind is EntryKind.PATIENT_PAYMENT):
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
             insurance_delta, patient_delta = line.deltas()
             reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO
@@ -250,13 +263,14 @@ class Ledger:
         return self._balance(LedgerEntryRow.claim_id == claim_id,
                              LedgerEntryRow.payer_key == payer_key).insurance
 
-    def patient_balance(self, patient_id: int) -> Balance:
-        return self._balance(LedgerEntryRow.patient_id == patient_id)
+    def patient_balance(self, patient_id: int, *, as_of: date | None = None) -> Balance:
+        return self._balance(LedgerEntryRow.patient_id == patient_id, *as_of_conditions(as_of))
 
     def totals(self, *, claim_id: int | None = None, patient_id: int | None = None,
-               payer_key: str | None = None) -> Totals:
-        """Sums by kind and the balance, for one claim, patient, payer or the whole ledger."""
-        conditions = []
+               payer_key: str | None = None, as_of: date | None = None) -> Totals:
+        """Sums by kind and the balance, for one claim, patient, payer or the whole ledger;
+        with ``as_of``, of the entries effective on or before that day only."""
+        conditions = list(as_of_conditions(as_of))
         if claim_id is not None:
             conditions.append(LedgerEntryRow.claim_id == claim_id)
         if patient_id is not None:
@@ -269,13 +283,25 @@ class Ledger:
         by_kind = {EntryKind(kind): _summed(amount) for kind, amount in rows}
         return Totals(by_kind, self._balance(*conditions))
 
-    def insurance_balance_by_payer(self) -> dict[str, Decimal]:
-        """Insurance A/R: what each payer is still expected to pay."""
+    def insurance_balance_by_payer(self, *, as_of: date | None = None) -> dict[str, Decimal]:
+        """Insurance A/R: what each payer is still expected to pay (as of a day: see
+        :func:`as_of_conditions`)."""
         rows = self.session.execute(
             select(LedgerEntryRow.payer_key, func.sum(LedgerEntryRow.insurance_delta))
-            .where(LedgerEntryRow.payer_key.is_not(None))
+            .where(LedgerEntryRow.payer_key.is_not(None), *as_of_conditions(as_of))
             .group_by(LedgerEntryRow.payer_key)).all()
         return {key: _summed(amount) for key, amount in rows}
+
+
+def as_of_conditions(as_of: date | None) -> tuple[object, ...]:
+    """The condition "effective on or before ``as_of``" (none when ``as_of`` is None).
+
+    The ledger as of a day is its entries by **effective date** (the service date of a
+    charge, the payment date of an 835, the received date of a patient payment, the day of a
+    refund or reversal), not by when they were recorded: a month-end report re-run later
+    shows the same balances, except for entries later back-dated into that month.
+    """
+    return () if as_of is None else (LedgerEntryRow.effective_date <= as_of,)
 
 
 def _summed(value: object) -> Decimal:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -34,10 +35,16 @@ from medbill_core.domain import (
     PaymentMethodKind,
     Remittance,
 )
-from medbill_core.errors import LedgerError, UnknownPayer
+from medbill_core.errors import LedgerError, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import ZERO
-from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.services.payments import (
+    Overpayment,
+    apply_credit,
+    record_payment,
+    refund_credit,
+    reverse_payment,
+)
 from medbill_core.services.receivables import (
     BUCKETS,
     NO_PAYER,
@@ -53,6 +60,7 @@ from medbill_core.services.remittance import post_remittance
 from medbill_core.storage.schema import (
     ClaimTransitionRow,
     LedgerEntryRow,
+    PaymentRow,
     RemittanceExceptionRow,
 )
 from medbill_core.testing import factories
@@ -165,15 +173,23 @@ def buckets(*amounts: str) -> dict[str, Decimal]:
 
 
 def assert_matches_ledger(app: Medbill, as_of: date) -> AgingReport:
-    """The report's totals are the ledger's balances, to the cent, whatever the as-of date."""
+    """The report's totals are the balances of the ledger as of ``as_of`` (entries effective
+    on or before it), to the cent."""
     with app.unit_of_work() as work:
         report = aging(work, as_of=as_of)
         per_patient = patient_aging(work, as_of=as_of)
-        totals = work.ledger.totals()
-        by_payer = {k: v for k, v in work.ledger.insurance_balance_by_payer().items() if v}
+        totals = work.ledger.totals(as_of=as_of)
+        by_payer = {k: v for k, v in
+                    work.ledger.insurance_balance_by_payer(as_of=as_of).items() if v}
         patient_ids = sorted(set(work.session.scalars(select(LedgerEntryRow.patient_id))))
-        by_patient = {work.patients.get(i).account_number: work.ledger.patient_balance(i).patient
-                      for i in patient_ids}
+        by_patient = {work.patients.get(i).account_number:
+                      work.ledger.patient_balance(i, as_of=as_of).patient for i in patient_ids}
+        # the same, summed here from the raw entries (independent of the ledger's queries)
+        dated = [(e.insurance_delta, e.patient_delta)
+                 for e in work.session.scalars(select(LedgerEntryRow))
+                 if e.effective_date <= as_of]
+    assert (totals.balance.insurance, totals.balance.patient) == (
+        sum((i for i, _ in dated), ZERO), sum((p for _, p in dated), ZERO))
     assert report.insurance_total.total == totals.balance.insurance
     assert report.patient.total == totals.balance.patient
     assert report.total.total == totals.balance.total
@@ -261,13 +277,21 @@ def test_aging_as_of_boundaries(medbill_app: Medbill, book: dict[str, int]) -> N
     # the self-pay claim: 91 days today, 90 yesterday; the patient's 20.00: 51 / 49 days
     assert tomorrow.patient.buckets == buckets("0", "20.00", "0", "80.00", "0")
     assert yesterday.patient.buckets == buckets("0", "20.00", "80.00", "0", "0")
-    # ten days ago: sent 130 days ago was 120 days old (91-120), sent 30 days ago was 20
-    assert ten_days_ago.insurance[0].buckets == buckets("200.00", "0", "0", "100.00", "0")
-    # the as-of date moves amounts between buckets, never changes the totals
-    for report in (tomorrow, yesterday, ten_days_ago):
+    # with nothing posted since yesterday, the as-of date only moves amounts between buckets
+    for report in (tomorrow, yesterday):
         assert (report.insurance_total.total, report.patient.total) == (D("433.50"),
                                                                        D("80.00"))
         assert report.total.credit == D("-30.00")
+    # ten days ago is the ledger of ten days ago: sent 130 days ago was 120 days old
+    # (91-120), sent 30 days ago was 20; acme had not yet paid (3 days ago) "payer_over",
+    # sent 8 days before, so no acme credit; the 70.00 payment (5 days ago) was not there
+    # either: no patient credit, the 50.00 of "overpaid" (served that day) was owed
+    [acme, bluecross] = ten_days_ago.insurance
+    assert (acme.buckets, acme.credit) == (buckets("300.00", "0", "0", "100.00", "0"), ZERO)
+    assert bluecross.buckets == buckets("0", "143.50", "0", "0", "0")
+    assert (ten_days_ago.patient.buckets, ten_days_ago.patient.credit) == (
+        buckets("50.00", "20.00", "80.00", "0", "0"), ZERO)
+    assert_matches_ledger(medbill_app, TODAY - timedelta(days=10))
 
 
 def test_patient_aging_per_account_number(medbill_app: Medbill, book: dict[str, int]) -> None:
@@ -342,34 +366,39 @@ payment_op = st.tuples(st.just("pay"), st.integers(0, 3),
 write_off_op = st.tuples(st.just("write_off"), st.integers(0, 3),
                          st.decimals(min_value=D("0.01"), max_value=D("60.00"), places=2),
                          st.sampled_from(list(Bucket)), st.booleans())
+refund_op = st.tuples(st.just("refund"), st.integers(0, 7),
+                      st.decimals(min_value=D("0.01"), max_value=D("40.00"), places=2),
+                      st.integers(0, 200))
+reverse_op = st.tuples(st.just("reverse"), st.integers(0, 7),
+                       st.one_of(st.none(), st.just(D("25.00"))), st.integers(0, 200))
+apply_credit_op = st.tuples(st.just("apply_credit"), st.integers(0, 3), st.integers(0, 200))
+payment_actions = (refund_op, reverse_op, apply_credit_op)
 claim_spec = st.tuples(st.sampled_from(["acme", "bluecross", None, "acme+medicare"]),
                        st.lists(st.decimals(min_value=D("0.01"), max_value=D("150.00"),
                                             places=2), min_size=1, max_size=2),
                        st.integers(0, 300), st.one_of(st.none(), st.integers(0, 300)))
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=st.lists(claim_spec, min_size=1, max_size=4),
-       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op), max_size=8),
-       shift=st.integers(-150, 150))
-def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list[Any],
-                                               operations: list[Any], shift: int) -> None:
-    """Random charges, remittances (payments, adjustments, transfers to the patient or the
-    secondary payer, payer over-payments), patient payments (credits, refunds) and write-offs,
-    posted through the real services; the fixture's database carries over between examples,
-    which only makes the ledger the report must match bigger."""
-    app = medbill_app
+def make_claims(app: Medbill, specs: list[Any],
+                day: Callable[[int], date]) -> tuple[list[int], list[int]]:
+    """(claims, insured claims) of ``claim_spec``s, ages counted back by ``day``."""
     claims, insured = [], []
     for payer, charges, service_age, sent_age in specs:
         primary, _, secondary = (payer or "").partition("+")
         claims.append(new_claim(
             app, payer=primary or None, charges=tuple(str(c) for c in charges),
-            service=ago(service_age), secondary=secondary or None,
-            submitted=ago(min(sent_age, service_age)) if primary and sent_age is not None
+            service=day(service_age), secondary=secondary or None,
+            submitted=day(min(sent_age, service_age)) if primary and sent_age is not None
             else None))
         if primary:
             insured.append(claims[-1])
+    return claims, insured
+
+
+def apply_operations(app: Medbill, claims: list[int], insured: list[int],
+                     operations: list[Any], day: Callable[[int], date]) -> None:
+    """Post the operations through the real services, dated ``day(age)`` (write-offs:
+    ``day(0)``)."""
     for op in operations:
         claim_id = claims[op[1] % len(claims)]
         if op[0] == "remit":
@@ -383,11 +412,27 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
                     follow = work.claims.ids(patient_id=work.claims.get(claim_id).patient_id)
                     numbers = [work.claims.get(i).claim_number for i in follow]
                 number = next((n for n in numbers if n.endswith("-S2")), number)
-            remit(app, number, paid=str(paid), co=str(co), pr=str(pr), on=ago(age))
+            remit(app, number, paid=str(paid), co=str(co), pr=str(pr), on=day(age))
         elif op[0] == "pay":
             _, _, amount, overpayment, age = op
             with suppress(LedgerError):  # more than owed and no decision: nothing written
-                pay(app, patient_of(app, claim_id), str(amount), ago(age), overpayment)
+                pay(app, patient_of(app, claim_id), str(amount), day(age), overpayment)
+        elif op[0] in ("refund", "reverse"):  # of one of the payments recorded so far
+            _, index, amount, age = op
+            with app.unit_of_work() as work:
+                ids = list(work.session.scalars(select(PaymentRow.id).order_by(PaymentRow.id)))
+            if not ids:
+                continue
+            payment_id = ids[index % len(ids)]
+            with suppress(ValidationFailed), app.unit_of_work() as work:  # beyond the credit
+                if op[0] == "refund":
+                    refund_credit(work, payment_id, amount, "asked", on=day(age))
+                else:
+                    reverse_payment(work, payment_id, "NSF", fee=amount, on=day(age))
+        elif op[0] == "apply_credit":
+            _, _, age = op
+            with suppress(LedgerError), app.unit_of_work() as work:  # no credit, nothing owed
+                apply_credit(work, patient_of(app, claim_id), on=day(age))
         else:
             _, _, amount, bucket, allow_credit = op
             # refused when it would leave a bucket negative without allow_credit; on a
@@ -397,8 +442,25 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
                 work.ledger.post(f"wo:{claim_id}:{next(_traces)}", "test", [LedgerLine(
                     EntryKind.WRITE_OFF, amount, patient_id=claim.patient_id,
                     claim_id=claim_id, payer_key=claim.payer_key, bucket=bucket)],
-                    effective_date=TODAY, allow_credit=allow_credit)
-    report = assert_matches_ledger(app, TODAY + timedelta(days=shift))
+                    effective_date=day(0), allow_credit=allow_credit)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(claim_spec, min_size=1, max_size=4),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op, *payment_actions),
+                           max_size=10),
+       shift=st.integers(-150, 150))
+def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list[Any],
+                                               operations: list[Any], shift: int) -> None:
+    """Random charges, remittances (payments, adjustments, transfers to the patient or the
+    secondary payer, payer over-payments), patient payments (credits, refunds), refunds of
+    credits, returned payments (with fees), credits applied and write-offs,
+    posted through the real services; the fixture's database carries over between examples,
+    which only makes the ledger the report must match bigger."""
+    claims, insured = make_claims(medbill_app, specs, ago)
+    apply_operations(medbill_app, claims, insured, operations, ago)
+    report = assert_matches_ledger(medbill_app, TODAY + timedelta(days=shift))
     for seen, name in ((report.insurance_total.credit, "an insurance credit"),
                        (report.patient.credit, "a patient credit"),
                        (any(line.label == NO_PAYER for line in report.insurance),
@@ -409,6 +471,52 @@ def test_report_totals_always_equal_the_ledger(medbill_app: Medbill, specs: list
                         "three or more buckets")):
         if seen:
             event(name)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(specs=st.lists(claim_spec, min_size=1, max_size=3),
+       operations=st.lists(st.one_of(remittance_op, payment_op, write_off_op, *payment_actions),
+                           max_size=6),
+       later_specs=st.lists(claim_spec, max_size=2),
+       later=st.lists(st.one_of(remittance_op, payment_op, write_off_op, *payment_actions),
+                      min_size=1, max_size=6),
+       back=st.integers(0, 200))
+def test_aging_as_of_a_day_ignores_what_is_dated_after_it(
+        medbill_app: Medbill, specs: list[Any], operations: list[Any], later_specs: list[Any],
+        later: list[Any], back: int) -> None:
+    """A month-end report re-run later matches: the aging as of D is the ledger filtered to
+    entries effective on or before D, and charges, remittances, payments, write-offs and
+    submissions dated after D change nothing in it (neither amounts nor ages)."""
+    app = medbill_app
+    as_of = TODAY - timedelta(days=back)
+
+    def before(age: int) -> date:  # on or before D
+        return as_of - timedelta(days=age)
+
+    def after(age: int) -> date:  # after D (ages 0-300 map to D+1 ... D+301)
+        return as_of + timedelta(days=301 - age)
+
+    claims, insured = make_claims(app, specs, before)
+    apply_operations(app, claims, insured, operations, before)
+    first = assert_matches_ledger(app, as_of).as_json()
+    with app.unit_of_work() as work:
+        first_patients = patient_aging(work, as_of=as_of).as_json()
+    unsent = [claim for claim in insured if not _was_submitted(app, claim)]
+    for claim in unsent:  # sent after D: still aged from the service date as of D
+        submit(app, claim, after(300))
+    new_claims, new_insured = make_claims(app, later_specs, after)
+    apply_operations(app, claims + new_claims, insured + new_insured, later, after)
+    assert assert_matches_ledger(app, as_of).as_json() == first
+    with app.unit_of_work() as work:
+        assert patient_aging(work, as_of=as_of).as_json() == first_patients
+
+
+def _was_submitted(app: Medbill, claim_id: int) -> bool:
+    with app.unit_of_work() as work:
+        return work.session.scalar(select(ClaimTransitionRow.id).where(
+            ClaimTransitionRow.claim_id == claim_id,
+            ClaimTransitionRow.target == "submitted").limit(1)) is not None
 
 
 # -- the follow-up work list -------------------------------------------------------------------

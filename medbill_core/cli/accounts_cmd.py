@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
-from medbill_core.domain import Payment, PaymentMethodKind, PaymentPlan, PlanFrequency
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    fail,
+    open_app,
+    parse_date_option,
+    parse_money_option,
+    print_json,
+)
+from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
 from medbill_core.errors import ValidationFailed
 from medbill_core.privatefiles import private_dir, write_private
@@ -32,12 +42,35 @@ def _amount(text: str, field: str) -> Decimal:
         raise ValidationFailed("command line", [(field, "not a decimal amount")]) from None
 
 
+ConfirmDate = Annotated[bool, typer.Option(
+    "--confirm-date", help="Accept a date further ahead or back than usual")]
+
+#: How far a payment's received date may lie from today before it needs --confirm-date: a
+#: payment cannot arrive tomorrow, and one received over a year ago is most likely a typo.
+PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = 0, 365
+#: A plan's first due date: up to a year ahead, at most a month back (older ones are "late"
+#: from the day they are created).
+PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = 365, 31
+
+
+def _choice(value: str | None, option: str, choices: type[StrEnum]) -> Any:
+    """An option value from a fixed set; anything else is a one-line usage error (exit 2)."""
+    if value is None:
+        return None
+    try:
+        return choices(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise fail(f"{option} must be one of: {allowed}", 2) from None
+
+
 @payments_app.command("record")
 @cli_errors
 def record(
     patient: Account,
     amount: Annotated[str, typer.Option(help="Amount, e.g. 25.00")],
-    method: Annotated[PaymentMethodKind, typer.Option()] = PaymentMethodKind.CASH,
+    method: Annotated[str, typer.Option(
+        help="cash, check, card, ach or other")] = "cash",
     reference: Annotated[str | None, typer.Option(
         help="Check number or card last four / authorization (never a full card number)")] = None,
     claim: Annotated[str | None, typer.Option(
@@ -45,21 +78,33 @@ def record(
     received: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default today)")] = None,
     overpayment: Annotated[str | None, typer.Option(
         help="What to do with money beyond the balance: credit or refund")] = None,
+    confirm_date: ConfirmDate = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Record a patient payment and apply it oldest-first (or to one claim)."""
     from medbill_core.domain import validate_record
     from medbill_core.services.payments import Overpayment, record_payment
 
+    paid = parse_money_option(amount, "--amount", allow_zero=False)
+    on = parse_date_option(received, "--received", future_days=PAYMENT_FUTURE_DAYS,
+                           past_days=PAYMENT_PAST_DAYS, confirmed=confirm_date,
+                           confirm_flag="--confirm-date") or date.today()
+    decision = _choice(overpayment, "--overpayment", Overpayment)
+    kind = _choice(method, "--method", PaymentMethodKind)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         payment = validate_record(Payment, {
-            "patient_id": patient_id, "amount": _amount(amount, "amount"), "method": method,
+            "patient_id": patient_id, "amount": paid, "method": kind,
             "reference": reference,
             "claim_id": work.claims.resolve(claim) if claim is not None else None,
-            "received_on": received or date.today().isoformat()}, record="payment")
-        decision = Overpayment(overpayment) if overpayment else None
+            "received_on": on}, record="payment")
         result = record_payment(work, payment, overpayment=decision)
+    if as_json:
+        print_json({"payment_id": result.payment_id,
+                    "applied": {str(c): str(a) for c, a in result.applied.items()},
+                    "credit": str(result.credit), "refunded": str(result.refunded)})
+        return
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items()) or "nothing"
     console.print(f"payment {result.payment_id} recorded; applied {applied}; "
                   f"credit {result.credit}; refunded {result.refunded}")
@@ -72,38 +117,253 @@ def create(
     total: Annotated[str, typer.Option(help="Amount the plan covers")],
     installments: Annotated[int, typer.Option(min=1, max=120)],
     start: Annotated[str, typer.Option(help="First due date YYYY-MM-DD")],
-    frequency: Annotated[PlanFrequency, typer.Option()] = PlanFrequency.MONTHLY,
+    frequency: Annotated[str, typer.Option(help="monthly, biweekly or weekly")] = "monthly",
+    confirm_date: ConfirmDate = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Set up a payment plan whose installments add up exactly to the total."""
-    from medbill_core.services.payments import create_plan, schedule
+    from medbill_core.services.payments import new_plan
 
+    every = _choice(frequency, "--frequency", PlanFrequency)
+    amount = parse_money_option(total, "--total", allow_zero=False)
+    first = parse_date_option(start, "--start", future_days=PLAN_FUTURE_DAYS,
+                              past_days=PLAN_PAST_DAYS, confirmed=confirm_date,
+                              confirm_flag="--confirm-date")
+    assert amount is not None and first is not None  # required options
     medbill = open_app()
-    first = date.fromisoformat(start)
-    amount = _amount(total, "total")
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
-        plan = create_plan(work, PaymentPlan(
-            patient_id=patient_id, total_amount=amount, start_date=first, frequency=frequency,
-            installments=schedule(amount, installments, first, frequency)))
+        plan = new_plan(work, patient_id, amount, installments, first, every)
+    if as_json:
+        print_json(plan.model_dump(mode="json"))
+        return
     console.print(f"plan {plan.id}: {len(plan.installments)} installments of "
                   f"{plan.installments[0].amount} from {first}")
 
 
+PaymentId = Annotated[int, typer.Argument(help="Payment id (payments list)", min=1)]
+Reason = Annotated[str, typer.Option(help="Why (no patient details)")]
+AsJson = Annotated[bool, typer.Option("--json")]
+
+
+@payments_app.command("list")
+@cli_errors
+def list_payments_command(
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Only this patient account number")] = None,
+    received_from: Annotated[str | None, typer.Option(
+        "--from", help="Received on or after YYYY-MM-DD")] = None,
+    received_to: Annotated[str | None, typer.Option(
+        "--to", help="Received on or before YYYY-MM-DD")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Payments received, oldest first: applied, credit, refunded, reversed."""
+    from medbill_core.services.payments import list_payments
+
+    start = parse_date_option(received_from, "--from")
+    end = parse_date_option(received_to, "--to")
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patient_id = work.patients.by_account(patient).id if patient else None
+        items = list_payments(work, patient_id=patient_id, received_from=start,
+                              received_to=end)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} payments")
+    for name in ("id", "account", "received", "method", "reference"):
+        table.add_column(name, overflow="fold")
+    for name in ("amount", "applied", "credit", "refunded"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("status", overflow="fold")
+    for item in items:
+        status = item.status.value + (f" {item.reversed_on}" if item.reversed_on else "")
+        table.add_row(str(item.id), escape(item.account_number), str(item.received_on),
+                      item.method, escape(item.reference or ""), str(item.amount),
+                      str(item.applied), str(item.credit), str(item.refunded), status)
+    console.print(table)
+
+
+@payments_app.command("refund")
+@cli_errors
+def refund_command(
+    payment_id: PaymentId,
+    amount: Annotated[str, typer.Option(help="Amount to give back, e.g. 20.00")],
+    reason: Reason,
+    as_json: AsJson = False,
+) -> None:
+    """Refund (part of) the credit a payment left on the account."""
+    from medbill_core.services.payments import refund_credit
+
+    money = parse_money_option(amount, "--amount", allow_zero=False)
+    assert money is not None  # a required option
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = refund_credit(work, payment_id, money, reason)
+    if as_json:
+        print_json({"refund_id": result.refund_id, "payment_id": payment_id,
+                    "amount": str(result.amount), "credit_left": str(result.credit_left)})
+        return
+    console.print(f"refund {result.refund_id}: {result.amount} of payment {payment_id}; "
+                  f"credit left {result.credit_left}")
+
+
+@payments_app.command("reverse")
+@cli_errors
+def reverse_command(
+    payment_id: PaymentId,
+    reason: Reason,
+    fee: Annotated[str | None, typer.Option(
+        help="Returned-item fee to charge the patient, e.g. 25.00")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Returned check / NSF: take back what the payment applied; its claims owe again."""
+    from medbill_core.services.payments import reverse_payment
+
+    fee_amount = parse_money_option(fee, "--fee", allow_zero=False)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = reverse_payment(work, payment_id, reason, fee=fee_amount)
+    if as_json:
+        print_json({"payment_id": payment_id, "reversed_now": result.reversed_now,
+                    "reopened": {str(c): str(a) for c, a in result.reopened.items()},
+                    "credit_taken_back": str(result.credit_taken_back),
+                    "refunded_owed": str(result.refunded_owed),
+                    "returned_fee": None if result.returned_fee is None
+                    else str(result.returned_fee)})
+        return
+    if not result.reversed_now:
+        console.print(f"payment {payment_id} was already reversed; nothing changed")
+        return
+    reopened = ", ".join(f"claim {c}: {a}" for c, a in result.reopened.items()) or "none"
+    console.print(f"payment {payment_id} reversed; reopened {reopened}; credit taken back "
+                  f"{result.credit_taken_back}; refunded and owed again "
+                  f"{result.refunded_owed}; fee {result.returned_fee or '0.00'}")
+
+
+@payments_app.command("apply-credit")
+@cli_errors
+def apply_credit_command(
+    patient: Account,
+    claim: Annotated[int | None, typer.Option(help="Apply to this claim id only")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Move the patient's payment credit onto open balances, oldest first."""
+    from medbill_core.services.payments import apply_credit
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = apply_credit(work, work.patients.by_account(patient).id, claim_id=claim)
+    if as_json:
+        print_json({"applied": {str(c): str(a) for c, a in result.applied.items()},
+                    "payments": {str(p): str(a) for p, a in result.used.items()},
+                    "credit_left": str(result.credit_left)})
+        return
+    applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items())
+    console.print(f"applied {applied}; credit left {result.credit_left}")
+
+
 @plans_app.command("missed")
 @cli_errors
-def missed(grace_days: Annotated[int, typer.Option(min=0)] = 5) -> None:
+def missed(grace_days: Annotated[int, typer.Option(min=0)] = 5,
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Installments past due (beyond the grace days) and not fully paid."""
     from medbill_core.services.payments import missed_installments
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
         items = missed_installments(work, grace_days=grace_days)
-    table = Table("plan", "patient id", "installment", "due", "amount due", "days late",
+    if as_json:
+        print_json([m.as_json() for m in items])
+        return
+    table = Table("plan", "account", "installment", "due", "amount due", "days late",
                   title=f"{len(items)} missed installments")
     for m in items:
-        table.add_row(str(m.plan_id), str(m.patient_id), str(m.sequence), str(m.due_date),
-                      str(m.amount_due), str(m.days_late))
+        table.add_row(str(m.plan_id), escape(m.account_number), str(m.sequence),
+                      str(m.due_date), str(m.amount_due), str(m.days_late))
     console.print(table)
+
+
+PlanId = Annotated[int, typer.Argument(help="Plan id (plans list)", min=1)]
+
+
+@plans_app.command("list")
+@cli_errors
+def list_plans_command(
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Only this patient account number")] = None,
+    status: Annotated[str | None, typer.Option(
+        help="Only plans in this status: active, completed or cancelled")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Payment plans: paid, remaining and the next installment due."""
+    from medbill_core.services.payments import PlanStatus, list_plans
+
+    wanted = _choice(status, "--status", PlanStatus)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patient_id = work.patients.by_account(patient).id if patient else None
+        items = list_plans(work, patient_id=patient_id, status=wanted)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
+    table = Table(title=f"{len(items)} payment plans")
+    for name in ("id", "account", "status", "frequency"):
+        table.add_column(name, overflow="fold")
+    for name in ("total", "paid", "remaining", "installments"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("next due", overflow="fold")
+    for item in items:
+        next_due = f"{item.next_due_amount} on {item.next_due_date}" \
+            if item.next_due_date and item.status.value == "active" else ""
+        table.add_row(str(item.id), escape(item.account_number), item.status.value,
+                      item.frequency.value, str(item.total), str(item.paid),
+                      str(item.remaining), str(item.installments), next_due)
+    console.print(table)
+
+
+@plans_app.command("cancel")
+@cli_errors
+def cancel_plan_command(plan_id: PlanId, reason: Reason) -> None:
+    """End an active plan; the balance stays on the account."""
+    from medbill_core.services.payments import cancel_plan
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        cancel_plan(work, plan_id, reason)
+    console.print(f"plan {plan_id} cancelled")
+
+
+@plans_app.command("edit")
+@cli_errors
+def edit_plan_command(
+    plan_id: PlanId,
+    installments: Annotated[int | None, typer.Option(
+        min=1, max=120, help="Spread what is left over this many installments")] = None,
+    amount: Annotated[str | None, typer.Option(
+        help="Or: installments of this amount (the last takes the rest)")] = None,
+    start: Annotated[str | None, typer.Option(
+        help="First new due date YYYY-MM-DD (default: the first one not paid)")] = None,
+    confirm_date: ConfirmDate = False,
+    as_json: AsJson = False,
+) -> None:
+    """Re-schedule the rest of an active plan, exactly in cents."""
+    from medbill_core.services.payments import edit_plan
+
+    per_installment = parse_money_option(amount, "--amount", allow_zero=False)
+    first = parse_date_option(start, "--start", future_days=PLAN_FUTURE_DAYS,
+                              past_days=PLAN_PAST_DAYS, confirmed=confirm_date,
+                              confirm_flag="--confirm-date")
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        plan = edit_plan(work, plan_id, installments=installments, amount=per_installment,
+                         start=first)
+    if as_json:
+        print_json(plan.model_dump(mode="json"))
+        return
+    unpaid = [i for i in plan.installments if i.paid_amount < i.amount]
+    console.print(f"plan {plan_id}: {len(unpaid)} installments left, "
+                  + ", ".join(f"{i.amount} on {i.due_date}" for i in unpaid))
 
 
 @statements_app.command("run")

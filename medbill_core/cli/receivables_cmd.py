@@ -131,11 +131,34 @@ def followup_command(
             action += " (" + ", ".join(item.carc_codes) + ")"
         elif item.action is FollowUpAction.APPEAL_PENDING and item.appeal_deadline:
             action += f" (deadline {item.appeal_deadline})"
+        if item.findings:  # e.g. "expected 100.00, allowed 80.00, paid 64.00; finding 3"
+            amounts = [f"{name} {amount}" for name, amount in (
+                ("expected", item.expected_amount), ("allowed", item.allowed_amount),
+                ("paid", item.paid_amount)) if amount is not None]
+            ids = ", ".join(str(finding.id) for finding in item.findings)
+            action += f" ({', '.join(amounts)}; finding {ids})" if amounts \
+                else f" (finding {ids})"
         table.add_row(escape(item.claim_number), escape(item.payer_key or ""),
                       item.state.value, str(item.charge), str(item.insurance_balance),
                       str(item.days_since_submission), str(item.filing_deadline or "?"),
                       "?" if item.days_left is None else str(item.days_left), escape(action))
     console.print(table)
+
+
+@app.command("resolve-finding")
+@cli_errors
+def resolve_finding_command(
+    finding_id: Annotated[int, typer.Argument(help="Finding id (ar followup --json: findings)")],
+    note: Annotated[str, typer.Option(help="How it was resolved (no patient details)")],
+) -> None:
+    """Close an underpayment (or other payer finding) listed by ar followup."""
+    from medbill_core.services.remittance_findings import resolve_finding
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        changed = resolve_finding(work, finding_id, note)
+    console.print(f"finding {finding_id} resolved" if changed
+                  else f"finding {finding_id} was already resolved; nothing changed")
 
 
 @app.command("exceptions")

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from medbill_core.domain.base import DomainModel
+from medbill_core.money import Money
 
 
 class Severity(StrEnum):
@@ -34,3 +35,18 @@ class ClaimFinding(DomainModel):
     @property
     def blocks_submission(self) -> bool:
         return self.severity is Severity.ERROR
+
+
+class PaymentFinding(ClaimFinding):
+    """A finding about a payer's payment of a claim (an adapter's remittance finding, e.g. an
+    underpayment), with the amounts a biller needs to chase it (None: the adapter did not say).
+
+    Stored while the 835 is posted and listed by ``medbill ar followup``.
+    """
+
+    #: what the payer should have allowed (e.g. the fee schedule amount for the line)
+    expected_amount: Money | None = None
+    #: what the payer allowed
+    allowed_amount: Money | None = None
+    #: what the payer paid (on the line, when ``line_number`` is set)
+    paid_amount: Money | None = None

@@ -1,9 +1,11 @@
 """Patient payments and payment plans.
 
 A payment is applied to the patient's claim balances oldest service first, or to
-one chosen claim. What is left over needs a decision: keep it as a **credit** on
-the account, or **refund** it; without one, a payment larger than the balance is
-refused and nothing is written.
+one chosen claim, then to what the account owes on no claim (a returned-item fee).
+What is left over needs a decision: keep it as a **credit** on the account, or
+**refund** it; without one, a payment larger than the balance is refused and
+nothing is written. A credit can later be refunded or applied to open balances; a
+returned payment takes back everything it applied.
 
 A payment plan spreads a balance over installments that add up exactly to its
 total (the last installment absorbs the rounding). Payments count towards the
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -35,8 +38,11 @@ from medbill_core.storage.schema import (
     ClaimRow,
     InstallmentRow,
     LedgerEntryRow,
+    PatientRow,
     PaymentPlanRow,
+    PaymentRefundRow,
     PaymentRow,
+    PostingRow,
 )
 
 
@@ -79,7 +85,11 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
         if claim is None or claim.patient_id != payment.patient_id:
             raise LedgerError(f"payment: claim {payment.claim_id} is not a claim of patient "
                               f"{payment.patient_id}")
-    owed = sum((bal for _, bal in balances), ZERO)
+    # owed on the account itself, on no claim: a returned-item fee, or money refunded from
+    # a payment that came back; paid after the claims (not when paying one chosen claim)
+    on_account = ZERO if payment.claim_id is not None else max(
+        ZERO, _on_account_balance(work, payment.patient_id))
+    owed = sum((bal for _, bal in balances), ZERO) + on_account
     remaining = payment.amount
     if remaining > owed and overpayment is None:
         raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed"
@@ -104,12 +114,13 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     if remaining > ZERO:
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, remaining,
                                 patient_id=payment.patient_id))
-        if overpayment is Overpayment.REFUND:
-            lines.append(LedgerLine(EntryKind.REFUND, remaining, patient_id=payment.patient_id,
+        beyond = remaining - min(remaining, on_account)  # what the account did not owe
+        if beyond and overpayment is Overpayment.REFUND:
+            lines.append(LedgerLine(EntryKind.REFUND, beyond, patient_id=payment.patient_id,
                                     bucket=Bucket.PATIENT))
-            refunded = remaining
+            refunded = beyond
         else:
-            credit = remaining
+            credit = beyond
     posting = work.ledger.post(f"payment:{row.id}", "patient_payment", lines,
                                effective_date=payment.received_on,
                                memo=f"{payment.method.value} payment",
@@ -124,9 +135,295 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     return PaymentResult(row.id, applied, credit, refunded)
 
 
+def _on_account_balance(work: UnitOfWork, patient_id: int) -> Decimal:
+    """The patient's balance on no claim (negative: a credit)."""
+    total = work.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
+        .where(LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.claim_id.is_(None)))
+    return to_money(total) if total else ZERO
+
+
+# -- listing, refunds, returned payments, credits -----------------------------------------
+
+class PaymentStatus(StrEnum):
+    POSTED = "posted"
+    #: returned check / NSF: what it applied was taken back
+    REVERSED = "reversed"
+
+
+@dataclass(frozen=True)
+class PaymentSummary:
+    """A payment as ``medbill payments list`` shows it (account number, never a name)."""
+
+    id: int
+    account_number: str
+    amount: Decimal
+    method: str
+    reference: str | None
+    received_on: date
+    #: on the patient's claims (the amount less credit and refunds; 0.00 once reversed)
+    applied: Decimal
+    #: still a credit on the account
+    credit: Decimal
+    refunded: Decimal
+    status: PaymentStatus
+    reversed_on: date | None
+    returned_fee: Decimal | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "account_number": self.account_number,
+                "amount": str(self.amount), "method": self.method,
+                "reference": self.reference, "received_on": self.received_on.isoformat(),
+                "applied": str(self.applied), "credit": str(self.credit),
+                "refunded": str(self.refunded), "status": self.status.value,
+                "reversed_on": self.reversed_on.isoformat() if self.reversed_on else None,
+                "returned_fee": None if self.returned_fee is None else str(self.returned_fee)}
+
+
+def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
+                  received_from: date | None = None,
+                  received_to: date | None = None) -> list[PaymentSummary]:
+    """Payments received in a period (both ends included), of one patient or all, oldest
+    first."""
+    if received_from and received_to and received_from > received_to:
+        raise ValidationFailed("payments list", [("from", "is after --to")])
+    query = (select(PaymentRow, PatientRow.account_number)
+             .join(PatientRow, PatientRow.id == PaymentRow.patient_id)
+             .order_by(PaymentRow.received_on, PaymentRow.id))
+    if patient_id is not None:
+        query = query.where(PaymentRow.patient_id == patient_id)
+    if received_from is not None:
+        query = query.where(PaymentRow.received_on >= received_from)
+    if received_to is not None:
+        query = query.where(PaymentRow.received_on <= received_to)
+    result = []
+    for row, account_number in work.session.execute(query):
+        reversed_ = row.reversed_on is not None
+        result.append(PaymentSummary(
+            row.id, account_number, row.amount, row.method, row.reference, row.received_on,
+            ZERO if reversed_ else row.amount - row.unapplied - row.refunded,
+            row.unapplied, row.refunded,
+            PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
+            row.reversed_on, row.returned_fee))
+    return result
+
+
+def _payment_row(work: UnitOfWork, payment_id: int) -> PaymentRow:
+    row = work.session.get(PaymentRow, payment_id)
+    if row is None:
+        raise NotFound("payment", payment_id)
+    return row
+
+
+def _reason(record: str, reason: str) -> str:
+    if not reason.strip():
+        raise ValidationFailed(record, [("reason", "say why (no patient details)")])
+    return reason.strip()[:500]
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: int
+    payment_id: int
+    amount: Decimal
+    #: what is still a credit on the payment afterwards
+    credit_left: Decimal
+
+
+def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: str, *,
+                  on: date | None = None) -> RefundResult:
+    """Give back (part of) the credit a payment left on the account.
+
+    The refund posts to the patient's account (the credit shrinks by ``amount``) and is kept
+    with its reason; a payment's refunds never exceed what is left of its credit (money it
+    applied to claims is not refunded here: reverse the payment, or adjust the claim).
+
+    :raises NotFound: no such payment.
+    :raises ValidationFailed: the amount is not positive or exceeds the credit left, the
+        payment was reversed, or no reason is given.
+    """
+    record = f"payment {payment_id}"
+    row = _payment_row(work, payment_id)
+    why = _reason(record, reason)
+    amount = to_money(amount)
+    if amount <= ZERO:
+        raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+    if row.reversed_on is not None:
+        raise ValidationFailed(record, [("status", "was reversed; nothing to refund")])
+    if amount > row.unapplied:
+        raise ValidationFailed(record, [("amount", f"exceeds the credit {row.unapplied} "
+                                                   "left on this payment")])
+    day = on or date.today()
+    sequence = work.session.scalar(select(func.count()).select_from(PaymentRefundRow).where(
+        PaymentRefundRow.payment_id == payment_id)) + 1
+    posting = work.ledger.post(
+        f"refund:payment:{payment_id}:{sequence}", "patient_refund",
+        [LedgerLine(EntryKind.REFUND, amount, patient_id=row.patient_id,
+                    bucket=Bucket.PATIENT)],
+        effective_date=day, memo=f"refund of payment {payment_id}")
+    refund = PaymentRefundRow(payment_id=payment_id, amount=amount, refunded_on=day,
+                              reason=why, actor=work.actor, posting_id=posting.posting_id)
+    work.session.add(refund)
+    row.unapplied = row.unapplied - amount
+    row.refunded = row.refunded + amount
+    work.session.flush()
+    audit.record(work.session, actor=work.actor, action="payment.refund",
+                 entity_type="payment", entity_id=payment_id,
+                 details={"refund_id": refund.id, "amount": str(amount)})
+    return RefundResult(refund.id, payment_id, amount, row.unapplied)
+
+
+def payment_applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal]:
+    """Claim id -> what the payment has applied to it: at recording and through credits
+    applied since (postings ``payment:ID`` and ``credit:payment:ID:n``)."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, func.sum(LedgerEntryRow.amount))
+        .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
+        .where(or_(PostingRow.posting_key == f"payment:{payment_id}",
+                   PostingRow.posting_key.like(f"credit:payment:{payment_id}:%")),
+               LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT.value,
+               LedgerEntryRow.claim_id.is_not(None))
+        .group_by(LedgerEntryRow.claim_id).order_by(LedgerEntryRow.claim_id)).all()
+    return {claim_id: to_money(amount) for claim_id, amount in rows if amount}
+
+
+@dataclass(frozen=True)
+class ReversalResult:
+    payment_id: int
+    #: False: the payment had been reversed before (nothing changed)
+    reversed_now: bool
+    #: claim id -> the balance reopened on it
+    reopened: dict[int, Decimal]
+    #: credit the payment had left on the account, taken back
+    credit_taken_back: Decimal
+    #: what the patient owes back because part of the payment was refunded
+    refunded_owed: Decimal
+    returned_fee: Decimal | None
+
+
+def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
+                    fee: Decimal | None = None, on: date | None = None) -> ReversalResult:
+    """A returned check / NSF / charge-back: take back everything the payment did.
+
+    Each claim it paid (at recording or through a credit applied later) gets that amount
+    back as a patient balance; the credit it still left on the account is taken back; money
+    already refunded from it stays owed by the patient. A returned-item ``fee`` is charged to
+    the patient's account. Installments it counted towards are owed again. Reversing a
+    reversed payment changes nothing (``reversed_now`` False).
+
+    :raises NotFound: no such payment.
+    :raises ValidationFailed: no reason, or a fee that is not positive.
+    """
+    record = f"payment {payment_id}"
+    row = _payment_row(work, payment_id)
+    why = _reason(record, reason)
+    if row.reversed_on is not None:
+        return ReversalResult(payment_id, False, {}, ZERO, ZERO, row.returned_fee)
+    if fee is not None and to_money(fee) <= ZERO:
+        raise ValidationFailed(record, [("fee", "must be more than 0.00")])
+    day = on or date.today()
+    applied = payment_applications(work, payment_id)
+    on_account = row.amount - sum(applied.values(), ZERO)  # the credit and what was refunded
+    lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=row.patient_id,
+                        claim_id=claim_id) for claim_id, amount in applied.items()]
+    if on_account:
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -on_account,
+                                patient_id=row.patient_id))
+    if fee is not None:
+        lines.append(LedgerLine(EntryKind.CHARGE, to_money(fee), patient_id=row.patient_id,
+                                bucket=Bucket.PATIENT, reason_code="NSF"))
+    work.ledger.post(f"reversal:payment:{payment_id}", "payment_reversal", lines,
+                     effective_date=day, memo=f"payment {payment_id} returned",
+                     moves_payments=True)
+    credit = row.unapplied
+    row.reversed_on = day
+    row.reversal_reason = why
+    row.reversed_by = work.actor
+    row.returned_fee = to_money(fee) if fee is not None else None
+    row.unapplied = ZERO
+    _debit_installments(work, row.patient_id, row.amount - row.refunded)
+    audit.record(work.session, actor=work.actor, action="payment.reverse",
+                 entity_type="payment", entity_id=payment_id,
+                 details={"claims": sorted(applied), "fee": str(row.returned_fee)
+                          if row.returned_fee is not None else None})
+    return ReversalResult(payment_id, True, applied, credit, row.refunded, row.returned_fee)
+
+
+@dataclass(frozen=True)
+class CreditApplication:
+    #: claim id -> amount applied to it
+    applied: dict[int, Decimal]
+    #: payment id -> how much of its credit was used
+    used: dict[int, Decimal]
+    #: the patient's payment credit left afterwards
+    credit_left: Decimal
+
+
+def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = None,
+                 on: date | None = None) -> CreditApplication:
+    """Move the credit the patient's payments left on the account onto open balances: the
+    oldest payment's credit first, onto the oldest service first (or one chosen claim).
+
+    :raises LedgerError: the claim is not the patient's, there is no credit, or nothing
+        is owed.
+    """
+    account = work.patients.get(patient_id).account_number
+    balances = patient_claim_balances(work, patient_id)
+    if claim_id is not None:
+        claim = work.session.get(ClaimRow, claim_id)
+        if claim is None or claim.patient_id != patient_id:
+            raise LedgerError(f"apply credit: claim {claim_id} is not a claim of account "
+                              f"{account}")
+        balances = [(cid, bal) for cid, bal in balances if cid == claim_id]
+    sources = list(work.session.scalars(
+        select(PaymentRow).where(PaymentRow.patient_id == patient_id,
+                                 PaymentRow.reversed_on.is_(None),
+                                 PaymentRow.unapplied > ZERO)
+        .order_by(PaymentRow.received_on, PaymentRow.id)))
+    if not sources:
+        raise LedgerError(f"apply credit: account {account} has no payment credit")
+    if not balances:
+        raise LedgerError("apply credit: nothing is owed"
+                          + (f" on claim {claim_id}" if claim_id is not None else ""))
+    day = on or date.today()
+    owed = dict(balances)
+    applied: dict[int, Decimal] = {}
+    used: dict[int, Decimal] = {}
+    for source in sources:
+        available = source.unapplied
+        lines: list[LedgerLine] = []
+        for target, balance in owed.items():
+            amount = min(available, balance)
+            if amount <= ZERO:
+                continue
+            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
+                                    claim_id=target))
+            owed[target] = balance - amount
+            applied[target] = applied.get(target, ZERO) + amount
+            available -= amount
+        moved = source.unapplied - available
+        if not moved:
+            break  # nothing owed any more
+        sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.posting_key.like(f"credit:payment:{source.id}:%"))) + 1
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id))
+        work.ledger.post(f"credit:payment:{source.id}:{sequence}", "credit_applied", lines,
+                         effective_date=day, memo=f"credit of payment {source.id} applied",
+                         moves_payments=True)
+        source.unapplied = available
+        used[source.id] = moved
+    audit.record(work.session, actor=work.actor, action="payment.apply_credit",
+                 entity_type="patient", entity_id=patient_id,
+                 details={"payments": sorted(used), "claims": sorted(applied)})
+    left = sum((source.unapplied for source in sources), ZERO)
+    return CreditApplication(applied, used, left)
+
+
 # -- payment plans -------------------------------------------------------------------------
 
 _STEP = {PlanFrequency.WEEKLY: 7, PlanFrequency.BIWEEKLY: 14}
+#: the longest plan (ten years of monthly installments)
+MAX_INSTALLMENTS = 120
 
 
 def _add_months(day: date, months: int) -> date:
@@ -147,11 +444,30 @@ def schedule(total: Decimal, count: int, start: date,
     if count < 1:
         raise ValidationFailed("payment plan", [("installments", "at least one is needed")])
     total = to_money(total)
+    if total <= ZERO:
+        raise ValidationFailed("payment plan", [("total_amount", "must be more than 0.00")])
+    if total < CENT * count:  # every installment must ask for at least a cent
+        raise ValidationFailed("payment plan", [(
+            "installments", f"{count} installments need a total of at least {CENT * count}")])
     base = (total / count).quantize(CENT, rounding="ROUND_DOWN")
     amounts = [base] * (count - 1) + [total - base * (count - 1)]
     dates = [_add_months(start, i) if frequency is PlanFrequency.MONTHLY
              else start + timedelta(days=_STEP[frequency] * i) for i in range(count)]
     return [Installment(due_date=d, amount=a) for d, a in zip(dates, amounts, strict=True)]
+
+
+def new_plan(work: UnitOfWork, patient_id: int, total: Decimal, count: int, start: date,
+             frequency: PlanFrequency = PlanFrequency.MONTHLY) -> PaymentPlan:
+    """Schedule ``total`` in ``count`` installments from ``start`` and store the plan.
+
+    :raises ValidationFailed: the total is not positive, too small for ``count`` cents, more
+        than the patient owes, or the patient already has an active plan.
+    """
+    installments = schedule(total, count, start, frequency)
+    plan = validate_record(PaymentPlan, {
+        "patient_id": patient_id, "total_amount": total, "start_date": start,
+        "frequency": frequency, "installments": installments}, record="payment plan")
+    return create_plan(work, plan)
 
 
 def create_plan(work: UnitOfWork, plan: PaymentPlan) -> PaymentPlan:
@@ -178,6 +494,162 @@ def create_plan(work: UnitOfWork, plan: PaymentPlan) -> PaymentPlan:
                  entity_id=row.id, details={"patient_id": plan.patient_id,
                                             "installments": len(plan.installments)})
     return _plan_from_row(row)
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """A plan as ``medbill plans list`` shows it (account number, never a name)."""
+
+    id: int
+    account_number: str
+    status: PlanStatus
+    frequency: PlanFrequency
+    total: Decimal
+    paid: Decimal
+    installments: int
+    #: the first installment not fully paid: its due date and what is due on it
+    next_due_date: date | None
+    next_due_amount: Decimal | None
+    cancelled_on: date | None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.total - self.paid
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "account_number": self.account_number,
+                "status": self.status.value, "frequency": self.frequency.value,
+                "total": str(self.total), "paid": str(self.paid),
+                "remaining": str(self.remaining), "installments": self.installments,
+                "next_due_date": self.next_due_date.isoformat() if self.next_due_date
+                else None,
+                "next_due_amount": None if self.next_due_amount is None
+                else str(self.next_due_amount),
+                "cancelled_on": self.cancelled_on.isoformat() if self.cancelled_on else None}
+
+
+def list_plans(work: UnitOfWork, *, patient_id: int | None = None,
+               status: PlanStatus | None = None) -> list[PlanSummary]:
+    """Payment plans, of one patient or all, in one status or all, by id."""
+    query = (select(PaymentPlanRow, PatientRow.account_number)
+             .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
+             .order_by(PaymentPlanRow.id))
+    if patient_id is not None:
+        query = query.where(PaymentPlanRow.patient_id == patient_id)
+    if status is not None:
+        query = query.where(PaymentPlanRow.status == status.value)
+    result = []
+    for row, account_number in work.session.execute(query):
+        due = next((i for i in row.installments if i.paid_amount < i.amount), None)
+        result.append(PlanSummary(
+            row.id, account_number, PlanStatus(row.status), PlanFrequency(row.frequency),
+            row.total_amount, sum((i.paid_amount for i in row.installments), ZERO),
+            len(row.installments), due.due_date if due else None,
+            due.amount - due.paid_amount if due else None, row.cancelled_on))
+    return result
+
+
+def _active_plan(work: UnitOfWork, plan_id: int) -> PaymentPlanRow:
+    row = work.session.get(PaymentPlanRow, plan_id)
+    if row is None:
+        raise NotFound("payment plan", plan_id)
+    if row.status != PlanStatus.ACTIVE.value:
+        raise ValidationFailed(f"payment plan {plan_id}", [("status", f"is {row.status}")])
+    return row
+
+
+def cancel_plan(work: UnitOfWork, plan_id: int, reason: str, *,
+                on: date | None = None) -> None:
+    """End an active plan: its installments are no longer expected (``plans missed`` stops
+    listing them); the balance stays on the patient's account, payments made stay applied.
+
+    :raises NotFound: no such plan.
+    :raises ValidationFailed: the plan is not active, or no reason is given.
+    """
+    row = _active_plan(work, plan_id)
+    why = _reason(f"payment plan {plan_id}", reason)
+    row.status = PlanStatus.CANCELLED.value
+    row.cancelled_on = on or date.today()
+    row.cancel_reason = why
+    audit.record(work.session, actor=work.actor, action="plan.cancel", entity_type="plan",
+                 entity_id=plan_id, details={"patient_id": row.patient_id})
+
+
+def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None,
+              amount: Decimal | None = None, start: date | None = None) -> PaymentPlan:
+    """Re-schedule what is left of an active plan, exactly in cents.
+
+    Paid installments stay as they are (a partly paid one is cut to what was paid on it, due
+    no later than the new start);
+    the rest of the total is spread from ``start`` (default: the due date of the first
+    installment not fully paid) over ``installments`` (default: as many as were left), or
+    in installments of ``amount`` (the last one takes the rest). The plan's total and
+    frequency do not change.
+
+    :raises NotFound: no such plan.
+    :raises ValidationFailed: the plan is not active, nothing is left to schedule, both or
+        neither of a count and an amount make sense, or ``start`` is before a kept
+        installment.
+    """
+    record = f"payment plan {plan_id}"
+    if installments is not None and amount is not None:
+        raise ValidationFailed(record, [("installments",
+                                         "give a number of installments or an amount, "
+                                         "not both")])
+    row = _active_plan(work, plan_id)
+    paid = [i for i in row.installments if i.paid_amount >= i.amount]
+    open_ = [i for i in row.installments if i.paid_amount < i.amount]
+    remaining = sum((i.amount - i.paid_amount for i in open_), ZERO)
+    if remaining <= ZERO:
+        raise ValidationFailed(record, [("installments", "nothing is left to schedule")])
+    first = start or open_[0].due_date
+    if paid and first < max(i.due_date for i in paid):
+        raise ValidationFailed(record, [("start", "is before an installment already paid "
+                                                  f"({max(i.due_date for i in paid)})")])
+    frequency = PlanFrequency(row.frequency)
+    if amount is not None:
+        amount = to_money(amount)
+        if amount <= ZERO:
+            raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+        # in cents, as integers: the last installment takes the rest (ceiling division)
+        count = -(-int(remaining / CENT) // int(amount / CENT))
+        if count > MAX_INSTALLMENTS:
+            raise ValidationFailed(record, [("amount", f"would need {count} installments "
+                                                       f"(at most {MAX_INSTALLMENTS})")])
+        dates = [i.due_date for i in schedule(remaining, count, first, frequency)]
+        new = [Installment(due_date=day, amount=amount) for day in dates[:-1]] + [
+            Installment(due_date=dates[-1], amount=remaining - amount * (count - 1))]
+    else:
+        count = installments or len(open_)
+        if count > MAX_INSTALLMENTS:
+            raise ValidationFailed(record, [("installments", f"at most {MAX_INSTALLMENTS}")])
+        new = schedule(remaining, count, first, frequency)
+    before = len(row.installments)
+    for installment in open_:
+        if installment.paid_amount > ZERO:  # cut to what was paid, so paid, by the start
+            installment.amount = installment.paid_amount
+            installment.due_date = min(installment.due_date, first)
+        else:
+            row.installments.remove(installment)
+    work.session.flush()  # free the sequence numbers of the removed installments
+    sequence = max((i.sequence for i in row.installments), default=0)
+    for offset, installment in enumerate(new, start=1):
+        row.installments.append(InstallmentRow(
+            sequence=sequence + offset, due_date=installment.due_date,
+            amount=installment.amount, paid_amount=ZERO))
+    work.session.flush()
+    plan = validate_record(PaymentPlan, _plan_from_row(row).model_dump(), record=record)
+    audit.record(work.session, actor=work.actor, action="plan.edit", entity_type="plan",
+                 entity_id=plan_id, details={"installments_before": before,
+                                             "installments_after": len(row.installments),
+                                             "rescheduled": str(remaining)})
+    return plan
 
 
 def _plan_from_row(row: PaymentPlanRow) -> PaymentPlan:
@@ -209,6 +681,27 @@ def _credit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> 
                      entity_id=plan.id)
 
 
+def _debit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> None:
+    """Undo :func:`_credit_installments` for a returned payment: the latest installments it
+    counted towards are owed again (a plan it completed is active again)."""
+    plan = work.session.scalar(
+        select(PaymentPlanRow).where(PaymentPlanRow.patient_id == patient_id,
+                                     PaymentPlanRow.status.in_(("active", "completed")))
+        .order_by(PaymentPlanRow.id.desc()).limit(1))
+    if plan is None:
+        return
+    for installment in reversed(plan.installments):
+        if amount <= ZERO:
+            break
+        taken = min(installment.paid_amount, amount)
+        installment.paid_amount = installment.paid_amount - taken
+        amount -= taken
+    if plan.status == "completed" and any(i.paid_amount < i.amount for i in plan.installments):
+        plan.status = "active"
+        audit.record(work.session, actor=work.actor, action="plan.reopen", entity_type="plan",
+                     entity_id=plan.id)
+
+
 @dataclass(frozen=True)
 class MissedInstallment:
     plan_id: int
@@ -217,6 +710,13 @@ class MissedInstallment:
     due_date: date
     amount_due: Decimal
     days_late: int
+    #: the patient's account number (how people name a patient; never a name)
+    account_number: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"plan_id": self.plan_id, "account_number": self.account_number,
+                "installment": self.sequence, "due_date": self.due_date.isoformat(),
+                "amount_due": str(self.amount_due), "days_late": self.days_late}
 
 
 def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
@@ -224,14 +724,16 @@ def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
     """Installments of active plans more than ``grace_days`` past due and not fully paid."""
     today = as_of or date.today()
     result = []
-    for plan in work.session.scalars(select(PaymentPlanRow).where(
-            PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id)):
+    for plan, account_number in work.session.execute(
+            select(PaymentPlanRow, PatientRow.account_number)
+            .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
+            .where(PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id)):
         for inst in plan.installments:
             late = (today - inst.due_date).days
             if late > grace_days and inst.paid_amount < inst.amount:
                 result.append(MissedInstallment(plan.id, plan.patient_id, inst.sequence,
                                                 inst.due_date, inst.amount - inst.paid_amount,
-                                                late))
+                                                late, account_number))
     return result
 
 

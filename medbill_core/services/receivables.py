@@ -27,11 +27,16 @@ fall into the buckets 0-30, 31-60, 61-90, 91-120 and 121+ (over 120): day 30 is 
 
 A negative account balance (a credit: an over-payment or an over-adjustment) is never aged
 into a bucket nor netted against other accounts: it goes to the ``credit`` column, so that
-the buckets plus the credit of a line are exactly its ledger balance. The report covers
-every entry posted, whatever its effective date: its totals are
-:meth:`~medbill_core.ledger.Ledger.totals` and
-:meth:`~medbill_core.ledger.Ledger.insurance_balance_by_payer` to the cent; ``as_of`` is the
-date ages are counted to.
+the buckets plus the credit of a line are exactly its ledger balance.
+
+The report is the ledger **as of** ``as_of`` (default today): only entries effective on or
+before that day count (:func:`~medbill_core.ledger.as_of_conditions`; charges are dated by
+their service date, so services after ``as_of`` are out), and only what had happened by then
+dates them (submissions on or before that local day, transfers to the patient effective by
+then). Its totals are :meth:`~medbill_core.ledger.Ledger.totals` and
+:meth:`~medbill_core.ledger.Ledger.insurance_balance_by_payer` with the same ``as_of``, to
+the cent, so a month-end report re-run later shows the same figures; a posting dated after
+``as_of`` never changes it.
 
 Follow-up
 ---------
@@ -43,20 +48,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimState
 from medbill_core.errors import UnknownPayer
-from medbill_core.ledger import EntryKind
+from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.appeals import appeal_deadline, pending_appeals
+from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -162,12 +168,13 @@ class _Group:
     service_date: date | None
 
 
-def _groups(work: UnitOfWork) -> list[_Group]:
+def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                func.sum(LedgerEntryRow.insurance_delta), func.sum(LedgerEntryRow.patient_delta),
                func.min(LedgerEntryRow.effective_date), ClaimRow.service_date_from)
         .outerjoin(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+        .where(*as_of_conditions(as_of))
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                   ClaimRow.service_date_from)).all()
     return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
@@ -191,23 +198,34 @@ def _local_day(moment: datetime) -> date:
     return moment.astimezone().date()
 
 
-def _first_submissions(work: UnitOfWork) -> dict[tuple[int, str | None], date]:
-    """(claim account, payer key) -> the day the first claim to that payer on it was sent."""
+def _end_of_local_day(day: date) -> datetime:
+    """The first instant (UTC) after the local calendar day ``day``: timestamps before it fall
+    on or before ``day`` as :func:`_local_day` counts them."""
+    midnight = datetime.combine(day + timedelta(days=1), time.min).astimezone()
+    return midnight.astimezone(UTC)
+
+
+def _first_submissions(work: UnitOfWork, as_of: date) -> dict[tuple[int, str | None], date]:
+    """(claim account, payer key) -> the day the first claim to that payer on it was sent
+    (sent on or before ``as_of``)."""
     account = func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)
     rows = work.session.execute(
         select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
         .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
-        .where(ClaimTransitionRow.target == _SUBMITTED)
+        .where(ClaimTransitionRow.target == _SUBMITTED,
+               ClaimTransitionRow.at < _end_of_local_day(as_of))
         .group_by(account, ClaimRow.payer_key)).all()
     return {(account_id, payer_key): _local_day(at) for account_id, payer_key, at in rows}
 
 
-def _first_transfers_to_patient(work: UnitOfWork) -> dict[int, date]:
-    """Claim account -> effective date of its first transfer of a balance to the patient."""
+def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date]:
+    """Claim account -> effective date of its first transfer of a balance to the patient
+    (effective on or before ``as_of``)."""
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
         .where(LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
-               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None))
+               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None),
+               *as_of_conditions(as_of))
         .group_by(LedgerEntryRow.claim_id)).all()
     return {claim_id: day for claim_id, day in rows}
 
@@ -226,7 +244,7 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
         balances[key] += group.patient
         start = group.service_date or group.first_effective  # no claim: its first entry
         since[key] = min(since.get(key, start), start)
-    transfers = _first_transfers_to_patient(work)
+    transfers = _first_transfers_to_patient(work, as_of)
     accounts = []
     for (claim_id, patient_id), balance in balances.items():
         if balance == ZERO:
@@ -241,8 +259,8 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
 def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
     today = as_of or date.today()
-    groups = _groups(work)
-    submissions = _first_submissions(work)
+    groups = _groups(work, today)
+    submissions = _first_submissions(work, today)
     by_payer: dict[str | None, AgingLine] = {}
     for group in groups:
         if group.insurance == ZERO:
@@ -285,7 +303,7 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for patient_id, balance, days in _patient_accounts(work, _groups(work), today):
+    for patient_id, balance, days in _patient_accounts(work, _groups(work, today), today):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)
@@ -338,6 +356,22 @@ class FollowUpItem:
     #: the appeal in progress (open or sent) and its deadline: action "appeal pending"
     appeal_id: int | None = None
     appeal_deadline: date | None = None
+    #: what the payer's adapter flagged on its latest answer (underpayments), still open
+    findings: tuple[OpenFinding, ...] = ()
+
+    @property
+    def expected_amount(self) -> Decimal | None:
+        """What the flagged lines should have been allowed (None: no finding says)."""
+        return _summed_or_none(f.expected_amount for f in self.findings)
+
+    @property
+    def allowed_amount(self) -> Decimal | None:
+        return _summed_or_none(f.allowed_amount for f in self.findings)
+
+    @property
+    def paid_amount(self) -> Decimal | None:
+        """What the payer paid on the flagged lines (None: no finding says)."""
+        return _summed_or_none(f.paid_amount for f in self.findings)
 
     def as_json(self) -> dict[str, Any]:
         """The item; ``appeal_id`` and ``appeal_deadline`` only when an appeal is pending."""
@@ -356,7 +390,21 @@ class FollowUpItem:
             data["appeal_id"] = self.appeal_id
             data["appeal_deadline"] = self.appeal_deadline.isoformat() \
                 if self.appeal_deadline else None
+        if self.findings:
+            data["expected"] = _text_or_none(self.expected_amount)
+            data["allowed"] = _text_or_none(self.allowed_amount)
+            data["paid"] = _text_or_none(self.paid_amount)
+            data["findings"] = [finding.as_json() for finding in self.findings]
         return data
+
+
+def _summed_or_none(amounts: Iterable[Decimal | None]) -> Decimal | None:
+    known = [amount for amount in amounts if amount is not None]
+    return sum(known, ZERO) if known else None
+
+
+def _text_or_none(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
@@ -414,6 +462,9 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
       than ``older_than`` days since their latest submission: a status inquiry (276);
     * denied claims: appeal or correct, with the CARCs of the payer's latest answer;
     * partially paid claims whose payer still owes on the account: review the underpayment;
+    * claims whose payer's latest answer a payer adapter flagged while it was posted (an
+      underpayment against the fee schedule: :mod:`.remittance_findings`), whatever their
+      state: review the underpayment, with the expected, allowed and paid amounts;
     * either of those with an appeal open or sent (:mod:`.appeals`): appeal pending, with
       the appeal's deadline;
     * rejected claims: fix and resubmit.
@@ -429,7 +480,9 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     if payer_key is not None and payer_key not in payers:
         raise UnknownPayer(payer_key)
     states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
-    query = select(ClaimRow).where(ClaimRow.state.in_(states)).order_by(ClaimRow.id)
+    flagged = open_findings(work)
+    query = select(ClaimRow).where(or_(ClaimRow.state.in_(states),
+                                       ClaimRow.id.in_(sorted(flagged)))).order_by(ClaimRow.id)
     if payer_key is not None:
         query = query.where(ClaimRow.payer_key == payer_key)
     claims = list(work.session.scalars(query))
@@ -444,7 +497,12 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         sent = submitted.get(claim.id)
         days = _days(today, sent or claim.service_date_from)
         balance = balances.get((claim.account_claim_id or claim.id, claim.payer_key or ""), ZERO)
-        if state in PENDING_AT_PAYER:
+        findings = tuple(flagged.get(claim.id, ()))
+        if findings and state not in (ClaimState.DENIED, ClaimState.REJECTED):
+            action = FollowUpAction.UNDERPAYMENT
+            if claim.id in appeals:
+                action = FollowUpAction.APPEAL_PENDING
+        elif state in PENDING_AT_PAYER:
             if days <= older_than:
                 continue
             action = FollowUpAction.STATUS_INQUIRY
@@ -465,7 +523,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
             (deadline - today).days if deadline is not None else None, action,
             denials.get(claim.id, ()),
             appeals[claim.id].id if claim.id in appeals else None,
-            appeals[claim.id].deadline if claim.id in appeals else None))
+            appeals[claim.id].deadline if claim.id in appeals else None, findings))
     items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,
                                  -item.days_since_submission, item.claim_id))
     return items

@@ -83,6 +83,7 @@ from medbill_core.services.posting_rules import (
     PostingRules,
     RuleDecision,
 )
+from medbill_core.services.remittance_findings import record_findings
 from medbill_core.services.remittance_register import (
     RegisterTally,
     posting_prefix,
@@ -426,7 +427,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         kept = [] if payment.is_reversal else record_kept_open(
             work, posting_key=key, claim=claim, account_id=account_id,
             adjustments=payment.all_adjustments, decisions=decisions, answered_on=when)
-        result.findings.extend(_adapter_findings(work, claim, payment))
+        findings = _adapter_findings(work, claim, payment)
+        record_findings(work, key, claim, findings, when)  # the follow-up work list's items
+        result.findings.extend(findings)
         if payment.payer_claim_number and not claim.payer_claim_number:
             claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
         if next_coverage is not None:

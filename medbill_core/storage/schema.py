@@ -369,8 +369,30 @@ class PaymentRow(TimestampMixin, Base):
     received_on: Mapped[date] = mapped_column(Date)
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id",
                                                               ondelete="RESTRICT"))
+    #: what is left of the payment as a credit on the account (not applied, not refunded)
     unapplied: Mapped[Decimal] = mapped_column(Cents)
     refunded: Mapped[Decimal] = mapped_column(Cents)
+    #: a returned check / NSF (``medbill payments reverse``): when, why, by whom, and the
+    #: returned-item fee charged to the patient (NULL: none) (all NULL before 0010)
+    reversed_on: Mapped[date | None] = mapped_column(Date)
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
+    reversed_by: Mapped[str | None] = mapped_column(String(80))
+    returned_fee: Mapped[Decimal | None] = mapped_column(Cents)
+
+
+class PaymentRefundRow(Base):
+    """Money given back to the patient from a payment's credit (``medbill payments refund``)."""
+
+    __tablename__ = "payment_refunds"
+    __table_args__ = (Index("ix_payment_refunds_payment", "payment_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    refunded_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(80))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
 
 
 class PaymentPlanRow(TimestampMixin, Base):
@@ -382,7 +404,11 @@ class PaymentPlanRow(TimestampMixin, Base):
     total_amount: Mapped[Decimal] = mapped_column(Cents)
     start_date: Mapped[date] = mapped_column(Date)
     frequency: Mapped[str] = mapped_column(String(10))
+    #: active, completed or cancelled
     status: Mapped[str] = mapped_column(String(12))
+    #: ``medbill plans cancel`` (NULL before 0010 and for plans never cancelled)
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
     installments: Mapped[list[InstallmentRow]] = relationship(
         back_populates="plan", order_by="InstallmentRow.sequence", cascade="all, delete-orphan")
@@ -520,3 +546,35 @@ class DenialRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(String(500))
+class RemittanceFindingRow(Base):
+    """A payer's answer flagged while its 835 was posted (an adapter's remittance finding,
+    e.g. the underpayment ``medicare.underpaid``): an item of ``medbill ar followup``.
+
+    ``expected_amount`` is what the payer should have allowed (e.g. the fee schedule amount),
+    ``allowed_amount`` what it allowed and ``paid_amount`` what it paid on the line (each NULL
+    when the adapter did not say). Open until a biller resolves it or the payer answers the
+    claim again (a later 835 claim payment).
+    """
+
+    __tablename__ = "remittance_findings"
+    __table_args__ = (UniqueConstraint("finding_key", name="uq_remittance_findings_finding_key"),
+                      Index("ix_remittance_findings_claim", "claim_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the 835 posting key and the finding's position in what the adapter returned
+    finding_key: Mapped[str] = mapped_column(String(220))
+    posting_key: Mapped[str] = mapped_column(String(200))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(String(40))
+    line_number: Mapped[int | None] = mapped_column(Integer)
+    expected_amount: Mapped[Decimal | None] = mapped_column(Cents)
+    allowed_amount: Mapped[Decimal | None] = mapped_column(Cents)
+    paid_amount: Mapped[Decimal | None] = mapped_column(Cents)
+    #: the effective date of the 835 posting that flagged it
+    found_on: Mapped[date] = mapped_column(Date)
+    #: the adapter's message (codes and amounts, never PHI)
+    message: Mapped[str] = mapped_column(String(500))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
+    resolution: Mapped[str | None] = mapped_column(String(500))

@@ -33,6 +33,7 @@ from medbill_core.domain import (
     ServicePayment,
     Severity,
 )
+from medbill_core.domain.findings import PaymentFinding
 from medbill_core.money import ZERO, total
 from medbill_payer_medicare.feeschedule import MedicarePricer, NotPriced
 
@@ -128,8 +129,9 @@ def find_underpayments(payment: ClaimPayment, pricer: MedicarePricer, *,
         label = service.procedure_code + "".join(f"-{m}" for m in service.modifiers)
         setting = "facility" if expected.facility else "non-facility"
         shown_units = format(units.normalize(), "f")
-        findings.append(ClaimFinding(
+        findings.append(PaymentFinding(
             severity=Severity.WARNING, code="medicare.underpaid",
+            expected_amount=expected.amount, allowed_amount=allowed, paid_amount=service.paid,
             message=(f"line {number} ({label} x {shown_units}): allowed {allowed} is "
                      f"{shortfall} below the {expected.year} MPFS amount {expected.amount} "
                      f"(MAC {expected.mac} locality {expected.locality}, {setting}, "

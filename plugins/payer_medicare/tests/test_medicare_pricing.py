@@ -27,6 +27,7 @@ from medbill_core.domain import (
     ClaimStatusCode,
     ServicePayment,
 )
+from medbill_core.domain.findings import PaymentFinding
 from medbill_core.errors import ConfigurationError
 from medbill_core.testing import factories
 
@@ -198,6 +199,15 @@ def test_underpaid_line_is_flagged(la: MedicarePricer) -> None:
     assert "allowed 90.00 is 8.19 below the 2025 MPFS amount 98.19" in only.message
     assert "1EG4TE5MK73" not in only.message and "Testpatient1" not in only.message
     assert only.claim_number == "CLM0001" and only.fix_hint
+
+
+def test_underpaid_line_carries_expected_allowed_and_paid(la: MedicarePricer) -> None:
+    """The amounts ``medbill ar followup`` lists (stored while the 835 is posted)."""
+    [only] = find_underpayments(payment(
+        service("99213", "150.00", "70.56", allowed="90.00")), la, place_of_service="11")
+    assert isinstance(only, PaymentFinding)
+    assert (only.expected_amount, only.allowed_amount, only.paid_amount) == (
+        Decimal("98.19"), Decimal("90.00"), Decimal("70.56"))
 
 
 def test_allowed_derived_from_paid_and_patient_share(la: MedicarePricer) -> None:
