@@ -59,6 +59,19 @@ PENDING_AT_PAYER = frozenset({S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED}
 TERMINAL = frozenset(state for state, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
 #: States in which the claim's content may still be edited.
 EDITABLE = frozenset({S.DRAFT})
+#: Who acts next on a claim in each state: every state names one, so a work list never holds
+#: a claim nobody is expected to move. ``biller``: the practice's billing staff (fix, send,
+#: decide a denial); ``payer``: the payer owes an answer; ``patient``: the patient owes the
+#: balance; ``nobody``: settled (a paid primary whose rest went to the next payer's claim,
+#: or a closed, replaced, voided or deleted claim).
+NEXT_ACTOR: dict[ClaimState, str] = {
+    S.DRAFT: "biller", S.VALIDATED: "biller", S.QUEUED: "biller", S.REJECTED: "biller",
+    S.DENIED: "biller", S.PARTIALLY_PAID: "biller",
+    S.SUBMITTED: "payer", S.ACKNOWLEDGED: "payer", S.ACCEPTED: "payer",
+    S.PATIENT_BALANCE: "patient",
+    S.PAID: "nobody", S.CLOSED: "nobody", S.REPLACED: "nobody", S.VOIDED: "nobody",
+    S.DELETED: "nobody",
+}
 #: States of a claim that has not left the practice (a status inquiry has nothing to ask).
 NOT_SENT = frozenset({S.DRAFT, S.VALIDATED, S.QUEUED, S.DELETED})
 

@@ -175,3 +175,13 @@ def test_failing_postcommit_hook_does_not_undo_the_change(medbill_app, caplog) -
     with medbill_app.database.reader() as session:
         assert session.get(ClaimRow, claim_id).state == "validated"
     assert "post-commit hook failed" in caplog.text
+
+
+def test_every_state_names_who_acts_next() -> None:
+    from medbill_core.lifecycle import NEXT_ACTOR
+
+    assert set(NEXT_ACTOR) == set(ClaimState)
+    assert set(NEXT_ACTOR.values()) == {"biller", "payer", "patient", "nobody"}
+    assert NEXT_ACTOR[ClaimState.DENIED] == "biller"  # a denial waits for a person's decision
+    assert NEXT_ACTOR[ClaimState.QUEUED] == "biller"  # nothing reached the payer yet
+    assert all(NEXT_ACTOR[state] == "nobody" for state in TERMINAL)

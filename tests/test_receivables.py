@@ -595,7 +595,7 @@ def test_followup_actions_fields_and_urgency(medbill_app: Medbill,
         "charge": "100.00", "insurance_balance": "100.00",
         "submitted_on": ago(140).isoformat(), "days_since_submission": 140,
         "filing_deadline": (ago(150) + timedelta(days=180)).isoformat(), "days_left": 30,
-        "action": "status inquiry (276)", "carc_codes": []}
+        "deadline_kind": "timely filing", "action": "status inquiry (276)", "carc_codes": []}
 
 
 def test_followup_threshold_as_of_and_payer(medbill_app: Medbill,

@@ -22,6 +22,7 @@ from medbill_core.cli.common import (
 )
 from medbill_core.domain import Claim, ClaimState, validate_record
 from medbill_core.errors import ValidationFailed
+from medbill_core.lifecycle import NEXT_ACTOR
 
 app = typer.Typer(help="Claims.", no_args_is_help=True)
 
@@ -57,6 +58,7 @@ def list_claims(
             balance = work.ledger.claim_balance(claim.id)
             rows.append({"id": claim.id, "claim_number": claim.claim_number,
                          "state": claim.state.value, "state_label": claim.state.label,
+                         "next_actor": NEXT_ACTOR[claim.state],
                          "payer": claim.payer_key or "self-pay",
                          "service_date": claim.service_date_from.isoformat(),
                          "charge": str(claim.total_charge),
@@ -72,16 +74,16 @@ def list_claims(
     shown = f"{first}-{first + len(rows) - 1} of " if rows and len(rows) < summary.count else ""
     table = Table(title=f"{shown}{summary.count} claims", show_edge=False, pad_edge=False)
     # claim numbers and dates are searched for: kept whole (no_wrap), other columns fold
-    for name in ("id", "claim", "state", "payer", "DOS"):
+    for name in ("id", "claim", "state", "next", "payer", "DOS"):
         table.add_column(name, overflow="fold", no_wrap=name in ("claim", "DOS"))
     for name in ("charge", "insurance", "patient"):
         table.add_column(name, justify="right", overflow="fold")
     for row in rows:
         table.add_row(str(row["id"]), escape(row["claim_number"]), row["state_label"],
-                      escape(row["payer"]), row["service_date"], row["charge"],
+                      row["next_actor"], escape(row["payer"]), row["service_date"], row["charge"],
                       row["insurance_balance"], row["patient_balance"])
     table.add_section()
-    table.add_row("", f"total ({summary.count})", "", "", "", str(summary.charges),
+    table.add_row("", f"total ({summary.count})", "", "", "", "", str(summary.charges),
                   str(summary.insurance_balance), str(summary.patient_balance))
     console.print(table)
     if rows and first + len(rows) - 1 < summary.count:
@@ -102,6 +104,7 @@ def show_claim(
         totals = work.ledger.totals(claim_id=claim.id)
     data = claim.model_dump(mode="json")
     data["state_label"] = claim.state.label
+    data["next_actor"] = NEXT_ACTOR[claim.state]
     data["total_charge"] = str(claim.total_charge)
     data["history"] = [t.model_dump(mode="json") for t in history]
     data["ledger"] = {kind.value: str(amount) for kind, amount in totals.by_kind.items()}
@@ -111,8 +114,8 @@ def show_claim(
         print_json(data)
         return
     console.print(f"[bold]claim {escape(claim.claim_number)}[/] (id {claim.id}) — "
-                  f"{claim.state.label}, payer {claim.payer_key or 'self-pay'}, "
-                  f"frequency {claim.frequency.value}")
+                  f"{claim.state.label} (next: {NEXT_ACTOR[claim.state]}), "
+                  f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
     console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
                   f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}")
     lines = Table("#", "code", "modifiers", "units", "charge", "pointers")
@@ -167,7 +170,7 @@ def _report_rejected(rejected: list[ValidationFailed], limit: int,
 
 
 #: Keys of ``medbill claims show --json`` that are reports, not claim fields.
-SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge", "state_label")
+SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge", "state_label", "next_actor")
 
 
 def read_claim_changes(path: Path) -> dict[str, Any]:

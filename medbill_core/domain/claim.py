@@ -54,7 +54,10 @@ class ClaimState(StrEnum):
         return _STATE_LABELS.get(self, self.value)
 
 
-_STATE_LABELS = {ClaimState.QUEUED: "queued (not sent)"}
+_STATE_LABELS = {ClaimState.QUEUED: "queued (not sent)",
+                 ClaimState.DENIED: "denied (to work)",
+                 ClaimState.PARTIALLY_PAID: "partially paid (review)",
+                 ClaimState.PATIENT_BALANCE: "patient balance"}
 
 
 class ClaimFrequency(StrEnum):

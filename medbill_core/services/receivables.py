@@ -325,6 +325,8 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
 
 class FollowUpAction(StrEnum):
     STATUS_INQUIRY = "status inquiry (276)"
+    #: in an outbox batch the channel has not taken: nothing reached the payer yet
+    SEND = "send: queued, not sent (claims outbox --retry)"
     APPEAL = "appeal or correct"
     #: denied (or partially paid) with an appeal open or sent: wait for its answer
     APPEAL_PENDING = "appeal pending"
@@ -384,6 +386,8 @@ class FollowUpItem:
             "days_since_submission": self.days_since_submission,
             "filing_deadline": self.filing_deadline.isoformat()
             if self.filing_deadline else None,
+            # the deadline that applies: a denial's is its appeal deadline
+            "deadline_kind": "appeal" if self.state is ClaimState.DENIED else "timely filing",
             "days_left": self.days_left, "action": self.action.value,
             "carc_codes": list(self.carc_codes)}
         if self.appeal_id is not None:
@@ -502,6 +506,8 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
             action = FollowUpAction.UNDERPAYMENT
             if claim.id in appeals:
                 action = FollowUpAction.APPEAL_PENDING
+        elif state is ClaimState.QUEUED:  # never reached the payer: no 276 to send, resend
+            action = FollowUpAction.SEND
         elif state in PENDING_AT_PAYER:
             if days <= older_than:
                 continue
