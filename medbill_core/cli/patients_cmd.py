@@ -8,8 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_problem
-from medbill_core.services.importing import ImportReport, import_coverages, import_patients
+from medbill_core.cli.common import cli_errors, console, open_app, print_json, print_problem
+from medbill_core.services.importing import (
+    MAX_REPORTED_ROWS,
+    ImportRefused,
+    ImportReport,
+    import_coverages,
+    import_patients,
+)
 
 app = typer.Typer(help="Patients.", no_args_is_help=True)
 coverages_app = typer.Typer(help="Insurance coverages.", no_args_is_help=True)
@@ -22,23 +28,63 @@ KeepGoodOption = Annotated[bool, typer.Option(
     "--keep-good", help="Import the good rows even when some are bad")]
 
 
-def _report(kind: str, report: ImportReport) -> None:
-    console.print(f"imported {report.imported} {kind}")
-    for problem in report.rejected:
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+
+def _report(kind: str, report: ImportReport, as_json: bool = False) -> None:
+    """Counts, then one line per updated record naming the fields that changed."""
+    if as_json:
+        print_json({"imported": report.imported,
+                    "created": [c.key for c in report.created],
+                    "updated": [{"row": c.label, "key": c.key, "fields": c.fields}
+                                for c in report.updated],
+                    "unchanged": report.unchanged,
+                    "rejected": [p.message for p in report.rejected]})
+    else:
+        counts = ""
+        if report.updated or report.unchanged:
+            counts = (f" ({len(report.created)} created, {len(report.updated)} updated, "
+                      f"{report.unchanged} unchanged)")
+        console.print(f"imported {report.imported} {kind}{counts}", highlight=False)
+        for change in report.updated:
+            console.print(f"  {change.label} ({change.key}): changed {', '.join(change.fields)}",
+                          highlight=False, soft_wrap=True)
+    for problem in report.rejected[:MAX_REPORTED_ROWS]:
         print_problem(problem.message, "[yellow]skipped[/]")
+    _more(len(report.rejected))
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _more(count: int) -> None:
+    if count > MAX_REPORTED_ROWS:
+        print_problem(f"{count - MAX_REPORTED_ROWS} more bad rows not listed",
+                      "[yellow]skipped[/]")
+
+
+def _refused(error: ImportRefused) -> typer.Exit:
+    """The one-line error, then the other bad rows (up to the limit) so all can be fixed at once."""
+    print_problem(error.message)
+    for problem in error.rejected[1:MAX_REPORTED_ROWS]:
+        print_problem(problem.message, "  also bad:")
+    _more(len(error.rejected))
+    return typer.Exit(error.exit_code)
 
 
 @app.command("import")
 @cli_errors
 def import_patients_command(file: FileArgument, file_format: FormatOption = None,
-                            keep_good: KeepGoodOption = False) -> None:
-    """Create or update patients (key: account_number)."""
+                            keep_good: KeepGoodOption = False, as_json: JsonOption = False
+                            ) -> None:
+    """Create or update patients (key: account_number). Absent columns and blank cells leave
+    stored values unchanged; "(clear)" clears one."""
     medbill = open_app()
-    with medbill.unit_of_work() as work:
-        report = import_patients(work, file, file_format=file_format, keep_good=keep_good)
-    _report("patients", report)
+    try:
+        with medbill.unit_of_work() as work:
+            report = import_patients(work, file, file_format=file_format, keep_good=keep_good)
+    except ImportRefused as error:
+        raise _refused(error) from None
+    _report("patients", report, as_json)
 
 
 @app.command("list")
@@ -61,12 +107,17 @@ def list_patients(limit: Annotated[int, typer.Option(min=1)] = 50,
 @coverages_app.command("import")
 @cli_errors
 def import_coverages_command(file: FileArgument, file_format: FormatOption = None,
-                             keep_good: KeepGoodOption = False) -> None:
-    """Create or update coverages (patient by account_number; key: payer and order)."""
+                             keep_good: KeepGoodOption = False, as_json: JsonOption = False
+                             ) -> None:
+    """Create or update coverages (patient by account_number; key: payer and order). Absent
+    columns and blank cells leave stored values unchanged; "(clear)" clears one."""
     medbill = open_app()
-    with medbill.unit_of_work() as work:
-        report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
-    _report("coverages", report)
+    try:
+        with medbill.unit_of_work() as work:
+            report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
+    except ImportRefused as error:
+        raise _refused(error) from None
+    _report("coverages", report, as_json)
 
 
 providers_app = typer.Typer(help="Rendering and referring providers.", no_args_is_help=True)

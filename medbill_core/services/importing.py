@@ -10,6 +10,13 @@ CSV columns (flat) are mapped onto the domain shape: ``address_line1``,
 ``subscriber_last_name`` ... become ``subscriber.last_name``, and the patient
 is named by ``account_number``. JSON files hold a list of objects in the
 domain shape (nested ``address`` / ``subscriber``) or the same flat shape.
+
+Re-importing a record that exists (same account number; for coverages the same
+patient, payer and order) changes only what the file says: a column the file
+does not have, or a blank cell, leaves the stored value as it is. Only the
+marker ``(clear)`` (or ``null`` in JSON) clears a value; clearing a required
+part of an address (line 1, city, state, postal code) clears the whole address.
+The report says which rows created a record and which fields each update changed.
 """
 
 from __future__ import annotations
@@ -26,16 +33,78 @@ from medbill_core.domain import Coverage, Patient, validate_record
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 
 _NESTED_PREFIXES = ("address_", "subscriber_")
+#: The cell value that clears a stored value on re-import (a blank cell leaves it unchanged).
+CLEAR_MARKER = "(clear)"
+#: The parts without which an address is no address: clearing one clears the address.
+_ADDRESS_REQUIRED = frozenset({"line1", "city", "state", "postal_code"})
+#: How many bad rows a failed import lists (the count of the rest is still given).
+MAX_REPORTED_ROWS = 50
+
+
+@dataclass
+class RowChange:
+    """What importing one row did: ``created``, or the names of the fields it changed."""
+
+    label: str
+    key: str
+    created: bool
+    fields: list[str]
 
 
 @dataclass
 class ImportReport:
     imported: int = 0
     rejected: list[ValidationFailed] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    @property
+    def created(self) -> list[RowChange]:
+        return [change for change in self.changes if change.created]
+
+    @property
+    def updated(self) -> list[RowChange]:
+        return [change for change in self.changes if not change.created and change.fields]
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for change in self.changes if not change.created and not change.fields)
+
+
+class ImportRefused(ValidationFailed):
+    """A file with bad rows imported nothing; ``rejected`` holds every bad row."""
+
+    def __init__(self, record: str, problems: list[tuple[str, str]],
+                 rejected: list[ValidationFailed]) -> None:
+        super().__init__(record, problems)
+        self.rejected = rejected
+
+
+def _is_clear(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() == CLEAR_MARKER)
+
+
+def merge_into(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` (the record as it is) with what ``incoming`` gives: absent keys keep their
+    value, the clear marker (or ``None``) clears, nested objects merge key by key."""
+    merged = dict(stored)
+    for key, value in incoming.items():
+        if _is_clear(value):
+            merged[key] = None
+        elif isinstance(value, dict):
+            base = merged.get(key) if isinstance(merged.get(key), dict) else {}
+            part = merge_into(base, value)
+            if key.endswith("address") and (
+                    any(name in value and _is_clear(value[name]) for name in _ADDRESS_REQUIRED)
+                    or all(v is None for v in part.values())):
+                part = None  # an address without its street, city, state or ZIP is none
+            merged[key] = part
+        else:
+            merged[key] = value
+    return merged
 
 
 def _nest(flat: dict[str, Any], label: str) -> dict[str, Any]:
@@ -109,16 +178,17 @@ def read_rows(path: Path, file_format: str | None = None, *,
 
 
 def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bool,
-            store: Callable[[UnitOfWork, dict[str, Any], str], None]) -> ImportReport:
+            store: Callable[[UnitOfWork, dict[str, Any], str], RowChange]) -> ImportReport:
     report = ImportReport()
     unit = "row" if (file_format or path.suffix.lstrip(".")).lower() == "csv" else "record"
     for number, record in read_rows(path, file_format, key_column="account_number"):
         label = f"{unit} {number}"
         savepoint = work.session.begin_nested()
         try:
-            store(work, _nest(record, label), label)
+            change = store(work, _nest(record, label), label)
             savepoint.commit()
             report.imported += 1
+            report.changes.append(change)
         except ValidationFailed as exc:
             savepoint.rollback()
             report.rejected.append(exc)
@@ -129,16 +199,32 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
         first = report.rejected[0]
         more = len(report.rejected) - 1
         suffix = f" (and {more} more bad {unit}s)" if more else ""
-        raise ValidationFailed(f"{path.name} {first.record}",
-                               [*first.problems[:1], ("import", "nothing was imported" + suffix)])
+        raise ImportRefused(f"{path.name} {first.record}",
+                            [*first.problems[:1], ("import", "nothing was imported" + suffix)],
+                            report.rejected)
     return report
 
 
-def _store_patient(work: UnitOfWork, record: dict[str, Any], label: str) -> None:
-    work.patients.register(validate_record(Patient, record, record=label))
+def _stored_dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude={"id"})
 
 
-def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> None:
+def _store_patient(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
+    account = record.get("account_number")
+    if isinstance(account, str) and account:
+        try:
+            existing = work.patients.by_account(account)
+        except NotFound:
+            existing = None
+        if existing is not None:
+            record = merge_into(_stored_dump(existing), record)
+    patient = validate_record(Patient, {k: v for k, v in record.items() if v is not None},
+                              record=label)
+    stored, created, changed = work.patients.save(patient)
+    return RowChange(label, stored.account_number, created, changed)
+
+
+def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
     account = record.pop("account_number", None)
     if not account:
         raise ValidationFailed(label, [("account_number", "required to find the patient")])
@@ -148,12 +234,21 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Non
         raise ValidationFailed(label, [("account_number", "no patient has this account number")]
                                ) from None
     record["patient_id"] = patient.id
-    coverage = validate_record(Coverage, record, record=label)
+    existing = work.patients.find_coverage(patient.id, str(record.get("payer_key", "")),
+                                           str(record.get("order") or "P"))
+    if existing is not None:
+        if record.get("relationship") == "18" and "subscriber" not in record:
+            record["subscriber"] = None  # now the patient's own plan: no separate subscriber
+        record = merge_into(_stored_dump(existing), record)
+    coverage = validate_record(Coverage, {k: v for k, v in record.items() if v is not None},
+                               record=label)
     try:
-        work.patients.add_coverage(patient.id, coverage)
+        stored, created, changed = work.patients.save_coverage(patient.id, coverage)
     except UnknownPayer:
         raise ValidationFailed(label, [("payer_key", "not a configured payer (see [payers] in "
                                                      "medbill.toml)")]) from None
+    return RowChange(label, f"{account} {stored.payer_key} ({stored.order.value})", created,
+                     changed)
 
 
 def import_patients(work: UnitOfWork, path: Path, *, file_format: str | None = None,

@@ -37,6 +37,11 @@ class PatientService:
 
         :returns: the stored patient with its ``id``.
         """
+        return self.save(patient)[0]
+
+    def save(self, patient: Patient) -> tuple[Patient, bool, list[str]]:
+        """:meth:`register`, also saying whether it created the patient and which fields it
+        changed (names only)."""
         row = self.session.scalar(
             select(PatientRow).where(PatientRow.account_number == patient.account_number))
         values = patient_values(patient)
@@ -46,17 +51,17 @@ class PatientService:
             self.session.flush()
             audit.record(self.session, actor=self.actor, action="patient.create",
                          entity_type="patient", entity_id=row.id)
-        else:
-            before = patient_values(patient_from_row(row))
-            changed = audit.changed_fields(before, values)
-            if changed:
-                for key in changed:
-                    setattr(row, key, values[key])
-                self.session.flush()
-                audit.record(self.session, actor=self.actor, action="patient.update",
-                             entity_type="patient", entity_id=row.id,
-                             details={"fields": changed})
-        return patient_from_row(row)
+            return patient_from_row(row), True, []
+        before = patient_values(patient_from_row(row))
+        changed = audit.changed_fields(before, values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="patient.update",
+                         entity_type="patient", entity_id=row.id,
+                         details={"fields": changed})
+        return patient_from_row(row), False, changed
 
     def get(self, patient_id: int) -> Patient:
         row = self.session.get(PatientRow, patient_id)
@@ -79,6 +84,19 @@ class PatientService:
     # -- coverages ----------------------------------------------------------------------------
     def add_coverage(self, patient_id: int, coverage: Coverage) -> Coverage:
         """Attach a coverage; one with the same payer and order is updated instead."""
+        return self.save_coverage(patient_id, coverage)[0]
+
+    def find_coverage(self, patient_id: int, payer_key: str, order: str) -> Coverage | None:
+        """The patient's coverage with this payer in this order (``P``/``S``/``T``), if any."""
+        row = self.session.scalar(select(CoverageRow).where(
+            CoverageRow.patient_id == patient_id, CoverageRow.payer_key == payer_key,
+            CoverageRow.coverage_order == order))
+        return coverage_from_row(row) if row else None
+
+    def save_coverage(self, patient_id: int, coverage: Coverage
+                      ) -> tuple[Coverage, bool, list[str]]:
+        """:meth:`add_coverage`, also saying whether it created the coverage and which fields
+        it changed (names only)."""
         if coverage.payer_key not in self.config.payers:
             raise UnknownPayer(coverage.payer_key)
         self.get(patient_id)
@@ -93,17 +111,17 @@ class PatientService:
             audit.record(self.session, actor=self.actor, action="coverage.create",
                          entity_type="coverage", entity_id=row.id,
                          details={"patient_id": patient_id, "payer_key": coverage.payer_key})
-        else:
-            before = coverage_values(coverage_from_row(row))
-            changed = audit.changed_fields(before, values)
-            if changed:
-                for key in changed:
-                    setattr(row, key, values[key])
-                self.session.flush()
-                audit.record(self.session, actor=self.actor, action="coverage.update",
-                             entity_type="coverage", entity_id=row.id,
-                             details={"fields": changed})
-        return coverage_from_row(row)
+            return coverage_from_row(row), True, []
+        before = coverage_values(coverage_from_row(row))
+        changed = audit.changed_fields(before, values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="coverage.update",
+                         entity_type="coverage", entity_id=row.id,
+                         details={"fields": changed})
+        return coverage_from_row(row), False, changed
 
     def coverage(self, coverage_id: int) -> Coverage:
         row = self.session.get(CoverageRow, coverage_id)
