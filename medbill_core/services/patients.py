@@ -111,6 +111,7 @@ class PatientService:
             audit.record(self.session, actor=self.actor, action="coverage.create",
                          entity_type="coverage", entity_id=row.id,
                          details={"patient_id": patient_id, "payer_key": coverage.payer_key})
+            self._default_guarantor(patient_id, coverage)
             return coverage_from_row(row), True, []
         before = coverage_values(coverage_from_row(row))
         changed = audit.changed_fields(before, values)
@@ -121,7 +122,14 @@ class PatientService:
             audit.record(self.session, actor=self.actor, action="coverage.update",
                          entity_type="coverage", entity_id=row.id,
                          details={"fields": changed})
+            self._default_guarantor(patient_id, coverage)
         return coverage_from_row(row), False, changed
+
+    def _default_guarantor(self, patient_id: int, coverage: Coverage) -> None:
+        from medbill_core.services.guarantors import GuarantorService
+
+        GuarantorService(self.session, actor=self.actor).default_from_subscriber(
+            patient_id, coverage)
 
     def coverage(self, coverage_id: int) -> Coverage:
         row = self.session.get(CoverageRow, coverage_id)

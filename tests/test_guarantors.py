@@ -1,0 +1,176 @@
+"""Guarantors and family statements (issue 10, items 2 and 17, and what a statement says).
+
+A dependent's guarantor defaults from the subscriber (the subscriber's own patient record when
+there is one); statements are addressed to the guarantor; patients sharing a guarantor get one
+statement with a section each; one statement per guarantor per day unless forced; each line
+says what the services were and why the patient owes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import medbill_statements_pdf.plugin as statements_pdf
+import pytest
+from sqlalchemy import select
+
+from medbill_core.domain import GuarantorRelationship, Relationship, Sex, Subscriber
+from medbill_core.services.guarantors import GuarantorService
+from medbill_core.services.statements import SAME_DAY, build_statement, run_statements
+from medbill_core.storage.schema import ClaimAdjudicationRow, StatementRow
+from medbill_core.testing import factories
+
+D = Decimal
+TODAY = date.today()
+MEMBER = "FAM100200"
+
+
+@pytest.fixture
+def medbill_extra_plugins() -> list[tuple[str, Any]]:
+    return [("statements_pdf", statements_pdf)]
+
+
+def self_pay_claim(work: Any, patient_id: int, number: str, charge: str, *,
+                   code: str = "99213", age: int = 10) -> int:
+    day = TODAY - timedelta(days=age)
+    claim = factories.make_claim(patient_id, coverage_id=None, number=number, service_date=day)
+    claim = claim.model_copy(update={"lines": [factories.make_line(
+        1, service_date=day, charge=D(charge), procedure_code=code)]})
+    return work.claims.create(claim).id
+
+
+def family(app: Any) -> tuple[int, int, int]:
+    """A mother with her own plan and two children on it as dependents."""
+    with app.unit_of_work() as work:
+        mother = work.patients.register(factories.make_patient(
+            1, last_name="Rivera", first_name="Maria", sex=Sex.FEMALE))
+        work.patients.add_coverage(mother.id, factories.make_coverage(member_id=MEMBER))
+        children = []
+        for number, first in ((2, "Lucia"), (3, "Mateo")):
+            child = work.patients.register(factories.make_patient(
+                number, last_name="Rivera", first_name=first, birth_date=date(2015, 3, number)))
+            work.patients.add_coverage(child.id, factories.make_coverage(
+                member_id=MEMBER, relationship=Relationship.CHILD,
+                subscriber=Subscriber(last_name="Rivera", first_name="Maria",
+                                      birth_date=date(1981, 1, 2))))
+            children.append(child.id)
+    return mother.id, children[0], children[1]
+
+
+def test_dependents_get_the_subscribing_patient_as_guarantor(medbill_app: Any) -> None:
+    mother, first, second = family(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        people = {pid: work.patients.get(pid) for pid in (mother, first, second)}
+        guarantor = GuarantorService(work.session, actor="t").get(people[mother].guarantor_id)
+    assert people[first].guarantor_id == people[second].guarantor_id == guarantor.id
+    assert [people[pid].guarantor_relationship for pid in (mother, first, second)] == [
+        GuarantorRelationship.SELF, GuarantorRelationship.PARENT, GuarantorRelationship.PARENT]
+    assert (guarantor.first_name, guarantor.last_name) == ("Maria", "Rivera")
+    assert guarantor.address == people[mother].address
+
+
+def test_a_subscriber_who_is_no_patient_becomes_the_guarantor(medbill_app: Any) -> None:
+    with medbill_app.unit_of_work() as work:
+        ids = []
+        for number in (5, 6):
+            child = work.patients.register(factories.make_patient(number))
+            work.patients.add_coverage(child.id, factories.make_coverage(dependent=True))
+            ids.append(child.id)
+        patients = [work.patients.get(pid) for pid in ids]
+        guarantor = GuarantorService(work.session, actor="t").get(patients[0].guarantor_id)
+    assert patients[0].guarantor_id == patients[1].guarantor_id  # siblings share one
+    assert (guarantor.first_name, guarantor.last_name, guarantor.birth_date) == (
+        "Alex", "Testsubscriber", date(1960, 5, 5))
+    assert guarantor.address == factories.make_address()
+
+
+def test_a_chosen_guarantor_is_not_overridden(medbill_app: Any) -> None:
+    with medbill_app.unit_of_work() as work:
+        adult = work.patients.register(factories.make_patient(7))
+        GuarantorService(work.session, actor="t").assign(adult.id, None,
+                                                         GuarantorRelationship.SELF)
+        work.patients.add_coverage(adult.id, factories.make_coverage(dependent=True))
+        assert work.patients.get(adult.id).guarantor_id is None
+
+
+def test_one_family_statement_addressed_to_the_guarantor(medbill_app: Any,
+                                                         tmp_path: Path) -> None:
+    _mother, first, second = family(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        self_pay_claim(work, first, "K1", "40.00")
+        self_pay_claim(work, second, "K2", "25.00")
+        guarantor_id = work.patients.get(first).guarantor_id
+    result = run_statements(medbill_app, cycle="2026-11", out_dir=tmp_path, renderer="text")
+    assert result.produced == [f"2026-11-G{guarantor_id:07d}"]
+    text = result.files[0].read_text()
+    bill_to = text.split("BILL TO\n", 1)[1].split("\n\n", 1)[0].split("\n")
+    assert [line.strip() for line in bill_to] == ["Maria Rivera", f"{1} Elm Street",
+                                                  "Springfield, IL 62701"]
+    assert "PATIENT: LUCIA RIVERA (ACCOUNT A00002), BALANCE $40.00" in text
+    assert "PATIENT: MATEO RIVERA (ACCOUNT A00003), BALANCE $25.00" in text
+    assert "BALANCE DUE: $65.00" in text
+    with medbill_app.unit_of_work() as work:
+        row = work.session.scalar(select(StatementRow))
+    assert (row.patient_ids, row.guarantor_key, row.balance_due) == (
+        [first, second], f"G{guarantor_id}", D("65.00"))
+    again = run_statements(medbill_app, cycle="2026-11", out_dir=tmp_path, renderer="text")
+    assert (again.produced, again.already_done) == ([], [str(first), str(second)])
+
+
+def test_one_statement_per_guarantor_per_day_unless_forced(medbill_app: Any,
+                                                           tmp_path: Path) -> None:
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(9))
+        self_pay_claim(work, patient.id, "S1", "80.00")
+    first = run_statements(medbill_app, cycle="2026-11", out_dir=tmp_path, renderer="text")
+    second = run_statements(medbill_app, cycle="2026-11b", out_dir=tmp_path, renderer="text")
+    assert len(first.produced) == 1
+    assert (second.produced, dict(second.skipped)) == ([], {SAME_DAY: [str(patient.id)]})
+    forced = run_statements(medbill_app, cycle="2026-11c", out_dir=tmp_path, renderer="text",
+                            force=True)
+    assert forced.produced == [f"2026-11c-P{patient.id:07d}"]
+    with medbill_app.unit_of_work() as work:
+        numbers = list(work.session.scalars(select(StatementRow.same_day_number)
+                                            .order_by(StatementRow.id)))
+    assert numbers == [1, 2]
+
+
+def test_lines_say_what_the_service_was_and_why_the_patient_owes(medbill_app: Any) -> None:
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(11))
+        self_pay_claim(work, patient.id, "J1", "60.00", code="J3301")
+        visit = self_pay_claim(work, patient.id, "V1", "90.00", age=5)
+        work.session.add(ClaimAdjudicationRow(
+            posting_key="835:test:V1", claim_id=visit, account_claim_id=visit,
+            payer_key="acme", claim_status="1", paid=D("0.00"), paid_date=TODAY,
+            adjustments=[
+                {"group_code": "CO", "reason_code": "45", "amount": "10.00", "quantity": None},
+                {"group_code": "PR", "reason_code": "1", "amount": "50.00", "quantity": None},
+                {"group_code": "PR", "reason_code": "2", "amount": "12.00", "quantity": None},
+                {"group_code": "PR", "reason_code": "3", "amount": "15.00", "quantity": None},
+                {"group_code": "PR", "reason_code": "96", "amount": "3.00", "quantity": None},
+                {"group_code": "PR", "reason_code": "204", "amount": "0.50", "quantity": None},
+            ], lines=None))
+        statement = build_statement(work, patient.id, statement_date=TODAY, cycle="X")
+    by_claim = {line.claim_number: line for line in statement.lines}
+    assert by_claim["J1"].description == (
+        "Injection, triamcinolone acetonide, not otherwise specified, 10 mg (J3301)")
+    assert by_claim["J1"].why == []
+    assert by_claim["V1"].description == "Medical service, code 99213"
+    assert [(r.reason, r.amount) for r in by_claim["V1"].why] == [
+        ("Deductible", D("50.00")), ("Coinsurance", D("12.00")), ("Copay", D("15.00")),
+        ("Not covered by your plan", D("3.50"))]
+    assert statement.message is None
+
+
+def test_a_statement_says_thank_you_once(medbill_app: Any, tmp_path: Path) -> None:
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(12))
+        self_pay_claim(work, patient.id, "T1", "30.00", age=2)
+    for renderer in ("text", "html"):
+        result = run_statements(medbill_app, cycle=f"T-{renderer}", out_dir=tmp_path,
+                                renderer=renderer, force=True)
+        assert result.files[0].read_text().lower().count("thank you") == 1, renderer
