@@ -97,12 +97,15 @@ class GuarantorService:
         return [guarantor_from_row(row) for row in rows]
 
     def edit(self, guarantor_id: int, changes: dict[str, Any]) -> tuple[Guarantor, list[str]]:
-        """Change some fields (``None`` clears); returns the guarantor and the changed names."""
+        """Change some fields (``None`` clears; ``address`` parts merge into the stored
+        address); returns the guarantor and the names of the changed fields."""
+        from medbill_core.services.importing import merge_into
+
         row = self.session.get(GuarantorRow, guarantor_id)
         if row is None:
             raise NotFound("guarantor", guarantor_id)
-        current = guarantor_from_row(row).model_dump(mode="json", exclude={"id"})
-        current.update(changes)
+        current = merge_into(guarantor_from_row(row).model_dump(mode="json", exclude={"id"}),
+                             changes)
         edited = validate_record(Guarantor, {k: v for k, v in current.items() if v is not None},
                                  record=f"guarantor {guarantor_id}")
         values = guarantor_values(edited)
