@@ -174,3 +174,54 @@ def test_a_statement_says_thank_you_once(medbill_app: Any, tmp_path: Path) -> No
         result = run_statements(medbill_app, cycle=f"T-{renderer}", out_dir=tmp_path,
                                 renderer=renderer, force=True)
         assert result.files[0].read_text().lower().count("thank you") == 1, renderer
+
+
+# -- guarantor columns of the patients import ---------------------------------------------------
+
+HEADER = ("account_number,last_name,first_name,birth_date,sex,guarantor_relationship,"
+          "guarantor_account,guarantor_last_name,guarantor_first_name,guarantor_address_line1,"
+          "guarantor_address_city,guarantor_address_state,guarantor_address_postal_code\n")
+
+
+def import_csv(app: Any, tmp_path: Path, text: str) -> Any:
+    from medbill_core.services.importing import import_patients
+
+    path = tmp_path / "patients.csv"
+    path.write_text(HEADER + text, encoding="utf-8")
+    with app.unit_of_work() as work:
+        return import_patients(work, path)
+
+
+def test_import_names_the_guarantor_by_account_or_by_name(medbill_app: Any,
+                                                          tmp_path: Path) -> None:
+    report = import_csv(medbill_app, tmp_path,
+                        "M1,Chen,Li,1980-02-02,F,,,,,,,,\n"
+                        "K1,Chen,Bo,2014-03-03,M,parent,M1,,,,,,\n"
+                        "K2,Chen,Mei,2016-04-04,F,parent,M1,,,,,,\n"
+                        "N1,Park,Jun,2010-05-05,M,other,,Park,Sun,9 Pine Rd,Aurora,IL,60505\n"
+                        "N2,Park,Ara,2012-06-06,F,other,,Park,Sun,9 Pine Rd,Aurora,IL,60505\n")
+    assert report.imported == 5
+    with medbill_app.unit_of_work() as work:
+        people = {a: work.patients.by_account(a) for a in ("M1", "K1", "K2", "N1", "N2")}
+        sun = GuarantorService(work.session, actor="t").get(people["N1"].guarantor_id)
+    assert people["K1"].guarantor_id == people["K2"].guarantor_id == people["M1"].guarantor_id
+    assert people["M1"].guarantor_relationship is GuarantorRelationship.SELF
+    assert people["N1"].guarantor_id == people["N2"].guarantor_id
+    assert (sun.first_name, sun.address.line1 if sun.address else None) == ("Sun", "9 Pine Rd")
+    again = import_csv(medbill_app, tmp_path, "N2,Park,Ara,2012-06-06,F,self,,,,,,,\n")
+    assert [(c.key, c.fields) for c in again.updated] == [("N2", ["guarantor"])]
+
+
+@pytest.mark.parametrize(("row", "field"), [
+    ("K1,Chen,Bo,2014-03-03,M,uncle,,Chen,Wu,,,,\n", "guarantor_relationship"),
+    ("K1,Chen,Bo,2014-03-03,M,parent,NOPE,,,,,,\n", "guarantor_account"),
+    ("K1,Chen,Bo,2014-03-03,M,parent,,Chen,,,,,\n", "first_name"),
+])
+def test_bad_guarantor_columns_name_the_field(medbill_app: Any, tmp_path: Path, row: str,
+                                              field: str) -> None:
+    from medbill_core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as caught:
+        import_csv(medbill_app, tmp_path, row)
+    assert caught.value.problems[0][0] == field
+    assert "Chen" not in caught.value.message and "NOPE" not in caught.value.message

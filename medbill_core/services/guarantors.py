@@ -183,9 +183,15 @@ class GuarantorService:
                 phone=None, email=None))
         self.assign(patient_id, guarantor.id, relationship)
 
-    def _guarantor_for_patient(self, row: PatientRow) -> Guarantor:
+    def guarantor_for_patient(self, patient_id: int) -> Guarantor:
         """The guarantor record of a patient who answers for others (made from the patient
         when they have none, and then also answering for themselves)."""
+        row = self.session.get(PatientRow, patient_id)
+        if row is None:
+            raise NotFound("patient", patient_id)
+        return self._guarantor_for_patient(row)
+
+    def _guarantor_for_patient(self, row: PatientRow) -> Guarantor:
         if row.guarantor_id is not None:
             return self.get(row.guarantor_id)
         guarantor = self.add(guarantor_of_self(patient_from_row(row)))

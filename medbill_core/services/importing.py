@@ -32,7 +32,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import Coverage, Patient, validate_record
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 
-_NESTED_PREFIXES = ("address_", "subscriber_")
+_NESTED_PREFIXES = ("address_", "subscriber_", "guarantor_")
 #: The cell value that clears a stored value on re-import (a blank cell leaves it unchanged).
 CLEAR_MARKER = "(clear)"
 #: The parts without which an address is no address: clearing one clears the address.
@@ -210,6 +210,66 @@ def _stored_dump(model: Any) -> dict[str, Any]:
 
 
 def _store_patient(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
+    guarantor = record.pop("guarantor", None)
+    change = _store_patient_record(work, record, label)
+    if (guarantor is not None and _assign_guarantor(work, change.key, guarantor, label)
+            and not change.created):
+        change.fields = sorted({*change.fields, "guarantor"})
+    return change
+
+
+def _assign_guarantor(work: UnitOfWork, account: str, columns: Any, label: str) -> bool:
+    """The ``guarantor_*`` columns of a patient row; True when the patient's guarantor changed.
+
+    ``guarantor_relationship`` self/parent/spouse/other is required with any of them; the
+    guarantor is another patient (``guarantor_account``), or a person by name and address
+    (the same name, birth date and address as a stored guarantor is that guarantor).
+    """
+    from medbill_core.domain import Guarantor, GuarantorRelationship
+    from medbill_core.services.guarantors import GuarantorService
+
+    if not isinstance(columns, dict):
+        raise ValidationFailed(label, [("guarantor", "expected guarantor_* columns or an "
+                                                     "object")])
+    columns = dict(columns)
+    relationship_text = columns.pop("relationship", None)
+    other_account = columns.pop("account", None)
+    if not columns and not other_account and relationship_text is None:
+        return False
+    try:
+        relationship = GuarantorRelationship(str(relationship_text or "").strip().lower())
+    except ValueError:
+        raise ValidationFailed(label, [("guarantor_relationship",
+                                        "must be self, parent, spouse or other")]) from None
+    service = GuarantorService(work.session, actor=work.actor)
+    patient = work.patients.by_account(account)
+    before = (patient.guarantor_id, patient.guarantor_relationship)
+    if relationship is GuarantorRelationship.SELF:
+        if columns or other_account:
+            raise ValidationFailed(label, [("guarantor_relationship", "is self, but other "
+                                                                      "guarantor columns are set")])
+        guarantor_id = patient.guarantor_id if before[1] is GuarantorRelationship.SELF else None
+    elif other_account:
+        if columns:
+            raise ValidationFailed(label, [("guarantor_account", "give the guarantor's account "
+                                                                 "or their name, not both")])
+        try:
+            other = work.patients.by_account(str(other_account))
+        except NotFound:
+            raise ValidationFailed(label, [("guarantor_account", "no patient has this account "
+                                                                 "number")]) from None
+        if other.id == patient.id:
+            raise ValidationFailed(label, [("guarantor_account", "is the patient: use "
+                                                                 "guarantor_relationship self")])
+        guarantor_id = service.guarantor_for_patient(other.id).id
+    else:
+        person = validate_record(Guarantor, columns, record=label)
+        guarantor_id = service.find_or_add(person).id
+    after = service.assign(patient.id, guarantor_id, relationship)
+    return (after.guarantor_id, after.guarantor_relationship) != before
+
+
+def _store_patient_record(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
     account = record.get("account_number")
     if isinstance(account, str) and account:
         try:
