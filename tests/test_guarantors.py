@@ -157,7 +157,7 @@ def test_lines_say_what_the_service_was_and_why_the_patient_owes(medbill_app: An
         statement = build_statement(work, patient.id, statement_date=TODAY, cycle="X")
     by_claim = {line.claim_number: line for line in statement.lines}
     assert by_claim["J1"].description == (
-        "Injection, triamcinolone acetonide, not otherwise specified, 10 mg (J3301)")
+        "Injection, triamcinolone acetonide, not otherwise specified, 10 mg")
     assert by_claim["J1"].why == []
     assert by_claim["V1"].description == "Medical service, code 99213"
     assert [(r.reason, r.amount) for r in by_claim["V1"].why] == [
@@ -225,3 +225,18 @@ def test_bad_guarantor_columns_name_the_field(medbill_app: Any, tmp_path: Path, 
         import_csv(medbill_app, tmp_path, row)
     assert caught.value.problems[0][0] == field
     assert "Chen" not in caught.value.message and "NOPE" not in caught.value.message
+
+
+def test_a_claim_of_several_services_names_each_with_its_code(medbill_app: Any) -> None:
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(13))
+        day = TODAY - timedelta(days=3)
+        claim = factories.make_claim(patient.id, coverage_id=None, number="M1", service_date=day)
+        work.claims.create(claim.model_copy(update={"lines": [
+            factories.make_line(1, service_date=day, charge=D("60.00"), procedure_code="G0439"),
+            factories.make_line(2, service_date=day, charge=D("20.00"), procedure_code="36415"),
+        ]}))
+        statement = build_statement(work, patient.id, statement_date=TODAY, cycle="X")
+    assert statement.lines[0].description == (
+        "Annual wellness visit, includes a personalized prevention plan of service (pps), "
+        "subsequent visit (G0439); Medical service, code 36415")

@@ -59,7 +59,8 @@ from medbill_core.storage.schema import (
 #: patient, and one "thank you" is enough.
 DUNNING_MESSAGES: dict[int, str | None] = {
     0: None,
-    1: "Friendly reminder: your balance is past due. Please pay or call us to set up a plan.",
+    # the renderer's notice titles the reminder: the words here add the age of the balance
+    1: "Your balance is more than 30 days old. Please pay or call us to set up a plan.",
     2: "Your account is 60 days past due. Please pay now or call us today.",
     3: "Your account is 90 days past due. Please contact our billing office immediately.",
     4: "FINAL NOTICE: unless paid or arranged within 10 days, this account may be referred "
@@ -90,10 +91,13 @@ def describe_procedure(code: str, on: date | None = None) -> str | None:
 
 def _service_words(lines: Sequence[ClaimLineRow], on: date) -> str:
     words: list[str] = []
+    several = len({line.procedure_code for line in lines}) > 1
     for line in lines:
         text = line.description or describe_procedure(line.procedure_code, on)
-        words.append(f"{text} ({line.procedure_code})" if text else
-                     f"Medical service, code {line.procedure_code}")
+        if not text:
+            words.append(f"Medical service, code {line.procedure_code}")
+        else:  # the code column shows one code: name each when there are several
+            words.append(f"{text} ({line.procedure_code})" if several else text)
     described = "; ".join(dict.fromkeys(words)) or "Services"
     if len(described) > DESCRIPTION_LIMIT:
         described = described[:DESCRIPTION_LIMIT - 3].rstrip() + "..."
