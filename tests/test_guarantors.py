@@ -240,3 +240,29 @@ def test_a_claim_of_several_services_names_each_with_its_code(medbill_app: Any) 
     assert statement.lines[0].description == (
         "Annual wellness visit, includes a personalized prevention plan of service (pps), "
         "subsequent visit (G0439); Medical service, code 36415")
+
+
+def test_a_concurrent_run_of_the_same_day_leaves_no_second_statement(
+        medbill_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import medbill_core.services.statements as statements
+
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(14))
+        self_pay_claim(work, patient.id, "R1", "50.00")
+    real = statements.build_statement
+
+    def other_run_first(*args: Any, **kwargs: Any) -> Any:
+        # another statement run records this guarantor's statement of the day meanwhile
+        with medbill_app.unit_of_work() as other:
+            other.session.add(StatementRow(
+                statement_number="OTHER-1", patient_id=patient.id, patient_ids=[patient.id],
+                guarantor_key=f"P{patient.id}", same_day_number=1, cycle="other",
+                statement_date=TODAY, due_date=TODAY, balance_due=D("50.00"), dunning_stage=0,
+                renderer="text", filename="x", content_sha256="0" * 64, status="rendered"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(statements, "build_statement", other_run_first)
+    result = run_statements(medbill_app, cycle="mine", out_dir=tmp_path / "out",
+                            renderer="text")
+    assert (result.produced, dict(result.skipped)) == ([], {SAME_DAY: [str(patient.id)]})
+    assert list((tmp_path / "out").iterdir()) == []

@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
@@ -337,33 +338,47 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
         if key in today and not force:
             result.skipped[SAME_DAY].extend(str(m) for m in billable)
             continue
-        with app.unit_of_work() as work:
-            statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
-                                        family=billable)
-            number = _statement_number(work, statement.statement_number)
-            if number != statement.statement_number:
-                statement = statement.model_copy(update={"statement_number": number})
-            document = app.hooks.render_statement(statement=statement, renderer=renderer)
-            path = out_dir / document.filename
-            write_private(path, document.content)
-            row = StatementRow(
-                statement_number=statement.statement_number, patient_id=billable[0],
-                patient_ids=billable, guarantor_key=key, same_day_number=today.get(key, 0) + 1,
-                cycle=cycle, statement_date=when, due_date=statement.due_date,
-                balance_due=statement.balance_due, dunning_stage=statement.dunning_stage,
-                renderer=renderer, filename=document.filename,
-                content_sha256=hashlib.sha256(document.content).hexdigest(), status="rendered")
-            work.session.add(row)
-            work.session.flush()
-            audit.record(work.session, actor=work.actor, action="statement.produce",
-                         entity_type="statement", entity_id=row.id,
-                         details={"patient_id": billable[0], "patient_ids": billable,
-                                  "guarantor": key, "cycle": cycle, "renderer": renderer,
-                                  "forced": key in today})
+        try:
+            path, statement = _produce(app, key, billable, today.get(key, 0) + 1, cycle=cycle,
+                                       when=when, renderer=renderer, out_dir=out_dir)
+        except IntegrityError:
+            # another run produced this guarantor's statement of the day meanwhile
+            result.skipped[SAME_DAY].extend(str(m) for m in billable)
+            continue
         today[key] = today.get(key, 0) + 1
         result.produced.append(statement.statement_number)
         result.files.append(path)
     return result
+
+
+def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
+         when: date, renderer: str, out_dir: Path) -> tuple[Path, Statement]:
+    """One statement in its own transaction: recorded first (the unique constraints decide),
+    then written, so a refused statement leaves no file behind."""
+    with app.unit_of_work() as work:
+        statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
+                                    family=billable)
+        number = _statement_number(work, statement.statement_number)
+        if number != statement.statement_number:
+            statement = statement.model_copy(update={"statement_number": number})
+        document = app.hooks.render_statement(statement=statement, renderer=renderer)
+        path = out_dir / document.filename
+        row = StatementRow(
+            statement_number=statement.statement_number, patient_id=billable[0],
+            patient_ids=billable, guarantor_key=key, same_day_number=same_day_number,
+            cycle=cycle, statement_date=when, due_date=statement.due_date,
+            balance_due=statement.balance_due, dunning_stage=statement.dunning_stage,
+            renderer=renderer, filename=document.filename,
+            content_sha256=hashlib.sha256(document.content).hexdigest(), status="rendered")
+        work.session.add(row)
+        work.session.flush()
+        audit.record(work.session, actor=work.actor, action="statement.produce",
+                     entity_type="statement", entity_id=row.id,
+                     details={"patient_id": billable[0], "patient_ids": billable,
+                              "guarantor": key, "cycle": cycle, "renderer": renderer,
+                              "forced": same_day_number > 1})
+        write_private(path, document.content)
+    return path, statement
 
 
 @dataclass(frozen=True)
