@@ -122,6 +122,8 @@ def test_guarantors_add_assign_show_edit(config: Path) -> None:
     shown = as_json(config, "guarantors", "show", str(gid))
     assert (shown["address"]["line1"], shown["address"]["line2"]) == ("5 Oak St", "Apt 4")
     assert {g["id"] for g in as_json(config, "guarantors", "list")} >= {gid}
+    # every dependent already has the subscriber as guarantor: nothing to do
+    assert as_json(config, "guarantors", "from-subscribers") == {"assigned": []}
     back = as_json(config, "guarantors", "assign", "--patient", "P3", "--relationship", "self")
     assert back == {"patient": "P3", "guarantor_id": None, "relationship": "self"}
     assert one_line_error(cli(config, "guarantors", "assign", "--patient", "P3")) == (

@@ -55,7 +55,7 @@ def family(app: Any) -> tuple[int, int, int]:
             work.patients.add_coverage(child.id, factories.make_coverage(
                 member_id=MEMBER, relationship=Relationship.CHILD,
                 subscriber=Subscriber(last_name="Rivera", first_name="Maria",
-                                      birth_date=date(1981, 1, 2))))
+                                      birth_date=mother.birth_date)))
             children.append(child.id)
     return mother.id, children[0], children[1]
 
@@ -70,6 +70,18 @@ def test_dependents_get_the_subscribing_patient_as_guarantor(medbill_app: Any) -
         GuarantorRelationship.SELF, GuarantorRelationship.PARENT, GuarantorRelationship.PARENT]
     assert (guarantor.first_name, guarantor.last_name) == ("Maria", "Rivera")
     assert guarantor.address == people[mother].address
+
+
+def test_a_member_id_alone_does_not_make_a_patient_the_guarantor(medbill_app: Any) -> None:
+    with medbill_app.unit_of_work() as work:
+        stranger = work.patients.register(factories.make_patient(30))
+        work.patients.add_coverage(stranger.id, factories.make_coverage())  # same member ID
+        child = work.patients.register(factories.make_patient(31))
+        work.patients.add_coverage(child.id, factories.make_coverage(dependent=True))
+        child = work.patients.get(child.id)
+        guarantor = GuarantorService(work.session, actor="t").get(child.guarantor_id)
+        assert work.patients.get(stranger.id).guarantor_id is None
+    assert (guarantor.first_name, guarantor.last_name) == ("Alex", "Testsubscriber")
 
 
 def test_a_subscriber_who_is_no_patient_becomes_the_guarantor(medbill_app: Any) -> None:
@@ -266,3 +278,24 @@ def test_a_concurrent_run_of_the_same_day_leaves_no_second_statement(
                             renderer="text")
     assert (result.produced, dict(result.skipped)) == ([], {SAME_DAY: [str(patient.id)]})
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_dependents_registered_before_guarantors_get_them_on_request(medbill_app: Any) -> None:
+    from medbill_core.storage.schema import PatientRow
+
+    with medbill_app.unit_of_work() as work:
+        ids = []
+        for number in (15, 16):
+            child = work.patients.register(factories.make_patient(number))
+            work.patients.add_coverage(child.id, factories.make_coverage(dependent=True))
+            row = work.session.get(PatientRow, child.id)
+            row.guarantor_id = row.guarantor_relationship = None  # as before migration 0008
+            ids.append(child.id)
+        adult = work.patients.register(factories.make_patient(17))
+        work.patients.add_coverage(adult.id, factories.make_coverage())
+    with medbill_app.unit_of_work() as work:
+        assert GuarantorService(work.session, actor="t").default_all_from_subscribers() == ids
+        patients = [work.patients.get(pid) for pid in (*ids, adult.id)]
+        assert GuarantorService(work.session, actor="t").default_all_from_subscribers() == []
+    assert patients[0].guarantor_id == patients[1].guarantor_id is not None
+    assert patients[2].guarantor_id is None

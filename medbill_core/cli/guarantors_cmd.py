@@ -185,3 +185,21 @@ def assign(
     who = f"guarantor {stored.guarantor_id}" if stored.guarantor_id else "the patient"
     console.print(f"patient {patient}: statements go to {who} ({relationship.value})",
                   highlight=False)
+
+
+@app.command("from-subscribers")
+@cli_errors
+def from_subscribers(as_json: JsonOption = False) -> None:
+    """Give every dependent whose guarantor was never chosen the subscriber of their primary
+    plan as guarantor (for patients registered before guarantors existed; new coverages do
+    this themselves)."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        assigned = GuarantorService(work.session, actor=work.actor).default_all_from_subscribers()
+        accounts = [work.patients.get(pid).account_number for pid in assigned]
+    if as_json:
+        print_json({"assigned": accounts})
+        return
+    console.print(f"{len(accounts)} patients got their subscriber as guarantor"
+                  + (f": {', '.join(accounts)}" if accounts else ""), highlight=False,
+                  soft_wrap=True)

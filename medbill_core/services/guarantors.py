@@ -30,6 +30,7 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.storage.mapping import (
+    coverage_from_row,
     guarantor_from_row,
     guarantor_values,
     patient_from_row,
@@ -154,6 +155,27 @@ class GuarantorService:
             return self.get(patient.guarantor_id)
         return guarantor_of_self(patient)
 
+    def default_all_from_subscribers(self) -> list[int]:
+        """:meth:`default_from_subscriber` for every patient whose guarantor was never chosen
+        (records made before guarantors existed): the ids of the patients given one."""
+        rows = self.session.execute(
+            select(PatientRow.id, CoverageRow.id)
+            .join(CoverageRow, CoverageRow.patient_id == PatientRow.id)
+            .where(PatientRow.guarantor_id.is_(None), PatientRow.guarantor_relationship.is_(None),
+                   PatientRow.merged_into_id.is_(None),
+                   CoverageRow.coverage_order == CoverageOrder.PRIMARY.value,
+                   CoverageRow.relationship_code != Relationship.SELF.value)
+            .order_by(PatientRow.id, CoverageRow.id)).all()
+        assigned: list[int] = []
+        for patient_id, coverage_id in rows:
+            if patient_id in assigned:
+                continue
+            self.default_from_subscriber(
+                patient_id, coverage_from_row(self.session.get(CoverageRow, coverage_id)))
+            if self.session.get(PatientRow, patient_id).guarantor_id is not None:
+                assigned.append(patient_id)
+        return assigned
+
     def default_from_subscriber(self, patient_id: int, coverage: Coverage) -> None:
         """A dependent whose guarantor was never chosen gets the primary plan's subscriber."""
         if (coverage.order is not CoverageOrder.PRIMARY or coverage.subscriber is None
@@ -163,17 +185,23 @@ class GuarantorService:
         if row is None or row.guarantor_id is not None or row.guarantor_relationship:
             return
         relationship = _FROM_SUBSCRIBER.get(coverage.relationship, GuarantorRelationship.OTHER)
-        subscriber_patient = self.session.scalar(
-            select(PatientRow).join(CoverageRow, CoverageRow.patient_id == PatientRow.id).where(
-                CoverageRow.payer_key == coverage.payer_key,
-                CoverageRow.member_id == coverage.member_id,
-                CoverageRow.relationship_code == Relationship.SELF.value,
-                PatientRow.id != patient_id, PatientRow.merged_into_id.is_(None))
-            .order_by(PatientRow.id).limit(1))
+        subscriber = coverage.subscriber
+        # the subscriber's own record: same plan and member ID as "self", and the same person
+        # by name (and birth date when known): a typo in a member ID must not send a family's
+        # bill to a stranger
+        query = (select(PatientRow).join(CoverageRow, CoverageRow.patient_id == PatientRow.id)
+                 .where(CoverageRow.payer_key == coverage.payer_key,
+                        CoverageRow.member_id == coverage.member_id,
+                        CoverageRow.relationship_code == Relationship.SELF.value,
+                        func.lower(PatientRow.last_name) == subscriber.last_name.lower(),
+                        func.lower(PatientRow.first_name) == subscriber.first_name.lower(),
+                        PatientRow.id != patient_id, PatientRow.merged_into_id.is_(None)))
+        if subscriber.birth_date is not None:
+            query = query.where(PatientRow.birth_date == subscriber.birth_date)
+        subscriber_patient = self.session.scalar(query.order_by(PatientRow.id).limit(1))
         if subscriber_patient is not None:
             guarantor = self._guarantor_for_patient(subscriber_patient)
         else:
-            subscriber = coverage.subscriber
             guarantor = self.find_or_add(Guarantor.model_construct(
                 id=None, last_name=subscriber.last_name, first_name=subscriber.first_name,
                 middle_name=subscriber.middle_name, suffix=None,
