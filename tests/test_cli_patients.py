@@ -157,6 +157,8 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
     assert kept.phone == "3125550101"  # the kept record's value wins
     assert [p["account_number"] for p in as_json(
         config, "patients", "search", "--name", "Okafor, Chidi")] == ["P1"]
+    listed = {p["account_number"]: p for p in as_json(config, "patients", "list")}
+    assert (listed["P9"]["merged_into_id"], listed["P9"]["coverages"]) == (1, [])
     again = one_line_error(cli(config, "patients", "merge", "P1", "P9"))
     assert again == "error: patient 4 was already merged into patient 1"
     # two active coverages of the same payer and order with different member IDs

@@ -99,17 +99,25 @@ def import_patients_command(file: FileArgument, file_format: FormatOption = None
 @app.command("list")
 @cli_errors
 def list_patients(limit: Annotated[int, typer.Option(min=1)] = 50,
-                  offset: Annotated[int, typer.Option(min=0)] = 0) -> None:
-    """Patients by id."""
+                  offset: Annotated[int, typer.Option(min=0)] = 0,
+                  as_json: JsonOption = False) -> None:
+    """Patients by id (a record merged into another says so)."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patients = work.patients.list(limit=limit, offset=offset)
-        table = Table("id", "account", "name", "coverages")
-        for patient in patients:
-            coverages = work.patients.coverages(patient.id)
-            table.add_row(str(patient.id), patient.account_number,
-                          f"{patient.last_name}, {patient.first_name}",
-                          ", ".join(f"{c.payer_key} ({c.order.value})" for c in coverages) or "-")
+        coverages = {patient.id: work.patients.coverages(patient.id) for patient in patients}
+    if as_json:
+        print_json([{**p.model_dump(mode="json"),
+                     "coverages": [_coverage_data(c) for c in coverages[p.id]]}
+                    for p in patients])
+        return
+    table = Table("id", "account", "name", "coverages")
+    for patient in patients:
+        merged = f" (merged into {patient.merged_into_id})" if patient.merged_into_id else ""
+        table.add_row(str(patient.id), patient.account_number,
+                      f"{patient.last_name}, {patient.first_name}{merged}",
+                      ", ".join(f"{c.payer_key} ({c.order.value})" for c in coverages[patient.id])
+                      or "-")
     console.print(table)
 
 
