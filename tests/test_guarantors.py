@@ -299,3 +299,25 @@ def test_dependents_registered_before_guarantors_get_them_on_request(medbill_app
         assert GuarantorService(work.session, actor="t").default_all_from_subscribers() == []
     assert patients[0].guarantor_id == patients[1].guarantor_id is not None
     assert patients[2].guarantor_id is None
+
+
+def test_cpt_services_are_described_once_the_practice_loads_its_cpt_file(
+        medbill_app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbill_core.codesets.loaders import load_file
+    from medbill_core.codesets.registry import reset_default_codesets
+
+    cpt = tmp_path / "cpt.csv"
+    cpt.write_text('code,description\n99213,"Office visit, established patient, low '
+                   'complexity"\n', encoding="utf-8")
+    monkeypatch.setenv("MEDBILL_CODESETS_DIR", str(tmp_path / "codesets"))
+    load_file("cpt", cpt)
+    reset_default_codesets()
+    try:
+        with medbill_app.unit_of_work() as work:
+            patient = work.patients.register(factories.make_patient(18))
+            self_pay_claim(work, patient.id, "C1", "90.00")
+            statement = build_statement(work, patient.id, statement_date=TODAY, cycle="X")
+    finally:
+        monkeypatch.undo()
+        reset_default_codesets()
+    assert statement.lines[0].description == "Office visit, established patient, low complexity"
