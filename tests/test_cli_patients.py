@@ -159,6 +159,10 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
         config, "patients", "search", "--name", "Okafor, Chidi")] == ["P1"]
     listed = {p["account_number"]: p for p in as_json(config, "patients", "list")}
     assert (listed["P9"]["merged_into_id"], listed["P9"]["coverages"]) == (1, [])
+    (tmp_path / "p9.csv").write_text("account_number,phone\nP9,3125550123\n", encoding="utf-8")
+    assert one_line_error(cli(config, "patients", "import", str(tmp_path / "p9.csv"))) == (
+        "error: p9.csv row 2: account_number: was merged into account P1; import that account "
+        "instead; import: nothing was imported")
     again = one_line_error(cli(config, "patients", "merge", "P1", "P9"))
     assert again == "error: patient 4 was already merged into patient 1"
     # two active coverages of the same payer and order with different member IDs

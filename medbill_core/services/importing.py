@@ -276,6 +276,10 @@ def _store_patient_record(work: UnitOfWork, record: dict[str, Any], label: str) 
             existing = work.patients.by_account(account)
         except NotFound:
             existing = None
+        if existing is not None and existing.merged_into_id is not None:
+            kept = work.patients.get(existing.merged_into_id).account_number
+            raise ValidationFailed(label, [("account_number", f"was merged into account {kept}; "
+                                                              "import that account instead")])
         if existing is not None:
             record = merge_into(_stored_dump(existing), record)
     patient = validate_record(Patient, {k: v for k, v in record.items() if v is not None},
