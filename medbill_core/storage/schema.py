@@ -95,13 +95,14 @@ class PatientRow(TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     statement_hold: Mapped[bool] = mapped_column(Boolean, default=False)
-    guarantor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("guarantors.id", ondelete="RESTRICT"))
+    # NO ACTION rather than RESTRICT (still refuses deleting a referenced row): SQLite can add
+    # these columns in place only with a column-level REFERENCES, whose ON DELETE it does not
+    # report back, so RESTRICT would show as a difference between model and database
+    guarantor_id: Mapped[int | None] = mapped_column(ForeignKey("guarantors.id"))
     #: self, parent, spouse or other; NULL: not set (a dependent's defaults from the subscriber)
     guarantor_relationship: Mapped[str | None] = mapped_column(String(10))
     #: set when this record was merged into another (it is then kept only for history)
-    merged_into_id: Mapped[int | None] = mapped_column(
-        ForeignKey("patients.id", ondelete="RESTRICT"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
 
     coverages: Mapped[list[CoverageRow]] = relationship(back_populates="patient",
                                                         order_by="CoverageRow.id")

@@ -33,17 +33,29 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_guarantors")),
     )
-    with op.batch_alter_table("patients", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("guarantor_id", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("guarantor_relationship", sa.String(length=10),
-                                      nullable=True))
-        batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(op.f("fk_patients_guarantor_id_guarantors"), "guarantors",
-                                    ["guarantor_id"], ["id"], ondelete="RESTRICT")
-        batch_op.create_foreign_key(op.f("fk_patients_merged_into_id_patients"), "patients",
-                                    ["merged_into_id"], ["id"], ondelete="RESTRICT")
-        batch_op.create_index("ix_patients_guarantor", ["guarantor_id"], unique=False)
-        batch_op.create_index("ix_patients_name", ["last_name", "first_name"], unique=False)
+    if op.get_bind().dialect.name == "sqlite":
+        # batch mode would recreate "patients" for the foreign keys: copy, DROP, rename. With
+        # foreign keys enforced, dropping a table that claims, coverages and the ledger refer
+        # to fails once there is data. SQLite adds a column with its REFERENCES clause in
+        # place instead (the column must default to NULL, which these do; see the model for
+        # why these two are NO ACTION, not RESTRICT).
+        for column, target in (("guarantor_id", "guarantors"), ("merged_into_id", "patients")):
+            op.execute(f"ALTER TABLE patients ADD COLUMN {column} INTEGER "
+                       f"CONSTRAINT fk_patients_{column}_{target} REFERENCES {target} (id)")
+        op.add_column("patients", sa.Column("guarantor_relationship", sa.String(length=10),
+                                            nullable=True))
+    else:
+        with op.batch_alter_table("patients", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("guarantor_id", sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column("guarantor_relationship", sa.String(length=10),
+                                          nullable=True))
+            batch_op.add_column(sa.Column("merged_into_id", sa.Integer(), nullable=True))
+            batch_op.create_foreign_key(op.f("fk_patients_guarantor_id_guarantors"),
+                                        "guarantors", ["guarantor_id"], ["id"])
+            batch_op.create_foreign_key(op.f("fk_patients_merged_into_id_patients"),
+                                        "patients", ["merged_into_id"], ["id"])
+    op.create_index("ix_patients_guarantor", "patients", ["guarantor_id"], unique=False)
+    op.create_index("ix_patients_name", "patients", ["last_name", "first_name"], unique=False)
 
     with op.batch_alter_table("statements", schema=None) as batch_op:
         batch_op.add_column(sa.Column("guarantor_key", sa.String(length=20), nullable=True))
@@ -63,6 +75,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # on SQLite, dropping the foreign-key columns recreates "patients", which needs foreign
+    # keys off when other tables refer to patients (as for the earlier revisions' downgrades)
 
     with op.batch_alter_table("statements", schema=None) as batch_op:
         batch_op.drop_constraint("uq_statements_guarantor_day", type_="unique")
@@ -73,8 +87,11 @@ def downgrade() -> None:
     with op.batch_alter_table("patients", schema=None) as batch_op:
         batch_op.drop_index("ix_patients_name")
         batch_op.drop_index("ix_patients_guarantor")
-        batch_op.drop_constraint(op.f("fk_patients_merged_into_id_patients"), type_="foreignkey")
-        batch_op.drop_constraint(op.f("fk_patients_guarantor_id_guarantors"), type_="foreignkey")
+        if op.get_bind().dialect.name != "sqlite":  # SQLite: unnamed, gone with the columns
+            batch_op.drop_constraint(op.f("fk_patients_merged_into_id_patients"),
+                                     type_="foreignkey")
+            batch_op.drop_constraint(op.f("fk_patients_guarantor_id_guarantors"),
+                                     type_="foreignkey")
         batch_op.drop_column("merged_into_id")
         batch_op.drop_column("guarantor_relationship")
         batch_op.drop_column("guarantor_id")
