@@ -451,15 +451,6 @@ def test_an_edit_keeps_what_ties_the_claim_to_its_account(config: Path, tmp_path
     assert claim["balance"] == {"insurance": "60.00", "patient": "0.00"}
 
 
-def test_the_documented_sample_imports(config: Path) -> None:
-    sample = Path(__file__).resolve().parents[1] / "docs" / "samples" / "claims.json"
-    out = ok(config, "claims", "import", str(sample)).stdout
-    assert "record 1: coverage_id: taken as 1" in out and "imported 3 claims" in out
-    total = listing(config)["total"]
-    assert total == {"claims": 3, "charge": "558.50", "insurance_balance": "348.50",
-                     "patient_balance": "210.00"}
-
-
 def test_submitting_a_named_claim_that_is_not_validated_says_why(config: Path,
                                                                 tmp_path: Path) -> None:
     import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]),

@@ -428,9 +428,12 @@ def test_coverages_import_unknown_payer_is_named(config: Path, tmp_path: Path) -
 
 
 def test_coverages_import_unknown_account_is_named(config: Path, tmp_path: Path) -> None:
-    line = one_line_error(cli(config, "coverages", "import",
-                              str(data_file(tmp_path, "c.csv", COVERAGES_CSV))))
-    assert line.startswith("error: c.csv row 2: account_number: no patient has this account")
+    refused = cli(config, "coverages", "import", str(data_file(tmp_path, "c.csv", COVERAGES_CSV)))
+    assert refused.exit_code == 1
+    # every bad row is listed, the first in the error line, the others after it
+    lines = refused.stderr.strip().splitlines()
+    assert lines[0].startswith("error: c.csv row 2: account_number: no patient has this account")
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["also bad", "also bad"]
     result = cli(config, "coverages", "import", str(data_file(tmp_path, "c.csv", COVERAGES_CSV)),
                  "--keep-good")
     assert result.exit_code == 1

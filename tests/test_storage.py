@@ -55,7 +55,12 @@ def test_patient_coverage_and_claim_round_trip(medbill_app) -> None:
                               prior_authorization="AUTH77")
         claim = work.claims.create(claim_in)
     with medbill_app.unit_of_work() as work:
-        assert work.patients.get(patient.id) == patient_in.model_copy(update={"id": patient.id})
+        stored_patient = work.patients.get(patient.id)
+        # a dependent: the subscriber became the guarantor when the coverage was added
+        assert stored_patient.guarantor_relationship == "parent"
+        assert stored_patient == patient_in.model_copy(update={
+            "id": patient.id, "guarantor_id": stored_patient.guarantor_id,
+            "guarantor_relationship": stored_patient.guarantor_relationship})
         stored_coverage = work.patients.coverages(patient.id)[0]
         assert stored_coverage.subscriber.last_name == "Testsubscriber"
         assert stored_coverage.relationship.value == "19"

@@ -373,15 +373,21 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder for the rendered statements")] = Path(
         "statements"),
     renderer: Annotated[str, typer.Option(help="Renderer: pdf, text, html ...")] = "pdf",
-    min_balance: Annotated[str, typer.Option(help="Smallest balance to bill")] = "5.00",
+    min_balance: Annotated[str, typer.Option(
+        help="Smallest balance to bill (a family's balances count together)")] = "5.00",
+    force: Annotated[bool, typer.Option(
+        "--force", help="Also send to guarantors who already got a statement today")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Produce this cycle's statements; a repeated run sends nothing new."""
+    """Produce this cycle's statements, one per guarantor (a family's patients together); a
+    repeated run sends nothing new, nor does a second cycle run the same day unless --force."""
+    from medbill_core.cli.common import parse_money_option
     from medbill_core.services.statements import run_statements
 
+    minimum = parse_money_option(min_balance, "--min-balance", allow_zero=False)
     medbill = open_app()
     result = run_statements(medbill, cycle=cycle, out_dir=out, renderer=renderer,
-                            minimum=_amount(min_balance, "min-balance"))
+                            minimum=minimum, force=force)
     data = {"cycle": cycle, "produced": result.produced, "already_done": result.already_done,
             "skipped": dict(result.skipped), "files": [str(f) for f in result.files]}
     if as_json:

@@ -16,6 +16,7 @@ from medbill_core.cli import (
     db_cmd,
     demo_cmd,
     denials_cmd,
+    guarantors_cmd,
     init_cmd,
     patients_cmd,
     plugins_cmd,
@@ -45,6 +46,7 @@ def build_app() -> typer.Typer:
     app.add_typer(patients_cmd.app, name="patients")
     app.add_typer(patients_cmd.coverages_app, name="coverages")
     app.add_typer(patients_cmd.providers_app, name="providers")
+    app.add_typer(guarantors_cmd.app, name="guarantors")
     app.add_typer(claims_cmd.app, name="claims")
     app.add_typer(cycle_cmd.eligibility_app, name="eligibility")
     app.add_typer(cycle_cmd.responses_app, name="responses")

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_problem
-from medbill_core.services.importing import ImportReport, import_coverages, import_patients
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    fail,
+    open_app,
+    parse_date_option,
+    print_json,
+    print_problem,
+)
+from medbill_core.services.importing import (
+    MAX_REPORTED_ROWS,
+    ImportRefused,
+    ImportReport,
+    import_coverages,
+    import_patients,
+)
 
 app = typer.Typer(help="Patients.", no_args_is_help=True)
 coverages_app = typer.Typer(help="Insurance coverages.", no_args_is_help=True)
@@ -22,51 +37,104 @@ KeepGoodOption = Annotated[bool, typer.Option(
     "--keep-good", help="Import the good rows even when some are bad")]
 
 
-def _report(kind: str, report: ImportReport) -> None:
-    console.print(f"imported {report.imported} {kind}")
-    for problem in report.rejected:
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+
+
+def _report(kind: str, report: ImportReport, as_json: bool = False) -> None:
+    """Counts, then one line per updated record naming the fields that changed."""
+    if as_json:
+        print_json({"imported": report.imported,
+                    "created": [c.key for c in report.created],
+                    "updated": [{"row": c.label, "key": c.key, "fields": c.fields}
+                                for c in report.updated],
+                    "unchanged": report.unchanged,
+                    "rejected": [p.message for p in report.rejected]})
+    else:
+        counts = ""
+        if report.updated or report.unchanged:
+            counts = (f" ({len(report.created)} created, {len(report.updated)} updated, "
+                      f"{report.unchanged} unchanged)")
+        console.print(f"imported {report.imported} {kind}{counts}", highlight=False)
+        for change in report.updated:
+            console.print(f"  {change.label} ({change.key}): changed {', '.join(change.fields)}",
+                          highlight=False, soft_wrap=True)
+    for problem in report.rejected[:MAX_REPORTED_ROWS]:
         print_problem(problem.message, "[yellow]skipped[/]")
+    _more(len(report.rejected))
     if report.rejected:
         raise typer.Exit(1)
+
+
+def _more(count: int) -> None:
+    if count > MAX_REPORTED_ROWS:
+        print_problem(f"{count - MAX_REPORTED_ROWS} more bad rows not listed",
+                      "[yellow]skipped[/]")
+
+
+def _refused(error: ImportRefused) -> typer.Exit:
+    """The one-line error, then the other bad rows (up to the limit) so all can be fixed at once."""
+    print_problem(error.message)
+    for problem in error.rejected[1:MAX_REPORTED_ROWS]:
+        print_problem(problem.message, "  also bad:")
+    _more(len(error.rejected))
+    return typer.Exit(error.exit_code)
 
 
 @app.command("import")
 @cli_errors
 def import_patients_command(file: FileArgument, file_format: FormatOption = None,
-                            keep_good: KeepGoodOption = False) -> None:
-    """Create or update patients (key: account_number)."""
+                            keep_good: KeepGoodOption = False, as_json: JsonOption = False
+                            ) -> None:
+    """Create or update patients (key: account_number). Absent columns and blank cells leave
+    stored values unchanged; "(clear)" clears one."""
     medbill = open_app()
-    with medbill.unit_of_work() as work:
-        report = import_patients(work, file, file_format=file_format, keep_good=keep_good)
-    _report("patients", report)
+    try:
+        with medbill.unit_of_work() as work:
+            report = import_patients(work, file, file_format=file_format, keep_good=keep_good)
+    except ImportRefused as error:
+        raise _refused(error) from None
+    _report("patients", report, as_json)
 
 
 @app.command("list")
 @cli_errors
 def list_patients(limit: Annotated[int, typer.Option(min=1)] = 50,
-                  offset: Annotated[int, typer.Option(min=0)] = 0) -> None:
-    """Patients by id."""
+                  offset: Annotated[int, typer.Option(min=0)] = 0,
+                  as_json: JsonOption = False) -> None:
+    """Patients by id (a record merged into another says so)."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patients = work.patients.list(limit=limit, offset=offset)
-        table = Table("id", "account", "name", "coverages")
-        for patient in patients:
-            coverages = work.patients.coverages(patient.id)
-            table.add_row(str(patient.id), patient.account_number,
-                          f"{patient.last_name}, {patient.first_name}",
-                          ", ".join(f"{c.payer_key} ({c.order.value})" for c in coverages) or "-")
+        coverages = {patient.id: work.patients.coverages(patient.id) for patient in patients}
+    if as_json:
+        print_json([{**p.model_dump(mode="json"),
+                     "coverages": [_coverage_data(c) for c in coverages[p.id]]}
+                    for p in patients])
+        return
+    table = Table("id", "account", "name", "coverages")
+    for patient in patients:
+        merged = f" (merged into {patient.merged_into_id})" if patient.merged_into_id else ""
+        table.add_row(str(patient.id), patient.account_number,
+                      f"{patient.last_name}, {patient.first_name}{merged}",
+                      ", ".join(f"{c.payer_key} ({c.order.value})" for c in coverages[patient.id])
+                      or "-")
     console.print(table)
 
 
 @coverages_app.command("import")
 @cli_errors
 def import_coverages_command(file: FileArgument, file_format: FormatOption = None,
-                             keep_good: KeepGoodOption = False) -> None:
-    """Create or update coverages (patient by account_number; key: payer and order)."""
+                             keep_good: KeepGoodOption = False, as_json: JsonOption = False
+                             ) -> None:
+    """Create or update coverages (patient by account_number; key: payer and order). Absent
+    columns and blank cells leave stored values unchanged; "(clear)" clears one."""
     medbill = open_app()
-    with medbill.unit_of_work() as work:
-        report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
-    _report("coverages", report)
+    try:
+        with medbill.unit_of_work() as work:
+            report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
+    except ImportRefused as error:
+        raise _refused(error) from None
+    _report("coverages", report, as_json)
 
 
 providers_app = typer.Typer(help="Rendering and referring providers.", no_args_is_help=True)
@@ -108,3 +176,310 @@ def list_providers() -> None:
                                                                         row.first_name])),
                           row.taxonomy or "-")
     console.print(table)
+
+
+# -- one patient: show, search, edit, merge ---------------------------------------------------
+
+AccountArgument = Annotated[str, typer.Argument(help="Patient account number")]
+ClearOption = Annotated[list[str] | None, typer.Option(
+    "--clear", help="Clear this field (repeat), e.g. --clear phone --clear address_line2")]
+
+#: CLI field names -> nested record keys of ``--clear`` and the edit options
+_ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code")
+
+
+def _patient_data(patient: Any, coverages: list[Any], guarantor: Any | None) -> dict[str, Any]:
+    data = patient.model_dump(mode="json")
+    data["coverages"] = [_coverage_data(c) for c in coverages]
+    data["guarantor"] = guarantor.model_dump(mode="json") if guarantor is not None else None
+    return data
+
+
+def _coverage_data(coverage: Any) -> dict[str, Any]:
+    data = coverage.model_dump(mode="json")
+    data["active_today"] = coverage.is_active_on(date.today())
+    return data
+
+
+def _name(person: Any) -> str:
+    return ", ".join(filter(None, [person.last_name, " ".join(
+        filter(None, [person.first_name, person.middle_name]))]))
+
+
+def _address_text(address: Any | None) -> str:
+    if address is None:
+        return "-"
+    parts = [address.line1, address.line2, f"{address.city}, {address.state} "
+                                           f"{address.postal_code}"]
+    return ", ".join(p for p in parts if p)
+
+
+def _changes(options: dict[str, Any], clear: list[str] | None,
+             allowed: set[str]) -> dict[str, Any]:
+    """The fields an edit command was given (``address_city`` -> ``{"address": {"city"}}``),
+    ``--clear`` ones as ``None``; an unknown ``--clear`` name is a usage error."""
+    flat = {key: value for key, value in options.items() if value is not None}
+    for name in clear or []:
+        key = name.strip().lower().replace("-", "_")
+        if key not in allowed:
+            raise fail(f"--clear: {name!r} is not a field that can be cleared here "
+                       f"({', '.join(sorted(allowed))})", 2)
+        flat[key] = None
+    changes: dict[str, Any] = {}
+    for key, value in flat.items():
+        for prefix in ("subscriber_address_", "address_", "subscriber_"):
+            if key.startswith(prefix):
+                group = changes
+                for part in prefix.rstrip("_").split("_"):
+                    group = group.setdefault(part, {})
+                group[key[len(prefix):]] = value
+                break
+        else:
+            changes[key] = value
+    return changes
+
+
+@app.command("show")
+@cli_errors
+def show_patient(account: AccountArgument, as_json: JsonOption = False) -> None:
+    """One patient: demographics, guarantor and coverages (with their ids)."""
+    from medbill_core.services.guarantors import GuarantorService
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patient = work.patients.by_account(account)
+        coverages = work.patients.coverages(patient.id)
+        guarantor = (GuarantorService(work.session, actor=work.actor).get(patient.guarantor_id)
+                     if patient.guarantor_id else None)
+    if as_json:
+        print_json(_patient_data(patient, coverages, guarantor))
+        return
+    table = Table("field", "value", title=f"patient {patient.account_number} (id {patient.id})",
+                  show_header=False)
+    table.add_row("name", _name(patient) + (f" {patient.suffix}" if patient.suffix else ""))
+    table.add_row("birth date", patient.birth_date.isoformat())
+    table.add_row("sex", patient.sex.value)
+    table.add_row("address", _address_text(patient.address))
+    table.add_row("phone", patient.phone or "-")
+    table.add_row("e-mail", patient.email or "-")
+    table.add_row("statement hold", "yes" if patient.statement_hold else "no")
+    if patient.merged_into_id:
+        table.add_row("merged into", f"patient id {patient.merged_into_id}")
+    relationship = patient.guarantor_relationship.value if patient.guarantor_relationship else ""
+    table.add_row("guarantor", f"{guarantor.display_name} (guarantor {guarantor.id}, "
+                  f"{relationship})" if guarantor else "the patient (self)")
+    console.print(table)
+    _print_coverages(coverages)
+
+
+def _print_coverages(coverages: list[Any]) -> None:
+    table = Table("coverage id", "payer", "order", "member id", "group", "relationship",
+                  "start", "end", "active", title="coverages")
+    for c in coverages:
+        table.add_row(str(c.id), c.payer_key, c.order.value, c.member_id, c.group_number or "-",
+                      c.relationship.name.lower(), str(c.start_date or "-"),
+                      str(c.end_date or "-"), "yes" if c.is_active_on(date.today()) else "no")
+    console.print(table)
+
+
+@app.command("search")
+@cli_errors
+def search_patients(
+    name: Annotated[str | None, typer.Option(
+        help="Last name, 'Last, First' or 'First Last' (prefixes, any case)")] = None,
+    dob: Annotated[str | None, typer.Option("--dob", help="Birth date YYYY-MM-DD")] = None,
+    account: Annotated[str | None, typer.Option(help="Account number (prefix)")] = None,
+    include_merged: Annotated[bool, typer.Option(
+        "--include-merged", help="Also list records merged into another")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Find patients by name, birth date or account number (all given must match)."""
+    birth_date = parse_date_option(dob, "--dob", future_days=0)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        found = work.patients.search(name=name, birth_date=birth_date, account=account,
+                                     include_merged=include_merged, limit=limit)
+    if as_json:
+        print_json([p.model_dump(mode="json") for p in found])
+        return
+    table = Table("id", "account", "name", "birth date", "merged into",
+                  title=f"{len(found)} patients")
+    for p in found:
+        table.add_row(str(p.id), p.account_number, _name(p), p.birth_date.isoformat(),
+                      str(p.merged_into_id or ""))
+    console.print(table)
+
+
+_PATIENT_CLEARABLE = {"middle_name", "suffix", "address", "address_line2", "phone", "email"}
+
+
+@app.command("edit")
+@cli_errors
+def edit_patient(
+    account: AccountArgument,
+    last_name: Annotated[str | None, typer.Option()] = None,
+    first_name: Annotated[str | None, typer.Option()] = None,
+    middle_name: Annotated[str | None, typer.Option()] = None,
+    suffix: Annotated[str | None, typer.Option()] = None,
+    birth_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    sex: Annotated[str | None, typer.Option(help="F, M or U")] = None,
+    address_line1: Annotated[str | None, typer.Option()] = None,
+    address_line2: Annotated[str | None, typer.Option()] = None,
+    address_city: Annotated[str | None, typer.Option()] = None,
+    address_state: Annotated[str | None, typer.Option()] = None,
+    address_postal_code: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    new_account: Annotated[str | None, typer.Option(
+        "--new-account", help="Change the account number")] = None,
+    statement_hold: Annotated[bool | None, typer.Option(
+        "--statement-hold/--no-statement-hold", help="Hold (or release) statements")] = None,
+    clear: ClearOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change some of a patient's details; fields not given stay as they are."""
+    when = parse_date_option(birth_date, "--birth-date", future_days=0)
+    changes = _changes({
+        "last_name": last_name, "first_name": first_name, "middle_name": middle_name,
+        "suffix": suffix, "birth_date": when.isoformat() if when else None, "sex": sex,
+        "address_line1": address_line1, "address_line2": address_line2,
+        "address_city": address_city, "address_state": address_state,
+        "address_postal_code": address_postal_code, "phone": phone, "email": email,
+        "account_number": new_account, "statement_hold": statement_hold,
+    }, clear, _PATIENT_CLEARABLE)
+    if not changes:
+        raise fail("nothing to change: give at least one field option or --clear", 2)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        patient_id = work.patients.by_account(account).id
+        patient, changed = work.patients.edit(patient_id, changes)
+    if as_json:
+        print_json({"patient_id": patient.id, "account_number": patient.account_number,
+                    "changed": changed})
+        return
+    console.print(f"patient {patient.account_number}: "
+                  + (f"changed {', '.join(changed)}" if changed else "nothing changed"),
+                  highlight=False)
+
+
+@app.command("merge")
+@cli_errors
+def merge_command(
+    keep: Annotated[str, typer.Argument(help="Account number of the record to keep")],
+    duplicate: Annotated[str, typer.Argument(help="Account number of the duplicate")],
+    as_json: JsonOption = False,
+) -> None:
+    """Merge a duplicate into the kept record: coverages, claims, ledger, payments, plans and
+    statements move; refused when both hold conflicting active coverages or plans."""
+    from medbill_core.services.patient_merge import merge_patients
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        keep_id = work.patients.by_account(keep).id
+        duplicate_id = work.patients.by_account(duplicate).id
+        result = merge_patients(work, keep_id, duplicate_id)
+    data = {"kept": keep, "merged": duplicate, "moved": result.moved,
+            "coverages_combined": result.coverages_combined,
+            "filled_fields": result.filled_fields}
+    if as_json:
+        print_json(data)
+        return
+    moved = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in result.moved.items())
+    console.print(f"merged {duplicate} into {keep}: moved {moved}", highlight=False,
+                  soft_wrap=True)
+    if result.filled_fields:
+        console.print(f"  filled from the duplicate: {', '.join(result.filled_fields)}",
+                      highlight=False)
+
+
+# -- coverages: list, edit, terminate ----------------------------------------------------------
+
+@coverages_app.command("list")
+@cli_errors
+def list_coverages(
+    patient: Annotated[str, typer.Option("--patient", help="Patient account number")],
+    as_json: JsonOption = False,
+) -> None:
+    """A patient's coverages with their ids (for edit and terminate)."""
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        coverages = work.patients.coverages(work.patients.by_account(patient).id)
+    if as_json:
+        print_json([_coverage_data(c) for c in coverages])
+        return
+    _print_coverages(coverages)
+
+
+_COVERAGE_CLEARABLE = {"group_number", "group_name", "plan_name", "start_date", "end_date",
+                       "subscriber", "subscriber_middle_name", "subscriber_birth_date",
+                       "subscriber_address"}
+
+
+@coverages_app.command("edit")
+@cli_errors
+def edit_coverage(
+    coverage_id: Annotated[int, typer.Argument(help="Coverage id (see coverages list)")],
+    payer_key: Annotated[str | None, typer.Option("--payer")] = None,
+    order: Annotated[str | None, typer.Option(help="P, S or T")] = None,
+    member_id: Annotated[str | None, typer.Option()] = None,
+    group_number: Annotated[str | None, typer.Option()] = None,
+    group_name: Annotated[str | None, typer.Option()] = None,
+    plan_name: Annotated[str | None, typer.Option()] = None,
+    relationship: Annotated[str | None, typer.Option(
+        help="X12 code: 18 self, 01 spouse, 19 child, G8 other ...")] = None,
+    subscriber_last_name: Annotated[str | None, typer.Option()] = None,
+    subscriber_first_name: Annotated[str | None, typer.Option()] = None,
+    subscriber_birth_date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    start: Annotated[str | None, typer.Option(help="Start date YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option(help="End date YYYY-MM-DD")] = None,
+    clear: ClearOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change some fields of a coverage; fields not given stay as they are."""
+    starts = parse_date_option(start, "--start", future_days=366, past_days=36500)
+    ends = parse_date_option(end, "--end", future_days=3660, past_days=36500)
+    born = parse_date_option(subscriber_birth_date, "--subscriber-birth-date", future_days=0)
+    changes = _changes({
+        "payer_key": payer_key, "order": order.upper() if order else None,
+        "member_id": member_id, "group_number": group_number, "group_name": group_name,
+        "plan_name": plan_name, "relationship": relationship.upper() if relationship else None,
+        "subscriber_last_name": subscriber_last_name,
+        "subscriber_first_name": subscriber_first_name,
+        "subscriber_birth_date": born.isoformat() if born else None,
+        "start_date": starts.isoformat() if starts else None,
+        "end_date": ends.isoformat() if ends else None,
+    }, clear, _COVERAGE_CLEARABLE)
+    if not changes:
+        raise fail("nothing to change: give at least one field option or --clear", 2)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        coverage, changed = work.patients.edit_coverage(coverage_id, changes)
+    if as_json:
+        print_json({"coverage_id": coverage.id, "changed": changed})
+        return
+    console.print(f"coverage {coverage.id}: "
+                  + (f"changed {', '.join(changed)}" if changed else "nothing changed"),
+                  highlight=False)
+
+
+@coverages_app.command("terminate")
+@cli_errors
+def terminate_coverage(
+    coverage_id: Annotated[int, typer.Argument(help="Coverage id (see coverages list)")],
+    end: Annotated[str, typer.Option(help="Last covered day YYYY-MM-DD")],
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="The end date is far from today and right")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """End a coverage: services after the end date are not billed to it."""
+    ends = parse_date_option(end, "--end", future_days=366, past_days=730,
+                             confirmed=confirm_date)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        coverage = work.patients.terminate_coverage(coverage_id, ends)
+    if as_json:
+        print_json(_coverage_data(coverage))
+        return
+    console.print(f"coverage {coverage.id} ({coverage.payer_key}) ends {coverage.end_date}",
+                  highlight=False)

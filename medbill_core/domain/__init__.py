@@ -8,12 +8,14 @@ Money fields are :class:`decimal.Decimal`; PHI fields are marked (see
 from medbill_core.domain.accounts import (
     Aging,
     Installment,
+    OweReason,
     Payment,
     PaymentMethodKind,
     PaymentPlan,
     PlanFrequency,
     Statement,
     StatementLine,
+    StatementSection,
 )
 from medbill_core.domain.acknowledgment import (
     AckStatus,
@@ -62,6 +64,8 @@ from medbill_core.domain.findings import ClaimFinding, Severity
 from medbill_core.domain.parties import (
     Address,
     EntityType,
+    Guarantor,
+    GuarantorRelationship,
     Patient,
     Payer,
     Practice,
@@ -101,13 +105,15 @@ __all__ = [
     "ClaimStatusResponse", "CommunicationNumber", "CommunicationQualifier", "Coverage",
     "CoverageLevel", "CoverageOrder", "CoverageStatus", "DecodedResponse", "DocumentKind",
     "DomainModel", "EligibilityIssue", "EligibilityRequest", "EligibilityResponse",
-    "EntityType", "FunctionalAcknowledgment", "InboundDocument", "Installment",
-    "InterchangeAcknowledgment", "Network", "Patient", "Payer", "PayerContactFunction",
+    "EntityType", "FunctionalAcknowledgment", "Guarantor", "GuarantorRelationship",
+    "InboundDocument", "Installment",
+    "InterchangeAcknowledgment", "Network", "OweReason", "Patient", "Payer", "PayerContactFunction",
     "PayerContactInfo", "Payment", "PaymentMethod", "PaymentMethodKind", "PaymentPlan",
     "PlanFrequency", "Practice", "PriorLineAdjudication", "PriorPayerAdjudication",
     "Provider", "ProviderAdjustment",
     "Relationship", "Remittance", "RenderedDocument", "SegmentError", "ServiceLine",
-    "ServicePayment", "Severity", "Sex", "Statement", "StatementLine", "StatusCode",
+    "ServicePayment", "Severity", "Sex", "Statement", "StatementLine",
+    "StatementSection", "StatusCode",
     "SubmissionFile", "SubmissionReceipt", "Subscriber", "TransactionSetAck", "UnitType",
     "phi_fields", "validate_record",
 ]

@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator, model_validator
 
 from medbill_core.domain.base import DomainModel
-from medbill_core.domain.parties import Address, Patient, Practice
+from medbill_core.domain.parties import Address, Guarantor, Patient, Practice
 from medbill_core.money import ZERO, Money, total
 
 _PAN_LIKE = re.compile(r"\d{12,19}")
@@ -82,8 +82,20 @@ class PaymentPlan(DomainModel):
         return self
 
 
+class OweReason(DomainModel):
+    """Why part of a line is the patient's: the payer's PR adjustment in words
+    (``Deductible``, ``Coinsurance``, ``Copay``, ``Not covered by your plan``) and its amount."""
+
+    reason: str = Field(min_length=1, max_length=60)
+    amount: Money
+
+
 class StatementLine(DomainModel):
-    """One service (or payment) on a statement, with what insurance did with it."""
+    """One service (or payment) on a statement, with what insurance did with it.
+
+    ``why`` says why the patient owes (from the payer's answer); empty for self-pay services
+    and lines the payer has not answered for.
+    """
 
     service_date: date
     claim_number: str | None = None
@@ -94,6 +106,16 @@ class StatementLine(DomainModel):
     insurance_adjusted: Money = ZERO
     patient_paid: Money = ZERO
     balance: Money = ZERO
+    why: list[OweReason] = Field(default_factory=list)
+
+
+class StatementSection(DomainModel):
+    """One patient's part of a family (guarantor) statement."""
+
+    patient: Patient
+    account_number: str
+    lines: list[StatementLine] = Field(default_factory=list)
+    balance_due: Money
 
 
 class Aging(DomainModel):
@@ -110,7 +132,12 @@ class Aging(DomainModel):
 
 
 class Statement(DomainModel):
-    """A patient statement, ready for a renderer: all amounts come from the ledger."""
+    """A patient statement, ready for a renderer: all amounts come from the ledger.
+
+    It is addressed to ``guarantor`` (``guarantor_name`` is set when that is someone other
+    than the patient). A family statement has one section per patient in ``sections``;
+    ``lines`` are then all sections' lines and ``patient`` the first section's patient.
+    """
 
     id: int | None = None
     statement_number: str
@@ -118,6 +145,8 @@ class Statement(DomainModel):
     remit_to: Address | None = None
     patient: Patient
     guarantor_name: str | None = None
+    guarantor: Guarantor | None = None
+    sections: list[StatementSection] = Field(default_factory=list)
     account_number: str
     statement_date: date
     due_date: date

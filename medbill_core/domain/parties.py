@@ -80,8 +80,45 @@ class Provider(DomainModel):
     taxonomy: TaxonomyCode | None = None
 
 
+class GuarantorRelationship(StrEnum):
+    """Who the guarantor is to the patient."""
+
+    SELF = "self"
+    PARENT = "parent"
+    SPOUSE = "spouse"
+    OTHER = "other"
+
+
+class Guarantor(DomainModel):
+    """The person responsible for a patient's balance, to whom statements are addressed.
+
+    One guarantor can answer for several patients (a family); their balances then go on one
+    statement. Every field but ``id`` is PHI.
+    """
+
+    id: int | None = None
+    last_name: str = phi_field(min_length=1, max_length=60)
+    first_name: str = phi_field(min_length=1, max_length=35)
+    middle_name: str | None = phi_field(default=None, max_length=25)
+    suffix: str | None = Field(default=None, max_length=10)
+    birth_date: date | None = phi_field(default=None)
+    address: Address | None = phi_field(default=None)
+    phone: PhoneNumber | None = phi_field(default=None)
+    email: str | None = phi_field(default=None, max_length=254)
+
+    @property
+    def display_name(self) -> str:
+        name = " ".join(p for p in (self.first_name, self.middle_name, self.last_name) if p)
+        return f"{name} {self.suffix}" if self.suffix else name
+
+
 class Patient(DomainModel):
-    """A patient. Name, birth date, address, phone and e-mail are PHI."""
+    """A patient. Name, birth date, address, phone and e-mail are PHI.
+
+    ``guarantor_id`` names who pays (see :class:`Guarantor`); without one the patient is their
+    own guarantor, unless ``guarantor_relationship`` is unset and the patient is a dependent on
+    a coverage: then the subscriber becomes the guarantor when the coverage is added.
+    """
 
     id: int | None = None
     account_number: str = Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9-]+$")
@@ -95,6 +132,9 @@ class Patient(DomainModel):
     phone: PhoneNumber | None = phi_field(default=None)
     email: str | None = phi_field(default=None, max_length=254)
     statement_hold: bool = False
+    guarantor_id: int | None = None
+    guarantor_relationship: GuarantorRelationship | None = None
+    merged_into_id: int | None = None
 
     @field_validator("birth_date")
     @classmethod

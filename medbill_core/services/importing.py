@@ -10,6 +10,13 @@ CSV columns (flat) are mapped onto the domain shape: ``address_line1``,
 ``subscriber_last_name`` ... become ``subscriber.last_name``, and the patient
 is named by ``account_number``. JSON files hold a list of objects in the
 domain shape (nested ``address`` / ``subscriber``) or the same flat shape.
+
+Re-importing a record that exists (same account number; for coverages the same
+patient, payer and order) changes only what the file says: a column the file
+does not have, or a blank cell, leaves the stored value as it is. Only the
+marker ``(clear)`` (or ``null`` in JSON) clears a value; clearing a required
+part of an address (line 1, city, state, postal code) clears the whole address.
+The report says which rows created a record and which fields each update changed.
 """
 
 from __future__ import annotations
@@ -25,17 +32,79 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import Claim, Coverage, Patient, validate_record
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 
-_NESTED_PREFIXES = ("address_", "subscriber_")
+_NESTED_PREFIXES = ("address_", "subscriber_", "guarantor_")
+#: The cell value that clears a stored value on re-import (a blank cell leaves it unchanged).
+CLEAR_MARKER = "(clear)"
+#: The parts without which an address is no address: clearing one clears the address.
+_ADDRESS_REQUIRED = frozenset({"line1", "city", "state", "postal_code"})
+#: How many bad rows a failed import lists (the count of the rest is still given).
+MAX_REPORTED_ROWS = 50
+
+
+@dataclass
+class RowChange:
+    """What importing one row did: ``created``, or the names of the fields it changed."""
+
+    label: str
+    key: str
+    created: bool
+    fields: list[str]
 
 
 @dataclass
 class ImportReport:
     imported: int = 0
     rejected: list[ValidationFailed] = field(default_factory=list)
+    changes: list[RowChange] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    @property
+    def created(self) -> list[RowChange]:
+        return [change for change in self.changes if change.created]
+
+    @property
+    def updated(self) -> list[RowChange]:
+        return [change for change in self.changes if not change.created and change.fields]
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for change in self.changes if not change.created and not change.fields)
+
+
+class ImportRefused(ValidationFailed):
+    """A file with bad rows imported nothing; ``rejected`` holds every bad row."""
+
+    def __init__(self, record: str, problems: list[tuple[str, str]],
+                 rejected: list[ValidationFailed]) -> None:
+        super().__init__(record, problems)
+        self.rejected = rejected
+
+
+def _is_clear(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() == CLEAR_MARKER)
+
+
+def merge_into(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """``stored`` (the record as it is) with what ``incoming`` gives: absent keys keep their
+    value, the clear marker (or ``None``) clears, nested objects merge key by key."""
+    merged = dict(stored)
+    for key, value in incoming.items():
+        if _is_clear(value):
+            merged[key] = None
+        elif isinstance(value, dict):
+            base = merged.get(key) if isinstance(merged.get(key), dict) else {}
+            part = merge_into(base, value)
+            if key.endswith("address") and (
+                    any(name in value and _is_clear(value[name]) for name in _ADDRESS_REQUIRED)
+                    or all(v is None for v in part.values())):
+                part = None  # an address without its street, city, state or ZIP is none
+            merged[key] = part
+        else:
+            merged[key] = value
+    return merged
 
 
 def _nest(flat: dict[str, Any], label: str) -> dict[str, Any]:
@@ -109,16 +178,17 @@ def read_rows(path: Path, file_format: str | None = None, *,
 
 
 def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bool,
-            store: Callable[[UnitOfWork, dict[str, Any], str], None]) -> ImportReport:
+            store: Callable[[UnitOfWork, dict[str, Any], str], RowChange]) -> ImportReport:
     report = ImportReport()
     unit = "row" if (file_format or path.suffix.lstrip(".")).lower() == "csv" else "record"
     for number, record in read_rows(path, file_format, key_column="account_number"):
         label = f"{unit} {number}"
         savepoint = work.session.begin_nested()
         try:
-            store(work, _nest(record, label), label)
+            change = store(work, _nest(record, label), label)
             savepoint.commit()
             report.imported += 1
+            report.changes.append(change)
         except ValidationFailed as exc:
             savepoint.rollback()
             report.rejected.append(exc)
@@ -129,16 +199,96 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
         first = report.rejected[0]
         more = len(report.rejected) - 1
         suffix = f" (and {more} more bad {unit}s)" if more else ""
-        raise ValidationFailed(f"{path.name} {first.record}",
-                               [*first.problems[:1], ("import", "nothing was imported" + suffix)])
+        raise ImportRefused(f"{path.name} {first.record}",
+                            [*first.problems[:1], ("import", "nothing was imported" + suffix)],
+                            report.rejected)
     return report
 
 
-def _store_patient(work: UnitOfWork, record: dict[str, Any], label: str) -> None:
-    work.patients.register(validate_record(Patient, record, record=label))
+def _stored_dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude={"id"})
 
 
-def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> None:
+def _store_patient(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
+    guarantor = record.pop("guarantor", None)
+    change = _store_patient_record(work, record, label)
+    if (guarantor is not None and _assign_guarantor(work, change.key, guarantor, label)
+            and not change.created):
+        change.fields = sorted({*change.fields, "guarantor"})
+    return change
+
+
+def _assign_guarantor(work: UnitOfWork, account: str, columns: Any, label: str) -> bool:
+    """The ``guarantor_*`` columns of a patient row; True when the patient's guarantor changed.
+
+    ``guarantor_relationship`` self/parent/spouse/other is required with any of them; the
+    guarantor is another patient (``guarantor_account``), or a person by name and address
+    (the same name, birth date and address as a stored guarantor is that guarantor).
+    """
+    from medbill_core.domain import Guarantor, GuarantorRelationship
+    from medbill_core.services.guarantors import GuarantorService
+
+    if not isinstance(columns, dict):
+        raise ValidationFailed(label, [("guarantor", "expected guarantor_* columns or an "
+                                                     "object")])
+    columns = dict(columns)
+    relationship_text = columns.pop("relationship", None)
+    other_account = columns.pop("account", None)
+    if not columns and not other_account and relationship_text is None:
+        return False
+    try:
+        relationship = GuarantorRelationship(str(relationship_text or "").strip().lower())
+    except ValueError:
+        raise ValidationFailed(label, [("guarantor_relationship",
+                                        "must be self, parent, spouse or other")]) from None
+    service = GuarantorService(work.session, actor=work.actor)
+    patient = work.patients.by_account(account)
+    before = (patient.guarantor_id, patient.guarantor_relationship)
+    if relationship is GuarantorRelationship.SELF:
+        if columns or other_account:
+            raise ValidationFailed(label, [("guarantor_relationship", "is self, but other "
+                                                                      "guarantor columns are set")])
+        guarantor_id = patient.guarantor_id if before[1] is GuarantorRelationship.SELF else None
+    elif other_account:
+        if columns:
+            raise ValidationFailed(label, [("guarantor_account", "give the guarantor's account "
+                                                                 "or their name, not both")])
+        try:
+            other = work.patients.by_account(str(other_account))
+        except NotFound:
+            raise ValidationFailed(label, [("guarantor_account", "no patient has this account "
+                                                                 "number")]) from None
+        if other.id == patient.id:
+            raise ValidationFailed(label, [("guarantor_account", "is the patient: use "
+                                                                 "guarantor_relationship self")])
+        guarantor_id = service.guarantor_for_patient(other.id).id
+    else:
+        person = validate_record(Guarantor, columns, record=label)
+        guarantor_id = service.find_or_add(person).id
+    after = service.assign(patient.id, guarantor_id, relationship)
+    return (after.guarantor_id, after.guarantor_relationship) != before
+
+
+def _store_patient_record(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
+    account = record.get("account_number")
+    if isinstance(account, str) and account:
+        try:
+            existing = work.patients.by_account(account)
+        except NotFound:
+            existing = None
+        if existing is not None and existing.merged_into_id is not None:
+            kept = work.patients.get(existing.merged_into_id).account_number
+            raise ValidationFailed(label, [("account_number", f"was merged into account {kept}; "
+                                                              "import that account instead")])
+        if existing is not None:
+            record = merge_into(_stored_dump(existing), record)
+    patient = validate_record(Patient, {k: v for k, v in record.items() if v is not None},
+                              record=label)
+    stored, created, changed = work.patients.save(patient)
+    return RowChange(label, stored.account_number, created, changed)
+
+
+def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> RowChange:
     account = record.pop("account_number", None)
     if not account:
         raise ValidationFailed(label, [("account_number", "required to find the patient")])
@@ -148,12 +298,21 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Non
         raise ValidationFailed(label, [("account_number", "no patient has this account number")]
                                ) from None
     record["patient_id"] = patient.id
-    coverage = validate_record(Coverage, record, record=label)
+    existing = work.patients.find_coverage(patient.id, str(record.get("payer_key", "")),
+                                           str(record.get("order") or "P"))
+    if existing is not None:
+        if record.get("relationship") == "18" and "subscriber" not in record:
+            record["subscriber"] = None  # now the patient's own plan: no separate subscriber
+        record = merge_into(_stored_dump(existing), record)
+    coverage = validate_record(Coverage, {k: v for k, v in record.items() if v is not None},
+                               record=label)
     try:
-        work.patients.add_coverage(patient.id, coverage)
+        stored, created, changed = work.patients.save_coverage(patient.id, coverage)
     except UnknownPayer:
         raise ValidationFailed(label, [("payer_key", "not a configured payer (see [payers] in "
                                                      "medbill.toml)")]) from None
+    return RowChange(label, f"{account} {stored.payer_key} ({stored.order.value})", created,
+                     changed)
 
 
 def import_patients(work: UnitOfWork, path: Path, *, file_format: str | None = None,
@@ -171,7 +330,7 @@ def import_coverages(work: UnitOfWork, path: Path, *, file_format: str | None = 
 # -- claims -----------------------------------------------------------------------------------
 
 #: Bad records an import reports one by one; beyond this it only counts them.
-MAX_REPORTED_PROBLEMS = 20
+MAX_REPORTED_PROBLEMS = MAX_REPORTED_ROWS
 
 
 @dataclass

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
-from medbill_core.domain import Coverage, Patient, Provider
-from medbill_core.errors import NotFound, UnknownPayer
+from medbill_core.domain import Coverage, Patient, Provider, validate_record
+from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.storage.mapping import (
     coverage_from_row,
     coverage_values,
@@ -21,6 +22,23 @@ from medbill_core.storage.mapping import (
     provider_values,
 )
 from medbill_core.storage.schema import CoverageRow, PatientRow, ProviderRow
+
+
+def _name_matches(text: str) -> Any:
+    """``Rivera`` (last name), ``Rivera, Maria`` or ``Maria Rivera``: case-insensitive prefixes."""
+    def prefix(column: Any, value: str) -> Any:
+        return func.lower(column).startswith(value.strip().lower(), autoescape=True)
+
+    if "," in text:
+        last, first = (part.strip() for part in text.split(",", 1))
+        condition = prefix(PatientRow.last_name, last)
+        return condition & prefix(PatientRow.first_name, first) if first else condition
+    words = text.split()
+    if len(words) >= 2:
+        first, last = words[0], " ".join(words[1:])
+        return or_(prefix(PatientRow.last_name, last) & prefix(PatientRow.first_name, first),
+                   prefix(PatientRow.last_name, text))
+    return or_(prefix(PatientRow.last_name, text), prefix(PatientRow.first_name, text))
 
 
 class PatientService:
@@ -37,6 +55,11 @@ class PatientService:
 
         :returns: the stored patient with its ``id``.
         """
+        return self.save(patient)[0]
+
+    def save(self, patient: Patient) -> tuple[Patient, bool, list[str]]:
+        """:meth:`register`, also saying whether it created the patient and which fields it
+        changed (names only)."""
         row = self.session.scalar(
             select(PatientRow).where(PatientRow.account_number == patient.account_number))
         values = patient_values(patient)
@@ -46,17 +69,17 @@ class PatientService:
             self.session.flush()
             audit.record(self.session, actor=self.actor, action="patient.create",
                          entity_type="patient", entity_id=row.id)
-        else:
-            before = patient_values(patient_from_row(row))
-            changed = audit.changed_fields(before, values)
-            if changed:
-                for key in changed:
-                    setattr(row, key, values[key])
-                self.session.flush()
-                audit.record(self.session, actor=self.actor, action="patient.update",
-                             entity_type="patient", entity_id=row.id,
-                             details={"fields": changed})
-        return patient_from_row(row)
+            return patient_from_row(row), True, []
+        before = patient_values(patient_from_row(row))
+        changed = audit.changed_fields(before, values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="patient.update",
+                         entity_type="patient", entity_id=row.id,
+                         details={"fields": changed})
+        return patient_from_row(row), False, changed
 
     def get(self, patient_id: int) -> Patient:
         row = self.session.get(PatientRow, patient_id)
@@ -76,9 +99,75 @@ class PatientService:
                                     .limit(limit).offset(offset))
         return [patient_from_row(row) for row in rows]
 
+    def search(self, *, name: str | None = None, birth_date: date | None = None,
+               account: str | None = None, include_merged: bool = False,
+               limit: int = 50) -> list[Patient]:
+        """Patients matching every criterion given: ``name`` is ``last``, ``last, first`` or
+        ``first last`` (case-insensitive prefixes); ``account`` a prefix of the account number.
+        Records merged into another are left out unless ``include_merged``."""
+        if not (name or birth_date or account):
+            raise ValidationFailed("patient search", [("criteria", "give a name, a birth date "
+                                                                    "or an account number")])
+        query = select(PatientRow)
+        if name:
+            query = query.where(_name_matches(name))
+        if birth_date:
+            query = query.where(PatientRow.birth_date == birth_date)
+        if account:
+            query = query.where(func.upper(PatientRow.account_number).startswith(
+                account.strip().upper(), autoescape=True))
+        if not include_merged:
+            query = query.where(PatientRow.merged_into_id.is_(None))
+        rows = self.session.scalars(query.order_by(PatientRow.last_name, PatientRow.first_name,
+                                                   PatientRow.id).limit(limit))
+        return [patient_from_row(row) for row in rows]
+
+    def edit(self, patient_id: int, changes: dict[str, Any]) -> tuple[Patient, list[str]]:
+        """Change some of a patient's fields (``None`` clears one); nested ``address`` changes
+        merge into the stored address. Returns the patient and the names of changed fields."""
+        from medbill_core.services.importing import merge_into
+
+        current = self.get(patient_id)
+        if current.merged_into_id is not None:
+            raise MedbillError(f"patient {patient_id} was merged into patient "
+                               f"{current.merged_into_id}; edit that record")
+        record = merge_into(current.model_dump(mode="json", exclude={"id"}), changes)
+        if record.get("account_number") != current.account_number:
+            taken = self.session.scalar(select(PatientRow.id).where(
+                PatientRow.account_number == record.get("account_number")))
+            if taken is not None:
+                raise ValidationFailed(f"patient {patient_id}", [
+                    ("account_number", "another patient has this account number")])
+        edited = validate_record(Patient, {k: v for k, v in record.items() if v is not None},
+                                 record=f"patient {patient_id}")
+        row = self.session.get(PatientRow, patient_id)
+        values = patient_values(edited)
+        changed = audit.changed_fields(patient_values(current), values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="patient.update",
+                         entity_type="patient", entity_id=patient_id,
+                         details={"fields": changed})
+        return patient_from_row(row), changed
+
     # -- coverages ----------------------------------------------------------------------------
     def add_coverage(self, patient_id: int, coverage: Coverage) -> Coverage:
         """Attach a coverage; one with the same payer and order is updated instead."""
+        return self.save_coverage(patient_id, coverage)[0]
+
+    def find_coverage(self, patient_id: int, payer_key: str, order: str) -> Coverage | None:
+        """The patient's coverage with this payer in this order (``P``/``S``/``T``), if any."""
+        row = self.session.scalar(select(CoverageRow).where(
+            CoverageRow.patient_id == patient_id, CoverageRow.payer_key == payer_key,
+            CoverageRow.coverage_order == order))
+        return coverage_from_row(row) if row else None
+
+    def save_coverage(self, patient_id: int, coverage: Coverage
+                      ) -> tuple[Coverage, bool, list[str]]:
+        """:meth:`add_coverage`, also saying whether it created the coverage and which fields
+        it changed (names only)."""
         if coverage.payer_key not in self.config.payers:
             raise UnknownPayer(coverage.payer_key)
         self.get(patient_id)
@@ -93,17 +182,25 @@ class PatientService:
             audit.record(self.session, actor=self.actor, action="coverage.create",
                          entity_type="coverage", entity_id=row.id,
                          details={"patient_id": patient_id, "payer_key": coverage.payer_key})
-        else:
-            before = coverage_values(coverage_from_row(row))
-            changed = audit.changed_fields(before, values)
-            if changed:
-                for key in changed:
-                    setattr(row, key, values[key])
-                self.session.flush()
-                audit.record(self.session, actor=self.actor, action="coverage.update",
-                             entity_type="coverage", entity_id=row.id,
-                             details={"fields": changed})
-        return coverage_from_row(row)
+            self._default_guarantor(patient_id, coverage)
+            return coverage_from_row(row), True, []
+        before = coverage_values(coverage_from_row(row))
+        changed = audit.changed_fields(before, values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="coverage.update",
+                         entity_type="coverage", entity_id=row.id,
+                         details={"fields": changed})
+            self._default_guarantor(patient_id, coverage)
+        return coverage_from_row(row), False, changed
+
+    def _default_guarantor(self, patient_id: int, coverage: Coverage) -> None:
+        from medbill_core.services.guarantors import GuarantorService
+
+        GuarantorService(self.session, actor=self.actor).default_from_subscriber(
+            patient_id, coverage)
 
     def coverage(self, coverage_id: int) -> Coverage:
         row = self.session.get(CoverageRow, coverage_id)
@@ -115,6 +212,55 @@ class PatientService:
         rows = self.session.scalars(select(CoverageRow).where(CoverageRow.patient_id == patient_id)
                                     .order_by(CoverageRow.coverage_order, CoverageRow.id))
         return [coverage_from_row(row) for row in rows]
+
+    def edit_coverage(self, coverage_id: int, changes: dict[str, Any]
+                      ) -> tuple[Coverage, list[str]]:
+        """Change some fields of a coverage (``None`` clears one; ``subscriber`` merges).
+
+        Moving it to a payer and order the patient already has another coverage for is
+        refused: the two would be indistinguishable on claims.
+        """
+        from medbill_core.services.importing import merge_into
+
+        row = self.session.get(CoverageRow, coverage_id)
+        if row is None:
+            raise NotFound("coverage", coverage_id)
+        current = coverage_from_row(row)
+        if changes.get("relationship") == "18" and "subscriber" not in changes:
+            changes = {**changes, "subscriber": None}  # the patient's own plan now
+        record = merge_into(current.model_dump(mode="json", exclude={"id"}), changes)
+        label = f"coverage {coverage_id}"
+        edited = validate_record(Coverage, {k: v for k, v in record.items() if v is not None},
+                                 record=label)
+        if edited.payer_key not in self.config.payers:
+            raise ValidationFailed(label, [("payer_key", "not a configured payer")])
+        clash = self.find_coverage(row.patient_id, edited.payer_key, edited.order.value)
+        if clash is not None and clash.id != coverage_id:
+            raise ValidationFailed(label, [("order", f"the patient already has coverage "
+                                                     f"{clash.id} with this payer and order")])
+        values = coverage_values(edited)
+        changed = audit.changed_fields(coverage_values(current), values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="coverage.update",
+                         entity_type="coverage", entity_id=coverage_id,
+                         details={"fields": changed})
+        return coverage_from_row(row), changed
+
+    def terminate_coverage(self, coverage_id: int, end_date: date) -> Coverage:
+        """End a coverage on ``end_date`` (the last covered day); claims for later services
+        will not be billed to it."""
+        current = self.coverage(coverage_id)
+        if current.start_date and end_date < current.start_date:
+            raise ValidationFailed(f"coverage {coverage_id}", [
+                ("end_date", "is before the coverage's start date")])
+        coverage, _ = self.edit_coverage(coverage_id, {"end_date": end_date.isoformat()})
+        audit.record(self.session, actor=self.actor, action="coverage.terminate",
+                     entity_type="coverage", entity_id=coverage_id,
+                     details={"end_date": end_date.isoformat()})
+        return coverage
 
     # -- providers ----------------------------------------------------------------------------
     def register_provider(self, provider: Provider) -> Provider:

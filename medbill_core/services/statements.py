@@ -1,31 +1,53 @@
 """Patient statements from the ledger, statement runs, and the collections work list.
 
-A statement run picks accounts with a patient balance of at least the minimum,
-skips accounts on hold and accounts with a claim still pending at a payer, and
-never produces two statements for the same patient and cycle: each statement is
-recorded in its own transaction under a unique (patient, cycle), so a run that
-crashed midway resumes where it stopped when started again.
+A statement is addressed to the guarantor (the patient, a parent, another person; see
+:mod:`medbill_core.services.guarantors`); patients sharing a guarantor get one family
+statement with a section per patient. A statement run picks guarantors whose patients owe at
+least the minimum together, leaves out patients on hold and patients with a claim still
+pending at a payer, and never produces two statements for the same patient and cycle: each
+statement is recorded in its own transaction under a unique (patient, cycle), so a run that
+crashed midway resumes where it stopped when started again. A guarantor gets at most one
+statement a day (two cycles run the same day would send two letters) unless ``force``.
+
+Each line says what the services were in words (the claim line's own description, else the
+HCPCS description, else the CPT descriptor when the practice loaded its licensed CPT file)
+and why the patient owes, from the payer's 835 PR adjustments (PR-1 deductible, PR-2
+coinsurance, PR-3 copay, any other PR reason: not covered).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
-from medbill_core.domain import Aging, Statement, StatementLine
+from medbill_core.codesets.formats import CPT_RE
+from medbill_core.domain import (
+    Aging,
+    ClaimStatusCode,
+    GuarantorRelationship,
+    OweReason,
+    Patient,
+    Statement,
+    StatementLine,
+    StatementSection,
+)
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.privatefiles import private_dir, write_private
+from medbill_core.services.guarantors import GuarantorService, guarantor_key
 from medbill_core.storage.schema import (
+    ClaimAdjudicationRow,
     ClaimLineRow,
     ClaimRow,
     LedgerEntryRow,
@@ -34,19 +56,77 @@ from medbill_core.storage.schema import (
     StatementRow,
 )
 
-DUNNING_MESSAGES = {
-    0: "Thank you for choosing our practice. This is your balance after insurance.",
-    1: "Friendly reminder: your balance is past due. Please pay or call us to set up a plan.",
+#: Extra words per dunning stage; stage 0 has none: the renderer's notice already thanks the
+#: patient, and one "thank you" is enough.
+DUNNING_MESSAGES: dict[int, str | None] = {
+    0: None,
+    # the renderer's notice titles the reminder: the words here add the age of the balance
+    1: "Your balance is more than 30 days old. Please pay or call us to set up a plan.",
     2: "Your account is 60 days past due. Please pay now or call us today.",
     3: "Your account is 90 days past due. Please contact our billing office immediately.",
     4: "FINAL NOTICE: unless paid or arranged within 10 days, this account may be referred "
        "to collections.",
 }
 _INSURANCE_ADJUSTMENTS = {EntryKind.CONTRACTUAL_ADJUSTMENT.value}
+#: CARC of a PR (patient responsibility) adjustment -> the reason a patient reads.
+PR_REASONS = {"1": "Deductible", "2": "Coinsurance", "3": "Copay"}
+NOT_COVERED = "Not covered by your plan"
+DESCRIPTION_LIMIT = 200
 
 
-def _claim_line(claim: ClaimRow, entries: list[LedgerEntryRow],
-                codes: list[str]) -> StatementLine:
+def describe_procedure(code: str, on: date | None = None) -> str | None:
+    """The procedure in words: HCPCS Level II from the packaged table, CPT only when the
+    practice loaded licensed descriptors (``medbill codes load cpt``); ``None`` otherwise."""
+    from medbill_core.codesets.registry import default_codesets
+
+    codesets = default_codesets()
+    try:
+        verdict = codesets.cpt(code, on) if CPT_RE.match(code) else codesets.hcpcs(code, on)
+    except Exception:  # a broken user code file must not stop the statements
+        return None
+    info = verdict.info
+    if info is None or info.format_only or not info.description:
+        return None
+    return info.description
+
+
+def _service_words(lines: Sequence[ClaimLineRow], on: date) -> str:
+    words: list[str] = []
+    several = len({line.procedure_code for line in lines}) > 1
+    for line in lines:
+        text = line.description or describe_procedure(line.procedure_code, on)
+        if not text:
+            words.append(f"Medical service, code {line.procedure_code}")
+        else:  # the code column shows one code: name each when there are several
+            words.append(f"{text} ({line.procedure_code})" if several else text)
+    described = "; ".join(dict.fromkeys(words)) or "Services"
+    if len(described) > DESCRIPTION_LIMIT:
+        described = described[:DESCRIPTION_LIMIT - 3].rstrip() + "..."
+    return described
+
+
+def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
+    """Why the patient owes on this claim, from its latest 835 answer that is no reversal."""
+    answer = work.session.scalar(
+        select(ClaimAdjudicationRow)
+        .where(or_(ClaimAdjudicationRow.account_claim_id == claim_id,
+                   ClaimAdjudicationRow.claim_id == claim_id),
+               ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
+        .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
+    if answer is None:
+        return []
+    amounts: dict[str, Decimal] = {}
+    for adjustment in answer.adjustments:
+        if adjustment.get("group_code") != "PR":
+            continue
+        reason = PR_REASONS.get(str(adjustment.get("reason_code")), NOT_COVERED)
+        amounts[reason] = amounts.get(reason, ZERO) + to_money(str(adjustment["amount"]))
+    return [OweReason(reason=reason, amount=amount) for reason, amount in amounts.items()
+            if amount > 0]
+
+
+def _claim_line(work: UnitOfWork, claim: ClaimRow, entries: list[LedgerEntryRow]
+                ) -> StatementLine:
     charge = paid = adjusted = patient_paid = balance = ZERO
     for entry in entries:
         if entry.kind == EntryKind.CHARGE.value:
@@ -58,11 +138,15 @@ def _claim_line(claim: ClaimRow, entries: list[LedgerEntryRow],
         elif entry.kind == EntryKind.PATIENT_PAYMENT.value:
             patient_paid += entry.amount
         balance += entry.patient_delta
-    description = "Services: " + ", ".join(codes) if codes else "Services"
+    lines = list(work.session.scalars(select(ClaimLineRow).where(
+        ClaimLineRow.claim_id == claim.id).order_by(ClaimLineRow.line_number)))
+    codes = [line.procedure_code for line in lines]
     return StatementLine(service_date=claim.service_date_from, claim_number=claim.claim_number,
-                         procedure_code=codes[0] if codes else None, description=description[:80],
+                         procedure_code=codes[0] if codes else None,
+                         description=_service_words(lines, claim.service_date_from),
                          charge=charge, insurance_paid=paid, insurance_adjusted=adjusted,
-                         patient_paid=patient_paid, balance=balance)
+                         patient_paid=patient_paid, balance=balance,
+                         why=owe_reasons(work, claim.id))
 
 
 def _bucket(days: int) -> str:
@@ -81,21 +165,25 @@ def dunning_stage(oldest_days: int) -> int:
 
 
 def build_statement(work: UnitOfWork, patient_id: int, *, statement_date: date,
-                    cycle: str, due_days: int = 21) -> Statement:
-    """A statement of every claim the patient still owes on (and any credit), from the ledger."""
-    return _statement_and_age(work, patient_id, statement_date, cycle, due_days)[0]
+                    cycle: str, due_days: int = 21,
+                    family: Sequence[int] | None = None) -> Statement:
+    """A statement of every claim the patient still owes on (and any credit), from the ledger.
+
+    :param family: the patients (``patient_id`` first) sharing the guarantor whose balances go
+        on this one statement, a section each; default: the patient alone.
+    """
+    return _statement_and_age(work, patient_id, statement_date, cycle, due_days,
+                              family)[0]
 
 
-def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, cycle: str,
-                       due_days: int) -> tuple[Statement, int]:
-    patient = work.patients.get(patient_id)
+def _section(work: UnitOfWork, patient: Patient, statement_date: date,
+             aging: dict[str, Decimal]) -> tuple[StatementSection, int]:
     entries = list(work.session.scalars(select(LedgerEntryRow).where(
-        LedgerEntryRow.patient_id == patient_id).order_by(LedgerEntryRow.id)))
+        LedgerEntryRow.patient_id == patient.id).order_by(LedgerEntryRow.id)))
     by_claim: dict[int | None, list[LedgerEntryRow]] = defaultdict(list)
     for entry in entries:
         by_claim[entry.claim_id].append(entry)
     lines: list[StatementLine] = []
-    aging: dict[str, Decimal] = defaultdict(lambda: ZERO)
     oldest = 0
     for claim_id, claim_entries in by_claim.items():
         balance = sum((e.patient_delta for e in claim_entries), ZERO)
@@ -109,9 +197,7 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
         if balance == ZERO:
             continue
         claim = work.session.get(ClaimRow, claim_id)
-        codes = list(work.session.scalars(select(ClaimLineRow.procedure_code).where(
-            ClaimLineRow.claim_id == claim_id).order_by(ClaimLineRow.line_number)))
-        lines.append(_claim_line(claim, claim_entries, codes))
+        lines.append(_claim_line(work, claim, claim_entries))
         # age from when the patient first became responsible for this claim
         since = min((e.effective_date for e in claim_entries if e.patient_delta > 0),
                     default=claim.service_date_from)
@@ -119,12 +205,37 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
         oldest = max(oldest, days)
         aging[_bucket(days)] += balance
     lines.sort(key=lambda line: (line.service_date, line.claim_number or ""))
+    return StatementSection(patient=patient, account_number=patient.account_number, lines=lines,
+                            balance_due=sum((line.balance for line in lines), ZERO)), oldest
+
+
+def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, cycle: str,
+                       due_days: int, family: Sequence[int] | None = None
+                       ) -> tuple[Statement, int]:
+    ids = [patient_id, *(i for i in (family or ()) if i != patient_id)]
+    aging: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    sections: list[StatementSection] = []
+    oldest = 0
+    for member in ids:
+        section, days = _section(work, work.patients.get(member), statement_date, aging)
+        sections.append(section)
+        oldest = max(oldest, days)
+    patient = sections[0].patient
+    guarantor = GuarantorService(work.session, actor=work.actor).responsible_for(patient)
+    someone_else = (patient.guarantor_id is not None
+                    and patient.guarantor_relationship is not GuarantorRelationship.SELF)
+    lines = [line for section in sections for line in section.lines]
     balance_due = sum((line.balance for line in lines), ZERO)
     stage = dunning_stage(oldest)
     practice = work.app.config.require_practice()
+    key = guarantor_key(patient)
+    number = (f"{cycle}-{key[0]}{int(key[1:]):07d}" if len(ids) > 1 or key[0] == "G"
+              else f"{cycle}-P{patient_id:07d}")  # no identifiers
     statement = Statement(
-        statement_number=f"{cycle}-P{patient_id:07d}", practice=practice,  # no identifiers
+        statement_number=number, practice=practice,
         remit_to=practice.pay_to_address or practice.address, patient=patient,
+        guarantor_name=guarantor.display_name if someone_else else None, guarantor=guarantor,
+        sections=sections if len(sections) > 1 else [],
         account_number=patient.account_number, statement_date=statement_date,
         due_date=statement_date + timedelta(days=due_days), cycle=cycle, lines=lines,
         balance_due=balance_due, aging=Aging(**{k: to_money(v) for k, v in aging.items()}),
@@ -141,62 +252,133 @@ class StatementRunResult:
     files: list[Path] = field(default_factory=list)
 
 
-def candidates(work: UnitOfWork, minimum: Decimal) -> list[int]:
-    """Patients whose patient balance is at least ``minimum``."""
+SAME_DAY = "statement already produced today (use --force to send another)"
+
+
+def patient_balances(work: UnitOfWork) -> dict[int, Decimal]:
+    """Every patient's patient balance (credits negative), patients with ledger entries only."""
     rows = work.session.execute(
         select(LedgerEntryRow.patient_id, func.sum(LedgerEntryRow.patient_delta))
         .group_by(LedgerEntryRow.patient_id).order_by(LedgerEntryRow.patient_id)).all()
-    return [patient_id for patient_id, total in rows if to_money(total) >= minimum]
+    return {patient_id: to_money(total) for patient_id, total in rows}
+
+
+def candidates(work: UnitOfWork, minimum: Decimal) -> list[int]:
+    """Patients whose patient balance is at least ``minimum``."""
+    return [pid for pid, total in patient_balances(work).items() if total >= minimum]
+
+
+def _families(work: UnitOfWork, balances: dict[int, Decimal]) -> dict[str, list[int]]:
+    """Patients with a balance (or a credit) by guarantor key, in patient order."""
+    groups: dict[str, list[int]] = {}
+    owing = [pid for pid, total in balances.items() if total != ZERO]
+    for row in work.session.scalars(select(PatientRow).where(PatientRow.id.in_(owing))
+                                    .order_by(PatientRow.id)):
+        patient = work.patients.get(row.id)
+        groups.setdefault(guarantor_key(patient), []).append(row.id)
+    return groups
+
+
+def _statement_number(work: UnitOfWork, number: str) -> str:
+    """``number``, or ``number-2`` ... when a statement of the cycle already has it (a family
+    statement forced the same day, or a family member billed later in the cycle)."""
+    taken = set(work.session.scalars(select(StatementRow.statement_number).where(
+        StatementRow.statement_number.startswith(number))))
+    if number not in taken:
+        return number
+    suffix = 2
+    while f"{number}-{suffix}" in taken:
+        suffix += 1
+    return f"{number}-{suffix}"
 
 
 def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "pdf",
                    minimum: Decimal = Decimal("5.00"), statement_date: date | None = None,
-                   limit: int | None = None) -> StatementRunResult:
-    """Produce this cycle's statements into ``out_dir`` (see the module docstring)."""
+                   limit: int | None = None, force: bool = False) -> StatementRunResult:
+    """Produce this cycle's statements into ``out_dir`` (see the module docstring).
+
+    :param force: also send to guarantors who already got a statement today.
+    """
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
     private_dir(out_dir)
     with app.unit_of_work() as work:
-        patient_ids = candidates(work, minimum)
-        done = set(work.session.scalars(select(StatementRow.patient_id).where(
-            StatementRow.cycle == cycle)))
+        balances = patient_balances(work)
+        families = _families(work, balances)
+        done: set[int] = set()
+        for row in work.session.scalars(select(StatementRow).where(StatementRow.cycle == cycle)):
+            done.update(row.patient_ids or [row.patient_id])
+        today: dict[str, int] = {
+            key: number for key, number in work.session.execute(
+                select(StatementRow.guarantor_key, func.max(StatementRow.same_day_number))
+                .where(StatementRow.statement_date == when)
+                .group_by(StatementRow.guarantor_key)).all() if key}
         pending = set(work.session.scalars(select(ClaimRow.patient_id).where(
             ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]))))
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
-    for patient_id in patient_ids:
+    for key, members in sorted(families.items(), key=lambda item: item[1][0]):
         if limit is not None and len(result.produced) >= limit:
             break
-        label = str(patient_id)
-        if patient_id in done:
-            result.already_done.append(label)
+        if sum((balances[m] for m in members), ZERO) < minimum:
             continue
-        if patient_id in holds:
-            result.skipped["on hold"].append(label)
+        billable = []
+        for patient_id in members:
+            label = str(patient_id)
+            if patient_id in done:
+                result.already_done.append(label)
+            elif patient_id in holds:
+                result.skipped["on hold"].append(label)
+            elif patient_id in pending:
+                result.skipped["claim pending at a payer"].append(label)
+            else:
+                billable.append(patient_id)
+        if not billable or sum((balances[m] for m in billable), ZERO) < minimum:
             continue
-        if patient_id in pending:
-            result.skipped["claim pending at a payer"].append(label)
+        if key in today and not force:
+            result.skipped[SAME_DAY].extend(str(m) for m in billable)
             continue
-        with app.unit_of_work() as work:
-            statement = build_statement(work, patient_id, statement_date=when, cycle=cycle)
-            document = app.hooks.render_statement(statement=statement, renderer=renderer)
-            path = out_dir / document.filename
-            write_private(path, document.content)
-            row = StatementRow(
-                statement_number=statement.statement_number, patient_id=patient_id,
-                cycle=cycle, statement_date=when, due_date=statement.due_date,
-                balance_due=statement.balance_due, dunning_stage=statement.dunning_stage,
-                renderer=renderer, filename=document.filename,
-                content_sha256=hashlib.sha256(document.content).hexdigest(), status="rendered")
-            work.session.add(row)
-            work.session.flush()
-            audit.record(work.session, actor=work.actor, action="statement.produce",
-                         entity_type="statement", entity_id=row.id,
-                         details={"patient_id": patient_id, "cycle": cycle,
-                                  "renderer": renderer})
+        try:
+            path, statement = _produce(app, key, billable, today.get(key, 0) + 1, cycle=cycle,
+                                       when=when, renderer=renderer, out_dir=out_dir)
+        except IntegrityError:
+            # another run produced this guarantor's statement of the day meanwhile
+            result.skipped[SAME_DAY].extend(str(m) for m in billable)
+            continue
+        today[key] = today.get(key, 0) + 1
         result.produced.append(statement.statement_number)
         result.files.append(path)
     return result
+
+
+def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
+         when: date, renderer: str, out_dir: Path) -> tuple[Path, Statement]:
+    """One statement in its own transaction: recorded first (the unique constraints decide),
+    then written, so a refused statement leaves no file behind."""
+    with app.unit_of_work() as work:
+        statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
+                                    family=billable)
+        number = _statement_number(work, statement.statement_number)
+        if number != statement.statement_number:
+            statement = statement.model_copy(update={"statement_number": number})
+        document = app.hooks.render_statement(statement=statement, renderer=renderer)
+        path = out_dir / document.filename
+        row = StatementRow(
+            statement_number=statement.statement_number, patient_id=billable[0],
+            patient_ids=billable, guarantor_key=key, same_day_number=same_day_number,
+            cycle=cycle, statement_date=when, due_date=statement.due_date,
+            balance_due=statement.balance_due, dunning_stage=statement.dunning_stage,
+            renderer=renderer, filename=document.filename,
+            content_sha256=hashlib.sha256(document.content).hexdigest(), status="rendered")
+        work.session.add(row)
+        work.session.flush()
+        audit.record(work.session, actor=work.actor, action="statement.produce",
+                     entity_type="statement", entity_id=row.id,
+                     details={"patient_id": billable[0], "patient_ids": billable,
+                              "guarantor": key, "cycle": cycle, "renderer": renderer,
+                              "forced": same_day_number > 1})
+        write_private(path, document.content)
+    return path, statement
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from medbill_core.domain import (
     Coverage,
     CoverageOrder,
     EntityType,
+    Guarantor,
+    GuarantorRelationship,
     Patient,
     Provider,
     Relationship,
@@ -24,6 +26,7 @@ from medbill_core.storage.schema import (
     ClaimLineRow,
     ClaimRow,
     CoverageRow,
+    GuarantorRow,
     PatientRow,
     ProviderRow,
 )
@@ -34,6 +37,8 @@ def _address_json(address: Address | None) -> dict[str, Any] | None:
 
 
 def patient_values(patient: Patient) -> dict[str, Any]:
+    """The columns a patient's registration sets; the guarantor link and the merge mark are
+    changed only by their own service methods, so re-registering never drops them."""
     return {
         "account_number": patient.account_number,
         "last_name": patient.last_name,
@@ -55,7 +60,32 @@ def patient_from_row(row: PatientRow) -> Patient:
         first_name=row.first_name, middle_name=row.middle_name, suffix=row.suffix,
         birth_date=row.birth_date, sex=Sex(row.sex),
         address=Address.model_validate(row.address) if row.address else None,
-        phone=row.phone, email=row.email, statement_hold=row.statement_hold)
+        phone=row.phone, email=row.email, statement_hold=row.statement_hold,
+        guarantor_id=row.guarantor_id,
+        guarantor_relationship=(GuarantorRelationship(row.guarantor_relationship)
+                                if row.guarantor_relationship else None),
+        merged_into_id=row.merged_into_id)
+
+
+def guarantor_values(guarantor: Guarantor) -> dict[str, Any]:
+    return {
+        "last_name": guarantor.last_name,
+        "first_name": guarantor.first_name,
+        "middle_name": guarantor.middle_name,
+        "suffix": guarantor.suffix,
+        "birth_date": guarantor.birth_date,
+        "address": _address_json(guarantor.address),
+        "phone": guarantor.phone,
+        "email": guarantor.email,
+    }
+
+
+def guarantor_from_row(row: GuarantorRow) -> Guarantor:
+    return Guarantor.model_construct(
+        id=row.id, last_name=row.last_name, first_name=row.first_name,
+        middle_name=row.middle_name, suffix=row.suffix, birth_date=row.birth_date,
+        address=Address.model_validate(row.address) if row.address else None,
+        phone=row.phone, email=row.email)
 
 
 def coverage_values(coverage: Coverage) -> dict[str, Any]:

@@ -57,8 +57,31 @@ class ProviderRow(TimestampMixin, Base):
     taxonomy: Mapped[str | None] = mapped_column(String(10))
 
 
+class GuarantorRow(TimestampMixin, Base):
+    """The person responsible for paying patients' balances; statements are addressed to them.
+
+    One guarantor may answer for several patients (a parent for a family): their balances go
+    on one statement. A patient who pays their own bills has no guarantor row unless they also
+    answer for others (then their own row names them with relationship ``self``).
+    """
+
+    __tablename__ = "guarantors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_name: Mapped[str] = mapped_column(String(60))
+    first_name: Mapped[str] = mapped_column(String(35))
+    middle_name: Mapped[str | None] = mapped_column(String(25))
+    suffix: Mapped[str | None] = mapped_column(String(10))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    phone: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(254))
+
+
 class PatientRow(TimestampMixin, Base):
     __tablename__ = "patients"
+    __table_args__ = (Index("ix_patients_guarantor", "guarantor_id"),
+                      Index("ix_patients_name", "last_name", "first_name"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -72,6 +95,14 @@ class PatientRow(TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     statement_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # NO ACTION rather than RESTRICT (still refuses deleting a referenced row): SQLite can add
+    # these columns in place only with a column-level REFERENCES, whose ON DELETE it does not
+    # report back, so RESTRICT would show as a difference between model and database
+    guarantor_id: Mapped[int | None] = mapped_column(ForeignKey("guarantors.id"))
+    #: self, parent, spouse or other; NULL: not set (a dependent's defaults from the subscriber)
+    guarantor_relationship: Mapped[str | None] = mapped_column(String(10))
+    #: set when this record was merged into another (it is then kept only for history)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
 
     coverages: Mapped[list[CoverageRow]] = relationship(back_populates="patient",
                                                         order_by="CoverageRow.id")
@@ -429,10 +460,18 @@ class InstallmentRow(Base):
 
 
 class StatementRow(Base):
-    """A statement produced for a patient in a cycle; one per patient and cycle, ever."""
+    """A statement produced for a patient in a cycle; one per patient and cycle, ever.
+
+    ``patient_id`` is the statement's first patient; a family (guarantor) statement lists all
+    of them in ``patient_ids``. ``guarantor_key`` (``G<guarantor id>``, or ``P<patient id>``
+    for a patient who is their own guarantor) with ``same_day_number`` allows one statement
+    per guarantor and day; a forced second one takes the next number.
+    """
 
     __tablename__ = "statements"
-    __table_args__ = (UniqueConstraint("patient_id", "cycle", name="uq_statements_patient_cycle"),)
+    __table_args__ = (UniqueConstraint("patient_id", "cycle", name="uq_statements_patient_cycle"),
+                      UniqueConstraint("guarantor_key", "statement_date", "same_day_number",
+                                       name="uq_statements_guarantor_day"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     statement_number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -447,6 +486,9 @@ class StatementRow(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    guarantor_key: Mapped[str | None] = mapped_column(String(20))
+    same_day_number: Mapped[int | None] = mapped_column(Integer)
+    patient_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class ClaimAdjudicationRow(Base):

@@ -162,6 +162,10 @@ class Canvas:
             lines = kept
         return lines or [""]
 
+    def fit(self, value: str, width: float) -> str:
+        """``value`` on one line of ``width`` in the current font (ellipsised when longer)."""
+        return self.wrap(value, width, 1)[0]
+
     def facts(self, top: float, pairs: Sequence[tuple[str, str]], x: float = 430.0) -> float:
         """``(label, value)`` rows from ``top``: the label at ``x``, the value right-aligned;
         returns the baseline below the last row."""

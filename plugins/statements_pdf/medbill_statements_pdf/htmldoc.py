@@ -28,6 +28,7 @@ td.amount,th.amount{text-align:right;white-space:nowrap}tbody tr:nth-child(even)
 tfoot td{font-weight:bold;border-top:2px solid #1f497d}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:8px 0}
 dl.facts dt{color:#555}dl.facts dd{margin:0;font-weight:bold}
+tr.section th{background:#dde6f0;color:#1a1a1a;text-align:left}.why{color:#555;font-size:12px}
 """.strip()
 
 
@@ -64,8 +65,12 @@ class HtmlStatementRenderer(PluginStatementRenderer):
         ]
         parts += [f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>"
                   for label, value in view.statement_facts(statement)]
+        bill_to = [view.bill_to_name(statement),
+                   *view.address_lines(view.bill_to_address(statement))]
         parts += [
             "</dl>",
+            '<h2>Bill to</h2><address class="bill-to">'
+            + "<br>".join(esc(x) for x in bill_to) + "</address>",
             f'<div class="due">Amount due<strong>{esc(money(statement.balance_due))}</strong>'
             f"Please pay by {esc(view.us_date(statement.due_date))}</div>",
             f'<div class="notice{" urgent" if statement.dunning_stage >= 3 else ""}">'
@@ -80,11 +85,17 @@ class HtmlStatementRenderer(PluginStatementRenderer):
         if not rows:
             parts.append('<tr><td colspan="9">No account activity since your last statement.'
                          "</td></tr>")
-        for row in rows:
-            parts.append(f"<tr><td>{esc(row.dates)}</td><td>{esc(row.claim)}</td>"
-                         f"<td>{esc(row.code)}</td><td>{esc(row.description)}</td>"
-                         + "".join(f'<td class="amount">{esc(money(a))}</td>'
-                                   for a in row.amounts()) + "</tr>")
+        family = view.sections(statement, self.summary)
+        for section in family or [view.Section("", rows, statement.balance_due)]:
+            if family:
+                parts.append(f'<tr class="section"><th colspan="9">{esc(section.heading)}'
+                             "</th></tr>")
+            for row in section.rows:
+                why = f'<br><span class="why">{esc(row.why)}</span>' if row.why else ""
+                parts.append(f"<tr><td>{esc(row.dates)}</td><td>{esc(row.claim)}</td>"
+                             f"<td>{esc(row.code)}</td><td>{esc(row.description)}{why}</td>"
+                             + "".join(f'<td class="amount">{esc(money(a))}</td>'
+                                       for a in row.amounts()) + "</tr>")
         parts.append("</tbody><tfoot>")
         if self.summary and rows:
             parts.append('<tr><td colspan="4">Totals of all claims</td>' + "".join(

@@ -74,11 +74,16 @@ END_BLOCK_H = 34.0
 
 @dataclass
 class _Laid:
-    row: view.Row
+    row: view.Row | None  # None: a family statement's patient heading
     cells: list[list[str]]  # wrapped text of the four text columns
     height: float
     shaded: bool = False
     bold: bool = False
+    heading: str = ""
+
+
+WHY_LINES = 2  # "Why you owe: ..." under the description
+SECTION_H = 16.0
 
 
 class _Builder(Canvas):
@@ -100,8 +105,18 @@ class _Builder(Canvas):
             texts = (row.dates, row.claim, row.code, row.description)
             cells = [self.wrap(value, COLUMNS[i][1] - 2 * ROW_PAD, MAX_LINES[i])
                      for i, value in enumerate(texts)]
+            if row.why:
+                cells[3] += self.wrap(row.why, COLUMNS[3][1] - 2 * ROW_PAD, WHY_LINES)
             height = max(len(c) for c in cells) * LEADING + 2 * ROW_PAD
             laid.append(_Laid(row, cells, height, shaded=index % 2 == 1))
+        return laid
+
+    def lay_sections(self, sections: Sequence[view.Section]) -> list[_Laid]:
+        """A family statement: each patient's heading, then that patient's rows."""
+        laid: list[_Laid] = []
+        for section in sections:
+            laid.append(_Laid(None, [[], [], [], []], SECTION_H, heading=section.heading))
+            laid += self.lay_rows(section.rows)
         return laid
 
     def notice_lines(self) -> tuple[str, list[str]]:
@@ -129,7 +144,8 @@ class _Builder(Canvas):
     def build(self) -> tuple[bytes, int]:
         statement = self.statement
         rows = view.summary_rows(statement) if self.summary else view.detail_rows(statement)
-        laid = self.lay_rows(rows)
+        family = view.sections(statement, self.summary)
+        laid = self.lay_sections(family) if family else self.lay_rows(rows)
         if self.summary and rows:
             totals = self.lay_rows([view.totals_row(rows, "Totals of all claims")])[0]
             totals.bold = True
@@ -213,7 +229,7 @@ class _Builder(Canvas):
         self.text(LEFT, 48, statement.practice.name)
         self.colour()
         self.font(8.5)
-        self.text(LEFT, 62, f"Patient: {view.person_name(statement.patient)}")
+        self.text(LEFT, 62, self.fit(f"Patient: {view.patient_names(statement)}", 300))
         self.facts(44, [("Statement number", statement.statement_number),
                         ("Account number", statement.account_number),
                         ("Page", f"{number} of {count}")])
@@ -239,13 +255,15 @@ class _Builder(Canvas):
         self.text(LEFT, top + 21, view.bill_to_name(statement))
         self.font(9)
         y = top + 33
-        for line in view.address_lines(statement.patient.address):
+        for line in view.address_lines(view.bill_to_address(statement)):
             self.text(LEFT, y, line)
             y += 11
         self.font(8.5)
-        self.text(LEFT + 200, top + 21, "Patient:")
+        family = len(statement.sections) > 1
+        self.text(LEFT + 200, top + 21, "Patients:" if family else "Patient:")
         self.font(8.5, bold=True)
-        self.text(LEFT + 236, top + 21, view.person_name(statement.patient))
+        self.text(LEFT + 242 if family else LEFT + 236, top + 21,
+                  self.fit(view.patient_names(statement), 150))
         if statement.guarantor_name:
             self.font(8.5)
             self.text(LEFT + 200, top + 33, "Guarantor:")
@@ -313,6 +331,12 @@ class _Builder(Canvas):
         self.colour()
 
     def draw_row(self, item: _Laid, top: float) -> None:
+        if item.row is None:
+            self.fill((221, 230, 240))
+            self.pdf.rect(LEFT, top, WIDTH, item.height, style="F")
+            self.font(8, bold=True)
+            self.text(LEFT + ROW_PAD, top + 11, self.fit(item.heading, WIDTH - 2 * ROW_PAD))
+            return
         if item.bold:
             self.fill(GREY_FILL)
             self.pdf.rect(LEFT, top, WIDTH, item.height, style="F")
@@ -384,7 +408,7 @@ class _Builder(Canvas):
             y += 12.5
         self.font(7.5)
         self.text(LEFT, top + COUPON_H - 8,
-                  f"Patient: {view.person_name(statement.patient)}")
+                  self.fit(f"Patient: {view.patient_names(statement)}", 300))
         # right: the boxes
         x, label_w, value_w, row_h = 318.0, 104.0, RIGHT - 318.0 - 104.0, 22.0
         pairs = [("Account number", statement.account_number),

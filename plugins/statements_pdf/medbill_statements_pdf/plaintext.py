@@ -46,6 +46,8 @@ class TextStatementRenderer(PluginStatementRenderer):
             out.append(f"Billing questions: {phone}")
         out += ["", "PATIENT STATEMENT"]
         out += [f"  {label + ':':<18} {value}" for label, value in view.statement_facts(statement)]
+        out += ["", "BILL TO", f"  {view.bill_to_name(statement)}"]
+        out += [f"  {line}" for line in view.address_lines(view.bill_to_address(statement))]
         out += ["", f"AMOUNT DUE: {view.money(statement.balance_due)}, "
                     f"please pay by {view.us_date(statement.due_date)}", ""]
         title, message = view.notice(statement, self.settings.dunning_messages)
@@ -57,15 +59,13 @@ class TextStatementRenderer(PluginStatementRenderer):
         rows = view.summary_rows(statement) if self.summary else view.detail_rows(statement)
         if not rows:
             out.append("No account activity since your last statement.")
-        indent = " " * 12
-        for row in rows:
-            head = f"{row.dates:<10}  {row.code}".rstrip()
-            description = row.description + (f" (claim {row.claim})" if row.claim else "")
-            out += textwrap.wrap(printable(description), WIDTH, initial_indent=f"{head}  ",
-                                 subsequent_indent=indent) or [head]
-            out += _amount_lines(row, indent)
+        family = view.sections(statement, self.summary)
+        for section in family or [view.Section("", rows, statement.balance_due)]:
+            if family:
+                out += ["", *textwrap.wrap(printable(section.heading.upper()), WIDTH)]
+            out += self.row_lines(section.rows)
         if self.summary and rows:
-            out += [RULE, "TOTALS OF ALL CLAIMS", *_amount_lines(view.totals_row(rows), indent)]
+            out += [RULE, "TOTALS OF ALL CLAIMS", *_amount_lines(view.totals_row(rows), " " * 12)]
         out += [RULE, f"BALANCE DUE: {view.money(statement.balance_due)}", "", "AGING"]
         for field, label in view.AGING_LABELS:
             out.append(f"  {label:<12} {view.money(getattr(statement.aging, field)):>14}")
@@ -76,4 +76,19 @@ class TextStatementRenderer(PluginStatementRenderer):
         out.append(f"  Write account number {statement.account_number} on your check.")
         if phone:
             out.append(f"  To pay by card or set up a payment plan, call {phone}.")
+        return out
+
+    @staticmethod
+    def row_lines(rows: list[view.Row]) -> list[str]:
+        out: list[str] = []
+        indent = " " * 12
+        for row in rows:
+            head = f"{row.dates:<10}  {row.code}".rstrip()
+            description = row.description + (f" (claim {row.claim})" if row.claim else "")
+            out += textwrap.wrap(printable(description), WIDTH, initial_indent=f"{head}  ",
+                                 subsequent_indent=indent) or [head]
+            out += _amount_lines(row, indent)
+            if row.why:
+                out += textwrap.wrap(printable(row.why), WIDTH, initial_indent=indent,
+                                     subsequent_indent=indent)
         return out

@@ -15,16 +15,26 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from medbill_core.domain import Address, Patient, Practice, Statement, StatementLine
+from medbill_core.domain import (
+    Address,
+    OweReason,
+    Patient,
+    Practice,
+    Statement,
+    StatementLine,
+    StatementSection,
+)
 from medbill_core.errors import ValidationFailed
 from medbill_core.money import total
 
 #: Title and default message for each dunning stage (``Statement.dunning_stage``, 0..4).
 DUNNING_NOTICES: dict[int, tuple[str, str]] = {
+    # the title is the statement's one "thank you": the text must not say it again
     0: ("Thank you",
-        "Thank you for choosing us for your care. This statement shows what we billed, what "
-        "your insurance paid and adjusted, and the amount that is now your responsibility. "
-        "If you have questions about your bill, please call our billing office."),
+        "We appreciate you choosing us for your care. This statement shows what we billed, "
+        "what your insurance paid and adjusted, and the amount that is now your "
+        "responsibility. If you have questions about your bill, please call our billing "
+        "office."),
     1: ("Friendly reminder",
         "This is a friendly reminder that a balance remains on your account. Please pay by "
         "the due date. If you cannot pay the full amount, call us: we can set up a payment "
@@ -65,6 +75,8 @@ class Row:
     insurance_adjusted: Decimal
     patient_paid: Decimal
     balance: Decimal
+    #: why the patient owes, in words ("Deductible $20.00; Copay $15.00"), or ""
+    why: str = ""
 
     def amounts(self) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
         return (self.charge, self.insurance_paid, self.insurance_adjusted, self.patient_paid,
@@ -118,7 +130,57 @@ def remit_to(statement: Statement) -> Address:
 
 
 def bill_to_name(statement: Statement) -> str:
-    return statement.guarantor_name or person_name(statement.patient)
+    """The guarantor's name: statements are addressed to whoever pays, not to a child."""
+    if statement.guarantor_name:
+        return statement.guarantor_name
+    if statement.guarantor is not None:
+        return statement.guarantor.display_name
+    return person_name(statement.patient)
+
+
+def bill_to_address(statement: Statement) -> Address | None:
+    """The guarantor's address, else the patient's."""
+    if statement.guarantor is not None and statement.guarantor.address is not None:
+        return statement.guarantor.address
+    return statement.patient.address
+
+
+def why_text(reasons: Sequence[OweReason]) -> str:
+    """``Why you owe: Deductible $20.00; Copay $15.00`` (empty when there is no reason)."""
+    if not reasons:
+        return ""
+    return "Why you owe: " + "; ".join(f"{r.reason} {money(r.amount)}" for r in reasons)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A patient's part of a family statement: a heading, the rows, the patient's balance."""
+
+    heading: str
+    rows: list[Row]
+    balance: Decimal
+
+
+def patient_names(statement: Statement) -> str:
+    """The statement's patient, or every patient of a family statement."""
+    if len(statement.sections) > 1:
+        return ", ".join(person_name(s.patient) for s in statement.sections)
+    return person_name(statement.patient)
+
+
+def section_heading(section: StatementSection) -> str:
+    return (f"Patient: {person_name(section.patient)} (account {section.account_number}), "
+            f"balance {money(section.balance_due)}")
+
+
+def sections(statement: Statement, summary: bool) -> list[Section]:
+    """One :class:`Section` per patient of a family statement; ``[]`` for a single patient."""
+    if len(statement.sections) < 2:
+        return []
+    return [Section(section_heading(section),
+                    summary_rows_of(section.lines) if summary else detail_rows_of(section.lines),
+                    section.balance_due)
+            for section in statement.sections]
 
 
 def notice(statement: Statement, overrides: Mapping[int, str] | None = None) -> tuple[str, str]:
@@ -133,8 +195,9 @@ def statement_facts(statement: Statement) -> list[tuple[str, str]]:
     """``(label, value)`` pairs naming the statement, its account, patient and guarantor."""
     facts = [("Statement date", us_date(statement.statement_date)),
              ("Statement number", statement.statement_number),
-             ("Account number", statement.account_number),
-             ("Patient", person_name(statement.patient))]
+             ("Account number", statement.account_number)]
+    facts.append(("Patients" if len(statement.sections) > 1 else "Patient",
+                  patient_names(statement)))
     if statement.guarantor_name:
         facts.append(("Guarantor", statement.guarantor_name))
     return facts
@@ -166,9 +229,18 @@ def summary_rows(statement: Statement) -> list[Row]:
     :raises ValidationFailed: if the rows' balances do not add up to the statement's balance due
         (the statement model already refuses such a statement; this guards a bypassed model).
     """
+    rows = summary_rows_of(statement.lines)
+    if statement.lines and total(row.balance for row in rows) != statement.balance_due:
+        raise ValidationFailed(f"statement {statement.statement_number}",
+                               [("balance_due", "summary balances do not add up to it")])
+    return rows
+
+
+def summary_rows_of(lines_: Sequence[StatementLine]) -> list[Row]:
+    """Summary rows (one per claim) of some statement lines."""
     groups: dict[str, list[StatementLine]] = {}
     singles: list[tuple[date, int, StatementLine]] = []
-    for position, line in enumerate(statement.lines):
+    for position, line in enumerate(lines_):
         if line.claim_number:
             groups.setdefault(line.claim_number, []).append(line)
         else:
@@ -189,21 +261,26 @@ def summary_rows(statement: Statement) -> list[Row]:
             insurance_paid=total(line.insurance_paid for line in lines),
             insurance_adjusted=total(line.insurance_adjusted for line in lines),
             patient_paid=total(line.patient_paid for line in lines),
-            balance=total(line.balance for line in lines))))
+            balance=total(line.balance for line in lines),
+            why=why_text(_merged_reasons(lines)))))
     for service_date, position, line in singles:
         keyed.append((service_date, len(groups) + position, detail_rows_of([line])[0]))
-    rows = [row for _, _, row in sorted(keyed, key=lambda item: (item[0], item[1]))]
-    if statement.lines and total(row.balance for row in rows) != statement.balance_due:
-        raise ValidationFailed(f"statement {statement.statement_number}",
-                               [("balance_due", "summary balances do not add up to it")])
-    return rows
+    return [row for _, _, row in sorted(keyed, key=lambda item: (item[0], item[1]))]
+
+
+def _merged_reasons(lines: Sequence[StatementLine]) -> list[OweReason]:
+    amounts: dict[str, Decimal] = {}
+    for line in lines:
+        for reason in line.why:
+            amounts[reason.reason] = amounts.get(reason.reason, Decimal("0.00")) + reason.amount
+    return [OweReason(reason=reason, amount=amount) for reason, amount in amounts.items()]
 
 
 def detail_rows_of(lines: Sequence[StatementLine]) -> list[Row]:
     return [Row(dates=us_date(line.service_date), claim=line.claim_number or "",
                 code=_code(line), description=line.description, charge=line.charge,
                 insurance_paid=line.insurance_paid, insurance_adjusted=line.insurance_adjusted,
-                patient_paid=line.patient_paid, balance=line.balance)
+                patient_paid=line.patient_paid, balance=line.balance, why=why_text(line.why))
             for line in lines]
 
 

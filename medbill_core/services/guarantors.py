@@ -1,0 +1,227 @@
+"""Guarantors: who pays a patient's balance and receives the statements.
+
+A patient without a guarantor pays their own bills. A dependent (a coverage whose subscriber
+is someone else) gets the subscriber as guarantor when the primary coverage is added, unless
+the user already chose (``guarantor_relationship`` set, ``self`` included). When the subscriber
+is a patient too (their own coverage has the same payer and member ID), that patient's record
+is the guarantor, so parent and children share one guarantor and one statement.
+
+Matching an existing guarantor is strict (same name, birth date and address): two different
+people of the same name must never receive each other's bills.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from medbill_core import audit
+from medbill_core.domain import (
+    Coverage,
+    CoverageOrder,
+    Guarantor,
+    GuarantorRelationship,
+    Patient,
+    Relationship,
+    validate_record,
+)
+from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.storage.mapping import (
+    coverage_from_row,
+    guarantor_from_row,
+    guarantor_values,
+    patient_from_row,
+)
+from medbill_core.storage.schema import CoverageRow, GuarantorRow, PatientRow
+
+_FROM_SUBSCRIBER = {
+    Relationship.CHILD: GuarantorRelationship.PARENT,
+    Relationship.SPOUSE: GuarantorRelationship.SPOUSE,
+    Relationship.LIFE_PARTNER: GuarantorRelationship.SPOUSE,
+}
+
+
+def guarantor_key(patient: Patient) -> str:
+    """The statement grouping key: ``G<guarantor id>``, or ``P<patient id>`` for a patient
+    who is their own guarantor without a guarantor record."""
+    return f"G{patient.guarantor_id}" if patient.guarantor_id else f"P{patient.id}"
+
+
+def guarantor_of_self(patient: Patient) -> Guarantor:
+    """A patient who pays their own bills, as the guarantor a statement is addressed to."""
+    return Guarantor.model_construct(
+        id=None, last_name=patient.last_name, first_name=patient.first_name,
+        middle_name=patient.middle_name, suffix=patient.suffix, birth_date=patient.birth_date,
+        address=patient.address, phone=patient.phone, email=patient.email)
+
+
+class GuarantorService:
+    """Guarantors and who answers for which patient, inside the caller's transaction."""
+
+    def __init__(self, session: Session, *, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+
+    # -- guarantors -----------------------------------------------------------------------------
+    def add(self, guarantor: Guarantor) -> Guarantor:
+        row = GuarantorRow(**guarantor_values(guarantor))
+        self.session.add(row)
+        self.session.flush()
+        audit.record(self.session, actor=self.actor, action="guarantor.create",
+                     entity_type="guarantor", entity_id=row.id)
+        return guarantor_from_row(row)
+
+    def find_or_add(self, guarantor: Guarantor) -> Guarantor:
+        """The stored guarantor with the same name, birth date and address, else a new one."""
+        values = guarantor_values(guarantor)
+        rows = self.session.scalars(select(GuarantorRow).where(
+            func.lower(GuarantorRow.last_name) == guarantor.last_name.lower(),
+            func.lower(GuarantorRow.first_name) == guarantor.first_name.lower(),
+        ).order_by(GuarantorRow.id))
+        for row in rows:
+            if row.birth_date == values["birth_date"] and row.address == values["address"]:
+                return guarantor_from_row(row)
+        return self.add(guarantor)
+
+    def get(self, guarantor_id: int) -> Guarantor:
+        row = self.session.get(GuarantorRow, guarantor_id)
+        if row is None:
+            raise NotFound("guarantor", guarantor_id)
+        return guarantor_from_row(row)
+
+    def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Guarantor]:
+        rows = self.session.scalars(select(GuarantorRow).order_by(GuarantorRow.id)
+                                    .limit(limit).offset(offset))
+        return [guarantor_from_row(row) for row in rows]
+
+    def edit(self, guarantor_id: int, changes: dict[str, Any]) -> tuple[Guarantor, list[str]]:
+        """Change some fields (``None`` clears; ``address`` parts merge into the stored
+        address); returns the guarantor and the names of the changed fields."""
+        from medbill_core.services.importing import merge_into
+
+        row = self.session.get(GuarantorRow, guarantor_id)
+        if row is None:
+            raise NotFound("guarantor", guarantor_id)
+        current = merge_into(guarantor_from_row(row).model_dump(mode="json", exclude={"id"}),
+                             changes)
+        edited = validate_record(Guarantor, {k: v for k, v in current.items() if v is not None},
+                                 record=f"guarantor {guarantor_id}")
+        values = guarantor_values(edited)
+        changed = audit.changed_fields(guarantor_values(guarantor_from_row(row)), values)
+        if changed:
+            for key in changed:
+                setattr(row, key, values[key])
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="guarantor.update",
+                         entity_type="guarantor", entity_id=row.id, details={"fields": changed})
+        return guarantor_from_row(row), changed
+
+    def patients_of(self, guarantor_id: int) -> list[Patient]:
+        rows = self.session.scalars(select(PatientRow).where(
+            PatientRow.guarantor_id == guarantor_id, PatientRow.merged_into_id.is_(None))
+            .order_by(PatientRow.id))
+        return [patient_from_row(row) for row in rows]
+
+    # -- who answers for a patient ------------------------------------------------------------
+    def assign(self, patient_id: int, guarantor_id: int | None,
+               relationship: GuarantorRelationship) -> Patient:
+        """Make ``guarantor_id`` answer for the patient (``None`` with ``self``: the patient
+        pays their own bills)."""
+        row = self.session.get(PatientRow, patient_id)
+        if row is None:
+            raise NotFound("patient", patient_id)
+        if guarantor_id is None and relationship is not GuarantorRelationship.SELF:
+            raise ValidationFailed(f"patient {patient_id}", [
+                ("guarantor", "a guarantor other than the patient must be named")])
+        if guarantor_id is not None:
+            self.get(guarantor_id)
+        if (row.guarantor_id, row.guarantor_relationship) != (guarantor_id, relationship.value):
+            before = row.guarantor_id
+            row.guarantor_id = guarantor_id
+            row.guarantor_relationship = relationship.value
+            self.session.flush()
+            audit.record(self.session, actor=self.actor, action="patient.guarantor",
+                         entity_type="patient", entity_id=patient_id,
+                         details={"guarantor_id": guarantor_id, "previous": before,
+                                  "relationship": relationship.value})
+        return patient_from_row(row)
+
+    def responsible_for(self, patient: Patient) -> Guarantor:
+        """The guarantor a statement of this patient is addressed to."""
+        if patient.guarantor_id:
+            return self.get(patient.guarantor_id)
+        return guarantor_of_self(patient)
+
+    def default_all_from_subscribers(self) -> list[int]:
+        """:meth:`default_from_subscriber` for every patient whose guarantor was never chosen
+        (records made before guarantors existed): the ids of the patients given one."""
+        rows = self.session.execute(
+            select(PatientRow.id, CoverageRow.id)
+            .join(CoverageRow, CoverageRow.patient_id == PatientRow.id)
+            .where(PatientRow.guarantor_id.is_(None), PatientRow.guarantor_relationship.is_(None),
+                   PatientRow.merged_into_id.is_(None),
+                   CoverageRow.coverage_order == CoverageOrder.PRIMARY.value,
+                   CoverageRow.relationship_code != Relationship.SELF.value)
+            .order_by(PatientRow.id, CoverageRow.id)).all()
+        assigned: list[int] = []
+        for patient_id, coverage_id in rows:
+            if patient_id in assigned:
+                continue
+            self.default_from_subscriber(
+                patient_id, coverage_from_row(self.session.get(CoverageRow, coverage_id)))
+            if self.session.get(PatientRow, patient_id).guarantor_id is not None:
+                assigned.append(patient_id)
+        return assigned
+
+    def default_from_subscriber(self, patient_id: int, coverage: Coverage) -> None:
+        """A dependent whose guarantor was never chosen gets the primary plan's subscriber."""
+        if (coverage.order is not CoverageOrder.PRIMARY or coverage.subscriber is None
+                or coverage.relationship is Relationship.SELF):
+            return
+        row = self.session.get(PatientRow, patient_id)
+        if row is None or row.guarantor_id is not None or row.guarantor_relationship:
+            return
+        relationship = _FROM_SUBSCRIBER.get(coverage.relationship, GuarantorRelationship.OTHER)
+        subscriber = coverage.subscriber
+        # the subscriber's own record: same plan and member ID as "self", and the same person
+        # by name (and birth date when known): a typo in a member ID must not send a family's
+        # bill to a stranger
+        query = (select(PatientRow).join(CoverageRow, CoverageRow.patient_id == PatientRow.id)
+                 .where(CoverageRow.payer_key == coverage.payer_key,
+                        CoverageRow.member_id == coverage.member_id,
+                        CoverageRow.relationship_code == Relationship.SELF.value,
+                        func.lower(PatientRow.last_name) == subscriber.last_name.lower(),
+                        func.lower(PatientRow.first_name) == subscriber.first_name.lower(),
+                        PatientRow.id != patient_id, PatientRow.merged_into_id.is_(None)))
+        if subscriber.birth_date is not None:
+            query = query.where(PatientRow.birth_date == subscriber.birth_date)
+        subscriber_patient = self.session.scalar(query.order_by(PatientRow.id).limit(1))
+        if subscriber_patient is not None:
+            guarantor = self._guarantor_for_patient(subscriber_patient)
+        else:
+            guarantor = self.find_or_add(Guarantor.model_construct(
+                id=None, last_name=subscriber.last_name, first_name=subscriber.first_name,
+                middle_name=subscriber.middle_name, suffix=None,
+                birth_date=subscriber.birth_date,
+                # a dependent on a family plan lives with the subscriber, most often
+                address=subscriber.address or patient_from_row(row).address,
+                phone=None, email=None))
+        self.assign(patient_id, guarantor.id, relationship)
+
+    def guarantor_for_patient(self, patient_id: int) -> Guarantor:
+        """The guarantor record of a patient who answers for others (made from the patient
+        when they have none, and then also answering for themselves)."""
+        row = self.session.get(PatientRow, patient_id)
+        if row is None:
+            raise NotFound("patient", patient_id)
+        return self._guarantor_for_patient(row)
+
+    def _guarantor_for_patient(self, row: PatientRow) -> Guarantor:
+        if row.guarantor_id is not None:
+            return self.get(row.guarantor_id)
+        guarantor = self.add(guarantor_of_self(patient_from_row(row)))
+        self.assign(row.id, guarantor.id, GuarantorRelationship.SELF)
+        return guarantor

@@ -1,0 +1,201 @@
+"""``medbill patients show/search/edit/merge``, ``coverages list/edit/terminate`` and
+``guarantors add/list/show/edit/assign`` through the command line (SQLite)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medbill_core.app import Medbill
+from medbill_core.config import load_config
+from medbill_core.testing import factories
+from tests.cli_support import cli, config_text, ok, one_line_error
+
+PATIENTS = """\
+account_number,last_name,first_name,birth_date,sex,address_line1,address_city,address_state,\
+address_postal_code,phone
+P1,Okafor,Chidi,1971-05-05,M,10 Lake Shore Dr,Chicago,IL,60601,3125550101
+P2,Okafor,Ada,2012-08-19,F,10 Lake Shore Dr,Chicago,IL,60601,
+P3,Silva,Mateus,1999-12-31,M,,,,,
+P9,Okafor,Chidi,1971-05-05,M,,,,,3125550199
+"""
+COVERAGES = """\
+account_number,payer_key,order,member_id,group_number,relationship,subscriber_last_name,\
+subscriber_first_name
+P1,acme,P,ACME00001,G100,18,,
+P2,acme,P,ACME00001,G100,19,Okafor,Chidi
+P9,acme,P,ACME00001,G100,18,,
+"""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(cli_isolation: None) -> None:
+    """Every test here runs the command line isolated (see conftest)."""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "medbill.toml"
+    path.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}"), encoding="utf-8")
+    ok(path, "db", "upgrade")
+    for name, text in (("p.csv", PATIENTS), ("c.csv", COVERAGES)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    ok(path, "patients", "import", str(tmp_path / "p.csv"))
+    ok(path, "coverages", "import", str(tmp_path / "c.csv"))
+    return path
+
+
+def as_json(config: Path, *args: str) -> Any:
+    return json.loads(ok(config, *args, "--json").stdout)
+
+
+def test_show_lists_the_patient_guarantor_and_coverage_ids(config: Path) -> None:
+    shown = as_json(config, "patients", "show", "P2")
+    assert (shown["account_number"], shown["guarantor_relationship"]) == ("P2", "parent")
+    assert shown["guarantor"]["first_name"] == "Chidi"
+    assert [(c["payer_key"], c["relationship"], c["active_today"])
+            for c in shown["coverages"]] == [("acme", "19", True)]
+    listed = as_json(config, "coverages", "list", "--patient", "P2")
+    assert [c["id"] for c in listed] == [c["id"] for c in shown["coverages"]]
+    assert "Okafor, Ada" in " ".join(ok(config, "patients", "show", "P2").stdout.split())
+
+
+def test_search_by_name_birth_date_and_account(config: Path) -> None:
+    def accounts(*args: str) -> list[str]:
+        return [p["account_number"] for p in as_json(config, "patients", "search", *args)]
+
+    assert accounts("--name", "okaf") == ["P2", "P1", "P9"]
+    assert accounts("--name", "Okafor, Chi") == ["P1", "P9"]
+    assert accounts("--name", "Ada Okafor") == ["P2"]
+    assert accounts("--dob", "1971-05-05") == ["P1", "P9"]
+    assert accounts("--account", "p3") == ["P3"]
+    line = one_line_error(cli(config, "patients", "search"))
+    assert line == "error: patient search: criteria: give a name, a birth date or an account number"
+    assert one_line_error(cli(config, "patients", "search", "--dob", "05/05/1971"), 2) == (
+        "error: --dob must be a date as YYYY-MM-DD, got '05/05/1971'")
+
+
+def test_edit_changes_only_the_given_fields(config: Path) -> None:
+    result = as_json(config, "patients", "edit", "P1", "--address-line1", "12 Lake Shore Dr",
+                     "--clear", "phone")
+    assert result["changed"] == ["address", "phone"]
+    shown = as_json(config, "patients", "show", "P1")
+    assert (shown["address"]["line1"], shown["address"]["city"], shown["phone"]) == (
+        "12 Lake Shore Dr", "Chicago", None)
+    bad = one_line_error(cli(config, "patients", "edit", "P1", "--sex", "Q"))
+    assert bad.startswith("error: patient 1: sex: ") and "Q" not in bad.split("sex:")[1][:3]
+    assert one_line_error(cli(config, "patients", "edit", "P1", "--clear", "last_name"), 2) \
+        .startswith("error: --clear: 'last_name' is not a field that can be cleared here")
+    taken = one_line_error(cli(config, "patients", "edit", "P1", "--new-account", "P2"))
+    assert taken == "error: patient 1: account_number: another patient has this account number"
+
+
+def test_coverage_edit_and_terminate(config: Path) -> None:
+    coverage_id = as_json(config, "coverages", "list", "--patient", "P3") or None
+    assert coverage_id is None  # P3 has none
+    cid = as_json(config, "coverages", "list", "--patient", "P1")[0]["id"]
+    assert as_json(config, "coverages", "edit", str(cid), "--group-number", "G200",
+                   "--plan-name", "Acme Gold")["changed"] == ["group_number", "plan_name"]
+    ended = (date.today() - timedelta(days=1)).isoformat()
+    terminated = as_json(config, "coverages", "terminate", str(cid), "--end", ended)
+    assert (terminated["end_date"], terminated["active_today"]) == (ended, False)
+    far = (date.today() - timedelta(days=2000)).isoformat()
+    assert "days in the past" in one_line_error(
+        cli(config, "coverages", "terminate", str(cid), "--end", far), 2)
+    assert one_line_error(cli(config, "coverages", "edit", "999", "--plan-name", "X")) \
+        .startswith("error: coverage")
+
+
+def test_guarantors_add_assign_show_edit(config: Path) -> None:
+    added = as_json(config, "guarantors", "add", "--last-name", "Silva", "--first-name",
+                    "Rosa", "--address-line1", "5 Oak St", "--address-city", "Chicago",
+                    "--address-state", "IL", "--address-postal-code", "60602",
+                    "--patient", "P3", "--relationship", "parent")
+    gid = added["id"]
+    assert added["patients"] == [{"id": 3, "account_number": "P3", "relationship": "parent"}]
+    edited = as_json(config, "guarantors", "edit", str(gid), "--address-line2", "Apt 4")
+    assert edited["changed"] == ["address"]
+    shown = as_json(config, "guarantors", "show", str(gid))
+    assert (shown["address"]["line1"], shown["address"]["line2"]) == ("5 Oak St", "Apt 4")
+    assert {g["id"] for g in as_json(config, "guarantors", "list")} >= {gid}
+    # every dependent already has the subscriber as guarantor: nothing to do
+    assert as_json(config, "guarantors", "from-subscribers") == {"assigned": []}
+    back = as_json(config, "guarantors", "assign", "--patient", "P3", "--relationship", "self")
+    assert back == {"patient": "P3", "guarantor_id": None, "relationship": "self"}
+    assert one_line_error(cli(config, "guarantors", "assign", "--patient", "P3")) == (
+        "error: patient 3: guarantor: a guarantor other than the patient must be named")
+
+
+def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Path) -> None:
+    medbill = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with medbill.unit_of_work() as work:
+            duplicate = work.patients.by_account("P9")
+            coverage = work.patients.coverages(duplicate.id)[0]
+            work.claims.create(factories.make_claim(duplicate.id, coverage_id=coverage.id,
+                                                    number="DUP-1"))
+    finally:
+        medbill.close()
+    merged = as_json(config, "patients", "merge", "P1", "P9")
+    assert merged["moved"]["claims"] == 1 and merged["moved"]["ledger_entries"] >= 1
+    assert merged["coverages_combined"] == [coverage.id]
+    medbill = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with medbill.unit_of_work() as work:
+            claim = work.claims.by_number("DUP-1")
+            kept = work.patients.by_account("P1")
+            kept_coverages = work.patients.coverages(kept.id)
+            balance = work.ledger.claim_balance(claim.id)
+    finally:
+        medbill.close()
+    assert (claim.patient_id, claim.coverage_id) == (kept.id, kept_coverages[0].id)
+    assert len(kept_coverages) == 1 and balance.insurance == claim.total_charge
+    assert kept.phone == "3125550101"  # the kept record's value wins
+    assert [p["account_number"] for p in as_json(
+        config, "patients", "search", "--name", "Okafor, Chidi")] == ["P1"]
+    listed = {p["account_number"]: p for p in as_json(config, "patients", "list")}
+    assert (listed["P9"]["merged_into_id"], listed["P9"]["coverages"]) == (1, [])
+    (tmp_path / "p9.csv").write_text("account_number,phone\nP9,3125550123\n", encoding="utf-8")
+    assert one_line_error(cli(config, "patients", "import", str(tmp_path / "p9.csv"))) == (
+        "error: p9.csv row 2: account_number: was merged into account P1; import that account "
+        "instead; import: nothing was imported")
+    again = one_line_error(cli(config, "patients", "merge", "P1", "P9"))
+    assert again == "error: patient 4 was already merged into patient 1"
+    # two active coverages of the same payer and order with different member IDs
+    (tmp_path / "c2.csv").write_text("account_number,payer_key,order,member_id\n"
+                                     "P3,acme,P,OTHER0001\n", encoding="utf-8")
+    ok(config, "coverages", "import", str(tmp_path / "c2.csv"))
+    refused = one_line_error(cli(config, "patients", "merge", "P1", "P3"))
+    assert "both have an active acme coverage in order P with different member IDs" in refused
+    assert "Silva" not in refused and "OTHER0001" not in refused
+    audit = json.loads(ok(config, "audit", "--json", "--entity", "patient").stdout)
+    assert {"patient.merge", "patient.merged_into"} <= {e["action"] for e in audit}
+
+
+def test_statements_run_once_a_day_unless_forced(tmp_path: Path) -> None:
+    config = tmp_path / "medbill.toml"
+    config.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}",
+                                  plugins=["statements_pdf"]), encoding="utf-8")
+    ok(config, "db", "upgrade")
+    medbill = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with medbill.unit_of_work() as work:
+            patient = work.patients.register(factories.make_patient(1))
+            work.claims.create(factories.make_claim(patient.id, coverage_id=None, number="SP1"))
+    finally:
+        medbill.close()
+
+    def run(cycle: str, *extra: str) -> Any:
+        return as_json(config, "statements", "run", "--cycle", cycle, "--renderer", "text",
+                       "--out", str(tmp_path / "out"), *extra)
+
+    assert run("2026-11a")["produced"] == [f"2026-11a-P{patient.id:07d}"]
+    second = run("2026-11b")
+    assert (second["produced"], list(second["skipped"].values())) == ([], [[str(patient.id)]])
+    assert run("2026-11b", "--force")["produced"] == [f"2026-11b-P{patient.id:07d}"]
+    assert one_line_error(cli(config, "statements", "run", "--cycle", "x", "--min-balance",
+                              "5.001"), 2).startswith("error: --min-balance: ")
