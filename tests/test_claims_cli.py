@@ -164,12 +164,12 @@ def test_import_reports_every_bad_record_not_only_the_first(config: Path,
 
 
 def test_import_stops_listing_bad_records_at_the_limit(config: Path, tmp_path: Path) -> None:
-    records = [claim_record(f"CLM-{n}", "P404", 1, "acme", ["5.00"]) for n in range(25)]
+    records = [claim_record(f"CLM-{n}", "P404", 1, "acme", ["5.00"]) for n in range(55)]
     result = cli(config, "claims", "import", str(write(tmp_path, "claims.json", records)))
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 22
+    assert len(lines) == 52  # the same limit as every import: 50 listed, then a count
     assert lines[-2:] == ["error: ... and 5 more bad records",
-                          "error: claims.json: 25 bad records; nothing was imported"]
+                          "error: claims.json: 55 bad records; nothing was imported"]
 
 
 # -- references by id or number -------------------------------------------------------------------
