@@ -14,9 +14,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from medbill_core.app import UnitOfWork
+from medbill_core.codesets import CodeSets, default_codesets
+from medbill_core.codesets.explain import percent
 from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Payer, Practice
 from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
-from medbill_core.errors import AdapterNotAvailable
+from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
 from medbill_core.plugins import PluginHooks
 
@@ -95,12 +97,47 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
         plan_total=total(s.plan_pays for s in results), notes=notes)
 
 
+def check_services(services: Sequence[PlannedService], service_date: date,
+                   codesets: CodeSets | None = None) -> None:
+    """Refuse services an estimate cannot honestly price: a procedure code or modifier that
+    is not valid on the date of service (HCPCS Level II by the loaded file, CPT by format).
+
+    :raises ValidationFailed: every problem at once, each naming the service by position.
+    """
+    codesets = codesets or default_codesets()
+    problems: list[tuple[str, str]] = []
+    for number, service in enumerate(services, start=1):
+        verdict = codesets.hcpcs(service.procedure_code, service_date)
+        if not verdict.ok:
+            problems.append((f"service {number} procedure code", verdict.message))
+        for modifier in service.modifiers:
+            verdict = codesets.modifier(modifier, service_date)
+            if not verdict.ok:
+                problems.append((f"service {number} modifier", verdict.message))
+    if problems:
+        raise ValidationFailed("estimate", problems)
+
+
 def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[PlannedService],
                          *, service_date: date, place_of_service: str = "11",
                          check_eligibility: bool = True) -> CostEstimate:
     """Estimate for a registered patient: benefits from a live eligibility check of the
     primary coverage (when its payer's adapter supports it), allowed amounts from the
-    fee-schedule hook."""
+    fee-schedule hook.
+
+    Where the payer's answer lacks a benefit (no check asked for, the check failed, or the 271
+    states no amount), the payer adapter's published standard benefit is assumed (Medicare
+    Part B: deductible unmet, 20% coinsurance) and a note says so; a plan without a standard
+    leaves it out, and the note says the patient's share is not known rather than zero.
+
+    :raises ValidationFailed: an invalid code or modifier for the date, or a service without
+        a charge.
+    """
+    check_services(services, service_date)
+    missing = [number for number, s in enumerate(services, start=1) if s.charge is None]
+    if missing:
+        raise ValidationFailed("estimate", [(f"service {n} charge", "no charge given")
+                                            for n in missing])
     hooks = work.app.hooks
     patient = work.patients.get(patient_id)
     coverages = [c for c in work.patients.coverages(patient_id) if c.is_active_on(service_date)]
@@ -124,14 +161,52 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
                 benefits = response.summary()
             except AdapterNotAvailable as exc:
                 notes.append(f"Benefits not verified: {exc.message}.")
-        if benefits is None:
-            benefits = BenefitSummary()
-            notes.append("No benefit details: deductible and coinsurance assumed met/zero.")
+        else:
+            notes.append("Benefits not verified: no eligibility check was asked for.")
+        benefits = _complete(benefits, _assumed(hooks, payer, service_date), notes)
     result = estimate(estimate_number=f"GFE-P{patient_id:07d}-{service_date:%Y%m%d}",
                       practice=work.app.config.require_practice(), patient=patient,
                       service_date=service_date, services=priced, benefits=benefits,
                       payer_name=payer_name)
     return result.model_copy(update={"notes": notes + result.notes})
+
+
+def _assumed(hooks: PluginHooks, payer: Payer, service_date: date) -> BenefitSummary | None:
+    adapter = hooks.context.adapters.get(payer.adapter)
+    return adapter.assumed_benefits(payer, service_date) if adapter is not None else None
+
+
+_BENEFIT_FIELDS = ("copay", "coinsurance", "deductible", "deductible_remaining",
+                   "out_of_pocket", "out_of_pocket_remaining")
+
+
+def _complete(verified: BenefitSummary | None, assumed: BenefitSummary | None,
+              notes: list[str]) -> BenefitSummary:
+    """The verified benefits, gaps filled from the payer's standard benefit (with a note)."""
+    verified = verified or BenefitSummary()
+    if assumed is None:
+        if verified.deductible_remaining is None and verified.deductible is None \
+                and verified.coinsurance is None and verified.copay is None:
+            notes.append("No benefit details: the patient's share (deductible, coinsurance, "
+                         "copay) is not known and is not included; ask the payer.")
+        return verified
+    filled = {name: getattr(assumed, name) for name in _BENEFIT_FIELDS
+              if getattr(verified, name) is None and getattr(assumed, name) is not None}
+    if verified.deductible_remaining is None and verified.deductible is not None:
+        filled.pop("deductible_remaining", None)  # the verified deductible is the one to meet
+    if not filled:
+        return verified
+    shown = []
+    if "deductible_remaining" in filled:
+        shown.append(f"deductible {filled['deductible_remaining']} not yet met")
+    if "coinsurance" in filled:
+        shown.append(f"{percent(filled['coinsurance'])} coinsurance")
+    if "copay" in filled:
+        shown.append(f"copay {filled['copay']}")
+    if shown:
+        notes.append("Assumed the payer's standard benefits where none were verified: "
+                     + ", ".join(shown) + ".")
+    return verified.model_copy(update=filled)
 
 
 def _allowed(hooks: PluginHooks, payer: Payer, service: PlannedService, place_of_service: str,
