@@ -120,3 +120,28 @@ def test_charges_per_unit_are_multiplied(config: Path) -> None:
                          "--no-eligibility")
     [line] = data["services"]
     assert (line["charge"], line["units"], line["modifiers"]) == ("90.00", "2", ["GP"])
+
+
+def test_chargemaster_and_fee_schedule_from_the_command_line(config: Path,
+                                                             tmp_path: Path) -> None:
+    cdm = tmp_path / "cdm.csv"
+    cdm.write_text("code,amount,effective_from\n99214,180.00,2026-01-01\n", encoding="utf-8")
+    acme = tmp_path / "acme.csv"
+    acme.write_text("code,allowed,effective_from\n99214,131.00,2026-01-01\n", encoding="utf-8")
+    loaded = json.loads(ok(config, "chargemaster", "load", str(cdm), "--json").stdout)
+    assert (loaded["kind"], loaded["rows"]) == ("charge_master", 1)
+    ok(config, "fees", "load", "acme", str(acme), "--label", "Acme 2026")
+    shown = json.loads(ok(config, "fees", "show", "acme", "--date", "2026-03-02",
+                          "--json").stdout)
+    assert [(e["code"], e["amount"], e["label"]) for e in shown] == [
+        ("99214", "131.00", "Acme 2026")]
+    data = json.loads(ok(config, "estimate", "--patient", "C1", "--service", "99214",
+                         "--date", "2026-03-02", "--no-eligibility", "--json").stdout)
+    [line] = data["services"]
+    assert (line["charge"], line["allowed"]) == ("180.00", "131.00")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,amount,effective_from\n99214,1e3,2026-01-01\n", encoding="utf-8")
+    error = one_line_error(cli(config, "chargemaster", "load", str(bad)))
+    assert "bad.csv: row 1 amount: not an amount" in error
+    assert "payer 'nobody' is not configured" in one_line_error(
+        cli(config, "fees", "show", "nobody"))

@@ -15,6 +15,7 @@ from medbill_core.cli import (
     cycle_cmd,
     db_cmd,
     demo_cmd,
+    fees_cmd,
     init_cmd,
     patients_cmd,
     plugins_cmd,
@@ -54,6 +55,8 @@ def build_app() -> typer.Typer:
     app.add_typer(accounts_cmd.collections_app, name="collections")
     app.add_typer(receivables_cmd.app, name="ar")
     app.add_typer(appeals_cmd.app, name="appeals")
+    app.add_typer(fees_cmd.fees_app, name="fees")
+    app.add_typer(fees_cmd.chargemaster_app, name="chargemaster")
     app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
     app.command("demo")(demo_cmd.demo)

@@ -21,6 +21,7 @@ from medbill_core.domain.estimate import CostEstimate, EstimatedService, Planned
 from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
 from medbill_core.plugins import PluginHooks
+from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
 
 _VISIT_PREFIXES = ("992", "993", "994", "G04")
 
@@ -134,10 +135,7 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
         a charge.
     """
     check_services(services, service_date)
-    missing = [number for number, s in enumerate(services, start=1) if s.charge is None]
-    if missing:
-        raise ValidationFailed("estimate", [(f"service {n} charge", "no charge given")
-                                            for n in missing])
+    services = _with_charges(work, services, service_date)
     hooks = work.app.hooks
     patient = work.patients.get(patient_id)
     coverages = [c for c in work.patients.coverages(patient_id) if c.is_active_on(service_date)]
@@ -149,8 +147,9 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
     if primary is not None:
         payer = hooks.context.payer(primary.payer_key)
         payer_name = payer.name
-        priced = [s if s.allowed is not None else s.model_copy(update={"allowed": _allowed(
-            hooks, payer, s, place_of_service, service_date)}) for s in services]
+        with fee_schedules_visible(work):
+            priced = [s if s.allowed is not None else s.model_copy(update={"allowed": _allowed(
+                hooks, payer, s, place_of_service, service_date)}) for s in services]
         if check_eligibility:
             request = EligibilityRequest(
                 trace_number=f"EST{patient_id}{service_date:%Y%m%d}", practice=
@@ -169,6 +168,32 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
                       service_date=service_date, services=priced, benefits=benefits,
                       payer_name=payer_name)
     return result.model_copy(update={"notes": notes + result.notes})
+
+
+def _with_charges(work: UnitOfWork, services: Sequence[PlannedService],
+                  service_date: date) -> list[PlannedService]:
+    """Services without a charge get the charge master's price (per unit x units).
+
+    :raises ValidationFailed: naming each service the charge master has no price for.
+    """
+    schedules = FeeSchedules(work.session)
+    priced: list[PlannedService] = []
+    problems: list[tuple[str, str]] = []
+    for number, service in enumerate(services, start=1):
+        if service.charge is None:
+            per_unit = schedules.charge_for(service.procedure_code, service.modifiers,
+                                            service_date)
+            if per_unit is None:
+                problems.append((f"service {number} charge", "none given and the charge "
+                                 f"master has no price for {service.procedure_code} on "
+                                 f"{service_date}"))
+                continue
+            service = service.model_copy(update={"charge": (per_unit * service.units).quantize(
+                CENT, ROUND_HALF_UP)})
+        priced.append(service)
+    if problems:
+        raise ValidationFailed("estimate", problems)
+    return priced
 
 
 def _assumed(hooks: PluginHooks, payer: Payer, service_date: date) -> BenefitSummary | None:

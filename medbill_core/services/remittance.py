@@ -71,6 +71,7 @@ from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, total
+from medbill_core.services.fees import contract_underpayments
 from medbill_core.services.remittance_register import (
     RegisterTally,
     posting_prefix,
@@ -408,6 +409,7 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
     if payer is None or adapter is None or payment.is_reversal:
         return []
     findings = adapter.remittance_findings(payment, payer, claim)
+    findings += contract_underpayments(work, claim, payment)  # payers without their own check
     if findings:
         audit.record(work.session, actor=work.actor, action="remittance.findings",
                      entity_type="claim", entity_id=claim.id,
