@@ -145,3 +145,25 @@ def test_chargemaster_and_fee_schedule_from_the_command_line(config: Path,
     assert "bad.csv: row 1 amount: not an amount" in error
     assert "payer 'nobody' is not configured" in one_line_error(
         cli(config, "fees", "show", "nobody"))
+
+
+def test_eligibility_check_prints_coinsurance_as_a_percentage_and_explains_rejects(
+        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbill_core.domain import (
+        Benefit,
+        BenefitKind,
+        CoverageStatus,
+        EligibilityIssue,
+        EligibilityResponse,
+    )
+    from medbill_core.plugins import PluginHooks
+
+    answer = EligibilityResponse(
+        status=CoverageStatus.ACTIVE,
+        benefits=[Benefit(kind=BenefitKind.CO_INSURANCE, code="A", percent=Decimal("0.2"))],
+        issues=[EligibilityIssue(reject_reason="75")])
+    monkeypatch.setattr(PluginHooks, "check_eligibility", lambda self, request: answer)
+    result = ok(config, "eligibility", "check", "--patient", "C1", "--date", "2026-03-02")
+    text = " ".join(result.stdout.split())
+    assert "coinsurance: 20%" in text
+    assert "payer reject reason 75 Subscriber/insured not found." in text

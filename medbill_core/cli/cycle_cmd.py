@@ -271,11 +271,15 @@ def check_eligibility(
         return
     console.print(f"coverage with {payer.name}: [bold]{response.status.value}[/]"
                   + (f" — plan {response.plan_name}" if response.plan_name else ""))
+    from medbill_core.codesets.explain import explain_aaa_reject, percent
+
     for key, value in summary.model_dump().items():
         if value is not None:
-            console.print(f"  {key.replace('_', ' ')}: {value}")
+            shown = percent(value) if key == "coinsurance" else value
+            console.print(f"  {key.replace('_', ' ')}: {shown}")
     for issue in response.issues:
-        console.print(f"  payer reject reason {issue.reject_reason}")
+        console.print(f"  payer reject reason {explain_aaa_reject(issue.reject_reason)}",
+                      highlight=False)
 
 
 @claims_app.command("status")
