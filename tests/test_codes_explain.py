@@ -15,6 +15,7 @@ from medbill_core.cli import codes
 from medbill_core.codesets import CodeSystem, reset_default_codesets
 from medbill_core.codesets.explain import (
     explain_aaa_reject,
+    explain_adjustment,
     explain_carc,
     explain_claim_status,
     explain_claim_status_category,
@@ -49,6 +50,9 @@ def test_explanations() -> None:
     assert explain_carc(None, "1") == "1 Deductible Amount."
     assert explain_carc("CO", "999").endswith("not in medbill's CARC list.")
     assert explain_group("OA") == "Other Adjustments."
+    assert explain_adjustment("CO-45") == explain_carc("CO", "45")
+    assert explain_adjustment("PR 2") == explain_carc("PR", "2")
+    assert explain_adjustment("253") == explain_carc(None, "253")
     assert explain_rarc("N130").startswith("N130 Consult plan benefit documents")
     assert explain_rarc("N99999") == "N99999: not in medbill's RARC list"
     assert explain_claim_status_category("a7").startswith(

@@ -22,8 +22,9 @@ from medbill_core.codesets.explain import (
 from medbill_core.codesets.model import CodeSetError
 
 app = typer.Typer(
-    help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes):"
-    " show a code as of a date of service, load an official or licensed update.",
+    help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes,"
+    " 277CA status and AAA reject codes): show a code as of a date of service in plain words,"
+    " search descriptions, load an official or licensed update.",
     no_args_is_help=True,
 )
 

@@ -3,7 +3,8 @@
 One function per kind of code, each returning the code with its meaning (never raising for an
 unknown code: the answer then says the code is not in the shipped list)::
 
-    explain_carc("CO", "45")            # "CO-45 Contractual obligation: Charge exceeds fee ..."
+    explain_carc("CO", "45")            # "CO-45 Contractual Obligations: Charge exceeds fee ..."
+    explain_adjustment("CO-45")         # the same, from the text medbill prints
     explain_rarc("N130")
     explain_claim_status_category("A7")  # 277CA STC01-1 (X12 code source 507)
     explain_claim_status("21")           # 277CA STC01-2 (X12 code source 508)
@@ -81,6 +82,15 @@ def explain_carc(group: str | None, reason: str, on: date | None = None) -> str:
     group_text = _known(CodeSystem.GROUP, norm, None)
     label = group_text.rstrip(".") if group_text else "unknown group"
     return f"{norm}-{code} {label}: {meaning}"
+
+
+def explain_adjustment(printed: str, on: date | None = None) -> str:
+    """An adjustment as medbill prints it elsewhere (``"CO-45"``, ``"PR 2"``, ``"45"``)."""
+    text = printed.strip().upper().replace(" ", "-")
+    group, dash, reason = text.partition("-")
+    if not dash:
+        return explain_carc(None, text, on)
+    return explain_carc(group, reason, on)
 
 
 def explain_rarc(code: str, on: date | None = None) -> str:
