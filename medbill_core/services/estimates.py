@@ -14,7 +14,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from medbill_core.app import UnitOfWork
-from medbill_core.codesets import CodeSets, default_codesets
+from medbill_core.codesets import CodeSets, Reason, default_codesets
 from medbill_core.codesets.explain import percent
 from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Payer, Practice
 from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
@@ -98,6 +98,11 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
         plan_total=total(s.plan_pays for s in results), notes=notes)
 
 
+#: A code unknown to the loaded HCPCS file may simply be newer than it.
+_LOAD_HINT = {Reason.UNKNOWN: " (if it is new, load the current HCPCS file: medbill codes load "
+                              "hcpcs FILE)"}
+
+
 def check_services(services: Sequence[PlannedService], service_date: date,
                    codesets: CodeSets | None = None) -> None:
     """Refuse services an estimate cannot honestly price: a procedure code or modifier that
@@ -110,7 +115,8 @@ def check_services(services: Sequence[PlannedService], service_date: date,
     for number, service in enumerate(services, start=1):
         verdict = codesets.hcpcs(service.procedure_code, service_date)
         if not verdict.ok:
-            problems.append((f"service {number} procedure code", verdict.message))
+            problems.append((f"service {number} procedure code",
+                             verdict.message + _LOAD_HINT.get(verdict.reason, "")))
         for modifier in service.modifiers:
             verdict = codesets.modifier(modifier, service_date)
             if not verdict.ok:

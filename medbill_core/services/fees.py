@@ -180,7 +180,9 @@ def read_price_list(text: str, source: str, *, effective: date | None = None
                                                    "date)"))
         verdict = codesets.hcpcs(code, start or date.today())
         if verdict.reason in (Reason.FORMAT, Reason.UNKNOWN):
-            row_problems.append(("code", verdict.message))
+            row_problems.append(("code", verdict.message + (
+                " (if it is new, load the current HCPCS file first: medbill codes load hcpcs "
+                "FILE)" if verdict.reason is Reason.UNKNOWN else "")))
         modifiers = [m for m in _pick(row, _COLUMNS["modifier"]).upper().replace(
             ":", "-").replace(" ", "-").split("-") if m]
         if len(modifiers) > 2:
