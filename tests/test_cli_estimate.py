@@ -167,3 +167,11 @@ def test_eligibility_check_prints_coinsurance_as_a_percentage_and_explains_rejec
     text = " ".join(result.stdout.split())
     assert "coinsurance: 20%" in text
     assert "payer reject reason 75 Subscriber/insured not found." in text
+
+
+def test_level_ii_services_carry_their_description(config: Path) -> None:
+    data = estimate_json(config, "--service", "G0439=180.00", "--service", "99214=165.00",
+                         "--date", "2026-03-02", "--no-eligibility")
+    described = [line["description"] for line in data["services"]]
+    assert described[0] and "wellness" in described[0].lower()
+    assert described[1] is None  # CPT descriptors are AMA-licensed: none shipped

@@ -225,11 +225,12 @@ def estimate_command(
     if as_json:
         print_json(result.model_dump(mode="json", exclude={"patient", "practice"}))
         return
-    table = Table("code", "charge", "allowed", "copay", "deductible", "coinsurance",
-                  "patient owes", title=f"estimate {result.estimate_number}")
+    table = Table("code", "service", "charge", "allowed", "copay", "deductible",
+                  "coinsurance", "patient owes", title=f"estimate {result.estimate_number}")
     for s in result.services:
-        table.add_row("-".join([s.procedure_code, *s.modifiers]), str(s.charge), str(s.allowed),
-                      str(s.copay), str(s.deductible), str(s.coinsurance), str(s.patient_owes))
+        table.add_row("-".join([s.procedure_code, *s.modifiers]), s.description or "",
+                      str(s.charge), str(s.allowed), str(s.copay), str(s.deductible),
+                      str(s.coinsurance), str(s.patient_owes))
     console.print(table)
     if result.benefits is not None:
         b = result.benefits

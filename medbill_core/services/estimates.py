@@ -104,25 +104,34 @@ _LOAD_HINT = {Reason.UNKNOWN: " (if it is new, load the current HCPCS file: medb
 
 
 def check_services(services: Sequence[PlannedService], service_date: date,
-                   codesets: CodeSets | None = None) -> None:
+                   codesets: CodeSets | None = None) -> list[PlannedService]:
     """Refuse services an estimate cannot honestly price: a procedure code or modifier that
     is not valid on the date of service (HCPCS Level II by the loaded file, CPT by format).
 
+    :returns: the services, each HCPCS Level II one with its description when it had none
+        (CPT descriptors are AMA-licensed and not shipped), so the patient reads what it is.
     :raises ValidationFailed: every problem at once, each naming the service by position.
     """
     codesets = codesets or default_codesets()
     problems: list[tuple[str, str]] = []
+    described: list[PlannedService] = []
     for number, service in enumerate(services, start=1):
         verdict = codesets.hcpcs(service.procedure_code, service_date)
         if not verdict.ok:
             problems.append((f"service {number} procedure code",
                              verdict.message + _LOAD_HINT.get(verdict.reason, "")))
         for modifier in service.modifiers:
-            verdict = codesets.modifier(modifier, service_date)
-            if not verdict.ok:
-                problems.append((f"service {number} modifier", verdict.message))
+            verdict_modifier = codesets.modifier(modifier, service_date)
+            if not verdict_modifier.ok:
+                problems.append((f"service {number} modifier", verdict_modifier.message))
+        info = verdict.info
+        if service.description is None and info is not None and not info.format_only:
+            service = service.model_copy(update={
+                "description": info.description or info.short_description})
+        described.append(service)
     if problems:
         raise ValidationFailed("estimate", problems)
+    return described
 
 
 def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[PlannedService],
@@ -140,8 +149,7 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
     :raises ValidationFailed: an invalid code or modifier for the date, or a service without
         a charge.
     """
-    check_services(services, service_date)
-    services = _with_charges(work, services, service_date)
+    services = _with_charges(work, check_services(services, service_date), service_date)
     hooks = work.app.hooks
     patient = work.patients.get(patient_id)
     coverages = [c for c in work.patients.coverages(patient_id) if c.is_active_on(service_date)]
