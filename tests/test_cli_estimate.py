@@ -139,6 +139,12 @@ def test_chargemaster_and_fee_schedule_from_the_command_line(config: Path,
                          "--date", "2026-03-02", "--no-eligibility", "--json").stdout)
     [line] = data["services"]
     assert (line["charge"], line["allowed"]) == ("180.00", "131.00")
+    [load] = json.loads(ok(config, "fees", "loads", "acme", "--json").stdout)
+    assert (load["label"], load["source_file"], load["rows"], load["loaded_by"]) == (
+        "Acme 2026", "acme.csv", 1, "clerk")
+    assert len(load["sha256"]) == 64
+    assert json.loads(ok(config, "chargemaster", "loads", "--json").stdout)[0]["kind"] == (
+        "charge_master")
     bad = tmp_path / "bad.csv"
     bad.write_text("code,amount,effective_from\n99214,1e3,2026-01-01\n", encoding="utf-8")
     error = one_line_error(cli(config, "chargemaster", "load", str(bad)))

@@ -83,6 +83,27 @@ def _show(payer: str | None, code: str | None, on: str | None, as_json: bool) ->
     console.print(table)
 
 
+def _loads(payer: str | None, as_json: bool) -> None:
+    from medbill_core.services.fees import loads
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        if payer is not None:
+            work.app.hooks.context.payer(payer)
+        found = loads(work.session, payer_key=payer)
+    if as_json:
+        print_json([record.as_json() for record in found])
+        return
+    title = "charge master" if payer is None else f"fee schedule of {payer}"
+    table = Table("load", "version", "file", "rows", "loaded", "by", "sha256",
+                  title=f"{title}: {len(found)} loads, newest first")
+    for record in found:
+        table.add_row(str(record.load_id), escape(record.label), escape(record.source_file),
+                      str(record.rows), f"{record.loaded_at:%Y-%m-%d %H:%M}",
+                      escape(record.loaded_by), record.sha256[:12])
+    console.print(table)
+
+
 @fees_app.command("load")
 @cli_errors
 def fees_load(
@@ -129,3 +150,20 @@ def chargemaster_show(
 ) -> None:
     """The charge master on file (every load, or the prices in force on --date)."""
     _show(None, code, on, as_json)
+
+
+@fees_app.command("loads")
+@cli_errors
+def fees_loads(
+    payer: Annotated[str, typer.Argument(help="Payer key from medbill.toml")],
+    as_json: JsonOption = False,
+) -> None:
+    """Every load of PAYER's fee schedule: version, file, checksum, who and when."""
+    _loads(payer, as_json)
+
+
+@chargemaster_app.command("loads")
+@cli_errors
+def chargemaster_loads(as_json: JsonOption = False) -> None:
+    """Every load of the charge master: version, file, checksum, who and when."""
+    _loads(None, as_json)

@@ -32,7 +32,7 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -347,6 +347,38 @@ class FeeSchedules:
                                     entry.modifier, entry.amount, entry.effective_from,
                                     entry.effective_to, entry.description, load.id, load.label))
         return found
+
+
+@dataclass(frozen=True)
+class LoadRecord:
+    """One load on file: which file, which version, who loaded it and when."""
+
+    load_id: int
+    kind: str
+    payer_key: str | None
+    label: str
+    source_file: str
+    sha256: str
+    rows: int
+    loaded_at: datetime
+    loaded_by: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"load_id": self.load_id, "kind": self.kind, "payer_key": self.payer_key,
+                "label": self.label, "source_file": self.source_file, "sha256": self.sha256,
+                "rows": self.rows, "loaded_at": self.loaded_at.isoformat(),
+                "loaded_by": self.loaded_by}
+
+
+def loads(session: Session, *, payer_key: str | None = None) -> list[LoadRecord]:
+    """The loads of ``payer_key``'s fee schedule (``None``: the charge master), newest first."""
+    statement = select(FeeScheduleLoadRow).order_by(FeeScheduleLoadRow.id.desc())
+    statement = statement.where(
+        FeeScheduleLoadRow.kind == CHARGE_MASTER if payer_key is None
+        else FeeScheduleLoadRow.payer_key == payer_key)
+    return [LoadRecord(row.id, row.kind, row.payer_key, row.label, row.source_file, row.sha256,
+                       row.rows, row.loaded_at, row.loaded_by)
+            for row in session.scalars(statement)]
 
 
 def charge_for(work: UnitOfWork, code: str, modifiers: Sequence[str],
