@@ -55,17 +55,23 @@ from medbill_core.storage.schema import FeeScheduleEntryRow, FeeScheduleLoadRow
 
 if TYPE_CHECKING:
     from medbill_core.app import UnitOfWork
-    from medbill_core.domain import Claim
+    from medbill_core.domain import Claim, Payer, ServicePayment
+    from medbill_core.plugins import PluginHooks
 
 CHARGE_MASTER = "charge_master"
 FEE_SCHEDULE = "fee_schedule"
 #: Modifiers that price a different service (professional / technical component, reduced):
 #: a line carrying one never falls back to the code's global price.
 COMPONENT_MODIFIERS = frozenset({"26", "TC", "53"})
+#: Modifiers whose lines a contract pays reduced (multiple procedures, bilateral, co-surgery,
+#: assistants): an amount below the schedule there is expected, not an underpayment.
+PAYMENT_REDUCING_MODIFIERS = frozenset({"50", "51", "62", "80", "81", "82", "AS"})
 #: ``context.extras`` key under which a unit of work's :class:`FeeSchedules` is visible to
 #: the ``medbill_expected_allowed`` default implementation (see :func:`fee_schedules_visible`).
 EXTRAS_KEY = "fee_schedules"
 MAX_PROBLEMS = 10
+#: ``Session.info`` key of the payer keys that have a price list on file (see ``_owners``).
+_OWNERS_KEY = "medbill.fee_schedule_owners"
 
 _COLUMNS = {
     "code": ("code", "procedure_code", "hcpcs", "cpt", "hcpcs_code"),
@@ -253,6 +259,7 @@ def load_price_list(work: UnitOfWork, path: Path, *, payer_key: str | None = Non
                               loaded_by=work.actor)
     work.session.add(load)
     work.session.flush()
+    work.session.info.pop(_OWNERS_KEY, None)  # a new owner may have appeared
     for entry in entries:
         entry.load_id = load.id
     work.session.add_all(entries)
@@ -290,10 +297,22 @@ class FeeSchedules:
                                     else FeeScheduleLoadRow.payer_key == payer_key)
         return self.session.scalar(statement)
 
+    def _owners(self) -> frozenset[str | None]:
+        """Payer keys with a fee schedule on file (``None``: the charge master), read once per
+        session: posting a large 835 then costs no query for payers without one."""
+        owners = self.session.info.get(_OWNERS_KEY)
+        if owners is None:
+            owners = frozenset(self.session.scalars(
+                select(FeeScheduleLoadRow.payer_key).distinct()))
+            self.session.info[_OWNERS_KEY] = owners
+        return owners
+
     def _price(self, kind: str, payer_key: str | None, code: str, modifiers: Sequence[str],
                on: date) -> Decimal | None:
         """The price for the line's modifiers: all of them, then each one, then the bare code
         (never for a 26/TC/53 line: a component is not priced as the whole service)."""
+        if payer_key not in self._owners():
+            return None
         wanted = [m.strip().upper() for m in modifiers if m.strip()]
         keys = [_modifier_key(wanted)] if wanted else []
         keys += [m for m in wanted if m not in keys]
@@ -425,30 +444,37 @@ def contract_underpayments(work: UnitOfWork, claim: Claim,
         return []
     hooks = work.app.hooks
     findings: list[ClaimFinding] = []
-    for index, service in enumerate(payment.services, start=1):
-        if {"50", "51", "62", "80", "81", "82", "AS"} & set(service.modifiers):
-            continue
-        on = service.service_date_from or claim.service_date_from
-        with fee_schedules_visible(work):
-            per_unit = hooks.expected_allowed(
-                payer=payer, procedure_code=service.procedure_code, modifiers=service.modifiers,
-                place_of_service=claim.place_of_service, service_date=on)
-        if per_unit is None:
-            continue
-        units = service.units or Decimal(1)
-        expected = (per_unit * units).quantize(CENT)
-        allowed = service.allowed_amount if service.allowed_amount is not None else (
-            service.paid + sum((a.amount for a in service.adjustments
-                                if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY), ZERO))
-        if allowed <= ZERO or expected - allowed <= ZERO:
-            continue
-        label = service.procedure_code + "".join(f"-{m}" for m in service.modifiers)
-        findings.append(ClaimFinding(
-            severity=Severity.WARNING, code="fee_schedule.underpaid",
-            message=(f"line {index} ({label} x {format(units.normalize(), 'f')}): allowed "
-                     f"{allowed} is {expected - allowed} below the expected {expected} "
-                     f"({payer.key} fee schedule for {on})"),
-            claim_number=payment.claim_number, line_number=index, field="allowed_amount",
-            fix_hint="compare with the contract; appeal or ask the payer to reprocess",
-            source="fee_schedules"))
+    with fee_schedules_visible(work):
+        for index, service in enumerate(payment.services, start=1):
+            finding = _contract_finding(hooks, payer, claim, payment, index, service)
+            if finding is not None:
+                findings.append(finding)
     return findings
+
+
+def _contract_finding(hooks: PluginHooks, payer: Payer, claim: Claim, payment: ClaimPayment,
+                      index: int, service: ServicePayment) -> ClaimFinding | None:
+    if PAYMENT_REDUCING_MODIFIERS & set(service.modifiers):
+        return None
+    on = service.service_date_from or claim.service_date_from
+    per_unit = hooks.expected_allowed(
+        payer=payer, procedure_code=service.procedure_code, modifiers=service.modifiers,
+        place_of_service=claim.place_of_service, service_date=on)
+    if per_unit is None:
+        return None
+    units = service.units or Decimal(1)
+    expected = (per_unit * units).quantize(CENT)
+    allowed = service.allowed_amount if service.allowed_amount is not None else (
+        service.paid + sum((a.amount for a in service.adjustments
+                            if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY), ZERO))
+    if allowed <= ZERO or expected - allowed <= ZERO:
+        return None
+    label = service.procedure_code + "".join(f"-{m}" for m in service.modifiers)
+    return ClaimFinding(
+        severity=Severity.WARNING, code="fee_schedule.underpaid",
+        message=(f"line {index} ({label} x {format(units.normalize(), 'f')}): allowed "
+                 f"{allowed} is {expected - allowed} below the expected {expected} "
+                 f"({payer.key} fee schedule for {on})"),
+        claim_number=payment.claim_number, line_number=index, field="allowed_amount",
+        fix_hint="compare with the contract; appeal or ask the payer to reprocess",
+        source="fee_schedules")
