@@ -40,7 +40,15 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
              services: Sequence[PlannedService], benefits: BenefitSummary | None,
              payer_name: str | None = None,
              self_pay_discount: Decimal = Decimal("0")) -> CostEstimate:
-    """Apply ``benefits`` to ``services`` (see the module docstring)."""
+    """Apply ``benefits`` to ``services`` (see the module docstring).
+
+    :raises ValidationFailed: a service has no charge (price it first, e.g. from the charge
+        master as :func:`estimate_for_patient` does).
+    """
+    unpriced = [n for n, s in enumerate(services, start=1) if s.charge is None]
+    if unpriced:
+        raise ValidationFailed("estimate", [(f"service {n} charge", "none given")
+                                            for n in unpriced])
     notes: list[str] = []
     results: list[EstimatedService] = []
     if benefits is None:
