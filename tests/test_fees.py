@@ -82,6 +82,8 @@ def test_a_later_load_wins_where_it_overlaps(medbill_app, tmp_path: Path) -> Non
     ("code,amount,effective_from\nC9999,12.00,2026-01-01\n", "row 1 code:"),
     ("code,amount,effective_from\n99213,12.00,2026-02-30\n", "row 1 effective_from: not a date"),
     ("code,amount\n99213,12.00\n", "header: no column effective_from"),
+    ("code,amount,effective_from\n99213,12.00,2026-1-5\n", "row 1 effective_from: not a date"),
+    ("code,amount,effective_from\n99213,,2026-01-05\n", "row 1 amount: not an amount"),
     ("code,amount,effective_from,effective_to\n99213,1.00,2026-01-01,\n"
      "99213,2.00,2026-05-01,\n", "row 2 effective_from: dates overlap row 1"),
 ])

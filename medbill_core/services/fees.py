@@ -143,10 +143,12 @@ def _modifier_key(modifiers: Sequence[str]) -> str:
 
 
 def _iso_date(text: str, field_name: str, problems: list[tuple[str, str]]) -> date | None:
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        pass
+    """``YYYY-MM-DD`` exactly (``2026-1-5`` and ``20260105`` are refused, never guessed)."""
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
     problems.append((field_name, "not a date as YYYY-MM-DD"))
     return None
 
@@ -222,7 +224,8 @@ def read_price_list(text: str, source: str, *, effective: date | None = None
             if len(problems) >= MAX_PROBLEMS:
                 break
             continue
-        assert start is not None and amount is not None
+        if start is None or amount is None:  # already reported above
+            continue
         entries.append(FeeScheduleEntryRow(
             procedure_code=code, modifier=_modifier_key(modifiers),
             amount=amount.quantize(CENT), effective_from=start, effective_to=end,
