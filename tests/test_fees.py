@@ -140,3 +140,18 @@ def test_payment_allowed_below_the_contract_is_flagged(medbill_app, tmp_path: Pa
         assert contract_underpayments(work, claim, ClaimPayment(
             claim_number="CLM0001", status=ClaimStatusCode.PRIMARY, charge=D("125.00"),
             paid=D("70.00"), services=[fair])) == []
+
+
+def test_the_amount_column_is_read_by_what_is_loaded(medbill_app, tmp_path: Path) -> None:
+    export = "code,charge,allowed,effective_from\n99213,125.00,92.50,2026-01-01\n"
+    with medbill_app.unit_of_work() as work:
+        load_price_list(work, write(tmp_path, "cdm.csv", export))
+        load_price_list(work, write(tmp_path, "acme.csv", export), payer_key="acme")
+    with medbill_app.unit_of_work() as work:
+        schedules = FeeSchedules(work.session)
+        assert schedules.charge_for("99213", [], date(2026, 3, 2)) == D("125.00")
+        assert schedules.allowed_for("acme", "99213", [], date(2026, 3, 2)) == D("92.50")
+    with pytest.raises(ValidationFailed, match="header: no column amount"), \
+            medbill_app.unit_of_work() as work:
+        load_price_list(work, write(tmp_path, "x.csv", "code,allowed,effective_from\n"
+                                                       "99213,1.00,2026-01-01\n"))

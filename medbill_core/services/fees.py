@@ -18,7 +18,8 @@ case-insensitive)::
     71046,26,38.00,2026-01-01,,
 
 ``modifier`` (up to two, ``26`` or ``26-XX``), ``effective_to`` (last date of service, blank:
-open) and ``description`` are optional; ``charge`` or ``allowed`` may name the amount column.
+open) and ``description`` are optional. The amount column may also be called ``charge`` (or
+``price``) in a charge master and ``allowed`` (or ``contracted``, ``rate``) in a fee schedule.
 ``effective_from`` may be left out of the file when the load is given ``effective``. A load
 adds to what is on file: where its rows and an earlier load's cover the same code and date,
 the **latest load wins** (a corrected or renewed contract is loaded, never edited in place).
@@ -76,10 +77,18 @@ _OWNERS_KEY = "medbill.fee_schedule_owners"
 _COLUMNS = {
     "code": ("code", "procedure_code", "hcpcs", "cpt", "hcpcs_code"),
     "modifier": ("modifier", "modifiers", "mod"),
-    "amount": ("amount", "charge", "price", "allowed", "fee"),
+    "amount": ("amount",),  # and, by kind, _AMOUNT_NAMES
     "effective_from": ("effective_from", "effective", "start", "start_date", "from"),
     "effective_to": ("effective_to", "through", "end", "end_date", "to", "termination_date"),
     "description": ("description", "name"),
+}
+
+
+#: The amount column by what is loaded: a charge master's "allowed" (or a fee schedule's
+#: "charge") column is some other export's figure, never the one meant.
+_AMOUNT_NAMES = {
+    "charge_master": ("amount", "charge", "price", "fee"),
+    "fee_schedule": ("amount", "allowed", "allowed_amount", "contracted", "fee", "rate"),
 }
 
 
@@ -153,8 +162,8 @@ def _iso_date(text: str, field_name: str, problems: list[tuple[str, str]]) -> da
     return None
 
 
-def read_price_list(text: str, source: str, *, effective: date | None = None
-                    ) -> list[FeeScheduleEntryRow]:
+def read_price_list(text: str, source: str, *, effective: date | None = None,
+                    kind: str = "charge_master") -> list[FeeScheduleEntryRow]:
     """Check every row of a price-list CSV and return its entries (not yet stored).
 
     :raises ValidationFailed: naming the file, row number and field of up to
@@ -165,12 +174,13 @@ def read_price_list(text: str, source: str, *, effective: date | None = None
     if header is None:
         raise ValidationFailed(source, [("file", "empty: expected a header row")])
     names = [_norm_header(h) for h in header]
-    missing = [f for f in ("code", "amount") if not any(n in names for n in _COLUMNS[f])]
+    columns = {**_COLUMNS, "amount": _AMOUNT_NAMES[kind]}
+    missing = [f for f in ("code", "amount") if not any(n in names for n in columns[f])]
     if not effective and not any(n in names for n in _COLUMNS["effective_from"]):
         missing.append("effective_from")
     if missing:
         raise ValidationFailed(source, [("header", "no column " + " or ".join(
-            _COLUMNS[f][0] for f in missing) + " (expected code, amount, effective_from)")])
+            columns[f][0] for f in missing) + " (expected code, amount, effective_from)")])
     codesets = default_codesets()
     entries: list[FeeScheduleEntryRow] = []
     problems: list[tuple[str, str]] = []
@@ -201,7 +211,7 @@ def read_price_list(text: str, source: str, *, effective: date | None = None
                 row_problems.append(("modifier", f"{modifier} is not a known modifier"))
         amount = None
         try:
-            amount = parse_amount(_pick(row, _COLUMNS["amount"]))
+            amount = parse_amount(_pick(row, columns["amount"]))
             if amount < 0:
                 row_problems.append(("amount", "must not be negative"))
         except ValueError as exc:
@@ -254,8 +264,8 @@ def load_price_list(work: UnitOfWork, path: Path, *, payer_key: str | None = Non
         raise ValidationFailed(path.name, [("file", exc.strerror or "cannot be read")]) from None
     except UnicodeDecodeError:
         raise ValidationFailed(path.name, [("file", "not UTF-8 text")]) from None
-    entries = read_price_list(text, path.name, effective=effective)
     kind = CHARGE_MASTER if payer_key is None else FEE_SCHEDULE
+    entries = read_price_list(text, path.name, effective=effective, kind=kind)
     digest = hashlib.sha256(raw).hexdigest()
     load = FeeScheduleLoadRow(kind=kind, payer_key=payer_key, label=(label or path.name)[:200],
                               source_file=path.name[:255], sha256=digest, rows=len(entries),
