@@ -196,12 +196,22 @@ def search_command(
 
     when = parse_date_option(on) or date.today()
     query = " ".join(text)
-    hits = search(query, on=when, systems=tuple(system or SEARCHABLE), limit=limit,
-                  include_unusable=include_all, codesets=CodeSets(data_dir))
+    systems = tuple(system or SEARCHABLE)
+    codesets = CodeSets(data_dir)
+    hits = search(query, on=when, systems=systems, limit=limit, include_unusable=include_all,
+                  codesets=codesets)
+    note = None
+    if CodeSystem.ICD10CM in systems:
+        release = codesets.icd10cm_release(when)
+        if not release.covers(when):
+            note = (f"ICD-10-CM searched in the {release.label} ({release.effective}.."
+                    f"{release.through}), the loaded release nearest to {when}")
     if as_json:
-        print_json({"query": query, "on": when.isoformat(),
+        print_json({"query": query, "on": when.isoformat(), "note": note,
                     "hits": [hit.as_json() for hit in hits]})
         return
+    if note:
+        console.print(f"note: {escape(note)}", highlight=False)
     if not hits:
         raise fail(f"no code matches {query!r} on {when}", 1)
     table = Table("code", "set", "description", "status",
