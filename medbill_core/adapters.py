@@ -21,11 +21,13 @@ Rules every implementation follows:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
 from medbill_core.domain import (
+    BenefitSummary,
     BillableClaim,
     Claim,
     ClaimFinding,
@@ -98,6 +100,13 @@ class PayerAdapter(_Identified):
         """Findings about a payer's adjudication as it is posted (e.g. an underpayment
         against the fee schedule). Default: none. Messages carry codes and amounts, no PHI."""
         return []
+
+    def assumed_benefits(self, payer: Payer, service_date: date) -> BenefitSummary | None:
+        """The benefits a patient estimate may assume when the payer's answer gives none
+        (no eligibility check, or a 271 without amounts): a program's published standard
+        benefit, e.g. Medicare Part B's deductible and 20% coinsurance. Default: none (plans
+        differ too much to assume anything)."""
+        return None
 
     def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
         """Encode claims for ``payer`` into one or more submission files.

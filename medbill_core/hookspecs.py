@@ -141,7 +141,8 @@ def medbill_expected_allowed(
     """The amount ``payer`` is expected to allow for one unit of a service (fee schedule).
 
     Used for patient cost estimates and underpayment checks. The default implementation
-    reads ``fee_schedule`` from the payer's options. Stops at first non-None result.
+    reads the payer's contracted fee schedule on file (``medbill fees load``), else
+    ``fee_schedule`` from the payer's options. Stops at first non-None result.
 
     :param payer: the payer whose fee schedule applies.
     :param procedure_code: CPT/HCPCS code.

@@ -342,9 +342,10 @@ def test_a_rejected_eligibility_check_fails_with_the_reason_in_words(
         EligibilityIssue(loop="2100C", reject_reason="75", follow_up="C")]))
     result = cli(config, "eligibility", "check", "--patient", "P1")
     assert one_line_error(result) == (
-        "error: Acme Health Plan rejected the eligibility request: 75 subscriber/insured not "
-        "found (please correct and resubmit)")
-    assert "payer reject reason 75 subscriber/insured not found" in result.stdout
+        "error: Acme Health Plan rejected the eligibility request: 75 Subscriber/insured not "
+        "found. (check member ID, name and date of birth against the card); payer says: please "
+        "correct and resubmit")
+    assert "payer reject reason 75 Subscriber/insured not found." in result.stdout
 
     payer_answers.append(EligibilityResponse(status=CoverageStatus.ACTIVE, plan_name="Gold"))
     assert "active" in ok(config, "eligibility", "check", "--patient", "P1").stdout

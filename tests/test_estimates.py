@@ -108,3 +108,21 @@ def test_estimate_for_a_patient_prices_checks_and_renders(medbill_app) -> None:
                                   place_of_service="11", service_date=date.today()) is None
     document = hooks.render_estimate(estimate=result, renderer="text")
     assert document.content == f"Estimate {result.estimate_number}\nYou owe: 0.00\n".encode()
+
+
+def test_a_service_without_a_charge_is_named() -> None:
+    from medbill_core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed, match="estimate: service 2 charge: none given"):
+        run(BenefitSummary(), VISIT, PlannedService(procedure_code="80053"))
+
+
+@pytest.mark.parametrize("bad", [{"charge": D("-1.00")}, {"units": D(0)}, {"units": D(-2)},
+                                 {"allowed": D("-5.00")}])
+def test_planned_services_refuse_negative_amounts_and_units(bad) -> None:
+    from medbill_core.domain.base import validate_record
+    from medbill_core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed):
+        validate_record(PlannedService, {"procedure_code": "99214", "charge": "10.00", **bad},
+                        record="service 1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -419,56 +420,83 @@ def worklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     console.print(table)
 
 
-def _planned(text: str) -> PlannedService:
-    """``99214=165.00`` or ``97110-GP*2=90.00`` (code, modifiers, units, charge per unit)."""
-    try:
-        left, charge = text.split("=", 1)
-        units = "1"
-        if "*" in left:
-            left, units = left.split("*", 1)
-        code, *modifiers = left.upper().split("-")
-        return PlannedService(procedure_code=code, modifiers=modifiers, units=Decimal(units),
-                              charge=Decimal(charge) * Decimal(units))
-    except (ValueError, InvalidOperation):
-        raise ValidationFailed("--service", [("service",
-                                              "expected CODE[-MOD...][*UNITS]=CHARGE")]) from None
+_UNITS_TEXT = re.compile(r"\d{1,4}(?:\.\d{1,3})?")
+
+
+def _planned(text: str, number: int) -> PlannedService:
+    """``99214=165.00``, ``97110-GP*2=45.00`` (code, modifiers, units, charge **per unit**) or
+    ``99214`` (the charge master's price on the date of service)."""
+    option = f"--service {number}"
+    left, has_charge, charge_text = text.partition("=")
+    code_part, has_units, units_text = left.partition("*")
+    code, *modifiers = code_part.strip().upper().split("-")
+    if not code or not all(modifiers):
+        raise fail(f"{option}: expected CODE[-MOD...][*UNITS][=CHARGE], e.g. 99214=165.00", 2)
+    units = Decimal(1)
+    if has_units:
+        if not _UNITS_TEXT.fullmatch(units_text.strip()) or Decimal(units_text) <= 0:
+            raise fail(f"{option}: units must be a number more than 0 (at most 3 decimals)", 2)
+        units = Decimal(units_text.strip())
+    charge = None
+    if has_charge:
+        per_unit = parse_money_option(charge_text, option)
+        assert per_unit is not None
+        charge = (per_unit * units).quantize(Decimal("0.01"))
+    return PlannedService(procedure_code=code, modifiers=modifiers, units=units, charge=charge)
 
 
 @cli_errors
 def estimate_command(
     patient: Account,
     service: Annotated[list[str], typer.Option(
-        help="Planned service CODE[-MOD...][*UNITS]=CHARGE, e.g. 99214=165.00; repeat")],
+        help="Planned service CODE[-MOD...][*UNITS][=CHARGE per unit], e.g. 99214=165.00 or "
+             "97110-GP*2=45.00; without =CHARGE the charge master's price is used; repeat")],
     on: Annotated[str | None, typer.Option("--date", help="Date of service YYYY-MM-DD")] = None,
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="The date of service is right although far from today")] = False,
     render: Annotated[str | None, typer.Option(
         help="Also render a good-faith estimate with this renderer (pdf, text ...)")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the rendered estimate")] = Path("."),
     no_eligibility: Annotated[bool, typer.Option(
-        "--no-eligibility", help="Do not ask the payer; use no benefit details")] = False,
+        "--no-eligibility", help="Do not ask the payer; assume the payer's standard "
+                                 "benefits (Medicare Part B) or none")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Estimate what the patient will owe for planned services (before the visit)."""
+    from medbill_core.codesets.explain import percent
     from medbill_core.services.estimates import estimate_for_patient
 
+    when = parse_date_option(on, "--date", future_days=730, past_days=365,
+                             confirmed=confirm_date) or date.today()
+    planned = [_planned(s, number) for number, s in enumerate(service, start=1)]
     medbill = open_app()
-    when = date.fromisoformat(on) if on else date.today()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
-        result = estimate_for_patient(work, patient_id, [_planned(s) for s in service],
-                                      service_date=when,
+        result = estimate_for_patient(work, patient_id, planned, service_date=when,
                                       check_eligibility=not no_eligibility)
     if render:
         document = medbill.hooks.render_estimate(estimate=result, renderer=render)
-        write_private(private_dir(out) / document.filename, document.content)
+        try:
+            write_private(private_dir(out) / document.filename, document.content)
+        except OSError as exc:
+            reason = exc.strerror or "not writable"
+            raise fail(f"--out: cannot write the estimate into that folder ({reason})",
+                       1) from None
     if as_json:
         print_json(result.model_dump(mode="json", exclude={"patient", "practice"}))
         return
-    table = Table("code", "charge", "allowed", "copay", "deductible", "coinsurance",
-                  "patient owes", title=f"estimate {result.estimate_number}")
+    table = Table("code", "service", "charge", "allowed", "copay", "deductible",
+                  "coinsurance", "patient owes", title=f"estimate {result.estimate_number}")
     for s in result.services:
-        table.add_row("-".join([s.procedure_code, *s.modifiers]), str(s.charge), str(s.allowed),
-                      str(s.copay), str(s.deductible), str(s.coinsurance), str(s.patient_owes))
+        table.add_row("-".join([s.procedure_code, *s.modifiers]), s.description or "",
+                      str(s.charge), str(s.allowed), str(s.copay), str(s.deductible),
+                      str(s.coinsurance), str(s.patient_owes))
     console.print(table)
+    if result.benefits is not None:
+        b = result.benefits
+        console.print(f"benefits: coinsurance {percent(b.coinsurance)}, deductible remaining "
+                      f"{b.deductible_remaining if b.deductible_remaining is not None else '-'}"
+                      f", copay {b.copay if b.copay is not None else '-'}", highlight=False)
     console.print(f"patient owes about [bold]{result.patient_total}[/]; plan pays about "
                   f"{result.plan_total}")
     for note in result.notes:

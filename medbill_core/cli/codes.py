@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -10,13 +11,20 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail, parse_date_option
+from medbill_core.cli.common import cli_errors, console, fail, parse_date_option, print_json
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
+from medbill_core.codesets.explain import (
+    explain_aaa_reject,
+    explain_carc,
+    explain_claim_status,
+    explain_claim_status_category,
+)
 from medbill_core.codesets.model import CodeSetError
 
 app = typer.Typer(
-    help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes):"
-    " show a code as of a date of service, load an official or licensed update.",
+    help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes,"
+    " 277CA status and AAA reject codes): show a code as of a date of service in plain words,"
+    " search descriptions, load an official or licensed update.",
     no_args_is_help=True,
 )
 
@@ -90,31 +98,128 @@ def load(
         highlight=False, soft_wrap=True)
 
 
+#: A CARC as remittances print it: group code, optional dash or space, reason ("CO-45").
+_GROUP_CARC = re.compile(r"^(CO|CR|OA|PI|PR)[-\s]?([A-Z]?[0-9]{1,3})$")
+
+
+def _x12_meanings(code: str) -> list[tuple[str, str]]:
+    """What ``code`` means in the X12 lists that are not code sets of their own (277CA
+    category and status codes, 271 AAA reject reasons)."""
+    found = []
+    for label, explain in (("277CA claim status category", explain_claim_status_category),
+                           ("277CA claim status code", explain_claim_status),
+                           ("271 AAA reject reason", explain_aaa_reject)):
+        text = explain(code)
+        if "not in medbill's" not in text:
+            found.append((label, text))
+    return found
+
+
+def _verdict_json(verdict: Verdict) -> dict[str, object]:
+    info = verdict.info
+    return {"system": verdict.system.value, "code": info.display_code if info else verdict.code,
+            "valid": verdict.ok, "reason": verdict.reason.value, "on": verdict.on.isoformat(),
+            "description": info.description if info else None,
+            "effective": info.effective.isoformat() if info and info.effective else None,
+            "terminated": info.terminated.isoformat() if info and info.terminated else None,
+            "message": verdict.message, "note": verdict.note or None}
+
+
 @app.command("show")
 @cli_errors
 def show(
-    code: Annotated[str, typer.Argument(help="The code, e.g. E11.9, G0519, 25, 11, CO45")],
+    code: Annotated[str, typer.Argument(
+        help="The code, e.g. E11.9, G0519, 25, 11, CO-45, N130, A7 (277CA), 75 (AAA)")],
     system: Annotated[CodeSystem | None, typer.Option(
         "--system", "-s", case_sensitive=False,
         help="Only this code set (default: every code set the code is found in)")] = None,
     on: Annotated[str | None, typer.Option(
         "--date", "-d", help="Date of service (YYYY-MM-DD; default today)")] = None,
     data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Show CODE as of a date of service: what it is, whether it is valid and why not."""
+    """Show CODE as of a date of service: what it is, whether it is valid and why not.
+
+    A CARC may be given with its group as remittances print it (CO-45, PR 2, OA23).
+    """
     when = parse_date_option(on) or date.today()
     codesets = CodeSets(data_dir)
-    if system is not None:
+    group_carc = _GROUP_CARC.match(code.strip().upper()) \
+        if system in (None, CodeSystem.CARC) else None
+    extra: list[tuple[str, str]] = []
+    if group_carc is not None:
+        group, reason = group_carc.groups()
+        verdicts = [codesets.check(CodeSystem.CARC, reason, when)]
+        extra = [("adjustment", explain_carc(group, reason, when))]
+    elif system is not None:
         verdicts = [codesets.check(system, code, when)]
     else:
         verdicts = [v for v in (codesets.check(s, code, when) for s in _SHOW_ORDER)
                     if v.reason not in (Reason.FORMAT, Reason.UNKNOWN)]
-        if not verdicts:
+        extra = _x12_meanings(code)
+        if not verdicts and not extra:
             raise fail(f"{code.strip()}: not found in any code set on {when}", 1)
-    for verdict in verdicts:
-        _print_verdict(verdict)
-    if not any(v.ok for v in verdicts):
+    if as_json:
+        print_json({"code": code.strip().upper(), "on": when.isoformat(),
+                    "verdicts": [_verdict_json(v) for v in verdicts],
+                    "meanings": [{"list": label, "text": text} for label, text in extra]})
+    else:
+        for label, text in extra:
+            console.print(f"[bold]{escape(label)}[/]  {escape(text)}", highlight=False)
+        for verdict in verdicts:
+            _print_verdict(verdict)
+    if verdicts and not any(v.ok for v in verdicts) and not (extra and group_carc is None):
         raise typer.Exit(1)
+
+
+@app.command("search")
+@cli_errors
+def search_command(
+    text: Annotated[list[str], typer.Argument(
+        help="Words of the description (all must match; 'diab' matches 'diabetes') or the "
+             "start of a code (E11.6)")],
+    system: Annotated[list[CodeSystem] | None, typer.Option(
+        "--system", "-s", case_sensitive=False,
+        help="Only these code sets (default: icd10cm, hcpcs, and cpt when loaded); repeat")
+    ] = None,
+    on: Annotated[str | None, typer.Option(
+        "--date", "-d", help="Date of service (YYYY-MM-DD; default today)")] = None,
+    include_all: Annotated[bool, typer.Option(
+        "--all", help="Also codes not usable on the date (terminated, not yet effective, "
+                      "category headers), marked why")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find ICD-10-CM and HCPCS codes by description, best match first, as of a date."""
+    from medbill_core.codesets.search import SEARCHABLE, search
+
+    when = parse_date_option(on) or date.today()
+    query = " ".join(text)
+    systems = tuple(system or SEARCHABLE)
+    codesets = CodeSets(data_dir)
+    hits = search(query, on=when, systems=systems, limit=limit, include_unusable=include_all,
+                  codesets=codesets)
+    note = None
+    if CodeSystem.ICD10CM in systems:
+        release = codesets.icd10cm_release(when)
+        if not release.covers(when):
+            note = (f"ICD-10-CM searched in the {release.label} ({release.effective}.."
+                    f"{release.through}), the loaded release nearest to {when}")
+    if as_json:
+        print_json({"query": query, "on": when.isoformat(), "note": note,
+                    "hits": [hit.as_json() for hit in hits]})
+        return
+    if note:
+        console.print(f"note: {escape(note)}", highlight=False)
+    if not hits:
+        raise fail(f"no code matches {query!r} on {when}", 1)
+    table = Table("code", "set", "description", "status",
+                  title=f"{len(hits)} codes matching {escape(query)!r} on {when}")
+    for hit in hits:
+        table.add_row(hit.code, hit.system.label, escape(hit.description),
+                      "valid" if hit.usable else hit.status.value.replace("_", " "))
+    console.print(table)
 
 
 @app.command("load-ncci")

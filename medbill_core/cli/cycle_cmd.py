@@ -349,11 +349,14 @@ def check_eligibility(
                                                                        check.reasons,
                                                                        strict=True)]})
     else:
+        from medbill_core.codesets.explain import percent
+
         console.print(f"coverage with {escape(payer.name)}: [bold]{response.status.value}[/]"
                       + (f" — plan {escape(response.plan_name)}" if response.plan_name else ""))
         for key, value in summary.model_dump().items():
             if value is not None:
-                console.print(f"  {key.replace('_', ' ')}: {value}")
+                shown = percent(value) if key == "coinsurance" else value
+                console.print(f"  {key.replace('_', ' ')}: {shown}")
         for reason in check.reasons:
             console.print(f"  payer reject reason {escape(reason)}", highlight=False)
     if check.rejected:

@@ -16,6 +16,7 @@ from medbill_core.cli import (
     db_cmd,
     demo_cmd,
     denials_cmd,
+    fees_cmd,
     guarantors_cmd,
     init_cmd,
     patients_cmd,
@@ -58,6 +59,8 @@ def build_app() -> typer.Typer:
     app.add_typer(receivables_cmd.app, name="ar")
     app.add_typer(appeals_cmd.app, name="appeals")
     app.add_typer(denials_cmd.app, name="denials")
+    app.add_typer(fees_cmd.fees_app, name="fees")
+    app.add_typer(fees_cmd.chargemaster_app, name="chargemaster")
     app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
     app.command("demo")(demo_cmd.demo)

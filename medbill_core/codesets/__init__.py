@@ -10,6 +10,9 @@ A code is valid *for a date of service*, not forever::
 
 Packaged data and its origin: ``medbill_core/codesets/data/SOURCES.md``. Users
 update a code set with :func:`load_file` (``medbill codes load SYSTEM FILE``).
+Plain-language text for printed codes (CARC with group, RARC, 277CA category and status
+codes, AAA reject reasons, percentages) is in :mod:`medbill_core.codesets.explain`;
+description search (``medbill codes search``) in :mod:`medbill_core.codesets.search`.
 """
 
 from medbill_core.codesets.loaders import (

@@ -92,7 +92,15 @@ def medbill_render_estimate(estimate: CostEstimate, renderer: str,
 def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Sequence[str],
                              place_of_service: str, service_date: date,
                              context: PluginContext) -> Decimal | None:
-    """``[payers.<key>.options.fee_schedule]``: ``"99213" = "92.50"`` or ``"99213-26" = ...``."""
+    """The payer's contracted fee schedule on file for the date of service (``medbill fees
+    load``; visible while a service holds :func:`~medbill_core.services.fees.
+    fee_schedules_visible`), else ``[payers.<key>.options.fee_schedule]`` (undated):
+    ``"99213" = "92.50"`` or ``"99213-26" = ...``."""
+    on_file = context.extras.get("fee_schedules")
+    if on_file is not None:
+        allowed = on_file.allowed_for(payer.key, procedure_code, modifiers, service_date)
+        if allowed is not None:
+            return allowed
     schedule = payer.options.get("fee_schedule")
     if not isinstance(schedule, dict):
         return None

@@ -21,65 +21,6 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import MedbillError
 
-#: AAA03 reject reason codes of the 271 (X12 005010X279A1), in words.
-AAA_REJECT_REASONS = {
-    "04": "authorized quantity exceeded",
-    "15": "required application data missing",
-    "33": "input errors",
-    "35": "out of network",
-    "41": "authorization/access restrictions",
-    "42": "unable to respond at current time",
-    "43": "invalid/missing provider identification",
-    "44": "invalid/missing provider name",
-    "45": "invalid/missing provider specialty",
-    "46": "invalid/missing provider phone number",
-    "47": "invalid/missing provider state",
-    "48": "invalid/missing referring provider identification number",
-    "49": "provider is not primary care physician",
-    "50": "provider ineligible for inquiries",
-    "51": "provider not on file",
-    "52": "service dates not within provider plan enrollment",
-    "53": "inquired benefit inconsistent with provider type",
-    "54": "inappropriate product/service ID qualifier",
-    "55": "inappropriate product/service ID",
-    "56": "inappropriate date",
-    "57": "invalid/missing date(s) of service",
-    "58": "invalid/missing date of birth",
-    "60": "date of birth follows date(s) of service",
-    "61": "date of death precedes date(s) of service",
-    "62": "date of service not within allowable inquiry period",
-    "63": "date of service in future",
-    "64": "invalid/missing patient ID",
-    "65": "invalid/missing patient name",
-    "66": "invalid/missing patient gender code",
-    "67": "patient not found",
-    "68": "duplicate patient ID number",
-    "69": "inconsistent with patient's age",
-    "70": "inconsistent with patient's gender",
-    "71": "patient birth date does not match that for the patient on the database",
-    "72": "invalid/missing subscriber/insured ID",
-    "73": "invalid/missing subscriber/insured name",
-    "74": "invalid/missing subscriber/insured gender code",
-    "75": "subscriber/insured not found",
-    "76": "duplicate subscriber/insured ID number",
-    "77": "subscriber found, patient not found",
-    "78": "subscriber/insured not in group/plan identified",
-    "79": "invalid participant identification",
-    "80": "no response received - transaction terminated",
-    "97": "invalid or missing provider address",
-    "98": "experimental service or procedure",
-    "AA": "authorization number not found",
-    "AE": "requires primary care physician authorization",
-    "AF": "invalid/missing diagnosis code(s)",
-    "AG": "invalid/missing procedure code(s)",
-    "AO": "additional patient condition information required",
-    "CI": "certification information does not match patient",
-    "E8": "requires medical review",
-    "IA": "invalid authorization number format",
-    "MA": "missing authorization",
-    "T4": "payer name or identifier missing",
-}
-
 #: AAA04 follow-up action codes.
 AAA_FOLLOW_UPS = {
     "C": "please correct and resubmit",
@@ -94,10 +35,14 @@ AAA_FOLLOW_UPS = {
 
 
 def explain_reject(reason: str, follow_up: str | None = None) -> str:
-    """``"75"`` -> ``"75 subscriber/insured not found"`` (plus the follow-up in words)."""
-    text = f"{reason} {AAA_REJECT_REASONS.get(reason, 'unknown reject reason')}"
+    """``"75", "C"`` -> ``"75 Subscriber/insured not found. (check member ID ...);
+    payer says: please correct and resubmit"`` (the reason from the shipped AAA table,
+    :func:`~medbill_core.codesets.explain.explain_aaa_reject`, then the payer's AAA04)."""
+    from medbill_core.codesets.explain import explain_aaa_reject
+
+    text = explain_aaa_reject(reason)
     if follow_up:
-        text += f" ({AAA_FOLLOW_UPS.get(follow_up, follow_up)})"
+        text += f"; payer says: {AAA_FOLLOW_UPS.get(follow_up, follow_up)}"
     return text
 
 

@@ -14,11 +14,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from medbill_core.app import UnitOfWork
+from medbill_core.codesets import CodeSets, Reason, default_codesets
+from medbill_core.codesets.explain import percent
 from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Payer, Practice
 from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
-from medbill_core.errors import AdapterNotAvailable
+from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
 from medbill_core.plugins import PluginHooks
+from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
 
 _VISIT_PREFIXES = ("992", "993", "994", "G04")
 
@@ -37,7 +40,15 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
              services: Sequence[PlannedService], benefits: BenefitSummary | None,
              payer_name: str | None = None,
              self_pay_discount: Decimal = Decimal("0")) -> CostEstimate:
-    """Apply ``benefits`` to ``services`` (see the module docstring)."""
+    """Apply ``benefits`` to ``services`` (see the module docstring).
+
+    :raises ValidationFailed: a service has no charge (price it first, e.g. from the charge
+        master as :func:`estimate_for_patient` does).
+    """
+    unpriced = [n for n, s in enumerate(services, start=1) if s.charge is None]
+    if unpriced:
+        raise ValidationFailed("estimate", [(f"service {n} charge", "none given")
+                                            for n in unpriced])
     notes: list[str] = []
     results: list[EstimatedService] = []
     if benefits is None:
@@ -95,12 +106,58 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
         plan_total=total(s.plan_pays for s in results), notes=notes)
 
 
+#: A code unknown to the loaded HCPCS file may simply be newer than it.
+_LOAD_HINT = {Reason.UNKNOWN: " (if it is new, load the current HCPCS file: medbill codes load "
+                              "hcpcs FILE)"}
+
+
+def check_services(services: Sequence[PlannedService], service_date: date,
+                   codesets: CodeSets | None = None) -> list[PlannedService]:
+    """Refuse services an estimate cannot honestly price: a procedure code or modifier that
+    is not valid on the date of service (HCPCS Level II by the loaded file, CPT by format).
+
+    :returns: the services, each HCPCS Level II one with its description when it had none
+        (CPT descriptors are AMA-licensed and not shipped), so the patient reads what it is.
+    :raises ValidationFailed: every problem at once, each naming the service by position.
+    """
+    codesets = codesets or default_codesets()
+    problems: list[tuple[str, str]] = []
+    described: list[PlannedService] = []
+    for number, service in enumerate(services, start=1):
+        verdict = codesets.hcpcs(service.procedure_code, service_date)
+        if not verdict.ok:
+            problems.append((f"service {number} procedure code",
+                             verdict.message + _LOAD_HINT.get(verdict.reason, "")))
+        for modifier in service.modifiers:
+            verdict_modifier = codesets.modifier(modifier, service_date)
+            if not verdict_modifier.ok:
+                problems.append((f"service {number} modifier", verdict_modifier.message))
+        info = verdict.info
+        if service.description is None and info is not None and not info.format_only:
+            service = service.model_copy(update={
+                "description": info.description or info.short_description})
+        described.append(service)
+    if problems:
+        raise ValidationFailed("estimate", problems)
+    return described
+
+
 def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[PlannedService],
                          *, service_date: date, place_of_service: str = "11",
                          check_eligibility: bool = True) -> CostEstimate:
     """Estimate for a registered patient: benefits from a live eligibility check of the
     primary coverage (when its payer's adapter supports it), allowed amounts from the
-    fee-schedule hook."""
+    fee-schedule hook.
+
+    Where the payer's answer lacks a benefit (no check asked for, the check failed, or the 271
+    states no amount), the payer adapter's published standard benefit is assumed (Medicare
+    Part B: deductible unmet, 20% coinsurance) and a note says so; a plan without a standard
+    leaves it out, and the note says the patient's share is not known rather than zero.
+
+    :raises ValidationFailed: an invalid code or modifier for the date, or a service without
+        a charge.
+    """
+    services = _with_charges(work, check_services(services, service_date), service_date)
     hooks = work.app.hooks
     patient = work.patients.get(patient_id)
     coverages = [c for c in work.patients.coverages(patient_id) if c.is_active_on(service_date)]
@@ -112,8 +169,9 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
     if primary is not None:
         payer = hooks.context.payer(primary.payer_key)
         payer_name = payer.name
-        priced = [s if s.allowed is not None else s.model_copy(update={"allowed": _allowed(
-            hooks, payer, s, place_of_service, service_date)}) for s in services]
+        with fee_schedules_visible(work):
+            priced = [s if s.allowed is not None else s.model_copy(update={"allowed": _allowed(
+                hooks, payer, s, place_of_service, service_date)}) for s in services]
         if check_eligibility:
             request = EligibilityRequest(
                 trace_number=f"EST{patient_id}{service_date:%Y%m%d}", practice=
@@ -124,14 +182,78 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
                 benefits = response.summary()
             except AdapterNotAvailable as exc:
                 notes.append(f"Benefits not verified: {exc.message}.")
-        if benefits is None:
-            benefits = BenefitSummary()
-            notes.append("No benefit details: deductible and coinsurance assumed met/zero.")
+        else:
+            notes.append("Benefits not verified: no eligibility check was asked for.")
+        benefits = _complete(benefits, _assumed(hooks, payer, service_date), notes)
     result = estimate(estimate_number=f"GFE-P{patient_id:07d}-{service_date:%Y%m%d}",
                       practice=work.app.config.require_practice(), patient=patient,
                       service_date=service_date, services=priced, benefits=benefits,
                       payer_name=payer_name)
     return result.model_copy(update={"notes": notes + result.notes})
+
+
+def _with_charges(work: UnitOfWork, services: Sequence[PlannedService],
+                  service_date: date) -> list[PlannedService]:
+    """Services without a charge get the charge master's price (per unit x units).
+
+    :raises ValidationFailed: naming each service the charge master has no price for.
+    """
+    schedules = FeeSchedules(work.session)
+    priced: list[PlannedService] = []
+    problems: list[tuple[str, str]] = []
+    for number, service in enumerate(services, start=1):
+        if service.charge is None:
+            per_unit = schedules.charge_for(service.procedure_code, service.modifiers,
+                                            service_date)
+            if per_unit is None:
+                problems.append((f"service {number} charge", "none given and the charge "
+                                 f"master has no price for {service.procedure_code} on "
+                                 f"{service_date}"))
+                continue
+            service = service.model_copy(update={"charge": (per_unit * service.units).quantize(
+                CENT, ROUND_HALF_UP)})
+        priced.append(service)
+    if problems:
+        raise ValidationFailed("estimate", problems)
+    return priced
+
+
+def _assumed(hooks: PluginHooks, payer: Payer, service_date: date) -> BenefitSummary | None:
+    adapter = hooks.context.adapters.get(payer.adapter)
+    return adapter.assumed_benefits(payer, service_date) if adapter is not None else None
+
+
+_BENEFIT_FIELDS = ("copay", "coinsurance", "deductible", "deductible_remaining",
+                   "out_of_pocket", "out_of_pocket_remaining")
+
+
+def _complete(verified: BenefitSummary | None, assumed: BenefitSummary | None,
+              notes: list[str]) -> BenefitSummary:
+    """The verified benefits, gaps filled from the payer's standard benefit (with a note)."""
+    verified = verified or BenefitSummary()
+    if assumed is None:
+        if verified.deductible_remaining is None and verified.deductible is None \
+                and verified.coinsurance is None and verified.copay is None:
+            notes.append("No benefit details: the patient's share (deductible, coinsurance, "
+                         "copay) is not known and is not included; ask the payer.")
+        return verified
+    filled = {name: getattr(assumed, name) for name in _BENEFIT_FIELDS
+              if getattr(verified, name) is None and getattr(assumed, name) is not None}
+    if verified.deductible_remaining is None and verified.deductible is not None:
+        filled.pop("deductible_remaining", None)  # the verified deductible is the one to meet
+    if not filled:
+        return verified
+    shown = []
+    if "deductible_remaining" in filled:
+        shown.append(f"deductible {filled['deductible_remaining']} not yet met")
+    if "coinsurance" in filled:
+        shown.append(f"{percent(filled['coinsurance'])} coinsurance")
+    if "copay" in filled:
+        shown.append(f"copay {filled['copay']}")
+    if shown:
+        notes.append("Assumed the payer's standard benefits where none were verified: "
+                     + ", ".join(shown) + ".")
+    return verified.model_copy(update=filled)
 
 
 def _allowed(hooks: PluginHooks, payer: Payer, service: PlannedService, place_of_service: str,

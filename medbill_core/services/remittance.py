@@ -77,6 +77,7 @@ from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, total
 from medbill_core.services.denials import close_replaced, record_kept_open
+from medbill_core.services.fees import contract_underpayments
 from medbill_core.services.posting_rules import (
     KEPT_OPEN,
     PostingAction,
@@ -514,6 +515,7 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
     if payer is None or adapter is None or payment.is_reversal:
         return []
     findings = adapter.remittance_findings(payment, payer, claim)
+    findings += contract_underpayments(work, claim, payment)  # payers without their own check
     if findings:
         audit.record(work.session, actor=work.actor, action="remittance.findings",
                      entity_type="claim", entity_id=claim.id,

@@ -620,3 +620,38 @@ class RemittanceFindingRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(String(500))
+class FeeScheduleLoadRow(Base):
+    """One loaded price list: the practice's charge master (``payer_key`` NULL) or a payer's
+    contracted fee schedule. Kept for every load, so a price can be traced to its file."""
+
+    __tablename__ = "fee_schedule_loads"
+    __table_args__ = (Index("ix_fee_schedule_loads_payer", "payer_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # charge_master | fee_schedule
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))
+    source_file: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    loaded_by: Mapped[str] = mapped_column(String(80))
+
+
+class FeeScheduleEntryRow(Base):
+    """One dated price of one code (and modifier) in one load. ``effective_to`` is the last
+    date of service it applies to (NULL: open). Where loads overlap, the latest load wins."""
+
+    __tablename__ = "fee_schedule_entries"
+    __table_args__ = (Index("ix_fee_schedule_entries_code", "procedure_code", "modifier"),
+                      Index("ix_fee_schedule_entries_load", "load_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    load_id: Mapped[int] = mapped_column(ForeignKey("fee_schedule_loads.id",
+                                                    ondelete="CASCADE"))
+    procedure_code: Mapped[str] = mapped_column(String(5))
+    modifier: Mapped[str] = mapped_column(String(11), default="")
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(String(200))

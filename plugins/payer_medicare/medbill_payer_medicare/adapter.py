@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from medbill_core.adapters import PayerAdapter, SubmissionChannel
 from medbill_core.domain import (
+    BenefitSummary,
     BillableClaim,
     Claim,
     ClaimFinding,
@@ -50,7 +51,11 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.base import problems_from
 from medbill_core.errors import ConfigurationError, MedbillError, SubmissionError
-from medbill_payer_medicare.benefits import MedicareBenefits, read_medicare_benefits
+from medbill_payer_medicare.benefits import (
+    MedicareBenefits,
+    read_medicare_benefits,
+    standard_part_b,
+)
 from medbill_payer_medicare.edits import (
     MEDICARE_FILING_INDICATOR,
     finding,
@@ -60,7 +65,7 @@ from medbill_payer_medicare.feeschedule import (
     FeeSchedule,
     MedicarePricer,
     NotPriced,
-    available_years,
+    year_for,
 )
 from medbill_payer_medicare.mbi import check_mbi
 from medbill_payer_medicare.options import MedicareOptions
@@ -238,24 +243,29 @@ class MedicareAdapter(PayerAdapter):
         """The MPFS amount for one unit, or ``None`` when it cannot be known.
 
         The fee schedule is the one of ``options.fee_schedule_year`` when the payer's options
-        set it, else the one of the service date's year; ``None`` when that year is not shipped,
-        the payer has no locality, or the service is not priced (see :class:`NotPriced`).
+        set it, else the one of the service date's year (:func:`.feeschedule.year_for`);
+        ``None`` when that year is not shipped, the payer has no locality (or it is not in
+        that year's GPCI file), or the service is not priced (see :class:`NotPriced`).
         Payment-modifier reductions (51, 50, 80...) are not applied.
         """
         options = self.options_for(payer)
         if options.locality is None:
             return None
-        if "fee_schedule_year" in options.model_fields_set:
-            year = options.fee_schedule_year
-        elif service_date.year in available_years():
-            year = service_date.year
-        else:
+        year = self._pricing_year(options, service_date)
+        if year is None:
             return None
         try:
             return self.pricer(payer, year=year).price(
                 procedure_code, place_of_service, modifiers=modifiers).unit_amount
-        except NotPriced:
+        except (NotPriced, ConfigurationError):
             return None
+
+    @staticmethod
+    def _pricing_year(options: MedicareOptions, service_date: date | None) -> int | None:
+        """``options.fee_schedule_year`` when set explicitly, else the service date's year."""
+        if "fee_schedule_year" in options.model_fields_set or service_date is None:
+            return options.fee_schedule_year
+        return year_for(service_date)
 
     def remittance_findings(self, payment: ClaimPayment, payer: Payer,
                             claim: Claim | None) -> list[ClaimFinding]:
@@ -267,10 +277,22 @@ class MedicareAdapter(PayerAdapter):
 
     def underpayments(self, payment: ClaimPayment, payer: Payer, *,
                       claim: Claim | None = None) -> list[ClaimFinding]:
-        """Lines of an 835 claim payment allowed below the fee schedule (``medicare.underpaid``)."""
+        """Lines of an 835 claim payment allowed below the fee schedule (``medicare.underpaid``).
+
+        The schedule is the one of the claim's date of service (as for estimates), so an 835
+        for a 2026 visit is checked against the 2026 MPFS; none is checked when that year is
+        not shipped.
+        """
         options = self.options_for(payer)
-        return find_underpayments(payment, self.pricer(payer), claim=claim,
+        year = self._pricing_year(options, _service_date(payment, claim))
+        if year is None:
+            return []
+        return find_underpayments(payment, self.pricer(payer, year=year), claim=claim,
                                   tolerance=options.underpayment_tolerance)
+
+    def assumed_benefits(self, payer: Payer, service_date: date) -> BenefitSummary | None:
+        """Original Medicare Part B's published benefit for the year (deductible unmet, 20%)."""
+        return standard_part_b(service_date)
 
     def benefits(self, response: EligibilityResponse,
                  service_type: str | None = None) -> MedicareBenefits:
@@ -334,3 +356,13 @@ class MedicareAdapter(PayerAdapter):
         if self.delegate is None:
             return None
         return self.delegate.decode(document)
+
+
+def _service_date(payment: ClaimPayment, claim: Claim | None) -> date | None:
+    """The first date of service an 835 claim payment (else its claim) states."""
+    dates = [s.service_date_from for s in payment.services if s.service_date_from is not None]
+    if dates:
+        return min(dates)
+    if claim is not None:
+        return claim.service_date_from
+    return None

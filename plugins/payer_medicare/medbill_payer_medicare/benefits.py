@@ -19,6 +19,7 @@ type) over others.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import Field
@@ -41,6 +42,33 @@ PART_B = "MB"
 MANAGED_CARE_TYPES = frozenset({"HM", "HN", "HS", "PR", "PS"})
 #: Medicare Part B's standard coinsurance (used only when the 271 states none).
 STANDARD_PART_B_COINSURANCE = Decimal("0.20")
+#: The Part B annual deductible by calendar year, from CMS's yearly "Medicare Parts A & B
+#: Premiums and Deductibles" fact sheets (2024: $240, 2025: $257, 2026: $283, announced
+#: 2025-11-14). Used only when no 271 states the deductible; add each new year here.
+PART_B_DEDUCTIBLES: dict[int, Decimal] = {
+    2024: Decimal("240.00"),
+    2025: Decimal("257.00"),
+    2026: Decimal("283.00"),
+}
+
+
+def part_b_deductible(year: int) -> tuple[int, Decimal]:
+    """``(year used, deductible)``: the year's Part B deductible, else the latest earlier one
+    known (or the earliest known for a year before them all)."""
+    known = sorted(PART_B_DEDUCTIBLES)
+    earlier = [y for y in known if y <= year]
+    chosen = earlier[-1] if earlier else known[0]
+    return chosen, PART_B_DEDUCTIBLES[chosen]
+
+
+def standard_part_b(service_date: date) -> BenefitSummary:
+    """Original Medicare Part B as published: the whole year's deductible still to meet, then
+    20% coinsurance, no copay and no out-of-pocket maximum. What an estimate assumes when the
+    beneficiary's 271 is not at hand (assuming the deductible unmet errs toward the patient
+    being told too much, never too little)."""
+    _, deductible = part_b_deductible(service_date.year)
+    return BenefitSummary(deductible=deductible, deductible_remaining=deductible,
+                          coinsurance=STANDARD_PART_B_COINSURANCE)
 
 
 class MedicareBenefits(DomainModel):

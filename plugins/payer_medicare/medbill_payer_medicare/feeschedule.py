@@ -21,9 +21,11 @@ What it does not model (the payer applies these; :mod:`.underpayment` does not f
 may explain): multiple-procedure, bilateral, assistant-at-surgery, co-/team-surgery and other
 payment-modifier reductions, the 2% sequestration, MIPS adjustments, HPSA bonuses.
 
-Data: the CMS CY2025 RVU file (RVU25D, October 2025 release), Addendum E GPCIs and the conversion
-factor, shipped in ``data/`` (see ``data/SOURCES.md``). A newer year's files with the same columns
-can be loaded with :meth:`FeeSchedule.from_files`.
+Data: the CMS CY2025 RVU file (RVU25D, October 2025 release) and the CY2026 RVU file (RVU26C, July
+2026 release), their Addendum E GPCIs and conversion factors, shipped in ``data/`` (see
+``data/SOURCES.md``). A date of service is priced with its own year's schedule
+(:func:`year_for`). A newer year's files with the same columns can be loaded with
+:meth:`FeeSchedule.from_files`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from importlib import resources
@@ -94,6 +97,7 @@ _PACKAGE = "medbill_payer_medicare"
 #: Shipped fee schedules: year -> (RVU file, GPCI file).
 SHIPPED_YEARS: dict[int, tuple[str, str]] = {
     2025: ("mpfs_rvu_2025_oct.csv", "mpfs_gpci_2025.csv"),
+    2026: ("mpfs_rvu_2026_jul.csv", "mpfs_gpci_2026.csv"),
 }
 
 
@@ -219,6 +223,13 @@ def available_years() -> list[int]:
     """Fee-schedule years shipped with the plugin."""
     factors = _shipped_conversion_factors()
     return sorted(year for year in SHIPPED_YEARS if year in factors)
+
+
+def year_for(service_date: date) -> int | None:
+    """The shipped fee-schedule year that prices ``service_date``: its own calendar year (the
+    MPFS is a calendar-year schedule), ``None`` when that year is not shipped (an amount from
+    another year's schedule would be a guess presented as a price)."""
+    return service_date.year if service_date.year in available_years() else None
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def la() -> MedicarePricer:
 
 
 def test_shipped_year_and_conversion_factor() -> None:
-    assert available_years() == [2025]
+    assert available_years() == [2025, 2026]
     schedule = FeeSchedule.load(2025)
     assert schedule.conversion_factor == CF_2025
     assert len(schedule.rvus) == 19_090
@@ -283,8 +283,9 @@ def test_multiple_procedure_reductions_not_flagged(la: MedicarePricer) -> None:
 
 def test_adapter_underpayments_use_the_options() -> None:
     adapter = MedicareAdapter(delegate=None)
+    # the 2026 schedule prices the 2026-03-02 visit at 105.01: 15.01 short of it
     payer = make_medicare_payer(options={"mac": "01182", "locality": "18",
-                                         "underpayment_tolerance": "10.00"})
+                                         "underpayment_tolerance": "15.01"})
     low = payment(service("99213", "150.00", "70.00", allowed="90.00"))
     claim = factories.make_claim(service_date=date(2026, 3, 2))
     assert adapter.underpayments(low, payer, claim=claim) == []
@@ -327,9 +328,65 @@ class TestExpectedAllowedHook:
 
     def test_unknown_stays_unknown(self, hooks: Any) -> None:
         assert self.ask(hooks, "medicare", code="80053") is None          # CLFS, not MPFS
-        assert self.ask(hooks, "medicare", day=date(2026, 6, 1)) is None  # 2026 not shipped
+        assert self.ask(hooks, "medicare", day=date(2027, 6, 1)) is None  # 2027 not shipped
         # an explicit fee_schedule_year prices any date with that year
         assert self.ask(hooks, "medicare-2025", day=date(2026, 6, 1)) == Decimal("98.19")
 
     def test_other_payers_use_the_default(self, hooks: Any) -> None:
         assert self.ask(hooks, "acme") == Decimal("80.00")
+
+
+# -- CY2026 (RVU26C): a 2026 date of service is priced with the 2026 schedule ------------------
+
+CF_2026 = Decimal("33.4009")
+LA_2026 = (Decimal("1.041"), Decimal("1.188"), Decimal("0.623"))  # 2026 Addendum E, 01182/18
+
+
+def test_2026_schedule_shipped() -> None:
+    schedule = FeeSchedule.load(2026)
+    assert schedule.conversion_factor == CF_2026
+    assert len(schedule.rvus) == 19_356
+    row = schedule.rvu("99213")
+    assert row is not None and (row.work, row.pe_nonfacility, row.mp) == (
+        Decimal("1.30"), Decimal("1.46"), Decimal("0.09"))
+
+
+def test_2026_date_of_service_gets_the_2026_amount() -> None:
+    adapter = MedicareAdapter(delegate=None)
+    # (1.30 x 1.041 + 1.46 x 1.188 + 0.09 x 0.623) x 33.4009 = 3.14385 x 33.4009 = 105.0074
+    by_hand_2026 = ((Decimal("1.30") * LA_2026[0] + Decimal("1.46") * LA_2026[1]
+                     + Decimal("0.09") * LA_2026[2]) * CF_2026).quantize(CENT, ROUND_HALF_UP)
+    assert by_hand_2026 == Decimal("105.01")
+    payer = make_medicare_payer()
+    assert adapter.expected_allowed(payer, "99213", [], "11", date(2026, 2, 10)) == by_hand_2026
+    assert adapter.expected_allowed(payer, "99213", [], "11", date(2025, 2, 10)) == Decimal(
+        "98.19")
+
+
+def test_underpayment_check_uses_the_visit_year() -> None:
+    adapter = MedicareAdapter(delegate=None)
+    payer = make_medicare_payer()
+    paid_2026 = payment(service("99213", "150.00", "80.00", allowed="100.00"))
+    claim_2026 = factories.make_claim(service_date=date(2026, 3, 2))
+    [found] = adapter.underpayments(paid_2026, payer, claim=claim_2026)
+    assert "allowed 100.00 is 5.01 below the 2026 MPFS amount 105.01" in found.message
+    in_2025 = ServicePayment(procedure_code="99213", charge=Decimal("150.00"),
+                             paid=Decimal("80.00"), allowed_amount=Decimal("100.00"),
+                             units=Decimal("1"), service_date_from=date(2025, 3, 3))
+    paid_2025 = ClaimPayment(claim_number="CLM0002", status=ClaimStatusCode.PRIMARY,
+                             charge=Decimal("150.00"), paid=Decimal("80.00"),
+                             services=[in_2025])
+    claim_2025 = factories.make_claim(service_date=date(2025, 3, 3))
+    assert adapter.underpayments(paid_2025, payer, claim=claim_2025) == []  # above 98.19
+
+
+def test_medicare_estimate_assumes_part_b_when_benefits_are_not_verified() -> None:
+    from medbill_payer_medicare.benefits import STANDARD_PART_B_COINSURANCE, part_b_deductible
+
+    adapter = MedicareAdapter(delegate=None)
+    assumed = adapter.assumed_benefits(make_medicare_payer(), date(2026, 3, 2))
+    assert assumed is not None
+    assert (assumed.deductible_remaining, assumed.coinsurance) == (
+        Decimal("283.00"), STANDARD_PART_B_COINSURANCE)
+    assert part_b_deductible(2025) == (2025, Decimal("257.00"))
+    assert part_b_deductible(2030) == (2026, Decimal("283.00"))
