@@ -464,3 +464,23 @@ def test_submitting_a_named_claim_that_is_not_validated_says_why(config: Path,
         "error: claim CLM-2: payer_key: self-pay: nothing to send to a payer")
     assert one_line_error(cli(config, "claims", "submit", "--claim", "CLM-9")) == (
         "error: claim number CLM-9 not found")
+
+
+def test_a_line_without_a_charge_takes_the_charge_master_price(config: Path,
+                                                               tmp_path: Path) -> None:
+    prices = write(tmp_path, "cdm.csv", "code,amount,effective_from\n99213,110.00,2020-01-01\n")
+    ok(config, "chargemaster", "load", str(prices))
+    record = claim_record("CLM-1", "P1", 1, "acme", ["x", "18.50"])
+    record["lines"][0].pop("charge")
+    record["lines"][0]["units"] = "2"
+    out = import_claims(config, tmp_path, record)
+    assert "lines[0].charge: taken from the charge master (220.00)" in out
+    assert show(config, "CLM-1")["total_charge"] == "238.50"
+    # a code the price list does not have is refused, naming the line; nothing is imported
+    other = claim_record("CLM-2", "P1", 1, "acme", ["x", "18.50"])
+    other["lines"][1].pop("charge")
+    result = cli(config, "claims", "import", str(write(tmp_path, "c2.json", [other])))
+    assert result.exit_code == 1
+    assert ("record 1: lines[1].charge: none given and the charge master has no price for "
+            f"36415 on {DAY.isoformat()}") in " ".join(result.stderr.split())
+    assert [c["claim_number"] for c in listing(config)["claims"]] == ["CLM-1"]

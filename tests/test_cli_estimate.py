@@ -148,7 +148,7 @@ def test_chargemaster_and_fee_schedule_from_the_command_line(config: Path,
     bad = tmp_path / "bad.csv"
     bad.write_text("code,amount,effective_from\n99214,1e3,2026-01-01\n", encoding="utf-8")
     error = one_line_error(cli(config, "chargemaster", "load", str(bad)))
-    assert "bad.csv: row 1 amount: not an amount" in error
+    assert "bad.csv: row 2 amount: not an amount" in error
     assert "payer 'nobody' is not configured" in one_line_error(
         cli(config, "fees", "show", "nobody"))
 

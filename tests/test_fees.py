@@ -76,16 +76,16 @@ def test_a_later_load_wins_where_it_overlaps(medbill_app, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(("text", "problem"), [
-    ("code,amount,effective_from\n99213,-5.00,2026-01-01\n", "row 1 amount: must not be"),
-    ("code,amount,effective_from\n99213,12.345,2026-01-01\n", "row 1 amount: more than two"),
-    ("code,amount,effective_from\n9921X,12.00,2026-01-01\n", "row 1 code:"),
-    ("code,amount,effective_from\nC9999,12.00,2026-01-01\n", "row 1 code:"),
-    ("code,amount,effective_from\n99213,12.00,2026-02-30\n", "row 1 effective_from: not a date"),
+    ("code,amount,effective_from\n99213,-5.00,2026-01-01\n", "row 2 amount: must not be"),
+    ("code,amount,effective_from\n99213,12.345,2026-01-01\n", "row 2 amount: more than two"),
+    ("code,amount,effective_from\n9921X,12.00,2026-01-01\n", "row 2 code:"),
+    ("code,amount,effective_from\nC9999,12.00,2026-01-01\n", "row 2 code:"),
+    ("code,amount,effective_from\n99213,12.00,2026-02-30\n", "row 2 effective_from: not a date"),
     ("code,amount\n99213,12.00\n", "header: no column effective_from"),
-    ("code,amount,effective_from\n99213,12.00,2026-1-5\n", "row 1 effective_from: not a date"),
-    ("code,amount,effective_from\n99213,,2026-01-05\n", "row 1 amount: not an amount"),
+    ("code,amount,effective_from\n99213,12.00,2026-1-5\n", "row 2 effective_from: not a date"),
+    ("code,amount,effective_from\n99213,,2026-01-05\n", "row 2 amount: not an amount"),
     ("code,amount,effective_from,effective_to\n99213,1.00,2026-01-01,\n"
-     "99213,2.00,2026-05-01,\n", "row 2 effective_from: dates overlap row 1"),
+     "99213,2.00,2026-05-01,\n", "row 3 effective_from: dates overlap row 2"),
 ])
 def test_a_bad_row_loads_nothing(medbill_app, tmp_path: Path, text: str, problem: str) -> None:
     with pytest.raises(ValidationFailed) as caught, medbill_app.unit_of_work() as work:

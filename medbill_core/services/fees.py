@@ -185,7 +185,7 @@ def read_price_list(text: str, source: str, *, effective: date | None = None,
     entries: list[FeeScheduleEntryRow] = []
     problems: list[tuple[str, str]] = []
     seen: dict[tuple[str, str], list[tuple[date, date | None, int]]] = {}
-    for number, values in enumerate(reader, start=1):
+    for number, values in enumerate(reader, start=2):  # spreadsheet rows: 1 is the header
         if not any(v.strip() for v in values):
             continue
         row = dict(zip(names, values, strict=False))

@@ -25,6 +25,8 @@ import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +363,7 @@ def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
         except NotFound:
             raise ValidationFailed(label, [("account_number",
                                             "no patient has this account number")]) from None
+    _price_from_charge_master(work, record, label, notes)
     claim = validate_record(Claim, record, record=label)
     if claim.payer_key is not None and claim.coverage_id is None:
         if claim.payer_key not in work.app.config.payers:
@@ -373,6 +376,41 @@ def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
         notes.append((label, f"coverage_id: taken as {coverage.id}, the patient's one active "
                              f"coverage with payer {claim.payer_key}"))
     work.claims.create(claim)
+
+
+def _price_from_charge_master(work: UnitOfWork, record: dict[str, Any], label: str,
+                              notes: list[tuple[str, str]]) -> None:
+    """Lines without a ``charge`` take the practice's price list (``medbill chargemaster``)
+    for their code, modifiers and date of service, times their units."""
+    from medbill_core.money import to_money
+    from medbill_core.services.fees import charge_for
+
+    lines = record.get("lines")
+    if not isinstance(lines, list):
+        return  # the claim's own validation names the problem
+    problems = []
+    for index, line in enumerate(lines):
+        if not isinstance(line, dict) or line.get("charge") is not None:
+            continue
+        code, when = line.get("procedure_code"), line.get("service_date_from") or \
+            record.get("service_date_from")
+        try:
+            on = date.fromisoformat(str(when))
+            units = Decimal(str(line.get("units", "1")))
+        except (ValueError, ArithmeticError):
+            continue  # the claim's own validation names the bad date or units
+        modifiers = line.get("modifiers") or []
+        price = charge_for(work, str(code), [str(m) for m in modifiers], on) \
+            if isinstance(code, str) else None
+        field = f"lines[{index}].charge"
+        if price is None:
+            problems.append((field, f"none given and the charge master has no price for "
+                                    f"{code} on {on.isoformat()}"))
+            continue
+        line["charge"] = to_money(price * units)
+        notes.append((label, f"{field}: taken from the charge master ({line['charge']})"))
+    if problems:
+        raise ValidationFailed(label, problems)
 
 
 def import_claims(work: UnitOfWork, path: Path, *, keep_good: bool = False
