@@ -188,7 +188,7 @@ def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) ->
         (("patients", "import", "bad.csv"), 1, "run 'medbill db upgrade'"),
         (("--config", "broken.toml", "claims", "list"), 2, "broken.toml: not valid TOML"),
         (("--config", "broken.toml", "plugins", "list"), 2, "broken.toml: not valid TOML"),
-        (("-c", "npi.toml", "audit"), 2, "npi.toml: practice.npi: Value error, NPI check digit"),
+        (("-c", "npi.toml", "audit"), 2, "npi.toml: [practice] npi: NPI check digit"),
     ]
     for args, code, expected in cases:
         done = medbill(tmp_path, *args, columns=50)  # long messages must not be wrapped
@@ -303,12 +303,12 @@ def test_an_unopenable_database_is_one_line(tmp_path: Path) -> None:
     ("[medbill\nplugins = []\n", "not valid TOML"),
     ('[medbill]\nplugins = []\n[pratice]\nname = "x"\n', "unknown section(s): pratice"),
     (config_text("sqlite:///x.db").replace(PRACTICE_NPI, "1234567890"),
-     "practice.npi: Value error, NPI check digit is wrong"),
+     "[practice] npi: NPI check digit is wrong"),
     (config_text("sqlite:///x.db").replace('tax_id = "12-3456789"', ""),
-     "practice.tax_id: Field required"),
-    ('[medbill]\nlog_level = "LOUD"\n', "log_level: String should match pattern"),
-    ('[medbill]\nsurprise = 1\n', "surprise: Extra inputs are not permitted"),
-    ('[payers.acme]\npayer_id = "A1"\nname = "Acme"\n', "payers.acme.adapter: Field required"),
+     "[practice] tax_id: field required"),
+    ('[medbill]\nlog_level = "LOUD"\n', "[medbill] log_level: string should match pattern"),
+    ('[medbill]\nsurprise = 1\n', "[medbill] surprise: extra inputs are not permitted"),
+    ('[payers.acme]\npayer_id = "A1"\nname = "Acme"\n', "[payers.acme] adapter: field required"),
 ])
 def test_broken_configuration_is_one_line_naming_file_and_field(
         tmp_path: Path, text: str, expected: str) -> None:

@@ -99,6 +99,25 @@ def demo_config(out: Path, base_url: str, api_key: str,
         })
 
 
+#: Where ``medbill clearinghouse serve`` listens by default: the demo's saved configuration
+#: points there, since the demo's own simulator (on a free port) stops with the demo.
+SIMULATOR_URL = "http://127.0.0.1:8035"
+
+
+def saved_demo_config(api_key: str) -> MedbillConfig:
+    """The configuration the demo leaves in its folder: paths relative to that folder (the
+    loader resolves them against the file), so ``medbill -c demo-out/medbill.toml ...``
+    works from any working directory and after the folder is moved."""
+    return MedbillConfig(
+        database_url="sqlite:///medbill-demo.db",
+        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
+        actor="demo", practice=PRACTICE, payers=demo_payers(),
+        plugin_settings={
+            "clearinghouse_mock": {"base_url": SIMULATOR_URL, "api_key": api_key},
+            "payer_generic_x12": {"control_numbers_path": "control-numbers.db"},
+        })
+
+
 def _with_rejection(patients: list[DemoPatient]) -> list[DemoPatient]:
     """One commercial patient's member ID is mistyped at registration: the payer rejects."""
     for demo in patients:
@@ -318,7 +337,10 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
         config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
-        write_private(out / "medbill.toml", config_toml(config))
+        write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
+        # and `medbill -c demo-out/medbill.toml clearinghouse serve --simulator-config
+        # demo-out/clearinghouse.json --state demo-out/clearinghouse-state.db` continue it
+        write_private(out / "clearinghouse.json", clearinghouse.config_json())
         app = Medbill.open(config, upgrade=True)
         try:
             patient_ids, claim_ids = load_data(app, claims, console)

@@ -18,6 +18,7 @@ import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,8 @@ def read_rows(path: Path, file_format: str | None = None, *,
                     seen.add(name)
                 yield from enumerate(reader, start=2)
         elif kind == "json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # exact decimals: 12.345 must be refused as an amount, not rounded via a float
+            data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
             if not isinstance(data, list):
                 raise ValidationFailed(path.name, [("(file)", "expected a JSON list of records")])
             for number, item in enumerate(data, start=1):
