@@ -399,9 +399,41 @@ def test_patients_import_keep_good(config: Path, tmp_path: Path) -> None:
 
 
 def test_patients_import_missing_file_is_a_usage_error(config: Path, tmp_path: Path) -> None:
-    result = cli(config, "patients", "import", str(tmp_path / "nope.csv"))
-    assert result.exit_code == 2
-    assert "does not exist" in result.stderr
+    # a long path used to be wrapped inside Typer's 80-column error box, splitting the words
+    folder = tmp_path / ("a-rather-long-folder-name-" * 6)
+    result = cli(config, "patients", "import", str(folder / "nope.csv"))
+    line = one_line_error(result, 2)
+    assert "does not exist" in line and str(folder / "nope.csv") in line
+
+
+def test_usage_errors_are_one_line_pointing_at_help(config: Path) -> None:
+    line = one_line_error(cli(config, "claims", "list", "--state", "banana"), 2)
+    assert "'--state'" in line and "banana" in line and "claims list --help" in line
+    assert "No such command 'nosuch'" in one_line_error(cli(config, "nosuch"), 2)
+    assert "Missing option '--note'" in one_line_error(cli(config, "remit", "resolve", "1"), 2)
+
+
+def test_the_console_script_never_prints_a_traceback(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """The last-resort guard of ``run()``: an unexpected exception is one line without its
+    text (it may hold PHI), exit 70; MEDBILL_TRACEBACK=1 shows it."""
+    from medbill_core.cli import main, plugins_cmd
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("patient Jane Doe born 1970-01-01")
+
+    monkeypatch.setattr(plugins_cmd, "installed_plugins", broken)
+    monkeypatch.setattr(sys, "argv", ["medbill", "plugins", "list"])
+    with pytest.raises(SystemExit) as exited:
+        main.run()
+    assert exited.value.code == main.INTERNAL_ERROR_EXIT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (RuntimeError)" in err
+    assert "Jane" not in err and "Traceback" not in err and "MEDBILL_TRACEBACK=1" in err
+    monkeypatch.setenv("MEDBILL_TRACEBACK", "1")
+    with pytest.raises(RuntimeError):
+        main.run()
 
 
 def test_coverages_import_by_account_number(config: Path, tmp_path: Path) -> None:
@@ -676,3 +708,45 @@ def test_a_rejected_claim_is_reopened_not_replaced_and_voided_locally(billed: Pa
     assert shown["balance"] == {"insurance": "0.00", "patient": "0.00"}
     rows = json.loads(ok(billed, "claims", "list", "--json").stdout)
     assert [r["claim_number"] for r in rows] == ["CLM-1", "CLM-2"]  # no frequency-8 claim
+
+
+def _run_like_the_console_script(*argv: str) -> Any:
+    """What ``medbill ARGV`` does: plugins' commands included (cli() has the core's only)."""
+    from typer.testing import CliRunner
+
+    from medbill_core.cli.main import application
+
+    return CliRunner().invoke(application(list(argv)), list(argv), catch_exceptions=False)
+
+
+def test_stand_alone_utilities_work_without_a_configuration_file(tmp_path: Path) -> None:
+    assert not (tmp_path / "medbill.toml").exists()
+    result = _run_like_the_console_script("validate", "mbi", "1EG4-TE5-MK73")
+    assert result.exit_code == 0 and result.stdout.startswith("valid:"), result.output
+    (tmp_path / "ack.999").write_text(
+        "ISA*00*          *00*          *ZZ*MOCKCH         *ZZ*EXAMPLESUB01   *261101*1200*^*"
+        "00501*000000001*0*T*:~GS*FA*MOCKCH*EXAMPLESUB01*20261101*1200*1*X*005010X231A1~"
+        "ST*999*0001*005010X231A1~AK1*HC*1*005010X222A1~AK9*A*1*1*1~SE*4*0001~GE*1*1~"
+        "IEA*1*000000001~", encoding="ascii")
+    result = _run_like_the_console_script("x12", "parse", "ack.999")
+    assert result.exit_code == 0 and "ack.999" in result.stdout, result.output
+    assert not (tmp_path / "medbill.db").exists()
+
+
+def test_a_command_of_an_installed_plugin_not_enabled_says_so(tmp_path: Path) -> None:
+    config = write_config(tmp_path)  # enables no plugin
+    with pytest.raises(SystemExit) as exited:
+        _run_like_the_console_script("-c", str(config), "x12", "parse", "file.835")
+    assert exited.value.code == 2
+    with pytest.raises(SystemExit):
+        _run_like_the_console_script("-c", str(config), "validate", "mbi", "1EG4TE5MK73")
+
+
+def test_the_not_enabled_message_names_the_plugin(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    done = medbill(tmp_path, "x12", "parse", "file.835")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "error: 'x12' comes from plugin payer_generic_x12, installed but not enabled in "
+        "medbill.toml: add \"payer_generic_x12\" to plugins in [medbill] "
+        "(see 'medbill plugins list')")
