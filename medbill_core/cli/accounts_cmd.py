@@ -10,10 +10,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    open_app,
+    parse_choice_option,
+    parse_date_option,
+    parse_money_option,
+    print_json,
+)
 from medbill_core.domain import Payment, PaymentMethodKind, PaymentPlan, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
 from medbill_core.errors import ValidationFailed
+from medbill_core.money import parse_amount
 from medbill_core.privatefiles import private_dir, write_private
 
 payments_app = typer.Typer(help="Patient payments.", no_args_is_help=True)
@@ -23,13 +32,6 @@ collections_app = typer.Typer(help="Follow-up of unpaid patient balances.",
                               no_args_is_help=True)
 
 Account = Annotated[str, typer.Option("--patient", help="Patient account number")]
-
-
-def _amount(text: str, field: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed("command line", [(field, "not a decimal amount")]) from None
 
 
 @payments_app.command("record")
@@ -53,10 +55,12 @@ def record(
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         payment = validate_record(Payment, {
-            "patient_id": patient_id, "amount": _amount(amount, "amount"), "method": method,
-            "reference": reference, "claim_id": claim,
-            "received_on": received or date.today().isoformat()}, record="payment")
-        decision = Overpayment(overpayment) if overpayment else None
+            "patient_id": patient_id, "amount": parse_money_option(amount, "--amount",
+                                                                    allow_zero=False),
+            "method": method, "reference": reference, "claim_id": claim,
+            "received_on": parse_date_option(received, "--received") or date.today()},
+            record="payment")
+        decision = parse_choice_option(overpayment, "--overpayment", Overpayment)
         result = record_payment(work, payment, overpayment=decision)
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items()) or "nothing"
     console.print(f"payment {result.payment_id} recorded; applied {applied}; "
@@ -76,8 +80,8 @@ def create(
     from medbill_core.services.payments import create_plan, schedule
 
     medbill = open_app()
-    first = date.fromisoformat(start)
-    amount = _amount(total, "total")
+    first = parse_date_option(start, "--start")
+    amount = parse_money_option(total, "--total", allow_zero=False)
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         plan = create_plan(work, PaymentPlan(
@@ -119,7 +123,7 @@ def run(
 
     medbill = open_app()
     result = run_statements(medbill, cycle=cycle, out_dir=out, renderer=renderer,
-                            minimum=_amount(min_balance, "min-balance"))
+                            minimum=parse_money_option(min_balance, "--min-balance"))
     data = {"cycle": cycle, "produced": result.produced, "already_done": result.already_done,
             "skipped": dict(result.skipped), "files": [str(f) for f in result.files]}
     if as_json:
@@ -160,7 +164,7 @@ def _planned(text: str) -> PlannedService:
             left, units = left.split("*", 1)
         code, *modifiers = left.upper().split("-")
         return PlannedService(procedure_code=code, modifiers=modifiers, units=Decimal(units),
-                              charge=Decimal(charge) * Decimal(units))
+                              charge=parse_amount(charge) * Decimal(units))
     except (ValueError, InvalidOperation):
         raise ValidationFailed("--service", [("service",
                                               "expected CODE[-MOD...][*UNITS]=CHARGE")]) from None
@@ -178,12 +182,15 @@ def estimate_command(
     no_eligibility: Annotated[bool, typer.Option(
         "--no-eligibility", help="Do not ask the payer; use no benefit details")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="Accept a --date over a year ahead or a month back")] = False,
 ) -> None:
     """Estimate what the patient will owe for planned services (before the visit)."""
     from medbill_core.services.estimates import estimate_for_patient
 
     medbill = open_app()
-    when = date.fromisoformat(on) if on else date.today()
+    when = parse_date_option(on, "--date", future_days=365, past_days=30,
+                             confirmed=confirm_date) or date.today()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
         result = estimate_for_patient(work, patient_id, [_planned(s) for s in service],

@@ -7,6 +7,7 @@ commands use :func:`cli_errors` too.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 from collections.abc import Callable
@@ -84,6 +85,10 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
                    f"check it, or pass {confirm_flag} if it is right", 2)
 
 
+#: No amount a practice types is this large; a bigger one is a slip of the keyboard.
+MAX_AMOUNT = Decimal("99999999.99")
+
+
 def parse_money_option(value: str | None, option: str, *, allow_zero: bool = True,
                        allow_negative: bool = False) -> Decimal | None:
     """An amount option (``25.00``): plain digits, at most two places, never rounded.
@@ -100,18 +105,84 @@ def parse_money_option(value: str | None, option: str, *, allow_zero: bool = Tru
         raise fail(f"{option} must not be negative", 2)
     if amount == 0 and not allow_zero:
         raise fail(f"{option} must be more than 0.00", 2)
+    if abs(amount) > MAX_AMOUNT:
+        raise fail(f"{option} is more than {MAX_AMOUNT:,}: check it", 2)
     return amount
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_choice_option(value: str | None, option: str, choices: type[E]) -> E | None:
+    """One of an enum's values (case-insensitive); anything else is a usage error (exit 2)."""
+    if value is None:
+        return None
+    wanted = value.strip().lower()
+    for choice in choices:
+        if str(choice.value).lower() == wanted:
+            return choice
+    allowed = ", ".join(str(choice.value) for choice in choices)
+    raise fail(f"{option} must be one of {allowed}, got {value!r}", 2)
+
+
+#: The largest whole number a command accepts (a PostgreSQL ``integer`` id): a bigger one
+#: is a typo, and would otherwise overflow the database driver or date arithmetic.
+MAX_WHOLE_NUMBER = 2**31 - 1
+
+
+def _parameter_label(name: str) -> str:
+    """How the user typed the parameter ``name``: its option (``--claim``) or METAVAR."""
+    ctx = click_context()
+    for param in getattr(getattr(ctx, "command", None), "params", ()):
+        if param.name == name:
+            opts = getattr(param, "opts", None) or [name]
+            return opts[0] if param.param_type_name == "option" else name.upper()
+    return name
+
+
+def click_context() -> Any:
+    from typer._click.globals import get_current_context  # typer vendors click
+
+    return get_current_context(silent=True)
+
+
+def _check_whole_numbers(kwargs: dict[str, Any]) -> None:
+    for name, value in kwargs.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if (isinstance(item, int) and not isinstance(item, bool)
+                    and abs(item) > MAX_WHOLE_NUMBER):
+                raise fail(f"{_parameter_label(name)}: {item} is too large "
+                           f"(at most {MAX_WHOLE_NUMBER})", 2)
+
+
 def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn domain errors raised by a command into one line and an exit code."""
+    """Turn errors a user can fix into one line and an exit code, never a traceback.
+
+    Domain errors keep their message and exit code. Besides them: a whole number too large
+    for the database (exit 2); a file or folder that cannot be read or written (exit 1,
+    naming the path and the system's reason); a record that fails validation (exit 1,
+    naming fields, never values: they may be PHI).
+    """
+    from pydantic import ValidationError
+
+    from medbill_core.domain.base import problems_from
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _check_whole_numbers(kwargs)
         try:
             return function(*args, **kwargs)
         except MedbillError as exc:
             raise fail(exc.message, exc.exit_code) from None
+        except ValidationError as exc:
+            detail = "; ".join(f"{field}: {reason}" for field, reason in problems_from(exc))
+            raise fail(f"{exc.title}: {detail}") from None
+        except OverflowError:
+            raise fail("a number or date given is out of range", 2) from None
+        except OSError as exc:
+            if isinstance(exc, ConnectionError) or exc.filename is None:
+                raise fail(f"{exc.strerror or type(exc).__name__}") from None
+            raise fail(f"{exc.filename}: {exc.strerror or 'cannot be used'}") from None
 
     return wrapper
 

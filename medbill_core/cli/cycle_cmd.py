@@ -238,13 +238,16 @@ def check_eligibility(
     service_type: Annotated[list[str] | None, typer.Option(
         help="X12 service type codes (default 30: health benefit plan coverage)")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="Accept a --date over a year ahead or back")] = False,
 ) -> None:
     """Ask the payer of the patient's primary coverage whether they are covered, and for what."""
 
     from medbill_core.domain import EligibilityRequest
 
+    when = parse_date_option(on, "--date", future_days=365, past_days=365,
+                             confirmed=confirm_date) or date.today()
     medbill = open_app()
-    when = date.fromisoformat(on) if on else date.today()
     with medbill.unit_of_work() as work:
         found = work.patients.by_account(patient)
         coverages = sorted(work.patients.coverages(found.id), key=lambda c: c.order.rank)
