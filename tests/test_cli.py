@@ -750,3 +750,98 @@ def test_the_not_enabled_message_names_the_plugin(tmp_path: Path) -> None:
         "error: 'x12' comes from plugin payer_generic_x12, installed but not enabled in "
         "medbill.toml: add \"payer_generic_x12\" to plugins in [medbill] "
         "(see 'medbill plugins list')")
+
+
+# -- amounts are read exactly on every input path (never rounded, no exponent) ----------------
+
+@pytest.mark.parametrize(("charge", "expected"), [
+    ("12.345", "lines[0].charge: more than two decimal places"),
+    ("10.005", "lines[0].charge: more than two decimal places"),
+    ("1e3", "lines[0].charge: not an amount"),
+    ('"12.345"', "lines[0].charge: more than two decimal places"),
+    ('"1e3"', "lines[0].charge: not an amount"),
+])
+def test_json_import_refuses_amounts_that_would_need_rounding(
+        billed: Path, tmp_path: Path, charge: str, expected: str) -> None:
+    """A JSON number 12.345 used to be rounded to 12.35, 1e3 read as 1000."""
+    record = claim_record("CLM-7", "P2", 2, "acme", ["CHARGE"])
+    text = json.dumps([record]).replace('"CHARGE"', charge)
+    line = one_line_error(cli(billed, "claims", "import",
+                              str(data_file(tmp_path, "exp.json", text))))
+    field, reason = expected.split(": ", 1)
+    assert line.startswith(f"error: record 1: {field}: Value error, {reason}"), line
+    listed = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    assert "CLM-7" not in [r["claim_number"] for r in listed]
+
+
+def test_json_import_reads_numbers_with_two_places_exactly(billed: Path, tmp_path: Path) -> None:
+    record = claim_record("CLM-8", "P2", 2, "acme", ["CHARGE"])
+    text = json.dumps([record]).replace('"CHARGE"', "125.1")
+    ok(billed, "claims", "import", str(data_file(tmp_path, "num.json", text)))
+    listed = {r["claim_number"]: r for r in json.loads(ok(billed, "claims", "list",
+                                                          "--json").stdout)}
+    assert listed["CLM-8"]["charge"] == "125.10"
+
+
+def test_csv_amounts_go_through_the_strict_reader(tmp_path: Path) -> None:
+    from decimal import Decimal
+
+    from medbill_core.domain import validate_record
+    from medbill_core.domain.claim import ServiceLine
+    from medbill_core.errors import ValidationFailed
+    from medbill_core.services.importing import read_rows
+
+    path = data_file(tmp_path, "lines.csv", "line_number,procedure_code,units,charge,"
+                     "diagnosis_pointers,service_date_from\n"
+                     "1,99213,1,10.005,[1],2026-11-02\n1,99213,1,10.00,[1],2026-11-02\n")
+    rows = [(number, dict(row, diagnosis_pointers=[1])) for number, row in read_rows(path)]
+    with pytest.raises(ValidationFailed, match="row 2: charge: Value error, more than two"):
+        validate_record(ServiceLine, rows[0][1], record="row 2")
+    assert validate_record(ServiceLine, rows[1][1], record="row 3").charge == Decimal("10.00")
+    # a Decimal from json.loads(parse_float=Decimal) is input too
+    with pytest.raises(ValidationFailed, match="more than two decimal places"):
+        validate_record(ServiceLine, {**rows[1][1], "charge": Decimal("12.345")}, record="x")
+    # amounts the program computes are still quantized (coinsurance, pricing)
+    computed = ServiceLine.model_validate({**rows[1][1], "charge": Decimal("12.345")})
+    assert computed.charge == Decimal("12.35")
+
+
+@pytest.mark.parametrize("value", ["12.345", "10.005", "1e3", "1,000", "-5.00", "0",
+                                   "100000000.00"])
+def test_amount_options_refuse_what_would_need_rounding(billed: Path, value: str) -> None:
+    line = one_line_error(cli(billed, "payments", "record", "--patient", "P1",
+                              "--amount", value), 2)
+    assert line.startswith("error: --amount")
+    line = one_line_error(cli(billed, "plans", "create", "--patient", "P1", "--total", value,
+                              "--installments", "3", "--start",
+                              (date.today() + timedelta(days=5)).isoformat()), 2)
+    assert line.startswith("error: --total")
+
+
+# -- implausible dates are refused unless confirmed -------------------------------------------
+
+@pytest.mark.parametrize(("command", "when", "words"), [
+    (("estimate", "--patient", "P1", "--service", "99213=100.00", "--no-eligibility"),
+     date.today() + timedelta(days=400), "400 days in the future"),
+    (("estimate", "--patient", "P1", "--service", "99213=100.00", "--no-eligibility"),
+     date.today() - timedelta(days=60), "60 days in the past"),
+    (("eligibility", "check", "--patient", "P1"), date.today() + timedelta(days=400),
+     "400 days in the future"),
+    (("eligibility", "check", "--patient", "P1"), date.today() - timedelta(days=2530),
+     "2530 days in the past"),
+])
+def test_implausible_dates_need_confirm_date(billed: Path, command: tuple[str, ...],
+                                             when: date, words: str) -> None:
+    line = one_line_error(cli(billed, *command, "--date", when.isoformat()), 2)
+    assert line == (f"error: --date {when.isoformat()} is {words}; check it, or pass "
+                    "--confirm-date if it is right")
+    confirmed = cli(billed, *command, "--date", when.isoformat(), "--confirm-date")
+    assert "--date" not in confirmed.output
+
+
+@pytest.mark.parametrize("value", ["2026-02-30", "01/01/2027", "banana"])
+def test_malformed_dates_are_one_line(billed: Path, value: str) -> None:
+    for command in (("estimate", "--patient", "P1", "--service", "99213=1.00"),
+                    ("eligibility", "check", "--patient", "P1")):
+        line = one_line_error(cli(billed, *command, "--date", value), 2)
+        assert line == f"error: --date must be a date as YYYY-MM-DD, got {value!r}"
