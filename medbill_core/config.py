@@ -262,6 +262,7 @@ def load_config(path: str | Path | None = None, *, required: bool = False,
 STARTER_TOML = '''\
 # medbill configuration. Environment variables MEDBILL_* override these values
 # (MEDBILL_DATABASE_URL, MEDBILL_PLUGINS, MEDBILL_PRACTICE__NAME, ...).
+# Paths in this file are relative to this file.
 
 [medbill]
 # SQLite file (relative to this file) by default; PostgreSQL with
@@ -285,9 +286,11 @@ phone = "5555550100"
 line1 = "100 Main Street"
 city = "Springfield"
 state = "IL"
-postal_code = "62701"
+postal_code = "627011234"       # ZIP+4: an 837P wants all nine digits
 
-# One table per payer. 'adapter' and 'channel' name what enabled plugins provide.
+# One table per payer. 'adapter' and 'channel' name what enabled plugins provide
+# (generic_x12 and medicare come from payer_generic_x12 and payer_medicare, the
+# clearinghouse_mock channel from clearinghouse_mock).
 [payers.acme]
 payer_id = "ACME1"
 name = "Acme Health Plan"
@@ -298,21 +301,67 @@ timely_filing_days = 180
 appeal_days = 180               # days after a denial (the 835's date) an appeal may be filed
 
 # The adapter's own settings for this payer, from the clearinghouse's companion guide.
+# The submitter (loop 1000A) is who sends the claims: usually the practice's billing office.
 [payers.acme.options]
 submitter_id = "EXAMPLESUB01"   # ISA06 / loop 1000A: your ID at the clearinghouse
 receiver_id = "MOCKCH"          # ISA08 / loop 1000B: the clearinghouse's ID
+submitter_name = "Example Family Medicine"
+submitter_contact_name = "Billing Office"
+submitter_phone = "5555550100"  # 10 digits
 usage = "T"                     # ISA15: T while testing, P in production
+# Contracted allowed amounts, for estimates and underpayment checks (exact cents):
+# fee_schedule = {{ "99213" = "92.50", "99214" = "131.00" }}
 
-# Per-plugin settings, validated by each plugin:
-# [plugins.clearinghouse_mock]
+# A Medicare Part B payer (adapter 'medicare': MBI checks, Medicare edits, MPFS pricing).
+# payer_id is your Medicare Administrative Contractor's payer ID (04412 is the simulator's).
+[payers.medicare]
+payer_id = "04412"
+name = "Medicare Part B"
+adapter = "medicare"
+channel = "clearinghouse_mock"
+claim_filing_indicator = "MB"
+timely_filing_days = 365        # 12 months from the date of service
+appeal_days = 120               # redetermination: 120 days from the initial determination
+
+[payers.medicare.options]
+jurisdiction = "J6"             # your A/B MAC jurisdiction (informational)
+mac = "06102"                   # MAC carrier number of your payment locality (CMS GPCI file)
+locality = "99"                 # MPFS locality within that MAC (99: rest of Illinois)
+
+# How the medicare adapter writes its X12 (the generic X12 adapter's options).
+[payers.medicare.options.x12]
+submitter_id = "EXAMPLESUB01"
+receiver_id = "MOCKCH"
+submitter_name = "Example Family Medicine"
+submitter_contact_name = "Billing Office"
+submitter_phone = "5555550100"
+usage = "T"
+
+# Per-plugin settings, validated by each plugin.
+{clearinghouse}'''
+
+_CLEARINGHOUSE_ENABLED = '''\
+# Where claims go: the clearinghouse simulator ('medbill clearinghouse serve', port 8035)
+# and its built-in test key. In production: your clearinghouse's URL and API key.
+[plugins.clearinghouse_mock]
+base_url = "http://127.0.0.1:8035"
+api_key = "test-key-medbill"
+'''
+
+_CLEARINGHOUSE_DISABLED = '''\
+# [plugins.clearinghouse_mock]      (when the clearinghouse_mock plugin is enabled)
 # base_url = "http://127.0.0.1:8035"
+# api_key = "test-key-medbill"
 '''
 
 
 def starter_config(plugins: list[str], actor: str = "medbill") -> str:
-    """The text ``medbill init`` writes, enabling ``plugins``."""
+    """The text ``medbill init`` writes, enabling ``plugins``: ready to submit claims to
+    the clearinghouse simulator once the practice's own values are filled in."""
     quoted = ", ".join(f'"{name}"' for name in plugins)
-    return STARTER_TOML.format(plugins=quoted, actor=actor)
+    clearinghouse = (_CLEARINGHOUSE_ENABLED if "clearinghouse_mock" in plugins
+                     else _CLEARINGHOUSE_DISABLED)
+    return STARTER_TOML.format(plugins=quoted, actor=actor, clearinghouse=clearinghouse)
 
 
 def config_toml(config: MedbillConfig) -> str:

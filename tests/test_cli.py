@@ -845,3 +845,50 @@ def test_malformed_dates_are_one_line(billed: Path, value: str) -> None:
                     ("eligibility", "check", "--patient", "P1")):
         line = one_line_error(cli(billed, *command, "--date", value), 2)
         assert line == f"error: --date must be a date as YYYY-MM-DD, got {value!r}"
+
+
+# -- init: a configuration that can submit claims ---------------------------------------------
+
+def test_init_writes_a_configuration_that_submits_claims(tmp_path: Path) -> None:
+    """Submitter name, contact and phone, a Medicare payer, the simulator's key: claims to
+    both payers go out through the clearinghouse simulator with nothing edited but its URL."""
+    from medbill_clearinghouse_mock.simulator.config import default_config
+    from medbill_clearinghouse_mock.simulator.server import BackgroundServer
+    from typer.testing import CliRunner
+
+    from medbill_core.cli.main import application
+
+    target = tmp_path / "medbill.toml"
+    ok(None, "init", str(target))
+    text = target.read_text(encoding="utf-8")
+    assert 'submitter_contact_name = "Billing Office"' in text
+    assert 'api_key = "test-key-medbill"' in text and "[payers.medicare]" in text
+    with BackgroundServer(default_config(), tmp_path / "sim.db") as server:
+        env = {"MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL": server.base_url}
+
+        def run(*args: str) -> Any:
+            argv = ["-c", str(target), *args]
+            os.environ.update(env)
+            try:
+                result = CliRunner().invoke(application(argv), argv, catch_exceptions=False)
+            finally:
+                for name in env:
+                    os.environ.pop(name, None)
+            assert result.exit_code == 0, result.output
+            return result
+
+        run("db", "upgrade")
+        run("providers", "add", "--npi", RENDERING_NPI, "--last-name", "Rivera",
+            "--first-name", "Ana", "--taxonomy", "207Q00000X")
+        run("patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
+        run("coverages", "import", str(data_file(tmp_path, "c.csv", (
+            "account_number,payer_key,order,member_id\nP1,acme,P,ACME00001\n"
+            "P2,medicare,P,1EG4TE5MK73\n"))))
+        claims = [claim_record("CLM-1", "P1", 1, "acme", ["125.00"]),
+                  claim_record("CLM-2", "P2", 2, "medicare", ["80.00"])]
+        run("claims", "import", str(data_file(tmp_path, "claims.json", json.dumps(claims))))
+        scrubbed = json.loads(run("claims", "scrub", "--json").stdout)
+        assert scrubbed["blocked"] == 0, scrubbed
+        sent = json.loads(run("claims", "submit", "--json").stdout)
+        assert sorted((row["payer"], row["status"]) for row in sent) == [
+            ("acme", "sent"), ("medicare", "sent")]
