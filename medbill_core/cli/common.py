@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
@@ -18,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from medbill_core.errors import MedbillError
 from medbill_core.money import to_money
@@ -204,6 +206,89 @@ def open_app(*, upgrade: bool = False) -> Any:
     if not upgrade:
         app.database.require_current()
     return app
+
+
+#: Words naming columns whose values are looked up or copied (claim numbers, ids, dates):
+#: :func:`data_table` never wraps or cuts them.
+KEY_COLUMN_WORDS = ("id", "claim", "number", "account", "date", "dos", "due", "trace", "npi",
+                    "code", "as of", "plan", "installment", "submission", "document", "check",
+                    "reference", "payer", "patient", "mbi", "member")
+
+
+def data_table(*columns: str, title: str | None = None,
+               keys: Iterable[str] | None = None, numeric: Iterable[str] = ()) -> Table:
+    """A table for :func:`print_table`: ``keys`` columns (default: those whose names hold a
+    :data:`KEY_COLUMN_WORDS` word) are never wrapped or cut; other columns wrap.
+    ``numeric`` columns are right-aligned."""
+    key_set = set(keys) if keys is not None else {
+        name for name in columns if any(word in name.lower().replace("_", " ").split()
+                                        or word == name.lower() for word in KEY_COLUMN_WORDS)}
+    numeric_set = set(numeric)
+    table = Table(title=title)
+    for name in columns:
+        if name in key_set:
+            table.add_column(name, no_wrap=True, overflow="ignore",
+                             justify="right" if name in numeric_set else "left")
+        else:
+            table.add_column(name, overflow="fold",
+                             justify="right" if name in numeric_set else "left")
+    return table
+
+
+def _cell_width(cell: Any) -> int:
+    from rich.text import Text
+
+    if isinstance(cell, Text):
+        return cell.cell_len
+    if isinstance(cell, str):
+        return Text.from_markup(cell).cell_len
+    return 0
+
+
+def print_table(table: Table, target: Console | None = None) -> None:
+    """Print ``table`` without cutting what must stay whole.
+
+    On a terminal, columns that do not wrap (claim numbers, ids, dates) get the width of
+    their longest value and the other columns share what is left. Into a file or a pipe
+    the table is printed at its natural width, every value in full, whatever ``COLUMNS``.
+    """
+    from rich.measure import Measurement
+
+    out = target or console
+    for column in table.columns:
+        if column.no_wrap:
+            widest = max([_cell_width(cell) for cell in column.cells]
+                         + [_cell_width(column.header)], default=0)
+            column.min_width = max(column.min_width or 0, widest)
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = Measurement.get(out, out.options.update_width(100_000), table).maximum
+    saved = out.width
+    out.width = max(natural, saved)  # print(width=) cannot exceed the console's width
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = saved
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, one line: print it before or after a table, never in between."""
+    print_problem(message, "[yellow]warning:[/]")
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr while a long command works, only when stderr is a
+    terminal (files, pipes and tests get nothing). Yields ``advance(n)``."""
+    from rich.progress import Progress
+
+    if not err_console.is_terminal:
+        yield lambda _steps=1: None
+        return
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda steps=1: bar.advance(task, steps)
 
 
 def print_json(data: Any) -> None:

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import Medbill
+from medbill_core.cli.common import data_table, print_table, progress
 from medbill_core.config import MedbillConfig, config_toml
 from medbill_core.demo.data import (
     PAYERS,
@@ -140,8 +139,7 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
             coverages = [work.patients.add_coverage(patient.id, c) for c in demo.coverages]
             stored.append((patient, coverages))
     claim_ids: list[int] = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("creating claims", total=claims)
+    with progress("creating claims", claims) as advance:
         for start in range(0, claims, 500):
             with app.unit_of_work() as work:
                 for number in range(start + 1, min(claims, start + 500) + 1):
@@ -154,19 +152,18 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
                         claim = claim.model_copy(update={
                             "referring_provider_npi": PROVIDERS[1].npi})
                     claim_ids.append(work.claims.create(claim).id)
-                    progress.advance(task)
+                    advance(1)
     return [p.id for p, _ in stored], claim_ids
 
 
 def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) -> Counter[str]:
     results: Counter[str] = Counter()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("checking eligibility (270/271)", total=len(patient_ids))
+    with progress("checking eligibility (270/271)", len(patient_ids)) as advance:
         for patient_id in patient_ids:
             with app.unit_of_work() as work:
                 patient = work.patients.get(patient_id)
                 coverages = work.patients.coverages(patient_id)
-            progress.advance(task)
+            advance(1)
             if not coverages:
                 results["self-pay"] += 1
                 continue
@@ -302,20 +299,23 @@ def summarize(app: Medbill) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any], report: DemoReport, console: Console) -> None:
-    steps = Table("step", "result", title="revenue cycle")
+    steps = data_table("step", "result", title="revenue cycle", keys=("step",))
     for step, detail in report.steps:
         steps.add_row(step, detail)
-    console.print(steps)
-    states = Table("state", "claims", title="claims by state")
+    print_table(steps, console)
+    states = data_table("state", "claims", title="claims by state", keys=("state", "claims"),
+                        numeric=("claims",))
     for state, count in summary["claims_by_state"].items():
         states.add_row(state, str(count))
-    money = Table("", "amount", title="money")
+    money = data_table("", "amount", title="money", keys=("", "amount"), numeric=("amount",))
     for key, value in summary["money"].items():
         money.add_row(key.replace("_", " "), value)
-    ar = Table("payer", "insurance A/R", title="A/R by payer")
+    ar = data_table("payer", "insurance A/R", title="A/R by payer",
+                    keys=("payer", "insurance A/R"), numeric=("insurance A/R",))
     for key, value in summary["ar_by_payer"].items():
         ar.add_row(key, value)
-    console.print(states, money, ar)
+    for table in (states, money, ar):
+        print_table(table, console)
     console.print(f"ledger balanced: {summary['ledger_balanced']}; files: {summary['files']}")
 
 
