@@ -67,3 +67,14 @@ def test_progress_shows_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     with progress("posting", total=3) as advance:
         advance(3)
     assert "posting" in terminal.getvalue()
+
+
+def test_messages_are_not_wrapped_when_not_on_a_terminal(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Tests and pipes see one line per message, whatever COLUMNS or a path's length."""
+    path = "/tmp/" + "a-rather-long-folder-name/" * 8 + "statements"
+    common.console.print(f"cycle 2026-11: 3 produced into {path}")
+    common.print_problem(f"{path}: Permission denied")
+    out, err = capsys.readouterr()
+    assert out == f"cycle 2026-11: 3 produced into {path}\n"
+    assert err == f"error: {path}: Permission denied\n"

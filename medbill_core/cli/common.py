@@ -27,8 +27,21 @@ from medbill_core.money import to_money
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+class _CliConsole(Console):
+    """A console that wraps long lines only on a terminal: into a file, a pipe or a test,
+    a line stays one line whatever ``COLUMNS`` or the length of a path in it."""
+
+    @property  # type: ignore[override]
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap if self._soft_wrap is not None else not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool | None) -> None:
+        self._soft_wrap = value
+
+
+console = _CliConsole(soft_wrap=None)  # type: ignore[arg-type]
+err_console = _CliConsole(stderr=True, soft_wrap=None)  # type: ignore[arg-type]
 
 
 class CliState:
