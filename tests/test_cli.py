@@ -894,3 +894,13 @@ def test_init_writes_a_configuration_that_submits_claims(tmp_path: Path) -> None
         sent = json.loads(run("claims", "submit", "--json").stdout)
         assert sorted((row["payer"], row["status"]) for row in sent) == [
             ("acme", "sent"), ("medicare", "sent")]
+
+
+def test_an_appeal_cannot_be_sent_in_the_future_unless_confirmed(config: Path) -> None:
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    line = one_line_error(cli(config, "appeals", "sent", "1", "--on", tomorrow), 2)
+    assert line == (f"error: --on {tomorrow} is 1 day in the future; check it, or pass "
+                    "--confirm-date if it is right")
+    # confirmed, the date passes: what remains is that appeal 1 does not exist
+    assert "appeal 1 not found" in one_line_error(
+        cli(config, "appeals", "sent", "1", "--on", tomorrow, "--confirm-date"))

@@ -92,11 +92,15 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
                          confirm_flag: str = "--confirm-date") -> None:
     """Refuse (exit 2) a date further ahead or back than the option allows."""
     today = date.today()
+
+    def days(count: int) -> str:
+        return f"{count} day" if count == 1 else f"{count} days"
+
     if future_days is not None and (when - today).days > future_days:
-        raise fail(f"{option} {when.isoformat()} is {(when - today).days} days in the future; "
+        raise fail(f"{option} {when.isoformat()} is {days((when - today).days)} in the future; "
                    f"check it, or pass {confirm_flag} if it is right", 2)
     if past_days is not None and (today - when).days > past_days:
-        raise fail(f"{option} {when.isoformat()} is {(today - when).days} days in the past; "
+        raise fail(f"{option} {when.isoformat()} is {days((today - when).days)} in the past; "
                    f"check it, or pass {confirm_flag} if it is right", 2)
 
 
