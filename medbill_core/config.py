@@ -135,6 +135,17 @@ def _problems(exc: ValidationError) -> str:
                      for error in exc.errors(include_input=False, include_url=False))
 
 
+def section_problem(config: MedbillConfig, section: str,
+                    exc: ValidationError) -> ConfigurationError:
+    """A plugin's or an adapter's validation error, as the file's section and keys to fix:
+    ``medbill.toml: [payers.acme.options] submitter_id: field required``."""
+    where = config.source.name if config.source else "configuration"
+    detail = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(section)'}: {_reason(error['msg'])}"
+        for error in exc.errors(include_input=False, include_url=False))
+    return ConfigurationError(f"{where}: [{section}] {detail}")
+
+
 def _resolve_setting_paths(settings: dict[str, Any], base: Path) -> dict[str, Any]:
     resolved = {}
     for name, value in settings.items():
@@ -255,8 +266,10 @@ def load_config(path: str | Path | None = None, *, required: bool = False,
     elif required or named:
         raise ConfigurationError(f"{file}: no such configuration file (create one with "
                                  f"'medbill init {file}')")
+    # errors name the file as the user knows it: as given, or plain "medbill.toml"
+    shown = str(path) if path else env.get("MEDBILL_CONFIG") or DEFAULT_CONFIG_NAME
     return build_config(raw, source=file.resolve() if file.exists() else None, environ=environ,
-                        display_name=str(file))
+                        display_name=shown)
 
 
 STARTER_TOML = '''\

@@ -904,3 +904,10 @@ def test_an_appeal_cannot_be_sent_in_the_future_unless_confirmed(config: Path) -
     # confirmed, the date passes: what remains is that appeal 1 does not exist
     assert "appeal 1 not found" in one_line_error(
         cli(config, "appeals", "sent", "1", "--on", tomorrow, "--confirm-date"))
+
+
+def test_payer_option_errors_name_the_file_section_and_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, plugins=["payer_generic_x12"])
+    line = one_line_error(cli(path, "claims", "list"), 2)
+    assert line == ("error: medbill.toml: [payers.acme.options] submitter_id: field required; "
+                    "receiver_id: field required")

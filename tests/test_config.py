@@ -150,3 +150,12 @@ def test_config_written_as_toml_reads_back_the_same(tmp_path: Path) -> None:
     path.write_text(config_toml(original))
     again = load_config(path, environ={})
     assert again.model_dump(exclude={"source"}) == original.model_dump(exclude={"source"})
+
+
+def test_errors_in_the_default_file_name_it_as_the_user_knows_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "[payers.acme]\npayer_id='A1'\nname='Acme'\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as raised:
+        load_config(environ={})
+    assert str(raised.value) == "medbill.toml: [payers.acme] adapter: field required"
