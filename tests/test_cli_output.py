@@ -78,3 +78,20 @@ def test_messages_are_not_wrapped_when_not_on_a_terminal(
     out, err = capsys.readouterr()
     assert out == f"cycle 2026-11: 3 produced into {path}\n"
     assert err == f"error: {path}: Permission denied\n"
+
+
+def test_any_table_into_a_file_is_printed_in_full_whatever_columns(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands printing a plain rich Table get full rows too when not on a terminal (they
+    used to wrap at COLUMNS, or at the width of the terminal the tests ran from)."""
+    from rich.table import Table
+
+    monkeypatch.setenv("COLUMNS", "40")
+    out = io.StringIO()
+    narrow = common._CliConsole(file=out, soft_wrap=None)  # type: ignore[arg-type]
+    table = Table("claim", "message", title="findings")
+    table.add_row(CLAIM, MESSAGE)
+    narrow.print(table)
+    row = next(line for line in out.getvalue().splitlines() if CLAIM in line)
+    assert MESSAGE in row
+    assert out.getvalue().splitlines()[0].strip() == "findings"

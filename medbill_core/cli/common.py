@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 from rich.table import Table
 
@@ -27,9 +27,35 @@ from medbill_core.money import to_money
 P = ParamSpec("P")
 R = TypeVar("R")
 
+#: The width of output that is not a terminal (a file, a pipe, a test): wide enough that
+#: tables print every value in full, whatever ``COLUMNS`` or the terminal the process
+#: happens to have been started from.
+UNWRAPPED_WIDTH = 1000
+
+
 class _CliConsole(Console):
     """A console that wraps long lines only on a terminal: into a file, a pipe or a test,
-    a line stays one line whatever ``COLUMNS`` or the length of a path in it."""
+    a line stays one line and a table row one row, whatever ``COLUMNS`` or the length of a
+    path in it."""
+
+    unwrapped_width = UNWRAPPED_WIDTH
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self.is_terminal:
+            return size
+        return ConsoleDimensions(self.unwrapped_width, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        # a table lays itself out (its title centred over it); soft wrapping is for text
+        if kwargs.get("soft_wrap") is None and any(isinstance(o, Table) for o in objects):
+            kwargs["soft_wrap"] = False
+        super().print(*objects, **kwargs)
 
     @property  # type: ignore[override]
     def soft_wrap(self) -> bool:
@@ -281,6 +307,14 @@ def print_table(table: Table, target: Console | None = None) -> None:
         out.print(table)
         return
     natural = Measurement.get(out, out.options.update_width(100_000), table).maximum
+    if isinstance(out, _CliConsole):
+        saved = out.unwrapped_width
+        out.unwrapped_width = max(natural, saved)
+        try:
+            out.print(table, crop=False)
+        finally:
+            out.unwrapped_width = saved
+        return
     saved = out.width
     out.width = max(natural, saved)  # print(width=) cannot exceed the console's width
     try:
