@@ -911,3 +911,14 @@ def test_payer_option_errors_name_the_file_section_and_key(tmp_path: Path) -> No
     line = one_line_error(cli(path, "claims", "list"), 2)
     assert line == ("error: medbill.toml: [payers.acme.options] submitter_id: field required; "
                     "receiver_id: field required")
+
+
+def test_validate_works_next_to_a_broken_configuration(tmp_path: Path) -> None:
+    (tmp_path / "medbill.toml").write_text("[medbill\n", encoding="utf-8")
+    result = _run_like_the_console_script("validate", "npi", "1234567893")
+    assert result.exit_code == 0 and result.stdout.startswith("valid:"), result.output
+    result = _run_like_the_console_script("validate", "mbi", "1EG4-TE5-MK73")
+    assert result.exit_code == 0 and result.stdout.startswith("valid:"), result.output
+    with pytest.raises(SystemExit) as exited:  # a command that needs it still says why
+        _run_like_the_console_script("claims", "list")
+    assert exited.value.code == 2

@@ -29,6 +29,9 @@ from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
 
 CORE_COMMANDS = {"init", "plugins", "demo"}
+#: Stand-alone utilities: a broken configuration does not stop them (nor plugins' additions
+#: to them, such as ``validate mbi``).
+CONFIG_FREE_COMMANDS = {"validate"}
 #: Exit code of the last-resort guard in :func:`run` (EX_SOFTWARE: an internal error).
 INTERNAL_ERROR_EXIT = 70
 #: Set to see the traceback the last-resort guard hides (for a bug report).
@@ -226,6 +229,7 @@ def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
 
     command = _first_command(argv)
     config_value = _config_option(argv)
+    config = None
     try:
         config = load_config(config_value)
         if config.plugins:
@@ -233,15 +237,16 @@ def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
     except MedbillError as exc:
         if command in CORE_COMMANDS or command is None:
             return
-        print_problem(exc.message)
-        raise SystemExit(exc.exit_code) from None
+        if command not in CONFIG_FREE_COMMANDS:
+            print_problem(exc.message)
+            raise SystemExit(exc.exit_code) from None
     path = _missing_path(app, _command_words(argv))
     if path is None:
         return
-    providers = _plugins_providing(path, config.plugins)
+    providers = _plugins_providing(path, config.plugins if config else [])
     if not providers:
         return  # click says "No such command" in one line
-    if config.source is None:
+    if config is None or config.source is None:
         for _name, register in providers:
             register(app=app)
         return
