@@ -224,6 +224,8 @@ def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{exc.title}: {detail}") from None
         except OverflowError:
             raise fail("a number or date given is out of range", 2) from None
+        except BrokenPipeError:
+            raise  # `medbill ... | head`: the reader left; nothing to report
         except OSError as exc:
             if isinstance(exc, ConnectionError) or exc.filename is None:
                 raise fail(f"{exc.strerror or type(exc).__name__}") from None
