@@ -95,3 +95,23 @@ def test_any_table_into_a_file_is_printed_in_full_whatever_columns(
     row = next(line for line in out.getvalue().splitlines() if CLAIM in line)
     assert MESSAGE in row
     assert out.getvalue().splitlines()[0].strip() == "findings"
+
+
+def test_file_problems_are_one_line_but_a_closed_pipe_is_not_reported(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import typer
+
+    @common.cli_errors
+    def unwritable() -> None:
+        raise PermissionError(13, "Permission denied", "/proc/nope/statements")
+
+    @common.cli_errors
+    def piped() -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    with pytest.raises(typer.Exit):
+        unwritable()
+    assert capsys.readouterr().err == "error: /proc/nope/statements: Permission denied\n"
+    with pytest.raises(BrokenPipeError):
+        piped()
+    assert capsys.readouterr().err == ""
