@@ -1,8 +1,15 @@
-"""Shared CLI plumbing: consoles, the error rule, and opening the application.
+"""Shared CLI plumbing: consoles, the error rule, option parsers, output helpers, and
+opening the application.
 
 The error rule: a :class:`~medbill_core.errors.MedbillError` becomes one line on
 stderr and a non-zero exit (its ``exit_code``), never a traceback. Plugin
 commands use :func:`cli_errors` too.
+
+Every command reads its options with the same parsers: :func:`parse_date_option`
+(with plausibility bounds and a ``--confirm-date`` flag), :func:`parse_money_option`,
+:func:`parse_choice_option`. Output goes through :func:`data_table` / :func:`print_table`
+(ids, claim numbers and dates never cut), :func:`warn` (stderr) and :func:`progress`
+(stderr, only on a terminal).
 """
 
 from __future__ import annotations
