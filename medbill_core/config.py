@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,17 @@ from pydantic import (
     model_validator,
 )
 
-from medbill_core.domain.base import problems_from
 from medbill_core.domain.parties import Payer, Practice
 from medbill_core.errors import ConfigurationError
+from medbill_core.money import parse_money_input
 
 DEFAULT_CONFIG_NAME = "medbill.toml"
 DEFAULT_DATABASE_URL = "sqlite:///medbill.db"
 ENV_PREFIX = "MEDBILL_"
 _TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level")
+#: Plugin setting names that hold a file or folder: a relative value is relative to the
+#: configuration file, so ``medbill -c demo-out/medbill.toml ...`` works from any folder.
+_PATH_SETTING_SUFFIXES = ("_path", "_dir", "_file")
 
 
 class MedbillConfig(BaseModel):
@@ -122,15 +126,90 @@ def _resolve_sqlite_path(url: str, base: Path) -> str:
     return url
 
 
+def _section_and_key(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as the user sees it in the file: ``("payers", "acme",
+    "adapter")`` is ``[payers.acme] adapter``; top-level keys live in ``[medbill]``."""
+    parts = [str(part) for part in loc]
+    if not parts:
+        return "[medbill]"
+    head, rest = parts[0], parts[1:]
+    if head == "plugin_settings":
+        head = "plugins"
+    if head in ("payers", "plugins") and rest:
+        head, rest = f"{head}.{rest[0]}", rest[1:]
+    elif head not in ("practice",):
+        return f"[medbill] {'.'.join(parts)}"
+    while len(rest) > 1 and head.startswith("practice") and rest[0] in ("address", "contact"):
+        head, rest = f"{head}.{rest[0]}", rest[1:]
+    return f"[{head}] {'.'.join(rest)}" if rest else f"[{head}]"
+
+
+def _reason(message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if message[1:2].isupper():  # an acronym ("NPI check digit ...") keeps its case
+        return message
+    return message[:1].lower() + message[1:]
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{_section_and_key(tuple(error['loc']))}: {_reason(error['msg'])}"
+                     for error in exc.errors(include_input=False, include_url=False))
+
+
+def section_problem(config: MedbillConfig, section: str,
+                    exc: ValidationError) -> ConfigurationError:
+    """A plugin's or an adapter's validation error, as the file's section and keys to fix:
+    ``medbill.toml: [payers.acme.options] submitter_id: field required``."""
+    where = config.source.name if config.source else "configuration"
+    detail = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or '(section)'}: {_reason(error['msg'])}"
+        for error in exc.errors(include_input=False, include_url=False))
+    return ConfigurationError(f"{where}: [{section}] {detail}")
+
+
+def _resolve_setting_paths(settings: dict[str, Any], base: Path) -> dict[str, Any]:
+    resolved = {}
+    for name, value in settings.items():
+        if (isinstance(value, str) and value and name.endswith(_PATH_SETTING_SUFFIXES)
+                and not Path(value).expanduser().is_absolute()):
+            value = str((base / value).resolve())
+        resolved[name] = value
+    return resolved
+
+
+def _check_fee_schedules(payers: dict[str, Any], where: str) -> None:
+    """``[payers.<key>.options.fee_schedule]`` amounts are read strictly (never rounded):
+    a typo there prices every estimate and underpayment check wrongly."""
+    for key, table in payers.items():
+        options = table.get("options")
+        schedule = options.get("fee_schedule") if isinstance(options, dict) else None
+        if schedule is None:
+            continue
+        if not isinstance(schedule, dict):
+            raise ConfigurationError(f"{where}: [payers.{key}.options] fee_schedule: "
+                                     "must be a table of code = amount")
+        for code, amount in schedule.items():
+            try:
+                parse_money_input(amount)
+            except (TypeError, ValueError) as exc:
+                raise ConfigurationError(f"{where}: [payers.{key}.options.fee_schedule] "
+                                         f"{code}: {exc}") from None
+
+
 def build_config(raw: dict[str, Any], *, source: Path | None = None,
-                 environ: Mapping[str, str] | None = None) -> MedbillConfig:
+                 environ: Mapping[str, str] | None = None,
+                 display_name: str | None = None) -> MedbillConfig:
     """Validate a parsed TOML document (after environment overrides) into a config.
 
-    :raises ConfigurationError: naming the file and the field that is wrong.
+    Relative paths in it (the SQLite database, plugin settings named ``*_path``,
+    ``*_dir``, ``*_file``) are relative to the file's folder.
+
+    :param display_name: how errors name the file (default: ``source``).
+    :raises ConfigurationError: naming the file, the section and the key that is wrong.
     """
     raw = {key: (dict(value) if isinstance(value, dict) else value) for key, value in raw.items()}
     _apply_env(raw, os.environ if environ is None else environ)
-    where = str(source) if source else "configuration"
+    where = display_name or (str(source) if source else "configuration")
     unknown = set(raw) - {"medbill", "practice", "payers", "plugins", "posting_rules"}
     if unknown:
         raise ConfigurationError(f"{where}: unknown section(s): {', '.join(sorted(unknown))}")
@@ -153,6 +232,13 @@ def build_config(raw: dict[str, Any], *, source: Path | None = None,
     if rule_problems:  # named by their key, before pydantic would wrap them
         raise ConfigurationError(f"{where}: " + "; ".join(f"{key}: {message}"
                                                           for key, message in rule_problems))
+    _check_fee_schedules(payers, where)
+    base = source.parent if source else Path.cwd()
+    if any(not isinstance(settings, dict) for settings in plugins_raw.values()):
+        bad = next(name for name, settings in plugins_raw.items() if not isinstance(settings, dict))
+        raise ConfigurationError(f"{where}: plugins.{bad} must be a table")
+    plugins_raw = {name: _resolve_setting_paths(settings, base)
+                   for name, settings in plugins_raw.items()}
     data = {
         **section,
         "practice": raw.get("practice"),
@@ -164,9 +250,7 @@ def build_config(raw: dict[str, Any], *, source: Path | None = None,
     try:
         config = MedbillConfig.model_validate(data)
     except ValidationError as exc:
-        detail = "; ".join(f"{field}: {reason}" for field, reason in problems_from(exc))
-        raise ConfigurationError(f"{where}: {detail}") from None
-    base = source.parent if source else Path.cwd()
+        raise ConfigurationError(f"{where}: {_problems(exc)}") from None
     return config.model_copy(update={"database_url": _resolve_sqlite_path(config.database_url,
                                                                            base)})
 
@@ -186,28 +270,43 @@ def load_config(path: str | Path | None = None, *, required: bool = False,
                 environ: Mapping[str, str] | None = None) -> MedbillConfig:
     """Read and validate the configuration.
 
-    A missing file gives the defaults (plus environment overrides) unless
-    ``required`` is set.
+    A missing ``./medbill.toml`` gives the defaults (plus environment overrides); a
+    file named explicitly (``path``, ``MEDBILL_CONFIG``) or ``required`` must exist:
+    silently using defaults would create a new empty database somewhere.
 
-    :raises ConfigurationError: unreadable TOML, unknown sections, invalid fields.
+    Floats are read as exact decimals (``parse_float=Decimal``): amounts in the file are
+    checked as written, never through a binary float.
+
+    :raises ConfigurationError: missing or unreadable file, unknown sections, invalid fields.
     """
-    file = config_path(path, environ)
+    env = os.environ if environ is None else environ
+    file = config_path(path, env)
+    named = bool(path) or bool(env.get("MEDBILL_CONFIG"))
     raw: dict[str, Any] = {}
+    if file.is_dir():
+        raise ConfigurationError(f"{file}: is a folder, not a configuration file")
     if file.exists():
         try:
-            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+            raw = tomllib.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"{file}: not valid TOML ({exc})") from None
         except OSError as exc:
             raise ConfigurationError(f"{file}: cannot be read ({exc.strerror})") from None
-    elif required:
-        raise ConfigurationError(f"{file}: no such configuration file (run 'medbill init')")
-    return build_config(raw, source=file.resolve() if file.exists() else None, environ=environ)
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"{file}: not UTF-8 text") from None
+    elif required or named:
+        raise ConfigurationError(f"{file}: no such configuration file (create one with "
+                                 f"'medbill init {file}')")
+    # errors name the file as the user knows it: as given, or plain "medbill.toml"
+    shown = str(path) if path else env.get("MEDBILL_CONFIG") or DEFAULT_CONFIG_NAME
+    return build_config(raw, source=file.resolve() if file.exists() else None, environ=environ,
+                        display_name=shown)
 
 
 STARTER_TOML = '''\
 # medbill configuration. Environment variables MEDBILL_* override these values
 # (MEDBILL_DATABASE_URL, MEDBILL_PLUGINS, MEDBILL_PRACTICE__NAME, ...).
+# Paths in this file are relative to this file.
 
 [medbill]
 # SQLite file (relative to this file) by default; PostgreSQL with
@@ -231,9 +330,11 @@ phone = "5555550100"
 line1 = "100 Main Street"
 city = "Springfield"
 state = "IL"
-postal_code = "62701"
+postal_code = "627011234"       # ZIP+4: an 837P wants all nine digits
 
-# One table per payer. 'adapter' and 'channel' name what enabled plugins provide.
+# One table per payer. 'adapter' and 'channel' name what enabled plugins provide
+# (generic_x12 and medicare come from payer_generic_x12 and payer_medicare, the
+# clearinghouse_mock channel from clearinghouse_mock).
 [payers.acme]
 payer_id = "ACME1"
 name = "Acme Health Plan"
@@ -244,14 +345,41 @@ timely_filing_days = 180
 appeal_days = 180               # days after a denial (the 835's date) an appeal may be filed
 
 # The adapter's own settings for this payer, from the clearinghouse's companion guide.
+# The submitter (loop 1000A) is who sends the claims: usually the practice's billing office.
 [payers.acme.options]
 submitter_id = "EXAMPLESUB01"   # ISA06 / loop 1000A: your ID at the clearinghouse
 receiver_id = "MOCKCH"          # ISA08 / loop 1000B: the clearinghouse's ID
+submitter_name = "Example Family Medicine"
+submitter_contact_name = "Billing Office"
+submitter_phone = "5555550100"  # 10 digits
 usage = "T"                     # ISA15: T while testing, P in production
+# Contracted allowed amounts, for estimates and underpayment checks (exact cents):
+# fee_schedule = {{ "99213" = "92.50", "99214" = "131.00" }}
 
-# Per-plugin settings, validated by each plugin:
-# [plugins.clearinghouse_mock]
-# base_url = "http://127.0.0.1:8035"
+# A Medicare Part B payer (adapter 'medicare': MBI checks, Medicare edits, MPFS pricing).
+# payer_id is your Medicare Administrative Contractor's payer ID (04412 is the simulator's).
+[payers.medicare]
+payer_id = "04412"
+name = "Medicare Part B"
+adapter = "medicare"
+channel = "clearinghouse_mock"
+claim_filing_indicator = "MB"
+timely_filing_days = 365        # 12 months from the date of service
+appeal_days = 120               # redetermination: 120 days from the initial determination
+
+[payers.medicare.options]
+jurisdiction = "J6"             # your A/B MAC jurisdiction (informational)
+mac = "06102"                   # MAC carrier number of your payment locality (CMS GPCI file)
+locality = "99"                 # MPFS locality within that MAC (99: rest of Illinois)
+
+# How the medicare adapter writes its X12 (the generic X12 adapter's options).
+[payers.medicare.options.x12]
+submitter_id = "EXAMPLESUB01"
+receiver_id = "MOCKCH"
+submitter_name = "Example Family Medicine"
+submitter_contact_name = "Billing Office"
+submitter_phone = "5555550100"
+usage = "T"
 
 # ERA posting rules: what posting an 835 does with each adjustment, by group code and CARC:
 # adjust | deny (kept open, to work) | patient (PR only) | review. Built-in defaults apply
@@ -260,13 +388,32 @@ usage = "T"                     # ISA15: T while testing, P in production
 # "CO-97" = "adjust"
 # [posting_rules.acme]
 # "CO-*" = "deny"
+
+# Per-plugin settings, validated by each plugin.
+{clearinghouse}'''
+
+_CLEARINGHOUSE_ENABLED = '''\
+# Where claims go: the clearinghouse simulator ('medbill clearinghouse serve', port 8035)
+# and its built-in test key. In production: your clearinghouse's URL and API key.
+[plugins.clearinghouse_mock]
+base_url = "http://127.0.0.1:8035"
+api_key = "test-key-medbill"
+'''
+
+_CLEARINGHOUSE_DISABLED = '''\
+# [plugins.clearinghouse_mock]      (when the clearinghouse_mock plugin is enabled)
+# base_url = "http://127.0.0.1:8035"
+# api_key = "test-key-medbill"
 '''
 
 
 def starter_config(plugins: list[str], actor: str = "medbill") -> str:
-    """The text ``medbill init`` writes, enabling ``plugins``."""
+    """The text ``medbill init`` writes, enabling ``plugins``: ready to submit claims to
+    the clearinghouse simulator once the practice's own values are filled in."""
     quoted = ", ".join(f'"{name}"' for name in plugins)
-    return STARTER_TOML.format(plugins=quoted, actor=actor)
+    clearinghouse = (_CLEARINGHOUSE_ENABLED if "clearinghouse_mock" in plugins
+                     else _CLEARINGHOUSE_DISABLED)
+    return STARTER_TOML.format(plugins=quoted, actor=actor, clearinghouse=clearinghouse)
 
 
 def config_toml(config: MedbillConfig) -> str:

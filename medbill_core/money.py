@@ -6,6 +6,11 @@ exactly). Text is what people and files type, so it is read strictly: plain
 decimal notation with at most two places (``12.345`` and ``1e3`` are refused,
 never rounded). Decimals computed by the program (fee schedule pricing,
 coinsurance) are quantized to cents with ``ROUND_HALF_UP``.
+
+Input is strict whatever its type: :func:`parse_money_input` (and ``Money`` fields
+validated through :func:`medbill_core.domain.validate_record`, which every import and
+command uses) refuse a ``Decimal`` with more than two places or an exponent, such as
+``json.loads(..., parse_float=Decimal)`` makes of ``12.345`` or ``1e3``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -60,9 +65,34 @@ def to_money(value: Any) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _validate_money(value: Any) -> Decimal:
+def parse_money_input(value: Any) -> Decimal:
+    """An amount that came from outside the program (a file, a command line, the
+    configuration), read exactly: like :func:`to_money`, but a ``Decimal`` with more than
+    two decimal places or written with an exponent is refused, not rounded.
+
+    :raises TypeError: floats and booleans.
+    :raises ValueError: what would need rounding, exponents, non-finite values, bad text.
+    """
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("amount must be finite")
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent > 0:
+            raise ValueError("not an amount: write digits with at most two decimal places, "
+                             "e.g. 25.00 (no exponent)")
+        if isinstance(exponent, int) and exponent < -2:
+            raise ValueError("more than two decimal places (amounts are in cents; never rounded)")
+    return to_money(value)
+
+
+#: ``model_validate(..., context={MONEY_INPUT: True})``: Money fields read the data as input.
+MONEY_INPUT = "medbill_money_input"
+
+
+def _validate_money(value: Any, info: ValidationInfo) -> Decimal:
+    strict = bool(info.context and info.context.get(MONEY_INPUT))
     try:
-        return to_money(value)
+        return parse_money_input(value) if strict else to_money(value)
     except TypeError as exc:  # pydantic reports ValueErrors as field errors, not TypeErrors
         raise ValueError(str(exc)) from None
 

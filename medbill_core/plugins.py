@@ -27,7 +27,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from medbill_core import hookspecs
-from medbill_core.domain.base import problems_from
+from medbill_core.config import section_problem
 from medbill_core.errors import (
     AdapterNotAvailable,
     ConfigurationError,
@@ -145,8 +145,7 @@ class PluginHooks:
             try:
                 self.context.plugin_settings[name] = model.model_validate(raw)
             except ValidationError as exc:
-                detail = "; ".join(f"{field}: {reason}" for field, reason in problems_from(exc))
-                raise ConfigurationError(f"[plugins.{name}]: {detail}") from None
+                raise section_problem(config, f"plugins.{name}", exc) from None
         stray = set(config.plugin_settings) - set(self.enabled)
         for name in sorted(stray):
             log.warning("settings for plugin %s are ignored: it is not enabled", name)
@@ -180,8 +179,8 @@ class PluginHooks:
                 try:
                     adapter.validate_payer_options(payer)
                 except ValidationError as exc:
-                    detail = "; ".join(f"{f}: {r}" for f, r in problems_from(exc))
-                    raise ConfigurationError(f"[payers.{payer.key}] options: {detail}") from None
+                    raise section_problem(self.context.config, f"payers.{payer.key}.options",
+                                          exc) from None
 
     # -- error policy -------------------------------------------------------------------------
     def _call_impl(self, impl: pluggy.HookImpl, hook_name: str, **kwargs: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner, Result
 
@@ -49,6 +50,16 @@ name = "Medicare Part B"
 adapter = "medicare"
 claim_filing_indicator = "MB"
 {extra}"""
+
+
+def narrow_terminal(monkeypatch: Any, columns: int = 80) -> None:
+    """Make the CLI's stdout console behave as a terminal ``columns`` wide, without colour
+    (by default, output that is not a terminal is never wrapped: see cli/common.py)."""
+    from medbill_core.cli import common
+
+    for name, value in (("_force_terminal", True), ("_width", columns), ("_height", 25),
+                        ("_color_system", None)):
+        monkeypatch.setattr(common.console, name, value)
 
 
 def cli(config: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:

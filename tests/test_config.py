@@ -62,8 +62,21 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     ("[medbill]\nlog_level = 'LOUD'\n", "log_level"),
     ("[practice]\nname='X'\nnpi='1234567890'\ntax_id='12-3456789'\n"
      "[practice.address]\nline1='1 A St'\ncity='Town'\nstate='IL'\npostal_code='62701'\n",
-     "practice.npi: Value error, NPI check digit is wrong"),
-    ("[payers.acme]\npayer_id='A1'\nname='Acme'\n", "payers.acme.adapter: Field required"),
+     "[practice] npi: NPI check digit is wrong"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\n", "[payers.acme] adapter: field required"),
+    ("[practice]\nname='X'\nnpi='1234567893'\ntax_id='12-3456789'\n"
+     "[practice.address]\nline1='1 A St'\nstate='IL'\npostal_code='62701'\n",
+     "[practice.address] city: field required"),
+    ("[medbill]\nactor = ''\n", "[medbill] actor: string should have at least 1 character"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
+     "[payers.acme.options.fee_schedule]\n'99213' = 92.505\n",
+     "[payers.acme.options.fee_schedule] 99213: more than two decimal places"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
+     "[payers.acme.options.fee_schedule]\n'99213' = 1e3\n",
+     "[payers.acme.options.fee_schedule] 99213: not an amount"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
+     "[payers.acme.options.fee_schedule]\n'99213' = '12.345'\n",
+     "[payers.acme.options.fee_schedule] 99213: more than two decimal places"),
     ("[payers]\nacme = 3\n", "payers.acme must be a table"),
 ])
 def test_broken_configuration_names_file_and_field(tmp_path: Path, text: str,
@@ -76,13 +89,50 @@ def test_broken_configuration_names_file_and_field(tmp_path: Path, text: str,
     assert raised.value.exit_code == 2
 
 
-def test_missing_file_gives_defaults_unless_required(tmp_path: Path) -> None:
-    config = load_config(tmp_path / "absent.toml", environ={})
+def test_missing_default_file_gives_defaults_unless_required(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config(environ={})
     assert config.plugins == [] and config.practice is None
     with pytest.raises(ConfigurationError, match="no such configuration file"):
-        load_config(tmp_path / "absent.toml", required=True, environ={})
+        load_config(required=True, environ={})
     with pytest.raises(ConfigurationError, match="no \\[practice\\] section"):
         config.require_practice()
+
+
+def test_a_named_configuration_file_that_is_missing_is_an_error(tmp_path: Path) -> None:
+    """``-c nothere.toml`` used to fall back to defaults and create a new empty database."""
+    with pytest.raises(ConfigurationError, match="absent.toml: no such configuration file"):
+        load_config(tmp_path / "absent.toml", environ={})
+    with pytest.raises(ConfigurationError, match="no such configuration file"):
+        load_config(environ={"MEDBILL_CONFIG": str(tmp_path / "absent.toml")})
+    assert not (tmp_path / "medbill.db").exists()
+
+
+def test_fee_schedule_amounts_written_exactly_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
+                           "[payers.acme.options.fee_schedule]\n'99213' = 92.50\n"
+                           "'99214' = '110.00'\n'99215' = 150\n")
+    schedule = load_config(path, environ={}).payers["acme"].options["fee_schedule"]
+    assert [str(value) for value in schedule.values()] == ["92.50", "110.00", "150"]
+
+
+def test_paths_in_the_configuration_are_relative_to_its_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "demo-out"
+    folder.mkdir()
+    (folder / "medbill.toml").write_text(
+        '[medbill]\ndatabase_url = "sqlite:///medbill-demo.db"\n'
+        '[plugins.payer_generic_x12]\ncontrol_numbers_path = "control-numbers.db"\n'
+        '[plugins.statements_pdf]\nfont_path = "/usr/share/fonts/x.ttf"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config("../demo-out/medbill.toml", environ={})
+    assert config.database_url == f"sqlite:///{folder.resolve() / 'medbill-demo.db'}"
+    assert config.plugin_settings["payer_generic_x12"] == {
+        "control_numbers_path": str(folder.resolve() / "control-numbers.db")}
+    assert config.plugin_settings["statements_pdf"] == {"font_path": "/usr/share/fonts/x.ttf"}
 
 
 def test_bad_environment_path_is_named() -> None:
@@ -100,3 +150,12 @@ def test_config_written_as_toml_reads_back_the_same(tmp_path: Path) -> None:
     path.write_text(config_toml(original))
     again = load_config(path, environ={})
     assert again.model_dump(exclude={"source"}) == original.model_dump(exclude={"source"})
+
+
+def test_errors_in_the_default_file_name_it_as_the_user_knows_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(tmp_path, "[payers.acme]\npayer_id='A1'\nname='Acme'\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigurationError) as raised:
+        load_config(environ={})
+    assert str(raised.value) == "medbill.toml: [payers.acme] adapter: field required"

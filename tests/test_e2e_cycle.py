@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -235,3 +236,35 @@ def test_a_crash_between_send_and_record_resends_nothing(tmp_path: Path) -> None
             app.close()
         with sqlite3.connect(clearinghouse.state) as sim:
             assert sim.execute("select count(*) from submissions").fetchone()[0] == len(outcomes)
+
+
+def test_the_demo_configuration_works_from_any_folder_after_the_demo(
+        clean_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths in demo-out/medbill.toml are relative to it, and a simulator started with it
+    accepts its API key (it used to name a key only the demo's own simulator knew)."""
+    from cli_support import cli
+
+    from medbill_core.cli.common import state
+    from medbill_core.config import load_config
+
+    out, summary = clean_run
+    for name in list(os.environ):
+        if name.startswith("MEDBILL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    result = cli(out / "medbill.toml", "claims", "list", "--json", "--limit", "1000")
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == sum(summary["claims_by_state"].values())
+    assert not (tmp_path / "medbill.db").exists() and not (tmp_path / "medbill-demo.db").exists()
+    config = load_config(out / "medbill.toml")
+    assert config.plugin_settings["payer_generic_x12"]["control_numbers_path"] == str(
+        (out / "control-numbers.db").resolve())
+    key = config.plugin_settings["clearinghouse_mock"]["api_key"]
+
+    from medbill_clearinghouse_mock.cli import _accepting_configured_key
+    from medbill_clearinghouse_mock.simulator.config import load_simulator_config
+
+    monkeypatch.setattr(state, "config_path", str(out / "medbill.toml"))
+    assert _accepting_configured_key(load_simulator_config(None)).account_for(key)
+    saved = load_simulator_config(out / "clearinghouse.json")
+    assert saved.account_for(key)

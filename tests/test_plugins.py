@@ -131,7 +131,7 @@ def test_plugin_settings_are_validated_by_the_plugins_model() -> None:
                   plugin_settings={"lineplug": {"greeting": "hi", "retries": "5"}})
     settings = hooks.context.settings_for("lineplug")
     assert (settings.greeting, settings.retries) == ("hi", 5)
-    with pytest.raises(ConfigurationError, match=r"\[plugins.lineplug\]: retries"):
+    with pytest.raises(ConfigurationError, match=r"\[plugins.lineplug\] retries: "):
         start(("lineplug", make_line_plugin()),
               plugin_settings={"lineplug": {"retries": "many"}})
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import BLUECROSS, cli, config_text, ok, one_line_error
+from cli_support import BLUECROSS, cli, config_text, narrow_terminal, ok, one_line_error
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
@@ -767,8 +767,10 @@ def test_cli_exceptions(ar_config: Path, wide: None) -> None:
                                   "claim number not found"]]
 
 
-def test_cli_tables_on_a_narrow_terminal_lose_nothing(ar_config: Path) -> None:
+def test_cli_tables_on_a_narrow_terminal_lose_nothing(ar_config: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """At 80 columns cells wrap or fold but no value is cut off with an ellipsis."""
+    narrow_terminal(monkeypatch, 80)
     for args in (("aging",), ("aging", "--by", "patient"), ("followup",), ("exceptions",)):
         table = ok(ar_config, "ar", *args).stdout
         assert "…" not in table

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -18,13 +17,13 @@ from medbill_core.cli.common import (
     console,
     fail,
     open_app,
+    parse_choice_option,
     parse_date_option,
     parse_money_option,
     print_json,
 )
 from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
-from medbill_core.errors import ValidationFailed
 from medbill_core.privatefiles import private_dir, write_private
 
 payments_app = typer.Typer(help="Patient payments.", no_args_is_help=True)
@@ -36,13 +35,6 @@ collections_app = typer.Typer(help="Follow-up of unpaid patient balances.",
 Account = Annotated[str, typer.Option("--patient", help="Patient account number")]
 
 
-def _amount(text: str, field: str) -> Decimal:
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed("command line", [(field, "not a decimal amount")]) from None
-
-
 ConfirmDate = Annotated[bool, typer.Option(
     "--confirm-date", help="Accept a date further ahead or back than usual")]
 
@@ -52,17 +44,6 @@ PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = 0, 365
 #: A plan's first due date: up to a year ahead, at most a month back (older ones are "late"
 #: from the day they are created).
 PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = 365, 31
-
-
-def _choice(value: str | None, option: str, choices: type[StrEnum]) -> Any:
-    """An option value from a fixed set; anything else is a one-line usage error (exit 2)."""
-    if value is None:
-        return None
-    try:
-        return choices(value.strip().lower())
-    except ValueError:
-        allowed = ", ".join(choice.value for choice in choices)
-        raise fail(f"{option} must be one of: {allowed}", 2) from None
 
 
 @payments_app.command("record")
@@ -90,8 +71,8 @@ def record(
     on = parse_date_option(received, "--received", future_days=PAYMENT_FUTURE_DAYS,
                            past_days=PAYMENT_PAST_DAYS, confirmed=confirm_date,
                            confirm_flag="--confirm-date") or date.today()
-    decision = _choice(overpayment, "--overpayment", Overpayment)
-    kind = _choice(method, "--method", PaymentMethodKind)
+    decision = parse_choice_option(overpayment, "--overpayment", Overpayment)
+    kind = parse_choice_option(method, "--method", PaymentMethodKind)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
@@ -125,7 +106,7 @@ def create(
     """Set up a payment plan whose installments add up exactly to the total."""
     from medbill_core.services.payments import new_plan
 
-    every = _choice(frequency, "--frequency", PlanFrequency)
+    every = parse_choice_option(frequency, "--frequency", PlanFrequency)
     amount = parse_money_option(total, "--total", allow_zero=False)
     first = parse_date_option(start, "--start", future_days=PLAN_FUTURE_DAYS,
                               past_days=PLAN_PAST_DAYS, confirmed=confirm_date,
@@ -300,7 +281,7 @@ def list_plans_command(
     """Payment plans: paid, remaining and the next installment due."""
     from medbill_core.services.payments import PlanStatus, list_plans
 
-    wanted = _choice(status, "--status", PlanStatus)
+    wanted = parse_choice_option(status, "--status", PlanStatus)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id if patient else None

@@ -94,11 +94,13 @@ def sent_command(
     appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
     on: Annotated[str | None, typer.Option(
         "--on", help="The day it was sent, YYYY-MM-DD (default today)")] = None,
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="Accept an --on date in the future")] = False,
 ) -> None:
     """Record that an open appeal went to the payer."""
     from medbill_core.services.appeals import mark_sent
 
-    when = parse_date_option(on, "--on")
+    when = parse_date_option(on, "--on", future_days=0, confirmed=confirm_date)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         appeal = mark_sent(work, appeal_id, when)

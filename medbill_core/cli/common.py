@@ -1,22 +1,32 @@
-"""Shared CLI plumbing: consoles, the error rule, and opening the application.
+"""Shared CLI plumbing: consoles, the error rule, option parsers, output helpers, and
+opening the application.
 
 The error rule: a :class:`~medbill_core.errors.MedbillError` becomes one line on
 stderr and a non-zero exit (its ``exit_code``), never a traceback. Plugin
 commands use :func:`cli_errors` too.
+
+Every command reads its options with the same parsers: :func:`parse_date_option`
+(with plausibility bounds and a ``--confirm-date`` flag), :func:`parse_money_option`,
+:func:`parse_choice_option`. Output goes through :func:`data_table` / :func:`print_table`
+(ids, claim numbers and dates never cut), :func:`warn` (stderr) and :func:`progress`
+(stderr, only on a terminal).
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
+from rich.table import Table
 
 from medbill_core.errors import MedbillError
 from medbill_core.money import to_money
@@ -24,8 +34,47 @@ from medbill_core.money import to_money
 P = ParamSpec("P")
 R = TypeVar("R")
 
-console = Console()
-err_console = Console(stderr=True)
+#: The width of output that is not a terminal (a file, a pipe, a test): wide enough that
+#: tables print every value in full, whatever ``COLUMNS`` or the terminal the process
+#: happens to have been started from.
+UNWRAPPED_WIDTH = 1000
+
+
+class _CliConsole(Console):
+    """A console that wraps long lines only on a terminal: into a file, a pipe or a test,
+    a line stays one line and a table row one row, whatever ``COLUMNS`` or the length of a
+    path in it."""
+
+    unwrapped_width = UNWRAPPED_WIDTH
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        if self.is_terminal:
+            return size
+        return ConsoleDimensions(self.unwrapped_width, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        # a table lays itself out (its title centred over it); soft wrapping is for text
+        if kwargs.get("soft_wrap") is None and any(isinstance(o, Table) for o in objects):
+            kwargs["soft_wrap"] = False
+        super().print(*objects, **kwargs)
+
+    @property  # type: ignore[override]
+    def soft_wrap(self) -> bool:
+        return self._soft_wrap if self._soft_wrap is not None else not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool | None) -> None:
+        self._soft_wrap = value
+
+
+console = _CliConsole(soft_wrap=None)  # type: ignore[arg-type]
+err_console = _CliConsole(stderr=True, soft_wrap=None)  # type: ignore[arg-type]
 
 
 class CliState:
@@ -76,12 +125,20 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
                          confirm_flag: str = "--confirm-date") -> None:
     """Refuse (exit 2) a date further ahead or back than the option allows."""
     today = date.today()
+
+    def days(count: int) -> str:
+        return f"{count} day" if count == 1 else f"{count} days"
+
     if future_days is not None and (when - today).days > future_days:
-        raise fail(f"{option} {when.isoformat()} is {(when - today).days} days in the future; "
+        raise fail(f"{option} {when.isoformat()} is {days((when - today).days)} in the future; "
                    f"check it, or pass {confirm_flag} if it is right", 2)
     if past_days is not None and (today - when).days > past_days:
-        raise fail(f"{option} {when.isoformat()} is {(today - when).days} days in the past; "
+        raise fail(f"{option} {when.isoformat()} is {days((today - when).days)} in the past; "
                    f"check it, or pass {confirm_flag} if it is right", 2)
+
+
+#: No amount a practice types is this large; a bigger one is a slip of the keyboard.
+MAX_AMOUNT = Decimal("99999999.99")
 
 
 def parse_money_option(value: str | None, option: str, *, allow_zero: bool = True,
@@ -100,18 +157,86 @@ def parse_money_option(value: str | None, option: str, *, allow_zero: bool = Tru
         raise fail(f"{option} must not be negative", 2)
     if amount == 0 and not allow_zero:
         raise fail(f"{option} must be more than 0.00", 2)
+    if abs(amount) > MAX_AMOUNT:
+        raise fail(f"{option} is more than {MAX_AMOUNT:,}: check it", 2)
     return amount
 
 
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_choice_option(value: str | None, option: str, choices: type[E]) -> E | None:
+    """One of an enum's values (case-insensitive); anything else is a usage error (exit 2)."""
+    if value is None:
+        return None
+    wanted = value.strip().lower()
+    for choice in choices:
+        if str(choice.value).lower() == wanted:
+            return choice
+    allowed = ", ".join(str(choice.value) for choice in choices)
+    raise fail(f"{option} must be one of {allowed}, got {value!r}", 2)
+
+
+#: The largest whole number a command accepts (a PostgreSQL ``integer`` id): a bigger one
+#: is a typo, and would otherwise overflow the database driver or date arithmetic.
+MAX_WHOLE_NUMBER = 2**31 - 1
+
+
+def _parameter_label(name: str) -> str:
+    """How the user typed the parameter ``name``: its option (``--claim``) or METAVAR."""
+    ctx = click_context()
+    for param in getattr(getattr(ctx, "command", None), "params", ()):
+        if param.name == name:
+            opts = getattr(param, "opts", None) or [name]
+            return opts[0] if param.param_type_name == "option" else name.upper()
+    return name
+
+
+def click_context() -> Any:
+    from typer._click.globals import get_current_context  # typer vendors click
+
+    return get_current_context(silent=True)
+
+
+def _check_whole_numbers(kwargs: dict[str, Any]) -> None:
+    for name, value in kwargs.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if (isinstance(item, int) and not isinstance(item, bool)
+                    and abs(item) > MAX_WHOLE_NUMBER):
+                raise fail(f"{_parameter_label(name)}: {item} is too large "
+                           f"(at most {MAX_WHOLE_NUMBER})", 2)
+
+
 def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn domain errors raised by a command into one line and an exit code."""
+    """Turn errors a user can fix into one line and an exit code, never a traceback.
+
+    Domain errors keep their message and exit code. Besides them: a whole number too large
+    for the database (exit 2); a file or folder that cannot be read or written (exit 1,
+    naming the path and the system's reason); a record that fails validation (exit 1,
+    naming fields, never values: they may be PHI).
+    """
+    from pydantic import ValidationError
+
+    from medbill_core.domain.base import problems_from
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _check_whole_numbers(kwargs)
         try:
             return function(*args, **kwargs)
         except MedbillError as exc:
             raise fail(exc.message, exc.exit_code) from None
+        except ValidationError as exc:
+            detail = "; ".join(f"{field}: {reason}" for field, reason in problems_from(exc))
+            raise fail(f"{exc.title}: {detail}") from None
+        except OverflowError:
+            raise fail("a number or date given is out of range", 2) from None
+        except BrokenPipeError:
+            raise  # `medbill ... | head`: the reader left; nothing to report
+        except OSError as exc:
+            if isinstance(exc, ConnectionError) or exc.filename is None:
+                raise fail(f"{exc.strerror or type(exc).__name__}") from None
+            raise fail(f"{exc.filename}: {exc.strerror or 'cannot be used'}") from None
 
     return wrapper
 
@@ -133,6 +258,97 @@ def open_app(*, upgrade: bool = False) -> Any:
     if not upgrade:
         app.database.require_current()
     return app
+
+
+#: Words naming columns whose values are looked up or copied (claim numbers, ids, dates):
+#: :func:`data_table` never wraps or cuts them.
+KEY_COLUMN_WORDS = ("id", "claim", "number", "account", "date", "dos", "due", "trace", "npi",
+                    "code", "as of", "plan", "installment", "submission", "document", "check",
+                    "reference", "payer", "patient", "mbi", "member")
+
+
+def data_table(*columns: str, title: str | None = None,
+               keys: Iterable[str] | None = None, numeric: Iterable[str] = ()) -> Table:
+    """A table for :func:`print_table`: ``keys`` columns (default: those whose names hold a
+    :data:`KEY_COLUMN_WORDS` word) are never wrapped or cut; other columns wrap.
+    ``numeric`` columns are right-aligned."""
+    key_set = set(keys) if keys is not None else {
+        name for name in columns if any(word in name.lower().replace("_", " ").split()
+                                        or word == name.lower() for word in KEY_COLUMN_WORDS)}
+    numeric_set = set(numeric)
+    table = Table(title=title)
+    for name in columns:
+        if name in key_set:
+            table.add_column(name, no_wrap=True, overflow="ignore",
+                             justify="right" if name in numeric_set else "left")
+        else:
+            table.add_column(name, overflow="fold",
+                             justify="right" if name in numeric_set else "left")
+    return table
+
+
+def _cell_width(cell: Any) -> int:
+    from rich.text import Text
+
+    if isinstance(cell, Text):
+        return cell.cell_len
+    if isinstance(cell, str):
+        return Text.from_markup(cell).cell_len
+    return 0
+
+
+def print_table(table: Table, target: Console | None = None) -> None:
+    """Print ``table`` without cutting what must stay whole.
+
+    On a terminal, columns that do not wrap (claim numbers, ids, dates) get the width of
+    their longest value and the other columns share what is left. Into a file or a pipe
+    the table is printed at its natural width, every value in full, whatever ``COLUMNS``.
+    """
+    from rich.measure import Measurement
+
+    out = target or console
+    for column in table.columns:
+        if column.no_wrap:
+            widest = max([_cell_width(cell) for cell in column.cells]
+                         + [_cell_width(column.header)], default=0)
+            column.min_width = max(column.min_width or 0, widest)
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = Measurement.get(out, out.options.update_width(100_000), table).maximum
+    if isinstance(out, _CliConsole):
+        saved = out.unwrapped_width
+        out.unwrapped_width = max(natural, saved)
+        try:
+            out.print(table, crop=False)
+        finally:
+            out.unwrapped_width = saved
+        return
+    saved = out.width
+    out.width = max(natural, saved)  # print(width=) cannot exceed the console's width
+    try:
+        out.print(table, crop=False)
+    finally:
+        out.width = saved
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, one line: print it before or after a table, never in between."""
+    print_problem(message, "[yellow]warning:[/]")
+
+
+@contextmanager
+def progress(description: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr while a long command works, only when stderr is a
+    terminal (files, pipes and tests get nothing). Yields ``advance(n)``."""
+    from rich.progress import Progress
+
+    if not err_console.is_terminal:
+        yield lambda _steps=1: None
+        return
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda steps=1: bar.advance(task, steps)
 
 
 def print_json(data: Any) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 
 import typer
+from typer._click import exceptions as click_errors  # typer vendors click: its classes
+from typer._click.core import Command, Context
+from typer.core import TyperGroup
 
 from medbill_core.cli import (
     accounts_cmd,
@@ -27,6 +32,50 @@ from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
 
 CORE_COMMANDS = {"init", "plugins", "demo"}
+#: Stand-alone utilities: a broken configuration does not stop them (nor plugins' additions
+#: to them, such as ``validate mbi``).
+CONFIG_FREE_COMMANDS = {"validate"}
+#: Exit code of the last-resort guard in :func:`run` (EX_SOFTWARE: an internal error).
+INTERNAL_ERROR_EXIT = 70
+#: Set to see the traceback the last-resort guard hides (for a bug report).
+TRACEBACK_ENV = "MEDBILL_TRACEBACK"
+
+
+class MedbillGroup(TyperGroup):
+    """The root command. Usage errors (a missing option, a bad choice, a file that does not
+    exist) follow the same rule as every other error: one line on stderr, exit 2. Typer's
+    boxed, width-wrapped panel would break a message across lines (and tests reading it)."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        try:
+            result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
+                                  standalone_mode=False, **extra)
+        except click_errors.ClickException as exc:
+            if not standalone_mode:
+                raise
+            if type(exc).__name__ != "NoArgsIsHelpError":  # its help is already printed
+                print_problem(usage_error_line(exc))
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            print_problem("aborted")
+            sys.exit(1)
+        if not standalone_mode:
+            return result
+        # non-standalone click returns the exit code of a typer.Exit, else the command's value
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def usage_error_line(exc: click_errors.ClickException) -> str:
+    """A click error as one line, pointing at the command's help."""
+    message = " ".join(exc.format_message().split())
+    ctx: Context | None = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    return f"{message} (see '{ctx.command_path} --help')"
 
 
 def _root(config: Annotated[str | None, typer.Option(
@@ -36,31 +85,42 @@ def _root(config: Annotated[str | None, typer.Option(
     state.config_path = config
 
 
+def _own(group: typer.Typer) -> typer.Typer:
+    """A copy of a module's command group for one application: plugins add commands to
+    groups (``validate mbi``), and must not change the module's (shared) instance."""
+    import copy
+
+    own = copy.copy(group)
+    own.registered_commands = list(group.registered_commands)
+    own.registered_groups = list(group.registered_groups)
+    return own
+
+
 def build_app() -> typer.Typer:
     """The root application with the core's commands (plugins add theirs in :func:`run`)."""
-    app = typer.Typer(no_args_is_help=True, add_completion=False,
+    app = typer.Typer(cls=MedbillGroup, no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False, rich_markup_mode="rich")
     app.callback()(_root)
     app.command("init")(init_cmd.init)
-    app.add_typer(plugins_cmd.app, name="plugins")
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(patients_cmd.app, name="patients")
-    app.add_typer(patients_cmd.coverages_app, name="coverages")
-    app.add_typer(patients_cmd.providers_app, name="providers")
-    app.add_typer(guarantors_cmd.app, name="guarantors")
-    app.add_typer(claims_cmd.app, name="claims")
-    app.add_typer(cycle_cmd.eligibility_app, name="eligibility")
-    app.add_typer(cycle_cmd.responses_app, name="responses")
-    app.add_typer(cycle_cmd.remit_app, name="remit")
-    app.add_typer(accounts_cmd.payments_app, name="payments")
-    app.add_typer(accounts_cmd.plans_app, name="plans")
-    app.add_typer(accounts_cmd.statements_app, name="statements")
-    app.add_typer(accounts_cmd.collections_app, name="collections")
-    app.add_typer(receivables_cmd.app, name="ar")
-    app.add_typer(appeals_cmd.app, name="appeals")
-    app.add_typer(denials_cmd.app, name="denials")
-    app.add_typer(fees_cmd.fees_app, name="fees")
-    app.add_typer(fees_cmd.chargemaster_app, name="chargemaster")
+    app.add_typer(_own(plugins_cmd.app), name="plugins")
+    app.add_typer(_own(db_cmd.app), name="db")
+    app.add_typer(_own(patients_cmd.app), name="patients")
+    app.add_typer(_own(patients_cmd.coverages_app), name="coverages")
+    app.add_typer(_own(patients_cmd.providers_app), name="providers")
+    app.add_typer(_own(guarantors_cmd.app), name="guarantors")
+    app.add_typer(_own(claims_cmd.app), name="claims")
+    app.add_typer(_own(cycle_cmd.eligibility_app), name="eligibility")
+    app.add_typer(_own(cycle_cmd.responses_app), name="responses")
+    app.add_typer(_own(cycle_cmd.remit_app), name="remit")
+    app.add_typer(_own(accounts_cmd.payments_app), name="payments")
+    app.add_typer(_own(accounts_cmd.plans_app), name="plans")
+    app.add_typer(_own(accounts_cmd.statements_app), name="statements")
+    app.add_typer(_own(accounts_cmd.collections_app), name="collections")
+    app.add_typer(_own(receivables_cmd.app), name="ar")
+    app.add_typer(_own(appeals_cmd.app), name="appeals")
+    app.add_typer(_own(denials_cmd.app), name="denials")
+    app.add_typer(_own(fees_cmd.fees_app), name="fees")
+    app.add_typer(_own(fees_cmd.chargemaster_app), name="chargemaster")
     app.command("estimate")(accounts_cmd.estimate_command)
     app.command("audit")(audit_cmd.audit)
     app.command("demo")(demo_cmd.demo)
@@ -78,7 +138,7 @@ def _add_optional_apps(app: typer.Typer) -> None:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError:
             continue
-        app.add_typer(module.app, name=command)
+        app.add_typer(_own(module.app), name=command)
 
 
 def _config_option(argv: list[str]) -> str | None:
@@ -106,29 +166,129 @@ def _first_command(argv: list[str]) -> str | None:
     return None
 
 
+def _command_words(argv: list[str]) -> list[str]:
+    """The words naming the command (``["validate", "mbi", "X"]``), root options skipped."""
+    words: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in ("--config", "-c") and not words:
+            skip = True
+        elif arg.startswith("-"):
+            if words:
+                break  # the command's own options: its path is complete
+        else:
+            words.append(arg)
+    return words
+
+
+def _missing_path(app: typer.Typer, words: list[str]) -> tuple[str, ...] | None:
+    """The command path the words ask for when ``app`` has no such command, else None."""
+    node: Command = typer.main.get_command(app)
+    for index, word in enumerate(words):
+        commands = getattr(node, "commands", None)
+        if commands is None:
+            return None  # a leaf command: the rest are its arguments
+        child = commands.get(word)
+        if child is None:
+            return tuple(words[:index + 1])
+        node = child
+    return None
+
+
+def _plugins_providing(path: tuple[str, ...], enabled: Sequence[str]) -> list[tuple[str, Any]]:
+    """Installed plugins, not enabled, whose ``medbill_register_commands`` adds ``path``.
+    Only asked when a command is missing, so plugins are imported only then."""
+    from medbill_core.loading import installed_plugins, load_enabled
+
+    found = []
+    for plugin in installed_plugins():
+        if plugin.name in enabled:
+            continue
+        try:
+            [(name, module)] = load_enabled([plugin.name])
+        except Exception:  # a broken plugin only fails to offer its commands
+            continue
+        register = getattr(module, "medbill_register_commands", None)
+        if register is None:
+            continue
+        scratch = build_app()
+        try:
+            register(app=scratch)
+        except Exception:  # same: it cannot be offered
+            continue
+        if _missing_path(scratch, list(path)) is None:
+            found.append((name, register))
+    return found
+
+
 def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
     """Let enabled plugins add commands. A broken configuration only matters to commands
-    that need it: ``init`` and ``plugins`` still run, so a user can repair it."""
+    that need it: ``init`` and ``plugins`` still run, so a user can repair it.
+
+    A command of a plugin that is installed but not enabled is named as such (instead of
+    "No such command"); without any configuration file, the plugin's commands are offered
+    as they are (``medbill x12 parse``, ``medbill validate mbi``: stand-alone utilities).
+    """
     from medbill_core.config import load_config
     from medbill_core.plugins import PluginHooks
 
     command = _first_command(argv)
     config_value = _config_option(argv)
+    config = None
     try:
         config = load_config(config_value)
-        if not config.plugins:
-            return
-        PluginHooks.start(config).register_commands(app=app)
+        if config.plugins:
+            PluginHooks.start(config).register_commands(app=app)
     except MedbillError as exc:
         if command in CORE_COMMANDS or command is None:
             return
-        print_problem(exc.message)
-        raise SystemExit(exc.exit_code) from None
+        if command not in CONFIG_FREE_COMMANDS:
+            print_problem(exc.message)
+            raise SystemExit(exc.exit_code) from None
+    path = _missing_path(app, _command_words(argv))
+    if path is None:
+        return
+    providers = _plugins_providing(path, config.plugins if config else [])
+    if not providers:
+        return  # click says "No such command" in one line
+    if config is None or config.source is None:
+        for _name, register in providers:
+            register(app=app)
+        return
+    name = providers[0][0]
+    print_problem(f"'{' '.join(path)}' comes from plugin {name}, installed but not enabled "
+                  f"in {config_value or config.source.name}: add \"{name}\" to plugins in "
+                  "[medbill] (see 'medbill plugins list')")
+    raise SystemExit(2)
+
+
+def application(argv: list[str]) -> typer.Typer:
+    """The whole command line for ``argv``: core commands and those of enabled plugins."""
+    app = build_app()
+    register_plugin_commands(app, argv)
+    return app
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    The last-resort guard: an exception no command turned into a one-line error is a bug,
+    but the user still gets one line (the exception's type only: its text may hold PHI)
+    and exit 70, never a traceback. Tests call the commands without this guard, so a bug
+    still fails them with its traceback.
+    """
     argv = sys.argv[1:]
-    app = build_app()
-    register_plugin_commands(app, argv)
-    app()
+    try:
+        application(argv)(prog_name="medbill")
+    except KeyboardInterrupt:
+        print_problem("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print_problem(f"internal error ({type(exc).__name__}): the command stopped, its open "
+                      f"transaction was rolled back; set {TRACEBACK_ENV}=1 to see where, "
+                      "and report it")
+        sys.exit(INTERNAL_ERROR_EXIT)

@@ -7,9 +7,15 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, load_cli_config, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    data_table,
+    load_cli_config,
+    print_json,
+    print_table,
+    warn,
+)
 from medbill_core.hookspecs import PROJECT_NAME
 from medbill_core.loading import installed_plugins
 
@@ -51,9 +57,8 @@ def list_plugins(
     if as_json:
         print_json({"plugins": rows, "enabled_but_not_installed": missing})
         return
-    table = Table(title="medbill plugins")
-    for column in ("name", "enabled", "version", "hooks"):
-        table.add_column(column)
+    table = data_table("name", "enabled", "version", "hooks", title="medbill plugins",
+                       keys=("name", "version"))
     for row in rows:
         if row["error"]:
             hooks_text = f"[red]import failed: {escape(row['error'])}[/]"
@@ -61,6 +66,6 @@ def list_plugins(
             hooks_text = ", ".join(h.removeprefix("medbill_") for h in row["hooks"]) or "-"
         table.add_row(row["name"], "yes" if row["enabled"] else "no", row["version"] or "?",
                       hooks_text)
-    console.print(table)
+    print_table(table)
     for name in missing:
-        console.print(f"[red]enabled but not installed:[/] {name}")
+        warn(f"enabled but not installed: {name}")

@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import Medbill
+from medbill_core.cli.common import data_table, print_table, progress
 from medbill_core.config import MedbillConfig, config_toml
 from medbill_core.demo.data import (
     PAYERS,
@@ -99,6 +98,25 @@ def demo_config(out: Path, base_url: str, api_key: str,
         })
 
 
+#: Where ``medbill clearinghouse serve`` listens by default: the demo's saved configuration
+#: points there, since the demo's own simulator (on a free port) stops with the demo.
+SIMULATOR_URL = "http://127.0.0.1:8035"
+
+
+def saved_demo_config(api_key: str) -> MedbillConfig:
+    """The configuration the demo leaves in its folder: paths relative to that folder (the
+    loader resolves them against the file), so ``medbill -c demo-out/medbill.toml ...``
+    works from any working directory and after the folder is moved."""
+    return MedbillConfig(
+        database_url="sqlite:///medbill-demo.db",
+        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
+        actor="demo", practice=PRACTICE, payers=demo_payers(),
+        plugin_settings={
+            "clearinghouse_mock": {"base_url": SIMULATOR_URL, "api_key": api_key},
+            "payer_generic_x12": {"control_numbers_path": "control-numbers.db"},
+        })
+
+
 def _with_rejection(patients: list[DemoPatient]) -> list[DemoPatient]:
     """One commercial patient's member ID is mistyped at registration: the payer rejects."""
     for demo in patients:
@@ -121,8 +139,7 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
             coverages = [work.patients.add_coverage(patient.id, c) for c in demo.coverages]
             stored.append((patient, coverages))
     claim_ids: list[int] = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("creating claims", total=claims)
+    with progress("creating claims", claims) as advance:
         for start in range(0, claims, 500):
             with app.unit_of_work() as work:
                 for number in range(start + 1, min(claims, start + 500) + 1):
@@ -135,19 +152,18 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
                         claim = claim.model_copy(update={
                             "referring_provider_npi": PROVIDERS[1].npi})
                     claim_ids.append(work.claims.create(claim).id)
-                    progress.advance(task)
+                    advance(1)
     return [p.id for p, _ in stored], claim_ids
 
 
 def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) -> Counter[str]:
     results: Counter[str] = Counter()
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("checking eligibility (270/271)", total=len(patient_ids))
+    with progress("checking eligibility (270/271)", len(patient_ids)) as advance:
         for patient_id in patient_ids:
             with app.unit_of_work() as work:
                 patient = work.patients.get(patient_id)
                 coverages = work.patients.coverages(patient_id)
-            progress.advance(task)
+            advance(1)
             if not coverages:
                 results["self-pay"] += 1
                 continue
@@ -283,20 +299,23 @@ def summarize(app: Medbill) -> dict[str, Any]:
 
 
 def print_summary(summary: dict[str, Any], report: DemoReport, console: Console) -> None:
-    steps = Table("step", "result", title="revenue cycle")
+    steps = data_table("step", "result", title="revenue cycle", keys=("step",))
     for step, detail in report.steps:
         steps.add_row(step, detail)
-    console.print(steps)
-    states = Table("state", "claims", title="claims by state")
+    print_table(steps, console)
+    states = data_table("state", "claims", title="claims by state", keys=("state", "claims"),
+                        numeric=("claims",))
     for state, count in summary["claims_by_state"].items():
         states.add_row(state, str(count))
-    money = Table("", "amount", title="money")
+    money = data_table("", "amount", title="money", keys=("", "amount"), numeric=("amount",))
     for key, value in summary["money"].items():
         money.add_row(key.replace("_", " "), value)
-    ar = Table("payer", "insurance A/R", title="A/R by payer")
+    ar = data_table("payer", "insurance A/R", title="A/R by payer",
+                    keys=("payer", "insurance A/R"), numeric=("insurance A/R",))
     for key, value in summary["ar_by_payer"].items():
         ar.add_row(key, value)
-    console.print(states, money, ar)
+    for table in (states, money, ar):
+        print_table(table, console)
     console.print(f"ledger balanced: {summary['ledger_balanced']}; files: {summary['files']}")
 
 
@@ -318,7 +337,10 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
         config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
-        write_private(out / "medbill.toml", config_toml(config))
+        write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
+        # and `medbill -c demo-out/medbill.toml clearinghouse serve --simulator-config
+        # demo-out/clearinghouse.json --state demo-out/clearinghouse-state.db` continue it
+        write_private(out / "clearinghouse.json", clearinghouse.config_json())
         app = Medbill.open(config, upgrade=True)
         try:
             patient_ids, claim_ids = load_data(app, claims, console)

@@ -55,7 +55,14 @@ class DemoClearinghouse:
         for stale in out.glob("clearinghouse-state.db*"):
             stale.unlink()
         self.state = state
-        self.server = BackgroundServer(simulator_config(faults), state)
+        self.config = simulator_config(faults)
+        self.server = BackgroundServer(self.config, state)
+
+    def config_json(self) -> str:
+        """The simulator configuration as ``clearinghouse serve --simulator-config`` reads it."""
+        import json
+
+        return json.dumps(self.config.model_dump(mode="json"), indent=2) + "\n"
 
     def __enter__(self) -> DemoClearinghouse:
         self.server.start()

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from medbill_core.errors import ValidationFailed
+from medbill_core.money import MONEY_INPUT
 
 
 class DomainModel(BaseModel):
@@ -70,8 +71,11 @@ def validate_record(model: type[DomainModel], data: Any, *, record: str) -> Any:
     """Validate ``data`` as ``model``; on failure raise a PHI-safe :class:`ValidationFailed`.
 
     :param record: how to name the record in the message, e.g. ``"row 3"``.
+
+    The data is input: its amounts are read strictly (more than two decimal places or an
+    exponent are refused, never rounded; see :func:`medbill_core.money.parse_money_input`).
     """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={MONEY_INPUT: True})
     except ValidationError as exc:
         raise ValidationFailed(record, problems_from(exc)) from None

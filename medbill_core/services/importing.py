@@ -158,7 +158,8 @@ def read_rows(path: Path, file_format: str | None = None, *,
                     seen.add(name)
                 yield from enumerate(reader, start=2)
         elif kind == "json":
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # exact decimals: 12.345 must be refused as an amount, not rounded via a float
+            data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
             if not isinstance(data, list):
                 raise ValidationFailed(path.name, [("(file)", "expected a JSON list of records")])
             for number, item in enumerate(data, start=1):
