@@ -407,12 +407,23 @@ _CLEARINGHOUSE_DISABLED = '''\
 '''
 
 
+_X12_CONTROL_NUMBERS = '''\
+# Interchange (ISA13) and group (GS06) control numbers are remembered in this file, so a
+# later run never reuses one (payers reject a repeated control number as a duplicate).
+[plugins.payer_generic_x12]
+control_numbers_path = "control-numbers.db"
+
+'''
+
+
 def starter_config(plugins: list[str], actor: str = "medbill") -> str:
     """The text ``medbill init`` writes, enabling ``plugins``: ready to submit claims to
     the clearinghouse simulator once the practice's own values are filled in."""
     quoted = ", ".join(f'"{name}"' for name in plugins)
     clearinghouse = (_CLEARINGHOUSE_ENABLED if "clearinghouse_mock" in plugins
                      else _CLEARINGHOUSE_DISABLED)
+    if "payer_generic_x12" in plugins:
+        clearinghouse = _X12_CONTROL_NUMBERS + clearinghouse
     return STARTER_TOML.format(plugins=quoted, actor=actor, clearinghouse=clearinghouse)
 
 

@@ -32,14 +32,19 @@ S = ClaimState
 
 ALLOWED_TRANSITIONS: dict[ClaimState, frozenset[ClaimState]] = {
     S.DRAFT: frozenset({S.VALIDATED, S.VOIDED, S.DELETED}),
-    S.VALIDATED: frozenset({S.DRAFT, S.QUEUED, S.SUBMITTED, S.VOIDED, S.DELETED}),
+    # a self-pay claim is billed to the patient, not sent
+    S.VALIDATED: frozenset({S.DRAFT, S.QUEUED, S.SUBMITTED, S.PATIENT_BALANCE, S.VOIDED,
+                            S.DELETED}),
     # An answer from the payer proves the batch left even if the send was never recorded
     # (a crash between sending and marking): a queued claim may take it directly.
-    S.QUEUED: frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED, S.REJECTED}),
-    S.SUBMITTED: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.ACCEPTED}),
-    S.ACKNOWLEDGED: frozenset({S.ACCEPTED, S.REJECTED}),
+    # ... and CLOSED from any of these: a void request (frequency 8) is closed when the payer's
+    # reversal of the original arrives, whether or not its 277CA came first.
+    S.QUEUED: frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ACCEPTED, S.REJECTED, S.CLOSED}),
+    S.SUBMITTED: frozenset({S.ACKNOWLEDGED, S.REJECTED, S.ACCEPTED, S.CLOSED}),
+    S.ACKNOWLEDGED: frozenset({S.ACCEPTED, S.REJECTED, S.CLOSED}),
     S.REJECTED: frozenset({S.DRAFT, S.VOIDED}),
-    S.ACCEPTED: frozenset({S.PAID, S.PARTIALLY_PAID, S.DENIED, S.REPLACED, S.VOIDED}),
+    S.ACCEPTED: frozenset({S.PAID, S.PARTIALLY_PAID, S.DENIED, S.REPLACED, S.VOIDED,
+                           S.CLOSED}),
     S.PAID: frozenset({S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED, S.REPLACED, S.VOIDED}),
     S.PARTIALLY_PAID: frozenset({S.PAID, S.PATIENT_BALANCE, S.CLOSED, S.ACCEPTED, S.DENIED,
                                  S.REPLACED, S.VOIDED}),

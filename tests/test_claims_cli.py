@@ -460,8 +460,10 @@ def test_submitting_a_named_claim_that_is_not_validated_says_why(config: Path,
         "error: claim CLM-1: state: draft: only validated claims are submitted (scrub a draft "
         "first: medbill claims scrub)")
     move(config, "CLM-2", ClaimState.VALIDATED)
-    assert one_line_error(cli(config, "claims", "submit", "--claim", "2")) == (
-        "error: claim CLM-2: payer_key: self-pay: nothing to send to a payer")
+    # a self-pay claim is not sent anywhere: it is billed to the patient (statements)
+    ok(config, "claims", "submit", "--claim", "2")
+    assert (show(config, "CLM-2")["state"], show(config, "CLM-2")["next_actor"]) == (
+        "patient_balance", "patient")
     assert one_line_error(cli(config, "claims", "submit", "--claim", "CLM-9")) == (
         "error: claim number CLM-9 not found")
 

@@ -50,15 +50,19 @@ def list_command(
         print_json([item.as_json(today) for item in items])
         return
     table = Table(title=f"{len(items)} denials as of {today}")
-    for name in ("id", "claim", "payer", "code"):
-        table.add_column(name, overflow="fold", justify="right" if name == "id" else "left")
+    from medbill_core.codesets.explain import brief_adjustment
+
+    for name in ("id", "claim", "payer", "code", "meaning"):
+        table.add_column(name, overflow="fold", justify="right" if name == "id" else "left",
+                         no_wrap=name == "claim")
     table.add_column("amount", justify="right")
     for name in ("action", "status", "deadline", "left", "rule"):
         table.add_column(name, overflow="fold", justify="right" if name == "left" else "left")
     for item in items:
         left = item.days_left(today)
         table.add_row(str(item.id), escape(item.claim_number), escape(item.payer_key),
-                      item.code, str(item.amount), item.action, item.status.value,
+                      item.code, brief_adjustment(item.code), str(item.amount), item.action,
+                      item.status.value,
                       str(item.appeal_deadline or "?"), "?" if left is None else str(left),
                       escape(item.rule))
     console.print(table)

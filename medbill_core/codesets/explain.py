@@ -93,6 +93,18 @@ def explain_adjustment(printed: str, on: date | None = None) -> str:
     return explain_carc(group, reason, on)
 
 
+def brief_adjustment(printed: str, on: date | None = None, width: int = 60) -> str:
+    """The first sentence of an adjustment's CARC meaning, for a table cell beside the code:
+    ``"CO-96"`` -> ``"Non-covered charge(s)"`` (the whole text is in ``--json``)."""
+    text = printed.strip().upper().replace(" ", "-")
+    reason = text.rpartition("-")[2]
+    meaning = _known(CodeSystem.CARC, reason, on)
+    if not meaning:
+        return "not in medbill's CARC list"
+    first = meaning.split(". ", 1)[0].rstrip(".")
+    return first if len(first) <= width else first[:width - 1].rstrip() + "…"
+
+
 def explain_rarc(code: str, on: date | None = None) -> str:
     """A remittance advice remark code: ``"N130"`` -> ``"N130 Consult plan benefit ..."``."""
     norm = code.strip().upper()

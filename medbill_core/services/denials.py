@@ -84,8 +84,11 @@ class Denial:
 
     def as_json(self, as_of: date | None = None) -> dict[str, Any]:
         """Without the note (free text)."""
+        from medbill_core.codesets.explain import explain_adjustment
+
         return {"id": self.id, "claim_id": self.claim_id, "claim_number": self.claim_number,
                 "claim_state": self.claim_state, "payer": self.payer_key, "code": self.code,
+                "meaning": explain_adjustment(self.code),
                 "amount": str(self.amount), "action": self.action, "rule": self.rule,
                 "denied_on": self.denied_on.isoformat(), "status": self.status.value,
                 "appeal_deadline": self.appeal_deadline.isoformat()

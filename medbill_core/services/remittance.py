@@ -74,7 +74,7 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import NotFound
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.lifecycle import ALLOWED_TRANSITIONS
+from medbill_core.lifecycle import ALLOWED_TRANSITIONS, PENDING_AT_PAYER
 from medbill_core.money import ZERO, total
 from medbill_core.services.denials import close_replaced, record_kept_open
 from medbill_core.services.fees import contract_underpayments
@@ -499,13 +499,19 @@ def _reverse_voided_charges(work: UnitOfWork, claim: Claim, account_id: int, key
     account (until then the account shows what the payer paid as still standing, and no
     credit). Charges already reversed (a void of a claim the payer never answered) are left."""
     charges = work.ledger.totals(claim_id=account_id).charges
-    if charges <= ZERO:
-        return
-    work.ledger.post(f"{key}:void", "835", [LedgerLine(
-        EntryKind.CHARGE, -charges, patient_id=claim.patient_id, claim_id=account_id,
-        payer_key=claim.payer_key, bucket=Bucket.INSURANCE)],
-        effective_date=when, memo="voided claim: charges reversed with the payer's reversal",
-        allow_credit=True)
+    if charges > ZERO:
+        work.ledger.post(f"{key}:void", "835", [LedgerLine(
+            EntryKind.CHARGE, -charges, patient_id=claim.patient_id, claim_id=account_id,
+            payer_key=claim.payer_key, bucket=Bucket.INSURANCE)],
+            effective_date=when, memo="voided claim: charges reversed with the payer's reversal",
+            allow_credit=True)
+    # the void request (frequency 8) has done its work: nobody owes anything on it any more
+    requests = work.session.scalars(select(ClaimRow.id).where(
+        ClaimRow.replaces_claim_id == claim.id, ClaimRow.frequency == "8",
+        ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER])))
+    for request_id in list(requests):
+        work.claims.transition(request_id, ClaimState.CLOSED,
+                               reason=f"the payer reversed {claim.claim_number}")
 
 
 def _adapter_findings(work: UnitOfWork, claim: Claim,

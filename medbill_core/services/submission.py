@@ -62,7 +62,9 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
                     payer_key: str | None = None) -> list[int]:
     """Encode validated claims into outbox files; returns the new submission ids.
 
-    Self-pay claims are never sent. A payer without a channel is an error naming it.
+    Self-pay claims are never sent: a validated one is billed to the patient instead (it
+    moves to ``patient_balance``, where statements pick it up). A payer without a channel
+    is an error naming it.
     """
     hooks = work.app.hooks
     wanted = set(claim_ids) if claim_ids is not None else None
@@ -72,13 +74,14 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
             raise ValidationFailed(f"claim {claim.claim_number}", [(
                 "state", f"{claim.state.label}: only validated claims are submitted (scrub "
                 "a draft first: medbill claims scrub)")])
-        if claim.payer_key is None:
-            raise ValidationFailed(f"claim {claim.claim_number}", [(
-                "payer_key", "self-pay: nothing to send to a payer")])
     by_payer: dict[str, list[int]] = defaultdict(list)
     for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
                                   limit=10**9):
-        if claim.payer_key is None or (wanted is not None and claim.id not in wanted):
+        if wanted is not None and claim.id not in wanted:
+            continue
+        if claim.payer_key is None:  # its charges are the patient's from the start
+            work.claims.transition(claim.id, ClaimState.PATIENT_BALANCE,
+                                   reason="self-pay: billed to the patient")
             continue
         by_payer[claim.payer_key].append(claim.id)
     created: list[int] = []
