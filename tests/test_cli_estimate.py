@@ -51,6 +51,9 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+#: a date of service in 2026 (the 2026 fee schedule), far enough back to need --confirm-date
+ON = ("--date", "2026-03-02", "--confirm-date")
+
 def estimate_json(config: Path, *args: str) -> dict:
     return json.loads(ok(config, "estimate", "--patient", "M1", "--json", *args).stdout)
 
@@ -65,7 +68,7 @@ def estimate_json(config: Path, *args: str) -> dict:
 def test_bad_service_amounts_and_units_are_usage_errors(config: Path, service: str,
                                                         named: str) -> None:
     line = one_line_error(cli(config, "estimate", "--patient", "M1", "--service", service,
-                              "--date", "2026-03-02", "--no-eligibility"), 2)
+                              *ON, "--no-eligibility"), 2)
     assert named in line
 
 
@@ -76,7 +79,7 @@ def test_bad_service_amounts_and_units_are_usage_errors(config: Path, service: s
 ])
 def test_unknown_codes_are_refused(config: Path, code: str, why: str) -> None:
     line = one_line_error(cli(config, "estimate", "--patient", "M1", "--service", "99213=100",
-                              "--service", f"{code}=50.00", "--date", "2026-03-02",
+                              "--service", f"{code}=50.00", *ON,
                               "--no-eligibility"))
     assert "estimate: service 2" in line and why in line
 
@@ -89,7 +92,7 @@ def test_an_impossible_date_is_one_line(config: Path) -> None:
 
 def test_an_unwritable_render_folder_is_one_line(config: Path) -> None:
     line = one_line_error(cli(config, "estimate", "--patient", "M1", "--service", "99214=165",
-                              "--date", "2026-03-02", "--no-eligibility", "--render", "pdf",
+                              *ON, "--no-eligibility", "--render", "pdf",
                               "--out", "/proc/nope"))
     assert line.startswith("error: --out: cannot write the estimate")
 
@@ -102,7 +105,7 @@ def test_medicare_2026_estimate_uses_the_2026_fee_schedule_and_part_b(config: Pa
         Decimal("0.01"), ROUND_HALF_UP)
     assert by_hand == Decimal("134.70")
     data = estimate_json(config, "--service", "99214=165.00", "--service", "99213=120.00",
-                         "--date", "2026-03-02", "--no-eligibility")
+                         *ON, "--no-eligibility")
     first, second = data["services"]
     assert (first["charge"], first["allowed"]) == ("165.00", "134.70")
     assert Decimal(second["allowed"]) < Decimal("120.00")
@@ -116,7 +119,7 @@ def test_medicare_2026_estimate_uses_the_2026_fee_schedule_and_part_b(config: Pa
 
 
 def test_charges_per_unit_are_multiplied(config: Path) -> None:
-    data = estimate_json(config, "--service", "97110-GP*2=45.00", "--date", "2026-03-02",
+    data = estimate_json(config, "--service", "97110-GP*2=45.00", *ON,
                          "--no-eligibility")
     [line] = data["services"]
     assert (line["charge"], line["units"], line["modifiers"]) == ("90.00", "2", ["GP"])
@@ -136,7 +139,7 @@ def test_chargemaster_and_fee_schedule_from_the_command_line(config: Path,
     assert [(e["code"], e["amount"], e["label"]) for e in shown] == [
         ("99214", "131.00", "Acme 2026")]
     data = json.loads(ok(config, "estimate", "--patient", "C1", "--service", "99214",
-                         "--date", "2026-03-02", "--no-eligibility", "--json").stdout)
+                         *ON, "--no-eligibility", "--json").stdout)
     [line] = data["services"]
     assert (line["charge"], line["allowed"]) == ("180.00", "131.00")
     [load] = json.loads(ok(config, "fees", "loads", "acme", "--json").stdout)
@@ -169,7 +172,7 @@ def test_eligibility_check_prints_coinsurance_as_a_percentage_and_explains_rejec
         benefits=[Benefit(kind=BenefitKind.CO_INSURANCE, code="A", percent=Decimal("0.2"))],
         issues=[EligibilityIssue(reject_reason="75")])
     monkeypatch.setattr(PluginHooks, "check_eligibility", lambda self, request: answer)
-    result = ok(config, "eligibility", "check", "--patient", "C1", "--date", "2026-03-02")
+    result = ok(config, "eligibility", "check", "--patient", "C1", *ON)
     text = " ".join(result.stdout.split())
     assert "coinsurance: 20%" in text
     assert "payer reject reason 75 Subscriber/insured not found." in text
@@ -177,7 +180,7 @@ def test_eligibility_check_prints_coinsurance_as_a_percentage_and_explains_rejec
 
 def test_level_ii_services_carry_their_description(config: Path) -> None:
     data = estimate_json(config, "--service", "G0439=180.00", "--service", "99214=165.00",
-                         "--date", "2026-03-02", "--no-eligibility")
+                         *ON, "--no-eligibility")
     described = [line["description"] for line in data["services"]]
     assert described[0] and "wellness" in described[0].lower()
     assert described[1] is None  # CPT descriptors are AMA-licensed: none shipped

@@ -269,7 +269,7 @@ def test_bad_values_name_the_field_not_the_value(medbill_app: Any, tmp_path: Pat
 def test_birth_date_in_the_future_is_refused(medbill_app: Any, tmp_path: Path) -> None:
     future = (date.today() + timedelta(days=30)).isoformat()
     assert _single_row_problem(medbill_app, tmp_path, f"A1,Doe,Jane,{future},F,,,,,") == (
-        "birth_date", "Value error, birth date is in the future")
+        "birth_date", "birth date is in the future")
 
 
 def test_an_extra_column_is_a_named_error(medbill_app: Any, tmp_path: Path) -> None:

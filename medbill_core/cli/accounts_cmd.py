@@ -447,7 +447,7 @@ def estimate_command(
     from medbill_core.codesets.explain import percent
     from medbill_core.services.estimates import estimate_for_patient
 
-    when = parse_date_option(on, "--date", future_days=730, past_days=365,
+    when = parse_date_option(on, "--date", future_days=365, past_days=30,
                              confirmed=confirm_date) or date.today()
     planned = [_planned(s, number) for number, s in enumerate(service, start=1)]
     medbill = open_app()

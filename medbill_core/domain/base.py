@@ -62,7 +62,8 @@ def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
     """``(field path, reason)`` pairs from a pydantic error, without input values."""
     problems = []
     for error in exc.errors(include_input=False, include_url=False):
-        reason = error["msg"]
+        # pydantic prefixes our validators' messages with "Value error, ": noise to a user
+        reason = error["msg"].removeprefix("Value error, ")
         problems.append((_location(tuple(error["loc"])), reason))
     return problems
 
