@@ -47,7 +47,9 @@ ANSWERS_ON_STDOUT = {("validate",), ("x12", "validate"), ("claims", "scrub"),
                      ("claims", "submit"), ("remit", "post")}
 
 #: Options for which a path that does not exist is not an error: where to look, if there.
-OPTIONAL_FOLDERS = {("codes", "show", "data_dir")}
+#: Folders only read from, where a missing one means "nothing loaded there" (the packaged
+#: code sets still answer), not an error.
+OPTIONAL_FOLDERS = {("codes", "show", "data_dir"), ("codes", "search", "data_dir")}
 
 DATE_NAMES = {"on", "as_of", "start", "received", "date_from", "date_to", "effective",
               "through", "since", "due", "until"}

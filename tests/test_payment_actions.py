@@ -120,7 +120,7 @@ def iso(days: int) -> str:
      f"error: --start {iso(-2530)} is 2530 days in the past; check it, or pass "
      "--confirm-date if it is right"),
     (("--total", "90", "--installments", "3", "--frequency", "daily"),
-     "error: --frequency must be one of: weekly, biweekly, monthly"),
+     "error: --frequency must be one of weekly, biweekly, monthly, got 'daily'"),
     (("--total", "90", "--installments", "3", "--start", iso(400)),
      f"error: --start {iso(400)} is 400 days in the future; check it, or pass "
      "--confirm-date if it is right"),
@@ -147,7 +147,7 @@ def test_plan_dates_far_out_need_confirmation(config: Path,
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--amount", "10", "--overpayment", "banana"),
-     "error: --overpayment must be one of: credit, refund"),
+     "error: --overpayment must be one of credit, refund, got 'banana'"),
     (("--amount", "1e3"),
      "error: --amount: not an amount: write digits with at most two decimal places, e.g. 25.00"),
     (("--amount", "0"), "error: --amount must be more than 0.00"),
@@ -160,7 +160,7 @@ def test_plan_dates_far_out_need_confirmation(config: Path,
     (("--amount", "10", "--received", "2026-02-30"),
      "error: --received must be a date as YYYY-MM-DD, got '2026-02-30'"),
     (("--amount", "10", "--method", "bitcoin"),
-     "error: --method must be one of: cash, check, card, ach, other"),
+     "error: --method must be one of cash, check, card, ach, other, got 'bitcoin'"),
 ])
 def test_bad_payment_options_are_one_line_errors(config: Path, patient: tuple[str, list[int]],
                                                  args: tuple[str, ...], message: str) -> None:
@@ -546,7 +546,7 @@ def test_cli_plans_list_edit_cancel(config: Path, patient: tuple[str, list[int]]
     assert one_line_error(cli(config, "plans", "edit", "999", "--installments", "2")) == \
         "error: payment plan 999 not found"
     assert one_line_error(cli(config, "plans", "list", "--status", "open"), 2) == \
-        "error: --status must be one of: active, completed, cancelled"
+        "error: --status must be one of active, completed, cancelled, got 'open'"
     assert f"plan {plan['id']} cancelled" in ok(config, "plans", "cancel", str(plan["id"]),
                                                 "--reason", "hardship program").stdout
     assert one_line_error(cli(config, "plans", "cancel", str(plan["id"]), "--reason",
