@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -159,6 +159,21 @@ def _bucket(days: int) -> str:
     return "days_90_plus"
 
 
+#: What each dunning stage means, for the people working the collections list.
+DUNNING_STAGE_NAMES: dict[int, str] = {
+    0: "current",
+    1: "30+ days: reminder",
+    2: "60+ days past due",
+    3: "90+ days past due",
+    4: "120+ days: final notice",
+}
+
+
+def dunning_stage_name(stage: int) -> str:
+    """``2`` -> ``"60+ days past due"``."""
+    return DUNNING_STAGE_NAMES.get(stage, f"stage {stage}")
+
+
 def dunning_stage(oldest_days: int) -> int:
     """0 current, 1 at 30 days, 2 at 60, 3 at 90, 4 (final notice) at 120 days or more."""
     return min(4, max(0, oldest_days // 30))
@@ -294,10 +309,13 @@ def _statement_number(work: UnitOfWork, number: str) -> str:
 
 def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "pdf",
                    minimum: Decimal = Decimal("5.00"), statement_date: date | None = None,
-                   limit: int | None = None, force: bool = False) -> StatementRunResult:
+                   limit: int | None = None, force: bool = False,
+                   on_progress: Callable[[int, int], None] | None = None
+                   ) -> StatementRunResult:
     """Produce this cycle's statements into ``out_dir`` (see the module docstring).
 
     :param force: also send to guarantors who already got a statement today.
+    :param on_progress: called with (guarantors looked at, guarantors in all) after each.
     """
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
@@ -317,7 +335,10 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
             ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]))))
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
-    for key, members in sorted(families.items(), key=lambda item: item[1][0]):
+    ordered = sorted(families.items(), key=lambda item: item[1][0])
+    for done_count, (key, members) in enumerate(ordered):
+        if on_progress is not None:
+            on_progress(done_count, len(ordered))
         if limit is not None and len(result.produced) >= limit:
             break
         if sum((balances[m] for m in members), ZERO) < minimum:
@@ -348,6 +369,8 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
         today[key] = today.get(key, 0) + 1
         result.produced.append(statement.statement_number)
         result.files.append(path)
+    if on_progress is not None:
+        on_progress(len(ordered), len(ordered))
     return result
 
 
@@ -390,6 +413,16 @@ class CollectionsItem:
     stage: int
     statements_sent: int
     on_plan: bool
+
+    @property
+    def stage_name(self) -> str:
+        return dunning_stage_name(self.stage)
+
+    def as_json(self) -> dict[str, object]:
+        return {"patient_id": self.patient_id, "account_number": self.account_number,
+                "balance": str(self.balance), "oldest_days": self.oldest_days,
+                "stage": self.stage, "stage_name": self.stage_name,
+                "statements_sent": self.statements_sent, "on_plan": self.on_plan}
 
 
 def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
