@@ -11,7 +11,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail, parse_date_option, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    data_table,
+    fail,
+    parse_date_option,
+    print_json,
+    print_table,
+)
+from medbill_core.cli.service_progress import service_progress
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
 from medbill_core.codesets.explain import (
     explain_aaa_reject,
@@ -82,6 +91,7 @@ def load(
     through: Annotated[str | None, typer.Option(
         "--through", help="ICD-10-CM: last date of service of the release (YYYY-MM-DD)")] = None,
     data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check FILE and store it as your SYSTEM code set, ahead of the packaged data.
 
@@ -89,7 +99,15 @@ def load(
     """
     start = parse_date_option(effective, "--effective")
     end = parse_date_option(through, "--through")
-    result = load_file(system, file, data_dir=data_dir, effective=start, through=end)
+    with service_progress(f"loading {system.label} codes") as on_progress:
+        result = load_file(system, file, data_dir=data_dir, effective=start, through=end,
+                           on_progress=on_progress)
+    if as_json:
+        print_json({"system": system.value, "rows": result.rows, "file": file.name,
+                    "stored_at": str(result.stored_at),
+                    "effective": result.effective.isoformat() if result.effective else None,
+                    "through": result.through.isoformat() if result.through else None})
+        return
     window = (f" for dates of service {result.effective}..{result.through}"
               if result.effective else "")
     console.print(
@@ -214,12 +232,13 @@ def search_command(
         console.print(f"note: {escape(note)}", highlight=False)
     if not hits:
         raise fail(f"no code matches {query!r} on {when}", 1)
-    table = Table("code", "set", "description", "status",
-                  title=f"{len(hits)} codes matching {escape(query)!r} on {when}")
+    table = data_table("code", "set", "description", "status",
+                       title=f"{len(hits)} codes matching {escape(query)!r} on {when}",
+                       keys=("code", "set", "status"))
     for hit in hits:
         table.add_row(hit.code, hit.system.label, escape(hit.description),
                       "valid" if hit.usable else hit.status.value.replace("_", " "))
-    console.print(table)
+    print_table(table)
 
 
 @app.command("load-ncci")
@@ -229,6 +248,7 @@ def load_ncci(
     files: Annotated[list[Path], typer.Argument(
         help="The quarterly CMS practitioner files (PTP: all parts of one quarter)")],
     data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Store a quarter's NCCI practitioner edits ahead of the packaged ones."""
     from medbill_core.codesets import ncci
@@ -237,8 +257,15 @@ def load_ncci(
         raise CodeSetError(f"unknown NCCI table {table!r}: use ptp or mue")
     if table == "mue" and len(files) != 1:
         raise CodeSetError("the MUE table is one file")
-    result = (ncci.load_ptp(files, data_dir=data_dir) if table == "ptp"
-              else ncci.load_mue(files[0], data_dir=data_dir))
+    with service_progress(f"loading NCCI {table.upper()}") as on_progress:
+        result = (ncci.load_ptp(files, data_dir=data_dir, on_progress=on_progress)
+                  if table == "ptp"
+                  else ncci.load_mue(files[0], data_dir=data_dir, on_progress=on_progress))
+    if as_json:
+        print_json({"table": table, "rows": result.rows,
+                    "files": [path.name for path in result.sources],
+                    "stored_at": str(result.stored_at)})
+        return
     console.print(f"Loaded {result.rows:,} NCCI {table.upper()} rows into "
                   f"{escape(str(result.stored_at))}; they replace the packaged table.",
                   highlight=False, soft_wrap=True)
