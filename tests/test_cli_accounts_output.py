@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_support import config_text, narrow_terminal, ok
+from cli_support import cli, config_text, narrow_terminal, ok, one_line_error
 from rich.console import Console
 
 from medbill_core.app import Medbill
@@ -308,3 +308,40 @@ def test_long_commands_draw_a_progress_bar_on_a_terminal_only(
     monkeypatch.setattr(common, "err_console", Console(file=plain))
     ok(config, *args)
     assert plain.getvalue() == ""
+
+
+# -- codes show: every kind of code the app prints ----------------------------------------------
+
+def test_explain_ta1_notes_and_277ca_pairs() -> None:
+    from medbill_core.codesets.explain import explain_claim_status_pair, explain_ta1_note
+
+    assert explain_ta1_note("25") == explain_ta1_note("025") == (
+        "025 Duplicate interchange control number. (the ISA13 was used before: check the "
+        "control-number file and send again)")
+    assert explain_ta1_note("000") == "000 No error."
+    assert explain_ta1_note("032") == "032: not in medbill's TA1 note code list"
+    assert explain_claim_status_pair("a7:21") == (
+        "A7 Acknowledgement/Rejected for Invalid Information: the claim/encounter has invalid "
+        "information as specified in the Status details and has been rejected. / 21 Missing "
+        "or invalid information (another status code says which).")
+    assert explain_claim_status_pair("A7") is None
+
+
+def test_codes_show_explains_ta1_notes_and_the_277ca_pairs_claims_record(
+        cli_isolation: None, tmp_path: Path) -> None:
+    empty = str(tmp_path / "no-user-codesets")
+
+    def meanings(code: str) -> dict[str, str]:
+        data = json.loads(ok(None, "codes", "show", code, "--data-dir", empty,
+                             "--json").stdout)
+        return {m["list"]: m["text"] for m in data["meanings"]}
+
+    assert meanings("025")["TA1 note code"].startswith("025 Duplicate interchange control")
+    assert "TA1 note code" not in meanings("21")  # TA1 notes are printed with three digits
+    pair = meanings("A7:21")["277CA claim status"]
+    assert pair.startswith("A7 Acknowledgement/Rejected for Invalid Information")
+    assert " / 21 Missing or invalid information" in pair
+    text = words(ok(None, "codes", "show", "A3:21", "--data-dir", empty).stdout)
+    assert text.startswith("277CA claim status A3 Acknowledgement/Returned as unprocessable")
+    assert one_line_error(cli(None, "codes", "show", "ZZ:999", "--data-dir", empty)) == (
+        "error: ZZ:999: neither part is a 277CA category or status code")

@@ -27,6 +27,8 @@ from medbill_core.codesets.explain import (
     explain_carc,
     explain_claim_status,
     explain_claim_status_category,
+    explain_claim_status_pair,
+    explain_ta1_note,
 )
 from medbill_core.codesets.model import CodeSetError
 
@@ -122,11 +124,15 @@ _GROUP_CARC = re.compile(r"^(CO|CR|OA|PI|PR)[-\s]?([A-Z]?[0-9]{1,3})$")
 
 def _x12_meanings(code: str) -> list[tuple[str, str]]:
     """What ``code`` means in the X12 lists that are not code sets of their own (277CA
-    category and status codes, 271 AAA reject reasons)."""
+    category and status codes, 271 AAA reject reasons, TA1 note codes)."""
     found = []
     for label, explain in (("277CA claim status category", explain_claim_status_category),
                            ("277CA claim status code", explain_claim_status),
-                           ("271 AAA reject reason", explain_aaa_reject)):
+                           ("271 AAA reject reason", explain_aaa_reject),
+                           ("TA1 note code", explain_ta1_note)):
+        if explain is explain_ta1_note and not (len(code.strip()) == 3
+                                                and code.strip().isdigit()):
+            continue  # TA1 notes are printed with three digits ("TA1 note 025")
         text = explain(code)
         if "not in medbill's" not in text:
             found.append((label, text))
@@ -147,7 +153,8 @@ def _verdict_json(verdict: Verdict) -> dict[str, object]:
 @cli_errors
 def show(
     code: Annotated[str, typer.Argument(
-        help="The code, e.g. E11.9, G0519, 25, 11, CO-45, N130, A7 (277CA), 75 (AAA)")],
+        help="The code, e.g. E11.9, G0519, 25, 11, CO-45, N130, A7 or A7:21 (277CA), "
+             "75 (AAA), 025 (TA1)")],
     system: Annotated[CodeSystem | None, typer.Option(
         "--system", "-s", case_sensitive=False,
         help="Only this code set (default: every code set the code is found in)")] = None,
@@ -165,7 +172,14 @@ def show(
     group_carc = _GROUP_CARC.match(code.strip().upper()) \
         if system in (None, CodeSystem.CARC) else None
     extra: list[tuple[str, str]] = []
-    if group_carc is not None:
+    status_pair = explain_claim_status_pair(code) if system is None else None
+    if status_pair is not None:
+        # "A7:21" as a claim's history records a 277CA answer: category and status code
+        if status_pair.count("not in medbill's") == 2:
+            raise fail(f"{code.strip()}: neither part is a 277CA category or status code", 1)
+        verdicts = []
+        extra = [("277CA claim status", status_pair)]
+    elif group_carc is not None:
         group, reason = group_carc.groups()
         verdicts = [codesets.check(CodeSystem.CARC, reason, when)]
         extra = [("adjustment", explain_carc(group, reason, when))]
