@@ -345,3 +345,14 @@ def test_codes_show_explains_ta1_notes_and_the_277ca_pairs_claims_record(
     assert text.startswith("277CA claim status A3 Acknowledgement/Returned as unprocessable")
     assert one_line_error(cli(None, "codes", "show", "ZZ:999", "--data-dir", empty)) == (
         "error: ZZ:999: neither part is a 277CA category or status code")
+
+
+def test_statements_say_in_words_why_the_patient_owes_each_pr_code() -> None:
+    from medbill_core.services.statements import patient_reason
+
+    assert [patient_reason(code) for code in ("1", "2", "3", "66", "100", "119", "242")] == [
+        "Deductible", "Coinsurance", "Copay", "Blood deductible",
+        "Your plan paid you for this service", "Your plan's benefit maximum was reached",
+        "Provider outside your plan's network"]
+    # PR-96, PR-204 and codes not listed: what they mean to a patient
+    assert {patient_reason(code) for code in ("96", "204", "B1")} == {"Not covered by your plan"}

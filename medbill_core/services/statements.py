@@ -12,7 +12,8 @@ statement a day (two cycles run the same day would send two letters) unless ``fo
 Each line says what the services were in words (the claim line's own description, else the
 HCPCS description, else the CPT descriptor when the practice loaded its licensed CPT file)
 and why the patient owes, from the payer's 835 PR adjustments (PR-1 deductible, PR-2
-coinsurance, PR-3 copay, any other PR reason: not covered).
+coinsurance, PR-3 copay, PR-66 blood deductible, PR-100 paid to the patient, PR-119 benefit
+maximum, PR-242 out of network; any other PR reason: not covered).
 """
 
 from __future__ import annotations
@@ -69,7 +70,13 @@ DUNNING_MESSAGES: dict[int, str | None] = {
 }
 _INSURANCE_ADJUSTMENTS = {EntryKind.CONTRACTUAL_ADJUSTMENT.value}
 #: CARC of a PR (patient responsibility) adjustment -> the reason a patient reads.
-PR_REASONS = {"1": "Deductible", "2": "Coinsurance", "3": "Copay"}
+#: A code not listed reads "not covered" (PR-96, PR-204 ...), which is what most other PR
+#: codes mean to a patient; those listed would be wrong that way.
+PR_REASONS = {"1": "Deductible", "2": "Coinsurance", "3": "Copay",
+              "66": "Blood deductible",
+              "100": "Your plan paid you for this service",
+              "119": "Your plan's benefit maximum was reached",
+              "242": "Provider outside your plan's network"}
 NOT_COVERED = "Not covered by your plan"
 DESCRIPTION_LIMIT = 200
 
@@ -105,6 +112,13 @@ def _service_words(lines: Sequence[ClaimLineRow], on: date) -> str:
     return described
 
 
+def patient_reason(carc: str) -> str:
+    """Why a patient owes a PR adjustment, in the words a statement prints: ``"2"`` ->
+    ``"Coinsurance"``; a code not listed in :data:`PR_REASONS` -> ``"Not covered by your
+    plan"``."""
+    return PR_REASONS.get(carc.strip().upper(), NOT_COVERED)
+
+
 def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
     """Why the patient owes on this claim, from its latest 835 answer that is no reversal."""
     answer = work.session.scalar(
@@ -119,7 +133,7 @@ def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
     for adjustment in answer.adjustments:
         if adjustment.get("group_code") != "PR":
             continue
-        reason = PR_REASONS.get(str(adjustment.get("reason_code")), NOT_COVERED)
+        reason = patient_reason(str(adjustment.get("reason_code")))
         amounts[reason] = amounts.get(reason, ZERO) + to_money(str(adjustment["amount"]))
     return [OweReason(reason=reason, amount=amount) for reason, amount in amounts.items()
             if amount > 0]
