@@ -356,3 +356,12 @@ def test_statements_say_in_words_why_the_patient_owes_each_pr_code() -> None:
         "Provider outside your plan's network"]
     # PR-96, PR-204 and codes not listed: what they mean to a patient
     assert {patient_reason(code) for code in ("96", "204", "B1")} == {"Not covered by your plan"}
+
+
+def test_codes_search_warns_on_stderr_when_the_release_does_not_cover_the_date(
+        cli_isolation: None, tmp_path: Path) -> None:
+    result = ok(None, "codes", "search", "type", "2", "diabetes", "--date", "2025-01-15",
+                "--system", "icd10cm", "--data-dir", str(tmp_path / "none"))
+    assert result.stderr.startswith("warning: ICD-10-CM searched in the ")
+    assert "searched in the" not in result.stdout
+    assert "E11.9" in result.stdout

@@ -19,6 +19,7 @@ from medbill_core.cli.common import (
     parse_date_option,
     print_json,
     print_table,
+    warn,
 )
 from medbill_core.cli.service_progress import service_progress
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
@@ -243,7 +244,7 @@ def search_command(
                     "hits": [hit.as_json() for hit in hits]})
         return
     if note:
-        console.print(f"note: {escape(note)}", highlight=False)
+        warn(note)  # stderr: the table on stdout stays the search's answer alone
     if not hits:
         raise fail(f"no code matches {query!r} on {when}", 1)
     table = data_table("code", "set", "description", "status",
