@@ -365,3 +365,21 @@ def test_codes_search_warns_on_stderr_when_the_release_does_not_cover_the_date(
     assert result.stderr.startswith("warning: ICD-10-CM searched in the ")
     assert "searched in the" not in result.stdout
     assert "E11.9" in result.stdout
+
+
+def test_demo_json_prints_the_summary_and_no_tables(cli_isolation: None, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbill_core.demo import runner
+
+    seen: dict[str, object] = {}
+
+    def fake_run_demo(out: Path, claims: int, console: Console | None = None) -> dict:
+        seen.update(out=out, claims=claims)
+        (console or Console()).print("a summary table")  # what the tables would print
+        return {"ledger_balanced": True, "claims_by_state": {"paid": claims}}
+
+    monkeypatch.setattr(runner, "run_demo", fake_run_demo)
+    result = ok(None, "demo", "--claims", "3", "--out", str(tmp_path / "d"), "--json")
+    assert json.loads(result.stdout) == {"ledger_balanced": True,
+                                         "claims_by_state": {"paid": 3}}
+    assert seen == {"out": tmp_path / "d", "claims": 3}
