@@ -291,10 +291,10 @@ def list_plans_command(
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    money = ("total", "paid", "remaining", "installments")
-    table = data_table("id", "account", "status", "frequency", *money, "next due",
+    figures = ("total", "paid", "remaining", "installments")
+    table = data_table("id", "account", "status", "frequency", *figures, "next due",
                        title=f"{len(items)} payment plans",
-                       keys=("id", "account", *money, "next due"), numeric=money)
+                       keys=("id", "account", *figures, "next due"), numeric=figures)
     for item in items:
         next_due = f"{item.next_due_amount} on {item.next_due_date}" \
             if item.next_due_date and item.status.value == "active" else ""
