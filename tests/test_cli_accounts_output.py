@@ -365,6 +365,10 @@ def test_codes_search_warns_on_stderr_when_the_release_does_not_cover_the_date(
     assert result.stderr.startswith("warning: ICD-10-CM searched in the ")
     assert "searched in the" not in result.stdout
     assert "E11.9" in result.stdout
+    # nothing found: the error alone, one line
+    assert one_line_error(cli(None, "codes", "search", "zzzqqq", "--date", "2025-01-15",
+                              "--data-dir", str(tmp_path / "none"))) == (
+        "error: no code matches 'zzzqqq' on 2025-01-15")
 
 
 def test_demo_json_prints_the_summary_and_no_tables(cli_isolation: None, tmp_path: Path,

@@ -243,10 +243,10 @@ def search_command(
         print_json({"query": query, "on": when.isoformat(), "note": note,
                     "hits": [hit.as_json() for hit in hits]})
         return
+    if not hits:
+        raise fail(f"no code matches {query!r} on {when}", 1)  # one line, no warning
     if note:
         warn(note)  # stderr: the table on stdout stays the search's answer alone
-    if not hits:
-        raise fail(f"no code matches {query!r} on {when}", 1)
     table = data_table("code", "set", "description", "status",
                        title=f"{len(hits)} codes matching {escape(query)!r} on {when}",
                        keys=("code", "set", "status"))
