@@ -445,8 +445,8 @@ def test_coverages_import_by_account_number(config: Path, tmp_path: Path) -> Non
     listing = ok(config, "patients", "list").stdout
     row = {line.split("│")[2].strip(): line for line in listing.splitlines()
            if line.count("│") >= 4 and line.split("│")[2].strip().startswith("P")}
-    assert "acme (P)" in row["P1"]
-    assert "acme (P), medicare (S)" in row["P2"]
+    assert "acme (primary)" in row["P1"]
+    assert "acme (primary), medicare (secondary)" in row["P2"]
     assert row["P3"].split("│")[4].strip() == "-"
 
 

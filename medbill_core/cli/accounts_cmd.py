@@ -10,18 +10,20 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     fail,
     open_app,
     parse_choice_option,
     parse_date_option,
     parse_money_option,
     print_json,
+    print_table,
 )
+from medbill_core.cli.service_progress import service_progress
 from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
 from medbill_core.privatefiles import private_dir, write_private
@@ -152,18 +154,17 @@ def list_payments_command(
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    table = Table(title=f"{len(items)} payments")
-    for name in ("id", "account", "received", "method", "reference"):
-        table.add_column(name, overflow="fold")
-    for name in ("amount", "applied", "credit", "refunded"):
-        table.add_column(name, justify="right", overflow="fold")
-    table.add_column("status", overflow="fold")
+    money = ("amount", "applied", "credit", "refunded")
+    table = data_table("id", "account", "received", "method", "reference", *money, "status",
+                       title=f"{len(items)} payments",
+                       keys=("id", "account", "received", "reference", *money),
+                       numeric=money)
     for item in items:
         status = item.status.value + (f" {item.reversed_on}" if item.reversed_on else "")
         table.add_row(str(item.id), escape(item.account_number), str(item.received_on),
                       item.method, escape(item.reference or ""), str(item.amount),
                       str(item.applied), str(item.credit), str(item.refunded), status)
-    console.print(table)
+    print_table(table)
 
 
 @payments_app.command("refund")
@@ -258,12 +259,13 @@ def missed(grace_days: Annotated[int, typer.Option(min=0)] = 5,
     if as_json:
         print_json([m.as_json() for m in items])
         return
-    table = Table("plan", "account", "installment", "due", "amount due", "days late",
-                  title=f"{len(items)} missed installments")
+    table = data_table("plan", "account", "installment", "due", "amount due", "days late",
+                       title=f"{len(items)} missed installments",
+                       numeric=("installment", "amount due", "days late"))
     for m in items:
         table.add_row(str(m.plan_id), escape(m.account_number), str(m.sequence),
                       str(m.due_date), str(m.amount_due), str(m.days_late))
-    console.print(table)
+    print_table(table)
 
 
 PlanId = Annotated[int, typer.Argument(help="Plan id (plans list)", min=1)]
@@ -289,30 +291,31 @@ def list_plans_command(
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    table = Table(title=f"{len(items)} payment plans")
-    for name in ("id", "account", "status", "frequency"):
-        table.add_column(name, overflow="fold")
-    for name in ("total", "paid", "remaining", "installments"):
-        table.add_column(name, justify="right", overflow="fold")
-    table.add_column("next due", overflow="fold")
+    figures = ("total", "paid", "remaining", "installments")
+    table = data_table("id", "account", "status", "frequency", *figures, "next due",
+                       title=f"{len(items)} payment plans",
+                       keys=("id", "account", *figures, "next due"), numeric=figures)
     for item in items:
         next_due = f"{item.next_due_amount} on {item.next_due_date}" \
             if item.next_due_date and item.status.value == "active" else ""
         table.add_row(str(item.id), escape(item.account_number), item.status.value,
                       item.frequency.value, str(item.total), str(item.paid),
                       str(item.remaining), str(item.installments), next_due)
-    console.print(table)
+    print_table(table)
 
 
 @plans_app.command("cancel")
 @cli_errors
-def cancel_plan_command(plan_id: PlanId, reason: Reason) -> None:
+def cancel_plan_command(plan_id: PlanId, reason: Reason, as_json: AsJson = False) -> None:
     """End an active plan; the balance stays on the account."""
     from medbill_core.services.payments import cancel_plan
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
         cancel_plan(work, plan_id, reason)
+    if as_json:
+        print_json({"plan_id": plan_id, "status": "cancelled"})
+        return
     console.print(f"plan {plan_id} cancelled")
 
 
@@ -368,8 +371,9 @@ def run(
 
     minimum = parse_money_option(min_balance, "--min-balance", allow_zero=False)
     medbill = open_app()
-    result = run_statements(medbill, cycle=cycle, out_dir=out, renderer=renderer,
-                            minimum=minimum, force=force)
+    with service_progress(f"statements {cycle}") as on_progress:
+        result = run_statements(medbill, cycle=cycle, out_dir=out, renderer=renderer,
+                                minimum=minimum, force=force, on_progress=on_progress)
     data = {"cycle": cycle, "produced": result.produced, "already_done": result.already_done,
             "skipped": dict(result.skipped), "files": [str(f) for f in result.files]}
     if as_json:
@@ -391,14 +395,17 @@ def worklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with medbill.unit_of_work() as work:
         items = collections_worklist(work)
     if as_json:
-        print_json([item.__dict__ for item in items])
+        print_json([item.as_json() for item in items])
         return
-    table = Table("account", "balance", "oldest (days)", "stage", "statements", "plan",
-                  title="collections work list")
+    table = data_table("account", "balance", "oldest (days)", "stage", "statements", "plan",
+                       title=f"collections work list: {len(items)} patients",
+                       keys=("account", "balance", "oldest (days)"),
+                       numeric=("balance", "oldest (days)", "statements"))
     for item in items:
-        table.add_row(item.account_number, str(item.balance), str(item.oldest_days),
-                      str(item.stage), str(item.statements_sent), "yes" if item.on_plan else "")
-    console.print(table)
+        table.add_row(escape(item.account_number), str(item.balance), str(item.oldest_days),
+                      f"{item.stage} {item.stage_name}", str(item.statements_sent),
+                      "yes" if item.on_plan else "")
+    print_table(table)
 
 
 _UNITS_TEXT = re.compile(r"\d{1,4}(?:\.\d{1,3})?")
@@ -463,16 +470,25 @@ def estimate_command(
             reason = exc.strerror or "not writable"
             raise fail(f"--out: cannot write the estimate into that folder ({reason})",
                        1) from None
+    rate = result.benefits.coinsurance if result.benefits is not None else None
     if as_json:
-        print_json(result.model_dump(mode="json", exclude={"patient", "practice"}))
+        data = result.model_dump(mode="json", exclude={"patient", "practice"})
+        if data.get("benefits") is not None:
+            # the rate as people read it ("20%") beside the machine's 0.2
+            data["benefits"]["coinsurance_percent"] = percent(rate) if rate is not None \
+                else None
+        print_json(data)
         return
-    table = Table("code", "service", "charge", "allowed", "copay", "deductible",
-                  "coinsurance", "patient owes", title=f"estimate {result.estimate_number}")
+    # the coinsurance column holds amounts: its heading names the rate they come from
+    coinsurance = f"coinsurance {percent(rate)}" if rate is not None else "coinsurance"
+    money = ("charge", "allowed", "copay", "deductible", coinsurance, "patient owes")
+    table = data_table("code", "service", *money, title=f"estimate {result.estimate_number}",
+                       keys=("code", *money), numeric=money)
     for s in result.services:
-        table.add_row("-".join([s.procedure_code, *s.modifiers]), s.description or "",
+        table.add_row("-".join([s.procedure_code, *s.modifiers]), escape(s.description or ""),
                       str(s.charge), str(s.allowed), str(s.copay), str(s.deductible),
                       str(s.coinsurance), str(s.patient_owes))
-    console.print(table)
+    print_table(table)
     if result.benefits is not None:
         b = result.benefits
         console.print(f"benefits: coinsurance {percent(b.coinsurance)}, deductible remaining "

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from medbill_core import audit as audit_trail
-from medbill_core.cli.common import cli_errors, console, open_app, print_json
+from medbill_core.cli.common import cli_errors, data_table, open_app, print_json, print_table
 
 
 @cli_errors
@@ -32,9 +32,12 @@ def audit(
                      "entity_type": e.entity_type, "entity_id": e.entity_id,
                      "details": e.details} for e in events])
         return
-    table = Table("id", "at", "actor", "action", "entity", "details", title="audit trail")
+    # the time, the entity and the action are looked up and copied: never cut
+    table = data_table("id", "at", "actor", "action", "entity", "details",
+                       title=f"audit trail: {len(events)} events, newest first",
+                       keys=("id", "at", "action", "entity"))
     for e in events:
-        table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action,
+        table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", escape(e.actor), e.action,
                       f"{e.entity_type} {e.entity_id}",
-                      ", ".join(f"{k}={v}" for k, v in (e.details or {}).items()))
-    console.print(table)
+                      escape(", ".join(f"{k}={v}" for k, v in (e.details or {}).items())))
+    print_table(table)

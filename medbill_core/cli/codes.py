@@ -11,13 +11,25 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail, parse_date_option, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    data_table,
+    fail,
+    parse_date_option,
+    print_json,
+    print_table,
+    warn,
+)
+from medbill_core.cli.service_progress import service_progress
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
 from medbill_core.codesets.explain import (
     explain_aaa_reject,
     explain_carc,
     explain_claim_status,
     explain_claim_status_category,
+    explain_claim_status_pair,
+    explain_ta1_note,
 )
 from medbill_core.codesets.model import CodeSetError
 
@@ -82,6 +94,7 @@ def load(
     through: Annotated[str | None, typer.Option(
         "--through", help="ICD-10-CM: last date of service of the release (YYYY-MM-DD)")] = None,
     data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check FILE and store it as your SYSTEM code set, ahead of the packaged data.
 
@@ -89,7 +102,15 @@ def load(
     """
     start = parse_date_option(effective, "--effective")
     end = parse_date_option(through, "--through")
-    result = load_file(system, file, data_dir=data_dir, effective=start, through=end)
+    with service_progress(f"loading {system.label} codes") as on_progress:
+        result = load_file(system, file, data_dir=data_dir, effective=start, through=end,
+                           on_progress=on_progress)
+    if as_json:
+        print_json({"system": system.value, "rows": result.rows, "file": file.name,
+                    "stored_at": str(result.stored_at),
+                    "effective": result.effective.isoformat() if result.effective else None,
+                    "through": result.through.isoformat() if result.through else None})
+        return
     window = (f" for dates of service {result.effective}..{result.through}"
               if result.effective else "")
     console.print(
@@ -104,11 +125,15 @@ _GROUP_CARC = re.compile(r"^(CO|CR|OA|PI|PR)[-\s]?([A-Z]?[0-9]{1,3})$")
 
 def _x12_meanings(code: str) -> list[tuple[str, str]]:
     """What ``code`` means in the X12 lists that are not code sets of their own (277CA
-    category and status codes, 271 AAA reject reasons)."""
+    category and status codes, 271 AAA reject reasons, TA1 note codes)."""
     found = []
     for label, explain in (("277CA claim status category", explain_claim_status_category),
                            ("277CA claim status code", explain_claim_status),
-                           ("271 AAA reject reason", explain_aaa_reject)):
+                           ("271 AAA reject reason", explain_aaa_reject),
+                           ("TA1 note code", explain_ta1_note)):
+        if explain is explain_ta1_note and not (len(code.strip()) == 3
+                                                and code.strip().isdigit()):
+            continue  # TA1 notes are printed with three digits ("TA1 note 025")
         text = explain(code)
         if "not in medbill's" not in text:
             found.append((label, text))
@@ -129,7 +154,8 @@ def _verdict_json(verdict: Verdict) -> dict[str, object]:
 @cli_errors
 def show(
     code: Annotated[str, typer.Argument(
-        help="The code, e.g. E11.9, G0519, 25, 11, CO-45, N130, A7 (277CA), 75 (AAA)")],
+        help="The code, e.g. E11.9, G0519, 25, 11, CO-45, N130, A7 or A7:21 (277CA), "
+             "75 (AAA), 025 (TA1)")],
     system: Annotated[CodeSystem | None, typer.Option(
         "--system", "-s", case_sensitive=False,
         help="Only this code set (default: every code set the code is found in)")] = None,
@@ -147,7 +173,14 @@ def show(
     group_carc = _GROUP_CARC.match(code.strip().upper()) \
         if system in (None, CodeSystem.CARC) else None
     extra: list[tuple[str, str]] = []
-    if group_carc is not None:
+    status_pair = explain_claim_status_pair(code) if system is None else None
+    if status_pair is not None:
+        # "A7:21" as a claim's history records a 277CA answer: category and status code
+        if status_pair.count("not in medbill's") == 2:
+            raise fail(f"{code.strip()}: neither part is a 277CA category or status code", 1)
+        verdicts = []
+        extra = [("277CA claim status", status_pair)]
+    elif group_carc is not None:
         group, reason = group_carc.groups()
         verdicts = [codesets.check(CodeSystem.CARC, reason, when)]
         extra = [("adjustment", explain_carc(group, reason, when))]
@@ -210,16 +243,17 @@ def search_command(
         print_json({"query": query, "on": when.isoformat(), "note": note,
                     "hits": [hit.as_json() for hit in hits]})
         return
-    if note:
-        console.print(f"note: {escape(note)}", highlight=False)
     if not hits:
-        raise fail(f"no code matches {query!r} on {when}", 1)
-    table = Table("code", "set", "description", "status",
-                  title=f"{len(hits)} codes matching {escape(query)!r} on {when}")
+        raise fail(f"no code matches {query!r} on {when}", 1)  # one line, no warning
+    if note:
+        warn(note)  # stderr: the table on stdout stays the search's answer alone
+    table = data_table("code", "set", "description", "status",
+                       title=f"{len(hits)} codes matching {escape(query)!r} on {when}",
+                       keys=("code", "set", "status"))
     for hit in hits:
         table.add_row(hit.code, hit.system.label, escape(hit.description),
                       "valid" if hit.usable else hit.status.value.replace("_", " "))
-    console.print(table)
+    print_table(table)
 
 
 @app.command("load-ncci")
@@ -229,6 +263,7 @@ def load_ncci(
     files: Annotated[list[Path], typer.Argument(
         help="The quarterly CMS practitioner files (PTP: all parts of one quarter)")],
     data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Store a quarter's NCCI practitioner edits ahead of the packaged ones."""
     from medbill_core.codesets import ncci
@@ -237,8 +272,15 @@ def load_ncci(
         raise CodeSetError(f"unknown NCCI table {table!r}: use ptp or mue")
     if table == "mue" and len(files) != 1:
         raise CodeSetError("the MUE table is one file")
-    result = (ncci.load_ptp(files, data_dir=data_dir) if table == "ptp"
-              else ncci.load_mue(files[0], data_dir=data_dir))
+    with service_progress(f"loading NCCI {table.upper()}") as on_progress:
+        result = (ncci.load_ptp(files, data_dir=data_dir, on_progress=on_progress)
+                  if table == "ptp"
+                  else ncci.load_mue(files[0], data_dir=data_dir, on_progress=on_progress))
+    if as_json:
+        print_json({"table": table, "rows": result.rows,
+                    "files": [path.name for path in result.sources],
+                    "stored_at": str(result.stored_at)})
+        return
     console.print(f"Loaded {result.rows:,} NCCI {table.upper()} rows into "
                   f"{escape(str(result.stored_at))}; they replace the packaged table.",
                   highlight=False, soft_wrap=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from medbill_core.cli.common import cli_errors, console, load_cli_config
+from medbill_core.cli.common import cli_errors, console, load_cli_config, print_json
 from medbill_core.storage.database import Database
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -18,13 +20,17 @@ def _redacted(url: str) -> str:
 
 @app.command("upgrade")
 @cli_errors
-def upgrade() -> None:
+def upgrade(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Create or migrate the database schema to the newest version."""
     config = load_cli_config()
     database = Database(config.database_url)
     before = database.current_revision()
     database.upgrade()
     after = database.current_revision()
+    if as_json:
+        print_json({"database": _redacted(config.database_url), "before": before,
+                    "after": after})
+        return
     # soft_wrap: a path or URL broken over two lines cannot be copied
     console.print(f"database {_redacted(config.database_url)}: {before or 'empty'} -> {after}",
                   soft_wrap=True)
@@ -32,9 +38,12 @@ def upgrade() -> None:
 
 @app.command("current")
 @cli_errors
-def current() -> None:
+def current(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show the schema version of the database and the newest available."""
     config = load_cli_config()
     database = Database(config.database_url)
-    console.print(f"current: {database.current_revision() or 'empty'}; "
-                  f"newest: {database.head_revision()}")
+    now, newest = database.current_revision(), database.head_revision()
+    if as_json:
+        print_json({"current": now, "newest": newest, "up_to_date": now == newest})
+        return
+    console.print(f"current: {now or 'empty'}; newest: {newest}")

@@ -8,15 +8,17 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     open_app,
     parse_date_option,
     print_json,
+    print_table,
 )
+from medbill_core.cli.service_progress import service_progress
 
 fees_app = typer.Typer(
     help="Payers' contracted fee schedules (allowed amount per code and date of service): "
@@ -46,12 +48,13 @@ def _load(file: Path, payer: str | None, label: str | None, effective: str | Non
 
     start = parse_date_option(effective, "--effective")
     medbill = open_app()
-    with medbill.unit_of_work() as work:
-        summary = load_price_list(work, file, payer_key=payer, label=label, effective=start)
+    what = "charge master" if payer is None else f"fee schedule of {payer}"
+    with medbill.unit_of_work() as work, service_progress(f"loading the {what}") as on_progress:
+        summary = load_price_list(work, file, payer_key=payer, label=label, effective=start,
+                                  on_progress=on_progress)
     if as_json:
         print_json(summary.as_json())
         return
-    what = "charge master" if payer is None else f"fee schedule of {payer}"
     through = summary.last_date.isoformat() if summary.last_date else "open"
     console.print(f"Loaded {summary.rows} prices for {len(summary.codes)} codes into the "
                   f"{escape(what)} (load {summary.load_id}, {escape(summary.label)}), dates of "
@@ -74,13 +77,16 @@ def _show(payer: str | None, code: str | None, on: str | None, as_json: bool) ->
         return
     title = ("charge master" if payer is None else f"fee schedule of {payer}") + (
         f" on {when}" if when else "")
-    table = Table("code", "modifier", "amount", "from", "through", "load", "description",
-                  title=f"{title}: {len(entries)} prices")
+    # dates and amounts are looked up: never cut (the version label and description wrap)
+    table = data_table("code", "modifier", "amount", "from", "through", "load", "description",
+                       title=f"{title}: {len(entries)} prices",
+                       keys=("code", "modifier", "amount", "from", "through"),
+                       numeric=("amount",))
     for entry in entries:
         table.add_row(entry.procedure_code, entry.modifier or "", str(entry.amount),
                       str(entry.effective_from), str(entry.effective_to or "open"),
                       f"{entry.load_id} {escape(entry.label)}", escape(entry.description or ""))
-    console.print(table)
+    print_table(table)
 
 
 def _loads(payer: str | None, as_json: bool) -> None:
@@ -95,13 +101,14 @@ def _loads(payer: str | None, as_json: bool) -> None:
         print_json([record.as_json() for record in found])
         return
     title = "charge master" if payer is None else f"fee schedule of {payer}"
-    table = Table("load", "version", "file", "rows", "loaded", "by", "sha256",
-                  title=f"{title}: {len(found)} loads, newest first")
+    table = data_table("load", "version", "file", "rows", "loaded", "by", "sha256",
+                       title=f"{title}: {len(found)} loads, newest first",
+                       keys=("load", "rows", "loaded", "sha256"), numeric=("rows",))
     for record in found:
         table.add_row(str(record.load_id), escape(record.label), escape(record.source_file),
                       str(record.rows), f"{record.loaded_at:%Y-%m-%d %H:%M}",
                       escape(record.loaded_by), record.sha256[:12])
-    console.print(table)
+    print_table(table)
 
 
 @fees_app.command("load")

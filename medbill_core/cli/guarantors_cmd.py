@@ -5,9 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    data_table,
+    fail,
+    open_app,
+    print_json,
+    print_table,
+)
 from medbill_core.cli.patients_cmd import ClearOption, JsonOption, _address_text, _changes
 from medbill_core.domain import Guarantor, GuarantorRelationship, validate_record
 from medbill_core.services.guarantors import GuarantorService
@@ -102,11 +111,13 @@ def list_guarantors(limit: Annotated[int, typer.Option(min=1)] = 50,
     if as_json:
         print_json([_guarantor_data(g, patients) for g, patients in rows])
         return
-    table = Table("id", "name", "address", "patients", title="guarantors")
+    table = data_table("id", "name", "address", "patients", title=f"{len(rows)} guarantors",
+                       keys=("id",))
     for g, patients in rows:
-        table.add_row(str(g.id), g.display_name, _address_text(g.address),
-                      ", ".join(p.account_number for p in patients) or "-")
-    console.print(table)
+        # account numbers wrap between accounts, never inside one
+        table.add_row(str(g.id), escape(g.display_name), escape(_address_text(g.address)),
+                      ", ".join(escape(p.account_number) for p in patients) or "-")
+    print_table(table)
 
 
 @app.command("show")
@@ -127,9 +138,9 @@ def show(guarantor_id: IdArgument, as_json: JsonOption = False) -> None:
     table.add_row("address", _address_text(guarantor.address))
     table.add_row("phone", guarantor.phone or "-")
     table.add_row("e-mail", guarantor.email or "-")
-    table.add_row("patients", ", ".join(f"{p.account_number} ({_relationship(p)})"
+    table.add_row("patients", ", ".join(f"{escape(p.account_number)} ({_relationship(p)})"
                                         for p in patients) or "-")
-    console.print(table)
+    print_table(table)
 
 
 @app.command("edit")

@@ -7,17 +7,21 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     fail,
     open_app,
     parse_date_option,
     print_json,
     print_problem,
+    print_table,
 )
+from medbill_core.cli.service_progress import service_progress
 from medbill_core.services.importing import (
     MAX_REPORTED_ROWS,
     ImportRefused,
@@ -89,8 +93,10 @@ def import_patients_command(file: FileArgument, file_format: FormatOption = None
     stored values unchanged; "(clear)" clears one."""
     medbill = open_app()
     try:
-        with medbill.unit_of_work() as work:
-            report = import_patients(work, file, file_format=file_format, keep_good=keep_good)
+        with (medbill.unit_of_work() as work,
+              service_progress("importing patients") as on_progress):
+            report = import_patients(work, file, file_format=file_format, keep_good=keep_good,
+                                     on_progress=on_progress)
     except ImportRefused as error:
         raise _refused(error) from None
     _report("patients", report, as_json)
@@ -111,14 +117,14 @@ def list_patients(limit: Annotated[int, typer.Option(min=1)] = 50,
                      "coverages": [_coverage_data(c) for c in coverages[p.id]]}
                     for p in patients])
         return
-    table = Table("id", "account", "name", "coverages")
+    table = data_table("id", "account", "name", "coverages", title=f"{len(patients)} patients")
     for patient in patients:
         merged = f" (merged into {patient.merged_into_id})" if patient.merged_into_id else ""
-        table.add_row(str(patient.id), patient.account_number,
-                      f"{patient.last_name}, {patient.first_name}{merged}",
-                      ", ".join(f"{c.payer_key} ({c.order.value})" for c in coverages[patient.id])
-                      or "-")
-    console.print(table)
+        table.add_row(str(patient.id), escape(patient.account_number),
+                      escape(f"{patient.last_name}, {patient.first_name}{merged}"),
+                      ", ".join(f"{escape(c.payer_key)} ({c.order.name.lower()})"
+                                for c in coverages[patient.id]) or "-")
+    print_table(table)
 
 
 @coverages_app.command("import")
@@ -130,8 +136,10 @@ def import_coverages_command(file: FileArgument, file_format: FormatOption = Non
     columns and blank cells leave stored values unchanged; "(clear)" clears one."""
     medbill = open_app()
     try:
-        with medbill.unit_of_work() as work:
-            report = import_coverages(work, file, file_format=file_format, keep_good=keep_good)
+        with (medbill.unit_of_work() as work,
+              service_progress("importing coverages") as on_progress):
+            report = import_coverages(work, file, file_format=file_format, keep_good=keep_good,
+                                      on_progress=on_progress)
     except ImportRefused as error:
         raise _refused(error) from None
     _report("coverages", report, as_json)
@@ -147,6 +155,7 @@ def add_provider(
     last_name: Annotated[str, typer.Option(help="Last name or organization name")],
     first_name: Annotated[str | None, typer.Option()] = None,
     taxonomy: Annotated[str | None, typer.Option(help="NUCC taxonomy code")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Register (or update) a provider so claims can name it as rendering or referring."""
     from medbill_core.domain import Provider, validate_record
@@ -157,25 +166,36 @@ def add_provider(
                                record="provider")
     with medbill.unit_of_work() as work:
         stored = work.patients.register_provider(provider)
+    if as_json:
+        print_json({"id": stored.id, "npi": stored.npi, "last_name": stored.last_name,
+                    "first_name": stored.first_name, "taxonomy": stored.taxonomy})
+        return
     console.print(f"provider {stored.npi} registered (id {stored.id})")
 
 
 @providers_app.command("list")
 @cli_errors
-def list_providers() -> None:
+def list_providers(as_json: JsonOption = False) -> None:
     """Registered providers."""
     from sqlalchemy import select
 
     from medbill_core.storage.schema import ProviderRow
 
     medbill = open_app()
-    table = Table("id", "npi", "name", "taxonomy")
     with medbill.database.reader() as session:
-        for row in session.scalars(select(ProviderRow).order_by(ProviderRow.id)):
-            table.add_row(str(row.id), row.npi, ", ".join(filter(None, [row.last_name,
-                                                                        row.first_name])),
-                          row.taxonomy or "-")
-    console.print(table)
+        rows = [{"id": row.id, "npi": row.npi, "last_name": row.last_name,
+                 "first_name": row.first_name, "taxonomy": row.taxonomy}
+                for row in session.scalars(select(ProviderRow).order_by(ProviderRow.id))]
+    if as_json:
+        print_json(rows)
+        return
+    table = data_table("id", "npi", "name", "taxonomy", title=f"{len(rows)} providers",
+                       keys=("id", "npi", "taxonomy"))
+    for row in rows:
+        table.add_row(str(row["id"]), row["npi"],
+                      escape(", ".join(filter(None, [row["last_name"], row["first_name"]]))),
+                      row["taxonomy"] or "-")
+    print_table(table)
 
 
 # -- one patient: show, search, edit, merge ---------------------------------------------------
@@ -268,18 +288,26 @@ def show_patient(account: AccountArgument, as_json: JsonOption = False) -> None:
     relationship = patient.guarantor_relationship.value if patient.guarantor_relationship else ""
     table.add_row("guarantor", f"{guarantor.display_name} (guarantor {guarantor.id}, "
                   f"{relationship})" if guarantor else "the patient (self)")
-    console.print(table)
+    print_table(table)
     _print_coverages(coverages)
 
 
+def _relationship_text(relationship: Any) -> str:
+    """The X12 individual relationship code with its meaning: ``19 (child)``."""
+    return f"{relationship.value} ({relationship.name.lower().replace('_', ' ')})"
+
+
 def _print_coverages(coverages: list[Any]) -> None:
-    table = Table("coverage id", "payer", "order", "member id", "group", "relationship",
-                  "start", "end", "active", title="coverages")
+    table = data_table("coverage id", "payer", "order", "member id", "group", "relationship",
+                       "start", "end", "active", title="coverages",
+                       keys=("coverage id", "payer", "member id", "group", "start", "end"))
     for c in coverages:
-        table.add_row(str(c.id), c.payer_key, c.order.value, c.member_id, c.group_number or "-",
-                      c.relationship.name.lower(), str(c.start_date or "-"),
+        table.add_row(str(c.id), escape(c.payer_key),
+                      f"{c.order.value} ({c.order.name.lower()})",
+                      escape(c.member_id), escape(c.group_number or "-"),
+                      _relationship_text(c.relationship), str(c.start_date or "-"),
                       str(c.end_date or "-"), "yes" if c.is_active_on(date.today()) else "no")
-    console.print(table)
+    print_table(table)
 
 
 @app.command("search")
@@ -303,12 +331,13 @@ def search_patients(
     if as_json:
         print_json([p.model_dump(mode="json") for p in found])
         return
-    table = Table("id", "account", "name", "birth date", "merged into",
-                  title=f"{len(found)} patients")
+    table = data_table("id", "account", "name", "birth date", "merged into",
+                       title=f"{len(found)} patients",
+                       keys=("id", "account", "birth date", "merged into"))
     for p in found:
-        table.add_row(str(p.id), p.account_number, _name(p), p.birth_date.isoformat(),
-                      str(p.merged_into_id or ""))
-    console.print(table)
+        table.add_row(str(p.id), escape(p.account_number), escape(_name(p)),
+                      p.birth_date.isoformat(), str(p.merged_into_id or ""))
+    print_table(table)
 
 
 _PATIENT_CLEARABLE = {"middle_name", "suffix", "address", "address_line2", "phone", "email"}

@@ -9,6 +9,7 @@ unknown code: the answer then says the code is not in the shipped list)::
     explain_claim_status_category("A7")  # 277CA STC01-1 (X12 code source 507)
     explain_claim_status("21")           # 277CA STC01-2 (X12 code source 508)
     explain_aaa_reject("75")             # 271 AAA03 reject reason (X12 element 901)
+    explain_ta1_note("025")              # TA1 interchange note code (X12 element I18)
     percent(Decimal("0.2"))              # "20%"
 
 Sources and dates of the tables: ``data/SOURCES.md``.
@@ -134,3 +135,22 @@ def explain_aaa_reject(code: str) -> str:
     norm = code.strip().upper()
     meaning = _table("aaa_reject_reason.csv").get(norm)
     return f"{norm} {meaning}" if meaning else _unknown("AAA reject reason", norm)
+
+
+def explain_ta1_note(code: str) -> str:
+    """A TA1 interchange note code (TA105, X12 element I18): ``"025"`` ->
+    ``"025 Duplicate interchange control number. (the ISA13 was used before ...)"``."""
+    norm = code.strip()
+    norm = norm.zfill(3) if norm.isdigit() and len(norm) <= 3 else norm.upper()
+    meaning = _table("ta1_note.csv").get(norm)
+    return f"{norm} {meaning}" if meaning else _unknown("TA1 note code", norm)
+
+
+def explain_claim_status_pair(printed: str) -> str | None:
+    """A 277CA status as medbill records it, category and code (``"A7:21"``): both
+    meanings, or None when ``printed`` is not such a pair."""
+    category, colon, status = printed.strip().upper().partition(":")
+    if not colon or not category or not status:
+        return None
+    return (f"{explain_claim_status_category(category)} / "
+            f"{explain_claim_status(status)}")

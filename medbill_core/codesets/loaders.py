@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -162,8 +163,11 @@ def load_file(
     data_dir: Path | str | None = None,
     effective: date | None = None,
     through: date | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> LoadResult:
     """Check ``path`` and store it as the user's ``system`` code set.
+
+    ``on_progress`` is called with (steps done, 2): the file read and checked, then stored.
 
     For ICD-10-CM, ``effective``/``through`` give the dates of service the
     release governs; when omitted they are read from the file name (``...2025``
@@ -175,6 +179,8 @@ def load_file(
     path = Path(path)
     target_dir = user_data_dir(data_dir)
     table = read_file(system, path)
+    if on_progress is not None:
+        on_progress(1, 2)
     key = system.value
     if system is CodeSystem.ICD10CM:
         if effective is None or through is None:
@@ -213,4 +219,6 @@ def load_file(
     from medbill_core.codesets.registry import reset_default_codesets
 
     reset_default_codesets()
+    if on_progress is not None:
+        on_progress(2, 2)
     return LoadResult(system, rows, path, target, effective, through)

@@ -42,7 +42,7 @@ import json
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -511,21 +511,32 @@ def _existing(paths: Iterable[Path | str]) -> list[Path]:
     return checked
 
 
-def _edits_of(files: Sequence[Path], *, require: bool) -> Iterator[PtpEdit]:
-    for path in files:
+def _edits_of(files: Sequence[Path], *, require: bool,
+              on_file: Callable[[int], None] | None = None) -> Iterator[PtpEdit]:
+    for number, path in enumerate(files, start=1):
         count = 0
         for edit in parse_ptp_text(_read_text(path), where=path.name):
             count += 1
             yield edit
         if require and not count:
             raise CodeSetError(f"{path.name}: no NCCI PTP edits found")
+        if on_file is not None:
+            on_file(number)
 
 
-def load_ptp(paths: Iterable[Path | str], *, data_dir: Path | str | None = None) -> NcciLoadResult:
+def load_ptp(paths: Iterable[Path | str], *, data_dir: Path | str | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> NcciLoadResult:
     """Store the PTP edits of ``paths`` (all four ``ccipra`` files of one quarter, or one
-    CSV) as the user's table; it replaces the packaged one. Nothing is written on error."""
+    CSV) as the user's table; it replaces the packaged one. Nothing is written on error.
+
+    :param on_progress: called with (steps done, steps): one step per file read, one for
+        storing the table.
+    """
     files = _existing(paths)
-    text, pairs = compact_ptp_text(_edits_of(files, require=True))
+    steps = len(files) + 1
+    text, pairs = compact_ptp_text(_edits_of(
+        files, require=True,
+        on_file=None if on_progress is None else lambda done: on_progress(done, steps)))
     target_dir = user_data_dir(data_dir)
     target = target_dir / USER_PTP
     try:
@@ -534,16 +545,24 @@ def load_ptp(paths: Iterable[Path | str], *, data_dir: Path | str | None = None)
     except OSError as exc:
         raise CodeSetError(f"cannot write to {target_dir}: {exc}") from exc
     reset_default_ncci()
+    if on_progress is not None:
+        on_progress(steps, steps)
     return NcciLoadResult(PTP_KEY, pairs, tuple(files), target)
 
 
-def load_mue(path: Path | str, *, data_dir: Path | str | None = None) -> NcciLoadResult:
+def load_mue(path: Path | str, *, data_dir: Path | str | None = None,
+             on_progress: Callable[[int, int], None] | None = None) -> NcciLoadResult:
     """Store the practitioner MUE table of ``path`` as the user's table (replaces the
-    packaged one). Nothing is written on error."""
+    packaged one). Nothing is written on error.
+
+    :param on_progress: called with (steps done, 2): the file read, then the table stored.
+    """
     files = _existing([path])
     limits = parse_mue_text(_read_text(files[0]), where=files[0].name)
     if not limits:
         raise CodeSetError(f"{files[0].name}: no MUE rows found (code, value, indicator)")
+    if on_progress is not None:
+        on_progress(1, 2)
     target_dir = user_data_dir(data_dir)
     target = target_dir / USER_MUE
     try:
@@ -552,6 +571,8 @@ def load_mue(path: Path | str, *, data_dir: Path | str | None = None) -> NcciLoa
     except OSError as exc:
         raise CodeSetError(f"cannot write to {target_dir}: {exc}") from exc
     reset_default_ncci()
+    if on_progress is not None:
+        on_progress(2, 2)
     return NcciLoadResult(MUE_KEY, len(limits), tuple(files), target)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -247,10 +247,17 @@ def read_price_list(text: str, source: str, *, effective: date | None = None,
     return entries
 
 
+#: Price rows written per flush while a list is stored (progress is reported after each).
+_STORE_CHUNK = 500
+
+
 def load_price_list(work: UnitOfWork, path: Path, *, payer_key: str | None = None,
-                    label: str | None = None, effective: date | None = None) -> LoadSummary:
+                    label: str | None = None, effective: date | None = None,
+                    on_progress: Callable[[int, int], None] | None = None) -> LoadSummary:
     """Load ``path`` as the charge master (``payer_key`` None) or as ``payer_key``'s fee
     schedule, in the caller's transaction, with an audit record.
+
+    :param on_progress: called with (prices stored, prices in the file) as they are written.
 
     :raises ValidationFailed: the file cannot be read or a row is invalid (nothing loaded).
     :raises UnknownPayer: ``payer_key`` is not configured.
@@ -275,7 +282,11 @@ def load_price_list(work: UnitOfWork, path: Path, *, payer_key: str | None = Non
     work.session.info.pop(_OWNERS_KEY, None)  # a new owner may have appeared
     for entry in entries:
         entry.load_id = load.id
-    work.session.add_all(entries)
+    for start in range(0, len(entries), _STORE_CHUNK):
+        work.session.add_all(entries[start:start + _STORE_CHUNK])
+        if on_progress is not None:
+            work.session.flush()
+            on_progress(min(start + _STORE_CHUNK, len(entries)), len(entries))
     summary = LoadSummary(load.id, kind, payer_key, load.label, len(entries), digest,
                           first_date=min(e.effective_from for e in entries),
                           last_date=max((e.effective_to for e in entries if e.effective_to),

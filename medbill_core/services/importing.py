@@ -181,10 +181,15 @@ def read_rows(path: Path, file_format: str | None = None, *,
 
 
 def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bool,
-            store: Callable[[UnitOfWork, dict[str, Any], str], RowChange]) -> ImportReport:
+            store: Callable[[UnitOfWork, dict[str, Any], str], RowChange],
+            on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
     report = ImportReport()
     unit = "row" if (file_format or path.suffix.lstrip(".")).lower() == "csv" else "record"
-    for number, record in read_rows(path, file_format, key_column="account_number"):
+    # read whole first (the file is checked before anything is stored), so progress has a total
+    records = list(read_rows(path, file_format, key_column="account_number"))
+    for index, (number, record) in enumerate(records):
+        if on_progress is not None:
+            on_progress(index, len(records))
         label = f"{unit} {number}"
         savepoint = work.session.begin_nested()
         try:
@@ -198,6 +203,8 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
         except MedbillError as exc:
             savepoint.rollback()
             report.rejected.append(ValidationFailed(label, [("(record)", exc.message)]))
+    if on_progress is not None:
+        on_progress(len(records), len(records))
     if report.rejected and not keep_good:
         first = report.rejected[0]
         more = len(report.rejected) - 1
@@ -319,15 +326,23 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Row
 
 
 def import_patients(work: UnitOfWork, path: Path, *, file_format: str | None = None,
-                    keep_good: bool = False) -> ImportReport:
-    """Create or update patients from ``path`` (account number is the key)."""
-    return _import(work, path, file_format, keep_good, _store_patient)
+                    keep_good: bool = False,
+                    on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Create or update patients from ``path`` (account number is the key).
+
+    :param on_progress: called with (records done, records in the file) as the import goes.
+    """
+    return _import(work, path, file_format, keep_good, _store_patient, on_progress)
 
 
 def import_coverages(work: UnitOfWork, path: Path, *, file_format: str | None = None,
-                     keep_good: bool = False) -> ImportReport:
-    """Create or update coverages from ``path`` (patient by ``account_number``)."""
-    return _import(work, path, file_format, keep_good, _store_coverage)
+                     keep_good: bool = False,
+                     on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Create or update coverages from ``path`` (patient by ``account_number``).
+
+    :param on_progress: called with (records done, records in the file) as the import goes.
+    """
+    return _import(work, path, file_format, keep_good, _store_coverage, on_progress)
 
 
 # -- claims -----------------------------------------------------------------------------------

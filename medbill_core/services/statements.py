@@ -12,14 +12,15 @@ statement a day (two cycles run the same day would send two letters) unless ``fo
 Each line says what the services were in words (the claim line's own description, else the
 HCPCS description, else the CPT descriptor when the practice loaded its licensed CPT file)
 and why the patient owes, from the payer's 835 PR adjustments (PR-1 deductible, PR-2
-coinsurance, PR-3 copay, any other PR reason: not covered).
+coinsurance, PR-3 copay, PR-66 blood deductible, PR-100 paid to the patient, PR-119 benefit
+maximum, PR-242 out of network; any other PR reason: not covered).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -69,7 +70,13 @@ DUNNING_MESSAGES: dict[int, str | None] = {
 }
 _INSURANCE_ADJUSTMENTS = {EntryKind.CONTRACTUAL_ADJUSTMENT.value}
 #: CARC of a PR (patient responsibility) adjustment -> the reason a patient reads.
-PR_REASONS = {"1": "Deductible", "2": "Coinsurance", "3": "Copay"}
+#: A code not listed reads "not covered" (PR-96, PR-204 ...), which is what most other PR
+#: codes mean to a patient; those listed would be wrong that way.
+PR_REASONS = {"1": "Deductible", "2": "Coinsurance", "3": "Copay",
+              "66": "Blood deductible",
+              "100": "Your plan paid you for this service",
+              "119": "Your plan's benefit maximum was reached",
+              "242": "Provider outside your plan's network"}
 NOT_COVERED = "Not covered by your plan"
 DESCRIPTION_LIMIT = 200
 
@@ -105,6 +112,13 @@ def _service_words(lines: Sequence[ClaimLineRow], on: date) -> str:
     return described
 
 
+def patient_reason(carc: str) -> str:
+    """Why a patient owes a PR adjustment, in the words a statement prints: ``"2"`` ->
+    ``"Coinsurance"``; a code not listed in :data:`PR_REASONS` -> ``"Not covered by your
+    plan"``."""
+    return PR_REASONS.get(carc.strip().upper(), NOT_COVERED)
+
+
 def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
     """Why the patient owes on this claim, from its latest 835 answer that is no reversal."""
     answer = work.session.scalar(
@@ -119,7 +133,7 @@ def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
     for adjustment in answer.adjustments:
         if adjustment.get("group_code") != "PR":
             continue
-        reason = PR_REASONS.get(str(adjustment.get("reason_code")), NOT_COVERED)
+        reason = patient_reason(str(adjustment.get("reason_code")))
         amounts[reason] = amounts.get(reason, ZERO) + to_money(str(adjustment["amount"]))
     return [OweReason(reason=reason, amount=amount) for reason, amount in amounts.items()
             if amount > 0]
@@ -157,6 +171,21 @@ def _bucket(days: int) -> str:
     if days < 90:
         return "days_60"
     return "days_90_plus"
+
+
+#: What each dunning stage means, for the people working the collections list.
+DUNNING_STAGE_NAMES: dict[int, str] = {
+    0: "current",
+    1: "30+ days: reminder",
+    2: "60+ days past due",
+    3: "90+ days past due",
+    4: "120+ days: final notice",
+}
+
+
+def dunning_stage_name(stage: int) -> str:
+    """``2`` -> ``"60+ days past due"``."""
+    return DUNNING_STAGE_NAMES.get(stage, f"stage {stage}")
 
 
 def dunning_stage(oldest_days: int) -> int:
@@ -294,10 +323,13 @@ def _statement_number(work: UnitOfWork, number: str) -> str:
 
 def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "pdf",
                    minimum: Decimal = Decimal("5.00"), statement_date: date | None = None,
-                   limit: int | None = None, force: bool = False) -> StatementRunResult:
+                   limit: int | None = None, force: bool = False,
+                   on_progress: Callable[[int, int], None] | None = None
+                   ) -> StatementRunResult:
     """Produce this cycle's statements into ``out_dir`` (see the module docstring).
 
     :param force: also send to guarantors who already got a statement today.
+    :param on_progress: called with (guarantors looked at, guarantors in all) after each.
     """
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
@@ -317,7 +349,10 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
             ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]))))
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
-    for key, members in sorted(families.items(), key=lambda item: item[1][0]):
+    ordered = sorted(families.items(), key=lambda item: item[1][0])
+    for done_count, (key, members) in enumerate(ordered):
+        if on_progress is not None:
+            on_progress(done_count, len(ordered))
         if limit is not None and len(result.produced) >= limit:
             break
         if sum((balances[m] for m in members), ZERO) < minimum:
@@ -348,6 +383,8 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
         today[key] = today.get(key, 0) + 1
         result.produced.append(statement.statement_number)
         result.files.append(path)
+    if on_progress is not None:
+        on_progress(len(ordered), len(ordered))
     return result
 
 
@@ -390,6 +427,16 @@ class CollectionsItem:
     stage: int
     statements_sent: int
     on_plan: bool
+
+    @property
+    def stage_name(self) -> str:
+        return dunning_stage_name(self.stage)
+
+    def as_json(self) -> dict[str, object]:
+        return {"patient_id": self.patient_id, "account_number": self.account_number,
+                "balance": str(self.balance), "oldest_days": self.oldest_days,
+                "stage": self.stage, "stage_name": self.stage_name,
+                "statements_sent": self.statements_sent, "on_plan": self.on_plan}
 
 
 def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,

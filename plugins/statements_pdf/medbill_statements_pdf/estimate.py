@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from medbill_core.codesets.explain import percent
 from medbill_core.domain import RenderedDocument
 from medbill_core.domain.estimate import CostEstimate, EstimatedService
 from medbill_core.errors import ValidationFailed
@@ -102,6 +103,17 @@ def _service_label(service: EstimatedService) -> str:
     return "-".join([service.procedure_code, *service.modifiers])
 
 
+def _with_rate(columns: tuple[tuple[str, float, str], ...], estimate: CostEstimate
+               ) -> tuple[tuple[str, float, str], ...]:
+    """The coinsurance column's heading with the rate its amounts come from ("Coinsurance
+    20%", on two lines): a patient reads the share, not just the dollars."""
+    rate = estimate.benefits.coinsurance if estimate.benefits is not None else None
+    if rate is None:
+        return columns
+    return tuple((f"{heading} {percent(rate)}" if field == "coinsurance" else heading,
+                  width, field) for heading, width, field in columns)
+
+
 class _EstimateBuilder(Canvas):
     def __init__(self, estimate: CostEstimate, settings: StatementsPdfSettings,
                  pages: int) -> None:
@@ -112,7 +124,7 @@ class _EstimateBuilder(Canvas):
         self.estimate = estimate
         self.title = title
         self.pages = pages
-        self.columns = _SELF_PAY if self.self_pay else _INSURED
+        self.columns = _SELF_PAY if self.self_pay else _with_rate(_INSURED, estimate)
         self.y = 0.0
 
     # -- pages ------------------------------------------------------------------------------
@@ -252,8 +264,7 @@ class _EstimateBuilder(Canvas):
         if benefits.copay is not None:
             pairs.append(("Copay per visit", view.money(benefits.copay)))
         if benefits.coinsurance is not None:
-            percent = (benefits.coinsurance * 100).normalize()
-            pairs.append(("Coinsurance", f"{percent:f}%"))
+            pairs.append(("Coinsurance", percent(benefits.coinsurance)))
         for label, amount in [("Deductible", benefits.deductible),
                               ("Deductible remaining before this visit",
                                benefits.deductible_remaining),

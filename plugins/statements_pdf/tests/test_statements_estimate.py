@@ -115,3 +115,20 @@ def test_estimate_through_the_hook_and_deterministic() -> None:
     assert hooks.render_estimate(estimate=estimate, renderer="pdf").content == first.content
     assert hooks.context.renderers["pdf"].supports_estimates()
     assert not hooks.context.renderers["text"].supports_estimates()
+
+
+def test_the_coinsurance_column_is_headed_with_the_rate_as_a_percentage() -> None:
+    """The column holds dollars; its heading says which share of the allowed amount they are
+    (12.5%, never 0.125), as the benefits block below does."""
+    estimate = sample_estimate()
+    assert estimate.benefits is not None
+    estimate = estimate.model_copy(update={"benefits": estimate.benefits.model_copy(
+        update={"coinsurance": Decimal("0.125")})})
+    text = pages_text(render_estimate_pdf(estimate).content)[0]
+    header = text[:text.index(estimate.services[0].procedure_code + " ")]
+    assert "Coinsurance 12.5%" in " ".join(header.split())  # the column heading
+    assert "Coinsurance 12.5%" in " ".join(text[len(header):].split())  # the benefits block
+    assert "0.125" not in text
+    self_pay = " ".join(pages_text(render_estimate_pdf(sample_estimate(self_pay=True))
+                                   .content)[0].split())
+    assert "%" not in self_pay.split("Your estimate")[0]  # no rate without a plan
