@@ -102,6 +102,7 @@ def terminal_stderr(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
 
 def test_estimate_table_and_json_show_coinsurance_as_a_percentage(config: Path) -> None:
     args = ("estimate", "--patient", "M1", "--service", "99214=165.00", "--date", "2026-03-02",
+            "--confirm-date",
             "--no-eligibility")
     text = ok(config, *args).stdout
     header = next(line for line in text.splitlines() if "charge" in line)
