@@ -778,7 +778,7 @@ def test_json_import_refuses_amounts_that_would_need_rounding(
                               str(data_file(tmp_path, "exp.json", text))))
     field, reason = expected.split(": ", 1)
     assert line.startswith(f"error: record 1: {field}: Value error, {reason}"), line
-    listed = json.loads(ok(billed, "claims", "list", "--json").stdout)
+    listed = json.loads(ok(billed, "claims", "list", "--json").stdout)["claims"]
     assert "CLM-7" not in [r["claim_number"] for r in listed]
 
 
@@ -787,7 +787,7 @@ def test_json_import_reads_numbers_with_two_places_exactly(billed: Path, tmp_pat
     text = json.dumps([record]).replace('"CHARGE"', "125.1")
     ok(billed, "claims", "import", str(data_file(tmp_path, "num.json", text)))
     listed = {r["claim_number"]: r for r in json.loads(ok(billed, "claims", "list",
-                                                          "--json").stdout)}
+                                                          "--json").stdout)["claims"]}
     assert listed["CLM-8"]["charge"] == "125.10"
 
 

@@ -134,3 +134,25 @@ def explain_aaa_reject(code: str) -> str:
     norm = code.strip().upper()
     meaning = _table("aaa_reject_reason.csv").get(norm)
     return f"{norm} {meaning}" if meaning else _unknown("AAA reject reason", norm)
+
+
+def explain_status_pair(category: str, code: str) -> str:
+    """A 277/277CA STC01 pair as medbill prints it (``"A3:33"``), with both meanings:
+    ``"A3:33 — A3 Acknowledgement/Returned as unprocessable claim ...; 33 Subscriber ..."``."""
+    category_text = explain_claim_status_category(category).rstrip(".")
+    return (f"{category.strip().upper()}:{code.strip()} — {category_text}; "
+            f"{explain_claim_status(code)}")
+
+
+def status_pairs_in(text: str) -> list[tuple[str, str]]:
+    """The STC01 ``category:code`` pairs in a 277CA history reason medbill wrote
+    (``"277CA A3:33,A7:562 message"``); none for any other text."""
+    words = text.split()
+    if len(words) < 2 or words[0].upper() != "277CA":
+        return []
+    pairs = []
+    for token in words[1].split(","):
+        category, colon, code = token.partition(":")
+        if colon and category and code:
+            pairs.append((category, code))
+    return pairs
