@@ -40,6 +40,8 @@ CO50 = ("CO-50 Contractual Obligations: These are non-covered services because t
 CO50_BRIEF = "These are non-covered services because this is not deemed a…"
 CO45 = ("CO-45 Contractual Obligations: Charge exceeds fee schedule/maximum allowable or "
         "contracted/legislated fee arrangement.")
+N130 = ("N130 Consult plan benefit documents/guidelines for information about restrictions "
+        "for this service.")
 A3_33 = ("A3:33 — A3 Acknowledgement/Returned as unprocessable claim: the claim/encounter has "
          "been rejected and has not been entered into the adjudication system; 33 Subscriber "
          "and subscriber id not found.")
@@ -109,10 +111,12 @@ def move(config: Path, number: str, *states: ClaimState, reason: str | None = No
 
 
 def deny(config: Path, number: str) -> str:
-    """Post an 835 denying ``number`` (CO-45 20.00, CO-50 80.00); returns its trace."""
+    """Post an 835 denying ``number`` (CO-45 20.00, CO-50 80.00, remark N130); returns its
+    trace."""
     move(config, number, ClaimState.VALIDATED, ClaimState.SUBMITTED, ClaimState.ACCEPTED)
     payment = ClaimPayment(claim_number=number, status=ClaimStatusCode.DENIED,
                            charge=D("100.00"), paid=D("0.00"), payer_claim_number="PCN-1",
+                           remark_codes=["N130"],
                            adjustments=[Adjustment(group=AdjustmentGroup.CONTRACTUAL,
                                                    reason_code=code, amount=D(amount))
                                         for code, amount in (("45", "20.00"), ("50", "80.00"))])
@@ -143,7 +147,10 @@ def test_remit_show_explains_each_adjustment(config: Path) -> None:
     assert [(a["code"], a["action"], a["meaning"]) for a in adjustments] == [
         ("CO-45", "adjust", CO45), ("CO-50", "deny", CO50)]
     assert [(k["code"], k["meaning"]) for k in data["kept_open"]] == [("CO-50", CO50)]
+    assert (data["claims"][0]["remark_codes"], data["claims"][0]["remark_meanings"]) == (
+        ["N130"], [N130])
     out = flat(ok(config, "remit", "show", trace).stdout)
+    assert f"CLM-1 │ N130 │ {N130.removeprefix('N130 ')}" in out
     assert f"CO-50 │ 80.00 │ deny │ CO-50 (built-in) │ {CO50_BRIEF}" in out
     assert "Charge exceeds fee schedule/maximum allowable or contracted…" in out
 

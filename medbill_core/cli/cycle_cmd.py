@@ -26,6 +26,7 @@ from medbill_core.cli.common import (
 from medbill_core.codesets.explain import (
     brief_adjustment,
     explain_adjustment,
+    explain_rarc,
     explain_status_pair,
 )
 from medbill_core.domain import InboundDocument
@@ -306,6 +307,15 @@ def show_remittance(
                           escape(brief_adjustment(item["code"])))
     if rules.row_count:
         print_table(rules)
+    remarks = data_table("claim", "remark code", "meaning", title="remark codes (RARC)",
+                         keys=("claim", "remark code"))
+    for claim in detail.claims:
+        for code in claim.remark_codes:
+            meaning = explain_rarc(code)
+            remarks.add_row(escape(claim.claim_number), escape(code),
+                            escape(meaning.removeprefix(f"{code} ")))
+    if remarks.row_count:
+        print_table(remarks)
     if detail.kept_open:
         kept = data_table("denial", "claim", "code", "amount", "action", "status", "meaning",
                           title="kept open to work (medbill denials)",

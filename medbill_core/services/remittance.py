@@ -301,7 +301,15 @@ def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: i
         claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
         adjustments=[_adjustment_json(a) for a in payment.all_adjustments],
         lines=[line.model_dump(mode="json") for line in lines] or None,
-        posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions]))
+        posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions],
+        remark_codes=remark_codes(payment)))
+
+
+def remark_codes(payment: ClaimPayment) -> list[str]:
+    """The claim payment's remark codes, then its lines', each once (kept for remit show)."""
+    codes = [*payment.remark_codes,
+             *(code for service in payment.services for code in service.remark_codes)]
+    return list(dict.fromkeys(code.strip().upper() for code in codes if code.strip()))
 
 
 def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim,
