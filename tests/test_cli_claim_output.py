@@ -347,3 +347,18 @@ def test_progress_bars_draw_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) 
         on_progress(2, 2)
     assert "posting" in screen.getvalue()
 
+
+
+def test_eligibility_prints_coinsurance_as_a_percentage(
+        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbill_core.domain import Benefit, BenefitKind, CoverageStatus, EligibilityResponse
+    from medbill_core.plugins import PluginHooks
+
+    answer = EligibilityResponse(status=CoverageStatus.ACTIVE, plan_name="Gold", benefits=[
+        Benefit(kind=BenefitKind.CO_INSURANCE, code="A", percent=D("0.125"))])
+    monkeypatch.setattr(PluginHooks, "check_eligibility", lambda self, request: answer)
+    data = json.loads(ok(config, "eligibility", "check", "--patient", "P1", "--json").stdout)
+    # the rate stays as the payer sent it; the percentage is beside it
+    assert (data["summary"]["coinsurance"], data["summary"]["coinsurance_percent"]) == (
+        "0.125", "12.5%")
+    assert "coinsurance: 12.5%" in ok(config, "eligibility", "check", "--patient", "P1").stdout
