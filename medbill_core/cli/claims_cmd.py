@@ -154,8 +154,9 @@ def import_claims(
     from medbill_core.services.importing import MAX_REPORTED_PROBLEMS, import_claims
 
     medbill = open_app()
-    with medbill.unit_of_work() as work, progress_callback("importing claims") as on_progress:
-        report = import_claims(work, file, keep_good=keep_good, on_progress=on_progress)
+    with medbill.unit_of_work() as work:
+        with progress_callback("importing claims") as on_progress:  # gone before any error
+            report = import_claims(work, file, keep_good=keep_good, on_progress=on_progress)
         if report.rejected and not keep_good:
             _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS)
             work.session.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -145,20 +145,20 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
                        keys=("channel", "document", "kind", "status"))
     for item in documents:
         table.add_row(escape(item["channel"]), escape(item["document_id"]), item["kind"],
-                      item["status"], escape(item["detail"]))
+                      item["status"], escape(item["detail"] or ""))
     print_table(table)
-    rejected = [(item, claim) for item in documents for claim in item["rejections"]]
+    rejected = [claim for item in documents for claim in item["rejections"]]
     if rejected:
         reasons = data_table("claim", "codes", "meaning", title="claims rejected (277CA)",
                              keys=("claim", "codes"))
-        for _item, claim in rejected:
+        for claim in rejected:
             reasons.add_row(escape(claim["claim_number"]),
                             ",".join(code["code"] for code in claim["codes"]) or "-",
                             escape("; ".join(code["meaning"] for code in claim["codes"])))
         print_table(reasons)
 
 
-def _fetched_json(channel: str, result: IngestResult) -> dict[str, object]:
+def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
     """A fetched document for output: what it did, and each claim a 277CA in it rejected
     with its STC codes and their meanings."""
     return {"channel": channel, "document_id": result.document_id, "kind": result.kind,
