@@ -162,7 +162,9 @@ def test_ar_followup_explains_the_denial_codes(config: Path) -> None:
     assert [(i["carc_codes"], i["meanings"]) for i in denied] == [
         (["CO-45", "CO-50"], [CO45, CO50])]
     out = flat(ok(config, "ar", "followup").stdout)
-    assert f"CO-50 {CO50_BRIEF})" in out and "(CO-45 Charge exceeds fee schedule" in out
+    assert ("(CO-45 Charge exceeds fee schedule/maximum allowable or contracted/legislated fee "
+            "arrangement; CO-50 These are non-covered services because this is not deemed a "
+            "'medical necessity' by the payer)") in out
 
 
 def test_appeals_open_and_list_explain_the_denial_codes(config: Path, tmp_path: Path) -> None:
@@ -174,12 +176,15 @@ def test_appeals_open_and_list_explain_the_denial_codes(config: Path, tmp_path: 
         "CLM-1", 1, "open", ["CO-45", "CO-50"], [CO45, CO50], None)
     listed = json.loads(ok(config, "appeals", "list", "--json").stdout)
     assert [a["denial_meanings"] for a in listed] == [[CO45, CO50]]
-    assert f"CO-50 {CO50_BRIEF}" in flat(ok(config, "appeals", "list").stdout)
+    assert f"CO-45, CO-50 │ Charge exceeds fee schedule/maximum allowable or contracted…; " \
+           f"{CO50_BRIEF}" in flat(ok(config, "appeals", "list").stdout)
     sent = json.loads(ok(config, "appeals", "sent", str(appeal["id"]), "--json").stdout)
     assert (sent["status"], sent["sent_on"]) == ("sent", date.today().isoformat())
     lost = json.loads(ok(config, "appeals", "outcome", str(appeal["id"]), "--lost", "--note",
                          "upheld", "--json").stdout)
     assert lost["status"] == "lost" and "upheld" not in json.dumps(lost)
+    again = ok(config, "appeals", "open", "CLM-1", "--reason", "second level").stdout
+    assert [flat(line) for line in again.splitlines()[1:]] == [CO45, CO50]
 
 
 def test_claims_show_explains_277ca_codes_in_the_history(config: Path) -> None:

@@ -254,7 +254,7 @@ def test_the_demo_configuration_works_from_any_folder_after_the_demo(
     monkeypatch.chdir(tmp_path)
     result = cli(out / "medbill.toml", "claims", "list", "--json", "--limit", "1000")
     assert result.exit_code == 0, result.output
-    assert len(json.loads(result.stdout)) == sum(summary["claims_by_state"].values())
+    assert len(json.loads(result.stdout)["claims"]) == sum(summary["claims_by_state"].values())
     assert not (tmp_path / "medbill.db").exists() and not (tmp_path / "medbill-demo.db").exists()
     config = load_config(out / "medbill.toml")
     assert config.plugin_settings["payer_generic_x12"]["control_numbers_path"] == str(

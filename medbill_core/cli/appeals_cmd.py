@@ -23,7 +23,7 @@ from medbill_core.cli.common import (
     print_json,
     print_table,
 )
-from medbill_core.codesets.explain import brief_adjustment
+from medbill_core.codesets.explain import brief_adjustment, explain_adjustment
 
 app = typer.Typer(help="Appeals of denied claims: open, list, sent, outcome, withdraw.",
                   no_args_is_help=True)
@@ -58,10 +58,11 @@ def open_command(
     if as_json:
         print_json({**appeal.as_json(), "letter": str(path) if path else None})
         return
-    codes = "; ".join(f"{code} {brief_adjustment(code)}" for code in appeal.denial_codes)
     console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
                   f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "
-                  f"{escape(codes) or 'none'}", highlight=False)
+                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False)
+    for code in appeal.denial_codes:  # each in words, below the line the codes are on
+        console.print(f"  {escape(explain_adjustment(code))}", highlight=False)
     if path is not None:
         console.print(f"letter written to {escape(str(path))}", highlight=False)
 
@@ -86,16 +87,18 @@ def list_command(
         print_json([appeal.as_json(today) for appeal in appeals])
         return
     table = data_table("id", "claim", "payer", "level", "status", "deadline", "left", "codes",
-                       title=f"{len(appeals)} appeals as of {today}",
+                       "meaning", title=f"{len(appeals)} appeals as of {today}",
                        keys=("id", "claim", "payer", "deadline"),
                        numeric=("id", "level", "left"))
     for appeal in appeals:
         left = appeal.days_left(today)
-        # each denial code with its meaning in brief (in full: --json "denial_meanings")
-        codes = "; ".join(f"{code} {brief_adjustment(code)}" for code in appeal.denial_codes)
+        # each denial code's meaning in brief, in the codes' order (in full: --json
+        # "denial_meanings")
+        meanings = "; ".join(brief_adjustment(code) for code in appeal.denial_codes)
         table.add_row(str(appeal.id), escape(appeal.claim_number), escape(appeal.payer_key or ""),
                       str(appeal.level), appeal.status.value, str(appeal.deadline or "?"),
-                      "?" if left is None else str(left), escape(codes))
+                      "?" if left is None else str(left), ", ".join(appeal.denial_codes),
+                      escape(meanings))
     print_table(table)
 
 

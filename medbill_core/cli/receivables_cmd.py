@@ -127,8 +127,9 @@ def followup_command(
     for item in items:
         action = item.action.value
         if item.action is FollowUpAction.APPEAL and item.carc_codes:
-            # each denial code with its meaning in brief (in full: --json "meanings")
-            action += " (" + "; ".join(f"{code} {brief_adjustment(code)}"
+            # each denial code with the first sentence of its meaning (in full: --json
+            # "meanings"); whole, not cut with an ellipsis: the column wraps
+            action += " (" + "; ".join(f"{code} {brief_adjustment(code, width=10_000)}"
                                        for code in item.carc_codes) + ")"
         elif item.action is FollowUpAction.APPEAL_PENDING and item.appeal_deadline:
             action += f" (deadline {item.appeal_deadline})"
