@@ -367,3 +367,23 @@ def test_eligibility_prints_coinsurance_as_a_percentage(
     assert (data["summary"]["coinsurance"], data["summary"]["coinsurance_percent"]) == (
         "0.125", "12.5%")
     assert "coinsurance: 12.5%" in ok(config, "eligibility", "check", "--patient", "P1").stdout
+
+
+def test_fetching_responses_reports_each_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from medbill_core.services import responses
+
+    acknowledged: list[str] = []
+    documents = [SimpleNamespace(document_id=f"DOC-{n}") for n in (1, 2, 3)]
+    channel = SimpleNamespace(acknowledge=lambda document: acknowledged.append(
+        document.document_id))
+    app = SimpleNamespace(hooks=SimpleNamespace(
+        fetch_responses=lambda channel: iter(documents),  # a generator has no len()
+        context=SimpleNamespace(channel=lambda name: channel)))
+    monkeypatch.setattr(responses, "ingest_document", lambda app, document: (
+        responses.IngestResult(document.document_id, "applied", "999")))
+    calls: list[tuple[int, int]] = []
+    results = responses.fetch_and_apply(app, "mock", on_progress=lambda d, t: calls.append((d, t)))
+    assert [r.document_id for r in results] == acknowledged == ["DOC-1", "DOC-2", "DOC-3"]
+    assert calls == [(1, 3), (2, 3), (3, 3)]
