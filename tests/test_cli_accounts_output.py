@@ -322,9 +322,9 @@ def test_explain_ta1_notes_and_277ca_pairs() -> None:
     assert explain_ta1_note("000") == "000 No error."
     assert explain_ta1_note("032") == "032: not in medbill's TA1 note code list"
     assert explain_claim_status_pair("a7:21") == (
-        "A7 Acknowledgement/Rejected for Invalid Information: the claim/encounter has invalid "
-        "information as specified in the Status details and has been rejected. / 21 Missing "
-        "or invalid information (another status code says which).")
+        "A7:21 — A7 Acknowledgement/Rejected for Invalid Information: the claim/encounter has "
+        "invalid information as specified in the Status details and has been rejected; 21 "
+        "Missing or invalid information (another status code says which).")
     assert explain_claim_status_pair("A7") is None
 
 

@@ -595,7 +595,8 @@ def test_followup_actions_fields_and_urgency(medbill_app: Medbill,
         "charge": "100.00", "insurance_balance": "100.00",
         "submitted_on": ago(140).isoformat(), "days_since_submission": 140,
         "filing_deadline": (ago(150) + timedelta(days=180)).isoformat(), "days_left": 30,
-        "deadline_kind": "timely filing", "action": "status inquiry (276)", "carc_codes": []}
+        "deadline_kind": "timely filing", "action": "status inquiry (276)", "carc_codes": [],
+        "meanings": []}
 
 
 def test_followup_threshold_as_of_and_payer(medbill_app: Medbill,
@@ -749,7 +750,9 @@ def test_cli_followup(ar_config: Path, wide: None) -> None:
     assert f"2 claims to follow up as of {TODAY}" in table
     assert table_rows(table) == [
         [items[0]["claim_number"], "bluecross", "denied", "100.00", "100.00", "92",
-         (ago(70) + timedelta(days=180)).isoformat(), "110", "appeal or correct (CO-97)"],
+         (ago(70) + timedelta(days=180)).isoformat(), "110",
+         "appeal or correct (CO-97 The benefit for this service is included in the "
+         "payment/allowance for another service/procedure that has already been adjudicated)"],
         [items[1]["claim_number"], "acme", "partially_paid", "143.50", "60.00", "45",
          (ago(50) + timedelta(days=365)).isoformat(), "315", "review underpayment"]]
     assert items[0]["claim_id"] != items[1]["claim_id"]

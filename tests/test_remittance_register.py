@@ -507,8 +507,11 @@ def test_cli_remit_show(remit_config: Path, wide: None) -> None:
     assert ["CY1", "patient_balance", "1", "100.00", "43.50", "20.00"] in table_rows(out)
     assert ["1234567893", "L6", "", "-2.15"] in table_rows(out)
     # each adjustment with the posting rule applied (issue 10 item 3)
-    assert ["CY1", "CO-45", "23.50", "adjust", "CO-45 (built-in)"] in table_rows(out)
-    assert ["CY1", "PR-2", "20.00", "patient", "PR-2 (built-in)"] in table_rows(out)
+    # ... and its meaning in brief (issue 10: plain language beside every code)
+    assert ["CY1", "CO-45", "23.50", "adjust", "CO-45 (built-in)",
+            "Charge exceeds fee schedule/maximum allowable or contracted…"] in table_rows(out)
+    assert ["CY1", "PR-2", "20.00", "patient", "PR-2 (built-in)",
+            "Coinsurance Amount"] in table_rows(out)
     # the claim payment, its two adjustments and the PLB: no exception table
     assert len(table_rows(out)) == 4
     shown = ok(remit_config, "remit", "show", "TRN-C", "--payer", "bluecross").stdout

@@ -12,16 +12,18 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     fail,
     open_app,
     parse_date_option,
     print_json,
+    print_table,
 )
+from medbill_core.codesets.explain import brief_adjustment, explain_adjustment
 
 app = typer.Typer(help="Appeals of denied claims: open, list, sent, outcome, withdraw.",
                   no_args_is_help=True)
@@ -39,6 +41,7 @@ def open_command(
         min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
     letter: Annotated[Path | None, typer.Option(
         help="Write the appeal letter (PHI, mode 0600) into this folder")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Open an appeal of a denied or partially paid claim."""
     from medbill_core.privatefiles import private_dir, write_private
@@ -48,12 +51,19 @@ def open_command(
     with medbill.unit_of_work() as work:
         appeal = open_appeal(work, work.claims.resolve(claim), reason, level)
         text = appeal_letter(work, appeal.id) if letter is not None else None
-    console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
-                  f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "
-                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False)
+    path = None
     if letter is not None and text is not None:
         path = private_dir(letter) / f"appeal-{appeal.id}-{appeal.claim_number}.txt"
         write_private(path, text)
+    if as_json:
+        print_json({**appeal.as_json(), "letter": str(path) if path else None})
+        return
+    console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
+                  f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "
+                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False)
+    for code in appeal.denial_codes:  # each in words, below the line the codes are on
+        console.print(f"  {escape(explain_adjustment(code))}", highlight=False)
+    if path is not None:
         console.print(f"letter written to {escape(str(path))}", highlight=False)
 
 
@@ -76,16 +86,20 @@ def list_command(
     if as_json:
         print_json([appeal.as_json(today) for appeal in appeals])
         return
-    table = Table(title=f"{len(appeals)} appeals as of {today}")
-    for name in ("id", "claim", "payer", "level", "status", "deadline", "left", "codes"):
-        table.add_column(name, overflow="fold",
-                         justify="right" if name in ("id", "level", "left") else "left")
+    table = data_table("id", "claim", "payer", "level", "status", "deadline", "left", "codes",
+                       "meaning", title=f"{len(appeals)} appeals as of {today}",
+                       keys=("id", "claim", "payer", "deadline"),
+                       numeric=("id", "level", "left"))
     for appeal in appeals:
         left = appeal.days_left(today)
+        # each denial code's meaning in brief, in the codes' order (in full: --json
+        # "denial_meanings")
+        meanings = "; ".join(brief_adjustment(code) for code in appeal.denial_codes)
         table.add_row(str(appeal.id), escape(appeal.claim_number), escape(appeal.payer_key or ""),
                       str(appeal.level), appeal.status.value, str(appeal.deadline or "?"),
-                      "?" if left is None else str(left), ", ".join(appeal.denial_codes))
-    console.print(table)
+                      "?" if left is None else str(left), ", ".join(appeal.denial_codes),
+                      escape(meanings))
+    print_table(table)
 
 
 @app.command("sent")
@@ -96,6 +110,7 @@ def sent_command(
         "--on", help="The day it was sent, YYYY-MM-DD (default today)")] = None,
     confirm_date: Annotated[bool, typer.Option(
         "--confirm-date", help="Accept an --on date in the future")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Record that an open appeal went to the payer."""
     from medbill_core.services.appeals import mark_sent
@@ -104,6 +119,9 @@ def sent_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         appeal = mark_sent(work, appeal_id, when)
+    if as_json:
+        print_json(appeal.as_json())
+        return
     console.print(f"appeal {appeal.id}: sent on {appeal.sent_on}", highlight=False)
 
 
@@ -114,6 +132,7 @@ def outcome_command(
     won: Annotated[bool | None, typer.Option(
         "--won/--lost", help="The payer's decision")] = None,
     note: Annotated[str | None, typer.Option(help="What the payer decided (max 2000)")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Record the payer's decision (the money of a won appeal comes with a later 835)."""
     from medbill_core.services.appeals import record_outcome
@@ -125,6 +144,9 @@ def outcome_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         appeal = record_outcome(work, appeal_id, won, note)
+    if as_json:
+        print_json(appeal.as_json())
+        return
     console.print(f"appeal {appeal.id}: {appeal.status.value}", highlight=False)
 
 
@@ -132,6 +154,7 @@ def outcome_command(
 @cli_errors
 def withdraw_command(
     appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
+    as_json: AsJson = False,
 ) -> None:
     """Give up an open or sent appeal."""
     from medbill_core.services.appeals import withdraw
@@ -139,4 +162,7 @@ def withdraw_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         appeal = withdraw(work, appeal_id)
+    if as_json:
+        print_json(appeal.as_json())
+        return
     console.print(f"appeal {appeal.id}: withdrawn", highlight=False)

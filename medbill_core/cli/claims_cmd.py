@@ -9,17 +9,20 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     err_console,
     open_app,
     parse_date_option,
     print_json,
     print_problem,
+    print_table,
+    progress_callback,
 )
+from medbill_core.codesets.explain import explain_status_pair, status_pairs_in
 from medbill_core.domain import Claim, ClaimState, validate_record
 from medbill_core.errors import ValidationFailed
 from medbill_core.lifecycle import NEXT_ACTOR
@@ -72,12 +75,11 @@ def list_claims(
                               "patient_balance": str(summary.patient_balance)}})
         return
     shown = f"{first}-{first + len(rows) - 1} of " if rows and len(rows) < summary.count else ""
-    table = Table(title=f"{shown}{summary.count} claims", show_edge=False, pad_edge=False)
-    # claim numbers and dates are searched for: kept whole (no_wrap), other columns fold
-    for name in ("id", "claim", "state", "next", "payer", "DOS"):
-        table.add_column(name, overflow="fold", no_wrap=name in ("claim", "DOS"))
-    for name in ("charge", "insurance", "patient"):
-        table.add_column(name, justify="right", overflow="fold")
+    # ids, claim numbers and dates are searched for: kept whole, other columns wrap
+    table = data_table("id", "claim", "state", "next", "payer", "DOS", "charge", "insurance",
+                       "patient", title=f"{shown}{summary.count} claims",
+                       keys=("id", "claim", "DOS"), numeric=("charge", "insurance", "patient"))
+    table.show_edge = table.pad_edge = False
     for row in rows:
         table.add_row(str(row["id"]), escape(row["claim_number"]), row["state_label"],
                       row["next_actor"], escape(row["payer"]), row["service_date"], row["charge"],
@@ -85,7 +87,7 @@ def list_claims(
     table.add_section()
     table.add_row("", f"total ({summary.count})", "", "", "", "", str(summary.charges),
                   str(summary.insurance_balance), str(summary.patient_balance))
-    console.print(table)
+    print_table(table)
     if rows and first + len(rows) - 1 < summary.count:
         err_console.print(f"more claims: --page {page + 1}", highlight=False)
 
@@ -106,7 +108,10 @@ def show_claim(
     data["state_label"] = claim.state.label
     data["next_actor"] = NEXT_ACTOR[claim.state]
     data["total_charge"] = str(claim.total_charge)
-    data["history"] = [t.model_dump(mode="json") for t in history]
+    # a 277CA's STC codes in a history reason, in words beside them (never in place of them)
+    data["history"] = [{**t.model_dump(mode="json"),
+                        "meanings": [explain_status_pair(category, code) for category, code
+                                     in status_pairs_in(t.reason or "")]} for t in history]
     data["ledger"] = {kind.value: str(amount) for kind, amount in totals.by_kind.items()}
     data["balance"] = {"insurance": str(totals.balance.insurance),
                        "patient": str(totals.balance.patient)}
@@ -118,18 +123,22 @@ def show_claim(
                   f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
     console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
                   f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}")
-    lines = Table("#", "code", "modifiers", "units", "charge", "pointers")
+    lines = data_table("#", "code", "modifiers", "units", "charge", "pointers",
+                       keys=("#", "code"), numeric=("#", "units", "charge"))
     for line in claim.lines:
         lines.add_row(str(line.line_number), line.procedure_code, " ".join(line.modifiers),
                       str(line.units), str(line.charge),
                       ",".join(str(p) for p in line.diagnosis_pointers))
-    console.print(lines)
+    print_table(lines)
     console.print("ledger: " + ", ".join(f"{k} {v}" for k, v in data["ledger"].items())
                   + f"; balance insurance {totals.balance.insurance}, "
                     f"patient {totals.balance.patient}")
-    for step in history:
+    for step, shown in zip(history, data["history"], strict=True):
         console.print(f"  {step.at:%Y-%m-%d %H:%M} {step.source.value} -> {step.target.value} "
-                      f"by {step.actor}" + (f" ({escape(step.reason)})" if step.reason else ""))
+                      f"by {step.actor}" + (f" ({escape(step.reason)})" if step.reason else ""),
+                      highlight=False)
+        for meaning in shown["meanings"]:
+            console.print(f"      {escape(meaning)}", highlight=False)
 
 
 @app.command("import")
@@ -138,6 +147,7 @@ def import_claims(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     keep_good: Annotated[bool, typer.Option(
         "--keep-good", help="Import the good records even when some are bad")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create draft claims from a JSON list (patient by account_number; see
     docs/import-formats.md). All or nothing unless --keep-good; every bad record is reported."""
@@ -145,7 +155,8 @@ def import_claims(
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        report = import_claims(work, file, keep_good=keep_good)
+        with progress_callback("importing claims") as on_progress:  # gone before any error
+            report = import_claims(work, file, keep_good=keep_good, on_progress=on_progress)
         if report.rejected and not keep_good:
             _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS)
             work.session.rollback()
@@ -153,9 +164,15 @@ def import_claims(
                 print_problem(f"{file.name}: {len(report.rejected)} bad records; nothing was "
                               "imported")
             raise typer.Exit(1)
-    for label, note in report.notes:
-        console.print(f"{label}: {escape(note)}", highlight=False)
-    console.print(f"imported {report.imported} claims")
+    if as_json:
+        # the bad records' messages name records and fields, never values (no PHI)
+        print_json({"file": file.name, "imported": report.imported,
+                    "notes": [{"record": label, "note": note} for label, note in report.notes],
+                    "skipped": [problem.message for problem in report.rejected]})
+    else:
+        for label, note in report.notes:
+            console.print(f"{label}: {escape(note)}", highlight=False)
+        console.print(f"imported {report.imported} claims")
     if report.rejected:
         _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS, "[yellow]skipped[/]")
         raise typer.Exit(1)
@@ -196,6 +213,7 @@ def edit_claim(
     changes: Annotated[Path, typer.Option(
         "--from", exists=True, dir_okay=False,
         help="JSON object of the claim fields to change (e.g. edited from `claims show --json`)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Change a draft claim (lines, codes, coverage ...); its charges are re-posted."""
     update = read_claim_changes(changes)
@@ -207,6 +225,10 @@ def edit_claim(
         edited = validate_record(Claim, {**original.model_dump(mode="json"), **update},
                                  record=changes.name)
         claim = work.claims.update_draft(original.id, edited)
+    if as_json:
+        print_json({"id": claim.id, "claim_number": claim.claim_number,
+                    "state": claim.state.value, "total_charge": str(claim.total_charge)})
+        return
     console.print(f"claim {escape(claim.claim_number)} (id {claim.id}) updated; charge "
                   f"{claim.total_charge}", highlight=False)
 
@@ -216,6 +238,7 @@ def edit_claim(
 def delete_claim(
     reference: Annotated[str, typer.Argument(help="Claim id or claim number of the draft")],
     reason: Annotated[str, typer.Option(help="Why the draft is deleted (kept in its history)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Delete a draft that never left the practice: its charges are reversed (audited).
 
@@ -223,6 +246,10 @@ def delete_claim(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         claim = work.claims.delete_draft(work.claims.resolve(reference), reason=reason)
+    if as_json:
+        print_json({"id": claim.id, "claim_number": claim.claim_number,
+                    "state": claim.state.value, "charges_reversed": True})
+        return
     console.print(f"draft claim {escape(claim.claim_number)} (id {claim.id}) deleted and its "
                   "charges reversed", highlight=False)
 
@@ -282,7 +309,9 @@ def scrub_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         claims = _claims_to_scrub(work, claim, state)
-        report = scrub_claims(work, [c.id for c in claims], validate=not no_validate)
+        with progress_callback("scrubbing claims") as on_progress:
+            report = scrub_claims(work, [c.id for c in claims], validate=not no_validate,
+                                  on_progress=on_progress)
     blocked = [r for r in report.results if not r.clean]
     if as_json:
         print_json({
@@ -298,13 +327,10 @@ def scrub_command(
     else:
         findings = [f for r in report.results for f in r.findings]
         if findings:
-            table = Table(title=_plural(len(findings), "finding"))
-            table.add_column("claim", overflow="fold")
-            table.add_column("line", justify="right")
-            table.add_column("severity", no_wrap=True)
-            table.add_column("code", overflow="fold", min_width=12)  # never cut: it is searched
-            table.add_column("message", ratio=3, overflow="fold")
-            table.add_column("fix hint", ratio=2, overflow="fold")
+            # the claim number and the finding's code are searched for: never cut
+            table = data_table("claim", "line", "severity", "code", "message", "fix hint",
+                               title=_plural(len(findings), "finding"),
+                               keys=("claim", "line", "severity", "code"), numeric=("line",))
             for finding in findings:
                 severity = finding.severity.value
                 table.add_row(escape(finding.claim_number),
@@ -312,7 +338,7 @@ def scrub_command(
                               f"[{_SEVERITY_STYLE[severity]}]{severity}[/]",
                               escape(finding.code), escape(finding.message),
                               escape(finding.fix_hint or ""))
-            console.print(table)
+            print_table(table)
         action = "" if no_validate else " (clean drafts moved to validated)"
         console.print(f"{_plural(len(report.results), 'claim')} scrubbed:"
                       f" {report.clean_count} clean,"

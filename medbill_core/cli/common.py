@@ -355,3 +355,17 @@ def print_json(data: Any) -> None:
     """Machine-readable output on stdout (no colour, no wrapping)."""
     typer.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
 
+
+
+@contextmanager
+def progress_callback(description: str) -> Iterator[Callable[[int, int], None]]:
+    """:func:`progress` for a service that reports ``on_progress(done, total)`` (its total is
+    known only once it has read its input): the same bar, on stderr, only on a terminal."""
+    from rich.progress import Progress
+
+    if not err_console.is_terminal:
+        yield lambda _done, _total: None
+        return
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

@@ -5,27 +5,35 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.claims_cmd import app as claims_app
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     fail,
     open_app,
     parse_date_option,
     print_json,
     print_problem,
+    print_table,
+    progress_callback,
+)
+from medbill_core.codesets.explain import (
+    brief_adjustment,
+    explain_adjustment,
+    explain_rarc,
+    explain_status_pair,
 )
 from medbill_core.domain import InboundDocument
 from medbill_core.errors import MedbillError
 from medbill_core.money import total
 from medbill_core.services.remittance_register import RemittanceStatus
-from medbill_core.services.responses import fetch_and_apply, ingest_document
+from medbill_core.services.responses import IngestResult, fetch_and_apply, ingest_document
 
 responses_app = typer.Typer(help="Acknowledgments, status responses and remittances.",
                             no_args_is_help=True)
@@ -50,17 +58,19 @@ def submit_claims(
     if claim:
         with medbill.unit_of_work() as work:
             claim_ids = [work.claims.resolve(reference) for reference in claim]
-    outcomes = submit(medbill, claim_ids=claim_ids)
+    with progress_callback("sending claim files") as on_progress:
+        outcomes = submit(medbill, claim_ids=claim_ids, on_progress=on_progress)
     rows = [{"submission": o.submission_id, "payer": o.payer_key, "claims": o.claims,
              "status": o.status, "remote_id": o.remote_id, "error": o.error} for o in outcomes]
     if as_json:
         print_json(rows)
     else:
-        table = Table("submission", "payer", "claims", "status", "remote id", "error",
-                      title="submissions")
+        table = data_table("submission", "payer", "claims", "status", "remote id", "error",
+                           title="submissions", keys=("submission", "payer", "remote id"),
+                           numeric=("claims",))
         for row in rows:
-            table.add_row(*(str(v) if v is not None else "-" for v in row.values()))
-        console.print(table)
+            table.add_row(*(escape(str(v)) if v is not None else "-" for v in row.values()))
+        print_table(table)
     _explain_unsent(outcomes)
 
 
@@ -95,10 +105,11 @@ def outbox(
     if as_json:
         print_json([item.as_json() for item in items])
     else:
-        table = Table(title=f"{len(items)} outbox files", show_edge=False, pad_edge=False)
-        for name in ("id", "payer", "control", "claims", "status", "tries", "sent",
-                     "last error"):
-            table.add_column(name, overflow="fold", no_wrap=name in ("control", "sent"))
+        table = data_table("id", "payer", "control", "claims", "status", "tries", "sent",
+                           "last error", title=f"{len(items)} outbox files",
+                           keys=("id", "payer", "control", "sent"),
+                           numeric=("claims", "tries"))
+        table.show_edge = table.pad_edge = False
         for item in items:
             table.add_row(str(item.submission_id), escape(item.payer_key), item.control_number,
                           str(item.claims),
@@ -106,24 +117,58 @@ def outbox(
                           str(item.attempts),
                           item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
                           escape(item.last_error or ""))
-        console.print(table)
+        print_table(table)
     _explain_unsent(outcomes)
 
 
 @responses_app.command("fetch")
 @cli_errors
 def fetch(channel: Annotated[list[str] | None, typer.Option(
-        help="Channel to poll (default: every channel a payer uses)")] = None) -> None:
-    """Poll channels and apply what arrived (999, TA1, 277CA, 835 ...)."""
+        help="Channel to poll (default: every channel a payer uses)")] = None,
+        as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Poll channels and apply what arrived (999, TA1, 277CA, 835 ...); each claim a
+    277CA rejected is listed with its codes in words."""
     medbill = open_app()
     channels = channel or sorted({p.channel for p in medbill.config.payers.values() if p.channel})
-    table = Table("channel", "document", "kind", "status", "detail", title="responses")
-    count = 0
+    documents = []
     for name in channels:
-        for result in fetch_and_apply(medbill, name):
-            table.add_row(name, result.document_id, result.kind, result.status, result.detail)
-            count += 1
-    console.print(table if count else "no documents waiting")
+        with progress_callback(f"applying responses from {name}") as on_progress:
+            for result in fetch_and_apply(medbill, name, on_progress=on_progress):
+                documents.append(_fetched_json(name, result))
+    if as_json:
+        print_json(documents)
+        return
+    if not documents:
+        console.print("no documents waiting")
+        return
+    table = data_table("channel", "document", "kind", "status", "detail", title="responses",
+                       keys=("channel", "document", "kind", "status"))
+    for item in documents:
+        table.add_row(escape(item["channel"]), escape(item["document_id"]), item["kind"],
+                      item["status"], escape(item["detail"] or ""))
+    print_table(table)
+    rejected = [claim for item in documents for claim in item["rejections"]]
+    if rejected:
+        reasons = data_table("claim", "codes", "meaning", title="claims rejected (277CA)",
+                             keys=("claim", "codes"))
+        for claim in rejected:
+            reasons.add_row(escape(claim["claim_number"]),
+                            ",".join(code["code"] for code in claim["codes"]) or "-",
+                            escape("; ".join(code["meaning"] for code in claim["codes"])))
+        print_table(reasons)
+
+
+def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
+    """A fetched document for output: what it did, and each claim a 277CA in it rejected
+    with its STC codes and their meanings."""
+    return {"channel": channel, "document_id": result.document_id, "kind": result.kind,
+            "status": result.status, "detail": result.detail,
+            "rejections": [{"claim_number": rejection.claim_number,
+                            "codes": [{"code": f"{category}:{code}",
+                                       "meaning": explain_status_pair(category, code)
+                                       .partition(" — ")[2]}
+                                      for category, code in rejection.codes]}
+                           for rejection in result.rejections]}
 
 
 @remit_app.command("post")
@@ -151,7 +196,8 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
     document = InboundDocument(channel="file", kind=routing.kind,
                                document_id=hashlib.sha256(content.encode()).hexdigest()[:32],
                                content=content)
-    result = ingest_document(medbill, document)
+    with progress_callback(f"posting {file.name}") as on_progress:
+        result = ingest_document(medbill, document, on_progress=on_progress)
     note = f"{routing.description}, not an 835: applied as such" if routing.rerouted else None
     if as_json:
         print_json({"file": file.name, "kind": result.kind, "status": result.status,
@@ -198,12 +244,10 @@ def list_remittances_command(
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    table = Table(title=f"{len(items)} remittances")
-    for name in ("date", "payer", "trace", "method"):
-        table.add_column(name, overflow="fold")
-    for name in ("amount", "posted", "PLB", "exceptions"):
-        table.add_column(name, justify="right")
-    table.add_column("status")
+    table = data_table("date", "payer", "trace", "method", "amount", "posted", "PLB",
+                       "exceptions", "status", title=f"{len(items)} remittances",
+                       keys=("date", "payer", "trace"),
+                       numeric=("amount", "posted", "PLB", "exceptions"))
     for item in items:
         table.add_row(str(item.date), escape(item.payer), escape(item.trace_number),
                       item.payment_method, str(item.payment_amount), str(item.on_accounts),
@@ -215,7 +259,7 @@ def list_remittances_command(
                       str(total(item.on_accounts for item in items)),
                       str(total(item.plb_total for item in items)),
                       str(total(item.exception_total for item in items)), "")
-    console.print(table)
+    print_table(table)
 
 
 @remit_app.command("show")
@@ -234,7 +278,7 @@ def show_remittance(
     with medbill.unit_of_work() as work:
         detail = remittance_detail(work, trace, payer)
     if as_json:
-        print_json(detail.as_json())
+        print_json(_explained_remittance(detail.as_json()))
         return
     item = detail.remittance
     console.print(f"remittance {escape(item.trace_number)} from {escape(item.payer_name)} "
@@ -246,54 +290,70 @@ def show_remittance(
                   f"{item.duplicate_count} posted before) + exceptions {item.exception_total} "
                   f"({item.exception_count}) - PLB {item.plb_total} ({item.plb_count}); "
                   f"difference {item.difference}", highlight=False)
-    claims = Table(title=f"{len(detail.claims)} claim payments posted")
-    for name in ("claim", "state", "CLP02"):
-        claims.add_column(name, overflow="fold")
-    for name in ("paid", "adjusted", "patient"):
-        claims.add_column(name, justify="right")
+    claims = data_table("claim", "state", "CLP02", "paid", "adjusted", "patient",
+                        title=f"{len(detail.claims)} claim payments posted",
+                        keys=("claim", "CLP02"), numeric=("paid", "adjusted", "patient"))
     for claim in detail.claims:
         claims.add_row(escape(claim.claim_number), claim.claim_state, claim.claim_status,
                        str(claim.paid), str(claim.adjusted), str(claim.patient_share))
-    console.print(claims)
-    rules = Table(title="adjustments and the posting rule applied")
-    for name in ("claim", "code"):
-        rules.add_column(name, overflow="fold")
-    rules.add_column("amount", justify="right")
-    for name in ("action", "rule"):
-        rules.add_column(name, overflow="fold")
+    print_table(claims)
+    rules = data_table("claim", "code", "amount", "action", "rule", "meaning",
+                       title="adjustments and the posting rule applied",
+                       keys=("claim", "code"), numeric=("amount",))
     for claim in detail.claims:
         for item in claim.adjustments:
             rules.add_row(escape(claim.claim_number), item["code"], item["amount"],
-                          item["action"], escape(item["rule"]))
+                          item["action"], escape(item["rule"]),
+                          escape(brief_adjustment(item["code"])))
     if rules.row_count:
-        console.print(rules)
+        print_table(rules)
+    remarks = data_table("claim", "remark code", "meaning", title="remark codes (RARC)",
+                         keys=("claim", "remark code"))
+    for claim in detail.claims:
+        for code in claim.remark_codes:
+            meaning = explain_rarc(code)
+            remarks.add_row(escape(claim.claim_number), escape(code),
+                            escape(meaning.removeprefix(f"{code} ")))
+    if remarks.row_count:
+        print_table(remarks)
     if detail.kept_open:
-        kept = Table("denial", "claim", "code", title="kept open to work (medbill denials)")
-        kept.add_column("amount", justify="right")
-        kept.add_column("action")
-        kept.add_column("status")
+        kept = data_table("denial", "claim", "code", "amount", "action", "status", "meaning",
+                          title="kept open to work (medbill denials)",
+                          keys=("denial", "claim", "code"), numeric=("denial", "amount"))
         for item in detail.kept_open:
             kept.add_row(str(item["id"]), escape(item["claim_number"]), item["code"],
-                         item["amount"], item["action"], item["status"])
-        console.print(kept)
+                         item["amount"], item["action"], item["status"],
+                         escape(brief_adjustment(item["code"])))
+        print_table(kept)
     if detail.provider_adjustments:
-        plbs = Table("provider", "reason", "reference", title="provider adjustments (PLB)")
-        plbs.add_column("amount", justify="right")
+        plbs = data_table("provider", "reason", "reference", "amount",
+                          title="provider adjustments (PLB)",
+                          keys=("provider", "reason", "reference"), numeric=("amount",))
         for plb in detail.provider_adjustments:
             plbs.add_row(escape(plb["provider_id"]), escape(plb["reason_code"]),
                          escape(plb["reference"] or ""), plb["amount"])
-        console.print(plbs)
+        print_table(plbs)
     if detail.exceptions:
-        exceptions = Table("id", "claim (as sent)", title="exceptions")
-        exceptions.add_column("paid", justify="right")
-        exceptions.add_column("reason", overflow="fold")
-        exceptions.add_column("resolution", overflow="fold")
+        exceptions = data_table("id", "claim (as sent)", "paid", "reason", "resolution",
+                                title="exceptions", keys=("id", "claim (as sent)"),
+                                numeric=("id", "paid"))
         for exception in detail.exceptions:
             exceptions.add_row(str(exception["id"]), escape(exception["claim_number"]),
                                exception["paid"], escape(exception["reason"]),
                                escape(exception["resolution"] or "") if exception["resolved"]
                                else "open")
-        console.print(exceptions)
+        print_table(exceptions)
+
+
+def _explained_remittance(data: dict) -> dict:
+    """``remit show --json`` with each adjustment code's meaning beside it (``meaning``,
+    the full CARC text with its group); the codes themselves stay as they were."""
+    for claim in data["claims"]:
+        claim["adjustments"] = [{**item, "meaning": explain_adjustment(item["code"])}
+                                for item in claim["adjustments"]]
+    data["kept_open"] = [{**item, "meaning": explain_adjustment(item["code"])}
+                         for item in data["kept_open"]]
+    return data
 
 
 @remit_app.command("resolve")
@@ -302,6 +362,7 @@ def resolve_exception_command(
     exception_id: Annotated[int, typer.Argument(
         help="Remittance exception id (medbill ar exceptions)")],
     note: Annotated[str, typer.Option("--note", help="How it was resolved")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Mark a remittance exception (a claim payment that matched no claim) resolved."""
     from medbill_core.services.remittance_register import resolve_exception
@@ -310,6 +371,9 @@ def resolve_exception_command(
     with medbill.unit_of_work() as work:
         exception = resolve_exception(work, exception_id, note)
         trace = exception.trace_number
+    if as_json:
+        print_json({"exception_id": exception_id, "trace_number": trace, "resolved": True})
+        return
     console.print(f"remittance exception {exception_id} (835 {escape(trace)}) resolved",
                   highlight=False)
 
@@ -342,8 +406,13 @@ def check_eligibility(
     response, payer = check.response, check.payer
     summary = response.summary(check.request.service_types[0])
     if as_json:
+        benefits = summary.model_dump(mode="json")
+        if summary.coinsurance is not None:  # 0.2 as people read it: "20%"
+            from medbill_core.codesets.explain import percent
+
+            benefits["coinsurance_percent"] = percent(summary.coinsurance)
         print_json({"status": response.status.value, "plan": response.plan_name,
-                    "summary": summary.model_dump(mode="json"),
+                    "summary": benefits,
                     "issues": [{**i.model_dump(mode="json"),
                                 "reason": reason} for i, reason in zip(response.issues,
                                                                        check.reasons,
@@ -377,8 +446,12 @@ def claim_status(
     response = medbill.hooks.check_claim_status(request=request)
     number = request.claim.claim.claim_number
     if as_json:
+        # each STC code pair in words beside the codes (``meanings``, in the codes' order)
         print_json({"claim_id": claim_id, "claim_number": number,
-                    "statuses": [status.model_dump(mode="json") for status in response.claims]})
+                    "statuses": [{**status.model_dump(mode="json"),
+                                  "meanings": [explain_status_pair(c.category, c.code)
+                                               for c in status.status_codes]}
+                                 for status in response.claims]})
         return
     if not response.claims:
         console.print(f"claim {escape(number)}: the payer returned no status", highlight=False)
@@ -387,12 +460,16 @@ def claim_status(
         console.print(f"claim {escape(status.claim_number or number)}: {codes}"
                       + (f"; paid {status.paid_amount}" if status.paid_amount is not None
                          else ""), highlight=False)
+        for c in status.status_codes:
+            console.print(f"  {escape(explain_status_pair(c.category, c.code))}",
+                          highlight=False)
 
 
 @claims_app.command("void")
 @cli_errors
 def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim number")],
-               reason: Annotated[str, typer.Option(help="Why the claim is voided")]) -> None:
+               reason: Annotated[str, typer.Option(help="Why the claim is voided")],
+               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Create a void (frequency 8) for an adjudicated claim; its charges are reversed when
     the payer's reversal arrives (at once when the payer never answered it).
 
@@ -401,6 +478,13 @@ def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim 
     with medbill.unit_of_work() as work:
         claim_id = work.claims.resolve(reference)
         void = work.claims.void(claim_id, reason=reason)
+    if as_json:
+        # the same claim when it was voided at once (rejected: nothing to send), else the
+        # void draft to scrub and submit
+        print_json({"claim_id": claim_id, "void_claim_id": void.id,
+                    "void_claim_number": void.claim_number, "state": void.state.value,
+                    "voided_at_once": void.id == claim_id})
+        return
     if void.id == claim_id:
         console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
                       "rejected, so nothing is sent to the payer")
@@ -418,6 +502,7 @@ def correct_claim(
         "--from", exists=True, dir_okay=False,
         help="JSON object of the claim fields to change (e.g. edited from `claims show --json`)")],
     reason: Annotated[str, typer.Option(help="Why the claim is corrected")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a replacement (frequency 7) of an adjudicated claim with the fields in a JSON file.
 
@@ -435,13 +520,21 @@ def correct_claim(
         corrected = validate_record(Claim, {**original.model_dump(mode="json"), **update},
                                     record=changes.name)
         replacement = work.claims.correct(original.id, corrected, reason=reason)
+    if as_json:
+        print_json({"original_id": original.id, "original_claim_number": original.claim_number,
+                    "replacement_id": replacement.id,
+                    "replacement_claim_number": replacement.claim_number,
+                    "state": replacement.state.value,
+                    "total_charge": str(replacement.total_charge)})
+        return
     console.print(f"replacement claim {replacement.claim_number} (id {replacement.id}) created "
                   f"as a draft for claim {original.claim_number}; scrub and submit it to send it")
 
 
 @claims_app.command("reopen")
 @cli_errors
-def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim number")]) -> None:
+def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim number")],
+           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Put a rejected claim back to draft so it can be fixed and submitted again."""
     from medbill_core.domain import ClaimState
 
@@ -449,4 +542,8 @@ def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim numb
     with medbill.unit_of_work() as work:
         claim = work.claims.transition(work.claims.resolve(reference), ClaimState.DRAFT,
                                        reason="reopened to fix")
+    if as_json:
+        print_json({"id": claim.id, "claim_number": claim.claim_number,
+                    "state": claim.state.value})
+        return
     console.print(f"claim {claim.claim_number} is a draft again")

@@ -13,9 +13,17 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from medbill_core.cli.common import cli_errors, console, fail, open_app, print_json
+from medbill_core.cli.common import (
+    cli_errors,
+    console,
+    data_table,
+    fail,
+    open_app,
+    print_json,
+    print_table,
+)
+from medbill_core.codesets.explain import brief_adjustment
 
 app = typer.Typer(help="Denials kept open as insurance A/R: list them and decide each one.",
                   no_args_is_help=True)
@@ -49,15 +57,11 @@ def list_command(
     if as_json:
         print_json([item.as_json(today) for item in items])
         return
-    table = Table(title=f"{len(items)} denials as of {today}")
-    from medbill_core.codesets.explain import brief_adjustment
-
-    for name in ("id", "claim", "payer", "code", "meaning"):
-        table.add_column(name, overflow="fold", justify="right" if name == "id" else "left",
-                         no_wrap=name == "claim")
-    table.add_column("amount", justify="right")
-    for name in ("action", "status", "deadline", "left", "rule"):
-        table.add_column(name, overflow="fold", justify="right" if name == "left" else "left")
+    table = data_table("id", "claim", "payer", "code", "meaning", "amount", "action",
+                       "status", "deadline", "left", "rule",
+                       title=f"{len(items)} denials as of {today}",
+                       keys=("id", "claim", "payer", "code", "deadline"),
+                       numeric=("id", "amount", "left"))
     for item in items:
         left = item.days_left(today)
         table.add_row(str(item.id), escape(item.claim_number), escape(item.payer_key),
@@ -65,7 +69,7 @@ def list_command(
                       item.status.value,
                       str(item.appeal_deadline or "?"), "?" if left is None else str(left),
                       escape(item.rule))
-    console.print(table)
+    print_table(table)
 
 
 @app.command("write-off")
@@ -73,6 +77,7 @@ def list_command(
 def write_off_command(
     denial_id: DenialId,
     reason: Annotated[str, typer.Option(help="Why it is written off (max 500)")],
+    as_json: AsJson = False,
 ) -> None:
     """Write the denied amount off (a write-off of the insurance balance, audited)."""
     from medbill_core.services.denials import write_off
@@ -80,6 +85,9 @@ def write_off_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         item = write_off(work, denial_id, reason)
+    if as_json:
+        print_json(item.as_json())
+        return
     console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
                   f"{escape(item.claim_number)} written off", highlight=False)
 
@@ -89,6 +97,7 @@ def write_off_command(
 def to_patient_command(
     denial_id: DenialId,
     note: Annotated[str | None, typer.Option(help="A note for the account (max 500)")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Transfer the amount to the patient: only what the payer assigned to the patient (PR)."""
     from medbill_core.services.denials import transfer_to_patient
@@ -96,6 +105,9 @@ def to_patient_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         item = transfer_to_patient(work, denial_id, note)
+    if as_json:
+        print_json(item.as_json())
+        return
     console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
                   f"{escape(item.claim_number)} transferred to the patient", highlight=False)
 
@@ -109,6 +121,7 @@ def appeal_command(
         min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
     letter: Annotated[Path | None, typer.Option(
         help="Write the appeal letter (PHI, mode 0600) into this folder")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Appeal the denial's claim (as ``medbill appeals open``); the amount stays owed."""
     from medbill_core.privatefiles import private_dir, write_private
@@ -119,11 +132,16 @@ def appeal_command(
     with medbill.unit_of_work() as work:
         opened = appeal(work, denial_id, reason, level)
         text = appeal_letter(work, opened.id) if letter is not None else None
-    console.print(f"appeal {opened.id}: claim {escape(opened.claim_number)}, level "
-                  f"{opened.level}, deadline {opened.deadline or '?'}", highlight=False)
+    path = None
     if letter is not None and text is not None:
         path = private_dir(letter) / f"appeal-{opened.id}-{opened.claim_number}.txt"
         write_private(path, text)
+    if as_json:
+        print_json({**opened.as_json(), "letter": str(path) if path else None})
+        return
+    console.print(f"appeal {opened.id}: claim {escape(opened.claim_number)}, level "
+                  f"{opened.level}, deadline {opened.deadline or '?'}", highlight=False)
+    if path is not None:
         console.print(f"letter written to {escape(str(path))}", highlight=False)
 
 
@@ -132,6 +150,7 @@ def appeal_command(
 def resend_command(
     denial_id: DenialId,
     note: Annotated[str | None, typer.Option(help="What to correct (max 500)")] = None,
+    as_json: AsJson = False,
 ) -> None:
     """Decide to correct and resend the claim; then make the replacement with
     ``medbill claims correct``."""
@@ -140,6 +159,9 @@ def resend_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         items = mark_resend(work, denial_id, note)
+    if as_json:
+        print_json([item.as_json() for item in items])
+        return
     claim = items[0]
     console.print(f"claim {escape(claim.claim_number)}: {len(items)} denial(s) marked to correct "
                   f"and resend; next: medbill claims correct {claim.claim_id} --from FILE "

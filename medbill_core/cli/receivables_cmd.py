@@ -17,11 +17,14 @@ from rich.table import Table
 from medbill_core.cli.common import (
     cli_errors,
     console,
+    data_table,
     fail,
     open_app,
     parse_date_option,
     print_json,
+    print_table,
 )
+from medbill_core.codesets.explain import brief_adjustment
 
 if TYPE_CHECKING:
     from medbill_core.services.receivables import AgingLine
@@ -44,9 +47,9 @@ def _aging_table(title: str, first: str,
     """A row per (label, line), sections separated by a rule."""
     from medbill_core.services.receivables import BUCKETS
 
-    table = Table(first, title=title)
-    for name in (*BUCKETS, "credit", "total"):
-        table.add_column(name, justify="right")
+    # the first column names a payer or a patient account number: never cut
+    table = data_table(first, *BUCKETS, "credit", "total", title=title, keys=(first,),
+                       numeric=(*BUCKETS, "credit", "total"))
     for index, section in enumerate(sections):
         if index:
             table.add_section()
@@ -76,7 +79,7 @@ def aging_command(
         if as_json:
             print_json(per_patient.as_json())
             return
-        console.print(_aging_table(
+        print_table(_aging_table(
             f"patient A/R aging as of {when}", "account",
             [[(line.label, line) for line in per_patient.patients],
              [("total", per_patient.total)]]))
@@ -86,7 +89,7 @@ def aging_command(
     if as_json:
         print_json(report.as_json())
         return
-    console.print(_aging_table(
+    print_table(_aging_table(
         f"A/R aging as of {when}", "",
         [[(line.label, line) for line in report.insurance],
          [("insurance", report.insurance_total), ("patient", report.patient)],
@@ -117,18 +120,17 @@ def followup_command(
         print_json([item.as_json() for item in items])
         return
     # the claim number identifies the claim (``medbill claims show`` takes it); --json has ids
-    table = Table(title=f"{len(items)} claims to follow up as of {when}")
-    for name in ("claim", "payer", "state"):
-        table.add_column(name, overflow="fold")
-    for name in ("charge", "ins. bal.", "days"):
-        table.add_column(name, justify="right", overflow="fold")
-    table.add_column("deadline", overflow="fold")
-    table.add_column("left", justify="right", overflow="fold")
-    table.add_column("action", overflow="fold")
+    table = data_table("claim", "payer", "state", "charge", "ins. bal.", "days", "deadline",
+                       "left", "action", title=f"{len(items)} claims to follow up as of {when}",
+                       keys=("claim", "payer", "deadline"),
+                       numeric=("charge", "ins. bal.", "days", "left"))
     for item in items:
         action = item.action.value
         if item.action is FollowUpAction.APPEAL and item.carc_codes:
-            action += " (" + ", ".join(item.carc_codes) + ")"
+            # each denial code with the first sentence of its meaning (in full: --json
+            # "meanings"); whole, not cut with an ellipsis: the column wraps
+            action += " (" + "; ".join(f"{code} {brief_adjustment(code, width=10_000)}"
+                                       for code in item.carc_codes) + ")"
         elif item.action is FollowUpAction.APPEAL_PENDING and item.appeal_deadline:
             action += f" (deadline {item.appeal_deadline})"
         if item.findings:  # e.g. "expected 100.00, allowed 80.00, paid 64.00; finding 3"
@@ -142,7 +144,7 @@ def followup_command(
                       item.state.value, str(item.charge), str(item.insurance_balance),
                       str(item.days_since_submission), str(item.filing_deadline or "?"),
                       "?" if item.days_left is None else str(item.days_left), escape(action))
-    console.print(table)
+    print_table(table)
 
 
 @app.command("resolve-finding")
@@ -150,6 +152,7 @@ def followup_command(
 def resolve_finding_command(
     finding_id: Annotated[int, typer.Argument(help="Finding id (ar followup --json: findings)")],
     note: Annotated[str, typer.Option(help="How it was resolved (no patient details)")],
+    as_json: AsJson = False,
 ) -> None:
     """Close an underpayment (or other payer finding) listed by ar followup."""
     from medbill_core.services.remittance_findings import resolve_finding
@@ -157,6 +160,9 @@ def resolve_finding_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         changed = resolve_finding(work, finding_id, note)
+    if as_json:
+        print_json({"finding_id": finding_id, "resolved": True, "changed": changed})
+        return
     console.print(f"finding {finding_id} resolved" if changed
                   else f"finding {finding_id} was already resolved; nothing changed")
 
@@ -177,13 +183,12 @@ def exceptions_command(
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    table = Table(title=f"{len(items)} remittance exceptions")
-    for name in ("id", "received", "trace", "claim (as sent)"):
-        table.add_column(name, overflow="fold")
-    table.add_column("paid", justify="right")
-    table.add_column("reason")
+    table = data_table("id", "received", "trace", "claim (as sent)", "paid", "reason",
+                       title=f"{len(items)} remittance exceptions",
+                       keys=("id", "received", "trace", "claim (as sent)"),
+                       numeric=("id", "paid"))
     for item in items:
         table.add_row(str(item.id), str(item.received_on), escape(item.trace_number),
                       escape(item.claim_number), str(item.paid),
                       escape(item.reason + (" (resolved)" if item.resolved else "")))
-    console.print(table)
+    print_table(table)

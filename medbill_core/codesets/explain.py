@@ -148,9 +148,30 @@ def explain_ta1_note(code: str) -> str:
 
 def explain_claim_status_pair(printed: str) -> str | None:
     """A 277CA status as medbill records it, category and code (``"A7:21"``): both
-    meanings, or None when ``printed`` is not such a pair."""
+    meanings (:func:`explain_status_pair`), or None when ``printed`` is not such a pair."""
     category, colon, status = printed.strip().upper().partition(":")
     if not colon or not category or not status:
         return None
-    return (f"{explain_claim_status_category(category)} / "
-            f"{explain_claim_status(status)}")
+    return explain_status_pair(category, status)
+
+
+def explain_status_pair(category: str, code: str) -> str:
+    """A 277/277CA STC01 pair as medbill prints it (``"A3:33"``), with both meanings:
+    ``"A3:33 — A3 Acknowledgement/Returned as unprocessable claim ...; 33 Subscriber ..."``."""
+    category_text = explain_claim_status_category(category).rstrip(".")
+    return (f"{category.strip().upper()}:{code.strip()} — {category_text}; "
+            f"{explain_claim_status(code)}")
+
+
+def status_pairs_in(text: str) -> list[tuple[str, str]]:
+    """The STC01 ``category:code`` pairs in a 277CA history reason medbill wrote
+    (``"277CA A3:33,A7:562 message"``); none for any other text."""
+    words = text.split()
+    if len(words) < 2 or words[0].upper() != "277CA":
+        return []
+    pairs = []
+    for token in words[1].split(","):
+        category, colon, code = token.partition(":")
+        if colon and category and code:
+            pairs.append((category, code))
+    return pairs

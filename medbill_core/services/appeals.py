@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
+from medbill_core.codesets.explain import explain_adjustment
 from medbill_core.domain import ClaimState
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
@@ -90,6 +91,8 @@ class Appeal:
         return {"id": self.id, "claim_id": self.claim_id, "claim_number": self.claim_number,
                 "payer": self.payer_key, "level": self.level, "status": self.status.value,
                 "denial_codes": list(self.denial_codes),
+                # each denial code in words, in the same order
+                "denial_meanings": [explain_adjustment(code) for code in self.denial_codes],
                 "deadline": self.deadline.isoformat() if self.deadline else None,
                 "days_left": self.days_left(as_of), "opened_on": self.opened_on.isoformat(),
                 "opened_by": self.opened_by,

@@ -429,15 +429,20 @@ def _price_from_charge_master(work: UnitOfWork, record: dict[str, Any], label: s
         raise ValidationFailed(label, problems)
 
 
-def import_claims(work: UnitOfWork, path: Path, *, keep_good: bool = False
+def import_claims(work: UnitOfWork, path: Path, *, keep_good: bool = False,
+                  on_progress: Callable[[int, int], None] | None = None
                   ) -> ClaimImportReport:
     """Create draft claims from a JSON list (patient by ``account_number``).
 
     Every record is checked, so that all bad records are reported at once; by default one
     bad record imports nothing (the caller raises), with ``keep_good`` the good ones stay.
+    ``on_progress(done, total)`` is called after each record (a progress bar).
     """
     report = ClaimImportReport()
-    for number, record in read_rows(path, "json"):
+    records = list(read_rows(path, "json"))
+    for done, (number, record) in enumerate(records, start=1):
+        if on_progress is not None and done > 1:
+            on_progress(done - 1, len(records))
         label = f"record {number}"
         savepoint = work.session.begin_nested()
         notes: list[tuple[str, str]] = []
@@ -456,4 +461,6 @@ def import_claims(work: UnitOfWork, path: Path, *, keep_good: bool = False
         except MedbillError as exc:
             savepoint.rollback()
             report.rejected.append(ValidationFailed(label, [("(record)", exc.message)]))
+    if on_progress is not None and records:
+        on_progress(len(records), len(records))
     return report

@@ -56,6 +56,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from medbill_core.app import UnitOfWork
+from medbill_core.codesets.explain import explain_adjustment
 from medbill_core.domain import ClaimState
 from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
@@ -389,7 +390,9 @@ class FollowUpItem:
             # the deadline that applies: a denial's is its appeal deadline
             "deadline_kind": "appeal" if self.state is ClaimState.DENIED else "timely filing",
             "days_left": self.days_left, "action": self.action.value,
-            "carc_codes": list(self.carc_codes)}
+            "carc_codes": list(self.carc_codes),
+            # each code in words, in the same order (the codes stay as they were)
+            "meanings": [explain_adjustment(code) for code in self.carc_codes]}
         if self.appeal_id is not None:
             data["appeal_id"] = self.appeal_id
             data["appeal_deadline"] = self.appeal_deadline.isoformat() \

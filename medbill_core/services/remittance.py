@@ -48,6 +48,7 @@ whether it adds up (BPR02 = the claim payments' CLP04 - PLB amounts).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -300,7 +301,15 @@ def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: i
         claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
         adjustments=[_adjustment_json(a) for a in payment.all_adjustments],
         lines=[line.model_dump(mode="json") for line in lines] or None,
-        posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions]))
+        posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions],
+        remark_codes=remark_codes(payment)))
+
+
+def remark_codes(payment: ClaimPayment) -> list[str]:
+    """The claim payment's remark codes, then its lines', each once (kept for remit show)."""
+    codes = [*payment.remark_codes,
+             *(code for service in payment.services for code in service.remark_codes)]
+    return list(dict.fromkeys(code.strip().upper() for code in codes if code.strip()))
 
 
 def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim,
@@ -373,11 +382,14 @@ def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: Clai
 
 
 def post_remittance(work: UnitOfWork, remittance: Remittance, *,
-                    effective_date: date | None = None) -> RemittancePostingResult:
+                    effective_date: date | None = None,
+                    on_progress: Callable[[int, int], None] | None = None
+                    ) -> RemittancePostingResult:
     """Post one 835 transaction inside the caller's transaction.
 
     Unknown claim numbers become remittance exceptions (a work list), PLB
     adjustments become provider adjustments; neither touches a patient account.
+    ``on_progress(done, total)`` is called after each claim payment (a progress bar).
     """
     result = RemittancePostingResult(remittance.trace_number)
     rules = PostingRules(work.app.config.posting_rules)
@@ -386,7 +398,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     tally = RegisterTally()
     seen: Counter[str] = Counter()
     work.claims.prefetch(payment.claim_number for payment in remittance.claims)
-    for payment in remittance.claims:
+    for done, payment in enumerate(remittance.claims):
+        if on_progress is not None and done:
+            on_progress(done, len(remittance.claims))
         seen[payment.claim_number] += 1
         key = f"{prefix}:{payment.claim_number}:{seen[payment.claim_number]}"
         claim = _claim_answered(work, remittance, payment)
@@ -442,6 +456,8 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         result.kept_open += len(kept)
         result.posted.append(payment.claim_number)
         result.paid += payment.paid * sign
+    if on_progress is not None and remittance.claims:
+        on_progress(len(remittance.claims), len(remittance.claims))
     for index, plb in enumerate(remittance.provider_adjustments, start=1):
         key = f"{prefix}:PLB:{index}"
         exists = work.session.scalar(select(ProviderAdjustmentRow.id).where(

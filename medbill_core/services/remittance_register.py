@@ -35,6 +35,7 @@ from sqlalchemy import func, or_, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
+from medbill_core.codesets.explain import explain_rarc
 from medbill_core.domain import AdjustmentGroup, Remittance
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.money import total
@@ -328,13 +329,18 @@ class PostedClaimPayment:
     #: each adjustment (CAS) with the posting rule applied: ``code`` (GROUP-CARC), ``amount``,
     #: ``action`` (adjust, deny, patient, review) and ``rule`` (the table entry that matched)
     adjustments: tuple[dict[str, str], ...] = ()
+    #: the remark codes (RARC) of the claim payment and its lines
+    remark_codes: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"claim_id": self.claim_id, "claim_number": self.claim_number,
                 "claim_state": self.claim_state, "claim_status": self.claim_status,
                 "paid": str(self.paid), "adjusted": str(self.adjusted),
                 "patient_share": str(self.patient_share),
-                "adjustments": [dict(item) for item in self.adjustments]}
+                "adjustments": [dict(item) for item in self.adjustments],
+                "remark_codes": list(self.remark_codes),
+                # each remark code in words, in the same order
+                "remark_meanings": [explain_rarc(code) for code in self.remark_codes]}
 
 
 def _applied_rules(answer: ClaimAdjudicationRow) -> tuple[dict[str, str], ...]:
@@ -386,7 +392,7 @@ def remittance_detail(work: UnitOfWork, trace_number: str,
                            answer.paid, _amount(answer.adjustments),
                            _amount(answer.adjustments,
                                    AdjustmentGroup.PATIENT_RESPONSIBILITY.value),
-                           _applied_rules(answer))
+                           _applied_rules(answer), tuple(answer.remark_codes or ()))
         for answer, claim in work.session.execute(
             select(ClaimAdjudicationRow, ClaimRow)
             .join(ClaimRow, ClaimRow.id == ClaimAdjudicationRow.claim_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,27 @@ class IngestResult:
     status: str
     kind: str
     detail: str = ""
+    #: the claims a 277CA in it rejected, with their STC codes (for the plain-language
+    #: reasons ``responses fetch`` prints beside them)
+    rejections: tuple[Rejection, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A claim a 277CA rejected and why: STC01-1 category and STC01-2 status codes."""
+
+    claim_number: str
+    codes: tuple[tuple[str, str], ...]
+
+
+def rejections_in(decoded: Any) -> tuple[Rejection, ...]:
+    """The claims rejected by the 277CA(s) in a decoded document (none for other kinds)."""
+    if isinstance(decoded, list):
+        return tuple(item for part in decoded for item in rejections_in(part))
+    if not isinstance(decoded, ClaimAcknowledgmentBatch):
+        return ()
+    return tuple(Rejection(ack.claim_number, tuple((c.category, c.code) for c in ack.status_codes))
+                 for ack in decoded.claims if ack.status is ClaimAckStatus.REJECTED)
 
 
 def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
@@ -119,10 +141,12 @@ def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
     return f"277CA: {accepted} accepted, {rejected} rejected, {unknown} not applicable"
 
 
-def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
-    """Apply one decoded response (or a list of them) to claims and the ledger."""
+def apply_decoded(work: UnitOfWork, decoded: Any,
+                  on_progress: Callable[[int, int], None] | None = None) -> str:
+    """Apply one decoded response (or a list of them) to claims and the ledger;
+    ``on_progress(done, total)`` follows the claim payments of an 835."""
     if isinstance(decoded, list):
-        return "; ".join(apply_decoded(work, item) for item in decoded)
+        return "; ".join(apply_decoded(work, item, on_progress) for item in decoded)
     if isinstance(decoded, FunctionalAcknowledgment):
         return apply_functional_ack(work, decoded)
     if isinstance(decoded, InterchangeAcknowledgment):
@@ -130,7 +154,7 @@ def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
     if isinstance(decoded, ClaimAcknowledgmentBatch):
         return apply_claim_acks(work, decoded)
     if isinstance(decoded, Remittance):
-        result = post_remittance(work, decoded)
+        result = post_remittance(work, decoded, on_progress=on_progress)
         flagged = (f", {len(result.findings)} flagged ("
                    + ", ".join(sorted({f.code for f in result.findings})) + ")"
                    if result.findings else "")
@@ -146,8 +170,11 @@ def apply_decoded(work: UnitOfWork, decoded: Any) -> str:
     return f"{type(decoded).__name__} not applicable"
 
 
-def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
-    """Store, decode and apply one received document, exactly once."""
+def ingest_document(app: Medbill, document: InboundDocument,
+                    on_progress: Callable[[int, int], None] | None = None) -> IngestResult:
+    """Store, decode and apply one received document, exactly once.
+
+    ``on_progress(done, total)`` follows the claim payments of an 835 as they post."""
     with app.unit_of_work() as work:
         existing = work.session.scalar(select(InboundDocumentRow).where(
             InboundDocumentRow.channel == document.channel,
@@ -182,7 +209,7 @@ def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
         queued = len(work.after_commit)
         savepoint = work.session.begin_nested()
         try:
-            detail = apply_decoded(work, decoded)
+            detail = apply_decoded(work, decoded, on_progress)
             savepoint.commit()
         except MedbillError as exc:
             # keep the document (and its failure) but none of its half-applied effects
@@ -198,7 +225,8 @@ def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
         audit.record(work.session, actor=work.actor, action="document.apply",
                      entity_type="inbound_document", entity_id=row.id,
                      details={"kind": row.kind, "channel": row.channel})
-        return IngestResult(document.document_id, APPLIED, row.kind, detail)
+        return IngestResult(document.document_id, APPLIED, row.kind, detail,
+                            rejections_in(decoded))
 
 
 #: what each X12 transaction set is, for messages, and the kind it is stored as when a file
@@ -256,14 +284,20 @@ def route_file(content: str) -> FileRouting:
     return FileRouting(kind, description, True)
 
 
-def fetch_and_apply(app: Medbill, channel: str) -> list[IngestResult]:
-    """Poll ``channel``, apply every document, and acknowledge each one once it is stored."""
-    documents = app.hooks.fetch_responses(channel=channel)
+def fetch_and_apply(app: Medbill, channel: str,
+                    on_progress: Callable[[int, int], None] | None = None
+                    ) -> list[IngestResult]:
+    """Poll ``channel``, apply every document, and acknowledge each one once it is stored.
+
+    ``on_progress(done, total)`` is called after each document (a progress bar)."""
+    documents = list(app.hooks.fetch_responses(channel=channel))
     results = []
     channel_impl = app.hooks.context.channel(channel)
-    for document in documents:
+    for done, document in enumerate(documents, start=1):
         result = ingest_document(app, document)
         results.append(result)
+        if on_progress is not None:
+            on_progress(done, len(documents))
         channel_impl.acknowledge(document)
         log.info("document %s from %s: %s", document.document_id, channel, result.status)
     return results

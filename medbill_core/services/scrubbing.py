@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -58,12 +58,17 @@ def _problem_finding(claim_number: str, error: MedbillError) -> ClaimFinding:
 
 
 def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
-                 validate: bool = True) -> ScrubReport:
+                 validate: bool = True,
+                 on_progress: Callable[[int, int], None] | None = None) -> ScrubReport:
     """Run the edits on each claim; with ``validate``, clean drafts move to ``validated``
-    and validated claims with blocking findings move back to ``draft``."""
+    and validated claims with blocking findings move back to ``draft``.
+    ``on_progress(done, total)`` is called after each claim (a progress bar)."""
     hooks = work.app.hooks
     results = []
-    for claim_id in claim_ids:
+    claim_ids = list(claim_ids)
+    for done, claim_id in enumerate(claim_ids, start=1):
+        if on_progress is not None and done > 1:
+            on_progress(done - 1, len(claim_ids))
         claim = work.claims.get(claim_id)
         try:
             billable = work.claims.billable(claim_id)
@@ -84,4 +89,6 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
             blocking = sum(1 for f in findings if f.blocks_submission)
             work.claims.transition(claim_id, ClaimState.DRAFT,
                                    reason=f"{blocking} blocking findings")
+    if on_progress is not None and claim_ids:
+        on_progress(len(claim_ids), len(claim_ids))
     return ScrubReport(results)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -123,9 +123,11 @@ def _as_file(row: SubmissionRow) -> SubmissionFile:
                           created_at=row.created_at)
 
 
-def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None) -> list[SendOutcome]:
+def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
+                 on_progress: Callable[[int, int], None] | None = None) -> list[SendOutcome]:
     """Send every pending outbox file (or the given ones). Failures stay pending, with the
-    error recorded, to be retried by a later run."""
+    error recorded, to be retried by a later run. ``on_progress(done, total)`` is called
+    after each file (a progress bar)."""
     with app.database.reader() as session:
         statement = select(SubmissionRow.id).where(SubmissionRow.status == PENDING) \
             .order_by(SubmissionRow.id)
@@ -134,8 +136,10 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None) -
         wanted = set(submission_ids)
         ids = [i for i in ids if i in wanted]
     outcomes = []
-    for submission_id in ids:
+    for done, submission_id in enumerate(ids, start=1):
         outcomes.append(_send_one(app, submission_id))
+        if on_progress is not None:
+            on_progress(done, len(ids))
     return outcomes
 
 
@@ -181,11 +185,13 @@ def _send_one(app: Medbill, submission_id: int) -> SendOutcome:
                        remote_id=receipt.submission_id, receipt=receipt)
 
 
-def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None) -> list[SendOutcome]:
-    """Prepare batches from validated claims and send everything pending."""
+def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
+           on_progress: Callable[[int, int], None] | None = None) -> list[SendOutcome]:
+    """Prepare batches from validated claims and send everything pending
+    (``on_progress(done, total)`` after each file sent)."""
     with app.unit_of_work() as work:
         prepare_batches(work, claim_ids=claim_ids)
-    return send_pending(app)
+    return send_pending(app, on_progress=on_progress)
 
 
 @dataclass(frozen=True)

@@ -523,6 +523,9 @@ class ClaimAdjudicationRow(Base):
     #: per entry of ``adjustments`` (same order): the posting rule applied, as
     #: ``{"action": ..., "rule": ...}`` (NULL for rows posted before the rules table)
     posting_rules: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    #: the remark codes (RARC, MOA/LQ) of the claim payment and of its service lines, each
+    #: once, in order (NULL for rows posted before they were kept)
+    remark_codes: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class AppealRow(Base):
