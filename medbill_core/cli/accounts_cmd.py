@@ -46,11 +46,18 @@ PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = 0, 365
 PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = 365, 31
 
 
+GuarantorRef = Annotated[str | None, typer.Option(
+    "--guarantor", help="A family's payment: the guarantor's number from the statement "
+                        "coupon (G0000012), the guarantor id, or the statement number")]
+
+
 @payments_app.command("record")
 @cli_errors
 def record(
-    patient: Account,
     amount: Annotated[str, typer.Option(help="Amount, e.g. 25.00")],
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Patient account number")] = None,
+    guarantor: GuarantorRef = None,
     method: Annotated[str, typer.Option(
         help="cash, check, card, ach or other")] = "cash",
     reference: Annotated[str | None, typer.Option(
@@ -63,10 +70,22 @@ def record(
     confirm_date: ConfirmDate = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Record a patient payment and apply it oldest-first (or to one claim)."""
+    """Record a patient payment and apply it oldest-first (or to one claim); with
+    --guarantor, one payment across the family's patients, oldest service first."""
     from medbill_core.domain import validate_record
-    from medbill_core.services.payments import Overpayment, record_payment
+    from medbill_core.services.guarantors import resolve_guarantor
+    from medbill_core.services.payments import (
+        Overpayment,
+        family_of,
+        record_guarantor_payment,
+        record_payment,
+    )
 
+    if (patient is None) == (guarantor is None):
+        raise fail("give --patient or --guarantor (one of them)", 2)
+    if guarantor is not None and claim is not None:
+        raise fail("--claim: a family payment applies oldest service first; pay one claim "
+                   "with --patient", 2)
     paid = parse_money_option(amount, "--amount", allow_zero=False)
     on = parse_date_option(received, "--received", future_days=PAYMENT_FUTURE_DAYS,
                            past_days=PAYMENT_PAST_DAYS, confirmed=confirm_date,
@@ -75,13 +94,16 @@ def record(
     kind = parse_choice_option(method, "--method", PaymentMethodKind)
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        patient_id = work.patients.by_account(patient).id
+        guarantor_id = resolve_guarantor(work.session, guarantor) if guarantor else None
+        patient_id = work.patients.by_account(patient).id if patient is not None \
+            else family_of(work, guarantor_id)[0]
         payment = validate_record(Payment, {
             "patient_id": patient_id, "amount": paid, "method": kind,
             "reference": reference,
             "claim_id": work.claims.resolve(claim) if claim is not None else None,
             "received_on": on}, record="payment")
-        result = record_payment(work, payment, overpayment=decision)
+        result = record_payment(work, payment, overpayment=decision) if guarantor_id is None \
+            else record_guarantor_payment(work, guarantor_id, payment, overpayment=decision)
     if as_json:
         print_json({"payment_id": result.payment_id,
                     "applied": {str(c): str(a) for c, a in result.applied.items()},
@@ -137,9 +159,11 @@ def list_payments_command(
         "--from", help="Received on or after YYYY-MM-DD")] = None,
     received_to: Annotated[str | None, typer.Option(
         "--to", help="Received on or before YYYY-MM-DD")] = None,
+    guarantor: GuarantorRef = None,
     as_json: AsJson = False,
 ) -> None:
     """Payments received, oldest first: applied, credit, refunded, reversed."""
+    from medbill_core.services.guarantors import resolve_guarantor
     from medbill_core.services.payments import list_payments
 
     start = parse_date_option(received_from, "--from")
@@ -147,8 +171,9 @@ def list_payments_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id if patient else None
+        guarantor_id = resolve_guarantor(work.session, guarantor) if guarantor else None
         items = list_payments(work, patient_id=patient_id, received_from=start,
-                              received_to=end)
+                              received_to=end, guarantor_id=guarantor_id)
     if as_json:
         print_json([item.as_json() for item in items])
         return
@@ -391,13 +416,15 @@ def worklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with medbill.unit_of_work() as work:
         items = collections_worklist(work)
     if as_json:
-        print_json([item.__dict__ for item in items])
+        print_json([item.as_json() for item in items])
         return
-    table = Table("account", "balance", "oldest (days)", "stage", "statements", "plan",
-                  title="collections work list")
+    table = Table("account", "patients", "balance", "oldest (days)", "stage", "statements",
+                  "plan", title="collections work list (one row per guarantor)")
     for item in items:
-        table.add_row(item.account_number, str(item.balance), str(item.oldest_days),
-                      str(item.stage), str(item.statements_sent), "yes" if item.on_plan else "")
+        patients = ", ".join(f"{account} {balance}" for account, balance in item.patients)
+        table.add_row(escape(item.account_number), escape(patients), str(item.balance),
+                      str(item.oldest_days), str(item.stage), str(item.statements_sent),
+                      "yes" if item.on_plan else "")
     console.print(table)
 
 
