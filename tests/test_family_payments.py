@@ -369,3 +369,65 @@ def test_cli_pays_a_family_statement_by_its_coupon_number(config: Path, tmp_path
     assert [(w["account_number"], w["balance"], [p["account_number"] for p in w["patients"]])
             for w in worklist] == [(f"G{guarantor_id:07d}", "70.00", ["A00111", "A00112"])]
     assert people
+
+
+# -- a credit sitting on one claim -------------------------------------------------------------
+
+def claim_with_credit(work: Any, number: int) -> tuple[int, int, int]:
+    """(patient, claim with a 30.00 patient credit, claim owing 50.00): the patient paid the
+    first claim's 80.00, then 30.00 of it stopped being theirs (the payer reprocessed it)."""
+    from medbill_core.ledger import Bucket, EntryKind, LedgerLine
+
+    patient_id = work.patients.register(factories.make_patient(number)).id
+    credited = self_pay_claim(work, patient_id, f"K{number}-1", "80.00", 30)
+    owing = self_pay_claim(work, patient_id, f"K{number}-2", "50.00", 5)
+    record_payment(work, Payment(patient_id=patient_id, amount=D("80.00"),
+                                 method=PaymentMethodKind.CARD, received_on=TODAY,
+                                 claim_id=credited))
+    work.ledger.post(f"test:reprocessed:{credited}", "test", [LedgerLine(
+        EntryKind.WRITE_OFF, D("30.00"), patient_id=patient_id, claim_id=credited,
+        bucket=Bucket.PATIENT)], effective_date=TODAY, allow_credit=True)
+    return patient_id, credited, owing
+
+
+def test_a_claims_own_credit_can_be_applied_and_refunded(medbill_app: Medbill) -> None:
+    from medbill_core.services.payments import apply_credit, refund_claim_credit
+
+    with medbill_app.unit_of_work() as work:
+        patient_id, credited, owing = claim_with_credit(work, 121)
+        assert work.ledger.claim_balance(credited).patient == D("-30.00")
+    with medbill_app.unit_of_work() as work:
+        result = apply_credit(work, patient_id)
+    assert (result.applied, result.claims_used, result.credit_left) == (
+        {owing: D("30.00")}, {credited: D("30.00")}, D("0.00"))
+    with medbill_app.unit_of_work() as work:
+        assert [work.ledger.claim_balance(c).patient for c in (credited, owing)] == [
+            D("0.00"), D("20.00")]
+        assert work.ledger.totals(patient_id=patient_id).is_balanced()
+        patient_id, credited, _ = claim_with_credit(work, 122)
+    with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed,
+                                                           match="exceeds the patient credit"):
+        refund_claim_credit(work, credited, D("30.01"), "asked")
+    with medbill_app.unit_of_work() as work:
+        refund = refund_claim_credit(work, credited, D("30.00"), "payer reprocessed")
+        assert (refund.amount, refund.credit_left) == (D("30.00"), D("0.00"))
+        assert work.ledger.claim_balance(credited).patient == D("0.00")
+        assert work.ledger.totals(patient_id=patient_id).is_balanced()
+        (event,) = work.session.scalars(select(AuditEventRow).where(
+            AuditEventRow.action == "claim.refund_credit"))
+        assert event.details == {"amount": "30.00", "reason": "payer reprocessed"}
+
+
+def test_cli_refunds_a_claims_credit(config: Path) -> None:
+    app = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with app.unit_of_work() as work:
+            _, credited, _ = claim_with_credit(work, 131)
+    finally:
+        app.close()
+    assert one_line_error(cli(config, "payments", "refund-claim-credit", "K131-1",
+                              "--amount", "31.00", "--reason", "asked")) == \
+        f"error: claim {credited}: amount: exceeds the patient credit 30.00 on this claim"
+    assert as_json(config, "payments", "refund-claim-credit", "K131-1", "--amount", "12.50",
+                   "--reason", "asked") == {"claim_id": credited, "amount": "12.50",
+                                            "credit_left": "17.50"}

@@ -509,3 +509,29 @@ def estimate_command(
                   f"{result.plan_total}")
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False)
+
+
+@payments_app.command("refund-claim-credit")
+@cli_errors
+def refund_claim_credit_command(
+    claim: Annotated[str, typer.Argument(help="Claim id or claim number")],
+    amount: Annotated[str, typer.Option(help="Amount to give back, e.g. 20.00")],
+    reason: Reason,
+    as_json: AsJson = False,
+) -> None:
+    """Refund (part of) a credit sitting on one claim (the patient paid more there than they
+    owe now, e.g. after the payer reprocessed it); `payments apply-credit` can instead move it
+    onto other open balances."""
+    from medbill_core.services.payments import refund_claim_credit
+
+    money = parse_money_option(amount, "--amount", allow_zero=False)
+    assert money is not None  # a required option
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = refund_claim_credit(work, work.claims.resolve(claim), money, reason)
+    if as_json:
+        print_json({"claim_id": result.claim_id, "amount": str(result.amount),
+                    "credit_left": str(result.credit_left)})
+        return
+    console.print(f"refunded {result.amount} of the credit on claim {result.claim_id}; "
+                  f"credit left {result.credit_left}")

@@ -14,7 +14,7 @@ oldest unpaid installments; an installment past due and not fully paid is missed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -515,8 +515,10 @@ class CreditApplication:
     applied: dict[int, Decimal]
     #: payment id -> how much of its credit was used
     used: dict[int, Decimal]
-    #: the patient's payment credit left afterwards
+    #: the patient's credit left afterwards (payments' and claims')
     credit_left: Decimal
+    #: claim id -> how much of the credit sitting on that claim was used
+    claims_used: dict[int, Decimal] = field(default_factory=dict)
 
 
 def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = None,
@@ -540,7 +542,8 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
                                  PaymentRow.reversed_on.is_(None),
                                  PaymentRow.unapplied > ZERO)
         .order_by(PaymentRow.received_on, PaymentRow.id)))
-    if not sources:
+    on_claims = claim_credits(work, patient_id)
+    if not sources and not on_claims:
         raise LedgerError(f"apply credit: account {account} has no payment credit")
     if not balances:
         raise LedgerError("apply credit: nothing is owed"
@@ -549,6 +552,9 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
     owed = dict(balances)
     applied: dict[int, Decimal] = {}
     used: dict[int, Decimal] = {}
+    # a claim's own credit first (the patient paid a share the payer later took back or paid
+    # itself): it belongs to no payment's leftover, and nothing else can use it
+    claims_used = _move_claim_credits(work, patient_id, on_claims, owed, applied, day)
     for source in sources:
         available = source.unapplied
         lines: list[LedgerLine] = []
@@ -574,9 +580,101 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
         used[source.id] = moved
     audit.record(work.session, actor=work.actor, action="payment.apply_credit",
                  entity_type="patient", entity_id=patient_id,
-                 details={"payments": sorted(used), "claims": sorted(applied)})
-    left = sum((source.unapplied for source in sources), ZERO)
-    return CreditApplication(applied, used, left)
+                 details={"payments": sorted(used), "claims": sorted(applied),
+                          "claim_credits": {str(c): str(a) for c, a in claims_used.items()}})
+    left = sum((source.unapplied for source in sources), ZERO) + sum(
+        (credit for _, credit in on_claims), ZERO) - sum(claims_used.values(), ZERO)
+    return CreditApplication(applied, used, left, claims_used)
+
+
+def claim_credits(work: UnitOfWork, patient_id: int) -> list[tuple[int, Decimal]]:
+    """(claim id, credit) of the patient's claims whose patient balance is below zero (the
+    patient paid more on the claim than they owe on it now, e.g. after the payer reprocessed
+    it), oldest service first."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, func.sum(LedgerEntryRow.patient_delta))
+        .join(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+        .where(LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.claim_id.is_not(None))
+        .group_by(LedgerEntryRow.claim_id, ClaimRow.service_date_from)
+        .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
+    return [(claim_id, -to_money(balance)) for claim_id, balance in rows if balance < 0]
+
+
+def _move_claim_credits(work: UnitOfWork, patient_id: int,
+                        credits: list[tuple[int, Decimal]], owed: dict[int, Decimal],
+                        applied: dict[int, Decimal], day: date) -> dict[int, Decimal]:
+    """Move claims' credits onto ``owed`` (updated in place, as ``applied``); returns claim
+    id -> credit used."""
+    used: dict[int, Decimal] = {}
+    for source, credit in credits:
+        lines: list[LedgerLine] = []
+        available = credit
+        for target, balance in owed.items():
+            amount = min(available, balance)
+            if amount <= ZERO:
+                continue
+            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
+                                    claim_id=target))
+            owed[target] = balance - amount
+            applied[target] = applied.get(target, ZERO) + amount
+            available -= amount
+        moved = credit - available
+        if not moved:
+            break
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
+                                claim_id=source))
+        sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.posting_key.like(f"credit:claim:{source}:%"))) + 1
+        work.ledger.post(f"credit:claim:{source}:{sequence}", "credit_applied", lines,
+                         effective_date=day, memo=f"credit of claim {source} applied",
+                         moves_payments=True)
+        used[source] = moved
+    return used
+
+
+@dataclass(frozen=True)
+class ClaimRefundResult:
+    claim_id: int
+    amount: Decimal
+    #: what is still a credit on the claim afterwards
+    credit_left: Decimal
+
+
+def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason: str, *,
+                        on: date | None = None) -> ClaimRefundResult:
+    """Give back (part of) a credit sitting on one claim (the patient's balance there is
+    below zero), audited with its reason.
+
+    :raises NotFound: no such claim.
+    :raises ValidationFailed: no reason, an amount that is not positive, or more than the
+        claim's credit.
+    """
+    record = f"claim {claim_id}"
+    claim = work.session.get(ClaimRow, claim_id)
+    if claim is None:
+        raise NotFound("claim", claim_id)
+    why = _reason(record, reason)
+    amount = to_money(amount)
+    if amount <= ZERO:
+        raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+    credit = max(ZERO, -work.ledger.claim_balance(claim_id).patient)
+    if amount > credit:
+        raise ValidationFailed(record, [("amount", f"exceeds the patient credit {credit} on "
+                                                   "this claim")])
+    patient_id = work.session.scalar(select(LedgerEntryRow.patient_id).where(
+        LedgerEntryRow.claim_id == claim_id).limit(1))
+    sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
+        PostingRow.posting_key.like(f"refund:claim:{claim_id}:%"))) + 1
+    day = on or date.today()
+    work.ledger.post(f"refund:claim:{claim_id}:{sequence}", "patient_refund",
+                     [LedgerLine(EntryKind.REFUND, amount, patient_id=patient_id,
+                                 claim_id=claim_id, bucket=Bucket.PATIENT)],
+                     effective_date=day, memo=f"refund of the credit on claim {claim_id}",
+                     allow_credit=True)
+    audit.record(work.session, actor=work.actor, action="claim.refund_credit",
+                 entity_type="claim", entity_id=claim_id,
+                 details={"amount": str(amount), "reason": why})
+    return ClaimRefundResult(claim_id, amount, credit - amount)
 
 
 # -- payment plans -------------------------------------------------------------------------
