@@ -180,6 +180,8 @@ def test_a_guarantor_is_named_by_number_id_or_statement_number(medbill_app: Medb
             resolve_guarantor(work.session, "Rivera")
         with pytest.raises(NotFound, match="guarantor 4321 not found"):
             resolve_guarantor(work.session, "G0004321")
+        with pytest.raises(NotFound, match="guarantor 99999999999 not found"):
+            resolve_guarantor(work.session, "G99999999999")
 
 
 # -- what a statement says ---------------------------------------------------------------------

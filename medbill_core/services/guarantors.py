@@ -92,7 +92,8 @@ def resolve_guarantor(session: Session, reference: str) -> int:
             raise ValidationFailed("guarantor", [(
                 "reference", "give the guarantor's number (G0000012), id, or the statement "
                              "number from the payment coupon")])
-    if session.get(GuarantorRow, guarantor_id) is None:
+    # an id beyond a PostgreSQL integer names nobody (and must not reach the query)
+    if guarantor_id > 2_147_483_647 or session.get(GuarantorRow, guarantor_id) is None:
         raise NotFound("guarantor", guarantor_id)
     return guarantor_id
 
