@@ -433,3 +433,89 @@ def test_cli_refunds_a_claims_credit(config: Path) -> None:
     assert as_json(config, "payments", "refund-claim-credit", "K131-1", "--amount", "12.50",
                    "--reason", "asked") == {"claim_id": credited, "amount": "12.50",
                                             "credit_left": "17.50"}
+
+
+# -- a denial decided, and the payer pays after all ------------------------------------------
+
+def denied_claim(app: Medbill, n: int) -> tuple[int, int, str]:
+    """(patient id, claim id, number) of an accepted claim of 100.00 (acme)."""
+    from medbill_core.domain import ClaimState, CoverageOrder
+
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(n))
+        coverage = work.patients.add_coverage(patient.id, factories.make_coverage(
+            order=CoverageOrder.PRIMARY, member_id=f"MBR{n:05d}"))
+        day = TODAY - timedelta(days=100)
+        claim = factories.make_claim(patient.id, coverage_id=coverage.id, number=f"DL{n:05d}",
+                                     service_date=day)
+        created = work.claims.create(claim.model_copy(update={"lines": [factories.make_line(
+            1, service_date=day, charge=D("100.00"))]}))
+        for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED, ClaimState.ACCEPTED):
+            work.claims.transition(created.id, target)
+    return patient.id, created.id, created.claim_number
+
+
+def payer_answer(app: Medbill, trace: str, number: str, paid: str,
+                 adjustments: list[tuple[str, str, str]], *, denied: bool = False) -> None:
+    from medbill_core.domain import (
+        Adjustment,
+        AdjustmentGroup,
+        ClaimPayment,
+        ClaimStatusCode,
+        Remittance,
+    )
+    from medbill_core.services.remittance import post_remittance
+
+    payment = ClaimPayment(
+        claim_number=number, charge=D("100.00"), paid=D(paid), payer_claim_number="PCN-7",
+        status=ClaimStatusCode.DENIED if denied else ClaimStatusCode.PRIMARY,
+        adjustments=[Adjustment(group=AdjustmentGroup(g), reason_code=c, amount=D(a))
+                     for g, c, a in adjustments])
+    with app.unit_of_work() as work:
+        post_remittance(work, Remittance(
+            trace_number=trace, payment_amount=D(paid), payer_name="Payer", payer_id="ACME1",
+            payee_name="Clinic", payment_date=TODAY - timedelta(days=20), claims=[payment]))
+
+
+def test_a_payment_after_a_write_off_takes_the_write_off_back(medbill_app: Medbill) -> None:
+    from medbill_core.services import denials
+
+    _, claim_id, number = denied_claim(medbill_app, 141)
+    payer_answer(medbill_app, "TRN-WO1", number, "0.00", [("CO", "29", "100.00")], denied=True)
+    with medbill_app.unit_of_work() as work:
+        [item] = denials.list_denials(work)
+        denials.write_off(work, item.id, "filed late")
+    payer_answer(medbill_app, "TRN-WO2", number, "80.00", [("CO", "45", "20.00")])
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.claim_balance(claim_id)
+        totals = work.ledger.totals(claim_id=claim_id)
+        (event,) = work.session.scalars(select(AuditEventRow).where(
+            AuditEventRow.action == "denial.paid_later"))
+    # no credit of the payer's 80.00: the write-off is taken back instead
+    assert (balance.insurance, balance.patient) == (D("0.00"), D("0.00"))
+    assert totals.is_balanced()
+    assert (event.details["amount"], event.details["decision"]) == ("100.00", "written_off")
+
+
+def test_a_payment_after_a_move_to_the_patient_gives_the_patient_a_claim_credit(
+        medbill_app: Medbill) -> None:
+    from medbill_core.services import denials
+    from medbill_core.services.payments import refund_claim_credit
+
+    patient_id, claim_id, number = denied_claim(medbill_app, 151)
+    payer_answer(medbill_app, "TRN-TP1", number, "0.00",
+                 [("CO", "96", "40.00"), ("PR", "204", "60.00")], denied=True)
+    with medbill_app.unit_of_work() as work:
+        co, pr = sorted(denials.list_denials(work), key=lambda d: d.code)
+        denials.transfer_to_patient(work, pr.id)
+        denials.write_off(work, co.id, "not covered")
+        record_payment(work, Payment(patient_id=patient_id, amount=D("60.00"),
+                                     method=PaymentMethodKind.CARD, received_on=TODAY))
+    payer_answer(medbill_app, "TRN-TP2", number, "100.00", [])
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.claim_balance(claim_id)
+        assert (balance.insurance, balance.patient) == (D("0.00"), D("-60.00"))
+        # what the patient paid on the amount moved to them is theirs again: refund it
+        refund_claim_credit(work, claim_id, D("60.00"), "the payer paid")
+        assert work.ledger.claim_balance(claim_id).patient == D("0.00")
+        assert work.ledger.totals(claim_id=claim_id).is_balanced()
