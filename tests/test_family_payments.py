@@ -359,6 +359,11 @@ def test_cli_pays_a_family_statement_by_its_coupon_number(config: Path, tmp_path
     assert one_line_error(cli(config, "payments", "record", "--amount", "500.00",
                               "--guarantor", number)).startswith(
         "error: payment of 500.00 exceeds the 190.00 owed by guarantor")
+    for blank in ("", "Rivera"):
+        assert one_line_error(cli(config, "payments", "record", "--amount", "10.00",
+                                  "--guarantor", blank)) == (
+            "error: guarantor: reference: give the guarantor's number (G0000012), id, or the "
+            "statement number from the payment coupon")
     assert [json.dumps(x) for x in as_json(config, "payments", "list")] == before
     paid = as_json(config, "payments", "record", "--amount", "120.00", "--method", "check",
                    "--reference", "2210", "--guarantor", number)

@@ -94,7 +94,8 @@ def record(
     kind = parse_choice_option(method, "--method", PaymentMethodKind)
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        guarantor_id = resolve_guarantor(work.session, guarantor) if guarantor else None
+        guarantor_id = resolve_guarantor(work.session, guarantor) \
+            if guarantor is not None else None
         patient_id = work.patients.by_account(patient).id if patient is not None \
             else family_of(work, guarantor_id)[0]
         payment = validate_record(Payment, {
@@ -171,7 +172,8 @@ def list_payments_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id if patient else None
-        guarantor_id = resolve_guarantor(work.session, guarantor) if guarantor else None
+        guarantor_id = resolve_guarantor(work.session, guarantor) \
+            if guarantor is not None else None
         items = list_payments(work, patient_id=patient_id, received_from=start,
                               received_to=end, guarantor_id=guarantor_id)
     if as_json:
