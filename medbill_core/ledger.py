@@ -170,12 +170,15 @@ class Ledger:
 
     def post(self, posting_key: str, source: str, lines: Sequence[LedgerLine], *,
              effective_date: date, memo: str | None = None,
-             allow_credit: bool = False, moves_payments: bool = False) -> PostingResult:
+             allow_credit: bool = False, moves_payments: bool = False,
+             undoes_write_off: bool = False) -> PostingResult:
         """Post ``lines`` under ``posting_key`` once.
 
         ``moves_payments``: the posting takes back or moves what patient payments applied
         (a returned check, a credit applied to a claim), so a patient payment may be
         negative in it; anywhere else a negative patient payment is a mistake.
+        ``undoes_write_off``: the posting takes back (part of) an earlier write-off that a
+        later payment proved wrong, so a write-off may be negative in it.
 
         :returns: the posting; ``created`` is False when the key was posted before
             (nothing is written then).
@@ -198,7 +201,8 @@ class Ledger:
             if amount == ZERO:
                 raise LedgerError(f"posting {posting_key}: a {line.kind.value} of 0.00")
             if line.kind in _POSITIVE_ONLY and amount < ZERO and not (
-                    moves_payments and line.kind is EntryKind.PATIENT_PAYMENT):
+                    moves_payments and line.kind is EntryKind.PATIENT_PAYMENT) and not (
+                    undoes_write_off and line.kind is EntryKind.WRITE_OFF):
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
             insurance_delta, patient_delta = line.deltas()
             reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO

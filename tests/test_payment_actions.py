@@ -383,6 +383,91 @@ def test_ledger_invariants_hold_with_refunds_reversals_and_credits(
                           - sum((row.unapplied + settled[row.id] for row in live), D("0.00")))
 
 
+family_pay_op = st.tuples(st.just("family"), st.decimals(min_value=D("0.01"),
+                                                         max_value=D("300.00"), places=2),
+                         st.sampled_from([None, Overpayment.CREDIT, Overpayment.REFUND]))
+member_pay_op = st.tuples(st.just("member"), st.integers(0, 2),
+                          st.decimals(min_value=D("0.01"), max_value=D("150.00"), places=2))
+member_credit_op = st.tuples(st.just("apply"), st.integers(0, 2))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(charges=st.lists(st.lists(st.decimals(min_value=D("0.01"), max_value=D("120.00"),
+                                             places=2), min_size=1, max_size=2),
+                        min_size=2, max_size=3),
+       operations=st.lists(st.one_of(family_pay_op, member_pay_op, refund_op, reverse_op,
+                                     member_credit_op), min_size=1, max_size=12))
+def test_ledger_invariants_hold_with_guarantor_payments(
+        medbill_app: Medbill, charges: list[list[Decimal]], operations: list[Any]) -> None:
+    """Family payments (``payments record --guarantor``) mixed with the patients' own
+    payments, refunds, returned payments (with fees) and credits applied: every patient's
+    ledger balances, no claim is owed less than zero, the family's payments are exactly the
+    payments not reversed, and the family's money on no claim is exactly the recorded credits
+    and what returned payments leave owed."""
+    from medbill_core.domain import GuarantorRelationship
+    from medbill_core.services.guarantors import GuarantorService
+    from medbill_core.services.payments import record_guarantor_payment
+
+    app = medbill_app
+    members: list[int] = []
+    claims: list[int] = []
+    for patient_charges in charges:
+        patient_id, ids = new_patient(app, next(_patients), [str(c) for c in patient_charges],
+                                      [int(c) % 50 + 1 for c in patient_charges])
+        members.append(patient_id)
+        claims += ids
+    with app.unit_of_work() as work:
+        service = GuarantorService(work.session, actor="t")
+        guarantor = service.guarantor_for_patient(members[0])
+        for member in members[1:]:
+            service.assign(member, guarantor.id, GuarantorRelationship.PARENT)
+    fees = D("0.00")
+    for op in operations:
+        with app.unit_of_work() as work:
+            ids = list(work.session.scalars(select(PaymentRow.id).where(
+                PaymentRow.patient_id.in_(members)).order_by(PaymentRow.id)))
+        if op[0] == "family":
+            with suppress(LedgerError), app.unit_of_work() as work:
+                record_guarantor_payment(work, guarantor.id, Payment(
+                    patient_id=members[0], amount=op[1], method=PaymentMethodKind.CHECK,
+                    received_on=TODAY), overpayment=op[2])
+        elif op[0] == "member":
+            with suppress(LedgerError):
+                record(app, members[op[1] % len(members)], str(op[2]), Overpayment.CREDIT)
+        elif op[0] == "refund" and ids:
+            with suppress(ValidationFailed), app.unit_of_work() as work:
+                refund_credit(work, ids[op[1] % len(ids)], op[2], "asked")
+        elif op[0] == "reverse" and ids:
+            with app.unit_of_work() as work:
+                result = reverse_payment(work, ids[op[1] % len(ids)], "NSF", fee=op[2])
+                if result.reversed_now and op[2] is not None:
+                    fees += op[2]
+        elif op[0] == "apply":
+            with suppress(LedgerError), app.unit_of_work() as work:
+                apply_credit(work, members[op[1] % len(members)])
+    with app.unit_of_work() as work:
+        totals = [work.ledger.totals(patient_id=m) for m in members]
+        rows = work.session.scalars(select(PaymentRow).where(
+            PaymentRow.patient_id.in_(members))).all()
+        on_claims = [work.ledger.claim_balance(c).patient for c in claims]
+        settled = {row.id: row.amount - sum(payment_applications(work, row.id).values(),
+                                            D("0.00"))
+                   - row.unapplied - row.refunded for row in rows if row.reversed_on is None}
+        owed = sum((work.ledger.patient_balance(m).patient for m in members), D("0.00"))
+    assert all(t.is_balanced() for t in totals)
+    assert all(balance >= D("0.00") for balance in on_claims)
+    assert all(row.unapplied >= D("0.00") for row in rows)
+    assert all(amount >= D("0.00") for amount in settled.values())
+    live = [row for row in rows if row.reversed_on is None]
+    returned = [row for row in rows if row.reversed_on is not None]
+    assert sum((t.payments for t in totals), D("0.00")) == sum((row.amount for row in live),
+                                                                D("0.00"))
+    on_account = owed - sum(on_claims, D("0.00"))
+    assert on_account == (fees + sum((row.refunded for row in returned), D("0.00"))
+                          - sum((row.unapplied + settled[row.id] for row in live), D("0.00")))
+
+
 # -- payments on the command line ---------------------------------------------------------------
 
 def test_cli_payments_list_refund_reverse_and_apply_credit(

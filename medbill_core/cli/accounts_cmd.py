@@ -48,11 +48,18 @@ PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = 0, 365
 PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = 365, 31
 
 
+GuarantorRef = Annotated[str | None, typer.Option(
+    "--guarantor", help="A family's payment: the guarantor's number from the statement "
+                        "coupon (G0000012), the guarantor id, or the statement number")]
+
+
 @payments_app.command("record")
 @cli_errors
 def record(
-    patient: Account,
     amount: Annotated[str, typer.Option(help="Amount, e.g. 25.00")],
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="Patient account number")] = None,
+    guarantor: GuarantorRef = None,
     method: Annotated[str, typer.Option(
         help="cash, check, card, ach or other")] = "cash",
     reference: Annotated[str | None, typer.Option(
@@ -65,10 +72,22 @@ def record(
     confirm_date: ConfirmDate = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Record a patient payment and apply it oldest-first (or to one claim)."""
+    """Record a patient payment and apply it oldest-first (or to one claim); with
+    --guarantor, one payment across the family's patients, oldest service first."""
     from medbill_core.domain import validate_record
-    from medbill_core.services.payments import Overpayment, record_payment
+    from medbill_core.services.guarantors import resolve_guarantor
+    from medbill_core.services.payments import (
+        Overpayment,
+        family_of,
+        record_guarantor_payment,
+        record_payment,
+    )
 
+    if (patient is None) == (guarantor is None):
+        raise fail("give --patient or --guarantor (one of them)", 2)
+    if guarantor is not None and claim is not None:
+        raise fail("--claim: a family payment applies oldest service first; pay one claim "
+                   "with --patient", 2)
     paid = parse_money_option(amount, "--amount", allow_zero=False)
     on = parse_date_option(received, "--received", future_days=PAYMENT_FUTURE_DAYS,
                            past_days=PAYMENT_PAST_DAYS, confirmed=confirm_date,
@@ -77,13 +96,17 @@ def record(
     kind = parse_choice_option(method, "--method", PaymentMethodKind)
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        patient_id = work.patients.by_account(patient).id
+        guarantor_id = resolve_guarantor(work.session, guarantor) \
+            if guarantor is not None else None
+        patient_id = work.patients.by_account(patient).id if patient is not None \
+            else family_of(work, guarantor_id)[0]
         payment = validate_record(Payment, {
             "patient_id": patient_id, "amount": paid, "method": kind,
             "reference": reference,
             "claim_id": work.claims.resolve(claim) if claim is not None else None,
             "received_on": on}, record="payment")
-        result = record_payment(work, payment, overpayment=decision)
+        result = record_payment(work, payment, overpayment=decision) if guarantor_id is None \
+            else record_guarantor_payment(work, guarantor_id, payment, overpayment=decision)
     if as_json:
         print_json({"payment_id": result.payment_id,
                     "applied": {str(c): str(a) for c, a in result.applied.items()},
@@ -139,9 +162,11 @@ def list_payments_command(
         "--from", help="Received on or after YYYY-MM-DD")] = None,
     received_to: Annotated[str | None, typer.Option(
         "--to", help="Received on or before YYYY-MM-DD")] = None,
+    guarantor: GuarantorRef = None,
     as_json: AsJson = False,
 ) -> None:
     """Payments received, oldest first: applied, credit, refunded, reversed."""
+    from medbill_core.services.guarantors import resolve_guarantor
     from medbill_core.services.payments import list_payments
 
     start = parse_date_option(received_from, "--from")
@@ -149,8 +174,10 @@ def list_payments_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id if patient else None
+        guarantor_id = resolve_guarantor(work.session, guarantor) \
+            if guarantor is not None else None
         items = list_payments(work, patient_id=patient_id, received_from=start,
-                              received_to=end)
+                              received_to=end, guarantor_id=guarantor_id)
     if as_json:
         print_json([item.as_json() for item in items])
         return
@@ -397,14 +424,15 @@ def worklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    table = data_table("account", "balance", "oldest (days)", "stage", "statements", "plan",
-                       title=f"collections work list: {len(items)} patients",
+    table = data_table("account", "patients", "balance", "oldest (days)", "stage", "statements",
+                       "plan", title=f"collections work list: {len(items)} guarantors",
                        keys=("account", "balance", "oldest (days)"),
                        numeric=("balance", "oldest (days)", "statements"))
     for item in items:
-        table.add_row(escape(item.account_number), str(item.balance), str(item.oldest_days),
-                      f"{item.stage} {item.stage_name}", str(item.statements_sent),
-                      "yes" if item.on_plan else "")
+        patients = ", ".join(f"{account} {balance}" for account, balance in item.patients)
+        table.add_row(escape(item.account_number), escape(patients), str(item.balance),
+                      str(item.oldest_days), f"{item.stage} {item.stage_name}",
+                      str(item.statements_sent), "yes" if item.on_plan else "")
     print_table(table)
 
 
@@ -498,3 +526,29 @@ def estimate_command(
                   f"{result.plan_total}")
     for note in result.notes:
         console.print(f"  note: {note}", highlight=False)
+
+
+@payments_app.command("refund-claim-credit")
+@cli_errors
+def refund_claim_credit_command(
+    claim: Annotated[str, typer.Argument(help="Claim id or claim number")],
+    amount: Annotated[str, typer.Option(help="Amount to give back, e.g. 20.00")],
+    reason: Reason,
+    as_json: AsJson = False,
+) -> None:
+    """Refund (part of) a credit sitting on one claim (the patient paid more there than they
+    owe now, e.g. after the payer reprocessed it); `payments apply-credit` can instead move it
+    onto other open balances."""
+    from medbill_core.services.payments import refund_claim_credit
+
+    money = parse_money_option(amount, "--amount", allow_zero=False)
+    assert money is not None  # a required option
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        result = refund_claim_credit(work, work.claims.resolve(claim), money, reason)
+    if as_json:
+        print_json({"claim_id": result.claim_id, "amount": str(result.amount),
+                    "credit_left": str(result.credit_left)})
+        return
+    console.print(f"refunded {result.amount} of the credit on claim {result.claim_id}; "
+                  f"credit left {result.credit_left}")

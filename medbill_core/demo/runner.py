@@ -46,7 +46,7 @@ from medbill_core.domain import (
 from medbill_core.errors import MedbillError
 from medbill_core.ledger import EntryKind
 from medbill_core.privatefiles import private_dir, write_private
-from medbill_core.services.payments import record_payment
+from medbill_core.services.payments import record_guarantor_payment, record_payment
 from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.statements import collections_worklist, run_statements
@@ -255,10 +255,14 @@ def take_payments(app: Medbill, report: DemoReport) -> None:
     with app.unit_of_work() as work:
         items = collections_worklist(work)[:5]
         for item in items:
-            record_payment(work, Payment(
+            payment = Payment(
                 patient_id=item.patient_id, amount=min(item.balance, Decimal("40.00")),
                 method=PaymentMethodKind.CARD, reference="VISA-4242 AUTH" + str(item.patient_id),
-                received_on=date.today()))
+                received_on=date.today())
+            if item.guarantor_id is not None:  # a family's balance is paid as one
+                record_guarantor_payment(work, item.guarantor_id, payment)
+            else:
+                record_payment(work, payment)
     report.done("patient payments", f"{len(items)} card payments applied oldest-first")
 
 

@@ -30,7 +30,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -38,9 +38,15 @@ from medbill_core.domain import Adjustment, Claim, ClaimState
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
-from medbill_core.money import ZERO
+from medbill_core.money import ZERO, to_money
 from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction, RuleDecision
-from medbill_core.storage.schema import ClaimRow, DenialRow, utcnow
+from medbill_core.storage.schema import (
+    ClaimRow,
+    DenialRow,
+    LedgerEntryRow,
+    PostingRow,
+    utcnow,
+)
 
 NOTE_MAX = 500
 
@@ -119,6 +125,57 @@ def close_replaced(work: UnitOfWork, account_id: int, payer_key: str, reason: st
                      entity_type="denial", entity_id=row.id,
                      details={"claim_id": row.claim_id, "why": reason})
     return len(rows)
+
+
+def undo_decisions_paid_later(work: UnitOfWork, *, posting_key: str, claim: Claim,
+                              account_id: int, answered_on: date) -> dict[int, Decimal]:
+    """The payer paid after all: a denial of this payer on the account that someone wrote off
+    or moved to the patient is undone by what the payer's balance there went below zero
+    (else the account shows the payer's money as a credit). The latest decision first: a
+    write-off is taken back, an amount moved to the patient goes back to the payer (what the
+    patient paid on it is then a credit on the claim, to apply or refund). Returns denial id
+    -> amount undone."""
+    payer_key = claim.payer_key or ""
+    credit = -work.ledger.payer_balance(account_id, payer_key)
+    if credit <= ZERO:
+        return {}
+    undone: dict[int, Decimal] = {}
+    rows = work.session.scalars(select(DenialRow).where(
+        DenialRow.account_claim_id == account_id, DenialRow.payer_key == payer_key,
+        DenialRow.status.in_([DenialStatus.WRITTEN_OFF.value, DenialStatus.TO_PATIENT.value]))
+        .order_by(DenialRow.id.desc()))
+    for row in rows:
+        if credit <= ZERO:
+            break
+        kind = EntryKind.WRITE_OFF if row.status == DenialStatus.WRITTEN_OFF.value \
+            else EntryKind.TRANSFER_TO_PATIENT
+        left = row.amount - _undone(work, row.id)
+        amount = min(left, credit)
+        if amount <= ZERO:
+            continue
+        work.ledger.post(
+            f"denial:{row.id}:undo:{posting_key}", "denial", [LedgerLine(
+                kind, -amount, patient_id=claim.patient_id, claim_id=account_id,
+                payer_key=payer_key, reason_code=f"{row.group_code}-{row.reason_code}",
+                bucket=Bucket.INSURANCE if kind is EntryKind.WRITE_OFF else None)],
+            effective_date=answered_on, memo=f"denial {row.id}: the payer paid after all",
+            allow_credit=True, undoes_write_off=kind is EntryKind.WRITE_OFF)
+        audit.record(work.session, actor=work.actor, action="denial.paid_later",
+                     entity_type="denial", entity_id=row.id,
+                     details={"claim_id": row.claim_id, "amount": str(amount),
+                              "decision": row.status, "posting": posting_key})
+        undone[row.id] = amount
+        credit -= amount
+    return undone
+
+
+def _undone(work: UnitOfWork, denial_id: int) -> Decimal:
+    """What later payments already undid of a denial's decision."""
+    total = work.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntryRow.amount), 0))
+        .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
+        .where(PostingRow.posting_key.like(f"denial:{denial_id}:undo:%")))
+    return -to_money(total) if total else ZERO
 
 
 def record_kept_open(work: UnitOfWork, *, posting_key: str, claim: Claim, account_id: int,

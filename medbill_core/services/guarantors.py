@@ -12,6 +12,7 @@ people of the same name must never receive each other's bills.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,6 +49,53 @@ def guarantor_key(patient: Patient) -> str:
     """The statement grouping key: ``G<guarantor id>``, or ``P<patient id>`` for a patient
     who is their own guarantor without a guarantor record."""
     return f"G{patient.guarantor_id}" if patient.guarantor_id else f"P{patient.id}"
+
+
+def guarantor_number(guarantor_id: int) -> str:
+    """The number a family's statement and payment coupon carry for its guarantor
+    (``G0000012``): what ``medbill payments record --guarantor`` accepts."""
+    return f"G{guarantor_id:07d}"
+
+
+#: a guarantor's number, id, or a statement number ending in one (``2026-11-G0000012``,
+#: ``2026-11-G0000012-2`` for a second statement of the cycle)
+_GUARANTOR_REF = re.compile(r"(?:.*-)?G?(\d{1,9})(?:-\d{1,3})?", re.IGNORECASE)
+
+
+def resolve_guarantor(session: Session, reference: str) -> int:
+    """The guarantor id a user names: its id (``12``), its number (``G0000012``) or the
+    number of a statement addressed to it (what the payment coupon shows).
+
+    :raises ValidationFailed: the text is none of these, or names a statement of a single
+        patient who is their own guarantor (pay it with ``--patient``).
+    :raises NotFound: no such guarantor or statement.
+    """
+    from medbill_core.storage.schema import StatementRow
+
+    text = reference.strip()
+    statement = session.scalar(select(StatementRow).where(
+        StatementRow.statement_number == text)) if text else None
+    if statement is not None:
+        key = statement.guarantor_key or ""
+        if not key.startswith("G"):
+            raise ValidationFailed(f"statement {text}", [(
+                "guarantor", "is addressed to a patient who pays their own bills; record the "
+                             "payment with --patient and the account number on the statement")])
+        guarantor_id = int(key[1:])
+    else:
+        plain = text.upper()
+        if plain.isdigit() or (plain.startswith("G") and plain[1:].isdigit()):
+            guarantor_id = int(plain.lstrip("G") or "0")
+        elif _GUARANTOR_REF.fullmatch(text) and "G" in plain:
+            raise NotFound("statement", text)
+        else:
+            raise ValidationFailed("guarantor", [(
+                "reference", "give the guarantor's number (G0000012), id, or the statement "
+                             "number from the payment coupon")])
+    # an id beyond a PostgreSQL integer names nobody (and must not reach the query)
+    if guarantor_id > 2_147_483_647 or session.get(GuarantorRow, guarantor_id) is None:
+        raise NotFound("guarantor", guarantor_id)
+    return guarantor_id
 
 
 def guarantor_of_self(patient: Patient) -> Guarantor:

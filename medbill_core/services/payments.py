@@ -14,7 +14,7 @@ oldest unpaid installments; an installment past due and not fully paid is missed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import (
+    GuarantorRelationship,
     Installment,
     Payment,
     PaymentPlan,
@@ -34,6 +35,7 @@ from medbill_core.domain import (
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import CENT, ZERO, to_money
+from medbill_core.services.guarantors import GuarantorService, guarantor_number
 from medbill_core.storage.schema import (
     ClaimRow,
     InstallmentRow,
@@ -85,42 +87,73 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
         if claim is None or claim.patient_id != payment.patient_id:
             raise LedgerError(f"payment: claim {payment.claim_id} is not a claim of patient "
                               f"{payment.patient_id}")
+    else:
+        held = _held(work)
+        balances = [(cid, bal) for cid, bal in balances if cid not in held]
     # owed on the account itself, on no claim: a returned-item fee, or money refunded from
     # a payment that came back; paid after the claims (not when paying one chosen claim)
     on_account = ZERO if payment.claim_id is not None else max(
         ZERO, _on_account_balance(work, payment.patient_id))
-    owed = sum((bal for _, bal in balances), ZERO) + on_account
+    return _apply_payment(
+        work, payment, [(payment.patient_id, cid, bal) for cid, bal in balances],
+        [(payment.patient_id, on_account)] if on_account else [], overpayment=overpayment,
+        guarantor_id=None,
+        where=f" on claim {payment.claim_id}" if payment.claim_id else "")
+
+
+def _apply_payment(work: UnitOfWork, payment: Payment,
+                   balances: list[tuple[int, int, Decimal]],
+                   on_account: list[tuple[int, Decimal]], *,
+                   overpayment: Overpayment | None, guarantor_id: int | None,
+                   where: str = "") -> PaymentResult:
+    """Store ``payment`` and apply it to ``balances`` ((patient, claim, balance), in order),
+    then to what ``on_account`` patients owe on no claim; the rest is a credit (or refund) on
+    ``payment.patient_id``'s account."""
+    owed = sum((bal for _, _, bal in balances), ZERO) + sum((a for _, a in on_account), ZERO)
     remaining = payment.amount
     if remaining > owed and overpayment is None:
-        raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed"
-                          + (f" on claim {payment.claim_id}" if payment.claim_id else "")
-                          + "; decide: keep the rest as a credit or refund it")
+        raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed{where}"
+                          "; decide: keep the rest as a credit or refund it")
     row = PaymentRow(patient_id=payment.patient_id, amount=payment.amount,
                      method=payment.method.value, reference=payment.reference,
-                     received_on=payment.received_on, unapplied=ZERO, refunded=ZERO)
+                     received_on=payment.received_on, unapplied=ZERO, refunded=ZERO,
+                     guarantor_id=guarantor_id)
     work.session.add(row)
     work.session.flush()
     lines: list[LedgerLine] = []
     applied: dict[int, Decimal] = {}
-    for claim_id, balance in balances:
+    #: patient id -> what the payment paid on their account (claims and fees)
+    per_patient: dict[int, Decimal] = {}
+    for patient_id, claim_id, balance in balances:
         if remaining <= ZERO:
             break
         amount = min(balance, remaining)
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount,
-                                patient_id=payment.patient_id, claim_id=claim_id))
+                                patient_id=patient_id, claim_id=claim_id))
         applied[claim_id] = amount
+        per_patient[patient_id] = per_patient.get(patient_id, ZERO) + amount
         remaining -= amount
+    for patient_id, amount in on_account:
+        if remaining <= ZERO:
+            break
+        paid = min(amount, remaining)
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, paid, patient_id=patient_id))
+        per_patient[patient_id] = per_patient.get(patient_id, ZERO) + paid
+        remaining -= paid
     credit = refunded = ZERO
-    if remaining > ZERO:
-        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, remaining,
-                                patient_id=payment.patient_id))
-        beyond = remaining - min(remaining, on_account)  # what the account did not owe
-        if beyond and overpayment is Overpayment.REFUND:
-            lines.append(LedgerLine(EntryKind.REFUND, beyond, patient_id=payment.patient_id,
+    if remaining > ZERO:  # what nobody owed
+        if overpayment is Overpayment.REFUND:
+            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, remaining,
+                                    patient_id=payment.patient_id))
+            lines.append(LedgerLine(EntryKind.REFUND, remaining, patient_id=payment.patient_id,
                                     bucket=Bucket.PATIENT))
-            refunded = beyond
+            refunded = remaining
         else:
-            credit = beyond
+            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, remaining,
+                                    patient_id=payment.patient_id))
+            credit = remaining
+            per_patient[payment.patient_id] = per_patient.get(payment.patient_id,
+                                                              ZERO) + remaining
     posting = work.ledger.post(f"payment:{row.id}", "patient_payment", lines,
                                effective_date=payment.received_on,
                                memo=f"{payment.method.value} payment",
@@ -130,9 +163,92 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     row.refunded = refunded
     audit.record(work.session, actor=work.actor, action="payment.record", entity_type="payment",
                  entity_id=row.id, details={"patient_id": payment.patient_id,
+                                            "guarantor_id": guarantor_id,
                                             "claims": sorted(applied), "method": row.method})
-    _credit_installments(work, payment.patient_id, payment.amount - refunded)
+    if guarantor_id is not None:  # a family's payment: each application on its own
+        claim_patients = {claim_id: patient_id for patient_id, claim_id, _ in balances}
+        for claim_id, amount in applied.items():
+            audit.record(work.session, actor=work.actor, action="payment.apply",
+                         entity_type="claim", entity_id=claim_id,
+                         details={"payment_id": row.id, "guarantor_id": guarantor_id,
+                                  "patient_id": claim_patients[claim_id],
+                                  "amount": str(amount)})
+    counted = ZERO
+    for patient_id, amount in per_patient.items():
+        counted += _credit_installments(work, patient_id, amount)
+    row.plan_counted = counted
     return PaymentResult(row.id, applied, credit, refunded)
+
+
+def family_of(work: UnitOfWork, guarantor_id: int) -> list[int]:
+    """The patients a guarantor answers for, the one whose account keeps a family payment's
+    credit first: the guarantor's own patient record (relationship ``self``), else the
+    oldest record.
+
+    :raises NotFound: no such guarantor.
+    :raises ValidationFailed: the guarantor answers for no patient.
+    """
+    service = GuarantorService(work.session, actor=work.actor)
+    service.get(guarantor_id)
+    patients = service.patients_of(guarantor_id)
+    if not patients:
+        raise ValidationFailed(f"guarantor {guarantor_id}", [("patients", "answers for none")])
+    patients.sort(key=lambda p: (p.guarantor_relationship is not GuarantorRelationship.SELF,
+                                 p.id))
+    return [p.id for p in patients]
+
+
+def family_claim_balances(work: UnitOfWork, patient_ids: list[int]
+                          ) -> list[tuple[int, int, Decimal]]:
+    """(patient id, claim id, patient balance) of claims the patients owe on, oldest service
+    first across the family."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id,
+               func.sum(LedgerEntryRow.patient_delta))
+        .join(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+        .where(LedgerEntryRow.patient_id.in_(patient_ids), LedgerEntryRow.claim_id.is_not(None))
+        .group_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id,
+                  ClaimRow.service_date_from)
+        .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
+    held = _held(work)
+    return [(patient_id, claim_id, to_money(balance)) for patient_id, claim_id, balance in rows
+            if balance > 0 and claim_id not in held]
+
+
+def _held(work: UnitOfWork) -> set[int]:
+    """Claim accounts waiting for the payer's reversal of a void: paying them oldest first
+    would only leave a credit on the claim once the reversal takes the patient's share back
+    (a payment naming the claim still may)."""
+    from medbill_core.services.statements import voided_accounts
+
+    return voided_accounts(work)
+
+
+def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payment, *,
+                             overpayment: Overpayment | None = None) -> PaymentResult:
+    """One payment for a guarantor's whole family (a check for a family statement): applied
+    across the guarantor's patients oldest service first, then to what their accounts owe on
+    no claim (returned-item fees), each application audited. ``payment.patient_id`` is
+    ignored: the payment is recorded on the family's first patient (:func:`family_of`),
+    whose account keeps any credit.
+
+    :raises NotFound: no such guarantor.
+    :raises ValidationFailed: the guarantor answers for no patient, or the payment names a
+        claim (pay one claim with ``--patient``).
+    :raises LedgerError: the payment exceeds what the family owes and no overpayment
+        decision was given.
+    """
+    if payment.claim_id is not None:
+        raise ValidationFailed(f"guarantor {guarantor_id}", [(
+            "claim", "a family payment is applied oldest service first; pay one claim as "
+                     "the patient's payment")])
+    family = family_of(work, guarantor_id)
+    payment = payment.model_copy(update={"patient_id": family[0]})
+    on_account = [(pid, owed) for pid in family
+                  if (owed := _on_account_balance(work, pid)) > ZERO]
+    return _apply_payment(work, payment, family_claim_balances(work, family), on_account,
+                          overpayment=overpayment, guarantor_id=guarantor_id,
+                          where=f" by guarantor {guarantor_id}'s patients")
 
 
 def _on_account_balance(work: UnitOfWork, patient_id: int) -> Decimal:
@@ -169,9 +285,13 @@ class PaymentSummary:
     status: PaymentStatus
     reversed_on: date | None
     returned_fee: Decimal | None
+    #: a family's payment: the guarantor's number (``account_number`` then names the patient
+    #: whose account keeps its credit)
+    guarantor: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "account_number": self.account_number,
+                "guarantor": self.guarantor,
                 "amount": str(self.amount), "method": self.method,
                 "reference": self.reference, "received_on": self.received_on.isoformat(),
                 "applied": str(self.applied), "credit": str(self.credit),
@@ -181,10 +301,10 @@ class PaymentSummary:
 
 
 def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
-                  received_from: date | None = None,
-                  received_to: date | None = None) -> list[PaymentSummary]:
-    """Payments received in a period (both ends included), of one patient or all, oldest
-    first."""
+                  received_from: date | None = None, received_to: date | None = None,
+                  guarantor_id: int | None = None) -> list[PaymentSummary]:
+    """Payments received in a period (both ends included), of one patient, of one guarantor's
+    family (its family payments and its patients' own) or all, oldest first."""
     if received_from and received_to and received_from > received_to:
         raise ValidationFailed("payments list", [("from", "is after --to")])
     query = (select(PaymentRow, PatientRow.account_number)
@@ -192,6 +312,10 @@ def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
              .order_by(PaymentRow.received_on, PaymentRow.id))
     if patient_id is not None:
         query = query.where(PaymentRow.patient_id == patient_id)
+    if guarantor_id is not None:
+        family = family_of(work, guarantor_id)
+        query = query.where(or_(PaymentRow.guarantor_id == guarantor_id,
+                                PaymentRow.patient_id.in_(family)))
     if received_from is not None:
         query = query.where(PaymentRow.received_on >= received_from)
     if received_to is not None:
@@ -204,7 +328,8 @@ def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
             ZERO if reversed_ else row.amount - row.unapplied - row.refunded,
             row.unapplied, row.refunded,
             PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
-            row.reversed_on, row.returned_fee))
+            row.reversed_on, row.returned_fee,
+            guarantor_number(row.guarantor_id) if row.guarantor_id else None))
     return result
 
 
@@ -266,6 +391,14 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
     work.session.add(refund)
     row.unapplied = row.unapplied - amount
     row.refunded = row.refunded + amount
+    # the money given back no longer pays the plan: installments it counted towards beyond
+    # what the practice keeps of the payment are owed again
+    counted = row.plan_counted if row.plan_counted is not None else row.amount - row.refunded \
+        + amount
+    excess = counted - (row.amount - row.refunded)
+    if excess > ZERO:
+        counted -= _debit_installments(work, row.patient_id, excess)
+    row.plan_counted = counted
     work.session.flush()
     audit.record(work.session, actor=work.actor, action="payment.refund",
                  entity_type="payment", entity_id=payment_id,
@@ -276,15 +409,24 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
 def payment_applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal]:
     """Claim id -> what the payment has applied to it: at recording and through credits
     applied since (postings ``payment:ID`` and ``credit:payment:ID:n``)."""
+    return {claim_id: amount for (_, claim_id), amount
+            in _applications(work, payment_id).items() if claim_id is not None}
+
+
+def _applications(work: UnitOfWork, payment_id: int) -> dict[tuple[int, int | None], Decimal]:
+    """(patient id, claim id or None) -> what the payment stands for there: on claims, and
+    on the account itself (a fee it paid, its credit, what was refunded from it)."""
     rows = work.session.execute(
-        select(LedgerEntryRow.claim_id, func.sum(LedgerEntryRow.amount))
+        select(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id,
+               func.sum(LedgerEntryRow.amount))
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
         .where(or_(PostingRow.posting_key == f"payment:{payment_id}",
                    PostingRow.posting_key.like(f"credit:payment:{payment_id}:%")),
-               LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT.value,
-               LedgerEntryRow.claim_id.is_not(None))
-        .group_by(LedgerEntryRow.claim_id).order_by(LedgerEntryRow.claim_id)).all()
-    return {claim_id: to_money(amount) for claim_id, amount in rows if amount}
+               LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT.value)
+        .group_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)
+        .order_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)).all()
+    return {(patient_id, claim_id): to_money(amount) for patient_id, claim_id, amount in rows
+            if amount}
 
 
 @dataclass(frozen=True)
@@ -322,13 +464,14 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     if fee is not None and to_money(fee) <= ZERO:
         raise ValidationFailed(record, [("fee", "must be more than 0.00")])
     day = on or date.today()
-    applied = payment_applications(work, payment_id)
-    on_account = row.amount - sum(applied.values(), ZERO)  # the credit and what was refunded
-    lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=row.patient_id,
-                        claim_id=claim_id) for claim_id, amount in applied.items()]
-    if on_account:
-        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -on_account,
-                                patient_id=row.patient_id))
+    # on claims, and on no claim: the credit, what was refunded, a fee it paid (a family's
+    # payment: on each patient's account it reached)
+    applications = _applications(work, payment_id)
+    applied = {claim_id: amount for (_, claim_id), amount in applications.items()
+               if claim_id is not None}
+    lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=patient_id,
+                        claim_id=claim_id)
+             for (patient_id, claim_id), amount in applications.items()]
     if fee is not None:
         lines.append(LedgerLine(EntryKind.CHARGE, to_money(fee), patient_id=row.patient_id,
                                 bucket=Bucket.PATIENT, reason_code="NSF"))
@@ -341,12 +484,29 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     row.reversed_by = work.actor
     row.returned_fee = to_money(fee) if fee is not None else None
     row.unapplied = ZERO
-    _debit_installments(work, row.patient_id, row.amount - row.refunded)
+    _debit_plans(work, row, applications)
     audit.record(work.session, actor=work.actor, action="payment.reverse",
                  entity_type="payment", entity_id=payment_id,
                  details={"claims": sorted(applied), "fee": str(row.returned_fee)
                           if row.returned_fee is not None else None})
     return ReversalResult(payment_id, True, applied, credit, row.refunded, row.returned_fee)
+
+
+def _debit_plans(work: UnitOfWork, row: PaymentRow,
+                 applications: dict[tuple[int, int | None], Decimal]) -> None:
+    """A returned payment: what it counted towards plan installments is owed again, on each
+    patient's plan it reached (a family's payment) in proportion to what it paid there."""
+    counted = row.plan_counted if row.plan_counted is not None else row.amount - row.refunded
+    if row.guarantor_id is None:
+        row.plan_counted = counted - _debit_installments(work, row.patient_id, counted)
+        return
+    per_patient: dict[int, Decimal] = {}
+    for (patient_id, _), amount in applications.items():
+        per_patient[patient_id] = per_patient.get(patient_id, ZERO) + amount
+    per_patient[row.patient_id] = per_patient.get(row.patient_id, ZERO) - row.refunded
+    for patient_id, amount in per_patient.items():
+        counted -= _debit_installments(work, patient_id, min(amount, counted))
+    row.plan_counted = counted
 
 
 @dataclass(frozen=True)
@@ -355,8 +515,10 @@ class CreditApplication:
     applied: dict[int, Decimal]
     #: payment id -> how much of its credit was used
     used: dict[int, Decimal]
-    #: the patient's payment credit left afterwards
+    #: the patient's credit left afterwards (payments' and claims')
     credit_left: Decimal
+    #: claim id -> how much of the credit sitting on that claim was used
+    claims_used: dict[int, Decimal] = field(default_factory=dict)
 
 
 def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = None,
@@ -380,7 +542,8 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
                                  PaymentRow.reversed_on.is_(None),
                                  PaymentRow.unapplied > ZERO)
         .order_by(PaymentRow.received_on, PaymentRow.id)))
-    if not sources:
+    on_claims = claim_credits(work, patient_id)
+    if not sources and not on_claims:
         raise LedgerError(f"apply credit: account {account} has no payment credit")
     if not balances:
         raise LedgerError("apply credit: nothing is owed"
@@ -389,6 +552,9 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
     owed = dict(balances)
     applied: dict[int, Decimal] = {}
     used: dict[int, Decimal] = {}
+    # a claim's own credit first (the patient paid a share the payer later took back or paid
+    # itself): it belongs to no payment's leftover, and nothing else can use it
+    claims_used = _move_claim_credits(work, patient_id, on_claims, owed, applied, day)
     for source in sources:
         available = source.unapplied
         lines: list[LedgerLine] = []
@@ -414,9 +580,101 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
         used[source.id] = moved
     audit.record(work.session, actor=work.actor, action="payment.apply_credit",
                  entity_type="patient", entity_id=patient_id,
-                 details={"payments": sorted(used), "claims": sorted(applied)})
-    left = sum((source.unapplied for source in sources), ZERO)
-    return CreditApplication(applied, used, left)
+                 details={"payments": sorted(used), "claims": sorted(applied),
+                          "claim_credits": {str(c): str(a) for c, a in claims_used.items()}})
+    left = sum((source.unapplied for source in sources), ZERO) + sum(
+        (credit for _, credit in on_claims), ZERO) - sum(claims_used.values(), ZERO)
+    return CreditApplication(applied, used, left, claims_used)
+
+
+def claim_credits(work: UnitOfWork, patient_id: int) -> list[tuple[int, Decimal]]:
+    """(claim id, credit) of the patient's claims whose patient balance is below zero (the
+    patient paid more on the claim than they owe on it now, e.g. after the payer reprocessed
+    it), oldest service first."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, func.sum(LedgerEntryRow.patient_delta))
+        .join(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+        .where(LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.claim_id.is_not(None))
+        .group_by(LedgerEntryRow.claim_id, ClaimRow.service_date_from)
+        .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
+    return [(claim_id, -to_money(balance)) for claim_id, balance in rows if balance < 0]
+
+
+def _move_claim_credits(work: UnitOfWork, patient_id: int,
+                        credits: list[tuple[int, Decimal]], owed: dict[int, Decimal],
+                        applied: dict[int, Decimal], day: date) -> dict[int, Decimal]:
+    """Move claims' credits onto ``owed`` (updated in place, as ``applied``); returns claim
+    id -> credit used."""
+    used: dict[int, Decimal] = {}
+    for source, credit in credits:
+        lines: list[LedgerLine] = []
+        available = credit
+        for target, balance in owed.items():
+            amount = min(available, balance)
+            if amount <= ZERO:
+                continue
+            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
+                                    claim_id=target))
+            owed[target] = balance - amount
+            applied[target] = applied.get(target, ZERO) + amount
+            available -= amount
+        moved = credit - available
+        if not moved:
+            break
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
+                                claim_id=source))
+        sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.posting_key.like(f"credit:claim:{source}:%"))) + 1
+        work.ledger.post(f"credit:claim:{source}:{sequence}", "credit_applied", lines,
+                         effective_date=day, memo=f"credit of claim {source} applied",
+                         moves_payments=True)
+        used[source] = moved
+    return used
+
+
+@dataclass(frozen=True)
+class ClaimRefundResult:
+    claim_id: int
+    amount: Decimal
+    #: what is still a credit on the claim afterwards
+    credit_left: Decimal
+
+
+def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason: str, *,
+                        on: date | None = None) -> ClaimRefundResult:
+    """Give back (part of) a credit sitting on one claim (the patient's balance there is
+    below zero), audited with its reason.
+
+    :raises NotFound: no such claim.
+    :raises ValidationFailed: no reason, an amount that is not positive, or more than the
+        claim's credit.
+    """
+    record = f"claim {claim_id}"
+    claim = work.session.get(ClaimRow, claim_id)
+    if claim is None:
+        raise NotFound("claim", claim_id)
+    why = _reason(record, reason)
+    amount = to_money(amount)
+    if amount <= ZERO:
+        raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+    credit = max(ZERO, -work.ledger.claim_balance(claim_id).patient)
+    if amount > credit:
+        raise ValidationFailed(record, [("amount", f"exceeds the patient credit {credit} on "
+                                                   "this claim")])
+    patient_id = work.session.scalar(select(LedgerEntryRow.patient_id).where(
+        LedgerEntryRow.claim_id == claim_id).limit(1))
+    sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
+        PostingRow.posting_key.like(f"refund:claim:{claim_id}:%"))) + 1
+    day = on or date.today()
+    work.ledger.post(f"refund:claim:{claim_id}:{sequence}", "patient_refund",
+                     [LedgerLine(EntryKind.REFUND, amount, patient_id=patient_id,
+                                 claim_id=claim_id, bucket=Bucket.PATIENT)],
+                     effective_date=day, memo=f"refund of the credit on claim {claim_id}",
+                     allow_credit=True)
+    audit.record(work.session, actor=work.actor, action="claim.refund_credit",
+                 entity_type="claim", entity_id=claim_id,
+                 details={"amount": str(amount), "reason": why})
+    return ClaimRefundResult(claim_id, amount, credit - amount)
 
 
 # -- payment plans -------------------------------------------------------------------------
@@ -661,11 +919,14 @@ def _plan_from_row(row: PaymentPlanRow) -> PaymentPlan:
                       for i in row.installments])
 
 
-def _credit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> None:
+def _credit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> Decimal:
+    """Count ``amount`` towards the oldest unpaid installments of the patient's active plan;
+    returns what was counted (at most what the plan still asks for)."""
     plan = work.session.scalar(select(PaymentPlanRow).where(
         PaymentPlanRow.patient_id == patient_id, PaymentPlanRow.status == "active"))
     if plan is None:
-        return
+        return ZERO
+    offered = amount
     for installment in plan.installments:
         if amount <= ZERO:
             break
@@ -679,17 +940,20 @@ def _credit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> 
         plan.status = "completed"
         audit.record(work.session, actor=work.actor, action="plan.complete", entity_type="plan",
                      entity_id=plan.id)
+    return offered - amount
 
 
-def _debit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> None:
-    """Undo :func:`_credit_installments` for a returned payment: the latest installments it
-    counted towards are owed again (a plan it completed is active again)."""
+def _debit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> Decimal:
+    """Undo :func:`_credit_installments` for a returned or refunded payment: the latest
+    installments it counted towards are owed again (a plan it completed is active again).
+    Returns what was taken back."""
     plan = work.session.scalar(
         select(PaymentPlanRow).where(PaymentPlanRow.patient_id == patient_id,
                                      PaymentPlanRow.status.in_(("active", "completed")))
         .order_by(PaymentPlanRow.id.desc()).limit(1))
-    if plan is None:
-        return
+    if plan is None or amount <= ZERO:
+        return ZERO
+    asked = amount
     for installment in reversed(plan.installments):
         if amount <= ZERO:
             break
@@ -700,6 +964,7 @@ def _debit_installments(work: UnitOfWork, patient_id: int, amount: Decimal) -> N
         plan.status = "active"
         audit.record(work.session, actor=work.actor, action="plan.reopen", entity_type="plan",
                      entity_id=plan.id)
+    return asked - amount
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,11 @@ from medbill_core.errors import NotFound
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS, PENDING_AT_PAYER
 from medbill_core.money import ZERO, total
-from medbill_core.services.denials import close_replaced, record_kept_open
+from medbill_core.services.denials import (
+    close_replaced,
+    record_kept_open,
+    undo_decisions_paid_later,
+)
 from medbill_core.services.fees import contract_underpayments
 from medbill_core.services.posting_rules import (
     KEPT_OPEN,
@@ -436,6 +440,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                              memo=f"CLP02 {payment.status.value}", allow_credit=True)
         tally.posted.append((key, claim.claim_number, payment.paid, True))
         close_replaced(work, account_id, claim.payer_key or "", f"835 {remittance.trace_number}")
+        if not payment.is_reversal:  # paid after a write-off or a move to the patient
+            undo_decisions_paid_later(work, posting_key=key, claim=claim,
+                                      account_id=account_id, answered_on=when)
         if payment.is_reversal and claim.state is ClaimState.VOIDED:
             _reverse_voided_charges(work, claim, account_id, key, when)
         _record_adjudication(work, key, claim, account_id, payment, when, decisions)

@@ -34,6 +34,7 @@ from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.codesets.formats import CPT_RE
 from medbill_core.domain import (
     Aging,
+    ClaimState,
     ClaimStatusCode,
     GuarantorRelationship,
     OweReason,
@@ -46,7 +47,11 @@ from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.privatefiles import private_dir, write_private
-from medbill_core.services.guarantors import GuarantorService, guarantor_key
+from medbill_core.services.guarantors import (
+    GuarantorService,
+    guarantor_key,
+    guarantor_number,
+)
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimLineRow,
@@ -205,28 +210,98 @@ def build_statement(work: UnitOfWork, patient_id: int, *, statement_date: date,
                               family)[0]
 
 
+ON_HOLD_VOIDED = "On hold: claim voided, waiting for the payer"
+RETURNED_FEE = "Returned payment fee"
+OWED_BACK = "Refund repaid on a returned payment (owed back)"
+CREDIT = "Payments not yet applied (credit)"
+#: a void request in these states waits no more (answered and closed, or abandoned)
+_CLOSED_REQUEST_STATES = tuple(state.value for state in (
+    ClaimState.CLOSED, ClaimState.DELETED, ClaimState.VOIDED, ClaimState.REPLACED))
+
+
+def voided_accounts(work: UnitOfWork) -> set[int]:
+    """Claim accounts whose void (frequency 8) waits for the payer's reversal: what the
+    patient owes there is held off statements until the reversal settles the account."""
+    return {account or original for account, original in work.session.execute(
+        select(ClaimRow.account_claim_id, ClaimRow.replaces_claim_id).where(
+            ClaimRow.frequency == "8", ClaimRow.replaces_claim_id.is_not(None),
+            ClaimRow.state.not_in(_CLOSED_REQUEST_STATES)))}
+
+
+def held_balances(work: UnitOfWork) -> dict[int, Decimal]:
+    """Patient id -> the patient balance held on claim accounts waiting for a void."""
+    held = voided_accounts(work)
+    if not held:
+        return {}
+    rows = work.session.execute(
+        select(LedgerEntryRow.patient_id, func.sum(LedgerEntryRow.patient_delta))
+        .where(LedgerEntryRow.claim_id.in_(held))
+        .group_by(LedgerEntryRow.patient_id)).all()
+    return {patient_id: to_money(total) for patient_id, total in rows if total}
+
+
+def _account_lines(entries: list[LedgerEntryRow], statement_date: date
+                   ) -> list[tuple[StatementLine, date]]:
+    """What the account owes or holds on no claim, as the patient should read it: a
+    returned-payment fee and money refunded from a payment that came back are owed (charges),
+    only what payments left beyond them is a credit. Each line with the day it is aged from."""
+    fees = sum((e.patient_delta for e in entries if e.kind == EntryKind.CHARGE.value), ZERO)
+    moved = sum((e.patient_delta for e in entries if e.kind != EntryKind.CHARGE.value), ZERO)
+    owed_back, paid = max(moved, ZERO), max(-moved, ZERO)
+    fee_paid = min(max(fees, ZERO), paid)
+    credit = paid - fee_paid
+
+    def since(kind_is_fee: bool) -> date:
+        return min((e.effective_date for e in entries if e.patient_delta > 0
+                    and (e.kind == EntryKind.CHARGE.value) == kind_is_fee),
+                   default=statement_date)
+
+    lines = []
+    if fees - fee_paid:
+        lines.append((StatementLine(service_date=since(True), description=RETURNED_FEE,
+                                    charge=fees, patient_paid=fee_paid,
+                                    balance=fees - fee_paid), since(True)))
+    if owed_back:
+        lines.append((StatementLine(service_date=since(False), description=OWED_BACK,
+                                    charge=owed_back, balance=owed_back), since(False)))
+    if credit:
+        lines.append((StatementLine(service_date=statement_date, description=CREDIT,
+                                    patient_paid=credit, balance=-credit), statement_date))
+    return lines
+
+
 def _section(work: UnitOfWork, patient: Patient, statement_date: date,
-             aging: dict[str, Decimal]) -> tuple[StatementSection, int]:
+             aging: dict[str, Decimal], held: set[int] | None = None
+             ) -> tuple[StatementSection, int]:
     entries = list(work.session.scalars(select(LedgerEntryRow).where(
         LedgerEntryRow.patient_id == patient.id).order_by(LedgerEntryRow.id)))
     by_claim: dict[int | None, list[LedgerEntryRow]] = defaultdict(list)
     for entry in entries:
         by_claim[entry.claim_id].append(entry)
+    held = voided_accounts(work) if held is None else held
     lines: list[StatementLine] = []
     oldest = 0
     for claim_id, claim_entries in by_claim.items():
         balance = sum((e.patient_delta for e in claim_entries), ZERO)
         if claim_id is None:
-            if balance:
-                lines.append(StatementLine(service_date=statement_date,
-                                           description="Payments not yet applied (credit)",
-                                           patient_paid=-balance, balance=balance))
-                aging["current"] += balance
+            for line, since in _account_lines(claim_entries, statement_date):
+                lines.append(line)
+                days = (statement_date - since).days
+                if line.balance > ZERO:
+                    oldest = max(oldest, days)
+                aging[_bucket(days) if line.balance > ZERO else "current"] += line.balance
             continue
         if balance == ZERO:
             continue
         claim = work.session.get(ClaimRow, claim_id)
-        lines.append(_claim_line(work, claim, claim_entries))
+        line = _claim_line(work, claim, claim_entries)
+        if claim_id in held:
+            # shown, not billed: the payer's reversal will settle what the patient owes here
+            lines.append(line.model_copy(update={
+                "description": f"{ON_HOLD_VOIDED} ({balance} not billed now)",
+                "balance": ZERO}))
+            continue
+        lines.append(line)
         # age from when the patient first became responsible for this claim
         since = min((e.effective_date for e in claim_entries if e.patient_delta > 0),
                     default=claim.service_date_from)
@@ -245,8 +320,9 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
     aging: dict[str, Decimal] = defaultdict(lambda: ZERO)
     sections: list[StatementSection] = []
     oldest = 0
+    held = voided_accounts(work)
     for member in ids:
-        section, days = _section(work, work.patients.get(member), statement_date, aging)
+        section, days = _section(work, work.patients.get(member), statement_date, aging, held)
         sections.append(section)
         oldest = max(oldest, days)
     patient = sections[0].patient
@@ -265,7 +341,12 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
         remit_to=practice.pay_to_address or practice.address, patient=patient,
         guarantor_name=guarantor.display_name if someone_else else None, guarantor=guarantor,
         sections=sections if len(sections) > 1 else [],
-        account_number=patient.account_number, statement_date=statement_date,
+        # a family's statement is paid as one: its coupon carries the guarantor's number,
+        # which ``payments record --guarantor`` takes (a patient's number would land the
+        # family's check on that one patient)
+        account_number=guarantor_number(patient.guarantor_id)
+        if len(sections) > 1 and patient.guarantor_id else patient.account_number,
+        statement_date=statement_date,
         due_date=statement_date + timedelta(days=due_days), cycle=cycle, lines=lines,
         balance_due=balance_due, aging=Aging(**{k: to_money(v) for k, v in aging.items()}),
         dunning_stage=stage, message=DUNNING_MESSAGES[stage])
@@ -292,9 +373,17 @@ def patient_balances(work: UnitOfWork) -> dict[int, Decimal]:
     return {patient_id: to_money(total) for patient_id, total in rows}
 
 
+def billable_balances(work: UnitOfWork) -> dict[int, Decimal]:
+    """:func:`patient_balances` less what is held on claims waiting for a void."""
+    balances = patient_balances(work)
+    for patient_id, held in held_balances(work).items():
+        balances[patient_id] = balances.get(patient_id, ZERO) - held
+    return balances
+
+
 def candidates(work: UnitOfWork, minimum: Decimal) -> list[int]:
-    """Patients whose patient balance is at least ``minimum``."""
-    return [pid for pid, total in patient_balances(work).items() if total >= minimum]
+    """Patients whose patient balance (less what is held) is at least ``minimum``."""
+    return [pid for pid, total in billable_balances(work).items() if total >= minimum]
 
 
 def _families(work: UnitOfWork, balances: dict[int, Decimal]) -> dict[str, list[int]]:
@@ -335,7 +424,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     result = StatementRunResult(cycle)
     private_dir(out_dir)
     with app.unit_of_work() as work:
-        balances = patient_balances(work)
+        balances = billable_balances(work)
         families = _families(work, balances)
         done: set[int] = set()
         for row in work.session.scalars(select(StatementRow).where(StatementRow.cycle == cycle)):
@@ -345,8 +434,10 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
                 select(StatementRow.guarantor_key, func.max(StatementRow.same_day_number))
                 .where(StatementRow.statement_date == when)
                 .group_by(StatementRow.guarantor_key)).all() if key}
+        # a void request at the payer holds only its own claim (see voided_accounts)
         pending = set(work.session.scalars(select(ClaimRow.patient_id).where(
-            ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]))))
+            ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]),
+            ClaimRow.frequency != "8")))
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
     ordered = sorted(families.items(), key=lambda item: item[1][0])
@@ -420,37 +511,62 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
 
 @dataclass(frozen=True)
 class CollectionsItem:
+    """One guarantor on the collections work list: their patients' balances together (a
+    family is worked, called and billed as one)."""
+
+    #: the first patient of the family (the one its statement is numbered by)
     patient_id: int
+    #: the number to pay by: the guarantor's (``G0000012``) for a family, else the patient's
+    #: account number
     account_number: str
     balance: Decimal
     oldest_days: int
     stage: int
     statements_sent: int
     on_plan: bool
+    guarantor_id: int | None = None
+    #: every patient in the family with a balance: (account number, balance)
+    patients: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def stage_name(self) -> str:
         return dunning_stage_name(self.stage)
 
     def as_json(self) -> dict[str, object]:
-        return {"patient_id": self.patient_id, "account_number": self.account_number,
-                "balance": str(self.balance), "oldest_days": self.oldest_days,
-                "stage": self.stage, "stage_name": self.stage_name,
-                "statements_sent": self.statements_sent, "on_plan": self.on_plan}
+        return {"account_number": self.account_number, "patient_id": self.patient_id,
+                "guarantor_id": self.guarantor_id, "balance": str(self.balance),
+                "oldest_days": self.oldest_days, "stage": self.stage,
+                "stage_name": self.stage_name,
+                "statements_sent": self.statements_sent, "on_plan": self.on_plan,
+                "patients": [{"account_number": account, "balance": str(balance)}
+                             for account, balance in self.patients]}
 
 
 def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
                          minimum: Decimal = Decimal("0.01")) -> list[CollectionsItem]:
-    """Patients owing money, most overdue first, with their dunning stage (30/60/90/120)."""
+    """Guarantors owing money (their patients' balances together, less what is held for a
+    void), most overdue first, with their dunning stage (30/60/90/120)."""
     today = as_of or date.today()
     items = []
     plans = set(work.session.scalars(select(PaymentPlanRow.patient_id).where(
         PaymentPlanRow.status == "active")))
-    for patient_id in candidates(work, minimum):
-        statement, oldest = _statement_and_age(work, patient_id, today, "worklist", 21)
+    balances = billable_balances(work)
+    for key, members in sorted(_families(work, balances).items(),
+                               key=lambda item: item[1][0]):
+        if sum((balances[m] for m in members), ZERO) < minimum:
+            continue
+        statement, oldest = _statement_and_age(work, members[0], today, "worklist", 21,
+                                               members)
         sent = work.session.scalar(select(func.count()).select_from(StatementRow).where(
-            StatementRow.patient_id == patient_id)) or 0
-        items.append(CollectionsItem(patient_id, statement.account_number,
-                                     statement.balance_due, oldest, statement.dunning_stage,
-                                     sent, patient_id in plans))
+            or_(StatementRow.guarantor_key == key,
+                StatementRow.patient_id.in_(members)))) or 0
+        sections = statement.sections or [StatementSection(
+            patient=statement.patient, account_number=statement.patient.account_number,
+            lines=statement.lines, balance_due=statement.balance_due)]
+        items.append(CollectionsItem(
+            members[0], statement.account_number,
+            statement.balance_due, oldest, statement.dunning_stage, sent,
+            any(m in plans for m in members),
+            int(key[1:]) if key.startswith("G") else None,
+            tuple((section.account_number, section.balance_due) for section in sections)))
     return sorted(items, key=lambda item: (-item.stage, -item.balance))

@@ -390,7 +390,8 @@ class PaymentRow(TimestampMixin, Base):
     """A patient payment as received (never a full card number), with its ledger posting."""
 
     __tablename__ = "payments"
-    __table_args__ = (Index("ix_payments_patient", "patient_id"),)
+    __table_args__ = (Index("ix_payments_patient", "patient_id"),
+                      Index("ix_payments_guarantor", "guarantor_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
@@ -409,6 +410,13 @@ class PaymentRow(TimestampMixin, Base):
     reversal_reason: Mapped[str | None] = mapped_column(String(500))
     reversed_by: Mapped[str | None] = mapped_column(String(80))
     returned_fee: Mapped[Decimal | None] = mapped_column(Cents)
+    #: a payment for a whole family (``payments record --guarantor``): applied across the
+    #: guarantor's patients; ``patient_id`` is then the patient whose account keeps its credit
+    guarantor_id: Mapped[int | None] = mapped_column(ForeignKey("guarantors.id",
+                                                                ondelete="RESTRICT"))
+    #: what the payment counted towards payment-plan installments (NULL before 0013: the
+    #: amount less refunds, as counted then), so a later refund or reversal owes back no more
+    plan_counted: Mapped[Decimal | None] = mapped_column(Cents)
 
 
 class PaymentRefundRow(Base):

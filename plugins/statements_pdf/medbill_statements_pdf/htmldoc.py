@@ -113,7 +113,8 @@ class HtmlStatementRenderer(PluginStatementRenderer):
                   "<address>" + "<br>".join(esc(x) for x in [
                       practice.name, *view.address_lines(view.remit_to(statement))])
                   + "</address>",
-                  f"<p>Write account number {esc(statement.account_number)} on your check."]
+                  f"<p>Write {esc(view.account_label(statement).lower())} "
+                  f"{esc(statement.account_number)} on your check."]
         if phone:
             parts.append(f" To pay by card or set up a payment plan, call {esc(phone)}.")
         parts += ["</p>", "</body></html>", ""]

@@ -219,7 +219,7 @@ class _Builder(Canvas):
         self.colour()
         self.facts(64, [("Statement date", view.us_date(statement.statement_date)),
                         ("Statement number", statement.statement_number),
-                        ("Account number", statement.account_number),
+                        (view.account_label(statement), statement.account_number),
                         ("Page", f"1 of {count}")])
 
     def later_header(self, number: int, count: int) -> None:
@@ -231,7 +231,7 @@ class _Builder(Canvas):
         self.font(8.5)
         self.text(LEFT, 62, self.fit(f"Patient: {view.patient_names(statement)}", 300))
         self.facts(44, [("Statement number", statement.statement_number),
-                        ("Account number", statement.account_number),
+                        (view.account_label(statement), statement.account_number),
                         ("Page", f"{number} of {count}")])
         self.pdf.set_draw_color(*ACCENT)
         self.pdf.line(LEFT, 82, RIGHT, 82)
@@ -411,7 +411,7 @@ class _Builder(Canvas):
                   self.fit(f"Patient: {view.patient_names(statement)}", 300))
         # right: the boxes
         x, label_w, value_w, row_h = 318.0, 104.0, RIGHT - 318.0 - 104.0, 22.0
-        pairs = [("Account number", statement.account_number),
+        pairs = [(view.account_label(statement), statement.account_number),
                  ("Statement number", statement.statement_number),
                  ("Due date", view.us_date(statement.due_date)),
                  ("Amount due", view.money(statement.balance_due))]

@@ -73,7 +73,8 @@ class TextStatementRenderer(PluginStatementRenderer):
                 f"  Mail a check payable to {practice.name} to:",
                 f"    {practice.name}"]
         out += [f"    {line}" for line in view.address_lines(view.remit_to(statement))]
-        out.append(f"  Write account number {statement.account_number} on your check.")
+        out.append(f"  Write {view.account_label(statement).lower()} {statement.account_number} "
+                   "on your check.")
         if phone:
             out.append(f"  To pay by card or set up a payment plan, call {phone}.")
         return out

@@ -191,11 +191,17 @@ def notice(statement: Statement, overrides: Mapping[int, str] | None = None) -> 
     return title, message
 
 
+def account_label(statement: Statement) -> str:
+    """How the number to pay by is labelled: a family statement carries the guarantor's
+    number (one payment for every patient on it), a patient's statement the account's."""
+    return "Family account number" if statement.sections else "Account number"
+
+
 def statement_facts(statement: Statement) -> list[tuple[str, str]]:
     """``(label, value)`` pairs naming the statement, its account, patient and guarantor."""
     facts = [("Statement date", us_date(statement.statement_date)),
              ("Statement number", statement.statement_number),
-             ("Account number", statement.account_number)]
+             (account_label(statement), statement.account_number)]
     facts.append(("Patients" if len(statement.sections) > 1 else "Patient",
                   patient_names(statement)))
     if statement.guarantor_name:
