@@ -132,7 +132,7 @@ def test_collections_worklist_names_the_dunning_stage(config: Path) -> None:
         account, "100.00", 2, "60+ days past due")
     assert item["oldest_days"] == 65 and item["on_plan"] is False
     row = cells(ok(config, "collections", "worklist").stdout, account)
-    assert row[1:4] == ["100.00", "65", "2 60+ days past due"]
+    assert row[2:5] == ["100.00", "65", "2 60+ days past due"]
 
 
 def test_dunning_stage_names_cover_every_stage() -> None:
@@ -340,10 +340,10 @@ def test_codes_show_explains_ta1_notes_and_the_277ca_pairs_claims_record(
     assert meanings("025")["TA1 note code"].startswith("025 Duplicate interchange control")
     assert "TA1 note code" not in meanings("21")  # TA1 notes are printed with three digits
     pair = meanings("A7:21")["277CA claim status"]
-    assert pair.startswith("A7 Acknowledgement/Rejected for Invalid Information")
-    assert " / 21 Missing or invalid information" in pair
+    assert pair.startswith("A7:21 — A7 Acknowledgement/Rejected for Invalid Information")
+    assert "; 21 Missing or invalid information" in pair
     text = words(ok(None, "codes", "show", "A3:21", "--data-dir", empty).stdout)
-    assert text.startswith("277CA claim status A3 Acknowledgement/Returned as unprocessable")
+    assert text.startswith("277CA claim status A3:21 — A3 Acknowledgement/Returned as unprocessable")
     assert one_line_error(cli(None, "codes", "show", "ZZ:999", "--data-dir", empty)) == (
         "error: ZZ:999: neither part is a 277CA category or status code")
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from medbill_core.cli.common import cli_errors, console, parse_date_option
+from medbill_core.cli.common import cli_errors, console, parse_date_option, print_json
 from medbill_core.codesets import CodeSets, Verdict
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
@@ -25,9 +25,17 @@ app = typer.Typer(
 
 DateOption = Annotated[str | None, typer.Option(
     "--date", "-d", help="Date of service (YYYY-MM-DD; default today)")]
+JsonOption = Annotated[bool, typer.Option(
+    "--json", help="The answer as JSON: valid, message, notes (exit codes unchanged)")]
 
 
-def _answer(valid: bool, message: str, notes: tuple[str, ...] = ()) -> None:
+def _answer(valid: bool, message: str, notes: tuple[str, ...] = (), *,
+            as_json: bool = False) -> None:
+    if as_json:
+        print_json({"valid": valid, "message": message, "notes": [n for n in notes if n]})
+        if not valid:
+            raise typer.Exit(1)
+        return
     label = "[bold green]valid:[/]" if valid else "[bold red]invalid:[/]"
     console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
     for note in notes:
@@ -38,54 +46,57 @@ def _answer(valid: bool, message: str, notes: tuple[str, ...] = ()) -> None:
 
 
 def _code(check: Callable[[CodeSets, str, date | None], Verdict], value: str,
-          on: str | None) -> None:
+          on: str | None, as_json: bool) -> None:
     when = parse_date_option(on) or date.today()
     verdict = check(CodeSets(), value, when)
-    _answer(verdict.ok, verdict.message, (verdict.note,))
+    _answer(verdict.ok, verdict.message, (verdict.note,), as_json=as_json)
 
 
 @app.command("npi")
 @cli_errors
-def npi(value: Annotated[str, typer.Argument(help="National Provider Identifier")]) -> None:
+def npi(value: Annotated[str, typer.Argument(help="National Provider Identifier")],
+        as_json: JsonOption = False) -> None:
     """A National Provider Identifier: 10 digits with a Luhn check digit (over 80840 + 9)."""
     value = value.strip()
     if not (len(value) == 10 and value.isdigit()):
-        _answer(False, f"{value!r}: an NPI is 10 digits (got {len(value)} characters)")
+        _answer(False, f"{value!r}: an NPI is 10 digits (got {len(value)} characters)",
+                as_json=as_json)
     if not is_valid_npi(value):
         expected = luhn_check_digit("80840" + value[:9])
         _answer(False, f"{value}: check digit is {value[9]}, the Luhn check over 80840 +"
-                       f" the first nine digits gives {expected}")
+                       f" the first nine digits gives {expected}", as_json=as_json)
     _answer(True, f"{value}: NPI, check digit correct",
-            ("the format is valid; whether the NPI is assigned is only known to NPPES",))
+            ("the format is valid; whether the NPI is assigned is only known to NPPES",),
+            as_json=as_json)
 
 
 @app.command("icd10")
 @cli_errors
 def icd10(value: Annotated[str, typer.Argument(help="ICD-10-CM code, with or without the dot")],
-          on: DateOption = None) -> None:
+          on: DateOption = None, as_json: JsonOption = False) -> None:
     """An ICD-10-CM diagnosis code: exists and is billable on the date of service."""
-    _code(CodeSets.icd10cm, value, on)
+    _code(CodeSets.icd10cm, value, on, as_json)
 
 
 @app.command("hcpcs")
 @cli_errors
 def hcpcs(value: Annotated[str, typer.Argument(help="HCPCS Level II or CPT code")],
-          on: DateOption = None) -> None:
+          on: DateOption = None, as_json: JsonOption = False) -> None:
     """A HCPCS procedure code: Level II by its add/termination dates, CPT by format."""
-    _code(CodeSets.hcpcs, value, on)
+    _code(CodeSets.hcpcs, value, on, as_json)
 
 
 @app.command("modifier")
 @cli_errors
 def modifier(value: Annotated[str, typer.Argument(help="Two-character procedure modifier")],
-             on: DateOption = None) -> None:
+             on: DateOption = None, as_json: JsonOption = False) -> None:
     """A procedure modifier: HCPCS Level II by its dates, CPT (22-99) by number."""
-    _code(CodeSets.modifier, value, on)
+    _code(CodeSets.modifier, value, on, as_json)
 
 
 @app.command("pos")
 @cli_errors
 def pos(value: Annotated[str, typer.Argument(help="Two-digit place of service code")],
-        on: DateOption = None) -> None:
+        on: DateOption = None, as_json: JsonOption = False) -> None:
     """A CMS place of service code (assigned, effective on the date)."""
-    _code(CodeSets.place_of_service, value, on)
+    _code(CodeSets.place_of_service, value, on, as_json)

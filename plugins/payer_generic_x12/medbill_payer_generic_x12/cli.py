@@ -47,14 +47,25 @@ def parse(file: Path = typer.Argument(..., help="X12 file (835, 999, 277CA, 271,
 
 
 @app.command("validate")
-def validate(file: Path = typer.Argument(..., help="X12 file to check")) -> None:
+def validate(file: Path = typer.Argument(..., help="X12 file to check"),
+             as_json: bool = typer.Option(False, "--json", help="Findings as JSON")) -> None:
     """Structural and balancing checks; exit 1 when any error is found."""
     text = _read(file)
     kind, findings = validate_document(text)
     label = kind.value if kind else "unreadable"
+    errors = sum(1 for f in findings if f.severity == "error")
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"file": file.name, "kind": kind.value if kind else None,
+                               "errors": errors, "warnings": len(findings) - errors,
+                               "findings": [{"severity": f.severity, "text": str(f)}
+                                            for f in findings]}, indent=2))
+        if errors:
+            raise typer.Exit(1)
+        return
     for finding in findings:
         typer.echo(f"{file.name}: {finding}")
-    errors = sum(1 for f in findings if f.severity == "error")
     typer.echo(f"{file.name}: {label}: {errors} error(s), {len(findings) - errors} warning(s)")
     if errors:
         raise typer.Exit(1)

@@ -52,9 +52,20 @@ def medbill_register_commands(app: typer.Typer) -> None:
 def validate_mbi(value: Annotated[str, typer.Argument(help="Medicare Beneficiary Identifier")],
                  allow_test: Annotated[bool, typer.Option(
                      "--allow-test", help="Accept synthetic test MBIs (S in position 2)")] = False,
+                 as_json: Annotated[bool, typer.Option(
+                     "--json", help="The answer as JSON (exit codes unchanged)")] = False,
                  ) -> None:
     """A Medicare Beneficiary Identifier: 11 characters, CMS position rules, no S L O I B Z."""
     verdict = check_mbi(value, allow_test=allow_test)
+    if as_json:
+        import json
+
+        typer.echo(json.dumps({"valid": verdict.valid, "message": verdict.reason
+                               or "Medicare Beneficiary Identifier (CMS format)",
+                               "test_identifier": bool(verdict.test_identifier)}, indent=2))
+        if not verdict.valid:
+            raise typer.Exit(1)
+        return
     if verdict.valid:
         typer.echo("valid: Medicare Beneficiary Identifier (CMS format)"
                    + (" — synthetic test identifier" if verdict.test_identifier else ""))
