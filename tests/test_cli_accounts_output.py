@@ -343,7 +343,8 @@ def test_codes_show_explains_ta1_notes_and_the_277ca_pairs_claims_record(
     assert pair.startswith("A7:21 — A7 Acknowledgement/Rejected for Invalid Information")
     assert "; 21 Missing or invalid information" in pair
     text = words(ok(None, "codes", "show", "A3:21", "--data-dir", empty).stdout)
-    assert text.startswith("277CA claim status A3:21 — A3 Acknowledgement/Returned as unprocessable")
+    assert text.startswith(
+        "277CA claim status A3:21 — A3 Acknowledgement/Returned as unprocessable")
     assert one_line_error(cli(None, "codes", "show", "ZZ:999", "--data-dir", empty)) == (
         "error: ZZ:999: neither part is a 277CA category or status code")
 
