@@ -67,8 +67,14 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
 
 
 def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | None:
+    """The batch an acknowledgment names. A batch is recorded under its interchange number
+    (ISA13, nine digits: ``000000004``); a 999 names the group (GS06, ``4``), which X12
+    adapters number as the interchange: the number is compared as a number."""
+    numbers = {control_number}
+    if control_number.isdigit():
+        numbers |= {control_number.lstrip("0") or "0", control_number.zfill(9)}
     return work.session.scalar(select(SubmissionRow).where(
-        SubmissionRow.control_number == control_number).order_by(SubmissionRow.id.desc()))
+        SubmissionRow.control_number.in_(numbers)).order_by(SubmissionRow.id.desc()))
 
 
 def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str:
@@ -82,7 +88,9 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
     work.claims.prefetch(submission.claim_numbers)
     moved = sum(_move(work, number, target, f"999 {ack.status.value} for batch {submission.id}")
                 for number in submission.claim_numbers)
-    return f"999 {ack.status.value}: {moved} claims {target.value}"
+    # the code's name in words ("accepted with errors"), not its letter
+    status = ack.status.name.lower().replace("_", " ")
+    return f"999 {status} (batch {submission.id}): {moved} claims {target.value}"
 
 
 def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> str:
