@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_support import ok
+from tests.cli_support import cli, ok, one_line_error
 
 SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "samples"
 SEEN = date.today() - timedelta(days=3)
@@ -86,3 +86,32 @@ def test_a_999_acknowledges_the_batch_the_x12_plugin_sent(practice: Path) -> Non
     assert len(accepted) == 2, fetched
     outbox = as_json(practice, "claims", "outbox")
     assert sorted(s["status"] for s in outbox) == ["accepted", "accepted"]
+
+
+def balance(config: Path, number: str) -> tuple[str, str, str]:
+    claim = as_json(config, "claims", "show", number)
+    return claim["state"], claim["balance"]["insurance"], claim["balance"]["patient"]
+
+
+def test_a_self_pay_visit_billed_in_error_is_voided_and_its_charge_reversed(
+        practice: Path) -> None:
+    """A self-pay claim is billed to the patient at submit and never goes to a payer: it
+    could be neither deleted (not a draft) nor voided ("needs the payer's claim control
+    number"), so a charge entered on the wrong patient stayed owed forever."""
+    import_claims(practice, visit("SP-1", "RB10004", None, ("99213", "125.00")))
+    ok(practice, "claims", "scrub")
+    ok(practice, "claims", "submit")
+    assert balance(practice, "SP-1") == ("patient_balance", "0.00", "125.00")
+    ok(practice, "payments", "record", "--patient", "RB10004", "--amount", "25.00")
+    fix = practice.parent / "fix.json"
+    fix.write_text('{"diagnoses": ["J06.9"]}', encoding="utf-8")
+    refused = one_line_error(cli(practice, "claims", "correct", "SP-1", "--from", str(fix),
+                                 "--reason", "wrong diagnosis"))
+    assert "claim 1: payer_key: self-pay" in refused and "void it" in refused
+    voided = " ".join(ok(practice, "claims", "void", "SP-1", "--reason",
+                         "entered on the wrong patient").stdout.split())
+    assert "self-pay" in voided and "nothing is sent" in voided
+    # the charge is gone; what the patient paid on it is their credit now
+    assert balance(practice, "SP-1") == ("voided", "0.00", "-25.00")
+    assert as_json(practice, "claims", "list", "--state", "voided")["claims"][0][
+        "claim_number"] == "SP-1"

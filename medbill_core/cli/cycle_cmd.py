@@ -402,8 +402,9 @@ def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim 
         claim_id = work.claims.resolve(reference)
         void = work.claims.void(claim_id, reason=reason)
     if void.id == claim_id:
+        why = "self-pay" if void.payer_key is None else "rejected"
         console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
-                      "rejected, so nothing is sent to the payer")
+                      f"{why}, so nothing is sent to a payer")
     else:
         console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
                       "scrub and submit it to send it")
