@@ -115,3 +115,21 @@ def test_a_self_pay_visit_billed_in_error_is_voided_and_its_charge_reversed(
     assert balance(practice, "SP-1") == ("voided", "0.00", "-25.00")
     assert as_json(practice, "claims", "list", "--state", "voided")["claims"][0][
         "claim_number"] == "SP-1"
+
+
+def test_statements_run_twice_counts_statements_and_patients_apart(practice: Path) -> None:
+    """A family statement covers several patients: the second run of a cycle said "0
+    produced, 3 already produced earlier" after the first had produced 2 statements."""
+    import_claims(practice, visit("F-1", "RB10002", None, ("99213", "125.00")),
+                  visit("F-2", "RB10003", None, ("99213", "125.00")),
+                  visit("F-3", "RB10004", None, ("99213", "125.00")))
+    ok(practice, "claims", "scrub")
+    ok(practice, "claims", "submit")
+    out = practice.parent / "statements"
+    first = " ".join(ok(practice, "statements", "run", "--cycle", "2026-11", "--out",
+                        str(out)).stdout.split())
+    assert first.startswith("cycle 2026-11: 2 statements produced; 0 patients already"), first
+    again = " ".join(ok(practice, "statements", "run", "--cycle", "2026-11", "--out",
+                        str(out)).stdout.split())
+    assert again == ("cycle 2026-11: 0 statements produced; 3 patients already on a "
+                     "statement of this cycle"), again
