@@ -133,3 +133,24 @@ def test_statements_run_twice_counts_statements_and_patients_apart(practice: Pat
                         str(out)).stdout.split())
     assert again == ("cycle 2026-11: 0 statements produced; 3 patients already on a "
                      "statement of this cycle"), again
+
+
+def test_a_claim_the_patient_paid_in_full_is_closed_and_reopened_when_the_check_returns(
+        practice: Path) -> None:
+    """A patient balance paid in full stayed "patient balance (next: patient)" with nothing
+    owed, so it was never off the patient's to-do list."""
+    import_claims(practice, visit("PB-1", "RB10004", None, ("99213", "125.00")),
+                  visit("PB-2", "RB10004", None, ("99213", "80.00")))
+    ok(practice, "claims", "scrub")
+    ok(practice, "claims", "submit")
+    paid = as_json(practice, "payments", "record", "--patient", "RB10004", "--amount",
+                   "150.00", "--method", "check", "--reference", "1001")
+    state = {c["claim_number"]: (c["state"], c["next_actor"])
+             for c in as_json(practice, "claims", "list")["claims"]}
+    assert state == {"PB-1": ("closed", "nobody"), "PB-2": ("patient_balance", "patient")}
+    ok(practice, "payments", "reverse", str(paid["payment_id"]), "--reason", "returned check")
+    assert balance(practice, "PB-1") == ("patient_balance", "0.00", "125.00")
+    # the credit of another payment closes what it pays off, too
+    ok(practice, "payments", "record", "--patient", "RB10004", "--amount", "300.00",
+       "--method", "card", "--overpayment", "credit")
+    assert {c["state"] for c in as_json(practice, "claims", "list")["claims"]} == {"closed"}

@@ -14,6 +14,7 @@ oldest unpaid installments; an installment past due and not fully paid is missed
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from sqlalchemy import func, or_, select
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import (
+    ClaimState,
     Installment,
     Payment,
     PaymentPlan,
@@ -68,6 +70,26 @@ def patient_claim_balances(work: UnitOfWork, patient_id: int) -> list[tuple[int,
         .group_by(LedgerEntryRow.claim_id, ClaimRow.service_date_from)
         .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
     return [(claim_id, to_money(balance)) for claim_id, balance in rows if balance > 0]
+
+
+def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: str) -> None:
+    """After patient money moved on these accounts: a claim the patient no longer owes on
+    (nothing owed by anyone) is closed; a closed claim owed again (a returned check) is back
+    at the patient. Only claims waiting on the patient or closed move: a claim still at a
+    payer follows the payer's answers."""
+    for account_id in sorted(set(account_ids)):
+        balance = work.ledger.claim_balance(account_id)
+        target, source = ((ClaimState.CLOSED, ClaimState.PATIENT_BALANCE)
+                          if balance.total == ZERO else
+                          (ClaimState.PATIENT_BALANCE, ClaimState.CLOSED)
+                          if balance.patient > ZERO and balance.insurance == ZERO
+                          else (None, None))
+        if target is None:
+            continue
+        for claim_id in work.session.scalars(select(ClaimRow.id).where(
+                or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
+                ClaimRow.state == source.value).order_by(ClaimRow.id)):
+            work.claims.transition(claim_id, target, reason=reason)
 
 
 def record_payment(work: UnitOfWork, payment: Payment, *,
@@ -132,6 +154,7 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
                  entity_id=row.id, details={"patient_id": payment.patient_id,
                                             "claims": sorted(applied), "method": row.method})
     _credit_installments(work, payment.patient_id, payment.amount - refunded)
+    settle_patient_claims(work, applied, f"patient payment {row.id}")
     return PaymentResult(row.id, applied, credit, refunded)
 
 
@@ -342,6 +365,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     row.returned_fee = to_money(fee) if fee is not None else None
     row.unapplied = ZERO
     _debit_installments(work, row.patient_id, row.amount - row.refunded)
+    settle_patient_claims(work, applied, f"payment {payment_id} returned")
     audit.record(work.session, actor=work.actor, action="payment.reverse",
                  entity_type="payment", entity_id=payment_id,
                  details={"claims": sorted(applied), "fee": str(row.returned_fee)
@@ -415,6 +439,7 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
     audit.record(work.session, actor=work.actor, action="payment.apply_credit",
                  entity_type="patient", entity_id=patient_id,
                  details={"payments": sorted(used), "claims": sorted(applied)})
+    settle_patient_claims(work, applied, "payment credit applied")
     left = sum((source.unapplied for source in sources), ZERO)
     return CreditApplication(applied, used, left)
 
