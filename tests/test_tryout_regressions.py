@@ -154,3 +154,19 @@ def test_a_claim_the_patient_paid_in_full_is_closed_and_reopened_when_the_check_
     ok(practice, "payments", "record", "--patient", "RB10004", "--amount", "300.00",
        "--method", "card", "--overpayment", "credit")
     assert {c["state"] for c in as_json(practice, "claims", "list")["claims"]} == {"closed"}
+
+
+def test_a_payment_beyond_the_balance_says_how_to_decide(practice: Path) -> None:
+    """"decide: keep the rest as a credit or refund it" named no way to decide."""
+    import_claims(practice, visit("OP-1", "RB10004", None, ("99213", "125.00")))
+    ok(practice, "claims", "scrub")
+    ok(practice, "claims", "submit")
+    refused = one_line_error(cli(practice, "payments", "record", "--patient", "RB10004",
+                                 "--amount", "200.00", "--method", "cash"))
+    assert refused == ("error: payment of 200.00 exceeds the 125.00 owed; decide what happens "
+                       "to the rest: keep it as a credit (--overpayment credit) or refund it "
+                       "(--overpayment refund)")
+    assert as_json(practice, "payments", "list") == []
+    kept = as_json(practice, "payments", "record", "--patient", "RB10004", "--amount",
+                   "200.00", "--method", "cash", "--overpayment", "credit")
+    assert (kept["credit"], kept["refunded"]) == ("75.00", "0.00")

@@ -116,7 +116,8 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     if remaining > owed and overpayment is None:
         raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed"
                           + (f" on claim {payment.claim_id}" if payment.claim_id else "")
-                          + "; decide: keep the rest as a credit or refund it")
+                          + "; decide what happens to the rest: keep it as a credit "
+                          "(--overpayment credit) or refund it (--overpayment refund)")
     row = PaymentRow(patient_id=payment.patient_id, amount=payment.amount,
                      method=payment.method.value, reference=payment.reference,
                      received_on=payment.received_on, unapplied=ZERO, refunded=ZERO)
