@@ -170,3 +170,33 @@ def test_a_payment_beyond_the_balance_says_how_to_decide(practice: Path) -> None
     kept = as_json(practice, "payments", "record", "--patient", "RB10004", "--amount",
                    "200.00", "--method", "cash", "--overpayment", "credit")
     assert (kept["credit"], kept["refunded"]) == ("75.00", "0.00")
+
+
+def test_eligibility_asks_the_payer_of_the_coverage_active_on_the_date(practice: Path) -> None:
+    """Eligibility asked the first primary coverage on file, even one that had ended: a
+    patient who changed plans was checked with their old payer. The secondary (a Medigap
+    plan) could not be asked at all."""
+    year = date.today().year
+    changed = practice.parent / "changed.csv"
+    changed.write_text(
+        "account_number,payer_key,order,member_id,relationship,start_date,end_date\n"
+        f"RB10004,acme,P,ACM100200300,18,{year - 2}-01-01,{year - 1}-12-31\n"
+        f"RB10004,medicare,P,1EG4TE5MK73,18,{year}-01-01,\n", encoding="utf-8")
+    ok(practice, "coverages", "import", str(changed))
+    checked = as_json(practice, "eligibility", "check", "--patient", "RB10004")
+    assert checked["payer"] == "medicare"
+    old = next(c["id"] for c in as_json(practice, "coverages", "list", "--patient", "RB10004")
+               if c["payer_key"] == "acme")
+    asked = json.loads(cli(practice, "eligibility", "check", "--patient", "RB10004",
+                           "--coverage", str(old), "--json").stdout)
+    assert (asked["payer"], asked["coverage_id"]) == ("acme", old)
+    # another patient's coverage is not this patient's
+    mine = as_json(practice, "coverages", "list", "--patient", "RB10001")[0]["id"]
+    refused = one_line_error(cli(practice, "eligibility", "check", "--patient", "RB10004",
+                                 "--coverage", str(mine)))
+    assert refused == (f"error: patient account RB10004: coverage: {mine} is not a coverage "
+                       "of this patient (medbill coverages list --patient ...)")
+    last_year = f"{year - 3}-06-01"
+    nothing = one_line_error(cli(practice, "eligibility", "check", "--patient", "RB10004",
+                                 "--date", last_year, "--confirm-date"))
+    assert f"coverage: none active on {last_year}" in nothing
