@@ -93,8 +93,8 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
             active = [c for c in on_file if c.is_active_on(on)]
             if not active:
                 raise ValidationFailed(f"patient account {account_number}", [(
-                    "coverage", f"none active on {on.isoformat()} (medbill coverages list "
-                    "--patient ...); ask about another date with --date")])
+                    "coverage", f"none active on {on.isoformat()} (its plan dates: medbill "
+                    "coverages list --patient ...)")])
             coverage = min(active, key=lambda c: c.order.rank)
         payer = medbill.hooks.context.payer(coverage.payer_key)
         request = EligibilityRequest(
