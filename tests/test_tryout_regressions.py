@@ -115,6 +115,9 @@ def test_a_self_pay_visit_billed_in_error_is_voided_and_its_charge_reversed(
     assert balance(practice, "SP-1") == ("voided", "0.00", "-25.00")
     assert as_json(practice, "claims", "list", "--state", "voided")["claims"][0][
         "claim_number"] == "SP-1"
+    # voided twice: said "cannot move from 'voided' to 'voided'"
+    assert one_line_error(cli(practice, "claims", "void", "SP-1", "--reason", "again")) == (
+        "error: claim 1: state: already voided")
 
 
 def test_statements_run_twice_counts_statements_and_patients_apart(practice: Path) -> None:
@@ -200,3 +203,19 @@ def test_eligibility_asks_the_payer_of_the_coverage_active_on_the_date(practice:
     nothing = one_line_error(cli(practice, "eligibility", "check", "--patient", "RB10004",
                                  "--date", last_year, "--confirm-date"))
     assert f"coverage: none active on {last_year}" in nothing
+
+
+def test_voiding_a_voided_or_replaced_claim_says_what_became_of_it(practice: Path) -> None:
+    import_claims(practice, visit("VV-1", "RB10001", "acme", ("99213", "125.00")),
+                  visit("VV-2", "RB10001", "acme", ("99214", "165.00")))
+    ok(practice, "claims", "scrub")
+    ok(practice, "claims", "submit")
+    ok(practice, "responses", "fetch")
+    ok(practice, "claims", "void", "VV-1", "--reason", "not our patient")
+    assert one_line_error(cli(practice, "claims", "void", "VV-1", "--reason", "again")) == (
+        "error: claim 1: state: already voided (see VV-1-V1)")
+    fix = practice.parent / "fix.json"
+    fix.write_text('{"diagnoses": ["E11.9"]}', encoding="utf-8")
+    ok(practice, "claims", "correct", "VV-2", "--from", str(fix), "--reason", "diagnosis")
+    assert one_line_error(cli(practice, "claims", "void", "VV-2", "--reason", "x")) == (
+        "error: claim 2: state: replaced (see VV-2-R1): void the replacement instead")

@@ -275,6 +275,14 @@ class ClaimService:
             raise ValidationFailed(f"claim {claim_id}", [(
                 "state", f"{original.state.label}: never sent to the payer, so there is "
                 "nothing to void; delete it (medbill claims delete) instead")])
+        if original.state in (ClaimState.VOIDED, ClaimState.REPLACED):
+            # say what happened to it, not that a claim cannot move from voided to voided
+            follow_ups = list(self.session.scalars(select(ClaimRow.claim_number).where(
+                ClaimRow.replaces_claim_id == claim_id).order_by(ClaimRow.id)))
+            seen = f" (see {', '.join(follow_ups)})" if follow_ups else ""
+            raise ValidationFailed(f"claim {claim_id}", [(
+                "state", "already voided" + seen if original.state is ClaimState.VOIDED
+                else f"replaced{seen}: void the replacement instead")])
         if original.state is ClaimState.REJECTED or original.payer_key is None:
             account = self.account_id(original)
             self._recharge(original, account, ZERO, key=f"charge:claim:{account}:abandoned",
