@@ -219,3 +219,18 @@ def test_voiding_a_voided_or_replaced_claim_says_what_became_of_it(practice: Pat
     ok(practice, "claims", "correct", "VV-2", "--from", str(fix), "--reason", "diagnosis")
     assert one_line_error(cli(practice, "claims", "void", "VV-2", "--reason", "x")) == (
         "error: claim 2: state: replaced (see VV-2-R1): void the replacement instead")
+
+
+def test_a_date_error_offers_confirm_date_only_where_the_command_has_it(
+        practice: Path) -> None:
+    """`patients edit --birth-date 2030-01-01` said "pass --confirm-date if it is right";
+    the command has no such option (and a birth date is never in the future)."""
+    future = (date.today() + timedelta(days=10)).isoformat()
+    for command in (("patients", "edit", "RB10001", "--birth-date", future),
+                    ("patients", "search", "--dob", future)):
+        assert one_line_error(cli(practice, *command), 2) == (
+            f"error: {command[-2]} {future} is 10 days in the future; check it")
+    # where the flag exists it is offered, and it works
+    assert one_line_error(cli(practice, "payments", "record", "--patient", "RB10001",
+                              "--amount", "5.00", "--received", future), 2).endswith(
+        "check it, or pass --confirm-date if it is right")
