@@ -234,3 +234,23 @@ def test_a_date_error_offers_confirm_date_only_where_the_command_has_it(
     assert one_line_error(cli(practice, "payments", "record", "--patient", "RB10001",
                               "--amount", "5.00", "--received", future), 2).endswith(
         "check it, or pass --confirm-date if it is right")
+
+
+def test_ending_a_coverage_names_the_claims_billed_to_it_for_later_services(
+        practice: Path) -> None:
+    """The front desk learns late that a plan ended: the visits since were billed to it and
+    its payer will deny them, but `coverages terminate` said nothing about them."""
+    import_claims(practice, visit("CE-1", "RB10001", "acme", ("99213", "125.00")),
+                  visit("CE-2", "RB10001", "acme", ("99214", "165.00")))
+    coverage = as_json(practice, "coverages", "list", "--patient", "RB10001")[0]["id"]
+    last_day = (SEEN - timedelta(days=1)).isoformat()
+    ended = cli(practice, "coverages", "terminate", str(coverage), "--end", last_day)
+    assert ended.exit_code == 0, ended.output
+    warning = " ".join(ended.stderr.split())
+    assert warning.startswith(f"warning: 2 claims for services after {last_day} are billed "
+                              "to this coverage: CE-1, CE-2;"), warning
+    data = as_json(practice, "coverages", "terminate", str(coverage), "--end", last_day)
+    assert data["claims_after_end"] == ["CE-1", "CE-2"]
+    # ended after the visits: nothing to say
+    assert as_json(practice, "coverages", "terminate", str(coverage), "--end",
+                   SEEN.isoformat())["claims_after_end"] == []
