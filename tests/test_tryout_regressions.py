@@ -254,3 +254,25 @@ def test_ending_a_coverage_names_the_claims_billed_to_it_for_later_services(
     # ended after the visits: nothing to say
     assert as_json(practice, "coverages", "terminate", str(coverage), "--end",
                    SEEN.isoformat())["claims_after_end"] == []
+
+
+def test_a_999_fetched_then_posted_from_a_file_is_applied_once(practice: Path) -> None:
+    """The 999 fetched from the clearinghouse and then given to `remit post` (a copy saved
+    from the portal) was applied a second time: an old rejection replayed so would reject
+    the claims sent again since."""
+    import sqlite3
+
+    import_claims(practice, visit("DU-1", "RB10001", "acme", ("99213", "125.00")))
+    ok(practice, "claims", "scrub")
+    ok(practice, "claims", "submit")
+    ok(practice, "responses", "fetch")
+    with sqlite3.connect(practice.parent / "medbill.db") as db:
+        (content,) = db.execute("SELECT content FROM inbound_documents WHERE kind = '999'"
+                                ).fetchone()
+    saved = practice.parent / "portal.999"
+    saved.write_text(content, encoding="utf-8")
+    posted = json.loads(ok(practice, "remit", "post", str(saved), "--json").stdout)
+    assert posted["status"] == "duplicate", posted
+    with sqlite3.connect(practice.parent / "medbill.db") as db:
+        assert db.execute("SELECT count(*) FROM inbound_documents WHERE kind = '999'"
+                          ).fetchone() == (1,)

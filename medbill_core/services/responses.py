@@ -163,6 +163,18 @@ def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
         digest = hashlib.sha256(document.content.encode("utf-8")).hexdigest()
         if existing is not None and existing.status not in (UNDECODABLE, FAILED):
             return IngestResult(document.document_id, DUPLICATE, existing.kind)
+        if existing is None:
+            # the same document received another way (fetched from the clearinghouse, then
+            # posted from a file): applying it again would replay it (an old 999 rejection
+            # would reject the claims sent again since)
+            same = work.session.scalar(select(InboundDocumentRow).where(
+                InboundDocumentRow.content_sha256 == digest,
+                InboundDocumentRow.status.not_in((UNDECODABLE, FAILED)))
+                .order_by(InboundDocumentRow.id).limit(1))
+            if same is not None:
+                return IngestResult(document.document_id, DUPLICATE, same.kind,
+                                    f"already received ({same.channel} document "
+                                    f"{same.document_id})")
         if existing is not None:
             # a document that failed was never applied: receiving it again tries it again
             # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate
