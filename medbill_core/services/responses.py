@@ -172,9 +172,14 @@ def ingest_document(app: Medbill, document: InboundDocument) -> IngestResult:
                 InboundDocumentRow.status.not_in((UNDECODABLE, FAILED)))
                 .order_by(InboundDocumentRow.id).limit(1))
             if same is not None:
-                return IngestResult(document.document_id, DUPLICATE, same.kind,
-                                    f"already received ({same.channel} document "
-                                    f"{same.document_id})")
+                # kept as received (the receipt is a fact), marked as the duplicate it is
+                detail = f"already received ({same.channel} document {same.document_id})"
+                work.session.add(InboundDocumentRow(
+                    channel=document.channel, document_id=document.document_id,
+                    kind=same.kind, content=document.content, content_sha256=digest,
+                    status=DUPLICATE, detail=detail,
+                    received_at=document.received_at or utcnow()))
+                return IngestResult(document.document_id, DUPLICATE, same.kind, detail)
         if existing is not None:
             # a document that failed was never applied: receiving it again tries it again
             # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate
