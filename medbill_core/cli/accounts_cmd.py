@@ -406,10 +406,11 @@ def run(
     if as_json:
         print_json(data)
         return
-    console.print(f"cycle {cycle}: {len(result.produced)} produced, "
-                  f"{len(result.already_done)} already produced earlier")
+    # statements and patients are counted apart: a family statement covers several patients
+    console.print(f"cycle {cycle}: {len(result.produced)} statements produced; "
+                  f"{len(result.already_done)} patients already on a statement of this cycle")
     for reason, patients in result.skipped.items():
-        console.print(f"  skipped ({reason}): {len(patients)}")
+        console.print(f"  patients skipped ({reason}): {len(patients)}")
 
 
 @collections_app.command("worklist")

@@ -98,13 +98,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def parse_date_option(value: str | None, option: str = "--date", *,
                       future_days: int | None = None, past_days: int | None = None,
-                      confirmed: bool = False, confirm_flag: str = "--confirm-date"
+                      confirmed: bool | None = None, confirm_flag: str = "--confirm-date"
                       ) -> date | None:
     """A ``YYYY-MM-DD`` option value; a bad one is a one-line usage error (exit 2).
 
     ``future_days`` / ``past_days`` bound what is plausible for this option (a payment
     received six months ahead is a typo far more often than a fact): a date outside them
-    is refused unless the user ``confirmed`` it with ``confirm_flag``.
+    is refused unless the user ``confirmed`` it with ``confirm_flag``. A command without
+    such a flag leaves ``confirmed`` out (``None``): its bounds are firm (a birth date is
+    never in the future), and the error does not offer a flag the command does not have.
     """
     if value is None:
         return None
@@ -116,25 +118,27 @@ def parse_date_option(value: str | None, option: str = "--date", *,
         raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2)
     if not confirmed:
         check_plausible_date(when, option, future_days=future_days, past_days=past_days,
-                             confirm_flag=confirm_flag)
+                             confirm_flag=confirm_flag if confirmed is not None else None)
     return when
 
 
 def check_plausible_date(when: date, option: str, *, future_days: int | None = None,
                          past_days: int | None = None,
-                         confirm_flag: str = "--confirm-date") -> None:
-    """Refuse (exit 2) a date further ahead or back than the option allows."""
+                         confirm_flag: str | None = "--confirm-date") -> None:
+    """Refuse (exit 2) a date further ahead or back than the option allows; the error offers
+    ``confirm_flag`` when there is one."""
     today = date.today()
 
     def days(count: int) -> str:
         return f"{count} day" if count == 1 else f"{count} days"
 
+    advice = f"check it, or pass {confirm_flag} if it is right" if confirm_flag else "check it"
     if future_days is not None and (when - today).days > future_days:
         raise fail(f"{option} {when.isoformat()} is {days((when - today).days)} in the future; "
-                   f"check it, or pass {confirm_flag} if it is right", 2)
+                   + advice, 2)
     if past_days is not None and (today - when).days > past_days:
         raise fail(f"{option} {when.isoformat()} is {days((today - when).days)} in the past; "
-                   f"check it, or pass {confirm_flag} if it is right", 2)
+                   + advice, 2)
 
 
 #: No amount a practice types is this large; a bigger one is a slip of the keyboard.

@@ -391,9 +391,13 @@ def check_eligibility(
     confirm_date: Annotated[bool, typer.Option(
         "--confirm-date", help="Accept a date of service more than a year ahead or two back")
     ] = False,
+    coverage: Annotated[int | None, typer.Option(
+        "--coverage", help="Ask this coverage's payer (id from coverages list), e.g. the "
+        "secondary")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Ask the payer of the patient's primary coverage whether they are covered, and for what.
+    """Ask the payer of the patient's primary coverage active on the date of service (or of
+    --coverage) whether they are covered, and for what.
 
     Exits 1 when the payer rejected the request (AAA: subscriber not found, invalid ID ...),
     with the reason in words."""
@@ -402,7 +406,8 @@ def check_eligibility(
     when = parse_date_option(on, "--date", future_days=366, past_days=2 * 366,
                              confirmed=confirm_date) or date.today()
     medbill = open_app()
-    check = check_patient_eligibility(medbill, patient, when, service_type or ["30"])
+    check = check_patient_eligibility(medbill, patient, when, service_type or ["30"],
+                                      coverage_id=coverage)
     response, payer = check.response, check.payer
     summary = response.summary(check.request.service_types[0])
     if as_json:
@@ -411,7 +416,8 @@ def check_eligibility(
             from medbill_core.codesets.explain import percent
 
             benefits["coinsurance_percent"] = percent(summary.coinsurance)
-        print_json({"status": response.status.value, "plan": response.plan_name,
+        print_json({"payer": payer.key, "coverage_id": check.coverage.id,
+                    "status": response.status.value, "plan": response.plan_name,
                     "summary": benefits,
                     "issues": [{**i.model_dump(mode="json"),
                                 "reason": reason} for i, reason in zip(response.issues,
@@ -486,8 +492,9 @@ def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim 
                     "voided_at_once": void.id == claim_id})
         return
     if void.id == claim_id:
+        why = "self-pay" if void.payer_key is None else "rejected"
         console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
-                      "rejected, so nothing is sent to the payer")
+                      f"{why}, so nothing is sent to the payer")
     else:
         console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
                       "scrub and submit it to send it")

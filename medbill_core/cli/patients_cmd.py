@@ -20,6 +20,7 @@ from medbill_core.cli.common import (
     print_json,
     print_problem,
     print_table,
+    warn,
 )
 from medbill_core.cli.service_progress import service_progress
 from medbill_core.services.importing import (
@@ -507,8 +508,13 @@ def terminate_coverage(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         coverage = work.patients.terminate_coverage(coverage_id, ends)
+        billed_after = work.patients.claims_after_end(coverage_id)
     if as_json:
-        print_json(_coverage_data(coverage))
+        print_json({**_coverage_data(coverage), "claims_after_end": billed_after})
         return
     console.print(f"coverage {coverage.id} ({coverage.payer_key}) ends {coverage.end_date}",
                   highlight=False)
+    if billed_after:
+        warn(f"{len(billed_after)} claims for services after {coverage.end_date} are billed "
+             f"to this coverage: {', '.join(billed_after)}; bill them to the right payer "
+             "(claims edit a draft; void a sent one and bill the visit again)")

@@ -266,18 +266,28 @@ class ClaimService:
         """Ask the payer to void an adjudicated claim (frequency 8). Its charges are reversed
         now when the payer never answered it, else by the payer's 835 reversal when it arrives.
 
-        A rejected claim never reached adjudication, so there is nothing to void at the payer:
-        it is voided here only (charges reversed, nothing sent) and returned itself.
+        A rejected claim never reached adjudication, and a self-pay claim was billed to the
+        patient only, so there is nothing to void at a payer: it is voided here only (charges
+        reversed, nothing sent) and returned itself.
         """
         original = self.get(claim_id)
         if original.state in NOT_SENT and not self.ever_sent(claim_id):
             raise ValidationFailed(f"claim {claim_id}", [(
                 "state", f"{original.state.label}: never sent to the payer, so there is "
                 "nothing to void; delete it (medbill claims delete) instead")])
-        if original.state is ClaimState.REJECTED:
+        if original.state in (ClaimState.VOIDED, ClaimState.REPLACED):
+            # say what happened to it, not that a claim cannot move from voided to voided
+            follow_ups = list(self.session.scalars(select(ClaimRow.claim_number).where(
+                ClaimRow.replaces_claim_id == claim_id).order_by(ClaimRow.id)))
+            seen = f" (see {', '.join(follow_ups)})" if follow_ups else ""
+            raise ValidationFailed(f"claim {claim_id}", [(
+                "state", "already voided" + seen if original.state is ClaimState.VOIDED
+                else f"replaced{seen}: void the replacement instead")])
+        if original.state is ClaimState.REJECTED or original.payer_key is None:
             account = self.account_id(original)
             self._recharge(original, account, ZERO, key=f"charge:claim:{account}:abandoned",
-                           memo="rejected claim voided", allow_credit=True)
+                           memo="self-pay claim voided" if original.payer_key is None
+                           else "rejected claim voided", allow_credit=True)
             return self.transition(claim_id, ClaimState.VOIDED, reason=reason)
         return self._follow_up(original, original, ClaimFrequency.VOID, reason)
 
@@ -291,6 +301,10 @@ class ClaimService:
                 "state", "rejected: the payer never adjudicated it, so there is nothing to "
                 "replace; reopen it (medbill claims reopen), fix it and submit it again as an "
                 "original claim")])
+        if original.payer_key is None and frequency is ClaimFrequency.REPLACEMENT:
+            raise ValidationFailed(f"claim {claim_id}", [(
+                "payer_key", "self-pay: there is no payer to send a replacement to; void it "
+                "(medbill claims void) and import the corrected visit as a new claim")])
         if not original.payer_claim_number:
             raise ValidationFailed(f"claim {claim_id}", [(
                 "payer_claim_number", "unknown: a replacement or void needs the payer's claim "

@@ -19,7 +19,7 @@ from medbill_core.domain import (
     EligibilityResponse,
     Payer,
 )
-from medbill_core.errors import MedbillError
+from medbill_core.errors import MedbillError, ValidationFailed
 
 #: AAA04 follow-up action codes.
 AAA_FOLLOW_UPS = {
@@ -65,18 +65,37 @@ class EligibilityCheck:
 
 
 def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
-                              service_types: list[str]) -> EligibilityCheck:
-    """Ask the payer of the patient's primary coverage; the check is audited.
+                              service_types: list[str], *, coverage_id: int | None = None
+                              ) -> EligibilityCheck:
+    """Ask the payer of the patient's primary coverage active on the date of service (or of
+    the coverage ``coverage_id``: a secondary, say); the check is audited.
 
     A payer's AAA reject is returned (``check.rejected``), not raised, so that the caller can
     show what came back before failing.
+
+    :raises ValidationFailed: ``coverage_id`` is not a coverage of this patient.
     """
     with medbill.unit_of_work() as work:
         found = work.patients.by_account(account_number)
-        coverages = sorted(work.patients.coverages(found.id), key=lambda c: c.order.rank)
-        if not coverages:
-            raise MedbillError(f"patient account {account_number} has no coverage on file")
-        coverage = coverages[0]
+        on_file = work.patients.coverages(found.id)
+        if coverage_id is not None:
+            chosen = [c for c in on_file if c.id == coverage_id]
+            if not chosen:
+                raise ValidationFailed(f"patient account {account_number}", [(
+                    "coverage", f"{coverage_id} is not a coverage of this patient "
+                    "(medbill coverages list --patient ...)")])
+            coverage = chosen[0]
+        else:
+            if not on_file:
+                raise MedbillError(f"patient account {account_number} has no coverage on file")
+            # a plan that ended (or has not begun) is not asked: its payer is not the one
+            # that would pay for this date of service
+            active = [c for c in on_file if c.is_active_on(on)]
+            if not active:
+                raise ValidationFailed(f"patient account {account_number}", [(
+                    "coverage", f"none active on {on.isoformat()} (its plan dates: medbill "
+                    "coverages list --patient ...)")])
+            coverage = min(active, key=lambda c: c.order.rank)
         payer = medbill.hooks.context.payer(coverage.payer_key)
         request = EligibilityRequest(
             trace_number=f"ELG{found.id}{on:%Y%m%d}", practice=medbill.config.require_practice(),

@@ -21,7 +21,7 @@ from medbill_core.storage.mapping import (
     provider_from_row,
     provider_values,
 )
-from medbill_core.storage.schema import CoverageRow, PatientRow, ProviderRow
+from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
 
 
 def _name_matches(text: str) -> Any:
@@ -261,6 +261,20 @@ class PatientService:
                      entity_type="coverage", entity_id=coverage_id,
                      details={"end_date": end_date.isoformat()})
         return coverage
+
+    def claims_after_end(self, coverage_id: int) -> list[str]:
+        """Numbers of the live claims billed to this coverage for services after its end
+        date: a coverage ended after the visits were billed leaves them with a payer that
+        will deny them (CO-27), to be rebilled to the right payer or to the patient."""
+        coverage = self.coverage(coverage_id)
+        if coverage.end_date is None:
+            return []
+        finished = ("deleted", "voided", "replaced", "closed")
+        return list(self.session.scalars(select(ClaimRow.claim_number).where(
+            ClaimRow.coverage_id == coverage_id,
+            ClaimRow.service_date_from > coverage.end_date,
+            ClaimRow.state.not_in(finished)).order_by(ClaimRow.service_date_from,
+                                                      ClaimRow.id)))
 
     # -- providers ----------------------------------------------------------------------------
     def register_provider(self, provider: Provider) -> Provider:

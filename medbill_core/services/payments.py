@@ -14,6 +14,7 @@ oldest unpaid installments; an installment past due and not fully paid is missed
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from sqlalchemy import func, or_, select
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import (
+    ClaimState,
     GuarantorRelationship,
     Installment,
     Payment,
@@ -72,6 +74,26 @@ def patient_claim_balances(work: UnitOfWork, patient_id: int) -> list[tuple[int,
     return [(claim_id, to_money(balance)) for claim_id, balance in rows if balance > 0]
 
 
+def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: str) -> None:
+    """After patient money moved on these accounts: a claim the patient no longer owes on
+    (nothing owed by anyone) is closed; a closed claim owed again (a returned check) is back
+    at the patient. Only claims waiting on the patient or closed move: a claim still at a
+    payer follows the payer's answers."""
+    for account_id in sorted(set(account_ids)):
+        balance = work.ledger.claim_balance(account_id)
+        target, source = ((ClaimState.CLOSED, ClaimState.PATIENT_BALANCE)
+                          if balance.total == ZERO else
+                          (ClaimState.PATIENT_BALANCE, ClaimState.CLOSED)
+                          if balance.patient > ZERO and balance.insurance == ZERO
+                          else (None, None))
+        if target is None:
+            continue
+        for claim_id in work.session.scalars(select(ClaimRow.id).where(
+                or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
+                ClaimRow.state == source.value).order_by(ClaimRow.id)):
+            work.claims.transition(claim_id, target, reason=reason)
+
+
 def record_payment(work: UnitOfWork, payment: Payment, *,
                    overpayment: Overpayment | None = None) -> PaymentResult:
     """Record and apply a patient payment (see the module docstring for the rules).
@@ -113,7 +135,8 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
     remaining = payment.amount
     if remaining > owed and overpayment is None:
         raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed{where}"
-                          "; decide: keep the rest as a credit or refund it")
+                          "; decide what happens to the rest: keep it as a credit "
+                          "(--overpayment credit) or refund it (--overpayment refund)")
     row = PaymentRow(patient_id=payment.patient_id, amount=payment.amount,
                      method=payment.method.value, reference=payment.reference,
                      received_on=payment.received_on, unapplied=ZERO, refunded=ZERO,
@@ -177,6 +200,7 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
     for patient_id, amount in per_patient.items():
         counted += _credit_installments(work, patient_id, amount)
     row.plan_counted = counted
+    settle_patient_claims(work, applied, f"patient payment {row.id}")
     return PaymentResult(row.id, applied, credit, refunded)
 
 
@@ -485,6 +509,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     row.returned_fee = to_money(fee) if fee is not None else None
     row.unapplied = ZERO
     _debit_plans(work, row, applications)
+    settle_patient_claims(work, applied, f"payment {payment_id} returned")
     audit.record(work.session, actor=work.actor, action="payment.reverse",
                  entity_type="payment", entity_id=payment_id,
                  details={"claims": sorted(applied), "fee": str(row.returned_fee)
@@ -582,6 +607,7 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
                  entity_type="patient", entity_id=patient_id,
                  details={"payments": sorted(used), "claims": sorted(applied),
                           "claim_credits": {str(c): str(a) for c, a in claims_used.items()}})
+    settle_patient_claims(work, applied, "payment credit applied")
     left = sum((source.unapplied for source in sources), ZERO) + sum(
         (credit for _, credit in on_claims), ZERO) - sum(claims_used.values(), ZERO)
     return CreditApplication(applied, used, left, claims_used)

@@ -89,8 +89,14 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
 
 
 def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | None:
+    """The batch an acknowledgment names. A batch is recorded under its interchange number
+    (ISA13, nine digits: ``000000004``); a 999 names the group (GS06, ``4``), which X12
+    adapters number as the interchange: the number is compared as a number."""
+    numbers = {control_number}
+    if control_number.isdigit():
+        numbers |= {control_number.lstrip("0") or "0", control_number.zfill(9)}
     return work.session.scalar(select(SubmissionRow).where(
-        SubmissionRow.control_number == control_number).order_by(SubmissionRow.id.desc()))
+        SubmissionRow.control_number.in_(numbers)).order_by(SubmissionRow.id.desc()))
 
 
 def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str:
@@ -104,7 +110,9 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
     work.claims.prefetch(submission.claim_numbers)
     moved = sum(_move(work, number, target, f"999 {ack.status.value} for batch {submission.id}")
                 for number in submission.claim_numbers)
-    return f"999 {ack.status.value}: {moved} claims {target.value}"
+    # the code's name in words ("accepted with errors"), not its letter
+    status = ack.status.name.lower().replace("_", " ")
+    return f"999 {status} (batch {submission.id}): {moved} claims {target.value}"
 
 
 def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> str:
@@ -182,6 +190,23 @@ def ingest_document(app: Medbill, document: InboundDocument,
         digest = hashlib.sha256(document.content.encode("utf-8")).hexdigest()
         if existing is not None and existing.status not in (UNDECODABLE, FAILED):
             return IngestResult(document.document_id, DUPLICATE, existing.kind)
+        if existing is None:
+            # the same document received another way (fetched from the clearinghouse, then
+            # posted from a file): applying it again would replay it (an old 999 rejection
+            # would reject the claims sent again since)
+            same = work.session.scalar(select(InboundDocumentRow).where(
+                InboundDocumentRow.content_sha256 == digest,
+                InboundDocumentRow.status.not_in((UNDECODABLE, FAILED)))
+                .order_by(InboundDocumentRow.id).limit(1))
+            if same is not None:
+                # kept as received (the receipt is a fact), marked as the duplicate it is
+                detail = f"already received ({same.channel} document {same.document_id})"
+                work.session.add(InboundDocumentRow(
+                    channel=document.channel, document_id=document.document_id,
+                    kind=same.kind, content=document.content, content_sha256=digest,
+                    status=DUPLICATE, detail=detail,
+                    received_at=document.received_at or utcnow()))
+                return IngestResult(document.document_id, DUPLICATE, same.kind, detail)
         if existing is not None:
             # a document that failed was never applied: receiving it again tries it again
             # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate

@@ -172,7 +172,8 @@ def _encode(claims: Sequence[BillableClaim], parties: Parties,
             delimiters: Delimiters | None, max_claims_per_transaction: int,
             max_lines_per_claim: int, line_breaks: bool) -> EncodedBatch:
     interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
-    group_handle = interchange.group(FUNCTIONAL_ID, VERSION)
+    # the 999 names GS06, the TA1 ISA13: one number finds the batch from either
+    group_handle = interchange.group(FUNCTIONAL_ID, VERSION, same_control_number=True)
     claim_numbers: list[str] = []
     transliterated: list[tuple[str | None, str]] = []
     stamp = interchange.now

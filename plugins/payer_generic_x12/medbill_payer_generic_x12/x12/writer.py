@@ -261,11 +261,18 @@ class InterchangeWriter:
         self._ta1.append(SegmentBuffer(self.delimiters).render(
             "TA1", (control_number, interchange_date, interchange_time, code, note_code)))
 
-    def group(self, functional_id: str, version: str) -> GroupHandle:
-        """Open a functional group (GS01 ``HC``, GS08 ``005010X222A1``...)."""
+    def group(self, functional_id: str, version: str, *,
+              same_control_number: bool = False) -> GroupHandle:
+        """Open a functional group (GS01 ``HC``, GS08 ``005010X222A1``...).
+
+        :param same_control_number: number the group (GS06) as the interchange (ISA13), for
+            an interchange of one group that is answered at both levels (an 837: TA1 names
+            ISA13, 999 names GS06), so the sender finds the batch by one number.
+        """
         settings = self.settings
         buffer = SegmentBuffer(self.delimiters)
-        control = str(self._control_numbers.next_number("group"))
+        control = (str(int(self.control_number)) if same_control_number
+                   else str(self._control_numbers.next_number("group")))
         buffer.add("GS", functional_id, settings.application_sender or settings.sender_id,
                    settings.application_receiver or settings.receiver_id,
                    format_date(self.now.date()), format_time(self.now), control, "X", version)
