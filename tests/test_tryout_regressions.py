@@ -276,3 +276,16 @@ def test_a_999_fetched_then_posted_from_a_file_is_applied_once(practice: Path) -
     with sqlite3.connect(practice.parent / "medbill.db") as db:
         assert db.execute("SELECT status FROM inbound_documents WHERE kind = '999' "
                           "ORDER BY id").fetchall() == [("applied",), ("duplicate",)]
+
+
+def test_remit_post_of_a_file_that_is_not_x12_says_so(tmp_path: Path) -> None:
+    """It used to answer on stdout 'undecodable — ... document <content hash>'."""
+    from tests.cli_support import config_text
+
+    config = tmp_path / "medbill.toml"
+    config.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}"), encoding="utf-8")
+    cli(config, "db", "upgrade")
+    notes = tmp_path / "notes.json"
+    notes.write_text('[{"claim_number": "X"}]', encoding="utf-8")
+    assert one_line_error(cli(config, "remit", "post", str(notes))) == (
+        "error: notes.json: not an X12 file (an interchange starts with ISA); nothing was posted")

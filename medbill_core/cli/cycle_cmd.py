@@ -188,6 +188,9 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
         content = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise MedbillError(f"{file.name}: not a text file") from None
+    if not content.lstrip("\ufeff \t\r\n").startswith("ISA"):
+        raise MedbillError(f"{file.name}: not an X12 file (an interchange starts with ISA); "
+                           "nothing was posted")
     routing = route_file(content)
     if routing.kind is None:
         raise MedbillError(f"{file.name} is {routing.description}, not an 835 remittance; "
