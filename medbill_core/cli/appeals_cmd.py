@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -30,31 +30,24 @@ app = typer.Typer(help="Appeals of denied claims: open, list, sent, outcome, wit
 
 AsJson = Annotated[bool, typer.Option("--json")]
 _STATUSES = ("open", "sent", "won", "lost", "withdrawn")
+#: the options of opening an appeal, shared with ``medbill denials appeal``
+AppealReason = Annotated[str, typer.Option(
+    help="Why the payer should reconsider (max 2000)")]
+AppealLevel = Annotated[int | None, typer.Option(
+    min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")]
+LetterFolder = Annotated[Path | None, typer.Option(
+    help="Write the appeal letter (PHI, mode 0600) into this folder")]
 
 
-@app.command("open")
-@cli_errors
-def open_command(
-    claim: Annotated[str, typer.Argument(help="The denied claim's id or claim number")],
-    reason: Annotated[str, typer.Option(help="Why the payer should reconsider (max 2000)")],
-    level: Annotated[int | None, typer.Option(
-        min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
-    letter: Annotated[Path | None, typer.Option(
-        help="Write the appeal letter (PHI, mode 0600) into this folder")] = None,
-    as_json: AsJson = False,
-) -> None:
-    """Open an appeal of a denied or partially paid claim."""
+def report_opened(appeal: Any, letter_text: str | None, folder: Path | None,
+                  as_json: bool) -> None:
+    """Write the letter (owner-only, never printed) and say what was opened."""
     from medbill_core.privatefiles import private_dir, write_private
-    from medbill_core.services.appeals import appeal_letter, open_appeal
 
-    medbill = open_app()
-    with medbill.unit_of_work() as work:
-        appeal = open_appeal(work, work.claims.resolve(claim), reason, level)
-        text = appeal_letter(work, appeal.id) if letter is not None else None
     path = None
-    if letter is not None and text is not None:
-        path = private_dir(letter) / f"appeal-{appeal.id}-{appeal.claim_number}.txt"
-        write_private(path, text)
+    if folder is not None and letter_text is not None:
+        path = private_dir(folder) / f"appeal-{appeal.id}-{appeal.claim_number}.txt"
+        write_private(path, letter_text)
     if as_json:
         print_json({**appeal.as_json(), "letter": str(path) if path else None})
         return
@@ -65,6 +58,25 @@ def open_command(
         console.print(f"  {escape(explain_adjustment(code))}", highlight=False)
     if path is not None:
         console.print(f"letter written to {escape(str(path))}", highlight=False)
+
+
+@app.command("open")
+@cli_errors
+def open_command(
+    claim: Annotated[str, typer.Argument(help="The denied claim's id or claim number")],
+    reason: AppealReason,
+    level: AppealLevel = None,
+    letter: LetterFolder = None,
+    as_json: AsJson = False,
+) -> None:
+    """Open an appeal of a denied or partially paid claim."""
+    from medbill_core.services.appeals import appeal_letter, open_appeal
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        appeal = open_appeal(work, work.claims.resolve(claim), reason, level)
+        text = appeal_letter(work, appeal.id) if letter is not None else None
+    report_opened(appeal, text, letter, as_json)
 
 
 @app.command("list")

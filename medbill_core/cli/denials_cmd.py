@@ -8,12 +8,12 @@ reasons are stored, never printed back or audited.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from medbill_core.cli.appeals_cmd import AppealLevel, AppealReason, LetterFolder, report_opened
 from medbill_core.cli.common import (
     cli_errors,
     console,
@@ -116,15 +116,12 @@ def to_patient_command(
 @cli_errors
 def appeal_command(
     denial_id: DenialId,
-    reason: Annotated[str, typer.Option(help="Why the payer should reconsider (max 2000)")],
-    level: Annotated[int | None, typer.Option(
-        min=1, max=3, help="Appeal level 1-3 (default: one above the last decided)")] = None,
-    letter: Annotated[Path | None, typer.Option(
-        help="Write the appeal letter (PHI, mode 0600) into this folder")] = None,
+    reason: AppealReason,
+    level: AppealLevel = None,
+    letter: LetterFolder = None,
     as_json: AsJson = False,
 ) -> None:
     """Appeal the denial's claim (as ``medbill appeals open``); the amount stays owed."""
-    from medbill_core.privatefiles import private_dir, write_private
     from medbill_core.services.appeals import appeal_letter
     from medbill_core.services.denials import appeal
 
@@ -132,17 +129,7 @@ def appeal_command(
     with medbill.unit_of_work() as work:
         opened = appeal(work, denial_id, reason, level)
         text = appeal_letter(work, opened.id) if letter is not None else None
-    path = None
-    if letter is not None and text is not None:
-        path = private_dir(letter) / f"appeal-{opened.id}-{opened.claim_number}.txt"
-        write_private(path, text)
-    if as_json:
-        print_json({**opened.as_json(), "letter": str(path) if path else None})
-        return
-    console.print(f"appeal {opened.id}: claim {escape(opened.claim_number)}, level "
-                  f"{opened.level}, deadline {opened.deadline or '?'}", highlight=False)
-    if path is not None:
-        console.print(f"letter written to {escape(str(path))}", highlight=False)
+    report_opened(opened, text, letter, as_json)
 
 
 @app.command("resend")
