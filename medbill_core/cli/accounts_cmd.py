@@ -144,7 +144,8 @@ def create(
     if as_json:
         print_json(plan.model_dump(mode="json"))
         return
-    console.print(f"plan {plan.id}: {len(plan.installments)} installments of "
+    count = len(plan.installments)
+    console.print(f"plan {plan.id}: {count} installment{'s' if count != 1 else ''} of "
                   f"{plan.installments[0].amount} from {first}")
 
 
@@ -374,7 +375,8 @@ def edit_plan_command(
         print_json(plan.model_dump(mode="json"))
         return
     unpaid = [i for i in plan.installments if i.paid_amount < i.amount]
-    console.print(f"plan {plan_id}: {len(unpaid)} installments left, "
+    console.print(f"plan {plan_id}: {len(unpaid)} installment"
+                  f"{'s' if len(unpaid) != 1 else ''} left, "
                   + ", ".join(f"{i.amount} on {i.due_date}" for i in unpaid))
 
 
