@@ -486,3 +486,13 @@ def test_a_line_without_a_charge_takes_the_charge_master_price(config: Path,
     assert ("record 1: lines[1].charge: none given and the charge master has no price for "
             f"36415 on {DAY.isoformat()}") in " ".join(result.stderr.split())
     assert [c["claim_number"] for c in listing(config)["claims"]] == ["CLM-1"]
+
+
+def test_a_line_without_its_own_date_takes_the_claims(config: Path, tmp_path: Path) -> None:
+    """A line without service_date_from used to refuse the whole claim."""
+    record = claim_record("CLM-1", "P1", 1, "acme", ["50.00", "18.50"])
+    for line in record["lines"]:
+        line.pop("service_date_from")
+    import_claims(config, tmp_path, record)
+    assert [line["service_date_from"] for line in show(config, "CLM-1")["lines"]] == [
+        DAY.isoformat(), DAY.isoformat()]

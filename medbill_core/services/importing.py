@@ -379,6 +379,7 @@ def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
         except NotFound:
             raise ValidationFailed(label, [("account_number",
                                             "no patient has this account number")]) from None
+    _lines_dated_by_the_claim(record)
     _price_from_charge_master(work, record, label, notes)
     claim = validate_record(Claim, record, record=label)
     if claim.payer_key is not None and claim.coverage_id is None:
@@ -392,6 +393,17 @@ def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
         notes.append((label, f"coverage_id: taken as {coverage.id}, the patient's one active "
                              f"coverage with payer {claim.payer_key}"))
     work.claims.create(claim)
+
+
+def _lines_dated_by_the_claim(record: dict[str, Any]) -> None:
+    """A line without its own date of service took place on the claim's (an EHR export of
+    a one-day visit rarely repeats the date on every line)."""
+    lines, claim_date = record.get("lines"), record.get("service_date_from")
+    if not isinstance(lines, list) or claim_date is None:
+        return
+    for line in lines:
+        if isinstance(line, dict) and line.get("service_date_from") is None:
+            line["service_date_from"] = claim_date
 
 
 def _price_from_charge_master(work: UnitOfWork, record: dict[str, Any], label: str,
