@@ -19,7 +19,9 @@ def init(
     path: Annotated[Path | None, typer.Argument(help="Where to write it")] = None,
     plugins: Annotated[str | None, typer.Option(
         help="Comma-separated plugins to enable (default: every installed plugin)")] = None,
-    actor: Annotated[str, typer.Option(help="Actor name recorded in the audit trail")] = "medbill",
+    actor: Annotated[str | None, typer.Option(
+        help="Actor name recorded in the audit trail (default: the OS user running medbill)")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file")] = False,
 ) -> None:
     """Write a commented starter medbill.toml."""
