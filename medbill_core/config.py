@@ -397,18 +397,24 @@ usage = "T"
 # Per-plugin settings, validated by each plugin.
 {clearinghouse}'''
 
-_CLEARINGHOUSE_ENABLED = '''\
-# Where claims go: the clearinghouse simulator ('medbill clearinghouse serve', port 8035)
-# and its built-in test key. In production: your clearinghouse's URL and API key.
+#: The API key file ``medbill init`` creates next to the configuration when the
+#: clearinghouse_mock plugin is enabled (a new random key, owner-only).
+CLEARINGHOUSE_KEY_FILE = "clearinghouse-mock.key"
+
+_CLEARINGHOUSE_ENABLED = f'''\
+# Where claims go: the clearinghouse simulator ('medbill clearinghouse serve', port 8035).
+# The API key is in a file only you can read: 'medbill init' wrote a new random key there,
+# and 'medbill clearinghouse serve' (run with this configuration) accepts it. In production:
+# your clearinghouse's https:// URL and a file holding its API key.
 [plugins.clearinghouse_mock]
 base_url = "http://127.0.0.1:8035"
-api_key = "test-key-medbill"
+api_key_file = "{CLEARINGHOUSE_KEY_FILE}"
 '''
 
-_CLEARINGHOUSE_DISABLED = '''\
+_CLEARINGHOUSE_DISABLED = f'''\
 # [plugins.clearinghouse_mock]      (when the clearinghouse_mock plugin is enabled)
 # base_url = "http://127.0.0.1:8035"
-# api_key = "test-key-medbill"
+# api_key_file = "{CLEARINGHOUSE_KEY_FILE}"
 '''
 
 
