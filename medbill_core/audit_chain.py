@@ -144,28 +144,41 @@ class ChainReport:
     head_position: int
     head_hash: str
     broken: ChainBreak | None
+    #: Where the head recorded earlier (``expect_head``) was found; ``None``: not asked.
+    expected_at: int | None = None
+    #: The head recorded earlier is not in the chain: rebuilt, or cut after it was recorded.
+    expected_missing: bool = False
 
     @property
     def intact(self) -> bool:
-        return self.broken is None
+        return self.broken is None and not self.expected_missing
 
 
-def verify(session: Session, *, batch: int = 1000) -> ChainReport:
-    """Recompute the chain row by row (streamed); stop at the first broken link."""
+def verify(session: Session, *, expect_head: str | None = None,
+           batch: int = 1000) -> ChainReport:
+    """Recompute the chain row by row (streamed); stop at the first broken link.
+
+    :param expect_head: a head hash printed by an earlier verification and kept elsewhere: it
+        must still be in the chain (a chain rebuilt after a change, or cut, no longer has it).
+    """
     statement = (select(*[getattr(AuditEventRow, name) for name in _COLUMNS],
                         AuditEventRow.prev_hash, AuditEventRow.row_hash)
                  .order_by(AuditEventRow.chain_seq.is_(None), AuditEventRow.chain_seq,
                            AuditEventRow.id)
                  .execution_options(yield_per=batch))
     count, position, prev = 0, 0, GENESIS_HASH
+    expected_at = 0 if expect_head == GENESIS_HASH else None
     for row in session.execute(statement):
         values = row._mapping
         found = _problem(values, position, prev)
         if found:
             return ChainReport(count, position, prev,
-                               ChainBreak(values["id"], values["chain_seq"], found))
+                               ChainBreak(values["id"], values["chain_seq"], found), expected_at)
         count, position, prev = count + 1, values["chain_seq"], values["row_hash"]
-    return ChainReport(count, position, prev, None)
+        if expect_head is not None and prev == expect_head:
+            expected_at = position
+    return ChainReport(count, position, prev, None, expected_at,
+                       expect_head is not None and expected_at is None)
 
 
 def _problem(values: Mapping[str, Any], position: int, prev: str) -> str | None:

@@ -154,6 +154,26 @@ def test_a_rewritten_hash_breaks_the_next_link(cycle: Path, medbill_db_url: str)
     assert broken["row_id"] == victim["id"]  # its own hash no longer matches its content
 
 
+def test_a_kept_head_catches_a_cut_or_rebuilt_chain(cycle: Path, medbill_db_url: str) -> None:
+    rows = audit_rows(medbill_db_url)
+    kept = rows[-3]["row_hash"]  # printed by an earlier `audit verify`, kept elsewhere
+    said = ok(cycle, "audit", "verify", "--expect-head", kept).stdout
+    assert f"the expected head is at position {len(rows) - 2}" in said
+    # the newest rows removed: what is left is a valid chain, but not the one recorded
+    tamper(medbill_db_url, "DELETE FROM audit_events WHERE chain_seq >= :seq",
+           seq=len(rows) - 3)
+    assert ok(cycle, "audit", "verify").stdout.startswith(f"{len(rows) - 4} rows, chain intact")
+    line = one_line_error(cli(cycle, "audit", "verify", "--expect-head", kept))
+    assert "does not contain the expected head" in line
+    assert verify_json_args(cycle, 1, "--expect-head", kept)["expected_head_position"] is None
+
+
+def verify_json_args(config: Path, code: int, *args: str) -> dict[str, Any]:
+    result = cli(config, "audit", "verify", "--json", *args)
+    assert result.exit_code == code, result.output
+    return dict(json.loads(result.stdout))
+
+
 def test_a_row_inserted_behind_medbills_back_is_named(cycle: Path, medbill_db_url: str) -> None:
     tamper(medbill_db_url, "INSERT INTO audit_events (id, at, actor, action, entity_type, "
            "entity_id) VALUES (100000, CURRENT_TIMESTAMP, 'x', 'claim.delete', 'claim', '1')")

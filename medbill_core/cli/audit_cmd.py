@@ -73,7 +73,12 @@ def _who(event: audit_trail.AuditEvent) -> str:
 
 @app.command("verify")
 @cli_errors
-def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def verify(
+    expect_head: Annotated[str | None, typer.Option(
+        help="A head hash printed earlier and kept elsewhere: it must still be in the chain")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Recompute the audit trail's hash chain: the first event changed or removed since it was
     written is named (exit 1); otherwise "N rows, chain intact" and the chain's head, to keep
     where the database owner cannot write (exit 0)."""
@@ -81,7 +86,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
     medbill = open_app()
     with medbill.database.reader() as session:
-        report = verify_chain(session)
+        report = verify_chain(session, expect_head=expect_head)
     broken = report.broken
     if as_json:
         print_json({
@@ -89,12 +94,18 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             "head": {"position": report.head_position, "hash": report.head_hash},
             "broken": None if broken is None else {
                 "row_id": broken.row_id, "position": broken.position,
-                "problem": broken.problem}})
-        if broken is not None:
+                "problem": broken.problem},
+            **({} if expect_head is None else {"expected_head_position": report.expected_at})})
+        if not report.intact:
             raise typer.Exit(1)
         return
     if broken is not None:
         raise fail(f"audit chain broken at row {broken.row_id}: {broken.problem} "
                    f"({report.rows} rows before it intact)")
+    if report.expected_missing:
+        raise fail(f"audit chain of {report.rows} rows does not contain the expected head "
+                   f"{expect_head}: it was rebuilt, or its newest rows were removed")
+    found = ("" if report.expected_at is None
+             else f"; the expected head is at position {report.expected_at}")
     console.print(f"{report.rows} rows, chain intact (head: position {report.head_position}, "
-                  f"sha256 {report.head_hash})", highlight=False, soft_wrap=True)
+                  f"sha256 {report.head_hash}){found}", highlight=False, soft_wrap=True)
