@@ -78,6 +78,22 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[
     return sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
 
 
+def apply_changes(session: Session, row: object, before: Mapping[str, Any],
+                  after: Mapping[str, Any], *, actor: str, action: str, entity_type: str,
+                  entity_id: object) -> list[str]:
+    """Set on ``row`` the fields whose values differ between ``before`` and ``after`` and,
+    when any did, record ``action`` naming those fields (names only: values are PHI).
+    Returns the changed field names; nothing is written or recorded when there are none."""
+    changed = changed_fields(before, after)
+    if changed:
+        for key in changed:
+            setattr(row, key, after[key])
+        session.flush()
+        record(session, actor=actor, action=action, entity_type=entity_type,
+               entity_id=entity_id, details={"fields": changed})
+    return changed
+
+
 def query(session: Session, *, entity_type: str | None = None, entity_id: object | None = None,
           actor: str | None = None, action: str | None = None, since: datetime | None = None,
           limit: int = 100) -> Sequence[AuditEvent]:

@@ -158,13 +158,10 @@ class GuarantorService:
         edited = validate_record(Guarantor, {k: v for k, v in current.items() if v is not None},
                                  record=f"guarantor {guarantor_id}")
         values = guarantor_values(edited)
-        changed = audit.changed_fields(guarantor_values(guarantor_from_row(row)), values)
-        if changed:
-            for key in changed:
-                setattr(row, key, values[key])
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="guarantor.update",
-                         entity_type="guarantor", entity_id=row.id, details={"fields": changed})
+        changed = audit.apply_changes(
+            self.session, row, guarantor_values(guarantor_from_row(row)), values,
+            actor=self.actor, action="guarantor.update", entity_type="guarantor",
+            entity_id=row.id)
         return guarantor_from_row(row), changed
 
     def patients_of(self, guarantor_id: int) -> list[Patient]:
