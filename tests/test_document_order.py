@@ -9,7 +9,8 @@ replacement's patient share. The documents arrive in any order the practice's ow
 allow (a reversal or the replacement's 835 only after the replacement was sent, the Medigap
 835 only after its claim was sent), each in its own transaction, on SQLite and PostgreSQL;
 the ledger balances per account, bucket and payer and every claim's state must be those of
-the natural order.
+the natural order. The 277CA is also redelivered (another document id: applied again) at any
+moment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import (
@@ -40,15 +42,18 @@ from medbill_core.domain import (
     StatusCode,
     TransactionSetAck,
 )
+from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind
+from medbill_core.lifecycle import allowed_targets
 from medbill_core.services.responses import apply_decoded
-from medbill_core.storage.schema import SubmissionRow
+from medbill_core.storage.schema import RemittanceExceptionRow, RemittanceRow, SubmissionRow
 from medbill_core.testing import factories
 
 D = Decimal
 S = ClaimState
 SENT = frozenset(set(S) - {S.DRAFT, S.VALIDATED, S.QUEUED, S.DELETED})
-NATURAL = ("999", "277CA", "835 original", "835 reversal", "835 replacement", "835 secondary")
+NATURAL = ("999", "277CA", "835 original", "835 reversal", "835 replacement", "835 secondary",
+           "277CA again")
 _tags = itertools.count(1)
 
 
@@ -127,6 +132,7 @@ class Story:
                 claim_number=self.tag, status=ClaimAckStatus.ACCEPTED,
                 payer_claim_number=f"PCN{self.tag}",
                 status_codes=[StatusCode(category="A2", code="20")])]),
+            "277CA again": None,  # the same 277CA redelivered under another document id
             "835 original": remittance(f"{self.tag}-1", "04412", original),
             "835 reversal": remittance(f"{self.tag}-2", "04412", reversal_of(original)),
             "835 replacement": remittance(f"{self.tag}-3", "04412", payment(
@@ -148,7 +154,7 @@ class Story:
     def _state(self, work, number: str) -> ClaimState | None:
         try:
             return work.claims.by_number(number).state
-        except Exception:
+        except NotFound:
             return None
 
     def deliverable(self) -> list[str]:
@@ -157,7 +163,7 @@ class Story:
         with self.app.unit_of_work() as work:
             replacement_sent = self._state(work, self.replacement) in SENT
             secondary_sent = self._state(work, f"{self.replacement}-S2") in SENT
-        ready = {"999", "277CA", "835 original"}
+        ready = {"999", "277CA", "835 original", "277CA again"}
         if replacement_sent:
             ready |= {"835 reversal", "835 replacement"}
         if secondary_sent:
@@ -165,8 +171,9 @@ class Story:
         return [name for name in NATURAL if name in ready and name not in self.delivered]
 
     def deliver(self, name: str) -> None:
+        document = self.documents[name] or self.documents[name.removesuffix(" again")]
         with self.app.unit_of_work() as work:
-            apply_decoded(work, self.documents[name])
+            apply_decoded(work, document)
         self.delivered.append(name)
         self.practice()
 
@@ -175,7 +182,7 @@ class Story:
         adjudicated it, and send every claim created for the next payer."""
         with self.app.unit_of_work() as work:
             original = work.claims.by_number(self.tag)
-            if original.payer_claim_number and S.REPLACED in _targets(original.state):
+            if original.payer_claim_number and S.REPLACED in allowed_targets(original.state):
                 replacement = work.claims.correct(original.id, original,
                                                   reason="coding review")
                 for target in (S.VALIDATED, S.SUBMITTED):
@@ -199,11 +206,6 @@ class Story:
                 "charges": totals.charges, "payments": totals[EntryKind.PAYER_PAYMENT],
                 "adjustments": totals.adjustments, "balanced": totals.is_balanced()})
         return result
-
-
-def _targets(state: ClaimState) -> frozenset[ClaimState]:
-    from medbill_core.lifecycle import allowed_targets
-    return allowed_targets(state)
 
 
 def natural_outcome(app) -> dict[str, object]:
@@ -230,10 +232,33 @@ def test_a_reversal_before_the_original_takes_the_share_back_from_the_secondary(
     expected = natural_outcome(medbill_app)
     story = Story(medbill_app)
     for name in ("277CA", "835 reversal", "835 replacement", "835 original", "999",
-                 "835 secondary"):
+                 "835 secondary", "277CA again"):
         assert name in story.deliverable()
         story.deliver(name)
+        if name == "835 reversal":  # nothing to take back yet: held, in sight, posting nothing
+            held, register = _reversal_record(medbill_app, story)
+            assert (held.reason, held.resolved) == (
+                "held: a reversal received before the answer it reverses", False)
+            assert (register.status, register.exception_count, register.posted_count) == (
+                "exceptions", 1, 0)
+            with medbill_app.unit_of_work() as work:
+                assert work.ledger.totals(claim_id=story.account_id).payments == D("0.00")
     assert story.outcome() == expected
+    held, register = _reversal_record(medbill_app, story)
+    assert (held.resolved, held.resolution) == (
+        True, "posted when the answer it reverses arrived")
+    assert (register.status, register.exception_count, register.posted_count,
+            register.posted_total) == ("balanced", 0, 1, D("-100.00"))
+
+
+def _reversal_record(app, story: Story) -> tuple[RemittanceExceptionRow, RemittanceRow]:
+    with app.unit_of_work() as work:
+        held = work.session.scalar(select(RemittanceExceptionRow).where(
+            RemittanceExceptionRow.claim_number == story.tag))
+        register = work.session.scalar(select(RemittanceRow).where(
+            RemittanceRow.trace_number == f"{story.tag}-2"))
+        work.session.expunge_all()
+    return held, register
 
 
 def test_a_late_277ca_does_not_take_a_paid_claim_back_to_accepted(medbill_app):

@@ -19,7 +19,10 @@ A new answer of the payer closes the work items of its earlier answer on the acc
 A voided claim keeps its charges until the payer's reversal arrives, which reverses them.
 A reversal (CLP02 = 22) takes the original's amounts back (its amounts come negated, as
 X221A1 sends them, or positive from payers that do not negate) and reopens the claim; the
-reversal of a claim since replaced (frequency 7) leaves it replaced.
+reversal of a claim since replaced (frequency 7) leaves it replaced. Documents may arrive in
+any order and end as in the natural one: a reversal whose answer is not on file yet is held
+until it arrives, and states are settled from the standing answers and the account (the rule
+is spelled out above :func:`_standing_answers`).
 
 What the payer did is also kept for the next payer's claim (``ClaimAdjudicationRow``): the paid
 amount and date, every adjustment (claim level first, as before), and, when the 835 adjudicated

@@ -260,6 +260,9 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
                       else "")
         kept = (f", {result.kept_open} kept open to work (medbill denials list)"
                 if result.kept_open else "")
+        if result.held:
+            kept += (f", {len(result.held)} reversals held until the answer they reverse "
+                     "arrives")
         return (f"835 {decoded.trace_number}: {len(result.posted)} posted, "
                 f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
                 + kept + flagged + unbalanced)
