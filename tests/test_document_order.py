@@ -303,3 +303,22 @@ def _natural(app) -> dict[str, object]:
     if id(app) not in _natural_cache:
         _natural_cache[id(app)] = natural_outcome(app)
     return _natural_cache[id(app)]
+
+
+def test_one_835_listing_a_reversal_before_the_answer_it_reverses_nets_out(medbill_app):
+    story = Story(medbill_app)
+    original = story.documents["835 original"].claims[0]
+    both = remittance(f"{story.tag}-9", "04412", reversal_of(original)).model_copy(
+        update={"claims": [reversal_of(original), original], "payment_amount": D("0.00")})
+    with medbill_app.unit_of_work() as work:
+        detail = apply_decoded(work, both)
+    assert detail == f"835 {story.tag}-9: 2 posted, 0 already posted, 0 unmatched"
+    outcome = story.outcome()
+    assert (outcome["payments"], outcome["owed by gap"], outcome["owed by patient"],
+            outcome["owed by medicare"]) == (D("0.00"), D("0.00"), D("0.00"), D("143.50"))
+    with medbill_app.unit_of_work() as work:
+        register = work.session.scalar(select(RemittanceRow).where(
+            RemittanceRow.trace_number == f"{story.tag}-9"))
+        assert (register.status, register.posted_count, register.exception_count) == (
+            "balanced", 2, 0)
+        assert work.claims.by_number(story.tag).state is S.ACCEPTED  # the new answer is awaited

@@ -512,6 +512,7 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
         in_this_posting = [item for item in tally.exceptions if item[0] == row.posting_key]
         if in_this_posting:  # held earlier in this same 835: it is posted, not an exception
             tally.exceptions.remove(in_this_posting[0])
+            result.held.remove(payment.claim_number)
             own_result, own_tally = result, tally
         else:
             own_result = RemittancePostingResult(row.trace_number)
