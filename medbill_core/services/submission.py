@@ -32,6 +32,7 @@ from medbill_core.errors import (
     ValidationFailed,
 )
 from medbill_core.storage.schema import SubmissionRow, utcnow
+from medbill_core.x12_envelope import envelope_numbers
 
 log = logging.getLogger("medbill.submission")
 
@@ -51,6 +52,12 @@ class SendOutcome:
     remote_id: str | None = None
     error: str | None = None
     receipt: SubmissionReceipt | None = None
+
+
+def group_control_number(content: str) -> str | None:
+    """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12."""
+    groups = envelope_numbers(content).group_control_numbers
+    return groups[0][:20] if groups else None
 
 
 def idempotency_key(payer_key: str, file: SubmissionFile) -> str:
@@ -101,6 +108,7 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
                 idempotency_key=idempotency_key(key, file), payer_key=key,
                 channel=payer.channel, kind=file.kind.value,
                 control_number=file.control_number, filename=file.filename,
+                group_control_number=group_control_number(file.content),
                 content=file.content, claim_numbers=list(file.claim_numbers), status=PENDING,
                 attempts=0, created_at=utcnow())
             work.session.add(row)

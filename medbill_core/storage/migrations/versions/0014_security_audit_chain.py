@@ -4,7 +4,7 @@ Events recorded before this revision are chained here, in id order; their OS use
 (NULL).
 
 Revision ID: 0014_security
-Revises: 0013
+Revises: 0014_ordering
 Create Date: 2026-12-05
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from medbill_core.audit_chain import GENESIS_HASH, link_hash, row_content
 
 revision = "0014_security"
-down_revision = "0013"
+down_revision = "0014_ordering"
 branch_labels = None
 depends_on = None
 
