@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from medbill_core import audit
 from medbill_core.config import MedbillConfig, load_config
 from medbill_core.ledger import Ledger
 from medbill_core.plugins import PluginHooks
@@ -75,9 +76,9 @@ class Medbill:
 
     @contextmanager
     def unit_of_work(self, actor: str | None = None) -> Iterator[UnitOfWork]:
-        """A transaction for ``actor`` (default: the configured actor)."""
+        """A transaction for ``actor`` (default: the configured actor, else the OS user)."""
         with self.database.transaction() as session:
-            work = UnitOfWork(self, session, actor or self.config.actor)
+            work = UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             yield work
         for callback in work.after_commit:
             callback()

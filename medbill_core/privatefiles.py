@@ -1,8 +1,8 @@
 """Files that hold PHI are created readable by their owner only (HIPAA: least access).
 
-The SQLite database, rendered statements and estimates, the demo's X12 archives and the
-configuration (which may hold a clearinghouse API key) are created with mode ``0600``, and
-the folders medbill creates for them with ``0700``, whatever the process umask would allow.
+The SQLite database, rendered statements and estimates, the demo's X12 archives, the
+configuration and secrets (a clearinghouse API key file) are created with mode ``0600``,
+and the folders medbill creates for them with ``0700``, whatever the process umask allows.
 An existing file or folder keeps the mode its owner gave it: a billing office that shares a
 folder with a group on purpose keeps doing so. (On Windows the modes are not enforced: there,
 folder ACLs decide.)
@@ -39,3 +39,18 @@ def create_private(path: Path) -> None:
     except FileExistsError:
         return
     os.close(descriptor)
+
+
+def create_secret_file(path: Path) -> bool:
+    """Write a new random secret (256 bits, URL-safe text) to ``path``, owner-only, unless the
+    file exists. ``True`` when it was created. Never overwrites: whoever already reads the
+    existing secret (a running service, another configuration) keeps working."""
+    import secrets
+
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return True

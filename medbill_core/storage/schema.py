@@ -255,6 +255,12 @@ class AuditEventRow(Base):
     entity_id: Mapped[str] = mapped_column(String(60))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    #: The OS account of the process that acted (``actor`` may be a configured name).
+    os_user: Mapped[str | None] = mapped_column(String(80))
+    #: The hash chain (:mod:`medbill_core.audit_chain`): set when the transaction commits.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SubmissionRow(Base):
