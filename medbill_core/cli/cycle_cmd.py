@@ -92,7 +92,8 @@ def outbox(
     pending: Annotated[bool, typer.Option(
         "--pending", help="Only files the channel has not taken yet")] = False,
     retry: Annotated[bool, typer.Option(
-        "--retry", help="Send every file still pending now (same bytes, same key)")] = False,
+        "--retry", help="Send every file still pending now (same bytes, same key); one "
+                  "another process is sending is left to it")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -112,13 +113,23 @@ def outbox(
         table.show_edge = table.pad_edge = False
         for item in items:
             table.add_row(str(item.submission_id), escape(item.payer_key), item.control_number,
-                          str(item.claims),
-                          "pending (not sent)" if item.status == "pending" else item.status,
-                          str(item.attempts),
+                          str(item.claims), _outbox_status(item), str(item.attempts),
                           item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
                           escape(item.last_error or ""))
         print_table(table)
     _explain_unsent(outcomes)
+
+
+def _outbox_status(item: Any) -> str:
+    """An outbox file's status in words: a file being sent says until when its sender holds
+    it, or that the sender is gone and the next run sends it."""
+    if item.status == "pending":
+        return "pending (not sent)"
+    if item.status == "sending" and item.lease_until:
+        if item.lease_expired:
+            return "sending (lease expired: the next run sends it again)"
+        return f"sending (until {item.lease_until[11:16]} UTC)"
+    return item.status
 
 
 @responses_app.command("fetch")
