@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 # everything slow to import is imported before the barrier
-import medbill_core.services.remittance  # noqa: F401
-import medbill_core.services.responses  # noqa: F401
-import medbill_core.services.statements  # noqa: F401
+import medbill_core.services.remittance
+import medbill_core.services.responses
+import medbill_core.services.statements
 import medbill_core.services.submission  # noqa: F401
 from medbill_core.cli import main
 

@@ -6,7 +6,7 @@ part: states, ledger postings, idempotency and crash safety.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -179,6 +179,12 @@ def test_crash_between_send_and_record_resends_without_duplicating(medbill_app,
         send_pending(medbill_app)
     medbill_app.unit_of_work = original_transaction
     assert len(line_plugin.channel.submitted) == 1
+    # the killed sender's lease still holds: the file may be on its way, nobody sends it
+    assert send_pending(medbill_app) == []
+    with medbill_app.unit_of_work() as work:
+        row = work.session.scalar(select(SubmissionRow))
+        assert row.status == "sending"
+        row.lease_until = datetime.now(UTC) - timedelta(seconds=1)  # the lease ran out
     outcomes = send_pending(medbill_app)  # next run
     assert [o.status for o in outcomes] == ["sent"]
     assert len(line_plugin.channel.submitted) == 1  # the remote end saw one batch
