@@ -293,5 +293,90 @@ def test_a_killed_sender_is_resent_after_its_lease_expires_and_not_before(
     assert set(office.claim_states().values()) == {"submitted"}
 
 
+# -- item 2: the losers of a race exit cleanly ----------------------------------------------------
+
+def _answered(office: Office) -> None:
+    """Claims sent, and the payer has answered: 999s, 277CAs and 835s wait in the feed."""
+    ok(office.config, "claims", "submit")
+    office.payment_run()
+
+
+def _postings(office: Office) -> list[tuple]:
+    return office.sql("select posting_key from postings order by posting_key")
+
+
+def test_concurrent_fetches_apply_each_document_once(pg_office: Office) -> None:
+    _answered(pg_office)
+    finished = together(pg_office, "responses", "fetch", "--json")
+    no_tracebacks(finished)
+    documents = pg_office.sql("select document_id, status from inbound_documents")
+    fed = {document_id for (document_id,) in pg_office.simulator(
+        "select document_id from documents")}
+    # every document stored once (the unique key) and applied once, by one of the processes
+    assert sorted(d for d, _ in documents) == sorted(fed)
+    assert {status for _, status in documents} == {"applied"}
+    reports = [item for result in finished for item in json.loads(result.stdout)]
+    applied = Counter(item["document_id"] for item in reports if item["status"] == "applied")
+    assert applied == Counter(dict.fromkeys(fed, 1))
+    # the others say so in words: done by another process, not an error
+    for item in reports:
+        if item["status"] != "applied":
+            assert item["status"] == "duplicate", item
+    states = pg_office.claim_states()
+    assert "denied" not in states.values() and "submitted" not in states.values(), states
+    # posting again changes nothing: everything was posted exactly once
+    before = _postings(pg_office)
+    ok(pg_office.config, "responses", "fetch")
+    assert _postings(pg_office) == before
+
+
+def test_concurrent_posts_of_one_835_post_it_once(pg_office: Office) -> None:
+    _answered(pg_office)
+    [(content,)] = pg_office.simulator(
+        "select content from documents where content like '%~ST*835*%' order by seq limit 1")
+    remittance = pg_office.folder / "era.835"
+    remittance.write_text(content, encoding="utf-8")
+    finished = together(pg_office, "remit", "post", str(remittance))
+    no_tracebacks(finished)
+    lines = [result.stdout.strip() for result in finished]
+    assert all(len(line.splitlines()) == 1 for line in lines), lines
+    posted = [line for line in lines if line.startswith("era.835: applied")]
+    assert len(posted) == 1, lines
+    for line in lines:
+        if line not in posted:
+            assert line.startswith("era.835: duplicate — already"), line
+    assert pg_office.sql("select count(*) from inbound_documents")[0][0] == 1
+    assert len(pg_office.sql("select id from remittances")) == 1
+    before = _postings(pg_office)
+    assert before
+    again = ok(pg_office.config, "remit", "post", str(remittance)).stdout
+    assert "duplicate" in again and _postings(pg_office) == before
+
+
+def test_concurrent_statement_runs_produce_each_statement_once(pg_office: Office) -> None:
+    _answered(pg_office)
+    ok(pg_office.config, "responses", "fetch")
+    cycle = date.today().strftime("%Y-%m")
+    out = pg_office.folder / "statements"
+    finished = together(pg_office, "statements", "run", "--cycle", cycle, "--out", str(out))
+    no_tracebacks(finished)
+    statements = pg_office.sql("select statement_number, filename from statements")
+    assert statements, "nothing to bill: the test needs patient balances"
+    # one statement per guarantor, each rendered once, whichever process produced it
+    assert sorted(path.name for path in out.iterdir()) == sorted(f for _, f in statements)
+    produced = [int(re.search(r"(\d+) statements produced", result.stdout).group(1))
+                for result in finished]
+    assert sum(produced) == len(statements), [r.stdout for r in finished]
+    # a run that found a statement done by another says so (which way depends on timing: done
+    # before it looked, or refused by the unique key as the other committed)
+    for result, count in zip(finished, produced, strict=True):
+        if not count:
+            assert "already" in result.stdout, result.stdout
+        assert "already produced today" not in result.stdout, result.stdout
+    again = json.loads(ok(pg_office.config, "statements", "run", "--cycle", cycle, "--out",
+                          str(out), "--json").stdout)
+    assert again["produced"] == []
+
+
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(pytest.main([__file__, "-q"]))
