@@ -330,13 +330,13 @@ def test_concurrent_fetches_apply_each_document_once(pg_office: Office) -> None:
     assert _postings(pg_office) == before
 
 
-def test_concurrent_posts_of_one_835_post_it_once(pg_office: Office) -> None:
-    _answered(pg_office)
-    [(content,)] = pg_office.simulator(
+def test_concurrent_posts_of_one_835_post_it_once(office: Office) -> None:
+    _answered(office)
+    [(content,)] = office.simulator(
         "select content from documents where content like '%~ST*835*%' order by seq limit 1")
-    remittance = pg_office.folder / "era.835"
+    remittance = office.folder / "era.835"
     remittance.write_text(content, encoding="utf-8")
-    finished = together(pg_office, "remit", "post", str(remittance))
+    finished = together(office, "remit", "post", str(remittance))
     no_tracebacks(finished)
     lines = [result.stdout.strip() for result in finished]
     assert all(len(line.splitlines()) == 1 for line in lines), lines
@@ -345,12 +345,12 @@ def test_concurrent_posts_of_one_835_post_it_once(pg_office: Office) -> None:
     for line in lines:
         if line not in posted:
             assert line.startswith("era.835: duplicate — already"), line
-    assert pg_office.sql("select count(*) from inbound_documents")[0][0] == 1
-    assert len(pg_office.sql("select id from remittances")) == 1
-    before = _postings(pg_office)
+    assert office.sql("select count(*) from inbound_documents")[0][0] == 1
+    assert len(office.sql("select id from remittances")) == 1
+    before = _postings(office)
     assert before
-    again = ok(pg_office.config, "remit", "post", str(remittance)).stdout
-    assert "duplicate" in again and _postings(pg_office) == before
+    again = ok(office.config, "remit", "post", str(remittance)).stdout
+    assert "duplicate" in again and _postings(office) == before
 
 
 def test_concurrent_statement_runs_produce_each_statement_once(pg_office: Office) -> None:
