@@ -273,9 +273,10 @@ def test_a_killed_sender_is_resent_after_its_lease_expires_and_not_before(
     posts = office.batch_posts()
     # another run while the lease holds: the file is left alone (it may still be on its way);
     # the other payer's file, never taken by the killed sender, is sent
-    ok(office.config, "claims", "submit")
+    held = ok(office.config, "claims", "submit")
     assert office.batch_posts() == posts + 1
     assert _sending(office) == [(file_id, "sending")]
+    assert "being sent by another medbill process, left to it" in " ".join(held.stderr.split())
     outbox = json.loads(ok(office.config, "claims", "outbox", "--json").stdout)
     [shown] = [item for item in outbox if item["submission_id"] == file_id]
     assert shown["status"] == "sending" and shown["lease_until"]

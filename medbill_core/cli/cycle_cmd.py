@@ -71,7 +71,22 @@ def submit_claims(
         for row in rows:
             table.add_row(*(escape(str(v)) if v is not None else "-" for v in row.values()))
         print_table(table)
+    _note_held_elsewhere(medbill)
     _explain_unsent(outcomes)
+
+
+def _note_held_elsewhere(medbill: Any) -> None:
+    """Files another process is sending were left to it: say so, lest they seem forgotten."""
+    from medbill_core.services.submission import SENDING, list_outbox
+
+    held = [item for item in list_outbox(medbill, pending_only=True)
+            if item.status == SENDING and not item.lease_expired and item.lease_until]
+    if held:
+        until = max(item.lease_until or "" for item in held)[11:16]
+        print_problem(f"{len(held)} outbox file(s) ({sum(i.claims for i in held)} claims) "
+                      "being sent by another medbill process, left to it; should that "
+                      f"process have stopped, a run after {until} UTC sends them again",
+                      "note:")
 
 
 def _explain_unsent(outcomes: list) -> None:
@@ -117,6 +132,8 @@ def outbox(
                           item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
                           escape(item.last_error or ""))
         print_table(table)
+    if retry:
+        _note_held_elsewhere(medbill)
     _explain_unsent(outcomes)
 
 
