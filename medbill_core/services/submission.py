@@ -80,8 +80,9 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     is an error naming it.
     """
     hooks = work.app.hooks
-    ours = _lock_validated(work, payer_key)  # first: later reads see the locked rows' state
     wanted = set(claim_ids) if claim_ids is not None else None
+    # first: the reads below see the locked rows' state
+    ours = _lock_validated(work, payer_key, wanted)
     for claim_id in sorted(wanted or ()):
         claim = work.claims.get(claim_id)
         if claim.state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent below
@@ -91,8 +92,8 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     by_payer: dict[str, list[int]] = defaultdict(list)
     for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
                                   limit=10**9):
-        if claim.id not in ours or (wanted is not None and claim.id not in wanted):
-            continue  # another submitter is batching it
+        if claim.id not in ours:
+            continue  # not asked for, or another submitter is batching it
         if claim.payer_key is None:  # its charges are the patient's from the start
             work.claims.transition(claim.id, ClaimState.PATIENT_BALANCE,
                                    reason="self-pay: billed to the patient")
@@ -130,8 +131,10 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     return created
 
 
-def _lock_validated(work: UnitOfWork, payer_key: str | None) -> set[int]:
-    """The validated claims this transaction batches, locked until it ends.
+def _lock_validated(work: UnitOfWork, payer_key: str | None,
+                    wanted: set[int] | None) -> set[int]:
+    """The validated claims this transaction batches (of ``wanted`` if given), locked until
+    it ends.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` leaves claims another submitter is batching to it,
     and the state is checked again on the row as it is once locked (a claim queued meanwhile
@@ -141,6 +144,8 @@ def _lock_validated(work: UnitOfWork, payer_key: str | None) -> set[int]:
     statement = select(ClaimRow).where(ClaimRow.state == ClaimState.VALIDATED.value)
     if payer_key is not None:
         statement = statement.where(ClaimRow.payer_key == payer_key)
+    if wanted is not None:
+        statement = statement.where(ClaimRow.id.in_(wanted))
     statement = statement.order_by(ClaimRow.id).with_for_update(skip_locked=True) \
         .execution_options(populate_existing=True)
     return {row.id for row in work.session.scalars(statement)}
