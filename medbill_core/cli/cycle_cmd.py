@@ -155,7 +155,8 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
         help="Channel to poll (default: every channel a payer uses)")] = None,
         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Poll channels and apply what arrived (999, TA1, 277CA, 835 ...); each claim a
-    277CA rejected is listed with its codes in words."""
+    277CA rejected is listed with its codes in words. A document another process applied
+    meanwhile is listed as a duplicate, already done."""
     medbill = open_app()
     channels = channel or sorted({p.channel for p in medbill.config.payers.values() if p.channel})
     documents = []
@@ -203,7 +204,8 @@ def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
 @cli_errors
 def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Post an 835 received outside a channel. Posting the same file twice posts once.
+    """Post an 835 received outside a channel. Posting the same file twice posts once (also
+    at the same time: the later one says it was already done, and exits 0).
 
     A 999, TA1 or 277 given here is applied as what it is (the output says so); an 837 or
     other X12 is refused. A file that failed (undecodable) is tried again when posted again.
