@@ -148,6 +148,9 @@ def test_failed_send_stays_pending_and_resends_with_the_same_key(medbill_app,
     first = send_pending(medbill_app)
     assert first[0].status == "pending" and "503" in first[0].error
     assert states(medbill_app, ids) == [S.QUEUED]  # the batch never left
+    with medbill_app.unit_of_work() as work:  # back in the queue, no sender holds it
+        row = work.session.scalar(select(SubmissionRow))
+        assert (row.status, row.lease_until, row.attempts) == ("pending", None, 1)
     second = send_pending(medbill_app)
     assert second[0].status == "sent"
     assert states(medbill_app, ids) == [S.SUBMITTED]
