@@ -71,7 +71,22 @@ def submit_claims(
         for row in rows:
             table.add_row(*(escape(str(v)) if v is not None else "-" for v in row.values()))
         print_table(table)
+    _note_held_elsewhere(medbill)
     _explain_unsent(outcomes)
+
+
+def _note_held_elsewhere(medbill: Any) -> None:
+    """Files another process is sending were left to it: say so, lest they seem forgotten."""
+    from medbill_core.services.submission import SENDING, list_outbox
+
+    held = [item for item in list_outbox(medbill, pending_only=True)
+            if item.status == SENDING and not item.lease_expired and item.lease_until]
+    if held:
+        until = max(item.lease_until or "" for item in held)[11:16]
+        print_problem(f"{len(held)} outbox file(s) ({sum(i.claims for i in held)} claims) "
+                      "being sent by another medbill process, left to it; should that "
+                      f"process have stopped, a run after {until} UTC sends them again",
+                      "note:")
 
 
 def _explain_unsent(outcomes: list) -> None:
@@ -92,7 +107,8 @@ def outbox(
     pending: Annotated[bool, typer.Option(
         "--pending", help="Only files the channel has not taken yet")] = False,
     retry: Annotated[bool, typer.Option(
-        "--retry", help="Send every file still pending now (same bytes, same key)")] = False,
+        "--retry", help="Send every file still pending now (same bytes, same key); one "
+                  "another process is sending is left to it")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -112,13 +128,25 @@ def outbox(
         table.show_edge = table.pad_edge = False
         for item in items:
             table.add_row(str(item.submission_id), escape(item.payer_key), item.control_number,
-                          str(item.claims),
-                          "pending (not sent)" if item.status == "pending" else item.status,
-                          str(item.attempts),
+                          str(item.claims), _outbox_status(item), str(item.attempts),
                           item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
                           escape(item.last_error or ""))
         print_table(table)
+    if retry:
+        _note_held_elsewhere(medbill)
     _explain_unsent(outcomes)
+
+
+def _outbox_status(item: Any) -> str:
+    """An outbox file's status in words: a file being sent says until when its sender holds
+    it, or that the sender is gone and the next run sends it."""
+    if item.status == "pending":
+        return "pending (not sent)"
+    if item.status == "sending" and item.lease_until:
+        if item.lease_expired:
+            return "sending (lease expired: the next run sends it again)"
+        return f"sending (until {item.lease_until[11:16]} UTC)"
+    return item.status
 
 
 @responses_app.command("fetch")
@@ -127,7 +155,8 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
         help="Channel to poll (default: every channel a payer uses)")] = None,
         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Poll channels and apply what arrived (999, TA1, 277CA, 835 ...); each claim a
-    277CA rejected is listed with its codes in words."""
+    277CA rejected is listed with its codes in words. A document another process applied
+    meanwhile is listed as a duplicate, already done."""
     medbill = open_app()
     channels = channel or sorted({p.channel for p in medbill.config.payers.values() if p.channel})
     documents = []
@@ -175,7 +204,8 @@ def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
 @cli_errors
 def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Post an 835 received outside a channel. Posting the same file twice posts once.
+    """Post an 835 received outside a channel. Posting the same file twice posts once (also
+    at the same time: the later one says it was already done, and exits 0).
 
     A 999, TA1 or 277 given here is applied as what it is (the output says so); an 837 or
     other X12 is refused. A file that failed (undecodable) is tried again when posted again.

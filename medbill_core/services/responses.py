@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
@@ -271,18 +272,42 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
     return f"{type(decoded).__name__} not applicable"
 
 
+#: what a process that lost the race for a document reports: the winner applied it
+DONE_ELSEWHERE = "already done: another medbill process applied it at the same time"
+
+
 def ingest_document(app: Medbill, document: InboundDocument,
                     on_progress: Callable[[int, int], None] | None = None) -> IngestResult:
-    """Store, decode and apply one received document, exactly once.
+    """Store, decode and apply one received document, exactly once, also when several
+    processes receive it at the same time (``responses fetch`` twice, ``remit post`` of one
+    file twice): the loser reports a duplicate, done by the other process.
 
     ``on_progress(done, total)`` follows the claim payments of an 835 as they post."""
+    try:
+        return _ingest(app, document, on_progress)
+    except IntegrityError:
+        # Another process stored the same document (or posted the same remittance) in the
+        # meantime: PostgreSQL let this insert wait for that transaction and refused it once
+        # committed. Everything here was rolled back; a second look sees what it did.
+        log.info("document %s: applied by another process at the same time",
+                 document.document_id)
+    result = _ingest(app, document, on_progress)
+    if result.status == DUPLICATE:
+        return replace(result, detail=DONE_ELSEWHERE)
+    return result
+
+
+def _ingest(app: Medbill, document: InboundDocument,
+            on_progress: Callable[[int, int], None] | None) -> IngestResult:
     with app.unit_of_work() as work:
+        # locked (PostgreSQL): two processes retrying a failed document never both apply it
         existing = work.session.scalar(select(InboundDocumentRow).where(
             InboundDocumentRow.channel == document.channel,
-            InboundDocumentRow.document_id == document.document_id))
+            InboundDocumentRow.document_id == document.document_id).with_for_update())
         digest = hashlib.sha256(document.content.encode("utf-8")).hexdigest()
         if existing is not None and existing.status not in (UNDECODABLE, FAILED):
-            return IngestResult(document.document_id, DUPLICATE, existing.kind)
+            return IngestResult(document.document_id, DUPLICATE, existing.kind,
+                                "already received")
         if existing is None:
             # the same document received another way (fetched from the clearinghouse, then
             # posted from a file): applying it again would replay it (an old 999 rejection

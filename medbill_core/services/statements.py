@@ -363,6 +363,9 @@ class StatementRunResult:
 
 
 SAME_DAY = "statement already produced today (use --force to send another)"
+#: a guarantor whose statement another run, at the same time, produced first (its unique key
+#: refused this run's); that run wrote the file
+DONE_ELSEWHERE = "already done: produced by another statements run at the same time"
 
 
 def patient_balances(work: UnitOfWork) -> dict[int, Decimal]:
@@ -469,7 +472,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
                                        when=when, renderer=renderer, out_dir=out_dir)
         except IntegrityError:
             # another run produced this guarantor's statement of the day meanwhile
-            result.skipped[SAME_DAY].extend(str(m) for m in billable)
+            result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
             continue
         today[key] = today.get(key, 0) + 1
         result.produced.append(statement.statement_number)

@@ -266,8 +266,10 @@ class AuditEventRow(Base):
 class SubmissionRow(Base):
     """The outbox: a batch is recorded (pending) before it is sent and marked when answered.
 
-    A run that crashed between recording and sending resends the same content with the
-    same idempotency key, so the remote end never processes a batch twice.
+    A sender first claims the row (``sending``, with ``lease_until``): no other process sends
+    it while the lease holds. A sender killed mid-send leaves it ``sending``; once the lease
+    has expired the next run sends the same content with the same idempotency key, so the
+    remote end never processes a batch twice.
     """
 
     __tablename__ = "submissions"
@@ -294,6 +296,8 @@ class SubmissionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: while ``sending``: until when the sender that claimed the row holds it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class InboundDocumentRow(Base):
