@@ -211,6 +211,18 @@ def _check_whole_numbers(kwargs: dict[str, Any]) -> None:
                            f"(at most {MAX_WHOLE_NUMBER})", 2)
 
 
+def _check_control_characters(kwargs: dict[str, Any]) -> None:
+    """No option or argument carries a control character (NUL, escape, a line break): such
+    text would be stored in names and notes, or break the files medbill writes."""
+    from medbill_core.domain.base import has_control_character
+
+    for name, value in kwargs.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, str) and has_control_character(item):
+                raise fail(f"{_parameter_label(name)}: contains a control character (such as "
+                           "NUL or a line break)", 2)
+
+
 def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
     """Turn errors a user can fix into one line and an exit code, never a traceback.
 
@@ -226,6 +238,7 @@ def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         _check_whole_numbers(kwargs)
+        _check_control_characters(kwargs)
         try:
             return function(*args, **kwargs)
         except MedbillError as exc:

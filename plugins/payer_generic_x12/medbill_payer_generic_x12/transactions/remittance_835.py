@@ -67,6 +67,7 @@ from medbill_core.domain import (
     Remittance,
     ServicePayment,
 )
+from medbill_core.money import parse_plain_number
 from medbill_payer_generic_x12.construct import builder, gc_paused, trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
@@ -123,20 +124,15 @@ _build_claim = builder(ClaimPayment)
 
 
 def _parse_money(text: str) -> Decimal | None:
-    """``text`` as a finite amount rounded to cents (and cached), else ``None``."""
-    try:
-        if len(text) < 20 and text[-3:-2] == "." and text[-2:].isdigit():
-            # "12.34": Decimal() of it is finite with two places already (quantize would be the
-            # identity), or it raises.
-            value = Decimal(text)
-        else:
-            if not text:
-                return None
-            value = Decimal(text).quantize(_CENT, ROUND_HALF_UP)
-            if not value.is_finite():
-                return None
-    except InvalidOperation:
+    """``text`` as a plain number (type R) rounded to cents (and cached), else ``None``."""
+    value = parse_plain_number(text)
+    if value is None:
         return None
+    if text[-3:-2] != ".":  # "12.34" has two places already: quantize would be the identity
+        try:
+            value = value.quantize(_CENT, ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than the context can round
+            return None
     if len(_MONEY_CACHE) < _MONEY_CACHE_LIMIT:
         _MONEY_CACHE[text] = value
     return value
@@ -220,12 +216,8 @@ class _Decoder:
     def opt_decimal(self, segment: Segment, position: int, what: str) -> Decimal | None:
         if len(segment) <= position or not segment[position]:
             return None
-        try:
-            value = Decimal(segment[position])
-        except InvalidOperation:
-            raise self.fail(X12ValueError, f"{what} as a decimal number", segment, position,
-                            "6") from None
-        if not value.is_finite():
+        value = parse_plain_number(segment[position])
+        if value is None:
             raise self.fail(X12ValueError, f"{what} as a decimal number", segment, position, "6")
         return value
 

@@ -163,6 +163,8 @@ def _count(segment: Segment, position: int, index: int, what: str) -> int:
 
 def parse_date(value: str) -> date | None:
     """CCYYMMDD or YYMMDD (ISA09) to a date; ``None`` for an empty or impossible value."""
+    if not _digits(value):  # int() would read " 1", "1_0" and non-ASCII digits
+        return None
     try:
         if len(value) == 8:
             return date(int(value[:4]), int(value[4:6]), int(value[6:]))
@@ -174,6 +176,8 @@ def parse_date(value: str) -> date | None:
 
 
 def parse_time(value: str) -> time | None:
+    if not _digits(value):
+        return None
     try:
         if len(value) >= 4:
             return time(int(value[:2]), int(value[2:4]),
