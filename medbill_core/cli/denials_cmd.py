@@ -13,7 +13,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from medbill_core.cli.appeals_cmd import AppealLevel, AppealReason, LetterFolder, report_opened
+from medbill_core.cli.appeals_cmd import (
+    AppealLevel,
+    AppealReason,
+    LetterFolder,
+    open_with_letter,
+    report_opened,
+)
 from medbill_core.cli.common import (
     cli_errors,
     console,
@@ -122,14 +128,10 @@ def appeal_command(
     as_json: AsJson = False,
 ) -> None:
     """Appeal the denial's claim (as ``medbill appeals open``); the amount stays owed."""
-    from medbill_core.services.appeals import appeal_letter
     from medbill_core.services.denials import appeal
 
-    medbill = open_app()
-    with medbill.unit_of_work() as work:
-        opened = appeal(work, denial_id, reason, level)
-        text = appeal_letter(work, opened.id) if letter is not None else None
-    report_opened(opened, text, letter, as_json)
+    opened, path = open_with_letter(lambda work: appeal(work, denial_id, reason, level), letter)
+    report_opened(opened, path, as_json)
 
 
 @app.command("resend")
