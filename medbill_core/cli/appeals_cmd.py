@@ -63,13 +63,13 @@ def report_opened(appeal: Any, path: Path | None, as_json: bool) -> None:
     if as_json:
         print_json({**appeal.as_json(), "letter": str(path) if path else None})
         return
-    console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
+    console.print(f"appeal {appeal.id}: claim {appeal.claim_number}, level "
                   f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "
-                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False)
+                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False, markup=False)
     for code in appeal.denial_codes:  # each in words, below the line the codes are on
-        console.print(f"  {escape(explain_adjustment(code))}", highlight=False)
+        console.print(f"  {explain_adjustment(code)}", highlight=False, markup=False)
     if path is not None:
-        console.print(f"letter written to {escape(str(path))}", highlight=False)
+        console.print(f"letter written to {path!s}", highlight=False, markup=False)
 
 
 @app.command("open")
@@ -144,7 +144,7 @@ def sent_command(
     if as_json:
         print_json(appeal.as_json())
         return
-    console.print(f"appeal {appeal.id}: sent on {appeal.sent_on}", highlight=False)
+    console.print(f"appeal {appeal.id}: sent on {appeal.sent_on}", highlight=False, markup=False)
 
 
 @app.command("outcome")
@@ -169,7 +169,7 @@ def outcome_command(
     if as_json:
         print_json(appeal.as_json())
         return
-    console.print(f"appeal {appeal.id}: {appeal.status.value}", highlight=False)
+    console.print(f"appeal {appeal.id}: {appeal.status.value}", highlight=False, markup=False)
 
 
 @app.command("withdraw")
@@ -187,4 +187,4 @@ def withdraw_command(
     if as_json:
         print_json(appeal.as_json())
         return
-    console.print(f"appeal {appeal.id}: withdrawn", highlight=False)
+    console.print(f"appeal {appeal.id}: withdrawn", highlight=False, markup=False)

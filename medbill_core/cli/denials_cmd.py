@@ -95,7 +95,7 @@ def write_off_command(
         print_json(item.as_json())
         return
     console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
-                  f"{escape(item.claim_number)} written off", highlight=False)
+                  f"{item.claim_number} written off", highlight=False, markup=False)
 
 
 @app.command("to-patient")
@@ -115,7 +115,7 @@ def to_patient_command(
         print_json(item.as_json())
         return
     console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
-                  f"{escape(item.claim_number)} transferred to the patient", highlight=False)
+                  f"{item.claim_number} transferred to the patient", highlight=False, markup=False)
 
 
 @app.command("appeal")
@@ -152,6 +152,6 @@ def resend_command(
         print_json([item.as_json() for item in items])
         return
     claim = items[0]
-    console.print(f"claim {escape(claim.claim_number)}: {len(items)} denial(s) marked to correct "
+    console.print(f"claim {claim.claim_number}: {len(items)} denial(s) marked to correct "
                   f"and resend; next: medbill claims correct {claim.claim_id} --from FILE "
-                  "--reason ...", highlight=False)
+                  "--reason ...", highlight=False, markup=False)

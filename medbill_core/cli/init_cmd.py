@@ -39,5 +39,5 @@ def init(
     # owner-only: it will hold the database URL and the clearinghouse credentials
     write_private(target, starter_config(enabled, actor))
     console.print(f"wrote {target} (enabled plugins: {', '.join(enabled) or 'none'})",
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
     console.print("next: edit the practice and payers sections, then run 'medbill db upgrade'")

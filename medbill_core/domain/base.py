@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from medbill_core.errors import ValidationFailed
-from medbill_core.money import MONEY_INPUT
+from medbill_core.money import MONEY_INPUT, Money
 
 #: C0 controls (NUL, tab, line breaks, escape ...), DEL and the C1 controls: no name, code,
 #: address or note is written with them, and each breaks something downstream (a NUL ends
@@ -36,6 +36,12 @@ def has_control_character(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
+def _reads_money(metadata: Any) -> bool:
+    """A :data:`~medbill_core.money.Money` field reads its text strictly itself (and says
+    so in words about amounts)."""
+    return any(item in Money.__metadata__ for item in metadata)
+
+
 def _is_numeric(annotation: Any) -> bool:
     """True when a field holds numbers (``Decimal``, ``int``, optional or in a list)."""
     if annotation is bool:
@@ -43,7 +49,8 @@ def _is_numeric(annotation: Any) -> bool:
     if isinstance(annotation, type):
         return issubclass(annotation, _NUMBER_TYPES) and not issubclass(annotation, bool)
     if typing.get_origin(annotation) is typing.Annotated:
-        return _is_numeric(typing.get_args(annotation)[0])
+        base, *metadata = typing.get_args(annotation)
+        return not _reads_money(metadata) and _is_numeric(base)
     args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType, list, tuple, set, frozenset):
@@ -97,7 +104,8 @@ class DomainModel(BaseModel):
         if not (info.context and info.context.get(MONEY_INPUT)):
             return value
         field = cls.model_fields.get(info.field_name or "")
-        numeric = field is not None and _is_numeric(field.annotation)
+        numeric = (field is not None and not _reads_money(field.metadata)
+                   and _is_numeric(field.annotation))
         problem = _input_problem(value, numeric)
         if problem is not None:
             raise ValueError(problem)

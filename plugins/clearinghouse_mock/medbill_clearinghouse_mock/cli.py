@@ -33,7 +33,8 @@ def serve_command(
     settings = _accepting_configured_key(load_simulator_config(config))
     require_loopback(host)
     console.print(f"clearinghouse simulator on http://{host}:{port} (state: {state}, "
-                  f"test mode: {'on' if settings.test_mode else 'off'})", highlight=False)
+                  f"test mode: {'on' if settings.test_mode else 'off'})",
+                  highlight=False, markup=False)
     serve(settings, host=host, port=port, state=state, log_level=log_level)
 
 
