@@ -59,7 +59,7 @@ def audit(
                        keys=("id", "at", "action", "entity"))
     for e in events:
         table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", escape(_who(e)), e.action,
-                      f"{e.entity_type} {e.entity_id}",
+                      escape(f"{e.entity_type} {e.entity_id}"),
                       escape(", ".join(f"{k}={v}" for k, v in (e.details or {}).items())))
     print_table(table)
 

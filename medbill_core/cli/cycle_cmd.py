@@ -237,7 +237,8 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
                     "detail": result.detail, "note": note})
     else:
         console.print(f"{file.name}: " + (f"{note}; " if note else "") + result.status
-                      + (f" — {result.detail}" if result.detail else ""), highlight=False)
+                      + (f" — {result.detail}" if result.detail else ""),
+                      highlight=False, markup=False)
     if result.status in ("undecodable", "failed"):
         raise typer.Exit(1)
 
@@ -318,11 +319,11 @@ def show_remittance(
                   f"({escape(item.payer)}): [bold]{item.status.value}[/]", highlight=False)
     console.print(f"  {item.payment_method} {item.payment_amount} paid {item.date}"
                   + (f", produced {item.production_date}" if item.production_date else ""),
-                  highlight=False)
+                  highlight=False, markup=False)
     console.print(f"  claim payments {item.on_accounts} ({item.posted_count} posted, "
                   f"{item.duplicate_count} posted before) + exceptions {item.exception_total} "
                   f"({item.exception_count}) - PLB {item.plb_total} ({item.plb_count}); "
-                  f"difference {item.difference}", highlight=False)
+                  f"difference {item.difference}", highlight=False, markup=False)
     claims = data_table("claim", "state", "CLP02", "paid", "adjusted", "patient",
                         title=f"{len(detail.claims)} claim payments posted",
                         keys=("claim", "CLP02"), numeric=("paid", "adjusted", "patient"))
@@ -407,8 +408,8 @@ def resolve_exception_command(
     if as_json:
         print_json({"exception_id": exception_id, "trace_number": trace, "resolved": True})
         return
-    console.print(f"remittance exception {exception_id} (835 {escape(trace)}) resolved",
-                  highlight=False)
+    console.print(f"remittance exception {exception_id} (835 {trace}) resolved",
+                  highlight=False, markup=False)
 
 
 eligibility_app = typer.Typer(help="Eligibility and benefits (270/271).", no_args_is_help=True)
@@ -464,9 +465,9 @@ def check_eligibility(
         for key, value in summary.model_dump().items():
             if value is not None:
                 shown = percent(value) if key == "coinsurance" else value
-                console.print(f"  {key.replace('_', ' ')}: {shown}")
+                console.print(f"  {key.replace('_', ' ')}: {shown}", markup=False)
         for reason in check.reasons:
-            console.print(f"  payer reject reason {escape(reason)}", highlight=False)
+            console.print(f"  payer reject reason {reason}", highlight=False, markup=False)
     if check.rejected:
         raise fail(f"{payer.name} rejected the eligibility request: " + "; ".join(check.reasons))
 
@@ -493,15 +494,16 @@ def claim_status(
                                  for status in response.claims]})
         return
     if not response.claims:
-        console.print(f"claim {escape(number)}: the payer returned no status", highlight=False)
+        console.print(f"claim {number}: the payer returned no status",
+                      highlight=False, markup=False)
     for status in response.claims:
         codes = ", ".join(f"{c.category}:{c.code}" for c in status.status_codes) or "-"
-        console.print(f"claim {escape(status.claim_number or number)}: {codes}"
+        console.print(f"claim {status.claim_number or number}: {codes}"
                       + (f"; paid {status.paid_amount}" if status.paid_amount is not None
-                         else ""), highlight=False)
+                         else ""), highlight=False, markup=False)
         for c in status.status_codes:
-            console.print(f"  {escape(explain_status_pair(c.category, c.code))}",
-                          highlight=False)
+            console.print(f"  {explain_status_pair(c.category, c.code)}",
+                          highlight=False, markup=False)
 
 
 @claims_app.command("void")
@@ -527,10 +529,10 @@ def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim 
     if void.id == claim_id:
         why = "self-pay" if void.payer_key is None else "rejected"
         console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
-                      f"{why}, so nothing is sent to the payer")
+                      f"{why}, so nothing is sent to the payer", markup=False)
     else:
         console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
-                      "scrub and submit it to send it")
+                      "scrub and submit it to send it", markup=False)
 
 
 @claims_app.command("correct")
@@ -568,7 +570,8 @@ def correct_claim(
                     "total_charge": str(replacement.total_charge)})
         return
     console.print(f"replacement claim {replacement.claim_number} (id {replacement.id}) created "
-                  f"as a draft for claim {original.claim_number}; scrub and submit it to send it")
+                  f"as a draft for claim {original.claim_number}; scrub and submit it to send it",
+                  markup=False)
 
 
 @claims_app.command("reopen")
@@ -586,4 +589,4 @@ def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim numb
         print_json({"id": claim.id, "claim_number": claim.claim_number,
                     "state": claim.state.value})
         return
-    console.print(f"claim {claim.claim_number} is a draft again")
+    console.print(f"claim {claim.claim_number} is a draft again", markup=False)

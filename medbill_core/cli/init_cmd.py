@@ -41,12 +41,12 @@ def init(
     # owner-only: it will hold the database URL (and perhaps credentials)
     write_private(target, starter_config(enabled, actor))
     console.print(f"wrote {target} (enabled plugins: {', '.join(enabled) or 'none'})",
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
     if "clearinghouse_mock" in enabled:
         # a key of this installation only, never a documented default; an existing file is
         # kept (--force too): a simulator already started with it keeps accepting the channel
         key_file = target.parent / CLEARINGHOUSE_KEY_FILE
         created = create_secret_file(key_file)
         console.print(f"{'wrote' if created else 'kept'} {key_file} (the clearinghouse API "
-                      "key, readable by you only)", soft_wrap=True)
+                      "key, readable by you only)", soft_wrap=True, markup=False)
     console.print("next: edit the practice and payers sections, then run 'medbill db upgrade'")

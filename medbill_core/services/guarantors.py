@@ -84,7 +84,8 @@ def resolve_guarantor(session: Session, reference: str) -> int:
         guarantor_id = int(key[1:])
     else:
         plain = text.upper()
-        if plain.isdigit() or (plain.startswith("G") and plain[1:].isdigit()):
+        if plain.isascii() and (plain.isdigit()
+                                or (plain.startswith("G") and plain[1:].isdigit())):
             guarantor_id = int(plain.lstrip("G") or "0")
         elif _GUARANTOR_REF.fullmatch(text) and "G" in plain:
             raise NotFound("statement", text)

@@ -93,6 +93,10 @@ from medbill_core.services.posting_rules import (
     PostingRules,
     RuleDecision,
 )
+from medbill_core.services.remittance_dates import (
+    check_remittance_dates,
+    implausible_service_dates,
+)
 from medbill_core.services.remittance_findings import record_findings
 from medbill_core.services.remittance_register import (
     RegisterTally,
@@ -537,6 +541,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     adjustments become provider adjustments; neither touches a patient account.
     ``on_progress(done, total)`` is called after each claim payment (a progress bar).
     """
+    check_remittance_dates(remittance)
     result = RemittancePostingResult(remittance.trace_number)
     rules = PostingRules(work.app.config.posting_rules)
     when = effective_date or remittance.payment_date or date.today()
@@ -748,8 +753,12 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
     to another payer (a crossover: the secondary payer received the primary's claim from the
     primary and remits under its claim number) is matched to the encounter's claim to that
     payer, recognised by the 835's payer ID (REF*2U / N1*PR XV). A self-pay claim billed no
-    payer, so no payer's payment can be posted to it.
+    payer, so no payer's payment can be posted to it. Dates of service after the payment date
+    are not believed (see :mod:`medbill_core.services.remittance_dates`).
     """
+    implausible = implausible_service_dates(remittance, payment)
+    if implausible is not None:
+        return implausible
     try:
         claim = work.claims.by_number(payment.claim_number)
     except NotFound:

@@ -46,7 +46,7 @@ from medbill_core.domain import (
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
-from medbill_core.privatefiles import private_dir, write_private
+from medbill_core.privatefiles import private_dir, publish_after
 from medbill_core.services.guarantors import (
     GuarantorService,
     guarantor_key,
@@ -485,8 +485,9 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
 def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
          when: date, renderer: str, out_dir: Path) -> tuple[Path, Statement]:
     """One statement in its own transaction: recorded first (the unique constraints decide),
-    then written, so a refused statement leaves no file behind."""
-    with app.unit_of_work() as work:
+    its file staged before the commit and put in place after it, so a refused statement
+    leaves no file behind and a file that cannot be written leaves no statement row."""
+    with publish_after() as files, app.unit_of_work() as work:
         statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
                                     family=billable)
         number = _statement_number(work, statement.statement_number)
@@ -508,7 +509,7 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
                      details={"patient_id": billable[0], "patient_ids": billable,
                               "guarantor": key, "cycle": cycle, "renderer": renderer,
                               "forced": same_day_number > 1})
-        write_private(path, document.content)
+        files.write(path, document.content)
     return path, statement
 
 

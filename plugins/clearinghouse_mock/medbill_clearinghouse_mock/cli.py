@@ -54,7 +54,7 @@ def serve_command(
     scheme = "https" if tls else "http"
     console.print(f"clearinghouse simulator on {scheme}://{host}:{port} (state: {state}, "
                   f"test mode: {'on' if settings.test_mode else 'off'})", highlight=False,
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
     serve(settings, host=host, port=port, state=state, log_level=log_level, tls=tls)
 
 
