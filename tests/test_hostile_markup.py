@@ -233,7 +233,7 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
            "outbox", "loads", "audit", "current"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
-                 if path[-1] in READING}
+                 if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
 #: Each command that prints data, with its arguments, and the markup it must print as text
 #: (empty: it runs clean; what it shows holds no outside text, or not these fields).
