@@ -496,3 +496,10 @@ def test_a_line_without_its_own_date_takes_the_claims(config: Path, tmp_path: Pa
     import_claims(config, tmp_path, record)
     assert [line["service_date_from"] for line in show(config, "CLM-1")["lines"]] == [
         DAY.isoformat(), DAY.isoformat()]
+
+
+def test_submitting_with_nothing_to_send_says_so_instead_of_an_empty_table(config: Path) -> None:
+    result = ok(config, "claims", "submit")
+    assert result.stdout.startswith("nothing sent: no validated claims to batch")
+    assert "submissions" not in result.stdout
+    assert json.loads(ok(config, "claims", "submit", "--json").stdout) == []

@@ -64,6 +64,9 @@ def submit_claims(
              "status": o.status, "remote_id": o.remote_id, "error": o.error} for o in outcomes]
     if as_json:
         print_json(rows)
+    elif not rows:  # an empty table reads like a failure
+        console.print("nothing sent: no validated claims to batch and no unsent outbox files "
+                      "(drafts are sent after medbill claims scrub)", highlight=False)
     else:
         table = data_table("submission", "payer", "claims", "status", "remote id", "error",
                            title="submissions", keys=("submission", "payer", "remote id"),
