@@ -242,7 +242,7 @@ def list_remittances_command(
     start, end = parse_date_option(date_from, "--from"), parse_date_option(date_to, "--to")
     wanted = _status_option(status)
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         items = list_remittances(work, date_from=start, date_to=end, payer=payer, status=wanted)
     if as_json:
         print_json([item.as_json() for item in items])
