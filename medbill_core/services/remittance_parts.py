@@ -42,6 +42,10 @@ PART_CLAIMS = 100
 PART_SECONDS = 1.0
 #: claim payments posted between two looks at the clock
 _BATCH = 10
+#: after each part, SQLite's write lock is left free this long: a waiting writer polls for it
+#: (its busy handler sleeps up to 100 ms between tries) and would otherwise find it taken
+#: again by the next part every time, until its busy timeout ran out
+_SQLITE_YIELD_SECONDS = 0.15
 #: the document row's status while its parts are being posted (or after a broken-off posting)
 POSTING = "posting"
 _DETAIL_MAX = 500
@@ -130,6 +134,8 @@ class _Parts:
             .values(detail=f"posting: {self.done} of {self.total} claim payments done"))
         context, self._context, self._work = self._context, None, None
         context.__exit__(None, None, None)
+        if self.app.database.dialect == "sqlite":
+            time.sleep(_SQLITE_YIELD_SECONDS)
 
     def abandon(self, exc: BaseException) -> None:
         """Roll the open part back (``exc`` is propagating)."""
