@@ -233,7 +233,7 @@ def list_remittances_command(
     payer: Annotated[str | None, typer.Option(
         "--payer", help="Payer ID as the 835 sends it, or a configured payer key")] = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="balanced, exceptions or 'out of balance'")] = None,
+        "--status", help="balanced, exceptions, 'out of balance' or posting")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The 835s received, oldest payment first: amount, what was posted, PLBs, exceptions."""
