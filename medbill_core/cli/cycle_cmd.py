@@ -278,7 +278,7 @@ def show_remittance(
     from medbill_core.services.remittance_register import remittance_detail
 
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         detail = remittance_detail(work, trace, payer)
     if as_json:
         print_json(_explained_remittance(detail.as_json()))
