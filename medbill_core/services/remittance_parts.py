@@ -18,6 +18,7 @@ posted under its own key, so what was committed is recognised and not posted twi
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -36,8 +37,9 @@ from medbill_core.services.remittance import (
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.storage.schema import InboundDocumentRow
 
-#: a part commits after this many claim payments ...
-PART_CLAIMS = 100
+#: a part commits after this many claim payments (``MEDBILL_POSTING_PART_CLAIMS`` sets
+#: another number) ...
+PART_CLAIMS = 500
 #: ... or once it has taken this long (a claim payment with many lines posts slowly)
 PART_SECONDS = 1.0
 #: claim payments posted between two looks at the clock
@@ -45,7 +47,7 @@ _BATCH = 10
 #: after each part, SQLite's write lock is left free this long: a waiting writer polls for it
 #: (its busy handler sleeps up to 100 ms between tries) and would otherwise find it taken
 #: again by the next part every time, until its busy timeout ran out
-_SQLITE_YIELD_SECONDS = 0.15
+_SQLITE_YIELD_SECONDS = 0.1
 #: the document row's status while its parts are being posted (or after a broken-off posting)
 POSTING = "posting"
 _DETAIL_MAX = 500
@@ -100,6 +102,7 @@ class _Parts:
 
     def __init__(self, app: Medbill, row_id: int, total: int) -> None:
         self.app = app
+        self.claims_per_part = _claims_per_part()
         self.row_id = row_id
         self.total = total
         self.done = 0
@@ -122,7 +125,7 @@ class _Parts:
         self._claims += count
 
     def commit_if_due(self) -> None:
-        if self._work is not None and (self._claims >= PART_CLAIMS
+        if self._work is not None and (self._claims >= self.claims_per_part
                                        or time.monotonic() - self._started >= PART_SECONDS):
             self.commit()
 
@@ -142,6 +145,12 @@ class _Parts:
         if self._context is not None:
             context, self._context, self._work = self._context, None, None
             context.__exit__(type(exc), exc, exc.__traceback__)
+
+
+def _claims_per_part() -> int:
+    wanted = os.environ.get("MEDBILL_POSTING_PART_CLAIMS", "")
+    return int(wanted) if wanted.isascii() and wanted.isdigit() and int(wanted) > 0 \
+        else PART_CLAIMS
 
 
 def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument, row_id: int,
