@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from medbill_core import audit
 from medbill_core.config import MedbillConfig, load_config
 from medbill_core.ledger import Ledger
 from medbill_core.plugins import PluginHooks
@@ -76,17 +77,17 @@ class Medbill:
     @contextmanager
     def unit_of_work(self, actor: str | None = None, *,
                      read_only: bool = False) -> Iterator[UnitOfWork]:
-        """A transaction for ``actor`` (default: the configured actor).
+        """A transaction for ``actor`` (default: the configured actor, else the OS user).
 
         ``read_only``: for commands that only read (lists, reports): it never waits for a
         writer, even a long posting on SQLite, and anything it would write is refused.
         """
         if read_only:
             with self.database.reader() as session:
-                yield UnitOfWork(self, session, actor or self.config.actor)
+                yield UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             return
         with self.database.transaction() as session:
-            work = UnitOfWork(self, session, actor or self.config.actor)
+            work = UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             yield work
         for callback in work.after_commit:
             callback()

@@ -3,19 +3,31 @@
 Audit events are written in the same transaction as the change they describe,
 so there is never a change without its record (or a record without its change).
 ``details`` holds identifiers, field *names* and codes only, never PHI values.
+
+Each event also records the OS account of the process (``os_user``), whatever actor name the
+configuration gives, and is sealed into a hash chain when its transaction commits
+(:mod:`medbill_core.audit_chain`; ``medbill audit verify``).
 """
 
 from __future__ import annotations
 
+import functools
+import getpass
+import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from medbill_core.audit_chain import add_pending, canonical_json
 from medbill_core.storage.schema import AuditEventRow, utcnow
+
+#: Longest actor / OS user name the audit table holds.
+NAME_LENGTH = 80
 
 
 @dataclass(frozen=True)
@@ -27,19 +39,59 @@ class AuditEvent:
     entity_type: str
     entity_id: str
     details: Mapping[str, Any] | None
+    os_user: str | None = None
+
+
+@functools.cache
+def os_user() -> str:
+    """The OS account running this process: the password database's name for the real user
+    id (environment variables such as ``USER`` can say anything), else what
+    :func:`getpass.getuser` finds, else ``uid:N``."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name[:NAME_LENGTH]
+    except (ImportError, KeyError, AttributeError):
+        pass
+    try:
+        return getpass.getuser()[:NAME_LENGTH] or "unknown"
+    except (OSError, KeyError, ImportError):
+        uid = getattr(os, "getuid", None)
+        return f"uid:{uid()}" if uid else "unknown"
 
 
 def record(session: Session, *, actor: str, action: str, entity_type: str,
            entity_id: object, details: Mapping[str, Any] | None = None) -> None:
-    """Add an audit event to the current transaction."""
-    session.add(AuditEventRow(at=utcnow(), actor=actor, action=action, entity_type=entity_type,
-                              entity_id=str(entity_id),
-                              details=dict(details) if details else None))
+    """Add an audit event to the current transaction (sealed into the chain at commit).
+
+    ``details`` are stored as their canonical JSON reads back, so the hash computed now is
+    the hash recomputed from the database later.
+    """
+    stored = json.loads(canonical_json(dict(details))) if details else None
+    add_pending(session, AuditEventRow(
+        at=utcnow(), actor=actor[:NAME_LENGTH], os_user=os_user(), action=action,
+        entity_type=entity_type, entity_id=str(entity_id), details=stored))
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """Names of the fields whose values differ (values themselves are not kept)."""
     return sorted(key for key in set(before) | set(after) if before.get(key) != after.get(key))
+
+
+def apply_changes(session: Session, row: object, before: Mapping[str, Any],
+                  after: Mapping[str, Any], *, actor: str, action: str, entity_type: str,
+                  entity_id: object) -> list[str]:
+    """Set on ``row`` the fields whose values differ between ``before`` and ``after`` and,
+    when any did, record ``action`` naming those fields (names only: values are PHI).
+    Returns the changed field names; nothing is written or recorded when there are none."""
+    changed = changed_fields(before, after)
+    if changed:
+        for key in changed:
+            setattr(row, key, after[key])
+        session.flush()
+        record(session, actor=actor, action=action, entity_type=entity_type,
+               entity_id=entity_id, details={"fields": changed})
+    return changed
 
 
 def query(session: Session, *, entity_type: str | None = None, entity_id: object | None = None,
@@ -51,11 +103,12 @@ def query(session: Session, *, entity_type: str | None = None, entity_id: object
         statement = statement.where(AuditEventRow.entity_type == entity_type)
     if entity_id is not None:
         statement = statement.where(AuditEventRow.entity_id == str(entity_id))
-    if actor:
-        statement = statement.where(AuditEventRow.actor == actor)
+    if actor:  # the recorded actor name or the OS account
+        statement = statement.where(or_(AuditEventRow.actor == actor,
+                                        AuditEventRow.os_user == actor))
     if action:
         statement = statement.where(AuditEventRow.action == action)
     if since:
         statement = statement.where(AuditEventRow.at >= since)
     return [AuditEvent(row.id, row.at, row.actor, row.action, row.entity_type, row.entity_id,
-                       row.details) for row in session.scalars(statement)]
+                       row.details, row.os_user) for row in session.scalars(statement)]

@@ -58,7 +58,10 @@ class MedbillConfig(BaseModel):
 
     database_url: str = DEFAULT_DATABASE_URL
     plugins: list[str] = Field(default_factory=list)
-    actor: str = Field(default="medbill", min_length=1, max_length=80)
+    #: The name audit events record as the actor; ``None``: the OS account running medbill.
+    #: Every event also records that OS account on its own (``os_user``), so a name set here
+    #: never hides who ran the command.
+    actor: str | None = Field(default=None, min_length=1, max_length=80)
     log_level: str = Field(default="WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     practice: Practice | None = None
     payers: dict[str, Payer] = Field(default_factory=dict)
@@ -314,8 +317,10 @@ STARTER_TOML = '''\
 database_url = "sqlite:///medbill.db"
 # Installed plugins are NOT enabled until they are listed here ('medbill plugins list').
 plugins = [{plugins}]
-# Who is recorded in the audit trail when the CLI changes data.
-actor = "{actor}"
+# Who is recorded in the audit trail as the actor: by default the OS account that runs
+# medbill. A name set here (a role, a shared login) is recorded as the actor, and the OS
+# account is still recorded next to it ('medbill audit' shows both).
+{actor_line}
 log_level = "WARNING"
 
 # The billing provider: the organization on the claims and the remittances.
@@ -392,18 +397,24 @@ usage = "T"
 # Per-plugin settings, validated by each plugin.
 {clearinghouse}'''
 
-_CLEARINGHOUSE_ENABLED = '''\
-# Where claims go: the clearinghouse simulator ('medbill clearinghouse serve', port 8035)
-# and its built-in test key. In production: your clearinghouse's URL and API key.
+#: The API key file ``medbill init`` creates next to the configuration when the
+#: clearinghouse_mock plugin is enabled (a new random key, owner-only).
+CLEARINGHOUSE_KEY_FILE = "clearinghouse-mock.key"
+
+_CLEARINGHOUSE_ENABLED = f'''\
+# Where claims go: the clearinghouse simulator ('medbill clearinghouse serve', port 8035).
+# The API key is in a file only you can read: 'medbill init' wrote a new random key there,
+# and 'medbill clearinghouse serve' (run with this configuration) accepts it. In production:
+# your clearinghouse's https:// URL and a file holding its API key.
 [plugins.clearinghouse_mock]
 base_url = "http://127.0.0.1:8035"
-api_key = "test-key-medbill"
+api_key_file = "{CLEARINGHOUSE_KEY_FILE}"
 '''
 
-_CLEARINGHOUSE_DISABLED = '''\
+_CLEARINGHOUSE_DISABLED = f'''\
 # [plugins.clearinghouse_mock]      (when the clearinghouse_mock plugin is enabled)
 # base_url = "http://127.0.0.1:8035"
-# api_key = "test-key-medbill"
+# api_key_file = "{CLEARINGHOUSE_KEY_FILE}"
 '''
 
 
@@ -416,7 +427,7 @@ control_numbers_path = "control-numbers.db"
 '''
 
 
-def starter_config(plugins: list[str], actor: str = "medbill") -> str:
+def starter_config(plugins: list[str], actor: str | None = None) -> str:
     """The text ``medbill init`` writes, enabling ``plugins``: ready to submit claims to
     the clearinghouse simulator once the practice's own values are filled in."""
     quoted = ", ".join(f'"{name}"' for name in plugins)
@@ -424,7 +435,9 @@ def starter_config(plugins: list[str], actor: str = "medbill") -> str:
                      else _CLEARINGHOUSE_DISABLED)
     if "payer_generic_x12" in plugins:
         clearinghouse = _X12_CONTROL_NUMBERS + clearinghouse
-    return STARTER_TOML.format(plugins=quoted, actor=actor, clearinghouse=clearinghouse)
+    actor_line = f'actor = "{actor}"' if actor else '# actor = "front-desk"'
+    return STARTER_TOML.format(plugins=quoted, actor_line=actor_line,
+                               clearinghouse=clearinghouse)
 
 
 def config_toml(config: MedbillConfig) -> str:
@@ -433,7 +446,8 @@ def config_toml(config: MedbillConfig) -> str:
 
     document: dict[str, Any] = {
         "medbill": {"database_url": config.database_url, "plugins": list(config.plugins),
-                    "actor": config.actor, "log_level": config.log_level},
+                    "log_level": config.log_level,
+                    **({"actor": config.actor} if config.actor else {})},
         "payers": {key: payer.model_dump(mode="json", exclude={"key"}, exclude_none=True)
                    for key, payer in config.payers.items()},
         "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},

@@ -12,7 +12,11 @@ Notable paths:
   claim they never adjudicated. Abandoned, it is voided locally (nothing is sent);
 * an adjudicated claim is corrected by a *replacement* claim (frequency 7):
   the original moves to ``replaced``; a void (frequency 8) moves it to ``voided``;
-* an 835 reversal (CLP02 = 22) takes a paid claim back to ``accepted``;
+* an 835 reversal (CLP02 = 22) takes a paid claim back to ``accepted`` once no answer of the
+  payer stands on it any more (:mod:`medbill_core.services.remittance`);
+* an acknowledgment (999, TA1, 277CA) only moves a claim that is still waiting for it
+  (:data:`ACK_SOURCES`): arriving late, after the payer adjudicated the claim, or again, it
+  is recorded but never moves the claim backwards;
 * submission goes ``validated -> queued`` when the batch is written to the outbox and
   ``queued -> submitted`` only when the channel takes the file;
 * a draft that never left is ``deleted`` (its charges reversed), never voided.
@@ -79,6 +83,27 @@ NEXT_ACTOR: dict[ClaimState, str] = {
 }
 #: States of a claim that has not left the practice (a status inquiry has nothing to ask).
 NOT_SENT = frozenset({S.DRAFT, S.VALIDATED, S.QUEUED, S.DELETED})
+
+
+#: What an acknowledgment may do, by the state it would move a claim to: the states it may
+#: move a claim *from*. A 999 (or TA1) accepting the batch acknowledges a claim still in
+#: transit; a 277CA accepting the claim accepts it unless the payer has already answered
+#: further; a rejection (999, TA1, 277CA) rejects only a claim not yet accepted into
+#: adjudication. Any other state means the acknowledgment is older than what the claim
+#: already knows (a late or redelivered 999/277CA after the 835): it is recorded in the audit
+#: trail and changes nothing. The general table above still allows ``paid -> accepted``, but
+#: only for an 835 reversal, never for an acknowledgment.
+ACK_SOURCES: dict[ClaimState, frozenset[ClaimState]] = {
+    S.ACKNOWLEDGED: frozenset({S.QUEUED, S.SUBMITTED}),
+    S.ACCEPTED: frozenset({S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED}),
+    S.REJECTED: frozenset({S.QUEUED, S.SUBMITTED, S.ACKNOWLEDGED}),
+}
+
+
+def ack_moves(state: ClaimState, target: ClaimState) -> bool:
+    """Whether an acknowledgment answering a claim in ``state`` moves it to ``target``
+    (:data:`ACK_SOURCES`); ``False`` for a claim already there or past it."""
+    return state in ACK_SOURCES.get(target, frozenset())
 
 
 class Transition(DomainModel):

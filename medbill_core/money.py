@@ -26,7 +26,21 @@ ZERO = Decimal("0.00")
 
 
 #: Plain decimal notation as people write amounts: optional sign, digits, at most two places.
-_AMOUNT_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d{0,2})?|\.\d{1,2})")
+#: ASCII digits only: ``\d`` (and ``Decimal()``) would read Arabic-Indic or full-width digits.
+_AMOUNT_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]{0,2})?|\.[0-9]{1,2})")
+#: A number as X12 writes one (types R and N, once N's implied places are applied): ASCII
+#: digits, an optional leading minus, at most one period. No plus sign, exponent, grouping,
+#: underscore (``Decimal("1_000")`` is 1000), space or non-ASCII digit.
+_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def parse_plain_number(text: str) -> Decimal | None:
+    """``text`` as a Decimal when it is a plain number (see :data:`_PLAIN_NUMBER`), else
+    ``None``. The one reader of numbers in documents: the X12 engine's amounts, quantities
+    and percents all come through here, so none reads ``"١٢٣"`` or ``"1_000"`` as a number."""
+    if _PLAIN_NUMBER.fullmatch(text) is None:
+        return None
+    return Decimal(text)
 
 
 def parse_amount(text: str) -> Decimal:
@@ -39,7 +53,7 @@ def parse_amount(text: str) -> Decimal:
     stripped = text.strip()
     if _AMOUNT_TEXT.fullmatch(stripped):
         return Decimal(stripped)
-    if re.fullmatch(r"[+-]?\d*\.\d{3,}", stripped):
+    if re.fullmatch(r"[+-]?[0-9]*\.[0-9]{3,}", stripped):
         raise ValueError("more than two decimal places (amounts are in cents; never rounded)")
     raise ValueError("not an amount: write digits with at most two decimal places, e.g. 25.00")
 

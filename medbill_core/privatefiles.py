@@ -1,16 +1,27 @@
 """Files that hold PHI are created readable by their owner only (HIPAA: least access).
 
-The SQLite database, rendered statements and estimates, the demo's X12 archives and the
-configuration (which may hold a clearinghouse API key) are created with mode ``0600``, and
-the folders medbill creates for them with ``0700``, whatever the process umask would allow.
+The SQLite database, rendered statements and estimates, the demo's X12 archives, the
+configuration and secrets (a clearinghouse API key file) are created with mode ``0600``,
+and the folders medbill creates for them with ``0700``, whatever the process umask allows.
 An existing file or folder keeps the mode its owner gave it: a billing office that shares a
 folder with a group on purpose keeps doing so. (On Windows the modes are not enforced: there,
 folder ACLs decide.)
+
+A file is never half-written: it is written to a temporary name in its folder and renamed
+into place. A file that goes with a database change (an appeal letter, a statement) is
+staged before the transaction commits and put in place after it (:func:`publish_after`):
+a file that cannot be written rolls the transaction back, and a transaction that fails
+leaves no file behind.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
@@ -24,11 +35,101 @@ def private_dir(path: Path) -> Path:
 
 
 def write_private(path: Path, content: bytes | str, *, encoding: str = "utf-8") -> None:
-    """Write ``content`` to ``path``, creating it owner-only when it does not exist yet."""
+    """Write ``content`` to ``path`` whole or not at all, creating it owner-only when it does
+    not exist yet (an existing file keeps its mode)."""
+    stage_private(path, content, encoding=encoding).publish()
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Content written under a temporary name beside :attr:`path`, not yet in place."""
+
+    path: Path
+    temporary: Path
+
+    def publish(self) -> None:
+        """Put the file in place (a rename in one folder: atomic)."""
+        try:
+            os.replace(self.temporary, self.path)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
+
+
+def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8") -> StagedFile:
+    """Write ``content`` owner-only under a temporary name in ``path``'s folder (``path`` is
+    untouched until :meth:`StagedFile.publish`).
+
+    :raises OSError: the folder does not exist or cannot be written, or ``path`` is a folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
     data = content.encode(encoding) if isinstance(content, str) else content
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+    # mkstemp creates the file 0600 whatever the umask
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial",
+                                        dir=path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            existing = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            existing = PRIVATE_FILE_MODE
+        os.chmod(temporary, existing)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return StagedFile(path, temporary)
+
+
+class FilesAfterCommit:
+    """Files staged now and put in place by :func:`publish_after` once the work succeeded."""
+
+    def __init__(self) -> None:
+        self._staged: list[StagedFile] = []
+
+    def write(self, path: Path, content: bytes | str) -> Path:
+        """Stage ``content`` for ``path`` (raises now if it cannot be written); ``path``."""
+        self._staged.append(stage_private(path, content))
+        return path
+
+    def _publish(self) -> None:
+        for index, staged in enumerate(self._staged):
+            try:
+                staged.publish()
+            except BaseException:
+                for left in self._staged[index + 1:]:
+                    left.discard()
+                raise
+
+    def _discard(self) -> None:
+        for staged in self._staged:
+            staged.discard()
+
+
+@contextmanager
+def publish_after() -> Iterator[FilesAfterCommit]:
+    """Stage files inside a transaction, publish them after it commits::
+
+        with publish_after() as files, app.unit_of_work() as work:
+            ...                                  # database changes
+            files.write(folder / "letter.txt", text)   # an OSError here rolls back
+        # committed: the letter is in place; an error in the block: no file, no row
+    """
+    files = FilesAfterCommit()
+    try:
+        yield files
+    except BaseException:
+        files._discard()
+        raise
+    files._publish()
 
 
 def create_private(path: Path) -> None:
@@ -39,3 +140,18 @@ def create_private(path: Path) -> None:
     except FileExistsError:
         return
     os.close(descriptor)
+
+
+def create_secret_file(path: Path) -> bool:
+    """Write a new random secret (256 bits, URL-safe text) to ``path``, owner-only, unless the
+    file exists. ``True`` when it was created. Never overwrites: whoever already reads the
+    existing secret (a running service, another configuration) keeps working."""
+    import secrets
+
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_urlsafe(32) + "\n")
+    return True

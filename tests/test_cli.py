@@ -858,8 +858,9 @@ def test_malformed_dates_are_one_line(billed: Path, value: str) -> None:
 # -- init: a configuration that can submit claims ---------------------------------------------
 
 def test_init_writes_a_configuration_that_submits_claims(tmp_path: Path) -> None:
-    """Submitter name, contact and phone, a Medicare payer, the simulator's key: claims to
-    both payers go out through the clearinghouse simulator with nothing edited but its URL."""
+    """Submitter name, contact and phone, a Medicare payer, an API key file of its own: claims
+    to both payers go out through the clearinghouse simulator (started with that key, as
+    `medbill clearinghouse serve` does) with nothing edited but its URL."""
     from medbill_clearinghouse_mock.simulator.config import default_config
     from medbill_clearinghouse_mock.simulator.server import BackgroundServer
     from typer.testing import CliRunner
@@ -870,8 +871,9 @@ def test_init_writes_a_configuration_that_submits_claims(tmp_path: Path) -> None
     ok(None, "init", str(target))
     text = target.read_text(encoding="utf-8")
     assert 'submitter_contact_name = "Billing Office"' in text
-    assert 'api_key = "test-key-medbill"' in text and "[payers.medicare]" in text
-    with BackgroundServer(default_config(), tmp_path / "sim.db") as server:
+    assert 'api_key_file = "clearinghouse-mock.key"' in text and "[payers.medicare]" in text
+    key = (tmp_path / "clearinghouse-mock.key").read_text(encoding="ascii").strip()
+    with BackgroundServer(default_config().with_key(key), tmp_path / "sim.db") as server:
         env = {"MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL": server.base_url}
 
         def run(*args: str) -> Any:

@@ -147,7 +147,7 @@ class Workspace:
         self.config = root / "medbill.toml"
         # the demo's practice and payers (every shipped plugin enabled, payer options set);
         # the clearinghouse is a closed port, answered at once
-        config = saved_demo_config("test-key-medbill")
+        config = saved_demo_config("a-key-of-this-test-only")
         self.config.write_text(config_toml(config.model_copy(update={
             "database_url": f"sqlite:///{root / 'medbill.db'}", "actor": "clerk",
             "plugin_settings": {"clearinghouse_mock": {

@@ -6,7 +6,7 @@ part: states, ledger postings, idempotency and crash safety.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -148,6 +148,9 @@ def test_failed_send_stays_pending_and_resends_with_the_same_key(medbill_app,
     first = send_pending(medbill_app)
     assert first[0].status == "pending" and "503" in first[0].error
     assert states(medbill_app, ids) == [S.QUEUED]  # the batch never left
+    with medbill_app.unit_of_work() as work:  # back in the queue, no sender holds it
+        row = work.session.scalar(select(SubmissionRow))
+        assert (row.status, row.lease_until, row.attempts) == ("pending", None, 1)
     second = send_pending(medbill_app)
     assert second[0].status == "sent"
     assert states(medbill_app, ids) == [S.SUBMITTED]
@@ -179,6 +182,12 @@ def test_crash_between_send_and_record_resends_without_duplicating(medbill_app,
         send_pending(medbill_app)
     medbill_app.unit_of_work = original_transaction
     assert len(line_plugin.channel.submitted) == 1
+    # the killed sender's lease still holds: the file may be on its way, nobody sends it
+    assert send_pending(medbill_app) == []
+    with medbill_app.unit_of_work() as work:
+        row = work.session.scalar(select(SubmissionRow))
+        assert row.status == "sending"
+        row.lease_until = datetime.now(UTC) - timedelta(seconds=1)  # the lease ran out
     outcomes = send_pending(medbill_app)  # next run
     assert [o.status for o in outcomes] == ["sent"]
     assert len(line_plugin.channel.submitted) == 1  # the remote end saw one batch

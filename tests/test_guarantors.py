@@ -19,7 +19,12 @@ from sqlalchemy import select
 
 from medbill_core.domain import GuarantorRelationship, Relationship, Sex, Subscriber
 from medbill_core.services.guarantors import GuarantorService
-from medbill_core.services.statements import SAME_DAY, build_statement, run_statements
+from medbill_core.services.statements import (
+    DONE_ELSEWHERE,
+    SAME_DAY,
+    build_statement,
+    run_statements,
+)
 from medbill_core.storage.schema import ClaimAdjudicationRow, StatementRow
 from medbill_core.testing import factories
 
@@ -276,7 +281,7 @@ def test_a_concurrent_run_of_the_same_day_leaves_no_second_statement(
     monkeypatch.setattr(statements, "build_statement", other_run_first)
     result = run_statements(medbill_app, cycle="mine", out_dir=tmp_path / "out",
                             renderer="text")
-    assert (result.produced, dict(result.skipped)) == ([], {SAME_DAY: [str(patient.id)]})
+    assert (result.produced, dict(result.skipped)) == ([], {DONE_ELSEWHERE: [str(patient.id)]})
     assert list((tmp_path / "out").iterdir()) == []
 
 

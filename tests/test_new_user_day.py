@@ -39,11 +39,15 @@ def _isolated(cli_isolation: None) -> None:
 @pytest.fixture
 def clearinghouse(tmp_path: Path) -> Iterator[Any]:
     """The clearinghouse simulator as `medbill clearinghouse serve` starts it (its default
-    payers and the test key `medbill init` writes), on a free loopback port."""
+    payers; the key of the installation's key file, which `medbill init` keeps), on a free
+    loopback port."""
+    from medbill_clearinghouse_mock.secret import ensure_key_file
     from medbill_clearinghouse_mock.simulator.config import default_config
     from medbill_clearinghouse_mock.simulator.server import BackgroundServer
 
-    with BackgroundServer(default_config(), tmp_path / "clearinghouse.db") as server:
+    key, _ = ensure_key_file(tmp_path / "clearinghouse-mock.key")
+    with BackgroundServer(default_config().with_key(key),
+                          tmp_path / "clearinghouse.db") as server:
         yield server
 
 
@@ -79,7 +83,8 @@ def test_a_new_users_billing_day(medbill_db_url: str, tmp_path: Path, clearingho
     # -- set up: `medbill init`, point it at the clearinghouse and the database ---------------
     ok(config, "init")
     text = config.read_text(encoding="utf-8")
-    assert 'submitter_name = ' in text and 'api_key = "test-key-medbill"' in text
+    assert 'submitter_name = ' in text and 'api_key_file = "clearinghouse-mock.key"' in text
+    key = (tmp_path / "clearinghouse-mock.key").read_text(encoding="ascii").strip()
     text = text.replace("http://127.0.0.1:8035", clearinghouse.base_url)
     text = text.replace('database_url = "sqlite:///medbill.db"',
                         f'database_url = "{medbill_db_url}"')
@@ -145,7 +150,7 @@ def test_a_new_users_billing_day(medbill_db_url: str, tmp_path: Path, clearingho
     ok(config, "claims", "submit")
     ok(config, "responses", "fetch")
     httpx.post(f"{clearinghouse.base_url}/v1/payment-runs",
-               headers={"Authorization": "Bearer test-key-medbill"}, timeout=10)
+               headers={"Authorization": f"Bearer {key}"}, timeout=10)
     ok(config, "responses", "fetch")
     states = {number: claim["state"] for number, claim in claims(config).items()}
     assert states["DAY-2"] == "denied", states
@@ -189,7 +194,7 @@ def test_a_new_users_billing_day(medbill_db_url: str, tmp_path: Path, clearingho
     ok(config, "claims", "submit")
     ok(config, "responses", "fetch")
     httpx.post(f"{clearinghouse.base_url}/v1/payment-runs",
-               headers={"Authorization": "Bearer test-key-medbill"}, timeout=10)
+               headers={"Authorization": f"Bearer {key}"}, timeout=10)
     ok(config, "responses", "fetch")
     voided = claims(config)["DAY-4"]
     assert (voided["state"], voided["insurance_balance"], voided["patient_balance"]) == (

@@ -26,10 +26,14 @@ def _isolated(cli_isolation: None) -> None:
 
 @pytest.fixture
 def clearinghouse(tmp_path: Path) -> Iterator[Any]:
+    """The simulator with the installation's key file (`medbill init` keeps it)."""
+    from medbill_clearinghouse_mock.secret import ensure_key_file
     from medbill_clearinghouse_mock.simulator.config import default_config
     from medbill_clearinghouse_mock.simulator.server import BackgroundServer
 
-    with BackgroundServer(default_config(), tmp_path / "clearinghouse.db") as server:
+    key, _ = ensure_key_file(tmp_path / "clearinghouse-mock.key")
+    with BackgroundServer(default_config().with_key(key),
+                          tmp_path / "clearinghouse.db") as server:
         yield server
 
 

@@ -114,7 +114,7 @@ def record(
         return
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items()) or "nothing"
     console.print(f"payment {result.payment_id} recorded; applied {applied}; "
-                  f"credit {result.credit}; refunded {result.refunded}")
+                  f"credit {result.credit}; refunded {result.refunded}", markup=False)
 
 
 @plans_app.command("create")
@@ -146,7 +146,7 @@ def create(
         return
     count = len(plan.installments)
     console.print(f"plan {plan.id}: {count} installment{'s' if count != 1 else ''} of "
-                  f"{plan.installments[0].amount} from {first}")
+                  f"{plan.installments[0].amount} from {first}", markup=False)
 
 
 PaymentId = Annotated[int, typer.Argument(help="Payment id (payments list)", min=1)]
@@ -216,7 +216,7 @@ def refund_command(
                     "amount": str(result.amount), "credit_left": str(result.credit_left)})
         return
     console.print(f"refund {result.refund_id}: {result.amount} of payment {payment_id}; "
-                  f"credit left {result.credit_left}")
+                  f"credit left {result.credit_left}", markup=False)
 
 
 @payments_app.command("reverse")
@@ -244,12 +244,12 @@ def reverse_command(
                     else str(result.returned_fee)})
         return
     if not result.reversed_now:
-        console.print(f"payment {payment_id} was already reversed; nothing changed")
+        console.print(f"payment {payment_id} was already reversed; nothing changed", markup=False)
         return
     reopened = ", ".join(f"claim {c}: {a}" for c, a in result.reopened.items()) or "none"
     console.print(f"payment {payment_id} reversed; reopened {reopened}; credit taken back "
                   f"{result.credit_taken_back}; refunded and owed again "
-                  f"{result.refunded_owed}; fee {result.returned_fee or '0.00'}")
+                  f"{result.refunded_owed}; fee {result.returned_fee or '0.00'}", markup=False)
 
 
 @payments_app.command("apply-credit")
@@ -271,7 +271,7 @@ def apply_credit_command(
                     "credit_left": str(result.credit_left)})
         return
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items())
-    console.print(f"applied {applied}; credit left {result.credit_left}")
+    console.print(f"applied {applied}; credit left {result.credit_left}", markup=False)
 
 
 @plans_app.command("missed")
@@ -344,7 +344,7 @@ def cancel_plan_command(plan_id: PlanId, reason: Reason, as_json: AsJson = False
     if as_json:
         print_json({"plan_id": plan_id, "status": "cancelled"})
         return
-    console.print(f"plan {plan_id} cancelled")
+    console.print(f"plan {plan_id} cancelled", markup=False)
 
 
 @plans_app.command("edit")
@@ -377,7 +377,7 @@ def edit_plan_command(
     unpaid = [i for i in plan.installments if i.paid_amount < i.amount]
     console.print(f"plan {plan_id}: {len(unpaid)} installment"
                   f"{'s' if len(unpaid) != 1 else ''} left, "
-                  + ", ".join(f"{i.amount} on {i.due_date}" for i in unpaid))
+                  + ", ".join(f"{i.amount} on {i.due_date}" for i in unpaid), markup=False)
 
 
 @statements_app.command("run")
@@ -410,9 +410,10 @@ def run(
         return
     # statements and patients are counted apart: a family statement covers several patients
     console.print(f"cycle {cycle}: {len(result.produced)} statements produced; "
-                  f"{len(result.already_done)} patients already on a statement of this cycle")
+                  f"{len(result.already_done)} patients already on a statement of this cycle",
+                  markup=False)
     for reason, patients in result.skipped.items():
-        console.print(f"  patients skipped ({reason}): {len(patients)}")
+        console.print(f"  patients skipped ({reason}): {len(patients)}", markup=False)
 
 
 @collections_app.command("worklist")
@@ -524,11 +525,12 @@ def estimate_command(
         b = result.benefits
         console.print(f"benefits: coinsurance {percent(b.coinsurance)}, deductible remaining "
                       f"{b.deductible_remaining if b.deductible_remaining is not None else '-'}"
-                      f", copay {b.copay if b.copay is not None else '-'}", highlight=False)
+                      f", copay {b.copay if b.copay is not None else '-'}",
+                      highlight=False, markup=False)
     console.print(f"patient owes about [bold]{result.patient_total}[/]; plan pays about "
                   f"{result.plan_total}")
     for note in result.notes:
-        console.print(f"  note: {note}", highlight=False)
+        console.print(f"  note: {note}", highlight=False, markup=False)
 
 
 @payments_app.command("refund-claim-credit")
@@ -554,4 +556,4 @@ def refund_claim_credit_command(
                     "credit_left": str(result.credit_left)})
         return
     console.print(f"refunded {result.amount} of the credit on claim {result.claim_id}; "
-                  f"credit left {result.credit_left}")
+                  f"credit left {result.credit_left}", markup=False)

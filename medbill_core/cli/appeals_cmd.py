@@ -6,6 +6,7 @@ patient's name and member ID: it is written owner-only (0600) and never printed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,25 +40,36 @@ LetterFolder = Annotated[Path | None, typer.Option(
     help="Write the appeal letter (PHI, mode 0600) into this folder")]
 
 
-def report_opened(appeal: Any, letter_text: str | None, folder: Path | None,
-                  as_json: bool) -> None:
-    """Write the letter (owner-only, never printed) and say what was opened."""
-    from medbill_core.privatefiles import private_dir, write_private
+def open_with_letter(open_one: Callable[[Any], Any],
+                     folder: Path | None) -> tuple[Any, Path | None]:
+    """Open an appeal (``open_one(work)`` returns it) and, with ``folder``, its letter, in one
+    transaction: the letter is written before the commit and put in place after it, so a
+    letter that cannot be written leaves no appeal and no "appeal.letter" audit event."""
+    from medbill_core.privatefiles import private_dir, publish_after
+    from medbill_core.services.appeals import appeal_letter
 
+    medbill = open_app()
     path = None
-    if folder is not None and letter_text is not None:
-        path = private_dir(folder) / f"appeal-{appeal.id}-{appeal.claim_number}.txt"
-        write_private(path, letter_text)
+    with publish_after() as files, medbill.unit_of_work() as work:
+        appeal = open_one(work)
+        if folder is not None:
+            path = files.write(private_dir(folder) / f"appeal-{appeal.id}-{appeal.claim_number}"
+                                                      ".txt", appeal_letter(work, appeal.id))
+    return appeal, path
+
+
+def report_opened(appeal: Any, path: Path | None, as_json: bool) -> None:
+    """Say what was opened and where its letter is (the letter itself is never printed)."""
     if as_json:
         print_json({**appeal.as_json(), "letter": str(path) if path else None})
         return
-    console.print(f"appeal {appeal.id}: claim {escape(appeal.claim_number)}, level "
+    console.print(f"appeal {appeal.id}: claim {appeal.claim_number}, level "
                   f"{appeal.level}, deadline {appeal.deadline or '?'}, codes "
-                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False)
+                  f"{', '.join(appeal.denial_codes) or 'none'}", highlight=False, markup=False)
     for code in appeal.denial_codes:  # each in words, below the line the codes are on
-        console.print(f"  {escape(explain_adjustment(code))}", highlight=False)
+        console.print(f"  {explain_adjustment(code)}", highlight=False, markup=False)
     if path is not None:
-        console.print(f"letter written to {escape(str(path))}", highlight=False)
+        console.print(f"letter written to {path!s}", highlight=False, markup=False)
 
 
 @app.command("open")
@@ -70,13 +82,11 @@ def open_command(
     as_json: AsJson = False,
 ) -> None:
     """Open an appeal of a denied or partially paid claim."""
-    from medbill_core.services.appeals import appeal_letter, open_appeal
+    from medbill_core.services.appeals import open_appeal
 
-    medbill = open_app()
-    with medbill.unit_of_work() as work:
-        appeal = open_appeal(work, work.claims.resolve(claim), reason, level)
-        text = appeal_letter(work, appeal.id) if letter is not None else None
-    report_opened(appeal, text, letter, as_json)
+    appeal, path = open_with_letter(
+        lambda work: open_appeal(work, work.claims.resolve(claim), reason, level), letter)
+    report_opened(appeal, path, as_json)
 
 
 @app.command("list")
@@ -134,7 +144,7 @@ def sent_command(
     if as_json:
         print_json(appeal.as_json())
         return
-    console.print(f"appeal {appeal.id}: sent on {appeal.sent_on}", highlight=False)
+    console.print(f"appeal {appeal.id}: sent on {appeal.sent_on}", highlight=False, markup=False)
 
 
 @app.command("outcome")
@@ -159,7 +169,7 @@ def outcome_command(
     if as_json:
         print_json(appeal.as_json())
         return
-    console.print(f"appeal {appeal.id}: {appeal.status.value}", highlight=False)
+    console.print(f"appeal {appeal.id}: {appeal.status.value}", highlight=False, markup=False)
 
 
 @app.command("withdraw")
@@ -177,4 +187,4 @@ def withdraw_command(
     if as_json:
         print_json(appeal.as_json())
         return
-    console.print(f"appeal {appeal.id}: withdrawn", highlight=False)
+    console.print(f"appeal {appeal.id}: withdrawn", highlight=False, markup=False)

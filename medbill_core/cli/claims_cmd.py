@@ -89,7 +89,7 @@ def list_claims(
                   str(summary.insurance_balance), str(summary.patient_balance))
     print_table(table)
     if rows and first + len(rows) - 1 < summary.count:
-        err_console.print(f"more claims: --page {page + 1}", highlight=False)
+        err_console.print(f"more claims: --page {page + 1}", highlight=False, markup=False)
 
 
 @app.command("show")
@@ -122,7 +122,8 @@ def show_claim(
                   f"{claim.state.label} (next: {NEXT_ACTOR[claim.state]}), "
                   f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
     console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
-                  f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}")
+                  f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}",
+                  markup=False)
     lines = data_table("#", "code", "modifiers", "units", "charge", "pointers",
                        keys=("#", "code"), numeric=("#", "units", "charge"))
     for line in claim.lines:
@@ -132,13 +133,13 @@ def show_claim(
     print_table(lines)
     console.print("ledger: " + ", ".join(f"{k} {v}" for k, v in data["ledger"].items())
                   + f"; balance insurance {totals.balance.insurance}, "
-                    f"patient {totals.balance.patient}")
+                    f"patient {totals.balance.patient}", markup=False)
     for step, shown in zip(history, data["history"], strict=True):
         console.print(f"  {step.at:%Y-%m-%d %H:%M} {step.source.value} -> {step.target.value} "
-                      f"by {step.actor}" + (f" ({escape(step.reason)})" if step.reason else ""),
-                      highlight=False)
+                      f"by {step.actor}" + (f" ({step.reason})" if step.reason else ""),
+                      highlight=False, markup=False)
         for meaning in shown["meanings"]:
-            console.print(f"      {escape(meaning)}", highlight=False)
+            console.print(f"      {meaning}", highlight=False, markup=False)
 
 
 @app.command("import")
@@ -171,8 +172,8 @@ def import_claims(
                     "skipped": [problem.message for problem in report.rejected]})
     else:
         for label, note in report.notes:
-            console.print(f"{label}: {escape(note)}", highlight=False)
-        console.print(f"imported {report.imported} claims")
+            console.print(f"{label}: {note}", highlight=False, markup=False)
+        console.print(f"imported {report.imported} claims", markup=False)
     if report.rejected:
         _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS, "[yellow]skipped[/]")
         raise typer.Exit(1)
@@ -229,8 +230,8 @@ def edit_claim(
         print_json({"id": claim.id, "claim_number": claim.claim_number,
                     "state": claim.state.value, "total_charge": str(claim.total_charge)})
         return
-    console.print(f"claim {escape(claim.claim_number)} (id {claim.id}) updated; charge "
-                  f"{claim.total_charge}", highlight=False)
+    console.print(f"claim {claim.claim_number} (id {claim.id}) updated; charge "
+                  f"{claim.total_charge}", highlight=False, markup=False)
 
 
 @app.command("delete")
@@ -250,8 +251,8 @@ def delete_claim(
         print_json({"id": claim.id, "claim_number": claim.claim_number,
                     "state": claim.state.value, "charges_reversed": True})
         return
-    console.print(f"draft claim {escape(claim.claim_number)} (id {claim.id}) deleted and its "
-                  "charges reversed", highlight=False)
+    console.print(f"draft claim {claim.claim_number} (id {claim.id}) deleted and its "
+                  "charges reversed", highlight=False, markup=False)
 
 
 class ScrubState(StrEnum):
@@ -343,6 +344,6 @@ def scrub_command(
         console.print(f"{_plural(len(report.results), 'claim')} scrubbed:"
                       f" {report.clean_count} clean,"
                       f" {len(blocked)} blocked{action}; clean-claim rate"
-                      f" {report.clean_claim_rate}%", highlight=False)
+                      f" {report.clean_claim_rate}%", highlight=False, markup=False)
     if blocked:
         raise typer.Exit(1)

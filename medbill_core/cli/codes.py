@@ -114,9 +114,9 @@ def load(
     window = (f" for dates of service {result.effective}..{result.through}"
               if result.effective else "")
     console.print(
-        f"Loaded {result.rows:,} {system.label} codes from {escape(file.name)}{window} into"
-        f" {escape(str(result.stored_at))}; they take precedence over the packaged data.",
-        highlight=False, soft_wrap=True)
+        f"Loaded {result.rows:,} {system.label} codes from {file.name}{window} into"
+        f" {result.stored_at!s}; they take precedence over the packaged data.",
+        highlight=False, soft_wrap=True, markup=False)
 
 
 #: A CARC as remittances print it: group code, optional dash or space, reason ("CO-45").
@@ -248,7 +248,7 @@ def search_command(
     if note:
         warn(note)  # stderr: the table on stdout stays the search's answer alone
     table = data_table("code", "set", "description", "status",
-                       title=f"{len(hits)} codes matching {escape(query)!r} on {when}",
+                       title=f"{len(hits)} codes matching {escape(repr(query))} on {when}",
                        keys=("code", "set", "status"))
     for hit in hits:
         table.add_row(hit.code, hit.system.label, escape(hit.description),
@@ -282,5 +282,5 @@ def load_ncci(
                     "stored_at": str(result.stored_at)})
         return
     console.print(f"Loaded {result.rows:,} NCCI {table.upper()} rows into "
-                  f"{escape(str(result.stored_at))}; they replace the packaged table.",
-                  highlight=False, soft_wrap=True)
+                  f"{result.stored_at!s}; they replace the packaged table.",
+                  highlight=False, soft_wrap=True, markup=False)

@@ -25,6 +25,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console, ConsoleDimensions
+from rich.errors import MarkupError
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
@@ -63,7 +64,17 @@ class _CliConsole(Console):
         # a table lays itself out (its title centred over it); soft wrapping is for text
         if kwargs.get("soft_wrap") is None and any(isinstance(o, Table) for o in objects):
             kwargs["soft_wrap"] = False
-        super().print(*objects, **kwargs)
+        try:
+            super().print(*objects, **kwargs)
+        except MarkupError:
+            # Last line of defence: outside text that reached the console unescaped ("[/x]"
+            # from a payer's file) is printed as it is rather than crashing the command
+            # after its work is done. Nothing was written: rich renders before it writes.
+            saved, self._markup = self._markup, False
+            try:
+                super().print(*objects, **{**kwargs, "markup": False})
+            finally:
+                self._markup = saved
 
     @property  # type: ignore[override]
     def soft_wrap(self) -> bool:
@@ -74,8 +85,9 @@ class _CliConsole(Console):
         self._soft_wrap = value
 
 
-console = _CliConsole(soft_wrap=None)  # type: ignore[arg-type]
-err_console = _CliConsole(stderr=True, soft_wrap=None)  # type: ignore[arg-type]
+#: ``emoji=False``: ":pill:" in a name or a payer's message is text, not a picture.
+console = _CliConsole(soft_wrap=None, emoji=False)  # type: ignore[arg-type]
+err_console = _CliConsole(stderr=True, soft_wrap=None, emoji=False)  # type: ignore[arg-type]
 
 
 class CliState:
@@ -212,6 +224,18 @@ def _check_whole_numbers(kwargs: dict[str, Any]) -> None:
                            f"(at most {MAX_WHOLE_NUMBER})", 2)
 
 
+def _check_control_characters(kwargs: dict[str, Any]) -> None:
+    """No option or argument carries a control character (NUL, escape, a line break): such
+    text would be stored in names and notes, or break the files medbill writes."""
+    from medbill_core.domain.base import has_control_character
+
+    for name, value in kwargs.items():
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, str) and has_control_character(item):
+                raise fail(f"{_parameter_label(name)}: contains a control character (such as "
+                           "NUL or a line break)", 2)
+
+
 def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
     """Turn errors a user can fix into one line and an exit code, never a traceback.
 
@@ -227,6 +251,7 @@ def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         _check_whole_numbers(kwargs)
+        _check_control_characters(kwargs)
         try:
             return function(*args, **kwargs)
         except MedbillError as exc:
@@ -306,6 +331,25 @@ def data_table(*columns: str, title: str | None = None,
     return table
 
 
+class LiteralTable(Table):
+    """A table whose text cells are printed as they are, never read as console markup: for
+    a record's fields (names, addresses), which come from outside."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        from rich.text import Text
+
+        super().add_row(*(Text(cell) if isinstance(cell, str) else cell
+                          for cell in renderables), **kwargs)
+
+
+def record_table(title: str) -> LiteralTable:
+    """A two-column field/value table for one record (``patients show``); the title is
+    printed as it is too."""
+    from rich.text import Text
+
+    return LiteralTable("field", "value", title=Text(title), show_header=False)
+
+
 def _cell_width(cell: Any) -> int:
     from rich.text import Text
 
@@ -316,6 +360,15 @@ def _cell_width(cell: Any) -> int:
     return 0
 
 
+def _literal_cells(table: Table) -> None:
+    """Every text cell of ``table`` as plain text (no markup read)."""
+    from rich.text import Text
+
+    for column in table.columns:
+        column._cells = [Text(cell) if isinstance(cell, str) else cell
+                         for cell in column._cells]
+
+
 def print_table(table: Table, target: Console | None = None) -> None:
     """Print ``table`` without cutting what must stay whole.
 
@@ -323,6 +376,16 @@ def print_table(table: Table, target: Console | None = None) -> None:
     their longest value and the other columns share what is left. Into a file or a pipe
     the table is printed at its natural width, every value in full, whatever ``COLUMNS``.
     """
+    try:
+        _print_table(table, target)
+    except MarkupError:
+        # outside text that reached a cell unescaped: print every cell as it is (rather
+        # than crash after the command's work is done); nothing was printed yet
+        _literal_cells(table)
+        _print_table(table, target)
+
+
+def _print_table(table: Table, target: Console | None) -> None:
     from rich.measure import Measurement
 
     out = target or console

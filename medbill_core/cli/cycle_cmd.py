@@ -71,7 +71,22 @@ def submit_claims(
         for row in rows:
             table.add_row(*(escape(str(v)) if v is not None else "-" for v in row.values()))
         print_table(table)
+    _note_held_elsewhere(medbill)
     _explain_unsent(outcomes)
+
+
+def _note_held_elsewhere(medbill: Any) -> None:
+    """Files another process is sending were left to it: say so, lest they seem forgotten."""
+    from medbill_core.services.submission import SENDING, list_outbox
+
+    held = [item for item in list_outbox(medbill, pending_only=True)
+            if item.status == SENDING and not item.lease_expired and item.lease_until]
+    if held:
+        until = max(item.lease_until or "" for item in held)[11:16]
+        print_problem(f"{len(held)} outbox file(s) ({sum(i.claims for i in held)} claims) "
+                      "being sent by another medbill process, left to it; should that "
+                      f"process have stopped, a run after {until} UTC sends them again",
+                      "note:")
 
 
 def _explain_unsent(outcomes: list) -> None:
@@ -92,7 +107,8 @@ def outbox(
     pending: Annotated[bool, typer.Option(
         "--pending", help="Only files the channel has not taken yet")] = False,
     retry: Annotated[bool, typer.Option(
-        "--retry", help="Send every file still pending now (same bytes, same key)")] = False,
+        "--retry", help="Send every file still pending now (same bytes, same key); one "
+                  "another process is sending is left to it")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -112,13 +128,25 @@ def outbox(
         table.show_edge = table.pad_edge = False
         for item in items:
             table.add_row(str(item.submission_id), escape(item.payer_key), item.control_number,
-                          str(item.claims),
-                          "pending (not sent)" if item.status == "pending" else item.status,
-                          str(item.attempts),
+                          str(item.claims), _outbox_status(item), str(item.attempts),
                           item.sent_at[:16].replace("T", " ") if item.sent_at else "-",
                           escape(item.last_error or ""))
         print_table(table)
+    if retry:
+        _note_held_elsewhere(medbill)
     _explain_unsent(outcomes)
+
+
+def _outbox_status(item: Any) -> str:
+    """An outbox file's status in words: a file being sent says until when its sender holds
+    it, or that the sender is gone and the next run sends it."""
+    if item.status == "pending":
+        return "pending (not sent)"
+    if item.status == "sending" and item.lease_until:
+        if item.lease_expired:
+            return "sending (lease expired: the next run sends it again)"
+        return f"sending (until {item.lease_until[11:16]} UTC)"
+    return item.status
 
 
 @responses_app.command("fetch")
@@ -127,7 +155,8 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
         help="Channel to poll (default: every channel a payer uses)")] = None,
         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Poll channels and apply what arrived (999, TA1, 277CA, 835 ...); each claim a
-    277CA rejected is listed with its codes in words."""
+    277CA rejected is listed with its codes in words. A document another process applied
+    meanwhile is listed as a duplicate, already done."""
     medbill = open_app()
     channels = channel or sorted({p.channel for p in medbill.config.payers.values() if p.channel})
     documents = []
@@ -175,7 +204,8 @@ def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
 @cli_errors
 def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Post an 835 received outside a channel. Posting the same file twice posts once.
+    """Post an 835 received outside a channel. Posting the same file twice posts once (also
+    at the same time: the later one says it was already done, and exits 0).
 
     A 999, TA1 or 277 given here is applied as what it is (the output says so); an 837 or
     other X12 is refused. A file that failed (undecodable) is tried again when posted again.
@@ -207,7 +237,8 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
                     "detail": result.detail, "note": note})
     else:
         console.print(f"{file.name}: " + (f"{note}; " if note else "") + result.status
-                      + (f" — {result.detail}" if result.detail else ""), highlight=False)
+                      + (f" — {result.detail}" if result.detail else ""),
+                      highlight=False, markup=False)
     if result.status in ("undecodable", "failed"):
         raise typer.Exit(1)
 
@@ -288,11 +319,11 @@ def show_remittance(
                   f"({escape(item.payer)}): [bold]{item.status.value}[/]", highlight=False)
     console.print(f"  {item.payment_method} {item.payment_amount} paid {item.date}"
                   + (f", produced {item.production_date}" if item.production_date else ""),
-                  highlight=False)
+                  highlight=False, markup=False)
     console.print(f"  claim payments {item.on_accounts} ({item.posted_count} posted, "
                   f"{item.duplicate_count} posted before) + exceptions {item.exception_total} "
                   f"({item.exception_count}) - PLB {item.plb_total} ({item.plb_count}); "
-                  f"difference {item.difference}", highlight=False)
+                  f"difference {item.difference}", highlight=False, markup=False)
     claims = data_table("claim", "state", "CLP02", "paid", "adjusted", "patient",
                         title=f"{len(detail.claims)} claim payments posted",
                         keys=("claim", "CLP02"), numeric=("paid", "adjusted", "patient"))
@@ -377,8 +408,8 @@ def resolve_exception_command(
     if as_json:
         print_json({"exception_id": exception_id, "trace_number": trace, "resolved": True})
         return
-    console.print(f"remittance exception {exception_id} (835 {escape(trace)}) resolved",
-                  highlight=False)
+    console.print(f"remittance exception {exception_id} (835 {trace}) resolved",
+                  highlight=False, markup=False)
 
 
 eligibility_app = typer.Typer(help="Eligibility and benefits (270/271).", no_args_is_help=True)
@@ -434,9 +465,9 @@ def check_eligibility(
         for key, value in summary.model_dump().items():
             if value is not None:
                 shown = percent(value) if key == "coinsurance" else value
-                console.print(f"  {key.replace('_', ' ')}: {shown}")
+                console.print(f"  {key.replace('_', ' ')}: {shown}", markup=False)
         for reason in check.reasons:
-            console.print(f"  payer reject reason {escape(reason)}", highlight=False)
+            console.print(f"  payer reject reason {reason}", highlight=False, markup=False)
     if check.rejected:
         raise fail(f"{payer.name} rejected the eligibility request: " + "; ".join(check.reasons))
 
@@ -463,15 +494,16 @@ def claim_status(
                                  for status in response.claims]})
         return
     if not response.claims:
-        console.print(f"claim {escape(number)}: the payer returned no status", highlight=False)
+        console.print(f"claim {number}: the payer returned no status",
+                      highlight=False, markup=False)
     for status in response.claims:
         codes = ", ".join(f"{c.category}:{c.code}" for c in status.status_codes) or "-"
-        console.print(f"claim {escape(status.claim_number or number)}: {codes}"
+        console.print(f"claim {status.claim_number or number}: {codes}"
                       + (f"; paid {status.paid_amount}" if status.paid_amount is not None
-                         else ""), highlight=False)
+                         else ""), highlight=False, markup=False)
         for c in status.status_codes:
-            console.print(f"  {escape(explain_status_pair(c.category, c.code))}",
-                          highlight=False)
+            console.print(f"  {explain_status_pair(c.category, c.code)}",
+                          highlight=False, markup=False)
 
 
 @claims_app.command("void")
@@ -497,10 +529,10 @@ def void_claim(reference: Annotated[str, typer.Argument(help="Claim id or claim 
     if void.id == claim_id:
         why = "self-pay" if void.payer_key is None else "rejected"
         console.print(f"claim {void.claim_number} voided and its charges reversed; it was "
-                      f"{why}, so nothing is sent to the payer")
+                      f"{why}, so nothing is sent to the payer", markup=False)
     else:
         console.print(f"void claim {void.claim_number} (id {void.id}) created as a draft; "
-                      "scrub and submit it to send it")
+                      "scrub and submit it to send it", markup=False)
 
 
 @claims_app.command("correct")
@@ -538,7 +570,8 @@ def correct_claim(
                     "total_charge": str(replacement.total_charge)})
         return
     console.print(f"replacement claim {replacement.claim_number} (id {replacement.id}) created "
-                  f"as a draft for claim {original.claim_number}; scrub and submit it to send it")
+                  f"as a draft for claim {original.claim_number}; scrub and submit it to send it",
+                  markup=False)
 
 
 @claims_app.command("reopen")
@@ -556,4 +589,4 @@ def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim numb
         print_json({"id": claim.id, "claim_number": claim.claim_number,
                     "state": claim.state.value})
         return
-    console.print(f"claim {claim.claim_number} is a draft again")
+    console.print(f"claim {claim.claim_number} is a draft again", markup=False)

@@ -33,7 +33,7 @@ def upgrade(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     # soft_wrap: a path or URL broken over two lines cannot be copied
     console.print(f"database {_redacted(config.database_url)}: {before or 'empty'} -> {after}",
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
 
 
 @app.command("current")
@@ -46,4 +46,4 @@ def current(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print_json({"current": now, "newest": newest, "up_to_date": now == newest})
         return
-    console.print(f"current: {now or 'empty'}; newest: {newest}")
+    console.print(f"current: {now or 'empty'}; newest: {newest}", markup=False)

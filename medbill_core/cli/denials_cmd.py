@@ -13,7 +13,13 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from medbill_core.cli.appeals_cmd import AppealLevel, AppealReason, LetterFolder, report_opened
+from medbill_core.cli.appeals_cmd import (
+    AppealLevel,
+    AppealReason,
+    LetterFolder,
+    open_with_letter,
+    report_opened,
+)
 from medbill_core.cli.common import (
     cli_errors,
     console,
@@ -89,7 +95,7 @@ def write_off_command(
         print_json(item.as_json())
         return
     console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
-                  f"{escape(item.claim_number)} written off", highlight=False)
+                  f"{item.claim_number} written off", highlight=False, markup=False)
 
 
 @app.command("to-patient")
@@ -109,7 +115,7 @@ def to_patient_command(
         print_json(item.as_json())
         return
     console.print(f"denial {item.id}: {item.amount} ({item.code}) of claim "
-                  f"{escape(item.claim_number)} transferred to the patient", highlight=False)
+                  f"{item.claim_number} transferred to the patient", highlight=False, markup=False)
 
 
 @app.command("appeal")
@@ -122,14 +128,10 @@ def appeal_command(
     as_json: AsJson = False,
 ) -> None:
     """Appeal the denial's claim (as ``medbill appeals open``); the amount stays owed."""
-    from medbill_core.services.appeals import appeal_letter
     from medbill_core.services.denials import appeal
 
-    medbill = open_app()
-    with medbill.unit_of_work() as work:
-        opened = appeal(work, denial_id, reason, level)
-        text = appeal_letter(work, opened.id) if letter is not None else None
-    report_opened(opened, text, letter, as_json)
+    opened, path = open_with_letter(lambda work: appeal(work, denial_id, reason, level), letter)
+    report_opened(opened, path, as_json)
 
 
 @app.command("resend")
@@ -150,6 +152,6 @@ def resend_command(
         print_json([item.as_json() for item in items])
         return
     claim = items[0]
-    console.print(f"claim {escape(claim.claim_number)}: {len(items)} denial(s) marked to correct "
+    console.print(f"claim {claim.claim_number}: {len(items)} denial(s) marked to correct "
                   f"and resend; next: medbill claims correct {claim.claim_id} --from FILE "
-                  "--reason ...", highlight=False)
+                  "--reason ...", highlight=False, markup=False)

@@ -57,9 +57,9 @@ def _load(file: Path, payer: str | None, label: str | None, effective: str | Non
         return
     through = summary.last_date.isoformat() if summary.last_date else "open"
     console.print(f"Loaded {summary.rows} prices for {len(summary.codes)} codes into the "
-                  f"{escape(what)} (load {summary.load_id}, {escape(summary.label)}), dates of "
+                  f"{what} (load {summary.load_id}, {summary.label}), dates of "
                   f"service from {summary.first_date} to {through}; where they overlap "
-                  "earlier loads, these win.", highlight=False, soft_wrap=True)
+                  "earlier loads, these win.", highlight=False, soft_wrap=True, markup=False)
 
 
 def _show(payer: str | None, code: str | None, on: str | None, as_json: bool) -> None:

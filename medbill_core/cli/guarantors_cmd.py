@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
@@ -16,6 +15,7 @@ from medbill_core.cli.common import (
     open_app,
     print_json,
     print_table,
+    record_table,
 )
 from medbill_core.cli.patients_cmd import ClearOption, JsonOption, _address_text, _changes
 from medbill_core.domain import Guarantor, GuarantorRelationship, validate_record
@@ -95,7 +95,7 @@ def add(
         return
     console.print(f"guarantor {stored.id} added" + (
         f"; pays for {', '.join(p.account_number for p in patients)}" if patients else ""),
-        highlight=False)
+        highlight=False, markup=False)
 
 
 @app.command("list")
@@ -132,13 +132,13 @@ def show(guarantor_id: IdArgument, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(_guarantor_data(guarantor, patients))
         return
-    table = Table("field", "value", title=f"guarantor {guarantor.id}", show_header=False)
+    table = record_table(f"guarantor {guarantor.id}")
     table.add_row("name", guarantor.display_name)
     table.add_row("birth date", str(guarantor.birth_date or "-"))
     table.add_row("address", _address_text(guarantor.address))
     table.add_row("phone", guarantor.phone or "-")
     table.add_row("e-mail", guarantor.email or "-")
-    table.add_row("patients", ", ".join(f"{escape(p.account_number)} ({_relationship(p)})"
+    table.add_row("patients", ", ".join(f"{p.account_number} ({_relationship(p)})"
                                         for p in patients) or "-")
     print_table(table)
 
@@ -170,7 +170,7 @@ def edit(
         return
     console.print(f"guarantor {guarantor.id}: "
                   + (f"changed {', '.join(changed)}" if changed else "nothing changed"),
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @app.command("assign")
@@ -195,7 +195,7 @@ def assign(
         return
     who = f"guarantor {stored.guarantor_id}" if stored.guarantor_id else "the patient"
     console.print(f"patient {patient}: statements go to {who} ({relationship.value})",
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @app.command("from-subscribers")
@@ -213,4 +213,4 @@ def from_subscribers(as_json: JsonOption = False) -> None:
         return
     console.print(f"{len(accounts)} patients got their subscriber as guarantor"
                   + (f": {', '.join(accounts)}" if accounts else ""), highlight=False,
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)

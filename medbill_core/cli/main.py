@@ -122,7 +122,7 @@ def build_app() -> typer.Typer:
     app.add_typer(_own(fees_cmd.fees_app), name="fees")
     app.add_typer(_own(fees_cmd.chargemaster_app), name="chargemaster")
     app.command("estimate")(accounts_cmd.estimate_command)
-    app.command("audit")(audit_cmd.audit)
+    app.add_typer(_own(audit_cmd.app), name="audit")
     app.command("demo")(demo_cmd.demo)
     _add_optional_apps(app)
     return app

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from medbill_core.cli.common import (
     cli_errors,
@@ -20,6 +19,7 @@ from medbill_core.cli.common import (
     print_json,
     print_problem,
     print_table,
+    record_table,
     warn,
 )
 from medbill_core.cli.service_progress import service_progress
@@ -59,10 +59,10 @@ def _report(kind: str, report: ImportReport, as_json: bool = False) -> None:
         if report.updated or report.unchanged:
             counts = (f" ({len(report.created)} created, {len(report.updated)} updated, "
                       f"{report.unchanged} unchanged)")
-        console.print(f"imported {report.imported} {kind}{counts}", highlight=False)
+        console.print(f"imported {report.imported} {kind}{counts}", highlight=False, markup=False)
         for change in report.updated:
             console.print(f"  {change.label} ({change.key}): changed {', '.join(change.fields)}",
-                          highlight=False, soft_wrap=True)
+                          highlight=False, soft_wrap=True, markup=False)
     for problem in report.rejected[:MAX_REPORTED_ROWS]:
         print_problem(problem.message, "[yellow]skipped[/]")
     _more(len(report.rejected))
@@ -171,7 +171,7 @@ def add_provider(
         print_json({"id": stored.id, "npi": stored.npi, "last_name": stored.last_name,
                     "first_name": stored.first_name, "taxonomy": stored.taxonomy})
         return
-    console.print(f"provider {stored.npi} registered (id {stored.id})")
+    console.print(f"provider {stored.npi} registered (id {stored.id})", markup=False)
 
 
 @providers_app.command("list")
@@ -275,8 +275,7 @@ def show_patient(account: AccountArgument, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(_patient_data(patient, coverages, guarantor))
         return
-    table = Table("field", "value", title=f"patient {patient.account_number} (id {patient.id})",
-                  show_header=False)
+    table = record_table(f"patient {patient.account_number} (id {patient.id})")
     table.add_row("name", _name(patient) + (f" {patient.suffix}" if patient.suffix else ""))
     table.add_row("birth date", patient.birth_date.isoformat())
     table.add_row("sex", patient.sex.value)
@@ -390,7 +389,7 @@ def edit_patient(
         return
     console.print(f"patient {patient.account_number}: "
                   + (f"changed {', '.join(changed)}" if changed else "nothing changed"),
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @app.command("merge")
@@ -417,10 +416,10 @@ def merge_command(
         return
     moved = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in result.moved.items())
     console.print(f"merged {duplicate} into {keep}: moved {moved}", highlight=False,
-                  soft_wrap=True)
+                  soft_wrap=True, markup=False)
     if result.filled_fields:
         console.print(f"  filled from the duplicate: {', '.join(result.filled_fields)}",
-                      highlight=False)
+                      highlight=False, markup=False)
 
 
 # -- coverages: list, edit, terminate ----------------------------------------------------------
@@ -490,7 +489,7 @@ def edit_coverage(
         return
     console.print(f"coverage {coverage.id}: "
                   + (f"changed {', '.join(changed)}" if changed else "nothing changed"),
-                  highlight=False)
+                  highlight=False, markup=False)
 
 
 @coverages_app.command("terminate")
@@ -513,7 +512,7 @@ def terminate_coverage(
         print_json({**_coverage_data(coverage), "claims_after_end": billed_after})
         return
     console.print(f"coverage {coverage.id} ({coverage.payer_key}) ends {coverage.end_date}",
-                  highlight=False)
+                  highlight=False, markup=False)
     if billed_after:
         warn(f"{len(billed_after)} claims for services after {coverage.end_date} are billed "
              f"to this coverage: {', '.join(billed_after)}; bill them to the right payer "

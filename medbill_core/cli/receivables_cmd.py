@@ -164,7 +164,7 @@ def resolve_finding_command(
         print_json({"finding_id": finding_id, "resolved": True, "changed": changed})
         return
     console.print(f"finding {finding_id} resolved" if changed
-                  else f"finding {finding_id} was already resolved; nothing changed")
+                  else f"finding {finding_id} was already resolved; nothing changed", markup=False)
 
 
 @app.command("exceptions")

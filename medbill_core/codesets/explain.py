@@ -10,6 +10,7 @@ unknown code: the answer then says the code is not in the shipped list)::
     explain_claim_status("21")           # 277CA STC01-2 (X12 code source 508)
     explain_aaa_reject("75")             # 271 AAA03 reject reason (X12 element 901)
     explain_ta1_note("025")              # TA1 interchange note code (X12 element I18)
+    explain_999_error("IK5", "5")        # 999 error codes (IK5, AK9, IK3, IK4)
     percent(Decimal("0.2"))              # "20%"
 
 Sources and dates of the tables: ``data/SOURCES.md``.
@@ -144,6 +145,15 @@ def explain_ta1_note(code: str) -> str:
     norm = norm.zfill(3) if norm.isdigit() and len(norm) <= 3 else norm.upper()
     meaning = _table("ta1_note.csv").get(norm)
     return f"{norm} {meaning}" if meaning else _unknown("TA1 note code", norm)
+
+
+def explain_999_error(segment: str, code: str) -> str:
+    """A 999 error code, named by the segment carrying it (``IK5`` transaction set, ``AK9``
+    functional group, ``IK3`` segment, ``IK4`` element): ``("IK5", "5")`` ->
+    ``"IK5 5 One or more segments in error. (see the segment errors (IK3) beside it)"``."""
+    where, norm = segment.strip().upper(), code.strip().upper()
+    meaning = _table("x12_999_errors.csv").get(f"{where}:{norm}")
+    return f"{where} {norm} {meaning}" if meaning else _unknown(f"999 {where} error code", norm)
 
 
 def explain_claim_status_pair(printed: str) -> str | None:

@@ -320,7 +320,8 @@ def print_summary(summary: dict[str, Any], report: DemoReport, console: Console)
         ar.add_row(key, value)
     for table in (states, money, ar):
         print_table(table, console)
-    console.print(f"ledger balanced: {summary['ledger_balanced']}; files: {summary['files']}")
+    console.print(f"ledger balanced: {summary['ledger_balanced']}; files: {summary['files']}",
+                  markup=False)
 
 
 def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,

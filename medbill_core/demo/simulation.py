@@ -5,6 +5,7 @@ Kept apart from the runner so the core does not import the plugin unless the dem
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,9 @@ from medbill_core.demo.data import ENCOUNTERS, MEDICARE_ENCOUNTERS
 #: allowed amount as a share of the demo practice's charge, for codes the simulator's
 #: default fee schedule does not price
 ALLOWED_SHARE = Decimal("0.62")
-API_KEY = "demo-key-riverbend"
+#: A new key for each demo run (never a documented one): the simulator accepts it and the
+#: owner-only medbill.toml and clearinghouse.json the demo leaves hold it.
+API_KEY = secrets.token_urlsafe(24)
 
 
 def simulator_config(faults: list[dict[str, Any]] | None = None) -> Any:

@@ -2,12 +2,81 @@
 
 from __future__ import annotations
 
+import re
+import types
+import typing
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from medbill_core.errors import ValidationFailed
-from medbill_core.money import MONEY_INPUT
+from medbill_core.money import MONEY_INPUT, Money
+
+#: C0 controls (NUL, tab, line breaks, escape ...), DEL and the C1 controls: no name, code,
+#: address or note is written with them, and each breaks something downstream (a NUL ends
+#: a C string in a PDF library or X12 translator, a line break splits a CSV or X12 segment).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: A number typed or imported as text: ASCII digits, a sign, one period, spaces around.
+#: pydantic reads ``Decimal`` and ``int`` fields with ``Decimal()`` / ``int()`` rules, which
+#: take ``"1_000"`` and Arabic-Indic or full-width digits as numbers.
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*", re.ASCII)
+_NUMBER_TYPES = (Decimal, int)
+
+
+def has_control_character(text: str) -> bool:
+    """True when ``text`` holds a character of :data:`_CONTROL`."""
+    return _CONTROL.search(text) is not None
+
+
+def _reads_money(metadata: Any) -> bool:
+    """A :data:`~medbill_core.money.Money` field reads its text strictly itself (and says
+    so in words about amounts)."""
+    return any(item in Money.__metadata__ for item in metadata)
+
+
+def _is_numeric(annotation: Any) -> bool:
+    """True when a field holds numbers (``Decimal``, ``int``, optional or in a list)."""
+    if annotation is bool:
+        return False
+    if isinstance(annotation, type):
+        return issubclass(annotation, _NUMBER_TYPES) and not issubclass(annotation, bool)
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *metadata = typing.get_args(annotation)
+        return not _reads_money(metadata) and _is_numeric(base)
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, list, tuple, set, frozenset):
+        return bool(args) and all(_is_numeric(arg) for arg in args if arg is not Ellipsis)
+    return False
+
+
+def _input_problem(value: Any, numeric: bool) -> str | None:
+    """Why ``value`` (input, possibly nested in lists or dicts) cannot be accepted, or None."""
+    if isinstance(value, str):
+        if has_control_character(value):
+            return "contains a control character (such as NUL or a line break)"
+        if numeric and value.strip() and not _NUMBER_TEXT.fullmatch(value):
+            return "not a number: write ASCII digits, e.g. 12 or 12.5"
+        return None
+    if isinstance(value, (list, tuple)):
+        items: Any = value
+    elif isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    else:
+        return None
+    for item in items:
+        problem = _input_problem(item, numeric)
+        if problem is not None:
+            return problem
+    return None
 
 
 class DomainModel(BaseModel):
@@ -25,6 +94,22 @@ class DomainModel(BaseModel):
         str_strip_whitespace=True,
         use_enum_values=False,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_hostile_input(cls, value: Any, info: ValidationInfo) -> Any:
+        """Input (what :func:`validate_record` reads: imports, commands) holds no control
+        characters in any text, and numbers written as text are plain ASCII numbers. Values
+        the program made itself (read back from the database) are not checked again."""
+        if not (info.context and info.context.get(MONEY_INPUT)):
+            return value
+        field = cls.model_fields.get(info.field_name or "")
+        numeric = (field is not None and not _reads_money(field.metadata)
+                   and _is_numeric(field.annotation))
+        problem = _input_problem(value, numeric)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 def phi_field(default: Any = ..., **kwargs: Any) -> Any:

@@ -421,13 +421,13 @@ class ClaimService:
         kind, _, value = text.partition(":")
         if value and kind.lower() in ("id", "number"):
             if kind.lower() == "id":
-                if not value.isdigit():
+                if not (value.isascii() and value.isdigit()):
                     raise ValidationFailed("claim reference", [("id", "must be digits")])
                 return self._row(int(value)).id
             return self._number_id(value, missing=NotFound("claim number", value))
         if not text:
             raise ValidationFailed("claim", [("reference", "give a claim id or claim number")])
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):  # int() would read "١٢"
             return self._number_id(text, missing=NotFound("claim number", text))
         by_id = self.session.get(ClaimRow, int(text))
         number_id = self.session.scalar(select(ClaimRow.id)

@@ -84,7 +84,8 @@ def resolve_guarantor(session: Session, reference: str) -> int:
         guarantor_id = int(key[1:])
     else:
         plain = text.upper()
-        if plain.isdigit() or (plain.startswith("G") and plain[1:].isdigit()):
+        if plain.isascii() and (plain.isdigit()
+                                or (plain.startswith("G") and plain[1:].isdigit())):
             guarantor_id = int(plain.lstrip("G") or "0")
         elif _GUARANTOR_REF.fullmatch(text) and "G" in plain:
             raise NotFound("statement", text)
@@ -158,13 +159,10 @@ class GuarantorService:
         edited = validate_record(Guarantor, {k: v for k, v in current.items() if v is not None},
                                  record=f"guarantor {guarantor_id}")
         values = guarantor_values(edited)
-        changed = audit.changed_fields(guarantor_values(guarantor_from_row(row)), values)
-        if changed:
-            for key in changed:
-                setattr(row, key, values[key])
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="guarantor.update",
-                         entity_type="guarantor", entity_id=row.id, details={"fields": changed})
+        changed = audit.apply_changes(
+            self.session, row, guarantor_values(guarantor_from_row(row)), values,
+            actor=self.actor, action="guarantor.update", entity_type="guarantor",
+            entity_id=row.id)
         return guarantor_from_row(row), changed
 
     def patients_of(self, guarantor_id: int) -> list[Patient]:

@@ -70,15 +70,9 @@ class PatientService:
             audit.record(self.session, actor=self.actor, action="patient.create",
                          entity_type="patient", entity_id=row.id)
             return patient_from_row(row), True, []
-        before = patient_values(patient_from_row(row))
-        changed = audit.changed_fields(before, values)
-        if changed:
-            for key in changed:
-                setattr(row, key, values[key])
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="patient.update",
-                         entity_type="patient", entity_id=row.id,
-                         details={"fields": changed})
+        changed = audit.apply_changes(
+            self.session, row, patient_values(patient_from_row(row)), values, actor=self.actor,
+            action="patient.update", entity_type="patient", entity_id=row.id)
         return patient_from_row(row), False, changed
 
     def get(self, patient_id: int) -> Patient:
@@ -142,14 +136,9 @@ class PatientService:
                                  record=f"patient {patient_id}")
         row = self.session.get(PatientRow, patient_id)
         values = patient_values(edited)
-        changed = audit.changed_fields(patient_values(current), values)
-        if changed:
-            for key in changed:
-                setattr(row, key, values[key])
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="patient.update",
-                         entity_type="patient", entity_id=patient_id,
-                         details={"fields": changed})
+        changed = audit.apply_changes(
+            self.session, row, patient_values(current), values, actor=self.actor,
+            action="patient.update", entity_type="patient", entity_id=patient_id)
         return patient_from_row(row), changed
 
     # -- coverages ----------------------------------------------------------------------------
@@ -184,15 +173,10 @@ class PatientService:
                          details={"patient_id": patient_id, "payer_key": coverage.payer_key})
             self._default_guarantor(patient_id, coverage)
             return coverage_from_row(row), True, []
-        before = coverage_values(coverage_from_row(row))
-        changed = audit.changed_fields(before, values)
+        changed = audit.apply_changes(
+            self.session, row, coverage_values(coverage_from_row(row)), values,
+            actor=self.actor, action="coverage.update", entity_type="coverage", entity_id=row.id)
         if changed:
-            for key in changed:
-                setattr(row, key, values[key])
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="coverage.update",
-                         entity_type="coverage", entity_id=row.id,
-                         details={"fields": changed})
             self._default_guarantor(patient_id, coverage)
         return coverage_from_row(row), False, changed
 
@@ -239,14 +223,9 @@ class PatientService:
             raise ValidationFailed(label, [("order", f"the patient already has coverage "
                                                      f"{clash.id} with this payer and order")])
         values = coverage_values(edited)
-        changed = audit.changed_fields(coverage_values(current), values)
-        if changed:
-            for key in changed:
-                setattr(row, key, values[key])
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="coverage.update",
-                         entity_type="coverage", entity_id=coverage_id,
-                         details={"fields": changed})
+        changed = audit.apply_changes(
+            self.session, row, coverage_values(current), values, actor=self.actor,
+            action="coverage.update", entity_type="coverage", entity_id=coverage_id)
         return coverage_from_row(row), changed
 
     def terminate_coverage(self, coverage_id: int, end_date: date) -> Coverage:
@@ -287,13 +266,9 @@ class PatientService:
             audit.record(self.session, actor=self.actor, action="provider.create",
                          entity_type="provider", entity_id=row.id)
         else:
-            changed = audit.changed_fields(provider_values(provider_from_row(row)), values)
-            for key in changed:
-                setattr(row, key, values[key])
-            if changed:
-                audit.record(self.session, actor=self.actor, action="provider.update",
-                             entity_type="provider", entity_id=row.id,
-                             details={"fields": changed})
+            audit.apply_changes(self.session, row, provider_values(provider_from_row(row)),
+                                values, actor=self.actor, action="provider.update",
+                                entity_type="provider", entity_id=row.id)
         return provider_from_row(row)
 
     def provider(self, npi: str) -> Provider | None:

@@ -19,7 +19,10 @@ A new answer of the payer closes the work items of its earlier answer on the acc
 A voided claim keeps its charges until the payer's reversal arrives, which reverses them.
 A reversal (CLP02 = 22) takes the original's amounts back (its amounts come negated, as
 X221A1 sends them, or positive from payers that do not negate) and reopens the claim; the
-reversal of a claim since replaced (frequency 7) leaves it replaced.
+reversal of a claim since replaced (frequency 7) leaves it replaced. Documents may arrive in
+any order and end as in the natural one: a reversal whose answer is not on file yet is held
+until it arrives, and states are settled from the standing answers and the account (the rule
+is spelled out above :func:`_standing_answers`).
 
 What the payer did is also kept for the next payer's claim (``ClaimAdjudicationRow``): the paid
 amount and date, every adjustment (claim level first, as before), and, when the 835 adjudicated
@@ -78,6 +81,7 @@ from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS, PENDING_AT_PAYER
 from medbill_core.money import ZERO, total
 from medbill_core.services.denials import (
+    OWED,
     close_replaced,
     record_kept_open,
     undo_decisions_paid_later,
@@ -90,19 +94,26 @@ from medbill_core.services.posting_rules import (
     RuleDecision,
 )
 from medbill_core.services.remittance_checks import unposted_reason
+from medbill_core.services.remittance_dates import (
+    check_remittance_dates,
+    implausible_service_dates,
+)
 from medbill_core.services.remittance_findings import record_findings
 from medbill_core.services.remittance_register import (
     RegisterTally,
+    move_exception_to_posted,
     posting_prefix,
     record_remittance,
 )
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
+    DenialRow,
     LedgerEntryRow,
     PostingRow,
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
+    utcnow,
 )
 
 #: CARC 23: impact of prior payer(s) adjudication including payments and/or adjustments
@@ -124,6 +135,8 @@ class RemittancePostingResult:
     findings: list[ClaimFinding] = field(default_factory=list)
     #: adjustments kept open as denials or for review (denial work items created)
     kept_open: int = 0
+    #: reversals held until the answer they take back arrives (see :func:`_held`)
+    held: list[str] = field(default_factory=list)
     #: the remittance's row in the register and its reconciliation status after this posting
     remittance_id: int | None = None
     status: str | None = None
@@ -133,7 +146,7 @@ class RemittancePostingResult:
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.posted or self.unmatched or self.provider_adjustments
+        return bool(self.posted or self.unmatched or self.held or self.provider_adjustments
                     or self.unbalanced)
 
 
@@ -342,8 +355,8 @@ def remark_codes(payment: ClaimPayment) -> list[str]:
     return list(dict.fromkeys(code.strip().upper() for code in codes if code.strip()))
 
 
-def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim,
-               payment: ClaimPayment) -> list[RuleDecision]:
+def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim, payment: ClaimPayment,
+               answer: ClaimAdjudicationRow | None = None) -> list[RuleDecision]:
     """The posting rule of each adjustment (``payment.all_adjustments`` order).
 
     A reversal undoes what the answer it reverses did, whatever the rules say today: each of
@@ -354,7 +367,8 @@ def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim,
     if not payment.is_reversal:
         return [rules.decide(claim.payer_key, a.group.value, a.reason_code)
                 for a in adjustments]
-    answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+    if answer is None:
+        answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
     recorded: dict[str, RuleDecision] = {}
     if answer is not None:
         for index, item in enumerate(answer.adjustments or []):
@@ -392,23 +406,155 @@ def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: Clai
     """``denied_open``: the answer kept an amount open as a denial (rule ``deny``): the claim
     is denied, to be worked, whatever else the payer paid."""
     if payment.is_reversal:
-        _walk(work, claim, ClaimState.ACCEPTED, reason)
+        standing = _standing_answers(work, claim.id)  # type: ignore[arg-type]
+        if not standing:  # nothing of the payer's stands: its new answer is awaited
+            _walk(work, claim, ClaimState.ACCEPTED, reason)
+            return
+        _settle_by_answer(work, claim, account_id, standing[-1], reason)
         return
-    if (payment.status is ClaimStatusCode.DENIED and not payment.paid) or (
+    _settle(work, claim, account_id, payment.status, payment.paid, reason, denied_open)
+
+
+def _settle(work: UnitOfWork, claim: Claim, account_id: int, status: ClaimStatusCode,
+            paid: Decimal, reason: str, denied_open: bool) -> None:
+    """The state the payer's standing answer (``status``, ``paid``) and the account's
+    balances give the claim."""
+    if (status is ClaimStatusCode.DENIED and not paid) or (
             denied_open and work.ledger.payer_balance(account_id, claim.payer_key or "") > ZERO):
         _walk(work, claim, ClaimState.DENIED, reason)
         return
     owed_by_payer = work.ledger.payer_balance(account_id, claim.payer_key or "")
     if owed_by_payer > ZERO:
-        _walk(work, claim, ClaimState.PARTIALLY_PAID if payment.paid
-              else ClaimState.ACCEPTED, reason)
+        _walk(work, claim, ClaimState.PARTIALLY_PAID if paid else ClaimState.ACCEPTED,
+              reason)
         return
     claim = _walk(work, claim, ClaimState.PAID, reason)
+    standing = _standing_answers(work, claim.id)  # type: ignore[arg-type]
+    if standing and _patient_share_holder(work, claim, standing[-1]) is not None:
+        return  # the rest went to the next payer's claim: that claim follows the account
     account = work.ledger.claim_balance(account_id)
     if account.patient > ZERO:
         _walk(work, claim, ClaimState.PATIENT_BALANCE, reason)
     elif account.total == ZERO:
         _walk(work, claim, ClaimState.CLOSED, reason)
+
+
+# -- answers in any order ---------------------------------------------------------------------
+#
+# The payer's documents about a claim may arrive in any order (a late 277CA, a reversal before
+# the answer it reverses, a replacement's answer before the original's). The rule that makes
+# the end the same as in the natural order:
+#
+# * a reversal (CLP02 = 22) takes back the *standing* answer of the claim it mirrors (the
+#   answer whose CLP04 it negates), never another; the answer is marked reversed
+#   (``ClaimAdjudicationRow.reversed_by``);
+# * a reversal with no such answer on file is *held*: nothing is posted, the claim keeps its
+#   state, and the claim payment waits on the exceptions list (reason ``held: ...``); when the
+#   answer it mirrors is posted, the held reversal is posted right after it in the same
+#   transaction, so the two net out exactly as if they had come in order;
+# * a claim's state follows from its standing answer and the account's balances, and after
+#   each posting every other claim of the account that the payers have answered is settled
+#   again (a secondary payer's claim once the primary's reversal or new answer moved its
+#   share, a replacement once the original's reversal arrived), only ever forwards.
+
+#: states of a claim answered before that a posting elsewhere on its account may settle anew
+_RESETTLED = frozenset({ClaimState.ACCEPTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID,
+                        ClaimState.PATIENT_BALANCE, ClaimState.CLOSED})
+HELD_REASON = "held: a reversal received before the answer it reverses"
+
+
+def _standing_answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudicationRow]:
+    """The claim's 835 answers no reversal has taken back, oldest first."""
+    return list(work.session.scalars(
+        select(ClaimAdjudicationRow)
+        .where(ClaimAdjudicationRow.claim_id == claim_id,
+               ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value,
+               ClaimAdjudicationRow.reversed_by.is_(None))
+        .order_by(ClaimAdjudicationRow.id)))
+
+
+def _answer_reversed(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
+                     sign: Decimal) -> ClaimAdjudicationRow | None:
+    """The standing answer a reversal takes back: the latest whose payment it negates."""
+    mirrored = -(payment.paid * sign)
+    for answer in reversed(_standing_answers(work, claim.id)):  # type: ignore[arg-type]
+        if answer.paid == mirrored:
+            return answer
+    return None
+
+
+def _settle_by_answer(work: UnitOfWork, claim: Claim, account_id: int,
+                      answer: ClaimAdjudicationRow, reason: str) -> None:
+    denied_open = work.session.scalar(select(DenialRow.id).where(
+        DenialRow.posting_key == answer.posting_key,
+        DenialRow.action == PostingAction.DENY.value,
+        DenialRow.status.in_([status.value for status in OWED])).limit(1)) is not None
+    _settle(work, claim, account_id, ClaimStatusCode(answer.claim_status), answer.paid, reason,
+            denied_open)
+
+
+def _settle_account(work: UnitOfWork, posted: Claim, account_id: int, reason: str) -> None:
+    """Settle again the other answered claims of the account: what was just posted moved
+    the balances their states follow from."""
+    others = work.session.scalars(select(ClaimRow.id).where(
+        or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
+        ClaimRow.id != posted.id,
+        ClaimRow.state.in_([state.value for state in _RESETTLED])).order_by(ClaimRow.id))
+    for claim_id in list(others):
+        standing = _standing_answers(work, claim_id)
+        if standing:
+            _settle_by_answer(work, work.claims.get(claim_id), account_id, standing[-1],
+                              reason)
+
+
+def _held(work: UnitOfWork, key: str, trace_number: str, claim: Claim, payment: ClaimPayment,
+          when: date, tally: RegisterTally) -> bool:
+    """Hold a reversal whose answer has not arrived (``True``); ``False`` to post it now."""
+    if not payment.is_reversal or _already_posted(work, key) or \
+            _answer_reversed(work, claim, payment, _posting_sign(payment)) is not None:
+        return False
+    exists = work.session.scalar(select(RemittanceExceptionRow.id).where(
+        RemittanceExceptionRow.posting_key == key))
+    if exists is None:
+        work.session.add(RemittanceExceptionRow(
+            posting_key=key, trace_number=trace_number, claim_number=payment.claim_number[:50],
+            reason=HELD_REASON, paid=payment.paid,
+            held_payment=payment.model_dump(mode="json"), held_claim_id=claim.id,
+            held_effective_date=when))
+        audit.record(work.session, actor=work.actor, action="remittance.held",
+                     entity_type="claim", entity_id=claim.id, details={"posting_key": key})
+    tally.exceptions.append((key, payment.paid, exists is None))
+    return True
+
+
+def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
+                  result: RemittancePostingResult, tally: RegisterTally) -> None:
+    """Post the reversals held for ``claim`` whose answer is now on file."""
+    held = work.session.scalars(select(RemittanceExceptionRow).where(
+        RemittanceExceptionRow.held_claim_id == claim.id,
+        RemittanceExceptionRow.resolved.is_(False),
+        RemittanceExceptionRow.held_payment.is_not(None)).order_by(RemittanceExceptionRow.id))
+    for row in list(held):
+        payment = ClaimPayment.model_validate(row.held_payment)
+        current = work.claims.get(claim.id)  # type: ignore[arg-type]
+        if _answer_reversed(work, current, payment, _posting_sign(payment)) is None:
+            continue
+        in_this_posting = [item for item in tally.exceptions if item[0] == row.posting_key]
+        if in_this_posting:  # held earlier in this same 835: it is posted, not an exception
+            tally.exceptions.remove(in_this_posting[0])
+            result.held.remove(payment.claim_number)
+            own_result, own_tally = result, tally
+        else:
+            own_result = RemittancePostingResult(row.trace_number)
+            own_tally = RegisterTally()
+        _post_claim_payment(work, rules, row.trace_number, row.posting_key, current, payment,
+                            row.held_effective_date or date.today(), own_result, own_tally)
+        row.resolved = True
+        row.resolved_at = utcnow()
+        row.resolved_by = work.actor
+        row.resolution = "posted when the answer it reverses arrived"
+        if not in_this_posting:
+            move_exception_to_posted(work, row)
 
 
 def post_remittance(work: UnitOfWork, remittance: Remittance, *,
@@ -425,6 +571,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     ``run``: ``remittance`` holds one part of the claim payments (see :class:`PostingRun`);
     ``final`` says it is the last part.
     """
+    check_remittance_dates(remittance)
     if run is None:
         run = PostingRun(remittance.trace_number)
     if run.result is None:
@@ -454,56 +601,12 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             tally.exceptions.append((key, payment.paid, created))
             result.unbalanced.append(payment.claim_number)
             continue
-        sign = _posting_sign(payment)
-        account_id = work.claims.account_id(claim)
-        reason = f"835 {remittance.trace_number}"
-        decisions = _decisions(work, rules, claim, payment)
-        next_coverage = None if payment.is_reversal else _next_coverage(work, claim)
-        if next_coverage is not None and not _moved_on(payment, decisions):
-            next_coverage = None  # nothing left for the next payer (a held PR is not)
-        if payment.is_reversal:  # the patient share goes back from where the answer put it
-            share_holder = _patient_share_holder(work, claim)
-        else:
-            share_holder = next_coverage.payer_key if next_coverage else None
-        lines = _entries(claim, account_id, payment, sign, share_holder, decisions)
-        if not lines and not _kept_open(payment, decisions):
-            # a zero-pay, zero-adjustment answer still settles the state
-            _settle_state(work, claim, account_id, payment, reason)
-            tally.posted.append((key, claim.claim_number, payment.paid, None))
-            result.posted.append(payment.claim_number)
+        if payment.is_reversal and _held(work, key, remittance.trace_number, claim, payment,
+                                         when, tally):
+            result.held.append(payment.claim_number)
             continue
-        if _already_posted(work, key):
-            tally.duplicates.append((key, payment.paid))
-            result.duplicates.append(payment.claim_number)
-            continue
-        if lines:
-            work.ledger.post(key, "835", lines, effective_date=when,
-                             memo=f"CLP02 {payment.status.value}", allow_credit=True)
-        tally.posted.append((key, claim.claim_number, payment.paid, True))
-        close_replaced(work, account_id, claim.payer_key or "", f"835 {remittance.trace_number}")
-        if not payment.is_reversal:  # paid after a write-off or a move to the patient
-            undo_decisions_paid_later(work, posting_key=key, claim=claim,
-                                      account_id=account_id, answered_on=when)
-        if payment.is_reversal and claim.state is ClaimState.VOIDED:
-            _reverse_voided_charges(work, claim, account_id, key, when)
-        _record_adjudication(work, key, claim, account_id, payment, when, decisions)
-        kept = [] if payment.is_reversal else record_kept_open(
-            work, posting_key=key, claim=claim, account_id=account_id,
-            adjustments=payment.all_adjustments, decisions=decisions, answered_on=when)
-        findings = _adapter_findings(work, claim, payment)
-        record_findings(work, key, claim, findings, when)  # the follow-up work list's items
-        result.findings.extend(findings)
-        if payment.payer_claim_number and not claim.payer_claim_number:
-            claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
-        if next_coverage is not None:
-            _next_claim(work, claim, account_id, next_coverage, reason=reason,
-                        crossed_over=payment.status in _FORWARDED)
-            result.forwarded.append(payment.claim_number)
-        _settle_state(work, claim, account_id, payment, reason,
-                      denied_open=any(row.action == PostingAction.DENY for row in kept))
-        result.kept_open += len(kept)
-        result.posted.append(payment.claim_number)
-        result.paid += payment.paid * sign
+        _post_claim_payment(work, rules, remittance.trace_number, key, claim, payment, when,
+                            result, tally)
     if on_progress is not None and remittance.claims:
         on_progress(len(remittance.claims), len(remittance.claims))
     for index, plb in enumerate(remittance.provider_adjustments if final else (), start=1):
@@ -541,6 +644,69 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                      details=details)
     result.remittance_id = row.id
     return result
+
+
+def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str, key: str,
+                        claim: Claim, payment: ClaimPayment, when: date,
+                        result: RemittancePostingResult, tally: RegisterTally) -> None:
+    """Post one claim payment of an 835 to its claim (found) under ``key``."""
+    sign = _posting_sign(payment)
+    account_id = work.claims.account_id(claim)
+    reason = f"835 {trace_number}"
+    reversed_answer = _answer_reversed(work, claim, payment, sign) if payment.is_reversal \
+        else None
+    decisions = _decisions(work, rules, claim, payment, reversed_answer)
+    next_coverage = None if payment.is_reversal else _next_coverage(work, claim)
+    if next_coverage is not None and not _moved_on(payment, decisions):
+        next_coverage = None  # nothing left for the next payer (a held PR is not)
+    if payment.is_reversal:  # the patient share goes back from where the answer put it
+        share_holder = _patient_share_holder(work, claim, reversed_answer)
+    else:
+        share_holder = next_coverage.payer_key if next_coverage else None
+    lines = _entries(claim, account_id, payment, sign, share_holder, decisions)
+    if not lines and not _kept_open(payment, decisions):
+        # a zero-pay, zero-adjustment answer still settles the state
+        _settle_state(work, claim, account_id, payment, reason)
+        tally.posted.append((key, claim.claim_number, payment.paid, None))
+        result.posted.append(payment.claim_number)
+        return
+    if _already_posted(work, key):
+        tally.duplicates.append((key, payment.paid))
+        result.duplicates.append(payment.claim_number)
+        return
+    if lines:
+        work.ledger.post(key, "835", lines, effective_date=when,
+                         memo=f"CLP02 {payment.status.value}", allow_credit=True)
+    tally.posted.append((key, claim.claim_number, payment.paid, True))
+    close_replaced(work, account_id, claim.payer_key or "", f"835 {trace_number}")
+    if not payment.is_reversal:  # paid after a write-off or a move to the patient
+        undo_decisions_paid_later(work, posting_key=key, claim=claim,
+                                  account_id=account_id, answered_on=when)
+    if payment.is_reversal and claim.state is ClaimState.VOIDED:
+        _reverse_voided_charges(work, claim, account_id, key, when)
+    _record_adjudication(work, key, claim, account_id, payment, when, decisions)
+    kept = [] if payment.is_reversal else record_kept_open(
+        work, posting_key=key, claim=claim, account_id=account_id,
+        adjustments=payment.all_adjustments, decisions=decisions, answered_on=when)
+    findings = _adapter_findings(work, claim, payment)
+    record_findings(work, key, claim, findings, when)  # the follow-up work list's items
+    result.findings.extend(findings)
+    if payment.payer_claim_number and not claim.payer_claim_number:
+        claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
+    if next_coverage is not None:
+        _next_claim(work, claim, account_id, next_coverage, reason=reason,
+                    crossed_over=payment.status in _FORWARDED)
+        result.forwarded.append(payment.claim_number)
+    if reversed_answer is not None:
+        reversed_answer.reversed_by = key
+    _settle_state(work, claim, account_id, payment, reason,
+                  denied_open=any(row.action == PostingAction.DENY for row in kept))
+    _settle_account(work, claim, account_id, reason)
+    result.kept_open += len(kept)
+    result.posted.append(payment.claim_number)
+    result.paid += payment.paid * sign
+    if not payment.is_reversal:  # a reversal that came first takes this answer back now
+        _release_held(work, rules, claim, result, tally)
 
 
 def _moved_on(payment: ClaimPayment, decisions: list[RuleDecision]) -> Decimal:
@@ -609,10 +775,13 @@ def latest_answer(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | Non
         .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
 
 
-def _patient_share_holder(work: UnitOfWork, claim: Claim) -> str | None:
-    """The next payer the claim's standing 835 answer moved the patient share to, or ``None``
-    when it went to the patient: where a reversal must take it back from."""
-    answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+def _patient_share_holder(work: UnitOfWork, claim: Claim,
+                          answer: ClaimAdjudicationRow | None = None) -> str | None:
+    """The next payer the 835 answer a reversal takes back (by default the claim's latest)
+    moved the patient share to, or ``None`` when it went to the patient: where the reversal
+    must take it back from."""
+    if answer is None:
+        answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
     if answer is None:
         return None
     posting_key = answer.posting_key
@@ -632,8 +801,12 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
     to another payer (a crossover: the secondary payer received the primary's claim from the
     primary and remits under its claim number) is matched to the encounter's claim to that
     payer, recognised by the 835's payer ID (REF*2U / N1*PR XV). A self-pay claim billed no
-    payer, so no payer's payment can be posted to it.
+    payer, so no payer's payment can be posted to it. Dates of service after the payment date
+    are not believed (see :mod:`medbill_core.services.remittance_dates`).
     """
+    implausible = implausible_service_dates(remittance, payment)
+    if implausible is not None:
+        return implausible
     try:
         claim = work.claims.by_number(payment.claim_number)
     except NotFound:

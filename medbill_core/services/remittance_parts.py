@@ -34,6 +34,7 @@ from medbill_core.services.remittance import (
     RemittancePostingResult,
     post_remittance,
 )
+from medbill_core.services.remittance_dates import check_remittance_dates
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.storage.schema import InboundDocumentRow
 
@@ -72,12 +73,15 @@ def count_claim_payments(adapter: PayerAdapter, document: InboundDocument) -> in
     """Read the whole document once, keeping nothing: its number of claim payments.
 
     :raises DecodeError: the document cannot be read (nothing has been posted yet).
+    :raises ValidationFailed: a remittance's payment or production date is not plausible
+        (:func:`~medbill_core.services.remittance_dates.check_remittance_dates`).
     """
     count = 0
     for parts in _streams(adapter, document):
         for _ in parts.claims():
             count += 1
-        _ = parts.header, parts.provider_adjustments
+        _ = parts.provider_adjustments
+        check_remittance_dates(parts.header)
     return count
 
 
@@ -92,6 +96,9 @@ def remittance_summary(trace_number: str, result: RemittancePostingResult) -> st
                       else "")
     kept = (f", {result.kept_open} kept open to work (medbill denials list)"
             if result.kept_open else "")
+    if result.held:
+        kept += (f", {len(result.held)} reversals held until the answer they reverse "
+                 "arrives")
     return (f"835 {trace_number}: {len(result.posted)} posted, "
             f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
             + unbalanced + kept + flagged + out_of_balance)

@@ -151,6 +151,23 @@ def _apply_found_exceptions(work: UnitOfWork, row: RemittanceRow, tally: Registe
                                     f"posting of 835 {trace_number}")
 
 
+def move_exception_to_posted(work: UnitOfWork, exception: RemittanceExceptionRow) -> None:
+    """A held claim payment of an earlier 835 was posted (by the posting of another): its
+    remittance counts it as posted now, no longer as an exception."""
+    rows = work.session.scalars(select(RemittanceRow).where(
+        RemittanceRow.trace_number == exception.trace_number))
+    row = next((row for row in rows
+                if exception.posting_key.startswith(_row_prefix(row))), None)
+    if row is None:
+        return
+    row.exception_count -= 1
+    row.exception_total -= exception.paid
+    row.posted_count += 1
+    row.posted_total += exception.paid
+    row.posted_at = utcnow()
+    row.status = _status(work, row).value
+
+
 def record_remittance(work: UnitOfWork, remittance: Remittance, tally: RegisterTally,
                       effective_date: date, *, partial: bool = False,
                       continuing: bool = False) -> tuple[RemittanceRow, bool]:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
 from medbill_core.adapters import PayerAdapter
 from medbill_core.app import Medbill, UnitOfWork
+from medbill_core.codesets.explain import explain_999_error
 from medbill_core.domain import (
     ClaimAcknowledgmentBatch,
     ClaimAckStatus,
@@ -32,9 +34,11 @@ from medbill_core.domain import (
     InboundDocument,
     InterchangeAcknowledgment,
     Remittance,
+    SegmentError,
+    TransactionSetAck,
 )
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
-from medbill_core.lifecycle import ALLOWED_TRANSITIONS
+from medbill_core.lifecycle import ack_moves
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
     POSTING,
@@ -44,6 +48,7 @@ from medbill_core.services.remittance_parts import (
     streaming_adapter,
 )
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
+from medbill_core.x12_envelope import envelope_numbers, same_number
 
 log = logging.getLogger("medbill.responses")
 
@@ -84,42 +89,128 @@ def rejections_in(decoded: Any) -> tuple[Rejection, ...]:
 
 def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
           payer_claim_number: str | None = None) -> bool:
+    """Apply an acknowledgment to one claim: move it to ``target`` when it is still waiting
+    for this answer (:func:`~medbill_core.lifecycle.ack_moves`), else only record it (a late or
+    repeated 999/277CA never moves a claim the payer has answered further)."""
     try:
         claim = work.claims.by_number(claim_number)
     except NotFound:
         return False
-    if target not in ALLOWED_TRANSITIONS[claim.state]:
-        return False  # already past this point (e.g. a late 999 after the 277CA)
+    if not ack_moves(claim.state, target):
+        if payer_claim_number and not claim.payer_claim_number:
+            work.claims.record_payer_claim_number(claim.id, payer_claim_number)
+        audit.record(work.session, actor=work.actor, action="claim.acknowledgment_kept",
+                     entity_type="claim", entity_id=claim.id,
+                     details={"answer": reason[:200], "would_move_to": target.value,
+                              "state": claim.state.value})
+        return False
     work.claims.transition(claim.id, target, reason=reason,
                            payer_claim_number=payer_claim_number)
     return True
 
 
+def _number_variants(number: str) -> set[str]:
+    """The ways a control number may be written (``28``, ``0028``, ``000000028``)."""
+    number = number.strip()
+    if not number.isdigit():
+        return {number}
+    bare = number.lstrip("0") or "0"
+    return {number, *(bare.zfill(width) for width in range(len(bare), 10))}
+
+
 def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | None:
-    """The batch an acknowledgment names. A batch is recorded under its interchange number
-    (ISA13, nine digits: ``000000004``); a 999 names the group (GS06, ``4``), which X12
-    adapters number as the interchange: the number is compared as a number."""
-    numbers = {control_number}
-    if control_number.isdigit():
-        numbers |= {control_number.lstrip("0") or "0", control_number.zfill(9)}
+    """The batch an interchange acknowledgment (TA1) names by its ISA13, compared as a
+    number; the latest such batch."""
     return work.session.scalar(select(SubmissionRow).where(
-        SubmissionRow.control_number.in_(numbers)).order_by(SubmissionRow.id.desc()))
+        SubmissionRow.control_number.in_(_number_variants(control_number)))
+        .order_by(SubmissionRow.id.desc()))
+
+
+_ANSWERED = ("accepted", "rejected", "partially accepted")
+
+
+def _batch_for_999(work: UnitOfWork, ack: FunctionalAcknowledgment) -> SubmissionRow | None:
+    """The batch a 999 answers: the one whose functional group (GS06) the 999 names (AK102).
+
+    Batches recorded before their group number was kept are found by their interchange
+    number (our X12 files number the group as the interchange). Control numbers may repeat
+    (a counter not kept across runs): the batch whose file holds every transaction set the
+    999 names (AK202) wins, then one not answered yet, then the latest."""
+    variants = _number_variants(ack.group_control_number)
+    candidates = list(work.session.scalars(select(SubmissionRow).where(
+        SubmissionRow.group_control_number.in_(variants)
+        | (SubmissionRow.group_control_number.is_(None)
+           & SubmissionRow.control_number.in_(variants)))))
+    if not candidates:
+        return None
+    named = [t.control_number for t in ack.transactions]
+
+    def rank(row: SubmissionRow) -> tuple[bool, bool, int]:
+        sets = envelope_numbers(row.content).transactions
+        holds_all = all(any(same_number(n, st) for st in sets) for n in named)
+        return holds_all, row.status not in _ANSWERED, row.id
+
+    return max(candidates, key=rank)
+
+
+def _segment_error_words(error: SegmentError) -> str:
+    where = f"segment {error.segment_id} at position {error.segment_position}"
+    words = [f"{where}: " + (explain_999_error("IK3", error.segment_error_code)
+                             if error.segment_error_code else "error")]
+    if error.element_error_code:
+        element = f"element {error.element_position}" if error.element_position else "element"
+        words.append(f"{element}: {explain_999_error('IK4', error.element_error_code)}")
+    return ", ".join(words)
+
+
+def _rejection_words(ack: FunctionalAcknowledgment, transaction: TransactionSetAck | None
+                     ) -> str:
+    """Why a 999 rejected (codes with their meanings; no data values, so no PHI)."""
+    words: list[str] = []
+    if transaction is not None:
+        words += [explain_999_error("IK5", code) for code in transaction.error_codes]
+        words += [_segment_error_words(error) for error in transaction.segment_errors]
+    words += [explain_999_error("AK9", code) for code in ack.error_codes]
+    return "; ".join(words) or "no error code given"
 
 
 def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str:
-    submission = _submission_for(work, ack.group_control_number)
+    """Apply a 999 to the batch it answers: the claims of a rejected group, or of a rejected
+    transaction set (IK501 = R) of a partially accepted group, are rejected with the 999's
+    error codes in words; the others are acknowledged (when still waiting for it)."""
+    submission = _batch_for_999(work, ack)
     if submission is None:
         return f"999 for unknown group {ack.group_control_number}"
-    accepted = ack.status.accepted
-    submission.status = "accepted" if accepted else "rejected"
-    submission.answered_at = utcnow()
-    target = ClaimState.ACKNOWLEDGED if accepted else ClaimState.REJECTED
+    sets = envelope_numbers(submission.content).transactions
+    answer_for: dict[str, TransactionSetAck] = {}
+    for transaction in ack.transactions:
+        for number, claims in sets.items():
+            if same_number(number, transaction.control_number):
+                answer_for.update(dict.fromkeys(claims, transaction))
+    group_rejected = not ack.status.accepted
+    acknowledged = rejected = 0
     work.claims.prefetch(submission.claim_numbers)
-    moved = sum(_move(work, number, target, f"999 {ack.status.value} for batch {submission.id}")
-                for number in submission.claim_numbers)
+    for number in submission.claim_numbers:
+        transaction = answer_for.get(number)
+        if group_rejected or (transaction is not None and not transaction.status.accepted):
+            within = (f" transaction set {transaction.control_number}" if transaction is not None
+                      else "")
+            reason = (f"999 rejected batch {submission.id}{within}: "
+                      + _rejection_words(ack, transaction))
+            rejected += _move(work, number, ClaimState.REJECTED, reason[:500])
+        else:
+            acknowledged += _move(work, number, ClaimState.ACKNOWLEDGED,
+                                  f"999 {ack.status.value} for batch {submission.id}")
+    any_rejected = group_rejected or any(not t.status.accepted for t in answer_for.values())
+    submission.status = ("rejected" if group_rejected else
+                         "partially accepted" if any_rejected else "accepted")
+    submission.answered_at = utcnow()
     # the code's name in words ("accepted with errors"), not its letter
     status = ack.status.name.lower().replace("_", " ")
-    return f"999 {status} (batch {submission.id}): {moved} claims {target.value}"
+    counts = [] if group_rejected else [f"{acknowledged} claims acknowledged"]
+    if any_rejected:
+        counts.append(f"{rejected} claims rejected")
+    return f"999 {status} (batch {submission.id}): " + ", ".join(counts)
 
 
 def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> str:
@@ -176,12 +267,34 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
     return f"{type(decoded).__name__} not applicable"
 
 
+#: what a process that lost the race for a document reports: the winner applied it
+DONE_ELSEWHERE = "already done: another medbill process applied it at the same time"
+
+
 def ingest_document(app: Medbill, document: InboundDocument,
                     on_progress: Callable[[int, int], None] | None = None) -> IngestResult:
-    """Store, decode and apply one received document, exactly once.
+    """Store, decode and apply one received document, exactly once, also when several
+    processes receive it at the same time (``responses fetch`` twice, ``remit post`` of one
+    file twice): the loser reports a duplicate, done by the other process.
 
     ``on_progress(done, total)`` follows the claim payments of an 835 as they post.
     An 835 an adapter can stream is posted in parts (:mod:`.remittance_parts`)."""
+    try:
+        return _ingest(app, document, on_progress)
+    except IntegrityError:
+        # Another process stored the same document (or posted the same remittance) in the
+        # meantime: PostgreSQL let this insert wait for that transaction and refused it once
+        # committed. Everything here was rolled back; a second look sees what it did.
+        log.info("document %s: applied by another process at the same time",
+                 document.document_id)
+    result = _ingest(app, document, on_progress)
+    if result.status == DUPLICATE:
+        return replace(result, detail=DONE_ELSEWHERE)
+    return result
+
+
+def _ingest(app: Medbill, document: InboundDocument,
+            on_progress: Callable[[int, int], None] | None) -> IngestResult:
     if document.kind is DocumentKind.REMITTANCE_835:
         adapter = streaming_adapter(app, document)
         if adapter is not None:
@@ -239,14 +352,16 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         row_id, kind = received.id, received.kind
     try:
         total = count_claim_payments(adapter, document)
-    except DecodeError as exc:
+    except MedbillError as exc:  # nothing is posted yet
+        status = UNDECODABLE if isinstance(exc, DecodeError) else FAILED
         with app.unit_of_work() as work:
             row = work.session.get(InboundDocumentRow, row_id)
             assert row is not None
-            row.status, row.detail = UNDECODABLE, exc.message[:500]
-            audit.record(work.session, actor=work.actor, action="document.undecodable",
-                         entity_type="inbound_document", entity_id=row_id)
-        return IngestResult(document.document_id, UNDECODABLE, kind, exc.message[:500])
+            row.status, row.detail = status, exc.message[:500]
+            if status == UNDECODABLE:
+                audit.record(work.session, actor=work.actor, action="document.undecodable",
+                             entity_type="inbound_document", entity_id=row_id)
+        return IngestResult(document.document_id, status, kind, exc.message[:500])
     try:
         detail = post_in_parts(app, adapter, document, row_id, total, on_progress)
     except MedbillError as exc:
@@ -276,12 +391,14 @@ def _sha256(content: str) -> str:
 def _receive(work: UnitOfWork, document: InboundDocument) -> InboundDocumentRow | IngestResult:
     """The document's row, stored now (or again, when an earlier try failed or was broken
     off), or the result for a document received before."""
+    # locked (PostgreSQL): two processes retrying a failed document never both apply it
     existing = work.session.scalar(select(InboundDocumentRow).where(
         InboundDocumentRow.channel == document.channel,
-        InboundDocumentRow.document_id == document.document_id))
+        InboundDocumentRow.document_id == document.document_id).with_for_update())
     digest = _sha256(document.content)
     if existing is not None and existing.status not in (UNDECODABLE, FAILED, POSTING):
-        return IngestResult(document.document_id, DUPLICATE, existing.kind)
+        return IngestResult(document.document_id, DUPLICATE, existing.kind,
+                            "already received")
     if existing is None:
         # the same document received another way (fetched from the clearinghouse, then
         # posted from a file): applying it again would replay it (an old 999 rejection

@@ -46,7 +46,7 @@ from medbill_core.domain import (
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
-from medbill_core.privatefiles import private_dir, write_private
+from medbill_core.privatefiles import private_dir, publish_after
 from medbill_core.services.guarantors import (
     GuarantorService,
     guarantor_key,
@@ -363,6 +363,9 @@ class StatementRunResult:
 
 
 SAME_DAY = "statement already produced today (use --force to send another)"
+#: a guarantor whose statement another run, at the same time, produced first (its unique key
+#: refused this run's); that run wrote the file
+DONE_ELSEWHERE = "already done: produced by another statements run at the same time"
 
 
 def patient_balances(work: UnitOfWork) -> dict[int, Decimal]:
@@ -469,7 +472,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
                                        when=when, renderer=renderer, out_dir=out_dir)
         except IntegrityError:
             # another run produced this guarantor's statement of the day meanwhile
-            result.skipped[SAME_DAY].extend(str(m) for m in billable)
+            result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
             continue
         today[key] = today.get(key, 0) + 1
         result.produced.append(statement.statement_number)
@@ -482,8 +485,9 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
 def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
          when: date, renderer: str, out_dir: Path) -> tuple[Path, Statement]:
     """One statement in its own transaction: recorded first (the unique constraints decide),
-    then written, so a refused statement leaves no file behind."""
-    with app.unit_of_work() as work:
+    its file staged before the commit and put in place after it, so a refused statement
+    leaves no file behind and a file that cannot be written leaves no statement row."""
+    with publish_after() as files, app.unit_of_work() as work:
         statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
                                     family=billable)
         number = _statement_number(work, statement.statement_number)
@@ -505,7 +509,7 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
                      details={"patient_id": billable[0], "patient_ids": billable,
                               "guarantor": key, "cycle": cycle, "renderer": renderer,
                               "forced": same_day_number > 1})
-        write_private(path, document.content)
+        files.write(path, document.content)
     return path, statement
 
 

@@ -3,13 +3,19 @@
 1. :func:`prepare_batches` (one transaction): validated claims are grouped by payer,
    encoded by the payer's adapter, each file is recorded in the outbox as ``pending``
    with a stable idempotency key, and its claims move to ``queued`` ("queued, not sent").
-2. :func:`send_pending` (one transaction per file): each pending file is sent through
-   its channel with that key and marked ``sent`` with the channel's receipt; only then
-   do its claims move to ``submitted`` (a refused file's claims to ``rejected``). A file
-   the channel did not take (down, timeout) stays ``pending`` and its claims ``queued``
-   until a later run sends it. A crash between sending and marking leaves it ``pending``;
-   the next run sends the same bytes with the same key, and the remote end answers with
-   the original receipt.
+   The claims are locked first (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite has one
+   writer at a time) and their state read again under the lock, so any number of
+   concurrent submitters batch each claim exactly once.
+2. :func:`send_pending` (one transaction per file): each pending file is first claimed by
+   a conditional update (``sending``, with a lease of :data:`SEND_LEASE`; a row no other
+   process holds or whose lease has expired), then sent through its channel with that key
+   and marked ``sent`` with the channel's receipt; only then do its claims move to
+   ``submitted`` (a refused file's claims to ``rejected``). Concurrent senders therefore
+   send each file once. A file the channel did not take (down, timeout) goes back to
+   ``pending`` and its claims stay ``queued`` until a later run sends it. A sender killed
+   mid-send leaves its file ``sending``: nobody sends it while the lease holds (it may still
+   be on its way); after that the next run sends the same bytes with the same key, and the
+   remote end answers with the original receipt (the key stays the second line of defence).
 """
 
 from __future__ import annotations
@@ -19,8 +25,9 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
@@ -31,15 +38,22 @@ from medbill_core.errors import (
     SubmissionError,
     ValidationFailed,
 )
-from medbill_core.storage.schema import SubmissionRow, utcnow
+from medbill_core.storage.schema import ClaimRow, SubmissionRow, utcnow
+from medbill_core.x12_envelope import envelope_numbers
 
 log = logging.getLogger("medbill.submission")
 
 PENDING = "pending"
+#: claimed by a sender, which holds it until ``lease_until``
+SENDING = "sending"
 SENT = "sent"
 REFUSED = "refused"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
+
+#: How long a sender holds an outbox file it claimed. Longer than any one send takes (the
+#: channel's timeouts and retries), so a file is only taken over from a sender that is gone.
+SEND_LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,12 @@ class SendOutcome:
     remote_id: str | None = None
     error: str | None = None
     receipt: SubmissionReceipt | None = None
+
+
+def group_control_number(content: str) -> str | None:
+    """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12."""
+    groups = envelope_numbers(content).group_control_numbers
+    return groups[0][:20] if groups else None
 
 
 def idempotency_key(payer_key: str, file: SubmissionFile) -> str:
@@ -68,6 +88,8 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     """
     hooks = work.app.hooks
     wanted = set(claim_ids) if claim_ids is not None else None
+    # first: the reads below see the locked rows' state
+    ours = _lock_validated(work, payer_key, wanted)
     for claim_id in sorted(wanted or ()):
         claim = work.claims.get(claim_id)
         if claim.state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent below
@@ -77,8 +99,8 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     by_payer: dict[str, list[int]] = defaultdict(list)
     for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
                                   limit=10**9):
-        if wanted is not None and claim.id not in wanted:
-            continue
+        if claim.id not in ours:
+            continue  # not asked for, or another submitter is batching it
         if claim.payer_key is None:  # its charges are the patient's from the start
             work.claims.transition(claim.id, ClaimState.PATIENT_BALANCE,
                                    reason="self-pay: billed to the patient")
@@ -101,6 +123,7 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
                 idempotency_key=idempotency_key(key, file), payer_key=key,
                 channel=payer.channel, kind=file.kind.value,
                 control_number=file.control_number, filename=file.filename,
+                group_control_number=group_control_number(file.content),
                 content=file.content, claim_numbers=list(file.claim_numbers), status=PENDING,
                 attempts=0, created_at=utcnow())
             work.session.add(row)
@@ -116,6 +139,48 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     return created
 
 
+def _lock_validated(work: UnitOfWork, payer_key: str | None,
+                    wanted: set[int] | None) -> set[int]:
+    """The validated claims this transaction batches (of ``wanted`` if given), locked until
+    it ends.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` leaves claims another submitter is batching to it,
+    and the state is checked again on the row as it is once locked (a claim queued meanwhile
+    no longer matches). SQLite: the transaction holds the write lock (``BEGIN IMMEDIATE``),
+    so the state read is the latest. Rows read before in this transaction are refreshed.
+    """
+    statement = select(ClaimRow).where(ClaimRow.state == ClaimState.VALIDATED.value)
+    if payer_key is not None:
+        statement = statement.where(ClaimRow.payer_key == payer_key)
+    if wanted is not None:
+        statement = statement.where(ClaimRow.id.in_(wanted))
+    statement = statement.order_by(ClaimRow.id).with_for_update(skip_locked=True) \
+        .execution_options(populate_existing=True)
+    return {row.id for row in work.session.scalars(statement)}
+
+
+def _sendable(now: datetime) -> ColumnElement[bool]:
+    """Outbox rows a sender may claim: pending, or held by a sender whose lease expired."""
+    return or_(SubmissionRow.status == PENDING,
+               and_(SubmissionRow.status == SENDING, SubmissionRow.lease_until < now))
+
+
+def _claim(app: Medbill, submission_id: int, lease: timedelta) -> bool:
+    """Take the outbox row for sending; ``False`` when another sender holds it or it is sent.
+
+    One conditional UPDATE, committed before anything is sent: of concurrent senders
+    exactly one changes the row (PostgreSQL re-checks the condition after waiting for the
+    row; SQLite runs one writer at a time)."""
+    now = utcnow()
+    with app.database.transaction() as session:
+        result = session.execute(
+            update(SubmissionRow)
+            .where(SubmissionRow.id == submission_id, _sendable(now))
+            .values(status=SENDING, lease_until=now + lease)
+            .execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+
 def _as_file(row: SubmissionRow) -> SubmissionFile:
     return SubmissionFile(payer_key=row.payer_key, kind=DocumentKind(row.kind),
                           content=row.content, claim_numbers=list(row.claim_numbers),
@@ -124,12 +189,14 @@ def _as_file(row: SubmissionRow) -> SubmissionFile:
 
 
 def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
-                 on_progress: Callable[[int, int], None] | None = None) -> list[SendOutcome]:
-    """Send every pending outbox file (or the given ones). Failures stay pending, with the
-    error recorded, to be retried by a later run. ``on_progress(done, total)`` is called
-    after each file (a progress bar)."""
+                 on_progress: Callable[[int, int], None] | None = None,
+                 lease: timedelta = SEND_LEASE) -> list[SendOutcome]:
+    """Send every pending outbox file (or the given ones), and any whose sender's lease
+    expired. A file another process is sending is left to it (no outcome). Failures go back
+    to pending, with the error recorded, to be retried by a later run. ``on_progress(done,
+    total)`` is called after each file (a progress bar)."""
     with app.database.reader() as session:
-        statement = select(SubmissionRow.id).where(SubmissionRow.status == PENDING) \
+        statement = select(SubmissionRow.id).where(_sendable(utcnow())) \
             .order_by(SubmissionRow.id)
         ids = list(session.scalars(statement))
     if submission_ids is not None:
@@ -137,13 +204,20 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
         ids = [i for i in ids if i in wanted]
     outcomes = []
     for done, submission_id in enumerate(ids, start=1):
-        outcomes.append(_send_one(app, submission_id))
+        outcome = _send_one(app, submission_id, lease)
+        if outcome is not None:
+            outcomes.append(outcome)
         if on_progress is not None:
             on_progress(done, len(ids))
     return outcomes
 
 
-def _send_one(app: Medbill, submission_id: int) -> SendOutcome:
+def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome | None:
+    """Claim, send and record one outbox file (``None``: another sender has it)."""
+    if not _claim(app, submission_id, lease):
+        return None
+    # Killed from here until the file is marked, the row stays "sending" until its lease
+    # expires; so does any error that is not the channel's (the file may have left).
     with app.database.reader() as session:
         row = session.get(SubmissionRow, submission_id)
         assert row is not None
@@ -156,6 +230,8 @@ def _send_one(app: Medbill, submission_id: int) -> SendOutcome:
             row = work.session.get(SubmissionRow, submission_id)
             row.attempts += 1
             row.last_error = exc.message[:500]
+            if row.status == SENDING:  # back in the queue for the next run
+                row.status, row.lease_until = PENDING, None
             audit.record(work.session, actor=work.actor, action="submission.attempt_failed",
                          entity_type="submission", entity_id=submission_id,
                          details={"attempts": row.attempts})
@@ -166,9 +242,11 @@ def _send_one(app: Medbill, submission_id: int) -> SendOutcome:
     with app.unit_of_work() as work:
         row = work.session.get(SubmissionRow, submission_id)
         row.attempts += 1
-        row.status = status
+        if row.status in (SENDING, PENDING):  # not answered yet (a 999 may have been applied
+            row.status = status               # meanwhile by a sender that took over)
+        row.lease_until = None
         row.remote_id = receipt.submission_id
-        row.sent_at = utcnow()
+        row.sent_at = row.sent_at or utcnow()
         row.last_error = None if receipt.accepted else (receipt.message or "refused")[:500]
         audit.record(work.session, actor=work.actor, action=f"submission.{status}",
                      entity_type="submission", entity_id=submission_id,
@@ -208,6 +286,10 @@ class OutboxItem:
     last_error: str | None
     created_at: str
     sent_at: str | None
+    #: a file being sent: until when its sender holds it
+    lease_until: str | None = None
+    #: a file being sent whose sender is gone (its lease ran out): the next run sends it
+    lease_expired: bool = False
 
     def as_json(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -215,13 +297,28 @@ class OutboxItem:
 
 def list_outbox(app: Medbill, *, pending_only: bool = False, limit: int = 100
                 ) -> list[OutboxItem]:
-    """Outbox files, newest first (only those not yet taken by their channel if asked)."""
+    """Outbox files, newest first (only those not yet taken by their channel if asked:
+    pending, or being sent)."""
+    now = utcnow()
     with app.database.reader() as session:
         statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
         if pending_only:
-            statement = statement.where(SubmissionRow.status == PENDING)
-        return [OutboxItem(row.id, row.payer_key, row.channel, row.control_number,
-                           len(row.claim_numbers), row.status, row.attempts, row.last_error,
-                           row.created_at.isoformat(timespec="seconds"),
-                           row.sent_at.isoformat(timespec="seconds") if row.sent_at else None)
-                for row in session.scalars(statement)]
+            statement = statement.where(SubmissionRow.status.in_((PENDING, SENDING)))
+        items = []
+        for row in session.scalars(statement):
+            lease = _aware(row.lease_until) if row.status == SENDING else None
+            items.append(OutboxItem(
+                row.id, row.payer_key, row.channel, row.control_number,
+                len(row.claim_numbers), row.status, row.attempts, row.last_error,
+                row.created_at.isoformat(timespec="seconds"),
+                row.sent_at.isoformat(timespec="seconds") if row.sent_at else None,
+                lease.isoformat(timespec="seconds") if lease else None,
+                lease is not None and lease < now))
+        return items
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite gives back the UTC time it stored without its zone
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)

@@ -255,18 +255,27 @@ class AuditEventRow(Base):
     entity_id: Mapped[str] = mapped_column(String(60))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+    #: The OS account of the process that acted (``actor`` may be a configured name).
+    os_user: Mapped[str | None] = mapped_column(String(80))
+    #: The hash chain (:mod:`medbill_core.audit_chain`): set when the transaction commits.
+    chain_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class SubmissionRow(Base):
     """The outbox: a batch is recorded (pending) before it is sent and marked when answered.
 
-    A run that crashed between recording and sending resends the same content with the
-    same idempotency key, so the remote end never processes a batch twice.
+    A sender first claims the row (``sending``, with ``lease_until``): no other process sends
+    it while the lease holds. A sender killed mid-send leaves it ``sending``; once the lease
+    has expired the next run sends the same content with the same idempotency key, so the
+    remote end never processes a batch twice.
     """
 
     __tablename__ = "submissions"
     __table_args__ = (Index("ix_submissions_status", "status"),
-                      Index("ix_submissions_control", "control_number"))
+                      Index("ix_submissions_control", "control_number"),
+                      Index("ix_submissions_group_control", "group_control_number"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
@@ -274,6 +283,9 @@ class SubmissionRow(Base):
     channel: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(10))
     control_number: Mapped[str] = mapped_column(String(20))
+    #: the file's functional group control number (GS06, as written: what a 999's AK102
+    #: names), NULL for a file that is not X12
+    group_control_number: Mapped[str | None] = mapped_column(String(20))
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
     claim_numbers: Mapped[list[str]] = mapped_column(JSON)
@@ -284,6 +296,8 @@ class SubmissionRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: while ``sending``: until when the sender that claimed the row holds it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class InboundDocumentRow(Base):
@@ -342,6 +356,12 @@ class RemittanceExceptionRow(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_by: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(String(500))
+    #: a claim payment held, not unmatched (a reversal received before the answer it
+    #: reverses): the payment (ClaimPayment JSON), the claim it names and the date to post it
+    #: with, posted when what it waits for arrives (NULL for every other exception)
+    held_payment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    held_claim_id: Mapped[int | None] = mapped_column(Integer)
+    held_effective_date: Mapped[date | None] = mapped_column(Date)
 
 
 class RemittanceRow(Base):
@@ -534,6 +554,9 @@ class ClaimAdjudicationRow(Base):
     #: the remark codes (RARC, MOA/LQ) of the claim payment and of its service lines, each
     #: once, in order (NULL for rows posted before they were kept)
     remark_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    #: the posting key of the reversal (CLP02 = 22) that took this answer back (NULL: it
+    #: stands, or it is a reversal itself)
+    reversed_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class AppealRow(Base):

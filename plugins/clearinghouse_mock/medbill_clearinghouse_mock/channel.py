@@ -15,6 +15,7 @@ jitter, at most ``max_retries`` times; 4xx answers are never retried. Errors rai
 from __future__ import annotations
 
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,7 @@ import httpx
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
 from medbill_core.adapters import SubmissionChannel
 from medbill_core.domain import DocumentKind, InboundDocument, SubmissionFile, SubmissionReceipt
-from medbill_core.errors import SubmissionError
+from medbill_core.errors import ConfigurationError, SubmissionError
 
 X12_MEDIA_TYPE = "application/edi-x12"
 _REALTIME_PATHS = {"270": "/v1/eligibility", "276": "/v1/claim-status"}
@@ -70,11 +71,21 @@ class ClearinghouseChannel(SubmissionChannel):
             if self._client is None:
                 s = self.settings
                 self._client = httpx.Client(
-                    base_url=s.base_url, transport=self._transport,
+                    base_url=s.base_url, transport=self._transport, verify=self._verify(),
                     timeout=httpx.Timeout(s.read_timeout, connect=s.connect_timeout),
-                    headers={"Authorization": f"Bearer {s.api_key}",
+                    headers={"Authorization": f"Bearer {s.resolved_api_key()}",
                              "User-Agent": "medbill-clearinghouse-mock-channel/0.1"})
             return self._client
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if not self.settings.ca_file:
+            return True
+        try:
+            return ssl.create_default_context(cafile=self.settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigurationError(f"{self.settings.ca_file}: not a usable CA certificate "
+                                     f"file ({getattr(exc, 'strerror', None) or exc.args[-1]})"
+                                     ) from None
 
     def close(self) -> None:
         with self._lock:

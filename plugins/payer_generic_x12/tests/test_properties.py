@@ -3,7 +3,7 @@ only positioned X12Errors."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import x12_factories as f
@@ -76,6 +76,10 @@ money = st.integers(-10_000_000, 10_000_000).map(lambda cents: Decimal(cents) / 
 positive_money = st.integers(1, 10_000_000).map(lambda cents: Decimal(cents) / 100)
 quantities = st.integers(1, 99999).map(lambda n: Decimal(n) / 10)
 dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 12, 31))
+#: Payment, production and service dates of an 835: the decoder refuses those more than a
+#: year ahead of today (a date no payer could mean).
+remittance_dates = st.dates(min_value=date(2000, 1, 1),
+                            max_value=date.today() + timedelta(days=366))
 
 
 def _canonical(adjustments: list[Adjustment]) -> list[Adjustment]:
@@ -96,8 +100,9 @@ services = st.builds(
     modifiers=st.lists(st.from_regex(r"[0-9A-Z]{2}", fullmatch=True), max_size=4),
     charge=money, paid=money, units=st.none() | quantities,
     original_procedure_code=st.none() | st.from_regex(r"[0-9]{5}", fullmatch=True),
-    service_date_from=st.none() | dates, service_date_to=st.none() | dates,
-    line_control_number=st.none() | ids, allowed_amount=st.none() | money,
+    service_date_from=st.none() | remittance_dates,
+    service_date_to=st.none() | remittance_dates, line_control_number=st.none() | ids,
+    allowed_amount=st.none() | money,
     adjustments=adjustments, remark_codes=st.lists(codes, max_size=3))
 
 claim_payments = st.builds(
@@ -107,8 +112,9 @@ claim_payments = st.builds(
     payer_claim_number=st.none() | ids, facility_type=st.none() | st.sampled_from(["11", "13"]),
     frequency=st.none() | st.sampled_from(["1", "7"]), patient_last_name=st.none() | words,
     patient_first_name=st.none() | words, member_id=st.none() | ids,
-    service_date_from=st.none() | dates, service_date_to=st.none() | dates,
-    received_date=st.none() | dates, interest=st.none() | money, adjustments=adjustments,
+    service_date_from=st.none() | remittance_dates,
+    service_date_to=st.none() | remittance_dates, received_date=st.none() | dates,
+    interest=st.none() | money, adjustments=adjustments,
     remark_codes=st.lists(codes, max_size=5), services=st.lists(services, max_size=3))
 
 provider_adjustments = st.lists(st.builds(
@@ -135,7 +141,8 @@ remittances = st.builds(
     Remittance, trace_number=ids, payer_trace_id=st.none() | ids,
     handling_code=st.sampled_from(["I", "H", "P"]), payment_amount=money,
     credit_debit=st.sampled_from(["C", "D"]), payment_method=st.sampled_from(PaymentMethod),
-    payment_date=st.none() | dates, production_date=st.none() | dates, payer_name=words,
+    payment_date=st.none() | remittance_dates, production_date=st.none() | remittance_dates,
+    payer_name=words,
     payer_id=st.none() | ids, payer_address=st.none() | addresses,
     payer_contacts=payer_contacts, payee_name=words,
     payee_npi=st.none() | st.just("1234567893"),

@@ -32,6 +32,16 @@ class ApiKey(_Model):
     key: str = Field(min_length=8, max_length=200)
     account: str = Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_-]+$")
 
+    @field_validator("key")
+    @classmethod
+    def _not_retired(cls, value: str) -> str:
+        from medbill_clearinghouse_mock.secret import RETIRED_KEYS
+
+        if value in RETIRED_KEYS:
+            raise ValueError("the formerly documented test key is never accepted: give a "
+                             "secret key, or none (clearinghouse serve generates a key file)")
+        return value
+
 
 class FeeScheduleEntry(_Model):
     """Allowed amount per unit for a procedure code, optionally only with one modifier."""
@@ -194,8 +204,10 @@ class SimulatorConfig(_Model):
     clearinghouse_name: str = "MEDBILL MOCK CLEARINGHOUSE"
     #: Test mode: responses carry ISA15 = T and fault injection (headers, /v1/test) is allowed.
     test_mode: bool = True
-    api_keys: list[ApiKey] = Field(default_factory=lambda: [
-        ApiKey(key="test-key-medbill", account="demo")])
+    #: Keys and their accounts. None by default: ``clearinghouse serve`` adds the key of the
+    #: installation's key file (see :mod:`medbill_clearinghouse_mock.secret`), and tests pass
+    #: their own. Without a key every request but ``/v1/health`` is 401.
+    api_keys: list[ApiKey] = Field(default_factory=list)
     payers: list[PayerPolicy] = Field(default_factory=list)
     members: list[Member] = Field(default_factory=list)
     faults: list[FaultRule] = Field(default_factory=list)
@@ -244,6 +256,13 @@ class SimulatorConfig(_Model):
             if member.payer_id == payer_id and member.member_id == member_id:
                 return member
         return None
+
+    def with_key(self, key: str, account: str = "medbill") -> SimulatorConfig:
+        """A copy that also accepts ``key`` (for ``account``); unchanged if it already does."""
+        if self.account_for(key) is not None:
+            return self
+        return self.model_validate({**self.model_dump(), "api_keys": [
+            *[k.model_dump() for k in self.api_keys], {"key": key, "account": account}]})
 
     def account_for(self, key: str) -> str | None:
         for api_key in self.api_keys:

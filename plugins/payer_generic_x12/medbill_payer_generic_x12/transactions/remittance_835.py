@@ -46,7 +46,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -67,6 +67,7 @@ from medbill_core.domain import (
     Remittance,
     ServicePayment,
 )
+from medbill_core.money import parse_plain_number
 from medbill_payer_generic_x12.construct import builder, gc_paused, trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
@@ -106,6 +107,12 @@ _ADDRESS_ELEMENTS = {"line1": ("N301", "payer address line of at most 55 charact
                      "state": ("N402", "payer state as a 2-letter code", "7"),
                      "postal_code": ("N403", "payer ZIP code of 5 or 9 digits", "7")}
 _MAX_REASON = 5
+#: Dates a payer could mean: a payment (BPR16), production (DTM*405) or service date before
+#: 1900 or more than a year ahead of today is a typo or a hostile file (9999-12-31). (A date
+#: of service after the payment that pays for it is the posting's question: the X12 guides'
+#: own examples have them, so the file is read and that claim goes to the exceptions.)
+EARLIEST_DATE = date(1900, 1, 1)
+DAYS_AHEAD = 366
 _ZERO = Decimal("0.00")
 #: Amount texts repeat a lot within a file ("0", "45", "20"); Decimal is immutable, so share.
 _MONEY_CACHE: dict[str, Decimal] = {}
@@ -123,20 +130,15 @@ _build_claim = builder(ClaimPayment)
 
 
 def _parse_money(text: str) -> Decimal | None:
-    """``text`` as a finite amount rounded to cents (and cached), else ``None``."""
-    try:
-        if len(text) < 20 and text[-3:-2] == "." and text[-2:].isdigit():
-            # "12.34": Decimal() of it is finite with two places already (quantize would be the
-            # identity), or it raises.
-            value = Decimal(text)
-        else:
-            if not text:
-                return None
-            value = Decimal(text).quantize(_CENT, ROUND_HALF_UP)
-            if not value.is_finite():
-                return None
-    except InvalidOperation:
+    """``text`` as a plain number (type R) rounded to cents (and cached), else ``None``."""
+    value = parse_plain_number(text)
+    if value is None:
         return None
+    if text[-3:-2] != ".":  # "12.34" has two places already: quantize would be the identity
+        try:
+            value = value.quantize(_CENT, ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than the context can round
+            return None
     if len(_MONEY_CACHE) < _MONEY_CACHE_LIMIT:
         _MONEY_CACHE[text] = value
     return value
@@ -164,8 +166,8 @@ def _date(text: str) -> date | None:
 class _Decoder:
     """State of one 835 transaction being decoded. Methods raise positioned X12Errors."""
 
-    __slots__ = ("claim", "claims_seen", "component", "header", "plbs", "procedures", "service",
-                 "strict", "transaction", "warnings")
+    __slots__ = ("claim", "claims_seen", "component", "header", "latest", "plbs", "procedures",
+                 "service", "strict", "transaction", "warnings")
 
     def __init__(self, transaction: Transaction, strict: bool = True,
                  warnings: list[X12Error] | None = None) -> None:
@@ -179,6 +181,8 @@ class _Decoder:
         self.service: dict[str, Any] | None = None
         self.plbs: list[ProviderAdjustment] = []
         self.claims_seen = 0
+        #: the latest date believable
+        self.latest = date.today() + timedelta(days=DAYS_AHEAD)
 
     # -- value helpers ----------------------------------------------------------------------------
     def fail(self, cls: type, expected: str, segment: Segment, element: int | None = None,
@@ -220,12 +224,8 @@ class _Decoder:
     def opt_decimal(self, segment: Segment, position: int, what: str) -> Decimal | None:
         if len(segment) <= position or not segment[position]:
             return None
-        try:
-            value = Decimal(segment[position])
-        except InvalidOperation:
-            raise self.fail(X12ValueError, f"{what} as a decimal number", segment, position,
-                            "6") from None
-        if not value.is_finite():
+        value = parse_plain_number(segment[position])
+        if value is None:
             raise self.fail(X12ValueError, f"{what} as a decimal number", segment, position, "6")
         return value
 
@@ -242,6 +242,21 @@ class _Decoder:
         if len(_DATE_CACHE) < _DATE_CACHE_LIMIT:
             _DATE_CACHE[text] = value
         return value
+
+    def plausible(self, value: date, segment: Segment, position: int, what: str) -> date:
+        """``value`` when it is between 1900-01-01 and a year from today; else a positioned
+        error (raised in both modes: a date nobody could mean is never posted)."""
+        if EARLIEST_DATE <= value <= self.latest:
+            return value
+        raise self.fail(X12ValueError, f"{what} between {EARLIEST_DATE.isoformat()} and "
+                        f"{self.latest.isoformat()}", segment, position, "8")
+
+    def plausible_date(self, segment: Segment, position: int, what: str,
+                       required: bool = True) -> date | None:
+        """:meth:`date` (or :meth:`opt_date`) checked by :meth:`plausible`."""
+        value = (self.date(segment, position, what) if required
+                 else self.opt_date(segment, position, what))
+        return None if value is None else self.plausible(value, segment, position, what)
 
     def opt_date(self, segment: Segment, position: int, what: str) -> date | None:
         if len(segment) <= position or not segment[position]:
@@ -394,12 +409,13 @@ class _Decoder:
                 raise self.fail(X12ValueError, "BPR04 payment method ACH, BOP, CHK, FWT or NON",
                                 segment, 4, "7")
             header["payment_method"] = method
-            header["payment_date"] = self.opt_date(segment, 16, "BPR16 payment date")
+            header["payment_date"] = self.plausible_date(segment, 16, "BPR16 payment date",
+                                                         required=False)
         elif tag == "TRN":
             header["trace_number"] = self.text(segment, 2, "TRN02 check or EFT trace number")
             header["payer_trace_id"] = segment[3].strip() or None if len(segment) > 3 else None
         elif tag == "DTM" and segment[1:2] == ["405"]:
-            header["production_date"] = self.date(segment, 2, "DTM02 production date")
+            header["production_date"] = self.plausible_date(segment, 2, "DTM02 production date")
         elif tag == "N1":
             entity = segment[1] if len(segment) > 1 else ""
             name = self.text(segment, 2, "N102 name")
@@ -594,15 +610,21 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
             if service is not None:
                 if qualifier == "472" or qualifier == "150":
                     value = date_cached(segment[2]) if len(segment) > 2 else None
-                    service["service_date_from"] = value if value is not None else decoder.date(
-                        segment, 2, "DTM02 service date")
+                    if value is None:
+                        value = decoder.date(segment, 2, "DTM02 service date")
+                    if not EARLIEST_DATE <= value <= decoder.latest:
+                        decoder.plausible(value, segment, 2, "DTM02 service date")
+                    service["service_date_from"] = value
                 elif qualifier == "151":
-                    service["service_date_to"] = decoder.date(segment, 2, "DTM02 service date")
+                    service["service_date_to"] = decoder.plausible_date(segment, 2,
+                                                                        "DTM02 service date")
             elif claim is not None:
                 if qualifier == "232":
-                    claim["service_date_from"] = decoder.date(segment, 2, "DTM02 statement date")
+                    claim["service_date_from"] = decoder.plausible_date(
+                        segment, 2, "DTM02 statement date")
                 elif qualifier == "233":
-                    claim["service_date_to"] = decoder.date(segment, 2, "DTM02 statement date")
+                    claim["service_date_to"] = decoder.plausible_date(segment, 2,
+                                                                      "DTM02 statement date")
                 elif qualifier == "050":
                     claim["received_date"] = decoder.date(segment, 2, "DTM02 received date")
             elif not in_detail:

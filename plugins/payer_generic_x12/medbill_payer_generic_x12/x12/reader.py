@@ -76,11 +76,41 @@ def _normalise(text: str, delimiters: Delimiters) -> str:
     return text
 
 
+#: C0 control characters and DEL: in neither X12 character set, and never data (a NUL in a
+#: patient's name would be stored, and ends a C string in the next program that reads it).
+_CONTROL_CHARACTERS = "".join(map(chr, range(0x20))) + "\x7f"
+
+
+def _control_pattern(delimiters: Delimiters) -> re.Pattern[str]:
+    """Control characters other than the interchange's own delimiters (some interchanges
+    use control characters as delimiters) and line breaks (handled as layout)."""
+    allowed = set(delimiters.all) | {"\r", "\n"}
+    refused = "".join(char for char in _CONTROL_CHARACTERS if char not in allowed)
+    return re.compile("[" + re.escape(refused) + "]")
+
+
+def _refuse_control(pieces: list[str], separator: str, pattern: re.Pattern[str],
+                    first_index: int) -> Iterator[Segment]:
+    """``pieces`` split into segments, raising at the first element that holds a control
+    character (``first_index``: the document index of the first piece, ISA = 1)."""
+    for index, piece in enumerate(pieces, start=first_index):
+        segment = piece.split(separator)
+        if pattern.search(piece):
+            position = next(p for p, value in enumerate(segment) if pattern.search(value))
+            raise X12SyntaxError("text without control characters (such as NUL)",
+                                 segment_index=index, segment_id=segment[0][:3] or None,
+                                 element=position or None, ack_code="6")
+        yield segment
+
+
 def _split_segments(text: str, delimiters: Delimiters) -> Iterator[Segment]:
     pieces = _normalise(text, delimiters).split(delimiters.segment)
     tail = pieces.pop().strip()
     if tail:
         pieces.append(tail)  # reported as a truncated last segment by whoever reads it
+    pattern = _control_pattern(delimiters)
+    if any(pattern.search(piece) for piece in pieces):
+        return _refuse_control(pieces, delimiters.element, pattern, 1)
     # A C-level iterator: no Python frame resumed per segment.
     return map(str.split, pieces, repeat(delimiters.element))
 
@@ -89,18 +119,25 @@ def _split_stream(stream: IO[str], head: str, delimiters: Delimiters,
                   chunk_size: int) -> Iterator[Segment]:
     terminator = delimiters.segment
     separator = delimiters.element
+    pattern = _control_pattern(delimiters)
     remainder = head
+    index = 1  # of the next segment (ISA = 1)
     while True:
         chunk = stream.read(chunk_size)
         if not chunk:
             break
-        pieces = _normalise(remainder + chunk, delimiters).split(terminator)
+        normalised = _normalise(remainder + chunk, delimiters)
+        pieces = normalised.split(terminator)
         remainder = pieces.pop()
-        for piece in pieces:
-            yield piece.split(separator)
+        if pattern.search(normalised, 0, len(normalised) - len(remainder)):
+            yield from _refuse_control(pieces, separator, pattern, index)
+        else:
+            for piece in pieces:
+                yield piece.split(separator)
+        index += len(pieces)
     remainder = _normalise(remainder, delimiters).strip()
     if remainder:
-        yield remainder.split(separator)
+        yield from _refuse_control([remainder], separator, pattern, index)
 
 
 class _Cursor:
@@ -163,6 +200,8 @@ def _count(segment: Segment, position: int, index: int, what: str) -> int:
 
 def parse_date(value: str) -> date | None:
     """CCYYMMDD or YYMMDD (ISA09) to a date; ``None`` for an empty or impossible value."""
+    if not _digits(value):  # int() would read " 1", "1_0" and non-ASCII digits
+        return None
     try:
         if len(value) == 8:
             return date(int(value[:4]), int(value[4:6]), int(value[6:]))
@@ -174,6 +213,8 @@ def parse_date(value: str) -> date | None:
 
 
 def parse_time(value: str) -> time | None:
+    if not _digits(value):
+        return None
     try:
         if len(value) >= 4:
             return time(int(value[:2]), int(value[2:4]),

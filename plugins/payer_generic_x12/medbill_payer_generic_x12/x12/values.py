@@ -1,13 +1,17 @@
 """Element value conversions both ways: dates, times, amounts, quantities, percents.
 
 Money is Decimal throughout. Writers emit the shortest exact form (``100``, ``100.5``) as X12
-type R asks; readers accept any decimal form and quantize money to cents.
+type R asks; readers accept what type R allows (ASCII digits, a leading minus, one period:
+:func:`medbill_core.money.parse_plain_number`, the one number reader) and quantize money to
+cents. ``Decimal()`` and ``int()`` alone would take ``"1_000"`` and Arabic-Indic digits.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from medbill_core.money import parse_plain_number
 
 CENT = Decimal("0.01")
 
@@ -68,17 +72,20 @@ def format_money(value: Decimal) -> str:
 
 
 def parse_decimal(text: str) -> Decimal | None:
-    """A type R value; ``None`` when it is not a finite number."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    """A type R value; ``None`` when it is not a plain number."""
+    return parse_plain_number(text)
 
 
 def parse_money(text: str) -> Decimal | None:
-    value = parse_decimal(text)
-    return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+    """A type R amount rounded to cents; ``None`` when it is not a plain number (or has more
+    digits than Decimal's context can round)."""
+    value = parse_plain_number(text)
+    if value is None:
+        return None
+    try:
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
 
 
 def parse_ccyymmdd(text: str) -> date | None:
