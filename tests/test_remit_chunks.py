@@ -213,7 +213,7 @@ def test_a_posting_killed_midway_finishes_when_posted_again(seeded: Path,
     third = subprocess.run([str(MEDBILL), "--config", str(broken), "remit", "post",
                             str(broken.parent / "big.835")], env=env(), capture_output=True,
                            text=True, timeout=300, check=False)
-    assert (third.returncode, third.stdout.strip()) == (0, "big.835: duplicate")
+    assert (third.returncode, third.stdout.strip()) == (0, "big.835: duplicate — already received")
 
 
 def test_a_locked_database_is_one_line_not_a_traceback(seeded: Path, tmp_path: Path) -> None:
