@@ -19,9 +19,11 @@ posted under its own key, so what was committed is recognised and not posted twi
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -36,7 +38,7 @@ from medbill_core.services.remittance import (
 )
 from medbill_core.services.remittance_dates import check_remittance_dates
 from medbill_core.services.remittance_register import RemittanceStatus
-from medbill_core.storage.schema import InboundDocumentRow
+from medbill_core.storage.schema import InboundDocumentRow, utcnow
 
 #: a part commits after this many claim payments (``MEDBILL_POSTING_PART_CLAIMS`` sets
 #: another number) ...
@@ -51,7 +53,43 @@ _BATCH = 10
 _SQLITE_YIELD_SECONDS = 0.1
 #: the document row's status while its parts are being posted (or after a broken-off posting)
 POSTING = "posting"
+#: how long a posting process holds its document without committing a part (it renews the
+#: lease with each part); another process posting the same document meanwhile stands back
+LEASE = timedelta(seconds=60)
 _DETAIL_MAX = 500
+
+
+def lease_holder() -> str:
+    """This process, as a lease names it: host and process id."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}"
+
+
+def take_lease(row: InboundDocumentRow) -> None:
+    row.lease_until = utcnow() + LEASE
+    row.lease_holder = lease_holder()
+
+
+def held_elsewhere(row: InboundDocumentRow) -> bool:
+    """Another live process is posting the document now: its lease holds (a holder on this
+    host that no longer runs, killed mid-posting, holds nothing)."""
+    if row.status != POSTING or row.lease_until is None or row.lease_holder is None \
+            or row.lease_holder == lease_holder():
+        return False
+    until = row.lease_until if row.lease_until.tzinfo else row.lease_until.replace(tzinfo=UTC)
+    if until <= datetime.now(UTC):
+        return False
+    host, _, pid = row.lease_holder.rpartition(":")
+    return not (host == socket.gethostname()[:60] and pid.isdigit() and not _alive(int(pid)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def streaming_adapter(app: Medbill, document: InboundDocument) -> PayerAdapter | None:
@@ -141,7 +179,8 @@ class _Parts:
             return
         self._work.session.execute(
             update(InboundDocumentRow).where(InboundDocumentRow.id == self.row_id)
-            .values(detail=f"posting: {self.done} of {self.total} claim payments done"))
+            .values(detail=f"posting: {self.done} of {self.total} claim payments done",
+                    lease_until=utcnow() + LEASE))
         context, self._context, self._work = self._context, None, None
         context.__exit__(None, None, None)
         if self.app.database.dialect == "sqlite":

@@ -43,9 +43,11 @@ from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
     POSTING,
     count_claim_payments,
+    held_elsewhere,
     post_in_parts,
     remittance_summary,
     streaming_adapter,
+    take_lease,
 )
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
 from medbill_core.x12_envelope import envelope_numbers, same_number
@@ -334,6 +336,7 @@ def _applied(work: UnitOfWork, row: InboundDocumentRow, detail: str) -> None:
     row.status = APPLIED
     row.detail = detail[:500]
     row.applied_at = utcnow()
+    row.lease_until = row.lease_holder = None
     audit.record(work.session, actor=work.actor, action="document.apply",
                  entity_type="inbound_document", entity_id=row.id,
                  details={"kind": row.kind, "channel": row.channel})
@@ -348,6 +351,7 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         if isinstance(received, IngestResult):
             return received
         received.status = POSTING
+        take_lease(received)
         work.session.flush()
         row_id, kind = received.id, received.kind
     try:
@@ -358,6 +362,7 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
             row = work.session.get(InboundDocumentRow, row_id)
             assert row is not None
             row.status, row.detail = status, exc.message[:500]
+            row.lease_until = row.lease_holder = None
             if status == UNDECODABLE:
                 audit.record(work.session, actor=work.actor, action="document.undecodable",
                              entity_type="inbound_document", entity_id=row_id)
@@ -371,6 +376,7 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
             row = work.session.get(InboundDocumentRow, row_id)
             assert row is not None
             row.status, row.detail = FAILED, message
+            row.lease_until = row.lease_holder = None
         log.warning("document %s could not be applied: %s", row_id, exc.message)
         return IngestResult(document.document_id, FAILED, kind, message)
     with app.unit_of_work() as work:
@@ -399,6 +405,9 @@ def _receive(work: UnitOfWork, document: InboundDocument) -> InboundDocumentRow 
     if existing is not None and existing.status not in (UNDECODABLE, FAILED, POSTING):
         return IngestResult(document.document_id, DUPLICATE, existing.kind,
                             "already received")
+    if existing is not None and held_elsewhere(existing):
+        return IngestResult(document.document_id, DUPLICATE, existing.kind,
+                            "already being posted by another process")
     if existing is None:
         # the same document received another way (fetched from the clearinghouse, then
         # posted from a file): applying it again would replay it (an old 999 rejection
