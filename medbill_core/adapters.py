@@ -20,9 +20,9 @@ Rules every implementation follows:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel
 
@@ -39,6 +39,8 @@ from medbill_core.domain import (
     EligibilityResponse,
     InboundDocument,
     Payer,
+    ProviderAdjustment,
+    Remittance,
     RenderedDocument,
     Statement,
     SubmissionFile,
@@ -46,6 +48,27 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.estimate import CostEstimate
 from medbill_core.errors import AdapterNotAvailable
+
+
+class RemittanceParts(Protocol):
+    """One 835 payment decoded as it is read: its claim payments one at a time, so that a
+    file of any size is never held decoded whole (see :meth:`PayerAdapter.stream_remittances`).
+    """
+
+    def claims(self) -> Iterator[ClaimPayment]:
+        """The claim payments in document order (an iterator read once)."""
+        ...
+
+    @property
+    def header(self) -> Remittance:
+        """The payment without claim payments; complete once the first claim payment is out
+        (or :meth:`claims` is exhausted)."""
+        ...
+
+    @property
+    def provider_adjustments(self) -> list[ProviderAdjustment]:
+        """The PLB adjustments; complete once :meth:`claims` is exhausted."""
+        ...
 
 
 class _Identified:
@@ -130,6 +153,15 @@ class PayerAdapter(_Identified):
 
         A document holding several transactions (an 835 file with several payments)
         decodes to a list, in document order.
+        """
+        return None
+
+    def stream_remittances(self, document: InboundDocument) -> Iterator[RemittanceParts] | None:
+        """An 835 document's payments, one at a time, each decoded as it is read (``None``:
+        this adapter cannot stream the document; :meth:`decode` is used then).
+
+        Decoding errors are raised while iterating, as :class:`~medbill_core.errors.
+        DecodeError`.
         """
         return None
 

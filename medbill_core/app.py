@@ -75,8 +75,17 @@ class Medbill:
         return cls(config, database, hooks)
 
     @contextmanager
-    def unit_of_work(self, actor: str | None = None) -> Iterator[UnitOfWork]:
-        """A transaction for ``actor`` (default: the configured actor, else the OS user)."""
+    def unit_of_work(self, actor: str | None = None, *,
+                     read_only: bool = False) -> Iterator[UnitOfWork]:
+        """A transaction for ``actor`` (default: the configured actor, else the OS user).
+
+        ``read_only``: for commands that only read (lists, reports): it never waits for a
+        writer, even a long posting on SQLite, and anything it would write is refused.
+        """
+        if read_only:
+            with self.database.reader() as session:
+                yield UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
+            return
         with self.database.transaction() as session:
             work = UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             yield work

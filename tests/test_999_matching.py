@@ -169,18 +169,21 @@ def test_an_accepting_999_acknowledges_and_records_its_group_number(medbill_app,
 
 def test_a_999_after_the_835_is_recorded_and_moves_nothing(medbill_app, batch):
     batch("000000077", "77", {"0001": ["LATE1"]})
+    # the claim bills 125.00: paid 100.00, CO-45 5.00, PR-2 20.00 (an 835 that balances)
     payment = ClaimPayment(claim_number="LATE1", status=ClaimStatusCode.PRIMARY,
-                           charge=D("143.50"), paid=D("120.00"), adjustments=[Adjustment(
-                               group=AdjustmentGroup.CONTRACTUAL, reason_code="45",
-                               amount=D("23.50"))])
+                           charge=D("125.00"), paid=D("100.00"), adjustments=[
+                               Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code="45",
+                                          amount=D("5.00")),
+                               Adjustment(group=AdjustmentGroup.PATIENT_RESPONSIBILITY,
+                                          reason_code="2", amount=D("20.00"))])
     with medbill_app.unit_of_work() as work:
         post_remittance(work, Remittance(
-            trace_number="T77", payment_amount=D("120.00"), payer_name="Acme",
+            trace_number="T77", payment_amount=D("100.00"), payer_name="Acme",
             payee_name="Clinic", payment_date=date(2026, 12, 1), claims=[payment]))
-    assert claim_states(medbill_app, "LATE1") == [S.PAID]  # the patient owes the rest
+    assert claim_states(medbill_app, "LATE1") == [S.PATIENT_BALANCE]  # the patient owes 20
     apply(medbill_app, a_999("77", "A", [("0001", "A", "")]))
     apply(medbill_app, a_999("77", "R", [("0001", "R", "5")]))  # redelivered, wrong or not
-    assert claim_states(medbill_app, "LATE1") == [S.PAID]
+    assert claim_states(medbill_app, "LATE1") == [S.PATIENT_BALANCE]
     with medbill_app.unit_of_work() as work:
         claim_id = work.claims.by_number("LATE1").id
         kept = audit.query(work.session, action="claim.acknowledgment_kept", limit=10)

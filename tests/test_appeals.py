@@ -73,8 +73,11 @@ def new_claim(app: Medbill, payer: str = "acme") -> tuple[int, str]:
 
 def remit(app: Medbill, number: str, *, paid: str, adjustments: list[tuple[str, str, str]],
           on: date, status: ClaimStatusCode = ClaimStatusCode.DENIED) -> None:
+    # CLP03 is what the answer accounts for (an 835 claim payment balances): the rest of the
+    # 100.00 charged stays owed by the payer
+    charge = D(paid) + sum((D(amount) for _, _, amount in adjustments), D(0))
     payment = ClaimPayment(
-        claim_number=number, status=status, charge=D("100.00"), paid=D(paid),
+        claim_number=number, status=status, charge=charge, paid=D(paid),
         payer_claim_number="PCN-77", adjustments=[
             Adjustment(group=AdjustmentGroup(group), reason_code=code, amount=D(amount))
             for group, code, amount in adjustments])

@@ -137,7 +137,12 @@ def claim_number(app: Medbill, claim_id: int) -> str:
 
 def remit(app: Medbill, number: str, *, paid: str, co: str = "0", pr: str = "0",
           on: date, status: ClaimStatusCode = ClaimStatusCode.PRIMARY,
-          co_code: str = "45", charge: str = "100.00") -> Any:
+          co_code: str = "45", charge: str | None = None) -> Any:
+    """An 835 answering ``number``; its CLP03 is what it accounts for (paid + co + pr: an
+    835 claim payment balances) unless ``charge``: the rest of the claim's charge stays
+    owed by the payer."""
+    if charge is None:
+        charge = str(D(paid) + D(co) + D(pr))
     adjustments = []
     if D(co):
         adjustments.append(Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code=co_code,
@@ -235,13 +240,15 @@ def book(medbill_app: Medbill) -> dict[str, int]:
         "selfpay": new_claim(app, payer=None, charges=("80.00",), service=ago(91)),
         # self-pay 50.00 paid with 70.00: a 20.00 credit on the patient's account
         "overpaid": new_claim(app, payer=None, charges=("50.00",), service=ago(10)),
-        # acme paid 110.00 on a 100.00 claim: a 10.00 insurance credit
+        # acme paid the 100.00 claim, then 10.00 more on a second remittance: a 10.00
+        # insurance credit (one claim payment larger than the charge is an exception)
         "payer_over": new_claim(app, service=ago(20), submitted=ago(18)),
     }
     remit(app, claim_number(app, claims["split"]), paid="60.00", co="20.00", pr="20.00",
           on=ago(50))
     pay(app, patient_of(app, claims["overpaid"]), "70.00", ago(5), Overpayment.CREDIT)
-    remit(app, claim_number(app, claims["payer_over"]), paid="110.00", on=ago(3))
+    remit(app, claim_number(app, claims["payer_over"]), paid="100.00", on=ago(3))
+    remit(app, claim_number(app, claims["payer_over"]), paid="10.00", on=ago(3))
     return claims
 
 
@@ -328,7 +335,7 @@ def test_secondary_claims_age_on_the_primarys_account(medbill_app: Medbill) -> N
     assert [(line.label, line.buckets) for line in report.insurance] == [
         ("medicare", buckets("0", "20.00", "0", "0", "0"))]
     remit(app, f"{number}-S2", paid="15.00", pr="5.00", on=ago(12),
-          status=ClaimStatusCode.SECONDARY, charge="143.50")
+          status=ClaimStatusCode.SECONDARY)
     with app.unit_of_work() as work:
         report = aging(work)
         assert work.ledger.claim_balance(secondary.id).total == ZERO  # nothing on its own id
@@ -671,8 +678,8 @@ def ar_config(cli_isolation: None, tmp_path: Path) -> Path:
     app = Medbill.open(load_config(path), load_installed=False)
     try:
         sent = new_claim(app, charges=("125.00", "18.50"), service=ago(50), submitted=ago(45))
-        remit(app, claim_number(app, sent), paid="50.00", co="18.50", pr="15.00", on=ago(20),
-              charge="143.50")
+        # the 835 answers 83.50 of the 143.50 charged (it balances): 60.00 stays at acme
+        remit(app, claim_number(app, sent), paid="50.00", co="18.50", pr="15.00", on=ago(20))
         denied = new_claim(app, payer="bluecross", service=ago(100), submitted=ago(92))
         remit(app, claim_number(app, denied), paid="0.00", co="100.00", co_code="97",
               status=ClaimStatusCode.DENIED, on=ago(70))

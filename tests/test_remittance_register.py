@@ -68,7 +68,10 @@ def make_claims(app: Medbill, *numbers: str, payer: str = "acme") -> dict[str, i
     return ids
 
 
-def paid(number: str, amount: str, co: str = "23.50", pr: str = "0") -> ClaimPayment:
+def paid(number: str, amount: str, co: str | None = None, pr: str = "0") -> ClaimPayment:
+    """A claim payment that balances (CO-45 takes what is neither paid nor PR, unless
+    ``co``)."""
+    co = co if co is not None else str(D("143.50") - D(amount) - D(pr))
     adjustments = [Adjustment(group=AdjustmentGroup.CONTRACTUAL, reason_code="45",
                               amount=D(co))]
     if D(pr):
@@ -550,7 +553,8 @@ def test_cli_remit_resolve_and_ar_exceptions_agree(remit_config: Path, wide: Non
     (("remit", "list", "--to", "March"), 2,
      "error: --to must be a date as YYYY-MM-DD, got 'March'"),
     (("remit", "list", "--status", "paid"), 2,
-     "error: --status must be one of 'balanced', 'exceptions', 'out of balance', got 'paid'"),
+     "error: --status must be one of 'balanced', 'exceptions', 'out of balance', 'posting', "
+     "got 'paid'"),
     (("remit", "resolve", "999", "--note", "x"), 1,
      "error: remittance exception 999 not found"),
     (("remit", "resolve", "1", "--note", " "), 1,

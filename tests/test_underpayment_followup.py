@@ -131,13 +131,14 @@ def test_a_later_answer_supersedes_the_finding(medbill_app: Medbill) -> None:
     app = medbill_app
     claim = new_claim(app, service=ago(40), submitted=ago(35))
     number = claim_number(app, claim)
-    remit(app, number, paid="50.00", co="10.00", on=ago(10))  # 40.00 still owed by acme
+    # the payer answered 60.00 of the charge (it balances: 60 - 50 = 10); 40.00 is still owed
+    remit(app, number, paid="50.00", co="10.00", on=ago(10), charge="60.00")
     with app.unit_of_work() as work:
         [item] = followup(work)
         assert (item.state, item.insurance_balance, item.paid_amount) == (
             ClaimState.PARTIALLY_PAID, D("40.00"), D("50.00"))
     # the payer reprocesses and pays the rest: the flagged answer is no longer the standing one
-    remit(app, number, paid="40.00", on=ago(2), charge="100.00")
+    remit(app, number, paid="40.00", on=ago(2), charge="40.00")
     with app.unit_of_work() as work:
         assert open_findings(work) == {}
         assert followup(work) == []

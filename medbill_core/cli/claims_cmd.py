@@ -50,7 +50,7 @@ def list_claims(
     start = parse_date_option(service_from, "--from")
     end = parse_date_option(service_to, "--to")
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         patient_id = work.patients.by_account(patient).id if patient is not None else None
         filters = {"state": state, "payer_key": payer, "patient_id": patient_id,
                    "service_from": start, "service_to": end}

@@ -28,6 +28,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.errors import MarkupError
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from medbill_core.errors import MedbillError
 from medbill_core.money import to_money
@@ -260,6 +261,8 @@ def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{exc.title}: {detail}") from None
         except OverflowError:
             raise fail("a number or date given is out of range", 2) from None
+        except OperationalError as exc:
+            raise fail(database_problem(exc)) from None
         except BrokenPipeError:
             raise  # `medbill ... | head`: the reader left; nothing to report
         except OSError as exc:
@@ -268,6 +271,18 @@ def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"{exc.filename}: {exc.strerror or 'cannot be used'}") from None
 
     return wrapper
+
+
+def database_problem(exc: OperationalError) -> str:
+    """One line for a database that could not do what was asked (locked by a long posting
+    of another process, gone away): the driver's first line only, as later ones may quote
+    values."""
+    lines = str(exc.orig).strip().splitlines()
+    reason = lines[0] if lines else type(exc.orig).__name__
+    if "database is locked" in reason:
+        return ("the database is busy with another medbill command (database is locked): "
+                "run this again when it has finished")
+    return f"the database could not be used: {reason}"
 
 
 def load_cli_config() -> Any:

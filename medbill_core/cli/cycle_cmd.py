@@ -267,7 +267,7 @@ def list_remittances_command(
     payer: Annotated[str | None, typer.Option(
         "--payer", help="Payer ID as the 835 sends it, or a configured payer key")] = None,
     status: Annotated[str | None, typer.Option(
-        "--status", help="balanced, exceptions or 'out of balance'")] = None,
+        "--status", help="balanced, exceptions, 'out of balance' or posting")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The 835s received, oldest payment first: amount, what was posted, PLBs, exceptions."""
@@ -276,7 +276,7 @@ def list_remittances_command(
     start, end = parse_date_option(date_from, "--from"), parse_date_option(date_to, "--to")
     wanted = _status_option(status)
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         items = list_remittances(work, date_from=start, date_to=end, payer=payer, status=wanted)
     if as_json:
         print_json([item.as_json() for item in items])
@@ -312,7 +312,7 @@ def show_remittance(
     from medbill_core.services.remittance_register import remittance_detail
 
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         detail = remittance_detail(work, trace, payer)
     if as_json:
         print_json(_explained_remittance(detail.as_json()))

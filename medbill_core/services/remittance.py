@@ -93,6 +93,7 @@ from medbill_core.services.posting_rules import (
     PostingRules,
     RuleDecision,
 )
+from medbill_core.services.remittance_checks import unposted_reason
 from medbill_core.services.remittance_dates import (
     check_remittance_dates,
     implausible_service_dates,
@@ -139,10 +140,35 @@ class RemittancePostingResult:
     #: the remittance's row in the register and its reconciliation status after this posting
     remittance_id: int | None = None
     status: str | None = None
+    #: claim payments that do not balance or are not believable: exceptions, not posted
+    #: (:mod:`.remittance_checks`)
+    unbalanced: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.posted or self.unmatched or self.held or self.provider_adjustments)
+        return bool(self.posted or self.unmatched or self.held or self.provider_adjustments
+                    or self.unbalanced)
+
+
+@dataclass
+class PostingRun:
+    """One remittance posted in parts, each part in its own transaction (a long 835 must not
+    hold the database for minutes): what the parts share.
+
+    Pass the same run to :func:`post_remittance` with each part's claim payments in order,
+    ``final=True`` with the last part (it posts the PLBs and reconciles the register).
+    Each claim payment is posted under its own key, so a run broken off after some parts
+    and started again from the first posts only what is missing.
+    """
+
+    trace_number: str
+    #: occurrences of each claim number so far (the posting keys' last part)
+    seen: Counter[str] = field(default_factory=Counter)
+    #: the register row was created by an earlier part of this run
+    created_register_row: bool = False
+    #: the register changed in an earlier part
+    recorded: bool = False
+    result: RemittancePostingResult | None = None
 
 
 def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal,
@@ -533,21 +559,29 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
 
 def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                     effective_date: date | None = None,
-                    on_progress: Callable[[int, int], None] | None = None
+                    on_progress: Callable[[int, int], None] | None = None,
+                    run: PostingRun | None = None, final: bool = True
                     ) -> RemittancePostingResult:
     """Post one 835 transaction inside the caller's transaction.
 
     Unknown claim numbers become remittance exceptions (a work list), PLB
     adjustments become provider adjustments; neither touches a patient account.
+    Claim payments that do not balance or are not believable become exceptions too.
     ``on_progress(done, total)`` is called after each claim payment (a progress bar).
+    ``run``: ``remittance`` holds one part of the claim payments (see :class:`PostingRun`);
+    ``final`` says it is the last part.
     """
     check_remittance_dates(remittance)
-    result = RemittancePostingResult(remittance.trace_number)
+    if run is None:
+        run = PostingRun(remittance.trace_number)
+    if run.result is None:
+        run.result = RemittancePostingResult(remittance.trace_number)
+    result = run.result
     rules = PostingRules(work.app.config.posting_rules)
     when = effective_date or remittance.payment_date or date.today()
     prefix = posting_prefix(remittance)
     tally = RegisterTally()
-    seen: Counter[str] = Counter()
+    seen = run.seen
     work.claims.prefetch(payment.claim_number for payment in remittance.claims)
     for done, payment in enumerate(remittance.claims):
         if on_progress is not None and done:
@@ -560,6 +594,13 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             tally.exceptions.append((key, payment.paid, created))
             result.unmatched.append(payment.claim_number)
             continue
+        unbelievable = unposted_reason(payment, claim)
+        if unbelievable is not None:
+            created = _record_exception(work, key, remittance.trace_number, payment,
+                                        unbelievable)
+            tally.exceptions.append((key, payment.paid, created))
+            result.unbalanced.append(payment.claim_number)
+            continue
         if payment.is_reversal and _held(work, key, remittance.trace_number, claim, payment,
                                          when, tally):
             result.held.append(payment.claim_number)
@@ -568,7 +609,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
                             result, tally)
     if on_progress is not None and remittance.claims:
         on_progress(len(remittance.claims), len(remittance.claims))
-    for index, plb in enumerate(remittance.provider_adjustments, start=1):
+    for index, plb in enumerate(remittance.provider_adjustments if final else (), start=1):
         key = f"{prefix}:PLB:{index}"
         exists = work.session.scalar(select(ProviderAdjustmentRow.id).where(
             ProviderAdjustmentRow.posting_key == key))
@@ -580,15 +621,22 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             provider_id=plb.provider_id, reason_code=plb.reason_code, reference=plb.reference,
             amount=plb.amount, fiscal_period_date=plb.fiscal_period_date))
         result.provider_adjustments += 1
-    row, recorded = record_remittance(work, remittance, tally, when)
+    row, recorded = record_remittance(work, remittance, tally, when, partial=not final,
+                                      continuing=run.created_register_row)
+    run.created_register_row |= tally.row_created
+    run.recorded |= recorded
     result.status = row.status
-    if result.changed_anything or recorded:
+    if not final:
+        return result
+    if result.changed_anything or run.recorded:
         work.session.flush()  # the row's id, for the audit trail and the caller
         details: dict[str, object] = {
             "posted": len(result.posted), "duplicates": len(result.duplicates),
             "unmatched": len(result.unmatched),
             "provider_adjustments": result.provider_adjustments,
             "remittance_id": row.id, "status": row.status}
+        if result.unbalanced:
+            details["unbalanced"] = len(result.unbalanced)
         if row.payment_amount != remittance.payment_amount:
             details["payment_amount_differs"] = True  # a resend with another BPR02: kept first
         audit.record(work.session, actor=work.actor, action="remittance.post",
@@ -791,5 +839,5 @@ def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPaym
     if exists is None:
         work.session.add(RemittanceExceptionRow(posting_key=key, trace_number=trace,
                                                 claim_number=payment.claim_number[:50],
-                                                reason=reason, paid=payment.paid))
+                                                reason=reason[:200], paid=payment.paid))
     return exists is None

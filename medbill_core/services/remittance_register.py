@@ -20,7 +20,12 @@ reduces the payment, a negative one adds to it). The status is
 * ``exceptions``: it holds, but some claim payments matched no claim and are not resolved
   (``medbill remit resolve``);
 * ``out of balance``: the 835 itself does not add up. Posting goes on as always; the
-  remittance is only flagged.
+  remittance is only flagged;
+* ``posting``: a long 835 posted in parts, not finished yet.
+
+A claim payment that does not balance in itself, or whose amounts are not believable for
+its claim (:mod:`medbill_core.services.remittance_checks`), is an *exception* too: never
+posted, so such a remittance is never ``balanced`` while it is unresolved.
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class RemittanceStatus(StrEnum):
     BALANCED = "balanced"
     EXCEPTIONS = "exceptions"
     OUT_OF_BALANCE = "out of balance"
+    #: a long 835 whose claim payments are being posted in parts (or whose posting was
+    #: broken off: posting the file again finishes it)
+    POSTING = "posting"
 
 
 def payer_ref(remittance: Remittance) -> str:
@@ -96,6 +104,8 @@ class RegisterTally:
     exceptions: list[tuple[str, Decimal, bool]] = field(default_factory=list)
     #: (PLB amount, created)
     provider_adjustments: list[tuple[Decimal, bool]] = field(default_factory=list)
+    #: set by :func:`record_remittance`: the remittance's register row was created now
+    row_created: bool = False
 
 
 def expected_amount(row: RemittanceRow) -> Decimal:
@@ -159,10 +169,15 @@ def move_exception_to_posted(work: UnitOfWork, exception: RemittanceExceptionRow
 
 
 def record_remittance(work: UnitOfWork, remittance: Remittance, tally: RegisterTally,
-                      effective_date: date) -> tuple[RemittanceRow, bool]:
+                      effective_date: date, *, partial: bool = False,
+                      continuing: bool = False) -> tuple[RemittanceRow, bool]:
     """Record the remittance (or add to its row what this posting did anew) and reconcile it.
 
     Returns the row and whether it changed. Call it after posting, in the same transaction.
+    A remittance posted in parts (:class:`~medbill_core.services.remittance.PostingRun`) is
+    recorded after each part: ``partial`` (more parts follow) leaves it ``posting``;
+    ``continuing`` says an earlier part of the same posting created the row, so claim
+    payments with nothing to post count as they do in a remittance posted at once.
     """
     ref = payer_ref(remittance)
     row = work.session.scalar(select(RemittanceRow).where(
@@ -185,13 +200,16 @@ def record_remittance(work: UnitOfWork, remittance: Remittance, tally: RegisterT
             plb_total=total(amount for amount, _ in tally.provider_adjustments),
             status=RemittanceStatus.BALANCED.value)
         work.session.add(row)
+        tally.row_created = True
         _apply_found_exceptions(work, row, tally, remittance.trace_number, counted=False)
-        row.status = _status(work, row).value
+        row.status = RemittanceStatus.POSTING.value if partial else _status(work, row).value
         return row, True
     before = _counters(row)
     _apply_found_exceptions(work, row, tally, remittance.trace_number, counted=True)
     for _, _, amount, created in tally.posted:
-        if created:  # what was posted before is counted already (a nothing-to-post answer too)
+        # what was posted before is counted already (a nothing-to-post answer too, unless an
+        # earlier part of this posting created the row)
+        if created or (created is None and continuing):
             row.posted_count += 1
             row.posted_total += amount
     for _, amount, created in tally.exceptions:
@@ -202,7 +220,7 @@ def record_remittance(work: UnitOfWork, remittance: Remittance, tally: RegisterT
         if created:
             row.plb_count += 1
             row.plb_total += amount
-    row.status = _status(work, row).value
+    row.status = RemittanceStatus.POSTING.value if partial else _status(work, row).value
     changed = _counters(row) != before
     if changed:
         row.posted_at = utcnow()

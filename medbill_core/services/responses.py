@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
+from medbill_core.adapters import PayerAdapter
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.codesets.explain import explain_999_error
 from medbill_core.domain import (
@@ -39,7 +40,15 @@ from medbill_core.domain import (
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
 from medbill_core.lifecycle import ack_moves
 from medbill_core.services.remittance import post_remittance
-from medbill_core.services.remittance_register import RemittanceStatus
+from medbill_core.services.remittance_parts import (
+    POSTING,
+    count_claim_payments,
+    held_elsewhere,
+    post_in_parts,
+    remittance_summary,
+    streaming_adapter,
+    take_lease,
+)
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
 from medbill_core.x12_envelope import envelope_numbers, same_number
 
@@ -254,19 +263,7 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
         return apply_claim_acks(work, decoded)
     if isinstance(decoded, Remittance):
         result = post_remittance(work, decoded, on_progress=on_progress)
-        flagged = (f", {len(result.findings)} flagged ("
-                   + ", ".join(sorted({f.code for f in result.findings})) + ")"
-                   if result.findings else "")
-        unbalanced = ("; out of balance" if result.status == RemittanceStatus.OUT_OF_BALANCE
-                      else "")
-        kept = (f", {result.kept_open} kept open to work (medbill denials list)"
-                if result.kept_open else "")
-        if result.held:
-            kept += (f", {len(result.held)} reversals held until the answer they reverse "
-                     "arrives")
-        return (f"835 {decoded.trace_number}: {len(result.posted)} posted, "
-                f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
-                + kept + flagged + unbalanced)
+        return remittance_summary(decoded.trace_number, result)
     if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
         return f"{type(decoded).__name__} stored"
     return f"{type(decoded).__name__} not applicable"
@@ -282,7 +279,8 @@ def ingest_document(app: Medbill, document: InboundDocument,
     processes receive it at the same time (``responses fetch`` twice, ``remit post`` of one
     file twice): the loser reports a duplicate, done by the other process.
 
-    ``on_progress(done, total)`` follows the claim payments of an 835 as they post."""
+    ``on_progress(done, total)`` follows the claim payments of an 835 as they post.
+    An 835 an adapter can stream is posted in parts (:mod:`.remittance_parts`)."""
     try:
         return _ingest(app, document, on_progress)
     except IntegrityError:
@@ -299,48 +297,15 @@ def ingest_document(app: Medbill, document: InboundDocument,
 
 def _ingest(app: Medbill, document: InboundDocument,
             on_progress: Callable[[int, int], None] | None) -> IngestResult:
+    if document.kind is DocumentKind.REMITTANCE_835:
+        adapter = streaming_adapter(app, document)
+        if adapter is not None:
+            return _ingest_in_parts(app, adapter, document, on_progress)
     with app.unit_of_work() as work:
-        # locked (PostgreSQL): two processes retrying a failed document never both apply it
-        existing = work.session.scalar(select(InboundDocumentRow).where(
-            InboundDocumentRow.channel == document.channel,
-            InboundDocumentRow.document_id == document.document_id).with_for_update())
-        digest = hashlib.sha256(document.content.encode("utf-8")).hexdigest()
-        if existing is not None and existing.status not in (UNDECODABLE, FAILED):
-            return IngestResult(document.document_id, DUPLICATE, existing.kind,
-                                "already received")
-        if existing is None:
-            # the same document received another way (fetched from the clearinghouse, then
-            # posted from a file): applying it again would replay it (an old 999 rejection
-            # would reject the claims sent again since)
-            same = work.session.scalar(select(InboundDocumentRow).where(
-                InboundDocumentRow.content_sha256 == digest,
-                InboundDocumentRow.status.not_in((UNDECODABLE, FAILED)))
-                .order_by(InboundDocumentRow.id).limit(1))
-            if same is not None:
-                # kept as received (the receipt is a fact), marked as the duplicate it is
-                detail = f"already received ({same.channel} document {same.document_id})"
-                work.session.add(InboundDocumentRow(
-                    channel=document.channel, document_id=document.document_id,
-                    kind=same.kind, content=document.content, content_sha256=digest,
-                    status=DUPLICATE, detail=detail,
-                    received_at=document.received_at or utcnow()))
-                return IngestResult(document.document_id, DUPLICATE, same.kind, detail)
-        if existing is not None:
-            # a document that failed was never applied: receiving it again tries it again
-            # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate
-            row = existing
-            row.kind, row.content, row.content_sha256 = (document.kind.value, document.content,
-                                                         digest)
-            row.status, row.detail = "received", None
-            audit.record(work.session, actor=work.actor, action="document.retry",
-                         entity_type="inbound_document", entity_id=row.id)
-        else:
-            row = InboundDocumentRow(
-                channel=document.channel, document_id=document.document_id,
-                kind=document.kind.value, content=document.content, content_sha256=digest,
-                status="received", received_at=document.received_at or utcnow())
-            work.session.add(row)
-            work.session.flush()
+        received = _receive(work, document)
+        if isinstance(received, IngestResult):
+            return received
+        row = received
         try:
             decoded = app.hooks.decode_response(document=document)
         except (DecodeError, AdapterNotAvailable) as exc:
@@ -362,14 +327,121 @@ def _ingest(app: Medbill, document: InboundDocument,
             row.detail = exc.message[:500]
             log.warning("document %s could not be applied: %s", row.id, exc.message)
             return IngestResult(document.document_id, FAILED, row.kind, row.detail)
-        row.status = APPLIED
-        row.detail = detail[:500]
-        row.applied_at = utcnow()
-        audit.record(work.session, actor=work.actor, action="document.apply",
-                     entity_type="inbound_document", entity_id=row.id,
-                     details={"kind": row.kind, "channel": row.channel})
+        _applied(work, row, detail)
         return IngestResult(document.document_id, APPLIED, row.kind, detail,
                             rejections_in(decoded))
+
+
+def _applied(work: UnitOfWork, row: InboundDocumentRow, detail: str) -> None:
+    row.status = APPLIED
+    row.detail = detail[:500]
+    row.applied_at = utcnow()
+    row.lease_until = row.lease_holder = None
+    audit.record(work.session, actor=work.actor, action="document.apply",
+                 entity_type="inbound_document", entity_id=row.id,
+                 details={"kind": row.kind, "channel": row.channel})
+
+
+def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument,
+                     on_progress: Callable[[int, int], None] | None) -> IngestResult:
+    """:func:`ingest_document` for a streamed 835: stored (status ``posting``), read once,
+    then posted part by part; a broken-off posting is finished when it is received again."""
+    with app.unit_of_work() as work:
+        received = _receive(work, document)
+        if isinstance(received, IngestResult):
+            return received
+        received.status = POSTING
+        take_lease(received)
+        work.session.flush()
+        row_id, kind = received.id, received.kind
+    try:
+        total = count_claim_payments(adapter, document)
+    except MedbillError as exc:  # nothing is posted yet
+        status = UNDECODABLE if isinstance(exc, DecodeError) else FAILED
+        with app.unit_of_work() as work:
+            row = work.session.get(InboundDocumentRow, row_id)
+            assert row is not None
+            row.status, row.detail = status, exc.message[:500]
+            row.lease_until = row.lease_holder = None
+            if status == UNDECODABLE:
+                audit.record(work.session, actor=work.actor, action="document.undecodable",
+                             entity_type="inbound_document", entity_id=row_id)
+        return IngestResult(document.document_id, status, kind, exc.message[:500])
+    try:
+        detail = post_in_parts(app, adapter, document, row_id, total, on_progress)
+    except MedbillError as exc:
+        message = (f"{exc.message} (the parts posted before it stay posted: posting the file "
+                   "again finishes it)")[:500]
+        with app.unit_of_work() as work:
+            row = work.session.get(InboundDocumentRow, row_id)
+            assert row is not None
+            row.status, row.detail = FAILED, message
+            row.lease_until = row.lease_holder = None
+        log.warning("document %s could not be applied: %s", row_id, exc.message)
+        return IngestResult(document.document_id, FAILED, kind, message)
+    with app.unit_of_work() as work:
+        row = work.session.get(InboundDocumentRow, row_id)
+        assert row is not None
+        _applied(work, row, detail)
+    return IngestResult(document.document_id, APPLIED, kind, detail)
+
+
+def _sha256(content: str) -> str:
+    """The content's SHA-256, hashed in pieces: no encoded copy of a large file at once."""
+    digest = hashlib.sha256()
+    for start in range(0, len(content), 1 << 20):
+        digest.update(content[start:start + (1 << 20)].encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _receive(work: UnitOfWork, document: InboundDocument) -> InboundDocumentRow | IngestResult:
+    """The document's row, stored now (or again, when an earlier try failed or was broken
+    off), or the result for a document received before."""
+    # locked (PostgreSQL): two processes retrying a failed document never both apply it
+    existing = work.session.scalar(select(InboundDocumentRow).where(
+        InboundDocumentRow.channel == document.channel,
+        InboundDocumentRow.document_id == document.document_id).with_for_update())
+    digest = _sha256(document.content)
+    if existing is not None and existing.status not in (UNDECODABLE, FAILED, POSTING):
+        return IngestResult(document.document_id, DUPLICATE, existing.kind,
+                            "already received")
+    if existing is not None and held_elsewhere(existing):
+        return IngestResult(document.document_id, DUPLICATE, existing.kind,
+                            "already being posted by another process")
+    if existing is None:
+        # the same document received another way (fetched from the clearinghouse, then
+        # posted from a file): applying it again would replay it (an old 999 rejection
+        # would reject the claims sent again since)
+        same = work.session.scalar(select(InboundDocumentRow).where(
+            InboundDocumentRow.content_sha256 == digest,
+            InboundDocumentRow.status.not_in((UNDECODABLE, FAILED, POSTING)))
+            .order_by(InboundDocumentRow.id).limit(1))
+        if same is not None:
+            # kept as received (the receipt is a fact), marked as the duplicate it is
+            detail = f"already received ({same.channel} document {same.document_id})"
+            work.session.add(InboundDocumentRow(
+                channel=document.channel, document_id=document.document_id,
+                kind=same.kind, content=document.content, content_sha256=digest,
+                status=DUPLICATE, detail=detail,
+                received_at=document.received_at or utcnow()))
+            return IngestResult(document.document_id, DUPLICATE, same.kind, detail)
+    if existing is not None:
+        # a document that failed was never applied: receiving it again tries it again
+        # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate
+        row = existing
+        row.kind, row.content, row.content_sha256 = (document.kind.value, document.content,
+                                                     digest)
+        row.status, row.detail = "received", None
+        audit.record(work.session, actor=work.actor, action="document.retry",
+                     entity_type="inbound_document", entity_id=row.id)
+    else:
+        row = InboundDocumentRow(
+            channel=document.channel, document_id=document.document_id,
+            kind=document.kind.value, content=document.content, content_sha256=digest,
+            status="received", received_at=document.received_at or utcnow())
+        work.session.add(row)
+        work.session.flush()
+    return row
 
 
 #: what each X12 transaction set is, for messages, and the kind it is stored as when a file

@@ -60,10 +60,24 @@ def _keep_alive(session: Session, instance: object) -> None:
             session.info.setdefault("medbill.providers", {})[instance.npi] = instance
 
 
+#: execution option of the connections :meth:`Database.reader` sessions use
+READ_ONLY_OPTION = "medbill_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: a concurrent writer then waits (busy_timeout)
     # instead of failing with "database is locked" when a read transaction turns into a write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader never writes, and in WAL mode it reads a snapshot without any lock: a deferred
+    # BEGIN lets it run while a long posting holds the write lock.
+    if connection.get_execution_options().get(READ_ONLY_OPTION):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise MedbillError("internal error: a read-only transaction tried to write")
 
 
 def make_engine(url: str) -> Engine:
@@ -102,8 +116,13 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        event.listen(self._sessions, "loaded_as_persistent", _keep_alive)
-        event.listen(self._sessions, "pending_to_persistent", _keep_alive)
+        # Readers share the engine's pool; the option tells the SQLite begin listener.
+        self._read_engine = self.engine.execution_options(**{READ_ONLY_OPTION: True})
+        self._readers = sessionmaker(self._read_engine, expire_on_commit=False)
+        for sessions in (self._sessions, self._readers):
+            event.listen(sessions, "loaded_as_persistent", _keep_alive)
+            event.listen(sessions, "pending_to_persistent", _keep_alive)
+        event.listen(self._readers, "before_flush", _refuse_writes)
 
     @property
     def dialect(self) -> str:
@@ -131,7 +150,7 @@ class Database:
         :raises MedbillError: the database cannot be opened.
         """
         try:
-            with self.engine.connect() as connection:
+            with self._read_engine.connect() as connection:
                 return MigrationContext.configure(connection).get_current_revision()
         except OperationalError as exc:
             raise _unreachable(exc, "cannot open the database") from None
@@ -153,8 +172,10 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A session for reads."""
-        with self._sessions() as session:
+        """A session for reads only: it never waits for a writer (on SQLite its transaction
+        starts deferred and reads a WAL snapshot), is rolled back at the end, and refuses to
+        flush changes."""
+        with self._readers() as session:
             yield session
 
     def dispose(self) -> None:

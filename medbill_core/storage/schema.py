@@ -317,6 +317,10 @@ class InboundDocumentRow(Base):
     detail: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: an 835 being posted in parts (status ``posting``) is held by one process (host:pid)
+    #: until then; the lease is renewed with each part (services/remittance_parts.py)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_holder: Mapped[str | None] = mapped_column(String(80))
 
 
 class ProviderAdjustmentRow(Base):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medbill_core.adapters import PayerAdapter, SubmissionChannel
+from medbill_core.adapters import PayerAdapter, RemittanceParts, SubmissionChannel
 from medbill_core.domain import (
     BillableClaim,
     ClaimFinding,
@@ -223,6 +223,23 @@ class GenericX12Adapter(PayerAdapter):
         if objects is None:
             return None
         return objects[0] if len(objects) == 1 else objects
+
+    def stream_remittances(self, document: InboundDocument) -> Iterator[RemittanceParts] | None:
+        """An 835 document's transaction sets one at a time, each decoded claim payment by
+        claim payment: memory stays flat in the file's size (``None``: not an 835)."""
+        from medbill_payer_generic_x12.transactions.remittance_835 import stream_835_text
+
+        text = document.content
+        head = text[:200]
+        start = len(head) - len(head.lstrip("\ufeff \t\r\n"))
+        if not text.startswith("ISA", start):
+            return None
+        try:
+            if self._kind(text[start:start + 4096]) is not DocumentKind.REMITTANCE_835:
+                return None
+        except X12Error:
+            return None  # decode() reports what is wrong with it
+        return stream_835_text(text)
 
     def decode_all(self, document: InboundDocument) -> list[DecodedResponse] | None:
         """Every transaction set of the document as domain objects."""

@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from medbill_core.adapters import PayerAdapter, SubmissionChannel
+from medbill_core.adapters import PayerAdapter, RemittanceParts, SubmissionChannel
 from medbill_core.domain import (
     BenefitSummary,
     BillableClaim,
@@ -356,6 +356,12 @@ class MedicareAdapter(PayerAdapter):
         if self.delegate is None:
             return None
         return self.delegate.decode(document)
+
+    def stream_remittances(self, document: InboundDocument) -> Iterator[RemittanceParts] | None:
+        """The generic X12 adapter's streaming of an 835 (``None`` without one)."""
+        if self.delegate is None:
+            return None
+        return self.delegate.stream_remittances(document)
 
 
 def _service_date(payment: ClaimPayment, claim: Claim | None) -> date | None:

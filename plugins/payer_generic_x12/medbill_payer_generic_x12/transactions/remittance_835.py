@@ -764,6 +764,28 @@ def decode_835(text: str, *, strict: bool = True,
                 for t in reader.transactions()]
 
 
+class _TextSlices:
+    """A read-only text stream over a string, without copying it (io.StringIO would)."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._position = 0
+
+    def read(self, size: int = -1) -> str:
+        start = self._position
+        end = len(self._text) if size < 0 else min(len(self._text), start + size)
+        self._position = end
+        return self._text[start:end]
+
+
+def stream_835_text(text: str, chunk_size: int = 1 << 16) -> Iterator[RemittanceStream]:
+    """:func:`stream_835` for a document already in memory: only ``chunk_size`` characters
+    of it are split into segments at a time, and claims are decoded as they are read."""
+    reader = X12Reader(stream=_TextSlices(text), chunk_size=chunk_size)  # type: ignore[arg-type]
+    for transaction in reader.transactions():
+        yield RemittanceStream(transaction)
+
+
 def stream_835(path: str | os.PathLike[str], chunk_size: int = 1 << 20
                ) -> Iterator[RemittanceStream]:
     """Stream a large 835 file: one :class:`RemittanceStream` per transaction set.
@@ -953,4 +975,4 @@ def _write_plb(w: TransactionWriter, adjustments: Sequence[ProviderAdjustment]) 
 
 
 __all__ = ["VERSION", "PayerContact", "RemittanceStream", "decode_835", "decode_835_transaction",
-           "encode_835", "iter_claim_payments", "stream_835"]
+           "encode_835", "iter_claim_payments", "stream_835", "stream_835_text"]
