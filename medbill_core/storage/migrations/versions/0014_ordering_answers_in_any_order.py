@@ -1,7 +1,7 @@
 """answers in any order: the 999's group number on each batch, which answer a reversal took
 back, and claim payments held until what they wait for arrives
 
-Revision ID: 0014_ordering
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_ordering"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None

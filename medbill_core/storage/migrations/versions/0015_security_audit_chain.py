@@ -3,8 +3,8 @@
 Events recorded before this revision are chained here, in id order; their OS user is unknown
 (NULL).
 
-Revision ID: 0014_security
-Revises: 0014_ordering
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-05
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from medbill_core.audit_chain import GENESIS_HASH, link_hash, row_content
 
-revision = "0014_security"
-down_revision = "0014_ordering"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """outbox lease: a file being sent is claimed ("sending") until lease_until
 
-Revision ID: 0014_concurrency
-Revises: 0014_security
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_concurrency"
-down_revision = "0014_security"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

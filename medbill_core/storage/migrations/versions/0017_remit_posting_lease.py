@@ -1,7 +1,7 @@
 """posting lease: an 835 being posted in parts is held by one process until lease_until
 
-Revision ID: 0014_remit
-Revises: 0014_concurrency
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_remit"
-down_revision = "0014_concurrency"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
