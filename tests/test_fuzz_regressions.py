@@ -1,0 +1,66 @@
+"""What the X12 fuzzer (``test_fuzz_x12.py``) found, each kept as its minimal example.
+
+Every test feeds one document through the command line in-process (``medbill x12 parse``,
+``medbill x12 validate``, ``medbill remit post``) or the decoder, and asserts the answer: no
+traceback, one positioned error line, or the document read as it means.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.transactions.claim_837p import encode_837p
+from typer.testing import CliRunner, Result
+
+from medbill_core.cli.main import application
+from medbill_core.domain import DocumentKind
+from medbill_core.testing.factories import make_billable_claim
+
+pytestmark = pytest.mark.usefixtures("cli_isolation")
+
+
+def medbill(*args: str) -> Result:
+    """``medbill ARGS`` without a configuration: the X12 utilities stand alone."""
+    return CliRunner().invoke(application(list(args)), list(args), catch_exceptions=False)
+
+
+def one_error_line(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    return lines[0]
+
+
+def with_segment_after(text: str, tag: str, segment: str) -> str:
+    """``text`` (one segment a line) with ``segment`` after the first ``tag`` segment, and
+    SE01 counting it."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(tag + "*"))
+    lines.insert(at + 1, segment)
+    se = next(i for i, line in enumerate(lines) if line.startswith("SE*"))
+    _, count, control = lines[se].rstrip("~").split("*")
+    lines[se] = f"SE*{int(count) + 1}*{control}~"
+    return "\n".join(lines) + "\n"
+
+
+# -- 837P ------------------------------------------------------------------------------------
+
+def test_837p_pat_in_the_subscriber_loop_leaves_the_subscriber_the_patient(
+        tmp_path: Path) -> None:
+    """Found from lfh__demo.example8.837: a PAT in loop 2000B (the subscriber is the patient;
+    PAT only carries a weight or death date there) made the decoder look for a 2000C patient
+    that was never sent: AssertionError, a traceback through ``x12 parse`` and ``validate``."""
+    plain = encode_837p([make_billable_claim()], line_breaks=True).text
+    text = with_segment_after(plain, "DMG", "PAT*******01*155~")
+    kind, [claim] = decode_document(text)
+    assert kind is DocumentKind.CLAIM_837P
+    assert claim.patient.last_name == "Testpatient1"
+    assert claim.coverage.relationship.value == "18"
+    path = tmp_path / "pat-in-2000b.837"
+    path.write_text(text, encoding="ascii")
+    assert medbill("x12", "parse", str(path)).stdout.strip() == \
+        "pat-in-2000b.837: 837P, 1 transaction set(s)"
+    assert medbill("x12", "validate", str(path)).exit_code == 0
