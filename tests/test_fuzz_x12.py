@@ -1,5 +1,6 @@
 """Fuzzing the X12 commands: hundreds of mutants of real 835, 837P, 999 and 277CA documents
-through ``medbill x12 parse``, ``medbill x12 validate`` and ``medbill remit post``.
+(and some 271s and 277s) through ``medbill x12 parse`` (strict and ``--lenient``), ``medbill
+x12 validate`` and ``medbill remit post``.
 
 Every run draws new mutants (hypothesis, not derandomized) of two kinds of seed: documents
 written by others (the generic X12 plugin's fixtures) and documents the engine and the
@@ -40,6 +41,7 @@ from x12_fuzzing import (
     Mutant,
     ledger_snapshot,
     mutants,
+    posting_mutants,
     restore_database,
     sample_seeds,
     time_limit,
@@ -59,12 +61,19 @@ from medbill_core.demo.runner import (
 from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow
 
-#: Mutants per run, over all kinds (the issue asks for at least 500).
+#: Mutants per run of 835, 837P, 999 and 277CA documents (the issue asks for at least 500);
+#: 271s and 277s add a fifth as many.
 TOTAL_EXAMPLES = int(os.environ.get("X12_FUZZ_EXAMPLES", "500"))
 #: Each kind's share of the mutants: the 835 is the one that moves money.
-SHARES = {"835": 0.4, "837": 0.2, "999": 0.2, "277CA": 0.2}
+SHARES = {"835": 0.25, "837": 0.2, "999": 0.175, "277CA": 0.175}
+#: Well-formed 835s of the engine saying odd things (see ``posting_mutants``): the mutants
+#: that reach the posting rules.
+POSTING_SHARE = 0.2
+#: The other responses ``x12 parse`` reads (eligibility 271, claim status 277), from the
+#: samples only, on top: a tenth as many each.
+EXTRA_SHARES = {"271": 0.1, "277": 0.1}
 #: ``remit post`` is given the responses (an 837 is refused before anything is opened).
-POSTED_KINDS = {"835", "999", "277CA"}
+POSTED_KINDS = {"835", "999", "277CA", "277"}
 
 
 @dataclass
@@ -122,7 +131,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
     os.chdir(root)
     try:
         written, template = _engine_documents(root)
-        seeds = {kind: {**sample_seeds(kind), **written[kind]} for kind in SHARES}
+        seeds = {kind: {**sample_seeds(kind), **written.get(kind, {})}
+                 for kind in [*SHARES, *EXTRA_SHARES]}
         database = root / "posting.db"
         restore_database(template, database)
         config = root / "medbill.toml"
@@ -199,15 +209,15 @@ def run_mutant(world: FuzzWorld, kind: str, mutant: Mutant) -> None:
             "the ledger or claim states")
 
 
-def _settings(kind: str) -> settings:
-    return settings(max_examples=max(1, round(TOTAL_EXAMPLES * SHARES[kind])), deadline=None,
+def _settings(share: float) -> settings:
+    return settings(max_examples=max(1, round(TOTAL_EXAMPLES * share)), deadline=None,
                     derandomize=False, print_blob=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.function_scoped_fixture])
 
 
 def _fuzz(kind: str) -> Any:
-    @_settings(kind)
+    @_settings(SHARES.get(kind) or EXTRA_SHARES[kind])
     @given(data=st.data())
     def test(world: FuzzWorld, data: Any) -> None:
         mutant = data.draw(mutants(world.seeds[kind]), label="mutant")
@@ -221,6 +231,16 @@ test_mutants_of_835_documents_never_crash_hang_or_half_post = _fuzz("835")
 test_mutants_of_837_documents_never_crash_hang_or_half_post = _fuzz("837")
 test_mutants_of_999_documents_never_crash_hang_or_half_post = _fuzz("999")
 test_mutants_of_277CA_documents_never_crash_hang_or_half_post = _fuzz("277CA")
+test_mutants_of_271_documents_never_crash_hang_or_half_post = _fuzz("271")
+test_mutants_of_277_documents_never_crash_hang_or_half_post = _fuzz("277")
+
+
+@_settings(POSTING_SHARE)
+@given(data=st.data())
+def test_well_formed_835s_saying_odd_things_post_or_fail_whole(world: FuzzWorld,
+                                                               data: Any) -> None:
+    mutant = data.draw(posting_mutants(world.seeds["835"]), label="mutant")
+    run_mutant(world, "835", mutant)
 
 
 def test_the_seeds_are_real_documents_the_commands_accept(world: FuzzWorld) -> None:
@@ -229,6 +249,7 @@ def test_the_seeds_are_real_documents_the_commands_accept(world: FuzzWorld) -> N
     posts its claim payments."""
     for kind, documents in world.seeds.items():
         assert len(documents) >= 3, kind
+        assert any(name.startswith("engine/") for name in documents) == (kind in SHARES)
         for name, text in documents.items():
             if not name.startswith("engine/"):
                 continue

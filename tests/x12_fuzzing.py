@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 #: The fixtures of the generic X12 plugin: real documents written by others.
 SAMPLES = Path(__file__).resolve().parents[1] / "plugins" / "payer_generic_x12" / "tests" \
     / "fixtures"
-SAMPLE_DIRS = {"835": "835", "837": "837P-X222A2", "999": "999", "277CA": "277CA"}
+SAMPLE_DIRS = {"835": "835", "837": "837P-X222A2", "999": "999", "277CA": "277CA",
+               "271": "271", "277": "277-X212"}
 
 #: How long one command may take on one mutant (the issue: "no hang over 10 s").
 CASE_SECONDS = 10
@@ -291,6 +292,27 @@ def _mutate_segments(draw: _Draw, segments: list[list[str]], layout: Layout,
     return layout
 
 
+def recount(segments: list[list[str]]) -> None:
+    """SE01, GE01 and IEA01 set to what their envelopes hold, in place."""
+    start = transactions = groups = 0
+    for index, segment in enumerate(segments):
+        tag = segment[0]
+        if tag == "ST":
+            start = index
+            transactions += 1
+        elif tag == "SE" and len(segment) > 1:
+            segment[1] = str(index - start + 1)
+        elif tag == "GS":
+            transactions = 0
+            groups += 1
+        elif tag == "GE" and len(segment) > 1:
+            segment[1] = str(transactions)
+        elif tag == "ISA":
+            groups = 0
+        elif tag == "IEA" and len(segment) > 1:
+            segment[1] = str(groups)
+
+
 def _mutate_bytes(draw: _Draw, data: bytes, steps: list[str]) -> bytes:
     """One byte-level mutation."""
     operation = _choice(draw, ["truncate", "flip", "insert", "bom", "chunk_repeat"])
@@ -299,11 +321,13 @@ def _mutate_bytes(draw: _Draw, data: bytes, steps: list[str]) -> bytes:
         steps.append(f"truncate at byte {at}")
         return data[:at]
     if operation == "flip":
-        byte = draw.random.randrange(256)
+        # mostly ASCII: a byte that is not UTF-8 stops ``remit post`` at once
+        byte = draw.random.randrange(256 if draw.random.randrange(4) == 0 else 128)
         steps.append(f"byte {at} := {byte:#04x}")
         return data[:at] + bytes([byte]) + data[at + 1:]
     if operation == "insert":
-        extra = draw(st.binary(min_size=1, max_size=8))
+        extra = (draw(st.binary(min_size=1, max_size=8)) if draw.random.randrange(4) == 0
+                 else bytes(draw.random.randrange(128) for _ in range(draw.random.randint(1, 8))))
         steps.append(f"insert {extra!r} at byte {at}")
         return data[:at] + extra + data[at:]
     if operation == "bom":
@@ -333,6 +357,12 @@ def mutants(hypothesis_draw: Any, seeds: dict[str, str]) -> Mutant:
     steps: list[str] = []
     for _ in range(draw.random.randint(1, 4)):
         layout = _mutate_segments(draw, segments, layout, steps)
+    if draw.random.randrange(2) and not any(step[:4] in ("SE01", "GE01", "IEA0")
+                                            for step in steps):
+        # half the senders count right whatever they wrote: the mutation then reaches the
+        # transaction's decoder instead of stopping at the trailer's count
+        recount(segments)
+        steps.append("trailer counts recounted")
     data = text_of(segments, layout).encode("utf-8")
     # byte-level damage mostly stops the reader early: a third of the mutants get it
     if draw.random.randrange(3) == 0:
@@ -346,10 +376,79 @@ def mutants(hypothesis_draw: Any, seeds: dict[str, str]) -> Mutant:
     return Mutant(name, steps, data)
 
 
+# -- well-formed 835s that say odd things ------------------------------------------------------
+
+#: Amounts that are valid X12 numbers, some of which no payer should send.
+ODD_AMOUNTS = ["0", "0.00", "-0.01", "0.01", "-1", "-125", "1", "125", "224.99", "1000000",
+               "99999999.99", "-99999999.99", "12345678901234.56", "1.5", "10"]
+ODD_DATES = ["19000101", "19991231", "20000229", "20261231", "20991231", "20260101"]
+#: CLP02 claim status codes (paid primary ... reversal, not our claim), and some others.
+CLAIM_STATUSES = ["1", "2", "3", "4", "19", "20", "21", "22", "23", "25", "0", "99"]
+GROUP_CODES = ["CO", "PR", "OA", "PI", "CR"]
+REASON_CODES = ["1", "2", "3", "45", "18", "23", "50", "96", "97", "253", "A1", "B7", "Z9"]
+#: (segment ID, element position) -> the values it is given.
+POSTING_ELEMENTS: dict[tuple[str, int], list[str]] = {
+    ("BPR", 2): ODD_AMOUNTS, ("BPR", 1): ["I", "H", "X", "P"], ("BPR", 16): ODD_DATES,
+    ("CLP", 2): CLAIM_STATUSES, ("CLP", 3): ODD_AMOUNTS, ("CLP", 4): ODD_AMOUNTS,
+    ("CLP", 5): ODD_AMOUNTS, ("CLP", 7): ["2633900000002", "2633900000003", "X", "1"],
+    ("CLP", 9): ["1", "7", "8", "0"], ("CAS", 1): GROUP_CODES, ("CAS", 2): REASON_CODES,
+    ("CAS", 3): ODD_AMOUNTS, ("CAS", 4): ["1", "0", "-1", "2.5"], ("SVC", 2): ODD_AMOUNTS,
+    ("SVC", 3): ODD_AMOUNTS, ("SVC", 5): ["1", "0", "-1", "2", "0.5", "99999"],
+    ("AMT", 2): ODD_AMOUNTS, ("DTM", 2): ODD_DATES, ("PLB", 4): ODD_AMOUNTS,
+    ("REF", 2): ["5-1", "5-9", "3-1", "X", "0-0"],
+}
+
+
+@st.composite
+def posting_mutants(hypothesis_draw: Any, seeds: dict[str, str]) -> Mutant:
+    """An engine 835 that still reads: valid numbers, codes and dates that say odd things
+    (a claim paid more than charged, a reversal, a negative adjustment, another claim's
+    number), loops repeated or dropped, counts kept right. These reach the posting rules."""
+    draw = _Draw(hypothesis_draw)
+    name = _choice(draw, sorted(n for n in seeds if n.startswith("engine/")))
+    layout = layout_of(seeds[name])
+    segments = segments_of(seeds[name], layout)
+    steps: list[str] = []
+    for _ in range(draw.random.randint(1, 4)):
+        operation = _choice(draw, ["value", "value", "value", "claim_number", "repeat_claim",
+                                   "drop_line"])
+        clps = [i for i, segment in enumerate(segments) if segment[0] == "CLP"]
+        if operation == "value":
+            where = [(i, position) for i, segment in enumerate(segments)
+                     for (tag, position) in POSTING_ELEMENTS if tag == segment[0]]
+            at, position = _choice(draw, where)
+            segment = segments[at]
+            value = _choice(draw, POSTING_ELEMENTS[(segment[0], position)])
+            while len(segment) <= position:
+                segment.append("")
+            segment[position] = value
+            steps.append(f"segment {at + 1} ({segment[0]}) element {position} := {value!r}")
+        elif operation == "claim_number" and len(clps) > 1:
+            first, second = _choice(draw, clps), _choice(draw, clps)
+            segments[first][1] = segments[second][1]
+            steps.append(f"CLP at segment {first + 1} pays the claim of segment {second + 1}")
+        elif operation == "repeat_claim":
+            first = _choice(draw, clps)
+            end = next((i for i in range(first + 1, len(segments))
+                        if segments[i][0] in ("CLP", "SE")), len(segments))
+            segments[end:end] = [list(segment) for segment in segments[first:end]]
+            steps.append(f"the claim payment at segment {first + 1} twice")
+        elif operation == "drop_line":
+            svcs = [i for i, segment in enumerate(segments) if segment[0] == "SVC"]
+            if svcs:
+                first = _choice(draw, svcs)
+                end = next((i for i in range(first + 1, len(segments))
+                            if segments[i][0] in ("SVC", "CLP", "SE")), len(segments))
+                del segments[first:end]
+                steps.append(f"service line at segment {first + 1} dropped")
+    recount(segments)
+    return Mutant(name, steps, text_of(segments, layout).encode("utf-8"))
+
+
 # -- seeds -------------------------------------------------------------------------------------
 
 def sample_seeds(kind: str) -> dict[str, str]:
-    """The real documents written by others, of one kind (835, 837, 999, 277CA)."""
+    """The real documents written by others, of one kind (a key of :data:`SAMPLE_DIRS`)."""
     folder = SAMPLES / SAMPLE_DIRS[kind]
     return {f"{folder.name}/{path.name}": path.read_text(encoding="latin-1")
             for path in sorted(folder.iterdir()) if path.is_file()}
