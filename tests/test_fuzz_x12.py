@@ -38,6 +38,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner, Result
 from x12_fuzzing import (
     CRASH_MARKERS,
+    CaseTimeout,
     Mutant,
     ledger_snapshot,
     mutants,
@@ -264,3 +265,40 @@ def test_the_seeds_are_real_documents_the_commands_accept(world: FuzzWorld) -> N
     assert result.exit_code == 0, result.output
     assert "applied" in result.stdout
     assert ledger_snapshot(world.database)["ledger"] != world.before["ledger"]
+
+
+def test_the_checks_see_a_crash_a_hang_and_a_half_post(world: FuzzWorld,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fuzzer finds little on today's code: its three checks are shown to fire on a
+    planted defect each (a decoder raising, a command sleeping, a failed post that kept
+    its postings)."""
+    import time
+
+    from medbill_payer_generic_x12 import cli as x12_cli
+
+    from medbill_core.cli import cycle_cmd
+    from medbill_core.services import responses
+
+    seed = Mutant("engine/remittance-1.835", [],
+                  world.seeds["835"]["engine/remittance-1.835"].encode("utf-8"))
+
+    def crashing(text: str, strict: bool = True) -> Any:
+        raise ValueError("planted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(x12_cli, "decode_document", crashing)
+        with pytest.raises(AssertionError, match="ValueError escaped"):
+            run_mutant(world, "835", seed)
+
+    with pytest.raises(CaseTimeout), time_limit(1):
+        time.sleep(3)
+
+    def posted_but_failed(*args: Any, **kwargs: Any) -> responses.IngestResult:
+        result = responses.ingest_document(*args, **kwargs)
+        assert result.status == responses.APPLIED
+        return responses.IngestResult(result.document_id, responses.FAILED, result.kind)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cycle_cmd, "ingest_document", posted_but_failed)
+        with pytest.raises(AssertionError, match="changed the ledger"):
+            run_mutant(world, "835", seed)
