@@ -15,6 +15,9 @@ from medbill_payer_generic_x12.transactions.claim_837p import encode_837p
 from typer.testing import CliRunner, Result
 
 from medbill_core.cli.main import application
+from medbill_core.config import config_toml
+from medbill_core.demo.runner import demo_config
+from medbill_core.demo.simulation import API_KEY
 from medbill_core.domain import DocumentKind
 from medbill_core.testing.factories import make_billable_claim
 
@@ -64,3 +67,43 @@ def test_837p_pat_in_the_subscriber_loop_leaves_the_subscriber_the_patient(
     assert medbill("x12", "parse", str(path)).stdout.strip() == \
         "pat-in-2000b.837: 837P, 1 transaction set(s)"
     assert medbill("x12", "validate", str(path)).exit_code == 0
+
+
+# -- remit post --------------------------------------------------------------------------------
+
+@pytest.fixture
+def posting_config(tmp_path: Path) -> Path:
+    """The demo's configuration (every shipped plugin) on an empty, upgraded SQLite file."""
+    config = tmp_path / "medbill.toml"
+    settings = demo_config(tmp_path, "http://127.0.0.1:9", API_KEY)
+    config.write_text(config_toml(settings.model_copy(update={
+        "database_url": f"sqlite:///{tmp_path / 'medbill.db'}"})), encoding="utf-8")
+    args = ["-c", str(config), "db", "upgrade"]
+    assert CliRunner().invoke(application(args), args).exit_code == 0
+    return config
+
+
+def posted(config: Path, path: Path) -> Result:
+    args = ["-c", str(config), "remit", "post", str(path)]
+    return CliRunner().invoke(application(args), args, catch_exceptions=False)
+
+
+def test_remit_post_never_prints_the_control_characters_of_st01(
+        tmp_path: Path, posting_config: Path) -> None:
+    """Found from a 277CA mutant: ST01 is named back in the refusal ("... is an X12 {ST01}
+    transaction, not an 835"), raw: a terminal escape sequence and a line separator (U+2028,
+    or a group separator) from the file reached the terminal, and the one-line error was
+    several lines to anything splitting lines. An ST01 that is no identifier is the
+    decoder's to report, by position."""
+    text = ("ISA*00*          *00*          *ZZ*PAYER          *ZZ*PRACTICE       *261201*1200*"
+            "^*00501*000000001*0*P*:~GS*HP*PAYER*PRACTICE*20261201*1200*1*X*005010X221A1~"
+            "ST*8\x1b[31m35\u2028X\x1d*0001~SE*2*0001~GE*1*1~IEA*1*000000001~")
+    path = tmp_path / "escape.835"
+    path.write_text(text, encoding="utf-8")
+    result = posted(posting_config, path)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == ""
+    [line] = result.stdout.splitlines()
+    assert line.startswith("escape.835: undecodable — ")
+    assert line.isprintable(), repr(line)
+    assert "X12 8" not in line

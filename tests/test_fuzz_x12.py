@@ -193,6 +193,9 @@ def check_answer(result: Result, command: str, mutant: Mutant) -> None:
         raise AssertionError(f"{command}: {type(result.exception).__name__} escaped on "
                              f"{mutant!r}") from result.exception
     assert not CRASH_MARKERS.search(result.output), f"{command}: {result.output}"
+    # text from the file reaches a terminal: no escape sequence, no hidden line break
+    unprintable = {char for char in result.output if not char.isprintable() and char != "\n"}
+    assert not unprintable, f"{command} printed {sorted(unprintable)!r}: {result.output!r}"
     assert result.exit_code in (0, 1, 2), f"{command}: exit {result.exit_code}\n{result.output}"
     if result.exit_code == 0:
         return

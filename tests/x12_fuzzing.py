@@ -169,7 +169,7 @@ def _mutate_segments(draw: _Draw, segments: list[list[str]], layout: Layout,
         "delete", "duplicate", "swap", "element", "element", "element", "add_element",
         "drop_element", "money", "money", "repeat_loop", "trailer_count", "control_number",
         "insert_segment", "lowercase_tag", "component", "delimiters", "line_breaks",
-        "empty_segment"])
+        "empty_segment", "hl_parent"])
     at = _index(draw, segments)
     tag = segments[at][0]
     if operation == "delete":
@@ -286,6 +286,17 @@ def _mutate_segments(draw: _Draw, segments: list[list[str]], layout: Layout,
         layout = Layout(layout.element, layout.component, layout.terminator,
                         _choice(draw, ["", "\n", "\r\n", "\r", "\n\n"]))
         steps.append(f"line break after segments := {layout.line_break!r}")
+    elif operation == "hl_parent":
+        # a hierarchy that points at itself, at a later level or at none
+        levels = [i for i, segment in enumerate(segments) if segment[0] == "HL"]
+        if levels:
+            where = _choice(draw, levels)
+            segment = segments[where]
+            while len(segment) < 3:
+                segment.append("")
+            ids = [segments[i][1] for i in levels if len(segments[i]) > 1]
+            segment[2] = _choice(draw, [*ids, "", "0", "999"])
+            steps.append(f"HL at segment {where + 1} parent := {segment[2]!r}")
     elif operation == "empty_segment":
         segments.insert(at, [""])
         steps.append(f"empty segment at {at + 1}")
