@@ -107,3 +107,20 @@ def test_remit_post_never_prints_the_control_characters_of_st01(
     assert line.startswith("escape.835: undecodable — ")
     assert line.isprintable(), repr(line)
     assert "X12 8" not in line
+
+
+# -- X12 error messages ----------------------------------------------------------------------
+
+def test_an_x12_error_names_a_segment_id_only_when_it_is_one() -> None:
+    """Found fuzzing the merged issue-11 code: the new refusal of control characters named
+    the segment by what stood in its ID position ("segment 10 (\\x80\\x1f): text without
+    control characters"), printing the very characters it refused. A position names a
+    segment ID only when it is one."""
+    from medbill_payer_generic_x12.x12.errors import X12SyntaxError, describe_position
+
+    assert describe_position(10, "CLP", 3) == "segment 10 (CLP), element CLP03"
+    assert describe_position(10, "\x80\x1f", 5) == "segment 10, element 05"
+    assert describe_position(None, "\x1b[31m", None) == "document"
+    message = str(X12SyntaxError("text without control characters", segment_index=10,
+                                 segment_id="\x80\x1f"))
+    assert message == "segment 10: text without control characters"
