@@ -19,8 +19,9 @@ the posting rules. Each mutant must give, for each command:
 
 On failure hypothesis prints the mutant (seed, mutation steps and bytes) and a
 ``@reproduce_failure`` blob; ``X12_FUZZ_EXAMPLES=5000`` runs longer. What it found is kept
-in ``test_fuzz_regressions.py``; failures that another part of issue 11 fixes are listed in
-:data:`KNOWN_ISSUES`.
+in ``test_fuzz_regressions.py``. It also found what issue 11 items 8 and 9 fix elsewhere
+(payer text printed as console markup, control characters in an 835's trace number printed to
+the terminal): on a branch without those fixes this test fails on them, now and then.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from unittest import mock
 import pytest
 import typer
 import typer.testing
-from hypothesis import HealthCheck, event, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 from sqlalchemy import select
@@ -173,35 +174,14 @@ def invoke(world: FuzzWorld, *args: str) -> Result:
         return CliRunner().invoke(world.app, ["-c", str(world.config), *args])
 
 
-#: Failures that another part of issue 11 fixes, in another branch: an example ending in one is
-#: discarded (and counted: ``--hypothesis-show-statistics``), not reported. Remove an entry
-#: once its fix is merged.
-KNOWN_ISSUES = {
-    # item 9 (helper "hostile"): payer text (TRN02, a control number) printed as rich markup;
-    # ``remit post`` commits, then dies printing the result
-    "MarkupError": "issue 11 item 9: payer text printed as console markup",
-}
-#: item 8 (helper "hostile"): control characters in an 835's text are stored and printed
-#: (``TRN*1*<ESC>[31m*...``: ``remit post`` prints "applied — 835 <ESC>[31m: ..."); refusing
-#: control characters in every text field of the domain stops them at decoding
-KNOWN_UNPRINTABLE = "issue 11 item 8: control characters in payer text accepted"
-
-
 def check_answer(result: Result, command: str, mutant: Mutant) -> None:
     """No traceback; a failure is one ``error:`` line on stderr or an answer on stdout."""
-    known = KNOWN_ISSUES.get(type(result.exception).__name__)
-    if known is not None:
-        event(f"known failure, fixed elsewhere: {known}")
-        reject()
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{command}: {type(result.exception).__name__} escaped on "
                              f"{mutant!r}") from result.exception
     assert not CRASH_MARKERS.search(result.output), f"{command}: {result.output}"
     # text from the file reaches a terminal: no escape sequence, no hidden line break
     unprintable = {char for char in result.output if not char.isprintable() and char != "\n"}
-    if unprintable and command == "remit post":
-        event(f"known failure, fixed elsewhere: {KNOWN_UNPRINTABLE}")
-        reject()
     assert not unprintable, f"{command} printed {sorted(unprintable)!r}: {result.output!r}"
     assert result.exit_code in (0, 1, 2), f"{command}: exit {result.exit_code}\n{result.output}"
     if result.exit_code == 0:
