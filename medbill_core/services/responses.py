@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -458,6 +459,10 @@ _TRANSACTION_SETS: dict[str, tuple[str, DocumentKind | None]] = {
 }
 
 
+#: What an X12 transaction set identifier (ST01) looks like: three digits (``835``).
+_TRANSACTION_SET_ID = re.compile(r"[0-9A-Z]{3}")
+
+
 def transaction_set(content: str) -> str | None:
     """The X12 transaction set of ``content`` (ST01: ``835``, ``999`` ...; ``TA1`` for an
     interchange acknowledgment), or ``None`` when it is not X12 medbill can tell."""
@@ -472,7 +477,10 @@ def transaction_set(content: str) -> str | None:
     for segment in text.split(terminator):
         segment = segment.strip()
         if segment.startswith(f"ST{separator}"):
-            return segment.split(separator)[1].strip() or None
+            code = segment.split(separator)[1].strip()
+            # only an identifier is named back (it is printed): anything else in ST01 (control
+            # characters, a terminal escape, a line separator) is the decoder's to report
+            return code if _TRANSACTION_SET_ID.fullmatch(code) else None
         found_ta1 |= segment.startswith(f"TA1{separator}")
     return "TA1" if found_ta1 else None
 

@@ -553,7 +553,10 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
                 claim.others.append(other)
                 person = None
         elif tag == "PAT":
-            state.pat = segment
+            # in loop 2000B (the subscriber is the patient) PAT only adds a death date or
+            # weight; a patient apart from the subscriber is loop 2000C
+            if state.loop == "2000C":
+                state.pat = segment
         elif tag == "NM1":
             entity = required(transaction, segment, 1, "NM101 entity identifier code")
             person = _read_name(segment)
@@ -810,7 +813,9 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
         "2010BB payer")
     patient_is_subscriber = state.pat is None
     patient_person = state.subscriber if patient_is_subscriber else state.patient
-    assert patient_person is not None
+    if patient_person is None:
+        raise X12StructureError("HL*23 patient loop 2000C before PAT",
+                                segment_index=parts.clm_index, segment_id="PAT", ack_code="3")
     relationship = "18" if patient_is_subscriber else el(state.pat or [], 1)
     subscriber = None
     if not patient_is_subscriber:

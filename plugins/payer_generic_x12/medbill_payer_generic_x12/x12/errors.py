@@ -9,12 +9,21 @@ Where an X12 acknowledgment code applies (TA1 note code, 999 IK3/IK4 error code)
 
 from __future__ import annotations
 
+import re
+
 from medbill_core.errors import DecodeError, SubmissionError
+
+#: A segment ID as X12 writes it (``CLP``, ``N1``): only such an ID is named in a message.
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 
 
 def describe_position(segment_index: int | None, segment_id: str | None,
                       element: int | None, component: int | None = None) -> str:
     """``segment 12 (CLP), element CLP03`` — a position in words, without data."""
+    if segment_id is not None and not _SEGMENT_ID.fullmatch(segment_id):
+        # what stood where an ID belongs is data (a control character, a terminal escape):
+        # the position says enough
+        segment_id = None
     parts: list[str] = []
     if segment_index is not None:
         parts.append(f"segment {segment_index}" + (f" ({segment_id})" if segment_id else ""))
