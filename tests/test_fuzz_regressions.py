@@ -109,6 +109,33 @@ def test_remit_post_never_prints_the_control_characters_of_st01(
     assert "X12 8" not in line
 
 
+def test_remit_post_shows_control_characters_of_payer_text_as_escapes(
+        tmp_path: Path, posting_config: Path) -> None:
+    """Found fuzzing the merged issue-11 code: a C1 byte in TRN02 (what a UTF-8 file read as
+    Latin-1 gives, so the reader cannot refuse it) was printed raw in "applied — 835 ...".
+    The console writes every such character as its escape; a bidi override too."""
+    from datetime import date
+    from decimal import Decimal
+
+    from medbill_payer_generic_x12.transactions.remittance_835 import encode_835
+
+    from medbill_core.domain import ClaimPayment, ClaimStatusCode, PaymentMethod, Remittance
+
+    remittance = Remittance(
+        trace_number="EFTMARK", payment_amount=Decimal("10.00"), payment_method=PaymentMethod.ACH,
+        payment_date=date.today(), payer_name="Acme", payer_id="ACME1", payee_name="Clinic",
+        claims=[ClaimPayment(claim_number="NOSUCH", status=ClaimStatusCode.PRIMARY,
+                             charge=Decimal("10.00"), paid=Decimal("10.00"))])
+    text = encode_835([remittance]).replace("*EFTMARK~", "*EFT\x80\u202eMARK~")
+    path = tmp_path / "c1.835"
+    path.write_text(text, encoding="utf-8")
+    result = posted(posting_config, path)
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stdout.splitlines() if "applied" in line]
+    assert line.isprintable(), repr(line)
+    assert "835 EFT\\x80\\u202eMARK:" in line
+
+
 # -- X12 error messages ----------------------------------------------------------------------
 
 def test_an_x12_error_names_a_segment_id_only_when_it_is_one() -> None:

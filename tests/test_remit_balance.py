@@ -152,6 +152,22 @@ def test_a_balanced_claim_payment_with_lines_posts(medbill_app: Medbill) -> None
     assert (result.posted, result.unbalanced, result.status) == (["LINES"], [], "balanced")
 
 
+def test_a_claim_payment_listed_twice_in_one_835_is_posted_once(medbill_app: Medbill) -> None:
+    make_claims(medbill_app, "TWICE")
+    with medbill_app.unit_of_work() as work:
+        result = post_remittance(work, remittance("EFT-2X", payment("TWICE"), payment("TWICE")))
+    assert (result.posted, result.unbalanced, result.status) == (["TWICE"], ["TWICE"],
+                                                                 "exceptions")
+    with medbill_app.unit_of_work() as work:
+        claim = work.claims.by_number("TWICE")
+        balance = work.ledger.claim_balance(claim.id)
+        # paid 100.00 and PR 20.00 once: nothing left with the payer, 20.00 with the patient
+        assert (balance.insurance, balance.patient) == (D("0.00"), D("20.00"))
+        [exception] = remittance_detail(work, "EFT-2X").exceptions
+    assert exception["reason"].startswith("the same claim payment appears earlier")
+    assert ledger_rows(medbill_app) == 3
+
+
 def test_remit_post_of_the_twelve_trillion_835(cli_isolation: None, tmp_path: Path) -> None:
     from medbill_payer_generic_x12.transactions.remittance_835 import encode_835
 

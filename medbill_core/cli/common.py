@@ -42,6 +42,16 @@ R = TypeVar("R")
 UNWRAPPED_WIDTH = 1000
 
 
+def printable(text: str) -> str:
+    """``text`` with each character a terminal would not show as itself (control characters,
+    separators, format characters such as a right-to-left override) written as its Python
+    escape (``\\x80``, ``\\u202e``); line breaks and tabs stay."""
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return text
+    return "".join(char if char.isprintable() or char in "\n\t" else repr(char)[1:-1]
+                   for char in text)
+
+
 class _CliConsole(Console):
     """A console that wraps long lines only on a terminal: into a file, a pipe or a test,
     a line stays one line and a table row one row, whatever ``COLUMNS`` or the length of a
@@ -75,6 +85,12 @@ class _CliConsole(Console):
                 super().print(*objects, **{**kwargs, "markup": False})
             finally:
                 self._markup = saved
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        # Every string the console shows passes here (table cells too): outside text holding
+        # control characters (a C1 byte or a bidi override in a payer's TRN02) would break
+        # the line or reorder it on the terminal; such a character is shown as its escape.
+        return super().render_str(printable(text), **kwargs)
 
     @property  # type: ignore[override]
     def soft_wrap(self) -> bool:

@@ -164,6 +164,8 @@ class PostingRun:
     trace_number: str
     #: occurrences of each claim number so far (the posting keys' last part)
     seen: Counter[str] = field(default_factory=Counter)
+    #: every claim payment so far, whole: the same one listed twice is not paid twice
+    payments: set[str] = field(default_factory=set)
     #: the register row was created by an earlier part of this run
     created_register_row: bool = False
     #: the register changed in an earlier part
@@ -595,6 +597,13 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             result.unmatched.append(payment.claim_number)
             continue
         unbelievable = unposted_reason(payment, claim)
+        whole = payment.model_dump_json()
+        if unbelievable is None and whole in run.payments:
+            # a payer answers a claim once per 835 with these figures; a copy of the same
+            # CLP loop is a file defect, and posting it would pay and adjust the claim twice
+            unbelievable = ("the same claim payment appears earlier in this remittance: "
+                            "a repeated copy, not posted twice")
+        run.payments.add(whole)
         if unbelievable is not None:
             created = _record_exception(work, key, remittance.trace_number, payment,
                                         unbelievable)
