@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import Session
 
-from medbill_core.storage.schema import AuditEventRow
+from medbill_core.storage.schema import AuditEventRow, as_utc
 
 #: ``prev_hash`` of the first row.
 GENESIS_HASH = "0" * 64
@@ -52,9 +52,7 @@ def canonical_json(value: Any) -> str:
 
 def canonical_time(moment: datetime) -> str:
     """UTC with microseconds; a naive time (SQLite drops the zone) is UTC as written."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def row_content(row: Mapping[str, Any]) -> str:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -43,7 +43,7 @@ from medbill_core.domain import ClaimState
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.remittance import latest_answer
-from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow
+from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow, local_day
 
 MAX_LEVEL = 3
 MAX_TEXT = 2000
@@ -100,16 +100,10 @@ class Appeal:
                 "decided_on": self.decided_on.isoformat() if self.decided_on else None}
 
 
-def _local_day(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().date()
-
-
 def _view(row: AppealRow, claim: ClaimRow) -> Appeal:
     return Appeal(row.id, row.claim_id, claim.claim_number, claim.payer_key, row.level,
                   AppealStatus(row.status), tuple(row.denial_codes or ()), row.deadline,
-                  _local_day(row.opened_at), row.opened_by, row.sent_on, row.decided_on)
+                  local_day(row.opened_at), row.opened_by, row.sent_on, row.decided_on)
 
 
 def _text(record: str, name: str, value: str) -> str:

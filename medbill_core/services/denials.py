@@ -25,7 +25,7 @@ Item notes (free text, may hold PHI) are stored, never audited or logged.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -45,6 +45,7 @@ from medbill_core.storage.schema import (
     DenialRow,
     LedgerEntryRow,
     PostingRow,
+    local_day,
     utcnow,
 )
 
@@ -101,12 +102,6 @@ class Denial:
                 if self.appeal_deadline else None,
                 "days_left": self.days_left(as_of), "decided_by": self.decided_by,
                 "decided_on": self.decided_on.isoformat() if self.decided_on else None}
-
-
-def _local_day(moment: datetime) -> date:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().date()
 
 
 # -- while posting an 835 ----------------------------------------------------------------------
@@ -215,7 +210,7 @@ def _view(work: UnitOfWork, row: DenialRow, claim: ClaimRow) -> Denial:
                   f"{row.group_code}-{row.reason_code}", row.amount, row.action, row.rule,
                   row.denied_on, DenialStatus(row.status),
                   appeal_deadline(work, row.claim_id, row.payer_key),
-                  row.decided_by, _local_day(row.decided_at) if row.decided_at else None)
+                  row.decided_by, local_day(row.decided_at) if row.decided_at else None)
 
 
 def list_denials(work: UnitOfWork, *, payer_key: str | None = None,

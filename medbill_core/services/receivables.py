@@ -71,6 +71,7 @@ from medbill_core.storage.schema import (
     LedgerEntryRow,
     PatientRow,
     RemittanceExceptionRow,
+    local_day,
 )
 
 #: The age buckets, in days (121+ is "over 120").
@@ -192,16 +193,9 @@ def _money(value: object) -> Decimal:
     return to_money(value)
 
 
-def _local_day(moment: datetime) -> date:
-    """The local calendar day of a stored timestamp (stored in UTC; SQLite returns it naive)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().date()
-
-
 def _end_of_local_day(day: date) -> datetime:
     """The first instant (UTC) after the local calendar day ``day``: timestamps before it fall
-    on or before ``day`` as :func:`_local_day` counts them."""
+    on or before ``day`` as :func:`~medbill_core.storage.schema.local_day` counts them."""
     midnight = datetime.combine(day + timedelta(days=1), time.min).astimezone()
     return midnight.astimezone(UTC)
 
@@ -216,7 +210,7 @@ def _first_submissions(work: UnitOfWork, as_of: date) -> dict[tuple[int, str | N
         .where(ClaimTransitionRow.target == _SUBMITTED,
                ClaimTransitionRow.at < _end_of_local_day(as_of))
         .group_by(account, ClaimRow.payer_key)).all()
-    return {(account_id, payer_key): _local_day(at) for account_id, payer_key, at in rows}
+    return {(account_id, payer_key): local_day(at) for account_id, payer_key, at in rows}
 
 
 def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date]:
@@ -427,7 +421,7 @@ def _latest_submissions(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int,
             .where(ClaimTransitionRow.target == _SUBMITTED,
                    ClaimTransitionRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
             .group_by(ClaimTransitionRow.claim_id)).all()
-        result.update((claim_id, _local_day(at)) for claim_id, at in rows)
+        result.update((claim_id, local_day(at)) for claim_id, at in rows)
     return result
 
 
@@ -573,7 +567,7 @@ def remittance_exceptions(work: UnitOfWork, *,
     if not include_resolved:
         query = query.where(RemittanceExceptionRow.resolved.is_(False))
     return [RemittanceExceptionItem(row.id, row.trace_number, row.claim_number, row.paid,
-                                    row.reason, _local_day(row.created_at), row.resolved,
-                                    _local_day(row.resolved_at) if row.resolved_at else None,
+                                    row.reason, local_day(row.created_at), row.resolved,
+                                    local_day(row.resolved_at) if row.resolved_at else None,
                                     row.resolved_by)
             for row in work.session.scalars(query)]

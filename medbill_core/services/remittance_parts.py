@@ -23,7 +23,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -38,7 +38,7 @@ from medbill_core.services.remittance import (
 )
 from medbill_core.services.remittance_dates import check_remittance_dates
 from medbill_core.services.remittance_register import RemittanceStatus
-from medbill_core.storage.schema import InboundDocumentRow, utcnow
+from medbill_core.storage.schema import InboundDocumentRow, as_utc, utcnow
 
 #: a part commits after this many claim payments (``MEDBILL_POSTING_PART_CLAIMS`` sets
 #: another number) ...
@@ -75,8 +75,7 @@ def held_elsewhere(row: InboundDocumentRow) -> bool:
     if row.status != POSTING or row.lease_until is None or row.lease_holder is None \
             or row.lease_holder == lease_holder():
         return False
-    until = row.lease_until if row.lease_until.tzinfo else row.lease_until.replace(tzinfo=UTC)
-    if until <= datetime.now(UTC):
+    if as_utc(row.lease_until) <= utcnow():
         return False
     host, _, pid = row.lease_holder.rpartition(":")
     return not (host == socket.gethostname()[:60] and pid.isdigit() and not _alive(int(pid)))

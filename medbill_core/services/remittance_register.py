@@ -31,7 +31,7 @@ posted, so such a remittance is never ``balanced`` while it is unresolved.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -51,6 +51,7 @@ from medbill_core.storage.schema import (
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
     RemittanceRow,
+    as_utc,
     utcnow,
 )
 
@@ -75,11 +76,6 @@ def payer_ref(remittance: Remittance) -> str:
 def posting_prefix(remittance: Remittance) -> str:
     """What every posting key of the remittance starts with (then ``:CLAIM:n`` or ``:PLB:n``)."""
     return f"835:{payer_ref(remittance)}:{remittance.trace_number}"
-
-
-def _utc(moment: datetime) -> datetime:
-    """A stored timestamp as an aware UTC one (SQLite returns them naive)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _row_prefix(row: RemittanceRow) -> str:
@@ -276,7 +272,7 @@ class RemittanceSummary:
         return cls(
             row.id, row.trace_number, row.payer_ref, row.payer_id, row.payer_name,
             row.payment_method, row.payment_amount, row.payment_date, row.production_date,
-            row.payment_date or row.effective_date, _utc(row.received_at), _utc(row.posted_at),
+            row.payment_date or row.effective_date, as_utc(row.received_at), as_utc(row.posted_at),
             row.posted_count, row.posted_total, row.duplicate_count, row.duplicate_total,
             row.exception_count, row.exception_total, row.plb_count, row.plb_total,
             RemittanceStatus(row.status))
@@ -443,7 +439,7 @@ def remittance_detail(work: UnitOfWork, trace_number: str,
                 .order_by(ProviderAdjustmentRow.id))]
     exceptions = [{"id": item.id, "claim_number": item.claim_number, "paid": str(item.paid),
                    "reason": item.reason, "resolved": item.resolved,
-                   "resolved_at": _utc(item.resolved_at).isoformat() if item.resolved_at
+                   "resolved_at": as_utc(item.resolved_at).isoformat() if item.resolved_at
                    else None,
                    "resolved_by": item.resolved_by, "resolution": item.resolution}
                   for item in work.session.scalars(

@@ -25,7 +25,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
@@ -38,7 +38,7 @@ from medbill_core.errors import (
     SubmissionError,
     ValidationFailed,
 )
-from medbill_core.storage.schema import ClaimRow, SubmissionRow, utcnow
+from medbill_core.storage.schema import ClaimRow, SubmissionRow, as_utc, utcnow
 from medbill_core.x12_envelope import envelope_numbers
 
 log = logging.getLogger("medbill.submission")
@@ -306,7 +306,8 @@ def list_outbox(app: Medbill, *, pending_only: bool = False, limit: int = 100
             statement = statement.where(SubmissionRow.status.in_((PENDING, SENDING)))
         items = []
         for row in session.scalars(statement):
-            lease = _aware(row.lease_until) if row.status == SENDING else None
+            lease = as_utc(row.lease_until) if row.status == SENDING and row.lease_until \
+                else None
             items.append(OutboxItem(
                 row.id, row.payer_key, row.channel, row.control_number,
                 len(row.claim_numbers), row.status, row.attempts, row.last_error,
@@ -315,10 +316,3 @@ def list_outbox(app: Medbill, *, pending_only: bool = False, limit: int = 100
                 lease.isoformat(timespec="seconds") if lease else None,
                 lease is not None and lease < now))
         return items
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite gives back the UTC time it stored without its zone
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

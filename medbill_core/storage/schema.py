@@ -36,6 +36,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC one: stored in UTC, SQLite gives it back naive."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def local_day(moment: datetime) -> date:
+    """The local calendar day of a stored timestamp."""
+    return as_utc(moment).astimezone().date()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
