@@ -50,6 +50,7 @@ whether it adds up (BPR02 = the claim payments' CLP04 - PLB amounts).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,8 +165,9 @@ class PostingRun:
     trace_number: str
     #: occurrences of each claim number so far (the posting keys' last part)
     seen: Counter[str] = field(default_factory=Counter)
-    #: every claim payment so far, whole: the same one listed twice is not paid twice
-    payments: set[str] = field(default_factory=set)
+    #: a digest of every claim payment so far: the same one listed twice is not paid twice
+    #: (digests, not the payments: memory stays small however long the file)
+    payments: set[bytes] = field(default_factory=set)
     #: the register row was created by an earlier part of this run
     created_register_row: bool = False
     #: the register changed in an earlier part
@@ -597,13 +599,13 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             result.unmatched.append(payment.claim_number)
             continue
         unbelievable = unposted_reason(payment, claim)
-        whole = payment.model_dump_json()
-        if unbelievable is None and whole in run.payments:
+        digest = hashlib.sha256(payment.model_dump_json().encode("utf-8")).digest()
+        if unbelievable is None and digest in run.payments:
             # a payer answers a claim once per 835 with these figures; a copy of the same
             # CLP loop is a file defect, and posting it would pay and adjust the claim twice
             unbelievable = ("the same claim payment appears earlier in this remittance: "
                             "a repeated copy, not posted twice")
-        run.payments.add(whole)
+        run.payments.add(digest)
         if unbelievable is not None:
             created = _record_exception(work, key, remittance.trace_number, payment,
                                         unbelievable)
