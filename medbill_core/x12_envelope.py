@@ -55,9 +55,24 @@ def envelope_numbers(content: str) -> EnvelopeNumbers:
                            {number: tuple(claims) for number, claims in transactions.items()})
 
 
+def _numeric(number: str) -> bool:
+    # ASCII digits only: str.isdigit() also takes other scripts' digits, which X12 never has
+    return number.isascii() and number.isdigit()
+
+
 def same_number(a: str, b: str) -> bool:
     """Control numbers compared as X12 numbers are: ``"000000028"`` is ``"28"``."""
     a, b = a.strip(), b.strip()
-    if a.isdigit() and b.isdigit():
+    if _numeric(a) and _numeric(b):
         return int(a) == int(b)
     return a == b
+
+
+def number_variants(number: str) -> set[str]:
+    """The ways a control number may be written (``28``, ``0028``, ``000000028``): what
+    :func:`same_number` takes for it, as a set to look stored numbers up with."""
+    number = number.strip()
+    if not _numeric(number):
+        return {number}
+    bare = number.lstrip("0") or "0"
+    return {number, *(bare.zfill(width) for width in range(len(bare), 10))}

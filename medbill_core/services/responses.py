@@ -51,7 +51,7 @@ from medbill_core.services.remittance_parts import (
     take_lease,
 )
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
-from medbill_core.x12_envelope import envelope_numbers, same_number
+from medbill_core.x12_envelope import envelope_numbers, number_variants, same_number
 
 log = logging.getLogger("medbill.responses")
 
@@ -112,20 +112,11 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
     return True
 
 
-def _number_variants(number: str) -> set[str]:
-    """The ways a control number may be written (``28``, ``0028``, ``000000028``)."""
-    number = number.strip()
-    if not number.isdigit():
-        return {number}
-    bare = number.lstrip("0") or "0"
-    return {number, *(bare.zfill(width) for width in range(len(bare), 10))}
-
-
 def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | None:
     """The batch an interchange acknowledgment (TA1) names by its ISA13, compared as a
     number; the latest such batch."""
     return work.session.scalar(select(SubmissionRow).where(
-        SubmissionRow.control_number.in_(_number_variants(control_number)))
+        SubmissionRow.control_number.in_(number_variants(control_number)))
         .order_by(SubmissionRow.id.desc()))
 
 
@@ -139,7 +130,7 @@ def _batch_for_999(work: UnitOfWork, ack: FunctionalAcknowledgment) -> Submissio
     number (our X12 files number the group as the interchange). Control numbers may repeat
     (a counter not kept across runs): the batch whose file holds every transaction set the
     999 names (AK202) wins, then one not answered yet, then the latest."""
-    variants = _number_variants(ack.group_control_number)
+    variants = number_variants(ack.group_control_number)
     candidates = list(work.session.scalars(select(SubmissionRow).where(
         SubmissionRow.group_control_number.in_(variants)
         | (SubmissionRow.group_control_number.is_(None)
@@ -359,25 +350,14 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         total = count_claim_payments(adapter, document)
     except MedbillError as exc:  # nothing is posted yet
         status = UNDECODABLE if isinstance(exc, DecodeError) else FAILED
-        with app.unit_of_work() as work:
-            row = work.session.get(InboundDocumentRow, row_id)
-            assert row is not None
-            row.status, row.detail = status, exc.message[:500]
-            row.lease_until = row.lease_holder = None
-            if status == UNDECODABLE:
-                audit.record(work.session, actor=work.actor, action="document.undecodable",
-                             entity_type="inbound_document", entity_id=row_id)
+        _release(app, row_id, status, exc.message[:500])
         return IngestResult(document.document_id, status, kind, exc.message[:500])
     try:
         detail = post_in_parts(app, adapter, document, row_id, total, on_progress)
     except MedbillError as exc:
         message = (f"{exc.message} (the parts posted before it stay posted: posting the file "
                    "again finishes it)")[:500]
-        with app.unit_of_work() as work:
-            row = work.session.get(InboundDocumentRow, row_id)
-            assert row is not None
-            row.status, row.detail = FAILED, message
-            row.lease_until = row.lease_holder = None
+        _release(app, row_id, FAILED, message)
         log.warning("document %s could not be applied: %s", row_id, exc.message)
         return IngestResult(document.document_id, FAILED, kind, message)
     with app.unit_of_work() as work:
@@ -385,6 +365,18 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         assert row is not None
         _applied(work, row, detail)
     return IngestResult(document.document_id, APPLIED, kind, detail)
+
+
+def _release(app: Medbill, row_id: int, status: str, detail: str) -> None:
+    """A streamed 835 that could not be (wholly) posted: its row says why, its lease ends."""
+    with app.unit_of_work() as work:
+        row = work.session.get(InboundDocumentRow, row_id)
+        assert row is not None
+        row.status, row.detail = status, detail
+        row.lease_until = row.lease_holder = None
+        if status == UNDECODABLE:
+            audit.record(work.session, actor=work.actor, action="document.undecodable",
+                         entity_type="inbound_document", entity_id=row_id)
 
 
 def _sha256(content: str) -> str:
