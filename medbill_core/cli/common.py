@@ -293,8 +293,9 @@ def database_problem(exc: OperationalError) -> str:
     """One line for a database that could not do what was asked (locked by a long posting
     of another process, gone away): the driver's first line only, as later ones may quote
     values."""
-    lines = str(exc.orig).strip().splitlines()
-    reason = lines[0] if lines else type(exc.orig).__name__
+    from medbill_core.storage.database import driver_reason
+
+    reason = driver_reason(exc)
     if "database is locked" in reason:
         return ("the database is busy with another medbill command (database is locked): "
                 "run this again when it has finished")

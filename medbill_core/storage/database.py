@@ -98,11 +98,15 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _unreachable(exc: OperationalError, what: str) -> MedbillError:
-    # The driver's first line says why (refused connection, missing directory, locked file);
-    # only the first: details of other errors may quote row values.
+def driver_reason(exc: OperationalError) -> str:
+    """Why the database refused, in the driver's words: its first line only (refused
+    connection, missing directory, locked file), as later lines may quote row values."""
     lines = str(exc.orig).strip().splitlines()
-    return MedbillError(f"{what}: {lines[0] if lines else type(exc.orig).__name__}")
+    return lines[0] if lines else type(exc.orig).__name__
+
+
+def _unreachable(exc: OperationalError, what: str) -> MedbillError:
+    return MedbillError(f"{what}: {driver_reason(exc)}")
 
 
 class Database:
