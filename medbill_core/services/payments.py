@@ -581,17 +581,7 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
     # itself): it belongs to no payment's leftover, and nothing else can use it
     claims_used = _move_claim_credits(work, patient_id, on_claims, owed, applied, day)
     for source in sources:
-        available = source.unapplied
-        lines: list[LedgerLine] = []
-        for target, balance in owed.items():
-            amount = min(available, balance)
-            if amount <= ZERO:
-                continue
-            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
-                                    claim_id=target))
-            owed[target] = balance - amount
-            applied[target] = applied.get(target, ZERO) + amount
-            available -= amount
+        lines, available = _spread(source.unapplied, owed, applied, patient_id)
         moved = source.unapplied - available
         if not moved:
             break  # nothing owed any more
@@ -626,6 +616,23 @@ def claim_credits(work: UnitOfWork, patient_id: int) -> list[tuple[int, Decimal]
     return [(claim_id, -to_money(balance)) for claim_id, balance in rows if balance < 0]
 
 
+def _spread(available: Decimal, owed: dict[int, Decimal], applied: dict[int, Decimal],
+            patient_id: int) -> tuple[list[LedgerLine], Decimal]:
+    """Patient-payment lines paying ``owed`` claims in order from ``available`` (``owed`` and
+    ``applied`` updated in place); the lines and what is left of ``available``."""
+    lines: list[LedgerLine] = []
+    for target, balance in owed.items():
+        amount = min(available, balance)
+        if amount <= ZERO:
+            continue
+        lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
+                                claim_id=target))
+        owed[target] = balance - amount
+        applied[target] = applied.get(target, ZERO) + amount
+        available -= amount
+    return lines, available
+
+
 def _move_claim_credits(work: UnitOfWork, patient_id: int,
                         credits: list[tuple[int, Decimal]], owed: dict[int, Decimal],
                         applied: dict[int, Decimal], day: date) -> dict[int, Decimal]:
@@ -633,17 +640,7 @@ def _move_claim_credits(work: UnitOfWork, patient_id: int,
     id -> credit used."""
     used: dict[int, Decimal] = {}
     for source, credit in credits:
-        lines: list[LedgerLine] = []
-        available = credit
-        for target, balance in owed.items():
-            amount = min(available, balance)
-            if amount <= ZERO:
-                continue
-            lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, amount, patient_id=patient_id,
-                                    claim_id=target))
-            owed[target] = balance - amount
-            applied[target] = applied.get(target, ZERO) + amount
-            available -= amount
+        lines, available = _spread(credit, owed, applied, patient_id)
         moved = credit - available
         if not moved:
             break
