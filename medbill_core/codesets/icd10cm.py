@@ -20,10 +20,14 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medbill_core.codesets.formats import ICD10CM_RE
 from medbill_core.codesets.model import CodeInfo, CodeSetError, CodeSystem, Release
 from medbill_core.codesets.tables import Row, iter_csv, open_text, rows_to_table
+
+if TYPE_CHECKING:
+    from medbill_core.codesets.releases import ReleaseWindow
 
 PACKAGE = "simple_icd_10_cm"
 DISTRIBUTION = "simple-icd-10-cm"
@@ -212,3 +216,29 @@ def read_user_file(path: Path) -> dict[str, CodeInfo]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CodeSetError(f"cannot read {path}: {exc}") from exc
     return rows_to_table(CodeSystem.ICD10CM, rows, f"user file {path.name}", where=path.name)
+
+
+# -- release windows (for `medbill codes status`; no table is read) ----------------------------
+
+def release_windows(data_dir: Path | None) -> list[ReleaseWindow]:
+    """The ICD-10-CM releases medbill has: packaged, loaded with ``codes load`` (one file
+    per window in ``icd10cm/``) and loaded with ``codes update``."""
+    from medbill_core.codesets.loaders import ICD_DIR
+    from medbill_core.codesets.releases import ReleaseWindow, loaded_releases
+
+    windows: list[ReleaseWindow] = []
+    found = packaged_release_info()
+    if found is not None:
+        release = found[0]
+        windows.append(ReleaseWindow("icd10cm", release.label, release.effective,
+                                     release.through, f"{release.source} (packaged)"))
+    folder = data_dir / ICD_DIR if data_dir else None
+    if folder is not None and folder.is_dir():
+        for path in sorted(folder.glob("*_*.csv.gz")):
+            start, _, end = path.name.removesuffix(".csv.gz").partition("_")
+            with contextlib.suppress(ValueError):
+                windows.append(ReleaseWindow(
+                    "icd10cm", f"ICD-10-CM {start}..{end}", date.fromisoformat(start),
+                    date.fromisoformat(end), f"user file {path.name}", "loaded"))
+    windows.extend(window for window, _ in loaded_releases(data_dir, "icd10cm"))
+    return windows

@@ -113,6 +113,9 @@ class Verdict(NamedTuple):
     info: CodeInfo | None = None
     note: str = ""
     detail: str = ""  # the message, when it is not derived from ``info``
+    #: the release the code was checked against ("HCPCS Level II 2026 Q3"), so a finding
+    #: can be traced to the table that passed or failed it; '' when not release-based
+    release: str = ""
 
     @property
     def ok(self) -> bool:

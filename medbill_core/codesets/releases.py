@@ -1,0 +1,237 @@
+"""Releases of reference data: which one governs a date of service, and what is missing.
+
+Every code set medbill checks claims against changes on a schedule: ICD-10-CM and
+ICD-10-PCS each fiscal year (1 October), HCPCS Level II, the NCCI edits and the
+Medicare fee schedule each quarter, the X12 CARC/RARC lists three times a year. A
+**release** is one such edition and governs the dates of service of its window. A code
+set's :class:`CodeSetSpec` says how its windows fall (its :class:`Cadence`), where the
+official files come from, and lists the releases medbill has (packaged with medbill,
+or loaded by the user with ``medbill codes update``).
+
+:func:`coverage` answers "which release governs this date?" -- and when none does, names
+the missing release and the command that loads it, so a check past the newest loaded
+release is a warning, never a silent pass. ``medbill codes status`` prints
+:func:`status` for today.
+
+Loaded releases are recorded in the user code-set directory's ``manifest.json`` under
+``releases`` (written by :mod:`medbill_core.codesets.update`), one entry per code set
+and effective date; their files live in ``releases/<code set>/<effective date>/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+from medbill_core.codesets.loaders import MANIFEST, user_data_dir
+
+RELEASES_DIR = "releases"
+UPDATE_COMMAND = "medbill codes update FILE..."
+
+
+class Cadence(StrEnum):
+    """How a code set's release windows fall."""
+
+    FISCAL_YEAR = "fiscal_year"  # 1 October .. 30 September (ICD-10-CM, ICD-10-PCS)
+    QUARTERLY = "quarterly"  # 1 Jan / 1 Apr / 1 Jul / 1 Oct (HCPCS, NCCI, MPFS)
+    X12_TRIANNUAL = "x12_triannual"  # X12 code list updates: 1 Mar / 1 Jul / 1 Nov
+    NONE = "none"  # no schedule: a release stands until replaced (place of service)
+
+
+def _quarter(on: date) -> tuple[date, date, int]:
+    q = (on.month - 1) // 3
+    start = date(on.year, 3 * q + 1, 1)
+    end = (date(on.year + 1, 1, 1) if q == 3 else date(on.year, 3 * q + 4, 1)) - timedelta(1)
+    return start, end, q + 1
+
+
+def _x12_period(on: date) -> tuple[date, date]:
+    if on.month >= 11:
+        return date(on.year, 11, 1), date(on.year + 1, 3, 1) - timedelta(1)
+    if on.month >= 7:
+        return date(on.year, 7, 1), date(on.year, 10, 31)
+    if on.month >= 3:
+        return date(on.year, 3, 1), date(on.year, 6, 30)
+    return date(on.year - 1, 11, 1), date(on.year, 3, 1) - timedelta(1)
+
+
+_X12_MONTHS = {3: "March", 7: "July", 11: "November"}
+
+
+def period(cadence: Cadence, on: date) -> tuple[str, date, date | None]:
+    """The scheduled release window containing ``on``: (name, first day, last day or None).
+
+    The name is the edition's usual name ("FY2027", "2026 Q4", "November 2026 update").
+    """
+    if cadence is Cadence.FISCAL_YEAR:
+        fy = on.year + 1 if on.month >= 10 else on.year
+        return f"FY{fy}", date(fy - 1, 10, 1), date(fy, 9, 30)
+    if cadence is Cadence.QUARTERLY:
+        start, end, q = _quarter(on)
+        return f"{on.year} Q{q}", start, end
+    if cadence is Cadence.X12_TRIANNUAL:
+        start, end = _x12_period(on)
+        return f"{_X12_MONTHS[start.month]} {start.year} update", start, end
+    return "current list", on, None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseWindow:
+    """One release medbill has, and the dates of service it governs (inclusive).
+
+    ``through`` is ``None`` for a code set without a schedule (it stands until replaced).
+    ``origin`` is ``packaged`` (shipped with medbill) or ``loaded`` (``medbill codes update``).
+    """
+
+    code_set: str
+    label: str
+    effective: date
+    through: date | None
+    source: str
+    origin: str = "packaged"
+    rows: int | None = None
+    note: str = ""
+
+    def covers(self, on: date) -> bool:
+        return self.effective <= on and (self.through is None or on <= self.through)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSetSpec:
+    """A code set medbill keeps releases of.
+
+    :ivar key: the name used in the manifest, ``codes status --json`` and release folders.
+    :ivar name: the name people know it by ("ICD-10-CM").
+    :ivar cadence: how its release windows fall.
+    :ivar official_files: what to download and from where (printed when a release is missing).
+    :ivar releases: lists the releases medbill has, packaged and loaded, given the user
+        code-set directory (``None``: packaged only). Owned by the module that reads the set.
+    """
+
+    key: str
+    name: str
+    cadence: Cadence
+    official_files: str
+    releases: Callable[[Path | None], list[ReleaseWindow]] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """The answer to "which release of this code set governs this date?"."""
+
+    spec: CodeSetSpec
+    on: date
+    release: ReleaseWindow | None  # the release covering ``on``; else the nearest one, if any
+    covered: bool
+
+    @property
+    def release_label(self) -> str:
+        return self.release.label if self.release else ""
+
+    @property
+    def missing(self) -> str:
+        """One line naming the release that governs ``on`` and how to load it ('' if covered)."""
+        if self.covered:
+            return ""
+        name, start, end = period(self.spec.cadence, self.on)
+        window = f"{start}..{end}" if end else f"from {start}"
+        used = (f"; checked against {self.release.label} ({self.release.effective}.."
+                f"{self.release.through or ''})" if self.release else "; not checked")
+        return (f"{self.spec.name} {name} ({window}) is not loaded{used}: download"
+                f" {self.spec.official_files} and run `{UPDATE_COMMAND}`")
+
+
+def _registry() -> dict[str, CodeSetSpec]:
+    # Imported here: the owner modules import this one for the types above.
+    from medbill_core.codesets import catalog
+
+    return {spec.key: spec for spec in catalog.SPECS}
+
+
+def spec(key: str) -> CodeSetSpec:
+    """The :class:`CodeSetSpec` named ``key`` (see :data:`catalog.SPECS`)."""
+    try:
+        return _registry()[key]
+    except KeyError:
+        raise KeyError(f"unknown code set {key!r}") from None
+
+
+def specs() -> list[CodeSetSpec]:
+    return list(_registry().values())
+
+
+def coverage(key: str, on: date, data_dir: Path | None = None,
+             releases: list[ReleaseWindow] | None = None) -> Coverage:
+    """Which release of code set ``key`` governs date of service ``on``.
+
+    A loaded release wins over a packaged one with the same window. When none covers
+    ``on``, the nearest release (the later one on a tie) is given with ``covered=False``.
+    """
+    code_set = spec(key)
+    found = releases if releases is not None else code_set.releases(data_dir)
+    covering = [r for r in found if r.covers(on)]
+    if covering:
+        best = max(covering, key=lambda r: (r.effective, r.origin == "loaded"))
+        return Coverage(code_set, on, best, True)
+    if not found:
+        return Coverage(code_set, on, None, False)
+
+    def distance(r: ReleaseWindow) -> tuple[int, int]:
+        if on < r.effective:
+            return (r.effective - on).days, 1
+        end = r.through or r.effective
+        return (on - end).days, 0
+
+    return Coverage(code_set, on, min(found, key=distance), False)
+
+
+def status(on: date, data_dir: Path | None = None) -> list[tuple[CodeSetSpec,
+                                                                 list[ReleaseWindow],
+                                                                 Coverage]]:
+    """Every code set, its releases (oldest first) and its coverage of ``on``."""
+    out = []
+    for code_set in specs():
+        found = sorted(code_set.releases(data_dir), key=lambda r: (r.effective, r.origin))
+        out.append((code_set, found, coverage(code_set.key, on, data_dir, found)))
+    return out
+
+
+# -- the manifest of loaded releases -----------------------------------------------------------
+
+def release_dir(data_dir: Path, key: str, effective: date) -> Path:
+    """Where the files of a loaded release live."""
+    return data_dir / RELEASES_DIR / key / effective.isoformat()
+
+
+def loaded_releases(data_dir: Path | None, key: str) -> list[tuple[ReleaseWindow, Path]]:
+    """The releases of ``key`` loaded with ``medbill codes update``, with their folders."""
+    if data_dir is None:
+        return []
+    try:
+        manifest = json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    entries = (manifest.get("releases") or {}).get(key) or {}
+    out = []
+    for effective, entry in sorted(entries.items()):
+        try:
+            start = date.fromisoformat(effective)
+            end = date.fromisoformat(entry["through"]) if entry.get("through") else None
+            window = ReleaseWindow(
+                key, str(entry["release"]), start, end,
+                f"loaded {str(entry.get('loaded_at', ''))[:10]} from"
+                f" {', '.join(entry.get('files', []))}", "loaded", int(entry.get("rows", 0)))
+        except (KeyError, TypeError, ValueError):
+            continue  # a hand-edited entry medbill cannot read is ignored, not fatal
+        folder = release_dir(data_dir, key, start)
+        if folder.is_dir():
+            out.append((window, folder))
+    return out
+
+
+def default_data_dir() -> Path:
+    return user_data_dir()
