@@ -18,6 +18,7 @@ from medbill_core.adapters import PayerAdapter
 from medbill_core.cli.main import build_app
 from medbill_core.codesets import CodeSets, reset_default_codesets
 from medbill_core.codesets.ncci import Ncci, reset_default_ncci
+from medbill_core.codesets.releases import ReleaseWindow
 from medbill_core.config import MedbillConfig
 from medbill_core.default_plugins.core_edits import (
     CORE_EDITS,
@@ -90,11 +91,16 @@ def codes(findings: list[ClaimFinding]) -> list[str]:
     return sorted(f.code for f in findings)
 
 
-def scrub(claim: BillableClaim, env: EditEnv, **changes: Any) -> list[ClaimFinding]:
+def scrub(claim: BillableClaim, env: EditEnv, *, gaps: bool = False,
+          **changes: Any) -> list[ClaimFinding]:
+    """The core edits' findings; the ``*.release_gap`` warnings only with ``gaps=True`` (the
+    packaged NCCI tables are of 2024 Q3, so every claim of ``DOS`` gets them; they have
+    tests of their own below)."""
     if changes:
         env = EditEnv(**{"today": env.today, "codesets": env.codesets, "ncci": env.ncci,
                          "requires_rendering": env.requires_rendering, **changes})
-    return run_core_edits(claim, env)
+    findings = run_core_edits(claim, env)
+    return findings if gaps else [f for f in findings if not f.code.endswith(".release_gap")]
 
 
 # -- a clean claim, and each kind of error -----------------------------------------------------
@@ -201,8 +207,8 @@ def test_findings_carry_claim_line_field_and_hint(env: EditEnv) -> None:
         "message": "ZZ: no such modifier code in the HCPCS Level II modifiers or CPT modifiers"
                    " 22-99",
         "claim_number": "CLM0001", "line_number": 2, "field": "modifiers[0]",
-        "fix_hint": "check the code; if it is newer than the loaded code set, load the current"
-                    " file with `medbill codes load`",
+        "fix_hint": "check the code; if it is newer than the loaded code set, load its current"
+                    " release with `medbill codes update FILE...`",
         "source": "core"}
     assert finding.blocks_submission
 
@@ -232,16 +238,53 @@ def test_warnings_do_not_block(env: EditEnv) -> None:
         ("line.duplicate", Severity.WARNING, 3)]
 
 
-def test_icd10_release_gap_is_a_warning(env: EditEnv) -> None:
-    day = D(2026, 11, 2)  # after the packaged April 2026 release (through 2026-09-30)
+def test_icd10_release_gap_is_a_warning_naming_the_missing_release(env: EditEnv) -> None:
+    day = D(2027, 11, 2)  # after every packaged ICD-10-CM release (the newest ends 2027-09-30)
     findings = scrub(bill(line(1, day=day), service_date_from=day, service_date_to=day), env,
-                     today=D(2026, 11, 20))
-    [gap] = findings
-    assert (gap.code, gap.severity, gap.field) == ("icd10.release_gap", Severity.WARNING,
-                                                   "diagnoses")
-    assert gap.message == ("date of service 2026-11-02 is outside the loaded ICD-10-CM"
-                           " April 2026 release (2026-04-01..2026-09-30); diagnoses were"
-                           " checked against it")
+                     today=D(2027, 11, 20), gaps=True)
+    [gap] = [f for f in findings if f.code == "icd10.release_gap"]
+    assert (gap.severity, gap.field) == (Severity.WARNING, "diagnoses")
+    assert gap.message.startswith("date of service 2027-11-02: ICD-10-CM FY2028"
+                                  " (2027-10-01..2028-09-30) is not loaded; diagnoses were"
+                                  " checked against ")
+    assert gap.release and gap.release in gap.message
+    assert gap.fix_hint is not None and "`medbill codes update FILE...`" in gap.fix_hint
+
+
+def test_ncci_release_gap_names_the_quarter_and_the_table_used(env: EditEnv) -> None:
+    """The packaged NCCI tables are of 2024 Q3: a 2026 claim is checked against them, and
+    says so once per table."""
+    gaps = [f for f in scrub(bill(), env, gaps=True) if f.code.endswith(".release_gap")]
+    assert [(f.code, f.field, f.severity) for f in gaps] == [
+        ("ncci.release_gap", "procedure_code", Severity.WARNING),
+        ("ncci.release_gap", "units", Severity.WARNING)]
+    assert gaps[0].message.startswith(
+        "date of service 2026-05-14: NCCI practitioner PTP edits 2026 Q2 (2026-04-01.."
+        "2026-06-30) is not loaded; NCCI PTP pairs were checked against NCCI practitioner PTP")
+    assert "NCCI practitioner MUEs 2026 Q2" in gaps[1].message
+    # self-pay claims run no NCCI edits, so they get no NCCI warning either
+    assert not [f for f in scrub(bill(billable={"payer": None, "coverage": None},
+                                      payer_key=None, coverage_id=None), env, gaps=True)
+                if f.code == "ncci.release_gap"]
+
+
+def test_no_release_gap_when_a_loaded_release_covers_the_date(env: EditEnv) -> None:
+    quarter = {key: [ReleaseWindow(key, f"{key} 2026 Q2", D(2026, 4, 1), D(2026, 6, 30),
+                                   "test", "loaded")] for key in ("ncci-ptp", "ncci-mue")}
+    covered = EditEnv(today=env.today, codesets=env.codesets, ncci=env.ncci, releases=quarter)
+    assert not [f for f in run_core_edits(bill(), covered) if f.code.endswith(".release_gap")]
+
+
+def test_hcpcs_release_gap_only_for_claims_with_level_ii_codes(env: EditEnv) -> None:
+    day, today = D(2026, 11, 2), D(2026, 11, 20)  # HCPCS 2026 Q4 is not packaged
+    level_2 = bill(line(1, "G0008", day=day), service_date_from=day, service_date_to=day)
+    [gap] = [f for f in scrub(level_2, env, today=today, gaps=True)
+             if f.code == "procedure.release_gap"]
+    assert gap.message.startswith("date of service 2026-11-02: HCPCS Level II 2026 Q4"
+                                  " (2026-10-01..2026-12-31) is not loaded")
+    cpt_only = bill(line(1, "99213", day=day, modifiers=("25",)), service_date_from=day,
+                    service_date_to=day)
+    assert "procedure.release_gap" not in codes(scrub(cpt_only, env, today=today, gaps=True))
 
 
 def test_icd10_category_header_e11_is_not_billable(env: EditEnv) -> None:
@@ -438,7 +481,7 @@ def test_hook_runs_core_and_adapter_edits() -> None:
 
 def test_core_edit_names_are_unique() -> None:
     names = [name for name, _ in CORE_EDITS]
-    assert len(names) == len(set(names)) == 16
+    assert len(names) == len(set(names)) == 17
 
 
 # -- the service and the CLI, on each database -------------------------------------------------

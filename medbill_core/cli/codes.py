@@ -284,3 +284,86 @@ def load_ncci(
     console.print(f"Loaded {result.rows:,} NCCI {table.upper()} rows into "
                   f"{result.stored_at!s}; they replace the packaged table.",
                   highlight=False, soft_wrap=True, markup=False)
+
+
+@app.command("update")
+@cli_errors
+def update_command(
+    files: Annotated[list[Path], typer.Argument(
+        help="Official release files or the zips they come in: CMS/CDC ICD-10-CM and PCS, the"
+             " quarterly HCPCS file, NCCI PTP/MUE files, the MPFS RVU zip, X12 CARC/RARC lists")],
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recognise official code-set releases by their content and load them with their dates.
+
+    Every file is read and checked before anything is stored: a malformed file changes
+    nothing, and loading a release already loaded changes nothing. Earlier releases stay
+    for earlier dates of service.
+    """
+    from medbill_core.codesets.update import update
+
+    with service_progress("loading code-set releases") as on_progress:
+        outcomes = update(files, data_dir=data_dir, on_progress=on_progress)
+    if as_json:
+        print_json({"releases": [
+            {"code_set": o.prepared.code_set, "release": o.prepared.release,
+             "effective": o.prepared.effective.isoformat(),
+             "through": o.prepared.through.isoformat() if o.prepared.through else None,
+             "rows": o.prepared.rows, "action": o.action,
+             "files": [s.label for s in o.prepared.sources], "stored_at": str(o.stored_at)}
+            for o in outcomes]})
+        return
+    for outcome in outcomes:
+        release = outcome.prepared
+        window = f"{release.effective}..{release.through or ''}"
+        verb = ("Loaded" if outcome.action == "loaded"
+                else "Unchanged (already loaded):")
+        console.print(f"{verb} {release.release}, {release.rows:,} rows, for dates of service"
+                      f" {window}", highlight=False, soft_wrap=True, markup=False)
+
+
+@app.command("status")
+@cli_errors
+def status_command(
+    on: Annotated[str | None, typer.Option(
+        "--date", "-d", help="Date of service to check coverage for (YYYY-MM-DD; default"
+                             " today)")] = None,
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Each code set, the releases loaded, the dates they cover, and what is missing.
+
+    Exits 0 even when a release is missing (the table says so); scripts read --json.
+    """
+    from medbill_core.codesets.loaders import user_data_dir
+    from medbill_core.codesets.releases import status
+
+    when = parse_date_option(on) or date.today()
+    rows = status(when, user_data_dir(data_dir))
+    if as_json:
+        print_json({"on": when.isoformat(), "code_sets": [
+            {"code_set": spec.key, "name": spec.name, "covered": cov.covered,
+             "release_used": cov.release_label or None, "missing": cov.missing or None,
+             "releases": [{"release": r.label, "effective": r.effective.isoformat(),
+                           "through": r.through.isoformat() if r.through else None,
+                           "origin": r.origin, "source": r.source, "rows": r.rows,
+                           "note": r.note or None} for r in releases]}
+            for spec, releases, cov in rows]})
+        return
+    table = data_table("code set", "releases (dates of service they govern)", f"for {when}",
+                       title=f"Code-set releases, and the one for dates of service on {when}",
+                       keys=("code set",))
+    gaps = []
+    for spec, releases, cov in rows:
+        listed = "\n".join(
+            f"{escape(r.label)}: {r.effective}..{r.through or '(until replaced)'}"
+            + (" [loaded]" if r.origin == "loaded" else "") for r in releases) or "-"
+        state = ("[green]covered[/]" if cov.covered
+                 else "[red]missing[/] " + escape(cov.wanted_period))
+        table.add_row(escape(spec.name), listed, state)
+        if not cov.covered:
+            gaps.append(f"{cov.wanted} is not loaded: {cov.how_to_load}")
+    print_table(table)
+    for gap in gaps:
+        warn(escape(gap))

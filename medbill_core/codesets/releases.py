@@ -110,6 +110,10 @@ class CodeSetSpec:
     :ivar official_files: what to download and from where (printed when a release is missing).
     :ivar releases: lists the releases medbill has, packaged and loaded, given the user
         code-set directory (``None``: packaged only). Owned by the module that reads the set.
+    :ivar cumulative: each release answers every earlier date of service too, because its
+        records carry their own dates (HCPCS add/termination dates, NCCI effective/deletion
+        dates, CARC/RARC start/stop dates); a snapshot set (ICD-10-CM, MUEs, the fee
+        schedule) answers only its own window.
     """
 
     key: str
@@ -117,6 +121,7 @@ class CodeSetSpec:
     cadence: Cadence
     official_files: str
     releases: Callable[[Path | None], list[ReleaseWindow]] = field(repr=False)
+    cumulative: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +138,30 @@ class Coverage:
         return self.release.label if self.release else ""
 
     @property
+    def wanted_period(self) -> str:
+        """The scheduled edition for ``on`` without the code set's name: "FY2027 (...)"."""
+        name, start, end = period(self.spec.cadence, self.on)
+        return f"{name} ({start}..{end})" if end else name
+
+    @property
+    def wanted(self) -> str:
+        """The release that governs ``on`` by the schedule: "ICD-10-CM FY2027 (2026-10-01..
+        2027-09-30)"."""
+        name, start, end = period(self.spec.cadence, self.on)
+        return f"{self.spec.name} {name} ({start}..{end})" if end else self.spec.name
+
+    @property
+    def how_to_load(self) -> str:
+        return f"download {self.spec.official_files} and run `{UPDATE_COMMAND}`"
+
+    @property
     def missing(self) -> str:
         """One line naming the release that governs ``on`` and how to load it ('' if covered)."""
         if self.covered:
             return ""
-        name, start, end = period(self.spec.cadence, self.on)
-        window = f"{start}..{end}" if end else f"from {start}"
         used = (f"; checked against {self.release.label} ({self.release.effective}.."
                 f"{self.release.through or ''})" if self.release else "; not checked")
-        return (f"{self.spec.name} {name} ({window}) is not loaded{used}: download"
-                f" {self.spec.official_files} and run `{UPDATE_COMMAND}`")
+        return f"{self.wanted} is not loaded{used}: {self.how_to_load}"
 
 
 def _registry() -> dict[str, CodeSetSpec]:
@@ -168,12 +187,17 @@ def coverage(key: str, on: date, data_dir: Path | None = None,
              releases: list[ReleaseWindow] | None = None) -> Coverage:
     """Which release of code set ``key`` governs date of service ``on``.
 
-    A loaded release wins over a packaged one with the same window. When none covers
-    ``on``, the nearest release (the later one on a tie) is given with ``covered=False``.
+    The newest covering release wins (for a cumulative set, any release not ended before
+    ``on`` covers it); a loaded release wins over a packaged one with the same date. When
+    none covers ``on``, the nearest release (the later one on a tie) is given with
+    ``covered=False``.
     """
     code_set = spec(key)
     found = releases if releases is not None else code_set.releases(data_dir)
-    covering = [r for r in found if r.covers(on)]
+    if code_set.cumulative:
+        covering = [r for r in found if r.through is None or on <= r.through]
+    else:
+        covering = [r for r in found if r.covers(on)]
     if covering:
         best = max(covering, key=lambda r: (r.effective, r.origin == "loaded"))
         return Coverage(code_set, on, best, True)

@@ -211,7 +211,7 @@ def recognise(paths: Sequence[Path]) -> dict[ReleaseFormat, list[SourceFile]]:
                 if source.member is None:
                     raise CodeSetError(
                         f"{source.label}: not an official release file medbill recognises"
-                        f" ({'; '.join(f.name for f in known)})")
+                        f" (it reads: {'; '.join(f.name for f in known) or 'none'})")
                 continue
             sorted_.setdefault(fmt, []).append(source)
             matched += 1

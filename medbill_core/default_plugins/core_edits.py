@@ -34,6 +34,8 @@ diagnosis.pointer_invalid          error     a line points past the claim's diag
 icd10.<reason>                     error     format, unknown, not_billable,
                                              not_yet_effective, terminated
 icd10.release_gap                  warning   no loaded ICD-10-CM release covers the date
+procedure.release_gap              warning   no loaded HCPCS Level II release covers the date
+                                             (claims with Level II codes or modifiers)
 icd10.unavailable                  warning   no ICD-10-CM data at all
 procedure.<reason>                 error     HCPCS Level II / CPT (format only) for the date
 modifier.<reason>                  error     modifier not valid on the date of service
@@ -50,7 +52,13 @@ ncci.ptp.modifier_required         error     NCCI PTP pair, indicator 1, no NCCI
                                              the column-2 line
 ncci.mue.exceeded                  error     units over the MUE (per line or per day; an
                                              MUE of 0 only for Medicare/Medicaid payers)
+ncci.release_gap                   warning   no loaded NCCI PTP / MUE release covers the date
 =================================  ========  ===============================================
+
+Every code-set finding names the release it was checked against (``ClaimFinding.release``),
+and a date of service past the newest loaded release is a ``*.release_gap`` warning naming
+the missing release and the command that loads it (:mod:`medbill_core.codesets.releases`):
+the claim is still checked, against the nearest release, never passed silently.
 
 NCCI edits run for claims billed to a payer (not self-pay); they come from the
 Medicare practitioner tables, which many commercial payers apply too.
@@ -62,10 +70,12 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import Decimal
 
 from medbill_core.codesets import CodeSetError, CodeSets, Reason, Verdict, default_codesets
+from medbill_core.codesets.formats import HCPCS2_RE, MODIFIER_RE, is_cpt_modifier_number
 from medbill_core.codesets.ncci import (
     ANATOMIC_MODIFIERS,
     ASSOCIATED_MODIFIERS,
@@ -73,6 +83,7 @@ from medbill_core.codesets.ncci import (
     Ncci,
     default_ncci,
 )
+from medbill_core.codesets.releases import Coverage, ReleaseWindow, coverage, spec
 from medbill_core.domain import (
     BillableClaim,
     ClaimFinding,
@@ -109,6 +120,9 @@ class EditEnv:
     codesets: CodeSets
     ncci: Ncci | None = None
     requires_rendering: bool = False
+    #: releases of each code set, listed once per environment (see :func:`_coverage`)
+    releases: dict[str, list[ReleaseWindow]] = dataclass_field(default_factory=dict,
+                                                                    compare=False)
 
 
 Edit = Callable[[BillableClaim, EditEnv], list[ClaimFinding]]
@@ -116,16 +130,39 @@ Edit = Callable[[BillableClaim, EditEnv], list[ClaimFinding]]
 
 def _finding(claim: BillableClaim, severity: Severity, code: str, message: str, *,
              line: int | None = None, field: str | None = None,
-             hint: str | None = None) -> ClaimFinding:
+             hint: str | None = None, release: str | None = None) -> ClaimFinding:
     return ClaimFinding(severity=severity, code=code, message=message,
                         claim_number=claim.claim.claim_number, line_number=line, field=field,
-                        fix_hint=hint, source="core")
+                        fix_hint=hint, source="core", release=release or None)
+
+
+def _coverage(env: EditEnv, key: str, on: date) -> Coverage:
+    """Which release of code set ``key`` governs ``on`` (release lists read once per env)."""
+    found = env.releases.get(key)
+    if found is None:
+        found = env.releases[key] = spec(key).releases(env.codesets.data_dir)
+    return coverage(key, on, releases=found)
+
+
+def _release_gap(claim: BillableClaim, env: EditEnv, code: str, key: str, on: date, *,
+                 field: str, what: str) -> list[ClaimFinding]:
+    """A ``*.release_gap`` warning when no loaded release of ``key`` covers ``on``: it names
+    the missing release, the one the claim was checked against, and how to load it."""
+    cov = _coverage(env, key, on)
+    if cov.covered:
+        return []
+    used = (f"{what} were checked against {cov.release.label}"
+            f" ({cov.release.effective}..{cov.release.through or ''})" if cov.release
+            else f"{what} were not checked")
+    return [_finding(claim, WARNING, code,
+                     f"date of service {on}: {cov.wanted} is not loaded; {used}",
+                     field=field, hint=cov.how_to_load, release=cov.release_label)]
 
 
 _CODE_HINTS = {
     Reason.FORMAT: "correct the code's format",
-    Reason.UNKNOWN: "check the code; if it is newer than the loaded code set, load the current"
-                    " file with `medbill codes load`",
+    Reason.UNKNOWN: "check the code; if it is newer than the loaded code set, load its current"
+                    " release with `medbill codes update FILE...`",
     Reason.NOT_BILLABLE: "use a more specific (billable) code",
     Reason.UNASSIGNED: "use an assigned code",
     Reason.NOT_YET_EFFECTIVE: "use the code that was valid on the date of service",
@@ -136,7 +173,8 @@ _CODE_HINTS = {
 def _verdict_finding(claim: BillableClaim, prefix: str, verdict: Verdict, *, field: str,
                      line: int | None = None) -> ClaimFinding:
     return _finding(claim, ERROR, f"{prefix}.{verdict.reason.value}", verdict.message,
-                    line=line, field=field, hint=_CODE_HINTS.get(verdict.reason))
+                    line=line, field=field, hint=_CODE_HINTS.get(verdict.reason),
+                    release=verdict.release)
 
 
 def _units(value: Decimal) -> str:
@@ -339,12 +377,8 @@ def diagnosis_codes(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     findings = [_verdict_finding(claim, "icd10", v, field=f"diagnoses[{index}]")
                 for index, v in enumerate(verdicts) if not v.ok]
     if not release.covers(on):
-        findings.append(_finding(
-            claim, WARNING, "icd10.release_gap",
-            f"date of service {on} is outside the loaded {release.label}"
-            f" ({release.effective}..{release.through}); diagnoses were checked against it",
-            field="diagnoses",
-            hint="load the ICD-10-CM release for that date: `medbill codes load icd10cm FILE`"))
+        findings.extend(_release_gap(claim, env, "icd10.release_gap", "icd10cm", on,
+                                     field="diagnoses", what="diagnoses"))
     return findings
 
 
@@ -357,15 +391,24 @@ def _line_dates(line: ServiceLine) -> tuple[date, ...]:
 
 
 def procedure_codes(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
-    """HCPCS Level II from the code set for the date of service; CPT by format."""
+    """HCPCS Level II from the code set for the date of service; CPT by format. A claim
+    with Level II codes or modifiers past the newest HCPCS release gets one gap warning."""
     findings = []
+    level_2_dates: set[date] = set()
     for line in claim.claim.lines:
+        if HCPCS2_RE.match(line.procedure_code) or any(
+                MODIFIER_RE.match(m) and not is_cpt_modifier_number(m) for m in line.modifiers):
+            level_2_dates.update(_line_dates(line))
         for on in _line_dates(line):
             verdict = env.codesets.hcpcs(line.procedure_code, on)
             if not verdict.ok:
                 findings.append(_verdict_finding(claim, "procedure", verdict,
                                                  field="procedure_code", line=line.line_number))
                 break
+    if level_2_dates:
+        findings.extend(_release_gap(claim, env, "procedure.release_gap", "hcpcs",
+                                     max(level_2_dates), field="procedure_code",
+                                     what="HCPCS Level II codes and modifiers"))
     return findings
 
 
@@ -483,13 +526,14 @@ def ncci_ptp(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
                         f"{pair}: NCCI PTP edit, modifier indicator 0, no modifier allows"
                         f" both ({why})", line=line.line_number, field="procedure_code",
                         hint=f"remove line {line.line_number}: {edit.column_2} is not"
-                             f" separately payable with {edit.column_1}"))
+                             f" separately payable with {edit.column_1}",
+                        release=table.label))
                 elif not _bypasses(line, firsts):
                     findings.append(_finding(
                         claim, ERROR, "ncci.ptp.modifier_required",
                         f"{pair}: NCCI PTP edit, modifier indicator 1, and no NCCI-associated"
                         f" modifier on the column-2 line ({why})",
-                        line=line.line_number, field="modifiers",
+                        line=line.line_number, field="modifiers", release=table.label,
                         hint=f"if the services were distinct (other site, session or"
                              f" encounter), add 59/XE/XS/XP/XU, an anatomic modifier, or 25"
                              f" on an E/M to line {line.line_number}; otherwise remove it"))
@@ -518,7 +562,8 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
         if limit.per_line or days > 1:
             if line.units > limit.value * days:
                 span = f"line {line.line_number}" + (f" ({days} days)" if days > 1 else "")
-                findings.append(_mue_finding(claim, limit, line.units, span, [line]))
+                findings.append(_mue_finding(claim, limit, line.units, span, [line],
+                                                 table.label))
         else:
             per_day[(line.procedure_code, line.service_date_from)].append(line)
     for (code, on), lines in per_day.items():
@@ -527,12 +572,12 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
         if units > limit.value:
             where = f"{on} (line{'s' if len(lines) > 1 else ''} "\
                     f"{', '.join(str(line.line_number) for line in lines)})"
-            findings.append(_mue_finding(claim, limit, units, where, lines))
+            findings.append(_mue_finding(claim, limit, units, where, lines, table.label))
     return findings
 
 
 def _mue_finding(claim: BillableClaim, limit: MueLimit, units: Decimal, where: str,
-                 lines: Sequence[ServiceLine]) -> ClaimFinding:
+                 lines: Sequence[ServiceLine], label: str) -> ClaimFinding:
     if limit.per_line:
         hint = ("correct the units; if more were medically necessary, report them on another"
                 " line with an appropriate modifier (76, 77, 91 or anatomic)")
@@ -544,7 +589,22 @@ def _mue_finding(claim: BillableClaim, limit: MueLimit, units: Decimal, where: s
     return _finding(claim, ERROR, "ncci.mue.exceeded",
                     f"{limit.code}: {_units(units)} units on {where}, over the MUE of"
                     f" {limit.value} {limit.adjudication_text}",
-                    line=lines[-1].line_number, field="units", hint=hint)
+                    line=lines[-1].line_number, field="units", hint=hint, release=label)
+
+
+def ncci_releases(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
+    """A gap warning per NCCI table (PTP, MUE) with no loaded release for the claim's last
+    date of service (the edits above then ran against the nearest release)."""
+    if env.ncci is None or claim.payer is None or not claim.claim.lines:
+        return []
+    on = max(line.service_date_from for line in claim.claim.lines)
+    findings = []
+    if len(claim.claim.lines) > 1:
+        findings.extend(_release_gap(claim, env, "ncci.release_gap", "ncci-ptp", on,
+                                     field="procedure_code", what="NCCI PTP pairs"))
+    findings.extend(_release_gap(claim, env, "ncci.release_gap", "ncci-mue", on,
+                                 field="units", what="units (MUEs)"))
+    return findings
 
 
 #: The core edits in the order they run (name, function).
@@ -565,6 +625,7 @@ CORE_EDITS: tuple[tuple[str, Edit], ...] = (
     ("place_of_service", place_of_service),
     ("ncci_ptp", ncci_ptp),
     ("ncci_mue", ncci_mue),
+    ("ncci_releases", ncci_releases),
 )
 
 

@@ -31,6 +31,9 @@ class ClaimFinding(DomainModel):
     field: str | None = None
     fix_hint: str | None = None
     source: str = "core"
+    #: the code-set release the finding was checked against ("HCPCS Level II 2026 Q3"), so a
+    #: denied claim can be traced to the table that passed it (None: not a code-set finding)
+    release: str | None = None
 
     @property
     def blocks_submission(self) -> bool:
