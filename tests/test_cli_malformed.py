@@ -49,7 +49,8 @@ ANSWERS_ON_STDOUT = {("validate",), ("x12", "validate"), ("claims", "scrub"),
 #: Options for which a path that does not exist is not an error: where to look, if there.
 #: Folders only read from, where a missing one means "nothing loaded there" (the packaged
 #: code sets still answer), not an error.
-OPTIONAL_FOLDERS = {("codes", "show", "data_dir"), ("codes", "search", "data_dir")}
+OPTIONAL_FOLDERS = {("codes", "show", "data_dir"), ("codes", "search", "data_dir"),
+                    ("codes", "status", "data_dir")}
 
 DATE_NAMES = {"on", "as_of", "start", "received", "date_from", "date_to", "effective",
               "through", "since", "due", "until"}

@@ -337,7 +337,9 @@ def scrub_command(
                 table.add_row(escape(finding.claim_number),
                               str(finding.line_number or ""),
                               f"[{_SEVERITY_STYLE[severity]}]{severity}[/]",
-                              escape(finding.code), escape(finding.message),
+                              escape(finding.code), escape(finding.message)
+                              + (f"\n[dim]checked against {escape(finding.release)}[/]"
+                                 if finding.release else ""),
                               escape(finding.fix_hint or ""))
             print_table(table)
         action = "" if no_validate else " (clean drafts moved to validated)"
