@@ -12,22 +12,6 @@ from typer._click import exceptions as click_errors  # typer vendors click: its 
 from typer._click.core import Command, Context
 from typer.core import TyperGroup
 
-from medbill_core.cli import (
-    accounts_cmd,
-    appeals_cmd,
-    audit_cmd,
-    claims_cmd,
-    cycle_cmd,
-    db_cmd,
-    demo_cmd,
-    denials_cmd,
-    fees_cmd,
-    guarantors_cmd,
-    init_cmd,
-    patients_cmd,
-    plugins_cmd,
-    receivables_cmd,
-)
 from medbill_core.cli.common import print_problem, state
 from medbill_core.errors import MedbillError
 
@@ -96,49 +80,66 @@ def _own(group: typer.Typer) -> typer.Typer:
     return own
 
 
-def build_app() -> typer.Typer:
-    """The root application with the core's commands (plugins add theirs in :func:`run`)."""
+#: The core's commands: name -> (module in medbill_core.cli, attribute, kind): a group
+#: (``typer.Typer``) or a single command (a function). Modules are imported only for the
+#: commands an invocation needs (see :func:`build_app`): importing all of them (the domain,
+#: the ORM schema, every service) costs most of a second, which `medbill codes show` should
+#: not pay. A group another module adds commands to is named by that module (cycle_cmd adds
+#: `claims submit`, `status`, `void`, ... to claims_cmd's group).
+CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
+    "init": ("init_cmd", "init", "command"),
+    "plugins": ("plugins_cmd", "app", "group"),
+    "db": ("db_cmd", "app", "group"),
+    "patients": ("patients_cmd", "app", "group"),
+    "coverages": ("patients_cmd", "coverages_app", "group"),
+    "providers": ("patients_cmd", "providers_app", "group"),
+    "guarantors": ("guarantors_cmd", "app", "group"),
+    "claims": ("cycle_cmd", "claims_app", "group"),
+    "eligibility": ("cycle_cmd", "eligibility_app", "group"),
+    "responses": ("cycle_cmd", "responses_app", "group"),
+    "remit": ("cycle_cmd", "remit_app", "group"),
+    "payments": ("accounts_cmd", "payments_app", "group"),
+    "plans": ("accounts_cmd", "plans_app", "group"),
+    "statements": ("accounts_cmd", "statements_app", "group"),
+    "collections": ("accounts_cmd", "collections_app", "group"),
+    "ar": ("receivables_cmd", "app", "group"),
+    "appeals": ("appeals_cmd", "app", "group"),
+    "denials": ("denials_cmd", "app", "group"),
+    "fees": ("fees_cmd", "fees_app", "group"),
+    "chargemaster": ("fees_cmd", "chargemaster_app", "group"),
+    "estimate": ("accounts_cmd", "estimate_command", "command"),
+    "audit": ("audit_cmd", "app", "group"),
+    "demo": ("demo_cmd", "demo", "command"),
+    "codes": ("codes", "app", "group"),
+    "validate": ("validate_cmd", "app", "group"),
+}
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The root application with the core's commands (plugins add theirs in :func:`run`).
+
+    ``only``: the core command the invocation names; just that one is built (its module
+    imported), so a command's start-up does not pay for every other module. ``None``
+    (``--help``, a plugin's command, an unknown word) builds them all.
+    """
+    import importlib
+
+    wanted = {name: entry for name, entry in CORE_COMMAND_TABLE.items()
+              if only is None or name == only}
+    # every module first: a module may add commands to another's group, and a group is
+    # copied (``_own``) when it is added
+    modules = {module_name: importlib.import_module(f"medbill_core.cli.{module_name}")
+               for module_name, _, _ in wanted.values()}
     app = typer.Typer(cls=MedbillGroup, no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False, rich_markup_mode="rich")
     app.callback()(_root)
-    app.command("init")(init_cmd.init)
-    app.add_typer(_own(plugins_cmd.app), name="plugins")
-    app.add_typer(_own(db_cmd.app), name="db")
-    app.add_typer(_own(patients_cmd.app), name="patients")
-    app.add_typer(_own(patients_cmd.coverages_app), name="coverages")
-    app.add_typer(_own(patients_cmd.providers_app), name="providers")
-    app.add_typer(_own(guarantors_cmd.app), name="guarantors")
-    app.add_typer(_own(claims_cmd.app), name="claims")
-    app.add_typer(_own(cycle_cmd.eligibility_app), name="eligibility")
-    app.add_typer(_own(cycle_cmd.responses_app), name="responses")
-    app.add_typer(_own(cycle_cmd.remit_app), name="remit")
-    app.add_typer(_own(accounts_cmd.payments_app), name="payments")
-    app.add_typer(_own(accounts_cmd.plans_app), name="plans")
-    app.add_typer(_own(accounts_cmd.statements_app), name="statements")
-    app.add_typer(_own(accounts_cmd.collections_app), name="collections")
-    app.add_typer(_own(receivables_cmd.app), name="ar")
-    app.add_typer(_own(appeals_cmd.app), name="appeals")
-    app.add_typer(_own(denials_cmd.app), name="denials")
-    app.add_typer(_own(fees_cmd.fees_app), name="fees")
-    app.add_typer(_own(fees_cmd.chargemaster_app), name="chargemaster")
-    app.command("estimate")(accounts_cmd.estimate_command)
-    app.add_typer(_own(audit_cmd.app), name="audit")
-    app.command("demo")(demo_cmd.demo)
-    _add_optional_apps(app)
+    for name, (module_name, attribute, kind) in wanted.items():
+        target = getattr(modules[module_name], attribute)
+        if kind == "command":
+            app.command(name)(target)
+        else:
+            app.add_typer(_own(target), name=name)
     return app
-
-
-def _add_optional_apps(app: typer.Typer) -> None:
-    """Core command groups that live in their own modules (code sets, validation)."""
-    import importlib
-
-    for module_name, command in (("medbill_core.cli.codes", "codes"),
-                                 ("medbill_core.cli.validate_cmd", "validate")):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError:
-            continue
-        app.add_typer(_own(module.app), name=command)
 
 
 def _config_option(argv: list[str]) -> str | None:
@@ -265,8 +266,10 @@ def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
 
 
 def application(argv: list[str]) -> typer.Typer:
-    """The whole command line for ``argv``: core commands and those of enabled plugins."""
-    app = build_app()
+    """The command line for ``argv``: the core command it names (all of them when it names
+    none, or asks for the root's help) and the commands of enabled plugins."""
+    command = _first_command(argv)
+    app = build_app(command if command in CORE_COMMAND_TABLE else None)
     register_plugin_commands(app, argv)
     return app
 

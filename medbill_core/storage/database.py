@@ -6,12 +6,8 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from medbill_core.errors import ConfigurationError, MedbillError
 from medbill_core.privatefiles import create_private
 from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+# Alembic (and the template engine it pulls in) is imported where a migration is run or
+# the schema revision read, not here: every command opens a database, few migrate, and the
+# import alone costs a fifth of the CLI's start-up.
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -133,6 +136,8 @@ class Database:
         return self.engine.dialect.name
 
     def alembic_config(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
@@ -144,6 +149,8 @@ class Database:
         try:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
+                from alembic import command
+
                 command.upgrade(config, revision)
         except OperationalError as exc:
             raise _unreachable(exc, "database upgrade failed") from None
@@ -155,11 +162,15 @@ class Database:
         """
         try:
             with self._read_engine.connect() as connection:
+                from alembic.runtime.migration import MigrationContext
+
                 return MigrationContext.configure(connection).get_current_revision()
         except OperationalError as exc:
             raise _unreachable(exc, "cannot open the database") from None
 
     def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
 
     def require_current(self) -> None:
