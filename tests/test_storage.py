@@ -172,3 +172,16 @@ def test_editing_a_draft_reposts_only_the_charge_difference(medbill_app) -> None
     assert totals.charges == Decimal("143.50")
     assert totals.balance.patient == Decimal("113.50")
     assert totals.is_balanced()
+
+
+def test_the_schema_head_read_from_the_migration_files_is_alembics() -> None:
+    """`require_current` reads the head without Alembic; it must agree with Alembic's."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from medbill_core.storage.database import MIGRATIONS, script_head
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert script_head() == ScriptDirectory.from_config(config).get_current_head()
+    assert script_head() == sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))[-1]
