@@ -32,6 +32,7 @@ from medbill_core.codesets.explain import (
     explain_ta1_note,
 )
 from medbill_core.codesets.model import CodeSetError
+from medbill_core.codesets.releases import release_gap
 
 app = typer.Typer(
     help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes,"
@@ -56,7 +57,7 @@ def _status(verdict: Verdict) -> str:
     return f"[red]{verdict.reason.value.replace('_', ' ')}[/]"
 
 
-def _print_verdict(verdict: Verdict) -> None:
+def _print_verdict(verdict: Verdict, gap: str = "") -> None:
     """One code as a small key/value block (readable at 80 columns)."""
     info = verdict.info
     code = info.display_code if info else verdict.code
@@ -76,8 +77,12 @@ def _print_verdict(verdict: Verdict) -> None:
         grid.add_row("source", escape(info.source or "-"))
     if not verdict.ok or info is None:
         grid.add_row("why", escape(verdict.message))
+    if verdict.release:
+        grid.add_row("release", escape(verdict.release))
     if verdict.note:
         grid.add_row("note", escape(verdict.note))
+    if gap:
+        grid.add_row("release gap", escape(gap))
     console.print(grid)
 
 
@@ -140,14 +145,15 @@ def _x12_meanings(code: str) -> list[tuple[str, str]]:
     return found
 
 
-def _verdict_json(verdict: Verdict) -> dict[str, object]:
+def _verdict_json(verdict: Verdict, gap: str = "") -> dict[str, object]:
     info = verdict.info
     return {"system": verdict.system.value, "code": info.display_code if info else verdict.code,
             "valid": verdict.ok, "reason": verdict.reason.value, "on": verdict.on.isoformat(),
             "description": info.description if info else None,
             "effective": info.effective.isoformat() if info and info.effective else None,
             "terminated": info.terminated.isoformat() if info and info.terminated else None,
-            "message": verdict.message, "note": verdict.note or None}
+            "message": verdict.message, "note": verdict.note or None,
+            "release": verdict.release or None, "release_gap": gap or None}
 
 
 @app.command("show")
@@ -192,15 +198,17 @@ def show(
         extra = _x12_meanings(code)
         if not verdicts and not extra:
             raise fail(f"{code.strip()}: not found in any code set on {when}", 1)
+    gaps = [release_gap(v.system.value, v.code, when, codesets.data_dir) for v in verdicts]
     if as_json:
         print_json({"code": code.strip().upper(), "on": when.isoformat(),
-                    "verdicts": [_verdict_json(v) for v in verdicts],
+                    "verdicts": [_verdict_json(v, gaps[index])
+                                 for index, v in enumerate(verdicts)],
                     "meanings": [{"list": label, "text": text} for label, text in extra]})
     else:
         for label, text in extra:
             console.print(f"[bold]{escape(label)}[/]  {escape(text)}", highlight=False)
-        for verdict in verdicts:
-            _print_verdict(verdict)
+        for verdict, gap in zip(verdicts, gaps, strict=True):
+            _print_verdict(verdict, gap)
     if verdicts and not any(v.ok for v in verdicts) and not (extra and group_carc is None):
         raise typer.Exit(1)
 

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from medbill_core.cli.common import cli_errors, console, parse_date_option, print_json
 from medbill_core.codesets import CodeSets, Verdict
+from medbill_core.codesets.releases import release_gap
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
 app = typer.Typer(
@@ -30,9 +31,10 @@ JsonOption = Annotated[bool, typer.Option(
 
 
 def _answer(valid: bool, message: str, notes: tuple[str, ...] = (), *,
-            as_json: bool = False) -> None:
+            as_json: bool = False, release: str = "") -> None:
     if as_json:
-        print_json({"valid": valid, "message": message, "notes": [n for n in notes if n]})
+        print_json({"valid": valid, "message": message, "notes": [n for n in notes if n],
+                    **({"release": release} if release else {})})
         if not valid:
             raise typer.Exit(1)
         return
@@ -48,8 +50,12 @@ def _answer(valid: bool, message: str, notes: tuple[str, ...] = (), *,
 def _code(check: Callable[[CodeSets, str, date | None], Verdict], value: str,
           on: str | None, as_json: bool) -> None:
     when = parse_date_option(on) or date.today()
-    verdict = check(CodeSets(), value, when)
-    _answer(verdict.ok, verdict.message, (verdict.note,), as_json=as_json)
+    codesets = CodeSets()
+    verdict = check(codesets, value, when)
+    gap = release_gap(verdict.system.value, verdict.code, when, codesets.data_dir)
+    release = f"checked against {verdict.release}" if verdict.release else ""
+    _answer(verdict.ok, verdict.message, (verdict.note, release, gap), as_json=as_json,
+            release=verdict.release)
 
 
 @app.command("npi")

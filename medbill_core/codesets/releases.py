@@ -259,3 +259,24 @@ def loaded_releases(data_dir: Path | None, key: str) -> list[tuple[ReleaseWindow
 
 def default_data_dir() -> Path:
     return user_data_dir()
+
+
+#: Code systems of a lookup (``CodeSystem`` values) -> the code set whose releases answer it.
+SYSTEM_CODE_SETS = {"icd10cm": "icd10cm", "icd10pcs": "icd10pcs", "hcpcs": "hcpcs",
+                    "modifier": "hcpcs", "pos": "pos", "carc": "carc", "rarc": "rarc"}
+
+
+def release_gap(system: str, code: str, on: date, data_dir: Path | None) -> str:
+    """The gap line for a single lookup of ``code`` (a ``CodeSystem`` value) on ``on``: ''
+    when a loaded release covers the date, or the code is not release-based (CPT codes and
+    CPT modifier numbers are checked by format only)."""
+    from medbill_core.codesets.formats import CPT_RE, is_cpt_modifier_number
+
+    key = SYSTEM_CODE_SETS.get(system)
+    if key is None or key not in _registry():
+        return ""
+    norm = code.strip().upper()
+    if (system == "hcpcs" and CPT_RE.match(norm)) or (
+            system == "modifier" and is_cpt_modifier_number(norm)):
+        return ""
+    return coverage(key, on, data_dir).missing
