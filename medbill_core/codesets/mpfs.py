@@ -475,7 +475,7 @@ def _kind(source: SourceFile) -> str | None:
     header = _rvu_header(rows)
     if header is not None:
         keys = {_key(n) for n in header[1]}
-        if {"WORKRVU", "CONVFACTOR", "STATUSCODE"} <= keys:
+        if {"WORKRVU", "STATUSCODE"} <= keys:
             return "rvu"
         if {"PROCSTAT", "CARRIER", "LOCALITY"} <= keys:
             return "oppscap"
