@@ -436,6 +436,18 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
     yield from enumerate(csv.reader(io.StringIO(text)), start=1)
 
 
+def _table(source: SourceFile) -> list[tuple[int, list[str]]]:
+    """All rows of ``source`` as CSV; a file that is not CSV is refused, naming the line."""
+    rows: list[tuple[int, list[str]]] = []
+    reader = csv.reader(io.StringIO(source.text()))
+    try:
+        for row in reader:
+            rows.append((reader.line_num, row))
+    except csv.Error as exc:
+        raise CodeSetError(f"{source.label} line {reader.line_num}: not CSV ({exc})") from None
+    return rows
+
+
 def _filled(row: Sequence[str]) -> int:
     return sum(1 for cell in row if cell.strip())
 
@@ -462,9 +474,11 @@ def _rvu_header(rows: list[tuple[int, list[str]]]) -> tuple[int, list[str]] | No
 
 
 def _head_rows(source: SourceFile, limit: int = 40) -> list[tuple[int, list[str]]]:
-    text = source.head_text()
-    lines = text.splitlines()[:limit]
-    return list(_rows("\n".join(lines)))
+    lines = source.head_text().splitlines()[:limit]
+    try:
+        return list(_rows("\n".join(lines)))
+    except csv.Error:  # binary or not CSV: not one of CMS's csv files
+        return []
 
 
 def _kind(source: SourceFile) -> str | None:
@@ -527,7 +541,7 @@ def _edition(rvu: SourceFile, banner_text: str) -> tuple[int, int]:
 
 
 def _parse_rvu(source: SourceFile) -> tuple[list[dict[str, str]], Decimal, tuple[int, int]]:
-    rows = list(_rows(source.text()))
+    rows = _table(source)
     header = _rvu_header(rows)
     if header is None:  # recognised from its head, so this is a broken file
         raise CodeSetError(f"{source.label}: no header row starting with HCPCS")
@@ -593,7 +607,7 @@ def _column(names: list[str], *wanted: str) -> int | None:
 
 
 def _parse_gpci(source: SourceFile) -> list[dict[str, str]]:
-    rows = list(_rows(source.text()))
+    rows = _table(source)
     index = next((i for i, (_, r) in enumerate(rows)
                   if any("PEGPCI" in _key(c) for c in r) and any("MPGPCI" in _key(c) for c in r)),
                  None)
@@ -658,7 +672,7 @@ def _parse_gpci(source: SourceFile) -> list[dict[str, str]]:
 
 
 def _parse_oppscap(source: SourceFile) -> list[dict[str, str]]:
-    rows = list(_rows(source.text()))
+    rows = _table(source)
     header = _rvu_header(rows)
     if header is None:
         raise CodeSetError(f"{source.label}: no header row starting with HCPCS")

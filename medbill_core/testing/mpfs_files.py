@@ -2,11 +2,12 @@
 
 The files follow CMS's layouts (``PPRRVU*.csv`` with its banner rows and its column names
 spread over five header rows, as in CMS's RVU25A file; ``GPCI*.csv`` with the Addendum E
-banner and footnotes; ``OPPSCAP*.csv``; ``ANES*``/``*LOCCO*`` and a ``.txt`` copy that an
-update skips). The values are CMS's RVU26C values for a few real codes (99213, 11004, 99223,
-70450, 72191) plus synthetic filler rows (codes ``X0000``...) so the file has the row count of
-a real one; the conversion factor is synthetic (33.5500) so a test can tell the loaded
-release from the packaged one. Descriptions are synthetic: CPT descriptors are never stored.
+banner and footnotes; ``OPPSCAP*.csv``; and what an update skips: ``ANES*``, ``*LOCCO*``,
+.txt and .xlsx copies, a binary file). The values are CMS's RVU26C values for a few real
+codes (99213, 11004, 99223, 70450, 72191) plus synthetic filler rows (codes ``X0000``...) so
+the file has the row count of a real one; the conversion factor is synthetic (33.5500) so a
+test can tell the loaded release from the packaged one. Descriptions are synthetic: CPT
+descriptors are never stored.
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ def write_rvu_zip(path: Path, *, pprrvu: str | None = None, gpci: str | None = N
         archive.writestr(rvu_name, text)
         archive.writestr(rvu_name.rsplit(".", 1)[0] + ".txt",
                          "HDR CPT codes and descriptions only are copyright AMA\n")
+        archive.writestr(rvu_name.rsplit(".", 1)[0] + ".xlsx", b"PK\x03\x04\x00\x00binary")
+        archive.writestr("CHECKSUMS", b"\x00\x01 not text \x00")
         archive.writestr("GPCI2026.csv", gpci if gpci is not None else gpci_csv())
         if oppscap is not None:
             archive.writestr("OPPSCAP_OCT.csv", oppscap or oppscap_csv())
