@@ -308,6 +308,8 @@ RELEASE_STORED = "release.json"
 
 @lru_cache(maxsize=4)
 def _load_folder(folder: str, stamp: float) -> FeeScheduleData:
+    # ``stamp`` (the release file's mtime) is part of the cache key: a release stored again
+    # by another process is read again.
     path = Path(folder)
     try:
         meta = json.loads((path / RELEASE_STORED).read_text(encoding="utf-8"))

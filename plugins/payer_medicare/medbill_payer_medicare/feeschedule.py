@@ -36,9 +36,11 @@ instead of the computed one. Either way the fee is min(PFS amount, OPPS cap amou
   non-facility PE RVUs for services that "are never (or rarely) performed in a non-facility
   setting" and marks them NA; the RVU file itself carries the facility PE RVU in the
   non-facility column of every such row (all 4,077 NA rows of RVU26C), so the non-facility
-  amount CMS publishes for them is the facility amount. The PFS final rules' Addendum B
-  explanation states the rule: when the MAC determines the service can be performed in the
-  non-facility setting, it is paid at the facility PE RVU. Priced so, with that rule named.
+  amount CMS publishes for them is the facility amount. The PFS final rules' explanation of
+  Addendum B states the rule: when the MAC determines the service can be performed in the
+  non-facility setting, it is paid at the facility PE RVU (cited from that explanation as
+  known; its exact text could not be retrieved where this was written -- the README text and
+  the data fact above were checked). Priced so, with that rule named.
 * *Facility NA, furnished in a facility*: a diagnostic test's technical component (PC/TC
   indicator 1 global or TC row, 3 TC-only, 4 global-only) is furnished by the facility, which
   is paid for it; the practitioner bills the professional component (26). Indicators 5
