@@ -120,6 +120,18 @@ def test_loading_twice_changes_nothing(tmp_path: Path, data_dir: Path) -> None:
     assert (data_dir / "manifest.json").read_bytes() == before
 
 
+def test_the_non_qpp_file_is_loaded_when_cms_ships_both(tmp_path: Path,
+                                                        data_dir: Path) -> None:
+    zipped = mpfs_files.write_rvu_zip(tmp_path / "rvu26d.zip",
+                                      rvu_name="PPRRVU2026_Oct_nonQPP.csv",
+                                      qpp_factor="33.7000")
+    [outcome] = update.update([zipped], data_dir=data_dir)
+    assert [s.name for s in outcome.prepared.sources if s.name.startswith("PPRRVU")] == [
+        "PPRRVU2026_Oct_nonQPP.csv"]
+    schedule = mpfs.schedule_for(date(2026, 10, 5), data_dir).schedule
+    assert schedule.conversion_factor == Decimal(mpfs_files.CONVERSION_FACTOR)
+
+
 def test_edition_from_the_file_name_without_banner(tmp_path: Path, data_dir: Path) -> None:
     zipped = mpfs_files.write_rvu_zip(tmp_path / "rvu27a.zip",
                                       pprrvu=mpfs_files.pprrvu_csv(banner=False),

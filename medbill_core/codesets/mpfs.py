@@ -741,6 +741,11 @@ def _prepare_group(sources: Sequence[SourceFile]) -> PreparedRelease:
         by_kind.setdefault(_kind(source) or "", []).append(source)
     labels = ", ".join(s.label for s in sources)
     rvus = by_kind.get("rvu", [])
+    if len(rvus) > 1:
+        # From CY2026 CMS ships two RVU files, for qualifying APM participants (QPP) and for
+        # everyone else (nonQPP), differing in the conversion factor; medbill prices with the
+        # nonQPP one, as the packaged release does.
+        rvus = [s for s in rvus if "NONQPP" in _key(s.name)] or rvus
     if len(rvus) != 1:
         raise CodeSetError(
             f"{labels}: an MPFS release needs exactly one PPRRVU csv file"

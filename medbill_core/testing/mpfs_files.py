@@ -126,11 +126,14 @@ def oppscap_csv() -> str:
 
 def write_rvu_zip(path: Path, *, pprrvu: str | None = None, gpci: str | None = None,
                   oppscap: str | None = "", rvu_name: str = "PPRRVU26_OCT.csv",
-                  transform: Callable[[str], str] | None = None) -> Path:
+                  transform: Callable[[str], str] | None = None,
+                  qpp_factor: str | None = None) -> Path:
     """Write a CMS-style RVU zip at ``path`` (name it like ``rvu26d.zip``).
 
     :param oppscap: the OPPSCAP csv text ('' = the default one, None = no OPPSCAP file).
     :param transform: applied to the PPRRVU text (to break it for a test).
+    :param qpp_factor: also write the QPP twin of ``rvu_name`` (which must contain
+        ``nonQPP``) with this conversion factor.
     """
     text = pprrvu if pprrvu is not None else pprrvu_csv()
     if transform is not None:
@@ -138,6 +141,9 @@ def write_rvu_zip(path: Path, *, pprrvu: str | None = None, gpci: str | None = N
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("RVU26D.docx", b"read-me")
         archive.writestr(rvu_name, text)
+        if qpp_factor is not None:  # CY2026 zips carry a second file for QPs
+            archive.writestr(rvu_name.replace("nonQPP", "QPP"),
+                             text.replace(CONVERSION_FACTOR, qpp_factor))
         archive.writestr(rvu_name.rsplit(".", 1)[0] + ".txt",
                          "HDR CPT codes and descriptions only are copyright AMA\n")
         archive.writestr(rvu_name.rsplit(".", 1)[0] + ".xlsx", b"PK\x03\x04\x00\x00binary")
