@@ -73,6 +73,12 @@ def _pos(data_dir: Path | None) -> list[ReleaseWindow]:
     return _with_loaded("pos", packaged, data_dir)
 
 
+def _mpfs(data_dir: Path | None) -> list[ReleaseWindow]:
+    from medbill_core.codesets import mpfs
+
+    return mpfs.release_windows(data_dir)
+
+
 SPECS: list[CodeSetSpec] = [
     CodeSetSpec("icd10cm", "ICD-10-CM", Cadence.FISCAL_YEAR,
                 "the CMS ICD-10-CM code files zip (cms.gov, 'ICD-10 Code Files') or the CDC"
@@ -91,4 +97,7 @@ SPECS: list[CodeSetSpec] = [
                 "the RARC list from x12.org/codes (saved as CSV)", _rarc, cumulative=True),
     CodeSetSpec("pos", "place of service codes", Cadence.NONE,
                 "the CMS Place of Service code set (saved as CSV)", _pos),
+    CodeSetSpec("mpfs", "Medicare physician fee schedule", Cadence.QUARTERLY,
+                "the CMS PFS relative value files zip of the quarter (cms.gov, 'PFS Relative"
+                " Value Files', e.g. rvu26d.zip)", _mpfs),
 ]

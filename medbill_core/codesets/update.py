@@ -41,6 +41,7 @@ _IGNORED_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".htm", ".html", ".xsd", "
 FORMAT_MODULES: tuple[str, ...] = (
     "medbill_core.codesets.icd10cm",
     "medbill_core.codesets.ncci",
+    "medbill_core.codesets.mpfs",
 )
 
 
@@ -296,11 +297,13 @@ def update(paths: Sequence[Path | str], *, data_dir: Path | str | None = None,
 
 def reset_caches() -> None:
     """Forget every cached table so the next lookup reads the new releases."""
+    from medbill_core.codesets import mpfs
     from medbill_core.codesets.ncci import reset_default_ncci
     from medbill_core.codesets.registry import reset_default_codesets
 
     reset_default_codesets()
     reset_default_ncci()
+    mpfs.reset_cache()
 
 
 __all__ = ["FORMAT_MODULES", "RELEASES_DIR", "PreparedRelease", "ReleaseFormat", "SourceFile",

@@ -65,7 +65,7 @@ from medbill_payer_medicare.feeschedule import (
     FeeSchedule,
     MedicarePricer,
     NotPriced,
-    year_for,
+    locality_of,
 )
 from medbill_payer_medicare.mbi import check_mbi
 from medbill_payer_medicare.options import MedicareOptions
@@ -196,11 +196,14 @@ class MedicareAdapter(PayerAdapter):
                     f"{detail}") from None
         return x12_payer
 
-    def pricer(self, payer: Payer, *, year: int | None = None) -> MedicarePricer:
+    def pricer(self, payer: Payer, *, year: int | None = None,
+               on: date | None = None) -> MedicarePricer:
         """A fee-schedule pricer for the payer's configured locality.
 
         The MAC is ``options.mac``, else the payer ID when it is a MAC number of the GPCI file.
-        The year is ``year``, else ``options.fee_schedule_year``.
+        The release is the newest of ``year`` when given (or of ``options.fee_schedule_year``
+        when the payer's options set it, or when there is no date), else the release governing
+        date of service ``on`` -- the nearest one, with a note, when none governs it.
 
         :raises ConfigurationError: no locality configured, or not a known one.
         """
@@ -209,12 +212,29 @@ class MedicareAdapter(PayerAdapter):
             raise ConfigurationError(
                 f"[payers.{payer.key}] options: set 'locality' (and 'mac') to price Medicare "
                 "services")
-        schedule = FeeSchedule.load(year or options.fee_schedule_year)
+        if year is None and ("fee_schedule_year" in options.model_fields_set or on is None):
+            year = options.fee_schedule_year
+        if year is not None:
+            schedule = FeeSchedule.load(year)
+            release, covered, note = schedule.label, True, ""
+        else:
+            assert on is not None
+            chosen = FeeSchedule.for_date(on)
+            schedule, release = chosen.schedule, chosen.release.label
+            covered, note = chosen.covered, chosen.missing
         mac = options.mac
         if mac is None and schedule.has_mac(payer.payer_id):
             mac = payer.payer_id
-        return MedicarePricer(schedule, schedule.locality(options.locality, mac),
-                              participating=options.participating)
+        return MedicarePricer(schedule, locality_of(schedule, options.locality, mac),
+                              participating=options.participating, release=release,
+                              release_covered=covered, release_note=note)
+
+    @staticmethod
+    def _priceable(pricer: MedicarePricer, on: date) -> bool:
+        """Whether ``pricer``'s release may price date ``on``: the release governing it, or
+        -- past the newest release -- the nearest one of the same calendar year (GPCIs and
+        the conversion factor are annual; another year's would be a guess, not a price)."""
+        return pricer.release_covered or pricer.schedule.year == on.year
 
     # -- Medicare rules ----------------------------------------------------------------------
     def claim_edits(self, claim: BillableClaim) -> list[ClaimFinding]:
@@ -242,30 +262,24 @@ class MedicareAdapter(PayerAdapter):
                          place_of_service: str, service_date: date) -> Decimal | None:
         """The MPFS amount for one unit, or ``None`` when it cannot be known.
 
-        The fee schedule is the one of ``options.fee_schedule_year`` when the payer's options
-        set it, else the one of the service date's year (:func:`.feeschedule.year_for`);
-        ``None`` when that year is not shipped, the payer has no locality (or it is not in
-        that year's GPCI file), or the service is not priced (see :class:`NotPriced`).
-        Payment-modifier reductions (51, 50, 80...) are not applied.
+        The release is the one governing ``service_date`` (or the newest of
+        ``options.fee_schedule_year`` when the payer's options set it). Past the newest
+        release the nearest one of the same year prices it (``medbill codes status`` names
+        the missing release); ``None`` for another year, a payer without a locality (or one
+        not in the release's GPCI file), or a service the MPFS does not price (see
+        :class:`NotPriced`). Payment-modifier reductions (51, 50, 80...) are not applied.
         """
         options = self.options_for(payer)
         if options.locality is None:
             return None
-        year = self._pricing_year(options, service_date)
-        if year is None:
-            return None
         try:
-            return self.pricer(payer, year=year).price(
-                procedure_code, place_of_service, modifiers=modifiers).unit_amount
+            pricer = self.pricer(payer, on=service_date)
+            if not self._priceable(pricer, service_date):
+                return None
+            return pricer.price(procedure_code, place_of_service,
+                                modifiers=modifiers).unit_amount
         except (NotPriced, ConfigurationError):
             return None
-
-    @staticmethod
-    def _pricing_year(options: MedicareOptions, service_date: date | None) -> int | None:
-        """``options.fee_schedule_year`` when set explicitly, else the service date's year."""
-        if "fee_schedule_year" in options.model_fields_set or service_date is None:
-            return options.fee_schedule_year
-        return year_for(service_date)
 
     def remittance_findings(self, payment: ClaimPayment, payer: Payer,
                             claim: Claim | None) -> list[ClaimFinding]:
@@ -279,15 +293,18 @@ class MedicareAdapter(PayerAdapter):
                       claim: Claim | None = None) -> list[ClaimFinding]:
         """Lines of an 835 claim payment allowed below the fee schedule (``medicare.underpaid``).
 
-        The schedule is the one of the claim's date of service (as for estimates), so an 835
-        for a 2026 visit is checked against the 2026 MPFS; none is checked when that year is
-        not shipped.
+        The release is the one governing the claim's date of service (as for estimates), so
+        an 835 for a 2026 visit is checked against the 2026 MPFS. Past the newest release the
+        nearest one of the same year is used and every finding says its expected amount is an
+        estimate from that release and names the release to load; for another year nothing
+        is checked.
         """
         options = self.options_for(payer)
-        year = self._pricing_year(options, _service_date(payment, claim))
-        if year is None:
+        on = _service_date(payment, claim)
+        pricer = self.pricer(payer, on=on)
+        if on is not None and not self._priceable(pricer, on):
             return []
-        return find_underpayments(payment, self.pricer(payer, year=year), claim=claim,
+        return find_underpayments(payment, pricer, claim=claim,
                                   tolerance=options.underpayment_tolerance)
 
     def assumed_benefits(self, payer: Payer, service_date: date) -> BenefitSummary | None:

@@ -1,4 +1,9 @@
-"""Medicare Physician Fee Schedule (MPFS) pricing.
+"""Medicare Physician Fee Schedule (MPFS) pricing: the rules.
+
+The **data** (RVUs, GPCIs, conversion factors, OPPS cap amounts, by release) is the core's
+reference data, :mod:`medbill_core.codesets.mpfs`: a date of service is priced with the release
+that governs it (:func:`~medbill_core.codesets.mpfs.schedule_for`), and releases are loaded
+with ``medbill codes update rvu26d.zip``. This module holds the payment rules.
 
 CMS's payment formula (42 CFR 414.20 and the RVU file's README)::
 
@@ -8,38 +13,64 @@ rounded to cents. The practice-expense RVU is the **facility** one when the serv
 in a facility (see :data:`FACILITY_POS`) and the **non-facility** one otherwise. The amount for a
 line is the fee times its units. A non-participating provider's amount is 95% of it.
 
+**OPPS imaging cap** (Social Security Act 1848(b)(4), added by section 5102(b) of the Deficit
+Reduction Act of 2005): for certain imaging services the technical component, and the TC part
+of the global service, is paid at no more than the hospital outpatient (OPPS) amount. CMS's RVU
+file README (CY2026, "National Physician Fee Schedule Relative Value File") gives the cap as::
+
+    OPPS payment amount = [(work RVU x work GPCI) + (OPPS PE RVU x PE GPCI)
+                           + (OPPS MP RVU x MP GPCI)] x conversion factor
+
+with the non-facility or facility "PE used for OPPS payment amount" column by setting, and says
+the lower of the fee schedule amount and the OPPS amount is paid. The RVU file carries those
+OPPS columns on the capped rows only (zero elsewhere; on a global row they include the
+professional component, so the cap bears on the TC part). When CMS's OPPSCAP file for the
+release is loaded (``medbill codes update`` with the RVU zip), its locality amount -- "the
+payment amounts after the application of the OPPS based payment caps" (same README) -- is used
+instead of the computed one. Either way the fee is min(PFS amount, OPPS cap amount) and
+:class:`FeeScheduleAmount` shows both and whether the cap applied.
+
+**NA in the RVU file** (:func:`MedicarePricer.price` explains which rule priced a line):
+
+* *Non-facility NA, furnished in a non-facility setting*: CMS's README says it did not develop
+  non-facility PE RVUs for services that "are never (or rarely) performed in a non-facility
+  setting" and marks them NA; the RVU file itself carries the facility PE RVU in the
+  non-facility column of every such row (all 4,077 NA rows of RVU26C), so the non-facility
+  amount CMS publishes for them is the facility amount. The PFS final rules' explanation of
+  Addendum B states the rule: when the MAC determines the service can be performed in the
+  non-facility setting, it is paid at the facility PE RVU (cited from that explanation as
+  known; its exact text could not be retrieved where this was written -- the README text and
+  the data fact above were checked). Priced so, with that rule named.
+* *Facility NA, furnished in a facility*: a diagnostic test's technical component (PC/TC
+  indicator 1 global or TC row, 3 TC-only, 4 global-only) is furnished by the facility, which
+  is paid for it; the practitioner bills the professional component (26). Indicators 5
+  (incident-to) and 7 (therapy by an independent therapist): the README says payment may not
+  be made to hospital patients. These stay :class:`NotPriced`. Other facility-NA rows are priced
+  from the facility PE column CMS publishes (which equals the non-facility PE RVU), rule named.
+
 What this module prices: codes with PFS status ``A`` (active), ``R`` (restricted coverage) and
 ``T`` (injections: paid only when no other PFS service is billed that day, priced here as if
 separately payable). Modifiers ``26`` (professional component), ``TC`` (technical component) and
 ``53`` select the RVU file's own row for the code when CMS publishes one. Anything else is not
 priced and :class:`NotPriced` says why: other status codes (bundled, carrier-priced, not valid
-for Medicare, statutorily excluded such as clinical lab, which is paid from the CLFS),
-``NA`` in the chosen setting (CMS: not paid in that setting), an anesthesia code (paid by base +
-time units, not RVUs).
+for Medicare, statutorily excluded such as clinical lab, which is paid from the CLFS), the
+facility-NA cases above, an anesthesia code (paid by base + time units, not RVUs).
 
 What it does not model (the payer applies these; :mod:`.underpayment` does not flag lines they
 may explain): multiple-procedure, bilateral, assistant-at-surgery, co-/team-surgery and other
 payment-modifier reductions, the 2% sequestration, MIPS adjustments, HPSA bonuses.
-
-Data: the CMS CY2025 RVU file (RVU25D, October 2025 release) and the CY2026 RVU file (RVU26C, July
-2026 release), their Addendum E GPCIs and conversion factors, shipped in ``data/`` (see
-``data/SOURCES.md``). A date of service is priced with its own year's schedule
-(:func:`year_for`). A newer year's files with the same columns can be loaded with
-:meth:`FeeSchedule.from_files`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
+from medbill_core.codesets import mpfs
+from medbill_core.codesets.model import CodeSetError
+from medbill_core.codesets.mpfs import FeeScheduleData, Locality, MpfsSchedule, RVURow
 from medbill_core.domain.base import DomainModel
 from medbill_core.errors import ConfigurationError, MedbillError
 from medbill_core.money import CENT, Money
@@ -93,61 +124,82 @@ STATUS_MEANINGS = {
 PRICING_MODIFIERS = ("26", "TC", "53")
 NON_PARTICIPATING_FACTOR = Decimal("0.95")
 
-_PACKAGE = "medbill_payer_medicare"
-#: Shipped fee schedules: year -> (RVU file, GPCI file).
-SHIPPED_YEARS: dict[int, tuple[str, str]] = {
-    2025: ("mpfs_rvu_2025_oct.csv", "mpfs_gpci_2025.csv"),
-    2026: ("mpfs_rvu_2026_jul.csv", "mpfs_gpci_2026.csv"),
-}
-
+#: PC/TC indicators whose row includes a technical component the facility furnishes (1 global
+#: or TC, 3 TC only, 4 global only) or that CMS does not pay for hospital patients (5, 7).
+_NOT_PAID_IN_FACILITY = {"1": "the technical component is furnished and paid to the facility;"
+                              " bill the professional component (26)",
+                         "3": "a technical-component-only code: the facility furnishes and is"
+                              " paid for it",
+                         "4": "a global-only test: the facility furnishes the technical part;"
+                              " bill the professional-component code",
+                         "5": "incident-to services are not paid for hospital patients (PC/TC"
+                              " indicator 5)",
+                         "7": "not paid for hospital patients when furnished by an independent"
+                              " therapist (PC/TC indicator 7)"}
+RULE_NA_NONFACILITY = ("NA in the non-facility setting: paid at the facility PE RVU (CMS RVU"
+                       " file; PFS Addendum B)")
+RULE_NA_FACILITY = ("NA in the facility setting: priced from the facility PE RVU CMS publishes"
+                    " for it")
 
 class NotPriced(MedbillError):
     """A service the fee schedule does not price (the message says why; no PHI)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RVURow:
-    """One row of the CMS RVU file (the columns pricing uses)."""
+class FeeSchedule:
+    """Finding the MPFS release to price with (the data is :mod:`medbill_core.codesets.mpfs`)."""
 
-    hcpcs: str
-    modifier: str
-    status_code: str
-    work: Decimal
-    pe_nonfacility: Decimal
-    pe_nonfacility_na: bool
-    pe_facility: Decimal
-    pe_facility_na: bool
-    mp: Decimal
-    pctc_indicator: str
-    global_days: str
-    mult_proc: str
+    @staticmethod
+    def load(year: int = 2025, data_dir: Path | str | None = None) -> FeeScheduleData:
+        """The newest release effective in ``year`` (packaged or loaded).
+
+        :raises ConfigurationError: no release of that year.
+        """
+        return _for_year(year, data_dir).schedule
+
+    @staticmethod
+    def for_date(on: date, data_dir: Path | str | None = None) -> MpfsSchedule:
+        """The release governing date of service ``on`` (see :func:`mpfs.schedule_for`)."""
+        return mpfs.schedule_for(on, data_dir)
 
 
-@dataclass(frozen=True, slots=True)
-class Locality:
-    """One MPFS payment locality with its 2025 GPCIs (Addendum E)."""
+def _for_year(year: int, data_dir: Path | str | None = None) -> MpfsSchedule:
+    try:
+        return mpfs.schedule_for_year(year, data_dir)
+    except CodeSetError as exc:
+        raise ConfigurationError(exc.message) from None
 
-    mac: str
-    state: str
-    locality: str
-    name: str
-    work_gpci: Decimal
-    pe_gpci: Decimal
-    mp_gpci: Decimal
 
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.mac, self.locality)
+def locality_of(schedule: FeeScheduleData, locality: str, mac: str | None = None) -> Locality:
+    """``schedule.locality(...)`` with a configuration error for an unknown locality."""
+    try:
+        return schedule.locality(locality, mac)
+    except CodeSetError as exc:
+        raise ConfigurationError(exc.message) from None
+
+
+def available_years(data_dir: Path | str | None = None) -> list[int]:
+    """Fee-schedule years with a release (packaged or loaded)."""
+    return mpfs.available_years(data_dir)
 
 
 class FeeScheduleAmount(DomainModel):
-    """A priced service and how the price was reached (for display and audit)."""
+    """A priced service and how the price was reached (for display and audit).
+
+    ``unit_amount`` is what Medicare pays per unit: the fee schedule amount, capped at the OPPS
+    amount when ``opps_cap_applied``. ``release`` names the MPFS release used; when
+    ``release_covered`` is False no release governs the date and ``release_note`` says which
+    one to load -- the amount is then an estimate from the nearest release.
+    """
 
     year: int
+    release: str = ""
+    release_covered: bool = True
+    release_note: str = ""
     procedure_code: str
     pricing_modifier: str | None
     place_of_service: str
     facility: bool
+    setting_rule: str = ""
     mac: str
     locality: str
     locality_name: str
@@ -159,144 +211,14 @@ class FeeScheduleAmount(DomainModel):
     mp_gpci: Decimal
     conversion_factor: Decimal
     participating: bool
+    pfs_unit_amount: Money | None = None
+    opps_cap_unit_amount: Money | None = None
+    opps_cap_source: str = ""
+    opps_cap_applied: bool = False
     unit_amount: Money
     units: Decimal
     amount: Money
     multiple_procedure_indicator: str
-
-
-def _decimal(text: str) -> Decimal:
-    return Decimal(text.strip() or "0")
-
-
-def _read_rvus(lines: Iterable[str]) -> dict[tuple[str, str], RVURow]:
-    rows: dict[tuple[str, str], RVURow] = {}
-    for record in csv.DictReader(lines):
-        row = RVURow(
-            hcpcs=record["hcpcs"].strip().upper(),
-            modifier=record["modifier"].strip().upper(),
-            status_code=record["status_code"].strip().upper(),
-            work=_decimal(record["work_rvu"]),
-            pe_nonfacility=_decimal(record["nonfacility_pe_rvu"]),
-            pe_nonfacility_na=record["nonfacility_na_indicator"].strip().upper() == "NA",
-            pe_facility=_decimal(record["facility_pe_rvu"]),
-            pe_facility_na=record["facility_na_indicator"].strip().upper() == "NA",
-            mp=_decimal(record["mp_rvu"]),
-            pctc_indicator=record["pctc_indicator"].strip(),
-            global_days=record["global_days"].strip(),
-            mult_proc=record["mult_proc"].strip(),
-        )
-        rows[(row.hcpcs, row.modifier)] = row
-    return rows
-
-
-def _read_localities(lines: Iterable[str]) -> dict[tuple[str, str], Locality]:
-    localities: dict[tuple[str, str], Locality] = {}
-    for record in csv.DictReader(lines):
-        locality = Locality(
-            mac=record["mac"].strip().zfill(5), state=record["state"].strip(),
-            locality=record["locality"].strip().zfill(2), name=record["locality_name"].strip(),
-            work_gpci=_decimal(record["pw_gpci"]), pe_gpci=_decimal(record["pe_gpci"]),
-            mp_gpci=_decimal(record["mp_gpci"]))
-        localities[locality.key] = locality
-    return localities
-
-
-def _read_conversion_factors(lines: Iterable[str]) -> dict[int, Decimal]:
-    factors: dict[int, Decimal] = {}
-    for record in csv.DictReader(lines):
-        if record["fee_schedule"].strip().startswith("physician"):
-            factors[int(record["year"])] = _decimal(record["conversion_factor"])
-    return factors
-
-
-def _data_text(name: str) -> str:
-    return resources.files(_PACKAGE).joinpath("data", name).read_text(encoding="utf-8")
-
-
-@lru_cache(maxsize=1)
-def _shipped_conversion_factors() -> dict[int, Decimal]:
-    return _read_conversion_factors(io.StringIO(_data_text("mpfs_conversion_factors.csv")))
-
-
-def available_years() -> list[int]:
-    """Fee-schedule years shipped with the plugin."""
-    factors = _shipped_conversion_factors()
-    return sorted(year for year in SHIPPED_YEARS if year in factors)
-
-
-def year_for(service_date: date) -> int | None:
-    """The shipped fee-schedule year that prices ``service_date``: its own calendar year (the
-    MPFS is a calendar-year schedule), ``None`` when that year is not shipped (an amount from
-    another year's schedule would be a guess presented as a price)."""
-    return service_date.year if service_date.year in available_years() else None
-
-
-@dataclass(frozen=True)
-class FeeSchedule:
-    """One year's RVUs, GPCIs and conversion factor."""
-
-    year: int
-    conversion_factor: Decimal
-    rvus: dict[tuple[str, str], RVURow]
-    localities: dict[tuple[str, str], Locality]
-
-    @classmethod
-    def load(cls, year: int = 2025) -> FeeSchedule:
-        """The shipped fee schedule for ``year`` (loaded once, then cached)."""
-        return _load_shipped(year)
-
-    @classmethod
-    def from_files(cls, year: int, rvu_csv: str | Path, gpci_csv: str | Path,
-                   conversion_factor: Decimal) -> FeeSchedule:
-        """Load a fee schedule from files with the shipped files' columns (see data/SOURCES.md)."""
-        if not isinstance(conversion_factor, Decimal):
-            raise TypeError("conversion_factor must be a Decimal")
-        with open(rvu_csv, encoding="utf-8", newline="") as rvu_file, \
-                open(gpci_csv, encoding="utf-8", newline="") as gpci_file:
-            return cls(year, conversion_factor, _read_rvus(rvu_file), _read_localities(gpci_file))
-
-    def rvu(self, code: str, modifier: str | None = None) -> RVURow | None:
-        return self.rvus.get((code.upper(), (modifier or "").upper()))
-
-    def locality(self, locality: str, mac: str | None = None) -> Locality:
-        """The locality ``locality`` of MAC ``mac``.
-
-        ``mac`` may be omitted when the locality number belongs to one MAC only.
-
-        :raises ConfigurationError: unknown or ambiguous locality.
-        """
-        number = locality.strip().zfill(2)
-        if mac is not None:
-            found = self.localities.get((mac.strip().zfill(5), number))
-            if found is None:
-                raise ConfigurationError(
-                    f"MPFS {self.year}: no locality {number} under MAC {mac} (see the GPCI file)")
-            return found
-        matches = [loc for (_, number_), loc in self.localities.items() if number_ == number]
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            raise ConfigurationError(f"MPFS {self.year}: no locality {number}")
-        macs = ", ".join(sorted(loc.mac for loc in matches))
-        raise ConfigurationError(
-            f"MPFS {self.year}: locality {number} exists under several MACs ({macs}); set 'mac'")
-
-    def has_mac(self, mac: str) -> bool:
-        return any(key[0] == mac for key in self.localities)
-
-
-@lru_cache(maxsize=4)
-def _load_shipped(year: int) -> FeeSchedule:
-    if year not in SHIPPED_YEARS or year not in _shipped_conversion_factors():
-        known = ", ".join(str(y) for y in available_years())
-        raise ConfigurationError(
-            f"no Medicare fee schedule shipped for {year} (available: {known})")
-    rvu_name, gpci_name = SHIPPED_YEARS[year]
-    return FeeSchedule(
-        year=year, conversion_factor=_shipped_conversion_factors()[year],
-        rvus=_read_rvus(io.StringIO(_data_text(rvu_name))),
-        localities=_read_localities(io.StringIO(_data_text(gpci_name))))
 
 
 def is_facility(place_of_service: str) -> bool:
@@ -309,19 +231,40 @@ def _cents(value: Decimal) -> Decimal:
 
 
 class MedicarePricer:
-    """Prices services for one locality from one year's fee schedule."""
+    """Prices services for one locality from one MPFS release.
 
-    def __init__(self, schedule: FeeSchedule, locality: Locality, *,
-                 participating: bool = True) -> None:
+    :param release: the label of the release (default: the schedule's own).
+    :param release_covered: False when the release does not govern the dates priced (a
+        date past the newest release); amounts then carry ``release_note``.
+    """
+
+    def __init__(self, schedule: FeeScheduleData, locality: Locality, *,
+                 participating: bool = True, release: str = "", release_covered: bool = True,
+                 release_note: str = "") -> None:
         self.schedule = schedule
         self.locality = locality
         self.participating = participating
+        self.release = release or schedule.label or f"MPFS {schedule.year}"
+        self.release_covered = release_covered
+        self.release_note = release_note
 
     @classmethod
     def for_locality(cls, locality: str, mac: str | None = None, *, year: int = 2025,
                      participating: bool = True) -> MedicarePricer:
-        schedule = FeeSchedule.load(year)
-        return cls(schedule, schedule.locality(locality, mac), participating=participating)
+        """A pricer with the newest release of ``year``."""
+        chosen = _for_year(year)
+        return cls(chosen.schedule, locality_of(chosen.schedule, locality, mac),
+                   participating=participating, release=chosen.release.label)
+
+    @classmethod
+    def for_date(cls, on: date, locality: str, mac: str | None = None, *,
+                 participating: bool = True,
+                 data_dir: Path | str | None = None) -> MedicarePricer:
+        """A pricer with the release governing date of service ``on``."""
+        chosen = mpfs.schedule_for(on, data_dir)
+        return cls(chosen.schedule, locality_of(chosen.schedule, locality, mac),
+                   participating=participating, release=chosen.release.label,
+                   release_covered=chosen.covered, release_note=chosen.missing)
 
     def row_for(self, code: str, modifiers: Sequence[str] = ()) -> RVURow:
         """The RVU row a line bills against: the code's 26/TC/53 row when a modifier asks for it.
@@ -336,10 +279,35 @@ class MedicarePricer:
         row = self.schedule.rvu(code, modifier)
         if row is None:
             if self.schedule.rvu(code) is None:
-                raise NotPriced(f"{code} is not in the {self.schedule.year} MPFS RVU file")
-            raise NotPriced(f"{code} has no {modifier} row in the {self.schedule.year} MPFS "
+                raise NotPriced(f"{code} is not in the {self.release} RVU file")
+            raise NotPriced(f"{code} has no {modifier} row in the {self.release} "
                             "(no professional/technical split for this code)")
         return row
+
+    def _pe_rvu(self, row: RVURow, label: str, facility: bool) -> tuple[Decimal, str]:
+        """The PE RVU for the setting and the rule that chose it (see the module's NA rules)."""
+        if facility and row.pe_facility_na:
+            reason = _NOT_PAID_IN_FACILITY.get(row.pctc_indicator)
+            if reason is not None and row.modifier != "26":
+                raise NotPriced(f"{label} is not paid in a facility setting (NA in the RVU"
+                                f" file): {reason}")
+            return row.pe_facility, RULE_NA_FACILITY
+        if not facility and row.pe_nonfacility_na:
+            return row.pe_facility, RULE_NA_NONFACILITY
+        return (row.pe_facility if facility else row.pe_nonfacility), ""
+
+    def _opps_cap(self, row: RVURow, facility: bool) -> tuple[Decimal | None, str]:
+        """The OPPS cap amount per unit for this row and setting, and where it came from."""
+        loc = self.locality
+        listed = self.schedule.opps_cap(row.hcpcs, row.modifier, loc)
+        if listed is not None:
+            return (listed.facility if facility else listed.nonfacility), "CMS OPPSCAP file"
+        if not row.opps_capped:
+            return None, ""
+        opps_pe = row.opps_pe_facility if facility else row.opps_pe_nonfacility
+        amount = (row.work * loc.work_gpci + opps_pe * loc.pe_gpci
+                  + row.opps_mp * loc.mp_gpci) * self.schedule.conversion_factor
+        return _cents(amount), "RVU file OPPS columns"
 
     def price(self, code: str, place_of_service: str, *, modifiers: Sequence[str] = (),
               units: Decimal = Decimal("1")) -> FeeScheduleAmount:
@@ -355,23 +323,24 @@ class MedicarePricer:
             meaning = STATUS_MEANINGS.get(row.status_code, f"status {row.status_code}")
             raise NotPriced(f"{label} is not priced by the MPFS: {meaning}")
         facility = is_facility(place_of_service)
-        if facility and row.pe_facility_na:
-            raise NotPriced(f"{label} is not paid in a facility setting (NA in the RVU file)"
-                            + ("; bill the professional component (26)"
-                               if row.pctc_indicator == "1" and not row.modifier else ""))
-        if not facility and row.pe_nonfacility_na:
-            raise NotPriced(f"{label} is not paid in a non-facility setting (NA in the RVU file)")
-        pe_rvu = row.pe_facility if facility else row.pe_nonfacility
+        pe_rvu, rule = self._pe_rvu(row, label, facility)
         loc = self.locality
         cf = self.schedule.conversion_factor
-        unit = _cents((row.work * loc.work_gpci + pe_rvu * loc.pe_gpci + row.mp * loc.mp_gpci) * cf)
+        pfs = _cents((row.work * loc.work_gpci + pe_rvu * loc.pe_gpci + row.mp * loc.mp_gpci)
+                     * cf)
+        cap, cap_source = self._opps_cap(row, facility)
+        unit = pfs if cap is None else min(pfs, cap)
         if not self.participating:
             unit = _cents(unit * NON_PARTICIPATING_FACTOR)
         return FeeScheduleAmount(
-            year=self.schedule.year, procedure_code=code.upper(),
-            pricing_modifier=row.modifier or None, place_of_service=place_of_service,
-            facility=facility, mac=loc.mac, locality=loc.locality, locality_name=loc.name,
+            year=self.schedule.year, release=self.release,
+            release_covered=self.release_covered, release_note=self.release_note,
+            procedure_code=code.upper(), pricing_modifier=row.modifier or None,
+            place_of_service=place_of_service, facility=facility, setting_rule=rule,
+            mac=loc.mac, locality=loc.locality, locality_name=loc.name,
             work_rvu=row.work, pe_rvu=pe_rvu, mp_rvu=row.mp, work_gpci=loc.work_gpci,
             pe_gpci=loc.pe_gpci, mp_gpci=loc.mp_gpci, conversion_factor=cf,
-            participating=self.participating, unit_amount=unit, units=units,
+            participating=self.participating, pfs_unit_amount=pfs,
+            opps_cap_unit_amount=cap, opps_cap_source=cap_source,
+            opps_cap_applied=cap is not None and cap < pfs, unit_amount=unit, units=units,
             amount=_cents(unit * units), multiple_procedure_indicator=row.mult_proc)

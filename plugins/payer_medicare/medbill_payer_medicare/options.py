@@ -70,7 +70,7 @@ class MedicareOptions(BaseModel):
         years = available_years()
         if value not in years:
             raise ValueError(
-                "no Medicare Physician Fee Schedule shipped for that year (available: "
+                "no Medicare Physician Fee Schedule release for that year (available: "
                 + ", ".join(str(y) for y in years) + ")")
         return value
 
@@ -84,14 +84,14 @@ class MedicareOptions(BaseModel):
         if self.locality is None:
             return self
         from medbill_core.errors import ConfigurationError
-        from medbill_payer_medicare.feeschedule import FeeSchedule
+        from medbill_payer_medicare.feeschedule import FeeSchedule, locality_of
 
         schedule = FeeSchedule.load(self.fee_schedule_year)
         if self.mac is not None and not schedule.has_mac(self.mac):
             raise ValueError(f"MAC {self.mac} is not in the {self.fee_schedule_year} GPCI file")
         if self.mac is not None:
             try:
-                schedule.locality(self.locality, self.mac)
+                locality_of(schedule, self.locality, self.mac)
             except ConfigurationError as exc:
                 raise ValueError(exc.message) from None
         return self

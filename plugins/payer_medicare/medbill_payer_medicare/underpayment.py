@@ -16,6 +16,13 @@ claims and reversals, denied lines (allowed 0), services the fee schedule does n
 with a payment-reducing modifier (:data:`PAYMENT_REDUCING_MODIFIERS`) and lines subject to a
 multiple-procedure reduction (two or more lines of the claim with a multiple-procedure indicator
 other than 0 or 9). Findings carry the claim number (CLP01) and amounts, never PHI.
+
+The expected amount is what Medicare pays, not the uncapped fee: an imaging line subject to
+the OPPS cap is expected at the capped amount, so a line paid at the cap is not underpaid.
+The message names the release, the NA rule and the cap that shaped it. When no MPFS release
+governs the date of service (past the newest one loaded) the line is still checked against
+the nearest release -- a silent pass would hide real underpayments -- but the finding says
+the expected amount is an estimate and names the release to load before disputing.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.findings import PaymentFinding
 from medbill_core.money import ZERO, total
-from medbill_payer_medicare.feeschedule import MedicarePricer, NotPriced
+from medbill_payer_medicare.feeschedule import FeeScheduleAmount, MedicarePricer, NotPriced
 
 SOURCE = "payer_medicare"
 SEQUESTRATION_CARC = "253"
@@ -80,6 +87,17 @@ def _match_lines(payment: ClaimPayment, claim: Claim | None) -> list[ServiceLine
             unused.remove(found)
         matched.append(found)
     return matched
+
+
+def how_priced(expected: FeeScheduleAmount) -> str:
+    """The release, the setting rule and the OPPS cap behind an expected amount, for people."""
+    parts = [expected.release]
+    if expected.setting_rule:
+        parts.append(expected.setting_rule)
+    if expected.opps_cap_applied:
+        parts.append(f"OPPS imaging cap {expected.opps_cap_unit_amount} per unit applied to the"
+                     f" PFS amount {expected.pfs_unit_amount} ({expected.opps_cap_source})")
+    return "; ".join(parts)
 
 
 def find_underpayments(payment: ClaimPayment, pricer: MedicarePricer, *,
@@ -135,9 +153,13 @@ def find_underpayments(payment: ClaimPayment, pricer: MedicarePricer, *,
             message=(f"line {number} ({label} x {shown_units}): allowed {allowed} is "
                      f"{shortfall} below the {expected.year} MPFS amount {expected.amount} "
                      f"(MAC {expected.mac} locality {expected.locality}, {setting}, "
-                     f"POS {pos})"),
+                     f"POS {pos}; {how_priced(expected)})"
+                     + ("" if expected.release_covered else
+                        f"; an estimate, not a certain amount: {expected.release_note}")),
             claim_number=payment.claim_number, line_number=number, field="allowed_amount",
-            fix_hint=("check the locality, place of service, modifiers and units the MAC "
+            fix_hint=(("load the MPFS release named above and re-check before disputing; "
+                       if not expected.release_covered else "")
+                      + "check the locality, place of service, modifiers and units the MAC "
                       "used; if the fee schedule was misapplied, reopen or request a "
                       "redetermination within 120 days of the remittance"),
             source=SOURCE))

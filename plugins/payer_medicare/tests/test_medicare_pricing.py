@@ -20,6 +20,7 @@ from medbill_payer_medicare.options import MedicareOptions
 from medbill_payer_medicare.testing import make_medicare_payer
 from medbill_payer_medicare.underpayment import allowed_amount, find_underpayments
 
+from medbill_core.codesets.model import CodeSetError
 from medbill_core.domain import (
     Adjustment,
     AdjustmentGroup,
@@ -111,7 +112,7 @@ def test_professional_and_technical_components(la: MedicarePricer) -> None:
     ("00100", "anesthesia"),   # base + time units
     ("J1100", "status E"),     # drug: ASP pricing
     ("36415", "status X"),
-    ("99999", "not in the 2025"),
+    ("99999", "not in the MPFS 2025 RVU25D"),
 ])
 def test_not_priced(la: MedicarePricer, code: str, words: str) -> None:
     with pytest.raises(NotPriced, match=words):
@@ -126,11 +127,11 @@ def test_facility_pos_list() -> None:
 
 def test_localities() -> None:
     schedule = FeeSchedule.load()
-    with pytest.raises(ConfigurationError, match="several MACs"):
+    with pytest.raises(CodeSetError, match="several MACs"):
         schedule.locality("18")  # Los Angeles (01182) and Houston (04412)
     assert schedule.locality("18", "04412").name == "HOUSTON"
     assert schedule.locality("01", "13202").name == "MANHATTAN"
-    with pytest.raises(ConfigurationError, match="no locality 42"):
+    with pytest.raises(CodeSetError, match="no locality 42"):
         schedule.locality("42", "01182")
 
 
