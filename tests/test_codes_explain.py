@@ -111,7 +111,10 @@ def test_codes_search_command() -> None:
                "cushion" in h["description"].lower() for h in data["hits"])
     assert all(h["system"] == "hcpcs" and h["status"] == "ok" for h in data["hits"])
     assert data["note"] is None  # ICD-10-CM not searched
-    outside = codes_json("search", "hyperglycemia", "--system", "icd10cm", "--date", "2027-02-01")
-    assert outside["note"].startswith("ICD-10-CM searched in the ICD-10-CM April 2026 release")
+    # FY2027 is packaged: a date after 2027-09-30 is past the newest release
+    outside = codes_json("search", "hyperglycemia", "--system", "icd10cm", "--date", "2027-11-01")
+    assert outside["note"].startswith("ICD-10-CM searched in the ICD-10-CM FY2027 (2026-10-01..")
+    inside = codes_json("search", "hyperglycemia", "--system", "icd10cm", "--date", "2027-02-01")
+    assert inside["note"] is None
     none = runner.invoke(codes.app, ["search", "zzzqqq"])
     assert none.exit_code == 1 and none.stderr.strip().startswith("error: no code matches")

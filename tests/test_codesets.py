@@ -85,15 +85,20 @@ def test_icd10cm_invalid(cs: CodeSets, code: str, reason: Reason) -> None:
 
 def test_icd10cm_packaged_release_window_and_outside_note(cs: CodeSets) -> None:
     release = cs.icd10cm_release(D(2026, 5, 1))
+    assert release == icd.APRIL_2026
+    assert (release.effective, release.through) == (D(2026, 4, 1), D(2026, 9, 30))
+    # simple-icd-10-cm 1.5.0 ships the same April 2026 release: it is not added twice
     found = icd.packaged_release_info()
     assert found is not None
-    assert release == found[0]
-    assert release.through.month == 9 and release.through.day == 30
-    assert release.source.startswith("simple-icd-10-cm ")
-    outside = cs.icd10cm("E11.9", release.effective.replace(year=release.effective.year - 2))
+    assert (found[0].effective, found[0].through) == (release.effective, release.through)
+    assert [r.label for r, _ in cs.icd10cm_releases()] == [
+        "ICD-10-CM FY2027", "ICD-10-CM April 2026 update"]
+    outside = cs.icd10cm("E11.9", D(2024, 4, 1))
     assert outside.reason is Reason.OK
-    assert "outside the loaded" in outside.note
+    assert "outside the loaded ICD-10-CM April 2026 update" in outside.note
     assert cs.icd10cm("E11.9", release.effective).note == ""
+    after = cs.icd10cm("E11.9", D(2027, 10, 1))
+    assert "outside the loaded ICD-10-CM FY2027 (2026-10-01..2027-09-30)" in after.note
 
 
 @pytest.mark.parametrize(("name", "window"), [
@@ -106,15 +111,15 @@ def test_icd10cm_window_from_file_name(name: str, window: tuple[date, date] | No
     assert icd.window_from_name(name) == window
 
 
-def test_icd10cm_cache_round_trip(cs: CodeSets, tmp_path: Path) -> None:
-    release, table = cs.icd10cm_releases()[-1]
+def test_icd10cm_package_cache_round_trip(tmp_path: Path) -> None:
+    # the optional simple-icd-10-cm reader caches its derived table; the cache reads back
     found = icd.packaged_release_info()
     assert found is not None
     built = icd.load_packaged(tmp_path)  # writes the cache file
-    assert built is not None and built[1] == table
-    cached = icd.read_release(tmp_path / f"icd10cm-{found[1]}.csv.gz", release.source)
-    assert cached == table
-    assert len(table) > 90_000
+    assert built is not None
+    cached = icd.read_release(tmp_path / f"icd10cm-{found[1]}.csv.gz", built[0].source)
+    assert cached == built[1]
+    assert len(cached) > 90_000
 
 
 def order_line(number: int, code: str, billable: int, short: str, long: str) -> str:

@@ -31,6 +31,12 @@ def _icd10cm(data_dir: Path | None) -> list[ReleaseWindow]:
     return icd10cm.release_windows(data_dir)
 
 
+def _icd10pcs(data_dir: Path | None) -> list[ReleaseWindow]:
+    from medbill_core.codesets import icd10pcs
+
+    return icd10pcs.release_windows(data_dir)
+
+
 def _hcpcs(data_dir: Path | None) -> list[ReleaseWindow]:
     packaged = [ReleaseWindow(
         "hcpcs", "HCPCS Level II 2024 Q3", date(2024, 7, 1), date(2024, 9, 30),
@@ -81,8 +87,11 @@ def _mpfs(data_dir: Path | None) -> list[ReleaseWindow]:
 
 SPECS: list[CodeSetSpec] = [
     CodeSetSpec("icd10cm", "ICD-10-CM", Cadence.FISCAL_YEAR,
-                "the CMS ICD-10-CM code files zip (cms.gov, 'ICD-10 Code Files') or the CDC"
-                " order file", _icd10cm),
+                "the CMS ICD-10-CM 'Code Descriptions in Tabular Order' zip (cms.gov, 'ICD-10"
+                " Code Files') or the CDC icd10cm_order_YYYY.txt", _icd10cm),
+    CodeSetSpec("icd10pcs", "ICD-10-PCS", Cadence.FISCAL_YEAR,
+                "the CMS ICD-10-PCS 'Order File' or 'Codes File' zip (cms.gov, 'ICD-10 Code"
+                " Files')", _icd10pcs),
     CodeSetSpec("hcpcs", "HCPCS Level II", Cadence.QUARTERLY,
                 "the CMS quarterly Alpha-Numeric HCPCS file zip (cms.gov, 'Quarterly HCPCS')",
                 _hcpcs, cumulative=True),

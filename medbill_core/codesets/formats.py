@@ -9,9 +9,12 @@ import re
 
 from medbill_core.codesets.model import CodeSystem
 
-# Without the dot. The second character is a digit in every category but QA0
-# ("Genetic disorders, not elsewhere classified", new in the April 2026 release).
+# Without the dot. The second character is a digit in every category but the QA ones
+# (QA0 from April 2026, QA1 from FY2027, e.g. QA1.71 Lynch syndrome), so it may be a letter.
 ICD10CM_RE = re.compile(r"^[A-Z][0-9A-Z]{2,6}$")
+# Seven characters, each a digit or a letter other than I and O (CMS leaves those out so
+# they are not read as 1 and 0).
+ICD10PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
 HCPCS2_RE = re.compile(r"^[A-V][0-9]{4}$")
 # CPT: 5 digits (Category I), 4 digits + F (Category II), T (Category III) or
 # U (Proprietary Laboratory Analyses).
@@ -24,6 +27,7 @@ GROUP_RE = re.compile(r"^[A-Z]{2}$")
 
 SHAPES: dict[CodeSystem, re.Pattern[str]] = {
     CodeSystem.ICD10CM: ICD10CM_RE,
+    CodeSystem.ICD10PCS: ICD10PCS_RE,
     CodeSystem.HCPCS: HCPCS2_RE,
     CodeSystem.CPT: CPT_RE,
     CodeSystem.MODIFIER: MODIFIER_RE,
@@ -36,6 +40,8 @@ SHAPES: dict[CodeSystem, re.Pattern[str]] = {
 SHAPE_HINTS: dict[CodeSystem, str] = {
     CodeSystem.ICD10CM: "ICD-10-CM codes are 3-7 letters/digits starting with a letter"
     " (the dot after the third is optional)",
+    CodeSystem.ICD10PCS: "ICD-10-PCS codes are 7 characters, each a digit or a letter other"
+    " than I and O (no dot)",
     CodeSystem.HCPCS: "HCPCS codes are 5 characters: a letter A-V and 4 digits (Level II),"
     " or 5 digits / 4 digits + F, T or U (CPT, Level I)",
     CodeSystem.CPT: "CPT codes are 5 digits, or 4 digits followed by F, T or U",

@@ -1,64 +1,143 @@
-"""ICD-10-CM releases: the one shipped by ``simple-icd-10-cm`` and user-loaded ones.
+"""ICD-10-CM releases: packaged with medbill, from ``simple-icd-10-cm``, and user-loaded ones.
 
-ICD-10-CM changes once a fiscal year (1 October, plus an occasional 1 April
-update), and the files carry no per-code dates. So each loaded release governs
-a window of dates of service, and a lookup picks the release covering the date.
+ICD-10-CM changes once a fiscal year (1 October, plus an occasional 1 April update),
+and the files carry no per-code dates. So each release governs a window of dates of
+service, and a lookup picks the release covering the date (see
+:mod:`medbill_core.codesets.icd10_common`).
 
-Reading the package's tabular XML takes a few seconds; the derived table
-(code, description, billable) is cached as a small gzipped CSV in the user
-cache directory, keyed by the package version and data file name.
+Packaged (``data/SOURCES.md``): **FY2027** (2026-10-01..2027-09-30), and the **April 2026
+update** (2026-04-01..2026-09-30), derived from FY2027 by undoing CMS's FY2027 change lists
+(added codes removed, deleted codes put back with their titles, revised titles and
+billable-status changes reverted) -- which gives the official FY2026 counts. Each table is
+read on first use, in about a third of a second.
+
+``simple-icd-10-cm`` is optional: when installed with a release medbill does not ship
+(a newer one), that release is added. Reading its tabular XML takes seconds, so its table
+(code, description, billable) is cached in the user cache directory.
+
+User releases: ``medbill codes update`` (the official order/codes files, see
+:data:`FORMATS`) and the older ``medbill codes load icd10cm FILE`` (one file per window in
+``icd10cm/``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import gzip
+import functools
 import importlib.util
+import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medbill_core.codesets.formats import ICD10CM_RE
+from medbill_core.codesets.icd10_common import (
+    CODES,
+    LazyRelease,
+    OfficialRow,
+    Table,
+    fiscal_year_window,
+    headers_from_codes,
+    official_formats,
+    read_packaged_release,
+    read_release,
+    window_from_name,
+    write_release,
+)
 from medbill_core.codesets.model import CodeInfo, CodeSetError, CodeSystem, Release
 from medbill_core.codesets.tables import Row, iter_csv, open_text, rows_to_table
 
 if TYPE_CHECKING:
     from medbill_core.codesets.releases import ReleaseWindow
+    from medbill_core.codesets.update import ReleaseFormat
+
+# re-exported: callers knew them here before the code shared with ICD-10-PCS moved out
+__all__ = ["fiscal_year_window", "read_release", "window_from_name",
+           "write_release"]
 
 PACKAGE = "simple_icd_10_cm"
 DISTRIBUTION = "simple-icd-10-cm"
+CODE_SET = "icd10cm"
 
-_MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"], start=1)}
+#: The packaged FY2027 table and the FY2027 change lists (CMS, via data/SOURCES.md).
+FY2027_FILE = "icd10cm_fy2027.csv.gz"
+FY2027_CHANGES = {
+    "added": "icd10cm_fy2027_added.csv",
+    "deleted": "icd10cm_fy2027_deleted.csv",
+    "revised": "icd10cm_fy2027_revised.csv",
+    "billable": "icd10cm_fy2027_billable_changes.csv",
+}
+#: One source for every packaged row: unchanged codes are shared by both releases.
+PACKAGED_SOURCE = ("medbill packaged ICD-10-CM (CMS FY2027, rebuilt; April 2026 derived from"
+                   " it; see codesets/data/SOURCES.md)")
+FY2027 = Release("ICD-10-CM FY2027", date(2026, 10, 1), date(2027, 9, 30),
+                 "CMS ICD-10-CM FY2027, rebuilt from the CDC April 2026 tabular and the FY2027"
+                 " change lists (packaged)")
+APRIL_2026 = Release("ICD-10-CM April 2026 update", date(2026, 4, 1), date(2026, 9, 30),
+                     "CDC ICD-10-CM April 1, 2026 update, derived from FY2027 by undoing the"
+                     " FY2027 change lists (packaged)")
+#: Official counts (CMS), checked by the tests against the packaged data.
+COUNTS = {FY2027.effective: (98_403, 74_879), APRIL_2026.effective: (98_186, 74_719)}
 
 
-def fiscal_year_window(fy: int) -> tuple[date, date]:
-    """ICD-10-CM fiscal year ``fy`` runs from 1 October of ``fy - 1`` to 30 September of ``fy``."""
-    return date(fy - 1, 10, 1), date(fy, 9, 30)
+# -- packaged releases --------------------------------------------------------------------------
+
+@functools.cache
+def fy2027_table() -> Table:
+    """The packaged FY2027 table (read once per process)."""
+    return read_packaged_release(FY2027_FILE, CodeSystem.ICD10CM, PACKAGED_SOURCE)
 
 
-def window_from_name(name: str) -> tuple[date, date] | None:
-    """Guess a release window from a file name.
+def _change_rows(kind: str) -> list[dict[str, str]]:
+    raw = resources.files("medbill_core.codesets").joinpath(
+        "data", FY2027_CHANGES[kind]).read_bytes()
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
 
-    ``code-list-April-2026.txt`` -> 2026-04-01..2026-09-30 (a 1 April update);
-    ``icd10cm-order-2025.txt`` -> FY2025, 2024-10-01..2025-09-30.
-    """
-    lowered = name.lower()
-    match = re.search(r"(january|february|march|april|may|june|july|august|september|october"
-                      r"|november|december)[-_ ]?(?:1[-_ ])?(20[0-9]{2})", lowered)
-    if match:
-        start = date(int(match.group(2)), _MONTHS[match.group(1)], 1)
-        end_year = start.year + 1 if start.month >= 10 else start.year
-        return start, date(end_year, 9, 30)
-    match = re.search(r"(?<![0-9])(20[0-9]{2})(?![0-9])", lowered)
-    if match:
-        return fiscal_year_window(int(match.group(1)))
-    return None
+
+@functools.cache
+def april_2026_table() -> Table:
+    """The April 2026 update: FY2027 with the FY2027 changes undone (read once per process)."""
+    fy2027 = fy2027_table()
+    added = {row["code"] for row in _change_rows("added")}
+    table = {code: info for code, info in fy2027.items() if code not in added}
+    for row in _change_rows("deleted"):
+        table[row["code"]] = CodeInfo(CodeSystem.ICD10CM, row["code"], row["longTitle"],
+                                      row["shortTitle"], billable=row["wasBillable"] == "true",
+                                      source=PACKAGED_SOURCE)
+    for row in _change_rows("revised"):
+        table[row["code"]] = table[row["code"]]._replace(
+            description=row["previousLongTitle"], short_description=row["previousShortTitle"])
+    for row in _change_rows("billable"):
+        table[row["code"]] = table[row["code"]]._replace(
+            billable=row["previousBillable"] == "true")
+    return table
+
+
+_SHIPPED = ((FY2027, fy2027_table), (APRIL_2026, april_2026_table))
+
+
+@functools.cache
+def shipped_releases() -> tuple[LazyRelease, ...]:
+    """The releases medbill ships, newest first (shared by every ``CodeSets``)."""
+    return tuple(LazyRelease(release, load) for release, load in _SHIPPED)
+
+
+@functools.cache
+def package_release(cache_dir: Path | None) -> LazyRelease | None:
+    """The release ``simple-icd-10-cm`` ships, when installed and not one medbill ships."""
+    found = packaged_release_info()
+    if found is None or found[0].effective in {r.effective for r, _ in _SHIPPED}:
+        return None
+
+    def load() -> Table:
+        loaded = load_packaged(cache_dir)
+        return loaded[1] if loaded is not None else {}
+
+    return LazyRelease(found[0], load)
 
 
 def _package_data_files() -> tuple[str, str] | None:
@@ -103,34 +182,6 @@ def _build_from_package() -> Iterator[tuple[str, str, bool]]:
         if cm.is_chapter_or_block(code):
             continue
         yield code, cm.get_description(code), cm.is_leaf(code)
-
-
-def write_release(path: Path, table: dict[str, CodeInfo]) -> int:
-    """Store a release as a gzipped ``code,description,billable`` CSV (itself a loadable file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("code", "description", "billable"))
-        writer.writerows((i.code, i.description, "1" if i.billable else "0")
-                         for i in table.values())
-    tmp.replace(path)
-    return len(table)
-
-
-def read_release(path: Path, source: str) -> dict[str, CodeInfo]:
-    """Read a file written by :func:`write_release` (trusted: checked when it was written)."""
-    system = CodeSystem.ICD10CM
-    try:
-        with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
-            rows = csv.reader(handle)
-            if next(rows, None) != ["code", "description", "billable"]:
-                raise CodeSetError(f"{path}: not a medbill ICD-10-CM release file")
-            return {code: CodeInfo(system, code, description, billable=billable == "1",
-                                   source=source)
-                    for code, description, billable in rows}
-    except (OSError, EOFError, ValueError, csv.Error) as exc:
-        raise CodeSetError(f"cannot read {path}: {exc}") from exc
 
 
 def load_packaged(cache_dir: Path | None) -> tuple[Release, dict[str, CodeInfo]] | None:
@@ -218,27 +269,121 @@ def read_user_file(path: Path) -> dict[str, CodeInfo]:
     return rows_to_table(CodeSystem.ICD10CM, rows, f"user file {path.name}", where=path.name)
 
 
-# -- release windows (for `medbill codes status`; no table is read) ----------------------------
+# -- `medbill codes update`: the official files -------------------------------------------------
+
+def _check_structure(rows: list[OfficialRow], where: str) -> None:
+    """An order file's headers are exactly the codes with codes under them, and every code
+    is in a category (3 characters) of the file: a flag or a code out of place is refused."""
+    codes = {row.code for row in rows}
+    parents = {row.code[:n] for row in rows for n in range(3, len(row.code))}
+    for row in rows:
+        if row.code[:3] not in codes:
+            raise CodeSetError(f"{where} line {row.line}: {row.code} is under category"
+                               f" {row.code[:3]}, which the file does not have")
+        if row.billable and row.code in parents:
+            raise CodeSetError(f"{where} line {row.line}: {row.code} is marked valid (1) but"
+                               " has codes under it (a header is 0)")
+        if not row.billable and row.code not in parents:
+            raise CodeSetError(f"{where} line {row.line}: {row.code} is marked a header (0)"
+                               " but has no codes under it")
+
+
+def _build(rows: list[OfficialRow], layout: str, source: str) -> Table:
+    system = CodeSystem.ICD10CM
+    where = source.rpartition("(")[2].rstrip(")")
+    if layout == CODES:
+        table = {code: CodeInfo(system, code, "", billable=False, source=source)
+                 for code in sorted(headers_from_codes(row.code for row in rows))}
+        table.update((row.code, CodeInfo(system, row.code, row.long, source=source))
+                     for row in rows)
+        return table
+    _check_structure(rows, where)
+    return {row.code: CodeInfo(system, row.code, row.long, row.short, billable=row.billable,
+                               source=source) for row in rows}
+
+
+@functools.cache
+def _formats() -> list[ReleaseFormat]:
+    return official_formats(CodeSystem.ICD10CM, CODE_SET, _build)
+
+
+def __getattr__(name: str) -> object:
+    # ``FORMATS`` (the official order and codes files, plain or zipped) is built on first
+    # use: it needs the update pipeline, which start-up and plain lookups do not import
+    if name == "FORMATS":
+        return _formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# -- every release medbill has -----------------------------------------------------------------
+
+def _legacy_releases(data_dir: Path) -> list[LazyRelease]:
+    """Releases stored by ``medbill codes load icd10cm FILE``: one file per window."""
+    from medbill_core.codesets.loaders import ICD_DIR, read_manifest
+
+    folder = data_dir / ICD_DIR
+    if not folder.is_dir():
+        return []
+    manifest = read_manifest(data_dir)
+    out = []
+    for path in sorted(folder.glob("*_*.csv.gz")):
+        start, _, end = path.name.removesuffix(".csv.gz").partition("_")
+        try:
+            effective, through = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            continue  # not a file medbill wrote
+        entry = manifest.get(f"{ICD_DIR}/{start}_{end}") or {}
+        loaded = str(entry.get("loaded_at", ""))[:10]
+        source = f"user file {entry.get('file', path.name)}" + (
+            f" (loaded {loaded})" if loaded else "")
+        out.append(LazyRelease(Release(f"ICD-10-CM {start}..{end}", effective, through, source),
+                               functools.partial(read_release, path, source), "loaded"))
+    return out
+
+
+def _updated_releases(data_dir: Path) -> list[LazyRelease]:
+    """Releases stored by ``medbill codes update`` (see :data:`FORMATS`)."""
+    from medbill_core.codesets.releases import loaded_releases
+
+    out = []
+    for window, folder in loaded_releases(data_dir, CODE_SET):
+        release = Release(window.label, window.effective, window.through or date.max,
+                          window.source)
+        out.append(LazyRelease(release, functools.partial(
+            read_release, folder / f"{CODE_SET}.csv.gz", window.source), "loaded"))
+    return out
+
+
+def user_releases(data_dir: Path | None) -> list[LazyRelease]:
+    """Releases the user loaded, with ``codes update`` or ``codes load`` (not read yet)."""
+    if data_dir is None:
+        return []
+    return [*_updated_releases(data_dir), *_legacy_releases(data_dir)]
+
+
+def all_releases(data_dir: Path | None, cache_dir: Path | None) -> list[LazyRelease]:
+    """User releases, then the packaged ones (tables not read yet)."""
+    package = package_release(cache_dir)
+    return [*user_releases(data_dir), *shipped_releases(),
+            *([package] if package is not None else [])]
+
 
 def release_windows(data_dir: Path | None) -> list[ReleaseWindow]:
-    """The ICD-10-CM releases medbill has: packaged, loaded with ``codes load`` (one file
-    per window in ``icd10cm/``) and loaded with ``codes update``."""
-    from medbill_core.codesets.loaders import ICD_DIR
+    """The ICD-10-CM releases medbill has, for ``medbill codes status`` (no table is read)."""
     from medbill_core.codesets.releases import ReleaseWindow, loaded_releases
 
-    windows: list[ReleaseWindow] = []
-    found = packaged_release_info()
-    if found is not None:
-        release = found[0]
-        windows.append(ReleaseWindow("icd10cm", release.label, release.effective,
-                                     release.through, f"{release.source} (packaged)"))
-    folder = data_dir / ICD_DIR if data_dir else None
-    if folder is not None and folder.is_dir():
-        for path in sorted(folder.glob("*_*.csv.gz")):
-            start, _, end = path.name.removesuffix(".csv.gz").partition("_")
-            with contextlib.suppress(ValueError):
-                windows.append(ReleaseWindow(
-                    "icd10cm", f"ICD-10-CM {start}..{end}", date.fromisoformat(start),
-                    date.fromisoformat(end), f"user file {path.name}", "loaded"))
-    windows.extend(window for window, _ in loaded_releases(data_dir, "icd10cm"))
+    windows = [ReleaseWindow(CODE_SET, r.label, r.effective, r.through, r.source,
+                             rows=COUNTS[r.effective][0],
+                             note=f"{COUNTS[r.effective][1]:,} valid codes (official count)")
+               for r, _ in _SHIPPED]
+    package = package_release(None)
+    if package is not None:
+        release = package.release
+        windows.append(ReleaseWindow(CODE_SET, release.label, release.effective,
+                                     release.through, f"{release.source} (installed package)"))
+    windows.extend(window for window, _ in loaded_releases(data_dir, CODE_SET))
+    if data_dir is not None:
+        windows.extend(ReleaseWindow(CODE_SET, lazy.release.label, lazy.release.effective,
+                                     lazy.release.through, lazy.release.source, "loaded")
+                       for lazy in _legacy_releases(data_dir))
     return windows

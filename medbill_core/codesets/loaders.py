@@ -122,6 +122,10 @@ def read_file(system: CodeSystem | str, path: Path | str) -> dict[str, CodeInfo]
     path = Path(path)
     if not path.is_file():
         raise CodeSetError(f"no such file: {path}")
+    if system is CodeSystem.ICD10PCS:
+        raise CodeSetError(
+            "ICD-10-PCS releases are loaded with `medbill codes update FILE...` (the CMS"
+            " icd10pcs_order_YYYY.txt or icd10pcs_codes_YYYY.txt file, or its zip)")
     if system is CodeSystem.ICD10CM:
         table = icd10cm.read_user_file(path)
     else:

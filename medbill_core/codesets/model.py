@@ -14,6 +14,7 @@ class CodeSystem(StrEnum):
     """The code sets medbill knows. The value is the name used by ``medbill codes load``."""
 
     ICD10CM = "icd10cm"
+    ICD10PCS = "icd10pcs"  # inpatient hospital procedures (7 characters)
     HCPCS = "hcpcs"  # HCPCS Level II (A-V + 4 digits)
     CPT = "cpt"  # HCPCS Level I; AMA-licensed, format only unless a user loads descriptors
     MODIFIER = "modifier"  # HCPCS Level II modifiers + CPT modifier numbers
@@ -29,6 +30,7 @@ class CodeSystem(StrEnum):
 
 _LABELS = {
     CodeSystem.ICD10CM: "ICD-10-CM",
+    CodeSystem.ICD10PCS: "ICD-10-PCS",
     CodeSystem.HCPCS: "HCPCS Level II",
     CodeSystem.CPT: "CPT",
     CodeSystem.MODIFIER: "modifier",
@@ -130,8 +132,9 @@ class Verdict(NamedTuple):
             return self.detail or f"{self.code}: {self.reason.value}"
         info, on, reason = self.info, self.on, self.reason
         code, label = info.display_code, info.system.label
-        if reason is Reason.OK:
-            return f"{code}: {label}, valid on {on}: {info.description}"
+        if reason is Reason.OK:  # a code without a title in the data ends at the date
+            return f"{code}: {label}, valid on {on}" + (
+                f": {info.description}" if info.description else "")
         if reason is Reason.NOT_BILLABLE:
             return (f"{code}: {label} category header ({info.description}), not billable:"
                     " use a more specific code (more characters)")
@@ -144,7 +147,7 @@ class Verdict(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    """One loaded ICD-10-CM release and the dates of service it governs (inclusive)."""
+    """One ICD-10-CM or ICD-10-PCS release and the dates of service it governs (inclusive)."""
 
     label: str
     effective: date

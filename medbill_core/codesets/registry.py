@@ -2,17 +2,20 @@
 
 Each table is read once, on first use, into a ``dict``; a lookup is a
 normalisation, a dict access and two date comparisons. Packaged tables are
-shared by every instance in the process.
+shared by every instance in the process. ICD-10-CM and ICD-10-PCS are kept per
+release (:mod:`medbill_core.codesets.icd10_common`): a lookup reads only the
+release governing its date of service, unless the code is missing from it.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from datetime import date
 from pathlib import Path
 
-from medbill_core.codesets import icd10cm
+from medbill_core.codesets import icd10cm, icd10pcs
 from medbill_core.codesets.formats import (
     CPT_MODIFIERS,
     CPT_RE,
@@ -21,8 +24,8 @@ from medbill_core.codesets.formats import (
     is_cpt_modifier_number,
     normalize,
 )
+from medbill_core.codesets.icd10_common import LazyRelease, pick_release
 from medbill_core.codesets.loaders import (
-    ICD_DIR,
     read_manifest,
     stored_file,
     user_cache_dir,
@@ -44,6 +47,8 @@ from medbill_core.codesets.tables import (
 )
 
 Table = dict[str, CodeInfo]
+#: The start of an ICD-10-PCS code (fewer than its 7 characters).
+_PCS_PART = re.compile(r"^[0-9A-HJ-NP-Z]{1,6}$")
 
 #: Packaged data files and the source label their records carry (see data/SOURCES.md).
 PACKAGED: dict[CodeSystem, tuple[str, str]] = {
@@ -59,9 +64,11 @@ _CPT_NOTE = ("CPT descriptors are AMA-licensed and not shipped: only the format 
              " (a licensed user can load them with `medbill codes load cpt FILE`)")
 _CPT_MOD_NOTE = ("CPT modifier: AMA-licensed descriptor not shipped, checked by number only")
 
+#: The code systems kept per release (fiscal years), not as one merged table.
+PER_RELEASE = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS)
+
 _packaged_lock = threading.Lock()
 _packaged: dict[CodeSystem, Table] = {}
-_packaged_icd: list[tuple[Release, Table] | None] = []  # one entry once tried (None: absent)
 
 
 def _packaged_table(system: CodeSystem) -> Table:
@@ -79,19 +86,10 @@ def _packaged_table(system: CodeSystem) -> Table:
     return table
 
 
-def _packaged_icd10cm(cache_dir: Path | None) -> list[tuple[Release, Table]]:
-    if not _packaged_icd:
-        with _packaged_lock:
-            if not _packaged_icd:
-                loaded = icd10cm.load_packaged(cache_dir)
-                _packaged_icd.append(loaded)
-    return [entry for entry in _packaged_icd if entry is not None]
-
-
-def _judge(info: CodeInfo, on: date, note: str = "") -> Verdict:
+def _judge(info: CodeInfo, on: date, note: str = "", release: str = "") -> Verdict:
     if info.note:
         note = f"{info.note}; {note}" if note else info.note
-    return Verdict(info.system, info.code, info.status_on(on), on, info, note)
+    return Verdict(info.system, info.code, info.status_on(on), on, info, note, release=release)
 
 
 class CodeSets:
@@ -117,8 +115,8 @@ class CodeSets:
         self.cache_dir = user_cache_dir(cache_dir)
         self._lock = threading.Lock()
         self._tables: dict[CodeSystem, Table] = {}
-        self._icd: list[tuple[Release, Table]] | None = None
-        self._release_by_date: dict[date, tuple[Release, Table, str]] = {}
+        self._per_release: dict[CodeSystem, list[LazyRelease]] = {}
+        self._release_by_date: dict[tuple[CodeSystem, date], tuple[LazyRelease, str]] = {}
         self._format_only: dict[tuple[CodeSystem, str], CodeInfo] = {}
         self._manifest = read_manifest(self.data_dir) if self.data_dir else {}
 
@@ -131,13 +129,14 @@ class CodeSets:
         return f"user file {file}" + (f" (loaded {loaded})" if loaded else "")
 
     def table(self, system: CodeSystem | str) -> Table:
-        """The merged table of ``system`` (user rows over packaged rows). Not for ICD-10-CM."""
+        """The merged table of ``system`` (user rows over packaged rows). Not for the code
+        systems kept per release (ICD-10-CM, ICD-10-PCS): see :meth:`release_table`."""
         table = self._tables.get(system)  # type: ignore[call-overload]
         if table is not None:
             return table
         system = CodeSystem(system)
-        if system is CodeSystem.ICD10CM:
-            raise ValueError("ICD-10-CM is kept per release: use icd10cm_releases()")
+        if system in PER_RELEASE:
+            raise ValueError(f"{system.label} is kept per release: use release_table()")
         with self._lock:
             table = self._tables.get(system)
             if table is None:
@@ -151,52 +150,59 @@ class CodeSets:
                 self._tables[system] = table
         return table
 
-    def icd10cm_releases(self) -> list[tuple[Release, Table]]:
-        """Loaded ICD-10-CM releases: user releases (by start date), then the packaged one."""
-        if self._icd is not None:
-            return self._icd
+    def releases(self, system: CodeSystem | str) -> list[LazyRelease]:
+        """The releases of ICD-10-CM or ICD-10-PCS: the user's, then the packaged ones
+        (their tables are read on first use)."""
+        system = CodeSystem(system)
+        found = self._per_release.get(system)
+        if found is not None:
+            return found
         with self._lock:
-            if self._icd is None:
-                releases: list[tuple[Release, Table]] = []
-                folder = self.data_dir / ICD_DIR if self.data_dir else None
-                if folder is not None and folder.is_dir():
-                    for path in sorted(folder.glob("*_*.csv.gz")):
-                        start, _, end = path.name.removesuffix(".csv.gz").partition("_")
-                        key = f"{ICD_DIR}/{start}_{end}"
-                        label = self._user_label(key)
-                        table = icd10cm.read_release(path, label)
-                        releases.append((Release(f"ICD-10-CM {start}..{end}",
-                                                 date.fromisoformat(start),
-                                                 date.fromisoformat(end), label), table))
-                releases.extend(_packaged_icd10cm(self.cache_dir))
-                if not releases:
-                    raise CodeSetError(
-                        "no ICD-10-CM data: install simple-icd-10-cm or load a release with"
-                        " `medbill codes load icd10cm FILE`"
-                    )
-                self._icd = releases
-        return self._icd
+            found = self._per_release.get(system)
+            if found is None:
+                if system is CodeSystem.ICD10CM:
+                    found = icd10cm.all_releases(self.data_dir, self.cache_dir)
+                elif system is CodeSystem.ICD10PCS:
+                    found = icd10pcs.all_releases(self.data_dir)
+                else:
+                    raise ValueError(f"{system.label} is not kept per release: use table()")
+                if not found:  # only if the packaged data were removed
+                    raise CodeSetError(f"no {system.label} data: load a release with"
+                                       " `medbill codes update FILE...`")
+                self._per_release[system] = found
+        return found
+
+    def _governing(self, system: CodeSystem, on: date) -> tuple[LazyRelease, str]:
+        """The release for ``on`` and the note to attach (cached per date)."""
+        picked = self._release_by_date.get((system, on))
+        if picked is None:
+            picked = self._release_by_date[(system, on)] = pick_release(
+                self.releases(system), on)
+        return picked
+
+    def release_table(self, system: CodeSystem | str, on: date | None = None,
+                      ) -> tuple[Release, Table, str]:
+        """The release of ICD-10-CM or ICD-10-PCS governing date of service ``on``, its
+        table, and a note when no release covers ``on`` (the nearest one is used)."""
+        lazy, note = self._governing(CodeSystem(system), on or date.today())
+        return lazy.release, lazy.table(), note
+
+    def icd10cm_releases(self) -> list[tuple[Release, Table]]:
+        """Every ICD-10-CM release with its table (reads them all): user releases, then the
+        packaged ones."""
+        return [(lazy.release, lazy.table()) for lazy in self.releases(CodeSystem.ICD10CM)]
 
     def icd10cm_release(self, on: date | None = None) -> Release:
         """The release that governs date of service ``on`` (see :meth:`icd10cm`)."""
-        return self._pick_release(on or date.today())[0]
+        return self._governing(CodeSystem.ICD10CM, on or date.today())[0].release
+
+    def icd10pcs_release(self, on: date | None = None) -> Release:
+        """The ICD-10-PCS release that governs date of service ``on``."""
+        return self._governing(CodeSystem.ICD10PCS, on or date.today())[0].release
 
     def _pick_release(self, on: date) -> tuple[Release, Table, str]:
-        """The release for ``on``, its table and the note to attach (cached per date)."""
-        picked = self._release_by_date.get(on)
-        if picked is not None:
-            return picked
-        releases = self.icd10cm_releases()
-        covering = next((entry for entry in releases if entry[0].covers(on)), None)
-        if covering is not None:
-            picked = (covering[0], covering[1], "")
-        else:  # no release covers the date: use the nearest one (the later one on a tie)
-            release, table = min(reversed(releases), key=lambda entry: entry[0].distance(on))
-            picked = (release, table,
-                      f"date of service {on} is outside the loaded {release.label}"
-                      f" ({release.effective}..{release.through}); checked against that release")
-        self._release_by_date[on] = picked
-        return picked
+        """The ICD-10-CM release for ``on``, its table and note (see :meth:`release_table`)."""
+        return self.release_table(CodeSystem.ICD10CM, on)
 
     # -- verdict helpers -------------------------------------------------------------------
 
@@ -215,8 +221,8 @@ class CodeSets:
         """The record of ``code`` (no date check); for ICD-10-CM from the release for ``on``."""
         system = CodeSystem(system)
         code = normalize(system, code)
-        if system is CodeSystem.ICD10CM:
-            return self._pick_release(on or date.today())[1].get(code)
+        if system in PER_RELEASE:
+            return self.release_table(system, on)[1].get(code)
         return self.table(system).get(code)
 
     def check(self, system: CodeSystem | str, code: str, on: date | None = None) -> Verdict:
@@ -238,25 +244,52 @@ class CodeSets:
                     f"{code.strip()!r}: not a well-formed ICD-10-CM code: the dot, if any,"
                     " follows the third character"))
             norm = norm.replace(".", "")
-        release, table, note = self._pick_release(on)
+        return self._per_release_verdict(CodeSystem.ICD10CM, norm, code, on)
+
+    def icd10pcs(self, code: str, on: date | None = None) -> Verdict:
+        """An ICD-10-PCS procedure: a 7-character code of the release governing ``on``.
+
+        Every PCS code is billable; a shorter start of one ("0DT") is not a complete code.
+        Release gaps and codes added or deleted across releases are reported as for
+        :meth:`icd10cm`.
+        """
+        on = on or date.today()
+        norm = normalize(CodeSystem.ICD10PCS, code)
+        return self._per_release_verdict(CodeSystem.ICD10PCS, norm, code, on)
+
+    def _per_release_verdict(self, system: CodeSystem, norm: str, raw: str,
+                             on: date) -> Verdict:
+        """The verdict for a code of a per-release system (normalised ``norm``)."""
+        lazy, note = self._governing(system, on)
+        release, table = lazy.release, lazy.table()
         info = table.get(norm)
         if info is not None:
-            return _judge(info, on, note)
-        for other, other_table in self.icd10cm_releases():
-            found = other_table.get(norm)
-            if other is release or found is None or not found.billable:
+            return _judge(info, on, note, release.label)
+        for other in self.releases(system):
+            found = other.table().get(norm) if other is not lazy else None
+            if found is None or not found.billable:
                 continue
-            if other.effective > on:
-                return Verdict(CodeSystem.ICD10CM, norm, Reason.NOT_YET_EFFECTIVE, on, found,
-                               detail=f"{found.display_code}: ICD-10-CM not yet effective on"
-                               f" {on} (first in {other.label}, from {other.effective})")
-            if other.through < on:
-                return Verdict(CodeSystem.ICD10CM, norm, Reason.TERMINATED, on, found,
-                               detail=f"{found.display_code}: ICD-10-CM deleted after"
-                               f" {other.through} (last in {other.label}), not valid on {on}")
-        verdict = self._shape_or_unknown(CodeSystem.ICD10CM, norm, code, on, release.label)
+            if other.release.effective > on:
+                return Verdict(system, norm, Reason.NOT_YET_EFFECTIVE, on, found,
+                               release=release.label, detail=(
+                                   f"{found.display_code}: {system.label} not yet effective on"
+                                   f" {on} (first in {other.release.label}, from"
+                                   f" {other.release.effective})"))
+            if other.release.through < on:
+                return Verdict(system, norm, Reason.TERMINATED, on, found,
+                               release=release.label, detail=(
+                                   f"{found.display_code}: {system.label} deleted after"
+                                   f" {other.release.through} (last in {other.release.label}),"
+                                   f" not valid on {on}"))
+        if system is CodeSystem.ICD10PCS and _PCS_PART.match(norm) \
+                and any(known.startswith(norm) for known in table):
+            return Verdict(system, norm, Reason.NOT_BILLABLE, on, note=note,
+                           release=release.label, detail=(
+                               f"{norm}: not a complete ICD-10-PCS code: codes have 7"
+                               f" characters (this is the start of some in {release.label})"))
+        verdict = self._shape_or_unknown(system, norm, raw, on, release.label)
         return Verdict(verdict.system, verdict.code, verdict.reason, on, note=note,
-                       detail=verdict.detail)
+                       detail=verdict.detail, release=release.label)
 
     def hcpcs(self, code: str, on: date | None = None) -> Verdict:
         """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`."""
@@ -349,9 +382,9 @@ class CodeSets:
         """What each code set is loaded from, for ``medbill codes show`` and diagnostics."""
         out: dict[CodeSystem, list[str]] = {}
         for system in CodeSystem:
-            if system is CodeSystem.ICD10CM:
-                out[system] = [f"{r.label} {r.effective}..{r.through}: {r.source}"
-                               for r, _ in self.icd10cm_releases()]
+            if system in PER_RELEASE:
+                out[system] = [f"{r.release.label} {r.release.effective}..{r.release.through}:"
+                               f" {r.release.source}" for r in self.releases(system)]
                 continue
             labels = sorted({info.source for info in self.table(system).values()})
             out[system] = labels or (["format check only"] if system is CodeSystem.CPT else [])
@@ -360,6 +393,7 @@ class CodeSets:
 
 _DISPATCH = {
     CodeSystem.ICD10CM: CodeSets.icd10cm,
+    CodeSystem.ICD10PCS: CodeSets.icd10pcs,
     CodeSystem.HCPCS: CodeSets.hcpcs,
     CodeSystem.CPT: CodeSets.cpt,
     CodeSystem.MODIFIER: CodeSets.modifier,

@@ -3,24 +3,27 @@
 Every word of the query must appear in a code's description, as a word or the start of one
 ("diab" finds "diabetes"), or the query may be the start of the code itself ("E11"). Hits
 are ranked: whole-word matches over prefixes, the query as a phrase, then shorter (more
-general) descriptions. Search is date-aware: ICD-10-CM is searched in the release governing
-the date of service, and codes not usable on that date (not yet effective, terminated,
-ICD-10-CM category headers) are left out unless asked for, in which case they say why.
+general) descriptions. Search is date-aware: ICD-10-CM and ICD-10-PCS are searched in the
+release governing the date of service, and codes not usable on that date (not yet effective,
+terminated, ICD-10-CM category headers) are left out unless asked for, in which case they say
+why.
 CPT descriptors are AMA-licensed and not shipped, so CPT codes are found only when a
 licensed user loaded them.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from medbill_core.codesets.model import CodeInfo, CodeSystem, Reason
-from medbill_core.codesets.registry import CodeSets, default_codesets
+from medbill_core.codesets.registry import PER_RELEASE, CodeSets, default_codesets
 
-SEARCHABLE = (CodeSystem.ICD10CM, CodeSystem.HCPCS, CodeSystem.CPT)
+SEARCHABLE = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS, CodeSystem.HCPCS, CodeSystem.CPT)
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset({"a", "an", "and", "of", "or", "the", "with", "without", "for", "in", "to",
                    "by", "on"})
@@ -48,33 +51,138 @@ def _terms(text: str) -> list[str]:
     return [w for w in words if w not in _STOP] or words
 
 
-def _score(info: CodeInfo, terms: Sequence[str], phrase: str, code_query: str) -> int:
-    if code_query and info.code.startswith(code_query):
-        return 100 - (len(info.code) - len(code_query))  # the code itself, shortest first
-    text = f"{info.description} {info.short_description}".lower()
-    if not all(term in text for term in terms):  # cheap test first: most codes fail it
-        return 0
-    words = set(_WORD.findall(text))
-    score = 0
-    for term in terms:
-        if term in words:
-            score += 3
-        elif any(word.startswith(term) for word in words):
-            score += 1
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """One table prepared for search, its entries in tie-break order (shorter description
+    first, then code): the text of all of them is one string, searched at C speed."""
+
+    infos: list[CodeInfo]
+    texts: list[str]  # each entry's description and short description, lower-cased
+    blob: str  # the texts joined by newlines
+    starts: list[int]  # where each text begins in ``blob``
+    codes: list[str]  # the codes, sorted (for "the start of a code" queries)
+    entry_of_code: list[int]  # the entry of each sorted code
+
+    @classmethod
+    def build(cls, table: dict[str, CodeInfo]) -> _Index:
+        infos = sorted(table.values(), key=lambda i: (len(i.description), i.code))
+        texts = [f"{i.description} {i.short_description}".lower() for i in infos]
+        starts, offset = [], 0
+        for text in texts:
+            starts.append(offset)
+            offset += len(text) + 1
+        order = sorted(range(len(infos)), key=lambda n: infos[n].code)
+        return cls(infos, texts, "\n".join(texts), starts, [infos[n].code for n in order], order)
+
+    def entries_containing(self, term: str) -> list[int]:
+        """The entries whose text contains ``term`` anywhere, in entry order."""
+        blob, starts, texts = self.blob, self.starts, self.texts
+        common = len(starts) // 8
+        out: list[int] = []
+        at = blob.find(term)
+        while at >= 0:
+            entry = bisect.bisect_right(starts, at) - 1
+            out.append(entry)
+            if len(out) > common:  # a common term: testing each text is quicker
+                return [n for n, text in enumerate(texts) if term in text]
+            if entry + 1 >= len(starts):
+                break
+            at = blob.find(term, starts[entry + 1])
+        return out
+
+    def code_scores(self, code_query: str) -> dict[int, int]:
+        """Entries whose code starts with ``code_query``: shorter (more general) codes first."""
+        first = bisect.bisect_left(self.codes, code_query)
+        last = bisect.bisect_left(self.codes, code_query + "\x7f")
+        return {self.entry_of_code[n]: 100 - (len(self.codes[n]) - len(code_query))
+                for n in range(first, last)}
+
+
+_indexes: dict[int, tuple[dict[str, CodeInfo], _Index]] = {}
+_indexes_lock = threading.Lock()
+
+
+def _index(table: dict[str, CodeInfo]) -> _Index:
+    found = _indexes.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    index = _Index.build(table)
+    with _indexes_lock:
+        if len(_indexes) > 16:  # tables of CodeSets instances long gone
+            _indexes.clear()
+        _indexes[id(table)] = (table, index)
+    return index
+
+
+def _scores(index: _Index, terms: Sequence[str], phrase: str,
+            code_query: str) -> dict[int, int]:
+    """Each matching entry's score: the code's start matched (100 - extra characters), or
+    per query word 3 (a word of the text) or 1 (the start of one), plus 4 for the phrase."""
+    scores = index.code_scores(code_query) if code_query else {}
+    ordered = sorted(terms, key=len, reverse=True)  # a longer word is usually rarer
+    candidates = index.entries_containing(ordered[0])
+    texts = index.texts
+    for term in ordered[1:]:
+        candidates = [entry for entry in candidates if term in texts[entry]]
+    patterns = [(re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])"),
+                 re.compile(rf"(?<![a-z0-9]){re.escape(term)}")) for term in terms]
+    for entry in candidates:
+        if entry in scores:
+            continue
+        text = texts[entry]
+        score = 0
+        for whole, start in patterns:
+            if whole.search(text):
+                score += 3
+            elif start.search(text):
+                score += 1
+            else:
+                break
         else:
-            return 0
-    if phrase and phrase in text:
-        score += 4
-    return score
+            scores[entry] = score + (4 if phrase and phrase in text else 0)
+    return scores
+
+
+def _search_table(system: CodeSystem, table: dict[str, CodeInfo], terms: Sequence[str],
+                  phrase: str, code_query: str, on: date, limit: int,
+                  include_unusable: bool) -> list[SearchHit]:
+    """The best ``limit`` hits of one table, in the order :func:`search` ranks them."""
+    index = _index(table)
+    by_score: dict[int, list[int]] = {}
+    for entry, score in _scores(index, terms, phrase, code_query).items():
+        by_score.setdefault(score, []).append(entry)
+    hits: list[SearchHit] = []
+    for score in sorted(by_score, reverse=True):
+        unusable = []
+        for entry in sorted(by_score[score]):  # entry order = shorter description, code
+            info = index.infos[entry]
+            status = info.status_on(on)
+            if status is Reason.OK:
+                hits.append(SearchHit(system, info.display_code, info.description, status,
+                                      score))
+                if len(hits) >= limit:
+                    return hits
+            elif include_unusable:
+                unusable.append(SearchHit(system, info.display_code, info.description, status,
+                                          score))
+        hits.extend(unusable[:limit - len(hits)])
+        if len(hits) >= limit:
+            return hits
+    return hits
 
 
 def _tables(codesets: CodeSets, systems: Iterable[CodeSystem],
             on: date) -> Iterable[tuple[CodeSystem, dict[str, CodeInfo]]]:
     for system in systems:
-        if system is CodeSystem.ICD10CM:
-            yield system, codesets._pick_release(on)[1]
+        if system in PER_RELEASE:
+            yield system, codesets.release_table(system, on)[1]
         else:
             yield system, codesets.table(system)
+
+
+#: A query that may be the start of a code: no spaces, and a digit in it ("E11.6", "0DT",
+#: "QA1.7", "G05"); words people search for have none.
+_CODE_LIKE = re.compile(r"[0-9A-Z.]*[0-9][0-9A-Z.]*")
 
 
 def search(text: str, *, on: date | None = None, systems: Sequence[CodeSystem] = SEARCHABLE,
@@ -88,19 +196,13 @@ def search(text: str, *, on: date | None = None, systems: Sequence[CodeSystem] =
         return []
     phrase = " ".join(_WORD.findall(text.lower()))
     compact = re.sub(r"[\s.]", "", text.upper())
-    looks_like_code = re.fullmatch(r"[A-Z][0-9][0-9A-Z.]*|[0-9]{3,5}", text.strip().upper())
-    code_query = compact if looks_like_code else ""
+    code_query = compact if _CODE_LIKE.fullmatch(text.strip().upper()) and len(compact) >= 2 \
+        else ""
     hits: list[SearchHit] = []
     for system, table in _tables(codesets, systems, on):
         # "E11.6" is written the ICD-10-CM way: it is not the start of HCPCS E1160
         system_query = code_query if "." not in text or system is CodeSystem.ICD10CM else ""
-        for info in table.values():
-            score = _score(info, terms, phrase, system_query)
-            if not score:
-                continue
-            status = info.status_on(on)
-            if status is not Reason.OK and not include_unusable:
-                continue
-            hits.append(SearchHit(system, info.display_code, info.description, status, score))
+        hits.extend(_search_table(system, table, terms, phrase, system_query, on, limit,
+                                  include_unusable))
     hits.sort(key=lambda h: (-h.score, not h.usable, len(h.description), h.code))
     return hits[:limit]

@@ -40,6 +40,7 @@ _IGNORED_SUFFIXES = (".pdf", ".doc", ".docx", ".rtf", ".htm", ".html", ".xsd", "
 #: Modules declaring ``FORMATS: list[ReleaseFormat]`` (imported on first use).
 FORMAT_MODULES: tuple[str, ...] = (
     "medbill_core.codesets.icd10cm",
+    "medbill_core.codesets.icd10pcs",
     "medbill_core.codesets.ncci",
     "medbill_core.codesets.mpfs",
 )
