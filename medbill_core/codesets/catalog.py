@@ -87,8 +87,8 @@ def _mpfs(data_dir: Path | None) -> list[ReleaseWindow]:
 
 SPECS: list[CodeSetSpec] = [
     CodeSetSpec("icd10cm", "ICD-10-CM", Cadence.FISCAL_YEAR,
-                "the CMS ICD-10-CM 'Code Descriptions in Tabular Order' zip (cms.gov, 'ICD-10"
-                " Code Files') or the CDC icd10cm_order_YYYY.txt", _icd10cm),
+                "the CMS ICD-10-CM code files zip (cms.gov, 'ICD-10 Code Files') or the CDC"
+                " order file", _icd10cm),
     CodeSetSpec("icd10pcs", "ICD-10-PCS", Cadence.FISCAL_YEAR,
                 "the CMS ICD-10-PCS 'Order File' or 'Codes File' zip (cms.gov, 'ICD-10 Code"
                 " Files')", _icd10pcs),
