@@ -65,6 +65,7 @@ from medbill_core.codesets import CodeSets
 cs = CodeSets()
 on = date.today()
 for label, call in (("ICD-10-CM E11.9", lambda: cs.icd10cm("E11.9", on)),
+                    ("ICD-10-PCS 0DTJ4ZZ", lambda: cs.icd10pcs("0DTJ4ZZ", on)),
                     ("HCPCS G0008", lambda: cs.hcpcs("G0008", on)),
                     ("modifier GA", lambda: cs.modifier("GA", on)),
                     ("place of service 11", lambda: cs.place_of_service("11", on)),

@@ -399,9 +399,13 @@ def test_cm_and_pcs_files_are_told_apart_by_content(tmp_path: Path) -> None:
             source = _source(tmp_path, f"file{n}.txt", text)
             recognised = [f for f in update.formats() if f.recognise(source)]
             assert recognised == [by_name[code_set]], (code_set, n)
-    # neither: a text file, and an addenda file (not a release)
+    # neither: a text file, an addenda file (not a release), the read-me text file of an
+    # MPFS zip, a PCS-looking code set all in letters (could be either), a CM code with I
     for text in ("Hello world\nThis is not a code file\n",
-                 "Add:         0016070 Bypass Cerebral Ventricle\n"):
+                 "Add:         0016070 Bypass Cerebral Ventricle\n",
+                 "HDR CPT codes and descriptions only are copyright AMA\n",
+                 "B020ZZZ Magnetic Resonance Imaging of Brain\n",
+                 "I10     Essential (primary) hypertension\n0016070 Bypass\n"):
         source = _source(tmp_path, "other.txt", text)
         assert not any(f.recognise(source) for f in (cm.FORMATS[0], pcs.FORMATS[0]))
 

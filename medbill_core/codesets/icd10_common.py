@@ -12,12 +12,13 @@ The official files, as CMS and CDC publish them (also inside their zips):
   width: order number (columns 1-5), code (7-13, left-justified, no dot), 1 = valid
   code / 0 = header (15), short title (17-76), long title (78-);
 * the **codes file** (``icd10cm_codes_2027.txt``, ``icd10pcs_codes_2027.txt``): the valid
-  codes only, code then title.
+  codes only, the code in a 7-wide field (columns 1-7), a space, the title (column 9-).
 
-They are told apart **by content**: a line's layout says order or codes file, and the
-codes say CM or PCS (ICD-10-CM codes start with a letter, and its valid codes have 3 to
-7 characters; ICD-10-PCS valid codes have exactly 7 and most start with a digit). A file
-whose first lines show neither clearly is not taken for either.
+They are told apart **by content**: the first line's layout says order or codes file (most
+lines must agree), and the codes say CM or PCS: ICD-10-CM codes are a letter and a digit
+(or QA) and up to 5 more, its valid codes 3 to 7 characters long; ICD-10-PCS valid codes
+have exactly 7 characters, none of them I or O. A file whose codes could be either, or
+neither, is not taken for one.
 """
 
 from __future__ import annotations
@@ -46,8 +47,6 @@ _MONTHS = {m: i for i, m in enumerate(
      "october", "november", "december"], start=1)}
 _MONTH_NAMES = {i: m.title() for m, i in _MONTHS.items()}
 
-#: First characters of ICD-10-PCS codes (the sections: 0-9, B-D, F-H, X).
-PCS_SECTIONS = frozenset("0123456789BCDFGHX")
 #: The header row of a stored release table (short titles are optional, for older files).
 TABLE_HEADER = ("code", "description", "billable", "short_description")
 
@@ -191,7 +190,12 @@ CODES = "codes"
 # the code field is 7 wide, left-justified: the flag is always in column 15
 _ORDER_LINE = re.compile(r"^[0-9]{5} (?:[0-9A-Z]{7}|[0-9A-Z]{6} |[0-9A-Z]{5}  |[0-9A-Z]{4}   "
                          r"|[0-9A-Z]{3}    ) [01](?: |$)")
-_CODES_LINE = re.compile(r"^([0-9A-Z]{3,7}) +(\S.*)$")
+# the code field is 7 wide too, then one space and the title (column 9)
+_CODES_LINE = re.compile(r"^([0-9A-Z]{7}|[0-9A-Z]{6} |[0-9A-Z]{5}  |[0-9A-Z]{4}   "
+                         r"|[0-9A-Z]{3}    ) (\S.*)$")
+# stricter than ICD10CM_RE, to tell files apart: the second character is a digit but in QA
+_CM_STRICT = re.compile(r"^(?:[A-Z][0-9]|QA)[0-9A-Z]{1,5}$")
+_PCS_PART = re.compile(r"^[0-9A-HJ-NP-Z]{1,6}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,17 +232,14 @@ def _codes_row(number: int, line: str, where: str) -> OfficialRow:
     if match is None:
         raise CodeSetError(f"{where} line {number}: not a codes-file record (a code, then"
                            " its title)")
-    return OfficialRow(number, match.group(1), True, "", match.group(2).strip())
+    return OfficialRow(number, match.group(1).strip(), True, "", match.group(2).strip())
 
 
-def _looks_pcs(code: str, billable: bool) -> bool | None:
-    """True: only ICD-10-PCS has this code; False: only ICD-10-CM; None: either."""
-    if code[0].isdigit():
-        return True
-    if code[0] not in PCS_SECTIONS or (billable and len(code) != 7) \
-            or (not billable and len(code) != 3) or "I" in code or "O" in code:
-        return False
-    return None
+def _fits(system: CodeSystem, code: str, billable: bool) -> bool:
+    """Whether ``code`` can be a code (or a header) of ``system``."""
+    if system is CodeSystem.ICD10PCS:
+        return bool(ICD10PCS_RE.match(code) if billable else _PCS_PART.match(code))
+    return bool(_CM_STRICT.match(code)) and (billable or len(code) < 7)
 
 
 def _layout_of(records: list[str]) -> str | None:
@@ -269,20 +270,20 @@ def classify(source: SourceFile) -> tuple[str, CodeSystem] | None:
     if layout == ORDER:
         codes = [(line[6:13].strip(), line[14] == "1") for line in matching]
     else:
-        codes = [(line.split(None, 1)[0], True) for line in matching]
-    votes = {_looks_pcs(code, billable) for code, billable in codes}
-    if True in votes and False not in votes:
-        shape = ICD10PCS_RE
-        system = CodeSystem.ICD10PCS
-    elif False in votes and True not in votes:
-        shape = ICD10CM_RE
-        system = CodeSystem.ICD10CM
-    else:
+        codes = [(line[:7].strip(), True) for line in matching]
+    # codes only one system can have decide, and none may point to the other; codes that
+    # fit neither are errors reported with their line when the file is read, unless most do
+    only: dict[CodeSystem, int] = {CodeSystem.ICD10CM: 0, CodeSystem.ICD10PCS: 0}
+    misfits = 0
+    for code, billable in codes:
+        fitting = [system for system in only if _fits(system, code, billable)]
+        if len(fitting) == 1:
+            only[fitting[0]] += 1
+        misfits += not fitting
+    if 2 * misfits > len(codes):
         return None
-    # a codes file lists valid codes only: each must be a whole code of the system
-    if layout == CODES and not all(shape.match(code) for code, _ in codes):
-        return None
-    return layout, system
+    found = [system for system, count in only.items() if count]
+    return (layout, found[0]) if len(found) == 1 else None
 
 
 def read_official(source: SourceFile, layout: str, system: CodeSystem) -> list[OfficialRow]:
@@ -315,17 +316,15 @@ def read_official(source: SourceFile, layout: str, system: CodeSystem) -> list[O
 
 
 def _check_shape(system: CodeSystem, row: OfficialRow, where: str) -> None:
-    code = row.code
     if system is CodeSystem.ICD10PCS:
-        valid = ICD10PCS_RE.match(code) if row.billable else re.fullmatch(
-            r"[0-9A-HJ-NP-Z]{1,6}", code)
+        valid = ICD10PCS_RE.match(row.code) if row.billable else _PCS_PART.match(row.code)
         hint = "7 characters, digits and letters other than I and O"
     else:
-        valid = ICD10CM_RE.match(code) and (row.billable or len(code) < 7)
+        valid = ICD10CM_RE.match(row.code) and (row.billable or len(row.code) < 7)
         hint = "3-7 letters and digits starting with a letter; a header has at most 6"
     if not valid:
         kind = "code" if row.billable else "header"
-        raise CodeSetError(f"{where} line {row.line}: {code!r} is not a well-formed"
+        raise CodeSetError(f"{where} line {row.line}: {row.code!r} is not a well-formed"
                            f" {system.label} {kind} ({hint})")
 
 
