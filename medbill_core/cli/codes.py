@@ -42,8 +42,8 @@ app = typer.Typer(
 )
 
 # Systems tried by `show` without --system (CPT is reached through hcpcs).
-_SHOW_ORDER = (CodeSystem.ICD10CM, CodeSystem.HCPCS, CodeSystem.MODIFIER, CodeSystem.POS,
-               CodeSystem.CARC, CodeSystem.RARC, CodeSystem.GROUP)
+_SHOW_ORDER = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS, CodeSystem.HCPCS, CodeSystem.MODIFIER,
+               CodeSystem.POS, CodeSystem.CARC, CodeSystem.RARC, CodeSystem.GROUP)
 
 DataDirOption = Annotated[Path | None, typer.Option(
     "--data-dir", envvar="MEDBILL_CODESETS_DIR",
