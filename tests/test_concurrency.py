@@ -368,12 +368,13 @@ def test_concurrent_statement_runs_produce_each_statement_once(pg_office: Office
     produced = [int(re.search(r"(\d+) statements produced", result.stdout).group(1))
                 for result in finished]
     assert sum(produced) == len(statements), [r.stdout for r in finished]
-    # a run that found a statement done by another says so (which way depends on timing: done
-    # before it looked, or refused by the unique key as the other committed)
+    # a run that found a statement done by another says so (which way depends on timing:
+    # refused by the unique key as the other committed, or -- when the machine is so busy
+    # that one run started after the other had finished -- done before it looked, which it
+    # cannot tell from a run earlier today)
     for result, count in zip(finished, produced, strict=True):
         if not count:
             assert "already" in result.stdout, result.stdout
-        assert "already produced today" not in result.stdout, result.stdout
     again = json.loads(ok(pg_office.config, "statements", "run", "--cycle", cycle, "--out",
                           str(out), "--json").stdout)
     assert again["produced"] == []
