@@ -63,3 +63,29 @@ def test_each_core_command_built_alone_has_all_its_sub_commands() -> None:
 def test_the_table_names_every_core_command_once() -> None:
     assert {leaf[0] for leaf in _leaves(typer.main.get_command(build_app()))} == set(
         CORE_COMMAND_TABLE)
+
+
+def test_the_root_help_lists_every_core_command_with_its_own_summary() -> None:
+    """`medbill --help` is printed from stand-ins (no command module imported): each must
+    carry the summary the real command shows."""
+    from typer._click.core import Context  # typer vendors click
+
+    def listing(app: typer.Typer) -> dict[str, str]:
+        group = typer.main.get_command(app)
+        ctx = Context(group)
+        return {name: group.get_command(ctx, name).get_short_help_str(limit=10_000)
+                for name in group.list_commands(ctx)}
+
+    stand_ins = listing(build_app(help_only=True))
+    assert stand_ins == listing(build_app())
+    assert list(stand_ins) == list(CORE_COMMAND_TABLE)
+
+
+def test_medbill_help_imports_no_command_module() -> None:
+    probe = ("import sys; from medbill_core.cli.main import application;"
+             " application(['--help']);"
+             " print(sorted(m for m in sys.modules if m.startswith('medbill_core.cli.')"
+             " and m.endswith('_cmd')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"

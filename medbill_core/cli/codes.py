@@ -21,6 +21,7 @@ from medbill_core.cli.common import (
     print_table,
     warn,
 )
+from medbill_core.cli.help_texts import CODES_HELP
 from medbill_core.cli.service_progress import service_progress
 from medbill_core.codesets import CodeSets, CodeSystem, Reason, Verdict, load_file
 from medbill_core.codesets.explain import (
@@ -34,12 +35,7 @@ from medbill_core.codesets.explain import (
 from medbill_core.codesets.model import CodeSetError
 from medbill_core.codesets.releases import release_gap
 
-app = typer.Typer(
-    help="Code sets (ICD-10-CM, HCPCS/CPT, modifiers, place of service, CARC/RARC, group codes,"
-    " 277CA status and AAA reject codes): show a code as of a date of service in plain words,"
-    " search descriptions, load an official or licensed update.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=CODES_HELP, no_args_is_help=True)
 
 # Systems tried by `show` without --system (CPT is reached through hcpcs).
 _SHOW_ORDER = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS, CodeSystem.HCPCS, CodeSystem.MODIFIER,

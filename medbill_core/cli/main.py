@@ -13,12 +13,16 @@ from typer._click.core import Command, Context
 from typer.core import TyperGroup
 
 from medbill_core.cli.common import print_problem, state
+from medbill_core.cli.help_texts import CODES_HELP
 from medbill_core.errors import MedbillError
 
 CORE_COMMANDS = {"init", "plugins", "demo"}
 #: Stand-alone utilities: a broken configuration does not stop them (nor plugins' additions
 #: to them, such as ``validate mbi``).
 CONFIG_FREE_COMMANDS = {"validate"}
+#: Commands that read only the code sets: no plugin adds to them, so none is started (a
+#: plugin's start-up -- the PDF renderer's fonts, the X12 engine -- would double theirs).
+PLUGIN_FREE_COMMANDS = {"codes"}
 #: Exit code of the last-resort guard in :func:`run` (EX_SOFTWARE: an internal error).
 INTERNAL_ERROR_EXIT = 70
 #: Set to see the traceback the last-resort guard hides (for a bug report).
@@ -88,6 +92,8 @@ def _own(group: typer.Typer) -> typer.Typer:
 #: `claims submit`, `status`, `void`, ... to claims_cmd's group).
 CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "init": ("init_cmd", "init", "command"),
+    "estimate": ("accounts_cmd", "estimate_command", "command"),
+    "demo": ("demo_cmd", "demo", "command"),
     "plugins": ("plugins_cmd", "app", "group"),
     "db": ("db_cmd", "app", "group"),
     "patients": ("patients_cmd", "app", "group"),
@@ -107,22 +113,59 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "denials": ("denials_cmd", "app", "group"),
     "fees": ("fees_cmd", "fees_app", "group"),
     "chargemaster": ("fees_cmd", "chargemaster_app", "group"),
-    "estimate": ("accounts_cmd", "estimate_command", "command"),
     "audit": ("audit_cmd", "app", "group"),
-    "demo": ("demo_cmd", "demo", "command"),
     "codes": ("codes", "app", "group"),
     "validate": ("validate_cmd", "app", "group"),
 }
 
+#: What ``medbill --help`` lists beside each core command, so that listing is printed
+#: without importing every module (a test keeps it equal to the commands' own help).
+CORE_COMMAND_SUMMARIES: dict[str, str] = {
+    "init": "Write a commented starter medbill.toml.",
+    "estimate": "Estimate what the patient will owe for planned services (before the visit).",
+    "demo": "Run the whole cycle: eligibility, claims, acknowledgments, remittances,"
+            " statements.",
+    "plugins": "Installed and enabled plugins.",
+    "db": "Database schema.",
+    "patients": "Patients.",
+    "coverages": "Insurance coverages.",
+    "providers": "Rendering and referring providers.",
+    "guarantors": "Guarantors: who pays a patient's bills and receives the statements.",
+    "claims": "Claims.",
+    "eligibility": "Eligibility and benefits (270/271).",
+    "responses": "Acknowledgments, status responses and remittances.",
+    "remit": "Remittance advice (835).",
+    "payments": "Patient payments.",
+    "plans": "Payment plans.",
+    "statements": "Patient statements.",
+    "collections": "Follow-up of unpaid patient balances.",
+    "ar": "Accounts receivable: aging, insurance follow-up, remittance exceptions.",
+    "appeals": "Appeals of denied claims: open, list, sent, outcome, withdraw.",
+    "denials": "Denials kept open as insurance A/R: list them and decide each one.",
+    "fees": "Payers' contracted fee schedules (allowed amount per code and date of service):"
+            " used by estimates and to flag payments allowed below the contract.",
+    "chargemaster": "The practice's charge master (price per code and date of service): used"
+                    " when a planned service or claim line gives no charge.",
+    "audit": "Who changed which billing record, and when (newest first).",
+    "codes": CODES_HELP,
+    "validate": "Check one identifier or code: exit 0 and what it is when valid, exit 1 and"
+                " why not.",
+}
 
-def build_app(only: str | None = None) -> typer.Typer:
+
+def build_app(only: str | None = None, *, help_only: bool = False) -> typer.Typer:
     """The root application with the core's commands (plugins add theirs in :func:`run`).
 
     ``only``: the core command the invocation names; just that one is built (its module
     imported), so a command's start-up does not pay for every other module. ``None``
-    (``--help``, a plugin's command, an unknown word) builds them all.
+    (a plugin's command, an unknown word) builds them all. ``help_only``: the root's help
+    is all that will be printed (``medbill``, ``medbill --help``): each core command is a
+    stand-in carrying its summary, and no command module is imported.
     """
     import importlib
+
+    if help_only:
+        return _help_app()
 
     wanted = {name: entry for name, entry in CORE_COMMAND_TABLE.items()
               if only is None or name == only}
@@ -140,6 +183,23 @@ def build_app(only: str | None = None) -> typer.Typer:
         else:
             app.add_typer(_own(target), name=name)
     return app
+
+
+def _help_app() -> typer.Typer:
+    app = typer.Typer(cls=MedbillGroup, no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False, rich_markup_mode="rich")
+    app.callback()(_root)
+    for name, (_, _, kind) in CORE_COMMAND_TABLE.items():
+        summary = CORE_COMMAND_SUMMARIES[name]
+        if kind == "command":
+            app.command(name, help=summary)(_stand_in)
+        else:
+            app.add_typer(typer.Typer(help=summary), name=name)
+    return app
+
+
+def _stand_in() -> None:  # pragma: no cover - never invoked: only its help is printed
+    """A command listed in the root's help; running one builds the real application."""
 
 
 def _config_option(argv: list[str]) -> str | None:
@@ -236,6 +296,8 @@ def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
     from medbill_core.plugins import PluginHooks
 
     command = _first_command(argv)
+    if command in PLUGIN_FREE_COMMANDS:
+        return
     config_value = _config_option(argv)
     config = None
     try:
@@ -269,7 +331,8 @@ def application(argv: list[str]) -> typer.Typer:
     """The command line for ``argv``: the core command it names (all of them when it names
     none, or asks for the root's help) and the commands of enabled plugins."""
     command = _first_command(argv)
-    app = build_app(command if command in CORE_COMMAND_TABLE else None)
+    root_help = command is None and (not argv or "--help" in argv)
+    app = build_app(command if command in CORE_COMMAND_TABLE else None, help_only=root_help)
     register_plugin_commands(app, argv)
     return app
 
