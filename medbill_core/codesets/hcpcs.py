@@ -25,6 +25,7 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
+from medbill_core.codesets.formats import SHAPE_HINTS, SHAPES, normalize
 from medbill_core.codesets.loaders import _join_anweb
 from medbill_core.codesets.model import CodeInfo, CodeSetError, CodeSystem
 from medbill_core.codesets.releases import (
@@ -49,6 +50,9 @@ PACKAGED_SOURCE = "CMS HCPCS Level II quarterly file, July 2026 (ANWEB layout)"
 #: What a loaded release folder holds, in medbill's canonical layout (tables.write_table).
 STORED_FILE = {CodeSystem.HCPCS: "hcpcs.csv.gz", CodeSystem.MODIFIER: "modifier.csv.gz"}
 
+#: Record identifiers: 3 procedure (4 its continuation), 7 modifier (8 its continuation).
+_RECORD_SYSTEM = {"3": CodeSystem.HCPCS, "4": CodeSystem.HCPCS,
+                  "7": CodeSystem.MODIFIER, "8": CodeSystem.MODIFIER}
 #: Column names (normalised) that make a header row an ANWEB header.
 _HEADER = ("hcpc", "seqnum", "recid")
 _MONTHS = {"JAN": 1, "APR": 4, "JUL": 7, "OCT": 10}
@@ -102,35 +106,24 @@ def anweb_tables(numbered: Sequence[tuple[int, Row]], source: str, *,
 
     Raises :class:`CodeSetError` naming the file and line of a malformed record.
     """
-    line_of: dict[tuple[str, str], int] = {}
     for number, row in numbered:
         recid = row.get("recid", "").strip()
-        if recid not in ("3", "4", "7", "8"):
+        system = _RECORD_SYSTEM.get(recid)
+        if system is None:
             raise CodeSetError(f"{where}: line {number}: RECID {recid!r} is not 3, 4, 7 or 8")
-        line_of.setdefault((row.get("hcpc", "").strip(), recid), number)
+        raw = row.get("hcpc", "").strip()
+        if not SHAPES[system].match(normalize(system, raw)):
+            raise CodeSetError(f"{where}: line {number}: {raw!r} is not a {system.label} code"
+                               f" ({SHAPE_HINTS[system]})")
         for column in ("add_dt", "act_eff_dt", "term_dt"):
             try:
                 parse_date(row.get(column, ""))
             except ValueError as exc:
-                code = row.get("hcpc", "").strip()
-                raise CodeSetError(f"{where}: line {number} ({code}): {column.upper()}:"
+                raise CodeSetError(f"{where}: line {number} ({raw}): {column.upper()}:"
                                    f" {exc}") from None
     rows = [row for _, row in numbered]
-    tables: dict[CodeSystem, dict[str, CodeInfo]] = {}
-    for system, first in ((CodeSystem.HCPCS, "3"), (CodeSystem.MODIFIER, "7")):
-        joined = _join_anweb(system, rows)
-        try:
-            tables[system] = rows_to_table(system, joined, source, where=where)
-        except CodeSetError as exc:
-            # rows_to_table counts records; say the file's line instead
-            match = re.search(r"row ([0-9]+)", exc.message)
-            if match is None:
-                raise
-            record = joined[int(match.group(1)) - 1]
-            number = line_of.get((record.get("hcpc", "").strip(), first), 0)
-            raise CodeSetError(f"{where}: line {number}: {record.get('hcpc', '').strip()!r}"
-                               f" is not a {system.label} code") from None
-    return tables
+    return {system: rows_to_table(system, _join_anweb(system, rows), source, where=where)
+            for system in (CodeSystem.HCPCS, CodeSystem.MODIFIER)}
 
 
 @functools.cache
@@ -212,15 +205,5 @@ def release_windows(system: CodeSystem, data_dir: Path | None) -> list[ReleaseWi
     return [packaged] + [window for window, _ in loaded_releases(data_dir, key)]
 
 
-def newest_loaded(system: CodeSystem, data_dir: Path | None) -> tuple[ReleaseWindow, Path] | None:
-    """The newest release loaded with ``codes update`` newer than (or as new as) the packaged
-    one, with its stored table; ``None`` when the packaged release is the newest."""
-    found = [(window, folder / STORED_FILE[system])
-             for window, folder in loaded_releases(data_dir, KEYS[system])
-             if window.effective >= PACKAGED_EFFECTIVE
-             and (folder / STORED_FILE[system]).is_file()]
-    return max(found, key=lambda entry: entry[0].effective) if found else None
-
-
 __all__ = ["FORMATS", "HCPCS_KEY", "MODIFIER_KEY", "PACKAGED_FILE", "anweb_rows", "anweb_tables",
-           "edition", "label", "newest_loaded", "packaged_tables", "release_windows"]
+           "edition", "label", "packaged_tables", "release_windows"]

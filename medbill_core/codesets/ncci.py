@@ -16,15 +16,20 @@ Usage::
     from medbill_core.codesets.ncci import default_ncci
 
     ncci = default_ncci()
-    ncci.ptp.edit("99213", "36591", on=date(2024, 8, 1))   # PtpEdit or None
-    ncci.mue.get("36415")                                  # MueLimit(value=2, ...)
+    on = date(2024, 8, 1)
+    ncci.ptp_for(on).edit("99213", "36591", on)           # PtpEdit or None
+    ncci.mue_for(on).get("36415")                         # MueLimit(value=2, ...)
 
 The packaged tables (``data/ncci_*``, origin in ``data/SOURCES.md``) are read
 on first use. The PTP table is indexed by column-1 code and each code's pairs
 are parsed only when that code is first looked up, so start-up stays fast.
 
-Updating: the official quarterly files replace the packaged tables with
-:func:`load_ptp` / :func:`load_mue`, or from a shell::
+Updating: ``medbill codes update`` loads the official quarterly files (the four
+``ccipra`` PTP parts and the practitioner MUE CSV, or their zips; see :data:`FORMATS`)
+as one quarter each, kept beside the earlier ones; :meth:`Ncci.ptp_for` /
+:meth:`Ncci.mue_for` pick the quarter governing a date of service. The older way,
+:func:`load_ptp` / :func:`load_mue`, replaces the packaged tables without a quarter, or
+from a shell::
 
     python -m medbill_core.codesets.ncci load-ptp ccipra-v313r0-f1.txt ... -f4.txt
     python -m medbill_core.codesets.ncci load-mue MCR_MUE_PractitionerServices_Eff_10-01-2024.csv
@@ -837,13 +842,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             on = args.date or date.today()
             codes = [c.strip().upper() for c in args.codes]
             for code in codes:
-                limit = ncci.mue.get(code)
+                limit = ncci.mue_for(on).get(code)
                 print(f"{code}: MUE {limit.value} {limit.adjudication_text} ({limit.rationale})"
                       if limit else f"{code}: no MUE")
-            for edit in ncci.ptp.edits_among(codes, on):
+            table = ncci.ptp_for(on)
+            for edit in table.edits_among(codes, on):
                 rule = "modifier allowed" if edit.modifier_allowed else "no modifier allowed"
                 print(f"PTP {edit.column_1} / {edit.column_2} on {on}: {rule}"
-                      f" ({edit.rationale}; {ncci.ptp.label})")
+                      f" ({edit.rationale}; {table.label})")
     except CodeSetError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
