@@ -263,6 +263,19 @@ def test_malformed_anweb_names_the_line_and_stores_nothing(tmp_path: Path, row: 
     assert manifest(user) == "" and not (user / "releases").exists()
 
 
+def test_cms_zip_with_the_xlsx_and_fixed_width_text_says_to_save_a_csv(tmp_path: Path) -> None:
+    archive = tmp_path / "july-2026-alpha-numeric-hcpcs-file.zip"
+    record = "A4216" + "0010" + "3" + "Sterile water, saline and/or dextrose".ljust(80)
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("HCPC2026_JUL_ANWEB_v2.txt", record + "\n")
+        handle.writestr("HCPC2026_JUL_ANWEB_v2.xlsx", b"PK\x03\x04 not really an xlsx")
+        handle.writestr("HCPC2026_recordlayout.txt", "CMS RIF REPORT\n")
+    user = tmp_path / "user"
+    with pytest.raises(CodeSetError, match="save it as CSV"):
+        update([archive], data_dir=user)
+    assert manifest(user) == ""
+
+
 # -- `codes update`: NCCI PTP (all four parts) and MUE --------------------------------------------
 
 PTP_NOTICE = (

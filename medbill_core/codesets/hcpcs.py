@@ -186,9 +186,33 @@ def _writer(system: CodeSystem, table: dict[str, CodeInfo]) -> Callable[[Path], 
     return write
 
 
+#: The first record of the fixed-width ANWEB text file: code (5), sequence number (5),
+#: record id (1), then the long description.
+_FIXED_WIDTH_RE = re.compile(r"^[0-9A-Z ]{5}[0-9]{4,5}[3478]")
+
+
+def _recognise_unreadable(source: SourceFile) -> bool:
+    """The ANWEB file as CMS ships it in the zip: the xlsx, or the fixed-width text."""
+    if not _NAME_RE.search(source.name) or "anweb" not in source.name.lower():
+        return False
+    if source.name.lower().endswith(".xlsx"):
+        return True
+    first = source.head.split(b"\n", 1)[0].decode("latin-1")
+    return source.name.lower().endswith(".txt") and bool(_FIXED_WIDTH_RE.match(first))
+
+
+def _refuse_unreadable(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+    raise CodeSetError(
+        f"{sources[0].label}: medbill reads the ANWEB table saved as CSV, not the xlsx or the"
+        " fixed-width text file: open the xlsx, save it as CSV (e.g. HCPC2026_OCT_ANWEB.csv)"
+        " and give that file")
+
+
 FORMATS: list[ReleaseFormat] = [
     ReleaseFormat("CMS HCPCS Level II quarterly file (ANWEB, CSV or tab-separated export)",
                   _recognise, _prepare),
+    ReleaseFormat("CMS HCPCS Level II quarterly file as xlsx or fixed-width text (refused with"
+                  " what to do)", _recognise_unreadable, _refuse_unreadable),
 ]
 
 
