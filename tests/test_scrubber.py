@@ -209,7 +209,7 @@ def test_findings_carry_claim_line_field_and_hint(env: EditEnv) -> None:
         "claim_number": "CLM0001", "line_number": 2, "field": "modifiers[0]",
         "fix_hint": "check the code; if it is newer than the loaded code set, load its current"
                     " release with `medbill codes update FILE...`",
-        "source": "core"}
+        "source": "core", "release": "HCPCS Level II modifiers 2026 Q3"}
     assert finding.blocks_submission
 
 
