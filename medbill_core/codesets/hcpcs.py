@@ -50,6 +50,9 @@ PACKAGED_SOURCE = "CMS HCPCS Level II quarterly file, July 2026 (ANWEB layout)"
 #: What a loaded release folder holds, in medbill's canonical layout (tables.write_table).
 STORED_FILE = {CodeSystem.HCPCS: "hcpcs.csv.gz", CodeSystem.MODIFIER: "modifier.csv.gz"}
 
+#: The ANWEB columns medbill reads (of 48; pricing, coverage and the rest are not used).
+_USED_COLUMNS = frozenset({"hcpc", "seqnum", "recid", "long_description", "short_description",
+                           "add_dt", "act_eff_dt", "term_dt", "action_cd"})
 #: Record identifiers: 3 procedure (4 its continuation), 7 modifier (8 its continuation).
 _RECORD_SYSTEM = {"3": CodeSystem.HCPCS, "4": CodeSystem.HCPCS,
                   "7": CodeSystem.MODIFIER, "8": CodeSystem.MODIFIER}
@@ -91,11 +94,13 @@ def anweb_rows(text: str, *, where: str) -> list[tuple[int, Row]]:
         cells = next(csv.reader([line], delimiter=delimiter), [])
         if _is_header(cells):
             names = [_norm_header(c) for c in cells]
+            kept = [(i, name) for i, name in enumerate(names) if name in _USED_COLUMNS]
             out = []
             reader = csv.reader(lines[index + 1:], delimiter=delimiter)
             for offset, values in enumerate(reader, start=index + 2):
                 if any(v.strip() for v in values):
-                    out.append((offset, dict(zip(names, values, strict=False))))
+                    out.append((offset, {name: values[i] for i, name in kept
+                                         if i < len(values)}))
             return out
     raise CodeSetError(f"{where}: no ANWEB header row (HCPC, SEQNUM, RECID ...)")
 
