@@ -168,8 +168,10 @@ class CodeSets:
         return f"{_USER_FILE} {file}" + (f" (loaded {loaded})" if loaded else "")
 
     def table(self, system: CodeSystem | str) -> Table:
-        """The merged table of ``system`` (user rows over packaged rows). Not for the code
-        systems kept per release (ICD-10-CM, ICD-10-PCS): see :meth:`release_table`."""
+        """The merged table of ``system``: rows of a file loaded with ``codes load`` over the
+        rows of the newest release (packaged or loaded with ``codes update``; see
+        :data:`RELEASED`). Not for the code systems kept per release (ICD-10-CM,
+        ICD-10-PCS): see :meth:`release_table`."""
         table = self._tables.get(system)  # type: ignore[call-overload]
         if table is not None:
             return table
@@ -363,7 +365,15 @@ class CodeSets:
                        detail=verdict.detail, release=release.label)
 
     def hcpcs(self, code: str, on: date | None = None) -> Verdict:
-        """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`."""
+        """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`.
+
+        Level II codes are checked against the newest release medbill has (packaged or
+        loaded with ``medbill codes update``), for every date of service: a CMS quarterly
+        file keeps terminated codes with their add and termination dates, so an older date
+        is judged by the code's own dates. ``Verdict.release`` names that release; a date
+        after it is still answered from it, with a note (``codes status`` and the
+        scrubber's release-gap warning name the missing quarter).
+        """
         on = on or date.today()
         norm = code.strip().upper()
         if CPT_RE.match(norm):
@@ -432,12 +442,14 @@ class CodeSets:
 
     def carc(self, code: str, on: date | None = None) -> Verdict:
         """A claim adjustment reason code; ``on`` is the remittance date (the X12 stop date
-        bars original 835s after it; reversals and secondary claims may still report it)."""
+        bars original 835s after it; reversals and secondary claims may still report it).
+        A code deactivated without a known stop date stays valid with a note."""
         return self._simple(CodeSystem.CARC, code, on, "the loaded CARC list")
 
     def rarc(self, code: str, on: date | None = None) -> Verdict:
-        """A remittance advice remark code. The packaged list has no stop dates, so a
-        deactivated RARC is only caught when a loaded file gives its stop date."""
+        """A remittance advice remark code. The packaged list knows which RARCs X12
+        deactivated but not since when: such a code stays valid with a note (see
+        :mod:`medbill_core.codesets.x12lists`); a loaded list with stop dates catches them."""
         return self._simple(CodeSystem.RARC, code, on, "the loaded RARC list")
 
     def adjustment_group(self, code: str, on: date | None = None) -> Verdict:
