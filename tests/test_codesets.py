@@ -248,10 +248,19 @@ def test_terminated_modifier(cs: CodeSets) -> None:
     assert cs.modifier("CP", D(2024, 8, 1)).reason is Reason.TERMINATED
 
 
-def test_modifier_added_after_2020_has_no_dates_and_says_so(cs: CodeSets) -> None:
-    verdict = cs.modifier("JZ", D(2024, 8, 1))
-    assert verdict.reason is Reason.OK
-    assert "dates not in the data" in verdict.note
+def test_modifiers_added_after_2020_have_their_dates_from_the_2026_file(cs: CodeSets) -> None:
+    # the 2024 list had JZ without dates (valid on any date, with a note); the CMS 2026
+    # file gives its add date, so a date before it is now caught
+    jz = cs.modifier("JZ", D(2023, 1, 1))
+    assert jz.reason is Reason.OK and jz.note == ""
+    assert jz.info is not None and jz.info.effective == D(2023, 1, 1)
+    assert cs.modifier("JZ", D(2022, 12, 31)).reason is Reason.NOT_YET_EFFECTIVE
+    # AC was added in July 2026
+    assert cs.modifier("AC", D(2026, 6, 30)).reason is Reason.NOT_YET_EFFECTIVE
+    assert cs.modifier("AC", D(2026, 7, 1)).release == "HCPCS Level II modifiers 2026 Q3"
+    # JG (340B drug) was ended on 2024-12-31, which the 2024 list could not know
+    assert cs.modifier("JG", D(2024, 12, 31)).reason is Reason.OK
+    assert cs.modifier("JG", D(2025, 1, 1)).reason is Reason.TERMINATED
 
 
 @pytest.mark.parametrize("code", ["25", "59", "26", "76", "91"])
@@ -469,6 +478,7 @@ def test_gzipped_input_and_default_instance_reset(tmp_path: Path, user_dir: Path
 def test_sources_name_every_code_set(cs: CodeSets) -> None:
     sources = cs.sources()
     assert set(sources) == set(CodeSystem)
-    assert sources[CodeSystem.HCPCS] == ["CMS HCPCS Level II, July 2024 (2024 Q3)"]
+    assert sources[CodeSystem.HCPCS] == [
+        "CMS HCPCS Level II quarterly file, July 2026 (ANWEB layout)"]
     assert sources[CodeSystem.CPT] == ["format check only"]
     assert sources[CodeSystem.ICD10CM][0].startswith("ICD-10-CM ")

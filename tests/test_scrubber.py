@@ -204,12 +204,12 @@ def test_findings_carry_claim_line_field_and_hint(env: EditEnv) -> None:
     [finding] = scrub(bill(line(1), line(2, "36415", modifiers=("ZZ",))), env)
     assert finding.model_dump() == {
         "severity": Severity.ERROR, "code": "modifier.unknown",
-        "message": "ZZ: no such modifier code in the HCPCS Level II modifiers or CPT modifiers"
-                   " 22-99",
+        "message": "ZZ: no such modifier code in HCPCS Level II modifiers 2026 Q3 or CPT"
+                   " modifiers 22-99",
         "claim_number": "CLM0001", "line_number": 2, "field": "modifiers[0]",
         "fix_hint": "check the code; if it is newer than the loaded code set, load its current"
                     " release with `medbill codes update FILE...`",
-        "source": "core"}
+        "source": "core", "release": "HCPCS Level II modifiers 2026 Q3"}
     assert finding.blocks_submission
 
 

@@ -9,7 +9,6 @@ tables themselves, so ``codes status`` stays fast.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from medbill_core.codesets.releases import (
@@ -38,45 +37,49 @@ def _icd10pcs(data_dir: Path | None) -> list[ReleaseWindow]:
 
 
 def _hcpcs(data_dir: Path | None) -> list[ReleaseWindow]:
-    packaged = [ReleaseWindow(
-        "hcpcs", "HCPCS Level II 2024 Q3", date(2024, 7, 1), date(2024, 9, 30),
-        "CMS HCPC2024_JUL_ANWEB_v3 (packaged)")]
-    return _with_loaded("hcpcs", packaged, data_dir)
+    from medbill_core.codesets import hcpcs
+    from medbill_core.codesets.model import CodeSystem
+
+    return hcpcs.release_windows(CodeSystem.HCPCS, data_dir)
+
+
+def _hcpcs_modifiers(data_dir: Path | None) -> list[ReleaseWindow]:
+    from medbill_core.codesets import hcpcs
+    from medbill_core.codesets.model import CodeSystem
+
+    return hcpcs.release_windows(CodeSystem.MODIFIER, data_dir)
 
 
 def _ncci_ptp(data_dir: Path | None) -> list[ReleaseWindow]:
-    packaged = [ReleaseWindow(
-        "ncci-ptp", "NCCI practitioner PTP 2024 Q3", date(2024, 7, 1), date(2024, 9, 30),
-        "CMS NCCI practitioner PTP edits effective 2024-07-01 (packaged)")]
-    return _with_loaded("ncci-ptp", packaged, data_dir)
+    from medbill_core.codesets import ncci
+
+    return ncci.release_windows(ncci.PTP_KEY, data_dir)
 
 
 def _ncci_mue(data_dir: Path | None) -> list[ReleaseWindow]:
-    packaged = [ReleaseWindow(
-        "ncci-mue", "NCCI practitioner MUE 2024 Q3", date(2024, 7, 1), date(2024, 9, 30),
-        "CMS NCCI practitioner MUE table effective 2024-07-01 (packaged)")]
-    return _with_loaded("ncci-mue", packaged, data_dir)
+    from medbill_core.codesets import ncci
+
+    return ncci.release_windows(ncci.MUE_KEY, data_dir)
 
 
 def _carc(data_dir: Path | None) -> list[ReleaseWindow]:
-    packaged = [ReleaseWindow(
-        "carc", "X12 CARC list as of 2024-06-18", date(2024, 3, 1), date(2024, 6, 30),
-        "x12.org code list scraped about 2024-06-18 (packaged)")]
-    return _with_loaded("carc", packaged, data_dir)
+    from medbill_core.codesets import x12lists
+    from medbill_core.codesets.model import CodeSystem
+
+    return x12lists.release_windows(CodeSystem.CARC, data_dir)
 
 
 def _rarc(data_dir: Path | None) -> list[ReleaseWindow]:
-    packaged = [ReleaseWindow(
-        "rarc", "X12 RARC list as of 2024-06-18", date(2024, 3, 1), date(2024, 6, 30),
-        "x12.org code list scraped about 2024-06-18 (packaged)")]
-    return _with_loaded("rarc", packaged, data_dir)
+    from medbill_core.codesets import x12lists
+    from medbill_core.codesets.model import CodeSystem
+
+    return x12lists.release_windows(CodeSystem.RARC, data_dir)
 
 
 def _pos(data_dir: Path | None) -> list[ReleaseWindow]:
-    packaged = [ReleaseWindow(
-        "pos", "CMS place of service codes, September 2023", date(2023, 10, 1), None,
-        "CMS Place of Service code set page updated September 2023 (packaged)")]
-    return _with_loaded("pos", packaged, data_dir)
+    from medbill_core.codesets import placeofservice
+
+    return placeofservice.release_windows(data_dir)
 
 
 def _mpfs(data_dir: Path | None) -> list[ReleaseWindow]:
@@ -93,19 +96,26 @@ SPECS: list[CodeSetSpec] = [
                 "the CMS ICD-10-PCS 'Order File' or 'Codes File' zip (cms.gov, 'ICD-10 Code"
                 " Files')", _icd10pcs),
     CodeSetSpec("hcpcs", "HCPCS Level II", Cadence.QUARTERLY,
-                "the CMS quarterly Alpha-Numeric HCPCS file zip (cms.gov, 'Quarterly HCPCS')",
-                _hcpcs, cumulative=True),
+                "the CMS quarterly Alpha-Numeric HCPCS file (cms.gov, 'Quarterly HCPCS';"
+                " the ANWEB table saved as CSV)", _hcpcs, cumulative=True),
+    CodeSetSpec("hcpcs-modifiers", "HCPCS Level II modifiers", Cadence.QUARTERLY,
+                "the CMS quarterly Alpha-Numeric HCPCS file (cms.gov, 'Quarterly HCPCS';"
+                " the ANWEB table saved as CSV; its modifier records)", _hcpcs_modifiers,
+                cumulative=True),
     CodeSetSpec("ncci-ptp", "NCCI practitioner PTP edits", Cadence.QUARTERLY,
                 "the four CMS 'Medicare NCCI PTP Edits - Practitioner' zips of the quarter",
                 _ncci_ptp, cumulative=True),
     CodeSetSpec("ncci-mue", "NCCI practitioner MUEs", Cadence.QUARTERLY,
                 "the CMS 'Practitioner Services MUE Table' zip of the quarter", _ncci_mue),
     CodeSetSpec("carc", "X12 CARC list", Cadence.X12_TRIANNUAL,
-                "the CARC list from x12.org/codes (saved as CSV)", _carc, cumulative=True),
+                "the CARC list from x12.org/codes (saved as CSV, named with the date, e.g."
+                " carc_2026-11-20.csv)", _carc, cumulative=True),
     CodeSetSpec("rarc", "X12 RARC list", Cadence.X12_TRIANNUAL,
-                "the RARC list from x12.org/codes (saved as CSV)", _rarc, cumulative=True),
+                "the RARC list from x12.org/codes (saved as CSV, named with the date, e.g."
+                " rarc_2026-11-20.csv)", _rarc, cumulative=True),
     CodeSetSpec("pos", "place of service codes", Cadence.NONE,
-                "the CMS Place of Service code set (saved as CSV)", _pos),
+                "the CMS Place of Service code set (saved as CSV: code, name, description;"
+                " named with the date, e.g. pos_2026-03-15.csv)", _pos),
     CodeSetSpec("mpfs", "Medicare physician fee schedule", Cadence.QUARTERLY,
                 "the CMS PFS relative value files zip of the quarter (cms.gov, 'PFS Relative"
                 " Value Files', e.g. rvu26d.zip)", _mpfs),

@@ -16,15 +16,20 @@ Usage::
     from medbill_core.codesets.ncci import default_ncci
 
     ncci = default_ncci()
-    ncci.ptp.edit("99213", "36591", on=date(2024, 8, 1))   # PtpEdit or None
-    ncci.mue.get("36415")                                  # MueLimit(value=2, ...)
+    on = date(2024, 8, 1)
+    ncci.ptp_for(on).edit("99213", "36591", on)           # PtpEdit or None
+    ncci.mue_for(on).get("36415")                         # MueLimit(value=2, ...)
 
 The packaged tables (``data/ncci_*``, origin in ``data/SOURCES.md``) are read
 on first use. The PTP table is indexed by column-1 code and each code's pairs
 are parsed only when that code is first looked up, so start-up stays fast.
 
-Updating: the official quarterly files replace the packaged tables with
-:func:`load_ptp` / :func:`load_mue`, or from a shell::
+Updating: ``medbill codes update`` loads the official quarterly files (the four
+``ccipra`` PTP parts and the practitioner MUE CSV, or their zips; see :data:`FORMATS`)
+as one quarter each, kept beside the earlier ones; :meth:`Ncci.ptp_for` /
+:meth:`Ncci.mue_for` pick the quarter governing a date of service. The older way,
+:func:`load_ptp` / :func:`load_mue`, replaces the packaged tables without a quarter, or
+from a shell::
 
     python -m medbill_core.codesets.ncci load-ptp ccipra-v313r0-f1.txt ... -f4.txt
     python -m medbill_core.codesets.ncci load-mue MCR_MUE_PractitionerServices_Eff_10-01-2024.csv
@@ -51,13 +56,20 @@ from typing import NamedTuple
 
 from medbill_core.codesets.loaders import MANIFEST, read_manifest, user_data_dir
 from medbill_core.codesets.model import CodeSetError
+from medbill_core.codesets.releases import Cadence, ReleaseWindow, loaded_releases, period
 from medbill_core.codesets.tables import parse_date
+from medbill_core.codesets.update import PreparedRelease, ReleaseFormat, SourceFile, digest_of
 
 #: Packaged files (see data/SOURCES.md) and their labels.
 PACKAGED_PTP = "ncci_ptp_practitioner_2024q3.csv.gz"
 PACKAGED_MUE = "ncci_mue_practitioner_2024q3.csv.gz"
 PACKAGED_PTP_LABEL = "CMS NCCI practitioner PTP edits 2024 Q3 (effective 2024-07-01)"
 PACKAGED_MUE_LABEL = "CMS NCCI practitioner MUE table 2024 Q3 (effective 2024-07-01)"
+PACKAGED_EFFECTIVE = date(2024, 7, 1)
+
+#: What a quarter loaded with ``medbill codes update`` holds (compact PTP, MUE layouts).
+RELEASE_PTP = "ptp.csv.gz"
+RELEASE_MUE = "mue.csv.gz"
 
 #: What ``load_ptp`` / ``load_mue`` write in the user data directory (and manifest keys).
 USER_PTP = "ncci_ptp.csv.gz"
@@ -414,8 +426,14 @@ def _packaged_mue() -> MueTable:
 
 
 class Ncci:
-    """The NCCI tables in use: a user-loaded quarterly file when there is one, else the
-    packaged one. Each table is read on first access.
+    """The NCCI tables in use, per quarter. Each table is read on first access.
+
+    The releases are the packaged 2024 Q3 tables (or, in their place, a table loaded with
+    the legacy ``load_ptp`` / ``load_mue``) and the quarters loaded with ``medbill codes
+    update`` (``releases/ncci-ptp/<first day>/``, ``releases/ncci-mue/<first day>/``).
+    :meth:`ptp_for` / :meth:`mue_for` give the release governing a date of service: the
+    newest one effective on or before it (the oldest one for an earlier date); :attr:`ptp`
+    and :attr:`mue` are the newest release.
 
     :param data_dir: user code-set directory (default :func:`user_data_dir`);
         ``use_user_data=False`` uses the packaged tables only.
@@ -426,6 +444,8 @@ class Ncci:
         self._lock = threading.Lock()
         self._ptp: PtpTable | None = None
         self._mue: MueTable | None = None
+        self._quarters: dict[tuple[str, date], PtpTable | MueTable] = {}
+        self._loaded_by_key: dict[str, list[tuple[ReleaseWindow, Path]]] = {}
 
     def _user_label(self, key: str, default: str) -> str:
         entry = read_manifest(self.data_dir).get(key) if self.data_dir else None
@@ -437,7 +457,8 @@ class Ncci:
                                                              else "")
 
     @property
-    def ptp(self) -> PtpTable:
+    def base_ptp(self) -> PtpTable:
+        """The table loaded with the legacy ``load_ptp`` if any, else the packaged one."""
         if self._ptp is None:
             with self._lock:
                 if self._ptp is None:
@@ -450,7 +471,8 @@ class Ncci:
         return self._ptp
 
     @property
-    def mue(self) -> MueTable:
+    def base_mue(self) -> MueTable:
+        """The table loaded with the legacy ``load_mue`` if any, else the packaged one."""
         if self._mue is None:
             with self._lock:
                 if self._mue is None:
@@ -461,6 +483,58 @@ class Ncci:
                     else:
                         self._mue = _packaged_mue()
         return self._mue
+
+    def _loaded(self, key: str) -> list[tuple[ReleaseWindow, Path]]:
+        found = self._loaded_by_key.get(key)
+        if found is None:
+            found = self._loaded_by_key[key] = loaded_releases(self.data_dir, key)
+        return found
+
+    def _quarter(self, key: str, on: date | None) -> PtpTable | MueTable | None:
+        """The loaded quarter of ``key`` governing ``on`` (the newest when ``on`` is None),
+        or None when the base table (packaged 2024 Q3, or the legacy loaded one) does."""
+        effective = [(w.effective, (w, f)) for w, f in self._loaded(key)]
+        candidates: list[tuple[date, tuple[ReleaseWindow, Path] | None]] = sorted(
+            effective + ([] if any(e == PACKAGED_EFFECTIVE for e, _ in effective)
+                         else [(PACKAGED_EFFECTIVE, None)]), key=lambda c: c[0])
+        if on is None:
+            chosen = candidates[-1][1]
+        else:
+            at_or_before = [c for c in candidates if c[0] <= on]
+            chosen = (at_or_before[-1] if at_or_before else candidates[0])[1]
+        if chosen is None:
+            return None
+        window, folder = chosen
+        cached = self._quarters.get((key, window.effective))
+        if cached is not None:
+            return cached
+        with self._lock:
+            if key == PTP_KEY:
+                table: PtpTable | MueTable = PtpTable.from_text(
+                    _read_text(folder / RELEASE_PTP), window.label)
+            else:
+                path = folder / RELEASE_MUE
+                table = MueTable(parse_mue_text(_read_text(path), where=str(path)), window.label)
+            self._quarters[(key, window.effective)] = table
+        return table
+
+    def ptp_for(self, on: date) -> PtpTable:
+        """The PTP release governing date of service ``on`` (its ``label`` names it)."""
+        return self._quarter(PTP_KEY, on) or self.base_ptp  # type: ignore[return-value]
+
+    def mue_for(self, on: date) -> MueTable:
+        """The MUE release governing date of service ``on`` (its ``label`` names it)."""
+        return self._quarter(MUE_KEY, on) or self.base_mue  # type: ignore[return-value]
+
+    @property
+    def ptp(self) -> PtpTable:
+        """The newest PTP release."""
+        return self._quarter(PTP_KEY, None) or self.base_ptp  # type: ignore[return-value]
+
+    @property
+    def mue(self) -> MueTable:
+        """The newest MUE release."""
+        return self._quarter(MUE_KEY, None) or self.base_mue  # type: ignore[return-value]
 
 
 @functools.cache
@@ -589,6 +663,157 @@ def pack_ptp(sources: Iterable[Path | str], target: Path | str, *,
     return pairs
 
 
+# -- `medbill codes update`: the official quarterly files ------------------------------------
+
+#: ``ccipra-v323r0-f1.txt``: practitioner PTP, version 32.3 revision 0, part 1 of 4. The
+#: version's first two digits count years from 1994 and the third the quarter from 0
+#: (v303 = 2024 Q4, effective 2024-10-01; v322 = 2026 Q3; v323 = 2026 Q4).
+_PTP_NAME_RE = re.compile(r"ccipra-v([0-9]{2})([0-3])r([0-9]+)-f([1-4])", re.IGNORECASE)
+#: ``MCR_MUE_PractitionerServices_Eff_10-01-2026.csv``.
+_MUE_NAME_RE = re.compile(r"Eff_([01][0-9])-([0-3][0-9])-(20[0-9]{2})", re.IGNORECASE)
+_PTP_PARTS = (1, 2, 3, 4)
+
+
+def _quarter_of(on: date) -> tuple[date, date]:
+    _, start, end = period(Cadence.QUARTERLY, on)
+    assert end is not None  # quarters end
+    return start, end
+
+
+def ptp_quarter_from_name(name: str) -> tuple[date, str, int] | None:
+    """(first day of the quarter, version ``v323r0``, part) from a CMS PTP file name."""
+    match = _PTP_NAME_RE.search(name)
+    if match is None:
+        return None
+    year = 1994 + int(match.group(1))
+    start = date(year, 3 * int(match.group(2)) + 1, 1)
+    version = f"v{match.group(1)}{match.group(2)}r{match.group(3)}"
+    return start, version, int(match.group(4))
+
+
+def _head_lower(source: SourceFile) -> str:
+    return source.head_text().lower()
+
+
+def _recognise_ptp(source: SourceFile) -> bool:
+    """The CMS practitioner PTP text file (or a CSV export): its wrapped header names
+    column 1, column 2, the deletion date and the modifier indicator. Outpatient-hospital
+    files (``ccioph``) have the same layout and are left alone."""
+    head = _head_lower(source)
+    if "ccioph" in source.name.lower() or "hospital" in source.name.lower():
+        return False
+    return all(word in head for word in ("column 1", "column 2", "deletion", "modifier")) \
+        or head.startswith(",".join(PTP_FIELDS))
+
+
+def _recognise_mue(source: SourceFile) -> bool:
+    """The CMS practitioner MUE CSV: its header names the practitioner MUE values and the
+    adjudication indicator (the DME and outpatient-hospital tables name theirs)."""
+    head = " ".join(_head_lower(source).split())
+    return ("practitioner services mue values" in head and "adjudication indicator" in head) \
+        or head.startswith(",".join(MUE_FIELDS))
+
+
+def _ptp_edits(source: SourceFile) -> list[PtpEdit]:
+    edits = list(parse_ptp_text(source.text(), where=source.label))
+    if not edits:
+        raise CodeSetError(f"{source.label}: no NCCI PTP edits found")
+    return edits
+
+
+def _prepare_ptp(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+    """One release per version: all four parts (f1-f4) together; a file without the CMS
+    name is taken as a whole table."""
+    groups: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        named = ptp_quarter_from_name(source.name)
+        groups.setdefault(named[1] if named else f"file {source.label}", []).append(source)
+    out = []
+    for version, group in sorted(groups.items()):
+        named = ptp_quarter_from_name(group[0].name)
+        if named is not None:
+            parts: dict[int, SourceFile] = {}
+            for source in group:
+                part = ptp_quarter_from_name(source.name)[2]  # type: ignore[index]
+                if part in parts:
+                    raise CodeSetError(f"ccipra-{version}: part f{part} given twice"
+                                       f" ({parts[part].label} and {source.label})")
+                parts[part] = source
+            missing = [f"ccipra-{version}-f{p}" for p in _PTP_PARTS if p not in parts]
+            if missing:
+                raise CodeSetError(f"ccipra-{version}: {', '.join(missing)} missing: give all"
+                                   " four parts (f1-f4) of the quarter together")
+            group = [parts[p] for p in _PTP_PARTS]
+        edits = [edit for source in group for edit in _ptp_edits(source)]
+        newest = max((e.effective for e in edits if e.effective is not None), default=None)
+        if named is not None:
+            start, end = _quarter_of(named[0])
+            if newest is not None and newest > end:
+                raise CodeSetError(f"ccipra-{version}: the name says {start}..{end} but an edit"
+                                   f" takes effect on {newest}")
+        elif newest is not None:
+            start, end = _quarter_of(newest)
+        else:
+            raise CodeSetError(f"{group[0].label}: cannot tell which quarter it is (no"
+                               " effective dates, and not named like ccipra-v323r0-f1.txt)")
+        text, pairs = compact_ptp_text(edits)
+        name, _, _ = period(Cadence.QUARTERLY, start)
+        label = f"NCCI practitioner PTP {name}" + (f" ({version})" if named else "")
+
+        def write(folder: Path, text: str = text) -> None:
+            _write_gz(folder / RELEASE_PTP, text)
+
+        out.append(PreparedRelease(PTP_KEY, label, start, end, pairs, tuple(group),
+                                   digest_of(group), write))
+    return out
+
+
+def _prepare_mue(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+    out = []
+    for source in sources:
+        match = _MUE_NAME_RE.search(source.name)
+        if match is None:
+            raise CodeSetError(f"{source.label}: cannot tell which quarter it is (the MUE table"
+                               " has no dates): keep the CMS name, e.g."
+                               " MCR_MUE_PractitionerServices_Eff_10-01-2026.csv")
+        try:
+            effective = date(int(match.group(3)), int(match.group(1)), int(match.group(2)))
+        except ValueError:
+            raise CodeSetError(f"{source.label}: {match.group(0)} is not a date") from None
+        limits = parse_mue_text(source.text(), where=source.label)
+        if not limits:
+            raise CodeSetError(f"{source.label}: no MUE rows found (code, value, indicator)")
+        start, end = _quarter_of(effective)
+        name, _, _ = period(Cadence.QUARTERLY, start)
+        text = mue_text(limits.values())
+
+        def write(folder: Path, text: str = text) -> None:
+            _write_gz(folder / RELEASE_MUE, text)
+
+        out.append(PreparedRelease(MUE_KEY, f"NCCI practitioner MUE {name}", start, end,
+                                   len(limits), (source,), digest_of([source]), write))
+    return out
+
+
+FORMATS: list[ReleaseFormat] = [
+    ReleaseFormat("CMS NCCI practitioner PTP edits (ccipra-vNNNrN-f1..f4 text files)",
+                  _recognise_ptp, _prepare_ptp),
+    ReleaseFormat("CMS NCCI practitioner MUE table (MCR_MUE_PractitionerServices_Eff_...csv)",
+                  _recognise_mue, _prepare_mue),
+]
+
+
+def release_windows(key: str, data_dir: Path | None) -> list[ReleaseWindow]:
+    """The packaged 2024 Q3 table and the quarters loaded with ``codes update``."""
+    kind = "PTP" if key == PTP_KEY else "MUE"
+    packaged = ReleaseWindow(
+        key, f"NCCI practitioner {kind} 2024 Q3", PACKAGED_EFFECTIVE, date(2024, 9, 30),
+        f"CMS NCCI practitioner {kind} edits effective 2024-07-01 (packaged; no 2026 table"
+        " could be obtained: load the current quarter's CMS zips with `medbill codes"
+        " update`)")
+    return [packaged] + [w for w, _ in loaded_releases(data_dir, key)]
+
+
 # -- command line (until `medbill codes load` learns these systems) -------------------------
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -617,13 +842,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             on = args.date or date.today()
             codes = [c.strip().upper() for c in args.codes]
             for code in codes:
-                limit = ncci.mue.get(code)
+                limit = ncci.mue_for(on).get(code)
                 print(f"{code}: MUE {limit.value} {limit.adjudication_text} ({limit.rationale})"
                       if limit else f"{code}: no MUE")
-            for edit in ncci.ptp.edits_among(codes, on):
+            table = ncci.ptp_for(on)
+            for edit in table.edits_among(codes, on):
                 rule = "modifier allowed" if edit.modifier_allowed else "no modifier allowed"
                 print(f"PTP {edit.column_1} / {edit.column_2} on {on}: {rule}"
-                      f" ({edit.rationale}; {ncci.ptp.label})")
+                      f" ({edit.rationale}; {table.label})")
     except CodeSetError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1

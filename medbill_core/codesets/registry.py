@@ -15,7 +15,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from medbill_core.codesets import icd10cm, icd10pcs
+from medbill_core.codesets import hcpcs, icd10cm, icd10pcs, placeofservice, x12lists
 from medbill_core.codesets.formats import (
     CPT_MODIFIERS,
     CPT_RE,
@@ -39,6 +39,7 @@ from medbill_core.codesets.model import (
     Release,
     Verdict,
 )
+from medbill_core.codesets.releases import ReleaseWindow, release_dir, spec
 from medbill_core.codesets.tables import (
     iter_csv,
     open_text,
@@ -50,14 +51,24 @@ Table = dict[str, CodeInfo]
 #: The start of an ICD-10-PCS code (fewer than its 7 characters).
 _PCS_PART = re.compile(r"^[0-9A-HJ-NP-Z]{1,6}$")
 
-#: Packaged data files and the source label their records carry (see data/SOURCES.md).
+#: Packaged plain CSV files and the source label their records carry (see data/SOURCES.md).
+#: HCPCS Level II and its modifiers come from the packaged CMS file (:mod:`.hcpcs`), the
+#: CARC and RARC lists from the merged X12 lists (:mod:`.x12lists`).
 PACKAGED: dict[CodeSystem, tuple[str, str]] = {
-    CodeSystem.HCPCS: ("hcpcs_level2_2024q3.csv.gz", "CMS HCPCS Level II, July 2024 (2024 Q3)"),
-    CodeSystem.MODIFIER: ("hcpcs_modifiers.csv", "CMS HCPCS 2020 modifiers + 2024 additions"),
-    CodeSystem.POS: ("place_of_service.csv", "CMS Place of Service code set, Sept 2023"),
-    CodeSystem.CARC: ("carc.csv", "X12 CARC list as of 2024-06-18"),
-    CodeSystem.RARC: ("rarc.csv", "X12 RARC list as of 2024-06-18"),
+    CodeSystem.POS: (placeofservice.PACKAGED_FILE, placeofservice.PACKAGED_LABEL),
     CodeSystem.GROUP: ("claim_adjustment_group_codes.csv", "X12 claim adjustment group codes"),
+}
+
+#: Code sets kept per release, by their key in ``catalog.SPECS``. Each release of these
+#: carries every code with its own start and stop dates (terminated codes stay in the
+#: file), so the newest release medbill has -- packaged or loaded with ``codes update``
+#: -- answers every date, and its name goes on every verdict (``Verdict.release``).
+RELEASED: dict[CodeSystem, str] = {
+    CodeSystem.HCPCS: "hcpcs",
+    CodeSystem.MODIFIER: "hcpcs-modifiers",
+    CodeSystem.POS: "pos",
+    CodeSystem.CARC: "carc",
+    CodeSystem.RARC: "rarc",
 }
 
 _CPT_NOTE = ("CPT descriptors are AMA-licensed and not shipped: only the format was checked"
@@ -67,8 +78,22 @@ _CPT_MOD_NOTE = ("CPT modifier: AMA-licensed descriptor not shipped, checked by 
 #: The code systems kept per release (fiscal years), not as one merged table.
 PER_RELEASE = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS)
 
+#: How the records of a file loaded with ``codes load`` name their source.
+_USER_FILE = "user file"
+
 _packaged_lock = threading.Lock()
 _packaged: dict[CodeSystem, Table] = {}
+
+
+def _read_packaged(system: CodeSystem) -> Table:
+    if system in (CodeSystem.HCPCS, CodeSystem.MODIFIER):
+        return hcpcs.packaged_tables()[system]
+    if system in (CodeSystem.CARC, CodeSystem.RARC):
+        return x12lists.packaged_table(system)
+    if system in PACKAGED:
+        name, label = PACKAGED[system]
+        return rows_to_table(system, read_packaged_csv(name), label, where=name)
+    return {}
 
 
 def _packaged_table(system: CodeSystem) -> Table:
@@ -77,13 +102,26 @@ def _packaged_table(system: CodeSystem) -> Table:
         with _packaged_lock:
             table = _packaged.get(system)
             if table is None:
-                if system in PACKAGED:
-                    name, label = PACKAGED[system]
-                    table = rows_to_table(system, read_packaged_csv(name), label, where=name)
-                else:
-                    table = {}
-                _packaged[system] = table
+                table = _packaged[system] = _read_packaged(system)
     return table
+
+
+def _newest_release(system: CodeSystem,
+                    data_dir: Path | None) -> tuple[ReleaseWindow, Path | None]:
+    """The newest release of a :data:`RELEASED` code set and, when it was loaded with
+    ``codes update``, its stored table (``None``: the packaged table)."""
+    key = RELEASED[system]
+    windows = spec(key).releases(data_dir)
+    newest = max(windows, key=lambda w: (w.effective, w.origin == "loaded"))
+    if newest.origin != "loaded" or data_dir is None:
+        return newest, None
+    path = release_dir(data_dir, key, newest.effective) / stored_release_file(system)
+    return newest, path
+
+
+def stored_release_file(system: CodeSystem) -> str:
+    """The table a loaded release folder holds (canonical layout, see ``tables.write_table``)."""
+    return f"{system.value}.csv.gz"
 
 
 def _judge(info: CodeInfo, on: date, note: str = "", release: str = "") -> Verdict:
@@ -117,6 +155,7 @@ class CodeSets:
         self._tables: dict[CodeSystem, Table] = {}
         self._per_release: dict[CodeSystem, list[LazyRelease]] = {}
         self._release_by_date: dict[tuple[CodeSystem, date], tuple[LazyRelease, str]] = {}
+        self._releases: dict[CodeSystem, ReleaseWindow] = {}
         self._format_only: dict[tuple[CodeSystem, str], CodeInfo] = {}
         self._manifest = read_manifest(self.data_dir) if self.data_dir else {}
 
@@ -126,11 +165,13 @@ class CodeSets:
         entry = self._manifest.get(key) or {}
         file = entry.get("file", f"{key}.csv")
         loaded = str(entry.get("loaded_at", ""))[:10]
-        return f"user file {file}" + (f" (loaded {loaded})" if loaded else "")
+        return f"{_USER_FILE} {file}" + (f" (loaded {loaded})" if loaded else "")
 
     def table(self, system: CodeSystem | str) -> Table:
-        """The merged table of ``system`` (user rows over packaged rows). Not for the code
-        systems kept per release (ICD-10-CM, ICD-10-PCS): see :meth:`release_table`."""
+        """The merged table of ``system``: rows of a file loaded with ``codes load`` over the
+        rows of the newest release (packaged or loaded with ``codes update``; see
+        :data:`RELEASED`). Not for the code systems kept per release (ICD-10-CM,
+        ICD-10-PCS): see :meth:`release_table`."""
         table = self._tables.get(system)  # type: ignore[call-overload]
         if table is not None:
             return table
@@ -140,7 +181,7 @@ class CodeSets:
         with self._lock:
             table = self._tables.get(system)
             if table is None:
-                table = _packaged_table(system)
+                table = self._release_table(system)
                 path = stored_file(self.data_dir, system) if self.data_dir else None
                 if path is not None and path.is_file():
                     with open_text(path) as handle:
@@ -149,6 +190,38 @@ class CodeSets:
                     table = {**table, **user}
                 self._tables[system] = table
         return table
+
+    def _release_table(self, system: CodeSystem) -> Table:
+        """The table of the newest release of ``system`` (packaged tables for the others)."""
+        if system not in RELEASED:
+            return _packaged_table(system)
+        window, path = _newest_release(system, self.data_dir)
+        self._releases[system] = window
+        if path is None:
+            return _packaged_table(system)
+        try:
+            with open_text(path) as handle:
+                return rows_to_table(system, iter_csv(handle), window.label, where=str(path))
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            raise CodeSetError(f"cannot read {path}: {exc}") from exc
+
+    def release(self, system: CodeSystem | str) -> ReleaseWindow | None:
+        """The release whose table answers ``system`` (``None``: not kept per release)."""
+        system = CodeSystem(system)
+        if system not in RELEASED:
+            return None
+        self.table(system)
+        return self._releases.get(system)
+
+    def _release_note(self, system: CodeSystem, on: date) -> tuple[str, str]:
+        """The release label for a verdict and the note when ``on`` is past that release."""
+        window = self.release(system)
+        if window is None:
+            return "", ""
+        if window.through is not None and on > window.through:
+            return window.label, (f"date {on} is after {window.label} ({window.effective}.."
+                                  f"{window.through}); checked against that release")
+        return window.label, ""
 
     def releases(self, system: CodeSystem | str) -> list[LazyRelease]:
         """The releases of ICD-10-CM or ICD-10-PCS: the user's, then the packaged ones
@@ -292,21 +365,29 @@ class CodeSets:
                        detail=verdict.detail, release=release.label)
 
     def hcpcs(self, code: str, on: date | None = None) -> Verdict:
-        """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`."""
+        """A HCPCS procedure code: Level II from the table; Level I (CPT) via :meth:`cpt`.
+
+        Level II codes are checked against the newest release medbill has (packaged or
+        loaded with ``medbill codes update``), for every date of service: a CMS quarterly
+        file keeps terminated codes with their add and termination dates, so an older date
+        is judged by the code's own dates. ``Verdict.release`` names that release; a date
+        after it is still answered from it, with a note (``codes status`` and the
+        scrubber's release-gap warning name the missing quarter).
+        """
         on = on or date.today()
         norm = code.strip().upper()
         if CPT_RE.match(norm):
             return self.cpt(norm, on)
         info = self.table(CodeSystem.HCPCS).get(norm)
         if info is not None:
-            return _judge(info, on)
-        verdict = self._shape_or_unknown(CodeSystem.HCPCS, norm, code, on,
-                                         "the loaded HCPCS Level II file")
+            return self._released(info, on)
+        label, note = self._release_note(CodeSystem.HCPCS, on)
+        verdict = self._shape_or_unknown(CodeSystem.HCPCS, norm, code, on, label)
         if verdict.reason is Reason.UNKNOWN and norm.startswith("D"):
-            return Verdict(CodeSystem.HCPCS, norm, Reason.UNKNOWN, on, detail=(
+            verdict = Verdict(CodeSystem.HCPCS, norm, Reason.UNKNOWN, on, detail=(
                 f"{norm}: D-codes are CDT (ADA-licensed) and not shipped; load them"
                 " with `medbill codes load hcpcs FILE`"))
-        return verdict
+        return verdict._replace(note=note, release=label)
 
     def cpt(self, code: str, on: date | None = None) -> Verdict:
         """A CPT code: format only, unless a licensed user loaded CPT descriptors."""
@@ -335,7 +416,7 @@ class CodeSets:
         norm = normalize(CodeSystem.MODIFIER, code)
         info = self.table(CodeSystem.MODIFIER).get(norm)
         if info is not None:
-            return _judge(info, on)
+            return self._released(info, on)
         if is_cpt_modifier_number(norm):
             known = norm in CPT_MODIFIERS
             info = self._format_only.get((CodeSystem.MODIFIER, norm))
@@ -349,8 +430,11 @@ class CodeSets:
             return Verdict(CodeSystem.MODIFIER, norm, Reason.OK, on, info, note,
                            f"{norm}: CPT modifier{'' if known else ' number'}, valid by format"
                            " (descriptor not shipped)")
-        return self._shape_or_unknown(CodeSystem.MODIFIER, norm, code, on,
-                                      "the HCPCS Level II modifiers or CPT modifiers 22-99")
+        label, note = self._release_note(CodeSystem.MODIFIER, on)
+        return self._shape_or_unknown(
+            CodeSystem.MODIFIER, norm, code, on,
+            f"{label or 'the HCPCS Level II modifiers'} or CPT modifiers 22-99",
+        )._replace(note=note, release=label)
 
     def place_of_service(self, code: str, on: date | None = None) -> Verdict:
         """A CMS place-of-service code (unassigned numbers are invalid)."""
@@ -358,12 +442,14 @@ class CodeSets:
 
     def carc(self, code: str, on: date | None = None) -> Verdict:
         """A claim adjustment reason code; ``on`` is the remittance date (the X12 stop date
-        bars original 835s after it; reversals and secondary claims may still report it)."""
+        bars original 835s after it; reversals and secondary claims may still report it).
+        A code deactivated without a known stop date stays valid with a note."""
         return self._simple(CodeSystem.CARC, code, on, "the loaded CARC list")
 
     def rarc(self, code: str, on: date | None = None) -> Verdict:
-        """A remittance advice remark code. The packaged list has no stop dates, so a
-        deactivated RARC is only caught when a loaded file gives its stop date."""
+        """A remittance advice remark code. The packaged list knows which RARCs X12
+        deactivated but not since when: such a code stays valid with a note (see
+        :mod:`medbill_core.codesets.x12lists`); a loaded list with stop dates catches them."""
         return self._simple(CodeSystem.RARC, code, on, "the loaded RARC list")
 
     def adjustment_group(self, code: str, on: date | None = None) -> Verdict:
@@ -375,8 +461,19 @@ class CodeSets:
         norm = normalize(system, code)
         info = self.table(system).get(norm)
         if info is not None:
-            return _judge(info, on)
-        return self._shape_or_unknown(system, norm, code, on, source)
+            return self._released(info, on)
+        label, note = self._release_note(system, on)
+        return self._shape_or_unknown(system, norm, code, on, label or source)._replace(
+            note=note, release=label)
+
+    def _released(self, info: CodeInfo, on: date) -> Verdict:
+        """The verdict on a code found in a per-release table: named after the release it
+        was checked against (or the user file that added it), with a note when ``on`` is
+        past that release."""
+        label, note = self._release_note(info.system, on)
+        if info.source.startswith(_USER_FILE):
+            label, note = info.source, ""
+        return _judge(info, on, note, label)
 
     def sources(self) -> dict[CodeSystem, list[str]]:
         """What each code set is loaded from, for ``medbill codes show`` and diagnostics."""

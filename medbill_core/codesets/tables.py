@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from importlib import resources
@@ -41,6 +42,8 @@ _POS_DESCRIPTION = ("name", "description")
 CANONICAL_FIELDS = ("code", "description", "short_description", "effective_date",
                     "termination_date", "billable", "assigned", "note")
 
+_ISO_OR_CMS_DATE = re.compile(r"^[0-9]{4}-?[0-9]{2}-?[0-9]{2}$")
+
 _TRUE = {"true", "t", "1", "y", "yes"}
 _FALSE = {"false", "f", "0", "n", "no"}
 
@@ -54,6 +57,11 @@ def parse_date(text: str) -> date | None:
     text = text.strip()
     if not text:
         return None
+    if _ISO_OR_CMS_DATE.match(text):  # the common shapes, without strptime (bulk loads)
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass  # reported below, in the same words as any other bad date
     for fmt in ("%Y-%m-%d", "%Y%m%d", "%m/%d/%Y"):
         try:
             return datetime.strptime(text, fmt).date()

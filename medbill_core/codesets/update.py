@@ -43,6 +43,9 @@ FORMAT_MODULES: tuple[str, ...] = (
     "medbill_core.codesets.icd10pcs",
     "medbill_core.codesets.ncci",
     "medbill_core.codesets.mpfs",
+    "medbill_core.codesets.hcpcs",
+    "medbill_core.codesets.x12lists",
+    "medbill_core.codesets.placeofservice",
 )
 
 

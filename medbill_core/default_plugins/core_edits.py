@@ -507,11 +507,11 @@ def ncci_ptp(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     """NCCI procedure-to-procedure pairs billed on the same date of service."""
     if env.ncci is None or claim.payer is None or len(claim.claim.lines) < 2:
         return []
-    table = env.ncci.ptp
     findings = []
     for on, lines in _by_date(claim.claim.lines).items():
         if len(lines) < 2:
             continue
+        table = env.ncci.ptp_for(on)  # the quarter's release governing this date of service
         for edit in table.edits_among([line.procedure_code for line in lines], on):
             firsts = [line for line in lines if line.procedure_code == edit.column_1]
             for line in lines:
@@ -549,11 +549,12 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     """
     if env.ncci is None or claim.payer is None:
         return []
-    table = env.ncci.mue
     government = claim.payer.claim_filing_indicator in GOVERNMENT_FILING_INDICATORS
     findings = []
     per_day: dict[tuple[str, date], list[ServiceLine]] = defaultdict(list)
     for line in claim.claim.lines:
+        # the quarter's release governing the line's (first) date of service
+        table = env.ncci.mue_for(line.service_date_from)
         limit = table.get(line.procedure_code)
         if limit is None or line.unit_type is UnitType.MINUTES or (
                 limit.value == 0 and not government):
@@ -563,10 +564,11 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
             if line.units > limit.value * days:
                 span = f"line {line.line_number}" + (f" ({days} days)" if days > 1 else "")
                 findings.append(_mue_finding(claim, limit, line.units, span, [line],
-                                                 table.label))
+                                             table.label))
         else:
             per_day[(line.procedure_code, line.service_date_from)].append(line)
     for (code, on), lines in per_day.items():
+        table = env.ncci.mue_for(on)
         limit = table[code]
         units = sum((line.units for line in lines), Decimal(0))
         if units > limit.value:
