@@ -109,6 +109,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "chargemaster": ("fees_cmd", "chargemaster_app", "group"),
     "estimate": ("accounts_cmd", "estimate_command", "command"),
     "audit": ("audit_cmd", "app", "group"),
+    "audit-coding": ("coding_audit_cmd", "app", "group"),
     "demo": ("demo_cmd", "demo", "command"),
     "codes": ("codes", "app", "group"),
     "validate": ("validate_cmd", "app", "group"),
