@@ -105,10 +105,12 @@ def _seed(app: Medbill) -> dict[str, Any]:
     # not coded encounters of their own: a secondary payer's claim repeating A's 99215, and
     # a claim replaced by a correction
     with app.unit_of_work() as work:
-        work.claims.create(factories.make_claim(
+        secondary = work.claims.create(factories.make_claim(
             p.patient_id, coverage_id=p.secondary_id, payer_key="bluecross", number="CA-SEC",
             service_date=DOS, rendering_provider_npi=NPI_A, account_claim_id=a15[0][0])
             .model_copy(update={"lines": [_line(1, "99215")]}))
+        for target in (S.VALIDATED, S.SUBMITTED, S.ACCEPTED):
+            work.claims.transition(secondary.id, target)
     replaced_id, _ = p.claim(NPI_A, "99215")
     with app.unit_of_work() as work:
         work.session.get(ClaimRow, replaced_id).state = S.REPLACED.value
@@ -116,11 +118,11 @@ def _seed(app: Medbill) -> dict[str, Any]:
     return roles
 
 
-def _remit(app: Medbill, *payments: ClaimPayment) -> None:
+def _remit(app: Medbill, *payments: ClaimPayment, payer_id: str = "ACME1") -> None:
     remittance = Remittance(
         trace_number=f"TRN-CA{next(_traces):04d}",
-        payment_amount=sum((payment.paid for payment in payments), D(0)), payer_name="Acme",
-        payer_id="ACME1", payee_name="Clinic", payment_date=date(2026, 11, 20),
+        payment_amount=sum((payment.paid for payment in payments), D(0)), payer_name="Payer",
+        payer_id=payer_id, payee_name="Clinic", payment_date=date(2026, 11, 20),
         claims=list(payments))
     with app.unit_of_work() as work:
         post_remittance(work, remittance)
@@ -133,7 +135,8 @@ def _adjust(group: str, code: str, amount: str) -> Adjustment:
 def _answers(app: Medbill, roles: dict[str, Any]) -> None:
     """B's first 99213 denied CO-50 (claim level); B's second paid; A's first 99214-25 +
     20610 answered by line, 20610 denied CO-97; A's first 99215 paid nothing, all PR-1
-    (a deductible, not a denial)."""
+    (a deductible, not a denial); the secondary payer denied its claim for that 99215
+    CO-16."""
     _remit(app,
            ClaimPayment(claim_number=roles["b13"][0][1], status=ClaimStatusCode.DENIED,
                         charge=D("100.00"), paid=D("0.00"),
@@ -153,6 +156,10 @@ def _answers(app: Medbill, roles: dict[str, Any]) -> None:
            ClaimPayment(claim_number=roles["a15"][0][1], status=ClaimStatusCode.PRIMARY,
                         charge=D("100.00"), paid=D("0.00"), patient_responsibility=D("100.00"),
                         adjustments=[_adjust("PR", "1", "100.00")]))
+    # the secondary payer denies its claim for A's 99215: a denial of that code too
+    _remit(app, ClaimPayment(claim_number="CA-SEC", status=ClaimStatusCode.DENIED,
+                             charge=D("100.00"), paid=D("0.00"),
+                             adjustments=[_adjust("CO", "16", "100.00")]), payer_id="BCBS1")
 
 
 @pytest.fixture
@@ -273,13 +280,18 @@ def test_denial_rate_by_procedure_code(seeded: Any) -> None:
     assert [r.as_json() for r in report.denials] == [
         {"code": "99213", "adjudicated_lines": 2, "denied_lines": 1, "percent": "50.0",
          "top_carcs": [{"code": "CO-50", "lines": 1}]},
+        # the primary paid nothing, all deductible (PR-1): not a denial; the secondary
+        # payer's CO-16 is
+        {"code": "99215", "adjudicated_lines": 2, "denied_lines": 1, "percent": "50.0",
+         "top_carcs": [{"code": "CO-16", "lines": 1}]},
         {"code": "20610", "adjudicated_lines": 1, "denied_lines": 1, "percent": "100.0",
          "top_carcs": [{"code": "CO-97", "lines": 1}]},
         {"code": "99214", "adjudicated_lines": 1, "denied_lines": 0, "percent": "0.0",
-         "top_carcs": []},
-        # paid nothing, but all deductible (PR-1): not a denial
-        {"code": "99215", "adjudicated_lines": 1, "denied_lines": 0, "percent": "0.0",
          "top_carcs": []}]
+    # only acme's claims: the secondary payer's denial is not among them
+    acme = _report(app, ca.AuditFilters(NOVEMBER.date_from, NOVEMBER.date_to,
+                                        payer_key="acme"))
+    assert [(r.code, r.adjudicated, r.denied) for r in acme.denials][-1] == ("99215", 1, 0)
 
 
 def test_filters_by_provider_dates_and_payer(seeded: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 from rich.text import Text
 
 from medbill_core.cli.common import (
@@ -56,6 +57,12 @@ def _plain(target: Console, text: str) -> None:
     target.print(Text(text), highlight=False)
 
 
+def _add(table: Table, *cells: str) -> None:
+    """A row printed as it is: claim numbers, payer codes and names come from outside and
+    are never read as console markup."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
 def _percent(value: object) -> str:
     return "-" if value is None else f"{value}%"
 
@@ -81,7 +88,7 @@ def print_report(report: CodingReport, target: Console | None = None) -> None:
         for family in provider.families:
             for index, level in enumerate(family.levels):
                 first = index == 0  # the family and its flag once, on its first level
-                levels.add_row(family.family.label if first else "", level.code,
+                _add(levels, family.family.label if first else "", level.code,
                                str(level.count), _percent(level.percent),
                                _percent(level.reference_percent),
                                (family.flag or "") if first else "")
@@ -92,7 +99,7 @@ def print_report(report: CodingReport, target: Console | None = None) -> None:
                                keys=("modifier", "lines", "of", "%", "practice %"),
                                numeric=("lines", "of", "%", "practice %"))
         for rate in provider.modifiers:
-            modifiers.add_row(rate.modifier, rate.over, str(rate.lines), str(rate.eligible),
+            _add(modifiers, rate.modifier, rate.over, str(rate.lines), str(rate.eligible),
                               _percent(rate.percent), _percent(rate.practice_percent))
         print_table(modifiers, out)
         if provider.bypassed:
@@ -102,7 +109,7 @@ def print_report(report: CodingReport, target: Console | None = None) -> None:
                                keys=("column 1", "column 2", "modifiers", "times"),
                                numeric=("times",))
             for pair in provider.bypassed:
-                pairs.add_row(pair.column_1, pair.column_2, " ".join(pair.modifiers),
+                _add(pairs, pair.column_1, pair.column_2, " ".join(pair.modifiers),
                               str(pair.count))
             print_table(pairs, out)
         else:
@@ -114,7 +121,7 @@ def print_report(report: CodingReport, target: Console | None = None) -> None:
                          keys=("code", "adjudicated", "denied", "%"),
                          numeric=("adjudicated", "denied", "%"))
     for rate in report.denials:
-        denials.add_row(rate.code, str(rate.adjudicated), str(rate.denied),
+        _add(denials, rate.code, str(rate.adjudicated), str(rate.denied),
                         _percent(rate.percent),
                         ", ".join(f"{code} ({count})" for code, count in rate.top_carcs))
     if report.denials:
@@ -152,7 +159,7 @@ def print_sample(sample: Sample, target: Console | None = None) -> None:
                                   f"{sample.per_provider} per provider)"),
                        keys=("claim", "provider npi", "date", "finding"))
     for claim in sample.claims:
-        table.add_row(claim.claim_number, claim.provider_npi, claim.service_date.isoformat(),
+        _add(table, claim.claim_number, claim.provider_npi, claim.service_date.isoformat(),
                       " ".join(claim.codes), claim.finding.value if claim.finding else "",
                       " ".join(claim.corrected_codes), claim.reviewed_by or "")
     print_table(table, out)
@@ -202,7 +209,7 @@ def list_command(as_json: AsJson = False) -> None:
                        numeric=("id", "seed", "per provider"))
     for sample in samples:
         filters = sample.filters
-        table.add_row(str(sample.id), sample.created_on.isoformat(), sample.created_by,
+        _add(table, str(sample.id), sample.created_on.isoformat(), sample.created_by,
                       str(sample.seed), str(sample.per_provider),
                       str(filters.date_from or ""), str(filters.date_to or ""),
                       filters.provider_npi or "", filters.payer_key or "")
@@ -234,7 +241,7 @@ def _print_accuracy(sample_id: int, rates: list[ProviderAccuracy]) -> None:
                        numeric=("sampled", "reviewed", "agree", "change code",
                                 "documentation missing", "accuracy %"))
     for rate in rates:
-        table.add_row(rate.npi, str(rate.sampled), str(rate.reviewed), str(rate.agree),
+        _add(table, rate.npi, str(rate.sampled), str(rate.reviewed), str(rate.agree),
                       str(rate.change_code), str(rate.documentation_missing),
                       _percent(rate.percent))
     print_table(table)

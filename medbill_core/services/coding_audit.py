@@ -19,7 +19,8 @@ Per provider, beside the practice:
   (:func:`medbill_core.codesets.ncci.bypasses_ptp_edit`), by pair. Claims billed to a payer
   only, as the scrubber's NCCI edits.
 
-Practice-wide, the **denial rate by procedure code** over the payers' standing 835 answers.
+The **denial rate by procedure code** (of the selected provider, or the practice) over every
+payer's standing 835 answer to the selected claims, secondary payers' claims included.
 
 The review sample (:func:`create_sample`) draws ``per_provider`` claims per provider with a
 seeded generator over a stable order, so the same seed and data give the same sample; a
@@ -339,22 +340,26 @@ def provider_of(claim: ClaimRow) -> str:
     return claim.rendering_provider_npi or claim.billing_provider_npi
 
 
-def coded_encounters(work: UnitOfWork, filters: AuditFilters) -> list[ClaimRow]:
+def coded_encounters(work: UnitOfWork, filters: AuditFilters, *,
+                     first_payer_only: bool = True) -> list[ClaimRow]:
     """The claims the coding audit looks at (module docstring), with their lines, by claim
-    number. The provider filter applies after: pass ``provider_npi=None`` for the reference."""
+    number. The provider filter applies after: pass ``provider_npi=None`` for the reference.
+    ``first_payer_only=False`` adds the secondary payers' claims (for the denial rates: a
+    secondary payer's denial is a denial too)."""
     root = aliased(ClaimRow)
     query = (select(ClaimRow)
-             .outerjoin(root, root.id == ClaimRow.account_claim_id)
              .where(ClaimRow.state.not_in(_NOT_STANDING),
-                    ClaimRow.frequency != ClaimFrequency.VOID.value,
-                    # the encounter's first payer: its own account, or a replacement to the
-                    # payer of the account's first claim (a secondary claim bills another)
-                    or_(ClaimRow.account_claim_id.is_(None),
-                        (ClaimRow.frequency == ClaimFrequency.REPLACEMENT.value)
-                        & ((root.payer_key == ClaimRow.payer_key)
-                           | (root.payer_key.is_(None) & ClaimRow.payer_key.is_(None)))))
+                    ClaimRow.frequency != ClaimFrequency.VOID.value)
              .options(selectinload(ClaimRow.lines))
              .order_by(ClaimRow.claim_number))
+    if first_payer_only:
+        # the encounter's first payer: its own account, or a replacement to the payer of
+        # the account's first claim (a secondary claim bills another payer)
+        query = query.outerjoin(root, root.id == ClaimRow.account_claim_id).where(or_(
+            ClaimRow.account_claim_id.is_(None),
+            (ClaimRow.frequency == ClaimFrequency.REPLACEMENT.value)
+            & ((root.payer_key == ClaimRow.payer_key)
+               | (root.payer_key.is_(None) & ClaimRow.payer_key.is_(None)))))
     if filters.date_from is not None:
         query = query.where(ClaimRow.service_date_from >= filters.date_from)
     if filters.date_to is not None:
@@ -593,11 +598,10 @@ def coding_report(work: UnitOfWork, filters: AuditFilters) -> CodingReport:
             modifiers=_modifier_rates(_modifier_counts(claims), practice_modifiers),
             bypassed=_bypassed_pairs(claims)))
     providers.sort(key=lambda p: (-p.claims, p.npi))
-    selected = by_provider.get(filters.provider_npi, []) if filters.provider_npi \
-        else practice_claims
+    billed = coded_encounters(work, filters, first_payer_only=False)
     return CodingReport(filters.date_from, filters.date_to, filters.payer_key,
                         filters.provider_npi, len(practice_claims), tuple(providers),
-                        _denial_rates(work, selected))
+                        _denial_rates(work, billed))
 
 
 # -- review samples ----------------------------------------------------------------------------
