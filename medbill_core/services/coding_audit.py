@@ -103,7 +103,6 @@ OUTLIER_RULE = (
 REFERENCE_KIND = "practice average"
 
 
-
 class Finding(StrEnum):
     """A reviewer's finding on a sampled claim."""
 
