@@ -16,7 +16,7 @@ from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from rich.console import Console
 
 from medbill_core.app import Medbill
-from medbill_core.demo.data import demo_patients
+from medbill_core.demo.data import PROVIDERS, demo_patients
 from medbill_core.demo.runner import demo_config, run_demo
 from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
 from medbill_core.services.scrubbing import scrub_claims
@@ -270,3 +270,26 @@ def test_the_demo_configuration_works_from_any_folder_after_the_demo(
     assert _accepting_configured_key(load_simulator_config(None)).account_for(key)
     saved = load_simulator_config(out / "clearinghouse.json")
     assert saved.account_for(key)
+
+
+def test_the_coding_audit_runs_on_the_demo(clean_run) -> None:
+    """Issue 12: the demo ends with the coding audit report and a review sample."""
+    _out, summary = clean_run
+    report = summary["coding_audit"]["report"]
+    providers = report["providers"]
+    # each encounter once: the replaced original out, its replacement in, secondaries out
+    assert report["reference"] == {"kind": "practice average", "claims": 40,
+                                   "text": "reference: practice average, 40 claims"}
+    assert sorted(p["npi"] for p in providers) == sorted(p.npi for p in PROVIDERS)
+    assert sum(p["claims"] for p in providers) == 40
+    # the Medicare knee injection: 99213-25 beside 20610 bypasses an NCCI edit with 25
+    assert any((pair["column_1"], pair["column_2"], pair["modifiers"])
+               == ("20610", "99213", ["25"]) for p in providers
+               for pair in p["ncci_bypassed_pairs"])
+    # the Medigap plan's CO-197 line denials count in the denial rate by code
+    assert any(carc["code"] == "CO-197" for rate in report["denials_by_code"]
+               for carc in rate["top_carcs"])
+    sample = summary["coding_audit"]["sample"]
+    assert (sample["seed"], sample["per_provider"], len(sample["claims"])) == (2026, 2, 4)
+    assert sorted(c["provider"] for c in sample["claims"]) == sorted(
+        p.npi for p in PROVIDERS for _ in range(2))

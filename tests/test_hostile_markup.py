@@ -207,6 +207,8 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
                  "--installments", "2", "--start", date.today().isoformat())
         denial = json.loads(space.ok("denials", "list", "--json").stdout)[0]["id"]
         space.ok("denials", "appeal", str(denial), "--reason", LINK)
+        space.ok("audit-coding", "sample", "--per-provider", "5", "--seed", "1")
+        space.ok("audit-coding", "review", "1", "MK-PAID", "--finding", "agree", "--note", LINK)
         yield space
     finally:
         os.chdir(cwd)
@@ -231,7 +233,7 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 
 
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
-           "outbox", "loads", "audit", "current"}
+           "outbox", "loads", "audit", "current", "report", "accuracy"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
                  if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
@@ -267,6 +269,10 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("codes", "show"): [(("[/x]",), ())],
     ("codes", "search"): [(("[/x]",), ()), (("[/x] diabetes",), ())],
     ("audit",): [((), (TRACE,))],
+    ("audit-coding", "report"): [((), ())],
+    ("audit-coding", "list"): [((), ())],
+    ("audit-coding", "show"): [(("1",), ("MK-PAID",))],
+    ("audit-coding", "accuracy"): [(("1",), ())],
     ("db", "current"): [((), ())],
     ("plugins", "list"): [((), ())],
 }

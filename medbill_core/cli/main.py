@@ -114,6 +114,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "fees": ("fees_cmd", "fees_app", "group"),
     "chargemaster": ("fees_cmd", "chargemaster_app", "group"),
     "audit": ("audit_cmd", "app", "group"),
+    "audit-coding": ("coding_audit_cmd", "app", "group"),
     "codes": ("codes", "app", "group"),
     "validate": ("validate_cmd", "app", "group"),
 }
@@ -147,6 +148,8 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "chargemaster": "The practice's charge master (price per code and date of service): used"
                     " when a planned service or claim line gives no charge.",
     "audit": "Who changed which billing record, and when (newest first).",
+    "audit-coding": "Coding audit: E/M levels, modifiers, NCCI bypasses, denials by code;"
+                    " review samples and accuracy.",
     "codes": CODES_HELP,
     "validate": "Check one identifier or code: exit 0 and what it is when valid, exit 1 and"
                 " why not.",

@@ -94,6 +94,18 @@ GLOBAL_SURGERY_MODIFIERS = frozenset({"24", "25", "57", "58", "78", "79"})
 OTHER_NCCI_MODIFIERS = frozenset({"27", "59", "91", "XE", "XS", "XP", "XU"})
 ASSOCIATED_MODIFIERS = ANATOMIC_MODIFIERS | GLOBAL_SURGERY_MODIFIERS | OTHER_NCCI_MODIFIERS
 
+def bypasses_ptp_edit(column_2_modifiers: Iterable[str],
+                      column_1_modifiers: Iterable[str]) -> bool:
+    """Whether the column-2 line of a PTP pair with modifier indicator 1 carries an
+    NCCI-associated modifier that lets it be paid beside the column-1 line. An anatomic
+    modifier counts only when it names a site the column-1 lines do not (the same site is the
+    same service). Shared by the scrubber's edit and the coding audit's bypass count."""
+    column_1_sites = {m for m in column_1_modifiers if m in ANATOMIC_MODIFIERS}
+    return any(modifier in ASSOCIATED_MODIFIERS
+               and not (modifier in ANATOMIC_MODIFIERS and modifier in column_1_sites)
+               for modifier in column_2_modifiers)
+
+
 #: MUE adjudication indicators.
 MAI_TEXT = {1: "per claim line", 2: "per day (policy)", 3: "per day (clinical)"}
 

@@ -77,10 +77,9 @@ from decimal import Decimal
 from medbill_core.codesets import CodeSetError, CodeSets, Reason, Verdict, default_codesets
 from medbill_core.codesets.formats import HCPCS2_RE, MODIFIER_RE, is_cpt_modifier_number
 from medbill_core.codesets.ncci import (
-    ANATOMIC_MODIFIERS,
-    ASSOCIATED_MODIFIERS,
     MueLimit,
     Ncci,
+    bypasses_ptp_edit,
     default_ncci,
 )
 from medbill_core.codesets.releases import Coverage, ReleaseWindow, coverage, spec
@@ -484,18 +483,6 @@ def place_of_service(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 
 # -- NCCI ------------------------------------------------------------------------------------
 
-def _bypasses(column_2: ServiceLine, column_1_lines: Sequence[ServiceLine]) -> bool:
-    """An NCCI-associated modifier on the column-2 line. An anatomic one counts only when
-    it names a site the column-1 lines do not (same site = same service)."""
-    column_1_sites = {m for line in column_1_lines for m in line.modifiers
-                      if m in ANATOMIC_MODIFIERS}
-    for modifier in column_2.modifiers:
-        if modifier in ASSOCIATED_MODIFIERS and not (
-                modifier in ANATOMIC_MODIFIERS and modifier in column_1_sites):
-            return True
-    return False
-
-
 def _by_date(lines: Sequence[ServiceLine]) -> dict[date, list[ServiceLine]]:
     groups: dict[date, list[ServiceLine]] = defaultdict(list)
     for line in lines:
@@ -528,7 +515,8 @@ def ncci_ptp(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
                         hint=f"remove line {line.line_number}: {edit.column_2} is not"
                              f" separately payable with {edit.column_1}",
                         release=table.label))
-                elif not _bypasses(line, firsts):
+                elif not bypasses_ptp_edit(line.modifiers,
+                                           [m for first in firsts for m in first.modifiers]):
                     findings.append(_finding(
                         claim, ERROR, "ncci.ptp.modifier_required",
                         f"{pair}: NCCI PTP edit, modifier indicator 1, and no NCCI-associated"

@@ -6,8 +6,8 @@ through the outbox to the clearinghouse simulator on loopback; read the 999s and
 fix a rejected claim and resubmit it as an original; let the payers pay; post the 835s
 (patient shares go to secondary payers first, whose claims are then sent); correct a paid
 claim with a replacement (frequency 7), whose 835 reverses the original payment;
-render patient statements; take a few patient payments; print a summary and write
-``summary.json``.
+render patient statements; take a few patient payments; audit the coding (report and a
+review sample); print a summary and write ``summary.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import Medbill
+from medbill_core.cli.coding_audit_cmd import print_report, print_sample
 from medbill_core.cli.common import data_table, print_table, progress
 from medbill_core.config import MedbillConfig, config_toml
 from medbill_core.demo.data import (
@@ -46,6 +47,13 @@ from medbill_core.domain import (
 from medbill_core.errors import MedbillError
 from medbill_core.ledger import EntryKind
 from medbill_core.privatefiles import private_dir, write_private
+from medbill_core.services.coding_audit import (
+    AuditFilters,
+    CodingReport,
+    Sample,
+    coding_report,
+    create_sample,
+)
 from medbill_core.services.payments import record_guarantor_payment, record_payment
 from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
@@ -266,6 +274,20 @@ def take_payments(app: Medbill, report: DemoReport) -> None:
     report.done("patient payments", f"{len(items)} card payments applied oldest-first")
 
 
+def audit_coding(app: Medbill, report: DemoReport) -> tuple[CodingReport, Sample]:
+    """The coding audit on the month's claims (``medbill audit-coding report``) and a review
+    sample of two claims per provider, seeded so every run draws the same claims."""
+    with app.unit_of_work() as work:
+        coding = coding_report(work, AuditFilters())
+        sample = create_sample(work, AuditFilters(), per_provider=2, seed=2026)
+    flags = [f"{p.npi} {flag}" for p in coding.providers for flag in p.flags]
+    report.done("coding audit", f"{coding.reference_claims} claims of {len(coding.providers)} "
+                f"providers; outliers: {', '.join(flags) or 'none'}; "
+                f"{sum(p.bypass_count for p in coding.providers)} NCCI edits bypassed by "
+                f"modifier; review sample {sample.id}: {len(sample.claims)} claims")
+    return coding, sample
+
+
 def write_files(app: Medbill, out: Path) -> dict[str, int]:
     """Every X12 file sent and received, by transaction."""
     counts: Counter[str] = Counter()
@@ -383,13 +405,17 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
             report.done("patient statements", f"{len(statements.produced)} PDFs, "
                         f"{skipped} accounts skipped (on hold or pending at a payer)")
             take_payments(app, report)
+            coding, sample = audit_coding(app, report)
             summary = summarize(app)
             summary["files"] = write_files(app, out)
             summary["files"]["statements"] = len(statements.produced)
             summary["steps"] = [{"step": s, "result": d} for s, d in report.steps]
             summary.update(report.figures)
+            summary["coding_audit"] = {"report": coding.as_json(), "sample": sample.as_json()}
             write_private(out / "summary.json", json.dumps(summary, indent=2) + "\n")
             print_summary(summary, report, console)
+            print_report(coding, console)
+            print_sample(sample, console)
             return summary
         finally:
             app.close()

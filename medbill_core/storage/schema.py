@@ -703,3 +703,46 @@ class FeeScheduleEntryRow(Base):
     effective_from: Mapped[date] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(String(200))
+
+
+class CodingAuditSampleRow(Base):
+    """A reproducible random sample of claims for internal coding review
+    (:mod:`medbill_core.services.coding_audit`): ``per_provider`` claims of each rendering
+    provider, drawn with ``seed`` among the claims the filters select."""
+
+    __tablename__ = "coding_audit_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    per_provider: Mapped[int] = mapped_column(Integer)
+    #: the filters the claims were drawn under (NULL: not filtered)
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    provider_npi: Mapped[str | None] = mapped_column(String(10))
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class CodingAuditClaimRow(Base):
+    """One claim of a coding audit sample and the reviewer's finding on it (NULL until
+    reviewed): ``agree``, ``change_code`` (with ``corrected_codes``) or
+    ``documentation_missing``. ``note`` is the reviewer's free text (may hold PHI: never
+    audited or logged)."""
+
+    __tablename__ = "coding_audit_claims"
+    __table_args__ = (UniqueConstraint("sample_id", "claim_id",
+                                       name="uq_coding_audit_claims_sample_claim"),
+                      Index("ix_coding_audit_claims_claim", "claim_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("coding_audit_samples.id",
+                                                      ondelete="CASCADE"))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    #: the claim's rendering provider (else billing provider) when it was drawn
+    provider_npi: Mapped[str] = mapped_column(String(10))
+    finding: Mapped[str | None] = mapped_column(String(24))
+    corrected_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(String(500))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
