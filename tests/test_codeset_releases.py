@@ -188,8 +188,9 @@ def test_unrecognised_inputs_are_refused_naming_the_file(tmp_path: Path,
                                                          toy_formats: None) -> None:
     stray = tmp_path / "notes.txt"
     stray.write_text("hello")
-    with pytest.raises(CodeSetError, match=r"^notes.txt: not an official release file medbill"
-                                           r" recognises \(it reads: toy POS list\)$"):
+    with pytest.raises(CodeSetError, match=r"^notes.txt: not an official release file"
+                                           r" medbill recognises \(`medbill codes update"
+                                           r" --help` lists the files it reads\)$"):
         update([stray], data_dir=tmp_path / "d")
     with pytest.raises(CodeSetError, match="no such file"):
         update([tmp_path / "absent.zip"], data_dir=tmp_path / "d")
@@ -280,3 +281,28 @@ def test_codes_status_reports_each_code_set_and_what_is_missing(tmp_path: Path) 
 def test_codes_status_refuses_a_bad_date() -> None:
     result = cli(None, "codes", "status", "--date", "2026-02-30")
     assert "--date" in one_line_error(result, 2)
+
+
+def test_validate_past_the_newest_release_prints_one_line_naming_the_missing_one(
+        tmp_path: Path) -> None:
+    env = {"MEDBILL_CODESETS_DIR": str(tmp_path)}
+    result = cli(None, "validate", "hcpcs", "G0008", "--date", "2026-11-01", env=env)
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stdout.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1, result.stdout
+    assert notes[0].startswith("note: HCPCS Level II 2026 Q4 (2026-10-01..2026-12-31) is not"
+                               " loaded; checked against HCPCS Level II 2026 Q3")
+    inside = cli(None, "validate", "hcpcs", "G0008", "--date", "2026-08-03", "--json", env=env)
+    answer = json.loads(inside.stdout)
+    assert (answer["release"], answer["notes"]) == (
+        "HCPCS Level II 2026 Q3", ["checked against HCPCS Level II 2026 Q3"])
+
+
+def test_the_lookups_own_past_release_remark_is_dropped_beside_the_gap_line() -> None:
+    from medbill_core.codesets.releases import without_gap_note
+
+    assert without_gap_note("date 2026-11-01 is after HCPCS Level II 2026 Q3 (2026-07-01.."
+                            "2026-09-30); checked against that release") == ""
+    assert without_gap_note("from a user file; date of service 2027-11-02 is outside the"
+                            " loaded ICD-10-CM FY2027 (2026-10-01..2027-09-30); checked"
+                            " against that release") == "from a user file"

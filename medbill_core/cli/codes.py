@@ -33,7 +33,7 @@ from medbill_core.codesets.explain import (
     explain_ta1_note,
 )
 from medbill_core.codesets.model import CodeSetError
-from medbill_core.codesets.releases import release_gap
+from medbill_core.codesets.releases import release_gap, without_gap_note
 
 app = typer.Typer(help=CODES_HELP, no_args_is_help=True)
 
@@ -75,8 +75,9 @@ def _print_verdict(verdict: Verdict, gap: str = "") -> None:
         grid.add_row("why", escape(verdict.message))
     if verdict.release:
         grid.add_row("release", escape(verdict.release))
-    if verdict.note:
-        grid.add_row("note", escape(verdict.note))
+    note = without_gap_note(verdict.note) if gap else verdict.note
+    if note:
+        grid.add_row("note", escape(note))
     if gap:
         grid.add_row("release gap", escape(gap))
     console.print(grid)
@@ -299,11 +300,20 @@ def update_command(
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Recognise official code-set releases by their content and load them with their dates.
+    """Recognise official code-set releases by their content; load them with their dates.
 
-    Every file is read and checked before anything is stored: a malformed file changes
-    nothing, and loading a release already loaded changes nothing. Earlier releases stay
-    for earlier dates of service.
+    Every file is checked before anything is stored: a malformed file changes
+    nothing, a release already loaded stays as it is, and earlier releases
+    stay for earlier dates of service.
+
+    Files it reads, plain or in the zips CMS ships:
+    - ICD-10-CM and ICD-10-PCS order or codes files (icd10cm_order_2027.txt)
+    - the quarterly HCPCS ANWEB table saved as CSV (HCPC2026_OCT_ANWEB.csv)
+    - the four NCCI PTP files of a quarter (ccipra-v323r0-f1 .. f4)
+    - the NCCI MUE table (MCR_MUE_PractitionerServices_Eff_10-01-2026.csv)
+    - the MPFS relative value zip (rvu26d.zip: PPRRVU, GPCI, OPPSCAP)
+    - the X12 CARC and RARC lists saved as CSV, named with their date
+    - the CMS place of service list saved as CSV
     """
     from medbill_core.codesets.update import update
 

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from medbill_core.cli.common import cli_errors, console, parse_date_option, print_json
 from medbill_core.codesets import CodeSets, Verdict
-from medbill_core.codesets.releases import release_gap
+from medbill_core.codesets.releases import release_gap, without_gap_note
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
 app = typer.Typer(
@@ -53,9 +53,11 @@ def _code(check: Callable[[CodeSets, str, date | None], Verdict], value: str,
     codesets = CodeSets()
     verdict = check(codesets, value, when)
     gap = release_gap(verdict.system.value, verdict.code, when, codesets.data_dir)
-    release = f"checked against {verdict.release}" if verdict.release else ""
-    _answer(verdict.ok, verdict.message, (verdict.note, release, gap), as_json=as_json,
-            release=verdict.release)
+    if gap:  # the gap line names the release used and the one missing
+        notes = (without_gap_note(verdict.note), gap)
+    else:
+        notes = (verdict.note, f"checked against {verdict.release}" if verdict.release else "")
+    _answer(verdict.ok, verdict.message, notes, as_json=as_json, release=verdict.release)
 
 
 @app.command("npi")

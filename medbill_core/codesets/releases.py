@@ -280,3 +280,13 @@ def release_gap(system: str, code: str, on: date, data_dir: Path | None) -> str:
             system == "modifier" and is_cpt_modifier_number(norm)):
         return ""
     return coverage(key, on, data_dir).missing
+
+
+def without_gap_note(note: str) -> str:
+    """``note`` without the lookup's own "date past the release" remark, for a printout
+    that shows :func:`release_gap`'s fuller line (which names the missing release) instead."""
+    kept = [part for part in note.split("; ")
+            if "checked against that release" not in part
+            and "is outside the loaded" not in part
+            and not (part.startswith("date ") and " is after " in part)]
+    return "; ".join(kept)

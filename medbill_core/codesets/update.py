@@ -216,7 +216,7 @@ def recognise(paths: Sequence[Path]) -> dict[ReleaseFormat, list[SourceFile]]:
                 if source.member is None:
                     raise CodeSetError(
                         f"{source.label}: not an official release file medbill recognises"
-                        f" (it reads: {'; '.join(f.name for f in known) or 'none'})")
+                        " (`medbill codes update --help` lists the files it reads)")
                 continue
             sorted_.setdefault(fmt, []).append(source)
             matched += 1
