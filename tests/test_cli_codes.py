@@ -66,7 +66,9 @@ def test_validate_icd10() -> None:
     assert "note: checked against ICD-10-CM April 2026 update" in ok.stdout
     outside = validate("icd10", "E119", "--date", "2024-05-01")
     assert outside.exit_code == 0
-    assert "note: date of service 2024-05-01 is outside the loaded" in outside.stdout
+    assert ("note: ICD-10-CM FY2024 (2023-10-01..2024-09-30) is not loaded; checked against"
+            " ICD-10-CM April 2026 update") in outside.stdout
+    assert "outside the loaded" not in outside.stdout  # said once, by the gap line
 
 
 def test_validate_hcpcs_dates() -> None:
