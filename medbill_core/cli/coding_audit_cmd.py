@@ -135,8 +135,11 @@ def print_report(report: CodingReport, target: Console | None = None) -> None:
 def report_command(date_from: DateFrom = None, date_to: DateTo = None,
                    provider: ProviderNpi = None, payer: PayerKey = None,
                    as_json: AsJson = False) -> None:
-    """Per provider: E/M levels beside the reference (outliers flagged), modifier 25, 59 and
-    X{EPSU} rates, NCCI edits bypassed by modifier; and the denial rate by procedure code."""
+    """E/M levels per provider beside the reference, modifier and NCCI-bypass rates, denials.
+
+    Per provider: E/M levels beside the reference (outliers flagged), modifier 25, 59 and
+    X{EPSU} rates, NCCI edits bypassed by modifier; then the denial rate by procedure code.
+    """
     from medbill_core.services.coding_audit import coding_report
 
     filters = _filters(date_from, date_to, provider, payer)
