@@ -9,83 +9,35 @@ tables themselves, so ``codes status`` stays fast.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 
-from medbill_core.codesets.releases import (
-    Cadence,
-    CodeSetSpec,
-    ReleaseWindow,
-    loaded_releases,
-)
+from medbill_core.codesets.model import CodeSystem
+from medbill_core.codesets.releases import Cadence, CodeSetSpec, ReleaseWindow
 
 
-def _with_loaded(key: str, packaged: list[ReleaseWindow],
-                 data_dir: Path | None) -> list[ReleaseWindow]:
-    return packaged + [window for window, _ in loaded_releases(data_dir, key)]
+def _listed_by(module: str, *args: object) -> Callable[[Path | None], list[ReleaseWindow]]:
+    """The ``release_windows(*args, data_dir)`` of code-set module ``module``, imported on
+    first call (``codes status`` should not load every reader to list releases)."""
+    def releases(data_dir: Path | None) -> list[ReleaseWindow]:
+        owner = importlib.import_module(f"medbill_core.codesets.{module}")
+        found: list[ReleaseWindow] = owner.release_windows(*args, data_dir)
+        return found
+
+    return releases
 
 
-def _icd10cm(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import icd10cm
-
-    return icd10cm.release_windows(data_dir)
-
-
-def _icd10pcs(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import icd10pcs
-
-    return icd10pcs.release_windows(data_dir)
-
-
-def _hcpcs(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import hcpcs
-    from medbill_core.codesets.model import CodeSystem
-
-    return hcpcs.release_windows(CodeSystem.HCPCS, data_dir)
-
-
-def _hcpcs_modifiers(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import hcpcs
-    from medbill_core.codesets.model import CodeSystem
-
-    return hcpcs.release_windows(CodeSystem.MODIFIER, data_dir)
-
-
-def _ncci_ptp(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import ncci
-
-    return ncci.release_windows(ncci.PTP_KEY, data_dir)
-
-
-def _ncci_mue(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import ncci
-
-    return ncci.release_windows(ncci.MUE_KEY, data_dir)
-
-
-def _carc(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import x12lists
-    from medbill_core.codesets.model import CodeSystem
-
-    return x12lists.release_windows(CodeSystem.CARC, data_dir)
-
-
-def _rarc(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import x12lists
-    from medbill_core.codesets.model import CodeSystem
-
-    return x12lists.release_windows(CodeSystem.RARC, data_dir)
-
-
-def _pos(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import placeofservice
-
-    return placeofservice.release_windows(data_dir)
-
-
-def _mpfs(data_dir: Path | None) -> list[ReleaseWindow]:
-    from medbill_core.codesets import mpfs
-
-    return mpfs.release_windows(data_dir)
+_icd10cm = _listed_by("icd10cm")
+_icd10pcs = _listed_by("icd10pcs")
+_hcpcs = _listed_by("hcpcs", CodeSystem.HCPCS)
+_hcpcs_modifiers = _listed_by("hcpcs", CodeSystem.MODIFIER)
+_ncci_ptp = _listed_by("ncci", "ncci-ptp")
+_ncci_mue = _listed_by("ncci", "ncci-mue")
+_carc = _listed_by("x12lists", CodeSystem.CARC)
+_rarc = _listed_by("x12lists", CodeSystem.RARC)
+_pos = _listed_by("placeofservice")
+_mpfs = _listed_by("mpfs")
 
 
 SPECS: list[CodeSetSpec] = [

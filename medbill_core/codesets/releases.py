@@ -263,7 +263,8 @@ def default_data_dir() -> Path:
 
 #: Code systems of a lookup (``CodeSystem`` values) -> the code set whose releases answer it.
 SYSTEM_CODE_SETS = {"icd10cm": "icd10cm", "icd10pcs": "icd10pcs", "hcpcs": "hcpcs",
-                    "modifier": "hcpcs", "pos": "pos", "carc": "carc", "rarc": "rarc"}
+                    "modifier": "hcpcs-modifiers", "pos": "pos", "carc": "carc",
+                    "rarc": "rarc"}
 
 
 def release_gap(system: str, code: str, on: date, data_dir: Path | None) -> str:
