@@ -32,6 +32,7 @@ from medbill_core.codesets.explain import (
     explain_claim_status_pair,
     explain_ta1_note,
 )
+from medbill_core.codesets.formats import CPT_RE, SHAPES, normalize
 from medbill_core.codesets.model import CodeSetError
 from medbill_core.codesets.releases import release_gap, without_gap_note
 
@@ -125,6 +126,15 @@ def load(
 _GROUP_CARC = re.compile(r"^(CO|CR|OA|PI|PR)[-\s]?([A-Z]?[0-9]{1,3})$")
 
 
+def _may_be(system: CodeSystem, code: str) -> bool:
+    """Whether ``code`` is shaped like a code of ``system`` (HCPCS: Level II or CPT), so
+    `codes show` reads only the tables that could hold it."""
+    norm = normalize(system, code)
+    if system is CodeSystem.HCPCS:
+        return bool(SHAPES[system].match(norm) or CPT_RE.match(norm))
+    return bool(SHAPES[system].match(norm))
+
+
 def _x12_meanings(code: str) -> list[tuple[str, str]]:
     """What ``code`` means in the X12 lists that are not code sets of their own (277CA
     category and status codes, 271 AAA reject reasons, TA1 note codes)."""
@@ -190,7 +200,8 @@ def show(
     elif system is not None:
         verdicts = [codesets.check(system, code, when)]
     else:
-        verdicts = [v for v in (codesets.check(s, code, when) for s in _SHOW_ORDER)
+        verdicts = [v for v in (codesets.check(s, code, when) for s in _SHOW_ORDER
+                                if _may_be(s, code))
                     if v.reason not in (Reason.FORMAT, Reason.UNKNOWN)]
         extra = _x12_meanings(code)
         if not verdicts and not extra:
