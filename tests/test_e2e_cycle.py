@@ -7,7 +7,7 @@ import io
 import json
 import os
 import sqlite3
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -293,3 +293,18 @@ def test_the_coding_audit_runs_on_the_demo(clean_run) -> None:
     assert (sample["seed"], sample["per_provider"], len(sample["claims"])) == (2026, 2, 4)
     assert sorted(c["provider"] for c in sample["claims"]) == sorted(
         p.npi for p in PROVIDERS for _ in range(2))
+
+
+def test_the_demo_says_which_code_sets_are_current_for_today(clean_run) -> None:
+    """Issue 12: claims past a missing release get release-gap warnings, so the demo names
+    the missing releases first (the same answer as `medbill codes status`)."""
+    from medbill_core.codesets.loaders import user_data_dir
+    from medbill_core.codesets.releases import status
+
+    _out, summary = clean_run
+    [step] = [s for s in summary["steps"] if s["step"] == "code sets (codes status)"]
+    rows = status(date.today(), user_data_dir())
+    expected = [coverage.wanted for _, _, coverage in rows if not coverage.covered]
+    assert summary["code_sets_missing"] == expected
+    assert step["result"].startswith(f"{len(rows) - len(expected)} of {len(rows)} current")
+    assert all(name in step["result"] for name in expected)

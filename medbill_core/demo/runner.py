@@ -274,6 +274,20 @@ def take_payments(app: Medbill, report: DemoReport) -> None:
     report.done("patient payments", f"{len(items)} card payments applied oldest-first")
 
 
+def code_sets(report: DemoReport) -> None:
+    """Which code-set releases answer today's dates of service (``medbill codes status``):
+    the scrubber warns on every claim past a missing one, so the demo says which first."""
+    from medbill_core.codesets.loaders import user_data_dir
+    from medbill_core.codesets.releases import status
+
+    rows = status(date.today(), user_data_dir())
+    missing = [coverage.wanted for _, _, coverage in rows if not coverage.covered]
+    report.done("code sets (codes status)",
+                f"{len(rows) - len(missing)} of {len(rows)} current for today"
+                + (f"; missing: {', '.join(missing)}" if missing else ""))
+    report.figures["code_sets_missing"] = missing
+
+
 def audit_coding(app: Medbill, report: DemoReport) -> tuple[CodingReport, Sample]:
     """The coding audit on the month's claims (``medbill audit-coding report``) and a review
     sample of two claims per provider, seeded so every run draws the same claims."""
@@ -362,6 +376,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
     report = DemoReport()
     with DemoClearinghouse(out, faults) as clearinghouse:
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
+        code_sets(report)
         config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
         write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
