@@ -263,16 +263,53 @@ def test_malformed_anweb_names_the_line_and_stores_nothing(tmp_path: Path, row: 
     assert manifest(user) == "" and not (user / "releases").exists()
 
 
-def test_cms_zip_with_the_xlsx_and_fixed_width_text_says_to_save_a_csv(tmp_path: Path) -> None:
-    archive = tmp_path / "july-2026-alpha-numeric-hcpcs-file.zip"
+def _anweb_xlsx(text: str) -> bytes:
+    """The ANWEB rows of ``text`` as the xlsx CMS ships: header first, dates as numbers."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for number, cells in enumerate(csv.reader(io.StringIO(text))):
+        if number == 0:
+            continue  # the CSV fixture's "saved as CSV" banner
+        sheet.append([int(c) if c.isdigit() and len(c) == 8 else c for c in cells])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_the_cms_zip_loads_from_its_xlsx_and_leaves_the_fixed_width_text(
+        tmp_path: Path) -> None:
+    archive = tmp_path / "october-2026-alpha-numeric-hcpcs-file.zip"
     record = "A4216" + "0010" + "3" + "Sterile water, saline and/or dextrose".ljust(80)
     with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr("HCPC2026_JUL_ANWEB_v2.txt", record + "\n")
-        handle.writestr("HCPC2026_JUL_ANWEB_v2.xlsx", b"PK\x03\x04 not really an xlsx")
+        handle.writestr("HCPC2026_OCT_ANWEB_v2.txt", record + "\n")
+        handle.writestr("HCPC2026_OCT_ANWEB_v2.xlsx", _anweb_xlsx(ANWEB_OCT))
         handle.writestr("HCPC2026_recordlayout.txt", "CMS RIF REPORT\n")
     user = tmp_path / "user"
-    with pytest.raises(CodeSetError, match="save it as CSV"):
-        update([archive], data_dir=user)
+    found = {(o.prepared.code_set, o.prepared.release, o.prepared.rows)
+             for o in update([archive], data_dir=user)}
+    assert found == {("hcpcs", "HCPCS Level II 2026 Q4", 3),
+                     ("hcpcs-modifiers", "HCPCS Level II modifiers 2026 Q4", 1)}
+    codesets = CodeSets(user)
+    assert codesets.hcpcs("G0999", D(2026, 10, 1)).ok
+    assert codesets.hcpcs("G0999", D(2026, 10, 1)).info.description == (
+        "Test code added in October 2026 with a long description that continues on a"
+        " continuation record")
+    assert codesets.hcpcs("A9155", D(2025, 4, 1)).reason is Reason.TERMINATED
+
+
+def test_a_damaged_xlsx_or_the_fixed_width_text_alone_is_refused(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w") as handle:
+        handle.writestr("HCPC2026_OCT_ANWEB_v2.xlsx", b"PK\x03\x04 not really an xlsx")
+    user = tmp_path / "user"
+    with pytest.raises(CodeSetError, match="HCPC2026_OCT_ANWEB_v2.xlsx: not a readable xlsx"):
+        update([damaged], data_dir=user)
+    text = tmp_path / "HCPC2026_OCT_ANWEB_v2.txt"
+    text.write_text("A4216" + "0010" + "3" + "Sterile water".ljust(80) + "\n")
+    with pytest.raises(CodeSetError, match="not the fixed-width text file"):
+        update([text], data_dir=user)
     assert manifest(user) == ""
 
 

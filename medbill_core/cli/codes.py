@@ -319,7 +319,7 @@ def update_command(
 
     Files it reads, plain or in the zips CMS ships:
     - ICD-10-CM and ICD-10-PCS order or codes files (icd10cm_order_2027.txt)
-    - the quarterly HCPCS ANWEB table saved as CSV (HCPC2026_OCT_ANWEB.csv)
+    - the quarterly HCPCS zip, or its ANWEB xlsx or CSV (HCPC2026_OCT_ANWEB.xlsx)
     - the four NCCI PTP files of a quarter (ccipra-v323r0-f1 .. f4)
     - the NCCI MUE table (MCR_MUE_PractitionerServices_Eff_10-01-2026.csv)
     - the MPFS relative value zip (rvu26d.zip: PPRRVU, GPCI, OPPSCAP)

@@ -49,10 +49,10 @@ SPECS: list[CodeSetSpec] = [
                 " Files')", _icd10pcs),
     CodeSetSpec("hcpcs", "HCPCS Level II", Cadence.QUARTERLY,
                 "the CMS quarterly Alpha-Numeric HCPCS file (cms.gov, 'Quarterly HCPCS';"
-                " the ANWEB table saved as CSV)", _hcpcs, cumulative=True),
+                " the zip as it comes, or its ANWEB xlsx or CSV)", _hcpcs, cumulative=True),
     CodeSetSpec("hcpcs-modifiers", "HCPCS Level II modifiers", Cadence.QUARTERLY,
                 "the CMS quarterly Alpha-Numeric HCPCS file (cms.gov, 'Quarterly HCPCS';"
-                " the ANWEB table saved as CSV; its modifier records)", _hcpcs_modifiers,
+                " the zip as it comes; its modifier records)", _hcpcs_modifiers,
                 cumulative=True),
     CodeSetSpec("ncci-ptp", "NCCI practitioner PTP edits", Cadence.QUARTERLY,
                 "the four CMS 'Medicare NCCI PTP Edits - Practitioner' zips of the quarter",

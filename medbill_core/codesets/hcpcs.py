@@ -167,21 +167,24 @@ def _recognise(source: SourceFile) -> bool:
 
 
 def _prepare(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+    return [release for source in sources for release in _prepare_text(source, source.text())]
+
+
+def _prepare_text(source: SourceFile, text: str) -> list[PreparedRelease]:
     out: list[PreparedRelease] = []
-    for source in sources:
-        numbered = anweb_rows(source.text(), where=source.label)
-        tables = anweb_tables(numbered, f"CMS HCPCS file {source.name}", where=source.label)
-        if not tables[CodeSystem.HCPCS]:
-            raise CodeSetError(f"{source.label}: no HCPCS Level II procedure records (RECID 3)")
-        effective = edition(source.name, numbered, where=source.label)
-        start, end = quarter_window(effective)
-        digest = digest_of([source])
-        for system, table in tables.items():
-            if not table:
-                continue
-            out.append(PreparedRelease(
-                KEYS[system], label(system, start), start, end, len(table), (source,), digest,
-                _writer(system, table)))
+    numbered = anweb_rows(text, where=source.label)
+    tables = anweb_tables(numbered, f"CMS HCPCS file {source.name}", where=source.label)
+    if not tables[CodeSystem.HCPCS]:
+        raise CodeSetError(f"{source.label}: no HCPCS Level II procedure records (RECID 3)")
+    effective = edition(source.name, numbered, where=source.label)
+    start, end = quarter_window(effective)
+    digest = digest_of([source])
+    for system, table in tables.items():
+        if not table:
+            continue
+        out.append(PreparedRelease(
+            KEYS[system], label(system, start), start, end, len(table), (source,), digest,
+            _writer(system, table)))
     return out
 
 
@@ -196,28 +199,101 @@ def _writer(system: CodeSystem, table: dict[str, CodeInfo]) -> Callable[[Path], 
 _FIXED_WIDTH_RE = re.compile(r"^[0-9A-Z ]{5}[0-9]{4,5}[3478]")
 
 
-def _recognise_unreadable(source: SourceFile) -> bool:
-    """The ANWEB file as CMS ships it in the zip: the xlsx, or the fixed-width text."""
+def _is_xlsx(source: SourceFile) -> bool:
+    return source.name.lower().endswith(".xlsx") and source.head.startswith(b"PK")
+
+
+def _xlsx_text(source: SourceFile) -> str:
+    """The first worksheet of an xlsx as CSV text, dates as YYYYMMDD (the ANWEB CSV's form),
+    so the xlsx and the CSV export are read by one reader."""
+    import datetime as dt
+    import io
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(source.read_bytes()), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged file
+        raise CodeSetError(f"{source.label}: not a readable xlsx workbook"
+                           f" ({type(exc).__name__})") from None
+    try:
+        sheet = book.worksheets[0]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for values in sheet.iter_rows(values_only=True):
+            cells = []
+            for value in values:
+                if value is None:
+                    cells.append("")
+                elif isinstance(value, dt.datetime | dt.date):
+                    cells.append(value.strftime("%Y%m%d"))
+                elif isinstance(value, float) and value.is_integer():
+                    cells.append(str(int(value)))
+                else:
+                    cells.append(str(value))
+            writer.writerow(cells)
+        return out.getvalue()
+    finally:
+        book.close()
+
+
+def _recognise_xlsx(source: SourceFile) -> bool:
+    """The ANWEB workbook CMS ships in the quarterly zip: an xlsx whose first sheet has the
+    ANWEB header row (read to tell it from any other workbook)."""
+    if not _is_xlsx(source):
+        return False
+    if "anweb" in source.name.lower():
+        return True  # CMS's name: a damaged one is then refused by name, not skipped
+    try:
+        head = "\n".join(_xlsx_text(source).splitlines()[:50])
+    except CodeSetError:
+        return False
+    return any(_is_header(next(csv.reader([line]), [])) for line in head.splitlines())
+
+
+def _prepare_xlsx(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+    return [release for source in sources
+            for release in _prepare_text(source, _xlsx_text(source))]
+
+
+def _recognise_fixed_width(source: SourceFile) -> bool:
+    """The fixed-width ANWEB text CMS ships beside the xlsx."""
     if not _NAME_RE.search(source.name) or "anweb" not in source.name.lower():
         return False
-    if source.name.lower().endswith(".xlsx"):
-        return True
     first = source.head.split(b"\n", 1)[0].decode("latin-1")
     return source.name.lower().endswith(".txt") and bool(_FIXED_WIDTH_RE.match(first))
 
 
-def _refuse_unreadable(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+def _refuse_fixed_width(sources: Sequence[SourceFile]) -> list[PreparedRelease]:
+    """The fixed-width text alone is refused (its field positions are not established here);
+    given with the zip's xlsx, which holds the same records, it is left to the xlsx."""
+    if all(_in_zip_with_xlsx(source) for source in sources):
+        return []
     raise CodeSetError(
-        f"{sources[0].label}: medbill reads the ANWEB table saved as CSV, not the xlsx or the"
-        " fixed-width text file: open the xlsx, save it as CSV (e.g. HCPC2026_OCT_ANWEB.csv)"
-        " and give that file")
+        f"{sources[0].label}: medbill reads the ANWEB table as xlsx or CSV, not the"
+        " fixed-width text file: give the CMS zip, or its xlsx (HCPC2026_OCT_ANWEB.xlsx)")
+
+
+def _in_zip_with_xlsx(source: SourceFile) -> bool:
+    import zipfile
+
+    if source.member is None:
+        return False
+    try:
+        with zipfile.ZipFile(source.origin) as archive:
+            return any(name.lower().endswith(".xlsx") and "anweb" in name.lower()
+                       for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 FORMATS: list[ReleaseFormat] = [
     ReleaseFormat("CMS HCPCS Level II quarterly file (ANWEB, CSV or tab-separated export)",
                   _recognise, _prepare),
-    ReleaseFormat("CMS HCPCS Level II quarterly file as xlsx or fixed-width text (refused with"
-                  " what to do)", _recognise_unreadable, _refuse_unreadable),
+    ReleaseFormat("CMS HCPCS Level II quarterly file (ANWEB xlsx, as in the CMS zip)",
+                  _recognise_xlsx, _prepare_xlsx),
+    ReleaseFormat("CMS HCPCS Level II quarterly file as fixed-width text (read from the xlsx"
+                  " beside it)", _recognise_fixed_width, _refuse_fixed_width),
 ]
 
 

@@ -156,7 +156,8 @@ def _expand(path: Path) -> list[SourceFile]:
     if path.is_dir():
         raise CodeSetError(f"{path}: is a folder; give the files (or zips) in it")
     try:
-        if zipfile.is_zipfile(path):
+        # an xlsx is a zip too, but one file to a format, not a folder of release files
+        if zipfile.is_zipfile(path) and path.suffix.lower() != ".xlsx":
             archive = zipfile.ZipFile(path)
             out = []
             for info in archive.infolist():
@@ -233,6 +234,9 @@ def prepare(paths: Sequence[Path]) -> list[PreparedRelease]:
     prepared: list[PreparedRelease] = []
     for fmt, sources in recognise(paths).items():
         prepared.extend(fmt.prepare(sources))
+    if not prepared:
+        raise CodeSetError(f"{', '.join(Path(p).name for p in paths)}: no release could be"
+                           " read from it")
     seen: dict[tuple[str, date], PreparedRelease] = {}
     for release in prepared:
         key = (release.code_set, release.effective)
