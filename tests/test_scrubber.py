@@ -18,7 +18,7 @@ from medbill_core.adapters import PayerAdapter
 from medbill_core.cli.main import build_app
 from medbill_core.codesets import CodeSets, reset_default_codesets
 from medbill_core.codesets.ncci import Ncci, reset_default_ncci
-from medbill_core.codesets.releases import ReleaseWindow
+from medbill_core.codesets.releases import ReleaseWindow, coverage
 from medbill_core.config import MedbillConfig
 from medbill_core.default_plugins.core_edits import (
     CORE_EDITS,
@@ -635,3 +635,23 @@ def test_cli_scrub_unknown_claim_is_one_line(medbill_app: Any, cli_config: Path)
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_scrub_says_a_missing_release_once_with_its_claim_count(
+        medbill_app: Any, cli_config: Path) -> None:
+    """The packaged NCCI tables are of 2024 Q3: every claim of DOS gets the same two gap
+    warnings (kept per claim in --json), which the table prints once each, with a count."""
+    populate(medbill_app)  # four claims of one recent date, three with two lines or more
+    quarter = coverage("ncci-ptp", factories.recent_service_date()).wanted_period
+    table = cli(cli_config, "claims", "scrub", "--no-validate")
+    lines = [line for line in table.stdout.splitlines() if "release_gap" in line]
+    assert lines == [
+        f"warning: ncci.release_gap on 3 claims: NCCI practitioner PTP edits {quarter} is not"
+        " loaded; NCCI PTP pairs were checked against NCCI practitioner PTP 2024 Q3"
+        " (2024-07-01..2024-09-30)",
+        f"warning: ncci.release_gap on 4 claims: NCCI practitioner MUEs {quarter} is not"
+        " loaded; units (MUEs) were checked against NCCI practitioner MUE 2024 Q3"
+        " (2024-07-01..2024-09-30)"]
+    data = json.loads(cli(cli_config, "claims", "scrub", "--no-validate", "--json").stdout)
+    assert sum(f["code"] == "ncci.release_gap" for r in data["results"]
+               for f in r["findings"]) == 7

@@ -326,7 +326,15 @@ def scrub_command(
     elif not report.results:
         console.print("no claims to scrub")
     else:
-        findings = [f for r in report.results for f in r.findings]
+        every = [f for r in report.results for f in r.findings]
+        # a missing code-set release concerns every claim of its dates alike: said once
+        # below the table (with the number of claims), not once per claim in it
+        findings = [f for f in every if not f.code.endswith(".release_gap")]
+        gaps: dict[tuple[str, str], set[str]] = {}
+        for finding in every:
+            if finding.code.endswith(".release_gap"):
+                what = finding.message.split(": ", 1)[-1]  # without "date of service D"
+                gaps.setdefault((finding.code, what), set()).add(finding.claim_number)
         if findings:
             # the claim number and the finding's code are searched for: never cut
             table = data_table("claim", "line", "severity", "code", "message", "fix hint",
@@ -342,6 +350,10 @@ def scrub_command(
                                  if finding.release else ""),
                               escape(finding.fix_hint or ""))
             print_table(table)
+        for (code, what), claims in gaps.items():
+            console.print(f"[yellow]warning:[/] {escape(code)} on"
+                          f" {_plural(len(claims), 'claim')}: {escape(what)}", highlight=False,
+                          soft_wrap=True)
         action = "" if no_validate else " (clean drafts moved to validated)"
         console.print(f"{_plural(len(report.results), 'claim')} scrubbed:"
                       f" {report.clean_count} clean,"
