@@ -306,3 +306,24 @@ def test_the_lookups_own_past_release_remark_is_dropped_beside_the_gap_line() ->
     assert without_gap_note("from a user file; date of service 2027-11-02 is outside the"
                             " loaded ICD-10-CM FY2027 (2026-10-01..2027-09-30); checked"
                             " against that release") == "from a user file"
+
+
+def test_listed_releases_are_kept_until_the_manifest_changes(tmp_path: Path,
+                                                             toy_formats: None) -> None:
+    import os
+
+    from medbill_core.codesets.releases import listed_releases
+
+    data = tmp_path / "codesets"
+    before = listed_releases("pos", data)
+    assert listed_releases("pos", data) is before  # asked per claim: read once
+    update([_toy(tmp_path, "2027-01-01", "11")], data_dir=data)
+    after = listed_releases("pos", data)
+    assert [w.label for w in after] == [w.label for w in before] + ["toy POS 2027-01-01"]
+    # a `codes update` by another process changes the manifest: seen on the next call
+    manifest = data / "manifest.json"
+    entry = json.loads(manifest.read_text())
+    del entry["releases"]["pos"]
+    manifest.write_text(json.dumps(entry))
+    os.utime(manifest, ns=(1, 1))
+    assert [w.label for w in listed_releases("pos", data)] == [w.label for w in before]

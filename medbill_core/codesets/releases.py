@@ -213,6 +213,28 @@ def coverage(key: str, on: date, data_dir: Path | None = None,
     return Coverage(code_set, on, min(found, key=distance), False)
 
 
+_listed: dict[tuple[str, Path | None], tuple[int, list[ReleaseWindow]]] = {}
+
+
+def listed_releases(key: str, data_dir: Path | None) -> list[ReleaseWindow]:
+    """``spec(key).releases(data_dir)``, kept until the directory's manifest changes (a
+    ``codes update`` in this or another process): the scrubber asks for every claim."""
+    try:
+        stamp = (data_dir / MANIFEST).stat().st_mtime_ns if data_dir is not None else 0
+    except OSError:
+        stamp = -1
+    cached = _listed.get((key, data_dir))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    found = spec(key).releases(data_dir)
+    _listed[(key, data_dir)] = (stamp, found)
+    return found
+
+
+def forget_listed_releases() -> None:
+    _listed.clear()
+
+
 def status(on: date, data_dir: Path | None = None) -> list[tuple[CodeSetSpec,
                                                                  list[ReleaseWindow],
                                                                  Coverage]]:

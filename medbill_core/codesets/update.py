@@ -308,8 +308,10 @@ def reset_caches() -> None:
     from medbill_core.codesets import mpfs
     from medbill_core.codesets.ncci import reset_default_ncci
     from medbill_core.codesets.registry import reset_default_codesets
+    from medbill_core.codesets.releases import forget_listed_releases
 
     reset_default_codesets()
+    forget_listed_releases()
     reset_default_ncci()
     mpfs.reset_cache()
 

@@ -82,7 +82,7 @@ from medbill_core.codesets.ncci import (
     bypasses_ptp_edit,
     default_ncci,
 )
-from medbill_core.codesets.releases import Coverage, ReleaseWindow, coverage, spec
+from medbill_core.codesets.releases import Coverage, ReleaseWindow, coverage, listed_releases
 from medbill_core.domain import (
     BillableClaim,
     ClaimFinding,
@@ -139,7 +139,7 @@ def _coverage(env: EditEnv, key: str, on: date) -> Coverage:
     """Which release of code set ``key`` governs ``on`` (release lists read once per env)."""
     found = env.releases.get(key)
     if found is None:
-        found = env.releases[key] = spec(key).releases(env.codesets.data_dir)
+        found = env.releases[key] = listed_releases(key, env.codesets.data_dir)
     return coverage(key, on, releases=found)
 
 
