@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -174,13 +173,88 @@ def read_release(path: Path, source: str,
         raise CodeSetError(f"cannot read {path}: {exc}") from exc
 
 
-def read_packaged_release(name: str, system: CodeSystem, source: str) -> Table:
-    """A release table shipped in ``medbill_core/codesets/data`` (gzipped)."""
+class LazyTable(MutableMapping[str, CodeInfo]):
+    """A packaged release table whose records are parsed when first looked up.
+
+    A claim looks up a handful of the 98,000 ICD-10-CM codes: splitting the file into
+    lines keyed by code costs a fifth of parsing every record into a :class:`CodeInfo`,
+    and keeps ``medbill codes show`` and the first scrub of a day quick. Iterating the
+    values (search, writing a copy) parses them all, once.
+    """
+
+    __slots__ = ("_parse", "_raw")
+
+    def __init__(self, raw: dict[str, str | CodeInfo],
+                 parse: Callable[[str], CodeInfo]) -> None:
+        self._raw = raw
+        self._parse = parse
+
+    def __getitem__(self, code: str) -> CodeInfo:
+        found = self._raw[code]
+        if isinstance(found, str):
+            found = self._raw[code] = self._parse(found)
+        return found
+
+    def get(self, code: str, default: CodeInfo | None = None) -> CodeInfo | None:  # type: ignore[override]
+        found = self._raw.get(code)
+        if found is None:
+            return default
+        if isinstance(found, str):
+            found = self._raw[code] = self._parse(found)
+        return found
+
+    def __setitem__(self, code: str, info: CodeInfo) -> None:
+        self._raw[code] = info
+
+    def __delitem__(self, code: str) -> None:
+        del self._raw[code]
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def without(self, codes: Iterable[str]) -> LazyTable:
+        """A copy without ``codes`` (records still unparsed stay so)."""
+        drop = set(codes)
+        return LazyTable({k: v for k, v in self._raw.items() if k not in drop}, self._parse)
+
+    @classmethod
+    def from_csv_text(cls, text: str, header: Sequence[str], parse: Callable[[list[str]],
+                      CodeInfo], *, where: str) -> LazyTable:
+        """Index ``text`` (a trusted, medbill-written CSV whose first column is the code and
+        whose records are one line each) by code; ``parse`` gets a record's cells."""
+        lines = text.split("\n")
+        if next(csv.reader([lines[0].rstrip("\r")]), []) != list(header):
+            raise CodeSetError(f"{where}: not a medbill release table (header {header})")
+        raw: dict[str, str | CodeInfo] = {}
+        for line in lines[1:]:
+            if line:
+                raw[line[:line.find(",")]] = line
+
+        def parse_line(line: str) -> CodeInfo:
+            return parse(next(csv.reader([line.rstrip("\r")])))
+
+        return cls(raw, parse_line)
+
+
+def read_packaged_release(name: str, system: CodeSystem, source: str) -> LazyTable:
+    """A release table shipped in ``medbill_core/codesets/data`` (gzipped), parsed lazily."""
     from importlib import resources
 
     raw = resources.files("medbill_core.codesets").joinpath("data", name).read_bytes()
     text = gzip.decompress(raw).decode("utf-8")
-    return table_from_rows(system, csv.reader(io.StringIO(text, newline="")), source, name)
+
+    def parse(cells: list[str]) -> CodeInfo:
+        code, description, billable, short, *_ = (*cells, "")
+        return CodeInfo(system, code, description, short, billable == "1", True, None, None,
+                        False, source)
+
+    return LazyTable.from_csv_text(text, TABLE_HEADER, parse, where=name)
 
 
 # -- the official order and codes files -------------------------------------------------------

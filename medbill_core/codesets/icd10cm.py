@@ -38,6 +38,7 @@ from medbill_core.codesets.formats import ICD10CM_RE
 from medbill_core.codesets.icd10_common import (
     CODES,
     LazyRelease,
+    LazyTable,
     OfficialRow,
     Table,
     fiscal_year_window,
@@ -87,7 +88,7 @@ COUNTS = {FY2027.effective: (98_403, 74_879), APRIL_2026.effective: (98_186, 74_
 # -- packaged releases --------------------------------------------------------------------------
 
 @functools.cache
-def fy2027_table() -> Table:
+def fy2027_table() -> LazyTable:
     """The packaged FY2027 table (read once per process)."""
     return read_packaged_release(FY2027_FILE, CodeSystem.ICD10CM, PACKAGED_SOURCE)
 
@@ -99,11 +100,9 @@ def _change_rows(kind: str) -> list[dict[str, str]]:
 
 
 @functools.cache
-def april_2026_table() -> Table:
+def april_2026_table() -> LazyTable:
     """The April 2026 update: FY2027 with the FY2027 changes undone (read once per process)."""
-    fy2027 = fy2027_table()
-    added = {row["code"] for row in _change_rows("added")}
-    table = {code: info for code, info in fy2027.items() if code not in added}
+    table = fy2027_table().without(row["code"] for row in _change_rows("added"))
     for row in _change_rows("deleted"):
         table[row["code"]] = CodeInfo(CodeSystem.ICD10CM, row["code"], row["longTitle"],
                                       row["shortTitle"], billable=row["wasBillable"] == "true",

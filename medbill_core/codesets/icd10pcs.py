@@ -16,10 +16,8 @@ User releases: ``medbill codes update`` with the CMS order or codes file (:data:
 
 from __future__ import annotations
 
-import csv
 import functools
 import gzip
-import io
 import re
 from datetime import date
 from importlib import resources
@@ -28,12 +26,13 @@ from typing import TYPE_CHECKING
 
 from medbill_core.codesets.icd10_common import (
     LazyRelease,
+    LazyTable,
     OfficialRow,
     Table,
     official_formats,
     read_release,
 )
-from medbill_core.codesets.model import CodeInfo, CodeSetError, CodeSystem, Release
+from medbill_core.codesets.model import CodeInfo, CodeSystem, Release
 
 if TYPE_CHECKING:
     from medbill_core.codesets.releases import ReleaseWindow
@@ -58,16 +57,18 @@ _ADDENDA_LINE = re.compile(r"^(Add|Delete|Revise from|Revise to): +([0-9A-HJ-NP-
 
 
 @functools.cache
-def fy2027_table() -> Table:
-    """The packaged FY2027 table (read once per process)."""
+def fy2027_table() -> LazyTable:
+    """The packaged FY2027 table (read once per process; records parsed on first use)."""
     raw = resources.files("medbill_core.codesets").joinpath("data", FY2027_FILE).read_bytes()
-    rows = csv.reader(io.StringIO(gzip.decompress(raw).decode("utf-8"), newline=""))
-    if next(rows, None) != ["code", "description", "note"]:
-        raise CodeSetError(f"{FY2027_FILE}: not medbill's ICD-10-PCS table")
     system = CodeSystem.ICD10PCS
-    return {code: CodeInfo(system, code, description, "", True, True, None, None, False,
-                           PACKAGED_SOURCE, note)
-            for code, description, note in rows}
+
+    def parse(cells: list[str]) -> CodeInfo:
+        code, description, note = cells
+        return CodeInfo(system, code, description, "", True, True, None, None, False,
+                        PACKAGED_SOURCE, note)
+
+    return LazyTable.from_csv_text(gzip.decompress(raw).decode("utf-8"),
+                                   ("code", "description", "note"), parse, where=FY2027_FILE)
 
 
 def addenda() -> dict[str, dict[str, str]]:
@@ -83,10 +84,10 @@ def addenda() -> dict[str, dict[str, str]]:
 
 
 @functools.cache
-def fy2026_table() -> Table:
+def fy2026_table() -> LazyTable:
     """FY2026: FY2027 with the FY2027 addenda undone (read once per process)."""
     changes = addenda()
-    table = {code: info for code, info in fy2027_table().items() if code not in changes["Add"]}
+    table = fy2027_table().without(changes["Add"])
     for code, title in changes["Delete"].items():
         table[code] = CodeInfo(CodeSystem.ICD10PCS, code, title, source=PACKAGED_SOURCE)
     for code, title in changes["Revise from"].items():
