@@ -24,7 +24,7 @@ import gzip
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -119,7 +119,7 @@ class FeeScheduleData:
 
     year: int
     conversion_factor: Decimal
-    rvus: dict[tuple[str, str], RVURow]
+    rvus: Mapping[tuple[str, str], RVURow]
     localities: dict[tuple[str, str], Locality]
     label: str = ""
     opps_caps: dict[tuple[str, str, str, str], OppsCapAmount] = field(default_factory=dict)
@@ -288,16 +288,43 @@ _PACKAGED: tuple[_Packaged, ...] = (
 
 
 @lru_cache(maxsize=4)
-def _load_packaged(rvu_file: str, gpci_file: str, year: int) -> tuple[
-        dict[tuple[str, str], RVURow], dict[tuple[str, str], Locality]]:
-    return (_read_rvus(io.StringIO(_packaged_text(rvu_file))),
-            _read_localities(io.StringIO(_packaged_text(gpci_file))))
+def _packaged_rvus(rvu_file: str) -> dict[tuple[str, str], RVURow]:
+    return _read_rvus(io.StringIO(_packaged_text(rvu_file)))
+
+
+@lru_cache(maxsize=4)
+def _packaged_localities(gpci_file: str) -> dict[tuple[str, str], Locality]:
+    return _read_localities(io.StringIO(_packaged_text(gpci_file)))
+
+
+class _RvusOnFirstUse(Mapping[tuple[str, str], RVURow]):
+    """A packaged release's RVU rows, read when first priced: a payer's options are checked
+    against the GPCI file (its locality) when every command starts, and that should not read
+    19,000 RVU rows."""
+
+    def __init__(self, rvu_file: str) -> None:
+        self._file = rvu_file
+
+    def _rows(self) -> dict[tuple[str, str], RVURow]:
+        return _packaged_rvus(self._file)
+
+    def __getitem__(self, key: tuple[str, str]) -> RVURow:
+        return self._rows()[key]
+
+    def get(self, key: tuple[str, str], default: RVURow | None = None) -> RVURow | None:  # type: ignore[override]
+        return self._rows().get(key, default)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())
 
 
 def _packaged_schedule(entry: _Packaged) -> FeeScheduleData:
-    rvus, localities = _load_packaged(entry.rvu_file, entry.gpci_file, entry.year)
-    return FeeScheduleData(entry.year, _packaged_conversion_factors()[entry.year], rvus,
-                           localities, entry.window.label)
+    return FeeScheduleData(entry.year, _packaged_conversion_factors()[entry.year],
+                           _RvusOnFirstUse(entry.rvu_file),
+                           _packaged_localities(entry.gpci_file), entry.window.label)
 
 
 RVU_STORED = "rvu.csv.gz"

@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
-from fpdf import FPDF
-
 from medbill_core.errors import MedbillError
 from medbill_statements_pdf.settings import StatementsPdfSettings
 
@@ -81,6 +79,11 @@ class Canvas:
 
     def __init__(self, settings: StatementsPdfSettings, *, title: str, author: str,
                  created: date) -> None:
+        # fpdf2 is imported when a document is drawn, not when the plugin starts: every
+        # medbill command starts the enabled plugins, few render a statement (a third of a
+        # second of each command's start-up)
+        from fpdf import FPDF
+
         pdf = FPDF(orientation="P", unit="pt", format="letter")
         pdf.set_auto_page_break(False)
         pdf.set_margins(LEFT, 36.0, PAGE_W - RIGHT)
