@@ -60,15 +60,18 @@ class Medbill:
     @classmethod
     def open(cls, config: MedbillConfig | None = None, *,
              extra_plugins: Iterable[tuple[str, Any]] = (), load_installed: bool = True,
-             upgrade: bool = False) -> Medbill:
+             upgrade: bool = False, hooks: PluginHooks | None = None) -> Medbill:
         """Start plugins and open the database.
 
         :param upgrade: apply pending migrations (otherwise an outdated schema is an error
             at the first unit of work).
+        :param hooks: plugins already started for ``config`` (the command line starts them
+            to add their commands); they are not started again.
         """
         config = config or load_config()
-        hooks = PluginHooks.start(config, extra_plugins=extra_plugins,
-                                  load_installed=load_installed)
+        if hooks is None:
+            hooks = PluginHooks.start(config, extra_plugins=extra_plugins,
+                                      load_installed=load_installed)
         database = Database(config.database_url)
         if upgrade:
             database.upgrade()

@@ -107,9 +107,12 @@ err_console = _CliConsole(stderr=True, soft_wrap=None, emoji=False)  # type: ign
 
 
 class CliState:
-    """Per-invocation settings from the root callback (``--config``)."""
+    """Per-invocation settings from the root callback (``--config``), and the plugins the
+    command line started to add their commands (``started``: configuration and hooks), which
+    :func:`open_app` takes over instead of starting them a second time."""
 
     config_path: str | None = None
+    started: tuple[Any, Any] | None = None
 
 
 state = CliState()
@@ -315,7 +318,9 @@ def open_app(*, upgrade: bool = False) -> Any:
 
     config = load_cli_config()
     configure_logging(config.log_level)
-    app = Medbill.open(config, upgrade=upgrade)
+    started, state.started = state.started, None
+    hooks = started[1] if started is not None and started[0] == config else None
+    app = Medbill.open(config, upgrade=upgrade, hooks=hooks)
     if not upgrade:
         app.database.require_current()
     return app

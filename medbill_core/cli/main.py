@@ -306,7 +306,9 @@ def register_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
     try:
         config = load_config(config_value)
         if config.plugins:
-            PluginHooks.start(config).register_commands(app=app)
+            hooks = PluginHooks.start(config)
+            hooks.register_commands(app=app)
+            state.started = (config, hooks)  # open_app takes them over: started once
     except MedbillError as exc:
         if command in CORE_COMMANDS or command is None:
             return
