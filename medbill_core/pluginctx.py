@@ -32,6 +32,13 @@ class PluginContext:
     renderers: dict[str, StatementRenderer] = field(default_factory=dict)
     #: Free-form per-run services (e.g. an outbox) a caller may hand to plugins.
     extras: dict[str, Any] = field(default_factory=dict)
+    #: The plugin that registered each adapter, channel and renderer, by identifier: an
+    #: error in one is the plugin's, not the core's dispatcher's.
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def owner_of(self, identifier: str) -> str:
+        """The plugin that registered the adapter, channel or renderer ``identifier``."""
+        return self.owners.get(identifier, "unknown")
 
     def settings_for(self, plugin: str) -> Any:
         """The validated settings of ``plugin`` (``None`` if it declares no model)."""

@@ -173,6 +173,7 @@ class PluginHooks:
                             f"plugin {owners[identifier]!r}")
                     registry[identifier] = item
                     owners[identifier] = impl.plugin_name
+                    self.context.owners.setdefault(identifier, impl.plugin_name)
         for payer in self.context.config.payers.values():
             if payer.adapter in self.context.adapters:
                 adapter = self.context.adapters[payer.adapter]
@@ -246,8 +247,22 @@ class PluginHooks:
 
     def decode_response(self, *,
                         document: InboundDocument) -> DecodedResponse | list[DecodedResponse]:
-        result = self._call("medbill_decode_response", document=document, context=self.context)
-        return self._required(result, f"decode document {document.document_id!r}")
+        """The first plugin's decoding of ``document``, checked: a plugin answering with
+        something the core cannot apply fails here, named (see :func:`checked_decoded`)."""
+        from medbill_core.default_plugins.dispatch import checked_decoded
+
+        hook = self.manager.hook.medbill_decode_response
+        impls = hook.get_hookimpls()
+        if any(impl.hookwrapper or getattr(impl, "wrapper", False) for impl in impls):
+            result = self._call("medbill_decode_response", document=document,
+                                context=self.context)
+            return self._required(result, f"decode document {document.document_id!r}")
+        for impl in reversed(impls):  # pluggy's order for a firstresult hook
+            result = self._call_impl(impl, "medbill_decode_response", document=document,
+                                     context=self.context)
+            if result is not None:
+                return checked_decoded(result, impl.plugin_name, "medbill_decode_response")
+        return self._required(None, f"decode document {document.document_id!r}")
 
     def check_claim_status(self, *, request: ClaimStatusRequest) -> ClaimStatusResponse:
         result = self._call("medbill_check_claim_status", request=request, context=self.context)

@@ -304,3 +304,71 @@ def test_missing_adapter_for_a_payer_is_a_clear_error() -> None:
     payer = hooks.context.payer("linepay")
     with pytest.raises(AdapterNotAvailable, match="payer adapter 'line_format'"):
         hooks.encode_claims(payer=payer, claims=[])
+
+
+# -- decoded results are checked, and errors named by the plugin that owns the adapter -------
+
+class _TupleAdapter(LineAdapter):
+    """Returns the X12 engine's (kind, objects) tuple instead of a decoded response (the bug
+    a third-party plugin shipped: the core marked its 835 applied and posted nothing)."""
+
+    identifier = "tuple_format"
+
+    def decode(self, document: InboundDocument) -> object:  # type: ignore[override]
+        return ("835", [object()])
+
+
+class _BrokenAdapter(LineAdapter):
+    identifier = "broken_format"
+
+    def decode(self, document: InboundDocument) -> object:  # type: ignore[override]
+        raise ValueError("adapter bug")
+
+
+def _adapter_plugin(adapter: LineAdapter) -> SimpleNamespace:
+    @hookimpl
+    def medbill_register_payer_adapters(context: object) -> list[LineAdapter]:
+        return [adapter]
+
+    return SimpleNamespace(medbill_register_payer_adapters=medbill_register_payer_adapters)
+
+
+def _document() -> InboundDocument:
+    return InboundDocument(document_id="doc-1", channel="loopback", content="ISA*...~",
+                           kind=DocumentKind.OTHER)
+
+
+@pytest.mark.parametrize(("adapter", "message"), [
+    (_TupleAdapter(), "plugin 'acme_payer': payer adapter 'tuple_format': decode returned"
+                      " tuple, not a decoded response"),
+    (_BrokenAdapter(), "plugin 'acme_payer': payer adapter 'broken_format': ValueError in"
+                       " decode"),
+])
+def test_a_wrong_decode_fails_naming_the_plugin_that_owns_the_adapter(
+        adapter: LineAdapter, message: str) -> None:
+    hooks = start(("line", make_line_plugin()), ("acme_payer", _adapter_plugin(adapter)))
+    assert hooks.context.owner_of(adapter.identifier) == "acme_payer"
+    with pytest.raises(PluginError) as raised:
+        hooks.decode_response(document=_document())
+    assert raised.value.message.startswith(message)
+    assert raised.value.plugin == "acme_payer"  # not the core's dispatcher
+
+
+def test_a_decode_hook_answering_what_the_core_cannot_apply_is_named() -> None:
+    @hookimpl
+    def medbill_decode_response(document: InboundDocument, context: object) -> object:
+        return "applied!"
+
+    hooks = start(("line", make_line_plugin()),
+                  ("stringy", SimpleNamespace(medbill_decode_response=medbill_decode_response)))
+    with pytest.raises(PluginError, match="^plugin 'stringy': medbill_decode_response: decode"
+                                          " returned str, not a decoded response"):
+        hooks.decode_response(document=_document())
+
+
+def test_a_good_decode_still_passes_through() -> None:
+    hooks = start(("line", make_line_plugin()))
+    decoded = hooks.decode_response(document=InboundDocument(
+        document_id="doc-2", channel="loopback", content="ELIG|active|T1",
+        kind=DocumentKind.OTHER))
+    assert isinstance(decoded, EligibilityResponse) and decoded.trace_number == "T1"

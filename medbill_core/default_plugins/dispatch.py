@@ -8,19 +8,24 @@ from decimal import Decimal
 
 from medbill_core.domain import (
     BillableClaim,
+    ClaimAcknowledgmentBatch,
     ClaimStatusRequest,
     ClaimStatusResponse,
     DecodedResponse,
     EligibilityRequest,
     EligibilityResponse,
+    FunctionalAcknowledgment,
     InboundDocument,
+    InterchangeAcknowledgment,
     Payer,
+    Remittance,
     RenderedDocument,
     Statement,
     SubmissionFile,
     SubmissionReceipt,
 )
 from medbill_core.domain.estimate import CostEstimate
+from medbill_core.errors import MedbillError, PluginError
 from medbill_core.hookspecs import hookimpl
 from medbill_core.money import to_money
 from medbill_core.pluginctx import PluginContext
@@ -56,15 +61,44 @@ def medbill_fetch_responses(channel: str,
     return context.channel(channel).fetch_responses()
 
 
+#: What ``decode`` may return (the members of :data:`DecodedResponse`).
+DECODED_TYPES = (InterchangeAcknowledgment, FunctionalAcknowledgment, ClaimAcknowledgmentBatch,
+                 EligibilityResponse, ClaimStatusResponse, Remittance)
+
+
 @hookimpl(trylast=True)
 def medbill_decode_response(
         document: InboundDocument,
         context: PluginContext) -> DecodedResponse | list[DecodedResponse] | None:
-    for adapter in context.adapters.values():
-        decoded = adapter.decode(document)
+    for identifier, adapter in context.adapters.items():
+        try:
+            decoded = adapter.decode(document)
+        except MedbillError:
+            raise
+        except Exception as exc:  # the adapter's bug, named as its plugin's
+            raise PluginError(context.owner_of(identifier),
+                              f"payer adapter {identifier!r}: {type(exc).__name__} in"
+                              " decode") from exc
         if decoded is not None:
-            return decoded
+            return checked_decoded(decoded, context.owner_of(identifier),
+                                   f"payer adapter {identifier!r}")
     return None
+
+
+def checked_decoded(decoded: object, plugin: str, source: str
+                    ) -> DecodedResponse | list[DecodedResponse]:
+    """``decoded`` when it is what the core can apply (a decoded response, or a non-empty
+    list of them); else a :class:`PluginError` naming the plugin and ``source`` (its adapter
+    or hook) -- never a document marked applied with nothing applied."""
+    items = decoded if isinstance(decoded, list) else [decoded]
+    wrong = [type(item).__name__ for item in items if not isinstance(item, DECODED_TYPES)]
+    if wrong or not items:
+        got = type(decoded).__name__ if not isinstance(decoded, list) else (
+            f"a list of {', '.join(wrong)}" if wrong else "an empty list")
+        raise PluginError(plugin, f"{source}: decode returned {got}, not a decoded response"
+                                  " (an acknowledgment, a claim status or eligibility"
+                                  " response, or a remittance)")
+    return decoded  # type: ignore[return-value]
 
 
 @hookimpl(trylast=True)
