@@ -24,6 +24,7 @@ neither, is not taken for one.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import re
 import threading
@@ -495,3 +496,21 @@ def headers_from_codes(codes: Iterable[str]) -> set[str]:
     code that is not itself a valid code."""
     valid = set(codes)
     return {code[:n] for code in valid for n in range(3, len(code))} - valid
+
+
+def formats_on_first_use(module: str, system: CodeSystem, code_set: str,
+                         build: Callable[[list[OfficialRow], str, str], Table]
+                         ) -> Callable[[str], object]:
+    """A module ``__getattr__`` giving the module's ``FORMATS`` (its official files, see
+    :func:`official_formats`) when first asked for: they need the update pipeline, which
+    start-up and plain lookups do not import."""
+    @functools.cache
+    def formats() -> list[ReleaseFormat]:
+        return official_formats(system, code_set, build)
+
+    def module_getattr(name: str) -> object:
+        if name == "FORMATS":
+            return formats()
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return module_getattr

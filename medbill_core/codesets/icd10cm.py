@@ -42,8 +42,8 @@ from medbill_core.codesets.icd10_common import (
     OfficialRow,
     Table,
     fiscal_year_window,
+    formats_on_first_use,
     headers_from_codes,
-    official_formats,
     read_packaged_release,
     read_release,
     window_from_name,
@@ -54,7 +54,6 @@ from medbill_core.codesets.tables import Row, iter_csv, open_text, rows_to_table
 
 if TYPE_CHECKING:
     from medbill_core.codesets.releases import ReleaseWindow
-    from medbill_core.codesets.update import ReleaseFormat
 
 # re-exported: callers knew them here before the code shared with ICD-10-PCS moved out
 __all__ = ["fiscal_year_window", "read_release", "window_from_name",
@@ -301,17 +300,8 @@ def _build(rows: list[OfficialRow], layout: str, source: str) -> Table:
                                source=source) for row in rows}
 
 
-@functools.cache
-def _formats() -> list[ReleaseFormat]:
-    return official_formats(CodeSystem.ICD10CM, CODE_SET, _build)
-
-
-def __getattr__(name: str) -> object:
-    # ``FORMATS`` (the official order and codes files, plain or zipped) is built on first
-    # use: it needs the update pipeline, which start-up and plain lookups do not import
-    if name == "FORMATS":
-        return _formats()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``FORMATS``, the official order and codes files (plain or zipped), built on first use
+__getattr__ = formats_on_first_use(__name__, CodeSystem.ICD10CM, CODE_SET, _build)
 
 
 # -- every release medbill has -----------------------------------------------------------------

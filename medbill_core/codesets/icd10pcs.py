@@ -29,14 +29,13 @@ from medbill_core.codesets.icd10_common import (
     LazyTable,
     OfficialRow,
     Table,
-    official_formats,
+    formats_on_first_use,
     read_release,
 )
 from medbill_core.codesets.model import CodeInfo, CodeSystem, Release
 
 if TYPE_CHECKING:
     from medbill_core.codesets.releases import ReleaseWindow
-    from medbill_core.codesets.update import ReleaseFormat
 
 CODE_SET = "icd10pcs"
 FY2027_FILE = "icd10pcs_fy2027.csv.gz"
@@ -147,14 +146,5 @@ def _build(rows: list[OfficialRow], layout: str, source: str) -> Table:
             for row in rows if row.billable}
 
 
-@functools.cache
-def _formats() -> list[ReleaseFormat]:
-    return official_formats(CodeSystem.ICD10PCS, CODE_SET, _build)
-
-
-def __getattr__(name: str) -> object:
-    # ``FORMATS`` (the official order and codes files, plain or zipped) is built on first
-    # use: it needs the update pipeline, which start-up and plain lookups do not import
-    if name == "FORMATS":
-        return _formats()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``FORMATS``, the official order and codes files (plain or zipped), built on first use
+__getattr__ = formats_on_first_use(__name__, CodeSystem.ICD10PCS, CODE_SET, _build)

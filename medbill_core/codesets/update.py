@@ -158,22 +158,7 @@ def _expand(path: Path) -> list[SourceFile]:
     try:
         # an xlsx is a zip too, but one file to a format, not a folder of release files
         if zipfile.is_zipfile(path) and path.suffix.lower() != ".xlsx":
-            archive = zipfile.ZipFile(path)
-            out = []
-            for info in archive.infolist():
-                base = Path(info.filename).name
-                if info.is_dir() or not base or base.startswith(".") \
-                        or base.lower().endswith(_IGNORED_SUFFIXES):
-                    continue
-                if base.lower().endswith(".zip"):  # CMS nests zips (PCS, MPFS)
-                    nested = archive.read(info)
-                    out.extend(_expand_nested(path, info.filename, nested))
-                    continue
-                with archive.open(info) as handle:
-                    head = handle.read(HEAD_BYTES)
-                out.append(SourceFile(base, path, head, info.filename,
-                                      _member_reader(archive, info.filename)))
-            return out
+            return _members(zipfile.ZipFile(path), path, "")
         with open(path, "rb") as handle:
             head = handle.read(HEAD_BYTES)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -181,25 +166,32 @@ def _expand(path: Path) -> list[SourceFile]:
     return [SourceFile(path.name, path, head, None, lambda: path.read_bytes())]
 
 
+def _members(archive: zipfile.ZipFile, origin: Path, prefix: str) -> list[SourceFile]:
+    """The release files in ``archive`` (``prefix``: its own path inside ``origin``, for
+    nested zips, which CMS ships for PCS and the MPFS); read-me files and folders skipped."""
+    out = []
+    for info in archive.infolist():
+        base = Path(info.filename).name
+        if info.is_dir() or not base or base.startswith(".") \
+                or base.lower().endswith(_IGNORED_SUFFIXES):
+            continue
+        member = f"{prefix}{info.filename}"
+        if base.lower().endswith(".zip"):
+            try:
+                inner = zipfile.ZipFile(io.BytesIO(archive.read(info)))
+            except zipfile.BadZipFile as exc:
+                raise CodeSetError(f"{origin.name}:{member}: cannot read: {exc}") from exc
+            out.extend(_members(inner, origin, f"{member}/"))
+            continue
+        with archive.open(info) as handle:
+            head = handle.read(HEAD_BYTES)
+        out.append(SourceFile(base, origin, head, member,
+                              _member_reader(archive, info.filename)))
+    return out
+
+
 def _member_reader(archive: zipfile.ZipFile, member: str) -> Callable[[], bytes]:
     return lambda: archive.read(member)
-
-
-def _expand_nested(origin: Path, member: str, data: bytes) -> list[SourceFile]:
-    try:
-        inner = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise CodeSetError(f"{origin.name}:{member}: cannot read: {exc}") from exc
-    out = []
-    for info in inner.infolist():
-        base = Path(info.filename).name
-        if info.is_dir() or not base or base.lower().endswith(_IGNORED_SUFFIXES):
-            continue
-        with inner.open(info) as handle:
-            head = handle.read(HEAD_BYTES)
-        out.append(SourceFile(base, origin, head, f"{member}/{info.filename}",
-                              _member_reader(inner, info.filename)))
-    return out
 
 
 def recognise(paths: Sequence[Path]) -> dict[ReleaseFormat, list[SourceFile]]:
