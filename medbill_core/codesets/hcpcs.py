@@ -203,9 +203,11 @@ def _is_xlsx(source: SourceFile) -> bool:
     return source.name.lower().endswith(".xlsx") and source.head.startswith(b"PK")
 
 
+@functools.lru_cache(maxsize=2)
 def _xlsx_text(source: SourceFile) -> str:
     """The first worksheet of an xlsx as CSV text, dates as YYYYMMDD (the ANWEB CSV's form),
-    so the xlsx and the CSV export are read by one reader."""
+    so the xlsx and the CSV export are read by one reader. Kept for the source: recognising
+    a workbook not named like CMS's reads it, and preparing it must not read it again."""
     import datetime as dt
     import io
 
