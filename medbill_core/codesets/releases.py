@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from medbill_core.codesets.loaders import MANIFEST, user_data_dir
+from medbill_core.codesets.loaders import MANIFEST
 
 RELEASES_DIR = "releases"
 UPDATE_COMMAND = "medbill codes update FILE..."
@@ -277,10 +277,6 @@ def loaded_releases(data_dir: Path | None, key: str) -> list[tuple[ReleaseWindow
         if folder.is_dir():
             out.append((window, folder))
     return out
-
-
-def default_data_dir() -> Path:
-    return user_data_dir()
 
 
 #: Code systems of a lookup (``CodeSystem`` values) -> the code set whose releases answer it.
