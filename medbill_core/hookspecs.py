@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 
 PROJECT_NAME = "medbill"
 
+#: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
+#: grows when something is added, the major one when something is removed or changes meaning.
+API_VERSION = "1.0"
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
