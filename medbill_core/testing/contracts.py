@@ -171,9 +171,12 @@ class PayerAdapterContract:
 
     @pytest.fixture
     def claims(self, payer: Payer) -> list[BillableClaim]:
-        first = factories.make_billable_claim(payer=payer)
+        coverage = factories.make_coverage(patient_id=1, id=1, payer_key=payer.key)
+        first = factories.make_billable_claim(
+            payer=payer, coverage=coverage, claim=factories.make_claim(payer_key=payer.key))
         second = factories.make_billable_claim(
-            payer=payer, claim=factories.make_claim(number="CLM0002", lines=2))
+            payer=payer, coverage=coverage,
+            claim=factories.make_claim(number="CLM0002", lines=2, payer_key=payer.key))
         return [first, second]
 
     def test_identifier_is_a_config_name(self, adapter: PayerAdapter) -> None:

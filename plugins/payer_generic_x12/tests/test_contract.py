@@ -1,20 +1,27 @@
-"""The core's payer adapter contract suite, run against the generic X12 adapter."""
+"""The core's payer adapter contract suites, run against the generic X12 adapter, and the
+kit's X12 documents checked once with pyx12 (an independent reader of X12 5010)."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
 from medbill_payer_generic_x12.adapter import GenericX12Adapter
+from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.x12 import MemoryControlNumbers
 
 from medbill_core.adapters import PayerAdapter
 from medbill_core.domain import Payer
 from medbill_core.testing import factories
-from medbill_core.testing.contracts import PayerAdapterContract
+from medbill_core.testing.contracts import PayerDocumentContract
+from medbill_core.testing.documents import ContractDocuments, ContractScenario, x12_documents
+
+X12_OPTIONS = {"submitter_id": "SUB123", "receiver_id": "CLEARHOUSE",
+               "submitter_phone": "8165550100"}
 
 
-class TestGenericX12AdapterContract(PayerAdapterContract):
+class TestGenericX12AdapterContract(PayerDocumentContract):
     @pytest.fixture
     def adapter(self) -> PayerAdapter:
         return GenericX12Adapter(MemoryControlNumbers(), clock=lambda: datetime(2024, 3, 5))
@@ -22,6 +29,23 @@ class TestGenericX12AdapterContract(PayerAdapterContract):
     @pytest.fixture
     def payer(self, adapter: PayerAdapter) -> Payer:
         payer = factories.make_payer(adapter=adapter.identifier)
-        return payer.model_copy(update={"options": {
-            "submitter_id": "SUB123", "receiver_id": "CLEARHOUSE",
-            "submitter_phone": "8165550100"}})
+        return payer.model_copy(update={"options": X12_OPTIONS})
+
+
+#: pyx12 4.0 has no maps for 005010X279A1 (270/271) and 005010X212 (276/277)
+NO_PYX12_MAP = {"eligibility", "claim_status"}
+
+
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(ContractDocuments)])
+def test_the_kit_x12_documents_are_valid_for_pyx12(name: str) -> None:
+    pytest.importorskip("pyx12")
+    scenario = ContractScenario(practice=factories.make_practice(),
+                                payer=factories.make_payer(), patient=factories.make_patient(1),
+                                coverage=factories.make_coverage(1))
+    document = getattr(x12_documents(scenario), name)
+    if name in NO_PYX12_MAP:
+        with pytest.raises(Exception, match="Map not found"):
+            pyx12_verdict(document.content)
+        return
+    valid, errors = pyx12_verdict(document.content)
+    assert valid, errors

@@ -1,0 +1,115 @@
+"""The test kit catches real defects: a payer adapter whose ``decode`` returns the X12
+engine's ``(kind, objects)`` tuple, or drops a reversal, fails the document contract; the
+generic X12 adapter passes it. The suite is run in-process on a generated test module."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+pytest.importorskip("medbill_payer_generic_x12")
+
+VENDOR_MODULE = textwrap.dedent('''
+    import pytest
+    from medbill_payer_generic_x12.adapter import GenericX12Adapter
+    from medbill_payer_generic_x12.codec import decode_document
+
+    from medbill_core.domain import Remittance
+    from medbill_core.testing import factories
+    from medbill_core.testing.contracts import PayerDocumentContract
+
+    OPTIONS = {"submitter_id": "SUB1", "receiver_id": "RCV1", "submitter_phone": "8165550100"}
+
+
+    class TupleAdapter(GenericX12Adapter):
+        """The defect of issue 13: the engine's (kind, objects) passed on as decoded."""
+
+        identifier = "vendor_tuple"
+
+        def decode(self, document):
+            if not document.content.lstrip().startswith("ISA"):
+                return None
+            return decode_document(document.content.lstrip())
+
+
+    class DropsReversalsAdapter(GenericX12Adapter):
+        """Reads 835s itself (no streaming) and loses the reversals (CLP02 = 22)."""
+
+        identifier = "vendor_drops"
+
+        def stream_remittances(self, document):
+            return None
+
+        def decode(self, document):
+            decoded = super().decode(document)
+            items = decoded if isinstance(decoded, list) else [decoded]
+            kept = [item.model_copy(update={"claims": [c for c in item.claims
+                                                       if not c.is_reversal]})
+                    if isinstance(item, Remittance) else item for item in items]
+            return kept if isinstance(decoded, list) else kept[0]
+
+
+    class Options:
+        @pytest.fixture
+        def payer(self, adapter):
+            payer = factories.make_payer(adapter=adapter.identifier)
+            return payer.model_copy(update={"options": OPTIONS})
+
+
+    class TestRight(Options, PayerDocumentContract):
+        @pytest.fixture
+        def adapter(self):
+            return GenericX12Adapter()
+
+
+    class TestTuple(Options, PayerDocumentContract):
+        @pytest.fixture
+        def adapter(self):
+            return TupleAdapter()
+
+
+    class TestDropsReversals(Options, PayerDocumentContract):
+        @pytest.fixture
+        def adapter(self):
+            return DropsReversalsAdapter()
+''')
+
+#: what each defect must fail (the tuple: every decoded document; the core's 835 posting is
+#: streamed past decode, so it is not among them)
+TUPLE_FAILS = {"test_decodes_a_999", "test_decodes_a_277ca", "test_decodes_an_835",
+               "test_decodes_an_835_reversal_and_plb", "test_decodes_a_271",
+               "test_decodes_a_277", "test_streams_remittances_as_it_decodes_them",
+               "test_core_applies_the_999_and_277ca", "test_core_posts_the_835_reversal_and_plb",
+               "test_core_eligibility_271", "test_core_claim_status_277"}
+DROPS_FAILS = {"test_decodes_an_835_reversal_and_plb", "test_core_posts_the_835_reversal_and_plb"}
+
+
+def _outcomes(pytester: pytest.Pytester) -> dict[str, dict[str, str]]:
+    pytester.makepyfile(test_vendor_adapter=VENDOR_MODULE)
+    reprec = pytester.inline_run("--medbill-backends=sqlite", "-p", "no:cacheprovider", "-q")
+    found: dict[str, dict[str, str]] = {}
+    for report in reprec.getreports("pytest_runtest_logreport"):
+        if report.when != "call" and report.passed:
+            continue
+        _, cls, test = report.nodeid.split("::")
+        name = test.split("[")[0]
+        if report.failed or name not in found.get(cls, {}):
+            found.setdefault(cls, {})[name] = report.outcome
+    return found
+
+
+def test_the_document_contract_fails_wrong_adapters_and_passes_the_right_one(
+        pytester: pytest.Pytester) -> None:
+    outcomes = _outcomes(pytester)
+    right = outcomes["TestRight"]
+    assert len(right) >= 15
+    assert {n for n, o in right.items() if o == "failed"} == set()
+
+    tuple_failed = {n for n, o in outcomes["TestTuple"].items() if o == "failed"}
+    assert tuple_failed == TUPLE_FAILS
+
+    drops_failed = {n for n, o in outcomes["TestDropsReversals"].items() if o == "failed"}
+    assert drops_failed == DROPS_FAILS
