@@ -571,11 +571,15 @@ class SubmissionChannelContract:
         assert all(isinstance(d, InboundDocument) for d in documents)
         assert len({d.document_id for d in documents}) == len(documents)
 
+    def test_acknowledging_fetched_documents(self, channel: SubmissionChannel) -> None:
+        for document in channel.fetch_responses():
+            assert channel.acknowledge(document) is None
+
 
 class StatementRendererContract:
     """Rules every :class:`~medbill_core.adapters.StatementRenderer` follows.
 
-    Fixtures to provide: ``renderer`` and ``statement``.
+    Fixtures to provide: ``renderer``; optionally ``statement`` (default: a factory one).
     """
 
     @pytest.fixture
@@ -584,7 +588,7 @@ class StatementRendererContract:
 
     @pytest.fixture
     def statement(self) -> Any:
-        raise NotImplementedError("provide a 'statement' fixture")
+        return factories.make_statement()
 
     def test_renders_declared_media_type(self, renderer: StatementRenderer,
                                          statement: Any) -> None:
