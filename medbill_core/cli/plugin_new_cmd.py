@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from medbill_core.cli.common import cli_errors
+from medbill_core.cli.common import cli_errors, print_json
 from medbill_core.errors import MedbillError
 
 
@@ -123,11 +123,16 @@ def new_plugin(
                                              case_sensitive=False)],
     directory: Annotated[Path | None, typer.Option(
         "--dir", help="Directory to create the package in (default: ./medbill-NAME)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a plugin package (payer adapter, channel or renderer) whose tests run medbill's
     contract suite, ready to install with pip install -e '.[test]'."""
     check_name(name)
     target = directory or Path("medbill-" + name.replace("_", "-"))
     written = write_plugin(name, kind, target)
+    if as_json:
+        print_json({"name": name, "kind": kind.value, "directory": str(target),
+                    "files": [str(path.relative_to(target)) for path in written]})
+        return
     typer.echo(f"created {kind.value} plugin {name} in {target} ({len(written)} files); next: "
                f"pip install -e '{target}[test]' && pytest {target}")
