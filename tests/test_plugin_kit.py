@@ -5,6 +5,7 @@ generic X12 adapter passes it. The suite is run in-process on a generated test m
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +114,26 @@ def test_the_document_contract_fails_wrong_adapters_and_passes_the_right_one(
 
     drops_failed = {n for n, o in outcomes["TestDropsReversals"].items() if o == "failed"}
     assert drops_failed == DROPS_FAILS
+
+
+def test_the_database_fixture_skips_postgresql_in_one_line_where_no_server_starts(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from medbill_core.testing import postgres
+
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.delenv(postgres.ENV_URL, raising=False)
+    monkeypatch.setattr(postgres, "_DEBIAN_GLOB_ROOT", tmp_path / "no-postgresql")
+    pytester.makepyfile(test_database='''
+        def test_a_database(medbill_db_url):
+            assert medbill_db_url.startswith(("sqlite:", "postgresql"))
+    ''')
+    reprec = pytester.inline_run("-p", "no:cacheprovider")
+    passed, skipped, failed = reprec.listoutcomes()
+    assert [r.nodeid.split("::")[-1] for r in passed] == ["test_a_database[sqlite]"]
+    assert failed == []
+    assert len(skipped) == 1
+    _, _, reason = skipped[0].longrepr
+    assert reason.startswith("Skipped: PostgreSQL unavailable: PostgreSQL server binaries missing")
+    assert "\n" not in reason
