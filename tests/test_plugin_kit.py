@@ -137,3 +137,94 @@ def test_the_database_fixture_skips_postgresql_in_one_line_where_no_server_start
     _, _, reason = skipped[0].longrepr
     assert reason.startswith("Skipped: PostgreSQL unavailable: PostgreSQL server binaries missing")
     assert "\n" not in reason
+
+
+JSON_VENDOR_MODULE = textwrap.dedent('''
+    import json
+
+    import pytest
+    from medbill_payer_generic_x12.adapter import GenericX12Adapter
+
+    from medbill_core.adapters import PayerAdapter
+    from medbill_core.domain import (
+        ClaimAcknowledgmentBatch,
+        ClaimStatusResponse,
+        DocumentKind,
+        EligibilityResponse,
+        FunctionalAcknowledgment,
+        Remittance,
+        SubmissionFile,
+    )
+    from medbill_core.testing.contracts import PayerDocumentContract
+    from medbill_core.testing.documents import ContractDocuments, inbound, x12_documents
+
+    TYPES = {t.__name__: t for t in (FunctionalAcknowledgment, ClaimAcknowledgmentBatch,
+                                     Remittance, EligibilityResponse, ClaimStatusResponse)}
+
+
+    class JsonPayerAdapter(PayerAdapter):
+        """A payer whose portal speaks JSON: {"type": ..., "body": ...}, no X12 at all."""
+
+        identifier = "json_payer"
+
+        def encode_claims(self, payer, claims):
+            numbers = [c.claim.claim_number for c in claims]
+            return [SubmissionFile(payer_key=payer.key, kind=DocumentKind.OTHER,
+                                   content=json.dumps({"claims": numbers}),
+                                   claim_numbers=numbers, control_number="JB0001",
+                                   filename="batch-JB0001.json")]
+
+        def check_eligibility(self, request, channel):
+            return self.decode(channel.exchange("eligibility", request.trace_number))
+
+        def check_claim_status(self, request, channel):
+            return self.decode(channel.exchange("claim-status", request.trace_number))
+
+        def decode(self, document):
+            try:
+                data = json.loads(document.content)
+            except ValueError:
+                return None
+            if not isinstance(data, dict) or data.get("type") not in TYPES:
+                return None
+            return TYPES[data["type"]].model_validate(data["body"])
+
+
+    def as_json(document, scenario):
+        decoded = GenericX12Adapter().decode(document)
+        if isinstance(decoded, FunctionalAcknowledgment):  # the portal names our batch
+            decoded = decoded.model_copy(
+                update={"group_control_number": scenario.group_control_number})
+        body = {"type": type(decoded).__name__, "body": decoded.model_dump(mode="json")}
+        return inbound(document.kind, json.dumps(body))
+
+
+    class TestJsonPayer(PayerDocumentContract):
+        @pytest.fixture
+        def adapter(self):
+            return JsonPayerAdapter()
+
+        @pytest.fixture
+        def contract_documents(self):
+            def documents(scenario):
+                x12 = x12_documents(scenario)
+                return ContractDocuments(**{name: as_json(getattr(x12, name), scenario)
+                                            for name in ContractDocuments.__dataclass_fields__})
+            return documents
+''')
+
+
+def test_a_payer_that_does_not_speak_x12_passes_with_its_own_documents(
+        pytester: pytest.Pytester) -> None:
+    """Overriding ``contract_documents`` is all a non-X12 payer needs; the effects asserted
+    (claim states, postings, balances) are the same."""
+    pytester.makepyfile(test_json_vendor=JSON_VENDOR_MODULE)
+    reprec = pytester.inline_run("--medbill-backends=sqlite", "-p", "no:cacheprovider")
+    passed, skipped, failed = reprec.listoutcomes()
+    assert [r.nodeid for r in failed] == []
+    names = {r.nodeid.split("::")[-1].split("[")[0] for r in passed}
+    assert {"test_core_applies_the_999_and_277ca", "test_core_posts_the_835_reversal_and_plb",
+            "test_core_eligibility_271", "test_core_claim_status_277",
+            "test_decodes_an_835_reversal_and_plb"} <= names
+    assert [r.nodeid.split("::")[-1] for r in skipped] == \
+        ["test_streams_remittances_as_it_decodes_them"]

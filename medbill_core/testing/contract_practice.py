@@ -141,7 +141,8 @@ def send_claims(app: Medbill, practice: SeededPractice, adapter: PayerAdapter
         raise AssertionError(f"the claims could not be sent: {problems}")
     with app.unit_of_work(read_only=True) as work:
         rows = list(work.session.scalars(select(SubmissionRow).order_by(SubmissionRow.id)))
-        group = next((r.group_control_number for r in rows if r.group_control_number), None)
+        # a file that is not X12 has no GS06: a 999-like answer names it by its control number
+        group = next((r.group_control_number or r.control_number for r in rows), None)
         sets = tuple(number for r in rows
                      for number in envelope_numbers(r.content).transactions)
     if group is None:
