@@ -32,20 +32,17 @@ class TestGenericX12AdapterContract(PayerDocumentContract):
         return payer.model_copy(update={"options": X12_OPTIONS})
 
 
-#: pyx12 4.0 has no maps for 005010X279A1 (270/271) and 005010X212 (276/277)
+#: pyx12 4.0 has no maps for 005010X279A1 (271) and 005010X212 (277): those two documents are
+#: read by the strict X12 decoder in the contract above, not by pyx12
 NO_PYX12_MAP = {"eligibility", "claim_status"}
 
 
-@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(ContractDocuments)])
+@pytest.mark.parametrize("name", [f.name for f in dataclasses.fields(ContractDocuments)
+                                  if f.name not in NO_PYX12_MAP])
 def test_the_kit_x12_documents_are_valid_for_pyx12(name: str) -> None:
     pytest.importorskip("pyx12")
     scenario = ContractScenario(practice=factories.make_practice(),
                                 payer=factories.make_payer(), patient=factories.make_patient(1),
                                 coverage=factories.make_coverage(1))
-    document = getattr(x12_documents(scenario), name)
-    if name in NO_PYX12_MAP:
-        with pytest.raises(Exception, match="Map not found"):
-            pyx12_verdict(document.content)
-        return
-    valid, errors = pyx12_verdict(document.content)
+    valid, errors = pyx12_verdict(getattr(x12_documents(scenario), name).content)
     assert valid, errors
