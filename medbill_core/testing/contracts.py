@@ -437,7 +437,7 @@ class PayerDocumentContract(PayerAdapterContract):
         rendered = render_for(documents, channel, practice.scenario)
         if adapter.supports_claims():
             result = ingest_document(app, rendered.functional_ack)
-            assert (result.status, result.detail) == (APPLIED, result.detail)
+            assert result.status == APPLIED, result.detail
             for role in CLAIM_ROLES:
                 assert practice.state(app, role) is ClaimState.ACKNOWLEDGED, result.detail
         result = ingest_document(app, rendered.claim_acks)

@@ -150,7 +150,6 @@ def _values(scenario: ContractScenario) -> dict[str, str]:
         "payer_name": payer.name.upper()[:60], "submitter_id": scenario.submitter_id,
         "practice_name": practice.name.upper()[:60], "billing_npi": practice.npi,
         "tax_id": practice.tax_id.replace("-", ""),
-        "tax_id_digits": practice.tax_id.replace("-", ""),
         "date": date.today().strftime("%Y%m%d"), "date6": date.today().strftime("%y%m%d"),
         "year_end": f"{date.today().year}1231",
         "service_date": scenario.service_date.strftime("%Y%m%d"),
