@@ -11,7 +11,8 @@ Nothing here is checked in as Markdown, so the site cannot go stale:
 * ``plugins/<name>/index.md``: each ``plugins/<name>/README.md`` with the files of
   ``plugins/<name>/docs/`` it shows; the pages are appended to the navigation.
 
-``@API_VERSION@`` in any page is replaced by :data:`medbill_core.hookspecs.API_VERSION`.
+``@API_VERSION@`` in any page is replaced by :data:`medbill_core.hookspecs.API_VERSION`, and
+``@LIFECYCLE_TABLE@`` by the claim states' table of :mod:`medbill_core.lifecycle`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ EXAMPLES_DIR = DOCS_DIR / "hook_examples"
 HOOKS_PAGE = "reference/hooks.md"
 CLI_PAGE = "reference/cli.md"
 API_VERSION_TOKEN = "@API_VERSION@"
+LIFECYCLE_TOKEN = "@LIFECYCLE_TABLE@"
 PROGRAM = "medbill"
 
 
@@ -71,7 +73,21 @@ def on_files(files: Files, config: Any) -> Files:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     from medbill_core.hookspecs import API_VERSION
 
-    return markdown.replace(API_VERSION_TOKEN, API_VERSION)
+    markdown = markdown.replace(API_VERSION_TOKEN, API_VERSION)
+    if LIFECYCLE_TOKEN in markdown:
+        markdown = markdown.replace(LIFECYCLE_TOKEN, lifecycle_table())
+    return markdown
+
+
+def lifecycle_table() -> str:
+    """The claim states, who acts next in each, and where each may go (lifecycle.py)."""
+    from medbill_core.lifecycle import ALLOWED_TRANSITIONS, NEXT_ACTOR
+
+    rows = ["| state | who acts next | may move to |", "|---|---|---|"]
+    for state, targets in ALLOWED_TRANSITIONS.items():
+        allowed = ", ".join(f"`{target.value}`" for target in sorted(targets)) or "(final)"
+        rows.append(f"| `{state.value}` | {NEXT_ACTOR.get(state, '')} | {allowed} |")
+    return "\n".join(rows)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -383,8 +399,9 @@ def cli_page() -> str:
     core = command_paths(build_app())
     out = ["# CLI reference", "",
            "Generated from the Typer application when the site is built: first the core's "
-           "commands under [`medbill`](#medbill) (`medbill_core/cli/main.py`, `CORE_COMMAND_TABLE`), then the commands "
-           "each installed plugin adds when it is enabled in `medbill.toml`.", "",
+           "commands under [`medbill`](#medbill) (`medbill_core/cli/main.py`, "
+           "`CORE_COMMAND_TABLE`), then the commands each installed plugin "
+           "adds when it is enabled in `medbill.toml`.", "",
            "Every command follows the same error rule: bad input is one line on stderr naming "
            "the record or field, and a non-zero exit code (2 for usage errors); never a "
            "traceback.", ""]

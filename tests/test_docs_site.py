@@ -1,0 +1,225 @@
+"""The documentation site builds with warnings as errors, and leaves out no hook and no command.
+
+The site is built once for this module (``mkdocs build --strict`` into a temporary folder:
+a few seconds, nothing fetched). The hooks and commands checked here are found
+independently of the build script (docs/hooks.py): from pluggy's view of the hookspecs and
+from a walk of the click tree of the full application, so a bug in the generator that drops
+a hook or a command fails a test instead of hiding it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+import typer
+from typer._click.core import Command, Context
+
+from medbill_core import hookspecs
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "docs" / "hook_examples"
+PROGRAM = "medbill"
+
+pytest.importorskip("mkdocs", reason="the docs extra is not installed (pip install -e .[docs])")
+
+
+def build_site(config: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config),
+         "--site-dir", str(out)],
+        cwd=config.parent, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def built(
+        tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    out = tmp_path_factory.mktemp("site")
+    return out, build_site(ROOT / "mkdocs.yml", out)
+
+
+@pytest.fixture(scope="module")
+def site(built: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    out, result = built
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def page(site: Path, name: str) -> str:
+    return (site / name / "index.html").read_text("utf-8")
+
+
+def hook_names() -> list[str]:
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    return sorted(name for name in vars(manager.hook) if name.startswith("medbill_"))
+
+
+# -- the build ------------------------------------------------------------------------------------
+
+
+def test_strict_build_passes_without_warnings(
+        built: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, result = built
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "WARNING" not in result.stderr
+    for name in ("index.html", "concepts/index.html", "money/index.html",
+                 "writing-a-payer-plugin/index.html", "api-versioning/index.html",
+                 "import-formats/index.html", "reference/hooks/index.html",
+                 "reference/cli/index.html"):
+        assert (out / name).is_file(), name
+
+
+def test_a_hook_without_example_fails_the_strict_build(tmp_path: Path) -> None:
+    """The generator's warning is an error under --strict: a new hook cannot ship undocumented."""
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "docs" / "hook_examples" / "medbill_claim_edits.py").unlink()
+    result = build_site(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert result.returncode != 0
+    assert "hook medbill_claim_edits has no example" in result.stderr
+
+
+# -- hooks ----------------------------------------------------------------------------------------
+
+
+def test_there_are_hooks_to_check() -> None:
+    assert len(hook_names()) >= 15
+
+
+@pytest.mark.parametrize("name", hook_names())
+def test_every_hook_is_on_the_hooks_page_with_its_example(site: Path, name: str) -> None:
+    html = page(site, "reference/hooks")
+    assert f'id="{name}"' in html, f"{name} has no section on the hooks page"
+    assert f"def {name}(" in html, f"{name}: no signature or example shown"
+    example = (EXAMPLES / f"{name}.py").read_text("utf-8")
+    first_code_line = next(line for line in example.splitlines()
+                           if line.startswith(("@hookimpl", "def ")))
+    assert first_code_line.split("(")[0] in html
+
+
+def test_every_example_belongs_to_a_hook() -> None:
+    """No example outlives its hook (a renamed hook renames its example)."""
+    assert sorted(path.stem for path in EXAMPLES.glob("*.py")) == hook_names()
+
+
+@pytest.fixture
+def public_api(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``medbill_core.api``, the module the examples import from. Until it exists in this
+    tree, a stand-in resolves each name from the core module that defines it today."""
+    try:
+        return importlib.import_module("medbill_core.api")
+    except ModuleNotFoundError as exc:
+        if exc.name != "medbill_core.api":
+            raise
+    sources = [importlib.import_module(f"medbill_core.{name}") for name in (
+        "hookspecs", "adapters", "pluginctx", "domain", "domain.estimate", "errors", "money",
+        "lifecycle")]
+
+    def resolve(name: str) -> Any:
+        for module in sources:
+            if hasattr(module, name):
+                return getattr(module, name)
+        raise AttributeError(f"medbill_core.api has no {name!r}")
+
+    stand_in = types.ModuleType("medbill_core.api")
+    stand_in.__getattr__ = resolve  # type: ignore[method-assign]
+    monkeypatch.setitem(sys.modules, "medbill_core.api", stand_in)
+    return stand_in
+
+
+@pytest.mark.parametrize("name", hook_names())
+def test_every_example_is_a_valid_implementation_of_its_hook(public_api: Any, name: str) -> None:
+    """Each example imports from the public API only and registers: pluggy checks that its
+    argument names are the hookspec's."""
+    path = EXAMPLES / f"{name}.py"
+    imported = {node.module for node in ast.walk(ast.parse(path.read_text("utf-8")))
+                if isinstance(node, ast.ImportFrom) and node.module}
+    internal = {module for module in imported
+                if module.startswith("medbill_core") and module != "medbill_core.api"}
+    assert not internal, f"{path.name} imports internals: {sorted(internal)}"
+    spec = importlib.util.spec_from_file_location(f"hook_example_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    manager.register(module, name=path.stem)  # PluginValidationError on a wrong signature
+    assert [impl.plugin_name for impl in getattr(manager.hook, name).get_hookimpls()] == [name]
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def full_application() -> typer.Typer:
+    """The core's commands, all of them loaded, plus what every installed plugin adds."""
+    from medbill_core.cli.main import build_app
+    from medbill_core.loading import installed_plugins, load_enabled
+
+    app = build_app()
+    for plugin in installed_plugins():
+        [(_name, module)] = load_enabled([plugin.name])
+        register = getattr(module, "medbill_register_commands", None)
+        if register is not None:
+            register(app=app)
+    return app
+
+
+def command_paths() -> list[str]:
+    paths: list[str] = []
+
+    def walk(command: Command, ctx: Context, path: tuple[str, ...]) -> None:
+        paths.append(" ".join(path))
+        group: Any = command
+        for name in group.list_commands(ctx) if hasattr(group, "list_commands") else ():
+            sub = group.get_command(ctx, name)
+            if sub is not None and not sub.hidden:
+                walk(sub, Context(sub, info_name=name, parent=ctx), (*path, name))
+
+    root = typer.main.get_command(full_application())
+    walk(root, Context(root, info_name=PROGRAM), (PROGRAM,))
+    return paths
+
+
+COMMANDS = command_paths()
+
+
+def test_the_walk_sees_core_and_plugin_commands() -> None:
+    assert len(COMMANDS) > 100
+    assert {"medbill claims submit", "medbill responses fetch", "medbill ar aging"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("path", COMMANDS)
+def test_every_command_is_in_the_cli_reference(site: Path, path: str) -> None:
+    html = page(site, "reference/cli")
+    assert f'id="{path.replace(" ", "-")}"' in html, f"'{path}' missing from the CLI reference"
+    assert f"<code>{path}</code>" in html
+
+
+def test_plugin_readmes_are_pages(site: Path) -> None:
+    readmes = sorted((ROOT / "plugins").glob("*/README.md"))
+    assert readmes
+    for readme in readmes:
+        title = readme.read_text("utf-8").splitlines()[0].lstrip("# ").strip()
+        html = page(site, f"plugins/{readme.parent.name}")
+        assert title in html, readme
+    statement_image = ROOT / "plugins/statements_pdf/docs/statement-page1.png"
+    if statement_image.is_file():  # the README shows it: it is copied next to the page
+        copied = site / "plugins/statements_pdf/docs/statement-page1.png"
+        assert copied.read_bytes() == statement_image.read_bytes()
+
+
+def test_api_version_is_filled_in(site: Path) -> None:
+    html = page(site, "api-versioning")
+    assert "@API_VERSION@" not in html
+    assert f"<strong>{hookspecs.API_VERSION}</strong>" in html
