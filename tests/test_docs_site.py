@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,33 +115,59 @@ def test_every_example_belongs_to_a_hook() -> None:
     assert sorted(path.stem for path in EXAMPLES.glob("*.py")) == hook_names()
 
 
+#: The public API modules the docs' code imports, and, until they exist in this tree, the
+#: modules that define their names today (a stand-in resolves each name from them).
+PUBLIC_API_STAND_INS: dict[str, list[str]] = {
+    "medbill_core.api": ["medbill_core.hookspecs", "medbill_core.adapters",
+                         "medbill_core.pluginctx", "medbill_core.domain",
+                         "medbill_core.domain.estimate", "medbill_core.errors",
+                         "medbill_core.money", "medbill_core.lifecycle"],
+    "medbill_core.api.testing": ["medbill_core.testing.contracts", "medbill_core.testing"],
+    "medbill_payer_generic_x12.api": ["medbill_payer_generic_x12.adapter",
+                                      "medbill_payer_generic_x12.x12",
+                                      "medbill_payer_generic_x12.codec"],
+}
+
+STAND_IN_CODE = """
+import importlib, sys, types
+
+def install_stand_ins(stand_ins, modules=sys.modules):
+    for name, sources in stand_ins.items():
+        try:
+            importlib.import_module(name)
+            continue
+        except ModuleNotFoundError as exc:
+            if exc.name != name and not name.startswith(f"{exc.name}."):
+                raise
+        loaded = [importlib.import_module(source) for source in sources]
+
+        def resolve(attribute, loaded=loaded, name=name):
+            for module in loaded:
+                if hasattr(module, attribute):
+                    return getattr(module, attribute)
+            if attribute == "factories":
+                return importlib.import_module("medbill_core.testing.factories")
+            raise AttributeError(f"{name} has no {attribute!r}")
+
+        stand_in = types.ModuleType(name)
+        stand_in.__getattr__ = resolve
+        modules[name] = stand_in
+"""
+
+
 @pytest.fixture
-def public_api(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``medbill_core.api``, the module the examples import from. Until it exists in this
-    tree, a stand-in resolves each name from the core module that defines it today."""
-    try:
-        return importlib.import_module("medbill_core.api")
-    except ModuleNotFoundError as exc:
-        if exc.name != "medbill_core.api":
-            raise
-    sources = [importlib.import_module(f"medbill_core.{name}") for name in (
-        "hookspecs", "adapters", "pluginctx", "domain", "domain.estimate", "errors", "money",
-        "lifecycle")]
-
-    def resolve(name: str) -> Any:
-        for module in sources:
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(f"medbill_core.api has no {name!r}")
-
-    stand_in = types.ModuleType("medbill_core.api")
-    stand_in.__getattr__ = resolve  # type: ignore[method-assign]
-    monkeypatch.setitem(sys.modules, "medbill_core.api", stand_in)
-    return stand_in
+def public_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public API modules importable (the stand-ins are removed after the test)."""
+    namespace: dict[str, Any] = {}
+    exec(STAND_IN_CODE, namespace)
+    installed: dict[str, types.ModuleType] = {}
+    namespace["install_stand_ins"](PUBLIC_API_STAND_INS, installed)
+    for name, module in installed.items():
+        monkeypatch.setitem(sys.modules, name, module)
 
 
 @pytest.mark.parametrize("name", hook_names())
-def test_every_example_is_a_valid_implementation_of_its_hook(public_api: Any, name: str) -> None:
+def test_every_example_is_a_valid_implementation_of_its_hook(public_api: None, name: str) -> None:
     """Each example imports from the public API only and registers: pluggy checks that its
     argument names are the hookspec's."""
     path = EXAMPLES / f"{name}.py"
@@ -223,3 +251,47 @@ def test_api_version_is_filled_in(site: Path) -> None:
     html = page(site, "api-versioning")
     assert "@API_VERSION@" not in html
     assert f"<strong>{hookspecs.API_VERSION}</strong>" in html
+
+
+# -- the guide's plugin ---------------------------------------------------------------------------
+
+
+def guide_files(markdown: str) -> dict[str, str]:
+    """The files of a page: fenced blocks whose first line is ``# file: PATH``."""
+    return {match.group(2): match.group(3) for match in re.finditer(
+        r"```(\w+)\n# file: (\S+)\n(.*?)```", markdown, re.S)}
+
+
+def test_the_payer_plugin_of_the_guide_passes_its_tests(tmp_path: Path) -> None:
+    """The package "Writing a payer plugin" shows, assembled from the page, passes the
+    contract suite and its own test; its plugin module registers with the hookspecs."""
+    files = guide_files((ROOT / "docs" / "writing-a-payer-plugin.md").read_text("utf-8"))
+    assert {"pyproject.toml", "medbill_acme_payer/adapter.py", "medbill_acme_payer/plugin.py",
+            "tests/test_contract.py"} <= set(files)
+    package = tmp_path / "medbill-acme-payer"
+    for name, text in files.items():
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
+        (package / name).write_text(text, "utf-8")
+    (package / "conftest.py").write_text(
+        STAND_IN_CODE + f"\ninstall_stand_ins({PUBLIC_API_STAND_INS!r})\n"
+        "\nimport pluggy\nfrom medbill_core import hookspecs\n"
+        "from medbill_acme_payer import plugin\n"
+        "manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)\n"
+        "manager.add_hookspecs(hookspecs)\nmanager.register(plugin)\n", "utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(package / "tests")],
+        cwd=package, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": str(package)})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    passed = re.search(r"(\d+) passed", result.stdout)
+    assert passed and int(passed.group(1)) >= 6, result.stdout[-2000:]
+    assert "failed" not in result.stdout
+
+
+@pytest.mark.parametrize("page_name", ["money.md"])
+def test_python_examples_of_the_page_run(page_name: str) -> None:
+    markdown = (ROOT / "docs" / page_name).read_text("utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", markdown, re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, page_name, "exec"), {"__name__": "docs_example"})
