@@ -81,6 +81,15 @@ def test_strict_build_passes_without_warnings(
         assert (out / name).is_file(), name
 
 
+def test_the_site_loads_nothing_from_elsewhere(site: Path) -> None:
+    """No script, stylesheet or font from another host: the site works offline."""
+    remote = [(path.relative_to(site), match.group(0))
+              for path in site.rglob("*.html")
+              for match in re.finditer(r'<(?:script|link|img)[^>]*(?:src|href)="(?:https?:)?//',
+                                       path.read_text("utf-8"))]
+    assert remote == []
+
+
 def test_a_hook_without_example_fails_the_strict_build(tmp_path: Path) -> None:
     """The generator's warning is an error under --strict: a new hook cannot ship undocumented."""
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
