@@ -6,6 +6,7 @@ Nothing here is checked in as Markdown, so the site cannot go stale:
   docstring, firstresult or collected, options) with its example from
   ``docs/hook_examples/<hook name>.py``; a hook without an example is a build warning, which
   ``mkdocs build --strict`` turns into a failure;
+* ``reference/testing.md``: the test kit, from the docstrings of its contract suites;
 * ``reference/cli.md``: every command of the Typer application (the core's command table
   loaded in full), then the commands each installed plugin adds;
 * ``plugins/<name>/index.md``: each ``plugins/<name>/README.md`` with the files of
@@ -37,6 +38,9 @@ PLUGINS_DIR = REPO_ROOT / "plugins"
 EXAMPLES_DIR = DOCS_DIR / "hook_examples"
 HOOKS_PAGE = "reference/hooks.md"
 CLI_PAGE = "reference/cli.md"
+TESTING_PAGE = "reference/testing.md"
+#: Where the test kit's suites live (``medbill_core.api.testing`` re-exports them).
+CONTRACTS_MODULE = "medbill_core.testing.contracts"
 API_VERSION_TOKEN = "@API_VERSION@"
 LIFECYCLE_TOKEN = "@LIFECYCLE_TABLE@"
 PROGRAM = "medbill"
@@ -58,6 +62,7 @@ def on_config(config: Any) -> Any:
 def on_files(files: Files, config: Any) -> Files:
     files.append(File.generated(config, HOOKS_PAGE, content=hooks_page()))
     files.append(File.generated(config, CLI_PAGE, content=cli_page()))
+    files.append(File.generated(config, TESTING_PAGE, content=testing_page()))
     for name in plugin_names():
         readme = PLUGINS_DIR / name / "README.md"
         files.append(File.generated(config, f"plugins/{name}/index.md",
@@ -237,22 +242,47 @@ def _blocks(lines: list[str]) -> Iterator[tuple[str, str, list[str]]]:
         yield kind, head, body
 
 
+_UNDERLINE = re.compile(r"([-=~^])\1{2,}")
+_LIST_ITEM = re.compile(r"([*+-]|\d+[.)])\s")
+
+
+def _indented(line: str) -> bool:
+    return bool(line) and line[0].isspace()
+
+
 def _text(lines: list[str]) -> list[str]:
-    """Body text: reST literal blocks (a paragraph ending ``::``) become fenced code."""
+    """Body text: reST literal blocks (a paragraph ending ``::``) become fenced code, section
+    titles (underlined) headings, and definition lists (a term, its text indented below)
+    Markdown definition lists."""
     out: list[str] = []
     index = 0
     while index < len(lines):
         line = lines[index]
+        following = lines[index + 1] if index + 1 < len(lines) else ""
         if line.rstrip().endswith("::"):
             lead = line.rstrip()[:-2].rstrip()
             if lead:
                 out.append(inline(lead) + ":")
             block: list[str] = []
             index += 1
-            while index < len(lines) and (not lines[index].strip() or lines[index][0].isspace()):
+            while index < len(lines) and (not lines[index].strip() or _indented(lines[index])):
                 block.append(lines[index])
                 index += 1
             out += ["", "```python", textwrap.dedent("\n".join(block)).strip("\n"), "```", ""]
+            continue
+        if line.strip() and _UNDERLINE.fullmatch(following.strip()) \
+                and len(following.strip()) >= len(line.strip()):
+            out += ["", f"## {inline(line.strip())}", ""]
+            index += 2
+            continue
+        if line.strip() and not _indented(line) and _indented(following) \
+                and not _LIST_ITEM.match(line):
+            definition: list[str] = []
+            index += 1
+            while index < len(lines) and _indented(lines[index]):
+                definition.append(lines[index].strip())
+                index += 1
+            out += ["", inline(line.strip()), f":   {inline(' '.join(definition))}", ""]
             continue
         out.append(inline(line))
         index += 1
@@ -291,6 +321,38 @@ def rst_to_markdown(docstring: str) -> str:
     if tail:
         out += ["", *tail]
     return "\n".join(out).strip()
+
+
+# -------------------------------------------------------------------------------------------------
+# The test kit
+# -------------------------------------------------------------------------------------------------
+
+
+def testing_page() -> str:
+    """The contract suites: the module's docstring, then each suite and the tests it runs."""
+    module = importlib.import_module(CONTRACTS_MODULE)
+    out = ["# The test kit", "",
+           "Plugin tests import the kit from `medbill_core.api.testing`: the contract suites "
+           f"below (defined in `{CONTRACTS_MODULE}`), the factories of domain objects, and "
+           "the pytest fixtures of medbill's pytest plugin, active once medbill is installed. "
+           "This page is generated from the kit's docstrings when the site is built.", "",
+           rst_to_markdown(inspect.getdoc(module) or ""), ""]
+    suites = [value for name, value in vars(module).items()
+              if inspect.isclass(value) and name.endswith("Contract")
+              and value.__module__ == module.__name__]
+    for suite in suites:
+        out += [f"## `{suite.__name__}` {{#{suite.__name__}}}", ""]
+        bases = [base.__name__ for base in suite.__bases__ if base is not object]
+        if bases:
+            out += [f"Extends {', '.join(f'`{base}`' for base in bases)}.", ""]
+        out += [rst_to_markdown(inspect.getdoc(suite) or ""), "", "Tests it runs:", ""]
+        for name, member in inspect.getmembers(suite, inspect.isfunction):
+            if name.startswith("test_"):
+                summary = (inspect.getdoc(member) or "").split("\n\n")[0]
+                out.append(f"* `{name}`" + (f": {inline(' '.join(summary.split()))}"
+                                            if summary else ""))
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 # -------------------------------------------------------------------------------------------------
