@@ -206,9 +206,10 @@ def inline(text: str) -> str:
 
     def role(match: re.Match[str]) -> str:
         short, target = match.group(1), match.group(2)
-        label = re.match(r"(.*?)\s*<.*>$", target)
+        label = re.match(r"(.*?)\s*<.*>$", target, re.S)
         if label:
             return f"`{label.group(1)}`"
+        target = "".join(target.split())  # a long target may be wrapped in the docstring
         return f"`{target.rsplit('.', 1)[-1] if short else target}`"
 
     return _DOUBLE_BACKTICKS.sub(r"`\1`", _ROLE.sub(role, text))
