@@ -9,6 +9,8 @@
 * :class:`PluginHooks` and :func:`load_config`: start plugins as the core does, e.g.
   ``PluginHooks.start(MedbillConfig(...), extra_plugins=[("name", module)],
   load_installed=False)``, then call hooks through the facade;
+* :mod:`hookspecs` (the hook specifications, to check a plugin module against them with a
+  bare ``pluggy.PluginManager(PROJECT_NAME)``);
 * :func:`command_line_app` (``command_line_app(argv)``: the ``medbill`` Typer app for
   ``argv`` with the enabled plugins' commands, for ``typer.testing.CliRunner``);
 * :func:`update_code_sets` (load code-set releases into a data folder, as
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 from medbill_core.api._lazy import homes_by_name, lazy_attributes
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
+    from medbill_core import hookspecs
     from medbill_core.cli.main import application as command_line_app
     from medbill_core.codesets.update import update as update_code_sets
     from medbill_core.config import load_config
@@ -52,6 +55,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "medbill_core.testing": (
         "factories", "mpfs_files",
+    ),
+    "medbill_core": (
+        "hookspecs",
     ),
     "medbill_core.plugins": (
         "PluginHooks",
@@ -78,6 +84,7 @@ __all__ = [
     "SubmissionChannelContract",
     "command_line_app",
     "factories",
+    "hookspecs",
     "line_adjudications",
     "load_config",
     "mpfs_files",
