@@ -31,4 +31,5 @@ __all__ = [
     "cli_errors", "console", "err_console", "fail", "load_cli_config",
 ]
 
-__getattr__, __dir__ = lazy_attributes(globals(), homes_by_name(_EXPORTS))
+if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there
+    __getattr__, __dir__ = lazy_attributes(globals(), homes_by_name(_EXPORTS))
