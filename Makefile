@@ -30,6 +30,7 @@ test: setup postgres
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 demo: setup
 	$(PY) -m medbill_core.demo --out $(DEMO_OUT)
