@@ -385,6 +385,17 @@ def guide_files(markdown: str) -> dict[str, str]:
         r"```(\w+)\n# file: (\S+)\n(.*?)```", markdown, re.S)}
 
 
+#: Until the test kit's document suite is in this tree, the guide's ``PayerDocumentContract``
+#: is its base suite. Once the suite exists, nothing is patched: a public API that does not
+#: export it then fails the guide's tests, as it would fail a vendor's.
+DOCUMENT_SUITE_STAND_IN = """
+from medbill_core.testing import contracts as _contracts
+if not hasattr(_contracts, "PayerDocumentContract"):
+    import medbill_core.api.testing as _kit
+    _kit.PayerDocumentContract = _contracts.PayerAdapterContract
+"""
+
+
 def assemble_guide_package(tmp_path: Path, adapter_addition: str = "") -> Path:
     """The package "Writing a payer plugin" shows, written from the page into ``tmp_path``,
     with a conftest that makes the public API importable and registers its plugin module
@@ -399,6 +410,7 @@ def assemble_guide_package(tmp_path: Path, adapter_addition: str = "") -> Path:
         (package / name).write_text(text, "utf-8")
     (package / "conftest.py").write_text(
         STAND_IN_CODE + f"\ninstall_stand_ins({PUBLIC_API_STAND_INS!r})\n"
+        + DOCUMENT_SUITE_STAND_IN +
         "\nimport pluggy\nfrom medbill_core import hookspecs\n"
         "from medbill_acme_payer import plugin\n"
         "manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)\n"

@@ -1,7 +1,8 @@
 """Declare the settings of ``[plugins.acme_payer]`` in medbill.toml."""
 
-from medbill_core.api import hookimpl
 from pydantic import BaseModel, ConfigDict, Field
+
+from medbill_core.api import hookimpl
 
 
 class AcmeSettings(BaseModel):

@@ -1,6 +1,7 @@
 """Add ``medbill acme ping`` to the command line."""
 
 import typer
+
 from medbill_core.api import hookimpl
 
 acme_app = typer.Typer(help="Acme Health Plan tools.", no_args_is_help=True)
