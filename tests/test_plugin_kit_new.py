@@ -46,7 +46,8 @@ def test_the_command_writes_the_package(tmp_path: Path) -> None:
         "acme_payer", "payer", str(target))
     assert {"pyproject.toml", "README.md", "medbill_acme_payer/adapter.py",
             "tests/test_contract.py"} <= set(written["files"])
-    assert (target / "medbill_acme_payer" / "adapter.py").read_text().startswith('"""AcmePayer')
+    assert (target / "medbill_acme_payer" / "adapter.py").read_text().startswith(
+        '"""AcmeAdapter: a payer adapter')
 
 
 @pytest.mark.parametrize("name", ["9lives", "acme-payer", "Acme", "class", "acmé"])

@@ -19,6 +19,7 @@ import typer
 
 from medbill_core.cli.common import cli_errors, print_json
 from medbill_core.errors import MedbillError
+from medbill_core.hookspecs import API_VERSION
 
 
 class PluginKind(StrEnum):
@@ -61,7 +62,10 @@ def check_name(name: str) -> str:
 
 
 def template_values(name: str, kind: PluginKind) -> dict[str, str]:
-    class_name = "".join(part.capitalize() for part in name.split("_") if part)
+    parts = [part for part in name.split("_") if part]
+    if len(parts) > 1 and parts[-1] == kind.value:  # acme_payer -> AcmeAdapter
+        parts.pop()
+    class_name = "".join(part.capitalize() for part in parts)
     if not class_name.endswith(_CLASS_SUFFIX[kind]):
         class_name += _CLASS_SUFFIX[kind]
     dependencies = ['  "medbill>=0.1.0",\n']
@@ -72,7 +76,8 @@ def template_values(name: str, kind: PluginKind) -> dict[str, str]:
               "distribution": "medbill-" + name.replace("_", "-"),
               "class_name": class_name, "identifier": name, "title": title,
               "description": f"{title}: a medbill {kind.value} plugin.",
-              "dependencies": "".join(dependencies), "kind_words": _KIND_WORDS[kind]}
+              "dependencies": "".join(dependencies), "kind_words": _KIND_WORDS[kind],
+              "api_version": API_VERSION}
     plugins = ['"payer_generic_x12"'] if kind is PluginKind.PAYER else []
     values["enable_list"] = ", ".join([*plugins, f'"{name}"'])
     values["usage"] = Template(_USAGE[kind]).substitute(values)

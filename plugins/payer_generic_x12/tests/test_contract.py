@@ -11,11 +11,14 @@ from medbill_payer_generic_x12.adapter import GenericX12Adapter
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.x12 import MemoryControlNumbers
 
-from medbill_core.adapters import PayerAdapter
-from medbill_core.domain import Payer
-from medbill_core.testing import factories
-from medbill_core.testing.contracts import PayerDocumentContract
-from medbill_core.testing.documents import ContractDocuments, ContractScenario, x12_documents
+from medbill_core.api import Payer, PayerAdapter
+from medbill_core.api.testing import (
+    ContractDocuments,
+    ContractScenario,
+    PayerDocumentContract,
+    factories,
+    x12_documents,
+)
 
 X12_OPTIONS = {"submitter_id": "SUB123", "receiver_id": "CLEARHOUSE",
                "submitter_phone": "8165550100"}

@@ -7,10 +7,8 @@ import pytest
 from medbill_payer_medicare.adapter import MedicareAdapter, find_generic_x12_adapter
 from medbill_payer_medicare.testing import EXAMPLE_MBI, make_medicare_payer
 
-from medbill_core.adapters import PayerAdapter
-from medbill_core.domain import Coverage, Payer
-from medbill_core.testing import factories
-from medbill_core.testing.contracts import PayerDocumentContract
+from medbill_core.api import Coverage, Payer, PayerAdapter
+from medbill_core.api.testing import PayerDocumentContract, factories
 
 pytestmark = pytest.mark.skipif(find_generic_x12_adapter() is None,
                                 reason="the Medicare adapter reads X12 through payer_generic_x12")
