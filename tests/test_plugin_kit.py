@@ -11,6 +11,10 @@ import pytest
 
 pytest_plugins = ["pytester"]
 
+# imported before pytester's in-process runs snapshot sys.modules: imported afresh inside a
+# run, the dialect would register its SQL functions twice (SAWarnings)
+import sqlalchemy.dialects.postgresql  # noqa: E402, F401
+
 pytest.importorskip("medbill_payer_generic_x12")
 
 VENDOR_MODULE = textwrap.dedent('''

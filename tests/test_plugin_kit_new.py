@@ -30,7 +30,10 @@ def test_the_package_has_an_entry_point_hooks_a_class_and_contract_tests(kind: P
     assert ('"medbill-payer-generic-x12>=0.1.0"' in pyproject) is (kind is PluginKind.PAYER)
     assert "@hookimpl" in files["medbill_acme_thing/plugin.py"]
     assert 'identifier: ClassVar[str] = "acme_thing"' in "".join(files.values())
-    assert "medbill_core.testing.contracts import" in files["tests/test_contract.py"]
+    assert "from medbill_core.api.testing import" in files["tests/test_contract.py"]
+    imported = re.findall(r"^from (medbill_core[\w.]*) import", "".join(files.values()), re.M)
+    assert set(imported) <= {"medbill_core.api", "medbill_core.api.testing"}, \
+        "a generated plugin uses the public API only"
     for path, text in files.items():
         if path.endswith(".py"):
             compile(text, path, "exec")  # every generated module is valid Python
