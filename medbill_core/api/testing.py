@@ -1,9 +1,12 @@
 """The test kit of the plugin API: what a plugin's own tests import from the core.
 
 * contract suites a plugin's tests subclass to prove the rules every adapter, channel and
-  renderer follows: :class:`PayerAdapterContract`, :class:`SubmissionChannelContract`,
-  :class:`StatementRendererContract` (with :data:`GARBAGE_DOCUMENTS` and :func:`phi_values`,
-  the PHI a message must never carry);
+  renderer follows: :class:`PayerAdapterContract`, :class:`PayerDocumentContract` (real 999,
+  277CA, 835, 271 and 277 documents through the adapter and through the core: the payer's
+  answers are :class:`ContractDocuments` to a :class:`ContractScenario`, by default
+  :func:`x12_documents`, expecting :data:`EXPECTED`; :func:`inbound` makes a received
+  document), :class:`SubmissionChannelContract`, :class:`StatementRendererContract` (with
+  :data:`GARBAGE_DOCUMENTS` and :func:`phi_values`, the PHI a message must never carry);
 * :mod:`factories` (valid domain objects to start from: ``factories.make_billable_claim()``)
   and :mod:`mpfs_files` (small Medicare fee-schedule release files);
 * :class:`PluginHooks` and :func:`load_config`: start plugins as the core does, e.g.
@@ -42,16 +45,27 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.testing.contracts import (
         GARBAGE_DOCUMENTS,
         PayerAdapterContract,
+        PayerDocumentContract,
         StatementRendererContract,
         SubmissionChannelContract,
         phi_values,
+    )
+    from medbill_core.testing.documents import (
+        EXPECTED,
+        ContractDocuments,
+        ContractScenario,
+        inbound,
+        x12_documents,
     )
 
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.testing.contracts": (
-        "GARBAGE_DOCUMENTS", "PayerAdapterContract", "StatementRendererContract",
-        "SubmissionChannelContract", "phi_values",
+        "GARBAGE_DOCUMENTS", "PayerAdapterContract", "PayerDocumentContract",
+        "StatementRendererContract", "SubmissionChannelContract", "phi_values",
+    ),
+    "medbill_core.testing.documents": (
+        "EXPECTED", "ContractDocuments", "ContractScenario", "inbound", "x12_documents",
     ),
     "medbill_core.testing": (
         "factories", "mpfs_files",
@@ -77,19 +91,25 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 }
 
 __all__ = [
+    "EXPECTED",
     "GARBAGE_DOCUMENTS",
+    "ContractDocuments",
+    "ContractScenario",
     "PayerAdapterContract",
+    "PayerDocumentContract",
     "PluginHooks",
     "StatementRendererContract",
     "SubmissionChannelContract",
     "command_line_app",
     "factories",
     "hookspecs",
+    "inbound",
     "line_adjudications",
     "load_config",
     "mpfs_files",
     "phi_values",
     "update_code_sets",
+    "x12_documents",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

@@ -16,10 +16,12 @@ from medbill_core.cli.common import (
     print_table,
     warn,
 )
+from medbill_core.cli.plugin_new_cmd import new_plugin
 from medbill_core.hookspecs import PROJECT_NAME
 from medbill_core.loading import installed_plugins
 
 app = typer.Typer(help="Installed and enabled plugins.", no_args_is_help=True)
+app.command("new")(new_plugin)
 
 _IMPL_ATTRIBUTE = PROJECT_NAME + "_impl"
 

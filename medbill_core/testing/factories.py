@@ -19,6 +19,7 @@ from medbill_core.domain import (
     Relationship,
     ServiceLine,
     Sex,
+    Statement,
     Subscriber,
 )
 from medbill_core.domain.identifiers import npi_with_check_digit
@@ -116,3 +117,13 @@ def make_billable_claim(**overrides: Any) -> BillableClaim:
                               "patient": patient, "coverage": coverage, "payer": make_payer(),
                               "rendering_provider": make_provider()}
     return BillableClaim(**{**values, **overrides})
+
+
+def make_statement(**overrides: Any) -> Statement:
+    """A patient statement with a balance and no lines (renderers' contract default)."""
+    today = date.today()
+    values: dict[str, Any] = {"statement_number": "S-000001", "practice": make_practice(),
+                              "patient": make_patient(1), "account_number": "A00001",
+                              "statement_date": today, "due_date": today + timedelta(days=30),
+                              "balance_due": Decimal("42.00")}
+    return Statement(**{**values, **overrides})
