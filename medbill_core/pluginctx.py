@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from medbill_core.errors import AdapterNotAvailable, UnknownPayer
+from medbill_core.errors import AdapterNotAvailable, MedbillError, PluginError, UnknownPayer
+from medbill_core.hookresults import Expected, checked
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
     from medbill_core.config import MedbillConfig
     from medbill_core.domain import Payer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +43,31 @@ class PluginContext:
     def owner_of(self, identifier: str) -> str:
         """The plugin that registered the adapter, channel or renderer ``identifier``."""
         return self.owners.get(identifier, "unknown")
+
+    def call(self, part: PayerAdapter | SubmissionChannel | StatementRenderer, method: str,
+             *args: Any, expected: Expected | None = None,
+             passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any:
+        """``part.method(*args, **kwargs)`` under the plugins' error policy, for the plugin
+        that registered ``part``: a :class:`~medbill_core.errors.MedbillError` (or one of
+        ``passes``) goes through unchanged; anything else becomes a
+        :class:`~medbill_core.errors.PluginError` naming that plugin, the part and the
+        method, logged with the exception's type only (its text may carry PHI). With
+        ``expected``, the answer is checked (:func:`~medbill_core.hookresults.checked`).
+        """
+        source = f"{kind_of(part)} {part.identifier!r}"
+        owner = self.owner_of(part.identifier)
+        try:
+            result = getattr(part, method)(*args, **kwargs)
+        except MedbillError:
+            raise
+        except passes:
+            raise
+        except Exception as exc:
+            log.error("plugin %s raised %s in %s.%s", owner, type(exc).__name__, source, method)
+            raise PluginError(owner, f"{source}: {type(exc).__name__} in {method}") from exc
+        if expected is None:
+            return result
+        return checked(result, expected, owner, f"{source}: {method}")
 
     def settings_for(self, plugin: str) -> Any:
         """The validated settings of ``plugin`` (``None`` if it declares no model)."""
@@ -66,6 +95,17 @@ class PluginContext:
         if not payer.channel:
             raise AdapterNotAvailable(f"payer {payer.key!r} has no channel configured")
         return self.channel(payer.channel)
+
+
+def kind_of(part: object) -> str:
+    """``payer adapter``, ``submission channel`` or ``statement renderer``."""
+    from medbill_core.adapters import PayerAdapter, SubmissionChannel
+
+    if isinstance(part, PayerAdapter):
+        return "payer adapter"
+    if isinstance(part, SubmissionChannel):
+        return "submission channel"
+    return "statement renderer"
 
 
 def _lookup(registry: Mapping[str, Any], identifier: str, kind: str) -> Any:
