@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from medbill_core.errors import AdapterNotAvailable, MedbillError, PluginError, UnknownPayer
 from medbill_core.hookresults import Expected, checked
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from medbill_core.domain import Payer
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -54,20 +56,39 @@ class PluginContext:
         method, logged with the exception's type only (its text may carry PHI). With
         ``expected``, the answer is checked (:func:`~medbill_core.hookresults.checked`).
         """
-        source = f"{kind_of(part)} {part.identifier!r}"
-        owner = self.owner_of(part.identifier)
+        result = self.run(part, method, getattr(part, method), *args, passes=passes, **kwargs)
+        if expected is None:
+            return result
+        return checked(result, expected, self.owner_of(part.identifier),
+                       f"{kind_of(part)} {part.identifier!r}: {method}")
+
+    def run(self, part: PayerAdapter | SubmissionChannel | StatementRenderer, method: str,
+            function: Callable[..., Any], *args: Any,
+            passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)``, code of ``part`` serving ``method``, under the error
+        policy of :meth:`call` (for code run later, such as reading what ``method`` returned)."""
         try:
-            result = getattr(part, method)(*args, **kwargs)
+            return function(*args, **kwargs)
         except MedbillError:
             raise
         except passes:
             raise
         except Exception as exc:
+            source = f"{kind_of(part)} {part.identifier!r}"
+            owner = self.owner_of(part.identifier)
             log.error("plugin %s raised %s in %s.%s", owner, type(exc).__name__, source, method)
             raise PluginError(owner, f"{source}: {type(exc).__name__} in {method}") from exc
-        if expected is None:
-            return result
-        return checked(result, expected, owner, f"{source}: {method}")
+
+    def iterate(self, part: PayerAdapter | SubmissionChannel | StatementRenderer, method: str,
+                items: Iterable[T]) -> Iterator[T]:
+        """``items`` (produced by ``part``'s code as they are read) under :meth:`run`."""
+        iterator = self.run(part, method, iter, items)
+        while True:
+            try:
+                item = self.run(part, method, next, iterator)
+            except StopIteration:
+                return
+            yield item
 
     def settings_for(self, plugin: str) -> Any:
         """The validated settings of ``plugin`` (``None`` if it declares no model)."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +85,8 @@ if TYPE_CHECKING:
         EligibilityResponse,
         InboundDocument,
         Payer,
+        ProviderAdjustment,
+        Remittance,
         RenderedDocument,
         Statement,
         SubmissionFile,
@@ -450,8 +452,13 @@ class PluginHooks:
                                  expected=BENEFITS_OR_NONE)
 
     def stream_remittances(self, adapter: PayerAdapter,
-                           document: InboundDocument) -> Iterable[RemittanceParts] | None:
-        return self.context.call(adapter, "stream_remittances", document)
+                           document: InboundDocument) -> Iterator[RemittanceParts] | None:
+        """The adapter's streamed payments, read under the error policy to the last claim."""
+        streams = self.context.call(adapter, "stream_remittances", document)
+        if streams is None:
+            return None
+        return (_OwnedRemittanceParts(self.context, adapter, parts)
+                for parts in self.context.iterate(adapter, "stream_remittances", streams))
 
     def acknowledge(self, channel: SubmissionChannel, document: InboundDocument) -> None:
         self.context.call(channel, "acknowledge", document)
@@ -470,6 +477,29 @@ class PluginHooks:
         if result is None:
             raise AdapterNotAvailable(f"no enabled plugin can {what}")
         return result
+
+
+class _OwnedRemittanceParts:
+    """A payment streamed by an adapter (:class:`~medbill_core.adapters.RemittanceParts`)
+    whose reading runs the adapter's code under the error policy of its plugin."""
+
+    def __init__(self, context: PluginContext, adapter: PayerAdapter,
+                 parts: RemittanceParts) -> None:
+        self._context, self._adapter, self._parts = context, adapter, parts
+
+    def claims(self) -> Iterator[ClaimPayment]:
+        claims = self._context.run(self._adapter, "stream_remittances", self._parts.claims)
+        return self._context.iterate(self._adapter, "stream_remittances", claims)
+
+    @property
+    def header(self) -> Remittance:
+        return self._context.run(self._adapter, "stream_remittances",
+                                 lambda: self._parts.header)
+
+    @property
+    def provider_adjustments(self) -> list[ProviderAdjustment]:
+        return self._context.run(self._adapter, "stream_remittances",
+                                 lambda: self._parts.provider_adjustments)
 
 
 def _check_pending(manager: pluggy.PluginManager) -> None:
