@@ -65,7 +65,7 @@ def api_version_problem(plugin: Any) -> str | None:
     have = parse_api_version(provided)
     assert have is not None  # API_VERSION is written by us
     if wanted[0] != have[0] or wanted[1] > have[1]:
-        return f"needs plugin API {required}, this medbill provides {provided}"
+        return f"needs plugin API {required}, this medbill provides plugin API {provided}"
     return None
 
 
