@@ -83,11 +83,8 @@ class PluginContext:
                 items: Iterable[T]) -> Iterator[T]:
         """``items`` (produced by ``part``'s code as they are read) under :meth:`run`."""
         iterator = self.run(part, method, iter, items)
-        while True:
-            try:
-                item = self.run(part, method, next, iterator)
-            except StopIteration:
-                return
+        end = object()
+        while (item := self.run(part, method, next, iterator, end)) is not end:
             yield item
 
     def settings_for(self, plugin: str) -> Any:

@@ -546,3 +546,36 @@ def test_no_warning_for_plugins_without_renamed_hooks() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         start(("line", make_line_plugin()))
+
+
+class _StreamingAdapter(LineAdapter):
+    """Streams one payment whose claims cannot be read past the first (an adapter bug)."""
+
+    identifier = "stream_format"
+
+    def stream_remittances(self, document: InboundDocument) -> Any:
+        def claims() -> Any:
+            yield "first claim payment"
+            raise IndexError("segment 7 of member SECRET-123")
+
+        return iter([SimpleNamespace(claims=claims, header="header",
+                                     provider_adjustments=[])])
+
+
+def test_a_streamed_remittance_is_read_under_the_owning_plugins_error_policy() -> None:
+    hooks = start(("line", make_line_plugin()),
+                  ("streamer", _vendor_plugin(_StreamingAdapter())))
+    adapter = hooks.context.adapter("stream_format")
+    streams = hooks.stream_remittances(adapter, InboundDocument(
+        channel="x", document_id="835-1", content="ISA*", kind=DocumentKind.REMITTANCE_835))
+    assert streams is not None
+    [parts] = list(streams)
+    assert (parts.header, parts.provider_adjustments) == ("header", [])
+    claims = parts.claims()
+    assert next(claims) == "first claim payment"
+    with pytest.raises(PluginError) as raised:
+        next(claims)
+    assert str(raised.value) == ("plugin 'streamer': payer adapter 'stream_format': IndexError"
+                                 " in stream_remittances")
+    assert hooks.stream_remittances(hooks.context.adapter("line_format"), InboundDocument(
+        channel="x", document_id="835-2", content="ISA*")) is None
