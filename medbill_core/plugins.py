@@ -28,6 +28,7 @@ of the wrong type fails naming the plugin that gave it, the hook and the type re
 
 from __future__ import annotations
 
+import difflib
 import logging
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -62,7 +63,12 @@ from medbill_core.hookresults import (
     one,
 )
 from medbill_core.loading import load_enabled
-from medbill_core.plugincheck import api_version_problem, deprecation_message, renamed_hook
+from medbill_core.plugincheck import (
+    api_version_problem,
+    deprecation_message,
+    problems_of,
+    renamed_hook,
+)
 from medbill_core.pluginctx import PluginContext
 
 if TYPE_CHECKING:
@@ -181,7 +187,7 @@ class PluginHooks:
             except ValueError as exc:
                 raise PluginError(name, f"cannot be registered: {exc}") from None
             except pluggy.PluginValidationError as exc:
-                raise PluginError(name, f"invalid hook implementation: {exc}") from None
+                raise PluginError(name, _invalid_implementation(plugin, exc)) from None
             for old, new, since in manager.renamed_seen:
                 message = deprecation_message(name, old, new, since)
                 log.warning("%s", message)
@@ -502,8 +508,18 @@ class _OwnedRemittanceParts:
                                  lambda: self._parts.provider_adjustments)
 
 
+def _invalid_implementation(plugin: Any, exc: pluggy.PluginValidationError) -> str:
+    """pluggy's refusal as one line: the first argument problem ``plugins check`` finds."""
+    for problem in problems_of(plugin):
+        if problem.kind == "unknown_argument":
+            return f"invalid hook implementation: {problem.message}"
+    return "invalid hook implementation: " + " ".join(str(exc).split())
+
+
 def _check_pending(manager: pluggy.PluginManager) -> None:
     """Like ``pm.check_pending()`` but naming the plugin in a domain error."""
+    known = [name for name in manager.hook.__dict__
+             if not name.startswith("_") and getattr(manager.hook, name).has_spec()]
     for name in manager.hook.__dict__:
         if name.startswith("_"):
             continue
@@ -511,7 +527,9 @@ def _check_pending(manager: pluggy.PluginManager) -> None:
         if not caller.has_spec():
             for impl in caller.get_hookimpls():
                 if not impl.optionalhook:
+                    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]}?" if close else "typo?"
                     raise PluginError(impl.plugin_name,
-                                      f"implements unknown hook {name!r} (typo? see "
+                                      f"implements unknown hook {name!r} ({hint} see "
                                       "medbill_core/hookspecs.py)")
 

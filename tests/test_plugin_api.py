@@ -579,3 +579,25 @@ def test_a_streamed_remittance_is_read_under_the_owning_plugins_error_policy() -
                                  " in stream_remittances")
     assert hooks.stream_remittances(hooks.context.adapter("line_format"), InboundDocument(
         channel="x", document_id="835-2", content="ISA*")) is None
+
+
+def test_start_up_refuses_a_misspelt_hook_or_argument_in_one_line() -> None:
+    @hookimpl
+    def medbill_claim_edit(claim: object, context: object) -> list[object]:
+        return []
+
+    with pytest.raises(PluginError) as raised:
+        start(("typo", SimpleNamespace(medbill_claim_edit=medbill_claim_edit)))
+    assert str(raised.value) == ("plugin 'typo': implements unknown hook 'medbill_claim_edit'"
+                                 " (did you mean medbill_claim_edits? see"
+                                 " medbill_core/hookspecs.py)")
+
+    @hookimpl
+    def medbill_claim_edits(claim: object, ctx: object) -> list[object]:
+        return []
+
+    with pytest.raises(PluginError) as raised:
+        start(("args", SimpleNamespace(medbill_claim_edits=medbill_claim_edits)))
+    assert str(raised.value) == (
+        "plugin 'args': invalid hook implementation: medbill_claim_edits takes 'ctx', which"
+        " the hook does not pass (it passes: claim, context)")
