@@ -7,9 +7,10 @@ carry PHI -- instead of failing somewhere deeper, or, worse, being stored as not
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Generic, TypeVar, cast
 
 from medbill_core.domain import (
     ClaimFinding,
@@ -22,11 +23,16 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import PluginError
 
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+K = TypeVar("K")
+
 
 @dataclass(frozen=True)
-class Expected:
-    """An accepted answer: an instance of ``types`` (``many``: a list or tuple of them;
-    ``optional``: ``None`` too). ``description`` completes "returned X, not ..."."""
+class Expected(Generic[T_co]):
+    """An accepted answer (of type ``T``): an instance of ``types`` (``many``: a list or
+    tuple of them; ``optional``: ``None`` too). ``description`` completes "returned X, not
+    ..."."""
 
     types: tuple[type, ...]
     description: str
@@ -49,17 +55,20 @@ class Expected:
         return isinstance(value, self.types) and not isinstance(value, bool)
 
 
-def one(kind: type, description: str, *, optional: bool = False) -> Expected:
-    return Expected((kind,), description, optional=optional)
+def one(kind: type[K], description: str) -> Expected[K]:
+    return Expected((kind,), description)
 
 
-def many(kind: type, description: str) -> Expected:
+def one_or_none(kind: type[K], description: str) -> Expected[K | None]:
+    return Expected((kind,), description, optional=True)
+
+
+def many(kind: type[K], description: str) -> Expected[Sequence[K]]:
     return Expected((kind,), description, many=True)
 
 
 #: An amount of money: a Decimal or nothing (a float is refused, money is never a float).
-MONEY_OR_NONE = Expected((Decimal,), "a Decimal amount or None (money is never a float)",
-                         optional=True)
+MONEY_OR_NONE = one_or_none(Decimal, "a Decimal amount or None (money is never a float)")
 
 
 #: What each hook (and the adapter, channel or renderer method serving it) must answer.
@@ -72,10 +81,10 @@ RENDERED = one(RenderedDocument, "a RenderedDocument")
 FINDINGS = many(ClaimFinding, "a list of ClaimFinding")
 
 
-def checked(value: Any, expected: Expected, plugin: str, source: str) -> Any:
+def checked(value: object, expected: Expected[T], plugin: str, source: str) -> T:
     """``value`` when ``expected`` accepts it; else a :class:`PluginError` naming ``plugin``
     and ``source`` (``"medbill_encode_claims"``, ``"payer adapter 'acme': encode_claims"``)."""
     got = expected.problem(value)
     if got is not None:
         raise PluginError(plugin, f"{source} returned {got}, not {expected.description}")
-    return value
+    return cast(T, value)

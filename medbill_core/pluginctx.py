@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, Union, overload
 
 from medbill_core.errors import AdapterNotAvailable, MedbillError, PluginError, UnknownPayer
 from medbill_core.hookresults import Expected, checked
@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: What plugins register: the part of a plugin whose calls :meth:`PluginContext.call` guards.
+Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer"]
+
+
+class _End:
+    """The end of an iteration (a value no plugin can produce)."""
 
 
 @dataclass
@@ -46,8 +53,15 @@ class PluginContext:
         """The plugin that registered the adapter, channel or renderer ``identifier``."""
         return self.owners.get(identifier, "unknown")
 
-    def call(self, part: PayerAdapter | SubmissionChannel | StatementRenderer, method: str,
-             *args: Any, expected: Expected | None = None,
+    @overload
+    def call(self, part: Part, method: str, *args: Any, expected: Expected[T],
+             passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> T: ...
+
+    @overload
+    def call(self, part: Part, method: str, *args: Any, expected: None = None,
+             passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any: ...
+
+    def call(self, part: Part, method: str, *args: Any, expected: Expected[Any] | None = None,
              passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any:
         """``part.method(*args, **kwargs)`` under the plugins' error policy, for the plugin
         that registered ``part``: a :class:`~medbill_core.errors.MedbillError` (or one of
@@ -62,9 +76,8 @@ class PluginContext:
         return checked(result, expected, self.owner_of(part.identifier),
                        f"{kind_of(part)} {part.identifier!r}: {method}")
 
-    def run(self, part: PayerAdapter | SubmissionChannel | StatementRenderer, method: str,
-            function: Callable[..., Any], *args: Any,
-            passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any:
+    def run(self, part: Part, method: str, function: Callable[..., T], *args: Any,
+            passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> T:
         """``function(*args, **kwargs)``, code of ``part`` serving ``method``, under the error
         policy of :meth:`call` (for code run later, such as reading what ``method`` returned)."""
         try:
@@ -79,12 +92,11 @@ class PluginContext:
             log.error("plugin %s raised %s in %s.%s", owner, type(exc).__name__, source, method)
             raise PluginError(owner, f"{source}: {type(exc).__name__} in {method}") from exc
 
-    def iterate(self, part: PayerAdapter | SubmissionChannel | StatementRenderer, method: str,
-                items: Iterable[T]) -> Iterator[T]:
+    def iterate(self, part: Part, method: str, items: Iterable[T]) -> Iterator[T]:
         """``items`` (produced by ``part``'s code as they are read) under :meth:`run`."""
-        iterator = self.run(part, method, iter, items)
-        end = object()
-        while (item := self.run(part, method, next, iterator, end)) is not end:
+        iterator: Iterator[T] = self.run(part, method, iter, items)
+        end = _End()
+        while not isinstance(item := self.run(part, method, next, iterator, end), _End):
             yield item
 
     def settings_for(self, plugin: str) -> Any:
@@ -98,13 +110,16 @@ class PluginContext:
             raise UnknownPayer(key) from None
 
     def adapter(self, identifier: str) -> PayerAdapter:
-        return _lookup(self.adapters, identifier, "payer adapter")
+        found: PayerAdapter = _lookup(self.adapters, identifier, "payer adapter")
+        return found
 
     def channel(self, identifier: str) -> SubmissionChannel:
-        return _lookup(self.channels, identifier, "submission channel")
+        found: SubmissionChannel = _lookup(self.channels, identifier, "submission channel")
+        return found
 
     def renderer(self, identifier: str) -> StatementRenderer:
-        return _lookup(self.renderers, identifier, "statement renderer")
+        found: StatementRenderer = _lookup(self.renderers, identifier, "statement renderer")
+        return found
 
     def adapter_for(self, payer: Payer) -> PayerAdapter:
         return self.adapter(payer.adapter)

@@ -31,9 +31,9 @@ from __future__ import annotations
 import difflib
 import logging
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -60,7 +60,7 @@ from medbill_core.hookresults import (
     Expected,
     checked,
     many,
-    one,
+    one_or_none,
 )
 from medbill_core.loading import load_enabled
 from medbill_core.plugincheck import (
@@ -103,6 +103,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: Each registration hook: the registry it fills, what it registers, what each item must be.
 REGISTRATIONS: tuple[tuple[str, str, str, type], ...] = (
     ("medbill_register_payer_adapters", "adapters", "payer adapter", PayerAdapter),
@@ -110,7 +112,7 @@ REGISTRATIONS: tuple[tuple[str, str, str, type], ...] = (
     ("medbill_register_statement_renderers", "renderers", "statement renderer",
      StatementRenderer),
 )
-BENEFITS_OR_NONE = one(BenefitSummary, "a BenefitSummary or None", optional=True)
+BENEFITS_OR_NONE = one_or_none(BenefitSummary, "a BenefitSummary or None")
 
 DEFAULT_PLUGINS = (
     "medbill_core.default_plugins.dispatch",
@@ -221,7 +223,8 @@ class PluginHooks:
             log.warning("settings for plugin %s are ignored: it is not enabled", name)
 
     def _fill_registries(self) -> None:
-        registered = {"adapters": self.register_payer_adapters,
+        registered: dict[str, Callable[[], Sequence[tuple[str, Any]]]] = {
+                      "adapters": self.register_payer_adapters,
                       "channels": self.register_channels,
                       "renderers": self.register_statement_renderers}
         for _hook_name, attribute, kind, _base in REGISTRATIONS:
@@ -295,7 +298,7 @@ class PluginHooks:
         plugins = [name for name in answering if not name.startswith("core:")]
         return " or ".join(plugins or answering) or "unknown"
 
-    def _first(self, hook_name: str, expected: Expected, what: str, **kwargs: Any) -> Any:
+    def _first(self, hook_name: str, expected: Expected[T], what: str, **kwargs: Any) -> T:
         """The first answer to a ``firstresult`` hook, checked; none at all is
         :class:`AdapterNotAvailable` ("no enabled plugin can ``what``")."""
         answers = self._answers(hook_name, **kwargs)
@@ -351,7 +354,7 @@ class PluginHooks:
 
     def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
         _, _, kind, base = next(entry for entry in REGISTRATIONS if entry[0] == hook_name)
-        expected = many(base, f"a list of {base.__name__} ({kind}s)")
+        expected: Expected[Sequence[Any]] = many(base, f"a list of {base.__name__} ({kind}s)")
         answers = self._answers(hook_name, context=self.context)
         return [(plugin, item) for plugin, items in reversed(answers)  # registration order
                 for item in checked(items, expected, plugin, hook_name)]
@@ -442,15 +445,16 @@ class PluginHooks:
 
     # -- calls into adapters and channels (the same error policy, their plugins named) -------
     def adapter_call(self, part: PayerAdapter | SubmissionChannel | StatementRenderer,
-                     method: str, *args: Any, expected: Expected | None = None,
+                     method: str, *args: Any, expected: Expected[Any] | None = None,
                      **kwargs: Any) -> Any:
         """``part.method(...)`` for a service: see :meth:`PluginContext.call`."""
         return self.context.call(part, method, *args, expected=expected, **kwargs)
 
     def remittance_findings(self, adapter: PayerAdapter, *, payment: ClaimPayment,
                             payer: Payer, claim: Claim | None) -> list[ClaimFinding]:
-        return list(self.context.call(adapter, "remittance_findings", payment, payer, claim,
-                                      expected=FINDINGS))
+        findings = self.context.call(adapter, "remittance_findings", payment, payer, claim,
+                                     expected=FINDINGS)
+        return list(findings)
 
     def assumed_benefits(self, adapter: PayerAdapter, *, payer: Payer,
                          service_date: date) -> BenefitSummary | None:

@@ -50,7 +50,7 @@ def list_plugins(
     """Every installed plugin: enabled or not, version, hooks implemented."""
     config = load_cli_config()
     enabled = set(config.plugins)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for plugin in installed_plugins():
         hooks, error = implemented_hooks(plugin.target)
         rows.append({"name": plugin.name, "enabled": plugin.name in enabled,

@@ -141,7 +141,8 @@ def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Seque
     ``"99213" = "92.50"`` or ``"99213-26" = ...``."""
     on_file = context.extras.get("fee_schedules")
     if on_file is not None:
-        allowed = on_file.allowed_for(payer.key, procedure_code, modifiers, service_date)
+        allowed: Decimal | None = on_file.allowed_for(payer.key, procedure_code, modifiers,
+                                                      service_date)
         if allowed is not None:
             return allowed
     schedule = payer.options.get("fee_schedule")
