@@ -343,7 +343,8 @@ class PluginHooks:
         return declared
 
     def register_payer_adapters(self) -> list[tuple[str, PayerAdapter]]:
-        """``(plugin, adapter)`` for every adapter the plugins register, in registration order."""
+        """``(plugin, adapter)`` for every adapter the plugins register, in pluggy's call
+        order (the plugin enabled last first: its adapters are offered documents first)."""
         return self._registered("medbill_register_payer_adapters")
 
     def register_channels(self) -> list[tuple[str, SubmissionChannel]]:
@@ -356,7 +357,7 @@ class PluginHooks:
         _, _, kind, base = next(entry for entry in REGISTRATIONS if entry[0] == hook_name)
         expected: Expected[Sequence[Any]] = many(base, f"a list of {base.__name__} ({kind}s)")
         answers = self._answers(hook_name, context=self.context)
-        return [(plugin, item) for plugin, items in reversed(answers)  # registration order
+        return [(plugin, item) for plugin, items in answers
                 for item in checked(items, expected, plugin, hook_name)]
 
     def register_commands(self, *, app: typer.Typer) -> None:
