@@ -13,6 +13,7 @@ from medbill_core.cli.common import (
     cli_errors,
     console,
     data_table,
+    fail,
     load_cli_config,
     print_json,
     print_table,
@@ -89,9 +90,9 @@ def check_plugins(
     Exit 0 when all are clean, 1 otherwise.
     """
     reports, missing = check_installed(names or None)
-    failed = bool(missing) or any(report.problems for report in reports)
+    flawed = [report.name for report in reports if report.problems]
     if as_json:
-        print_json({"api_version": API_VERSION, "ok": not failed,
+        print_json({"api_version": API_VERSION, "ok": not (flawed or missing),
                     "plugins": [report.as_dict() for report in reports],
                     "not_installed": missing})
     else:
@@ -100,12 +101,12 @@ def check_plugins(
                 _say(f"{report.name}: ok")
             for problem in report.problems:
                 _say(f"{report.name}: {problem.message}")
-        for name in missing:
-            warn(f"not installed: {name}")
-        _say(f"plugin API {API_VERSION}: " + (
-            "problems found" if failed else f"{len(reports)} plugin(s) ok"))
-    if failed:
-        raise typer.Exit(1)
+    if flawed or missing:
+        found = [f"problems in {len(flawed)} of {len(reports)} plugin(s)"] if flawed else []
+        found += [f"not installed: {', '.join(missing)}"] if missing else []
+        raise fail(f"plugin API {API_VERSION}: {'; '.join(found)}")
+    if not as_json:
+        _say(f"plugin API {API_VERSION}: {len(reports)} plugin(s) ok")
 
 
 def _say(line: str) -> None:
