@@ -12,6 +12,27 @@ the same hook with ``tryfirst=True`` and returning a non-None result.
 
 Call hooks through :class:`medbill_core.plugins.PluginHooks`, the typed
 facade, never through ``pm.hook`` directly: the facade owns the error policy.
+
+Versions and deprecation
+------------------------
+The plugin API (these hooks, the base classes in :mod:`medbill_core.adapters`, the
+public modules) carries :data:`API_VERSION`, ``MAJOR.MINOR``:
+
+* Adding a hook, an optional hook argument or a base-class method bumps the **minor**
+  number; every hook says in its docstring (``versionadded``) since when it exists.
+* A **renamed** hook keeps working under its old name for one minor version: the rename
+  is entered in :data:`RENAMED_HOOKS` (old name -> new name, the version that renamed
+  it); a plugin implementing the old name is registered under the new one and a
+  :class:`HookDeprecationWarning` (also logged) names the plugin, the old and the new
+  name. The minor version after that one removes the old name (a test fails while an
+  entry outlives its window) and the old name becomes an unknown hook.
+* Removing a hook or changing what it means or returns bumps the **major** number.
+
+A plugin declares the API it was written for with a module attribute
+``MEDBILL_API = "1.1"``: start-up refuses it, naming the plugin and both versions, when
+this core has another major version or an older minor one. ``medbill plugins check``
+reports this and every other mismatch (unknown or deprecated hook names, arguments no
+hook has) for all installed plugins without starting medbill.
 """
 
 from __future__ import annotations
@@ -55,6 +76,18 @@ PROJECT_NAME = "medbill"
 #: grows when something is added, the major one when something is removed or changes meaning.
 API_VERSION = "1.0"
 
+#: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
+PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
+
+#: Hooks renamed within the current major version: ``old name -> (new name, the API
+#: version that renamed it)``. The old name works, with a warning, until the next minor
+#: version after that one. No hook has been renamed yet.
+RENAMED_HOOKS: dict[str, tuple[str, str]] = {}
+
+
+class HookDeprecationWarning(DeprecationWarning):
+    """A plugin implements a hook under a name this core still accepts but will drop."""
+
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
@@ -73,6 +106,8 @@ def medbill_plugin_settings_model() -> type[BaseModel] | None:
     table stops start-up with a message naming the plugin and the field.
 
     :returns: a pydantic model class, or ``None`` when the plugin takes no settings.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -85,6 +120,8 @@ def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAda
 
     :param context: configuration and settings of the running instance.
     :returns: adapter instances (an empty sequence is fine).
+
+    .. versionadded:: 1.0
     """
 
 
@@ -94,6 +131,8 @@ def medbill_register_channels(context: PluginContext) -> Sequence[SubmissionChan
 
     :param context: configuration and settings of the running instance.
     :returns: channel instances; identifiers must be unique across plugins.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -103,6 +142,8 @@ def medbill_register_statement_renderers(context: PluginContext) -> Sequence[Sta
 
     :param context: configuration and settings of the running instance.
     :returns: renderer instances; identifiers must be unique across plugins.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -114,6 +155,8 @@ def medbill_register_commands(app: typer.Typer) -> None:
     CLI's error rule: one clear line and a non-zero exit, never a traceback.
 
     :param app: the root Typer application; add a sub-application or commands.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -134,6 +177,8 @@ def medbill_check_eligibility(
     :param request: who, which coverage, which date and service types.
     :param context: configuration, registered adapters and channels.
     :returns: the payer's benefits response, or ``None`` to let another plugin answer.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -155,6 +200,8 @@ def medbill_expected_allowed(
     :param service_date: the fee schedule in force on this date.
     :param context: configuration and registered adapters.
     :returns: the allowed amount as a Decimal, or ``None`` when unknown.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -173,6 +220,8 @@ def medbill_claim_edits(claim: BillableClaim, context: PluginContext) -> Sequenc
     :param claim: the claim with its practice, patient, coverage and payer.
     :param context: configuration and registered adapters.
     :returns: findings (an empty sequence when the claim passes this plugin's edits).
+
+    .. versionadded:: 1.0
     """
 
 
@@ -194,6 +243,8 @@ def medbill_encode_claims(
     :param claims: claims that passed their edits.
     :param context: configuration and registered adapters.
     :returns: files to submit, each listing its claim numbers; ``None`` to pass.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -212,6 +263,8 @@ def medbill_submit_file(
     :param idempotency_key: stable key: a retry of the same batch reuses it.
     :param context: configuration and registered channels.
     :returns: the channel's receipt, or ``None`` to pass.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -226,6 +279,8 @@ def medbill_fetch_responses(
     :param channel: identifier of the channel to poll.
     :param context: configuration and registered channels.
     :returns: received documents, oldest first; ``None`` to pass.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -247,6 +302,8 @@ def medbill_decode_response(
     :param context: configuration and registered adapters.
     :returns: the decoded response (a list, in document order, when the file holds
         several transactions), or ``None`` when this plugin cannot read it.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -261,6 +318,8 @@ def medbill_check_claim_status(
     :param request: the claim to ask about and a trace number.
     :param context: configuration, adapters and channels.
     :returns: the payer's status response, or ``None`` to pass.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -281,6 +340,8 @@ def medbill_render_statement(
     :param renderer: identifier of the renderer asked for (``pdf``, ``text`` ...).
     :param context: configuration and registered renderers.
     :returns: the rendered document, or ``None`` to pass.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -296,6 +357,8 @@ def medbill_render_estimate(
     :param renderer: identifier of the renderer asked for.
     :param context: configuration and registered renderers.
     :returns: the rendered document, or ``None`` to pass.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -317,6 +380,8 @@ def medbill_claim_transition_precommit(
     :param claim: the claim as it will be stored (already in ``transition.target``).
     :param transition: from-state, to-state, actor, reason and time.
     :param context: configuration of the running instance.
+
+    .. versionadded:: 1.0
     """
 
 
@@ -332,4 +397,6 @@ def medbill_claim_transition_postcommit(
     :param claim: the claim as stored.
     :param transition: from-state, to-state, actor, reason and time.
     :param context: configuration of the running instance.
+
+    .. versionadded:: 1.0
     """

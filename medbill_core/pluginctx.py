@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, Union, overload
 
-from medbill_core.errors import AdapterNotAvailable, UnknownPayer
+from medbill_core.errors import AdapterNotAvailable, MedbillError, PluginError, UnknownPayer
+from medbill_core.hookresults import Expected, checked
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -14,6 +16,17 @@ if TYPE_CHECKING:
     from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
     from medbill_core.config import MedbillConfig
     from medbill_core.domain import Payer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: What plugins register: the part of a plugin whose calls :meth:`PluginContext.call` guards.
+Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer"]
+
+
+class _End:
+    """The end of an iteration (a value no plugin can produce)."""
 
 
 @dataclass
@@ -40,6 +53,52 @@ class PluginContext:
         """The plugin that registered the adapter, channel or renderer ``identifier``."""
         return self.owners.get(identifier, "unknown")
 
+    @overload
+    def call(self, part: Part, method: str, *args: Any, expected: Expected[T],
+             passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> T: ...
+
+    @overload
+    def call(self, part: Part, method: str, *args: Any, expected: None = None,
+             passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any: ...
+
+    def call(self, part: Part, method: str, *args: Any, expected: Expected[Any] | None = None,
+             passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> Any:
+        """``part.method(*args, **kwargs)`` under the plugins' error policy, for the plugin
+        that registered ``part``: a :class:`~medbill_core.errors.MedbillError` (or one of
+        ``passes``) goes through unchanged; anything else becomes a
+        :class:`~medbill_core.errors.PluginError` naming that plugin, the part and the
+        method, logged with the exception's type only (its text may carry PHI). With
+        ``expected``, the answer is checked (:func:`~medbill_core.hookresults.checked`).
+        """
+        result = self.run(part, method, getattr(part, method), *args, passes=passes, **kwargs)
+        if expected is None:
+            return result
+        return checked(result, expected, self.owner_of(part.identifier),
+                       f"{kind_of(part)} {part.identifier!r}: {method}")
+
+    def run(self, part: Part, method: str, function: Callable[..., T], *args: Any,
+            passes: tuple[type[BaseException], ...] = (), **kwargs: Any) -> T:
+        """``function(*args, **kwargs)``, code of ``part`` serving ``method``, under the error
+        policy of :meth:`call` (for code run later, such as reading what ``method`` returned)."""
+        try:
+            return function(*args, **kwargs)
+        except MedbillError:
+            raise
+        except passes:
+            raise
+        except Exception as exc:
+            source = f"{kind_of(part)} {part.identifier!r}"
+            owner = self.owner_of(part.identifier)
+            log.error("plugin %s raised %s in %s.%s", owner, type(exc).__name__, source, method)
+            raise PluginError(owner, f"{source}: {type(exc).__name__} in {method}") from exc
+
+    def iterate(self, part: Part, method: str, items: Iterable[T]) -> Iterator[T]:
+        """``items`` (produced by ``part``'s code as they are read) under :meth:`run`."""
+        iterator: Iterator[T] = self.run(part, method, iter, items)
+        end = _End()
+        while not isinstance(item := self.run(part, method, next, iterator, end), _End):
+            yield item
+
     def settings_for(self, plugin: str) -> Any:
         """The validated settings of ``plugin`` (``None`` if it declares no model)."""
         return self.plugin_settings.get(plugin)
@@ -51,13 +110,16 @@ class PluginContext:
             raise UnknownPayer(key) from None
 
     def adapter(self, identifier: str) -> PayerAdapter:
-        return _lookup(self.adapters, identifier, "payer adapter")
+        found: PayerAdapter = _lookup(self.adapters, identifier, "payer adapter")
+        return found
 
     def channel(self, identifier: str) -> SubmissionChannel:
-        return _lookup(self.channels, identifier, "submission channel")
+        found: SubmissionChannel = _lookup(self.channels, identifier, "submission channel")
+        return found
 
     def renderer(self, identifier: str) -> StatementRenderer:
-        return _lookup(self.renderers, identifier, "statement renderer")
+        found: StatementRenderer = _lookup(self.renderers, identifier, "statement renderer")
+        return found
 
     def adapter_for(self, payer: Payer) -> PayerAdapter:
         return self.adapter(payer.adapter)
@@ -66,6 +128,17 @@ class PluginContext:
         if not payer.channel:
             raise AdapterNotAvailable(f"payer {payer.key!r} has no channel configured")
         return self.channel(payer.channel)
+
+
+def kind_of(part: object) -> str:
+    """``payer adapter``, ``submission channel`` or ``statement renderer``."""
+    from medbill_core.adapters import PayerAdapter, SubmissionChannel
+
+    if isinstance(part, PayerAdapter):
+        return "payer adapter"
+    if isinstance(part, SubmissionChannel):
+        return "submission channel"
+    return "statement renderer"
 
 
 def _lookup(registry: Mapping[str, Any], identifier: str, kind: str) -> Any:

@@ -4,37 +4,71 @@ Start-up (:meth:`PluginHooks.start`):
 
 1. the core's default plugins are registered (they implement the dispatch to
    registered adapters, the core claim edits, timing and lifecycle logging);
-2. the plugins named in configuration are imported with stevedore and registered;
+2. the plugins named in configuration are imported with stevedore and registered; a
+   plugin declaring a plugin API this core cannot serve (``MEDBILL_API``) is refused,
+   and a hook implemented under a renamed hook's old name is registered under the new
+   name with a :class:`~medbill_core.hookspecs.HookDeprecationWarning`;
 3. ``check_pending`` rejects any ``medbill_*`` function that matches no hookspec
    (a typo in a hook name), naming the plugin;
 4. each plugin's settings table is validated with the model it declares;
 5. registration hooks fill the adapter, channel and renderer registries;
    a duplicate identifier stops start-up naming both plugins.
 
-Error policy (:meth:`PluginHooks._call`): a :class:`~medbill_core.errors.MedbillError`
+Error policy (:meth:`PluginHooks._answers`): a :class:`~medbill_core.errors.MedbillError`
 raised by a plugin passes through unchanged; anything else becomes a
 :class:`~medbill_core.errors.PluginError` naming the plugin and the hook, with
 the exception *type* only (its text might carry PHI). Post-commit hooks never raise.
+The same policy covers every call into an adapter, channel or renderer
+(:meth:`PluginHooks.adapter_call`, :meth:`~medbill_core.pluginctx.PluginContext.call`),
+naming the plugin that registered it.
+
+Results are checked where they are received (:mod:`medbill_core.hookresults`): an answer
+of the wrong type fails naming the plugin that gave it, the hook and the type received.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
 from medbill_core import hookspecs
+from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
 from medbill_core.config import section_problem
+from medbill_core.domain import BenefitSummary
 from medbill_core.errors import (
     AdapterNotAvailable,
     ConfigurationError,
     MedbillError,
     PluginError,
 )
+from medbill_core.hookresults import (
+    CLAIM_STATUS,
+    DOCUMENTS,
+    ELIGIBILITY,
+    FINDINGS,
+    MONEY_OR_NONE,
+    RECEIPT,
+    RENDERED,
+    SUBMISSION_FILES,
+    Expected,
+    checked,
+    many,
+    one_or_none,
+)
 from medbill_core.loading import load_enabled
+from medbill_core.plugincheck import (
+    api_version_problem,
+    deprecation_message,
+    problems_of,
+    renamed_hook,
+)
 from medbill_core.pluginctx import PluginContext
 
 if TYPE_CHECKING:
@@ -43,11 +77,13 @@ if TYPE_CHECKING:
 
     import typer
 
+    from medbill_core.adapters import RemittanceParts
     from medbill_core.config import MedbillConfig
     from medbill_core.domain import (
         BillableClaim,
         Claim,
         ClaimFinding,
+        ClaimPayment,
         ClaimStatusRequest,
         ClaimStatusResponse,
         DecodedResponse,
@@ -55,6 +91,8 @@ if TYPE_CHECKING:
         EligibilityResponse,
         InboundDocument,
         Payer,
+        ProviderAdjustment,
+        Remittance,
         RenderedDocument,
         Statement,
         SubmissionFile,
@@ -65,11 +103,41 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+#: Each registration hook: the registry it fills, what it registers, what each item must be.
+REGISTRATIONS: tuple[tuple[str, str, str, type], ...] = (
+    ("medbill_register_payer_adapters", "adapters", "payer adapter", PayerAdapter),
+    ("medbill_register_channels", "channels", "submission channel", SubmissionChannel),
+    ("medbill_register_statement_renderers", "renderers", "statement renderer",
+     StatementRenderer),
+)
+BENEFITS_OR_NONE = one_or_none(BenefitSummary, "a BenefitSummary or None")
+
 DEFAULT_PLUGINS = (
     "medbill_core.default_plugins.dispatch",
     "medbill_core.default_plugins.core_edits",
     "medbill_core.default_plugins.observability",
 )
+
+
+class _HookManager(pluggy.PluginManager):
+    """pluggy's plugin manager, registering an implementation of a renamed hook's old name
+    (:data:`~medbill_core.hookspecs.RENAMED_HOOKS`) under the new name, and remembering it
+    so that start-up can warn naming the plugin."""
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.renamed_seen: list[tuple[str, str, str]] = []
+
+    def parse_hookimpl_opts(self, plugin: Any, name: str) -> Any:
+        options = super().parse_hookimpl_opts(plugin, name)
+        renamed = renamed_hook(name)
+        if options is None or renamed is None or options.get("specname"):
+            return options
+        new, since = renamed
+        self.renamed_seen.append((name, new, since))
+        return {**options, "specname": new}
 
 
 def _default_plugin_modules() -> list[tuple[str, Any]]:
@@ -105,19 +173,27 @@ class PluginHooks:
         :raises PluginError: a plugin fails to import, implements an unknown hook, or
             registers a duplicate identifier.
         """
-        manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        manager = _HookManager()
         manager.add_hookspecs(hookspecs)
         for name, module in _default_plugin_modules():
             manager.register(module, name=name)
         loaded = load_enabled(config.plugins) if load_installed else []
         enabled: list[str] = []
         for name, plugin in [*loaded, *extra_plugins]:
+            version_problem = api_version_problem(plugin)
+            if version_problem is not None:
+                raise PluginError(name, version_problem)
+            manager.renamed_seen.clear()
             try:
                 manager.register(plugin, name=name)
             except ValueError as exc:
                 raise PluginError(name, f"cannot be registered: {exc}") from None
             except pluggy.PluginValidationError as exc:
-                raise PluginError(name, f"invalid hook implementation: {exc}") from None
+                raise PluginError(name, _invalid_implementation(plugin, exc)) from None
+            for old, new, since in manager.renamed_seen:
+                message = deprecation_message(name, old, new, since)
+                log.warning("%s", message)
+                warnings.warn(message, hookspecs.HookDeprecationWarning, stacklevel=2)
             enabled.append(name)
         _check_pending(manager)
         context = PluginContext(config=config)
@@ -128,11 +204,7 @@ class PluginHooks:
 
     def _load_settings(self) -> None:
         config = self.context.config
-        declared: dict[str, type[BaseModel]] = {}
-        for impl in self.manager.hook.medbill_plugin_settings_model.get_hookimpls():
-            model = self._call_impl(impl, "medbill_plugin_settings_model")
-            if model is not None:
-                declared[impl.plugin_name] = model
+        declared = self.plugin_settings_model()
         for name in self.enabled:
             raw = config.plugin_settings.get(name, {})
             model = declared.get(name)
@@ -151,34 +223,30 @@ class PluginHooks:
             log.warning("settings for plugin %s are ignored: it is not enabled", name)
 
     def _fill_registries(self) -> None:
-        registrations: list[tuple[str, dict[str, Any], str]] = [
-            ("medbill_register_payer_adapters", self.context.adapters, "payer adapter"),
-            ("medbill_register_channels", self.context.channels, "submission channel"),
-            ("medbill_register_statement_renderers", self.context.renderers,
-             "statement renderer"),
-        ]
-        for hook_name, registry, kind in registrations:
+        registered: dict[str, Callable[[], Sequence[tuple[str, Any]]]] = {
+                      "adapters": self.register_payer_adapters,
+                      "channels": self.register_channels,
+                      "renderers": self.register_statement_renderers}
+        for _hook_name, attribute, kind, _base in REGISTRATIONS:
+            registry: dict[str, Any] = getattr(self.context, attribute)
             owners: dict[str, str] = {}
-            hook = getattr(self.manager.hook, hook_name)
-            for impl in reversed(hook.get_hookimpls()):  # registration order
-                provided = self._call_impl(impl, hook_name, context=self.context) or ()
-                for item in provided:
-                    identifier = getattr(item, "identifier", "")
-                    if not identifier:
-                        raise PluginError(impl.plugin_name, f"a {kind} has no identifier")
-                    if identifier in registry:
-                        raise PluginError(
-                            impl.plugin_name,
-                            f"{kind} identifier {identifier!r} is already registered by "
-                            f"plugin {owners[identifier]!r}")
-                    registry[identifier] = item
-                    owners[identifier] = impl.plugin_name
-                    self.context.owners.setdefault(identifier, impl.plugin_name)
+            for plugin, item in registered[attribute]():
+                identifier = item.identifier
+                if not identifier:
+                    raise PluginError(plugin, f"a {kind} has no identifier")
+                if identifier in registry:
+                    raise PluginError(
+                        plugin, f"{kind} identifier {identifier!r} is already registered by "
+                                f"plugin {owners[identifier]!r}")
+                registry[identifier] = item
+                owners[identifier] = plugin
+                self.context.owners.setdefault(identifier, plugin)
         for payer in self.context.config.payers.values():
             if payer.adapter in self.context.adapters:
                 adapter = self.context.adapters[payer.adapter]
                 try:
-                    adapter.validate_payer_options(payer)
+                    self.context.call(adapter, "validate_payer_options", payer,
+                                      passes=(ValidationError,))
                 except ValidationError as exc:
                     raise section_problem(self.context.config, f"payers.{payer.key}.options",
                                           exc) from None
@@ -190,8 +258,54 @@ class PluginHooks:
         except MedbillError:
             raise
         except Exception as exc:
+            log.error("plugin %s raised %s in %s", impl.plugin_name, type(exc).__name__,
+                      hook_name)
             raise PluginError(impl.plugin_name,
                               f"{type(exc).__name__} in {hook_name}") from exc
+
+    def _answers(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """``(plugin, answer)`` of each implementation that answered (not ``None``), in
+        pluggy's call order; for a ``firstresult`` hook the first answer only.
+
+        Each implementation is called here, so an answer or an error is its plugin's. A hook
+        some plugin wraps (``wrapper=True``) is called through pluggy instead, and an answer
+        is attributed to the plugins that can answer it (:meth:`_answerers`).
+        """
+        hook = getattr(self.manager.hook, hook_name)
+        impls = hook.get_hookimpls()
+        first_only = bool(hook.spec is not None and hook.spec.opts.get("firstresult"))
+        if any(impl.hookwrapper or impl.wrapper for impl in impls):
+            result = self._call(hook_name, **kwargs)
+            answerer = self._answerers(impls)
+            if first_only:
+                return [] if result is None else [(answerer, result)]
+            return [(answerer, item) for item in result]
+        answers = []
+        for impl in reversed(impls):  # pluggy's call order
+            result = self._call_impl(impl, hook_name, **kwargs)
+            if result is not None:
+                answers.append((impl.plugin_name, result))
+                if first_only:
+                    break
+        return answers
+
+    @staticmethod
+    def _answerers(impls: Sequence[pluggy.HookImpl]) -> str:
+        """Who may have answered a wrapped hook: the plugins' implementations (the core's
+        dispatch checks its adapters' answers itself), else the core's."""
+        answering = [impl.plugin_name for impl in reversed(impls)
+                     if not (impl.hookwrapper or impl.wrapper)]
+        plugins = [name for name in answering if not name.startswith("core:")]
+        return " or ".join(plugins or answering) or "unknown"
+
+    def _first(self, hook_name: str, expected: Expected[T], what: str, **kwargs: Any) -> T:
+        """The first answer to a ``firstresult`` hook, checked; none at all is
+        :class:`AdapterNotAvailable` ("no enabled plugin can ``what``")."""
+        answers = self._answers(hook_name, **kwargs)
+        if not answers:
+            raise AdapterNotAvailable(f"no enabled plugin can {what}")
+        plugin, result = answers[0]
+        return checked(result, expected, plugin, hook_name)
 
     def _call(self, hook_name: str, **kwargs: Any) -> Any:
         hook = getattr(self.manager.hook, hook_name)
@@ -218,32 +332,64 @@ class PluginHooks:
         return found
 
     # -- one method per hook ------------------------------------------------------------------
+    def plugin_settings_model(self) -> dict[str, type[BaseModel]]:
+        """The settings model each plugin declares, by plugin name."""
+        declared: dict[str, type[BaseModel]] = {}
+        for plugin, model in self._answers("medbill_plugin_settings_model"):
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise PluginError(plugin, f"medbill_plugin_settings_model returned"
+                                          f" {type(model).__name__}, not a pydantic model class")
+            declared[plugin] = model
+        return declared
+
+    def register_payer_adapters(self) -> list[tuple[str, PayerAdapter]]:
+        """``(plugin, adapter)`` for every adapter the plugins register, in pluggy's call
+        order (the plugin enabled last first: its adapters are offered documents first)."""
+        return self._registered("medbill_register_payer_adapters")
+
+    def register_channels(self) -> list[tuple[str, SubmissionChannel]]:
+        return self._registered("medbill_register_channels")
+
+    def register_statement_renderers(self) -> list[tuple[str, StatementRenderer]]:
+        return self._registered("medbill_register_statement_renderers")
+
+    def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
+        _, _, kind, base = next(entry for entry in REGISTRATIONS if entry[0] == hook_name)
+        expected: Expected[Sequence[Any]] = many(base, f"a list of {base.__name__} ({kind}s)")
+        answers = self._answers(hook_name, context=self.context)
+        return [(plugin, item) for plugin, items in answers
+                for item in checked(items, expected, plugin, hook_name)]
+
     def register_commands(self, *, app: typer.Typer) -> None:
         self._call("medbill_register_commands", app=app)
 
     def check_eligibility(self, *, request: EligibilityRequest) -> EligibilityResponse:
-        result = self._call("medbill_check_eligibility", request=request, context=self.context)
-        return self._required(result, f"check eligibility with payer {request.payer.key!r}")
+        return self._first("medbill_check_eligibility", ELIGIBILITY,
+                           f"check eligibility with payer {request.payer.key!r}",
+                           request=request, context=self.context)
 
     def claim_edits(self, *, claim: BillableClaim) -> list[ClaimFinding]:
-        results = self._call("medbill_claim_edits", claim=claim, context=self.context)
-        return [finding for findings in results for finding in (findings or ())]
+        answers = self._answers("medbill_claim_edits", claim=claim, context=self.context)
+        return [finding for plugin, findings in answers
+                for finding in checked(findings, FINDINGS, plugin, "medbill_claim_edits")]
 
     def encode_claims(self, *, payer: Payer,
                       claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
-        result = self._call("medbill_encode_claims", payer=payer, claims=list(claims),
-                            context=self.context)
-        return list(self._required(result, f"encode claims for payer {payer.key!r}"))
+        return list(self._first("medbill_encode_claims", SUBMISSION_FILES,
+                                f"encode claims for payer {payer.key!r}",
+                                payer=payer, claims=list(claims), context=self.context))
 
     def submit_file(self, *, submission: SubmissionFile, channel: str,
                     idempotency_key: str) -> SubmissionReceipt:
-        result = self._call("medbill_submit_file", submission=submission, channel=channel,
-                            idempotency_key=idempotency_key, context=self.context)
-        return self._required(result, f"submit through channel {channel!r}")
+        return self._first("medbill_submit_file", RECEIPT,
+                           f"submit through channel {channel!r}", submission=submission,
+                           channel=channel, idempotency_key=idempotency_key,
+                           context=self.context)
 
     def fetch_responses(self, *, channel: str) -> list[InboundDocument]:
-        result = self._call("medbill_fetch_responses", channel=channel, context=self.context)
-        return list(self._required(result, f"fetch responses from channel {channel!r}"))
+        return list(self._first("medbill_fetch_responses", DOCUMENTS,
+                                f"fetch responses from channel {channel!r}",
+                                channel=channel, context=self.context))
 
     def decode_response(self, *,
                         document: InboundDocument) -> DecodedResponse | list[DecodedResponse]:
@@ -251,39 +397,40 @@ class PluginHooks:
         something the core cannot apply fails here, named (see :func:`checked_decoded`)."""
         from medbill_core.default_plugins.dispatch import checked_decoded
 
-        hook = self.manager.hook.medbill_decode_response
-        impls = hook.get_hookimpls()
-        if any(impl.hookwrapper or getattr(impl, "wrapper", False) for impl in impls):
-            result = self._call("medbill_decode_response", document=document,
+        answers = self._answers("medbill_decode_response", document=document,
                                 context=self.context)
-            return self._required(result, f"decode document {document.document_id!r}")
-        for impl in reversed(impls):  # pluggy's order for a firstresult hook
-            result = self._call_impl(impl, "medbill_decode_response", document=document,
-                                     context=self.context)
-            if result is not None:
-                return checked_decoded(result, impl.plugin_name, "medbill_decode_response")
-        return self._required(None, f"decode document {document.document_id!r}")
+        if not answers:
+            raise AdapterNotAvailable(
+                f"no enabled plugin can decode document {document.document_id!r}")
+        plugin, result = answers[0]
+        return checked_decoded(result, plugin, "medbill_decode_response")
 
     def check_claim_status(self, *, request: ClaimStatusRequest) -> ClaimStatusResponse:
-        result = self._call("medbill_check_claim_status", request=request, context=self.context)
-        return self._required(result, f"check status of claim {request.claim.claim.claim_number}")
+        return self._first("medbill_check_claim_status", CLAIM_STATUS,
+                           f"check status of claim {request.claim.claim.claim_number}",
+                           request=request, context=self.context)
 
     def render_statement(self, *, statement: Statement, renderer: str) -> RenderedDocument:
-        result = self._call("medbill_render_statement", statement=statement, renderer=renderer,
-                            context=self.context)
-        return self._required(result, f"render a statement with renderer {renderer!r}")
+        return self._first("medbill_render_statement", RENDERED,
+                           f"render a statement with renderer {renderer!r}",
+                           statement=statement, renderer=renderer, context=self.context)
 
     def expected_allowed(self, *, payer: Payer, procedure_code: str, modifiers: Sequence[str],
                          place_of_service: str, service_date: date) -> Decimal | None:
         """The expected allowed amount per unit, or ``None`` when no plugin knows it."""
-        return self._call("medbill_expected_allowed", payer=payer, procedure_code=procedure_code,
-                          modifiers=list(modifiers), place_of_service=place_of_service,
-                          service_date=service_date, context=self.context)
+        answers = self._answers("medbill_expected_allowed", payer=payer,
+                                procedure_code=procedure_code, modifiers=list(modifiers),
+                                place_of_service=place_of_service, service_date=service_date,
+                                context=self.context)
+        if not answers:
+            return None
+        plugin, amount = answers[0]
+        return checked(amount, MONEY_OR_NONE, plugin, "medbill_expected_allowed")
 
     def render_estimate(self, *, estimate: CostEstimate, renderer: str) -> RenderedDocument:
-        result = self._call("medbill_render_estimate", estimate=estimate, renderer=renderer,
-                            context=self.context)
-        return self._required(result, f"render an estimate with renderer {renderer!r}")
+        return self._first("medbill_render_estimate", RENDERED,
+                           f"render an estimate with renderer {renderer!r}",
+                           estimate=estimate, renderer=renderer, context=self.context)
 
     def claim_transition_precommit(self, *, claim: Claim, transition: Transition) -> None:
         self._call("medbill_claim_transition_precommit", claim=claim, transition=transition,
@@ -296,6 +443,36 @@ class PluginHooks:
         except MedbillError as exc:
             # Already committed: report, never undo.
             log.error("post-commit hook failed for claim %s: %s", transition.claim_id, exc)
+
+    # -- calls into adapters and channels (the same error policy, their plugins named) -------
+    def adapter_call(self, part: PayerAdapter | SubmissionChannel | StatementRenderer,
+                     method: str, *args: Any, expected: Expected[Any] | None = None,
+                     **kwargs: Any) -> Any:
+        """``part.method(...)`` for a service: see :meth:`PluginContext.call`."""
+        return self.context.call(part, method, *args, expected=expected, **kwargs)
+
+    def remittance_findings(self, adapter: PayerAdapter, *, payment: ClaimPayment,
+                            payer: Payer, claim: Claim | None) -> list[ClaimFinding]:
+        findings = self.context.call(adapter, "remittance_findings", payment, payer, claim,
+                                     expected=FINDINGS)
+        return list(findings)
+
+    def assumed_benefits(self, adapter: PayerAdapter, *, payer: Payer,
+                         service_date: date) -> BenefitSummary | None:
+        return self.context.call(adapter, "assumed_benefits", payer, service_date,
+                                 expected=BENEFITS_OR_NONE)
+
+    def stream_remittances(self, adapter: PayerAdapter,
+                           document: InboundDocument) -> Iterator[RemittanceParts] | None:
+        """The adapter's streamed payments, read under the error policy to the last claim."""
+        streams = self.context.call(adapter, "stream_remittances", document)
+        if streams is None:
+            return None
+        return (_OwnedRemittanceParts(self.context, adapter, parts)
+                for parts in self.context.iterate(adapter, "stream_remittances", streams))
+
+    def acknowledge(self, channel: SubmissionChannel, document: InboundDocument) -> None:
+        self.context.call(channel, "acknowledge", document)
 
     # -- introspection ------------------------------------------------------------------------
     def hooks_of(self, plugin_name: str) -> list[str]:
@@ -313,8 +490,41 @@ class PluginHooks:
         return result
 
 
+class _OwnedRemittanceParts:
+    """A payment streamed by an adapter (:class:`~medbill_core.adapters.RemittanceParts`)
+    whose reading runs the adapter's code under the error policy of its plugin."""
+
+    def __init__(self, context: PluginContext, adapter: PayerAdapter,
+                 parts: RemittanceParts) -> None:
+        self._context, self._adapter, self._parts = context, adapter, parts
+
+    def claims(self) -> Iterator[ClaimPayment]:
+        claims = self._context.run(self._adapter, "stream_remittances", self._parts.claims)
+        return self._context.iterate(self._adapter, "stream_remittances", claims)
+
+    @property
+    def header(self) -> Remittance:
+        return self._context.run(self._adapter, "stream_remittances",
+                                 lambda: self._parts.header)
+
+    @property
+    def provider_adjustments(self) -> list[ProviderAdjustment]:
+        return self._context.run(self._adapter, "stream_remittances",
+                                 lambda: self._parts.provider_adjustments)
+
+
+def _invalid_implementation(plugin: Any, exc: pluggy.PluginValidationError) -> str:
+    """pluggy's refusal as one line: the first argument problem ``plugins check`` finds."""
+    for problem in problems_of(plugin):
+        if problem.kind == "unknown_argument":
+            return f"invalid hook implementation: {problem.message}"
+    return "invalid hook implementation: " + " ".join(str(exc).split())
+
+
 def _check_pending(manager: pluggy.PluginManager) -> None:
     """Like ``pm.check_pending()`` but naming the plugin in a domain error."""
+    known = [name for name in manager.hook.__dict__
+             if not name.startswith("_") and getattr(manager.hook, name).has_spec()]
     for name in manager.hook.__dict__:
         if name.startswith("_"):
             continue
@@ -322,7 +532,9 @@ def _check_pending(manager: pluggy.PluginManager) -> None:
         if not caller.has_spec():
             for impl in caller.get_hookimpls():
                 if not impl.optionalhook:
+                    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                    hint = f"did you mean {close[0]}?" if close else "typo?"
                     raise PluginError(impl.plugin_name,
-                                      f"implements unknown hook {name!r} (typo? see "
+                                      f"implements unknown hook {name!r} ({hint} see "
                                       "medbill_core/hookspecs.py)")
 

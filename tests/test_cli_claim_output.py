@@ -380,6 +380,7 @@ def test_fetching_responses_reports_each_document(monkeypatch: pytest.MonkeyPatc
         document.document_id))
     app = SimpleNamespace(hooks=SimpleNamespace(
         fetch_responses=lambda channel: iter(documents),  # a generator has no len()
+        acknowledge=lambda channel, document: channel.acknowledge(document),
         context=SimpleNamespace(channel=lambda name: channel)))
     monkeypatch.setattr(responses, "ingest_document", lambda app, document: (
         responses.IngestResult(document.document_id, "applied", "999")))

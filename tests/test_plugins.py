@@ -21,6 +21,7 @@ from medbill_core.domain import (
     EligibilityRequest,
     EligibilityResponse,
     InboundDocument,
+    RenderedDocument,
     Statement,
 )
 from medbill_core.errors import (
@@ -229,18 +230,21 @@ def test_render_statement(hooks: PluginHooks) -> None:
 
 
 def test_plugin_override_wins_over_core_dispatch(hooks: PluginHooks) -> None:
+    override = RenderedDocument(renderer="text", media_type="text/plain",
+                                filename="override.txt", content=b"override")
+
     class Override:
         @hookimpl(tryfirst=True)
         def medbill_render_statement(self, statement: Statement, renderer: str,
-                                     context: object) -> object:
-            return "override"
+                                     context: object) -> RenderedDocument:
+            return override
 
     hooks.manager.register(Override(), name="override")
     statement = Statement(statement_number="S-1", practice=factories.make_practice(),
                           patient=factories.make_patient(id=1), account_number="A1",
                           statement_date=date(2026, 1, 1), due_date=date(2026, 1, 31),
                           balance_due=Decimal("0"))
-    assert hooks.render_statement(statement=statement, renderer="text") == "override"
+    assert hooks.render_statement(statement=statement, renderer="text") is override
 
 
 def test_register_commands_adds_plugin_commands() -> None:

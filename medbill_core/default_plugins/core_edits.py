@@ -92,6 +92,7 @@ from medbill_core.domain import (
     UnitType,
 )
 from medbill_core.domain.identifiers import is_valid_npi as _is_valid_npi
+from medbill_core.hookresults import FINDINGS
 from medbill_core.hookspecs import hookimpl
 from medbill_core.pluginctx import PluginContext
 
@@ -640,5 +641,6 @@ def environment(claim: BillableClaim, context: PluginContext) -> EditEnv:
 def medbill_claim_edits(claim: BillableClaim, context: PluginContext) -> Sequence[ClaimFinding]:
     findings = run_core_edits(claim, environment(claim, context))
     if claim.payer is not None and claim.payer.adapter in context.adapters:
-        findings.extend(context.adapters[claim.payer.adapter].claim_edits(claim))
+        findings.extend(context.call(context.adapters[claim.payer.adapter], "claim_edits", claim,
+                                     expected=FINDINGS))
     return findings

@@ -1,4 +1,9 @@
-"""Default hook implementations that dispatch to registered adapters, channels and renderers."""
+"""Default hook implementations that dispatch to registered adapters, channels and renderers.
+
+Every call into an adapter, channel or renderer goes through :meth:`PluginContext.call`:
+an error, or an answer of the wrong type, is the plugin's that registered the part, never
+this dispatcher's (``core:dispatch``).
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,15 @@ from medbill_core.domain import (
     SubmissionReceipt,
 )
 from medbill_core.domain.estimate import CostEstimate
-from medbill_core.errors import MedbillError, PluginError
+from medbill_core.errors import PluginError
+from medbill_core.hookresults import (
+    CLAIM_STATUS,
+    DOCUMENTS,
+    ELIGIBILITY,
+    RECEIPT,
+    RENDERED,
+    SUBMISSION_FILES,
+)
 from medbill_core.hookspecs import hookimpl
 from medbill_core.money import to_money
 from medbill_core.pluginctx import PluginContext
@@ -35,30 +48,32 @@ from medbill_core.pluginctx import PluginContext
 def medbill_check_eligibility(request: EligibilityRequest,
                               context: PluginContext) -> EligibilityResponse | None:
     adapter = context.adapter_for(request.payer)
-    if not adapter.supports_eligibility():
+    if not context.call(adapter, "supports_eligibility"):
         return None
-    return adapter.check_eligibility(request, context.channel_for(request.payer))
+    return context.call(adapter, "check_eligibility", request,
+                        context.channel_for(request.payer), expected=ELIGIBILITY)
 
 
 @hookimpl(trylast=True)
 def medbill_encode_claims(payer: Payer, claims: Sequence[BillableClaim],
                           context: PluginContext) -> Sequence[SubmissionFile] | None:
     adapter = context.adapter_for(payer)
-    if not adapter.supports_claims():
+    if not context.call(adapter, "supports_claims"):
         return None
-    return adapter.encode_claims(payer, claims)
+    return context.call(adapter, "encode_claims", payer, claims, expected=SUBMISSION_FILES)
 
 
 @hookimpl(trylast=True)
 def medbill_submit_file(submission: SubmissionFile, channel: str, idempotency_key: str,
                         context: PluginContext) -> SubmissionReceipt | None:
-    return context.channel(channel).submit(submission, idempotency_key=idempotency_key)
+    return context.call(context.channel(channel), "submit", submission,
+                        idempotency_key=idempotency_key, expected=RECEIPT)
 
 
 @hookimpl(trylast=True)
 def medbill_fetch_responses(channel: str,
                             context: PluginContext) -> Sequence[InboundDocument] | None:
-    return context.channel(channel).fetch_responses()
+    return context.call(context.channel(channel), "fetch_responses", expected=DOCUMENTS)
 
 
 #: What ``decode`` may return (the members of :data:`DecodedResponse`).
@@ -71,14 +86,7 @@ def medbill_decode_response(
         document: InboundDocument,
         context: PluginContext) -> DecodedResponse | list[DecodedResponse] | None:
     for identifier, adapter in context.adapters.items():
-        try:
-            decoded = adapter.decode(document)
-        except MedbillError:
-            raise
-        except Exception as exc:  # the adapter's bug, named as its plugin's
-            raise PluginError(context.owner_of(identifier),
-                              f"payer adapter {identifier!r}: {type(exc).__name__} in"
-                              " decode") from exc
+        decoded = context.call(adapter, "decode", document)
         if decoded is not None:
             return checked_decoded(decoded, context.owner_of(identifier),
                                    f"payer adapter {identifier!r}")
@@ -108,18 +116,19 @@ def medbill_check_claim_status(request: ClaimStatusRequest,
     if payer is None:
         return None
     adapter = context.adapter_for(payer)
-    if not adapter.supports_claim_status():
+    if not context.call(adapter, "supports_claim_status"):
         return None
-    return adapter.check_claim_status(request, context.channel_for(payer))
+    return context.call(adapter, "check_claim_status", request, context.channel_for(payer),
+                        expected=CLAIM_STATUS)
 
 
 @hookimpl(trylast=True)
 def medbill_render_estimate(estimate: CostEstimate, renderer: str,
                             context: PluginContext) -> RenderedDocument | None:
     implementation = context.renderer(renderer)
-    if not implementation.supports_estimates():
+    if not context.call(implementation, "supports_estimates"):
         return None
-    return implementation.render_estimate(estimate)
+    return context.call(implementation, "render_estimate", estimate, expected=RENDERED)
 
 
 @hookimpl(trylast=True)
@@ -132,7 +141,8 @@ def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Seque
     ``"99213" = "92.50"`` or ``"99213-26" = ...``."""
     on_file = context.extras.get("fee_schedules")
     if on_file is not None:
-        allowed = on_file.allowed_for(payer.key, procedure_code, modifiers, service_date)
+        allowed: Decimal | None = on_file.allowed_for(payer.key, procedure_code, modifiers,
+                                                      service_date)
         if allowed is not None:
             return allowed
     schedule = payer.options.get("fee_schedule")
@@ -147,4 +157,4 @@ def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Seque
 @hookimpl(trylast=True)
 def medbill_render_statement(statement: Statement, renderer: str,
                              context: PluginContext) -> RenderedDocument | None:
-    return context.renderer(renderer).render(statement)
+    return context.call(context.renderer(renderer), "render", statement, expected=RENDERED)

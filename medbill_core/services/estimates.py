@@ -220,7 +220,9 @@ def _with_charges(work: UnitOfWork, services: Sequence[PlannedService],
 
 def _assumed(hooks: PluginHooks, payer: Payer, service_date: date) -> BenefitSummary | None:
     adapter = hooks.context.adapters.get(payer.adapter)
-    return adapter.assumed_benefits(payer, service_date) if adapter is not None else None
+    if adapter is None:
+        return None
+    return hooks.assumed_benefits(adapter, payer=payer, service_date=service_date)
 
 
 _BENEFIT_FIELDS = ("copay", "coinsurance", "deductible", "deductible_remaining",

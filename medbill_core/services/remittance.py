@@ -768,7 +768,8 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
     adapter = work.app.hooks.context.adapters.get(payer.adapter) if payer else None
     if payer is None or adapter is None or payment.is_reversal:
         return []
-    findings = adapter.remittance_findings(payment, payer, claim)
+    findings = work.app.hooks.remittance_findings(adapter, payment=payment, payer=payer,
+                                                  claim=claim)
     findings += contract_underpayments(work, claim, payment)  # payers without their own check
     if findings:
         audit.record(work.session, actor=work.actor, action="remittance.findings",

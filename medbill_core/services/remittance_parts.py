@@ -101,12 +101,12 @@ def streaming_adapter(app: Medbill, document: InboundDocument) -> PayerAdapter |
     if len(implementations) != 1:
         return None
     for adapter in app.hooks.context.adapters.values():
-        if adapter.stream_remittances(document) is not None:
+        if app.hooks.stream_remittances(adapter, document) is not None:
             return adapter
     return None
 
 
-def count_claim_payments(adapter: PayerAdapter, document: InboundDocument) -> int:
+def count_claim_payments(app: Medbill, adapter: PayerAdapter, document: InboundDocument) -> int:
     """Read the whole document once, keeping nothing: its number of claim payments.
 
     :raises DecodeError: the document cannot be read (nothing has been posted yet).
@@ -114,7 +114,7 @@ def count_claim_payments(adapter: PayerAdapter, document: InboundDocument) -> in
         (:func:`~medbill_core.services.remittance_dates.check_remittance_dates`).
     """
     count = 0
-    for parts in _streams(adapter, document):
+    for parts in _streams(app, adapter, document):
         for _ in parts.claims():
             count += 1
         _ = parts.provider_adjustments
@@ -210,7 +210,7 @@ def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument
     summaries: list[str] = []
     length = 0
     try:
-        for remittance in _streams(adapter, document):
+        for remittance in _streams(app, adapter, document):
             result = _post_remittance(parts, remittance, on_progress)
             summary = remittance_summary(remittance.header.trace_number, result)
             if length <= _DETAIL_MAX:  # only what the detail column keeps
@@ -253,8 +253,9 @@ def _post_remittance(parts: _Parts, remittance: RemittanceParts,
     return result
 
 
-def _streams(adapter: PayerAdapter, document: InboundDocument) -> Iterator[RemittanceParts]:
-    streams: Any = adapter.stream_remittances(document)
+def _streams(app: Medbill, adapter: PayerAdapter,
+             document: InboundDocument) -> Iterator[RemittanceParts]:
+    streams: Any = app.hooks.stream_remittances(adapter, document)
     if streams is None:  # it could a moment ago: the same document, the same adapter
         raise RuntimeError("the adapter no longer streams the document")
     return iter(streams)

@@ -347,7 +347,7 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         work.session.flush()
         row_id, kind = received.id, received.kind
     try:
-        total = count_claim_payments(adapter, document)
+        total = count_claim_payments(app, adapter, document)
     except MedbillError as exc:  # nothing is posted yet
         status = UNDECODABLE if isinstance(exc, DecodeError) else FAILED
         _release(app, row_id, status, exc.message[:500])
@@ -513,6 +513,6 @@ def fetch_and_apply(app: Medbill, channel: str,
         results.append(result)
         if on_progress is not None:
             on_progress(done, len(documents))
-        channel_impl.acknowledge(document)
+        app.hooks.acknowledge(channel_impl, document)
         log.info("document %s from %s: %s", document.document_id, channel, result.status)
     return results
