@@ -185,7 +185,12 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         UnknownPayer,
         ValidationFailed,
     )
-    from medbill_core.hookspecs import API_VERSION, PROJECT_NAME, hookimpl
+    from medbill_core.hookspecs import (
+        API_VERSION,
+        PROJECT_NAME,
+        HookDeprecationWarning,
+        hookimpl,
+    )
     from medbill_core.lifecycle import Transition
     from medbill_core.money import (
         CENT,
@@ -210,7 +215,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.hookspecs": (
-        "API_VERSION", "PROJECT_NAME", "hookimpl",
+        "API_VERSION", "PROJECT_NAME", "HookDeprecationWarning", "hookimpl",
     ),
     "medbill_core.adapters": (
         "PayerAdapter", "RemittanceParts", "StatementRenderer", "SubmissionChannel",
@@ -354,6 +359,7 @@ __all__ = [
     "FunctionalAcknowledgment",
     "Guarantor",
     "GuarantorRelationship",
+    "HookDeprecationWarning",
     "ICD10Code",
     "IllegalTransition",
     "InboundDocument",

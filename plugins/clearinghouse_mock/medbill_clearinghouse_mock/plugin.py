@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from medbill_core.api import PluginContext, SubmissionChannel
 
 PLUGIN_NAME = "clearinghouse_mock"
+#: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
+MEDBILL_API = "1.0"
 
 
 @hookimpl

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from medbill_core.api import PayerAdapter, PluginContext
 
 PLUGIN_NAME = "payer_generic_x12"
+#: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
+MEDBILL_API = "1.0"
 
 
 class GenericX12Settings(BaseModel):

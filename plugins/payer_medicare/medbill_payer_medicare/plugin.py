@@ -20,6 +20,10 @@ from medbill_payer_medicare.adapter import MedicareAdapter
 from medbill_payer_medicare.mbi import check_mbi
 
 
+#: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
+MEDBILL_API = "1.0"
+
+
 @hookimpl
 def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAdapter]:
     return [MedicareAdapter(context=context)]
