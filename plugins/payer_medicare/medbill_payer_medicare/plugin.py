@@ -19,7 +19,6 @@ from medbill_core.api import Payer, PayerAdapter, PluginContext, hookimpl
 from medbill_payer_medicare.adapter import MedicareAdapter
 from medbill_payer_medicare.mbi import check_mbi
 
-
 #: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
 MEDBILL_API = "1.0"
 
