@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,27 @@ def narrow_terminal(monkeypatch: Any, columns: int = 80) -> None:
     for name, value in (("_force_terminal", True), ("_width", columns), ("_height", 25),
                         ("_color_system", None)):
         monkeypatch.setattr(common.console, name, value)
+
+
+#: The installed ``medbill`` console script of the running interpreter's environment.
+CONSOLE_SCRIPT = Path(sys.executable).with_name("medbill")
+
+
+def console_script(cwd: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
+    """``medbill ARGS`` as a user types it: the installed script in a process of its own, in
+    ``cwd``, no MEDBILL_* variables from outside, a terminal ``columns`` wide."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBILL_")}
+    env["COLUMNS"] = str(columns)
+    return subprocess.run([str(CONSOLE_SCRIPT), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def run_like_the_console_script(*argv: str) -> Result:
+    """What ``medbill ARGV`` does, in-process: the enabled plugins' commands included
+    (:func:`cli` has the core's only)."""
+    from medbill_core.cli.main import application
+
+    return CliRunner().invoke(application(list(argv)), list(argv), catch_exceptions=False)
 
 
 def cli(config: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:
