@@ -15,6 +15,8 @@ PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf de
 STAMP := $(VENV)/.medbill-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
+# the core's suite (the largest) on two workers: each starts a PostgreSQL server of its own
+CORE_WORKERS ?= -n 2
 # every suite runs with the root's pytest options (import mode, markers)
 PYTEST := -m pytest -c pyproject.toml --rootdir . $(PYTEST_ARGS)
 
@@ -66,7 +68,7 @@ postgres:
 test: test-core test-plugins test-integration
 
 test-core: .venv-core/.medbill-installed postgres
-	.venv-core/bin/python $(PYTEST) tests
+	.venv-core/bin/python $(PYTEST) $(CORE_WORKERS) tests
 
 test-plugins: setup-alone postgres
 	$(foreach p,$(ALONE),.venv-$(p)/bin/python $(PYTEST) plugins/$(p)/tests &&) true
