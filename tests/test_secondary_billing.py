@@ -237,8 +237,8 @@ def test_a_line_level_835_gives_the_secondary_its_2430_loops(medbill_app, insure
          D("20.00"), None),
         (2, "36415", D("10.00"), D(1), [("CO", "45", D("5.50")), ("PR", "1", D("3.00"))],
          D("3.00"), None)]
-    # (the 837P to the secondary carrying them as 2430 loops: payer_generic_x12's
-    # test_secondary_2430.py)
+    # (the 837P to the secondary carrying them as 2430 loops: the integration suite's
+    # plugins/demo/tests/test_secondary_2430.py)
 
 
 def test_an_835_line_that_matches_no_claim_line_keeps_everything_at_claim_level(

@@ -14,9 +14,6 @@ from medbill_clearinghouse_mock.channel import ClearinghouseChannel
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
 from medbill_clearinghouse_mock.simulator.server import BackgroundServer
 
-# the command-line tests' isolation (the core's test kit)
-from medbill_core.testing.cli import cli_isolation  # noqa: F401
-
 _unused_accounts = iter(ACCOUNTS)
 
 

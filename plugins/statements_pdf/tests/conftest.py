@@ -6,7 +6,6 @@ import pytest
 from medbill_statements_pdf.samples import sample_statement
 
 from medbill_core.domain import Statement
-from medbill_core.testing.cli import cli_isolation  # noqa: F401
 
 #: Enough lines for the detail PDF to run onto several pages.
 LONG_LINES = 120

@@ -1,4 +1,4 @@
-"""`medbill statements run` through the command line with this plugin's text renderer: a
+"""`medbill statements run` through the command line with statements_pdf's text renderer: a
 guarantor gets one statement a day unless forced. (Moved from the core's
 tests/test_cli_patients.py: the core has no renderer of its own.)"""
 

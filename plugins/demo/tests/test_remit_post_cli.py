@@ -1,7 +1,8 @@
 """`medbill remit post` of files the X12 engine wrote: a 999 is applied as an acknowledgment
 (saying it is no 835), and an 835 with an amount nobody can believe posts the rest and
 keeps that claim payment as an exception. (Moved from the core's test_denials.py and
-test_remit_balance.py: they need this plugin to read the files.)"""
+test_remit_balance.py: they need the X12 plugin to
+read the files.)"""
 
 from __future__ import annotations
 

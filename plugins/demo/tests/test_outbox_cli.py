@@ -1,6 +1,7 @@
 """The outbox through the command line when the clearinghouse is down: the channel does not
 take the batch, so its claims stay queued (not sent), and a retry counts the attempt.
-(Moved from the core's tests/test_claims_cli.py: it needs this plugin and the X12 one.)"""
+(Moved from the core's tests/test_claims_cli.py: it needs clearinghouse_mock and the X12
+plugin.)"""
 
 from __future__ import annotations
 
