@@ -25,9 +25,15 @@ from typing import Any
 import httpx
 
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
-from medbill_core.adapters import SubmissionChannel
-from medbill_core.domain import DocumentKind, InboundDocument, SubmissionFile, SubmissionReceipt
-from medbill_core.errors import ConfigurationError, SubmissionError
+from medbill_core.api import (
+    ConfigurationError,
+    DocumentKind,
+    InboundDocument,
+    SubmissionChannel,
+    SubmissionError,
+    SubmissionFile,
+    SubmissionReceipt,
+)
 
 X12_MEDIA_TYPE = "application/edi-x12"
 _REALTIME_PATHS = {"270": "/v1/eligibility", "276": "/v1/claim-status"}

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from medbill_clearinghouse_mock.secret import DEFAULT_KEY_FILE
-from medbill_core.cli.common import cli_errors, console, load_cli_config
-from medbill_core.errors import ConfigurationError
+from medbill_core.api import ConfigurationError
+from medbill_core.api.cli import cli_errors, console, load_cli_config
 
 #: The simulator's state file by default (as simulator.server.DEFAULT_STATE, without
 #: importing uvicorn for every medbill command).

@@ -6,14 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
-from medbill_core.hookspecs import hookimpl
+from medbill_core.api import hookimpl
 
 if TYPE_CHECKING:
     import typer
     from pydantic import BaseModel
 
-    from medbill_core.adapters import SubmissionChannel
-    from medbill_core.pluginctx import PluginContext
+    from medbill_core.api import PluginContext, SubmissionChannel
 
 PLUGIN_NAME = "clearinghouse_mock"
 

@@ -14,8 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from medbill_core.errors import ConfigurationError
-from medbill_core.privatefiles import create_secret_file
+from medbill_core.api import ConfigurationError, create_secret_file
 
 #: The name ``medbill init`` and ``clearinghouse serve`` give the key file.
 DEFAULT_KEY_FILE = "clearinghouse-mock.key"

@@ -50,7 +50,7 @@ class ClearinghouseMockSettings(BaseModel):
         :raises ConfigurationError: neither is set, or the file is not usable.
         """
         from medbill_clearinghouse_mock.secret import read_key_file
-        from medbill_core.errors import ConfigurationError
+        from medbill_core.api import ConfigurationError
 
         if self.api_key:
             return self.api_key

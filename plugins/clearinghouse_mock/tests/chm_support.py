@@ -20,12 +20,15 @@ from medbill_clearinghouse_mock.simulator.config import (
     ProviderAdjustmentRule,
     SimulatorConfig,
 )
-from medbill_payer_generic_x12.transactions.claim_837p import encode_837p
-from medbill_payer_generic_x12.transactions.common import Parties
-from medbill_payer_generic_x12.x12 import InterchangeWriter, MemoryControlNumbers
-from medbill_payer_generic_x12.x12.reader import read_segments
+from medbill_payer_generic_x12.api import (
+    InterchangeWriter,
+    MemoryControlNumbers,
+    Parties,
+    encode_837p,
+    read_segments,
+)
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Address,
     BillableClaim,
     Claim,
@@ -40,9 +43,9 @@ from medbill_core.domain import (
     Provider,
     ServiceLine,
     Sex,
+    npi_with_check_digit,
 )
-from medbill_core.domain.identifiers import npi_with_check_digit
-from medbill_core.services.remittance import line_adjudications
+from medbill_core.api.testing import line_adjudications
 
 BILLING_NPI = npi_with_check_digit("123456789")
 RENDERING_NPI = npi_with_check_digit("198765432")

@@ -17,7 +17,7 @@ from medbill_clearinghouse_mock.simulator.adjudication import (
 )
 from medbill_clearinghouse_mock.simulator.config import Benefits, DenialRules, PayerPolicy
 
-from medbill_core.domain import AdjustmentGroup, ClaimPayment, ClaimStatusCode, CoverageOrder
+from medbill_core.api import AdjustmentGroup, ClaimPayment, ClaimStatusCode, CoverageOrder
 
 D = Decimal
 PAYER = PayerPolicy(

@@ -20,9 +20,9 @@ from chm_support import (
     x276,
     x837,
 )
-from medbill_payer_generic_x12.transactions.remittance_835 import decode_835
+from medbill_payer_generic_x12.api import decode_835
 
-from medbill_core.domain import ClaimStatusCode, CoverageOrder
+from medbill_core.api import ClaimStatusCode, CoverageOrder
 
 X12 = {"Content-Type": "application/edi-x12"}
 
@@ -531,7 +531,7 @@ def test_secondary_claim_is_paid_after_the_primary(http: httpx.Client) -> None:
     assert remittance.is_balanced() and secondary.is_balanced()
     assert all(s.is_balanced() for s in secondary.services)
     assert remittance.payment_amount == Decimal("35.59")
-    from medbill_payer_generic_x12.pyx12check import pyx12_verdict
+    from medbill_payer_generic_x12.api import pyx12_verdict
 
     ok, errors = pyx12_verdict(doc["content"])
     assert ok, errors
@@ -616,7 +616,7 @@ def test_claim_status_through_the_cycle(http: httpx.Client) -> None:
 
 
 def test_every_response_document_is_valid_x12(http: httpx.Client) -> None:
-    from medbill_payer_generic_x12.pyx12check import pyx12_verdict
+    from medbill_payer_generic_x12.api import pyx12_verdict
 
     submit(http, x837([claim("V1", member_id=fresh_member_id()),
                        claim("V2", member_id="UNKNOWN2", diagnoses=["R69"])]), "valid-1")
@@ -637,7 +637,7 @@ def test_every_response_document_is_valid_x12(http: httpx.Client) -> None:
 
 def test_every_response_decodes_with_the_x12_engine(http: httpx.Client) -> None:
     """What the simulator sends is what medbill's generic X12 adapter reads."""
-    from medbill_payer_generic_x12 import codec
+    from medbill_payer_generic_x12.api import decode_document
     submit(http, x837([claim("DEC1", member_id=fresh_member_id()),
                        claim("DEC2", member_id="UNKNOWN7", diagnoses=["R69"])]), "decode-1")
     submit(http, b"garbage", "decode-2")
@@ -649,7 +649,7 @@ def test_every_response_decodes_with_the_x12_engine(http: httpx.Client) -> None:
                                    .encode(), headers=X12).text))
     decoded = {}
     for kind, text in texts:
-        found_kind, items = codec.decode_document(text)
+        found_kind, items = decode_document(text)
         assert found_kind.value == kind
         decoded.setdefault(kind, []).extend(items)
     assert set(decoded) == {"TA1", "999", "277CA", "835", "271", "277"}

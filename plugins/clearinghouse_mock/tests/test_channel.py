@@ -8,11 +8,14 @@ from chm_support import claim, fresh_member_id, x270, x276, x837
 from medbill_clearinghouse_mock.channel import ClearinghouseChannel
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
 
-from medbill_core.config import MedbillConfig
-from medbill_core.domain import DocumentKind, SubmissionFile
-from medbill_core.errors import ConfigurationError, SubmissionError
-from medbill_core.plugins import PluginHooks
-from medbill_core.testing.contracts import SubmissionChannelContract
+from medbill_core.api import (
+    ConfigurationError,
+    DocumentKind,
+    MedbillConfig,
+    SubmissionError,
+    SubmissionFile,
+)
+from medbill_core.api.testing import PluginHooks, SubmissionChannelContract
 
 
 class TestClearinghouseChannelContract(SubmissionChannelContract):

@@ -19,16 +19,17 @@ from medbill_clearinghouse_mock.simulator.adjudication import (
     spread,
 )
 from medbill_clearinghouse_mock.simulator.config import Benefits, DenialRules, PayerPolicy
-from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
+from medbill_payer_generic_x12.api import decode_837p
 
-from medbill_core.domain import (
+from medbill_core.api import (
+    ZERO,
     AdjustmentGroup,
     BillableClaim,
     ClaimPayment,
     ClaimStatusCode,
     CoverageOrder,
+    total,
 )
-from medbill_core.money import ZERO, total
 
 D = Decimal
 FEES = fees(("99213", None, "90.00"), ("99214", None, "128.00"), ("36415", None, "3.00"),

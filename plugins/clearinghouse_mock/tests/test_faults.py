@@ -11,8 +11,7 @@ import pytest
 from chm_support import api_key, claim, fresh_member_id, x837
 from medbill_clearinghouse_mock.channel import ClearinghouseUnavailable
 
-from medbill_core.domain import DocumentKind, SubmissionFile
-from medbill_core.errors import SubmissionError
+from medbill_core.api import DocumentKind, SubmissionError, SubmissionFile
 
 
 def batch(number: str) -> SubmissionFile:

@@ -24,7 +24,7 @@ from medbill_clearinghouse_mock.simulator.server import BackgroundServer, TlsFil
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from medbill_core.errors import ConfigurationError
+from medbill_core.api import ConfigurationError
 
 OLD_KEY = "test-key-medbill"
 
@@ -95,15 +95,14 @@ def test_init_and_serve_share_one_secret(tmp_path: Path, monkeypatch: pytest.Mon
     `clearinghouse serve` starts with this configuration accepts it; the channel sends it."""
     from medbill_clearinghouse_mock.cli import _accepting_configured_key
 
-    from medbill_core.cli.common import state
-    from medbill_core.cli.main import build_app
-    from medbill_core.config import load_config
+    from medbill_core.api.testing import command_line_app, load_config
 
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith("MEDBILL_"):
             monkeypatch.delenv(name)
-    result = CliRunner().invoke(build_app(), ["init", str(tmp_path / "medbill.toml")])
+    result = CliRunner().invoke(command_line_app(argv := ["init", str(tmp_path / "medbill.toml")]),
+                            argv)
     assert result.exit_code == 0, result.output
     key_file = tmp_path / "clearinghouse-mock.key"
     assert _mode(key_file) == 0o600
@@ -111,7 +110,7 @@ def test_init_and_serve_share_one_secret(tmp_path: Path, monkeypatch: pytest.Mon
     assert 'api_key_file = "clearinghouse-mock.key"' in text and OLD_KEY not in text
     settings = load_config(tmp_path / "medbill.toml").plugin_settings["clearinghouse_mock"]
     assert settings["api_key_file"] == str(key_file.resolve())
-    monkeypatch.setattr(state, "config_path", str(tmp_path / "medbill.toml"))
+    monkeypatch.setenv("MEDBILL_CONFIG", str(tmp_path / "medbill.toml"))  # as `medbill -c`
     simulator = _accepting_configured_key(default_config(), None, tmp_path / "elsewhere.db")
     key = read_key_file(key_file)
     assert [(k.key, k.account) for k in simulator.api_keys] == [(key, "medbill")]
@@ -124,8 +123,8 @@ def test_init_and_serve_share_one_secret(tmp_path: Path, monkeypatch: pytest.Mon
         finally:
             channel.close()
     # `medbill init --force` later keeps the key a running simulator accepts
-    result = CliRunner().invoke(build_app(), ["init", str(tmp_path / "medbill.toml"),
-                                              "--force"])
+    result = CliRunner().invoke(command_line_app(argv := ["init", str(tmp_path / "medbill.toml"),
+                                                             "--force"]), argv)
     assert result.exit_code == 0 and "kept" in result.output
     assert read_key_file(key_file) == key
 

@@ -18,7 +18,7 @@ from medbill_clearinghouse_mock.simulator.config import default_config, load_sim
 from medbill_clearinghouse_mock.simulator.server import BackgroundServer, free_port
 from typer.testing import CliRunner
 
-from medbill_core.errors import ConfigurationError
+from medbill_core.api import ConfigurationError
 
 KEY = api_key("acct01")
 
@@ -163,15 +163,14 @@ def test_serve_as_a_real_process(tmp_path: Path) -> None:
 
 
 def test_medbill_cli_has_the_clearinghouse_commands(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from medbill_core.cli.main import build_app, register_plugin_commands
+    from medbill_core.api.testing import command_line_app
 
     medbill_toml = tmp_path / "medbill.toml"
     medbill_toml.write_text('[medbill]\nplugins = ["clearinghouse_mock"]\n'
                             '[plugins.clearinghouse_mock]\nbase_url = "http://127.0.0.1:8035"\n')
     monkeypatch.chdir(tmp_path)
     argv = ["clearinghouse", "default-config"]
-    app = build_app()
-    register_plugin_commands(app, argv)
+    app = command_line_app(argv)
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["clearinghouse_id"] == "MOCKCH"

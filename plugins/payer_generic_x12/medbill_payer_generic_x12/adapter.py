@@ -9,23 +9,26 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medbill_core.adapters import PayerAdapter, RemittanceParts, SubmissionChannel
-from medbill_core.domain import (
+from medbill_core.api import (
     BillableClaim,
     ClaimFinding,
     ClaimStatusRequest,
     ClaimStatusResponse,
     DecodedResponse,
+    DecodeError,
     DocumentKind,
     EligibilityRequest,
     EligibilityResponse,
     InboundDocument,
     Payer,
+    PayerAdapter,
     Relationship,
+    RemittanceParts,
     Severity,
+    SubmissionChannel,
+    SubmissionError,
     SubmissionFile,
 )
-from medbill_core.errors import DecodeError, SubmissionError
 from medbill_payer_generic_x12.codec import decode_document
 from medbill_payer_generic_x12.transactions.claim_837p import (
     OTHER_SUBSCRIBER_RELATIONSHIPS,
@@ -99,7 +102,7 @@ class GenericX12Adapter(PayerAdapter):
         try:
             return GenericX12Options.model_validate(payer.options)
         except ValueError as exc:
-            from medbill_core.domain.base import problems_from
+            from medbill_core.api import problems_from
 
             problems = "; ".join(f"{field}: {reason}" for field, reason in
                                  problems_from(exc))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from medbill_core.domain import DocumentKind
+from medbill_core.api import DocumentKind
 from medbill_payer_generic_x12.transactions.acknowledgments import (
     decode_277ca,
     decode_999,

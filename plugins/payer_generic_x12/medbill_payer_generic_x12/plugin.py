@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from medbill_core.hookspecs import hookimpl
+from medbill_core.api import hookimpl
 from medbill_payer_generic_x12.adapter import GenericX12Adapter
 from medbill_payer_generic_x12.x12.control import (
     ControlNumberSource,
@@ -19,8 +19,7 @@ from medbill_payer_generic_x12.x12.control import (
 if TYPE_CHECKING:
     import typer
 
-    from medbill_core.adapters import PayerAdapter
-    from medbill_core.pluginctx import PluginContext
+    from medbill_core.api import PayerAdapter, PluginContext
 
 PLUGIN_NAME = "payer_generic_x12"
 

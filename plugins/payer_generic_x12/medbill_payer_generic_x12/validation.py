@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from medbill_core.domain import DocumentKind, Remittance
+from medbill_core.api import DocumentKind, Remittance
 from medbill_payer_generic_x12.codec import decode_document
 from medbill_payer_generic_x12.x12.charset import outside_pattern
 from medbill_payer_generic_x12.x12.delimiters import detect_delimiters

@@ -18,7 +18,7 @@ from medbill_payer_generic_x12.transactions.remittance_835 import (
 from medbill_payer_generic_x12.x12 import X12Error, X12StructureError, X12ValueError
 from x12_factories import FIXTURES
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Address,
     AdjustmentGroup,
     ClaimStatusCode,

@@ -27,7 +27,7 @@ from x12_factories import (
     secondary_claim_with_lines,
 )
 
-from medbill_core.domain import BillableClaim, ClaimAdjustmentRef, Relationship
+from medbill_core.api import BillableClaim, ClaimAdjustmentRef, Relationship
 
 NOW = datetime(2024, 3, 5, 10, 30)
 

@@ -20,7 +20,7 @@ from medbill_payer_generic_x12.x12 import X12EncodeError, X12EnvelopeError
 from pydantic import ValidationError
 from x12_factories import FIXTURES, claim
 
-from medbill_core.domain import (
+from medbill_core.api import (
     AckStatus,
     ClaimAcknowledgment,
     ClaimAcknowledgmentBatch,

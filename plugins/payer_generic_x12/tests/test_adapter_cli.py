@@ -17,16 +17,16 @@ from medbill_payer_generic_x12.x12 import MemoryControlNumbers
 from typer.testing import CliRunner
 from x12_factories import FIXTURES, claim, eligibility_request, payer
 
-from medbill_core.adapters import SubmissionChannel
-from medbill_core.domain import (
+from medbill_core.api import (
+    PROJECT_NAME,
     ClaimStatusRequest,
     CoverageStatus,
+    DecodeError,
     DocumentKind,
     InboundDocument,
     Remittance,
+    SubmissionChannel,
 )
-from medbill_core.errors import DecodeError
-from medbill_core.hookspecs import PROJECT_NAME
 
 OPTIONS = {"submitter_id": "SUB123", "submitter_name": "SUNRISE BILLING",
            "submitter_phone": "8165550100", "receiver_id": "CLEARHOUSE",
@@ -107,7 +107,7 @@ def test_check_eligibility_refuses_a_non_271_answer() -> None:
 def test_check_claim_status_round_trip() -> None:
     from medbill_payer_generic_x12.transactions.claim_status import encode_277
 
-    from medbill_core.domain import ClaimStatus, ClaimStatusResponse, StatusCode
+    from medbill_core.api import ClaimStatus, ClaimStatusResponse, StatusCode
 
     the_payer = _payer()
     request = ClaimStatusRequest(trace_number="T1", claim=claim("C1", the_payer=the_payer))
@@ -132,7 +132,7 @@ def test_decode_inbound_documents() -> None:
 
 
 def test_plugin_registers_adapter_settings_and_commands() -> None:
-    from medbill_core import hookspecs
+    from medbill_core.api.testing import hookspecs
 
     manager = pluggy.PluginManager(PROJECT_NAME)
     manager.add_hookspecs(hookspecs)

@@ -8,10 +8,8 @@ import pytest
 from medbill_payer_generic_x12.adapter import GenericX12Adapter
 from medbill_payer_generic_x12.x12 import MemoryControlNumbers
 
-from medbill_core.adapters import PayerAdapter
-from medbill_core.domain import Payer
-from medbill_core.testing import factories
-from medbill_core.testing.contracts import PayerAdapterContract
+from medbill_core.api import Payer, PayerAdapter
+from medbill_core.api.testing import PayerAdapterContract, factories
 
 
 class TestGenericX12AdapterContract(PayerAdapterContract):

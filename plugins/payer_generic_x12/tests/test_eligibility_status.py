@@ -20,7 +20,7 @@ from medbill_payer_generic_x12.transactions.eligibility import (
 from medbill_payer_generic_x12.x12 import X12Reader
 from x12_factories import FIXTURES, claim, eligibility_request
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Benefit,
     BenefitKind,
     ClaimStatus,

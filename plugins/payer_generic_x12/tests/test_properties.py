@@ -24,7 +24,7 @@ from medbill_payer_generic_x12.transactions.remittance_835 import decode_835, en
 from medbill_payer_generic_x12.x12 import X12Error
 from x12_factories import FIXTURES
 
-from medbill_core.domain import (
+from medbill_core.api import (
     AckStatus,
     Address,
     Adjustment,
@@ -62,8 +62,8 @@ from medbill_core.domain import (
     ServicePayment,
     StatusCode,
     TransactionSetAck,
+    total,
 )
-from medbill_core.money import total
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])

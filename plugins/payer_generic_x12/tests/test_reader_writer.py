@@ -156,6 +156,6 @@ def test_sqlite_counter_persists(tmp_path: Path) -> None:
 
 
 def test_envelope_error_is_a_decode_error() -> None:
-    from medbill_core.errors import DecodeError
+    from medbill_core.api import DecodeError
 
     assert issubclass(X12EnvelopeError, DecodeError)

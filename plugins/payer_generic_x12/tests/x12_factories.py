@@ -8,7 +8,7 @@ from pathlib import Path
 
 from medbill_payer_generic_x12.transactions.common import payer_key_for
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Address,
     BillableClaim,
     Claim,
@@ -25,8 +25,8 @@ from medbill_core.domain import (
     ServiceLine,
     Sex,
     Subscriber,
+    npi_with_check_digit,
 )
-from medbill_core.domain.identifiers import npi_with_check_digit
 
 BILLING_NPI = npi_with_check_digit("123456789")
 OTHER_BILLING_NPI = npi_with_check_digit("223456789")
@@ -149,7 +149,7 @@ def secondary_claim_with_lines(number: str = "CLM2002") -> BillableClaim:
 
 def eligibility_request(trace: str = "TRACE-0001", *,
                         relationship: Relationship = Relationship.SELF):
-    from medbill_core.domain import EligibilityRequest
+    from medbill_core.api import EligibilityRequest
 
     the_payer = payer()
     return EligibilityRequest(trace_number=trace, practice=practice(), patient=patient(),

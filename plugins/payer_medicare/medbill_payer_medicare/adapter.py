@@ -23,7 +23,6 @@ When there is no generic X12 adapter the X12 capabilities are absent, not faked:
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -32,8 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from medbill_core.adapters import PayerAdapter, RemittanceParts, SubmissionChannel
-from medbill_core.domain import (
+from medbill_core.api import (
     BenefitSummary,
     BillableClaim,
     Claim,
@@ -41,16 +39,21 @@ from medbill_core.domain import (
     ClaimPayment,
     ClaimStatusRequest,
     ClaimStatusResponse,
+    ConfigurationError,
     DecodedResponse,
     EligibilityRequest,
     EligibilityResponse,
     InboundDocument,
+    MedbillError,
     Payer,
+    PayerAdapter,
+    RemittanceParts,
     Severity,
+    SubmissionChannel,
+    SubmissionError,
     SubmissionFile,
+    problems_from,
 )
-from medbill_core.domain.base import problems_from
-from medbill_core.errors import ConfigurationError, MedbillError, SubmissionError
 from medbill_payer_medicare.benefits import (
     MedicareBenefits,
     read_medicare_benefits,
@@ -73,37 +76,28 @@ from medbill_payer_medicare.split import Encounter, split_encounter
 from medbill_payer_medicare.underpayment import find_underpayments
 
 if TYPE_CHECKING:
-    from medbill_core.pluginctx import PluginContext
+    from medbill_core.api import PluginContext
 
 log = logging.getLogger(__name__)
 
 GENERIC_X12_IDENTIFIER = "generic_x12"
-#: Modules of the ``payer_generic_x12`` plugin searched for its adapter class.
-_GENERIC_MODULES = ("medbill_payer_generic_x12.adapter", "medbill_payer_generic_x12.plugin",
-                    "medbill_payer_generic_x12")
 _AUTO: Any = object()
 
 
 def find_generic_x12_adapter() -> PayerAdapter | None:
     """A new instance of the installed generic X12 adapter, or ``None`` when there is none.
 
-    Looks for a :class:`PayerAdapter` subclass whose ``identifier`` is ``generic_x12`` in the
-    ``payer_generic_x12`` plugin's modules.
+    The adapter class comes from the engine's public API (:mod:`medbill_payer_generic_x12.api`).
     """
-    for name in _GENERIC_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        except Exception as exc:  # a broken plugin must not break the Medicare edits
-            log.warning("generic X12 plugin module %s failed to import (%s); Medicare X12 "
-                        "capabilities are off", name, type(exc).__name__)
-            return None
-        for value in vars(module).values():
-            if (isinstance(value, type) and issubclass(value, PayerAdapter)
-                    and value.identifier == GENERIC_X12_IDENTIFIER):
-                return value()
-    return None
+    try:
+        from medbill_payer_generic_x12.api import GenericX12Adapter
+    except ModuleNotFoundError:
+        return None
+    except Exception as exc:  # a broken plugin must not break the Medicare edits
+        log.warning("the generic X12 plugin failed to import (%s); Medicare X12 capabilities "
+                    "are off", type(exc).__name__)
+        return None
+    return GenericX12Adapter()
 
 
 class MedicareAdapter(PayerAdapter):

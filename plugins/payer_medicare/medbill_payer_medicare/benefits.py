@@ -24,16 +24,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import Field
 
-from medbill_core.domain import (
+from medbill_core.api import (
+    CENT,
+    REMAINING_PERIOD,
+    ZERO,
     Benefit,
     BenefitKind,
     BenefitSummary,
     CoverageLevel,
+    DomainModel,
     EligibilityResponse,
+    Money,
 )
-from medbill_core.domain.base import DomainModel
-from medbill_core.domain.eligibility import REMAINING_PERIOD
-from medbill_core.money import CENT, ZERO, Money
 
 PART_A = "MA"
 PART_B = "MB"

@@ -55,7 +55,7 @@ import calendar
 from collections.abc import Sequence
 from datetime import date
 
-from medbill_core.domain import BillableClaim, ClaimFinding, Relationship, ServiceLine, Severity
+from medbill_core.api import BillableClaim, ClaimFinding, Relationship, ServiceLine, Severity
 from medbill_payer_medicare.mbi import check_mbi
 
 SOURCE = "payer_medicare"

@@ -68,12 +68,21 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from medbill_core.codesets import mpfs
-from medbill_core.codesets.model import CodeSetError
-from medbill_core.codesets.mpfs import FeeScheduleData, Locality, MpfsSchedule, RVURow
-from medbill_core.domain.base import DomainModel
-from medbill_core.errors import ConfigurationError, MedbillError
-from medbill_core.money import CENT, Money
+from medbill_core.api import (
+    CENT,
+    CodeSetError,
+    ConfigurationError,
+    DomainModel,
+    FeeScheduleData,
+    Locality,
+    MedbillError,
+    Money,
+    MpfsSchedule,
+    RVURow,
+    mpfs_available_years,
+    mpfs_schedule_for,
+    mpfs_schedule_for_year,
+)
 
 #: Places of service where Medicare pays the **facility** PE RVU. Source: Medicare Claims
 #: Processing Manual (Pub. 100-04) ch. 12 section 20.4.2 (site-of-service payment
@@ -158,13 +167,14 @@ class FeeSchedule:
 
     @staticmethod
     def for_date(on: date, data_dir: Path | str | None = None) -> MpfsSchedule:
-        """The release governing date of service ``on`` (see :func:`mpfs.schedule_for`)."""
-        return mpfs.schedule_for(on, data_dir)
+        """The release governing date of service ``on`` (see
+        :func:`~medbill_core.api.mpfs_schedule_for`)."""
+        return mpfs_schedule_for(on, data_dir)
 
 
 def _for_year(year: int, data_dir: Path | str | None = None) -> MpfsSchedule:
     try:
-        return mpfs.schedule_for_year(year, data_dir)
+        return mpfs_schedule_for_year(year, data_dir)
     except CodeSetError as exc:
         raise ConfigurationError(exc.message) from None
 
@@ -179,7 +189,7 @@ def locality_of(schedule: FeeScheduleData, locality: str, mac: str | None = None
 
 def available_years(data_dir: Path | str | None = None) -> list[int]:
     """Fee-schedule years with a release (packaged or loaded)."""
-    return mpfs.available_years(data_dir)
+    return mpfs_available_years(data_dir)
 
 
 class FeeScheduleAmount(DomainModel):
@@ -261,7 +271,7 @@ class MedicarePricer:
                  participating: bool = True,
                  data_dir: Path | str | None = None) -> MedicarePricer:
         """A pricer with the release governing date of service ``on``."""
-        chosen = mpfs.schedule_for(on, data_dir)
+        chosen = mpfs_schedule_for(on, data_dir)
         return cls(chosen.schedule, locality_of(chosen.schedule, locality, mac),
                    participating=participating, release=chosen.release.label,
                    release_covered=chosen.covered, release_note=chosen.missing)

@@ -83,7 +83,7 @@ class MedicareOptions(BaseModel):
     def _known_locality(self) -> MedicareOptions:
         if self.locality is None:
             return self
-        from medbill_core.errors import ConfigurationError
+        from medbill_core.api import ConfigurationError
         from medbill_payer_medicare.feeschedule import FeeSchedule, locality_of
 
         schedule = FeeSchedule.load(self.fee_schedule_year)

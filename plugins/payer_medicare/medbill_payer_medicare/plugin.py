@@ -15,10 +15,7 @@ from typing import Annotated
 
 import typer
 
-from medbill_core.adapters import PayerAdapter
-from medbill_core.domain import Payer
-from medbill_core.hookspecs import hookimpl
-from medbill_core.pluginctx import PluginContext
+from medbill_core.api import Payer, PayerAdapter, PluginContext, hookimpl
 from medbill_payer_medicare.adapter import MedicareAdapter
 from medbill_payer_medicare.mbi import check_mbi
 

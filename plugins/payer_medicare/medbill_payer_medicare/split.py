@@ -27,12 +27,25 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from medbill_core.domain import Claim, ClaimFrequency, ServiceLine, UnitType
-from medbill_core.domain.base import DomainModel, validate_record
-from medbill_core.domain.claim import MAX_DIAGNOSES, MAX_DIAGNOSIS_POINTERS, MAX_LINES
-from medbill_core.domain.identifiers import NPI, ICD10Code, Modifier, PlaceOfService, ProcedureCode
-from medbill_core.errors import ValidationFailed
-from medbill_core.money import Money, total
+from medbill_core.api import (
+    MAX_DIAGNOSES,
+    MAX_DIAGNOSIS_POINTERS,
+    MAX_LINES,
+    NPI,
+    Claim,
+    ClaimFrequency,
+    DomainModel,
+    ICD10Code,
+    Modifier,
+    Money,
+    PlaceOfService,
+    ProcedureCode,
+    ServiceLine,
+    UnitType,
+    ValidationFailed,
+    total,
+    validate_record,
+)
 
 
 class EncounterLine(DomainModel):

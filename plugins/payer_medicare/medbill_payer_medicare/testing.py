@@ -11,8 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from medbill_core.domain import BillableClaim, Payer, Provider
-from medbill_core.testing import factories
+from medbill_core.api import BillableClaim, Payer, Provider
+from medbill_core.api.testing import factories
 
 EXAMPLE_MBI = "1EG4TE5MK73"
 EXAMPLE_MBI_PRINTED = "1EG4-TE5-MK73"

@@ -30,18 +30,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from medbill_core.domain import (
+from medbill_core.api import (
+    ZERO,
     AdjustmentGroup,
     Claim,
     ClaimFinding,
     ClaimPayment,
     ClaimStatusCode,
+    PaymentFinding,
     ServiceLine,
     ServicePayment,
     Severity,
+    total,
 )
-from medbill_core.domain.findings import PaymentFinding
-from medbill_core.money import ZERO, total
 from medbill_payer_medicare.feeschedule import FeeScheduleAmount, MedicarePricer, NotPriced
 
 SOURCE = "payer_medicare"

@@ -21,27 +21,28 @@ from medbill_payer_medicare.testing import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from medbill_core.adapters import PayerAdapter, SubmissionChannel
-from medbill_core.config import MedbillConfig
-from medbill_core.domain import (
+from medbill_core.api import (
+    AdapterNotAvailable,
     BillableClaim,
     ClaimFinding,
     ClaimStatusRequest,
     ClaimStatusResponse,
+    ConfigurationError,
     CoverageStatus,
     DecodedResponse,
     DocumentKind,
     EligibilityRequest,
     EligibilityResponse,
     InboundDocument,
+    MedbillConfig,
     Payer,
+    PayerAdapter,
     Severity,
+    SubmissionChannel,
+    SubmissionError,
     SubmissionFile,
 )
-from medbill_core.errors import AdapterNotAvailable, ConfigurationError, SubmissionError
-from medbill_core.plugins import PluginHooks
-from medbill_core.testing import factories
-from medbill_core.testing.contracts import PayerAdapterContract, phi_values
+from medbill_core.api.testing import PayerAdapterContract, PluginHooks, factories, phi_values
 
 GENERIC = find_generic_x12_adapter()
 needs_x12 = pytest.mark.skipif(GENERIC is None, reason="the generic X12 adapter is not installed")
@@ -249,7 +250,7 @@ def test_registered_alone_has_no_x12() -> None:
 class TestWithTheGenericX12Plugin:
     @pytest.fixture
     def hooks(self) -> PluginHooks:
-        import medbill_payer_generic_x12.plugin as x12_plugin
+        from medbill_payer_generic_x12.api import plugin as x12_plugin
 
         payer = make_medicare_payer(claim_filing_indicator="CI")
         return start({payer.key: payer}, ("payer_generic_x12", x12_plugin),
@@ -271,7 +272,7 @@ class TestWithTheGenericX12Plugin:
         assert valid, errors
 
     def test_bad_x12_options_stop_start_up(self) -> None:
-        import medbill_payer_generic_x12.plugin as x12_plugin
+        from medbill_payer_generic_x12.api import plugin as x12_plugin
 
         payer = make_medicare_payer(options={"locality": "18", "mac": "01182",
                                              "x12": {"receiver_id": "R"}})

@@ -8,7 +8,7 @@ import pytest
 from medbill_payer_medicare.adapter import MedicareAdapter
 from medbill_payer_medicare.benefits import read_medicare_benefits
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Benefit,
     BenefitKind,
     BenefitSummary,

@@ -20,11 +20,8 @@ from medbill_payer_medicare.testing import (
     make_referring_provider,
 )
 
-from medbill_core.config import MedbillConfig
-from medbill_core.domain import BillableClaim, ClaimFinding, Relationship, Severity
-from medbill_core.plugins import PluginHooks
-from medbill_core.testing import factories
-from medbill_core.testing.contracts import phi_values
+from medbill_core.api import BillableClaim, ClaimFinding, MedbillConfig, Relationship, Severity
+from medbill_core.api.testing import PluginHooks, factories, phi_values
 
 TODAY = date(2026, 3, 16)
 DOS = date(2026, 3, 2)
@@ -234,7 +231,7 @@ def test_through_the_plugin_hooks() -> None:
 
 
 def test_invalid_options_stop_start_up() -> None:
-    from medbill_core.errors import ConfigurationError
+    from medbill_core.api import ConfigurationError
 
     payer = make_medicare_payer(options={"mac": "01182", "locality": "99"})
     config = MedbillConfig(plugins=[], payers={payer.key: payer})

@@ -19,10 +19,8 @@ from medbill_payer_medicare.feeschedule import (
 from medbill_payer_medicare.testing import make_medicare_payer
 from medbill_payer_medicare.underpayment import find_underpayments
 
-from medbill_core.codesets import update
-from medbill_core.codesets.mpfs import OppsCapAmount
-from medbill_core.domain import ClaimPayment, ClaimStatusCode, ServicePayment
-from medbill_core.testing import factories, mpfs_files
+from medbill_core.api import ClaimPayment, ClaimStatusCode, OppsCapAmount, ServicePayment
+from medbill_core.api.testing import factories, mpfs_files, update_code_sets
 
 CF_2026 = Decimal("33.4009")
 LA_2026 = (Decimal("1.041"), Decimal("1.188"), Decimal("0.623"))  # Addendum E, 01182/18
@@ -186,8 +184,8 @@ def test_past_the_newest_release_the_amount_is_an_estimate() -> None:
 
 
 def test_a_loaded_release_prices_its_quarter(tmp_path: Path, no_user_releases: Path) -> None:
-    update.update([mpfs_files.write_rvu_zip(tmp_path / "rvu26d.zip")],
-                  data_dir=no_user_releases)
+    update_code_sets([mpfs_files.write_rvu_zip(tmp_path / "rvu26d.zip")],
+                     data_dir=no_user_releases)
     adapter = MedicareAdapter(delegate=None)
     payer = make_medicare_payer()
     cf = Decimal(mpfs_files.CONVERSION_FACTOR)

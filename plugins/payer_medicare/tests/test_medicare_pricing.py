@@ -20,17 +20,17 @@ from medbill_payer_medicare.options import MedicareOptions
 from medbill_payer_medicare.testing import make_medicare_payer
 from medbill_payer_medicare.underpayment import allowed_amount, find_underpayments
 
-from medbill_core.codesets.model import CodeSetError
-from medbill_core.domain import (
+from medbill_core.api import (
     Adjustment,
     AdjustmentGroup,
     ClaimPayment,
     ClaimStatusCode,
+    CodeSetError,
+    ConfigurationError,
+    PaymentFinding,
     ServicePayment,
 )
-from medbill_core.domain.findings import PaymentFinding
-from medbill_core.errors import ConfigurationError
-from medbill_core.testing import factories
+from medbill_core.api.testing import factories
 
 CF_2025 = Decimal("32.3465")
 CENT = Decimal("0.01")
@@ -302,8 +302,8 @@ class TestExpectedAllowedHook:
     def hooks(self) -> Any:
         import medbill_payer_medicare.plugin as medicare_plugin
 
-        from medbill_core.config import MedbillConfig
-        from medbill_core.plugins import PluginHooks
+        from medbill_core.api import MedbillConfig
+        from medbill_core.api.testing import PluginHooks
 
         payers = {"medicare": make_medicare_payer(),
                   "medicare-2025": make_medicare_payer(

@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from medbill_payer_medicare.split import Encounter, EncounterLine, plan_split, split_encounter
 
-from medbill_core.domain import Claim
-from medbill_core.errors import ValidationFailed
-from medbill_core.testing import factories
+from medbill_core.api import Claim, ValidationFailed
+from medbill_core.api.testing import factories
 
 DIAGNOSES = ["E119", "I10", "E785", "N183", "J449", "M1990", "G4733", "K219", "F329", "E039",
              "I4891", "M545", "R0602", "Z7984", "E1122", "I2510", "N400", "H409", "L409", "D649"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from medbill_core.adapters import StatementRenderer
-from medbill_core.domain import RenderedDocument, Statement
+from medbill_core.api import RenderedDocument, Statement, StatementRenderer
 from medbill_statements_pdf import view
 from medbill_statements_pdf.settings import StatementsPdfSettings
 

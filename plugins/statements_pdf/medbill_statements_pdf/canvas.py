@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
-from medbill_core.errors import MedbillError
+from medbill_core.api import MedbillError
 from medbill_statements_pdf.settings import StatementsPdfSettings
 
 PAGE_W, PAGE_H = 612.0, 792.0

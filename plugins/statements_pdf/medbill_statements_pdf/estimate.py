@@ -1,7 +1,7 @@
 """The cost-estimate / good-faith-estimate PDF (issue 6, part 2).
 
 Renders the core's :class:`~medbill_core.domain.estimate.CostEstimate` (made by
-:func:`medbill_core.services.estimates.estimate`), through
+:func:`medbill_core.api.estimate_costs`), through
 :meth:`PdfStatementRenderer.render_estimate <medbill_statements_pdf.pdf.PdfStatementRenderer>`
 and the ``medbill_render_estimate`` hook (``medbill estimate --render pdf``).
 
@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from medbill_core.codesets.explain import percent
-from medbill_core.domain import RenderedDocument
-from medbill_core.domain.estimate import CostEstimate, EstimatedService
-from medbill_core.errors import ValidationFailed
-from medbill_core.money import total
+from medbill_core.api import (
+    CostEstimate,
+    EstimatedService,
+    RenderedDocument,
+    ValidationFailed,
+    percent,
+    total,
+)
 from medbill_statements_pdf import view
 from medbill_statements_pdf.canvas import (
     ACCENT,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from medbill_core.domain import RenderedDocument, Statement
+from medbill_core.api import RenderedDocument, Statement
 from medbill_statements_pdf import view
 from medbill_statements_pdf.base import PluginStatementRenderer
 from medbill_statements_pdf.plaintext import printable

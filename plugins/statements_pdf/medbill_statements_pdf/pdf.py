@@ -21,8 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medbill_core.domain import RenderedDocument, Statement
-from medbill_core.domain.estimate import CostEstimate
+from medbill_core.api import CostEstimate, RenderedDocument, Statement
 from medbill_statements_pdf import view
 from medbill_statements_pdf.base import PluginStatementRenderer
 from medbill_statements_pdf.canvas import (

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from medbill_core.adapters import StatementRenderer
-from medbill_core.hookspecs import hookimpl
-from medbill_core.pluginctx import PluginContext
+from medbill_core.api import PluginContext, StatementRenderer, hookimpl
 from medbill_statements_pdf.htmldoc import HtmlStatementRenderer
 from medbill_statements_pdf.pdf import PdfStatementRenderer, PdfSummaryStatementRenderer
 from medbill_statements_pdf.plaintext import TextStatementRenderer

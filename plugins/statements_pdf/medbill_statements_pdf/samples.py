@@ -10,9 +10,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from medbill_core.domain import Aging, Statement, StatementLine
-from medbill_core.money import ZERO, total
-from medbill_core.testing import factories
+from medbill_core.api import ZERO, Aging, Statement, StatementLine, total
+from medbill_core.api.testing import factories
 
 STATEMENT_DATE = date(2024, 3, 15)
 
@@ -145,9 +144,8 @@ def sample_estimate(*, self_pay: bool = False, services: int | None = None,
     coinsurance). ``self_pay``: the same services without insurance, 10% self-pay discount.
     ``services``: that many generated insured services (for long estimates).
     """
-    from medbill_core.domain import BenefitSummary
-    from medbill_core.domain.estimate import PlannedService
-    from medbill_core.services.estimates import estimate
+    from medbill_core.api import BenefitSummary, PlannedService
+    from medbill_core.api import estimate_costs as estimate
 
     planned = [
         PlannedService(procedure_code="99214", charge="210.00", allowed="132.50",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Address,
     OweReason,
     Patient,
@@ -23,9 +23,9 @@ from medbill_core.domain import (
     Statement,
     StatementLine,
     StatementSection,
+    ValidationFailed,
+    total,
 )
-from medbill_core.errors import ValidationFailed
-from medbill_core.money import total
 
 #: Title and default message for each dunning stage (``Statement.dunning_stage``, 0..4).
 DUNNING_NOTICES: dict[int, tuple[str, str]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from medbill_statements_pdf.samples import sample_statement
 
-from medbill_core.domain import Statement
+from medbill_core.api import Statement
 
 #: Enough lines for the detail PDF to run onto several pages.
 LONG_LINES = 120

@@ -13,10 +13,8 @@ from medbill_statements_pdf.samples import sample_estimate
 from medbill_statements_pdf.view import money
 from pypdf import PdfReader
 
-from medbill_core.config import MedbillConfig
-from medbill_core.domain.estimate import CostEstimate
-from medbill_core.errors import ValidationFailed
-from medbill_core.plugins import PluginHooks
+from medbill_core.api import CostEstimate, MedbillConfig, ValidationFailed
+from medbill_core.api.testing import PluginHooks
 
 AMOUNT = r"-?\$[\d,]+\.\d{2}"
 FIELDS = ("charge", "allowed", "copay", "deductible", "coinsurance", "patient_owes", "plan_pays")

@@ -16,8 +16,8 @@ from medbill_statements_pdf.samples import STATEMENT_DATE, sample_statement
 from medbill_statements_pdf.settings import StatementsPdfSettings
 from pypdf import PdfReader
 
-from medbill_core.domain import Guarantor, OweReason, StatementLine, StatementSection
-from medbill_core.testing import factories
+from medbill_core.api import Guarantor, OweReason, StatementLine, StatementSection
+from medbill_core.api.testing import factories
 
 D = Decimal
 

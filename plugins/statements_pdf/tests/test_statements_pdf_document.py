@@ -20,8 +20,7 @@ from medbill_statements_pdf.settings import StatementsPdfSettings
 from medbill_statements_pdf.view import DUNNING_NOTICES, money, summary_rows
 from pypdf import PdfReader
 
-from medbill_core.domain import Statement, StatementLine
-from medbill_core.money import total
+from medbill_core.api import Statement, StatementLine, total
 
 AMOUNT = r"-?\$[\d,]+\.\d{2}"
 ROW_AMOUNTS = re.compile(rf"({AMOUNT}) ({AMOUNT}) ({AMOUNT}) ({AMOUNT}) ({AMOUNT})$", re.M)

@@ -10,12 +10,8 @@ from medbill_statements_pdf.pdf import PdfStatementRenderer, PdfSummaryStatement
 from medbill_statements_pdf.plaintext import TextStatementRenderer
 from medbill_statements_pdf.samples import sample_statement
 
-from medbill_core.adapters import StatementRenderer
-from medbill_core.config import MedbillConfig
-from medbill_core.domain import Statement
-from medbill_core.errors import ConfigurationError
-from medbill_core.plugins import PluginHooks
-from medbill_core.testing.contracts import StatementRendererContract
+from medbill_core.api import ConfigurationError, MedbillConfig, Statement, StatementRenderer
+from medbill_core.api.testing import PluginHooks, StatementRendererContract
 
 
 class RendererChecks(StatementRendererContract):

@@ -13,8 +13,7 @@ from medbill_statements_pdf.samples import sample_statement
 from medbill_statements_pdf.settings import StatementsPdfSettings
 from medbill_statements_pdf.view import DUNNING_NOTICES, money
 
-from medbill_core.domain import Statement, StatementLine
-from medbill_core.money import total
+from medbill_core.api import Statement, StatementLine, total
 
 AMOUNT = r"-?\$[\d,]+\.\d{2}"
 ROW = re.compile(rf"Charge ({AMOUNT}) \| Insurance paid ({AMOUNT}) \| Insurance adjusted "

@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from medbill_payer_generic_x12.x12 import (
+from medbill_payer_generic_x12.api import (
     ControlNumberSource,
     EnvelopeSettings,
     InterchangeWriter,
     SegmentBuffer,
     TransactionWriter,
+    format_date,
+    format_money,
+    format_time,
 )
-from medbill_payer_generic_x12.x12.values import format_date, format_money, format_time
 
 from medbill_clearinghouse_mock.simulator.envelope import GroupCheck, InterchangeCheck
 

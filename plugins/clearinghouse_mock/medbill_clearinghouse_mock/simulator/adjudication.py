@@ -61,7 +61,9 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from medbill_clearinghouse_mock.simulator.config import Benefits, PayerPolicy
-from medbill_core.domain import (
+from medbill_core.api import (
+    CENT,
+    ZERO,
     Adjustment,
     AdjustmentGroup,
     BillableClaim,
@@ -70,8 +72,8 @@ from medbill_core.domain import (
     CoverageOrder,
     ServiceLine,
     ServicePayment,
+    total,
 )
-from medbill_core.money import CENT, ZERO, total
 
 CO = AdjustmentGroup.CONTRACTUAL
 OA = AdjustmentGroup.OTHER

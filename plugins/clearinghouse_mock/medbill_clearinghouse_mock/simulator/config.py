@@ -17,9 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from medbill_core.domain.base import problems_from
-from medbill_core.errors import ConfigurationError
-from medbill_core.money import Money
+from medbill_core.api import ConfigurationError, Money, problems_from
 
 
 class _Model(BaseModel):

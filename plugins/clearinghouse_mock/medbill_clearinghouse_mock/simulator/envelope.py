@@ -20,8 +20,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from medbill_payer_generic_x12.x12 import Delimiters, X12Error, delimiters_from_isa
-from medbill_payer_generic_x12.x12.reader import Segment, read_segments
+from medbill_payer_generic_x12.api import (
+    Delimiters,
+    Segment,
+    X12Error,
+    delimiters_from_isa,
+    read_segments,
+)
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from medbill_payer_generic_x12.x12 import ControlNumberSource, InterchangeWriter
-from medbill_payer_generic_x12.x12.reader import Segment
-from medbill_payer_generic_x12.x12.values import (
+from medbill_payer_generic_x12.api import (
+    ControlNumberSource,
+    InterchangeWriter,
+    Segment,
     format_date,
     format_decimal,
     format_money,

@@ -17,7 +17,7 @@ import uvicorn
 from medbill_clearinghouse_mock.simulator.app import create_app
 from medbill_clearinghouse_mock.simulator.config import SimulatorConfig
 from medbill_clearinghouse_mock.simulator.faults import DropConnection
-from medbill_core.errors import ConfigurationError
+from medbill_core.api import ConfigurationError
 
 DEFAULT_STATE = "clearinghouse-mock.db"
 

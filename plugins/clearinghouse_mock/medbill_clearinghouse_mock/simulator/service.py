@@ -18,12 +18,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
-from medbill_payer_generic_x12.transactions.common import Parties
-from medbill_payer_generic_x12.transactions.remittance_835 import PayerContact, encode_835
-from medbill_payer_generic_x12.x12 import X12Error
-from medbill_payer_generic_x12.x12.reader import Segment
-from medbill_payer_generic_x12.x12.values import parse_ccyymmdd, parse_money
+from medbill_payer_generic_x12.api import (
+    Parties,
+    PayerContact,
+    Segment,
+    X12Error,
+    decode_837p,
+    encode_835,
+    parse_ccyymmdd,
+    parse_money,
+)
 
 from medbill_clearinghouse_mock.simulator.acks import (
     ClaimAckBatch,
@@ -63,7 +67,8 @@ from medbill_clearinghouse_mock.simulator.realtime import (
     encode_277,
 )
 from medbill_clearinghouse_mock.simulator.store import Store, StoreControlNumbers
-from medbill_core.domain import (
+from medbill_core.api import (
+    ZERO,
     Address,
     BillableClaim,
     ClaimFrequency,
@@ -71,8 +76,8 @@ from medbill_core.domain import (
     PaymentMethod,
     ProviderAdjustment,
     Remittance,
+    total,
 )
-from medbill_core.money import ZERO, total
 
 log = logging.getLogger("medbill_clearinghouse_mock.simulator")
 
@@ -450,7 +455,7 @@ class ClearinghouseService:
             return True
         if self._codesets is None:
             try:
-                from medbill_core.codesets.registry import default_codesets
+                from medbill_core.api import default_codesets
 
                 self._codesets = default_codesets()
             except Exception as exc:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from medbill_core.privatefiles import create_private, private_dir
+from medbill_core.api import create_private, private_dir
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (

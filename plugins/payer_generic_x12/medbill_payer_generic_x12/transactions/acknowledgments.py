@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from medbill_core.domain import (
+from medbill_core.api import (
     AckStatus,
     BillableClaim,
     ClaimAcknowledgment,
@@ -28,8 +28,8 @@ from medbill_core.domain import (
     SegmentError,
     StatusCode,
     TransactionSetAck,
+    total,
 )
-from medbill_core.money import total
 from medbill_payer_generic_x12.construct import trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,

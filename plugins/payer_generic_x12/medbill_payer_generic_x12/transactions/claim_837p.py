@@ -47,7 +47,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Address,
     BillableClaim,
     ClaimAdjustmentRef,
@@ -62,8 +62,8 @@ from medbill_core.domain import (
     Sex,
     Subscriber,
     UnitType,
+    total,
 )
-from medbill_core.money import total
 from medbill_payer_generic_x12.construct import gc_paused
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,

@@ -14,12 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from medbill_core.domain import (
-    ClaimStatus,
-    ClaimStatusRequest,
-    ClaimStatusResponse,
-    Relationship,
-)
+from medbill_core.api import ClaimStatus, ClaimStatusRequest, ClaimStatusResponse, Relationship
 from medbill_payer_generic_x12.construct import trusted
 from medbill_payer_generic_x12.transactions.acknowledgments import read_stc
 from medbill_payer_generic_x12.transactions.common import (

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Benefit,
     BenefitKind,
     CoverageLevel,

@@ -52,7 +52,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from medbill_core.domain import (
+from medbill_core.api import (
     Address,
     Adjustment,
     AdjustmentGroup,
@@ -66,8 +66,8 @@ from medbill_core.domain import (
     ProviderAdjustment,
     Remittance,
     ServicePayment,
+    parse_plain_number,
 )
-from medbill_core.money import parse_plain_number
 from medbill_payer_generic_x12.construct import builder, gc_paused, trusted
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,

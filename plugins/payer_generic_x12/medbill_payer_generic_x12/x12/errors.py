@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from medbill_core.errors import DecodeError, SubmissionError
+from medbill_core.api import DecodeError, SubmissionError
 
 #: A segment ID as X12 writes it (``CLP``, ``N1``): only such an ID is named in a message.
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from medbill_core.money import parse_plain_number
+from medbill_core.api import parse_plain_number
 
 CENT = Decimal("0.01")
 
