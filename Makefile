@@ -1,16 +1,36 @@
 # medbill: two commands on a fresh machine — `make demo` and `make test`.
-# Every target creates .venv when it is missing and installs the core and every
-# plugin (editable, with test extras); nothing needs to be installed by hand.
+# Every target creates the virtual environments it needs when they are missing (a stamp file
+# in each says what was installed); nothing needs to be installed by hand.
+#
+# .venv            the core and every plugin, then the demo (editable, with test extras)
+# .venv-core       the core alone: its suite proves the core stands without its plugins
+# .venv-PLUGIN     the core, the plugin and the plugins it declares: its suite proves the
+#                  declaration is complete
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf
+# install order: the four plugins, then the demo, which depends on them all
+PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf demo
 STAMP := $(VENV)/.medbill-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
+# the core's suite (the largest) on two workers: each starts a PostgreSQL server of its own
+CORE_WORKERS ?= -n 2
+# every suite runs with the root's pytest options (import mode, markers)
+PYTEST := -m pytest -c pyproject.toml --rootdir . $(PYTEST_ARGS)
 
-.PHONY: setup test lint demo bench clean postgres docs
+# The plugins each plugin's pyproject.toml declares (medbill-payer-generic-x12 ...): they are
+# installed from this checkout, not looked up in the package index.
+DEPS_payer_generic_x12 :=
+DEPS_payer_medicare := payer_generic_x12
+DEPS_clearinghouse_mock := payer_generic_x12
+DEPS_statements_pdf :=
+# the plugins whose suites run alone (the demo's is the integration suite, in .venv)
+ALONE := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf
+
+.PHONY: setup setup-alone test test-core test-plugins test-integration lint demo bench clean \
+	postgres docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +42,43 @@ $(STAMP): $(PY) pyproject.toml $(foreach p,$(PLUGINS),plugins/$(p)/pyproject.tom
 
 setup: $(STAMP)
 
+# .venv-core and .venv-PLUGIN: a fresh venv, then the core (and the declared plugins) editable
+.venv-core/.medbill-installed: pyproject.toml
+	$(PYTHON) -m venv .venv-core
+	.venv-core/bin/python -m pip install --quiet --upgrade pip
+	.venv-core/bin/python -m pip install --quiet -e ".[test,docs]"
+	touch $@
+
+.SECONDEXPANSION:
+.venv-%/.medbill-installed: pyproject.toml plugins/%/pyproject.toml \
+		$$(foreach d,$$(DEPS_$$*),plugins/$$(d)/pyproject.toml)
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet -e ".[test]" \
+		$(foreach d,$(DEPS_$*),-e "plugins/$(d)") -e "plugins/$*[test]"
+	touch $@
+
+setup-alone: .venv-core/.medbill-installed $(foreach p,$(ALONE),.venv-$(p)/.medbill-installed)
+
 postgres:
 	bash scripts/ensure-postgres.sh
 
-test: setup postgres
-	$(PY) -m pytest tests $(foreach p,$(PLUGINS),plugins/$(p)/tests) $(PYTEST_ARGS)
+# The core's suite with no plugin installed, each plugin's with only what it declares, and
+# the integration suite (several plugins, the demo) with everything.
+test: test-core test-plugins test-integration
+
+test-core: .venv-core/.medbill-installed postgres
+	.venv-core/bin/python $(PYTEST) $(CORE_WORKERS) tests
+
+test-plugins: setup-alone postgres
+	$(foreach p,$(ALONE),.venv-$(p)/bin/python $(PYTEST) plugins/$(p)/tests &&) true
+
+# core tests that check the whole repository (the import contract, the docs site's plugin
+# guide) skip their plugin parts in .venv-core: they run again where every plugin is installed
+WHOLE_REPO_TESTS := tests/test_public_api.py tests/test_docs_site.py
+
+test-integration: setup postgres
+	$(PY) $(PYTEST) plugins/demo/tests $(WHOLE_REPO_TESTS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -37,10 +89,11 @@ docs: setup
 	$(VENV)/bin/mkdocs build --strict
 
 demo: setup
-	$(PY) -m medbill_core.demo --out $(DEMO_OUT)
+	$(PY) -m medbill_demo --out $(DEMO_OUT)
 
 bench: setup postgres
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) bench-out site .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-core $(foreach p,$(ALONE),.venv-$(p)) $(DEMO_OUT) bench-out \
+		site .pytest_cache .hypothesis

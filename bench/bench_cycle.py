@@ -20,9 +20,8 @@ from pathlib import Path
 
 
 def one(claims: int) -> None:
+    from medbill_demo.runner import run_demo
     from rich.console import Console
-
-    from medbill_core.demo.runner import run_demo
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()

@@ -1,85 +1,13 @@
-"""Helpers for command-line tests: configuration text, invoking ``medbill``, its errors."""
+"""The command-line test helpers by their old, plain name (they live in the core's test kit,
+:mod:`medbill_core.testing.cli`, so plugins' suites can use them too)."""
 
-from __future__ import annotations
+from medbill_core.testing.cli import (
+    BLUECROSS,
+    cli,
+    config_text,
+    narrow_terminal,
+    ok,
+    one_line_error,
+)
 
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
-
-from typer.testing import CliRunner, Result
-
-from medbill_core.cli.main import build_app
-from medbill_core.testing.factories import PRACTICE_NPI
-
-BLUECROSS = """
-[payers.bluecross]
-payer_id = "BCBS1"
-name = "Blue Cross"
-adapter = "generic_x12"
-timely_filing_days = 180
-"""
-
-
-def config_text(database_url: str, *, plugins: Sequence[str] = (), extra: str = "") -> str:
-    quoted = ", ".join(f'"{name}"' for name in plugins)
-    return f"""\
-[medbill]
-database_url = "{database_url}"
-plugins = [{quoted}]
-actor = "clerk"
-
-[practice]
-name = "Lakeside Family Practice"
-npi = "{PRACTICE_NPI}"
-tax_id = "12-3456789"
-
-[practice.address]
-line1 = "100 Main Street"
-city = "Springfield"
-state = "IL"
-postal_code = "62701"
-
-[payers.acme]
-payer_id = "ACME1"
-name = "Acme Health Plan"
-adapter = "generic_x12"
-
-[payers.medicare]
-payer_id = "04412"
-name = "Medicare Part B"
-adapter = "medicare"
-claim_filing_indicator = "MB"
-{extra}"""
-
-
-def narrow_terminal(monkeypatch: Any, columns: int = 80) -> None:
-    """Make the CLI's stdout console behave as a terminal ``columns`` wide, without colour
-    (by default, output that is not a terminal is never wrapped: see cli/common.py)."""
-    from medbill_core.cli import common
-
-    for name, value in (("_force_terminal", True), ("_width", columns), ("_height", 25),
-                        ("_color_system", None)):
-        monkeypatch.setattr(common.console, name, value)
-
-
-def cli(config: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:
-    """``medbill [--config CONFIG] ARGS`` in-process."""
-    root = ["--config", str(config)] if config is not None else []
-    return CliRunner().invoke(build_app(), [*root, *args], env=env, catch_exceptions=False)
-
-
-def ok(config: Path | None, *args: str, env: dict[str, str] | None = None) -> Result:
-    """:func:`cli`, asserting success."""
-    result = cli(config, *args, env=env)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def one_line_error(result: Result, code: int = 1) -> str:
-    """The single stderr line of a failed command (and nothing resembling a traceback)."""
-    assert result.exit_code == code, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.output
-    return lines[0]
+__all__ = ["BLUECROSS", "cli", "config_text", "narrow_terminal", "ok", "one_line_error"]

@@ -374,59 +374,6 @@ def test_payments_and_appeals_name_the_claim_by_number_too(config: Path, tmp_pat
                        "can be appealed")
 
 
-# -- the outbox: queued, not sent -----------------------------------------------------------------
-
-def test_claims_of_a_batch_the_channel_did_not_take_stay_queued(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a port nobody listens on: the clearinghouse is down
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    extra = f"""
-[plugins.clearinghouse_mock]
-base_url = "http://127.0.0.1:{port}"
-max_retries = 0
-connect_timeout = 0.5
-
-[payers.acme.options]
-submitter_id = "SUB123"
-receiver_id = "CLEARHOUSE"
-submitter_name = "LAKESIDE BILLING"
-submitter_contact_name = "BILLING OFFICE"
-submitter_phone = "3125550100"
-"""
-    path = tmp_path / "medbill.toml"
-    path.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}",
-                                plugins=["payer_generic_x12", "clearinghouse_mock"],
-                                extra=extra).replace(
-        'adapter = "generic_x12"\n', 'adapter = "generic_x12"\nchannel = "clearinghouse_mock"\n',
-        1), encoding="utf-8")
-    ok(path, "db", "upgrade")
-    ok(path, "patients", "import", str(write(tmp_path, "p.csv", PATIENTS_CSV)))
-    ok(path, "coverages", "import", str(write(tmp_path, "c.csv", COVERAGES_CSV)))
-    ok(path, "providers", "add", "--npi", RENDERING_NPI, "--last-name", "Rivera",
-       "--first-name", "Ana")
-    import_claims(path, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]))
-    move(path, "CLM-1", ClaimState.VALIDATED)
-    submitted = cli(path, "claims", "submit", "--json")
-    assert submitted.exit_code == 1, submitted.output
-    assert [(o["status"], o["claims"]) for o in json.loads(submitted.stdout)] == [("pending", 1)]
-    assert "1 claims stay queued (not sent)" in " ".join(submitted.stderr.split())
-    claim = show(path, "CLM-1")
-    assert (claim["state"], claim["state_label"]) == ("queued", "queued (not sent)")
-    assert [c["state_label"] for c in listing(path)["claims"]] == ["queued (not sent)"]
-    outbox = json.loads(ok(path, "claims", "outbox", "--json", "--pending").stdout)
-    assert [(o["payer_key"], o["claims"], o["status"], o["attempts"]) for o in outbox] == [
-        ("acme", 1, "pending", 1)]
-    retried = cli(path, "claims", "outbox", "--retry", "--json")
-    assert retried.exit_code == 1
-    assert json.loads(retried.stdout)[0]["attempts"] == 2
-    assert show(path, "CLM-1")["state"] == "queued"
-    # a status inquiry has nothing to ask about either
-    assert "queued (not sent): never sent to the payer" in one_line_error(
-        cli(path, "claims", "status", "CLM-1"))
-
-
 def test_import_refuses_fields_medbill_sets_itself(config: Path, tmp_path: Path) -> None:
     records = [claim_record("CLM-1", "P1", 1, "acme", ["50.00"], state="paid"),
                claim_record("CLM-2", "P1", 1, "acme", ["50.00"], account_claim_id=1,

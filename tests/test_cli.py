@@ -1,15 +1,15 @@
 """The ``medbill`` command line, driven for real.
 
 A few end-to-end checks run the installed console script in a subprocess (what
-a user types); the rest use ``typer.testing.CliRunner`` on ``build_app()``.
+a user types); the rest use ``typer.testing.CliRunner`` on ``build_app()``. Checks that
+need the shipped plugins installed (``init`` enabling them, ``plugins list``, their
+commands) are in the integration suite: plugins/demo/tests/test_cli_installed_plugins.py.
 Error paths must give one line on stderr, a non-zero exit and no traceback.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -23,10 +23,8 @@ from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain import ClaimState
 from medbill_core.storage.database import Database
+from medbill_core.testing.cli import console_script as medbill
 from medbill_core.testing.factories import PRACTICE_NPI, RENDERING_NPI
-
-SHIPPED = ("clearinghouse_mock", "payer_generic_x12", "payer_medicare", "statements_pdf")
-MEDBILL = Path(sys.executable).with_name("medbill")
 
 PATIENTS_CSV = """\
 account_number,last_name,first_name,birth_date,sex,address_line1,address_city,address_state,\
@@ -126,56 +124,6 @@ def head() -> str | None:
     return Database("sqlite://").head_revision()
 
 
-def script_env(columns: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDBILL_")}
-    env["COLUMNS"] = str(columns)
-    return env
-
-
-def medbill(cwd: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(MEDBILL), *args], cwd=cwd, env=script_env(columns),
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
-def test_console_script_init_plugins_list_and_db_upgrade(tmp_path: Path) -> None:
-    newest = head()
-    assert MEDBILL.exists(), "the console script is not installed in this environment"
-    done = medbill(tmp_path, "init")
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "medbill.toml").exists()
-
-    listing = medbill(tmp_path, "plugins", "list")
-    assert listing.returncode == 0, listing.stderr
-    for name in SHIPPED:
-        row = next(line for line in listing.stdout.splitlines() if f" {name} " in line)
-        assert " yes " in row and "0.1.0" in row
-
-    as_json = medbill(tmp_path, "plugins", "list", "--json")
-    data = json.loads(as_json.stdout)
-    plugins = {p["name"]: p for p in data["plugins"]}
-    assert set(SHIPPED) <= set(plugins)
-    assert all(plugins[name]["enabled"] and plugins[name]["error"] is None for name in SHIPPED)
-    assert data["enabled_but_not_installed"] == []
-
-    upgraded = medbill(tmp_path, "db", "upgrade")
-    assert upgraded.returncode == 0, upgraded.stderr
-    assert f"empty -> {newest}" in upgraded.stdout
-    assert (tmp_path / "medbill.db").exists()
-    listed = medbill(tmp_path, "claims", "list", "--json")
-    assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout)["claims"] == []
-
-
-def test_console_script_shows_enabled_yes_and_no(tmp_path: Path) -> None:
-    assert medbill(tmp_path, "init", "--plugins", "payer_medicare").returncode == 0
-    listing = medbill(tmp_path, "plugins", "list")
-    rows = {name: next(line for line in listing.stdout.splitlines() if f" {name} " in line)
-            for name in SHIPPED}
-    assert " yes " in rows["payer_medicare"]
-    for name in set(SHIPPED) - {"payer_medicare"}:
-        assert " no " in rows[name]
-
-
 def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     assert medbill(tmp_path, "init", "--plugins", "").returncode == 0
     (tmp_path / "broken.toml").write_text("[medbill\n", encoding="utf-8")
@@ -201,26 +149,6 @@ def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) ->
 
 # -- init -------------------------------------------------------------------------------------
 
-def test_init_writes_a_starter_that_loads(tmp_path: Path) -> None:
-    target = tmp_path / "conf" / "medbill.toml"
-    result = ok(None, "init", str(target), "--plugins", "payer_medicare, statements_pdf",
-                "--actor", "front-desk")
-    assert "enabled plugins: payer_medicare, statements_pdf" in result.stdout
-    loaded = load_config(target)
-    assert loaded.plugins == ["payer_medicare", "statements_pdf"]
-    assert loaded.actor == "front-desk"
-    assert loaded.practice is not None and "acme" in loaded.payers
-    assert loaded.database_url == f"sqlite:///{(target.parent / 'medbill.db').resolve()}"
-    assert "# " in target.read_text(encoding="utf-8")  # commented for humans
-    assert target.stat().st_mode & 0o077 == 0  # it will hold credentials: owner-only
-
-
-def test_init_uses_the_config_option_and_enables_every_installed_plugin(tmp_path: Path) -> None:
-    target = tmp_path / "site.toml"
-    ok(target, "init")
-    assert set(SHIPPED) <= set(load_config(target).plugins)
-
-
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     target = tmp_path / "medbill.toml"
     target.write_text("# mine\n", encoding="utf-8")
@@ -229,40 +157,6 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == "# mine\n"
     ok(None, "init", "--force", "--plugins", "")
     assert load_config(target).plugins == []
-
-
-def test_init_with_an_unknown_plugin_names_it(tmp_path: Path) -> None:
-    line = one_line_error(cli(None, "init", "--plugins", "payer_medicare,payer_atlantis"), 2)
-    assert "not installed: payer_atlantis" in line
-    assert "payer_medicare" in line.split("installed:", 2)[-1]  # lists what is installed
-    assert not (tmp_path / "medbill.toml").exists()
-
-
-# -- plugins list ------------------------------------------------------------------------------
-
-def test_plugins_list_marks_only_configured_plugins_enabled(tmp_path: Path) -> None:
-    path = write_config(tmp_path, plugins=["clearinghouse_mock", "payer_lost"])
-    data = json.loads(ok(path, "plugins", "list", "--json").stdout)
-    plugins = {p["name"]: p for p in data["plugins"]}
-    assert {name: plugins[name]["enabled"] for name in SHIPPED} == {
-        name: name == "clearinghouse_mock" for name in SHIPPED}
-    mock = plugins["clearinghouse_mock"]
-    assert mock["version"] == "0.1.0"
-    assert mock["distribution"] == "medbill-clearinghouse-mock"
-    assert mock["module"].startswith("medbill_clearinghouse_mock")
-    assert isinstance(mock["hooks"], list)
-    assert all(hook.startswith("medbill_") for p in plugins.values() for hook in p["hooks"])
-    assert data["enabled_but_not_installed"] == ["payer_lost"]
-    listed = ok(path, "plugins", "list")
-    # a warning goes to stderr, never into (or over) the table on stdout
-    assert listed.stderr.strip() == "warning: enabled but not installed: payer_lost"
-    assert "payer_lost" not in listed.stdout
-
-
-def test_plugins_list_works_without_any_configuration(tmp_path: Path) -> None:
-    data = json.loads(ok(None, "plugins", "list", "--json").stdout)
-    assert set(SHIPPED) <= {p["name"] for p in data["plugins"]}
-    assert not any(p["enabled"] for p in data["plugins"])
 
 
 # -- database ---------------------------------------------------------------------------------
@@ -718,48 +612,6 @@ def test_a_rejected_claim_is_reopened_not_replaced_and_voided_locally(billed: Pa
     assert [r["claim_number"] for r in rows] == ["CLM-1", "CLM-2"]  # no frequency-8 claim
 
 
-def _run_like_the_console_script(*argv: str) -> Any:
-    """What ``medbill ARGV`` does: plugins' commands included (cli() has the core's only)."""
-    from typer.testing import CliRunner
-
-    from medbill_core.cli.main import application
-
-    return CliRunner().invoke(application(list(argv)), list(argv), catch_exceptions=False)
-
-
-def test_stand_alone_utilities_work_without_a_configuration_file(tmp_path: Path) -> None:
-    assert not (tmp_path / "medbill.toml").exists()
-    result = _run_like_the_console_script("validate", "mbi", "1EG4-TE5-MK73")
-    assert result.exit_code == 0 and result.stdout.startswith("valid:"), result.output
-    (tmp_path / "ack.999").write_text(
-        "ISA*00*          *00*          *ZZ*MOCKCH         *ZZ*EXAMPLESUB01   *261101*1200*^*"
-        "00501*000000001*0*T*:~GS*FA*MOCKCH*EXAMPLESUB01*20261101*1200*1*X*005010X231A1~"
-        "ST*999*0001*005010X231A1~AK1*HC*1*005010X222A1~AK9*A*1*1*1~SE*4*0001~GE*1*1~"
-        "IEA*1*000000001~", encoding="ascii")
-    result = _run_like_the_console_script("x12", "parse", "ack.999")
-    assert result.exit_code == 0 and "ack.999" in result.stdout, result.output
-    assert not (tmp_path / "medbill.db").exists()
-
-
-def test_a_command_of_an_installed_plugin_not_enabled_says_so(tmp_path: Path) -> None:
-    config = write_config(tmp_path)  # enables no plugin
-    with pytest.raises(SystemExit) as exited:
-        _run_like_the_console_script("-c", str(config), "x12", "parse", "file.835")
-    assert exited.value.code == 2
-    with pytest.raises(SystemExit):
-        _run_like_the_console_script("-c", str(config), "validate", "mbi", "1EG4TE5MK73")
-
-
-def test_the_not_enabled_message_names_the_plugin(tmp_path: Path) -> None:
-    write_config(tmp_path)
-    done = medbill(tmp_path, "x12", "parse", "file.835")
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "error: 'x12' comes from plugin payer_generic_x12, installed but not enabled in "
-        "medbill.toml: add \"payer_generic_x12\" to plugins in [medbill] "
-        "(see 'medbill plugins list')")
-
-
 # -- amounts are read exactly on every input path (never rounded, no exponent) ----------------
 
 @pytest.mark.parametrize(("charge", "expected"), [
@@ -855,54 +707,7 @@ def test_malformed_dates_are_one_line(billed: Path, value: str) -> None:
         assert line == f"error: --date must be a date as YYYY-MM-DD, got {value!r}"
 
 
-# -- init: a configuration that can submit claims ---------------------------------------------
-
-def test_init_writes_a_configuration_that_submits_claims(tmp_path: Path) -> None:
-    """Submitter name, contact and phone, a Medicare payer, an API key file of its own: claims
-    to both payers go out through the clearinghouse simulator (started with that key, as
-    `medbill clearinghouse serve` does) with nothing edited but its URL."""
-    from medbill_clearinghouse_mock.simulator.config import default_config
-    from medbill_clearinghouse_mock.simulator.server import BackgroundServer
-    from typer.testing import CliRunner
-
-    from medbill_core.cli.main import application
-
-    target = tmp_path / "medbill.toml"
-    ok(None, "init", str(target))
-    text = target.read_text(encoding="utf-8")
-    assert 'submitter_contact_name = "Billing Office"' in text
-    assert 'api_key_file = "clearinghouse-mock.key"' in text and "[payers.medicare]" in text
-    key = (tmp_path / "clearinghouse-mock.key").read_text(encoding="ascii").strip()
-    with BackgroundServer(default_config().with_key(key), tmp_path / "sim.db") as server:
-        env = {"MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL": server.base_url}
-
-        def run(*args: str) -> Any:
-            argv = ["-c", str(target), *args]
-            os.environ.update(env)
-            try:
-                result = CliRunner().invoke(application(argv), argv, catch_exceptions=False)
-            finally:
-                for name in env:
-                    os.environ.pop(name, None)
-            assert result.exit_code == 0, result.output
-            return result
-
-        run("db", "upgrade")
-        run("providers", "add", "--npi", RENDERING_NPI, "--last-name", "Rivera",
-            "--first-name", "Ana", "--taxonomy", "207Q00000X")
-        run("patients", "import", str(data_file(tmp_path, "p.csv", PATIENTS_CSV)))
-        run("coverages", "import", str(data_file(tmp_path, "c.csv", (
-            "account_number,payer_key,order,member_id\nP1,acme,P,ACME00001\n"
-            "P2,medicare,P,1EG4TE5MK73\n"))))
-        claims = [claim_record("CLM-1", "P1", 1, "acme", ["125.00"]),
-                  claim_record("CLM-2", "P2", 2, "medicare", ["80.00"])]
-        run("claims", "import", str(data_file(tmp_path, "claims.json", json.dumps(claims))))
-        scrubbed = json.loads(run("claims", "scrub", "--json").stdout)
-        assert scrubbed["blocked"] == 0, scrubbed
-        sent = json.loads(run("claims", "submit", "--json").stdout)
-        assert sorted((row["payer"], row["status"]) for row in sent) == [
-            ("acme", "sent"), ("medicare", "sent")]
-
+# -- appeals ----------------------------------------------------------------------------------
 
 def test_an_appeal_cannot_be_sent_in_the_future_unless_confirmed(config: Path) -> None:
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
@@ -913,20 +718,3 @@ def test_an_appeal_cannot_be_sent_in_the_future_unless_confirmed(config: Path) -
     assert "appeal 1 not found" in one_line_error(
         cli(config, "appeals", "sent", "1", "--on", tomorrow, "--confirm-date"))
 
-
-def test_payer_option_errors_name_the_file_section_and_key(tmp_path: Path) -> None:
-    path = write_config(tmp_path, plugins=["payer_generic_x12"])
-    line = one_line_error(cli(path, "claims", "list"), 2)
-    assert line == ("error: medbill.toml: [payers.acme.options] submitter_id: field required; "
-                    "receiver_id: field required")
-
-
-def test_validate_works_next_to_a_broken_configuration(tmp_path: Path) -> None:
-    (tmp_path / "medbill.toml").write_text("[medbill\n", encoding="utf-8")
-    result = _run_like_the_console_script("validate", "npi", "1234567893")
-    assert result.exit_code == 0 and result.stdout.startswith("valid:"), result.output
-    result = _run_like_the_console_script("validate", "mbi", "1EG4-TE5-MK73")
-    assert result.exit_code == 0 and result.stdout.startswith("valid:"), result.output
-    with pytest.raises(SystemExit) as exited:  # a command that needs it still says why
-        _run_like_the_console_script("claims", "list")
-    assert exited.value.code == 2

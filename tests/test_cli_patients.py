@@ -174,28 +174,3 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
     assert "Silva" not in refused and "OTHER0001" not in refused
     audit = json.loads(ok(config, "audit", "--json", "--entity", "patient").stdout)
     assert {"patient.merge", "patient.merged_into"} <= {e["action"] for e in audit}
-
-
-def test_statements_run_once_a_day_unless_forced(tmp_path: Path) -> None:
-    config = tmp_path / "medbill.toml"
-    config.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}",
-                                  plugins=["statements_pdf"]), encoding="utf-8")
-    ok(config, "db", "upgrade")
-    medbill = Medbill.open(load_config(config), load_installed=False)
-    try:
-        with medbill.unit_of_work() as work:
-            patient = work.patients.register(factories.make_patient(1))
-            work.claims.create(factories.make_claim(patient.id, coverage_id=None, number="SP1"))
-    finally:
-        medbill.close()
-
-    def run(cycle: str, *extra: str) -> Any:
-        return as_json(config, "statements", "run", "--cycle", cycle, "--renderer", "text",
-                       "--out", str(tmp_path / "out"), *extra)
-
-    assert run("2026-11a")["produced"] == [f"2026-11a-P{patient.id:07d}"]
-    second = run("2026-11b")
-    assert (second["produced"], list(second["skipped"].values())) == ([], [[str(patient.id)]])
-    assert run("2026-11b", "--force")["produced"] == [f"2026-11b-P{patient.id:07d}"]
-    assert one_line_error(cli(config, "statements", "run", "--cycle", "x", "--min-balance",
-                              "5.001"), 2).startswith("error: --min-balance: ")

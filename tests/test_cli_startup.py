@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 import typer
 
 from medbill_core.cli.main import CORE_COMMAND_TABLE, build_app
@@ -91,30 +89,3 @@ def test_medbill_help_imports_no_command_module() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
-
-
-def test_plugins_start_once_per_command(tmp_path: Path, cli_isolation: None,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command line starts the enabled plugins to add their commands; the command then
-    opens the app with those hooks, not with a second start."""
-    from typer.testing import CliRunner
-
-    from medbill_core.cli.main import application
-    from medbill_core.plugins import PluginHooks
-    from tests.remit_support import write_config
-
-    config = write_config(tmp_path, tmp_path / "medbill.db")
-    started: list[object] = []
-    real_start = PluginHooks.start.__func__  # type: ignore[attr-defined]
-
-    def counting(cls: type[PluginHooks], *args: object, **kwargs: object) -> PluginHooks:
-        hooks = real_start(cls, *args, **kwargs)
-        started.append(hooks)
-        return hooks
-
-    monkeypatch.setattr(PluginHooks, "start", classmethod(counting))
-    for argv in (["-c", str(config), "db", "upgrade"], ["-c", str(config), "claims", "list"]):
-        started.clear()
-        result = CliRunner().invoke(application(argv), argv, catch_exceptions=False)
-        assert result.exit_code == 0, result.output
-        assert len(started) == 1, argv

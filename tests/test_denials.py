@@ -503,26 +503,3 @@ def test_route_file_names_a_999_and_applies_it_as_an_acknowledgment() -> None:
     assert route_file(BAD_835).kind is DocumentKind.REMITTANCE_835
     assert route_file("not x12 at all").rerouted is False
     assert route_file(_x12("837", "005010X222A1")).kind is None
-
-
-def test_cli_remit_post_of_a_999_applies_it_as_an_acknowledgment_saying_so(
-        cli_isolation: None, tmp_path: Path) -> None:
-    from medbill_payer_generic_x12.transactions.acknowledgments import encode_999
-
-    from medbill_core.domain import AckStatus, FunctionalAcknowledgment
-
-    path = tmp_path / "medbill.toml"
-    path.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}",
-                                plugins=["payer_generic_x12"]).replace(
-        'adapter = "generic_x12"\n',
-        'adapter = "generic_x12"\n[payers.acme.options]\nsubmitter_id = "SUB1"\n'
-        'receiver_id = "RCV1"\n', 1), encoding="utf-8")
-    ok(path, "db", "upgrade")
-    ack = tmp_path / "ack.999"
-    ack.write_text(encode_999([FunctionalAcknowledgment(
-        group_control_number="4711", functional_id="HC", status=AckStatus.ACCEPTED)]),
-        encoding="utf-8")
-    data = json.loads(ok(path, "remit", "post", str(ack), "--json").stdout)
-    assert (data["kind"], data["status"], data["note"]) == (
-        "999", "applied", "a 999 acknowledgment, not an 835: applied as such")
-    assert data["detail"] == "999 for unknown group 4711"

@@ -31,11 +31,9 @@ from medbill_core.errors import (
     PluginError,
 )
 from medbill_core.hookspecs import hookimpl
-from medbill_core.loading import installed_plugins, load_enabled
+from medbill_core.loading import installed_plugins
 from medbill_core.plugins import PluginHooks
 from medbill_core.testing import factories
-
-SHIPPED = {"payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"}
 
 
 def config(**overrides: object) -> MedbillConfig:
@@ -53,29 +51,6 @@ def start(*plugins: tuple[str, object], **overrides: object) -> PluginHooks:
 
 
 # -- discovery and enabling ------------------------------------------------------------------
-
-def test_the_four_shipped_plugins_are_installed_with_versions() -> None:
-    found = {plugin.name: plugin for plugin in installed_plugins()}
-    assert set(found) >= SHIPPED
-    for name in SHIPPED:
-        assert found[name].version == "0.1.0"
-        assert found[name].distribution == "medbill-" + name.replace("_", "-")
-
-
-def test_installed_is_not_enabled() -> None:
-    hooks = PluginHooks.start(config(plugins=[]))
-    assert hooks.enabled == []
-    registered = {name for name, _ in hooks.manager.list_name_plugin()}
-    assert not registered & SHIPPED
-    assert {"core:dispatch", "core:core_edits", "core:observability"} <= registered
-
-
-def test_only_named_plugins_are_loaded_in_configured_order() -> None:
-    loaded = load_enabled(["statements_pdf", "payer_generic_x12"])
-    assert [name for name, _ in loaded] == ["statements_pdf", "payer_generic_x12"]
-    hooks = PluginHooks.start(config(plugins=["statements_pdf"]))
-    assert hooks.enabled == ["statements_pdf"]
-
 
 def test_enabled_but_not_installed_names_the_plugin() -> None:
     with pytest.raises(ConfigurationError, match="not installed: no_such_plugin"):

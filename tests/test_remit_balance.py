@@ -4,17 +4,13 @@ through ``medbill remit post`` of a real 835 file."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from cli_support import config_text, ok
 from sqlalchemy import select
 
 from medbill_core.app import Medbill
-from medbill_core.config import load_config
 from medbill_core.domain import (
     Adjustment,
     AdjustmentGroup,
@@ -166,36 +162,3 @@ def test_a_claim_payment_listed_twice_in_one_835_is_posted_once(medbill_app: Med
         [exception] = remittance_detail(work, "EFT-2X").exceptions
     assert exception["reason"].startswith("the same claim payment appears earlier")
     assert ledger_rows(medbill_app) == 3
-
-
-def test_remit_post_of_the_twelve_trillion_835(cli_isolation: None, tmp_path: Path) -> None:
-    from medbill_payer_generic_x12.transactions.remittance_835 import encode_835
-
-    config = tmp_path / "medbill.toml"
-    config.write_text(config_text(
-        f"sqlite:///{tmp_path / 'medbill.db'}", plugins=["payer_generic_x12", "payer_medicare"],
-        extra='\n[payers.acme.options]\nsubmitter_id = "SUB1"\nreceiver_id = "RCV1"\n'),
-        encoding="utf-8")
-    ok(config, "db", "upgrade")
-    app = Medbill.open(load_config(config))
-    try:
-        make_claims(app, "BIG1", "FINE1")
-    finally:
-        app.close()
-    bad = payment("BIG1", adjustments=(cas(CO, "45", "23.50"), cas(PR, "1", str(TWELVE_TRILLION))))
-    text = encode_835([remittance("EFT-TRILLION", bad, payment("FINE1"))])
-    (tmp_path / "era.835").write_text(text, encoding="utf-8")
-    posted = ok(config, "remit", "post", "era.835").stdout
-    assert posted.strip() == (
-        "era.835: applied — 835 EFT-TRILLION: 1 posted, 0 already posted, 0 unmatched, "
-        "1 not balanced or not believable (exceptions, not posted)")
-    [listed] = json.loads(ok(config, "remit", "list", "--json").stdout)
-    assert listed["status"] == "exceptions"
-    shown = json.loads(ok(config, "remit", "show", "EFT-TRILLION", "--json").stdout)
-    assert [(e["claim_number"], e["reason"]) for e in shown["exceptions"]] == [
-        ("BIG1", "an amount of 10,000,000.00 or more: not believable, not posted")]
-    claims = {c["claim_number"]: c for c in json.loads(
-        ok(config, "claims", "list", "--json").stdout)["claims"]}
-    assert (claims["BIG1"]["state"], claims["BIG1"]["patient_balance"],
-            claims["BIG1"]["insurance_balance"]) == ("accepted", "0.00", "143.50")
-    assert claims["FINE1"]["patient_balance"] == "20.00"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,7 +68,10 @@ def medbill_db_url(request: pytest.FixtureRequest, medbill_backend: str,
         yield f"sqlite:///{tmp_path / 'medbill-test.db'}"
         return
     server = request.getfixturevalue("medbill_postgres")
-    name = f"medbill_t{next(_counter)}"
+    # pytest-xdist's workers each start a server of their own, but share one named by
+    # MEDBILL_TEST_POSTGRES_URL: the worker's id keeps their database names apart
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"medbill_t{worker}{next(_counter)}"
     url = server.create_database(name)
     yield url
     server.drop_database(name)

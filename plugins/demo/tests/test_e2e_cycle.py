@@ -12,13 +12,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from medbill_demo.data import PROVIDERS, demo_patients
+from medbill_demo.runner import demo_config, run_demo
+from medbill_demo.simulation import API_KEY, DemoClearinghouse
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from rich.console import Console
 
 from medbill_core.app import Medbill
-from medbill_core.demo.data import PROVIDERS, demo_patients
-from medbill_core.demo.runner import demo_config, run_demo
-from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
 from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.submission import prepare_batches, send_pending
 
@@ -216,7 +216,7 @@ def test_a_crash_between_send_and_record_resends_nothing(tmp_path: Path) -> None
     with DemoClearinghouse(tmp_path) as clearinghouse:
         app = Medbill.open(demo_config(tmp_path, clearinghouse.base_url, API_KEY), upgrade=True)
         try:
-            from medbill_core.demo.runner import load_data
+            from medbill_demo.runner import load_data
 
             load_data(app, 6, quiet())
             with app.unit_of_work() as work:
@@ -244,10 +244,9 @@ def test_the_demo_configuration_works_from_any_folder_after_the_demo(
         clean_run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Paths in demo-out/medbill.toml are relative to it, and a simulator started with it
     accepts its API key (it used to name a key only the demo's own simulator knew)."""
-    from cli_support import cli
-
     from medbill_core.cli.common import state
     from medbill_core.config import load_config
+    from medbill_core.testing.cli import cli
 
     out, summary = clean_run
     for name in list(os.environ):

@@ -15,7 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_support import cli, config_text, ok, one_line_error
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
 from medbill_payer_generic_x12.transactions.remittance_835 import decode_835
 from medbill_payer_generic_x12.x12.errors import X12Error
@@ -34,6 +33,7 @@ from medbill_core.money import parse_amount, parse_plain_number, to_money
 from medbill_core.services.receivables import remittance_exceptions
 from medbill_core.services.remittance import post_remittance
 from medbill_core.testing import factories
+from medbill_core.testing.cli import cli, config_text, ok, one_line_error
 from medbill_core.testing.factories import PRACTICE_NPI, RENDERING_NPI
 
 TODAY = date.today()

@@ -11,13 +11,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_support import cli, config_text, narrow_terminal, ok, one_line_error
 from rich.console import Console
 
 from medbill_core.app import Medbill
 from medbill_core.cli import common
 from medbill_core.config import load_config
 from medbill_core.testing import factories
+from medbill_core.testing.cli import cli, config_text, narrow_terminal, ok, one_line_error
 
 PATIENTS_CSV = """\
 account_number,last_name,first_name,birth_date,sex
@@ -371,21 +371,3 @@ def test_codes_search_warns_on_stderr_when_the_release_does_not_cover_the_date(
     assert one_line_error(cli(None, "codes", "search", "zzzqqq", "--date", "2025-01-15",
                               "--data-dir", str(tmp_path / "none"))) == (
         "error: no code matches 'zzzqqq' on 2025-01-15")
-
-
-def test_demo_json_prints_the_summary_and_no_tables(cli_isolation: None, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from medbill_core.demo import runner
-
-    seen: dict[str, object] = {}
-
-    def fake_run_demo(out: Path, claims: int, console: Console | None = None) -> dict:
-        seen.update(out=out, claims=claims)
-        (console or Console()).print("a summary table")  # what the tables would print
-        return {"ledger_balanced": True, "claims_by_state": {"paid": claims}}
-
-    monkeypatch.setattr(runner, "run_demo", fake_run_demo)
-    result = ok(None, "demo", "--claims", "3", "--out", str(tmp_path / "d"), "--json")
-    assert json.loads(result.stdout) == {"ledger_balanced": True,
-                                         "claims_by_state": {"paid": 3}}
-    assert seen == {"out": tmp_path / "d", "claims": 3}

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli_support import cli, ok, one_line_error
+from medbill_core.testing.cli import cli, ok, one_line_error
 
-SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "docs" / "samples"
 SEEN = date.today() - timedelta(days=3)
 
 
@@ -284,7 +284,7 @@ def test_a_999_fetched_then_posted_from_a_file_is_applied_once(practice: Path) -
 
 def test_remit_post_of_a_file_that_is_not_x12_says_so(tmp_path: Path) -> None:
     """It used to answer on stdout 'undecodable — ... document <content hash>'."""
-    from tests.cli_support import config_text
+    from medbill_core.testing.cli import config_text
 
     config = tmp_path / "medbill.toml"
     config.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}"), encoding="utf-8")

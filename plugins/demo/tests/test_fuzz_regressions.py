@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from medbill_demo.runner import demo_config
+from medbill_demo.simulation import API_KEY
 from medbill_payer_generic_x12.codec import decode_document
 from medbill_payer_generic_x12.transactions.claim_837p import encode_837p
 from typer.testing import CliRunner, Result
 
 from medbill_core.cli.main import application
 from medbill_core.config import config_toml
-from medbill_core.demo.runner import demo_config
-from medbill_core.demo.simulation import API_KEY
 from medbill_core.domain import DocumentKind
 from medbill_core.testing.factories import make_billable_claim
 

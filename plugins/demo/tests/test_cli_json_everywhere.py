@@ -2,7 +2,7 @@
 prints data").
 
 The commands are found by walking the Typer/click tree of the whole application (core and
-every shipped plugin, as tests/test_cli_malformed.py does), so a command added later without
+every shipped plugin, as test_cli_malformed.py does), so a command added later without
 ``--json`` fails this test unless it is listed below with the reason.
 """
 

@@ -26,11 +26,11 @@ from typing import Any
 
 import pytest
 import typer
+from medbill_demo.runner import saved_demo_config
 from typer.testing import CliRunner, Result
 
 from medbill_core.cli.main import application, build_app
 from medbill_core.config import MedbillConfig, config_toml
-from medbill_core.demo.runner import saved_demo_config
 from medbill_core.plugins import PluginHooks
 from medbill_core.testing.factories import PRACTICE_NPI, RENDERING_NPI
 

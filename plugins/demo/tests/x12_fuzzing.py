@@ -26,7 +26,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 #: The fixtures of the generic X12 plugin: real documents written by others.
-SAMPLES = Path(__file__).resolve().parents[1] / "plugins" / "payer_generic_x12" / "tests" \
+SAMPLES = Path(__file__).resolve().parents[3] / "plugins" / "payer_generic_x12" / "tests" \
     / "fixtures"
 SAMPLE_DIRS = {"835": "835", "837": "837P-X222A2", "999": "999", "277CA": "277CA",
                "271": "271", "277": "277-X212"}

@@ -29,14 +29,6 @@ from medbill_core.app import Medbill
 from medbill_core.cli.coding_audit_cmd import print_report, print_sample
 from medbill_core.cli.common import data_table, print_table, progress
 from medbill_core.config import MedbillConfig, config_toml
-from medbill_core.demo.data import (
-    PAYERS,
-    PRACTICE,
-    PROVIDERS,
-    DemoPatient,
-    demo_patients,
-    encounter_claim,
-)
 from medbill_core.domain import (
     ClaimState,
     EligibilityRequest,
@@ -60,6 +52,14 @@ from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.statements import collections_worklist, run_statements
 from medbill_core.services.submission import submit
 from medbill_core.storage.schema import ClaimRow, InboundDocumentRow, SubmissionRow
+from medbill_demo.data import (
+    PAYERS,
+    PRACTICE,
+    PROVIDERS,
+    DemoPatient,
+    demo_patients,
+    encounter_claim,
+)
 
 CHANNEL = "clearinghouse_mock"
 REJECTED_MEMBER = "UNKNOWN0042"
@@ -367,7 +367,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
 
     :param faults: fault rules for the clearinghouse simulator (tests of resilience).
     """
-    from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
+    from medbill_demo.simulation import API_KEY, DemoClearinghouse
 
     console = console or Console()
     private_dir(out)  # claims, remittances and statements inside are PHI

@@ -33,8 +33,8 @@ S = ClaimState
 D = Decimal
 #: a rejecting 999 written by someone else (imsweb/x12-parser's test resources): group 28,
 #: transaction set 0028, IK3 NM at 17 code 1, IK5 R 5, AK9 R
-FOREIGN_999 = (Path(__file__).parents[1] / "plugins" / "payer_generic_x12" / "tests"
-               / "fixtures" / "999" / "imsweb__x12_999_rejected.txt")
+FOREIGN_999 = (Path(__file__).resolve().parents[2] / "payer_generic_x12" / "tests" / "fixtures"
+               / "999" / "imsweb__x12_999_rejected.txt")
 
 
 def isa(control: str) -> str:

@@ -7,8 +7,6 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from cli_support import config_text
-
 from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain import (
@@ -21,9 +19,10 @@ from medbill_core.domain import (
     Remittance,
 )
 from medbill_core.testing import factories
+from medbill_core.testing.cli import config_text
 
 D = Decimal
-PLUGINS = ("payer_generic_x12", "payer_medicare")
+PLUGINS = ("payer_generic_x12",)
 ACME_OPTIONS = '\n[payers.acme.options]\nsubmitter_id = "SUB1"\nreceiver_id = "RCV1"\n'
 #: what make_claim(lines=2) bills
 BILLED = D("143.50")

@@ -9,7 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-from cli_support import cli, config_text, ok, one_line_error
+
+from medbill_core.testing.cli import cli, config_text, ok, one_line_error
 
 PATIENTS_CSV = """\
 account_number,last_name,first_name,birth_date,sex

@@ -15,7 +15,6 @@ from typing import Any
 
 import medbill_statements_pdf.plugin as statements_pdf
 import pytest
-from cli_support import cli, config_text, ok, one_line_error
 from sqlalchemy import select
 
 from medbill_core.app import Medbill
@@ -51,6 +50,7 @@ from medbill_core.services.statements import (
 )
 from medbill_core.storage.schema import AuditEventRow, PaymentPlanRow, PaymentRow
 from medbill_core.testing import factories
+from medbill_core.testing.cli import cli, config_text, ok, one_line_error
 
 D = Decimal
 TODAY = date.today()

@@ -8,7 +8,7 @@ named ``[/Zyxwq]`` crashed ``patients list`` with the name (PHI) in the tracebac
 Here every text field a user or payer can fill carries markup (a closing tag that closes
 nothing, a style, a link), and every command that prints data runs against it: exit 0, no
 traceback, and the markup printed literally. The commands are found by walking the command
-tree (as tests/test_cli_json_everywhere.py does), so a new list or show command must be
+tree (as test_cli_json_everywhere.py does), so a new list or show command must be
 added to :data:`INVOCATIONS` or this test fails.
 """
 
@@ -24,12 +24,12 @@ from typing import Any
 
 import pytest
 import typer
+from medbill_demo.runner import saved_demo_config
 from typer.testing import CliRunner, Result
 
 from medbill_core.app import Medbill
 from medbill_core.cli.main import application, build_app
 from medbill_core.config import MedbillConfig, config_toml, load_config
-from medbill_core.demo.runner import saved_demo_config
 from medbill_core.domain import (
     Adjustment,
     AdjustmentGroup,

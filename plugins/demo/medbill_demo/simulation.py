@@ -1,6 +1,6 @@
 """The demo's clearinghouse: the clearinghouse_mock simulator, configured for the demo data.
 
-Kept apart from the runner so the core does not import the plugin unless the demo runs.
+Kept apart from the runner: the simulator (and its web server) loads only when the demo runs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from medbill_core.demo.data import ENCOUNTERS, MEDICARE_ENCOUNTERS
+from medbill_demo.data import ENCOUNTERS, MEDICARE_ENCOUNTERS
 
 #: allowed amount as a share of the demo practice's charge, for codes the simulator's
 #: default fee schedule does not price

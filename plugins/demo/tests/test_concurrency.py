@@ -34,9 +34,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.cli_support import ok
+from medbill_core.testing.cli import ok
 
-SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "docs" / "samples"
 RUNNER = Path(__file__).with_name("concurrent_cli.py")
 API_KEY = "concurrency-test-key-0001"
 SEEN = date.today() - timedelta(days=10)

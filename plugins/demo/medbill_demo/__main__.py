@@ -1,11 +1,11 @@
-"""``python -m medbill_core.demo --out DIR --claims N`` (what ``make demo`` runs)."""
+"""``python -m medbill_demo --out DIR --claims N`` (what ``make demo`` runs)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from medbill_core.demo.runner import run_demo
+from medbill_demo.runner import run_demo
 
 
 def main() -> None:

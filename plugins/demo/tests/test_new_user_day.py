@@ -23,9 +23,9 @@ from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain import ClaimState
 from medbill_core.lifecycle import NEXT_ACTOR
-from tests.cli_support import ok
+from medbill_core.testing.cli import ok
 
-SAMPLES = Path(__file__).resolve().parents[1] / "docs" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "docs" / "samples"
 D = Decimal
 TODAY = date.today()
 SEEN = TODAY - timedelta(days=3)  # the day the patients were seen

@@ -42,6 +42,15 @@ import typer
 import typer.testing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from medbill_demo.runner import (
+    CHANNEL,
+    DemoReport,
+    demo_config,
+    load_data,
+    poll,
+    scrub_and_submit,
+)
+from medbill_demo.simulation import API_KEY, DemoClearinghouse
 from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
@@ -60,15 +69,6 @@ from x12_fuzzing import (
 from medbill_core.app import Medbill
 from medbill_core.cli.main import application
 from medbill_core.config import config_toml
-from medbill_core.demo.runner import (
-    CHANNEL,
-    DemoReport,
-    demo_config,
-    load_data,
-    poll,
-    scrub_and_submit,
-)
-from medbill_core.demo.simulation import API_KEY, DemoClearinghouse
 from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow
 
 #: Mutants per run of 835, 837P, 999 and 277CA documents (the issue asks for at least 500);

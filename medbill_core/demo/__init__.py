@@ -1,1 +1,0 @@
-"""The demo: a synthetic practice, patients, coverages and encounters, run through the cycle."""
