@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -143,7 +143,7 @@ def _scores(index: _Index, terms: Sequence[str], phrase: str,
     return scores
 
 
-def _search_table(system: CodeSystem, table: dict[str, CodeInfo], terms: Sequence[str],
+def _search_table(system: CodeSystem, table: Mapping[str, CodeInfo], terms: Sequence[str],
                   phrase: str, code_query: str, on: date, limit: int,
                   include_unusable: bool) -> list[SearchHit]:
     """The best ``limit`` hits of one table, in the order :func:`search` ranks them."""
@@ -172,7 +172,7 @@ def _search_table(system: CodeSystem, table: dict[str, CodeInfo], terms: Sequenc
 
 
 def _tables(codesets: CodeSets, systems: Iterable[CodeSystem],
-            on: date) -> Iterable[tuple[CodeSystem, dict[str, CodeInfo]]]:
+            on: date) -> Iterable[tuple[CodeSystem, Mapping[str, CodeInfo]]]:
     for system in systems:
         if system in PER_RELEASE:
             yield system, codesets.release_table(system, on)[1]

@@ -12,6 +12,7 @@ people of the same name must never receive each other's bills.
 
 from __future__ import annotations
 
+import builtins  # the service's list() method hides list in its annotations
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -165,7 +166,7 @@ class GuarantorService:
             entity_id=row.id)
         return guarantor_from_row(row), changed
 
-    def patients_of(self, guarantor_id: int) -> list[Patient]:
+    def patients_of(self, guarantor_id: int) -> builtins.list[Patient]:
         rows = self.session.scalars(select(PatientRow).where(
             PatientRow.guarantor_id == guarantor_id, PatientRow.merged_into_id.is_(None))
             .order_by(PatientRow.id))
@@ -201,7 +202,7 @@ class GuarantorService:
             return self.get(patient.guarantor_id)
         return guarantor_of_self(patient)
 
-    def default_all_from_subscribers(self) -> list[int]:
+    def default_all_from_subscribers(self) -> builtins.list[int]:
         """:meth:`default_from_subscriber` for every patient whose guarantor was never chosen
         (records made before guarantors existed): the ids of the patients given one."""
         rows = self.session.execute(
