@@ -64,7 +64,7 @@ class _Index:
     entry_of_code: list[int]  # the entry of each sorted code
 
     @classmethod
-    def build(cls, table: dict[str, CodeInfo]) -> _Index:
+    def build(cls, table: Mapping[str, CodeInfo]) -> _Index:
         infos = sorted(table.values(), key=lambda i: (len(i.description), i.code))
         texts = [f"{i.description} {i.short_description}".lower() for i in infos]
         starts, offset = [], 0
@@ -98,11 +98,11 @@ class _Index:
                 for n in range(first, last)}
 
 
-_indexes: dict[int, tuple[dict[str, CodeInfo], _Index]] = {}
+_indexes: dict[int, tuple[Mapping[str, CodeInfo], _Index]] = {}
 _indexes_lock = threading.Lock()
 
 
-def _index(table: dict[str, CodeInfo]) -> _Index:
+def _index(table: Mapping[str, CodeInfo]) -> _Index:
     found = _indexes.get(id(table))
     if found is not None and found[0] is table:
         return found[1]

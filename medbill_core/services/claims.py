@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the service's list() method hides list in its annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -491,7 +492,8 @@ class ClaimService:
 
     def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,
             patient_id: int | None = None, service_from: date | None = None,
-            service_to: date | None = None, limit: int = 100, offset: int = 0) -> list[int]:
+            service_to: date | None = None, limit: int = 100, offset: int = 0,
+            ) -> builtins.list[int]:
         """The ids of the claims :meth:`list` would return (same filters, same order)."""
         statement = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
                                    patient_id=patient_id, service_from=service_from,
@@ -540,7 +542,7 @@ class ClaimService:
         """The ledger account of a claim: its own, or the encounter's first claim's."""
         return claim.account_claim_id or claim.id  # type: ignore[return-value]
 
-    def _prior_adjudications(self, claim: Claim) -> list[PriorPayerAdjudication]:
+    def _prior_adjudications(self, claim: Claim) -> builtins.list[PriorPayerAdjudication]:
         """What the other payers of the encounter did, as each payer's standing 835 answer posted
         on its account (see :mod:`medbill_core.services.remittance`): claim level, plus line level
         (837P loops 2430) when the payer adjudicated the lines and they were kept. Rows from

@@ -147,7 +147,8 @@ class GuarantorService:
                                     .limit(limit).offset(offset))
         return [guarantor_from_row(row) for row in rows]
 
-    def edit(self, guarantor_id: int, changes: dict[str, Any]) -> tuple[Guarantor, list[str]]:
+    def edit(self, guarantor_id: int, changes: dict[str, Any],
+             ) -> tuple[Guarantor, builtins.list[str]]:
         """Change some fields (``None`` clears; ``address`` parts merge into the stored
         address); returns the guarantor and the names of the changed fields."""
         from medbill_core.services.importing import merge_into
@@ -218,8 +219,8 @@ class GuarantorService:
             if patient_id in assigned:
                 continue
             self.default_from_subscriber(
-                patient_id, coverage_from_row(self.session.get(CoverageRow, coverage_id)))
-            if self.session.get(PatientRow, patient_id).guarantor_id is not None:
+                patient_id, coverage_from_row(self.session.get_one(CoverageRow, coverage_id)))
+            if self.session.get_one(PatientRow, patient_id).guarantor_id is not None:
                 assigned.append(patient_id)
         return assigned
 

@@ -135,8 +135,8 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
     result.moved["statements"] = statements
 
     # -- demographics: the kept record wins, its blanks are filled ---------------------------
-    keep_row = session.get(PatientRow, keep_id)
-    duplicate_row = session.get(PatientRow, duplicate_id)
+    keep_row = session.get_one(PatientRow, keep_id)
+    duplicate_row = session.get_one(PatientRow, duplicate_id)
     for name in ("middle_name", "suffix", "address", "phone", "email"):
         if getattr(keep_row, name) is None and getattr(duplicate_row, name) is not None:
             setattr(keep_row, name, getattr(duplicate_row, name))

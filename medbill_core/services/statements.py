@@ -293,7 +293,7 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
             continue
         if balance == ZERO:
             continue
-        claim = work.session.get(ClaimRow, claim_id)
+        claim = work.session.get_one(ClaimRow, claim_id)
         line = _claim_line(work, claim, claim_entries)
         if claim_id in held:
             # shown, not billed: the payer's reversal will settle what the patient owes here

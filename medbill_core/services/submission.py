@@ -227,7 +227,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
         receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
     except MedbillError as exc:
         with app.unit_of_work() as work:
-            row = work.session.get(SubmissionRow, submission_id)
+            row = work.session.get_one(SubmissionRow, submission_id)
             row.attempts += 1
             row.last_error = exc.message[:500]
             if row.status == SENDING:  # back in the queue for the next run
@@ -240,7 +240,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
                            error=exc.message)
     status = SENT if receipt.accepted else REFUSED
     with app.unit_of_work() as work:
-        row = work.session.get(SubmissionRow, submission_id)
+        row = work.session.get_one(SubmissionRow, submission_id)
         row.attempts += 1
         if row.status in (SENDING, PENDING):  # not answered yet (a 999 may have been applied
             row.status = status               # meanwhile by a sender that took over)
