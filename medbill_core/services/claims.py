@@ -27,6 +27,7 @@ from medbill_core.domain import (
     PriorPayerAdjudication,
     validate_record,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, check_transition
@@ -199,10 +200,10 @@ class ClaimService:
     def ever_sent(self, claim_id: int) -> bool:
         """True once the claim was put in an outbox batch (queued or submitted), even if it
         came back to draft since (a rejected claim reopened)."""
-        return self.session.scalar(select(func.count()).select_from(ClaimTransitionRow).where(
+        return (self.session.scalar(select(func.count()).select_from(ClaimTransitionRow).where(
             ClaimTransitionRow.claim_id == claim_id,
             ClaimTransitionRow.target.in_([ClaimState.QUEUED.value,
-                                           ClaimState.SUBMITTED.value]))) > 0
+                                           ClaimState.SUBMITTED.value]))) or 0) > 0
 
     def delete_draft(self, claim_id: int, *, reason: str) -> Claim:
         """Remove a draft that never left the practice: its charges are reversed and it moves
@@ -294,7 +295,7 @@ class ClaimService:
 
     def _follow_up(self, original: Claim, content: Claim, frequency: ClaimFrequency,
                    reason: str) -> Claim:
-        claim_id = original.id
+        claim_id = saved_id(original)
         if original.state is ClaimState.REJECTED:
             # Payers answer a replacement of a claim they rejected with another rejection
             # ("original claim not found"): it is fixed and sent again as an original.
@@ -315,7 +316,7 @@ class ClaimService:
         check_transition(claim_id, original.state, target)
         suffix = "R" if frequency is ClaimFrequency.REPLACEMENT else "V"
         existing = self.session.scalar(select(func.count()).select_from(ClaimRow).where(
-            ClaimRow.replaces_claim_id == claim_id))
+            ClaimRow.replaces_claim_id == claim_id)) or 0
         account = self.account_id(original)
         follow_up = content.model_copy(update={
             "id": None, "claim_number": f"{original.claim_number[:16]}-{suffix}{existing + 1}",
@@ -558,6 +559,7 @@ class ClaimService:
         # and a later answer (the payer's re-adjudication) replaces it.
         # Payers stay in the order they first answered (primary before secondary).
         standing: dict[str, ClaimAdjudicationRow | None] = {}
+        row: ClaimAdjudicationRow | None  # of the rows, then of the answers standing
         for row in rows:
             reversed_ = row.claim_status == ClaimStatusCode.REVERSAL.value
             standing[row.payer_key] = None if reversed_ else row
