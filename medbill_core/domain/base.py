@@ -169,7 +169,10 @@ def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
     return problems
 
 
-def validate_record(model: type[DomainModel], data: Any, *, record: str) -> Any:
+_Model = typing.TypeVar("_Model", bound="DomainModel")
+
+
+def validate_record(model: type[_Model], data: Any, *, record: str) -> _Model:
     """Validate ``data`` as ``model``; on failure raise a PHI-safe :class:`ValidationFailed`.
 
     :param record: how to name the record in the message, e.g. ``"row 3"``.
