@@ -1,0 +1,39 @@
+"""The type hints check: mypy, configured in pyproject.toml (strict on ``medbill_core``),
+finds no error. ``make lint`` runs it too; this test is how CI, which runs only
+``make test``, keeps it at zero."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _mypy(cache: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    # the cache goes to a temporary folder, never into the repository
+    return subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(cache), *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_mypy_finds_no_error(tmp_path: Path) -> None:
+    run = _mypy(tmp_path / "cache")  # what pyproject's [tool.mypy] names: `make lint` too
+    errors = [line for line in run.stdout.splitlines() if ": error: " in line]
+    assert run.returncode == 0 and not errors, (
+        f"mypy exit {run.returncode}, {len(errors)} error(s):\n{run.stdout}{run.stderr}")
+    # and it checked the core: a run over nothing would also succeed
+    checked = re.search(r"Success: no issues found in (\d+) source files", run.stdout)
+    core_modules = len(list((ROOT / "medbill_core").rglob("*.py")))
+    assert checked is not None and int(checked.group(1)) >= core_modules, run.stdout
+
+
+def test_mypy_configuration_is_strict(tmp_path: Path) -> None:
+    # an unannotated function fails the configured check (strict = true)
+    probe = tmp_path / "probe.py"
+    probe.write_text("def untyped(value):\n    return value\n", encoding="utf-8")
+    run = _mypy(tmp_path / "cache", "--config-file", str(ROOT / "pyproject.toml"), str(probe),
+                cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Function is missing a type annotation  [no-untyped-def]" in run.stdout, run.stdout
