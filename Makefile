@@ -101,4 +101,4 @@ bench: setup postgres
 
 clean:
 	rm -rf $(VENV) .venv-core $(foreach p,$(ALONE),.venv-$(p)) $(DEMO_OUT) bench-out \
-		site .pytest_cache .hypothesis
+		site .pytest_cache .hypothesis .mypy_cache
