@@ -541,7 +541,7 @@ class ClaimService:
 
     def account_id(self, claim: Claim) -> int:
         """The ledger account of a claim: its own, or the encounter's first claim's."""
-        return claim.account_claim_id or claim.id  # type: ignore[return-value]
+        return claim.account_claim_id or saved_id(claim)
 
     def _prior_adjudications(self, claim: Claim) -> builtins.list[PriorPayerAdjudication]:
         """What the other payers of the encounter did, as each payer's standing 835 answer posted

@@ -375,7 +375,7 @@ def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim, payment: Cla
         return [rules.decide(claim.payer_key, a.group.value, a.reason_code)
                 for a in adjustments]
     if answer is None:
-        answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+        answer = latest_answer(work, saved_id(claim))
     recorded: dict[str, RuleDecision] = {}
     if answer is not None:
         for index, item in enumerate(answer.adjustments or []):
@@ -413,7 +413,7 @@ def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: Clai
     """``denied_open``: the answer kept an amount open as a denial (rule ``deny``): the claim
     is denied, to be worked, whatever else the payer paid."""
     if payment.is_reversal:
-        standing = _standing_answers(work, claim.id)  # type: ignore[arg-type]
+        standing = _standing_answers(work, saved_id(claim))
         if not standing:  # nothing of the payer's stands: its new answer is awaited
             _walk(work, claim, ClaimState.ACCEPTED, reason)
             return
@@ -436,7 +436,7 @@ def _settle(work: UnitOfWork, claim: Claim, account_id: int, status: ClaimStatus
               reason)
         return
     claim = _walk(work, claim, ClaimState.PAID, reason)
-    standing = _standing_answers(work, claim.id)  # type: ignore[arg-type]
+    standing = _standing_answers(work, saved_id(claim))
     if standing and _patient_share_holder(work, claim, standing[-1]) is not None:
         return  # the rest went to the next payer's claim: that claim follows the account
     account = work.ledger.claim_balance(account_id)
@@ -484,7 +484,7 @@ def _answer_reversed(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
                      sign: Decimal) -> ClaimAdjudicationRow | None:
     """The standing answer a reversal takes back: the latest whose payment it negates."""
     mirrored = -(payment.paid * sign)
-    for answer in reversed(_standing_answers(work, claim.id)):  # type: ignore[arg-type]
+    for answer in reversed(_standing_answers(work, saved_id(claim))):
         if answer.paid == mirrored:
             return answer
     return None
@@ -543,7 +543,7 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
         RemittanceExceptionRow.held_payment.is_not(None)).order_by(RemittanceExceptionRow.id))
     for row in list(held):
         payment = ClaimPayment.model_validate(row.held_payment)
-        current = work.claims.get(claim.id)  # type: ignore[arg-type]
+        current = work.claims.get(saved_id(claim))
         if _answer_reversed(work, current, payment, _posting_sign(payment)) is None:
             continue
         in_this_posting = [item for item in tally.exceptions if item[0] == row.posting_key]
@@ -797,7 +797,7 @@ def _patient_share_holder(work: UnitOfWork, claim: Claim,
     moved the patient share to, or ``None`` when it went to the patient: where the reversal
     must take it back from."""
     if answer is None:
-        answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+        answer = latest_answer(work, saved_id(claim))
     if answer is None:
         return None
     posting_key = answer.posting_key
