@@ -179,7 +179,8 @@ def verify(session: Session, *, expect_head: str | None = None,
                        expect_head is not None and expected_at is None)
 
 
-def _problem(values: Mapping[str, Any], position: int, prev: str) -> str | None:
+def _problem(values: Mapping[Any, Any], position: int, prev: str) -> str | None:
+    # Mapping[Any, Any]: a row's RowMapping is keyed by name or by column
     seq = values["chain_seq"]
     if seq is None or values["row_hash"] is None:
         return "not sealed into the chain (written outside medbill)"

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -51,6 +52,9 @@ from medbill_core import audit
 from medbill_core.errors import LedgerError
 from medbill_core.money import ZERO, to_money
 from medbill_core.storage.schema import LedgerEntryRow, PostingRow, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
 
 
 class EntryKind(StrEnum):
@@ -227,7 +231,7 @@ class Ledger:
     def _refuse_negative(self, posting_key: str, lines: Sequence[LedgerLine]) -> None:
         """Refuse when a bucket this posting *reduces* would end below zero (a credit that
         was already there, e.g. from a payer's over-adjustment, is not this posting's doing)."""
-        reduced: dict[int | None, set[Bucket]] = {}
+        reduced: dict[int, set[Bucket]] = {}
         for line in lines:
             insurance_delta, patient_delta = line.deltas()
             key = line.claim_id if line.claim_id is not None else -line.patient_id
@@ -243,7 +247,7 @@ class Ledger:
                         f"posting {posting_key}: patient {-key} balance would be "
                         f"{balance.patient}; record the over-payment as a credit explicitly")
                 continue
-            balance = self.claim_balance(key)  # type: ignore[arg-type]
+            balance = self.claim_balance(key)
             for bucket, amount in ((Bucket.INSURANCE, balance.insurance),
                                    (Bucket.PATIENT, balance.patient)):
                 if bucket in buckets and amount < ZERO:
@@ -252,7 +256,7 @@ class Ledger:
                         f"be {amount}; record an over-payment as a credit or refund explicitly")
 
     # -- balances ---------------------------------------------------------------------------
-    def _balance(self, *conditions: object) -> Balance:
+    def _balance(self, *conditions: ColumnElement[bool]) -> Balance:
         row = self.session.execute(
             select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
                    func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
@@ -274,7 +278,7 @@ class Ledger:
                payer_key: str | None = None, as_of: date | None = None) -> Totals:
         """Sums by kind and the balance, for one claim, patient, payer or the whole ledger;
         with ``as_of``, of the entries effective on or before that day only."""
-        conditions = list(as_of_conditions(as_of))
+        conditions: list[ColumnElement[bool]] = list(as_of_conditions(as_of))
         if claim_id is not None:
             conditions.append(LedgerEntryRow.claim_id == claim_id)
         if patient_id is not None:
@@ -294,10 +298,10 @@ class Ledger:
             select(LedgerEntryRow.payer_key, func.sum(LedgerEntryRow.insurance_delta))
             .where(LedgerEntryRow.payer_key.is_not(None), *as_of_conditions(as_of))
             .group_by(LedgerEntryRow.payer_key)).all()
-        return {key: _summed(amount) for key, amount in rows}
+        return {key: _summed(amount) for key, amount in rows if key is not None}
 
 
-def as_of_conditions(as_of: date | None) -> tuple[object, ...]:
+def as_of_conditions(as_of: date | None) -> tuple[ColumnElement[bool], ...]:
     """The condition "effective on or before ``as_of``" (none when ``as_of`` is None).
 
     The ledger as of a day is its entries by **effective date** (the service date of a

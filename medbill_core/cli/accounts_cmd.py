@@ -98,8 +98,11 @@ def record(
     with medbill.unit_of_work() as work:
         guarantor_id = resolve_guarantor(work.session, guarantor) \
             if guarantor is not None else None
-        patient_id = work.patients.by_account(patient).id if patient is not None \
-            else family_of(work, guarantor_id)[0]
+        if patient is not None:
+            patient_id = work.patients.by_account(patient).id
+        else:
+            assert guarantor_id is not None  # --patient or --guarantor: checked above
+            patient_id = family_of(work, guarantor_id)[0]
         payment = validate_record(Payment, {
             "patient_id": patient_id, "amount": paid, "method": kind,
             "reference": reference,

@@ -24,6 +24,7 @@ from medbill_core.cli.common import (
 )
 from medbill_core.codesets.explain import explain_status_pair, status_pairs_in
 from medbill_core.domain import Claim, ClaimState, validate_record
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import ValidationFailed
 from medbill_core.lifecycle import NEXT_ACTOR
 
@@ -286,7 +287,7 @@ def _claims_to_scrub(work: Any, references: list[str] | None,
             if len(page) < 500:
                 break
             offset += 500
-    return sorted(selected, key=lambda claim: claim.id)
+    return sorted(selected, key=saved_id)
 
 
 @app.command("scrub")
@@ -311,7 +312,7 @@ def scrub_command(
     with medbill.unit_of_work() as work:
         claims = _claims_to_scrub(work, claim, state)
         with progress_callback("scrubbing claims") as on_progress:
-            report = scrub_claims(work, [c.id for c in claims], validate=not no_validate,
+            report = scrub_claims(work, [saved_id(c) for c in claims], validate=not no_validate,
                                   on_progress=on_progress)
     blocked = [r for r in report.results if not r.clean]
     if as_json:
@@ -350,10 +351,10 @@ def scrub_command(
                                  if finding.release else ""),
                               escape(finding.fix_hint or ""))
             print_table(table)
-        for (code, what), claims in gaps.items():
+        for (code, what), claim_numbers in gaps.items():
             console.print(f"[yellow]warning:[/] {escape(code)} on"
-                          f" {_plural(len(claims), 'claim')}: {escape(what)}", highlight=False,
-                          soft_wrap=True)
+                          f" {_plural(len(claim_numbers), 'claim')}: {escape(what)}",
+                          highlight=False, soft_wrap=True)
         action = "" if no_validate else " (clean drafts moved to validated)"
         console.print(f"{_plural(len(report.results), 'claim')} scrubbed:"
                       f" {report.clean_count} clean,"

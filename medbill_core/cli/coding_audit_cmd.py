@@ -120,10 +120,10 @@ def print_report(report: CodingReport, target: Console | None = None) -> None:
                          title=Text("denial rate by procedure code (lines)"),
                          keys=("code", "adjudicated", "denied", "%"),
                          numeric=("adjudicated", "denied", "%"))
-    for rate in report.denials:
-        _add(denials, rate.code, str(rate.adjudicated), str(rate.denied),
-                        _percent(rate.percent),
-                        ", ".join(f"{code} ({count})" for code, count in rate.top_carcs))
+    for denial in report.denials:
+        _add(denials, denial.code, str(denial.adjudicated), str(denial.denied),
+                        _percent(denial.percent),
+                        ", ".join(f"{code} ({count})" for code, count in denial.top_carcs))
     if report.denials:
         print_table(denials, out)
     else:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -32,6 +32,9 @@ from sqlalchemy.exc import OperationalError
 
 from medbill_core.errors import MedbillError
 from medbill_core.money import to_money
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,7 +64,7 @@ class _CliConsole(Console):
 
     @property
     def size(self) -> ConsoleDimensions:
-        size = Console.size.fget(self)  # type: ignore[attr-defined]
+        size: ConsoleDimensions = Console.size.fget(self)  # type: ignore[attr-defined]
         if self.is_terminal:
             return size
         return ConsoleDimensions(self.unwrapped_width, size.height)
@@ -92,7 +95,7 @@ class _CliConsole(Console):
         # the line or reorder it on the terminal; such a character is shown as its escape.
         return super().render_str(printable(text), **kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def soft_wrap(self) -> bool:
         return self._soft_wrap if self._soft_wrap is not None else not self.is_terminal
 
@@ -177,6 +180,12 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
 MAX_AMOUNT = Decimal("99999999.99")
 
 
+@overload
+def parse_money_option(value: str, option: str, *, allow_zero: bool = True,
+                       allow_negative: bool = False) -> Decimal: ...
+@overload
+def parse_money_option(value: str | None, option: str, *, allow_zero: bool = True,
+                       allow_negative: bool = False) -> Decimal | None: ...
 def parse_money_option(value: str | None, option: str, *, allow_zero: bool = True,
                        allow_negative: bool = False) -> Decimal | None:
     """An amount option (``25.00``): plain digits, at most two places, never rounded.
@@ -201,6 +210,10 @@ def parse_money_option(value: str | None, option: str, *, allow_zero: bool = Tru
 E = TypeVar("E", bound=enum.Enum)
 
 
+@overload
+def parse_choice_option(value: str, option: str, choices: type[E]) -> E: ...
+@overload
+def parse_choice_option(value: str | None, option: str, choices: type[E]) -> E | None: ...
 def parse_choice_option(value: str | None, option: str, choices: type[E]) -> E | None:
     """One of an enum's values (case-insensitive); anything else is a usage error (exit 2)."""
     if value is None:
@@ -333,7 +346,7 @@ KEY_COLUMN_WORDS = ("id", "claim", "number", "account", "date", "dos", "due", "t
                     "reference", "payer", "patient", "mbi", "member")
 
 
-def data_table(*columns: str, title: str | None = None,
+def data_table(*columns: str, title: str | Text | None = None,
                keys: Iterable[str] | None = None, numeric: Iterable[str] = ()) -> Table:
     """A table for :func:`print_table`: ``keys`` columns (default: those whose names hold a
     :data:`KEY_COLUMN_WORDS` word) are never wrapped or cut; other columns wrap.
@@ -448,11 +461,17 @@ def progress(description: str, total: int | None) -> Iterator[Callable[[int], No
     from rich.progress import Progress
 
     if not err_console.is_terminal:
-        yield lambda _steps=1: None
+        def ignore_steps(_steps: int = 1) -> None:
+            return None
+
+        yield ignore_steps
         return
     with Progress(console=err_console, transient=True) as bar:
         task = bar.add_task(description, total=total)
-        yield lambda steps=1: bar.advance(task, steps)
+        def advance(steps: int = 1) -> None:
+            bar.advance(task, steps)
+
+        yield advance
 
 
 def print_json(data: Any) -> None:

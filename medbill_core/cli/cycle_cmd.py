@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -34,6 +34,9 @@ from medbill_core.errors import MedbillError
 from medbill_core.money import total
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.services.responses import IngestResult, fetch_and_apply, ingest_document
+
+if TYPE_CHECKING:
+    from medbill_core.services.submission import OutboxItem, SendOutcome
 
 responses_app = typer.Typer(help="Acknowledgments, status responses and remittances.",
                             no_args_is_help=True)
@@ -92,7 +95,7 @@ def _note_held_elsewhere(medbill: Any) -> None:
                       "note:")
 
 
-def _explain_unsent(outcomes: list) -> None:
+def _explain_unsent(outcomes: list[SendOutcome]) -> None:
     """Exit 1 when a file did not leave, saying what happens to its claims."""
     unsent = [o for o in outcomes if o.status == "pending"]
     if unsent:
@@ -140,7 +143,7 @@ def outbox(
     _explain_unsent(outcomes)
 
 
-def _outbox_status(item: Any) -> str:
+def _outbox_status(item: OutboxItem) -> str:
     """An outbox file's status in words: a file being sent says until when its sender holds
     it, or that the sender is gone and the next run sends it."""
     if item.status == "pending":
@@ -338,10 +341,10 @@ def show_remittance(
                        title="adjustments and the posting rule applied",
                        keys=("claim", "code"), numeric=("amount",))
     for claim in detail.claims:
-        for item in claim.adjustments:
-            rules.add_row(escape(claim.claim_number), item["code"], item["amount"],
-                          item["action"], escape(item["rule"]),
-                          escape(brief_adjustment(item["code"])))
+        for adjustment in claim.adjustments:
+            rules.add_row(escape(claim.claim_number), adjustment["code"], adjustment["amount"],
+                          adjustment["action"], escape(adjustment["rule"]),
+                          escape(brief_adjustment(adjustment["code"])))
     if rules.row_count:
         print_table(rules)
     remarks = data_table("claim", "remark code", "meaning", title="remark codes (RARC)",
@@ -357,10 +360,10 @@ def show_remittance(
         kept = data_table("denial", "claim", "code", "amount", "action", "status", "meaning",
                           title="kept open to work (medbill denials)",
                           keys=("denial", "claim", "code"), numeric=("denial", "amount"))
-        for item in detail.kept_open:
-            kept.add_row(str(item["id"]), escape(item["claim_number"]), item["code"],
-                         item["amount"], item["action"], item["status"],
-                         escape(brief_adjustment(item["code"])))
+        for denial in detail.kept_open:
+            kept.add_row(str(denial["id"]), escape(denial["claim_number"]), denial["code"],
+                         denial["amount"], denial["action"], denial["status"],
+                         escape(brief_adjustment(denial["code"])))
         print_table(kept)
     if detail.provider_adjustments:
         plbs = data_table("provider", "reason", "reference", "amount",
@@ -382,7 +385,7 @@ def show_remittance(
         print_table(exceptions)
 
 
-def _explained_remittance(data: dict) -> dict:
+def _explained_remittance(data: dict[str, Any]) -> dict[str, Any]:
     """``remit show --json`` with each adjustment code's meaning beside it (``meaning``,
     the full CARC text with its group); the codes themselves stay as they were."""
     for claim in data["claims"]:

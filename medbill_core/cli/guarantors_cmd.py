@@ -19,6 +19,7 @@ from medbill_core.cli.common import (
 )
 from medbill_core.cli.patients_cmd import ClearOption, JsonOption, _address_text, _changes
 from medbill_core.domain import Guarantor, GuarantorRelationship, validate_record
+from medbill_core.domain.base import saved_id
 from medbill_core.services.guarantors import GuarantorService
 
 app = typer.Typer(help="Guarantors: who pays a patient's bills and receives the statements.",
@@ -89,7 +90,7 @@ def add(
         stored = service.add(guarantor)
         for account in patient or []:
             service.assign(work.patients.by_account(account).id, stored.id, relationship)
-        patients = service.patients_of(stored.id)
+        patients = service.patients_of(saved_id(stored))
     if as_json:
         print_json(_guarantor_data(stored, patients))
         return
@@ -107,7 +108,8 @@ def list_guarantors(limit: Annotated[int, typer.Option(min=1)] = 50,
     medbill = open_app()
     with medbill.unit_of_work() as work:
         service = GuarantorService(work.session, actor=work.actor)
-        rows = [(g, service.patients_of(g.id)) for g in service.list(limit=limit, offset=offset)]
+        rows = [(g, service.patients_of(saved_id(g)))
+                for g in service.list(limit=limit, offset=offset)]
     if as_json:
         print_json([_guarantor_data(g, patients) for g, patients in rows])
         return

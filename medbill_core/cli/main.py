@@ -36,10 +36,11 @@ class MedbillGroup(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+             windows_expand_args: bool = True, **extra: Any) -> Any:
         try:
             result = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
-                                  standalone_mode=False, **extra)
+                                  standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
         except click_errors.ClickException as exc:
             if not standalone_mode:
                 raise

@@ -210,14 +210,14 @@ _ADDRESS_FIELDS = ("line1", "line2", "city", "state", "postal_code")
 
 
 def _patient_data(patient: Any, coverages: list[Any], guarantor: Any | None) -> dict[str, Any]:
-    data = patient.model_dump(mode="json")
+    data: dict[str, Any] = patient.model_dump(mode="json")
     data["coverages"] = [_coverage_data(c) for c in coverages]
     data["guarantor"] = guarantor.model_dump(mode="json") if guarantor is not None else None
     return data
 
 
 def _coverage_data(coverage: Any) -> dict[str, Any]:
-    data = coverage.model_dump(mode="json")
+    data: dict[str, Any] = coverage.model_dump(mode="json")
     data["active_today"] = coverage.is_active_on(date.today())
     return data
 

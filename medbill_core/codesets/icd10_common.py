@@ -28,7 +28,7 @@ import functools
 import gzip
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from medbill_core.codesets.update import PreparedRelease, ReleaseFormat, SourceFile
 
 Table = dict[str, CodeInfo]
+#: A release's table as ``LazyRelease`` hands it out: a ``Table`` or a ``LazyTable``.
+ReleaseTable = Mapping[str, CodeInfo]
 
 _MONTHS = {m: i for i, m in enumerate(
     ["january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -95,15 +97,15 @@ class LazyRelease:
 
     __slots__ = ("_load", "_lock", "_table", "origin", "release")
 
-    def __init__(self, release: Release, load: Callable[[], Table],
+    def __init__(self, release: Release, load: Callable[[], ReleaseTable],
                  origin: str = "packaged") -> None:
         self.release = release
         self.origin = origin
         self._load = load
-        self._table: Table | None = None
+        self._table: ReleaseTable | None = None
         self._lock = threading.Lock()
 
-    def table(self) -> Table:
+    def table(self) -> ReleaseTable:
         table = self._table
         if table is None:
             with self._lock:
@@ -392,7 +394,8 @@ def read_official(source: SourceFile, layout: str, system: CodeSystem) -> list[O
 
 def _check_shape(system: CodeSystem, row: OfficialRow, where: str) -> None:
     if system is CodeSystem.ICD10PCS:
-        valid = ICD10PCS_RE.match(row.code) if row.billable else _PCS_PART.match(row.code)
+        valid: object = (ICD10PCS_RE.match(row.code) if row.billable
+                         else _PCS_PART.match(row.code))
         hint = "7 characters, digits and letters other than I and O"
     else:
         valid = ICD10CM_RE.match(row.code) and (row.billable or len(row.code) < 7)

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from medbill_core.codesets import icd10cm
 from medbill_core.codesets.model import CodeInfo, CodeSetError, CodeSystem
@@ -149,9 +150,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_manifest(data_dir: Path) -> dict[str, dict[str, object]]:
+def read_manifest(data_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
+        return manifest
     except (OSError, ValueError):
         return {}
 

@@ -523,15 +523,15 @@ def _kind(source: SourceFile) -> str | None:
         if {"PROCSTAT", "CARRIER", "LOCALITY"} <= keys:
             return "oppscap"
     for _, row in rows:
-        keys = [_key(c) for c in row]
-        joined = " ".join(keys)
-        if "PEGPCI" in joined and "MPGPCI" in joined and any("LOCALITY" in k for k in keys):
+        cells = [_key(c) for c in row]
+        joined = " ".join(cells)
+        if "PEGPCI" in joined and "MPGPCI" in joined and any("LOCALITY" in k for k in cells):
             return "gpci"
-        if any(k.startswith("COUNTIES") for k in keys) and any("LOCALITY" in k for k in keys):
+        if any(k.startswith("COUNTIES") for k in cells) and any("LOCALITY" in k for k in cells):
             return "locco"
-        if any("ANESTHESIA" in k and "CONVERSIONFACTOR" in k for k in keys) or (
-                any("ANES" in k for k in keys) and any("LOCALITY" in k for k in keys)
-                and any("CONVERSIONFACTOR" in k or k.endswith("CF") for k in keys)):
+        if any("ANESTHESIA" in k and "CONVERSIONFACTOR" in k for k in cells) or (
+                any("ANES" in k for k in cells) and any("LOCALITY" in k for k in cells)
+                and any("CONVERSIONFACTOR" in k or k.endswith("CF") for k in cells)):
             return "anes"
     return None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -172,7 +173,8 @@ class CodeSets:
         rows of the newest release (packaged or loaded with ``codes update``; see
         :data:`RELEASED`). Not for the code systems kept per release (ICD-10-CM,
         ICD-10-PCS): see :meth:`release_table`."""
-        table = self._tables.get(system)  # type: ignore[call-overload]
+        # a plain str finds its StrEnum member: the cached path skips CodeSystem(system)
+        table = self._tables.get(system)  # type: ignore[arg-type]
         if table is not None:
             return table
         system = CodeSystem(system)
@@ -254,13 +256,13 @@ class CodeSets:
         return picked
 
     def release_table(self, system: CodeSystem | str, on: date | None = None,
-                      ) -> tuple[Release, Table, str]:
+                      ) -> tuple[Release, Mapping[str, CodeInfo], str]:
         """The release of ICD-10-CM or ICD-10-PCS governing date of service ``on``, its
         table, and a note when no release covers ``on`` (the nearest one is used)."""
         lazy, note = self._governing(CodeSystem(system), on or date.today())
         return lazy.release, lazy.table(), note
 
-    def icd10cm_releases(self) -> list[tuple[Release, Table]]:
+    def icd10cm_releases(self) -> list[tuple[Release, Mapping[str, CodeInfo]]]:
         """Every ICD-10-CM release with its table (reads them all): user releases, then the
         packaged ones."""
         return [(lazy.release, lazy.table()) for lazy in self.releases(CodeSystem.ICD10CM)]
@@ -273,7 +275,7 @@ class CodeSets:
         """The ICD-10-PCS release that governs date of service ``on``."""
         return self._governing(CodeSystem.ICD10PCS, on or date.today())[0].release
 
-    def _pick_release(self, on: date) -> tuple[Release, Table, str]:
+    def _pick_release(self, on: date) -> tuple[Release, Mapping[str, CodeInfo], str]:
         """The ICD-10-CM release for ``on``, its table and note (see :meth:`release_table`)."""
         return self.release_table(CodeSystem.ICD10CM, on)
 

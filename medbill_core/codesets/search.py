@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -64,7 +64,7 @@ class _Index:
     entry_of_code: list[int]  # the entry of each sorted code
 
     @classmethod
-    def build(cls, table: dict[str, CodeInfo]) -> _Index:
+    def build(cls, table: Mapping[str, CodeInfo]) -> _Index:
         infos = sorted(table.values(), key=lambda i: (len(i.description), i.code))
         texts = [f"{i.description} {i.short_description}".lower() for i in infos]
         starts, offset = [], 0
@@ -98,11 +98,11 @@ class _Index:
                 for n in range(first, last)}
 
 
-_indexes: dict[int, tuple[dict[str, CodeInfo], _Index]] = {}
+_indexes: dict[int, tuple[Mapping[str, CodeInfo], _Index]] = {}
 _indexes_lock = threading.Lock()
 
 
-def _index(table: dict[str, CodeInfo]) -> _Index:
+def _index(table: Mapping[str, CodeInfo]) -> _Index:
     found = _indexes.get(id(table))
     if found is not None and found[0] is table:
         return found[1]
@@ -143,7 +143,7 @@ def _scores(index: _Index, terms: Sequence[str], phrase: str,
     return scores
 
 
-def _search_table(system: CodeSystem, table: dict[str, CodeInfo], terms: Sequence[str],
+def _search_table(system: CodeSystem, table: Mapping[str, CodeInfo], terms: Sequence[str],
                   phrase: str, code_query: str, on: date, limit: int,
                   include_unusable: bool) -> list[SearchHit]:
     """The best ``limit`` hits of one table, in the order :func:`search` ranks them."""
@@ -172,7 +172,7 @@ def _search_table(system: CodeSystem, table: dict[str, CodeInfo], terms: Sequenc
 
 
 def _tables(codesets: CodeSets, systems: Iterable[CodeSystem],
-            on: date) -> Iterable[tuple[CodeSystem, dict[str, CodeInfo]]]:
+            on: date) -> Iterable[tuple[CodeSystem, Mapping[str, CodeInfo]]]:
     for system in systems:
         if system in PER_RELEASE:
             yield system, codesets.release_table(system, on)[1]

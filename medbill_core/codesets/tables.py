@@ -84,7 +84,7 @@ def _parse_bool(text: str, default: bool) -> bool:
 def open_text(path: Path) -> io.TextIOBase:
     """Open a UTF-8 text file, gunzipping ``*.gz``."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")
 
 
@@ -180,7 +180,7 @@ def write_table(path: Path, table: Iterable[CodeInfo]) -> int:
     tmp = path.with_name(path.name + ".tmp")
     count = 0
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(tmp, "wt", encoding="utf-8", newline="") as handle:  # type: ignore[operator]
+    with opener(tmp, "wt", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CANONICAL_FIELDS)
         for info in table:

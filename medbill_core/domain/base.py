@@ -6,7 +6,7 @@ import re
 import types
 import typing
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import (
     BaseModel,
@@ -39,7 +39,7 @@ def has_control_character(text: str) -> bool:
 def _reads_money(metadata: Any) -> bool:
     """A :data:`~medbill_core.money.Money` field reads its text strictly itself (and says
     so in words about amounts)."""
-    return any(item in Money.__metadata__ for item in metadata)
+    return any(item in typing.get_args(Money)[1:] for item in metadata)
 
 
 def _is_numeric(annotation: Any) -> bool:
@@ -112,6 +112,22 @@ class DomainModel(BaseModel):
         return value
 
 
+class _Stored(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(record: _Stored) -> int:
+    """The database id of a record read from or saved to the database.
+
+    Domain models carry ``id: int | None`` (None before the first save); code that works on
+    stored records states here that it has one. None is a programming error, said loudly.
+    """
+    if record.id is None:
+        raise ValueError(f"{type(record).__name__} has no id: it was never saved")
+    return record.id
+
+
 def phi_field(default: Any = ..., **kwargs: Any) -> Any:
     """A field holding protected health information.
 
@@ -153,7 +169,10 @@ def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
     return problems
 
 
-def validate_record(model: type[DomainModel], data: Any, *, record: str) -> Any:
+_Model = typing.TypeVar("_Model", bound="DomainModel")
+
+
+def validate_record(model: type[_Model], data: Any, *, record: str) -> _Model:
     """Validate ``data`` as ``model``; on failure raise a PHI-safe :class:`ValidationFailed`.
 
     :param record: how to name the record in the message, e.g. ``"row 3"``.

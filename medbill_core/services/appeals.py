@@ -40,6 +40,7 @@ from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import explain_adjustment
 from medbill_core.domain import ClaimState
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.remittance import latest_answer
@@ -306,7 +307,7 @@ def appeal_letter(work: UnitOfWork, appeal_id: int, *, today: date | None = None
     paid = work.session.scalar(select(func.sum(ClaimAdjudicationRow.paid))
                                .where(ClaimAdjudicationRow.claim_id == claim.id))
     paid_total = to_money(paid) if paid is not None else ZERO
-    answer = latest_answer(work, claim.id)
+    answer = latest_answer(work, saved_id(claim))
     answered_on = answer.paid_date if answer is not None else today
 
     def address_lines(address: Any) -> list[str]:

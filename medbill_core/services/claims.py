@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the service's list() method hides list in its annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,7 @@ from medbill_core.domain import (
     PriorPayerAdjudication,
     validate_record,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, check_transition
@@ -198,10 +200,10 @@ class ClaimService:
     def ever_sent(self, claim_id: int) -> bool:
         """True once the claim was put in an outbox batch (queued or submitted), even if it
         came back to draft since (a rejected claim reopened)."""
-        return self.session.scalar(select(func.count()).select_from(ClaimTransitionRow).where(
+        return (self.session.scalar(select(func.count()).select_from(ClaimTransitionRow).where(
             ClaimTransitionRow.claim_id == claim_id,
             ClaimTransitionRow.target.in_([ClaimState.QUEUED.value,
-                                           ClaimState.SUBMITTED.value]))) > 0
+                                           ClaimState.SUBMITTED.value]))) or 0) > 0
 
     def delete_draft(self, claim_id: int, *, reason: str) -> Claim:
         """Remove a draft that never left the practice: its charges are reversed and it moves
@@ -293,7 +295,7 @@ class ClaimService:
 
     def _follow_up(self, original: Claim, content: Claim, frequency: ClaimFrequency,
                    reason: str) -> Claim:
-        claim_id = original.id
+        claim_id = saved_id(original)
         if original.state is ClaimState.REJECTED:
             # Payers answer a replacement of a claim they rejected with another rejection
             # ("original claim not found"): it is fixed and sent again as an original.
@@ -314,7 +316,7 @@ class ClaimService:
         check_transition(claim_id, original.state, target)
         suffix = "R" if frequency is ClaimFrequency.REPLACEMENT else "V"
         existing = self.session.scalar(select(func.count()).select_from(ClaimRow).where(
-            ClaimRow.replaces_claim_id == claim_id))
+            ClaimRow.replaces_claim_id == claim_id)) or 0
         account = self.account_id(original)
         follow_up = content.model_copy(update={
             "id": None, "claim_number": f"{original.claim_number[:16]}-{suffix}{existing + 1}",
@@ -491,7 +493,8 @@ class ClaimService:
 
     def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,
             patient_id: int | None = None, service_from: date | None = None,
-            service_to: date | None = None, limit: int = 100, offset: int = 0) -> list[int]:
+            service_to: date | None = None, limit: int = 100, offset: int = 0,
+            ) -> builtins.list[int]:
         """The ids of the claims :meth:`list` would return (same filters, same order)."""
         statement = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
                                    patient_id=patient_id, service_from=service_from,
@@ -538,9 +541,9 @@ class ClaimService:
 
     def account_id(self, claim: Claim) -> int:
         """The ledger account of a claim: its own, or the encounter's first claim's."""
-        return claim.account_claim_id or claim.id  # type: ignore[return-value]
+        return claim.account_claim_id or saved_id(claim)
 
-    def _prior_adjudications(self, claim: Claim) -> list[PriorPayerAdjudication]:
+    def _prior_adjudications(self, claim: Claim) -> builtins.list[PriorPayerAdjudication]:
         """What the other payers of the encounter did, as each payer's standing 835 answer posted
         on its account (see :mod:`medbill_core.services.remittance`): claim level, plus line level
         (837P loops 2430) when the payer adjudicated the lines and they were kept. Rows from
@@ -556,6 +559,7 @@ class ClaimService:
         # and a later answer (the payer's re-adjudication) replaces it.
         # Payers stay in the order they first answered (primary before secondary).
         standing: dict[str, ClaimAdjudicationRow | None] = {}
+        row: ClaimAdjudicationRow | None  # of the rows, then of the answers standing
         for row in rows:
             reversed_ = row.claim_status == ClaimStatusCode.REVERSAL.value
             standing[row.payer_key] = None if reversed_ else row

@@ -238,7 +238,7 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
 
 def get_denial(work: UnitOfWork, denial_id: int) -> Denial:
     row = _row(work, denial_id)
-    return _view(work, row, work.session.get(ClaimRow, row.claim_id))  # type: ignore[arg-type]
+    return _view(work, row, work.session.get_one(ClaimRow, row.claim_id))
 
 
 def _row(work: UnitOfWork, denial_id: int) -> DenialRow:
@@ -288,8 +288,8 @@ def _take_off_payer(work: UnitOfWork, row: DenialRow, kind: EntryKind, memo: str
         raise ValidationFailed(f"denial {row.id}", [(
             "amount", f"{row.amount} is more than the {owed} the payer still owes on the "
                       "claim's account")])
-    claim = work.session.get(ClaimRow, row.claim_id)
-    line = LedgerLine(kind, row.amount, patient_id=claim.patient_id,  # type: ignore[union-attr]
+    claim = work.session.get_one(ClaimRow, row.claim_id)
+    line = LedgerLine(kind, row.amount, patient_id=claim.patient_id,
                       claim_id=row.account_claim_id, payer_key=row.payer_key,
                       reason_code=f"{row.group_code}-{row.reason_code}",
                       bucket=Bucket.INSURANCE if kind is EntryKind.WRITE_OFF else None)

@@ -19,6 +19,7 @@ from medbill_core.domain import (
     EligibilityResponse,
     Payer,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import MedbillError, ValidationFailed
 
 #: AAA04 follow-up action codes.
@@ -77,7 +78,7 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
     """
     with medbill.unit_of_work() as work:
         found = work.patients.by_account(account_number)
-        on_file = work.patients.coverages(found.id)
+        on_file = work.patients.coverages(saved_id(found))
         if coverage_id is not None:
             chosen = [c for c in on_file if c.id == coverage_id]
             if not chosen:

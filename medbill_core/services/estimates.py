@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets import CodeSets, Reason, default_codesets
@@ -30,7 +31,7 @@ def _is_visit(code: str) -> bool:
     return code.startswith(_VISIT_PREFIXES)
 
 
-def _described(service: PlannedService) -> dict[str, object]:
+def _described(service: PlannedService) -> dict[str, Any]:
     return {"procedure_code": service.procedure_code, "modifiers": service.modifiers,
             "units": service.units, "description": service.description,
             "diagnoses": service.diagnoses}
@@ -56,6 +57,7 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
                      + (f" less a {self_pay_discount:%} self-pay discount"
                         if self_pay_discount else "") + ".")
         for service in services:
+            assert service.charge is not None  # unpriced services refused above
             owed = (service.charge * (1 - self_pay_discount)).quantize(CENT, ROUND_HALF_UP)
             results.append(EstimatedService(**_described(service), charge=service.charge,
                                             allowed=owed, patient_owes=owed, plan_pays=ZERO))
@@ -65,6 +67,7 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
         coinsurance = benefits.coinsurance if benefits.coinsurance is not None else Decimal(0)
         copay_used = benefits.copay is None
         for service in services:
+            assert service.charge is not None  # unpriced services refused above
             allowed = service.allowed if service.allowed is not None else service.charge
             if service.allowed is None:
                 notes.append(f"{service.procedure_code}: no expected allowed amount; "

@@ -12,6 +12,7 @@ people of the same name must never receive each other's bills.
 
 from __future__ import annotations
 
+import builtins  # the service's list() method hides list in its annotations
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -146,7 +147,8 @@ class GuarantorService:
                                     .limit(limit).offset(offset))
         return [guarantor_from_row(row) for row in rows]
 
-    def edit(self, guarantor_id: int, changes: dict[str, Any]) -> tuple[Guarantor, list[str]]:
+    def edit(self, guarantor_id: int, changes: dict[str, Any],
+             ) -> tuple[Guarantor, builtins.list[str]]:
         """Change some fields (``None`` clears; ``address`` parts merge into the stored
         address); returns the guarantor and the names of the changed fields."""
         from medbill_core.services.importing import merge_into
@@ -165,7 +167,7 @@ class GuarantorService:
             entity_id=row.id)
         return guarantor_from_row(row), changed
 
-    def patients_of(self, guarantor_id: int) -> list[Patient]:
+    def patients_of(self, guarantor_id: int) -> builtins.list[Patient]:
         rows = self.session.scalars(select(PatientRow).where(
             PatientRow.guarantor_id == guarantor_id, PatientRow.merged_into_id.is_(None))
             .order_by(PatientRow.id))
@@ -201,7 +203,7 @@ class GuarantorService:
             return self.get(patient.guarantor_id)
         return guarantor_of_self(patient)
 
-    def default_all_from_subscribers(self) -> list[int]:
+    def default_all_from_subscribers(self) -> builtins.list[int]:
         """:meth:`default_from_subscriber` for every patient whose guarantor was never chosen
         (records made before guarantors existed): the ids of the patients given one."""
         rows = self.session.execute(
@@ -217,8 +219,8 @@ class GuarantorService:
             if patient_id in assigned:
                 continue
             self.default_from_subscriber(
-                patient_id, coverage_from_row(self.session.get(CoverageRow, coverage_id)))
-            if self.session.get(PatientRow, patient_id).guarantor_id is not None:
+                patient_id, coverage_from_row(self.session.get_one(CoverageRow, coverage_id)))
+            if self.session.get_one(PatientRow, patient_id).guarantor_id is not None:
                 assigned.append(patient_id)
         return assigned
 

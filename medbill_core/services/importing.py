@@ -32,6 +32,7 @@ from typing import Any
 
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import Claim, Coverage, Patient, validate_record
+from medbill_core.domain.base import DomainModel, saved_id
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 
 _NESTED_PREFIXES = ("address_", "subscriber_", "guarantor_")
@@ -97,13 +98,15 @@ def merge_into(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, An
         if _is_clear(value):
             merged[key] = None
         elif isinstance(value, dict):
-            base = merged.get(key) if isinstance(merged.get(key), dict) else {}
+            current = merged.get(key)
+            base = current if isinstance(current, dict) else {}
             part = merge_into(base, value)
             if key.endswith("address") and (
                     any(name in value and _is_clear(value[name]) for name in _ADDRESS_REQUIRED)
                     or all(v is None for v in part.values())):
-                part = None  # an address without its street, city, state or ZIP is none
-            merged[key] = part
+                merged[key] = None  # an address without its street, city, state or ZIP is none
+            else:
+                merged[key] = part
         else:
             merged[key] = value
     return merged
@@ -215,7 +218,7 @@ def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bo
     return report
 
 
-def _stored_dump(model: Any) -> dict[str, Any]:
+def _stored_dump(model: DomainModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude={"id"})
 
 
@@ -271,11 +274,11 @@ def _assign_guarantor(work: UnitOfWork, account: str, columns: Any, label: str) 
         if other.id == patient.id:
             raise ValidationFailed(label, [("guarantor_account", "is the patient: use "
                                                                  "guarantor_relationship self")])
-        guarantor_id = service.guarantor_for_patient(other.id).id
+        guarantor_id = service.guarantor_for_patient(saved_id(other)).id
     else:
         person = validate_record(Guarantor, columns, record=label)
         guarantor_id = service.find_or_add(person).id
-    after = service.assign(patient.id, guarantor_id, relationship)
+    after = service.assign(saved_id(patient), guarantor_id, relationship)
     return (after.guarantor_id, after.guarantor_relationship) != before
 
 
@@ -308,7 +311,7 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Row
         raise ValidationFailed(label, [("account_number", "no patient has this account number")]
                                ) from None
     record["patient_id"] = patient.id
-    existing = work.patients.find_coverage(patient.id, str(record.get("payer_key", "")),
+    existing = work.patients.find_coverage(saved_id(patient), str(record.get("payer_key", "")),
                                            str(record.get("order") or "P"))
     if existing is not None:
         if record.get("relationship") == "18" and "subscriber" not in record:
@@ -317,7 +320,7 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Row
     coverage = validate_record(Coverage, {k: v for k, v in record.items() if v is not None},
                                record=label)
     try:
-        stored, created, changed = work.patients.save_coverage(patient.id, coverage)
+        stored, created, changed = work.patients.save_coverage(saved_id(patient), coverage)
     except UnknownPayer:
         raise ValidationFailed(label, [("payer_key", "not a configured payer (see [payers] in "
                                                      "medbill.toml)")]) from None

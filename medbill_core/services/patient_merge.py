@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, select, update
 
@@ -31,6 +32,9 @@ from medbill_core.storage.schema import (
     PaymentRow,
     StatementRow,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 
 class MergeRefused(MedbillError):
@@ -97,6 +101,9 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
                            "plan; cancel or complete one first")
 
     # -- the same plan twice: one coverage, the claims pointing at the kept one -----------------
+    # the tables updated below, each with the column set
+    table: type[ClaimRow | ClaimAdjudicationRow | CoverageRow | LedgerEntryRow | PaymentRow
+                | PaymentPlanRow]
     for kept, row in same_plan:
         for table in (ClaimRow, ClaimAdjudicationRow):
             session.execute(update(table).where(table.coverage_id == row.id)
@@ -113,30 +120,32 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
     for name, table in (("coverages", CoverageRow), ("claims", ClaimRow),
                         ("ledger_entries", LedgerEntryRow), ("payments", PaymentRow),
                         ("payment_plans", PaymentPlanRow)):
-        moved = session.execute(update(table).where(table.patient_id == duplicate_id)
-                                .values(patient_id=keep_id)).rowcount
+        moved = cast("CursorResult[Any]", session.execute(
+            update(table).where(table.patient_id == duplicate_id)
+            .values(patient_id=keep_id))).rowcount
         result.moved[name] = moved or 0
     kept_cycles = set(session.scalars(select(StatementRow.cycle).where(
         StatementRow.patient_id == keep_id)))
     statements = 0
-    for row in session.scalars(select(StatementRow).where(_may_name(duplicate_id))):
-        if row.patient_id != duplicate_id and duplicate_id not in (row.patient_ids or []):
+    for statement in session.scalars(select(StatementRow).where(_may_name(duplicate_id))):
+        if (statement.patient_id != duplicate_id
+                and duplicate_id not in (statement.patient_ids or [])):
             continue
-        if row.patient_ids:
-            row.patient_ids = sorted({keep_id if i == duplicate_id else i
-                                      for i in row.patient_ids})
+        if statement.patient_ids:
+            statement.patient_ids = sorted({keep_id if i == duplicate_id else i
+                                            for i in statement.patient_ids})
         else:
-            row.patient_ids = [keep_id]
+            statement.patient_ids = [keep_id]
         # a statement of a cycle the kept record also had stays on the duplicate (history):
         # (patient, cycle) is unique; patient_ids still names the kept record
-        if row.patient_id == duplicate_id and row.cycle not in kept_cycles:
-            row.patient_id = keep_id
+        if statement.patient_id == duplicate_id and statement.cycle not in kept_cycles:
+            statement.patient_id = keep_id
         statements += 1
     result.moved["statements"] = statements
 
     # -- demographics: the kept record wins, its blanks are filled ---------------------------
-    keep_row = session.get(PatientRow, keep_id)
-    duplicate_row = session.get(PatientRow, duplicate_id)
+    keep_row = session.get_one(PatientRow, keep_id)
+    duplicate_row = session.get_one(PatientRow, duplicate_id)
     for name in ("middle_name", "suffix", "address", "phone", "email"):
         if getattr(keep_row, name) is None and getattr(duplicate_row, name) is not None:
             setattr(keep_row, name, getattr(duplicate_row, name))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the service's list() method hides list in its annotations
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -95,7 +96,7 @@ class PatientService:
 
     def search(self, *, name: str | None = None, birth_date: date | None = None,
                account: str | None = None, include_merged: bool = False,
-               limit: int = 50) -> list[Patient]:
+               limit: int = 50) -> builtins.list[Patient]:
         """Patients matching every criterion given: ``name`` is ``last``, ``last, first`` or
         ``first last`` (case-insensitive prefixes); ``account`` a prefix of the account number.
         Records merged into another are left out unless ``include_merged``."""
@@ -116,7 +117,7 @@ class PatientService:
                                                    PatientRow.id).limit(limit))
         return [patient_from_row(row) for row in rows]
 
-    def edit(self, patient_id: int, changes: dict[str, Any]) -> tuple[Patient, list[str]]:
+    def edit(self, patient_id: int, changes: dict[str, Any]) -> tuple[Patient, builtins.list[str]]:
         """Change some of a patient's fields (``None`` clears one); nested ``address`` changes
         merge into the stored address. Returns the patient and the names of changed fields."""
         from medbill_core.services.importing import merge_into
@@ -134,7 +135,7 @@ class PatientService:
                     ("account_number", "another patient has this account number")])
         edited = validate_record(Patient, {k: v for k, v in record.items() if v is not None},
                                  record=f"patient {patient_id}")
-        row = self.session.get(PatientRow, patient_id)
+        row = self.session.get_one(PatientRow, patient_id)
         values = patient_values(edited)
         changed = audit.apply_changes(
             self.session, row, patient_values(current), values, actor=self.actor,
@@ -154,7 +155,7 @@ class PatientService:
         return coverage_from_row(row) if row else None
 
     def save_coverage(self, patient_id: int, coverage: Coverage
-                      ) -> tuple[Coverage, bool, list[str]]:
+                      ) -> tuple[Coverage, bool, builtins.list[str]]:
         """:meth:`add_coverage`, also saying whether it created the coverage and which fields
         it changed (names only)."""
         if coverage.payer_key not in self.config.payers:
@@ -192,13 +193,13 @@ class PatientService:
             raise NotFound("coverage", coverage_id)
         return coverage_from_row(row)
 
-    def coverages(self, patient_id: int) -> list[Coverage]:
+    def coverages(self, patient_id: int) -> builtins.list[Coverage]:
         rows = self.session.scalars(select(CoverageRow).where(CoverageRow.patient_id == patient_id)
                                     .order_by(CoverageRow.coverage_order, CoverageRow.id))
         return [coverage_from_row(row) for row in rows]
 
     def edit_coverage(self, coverage_id: int, changes: dict[str, Any]
-                      ) -> tuple[Coverage, list[str]]:
+                      ) -> tuple[Coverage, builtins.list[str]]:
         """Change some fields of a coverage (``None`` clears one; ``subscriber`` merges).
 
         Moving it to a payer and order the patient already has another coverage for is
@@ -241,7 +242,7 @@ class PatientService:
                      details={"end_date": end_date.isoformat()})
         return coverage
 
-    def claims_after_end(self, coverage_id: int) -> list[str]:
+    def claims_after_end(self, coverage_id: int) -> builtins.list[str]:
         """Numbers of the live claims billed to this coverage for services after its end
         date: a coverage ended after the visits were billed leaves them with a payer that
         will deny them (CO-27), to be rebilled to the right payer or to the patient."""

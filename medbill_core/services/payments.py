@@ -34,6 +34,7 @@ from medbill_core.domain import (
     PlanFrequency,
     validate_record,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import CENT, ZERO, to_money
@@ -71,7 +72,8 @@ def patient_claim_balances(work: UnitOfWork, patient_id: int) -> list[tuple[int,
         .where(LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.claim_id.is_not(None))
         .group_by(LedgerEntryRow.claim_id, ClaimRow.service_date_from)
         .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
-    return [(claim_id, to_money(balance)) for claim_id, balance in rows if balance > 0]
+    return [(claim_id, to_money(balance)) for claim_id, balance in rows
+            if balance > 0 and claim_id is not None]
 
 
 def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: str) -> None:
@@ -86,7 +88,7 @@ def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: 
                           (ClaimState.PATIENT_BALANCE, ClaimState.CLOSED)
                           if balance.patient > ZERO and balance.insurance == ZERO
                           else (None, None))
-        if target is None:
+        if target is None or source is None:
             continue
         for claim_id in work.session.scalars(select(ClaimRow.id).where(
                 or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
@@ -219,7 +221,7 @@ def family_of(work: UnitOfWork, guarantor_id: int) -> list[int]:
         raise ValidationFailed(f"guarantor {guarantor_id}", [("patients", "answers for none")])
     patients.sort(key=lambda p: (p.guarantor_relationship is not GuarantorRelationship.SELF,
                                  p.id))
-    return [p.id for p in patients]
+    return [saved_id(p) for p in patients]
 
 
 def family_claim_balances(work: UnitOfWork, patient_ids: list[int]
@@ -236,7 +238,7 @@ def family_claim_balances(work: UnitOfWork, patient_ids: list[int]
         .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
     held = _held(work)
     return [(patient_id, claim_id, to_money(balance)) for patient_id, claim_id, balance in rows
-            if balance > 0 and claim_id not in held]
+            if balance > 0 and claim_id is not None and claim_id not in held]
 
 
 def _held(work: UnitOfWork) -> set[int]:
@@ -403,8 +405,8 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
         raise ValidationFailed(record, [("amount", f"exceeds the credit {row.unapplied} "
                                                    "left on this payment")])
     day = on or date.today()
-    sequence = work.session.scalar(select(func.count()).select_from(PaymentRefundRow).where(
-        PaymentRefundRow.payment_id == payment_id)) + 1
+    sequence = (work.session.scalar(select(func.count()).select_from(PaymentRefundRow).where(
+        PaymentRefundRow.payment_id == payment_id)) or 0) + 1
     posting = work.ledger.post(
         f"refund:payment:{payment_id}:{sequence}", "patient_refund",
         [LedgerLine(EntryKind.REFUND, amount, patient_id=row.patient_id,
@@ -585,8 +587,8 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
         moved = source.unapplied - available
         if not moved:
             break  # nothing owed any more
-        sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            PostingRow.posting_key.like(f"credit:payment:{source.id}:%"))) + 1
+        sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.posting_key.like(f"credit:payment:{source.id}:%"))) or 0) + 1
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id))
         work.ledger.post(f"credit:payment:{source.id}:{sequence}", "credit_applied", lines,
                          effective_date=day, memo=f"credit of payment {source.id} applied",
@@ -613,7 +615,8 @@ def claim_credits(work: UnitOfWork, patient_id: int) -> list[tuple[int, Decimal]
         .where(LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.claim_id.is_not(None))
         .group_by(LedgerEntryRow.claim_id, ClaimRow.service_date_from)
         .order_by(ClaimRow.service_date_from, LedgerEntryRow.claim_id)).all()
-    return [(claim_id, -to_money(balance)) for claim_id, balance in rows if balance < 0]
+    return [(claim_id, -to_money(balance)) for claim_id, balance in rows
+            if balance < 0 and claim_id is not None]
 
 
 def _spread(available: Decimal, owed: dict[int, Decimal], applied: dict[int, Decimal],
@@ -646,8 +649,8 @@ def _move_claim_credits(work: UnitOfWork, patient_id: int,
             break
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
                                 claim_id=source))
-        sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            PostingRow.posting_key.like(f"credit:claim:{source}:%"))) + 1
+        sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
+            PostingRow.posting_key.like(f"credit:claim:{source}:%"))) or 0) + 1
         work.ledger.post(f"credit:claim:{source}:{sequence}", "credit_applied", lines,
                          effective_date=day, memo=f"credit of claim {source} applied",
                          moves_payments=True)
@@ -684,10 +687,10 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
     if amount > credit:
         raise ValidationFailed(record, [("amount", f"exceeds the patient credit {credit} on "
                                                    "this claim")])
-    patient_id = work.session.scalar(select(LedgerEntryRow.patient_id).where(
-        LedgerEntryRow.claim_id == claim_id).limit(1))
-    sequence = work.session.scalar(select(func.count()).select_from(PostingRow).where(
-        PostingRow.posting_key.like(f"refund:claim:{claim_id}:%"))) + 1
+    patient_id = work.session.execute(select(LedgerEntryRow.patient_id).where(
+        LedgerEntryRow.claim_id == claim_id).limit(1)).scalar_one()  # a credit: entries exist
+    sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
+        PostingRow.posting_key.like(f"refund:claim:{claim_id}:%"))) or 0) + 1
     day = on or date.today()
     work.ledger.post(f"refund:claim:{claim_id}:{sequence}", "patient_refund",
                      [LedgerLine(EntryKind.REFUND, amount, patient_id=patient_id,
@@ -920,10 +923,10 @@ def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None
             row.installments.remove(installment)
     work.session.flush()  # free the sequence numbers of the removed installments
     sequence = max((i.sequence for i in row.installments), default=0)
-    for offset, installment in enumerate(new, start=1):
+    for offset, planned in enumerate(new, start=1):
         row.installments.append(InstallmentRow(
-            sequence=sequence + offset, due_date=installment.due_date,
-            amount=installment.amount, paid_amount=ZERO))
+            sequence=sequence + offset, due_date=planned.due_date,
+            amount=planned.amount, paid_amount=ZERO))
     work.session.flush()
     plan = validate_record(PaymentPlan, _plan_from_row(row).model_dump(), record=record)
     audit.record(work.session, actor=work.actor, action="plan.edit", entity_type="plan",

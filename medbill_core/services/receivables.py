@@ -222,7 +222,7 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date
                LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None),
                *as_of_conditions(as_of))
         .group_by(LedgerEntryRow.claim_id)).all()
-    return {claim_id: day for claim_id, day in rows}
+    return {claim_id: day for claim_id, day in rows if claim_id is not None}
 
 
 def _days(as_of: date, since: date) -> int:
@@ -435,7 +435,8 @@ def _payer_balances(work: UnitOfWork, account_ids: Sequence[int]) -> dict[tuple[
             .where(LedgerEntryRow.claim_id.in_(account_ids[start:start + _CHUNK]),
                    LedgerEntryRow.payer_key.is_not(None))
             .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
-        result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows)
+        result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows
+                      if claim_id is not None and payer is not None)
     return result
 
 

@@ -56,6 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select
@@ -77,6 +78,7 @@ from medbill_core.domain import (
     ServiceLine,
     ServicePayment,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS, PENDING_AT_PAYER
@@ -185,8 +187,8 @@ def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal
     to the patient otherwise, ``deny`` and ``review`` post nothing: the amount stays owed by
     the payer (a denial work item, :mod:`medbill_core.services.denials`).
     """
-    common = {"patient_id": claim.patient_id, "claim_id": account_id,
-              "payer_key": claim.payer_key}
+    common: dict[str, Any] = {"patient_id": claim.patient_id, "claim_id": account_id,
+                              "payer_key": claim.payer_key}
     lines: list[LedgerLine] = []
     if payment.paid:
         lines.append(LedgerLine(EntryKind.PAYER_PAYMENT, payment.paid * sign, **common))
@@ -252,7 +254,7 @@ def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Cover
         "replaces_claim_id": None}))
     if crossed_over:  # the primary payer forwarded it: nothing for us to send
         for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED):
-            follow_up = work.claims.transition(follow_up.id, target,
+            follow_up = work.claims.transition(saved_id(follow_up), target,
                                                reason=f"crossed over by {claim.payer_key}")
     audit.record(work.session, actor=work.actor, action="claim.next_payer",
                  entity_type="claim", entity_id=follow_up.id,
@@ -287,11 +289,11 @@ def match_service_lines(lines: list[ServiceLine], services: list[ServicePayment]
     else:
         for index in rest:
             codes = _procedure_codes(services[index])
-            line = next((line for line in free if line.procedure_code in codes), None)
-            if line is None:
+            found = next((line for line in free if line.procedure_code in codes), None)
+            if found is None:
                 return None
-            matched[index] = line
-            free.remove(line)
+            matched[index] = found
+            free.remove(found)
     return [line for line in matched if line is not None]
 
 
@@ -325,7 +327,8 @@ def line_adjudications(claim: Claim, payment: ClaimPayment) -> list[PriorLineAdj
                 paid_amount=service.paid,
                 # X221A1: no SVC05 means one unit paid; 837 SVD05 then carries 1 (X12 RFI 2163)
                 paid_units=abs(service.units) if service.units is not None else Decimal(1),
-                adjustments=[_adjustment_json(a) for a in adjustments],
+                # pydantic validates the dicts into ClaimAdjustmentRef (as from the row's JSON)
+                adjustments=[_adjustment_json(a) for a in adjustments],  # type: ignore[misc]
                 remaining_patient_liability=total(
                     a.amount for a in adjustments
                     if a.group is AdjustmentGroup.PATIENT_RESPONSIBILITY))
@@ -372,7 +375,7 @@ def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim, payment: Cla
         return [rules.decide(claim.payer_key, a.group.value, a.reason_code)
                 for a in adjustments]
     if answer is None:
-        answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+        answer = latest_answer(work, saved_id(claim))
     recorded: dict[str, RuleDecision] = {}
     if answer is not None:
         for index, item in enumerate(answer.adjustments or []):
@@ -399,9 +402,9 @@ def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Cl
         return claim
     if target not in ALLOWED_TRANSITIONS[claim.state] and \
             ClaimState.ACCEPTED in ALLOWED_TRANSITIONS[claim.state]:
-        claim = work.claims.transition(claim.id, ClaimState.ACCEPTED, reason=reason)
+        claim = work.claims.transition(saved_id(claim), ClaimState.ACCEPTED, reason=reason)
     if target in ALLOWED_TRANSITIONS[claim.state]:
-        claim = work.claims.transition(claim.id, target, reason=reason)
+        claim = work.claims.transition(saved_id(claim), target, reason=reason)
     return claim
 
 
@@ -410,7 +413,7 @@ def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: Clai
     """``denied_open``: the answer kept an amount open as a denial (rule ``deny``): the claim
     is denied, to be worked, whatever else the payer paid."""
     if payment.is_reversal:
-        standing = _standing_answers(work, claim.id)  # type: ignore[arg-type]
+        standing = _standing_answers(work, saved_id(claim))
         if not standing:  # nothing of the payer's stands: its new answer is awaited
             _walk(work, claim, ClaimState.ACCEPTED, reason)
             return
@@ -433,7 +436,7 @@ def _settle(work: UnitOfWork, claim: Claim, account_id: int, status: ClaimStatus
               reason)
         return
     claim = _walk(work, claim, ClaimState.PAID, reason)
-    standing = _standing_answers(work, claim.id)  # type: ignore[arg-type]
+    standing = _standing_answers(work, saved_id(claim))
     if standing and _patient_share_holder(work, claim, standing[-1]) is not None:
         return  # the rest went to the next payer's claim: that claim follows the account
     account = work.ledger.claim_balance(account_id)
@@ -481,7 +484,7 @@ def _answer_reversed(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
                      sign: Decimal) -> ClaimAdjudicationRow | None:
     """The standing answer a reversal takes back: the latest whose payment it negates."""
     mirrored = -(payment.paid * sign)
-    for answer in reversed(_standing_answers(work, claim.id)):  # type: ignore[arg-type]
+    for answer in reversed(_standing_answers(work, saved_id(claim))):
         if answer.paid == mirrored:
             return answer
     return None
@@ -540,7 +543,7 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
         RemittanceExceptionRow.held_payment.is_not(None)).order_by(RemittanceExceptionRow.id))
     for row in list(held):
         payment = ClaimPayment.model_validate(row.held_payment)
-        current = work.claims.get(claim.id)  # type: ignore[arg-type]
+        current = work.claims.get(saved_id(claim))
         if _answer_reversed(work, current, payment, _posting_sign(payment)) is None:
             continue
         in_this_posting = [item for item in tally.exceptions if item[0] == row.posting_key]
@@ -703,7 +706,8 @@ def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str
     record_findings(work, key, claim, findings, when)  # the follow-up work list's items
     result.findings.extend(findings)
     if payment.payer_claim_number and not claim.payer_claim_number:
-        claim = work.claims.record_payer_claim_number(claim.id, payment.payer_claim_number)
+        claim = work.claims.record_payer_claim_number(saved_id(claim),
+                                                      payment.payer_claim_number)
     if next_coverage is not None:
         _next_claim(work, claim, account_id, next_coverage, reason=reason,
                     crossed_over=payment.status in _FORWARDED)
@@ -793,7 +797,7 @@ def _patient_share_holder(work: UnitOfWork, claim: Claim,
     moved the patient share to, or ``None`` when it went to the patient: where the reversal
     must take it back from."""
     if answer is None:
-        answer = latest_answer(work, claim.id)  # type: ignore[arg-type]
+        answer = latest_answer(work, saved_id(claim))
     if answer is None:
         return None
     posting_key = answer.posting_key

@@ -38,6 +38,7 @@ from medbill_core.domain import (
     SegmentError,
     TransactionSetAck,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
 from medbill_core.lifecycle import ack_moves
 from medbill_core.services.remittance import post_remittance
@@ -101,13 +102,13 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
         return False
     if not ack_moves(claim.state, target):
         if payer_claim_number and not claim.payer_claim_number:
-            work.claims.record_payer_claim_number(claim.id, payer_claim_number)
+            work.claims.record_payer_claim_number(saved_id(claim), payer_claim_number)
         audit.record(work.session, actor=work.actor, action="claim.acknowledgment_kept",
                      entity_type="claim", entity_id=claim.id,
                      details={"answer": reason[:200], "would_move_to": target.value,
                               "state": claim.state.value})
         return False
-    work.claims.transition(claim.id, target, reason=reason,
+    work.claims.transition(saved_id(claim), target, reason=reason,
                            payer_claim_number=payer_claim_number)
     return True
 
@@ -177,6 +178,7 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
         return f"999 for unknown group {ack.group_control_number}"
     sets = envelope_numbers(submission.content).transactions
     answer_for: dict[str, TransactionSetAck] = {}
+    transaction: TransactionSetAck | None  # of the 999, then the one answering each claim
     for transaction in ack.transactions:
         for number, claims in sets.items():
             if same_number(number, transaction.control_number):

@@ -225,7 +225,7 @@ def voided_accounts(work: UnitOfWork) -> set[int]:
     return {account or original for account, original in work.session.execute(
         select(ClaimRow.account_claim_id, ClaimRow.replaces_claim_id).where(
             ClaimRow.frequency == "8", ClaimRow.replaces_claim_id.is_not(None),
-            ClaimRow.state.not_in(_CLOSED_REQUEST_STATES)))}
+            ClaimRow.state.not_in(_CLOSED_REQUEST_STATES))) if original is not None}
 
 
 def held_balances(work: UnitOfWork) -> dict[int, Decimal]:
@@ -293,7 +293,7 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
             continue
         if balance == ZERO:
             continue
-        claim = work.session.get(ClaimRow, claim_id)
+        claim = work.session.get_one(ClaimRow, claim_id)
         line = _claim_line(work, claim, claim_entries)
         if claim_id in held:
             # shown, not billed: the payer's reversal will settle what the patient owes here
@@ -436,7 +436,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
             key: number for key, number in work.session.execute(
                 select(StatementRow.guarantor_key, func.max(StatementRow.same_day_number))
                 .where(StatementRow.statement_date == when)
-                .group_by(StatementRow.guarantor_key)).all() if key}
+                .group_by(StatementRow.guarantor_key)).all() if key and number is not None}
         # a void request at the payer holds only its own claim (see voided_accounts)
         pending = set(work.session.scalars(select(ClaimRow.patient_id).where(
             ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER]),

@@ -26,12 +26,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.domain import ClaimState, DocumentKind, SubmissionFile, SubmissionReceipt
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import (
     AdapterNotAvailable,
     MedbillError,
@@ -40,6 +42,9 @@ from medbill_core.errors import (
 )
 from medbill_core.storage.schema import ClaimRow, SubmissionRow, as_utc, utcnow
 from medbill_core.x12_envelope import envelope_numbers
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
 
 log = logging.getLogger("medbill.submission")
 
@@ -113,7 +118,7 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
             raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
         billables = [work.claims.billable(claim_id) for claim_id in ids]
         files = hooks.encode_claims(payer=payer, claims=billables)
-        numbers_to_ids = {b.claim.claim_number: b.claim.id for b in billables}
+        numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
         encoded = {n for f in files for n in f.claim_numbers}
         if encoded != set(numbers_to_ids):
             raise SubmissionError(f"payer {key}: the adapter's files do not carry exactly the "
@@ -178,7 +183,7 @@ def _claim(app: Medbill, submission_id: int, lease: timedelta) -> bool:
             .where(SubmissionRow.id == submission_id, _sendable(now))
             .values(status=SENDING, lease_until=now + lease)
             .execution_options(synchronize_session=False))
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1  # an UPDATE's result
 
 
 def _as_file(row: SubmissionRow) -> SubmissionFile:
@@ -227,7 +232,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
         receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
     except MedbillError as exc:
         with app.unit_of_work() as work:
-            row = work.session.get(SubmissionRow, submission_id)
+            row = work.session.get_one(SubmissionRow, submission_id)
             row.attempts += 1
             row.last_error = exc.message[:500]
             if row.status == SENDING:  # back in the queue for the next run
@@ -240,7 +245,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
                            error=exc.message)
     status = SENT if receipt.accepted else REFUSED
     with app.unit_of_work() as work:
-        row = work.session.get(SubmissionRow, submission_id)
+        row = work.session.get_one(SubmissionRow, submission_id)
         row.attempts += 1
         if row.status in (SENDING, PENDING):  # not answered yet (a 999 may have been applied
             row.status = status               # meanwhile by a sender that took over)
@@ -258,7 +263,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
             claim = work.claims.by_number(number)
             # an answer applied before this run (crash after sending) already moved it on
             if claim.state is ClaimState.QUEUED:
-                work.claims.transition(claim.id, target, reason=reason)
+                work.claims.transition(saved_id(claim), target, reason=reason)
     return SendOutcome(submission_id, payer_key, len(file.claim_numbers), status,
                        remote_id=receipt.submission_id, receipt=receipt)
 

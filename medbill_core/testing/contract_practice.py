@@ -24,6 +24,7 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.hookspecs import hookimpl
 from medbill_core.testing import factories
 from medbill_core.testing.documents import CLAIM_ROLES, ContractDocuments, ContractScenario
@@ -108,15 +109,16 @@ def seed_claims(app: Medbill, scenario: ContractScenario,
             work.patients.register_provider(provider)
         patient = work.patients.register(scenario.patient)
         coverage = work.patients.add_coverage(
-            patient.id, scenario.coverage.model_copy(update={"payer_key": payer_key}))
+            saved_id(patient), scenario.coverage.model_copy(update={"payer_key": payer_key}))
         ids: dict[str, int] = {}
         for role, number in zip(CLAIM_ROLES, scenario.claim_numbers, strict=True):
             claim = work.claims.create(factories.make_claim(
-                patient.id, coverage_id=coverage.id, payer_key=payer_key, number=number,
+                saved_id(patient), coverage_id=coverage.id, payer_key=payer_key, number=number,
                 lines=2 if role == "a" else 1, service_date=scenario.service_date))
-            work.claims.transition(claim.id, ClaimState.VALIDATED, reason="contract suite")
-            ids[role] = claim.id
-    return SeededPractice(scenario, patient.id, ids)
+            work.claims.transition(saved_id(claim), ClaimState.VALIDATED,
+                                   reason="contract suite")
+            ids[role] = saved_id(claim)
+    return SeededPractice(scenario, saved_id(patient), ids)
 
 
 def send_claims(app: Medbill, practice: SeededPractice, adapter: PayerAdapter

@@ -102,7 +102,7 @@ class ClearinghouseChannel(SubmissionChannel):
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry ``attempt`` (0-based): exponential, capped, jittered."""
         s = self.settings
-        delay = min(s.backoff_max, s.backoff_initial * (2 ** attempt))
+        delay: float = min(s.backoff_max, s.backoff_initial * (2 ** attempt))
         return delay * (0.5 + self._random.random() / 2)
 
     def _request(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:

@@ -25,6 +25,7 @@ from medbill_core.domain import (
     Sex,
     Subscriber,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.domain.identifiers import npi_with_check_digit
 
 FIRST_NAMES = ["Avery", "Blake", "Casey", "Devon", "Emery", "Finley", "Gray", "Harper",
@@ -52,7 +53,7 @@ ENCOUNTERS: list[tuple[list[str], list[tuple[str, list[str], str, str]]]] = [
     (["Z23"], [("90471", [], "1", "25.00"), ("90686", [], "1", "38.00")]),
     (["R0789", "I10"], [("99214", ["25"], "1", "165.00"), ("93000", [], "1", "60.00")]),
 ]
-MEDICARE_ENCOUNTERS = [
+MEDICARE_ENCOUNTERS: list[tuple[list[str], list[tuple[str, list[str], str, str]]]] = [
     (["Z0000", "I10"], [("G0439", [], "1", "185.00"), ("99213", ["25"], "1", "125.00")]),
     (["E119", "E785", "I10"], [("99214", [], "1", "165.00"), ("83036", [], "1", "32.00"),
                                ("36415", [], "1", "12.00")]),
@@ -157,7 +158,7 @@ def encounter_claim(number: int, patient: Patient, coverage: Coverage | None,
                     service_date_from=service_date, line_control_number=f"{number}-{i}")
         for i, (code, mods, units, charge) in enumerate(procedures, start=1)]
     return Claim(
-        claim_number=f"RB{number:07d}", patient_id=patient.id, coverage_id=coverage.id
+        claim_number=f"RB{number:07d}", patient_id=saved_id(patient), coverage_id=coverage.id
         if coverage else None, payer_key=coverage.payer_key if coverage else None,
         billing_provider_npi=PRACTICE.npi, rendering_provider_npi=provider.npi,
         place_of_service="11", service_date_from=service_date, service_date_to=service_date,

@@ -36,6 +36,7 @@ from medbill_core.domain import (
     Payment,
     PaymentMethodKind,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import MedbillError
 from medbill_core.ledger import EntryKind
 from medbill_core.privatefiles import private_dir, write_private
@@ -144,7 +145,8 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
             work.patients.register_provider(provider)
         for demo in _with_rejection(demo_patients(25)):
             patient = work.patients.register(demo.patient)
-            coverages = [work.patients.add_coverage(patient.id, c) for c in demo.coverages]
+            coverages = [work.patients.add_coverage(saved_id(patient), c)
+                         for c in demo.coverages]
             stored.append((patient, coverages))
     claim_ids: list[int] = []
     with progress("creating claims", claims) as advance:
@@ -159,9 +161,9 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
                         # Medicare wants the ordering provider on lab and imaging lines
                         claim = claim.model_copy(update={
                             "referring_provider_npi": PROVIDERS[1].npi})
-                    claim_ids.append(work.claims.create(claim).id)
+                    claim_ids.append(saved_id(work.claims.create(claim)))
                     advance(1)
-    return [p.id for p, _ in stored], claim_ids
+    return [saved_id(p) for p, _ in stored], claim_ids
 
 
 def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) -> Counter[str]:
@@ -189,7 +191,7 @@ def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) ->
 
 def scrub_and_submit(app: Medbill, report: DemoReport, label: str) -> None:
     with app.unit_of_work() as work:
-        drafts = [c.id for c in work.claims.list(state=ClaimState.DRAFT, limit=10**9)]
+        drafts = [saved_id(c) for c in work.claims.list(state=ClaimState.DRAFT, limit=10**9)]
         scrub = scrub_claims(work, drafts)
     report.done(f"scrub ({label})", f"{scrub.clean_count}/{len(scrub.results)} clean "
                 f"({scrub.clean_claim_rate}%)")
@@ -227,7 +229,7 @@ def fix_rejections(app: Medbill, report: DemoReport) -> int:
             if coverage.member_id.startswith("UNKNOWN"):
                 work.patients.add_coverage(claim.patient_id, coverage.model_copy(update={
                     "member_id": "ACM" + coverage.member_id[-6:] + "1"}))
-            work.claims.transition(claim.id, ClaimState.DRAFT, reason="member ID corrected")
+            work.claims.transition(saved_id(claim), ClaimState.DRAFT, reason="member ID corrected")
             fixed += 1
     report.done("fix rejected claims", f"{fixed} corrected and queued again as originals")
     return fixed
@@ -252,7 +254,7 @@ def correct_a_paid_claim(app: Medbill, report: DemoReport) -> str | None:
         lines = [first.model_copy(update={"units": first.units + 1,
                                           "charge": first.charge + unit_price}),
                  *original.lines[1:]]
-        replacement = work.claims.correct(original.id, original.model_copy(
+        replacement = work.claims.correct(saved_id(original), original.model_copy(
             update={"lines": lines}), reason="coding review: one unit missing on line 1")
     report.done("correct a paid claim", f"{original.claim_number} replaced by "
                 f"{replacement.claim_number} (frequency 7)")
@@ -309,10 +311,11 @@ def write_files(app: Medbill, out: Path) -> dict[str, int]:
         for row in session.scalars(select(SubmissionRow).order_by(SubmissionRow.id)):
             write_private(private_dir(out / "837") / row.filename, row.content)
             counts["837"] += 1
-        for row in session.scalars(select(InboundDocumentRow).order_by(InboundDocumentRow.id)):
-            write_private(private_dir(out / row.kind) / f"{row.id:05d}-{row.kind}.x12",
-                          row.content)
-            counts[row.kind] += 1
+        for document in session.scalars(select(InboundDocumentRow)
+                                        .order_by(InboundDocumentRow.id)):
+            write_private(private_dir(out / document.kind)
+                          / f"{document.id:05d}-{document.kind}.x12", document.content)
+            counts[document.kind] += 1
     return dict(sorted(counts.items()))
 
 

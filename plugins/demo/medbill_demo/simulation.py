@@ -76,7 +76,8 @@ class DemoClearinghouse:
 
     @property
     def base_url(self) -> str:
-        return self.server.base_url
+        url: str = self.server.base_url
+        return url
 
     def payment_run(self) -> int:
         """Let the payers pay what they adjudicated (the simulator's 'time passes')."""

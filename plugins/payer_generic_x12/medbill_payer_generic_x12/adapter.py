@@ -276,8 +276,9 @@ _ADDRESS_FIELDS = ("line1", "line2", "city")
 def _outside_x12_charset(claim: BillableClaim) -> list[str]:
     """Names of the fields (never their values) the 837P will carry transliterated."""
     found = []
-    people = [("patient", claim.patient), ("rendering_provider", claim.rendering_provider),
-              ("referring_provider", claim.referring_provider)]
+    people: list[tuple[str, BaseModel | None]] = [
+        ("patient", claim.patient), ("rendering_provider", claim.rendering_provider),
+        ("referring_provider", claim.referring_provider)]
     if claim.coverage is not None:
         people.append(("coverage.subscriber", claim.coverage.subscriber))
     for label, person in people:

@@ -12,9 +12,10 @@ import json
 import logging
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
-def _errors(doc: dict) -> list[str]:
+def _errors(doc: dict[str, Any]) -> list[str]:
     found: list[str] = []
     for isa in doc.get("interchanges", []):
         found += [f"ISA {e['err_cde']}: {e['err_str']}" for e in isa.get("errors", [])]

@@ -362,7 +362,8 @@ class MedicareAdapter(PayerAdapter):
         return x12.check_claim_status(
             request.model_copy(update={"claim": self.prepare_claim(claim, payer)}), channel)
 
-    def decode(self, document: InboundDocument) -> DecodedResponse | None:
+    def decode(self, document: InboundDocument
+               ) -> DecodedResponse | list[DecodedResponse] | None:
         """The generic X12 adapter's decoding (``None`` without one)."""
         if self.delegate is None:
             return None

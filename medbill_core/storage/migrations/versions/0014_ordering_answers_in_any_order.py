@@ -48,13 +48,14 @@ def upgrade() -> None:
                        sa.column("claim_status", sa.String),
                        sa.column("reversed_by", sa.String))
     standing: dict[int, list[int]] = {}
-    for row in bind.execute(sa.select(answers.c.id, answers.c.claim_id, answers.c.posting_key,
-                                      answers.c.claim_status).order_by(answers.c.id)).all():
-        if row.claim_status != "22":
-            standing.setdefault(row.claim_id, []).append(row.id)
-        elif standing.get(row.claim_id):
-            bind.execute(answers.update().where(answers.c.id == standing[row.claim_id].pop())
-                         .values(reversed_by=row.posting_key))
+    for answer in bind.execute(sa.select(answers.c.id, answers.c.claim_id,
+                                         answers.c.posting_key, answers.c.claim_status)
+                               .order_by(answers.c.id)).all():
+        if answer.claim_status != "22":
+            standing.setdefault(answer.claim_id, []).append(answer.id)
+        elif standing.get(answer.claim_id):
+            bind.execute(answers.update().where(answers.c.id == standing[answer.claim_id].pop())
+                         .values(reversed_by=answer.posting_key))
 
 
 def downgrade() -> None:

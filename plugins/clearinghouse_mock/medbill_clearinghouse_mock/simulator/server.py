@@ -11,10 +11,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
-from medbill_clearinghouse_mock.simulator.app import create_app
+from medbill_clearinghouse_mock.simulator.app import Simulator, create_app
 from medbill_clearinghouse_mock.simulator.config import SimulatorConfig
 from medbill_clearinghouse_mock.simulator.faults import DropConnection
 from medbill_core.api import ConfigurationError
@@ -129,8 +130,10 @@ class BackgroundServer:
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
-    def simulator(self):  # type: ignore[no-untyped-def]
-        return self._uvicorn.config.app.state.simulator
+    def simulator(self) -> Simulator:
+        app: Any = self._uvicorn.config.app  # create_app's Starlette (uvicorn types it loosely)
+        simulator: Simulator = app.state.simulator
+        return simulator
 
     def start(self, timeout: float = 10.0) -> BackgroundServer:
         self._thread = threading.Thread(target=self._uvicorn.run, name="clearinghouse-mock",

@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -698,7 +699,7 @@ class ClearinghouseService:
         return self._realtime(account, body, "HR", "276", "005010X212", self._answer_276)
 
     def _realtime(self, account: str, body: bytes, functional_id: str, set_id: str,
-                  version: str, answer: Any) -> Outcome:
+                  version: str, answer: Callable[..., Outcome]) -> Outcome:
         text = _text_of(body)
         check = check_interchange(text, functional_id=functional_id, set_id=set_id,
                                   version_prefix=version)
@@ -895,7 +896,10 @@ def _raw_claims(part: list[Segment], reason: StatusReason, message: str
     claim: ClaimOutcome | None = None
     for segment in part:
         tag = segment[0]
-        element = (lambda i, s=segment: s[i].strip() if len(s) > i else "")  # noqa: E731
+
+        def element(i: int, s: Segment = segment) -> str:
+            return s[i].strip() if len(s) > i else ""
+
         if tag == "NM1":
             entity = element(1)
             if entity == "85":

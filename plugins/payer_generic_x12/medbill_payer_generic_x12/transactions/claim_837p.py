@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from medbill_core.api import (
     Address,
@@ -92,6 +92,11 @@ from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
 from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
 from medbill_payer_generic_x12.x12.values import is_digits as _digits
 from medbill_payer_generic_x12.x12.writer import TransactionWriter
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+_Model = TypeVar("_Model", bound="BaseModel")
 
 VERSION = "005010X222A1"
 FUNCTIONAL_ID = "HC"
@@ -779,7 +784,8 @@ def _finish_practice(transaction: Transaction, state: _State) -> None:
     }, "2010AA billing provider")
 
 
-def _validated(transaction: Transaction, model: type, data: dict[str, Any], what: str) -> Any:
+def _validated(transaction: Transaction, model: type[_Model], data: dict[str, Any],
+               what: str) -> _Model:
     from pydantic import ValidationError
 
     try:

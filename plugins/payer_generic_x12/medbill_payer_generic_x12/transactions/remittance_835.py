@@ -48,7 +48,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -163,6 +163,12 @@ def _date(text: str) -> date | None:
     return None
 
 
+#: ``date`` where the decoder's ``date()`` method hides the name (in its annotations)
+_Date = date
+#: what :meth:`_Decoder.recover` carries on with
+_Fallback = TypeVar("_Fallback")
+
+
 class _Decoder:
     """State of one 835 transaction being decoded. Methods raise positioned X12Errors."""
 
@@ -185,11 +191,11 @@ class _Decoder:
         self.latest = date.today() + timedelta(days=DAYS_AHEAD)
 
     # -- value helpers ----------------------------------------------------------------------------
-    def fail(self, cls: type, expected: str, segment: Segment, element: int | None = None,
-             code: str | None = None) -> Exception:
+    def fail(self, cls: type[X12Error], expected: str, segment: Segment,
+             element: int | None = None, code: str | None = None) -> X12Error:
         return self.transaction.error(cls, expected, segment, element, ack_code=code)
 
-    def recover(self, error: Exception, fallback: Any) -> Any:
+    def recover(self, error: Exception, fallback: _Fallback) -> _Fallback:
         """Strict: raise. Lenient: note the problem and carry on with ``fallback``."""
         if self.strict:
             raise error
@@ -243,7 +249,7 @@ class _Decoder:
             _DATE_CACHE[text] = value
         return value
 
-    def plausible(self, value: date, segment: Segment, position: int, what: str) -> date:
+    def plausible(self, value: _Date, segment: Segment, position: int, what: str) -> _Date:
         """``value`` when it is between 1900-01-01 and a year from today; else a positioned
         error (raised in both modes: a date nobody could mean is never posted)."""
         if EARLIEST_DATE <= value <= self.latest:
@@ -252,13 +258,13 @@ class _Decoder:
                         f"{self.latest.isoformat()}", segment, position, "8")
 
     def plausible_date(self, segment: Segment, position: int, what: str,
-                       required: bool = True) -> date | None:
+                       required: bool = True) -> _Date | None:
         """:meth:`date` (or :meth:`opt_date`) checked by :meth:`plausible`."""
         value = (self.date(segment, position, what) if required
                  else self.opt_date(segment, position, what))
         return None if value is None else self.plausible(value, segment, position, what)
 
-    def opt_date(self, segment: Segment, position: int, what: str) -> date | None:
+    def opt_date(self, segment: Segment, position: int, what: str) -> _Date | None:
         if len(segment) <= position or not segment[position]:
             return None
         value = _date(segment[position])
@@ -632,8 +638,8 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
         elif tag == "REF":
             if service is not None:
                 if len(segment) > 2 and segment[1] == "6R":
-                    value = segment[2].strip()
-                    service["line_control_number"] = value or decoder.text(
+                    control = segment[2].strip()
+                    service["line_control_number"] = control or decoder.text(
                         segment, 2, "REF02 line control number")
                 elif segment[1:2] == ["6R"]:
                     service["line_control_number"] = decoder.text(segment, 2,
@@ -644,16 +650,16 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
             qualifier = segment[1] if len(segment) > 1 else ""
             if service is not None:
                 if qualifier == "B6":
-                    value = _amount(segment, 2)
-                    service["allowed_amount"] = value if value is not None else decoder.money(
+                    allowed = _amount(segment, 2)
+                    service["allowed_amount"] = allowed if allowed is not None else decoder.money(
                         segment, 2, "AMT02 allowed amount")
             elif claim is not None and qualifier == "I":
                 claim["interest"] = decoder.money(segment, 2, "AMT02 interest")
         elif tag == "LQ":
             if service is not None:
-                value = segment[2].strip() if len(segment) > 2 else ""
-                service["remark_codes"].append(value or decoder.text(segment, 2,
-                                                                     "LQ02 remark code"))
+                remark = segment[2].strip() if len(segment) > 2 else ""
+                service["remark_codes"].append(remark or decoder.text(segment, 2,
+                                                                      "LQ02 remark code"))
         elif tag == "CLP":
             in_detail = True
             if claim is not None:

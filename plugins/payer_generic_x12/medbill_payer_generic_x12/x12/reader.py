@@ -161,6 +161,7 @@ class _Cursor:
         self.warnings.append(error)
 
     def take(self) -> Segment | None:
+        segment: Segment | None
         if self.pushed is not None:
             segment, self.pushed = self.pushed, None
         else:
