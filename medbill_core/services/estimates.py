@@ -21,6 +21,7 @@ from medbill_core.domain.estimate import CostEstimate, EstimatedService, Planned
 from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
 from medbill_core.plugins import PluginHooks
+from medbill_core.services.eligibility import primary_coverage
 from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
 
 _VISIT_PREFIXES = ("992", "993", "994", "G04")
@@ -167,9 +168,7 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
     with app.unit_of_work(read_only=True) as work:
         services = _with_charges(work, check_services(services, service_date), service_date)
         patient = work.patients.get(patient_id)
-        coverages = [c for c in work.patients.coverages(patient_id)
-                     if c.is_active_on(service_date)]
-        primary = min(coverages, key=lambda c: c.order.rank) if coverages else None
+        primary = primary_coverage(work.patients.coverages(patient_id), service_date)
         priced = list(services)
         payer = None
         if primary is not None:
