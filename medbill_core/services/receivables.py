@@ -57,13 +57,14 @@ from sqlalchemy import func, or_, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import explain_adjustment
-from medbill_core.domain import ClaimState
+from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
 from medbill_core.services.appeals import appeal_deadline, pending_appeals
+from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
@@ -426,19 +427,19 @@ def _payer_balances(work: UnitOfWork, account_ids: Sequence[int]) -> dict[tuple[
 
 
 def _denial_codes(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    """Claim id -> the CARCs (``GROUP-CODE``) of the payer's latest answer to it."""
+    """Claim id -> the denial codes (``GROUP-CARC``) of the payer's latest answer to it that
+    is not a reversal (the rule: :func:`~medbill_core.services.posting_rules.denial_codes`,
+    as appeals read it)."""
     latest: dict[int, ClaimAdjudicationRow] = {}
     for start in range(0, len(claim_ids), _CHUNK):
         for row in work.session.scalars(
                 select(ClaimAdjudicationRow)
-                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
+                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]),
+                       ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
                 .order_by(ClaimAdjudicationRow.id)):
             latest[row.claim_id] = row
-    result = {}
-    for claim_id, row in latest.items():
-        codes = [f"{a['group_code']}-{a['reason_code']}" for a in row.adjustments or []]
-        result[claim_id] = tuple(dict.fromkeys(codes))
-    return result
+    return {claim_id: denial_codes(row.adjustments or [], row.posting_rules)
+            for claim_id, row in latest.items()}
 
 
 def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,
