@@ -41,7 +41,6 @@ from medbill_core.codesets.explain import explain_adjustment
 from medbill_core.domain import ClaimState
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
-from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.remittance import latest_answer
 from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow, local_day
 
@@ -113,14 +112,6 @@ def _text(record: str, name: str, value: str) -> str:
     return value
 
 
-def answer_denial_codes(answer: ClaimAdjudicationRow | None) -> tuple[str, ...]:
-    """The denial codes of the payer's answer (rule:
-    :func:`~medbill_core.services.posting_rules.denial_codes`); none without an answer."""
-    if answer is None:
-        return ()
-    return denial_codes(answer.adjustments or [], answer.posting_rules)
-
-
 def appeal_deadline(work: UnitOfWork, claim_id: int, payer_key: str | None) -> date | None:
     """The last day to appeal the claim's denial: the date of the payer's latest answer that is
     not a reversal (the 835's date) + the payer's ``appeal_days``; ``None`` when no answer is
@@ -179,7 +170,7 @@ def open_appeal(work: UnitOfWork, claim_id: int, reason: str,
                                                   f"the next is {decided + 1}")])
     answer = latest_answer(work, claim_id)
     deadline = appeal_deadline(work, claim_id, claim.payer_key)
-    codes = answer_denial_codes(answer)
+    codes = answer.denial_codes if answer is not None else ()
     row = AppealRow(claim_id=claim_id, level=level, status=AppealStatus.OPEN.value,
                     reason=reason, denial_codes=list(codes), deadline=deadline,
                     opened_by=work.actor)

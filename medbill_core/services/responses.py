@@ -39,7 +39,6 @@ from medbill_core.domain import (
     TransactionSetAck,
 )
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
-from medbill_core.lifecycle import ack_moves
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
     count_claim_payments,
@@ -100,7 +99,9 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
         claim = work.claims.by_number(claim_number)
     except NotFound:
         return False
-    if not ack_moves(claim.state, target):
+    moved = work.claims.advance(claim, target, reason=reason, acknowledgment=True,
+                                payer_claim_number=payer_claim_number)
+    if moved is None:
         if payer_claim_number and not claim.payer_claim_number:
             work.claims.record_payer_claim_number(claim.id, payer_claim_number)
         audit.record(work.session, actor=work.actor, action="claim.acknowledgment_kept",
@@ -108,8 +109,6 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
                      details={"answer": reason[:200], "would_move_to": target.value,
                               "state": claim.state.value})
         return False
-    work.claims.transition(claim.id, target, reason=reason,
-                           payer_claim_number=payer_claim_number)
     return True
 
 
