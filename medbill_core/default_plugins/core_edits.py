@@ -628,11 +628,12 @@ def run_core_edits(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 
 def environment(claim: BillableClaim, context: PluginContext) -> EditEnv:
     """The edit environment for ``claim``: today, the default code sets and NCCI tables,
-    and whether the payer's adapter declares ``requires_rendering_provider = True``."""
+    and whether the payer's adapter declares
+    :attr:`~medbill_core.adapters.PayerAdapter.requires_rendering_provider`."""
     adapter = context.adapters.get(claim.payer.adapter) if claim.payer else None
     return EditEnv(today=date.today(), codesets=default_codesets(), ncci=default_ncci(),
-                   requires_rendering=bool(getattr(adapter, "requires_rendering_provider",
-                                                   False)))
+                   requires_rendering=adapter is not None
+                   and adapter.requires_rendering_provider)
 
 
 @hookimpl

@@ -457,14 +457,11 @@ def contract_underpayments(work: UnitOfWork, claim: Claim,
     checks the MPFS). Lines with payment-reducing modifiers (multiple procedures, bilateral,
     assistant) are not flagged: the contract reduces them.
     """
-    from medbill_core.adapters import PayerAdapter
-
     payer = work.app.config.payers.get(claim.payer_key or "")
     if payer is None or payment.is_reversal or payment.status is ClaimStatusCode.DENIED:
         return []
     adapter = work.app.hooks.context.adapters.get(payer.adapter)
-    if adapter is not None and type(adapter).remittance_findings is not \
-            PayerAdapter.remittance_findings:
+    if adapter is not None and adapter.supports_remittance_findings():
         return []
     hooks = work.app.hooks
     findings: list[ClaimFinding] = []
