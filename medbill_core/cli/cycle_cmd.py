@@ -83,7 +83,9 @@ def _note_held_elsewhere(medbill: Any) -> None:
     """Files another process is sending were left to it: say so, lest they seem forgotten."""
     from medbill_core.services.submission import list_outbox
 
-    held = [item for item in list_outbox(medbill, pending_only=True)
+    with medbill.unit_of_work(read_only=True) as work:
+        pending = list_outbox(work, pending_only=True)
+    held = [item for item in pending
             if item.status == SubmissionStatus.SENDING and not item.lease_expired
             and item.lease_until]
     if held:
@@ -122,7 +124,8 @@ def outbox(
 
     medbill = open_app()
     outcomes = send_pending(medbill) if retry else []
-    items = list_outbox(medbill, pending_only=pending, limit=limit)
+    with medbill.unit_of_work(read_only=True) as work:
+        items = list_outbox(work, pending_only=pending, limit=limit)
     if as_json:
         print_json([item.as_json() for item in items])
     else:

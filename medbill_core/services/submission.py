@@ -296,25 +296,24 @@ class OutboxItem:
         return dict(self.__dict__)
 
 
-def list_outbox(app: Medbill, *, pending_only: bool = False, limit: int = 100
+def list_outbox(work: UnitOfWork, *, pending_only: bool = False, limit: int = 100
                 ) -> list[OutboxItem]:
     """Outbox files, newest first (only those not yet taken by their channel if asked:
-    pending, or being sent)."""
+    pending, or being sent). It only reads: open ``work`` read-only."""
     now = utcnow()
-    with app.database.reader() as session:
-        statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
-        if pending_only:
-            statement = statement.where(SubmissionRow.status.in_(
-                (SubmissionStatus.PENDING, SubmissionStatus.SENDING)))
-        items = []
-        for row in session.scalars(statement):
-            lease = as_utc(row.lease_until) \
-                if row.status == SubmissionStatus.SENDING and row.lease_until else None
-            items.append(OutboxItem(
-                row.id, row.payer_key, row.channel, row.control_number,
-                len(row.claim_numbers), row.status, row.attempts, row.last_error,
-                row.created_at.isoformat(timespec="seconds"),
-                row.sent_at.isoformat(timespec="seconds") if row.sent_at else None,
-                lease.isoformat(timespec="seconds") if lease else None,
-                lease is not None and lease < now))
-        return items
+    statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
+    if pending_only:
+        statement = statement.where(SubmissionRow.status.in_(
+            (SubmissionStatus.PENDING, SubmissionStatus.SENDING)))
+    items = []
+    for row in work.session.scalars(statement):
+        lease = as_utc(row.lease_until) \
+            if row.status == SubmissionStatus.SENDING and row.lease_until else None
+        items.append(OutboxItem(
+            row.id, row.payer_key, row.channel, row.control_number,
+            len(row.claim_numbers), row.status, row.attempts, row.last_error,
+            row.created_at.isoformat(timespec="seconds"),
+            row.sent_at.isoformat(timespec="seconds") if row.sent_at else None,
+            lease.isoformat(timespec="seconds") if lease else None,
+            lease is not None and lease < now))
+    return items
