@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from medbill_payer_generic_x12 import plugin
 
-from medbill_core.config import load_config
-from medbill_core.domain import PayerProgram
-from medbill_core.errors import ConfigurationError
-from medbill_core.plugins import PluginHooks
+from medbill_core.api import ConfigurationError, PayerProgram
+from medbill_core.api.testing import PluginHooks, load_config
 
 PAYER = """
 [payers.acme]
