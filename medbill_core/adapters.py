@@ -95,7 +95,11 @@ class PayerAdapter(_Identified):
 
     payer_options_model: ClassVar[type[BaseModel] | None] = None
 
-    # -- capabilities -------------------------------------------------------------
+    # -- capabilities: the core asks these, it never probes an adapter's attributes ------
+    #: The payer wants the rendering provider on every claim, even when it is the billing
+    #: provider: the core's edits then flag a claim without one.
+    requires_rendering_provider: ClassVar[bool] = False
+
     def supports_claims(self) -> bool:
         """True when :meth:`encode_claims` is implemented."""
         return type(self).encode_claims is not PayerAdapter.encode_claims
@@ -105,7 +109,14 @@ class PayerAdapter(_Identified):
         return type(self).check_eligibility is not PayerAdapter.check_eligibility
 
     def supports_claim_status(self) -> bool:
+        """True when :meth:`check_claim_status` is implemented."""
         return type(self).check_claim_status is not PayerAdapter.check_claim_status
+
+    def supports_remittance_findings(self) -> bool:
+        """True when :meth:`remittance_findings` is implemented: the adapter judges the
+        payer's adjudication itself (Medicare's adapter checks the MPFS), so the core's own
+        underpayment check against the contracted fee schedule stands aside."""
+        return type(self).remittance_findings is not PayerAdapter.remittance_findings
 
     # -- behaviour ----------------------------------------------------------------
     def validate_payer_options(self, payer: Payer) -> BaseModel | None:

@@ -181,22 +181,27 @@ def _resolve_setting_paths(settings: dict[str, Any], base: Path) -> dict[str, An
 
 
 def _check_fee_schedules(payers: dict[str, Any], where: str) -> None:
-    """``[payers.<key>.options.fee_schedule]`` amounts are read strictly (never rounded):
-    a typo there prices every estimate and underpayment check wrongly."""
+    """``[payers.<key>.fee_schedule]`` amounts are read strictly (never rounded): a typo there
+    prices every estimate and underpayment check wrongly. The table is the core's, not the
+    adapter's; one written under ``[payers.<key>.options]`` (as before) is checked there and
+    moved out of the adapter's options by :class:`~medbill_core.domain.Payer`."""
     for key, table in payers.items():
         options = table.get("options")
-        schedule = options.get("fee_schedule") if isinstance(options, dict) else None
-        if schedule is None:
-            continue
-        if not isinstance(schedule, dict):
-            raise ConfigurationError(f"{where}: [payers.{key}.options] fee_schedule: "
-                                     "must be a table of code = amount")
-        for code, amount in schedule.items():
-            try:
-                parse_money_input(amount)
-            except (TypeError, ValueError) as exc:
-                raise ConfigurationError(f"{where}: [payers.{key}.options.fee_schedule] "
-                                         f"{code}: {exc}") from None
+        places = [(f"payers.{key}", table.get("fee_schedule")),
+                  (f"payers.{key}.options",
+                   options.get("fee_schedule") if isinstance(options, dict) else None)]
+        for section, schedule in places:
+            if schedule is None:
+                continue
+            if not isinstance(schedule, dict):
+                raise ConfigurationError(f"{where}: [{section}] fee_schedule: "
+                                         "must be a table of code = amount")
+            for code, amount in schedule.items():
+                try:
+                    parse_money_input(amount)
+                except (TypeError, ValueError) as exc:
+                    raise ConfigurationError(f"{where}: [{section}.fee_schedule] "
+                                             f"{code}: {exc}") from None
 
 
 def build_config(raw: dict[str, Any], *, source: Path | None = None,
@@ -348,6 +353,9 @@ channel = "clearinghouse_mock"
 claim_filing_indicator = "CI"   # SBR09: CI commercial, MB Medicare Part B, BL Blue Cross ...
 timely_filing_days = 180
 appeal_days = 180               # days after a denial (the 835's date) an appeal may be filed
+# program = "commercial"        # medicare | medicaid | commercial: the policies that differ
+                                # by program (an MUE of 0 is "not payable" for Medicare and
+                                # Medicaid only); unset, claim_filing_indicator decides
 
 # The adapter's own settings for this payer, from the clearinghouse's companion guide.
 # The submitter (loop 1000A) is who sends the claims: usually the practice's billing office.
@@ -358,8 +366,12 @@ submitter_name = "Example Family Medicine"
 submitter_contact_name = "Billing Office"
 submitter_phone = "5555550100"  # 10 digits
 usage = "T"                     # ISA15: T while testing, P in production
-# Contracted allowed amounts, for estimates and underpayment checks (exact cents):
-# fee_schedule = {{ "99213" = "92.50", "99214" = "131.00" }}
+
+# Contracted allowed amounts, for estimates and underpayment checks (exact cents); the
+# core's setting, whatever the adapter (medbill fees load keeps dated schedules):
+# [payers.acme.fee_schedule]
+# "99213" = "92.50"
+# "99214" = "131.00"
 
 # A Medicare Part B payer (adapter 'medicare': MBI checks, Medicare edits, MPFS pricing).
 # payer_id is your Medicare Administrative Contractor's payer ID (04412 is the simulator's).

@@ -106,6 +106,31 @@ def ack_moves(state: ClaimState, target: ClaimState) -> bool:
     return state in ACK_SOURCES.get(target, frozenset())
 
 
+def advance_path(state: ClaimState, target: ClaimState, *,
+                 acknowledgment: bool = False) -> tuple[ClaimState, ...]:
+    """The one "advance if allowed": the transitions that take a claim in ``state`` toward
+    ``target`` from a payer's answer, none when it is there already or may not go.
+
+    * ``acknowledgment`` (999, TA1, 277CA): straight to ``target`` only while the claim still
+      waits for that answer (:func:`ack_moves`): a late or repeated one never moves it.
+    * otherwise (an 835): through ``accepted`` when the claim cannot reach ``target`` directly
+      (its 277CA never came: the payer's adjudication proves it was accepted), then to
+      ``target`` when that is allowed from there; a claim that may not go stays (or stops at
+      ``accepted``).
+    """
+    if acknowledgment:
+        return (target,) if ack_moves(state, target) else ()
+    if state is target:
+        return ()
+    path: list[ClaimState] = []
+    if target not in ALLOWED_TRANSITIONS[state] and S.ACCEPTED in ALLOWED_TRANSITIONS[state]:
+        path.append(S.ACCEPTED)
+        state = S.ACCEPTED
+    if target in ALLOWED_TRANSITIONS[state]:
+        path.append(target)
+    return tuple(path)
+
+
 class Transition(DomainModel):
     """One state change, as stored and as handed to lifecycle hooks."""
 

@@ -370,3 +370,16 @@ def test_cli_appeals_flow(appeals_config: tuple[Path, int, int], tmp_path: Path)
         cli(config, "appeals", "outcome", "2", "--note", "x"), 2)
     assert "--status must be one of" in one_line_error(
         cli(config, "appeals", "list", "--status", "pending"), 2)
+
+
+def test_the_latest_answer_is_a_plain_value_not_a_stored_row(medbill_app: Medbill) -> None:
+    from medbill_core.services.remittance import PayerAnswer, latest_answer
+    from medbill_core.storage.schema import Base
+
+    claim_id, _ = denied_claim(medbill_app, on=ago(30))
+    with medbill_app.unit_of_work(read_only=True) as work:
+        answer = latest_answer(work, claim_id)
+    assert isinstance(answer, PayerAnswer) and not isinstance(answer, Base)
+    # readable after its unit of work closed, nothing lazy-loaded
+    assert (answer.claim_id, answer.paid, answer.paid_date, answer.denial_codes) == (
+        claim_id, D("0.00"), ago(30), ("CO-50", "CO-16"))

@@ -77,6 +77,11 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
      "[payers.acme.options.fee_schedule]\n'99213' = '12.345'\n",
      "[payers.acme.options.fee_schedule] 99213: more than two decimal places"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
+     "[payers.acme.fee_schedule]\n'99213' = '12.345'\n",
+     "[payers.acme.fee_schedule] 99213: more than two decimal places"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\nprogram='medicare-ish'\n",
+     "[payers.acme] program: input should be 'medicare', 'medicaid' or 'commercial'"),
     ("[payers]\nacme = 3\n", "payers.acme must be a table"),
 ])
 def test_broken_configuration_names_file_and_field(tmp_path: Path, text: str,
@@ -113,8 +118,10 @@ def test_fee_schedule_amounts_written_exactly_are_accepted(tmp_path: Path) -> No
     path = write(tmp_path, "[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\n"
                            "[payers.acme.options.fee_schedule]\n'99213' = 92.50\n"
                            "'99214' = '110.00'\n'99215' = 150\n")
-    schedule = load_config(path, environ={}).payers["acme"].options["fee_schedule"]
-    assert [str(value) for value in schedule.values()] == ["92.50", "110.00", "150"]
+    payer = load_config(path, environ={}).payers["acme"]
+    # the core's table, out of the adapter's options (written there by older configurations)
+    assert "fee_schedule" not in payer.options
+    assert [str(value) for value in payer.fee_schedule.values()] == ["92.50", "110.00", "150.00"]
 
 
 def test_paths_in_the_configuration_are_relative_to_its_file(

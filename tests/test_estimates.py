@@ -93,12 +93,12 @@ def test_estimate_for_a_patient_prices_checks_and_renders(medbill_app) -> None:
     with medbill_app.unit_of_work() as work:
         patient = work.patients.register(factories.make_patient(1))
         work.patients.add_coverage(patient.id, factories.make_coverage(payer_key="linepay"))
-        result = estimate_for_patient(work, patient.id, [
-            PlannedService(procedure_code="99214", charge=D("165.00")),
-            PlannedService(procedure_code="97110", modifiers=["GP"], units=D(2),
-                           charge=D("90.00")),
-            PlannedService(procedure_code="80053", charge=D("48.00"))],
-            service_date=date.today())
+    result = estimate_for_patient(medbill_app, patient.id, [
+        PlannedService(procedure_code="99214", charge=D("165.00")),
+        PlannedService(procedure_code="97110", modifiers=["GP"], units=D(2),
+                       charge=D("90.00")),
+        PlannedService(procedure_code="80053", charge=D("48.00"))],
+        service_date=date.today())
     assert [s.allowed for s in result.services] == [D("110.00"), D("63.00"), D("48.00")]
     assert result.payer_name == "Acme Health Plan"
     assert any("80053: no expected allowed amount" in n for n in result.notes)
@@ -108,6 +108,44 @@ def test_estimate_for_a_patient_prices_checks_and_renders(medbill_app) -> None:
                                   place_of_service="11", service_date=date.today()) is None
     document = hooks.render_estimate(estimate=result, renderer="text")
     assert document.content == f"Estimate {result.estimate_number}\nYou owe: 0.00\n".encode()
+
+
+def test_the_eligibility_call_holds_no_database_lock(medbill_sqlite_url: str) -> None:
+    """While the payer is asked (a network round trip), another connection can write: no
+    transaction is open around the call (on SQLite it would hold the write lock)."""
+    import sqlite3
+
+    from medbill_core.app import Medbill
+
+    plugin = make_line_plugin()
+    answered = plugin.channel.exchange
+    writes: list[str] = []
+
+    def exchange_while_another_connection_writes(kind: str, content: str):
+        path = medbill_sqlite_url.removeprefix("sqlite:///")
+        with sqlite3.connect(path, timeout=0.5) as other:
+            other.execute("CREATE TABLE IF NOT EXISTS probe (x INTEGER)")
+            other.execute("INSERT INTO probe VALUES (1)")
+        writes.append(kind)
+        return answered(kind, content)
+
+    plugin.channel.exchange = exchange_while_another_connection_writes
+    payer = factories.make_payer("linepay", adapter="line_format", channel="loopback")
+    config = MedbillConfig(database_url=medbill_sqlite_url, actor="tester",
+                           practice=factories.make_practice(), payers={"linepay": payer})
+    app = Medbill.open(config, extra_plugins=[("lineplug", plugin)], load_installed=False,
+                       upgrade=True)
+    try:
+        with app.unit_of_work() as work:
+            patient = work.patients.register(factories.make_patient(1))
+            work.patients.add_coverage(patient.id, factories.make_coverage(payer_key="linepay"))
+        result = estimate_for_patient(app, patient.id, [
+            PlannedService(procedure_code="99214", charge=D("165.00"))],
+            service_date=date.today())
+    finally:
+        app.close()
+    assert writes == ["ELIG"]
+    assert not any("not verified" in note for note in result.notes)
 
 
 def test_a_service_without_a_charge_is_named() -> None:

@@ -108,14 +108,13 @@ def test_estimate_uses_the_charge_master_and_the_payers_fee_schedule(
         load_price_list(work, write(tmp_path, "acme.csv", ACME_2026), payer_key="acme")
         patient = work.patients.register(factories.make_patient(1))
         work.patients.add_coverage(patient.id, factories.make_coverage(payer_key="acme"))
-    with medbill_app.unit_of_work() as work:
-        result = estimate_for_patient(work, patient.id, [
-            PlannedService(procedure_code="99213"),
-            PlannedService(procedure_code="97110", modifiers=["GP"], units=D(2))],
-            service_date=date(2026, 3, 2), check_eligibility=False)
-        with pytest.raises(ValidationFailed, match="service 1 charge: none given"):
-            estimate_for_patient(work, patient.id, [PlannedService(procedure_code="99214")],
-                                 service_date=date(2026, 3, 2), check_eligibility=False)
+    result = estimate_for_patient(medbill_app, patient.id, [
+        PlannedService(procedure_code="99213"),
+        PlannedService(procedure_code="97110", modifiers=["GP"], units=D(2))],
+        service_date=date(2026, 3, 2), check_eligibility=False)
+    with pytest.raises(ValidationFailed, match="service 1 charge: none given"):
+        estimate_for_patient(medbill_app, patient.id, [PlannedService(procedure_code="99214")],
+                             service_date=date(2026, 3, 2), check_eligibility=False)
     assert [(s.charge, s.allowed) for s in result.services] == [
         (D("125.00"), D("92.50")), (D("90.00"), D("90.00"))]
     assert any("97110: no expected allowed amount" in n for n in result.notes)

@@ -185,3 +185,29 @@ def test_every_state_names_who_acts_next() -> None:
     assert NEXT_ACTOR[ClaimState.DENIED] == "biller"  # a denial waits for a person's decision
     assert NEXT_ACTOR[ClaimState.QUEUED] == "biller"  # nothing reached the payer yet
     assert all(NEXT_ACTOR[state] == "nobody" for state in TERMINAL)
+
+
+# -- one "advance if allowed" for payers' answers ----------------------------------------------
+
+def test_advance_path_for_acknowledgments_moves_only_a_claim_waiting_for_them() -> None:
+    from medbill_core.lifecycle import advance_path
+
+    assert advance_path(S.SUBMITTED, S.ACKNOWLEDGED, acknowledgment=True) == (S.ACKNOWLEDGED,)
+    assert advance_path(S.QUEUED, S.ACCEPTED, acknowledgment=True) == (S.ACCEPTED,)
+    # late or repeated: recorded elsewhere, never moves the claim (back)
+    assert advance_path(S.PAID, S.ACCEPTED, acknowledgment=True) == ()
+    assert advance_path(S.ACCEPTED, S.REJECTED, acknowledgment=True) == ()
+    assert advance_path(S.ACKNOWLEDGED, S.ACKNOWLEDGED, acknowledgment=True) == ()
+
+
+def test_advance_path_for_an_835_passes_through_accepted() -> None:
+    from medbill_core.lifecycle import advance_path
+
+    assert advance_path(S.SUBMITTED, S.PAID) == (S.ACCEPTED, S.PAID)
+    assert advance_path(S.ACKNOWLEDGED, S.DENIED) == (S.ACCEPTED, S.DENIED)
+    assert advance_path(S.ACCEPTED, S.PAID) == (S.PAID,)
+    assert advance_path(S.PAID, S.PAID) == ()
+    # not reachable even through accepted: it stops there
+    assert advance_path(S.SUBMITTED, S.PATIENT_BALANCE) == (S.ACCEPTED,)
+    # nothing follows a voided claim
+    assert advance_path(S.VOIDED, S.PAID) == ()

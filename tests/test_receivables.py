@@ -805,3 +805,17 @@ def test_cli_bad_options_are_one_line(ar_config: Path, args: tuple[str, ...],
 def test_cli_ar_is_registered(ar_config: Path) -> None:
     help_text = ok(ar_config, "ar", "--help").stdout
     assert "aging" in help_text and "followup" in help_text and "exceptions" in help_text
+
+
+def test_followup_and_appeals_name_the_same_denial_codes(medbill_app: Medbill) -> None:
+    """One rule (posting_rules.denial_codes): a denial's patient share (PR-2) is not a reason
+    the payer refused to pay, in the work list as in the appeal (the work list listed it)."""
+    from medbill_core.services.appeals import open_appeal
+
+    claim_id = new_claim(medbill_app, service=ago(40), submitted=ago(35))
+    remit(medbill_app, claim_number(medbill_app, claim_id), paid="0.00", co="80.00",
+          co_code="50", pr="20.00", status=ClaimStatusCode.DENIED, on=ago(30))
+    with medbill_app.unit_of_work() as work:
+        [item] = [i for i in followup(work) if i.claim_id == claim_id]
+        appeal = open_appeal(work, claim_id, "medically necessary")
+    assert item.carc_codes == appeal.denial_codes == ("CO-50",)

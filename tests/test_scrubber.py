@@ -449,6 +449,25 @@ def test_mue_of_zero_applies_to_medicare_only(env: EditEnv) -> None:
                                       " per day (clinical)")]
 
 
+def test_the_payers_program_setting_decides_the_mue_of_zero(env: EditEnv) -> None:
+    """``program`` per payer in the configuration: a Medicaid managed-care plan billed with a
+    commercial filing indicator, and a Medicare Advantage plan the practice treats as
+    commercial."""
+    from medbill_core.domain import PayerProgram
+
+    def billed_to(**payer: object) -> BillableClaim:
+        return bill(line(1, "99396"), payer_key="plan", billable={
+            "payer": factories.make_payer("plan", **payer),
+            "coverage": factories.make_coverage(patient_id=1, id=1, payer_key="plan")})
+
+    over = [(1, "99396: 1 units on 2026-05-14 (line 1), over the MUE of 0 per day (clinical)")]
+    assert mue(billed_to(claim_filing_indicator="HM", program=PayerProgram.MEDICAID),
+               env) == over
+    assert mue(billed_to(claim_filing_indicator="MB", program=PayerProgram.COMMERCIAL),
+               env) == []
+    assert mue(billed_to(claim_filing_indicator="MC"), env) == over  # the default: SBR09
+
+
 # -- through the hook --------------------------------------------------------------------------
 
 class StrictAdapter(PayerAdapter):

@@ -493,10 +493,10 @@ def estimate_command(
                              confirmed=confirm_date) or date.today()
     planned = [_planned(s, number) for number, s in enumerate(service, start=1)]
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         patient_id = work.patients.by_account(patient).id
-        result = estimate_for_patient(work, patient_id, planned, service_date=when,
-                                      check_eligibility=not no_eligibility)
+    result = estimate_for_patient(medbill, patient_id, planned, service_date=when,
+                                  check_eligibility=not no_eligibility)
     if render:
         document = medbill.hooks.render_estimate(estimate=result, renderer=render)
         try:

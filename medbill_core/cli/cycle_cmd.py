@@ -34,6 +34,7 @@ from medbill_core.errors import MedbillError
 from medbill_core.money import total
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.services.responses import IngestResult, fetch_and_apply, ingest_document
+from medbill_core.storage.schema import SubmissionStatus
 
 if TYPE_CHECKING:
     from medbill_core.services.submission import OutboxItem, SendOutcome
@@ -83,10 +84,13 @@ def submit_claims(
 
 def _note_held_elsewhere(medbill: Any) -> None:
     """Files another process is sending were left to it: say so, lest they seem forgotten."""
-    from medbill_core.services.submission import SENDING, list_outbox
+    from medbill_core.services.submission import list_outbox
 
-    held = [item for item in list_outbox(medbill, pending_only=True)
-            if item.status == SENDING and not item.lease_expired and item.lease_until]
+    with medbill.unit_of_work(read_only=True) as work:
+        pending = list_outbox(work, pending_only=True)
+    held = [item for item in pending
+            if item.status == SubmissionStatus.SENDING and not item.lease_expired
+            and item.lease_until]
     if held:
         until = max(item.lease_until or "" for item in held)[11:16]
         print_problem(f"{len(held)} outbox file(s) ({sum(i.claims for i in held)} claims) "
@@ -97,13 +101,13 @@ def _note_held_elsewhere(medbill: Any) -> None:
 
 def _explain_unsent(outcomes: list[SendOutcome]) -> None:
     """Exit 1 when a file did not leave, saying what happens to its claims."""
-    unsent = [o for o in outcomes if o.status == "pending"]
+    unsent = [o for o in outcomes if o.status == SubmissionStatus.PENDING]
     if unsent:
         claims = sum(o.claims for o in unsent)
         print_problem(f"{len(unsent)} batch(es) not taken by the channel: {claims} claims stay "
                       "queued (not sent); run medbill claims submit (or claims outbox --retry) "
                       "again when the channel is up")
-    if unsent or any(o.status != "sent" for o in outcomes):
+    if unsent or any(o.status != SubmissionStatus.SENT for o in outcomes):
         raise typer.Exit(1)
 
 
@@ -123,7 +127,8 @@ def outbox(
 
     medbill = open_app()
     outcomes = send_pending(medbill) if retry else []
-    items = list_outbox(medbill, pending_only=pending, limit=limit)
+    with medbill.unit_of_work(read_only=True) as work:
+        items = list_outbox(work, pending_only=pending, limit=limit)
     if as_json:
         print_json([item.as_json() for item in items])
     else:
@@ -146,9 +151,9 @@ def outbox(
 def _outbox_status(item: OutboxItem) -> str:
     """An outbox file's status in words: a file being sent says until when its sender holds
     it, or that the sender is gone and the next run sends it."""
-    if item.status == "pending":
+    if item.status == SubmissionStatus.PENDING:
         return "pending (not sent)"
-    if item.status == "sending" and item.lease_until:
+    if item.status == SubmissionStatus.SENDING and item.lease_until:
         if item.lease_expired:
             return "sending (lease expired: the next run sends it again)"
         return f"sending (until {item.lease_until[11:16]} UTC)"

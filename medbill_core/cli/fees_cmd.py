@@ -93,10 +93,10 @@ def _loads(payer: str | None, as_json: bool) -> None:
     from medbill_core.services.fees import loads
 
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         if payer is not None:
             work.app.hooks.context.payer(payer)
-        found = loads(work.session, payer_key=payer)
+        found = loads(work, payer_key=payer)
     if as_json:
         print_json([record.as_json() for record in found])
         return

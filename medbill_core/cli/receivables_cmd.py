@@ -45,7 +45,7 @@ class AgingBy(StrEnum):
 def _aging_table(title: str, first: str,
                  sections: list[list[tuple[str, AgingLine]]]) -> Table:
     """A row per (label, line), sections separated by a rule."""
-    from medbill_core.services.receivables import BUCKETS
+    from medbill_core.services.aging import BUCKETS
 
     # the first column names a payer or a patient account number: never cut
     table = data_table(first, *BUCKETS, "credit", "total", title=title, keys=(first,),

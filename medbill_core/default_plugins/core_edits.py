@@ -51,7 +51,7 @@ ncci.ptp.not_allowed               error     NCCI PTP pair, modifier indicator 0
 ncci.ptp.modifier_required         error     NCCI PTP pair, indicator 1, no NCCI modifier on
                                              the column-2 line
 ncci.mue.exceeded                  error     units over the MUE (per line or per day; an
-                                             MUE of 0 only for Medicare/Medicaid payers)
+                                             MUE of 0 only for Medicare/Medicaid programs)
 ncci.release_gap                   warning   no loaded NCCI PTP / MUE release covers the date
 =================================  ========  ===============================================
 
@@ -101,10 +101,6 @@ is_valid_npi = functools.lru_cache(maxsize=4096)(_is_valid_npi)
 
 ERROR = Severity.ERROR
 WARNING = Severity.WARNING
-
-#: SBR09 claim filing indicators of Medicare (Part A, Part B) and Medicaid.
-GOVERNMENT_FILING_INDICATORS = frozenset({"MA", "MB", "MC"})
-
 
 @dataclass(frozen=True, slots=True)
 class EditEnv:
@@ -534,11 +530,13 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 
     Anesthesia minutes are not counted. A line spanning several days may carry the
     MUE once per day of its span. An MUE of 0 (a code Medicare does not pay to
-    practitioners, e.g. preventive visits) applies to Medicare and Medicaid only.
+    practitioners, e.g. preventive visits) makes the code unpayable only for payers whose
+    program says so (:attr:`~medbill_core.domain.PayerProgram.zero_mue_not_payable`: Medicare
+    and Medicaid; a payer's ``program`` setting, else its claim filing indicator).
     """
     if env.ncci is None or claim.payer is None:
         return []
-    government = claim.payer.claim_filing_indicator in GOVERNMENT_FILING_INDICATORS
+    zero_not_payable = claim.payer.effective_program.zero_mue_not_payable
     findings = []
     per_day: dict[tuple[str, date], list[ServiceLine]] = defaultdict(list)
     for line in claim.claim.lines:
@@ -546,7 +544,7 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
         table = env.ncci.mue_for(line.service_date_from)
         limit = table.get(line.procedure_code)
         if limit is None or line.unit_type is UnitType.MINUTES or (
-                limit.value == 0 and not government):
+                limit.value == 0 and not zero_not_payable):
             continue
         days = (line.last_service_date - line.service_date_from).days + 1
         if limit.per_line or days > 1:
@@ -630,11 +628,12 @@ def run_core_edits(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 
 def environment(claim: BillableClaim, context: PluginContext) -> EditEnv:
     """The edit environment for ``claim``: today, the default code sets and NCCI tables,
-    and whether the payer's adapter declares ``requires_rendering_provider = True``."""
+    and whether the payer's adapter declares
+    :attr:`~medbill_core.adapters.PayerAdapter.requires_rendering_provider`."""
     adapter = context.adapters.get(claim.payer.adapter) if claim.payer else None
     return EditEnv(today=date.today(), codesets=default_codesets(), ncci=default_ncci(),
-                   requires_rendering=bool(getattr(adapter, "requires_rendering_provider",
-                                                   False)))
+                   requires_rendering=adapter is not None
+                   and adapter.requires_rendering_provider)
 
 
 @hookimpl

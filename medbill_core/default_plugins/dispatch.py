@@ -40,7 +40,6 @@ from medbill_core.hookresults import (
     SUBMISSION_FILES,
 )
 from medbill_core.hookspecs import hookimpl
-from medbill_core.money import to_money
 from medbill_core.pluginctx import PluginContext
 
 
@@ -137,7 +136,7 @@ def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Seque
                              context: PluginContext) -> Decimal | None:
     """The payer's contracted fee schedule on file for the date of service (``medbill fees
     load``; visible while a service holds :func:`~medbill_core.services.fees.
-    fee_schedules_visible`), else ``[payers.<key>.options.fee_schedule]`` (undated):
+    fee_schedules_visible`), else the payer's configured ``fee_schedule`` (undated):
     ``"99213" = "92.50"`` or ``"99213-26" = ...``."""
     on_file = context.extras.get("fee_schedules")
     if on_file is not None:
@@ -145,12 +144,10 @@ def medbill_expected_allowed(payer: Payer, procedure_code: str, modifiers: Seque
                                                       service_date)
         if allowed is not None:
             return allowed
-    schedule = payer.options.get("fee_schedule")
-    if not isinstance(schedule, dict):
-        return None
+    schedule = payer.fee_schedule
     for key in ("-".join([procedure_code, *modifiers]), procedure_code):
         if key in schedule:
-            return to_money(str(schedule[key]))
+            return schedule[key]
     return None
 
 

@@ -119,7 +119,8 @@ class StatementSection(DomainModel):
 
 
 class Aging(DomainModel):
-    """Balance due by age bucket, in days since the first statement/service."""
+    """Balance due by age bucket (the rule and its edges: :mod:`medbill_core.services.aging`):
+    ``current`` 0-30 days, ``days_30`` 31-60, ``days_60`` 61-90, ``days_90_plus`` over 90."""
 
     current: Money = ZERO
     days_30: Money = ZERO

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from medbill_core.domain.base import DomainModel, phi_field
 from medbill_core.domain.identifiers import (
@@ -17,6 +17,7 @@ from medbill_core.domain.identifiers import (
     TaxonomyCode,
     ZipCode,
 )
+from medbill_core.money import Money
 
 
 class Sex(StrEnum):
@@ -146,8 +147,31 @@ class Patient(DomainModel):
         return value
 
 
+class PayerProgram(StrEnum):
+    """The kind of plan a payer runs, for the policies that differ by program."""
+
+    MEDICARE = "medicare"
+    MEDICAID = "medicaid"
+    COMMERCIAL = "commercial"
+
+    @property
+    def zero_mue_not_payable(self) -> bool:
+        """An MUE of 0 (a code Medicare does not pay to practitioners) makes any unit of the
+        code unpayable: CMS's rule, binding on Medicare and Medicaid, not on other plans."""
+        return self in (PayerProgram.MEDICARE, PayerProgram.MEDICAID)
+
+
+#: The program a payer's SBR09 claim filing indicator implies when ``program`` is not set:
+#: MA Medicare Part A, MB Medicare Part B, MC Medicaid; anything else commercial.
+PROGRAM_BY_FILING_INDICATOR = {"MA": PayerProgram.MEDICARE, "MB": PayerProgram.MEDICARE,
+                               "MC": PayerProgram.MEDICAID}
+
+
 class Payer(DomainModel):
     """A payer as configured in ``[payers.<key>]`` of ``medbill.toml``.
+
+    The keys of the table are the core's; ``options`` alone belongs to the payer's adapter,
+    which validates it (:attr:`~medbill_core.adapters.PayerAdapter.payer_options_model`).
 
     :ivar key: the practice's own name for the payer (``medicare-jk``).
     :ivar payer_id: the ID the clearinghouse routes on (X12 NM109 of loop 2010BB).
@@ -157,6 +181,14 @@ class Payer(DomainModel):
     :ivar timely_filing_days: days after the date of service a claim is still accepted.
     :ivar appeal_days: days after the payer's answer (the 835's date) a denial may still be
         appealed: an appeal's deadline (``medbill appeals``).
+    :ivar program: the payer's program (``medicare``, ``medicaid``, ``commercial``) for the
+        policies that differ by program (an MUE of 0); unset, the claim filing indicator
+        decides (:attr:`effective_program`).
+    :ivar fee_schedule: contracted allowed amounts, ``"99213" = "92.50"`` or
+        ``"99213-26" = ...`` (undated; ``medbill fees load`` keeps dated ones), for estimates
+        and underpayment checks. The core reads it, whatever the adapter: an older
+        configuration's ``[payers.<key>.options.fee_schedule]`` is moved here, so that the
+        adapter's options model never sees it.
     :ivar options: adapter-specific options (companion-guide settings), validated by the adapter.
     """
 
@@ -169,4 +201,29 @@ class Payer(DomainModel):
     timely_filing_days: int = Field(default=365, ge=1, le=3650)
     appeal_days: int = Field(default=180, ge=1, le=3650)
     address: Address | None = None
+    program: PayerProgram | None = None
+    fee_schedule: dict[str, Money] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fee_schedule_out_of_the_adapters_options(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("options"), dict) \
+                and "fee_schedule" in data["options"]:
+            options = dict(data["options"])
+            moved = options.pop("fee_schedule")
+            data = {**data, "options": options}
+            if isinstance(moved, dict):
+                data["fee_schedule"] = {**moved, **(data.get("fee_schedule") or {})}
+            else:  # refused by the fee_schedule field, named there
+                data.setdefault("fee_schedule", moved)
+        return data
+
+    @property
+    def effective_program(self) -> PayerProgram:
+        """``program``, else the one the claim filing indicator implies (commercial when it
+        implies none)."""
+        if self.program is not None:
+            return self.program
+        return PROGRAM_BY_FILING_INDICATOR.get(self.claim_filing_indicator,
+                                               PayerProgram.COMMERCIAL)

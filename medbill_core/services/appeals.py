@@ -7,10 +7,10 @@ appeal can be ``withdrawn``. A claim has at most one appeal in progress (open or
 * **level** (1-3): by default one more than the highest level of the claim's decided (won
   or lost) appeals, else 1; a withdrawn appeal does not use up its level. A level given
   explicitly must be above the levels already decided.
-* **denial codes**: the claim's standing denial, as ``GROUP-CARC``: the non-zero CO, PI and
-  OA adjustments of the payer's latest answer (the newest adjudication row of the claim that
-  is not a reversal), in the 835's order, each once. (PR adjustments are the patient's
-  share, not a denial.)
+* **denial codes**: the claim's standing denial, as ``GROUP-CARC``: the adjustments of the
+  payer's latest answer (the newest adjudication row of the claim that is not a reversal)
+  that reduced the payment and were not passed to the patient, in the 835's order, each once
+  (:func:`~medbill_core.services.posting_rules.denial_codes`, the one rule).
 * **deadline**: that answer's date (its ``paid_date``) + the payer's ``appeal_days``; none
   when the claim has no answer on file or its payer is no longer configured
   (:func:`appeal_deadline`, also used by ``denials list`` and ``ar followup``).
@@ -30,7 +30,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -50,8 +49,6 @@ MAX_LEVEL = 3
 MAX_TEXT = 2000
 #: the claim states an appeal can be opened in
 APPEALABLE = (ClaimState.DENIED, ClaimState.PARTIALLY_PAID)
-#: adjustment groups that make a denial (PR is the patient's share)
-DENIAL_GROUPS = frozenset({"CO", "PI", "OA"})
 _CHUNK = 500
 
 
@@ -116,15 +113,6 @@ def _text(record: str, name: str, value: str) -> str:
     return value
 
 
-def denial_codes(answer: ClaimAdjudicationRow | None) -> tuple[str, ...]:
-    """``GROUP-CARC`` of the answer's non-zero CO/PI/OA adjustments, in order, each once."""
-    if answer is None:
-        return ()
-    codes = [f"{a['group_code']}-{a['reason_code']}" for a in answer.adjustments or []
-             if a.get("group_code") in DENIAL_GROUPS and Decimal(str(a.get("amount") or 0))]
-    return tuple(dict.fromkeys(codes))
-
-
 def appeal_deadline(work: UnitOfWork, claim_id: int, payer_key: str | None) -> date | None:
     """The last day to appeal the claim's denial: the date of the payer's latest answer that is
     not a reversal (the 835's date) + the payer's ``appeal_days``; ``None`` when no answer is
@@ -183,7 +171,7 @@ def open_appeal(work: UnitOfWork, claim_id: int, reason: str,
                                                   f"the next is {decided + 1}")])
     answer = latest_answer(work, claim_id)
     deadline = appeal_deadline(work, claim_id, claim.payer_key)
-    codes = denial_codes(answer)
+    codes = answer.denial_codes if answer is not None else ()
     row = AppealRow(claim_id=claim_id, level=level, status=AppealStatus.OPEN.value,
                     reason=reason, denial_codes=list(codes), deadline=deadline,
                     opened_by=work.actor)

@@ -30,7 +30,7 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
-from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, check_transition
+from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, advance_path, check_transition
 from medbill_core.money import ZERO, to_money
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
@@ -379,6 +379,20 @@ class ClaimService:
         self.after_commit.append(
             lambda: self.hooks.claim_transition_postcommit(claim=claim, transition=transition))
         return claim
+
+    def advance(self, claim: Claim, target: ClaimState, *, reason: str,
+                acknowledgment: bool = False,
+                payer_claim_number: str | None = None) -> Claim | None:
+        """Move ``claim`` toward ``target`` as far as the lifecycle allows a payer's answer
+        (:func:`~medbill_core.lifecycle.advance_path`), each step a :meth:`transition`.
+
+        :returns: the claim after the last step; ``None`` when it did not move.
+        """
+        moved = None
+        for step in advance_path(claim.state, target, acknowledgment=acknowledgment):
+            moved = self.transition(saved_id(claim), step, reason=reason,
+                                    payer_claim_number=payer_claim_number)
+        return moved
 
     def record_payer_claim_number(self, claim_id: int, payer_claim_number: str) -> Claim:
         """Remember the payer's claim control number (needed for corrections and voids)."""

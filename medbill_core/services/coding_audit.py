@@ -50,6 +50,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimFrequency, ClaimState, ClaimStatusCode
 from medbill_core.domain.identifiers import is_valid_npi
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
+from medbill_core.services.posting_rules import denial_codes
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimLineRow,
@@ -499,29 +500,6 @@ def _standing_answers(work: UnitOfWork,
     return {claim_id: row for claim_id, row in latest.items() if row.reversed_by is None}
 
 
-def _denial_codes(answer: ClaimAdjudicationRow, start: int,
-                  adjustments: Sequence[dict[str, Any]]) -> list[str]:
-    """``GROUP-CARC`` of the non-zero adjustments (entries ``start``... of the answer) that
-    the posting rules kept open as denials or review items when the 835 was posted; for an
-    answer posted before the rules were recorded, its CO, PI and OA adjustments."""
-    from medbill_core.services.appeals import DENIAL_GROUPS
-    from medbill_core.services.posting_rules import KEPT_OPEN
-
-    rules = answer.posting_rules
-    codes = []
-    for offset, item in enumerate(adjustments):
-        if not Decimal(str(item.get("amount") or 0)):
-            continue
-        index = start + offset
-        if rules is not None and index < len(rules):
-            denied = rules[index].get("action") in {action.value for action in KEPT_OPEN}
-        else:
-            denied = item.get("group_code") in DENIAL_GROUPS
-        if denied:
-            codes.append(f"{item['group_code']}-{item['reason_code']}")
-    return codes
-
-
 def line_outcomes(claim: ClaimRow, answer: ClaimAdjudicationRow) -> dict[int, list[str]]:
     """Line number -> the denial codes of the line (empty: adjudicated, not denied).
 
@@ -540,11 +518,13 @@ def line_outcomes(claim: ClaimRow, answer: ClaimAdjudicationRow) -> dict[int, li
             own = list(item.get("adjustments") or [])
             number = int(item.get("line_number") or 0)
             paid[number] += Decimal(str(item.get("paid_amount") or 0))
-            codes[number] += _denial_codes(answer, position, own)
+            codes[number] += denial_codes(own, answer.posting_rules, start=position,
+                                         kept_open_only=True)
             position += len(own)
         return {number: codes[number] if paid[number] == 0 else []
                 for number in numbers if number in paid}
-    claim_codes = _denial_codes(answer, 0, adjustments) if answer.paid == 0 else []
+    claim_codes = list(denial_codes(adjustments, answer.posting_rules, kept_open_only=True)) \
+        if answer.paid == 0 else []
     return {number: list(claim_codes) for number in numbers}
 
 

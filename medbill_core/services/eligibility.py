@@ -1,4 +1,5 @@
-"""Eligibility checks (270/271) for a patient's coverage, and what a payer's reject means.
+"""Eligibility checks (270/271) for a patient's coverage, which coverage is primary on a date,
+and what a payer's reject means.
 
 The payer answers a request it cannot process with AAA segments (request validation):
 "75" subscriber not found, "72" invalid member ID ... A check answered that way did not
@@ -7,6 +8,7 @@ tell whether the patient is covered, so the caller treats it as a failure.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +20,7 @@ from medbill_core.domain import (
     EligibilityRequest,
     EligibilityResponse,
     Payer,
+    Relationship,
 )
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import MedbillError, ValidationFailed
@@ -33,6 +36,24 @@ AAA_FOLLOW_UPS = {
     "X": "please wait 10 days and resubmit",
     "Y": "do not resubmit; we will hand deliver",
 }
+
+
+def primary_coverage(coverages: Iterable[Coverage], on: date) -> Coverage | None:
+    """The coverage that pays first for a service on ``on`` (``None``: none is active).
+
+    Only plans active on the date count (an ended plan's payer is not the one that would pay).
+    Among them the lowest coordination-of-benefits order (primary, then secondary ...) wins.
+    Two plans in the same order (a plan change entered before the old one was ended) are
+    decided as coordination of benefits does: the plan covering the patient as the subscriber
+    before one covering them as a dependent, then the plan that began latest (it replaced the
+    other), then the one entered first.
+    """
+    active = [c for c in coverages if c.is_active_on(on)]
+    if not active:
+        return None
+    return min(active, key=lambda c: (
+        c.order.rank, c.relationship is not Relationship.SELF,
+        -(c.start_date or date.min).toordinal(), c.id if c.id is not None else 0))
 
 
 def explain_reject(reason: str, follow_up: str | None = None) -> str:
@@ -76,7 +97,7 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
 
     :raises ValidationFailed: ``coverage_id`` is not a coverage of this patient.
     """
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         found = work.patients.by_account(account_number)
         on_file = work.patients.coverages(saved_id(found))
         if coverage_id is not None:
@@ -89,14 +110,12 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
         else:
             if not on_file:
                 raise MedbillError(f"patient account {account_number} has no coverage on file")
-            # a plan that ended (or has not begun) is not asked: its payer is not the one
-            # that would pay for this date of service
-            active = [c for c in on_file if c.is_active_on(on)]
-            if not active:
+            primary = primary_coverage(on_file, on)
+            if primary is None:
                 raise ValidationFailed(f"patient account {account_number}", [(
                     "coverage", f"none active on {on.isoformat()} (its plan dates: medbill "
                     "coverages list --patient ...)")])
-            coverage = min(active, key=lambda c: c.order.rank)
+            coverage = primary
         payer = medbill.hooks.context.payer(coverage.payer_key)
         request = EligibilityRequest(
             trace_number=f"ELG{found.id}{on:%Y%m%d}", practice=medbill.config.require_practice(),

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from medbill_core.app import UnitOfWork
+from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.codesets import CodeSets, Reason, default_codesets
 from medbill_core.codesets.explain import percent
 from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Payer, Practice
@@ -22,6 +22,7 @@ from medbill_core.domain.estimate import CostEstimate, EstimatedService, Planned
 from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
 from medbill_core.plugins import PluginHooks
+from medbill_core.services.eligibility import primary_coverage
 from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
 
 _VISIT_PREFIXES = ("992", "993", "994", "G04")
@@ -145,7 +146,7 @@ def check_services(services: Sequence[PlannedService], service_date: date,
     return described
 
 
-def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[PlannedService],
+def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[PlannedService],
                          *, service_date: date, place_of_service: str = "11",
                          check_eligibility: bool = True) -> CostEstimate:
     """Estimate for a registered patient: benefits from a live eligibility check of the
@@ -157,41 +158,46 @@ def estimate_for_patient(work: UnitOfWork, patient_id: int, services: Sequence[P
     Part B: deductible unmet, 20% coinsurance) and a note says so; a plan without a standard
     leaves it out, and the note says the patient's share is not known rather than zero.
 
+    What is on file is read in one read-only unit of work that is closed before the payer is
+    asked: a transaction held open across the network round trip would hold SQLite's write
+    lock (and a PostgreSQL snapshot) for as long as the payer takes to answer. Nothing is
+    written, so nothing needs redoing if the records change meanwhile.
+
     :raises ValidationFailed: an invalid code or modifier for the date, or a service without
         a charge.
     """
-    services = _with_charges(work, check_services(services, service_date), service_date)
-    hooks = work.app.hooks
-    patient = work.patients.get(patient_id)
-    coverages = [c for c in work.patients.coverages(patient_id) if c.is_active_on(service_date)]
-    primary = min(coverages, key=lambda c: c.order.rank) if coverages else None
+    hooks = app.hooks
+    practice = app.config.require_practice()
+    with app.unit_of_work(read_only=True) as work:
+        services = _with_charges(work, check_services(services, service_date), service_date)
+        patient = work.patients.get(patient_id)
+        primary = primary_coverage(work.patients.coverages(patient_id), service_date)
+        priced = list(services)
+        payer = None
+        if primary is not None:
+            payer = hooks.context.payer(primary.payer_key)
+            with fee_schedules_visible(work):
+                priced = [s if s.allowed is not None else s.model_copy(update={
+                    "allowed": _allowed(hooks, payer, s, place_of_service, service_date)})
+                    for s in services]
     benefits = None
-    payer_name = None
     notes: list[str] = []
-    priced = list(services)
-    if primary is not None:
-        payer = hooks.context.payer(primary.payer_key)
-        payer_name = payer.name
-        with fee_schedules_visible(work):
-            priced = [s if s.allowed is not None else s.model_copy(update={"allowed": _allowed(
-                hooks, payer, s, place_of_service, service_date)}) for s in services]
+    if primary is not None and payer is not None:
         if check_eligibility:
             request = EligibilityRequest(
-                trace_number=f"EST{patient_id}{service_date:%Y%m%d}", practice=
-                work.app.config.require_practice(), patient=patient, coverage=primary,
-                payer=payer, service_date=service_date)
+                trace_number=f"EST{patient_id}{service_date:%Y%m%d}", practice=practice,
+                patient=patient, coverage=primary, payer=payer, service_date=service_date)
             try:
-                response = hooks.check_eligibility(request=request)
-                benefits = response.summary()
+                benefits = hooks.check_eligibility(request=request).summary()
             except AdapterNotAvailable as exc:
                 notes.append(f"Benefits not verified: {exc.message}.")
         else:
             notes.append("Benefits not verified: no eligibility check was asked for.")
         benefits = _complete(benefits, _assumed(hooks, payer, service_date), notes)
     result = estimate(estimate_number=f"GFE-P{patient_id:07d}-{service_date:%Y%m%d}",
-                      practice=work.app.config.require_practice(), patient=patient,
-                      service_date=service_date, services=priced, benefits=benefits,
-                      payer_name=payer_name)
+                      practice=practice, patient=patient, service_date=service_date,
+                      services=priced, benefits=benefits,
+                      payer_name=payer.name if payer is not None else None)
     return result.model_copy(update={"notes": notes + result.notes})
 
 

@@ -413,7 +413,7 @@ class LoadRecord:
                 "loaded_by": self.loaded_by}
 
 
-def loads(session: Session, *, payer_key: str | None = None) -> list[LoadRecord]:
+def loads(work: UnitOfWork, *, payer_key: str | None = None) -> list[LoadRecord]:
     """The loads of ``payer_key``'s fee schedule (``None``: the charge master), newest first."""
     statement = select(FeeScheduleLoadRow).order_by(FeeScheduleLoadRow.id.desc())
     statement = statement.where(
@@ -421,7 +421,7 @@ def loads(session: Session, *, payer_key: str | None = None) -> list[LoadRecord]
         else FeeScheduleLoadRow.payer_key == payer_key)
     return [LoadRecord(row.id, row.kind, row.payer_key, row.label, row.source_file, row.sha256,
                        row.rows, row.loaded_at, row.loaded_by)
-            for row in session.scalars(statement)]
+            for row in work.session.scalars(statement)]
 
 
 def charge_for(work: UnitOfWork, code: str, modifiers: Sequence[str],
@@ -457,14 +457,11 @@ def contract_underpayments(work: UnitOfWork, claim: Claim,
     checks the MPFS). Lines with payment-reducing modifiers (multiple procedures, bilateral,
     assistant) are not flagged: the contract reduces them.
     """
-    from medbill_core.adapters import PayerAdapter
-
     payer = work.app.config.payers.get(claim.payer_key or "")
     if payer is None or payment.is_reversal or payment.status is ClaimStatusCode.DENIED:
         return []
     adapter = work.app.hooks.context.adapters.get(payer.adapter)
-    if adapter is not None and type(adapter).remittance_findings is not \
-            PayerAdapter.remittance_findings:
+    if adapter is not None and adapter.supports_remittance_findings():
         return []
     hooks = work.app.hooks
     findings: list[ClaimFinding] = []

@@ -28,9 +28,11 @@ each kind the payer's table wins over ``default``, which wins over the built-in 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class PostingAction(StrEnum):
@@ -42,6 +44,46 @@ class PostingAction(StrEnum):
 
 #: the actions that leave the amount open in the insurance bucket (a denial work item)
 KEPT_OPEN = frozenset({PostingAction.DENY, PostingAction.REVIEW})
+
+#: adjustment groups that reduced the payment of an answer posted before the rules were
+#: recorded (PR is the patient's share)
+LEGACY_DENIAL_GROUPS = frozenset({"CO", "PI", "OA"})
+
+
+def denial_codes(adjustments: Sequence[Mapping[str, Any]],
+                 recorded_rules: Sequence[Mapping[str, str]] | None, *, start: int = 0,
+                 kept_open_only: bool = False) -> tuple[str, ...]:
+    """``GROUP-CARC`` of the payer's reasons for not paying what was billed, in order, each
+    once: the one rule for appeals, ``ar followup`` and the coding audit.
+
+    An adjustment counts when its amount is not zero and posting did not pass it to the
+    patient (their deductible, coinsurance, copay is not the payer refusing to pay): by the
+    decision recorded with the answer when its 835 was posted (``recorded_rules``, per entry
+    of the answer's adjustments), not today's table, so that editing the rules does not
+    rewrite the past. With ``kept_open_only`` only the adjustments posting kept open as
+    denials or review items count (``deny``, ``review``): "was this denied", where a
+    contractual reduction that was adjusted off (``CO-45``) is not. An answer posted before
+    the rules were recorded counts its CO, PI and OA adjustments (what posting kept open
+    then).
+
+    :param adjustments: the answer's adjustment entries (``group_code``, ``reason_code``,
+        ``amount``), or a slice of them starting at position ``start`` (a service line's).
+    """
+    wanted = {action.value for action in KEPT_OPEN} if kept_open_only else \
+        {action.value for action in PostingAction if action is not PostingAction.PATIENT}
+    codes = []
+    for offset, item in enumerate(adjustments):
+        if not Decimal(str(item.get("amount") or 0)):
+            continue
+        index = start + offset
+        if recorded_rules is not None and index < len(recorded_rules):
+            counts = recorded_rules[index].get("action") in wanted
+        else:
+            counts = item.get("group_code") in LEGACY_DENIAL_GROUPS
+        if counts:
+            codes.append(f"{item['group_code']}-{item['reason_code']}")
+    return tuple(dict.fromkeys(codes))
+
 
 #: CARCs that mean the payer did not pay for a reason a person must work (fix, appeal, bill
 #: the patient or write off). Kept open as denials under CO, PI, OA and PR.

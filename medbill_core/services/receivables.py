@@ -22,8 +22,8 @@ per payer), aged from their earliest effective date.
 
 Days are counted from that date to ``as_of`` (a date after ``as_of`` counts as 0 days) and
 fall into the buckets 0-30, 31-60, 61-90, 91-120 and 121+ (over 120): day 30 is still in
-0-30, day 31 in 31-60. (The statements' own aging, in :mod:`.statements`, steps at days 30,
-60 and 90 instead: a patient statement counts 30 days as past due.)
+0-30, day 31 in 31-60. The clock and the buckets are :mod:`.aging`'s, which patient
+statements share.
 
 A negative account balance (a credit: an over-payment or an over-adjustment) is never aged
 into a bucket nor netted against other accounts: it goes to the ``credit`` column, so that
@@ -57,12 +57,14 @@ from sqlalchemy import func, or_, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import explain_adjustment
-from medbill_core.domain import ClaimState
+from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
+from medbill_core.services.aging import BUCKETS, age_bucket, days_old
 from medbill_core.services.appeals import appeal_deadline, pending_appeals
+from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
@@ -74,21 +76,10 @@ from medbill_core.storage.schema import (
     local_day,
 )
 
-#: The age buckets, in days (121+ is "over 120").
-BUCKETS = ("0-30", "31-60", "61-90", "91-120", "121+")
-_UPPER_BOUNDS = ((30, "0-30"), (60, "31-60"), (90, "61-90"), (120, "91-120"))
 #: The label of insurance amounts posted without a payer key.
 NO_PAYER = "(no payer)"
 _SUBMITTED = ClaimState.SUBMITTED.value
 _CHUNK = 500
-
-
-def age_bucket(days: int) -> str:
-    """The bucket of a balance ``days`` old (0-30 includes day 30; negative days are 0-30)."""
-    for upper, label in _UPPER_BOUNDS:
-        if days <= upper:
-            return label
-    return BUCKETS[-1]
 
 
 def _empty_buckets() -> dict[str, Decimal]:
@@ -225,10 +216,6 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date
     return {claim_id: day for claim_id, day in rows if claim_id is not None}
 
 
-def _days(as_of: date, since: date) -> int:
-    return max(0, (as_of - since).days)
-
-
 def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
                       as_of: date) -> list[tuple[int, Decimal, int]]:
     """(patient id, patient balance, age in days) of every patient account."""
@@ -247,7 +234,7 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
         start = since[(claim_id, patient_id)]
         if claim_id is not None:
             start = transfers.get(claim_id, start)
-        accounts.append((patient_id, balance, _days(as_of, start)))
+        accounts.append((patient_id, balance, days_old(start, as_of)))
     return accounts
 
 
@@ -266,7 +253,7 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
             since = submissions.get((group.claim_id, group.payer_key),
                                     group.service_date or group.first_effective)
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
-        line.add(group.insurance, _days(today, since))
+        line.add(group.insurance, days_old(since, today))
     patient = AgingLine("patient")
     for _patient_id, balance, days in _patient_accounts(work, groups, today):
         patient.add(balance, days)
@@ -441,19 +428,19 @@ def _payer_balances(work: UnitOfWork, account_ids: Sequence[int]) -> dict[tuple[
 
 
 def _denial_codes(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    """Claim id -> the CARCs (``GROUP-CODE``) of the payer's latest answer to it."""
+    """Claim id -> the denial codes (``GROUP-CARC``) of the payer's latest answer to it that
+    is not a reversal (the rule: :func:`~medbill_core.services.posting_rules.denial_codes`,
+    as appeals read it)."""
     latest: dict[int, ClaimAdjudicationRow] = {}
     for start in range(0, len(claim_ids), _CHUNK):
         for row in work.session.scalars(
                 select(ClaimAdjudicationRow)
-                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
+                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]),
+                       ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
                 .order_by(ClaimAdjudicationRow.id)):
             latest[row.claim_id] = row
-    result = {}
-    for claim_id, row in latest.items():
-        codes = [f"{a['group_code']}-{a['reason_code']}" for a in row.adjustments or []]
-        result[claim_id] = tuple(dict.fromkeys(codes))
-    return result
+    return {claim_id: denial_codes(row.adjustments or [], row.posting_rules)
+            for claim_id, row in latest.items()}
 
 
 def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,
@@ -497,7 +484,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     for claim in claims:
         state = ClaimState(claim.state)
         sent = submitted.get(claim.id)
-        days = _days(today, sent or claim.service_date_from)
+        days = days_old(sent or claim.service_date_from, today)
         balance = balances.get((claim.account_claim_id or claim.id, claim.payer_key or ""), ZERO)
         findings = tuple(flagged.get(claim.id, ()))
         if findings and state not in (ClaimState.DENIED, ClaimState.REJECTED):

@@ -81,7 +81,7 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.lifecycle import ALLOWED_TRANSITIONS, PENDING_AT_PAYER
+from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, total
 from medbill_core.services.denials import (
     OWED,
@@ -95,6 +95,7 @@ from medbill_core.services.posting_rules import (
     PostingAction,
     PostingRules,
     RuleDecision,
+    denial_codes,
 )
 from medbill_core.services.remittance_checks import unposted_reason
 from medbill_core.services.remittance_dates import (
@@ -375,7 +376,7 @@ def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim, payment: Cla
         return [rules.decide(claim.payer_key, a.group.value, a.reason_code)
                 for a in adjustments]
     if answer is None:
-        answer = latest_answer(work, saved_id(claim))
+        answer = _latest_answer_row(work, saved_id(claim))
     recorded: dict[str, RuleDecision] = {}
     if answer is not None:
         for index, item in enumerate(answer.adjustments or []):
@@ -397,15 +398,9 @@ _LEGACY_PATIENT = RuleDecision(PostingAction.PATIENT, "posted before the rules t
 
 
 def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Claim:
-    """Move ``claim`` to ``target``, through ``accepted`` when it has not been acknowledged."""
-    if claim.state is target:
-        return claim
-    if target not in ALLOWED_TRANSITIONS[claim.state] and \
-            ClaimState.ACCEPTED in ALLOWED_TRANSITIONS[claim.state]:
-        claim = work.claims.transition(saved_id(claim), ClaimState.ACCEPTED, reason=reason)
-    if target in ALLOWED_TRANSITIONS[claim.state]:
-        claim = work.claims.transition(saved_id(claim), target, reason=reason)
-    return claim
+    """Move ``claim`` toward ``target`` as an 835 may
+    (:func:`~medbill_core.lifecycle.advance_path`)."""
+    return work.claims.advance(claim, target, reason=reason) or claim
 
 
 def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: ClaimPayment,
@@ -782,8 +777,42 @@ def _adapter_findings(work: UnitOfWork, claim: Claim,
     return findings
 
 
-def latest_answer(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
+@dataclass(frozen=True)
+class PayerAnswer:
+    """The payer's 835 answer to a claim, as other services read it (the stored row stays
+    this module's)."""
+
+    claim_id: int
+    payer_key: str
+    #: CLP02, e.g. ``"1"`` processed as primary, ``"4"`` denied
+    claim_status: str
+    paid: Decimal
+    #: the 835's date: the day the payer answered
+    paid_date: date
+    #: every adjustment, the claim-level ones first (``group_code``, ``reason_code``, ``amount``)
+    adjustments: tuple[dict[str, Any], ...]
+    #: the posting rule applied to each adjustment when posted (``None``: posted before them)
+    posting_rules: tuple[dict[str, str], ...] | None
+
+    @property
+    def denial_codes(self) -> tuple[str, ...]:
+        """The payer's reasons for not paying (:func:`.posting_rules.denial_codes`)."""
+        return denial_codes(self.adjustments, self.posting_rules)
+
+
+def latest_answer(work: UnitOfWork, claim_id: int) -> PayerAnswer | None:
     """The payer's latest 835 answer to the claim that is not a reversal (None: none on file)."""
+    row = _latest_answer_row(work, claim_id)
+    if row is None:
+        return None
+    return PayerAnswer(claim_id=row.claim_id, payer_key=row.payer_key,
+                       claim_status=row.claim_status, paid=row.paid, paid_date=row.paid_date,
+                       adjustments=tuple(row.adjustments or ()),
+                       posting_rules=None if row.posting_rules is None
+                       else tuple(row.posting_rules))
+
+
+def _latest_answer_row(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
     return work.session.scalar(
         select(ClaimAdjudicationRow)
         .where(ClaimAdjudicationRow.claim_id == claim_id,
@@ -797,7 +826,7 @@ def _patient_share_holder(work: UnitOfWork, claim: Claim,
     moved the patient share to, or ``None`` when it went to the patient: where the reversal
     must take it back from."""
     if answer is None:
-        answer = latest_answer(work, saved_id(claim))
+        answer = _latest_answer_row(work, saved_id(claim))
     if answer is None:
         return None
     posting_key = answer.posting_key

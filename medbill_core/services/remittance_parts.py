@@ -38,7 +38,7 @@ from medbill_core.services.remittance import (
 )
 from medbill_core.services.remittance_dates import check_remittance_dates
 from medbill_core.services.remittance_register import RemittanceStatus
-from medbill_core.storage.schema import InboundDocumentRow, as_utc, utcnow
+from medbill_core.storage.schema import DocumentStatus, InboundDocumentRow, as_utc, utcnow
 
 #: a part commits after this many claim payments (``MEDBILL_POSTING_PART_CLAIMS`` sets
 #: another number) ...
@@ -52,7 +52,6 @@ _BATCH = 10
 #: again by the next part every time, until its busy timeout ran out
 _SQLITE_YIELD_SECONDS = 0.1
 #: the document row's status while its parts are being posted (or after a broken-off posting)
-POSTING = "posting"
 #: how long a posting process holds its document without committing a part (it renews the
 #: lease with each part); another process posting the same document meanwhile stands back
 LEASE = timedelta(seconds=60)
@@ -72,7 +71,8 @@ def take_lease(row: InboundDocumentRow) -> None:
 def held_elsewhere(row: InboundDocumentRow) -> bool:
     """Another live process is posting the document now: its lease holds (a holder on this
     host that no longer runs, killed mid-posting, holds nothing)."""
-    if row.status != POSTING or row.lease_until is None or row.lease_holder is None \
+    if row.status != DocumentStatus.POSTING or row.lease_until is None \
+            or row.lease_holder is None \
             or row.lease_holder == lease_holder():
         return False
     if as_utc(row.lease_until) <= utcnow():
@@ -202,7 +202,7 @@ def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument
                   total: int, on_progress: Callable[[int, int], None] | None = None) -> str:
     """Post every remittance of ``document`` in parts; the summary of what was done.
 
-    ``row_id`` is the document's row (status :data:`POSTING`), ``total`` its number of claim
+    ``row_id`` is the document's row (status ``posting``), ``total`` its number of claim
     payments (:func:`count_claim_payments`). A part that fails is rolled back and the error
     raised; the parts before it stay committed (posting the file again finishes the rest).
     """

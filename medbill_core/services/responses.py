@@ -40,10 +40,8 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
-from medbill_core.lifecycle import ack_moves
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
-    POSTING,
     count_claim_payments,
     held_elsewhere,
     post_in_parts,
@@ -51,15 +49,17 @@ from medbill_core.services.remittance_parts import (
     streaming_adapter,
     take_lease,
 )
-from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow, utcnow
+from medbill_core.storage.schema import (
+    DocumentStatus,
+    InboundDocumentRow,
+    SubmissionRow,
+    SubmissionStatus,
+    utcnow,
+)
 from medbill_core.x12_envelope import envelope_numbers, number_variants, same_number
 
 log = logging.getLogger("medbill.responses")
 
-APPLIED = "applied"
-DUPLICATE = "duplicate"
-UNDECODABLE = "undecodable"
-FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,9 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
         claim = work.claims.by_number(claim_number)
     except NotFound:
         return False
-    if not ack_moves(claim.state, target):
+    moved = work.claims.advance(claim, target, reason=reason, acknowledgment=True,
+                                payer_claim_number=payer_claim_number)
+    if moved is None:
         if payer_claim_number and not claim.payer_claim_number:
             work.claims.record_payer_claim_number(saved_id(claim), payer_claim_number)
         audit.record(work.session, actor=work.actor, action="claim.acknowledgment_kept",
@@ -108,8 +110,6 @@ def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
                      details={"answer": reason[:200], "would_move_to": target.value,
                               "state": claim.state.value})
         return False
-    work.claims.transition(saved_id(claim), target, reason=reason,
-                           payer_claim_number=payer_claim_number)
     return True
 
 
@@ -121,7 +121,6 @@ def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | No
         .order_by(SubmissionRow.id.desc()))
 
 
-_ANSWERED = ("accepted", "rejected", "partially accepted")
 
 
 def _batch_for_999(work: UnitOfWork, ack: FunctionalAcknowledgment) -> SubmissionRow | None:
@@ -143,7 +142,7 @@ def _batch_for_999(work: UnitOfWork, ack: FunctionalAcknowledgment) -> Submissio
     def rank(row: SubmissionRow) -> tuple[bool, bool, int]:
         sets = envelope_numbers(row.content).transactions
         holds_all = all(any(same_number(n, st) for st in sets) for n in named)
-        return holds_all, row.status not in _ANSWERED, row.id
+        return holds_all, not SubmissionStatus(row.status).answered, row.id
 
     return max(candidates, key=rank)
 
@@ -198,8 +197,9 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
             acknowledged += _move(work, number, ClaimState.ACKNOWLEDGED,
                                   f"999 {ack.status.value} for batch {submission.id}")
     any_rejected = group_rejected or any(not t.status.accepted for t in answer_for.values())
-    submission.status = ("rejected" if group_rejected else
-                         "partially accepted" if any_rejected else "accepted")
+    submission.status = (SubmissionStatus.REJECTED if group_rejected else
+                         SubmissionStatus.PARTIALLY_ACCEPTED if any_rejected
+                         else SubmissionStatus.ACCEPTED)
     submission.answered_at = utcnow()
     # the code's name in words ("accepted with errors"), not its letter
     status = ack.status.name.lower().replace("_", " ")
@@ -215,7 +215,7 @@ def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> s
     submission = _submission_for(work, ack.interchange_control_number)
     if submission is None:
         return f"TA1 rejection for unknown interchange {ack.interchange_control_number}"
-    submission.status = "rejected"
+    submission.status = SubmissionStatus.REJECTED
     submission.answered_at = utcnow()
     work.claims.prefetch(submission.claim_numbers)
     moved = sum(_move(work, number, ClaimState.REJECTED, f"TA1 note {ack.note_code}")
@@ -284,7 +284,7 @@ def ingest_document(app: Medbill, document: InboundDocument,
         log.info("document %s: applied by another process at the same time",
                  document.document_id)
     result = _ingest(app, document, on_progress)
-    if result.status == DUPLICATE:
+    if result.status == DocumentStatus.DUPLICATE:
         return replace(result, detail=DONE_ELSEWHERE)
     return result
 
@@ -303,11 +303,12 @@ def _ingest(app: Medbill, document: InboundDocument,
         try:
             decoded = app.hooks.decode_response(document=document)
         except (DecodeError, AdapterNotAvailable) as exc:
-            row.status = UNDECODABLE
+            row.status = DocumentStatus.UNDECODABLE
             row.detail = exc.message[:500]
             audit.record(work.session, actor=work.actor, action="document.undecodable",
                          entity_type="inbound_document", entity_id=row.id)
-            return IngestResult(document.document_id, UNDECODABLE, row.kind, row.detail)
+            return IngestResult(document.document_id, DocumentStatus.UNDECODABLE, row.kind,
+                                row.detail)
         queued = len(work.after_commit)
         savepoint = work.session.begin_nested()
         try:
@@ -317,17 +318,17 @@ def _ingest(app: Medbill, document: InboundDocument,
             # keep the document (and its failure) but none of its half-applied effects
             savepoint.rollback()
             del work.after_commit[queued:]
-            row.status = FAILED
+            row.status = DocumentStatus.FAILED
             row.detail = exc.message[:500]
             log.warning("document %s could not be applied: %s", row.id, exc.message)
-            return IngestResult(document.document_id, FAILED, row.kind, row.detail)
+            return IngestResult(document.document_id, DocumentStatus.FAILED, row.kind, row.detail)
         _applied(work, row, detail)
-        return IngestResult(document.document_id, APPLIED, row.kind, detail,
+        return IngestResult(document.document_id, DocumentStatus.APPLIED, row.kind, detail,
                             rejections_in(decoded))
 
 
 def _applied(work: UnitOfWork, row: InboundDocumentRow, detail: str) -> None:
-    row.status = APPLIED
+    row.status = DocumentStatus.APPLIED
     row.detail = detail[:500]
     row.applied_at = utcnow()
     row.lease_until = row.lease_holder = None
@@ -344,14 +345,15 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         received = _receive(work, document)
         if isinstance(received, IngestResult):
             return received
-        received.status = POSTING
+        received.status = DocumentStatus.POSTING
         take_lease(received)
         work.session.flush()
         row_id, kind = received.id, received.kind
     try:
         total = count_claim_payments(app, adapter, document)
     except MedbillError as exc:  # nothing is posted yet
-        status = UNDECODABLE if isinstance(exc, DecodeError) else FAILED
+        status = DocumentStatus.UNDECODABLE if isinstance(exc, DecodeError) \
+            else DocumentStatus.FAILED
         _release(app, row_id, status, exc.message[:500])
         return IngestResult(document.document_id, status, kind, exc.message[:500])
     try:
@@ -359,14 +361,14 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
     except MedbillError as exc:
         message = (f"{exc.message} (the parts posted before it stay posted: posting the file "
                    "again finishes it)")[:500]
-        _release(app, row_id, FAILED, message)
+        _release(app, row_id, DocumentStatus.FAILED, message)
         log.warning("document %s could not be applied: %s", row_id, exc.message)
-        return IngestResult(document.document_id, FAILED, kind, message)
+        return IngestResult(document.document_id, DocumentStatus.FAILED, kind, message)
     with app.unit_of_work() as work:
         row = work.session.get(InboundDocumentRow, row_id)
         assert row is not None
         _applied(work, row, detail)
-    return IngestResult(document.document_id, APPLIED, kind, detail)
+    return IngestResult(document.document_id, DocumentStatus.APPLIED, kind, detail)
 
 
 def _release(app: Medbill, row_id: int, status: str, detail: str) -> None:
@@ -376,9 +378,14 @@ def _release(app: Medbill, row_id: int, status: str, detail: str) -> None:
         assert row is not None
         row.status, row.detail = status, detail
         row.lease_until = row.lease_holder = None
-        if status == UNDECODABLE:
+        if status == DocumentStatus.UNDECODABLE:
             audit.record(work.session, actor=work.actor, action="document.undecodable",
                          entity_type="inbound_document", entity_id=row_id)
+
+
+#: a document in one of these states is received again when it arrives again (it was not
+#: applied, or its posting was cut short)
+_NOT_SETTLED = (DocumentStatus.UNDECODABLE, DocumentStatus.FAILED, DocumentStatus.POSTING)
 
 
 def _sha256(content: str) -> str:
@@ -397,11 +404,11 @@ def _receive(work: UnitOfWork, document: InboundDocument) -> InboundDocumentRow 
         InboundDocumentRow.channel == document.channel,
         InboundDocumentRow.document_id == document.document_id).with_for_update())
     digest = _sha256(document.content)
-    if existing is not None and existing.status not in (UNDECODABLE, FAILED, POSTING):
-        return IngestResult(document.document_id, DUPLICATE, existing.kind,
+    if existing is not None and existing.status not in _NOT_SETTLED:
+        return IngestResult(document.document_id, DocumentStatus.DUPLICATE, existing.kind,
                             "already received")
     if existing is not None and held_elsewhere(existing):
-        return IngestResult(document.document_id, DUPLICATE, existing.kind,
+        return IngestResult(document.document_id, DocumentStatus.DUPLICATE, existing.kind,
                             "already being posted by another process")
     if existing is None:
         # the same document received another way (fetched from the clearinghouse, then
@@ -409,7 +416,7 @@ def _receive(work: UnitOfWork, document: InboundDocument) -> InboundDocumentRow 
         # would reject the claims sent again since)
         same = work.session.scalar(select(InboundDocumentRow).where(
             InboundDocumentRow.content_sha256 == digest,
-            InboundDocumentRow.status.not_in((UNDECODABLE, FAILED, POSTING)))
+            InboundDocumentRow.status.not_in(_NOT_SETTLED))
             .order_by(InboundDocumentRow.id).limit(1))
         if same is not None:
             # kept as received (the receipt is a fact), marked as the duplicate it is
@@ -417,23 +424,23 @@ def _receive(work: UnitOfWork, document: InboundDocument) -> InboundDocumentRow 
             work.session.add(InboundDocumentRow(
                 channel=document.channel, document_id=document.document_id,
                 kind=same.kind, content=document.content, content_sha256=digest,
-                status=DUPLICATE, detail=detail,
+                status=DocumentStatus.DUPLICATE, detail=detail,
                 received_at=document.received_at or utcnow()))
-            return IngestResult(document.document_id, DUPLICATE, same.kind, detail)
+            return IngestResult(document.document_id, DocumentStatus.DUPLICATE, same.kind, detail)
     if existing is not None:
         # a document that failed was never applied: receiving it again tries it again
         # (a fixed adapter, the claim created meanwhile ...) instead of calling it a duplicate
         row = existing
         row.kind, row.content, row.content_sha256 = (document.kind.value, document.content,
                                                      digest)
-        row.status, row.detail = "received", None
+        row.status, row.detail = DocumentStatus.RECEIVED, None
         audit.record(work.session, actor=work.actor, action="document.retry",
                      entity_type="inbound_document", entity_id=row.id)
     else:
         row = InboundDocumentRow(
             channel=document.channel, document_id=document.document_id,
             kind=document.kind.value, content=document.content, content_sha256=digest,
-            status="received", received_at=document.received_at or utcnow())
+            status=DocumentStatus.RECEIVED, received_at=document.received_at or utcnow())
         work.session.add(row)
         work.session.flush()
     return row

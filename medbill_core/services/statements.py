@@ -47,6 +47,7 @@ from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.privatefiles import private_dir, publish_after
+from medbill_core.services.aging import days_old, dunning_stage, statement_column
 from medbill_core.services.guarantors import (
     GuarantorService,
     guarantor_key,
@@ -168,16 +169,6 @@ def _claim_line(work: UnitOfWork, claim: ClaimRow, entries: list[LedgerEntryRow]
                          why=owe_reasons(work, claim.id))
 
 
-def _bucket(days: int) -> str:
-    if days < 30:
-        return "current"
-    if days < 60:
-        return "days_30"
-    if days < 90:
-        return "days_60"
-    return "days_90_plus"
-
-
 #: What each dunning stage means, for the people working the collections list.
 DUNNING_STAGE_NAMES: dict[int, str] = {
     0: "current",
@@ -191,11 +182,6 @@ DUNNING_STAGE_NAMES: dict[int, str] = {
 def dunning_stage_name(stage: int) -> str:
     """``2`` -> ``"60+ days past due"``."""
     return DUNNING_STAGE_NAMES.get(stage, f"stage {stage}")
-
-
-def dunning_stage(oldest_days: int) -> int:
-    """0 current, 1 at 30 days, 2 at 60, 3 at 90, 4 (final notice) at 120 days or more."""
-    return min(4, max(0, oldest_days // 30))
 
 
 def build_statement(work: UnitOfWork, patient_id: int, *, statement_date: date,
@@ -286,10 +272,11 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
         if claim_id is None:
             for line, since in _account_lines(claim_entries, statement_date):
                 lines.append(line)
-                days = (statement_date - since).days
+                days = days_old(since, statement_date)
                 if line.balance > ZERO:
                     oldest = max(oldest, days)
-                aging[_bucket(days) if line.balance > ZERO else "current"] += line.balance
+                aging[statement_column(days) if line.balance > ZERO else "current"] += \
+                    line.balance
             continue
         if balance == ZERO:
             continue
@@ -305,9 +292,9 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
         # age from when the patient first became responsible for this claim
         since = min((e.effective_date for e in claim_entries if e.patient_delta > 0),
                     default=claim.service_date_from)
-        days = (statement_date - since).days
+        days = days_old(since, statement_date)
         oldest = max(oldest, days)
-        aging[_bucket(days)] += balance
+        aging[statement_column(days)] += balance
     lines.sort(key=lambda line: (line.service_date, line.claim_number or ""))
     return StatementSection(patient=patient, account_number=patient.account_number, lines=lines,
                             balance_due=sum((line.balance for line in lines), ZERO)), oldest

@@ -40,7 +40,13 @@ from medbill_core.errors import (
     SubmissionError,
     ValidationFailed,
 )
-from medbill_core.storage.schema import ClaimRow, SubmissionRow, as_utc, utcnow
+from medbill_core.storage.schema import (
+    ClaimRow,
+    SubmissionRow,
+    SubmissionStatus,
+    as_utc,
+    utcnow,
+)
 from medbill_core.x12_envelope import envelope_numbers
 
 if TYPE_CHECKING:
@@ -48,13 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("medbill.submission")
 
-PENDING = "pending"
-#: claimed by a sender, which holds it until ``lease_until``
-SENDING = "sending"
-SENT = "sent"
-REFUSED = "refused"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
 
 #: How long a sender holds an outbox file it claimed. Longer than any one send takes (the
 #: channel's timeouts and retries), so a file is only taken over from a sender that is gone.
@@ -129,8 +128,8 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
                 channel=payer.channel, kind=file.kind.value,
                 control_number=file.control_number, filename=file.filename,
                 group_control_number=group_control_number(file.content),
-                content=file.content, claim_numbers=list(file.claim_numbers), status=PENDING,
-                attempts=0, created_at=utcnow())
+                content=file.content, claim_numbers=list(file.claim_numbers),
+                status=SubmissionStatus.PENDING, attempts=0, created_at=utcnow())
             work.session.add(row)
             work.session.flush()
             audit.record(work.session, actor=work.actor, action="submission.create",
@@ -166,8 +165,9 @@ def _lock_validated(work: UnitOfWork, payer_key: str | None,
 
 def _sendable(now: datetime) -> ColumnElement[bool]:
     """Outbox rows a sender may claim: pending, or held by a sender whose lease expired."""
-    return or_(SubmissionRow.status == PENDING,
-               and_(SubmissionRow.status == SENDING, SubmissionRow.lease_until < now))
+    return or_(SubmissionRow.status == SubmissionStatus.PENDING,
+               and_(SubmissionRow.status == SubmissionStatus.SENDING,
+                    SubmissionRow.lease_until < now))
 
 
 def _claim(app: Medbill, submission_id: int, lease: timedelta) -> bool:
@@ -181,7 +181,7 @@ def _claim(app: Medbill, submission_id: int, lease: timedelta) -> bool:
         result = session.execute(
             update(SubmissionRow)
             .where(SubmissionRow.id == submission_id, _sendable(now))
-            .values(status=SENDING, lease_until=now + lease)
+            .values(status=SubmissionStatus.SENDING, lease_until=now + lease)
             .execution_options(synchronize_session=False))
         return cast("CursorResult[Any]", result).rowcount == 1  # an UPDATE's result
 
@@ -235,20 +235,21 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
             row = work.session.get_one(SubmissionRow, submission_id)
             row.attempts += 1
             row.last_error = exc.message[:500]
-            if row.status == SENDING:  # back in the queue for the next run
-                row.status, row.lease_until = PENDING, None
+            if row.status == SubmissionStatus.SENDING:  # back in the queue for the next run
+                row.status, row.lease_until = SubmissionStatus.PENDING, None
             audit.record(work.session, actor=work.actor, action="submission.attempt_failed",
                          entity_type="submission", entity_id=submission_id,
                          details={"attempts": row.attempts})
         log.warning("submission %s not sent: %s", submission_id, exc.message)
-        return SendOutcome(submission_id, payer_key, len(file.claim_numbers), PENDING,
-                           error=exc.message)
-    status = SENT if receipt.accepted else REFUSED
+        return SendOutcome(submission_id, payer_key, len(file.claim_numbers),
+                           SubmissionStatus.PENDING, error=exc.message)
+    status = SubmissionStatus.SENT if receipt.accepted else SubmissionStatus.REFUSED
     with app.unit_of_work() as work:
         row = work.session.get_one(SubmissionRow, submission_id)
         row.attempts += 1
-        if row.status in (SENDING, PENDING):  # not answered yet (a 999 may have been applied
-            row.status = status               # meanwhile by a sender that took over)
+        # not answered yet (a 999 may have been applied meanwhile by a sender that took over)
+        if row.status in (SubmissionStatus.SENDING, SubmissionStatus.PENDING):
+            row.status = status
         row.lease_until = None
         row.remote_id = receipt.submission_id
         row.sent_at = row.sent_at or utcnow()
@@ -300,24 +301,24 @@ class OutboxItem:
         return dict(self.__dict__)
 
 
-def list_outbox(app: Medbill, *, pending_only: bool = False, limit: int = 100
+def list_outbox(work: UnitOfWork, *, pending_only: bool = False, limit: int = 100
                 ) -> list[OutboxItem]:
     """Outbox files, newest first (only those not yet taken by their channel if asked:
-    pending, or being sent)."""
+    pending, or being sent). It only reads: open ``work`` read-only."""
     now = utcnow()
-    with app.database.reader() as session:
-        statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
-        if pending_only:
-            statement = statement.where(SubmissionRow.status.in_((PENDING, SENDING)))
-        items = []
-        for row in session.scalars(statement):
-            lease = as_utc(row.lease_until) if row.status == SENDING and row.lease_until \
-                else None
-            items.append(OutboxItem(
-                row.id, row.payer_key, row.channel, row.control_number,
-                len(row.claim_numbers), row.status, row.attempts, row.last_error,
-                row.created_at.isoformat(timespec="seconds"),
-                row.sent_at.isoformat(timespec="seconds") if row.sent_at else None,
-                lease.isoformat(timespec="seconds") if lease else None,
-                lease is not None and lease < now))
-        return items
+    statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
+    if pending_only:
+        statement = statement.where(SubmissionRow.status.in_(
+            (SubmissionStatus.PENDING, SubmissionStatus.SENDING)))
+    items = []
+    for row in work.session.scalars(statement):
+        lease = as_utc(row.lease_until) \
+            if row.status == SubmissionStatus.SENDING and row.lease_until else None
+        items.append(OutboxItem(
+            row.id, row.payer_key, row.channel, row.control_number,
+            len(row.claim_numbers), row.status, row.attempts, row.last_error,
+            row.created_at.isoformat(timespec="seconds"),
+            row.sent_at.isoformat(timespec="seconds") if row.sent_at else None,
+            lease.isoformat(timespec="seconds") if lease else None,
+            lease is not None and lease < now))
+    return items

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -273,6 +274,30 @@ class AuditEventRow(Base):
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
+class SubmissionStatus(StrEnum):
+    """Where an outbox file stands (``SubmissionRow.status``): the one set of values every
+    writer and reader uses (the column holds the plain strings)."""
+
+    #: recorded, waiting to be sent (or sent back to the queue after a failed attempt)
+    PENDING = "pending"
+    #: claimed by a sender, which holds it until ``lease_until``
+    SENDING = "sending"
+    #: the channel took it; no 999 yet
+    SENT = "sent"
+    #: the channel refused it
+    REFUSED = "refused"
+    #: the payer's 999 (or TA1) answered
+    ACCEPTED = "accepted"
+    PARTIALLY_ACCEPTED = "partially accepted"
+    REJECTED = "rejected"
+
+    @property
+    def answered(self) -> bool:
+        """A 999 or TA1 has answered the file."""
+        return self in (SubmissionStatus.ACCEPTED, SubmissionStatus.PARTIALLY_ACCEPTED,
+                        SubmissionStatus.REJECTED)
+
+
 class SubmissionRow(Base):
     """The outbox: a batch is recorded (pending) before it is sent and marked when answered.
 
@@ -299,6 +324,7 @@ class SubmissionRow(Base):
     filename: Mapped[str] = mapped_column(String(200))
     content: Mapped[str] = mapped_column(Text)
     claim_numbers: Mapped[list[str]] = mapped_column(JSON)
+    #: a :class:`SubmissionStatus` value
     status: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -308,6 +334,22 @@ class SubmissionRow(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: while ``sending``: until when the sender that claimed the row holds it
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DocumentStatus(StrEnum):
+    """What became of a received document (``InboundDocumentRow.status``)."""
+
+    #: stored, not applied yet
+    RECEIVED = "received"
+    #: an 835 being posted in parts, held by one process (``lease_holder``)
+    POSTING = "posting"
+    APPLIED = "applied"
+    #: the same content arrived before under another document id
+    DUPLICATE = "duplicate"
+    #: no adapter could read it (kept to look at; not retried on its own)
+    UNDECODABLE = "undecodable"
+    #: applying it failed (retried when it arrives again)
+    FAILED = "failed"
 
 
 class InboundDocumentRow(Base):
@@ -323,6 +365,7 @@ class InboundDocumentRow(Base):
     kind: Mapped[str] = mapped_column(String(10))
     content: Mapped[str] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: a :class:`DocumentStatus` value
     status: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(String(500))
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -114,8 +114,8 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import MedbillError
 from medbill_core.ledger import EntryKind, Totals
-from medbill_core.services.responses import APPLIED, DUPLICATE, ingest_document
-from medbill_core.storage.schema import ProviderAdjustmentRow
+from medbill_core.services.responses import ingest_document
+from medbill_core.storage.schema import DocumentStatus, ProviderAdjustmentRow
 from medbill_core.testing import factories
 from medbill_core.testing.contract_practice import (
     CHANNEL,
@@ -437,11 +437,11 @@ class PayerDocumentContract(PayerAdapterContract):
         rendered = render_for(documents, channel, practice.scenario)
         if adapter.supports_claims():
             result = ingest_document(app, rendered.functional_ack)
-            assert result.status == APPLIED, result.detail
+            assert result.status == DocumentStatus.APPLIED, result.detail
             for role in CLAIM_ROLES:
                 assert practice.state(app, role) is ClaimState.ACKNOWLEDGED, result.detail
         result = ingest_document(app, rendered.claim_acks)
-        assert result.status == APPLIED, result.detail
+        assert result.status == DocumentStatus.APPLIED, result.detail
         return practice, rendered
 
     def test_core_applies_the_999_and_277ca(
@@ -467,7 +467,7 @@ class PayerDocumentContract(PayerAdapterContract):
                                                 contract_channel, contract_scenario,
                                                 contract_providers)
         result = ingest_document(app, rendered.remittance)
-        assert result.status == APPLIED, result.detail
+        assert result.status == DocumentStatus.APPLIED, result.detail
         for role in ("a", "b"):
             totals = self._totals(app, practice, role)
             assert totals[EntryKind.CHARGE] == EXPECTED.charges[role]
@@ -478,10 +478,10 @@ class PayerDocumentContract(PayerAdapterContract):
                 (Decimal("0.00"), EXPECTED.patient[role])
             assert totals.is_balanced()
         assert practice.state(app, "c") is ClaimState.ACCEPTED
-        assert ingest_document(app, rendered.remittance).status == DUPLICATE
+        assert ingest_document(app, rendered.remittance).status == DocumentStatus.DUPLICATE
 
         result = ingest_document(app, rendered.remittance_reversal)
-        assert result.status == APPLIED, result.detail
+        assert result.status == DocumentStatus.APPLIED, result.detail
         totals = self._totals(app, practice, "b")
         assert totals[EntryKind.PAYER_PAYMENT] == EXPECTED.corrected_paid_b, \
             f"claim B: the reversal did not take back the first payment ({result.detail})"
@@ -511,7 +511,8 @@ class PayerDocumentContract(PayerAdapterContract):
         seed_claims(contract_app, contract_scenario, contract_providers)
         rendered = render_for(contract_documents, contract_channel, contract_scenario)
         result = ingest_document(contract_app, rendered.eligibility)
-        assert (result.status, result.detail) == (APPLIED, "EligibilityResponse stored")
+        assert (result.status, result.detail) == (DocumentStatus.APPLIED,
+                                                  "EligibilityResponse stored")
         if not adapter.supports_eligibility():
             return
         check = check_patient_eligibility(
@@ -528,7 +529,8 @@ class PayerDocumentContract(PayerAdapterContract):
         practice = self._sent(contract_app, adapter, contract_scenario, contract_providers)
         rendered = render_for(contract_documents, contract_channel, practice.scenario)
         result = ingest_document(contract_app, rendered.claim_status)
-        assert (result.status, result.detail) == (APPLIED, "ClaimStatusResponse stored")
+        assert (result.status, result.detail) == (DocumentStatus.APPLIED,
+                                                  "ClaimStatusResponse stored")
         if not adapter.supports_claim_status():
             return
         with contract_app.unit_of_work(read_only=True) as work:

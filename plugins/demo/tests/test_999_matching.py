@@ -26,7 +26,7 @@ from medbill_core.domain import (
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.responses import apply_decoded
 from medbill_core.services.submission import group_control_number
-from medbill_core.storage.schema import SubmissionRow
+from medbill_core.storage.schema import SubmissionRow, SubmissionStatus
 from medbill_core.testing import factories
 
 S = ClaimState
@@ -126,7 +126,7 @@ def test_a_999_written_by_someone_else_rejects_the_batch_its_group_names(medbill
                       "IK5 5 One or more segments in error. (see the segment errors (IK3) "
                       "beside it); segment NM at position 17: IK3 1 Unrecognized segment ID.")
     with medbill_app.unit_of_work() as work:
-        assert work.session.get(SubmissionRow, batch_id).status == "rejected"
+        assert work.session.get(SubmissionRow, batch_id).status == SubmissionStatus.REJECTED
         # a rejected claim is fixed and sent again: reopen moves it
         work.claims.transition(work.claims.by_number("REJ1").id, S.DRAFT, reason="reopen")
 
@@ -144,7 +144,8 @@ def test_a_partially_accepted_999_rejects_only_the_rejected_transaction_set(medb
         "Segment has data element errors. (see the element errors (IK4)), element 5: IK4 7 "
         "Invalid code value.")
     with medbill_app.unit_of_work() as work:
-        assert work.session.get(SubmissionRow, batch_id).status == "partially accepted"
+        assert work.session.get(SubmissionRow, batch_id).status == \
+            SubmissionStatus.PARTIALLY_ACCEPTED
 
 
 def test_a_group_number_used_twice_finds_the_batch_holding_the_named_transaction_set(

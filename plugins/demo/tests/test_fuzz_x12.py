@@ -69,7 +69,7 @@ from x12_fuzzing import (
 from medbill_core.app import Medbill
 from medbill_core.cli.main import application
 from medbill_core.config import config_toml
-from medbill_core.storage.schema import InboundDocumentRow, SubmissionRow
+from medbill_core.storage.schema import DocumentStatus, InboundDocumentRow, SubmissionRow
 
 #: Mutants per run of 835, 837P, 999 and 277CA documents (the issue asks for at least 500);
 #: 271s and 277s add a fifth as many.
@@ -296,8 +296,8 @@ def test_the_checks_see_a_crash_a_hang_and_a_half_post(world: FuzzWorld,
 
     def posted_but_failed(*args: Any, **kwargs: Any) -> responses.IngestResult:
         result = responses.ingest_document(*args, **kwargs)
-        assert result.status == responses.APPLIED
-        return responses.IngestResult(result.document_id, responses.FAILED, result.kind)
+        assert result.status == DocumentStatus.APPLIED
+        return responses.IngestResult(result.document_id, DocumentStatus.FAILED, result.kind)
 
     with monkeypatch.context() as patch:
         patch.setattr(cycle_cmd, "ingest_document", posted_but_failed)

@@ -44,8 +44,9 @@ def _aging(lines: list[StatementLine], statement_date: date) -> Aging:
     buckets = {"current": ZERO, "days_30": ZERO, "days_60": ZERO, "days_90_plus": ZERO}
     for line in lines:
         age = (statement_date - line.service_date).days
-        key = ("current" if age < 30 else "days_30" if age < 60 else
-               "days_60" if age < 90 else "days_90_plus")
+        # the core's aging edges (medbill_core.services.aging): day 30 is still current
+        key = ("current" if age <= 30 else "days_30" if age <= 60 else
+               "days_60" if age <= 90 else "days_90_plus")
         buckets[key] += line.balance
     return Aging(**buckets)
 

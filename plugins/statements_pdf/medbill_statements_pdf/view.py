@@ -56,9 +56,9 @@ DUNNING_NOTICES: dict[int, tuple[str, str]] = {
 #: Labels of the aging buckets, in the order of :class:`~medbill_core.domain.Aging`'s fields.
 AGING_LABELS: tuple[tuple[str, str], ...] = (
     ("current", "Current"),
-    ("days_30", "30-59 days"),
-    ("days_60", "60-89 days"),
-    ("days_90_plus", "90+ days"),
+    ("days_30", "31-60 days"),
+    ("days_60", "61-90 days"),
+    ("days_90_plus", "91+ days"),
 )
 
 

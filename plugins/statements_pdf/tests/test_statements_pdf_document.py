@@ -84,8 +84,8 @@ def test_no_amount_is_printed_that_the_statement_does_not_carry(statement: State
 def test_aging_buckets(statement: Statement) -> None:
     text = pages_text(PdfStatementRenderer().render(statement).content)[0]
     aging = statement.aging
-    for label, amount in [("CURRENT", aging.current), ("30-59 DAYS", aging.days_30),
-                          ("60-89 DAYS", aging.days_60), ("90+ DAYS", aging.days_90_plus)]:
+    for label, amount in [("CURRENT", aging.current), ("31-60 DAYS", aging.days_30),
+                          ("61-90 DAYS", aging.days_60), ("91+ DAYS", aging.days_90_plus)]:
         assert f"{label}\n{money(amount)}" in text
 
 

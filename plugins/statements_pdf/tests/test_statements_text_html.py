@@ -70,7 +70,7 @@ def test_text_shows_every_line_and_the_balance(statement: Statement) -> None:
     assert statement.balance_due == total(line.balance for line in statement.lines)
     assert f"AMOUNT DUE: {money(statement.balance_due)}, please pay by 04/14/2024" in text
     assert f"BALANCE DUE: {money(statement.balance_due)}" in text
-    assert f"90+ days     {money(statement.aging.days_90_plus):>14}" in text
+    assert f"91+ days     {money(statement.aging.days_90_plus):>14}" in text
     assert "PO Box 4410\n    Springfield, IL 62708-4410" in text
     assert "Account number:    A00007" in text
     assert all(len(line) <= 72 for line in text.splitlines())
