@@ -47,6 +47,7 @@ from medbill_core.services.coding_audit import (
     coding_report,
     create_sample,
 )
+from medbill_core.services.eligibility import primary_coverage
 from medbill_core.services.payments import record_guarantor_payment, record_payment
 from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
@@ -154,8 +155,8 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
             with app.unit_of_work() as work:
                 for number in range(start + 1, min(claims, start + 500) + 1):
                     patient, coverages = stored[(number - 1) % len(stored)]
-                    primary = coverages[0] if coverages else None
                     service_date = date.today() - timedelta(days=rng.randint(3, 60))
+                    primary = primary_coverage(coverages, service_date)
                     claim = encounter_claim(number, patient, primary, service_date, rng)
                     if primary is not None and primary.payer_key == "medicare":
                         # Medicare wants the ordering provider on lab and imaging lines
@@ -174,10 +175,10 @@ def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) ->
                 patient = work.patients.get(patient_id)
                 coverages = work.patients.coverages(patient_id)
             advance(1)
-            if not coverages:
+            coverage = primary_coverage(coverages, date.today())
+            if coverage is None:
                 results["self-pay"] += 1
                 continue
-            coverage = min(coverages, key=lambda c: c.order.rank)
             request = EligibilityRequest(
                 trace_number=f"DEMO{patient_id:05d}", practice=PRACTICE, patient=patient,
                 coverage=coverage, payer=app.hooks.context.payer(coverage.payer_key),
