@@ -26,6 +26,8 @@ public modules) carries :data:`API_VERSION`, ``MAJOR.MINOR``:
   :class:`HookDeprecationWarning` (also logged) names the plugin, the old and the new
   name. The minor version after that one removes the old name (a test fails while an
   entry outlives its window) and the old name becomes an unknown hook.
+* A hook argument is never renamed within a major version: the new name is added beside
+  the old one (pluggy passes each implementation only the arguments it names).
 * Removing a hook or changing what it means or returns bumps the **major** number.
 
 A plugin declares the API it was written for with a module attribute
