@@ -6,11 +6,12 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from medbill_core.api import hookimpl
 from medbill_payer_generic_x12.adapter import GenericX12Adapter
 from medbill_payer_generic_x12.x12.control import (
+    MAX_BLOCK_SIZE,
     ControlNumberSource,
     MemoryControlNumbers,
     SQLiteControlNumbers,
@@ -31,11 +32,15 @@ class GenericX12Settings(BaseModel):
 
     :ivar control_numbers_path: SQLite file keeping ISA13/GS06 counters. Set it in production:
         without it numbers start from the clock and are not remembered across runs.
+    :ivar control_number_block: how many numbers one reservation in that file takes (each
+        reservation is a committed transaction; numbers a process reserved but did not use are
+        skipped). 1 gives consecutive numbers to a clearinghouse that wants them.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     control_numbers_path: str | None = None
+    control_number_block: int = Field(default=50, ge=1, le=MAX_BLOCK_SIZE)
 
 
 @hookimpl
@@ -45,7 +50,8 @@ def medbill_plugin_settings_model() -> type[BaseModel]:
 
 def _control_numbers(settings: GenericX12Settings | None) -> ControlNumberSource:
     if settings is not None and settings.control_numbers_path:
-        return SQLiteControlNumbers(settings.control_numbers_path)
+        return SQLiteControlNumbers(settings.control_numbers_path,
+                                    block_size=settings.control_number_block)
     # Seeded from the clock so two runs without a configured file rarely reuse a number.
     return MemoryControlNumbers(start=int(time.time()) % 900_000_000 + 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from medbill_payer_generic_x12.x12 import (
     X12SyntaxError,
     delimiters_from_isa,
 )
+from medbill_payer_generic_x12.x12.control import MAX_CONTROL_NUMBER
 
 NOW = datetime(2024, 1, 2, 3, 4)
 
@@ -159,3 +161,39 @@ def test_envelope_error_is_a_decode_error() -> None:
     from medbill_core.api import DecodeError
 
     assert issubclass(X12EnvelopeError, DecodeError)
+
+
+def test_sqlite_counter_reserves_numbers_in_blocks(tmp_path: Path) -> None:
+    """One committed reservation per block; two counters on one file (two processes) never
+    hand out the same number; a counter started later skips what the others reserved."""
+    path = tmp_path / "control.sqlite"
+    first = SQLiteControlNumbers(path, block_size=10)
+    second = SQLiteControlNumbers(path, block_size=10)
+    handed = [first.next_number("interchange"), second.next_number("interchange"),
+              first.next_number("interchange"), second.next_number("interchange")]
+    assert handed == [1, 11, 2, 12]
+    with sqlite3.connect(path) as connection:
+        assert connection.execute(
+            "SELECT last_value FROM x12_control_numbers WHERE kind = 'interchange'"
+        ).fetchone() == (20,)
+    assert SQLiteControlNumbers(path, block_size=10).next_number("interchange") == 21
+    assert [first.next_number("interchange") for _ in range(9)] == [*range(3, 11), 31]
+
+
+def test_sqlite_counter_blocks_wrap_at_the_largest_number(tmp_path: Path) -> None:
+    path = tmp_path / "control.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE x12_control_numbers (namespace TEXT NOT NULL, kind TEXT NOT NULL,"
+            " last_value INTEGER NOT NULL, PRIMARY KEY (namespace, kind))")
+        connection.execute("INSERT INTO x12_control_numbers VALUES ('default', 'group', ?)",
+                           (MAX_CONTROL_NUMBER - 2,))
+    counter = SQLiteControlNumbers(path, block_size=5)
+    assert [counter.next_number("group") for _ in range(4)] == [
+        MAX_CONTROL_NUMBER - 1, MAX_CONTROL_NUMBER, 1, 2]
+
+
+@pytest.mark.parametrize("size", [0, 10_001])
+def test_sqlite_counter_block_size_is_bounded(tmp_path: Path, size: int) -> None:
+    with pytest.raises(ValueError, match="block_size must be 1 to 10000"):
+        SQLiteControlNumbers(tmp_path / "control.sqlite", block_size=size)
