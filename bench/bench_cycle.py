@@ -37,6 +37,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEMO_DATABASE = "medbill-demo.db"
+PG_DATABASE = "bench_cycle"
 
 
 class StatementCounter:
@@ -61,6 +62,24 @@ def table_rows(database: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...
             cursor = source.execute(f'SELECT * FROM "{table.name}"')
             rows[table.name] = ([column[0] for column in cursor.description], cursor.fetchall())
     return rows
+
+
+def copy_to_sqlite(database_url: str, target: Path) -> None:
+    """The core tables of ``database_url`` copied into a fresh SQLite file (not timed), so the
+    insert floor is always measured the same way: raw sqlite3 executemany."""
+    from sqlalchemy import create_engine, select
+
+    from medbill_core.storage.schema import Base
+
+    source, sink = create_engine(database_url), create_engine(f"sqlite:///{target}")
+    Base.metadata.create_all(sink)
+    with source.connect() as reading, sink.begin() as writing:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in reading.execute(select(table))]
+            if rows:
+                writing.execute(table.insert(), rows)
+    source.dispose()
+    sink.dispose()
 
 
 def insert_floor(rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]], folder: Path) -> float:
@@ -111,7 +130,19 @@ def x12_floor(claims: int) -> tuple[float, float]:
     return claim_seconds, time.perf_counter() - started
 
 
-def one(claims: int) -> None:
+def one(claims: int, database: str) -> None:
+    if database == "postgresql":
+        from medbill_core.testing.postgres import PostgresServer
+
+        with PostgresServer() as server:
+            cycle(claims, server.create_database(PG_DATABASE), PG_DATABASE)
+    else:
+        cycle(claims, None, DEMO_DATABASE)
+
+
+def cycle(claims: int, database_url: str | None, database_name: str) -> None:
+    """Runs the demo cycle in ``database_url`` (None: the demo's SQLite file) and prints the
+    figures as one JSON line."""
     from medbill_demo.runner import run_demo
     from rich.console import Console
     from sqlalchemy import event
@@ -121,11 +152,15 @@ def one(claims: int) -> None:
     event.listen(Engine, "before_cursor_execute", counter)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()))
+        summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()),
+                           database_url=database_url)
         seconds = time.perf_counter() - started
         event.remove(Engine, "before_cursor_execute", counter)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        rows = table_rows(Path(folder) / DEMO_DATABASE)
+        written = Path(folder) / DEMO_DATABASE
+        if database_url is not None:
+            copy_to_sqlite(database_url, written)
+        rows = table_rows(written)
         floor_folder = Path(folder) / "floor"
         floor_folder.mkdir()
         insert_seconds = insert_floor(rows, floor_folder)
@@ -133,7 +168,7 @@ def one(claims: int) -> None:
     print(json.dumps({
         "claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
         "balanced": summary["ledger_balanced"], "states": summary["claims_by_state"],
-        "statements_main": counter.by_database[DEMO_DATABASE],
+        "statements_main": counter.by_database[database_name],
         "statements_all": sum(counter.by_database.values()),
         "rows": sum(len(values) for _, values in rows.values()),
         "rows_by_table": {t: len(v) for t, (_, v) in rows.items() if v},
@@ -145,19 +180,23 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--quick", action="store_true", help="one size of 200 claims")
     parser.add_argument("--verbose", action="store_true", help="also rows per table")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a throwaway server (medbill_core.testing.postgres)")
     parser.add_argument("--one", type=int)
     args, _ = parser.parse_known_args()
     if args.one:
-        one(args.one)
+        one(args.one, args.database)
         return
     sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]
-    print("SQL statements counted per round trip (an executemany is one); floors measured in the "
-          "same process after the cycle; wall-clock seconds.")
+    print(f"database: {args.database}. SQL statements counted per round trip (an executemany "
+          "is one); floors measured in the same process after the cycle (the insert floor "
+          "always into SQLite); wall-clock seconds.")
     print(f"{'claims':>7}{'seconds':>9}{'claims/s':>9}{'RSS MB':>7}{'SQL/claim':>10}"
           f"{'(all)':>7}{'rows':>8}{'insert s':>9}{'x12 s':>7}{'/insert':>9}{'/x12':>7}"
           f"{'/both':>7}  balanced")
     for size in sizes:
-        result = subprocess.run([sys.executable, __file__, "--one", str(size)],
+        result = subprocess.run([sys.executable, __file__, "--one", str(size),
+                                 "--database", args.database],
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
             print(f"{size:>7}  failed: {result.stderr.strip().splitlines()[-1:]}")

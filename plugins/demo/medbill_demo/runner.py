@@ -96,9 +96,9 @@ def demo_payers() -> dict[str, Payer]:
 
 
 def demo_config(out: Path, base_url: str, api_key: str,
-                read_timeout: float = 30.0) -> MedbillConfig:
+                read_timeout: float = 30.0, database_url: str | None = None) -> MedbillConfig:
     return MedbillConfig(
-        database_url=f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
+        database_url=database_url or f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
@@ -366,10 +366,12 @@ def print_summary(summary: dict[str, Any], report: DemoReport, console: Console)
 
 def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
              faults: list[dict[str, Any]] | None = None,
-             read_timeout: float = 30.0) -> dict[str, Any]:
+             read_timeout: float = 30.0, database_url: str | None = None) -> dict[str, Any]:
     """Run the cycle into ``out``; returns the summary also written as ``summary.json``.
 
     :param faults: fault rules for the clearinghouse simulator (tests of resilience).
+    :param database_url: an empty database to run in instead of ``out``'s SQLite file (the
+        bench's PostgreSQL figures); the saved ``medbill.toml`` still names the SQLite file.
     """
     from medbill_demo.simulation import API_KEY, DemoClearinghouse
 
@@ -381,7 +383,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
     with DemoClearinghouse(out, faults) as clearinghouse:
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
         code_sets(report)
-        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
+        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout, database_url)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
         write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
         # and `medbill -c demo-out/medbill.toml clearinghouse serve --simulator-config
