@@ -61,6 +61,7 @@ from medbill_demo.data import (
     DemoPatient,
     demo_patients,
     encounter_claim,
+    practice_size,
 )
 
 CHANNEL = "clearinghouse_mock"
@@ -140,11 +141,12 @@ def _with_rejection(patients: list[DemoPatient]) -> list[DemoPatient]:
 def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], list[int]]:
     """Patients, coverages, providers and ``claims`` encounters; (patient ids, claim ids)."""
     rng = random.Random(837)
+    size = practice_size(claims)
     stored = []
     with app.unit_of_work() as work:
-        for provider in PROVIDERS:
+        for provider in size.providers:
             work.patients.register_provider(provider)
-        for demo in _with_rejection(demo_patients(25)):
+        for demo in _with_rejection(demo_patients(size.patients)):
             patient = work.patients.register(demo.patient)
             coverages = [work.patients.add_coverage(saved_id(patient), c)
                          for c in demo.coverages]
@@ -155,9 +157,10 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
             with app.unit_of_work() as work:
                 for number in range(start + 1, min(claims, start + 500) + 1):
                     patient, coverages = stored[(number - 1) % len(stored)]
-                    service_date = date.today() - timedelta(days=rng.randint(3, 60))
+                    service_date = date.today() - timedelta(days=rng.randint(*size.service_days))
                     primary = primary_coverage(coverages, service_date)
-                    claim = encounter_claim(number, patient, primary, service_date, rng)
+                    claim = encounter_claim(number, patient, primary, service_date, rng,
+                                            size.providers)
                     if primary is not None and primary.payer_key == "medicare":
                         # Medicare wants the ordering provider on lab and imaging lines
                         claim = claim.model_copy(update={
