@@ -9,7 +9,7 @@ Beside claims/s and peak RSS it prints, measured in the same process after the c
 * SQL statements per claim: every statement any SQLAlchemy engine in the process sends
   (``before_cursor_execute`` on the ``Engine`` class). An executemany counts as ONE statement;
   on SQLite the ``BEGIN IMMEDIATE`` of each unit of work counts too (PostgreSQL's BEGIN is
-  implicit in the driver, so it shows ~10 fewer per claim).
+  implicit in the driver, not a statement of its own).
   ``main db`` is the demo's database alone; ``all`` adds the other databases in the process
   (the simulator's state, control numbers) where they go through SQLAlchemy.
 * the insert floor: the rows the cycle left in the demo's database (every table of the core's
