@@ -10,7 +10,7 @@ Beside claims/s and peak RSS it prints, measured in the same process after the c
   (``before_cursor_execute`` on the ``Engine`` class). An executemany counts as ONE statement;
   on SQLite the ``BEGIN IMMEDIATE`` of each unit of work counts too (PostgreSQL's BEGIN is
   implicit in the driver, not a statement of its own).
-  ``main db`` is the demo's database alone; ``all`` adds the other databases in the process
+  ``SQL/claim`` is the demo's database alone; ``(all)`` adds the other databases in the process
   (the simulator's state, control numbers) where they go through SQLAlchemy.
 * the insert floor: the rows the cycle left in the demo's database (every table of the core's
   metadata), inserted again by plain ``sqlite3`` executemany in one transaction into a fresh
