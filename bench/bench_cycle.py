@@ -1,9 +1,25 @@
-"""The whole revenue cycle at scale: claims per second and peak memory.
+"""The whole revenue cycle at scale: claims per second, peak memory, SQL statements, floors.
 
 Runs the demo cycle (load, eligibility, scrub, 837P submission through the HTTP
 simulator on loopback, acknowledgments, corrections, payment runs, 835 posting,
 statements, payments) for each size, each in a fresh process so peak RSS is its own.
-Prints figures only; no assertions.
+
+Beside claims/s and peak RSS it prints, measured in the same process after the cycle:
+
+* SQL statements per claim: every statement any SQLAlchemy engine in the process sends
+  (``before_cursor_execute`` on the ``Engine`` class). An executemany counts as ONE statement;
+  on SQLite the ``BEGIN IMMEDIATE`` of each unit of work counts too (PostgreSQL's BEGIN is
+  implicit in the driver, not a statement of its own).
+  ``SQL/claim`` is the demo's database alone; ``(all)`` adds the other databases in the process
+  (the simulator's state, control numbers) where they go through SQLAlchemy.
+* the insert floor: the rows the cycle left in the demo's database (every table of the core's
+  metadata), inserted again by plain ``sqlite3`` executemany in one transaction into a fresh
+  SQLite file with the same schema.
+* the X12 floor: encode + decode of an 837P of the same number of claims, and encode + decode
+  of an 835 paying that many claims (the shapes bench_x12.py uses).
+
+and the ratios cycle time / floor time. Wall-clock figures, printed, never asserted.
+Run ``python bench/bench_cycle.py --quick`` (200 claims) to try it.
 """
 
 from __future__ import annotations
@@ -12,45 +28,194 @@ import argparse
 import io
 import json
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEMO_DATABASE = "medbill-demo.db"
+PG_DATABASE = "bench_cycle"
 
 
-def one(claims: int) -> None:
+class StatementCounter:
+    """Counts statements per database file across every engine of the process."""
+
+    def __init__(self) -> None:
+        self.by_database: Counter[str] = Counter()
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+                 context: Any, executemany: bool) -> None:
+        # One count per round trip to the driver: an executemany of many rows is one.
+        self.by_database[Path(conn.engine.url.database or "memory").name] += 1
+
+
+def table_rows(database: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Column names and raw rows of every core table, read with plain sqlite3."""
+    from medbill_core.storage.schema import Base
+
+    rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    with sqlite3.connect(database) as source:
+        for table in Base.metadata.sorted_tables:
+            cursor = source.execute(f'SELECT * FROM "{table.name}"')
+            rows[table.name] = ([column[0] for column in cursor.description], cursor.fetchall())
+    return rows
+
+
+def copy_to_sqlite(database_url: str, target: Path) -> None:
+    """The core tables of ``database_url`` copied into a fresh SQLite file (not timed), so the
+    insert floor is always measured the same way: raw sqlite3 executemany."""
+    from sqlalchemy import create_engine, select
+
+    from medbill_core.storage.schema import Base
+
+    source, sink = create_engine(database_url), create_engine(f"sqlite:///{target}")
+    Base.metadata.create_all(sink)
+    with source.connect() as reading, sink.begin() as writing:
+        for table in Base.metadata.sorted_tables:
+            rows = [dict(row._mapping) for row in reading.execute(select(table))]
+            if rows:
+                writing.execute(table.insert(), rows)
+    source.dispose()
+    sink.dispose()
+
+
+def insert_floor(rows: dict[str, tuple[list[str], list[tuple[Any, ...]]]], folder: Path) -> float:
+    """Seconds to insert ``rows`` by executemany in one transaction into a fresh schema."""
+    from sqlalchemy import create_engine
+
+    from medbill_core.storage.schema import Base
+
+    target = folder / "floor.db"
+    engine = create_engine(f"sqlite:///{target}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    connection = sqlite3.connect(target, isolation_level=None)
+    try:
+        started = time.perf_counter()
+        connection.execute("BEGIN")
+        for table, (columns, values) in rows.items():  # sorted_tables order: parents first
+            if values:
+                names = ", ".join(f'"{c}"' for c in columns)
+                marks = ", ".join("?" for _ in columns)
+                connection.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})',
+                                       values)
+        connection.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        connection.close()
+
+
+def x12_floor(claims: int) -> tuple[float, float]:
+    """Seconds to (encode + decode an 837P, encode + decode an 835) of ``claims`` claims."""
+    sys.path.insert(0, str(BENCH_DIR))
+    sys.path.insert(0, str(BENCH_DIR.parent / "plugins" / "payer_generic_x12" / "tests"))
+    from bench_x12 import NOW, make_remittance
+    from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
+    from medbill_payer_generic_x12.transactions.remittance_835 import decode_835, encode_835
+    from medbill_payer_generic_x12.x12 import MemoryControlNumbers
+    from x12_factories import claim
+
+    bills = [claim(f"C{n:06d}") for n in range(claims)]
+    remittance = make_remittance(claims)
+    started = time.perf_counter()
+    decoded = decode_837p(encode_837p(bills, now=NOW).text)
+    claim_seconds = time.perf_counter() - started
+    if len(decoded) != claims:
+        raise RuntimeError(f"837P floor decoded {len(decoded)} of {claims} claims")
+    started = time.perf_counter()
+    decode_835(encode_835([remittance], now=NOW, control_numbers=MemoryControlNumbers()))
+    return claim_seconds, time.perf_counter() - started
+
+
+def one(claims: int, database: str) -> None:
+    if database == "postgresql":
+        from medbill_core.testing.postgres import PostgresServer
+
+        with PostgresServer() as server:
+            cycle(claims, server.create_database(PG_DATABASE), PG_DATABASE)
+    else:
+        cycle(claims, None, DEMO_DATABASE)
+
+
+def cycle(claims: int, database_url: str | None, database_name: str) -> None:
+    """Runs the demo cycle in ``database_url`` (None: the demo's SQLite file) and prints the
+    figures as one JSON line."""
     from medbill_demo.runner import run_demo
     from rich.console import Console
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
+    counter = StatementCounter()
+    event.listen(Engine, "before_cursor_execute", counter)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()))
+        summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()),
+                           database_url=database_url)
         seconds = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
-                      "balanced": summary["ledger_balanced"],
-                      "states": summary["claims_by_state"]}))
+        event.remove(Engine, "before_cursor_execute", counter)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        written = Path(folder) / DEMO_DATABASE
+        if database_url is not None:
+            copy_to_sqlite(database_url, written)
+        rows = table_rows(written)
+        floor_folder = Path(folder) / "floor"
+        floor_folder.mkdir()
+        insert_seconds = insert_floor(rows, floor_folder)
+    claim_x12, remittance_x12 = x12_floor(claims)
+    print(json.dumps({
+        "claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
+        "balanced": summary["ledger_balanced"], "states": summary["claims_by_state"],
+        "statements_main": counter.by_database[database_name],
+        "statements_all": sum(counter.by_database.values()),
+        "rows": sum(len(values) for _, values in rows.values()),
+        "rows_by_table": {t: len(v) for t, (_, v) in rows.items() if v},
+        "insert_floor": insert_seconds, "x12_837p": claim_x12, "x12_835": remittance_x12}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--quick", action="store_true", help="one size of 200 claims")
+    parser.add_argument("--verbose", action="store_true", help="also rows per table")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: a throwaway server (medbill_core.testing.postgres)")
     parser.add_argument("--one", type=int)
     args, _ = parser.parse_known_args()
     if args.one:
-        one(args.one)
+        one(args.one, args.database)
         return
-    print(f"{'claims':>8}{'seconds':>10}{'claims/s':>10}{'peak RSS MB':>13}  balanced")
-    for size in (int(s) for s in args.sizes.split(",")):
-        result = subprocess.run([sys.executable, __file__, "--one", str(size)],
+    sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]
+    print(f"database: {args.database}. SQL statements counted per round trip (an executemany "
+          "is one); floors measured in the same process after the cycle (the insert floor "
+          "always into SQLite); wall-clock seconds.")
+    print(f"{'claims':>7}{'seconds':>9}{'claims/s':>9}{'RSS MB':>7}{'SQL/claim':>10}"
+          f"{'(all)':>7}{'rows':>8}{'insert s':>9}{'x12 s':>7}{'/insert':>9}{'/x12':>7}"
+          f"{'/both':>7}  balanced")
+    for size in sizes:
+        result = subprocess.run([sys.executable, __file__, "--one", str(size),
+                                 "--database", args.database],
                                 capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            print(f"{size:>8}  failed: {result.stderr.strip().splitlines()[-1:]}")
+            print(f"{size:>7}  failed: {result.stderr.strip().splitlines()[-1:]}")
             continue
         data = json.loads(result.stdout.strip().splitlines()[-1])
-        print(f"{size:>8}{data['seconds']:>10.1f}{size / data['seconds']:>10.1f}"
-              f"{data['peak_rss_mb']:>13.0f}  {data['balanced']}")
+        seconds = data["seconds"]
+        x12 = data["x12_837p"] + data["x12_835"]
+        floor = data["insert_floor"] + x12
+        print(f"{size:>7}{seconds:>9.1f}{size / seconds:>9.1f}{data['peak_rss_mb']:>7.0f}"
+              f"{data['statements_main'] / size:>10.1f}{data['statements_all'] / size:>7.1f}"
+              f"{data['rows']:>8}{data['insert_floor']:>9.3f}{x12:>7.2f}"
+              f"{seconds / data['insert_floor']:>8.0f}x{seconds / x12:>6.0f}x"
+              f"{seconds / floor:>6.0f}x  {data['balanced']}")
+        print(f"{'':>7}floor {size / floor:,.0f} claims/s (insert {data['insert_floor']:.3f} s, "
+              f"837P {data['x12_837p']:.2f} s, 835 {data['x12_835']:.2f} s)")
+        if args.verbose:
+            print(f"{'':>7}rows: {data['rows_by_table']}")
 
 
 if __name__ == "__main__":

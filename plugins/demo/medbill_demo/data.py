@@ -6,6 +6,7 @@ Encounters use real, billable code combinations a family practice sends every da
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -75,6 +76,36 @@ PROVIDERS = [
              taxonomy="207R00000X"),
 ]
 
+#: The demo's default practice: 25 patients and 2 providers for 40 claims. Larger runs scale
+#: these (and the span of service dates) with the claim count, so 10,000 claims do the same
+#: work per claim as 1,000 instead of the simulator denying thousands as exact duplicates.
+CLAIMS_PER_PATIENT = 40 / 25
+CLAIMS_PER_PROVIDER = 500
+SERVICE_DAYS = (3, 60)
+#: the oldest service date stays well inside the shortest timely-filing limit (180 days)
+MAX_SERVICE_AGE = 150
+
+
+@dataclass(frozen=True)
+class PracticeSize:
+    patients: int
+    providers: list[Provider]
+    service_days: tuple[int, int]
+
+
+def practice_size(claims: int) -> PracticeSize:
+    """The synthetic practice for ``claims`` encounters: at most 40 claims, the default one."""
+    patients = max(25, math.ceil(claims / CLAIMS_PER_PATIENT))
+    extra = max(0, math.ceil(claims / CLAIMS_PER_PROVIDER) - len(PROVIDERS))
+    providers = PROVIDERS + [
+        Provider(npi=npi_with_check_digit(f"17100{n:04d}"), last_name=LAST_NAMES[n % 25],
+                 first_name=FIRST_NAMES[(n * 3) % 25], taxonomy="207Q00000X")
+        for n in range(extra)]
+    # dates of service spread so one patient's visits stay as far apart as at the default size
+    oldest = min(MAX_SERVICE_AGE, max(SERVICE_DAYS[1], claims // 100))
+    return PracticeSize(patients, providers, (SERVICE_DAYS[0], oldest))
+
+
 PAYERS = {
     "medicare": Payer(key="medicare", payer_id="04412", name="Medicare Part B (JJ)",
                       adapter="medicare", channel="clearinghouse_mock",
@@ -115,11 +146,11 @@ def demo_patients(count: int = 25, seed: int = 5010) -> list[DemoPatient]:
         patient = Patient(
             account_number=f"RB{10000 + index}",
             first_name=FIRST_NAMES[index % len(FIRST_NAMES)],
-            last_name=LAST_NAMES[(index * 7) % len(LAST_NAMES)],
+            last_name=LAST_NAMES[(index * 7 + index // 25) % len(LAST_NAMES)],
             birth_date=birth, sex=Sex.FEMALE if index % 2 else Sex.MALE,
             address=Address(line1=f"{100 + index * 3} {STREETS[index % len(STREETS)]}",
                             city="Springfield", state="IL", postal_code="62704"),
-            phone=f"217555{1000 + index:04d}")
+            phone=f"217555{1000 + index % 9000:04d}")
         coverages: list[Coverage] = []
         if medicare:
             coverages.append(Coverage(payer_key="medicare", member_id=_mbi(rng),
@@ -146,11 +177,12 @@ def demo_patients(count: int = 25, seed: int = 5010) -> list[DemoPatient]:
 
 
 def encounter_claim(number: int, patient: Patient, coverage: Coverage | None,
-                    service_date: date, rng: random.Random) -> Claim:
+                    service_date: date, rng: random.Random,
+                    providers: list[Provider] = PROVIDERS) -> Claim:
     """A claim for one realistic encounter."""
     medicare = coverage is not None and coverage.payer_key == "medicare"
     diagnoses, procedures = rng.choice(MEDICARE_ENCOUNTERS if medicare else ENCOUNTERS)
-    provider = PROVIDERS[number % len(PROVIDERS)]
+    provider = providers[number % len(providers)]
     lines = [
         ServiceLine(line_number=i, procedure_code=code, modifiers=mods, units=Decimal(units),
                     charge=Decimal(charge) * Decimal(units),

@@ -61,6 +61,7 @@ from medbill_demo.data import (
     DemoPatient,
     demo_patients,
     encounter_claim,
+    practice_size,
 )
 
 CHANNEL = "clearinghouse_mock"
@@ -96,9 +97,9 @@ def demo_payers() -> dict[str, Payer]:
 
 
 def demo_config(out: Path, base_url: str, api_key: str,
-                read_timeout: float = 30.0) -> MedbillConfig:
+                read_timeout: float = 30.0, database_url: str | None = None) -> MedbillConfig:
     return MedbillConfig(
-        database_url=f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
+        database_url=database_url or f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
@@ -140,11 +141,12 @@ def _with_rejection(patients: list[DemoPatient]) -> list[DemoPatient]:
 def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], list[int]]:
     """Patients, coverages, providers and ``claims`` encounters; (patient ids, claim ids)."""
     rng = random.Random(837)
+    size = practice_size(claims)
     stored = []
     with app.unit_of_work() as work:
-        for provider in PROVIDERS:
+        for provider in size.providers:
             work.patients.register_provider(provider)
-        for demo in _with_rejection(demo_patients(25)):
+        for demo in _with_rejection(demo_patients(size.patients)):
             patient = work.patients.register(demo.patient)
             coverages = [work.patients.add_coverage(saved_id(patient), c)
                          for c in demo.coverages]
@@ -155,9 +157,10 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
             with app.unit_of_work() as work:
                 for number in range(start + 1, min(claims, start + 500) + 1):
                     patient, coverages = stored[(number - 1) % len(stored)]
-                    service_date = date.today() - timedelta(days=rng.randint(3, 60))
+                    service_date = date.today() - timedelta(days=rng.randint(*size.service_days))
                     primary = primary_coverage(coverages, service_date)
-                    claim = encounter_claim(number, patient, primary, service_date, rng)
+                    claim = encounter_claim(number, patient, primary, service_date, rng,
+                                            size.providers)
                     if primary is not None and primary.payer_key == "medicare":
                         # Medicare wants the ordering provider on lab and imaging lines
                         claim = claim.model_copy(update={
@@ -366,10 +369,12 @@ def print_summary(summary: dict[str, Any], report: DemoReport, console: Console)
 
 def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
              faults: list[dict[str, Any]] | None = None,
-             read_timeout: float = 30.0) -> dict[str, Any]:
+             read_timeout: float = 30.0, database_url: str | None = None) -> dict[str, Any]:
     """Run the cycle into ``out``; returns the summary also written as ``summary.json``.
 
     :param faults: fault rules for the clearinghouse simulator (tests of resilience).
+    :param database_url: an empty database to run in instead of ``out``'s SQLite file (the
+        bench's PostgreSQL figures); the saved ``medbill.toml`` still names the SQLite file.
     """
     from medbill_demo.simulation import API_KEY, DemoClearinghouse
 
@@ -381,7 +386,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
     with DemoClearinghouse(out, faults) as clearinghouse:
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
         code_sets(report)
-        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout)
+        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout, database_url)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
         write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
         # and `medbill -c demo-out/medbill.toml clearinghouse serve --simulator-config
