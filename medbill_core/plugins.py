@@ -19,8 +19,9 @@ raised by a plugin passes through unchanged; anything else becomes a
 :class:`~medbill_core.errors.PluginError` naming the plugin and the hook, with
 the exception *type* only (its text might carry PHI). Post-commit hooks never raise.
 The same policy covers every call into an adapter, channel or renderer
-(:meth:`PluginHooks.adapter_call`, :meth:`~medbill_core.pluginctx.PluginContext.call`),
-naming the plugin that registered it.
+(:meth:`~medbill_core.pluginctx.PluginContext.call`, used by the dispatcher and by the
+facade's methods for services such as :meth:`PluginHooks.remittance_findings`), naming the
+plugin that registered it.
 
 Results are checked where they are received (:mod:`medbill_core.hookresults`): an answer
 of the wrong type fails naming the plugin that gave it, the hook and the type received.
@@ -31,7 +32,7 @@ from __future__ import annotations
 import difflib
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -223,14 +224,10 @@ class PluginHooks:
             log.warning("settings for plugin %s are ignored: it is not enabled", name)
 
     def _fill_registries(self) -> None:
-        registered: dict[str, Callable[[], Sequence[tuple[str, Any]]]] = {
-                      "adapters": self.register_payer_adapters,
-                      "channels": self.register_channels,
-                      "renderers": self.register_statement_renderers}
-        for _hook_name, attribute, kind, _base in REGISTRATIONS:
+        for hook_name, attribute, kind, _base in REGISTRATIONS:
             registry: dict[str, Any] = getattr(self.context, attribute)
             owners: dict[str, str] = {}
-            for plugin, item in registered[attribute]():
+            for plugin, item in self._registered(hook_name):
                 identifier = item.identifier
                 if not identifier:
                     raise PluginError(plugin, f"a {kind} has no identifier")
@@ -445,12 +442,6 @@ class PluginHooks:
             log.error("post-commit hook failed for claim %s: %s", transition.claim_id, exc)
 
     # -- calls into adapters and channels (the same error policy, their plugins named) -------
-    def adapter_call(self, part: PayerAdapter | SubmissionChannel | StatementRenderer,
-                     method: str, *args: Any, expected: Expected[Any] | None = None,
-                     **kwargs: Any) -> Any:
-        """``part.method(...)`` for a service: see :meth:`PluginContext.call`."""
-        return self.context.call(part, method, *args, expected=expected, **kwargs)
-
     def remittance_findings(self, adapter: PayerAdapter, *, payment: ClaimPayment,
                             payer: Payer, claim: Claim | None) -> list[ClaimFinding]:
         findings = self.context.call(adapter, "remittance_findings", payment, payer, claim,

@@ -526,8 +526,8 @@ def test_the_adapter_call_policy_passes_domain_errors_and_names_the_owner() -> N
     adapter = hooks.context.adapter("line_format")
     with pytest.raises(PluginError, match="^plugin 'line': payer adapter 'line_format':"
                                           " AttributeError in decode$"):
-        hooks.adapter_call(adapter, "decode", None)
-    findings = hooks.adapter_call(adapter, "claim_edits", _billable(hooks))
+        hooks.context.call(adapter, "decode", None)
+    findings = hooks.context.call(adapter, "claim_edits", _billable(hooks))
     assert findings == []
 
 
