@@ -20,14 +20,12 @@ from medbill_core.cli.common import (
     warn,
 )
 from medbill_core.cli.plugin_new_cmd import new_plugin
-from medbill_core.hookspecs import API_VERSION, PROJECT_NAME
+from medbill_core.hookspecs import API_VERSION
 from medbill_core.loading import installed_plugins
-from medbill_core.plugincheck import check_installed
+from medbill_core.plugincheck import check_installed, hook_implementations
 
 app = typer.Typer(help="Installed and enabled plugins.", no_args_is_help=True)
 app.command("new")(new_plugin)
-
-_IMPL_ATTRIBUTE = PROJECT_NAME + "_impl"
 
 
 def implemented_hooks(target: str) -> tuple[list[str], str | None]:
@@ -39,10 +37,7 @@ def implemented_hooks(target: str) -> tuple[list[str], str | None]:
         return [], f"{type(exc).__name__}: {exc}"
     if ":" in target:
         module = getattr(module, target.split(":", 1)[1], module)
-    hooks = sorted(name for name in dir(module)
-                   if name.startswith("medbill_")
-                   and getattr(getattr(module, name), _IMPL_ATTRIBUTE, None) is not None)
-    return hooks, None
+    return sorted(hook_implementations(module)), None
 
 
 @app.command("list")
