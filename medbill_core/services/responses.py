@@ -61,7 +61,6 @@ from medbill_core.x12_envelope import envelope_numbers, number_variants, same_nu
 log = logging.getLogger("medbill.responses")
 
 
-
 @dataclass(frozen=True)
 class IngestResult:
     document_id: str
@@ -119,8 +118,6 @@ def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | No
     return work.session.scalar(select(SubmissionRow).where(
         SubmissionRow.control_number.in_(number_variants(control_number)))
         .order_by(SubmissionRow.id.desc()))
-
-
 
 
 def _batch_for_999(work: UnitOfWork, ack: FunctionalAcknowledgment) -> SubmissionRow | None:
