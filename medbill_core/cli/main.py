@@ -95,6 +95,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "init": ("init_cmd", "init", "command"),
     "estimate": ("accounts_cmd", "estimate_command", "command"),
     "demo": ("demo_cmd", "demo", "command"),
+    "worker": ("worker_cmd", "worker", "command"),
     "plugins": ("plugins_cmd", "app", "group"),
     "db": ("db_cmd", "app", "group"),
     "patients": ("patients_cmd", "app", "group"),
@@ -118,7 +119,6 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "audit-coding": ("coding_audit_cmd", "app", "group"),
     "codes": ("codes", "app", "group"),
     "validate": ("validate_cmd", "app", "group"),
-    "worker": ("worker_cmd", "worker", "command"),
     "jobs": ("worker_cmd", "jobs_app", "group"),
 }
 

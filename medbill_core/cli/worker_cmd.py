@@ -71,6 +71,7 @@ def worker(
     config = load_cli_config()
     require_postgresql(config.database_url)
     medbill = open_app()
+    _log_to_stderr()
     use(medbill, WorkerSettings(send_lease=timedelta(seconds=send_lease),
                                 statements_dir=statements_dir, statements_renderer=renderer,
                                 followup_days=followup_days,
@@ -83,6 +84,18 @@ def worker(
                          stalled_after=stalled_after))
     finally:
         medbill.close()
+
+
+def _log_to_stderr() -> None:
+    """procrastinate's warnings and errors (a job failed, to be retried) on stderr, as
+    medbill's own are: a worker's log is where an operator looks."""
+    queue_log = logging.getLogger("procrastinate")
+    if not queue_log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        queue_log.addHandler(handler)
+        queue_log.setLevel(logging.WARNING)
+        queue_log.propagate = False
 
 
 async def _run(app: Any, *, concurrency: int, queues: list[str] | None, wait: bool,
@@ -105,11 +118,24 @@ async def _run(app: Any, *, concurrency: int, queues: list[str] | None, wait: bo
 
 async def retry_stalled(app: Any, stalled_after: int) -> int:
     """Retry the jobs of workers silent for ``stalled_after`` seconds (killed, cut off):
-    the jobs' rows say what was done, so running them again finishes the work."""
+    the jobs' rows say what was done, so running them again finishes the work.
+
+    A stalled job whose twin (same queueing lock) already waits cannot wait beside it: it
+    ends ``failed`` instead (its work is the twin's), which also frees its lock for the twin.
+    """
+    from procrastinate.exceptions import UniqueViolation
+    from procrastinate.jobs import Status
+
     retried = 0
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after):
         try:
             await app.job_manager.retry_job(job)
+        except UniqueViolation:
+            with contextlib.suppress(Exception):  # finished meanwhile by another worker
+                await app.job_manager.finish_job(job, Status.FAILED, delete_job=False)
+                log.warning("job %s (%s) of a stalled worker ended: the same job waits "
+                            "and will do its work", job.id, job.task_name)
+            continue
         except Exception:  # another worker retried it first, or it finished meanwhile
             continue
         retried += 1

@@ -41,7 +41,7 @@ log = logging.getLogger("medbill.jobs")
 tasks = Blueprint()
 
 #: claims per scrub job
-SCRUB_CHUNK = 200
+SCRUB_CHUNK = 100
 #: how often a failed job is tried again, and how long after: a channel that is down, a
 #: database that restarts, an outbox file another (perhaps killed) sender still holds
 RETRY = RetryStrategy(max_attempts=60, wait=5)

@@ -17,6 +17,7 @@ here: see ``bench/bench_workers.py``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -29,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from workers_support import WAITING, WorkerPractice
 
-FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "400"))
+FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "200"))
 #: seconds between two kills (drawn uniformly)
-KILL_EVERY = (2.0, 5.0)
+KILL_EVERY = (4.0, 8.0)
 WORKERS = 4
 
 pytestmark = pytest.mark.postgres
@@ -63,6 +63,7 @@ def database(medbill_postgres: Any) -> Iterator[str]:
         medbill_postgres.drop_database(name)
 
 
+@contextlib.contextmanager
 def _practice(tmp_path: Path, database: str, clearinghouse: Any, claims: int
               ) -> Iterator[WorkerPractice]:
     practice = WorkerPractice.create(tmp_path, database, clearinghouse, claims)
@@ -114,10 +115,16 @@ def _check_outcome(practice: WorkerPractice) -> None:
             assert work.ledger.totals().is_balanced()
     finally:
         app.close()
-    # no job stuck or failed
+    # no job stuck; none failed but those of a killed worker whose twin (same key) was
+    # waiting already, and did the work
     jobs = dict(practice.sql("select status::text, count(*) from procrastinate_jobs "
                              "group by status"))
-    assert set(jobs) == {"succeeded"}, jobs
+    assert set(jobs) <= {"succeeded", "failed"}, jobs
+    orphans = practice.sql(
+        "select id, task_name from procrastinate_jobs failed where status = 'failed' and "
+        "not exists (select 1 from procrastinate_jobs twin where twin.status = 'succeeded' "
+        "and twin.queueing_lock = failed.queueing_lock and twin.id > failed.id)")
+    assert not orphans, orphans
     logs = practice.logs()
     for word in ("IntegrityError", "UniqueViolation", "internal error"):
         assert word not in logs, logs[-3000:]
@@ -125,7 +132,7 @@ def _check_outcome(practice: WorkerPractice) -> None:
 
 def test_a_cycle_survives_workers_killed_at_random(tmp_path: Path, database: str,
                                                     clearinghouse: Any) -> None:
-    for practice in _practice(tmp_path, database, clearinghouse, FAULT_CLAIMS):
+    with _practice(tmp_path, database, clearinghouse, FAULT_CLAIMS) as practice:
         for _ in range(WORKERS):
             practice.start_worker()
         chance = random.Random(14)
@@ -151,7 +158,7 @@ def test_a_cycle_survives_workers_killed_at_random(tmp_path: Path, database: str
 
 def test_four_workers_do_each_piece_of_work_once(tmp_path: Path, database: str,
                                                  clearinghouse: Any) -> None:
-    for practice in _practice(tmp_path, database, clearinghouse, 120):
+    with _practice(tmp_path, database, clearinghouse, 120) as practice:
         # one job of a kind waits: enqueued again (no worker has taken it yet), it is not
         # enqueued twice
         practice.enqueue("scrub")
@@ -167,7 +174,7 @@ def test_four_workers_do_each_piece_of_work_once(tmp_path: Path, database: str,
 
 def test_db_upgrade_applies_the_job_tables_once(tmp_path: Path, database: str,
                                                 clearinghouse: Any) -> None:
-    for practice in _practice(tmp_path, database, clearinghouse, 1):
+    with _practice(tmp_path, database, clearinghouse, 1) as practice:
         assert practice.sql("select count(*) from procrastinate_jobs") == [(0,)]
         again = practice.medbill("db", "upgrade")
         assert again.returncode == 0, again.stderr

@@ -45,13 +45,13 @@ class WorkerPractice:
     @classmethod
     def create(cls, folder: Path, database_url: str, clearinghouse: Any, claims: int,
                **options: Any) -> WorkerPractice:
+        from medbill_demo.runner import demo_config, load_data
+        from medbill_demo.simulation import API_KEY
         from rich.console import Console
 
         from medbill_core.app import Medbill
         from medbill_core.config import config_toml
         from medbill_core.privatefiles import write_private
-        from medbill_demo.runner import demo_config, load_data
-        from medbill_demo.simulation import API_KEY
 
         config = demo_config(folder, clearinghouse.base_url, API_KEY, database_url=database_url)
         write_private(folder / "medbill.toml", config_toml(config))
@@ -135,7 +135,10 @@ class WorkerPractice:
         deadline = time.monotonic() + timeout
         quiet = 0
         while quiet < 2:
-            assert time.monotonic() < deadline, f"jobs still pending after {timeout:.0f} s"
+            assert time.monotonic() < deadline, (
+                f"jobs still pending after {timeout:.0f} s: " + repr(self.sql(
+                    "select task_name, status::text, count(*), max(attempts) from "
+                    "procrastinate_jobs group by 1, 2 order by 1, 2")))
             if any(process.poll() not in (None, -signal.SIGKILL) for process in self.workers):
                 raise AssertionError("a worker stopped by itself:\n" + self.logs()[-3000:])
             quiet = quiet + 1 if self.jobs_pending() == 0 else 0
@@ -144,17 +147,29 @@ class WorkerPractice:
             time.sleep(0.5)
 
     def enqueue(self, kind: str, *options: str) -> None:
+        """``medbill jobs enqueue KIND OPTIONS`` (a process of its own)."""
         done = self.medbill("jobs", "enqueue", kind, *options)
         assert done.returncode == 0, done.stderr
+
+    def defer(self, name: str, key: str | None = None, **arguments: Any) -> None:
+        """Defer a job from this process (what ``jobs enqueue`` does, without starting a
+        process each time)."""
+        from medbill_core.jobs import make_app
+        from medbill_core.jobs.tasks import defer
+
+        with make_app(self.database_url).open() as app:
+            defer(app, name, key=key, **arguments)
 
     def run_cycle(self, timeout: float, tick: Callable[[], None] | None = None,
                   rounds: int = 6) -> int:
         """The cycle through the job queue; the payment runs it took."""
-        self.enqueue("scrub")
+        from medbill_demo.runner import CHANNEL
+
+        self.defer("scrub")
         self.drain(timeout, tick)
         for round_number in range(1, rounds + 1):
             self.clearinghouse.payment_run()
-            self.enqueue("fetch")
+            self.defer("fetch", key=f"fetch:{CHANNEL}", channel=CHANNEL)
             self.drain(timeout, tick)
             if not self.waiting_claims():
                 return round_number
