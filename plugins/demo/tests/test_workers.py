@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from workers_support import WAITING, WorkerPractice
 
-FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "200"))
+FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "500"))
 #: seconds between two kills (drawn uniformly)
 KILL_EVERY = (4.0, 8.0)
 WORKERS = 4
