@@ -10,6 +10,8 @@ migrations (``procrastinate/sql/migrations``): raising the version pinned in
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, inspect
 
 #: the table whose presence says the schema is applied
@@ -32,4 +34,14 @@ def ensure_schema(connection: Connection) -> bool:
     # straight to the driver (no bind parameters for SQLAlchemy to find); psycopg reads '%'
     # as a placeholder even then, so it is doubled, as procrastinate does
     connection.exec_driver_sql(schema_sql().replace("%", "%%"))
+    return True
+
+
+def not_a_job_table(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's ``include_name``: procrastinate's tables (and their indexes) are not
+    medbill's models, so comparing the models with the database leaves them out."""
+    if type_ == "table":
+        return not (name or "").startswith("procrastinate_")
+    if type_ == "index":
+        return not str(parent_names.get("table_name", "")).startswith("procrastinate_")
     return True
