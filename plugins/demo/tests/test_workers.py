@@ -168,8 +168,19 @@ def test_four_workers_do_each_piece_of_work_once(tmp_path: Path, database: str,
             practice.start_worker()
         practice.drain(180)
         practice.run_cycle(timeout=180)
+        # the scheduled jobs, asked for now: eligibility re-checks of coverages never checked
+        # (a 270/271 each, audited), status follow-ups (no claim waits at a payer: none asked)
+        practice.enqueue("eligibility", "--days", "1")
+        practice.enqueue("followups", "--days", "1")
+        practice.drain(180)
         practice.stop_workers()
         _check_outcome(practice)
+        checked = practice.sql("select count(distinct entity_id) from audit_events "
+                               "where action = 'eligibility.check'")[0][0]
+        patients = practice.sql("select count(distinct patient_id) from coverages")[0][0]
+        assert 0 < checked <= patients
+        assert practice.sql("select count(*) from audit_events "
+                            "where action = 'claim.status_followup'") == [(0,)]
 
 
 def test_db_upgrade_applies_the_job_tables_once(tmp_path: Path, database: str,
