@@ -10,9 +10,10 @@ number of machines, take from the database medbill already uses:
   statement run), ``followups`` (claim-status 276s N days after submission),
   ``eligibility`` (re-checks of coverages whose last check is older than N days: medbill has
   no appointments, so "before appointments" is "not checked for N days");
-* periodic jobs (procrastinate's cron): a ``tick`` every minute (scrub, submit, fetch every
-  channel, finish postings), follow-ups and eligibility re-checks every morning, and the
-  month's statement cycle every day at 18:00 (a guarantor gets one statement a day at most).
+* periodic jobs (procrastinate's cron): a ``tick`` every minute (submit validated claims and
+  unsent files, fetch every channel, finish postings; drafts wait for the biller's scrub),
+  follow-ups and eligibility re-checks every morning, and the month's statement cycle every
+  day at 18:00 (a guarantor gets one statement a day at most).
 
 Each job is keyed: a *queueing lock* keeps one of each kind waiting, a *lock* keeps two
 workers from running the same work at once. A job is only a hint: the rows stay the truth
@@ -39,7 +40,7 @@ __all__ = ["JOB_KINDS", "conninfo", "is_postgresql", "job_counts", "make_app",
 
 #: what ``medbill jobs enqueue`` accepts, and what each does
 JOB_KINDS: dict[str, str] = {
-    "tick": "scrub, submit, fetch every channel, finish broken-off postings",
+    "tick": "submit, fetch every channel, finish broken-off postings",
     "scrub": "scrub the drafts (in chunks, one job each)",
     "submit": "batch validated claims into the outbox (per payer) and send every file",
     "fetch": "fetch and apply the responses of every channel (one job per channel)",

@@ -97,8 +97,9 @@ def defer(context: JobContext | Any, name: str, *, key: str | None = None,
 
 @tasks.task(name="tick", pass_context=True, retry=RETRY)
 def tick(context: JobContext) -> None:
-    """Everything that may be waiting: scrub, submit, fetch each channel, finish postings."""
-    defer(context, "scrub")
+    """Everything that may be waiting: submit (validated claims, unsent files), fetch each
+    channel, finish postings. Not scrubbing: drafts wait for the biller (``claims scrub`` or
+    ``jobs enqueue scrub``), as they do without workers."""
     defer(context, "submit")
     for channel in _channels():
         defer(context, "fetch", key=f"fetch:{channel}", channel=channel)
