@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from medbill_core.api import MedbillError
 from medbill_statements_pdf.settings import StatementsPdfSettings
@@ -31,6 +32,10 @@ _CORE_FONT_SUBSTITUTES = str.maketrans({
     "\u0131": "i", "\u20ac": "EUR",
 })
 
+
+#: Draw Helvetica text, fonts and colours by writing fpdf's operators and state directly
+#: (``False``: through fpdf's methods; a test renders documents both ways, byte for byte).
+DIRECT = True
 
 #: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
 _CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
@@ -78,7 +83,7 @@ class Canvas:
     """An fpdf2 document in points with the plugin's fonts and text helpers."""
 
     def __init__(self, settings: StatementsPdfSettings, *, title: str, author: str,
-                 created: date, direct_text: bool = True) -> None:
+                 created: date) -> None:
         # fpdf2 is imported when a document is drawn, not when the plugin starts: every
         # medbill command starts the enabled plugins, few render a statement (a third of a
         # second of each command's start-up)
@@ -108,8 +113,16 @@ class Canvas:
         self.pdf = pdf
         #: the built-in fonts' text is written by :meth:`_text_operators`; a TrueType font's
         #: (shaped, subset) by fpdf
-        self._direct_text = (settings.font_path is None and direct_text
+        self._direct_text = (settings.font_path is None and DIRECT
                              and pdf.core_fonts_encoding == "latin-1")
+        #: fpdf's graphics state stack: with the built-in fonts, its current state is read
+        #: and set directly where fpdf's properties and checks cost more than the drawing
+        states = getattr(pdf, "_GraphicsStateMixin__statestack", None)
+        self._states: list[Any] | None = (
+            states if self._direct_text and isinstance(states, list) else None)
+        #: the fonts fpdf has selected once, by key: selected again directly
+        self._fonts: dict[tuple[str, str, float], Any] = {}
+        self._colours: dict[tuple[int, int, int], tuple[Any, str]] = {}
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
@@ -117,7 +130,21 @@ class Canvas:
         key = (self.font_id, style, size)
         if key == self._font_key:  # fpdf would only find out, more slowly, that it is set
             return
-        self.pdf.set_font(self.family, style, size)
+        states = self._states
+        known = self._fonts.get(key)
+        if states is not None and known is not None:
+            # what FPDF.set_font does for a font it has selected before, and a new size
+            state = states[-1]
+            state.underline = state.strikethrough = False
+            state.font_family = self.family.lower()
+            state.font_style = style
+            state.font_size_pt = size
+            state.current_font = known
+            state.current_font_is_set_on_page = False
+        else:
+            self.pdf.set_font(self.family, style, size)
+            if states is not None:
+                self._fonts[key] = states[-1].current_font
         self._font_key = key
         self._widths = _CHAR_WIDTHS.setdefault(key, {})
 
@@ -158,11 +185,13 @@ class Canvas:
         fill mode, neither underlined nor struck through, on an open page with a font set (a
         test compares every document drawn both ways, byte for byte)."""
         pdf = self.pdf
-        if not pdf.current_font_is_set_on_page:
-            pdf._out(pdf._set_font_for_page(pdf.current_font, pdf.font_size_pt))
+        # the graphics state, or fpdf's properties that read it
+        state: Any = self._states[-1] if self._states is not None else pdf
+        if not state.current_font_is_set_on_page:
+            pdf._out(pdf._set_font_for_page(state.current_font, state.font_size_pt))
         k = pdf.k
         operators = f"BT {x * k:.2f} {(pdf.h - y) * k:.2f} Td ({self._escape(value)}) Tj ET"
-        fill, colour = pdf.fill_color, pdf.text_color
+        fill, colour = state.fill_color, state.text_color
         if fill != colour:
             cached = self._colour_operator
             if cached[0] is not colour:
@@ -246,11 +275,33 @@ class Canvas:
         self.font(8)
         self.text(x + w / 2, top + 52, note, align="C")
 
+    def _colour(self, rgb: tuple[int, int, int]) -> tuple[Any, str]:
+        """fpdf's colour object for ``rgb`` and its fill operator, made once per document."""
+        known = self._colours.get(rgb)
+        if known is None:
+            from fpdf.drawing_primitives import convert_to_device_color
+
+            colour = convert_to_device_color(*rgb)
+            known = self._colours[rgb] = (colour, colour.serialize().lower())
+        return known
+
     def fill(self, rgb: tuple[int, int, int]) -> None:
-        self.pdf.set_fill_color(*rgb)
+        if self._states is None:
+            self.pdf.set_fill_color(*rgb)
+            return
+        # FPDF.set_fill_color: the operator only when the colour changes
+        colour, operator = self._colour(rgb)
+        state = self._states[-1]
+        if colour != state.fill_color:
+            state.fill_color = colour
+            if self.pdf.page > 0:
+                self.pdf._out(operator)
 
     def colour(self, rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
-        self.pdf.set_text_color(*rgb)
+        if self._states is None:
+            self.pdf.set_text_color(*rgb)
+        else:  # FPDF.set_text_color: the state only (text() writes it)
+            self._states[-1].text_color = self._colour(rgb)[0]
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())
