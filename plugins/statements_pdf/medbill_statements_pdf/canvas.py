@@ -123,6 +123,7 @@ class Canvas:
         #: the fonts fpdf has selected once, by key: selected again directly
         self._fonts: dict[tuple[str, str, float], Any] = {}
         self._colours: dict[tuple[int, int, int], tuple[Any, str]] = {}
+        self._rect_operators: dict[str, str] = {}
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
@@ -265,7 +266,7 @@ class Canvas:
         self.fill(GREY_FILL)
         self.pdf.set_draw_color(*ACCENT)
         self.pdf.set_line_width(1.2)
-        self.pdf.rect(x, top, w, height, style="DF")
+        self.rect(x, top, w, height, style="DF")
         self.pdf.set_line_width(0.4)
         self.pdf.set_draw_color(0, 0, 0)
         self.font(8, bold=True)
@@ -274,6 +275,20 @@ class Canvas:
         self.text(x + w / 2, top + 36, amount, align="C")
         self.font(8)
         self.text(x + w / 2, top + 52, note, align="C")
+
+    def rect(self, x: float, y: float, w: float, h: float, style: str = "D") -> None:
+        """``FPDF.rect`` (square corners): its one operator written directly."""
+        if self._states is None:
+            self.pdf.rect(x, y, w, h, style=style)
+            return
+        operator = self._rect_operators.get(style)
+        if operator is None:
+            from fpdf.enums import RenderStyle
+
+            operator = self._rect_operators[style] = RenderStyle.coerce(style).operator
+        pdf = self.pdf
+        k = pdf.k
+        pdf._out(f"{x * k:.2f} {(pdf.h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re {operator}")
 
     def _colour(self, rgb: tuple[int, int, int]) -> tuple[Any, str]:
         """fpdf's colour object for ``rgb`` and its fill operator, made once per document."""
