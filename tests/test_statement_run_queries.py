@@ -122,3 +122,49 @@ def test_statement_queries_grow_by_the_accounts_billed_in_batches(
     # its audit event: at most 6); four more statements, two more batches
     assert four <= 12 + 2 * 9 + 4 * 6
     assert eight - four <= 2 * 9 + 4 * 6
+
+
+def test_the_worklist_agrees_with_the_statements_it_does_not_build(medbill_app: Any) -> None:
+    """Its balances, ages and stages summed in SQL are the statements' (a family, a credit on
+    the account, a returned payment with its fee, balances of every age)."""
+    from medbill_core.domain import GuarantorRelationship, StatementSection
+    from medbill_core.services.guarantors import GuarantorService
+    from medbill_core.services.payments import Overpayment, reverse_payment
+    from medbill_core.services.statements import build_statement
+
+    parent = patient_with_claims(medbill_app, 1, ["30.00", "12.00"])
+    child = patient_with_claims(medbill_app, 2, ["50.00", "40.00", "20.00", "9.00", "7.00",
+                                                 "5.00", "3.00", "2.00", "1.00", "6.00",
+                                                 "8.00", "4.00", "11.00"])
+    credit = patient_with_claims(medbill_app, 3, ["25.00"])
+    returned = patient_with_claims(medbill_app, 4, ["60.00", "15.00"])
+    with medbill_app.unit_of_work() as work:
+        service = GuarantorService(work.session, actor="t")
+        guarantor = service.guarantor_for_patient(parent)
+        service.assign(child, guarantor.id, GuarantorRelationship.PARENT)
+        record_payment(work, Payment(patient_id=credit, amount=D("40.00"),
+                                     method=PaymentMethodKind.CHECK, reference="3",
+                                     received_on=TODAY), overpayment=Overpayment.CREDIT)
+        paid = record_payment(work, Payment(patient_id=returned, amount=D("70.00"),
+                                            method=PaymentMethodKind.CHECK, reference="4",
+                                            received_on=TODAY))
+    with medbill_app.unit_of_work() as work:
+        reverse_payment(work, paid.payment_id, "NSF", fee=D("25.00"))
+    shown, stages = set(), set()
+    for as_of in (TODAY, TODAY + timedelta(days=45), TODAY + timedelta(days=100)):
+        with medbill_app.unit_of_work() as work:
+            items = collections_worklist(work, as_of=as_of, minimum=D("-1000"))
+            assert len(items) == 3  # the family, the credit, the returned payment
+            for item in items:
+                members = [parent, child] if item.guarantor_id else [item.patient_id]
+                statement = build_statement(work, members[0], statement_date=as_of,
+                                            cycle="W", family=members)
+                shown |= {line.description for line in statement.lines}
+                stages.add(item.stage)
+                sections = statement.sections or [StatementSection(
+                    patient=statement.patient, account_number=statement.account_number,
+                    lines=statement.lines, balance_due=statement.balance_due)]
+                assert (item.account_number, item.balance, item.stage, item.patients) == (
+                    statement.account_number, statement.balance_due, statement.dunning_stage,
+                    tuple((s.account_number, s.balance_due) for s in sections)), as_of
+    assert {statements.CREDIT, statements.RETURNED_FEE} <= shown and len(stages) >= 3
