@@ -186,8 +186,9 @@ class _ClaimInfo:
 def _open_items(work: UnitOfWork, patient_ids: Sequence[int]
                 ) -> dict[int, dict[int | None, _Sums]]:
     """Per patient: the claim accounts their balance is not zero on and what they owe or hold
-    on no claim (key ``None``), in the order of their first ledger entry; summed in SQL, so
-    claims settled long ago cost nothing here. Two queries per chunk of patients."""
+    on no claim (key ``None``), in the order of their first ledger entry; summed in SQL (by an
+    index on the patient), so claims settled long ago are no row of the answer. Two queries
+    per chunk of patients."""
     L = LedgerEntryRow
     columns = (L.patient_id, L.claim_id, L.kind, func.sum(L.amount), func.sum(L.patient_delta),
                func.min(case((L.patient_delta > 0, L.effective_date))), func.min(L.id))
