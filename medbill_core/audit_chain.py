@@ -21,7 +21,7 @@ Until then a transaction's events are plain column values in ``session.info`` (n
 recording one costs no flush). At commit their ids are drawn (PostgreSQL's sequence, or on SQLite
 the rowids after the largest, under the write lock), their hashes computed in memory from the
 head, and all of them inserted by one executemany: a commit of N events sends 2 statements on
-SQLite (head and ids; insert) and 4 on PostgreSQL (lock; head; ids; insert). A read of the audit
+SQLite (head and ids; insert) and 3 on PostgreSQL (lock; ids and head; insert). A read of the audit
 table through the session inside the transaction first inserts the events recorded so far,
 unsealed (:func:`flush_pending`); the commit then seals those by one executemany UPDATE.
 
@@ -138,15 +138,33 @@ def add_pending_many(session: Session, events: list[dict[str, Any]]) -> None:
     _pending(session).events.extend(events)
 
 
+_LAST_SEQ = select(func.max(_EVENTS.c.chain_seq)).scalar_subquery()
+#: the chain's head and the largest id (either may be NULL: no rows)
+_HEAD_AND_LAST_ID = select(
+    _LAST_SEQ, select(_EVENTS.c.row_hash).where(_EVENTS.c.chain_seq == _LAST_SEQ).scalar_subquery(),
+    select(func.max(_EVENTS.c.id)).scalar_subquery())
+_LAST_ID = select(func.max(_EVENTS.c.id))
+#: ``count`` ids drawn from the column's own sequence (PostgreSQL), with the head beside each
+_PG_IDS_AND_HEAD = text(
+    "SELECT nextval(pg_get_serial_sequence('audit_events', 'id')), "
+    "(SELECT max(chain_seq) FROM audit_events), "
+    "(SELECT row_hash FROM audit_events "
+    " WHERE chain_seq = (SELECT max(chain_seq) FROM audit_events)) "
+    "FROM generate_series(1, :count)")
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_INSERT = insert(_EVENTS)
+_SEAL = update(_EVENTS).where(_EVENTS.c.id == bindparam("sealed_id")).values(
+    chain_seq=bindparam("sealed_seq"), prev_hash=bindparam("sealed_prev"),
+    row_hash=bindparam("sealed_hash"))
+
+
 def _new_ids(connection: Connection, count: int) -> list[int]:
     """Ids for ``count`` new audit rows: PostgreSQL's own sequence (what the column's default
     would have drawn); on SQLite the next rowids (the transaction holds the write lock from its
     ``BEGIN IMMEDIATE``, so nobody else inserts meanwhile)."""
     if connection.dialect.name == "postgresql":
-        return sorted(connection.execute(
-            text("SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) "
-                 "FROM generate_series(1, :count)"), {"count": count}).scalars())
-    last = connection.execute(select(func.max(_EVENTS.c.id))).scalar() or 0
+        return sorted(row[0] for row in connection.execute(_PG_IDS_AND_HEAD, {"count": count}))
+    last = connection.execute(_LAST_ID).scalar() or 0
     return list(range(last + 1, last + 1 + count))
 
 
@@ -165,7 +183,7 @@ def flush_pending(session: Session) -> None:
     fresh = pending.events[pending.inserted:]
     for values, new_id in zip(fresh, _new_ids(connection, len(fresh)), strict=True):
         values["id"] = new_id
-    connection.execute(insert(_EVENTS), [
+    connection.execute(_INSERT, [
         {**values, "chain_seq": None, "prev_hash": None, "row_hash": None} for values in fresh])
     pending.inserted = len(pending.events)
 
@@ -209,33 +227,23 @@ def _close_savepoint(session: Session, transaction: SessionTransaction) -> None:
 
 def _lock_chain(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
-
-
-def _head(connection: Connection) -> tuple[int, str]:
-    head = connection.execute(
-        select(AuditEventRow.chain_seq, AuditEventRow.row_hash)
-        .where(AuditEventRow.chain_seq.is_not(None))
-        .order_by(AuditEventRow.chain_seq.desc()).limit(1)).first()
-    if head is None:
-        return 0, GENESIS_HASH
-    return int(head.chain_seq), str(head.row_hash)
+        connection.execute(_LOCK, {"key": CHAIN_LOCK_KEY})
 
 
 def _head_and_ids(connection: Connection, count: int) -> tuple[int, str, list[int]]:
-    """The chain's head and ``count`` new ids; on SQLite in one statement."""
-    if connection.dialect.name == "postgresql" or not count:
-        seq, prev = _head(connection)
-        return seq, prev, _new_ids(connection, count) if count else []
-    last_seq = select(func.max(_EVENTS.c.chain_seq)).scalar_subquery()
-    last_id, seq, prev = connection.execute(select(
-        select(func.max(_EVENTS.c.id)).scalar_subquery(), last_seq,
-        select(_EVENTS.c.row_hash).where(_EVENTS.c.chain_seq == last_seq).scalar_subquery(),
-    )).one()
-    first = (last_id or 0) + 1
+    """The chain's head and ``count`` new ids, in one statement (under the chain lock; on
+    PostgreSQL the statement's snapshot is taken after the lock was granted)."""
+    if connection.dialect.name == "postgresql" and count:
+        rows = connection.execute(_PG_IDS_AND_HEAD, {"count": count}).all()
+        seq, prev = rows[0][1], rows[0][2]
+        ids = sorted(row[0] for row in rows)
+    else:
+        seq, prev, last_id = connection.execute(_HEAD_AND_LAST_ID).one()
+        first = (last_id or 0) + 1
+        ids = list(range(first, first + count))
     if seq is None:
-        return 0, GENESIS_HASH, list(range(first, first + count))
-    return int(seq), str(prev), list(range(first, first + count))
+        return 0, GENESIS_HASH, ids
+    return int(seq), str(prev), ids
 
 
 @event.listens_for(Session, "before_commit")
@@ -247,6 +255,7 @@ def _seal_pending(session: Session) -> None:
         return  # a savepoint is released: its events are sealed with the outer transaction
     pending = session.info.get(PENDING_KEY)
     if pending is None or not pending.events:
+        session.info.pop(PENDING_KEY, None)
         return
     session.flush()  # the ORM's own rows first: the chain lock is then held only briefly
     session.info.pop(PENDING_KEY, None)
@@ -262,15 +271,12 @@ def _seal_pending(session: Session) -> None:
         values["prev_hash"] = prev
         values["row_hash"] = prev = link_hash(prev, row_content(values))
     if pending.inserted:
-        connection.execute(
-            update(_EVENTS).where(_EVENTS.c.id == bindparam("sealed_id")).values(
-                chain_seq=bindparam("sealed_seq"), prev_hash=bindparam("sealed_prev"),
-                row_hash=bindparam("sealed_hash")),
-            [{"sealed_id": values["id"], "sealed_seq": values["chain_seq"],
-              "sealed_prev": values["prev_hash"], "sealed_hash": values["row_hash"]}
-             for values in pending.events[:pending.inserted]])
+        connection.execute(_SEAL, [
+            {"sealed_id": values["id"], "sealed_seq": values["chain_seq"],
+             "sealed_prev": values["prev_hash"], "sealed_hash": values["row_hash"]}
+            for values in pending.events[:pending.inserted]])
     if fresh:
-        connection.execute(insert(_EVENTS), fresh)
+        connection.execute(_INSERT, fresh)
 
 
 @event.listens_for(Session, "after_soft_rollback")
