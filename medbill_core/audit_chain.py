@@ -171,9 +171,11 @@ def _new_ids(connection: Connection, count: int) -> list[int]:
 def flush_pending(session: Session) -> None:
     """Insert the events recorded so far, not sealed yet, so that a read of the audit table
     inside this transaction sees them (sealing at commit then only sets their chain columns).
-    Reads through the session (``session.execute`` / ``scalars`` / ``get`` on
-    :class:`AuditEventRow` or its table) call it themselves (:func:`_flush_before_audit_read`);
-    a read on the raw connection must call it first."""
+    Reads through the session call it themselves (:func:`_flush_before_audit_read`): an ORM
+    select whose first entity is :class:`AuditEventRow` (``select(AuditEventRow...)``,
+    ``select(func.count()).select_from(AuditEventRow)``, ``session.get``), a Core select of
+    its table, a ``text()`` naming it. A read on the raw connection, or a join that starts
+    from another entity, must call it first."""
     pending = session.info.get(PENDING_KEY)
     if pending is None or pending.inserted == len(pending.events):
         return
