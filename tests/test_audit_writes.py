@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from medbill_core import audit
 from medbill_core.audit_chain import verify
@@ -104,10 +104,15 @@ def test_reads_inside_the_transaction_see_its_events(medbill_app: Any) -> None:
         assert first is not None and session.get(AuditEventRow, first.id) is first
         assert first.chain_seq is None  # inserted early, sealed at commit
         record(work.session, "after.reads", 5)
-    intact(medbill_app, 5)
+        table = AuditEventRow.__table__
+        assert session.execute(select(func.count()).select_from(table)).scalar() == 5
+        record(work.session, "core.read", 6)
+        assert session.execute(text("SELECT count(*) FROM audit_events")).scalar() == 6
+        record(work.session, "last", 7)
+    intact(medbill_app, 7)
     with medbill_app.unit_of_work(read_only=True) as work:
         events = list(reversed(audit.query(work.session)))
-    assert [e.entity_id for e in events] == ["1", "2", "3", "4", "5"]
+    assert [e.entity_id for e in events] == ["1", "2", "3", "4", "5", "6", "7"]
 
 
 def test_a_read_between_commits_sends_one_insert_and_one_update(medbill_app: Any) -> None:
