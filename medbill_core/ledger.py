@@ -266,7 +266,7 @@ class Ledger:
             insert(PostingRow).values(posting_key=posting_key, source=source, actor=self.actor,
                                       posted_at=utcnow(), memo=memo)
             .returning(PostingRow.id), execution_options=_NO_AUTOFLUSH).scalar_one()
-        self.session.execute(insert(LedgerEntryRow),
+        self.session.execute(insert(LedgerEntryRow).execution_options(render_nulls=True),
                              [{**entry, "posting_id": posting_id} for entry in entries],
                              execution_options=_NO_AUTOFLUSH)
         if batch is not None:

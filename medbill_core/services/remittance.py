@@ -59,7 +59,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -119,6 +119,7 @@ from medbill_core.storage.schema import (
     PostingRow,
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
+    RemittanceFindingRow,
     utcnow,
 )
 
@@ -207,6 +208,11 @@ class _Batch:
     share_holders: dict[str, str | None] = field(default_factory=dict)
     #: patient id -> coverages (as PatientService.coverages orders them)
     coverages: dict[int, list[Coverage]] = field(default_factory=dict)
+    #: adjudication rows of this part, not in the session: inserted together at its end
+    #: (:func:`_write_batch`), with what happened to them meanwhile (``reversed_by``)
+    new_answers: list[ClaimAdjudicationRow] = field(default_factory=list)
+    #: remittance findings of this part, inserted together at its end
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
 
     def add_answer(self, row: ClaimAdjudicationRow) -> None:
         self.answers.setdefault(row.claim_id, []).append(row)
@@ -286,12 +292,31 @@ def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _
     return batch
 
 
+def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
+    """Insert the part's new adjudication rows and findings, one executemany each (every
+    column given, NULLs too, so that the rows are not split by which values are NULL)."""
+    columns = [column.key for column in ClaimAdjudicationRow.__mapper__.columns
+               if column.key != "id"]
+    if batch.new_answers:
+        work.session.execute(
+            insert(ClaimAdjudicationRow).execution_options(render_nulls=True),
+            [{key: getattr(row, key) for key in columns} for row in batch.new_answers],
+            execution_options=_NO_AUTOFLUSH)
+    if batch.new_findings:
+        work.session.execute(
+            insert(RemittanceFindingRow).execution_options(render_nulls=True),
+            batch.new_findings, execution_options=_NO_AUTOFLUSH)
+    batch.new_answers.clear()
+    batch.new_findings.clear()
+
+
 def _end_batch(work: UnitOfWork) -> None:
     work.session.info.pop(_BATCH_KEY, None)
     work.ledger.end_batch()
 
 
 _CHUNK = 500
+_NO_AUTOFLUSH = {"autoflush": False}
 
 
 def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal,
@@ -482,10 +507,12 @@ def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: i
         lines=[line.model_dump(mode="json") for line in lines] or None,
         posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions],
         remark_codes=remark_codes(payment))
-    work.session.add(row)
     batch = _batch(work)
-    if batch is not None:
+    if batch is None:
+        work.session.add(row)
+    else:
         batch.add_answer(row)
+        batch.new_answers.append(row)
 
 
 def remark_codes(payment: ClaimPayment) -> list[str]:
@@ -763,12 +790,13 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     for payment in remittance.claims:
         upcoming[payment.claim_number] += 1
         keys.append(f"{prefix}:{payment.claim_number}:{upcoming[payment.claim_number]}")
-    _begin_batch(work, remittance, keys)
+    batch = _begin_batch(work, remittance, keys)
     try:
         # what the loop reads is carried by the batch or flushed on purpose: no autoflush
         with work.session.no_autoflush:
             _post_claim_payments(work, remittance, run, result, rules, keys, when, tally,
                                  on_progress)
+            _write_batch(work, batch)
     finally:
         _end_batch(work)
     if on_progress is not None and remittance.claims:
@@ -902,7 +930,10 @@ def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str
     if items is not None:
         items.extend(kept)
     findings = _adapter_findings(work, claim, payment)
-    record_findings(work, key, claim, findings, when)  # the follow-up work list's items
+    batch = _batch(work)
+    record_findings(work, key, claim, findings, when,  # the follow-up work list's items
+                    pending=batch.new_findings if batch is not None else None,
+                    fresh=batch is not None and key in batch.checked_keys)
     result.findings.extend(findings)
     if payment.payer_claim_number and not claim.payer_claim_number:
         claim = work.claims.record_payer_claim_number(saved_id(claim),
