@@ -179,6 +179,7 @@ def undo_decisions_paid_later(work: UnitOfWork, *, posting_key: str, claim: Clai
 
 def _undone(work: UnitOfWork, denial_id: int) -> Decimal:
     """What later payments already undid of a denial's decision."""
+    work.ledger.flush_pending()
     total = work.session.scalar(
         select(func.coalesce(func.sum(LedgerEntryRow.amount), 0))
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)

@@ -310,9 +310,10 @@ def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
     batch.new_findings.clear()
 
 
-def _end_batch(work: UnitOfWork) -> None:
+def _end_batch(work: UnitOfWork, *, discard: bool = False) -> None:
+    """Stop carrying the part (``discard``: it failed, its transaction is rolled back)."""
     work.session.info.pop(_BATCH_KEY, None)
-    work.ledger.end_batch()
+    work.ledger.end_batch(discard=discard)
 
 
 _CHUNK = 500
@@ -790,15 +791,17 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     for payment in remittance.claims:
         upcoming[payment.claim_number] += 1
         keys.append(f"{prefix}:{payment.claim_number}:{upcoming[payment.claim_number]}")
-    batch = _begin_batch(work, remittance, keys)
     try:
+        batch = _begin_batch(work, remittance, keys)
         # what the loop reads is carried by the batch or flushed on purpose: no autoflush
         with work.session.no_autoflush:
             _post_claim_payments(work, remittance, run, result, rules, keys, when, tally,
                                  on_progress)
             _write_batch(work, batch)
-    finally:
-        _end_batch(work)
+    except BaseException:
+        _end_batch(work, discard=True)
+        raise
+    _end_batch(work)
     if on_progress is not None and remittance.claims:
         on_progress(len(remittance.claims), len(remittance.claims))
     for index, plb in enumerate(remittance.provider_adjustments if final else (), start=1):
@@ -971,8 +974,9 @@ def _already_posted(work: UnitOfWork, key: str) -> bool:
     """The answer under ``key`` was posted before (its ledger posting or, for an answer whose
     every amount was kept open, its adjudication row is there)."""
     batch = _batch(work)
-    if batch is not None and key in batch.checked_keys:
+    if batch is not None and (key in batch.checked_keys or key in batch.posted_keys):
         return key in batch.posted_keys
+    work.ledger.flush_pending()
     return work.session.scalar(select(PostingRow.id).where(PostingRow.posting_key == key)) \
         is not None or work.session.scalar(select(ClaimAdjudicationRow.id).where(
             ClaimAdjudicationRow.posting_key == key)) is not None
@@ -1076,6 +1080,7 @@ def _patient_share_holder(work: UnitOfWork, claim: Claim,
     batch = _batch(work)
     if batch is not None and posting_key in batch.share_holders:
         return batch.share_holders[posting_key]
+    work.ledger.flush_pending()
     return work.session.scalar(
         select(LedgerEntryRow.payer_key)
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
