@@ -60,6 +60,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import selectinload
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -245,7 +246,7 @@ def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _
     patients: set[int] = set()
     for start in range(0, len(accounts), _CHUNK):
         ids = accounts[start:start + _CHUNK]
-        for row in session.scalars(select(ClaimRow).where(
+        for row in session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines)).where(
                 or_(ClaimRow.id.in_(ids), ClaimRow.account_claim_id.in_(ids)))
                 .order_by(ClaimRow.id)):
             batch.account_claims.setdefault(row.account_claim_id or row.id, []).append(row.id)
