@@ -607,15 +607,16 @@ class ClaimService:
         :raises NotFound: a claim does not exist (the first missing one in the order given).
         """
         claim_ids = builtins.list(claim_ids)
-        rows = self._rows(claim_ids)
-        claims: dict[int, Claim] = {}
+        claims = self.by_ids(claim_ids)
         for claim_id in claim_ids:
             if claim_id not in claims:
-                row = rows.get(claim_id)
-                if row is None:
-                    raise NotFound("claim", claim_id)
-                claims[claim_id] = claim_from_row(row)
+                raise NotFound("claim", claim_id)
         return [claims[claim_id] for claim_id in claim_ids]
+
+    def by_ids(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
+        """The claims with these ids that exist, each converted once (as :meth:`get_many`
+        reads them)."""
+        return {claim_id: claim_from_row(row) for claim_id, row in self._rows(claim_ids).items()}
 
     def _rows(self, claim_ids: Iterable[int]) -> dict[int, ClaimRow]:
         """The rows of the claims with these ids that exist, their lines loaded: from this
