@@ -127,15 +127,21 @@ class ClaimService:
                                                  + (" (a deleted draft)"
                                                     if state == ClaimState.DELETED.value else ""))])
             used[claim.claim_number] = ClaimState.DRAFT.value  # the batch's own numbers too
-        rows = list(self.session.scalars(
-            insert(ClaimRow).returning(ClaimRow, sort_by_parameter_order=True),
-            [{**claim_values(claim), "state": ClaimState.DRAFT.value} for claim in claims]))
-        lines = iter(self.session.scalars(
-            insert(ClaimLineRow).returning(ClaimLineRow, sort_by_parameter_order=True),
-            [{**line_values(line), "claim_id": row.id}
-             for claim, row in zip(claims, rows, strict=True) for line in claim.lines]))
-        for claim, row in zip(claims, rows, strict=True):
-            set_committed_value(row, "lines", [next(lines) for _ in claim.lines])
+        # RETURNING rows come back in no set order (asking for the order costs SQLite one
+        # statement per row): the unique claim number, and claim and line number, say whose.
+        # render_nulls: rows whose None values differ are still one executemany
+        inserted = {row.claim_number: row for row in self.session.scalars(
+            insert(ClaimRow).returning(ClaimRow).execution_options(render_nulls=True),
+            [{**claim_values(claim), "state": ClaimState.DRAFT.value} for claim in claims])}
+        rows = [inserted[claim.claim_number] for claim in claims]
+        lines: dict[int, builtins.list[ClaimLineRow]] = {row.id: [] for row in rows}
+        for line in self.session.scalars(
+                insert(ClaimLineRow).returning(ClaimLineRow).execution_options(render_nulls=True),
+                [{**line_values(line), "claim_id": row.id}
+                 for claim, row in zip(claims, rows, strict=True) for line in claim.lines]):
+            lines[line.claim_id].append(line)
+        for row in rows:
+            set_committed_value(row, "lines", sorted(lines[row.id], key=_line_number))
         postings = self._post_charges([(claim, row.id) for claim, row in
                                        zip(claims, rows, strict=True)
                                        if claim.account_claim_id is None])
@@ -178,12 +184,14 @@ class ClaimService:
                 todo.append((key, claim, claim_id))
         if not todo:
             return {}
-        posting_ids = self.session.scalars(
-            insert(_POSTINGS).returning(_POSTINGS.c.id,
-                                                   sort_by_parameter_order=True),
-            [{"posting_key": key, "source": "claim", "actor": self.actor,
-              "posted_at": utcnow(), "memo": f"charges of claim {claim_id}"}
-             for key, _, claim_id in todo]).all()
+        posted: dict[str, int] = {}  # posting key -> id (see create_many on their order)
+        for key, posting_id in self.session.execute(
+                insert(_POSTINGS).returning(_POSTINGS.c.posting_key, _POSTINGS.c.id),
+                [{"posting_key": key, "source": "claim", "actor": self.actor,
+                  "posted_at": utcnow(), "memo": f"charges of claim {claim_id}"}
+                 for key, _, claim_id in todo]):
+            posted[key] = posting_id
+        posting_ids = [posted[key] for key, _, _ in todo]
         entries = []
         for posting_id, (_, claim, claim_id) in zip(posting_ids, todo, strict=True):
             for line in _charge_lines(claim, claim_id):
@@ -975,6 +983,10 @@ def _unique(items: Iterable[_T]) -> builtins.list[_T]:
 def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def _line_number(line: ClaimLineRow) -> int:
+    return line.line_number
 
 
 def _charge_lines(claim: Claim, claim_id: int) -> builtins.list[LedgerLine]:
