@@ -356,3 +356,28 @@ def test_lines_of_rows_loaded_without_them_come_in_one_query(medbill_app) -> Non
         assert sum(len(c.lines) for c in claims) == work.session.scalar(
             select(func.count()).select_from(ClaimLineRow))
         assert sum(c.total_charge for c in claims) > Decimal(0)
+
+
+def test_a_savepoint_rolled_back_forgets_batch_writes(medbill_app) -> None:
+    """Rows the batch methods wrote with statements are expired by a savepoint's rollback, as
+    the ORM expires what it flushed: the unit of work then reads what the database holds."""
+    practice = setup_practice(medbill_app)
+    [kept] = create(medbill_app, new_claims(practice, 1, "S"))
+    with medbill_app.unit_of_work() as work:
+        savepoint = work.session.begin_nested()
+        work.claims.transition(kept, S.VALIDATED, reason="clean")
+        [gone] = work.claims.create_many(new_claims(practice, 1, "GONE"))
+        assert work.claims.by_number("GONE0").id == gone.id
+        savepoint.rollback()
+        assert work.claims.get(kept).state is S.DRAFT
+        with pytest.raises(NotFound):
+            work.claims.by_number("GONE0")
+        with pytest.raises(NotFound):
+            work.claims.get(gone.id)
+        [again] = work.claims.create_many(new_claims(practice, 1, "AGAIN"))
+        assert work.claims.get(again.id).claim_number == "AGAIN0"
+        assert work.claims.transition(kept, S.VALIDATED, reason="clean").state is S.VALIDATED
+    with medbill_app.unit_of_work() as work:
+        assert work.claims.get(kept).state is S.VALIDATED
+        assert work.claims.get(again.id).claim_number == "AGAIN0"
+        assert [t.target for t in work.claims.history(kept)] == [S.VALIDATED]

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Select, Table, bindparam, event, func, insert, inspect, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -142,6 +142,7 @@ class ClaimService:
             lines[line.claim_id].append(line)
         for row in rows:
             set_committed_value(row, "lines", sorted(lines[row.id], key=_line_number))
+        _written(self.session, rows)
         postings = self._post_charges([(claim, row.id) for claim, row in
                                        zip(claims, rows, strict=True)
                                        if claim.account_claim_id is None])
@@ -522,6 +523,7 @@ class ClaimService:
             {"claim_id": t.claim_id, "source": t.source.value, "target": t.target.value,
              "actor": t.actor, "reason": t.reason, "at": t.at} for _, t, _ in steps])
         final: dict[int, Claim] = {}
+        _written(self.session, (rows[claim_id] for claim_id in state))
         for claim_id, target in state.items():  # the rows say what the database now holds
             row = rows[claim_id]
             set_committed_value(row, "state", target.value)
@@ -967,6 +969,24 @@ def _answered_by_payer(session: Session, claim_id: int | None) -> bool:
                             .where(ClaimAdjudicationRow.claim_id == claim_id)
                             .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
     return status is not None and status != ClaimStatusCode.REVERSAL.value
+
+
+#: ``session.info`` key: the claim rows the batch methods wrote around the ORM's unit of work
+#: (inserted or updated by statements, their attributes set as the database now holds them)
+_WRITTEN = "medbill.claims_written"
+
+
+def _written(session: Session, rows: Iterable[ClaimRow]) -> None:
+    session.info.setdefault(_WRITTEN, []).extend(rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session: Session, _transaction: object) -> None:
+    """A rollback (of a savepoint too) expires the claim rows the batch methods wrote: the
+    ORM expires only what it flushed itself, and these may hold what was rolled back."""
+    for row in session.info.pop(_WRITTEN, ()):
+        if row in session:
+            session.expire(row)
 
 
 #: Most ids or numbers one ``IN (...)`` list of a batch query holds.
