@@ -210,19 +210,13 @@ class ClaimService:
                 for posting_id, (_, claim, claim_id) in zip(posting_ids, todo, strict=True)}
 
     def _references(self, claims: Sequence[Claim]) -> _References:
-        """The patients and coverages ``claims`` name, read with one query each."""
-        patients: set[int] = set()
-        for chunk in _chunks(_unique(claim.patient_id for claim in claims)):
-            patients.update(self.session.scalars(select(PatientRow.id)
-                                                 .where(PatientRow.id.in_(chunk))))
-        coverages: dict[int, tuple[int, str]] = {}
-        for chunk in _chunks(_unique(claim.coverage_id for claim in claims
-                                     if claim.coverage_id is not None)):
-            for coverage_id, patient_id, payer_key in self.session.execute(
-                    select(CoverageRow.id, CoverageRow.patient_id, CoverageRow.payer_key)
-                    .where(CoverageRow.id.in_(chunk))):
-                coverages[coverage_id] = (patient_id, payer_key)
-        return _References(self.config, patients, coverages)
+        """The patients and coverages ``claims`` name: those this unit of work holds as they
+        are, the others read with one query each."""
+        patients = self._by_id(PatientRow, PatientRow.id, [c.patient_id for c in claims])
+        coverages = self._by_id(CoverageRow, CoverageRow.id,
+                                [c.coverage_id for c in claims if c.coverage_id is not None])
+        return _References(self.config, set(patients), {
+            key: (row.patient_id, row.payer_key) for key, row in coverages.items()})
 
     def _check_references(self, claim: Claim, record: str) -> None:
         """The patient, coverage and payer a claim names exist and belong together
