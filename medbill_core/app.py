@@ -48,6 +48,23 @@ class UnitOfWork:
     def ledger(self) -> Ledger:
         return Ledger(self.session, actor=self.actor)
 
+    @contextmanager
+    def batch(self) -> Iterator[Session]:
+        """The session, for a set-based (batch) service: no query inside flushes first.
+
+        With autoflush (the default) every query first writes the session's pending ORM
+        changes, so a loop that adds a row and then queries, per claim, flushes per claim. A
+        batch service reads what it needs for the whole batch first (one query per batch),
+        builds its rows in memory and writes them with Core executemany
+        (``session.execute(insert(Table), rows)``) or leaves ORM objects to the commit's one
+        flush. Inside the block a query does not see ORM objects added inside it: call
+        ``session.flush()`` where one must. Audit events are not ORM objects: a read of the
+        audit table still sees those recorded (:func:`medbill_core.audit_chain.flush_pending`).
+        For a whole unit of work: ``Medbill.unit_of_work(autoflush=False)``.
+        """
+        with self.session.no_autoflush:
+            yield self.session
+
 
 class Medbill:
     """A running medbill instance."""
@@ -78,18 +95,20 @@ class Medbill:
         return cls(config, database, hooks)
 
     @contextmanager
-    def unit_of_work(self, actor: str | None = None, *,
-                     read_only: bool = False) -> Iterator[UnitOfWork]:
+    def unit_of_work(self, actor: str | None = None, *, read_only: bool = False,
+                     autoflush: bool = True) -> Iterator[UnitOfWork]:
         """A transaction for ``actor`` (default: the configured actor, else the OS user).
 
         ``read_only``: for commands that only read (lists, reports): it never waits for a
         writer, even a long posting on SQLite, and anything it would write is refused.
+        ``autoflush=False``: for batch services, the whole transaction as in
+        :meth:`UnitOfWork.batch`.
         """
         if read_only:
             with self.database.reader() as session:
                 yield UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             return
-        with self.database.transaction() as session:
+        with self.database.transaction(autoflush=autoflush) as session:
             work = UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             yield work
         for callback in work.after_commit:

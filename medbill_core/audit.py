@@ -15,7 +15,7 @@ import functools
 import getpass
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from medbill_core.audit_chain import add_pending, canonical_json
+from medbill_core.audit_chain import add_pending, add_pending_many, canonical_json, flush_pending
+from medbill_core.errors import MedbillError
 from medbill_core.storage.schema import AuditEventRow, utcnow
 
 #: Longest actor / OS user name the audit table holds.
@@ -65,12 +66,35 @@ def record(session: Session, *, actor: str, action: str, entity_type: str,
     """Add an audit event to the current transaction (sealed into the chain at commit).
 
     ``details`` are stored as their canonical JSON reads back, so the hash computed now is
-    the hash recomputed from the database later.
+    the hash recomputed from the database later. The event is kept as plain column values in
+    the session (no ORM object, nothing to flush): the transaction's events are inserted by one
+    executemany when it commits, or earlier when something reads the audit table.
     """
-    stored = json.loads(canonical_json(dict(details))) if details else None
-    add_pending(session, AuditEventRow(
-        at=utcnow(), actor=actor[:NAME_LENGTH], os_user=os_user(), action=action,
-        entity_type=entity_type, entity_id=str(entity_id), details=stored))
+    add_pending(session, _event(actor, action, entity_type, entity_id, details))
+
+
+def record_many(session: Session, events: Iterable[Mapping[str, Any]], *,
+                actor: str | None = None) -> int:
+    """:func:`record` for a batch: each event a mapping of ``action``, ``entity_type``,
+    ``entity_id``, optional ``details`` and ``actor`` (default: the ``actor`` argument).
+    Returns the number of events recorded."""
+    batch = []
+    for item in events:
+        who = item.get("actor", actor)
+        if who is None:
+            raise MedbillError("internal error: an audit event without an actor")
+        batch.append(_event(who, item["action"], item["entity_type"], item["entity_id"],
+                            item.get("details")))
+    add_pending_many(session, batch)
+    return len(batch)
+
+
+def _event(actor: str, action: str, entity_type: str, entity_id: object,
+           details: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"at": utcnow(), "actor": actor[:NAME_LENGTH], "os_user": os_user(),
+            "action": action, "entity_type": entity_type, "entity_id": str(entity_id),
+            "details": json.loads(canonical_json(dict(details))) if details else None,
+            "note": None}
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
@@ -97,7 +121,9 @@ def apply_changes(session: Session, row: object, before: Mapping[str, Any],
 def query(session: Session, *, entity_type: str | None = None, entity_id: object | None = None,
           actor: str | None = None, action: str | None = None, since: datetime | None = None,
           limit: int = 100) -> Sequence[AuditEvent]:
-    """Audit events, newest first, filtered by any of the given fields."""
+    """Audit events, newest first, filtered by any of the given fields (those recorded in
+    this transaction included)."""
+    flush_pending(session)
     statement = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
     if entity_type:
         statement = statement.where(AuditEventRow.entity_type == entity_type)

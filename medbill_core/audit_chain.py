@@ -14,8 +14,16 @@ when they are recorded: the chain's head is then read and extended in a short cr
 so two processes never extend the same head (a fork) and long transactions do not hold the
 chain while they work. On PostgreSQL the critical section is a transaction-level advisory lock;
 SQLite's ``BEGIN IMMEDIATE`` (see :mod:`medbill_core.storage.database`) already serialises
-writers, and the pending rows are flushed before the head is read, so the write lock is held.
-A unique ``chain_seq`` makes a fork impossible even if both failed.
+writers for the whole transaction. A unique ``chain_seq`` makes a fork impossible even if both
+failed.
+
+Until then a transaction's events are plain column values in ``session.info`` (no ORM objects:
+recording one costs no flush). At commit their ids are drawn (PostgreSQL's sequence, or on SQLite
+the rowids after the largest, under the write lock), their hashes computed in memory from the
+head, and all of them inserted by one executemany: a commit of N events sends 2 statements on
+SQLite (head and ids; insert) and 3 on PostgreSQL (lock; ids and head; insert). A read of the audit
+table through the session inside the transaction first inserts the events recorded so far,
+unsealed (:func:`flush_pending`); the commit then seals those by one executemany UPDATE.
 
 What it does not prove: whoever can write the database can also recompute every hash after a
 change, and can remove the newest rows unnoticed. Keep the head that ``medbill audit verify``
@@ -29,11 +37,27 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Connection,
+    Table,
+    TextClause,
+    bindparam,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.util import find_tables
 
+from medbill_core.errors import MedbillError
+from medbill_core.storage.database import READ_ONLY_SESSION
 from medbill_core.storage.schema import AuditEventRow, as_utc
 
 #: ``prev_hash`` of the first row.
@@ -72,59 +96,210 @@ def link_hash(prev_hash: str, content: str) -> str:
 
 _COLUMNS = ("id", "chain_seq", "at", "actor", "os_user", "action", "entity_type", "entity_id",
             "details", "note")
+_EVENTS = cast(Table, AuditEventRow.__table__)
+_EVENT_MAPPER = inspect(AuditEventRow)
 
 
-def _values(row: AuditEventRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in _COLUMNS}
+class _Pending:
+    """The audit events of one session's transaction, in the order they were recorded, as the
+    column values they will be inserted with: no ORM objects, so recording costs no flush.
+
+    ``events[:inserted]`` are already in the database, unsealed (``chain_seq`` NULL) with their
+    ``id`` set: something read the audit table inside the transaction (:func:`flush_pending`).
+    The rest are inserted, sealed, by one executemany when the transaction commits."""
+
+    __slots__ = ("closed", "events", "inserted", "savepoints")
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.inserted = 0
+        #: (len(events), inserted) when each open savepoint began: restored if it rolls back
+        self.savepoints: dict[SessionTransaction, tuple[int, int]] = {}
+        #: the savepoint that ended last, and its mark (a rollback restores that mark)
+        self.closed: tuple[SessionTransaction, tuple[int, int] | None] | None = None
 
 
-def add_pending(session: Session, row: AuditEventRow) -> None:
-    """Add ``row`` to the session; it is sealed into the chain when the transaction commits."""
-    session.add(row)
-    session.info.setdefault(PENDING_KEY, []).append(row)
+def _pending(session: Session) -> _Pending:
+    pending = session.info.get(PENDING_KEY)
+    if pending is None:
+        pending = session.info[PENDING_KEY] = _Pending()
+    return pending
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
+def add_pending(session: Session, values: dict[str, Any]) -> None:
+    """Keep one event's column values (``at``, ``actor``, ``os_user``, ``action``,
+    ``entity_type``, ``entity_id``, ``details``, ``note``) for the session's transaction; it is
+    inserted and sealed into the chain when the transaction commits."""
+    _pending(session).events.append(values)
 
 
-def _head(session: Session) -> tuple[int, str]:
-    head = session.execute(
-        select(AuditEventRow.chain_seq, AuditEventRow.row_hash)
-        .where(AuditEventRow.chain_seq.is_not(None))
-        .order_by(AuditEventRow.chain_seq.desc()).limit(1)).first()
-    if head is None:
-        return 0, GENESIS_HASH
-    return int(head.chain_seq), str(head.row_hash)
+def add_pending_many(session: Session, events: list[dict[str, Any]]) -> None:
+    """:func:`add_pending` for many events (in order)."""
+    _pending(session).events.extend(events)
+
+
+_LAST_SEQ = select(func.max(_EVENTS.c.chain_seq)).scalar_subquery()
+#: the chain's head and the largest id (either may be NULL: no rows)
+_HEAD_AND_LAST_ID = select(
+    _LAST_SEQ, select(_EVENTS.c.row_hash).where(_EVENTS.c.chain_seq == _LAST_SEQ).scalar_subquery(),
+    select(func.max(_EVENTS.c.id)).scalar_subquery())
+_LAST_ID = select(func.max(_EVENTS.c.id))
+#: ``count`` ids drawn from the column's own sequence (PostgreSQL), with the head beside each
+_PG_IDS_AND_HEAD = text(
+    "SELECT nextval(pg_get_serial_sequence('audit_events', 'id')), "
+    "(SELECT max(chain_seq) FROM audit_events), "
+    "(SELECT row_hash FROM audit_events "
+    " WHERE chain_seq = (SELECT max(chain_seq) FROM audit_events)) "
+    "FROM generate_series(1, :count)")
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_INSERT = insert(_EVENTS)
+_SEAL = update(_EVENTS).where(_EVENTS.c.id == bindparam("sealed_id")).values(
+    chain_seq=bindparam("sealed_seq"), prev_hash=bindparam("sealed_prev"),
+    row_hash=bindparam("sealed_hash"))
+
+
+def _new_ids(connection: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new audit rows: PostgreSQL's own sequence (what the column's default
+    would have drawn); on SQLite the next rowids (the transaction holds the write lock from its
+    ``BEGIN IMMEDIATE``, so nobody else inserts meanwhile)."""
+    if connection.dialect.name == "postgresql":
+        return sorted(row[0] for row in connection.execute(_PG_IDS_AND_HEAD, {"count": count}))
+    last = connection.execute(_LAST_ID).scalar() or 0
+    return list(range(last + 1, last + 1 + count))
+
+
+def flush_pending(session: Session) -> None:
+    """Insert the events recorded so far, not sealed yet, so that a read of the audit table
+    inside this transaction sees them (sealing at commit then only sets their chain columns).
+    Reads through the session call it themselves (:func:`_flush_before_audit_read`): an ORM
+    select whose first entity is :class:`AuditEventRow` (``select(AuditEventRow...)``,
+    ``select(func.count()).select_from(AuditEventRow)``, ``session.get``), a Core select of
+    its table, a ``text()`` naming it. A read on the raw connection, or a join that starts
+    from another entity, must call it first."""
+    pending = session.info.get(PENDING_KEY)
+    if pending is None or pending.inserted == len(pending.events):
+        return
+    if session.info.get(READ_ONLY_SESSION):
+        raise MedbillError("internal error: a read-only transaction tried to write")
+    connection = session.connection()
+    fresh = pending.events[pending.inserted:]
+    for values, new_id in zip(fresh, _new_ids(connection, len(fresh)), strict=True):
+        values["id"] = new_id
+    connection.execute(_INSERT, [
+        {**values, "chain_seq": None, "prev_hash": None, "row_hash": None} for values in fresh])
+    pending.inserted = len(pending.events)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _flush_before_audit_read(state: ORMExecuteState) -> None:
+    pending = state.session.info.get(PENDING_KEY)
+    if pending is None or pending.inserted == len(pending.events):
+        return
+    statement = state.statement
+    if isinstance(statement, TextClause):
+        reads = _EVENTS.name in statement.text
+    elif not state.is_select:
+        return
+    elif state.is_orm_statement:  # select(AuditEventRow...), select_from(AuditEventRow), get()
+        reads = state.bind_mapper is _EVENT_MAPPER
+    elif isinstance(statement, ClauseElement):
+        reads = any(getattr(table, "name", None) == _EVENTS.name
+                    for table in find_tables(statement))
+    else:
+        reads = True  # a statement of a kind not seen before: flushing early is harmless
+    if reads:
+        flush_pending(state.session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        pending = _pending(session)
+        pending.savepoints[transaction] = (len(pending.events), pending.inserted)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _close_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    # a savepoint ends by release or by rollback; a rollback then calls _forget_pending
+    if transaction.nested:
+        pending = session.info.get(PENDING_KEY)
+        if pending is not None:
+            pending.closed = (transaction, pending.savepoints.pop(transaction, None))
+
+
+def _lock_chain(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK, {"key": CHAIN_LOCK_KEY})
+
+
+def _head_and_ids(connection: Connection, count: int) -> tuple[int, str, list[int]]:
+    """The chain's head and ``count`` new ids, in one statement (under the chain lock; on
+    PostgreSQL the statement's snapshot is taken after the lock was granted)."""
+    if connection.dialect.name == "postgresql" and count:
+        rows = connection.execute(_PG_IDS_AND_HEAD, {"count": count}).all()
+        seq, prev = rows[0][1], rows[0][2]
+        ids = sorted(row[0] for row in rows)
+    else:
+        seq, prev, last_id = connection.execute(_HEAD_AND_LAST_ID).one()
+        first = (last_id or 0) + 1
+        ids = list(range(first, first + count))
+    if seq is None:
+        return 0, GENESIS_HASH, ids
+    return int(seq), str(prev), ids
 
 
 @event.listens_for(Session, "before_commit")
 def _seal_pending(session: Session) -> None:
-    """Extend the chain with the audit rows of the committing (outermost) transaction."""
-    if session.in_nested_transaction() or not session.info.get(PENDING_KEY):
-        return  # a savepoint is released: its rows are sealed with the outer transaction
-    pending = session.info.pop(PENDING_KEY)
-    # rows of a savepoint that rolled back were expunged: they are not part of the commit
-    rows = [row for row in pending if inspect(row).session is session
-            and not inspect(row).deleted and not inspect(row).was_deleted]
-    if not rows:
+    """Extend the chain with the audit events of the committing (outermost) transaction: the
+    head is read under the chain lock, each event's hash computed in memory from it, and the
+    events inserted by one executemany (those a read already inserted are updated)."""
+    if session.in_nested_transaction():
+        return  # a savepoint is released: its events are sealed with the outer transaction
+    pending = session.info.get(PENDING_KEY)
+    if pending is None or not pending.events:
+        session.info.pop(PENDING_KEY, None)
         return
-    session.flush()  # ids for the rows (and on SQLite the write lock, so the head is current)
-    _lock_chain(session)
-    seq, prev = _head(session)
-    for row in rows:
+    session.flush()  # the ORM's own rows first: the chain lock is then held only briefly
+    session.info.pop(PENDING_KEY, None)
+    connection = session.connection()
+    _lock_chain(connection)
+    fresh = pending.events[pending.inserted:]
+    seq, prev, ids = _head_and_ids(connection, len(fresh))
+    for values, new_id in zip(fresh, ids, strict=True):
+        values["id"] = new_id
+    for values in pending.events:
         seq += 1
-        row.chain_seq = seq
-        row.prev_hash = prev
-        row.row_hash = prev = link_hash(prev, row_content(_values(row)))
-    session.flush()
+        values["chain_seq"] = seq
+        values["prev_hash"] = prev
+        values["row_hash"] = prev = link_hash(prev, row_content(values))
+    if pending.inserted:
+        connection.execute(_SEAL, [
+            {"sealed_id": values["id"], "sealed_seq": values["chain_seq"],
+             "sealed_prev": values["prev_hash"], "sealed_hash": values["row_hash"]}
+            for values in pending.events[:pending.inserted]])
+    if fresh:
+        connection.execute(_INSERT, fresh)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, previous_transaction: Any) -> None:
+def _forget_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(PENDING_KEY)
+    if pending is None:
+        return
     if not session.in_transaction():
         session.info.pop(PENDING_KEY, None)
+        return
+    if pending.closed is None or pending.closed[0] is not previous_transaction:
+        return
+    mark, pending.closed = pending.closed[1], None
+    if mark is None:
+        return
+    # the savepoint's events are gone, and so are the rows a read inserted inside it
+    recorded, inserted = mark
+    del pending.events[recorded:]
+    for values in pending.events[inserted:]:
+        values.pop("id", None)
+    pending.inserted = min(pending.inserted, inserted)
 
 
 @dataclass(frozen=True)

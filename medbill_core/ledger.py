@@ -38,14 +38,14 @@ posting idempotent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -165,6 +165,58 @@ class PostingResult:
     entries: int
 
 
+_BATCH_KEY = "medbill.ledger.batch"
+_CHUNK = 500
+#: the ledger's own statements need not flush the session's pending objects first
+_NO_AUTOFLUSH = {"autoflush": False}
+#: posting ids taken from PostgreSQL's sequence at once for a batch
+_IDS_AT_ONCE = 50
+
+
+@dataclass
+class LedgerBatch:
+    """What :meth:`Ledger.begin_batch` carries in memory (in ``session.info``)."""
+
+    #: claim accounts whose balances are carried
+    accounts: set[int] = field(default_factory=set)
+    #: (claim account, payer key) -> [insurance, patient]
+    balances: dict[tuple[int, str | None], list[Decimal]] = field(default_factory=dict)
+    #: posting keys known not to be posted yet
+    absent_keys: set[str] = field(default_factory=set)
+    #: postings and entries of the batch not written yet (:meth:`Ledger.flush_pending`)
+    pending_postings: list[dict[str, Any]] = field(default_factory=list)
+    pending_entries: list[dict[str, Any]] = field(default_factory=list)
+    #: posting ids taken for the batch and not used yet
+    free_ids: list[int] = field(default_factory=list)
+    last_id: int | None = None
+
+    def posted(self, posting_key: str, entries: Sequence[dict[str, Any]]) -> None:
+        self.absent_keys.discard(posting_key)
+        for entry in entries:
+            if entry["claim_id"] in self.accounts:
+                sums = self.balances.setdefault((entry["claim_id"], entry["payer_key"]),
+                                                [ZERO, ZERO])
+                sums[0] += entry["insurance_delta"]
+                sums[1] += entry["patient_delta"]
+
+    def claim_balance(self, claim_id: int) -> Balance:
+        insurance = patient = ZERO
+        for (account, _), sums in self.balances.items():
+            if account == claim_id:
+                insurance += sums[0]
+                patient += sums[1]
+        return Balance(insurance, patient)
+
+    def payer_balance(self, claim_id: int, payer_key: str) -> Decimal:
+        sums = self.balances.get((claim_id, payer_key))
+        return sums[0] if sums else ZERO
+
+
+def _batch(session: Session) -> LedgerBatch | None:
+    batch: LedgerBatch | None = session.info.get(_BATCH_KEY)
+    return batch
+
+
 class Ledger:
     """Posts entries and answers balances, inside the caller's transaction."""
 
@@ -189,15 +241,15 @@ class Ledger:
         :raises LedgerError: an amount is zero, a positive-only kind is negative, or a
             bucket would go negative without ``allow_credit``.
         """
-        existing = self.session.scalar(
-            select(PostingRow).where(PostingRow.posting_key == posting_key))
-        if existing is not None:
-            return PostingResult(existing.id, False, len(existing.entries))
+        batch = _batch(self.session)
+        if batch is None or posting_key not in batch.absent_keys:
+            self.flush_pending()
+            existing = self.session.scalar(
+                select(PostingRow).where(PostingRow.posting_key == posting_key))
+            if existing is not None:
+                return PostingResult(existing.id, False, len(existing.entries))
         if not lines:
             raise LedgerError(f"posting {posting_key}: no entries")
-        posting = PostingRow(posting_key=posting_key, source=source, actor=self.actor,
-                             posted_at=utcnow(), memo=memo)
-        self.session.add(posting)
         reduces_a_bucket = False
         entries = []
         for line in lines:
@@ -216,17 +268,95 @@ class Ledger:
                 claim_line_number=line.claim_line_number, patient_id=line.patient_id,
                 payer_key=line.payer_key, reason_code=line.reason_code,
                 effective_date=effective_date))
-        self.session.flush()  # the posting's id
-        # one multi-row INSERT instead of an ORM flush per entry; entries are never read
-        # back as objects in the transaction that posts them
-        self.session.execute(insert(LedgerEntryRow),
-                             [{**entry, "posting_id": posting.id} for entry in entries])
+        posting = dict(posting_key=posting_key, source=source, actor=self.actor,
+                       posted_at=utcnow(), memo=memo)
+        if batch is not None:
+            # in a batch: the posting takes an id now and is written with the batch's others
+            posting_id = self._take_id(batch)
+            batch.pending_postings.append({"id": posting_id, **posting})
+            batch.pending_entries.extend({**entry, "posting_id": posting_id}
+                                         for entry in entries)
+            batch.posted(posting_key, entries)
+        else:
+            # Core statements, not ORM objects: no flush of the whole session for the
+            # posting's id, and one multi-row INSERT for the entries (never read back as
+            # objects in the transaction that posts them)
+            posting_id = self.session.execute(
+                insert(PostingRow).values(**posting).returning(PostingRow.id),
+                execution_options=_NO_AUTOFLUSH).scalar_one()
+            self._insert_entries([{**entry, "posting_id": posting_id} for entry in entries])
         if reduces_a_bucket and not allow_credit:  # only a reduction can go below zero
             self._refuse_negative(posting_key, lines)
         audit.record(self.session, actor=self.actor, action="ledger.post",
-                     entity_type="posting", entity_id=posting.id,
+                     entity_type="posting", entity_id=posting_id,
                      details={"key": posting_key, "source": source, "entries": len(lines)})
-        return PostingResult(posting.id, True, len(lines))
+        return PostingResult(posting_id, True, len(lines))
+
+    # -- batches ----------------------------------------------------------------------------
+    def begin_batch(self, claim_ids: Iterable[int], absent_keys: Iterable[str] = ()) -> None:
+        """Carry the balances of these claim accounts in memory for the rest of a batch (one
+        grouped query now; each posting of the batch updates them), and remember that the
+        posting keys ``absent_keys`` are known not to be posted (the caller looked them up in
+        one query). Balances of other accounts are still read from the database. Ends with
+        :meth:`end_batch`; only :meth:`post` may write entries meanwhile."""
+        batch = _batch(self.session)
+        if batch is None:
+            batch = self.session.info[_BATCH_KEY] = LedgerBatch()
+        wanted = sorted(set(claim_ids) - batch.accounts)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start:start + _CHUNK]
+            rows = self.session.execute(
+                select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
+                       func.sum(LedgerEntryRow.insurance_delta),
+                       func.sum(LedgerEntryRow.patient_delta))
+                .where(LedgerEntryRow.claim_id.in_(chunk))
+                .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
+            batch.accounts.update(chunk)
+            for claim_id, payer_key, insurance, patient in rows:
+                if claim_id is not None:
+                    batch.balances[(claim_id, payer_key)] = [_summed(insurance),
+                                                             _summed(patient)]
+        batch.absent_keys.update(absent_keys)
+
+    def end_batch(self, *, discard: bool = False) -> None:
+        """Write what the batch posted (:meth:`flush_pending`) and stop carrying balances;
+        ``discard``: the transaction is being rolled back, write nothing."""
+        if not discard:
+            self.flush_pending()
+        self.session.info.pop(_BATCH_KEY, None)
+
+    def flush_pending(self) -> None:
+        """Write the batch's postings and entries not written yet: one INSERT of the
+        postings (their ids taken before), one of the entries. Every read of the ledger
+        does this first, so what is pending is never missed."""
+        batch = _batch(self.session)
+        if batch is None or not batch.pending_postings:
+            return
+        postings, entries = batch.pending_postings, batch.pending_entries
+        batch.pending_postings, batch.pending_entries = [], []
+        self.session.execute(insert(PostingRow), postings, execution_options=_NO_AUTOFLUSH)
+        self._insert_entries(entries)
+
+    def _insert_entries(self, entries: list[dict[str, Any]]) -> None:
+        # every column given (NULLs too): one executemany, not one per set of NULL columns
+        self.session.execute(insert(LedgerEntryRow).execution_options(render_nulls=True),
+                             entries, execution_options=_NO_AUTOFLUSH)
+
+    def _take_id(self, batch: LedgerBatch) -> int:
+        """A posting id for a batch's posting. SQLite: the next after the largest (a writing
+        transaction holds the database's write lock from its start: nobody else inserts);
+        PostgreSQL: from the column's sequence, a few at a time."""
+        if not batch.free_ids:
+            if self.session.get_bind().dialect.name == "postgresql":
+                batch.free_ids = list(self.session.scalars(text(
+                    "SELECT nextval(pg_get_serial_sequence('postings', 'id')) "
+                    "FROM generate_series(1, :n)"), {"n": _IDS_AT_ONCE},
+                    execution_options=_NO_AUTOFLUSH))
+            else:
+                batch.free_ids = [1 + (batch.last_id or self.session.scalar(
+                    select(func.max(PostingRow.id)), execution_options=_NO_AUTOFLUSH) or 0)]
+        batch.last_id = batch.free_ids.pop(0)
+        return batch.last_id
 
     def _refuse_negative(self, posting_key: str, lines: Sequence[LedgerLine]) -> None:
         """Refuse when a bucket this posting *reduces* would end below zero (a credit that
@@ -257,6 +387,7 @@ class Ledger:
 
     # -- balances ---------------------------------------------------------------------------
     def _balance(self, *conditions: ColumnElement[bool]) -> Balance:
+        self.flush_pending()
         row = self.session.execute(
             select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
                    func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
@@ -264,10 +395,16 @@ class Ledger:
         return Balance(_summed(row[0]), _summed(row[1]))
 
     def claim_balance(self, claim_id: int) -> Balance:
+        batch = _batch(self.session)
+        if batch is not None and claim_id in batch.accounts:
+            return batch.claim_balance(claim_id)
         return self._balance(LedgerEntryRow.claim_id == claim_id)
 
     def payer_balance(self, claim_id: int, payer_key: str) -> Decimal:
         """What ``payer_key`` still owes on a claim account."""
+        batch = _batch(self.session)
+        if batch is not None and claim_id in batch.accounts:
+            return batch.payer_balance(claim_id, payer_key)
         return self._balance(LedgerEntryRow.claim_id == claim_id,
                              LedgerEntryRow.payer_key == payer_key).insurance
 
@@ -285,6 +422,7 @@ class Ledger:
             conditions.append(LedgerEntryRow.patient_id == patient_id)
         if payer_key is not None:
             conditions.append(LedgerEntryRow.payer_key == payer_key)
+        self.flush_pending()
         rows = self.session.execute(
             select(LedgerEntryRow.kind, func.sum(LedgerEntryRow.amount))
             .where(*conditions).group_by(LedgerEntryRow.kind)).all()
@@ -294,6 +432,7 @@ class Ledger:
     def insurance_balance_by_payer(self, *, as_of: date | None = None) -> dict[str, Decimal]:
         """Insurance A/R: what each payer is still expected to pay (as of a day: see
         :func:`as_of_conditions`)."""
+        self.flush_pending()
         rows = self.session.execute(
             select(LedgerEntryRow.payer_key, func.sum(LedgerEntryRow.insurance_delta))
             .where(LedgerEntryRow.payer_key.is_not(None), *as_of_conditions(as_of))

@@ -189,3 +189,18 @@ def test_the_schema_head_read_from_the_migration_files_is_alembics() -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     assert script_head() == ScriptDirectory.from_config(config).get_current_head()
     assert script_head() == sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("0*.py"))[-1]
+
+
+def test_sqlite_connections_use_wal_with_normal_sync(tmp_path) -> None:
+    """WAL, synchronous=NORMAL (see _sqlite_pragmas: durable against crashes of medbill, no
+    fsync per commit), foreign keys and a busy timeout, on writers and readers alike."""
+    database = Database(f"sqlite:///{tmp_path / 'pragmas.db'}")
+    try:
+        database.upgrade()
+        with database.transaction() as session, database.reader() as reader:
+            for opened in (session, reader):
+                pragmas = [opened.execute(text(f"PRAGMA {name}")).scalar() for name in
+                           ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")]
+                assert pragmas == ["wal", 1, 1, 10000]
+    finally:
+        database.dispose()

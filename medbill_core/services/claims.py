@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import builtins  # the service's list() method hides list in its annotations
-from collections.abc import Callable, Iterable, Sequence
+import functools
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from pydantic import ValidationError
+from sqlalchemy import Select, Table, bindparam, event, func, insert, inspect, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
@@ -23,28 +28,48 @@ from medbill_core.domain import (
     ClaimStatusCode,
     ClaimStatusRequest,
     Coverage,
+    Patient,
     PriorLineAdjudication,
     PriorPayerAdjudication,
+    Provider,
     validate_record,
 )
 from medbill_core.domain.base import saved_id
-from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
+from medbill_core.errors import ConfigurationError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, advance_path, check_transition
 from medbill_core.money import ZERO, to_money
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
-from medbill_core.storage.mapping import claim_from_row, claim_values, line_row
+from medbill_core.storage.mapping import (
+    claim_from_row,
+    claim_values,
+    coverage_from_row,
+    line_row,
+    line_values,
+    patient_from_row,
+    provider_from_row,
+)
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
+    ClaimLineRow,
     ClaimRow,
     ClaimTransitionRow,
     CoverageRow,
     LedgerEntryRow,
     PatientRow,
+    PostingRow,
+    ProviderRow,
     utcnow,
 )
 
+#: the tables batch statements write without the ORM's unit of work
+_CLAIMS = cast(Table, ClaimRow.__table__)
+_TRANSITIONS = cast(Table, ClaimTransitionRow.__table__)
+_POSTINGS = cast(Table, PostingRow.__table__)
+_ENTRIES = cast(Table, LedgerEntryRow.__table__)
+
+_R = TypeVar("_R")
 
 class ClaimService:
     """Claims inside the caller's transaction.
@@ -68,58 +93,135 @@ class ClaimService:
         :raises ValidationFailed: the patient or coverage does not exist or does not match.
         :raises UnknownPayer: the claim's payer is not configured.
         """
-        record = f"claim {claim.claim_number}"
-        self._check_references(claim, record)
-        exists = self.session.scalar(select(ClaimRow.state).where(
-            ClaimRow.claim_number == claim.claim_number))
-        if exists is not None:
-            raise ValidationFailed(record, [("claim_number", "already used by another claim"
-                                             + (" (a deleted draft)"
-                                                if exists == ClaimState.DELETED.value else ""))])
-        values = claim_values(claim)
-        values["state"] = ClaimState.DRAFT.value
-        row = ClaimRow(**values, lines=[line_row(line) for line in claim.lines])
-        self.session.add(row)
-        self.session.flush()
-        audit.record(self.session, actor=self.actor, action="claim.create", entity_type="claim",
-                     entity_id=row.id, details={"claim_number": claim.claim_number,
-                                                "lines": len(claim.lines),
-                                                "frequency": claim.frequency.value})
-        if claim.account_claim_id is not None:
-            return claim_from_row(row)  # the encounter's account already holds the charges
-        bucket = _charge_bucket(claim.coverage_id)
-        Ledger(self.session, actor=self.actor).post(
-            f"charge:claim:{row.id}", "claim",
-            [LedgerLine(EntryKind.CHARGE, line.charge, patient_id=claim.patient_id,
-                        claim_id=row.id, payer_key=claim.payer_key,
-                        claim_line_number=line.line_number, bucket=bucket)
-             for line in claim.lines],
-            effective_date=claim.service_date_from, memo=f"charges of claim {row.id}")
-        return claim_from_row(row)
+        return self.create_many([claim])[0]
+
+    def create_many(self, claims: Sequence[Claim]) -> builtins.list[Claim]:
+        """Store new draft claims and post their charges, as :meth:`create` does for each,
+        in a few statements for the whole batch: the references of every claim are read with
+        one query per kind, claims, lines, charge postings and their entries are inserted by
+        executemany.
+
+        Everything is checked before anything is written, claim by claim in the order given
+        (references, then the claim number, also against the claims earlier in the batch):
+        the first claim that fails raises what :meth:`create` raises for it.
+
+        :returns: the saved claims, in the order given.
+        """
+        claims = list(claims)
+        if not claims:
+            return []
+        references = self._references(claims)
+        numbers = _unique(claim.claim_number for claim in claims)
+        used: dict[str, str] = {}
+        for chunk in _chunks(numbers):
+            for number, its_state in self.session.execute(
+                    select(ClaimRow.claim_number, ClaimRow.state)
+                    .where(ClaimRow.claim_number.in_(chunk))):
+                used[number] = its_state
+        for claim in claims:
+            record = f"claim {claim.claim_number}"
+            references.check(claim, record)
+            state = used.get(claim.claim_number)
+            if state is not None:
+                raise ValidationFailed(record, [("claim_number", "already used by another claim"
+                                                 + (" (a deleted draft)"
+                                                    if state == ClaimState.DELETED.value else ""))])
+            used[claim.claim_number] = ClaimState.DRAFT.value  # the batch's own numbers too
+        # RETURNING rows come back in no set order (asking for the order costs SQLite one
+        # statement per row): the unique claim number, and claim and line number, say whose.
+        # render_nulls: rows whose None values differ are still one executemany
+        inserted = {row.claim_number: row for row in self.session.scalars(
+            insert(ClaimRow).returning(ClaimRow).execution_options(render_nulls=True),
+            [{**claim_values(claim), "state": ClaimState.DRAFT.value} for claim in claims])}
+        rows = [inserted[claim.claim_number] for claim in claims]
+        lines: dict[int, builtins.list[ClaimLineRow]] = {row.id: [] for row in rows}
+        for line in self.session.scalars(
+                insert(ClaimLineRow).returning(ClaimLineRow).execution_options(render_nulls=True),
+                [{**line_values(line), "claim_id": row.id}
+                 for claim, row in zip(claims, rows, strict=True) for line in claim.lines]):
+            lines[line.claim_id].append(line)
+        for row in rows:
+            set_committed_value(row, "lines", sorted(lines[row.id], key=_line_number))
+        _written(self.session, rows)
+        postings = self._post_charges([(claim, row.id) for claim, row in
+                                       zip(claims, rows, strict=True)
+                                       if claim.account_claim_id is None])
+        for claim, row in zip(claims, rows, strict=True):
+            audit.record(self.session, actor=self.actor, action="claim.create",
+                         entity_type="claim", entity_id=row.id,
+                         details={"claim_number": claim.claim_number,
+                                  "lines": len(claim.lines),
+                                  "frequency": claim.frequency.value})
+            posted = postings.get(row.id)
+            if posted is not None:
+                audit.record(self.session, actor=self.actor, action="ledger.post",
+                             entity_type="posting", entity_id=posted[0],
+                             details={"key": f"charge:claim:{row.id}", "source": "claim",
+                                      "entries": posted[1]})
+        return [claim_from_row(row) for row in rows]
+
+    def _post_charges(self, claims: Sequence[tuple[Claim, int]]) -> dict[int, tuple[int, int]]:
+        """Post the charges of new claims (each a ``charge:claim:<id>`` posting of one charge
+        entry per line, to the bucket that owes them), as :meth:`Ledger.post` posts each, in
+        three statements for the batch. The caller records their audit events.
+
+        :returns: claim id -> (posting id, entries) of the postings made (a key posted before
+            is left as it is, as :meth:`Ledger.post` leaves it).
+        """
+        keys = {f"charge:claim:{claim_id}": (claim, claim_id) for claim, claim_id in claims}
+        for chunk in _chunks(builtins.list(keys)):
+            for key in self.session.scalars(select(PostingRow.posting_key)
+                                            .where(PostingRow.posting_key.in_(chunk))):
+                del keys[key]
+        ledger = Ledger(self.session, actor=self.actor)
+        todo = []
+        for key, (claim, claim_id) in keys.items():
+            if any(to_money(line.charge) <= ZERO for line in claim.lines):
+                # never for a validated claim: Ledger.post says what is wrong with it
+                ledger.post(key, "claim", _charge_lines(claim, claim_id),
+                            effective_date=claim.service_date_from,
+                            memo=f"charges of claim {claim_id}")
+            else:
+                todo.append((key, claim, claim_id))
+        if not todo:
+            return {}
+        posted: dict[str, int] = {}  # posting key -> id (see create_many on their order)
+        for key, posting_id in self.session.execute(
+                insert(_POSTINGS).returning(_POSTINGS.c.posting_key, _POSTINGS.c.id),
+                [{"posting_key": key, "source": "claim", "actor": self.actor,
+                  "posted_at": utcnow(), "memo": f"charges of claim {claim_id}"}
+                 for key, _, claim_id in todo]):
+            posted[key] = posting_id
+        posting_ids = [posted[key] for key, _, _ in todo]
+        entries = []
+        for posting_id, (_, claim, claim_id) in zip(posting_ids, todo, strict=True):
+            for line in _charge_lines(claim, claim_id):
+                insurance_delta, patient_delta = line.deltas()
+                entries.append({
+                    "posting_id": posting_id, "kind": line.kind.value,
+                    "amount": to_money(line.amount), "insurance_delta": insurance_delta,
+                    "patient_delta": patient_delta, "claim_id": line.claim_id,
+                    "claim_line_number": line.claim_line_number,
+                    "patient_id": line.patient_id, "payer_key": line.payer_key,
+                    "reason_code": line.reason_code,
+                    "effective_date": claim.service_date_from})
+        self.session.execute(insert(_ENTRIES), entries)
+        return {claim_id: (posting_id, len(claim.lines))
+                for posting_id, (_, claim, claim_id) in zip(posting_ids, todo, strict=True)}
+
+    def _references(self, claims: Sequence[Claim]) -> _References:
+        """The patients and coverages ``claims`` name: those this unit of work holds as they
+        are, the others read with one query each."""
+        patients = self._by_id(PatientRow, PatientRow.id, [c.patient_id for c in claims])
+        coverages = self._by_id(CoverageRow, CoverageRow.id,
+                                [c.coverage_id for c in claims if c.coverage_id is not None])
+        return _References(self.config, set(patients), {
+            key: (row.patient_id, row.payer_key) for key, row in coverages.items()})
 
     def _check_references(self, claim: Claim, record: str) -> None:
-        """The patient, coverage and payer a claim names exist and belong together.
-
-        A claim naming a payer must bill one of the patient's coverages with that payer:
-        without it the charges would be booked to the patient (self-pay) while the claim
-        went to the payer.
-        """
-        if self.session.get(PatientRow, claim.patient_id) is None:
-            raise ValidationFailed(record, [("patient_id", "no such patient")])
-        if claim.payer_key is not None and claim.payer_key not in self.config.payers:
-            raise UnknownPayer(claim.payer_key)
-        if claim.payer_key is not None and claim.coverage_id is None:
-            raise ValidationFailed(record, [(
-                "coverage_id", "required when payer_key is given (the patient's coverage "
-                "with that payer; without it the claim is self-pay)")])
-        if claim.coverage_id is not None:
-            coverage = self.session.get(CoverageRow, claim.coverage_id)
-            if coverage is None or coverage.patient_id != claim.patient_id:
-                raise ValidationFailed(record, [("coverage_id",
-                                                 "no such coverage for this patient")])
-            if coverage.payer_key != claim.payer_key:
-                raise ValidationFailed(record, [("payer_key",
-                                                 "does not match the coverage's payer")])
+        """The patient, coverage and payer a claim names exist and belong together
+        (:meth:`_References.check`)."""
+        self._references([claim]).check(claim, record)
 
     def coverage_for_payer(self, patient_id: int, payer_key: str, on: date,
                            record: str) -> Coverage:
@@ -360,25 +462,84 @@ class ClaimService:
 
         :raises IllegalTransition: ``target`` does not follow the current state.
         """
-        row = self._row(claim_id)
-        source = ClaimState(row.state)
-        check_transition(claim_id, source, target)
-        transition = Transition(claim_id=claim_id, claim_number=row.claim_number, source=source,
-                                target=target, actor=self.actor, reason=reason, at=utcnow())
-        row.state = target.value
-        if payer_claim_number:
-            row.payer_claim_number = payer_claim_number
-        self.session.add(ClaimTransitionRow(claim_id=claim_id, source=source.value,
-                                            target=target.value, actor=self.actor,
-                                            reason=reason, at=transition.at))
-        audit.record(self.session, actor=self.actor, action="claim.transition",
-                     entity_type="claim", entity_id=claim_id,
-                     details={"from": source.value, "to": target.value})
-        claim = claim_from_row(row)
-        self.hooks.claim_transition_precommit(claim=claim, transition=transition)
-        self.after_commit.append(
-            lambda: self.hooks.claim_transition_postcommit(claim=claim, transition=transition))
-        return claim
+        return self.transition_many([ClaimMove(claim_id, target, reason, payer_claim_number)])[0]
+
+    def transition_many(self, moves: Iterable[ClaimMove]) -> builtins.list[Claim]:
+        """Apply ``moves`` in order, as :meth:`transition` applies each, in a few statements
+        for the batch: one state UPDATE per final state, one executemany of the transition
+        records (and one of payer claim numbers when any is given). A claim may move more than
+        once in a batch (each step from the state the one before left).
+
+        Every move is checked (:func:`~medbill_core.lifecycle.check_transition`) before
+        anything is written; the first illegal one raises. Audit events and pre-commit hooks
+        follow in the order of the moves, post-commit hooks are queued the same way.
+
+        :returns: the claim after each move, one per move.
+        :raises NotFound: a claim does not exist.
+        :raises IllegalTransition: a move does not follow the claim's state.
+        """
+        moves = builtins.list(moves)
+        if not moves:
+            return []
+        rows = self._rows(move.claim_id for move in moves)
+        state: dict[int, ClaimState] = {}
+        payer_numbers: dict[int, str | None] = {}
+        steps: builtins.list[tuple[int, Transition, str | None]] = []
+        for move in moves:
+            row = rows.get(move.claim_id)
+            if row is None:
+                raise NotFound("claim", move.claim_id)
+            source = state.get(move.claim_id) or ClaimState(row.state)
+            check_transition(move.claim_id, source, move.target)
+            transition = Transition(claim_id=move.claim_id, claim_number=row.claim_number,
+                                    source=source, target=move.target, actor=self.actor,
+                                    reason=move.reason, at=utcnow())
+            steps.append((move.claim_id, transition, move.payer_claim_number
+                          or payer_numbers.get(move.claim_id, row.payer_claim_number)))
+            state[move.claim_id] = move.target
+            if move.payer_claim_number:
+                payer_numbers[move.claim_id] = move.payer_claim_number
+        now = utcnow()
+        by_target: dict[ClaimState, builtins.list[int]] = defaultdict(builtins.list)
+        for claim_id, target in state.items():
+            by_target[target].append(claim_id)
+        for target, ids in by_target.items():
+            for chunk in _chunks(ids):
+                self.session.execute(update(_CLAIMS).where(_CLAIMS.c.id.in_(chunk))
+                                     .values(state=target.value, updated_at=now))
+        if payer_numbers:
+            self.session.execute(
+                update(_CLAIMS).where(_CLAIMS.c.id == bindparam("claim_id"))
+                .values(payer_claim_number=bindparam("number")),
+                [{"claim_id": claim_id, "number": number}
+                 for claim_id, number in payer_numbers.items()])
+        self.session.execute(insert(_TRANSITIONS), [
+            {"claim_id": t.claim_id, "source": t.source.value, "target": t.target.value,
+             "actor": t.actor, "reason": t.reason, "at": t.at} for _, t, _ in steps])
+        final: dict[int, Claim] = {}
+        _written(self.session, (rows[claim_id] for claim_id in state))
+        for claim_id, target in state.items():  # the rows say what the database now holds
+            row = rows[claim_id]
+            set_committed_value(row, "state", target.value)
+            set_committed_value(row, "updated_at", now)
+            if claim_id in payer_numbers:
+                set_committed_value(row, "payer_claim_number", payer_numbers[claim_id])
+            final[claim_id] = claim_from_row(row)
+        claims = []
+        remaining = Counter(move.claim_id for move in moves)
+        for claim_id, transition, payer_number in steps:
+            remaining[claim_id] -= 1
+            claim = final[claim_id] if not remaining[claim_id] else final[claim_id].model_copy(
+                update={"state": transition.target, "payer_claim_number": payer_number})
+            audit.record(self.session, actor=self.actor, action="claim.transition",
+                         entity_type="claim", entity_id=claim_id,
+                         details={"from": transition.source.value,
+                                  "to": transition.target.value})
+            self.hooks.claim_transition_precommit(claim=claim, transition=transition)
+            self.after_commit.append(functools.partial(
+                self.hooks.claim_transition_postcommit, claim=claim, transition=transition))
+            claims.append(claim)
+        return claims
 
     def advance(self, claim: Claim, target: ClaimState, *, reason: str,
                 acknowledgment: bool = False,
@@ -388,11 +549,31 @@ class ClaimService:
 
         :returns: the claim after the last step; ``None`` when it did not move.
         """
-        moved = None
-        for step in advance_path(claim.state, target, acknowledgment=acknowledgment):
-            moved = self.transition(saved_id(claim), step, reason=reason,
-                                    payer_claim_number=payer_claim_number)
-        return moved
+        return self.advance_many([ClaimAdvance(claim, target, reason, acknowledgment,
+                                               payer_claim_number)])[0]
+
+    def advance_many(self, advances: Iterable[ClaimAdvance]) -> builtins.list[Claim | None]:
+        """:meth:`advance` for each of ``advances``, in order, the steps of all of them one
+        :meth:`transition_many` batch. The path of each starts from the state the advances
+        before it in the batch left its claim in.
+
+        :returns: per advance, the claim after its last step; ``None`` when it did not move.
+        """
+        advances = builtins.list(advances)
+        state: dict[int, ClaimState] = {}
+        moves: builtins.list[ClaimMove] = []
+        last_step: builtins.list[int | None] = []
+        for advance in advances:
+            claim_id = saved_id(advance.claim)
+            path = advance_path(state.get(claim_id, advance.claim.state), advance.target,
+                                acknowledgment=advance.acknowledgment)
+            for step in path:
+                moves.append(ClaimMove(claim_id, step, advance.reason,
+                                       advance.payer_claim_number))
+                state[claim_id] = step
+            last_step.append(len(moves) - 1 if path else None)
+        moved = self.transition_many(moves)
+        return [None if index is None else moved[index] for index in last_step]
 
     def record_payer_claim_number(self, claim_id: int, payer_claim_number: str) -> Claim:
         """Remember the payer's claim control number (needed for corrections and voids)."""
@@ -421,7 +602,56 @@ class ClaimService:
         return row
 
     def get(self, claim_id: int) -> Claim:
-        return claim_from_row(self._row(claim_id))
+        return self.get_many([claim_id])[0]
+
+    def get_many(self, claim_ids: Iterable[int]) -> builtins.list[Claim]:
+        """The claims with these ids, in the order given, read (with their lines) in one
+        query for those this unit of work has not loaded yet.
+
+        :raises NotFound: a claim does not exist (the first missing one in the order given).
+        """
+        claim_ids = builtins.list(claim_ids)
+        claims = self.by_ids(claim_ids)
+        for claim_id in claim_ids:
+            if claim_id not in claims:
+                raise NotFound("claim", claim_id)
+        return [claims[claim_id] for claim_id in claim_ids]
+
+    def by_ids(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
+        """The claims with these ids that exist, each converted once (as :meth:`get_many`
+        reads them)."""
+        return {claim_id: claim_from_row(row) for claim_id, row in self._rows(claim_ids).items()}
+
+    def _rows(self, claim_ids: Iterable[int]) -> dict[int, ClaimRow]:
+        """The rows of the claims with these ids that exist, their lines loaded: from this
+        unit of work when it holds them, else one query (per :data:`_CHUNK` ids) for the
+        rest, and one for the lines of rows held without them."""
+        found: dict[int, ClaimRow] = {}
+        missing: builtins.list[int] = []
+        for claim_id in _unique(claim_ids):
+            row = self.session.identity_map.get(identity_key(ClaimRow, claim_id))
+            if isinstance(row, ClaimRow) and not (inspect(row).unloaded - {"lines"}):
+                found[claim_id] = row
+            else:
+                missing.append(claim_id)
+        for chunk in _chunks(missing):
+            for row in self.session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines))
+                                            .where(ClaimRow.id.in_(chunk))):
+                found[row.id] = row
+        self._load_lines(found.values())
+        return found
+
+    def _load_lines(self, rows: Iterable[ClaimRow]) -> None:
+        """Load the lines of the rows read without them, with one query per chunk."""
+        without = [row for row in rows if "lines" in inspect(row).unloaded]
+        for chunk in _chunks(without):
+            lines: dict[int, builtins.list[ClaimLineRow]] = {row.id: [] for row in chunk}
+            for line in self.session.scalars(
+                    select(ClaimLineRow).where(ClaimLineRow.claim_id.in_(lines))
+                    .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
+                lines[line.claim_id].append(line)
+            for row in chunk:
+                set_committed_value(row, "lines", lines[row.id])
 
     def resolve(self, reference: str | int) -> int:
         """The id of the claim a user names by id or by claim number.
@@ -471,18 +701,26 @@ class ClaimService:
         return self.get(self.resolve(reference))
 
     def by_number(self, claim_number: str) -> Claim:
-        row = None
-        known = self.session.info.get("medbill.claim_ids", {}).get(claim_number)
-        if known is not None:  # a claim this unit of work has already loaded or created
-            row = self.session.get(ClaimRow, known)
-            if row is not None and row.claim_number != claim_number:
-                row = None
-        if row is None:
-            row = self.session.scalar(select(ClaimRow)
-                                      .where(ClaimRow.claim_number == claim_number))
-        if row is None:
+        claim = self.by_numbers([claim_number]).get(claim_number)
+        if claim is None:
             raise NotFound("claim number", claim_number)
-        return claim_from_row(row)
+        return claim
+
+    def by_numbers(self, claim_numbers: Iterable[str]) -> dict[str, Claim]:
+        """The claims with these numbers (those that exist), each converted once: the ones
+        this unit of work has loaded or created from it, the others with one query (per
+        :data:`_CHUNK` numbers) and one for their lines."""
+        numbers = _unique(claim_numbers)
+        known = self.session.info.get("medbill.claim_ids", {})
+        rows = self._rows(known[n] for n in numbers if n in known)
+        by_number = {row.claim_number: row for row in rows.values()}
+        unknown = [n for n in numbers if n not in by_number]
+        for chunk in _chunks(unknown):
+            for row in self.session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines))
+                                            .where(ClaimRow.claim_number.in_(chunk))):
+                by_number[row.claim_number] = row
+        self._load_lines(by_number[n] for n in unknown if n in by_number)
+        return {n: claim_from_row(by_number[n]) for n in numbers if n in by_number}
 
     def prefetch(self, claim_numbers: Iterable[str]) -> None:
         """Load the claims with these numbers (and their lines) in a few queries, so that
@@ -557,17 +795,16 @@ class ClaimService:
         """The ledger account of a claim: its own, or the encounter's first claim's."""
         return claim.account_claim_id or saved_id(claim)
 
-    def _prior_adjudications(self, claim: Claim) -> builtins.list[PriorPayerAdjudication]:
+    def _prior_adjudications(self, claim: Claim, parts: _BillableParts
+                             ) -> builtins.list[PriorPayerAdjudication]:
         """What the other payers of the encounter did, as each payer's standing 835 answer posted
         on its account (see :mod:`medbill_core.services.remittance`): claim level, plus line level
         (837P loops 2430) when the payer adjudicated the lines and they were kept. Rows from
         before line adjudications were kept have every adjustment at claim level."""
         if claim.account_claim_id is None:
             return []
-        patients = PatientService(self.session, actor=self.actor, config=self.config)
-        rows = self.session.scalars(select(ClaimAdjudicationRow).where(
-            ClaimAdjudicationRow.account_claim_id == claim.account_claim_id,
-            ClaimAdjudicationRow.payer_key != claim.payer_key).order_by(ClaimAdjudicationRow.id))
+        rows = [row for row in parts.adjudications.get(claim.account_claim_id, ())
+                if row.payer_key != claim.payer_key]
         numbers = {line.line_number for line in claim.lines}
         # One answer per payer: a reversal (CLP02 = 22) cancels that payer's answer before it,
         # and a later answer (the payer's re-adjudication) replaces it.
@@ -595,7 +832,7 @@ class ClaimService:
                     "adjustments": [a for a in line.adjustments if a.amount]}) for line in lines]
             result.append(PriorPayerAdjudication(
                 payer=self.config.payers[row.payer_key],
-                coverage=patients.coverage(row.coverage_id), paid_amount=row.paid,
+                coverage=parts.coverage(row.coverage_id), paid_amount=row.paid,
                 paid_date=row.paid_date, claim_adjustments=adjustments,
                 line_adjudications=lines))
         return result
@@ -603,21 +840,101 @@ class ClaimService:
     def billable(self, claim_id: int) -> BillableClaim:
         """The claim with its practice, patient, coverage, payer and providers resolved."""
         claim = self.get(claim_id)
-        patients = PatientService(self.session, actor=self.actor, config=self.config)
-        coverage = patients.coverage(claim.coverage_id) if claim.coverage_id else None
+        return self._billable(claim, self._billable_parts([claim]))
+
+    def billable_many(self, claims: Sequence[Claim], *,
+                      errors: dict[int, Exception] | None = None) -> dict[int, BillableClaim]:
+        """:meth:`billable` for each of ``claims`` (as :meth:`get_many` returns them), what
+        they need read with one query per kind (patients, coverages, providers, the prior
+        payers' answers) for the whole batch.
+
+        :param errors: when given, a claim that cannot be assembled (what :meth:`billable`
+            raises for it: :data:`UNBILLABLE`) is put there by id instead of raising.
+        :returns: claim id -> its billable claim.
+        """
+        parts = self._billable_parts(claims)
+        billables: dict[int, BillableClaim] = {}
+        for claim in claims:
+            claim_id = saved_id(claim)
+            if claim_id in billables or (errors is not None and claim_id in errors):
+                continue
+            try:
+                billables[claim_id] = self._billable(claim, parts)
+            except UNBILLABLE as exc:
+                if errors is None:
+                    raise
+                errors[claim_id] = exc
+        return billables
+
+    def _billable(self, claim: Claim, parts: _BillableParts) -> BillableClaim:
+        coverage = parts.coverage(claim.coverage_id) if claim.coverage_id else None
         payer = None
         if claim.payer_key is not None:
             payer = self.config.payers.get(claim.payer_key)
             if payer is None:
                 raise UnknownPayer(claim.payer_key)
         return BillableClaim(
-            prior_adjudications=self._prior_adjudications(claim),
+            prior_adjudications=self._prior_adjudications(claim, parts),
             claim=claim, practice=self.config.require_practice(),
-            patient=patients.get(claim.patient_id), coverage=coverage, payer=payer,
-            rendering_provider=patients.provider(claim.rendering_provider_npi)
+            patient=parts.patient(claim.patient_id), coverage=coverage, payer=payer,
+            rendering_provider=parts.providers.get(claim.rendering_provider_npi)
             if claim.rendering_provider_npi else None,
-            referring_provider=patients.provider(claim.referring_provider_npi)
+            referring_provider=parts.providers.get(claim.referring_provider_npi)
             if claim.referring_provider_npi else None)
+
+    def _billable_parts(self, claims: Sequence[Claim]) -> _BillableParts:
+        """What :meth:`_billable` needs for ``claims``: rows this unit of work holds are used
+        as they are, the rest read with one query per kind (per :data:`_CHUNK` keys)."""
+        accounts = _unique(claim.account_claim_id for claim in claims
+                           if claim.account_claim_id is not None)
+        adjudications: dict[int, builtins.list[ClaimAdjudicationRow]] = defaultdict(
+            builtins.list)
+        for chunk in _chunks(accounts):
+            for adjudication in self.session.scalars(
+                    select(ClaimAdjudicationRow)
+                    .where(ClaimAdjudicationRow.account_claim_id.in_(chunk))
+                    .order_by(ClaimAdjudicationRow.id)):
+                adjudications[adjudication.account_claim_id].append(adjudication)
+        coverage_ids = [claim.coverage_id for claim in claims if claim.coverage_id]
+        coverage_ids += [row.coverage_id for rows in adjudications.values() for row in rows
+                         if row.coverage_id is not None]
+        coverages = self._by_id(CoverageRow, CoverageRow.id, coverage_ids)
+        patients = self._by_id(PatientRow, PatientRow.id, [c.patient_id for c in claims])
+        npis = _unique(npi for claim in claims
+                       for npi in (claim.rendering_provider_npi, claim.referring_provider_npi)
+                       if npi)
+        held = self.session.info.get("medbill.providers", {})
+        providers: dict[str, ProviderRow] = {}
+        for npi in npis:  # loaded in this unit of work (see PatientService.provider)
+            row = held.get(npi)
+            if isinstance(row, ProviderRow) and inspect(row).persistent and row.npi == npi:
+                providers[npi] = row
+        for npi_chunk in _chunks([npi for npi in npis if npi not in providers]):
+            for row in self.session.scalars(select(ProviderRow)
+                                            .where(ProviderRow.npi.in_(npi_chunk))):
+                providers[row.npi] = row
+        return _BillableParts(
+            patients={key: patient_from_row(row) for key, row in patients.items()},
+            coverages={key: coverage_from_row(row) for key, row in coverages.items()},
+            providers={key: provider_from_row(row) for key, row in providers.items()},
+            adjudications=adjudications)
+
+    def _by_id(self, model: type[_R], column: InstrumentedAttribute[int],
+               ids: Iterable[int]) -> dict[int, _R]:
+        """Rows of ``model`` by id: held by this unit of work, else read in one query."""
+        found: dict[int, _R] = {}
+        missing = []
+        for key in _unique(ids):
+            row = self.session.identity_map.get(identity_key(model, key))
+            if isinstance(row, model) and not inspect(row).expired:
+                found[key] = row
+            else:
+                missing.append(key)
+        for chunk in _chunks(missing):
+            for key, row in self.session.execute(select(column, model)
+                                                 .where(column.in_(chunk))):
+                found[key] = row
+        return found
 
 
 @dataclass(frozen=True)
@@ -646,3 +963,135 @@ def _answered_by_payer(session: Session, claim_id: int | None) -> bool:
                             .where(ClaimAdjudicationRow.claim_id == claim_id)
                             .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
     return status is not None and status != ClaimStatusCode.REVERSAL.value
+
+
+#: ``session.info`` key: the claim rows the batch methods wrote around the ORM's unit of work
+#: (inserted or updated by statements, their attributes set as the database now holds them)
+_WRITTEN = "medbill.claims_written"
+
+
+def _written(session: Session, rows: Iterable[ClaimRow]) -> None:
+    session.info.setdefault(_WRITTEN, []).extend(rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session: Session, _transaction: object) -> None:
+    """A rollback (of a savepoint too) expires the claim rows the batch methods wrote: the
+    ORM expires only what it flushed itself, and these may hold what was rolled back."""
+    for row in session.info.pop(_WRITTEN, ()):
+        if row in session:
+            session.expire(row)
+
+
+#: Most ids or numbers one ``IN (...)`` list of a batch query holds.
+_CHUNK = 500
+
+_T = TypeVar("_T")
+
+
+def _unique(items: Iterable[_T]) -> builtins.list[_T]:
+    """``items`` without repeats, in first-seen order."""
+    return builtins.list(dict.fromkeys(items))
+
+
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _line_number(line: ClaimLineRow) -> int:
+    return line.line_number
+
+
+def _charge_lines(claim: Claim, claim_id: int) -> builtins.list[LedgerLine]:
+    """The charge entries of a new claim: one per line, owed by the bucket it bills."""
+    bucket = _charge_bucket(claim.coverage_id)
+    return [LedgerLine(EntryKind.CHARGE, line.charge, patient_id=claim.patient_id,
+                       claim_id=claim_id, payer_key=claim.payer_key,
+                       claim_line_number=line.line_number, bucket=bucket)
+            for line in claim.lines]
+
+
+@dataclass(frozen=True)
+class _References:
+    """What the claims of a batch refer to, read once: the patients that exist, and each
+    coverage's patient and payer."""
+
+    config: MedbillConfig
+    patients: set[int]
+    coverages: dict[int, tuple[int, str]]
+
+    def check(self, claim: Claim, record: str) -> None:
+        """The patient, coverage and payer a claim names exist and belong together.
+
+        A claim naming a payer must bill one of the patient's coverages with that payer:
+        without it the charges would be booked to the patient (self-pay) while the claim
+        went to the payer.
+        """
+        if claim.patient_id not in self.patients:
+            raise ValidationFailed(record, [("patient_id", "no such patient")])
+        if claim.payer_key is not None and claim.payer_key not in self.config.payers:
+            raise UnknownPayer(claim.payer_key)
+        if claim.payer_key is not None and claim.coverage_id is None:
+            raise ValidationFailed(record, [(
+                "coverage_id", "required when payer_key is given (the patient's coverage "
+                "with that payer; without it the claim is self-pay)")])
+        if claim.coverage_id is not None:
+            coverage = self.coverages.get(claim.coverage_id)
+            if coverage is None or coverage[0] != claim.patient_id:
+                raise ValidationFailed(record, [("coverage_id",
+                                                 "no such coverage for this patient")])
+            if coverage[1] != claim.payer_key:
+                raise ValidationFailed(record, [("payer_key",
+                                                 "does not match the coverage's payer")])
+
+
+#: What :meth:`ClaimService.billable` raises for a claim that cannot be assembled (a
+#: missing record, an unknown payer, no practice, parts that do not fit together).
+UNBILLABLE: tuple[type[Exception], ...] = (ValidationFailed, UnknownPayer, ConfigurationError,
+                                           NotFound, ValidationError)
+
+
+@dataclass(frozen=True)
+class _BillableParts:
+    """What the billable claims of a batch are assembled from, each converted once."""
+
+    patients: dict[int, Patient]
+    coverages: dict[int, Coverage]
+    providers: dict[str, Provider]
+    #: account claim id -> the payers' answers posted on it, oldest first
+    adjudications: dict[int, builtins.list[ClaimAdjudicationRow]]
+
+    def patient(self, patient_id: int) -> Patient:
+        found = self.patients.get(patient_id)
+        if found is None:
+            raise NotFound("patient", patient_id)
+        return found
+
+    def coverage(self, coverage_id: int) -> Coverage:
+        found = self.coverages.get(coverage_id)
+        if found is None:
+            raise NotFound("coverage", coverage_id)
+        return found
+
+
+@dataclass(frozen=True)
+class ClaimMove:
+    """One step of :meth:`ClaimService.transition_many`: claim ``claim_id`` to ``target``."""
+
+    claim_id: int
+    target: ClaimState
+    reason: str | None = None
+    #: the payer's claim control number, remembered on the claim when given
+    payer_claim_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimAdvance:
+    """One answer of :meth:`ClaimService.advance_many`: ``claim`` toward ``target``."""
+
+    claim: Claim
+    target: ClaimState
+    reason: str
+    acknowledgment: bool = False
+    payer_claim_number: str | None = None

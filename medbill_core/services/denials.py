@@ -24,6 +24,7 @@ Item notes (free text, may hold PHI) are stored, never audited or logged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -106,12 +107,18 @@ class Denial:
 
 # -- while posting an 835 ----------------------------------------------------------------------
 
-def close_replaced(work: UnitOfWork, account_id: int, payer_key: str, reason: str) -> int:
+def close_replaced(work: UnitOfWork, account_id: int, payer_key: str, reason: str, *,
+                   items: Sequence[DenialRow] | None = None) -> int:
     """A new answer (or a reversal) of ``payer_key`` on the account replaces the earlier one:
-    its items still owed are closed. Returns how many."""
-    rows = list(work.session.scalars(select(DenialRow).where(
-        DenialRow.account_claim_id == account_id, DenialRow.payer_key == payer_key,
-        DenialRow.status.in_(_OWED_VALUES))))
+    its items still owed are closed. Returns how many. ``items``: every item of the account,
+    oldest first, when the caller has them (an 835 posted in batches): no query then."""
+    if items is not None:
+        rows = [row for row in items if row.payer_key == payer_key
+                and row.status in _OWED_VALUES]
+    else:
+        rows = list(work.session.scalars(select(DenialRow).where(
+            DenialRow.account_claim_id == account_id, DenialRow.payer_key == payer_key,
+            DenialRow.status.in_(_OWED_VALUES))))
     for row in rows:
         row.status = DenialStatus.CLOSED.value
         row.decided_at = utcnow()
@@ -123,22 +130,28 @@ def close_replaced(work: UnitOfWork, account_id: int, payer_key: str, reason: st
 
 
 def undo_decisions_paid_later(work: UnitOfWork, *, posting_key: str, claim: Claim,
-                              account_id: int, answered_on: date) -> dict[int, Decimal]:
+                              account_id: int, answered_on: date,
+                              items: Sequence[DenialRow] | None = None) -> dict[int, Decimal]:
     """The payer paid after all: a denial of this payer on the account that someone wrote off
     or moved to the patient is undone by what the payer's balance there went below zero
     (else the account shows the payer's money as a credit). The latest decision first: a
     write-off is taken back, an amount moved to the patient goes back to the payer (what the
     patient paid on it is then a credit on the claim, to apply or refund). Returns denial id
-    -> amount undone."""
+    -> amount undone. ``items``: as for :func:`close_replaced`."""
     payer_key = claim.payer_key or ""
     credit = -work.ledger.payer_balance(account_id, payer_key)
     if credit <= ZERO:
         return {}
     undone: dict[int, Decimal] = {}
-    rows = work.session.scalars(select(DenialRow).where(
-        DenialRow.account_claim_id == account_id, DenialRow.payer_key == payer_key,
-        DenialRow.status.in_([DenialStatus.WRITTEN_OFF.value, DenialStatus.TO_PATIENT.value]))
-        .order_by(DenialRow.id.desc()))
+    decided = [DenialStatus.WRITTEN_OFF.value, DenialStatus.TO_PATIENT.value]
+    rows: Iterable[DenialRow]
+    if items is not None:
+        rows = sorted((row for row in items if row.payer_key == payer_key
+                       and row.status in decided), key=lambda row: -row.id)
+    else:
+        rows = work.session.scalars(select(DenialRow).where(
+            DenialRow.account_claim_id == account_id, DenialRow.payer_key == payer_key,
+            DenialRow.status.in_(decided)).order_by(DenialRow.id.desc()))
     for row in rows:
         if credit <= ZERO:
             break
@@ -166,6 +179,7 @@ def undo_decisions_paid_later(work: UnitOfWork, *, posting_key: str, claim: Clai
 
 def _undone(work: UnitOfWork, denial_id: int) -> Decimal:
     """What later payments already undid of a denial's decision."""
+    work.ledger.flush_pending()
     total = work.session.scalar(
         select(func.coalesce(func.sum(LedgerEntryRow.amount), 0))
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)

@@ -59,7 +59,8 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
+from sqlalchemy.orm import selectinload
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -109,14 +110,17 @@ from medbill_core.services.remittance_register import (
     posting_prefix,
     record_remittance,
 )
+from medbill_core.storage.mapping import coverage_from_row
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
+    CoverageRow,
     DenialRow,
     LedgerEntryRow,
     PostingRow,
     ProviderAdjustmentRow,
     RemittanceExceptionRow,
+    RemittanceFindingRow,
     utcnow,
 )
 
@@ -178,6 +182,145 @@ class PostingRun:
     result: RemittancePostingResult | None = None
 
 
+_BATCH_KEY = "medbill.remittance.batch"
+
+
+@dataclass
+class _Batch:
+    """What posting one part of an 835 reads once for all its claim payments (a few queries
+    per part, not per claim payment), kept up to date in memory as the part posts: the
+    answers on file, which posting keys are taken, the denial items and held reversals of the
+    accounts the part touches, their claims and the patients' coverages. The ledger's balances
+    of those accounts are carried by :meth:`~medbill_core.ledger.Ledger.begin_batch`."""
+
+    #: posting keys looked up (of the part's claim payments) and those of them already used
+    checked_keys: set[str] = field(default_factory=set)
+    posted_keys: set[str] = field(default_factory=set)
+    #: claim id -> its adjudication rows, oldest first (new ones appended as they are added)
+    answers: dict[int, list[ClaimAdjudicationRow]] = field(default_factory=dict)
+    #: account id -> the ids of its claims, and every such id
+    account_claims: dict[int, list[int]] = field(default_factory=dict)
+    claim_ids: set[int] = field(default_factory=set)
+    #: account id -> its denial items (every status), oldest first
+    denials: dict[int, list[DenialRow]] = field(default_factory=dict)
+    #: claim id -> reversals held for it, oldest first
+    held: dict[int, list[RemittanceExceptionRow]] = field(default_factory=dict)
+    #: posting key -> the payer its transfer entries moved the patient share to (None: none)
+    share_holders: dict[str, str | None] = field(default_factory=dict)
+    #: patient id -> coverages (as PatientService.coverages orders them)
+    coverages: dict[int, list[Coverage]] = field(default_factory=dict)
+    #: adjudication rows of this part, not in the session: inserted together at its end
+    #: (:func:`_write_batch`), with what happened to them meanwhile (``reversed_by``)
+    new_answers: list[ClaimAdjudicationRow] = field(default_factory=list)
+    #: remittance findings of this part, inserted together at its end
+    new_findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_answer(self, row: ClaimAdjudicationRow) -> None:
+        self.answers.setdefault(row.claim_id, []).append(row)
+        self.posted_keys.add(row.posting_key)
+
+
+def _batch(work: UnitOfWork) -> _Batch | None:
+    batch: _Batch | None = work.session.info.get(_BATCH_KEY)
+    return batch
+
+
+def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _Batch:
+    """Read what the part's claim payments need, one query per kind (see :class:`_Batch`)."""
+    session = work.session
+    work.claims.prefetch(payment.claim_number for payment in remittance.claims)
+    known = session.info.get("medbill.claim_ids", {})
+    claim_ids = {known[p.claim_number] for p in remittance.claims if p.claim_number in known}
+    rows = [row for row in (session.get(ClaimRow, claim_id) for claim_id in claim_ids) if row]
+    accounts = sorted({row.account_claim_id or row.id for row in rows})
+    batch = _Batch()
+    session.info[_BATCH_KEY] = batch
+    checked = sorted(set(keys))
+    batch.checked_keys.update(checked)
+    for start in range(0, len(checked), _CHUNK):
+        chunk = checked[start:start + _CHUNK]
+        batch.posted_keys.update(session.scalars(select(PostingRow.posting_key).where(
+            PostingRow.posting_key.in_(chunk))))
+        batch.posted_keys.update(session.scalars(select(ClaimAdjudicationRow.posting_key).where(
+            ClaimAdjudicationRow.posting_key.in_(chunk))))
+    patients: set[int] = set()
+    for start in range(0, len(accounts), _CHUNK):
+        ids = accounts[start:start + _CHUNK]
+        for row in session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines)).where(
+                or_(ClaimRow.id.in_(ids), ClaimRow.account_claim_id.in_(ids)))
+                .order_by(ClaimRow.id)):
+            batch.account_claims.setdefault(row.account_claim_id or row.id, []).append(row.id)
+            batch.claim_ids.add(row.id)
+            patients.add(row.patient_id)
+        for answer in session.scalars(select(ClaimAdjudicationRow).where(
+                ClaimAdjudicationRow.account_claim_id.in_(ids))
+                .order_by(ClaimAdjudicationRow.id)):
+            batch.answers.setdefault(answer.claim_id, []).append(answer)
+        for denial in session.scalars(select(DenialRow).where(
+                DenialRow.account_claim_id.in_(ids)).order_by(DenialRow.id)):
+            batch.denials.setdefault(denial.account_claim_id, []).append(denial)
+    account_claim_ids = sorted(batch.claim_ids)
+    for start in range(0, len(account_claim_ids), _CHUNK):
+        for held in session.scalars(select(RemittanceExceptionRow).where(
+                RemittanceExceptionRow.held_claim_id.in_(
+                    account_claim_ids[start:start + _CHUNK]))
+                .order_by(RemittanceExceptionRow.id)):
+            batch.held.setdefault(held.held_claim_id or 0, []).append(held)
+    answer_keys = sorted({a.posting_key for rows_ in batch.answers.values() for a in rows_})
+    batch.share_holders.update(dict.fromkeys(answer_keys))
+    for start in range(0, len(answer_keys), _CHUNK):
+        chunk = answer_keys[start:start + _CHUNK]
+        for key, payer_key, owner in session.execute(
+                select(PostingRow.posting_key, LedgerEntryRow.payer_key, ClaimRow.payer_key)
+                .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
+                .join(ClaimAdjudicationRow, ClaimAdjudicationRow.posting_key
+                      == PostingRow.posting_key)
+                .join(ClaimRow, ClaimRow.id == ClaimAdjudicationRow.claim_id)
+                .where(PostingRow.posting_key.in_(chunk),
+                       LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PAYER.value)
+                .order_by(LedgerEntryRow.id)):
+            if payer_key is not None and owner is not None and payer_key != owner \
+                    and batch.share_holders.get(key) is None:
+                batch.share_holders[key] = payer_key
+    wanted = sorted(patients)
+    for start in range(0, len(wanted), _CHUNK):
+        for coverage in session.scalars(select(CoverageRow).where(
+                CoverageRow.patient_id.in_(wanted[start:start + _CHUNK]))
+                .order_by(CoverageRow.coverage_order, CoverageRow.id)):
+            batch.coverages.setdefault(coverage.patient_id, []).append(
+                coverage_from_row(coverage))
+    work.ledger.begin_batch(accounts, absent_keys=set(checked) - batch.posted_keys)
+    return batch
+
+
+def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
+    """Insert the part's new adjudication rows and findings, one executemany each (every
+    column given, NULLs too, so that the rows are not split by which values are NULL)."""
+    columns = [column.key for column in ClaimAdjudicationRow.__mapper__.columns
+               if column.key != "id"]
+    if batch.new_answers:
+        work.session.execute(
+            insert(ClaimAdjudicationRow).execution_options(render_nulls=True),
+            [{key: getattr(row, key) for key in columns} for row in batch.new_answers],
+            execution_options=_NO_AUTOFLUSH)
+    if batch.new_findings:
+        work.session.execute(
+            insert(RemittanceFindingRow).execution_options(render_nulls=True),
+            batch.new_findings, execution_options=_NO_AUTOFLUSH)
+    batch.new_answers.clear()
+    batch.new_findings.clear()
+
+
+def _end_batch(work: UnitOfWork, *, discard: bool = False) -> None:
+    """Stop carrying the part (``discard``: it failed, its transaction is rolled back)."""
+    work.session.info.pop(_BATCH_KEY, None)
+    work.ledger.end_batch(discard=discard)
+
+
+_CHUNK = 500
+_NO_AUTOFLUSH = {"autoflush": False}
+
+
 def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal,
              next_payer: str | None, decisions: list[RuleDecision]) -> list[LedgerLine]:
     """Ledger lines for one claim payment, on the encounter's account.
@@ -231,8 +374,13 @@ def _next_coverage(work: UnitOfWork, claim: Claim) -> Coverage | None:
     """The patient's next coverage after the claim's (secondary after primary), if any."""
     if claim.coverage_id is None:
         return None
-    current = work.patients.coverage(claim.coverage_id)
-    later = [c for c in work.patients.coverages(claim.patient_id)
+    batch = _batch(work)
+    known = batch.coverages.get(claim.patient_id) if batch is not None else None
+    current = next((c for c in known or () if c.id == claim.coverage_id), None)
+    if known is None or current is None:
+        current = work.patients.coverage(claim.coverage_id)
+        known = work.patients.coverages(claim.patient_id)
+    later = [c for c in known
              if c.order.rank > current.order.rank and c.payer_key != current.payer_key
              and c.payer_key in work.app.config.payers
              and c.is_active_on(claim.service_date_from)]
@@ -243,16 +391,23 @@ def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Cover
                 crossed_over: bool, reason: str) -> Claim:
     """The claim to the next payer: same services, the encounter's account, no new charges."""
     number = f"{claim.claim_number[:16]}-S{coverage.order.rank}"
-    try:
-        return work.claims.by_number(number)
-    except NotFound:
-        pass
+    batch = _batch(work)
+    # every claim of an account the batch read is known by number: no look-up for a new one
+    if batch is None or account_id not in batch.account_claims \
+            or number in work.session.info.get("medbill.claim_ids", {}):
+        try:
+            return work.claims.by_number(number)
+        except NotFound:
+            pass
     follow_up = work.claims.create(claim.model_copy(update={
         "id": None, "claim_number": number, "coverage_id": coverage.id,
         "payer_key": coverage.payer_key, "account_claim_id": account_id,
         "state": ClaimState.DRAFT, "payer_claim_number": None, "created_at": None,
         "frequency": ClaimFrequency.ORIGINAL, "original_claim_reference": None,
         "replaces_claim_id": None}))
+    if batch is not None and account_id in batch.account_claims:
+        batch.account_claims[account_id].append(saved_id(follow_up))
+        batch.claim_ids.add(saved_id(follow_up))
     if crossed_over:  # the primary payer forwarded it: nothing for us to send
         for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED):
             follow_up = work.claims.transition(saved_id(follow_up), target,
@@ -346,14 +501,20 @@ def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: i
                          payment: ClaimPayment, paid_date: date,
                          decisions: list[RuleDecision]) -> None:
     lines = line_adjudications(claim, payment)
-    work.session.add(ClaimAdjudicationRow(
+    row = ClaimAdjudicationRow(
         posting_key=key, claim_id=claim.id, account_claim_id=account_id,
         payer_key=claim.payer_key, coverage_id=claim.coverage_id,
         claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
         adjustments=[_adjustment_json(a) for a in payment.all_adjustments],
         lines=[line.model_dump(mode="json") for line in lines] or None,
         posting_rules=[{"action": d.action.value, "rule": d.rule} for d in decisions],
-        remark_codes=remark_codes(payment)))
+        remark_codes=remark_codes(payment))
+    batch = _batch(work)
+    if batch is None:
+        work.session.add(row)
+    else:
+        batch.add_answer(row)
+        batch.new_answers.append(row)
 
 
 def remark_codes(payment: ClaimPayment) -> list[str]:
@@ -462,11 +623,25 @@ def _settle(work: UnitOfWork, claim: Claim, account_id: int, status: ClaimStatus
 #: states of a claim answered before that a posting elsewhere on its account may settle anew
 _RESETTLED = frozenset({ClaimState.ACCEPTED, ClaimState.PAID, ClaimState.PARTIALLY_PAID,
                         ClaimState.PATIENT_BALANCE, ClaimState.CLOSED})
+_RESETTLED_VALUES = frozenset(state.value for state in _RESETTLED)
+_OWED_VALUES = frozenset(status.value for status in OWED)
 HELD_REASON = "held: a reversal received before the answer it reverses"
+
+
+def _answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudicationRow] | None:
+    """The claim's adjudication rows, oldest first, when the batch carries them."""
+    batch = _batch(work)
+    if batch is None or claim_id not in batch.claim_ids:
+        return None
+    return batch.answers.get(claim_id, [])
 
 
 def _standing_answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudicationRow]:
     """The claim's 835 answers no reversal has taken back, oldest first."""
+    carried = _answers(work, claim_id)
+    if carried is not None:
+        return [row for row in carried if row.claim_status != ClaimStatusCode.REVERSAL.value
+                and row.reversed_by is None]
     return list(work.session.scalars(
         select(ClaimAdjudicationRow)
         .where(ClaimAdjudicationRow.claim_id == claim_id,
@@ -487,6 +662,15 @@ def _answer_reversed(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
 
 def _settle_by_answer(work: UnitOfWork, claim: Claim, account_id: int,
                       answer: ClaimAdjudicationRow, reason: str) -> None:
+    batch = _batch(work)
+    if batch is not None and account_id in batch.account_claims:
+        denied_open = any(row.posting_key == answer.posting_key
+                          and row.action == PostingAction.DENY.value
+                          and row.status in _OWED_VALUES
+                          for row in batch.denials.get(account_id, ()))
+        _settle(work, claim, account_id, ClaimStatusCode(answer.claim_status), answer.paid,
+                reason, denied_open)
+        return
     denied_open = work.session.scalar(select(DenialRow.id).where(
         DenialRow.posting_key == answer.posting_key,
         DenialRow.action == PostingAction.DENY.value,
@@ -498,10 +682,18 @@ def _settle_by_answer(work: UnitOfWork, claim: Claim, account_id: int,
 def _settle_account(work: UnitOfWork, posted: Claim, account_id: int, reason: str) -> None:
     """Settle again the other answered claims of the account: what was just posted moved
     the balances their states follow from."""
-    others = work.session.scalars(select(ClaimRow.id).where(
+    batch = _batch(work)
+    others: Any
+    if batch is not None and account_id in batch.account_claims:
+        rows = [work.session.get_one(ClaimRow, claim_id)
+                for claim_id in sorted(batch.account_claims[account_id])]
+        others = [row.id for row in rows if row.id != posted.id
+                  and row.state in _RESETTLED_VALUES]
+    else:
+        others = work.session.scalars(select(ClaimRow.id).where(
         or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
         ClaimRow.id != posted.id,
-        ClaimRow.state.in_([state.value for state in _RESETTLED])).order_by(ClaimRow.id))
+        ClaimRow.state.in_(_RESETTLED_VALUES)).order_by(ClaimRow.id))
     for claim_id in list(others):
         standing = _standing_answers(work, claim_id)
         if standing:
@@ -518,11 +710,15 @@ def _held(work: UnitOfWork, key: str, trace_number: str, claim: Claim, payment: 
     exists = work.session.scalar(select(RemittanceExceptionRow.id).where(
         RemittanceExceptionRow.posting_key == key))
     if exists is None:
-        work.session.add(RemittanceExceptionRow(
+        row = RemittanceExceptionRow(
             posting_key=key, trace_number=trace_number, claim_number=payment.claim_number[:50],
             reason=HELD_REASON, paid=payment.paid,
             held_payment=payment.model_dump(mode="json"), held_claim_id=claim.id,
-            held_effective_date=when))
+            held_effective_date=when)
+        work.session.add(row)
+        batch = _batch(work)
+        if batch is not None:
+            batch.held.setdefault(saved_id(claim), []).append(row)
         audit.record(work.session, actor=work.actor, action="remittance.held",
                      entity_type="claim", entity_id=claim.id, details={"posting_key": key})
     tally.exceptions.append((key, payment.paid, exists is None))
@@ -532,7 +728,13 @@ def _held(work: UnitOfWork, key: str, trace_number: str, claim: Claim, payment: 
 def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
                   result: RemittancePostingResult, tally: RegisterTally) -> None:
     """Post the reversals held for ``claim`` whose answer is now on file."""
-    held = work.session.scalars(select(RemittanceExceptionRow).where(
+    batch = _batch(work)
+    held: Any
+    if batch is not None and _answers(work, saved_id(claim)) is not None:
+        held = [row for row in batch.held.get(saved_id(claim), ())
+                if not row.resolved and row.held_payment is not None]
+    else:
+        held = work.session.scalars(select(RemittanceExceptionRow).where(
         RemittanceExceptionRow.held_claim_id == claim.id,
         RemittanceExceptionRow.resolved.is_(False),
         RemittanceExceptionRow.held_payment.is_not(None)).order_by(RemittanceExceptionRow.id))
@@ -556,6 +758,7 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
         row.resolved_by = work.actor
         row.resolution = "posted when the answer it reverses arrived"
         if not in_this_posting:
+            work.session.flush()  # the register counts what is resolved (a rare path)
             move_exception_to_posted(work, row)
 
 
@@ -584,38 +787,22 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     prefix = posting_prefix(remittance)
     tally = RegisterTally()
     seen = run.seen
-    work.claims.prefetch(payment.claim_number for payment in remittance.claims)
-    for done, payment in enumerate(remittance.claims):
-        if on_progress is not None and done:
-            on_progress(done, len(remittance.claims))
-        seen[payment.claim_number] += 1
-        key = f"{prefix}:{payment.claim_number}:{seen[payment.claim_number]}"
-        claim = _claim_answered(work, remittance, payment)
-        if isinstance(claim, str):
-            created = _record_exception(work, key, remittance.trace_number, payment, claim)
-            tally.exceptions.append((key, payment.paid, created))
-            result.unmatched.append(payment.claim_number)
-            continue
-        unbelievable = unposted_reason(payment, claim)
-        digest = hashlib.sha256(payment.model_dump_json().encode("utf-8")).digest()
-        if unbelievable is None and digest in run.payments:
-            # a payer answers a claim once per 835 with these figures; a copy of the same
-            # CLP loop is a file defect, and posting it would pay and adjust the claim twice
-            unbelievable = ("the same claim payment appears earlier in this remittance: "
-                            "a repeated copy, not posted twice")
-        run.payments.add(digest)
-        if unbelievable is not None:
-            created = _record_exception(work, key, remittance.trace_number, payment,
-                                        unbelievable)
-            tally.exceptions.append((key, payment.paid, created))
-            result.unbalanced.append(payment.claim_number)
-            continue
-        if payment.is_reversal and _held(work, key, remittance.trace_number, claim, payment,
-                                         when, tally):
-            result.held.append(payment.claim_number)
-            continue
-        _post_claim_payment(work, rules, remittance.trace_number, key, claim, payment, when,
-                            result, tally)
+    upcoming = Counter(seen)
+    keys = []
+    for payment in remittance.claims:
+        upcoming[payment.claim_number] += 1
+        keys.append(f"{prefix}:{payment.claim_number}:{upcoming[payment.claim_number]}")
+    try:
+        batch = _begin_batch(work, remittance, keys)
+        # what the loop reads is carried by the batch or flushed on purpose: no autoflush
+        with work.session.no_autoflush:
+            _post_claim_payments(work, remittance, run, result, rules, keys, when, tally,
+                                 on_progress)
+            _write_batch(work, batch)
+    except BaseException:
+        _end_batch(work, discard=True)
+        raise
+    _end_batch(work)
     if on_progress is not None and remittance.claims:
         on_progress(len(remittance.claims), len(remittance.claims))
     for index, plb in enumerate(remittance.provider_adjustments if final else (), start=1):
@@ -655,6 +842,45 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     return result
 
 
+
+def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingRun,
+                         result: RemittancePostingResult, rules: PostingRules,
+                         keys: list[str], when: date, tally: RegisterTally,
+                         on_progress: Callable[[int, int], None] | None) -> None:
+    """Post the claim payments of one part (``keys``: their posting keys, in order)."""
+    seen = run.seen
+    for done, (payment, key) in enumerate(zip(remittance.claims, keys, strict=True)):
+        if on_progress is not None and done:
+            on_progress(done, len(remittance.claims))
+        seen[payment.claim_number] += 1
+        claim = _claim_answered(work, remittance, payment)
+        if isinstance(claim, str):
+            created = _record_exception(work, key, remittance.trace_number, payment, claim)
+            tally.exceptions.append((key, payment.paid, created))
+            result.unmatched.append(payment.claim_number)
+            continue
+        unbelievable = unposted_reason(payment, claim)
+        digest = hashlib.sha256(payment.model_dump_json().encode("utf-8")).digest()
+        if unbelievable is None and digest in run.payments:
+            # a payer answers a claim once per 835 with these figures; a copy of the same
+            # CLP loop is a file defect, and posting it would pay and adjust the claim twice
+            unbelievable = ("the same claim payment appears earlier in this remittance: "
+                            "a repeated copy, not posted twice")
+        run.payments.add(digest)
+        if unbelievable is not None:
+            created = _record_exception(work, key, remittance.trace_number, payment,
+                                        unbelievable)
+            tally.exceptions.append((key, payment.paid, created))
+            result.unbalanced.append(payment.claim_number)
+            continue
+        if payment.is_reversal and _held(work, key, remittance.trace_number, claim, payment,
+                                         when, tally):
+            result.held.append(payment.claim_number)
+            continue
+        _post_claim_payment(work, rules, remittance.trace_number, key, claim, payment, when,
+                            result, tally)
+
+
 def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str, key: str,
                         claim: Claim, payment: ClaimPayment, when: date,
                         result: RemittancePostingResult, tally: RegisterTally) -> None:
@@ -683,22 +909,35 @@ def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str
         tally.duplicates.append((key, payment.paid))
         result.duplicates.append(payment.claim_number)
         return
+    batch = _batch(work)
+    items = batch.denials.setdefault(account_id, []) \
+        if batch is not None and account_id in batch.account_claims else None
     if lines:
         work.ledger.post(key, "835", lines, effective_date=when,
                          memo=f"CLP02 {payment.status.value}", allow_credit=True)
+        if batch is not None:
+            batch.posted_keys.add(key)
+            batch.share_holders[key] = next(
+                (line.payer_key for line in lines if line.kind is EntryKind.TRANSFER_TO_PAYER
+                 and line.payer_key is not None and line.payer_key != claim.payer_key), None)
     tally.posted.append((key, claim.claim_number, payment.paid, True))
-    close_replaced(work, account_id, claim.payer_key or "", f"835 {trace_number}")
+    close_replaced(work, account_id, claim.payer_key or "", f"835 {trace_number}", items=items)
     if not payment.is_reversal:  # paid after a write-off or a move to the patient
         undo_decisions_paid_later(work, posting_key=key, claim=claim,
-                                  account_id=account_id, answered_on=when)
+                                  account_id=account_id, answered_on=when, items=items)
     if payment.is_reversal and claim.state is ClaimState.VOIDED:
         _reverse_voided_charges(work, claim, account_id, key, when)
     _record_adjudication(work, key, claim, account_id, payment, when, decisions)
     kept = [] if payment.is_reversal else record_kept_open(
         work, posting_key=key, claim=claim, account_id=account_id,
         adjustments=payment.all_adjustments, decisions=decisions, answered_on=when)
+    if items is not None:
+        items.extend(kept)
     findings = _adapter_findings(work, claim, payment)
-    record_findings(work, key, claim, findings, when)  # the follow-up work list's items
+    batch = _batch(work)
+    record_findings(work, key, claim, findings, when,  # the follow-up work list's items
+                    pending=batch.new_findings if batch is not None else None,
+                    fresh=batch is not None and key in batch.checked_keys)
     result.findings.extend(findings)
     if payment.payer_claim_number and not claim.payer_claim_number:
         claim = work.claims.record_payer_claim_number(saved_id(claim),
@@ -735,6 +974,10 @@ def _kept_open(payment: ClaimPayment, decisions: list[RuleDecision]) -> bool:
 def _already_posted(work: UnitOfWork, key: str) -> bool:
     """The answer under ``key`` was posted before (its ledger posting or, for an answer whose
     every amount was kept open, its adjudication row is there)."""
+    batch = _batch(work)
+    if batch is not None and (key in batch.checked_keys or key in batch.posted_keys):
+        return key in batch.posted_keys
+    work.ledger.flush_pending()
     return work.session.scalar(select(PostingRow.id).where(PostingRow.posting_key == key)) \
         is not None or work.session.scalar(select(ClaimAdjudicationRow.id).where(
             ClaimAdjudicationRow.posting_key == key)) is not None
@@ -753,6 +996,7 @@ def _reverse_voided_charges(work: UnitOfWork, claim: Claim, account_id: int, key
             effective_date=when, memo="voided claim: charges reversed with the payer's reversal",
             allow_credit=True)
     # the void request (frequency 8) has done its work: nobody owes anything on it any more
+    work.session.flush()  # (a rare path: the batch carries no void requests)
     requests = work.session.scalars(select(ClaimRow.id).where(
         ClaimRow.replaces_claim_id == claim.id, ClaimRow.frequency == "8",
         ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER])))
@@ -813,6 +1057,10 @@ def latest_answer(work: UnitOfWork, claim_id: int) -> PayerAnswer | None:
 
 
 def _latest_answer_row(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
+    carried = _answers(work, claim_id)
+    if carried is not None:
+        return next((row for row in reversed(carried)
+                     if row.claim_status != ClaimStatusCode.REVERSAL.value), None)
     return work.session.scalar(
         select(ClaimAdjudicationRow)
         .where(ClaimAdjudicationRow.claim_id == claim_id,
@@ -830,6 +1078,10 @@ def _patient_share_holder(work: UnitOfWork, claim: Claim,
     if answer is None:
         return None
     posting_key = answer.posting_key
+    batch = _batch(work)
+    if batch is not None and posting_key in batch.share_holders:
+        return batch.share_holders[posting_key]
+    work.ledger.flush_pending()
     return work.session.scalar(
         select(LedgerEntryRow.payer_key)
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)

@@ -32,26 +32,36 @@ _CHUNK = 500
 
 
 def record_findings(work: UnitOfWork, posting_key: str, claim: Claim,
-                    findings: Sequence[ClaimFinding], found_on: date) -> list[int]:
-    """Store the findings of the claim payment posted under ``posting_key``; the ids stored
-    now (a finding already stored under the same key is not stored again)."""
-    stored = []
-    for index, finding in enumerate(findings, start=1):
-        key = f"{posting_key}:{index}"
-        if work.session.scalar(select(RemittanceFindingRow.id).where(
-                RemittanceFindingRow.finding_key == key)) is not None:
+                    findings: Sequence[ClaimFinding], found_on: date, *,
+                    pending: list[dict[str, Any]] | None = None, fresh: bool = False) -> int:
+    """Store the findings of the claim payment posted under ``posting_key``; how many were
+    stored now (a finding already stored under the same key is not stored again). The rows
+    are added to the session (written with its next flush), or with ``pending`` appended to
+    it as column values, for the caller to insert with others in one statement. ``fresh``:
+    the caller knows nothing was posted under ``posting_key`` before (no look-up then)."""
+    if not findings:
+        return 0
+    keys = [f"{posting_key}:{index}" for index in range(1, len(findings) + 1)]
+    stored = set() if fresh else set(work.session.scalars(
+        select(RemittanceFindingRow.finding_key).where(
+            RemittanceFindingRow.finding_key.in_(keys))))
+    added = 0
+    for key, finding in zip(keys, findings, strict=True):
+        if key in stored:
             continue
         amounts = (finding.expected_amount, finding.allowed_amount, finding.paid_amount) \
             if isinstance(finding, PaymentFinding) else (None, None, None)
-        row = RemittanceFindingRow(
+        values = dict(
             finding_key=key, posting_key=posting_key, claim_id=claim.id,
             payer_key=claim.payer_key, code=finding.code, line_number=finding.line_number,
             expected_amount=amounts[0], allowed_amount=amounts[1], paid_amount=amounts[2],
             found_on=found_on, message=finding.message[:500])
-        work.session.add(row)
-        work.session.flush()
-        stored.append(row.id)
-    return stored
+        if pending is not None:
+            pending.append(values)
+        else:
+            work.session.add(RemittanceFindingRow(**values))
+        added += 1
+    return added
 
 
 @dataclass(frozen=True)

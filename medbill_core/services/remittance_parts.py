@@ -45,8 +45,9 @@ from medbill_core.storage.schema import DocumentStatus, InboundDocumentRow, as_u
 PART_CLAIMS = 500
 #: ... or once it has taken this long (a claim payment with many lines posts slowly)
 PART_SECONDS = 1.0
-#: claim payments posted between two looks at the clock
-_BATCH = 10
+#: claim payments posted together (one batch of :func:`post_remittance`: a few queries for
+#: all of them), between two looks at the clock; never more than the part has room for
+_BATCH = 100
 #: after each part, SQLite's write lock is left free this long: a waiting writer polls for it
 #: (its busy handler sleeps up to 100 ms between tries) and would otherwise find it taken
 #: again by the next part every time, until its busy timeout ran out
@@ -164,6 +165,10 @@ class _Parts:
             self._claims = 0
         return self._work
 
+    def room(self) -> int:
+        """How many claim payments the part being posted still takes (at least one)."""
+        return max(1, self.claims_per_part - (self._claims if self._work is not None else 0))
+
     def posted(self, count: int) -> None:
         self.done += count
         self._claims += count
@@ -245,7 +250,7 @@ def _post_remittance(parts: _Parts, remittance: RemittanceParts,
 
     for payment in remittance.claims():
         batch.append(payment)
-        if len(batch) >= _BATCH:
+        if len(batch) >= min(_BATCH, parts.room()):
             post(final=False)
             parts.commit_if_due()
     result = post(final=True)

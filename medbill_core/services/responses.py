@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -39,7 +39,9 @@ from medbill_core.domain import (
     TransactionSetAck,
 )
 from medbill_core.domain.base import saved_id
-from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError, NotFound
+from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError
+from medbill_core.lifecycle import advance_path
+from medbill_core.services.claims import ClaimAdvance
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
     count_claim_payments,
@@ -90,26 +92,64 @@ def rejections_in(decoded: Any) -> tuple[Rejection, ...]:
                  for ack in decoded.claims if ack.status is ClaimAckStatus.REJECTED)
 
 
-def _move(work: UnitOfWork, claim_number: str, target: ClaimState, reason: str,
-          payer_claim_number: str | None = None) -> bool:
-    """Apply an acknowledgment to one claim: move it to ``target`` when it is still waiting
-    for this answer (:func:`~medbill_core.lifecycle.ack_moves`), else only record it (a late or
-    repeated 999/277CA never moves a claim the payer has answered further)."""
-    try:
-        claim = work.claims.by_number(claim_number)
-    except NotFound:
-        return False
-    moved = work.claims.advance(claim, target, reason=reason, acknowledgment=True,
-                                payer_claim_number=payer_claim_number)
-    if moved is None:
-        if payer_claim_number and not claim.payer_claim_number:
-            work.claims.record_payer_claim_number(saved_id(claim), payer_claim_number)
+@dataclass(frozen=True)
+class _Answer:
+    """An acknowledgment's answer for one claim: move it to ``target`` (see :func:`_move_many`)."""
+
+    claim_number: str
+    target: ClaimState
+    reason: str
+    payer_claim_number: str | None = None
+
+
+def _move_many(work: UnitOfWork, answers: Sequence[_Answer]) -> list[bool]:
+    """Apply acknowledgments to claims, in order: move each claim to its ``target`` when it is
+    still waiting for this answer (:func:`~medbill_core.lifecycle.ack_moves`), else only record
+    it (a late or repeated 999/277CA never moves a claim the payer has answered further).
+
+    The claims are read with one query and moved in :meth:`ClaimService.advance_many` batches
+    (one, unless a claim is answered twice or an answer is only recorded: the moves before it
+    are applied first, so the audit trail keeps the order of the answers).
+
+    :returns: per answer, whether it moved its claim (``False`` for an unknown claim number).
+    """
+    claims = work.claims.by_numbers(answer.claim_number for answer in answers)
+    pending: list[ClaimAdvance] = []
+    in_pending: set[str] = set()
+
+    def apply_pending() -> None:
+        for moved in work.claims.advance_many(pending):
+            if moved is not None:
+                claims[moved.claim_number] = moved
+        pending.clear()
+        in_pending.clear()
+
+    results = []
+    for answer in answers:
+        if answer.claim_number not in claims:
+            results.append(False)
+            continue
+        if answer.claim_number in in_pending:
+            apply_pending()  # answered twice: the second answer sees what the first did
+        claim = claims[answer.claim_number]
+        if advance_path(claim.state, answer.target, acknowledgment=True):
+            pending.append(ClaimAdvance(claim, answer.target, answer.reason, True,
+                                        answer.payer_claim_number))
+            in_pending.add(answer.claim_number)
+            results.append(True)
+            continue
+        apply_pending()
+        if answer.payer_claim_number and not claim.payer_claim_number:
+            claims[answer.claim_number] = work.claims.record_payer_claim_number(
+                saved_id(claim), answer.payer_claim_number)
         audit.record(work.session, actor=work.actor, action="claim.acknowledgment_kept",
                      entity_type="claim", entity_id=claim.id,
-                     details={"answer": reason[:200], "would_move_to": target.value,
+                     details={"answer": answer.reason[:200],
+                              "would_move_to": answer.target.value,
                               "state": claim.state.value})
-        return False
-    return True
+        results.append(False)
+    apply_pending()
+    return results
 
 
 def _submission_for(work: UnitOfWork, control_number: str) -> SubmissionRow | None:
@@ -180,8 +220,7 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
             if same_number(number, transaction.control_number):
                 answer_for.update(dict.fromkeys(claims, transaction))
     group_rejected = not ack.status.accepted
-    acknowledged = rejected = 0
-    work.claims.prefetch(submission.claim_numbers)
+    answers = []
     for number in submission.claim_numbers:
         transaction = answer_for.get(number)
         if group_rejected or (transaction is not None and not transaction.status.accepted):
@@ -189,10 +228,15 @@ def apply_functional_ack(work: UnitOfWork, ack: FunctionalAcknowledgment) -> str
                       else "")
             reason = (f"999 rejected batch {submission.id}{within}: "
                       + _rejection_words(ack, transaction))
-            rejected += _move(work, number, ClaimState.REJECTED, reason[:500])
+            answers.append(_Answer(number, ClaimState.REJECTED, reason[:500]))
         else:
-            acknowledged += _move(work, number, ClaimState.ACKNOWLEDGED,
-                                  f"999 {ack.status.value} for batch {submission.id}")
+            answers.append(_Answer(number, ClaimState.ACKNOWLEDGED,
+                                   f"999 {ack.status.value} for batch {submission.id}"))
+    moved = _move_many(work, answers)
+    acknowledged = sum(m for a, m in zip(answers, moved, strict=True)
+                       if a.target is ClaimState.ACKNOWLEDGED)
+    rejected = sum(m for a, m in zip(answers, moved, strict=True)
+                   if a.target is ClaimState.REJECTED)
     any_rejected = group_rejected or any(not t.status.accepted for t in answer_for.values())
     submission.status = (SubmissionStatus.REJECTED if group_rejected else
                          SubmissionStatus.PARTIALLY_ACCEPTED if any_rejected
@@ -214,29 +258,29 @@ def apply_interchange_ack(work: UnitOfWork, ack: InterchangeAcknowledgment) -> s
         return f"TA1 rejection for unknown interchange {ack.interchange_control_number}"
     submission.status = SubmissionStatus.REJECTED
     submission.answered_at = utcnow()
-    work.claims.prefetch(submission.claim_numbers)
-    moved = sum(_move(work, number, ClaimState.REJECTED, f"TA1 note {ack.note_code}")
-                for number in submission.claim_numbers)
+    moved = sum(_move_many(work, [_Answer(number, ClaimState.REJECTED,
+                                          f"TA1 note {ack.note_code}")
+                                  for number in submission.claim_numbers]))
     return f"TA1 rejected: {moved} claims rejected"
 
 
 def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
-    accepted = rejected = unknown = 0
-    work.claims.prefetch(ack.claim_number for ack in batch.claims)
+    answers = []
     for ack in batch.claims:
         codes = ",".join(f"{c.category}:{c.code}" for c in ack.status_codes)
         if ack.status is ClaimAckStatus.ACCEPTED:
-            moved = _move(work, ack.claim_number, ClaimState.ACCEPTED, f"277CA {codes}",
-                          payer_claim_number=ack.payer_claim_number)
-            accepted += moved
+            answers.append(_Answer(ack.claim_number, ClaimState.ACCEPTED, f"277CA {codes}",
+                                   ack.payer_claim_number))
         elif ack.status is ClaimAckStatus.REJECTED:
             reason = f"277CA {codes}" + (f" {ack.message}" if ack.message else "")
-            moved = _move(work, ack.claim_number, ClaimState.REJECTED, reason[:500],
-                          payer_claim_number=ack.payer_claim_number)
-            rejected += moved
-        else:
-            continue
-        unknown += not moved
+            answers.append(_Answer(ack.claim_number, ClaimState.REJECTED, reason[:500],
+                                   ack.payer_claim_number))
+    moved = _move_many(work, answers)
+    accepted = sum(m for a, m in zip(answers, moved, strict=True)
+                   if a.target is ClaimState.ACCEPTED)
+    rejected = sum(m for a, m in zip(answers, moved, strict=True)
+                   if a.target is ClaimState.REJECTED)
+    unknown = len(answers) - accepted - rejected
     return f"277CA: {accepted} accepted, {rejected} rejected, {unknown} not applicable"
 
 

@@ -11,13 +11,8 @@ from pydantic import ValidationError
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimFinding, ClaimState, Severity
 from medbill_core.domain.base import problems_from
-from medbill_core.errors import (
-    ConfigurationError,
-    MedbillError,
-    NotFound,
-    UnknownPayer,
-    ValidationFailed,
-)
+from medbill_core.errors import MedbillError, NotFound, ValidationFailed
+from medbill_core.services.claims import ClaimMove
 
 
 @dataclass(frozen=True)
@@ -57,38 +52,60 @@ def _problem_finding(claim_number: str, error: MedbillError) -> ClaimFinding:
                         fix_hint="fix the claim's references or the configuration")
 
 
+#: Claims scrubbed per batch: read, assembled and moved together.
+SCRUB_BATCH = 500
+
+
 def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
                  validate: bool = True,
                  on_progress: Callable[[int, int], None] | None = None) -> ScrubReport:
     """Run the edits on each claim; with ``validate``, clean drafts move to ``validated``
     and validated claims with blocking findings move back to ``draft``.
-    ``on_progress(done, total)`` is called after each claim (a progress bar)."""
+    ``on_progress(done, total)`` is called after each claim (a progress bar).
+
+    Claims are read, assembled and moved in batches of :data:`SCRUB_BATCH`: a few queries and
+    one set of state updates per batch, whatever its size."""
     hooks = work.app.hooks
     results = []
     claim_ids = list(claim_ids)
-    for done, claim_id in enumerate(claim_ids, start=1):
-        if on_progress is not None and done > 1:
-            on_progress(done - 1, len(claim_ids))
-        claim = work.claims.get(claim_id)
-        try:
-            billable = work.claims.billable(claim_id)
-        except (ValidationFailed, UnknownPayer, ConfigurationError, NotFound) as exc:
-            findings = [_problem_finding(claim.claim_number, exc)]
-        except ValidationError as exc:  # the parts do not fit together (payer, no coverage)
-            findings = [_problem_finding(claim.claim_number,
-                                         ValidationFailed(f"claim {claim_id}", problems_from(exc)))]
-        else:
-            findings = hooks.claim_edits(claim=billable)  # a failing plugin is not a finding
-        result = ScrubResult(claim_id, claim.claim_number, findings)
-        results.append(result)
-        if not validate:
-            continue
-        if result.clean and claim.state is ClaimState.DRAFT:
-            work.claims.transition(claim_id, ClaimState.VALIDATED, reason="scrubbed clean")
-        elif not result.clean and claim.state is ClaimState.VALIDATED:
-            blocking = sum(1 for f in findings if f.blocks_submission)
-            work.claims.transition(claim_id, ClaimState.DRAFT,
-                                   reason=f"{blocking} blocking findings")
+    done = 0
+    for start in range(0, len(claim_ids), SCRUB_BATCH):
+        batch = claim_ids[start:start + SCRUB_BATCH]
+        found = work.claims.by_ids(batch)
+        errors: dict[int, Exception] = {}
+        billables = work.claims.billable_many(list(found.values()), errors=errors)
+        moves: list[ClaimMove] = []
+        state: dict[int, ClaimState] = {}  # as this batch leaves it (a claim given twice)
+        for claim_id in batch:
+            done += 1
+            if on_progress is not None and done > 1:
+                on_progress(done - 1, len(claim_ids))
+            claim = found.get(claim_id)
+            if claim is None:
+                work.claims.transition_many(moves)  # as far as the claims before it went
+                raise NotFound("claim", claim_id)
+            error = errors.get(claim_id)
+            if isinstance(error, ValidationError):  # the parts do not fit together
+                findings = [_problem_finding(claim.claim_number, ValidationFailed(
+                    f"claim {claim_id}", problems_from(error)))]
+            elif isinstance(error, MedbillError):
+                findings = [_problem_finding(claim.claim_number, error)]
+            else:  # a failing plugin is not a finding
+                findings = hooks.claim_edits(claim=billables[claim_id])
+            result = ScrubResult(claim_id, claim.claim_number, findings)
+            results.append(result)
+            if not validate:
+                continue
+            current = state.get(claim_id, claim.state)
+            if result.clean and current is ClaimState.DRAFT:
+                moves.append(ClaimMove(claim_id, ClaimState.VALIDATED, "scrubbed clean"))
+                state[claim_id] = ClaimState.VALIDATED
+            elif not result.clean and current is ClaimState.VALIDATED:
+                blocking = sum(1 for f in findings if f.blocks_submission)
+                moves.append(ClaimMove(claim_id, ClaimState.DRAFT,
+                                       f"{blocking} blocking findings"))
+                state[claim_id] = ClaimState.DRAFT
+        work.claims.transition_many(moves)
     if on_progress is not None and claim_ids:
         on_progress(len(claim_ids), len(claim_ids))
     return ScrubReport(results)

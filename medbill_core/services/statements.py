@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
@@ -36,6 +37,7 @@ from medbill_core.domain import (
     Aging,
     ClaimState,
     ClaimStatusCode,
+    Guarantor,
     GuarantorRelationship,
     OweReason,
     Patient,
@@ -43,20 +45,23 @@ from medbill_core.domain import (
     StatementLine,
     StatementSection,
 )
+from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.privatefiles import private_dir, publish_after
 from medbill_core.services.aging import days_old, dunning_stage, statement_column
 from medbill_core.services.guarantors import (
-    GuarantorService,
     guarantor_key,
     guarantor_number,
+    guarantor_of_self,
 )
+from medbill_core.storage.mapping import guarantor_from_row, patient_from_row
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimLineRow,
     ClaimRow,
+    GuarantorRow,
     LedgerEntryRow,
     PatientRow,
     PaymentPlanRow,
@@ -103,11 +108,30 @@ def describe_procedure(code: str, on: date | None = None) -> str | None:
     return info.description
 
 
-def _service_words(lines: Sequence[ClaimLineRow], on: date) -> str:
+class _ServiceLine(Protocol):
+    """What a statement reads of a claim line (a ``ClaimLineRow`` or a row of its columns)."""
+
+    @property
+    def procedure_code(self) -> str: ...
+    @property
+    def description(self) -> str | None: ...
+
+
+def _service_words(lines: Sequence[_ServiceLine], on: date,
+                   known: dict[tuple[str, date], str | None] | None = None) -> str:
+    """The services in words; ``known`` caches :func:`describe_procedure` for a batch."""
     words: list[str] = []
     several = len({line.procedure_code for line in lines}) > 1
     for line in lines:
-        text = line.description or describe_procedure(line.procedure_code, on)
+        text = line.description
+        if not text:
+            if known is None:
+                text = describe_procedure(line.procedure_code, on)
+            else:
+                key = (line.procedure_code, on)
+                if key not in known:
+                    known[key] = describe_procedure(line.procedure_code, on)
+                text = known[key]
         if not text:
             words.append(f"Medical service, code {line.procedure_code}")
         else:  # the code column shows one code: name each when there are several
@@ -125,6 +149,143 @@ def patient_reason(carc: str) -> str:
     return PR_REASONS.get(carc.strip().upper(), NOT_COVERED)
 
 
+#: ids per IN list of a batch query
+_CHUNK = 500
+#: accounts (guarantors) whose statements are built from one load of their data
+BATCH = 100
+
+
+def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
+
+
+@dataclass
+class _Sums:
+    """One patient's ledger entries on one claim account (or on no claim), summed by kind."""
+
+    #: the first entry's id: the order the account's claims appear in
+    first_id: int
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    deltas: dict[str, Decimal] = field(default_factory=dict)
+    #: kind -> the first effective date of an entry that made the patient owe more
+    since: dict[str, date] = field(default_factory=dict)
+
+    @property
+    def balance(self) -> Decimal:
+        return sum(self.deltas.values(), ZERO)
+
+
+@dataclass(frozen=True)
+class _ClaimInfo:
+    claim_number: str
+    service_date_from: date
+    account_claim_id: int | None
+
+
+def _open_items(work: UnitOfWork, patient_ids: Sequence[int]
+                ) -> dict[int, dict[int | None, _Sums]]:
+    """Per patient: the claim accounts their balance is not zero on and what they owe or hold
+    on no claim (key ``None``), in the order of their first ledger entry; summed in SQL (by an
+    index on the patient), so claims settled long ago are no row of the answer. Two queries
+    per chunk of patients."""
+    L = LedgerEntryRow
+    columns = (L.patient_id, L.claim_id, L.kind, func.sum(L.amount), func.sum(L.patient_delta),
+               func.min(case((L.patient_delta > 0, L.effective_date))), func.min(L.id))
+    found: dict[int, dict[int | None, _Sums]] = {pid: {} for pid in patient_ids}
+    for chunk in _chunks(patient_ids):
+        open_claims = (select(L.patient_id, L.claim_id)
+                       .where(L.patient_id.in_(chunk), L.claim_id.is_not(None))
+                       .group_by(L.patient_id, L.claim_id)
+                       .having(func.sum(L.patient_delta) != 0).subquery())
+        on_claims = (select(*columns)
+                     .join(open_claims, and_(open_claims.c.patient_id == L.patient_id,
+                                             open_claims.c.claim_id == L.claim_id))
+                     .group_by(L.patient_id, L.claim_id, L.kind))
+        on_account = (select(*columns).where(L.patient_id.in_(chunk), L.claim_id.is_(None))
+                      .group_by(L.patient_id, L.claim_id, L.kind))
+        for query in (on_claims, on_account):
+            for patient_id, claim_id, kind, amount, delta, since, first in \
+                    work.session.execute(query):
+                sums = found[patient_id].get(claim_id)
+                if sums is None:
+                    sums = found[patient_id][claim_id] = _Sums(first)
+                sums.first_id = min(sums.first_id, first)
+                sums.amounts[kind] = to_money(amount)
+                sums.deltas[kind] = to_money(delta)
+                if since is not None:
+                    sums.since[kind] = since
+    return {patient_id: dict(sorted(items.items(), key=lambda item: item[1].first_id))
+            for patient_id, items in found.items()}
+
+
+def _claim_infos(work: UnitOfWork, claim_ids: Collection[int]) -> dict[int, _ClaimInfo]:
+    infos: dict[int, _ClaimInfo] = {}
+    for chunk in _chunks(sorted(claim_ids)):
+        for claim_id, number, service_date, account in work.session.execute(
+                select(ClaimRow.id, ClaimRow.claim_number, ClaimRow.service_date_from,
+                       ClaimRow.account_claim_id).where(ClaimRow.id.in_(chunk))):
+            infos[claim_id] = _ClaimInfo(number, service_date, account)
+    return infos
+
+
+@dataclass
+class StatementData:
+    """What the statements of some patients are made of, loaded for all of them at once
+    (:func:`load_statement_data`): a few queries per batch of patients, none per patient."""
+
+    patients: dict[int, Patient]
+    guarantors: dict[int, Guarantor]
+    items: dict[int, dict[int | None, _Sums]]
+    claims: dict[int, _ClaimInfo]
+    lines: dict[int, list[Any]]
+    reasons: dict[int, list[OweReason]]
+    #: claim accounts waiting for a void's reversal (:func:`voided_accounts`)
+    held: set[int]
+    #: (procedure code, date of service) -> its words, for the batch
+    described: dict[tuple[str, date], str | None] = field(default_factory=dict)
+
+
+def load_statement_data(work: UnitOfWork, patient_ids: Sequence[int]) -> StatementData:
+    """Everything the statements of ``patient_ids`` show: the patients, their guarantors,
+    their open claims (amounts summed in SQL), those claims' lines and latest 835 answers."""
+    ids = list(dict.fromkeys(patient_ids))
+    patients: dict[int, Patient] = {}
+    for chunk in _chunks(ids):
+        for row in work.session.scalars(select(PatientRow).where(PatientRow.id.in_(chunk))):
+            patients[row.id] = patient_from_row(row)
+    guarantor_ids = sorted({p.guarantor_id for p in patients.values() if p.guarantor_id})
+    guarantors: dict[int, Guarantor] = {}
+    for chunk in _chunks(guarantor_ids):
+        for guarantor_row in work.session.scalars(
+                select(GuarantorRow).where(GuarantorRow.id.in_(chunk))):
+            guarantors[guarantor_row.id] = guarantor_from_row(guarantor_row)
+    items = _open_items(work, ids)
+    claims = _claim_infos(work, {claim_id for found in items.values() for claim_id in found
+                                 if claim_id is not None})
+    lines: dict[int, list[Any]] = defaultdict(list)
+    for chunk in _chunks(sorted(claims)):
+        for line in work.session.execute(
+                select(ClaimLineRow.claim_id, ClaimLineRow.procedure_code,
+                       ClaimLineRow.description).where(ClaimLineRow.claim_id.in_(chunk))
+                .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
+            lines[line.claim_id].append(line)
+    return StatementData(patients, guarantors, items, claims, lines,
+                         _owe_reasons_of(work, claims), voided_accounts(work))
+
+
+def _reasons(adjustments: Sequence[Mapping[str, Any]]) -> list[OweReason]:
+    """The PR adjustments of an 835 answer, by the reason a patient reads, amounts owed only."""
+    amounts: dict[str, Decimal] = {}
+    for adjustment in adjustments:
+        if adjustment.get("group_code") != "PR":
+            continue
+        reason = patient_reason(str(adjustment.get("reason_code")))
+        amounts[reason] = amounts.get(reason, ZERO) + to_money(str(adjustment["amount"]))
+    return [OweReason(reason=reason, amount=amount) for reason, amount in amounts.items()
+            if amount > 0]
+
+
 def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
     """Why the patient owes on this claim, from its latest 835 answer that is no reversal."""
     answer = work.session.scalar(
@@ -135,38 +296,49 @@ def owe_reasons(work: UnitOfWork, claim_id: int) -> list[OweReason]:
         .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
     if answer is None:
         return []
-    amounts: dict[str, Decimal] = {}
-    for adjustment in answer.adjustments:
-        if adjustment.get("group_code") != "PR":
-            continue
-        reason = patient_reason(str(adjustment.get("reason_code")))
-        amounts[reason] = amounts.get(reason, ZERO) + to_money(str(adjustment["amount"]))
-    return [OweReason(reason=reason, amount=amount) for reason, amount in amounts.items()
-            if amount > 0]
+    return _reasons(answer.adjustments)
 
 
-def _claim_line(work: UnitOfWork, claim: ClaimRow, entries: list[LedgerEntryRow]
-                ) -> StatementLine:
-    charge = paid = adjusted = patient_paid = balance = ZERO
-    for entry in entries:
-        if entry.kind == EntryKind.CHARGE.value:
-            charge += entry.amount
-        elif entry.kind == EntryKind.PAYER_PAYMENT.value:
-            paid += entry.amount
-        elif entry.kind in _INSURANCE_ADJUSTMENTS:
-            adjusted += entry.amount
-        elif entry.kind == EntryKind.PATIENT_PAYMENT.value:
-            patient_paid += entry.amount
-        balance += entry.patient_delta
-    lines = list(work.session.scalars(select(ClaimLineRow).where(
-        ClaimLineRow.claim_id == claim.id).order_by(ClaimLineRow.line_number)))
+def _owe_reasons_of(work: UnitOfWork, claims: Mapping[int, _ClaimInfo]
+                    ) -> dict[int, list[OweReason]]:
+    """:func:`owe_reasons` of many claims with one query per chunk of them.
+
+    An answer is a claim's when it names the claim as its account or as the claim answered.
+    A claim that is its own account (no ``account_claim_id``) is named as the account by every
+    answer to it (an answer's account is fixed when it is posted, and a claim's account never
+    changes): only claims of another account are also looked up by the claim answered, a
+    column with no index.
+    """
+    A = ClaimAdjudicationRow
+    latest: dict[int, tuple[int, list[Any]]] = {}
+    ids = list(claims)
+    for chunk in _chunks(ids):
+        of_others = [claim_id for claim_id in chunk if claims[claim_id].account_claim_id]
+        named = (or_(A.account_claim_id.in_(chunk), A.claim_id.in_(of_others)) if of_others
+                 else A.account_claim_id.in_(chunk))
+        for row_id, claim_id, account_id, adjustments in work.session.execute(
+                select(A.id, A.claim_id, A.account_claim_id, A.adjustments).where(
+                    named, A.claim_status != ClaimStatusCode.REVERSAL.value)):
+            for key in {claim_id, account_id}:
+                if key in claims and (key not in latest or row_id > latest[key][0]):
+                    latest[key] = (row_id, adjustments)
+    return {claim_id: _reasons(adjustments) for claim_id, (_, adjustments) in latest.items()}
+
+
+def _claim_line(claim: _ClaimInfo, sums: _Sums, lines: Sequence[_ServiceLine],
+                why: list[OweReason],
+                described: dict[tuple[str, date], str | None] | None = None) -> StatementLine:
+    amounts = sums.amounts
     codes = [line.procedure_code for line in lines]
     return StatementLine(service_date=claim.service_date_from, claim_number=claim.claim_number,
                          procedure_code=codes[0] if codes else None,
-                         description=_service_words(lines, claim.service_date_from),
-                         charge=charge, insurance_paid=paid, insurance_adjusted=adjusted,
-                         patient_paid=patient_paid, balance=balance,
-                         why=owe_reasons(work, claim.id))
+                         description=_service_words(lines, claim.service_date_from, described),
+                         charge=amounts.get(EntryKind.CHARGE.value, ZERO),
+                         insurance_paid=amounts.get(EntryKind.PAYER_PAYMENT.value, ZERO),
+                         insurance_adjusted=sum((amounts.get(kind, ZERO)
+                                                 for kind in _INSURANCE_ADJUSTMENTS), ZERO),
+                         patient_paid=amounts.get(EntryKind.PATIENT_PAYMENT.value, ZERO),
+                         balance=sums.balance, why=why)
 
 
 #: What each dunning stage means, for the people working the collections list.
@@ -186,14 +358,17 @@ def dunning_stage_name(stage: int) -> str:
 
 def build_statement(work: UnitOfWork, patient_id: int, *, statement_date: date,
                     cycle: str, due_days: int = 21,
-                    family: Sequence[int] | None = None) -> Statement:
+                    family: Sequence[int] | None = None,
+                    data: StatementData | None = None) -> Statement:
     """A statement of every claim the patient still owes on (and any credit), from the ledger.
 
     :param family: the patients (``patient_id`` first) sharing the guarantor whose balances go
         on this one statement, a section each; default: the patient alone.
+    :param data: these patients' data, loaded with others' by :func:`load_statement_data`
+        (a statement run loads a batch of accounts at once); default: loaded now.
     """
     return _statement_and_age(work, patient_id, statement_date, cycle, due_days,
-                              family)[0]
+                              family, data)[0]
 
 
 ON_HOLD_VOIDED = "On hold: claim voided, waiting for the payer"
@@ -226,20 +401,19 @@ def held_balances(work: UnitOfWork) -> dict[int, Decimal]:
     return {patient_id: to_money(total) for patient_id, total in rows if total}
 
 
-def _account_lines(entries: list[LedgerEntryRow], statement_date: date
-                   ) -> list[tuple[StatementLine, date]]:
+def _account_lines(sums: _Sums, statement_date: date) -> list[tuple[StatementLine, date]]:
     """What the account owes or holds on no claim, as the patient should read it: a
     returned-payment fee and money refunded from a payment that came back are owed (charges),
     only what payments left beyond them is a credit. Each line with the day it is aged from."""
-    fees = sum((e.patient_delta for e in entries if e.kind == EntryKind.CHARGE.value), ZERO)
-    moved = sum((e.patient_delta for e in entries if e.kind != EntryKind.CHARGE.value), ZERO)
+    fee_kind = EntryKind.CHARGE.value
+    fees = sum((delta for kind, delta in sums.deltas.items() if kind == fee_kind), ZERO)
+    moved = sum((delta for kind, delta in sums.deltas.items() if kind != fee_kind), ZERO)
     owed_back, paid = max(moved, ZERO), max(-moved, ZERO)
     fee_paid = min(max(fees, ZERO), paid)
     credit = paid - fee_paid
 
     def since(kind_is_fee: bool) -> date:
-        return min((e.effective_date for e in entries if e.patient_delta > 0
-                    and (e.kind == EntryKind.CHARGE.value) == kind_is_fee),
+        return min((day for kind, day in sums.since.items() if (kind == fee_kind) == kind_is_fee),
                    default=statement_date)
 
     lines = []
@@ -256,21 +430,21 @@ def _account_lines(entries: list[LedgerEntryRow], statement_date: date
     return lines
 
 
-def _section(work: UnitOfWork, patient: Patient, statement_date: date,
-             aging: dict[str, Decimal], held: set[int] | None = None
-             ) -> tuple[StatementSection, int]:
-    entries = list(work.session.scalars(select(LedgerEntryRow).where(
-        LedgerEntryRow.patient_id == patient.id).order_by(LedgerEntryRow.id)))
-    by_claim: dict[int | None, list[LedgerEntryRow]] = defaultdict(list)
-    for entry in entries:
-        by_claim[entry.claim_id].append(entry)
-    held = voided_accounts(work) if held is None else held
+def _claim_since(sums: _Sums, claim: _ClaimInfo) -> date:
+    """The day the patient first became responsible for a claim: what it is aged from."""
+    return min(sums.since.values(), default=claim.service_date_from)
+
+
+def _section(data: StatementData, patient_id: int, statement_date: date,
+             aging: dict[str, Decimal]) -> tuple[StatementSection, int]:
+    patient = data.patients.get(patient_id)
+    if patient is None:
+        raise NotFound("patient", patient_id)
     lines: list[StatementLine] = []
     oldest = 0
-    for claim_id, claim_entries in by_claim.items():
-        balance = sum((e.patient_delta for e in claim_entries), ZERO)
+    for claim_id, sums in data.items.get(patient_id, {}).items():
         if claim_id is None:
-            for line, since in _account_lines(claim_entries, statement_date):
+            for line, since in _account_lines(sums, statement_date):
                 lines.append(line)
                 days = days_old(since, statement_date)
                 if line.balance > ZERO:
@@ -278,11 +452,13 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
                 aging[statement_column(days) if line.balance > ZERO else "current"] += \
                     line.balance
             continue
+        balance = sums.balance
         if balance == ZERO:
             continue
-        claim = work.session.get_one(ClaimRow, claim_id)
-        line = _claim_line(work, claim, claim_entries)
-        if claim_id in held:
+        claim = data.claims[claim_id]
+        line = _claim_line(claim, sums, data.lines.get(claim_id, []),
+                           data.reasons.get(claim_id, []), data.described)
+        if claim_id in data.held:
             # shown, not billed: the payer's reversal will settle what the patient owes here
             lines.append(line.model_copy(update={
                 "description": f"{ON_HOLD_VOIDED} ({balance} not billed now)",
@@ -290,9 +466,7 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
             continue
         lines.append(line)
         # age from when the patient first became responsible for this claim
-        since = min((e.effective_date for e in claim_entries if e.patient_delta > 0),
-                    default=claim.service_date_from)
-        days = days_old(since, statement_date)
+        days = days_old(_claim_since(sums, claim), statement_date)
         oldest = max(oldest, days)
         aging[statement_column(days)] += balance
     lines.sort(key=lambda line: (line.service_date, line.claim_number or ""))
@@ -301,19 +475,21 @@ def _section(work: UnitOfWork, patient: Patient, statement_date: date,
 
 
 def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, cycle: str,
-                       due_days: int, family: Sequence[int] | None = None
-                       ) -> tuple[Statement, int]:
+                       due_days: int, family: Sequence[int] | None = None,
+                       data: StatementData | None = None) -> tuple[Statement, int]:
     ids = [patient_id, *(i for i in (family or ()) if i != patient_id)]
+    if data is None:
+        data = load_statement_data(work, ids)
     aging: dict[str, Decimal] = defaultdict(lambda: ZERO)
     sections: list[StatementSection] = []
     oldest = 0
-    held = voided_accounts(work)
     for member in ids:
-        section, days = _section(work, work.patients.get(member), statement_date, aging, held)
+        section, days = _section(data, member, statement_date, aging)
         sections.append(section)
         oldest = max(oldest, days)
     patient = sections[0].patient
-    guarantor = GuarantorService(work.session, actor=work.actor).responsible_for(patient)
+    guarantor = (data.guarantors[patient.guarantor_id] if patient.guarantor_id
+                 else guarantor_of_self(patient))
     someone_else = (patient.guarantor_id is not None
                     and patient.guarantor_relationship is not GuarantorRelationship.SELF)
     lines = [line for section in sections for line in section.lines]
@@ -376,22 +552,56 @@ def candidates(work: UnitOfWork, minimum: Decimal) -> list[int]:
     return [pid for pid, total in billable_balances(work).items() if total >= minimum]
 
 
-def _families(work: UnitOfWork, balances: dict[int, Decimal]) -> dict[str, list[int]]:
+def _owing_balances(work: UnitOfWork) -> dict[int, Decimal]:
+    """:func:`billable_balances` of the patients whose balance is not zero (summed in SQL:
+    patients whose every claim is settled cost a row of the sum, not one of the answer)."""
+    total = func.sum(LedgerEntryRow.patient_delta)
+    balances = {patient_id: to_money(amount) for patient_id, amount in work.session.execute(
+        select(LedgerEntryRow.patient_id, total).group_by(LedgerEntryRow.patient_id)
+        .having(total != 0))}
+    for patient_id, held in held_balances(work).items():
+        balances[patient_id] = balances.get(patient_id, ZERO) - held
+    return dict(sorted(balances.items()))
+
+
+@dataclass(frozen=True)
+class _Owing:
+    """A patient with a balance (or a credit): who answers for them, their account number."""
+
+    patient_id: int
+    guarantor_id: int | None
+    account_number: str
+
+    @property
+    def key(self) -> str:
+        """:func:`~medbill_core.services.guarantors.guarantor_key`"""
+        return f"G{self.guarantor_id}" if self.guarantor_id else f"P{self.patient_id}"
+
+
+def _owing_patients(work: UnitOfWork, balances: dict[int, Decimal]) -> dict[int, _Owing]:
+    """The patients with a balance (or a credit), in patient order."""
+    owing = sorted(pid for pid, total in balances.items() if total != ZERO)
+    found: dict[int, _Owing] = {}
+    for chunk in _chunks(owing, 5 * _CHUNK):
+        for patient_id, guarantor_id, account_number in work.session.execute(
+                select(PatientRow.id, PatientRow.guarantor_id, PatientRow.account_number)
+                .where(PatientRow.id.in_(chunk))):
+            found[patient_id] = _Owing(patient_id, guarantor_id, account_number)
+    return {pid: found[pid] for pid in owing if pid in found}
+
+
+def _families(work: UnitOfWork, balances: dict[int, Decimal],
+              owing: dict[int, _Owing] | None = None) -> dict[str, list[int]]:
     """Patients with a balance (or a credit) by guarantor key, in patient order."""
     groups: dict[str, list[int]] = {}
-    owing = [pid for pid, total in balances.items() if total != ZERO]
-    for row in work.session.scalars(select(PatientRow).where(PatientRow.id.in_(owing))
-                                    .order_by(PatientRow.id)):
-        patient = work.patients.get(row.id)
-        groups.setdefault(guarantor_key(patient), []).append(row.id)
+    for patient in (owing if owing is not None else _owing_patients(work, balances)).values():
+        groups.setdefault(patient.key, []).append(patient.patient_id)
     return groups
 
 
-def _statement_number(work: UnitOfWork, number: str) -> str:
+def _statement_number(taken: Collection[str], number: str) -> str:
     """``number``, or ``number-2`` ... when a statement of the cycle already has it (a family
     statement forced the same day, or a family member billed later in the cycle)."""
-    taken = set(work.session.scalars(select(StatementRow.statement_number).where(
-        StatementRow.statement_number.startswith(number))))
     if number not in taken:
         return number
     suffix = 2
@@ -407,6 +617,10 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
                    ) -> StatementRunResult:
     """Produce this cycle's statements into ``out_dir`` (see the module docstring).
 
+    Who gets one is chosen from balances summed in SQL; the statements are then built
+    :data:`BATCH` guarantors at a time from one load of their data
+    (:func:`load_statement_data`), each recorded in its own transaction.
+
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
     """
@@ -414,11 +628,16 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     result = StatementRunResult(cycle)
     private_dir(out_dir)
     with app.unit_of_work() as work:
-        balances = billable_balances(work)
+        balances = _owing_balances(work)
         families = _families(work, balances)
         done: set[int] = set()
-        for row in work.session.scalars(select(StatementRow).where(StatementRow.cycle == cycle)):
-            done.update(row.patient_ids or [row.patient_id])
+        for patient_id, patient_ids in work.session.execute(
+                select(StatementRow.patient_id, StatementRow.patient_ids)
+                .where(StatementRow.cycle == cycle)):
+            done.update(patient_ids or [patient_id])
+        # every statement number of the cycle starts so (see _statement_and_age)
+        taken = set(work.session.scalars(select(StatementRow.statement_number).where(
+            StatementRow.statement_number.startswith(f"{cycle}-"))))
         today: dict[str, int] = {
             key: number for key, number in work.session.execute(
                 select(StatementRow.guarantor_key, func.max(StatementRow.same_day_number))
@@ -431,11 +650,34 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
     ordered = sorted(families.items(), key=lambda item: item[1][0])
+    batch: list[tuple[str, list[int]]] = []
+
+    def produce_batch() -> None:
+        if not batch:
+            return
+        with app.unit_of_work(read_only=True) as work:
+            data = load_statement_data(work, [m for _, billable in batch for m in billable])
+        for key, billable in batch:
+            try:
+                path, statement = _produce(app, key, billable, today.get(key, 0) + 1,
+                                           cycle=cycle, when=when, renderer=renderer,
+                                           out_dir=out_dir, data=data, taken=taken)
+            except IntegrityError:
+                # another run produced this guarantor's statement of the day meanwhile
+                result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
+                continue
+            today[key] = today.get(key, 0) + 1
+            result.produced.append(statement.statement_number)
+            result.files.append(path)
+        batch.clear()
+
     for done_count, (key, members) in enumerate(ordered):
         if on_progress is not None:
             on_progress(done_count, len(ordered))
-        if limit is not None and len(result.produced) >= limit:
-            break
+        if limit is not None and len(result.produced) + len(batch) >= limit:
+            produce_batch()  # some may have been produced elsewhere meanwhile
+            if len(result.produced) >= limit:
+                break
         if sum((balances[m] for m in members), ZERO) < minimum:
             continue
         billable = []
@@ -454,30 +696,33 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
         if key in today and not force:
             result.skipped[SAME_DAY].extend(str(m) for m in billable)
             continue
-        try:
-            path, statement = _produce(app, key, billable, today.get(key, 0) + 1, cycle=cycle,
-                                       when=when, renderer=renderer, out_dir=out_dir)
-        except IntegrityError:
-            # another run produced this guarantor's statement of the day meanwhile
-            result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
-            continue
-        today[key] = today.get(key, 0) + 1
-        result.produced.append(statement.statement_number)
-        result.files.append(path)
+        batch.append((key, billable))
+        if len(batch) >= BATCH:
+            produce_batch()
+    produce_batch()
     if on_progress is not None:
         on_progress(len(ordered), len(ordered))
     return result
 
 
 def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
-         when: date, renderer: str, out_dir: Path) -> tuple[Path, Statement]:
+             when: date, renderer: str, out_dir: Path, data: StatementData | None = None,
+             taken: set[str] | None = None) -> tuple[Path, Statement]:
     """One statement in its own transaction: recorded first (the unique constraints decide),
     its file staged before the commit and put in place after it, so a refused statement
-    leaves no file behind and a file that cannot be written leaves no statement row."""
+    leaves no file behind and a file that cannot be written leaves no statement row.
+
+    :param data: the batch's data (:func:`load_statement_data`); default: loaded now.
+    :param taken: the statement numbers of the cycle (this one's is added once recorded);
+        default: read now.
+    """
     with publish_after() as files, app.unit_of_work() as work:
         statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
-                                    family=billable)
-        number = _statement_number(work, statement.statement_number)
+                                    family=billable, data=data)
+        if taken is None:
+            taken = set(work.session.scalars(select(StatementRow.statement_number).where(
+                StatementRow.statement_number.startswith(statement.statement_number))))
+        number = _statement_number(taken, statement.statement_number)
         if number != statement.statement_number:
             statement = statement.model_copy(update={"statement_number": number})
         document = app.hooks.render_statement(statement=statement, renderer=renderer)
@@ -497,6 +742,7 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
                               "guarantor": key, "cycle": cycle, "renderer": renderer,
                               "forced": same_day_number > 1})
         files.write(path, document.content)
+    taken.add(statement.statement_number)
     return path, statement
 
 
@@ -533,31 +779,79 @@ class CollectionsItem:
                              for account, balance in self.patients]}
 
 
+def _oldest_days(items: Mapping[int | None, _Sums], claims: Mapping[int, _ClaimInfo],
+                 held: Collection[int], as_of: date) -> int:
+    """Days since the oldest balance of a patient's statement became owed (what
+    :func:`_section` finds, without building the statement)."""
+    oldest = 0
+    for claim_id, sums in items.items():
+        if claim_id is None:
+            for line, since in _account_lines(sums, as_of):
+                if line.balance > ZERO:
+                    oldest = max(oldest, days_old(since, as_of))
+        elif sums.balance != ZERO and claim_id not in held:
+            oldest = max(oldest, days_old(_claim_since(sums, claims[claim_id]), as_of))
+    return oldest
+
+
+def _statements_sent(work: UnitOfWork, families: Sequence[tuple[str, list[int]]]
+                     ) -> dict[str, int]:
+    """Guarantor key -> statements addressed to the guarantor or to one of the patients."""
+    S = StatementRow
+    counts: dict[tuple[int, str | None], int] = {}
+    keys = [key for key, _ in families]
+    ids = [member for _, members in families for member in members]
+    for column, values in ((S.guarantor_key, keys), (S.patient_id, ids)):
+        for start in range(0, len(values), _CHUNK):
+            for patient_id, key, count in work.session.execute(
+                    select(S.patient_id, S.guarantor_key, func.count())
+                    .where(column.in_(values[start:start + _CHUNK]))
+                    .group_by(S.patient_id, S.guarantor_key)):
+                counts[(patient_id, key)] = count
+    by_key: dict[str | None, int] = defaultdict(int)
+    by_patient: dict[int, list[tuple[str | None, int]]] = defaultdict(list)
+    for (patient_id, key), count in counts.items():
+        by_key[key] += count
+        by_patient[patient_id].append((key, count))
+    return {key: by_key[key] + sum(count for member in members
+                                   for other, count in by_patient[member] if other != key)
+            for key, members in families}
+
+
 def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
                          minimum: Decimal = Decimal("0.01")) -> list[CollectionsItem]:
     """Guarantors owing money (their patients' balances together, less what is held for a
-    void), most overdue first, with their dunning stage (30/60/90/120)."""
+    void), most overdue first, with their dunning stage (30/60/90/120).
+
+    Balances, ages and statement counts are summed in SQL for all guarantors at once (a few
+    queries per 500 patients); no statement is built."""
     today = as_of or date.today()
     items = []
     plans = set(work.session.scalars(select(PaymentPlanRow.patient_id).where(
         PaymentPlanRow.status == "active")))
-    balances = billable_balances(work)
-    for key, members in sorted(_families(work, balances).items(),
-                               key=lambda item: item[1][0]):
-        if sum((balances[m] for m in members), ZERO) < minimum:
-            continue
-        statement, oldest = _statement_and_age(work, members[0], today, "worklist", 21,
-                                               members)
-        sent = work.session.scalar(select(func.count()).select_from(StatementRow).where(
-            or_(StatementRow.guarantor_key == key,
-                StatementRow.patient_id.in_(members)))) or 0
-        sections = statement.sections or [StatementSection(
-            patient=statement.patient, account_number=statement.patient.account_number,
-            lines=statement.lines, balance_due=statement.balance_due)]
+    balances = _owing_balances(work)
+    owing = _owing_patients(work, balances)
+    chosen = [(key, members) for key, members in sorted(
+        _families(work, balances, owing).items(), key=lambda item: item[1][0])
+        if sum((balances[m] for m in members), ZERO) >= minimum]
+    if not chosen:
+        return []
+    ids = [member for _, members in chosen for member in members]
+    open_items = _open_items(work, ids)
+    claims = _claim_infos(work, {claim_id for found in open_items.values()
+                                 for claim_id in found if claim_id is not None})
+    held = voided_accounts(work)
+    sent = _statements_sent(work, chosen)
+    for key, members in chosen:
+        oldest = max(_oldest_days(open_items[m], claims, held, today) for m in members)
+        first = owing[members[0]]
+        # the statement's: a family's is paid by the guarantor's number (_statement_and_age)
+        account_number = (guarantor_number(first.guarantor_id)
+                          if len(members) > 1 and first.guarantor_id else first.account_number)
         items.append(CollectionsItem(
-            members[0], statement.account_number,
-            statement.balance_due, oldest, statement.dunning_stage, sent,
-            any(m in plans for m in members),
+            members[0], account_number,
+            sum((balances[m] for m in members), ZERO), oldest, dunning_stage(oldest),
+            sent[key], any(m in plans for m in members),
             int(key[1:]) if key.startswith("G") else None,
-            tuple((section.account_number, section.balance_due) for section in sections)))
+            tuple((owing[m].account_number, balances[m]) for m in members)))
     return sorted(items, key=lambda item: (-item.stage, -item.balance))

@@ -32,14 +32,22 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
-from medbill_core.domain import ClaimState, DocumentKind, SubmissionFile, SubmissionReceipt
+from medbill_core.domain import (
+    Claim,
+    ClaimState,
+    DocumentKind,
+    SubmissionFile,
+    SubmissionReceipt,
+)
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import (
     AdapterNotAvailable,
     MedbillError,
+    NotFound,
     SubmissionError,
     ValidationFailed,
 )
+from medbill_core.services.claims import ClaimMove
 from medbill_core.storage.schema import (
     ClaimRow,
     SubmissionRow,
@@ -94,28 +102,31 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     wanted = set(claim_ids) if claim_ids is not None else None
     # first: the reads below see the locked rows' state
     ours = _lock_validated(work, payer_key, wanted)
+    asked = work.claims.by_ids(wanted or ())
     for claim_id in sorted(wanted or ()):
-        claim = work.claims.get(claim_id)
+        claim = asked.get(claim_id)
+        if claim is None:
+            raise NotFound("claim", claim_id)
         if claim.state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent below
             raise ValidationFailed(f"claim {claim.claim_number}", [(
                 "state", f"{claim.state.label}: only validated claims are submitted (scrub "
                 "a draft first: medbill claims scrub)")])
-    by_payer: dict[str, list[int]] = defaultdict(list)
-    for claim in work.claims.list(state=ClaimState.VALIDATED, payer_key=payer_key,
-                                  limit=10**9):
-        if claim.id not in ours:
-            continue  # not asked for, or another submitter is batching it
+    by_payer: dict[str, list[Claim]] = defaultdict(list)
+    self_pay: list[ClaimMove] = []
+    for claim in work.claims.get_many(sorted(ours)):  # validated: they are locked as such
         if claim.payer_key is None:  # its charges are the patient's from the start
-            work.claims.transition(claim.id, ClaimState.PATIENT_BALANCE,
-                                   reason="self-pay: billed to the patient")
-            continue
-        by_payer[claim.payer_key].append(claim.id)
+            self_pay.append(ClaimMove(saved_id(claim), ClaimState.PATIENT_BALANCE,
+                                      "self-pay: billed to the patient"))
+        else:
+            by_payer[claim.payer_key].append(claim)
+    work.claims.transition_many(self_pay)
     created: list[int] = []
-    for key, ids in sorted(by_payer.items()):
+    for key, claims in sorted(by_payer.items()):
         payer = hooks.context.payer(key)
         if not payer.channel:
             raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
-        billables = [work.claims.billable(claim_id) for claim_id in ids]
+        assembled = work.claims.billable_many(claims)
+        billables = [assembled[saved_id(claim)] for claim in claims]
         files = hooks.encode_claims(payer=payer, claims=billables)
         numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
         encoded = {n for f in files for n in f.claim_numbers}
@@ -136,9 +147,9 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
                          entity_type="submission", entity_id=row.id,
                          details={"payer_key": key, "claims": len(file.claim_numbers),
                                   "control_number": file.control_number})
-            for number in file.claim_numbers:
-                work.claims.transition(numbers_to_ids[number], ClaimState.QUEUED,
-                                       reason=f"batch {row.id}")
+            work.claims.transition_many(
+                ClaimMove(numbers_to_ids[number], ClaimState.QUEUED, f"batch {row.id}")
+                for number in file.claim_numbers)
             created.append(row.id)
     return created
 
@@ -260,11 +271,16 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
         target, reason = (ClaimState.SUBMITTED, f"batch {submission_id} sent via {channel}") \
             if receipt.accepted else \
             (ClaimState.REJECTED, f"batch {submission_id} refused by {channel}")
-        for number in file.claim_numbers:
-            claim = work.claims.by_number(number)
+        claims = work.claims.by_numbers(file.claim_numbers)
+        moves = []
+        for number in dict.fromkeys(file.claim_numbers):
+            claim = claims.get(number)
+            if claim is None:
+                raise NotFound("claim number", number)
             # an answer applied before this run (crash after sending) already moved it on
             if claim.state is ClaimState.QUEUED:
-                work.claims.transition(saved_id(claim), target, reason=reason)
+                moves.append(ClaimMove(saved_id(claim), target, reason))
+        work.claims.transition_many(moves)
     return SendOutcome(submission_id, payer_key, len(file.claim_numbers), status,
                        remote_id=receipt.submission_id, receipt=receipt)
 

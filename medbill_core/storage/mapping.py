@@ -154,14 +154,26 @@ def claim_values(claim: Claim) -> dict[str, Any]:
     }
 
 
+def line_values(line: ServiceLine) -> dict[str, Any]:
+    """The columns of a service line's row (all but its id and claim)."""
+    return {
+        "line_number": line.line_number,
+        "procedure_code": line.procedure_code,
+        "modifiers": list(line.modifiers),
+        "units": line.units,
+        "unit_type": line.unit_type.value,
+        "charge": line.charge,
+        "diagnosis_pointers": list(line.diagnosis_pointers),
+        "service_date_from": line.service_date_from,
+        "service_date_to": line.service_date_to,
+        "place_of_service": line.place_of_service,
+        "line_control_number": line.line_control_number,
+        "description": line.description,
+    }
+
+
 def line_row(line: ServiceLine) -> ClaimLineRow:
-    return ClaimLineRow(
-        line_number=line.line_number, procedure_code=line.procedure_code,
-        modifiers=list(line.modifiers), units=line.units, unit_type=line.unit_type.value,
-        charge=line.charge, diagnosis_pointers=list(line.diagnosis_pointers),
-        service_date_from=line.service_date_from, service_date_to=line.service_date_to,
-        place_of_service=line.place_of_service, line_control_number=line.line_control_number,
-        description=line.description)
+    return ClaimLineRow(**line_values(line))
 
 
 def claim_from_row(row: ClaimRow) -> Claim:

@@ -154,19 +154,21 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
     claim_ids: list[int] = []
     with progress("creating claims", claims) as advance:
         for start in range(0, claims, 500):
+            batch = []
+            for number in range(start + 1, min(claims, start + 500) + 1):
+                patient, coverages = stored[(number - 1) % len(stored)]
+                service_date = date.today() - timedelta(days=rng.randint(*size.service_days))
+                primary = primary_coverage(coverages, service_date)
+                claim = encounter_claim(number, patient, primary, service_date, rng,
+                                        size.providers)
+                if primary is not None and primary.payer_key == "medicare":
+                    # Medicare wants the ordering provider on lab and imaging lines
+                    claim = claim.model_copy(update={
+                        "referring_provider_npi": PROVIDERS[1].npi})
+                batch.append(claim)
             with app.unit_of_work() as work:
-                for number in range(start + 1, min(claims, start + 500) + 1):
-                    patient, coverages = stored[(number - 1) % len(stored)]
-                    service_date = date.today() - timedelta(days=rng.randint(*size.service_days))
-                    primary = primary_coverage(coverages, service_date)
-                    claim = encounter_claim(number, patient, primary, service_date, rng,
-                                            size.providers)
-                    if primary is not None and primary.payer_key == "medicare":
-                        # Medicare wants the ordering provider on lab and imaging lines
-                        claim = claim.model_copy(update={
-                            "referring_provider_npi": PROVIDERS[1].npi})
-                    claim_ids.append(saved_id(work.claims.create(claim)))
-                    advance(1)
+                claim_ids.extend(saved_id(c) for c in work.claims.create_many(batch))
+            advance(len(batch))
     return [saved_id(p) for p, _ in stored], claim_ids
 
 

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from medbill_core.api import MedbillError
 from medbill_statements_pdf.settings import StatementsPdfSettings
@@ -31,6 +32,10 @@ _CORE_FONT_SUBSTITUTES = str.maketrans({
     "\u0131": "i", "\u20ac": "EUR",
 })
 
+
+#: Draw Helvetica text, fonts and colours by writing fpdf's operators and state directly
+#: (``False``: through fpdf's methods; a test renders documents both ways, byte for byte).
+DIRECT = True
 
 #: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
 _CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
@@ -83,6 +88,7 @@ class Canvas:
         # medbill command starts the enabled plugins, few render a statement (a third of a
         # second of each command's start-up)
         from fpdf import FPDF
+        from fpdf.util import escape_parens
 
         pdf = FPDF(orientation="P", unit="pt", format="letter")
         pdf.set_auto_page_break(False)
@@ -95,6 +101,9 @@ class Canvas:
         self.clean: Callable[[str], str] = latin1
         self.family = self.font_id = "Helvetica"
         self._font_key: tuple[str, str, float] = ("", "", 0.0)
+        self._widths: dict[str, float] = {}
+        self._colour_operator: tuple[object, str] = (None, "")
+        self._escape: Callable[[str], str] = escape_parens
         if settings.font_path is not None:
             pdf.add_font("StatementFont", "", settings.font_path)
             pdf.add_font("StatementFont", "B", settings.bold_font_path or settings.font_path)
@@ -102,12 +111,54 @@ class Canvas:
             self.font_id = f"{settings.font_path}|{settings.bold_font_path}"
             self.clean = str
         self.pdf = pdf
+        #: the built-in fonts' text is written by :meth:`_text_operators`; a TrueType font's
+        #: (shaped, subset) by fpdf
+        self._direct_text = (settings.font_path is None and DIRECT
+                             and pdf.core_fonts_encoding == "latin-1")
+        #: fpdf's graphics state stack: with the built-in fonts, its current state is read
+        #: and set directly where fpdf's properties and checks cost more than the drawing
+        states = getattr(pdf, "_GraphicsStateMixin__statestack", None)
+        self._states: list[Any] | None = (
+            states if self._direct_text and isinstance(states, list) else None)
+        #: the fonts fpdf has selected once, by key: selected again directly
+        self._fonts: dict[tuple[str, str, float], Any] = {}
+        self._colours: dict[tuple[int, int, int], tuple[Any, str]] = {}
+        self._rect_operators: dict[str, str] = {}
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
         style = "B" if bold else ""
-        self.pdf.set_font(self.family, style, size)
-        self._font_key = (self.font_id, style, size)
+        key = (self.font_id, style, size)
+        if key == self._font_key:  # fpdf would only find out, more slowly, that it is set
+            return
+        states = self._states
+        known = self._fonts.get(key)
+        if states is not None and known is not None:
+            # what FPDF.set_font does for a font it has selected before, and a new size
+            state = states[-1]
+            state.underline = state.strikethrough = False
+            state.font_family = self.family.lower()
+            state.font_style = style
+            state.font_size_pt = size
+            state.current_font = known
+            state.current_font_is_set_on_page = False
+        else:
+            self.pdf.set_font(self.family, style, size)
+            if states is not None:
+                self._fonts[key] = states[-1].current_font
+        self._font_key = key
+        self._widths = _CHAR_WIDTHS.setdefault(key, {})
+
+    def _extend(self, width: float, value: str) -> float:
+        """``width`` plus the widths of ``value``'s characters, added one by one from the left:
+        the measure of a string continued, to the last bit, as :meth:`measure` adds it."""
+        widths = self._widths
+        for char in value:
+            known = widths.get(char)
+            if known is None:
+                known = widths[char] = self.pdf.get_string_width(char)
+            width += known
+        return width
 
     def measure(self, value: str) -> float:
         """Width of ``value`` in the current font: the sum of its characters' widths.
@@ -116,34 +167,58 @@ class Canvas:
         profile; without kerning or text shaping (neither is enabled here) a string is exactly
         as wide as its characters, so their widths are measured once and cached.
         """
-        key = self._font_key
-        widths = _CHAR_WIDTHS.setdefault(key, {})
-        width = 0.0
-        for char in value:
-            known = widths.get(char)
-            if known is None:
-                known = widths[char] = self.pdf.get_string_width(char)
-            width += known
-        return width
+        return self._extend(0.0, value)
 
     def text(self, x: float, y: float, value: str, align: str = "L") -> None:
         """Draw ``value`` with its baseline at ``y``; ``x`` is the left, right or centre edge."""
         value = self.clean(value)
         if align != "L":
-            width = self.measure(value)
+            width = self._extend(0.0, value)
             x = x - width if align == "R" else x - width / 2
-        self.pdf.text(x, y, value)
+        if self._direct_text:
+            self._text_operators(x, y, value)
+        else:
+            self.pdf.text(x, y, value)
+
+    def _text_operators(self, x: float, y: float, value: str) -> None:
+        """What ``FPDF.text`` writes for a built-in font, written without its checks, which
+        cost more than the drawing: the text is already Latin-1 (:func:`latin1`), drawn in
+        fill mode, neither underlined nor struck through, on an open page with a font set (a
+        test compares every document drawn both ways, byte for byte)."""
+        pdf = self.pdf
+        # the graphics state, or fpdf's properties that read it
+        state: Any = self._states[-1] if self._states is not None else pdf
+        if not state.current_font_is_set_on_page:
+            pdf._out(pdf._set_font_for_page(state.current_font, state.font_size_pt))
+        k = pdf.k
+        operators = f"BT {x * k:.2f} {(pdf.h - y) * k:.2f} Td ({self._escape(value)}) Tj ET"
+        fill, colour = state.fill_color, state.text_color
+        if fill != colour:
+            cached = self._colour_operator
+            if cached[0] is not colour:
+                cached = self._colour_operator = (colour, colour.serialize().lower())
+            operators = f"q {cached[1]} {operators} Q"
+        contents = pdf.pages[pdf.page].contents
+        if isinstance(contents, bytearray):  # what _out does, without its checks
+            contents += operators.encode("latin-1")
+            contents.append(0x0A)
+        else:
+            pdf._out(operators)
 
     def wrap(self, value: str, width: float, max_lines: int) -> list[str]:
         """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
         value = self.clean(value)
         measure = self.measure
+        extend = self._extend
         lines: list[str] = []
         current = ""
+        current_width = 0.0
         for word in value.split():
-            candidate = f"{current} {word}" if current else word
-            if measure(candidate) <= width:
-                current = candidate
+            # the candidate's width continues the current line's, as measure(candidate) would
+            candidate, candidate_width = ((f"{current} {word}", extend(current_width, " " + word))
+                                          if current else (word, extend(0.0, word)))
+            if candidate_width <= width:
+                current, current_width = candidate, candidate_width
                 continue
             if current:
                 lines.append(current)
@@ -153,7 +228,7 @@ class Canvas:
                     cut -= 1
                 lines.append(word[:cut])
                 word = word[cut:]
-            current = word
+            current, current_width = word, measure(word)
         if current:
             lines.append(current)
         if len(lines) > max_lines:
@@ -191,7 +266,7 @@ class Canvas:
         self.fill(GREY_FILL)
         self.pdf.set_draw_color(*ACCENT)
         self.pdf.set_line_width(1.2)
-        self.pdf.rect(x, top, w, height, style="DF")
+        self.rect(x, top, w, height, style="DF")
         self.pdf.set_line_width(0.4)
         self.pdf.set_draw_color(0, 0, 0)
         self.font(8, bold=True)
@@ -201,11 +276,47 @@ class Canvas:
         self.font(8)
         self.text(x + w / 2, top + 52, note, align="C")
 
+    def rect(self, x: float, y: float, w: float, h: float, style: str = "D") -> None:
+        """``FPDF.rect`` (square corners): its one operator written directly."""
+        if self._states is None:
+            self.pdf.rect(x, y, w, h, style=style)
+            return
+        operator = self._rect_operators.get(style)
+        if operator is None:
+            from fpdf.enums import RenderStyle
+
+            operator = self._rect_operators[style] = RenderStyle.coerce(style).operator
+        pdf = self.pdf
+        k = pdf.k
+        pdf._out(f"{x * k:.2f} {(pdf.h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re {operator}")
+
+    def _colour(self, rgb: tuple[int, int, int]) -> tuple[Any, str]:
+        """fpdf's colour object for ``rgb`` and its fill operator, made once per document."""
+        known = self._colours.get(rgb)
+        if known is None:
+            from fpdf.drawing_primitives import convert_to_device_color
+
+            colour = convert_to_device_color(*rgb)
+            known = self._colours[rgb] = (colour, colour.serialize().lower())
+        return known
+
     def fill(self, rgb: tuple[int, int, int]) -> None:
-        self.pdf.set_fill_color(*rgb)
+        if self._states is None:
+            self.pdf.set_fill_color(*rgb)
+            return
+        # FPDF.set_fill_color: the operator only when the colour changes
+        colour, operator = self._colour(rgb)
+        state = self._states[-1]
+        if colour != state.fill_color:
+            state.fill_color = colour
+            if self.pdf.page > 0:
+                self.pdf._out(operator)
 
     def colour(self, rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
-        self.pdf.set_text_color(*rgb)
+        if self._states is None:
+            self.pdf.set_text_color(*rgb)
+        else:  # FPDF.set_text_color: the state only (text() writes it)
+            self._states[-1].text_color = self._colour(rgb)[0]
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())

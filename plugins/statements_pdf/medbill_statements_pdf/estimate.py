@@ -210,7 +210,7 @@ class _EstimateBuilder(Canvas):
     def table_header(self) -> None:
         top = self.y
         self.fill(ACCENT)
-        self.pdf.rect(LEFT, top, WIDTH, 22, style="F")
+        self.rect(LEFT, top, WIDTH, 22, style="F")
         self.colour((255, 255, 255))
         self.font(7.5, bold=True)
         x = LEFT
@@ -230,10 +230,10 @@ class _EstimateBuilder(Canvas):
             bold: bool = False) -> None:
         if bold:
             self.fill(GREY_FILL)
-            self.pdf.rect(LEFT, self.y, WIDTH, _ROW_H + 2, style="F")
+            self.rect(LEFT, self.y, WIDTH, _ROW_H + 2, style="F")
         elif shaded:
             self.fill(ZEBRA_FILL)
-            self.pdf.rect(LEFT, self.y, WIDTH, _ROW_H, style="F")
+            self.rect(LEFT, self.y, WIDTH, _ROW_H, style="F")
         self.font(8.5 if bold else 8, bold=bold)
         baseline = self.y + 11
         self.text(LEFT + 4, baseline, label)
@@ -313,7 +313,7 @@ class _EstimateBuilder(Canvas):
         self.ensure(height)
         self.fill((235, 242, 250))
         self.pdf.set_draw_color(*ACCENT)
-        self.pdf.rect(LEFT, self.y, WIDTH, height, style="DF")
+        self.rect(LEFT, self.y, WIDTH, height, style="DF")
         self.pdf.set_draw_color(0, 0, 0)
         self.font(9, bold=True)
         self.text(LEFT + 10, self.y + 14,

@@ -281,7 +281,7 @@ class _Builder(Canvas):
         else:
             self.fill((235, 242, 250))
             self.pdf.set_draw_color(*ACCENT)
-        self.pdf.rect(LEFT, top, WIDTH, height, style="DF")
+        self.rect(LEFT, top, WIDTH, height, style="DF")
         self.pdf.set_draw_color(0, 0, 0)
         self.font(9.5, bold=True)
         if stage >= 3:
@@ -304,7 +304,7 @@ class _Builder(Canvas):
             x = LEFT + i * w
             last = i == len(labels) - 1
             self.fill(GREY_FILL if last else (255, 255, 255))
-            self.pdf.rect(x, top, w, 32, style="DF")
+            self.rect(x, top, w, 32, style="DF")
             self.font(7)
             self.colour(MUTED)
             self.text(x + w / 2, top + 11, label.upper(), align="C")
@@ -314,7 +314,7 @@ class _Builder(Canvas):
 
     def table_header(self, top: float) -> None:
         self.fill(ACCENT)
-        self.pdf.rect(LEFT, top, WIDTH, HEADER_ROW_H, style="F")
+        self.rect(LEFT, top, WIDTH, HEADER_ROW_H, style="F")
         self.pdf.set_text_color(255, 255, 255)
         self.font(7, bold=True)
         x = LEFT
@@ -332,19 +332,19 @@ class _Builder(Canvas):
     def draw_row(self, item: _Laid, top: float) -> None:
         if item.row is None:
             self.fill((221, 230, 240))
-            self.pdf.rect(LEFT, top, WIDTH, item.height, style="F")
+            self.rect(LEFT, top, WIDTH, item.height, style="F")
             self.font(8, bold=True)
             self.text(LEFT + ROW_PAD, top + 11, self.fit(item.heading, WIDTH - 2 * ROW_PAD))
             return
         if item.bold:
             self.fill(GREY_FILL)
-            self.pdf.rect(LEFT, top, WIDTH, item.height, style="F")
+            self.rect(LEFT, top, WIDTH, item.height, style="F")
             self.pdf.set_draw_color(*ACCENT)
             self.pdf.line(LEFT, top, RIGHT, top)
             self.pdf.set_draw_color(0, 0, 0)
         elif item.shaded:
             self.fill(ZEBRA_FILL)
-            self.pdf.rect(LEFT, top, WIDTH, item.height, style="F")
+            self.rect(LEFT, top, WIDTH, item.height, style="F")
         self.font(ROW_FONT, bold=item.bold)
         baseline = top + ROW_PAD + 6.5
         x = LEFT
@@ -417,8 +417,8 @@ class _Builder(Canvas):
         y = top + 12
         for label, value in pairs:
             self.fill(GREY_FILL)
-            pdf.rect(x, y, label_w, row_h, style="DF")
-            pdf.rect(x + label_w, y, value_w, row_h, style="D")
+            self.rect(x, y, label_w, row_h, style="DF")
+            self.rect(x + label_w, y, value_w, row_h, style="D")
             self.font(8)
             self.text(x + 6, y + 14, label)
             self.font(10, bold=True)
@@ -426,9 +426,9 @@ class _Builder(Canvas):
             y += row_h
         y += 10
         self.fill(GREY_FILL)
-        pdf.rect(x, y, label_w, 30, style="DF")
+        self.rect(x, y, label_w, 30, style="DF")
         pdf.set_line_width(1.2)
-        pdf.rect(x + label_w, y, value_w, 30, style="D")
+        self.rect(x + label_w, y, value_w, 30, style="D")
         pdf.set_line_width(0.4)
         self.font(8, bold=True)
         self.text(x + 6, y + 13, "Amount enclosed")
