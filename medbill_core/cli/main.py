@@ -95,6 +95,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "init": ("init_cmd", "init", "command"),
     "estimate": ("accounts_cmd", "estimate_command", "command"),
     "demo": ("demo_cmd", "demo", "command"),
+    "worker": ("worker_cmd", "worker", "command"),
     "plugins": ("plugins_cmd", "app", "group"),
     "db": ("db_cmd", "app", "group"),
     "patients": ("patients_cmd", "app", "group"),
@@ -118,6 +119,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "audit-coding": ("coding_audit_cmd", "app", "group"),
     "codes": ("codes", "app", "group"),
     "validate": ("validate_cmd", "app", "group"),
+    "jobs": ("worker_cmd", "jobs_app", "group"),
 }
 
 #: What ``medbill --help`` lists beside each core command, so that listing is printed
@@ -154,6 +156,10 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "codes": CODES_HELP,
     "validate": "Check one identifier or code: exit 0 and what it is when valid, exit 1 and"
                 " why not.",
+    "worker": "Run background jobs (submission, responses, 835 posting, statements, scheduled"
+              " follow-ups) from the configured PostgreSQL database, until stopped (Ctrl-C,"
+              " SIGTERM).",
+    "jobs": "Background jobs for medbill worker processes (PostgreSQL).",
 }
 
 

@@ -168,6 +168,10 @@ class Database:
                 from alembic import command
 
                 command.upgrade(config, revision)
+                if revision == "head":  # the job queue's tables (PostgreSQL: medbill worker)
+                    from medbill_core.jobs.schema import ensure_schema
+
+                    ensure_schema(connection)
         except OperationalError as exc:
             raise _unreachable(exc, "database upgrade failed") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from medbill_core.jobs.schema import not_a_job_table
 from medbill_core.storage.schema import Base
 
 config = context.config
@@ -23,7 +24,8 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
+                          render_as_batch=connection.dialect.name == "sqlite",
+                          include_name=not_a_job_table)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -33,7 +35,8 @@ def run_migrations_online() -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
+                          render_as_batch=connection.dialect.name == "sqlite",
+                          include_name=not_a_job_table)
         with context.begin_transaction():
             context.run_migrations()
 

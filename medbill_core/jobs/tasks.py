@@ -1,0 +1,363 @@
+"""medbill's procrastinate tasks (see :mod:`medbill_core.jobs`).
+
+Every task calls the services' public functions, as the commands do; a task only decides
+which rows to hand them. Tasks hand work on to one another (scrubbed chunks ask for a submit,
+a sent file for a fetch, a fetch that created secondary claims for a scrub), so one
+``medbill jobs enqueue scrub`` carries claims as far as the payers let them go.
+
+The worker process opens medbill once (:func:`use`) before it takes jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from procrastinate import Blueprint, JobContext, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+from sqlalchemy import func, select
+
+from medbill_core import audit
+from medbill_core.app import Medbill
+from medbill_core.domain import ClaimState, DocumentKind, InboundDocument
+from medbill_core.errors import MedbillError
+from medbill_core.storage.schema import (
+    AuditEventRow,
+    ClaimRow,
+    DocumentStatus,
+    InboundDocumentRow,
+    PatientRow,
+    SubmissionRow,
+    SubmissionStatus,
+    utcnow,
+)
+
+log = logging.getLogger("medbill.jobs")
+
+tasks = Blueprint()
+
+#: claims per scrub job
+SCRUB_CHUNK = 100
+#: how often a failed job is tried again, and how long after: a channel that is down, a
+#: database that restarts, an outbox file another (perhaps killed) sender still holds
+RETRY = RetryStrategy(max_attempts=60, wait=5)
+
+
+class StillHeld(MedbillError):
+    """An outbox file another sender holds (its lease has not run out): tried again later."""
+
+
+@dataclass
+class WorkerSettings:
+    """What ``medbill worker`` was started with."""
+
+    send_lease: timedelta = timedelta(minutes=5)
+    statements_dir: Path = Path("statements")
+    statements_renderer: str = "pdf"
+    followup_days: int = 30
+    eligibility_days: int = 30
+
+
+_medbill: Medbill | None = None
+settings = WorkerSettings()
+
+
+def use(medbill: Medbill, worker_settings: WorkerSettings | None = None) -> None:
+    """The medbill instance (and settings) this process's tasks work with."""
+    global _medbill, settings
+    _medbill = medbill
+    if worker_settings is not None:
+        settings = worker_settings
+
+
+def _app() -> Medbill:
+    if _medbill is None:
+        raise MedbillError("medbill jobs run in 'medbill worker' (no medbill instance opened)")
+    return _medbill
+
+
+def defer(context: JobContext | Any, name: str, *, key: str | None = None,
+          **arguments: Any) -> bool:
+    """Defer task ``medbill:NAME`` once: ``key`` is its queueing lock and its lock (default
+    the name), so one waits and one runs at a time. ``False``: one was waiting already."""
+    app = context.app if isinstance(context, JobContext) else context
+    key = key or name
+    try:
+        app.configure_task(f"medbill:{name}", queueing_lock=key, lock=key).defer(**arguments)
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+# -- the cycle -----------------------------------------------------------------------------------
+
+@tasks.task(name="tick", pass_context=True, retry=RETRY)
+def tick(context: JobContext) -> None:
+    """Everything that may be waiting: submit (validated claims, unsent files), fetch each
+    channel, finish postings. Not scrubbing: drafts wait for the biller (``claims scrub`` or
+    ``jobs enqueue scrub``), as they do without workers."""
+    defer(context, "submit")
+    for channel in _channels():
+        defer(context, "fetch", key=f"fetch:{channel}", channel=channel)
+    defer(context, "finish_postings")
+
+
+@tasks.periodic(cron="* * * * *", periodic_id="tick")
+@tasks.task(name="periodic_tick", pass_context=True, queueing_lock="periodic_tick")
+def periodic_tick(context: JobContext, timestamp: int) -> None:
+    tick(context)
+
+
+def _channels() -> list[str]:
+    return sorted({p.channel for p in _app().config.payers.values() if p.channel})
+
+
+@tasks.task(name="scrub", pass_context=True, retry=RETRY)
+def scrub(context: JobContext) -> None:
+    """One ``scrub_chunk`` job per :data:`SCRUB_CHUNK` drafts (by id range)."""
+    with _app().database.reader() as session:
+        drafts = list(session.scalars(select(ClaimRow.id).where(
+            ClaimRow.state == ClaimState.DRAFT.value).order_by(ClaimRow.id)))
+    for start in range(0, len(drafts), SCRUB_CHUNK):
+        chunk = drafts[start:start + SCRUB_CHUNK]
+        defer(context, "scrub_chunk", key=f"scrub:{chunk[0]}-{chunk[-1]}",
+              first=chunk[0], last=chunk[-1])
+
+
+@tasks.task(name="scrub_chunk", pass_context=True, retry=RETRY)
+def scrub_chunk(context: JobContext, first: int, last: int) -> None:
+    """Scrub the drafts with ids ``first`` to ``last`` (those still drafts), then submit."""
+    from medbill_core.services.scrubbing import scrub_claims
+
+    with _app().unit_of_work() as work:
+        ids = list(work.session.scalars(select(ClaimRow.id).where(
+            ClaimRow.state == ClaimState.DRAFT.value, ClaimRow.id.between(first, last))
+            .order_by(ClaimRow.id).with_for_update(skip_locked=True)))
+        if ids:
+            scrub_claims(work, ids)
+    defer(context, "submit")
+
+
+@tasks.task(name="submit", pass_context=True, retry=RETRY)
+def submit(context: JobContext) -> None:
+    """A ``prepare`` job per payer with validated claims (self-pay ones too), and a ``send``
+    job per outbox file not sent yet (left by a killed or failed sender)."""
+    with _app().database.reader() as session:
+        payers = list(session.scalars(select(ClaimRow.payer_key).where(
+            ClaimRow.state == ClaimState.VALIDATED.value).distinct()))
+    for payer in sorted(payers, key=lambda key: key or ""):
+        defer(context, "prepare", key=f"prepare:{payer or ''}", payer_key=payer or "")
+    _send_unsent(context)
+
+
+def _send_unsent(context: JobContext, payer_key: str | None = None) -> None:
+    with _app().database.reader() as session:
+        statement = select(SubmissionRow.id).where(SubmissionRow.status.in_(
+            (SubmissionStatus.PENDING, SubmissionStatus.SENDING))).order_by(SubmissionRow.id)
+        if payer_key is not None:
+            statement = statement.where(SubmissionRow.payer_key == payer_key)
+        unsent = list(session.scalars(statement))
+    for submission_id in unsent:
+        defer(context, "send", key=f"send:{submission_id}", submission_id=submission_id)
+
+
+@tasks.task(name="prepare", pass_context=True, retry=RETRY)
+def prepare(context: JobContext, payer_key: str) -> None:
+    """Batch one payer's validated claims into outbox files (``""``: the self-pay ones, billed
+    to the patient), then send them."""
+    from medbill_core.services.submission import prepare_batches
+
+    app = _app()
+    with app.unit_of_work() as work:
+        if payer_key:
+            prepare_batches(work, payer_key=payer_key)
+        else:
+            self_pay = list(work.session.scalars(select(ClaimRow.id).where(
+                ClaimRow.state == ClaimState.VALIDATED.value, ClaimRow.payer_key.is_(None))
+                .with_for_update(skip_locked=True)))
+            if self_pay:
+                prepare_batches(work, claim_ids=self_pay)
+    if payer_key:
+        _send_unsent(context, payer_key)
+
+
+@tasks.task(name="send", pass_context=True, retry=RETRY)
+def send(context: JobContext, submission_id: int) -> None:
+    """Send one outbox file (the outbox's lease keeps two senders off it). A file another
+    sender holds, or that the channel did not take, is tried again later (retry)."""
+    from medbill_core.services.submission import send_pending
+
+    app = _app()
+    outcomes = send_pending(app, submission_ids=[submission_id], lease=settings.send_lease)
+    if not outcomes:
+        with app.database.reader() as session:
+            row = session.get(SubmissionRow, submission_id)
+            status = row.status if row is not None else None
+        if status in (SubmissionStatus.PENDING, SubmissionStatus.SENDING):
+            raise StillHeld(f"outbox file {submission_id} is being sent by another sender; "
+                            "tried again after its lease")
+        return
+    [outcome] = outcomes
+    if outcome.status == SubmissionStatus.PENDING:
+        raise MedbillError(f"outbox file {submission_id} not taken by its channel: "
+                           f"{outcome.error}")
+    with app.database.reader() as session:
+        row = session.get(SubmissionRow, submission_id)
+        channel = row.channel if row is not None else None
+    if channel:
+        defer(context, "fetch", key=f"fetch:{channel}", channel=channel)
+
+
+@tasks.task(name="fetch", pass_context=True, retry=RETRY)
+def fetch(context: JobContext, channel: str) -> None:
+    """Fetch and apply one channel's responses; drafts they created (secondary claims) are
+    scrubbed next."""
+    from medbill_core.services.responses import fetch_and_apply
+
+    app = _app()
+    results = fetch_and_apply(app, channel)
+    log.info("fetched %s document(s) from %s", len(results), channel)
+    with app.database.reader() as session:
+        drafts = session.scalar(select(func.count()).select_from(ClaimRow).where(
+            ClaimRow.state == ClaimState.DRAFT.value))
+    if drafts:
+        defer(context, "scrub")
+
+
+@tasks.task(name="finish_postings", pass_context=True, retry=RETRY)
+def finish_postings(context: JobContext) -> None:
+    """Post again the 835s whose posting was broken off (its holder killed, its lease run
+    out): what was committed is recognised, the rest is posted."""
+    from medbill_core.services.remittance_parts import held_elsewhere
+    from medbill_core.services.responses import ingest_document
+
+    app = _app()
+    with app.database.reader() as session:
+        rows = list(session.scalars(select(InboundDocumentRow).where(
+            InboundDocumentRow.status == DocumentStatus.POSTING)
+            .order_by(InboundDocumentRow.id)))
+        broken = [InboundDocument(channel=row.channel, kind=DocumentKind(row.kind),
+                                  document_id=row.document_id, content=row.content,
+                                  received_at=row.received_at)
+                  for row in rows if not held_elsewhere(row)]
+    for document in broken:
+        result = ingest_document(app, document)
+        log.info("document %s: %s", document.document_id, result.status)
+
+
+# -- statements and scheduled work ---------------------------------------------------------------
+
+@tasks.task(name="statements", pass_context=True, retry=RETRY)
+def statements(context: JobContext, cycle: str | None = None, out_dir: str | None = None,
+               renderer: str | None = None) -> None:
+    """A statement run (one statement per guarantor a day: a run repeated does nothing)."""
+    from medbill_core.services.statements import run_statements
+
+    result = run_statements(_app(), cycle=cycle or date.today().strftime("%Y-%m"),
+                            out_dir=Path(out_dir) if out_dir else settings.statements_dir,
+                            renderer=renderer or settings.statements_renderer)
+    log.info("statements: %s produced", len(result.produced))
+
+
+@tasks.periodic(cron="0 18 * * *", periodic_id="statements")
+@tasks.task(name="periodic_statements", pass_context=True, queueing_lock="periodic_statements")
+def periodic_statements(context: JobContext, timestamp: int) -> None:
+    defer(context, "statements")
+
+
+def _asked_since(app: Medbill, action: str, entity_type: str, since: date) -> set[str]:
+    with app.database.reader() as session:
+        return set(session.scalars(select(AuditEventRow.entity_id).where(
+            AuditEventRow.action == action, AuditEventRow.entity_type == entity_type,
+            AuditEventRow.at >= utcnow() - (date.today() - since)).distinct()))
+
+
+@tasks.task(name="followups", pass_context=True, retry=RETRY)
+def followups(context: JobContext, days: int | None = None, limit: int = 500) -> None:
+    """A claim-status inquiry (276) for each claim waiting at its payer more than ``days``
+    since its submission (``ar followup``'s "status inquiry"), once per ``days``; the answer
+    is audited (``claim.status_followup``, its STC codes)."""
+    from medbill_core.services.receivables import FollowUpAction, followup
+
+    app = _app()
+    days = days if days is not None else settings.followup_days
+    with app.unit_of_work(read_only=True) as work:
+        waiting = [item.claim_id for item in followup(work, older_than=days)
+                   if item.action is FollowUpAction.STATUS_INQUIRY]
+    asked = _asked_since(app, "claim.status_followup", "claim",
+                         date.today() - timedelta(days=days))
+    for claim_id in [c for c in waiting if str(c) not in asked][:limit]:
+        _ask_status(app, claim_id)
+
+
+def _ask_status(app: Medbill, claim_id: int) -> None:
+    with app.unit_of_work() as work:
+        request = work.claims.status_inquiry(claim_id, trace_number=f"FU{claim_id}")
+    try:
+        response = app.hooks.check_claim_status(request=request)
+        details: dict[str, Any] = {"codes": [f"{c.category}:{c.code}"
+                                             for status in response.claims
+                                             for c in status.status_codes]}
+    except MedbillError as exc:
+        details = {"error": type(exc).__name__}
+    with app.unit_of_work() as work:
+        audit.record(work.session, actor=work.actor, action="claim.status_followup",
+                     entity_type="claim", entity_id=claim_id, details=details)
+
+
+@tasks.periodic(cron="0 6 * * *", periodic_id="followups")
+@tasks.task(name="periodic_followups", pass_context=True, queueing_lock="periodic_followups")
+def periodic_followups(context: JobContext, timestamp: int) -> None:
+    defer(context, "followups")
+
+
+@tasks.task(name="eligibility", pass_context=True, retry=RETRY)
+def eligibility(context: JobContext, days: int | None = None, limit: int = 500) -> None:
+    """Re-check each patient's primary coverage (active today) whose last eligibility check is
+    older than ``days`` (or that was never checked). medbill keeps no appointments: "before
+    the appointment" is "not checked for ``days``"."""
+    from medbill_core.services.eligibility import check_patient_eligibility, primary_coverage
+
+    app = _app()
+    days = days if days is not None else settings.eligibility_days
+    checked = _asked_since(app, "eligibility.check", "coverage",
+                           date.today() - timedelta(days=days))
+    with app.unit_of_work(read_only=True) as work:
+        accounts = list(work.session.execute(select(PatientRow.id, PatientRow.account_number)
+                                             .order_by(PatientRow.id)))
+        due: list[str] = []
+        for patient_id, account in accounts:
+            coverage = primary_coverage(work.patients.coverages(patient_id), date.today())
+            if coverage is not None and str(coverage.id) not in checked:
+                due.append(account)
+            if len(due) >= limit:
+                break
+    for account in due:
+        try:
+            check_patient_eligibility(app, account, date.today(), ["30"])
+        except MedbillError as exc:  # one patient's problem: the others are still checked
+            log.warning("eligibility re-check of a patient failed: %s", type(exc).__name__)
+
+
+@tasks.periodic(cron="30 5 * * *", periodic_id="eligibility")
+@tasks.task(name="periodic_eligibility", pass_context=True,
+            queueing_lock="periodic_eligibility")
+def periodic_eligibility(context: JobContext, timestamp: int) -> None:
+    defer(context, "eligibility")
+
+
+def enqueue(app: Any, kind: str, arguments: dict[str, Any] | None = None) -> list[str]:
+    """Defer what ``medbill jobs enqueue KIND`` asks for on an opened procrastinate app;
+    the jobs deferred (those already waiting are not deferred again)."""
+    arguments = arguments or {}
+    if kind == "fetch":
+        names: Iterable[tuple[str, str, dict[str, Any]]] = [
+            ("fetch", f"fetch:{channel}", {"channel": channel}) for channel in _channels()]
+    else:
+        name = kind.replace("-", "_")
+        names = [(name, name, arguments)]
+    return [key for name, key, kwargs in names if defer(app, name, key=key, **kwargs)]
