@@ -224,8 +224,13 @@ class GuarantorService:
                 assigned.append(patient_id)
         return assigned
 
-    def default_from_subscriber(self, patient_id: int, coverage: Coverage) -> None:
-        """A dependent whose guarantor was never chosen gets the primary plan's subscriber."""
+    def default_from_subscriber(self, patient_id: int, coverage: Coverage,
+                                unseen: Sequence[int] = ()) -> None:
+        """A dependent whose guarantor was never chosen gets the primary plan's subscriber.
+
+        ``unseen``: ids of coverages a batch inserted for its later items (ascending), which
+        one-by-one registration would not have stored yet.
+        """
         if (coverage.order is not CoverageOrder.PRIMARY or coverage.subscriber is None
                 or coverage.relationship is Relationship.SELF):
             return
@@ -246,6 +251,11 @@ class GuarantorService:
                         PatientRow.id != patient_id, PatientRow.merged_into_id.is_(None)))
         if subscriber.birth_date is not None:
             query = query.where(PatientRow.birth_date == subscriber.birth_date)
+        if unseen:
+            low, high = unseen[0], unseen[-1]
+            query = query.where(~CoverageRow.id.between(low, high)
+                                if high - low + 1 == len(unseen)
+                                else CoverageRow.id.not_in(unseen))
         subscriber_patient = self.session.scalar(query.order_by(PatientRow.id).limit(1))
         if subscriber_patient is not None:
             guarantor = self._guarantor_for_patient(subscriber_patient)
