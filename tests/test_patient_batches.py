@@ -76,10 +76,10 @@ def subscriber(last: str, first: str, born: date) -> Subscriber:
                       address=factories.make_address())
 
 
-def scenario() -> tuple[list[Any], list[Any], list[tuple[int, Any]], list[Any], list[Any],
-                        list[tuple[int, Any]]]:
-    """(providers, patients, coverages by patient index) registered first, then a second
-    batch of each mixing new records, repeats and changes."""
+def scenario() -> list[tuple[list[Any], list[Any], list[tuple[int, Any]]]]:
+    """Batches of (providers, patients, coverages by patient index): a first, a second mixing
+    new records, repeats and changes, a third of new records only (its dependents' guarantors
+    chosen by one batch)."""
     providers = [factories.make_provider(), factories.make_provider(
         "1245319599", last_name="Okafor")]
     patients = [factories.make_patient(n) for n in range(1, 4)]
@@ -111,15 +111,36 @@ def scenario() -> tuple[list[Any], list[Any], list[tuple[int, Any]], list[Any], 
         (4, factories.make_coverage(dependent=True, member_id="D5b")),  # repeated: updated
         (2, factories.make_coverage(payer_key="medicare", member_id="1EG4TE5MK74")),
     ]
-    return providers, patients, coverages, more_providers, more_patients, more_coverages
+    kin = subscriber("Kin", "Sam", date(1972, 2, 2))
+    last_patients = [factories.make_patient(n) for n in range(8, 13)] + [
+        factories.make_patient(13, last_name="Kin", first_name="Sam",
+                               birth_date=date(1972, 2, 2))]
+    last_coverages = [  # 7-12 the patients of this batch, 12 the parent
+        # before the parent's own plan: a guarantor of their own, then the same one again
+        (7, factories.make_coverage(member_id="KIN1", relationship=Relationship.CHILD,
+                                    subscriber=kin)),
+        (8, factories.make_coverage(member_id="KIN1", relationship=Relationship.SPOUSE,
+                                    subscriber=kin)),
+        (12, factories.make_coverage(member_id="KIN1")),
+        (9, factories.make_coverage(member_id="KIN1", relationship=Relationship.CHILD,
+                                    subscriber=kin)),  # the parent's record answers
+        (10, factories.make_coverage(dependent=True, member_id="D10")),  # a stored guarantor
+        (11, factories.make_coverage(member_id="FAM1", relationship=Relationship.CHILD,
+                                     subscriber=family)),  # a patient who has a guarantor
+        (11, factories.make_coverage(payer_key="bluecross", order=CoverageOrder.SECONDARY,
+                                     member_id="S11", relationship=Relationship.CHILD,
+                                     subscriber=family)),
+        (1, factories.make_coverage(payer_key="bluecross", order=CoverageOrder.SECONDARY,
+                                    member_id="S2")),
+    ]
+    return [(providers, patients, coverages), (more_providers, more_patients, more_coverages),
+            ([], last_patients, last_coverages)]
 
 
 def register(app: Any, batch: bool) -> list[Any]:
     """The scenario registered one by one or in batches; what the calls returned."""
-    providers, patients, coverages, more_providers, more_patients, more_coverages = scenario()
     returned: list[Any] = []
-    for kinds in ((providers, patients, coverages), (more_providers, more_patients,
-                                                     more_coverages)):
+    for kinds in scenario():
         with app.unit_of_work() as work:
             ids = [p.id for p in work.session.scalars(select(PatientRow).order_by(
                 PatientRow.id))]
@@ -162,7 +183,7 @@ def test_batches_write_what_one_by_one_writes(medbill_app, twin_app) -> None:
     one, other = contents(medbill_app), contents(twin_app)
     assert other == one
     # the scenario does what it says
-    assert len(one["guarantors"]) == 3  # the dependents' subscribers (one a patient too)
+    assert len(one["guarantors"]) == 5  # the dependents' subscribers (two patients too)
     actions = [row[1] for row in one["audit"]]
     assert actions.count("patient.update") == 2 and actions.count("coverage.update") == 2
     assert actions.count("provider.update") == 2 and "patient.guarantor" in actions

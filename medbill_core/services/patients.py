@@ -324,6 +324,8 @@ class PatientService:
             rows.update(((row.patient_id, row.payer_key, row.coverage_order), row)
                         for row in inserted)
             created = [rows[key].id for key in new]
+        if len(created) == len(items):  # only new coverages: guarantors chosen in a batch
+            return self._created_coverages(items, rows, created)
         walked = 0  # how many of the new rows the items so far created
         result: builtins.list[tuple[Coverage, bool, builtins.list[str]]] = []
         events: builtins.list[dict[str, Any]] = []
@@ -353,6 +355,38 @@ class PatientService:
             if changed:
                 self._default_guarantor(item.patient_id, coverage, unseen=created[walked:])
             result.append((coverage_from_row(row), False, changed))
+        audit.record_many(self.session, events, actor=self.actor)
+        return result
+
+    def _created_coverages(self, items: Sequence[NewCoverage],
+                           rows: dict[tuple[int, str, str], CoverageRow], created: Sequence[int]
+                           ) -> builtins.list[tuple[Coverage, bool, builtins.list[str]]]:
+        """The rest of :meth:`save_coverages` when each item created a coverage: the
+        dependents' guarantors are chosen by one batch (each from the coverages added before
+        it), their audit events recorded after their coverage's, as one by one."""
+        from medbill_core.services.guarantors import GuarantorService, SubscriberDefault
+
+        result: builtins.list[tuple[Coverage, bool, builtins.list[str]]] = []
+        defaults = []
+        for walked, item in enumerate(items, start=1):
+            coverage = item.coverage
+            row = rows[item.patient_id, coverage.payer_key, coverage.order.value]
+            result.append((coverage_from_row(row), True, []))
+            defaults.append(SubscriberDefault(
+                item.patient_id, coverage,
+                created[walked:] if (coverage.order is CoverageOrder.PRIMARY
+                                     and coverage.subscriber is not None
+                                     and coverage.relationship is not Relationship.SELF)
+                else ()))
+        guarantors = GuarantorService(self.session, actor=self.actor) \
+            .defaults_from_subscribers(defaults)
+        events: builtins.list[dict[str, Any]] = []
+        for item, (coverage, _, _), after in zip(items, result, guarantors, strict=True):
+            events.append({"action": "coverage.create", "entity_type": "coverage",
+                           "entity_id": coverage.id, "details": {
+                               "patient_id": item.patient_id,
+                               "payer_key": item.coverage.payer_key}})
+            events.extend(after)
         audit.record_many(self.session, events, actor=self.actor)
         return result
 
