@@ -248,10 +248,23 @@ def test_rolled_back_batch_rows_are_forgotten(medbill_app) -> None:
 
 
 def practice(size: int, offset: int) -> tuple[list[Any], list[Any]]:
+    """Patients, a third with a secondary plan, a quarter dependents of a stranger and a
+    quarter dependents of the patient two before them."""
     patients = [factories.make_patient(offset + n) for n in range(size)]
     coverages = []
     for n in range(size):
-        coverages.append((n, factories.make_coverage(member_id=f"M{offset + n}")))
+        if n % 4 == 1:
+            coverage = factories.make_coverage(
+                member_id=f"M{offset + n}", relationship=Relationship.CHILD,
+                subscriber=subscriber(f"Stranger{n}", "Alex", date(1960, 1, 1)))
+        elif n % 4 == 2:
+            parent = patients[n - 2]
+            coverage = factories.make_coverage(
+                member_id=f"M{offset + n - 2}", relationship=Relationship.CHILD,
+                subscriber=subscriber(parent.last_name, parent.first_name, parent.birth_date))
+        else:
+            coverage = factories.make_coverage(member_id=f"M{offset + n}")
+        coverages.append((n, coverage))
         if n % 3 == 0:
             coverages.append((n, factories.make_coverage(
                 payer_key="bluecross", order=CoverageOrder.SECONDARY, member_id=f"S{n}")))
@@ -273,4 +286,10 @@ def test_batch_cost_does_not_grow_with_the_batch(medbill_app) -> None:
     small = cost(medbill_app, 20, 1000)
     large = cost(medbill_app, 200, 2000)
     assert large <= small + SLACK, (small, large)
-    assert small <= 8, small  # BEGIN, 3 lookups, 3 inserts, COMMIT
+    # BEGIN, a lookup and an insert of each kind; the dependents' patients, subscribers and
+    # guarantors read, the new guarantors inserted, their links updated; COMMIT
+    assert small <= 14, small
+    with medbill_app.unit_of_work() as work:
+        linked = work.session.scalars(select(PatientRow.guarantor_relationship).where(
+            PatientRow.guarantor_id.is_not(None))).all()
+    assert sorted(set(linked)) == ["parent", "self"] and len(linked) == 165, linked
