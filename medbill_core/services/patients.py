@@ -324,7 +324,7 @@ class PatientService:
             rows.update(((row.patient_id, row.payer_key, row.coverage_order), row)
                         for row in inserted)
             created = [rows[key].id for key in new]
-        if len(created) == len(items):  # only new coverages: guarantors chosen in a batch
+        if len(created) == len(items) > 1:  # only new coverages: guarantors chosen in a batch
             return self._created_coverages(items, rows, created)
         walked = 0  # how many of the new rows the items so far created
         result: builtins.list[tuple[Coverage, bool, builtins.list[str]]] = []
