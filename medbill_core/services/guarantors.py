@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import builtins  # the service's list() method hides list in its annotations
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -38,6 +39,24 @@ from medbill_core.storage.mapping import (
     patient_from_row,
 )
 from medbill_core.storage.schema import CoverageRow, GuarantorRow, PatientRow
+
+
+@dataclass(frozen=True)
+class SubscriberDefault:
+    """One item of :meth:`GuarantorService.defaults_from_subscribers`."""
+
+    patient_id: int
+    coverage: Coverage
+    #: ids of coverages the batch inserted for items after this one (ascending): not seen
+    unseen: Sequence[int] = ()
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_CHUNK = 500
 
 _FROM_SUBSCRIBER = {
     Relationship.CHILD: GuarantorRelationship.PARENT,
@@ -224,8 +243,13 @@ class GuarantorService:
                 assigned.append(patient_id)
         return assigned
 
-    def default_from_subscriber(self, patient_id: int, coverage: Coverage) -> None:
-        """A dependent whose guarantor was never chosen gets the primary plan's subscriber."""
+    def default_from_subscriber(self, patient_id: int, coverage: Coverage,
+                                unseen: Sequence[int] = ()) -> None:
+        """A dependent whose guarantor was never chosen gets the primary plan's subscriber.
+
+        ``unseen``: ids of coverages a batch inserted for its later items (ascending), which
+        one-by-one registration would not have stored yet.
+        """
         if (coverage.order is not CoverageOrder.PRIMARY or coverage.subscriber is None
                 or coverage.relationship is Relationship.SELF):
             return
@@ -246,6 +270,11 @@ class GuarantorService:
                         PatientRow.id != patient_id, PatientRow.merged_into_id.is_(None)))
         if subscriber.birth_date is not None:
             query = query.where(PatientRow.birth_date == subscriber.birth_date)
+        if unseen:
+            low, high = unseen[0], unseen[-1]
+            query = query.where(~CoverageRow.id.between(low, high)
+                                if high - low + 1 == len(unseen)
+                                else CoverageRow.id.not_in(unseen))
         subscriber_patient = self.session.scalar(query.order_by(PatientRow.id).limit(1))
         if subscriber_patient is not None:
             guarantor = self._guarantor_for_patient(subscriber_patient)
@@ -258,6 +287,149 @@ class GuarantorService:
                 address=subscriber.address or patient_from_row(row).address,
                 phone=None, email=None))
         self.assign(patient_id, guarantor.id, relationship)
+
+    def defaults_from_subscribers(self, items: Sequence[SubscriberDefault]
+                                  ) -> builtins.list[builtins.list[dict[str, Any]]]:
+        """:meth:`default_from_subscriber` for each item in turn, in a few statements for the
+        batch: the subscribers' own records and the guarantors they may match are read by one
+        query each, the new guarantors inserted by one executemany, the patients' links
+        written by one flush. The same rows result as one by one.
+
+        :returns: the audit events of each item (as :func:`audit.record_many` takes them), in
+            the order :meth:`default_from_subscriber` records them: the caller records them,
+            between its own.
+        """
+        lower: Callable[[str], str] = (  # what the database's lower() makes of a name
+            _ascii_lower if self.session.get_bind().dialect.name == "sqlite" else str.lower)
+        todo = [item for item in items
+                if item.coverage.order is CoverageOrder.PRIMARY
+                and item.coverage.subscriber is not None
+                and item.coverage.relationship is not Relationship.SELF]
+        events: builtins.list[builtins.list[dict[str, Any]]] = [[] for _ in items]
+        if not todo:
+            return events
+        patients: dict[int, PatientRow] = {}
+        wanted = builtins.list(dict.fromkeys(item.patient_id for item in todo))
+        for start in range(0, len(wanted), _CHUNK):
+            patients.update((row.id, row) for row in self.session.scalars(select(PatientRow)
+                            .where(PatientRow.id.in_(wanted[start:start + _CHUNK]))))
+        # the subscribers' own records: "self" coverages with the same member IDs
+        members = builtins.list(dict.fromkeys(item.coverage.member_id for item in todo))
+        selves: builtins.list[tuple[PatientRow, int, str, str, str, str]] = []
+        for start in range(0, len(members), _CHUNK):
+            selves.extend(tuple(row) for row in self.session.execute(
+                select(PatientRow, CoverageRow.id, CoverageRow.payer_key, CoverageRow.member_id,
+                       func.lower(PatientRow.last_name), func.lower(PatientRow.first_name))
+                .join(CoverageRow, CoverageRow.patient_id == PatientRow.id)
+                .where(CoverageRow.member_id.in_(members[start:start + _CHUNK]),
+                       CoverageRow.relationship_code == Relationship.SELF.value,
+                       PatientRow.merged_into_id.is_(None))))
+            patients.update((row[0].id, row[0]) for row in selves)
+        # the stored guarantors a subscriber may be (by last name), and those this batch adds
+        names = builtins.list(dict.fromkeys(item.coverage.subscriber.last_name.lower()
+                                            for item in todo if item.coverage.subscriber))
+        known: builtins.list[tuple[str, str, Any, Any, Guarantor | int]] = []
+        for start in range(0, len(names), _CHUNK):
+            for row, last, first in self.session.execute(
+                    select(GuarantorRow, func.lower(GuarantorRow.last_name),
+                           func.lower(GuarantorRow.first_name))
+                    .where(func.lower(GuarantorRow.last_name).in_(names[start:start + _CHUNK]))
+                    .order_by(GuarantorRow.id)):
+                known.append((last, first, row.birth_date, row.address, row.id))
+        new: builtins.list[Guarantor] = []
+        #: patient id -> (guarantor: an id or a new one's index in ``new``, relationship)
+        links: dict[int, tuple[int | Guarantor, str]] = {}
+
+        def linked(row: PatientRow) -> tuple[object, object]:
+            return links.get(row.id, (row.guarantor_id, row.guarantor_relationship))
+
+        def add(guarantor: Guarantor, at: builtins.list[dict[str, Any]]) -> Guarantor:
+            new.append(guarantor)
+            values = guarantor_values(guarantor)
+            known.append((lower(guarantor.last_name), lower(guarantor.first_name),
+                          values["birth_date"], values["address"], guarantor))
+            at.append({"action": "guarantor.create", "entity_type": "guarantor",
+                       "entity_id": guarantor})
+            return guarantor
+
+        def assign(row: PatientRow, guarantor: int | Guarantor,
+                   relationship: GuarantorRelationship, at: builtins.list[dict[str, Any]]
+                   ) -> None:
+            before = linked(row)[0]
+            if (before, linked(row)[1]) != (guarantor, relationship.value):
+                links[row.id] = (guarantor, relationship.value)
+                at.append({"action": "patient.guarantor", "entity_type": "patient",
+                           "entity_id": row.id, "details": {
+                               "guarantor_id": guarantor, "previous": before,
+                               "relationship": relationship.value}})
+
+        index = {id(item): n for n, item in enumerate(items)}
+        for item in todo:
+            at = events[index[id(item)]]
+            coverage, subscriber = item.coverage, item.coverage.subscriber
+            assert subscriber is not None
+            row = patients.get(item.patient_id)
+            if row is None or linked(row)[0] is not None or linked(row)[1]:
+                continue
+            relationship = _FROM_SUBSCRIBER.get(coverage.relationship,
+                                                GuarantorRelationship.OTHER)
+            last, first = subscriber.last_name.lower(), subscriber.first_name.lower()
+            hidden = set(item.unseen)
+            matches = [own for own, coverage_id, payer_key, member_id, own_last, own_first
+                       in selves
+                       if payer_key == coverage.payer_key and member_id == coverage.member_id
+                       and own_last == last and own_first == first
+                       and own.id != item.patient_id and coverage_id not in hidden
+                       and (subscriber.birth_date is None
+                            or own.birth_date == subscriber.birth_date)]
+            guarantor: int | Guarantor
+            if matches:
+                own = min(matches, key=lambda found: found.id)
+                current = linked(own)[0]
+                if current is not None:
+                    guarantor = current  # type: ignore[assignment]
+                else:
+                    guarantor = add(guarantor_of_self(patient_from_row(own)), at)
+                    assign(own, guarantor, GuarantorRelationship.SELF, at)
+            else:
+                wanted_guarantor = Guarantor.model_construct(
+                    id=None, last_name=subscriber.last_name, first_name=subscriber.first_name,
+                    middle_name=subscriber.middle_name, suffix=None,
+                    birth_date=subscriber.birth_date,
+                    address=subscriber.address or patient_from_row(row).address,
+                    phone=None, email=None)
+                values = guarantor_values(wanted_guarantor)
+                found = next((ref for g_last, g_first, born, address, ref in known
+                              if g_last == last and g_first == first
+                              and born == values["birth_date"]
+                              and address == values["address"]), None)
+                guarantor = found if found is not None else add(wanted_guarantor, at)
+            assign(row, guarantor, relationship, at)
+        ids: dict[int, int] = {}
+        if new:
+            # ids are drawn in the order of the rows given (RETURNING gives them in no order)
+            returned = sorted(self.session.scalars(
+                insert(GuarantorRow).returning(GuarantorRow.id)
+                .execution_options(render_nulls=True),
+                [guarantor_values(guarantor) for guarantor in new]))
+            ids = {id(guarantor): key for guarantor, key in zip(new, returned, strict=True)}
+
+        def resolved(ref: object) -> object:
+            return ids[id(ref)] if isinstance(ref, Guarantor) else ref
+
+        for patient_id, (ref, relationship_value) in links.items():
+            patients[patient_id].guarantor_id = resolved(ref)  # type: ignore[assignment]
+            patients[patient_id].guarantor_relationship = relationship_value
+        if links:
+            self.session.flush()
+        for at in events:
+            for event in at:
+                event["entity_id"] = resolved(event["entity_id"])
+                details = event.get("details")
+                if details:
+                    details["guarantor_id"] = resolved(details["guarantor_id"])
+                    details["previous"] = resolved(details["previous"])
+        return events
 
     def guarantor_for_patient(self, patient_id: int) -> Guarantor:
         """The guarantor record of a patient who answers for others (made from the patient

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import builtins  # the service's list() method hides list in its annotations
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, inspect, or_, select
+from sqlalchemy import event, func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
-from medbill_core.domain import Coverage, Patient, Provider, validate_record
+from medbill_core.domain import (
+    Coverage,
+    CoverageOrder,
+    Patient,
+    Provider,
+    Relationship,
+    validate_record,
+)
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.storage.mapping import (
     coverage_from_row,
@@ -23,6 +32,46 @@ from medbill_core.storage.mapping import (
     provider_values,
 )
 from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
+
+#: Most ids, account numbers or NPIs one ``IN (...)`` list of a batch query holds.
+_CHUNK = 500
+#: ``session.info`` key: rows the batch methods inserted by Core statements
+_WRITTEN = "medbill.registered_rows"
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _unique(items: Iterable[_T]) -> builtins.list[_T]:
+    """``items`` without repeats, in first-seen order."""
+    return builtins.list(dict.fromkeys(items))
+
+
+def _written(session: Session, rows: Iterable[object]) -> None:
+    session.info.setdefault(_WRITTEN, []).extend(rows)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session: Session, _transaction: object) -> None:
+    """A rollback (of a savepoint too) forgets the rows the batch methods inserted: the ORM
+    expunges only the new rows it flushed itself, and these may no longer exist. Those that
+    do are read again when asked for."""
+    for row in session.info.pop(_WRITTEN, ()):
+        if row in session:
+            session.expunge(row)
+
+
+@dataclass(frozen=True)
+class NewCoverage:
+    """One item of :meth:`PatientService.add_coverages`: ``coverage`` for patient
+    ``patient_id``."""
+
+    patient_id: int
+    coverage: Coverage
 
 
 def _name_matches(text: str) -> Any:
@@ -58,23 +107,87 @@ class PatientService:
         """
         return self.save(patient)[0]
 
-    def save(self, patient: Patient) -> tuple[Patient, bool, list[str]]:
+    def save(self, patient: Patient) -> tuple[Patient, bool, builtins.list[str]]:
         """:meth:`register`, also saying whether it created the patient and which fields it
         changed (names only)."""
-        row = self.session.scalar(
-            select(PatientRow).where(PatientRow.account_number == patient.account_number))
-        values = patient_values(patient)
-        if row is None:
-            row = PatientRow(**values)
-            self.session.add(row)
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="patient.create",
-                         entity_type="patient", entity_id=row.id)
-            return patient_from_row(row), True, []
-        changed = audit.apply_changes(
-            self.session, row, patient_values(patient_from_row(row)), values, actor=self.actor,
-            action="patient.update", entity_type="patient", entity_id=row.id)
-        return patient_from_row(row), False, changed
+        return self.save_many([patient])[0]
+
+    def register_many(self, patients: Sequence[Patient]) -> builtins.list[Patient]:
+        """:meth:`register` for a batch: the stored patients, in the order given."""
+        return [patient for patient, _, _ in self.save_many(patients)]
+
+    def save_many(self, patients: Sequence[Patient]
+                  ) -> builtins.list[tuple[Patient, bool, builtins.list[str]]]:
+        """:meth:`save` for each patient in turn, in a few statements for the batch: the
+        account numbers are looked up by one query, the new patients inserted by one
+        executemany (a number given twice is created, then updated by the later record), the
+        same audit events recorded in the same order."""
+        patients = builtins.list(patients)
+        rows: dict[str, PatientRow] = {}
+        for chunk in _chunks(_unique(patient.account_number for patient in patients)):
+            for row in self.session.scalars(select(PatientRow).where(
+                    PatientRow.account_number.in_(chunk)).order_by(PatientRow.id)):
+                rows.setdefault(row.account_number, row)
+        new: dict[str, dict[str, Any]] = {}
+        for patient in patients:
+            if patient.account_number not in rows and patient.account_number not in new:
+                new[patient.account_number] = patient_values(patient)
+        created: set[str] = set()
+        if new:
+            # RETURNING rows come back in no set order: the unique account number says whose
+            inserted = builtins.list(self.session.scalars(
+                insert(PatientRow).returning(PatientRow).execution_options(render_nulls=True),
+                builtins.list(new.values())))
+            _written(self.session, inserted)
+            rows.update((row.account_number, row) for row in inserted)
+            created = set(new)
+        result: builtins.list[tuple[Patient, bool, builtins.list[str]]] = []
+        events: builtins.list[dict[str, Any]] = []
+        for patient in patients:
+            row = rows[patient.account_number]
+            if patient.account_number in created:
+                created.discard(patient.account_number)  # a repeat updates the new row
+                events.append({"action": "patient.create", "entity_type": "patient",
+                               "entity_id": row.id})
+                result.append((patient_from_row(row), True, []))
+                continue
+            if events:  # the events of the rows before come first
+                audit.record_many(self.session, events, actor=self.actor)
+                events = []
+            changed = audit.apply_changes(
+                self.session, row, patient_values(patient_from_row(row)),
+                patient_values(patient), actor=self.actor, action="patient.update",
+                entity_type="patient", entity_id=row.id)
+            result.append((patient_from_row(row), False, changed))
+        audit.record_many(self.session, events, actor=self.actor)
+        return result
+
+    def get_many(self, patient_ids: Iterable[int]) -> dict[int, Patient]:
+        """:meth:`get` for a batch, by id: those this unit of work holds as they are, the
+        others read by one query.
+
+        :raises NotFound: the first id (in the order given) of no patient.
+        """
+        ids = _unique(patient_ids)
+        rows = self._rows_by_id(PatientRow, ids)
+        for patient_id in ids:
+            if patient_id not in rows:
+                raise NotFound("patient", patient_id)
+        return {patient_id: patient_from_row(rows[patient_id]) for patient_id in ids}
+
+    def _rows_by_id(self, model: type[Any], ids: Sequence[int]) -> dict[int, Any]:
+        found: dict[int, Any] = {}
+        missing = []
+        for key in ids:
+            row = self.session.identity_map.get(identity_key(model, key))
+            if isinstance(row, model) and not inspect(row).expired:
+                found[key] = row
+            else:
+                missing.append(key)
+        for chunk in _chunks(missing):
+            for row in self.session.scalars(select(model).where(model.id.in_(chunk))):
+                found[row.id] = row
+        return found
 
     def get(self, patient_id: int) -> Patient:
         row = self.session.get(PatientRow, patient_id)
@@ -158,34 +271,152 @@ class PatientService:
                       ) -> tuple[Coverage, bool, builtins.list[str]]:
         """:meth:`add_coverage`, also saying whether it created the coverage and which fields
         it changed (names only)."""
-        if coverage.payer_key not in self.config.payers:
-            raise UnknownPayer(coverage.payer_key)
-        self.get(patient_id)
-        row = self.session.scalar(select(CoverageRow).where(
-            CoverageRow.patient_id == patient_id, CoverageRow.payer_key == coverage.payer_key,
-            CoverageRow.coverage_order == coverage.order.value))
-        values = coverage_values(coverage)
-        if row is None:
-            row = CoverageRow(patient_id=patient_id, **values)
-            self.session.add(row)
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="coverage.create",
-                         entity_type="coverage", entity_id=row.id,
-                         details={"patient_id": patient_id, "payer_key": coverage.payer_key})
-            self._default_guarantor(patient_id, coverage)
-            return coverage_from_row(row), True, []
-        changed = audit.apply_changes(
-            self.session, row, coverage_values(coverage_from_row(row)), values,
-            actor=self.actor, action="coverage.update", entity_type="coverage", entity_id=row.id)
-        if changed:
-            self._default_guarantor(patient_id, coverage)
-        return coverage_from_row(row), False, changed
+        return self.save_coverages([NewCoverage(patient_id, coverage)])[0]
 
-    def _default_guarantor(self, patient_id: int, coverage: Coverage) -> None:
+    def add_coverages(self, items: Sequence[NewCoverage]) -> builtins.list[Coverage]:
+        """:meth:`add_coverage` for a batch: the stored coverages, in the order given."""
+        return [coverage for coverage, _, _ in self.save_coverages(items)]
+
+    def save_coverages(self, items: Sequence[NewCoverage]
+                       ) -> builtins.list[tuple[Coverage, bool, builtins.list[str]]]:
+        """:meth:`save_coverage` for each item in turn, in a few statements for the batch.
+
+        Everything is checked before anything is written, item by item in the order given
+        (the payer, then the patient): the first that fails raises what
+        :meth:`save_coverage` raises for it. The patients' coverages are read by one query,
+        the new ones inserted by one executemany (one given twice for the same payer and
+        order is created, then updated by the later item); the same audit events are
+        recorded in the same order, and a dependent's guarantor is chosen from the
+        coverages added before it, as one by one.
+        """
+        items = builtins.list(items)
+        if not items:
+            return []
+        patient_ids = _unique(item.patient_id for item in items)
+        patients = self._rows_by_id(PatientRow, patient_ids)
+        for item in items:
+            if item.coverage.payer_key not in self.config.payers:
+                raise UnknownPayer(item.coverage.payer_key)
+            if item.patient_id not in patients:
+                raise NotFound("patient", item.patient_id)
+        Key = tuple[int, str, str]
+
+        def key_of(item: NewCoverage) -> Key:
+            return item.patient_id, item.coverage.payer_key, item.coverage.order.value
+
+        rows: dict[Key, CoverageRow] = {}
+        for chunk in _chunks(patient_ids):
+            for row in self.session.scalars(select(CoverageRow).where(
+                    CoverageRow.patient_id.in_(chunk)).order_by(CoverageRow.id)):
+                rows.setdefault((row.patient_id, row.payer_key, row.coverage_order), row)
+        new: dict[Key, dict[str, Any]] = {}
+        for item in items:
+            key = key_of(item)
+            if key not in rows and key not in new:
+                new[key] = {"patient_id": item.patient_id, **coverage_values(item.coverage)}
+        created: builtins.list[int] = []  # ids of the new rows, in the order of the items
+        if new:
+            # RETURNING rows come back in no set order: patient, payer and order say whose
+            inserted = builtins.list(self.session.scalars(
+                insert(CoverageRow).returning(CoverageRow).execution_options(render_nulls=True),
+                builtins.list(new.values())))
+            _written(self.session, inserted)
+            rows.update(((row.patient_id, row.payer_key, row.coverage_order), row)
+                        for row in inserted)
+            created = [rows[key].id for key in new]
+        if len(created) == len(items) > 1:  # only new coverages: guarantors chosen in a batch
+            return self._created_coverages(items, rows, created)
+        walked = 0  # how many of the new rows the items so far created
+        result: builtins.list[tuple[Coverage, bool, builtins.list[str]]] = []
+        events: builtins.list[dict[str, Any]] = []
+        for item in items:
+            key, coverage = key_of(item), item.coverage
+            row = rows[key]
+            if walked < len(created) and created[walked] == row.id:
+                walked += 1  # a repeat of the key later updates the new row
+                events.append({"action": "coverage.create", "entity_type": "coverage",
+                               "entity_id": row.id, "details": {
+                                   "patient_id": item.patient_id,
+                                   "payer_key": coverage.payer_key}})
+                if self._needs_guarantor(coverage, patients[item.patient_id]):
+                    audit.record_many(self.session, events, actor=self.actor)
+                    events = []
+                    # the coverages inserted for the items after this one are not seen yet
+                    self._default_guarantor(item.patient_id, coverage,
+                                            unseen=created[walked:])
+                result.append((coverage_from_row(row), True, []))
+                continue
+            audit.record_many(self.session, events, actor=self.actor)
+            events = []
+            changed = audit.apply_changes(
+                self.session, row, coverage_values(coverage_from_row(row)),
+                coverage_values(coverage), actor=self.actor, action="coverage.update",
+                entity_type="coverage", entity_id=row.id)
+            if changed:
+                self._default_guarantor(item.patient_id, coverage, unseen=created[walked:])
+            result.append((coverage_from_row(row), False, changed))
+        audit.record_many(self.session, events, actor=self.actor)
+        return result
+
+    def _created_coverages(self, items: Sequence[NewCoverage],
+                           rows: dict[tuple[int, str, str], CoverageRow], created: Sequence[int]
+                           ) -> builtins.list[tuple[Coverage, bool, builtins.list[str]]]:
+        """The rest of :meth:`save_coverages` when each item created a coverage: the
+        dependents' guarantors are chosen by one batch (each from the coverages added before
+        it), their audit events recorded after their coverage's, as one by one."""
+        from medbill_core.services.guarantors import GuarantorService, SubscriberDefault
+
+        result: builtins.list[tuple[Coverage, bool, builtins.list[str]]] = []
+        defaults = []
+        for walked, item in enumerate(items, start=1):
+            coverage = item.coverage
+            row = rows[item.patient_id, coverage.payer_key, coverage.order.value]
+            result.append((coverage_from_row(row), True, []))
+            defaults.append(SubscriberDefault(
+                item.patient_id, coverage,
+                created[walked:] if (coverage.order is CoverageOrder.PRIMARY
+                                     and coverage.subscriber is not None
+                                     and coverage.relationship is not Relationship.SELF)
+                else ()))
+        guarantors = GuarantorService(self.session, actor=self.actor) \
+            .defaults_from_subscribers(defaults)
+        events: builtins.list[dict[str, Any]] = []
+        for item, (coverage, _, _), after in zip(items, result, guarantors, strict=True):
+            events.append({"action": "coverage.create", "entity_type": "coverage",
+                           "entity_id": coverage.id, "details": {
+                               "patient_id": item.patient_id,
+                               "payer_key": item.coverage.payer_key}})
+            events.extend(after)
+        audit.record_many(self.session, events, actor=self.actor)
+        return result
+
+    @staticmethod
+    def _needs_guarantor(coverage: Coverage, patient: PatientRow) -> bool:
+        """Whether :meth:`GuarantorService.default_from_subscriber` may do anything (what it
+        checks first, without a query)."""
+        return (coverage.order is CoverageOrder.PRIMARY and coverage.subscriber is not None
+                and coverage.relationship is not Relationship.SELF
+                and patient.guarantor_id is None and not patient.guarantor_relationship)
+
+    def _default_guarantor(self, patient_id: int, coverage: Coverage,
+                           unseen: Sequence[int] = ()) -> None:
         from medbill_core.services.guarantors import GuarantorService
 
         GuarantorService(self.session, actor=self.actor).default_from_subscriber(
-            patient_id, coverage)
+            patient_id, coverage, unseen=unseen)
+
+    def coverages_of(self, patient_ids: Iterable[int]) -> dict[int, builtins.list[Coverage]]:
+        """:meth:`coverages` for a batch of patients (one query), by patient id; a patient
+        without coverage (or no such patient) maps to an empty list."""
+        ids = _unique(patient_ids)
+        found: dict[int, builtins.list[Coverage]] = {patient_id: [] for patient_id in ids}
+        for chunk in _chunks(ids):
+            for row in self.session.scalars(
+                    select(CoverageRow).where(CoverageRow.patient_id.in_(chunk))
+                    .order_by(CoverageRow.patient_id, CoverageRow.coverage_order,
+                              CoverageRow.id)):
+                found[row.patient_id].append(coverage_from_row(row))
+        return found
 
     def coverage(self, coverage_id: int) -> Coverage:
         row = self.session.get(CoverageRow, coverage_id)
@@ -258,19 +489,48 @@ class PatientService:
 
     # -- providers ----------------------------------------------------------------------------
     def register_provider(self, provider: Provider) -> Provider:
-        row = self.session.scalar(select(ProviderRow).where(ProviderRow.npi == provider.npi))
-        values: dict[str, Any] = provider_values(provider)
-        if row is None:
-            row = ProviderRow(**values)
-            self.session.add(row)
-            self.session.flush()
-            audit.record(self.session, actor=self.actor, action="provider.create",
-                         entity_type="provider", entity_id=row.id)
-        else:
-            audit.apply_changes(self.session, row, provider_values(provider_from_row(row)),
-                                values, actor=self.actor, action="provider.update",
-                                entity_type="provider", entity_id=row.id)
-        return provider_from_row(row)
+        return self.register_providers([provider])[0]
+
+    def register_providers(self, providers: Sequence[Provider]) -> builtins.list[Provider]:
+        """:meth:`register_provider` for each provider in turn: the NPIs looked up by one
+        query, the new providers inserted by one executemany, the same audit events in the
+        same order. Returns the stored providers, in the order given."""
+        providers = builtins.list(providers)
+        rows: dict[str, ProviderRow] = {}
+        for chunk in _chunks(_unique(provider.npi for provider in providers)):
+            for row in self.session.scalars(select(ProviderRow).where(
+                    ProviderRow.npi.in_(chunk)).order_by(ProviderRow.id)):
+                rows.setdefault(row.npi, row)
+        new: dict[str, dict[str, Any]] = {}
+        for provider in providers:
+            if provider.npi not in rows and provider.npi not in new:
+                new[provider.npi] = provider_values(provider)
+        created: set[str] = set()
+        if new:
+            inserted = builtins.list(self.session.scalars(
+                insert(ProviderRow).returning(ProviderRow).execution_options(render_nulls=True),
+                builtins.list(new.values())))
+            _written(self.session, inserted)
+            rows.update((row.npi, row) for row in inserted)
+            created = set(new)
+        result: builtins.list[Provider] = []
+        events: builtins.list[dict[str, Any]] = []
+        for provider in providers:
+            row = rows[provider.npi]
+            if provider.npi in created:
+                created.discard(provider.npi)
+                events.append({"action": "provider.create", "entity_type": "provider",
+                               "entity_id": row.id})
+            else:
+                audit.record_many(self.session, events, actor=self.actor)
+                events = []
+                audit.apply_changes(self.session, row, provider_values(provider_from_row(row)),
+                                    provider_values(provider), actor=self.actor,
+                                    action="provider.update", entity_type="provider",
+                                    entity_id=row.id)
+            result.append(provider_from_row(row))
+        audit.record_many(self.session, events, actor=self.actor)
+        return result
 
     def provider(self, npi: str) -> Provider | None:
         row = self.session.info.get("medbill.providers", {}).get(npi)  # loaded in this unit

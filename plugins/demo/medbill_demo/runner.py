@@ -48,6 +48,7 @@ from medbill_core.services.coding_audit import (
     create_sample,
 )
 from medbill_core.services.eligibility import primary_coverage
+from medbill_core.services.patients import NewCoverage
 from medbill_core.services.payments import record_guarantor_payment, record_payment
 from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
@@ -142,15 +143,16 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
     """Patients, coverages, providers and ``claims`` encounters; (patient ids, claim ids)."""
     rng = random.Random(837)
     size = practice_size(claims)
-    stored = []
-    with app.unit_of_work() as work:
-        for provider in size.providers:
-            work.patients.register_provider(provider)
-        for demo in _with_rejection(demo_patients(size.patients)):
-            patient = work.patients.register(demo.patient)
-            coverages = [work.patients.add_coverage(saved_id(patient), c)
-                         for c in demo.coverages]
-            stored.append((patient, coverages))
+    with app.unit_of_work() as work:  # registered in batches: a few statements in all
+        work.patients.register_providers(size.providers)
+        demos = _with_rejection(demo_patients(size.patients))
+        patients = work.patients.register_many([demo.patient for demo in demos])
+        added = iter(work.patients.add_coverages([
+            NewCoverage(saved_id(patient), coverage)
+            for patient, demo in zip(patients, demos, strict=True)
+            for coverage in demo.coverages]))
+        stored = [(patient, [next(added) for _ in demo.coverages])
+                  for patient, demo in zip(patients, demos, strict=True)]
     claim_ids: list[int] = []
     with progress("creating claims", claims) as advance:
         for start in range(0, claims, 500):
