@@ -46,14 +46,14 @@ See :func:`followup`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import explain_adjustment
@@ -63,7 +63,7 @@ from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
-from medbill_core.services.appeals import appeal_deadline, pending_appeals
+from medbill_core.services.appeals import pending_appeals
 from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.schema import (
@@ -162,17 +162,33 @@ class _Group:
 
 
 def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
+    """The ledger sums of every (claim account, patient, payer key) that is not settled: one
+    aggregate in SQL (read from the covering index ``ix_ledger_entries_account``); the
+    settled ones (both sums zero) change no figure of the report and stay in the database,
+    except the entries on no claim, whose first date ages the patient's account."""
+    insurance = func.sum(LedgerEntryRow.insurance_delta)
+    patient = func.sum(LedgerEntryRow.patient_delta)
+    sums = (select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
+                   insurance.label("insurance"), patient.label("patient"),
+                   func.min(LedgerEntryRow.effective_date).label("first"))
+            .where(*as_of_conditions(as_of))
+            .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
+                      LedgerEntryRow.payer_key)
+            .having(or_(insurance != ZERO, patient != ZERO, LedgerEntryRow.claim_id.is_(None)))
+            .subquery())
     rows = work.session.execute(
-        select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
-               func.sum(LedgerEntryRow.insurance_delta), func.sum(LedgerEntryRow.patient_delta),
-               func.min(LedgerEntryRow.effective_date), ClaimRow.service_date_from)
-        .outerjoin(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
-        .where(*as_of_conditions(as_of))
-        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
-                  ClaimRow.service_date_from)).all()
+        select(sums.c.claim_id, sums.c.patient_id, sums.c.payer_key, sums.c.insurance,
+               sums.c.patient, sums.c.first, ClaimRow.service_date_from)
+        .outerjoin(ClaimRow, ClaimRow.id == sums.c.claim_id)).all()
     return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
                    first, service)
             for claim_id, patient_id, payer_key, insurance, patient, first, service in rows]
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start:start + _CHUNK]
 
 
 def _money(value: object) -> Decimal:
@@ -191,29 +207,41 @@ def _end_of_local_day(day: date) -> datetime:
     return midnight.astimezone(UTC)
 
 
-def _first_submissions(work: UnitOfWork, as_of: date) -> dict[tuple[int, str | None], date]:
+def _first_submissions(work: UnitOfWork, as_of: date,
+                       accounts: Iterable[int]) -> dict[tuple[int, str | None], date]:
     """(claim account, payer key) -> the day the first claim to that payer on it was sent
-    (sent on or before ``as_of``)."""
+    (sent on or before ``as_of``), for the claim ``accounts`` asked."""
     account = func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)
-    rows = work.session.execute(
-        select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
-        .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
-        .where(ClaimTransitionRow.target == _SUBMITTED,
-               ClaimTransitionRow.at < _end_of_local_day(as_of))
-        .group_by(account, ClaimRow.payer_key)).all()
-    return {(account_id, payer_key): local_day(at) for account_id, payer_key, at in rows}
+    result: dict[tuple[int, str | None], date] = {}
+    for chunk in _chunks(accounts):
+        asked = set(chunk)
+        rows = work.session.execute(
+            select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
+            .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
+            .where(or_(ClaimRow.id.in_(chunk), ClaimRow.account_claim_id.in_(chunk)),
+                   ClaimTransitionRow.target == _SUBMITTED,
+                   ClaimTransitionRow.at < _end_of_local_day(as_of))
+            .group_by(account, ClaimRow.payer_key)).all()
+        # a claim asked for by id may belong to another account: only whole accounts count
+        result.update(((account_id, payer_key), local_day(at))
+                      for account_id, payer_key, at in rows if account_id in asked)
+    return result
 
 
-def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date]:
+def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
+                                claim_ids: Iterable[int]) -> dict[int, date]:
     """Claim account -> effective date of its first transfer of a balance to the patient
-    (effective on or before ``as_of``)."""
-    rows = work.session.execute(
-        select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
-        .where(LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
-               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None),
-               *as_of_conditions(as_of))
-        .group_by(LedgerEntryRow.claim_id)).all()
-    return {claim_id: day for claim_id, day in rows if claim_id is not None}
+    (effective on or before ``as_of``), for the claim accounts asked."""
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        rows = work.session.execute(
+            select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
+            .where(LedgerEntryRow.claim_id.in_(chunk),
+                   LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
+                   LedgerEntryRow.amount > ZERO, *as_of_conditions(as_of))
+            .group_by(LedgerEntryRow.claim_id)).all()
+        result.update((claim_id, day) for claim_id, day in rows if claim_id is not None)
+    return result
 
 
 def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
@@ -226,7 +254,9 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
         balances[key] += group.patient
         start = group.service_date or group.first_effective  # no claim: its first entry
         since[key] = min(since.get(key, start), start)
-    transfers = _first_transfers_to_patient(work, as_of)
+    transfers = _first_transfers_to_patient(
+        work, as_of, (claim_id for (claim_id, _patient), balance in balances.items()
+                      if claim_id is not None and balance != ZERO))
     accounts = []
     for (claim_id, patient_id), balance in balances.items():
         if balance == ZERO:
@@ -242,7 +272,9 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
     today = as_of or date.today()
     groups = _groups(work, today)
-    submissions = _first_submissions(work, today)
+    submissions = _first_submissions(work, today, (
+        group.claim_id for group in groups
+        if group.claim_id is not None and group.insurance != ZERO))
     by_payer: dict[str | None, AgingLine] = {}
     for group in groups:
         if group.insurance == ZERO:
@@ -400,47 +432,59 @@ _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
              ClaimState.REJECTED: FollowUpAction.RESUBMIT}
 
 
-def _latest_submissions(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, date]:
-    result: dict[int, date] = {}
-    for start in range(0, len(claim_ids), _CHUNK):
-        rows = work.session.execute(
-            select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
-            .where(ClaimTransitionRow.target == _SUBMITTED,
-                   ClaimTransitionRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
-            .group_by(ClaimTransitionRow.claim_id)).all()
-        result.update((claim_id, local_day(at)) for claim_id, at in rows)
-    return result
+def _latest_submissions(work: UnitOfWork, claim_ids: Select[Any]) -> dict[int, date]:
+    """Claim id -> the day of its latest submission, for the claims ``claim_ids`` selects
+    (one query, each claim's from the transitions index)."""
+    rows = work.session.execute(
+        select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
+        .where(ClaimTransitionRow.target == _SUBMITTED,
+               ClaimTransitionRow.claim_id.in_(claim_ids))
+        .group_by(ClaimTransitionRow.claim_id)).all()
+    return {claim_id: local_day(at) for claim_id, at in rows}
 
 
-def _payer_balances(work: UnitOfWork, account_ids: Sequence[int]) -> dict[tuple[int, str], Decimal]:
-    """(claim account, payer key) -> what that payer still owes on the account."""
-    result: dict[tuple[int, str], Decimal] = {}
-    for start in range(0, len(account_ids), _CHUNK):
-        rows = work.session.execute(
-            select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
-                   func.sum(LedgerEntryRow.insurance_delta))
-            .where(LedgerEntryRow.claim_id.in_(account_ids[start:start + _CHUNK]),
-                   LedgerEntryRow.payer_key.is_not(None))
-            .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
-        result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows
-                      if claim_id is not None and payer is not None)
-    return result
+def _payer_balances(work: UnitOfWork, account_ids: Select[Any]) -> dict[tuple[int, str], Decimal]:
+    """(claim account, payer key) -> what that payer still owes on the account, for the
+    accounts ``account_ids`` selects (one query, from the ledger's account index)."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
+               func.sum(LedgerEntryRow.insurance_delta))
+        .where(LedgerEntryRow.claim_id.in_(account_ids), LedgerEntryRow.payer_key.is_not(None))
+        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
+    return {(claim_id, payer): _money(amount) for claim_id, payer, amount in rows
+            if claim_id is not None and payer is not None}
 
 
-def _denial_codes(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    """Claim id -> the denial codes (``GROUP-CARC``) of the payer's latest answer to it that
-    is not a reversal (the rule: :func:`~medbill_core.services.posting_rules.denial_codes`,
-    as appeals read it)."""
-    latest: dict[int, ClaimAdjudicationRow] = {}
-    for start in range(0, len(claim_ids), _CHUNK):
-        for row in work.session.scalars(
-                select(ClaimAdjudicationRow)
-                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]),
-                       ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
-                .order_by(ClaimAdjudicationRow.id)):
-            latest[row.claim_id] = row
-    return {claim_id: denial_codes(row.adjustments or [], row.posting_rules)
+@dataclass(frozen=True)
+class _Answer:
+    """What follow-up reads of the payer's latest answer to a denied claim."""
+
+    codes: tuple[str, ...]
+    paid_date: date
+
+
+def _latest_answers(work: UnitOfWork, claim_ids: Select[Any]) -> dict[int, _Answer]:
+    """Claim id -> the denial codes (``GROUP-CARC``) and the date of the payer's latest answer
+    to it that is not a reversal (the rules: :func:`~medbill_core.services.posting_rules.
+    denial_codes`, as appeals read it, and :func:`~medbill_core.services.remittance.
+    latest_answer`), for the claims ``claim_ids`` selects."""
+    latest: dict[int, Any] = {}
+    for row in work.session.execute(
+            select(ClaimAdjudicationRow.claim_id, ClaimAdjudicationRow.paid_date,
+                   ClaimAdjudicationRow.adjustments, ClaimAdjudicationRow.posting_rules)
+            .where(ClaimAdjudicationRow.claim_id.in_(claim_ids),
+                   ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
+            .order_by(ClaimAdjudicationRow.id)):
+        latest[row.claim_id] = row
+    return {claim_id: _Answer(denial_codes(row.adjustments or [], row.posting_rules),
+                              row.paid_date)
             for claim_id, row in latest.items()}
+
+
+#: the claim columns the follow-up list shows or decides by
+_FOLLOWUP_COLUMNS = (ClaimRow.id, ClaimRow.claim_number, ClaimRow.payer_key, ClaimRow.state,
+                     ClaimRow.service_date_from, ClaimRow.total_charge,
+                     ClaimRow.account_claim_id)
 
 
 def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,
@@ -470,15 +514,17 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         raise UnknownPayer(payer_key)
     states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
     flagged = open_findings(work)
-    query = select(ClaimRow).where(or_(ClaimRow.state.in_(states),
-                                       ClaimRow.id.in_(sorted(flagged)))).order_by(ClaimRow.id)
+    conditions = [or_(ClaimRow.state.in_(states), ClaimRow.id.in_(sorted(flagged)))]
     if payer_key is not None:
-        query = query.where(ClaimRow.payer_key == payer_key)
-    claims = list(work.session.scalars(query))
-    ids = [claim.id for claim in claims]
-    submitted = _latest_submissions(work, ids)
-    balances = _payer_balances(work, sorted({c.account_claim_id or c.id for c in claims}))
-    denials = _denial_codes(work, [c.id for c in claims if c.state == ClaimState.DENIED.value])
+        conditions.append(ClaimRow.payer_key == payer_key)
+    # the claims' columns, then what each list needs of them, one query each (not per claim)
+    claims = work.session.execute(select(*_FOLLOWUP_COLUMNS).where(*conditions)
+                                  .order_by(ClaimRow.id)).all()
+    submitted = _latest_submissions(work, select(ClaimRow.id).where(*conditions))
+    balances = _payer_balances(work, select(
+        func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)).where(*conditions))
+    answers = _latest_answers(work, select(ClaimRow.id).where(
+        *conditions, ClaimRow.state == ClaimState.DENIED.value))
     appeals = pending_appeals(work, [c.id for c in claims if ClaimState(c.state) in _ANSWERED])
     items = []
     for claim in claims:
@@ -506,13 +552,16 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         payer = payers.get(claim.payer_key or "")
         deadline = claim.service_date_from + timedelta(days=payer.timely_filing_days) \
             if payer is not None else None
-        if state is ClaimState.DENIED:  # a denial's clock is the appeal's (one rule)
-            deadline = appeal_deadline(work, claim.id, claim.payer_key)
+        answer = answers.get(claim.id)
+        if state is ClaimState.DENIED:  # a denial's clock is the appeal's (one rule:
+            # appeals.appeal_deadline, from the latest answer already read)
+            deadline = answer.paid_date + timedelta(days=payer.appeal_days) \
+                if answer is not None and payer is not None else None
         items.append(FollowUpItem(
             claim.id, claim.claim_number, claim.payer_key, state, claim.service_date_from,
             claim.total_charge, balance, sent, days, deadline,
             (deadline - today).days if deadline is not None else None, action,
-            denials.get(claim.id, ()),
+            answer.codes if answer is not None else (),
             appeals[claim.id].id if claim.id in appeals else None,
             appeals[claim.id].deadline if claim.id in appeals else None, findings))
     items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,
