@@ -61,7 +61,7 @@ from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
 from medbill_core.services.appeals import pending_appeals
 from medbill_core.services.posting_rules import denial_codes
@@ -162,24 +162,30 @@ class _Group:
 
 
 def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
-    """The ledger sums of every (claim account, patient, payer key) that is not settled: one
-    aggregate in SQL (read from the covering index ``ix_ledger_entries_account``); the
-    settled ones (both sums zero) change no figure of the report and stay in the database,
-    except the entries on no claim, whose first date ages the patient's account."""
+    """The ledger sums of every (claim account, patient, payer key) that counts in the report:
+    one aggregate in SQL (read from the covering index ``ix_ledger_entries_account``) that
+    keeps the groups owed by a payer, the groups of a patient account owed by the patient,
+    and the entries on no claim (whose first date ages the patient's account). The others
+    (settled accounts) change no figure of the report: they stay in the database."""
     insurance = func.sum(LedgerEntryRow.insurance_delta)
     patient = func.sum(LedgerEntryRow.patient_delta)
     sums = (select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                    insurance.label("insurance"), patient.label("patient"),
-                   func.min(LedgerEntryRow.effective_date).label("first"))
+                   func.min(LedgerEntryRow.effective_date).label("first"),
+                   # the patient account's balance: its groups' patient sums together
+                   func.sum(patient).over(partition_by=(LedgerEntryRow.claim_id,
+                                                        LedgerEntryRow.patient_id))
+                   .label("account_patient"))
             .where(*as_of_conditions(as_of))
             .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
                       LedgerEntryRow.payer_key)
-            .having(or_(insurance != ZERO, patient != ZERO, LedgerEntryRow.claim_id.is_(None)))
             .subquery())
     rows = work.session.execute(
         select(sums.c.claim_id, sums.c.patient_id, sums.c.payer_key, sums.c.insurance,
                sums.c.patient, sums.c.first, ClaimRow.service_date_from)
-        .outerjoin(ClaimRow, ClaimRow.id == sums.c.claim_id)).all()
+        .outerjoin(ClaimRow, ClaimRow.id == sums.c.claim_id)
+        .where(or_(sums.c.insurance != ZERO, sums.c.account_patient != ZERO,
+                   sums.c.claim_id.is_(None)))).all()
     return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
                    first, service)
             for claim_id, patient_id, payer_key, insurance, patient, first, service in rows]
@@ -197,7 +203,7 @@ def _money(value: object) -> Decimal:
         return ZERO
     if not isinstance(value, Decimal):
         raise TypeError("ledger sum came back untyped")
-    return to_money(value)
+    return value  # the cents column type made it a cent-quantized Decimal already
 
 
 def _end_of_local_day(day: date) -> datetime:
