@@ -53,7 +53,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select, union_all
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import explain_adjustment
@@ -79,7 +79,7 @@ from medbill_core.storage.schema import (
 #: The label of insurance amounts posted without a payer key.
 NO_PAYER = "(no payer)"
 _SUBMITTED = ClaimState.SUBMITTED.value
-_CHUNK = 500
+_CHUNK = 1000
 
 
 def _empty_buckets() -> dict[str, Decimal]:
@@ -158,7 +158,6 @@ class _Group:
     insurance: Decimal
     patient: Decimal
     first_effective: date
-    service_date: date | None
 
 
 def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
@@ -182,13 +181,22 @@ def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
             .subquery())
     rows = work.session.execute(
         select(sums.c.claim_id, sums.c.patient_id, sums.c.payer_key, sums.c.insurance,
-               sums.c.patient, sums.c.first, ClaimRow.service_date_from)
-        .outerjoin(ClaimRow, ClaimRow.id == sums.c.claim_id)
+               sums.c.patient, sums.c.first)
         .where(or_(sums.c.insurance != ZERO, sums.c.account_patient != ZERO,
                    sums.c.claim_id.is_(None)))).all()
-    return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
-                   first, service)
-            for claim_id, patient_id, payer_key, insurance, patient, first, service in rows]
+    return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient), first)
+            for claim_id, patient_id, payer_key, insurance, patient, first in rows]
+
+
+def _service_dates(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date]:
+    """Claim id -> its date of service, for the claims asked (by primary key, in chunks): only
+    the accounts that no submission or transfer dates need it."""
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        result.update(work.session.execute(
+            select(ClaimRow.id, ClaimRow.service_date_from).where(ClaimRow.id.in_(chunk)))
+            .tuples().all())
+    return result
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
@@ -216,21 +224,25 @@ def _end_of_local_day(day: date) -> datetime:
 def _first_submissions(work: UnitOfWork, as_of: date,
                        accounts: Iterable[int]) -> dict[tuple[int, str | None], date]:
     """(claim account, payer key) -> the day the first claim to that payer on it was sent
-    (sent on or before ``as_of``), for the claim ``accounts`` asked."""
-    account = func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)
+    (sent on or before ``as_of``), for the claim ``accounts`` asked: the account's first
+    claim (by primary key) and the claims sharing it (by ``ix_claims_account``), a chunk of
+    accounts at a time."""
     result: dict[tuple[int, str | None], date] = {}
     for chunk in _chunks(accounts):
-        asked = set(chunk)
+        claims = union_all(
+            select(ClaimRow.id.label("account"), ClaimRow.id.label("claim_id"),
+                   ClaimRow.payer_key)
+            .where(ClaimRow.id.in_(chunk), ClaimRow.account_claim_id.is_(None)),
+            select(ClaimRow.account_claim_id, ClaimRow.id, ClaimRow.payer_key)
+            .where(ClaimRow.account_claim_id.in_(chunk))).subquery()
         rows = work.session.execute(
-            select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
-            .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
-            .where(or_(ClaimRow.id.in_(chunk), ClaimRow.account_claim_id.in_(chunk)),
-                   ClaimTransitionRow.target == _SUBMITTED,
+            select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
+            .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
+            .where(ClaimTransitionRow.target == _SUBMITTED,
                    ClaimTransitionRow.at < _end_of_local_day(as_of))
-            .group_by(account, ClaimRow.payer_key)).all()
-        # a claim asked for by id may belong to another account: only whole accounts count
+            .group_by(claims.c.account, claims.c.payer_key)).all()
         result.update(((account_id, payer_key), local_day(at))
-                      for account_id, payer_key, at in rows if account_id in asked)
+                      for account_id, payer_key, at in rows)
     return result
 
 
@@ -258,18 +270,21 @@ def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
     for group in groups:
         key = (group.claim_id, group.patient_id)
         balances[key] += group.patient
-        start = group.service_date or group.first_effective  # no claim: its first entry
-        since[key] = min(since.get(key, start), start)
-    transfers = _first_transfers_to_patient(
-        work, as_of, (claim_id for (claim_id, _patient), balance in balances.items()
-                      if claim_id is not None and balance != ZERO))
+        if group.claim_id is None:  # no claim: its first entry
+            since[key] = min(since.get(key, group.first_effective), group.first_effective)
+    owing = [claim_id for (claim_id, _patient), balance in balances.items()
+             if claim_id is not None and balance != ZERO]
+    transfers = _first_transfers_to_patient(work, as_of, owing)
+    # a claim account's clock without a transfer is its date of service
+    services = _service_dates(work, (c for c in owing if c not in transfers))
     accounts = []
     for (claim_id, patient_id), balance in balances.items():
         if balance == ZERO:
             continue
-        start = since[(claim_id, patient_id)]
-        if claim_id is not None:
-            start = transfers.get(claim_id, start)
+        if claim_id is None:
+            start = since[(claim_id, patient_id)]
+        else:
+            start = transfers.get(claim_id) or services[claim_id]
         accounts.append((patient_id, balance, days_old(start, as_of)))
     return accounts
 
@@ -281,6 +296,10 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     submissions = _first_submissions(work, today, (
         group.claim_id for group in groups
         if group.claim_id is not None and group.insurance != ZERO))
+    # a claim account never sent to its payer ages from its date of service
+    services = _service_dates(work, (
+        group.claim_id for group in groups if group.claim_id is not None
+        and group.insurance != ZERO and (group.claim_id, group.payer_key) not in submissions))
     by_payer: dict[str | None, AgingLine] = {}
     for group in groups:
         if group.insurance == ZERO:
@@ -289,7 +308,7 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
             since = group.first_effective
         else:
             since = submissions.get((group.claim_id, group.payer_key),
-                                    group.service_date or group.first_effective)
+                                    services.get(group.claim_id, group.first_effective))
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
         line.add(group.insurance, days_old(since, today))
     patient = AgingLine("patient")
@@ -438,27 +457,34 @@ _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
              ClaimState.REJECTED: FollowUpAction.RESUBMIT}
 
 
-def _latest_submissions(work: UnitOfWork, claim_ids: Select[Any]) -> dict[int, date]:
-    """Claim id -> the day of its latest submission, for the claims ``claim_ids`` selects
-    (one query, each claim's from the transitions index)."""
-    rows = work.session.execute(
-        select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
-        .where(ClaimTransitionRow.target == _SUBMITTED,
-               ClaimTransitionRow.claim_id.in_(claim_ids))
-        .group_by(ClaimTransitionRow.claim_id)).all()
-    return {claim_id: local_day(at) for claim_id, at in rows}
+def _latest_submissions(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date]:
+    """Claim id -> the day of its latest submission (one query per chunk of claims, each
+    claim's from the transitions index)."""
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        rows = work.session.execute(
+            select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
+            .where(ClaimTransitionRow.claim_id.in_(chunk),
+                   ClaimTransitionRow.target == _SUBMITTED)
+            .group_by(ClaimTransitionRow.claim_id)).all()
+        result.update((claim_id, local_day(at)) for claim_id, at in rows)
+    return result
 
 
-def _payer_balances(work: UnitOfWork, account_ids: Select[Any]) -> dict[tuple[int, str], Decimal]:
-    """(claim account, payer key) -> what that payer still owes on the account, for the
-    accounts ``account_ids`` selects (one query, from the ledger's account index)."""
-    rows = work.session.execute(
-        select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
-               func.sum(LedgerEntryRow.insurance_delta))
-        .where(LedgerEntryRow.claim_id.in_(account_ids), LedgerEntryRow.payer_key.is_not(None))
-        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
-    return {(claim_id, payer): _money(amount) for claim_id, payer, amount in rows
-            if claim_id is not None and payer is not None}
+def _payer_balances(work: UnitOfWork,
+                    account_ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
+    """(claim account, payer key) -> what that payer still owes on the account (one query per
+    chunk of accounts, from the ledger's account index)."""
+    result: dict[tuple[int, str], Decimal] = {}
+    for chunk in _chunks(account_ids):
+        rows = work.session.execute(
+            select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
+                   func.sum(LedgerEntryRow.insurance_delta))
+            .where(LedgerEntryRow.claim_id.in_(chunk), LedgerEntryRow.payer_key.is_not(None))
+            .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
+        result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows
+                      if claim_id is not None and payer is not None)
+    return result
 
 
 @dataclass(frozen=True)
@@ -469,19 +495,20 @@ class _Answer:
     paid_date: date
 
 
-def _latest_answers(work: UnitOfWork, claim_ids: Select[Any]) -> dict[int, _Answer]:
+def _latest_answers(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, _Answer]:
     """Claim id -> the denial codes (``GROUP-CARC``) and the date of the payer's latest answer
     to it that is not a reversal (the rules: :func:`~medbill_core.services.posting_rules.
     denial_codes`, as appeals read it, and :func:`~medbill_core.services.remittance.
     latest_answer`), for the claims ``claim_ids`` selects."""
     latest: dict[int, Any] = {}
-    for row in work.session.execute(
-            select(ClaimAdjudicationRow.claim_id, ClaimAdjudicationRow.paid_date,
-                   ClaimAdjudicationRow.adjustments, ClaimAdjudicationRow.posting_rules)
-            .where(ClaimAdjudicationRow.claim_id.in_(claim_ids),
-                   ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
-            .order_by(ClaimAdjudicationRow.id)):
-        latest[row.claim_id] = row
+    for chunk in _chunks(claim_ids):
+        for row in work.session.execute(
+                select(ClaimAdjudicationRow.claim_id, ClaimAdjudicationRow.paid_date,
+                       ClaimAdjudicationRow.adjustments, ClaimAdjudicationRow.posting_rules)
+                .where(ClaimAdjudicationRow.claim_id.in_(chunk),
+                       ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
+                .order_by(ClaimAdjudicationRow.id)):
+            latest[row.claim_id] = row
     return {claim_id: _Answer(denial_codes(row.adjustments or [], row.posting_rules),
                               row.paid_date)
             for claim_id, row in latest.items()}
@@ -523,14 +550,13 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     conditions = [or_(ClaimRow.state.in_(states), ClaimRow.id.in_(sorted(flagged)))]
     if payer_key is not None:
         conditions.append(ClaimRow.payer_key == payer_key)
-    # the claims' columns, then what each list needs of them, one query each (not per claim)
+    # the claims' columns (no ORM rows), then what the list needs of them a chunk at a time
     claims = work.session.execute(select(*_FOLLOWUP_COLUMNS).where(*conditions)
                                   .order_by(ClaimRow.id)).all()
-    submitted = _latest_submissions(work, select(ClaimRow.id).where(*conditions))
-    balances = _payer_balances(work, select(
-        func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)).where(*conditions))
-    answers = _latest_answers(work, select(ClaimRow.id).where(
-        *conditions, ClaimRow.state == ClaimState.DENIED.value))
+    submitted = _latest_submissions(work, (c.id for c in claims))
+    balances = _payer_balances(work, (c.account_claim_id or c.id for c in claims))
+    answers = _latest_answers(work, (c.id for c in claims
+                                     if c.state == ClaimState.DENIED.value))
     appeals = pending_appeals(work, [c.id for c in claims if ClaimState(c.state) in _ANSWERED])
     items = []
     for claim in claims:

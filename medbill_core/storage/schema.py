@@ -145,7 +145,8 @@ class ClaimRow(TimestampMixin, Base):
                       Index("ix_claims_patient", "patient_id"),
                       Index("ix_claims_payer", "payer_key"),
                       Index("ix_claims_service_date", "service_date_from"),
-                      Index("ix_claims_account", "account_claim_id"))
+                      Index("ix_claims_account", "account_claim_id"),
+                      Index("ix_claims_replaces", "replaces_claim_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_number: Mapped[str] = mapped_column(String(20), unique=True)

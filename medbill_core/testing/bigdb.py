@@ -11,8 +11,9 @@ three lines, each claim's transitions (``draft`` → ``validated`` → ``queued`
 ``acknowledged`` → ``accepted`` → the payer's answer → ``patient_balance`` → ``closed``), the
 charge postings, the payers' 835 answers (a remittance per payer and payment day, a posting
 and an adjudication per claim, denials kept open as work items), the patients' payments and
-denial write-offs, the outbox batches, and an audit trail (``claim.create`` and
-``ledger.post``, sealed into the hash chain exactly as :mod:`medbill_core.audit_chain` does).
+denial write-offs, the outbox batches, this month's statements (sent on its first day to every
+patient owing), and an audit trail (``claim.create`` and ``ledger.post``, sealed into the
+hash chain exactly as :mod:`medbill_core.audit_chain` does).
 
 Every step happens at a time drawn from realistic delays and only what happened by ``as_of``
 is written: so old claims are mostly closed, recent ones wait at the payer, some answers are
@@ -34,7 +35,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -116,6 +117,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                     "attempts", "created_at", "sent_at", "answered_at"),
     "audit_events": ("id", "at", "actor", "action", "entity_type", "entity_id", "details",
                      "os_user", "chain_seq", "prev_hash", "row_hash"),
+    "statements": ("id", "statement_number", "patient_id", "cycle", "statement_date",
+                   "due_date", "balance_due", "dunning_stage", "renderer", "filename",
+                   "content_sha256", "status", "created_at", "guarantor_key", "same_day_number",
+                   "patient_ids"),
 }
 #: columns holding JSON (written as its text)
 JSON_COLUMNS = {"address", "diagnoses", "modifiers", "diagnosis_pointers", "adjustments",
@@ -527,6 +532,21 @@ class _Generator:
                 remittance.total, 0, 0, 0, 0, 0, 0, "balanced"))
         return rows
 
+    def statement_rows(self, balances: Iterable[tuple[int, int]]) -> list[tuple[Any, ...]]:
+        """This month's statement of every patient owing (``balances``: patient id, patient
+        balance in cents): the month's run went out on its first day, so a statement run
+        today only bills the patients who owe since."""
+        cycle, when = f"{self.as_of:%Y-%m}", self.as_of.replace(day=1)
+        at = datetime.combine(when, datetime.min.time(), UTC) + timedelta(hours=8)
+        rows = []
+        for patient_id, balance in balances:
+            sid = self.ids.take("statements")
+            rows.append((sid, f"BG-{cycle}-{patient_id:08d}", patient_id, cycle, when,
+                         when + timedelta(days=21), balance, 0, "pdf",
+                         f"bigdb-{sid:08d}.pdf", "0" * 64, "sent", at, f"P{patient_id}", 1,
+                         _Json([patient_id])))
+        return rows
+
     def take_rows(self) -> dict[str, list[tuple[Any, ...]]]:
         tables = self.tables
         self.tables = {name: [] for name in COLUMNS}
@@ -541,7 +561,7 @@ def _chunks(count: int, size: int) -> Iterator[tuple[int, int]]:
 #: parents first (foreign keys)
 _ORDER = ("patients", "coverages", "claims", "claim_lines", "claim_transitions", "postings",
           "ledger_entries", "claim_adjudications", "denials", "payments", "submissions",
-          "audit_events", "remittances")
+          "audit_events", "remittances", "statements")
 
 
 def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int = 730,
@@ -584,6 +604,7 @@ def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int
         writer.commit()
     finally:
         writer.close()
+    stats.add("statements", add_statements(engine, generator))
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             for table in _ORDER:  # ids were given here: move the sequences past them
@@ -595,6 +616,26 @@ def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int
     engine.dispose()
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def add_statements(engine: Any, generator: _Generator | None = None) -> int:
+    """Write this month's statements of the patients owing at least 5.00 (the statement
+    run's minimum), from their ledger balances; returns how many."""
+    with engine.connect() as connection:
+        if generator is None:  # a database generated before statements were
+            generator = _Generator(1, date.today(), 1, 0)
+            generator.ids.next["statements"] = 1 + (connection.execute(text(
+                "SELECT coalesce(max(id), 0) FROM statements")).scalar() or 0)
+        balances = connection.execute(text(
+            "SELECT patient_id, sum(patient_delta) FROM ledger_entries GROUP BY patient_id "
+            "HAVING sum(patient_delta) >= 500 ORDER BY patient_id")).all()
+    rows = generator.statement_rows((int(p), int(b)) for p, b in balances)
+    writer = _Writer(engine)
+    try:
+        writer.rows("statements", rows)
+    finally:
+        writer.close()
+    return len(rows)
 
 
 def _write(writer: _Writer, tables: dict[str, list[tuple[Any, ...]]], stats: Stats) -> None:

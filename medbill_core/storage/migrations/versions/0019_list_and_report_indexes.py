@@ -3,8 +3,9 @@
 Every list the CLI shows, every work queue and report reads through an index
 (tests/test_query_plans.py checks the plans on PostgreSQL):
 
-* claims by date of service (``claims list --from/--to``) and by claim account (the
-  secondary, corrected and void claims of an encounter: aging, follow-up, posting);
+* claims by date of service (``claims list --from/--to``), by claim account (the
+  secondary, corrected and void claims of an encounter: aging, follow-up, posting) and by
+  the claim they replace (void requests waiting for the payer: statements);
 * transitions by claim, target state and time (a claim's first or latest submission,
   in ``ar aging`` and ``ar followup``), replacing the index on the claim alone;
 * ledger entries by claim account with what ``ar aging`` sums (claim, patient, payer,
@@ -32,6 +33,7 @@ depends_on = None
 INDEXES = (
     ("claims", "ix_claims_service_date", ["service_date_from"]),
     ("claims", "ix_claims_account", ["account_claim_id"]),
+    ("claims", "ix_claims_replaces", ["replaces_claim_id"]),
     ("claim_transitions", "ix_claim_transitions_claim_target", ["claim_id", "target", "at"]),
     ("ledger_entries", "ix_ledger_entries_account",
      ["claim_id", "patient_id", "payer_key", "effective_date", "insurance_delta",
