@@ -45,8 +45,7 @@ See :func:`followup`.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -156,36 +155,24 @@ class _Group:
     patient_id: int
     payer_key: str | None
     insurance: Decimal
-    patient: Decimal
     first_effective: date
 
 
 def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
-    """The ledger sums of every (claim account, patient, payer key) that counts in the report:
-    one aggregate in SQL (read from the covering index ``ix_ledger_entries_account``) that
-    keeps the groups owed by a payer, the groups of a patient account owed by the patient,
-    and the entries on no claim (whose first date ages the patient's account). The others
-    (settled accounts) change no figure of the report: they stay in the database."""
+    """The ledger sums of every (claim account, patient, payer key) a payer still owes on
+    (insurance A/R): one aggregate in SQL, streamed from the covering index
+    ``ix_ledger_entries_account`` (its order is the grouping's); the settled groups stay in the
+    database."""
     insurance = func.sum(LedgerEntryRow.insurance_delta)
-    patient = func.sum(LedgerEntryRow.patient_delta)
-    sums = (select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
-                   insurance.label("insurance"), patient.label("patient"),
-                   func.min(LedgerEntryRow.effective_date).label("first"),
-                   # the patient account's balance: its groups' patient sums together
-                   func.sum(patient).over(partition_by=(LedgerEntryRow.claim_id,
-                                                        LedgerEntryRow.patient_id))
-                   .label("account_patient"))
-            .where(*as_of_conditions(as_of))
-            .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
-                      LedgerEntryRow.payer_key)
-            .subquery())
     rows = work.session.execute(
-        select(sums.c.claim_id, sums.c.patient_id, sums.c.payer_key, sums.c.insurance,
-               sums.c.patient, sums.c.first)
-        .where(or_(sums.c.insurance != ZERO, sums.c.account_patient != ZERO,
-                   sums.c.claim_id.is_(None)))).all()
-    return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient), first)
-            for claim_id, patient_id, payer_key, insurance, patient, first in rows]
+        select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
+               insurance, func.min(LedgerEntryRow.effective_date))
+        .where(*as_of_conditions(as_of))
+        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
+                  LedgerEntryRow.payer_key)
+        .having(insurance != ZERO)).all()
+    return [_Group(claim_id, patient_id, payer_key, _money(amount), first)
+            for claim_id, patient_id, payer_key, amount, first in rows]
 
 
 def _service_dates(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date]:
@@ -193,9 +180,8 @@ def _service_dates(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date
     the accounts that no submission or transfer dates need it."""
     result: dict[int, date] = {}
     for chunk in _chunks(claim_ids):
-        result.update(work.session.execute(
-            select(ClaimRow.id, ClaimRow.service_date_from).where(ClaimRow.id.in_(chunk)))
-            .tuples().all())
+        result.update((claim_id, day) for claim_id, day in work.session.execute(
+            select(ClaimRow.id, ClaimRow.service_date_from).where(ClaimRow.id.in_(chunk))))
     return result
 
 
@@ -262,30 +248,26 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
     return result
 
 
-def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
-                      as_of: date) -> list[tuple[int, Decimal, int]]:
-    """(patient id, patient balance, age in days) of every patient account."""
-    balances: dict[tuple[int | None, int], Decimal] = defaultdict(lambda: ZERO)
-    since: dict[tuple[int | None, int], date] = {}
-    for group in groups:
-        key = (group.claim_id, group.patient_id)
-        balances[key] += group.patient
-        if group.claim_id is None:  # no claim: its first entry
-            since[key] = min(since.get(key, group.first_effective), group.first_effective)
-    owing = [claim_id for (claim_id, _patient), balance in balances.items()
-             if claim_id is not None and balance != ZERO]
+def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal, int]]:
+    """(patient id, patient balance, age in days) of every patient account the patient owes
+    on (or holds a credit on): one aggregate per (claim account, patient), streamed from the
+    covering index ``ix_ledger_entries_account``; settled accounts stay in the database."""
+    patient = func.sum(LedgerEntryRow.patient_delta)
+    rows = work.session.execute(
+        select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, patient,
+               func.min(LedgerEntryRow.effective_date))
+        .where(*as_of_conditions(as_of))
+        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id)
+        .having(patient != ZERO)).all()
+    owing = [claim_id for claim_id, _patient, _balance, _first in rows if claim_id is not None]
     transfers = _first_transfers_to_patient(work, as_of, owing)
-    # a claim account's clock without a transfer is its date of service
+    # a claim account's clock without a transfer is its date of service; entries on no claim
+    # (a patient's unapplied payments) age from the first of them
     services = _service_dates(work, (c for c in owing if c not in transfers))
     accounts = []
-    for (claim_id, patient_id), balance in balances.items():
-        if balance == ZERO:
-            continue
-        if claim_id is None:
-            start = since[(claim_id, patient_id)]
-        else:
-            start = transfers.get(claim_id) or services[claim_id]
-        accounts.append((patient_id, balance, days_old(start, as_of)))
+    for claim_id, patient_id, balance, first in rows:
+        start = first if claim_id is None else transfers.get(claim_id) or services[claim_id]
+        accounts.append((patient_id, _money(balance), days_old(start, as_of)))
     return accounts
 
 
@@ -312,7 +294,7 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
         line.add(group.insurance, days_old(since, today))
     patient = AgingLine("patient")
-    for _patient_id, balance, days in _patient_accounts(work, groups, today):
+    for _patient_id, balance, days in _patient_accounts(work, today):
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]
@@ -342,7 +324,7 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for patient_id, balance, days in _patient_accounts(work, _groups(work, today), today):
+    for patient_id, balance, days in _patient_accounts(work, today):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)
