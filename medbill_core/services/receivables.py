@@ -211,16 +211,21 @@ def _first_submissions(work: UnitOfWork, as_of: date,
                        accounts: Iterable[int]) -> dict[tuple[int, str | None], date]:
     """(claim account, payer key) -> the day the first claim to that payer on it was sent
     (sent on or before ``as_of``), for the claim ``accounts`` asked: the account's first
-    claim (by primary key) and the claims sharing it (by ``ix_claims_account``), a chunk of
-    accounts at a time."""
+    claim (by primary key) and the claims sharing it (by ``ix_claims_account``, asked only
+    for the accounts some claim shares), a chunk of accounts at a time."""
+    shared = set(work.session.scalars(select(ClaimRow.account_claim_id).distinct().where(
+        ClaimRow.account_claim_id.is_not(None))))
     result: dict[tuple[int, str | None], date] = {}
     for chunk in _chunks(accounts):
-        claims = union_all(
-            select(ClaimRow.id.label("account"), ClaimRow.id.label("claim_id"),
-                   ClaimRow.payer_key)
-            .where(ClaimRow.id.in_(chunk), ClaimRow.account_claim_id.is_(None)),
-            select(ClaimRow.account_claim_id, ClaimRow.id, ClaimRow.payer_key)
-            .where(ClaimRow.account_claim_id.in_(chunk))).subquery()
+        claims: Any = select(ClaimRow.id.label("account"), ClaimRow.id.label("claim_id"),
+                             ClaimRow.payer_key).where(ClaimRow.id.in_(chunk),
+                                                       ClaimRow.account_claim_id.is_(None))
+        sharing = [account for account in chunk if account in shared]
+        if sharing:
+            claims = union_all(claims, select(ClaimRow.account_claim_id, ClaimRow.id,
+                                              ClaimRow.payer_key)
+                               .where(ClaimRow.account_claim_id.in_(sharing)))
+        claims = claims.subquery()
         rows = work.session.execute(
             select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
             .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
