@@ -19,7 +19,10 @@ Beside claims/s and peak RSS it prints, measured in the same process after the c
   of an 835 paying that many claims (the shapes bench_x12.py uses).
 
 and the ratios cycle time / floor time. Wall-clock figures, printed, never asserted.
-Run ``python bench/bench_cycle.py --quick`` (200 claims) to try it.
+Run ``python bench/bench_cycle.py --quick`` (200 claims) to try it. ``--preloaded N`` also
+runs each size in a copy of a SQLite database already holding N claims (``bench_bigdb.py``'s,
+generated once into ``bench-out/``) and prints it beside the empty one: the cycle's cost
+must not grow with the database.
 """
 
 from __future__ import annotations
@@ -132,7 +135,18 @@ def x12_floor(claims: int) -> tuple[float, float]:
     return claim_seconds, time.perf_counter() - started
 
 
-def one(claims: int, database: str) -> None:
+def one(claims: int, database: str, preloaded: int = 0) -> None:
+    if preloaded:  # a copy of bench_bigdb's cached database (generated the first time)
+        import shutil
+
+        from bench_bigdb import cached_database
+
+        source, _seconds = cached_database(preloaded)
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder) / f"preloaded-{preloaded}.db"
+            shutil.copyfile(source, copy)
+            cycle(claims, f"sqlite:///{copy}", copy.name, floors=False)
+        return
     if database == "postgresql":
         from medbill_core.testing.postgres import PostgresServer
 
@@ -142,9 +156,11 @@ def one(claims: int, database: str) -> None:
         cycle(claims, None, DEMO_DATABASE)
 
 
-def cycle(claims: int, database_url: str | None, database_name: str) -> None:
+def cycle(claims: int, database_url: str | None, database_name: str, *,
+          floors: bool = True) -> None:
     """Runs the demo cycle in ``database_url`` (None: the demo's SQLite file) and prints the
-    figures as one JSON line."""
+    figures as one JSON line (``floors``: also the insert and X12 floors, which copy every
+    row of the database: not for a preloaded one)."""
     from medbill_demo.runner import run_demo
     from rich.console import Console
     from sqlalchemy import event
@@ -159,6 +175,12 @@ def cycle(claims: int, database_url: str | None, database_name: str) -> None:
         seconds = time.perf_counter() - started
         event.remove(Engine, "before_cursor_execute", counter)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if not floors:
+            print(json.dumps({"claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
+                              "balanced": summary["ledger_balanced"],
+                              "statements_main": counter.by_database[database_name],
+                              "statements_all": sum(counter.by_database.values())}))
+            return
         written = Path(folder) / DEMO_DATABASE
         if database_url is not None:
             copy_to_sqlite(database_url, written)
@@ -185,9 +207,12 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="postgresql: a throwaway server (medbill_core.testing.postgres)")
     parser.add_argument("--one", type=int)
+    parser.add_argument("--preloaded", type=int, default=0, metavar="N",
+                        help="also run each size in a copy of a database already holding N "
+                             "claims (bench_bigdb.py's, generated once; SQLite)")
     args, _ = parser.parse_known_args()
     if args.one:
-        one(args.one, args.database)
+        one(args.one, args.database, args.preloaded)
         return
     sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]
     print(f"database: {args.database}. SQL statements counted per round trip (an executemany "
@@ -216,6 +241,25 @@ def main() -> None:
               f"837P {data['x12_837p']:.2f} s, 835 {data['x12_835']:.2f} s)")
         if args.verbose:
             print(f"{'':>7}rows: {data['rows_by_table']}")
+        if args.preloaded:
+            preloaded(size, args.preloaded, seconds)
+
+
+def preloaded(size: int, holding: int, empty_seconds: float) -> None:
+    """The same cycle in a database already holding ``holding`` claims, beside the empty one."""
+    result = subprocess.run([sys.executable, __file__, "--one", str(size),
+                             "--preloaded", str(holding)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        print(f"{'':>7}on {holding:,} claims: failed: "
+              f"{result.stderr.strip().splitlines()[-1:]}")
+        return
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    seconds = data["seconds"]
+    print(f"{'':>7}on {holding:,} claims (SQLite): {seconds:.1f} s, {size / seconds:.1f} "
+          f"claims/s ({seconds / empty_seconds:.2f}x the empty database), "
+          f"{data['statements_main'] / size:.1f} SQL/claim, {data['peak_rss_mb']:.0f} MB, "
+          f"balanced {data['balanced']}")
 
 
 if __name__ == "__main__":

@@ -762,9 +762,14 @@ class ClaimService:
         matching = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
                                   patient_id=patient_id, service_from=service_from,
                                   service_to=service_to).subquery()
-        count, charges = self.session.execute(
-            select(func.count(), func.coalesce(func.sum(ClaimRow.total_charge), 0))
-            .where(ClaimRow.id.in_(select(matching.c.id)))).one()
+        # the filters themselves (their indexes), not "id IN (the filtered ids)": PostgreSQL
+        # plans that as a scan of every claim
+        totals = cast("Select[Any]", select(
+            func.count(), func.coalesce(func.sum(ClaimRow.total_charge), 0)))
+        row = self.session.execute(self._filtered(
+            totals, state=state, payer_key=payer_key, patient_id=patient_id,
+            service_from=service_from, service_to=service_to)).one()
+        count, charges = row[0], row[1]
         insurance, patient = self.session.execute(
             select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
                    func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))

@@ -65,6 +65,7 @@ class DenialStatus(StrEnum):
 #: statuses whose amount is still owed by the payer (open insurance A/R)
 OWED = (DenialStatus.OPEN, DenialStatus.APPEALED, DenialStatus.RESEND)
 _OWED_VALUES = [status.value for status in OWED]
+_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -217,13 +218,16 @@ def record_kept_open(work: UnitOfWork, *, posting_key: str, claim: Claim, accoun
 
 # -- reading -----------------------------------------------------------------------------------
 
-def _view(work: UnitOfWork, row: DenialRow, claim: ClaimRow) -> Denial:
+def _view(work: UnitOfWork, row: DenialRow, claim: ClaimRow,
+          deadlines: dict[int, date | None] | None = None) -> Denial:
+    """The item; its appeal deadline from ``deadlines`` (by claim id) when given."""
     from medbill_core.services.appeals import appeal_deadline
 
+    deadline = deadlines[row.claim_id] if deadlines is not None \
+        else appeal_deadline(work, row.claim_id, row.payer_key)
     return Denial(row.id, row.claim_id, claim.claim_number, claim.state, row.payer_key,
                   f"{row.group_code}-{row.reason_code}", row.amount, row.action, row.rule,
-                  row.denied_on, DenialStatus(row.status),
-                  appeal_deadline(work, row.claim_id, row.payer_key),
+                  row.denied_on, DenialStatus(row.status), deadline,
                   row.decided_by, local_day(row.decided_at) if row.decided_at else None)
 
 
@@ -234,18 +238,30 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
     denials or only review items with ``action``), nearest appeal deadline first (none
     last), then by id.
 
+    The items by their status index, then their claims by primary key and their appeal
+    deadlines a chunk of claims at a time (never a query per item).
+
     :raises UnknownPayer: ``payer_key`` is not a configured payer.
     """
+    from medbill_core.services.appeals import appeal_deadlines
+
     if payer_key is not None and payer_key not in work.app.config.payers:
         raise UnknownPayer(payer_key)
-    query = select(DenialRow, ClaimRow).join(ClaimRow, ClaimRow.id == DenialRow.claim_id)
+    query = select(DenialRow)
     if action is not None:
         query = query.where(DenialRow.action == PostingAction(action).value)
     if not include_decided:
         query = query.where(DenialRow.status.in_(_OWED_VALUES))
     if payer_key is not None:
         query = query.where(DenialRow.payer_key == payer_key)
-    items = [_view(work, row, claim) for row, claim in work.session.execute(query).all()]
+    rows = list(work.session.scalars(query))
+    ids = sorted({row.claim_id for row in rows})
+    claims: dict[int, ClaimRow] = {}
+    for start in range(0, len(ids), _CHUNK):
+        claims.update((claim.id, claim) for claim in work.session.scalars(
+            select(ClaimRow).where(ClaimRow.id.in_(ids[start:start + _CHUNK]))))
+    deadlines = appeal_deadlines(work, sorted({(row.claim_id, row.payer_key) for row in rows}))
+    items = [_view(work, row, claims[row.claim_id], deadlines) for row in rows]
     items.sort(key=lambda d: (d.appeal_deadline is None, d.appeal_deadline or date.min, d.id))
     return items
 

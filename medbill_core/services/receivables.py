@@ -45,15 +45,14 @@ See :func:`followup`.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import explain_adjustment
@@ -61,9 +60,9 @@ from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
-from medbill_core.services.appeals import appeal_deadline, pending_appeals
+from medbill_core.services.appeals import pending_appeals
 from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.schema import (
@@ -79,7 +78,7 @@ from medbill_core.storage.schema import (
 #: The label of insurance amounts posted without a payer key.
 NO_PAYER = "(no payer)"
 _SUBMITTED = ClaimState.SUBMITTED.value
-_CHUNK = 500
+_CHUNK = 1000
 
 
 def _empty_buckets() -> dict[str, Decimal]:
@@ -156,23 +155,40 @@ class _Group:
     patient_id: int
     payer_key: str | None
     insurance: Decimal
-    patient: Decimal
     first_effective: date
-    service_date: date | None
 
 
 def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
+    """The ledger sums of every (claim account, patient, payer key) a payer still owes on
+    (insurance A/R): one aggregate in SQL, streamed from the covering index
+    ``ix_ledger_entries_account`` (its order is the grouping's); the settled groups stay in the
+    database."""
+    insurance = func.sum(LedgerEntryRow.insurance_delta)
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
-               func.sum(LedgerEntryRow.insurance_delta), func.sum(LedgerEntryRow.patient_delta),
-               func.min(LedgerEntryRow.effective_date), ClaimRow.service_date_from)
-        .outerjoin(ClaimRow, ClaimRow.id == LedgerEntryRow.claim_id)
+               insurance, func.min(LedgerEntryRow.effective_date))
         .where(*as_of_conditions(as_of))
-        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
-                  ClaimRow.service_date_from)).all()
-    return [_Group(claim_id, patient_id, payer_key, _money(insurance), _money(patient),
-                   first, service)
-            for claim_id, patient_id, payer_key, insurance, patient, first, service in rows]
+        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
+                  LedgerEntryRow.payer_key)
+        .having(insurance != ZERO)).all()
+    return [_Group(claim_id, patient_id, payer_key, _money(amount), first)
+            for claim_id, patient_id, payer_key, amount, first in rows]
+
+
+def _service_dates(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date]:
+    """Claim id -> its date of service, for the claims asked (by primary key, in chunks): only
+    the accounts that no submission or transfer dates need it."""
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        result.update((claim_id, day) for claim_id, day in work.session.execute(
+            select(ClaimRow.id, ClaimRow.service_date_from).where(ClaimRow.id.in_(chunk))))
+    return result
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start:start + _CHUNK]
 
 
 def _money(value: object) -> Decimal:
@@ -181,7 +197,7 @@ def _money(value: object) -> Decimal:
         return ZERO
     if not isinstance(value, Decimal):
         raise TypeError("ledger sum came back untyped")
-    return to_money(value)
+    return value  # the cents column type made it a cent-quantized Decimal already
 
 
 def _end_of_local_day(day: date) -> datetime:
@@ -191,50 +207,72 @@ def _end_of_local_day(day: date) -> datetime:
     return midnight.astimezone(UTC)
 
 
-def _first_submissions(work: UnitOfWork, as_of: date) -> dict[tuple[int, str | None], date]:
+def _first_submissions(work: UnitOfWork, as_of: date,
+                       accounts: Iterable[int]) -> dict[tuple[int, str | None], date]:
     """(claim account, payer key) -> the day the first claim to that payer on it was sent
-    (sent on or before ``as_of``)."""
-    account = func.coalesce(ClaimRow.account_claim_id, ClaimRow.id)
-    rows = work.session.execute(
-        select(account, ClaimRow.payer_key, func.min(ClaimTransitionRow.at))
-        .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == ClaimRow.id)
-        .where(ClaimTransitionRow.target == _SUBMITTED,
-               ClaimTransitionRow.at < _end_of_local_day(as_of))
-        .group_by(account, ClaimRow.payer_key)).all()
-    return {(account_id, payer_key): local_day(at) for account_id, payer_key, at in rows}
+    (sent on or before ``as_of``), for the claim ``accounts`` asked: the account's first
+    claim (by primary key) and the claims sharing it (by ``ix_claims_account``, asked only
+    for the accounts some claim shares), a chunk of accounts at a time."""
+    shared = set(work.session.scalars(select(ClaimRow.account_claim_id).distinct().where(
+        ClaimRow.account_claim_id.is_not(None))))
+    result: dict[tuple[int, str | None], date] = {}
+    for chunk in _chunks(accounts):
+        claims: Any = select(ClaimRow.id.label("account"), ClaimRow.id.label("claim_id"),
+                             ClaimRow.payer_key).where(ClaimRow.id.in_(chunk),
+                                                       ClaimRow.account_claim_id.is_(None))
+        sharing = [account for account in chunk if account in shared]
+        if sharing:
+            claims = union_all(claims, select(ClaimRow.account_claim_id, ClaimRow.id,
+                                              ClaimRow.payer_key)
+                               .where(ClaimRow.account_claim_id.in_(sharing)))
+        claims = claims.subquery()
+        rows = work.session.execute(
+            select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
+            .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
+            .where(ClaimTransitionRow.target == _SUBMITTED,
+                   ClaimTransitionRow.at < _end_of_local_day(as_of))
+            .group_by(claims.c.account, claims.c.payer_key)).all()
+        result.update(((account_id, payer_key), local_day(at))
+                      for account_id, payer_key, at in rows)
+    return result
 
 
-def _first_transfers_to_patient(work: UnitOfWork, as_of: date) -> dict[int, date]:
+def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
+                                claim_ids: Iterable[int]) -> dict[int, date]:
     """Claim account -> effective date of its first transfer of a balance to the patient
-    (effective on or before ``as_of``)."""
+    (effective on or before ``as_of``), for the claim accounts asked."""
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        rows = work.session.execute(
+            select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
+            .where(LedgerEntryRow.claim_id.in_(chunk),
+                   LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
+                   LedgerEntryRow.amount > ZERO, *as_of_conditions(as_of))
+            .group_by(LedgerEntryRow.claim_id)).all()
+        result.update((claim_id, day) for claim_id, day in rows if claim_id is not None)
+    return result
+
+
+def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal, int]]:
+    """(patient id, patient balance, age in days) of every patient account the patient owes
+    on (or holds a credit on): one aggregate per (claim account, patient), streamed from the
+    covering index ``ix_ledger_entries_account``; settled accounts stay in the database."""
+    patient = func.sum(LedgerEntryRow.patient_delta)
     rows = work.session.execute(
-        select(LedgerEntryRow.claim_id, func.min(LedgerEntryRow.effective_date))
-        .where(LedgerEntryRow.kind == EntryKind.TRANSFER_TO_PATIENT.value,
-               LedgerEntryRow.amount > ZERO, LedgerEntryRow.claim_id.is_not(None),
-               *as_of_conditions(as_of))
-        .group_by(LedgerEntryRow.claim_id)).all()
-    return {claim_id: day for claim_id, day in rows if claim_id is not None}
-
-
-def _patient_accounts(work: UnitOfWork, groups: Sequence[_Group],
-                      as_of: date) -> list[tuple[int, Decimal, int]]:
-    """(patient id, patient balance, age in days) of every patient account."""
-    balances: dict[tuple[int | None, int], Decimal] = defaultdict(lambda: ZERO)
-    since: dict[tuple[int | None, int], date] = {}
-    for group in groups:
-        key = (group.claim_id, group.patient_id)
-        balances[key] += group.patient
-        start = group.service_date or group.first_effective  # no claim: its first entry
-        since[key] = min(since.get(key, start), start)
-    transfers = _first_transfers_to_patient(work, as_of)
+        select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, patient,
+               func.min(LedgerEntryRow.effective_date))
+        .where(*as_of_conditions(as_of))
+        .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id)
+        .having(patient != ZERO)).all()
+    owing = [claim_id for claim_id, _patient, _balance, _first in rows if claim_id is not None]
+    transfers = _first_transfers_to_patient(work, as_of, owing)
+    # a claim account's clock without a transfer is its date of service; entries on no claim
+    # (a patient's unapplied payments) age from the first of them
+    services = _service_dates(work, (c for c in owing if c not in transfers))
     accounts = []
-    for (claim_id, patient_id), balance in balances.items():
-        if balance == ZERO:
-            continue
-        start = since[(claim_id, patient_id)]
-        if claim_id is not None:
-            start = transfers.get(claim_id, start)
-        accounts.append((patient_id, balance, days_old(start, as_of)))
+    for claim_id, patient_id, balance, first in rows:
+        start = first if claim_id is None else transfers.get(claim_id) or services[claim_id]
+        accounts.append((patient_id, _money(balance), days_old(start, as_of)))
     return accounts
 
 
@@ -242,7 +280,13 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
     today = as_of or date.today()
     groups = _groups(work, today)
-    submissions = _first_submissions(work, today)
+    submissions = _first_submissions(work, today, (
+        group.claim_id for group in groups
+        if group.claim_id is not None and group.insurance != ZERO))
+    # a claim account never sent to its payer ages from its date of service
+    services = _service_dates(work, (
+        group.claim_id for group in groups if group.claim_id is not None
+        and group.insurance != ZERO and (group.claim_id, group.payer_key) not in submissions))
     by_payer: dict[str | None, AgingLine] = {}
     for group in groups:
         if group.insurance == ZERO:
@@ -251,11 +295,11 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
             since = group.first_effective
         else:
             since = submissions.get((group.claim_id, group.payer_key),
-                                    group.service_date or group.first_effective)
+                                    services.get(group.claim_id, group.first_effective))
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
         line.add(group.insurance, days_old(since, today))
     patient = AgingLine("patient")
-    for _patient_id, balance, days in _patient_accounts(work, groups, today):
+    for _patient_id, balance, days in _patient_accounts(work, today):
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]
@@ -285,7 +329,7 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for patient_id, balance, days in _patient_accounts(work, _groups(work, today), today):
+    for patient_id, balance, days in _patient_accounts(work, today):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)
@@ -400,47 +444,67 @@ _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
              ClaimState.REJECTED: FollowUpAction.RESUBMIT}
 
 
-def _latest_submissions(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, date]:
+def _latest_submissions(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date]:
+    """Claim id -> the day of its latest submission (one query per chunk of claims, each
+    claim's from the transitions index)."""
     result: dict[int, date] = {}
-    for start in range(0, len(claim_ids), _CHUNK):
+    for chunk in _chunks(claim_ids):
         rows = work.session.execute(
             select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
-            .where(ClaimTransitionRow.target == _SUBMITTED,
-                   ClaimTransitionRow.claim_id.in_(claim_ids[start:start + _CHUNK]))
+            .where(ClaimTransitionRow.claim_id.in_(chunk),
+                   ClaimTransitionRow.target == _SUBMITTED)
             .group_by(ClaimTransitionRow.claim_id)).all()
         result.update((claim_id, local_day(at)) for claim_id, at in rows)
     return result
 
 
-def _payer_balances(work: UnitOfWork, account_ids: Sequence[int]) -> dict[tuple[int, str], Decimal]:
-    """(claim account, payer key) -> what that payer still owes on the account."""
+def _payer_balances(work: UnitOfWork,
+                    account_ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
+    """(claim account, payer key) -> what that payer still owes on the account (one query per
+    chunk of accounts, from the ledger's account index)."""
     result: dict[tuple[int, str], Decimal] = {}
-    for start in range(0, len(account_ids), _CHUNK):
+    for chunk in _chunks(account_ids):
         rows = work.session.execute(
             select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
                    func.sum(LedgerEntryRow.insurance_delta))
-            .where(LedgerEntryRow.claim_id.in_(account_ids[start:start + _CHUNK]),
-                   LedgerEntryRow.payer_key.is_not(None))
+            .where(LedgerEntryRow.claim_id.in_(chunk), LedgerEntryRow.payer_key.is_not(None))
             .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
         result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows
                       if claim_id is not None and payer is not None)
     return result
 
 
-def _denial_codes(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
-    """Claim id -> the denial codes (``GROUP-CARC``) of the payer's latest answer to it that
-    is not a reversal (the rule: :func:`~medbill_core.services.posting_rules.denial_codes`,
-    as appeals read it)."""
-    latest: dict[int, ClaimAdjudicationRow] = {}
-    for start in range(0, len(claim_ids), _CHUNK):
-        for row in work.session.scalars(
-                select(ClaimAdjudicationRow)
-                .where(ClaimAdjudicationRow.claim_id.in_(claim_ids[start:start + _CHUNK]),
+@dataclass(frozen=True)
+class _Answer:
+    """What follow-up reads of the payer's latest answer to a denied claim."""
+
+    codes: tuple[str, ...]
+    paid_date: date
+
+
+def _latest_answers(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, _Answer]:
+    """Claim id -> the denial codes (``GROUP-CARC``) and the date of the payer's latest answer
+    to it that is not a reversal (the rules: :func:`~medbill_core.services.posting_rules.
+    denial_codes`, as appeals read it, and :func:`~medbill_core.services.remittance.
+    latest_answer`), for the claims ``claim_ids`` selects."""
+    latest: dict[int, Any] = {}
+    for chunk in _chunks(claim_ids):
+        for row in work.session.execute(
+                select(ClaimAdjudicationRow.claim_id, ClaimAdjudicationRow.paid_date,
+                       ClaimAdjudicationRow.adjustments, ClaimAdjudicationRow.posting_rules)
+                .where(ClaimAdjudicationRow.claim_id.in_(chunk),
                        ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value)
                 .order_by(ClaimAdjudicationRow.id)):
             latest[row.claim_id] = row
-    return {claim_id: denial_codes(row.adjustments or [], row.posting_rules)
+    return {claim_id: _Answer(denial_codes(row.adjustments or [], row.posting_rules),
+                              row.paid_date)
             for claim_id, row in latest.items()}
+
+
+#: the claim columns the follow-up list shows or decides by
+_FOLLOWUP_COLUMNS = (ClaimRow.id, ClaimRow.claim_number, ClaimRow.payer_key, ClaimRow.state,
+                     ClaimRow.service_date_from, ClaimRow.total_charge,
+                     ClaimRow.account_claim_id)
 
 
 def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,
@@ -470,15 +534,16 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         raise UnknownPayer(payer_key)
     states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
     flagged = open_findings(work)
-    query = select(ClaimRow).where(or_(ClaimRow.state.in_(states),
-                                       ClaimRow.id.in_(sorted(flagged)))).order_by(ClaimRow.id)
+    conditions = [or_(ClaimRow.state.in_(states), ClaimRow.id.in_(sorted(flagged)))]
     if payer_key is not None:
-        query = query.where(ClaimRow.payer_key == payer_key)
-    claims = list(work.session.scalars(query))
-    ids = [claim.id for claim in claims]
-    submitted = _latest_submissions(work, ids)
-    balances = _payer_balances(work, sorted({c.account_claim_id or c.id for c in claims}))
-    denials = _denial_codes(work, [c.id for c in claims if c.state == ClaimState.DENIED.value])
+        conditions.append(ClaimRow.payer_key == payer_key)
+    # the claims' columns (no ORM rows), then what the list needs of them a chunk at a time
+    claims = work.session.execute(select(*_FOLLOWUP_COLUMNS).where(*conditions)
+                                  .order_by(ClaimRow.id)).all()
+    submitted = _latest_submissions(work, (c.id for c in claims))
+    balances = _payer_balances(work, (c.account_claim_id or c.id for c in claims))
+    answers = _latest_answers(work, (c.id for c in claims
+                                     if c.state == ClaimState.DENIED.value))
     appeals = pending_appeals(work, [c.id for c in claims if ClaimState(c.state) in _ANSWERED])
     items = []
     for claim in claims:
@@ -506,13 +571,16 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         payer = payers.get(claim.payer_key or "")
         deadline = claim.service_date_from + timedelta(days=payer.timely_filing_days) \
             if payer is not None else None
-        if state is ClaimState.DENIED:  # a denial's clock is the appeal's (one rule)
-            deadline = appeal_deadline(work, claim.id, claim.payer_key)
+        answer = answers.get(claim.id)
+        if state is ClaimState.DENIED:  # a denial's clock is the appeal's (one rule:
+            # appeals.appeal_deadline, from the latest answer already read)
+            deadline = answer.paid_date + timedelta(days=payer.appeal_days) \
+                if answer is not None and payer is not None else None
         items.append(FollowUpItem(
             claim.id, claim.claim_number, claim.payer_key, state, claim.service_date_from,
             claim.total_charge, balance, sent, days, deadline,
             (deadline - today).days if deadline is not None else None, action,
-            denials.get(claim.id, ()),
+            answer.codes if answer is not None else (),
             appeals[claim.id].id if claim.id in appeals else None,
             appeals[claim.id].deadline if claim.id in appeals else None, findings))
     items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,

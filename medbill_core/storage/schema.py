@@ -143,7 +143,10 @@ class ClaimRow(TimestampMixin, Base):
     __tablename__ = "claims"
     __table_args__ = (Index("ix_claims_state", "state"),
                       Index("ix_claims_patient", "patient_id"),
-                      Index("ix_claims_payer", "payer_key"))
+                      Index("ix_claims_payer", "payer_key"),
+                      Index("ix_claims_service_date", "service_date_from"),
+                      Index("ix_claims_account", "account_claim_id"),
+                      Index("ix_claims_replaces", "replaces_claim_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -202,7 +205,7 @@ class ClaimLineRow(Base):
 
 class ClaimTransitionRow(Base):
     __tablename__ = "claim_transitions"
-    __table_args__ = (Index("ix_claim_transitions_claim", "claim_id"),)
+    __table_args__ = (Index("ix_claim_transitions_claim_target", "claim_id", "target", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
@@ -231,7 +234,10 @@ class PostingRow(Base):
 
 class LedgerEntryRow(Base):
     __tablename__ = "ledger_entries"
-    __table_args__ = (Index("ix_ledger_entries_claim", "claim_id"),
+    # the account index carries what ``ar aging`` sums: the report reads the index alone
+    __table_args__ = (Index("ix_ledger_entries_account", "claim_id", "patient_id", "payer_key",
+                            "effective_date", "insurance_delta", "patient_delta"),
+                      Index("ix_ledger_entries_posting", "posting_id"),
                       Index("ix_ledger_entries_patient", "patient_id"),
                       Index("ix_ledger_entries_payer", "payer_key"))
 
@@ -256,7 +262,8 @@ class AuditEventRow(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),
-                      Index("ix_audit_events_at", "at"))
+                      Index("ix_audit_events_at", "at"),
+                      Index("ix_audit_events_action", "action", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -591,7 +598,8 @@ class ClaimAdjudicationRow(Base):
 
     __tablename__ = "claim_adjudications"
     __table_args__ = (UniqueConstraint("posting_key", name="uq_claim_adjudications_key"),
-                      Index("ix_claim_adjudications_account", "account_claim_id"))
+                      Index("ix_claim_adjudications_account", "account_claim_id"),
+                      Index("ix_claim_adjudications_claim", "claim_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_key: Mapped[str] = mapped_column(String(200))
@@ -658,6 +666,7 @@ class DenialRow(Base):
     __tablename__ = "denials"
     __table_args__ = (UniqueConstraint("posting_key", "position", name="uq_denials_line"),
                       Index("ix_denials_claim", "claim_id"),
+                      Index("ix_denials_account", "account_claim_id"),
                       Index("ix_denials_status", "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
