@@ -61,10 +61,11 @@ from medbill_clearinghouse_mock.simulator.envelope import (
 from medbill_clearinghouse_mock.simulator.realtime import (
     ClaimStatusAnswer,
     EligibilityAnswer,
+    EligibilityInquiry,
     RequestProblem,
-    decode_270,
+    decode_270s,
     decode_276,
-    encode_271,
+    encode_271s,
     encode_277,
 )
 from medbill_clearinghouse_mock.simulator.store import Store, StoreControlNumbers
@@ -731,20 +732,25 @@ class ClearinghouseService:
                     transaction: TransactionCheck, check: InterchangeCheck, envelope: Envelope,
                     numbers: StoreControlNumbers, now: datetime) -> Outcome:
         assert check.delimiters is not None
-        inquiry = decode_270(transaction.segments, check.delimiters.repetition)
-        payer = self.config.payer(inquiry.payer.identifier or "")
-        if payer is None:
-            answer = EligibilityAnswer(None, None, False)
-        else:
-            member = self.member(payer, inquiry.member_id)
-            day = inquiry.service_date or now.date()
-            answer = EligibilityAnswer(payer.name, member, bool(member and member.active_on(day)))
-            if member is not None:
-                accumulators = self._accumulators(connection, payer.payer_id, member.member_id,
-                                                  day.year, member.benefits)
-                answer.deductible_met = accumulators.deductible_met
-                answer.out_of_pocket_met = accumulators.out_of_pocket_met
-        return Outcome(200, text=encode_271(inquiry, answer, envelope, numbers, now), kind="271")
+        inquiries = decode_270s(transaction.segments, check.delimiters.repetition)
+        payer = self.config.payer(inquiries[0].payer.identifier or "")
+        answers: list[tuple[EligibilityInquiry, EligibilityAnswer]] = []
+        for inquiry in inquiries:
+            if payer is None:
+                answer = EligibilityAnswer(None, None, False)
+            else:
+                member = self.member(payer, inquiry.member_id)
+                day = inquiry.service_date or now.date()
+                answer = EligibilityAnswer(payer.name, member,
+                                           bool(member and member.active_on(day)))
+                if member is not None:
+                    accumulators = self._accumulators(connection, payer.payer_id,
+                                                      member.member_id, day.year,
+                                                      member.benefits)
+                    answer.deductible_met = accumulators.deductible_met
+                    answer.out_of_pocket_met = accumulators.out_of_pocket_met
+            answers.append((inquiry, answer))
+        return Outcome(200, text=encode_271s(answers, envelope, numbers, now), kind="271")
 
     def _answer_276(self, connection: sqlite3.Connection, account: str,
                     transaction: TransactionCheck, check: InterchangeCheck, envelope: Envelope,
