@@ -122,10 +122,7 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
             trace_number=f"ELG{found.id}{on:%Y%m%d}", practice=medbill.config.require_practice(),
             patient=found, coverage=coverage, payer=payer, service_date=on,
             service_types=service_types)
-    [answer] = check_eligibility_many(medbill.hooks, [request])
-    if isinstance(answer, MedbillError):
-        raise answer
-    response = answer
+    response = medbill.hooks.check_eligibility(request=request)
     with medbill.unit_of_work() as work:
         audit.record(work.session, actor=work.actor, action="eligibility.check",
                      entity_type="coverage", entity_id=coverage.id,
