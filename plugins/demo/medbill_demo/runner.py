@@ -79,6 +79,9 @@ MAX_POLLS = 5
 #: Claims scrubbed and submitted per unit of work, patients asked about per 270: the cycle
 #: works page by page, so its memory stays flat in the number of claims.
 PAGE = 500
+#: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded.
+FETCH_PAGES = 5
+FEED_PAGE_SIZE = 100
 
 
 @dataclass
@@ -116,7 +119,8 @@ def demo_config(out: Path, base_url: str, api_key: str,
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": base_url, "api_key": api_key,
-                                   "backoff_initial": 0.05, "read_timeout": read_timeout},
+                                   "backoff_initial": 0.05, "read_timeout": read_timeout,
+                                   "max_pages": FETCH_PAGES, "page_size": FEED_PAGE_SIZE},
             "payer_generic_x12": {"control_numbers_path": str(out / "control-numbers.db")},
         })
 
@@ -258,13 +262,18 @@ def _submitted(outcomes: list[SendOutcome], batches: int, sent: int) -> tuple[in
 
 
 def poll(app: Medbill, report: DemoReport, label: str) -> None:
-    """Fetch until the feed is empty (bounded)."""
+    """Fetch until the feed is empty: a poll reads at most ``FETCH_PAGES`` feed pages, and
+    only polls that were not cut short by that bound count towards ``MAX_POLLS``."""
     kinds: Counter[str] = Counter()
-    for _ in range(MAX_POLLS):
+    bound = FETCH_PAGES * FEED_PAGE_SIZE
+    polls = 0
+    while polls < MAX_POLLS:
         results = fetch_and_apply(app, CHANNEL)
         if not results:
             break
         kinds.update(r.kind for r in results)
+        if len(results) < bound:
+            polls += 1
     report.done(f"responses ({label})",
                 ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none")
 
