@@ -78,7 +78,7 @@ REJECTED_MEMBER = "UNKNOWN0042"
 MAX_POLLS = 5
 #: Claims scrubbed and submitted per unit of work, patients asked about per 270: the cycle
 #: works page by page, so its memory stays flat in the number of claims.
-PAGE = 500
+PAGE = 1000
 #: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded.
 FETCH_PAGES = 5
 FEED_PAGE_SIZE = 100
