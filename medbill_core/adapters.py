@@ -108,6 +108,14 @@ class PayerAdapter(_Identified):
         """True when :meth:`check_eligibility` is implemented."""
         return type(self).check_eligibility is not PayerAdapter.check_eligibility
 
+    def supports_eligibility_batches(self) -> bool:
+        """True when :meth:`check_eligibility_many` is the adapter's own (one exchange for
+        many requests); else the core asks request by request.
+
+        .. versionadded:: 1.1
+        """
+        return type(self).check_eligibility_many is not PayerAdapter.check_eligibility_many
+
     def supports_claim_status(self) -> bool:
         """True when :meth:`check_claim_status` is implemented."""
         return type(self).check_claim_status is not PayerAdapter.check_claim_status
@@ -153,6 +161,22 @@ class PayerAdapter(_Identified):
                           channel: SubmissionChannel) -> EligibilityResponse:
         """Ask the payer, through ``channel``, whether the patient is covered."""
         raise self._unsupported("check eligibility")
+
+    #: The most requests the core hands :meth:`check_eligibility_many` at once.
+    eligibility_batch_size: ClassVar[int] = 500
+
+    def check_eligibility_many(self, requests: Sequence[EligibilityRequest],
+                               channel: SubmissionChannel) -> dict[str, EligibilityResponse]:
+        """Ask the payer about several patients in one exchange (a 270 with one subscriber
+        loop per request): the answers by the requests' trace numbers. The requests are for
+        one payer, at most :attr:`eligibility_batch_size`, their trace numbers distinct. A
+        request the payer did not answer is left out (the core reports it as unanswered); a
+        failure of the whole exchange raises. Default: :meth:`check_eligibility` for each.
+
+        .. versionadded:: 1.1
+        """
+        return {request.trace_number: self.check_eligibility(request, channel)
+                for request in requests}
 
     def check_claim_status(self, request: ClaimStatusRequest,
                            channel: SubmissionChannel) -> ClaimStatusResponse:

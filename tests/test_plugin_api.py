@@ -39,6 +39,7 @@ from medbill_core.plugincheck import (
     hook_arguments,
     parse_api_version,
     problems_of,
+    removal_version,
 )
 from medbill_core.plugins import PluginHooks
 from medbill_core.testing import factories
@@ -133,7 +134,8 @@ def test_a_renamed_hook_works_under_its_old_name_with_a_warning(
     [warning] = caught
     assert str(warning.message) == (
         "plugin 'oldie' implements 'medbill_render_letter', renamed 'medbill_render_statement'"
-        f" in plugin API {hookspecs.API_VERSION}; the old name stops working in 1.1")
+        f" in plugin API {hookspecs.API_VERSION}; the old name stops working in"
+        f" {removal_version(hookspecs.API_VERSION)}")
     assert str(warning.message) in caplog.text
     rendered = hooks.render_statement(statement=_statement(), renderer="text")
     assert rendered.content == b"Statement OLD-NAME\nBalance due: 12.50\n"
@@ -147,7 +149,7 @@ def test_without_the_rename_the_old_name_is_an_unknown_hook() -> None:
 
 # -- the API version a plugin needs ------------------------------------------------------------
 
-@pytest.mark.parametrize("needed", ["1.1", "2.0", "0.9", "one"])
+@pytest.mark.parametrize("needed", ["1.9", "2.0", "0.9", "one"])
 def test_a_plugin_needing_another_api_stops_start_up_naming_both_versions(needed: str) -> None:
     plugin = make_line_plugin()
     plugin.MEDBILL_API = needed
@@ -158,7 +160,7 @@ def test_a_plugin_needing_another_api_stops_start_up_naming_both_versions(needed
     assert needed in message and f"provides plugin API {hookspecs.API_VERSION}" in message
 
 
-@pytest.mark.parametrize("needed", ["1.0", " 1.0", None])
+@pytest.mark.parametrize("needed", ["1.0", " 1.0", "1.1", None])
 def test_a_plugin_needing_this_api_or_saying_nothing_starts(needed: str | None) -> None:
     plugin = make_line_plugin()
     if needed is not None:
@@ -192,7 +194,8 @@ class _SloppyPlugin:
 def test_problems_of_a_plugin_are_all_reported(renamed_statement_hook: str) -> None:
     problems = {(p.kind, p.hook): p.message for p in problems_of(_SloppyPlugin())}
     assert problems == {
-        ("api_version", None): "needs plugin API 1.4, this medbill provides plugin API 1.0",
+        ("api_version", None):
+            f"needs plugin API 1.4, this medbill provides plugin API {hookspecs.API_VERSION}",
         ("unknown_hook", "medbill_regster_payer_adapters"):
             "implements unknown hook 'medbill_regster_payer_adapters' (did you mean"
             " medbill_register_payer_adapters?)",
@@ -201,7 +204,8 @@ def test_problems_of_a_plugin_are_all_reported(renamed_statement_hook: str) -> N
             " claim, context)",
         ("deprecated_hook", "medbill_render_letter"):
             "implements 'medbill_render_letter', renamed 'medbill_render_statement' in plugin"
-            " API 1.0; the old name stops working in 1.1",
+            f" API {hookspecs.API_VERSION}; the old name stops working in"
+            f" {removal_version(hookspecs.API_VERSION)}",
     }
 
 
@@ -262,16 +266,17 @@ def test_plugins_check_reports_every_plugin_and_exits_1(vendor_plugins: list[str
             in lines)
     installed = len(installed_plugins())  # the shipped ones and these three
     assert one_line_error(result) == (
-        f"error: plugin API 1.0: problems in 2 of {installed} plugin(s)")
+        f"error: plugin API {hookspecs.API_VERSION}: problems in 2 of {installed} plugin(s)")
 
 
 def test_plugins_check_named_plugins_as_json(vendor_plugins: list[str]) -> None:
     clean = cli(None, "plugins", "check", "vendor_clean")
     assert clean.exit_code == 0, clean.output
-    assert clean.stdout.splitlines() == ["vendor_clean: ok", "plugin API 1.0: 1 plugin(s) ok"]
+    assert clean.stdout.splitlines() == [
+        "vendor_clean: ok", f"plugin API {hookspecs.API_VERSION}: 1 plugin(s) ok"]
     result = cli(None, "plugins", "check", "vendor_sloppy", "nope", "--json")
-    assert one_line_error(result) == ("error: plugin API 1.0: problems in 1 of 1 plugin(s);"
-                                      " not installed: nope")
+    assert one_line_error(result) == (f"error: plugin API {hookspecs.API_VERSION}: problems in"
+                                      " 1 of 1 plugin(s); not installed: nope")
     data = json.loads(result.stdout)
     assert data["ok"] is False and data["not_installed"] == ["nope"]
     [report] = data["plugins"]

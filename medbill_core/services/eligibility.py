@@ -8,7 +8,7 @@ tell whether the patient is covered, so the caller treats it as a failure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +23,8 @@ from medbill_core.domain import (
     Relationship,
 )
 from medbill_core.domain.base import saved_id
-from medbill_core.errors import MedbillError, ValidationFailed
+from medbill_core.errors import DecodeError, MedbillError, PluginError, ValidationFailed
+from medbill_core.plugins import PluginHooks
 
 #: AAA04 follow-up action codes.
 AAA_FOLLOW_UPS = {
@@ -128,3 +129,98 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
                      details={"status": response.status.value, "payer_key": payer.key,
                               "reject_reasons": [i.reject_reason for i in response.issues]})
     return EligibilityCheck(coverage, payer, request, response)
+
+
+def check_eligibility_many(hooks: PluginHooks, requests: Sequence[EligibilityRequest], *,
+                           batch_size: int | None = None
+                           ) -> list[EligibilityResponse | MedbillError]:
+    """Ask the payers about many patients: the answer to each request, in order, or the
+    :class:`MedbillError` that kept it from one (one failing exchange fails only its own
+    requests).
+
+    Requests go by payer to the adapters that take batches
+    (:meth:`~medbill_core.adapters.PayerAdapter.check_eligibility_many`: one exchange, a
+    270 with a subscriber loop per request, for up to ``batch_size`` or the adapter's
+    ``eligibility_batch_size`` requests), answers matched back by trace number. Otherwise
+    -- an adapter without batches, a trace number repeated within a batch, or a plugin
+    implementing ``medbill_check_eligibility`` itself -- each request is asked alone through
+    that hook, exactly as :meth:`PluginHooks.check_eligibility` asks it. Nothing is audited
+    here (:func:`check_patient_eligibility` audits its check).
+    """
+    results: list[EligibilityResponse | MedbillError | None] = [None] * len(requests)
+    if _hook_answered_by_a_plugin(hooks):
+        return [_alone(hooks, request) for request in requests]
+    context = hooks.context
+    by_payer: dict[str, list[int]] = {}
+    for index, request in enumerate(requests):
+        by_payer.setdefault(request.payer.key, []).append(index)
+    for indexes in by_payer.values():
+        payer = requests[indexes[0]].payer
+        try:
+            adapter = context.adapter_for(payer)
+            batches = bool(context.call(adapter, "supports_eligibility")) and bool(
+                context.call(adapter, "supports_eligibility_batches"))
+        except MedbillError as exc:
+            for index in indexes:
+                results[index] = exc
+            continue
+        if not batches:
+            for index in indexes:
+                results[index] = _alone(hooks, requests[index])
+            continue
+        size = max(1, batch_size or adapter.eligibility_batch_size)
+        for start in range(0, len(indexes), size):
+            chunk: list[int] = []
+            for index in indexes[start:start + size]:
+                if any(requests[i].trace_number == requests[index].trace_number
+                       for i in chunk):
+                    results[index] = _alone(hooks, requests[index])
+                else:
+                    chunk.append(index)
+            for index, answer in zip(chunk, _batch(hooks, [requests[i] for i in chunk]),
+                                     strict=True):
+                results[index] = answer
+    return [answer if answer is not None else _unanswered(requests[index])
+            for index, answer in enumerate(results)]
+
+
+def _hook_answered_by_a_plugin(hooks: PluginHooks) -> bool:
+    """A plugin (not the core's dispatch) implements ``medbill_check_eligibility``: it may
+    answer in the adapters' place, so every request goes through the hook."""
+    impls = hooks.manager.hook.medbill_check_eligibility.get_hookimpls()
+    return any(not impl.plugin_name.startswith("core:") for impl in impls)
+
+
+def _alone(hooks: PluginHooks, request: EligibilityRequest) -> EligibilityResponse | MedbillError:
+    try:
+        return hooks.check_eligibility(request=request)
+    except MedbillError as exc:
+        return exc
+
+
+def _batch(hooks: PluginHooks, requests: list[EligibilityRequest]
+           ) -> list[EligibilityResponse | MedbillError]:
+    """One exchange for ``requests`` (one payer, distinct trace numbers)."""
+    context = hooks.context
+    payer = requests[0].payer
+    try:
+        adapter = context.adapter_for(payer)
+        answers = context.call(adapter, "check_eligibility_many", requests,
+                               context.channel_for(payer))
+    except MedbillError as exc:
+        return [exc] * len(requests)
+    if not isinstance(answers, dict) or any(
+            not isinstance(value, EligibilityResponse) for value in answers.values()):
+        wrong = type(answers).__name__ if not isinstance(answers, dict) else "a dict holding " + \
+            ", ".join(sorted({type(v).__name__ for v in answers.values()
+                              if not isinstance(v, EligibilityResponse)}))
+        error = PluginError(context.owner_of(adapter.identifier),
+                            f"payer adapter {adapter.identifier!r}: check_eligibility_many "
+                            f"returned {wrong}, not a dict of EligibilityResponse by trace number")
+        return [error] * len(requests)
+    return [answers.get(request.trace_number) or _unanswered(request) for request in requests]
+
+
+def _unanswered(request: EligibilityRequest) -> MedbillError:
+    return DecodeError(f"eligibility {request.trace_number}: the answer of payer "
+                       f"{request.payer.key!r} holds none to this request")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import httpx
@@ -9,20 +10,33 @@ import pytest
 from chm_support import (
     BILLING_NPI,
     PARTIES,
+    TODAY,
     UNENROLLED_NPI,
     claim,
     claim_acks,
     find,
     fresh_member_id,
     line,
+    payer,
+    practice,
     prior_from,
     x270,
     x276,
     x837,
 )
-from medbill_payer_generic_x12.api import decode_835
+from medbill_payer_generic_x12.api import GenericX12Adapter, decode_835, encode_270
 
-from medbill_core.api import ClaimStatusCode, CoverageOrder
+from medbill_core.api import (
+    ClaimStatusCode,
+    Coverage,
+    CoverageOrder,
+    CoverageStatus,
+    EligibilityRequest,
+    Patient,
+    Relationship,
+    Sex,
+    Subscriber,
+)
 
 X12 = {"Content-Type": "application/edi-x12"}
 
@@ -661,3 +675,72 @@ def test_every_response_decodes_with_the_x12_engine(http: httpx.Client) -> None:
     assert decoded["835"][0].claims[0].paid == Decimal("65.00")
     assert [r.status.value for r in decoded["271"]] == ["active", "error"]
     assert decoded["277"][0].claims[0].status_codes[0].category == "F1"
+
+
+# -- batch eligibility: one 270 with many subscriber loops, one 271 answering each ---------------
+
+def _eligibility_requests() -> list[EligibilityRequest]:
+    the_payer = payer().model_copy(update={"options": {"submitter_id": "MEDBILLTEST",
+                                                      "receiver_id": "MOCKCH"}})
+    patient = Patient(account_number="A-1", last_name="RIVERA", first_name="SAM",
+                      birth_date=date(1975, 4, 3), sex=Sex.MALE)
+    kid = Patient(account_number="A-2", last_name="RIVERA", first_name="KID",
+                  birth_date=date(2010, 1, 1), sex=Sex.FEMALE)
+    parent = Subscriber(last_name="RIVERA", first_name="SAM", birth_date=date(1975, 4, 3),
+                        sex=Sex.MALE)
+
+    def request(trace: str, member_id: str, who: Patient = patient,
+                relationship: Relationship = Relationship.SELF) -> EligibilityRequest:
+        coverage = Coverage(payer_key=the_payer.key, member_id=member_id,
+                            relationship=relationship,
+                            subscriber=parent if relationship is not Relationship.SELF else None)
+        return EligibilityRequest(trace_number=trace, practice=practice(), patient=who,
+                                  coverage=coverage, payer=the_payer, service_date=TODAY)
+
+    return [request("T-ACTIVE", "ROSTER0001"), request("T-UNKNOWN", "UNKNOWN999"),
+            request("T-LAPSED", "LAPSED0001"),
+            request("T-CHILD", "ROSTER0001", kid, Relationship.CHILD)]
+
+
+def test_a_270_of_many_subscribers_gets_a_271_answering_each_by_trace(
+        make_channel) -> None:  # type: ignore[no-untyped-def]
+    requests = _eligibility_requests()
+    channel = make_channel()
+    text = encode_270(requests, parties=GenericX12Adapter().options(requests[0].payer).parties(),
+                      subscribers_per_transaction=500)
+    assert [s[1] for s in find(text, "ST")] == ["270"]  # one transaction set ...
+    assert [s[3] for s in find(text, "HL")] == ["20", "21", "22", "22", "22", "22", "23"]
+    # pyx12 ships no 005010X279A1 map: the simulator's front end (TA1/999 checks of the
+    # envelope and segments) and the strict reader (SE counts, HL parents) check them instead
+    reply = channel.exchange("270", text)
+    assert reply.kind.value == "271"
+    assert [s[1] for s in find(reply.content, "ST")] == ["271"]  # ... answered by one
+    assert [s[3] for s in find(reply.content, "HL")] == [
+        "20", "21", "22", "22", "22", "22", "23"]
+    assert [s[1:3] for s in find(reply.content, "HL")] == [
+        ["1", ""], ["2", "1"], ["3", "2"], ["4", "2"], ["5", "2"], ["6", "2"], ["7", "6"]]
+
+    answers = GenericX12Adapter().check_eligibility_many(requests, channel)
+    assert set(answers) == {r.trace_number for r in requests}
+    assert answers["T-ACTIVE"].status is CoverageStatus.ACTIVE
+    assert answers["T-CHILD"].status is CoverageStatus.ACTIVE
+    assert answers["T-LAPSED"].status is CoverageStatus.INACTIVE
+    unknown = answers["T-UNKNOWN"]
+    assert unknown.status is CoverageStatus.ERROR
+    assert [i.reject_reason for i in unknown.issues] == ["75"]
+    assert answers["T-ACTIVE"].plan_name == "TEST PPO"
+    # the single request is the same exchange with one subscriber loop
+    alone = GenericX12Adapter().check_eligibility(requests[0], channel)
+    assert alone == answers["T-ACTIVE"]
+
+
+def test_a_batch_270_to_an_unknown_payer_is_refused_for_every_request(
+        make_channel) -> None:  # type: ignore[no-untyped-def]
+    nobody = payer("NOPE1").model_copy(update={"options": {"submitter_id": "MEDBILLTEST",
+                                                          "receiver_id": "MOCKCH"}})
+    requests = [r.model_copy(update={"payer": nobody}) for r in _eligibility_requests()]
+    answers = GenericX12Adapter().check_eligibility_many(requests, make_channel())
+    assert set(answers) == {r.trace_number for r in requests}
+    for answer in answers.values():
+        assert answer.status is CoverageStatus.ERROR
+        assert [i.reject_reason for i in answer.issues] == ["T4"]

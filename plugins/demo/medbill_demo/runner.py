@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,13 +25,13 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import func, select
 
-from medbill_core import audit
 from medbill_core.app import Medbill
 from medbill_core.cli.coding_audit_cmd import print_report, print_sample
 from medbill_core.cli.common import data_table, print_table, progress
 from medbill_core.config import MedbillConfig, config_toml
 from medbill_core.domain import (
     ClaimState,
+    Coverage,
     EligibilityRequest,
     Payer,
     Payment,
@@ -47,14 +48,22 @@ from medbill_core.services.coding_audit import (
     coding_report,
     create_sample,
 )
-from medbill_core.services.eligibility import primary_coverage
+from medbill_core.services.eligibility import check_eligibility_many, primary_coverage
 from medbill_core.services.patients import NewCoverage
 from medbill_core.services.payments import record_guarantor_payment, record_payment
 from medbill_core.services.responses import fetch_and_apply
 from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.statements import collections_worklist, run_statements
-from medbill_core.services.submission import submit
-from medbill_core.storage.schema import ClaimRow, InboundDocumentRow, SubmissionRow
+from medbill_core.services.submission import SendOutcome, submit
+from medbill_core.storage.mapping import coverage_from_row, patient_from_row
+from medbill_core.storage.schema import (
+    AuditEventRow,
+    ClaimRow,
+    CoverageRow,
+    InboundDocumentRow,
+    PatientRow,
+    SubmissionRow,
+)
 from medbill_demo.data import (
     PAYERS,
     PRACTICE,
@@ -68,6 +77,12 @@ from medbill_demo.data import (
 CHANNEL = "clearinghouse_mock"
 REJECTED_MEMBER = "UNKNOWN0042"
 MAX_POLLS = 5
+#: Claims scrubbed and submitted per unit of work, patients asked about per 270: the cycle
+#: works page by page, so its memory stays flat in the number of claims.
+PAGE = 1000
+#: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded.
+FETCH_PAGES = 5
+FEED_PAGE_SIZE = 100
 
 
 @dataclass
@@ -105,7 +120,8 @@ def demo_config(out: Path, base_url: str, api_key: str,
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": base_url, "api_key": api_key,
-                                   "backoff_initial": 0.05, "read_timeout": read_timeout},
+                                   "backoff_initial": 0.05, "read_timeout": read_timeout,
+                                   "max_pages": FETCH_PAGES, "page_size": FEED_PAGE_SIZE},
             "payer_generic_x12": {"control_numbers_path": str(out / "control-numbers.db")},
         })
 
@@ -175,48 +191,93 @@ def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], l
 
 
 def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) -> Counter[str]:
+    """Each patient's primary coverage today, asked about in batches (one 270 per payer and
+    page of patients, :func:`check_eligibility_many`)."""
     results: Counter[str] = Counter()
+    today = date.today()
     with progress("checking eligibility (270/271)", len(patient_ids)) as advance:
-        for patient_id in patient_ids:
-            with app.unit_of_work() as work:
-                patient = work.patients.get(patient_id)
-                coverages = work.patients.coverages(patient_id)
-            advance(1)
-            coverage = primary_coverage(coverages, date.today())
-            if coverage is None:
-                results["self-pay"] += 1
-                continue
-            request = EligibilityRequest(
-                trace_number=f"DEMO{patient_id:05d}", practice=PRACTICE, patient=patient,
-                coverage=coverage, payer=app.hooks.context.payer(coverage.payer_key),
-                service_date=date.today())
-            try:
-                results[app.hooks.check_eligibility(request=request).status.value] += 1
-            except MedbillError:
-                results["error"] += 1
+        for start in range(0, len(patient_ids), PAGE):
+            page = patient_ids[start:start + PAGE]
+            with app.unit_of_work(read_only=True) as work:
+                patients = {row.id: patient_from_row(row) for row in work.session.scalars(
+                    select(PatientRow).where(PatientRow.id.in_(page)))}
+                coverages: defaultdict[int, list[Coverage]] = defaultdict(list)
+                for row in work.session.scalars(
+                        select(CoverageRow).where(CoverageRow.patient_id.in_(page))
+                        .order_by(CoverageRow.coverage_order, CoverageRow.id)):
+                    coverages[row.patient_id].append(coverage_from_row(row))
+            requests = []
+            for patient_id in page:
+                coverage = primary_coverage(coverages[patient_id], today)
+                if coverage is None:
+                    results["self-pay"] += 1
+                    continue
+                requests.append(EligibilityRequest(
+                    trace_number=f"DEMO{patient_id:05d}", practice=PRACTICE,
+                    patient=patients[patient_id], coverage=coverage,
+                    payer=app.hooks.context.payer(coverage.payer_key), service_date=today))
+            for answer in check_eligibility_many(app.hooks, requests):
+                results["error" if isinstance(answer, MedbillError)
+                        else answer.status.value] += 1
+            advance(len(page))
     return results
 
 
+def claim_id_pages(app: Medbill, *states: ClaimState) -> Iterator[list[int]]:
+    """The ids of the claims in ``states``, a page at a time, by id (each page read when the
+    one before has been worked on: claims that left the states meanwhile are not read)."""
+    last = 0
+    while True:
+        with app.database.reader() as session:
+            ids = list(session.scalars(
+                select(ClaimRow.id).where(ClaimRow.state.in_([s.value for s in states]),
+                                          ClaimRow.id > last)
+                .order_by(ClaimRow.id).limit(PAGE)))
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
 def scrub_and_submit(app: Medbill, report: DemoReport, label: str) -> None:
-    with app.unit_of_work() as work:
-        drafts = [saved_id(c) for c in work.claims.list(state=ClaimState.DRAFT, limit=10**9)]
-        scrub = scrub_claims(work, drafts)
-    report.done(f"scrub ({label})", f"{scrub.clean_count}/{len(scrub.results)} clean "
-                f"({scrub.clean_claim_rate}%)")
-    report.figures.setdefault("clean_claim_rate", str(scrub.clean_claim_rate))
-    outcomes = submit(app)
-    sent = sum(o.claims for o in outcomes if o.status == "sent")
-    report.done(f"submit 837P ({label})", f"{len(outcomes)} batches, {sent} claims sent")
+    """Scrub the drafts a page at a time, sending each page's clean claims before the next."""
+    total = clean = batches = sent = 0
+    pages = 0
+    for drafts in claim_id_pages(app, ClaimState.DRAFT):
+        with app.unit_of_work() as work:
+            scrub = scrub_claims(work, drafts)
+        total += len(scrub.results)
+        clean += scrub.clean_count
+        batches, sent = _submitted(submit(app), batches, sent)
+        pages += 1
+    if not pages:  # nothing to scrub: what is pending is sent all the same
+        batches, sent = _submitted(submit(app), batches, sent)
+    # as ScrubReport.clean_claim_rate, over every page
+    rate = (Decimal(clean * 100) / Decimal(total)).quantize(Decimal("0.01")) if total else \
+        Decimal("0.00")
+    report.done(f"scrub ({label})", f"{clean}/{total} clean ({rate}%)")
+    report.figures.setdefault("clean_claim_rate", str(rate))
+    report.done(f"submit 837P ({label})", f"{batches} batches, {sent} claims sent")
+
+
+def _submitted(outcomes: list[SendOutcome], batches: int, sent: int) -> tuple[int, int]:
+    return batches + len(outcomes), sent + sum(o.claims for o in outcomes
+                                               if o.status == "sent")
 
 
 def poll(app: Medbill, report: DemoReport, label: str) -> None:
-    """Fetch until the feed is empty (bounded)."""
+    """Fetch until the feed is empty: a poll reads at most ``FETCH_PAGES`` feed pages, and
+    only polls that were not cut short by that bound count towards ``MAX_POLLS``."""
     kinds: Counter[str] = Counter()
-    for _ in range(MAX_POLLS):
+    bound = FETCH_PAGES * FEED_PAGE_SIZE
+    polls = 0
+    while polls < MAX_POLLS:
         results = fetch_and_apply(app, CHANNEL)
         if not results:
             break
         kinds.update(r.kind for r in results)
+        if len(results) < bound:
+            polls += 1
     report.done(f"responses ({label})",
                 ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none")
 
@@ -228,17 +289,19 @@ def fix_rejections(app: Medbill, report: DemoReport) -> int:
     to replace: the claim goes back to draft and is resubmitted with frequency 1.
     """
     fixed = 0
-    with app.unit_of_work() as work:
-        rejected = work.claims.list(state=ClaimState.REJECTED, limit=10**9)
-        for claim in rejected:
-            if claim.coverage_id is None:
-                continue
-            coverage = work.patients.coverage(claim.coverage_id)
-            if coverage.member_id.startswith("UNKNOWN"):
-                work.patients.add_coverage(claim.patient_id, coverage.model_copy(update={
-                    "member_id": "ACM" + coverage.member_id[-6:] + "1"}))
-            work.claims.transition(saved_id(claim), ClaimState.DRAFT, reason="member ID corrected")
-            fixed += 1
+    for page in claim_id_pages(app, ClaimState.REJECTED):
+        with app.unit_of_work() as work:
+            for claim_id in page:
+                claim = work.claims.get(claim_id)
+                if claim.coverage_id is None:
+                    continue
+                coverage = work.patients.coverage(claim.coverage_id)
+                if coverage.member_id.startswith("UNKNOWN"):
+                    work.patients.add_coverage(claim.patient_id, coverage.model_copy(update={
+                        "member_id": "ACM" + coverage.member_id[-6:] + "1"}))
+                work.claims.transition(saved_id(claim), ClaimState.DRAFT,
+                                       reason="member ID corrected")
+                fixed += 1
     report.done("fix rejected claims", f"{fixed} corrected and queued again as originals")
     return fixed
 
@@ -249,14 +312,16 @@ def correct_a_paid_claim(app: Medbill, report: DemoReport) -> str | None:
     with app.unit_of_work() as work:
         commercial = [key for key, payer in demo_payers().items()
                       if payer.claim_filing_indicator == "CI"]
-        candidates = [claim for state in (ClaimState.PATIENT_BALANCE, ClaimState.CLOSED,
-                                          ClaimState.PAID)
-                      for claim in work.claims.list(state=state, limit=10**9)
-                      if claim.payer_key in commercial and claim.payer_claim_number
-                      and claim.replaces_claim_id is None]
-        if not candidates:
+        # the first such claim by id (one query, not every paid claim read)
+        first_id = work.session.scalar(
+            select(func.min(ClaimRow.id)).where(
+                ClaimRow.state.in_([ClaimState.PATIENT_BALANCE.value, ClaimState.CLOSED.value,
+                                    ClaimState.PAID.value]),
+                ClaimRow.payer_key.in_(commercial), ClaimRow.payer_claim_number.is_not(None),
+                ClaimRow.payer_claim_number != "", ClaimRow.replaces_claim_id.is_(None)))
+        if first_id is None:
             return None
-        original = min(candidates, key=lambda claim: claim.id or 0)
+        original = work.claims.get(first_id)
         first = original.lines[0]
         unit_price = first.charge / first.units
         lines = [first.model_copy(update={"units": first.units + 1,
@@ -315,15 +380,18 @@ def audit_coding(app: Medbill, report: DemoReport) -> tuple[CodingReport, Sample
 def write_files(app: Medbill, out: Path) -> dict[str, int]:
     """Every X12 file sent and received, by transaction."""
     counts: Counter[str] = Counter()
-    with app.database.reader() as session:
-        for row in session.scalars(select(SubmissionRow).order_by(SubmissionRow.id)):
-            write_private(private_dir(out / "837") / row.filename, row.content)
+    with app.database.reader() as session:  # rows streamed, not all held at once
+        for filename, content in session.execute(
+                select(SubmissionRow.filename, SubmissionRow.content)
+                .order_by(SubmissionRow.id).execution_options(yield_per=50)):
+            write_private(private_dir(out / "837") / filename, content)
             counts["837"] += 1
-        for document in session.scalars(select(InboundDocumentRow)
-                                        .order_by(InboundDocumentRow.id)):
-            write_private(private_dir(out / document.kind)
-                          / f"{document.id:05d}-{document.kind}.x12", document.content)
-            counts[document.kind] += 1
+        for document_id, kind, content in session.execute(
+                select(InboundDocumentRow.id, InboundDocumentRow.kind,
+                       InboundDocumentRow.content)
+                .order_by(InboundDocumentRow.id).execution_options(yield_per=50)):
+            write_private(private_dir(out / kind) / f"{document_id:05d}-{kind}.x12", content)
+            counts[kind] += 1
     return dict(sorted(counts.items()))
 
 
@@ -422,9 +490,9 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
                 poll(app, report, "acknowledgment of the replacement")
                 paid = clearinghouse.payment_run()
                 poll(app, report, f"remittance of the replacement ({paid} 835s)")
-            with app.unit_of_work() as work:
-                flagged = len(audit.query(work.session, action="remittance.findings",
-                                          limit=10**6))
+            with app.database.reader() as session:
+                flagged = session.scalar(select(func.count()).select_from(AuditEventRow).where(
+                    AuditEventRow.action == "remittance.findings")) or 0
             report.done("underpayment check (MPFS)", f"{flagged} claims paid below the "
                         "fee schedule, flagged for follow-up")
             statements = run_statements(app, cycle=date.today().strftime("%Y-%m"),

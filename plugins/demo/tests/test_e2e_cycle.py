@@ -212,6 +212,30 @@ def test_faults_change_nothing_in_the_outcome(tmp_path: Path, clean_run) -> None
     assert _remittance_statuses(tmp_path) == _remittance_statuses(clean_run[0])  # one row each
 
 
+def test_small_pages_change_nothing_in_the_outcome(tmp_path: Path, clean_run,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cycle streams: drafts scrubbed and sent 7 at a time, eligibility asked 7 patients
+    at a time, feed polls of 3 documents; the outcome is the one of a single page."""
+    import medbill_demo.runner as runner
+
+    monkeypatch.setattr(runner, "PAGE", 7)
+    monkeypatch.setattr(runner, "FETCH_PAGES", 1)
+    monkeypatch.setattr(runner, "FEED_PAGE_SIZE", 3)
+    summary = run_demo(tmp_path, 40, console=quiet())
+    _, clean = clean_run
+    assert summary["money"] == clean["money"]
+    assert summary["claims_by_state"] == clean["claims_by_state"]
+    assert summary["clean_claim_rate"] == clean["clean_claim_rate"]
+    steps = {s["step"]: s["result"] for s in summary["steps"]}
+    clean_steps = {s["step"]: s["result"] for s in clean["steps"]}
+    for step in ("eligibility 270/271", "scrub (first pass)", "fix rejected claims",
+                 "patient statements"):
+        assert steps[step] == clean_steps[step], step
+    batches = int(steps["submit 837P (first pass)"].split()[0])
+    assert batches > int(clean_steps["submit 837P (first pass)"].split()[0])  # a page each
+    assert _remittance_statuses(tmp_path) == _remittance_statuses(clean_run[0])
+
+
 def test_a_crash_between_send_and_record_resends_nothing(tmp_path: Path) -> None:
     with DemoClearinghouse(tmp_path) as clearinghouse:
         app = Medbill.open(demo_config(tmp_path, clearinghouse.base_url, API_KEY), upgrade=True)

@@ -178,19 +178,40 @@ class GenericX12Adapter(PayerAdapter):
     # -- real time -----------------------------------------------------------------------------
     def check_eligibility(self, request: EligibilityRequest,
                           channel: SubmissionChannel) -> EligibilityResponse:
-        options = self.options(request.payer)
-        text = encode_270([request], parties=options.parties(),
-                          control_numbers=self.control_numbers, now=self.clock())
+        return self.check_eligibility_many([request], channel)[request.trace_number]
+
+    def check_eligibility_many(self, requests: Sequence[EligibilityRequest],
+                               channel: SubmissionChannel) -> dict[str, EligibilityResponse]:
+        """One 270 for every request (one subscriber loop each, one transaction set per
+        payer and provider), the 271's answers by their TRN trace numbers. An answer without
+        a trace number (the payer refused the inquiry at the payer level) answers the requests
+        no traced answer names; a lone request takes the first answer whatever its trace."""
+        if not requests:
+            return {}
+        options = self.options(requests[0].payer)
+        text = encode_270(requests, parties=options.parties(),
+                          control_numbers=self.control_numbers, now=self.clock(),
+                          subscribers_per_transaction=self.eligibility_batch_size)
         reply = channel.exchange("270", text)
         responses = decode_271(reply.content) if self._kind(reply.content) is \
             DocumentKind.ELIGIBILITY_271 else []
         if not responses:
-            raise DecodeError(f"eligibility {request.trace_number}: the payer answered with "
+            what = (f"eligibility {requests[0].trace_number}" if len(requests) == 1 else
+                    f"eligibility of {len(requests)} requests")
+            raise DecodeError(f"{what}: the payer answered with "
                               f"{self._kind(reply.content).value}, not a 271")
+        wanted = {request.trace_number for request in requests}
+        answers: dict[str, EligibilityResponse] = {}
         for response in responses:
-            if response.trace_number == request.trace_number:
-                return response
-        return responses[0]
+            if response.trace_number in wanted and response.trace_number not in answers:
+                answers[response.trace_number] = response
+        untraced = next((r for r in responses if r.trace_number is None), None)
+        if len(requests) == 1 and not answers:
+            untraced = responses[0]
+        for request in requests:
+            if request.trace_number not in answers and untraced is not None:
+                answers[request.trace_number] = untraced
+        return answers
 
     def check_claim_status(self, request: ClaimStatusRequest,
                            channel: SubmissionChannel) -> ClaimStatusResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -152,3 +152,27 @@ def test_276_and_277_round_trip(relationship: Relationship) -> None:
         effective_date=date(2024, 3, 20), total_charge=Decimal("125.00"),
         paid_amount=Decimal("80.00"), paid_date=date(2024, 3, 21), check_number="CHK1001")])
     assert decode_277(encode_277([(response, request)])) == [response]
+
+
+def test_270_batches_subscribers_of_one_payer_into_transaction_sets() -> None:
+    from medbill_payer_generic_x12.x12 import X12Reader
+
+    requests = [eligibility_request(f"TRACE-{n}", relationship=Relationship.CHILD if n == 2
+                                    else Relationship.SELF) for n in range(5)]
+    other = eligibility_request("TRACE-OTHER")
+    other = other.model_copy(update={"payer": other.payer.model_copy(update={
+        "payer_id": "99999", "name": "OTHER PLAN"})})
+    text = encode_270([*requests, other], subscribers_per_transaction=3)
+    sets = [[segment for segment in t.segments()] for t in X12Reader(text).transactions()]
+    # 3 + 2 subscribers of the first payer, then the other payer's in a set of its own
+    traces = [[s[2] for s in segments if s[0] == "TRN"] for segments in sets]
+    assert traces == [["TRACE-0", "TRACE-1", "TRACE-2"], ["TRACE-3", "TRACE-4"],
+                      ["TRACE-OTHER"]]
+    first = sets[0]
+    assert [s[1:5] for s in first if s[0] == "HL"] == [
+        ["1", "", "20", "1"], ["2", "1", "21", "1"], ["3", "2", "22", "0"],
+        ["4", "2", "22", "0"], ["5", "2", "22", "1"], ["6", "5", "23", "0"]]
+    assert [s[1] for s in first if s[0] == "NM1"].count("PR") == 1
+    now = datetime(2024, 3, 4, 12, 0)
+    assert encode_270(requests[:1], now=now) == encode_270(requests[:1], now=now,
+                                                           subscribers_per_transaction=50)

@@ -346,12 +346,21 @@ class MedicareAdapter(PayerAdapter):
                           channel: SubmissionChannel) -> EligibilityResponse:
         """A 270/271 exchange through the generic X12 adapter (HETS-style)."""
         x12 = self._x12("check eligibility", self.supports_eligibility())
+        return x12.check_eligibility(self._x12_request(request), channel)
+
+    def check_eligibility_many(self, requests: Sequence[EligibilityRequest],
+                               channel: SubmissionChannel) -> dict[str, EligibilityResponse]:
+        """One 270/271 exchange for all the requests, through the generic X12 adapter."""
+        x12 = self._x12("check eligibility", self.supports_eligibility())
+        return x12.check_eligibility_many([self._x12_request(r) for r in requests], channel)
+
+    def _x12_request(self, request: EligibilityRequest) -> EligibilityRequest:
         update: dict[str, Any] = {"payer": self.x12_payer(request.payer)}
         verdict = check_mbi(request.coverage.member_id, allow_test=True)
         if verdict.valid and verdict.normalized != request.coverage.member_id:
             update["coverage"] = request.coverage.model_copy(
                 update={"member_id": verdict.normalized})
-        return x12.check_eligibility(request.model_copy(update=update), channel)
+        return request.model_copy(update=update)
 
     def check_claim_status(self, request: ClaimStatusRequest,
                            channel: SubmissionChannel) -> ClaimStatusResponse:

@@ -223,6 +223,10 @@ class SimulatorConfig(_Model):
     reject_duplicate_interchanges: bool = True
     max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     max_page_size: int = Field(default=100, ge=1, le=10000)
+    #: An 835 pays at most this many claims: a payment run splits a larger group (one account,
+    #: payer and payee) into several, as payers split theirs, so no document (nor what reads
+    #: it) grows with the number of claims.
+    max_claims_per_remittance: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _unique(self) -> SimulatorConfig:

@@ -7,9 +7,11 @@ into a 999 rejection naming the segment.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 
 from medbill_payer_generic_x12.api import (
     ControlNumberSource,
@@ -97,6 +99,24 @@ class EligibilityInquiry:
 
 def decode_270(segments: list[Segment], repetition: str) -> EligibilityInquiry:
     """The inquiry of one 270 transaction set (ST ... SE), first subscriber only."""
+    return decode_270s(segments, repetition)[0]
+
+
+def decode_270s(segments: list[Segment], repetition: str) -> list[EligibilityInquiry]:
+    """Every inquiry of one 270 transaction set: one per 2000C subscriber loop (a batch 270
+    asks about many subscribers), each with the payer and provider loops before them."""
+    starts = [index for index, segment in enumerate(segments)
+              if segment[0] == "HL" and _el(segment, 3) == "22"]
+    if len(starts) <= 1:
+        return [_decode_270_part(segments, range(len(segments)), repetition)]
+    head = list(range(starts[0]))
+    bounds = [*starts, len(segments)]
+    return [_decode_270_part(segments, [*head, *range(start, end)], repetition)
+            for start, end in pairwise(bounds)]
+
+
+def _decode_270_part(segments: list[Segment], indexes: Iterable[int],
+                     repetition: str) -> EligibilityInquiry:
     reference = ""
     payer = provider = None
     subscriber: Person | None = None
@@ -106,7 +126,8 @@ def decode_270(segments: list[Segment], repetition: str) -> EligibilityInquiry:
     originator = None
     service_date = None
     service_types: list[str] = []
-    for position, segment in enumerate(segments, start=1):
+    for index in indexes:
+        position, segment = index + 1, segments[index]
         tag = segment[0]
         if tag == "BHT":
             reference = _el(segment, 3)
@@ -159,8 +180,17 @@ class EligibilityAnswer:
 
 def encode_271(inquiry: EligibilityInquiry, answer: EligibilityAnswer, envelope: Envelope,
                numbers: ControlNumberSource, now: datetime) -> str:
+    return encode_271s([(inquiry, answer)], envelope, numbers, now)
+
+
+def encode_271s(answers: Sequence[tuple[EligibilityInquiry, EligibilityAnswer]],
+                envelope: Envelope, numbers: ControlNumberSource, now: datetime) -> str:
+    """One 271 transaction set answering the inquiries of one 270 transaction set (the same
+    payer and provider): a 2000C subscriber loop per inquiry, in order. An unknown payer is
+    refused once, at the payer level (2000A AAA), with no subscriber loops."""
     writer = InterchangeWriter(envelope.settings(), numbers, now=now)
     w = writer.group("HB", ELIGIBILITY_VERSION).transaction("271", ELIGIBILITY_VERSION)
+    inquiry, answer = answers[0]
     w.add("BHT", "0022", "11", _clean(inquiry.reference, 50) or "0", format_date(now.date()),
           format_time(now))
     w.add("HL", "1", None, "20", "1")
@@ -173,8 +203,19 @@ def encode_271(inquiry: EligibilityInquiry, answer: EligibilityAnswer, envelope:
           payer.identifier)
     w.add("HL", "2", "1", "21", "1")
     w.add("NM1", *inquiry.provider.elements())
+    hl = 3
+    for inquiry, answer in answers:
+        hl = _write_subscriber(w, inquiry, answer, hl, writer.delimiters.repetition)
+    return writer.text()
+
+
+def _write_subscriber(w, inquiry: EligibilityInquiry,  # type: ignore[no-untyped-def]
+                      answer: EligibilityAnswer, hl: int, repetition: str) -> int:
+    """The 2000C loop (and 2000D) answering one inquiry, its first HL numbered ``hl``;
+    returns the next HL number."""
     has_dependent = inquiry.dependent is not None and answer.member is not None
-    w.add("HL", "3", "2", "22", "1" if has_dependent else "0")
+    subscriber_hl = hl
+    w.add("HL", str(subscriber_hl), "2", "22", "1" if has_dependent else "0")
     member = answer.member
     patient_trn_at_subscriber = not has_dependent
     if patient_trn_at_subscriber:
@@ -182,7 +223,7 @@ def encode_271(inquiry: EligibilityInquiry, answer: EligibilityAnswer, envelope:
     if member is None:
         w.add("NM1", *inquiry.subscriber.party.elements())
         w.add("AAA", "Y", None, "75", "C")  # subscriber/insured not found
-        return writer.text()
+        return hl + 1
     w.add("NM1", "IL", "1", _clean(member.last_name), _clean(member.first_name, 35), None, None,
           None, "MI", member.member_id)
     if member.birth_date:
@@ -194,15 +235,16 @@ def encode_271(inquiry: EligibilityInquiry, answer: EligibilityAnswer, envelope:
         w.add("DTP", "346", "D8", format_date(member.plan_begin))
     if has_dependent:
         assert inquiry.dependent is not None
-        w.add("HL", "4", "3", "23", "0")
+        hl += 1
+        w.add("HL", str(hl), str(subscriber_hl), "23", "0")
         w.add("TRN", "2", _clean(inquiry.trace, 50), _clean(inquiry.trace_originator, 10))
         dependent = inquiry.dependent
         w.add("NM1", "03", "1", _clean(dependent.party.last_name) or "UNKNOWN",
               _clean(dependent.party.first_name, 35))
         if dependent.birth_date:
             w.add("DMG", "D8", format_date(dependent.birth_date), dependent.sex)
-    _write_benefits(w, inquiry, member.benefits, answer, writer.delimiters.repetition)
-    return writer.text()
+    _write_benefits(w, inquiry, member.benefits, answer, repetition)
+    return hl + 1
 
 
 def _write_benefits(w, inquiry: EligibilityInquiry, benefits: Benefits,  # type: ignore[no-untyped-def]

@@ -61,10 +61,11 @@ from medbill_clearinghouse_mock.simulator.envelope import (
 from medbill_clearinghouse_mock.simulator.realtime import (
     ClaimStatusAnswer,
     EligibilityAnswer,
+    EligibilityInquiry,
     RequestProblem,
-    decode_270,
+    decode_270s,
     decode_276,
-    encode_271,
+    encode_271s,
     encode_277,
 )
 from medbill_clearinghouse_mock.simulator.store import Store, StoreControlNumbers
@@ -179,17 +180,6 @@ class ClearinghouseService:
         if row is None:
             return Accumulators.from_benefits(benefits)
         return Accumulators(Decimal(row["deductible_met"]), Decimal(row["out_of_pocket_met"]))
-
-    @staticmethod
-    def _save_accumulators(connection: sqlite3.Connection, payer_id: str, member_id: str,
-                           year: int, value: Accumulators) -> None:
-        connection.execute(
-            "INSERT INTO accumulators (payer_id, member_id, year, deductible_met, "
-            "out_of_pocket_met) VALUES (?, ?, ?, ?, ?) ON CONFLICT (payer_id, member_id, year) "
-            "DO UPDATE SET deductible_met = excluded.deductible_met, "
-            "out_of_pocket_met = excluded.out_of_pocket_met",
-            (payer_id, member_id, year, str(value.deductible_met),
-             str(value.out_of_pocket_met)))
 
     # -- documents --------------------------------------------------------------------------------
     def _publish(self, connection: sqlite3.Connection, account: str, kind: str, content: str,
@@ -375,11 +365,16 @@ class ClearinghouseService:
     # -- front-end edits, then adjudication -------------------------------------------------------
     def _front_end(self, connection: sqlite3.Connection, account: str, submission_id: str,
                    received: list[_Received], now: datetime) -> list[ClaimOutcome]:
+        """Front-end edits, then adjudication, claim by claim in the order received; each
+        claim is stored by one INSERT (its adjudication included), payer claim numbers are
+        drawn as one block and the members' accumulators are kept in memory for the batch and
+        written once at its end."""
         outcomes: list[ClaimOutcome] = []
-        for item in received:
+        first_number = self.store.next_values(connection, "payer_claim", len(received))
+        accumulators: dict[tuple[str, str, int], Accumulators] = {}
+        for offset, item in enumerate(received):
             outcome = item.outcome
-            number = self.store.next_value(connection, "payer_claim")
-            outcome.payer_claim_number = f"{now:%y%j}{number:08d}"
+            outcome.payer_claim_number = f"{now:%y%j}{first_number + offset:08d}"
             reasons = list(item.reasons)
             payer = self.config.payer(item.payer_id)
             member: Member | None = None
@@ -411,22 +406,38 @@ class ClearinghouseService:
                      "submitter_id": item.submitter_id,
                      "submitter_qualifier": item.submitter_qualifier}
             claim = item.claim
-            cursor = connection.execute(
+            adjudicated: dict[str, Any] = {"status": REJECTED if reasons else ADJUDICATED,
+                                           "payment_json": None, "reversal_json": None,
+                                           "fingerprint": None, "adjudicated_at": None}
+            if not (reasons or claim is None or payer is None):
+                assert claim is not None and payer is not None
+                adjudicated.update(self._adjudicate(connection, claim, payer, member, original,
+                                                    outcome.payer_claim_number, now.date(),
+                                                    accumulators))
+            connection.execute(
                 "INSERT INTO claims (account, submission_id, payer_id, claim_number, "
                 "payer_claim_number, member_id, billing_npi, status, total_charge, frequency, "
-                "original_reference, received_date, payee_json, reasons_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "original_reference, received_date, payee_json, reasons_json, payment_json, "
+                "reversal_json, fingerprint, adjudicated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (account, submission_id, item.payer_id, outcome.claim_number,
                  outcome.payer_claim_number, outcome.member_id, outcome.billing_npi,
-                 REJECTED if reasons else ADJUDICATED, str(outcome.charge),
+                 adjudicated["status"], str(outcome.charge),
                  claim.claim.frequency.value if claim else "1",
                  claim.claim.original_claim_reference if claim else None,
                  now.date().isoformat(), json.dumps(payee),
-                 json.dumps([[r.category, r.code, r.entity] for r in outcome.reasons])))
-            if reasons or claim is None or payer is None:
-                continue
-            self._adjudicate(connection, cursor.lastrowid, claim, payer, member, original,
-                             outcome.payer_claim_number, now.date())
+                 json.dumps([[r.category, r.code, r.entity] for r in outcome.reasons]),
+                 adjudicated["payment_json"], adjudicated["reversal_json"],
+                 adjudicated["fingerprint"], adjudicated["adjudicated_at"]))
+        if accumulators:
+            connection.executemany(
+                "INSERT INTO accumulators (payer_id, member_id, year, deductible_met, "
+                "out_of_pocket_met) VALUES (?, ?, ?, ?, ?) ON CONFLICT (payer_id, member_id, "
+                "year) DO UPDATE SET deductible_met = excluded.deductible_met, "
+                "out_of_pocket_met = excluded.out_of_pocket_met",
+                [(payer_id, member_id, year, str(value.deductible_met),
+                  str(value.out_of_pocket_met))
+                 for (payer_id, member_id, year), value in accumulators.items()])
         return outcomes
 
     def _edits(self, connection: sqlite3.Connection, account: str, claim: BillableClaim,
@@ -470,29 +481,34 @@ class ClearinghouseService:
         except Exception:
             return True
 
-    def _adjudicate(self, connection: sqlite3.Connection, claim_id: int | None,
-                    claim: BillableClaim, payer: PayerPolicy, member: Member | None,
-                    original: sqlite3.Row | None, payer_claim_number: str,
-                    received: date) -> None:
+    def _adjudicate(self, connection: sqlite3.Connection, claim: BillableClaim,
+                    payer: PayerPolicy, member: Member | None, original: sqlite3.Row | None,
+                    payer_claim_number: str, received: date,
+                    accumulators: dict[tuple[str, str, int], Accumulators]) -> dict[str, Any]:
+        """The claim's adjudication as the columns of its row (``status``, ``payment_json``,
+        ``reversal_json``, ``fingerprint``, ``adjudicated_at``); the member's accumulators
+        move in ``accumulators`` (the batch's, read from the store on first use)."""
         c = claim.claim
         member_id = claim.coverage.member_id if claim.coverage else ""
         year = c.service_date_from.year
         benefits = member.benefits if member else None
-        accumulators = (self._accumulators(connection, payer.payer_id, member_id, year, benefits)
-                        if benefits else Accumulators())
+        key = (payer.payer_id, member_id, year)
+        if benefits:
+            current = accumulators.get(key)
+            if current is None:
+                current = self._accumulators(connection, payer.payer_id, member_id, year,
+                                             benefits)
+        else:
+            current = Accumulators()
         reversal_json = None
         if original is not None:
-            accumulators, reversal_json = self._take_back(connection, original, accumulators,
-                                                          c.frequency)
+            current, reversal_json = self._take_back(connection, original, current,
+                                                     c.frequency)
         if c.frequency is ClaimFrequency.VOID:
-            connection.execute(
-                "UPDATE claims SET status = ?, reversal_json = ?, adjudicated_at = ? "
-                "WHERE id = ?", (ADJUDICATED if reversal_json else CLOSED, reversal_json,
-                                 time.time(), claim_id))
             if benefits:
-                self._save_accumulators(connection, payer.payer_id, member_id, year,
-                                        accumulators)
-            return
+                accumulators[key] = current
+            return {"status": ADJUDICATED if reversal_json else CLOSED,
+                    "reversal_json": reversal_json, "adjudicated_at": time.time()}
         prior: set[str] = set()
         if c.frequency is ClaimFrequency.ORIGINAL:
             from medbill_clearinghouse_mock.simulator.adjudication import fingerprint
@@ -502,21 +518,18 @@ class ClearinghouseService:
                 "(?, ?)", (payer.payer_id, fingerprint(claim), ADJUDICATED, REMITTED)).fetchone()
             if found:
                 prior.add(fingerprint(claim))
-        result = adjudicate(claim, payer=payer, benefits=benefits, accumulators=accumulators,
+        result = adjudicate(claim, payer=payer, benefits=benefits, accumulators=current,
                             received=received, payer_claim_number=payer_claim_number,
                             prior_fingerprints=prior,
                             coverage_active=member.active_on(c.service_date_from)
                             if member else False)
         if benefits:
-            self._save_accumulators(connection, payer.payer_id, member_id, year,
-                                    result.accumulators)
+            accumulators[key] = result.accumulators
         # A denied duplicate keeps no fingerprint, so the original stays the one to match.
         print_ = None if result.denial is not None and result.denial.carc == "18" else (
             result.fingerprint)
-        connection.execute(
-            "UPDATE claims SET payment_json = ?, reversal_json = ?, fingerprint = ?, "
-            "adjudicated_at = ? WHERE id = ?",
-            (result.payment.model_dump_json(), reversal_json, print_, time.time(), claim_id))
+        return {"payment_json": result.payment.model_dump_json(), "reversal_json": reversal_json,
+                "fingerprint": print_, "adjudicated_at": time.time()}
 
     def _take_back(self, connection: sqlite3.Connection, original: sqlite3.Row,
                    accumulators: Accumulators, frequency: ClaimFrequency
@@ -543,23 +556,36 @@ class ClearinghouseService:
 
     def _payment_run(self, connection: sqlite3.Connection, account: str | None,
                      min_age_seconds: float) -> list[dict[str, Any]]:
+        """One 835 per account, payer and payee, of at most ``max_claims_per_remittance``
+        claims (a larger group gets several): the groups in the order of their first claim,
+        each read a remittance's worth of rows at a time, so memory stays flat."""
         cutoff = time.time() - min_age_seconds
-        query = ("SELECT * FROM claims WHERE status = ? AND adjudicated_at <= ?"
-                 + (" AND account = ?" if account else "") + " ORDER BY id")
+        where = "status = ? AND adjudicated_at <= ?" + (" AND account = ?" if account else "")
         params: tuple[Any, ...] = (ADJUDICATED, cutoff, account) if account else (
             ADJUDICATED, cutoff)
-        rows = connection.execute(query, params).fetchall()
-        groups: dict[tuple[str, str, str], list[sqlite3.Row]] = {}
-        for row in rows:
-            groups.setdefault((row["account"], row["payer_id"], row["billing_npi"]),
-                              []).append(row)
+        groups = connection.execute(
+            f"SELECT account, payer_id, billing_npi, MIN(id) AS first FROM claims "
+            f"WHERE {where} GROUP BY account, payer_id, billing_npi ORDER BY first",
+            params).fetchall()
         made: list[dict[str, Any]] = []
         now = self.now()
-        for (group_account, payer_id, npi), claims in groups.items():
-            payer = self.config.payer(payer_id)
+        size = self.config.max_claims_per_remittance
+        for group in groups:
+            payer = self.config.payer(group["payer_id"])
             if payer is None:
                 continue
-            made.append(self._remit(connection, group_account, payer, npi, claims, now))
+            last = 0
+            while True:
+                rows = connection.execute(
+                    f"SELECT * FROM claims WHERE {where} AND account = ? AND "
+                    "payer_id = ? AND billing_npi = ? AND id > ? ORDER BY id LIMIT ?",
+                    (*params, group["account"], group["payer_id"], group["billing_npi"],
+                     last, size)).fetchall()
+                if not rows:
+                    break
+                made.append(self._remit(connection, group["account"], payer,
+                                        group["billing_npi"], rows, now))
+                last = rows[-1]["id"]
         return made
 
     def _remit(self, connection: sqlite3.Connection, account: str, payer: PayerPolicy,
@@ -731,20 +757,25 @@ class ClearinghouseService:
                     transaction: TransactionCheck, check: InterchangeCheck, envelope: Envelope,
                     numbers: StoreControlNumbers, now: datetime) -> Outcome:
         assert check.delimiters is not None
-        inquiry = decode_270(transaction.segments, check.delimiters.repetition)
-        payer = self.config.payer(inquiry.payer.identifier or "")
-        if payer is None:
-            answer = EligibilityAnswer(None, None, False)
-        else:
-            member = self.member(payer, inquiry.member_id)
-            day = inquiry.service_date or now.date()
-            answer = EligibilityAnswer(payer.name, member, bool(member and member.active_on(day)))
-            if member is not None:
-                accumulators = self._accumulators(connection, payer.payer_id, member.member_id,
-                                                  day.year, member.benefits)
-                answer.deductible_met = accumulators.deductible_met
-                answer.out_of_pocket_met = accumulators.out_of_pocket_met
-        return Outcome(200, text=encode_271(inquiry, answer, envelope, numbers, now), kind="271")
+        inquiries = decode_270s(transaction.segments, check.delimiters.repetition)
+        payer = self.config.payer(inquiries[0].payer.identifier or "")
+        answers: list[tuple[EligibilityInquiry, EligibilityAnswer]] = []
+        for inquiry in inquiries:
+            if payer is None:
+                answer = EligibilityAnswer(None, None, False)
+            else:
+                member = self.member(payer, inquiry.member_id)
+                day = inquiry.service_date or now.date()
+                answer = EligibilityAnswer(payer.name, member,
+                                           bool(member and member.active_on(day)))
+                if member is not None:
+                    accumulators = self._accumulators(connection, payer.payer_id,
+                                                      member.member_id, day.year,
+                                                      member.benefits)
+                    answer.deductible_met = accumulators.deductible_met
+                    answer.out_of_pocket_met = accumulators.out_of_pocket_met
+            answers.append((inquiry, answer))
+        return Outcome(200, text=encode_271s(answers, envelope, numbers, now), kind="271")
 
     def _answer_276(self, connection: sqlite3.Connection, account: str,
                     transaction: TransactionCheck, check: InterchangeCheck, envelope: Envelope,

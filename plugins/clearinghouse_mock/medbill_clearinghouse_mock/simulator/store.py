@@ -150,6 +150,17 @@ class Store:
                            "DO UPDATE SET value = excluded.value", (name, value))
         return value
 
+    def next_values(self, connection: sqlite3.Connection, name: str, count: int) -> int:
+        """The first of the next ``count`` values of a named counter, all taken at once (the
+        same numbers ``count`` calls of :meth:`next_value` give)."""
+        row = connection.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+        first = (row["value"] if row else 0) + 1
+        if count > 0:
+            connection.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT "
+                               "(name) DO UPDATE SET value = excluded.value",
+                               (name, first + count - 1))
+        return first
+
     def log_request(self, *, at: str, request_id: str, account: str | None, method: str,
                     path: str, status: int, request_bytes: int, response_bytes: int,
                     duration_ms: int, fault: str | None) -> None:

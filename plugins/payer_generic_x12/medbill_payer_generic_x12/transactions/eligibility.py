@@ -64,47 +64,79 @@ def _originator(tax_id: str) -> str:
 
 def encode_270(requests: Sequence[EligibilityRequest], *, parties: Parties = DEFAULT_PARTIES,
                control_numbers: ControlNumberSource | None = None,
-               now: datetime | None = None) -> str:
-    """One 270 transaction set per request (real-time exchanges send one)."""
+               now: datetime | None = None, subscribers_per_transaction: int = 1) -> str:
+    """One 270 transaction set per request (real-time exchanges send one), or, with
+    ``subscribers_per_transaction`` above 1, batch inquiries: consecutive requests to the same
+    payer from the same provider share one transaction set (one 2000A payer loop, one 2000B
+    provider loop, a 2000C subscriber loop per request, each with its own TRN), at most that
+    many per set. BHT03 is the first request's trace number."""
     interchange = new_interchange(parties, control_numbers, now, None, False)
     group = interchange.group("HS", VERSION)
     stamp = interchange.now
-    for request in requests:
+    for batch in _transaction_batches(requests, max(1, subscribers_per_transaction)):
+        first = batch[0]
         w = group.transaction("270")
-        w.add("BHT", "0022", "13", request.trace_number, format_date(stamp.date()),
+        w.add("BHT", "0022", "13", first.trace_number, format_date(stamp.date()),
               format_time(stamp))
         source = w.hl("20")
-        w.add("NM1", "PR", "2", request.payer.name, None, None, None, None, "PI",
-              request.payer.payer_id)
+        w.add("NM1", "PR", "2", first.payer.name, None, None, None, None, "PI",
+              first.payer.payer_id)
         receiver = w.hl("21", source)
-        provider = request.provider
+        provider = first.provider
         if provider is not None:
             w.add("NM1", "1P", provider.entity_type.value, provider.last_name,
                   provider.first_name, None, None, None, "XX", provider.npi)
         else:
-            w.add("NM1", "1P", "2", request.practice.name, None, None, None, None, "XX",
-                  request.practice.npi)
-        subscriber_hl = w.hl("22", receiver)
-        coverage = request.coverage
-        patient = request.patient
-        dependent = coverage.relationship is not Relationship.SELF
-        if not dependent:
-            w.add("TRN", "1", request.trace_number, _originator(request.practice.tax_id))
-        holder = coverage.subscriber if dependent else patient
-        assert holder is not None
-        w.add("NM1", "IL", "1", holder.last_name, holder.first_name, holder.middle_name, None,
-              None, "MI", coverage.member_id)
-        if not dependent:
-            w.add("DMG", "D8", format_date(patient.birth_date), patient.sex.value)
-            _inquiry(w, request)
-        else:
-            w.hl("23", subscriber_hl)
-            w.add("TRN", "1", request.trace_number, _originator(request.practice.tax_id))
-            w.add("NM1", "03", "1", patient.last_name, patient.first_name, patient.middle_name)
-            w.add("DMG", "D8", format_date(patient.birth_date), patient.sex.value)
-            w.add("INS", "N", coverage.relationship.value)
-            _inquiry(w, request)
+            w.add("NM1", "1P", "2", first.practice.name, None, None, None, None, "XX",
+                  first.practice.npi)
+        for request in batch:
+            _subscriber(w, request, receiver)
     return interchange.text()
+
+
+def _sender_key(request: EligibilityRequest) -> tuple[object, ...]:
+    """What a 270's 2000A/2000B loops say: requests alike in it can share a transaction set."""
+    provider = request.provider
+    return (request.payer.name, request.payer.payer_id,
+            (provider.entity_type, provider.last_name, provider.first_name, provider.npi)
+            if provider is not None else (request.practice.name, request.practice.npi))
+
+
+def _transaction_batches(requests: Sequence[EligibilityRequest], size: int
+                         ) -> list[list[EligibilityRequest]]:
+    batches: list[list[EligibilityRequest]] = []
+    key: tuple[object, ...] | None = None
+    for request in requests:
+        this = _sender_key(request)
+        if not batches or this != key or len(batches[-1]) >= size:
+            batches.append([])
+            key = this
+        batches[-1].append(request)
+    return batches
+
+
+def _subscriber(w: TransactionWriter, request: EligibilityRequest, receiver: int) -> None:
+    """The 2000C subscriber loop of one request (and its 2000D dependent loop)."""
+    subscriber_hl = w.hl("22", receiver)
+    coverage = request.coverage
+    patient = request.patient
+    dependent = coverage.relationship is not Relationship.SELF
+    if not dependent:
+        w.add("TRN", "1", request.trace_number, _originator(request.practice.tax_id))
+    holder = coverage.subscriber if dependent else patient
+    assert holder is not None
+    w.add("NM1", "IL", "1", holder.last_name, holder.first_name, holder.middle_name, None,
+          None, "MI", coverage.member_id)
+    if not dependent:
+        w.add("DMG", "D8", format_date(patient.birth_date), patient.sex.value)
+        _inquiry(w, request)
+    else:
+        w.hl("23", subscriber_hl)
+        w.add("TRN", "1", request.trace_number, _originator(request.practice.tax_id))
+        w.add("NM1", "03", "1", patient.last_name, patient.first_name, patient.middle_name)
+        w.add("DMG", "D8", format_date(patient.birth_date), patient.sex.value)
+        w.add("INS", "N", coverage.relationship.value)
+        _inquiry(w, request)
 
 
 def _inquiry(w: TransactionWriter, request: EligibilityRequest) -> None:
@@ -114,77 +146,124 @@ def _inquiry(w: TransactionWriter, request: EligibilityRequest) -> None:
 
 
 def decode_271(text: str, *, strict: bool = True) -> list[EligibilityResponse]:
+    """Every answer of the document: one per subscriber loop (2000C) of each transaction set
+    (a batch 271 answers many subscribers in one set), or one for a set without any (a payer
+    that rejected the whole inquiry at 2000A)."""
     reader = X12Reader(text, strict=strict)
-    return [decode_271_transaction(t) for t in reader.transactions()]
+    return [response for t in reader.transactions()
+            for response in decode_271_subscribers(t)]
 
 
 def decode_271_transaction(transaction: Transaction) -> EligibilityResponse:
+    """The answer of a 271 transaction set about one subscriber (the first one when the set
+    answers several: :func:`decode_271_subscribers` gives them all)."""
+    return decode_271_subscribers(transaction)[0]
+
+
+def decode_271_subscribers(transaction: Transaction) -> list[EligibilityResponse]:
+    """One answer per 2000C subscriber loop of the transaction set, each read with the payer
+    and provider loops before it; a set without a subscriber loop gives one answer. One pass
+    over the segments (errors name the segment's own position)."""
     ensure_transaction(transaction, "271", ("005010X279",))
-    repetition = transaction.delimiters.repetition
-    data: dict[str, Any] = {"trace_number": None, "payer_name": None, "payer_id": None,
-                            "plan_name": None, "group_number": None, "plan_begin": None,
-                            "plan_end": None}
-    benefits: list[Benefit] = []
-    issues: list[EligibilityIssue] = []
-    loop = "2000A"
-    benefit: dict[str, Any] | None = None
-
-    def close() -> None:
-        nonlocal benefit
-        if benefit is not None:
-            benefits.append(trusted(Benefit, benefit))
-            benefit = None
-
+    head = _Reading(transaction)
+    current = head
+    answers: list[EligibilityResponse] = []
     for segment in transaction.segments():
+        if segment[0] == "HL" and el(segment, 3) == "22":
+            if current is not head:
+                answers.append(current.response())
+            else:
+                head.close()
+            current = head.copy()
+        current.read(segment)
+    answers.append(current.response())
+    return answers
+
+
+class _Reading:
+    """What the segments of one subscriber's answer said so far."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
+        self.repetition = transaction.delimiters.repetition
+        self.data: dict[str, Any] = {"trace_number": None, "payer_name": None,
+                                     "payer_id": None, "plan_name": None,
+                                     "group_number": None, "plan_begin": None,
+                                     "plan_end": None}
+        self.benefits: list[Benefit] = []
+        self.issues: list[EligibilityIssue] = []
+        self.loop = "2000A"
+        self.benefit: dict[str, Any] | None = None
+
+    def copy(self) -> _Reading:
+        """A new subscriber's answer starting from what the payer and provider loops said."""
+        other = _Reading(self.transaction)
+        other.data = dict(self.data)
+        other.benefits = list(self.benefits)
+        other.issues = list(self.issues)
+        other.loop = self.loop
+        return other
+
+    def close(self) -> None:
+        if self.benefit is not None:
+            self.benefits.append(trusted(Benefit, self.benefit))
+            self.benefit = None
+
+    def read(self, segment: list[str]) -> None:
         tag = segment[0]
+        data = self.data
         if tag == "EB":
-            close()
-            benefit = _benefit(transaction, segment, repetition)
-            loop = "2110"
-        elif tag == "MSG" and benefit is not None:
+            self.close()
+            self.benefit = _benefit(self.transaction, segment, self.repetition)
+            self.loop = "2110"
+        elif tag == "MSG" and self.benefit is not None:
             text = opt(segment, 1)
             if text:
-                benefit["messages"].append(text)
-        elif tag in ("LS", "LE", "III", "REF", "DTP", "AAA") and benefit is not None and \
+                self.benefit["messages"].append(text)
+        elif tag in ("LS", "LE", "III", "REF", "DTP", "AAA") and self.benefit is not None and \
                 tag != "AAA":
-            continue  # benefit-related entities and dates are not kept
+            return  # benefit-related entities and dates are not kept
         else:
-            close()
+            self.close()
             if tag == "NM1":
                 entity = el(segment, 1)
-                loop = _LOOP_BY_ENTITY.get(entity, loop)
+                self.loop = _LOOP_BY_ENTITY.get(entity, self.loop)
                 if entity == "PR":
                     data["payer_name"] = opt(segment, 3)
                     data["payer_id"] = opt(segment, 9)
             elif tag == "HL":
-                loop = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D"}.get(
-                    el(segment, 3), loop)
+                self.loop = {"20": "2000A", "21": "2000B", "22": "2000C", "23": "2000D"}.get(
+                    el(segment, 3), self.loop)
             elif tag == "TRN" and el(segment, 1) == "2" and data["trace_number"] is None:
                 data["trace_number"] = opt(segment, 2)
             elif tag == "REF" and el(segment, 1) in ("6P", "18") and not data["group_number"]:
                 data["group_number"] = opt(segment, 2)
             elif tag == "DTP":
-                _plan_dates(transaction, segment, data)
+                _plan_dates(self.transaction, segment, data)
             elif tag == "AAA":
                 reason = el(segment, 3)
                 if el(segment, 1) == "N" or reason:
-                    issues.append(trusted(EligibilityIssue, {
-                        "loop": loop, "reject_reason": reason or "unknown",
+                    self.issues.append(trusted(EligibilityIssue, {
+                        "loop": self.loop, "reject_reason": reason or "unknown",
                         "follow_up": opt(segment, 4)}))
-    close()
-    codes = {b.code for b in benefits}
-    if codes & _ACTIVE_CODES:
-        status = CoverageStatus.ACTIVE
-    elif "6" in codes:
-        status = CoverageStatus.INACTIVE
-    elif issues:
-        status = CoverageStatus.ERROR
-    else:
-        status = CoverageStatus.UNKNOWN
-    active = next((b for b in benefits if b.code in _ACTIVE_CODES and b.plan_description), None)
-    data["plan_name"] = active.plan_description if active else None
-    data.update(status=status, benefits=benefits, issues=issues)
-    return trusted(EligibilityResponse, data)
+
+    def response(self) -> EligibilityResponse:
+        self.close()
+        benefits, issues, data = self.benefits, self.issues, self.data
+        codes = {b.code for b in benefits}
+        if codes & _ACTIVE_CODES:
+            status = CoverageStatus.ACTIVE
+        elif "6" in codes:
+            status = CoverageStatus.INACTIVE
+        elif issues:
+            status = CoverageStatus.ERROR
+        else:
+            status = CoverageStatus.UNKNOWN
+        active = next((b for b in benefits if b.code in _ACTIVE_CODES and b.plan_description),
+                      None)
+        data["plan_name"] = active.plan_description if active else None
+        data.update(status=status, benefits=benefits, issues=issues)
+        return trusted(EligibilityResponse, data)
 
 
 def _plan_dates(transaction: Transaction, segment: list[str], data: dict[str, Any]) -> None:
@@ -299,4 +378,5 @@ def _write_benefit(w: TransactionWriter, b: Benefit, plan_name: str | None,
     _ = plan_name
 
 
-__all__ = ["VERSION", "decode_271", "decode_271_transaction", "encode_270", "encode_271"]
+__all__ = ["VERSION", "decode_271", "decode_271_subscribers", "decode_271_transaction",
+           "encode_270", "encode_271"]
