@@ -15,8 +15,10 @@ PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf de
 STAMP := $(VENV)/.medbill-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
-# the core's suite (the largest) on two workers: each starts a PostgreSQL server of its own
-CORE_WORKERS ?= -n 2
+# the core's suite (the largest) on two workers: each starts a PostgreSQL server of its own;
+# loadgroup keeps a module marked xdist_group on one worker (the query-plan test generates its
+# 100,000-claim database once, not once per worker)
+CORE_WORKERS ?= -n 2 --dist loadgroup
 # every suite runs with the root's pytest options (import mode, markers)
 PYTEST := -m pytest -c pyproject.toml --rootdir . $(PYTEST_ARGS)
 # the plugins' folders, where mypy finds their packages (installed editable, it cannot)
