@@ -215,6 +215,9 @@ class _Batch:
     new_answers: list[ClaimAdjudicationRow] = field(default_factory=list)
     #: remittance findings of this part, inserted together at its end
     new_findings: list[dict[str, Any]] = field(default_factory=list)
+    #: the claims the part's claim payments name, by claim number, each converted once (in
+    #: the state the database holds: :func:`_current` gives the one the moves below leave)
+    claims: dict[str, Claim] = field(default_factory=dict)
     #: the claims' moves of this part, applied together (:func:`_apply_moves`): each claim's
     #: state after them, and the moves in the order they were decided
     states: dict[int, ClaimState] = field(default_factory=dict)
@@ -248,12 +251,9 @@ def _batch(work: UnitOfWork) -> _Batch | None:
 def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _Batch:
     """Read what the part's claim payments need, one query per kind (see :class:`_Batch`)."""
     session = work.session
-    work.claims.prefetch(payment.claim_number for payment in remittance.claims)
-    known = session.info.get("medbill.claim_ids", {})
-    claim_ids = {known[p.claim_number] for p in remittance.claims if p.claim_number in known}
-    rows = [row for row in (session.get(ClaimRow, claim_id) for claim_id in claim_ids) if row]
-    accounts = sorted({row.account_claim_id or row.id for row in rows})
     batch = _Batch()
+    batch.claims = work.claims.by_numbers(payment.claim_number for payment in remittance.claims)
+    accounts = sorted({work.claims.account_id(claim) for claim in batch.claims.values()})
     session.info[_BATCH_KEY] = batch
     checked = sorted(set(keys))
     batch.checked_keys.update(checked)
@@ -352,6 +352,9 @@ def _apply_moves(work: UnitOfWork, batch: _Batch) -> None:
     batch.states.clear()
     if moves:
         work.claims.transition_many(moves)
+        moved = {move.claim_id for move in moves}  # converted again when named again
+        batch.claims = {number: claim for number, claim in batch.claims.items()
+                        if claim.id not in moved}
     for item, claim in zip(pending, created, strict=True):
         audit.record(work.session, actor=work.actor, action="claim.next_payer",
                      entity_type="claim", entity_id=claim.id,
@@ -1015,8 +1018,11 @@ def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str
                     fresh=batch is not None and key in batch.checked_keys)
     result.findings.extend(findings)
     if payment.payer_claim_number and not claim.payer_claim_number:
-        claim = _current(work, work.claims.record_payer_claim_number(
-            saved_id(claim), payment.payer_claim_number))
+        claim = work.claims.record_payer_claim_number(saved_id(claim),
+                                                      payment.payer_claim_number)
+        if batch is not None and claim.claim_number in batch.claims:
+            batch.claims[claim.claim_number] = claim
+        claim = _current(work, claim)
     if next_coverage is not None:
         _next_claim(work, claim, account_id, next_coverage, reason=reason,
                     crossed_over=payment.status in _FORWARDED)
@@ -1185,8 +1191,9 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
     batch = _batch(work)
     if batch is not None and payment.claim_number in batch.next_claims:
         _apply_moves(work, batch)  # (a rare path: a claim this part created is answered)
+    found = batch.claims.get(payment.claim_number) if batch is not None else None
     try:
-        claim = _current(work, work.claims.by_number(payment.claim_number))
+        claim = _current(work, found or work.claims.by_number(payment.claim_number))
     except NotFound:
         return "claim number not found"
     if claim.payer_key is None:
