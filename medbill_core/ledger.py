@@ -227,7 +227,7 @@ class Ledger:
     def post(self, posting_key: str, source: str, lines: Sequence[LedgerLine], *,
              effective_date: date, memo: str | None = None,
              allow_credit: bool = False, moves_payments: bool = False,
-             undoes_write_off: bool = False) -> PostingResult:
+             undoes_write_off: bool = False, record: bool = True) -> PostingResult:
         """Post ``lines`` under ``posting_key`` once.
 
         ``moves_payments``: the posting takes back or moves what patient payments applied
@@ -235,6 +235,8 @@ class Ledger:
         negative in it; anywhere else a negative patient payment is a mistake.
         ``undoes_write_off``: the posting takes back (part of) an earlier write-off that a
         later payment proved wrong, so a write-off may be negative in it.
+        ``record=False``: the caller records the posting's ``ledger.post`` audit event itself
+        (where its events go in another order), with the details this method gives it.
 
         :returns: the posting; ``created`` is False when the key was posted before
             (nothing is written then).
@@ -287,21 +289,30 @@ class Ledger:
             self._insert_entries([{**entry, "posting_id": posting_id} for entry in entries])
         if reduces_a_bucket and not allow_credit:  # only a reduction can go below zero
             self._refuse_negative(posting_key, lines)
-        audit.record(self.session, actor=self.actor, action="ledger.post",
-                     entity_type="posting", entity_id=posting_id,
-                     details={"key": posting_key, "source": source, "entries": len(lines)})
+        if record:
+            audit.record(self.session, actor=self.actor, action="ledger.post",
+                         entity_type="posting", entity_id=posting_id,
+                         details={"key": posting_key, "source": source, "entries": len(lines)})
         return PostingResult(posting_id, True, len(lines))
 
     # -- batches ----------------------------------------------------------------------------
-    def begin_batch(self, claim_ids: Iterable[int], absent_keys: Iterable[str] = ()) -> None:
+    def in_batch(self) -> bool:
+        """A batch (:meth:`begin_batch`) is under way in this unit of work."""
+        return _batch(self.session) is not None
+
+    def begin_batch(self, claim_ids: Iterable[int], absent_keys: Iterable[str] = (), *,
+                    postings: int = 0) -> None:
         """Carry the balances of these claim accounts in memory for the rest of a batch (one
         grouped query now; each posting of the batch updates them), and remember that the
         posting keys ``absent_keys`` are known not to be posted (the caller looked them up in
         one query). Balances of other accounts are still read from the database. Ends with
-        :meth:`end_batch`; only :meth:`post` may write entries meanwhile."""
+        :meth:`end_batch`; only :meth:`post` may write entries meanwhile. ``postings``: how
+        many postings the batch will make at least (PostgreSQL: their ids taken at once)."""
         batch = _batch(self.session)
         if batch is None:
             batch = self.session.info[_BATCH_KEY] = LedgerBatch()
+        if postings > len(batch.free_ids) and self._postgresql():
+            batch.free_ids.extend(self._sequence_ids(postings - len(batch.free_ids)))
         wanted = sorted(set(claim_ids) - batch.accounts)
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
@@ -347,16 +358,22 @@ class Ledger:
         transaction holds the database's write lock from its start: nobody else inserts);
         PostgreSQL: from the column's sequence, a few at a time."""
         if not batch.free_ids:
-            if self.session.get_bind().dialect.name == "postgresql":
-                batch.free_ids = list(self.session.scalars(text(
-                    "SELECT nextval(pg_get_serial_sequence('postings', 'id')) "
-                    "FROM generate_series(1, :n)"), {"n": _IDS_AT_ONCE},
-                    execution_options=_NO_AUTOFLUSH))
+            if self._postgresql():
+                batch.free_ids = self._sequence_ids(_IDS_AT_ONCE)
             else:
                 batch.free_ids = [1 + (batch.last_id or self.session.scalar(
                     select(func.max(PostingRow.id)), execution_options=_NO_AUTOFLUSH) or 0)]
         batch.last_id = batch.free_ids.pop(0)
         return batch.last_id
+
+    def _postgresql(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    def _sequence_ids(self, count: int) -> list[int]:
+        """``count`` posting ids from PostgreSQL's sequence, in one statement."""
+        return list(self.session.scalars(text(
+            "SELECT nextval(pg_get_serial_sequence('postings', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": count}, execution_options=_NO_AUTOFLUSH))
 
     def _refuse_negative(self, posting_key: str, lines: Sequence[LedgerLine]) -> None:
         """Refuse when a bucket this posting *reduces* would end below zero (a credit that

@@ -66,8 +66,6 @@ from medbill_core.storage.schema import (
 #: the tables batch statements write without the ORM's unit of work
 _CLAIMS = cast(Table, ClaimRow.__table__)
 _TRANSITIONS = cast(Table, ClaimTransitionRow.__table__)
-_POSTINGS = cast(Table, PostingRow.__table__)
-_ENTRIES = cast(Table, LedgerEntryRow.__table__)
 
 _R = TypeVar("_R")
 
@@ -162,8 +160,10 @@ class ClaimService:
 
     def _post_charges(self, claims: Sequence[tuple[Claim, int]]) -> dict[int, tuple[int, int]]:
         """Post the charges of new claims (each a ``charge:claim:<id>`` posting of one charge
-        entry per line, to the bucket that owes them), as :meth:`Ledger.post` posts each, in
-        three statements for the batch. The caller records their audit events.
+        entry per line, to the bucket that owes them) with the ledger's batch poster
+        (:meth:`Ledger.begin_batch`): one look-up of the keys, the postings and their entries
+        one executemany each (and, for their ids, one statement on SQLite, one per batch on
+        PostgreSQL). The caller records their audit events.
 
         :returns: claim id -> (posting id, entries) of the postings made (a key posted before
             is left as it is, as :meth:`Ledger.post` leaves it).
@@ -173,41 +173,26 @@ class ClaimService:
             for key in self.session.scalars(select(PostingRow.posting_key)
                                             .where(PostingRow.posting_key.in_(chunk))):
                 del keys[key]
-        ledger = Ledger(self.session, actor=self.actor)
-        todo = []
-        for key, (claim, claim_id) in keys.items():
-            if any(to_money(line.charge) <= ZERO for line in claim.lines):
-                # never for a validated claim: Ledger.post says what is wrong with it
-                ledger.post(key, "claim", _charge_lines(claim, claim_id),
-                            effective_date=claim.service_date_from,
-                            memo=f"charges of claim {claim_id}")
-            else:
-                todo.append((key, claim, claim_id))
-        if not todo:
+        if not keys:
             return {}
-        posted: dict[str, int] = {}  # posting key -> id (see create_many on their order)
-        for key, posting_id in self.session.execute(
-                insert(_POSTINGS).returning(_POSTINGS.c.posting_key, _POSTINGS.c.id),
-                [{"posting_key": key, "source": "claim", "actor": self.actor,
-                  "posted_at": utcnow(), "memo": f"charges of claim {claim_id}"}
-                 for key, _, claim_id in todo]):
-            posted[key] = posting_id
-        posting_ids = [posted[key] for key, _, _ in todo]
-        entries = []
-        for posting_id, (_, claim, claim_id) in zip(posting_ids, todo, strict=True):
-            for line in _charge_lines(claim, claim_id):
-                insurance_delta, patient_delta = line.deltas()
-                entries.append({
-                    "posting_id": posting_id, "kind": line.kind.value,
-                    "amount": to_money(line.amount), "insurance_delta": insurance_delta,
-                    "patient_delta": patient_delta, "claim_id": line.claim_id,
-                    "claim_line_number": line.claim_line_number,
-                    "patient_id": line.patient_id, "payer_key": line.payer_key,
-                    "reason_code": line.reason_code,
-                    "effective_date": claim.service_date_from})
-        self.session.execute(insert(_ENTRIES), entries)
-        return {claim_id: (posting_id, len(claim.lines))
-                for posting_id, (_, claim, claim_id) in zip(posting_ids, todo, strict=True)}
+        ledger = Ledger(self.session, actor=self.actor)
+        outer = ledger.in_batch()  # a batch of the caller's: it writes what is posted here
+        ledger.begin_batch((), absent_keys=keys, postings=len(keys))
+        posted: dict[int, tuple[int, int]] = {}
+        try:
+            for key, (claim, claim_id) in keys.items():
+                # audit events recorded by create_many, each after its claim's
+                result = ledger.post(key, "claim", _charge_lines(claim, claim_id),
+                                     effective_date=claim.service_date_from,
+                                     memo=f"charges of claim {claim_id}", record=False)
+                posted[claim_id] = (result.posting_id, result.entries)
+        except BaseException:
+            if not outer:
+                ledger.end_batch(discard=True)
+            raise
+        if not outer:
+            ledger.end_batch()
+        return posted
 
     def _references(self, claims: Sequence[Claim]) -> _References:
         """The patients and coverages ``claims`` name: those this unit of work holds as they

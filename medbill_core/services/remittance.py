@@ -82,8 +82,9 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.lifecycle import PENDING_AT_PAYER
+from medbill_core.lifecycle import PENDING_AT_PAYER, advance_path
 from medbill_core.money import ZERO, total
+from medbill_core.services.claims import ClaimMove
 from medbill_core.services.denials import (
     OWED,
     close_replaced,
@@ -214,10 +215,32 @@ class _Batch:
     new_answers: list[ClaimAdjudicationRow] = field(default_factory=list)
     #: remittance findings of this part, inserted together at its end
     new_findings: list[dict[str, Any]] = field(default_factory=list)
+    #: the claims the part's claim payments name, by claim number, each converted once (in
+    #: the state the database holds: :func:`_current` gives the one the moves below leave)
+    claims: dict[str, Claim] = field(default_factory=dict)
+    #: the claims' moves of this part, applied together (:func:`_apply_moves`): each claim's
+    #: state after them, and the moves in the order they were decided
+    states: dict[int, ClaimState] = field(default_factory=dict)
+    moves: list[ClaimMove] = field(default_factory=list)
+    #: claims to the next payer of this part, created together before the moves are applied,
+    #: by claim number
+    next_claims: dict[str, _NextClaim] = field(default_factory=dict)
 
     def add_answer(self, row: ClaimAdjudicationRow) -> None:
         self.answers.setdefault(row.claim_id, []).append(row)
         self.posted_keys.add(row.posting_key)
+
+
+@dataclass
+class _NextClaim:
+    """A claim to the next payer a part of an 835 creates (see :func:`_next_claim`)."""
+
+    claim: Claim
+    account_id: int
+    from_claim: int | None
+    payer_key: str
+    reason: str
+    crossed_over_by: str | None
 
 
 def _batch(work: UnitOfWork) -> _Batch | None:
@@ -228,12 +251,9 @@ def _batch(work: UnitOfWork) -> _Batch | None:
 def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _Batch:
     """Read what the part's claim payments need, one query per kind (see :class:`_Batch`)."""
     session = work.session
-    work.claims.prefetch(payment.claim_number for payment in remittance.claims)
-    known = session.info.get("medbill.claim_ids", {})
-    claim_ids = {known[p.claim_number] for p in remittance.claims if p.claim_number in known}
-    rows = [row for row in (session.get(ClaimRow, claim_id) for claim_id in claim_ids) if row]
-    accounts = sorted({row.account_claim_id or row.id for row in rows})
     batch = _Batch()
+    batch.claims = work.claims.by_numbers(payment.claim_number for payment in remittance.claims)
+    accounts = sorted({work.claims.account_id(claim) for claim in batch.claims.values()})
     session.info[_BATCH_KEY] = batch
     checked = sorted(set(keys))
     batch.checked_keys.update(checked)
@@ -296,6 +316,7 @@ def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _
 def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
     """Insert the part's new adjudication rows and findings, one executemany each (every
     column given, NULLs too, so that the rows are not split by which values are NULL)."""
+    _apply_moves(work, batch)
     columns = [column.key for column in ClaimAdjudicationRow.__mapper__.columns
                if column.key != "id"]
     if batch.new_answers:
@@ -309,6 +330,45 @@ def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
             batch.new_findings, execution_options=_NO_AUTOFLUSH)
     batch.new_answers.clear()
     batch.new_findings.clear()
+
+
+def _apply_moves(work: UnitOfWork, batch: _Batch) -> None:
+    """Create the part's claims to the next payers (one :meth:`create_many`), then apply its
+    claims' moves (one :meth:`transition_many`), then record the next claims' audit events:
+    what posting claim payment by claim payment did for each, in a few statements."""
+    pending = list(batch.next_claims.values())
+    batch.next_claims.clear()
+    created = work.claims.create_many([item.claim for item in pending]) if pending else []
+    for item, claim in zip(pending, created, strict=True):
+        claim_id = saved_id(claim)
+        if item.account_id in batch.account_claims:
+            batch.account_claims[item.account_id].append(claim_id)
+            batch.claim_ids.add(claim_id)
+        if item.crossed_over_by is not None:  # the primary payer forwarded it
+            for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED):
+                batch.moves.append(ClaimMove(claim_id, target,
+                                             f"crossed over by {item.crossed_over_by}"))
+    moves, batch.moves = batch.moves, []
+    batch.states.clear()
+    if moves:
+        work.claims.transition_many(moves)
+        moved = {move.claim_id for move in moves}  # converted again when named again
+        batch.claims = {number: claim for number, claim in batch.claims.items()
+                        if claim.id not in moved}
+    for item, claim in zip(pending, created, strict=True):
+        audit.record(work.session, actor=work.actor, action="claim.next_payer",
+                     entity_type="claim", entity_id=claim.id,
+                     details={"from_claim": item.from_claim, "payer_key": item.payer_key,
+                              "reason": item.reason})
+
+
+def _current(work: UnitOfWork, claim: Claim) -> Claim:
+    """``claim`` in the state the part's moves not applied yet leave it."""
+    batch = _batch(work)
+    state = batch.states.get(saved_id(claim)) if batch is not None else None
+    if state is None or state is claim.state:
+        return claim
+    return claim.model_copy(update={"state": state})
 
 
 def _end_batch(work: UnitOfWork, *, discard: bool = False) -> None:
@@ -388,26 +448,33 @@ def _next_coverage(work: UnitOfWork, claim: Claim) -> Coverage | None:
 
 
 def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Coverage, *,
-                crossed_over: bool, reason: str) -> Claim:
-    """The claim to the next payer: same services, the encounter's account, no new charges."""
+                crossed_over: bool, reason: str) -> None:
+    """The claim to the next payer: same services, the encounter's account, no new charges.
+    In a part of an 835 it is created with the part's others (:func:`_apply_moves`)."""
     number = f"{claim.claim_number[:16]}-S{coverage.order.rank}"
     batch = _batch(work)
+    if batch is not None and number in batch.next_claims:
+        return  # created with the part's others
     # every claim of an account the batch read is known by number: no look-up for a new one
     if batch is None or account_id not in batch.account_claims \
             or number in work.session.info.get("medbill.claim_ids", {}):
         try:
-            return work.claims.by_number(number)
+            work.claims.by_number(number)
+            return
         except NotFound:
             pass
-    follow_up = work.claims.create(claim.model_copy(update={
+    new_claim = claim.model_copy(update={
         "id": None, "claim_number": number, "coverage_id": coverage.id,
         "payer_key": coverage.payer_key, "account_claim_id": account_id,
         "state": ClaimState.DRAFT, "payer_claim_number": None, "created_at": None,
         "frequency": ClaimFrequency.ORIGINAL, "original_claim_reference": None,
-        "replaces_claim_id": None}))
-    if batch is not None and account_id in batch.account_claims:
-        batch.account_claims[account_id].append(saved_id(follow_up))
-        batch.claim_ids.add(saved_id(follow_up))
+        "replaces_claim_id": None})
+    if batch is not None:
+        batch.next_claims[number] = _NextClaim(
+            new_claim, account_id, claim.id, coverage.payer_key, reason,
+            claim.payer_key if crossed_over else None)
+        return
+    follow_up = work.claims.create(new_claim)
     if crossed_over:  # the primary payer forwarded it: nothing for us to send
         for target in (ClaimState.VALIDATED, ClaimState.SUBMITTED):
             follow_up = work.claims.transition(saved_id(follow_up), target,
@@ -416,7 +483,6 @@ def _next_claim(work: UnitOfWork, claim: Claim, account_id: int, coverage: Cover
                  entity_type="claim", entity_id=follow_up.id,
                  details={"from_claim": claim.id, "payer_key": coverage.payer_key,
                           "reason": reason})
-    return follow_up
 
 
 def _procedure_codes(service: ServicePayment) -> list[str]:
@@ -560,8 +626,19 @@ _LEGACY_PATIENT = RuleDecision(PostingAction.PATIENT, "posted before the rules t
 
 def _walk(work: UnitOfWork, claim: Claim, target: ClaimState, reason: str) -> Claim:
     """Move ``claim`` toward ``target`` as an 835 may
-    (:func:`~medbill_core.lifecycle.advance_path`)."""
-    return work.claims.advance(claim, target, reason=reason) or claim
+    (:func:`~medbill_core.lifecycle.advance_path`). In a part of an 835 the moves are
+    applied with the part's others (:func:`_apply_moves`); the claim returned is in the state
+    they leave it."""
+    batch = _batch(work)
+    if batch is None:
+        return work.claims.advance(claim, target, reason=reason) or claim
+    claim_id = saved_id(claim)
+    path = advance_path(batch.states.get(claim_id, claim.state), target)
+    if not path:
+        return _current(work, claim)
+    batch.moves.extend(ClaimMove(claim_id, step, reason) for step in path)
+    batch.states[claim_id] = path[-1]
+    return claim.model_copy(update={"state": path[-1]})
 
 
 def _settle_state(work: UnitOfWork, claim: Claim, account_id: int, payment: ClaimPayment,
@@ -688,7 +765,8 @@ def _settle_account(work: UnitOfWork, posted: Claim, account_id: int, reason: st
         rows = [work.session.get_one(ClaimRow, claim_id)
                 for claim_id in sorted(batch.account_claims[account_id])]
         others = [row.id for row in rows if row.id != posted.id
-                  and row.state in _RESETTLED_VALUES]
+                  and (batch.states[row.id].value if row.id in batch.states
+                       else row.state) in _RESETTLED_VALUES]
     else:
         others = work.session.scalars(select(ClaimRow.id).where(
         or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
@@ -697,8 +775,8 @@ def _settle_account(work: UnitOfWork, posted: Claim, account_id: int, reason: st
     for claim_id in list(others):
         standing = _standing_answers(work, claim_id)
         if standing:
-            _settle_by_answer(work, work.claims.get(claim_id), account_id, standing[-1],
-                              reason)
+            _settle_by_answer(work, _current(work, work.claims.get(claim_id)), account_id,
+                              standing[-1], reason)
 
 
 def _held(work: UnitOfWork, key: str, trace_number: str, claim: Claim, payment: ClaimPayment,
@@ -740,7 +818,7 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
         RemittanceExceptionRow.held_payment.is_not(None)).order_by(RemittanceExceptionRow.id))
     for row in list(held):
         payment = ClaimPayment.model_validate(row.held_payment)
-        current = work.claims.get(saved_id(claim))
+        current = _current(work, work.claims.get(saved_id(claim)))
         if _answer_reversed(work, current, payment, _posting_sign(payment)) is None:
             continue
         in_this_posting = [item for item in tally.exceptions if item[0] == row.posting_key]
@@ -942,6 +1020,9 @@ def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str
     if payment.payer_claim_number and not claim.payer_claim_number:
         claim = work.claims.record_payer_claim_number(saved_id(claim),
                                                       payment.payer_claim_number)
+        if batch is not None and claim.claim_number in batch.claims:
+            batch.claims[claim.claim_number] = claim
+        claim = _current(work, claim)
     if next_coverage is not None:
         _next_claim(work, claim, account_id, next_coverage, reason=reason,
                     crossed_over=payment.status in _FORWARDED)
@@ -996,7 +1077,10 @@ def _reverse_voided_charges(work: UnitOfWork, claim: Claim, account_id: int, key
             effective_date=when, memo="voided claim: charges reversed with the payer's reversal",
             allow_credit=True)
     # the void request (frequency 8) has done its work: nobody owes anything on it any more
-    work.session.flush()  # (a rare path: the batch carries no void requests)
+    batch = _batch(work)
+    if batch is not None:  # (a rare path: the batch carries no void requests)
+        _apply_moves(work, batch)
+    work.session.flush()
     requests = work.session.scalars(select(ClaimRow.id).where(
         ClaimRow.replaces_claim_id == claim.id, ClaimRow.frequency == "8",
         ClaimRow.state.in_([state.value for state in PENDING_AT_PAYER])))
@@ -1104,8 +1188,12 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
     implausible = implausible_service_dates(remittance, payment)
     if implausible is not None:
         return implausible
+    batch = _batch(work)
+    if batch is not None and payment.claim_number in batch.next_claims:
+        _apply_moves(work, batch)  # (a rare path: a claim this part created is answered)
+    found = batch.claims.get(payment.claim_number) if batch is not None else None
     try:
-        claim = work.claims.by_number(payment.claim_number)
+        claim = _current(work, found or work.claims.by_number(payment.claim_number))
     except NotFound:
         return "claim number not found"
     if claim.payer_key is None:
@@ -1119,13 +1207,15 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
     keys = [key for key, payer in payers.items() if payer.payer_id == remitting]
     sibling = None
     if keys:
+        if batch is not None and batch.next_claims:
+            _apply_moves(work, batch)  # the claims to the next payers are looked for
         sibling = work.session.scalar(
             select(ClaimRow.id).where(
                 or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
                 ClaimRow.payer_key.in_(keys)).order_by(ClaimRow.id.desc()).limit(1))
     # No claim of the encounter went to that payer: the payer IDs of the 835 and of the
     # configuration may simply differ (clearinghouse IDs), so the number match stands.
-    return work.claims.get(sibling) if sibling is not None else claim
+    return _current(work, work.claims.get(sibling)) if sibling is not None else claim
 
 
 def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPayment,
