@@ -266,9 +266,14 @@ def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _
     patients: set[int] = set()
     for start in range(0, len(accounts), _CHUNK):
         ids = accounts[start:start + _CHUNK]
+        # PostgreSQL: the accounts' claims are locked (in id order, so two posters cannot
+        # deadlock on them) because their balances are read once here and carried for the
+        # part; another transaction posting to the same account waits for this part's commit
+        # instead of both refusing negatives against stale balances. SQLite's BEGIN IMMEDIATE
+        # already serialises writers (FOR UPDATE is not rendered there).
         for row in session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines)).where(
                 or_(ClaimRow.id.in_(ids), ClaimRow.account_claim_id.in_(ids)))
-                .order_by(ClaimRow.id)):
+                .order_by(ClaimRow.id).with_for_update(of=ClaimRow)):
             batch.account_claims.setdefault(row.account_claim_id or row.id, []).append(row.id)
             batch.claim_ids.add(row.id)
             patients.add(row.patient_id)
