@@ -24,7 +24,8 @@ def sqlite_config(tmp_path: Path) -> Path:
 def test_workers_on_sqlite_say_why_they_need_postgresql(sqlite_config: Path,
                                                         args: tuple[str, ...]) -> None:
     line = one_line_error(cli(sqlite_config, *args))
-    assert "needs PostgreSQL" in line and "in-process" in line
+    assert "the job queue (medbill worker, medbill jobs) needs PostgreSQL" in line
+    assert "in-process" in line
 
 
 def test_an_unknown_job_is_named(sqlite_config: Path) -> None:

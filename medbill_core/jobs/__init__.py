@@ -64,10 +64,10 @@ def require_postgresql(database_url: str) -> None:
     """:raises MedbillError: the database is not PostgreSQL (workers need it): exit 1."""
     if not is_postgresql(database_url):
         raise MedbillError(
-            "medbill worker needs PostgreSQL (database_url = \"postgresql+psycopg://...\"): "
-            "its jobs are kept in the database the workers share; on SQLite the same work "
-            "runs in-process, as the commands (claims submit, responses fetch, statements "
-            "run ...) do")
+            "the job queue (medbill worker, medbill jobs) needs PostgreSQL (database_url = "
+            "\"postgresql+psycopg://...\"): its jobs are kept in the database the workers "
+            "share; on SQLite the same work runs in-process, as the commands (claims submit, "
+            "responses fetch, statements run ...) do")
 
 
 def conninfo(database_url: str) -> str:
