@@ -5,15 +5,15 @@ from __future__ import annotations
 import builtins  # the service's list() method hides list in its annotations
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, bindparam, event, func, insert, inspect, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy import Select, Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -41,6 +41,7 @@ from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, advance_path,
 from medbill_core.money import ZERO, to_money
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
+from medbill_core.storage.batches import chunks, expire_on_rollback, held_or_read, unique
 from medbill_core.storage.mapping import (
     claim_from_row,
     claim_values,
@@ -67,7 +68,6 @@ from medbill_core.storage.schema import (
 _CLAIMS = cast(Table, ClaimRow.__table__)
 _TRANSITIONS = cast(Table, ClaimTransitionRow.__table__)
 
-_R = TypeVar("_R")
 
 class ClaimService:
     """Claims inside the caller's transaction.
@@ -109,9 +109,9 @@ class ClaimService:
         if not claims:
             return []
         references = self._references(claims)
-        numbers = _unique(claim.claim_number for claim in claims)
+        numbers = unique(claim.claim_number for claim in claims)
         used: dict[str, str] = {}
-        for chunk in _chunks(numbers):
+        for chunk in chunks(numbers):
             for number, its_state in self.session.execute(
                     select(ClaimRow.claim_number, ClaimRow.state)
                     .where(ClaimRow.claim_number.in_(chunk))):
@@ -140,7 +140,7 @@ class ClaimService:
             lines[line.claim_id].append(line)
         for row in rows:
             set_committed_value(row, "lines", sorted(lines[row.id], key=_line_number))
-        _written(self.session, rows)
+        expire_on_rollback(self.session, rows)
         postings = self._post_charges([(claim, row.id) for claim, row in
                                        zip(claims, rows, strict=True)
                                        if claim.account_claim_id is None])
@@ -169,7 +169,7 @@ class ClaimService:
             is left as it is, as :meth:`Ledger.post` leaves it).
         """
         keys = {f"charge:claim:{claim_id}": (claim, claim_id) for claim, claim_id in claims}
-        for chunk in _chunks(builtins.list(keys)):
+        for chunk in chunks(builtins.list(keys)):
             for key in self.session.scalars(select(PostingRow.posting_key)
                                             .where(PostingRow.posting_key.in_(chunk))):
                 del keys[key]
@@ -197,9 +197,10 @@ class ClaimService:
     def _references(self, claims: Sequence[Claim]) -> _References:
         """The patients and coverages ``claims`` name: those this unit of work holds as they
         are, the others read with one query each."""
-        patients = self._by_id(PatientRow, PatientRow.id, [c.patient_id for c in claims])
-        coverages = self._by_id(CoverageRow, CoverageRow.id,
-                                [c.coverage_id for c in claims if c.coverage_id is not None])
+        patients = held_or_read(self.session, PatientRow, PatientRow.id,
+                                [c.patient_id for c in claims])
+        coverages = held_or_read(self.session, CoverageRow, CoverageRow.id,
+                                 [c.coverage_id for c in claims if c.coverage_id is not None])
         return _References(self.config, set(patients), {
             key: (row.patient_id, row.payer_key) for key, row in coverages.items()})
 
@@ -489,7 +490,7 @@ class ClaimService:
         for claim_id, target in state.items():
             by_target[target].append(claim_id)
         for target, ids in by_target.items():
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 self.session.execute(update(_CLAIMS).where(_CLAIMS.c.id.in_(chunk))
                                      .values(state=target.value, updated_at=now))
         if payer_numbers:
@@ -502,7 +503,7 @@ class ClaimService:
             {"claim_id": t.claim_id, "source": t.source.value, "target": t.target.value,
              "actor": t.actor, "reason": t.reason, "at": t.at} for _, t, _ in steps])
         final: dict[int, Claim] = {}
-        _written(self.session, (rows[claim_id] for claim_id in state))
+        expire_on_rollback(self.session, (rows[claim_id] for claim_id in state))
         for claim_id, target in state.items():  # the rows say what the database now holds
             row = rows[claim_id]
             set_committed_value(row, "state", target.value)
@@ -609,17 +610,17 @@ class ClaimService:
 
     def _rows(self, claim_ids: Iterable[int]) -> dict[int, ClaimRow]:
         """The rows of the claims with these ids that exist, their lines loaded: from this
-        unit of work when it holds them, else one query (per :data:`_CHUNK` ids) for the
-        rest, and one for the lines of rows held without them."""
+        unit of work when it holds them, else one query (per :data:`IN_LIST` ids) for the rest,
+        and one for the lines of rows held without them."""
         found: dict[int, ClaimRow] = {}
         missing: builtins.list[int] = []
-        for claim_id in _unique(claim_ids):
+        for claim_id in unique(claim_ids):
             row = self.session.identity_map.get(identity_key(ClaimRow, claim_id))
             if isinstance(row, ClaimRow) and not (inspect(row).unloaded - {"lines"}):
                 found[claim_id] = row
             else:
                 missing.append(claim_id)
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing):
             for row in self.session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines))
                                             .where(ClaimRow.id.in_(chunk))):
                 found[row.id] = row
@@ -629,7 +630,7 @@ class ClaimService:
     def _load_lines(self, rows: Iterable[ClaimRow]) -> None:
         """Load the lines of the rows read without them, with one query per chunk."""
         without = [row for row in rows if "lines" in inspect(row).unloaded]
-        for chunk in _chunks(without):
+        for chunk in chunks(without):
             lines: dict[int, builtins.list[ClaimLineRow]] = {row.id: [] for row in chunk}
             for line in self.session.scalars(
                     select(ClaimLineRow).where(ClaimLineRow.claim_id.in_(lines))
@@ -694,13 +695,13 @@ class ClaimService:
     def by_numbers(self, claim_numbers: Iterable[str]) -> dict[str, Claim]:
         """The claims with these numbers (those that exist), each converted once: the ones
         this unit of work has loaded or created from it, the others with one query (per
-        :data:`_CHUNK` numbers) and one for their lines."""
-        numbers = _unique(claim_numbers)
+        :data:`IN_LIST` numbers) and one for their lines."""
+        numbers = unique(claim_numbers)
         known = self.session.info.get("medbill.claim_ids", {})
         rows = self._rows(known[n] for n in numbers if n in known)
         by_number = {row.claim_number: row for row in rows.values()}
         unknown = [n for n in numbers if n not in by_number]
-        for chunk in _chunks(unknown):
+        for chunk in chunks(unknown):
             for row in self.session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines))
                                             .where(ClaimRow.claim_number.in_(chunk))):
                 by_number[row.claim_number] = row
@@ -874,12 +875,12 @@ class ClaimService:
 
     def _billable_parts(self, claims: Sequence[Claim]) -> _BillableParts:
         """What :meth:`_billable` needs for ``claims``: rows this unit of work holds are used
-        as they are, the rest read with one query per kind (per :data:`_CHUNK` keys)."""
-        accounts = _unique(claim.account_claim_id for claim in claims
+        as they are, the rest read with one query per kind (per :data:`IN_LIST` keys)."""
+        accounts = unique(claim.account_claim_id for claim in claims
                            if claim.account_claim_id is not None)
         adjudications: dict[int, builtins.list[ClaimAdjudicationRow]] = defaultdict(
             builtins.list)
-        for chunk in _chunks(accounts):
+        for chunk in chunks(accounts):
             for adjudication in self.session.scalars(
                     select(ClaimAdjudicationRow)
                     .where(ClaimAdjudicationRow.account_claim_id.in_(chunk))
@@ -888,9 +889,10 @@ class ClaimService:
         coverage_ids = [claim.coverage_id for claim in claims if claim.coverage_id]
         coverage_ids += [row.coverage_id for rows in adjudications.values() for row in rows
                          if row.coverage_id is not None]
-        coverages = self._by_id(CoverageRow, CoverageRow.id, coverage_ids)
-        patients = self._by_id(PatientRow, PatientRow.id, [c.patient_id for c in claims])
-        npis = _unique(npi for claim in claims
+        coverages = held_or_read(self.session, CoverageRow, CoverageRow.id, coverage_ids)
+        patients = held_or_read(self.session, PatientRow, PatientRow.id,
+                                [c.patient_id for c in claims])
+        npis = unique(npi for claim in claims
                        for npi in (claim.rendering_provider_npi, claim.referring_provider_npi)
                        if npi)
         held = self.session.info.get("medbill.providers", {})
@@ -899,7 +901,7 @@ class ClaimService:
             row = held.get(npi)
             if isinstance(row, ProviderRow) and inspect(row).persistent and row.npi == npi:
                 providers[npi] = row
-        for npi_chunk in _chunks([npi for npi in npis if npi not in providers]):
+        for npi_chunk in chunks([npi for npi in npis if npi not in providers]):
             for row in self.session.scalars(select(ProviderRow)
                                             .where(ProviderRow.npi.in_(npi_chunk))):
                 providers[row.npi] = row
@@ -908,23 +910,6 @@ class ClaimService:
             coverages={key: coverage_from_row(row) for key, row in coverages.items()},
             providers={key: provider_from_row(row) for key, row in providers.items()},
             adjudications=adjudications)
-
-    def _by_id(self, model: type[_R], column: InstrumentedAttribute[int],
-               ids: Iterable[int]) -> dict[int, _R]:
-        """Rows of ``model`` by id: held by this unit of work, else read in one query."""
-        found: dict[int, _R] = {}
-        missing = []
-        for key in _unique(ids):
-            row = self.session.identity_map.get(identity_key(model, key))
-            if isinstance(row, model) and not inspect(row).expired:
-                found[key] = row
-            else:
-                missing.append(key)
-        for chunk in _chunks(missing):
-            for key, row in self.session.execute(select(column, model)
-                                                 .where(column.in_(chunk))):
-                found[key] = row
-        return found
 
 
 @dataclass(frozen=True)
@@ -953,40 +938,6 @@ def _answered_by_payer(session: Session, claim_id: int | None) -> bool:
                             .where(ClaimAdjudicationRow.claim_id == claim_id)
                             .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
     return status is not None and status != ClaimStatusCode.REVERSAL.value
-
-
-#: ``session.info`` key: the claim rows the batch methods wrote around the ORM's unit of work
-#: (inserted or updated by statements, their attributes set as the database now holds them)
-_WRITTEN = "medbill.claims_written"
-
-
-def _written(session: Session, rows: Iterable[ClaimRow]) -> None:
-    session.info.setdefault(_WRITTEN, []).extend(rows)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_written(session: Session, _transaction: object) -> None:
-    """A rollback (of a savepoint too) expires the claim rows the batch methods wrote: the
-    ORM expires only what it flushed itself, and these may hold what was rolled back."""
-    for row in session.info.pop(_WRITTEN, ()):
-        if row in session:
-            session.expire(row)
-
-
-#: Most ids or numbers one ``IN (...)`` list of a batch query holds.
-_CHUNK = 500
-
-_T = TypeVar("_T")
-
-
-def _unique(items: Iterable[_T]) -> builtins.list[_T]:
-    """``items`` without repeats, in first-seen order."""
-    return builtins.list(dict.fromkeys(items))
-
-
-def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _line_number(line: ClaimLineRow) -> int:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import builtins  # the service's list() method hides list in its annotations
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import event, func, insert, inspect, or_, select
+from sqlalchemy import func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
@@ -23,6 +22,7 @@ from medbill_core.domain import (
     validate_record,
 )
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
+from medbill_core.storage.batches import chunks, expunge_on_rollback, held_or_read, unique
 from medbill_core.storage.mapping import (
     coverage_from_row,
     coverage_values,
@@ -32,37 +32,6 @@ from medbill_core.storage.mapping import (
     provider_values,
 )
 from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
-
-#: Most ids, account numbers or NPIs one ``IN (...)`` list of a batch query holds.
-_CHUNK = 500
-#: ``session.info`` key: rows the batch methods inserted by Core statements
-_WRITTEN = "medbill.registered_rows"
-
-_T = TypeVar("_T")
-
-
-def _chunks(items: Sequence[_T], size: int = _CHUNK) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _unique(items: Iterable[_T]) -> builtins.list[_T]:
-    """``items`` without repeats, in first-seen order."""
-    return builtins.list(dict.fromkeys(items))
-
-
-def _written(session: Session, rows: Iterable[object]) -> None:
-    session.info.setdefault(_WRITTEN, []).extend(rows)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_written(session: Session, _transaction: object) -> None:
-    """A rollback (of a savepoint too) forgets the rows the batch methods inserted: the ORM
-    expunges only the new rows it flushed itself, and these may no longer exist. Those that
-    do are read again when asked for."""
-    for row in session.info.pop(_WRITTEN, ()):
-        if row in session:
-            session.expunge(row)
 
 
 @dataclass(frozen=True)
@@ -124,7 +93,7 @@ class PatientService:
         same audit events recorded in the same order."""
         patients = builtins.list(patients)
         rows: dict[str, PatientRow] = {}
-        for chunk in _chunks(_unique(patient.account_number for patient in patients)):
+        for chunk in chunks(unique(patient.account_number for patient in patients)):
             for row in self.session.scalars(select(PatientRow).where(
                     PatientRow.account_number.in_(chunk)).order_by(PatientRow.id)):
                 rows.setdefault(row.account_number, row)
@@ -138,7 +107,7 @@ class PatientService:
             inserted = builtins.list(self.session.scalars(
                 insert(PatientRow).returning(PatientRow).execution_options(render_nulls=True),
                 builtins.list(new.values())))
-            _written(self.session, inserted)
+            expunge_on_rollback(self.session, inserted)
             rows.update((row.account_number, row) for row in inserted)
             created = set(new)
         result: builtins.list[tuple[Patient, bool, builtins.list[str]]] = []
@@ -168,26 +137,12 @@ class PatientService:
 
         :raises NotFound: the first id (in the order given) of no patient.
         """
-        ids = _unique(patient_ids)
-        rows = self._rows_by_id(PatientRow, ids)
+        ids = unique(patient_ids)
+        rows = held_or_read(self.session, PatientRow, PatientRow.id, ids)
         for patient_id in ids:
             if patient_id not in rows:
                 raise NotFound("patient", patient_id)
         return {patient_id: patient_from_row(rows[patient_id]) for patient_id in ids}
-
-    def _rows_by_id(self, model: type[Any], ids: Sequence[int]) -> dict[int, Any]:
-        found: dict[int, Any] = {}
-        missing = []
-        for key in ids:
-            row = self.session.identity_map.get(identity_key(model, key))
-            if isinstance(row, model) and not inspect(row).expired:
-                found[key] = row
-            else:
-                missing.append(key)
-        for chunk in _chunks(missing):
-            for row in self.session.scalars(select(model).where(model.id.in_(chunk))):
-                found[row.id] = row
-        return found
 
     def get(self, patient_id: int) -> Patient:
         row = self.session.get(PatientRow, patient_id)
@@ -292,8 +247,8 @@ class PatientService:
         items = builtins.list(items)
         if not items:
             return []
-        patient_ids = _unique(item.patient_id for item in items)
-        patients = self._rows_by_id(PatientRow, patient_ids)
+        patient_ids = unique(item.patient_id for item in items)
+        patients = held_or_read(self.session, PatientRow, PatientRow.id, patient_ids)
         for item in items:
             if item.coverage.payer_key not in self.config.payers:
                 raise UnknownPayer(item.coverage.payer_key)
@@ -305,7 +260,7 @@ class PatientService:
             return item.patient_id, item.coverage.payer_key, item.coverage.order.value
 
         rows: dict[Key, CoverageRow] = {}
-        for chunk in _chunks(patient_ids):
+        for chunk in chunks(patient_ids):
             for row in self.session.scalars(select(CoverageRow).where(
                     CoverageRow.patient_id.in_(chunk)).order_by(CoverageRow.id)):
                 rows.setdefault((row.patient_id, row.payer_key, row.coverage_order), row)
@@ -320,7 +275,7 @@ class PatientService:
             inserted = builtins.list(self.session.scalars(
                 insert(CoverageRow).returning(CoverageRow).execution_options(render_nulls=True),
                 builtins.list(new.values())))
-            _written(self.session, inserted)
+            expunge_on_rollback(self.session, inserted)
             rows.update(((row.patient_id, row.payer_key, row.coverage_order), row)
                         for row in inserted)
             created = [rows[key].id for key in new]
@@ -408,9 +363,9 @@ class PatientService:
     def coverages_of(self, patient_ids: Iterable[int]) -> dict[int, builtins.list[Coverage]]:
         """:meth:`coverages` for a batch of patients (one query), by patient id; a patient
         without coverage (or no such patient) maps to an empty list."""
-        ids = _unique(patient_ids)
+        ids = unique(patient_ids)
         found: dict[int, builtins.list[Coverage]] = {patient_id: [] for patient_id in ids}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for row in self.session.scalars(
                     select(CoverageRow).where(CoverageRow.patient_id.in_(chunk))
                     .order_by(CoverageRow.patient_id, CoverageRow.coverage_order,
@@ -497,7 +452,7 @@ class PatientService:
         same order. Returns the stored providers, in the order given."""
         providers = builtins.list(providers)
         rows: dict[str, ProviderRow] = {}
-        for chunk in _chunks(_unique(provider.npi for provider in providers)):
+        for chunk in chunks(unique(provider.npi for provider in providers)):
             for row in self.session.scalars(select(ProviderRow).where(
                     ProviderRow.npi.in_(chunk)).order_by(ProviderRow.id)):
                 rows.setdefault(row.npi, row)
@@ -510,7 +465,7 @@ class PatientService:
             inserted = builtins.list(self.session.scalars(
                 insert(ProviderRow).returning(ProviderRow).execution_options(render_nulls=True),
                 builtins.list(new.values())))
-            _written(self.session, inserted)
+            expunge_on_rollback(self.session, inserted)
             rows.update((row.npi, row) for row in inserted)
             created = set(new)
         result: builtins.list[Provider] = []
