@@ -25,6 +25,7 @@ ACTS_ONLY = {
     ("db", "upgrade"),                     # migrates the schema; prints the revision reached
     ("clearinghouse", "serve"),            # a foreground server, runs until interrupted
     ("clearinghouse", "default-config"),   # prints a TOML file to redirect into a file
+    ("worker",),                           # runs job-queue workers until interrupted
 }
 
 #: Commands of modules another engineer finishes in this same pass (patients, guarantors,

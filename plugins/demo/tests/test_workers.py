@@ -34,7 +34,7 @@ from workers_support import WAITING, WorkerPractice
 
 FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "500"))
 #: seconds between two kills (drawn uniformly)
-KILL_EVERY = (4.0, 8.0)
+KILL_EVERY = (1.0, 3.0)
 WORKERS = 4
 
 pytestmark = pytest.mark.postgres
@@ -145,11 +145,11 @@ def test_a_cycle_survives_workers_killed_at_random(tmp_path: Path, database: str
                 kills.append(time.monotonic())
                 next_kill[0] = time.monotonic() + chance.uniform(*KILL_EVERY)
 
-        practice.run_cycle(timeout=300, tick=maybe_kill)
+        practice.run_cycle(timeout=max(300, FAULT_CLAIMS * 0.2), tick=maybe_kill)
         practice.enqueue("statements", "--out", str(tmp_path / "statements"))
         practice.drain(120, maybe_kill)
         practice.stop_workers()
-        assert len(kills) >= 5, f"only {len(kills)} workers were killed"
+        assert len(kills) >= 4, f"only {len(kills)} workers were killed"
         _check_outcome(practice)
         statements = practice.sql("select filename from statements")
         assert statements
