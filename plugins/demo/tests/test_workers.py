@@ -10,9 +10,9 @@
 - ``db upgrade`` applies procrastinate's schema once; ``jobs enqueue`` keeps one job of a kind
   waiting.
 
-The size of the fault test: ``MEDBILL_FAULT_CLAIMS`` (default :data:`FAULT_CLAIMS`, what fits
-in about four minutes on this project's shared 2-core machine: 200 claims took 78 s and 1,000
-took 351 s at a load of 8-10; the issue's 5,000 would take about half an hour there).
+The size of the fault test: ``MEDBILL_FAULT_CLAIMS`` (default :data:`FAULT_CLAIMS`: the issue's
+5,000 claims, 4 min 13 s on this 2-core machine with a make test running beside it; 500 claims
+took 36 s).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 from workers_support import WAITING, WorkerPractice
 
-FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "500"))
+FAULT_CLAIMS = int(os.environ.get("MEDBILL_FAULT_CLAIMS", "5000"))
 #: seconds between two kills (drawn uniformly)
 KILL_EVERY = (1.0, 3.0)
 WORKERS = 4
@@ -101,7 +101,11 @@ def _check_outcome(practice: WorkerPractice) -> None:
     assert sorted(remittances) == sorted(posted)
     paid = practice.sql("select coalesce(sum(amount), 0) from ledger_entries "
                         "where kind = 'payer_payment'")[0][0]
-    assert abs(paid) == sum(cents for _, cents in remittances)
+    # an 835 pays its claims less its PLB provider adjustments (BPR02 = claim payments -
+    # PLB: a recoupment lowers it, interest raises it); the claims' payments are in the
+    # ledger, the PLB amounts in provider_adjustments, each posted once (unique key)
+    adjusted = practice.sql("select coalesce(sum(amount), 0) from provider_adjustments")[0][0]
+    assert abs(paid) == sum(cents for _, cents in remittances) + adjusted
     # no claim waits: each is final or names who acts next
     states = dict(practice.sql("select state, count(*) from claims group by state"))
     assert not set(states) & set(WAITING), states
