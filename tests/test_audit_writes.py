@@ -4,33 +4,22 @@ services can turn autoflush off for a block or a whole unit of work."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 
 from medbill_core import audit
 from medbill_core.audit_chain import verify
 from medbill_core.errors import MedbillError
 from medbill_core.storage.schema import AuditEventRow
+from medbill_core.testing.sql import sent_statements
 
 
-@contextmanager
-def counted(app: Any) -> Iterator[list[str]]:
+def counted(app: Any) -> AbstractContextManager[list[str]]:
     """The SQL statements the app's engine sends inside the block (an executemany is one)."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engine = app.database.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    return sent_statements(app.database.engine)
 
 
 def record(session: Any, action: str, entity_id: object, **details: Any) -> None:

@@ -8,14 +8,14 @@ events as the per-claim methods they replace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from inproc_plugins import make_line_plugin
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
@@ -42,6 +42,7 @@ from medbill_core.storage.schema import (
     SubmissionRow,
 )
 from medbill_core.testing import factories
+from medbill_core.testing.sql import sent_statements
 
 S = ClaimState
 #: statements a batch may send beyond those of a batch of the smallest size (the IN lists and
@@ -67,20 +68,9 @@ def medbill_extra_plugins(line_plugin: Any) -> list[tuple[str, Any]]:
     return [("lineplug", line_plugin)]
 
 
-@contextmanager
-def counted(app: Any) -> Iterator[list[str]]:
+def counted(app: Any) -> AbstractContextManager[list[str]]:
     """The statements sent meanwhile, but those writing or reading audit events."""
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "audit_events" not in statement:
-            statements.append(statement)
-
-    event.listen(app.database.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(app.database.engine, "before_cursor_execute", count)
+    return sent_statements(app.database.engine, keep=lambda sql: "audit_events" not in sql)
 
 
 def setup_practice(app: Any, patients: int = 3) -> list[tuple[int, int]]:

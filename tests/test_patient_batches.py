@@ -9,13 +9,13 @@ called one by one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from medbill_core.app import Medbill
 from medbill_core.domain import CoverageOrder, Relationship, Sex, Subscriber
@@ -29,6 +29,7 @@ from medbill_core.storage.schema import (
     ProviderRow,
 )
 from medbill_core.testing import factories
+from medbill_core.testing.sql import sent_statements
 
 #: statements a batch may send beyond those of the smaller batch (IN lists, executemany pages)
 SLACK = 3
@@ -56,19 +57,9 @@ def twin_app(request: pytest.FixtureRequest, medbill_backend: str, medbill_confi
         drop()
 
 
-@contextmanager
-def counted(app: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "audit_events" not in statement:
-            statements.append(statement)
-
-    event.listen(app.database.engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(app.database.engine, "before_cursor_execute", note)
+def counted(app: Any) -> AbstractContextManager[list[str]]:
+    """The statements sent meanwhile, but those writing or reading audit events."""
+    return sent_statements(app.database.engine, keep=lambda sql: "audit_events" not in sql)
 
 
 def subscriber(last: str, first: str, born: date) -> Subscriber:

@@ -5,13 +5,11 @@ remittance tests hold that in detail)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from medbill_core.app import Medbill
 from medbill_core.domain import (
@@ -34,6 +32,7 @@ from medbill_core.storage.schema import (
     PostingRow,
 )
 from medbill_core.testing import factories
+from medbill_core.testing.sql import sent_statements
 
 D = Decimal
 
@@ -69,19 +68,9 @@ def _remittance(trace: str, numbers: list[str],
                       claims=payments)
 
 
-@contextmanager
-def _statements(app: Medbill) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            seen.append(" ".join(statement.split()))
-
-    event.listen(app.database.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(app.database.engine, "before_cursor_execute", count)
+def _statements(app: Medbill) -> AbstractContextManager[list[str]]:
+    return sent_statements(app.database.engine, keep=lambda sql: not sql.lstrip().upper()
+                           .startswith(("BEGIN", "SAVEPOINT", "RELEASE")))
 
 
 def _post(app: Medbill, remittance: Remittance) -> list[str]:
@@ -90,7 +79,7 @@ def _post(app: Medbill, remittance: Remittance) -> list[str]:
     with _statements(app) as seen, app.unit_of_work() as work:
         result = post_remittance(work, remittance)
         assert len(result.posted) == len(remittance.claims)
-    return seen
+    return [" ".join(statement.split()) for statement in seen]
 
 
 def test_the_statements_of_an_835_do_not_grow_with_its_claim_payments(

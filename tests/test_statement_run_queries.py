@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 from inproc_plugins import make_line_plugin
-from sqlalchemy import event
 
 from medbill_core.domain import Payment, PaymentMethodKind
 from medbill_core.services import statements
 from medbill_core.services.payments import record_payment
 from medbill_core.services.statements import collections_worklist, run_statements
 from medbill_core.testing import factories
+from medbill_core.testing.sql import sent_statements
 
 D = Decimal
 TODAY = date.today()
@@ -32,17 +32,8 @@ def medbill_extra_plugins() -> list[tuple[str, Any]]:
 @contextmanager
 def counted(app: Any) -> Iterator[Callable[[], int]]:
     """The SQL statements executed inside the block (an executemany counts once)."""
-    seen = {"n": 0}
-
-    def count(*_: Any) -> None:
-        seen["n"] += 1
-
-    engine = app.database.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield lambda: seen["n"]
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
+    with sent_statements(app.database.engine) as seen:
+        yield lambda: len(seen)
 
 
 def patient_with_claims(app: Any, number: int, charges: list[str], *,
