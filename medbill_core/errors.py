@@ -107,3 +107,17 @@ class DecodeError(MedbillError):
 
     X12-specific subclasses add the segment position.
     """
+
+
+class NotAuthenticated(MedbillError):
+    """No valid credentials: an unknown, revoked or expired API key, a wrong password, a
+    locked or disabled account. The message never says which of these it was."""
+
+    exit_code = 3
+
+
+class PermissionDenied(MedbillError):
+    """The authenticated user or key may not perform this action (its role lacks it) or may
+    not act in this practice. The message names the action and the role, nothing else."""
+
+    exit_code = 3
