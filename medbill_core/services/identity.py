@@ -706,7 +706,7 @@ def authenticate_key(app: Medbill, token: str) -> Principal:
         # the digest is computed and compared whatever was found (constant time)
         digest = _secret_hash(match.group(2) if match else "")
         if found is not None:
-            row, practice = found.tuple()
+            row, practice = found
             if (hmac.compare_digest(row.secret_hash, digest) and row.revoked_at is None
                     and (row.expires_at is None or as_utc(row.expires_at) > now)
                     and practice.active):
