@@ -335,6 +335,10 @@ plugins = [{plugins}]
 # medbill. A name set here (a role, a shared login) is recorded as the actor, and the OS
 # account is still recorded next to it ('medbill audit' shows both).
 {actor_line}
+# Once the database has users ('medbill users add'), the user this command line acts as
+# (its role decides what it may do; MEDBILL_USER overrides it). Until then it acts as a
+# bootstrap administrator named after the OS account. See docs/users-and-roles.md.
+# user = "alice"
 log_level = "WARNING"
 
 # The billing provider: the organization on the claims and the remittances.

@@ -171,3 +171,21 @@ def test_only_administrators_manage_keys(with_alice: Path) -> None:
                               user="meg"), 3)
     assert line == "error: billing_manager may not keys.manage"
     assert "no API keys" in ok(with_alice, "keys", "list", user="meg").stdout
+
+
+def test_the_local_user_and_practice_settings(tmp_path: Path) -> None:
+    from medbill_core.config import build_config, config_toml, load_config, starter_config
+    from medbill_core.errors import ConfigurationError
+
+    config = build_config({"medbill": {"user": "alice"}},
+                          environ={"MEDBILL_USER": "bob", "MEDBILL_PRACTICE_CODE": "north"})
+    assert (config.user, config.practice_code) == ("bob", "north")
+    path = tmp_path / "again.toml"
+    path.write_text(config_toml(config), encoding="utf-8")
+    assert (load_config(path, environ={}).user, load_config(path, environ={}).practice_code) \
+        == ("bob", "north")
+    with pytest.raises(ConfigurationError, match=r"\[medbill\] user: string should match"):
+        build_config({"medbill": {"user": "no spaces"}}, environ={})
+    with pytest.raises(ConfigurationError, match=r"\[medbill\] practice_code: string should"):
+        build_config({}, environ={"MEDBILL_PRACTICE_CODE": "Upper Case"})
+    assert '# user = "alice"' in starter_config([])
