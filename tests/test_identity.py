@@ -396,3 +396,25 @@ def test_a_key_acts_only_in_its_own_practice(medbill_app: Medbill) -> None:
         work.session.execute(update(PracticeRow).values(active=False))
     with pytest.raises(NotAuthenticated):
         authenticate_key(medbill_app, token)
+
+
+def test_failures_at_the_same_moment_all_count(medbill_app: Medbill) -> None:
+    """Guesses sent in parallel (a script, several clients) still lock the account: each
+    failure is added by one UPDATE, never read-modify-written."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with_admin(medbill_app)
+
+    def guess(_attempt: int) -> str:
+        try:
+            authenticate_password(medbill_app, "alice", "a guessed password")
+        except NotAuthenticated as exc:
+            return str(exc)
+        return "signed in"
+
+    with ThreadPoolExecutor(max_workers=MAX_FAILED_LOGINS) as pool:
+        answers = list(pool.map(guess, range(MAX_FAILED_LOGINS)))
+    assert answers == [AUTHENTICATION_FAILED] * MAX_FAILED_LOGINS
+    assert len(events(medbill_app, "user.locked")) == 1
+    with pytest.raises(NotAuthenticated):
+        authenticate_password(medbill_app, "alice", PASSWORD)
