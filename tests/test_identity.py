@@ -186,8 +186,9 @@ def test_a_practice_keeps_an_active_administrator(medbill_app: Medbill) -> None:
 def test_other_practices_take_a_role_there(medbill_app: Medbill) -> None:
     alice = with_admin(medbill_app)
     second_practice(medbill_app)
-    with medbill_app.unit_of_work() as work, pytest.raises(PermissionDenied,
-                       match="^a non-member may not users.manage in practice north$"):
+    # to a non-member, another tenant's practice is as unknown as a code that does not exist
+    with medbill_app.unit_of_work() as work, pytest.raises(NotFound,
+                                                           match="^practice 'north' not found$"):
         identity.add_user(work, alice, "bob", Role.BILLER, practice_code="north")
     # a bootstrap administrator acts in any practice: here it makes alice a member of north
     with medbill_app.unit_of_work() as work:
@@ -195,10 +196,20 @@ def test_other_practices_take_a_role_there(medbill_app: Medbill) -> None:
                        Role.ADMINISTRATOR, practice_code="north")
     with medbill_app.unit_of_work() as work:
         identity.add_user(work, alice, "bob", Role.BILLER, practice_code="north")
+    bob = as_user(medbill_app, "bob")
+    with medbill_app.unit_of_work() as work:  # a member, without the role: refused as such
+        with pytest.raises(PermissionDenied, match="^biller may not users.manage$"):
+            identity.grant(work, bob, "bob", Role.ADMINISTRATOR)
+        alice_default = as_user(medbill_app, "alice", practice_code="default")
+        identity.grant(work, alice_default, "bob", Role.AUDITOR, practice_code="north")
+        identity.grant(work, alice_default, "bob", Role.BILLER)  # in default: a second one
+    north_bob = as_user(medbill_app, "bob", practice_code="north")
+    with medbill_app.unit_of_work() as work, pytest.raises(
+            PermissionDenied, match="^biller may not users.read in practice default$"):
+        identity.list_users(work, north_bob, practice_code="default")
     with pytest.raises(ConfigurationError, match="member of several practices"):
         as_user(medbill_app, "alice")
     assert as_user(medbill_app, "alice", practice_code="north").role is Role.ADMINISTRATOR
-    assert as_user(medbill_app, "bob").role is Role.BILLER  # one membership: that practice
 
 
 def test_the_local_user_is_named_or_the_os_account(medbill_app: Medbill) -> None:
@@ -388,7 +399,7 @@ def test_a_key_acts_only_in_its_own_practice(medbill_app: Medbill) -> None:
         token = identity.create_key(work, alice, "admin-key", Role.ADMINISTRATOR).token
     key = authenticate_key(medbill_app, token)
     with medbill_app.unit_of_work() as work:
-        with pytest.raises(PermissionDenied, match="in practice north$"):
+        with pytest.raises(NotFound, match="^practice 'north' not found$"):
             identity.create_key(work, key, "other", Role.BILLER, practice_code="north")
         made = identity.create_key(work, key, "made-by-key", Role.BILLER).key
     assert made.created_by == "key:admin-key"

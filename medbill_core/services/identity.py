@@ -196,18 +196,24 @@ def _target_practice(session: Session, principal: Principal, code: str | None) -
 def _require_in(session: Session, principal: Principal, action: Action,
                 practice: PracticeRow) -> None:
     """``require`` for ``practice``, which may be another than the principal's own: a user
-    acts there with the role of its membership there; a key only ever in its own practice."""
+    acts there with the role of its membership there; a key only ever in its own practice.
+
+    To a principal with no membership there, the practice does not exist (the same
+    :class:`NotFound` as an unknown code): another tenant's codes are not to be probed.
+    """
     if practice.id == principal.practice_id or principal.bootstrap:
         require(principal, action)
         return
-    role: Role | None = None
+    membership = None
     if principal.kind is PrincipalKind.USER:
         membership = session.scalar(select(MembershipRow.role).where(
             MembershipRow.user_id == principal.id, MembershipRow.practice_id == practice.id))
-        role = Role(membership) if membership is not None else None
-    if role is None or not allowed(role, action):
-        held = role.value if role is not None else "a non-member"
-        raise PermissionDenied(f"{held} may not {action.value} in practice {practice.code}")
+    if membership is None:
+        raise NotFound("practice", repr(practice.code))
+    role = Role(membership)
+    if not allowed(role, action):
+        raise PermissionDenied(f"{role.value} may not {action.value} in practice "
+                               f"{practice.code}")
 
 
 # -- the command line's user -------------------------------------------------------------------
