@@ -429,3 +429,24 @@ def test_failures_at_the_same_moment_all_count(medbill_app: Medbill) -> None:
     assert len(events(medbill_app, "user.locked")) == 1
     with pytest.raises(NotAuthenticated):
         authenticate_password(medbill_app, "alice", PASSWORD)
+
+
+def test_the_password_is_verified_outside_any_transaction(
+        medbill_app: Medbill, monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2's tenth of a second holds no write lock (on SQLite every writer would wait for
+    it): another transaction writes meanwhile, here disabling the account, and the sign-in
+    sees that change and refuses."""
+    alice = with_admin(medbill_app)
+    add(medbill_app, alice, "bob", Role.BILLER, password=PASSWORD)
+    real_verify = identity._verify
+
+    def verify_while_an_administrator_acts(password_hash: str, password: str) -> bool:
+        matched = real_verify(password_hash, password)
+        with medbill_app.unit_of_work() as work:  # would wait for a held write lock
+            identity.disable_user(work, alice, "bob")
+        return matched
+
+    monkeypatch.setattr(identity, "_verify", verify_while_an_administrator_acts)
+    with pytest.raises(NotAuthenticated):
+        authenticate_password(medbill_app, "bob", PASSWORD)
+    assert events(medbill_app, "user.login") == []

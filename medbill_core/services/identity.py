@@ -540,38 +540,43 @@ def authenticate_password(app: Medbill, name: str, password: str,
     A wrong password counts; :data:`MAX_FAILED_LOGINS` in a row lock the account for
     :data:`LOCKOUT` (a locked account fails even with the right password). The count is
     committed before the refusal is raised, so a refusal still counts. An unknown name costs
-    what a wrong password costs (a hash is verified either way).
+    what a wrong password costs (a hash is verified either way). The hash is verified
+    outside any transaction: argon2's tenth of a second must not hold SQLite's write lock.
 
     :raises NotAuthenticated: :data:`AUTHENTICATION_FAILED`, whatever the reason.
     """
-    principal: Principal | None = None
-    with app.unit_of_work(actor="anonymous") as work:
-        session = work.session
-        now = utcnow()
-        user = (session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
+    now = utcnow()
+    stored: str | None = None
+    user_id: int | None = None
+    with app.unit_of_work(read_only=True) as work:
+        user = (work.session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
                 if _NAME.match(name.strip()) else None)
-        usable = (user is not None and user.password_hash is not None
-                  and user.disabled_at is None
-                  and (user.locked_until is None or as_utc(user.locked_until) <= now))
-        if user is None or not usable or user.password_hash is None:
-            _verify(_decoy_hash(), password)
-        elif not _verify(user.password_hash, password):
-            _count_failure(session, user, now)
-        else:
-            principal = _signed_in(session, user, practice_code, now)
-            if principal is not None and _hasher().check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher().hash(password)
+        if user is not None and user.disabled_at is None \
+                and (user.locked_until is None or as_utc(user.locked_until) <= now):
+            stored, user_id = user.password_hash, user.id
+    if stored is None or user_id is None:
+        _verify(_decoy_hash(), password)
+        raise NotAuthenticated(AUTHENTICATION_FAILED)
+    if not _verify(stored, password):
+        with app.unit_of_work(actor="anonymous") as work:
+            _count_failure(work.session, user_id, now)
+        raise NotAuthenticated(AUTHENTICATION_FAILED)
+    rehashed = _hasher().hash(password) if _hasher().check_needs_rehash(stored) else None
+    with app.unit_of_work() as work:
+        principal = _signed_in(work.session, user_id, stored, practice_code, now, rehashed)
     if principal is None:
         raise NotAuthenticated(AUTHENTICATION_FAILED)
     return principal
 
 
-def _count_failure(session: Session, user: UserRow, now: datetime) -> None:
+def _count_failure(session: Session, user_id: int, now: datetime) -> None:
     # one statement adds the failure: two wrong guesses at once both count
-    session.execute(update(UserRow).where(UserRow.id == user.id)
+    session.execute(update(UserRow).where(UserRow.id == user_id)
                     .values(failed_logins=UserRow.failed_logins + 1)
                     .execution_options(synchronize_session=False))
-    session.refresh(user)
+    user = session.get(UserRow, user_id, populate_existing=True)
+    if user is None:  # deleted meanwhile
+        return
     audit.record(session, actor="anonymous", action="user.login_failed", entity_type="user",
                  entity_id=user.id, details={"failed_logins": user.failed_logins})
     if user.failed_logins >= MAX_FAILED_LOGINS:
@@ -582,19 +587,28 @@ def _count_failure(session: Session, user: UserRow, now: datetime) -> None:
                      entity_id=user.id, details={"minutes": int(LOCKOUT.total_seconds() // 60)})
 
 
-def _signed_in(session: Session, user: UserRow, practice_code: str | None,
-               now: datetime) -> Principal | None:
+def _signed_in(session: Session, user_id: int, verified_hash: str, practice_code: str | None,
+               now: datetime, rehashed: str | None) -> Principal | None:
+    """The sign-in of a user whose password matched ``verified_hash``, unless the account
+    changed since it was read (disabled, locked, its password replaced) or has no membership
+    in the practice asked for (or several, and none asked for)."""
+    user = session.get(UserRow, user_id, populate_existing=True)
+    if (user is None or user.disabled_at is not None or user.password_hash != verified_hash
+            or (user.locked_until is not None and as_utc(user.locked_until) > now)):
+        return None
     query = select(MembershipRow.role, PracticeRow).join(PracticeRow).where(
         MembershipRow.user_id == user.id, PracticeRow.active.is_(True))
     if practice_code is not None:
         query = query.where(PracticeRow.code == practice_code.strip().lower())
     found = session.execute(query.limit(2)).all()
     if len(found) != 1:
-        return None  # no membership there, or several and none chosen
+        return None
     role, practice = found[0]
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
+    if rehashed is not None:  # the library's parameters grew since: stronger from now on
+        user.password_hash = rehashed
     session.flush()
     principal = Principal(kind=PrincipalKind.USER, id=user.id, name=user.name,
                           practice_id=practice.id, role=Role(role))
