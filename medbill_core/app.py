@@ -90,9 +90,24 @@ class Medbill:
             hooks = PluginHooks.start(config, extra_plugins=extra_plugins,
                                       load_installed=load_installed)
         database = Database(config.database_url)
+        app = cls(config, database, hooks)
         if upgrade:
             database.upgrade()
-        return cls(config, database, hooks)
+            app.ensure_practice()
+        return app
+
+    def ensure_practice(self) -> None:
+        """The ``[practice]`` configuration as the database's first practice row, once
+        (:func:`medbill_core.services.identity.ensure_practice`)."""
+        from sqlalchemy.exc import IntegrityError
+
+        from medbill_core.services.identity import ensure_practice
+
+        try:
+            with self.unit_of_work() as work:
+                ensure_practice(work, self.config)
+        except IntegrityError:
+            pass  # another process upgrading at the same moment created it
 
     @contextmanager
     def unit_of_work(self, actor: str | None = None, *, read_only: bool = False,

@@ -2,7 +2,8 @@
 
 Layout of the file (``medbill init`` writes a commented starter)::
 
-    [medbill]              database_url, plugins (the enabled ones), actor, log_level
+    [medbill]              database_url, plugins (the enabled ones), actor, log_level,
+                           user (the CLI's local user), practice_code
     [practice]             the billing provider (name, npi, tax_id, taxonomy, address ...)
     [payers.<key>]         payer_id, name, adapter, channel, claim_filing_indicator ...
     [plugins.<name>]       that plugin's own settings, validated by its own model
@@ -14,7 +15,7 @@ Environment overrides (applied after the file):
 
 * ``MEDBILL_CONFIG`` - path of the file (default ``./medbill.toml``);
 * ``MEDBILL_DATABASE_URL``, ``MEDBILL_PLUGINS`` (comma separated), ``MEDBILL_ACTOR``,
-  ``MEDBILL_LOG_LEVEL`` - keys of ``[medbill]``;
+  ``MEDBILL_LOG_LEVEL``, ``MEDBILL_USER``, ``MEDBILL_PRACTICE_CODE`` - keys of ``[medbill]``;
 * ``MEDBILL_<SECTION>__<KEY>[__<KEY>...]`` - any nested key, e.g.
   ``MEDBILL_PRACTICE__NAME`` or ``MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL``
   (``PLUGINS__`` followed by a name addresses ``[plugins.<name>]``).
@@ -38,6 +39,7 @@ from pydantic import (
     model_validator,
 )
 
+from medbill_core.domain.identity import PRACTICE_CODE_PATTERN, USER_NAME_PATTERN
 from medbill_core.domain.parties import Payer, Practice
 from medbill_core.errors import ConfigurationError
 from medbill_core.money import parse_money_input
@@ -45,7 +47,7 @@ from medbill_core.money import parse_money_input
 DEFAULT_CONFIG_NAME = "medbill.toml"
 DEFAULT_DATABASE_URL = "sqlite:///medbill.db"
 ENV_PREFIX = "MEDBILL_"
-_TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level")
+_TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level", "user", "practice_code")
 #: Plugin setting names that hold a file or folder: a relative value is relative to the
 #: configuration file, so ``medbill -c demo-out/medbill.toml ...`` works from any folder.
 _PATH_SETTING_SUFFIXES = ("_path", "_dir", "_file")
@@ -63,6 +65,13 @@ class MedbillConfig(BaseModel):
     #: never hides who ran the command.
     actor: str | None = Field(default=None, min_length=1, max_length=80)
     log_level: str = Field(default="WARNING", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    #: The user the command line acts as (``MEDBILL_USER``): its role in the practice decides
+    #: what it may do. While the database has no user at all, the command line acts as a
+    #: bootstrap administrator named after the OS account (see docs/users-and-roles.md).
+    user: str | None = Field(default=None, pattern=USER_NAME_PATTERN)
+    #: The practice the command line acts in, and the code the ``[practice]`` section's row
+    #: gets when ``medbill db upgrade`` creates it (default ``default``).
+    practice_code: str | None = Field(default=None, pattern=PRACTICE_CODE_PATTERN)
     practice: Practice | None = None
     payers: dict[str, Payer] = Field(default_factory=dict)
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -326,6 +335,10 @@ plugins = [{plugins}]
 # medbill. A name set here (a role, a shared login) is recorded as the actor, and the OS
 # account is still recorded next to it ('medbill audit' shows both).
 {actor_line}
+# Once the database has users ('medbill users add'), the user this command line acts as
+# (its role decides what it may do; MEDBILL_USER overrides it). Until then it acts as a
+# bootstrap administrator named after the OS account. See docs/users-and-roles.md.
+# user = "alice"
 log_level = "WARNING"
 
 # The billing provider: the organization on the claims and the remittances.
@@ -459,7 +472,9 @@ def config_toml(config: MedbillConfig) -> str:
     document: dict[str, Any] = {
         "medbill": {"database_url": config.database_url, "plugins": list(config.plugins),
                     "log_level": config.log_level,
-                    **({"actor": config.actor} if config.actor else {})},
+                    **({"actor": config.actor} if config.actor else {}),
+                    **({"user": config.user} if config.user else {}),
+                    **({"practice_code": config.practice_code} if config.practice_code else {})},
         "payers": {key: payer.model_dump(mode="json", exclude={"key"}, exclude_none=True)
                    for key, payer in config.payers.items()},
         "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},

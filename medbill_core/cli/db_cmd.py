@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from medbill_core.cli.common import cli_errors, console, load_cli_config, print_json
+from medbill_core.cli.common import cli_errors, console, load_cli_config, open_app, print_json
 from medbill_core.storage.database import Database
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -25,8 +25,13 @@ def upgrade(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     config = load_cli_config()
     database = Database(config.database_url)
     before = database.current_revision()
-    database.upgrade()
-    after = database.current_revision()
+    database.dispose()
+    # opened with upgrade: the schema, then the [practice] configuration as a practice row
+    app = open_app(upgrade=True)
+    try:
+        after = app.database.current_revision()
+    finally:
+        app.close()
     if as_json:
         print_json({"database": _redacted(config.database_url), "before": before,
                     "after": after})

@@ -13,6 +13,14 @@ from pydantic import Field
 
 from medbill_core.domain.base import DomainModel
 
+#: A user name or an API key's label: what the audit trail shows after ``user:`` / ``key:``.
+#: Letters, digits and ``. _ @ -``, starting with a letter or digit; compared in lower case.
+USER_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+#: A practice's code: a short lower-case slug (``default``, ``smith-peds``).
+PRACTICE_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
+#: The code of the practice made from the ``[practice]`` configuration when none is named.
+DEFAULT_PRACTICE_CODE = "default"
+
 
 class Role(StrEnum):
     """What a user or key may do in one practice (the permission table is keyed by these)."""
@@ -40,6 +48,8 @@ class Principal(DomainModel):
     :param name: the user name or the key's label (never a secret).
     :param practice_id: the practice this principal acts in.
     :param role: its role in that practice.
+    :param bootstrap: the command line's stand-in administrator while the database has no
+        user at all (``id`` 0, no row): so the first user can be added.
     """
 
     kind: PrincipalKind
@@ -47,6 +57,7 @@ class Principal(DomainModel):
     name: str = Field(min_length=1, max_length=64)
     practice_id: int
     role: Role
+    bootstrap: bool = False
 
     @property
     def actor(self) -> str:

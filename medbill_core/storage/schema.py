@@ -798,3 +798,73 @@ class CodingAuditClaimRow(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reviewed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+# -- identity (issue 15): practices, users, their memberships, API keys ------------------------
+
+class PracticeRow(Base):
+    """A practice (a tenant of the installation). The single-practice ``[practice]``
+    configuration becomes the first row (:func:`medbill_core.services.identity.ensure_practice`)."""
+
+    __tablename__ = "practices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: short slug the CLI and the API name it by (``default``, ``smith-peds``)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class UserRow(Base):
+    """A person who signs in. ``password_hash`` is an argon2id hash (NULL: no password set,
+    the user acts only as the CLI's local user); after repeated failed logins the account is
+    locked until ``locked_until``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MembershipRow(Base):
+    """A user's role in one practice (one role per user and practice)."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "practice_id",
+                                       name="uq_memberships_user_practice"),
+                      Index("ix_memberships_practice", "practice_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(24))
+
+
+class ApiKeyRow(Base):
+    """An API key of a system (an EHR, a vendor), scoped to one practice and one role.
+
+    The token ``mbk_<prefix>_<secret>`` is shown once; only ``prefix`` (the public part, to
+    find the row) and the SHA-256 of the secret are kept.
+    """
+
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_practice", "practice_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(24))
+    label: Mapped[str] = mapped_column(String(64))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -209,6 +209,7 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         space.ok("denials", "appeal", str(denial), "--reason", LINK)
         space.ok("audit-coding", "sample", "--per-provider", "5", "--seed", "1")
         space.ok("audit-coding", "review", "1", "MK-PAID", "--finding", "agree", "--note", LINK)
+        space.ok("keys", "create", "--label", "ehr-sync", "--role", "biller")
         yield space
     finally:
         os.chdir(cwd)
@@ -278,6 +279,9 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     # task names and counts only, and only on PostgreSQL: this SQLite workspace gets the
     # one-line refusal (checked below)
     ("jobs", "list"): [((), ())],
+    # names and labels are plain (letters, digits, . _ @ -): nothing to escape, still walked
+    ("users", "list"): [((), ())],
+    ("keys", "list"): [((), ("ehr-sync",))],
 }
 
 
