@@ -120,6 +120,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "codes": ("codes", "app", "group"),
     "validate": ("validate_cmd", "app", "group"),
     "jobs": ("worker_cmd", "jobs_app", "group"),
+    "webhooks": ("webhooks_cmd", "app", "group"),
 }
 
 #: What ``medbill --help`` lists beside each core command, so that listing is printed
@@ -160,6 +161,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
               " follow-ups) from the configured PostgreSQL database, until stopped (Ctrl-C,"
               " SIGTERM).",
     "jobs": "Background jobs for medbill worker processes (PostgreSQL).",
+    "webhooks": "Webhook subscriptions and deliveries.",
 }
 
 
