@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from inproc_plugins import make_line_plugin
@@ -29,12 +30,16 @@ from medbill_core.domain import (
     Remittance,
     StatusCode,
 )
+from medbill_core.domain.accounts import Payment
 from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.hookspecs import hookimpl
 from medbill_core.services import webhooks
 from medbill_core.services.claims import ClaimMove
+from medbill_core.services.payments import Overpayment, list_payments, record_payment
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.responses import apply_decoded
 from medbill_core.services.scrubbing import scrub_claims
+from medbill_core.services.statements import run_statements
 from medbill_core.services.submission import submit
 from medbill_core.services.webhook_signing import signature_header, verify_signature
 from medbill_core.storage.schema import (
@@ -67,8 +72,24 @@ def line_plugin():
 
 
 @pytest.fixture
-def medbill_extra_plugins(line_plugin):
-    return [("lineplug", line_plugin)]
+def listener():
+    """A plugin that sees every billing event, and vetoes them when ``veto`` is set."""
+    seen: list[tuple[str, dict]] = []
+    state = SimpleNamespace(seen=seen, veto=False)
+
+    @hookimpl
+    def medbill_billing_event_precommit(event_type, data, context) -> None:
+        seen.append((event_type, dict(data)))
+        if state.veto:
+            raise ValidationFailed(event_type, [("veto", "refused by a plugin")])
+
+    state.medbill_billing_event_precommit = medbill_billing_event_precommit
+    return state
+
+
+@pytest.fixture
+def medbill_extra_plugins(line_plugin, listener):
+    return [("lineplug", line_plugin), ("listener", listener)]
 
 
 @pytest.fixture
@@ -202,7 +223,8 @@ def test_events_nobody_subscribed_to_are_not_stored(medbill_app, receiver) -> No
     assert stored_events(medbill_app) == []  # claim.accepted: not what it asked for
 
 
-def test_a_demo_like_cycle_produces_the_expected_events(medbill_app, receiver) -> None:
+def test_a_demo_like_cycle_produces_the_expected_events(medbill_app, receiver, listener,
+                                                       tmp_path) -> None:
     receiver.fail_first = 0
     created = subscribe(medbill_app, receiver.url,
                         [t for t in webhooks.EVENT_TYPES if t != "ping"])
@@ -235,12 +257,23 @@ def test_a_demo_like_cycle_produces_the_expected_events(medbill_app, receiver) -
             trace_number="TRN-WH", payment_amount=D("200.00"), payer_name="Line Payer",
             payer_id="ACME1", payee_name="Clinic", payment_date=date(2026, 3, 1),
             claims=payments))
+    run_statements(medbill_app, cycle="2026-03", out_dir=tmp_path, renderer="text")
+    with medbill_app.unit_of_work() as work:
+        record_payment(work, Payment(patient_id=1, amount=D("20.00"), method="cash",
+                                     received_on=date(2026, 3, 20)))
     outcomes = webhooks.deliver_due(medbill_app)
     assert outcomes and {o.status for o in outcomes} == {"delivered"}
     received = [json.loads(r.body) for r in receiver.accepted()]
     types = [b["type"] for b in received]
     assert {"claim.submitted", "claim.acknowledged", "claim.accepted", "claim.rejected",
-            "claim.paid", "remittance.posted"} <= set(types)
+            "claim.paid", "remittance.posted", "statement.produced", "payment.posted"} \
+        <= set(types)
+    assert [t for t, _ in listener.seen] == ["remittance.posted", "statement.produced",
+                                             "payment.posted"]
+    statement = next(b["data"] for b in received if b["type"] == "statement.produced")
+    assert (statement["patient_ids"], statement["balance_due"]) == ([1], "20.00")
+    payment = next(b["data"] for b in received if b["type"] == "payment.posted")
+    assert (payment["patient_id"], payment["amount"], payment["method"]) == (1, "20.00", "cash")
     assert types.index("claim.submitted") < types.index("claim.accepted") \
         < types.index("claim.paid") < types.index("remittance.posted")
     assert Counter(types)["claim.accepted"] == 2 and Counter(types)["claim.rejected"] == 1
@@ -259,6 +292,22 @@ def test_a_demo_like_cycle_produces_the_expected_events(medbill_app, receiver) -
         for value in (patient.last_name, patient.first_name, patient.birth_date.isoformat(),
                       coverage.member_id):
             assert value not in text
+
+
+def test_a_plugin_raising_in_the_billing_event_hook_rolls_the_change_back(
+        medbill_app, receiver, listener) -> None:
+    subscribe(medbill_app, receiver.url, ["payment.posted"])
+    make_claims(medbill_app, 1)
+    listener.veto = True
+    with pytest.raises(ValidationFailed, match="refused by a plugin"), \
+            medbill_app.unit_of_work() as work:
+        record_payment(work, Payment(patient_id=1, amount=D("5.00"), method="cash",
+                                     received_on=date(2026, 3, 20)),
+                       overpayment=Overpayment.CREDIT)
+    assert [t for t, _ in listener.seen] == ["payment.posted"]
+    assert stored_events(medbill_app) == []
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert list_payments(work, patient_id=1) == []
 
 
 def test_two_senders_at_once_never_send_the_same_delivery(medbill_app, receiver) -> None:
