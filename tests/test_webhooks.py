@@ -425,3 +425,22 @@ def test_ping_and_appeal_deadlines(medbill_app, receiver) -> None:
         record(work.session, "appeal.deadline_near", {"appeal_id": 1},
                dedupe_key="appeal.deadline_near:1:2026-01-01")
     assert [t for t, _ in stored_events(medbill_app)] == ["ping", "appeal.deadline_near"]
+
+
+def test_the_workers_webhooks_job_delivers_what_is_due(medbill_app, receiver) -> None:
+    from medbill_core.jobs import JOB_KINDS
+    from medbill_core.jobs import tasks as job_tasks
+
+    receiver.fail_first = 0
+    subscribe(medbill_app, receiver.url, ["claim.submitted"])
+    ids = make_claims(medbill_app, 2)
+    with medbill_app.unit_of_work() as work:
+        work.claims.transition_many([ClaimMove(i, t) for i in ids
+                                     for t in (S.VALIDATED, S.SUBMITTED)])
+    job_tasks.use(medbill_app)
+    try:
+        job_tasks.webhooks.func(None, limit=10)  # fewer than the limit: no follow-up deferred
+    finally:
+        job_tasks.use(None)  # type: ignore[arg-type]
+    assert sorted(json.loads(r.body)["data"]["claim_id"] for r in receiver.accepted()) == ids
+    assert "webhooks" in JOB_KINDS
