@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from cli_support import cli, config_text, ok, one_line_error
-from webhook_receiver import Receiver
 
 from medbill_core.services.webhook_signing import verify_signature
+from medbill_core.testing.webhook_receiver import Receiver
 
 
 @pytest.fixture
