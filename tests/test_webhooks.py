@@ -444,3 +444,32 @@ def test_the_workers_webhooks_job_delivers_what_is_due(medbill_app, receiver) ->
         job_tasks.use(None)  # type: ignore[arg-type]
     assert sorted(json.loads(r.body)["data"]["claim_id"] for r in receiver.accepted()) == ids
     assert "webhooks" in JOB_KINDS
+
+
+def test_a_delivery_another_sender_holds_is_skipped_not_waited_for(
+        medbill_app, medbill_backend, receiver) -> None:
+    if medbill_backend != "postgres":
+        pytest.skip("SQLite runs one writer at a time: there is no row lock to skip")
+    receiver.fail_first = 0
+    subscribe(medbill_app, receiver.url, ["claim.submitted"])
+    ids = make_claims(medbill_app, 3)
+    with medbill_app.unit_of_work() as work:
+        work.claims.transition_many([ClaimMove(i, t) for i in ids
+                                     for t in (S.VALIDATED, S.SUBMITTED)])
+    with medbill_app.database.engine.connect() as other_sender:
+        held_tx = other_sender.begin()
+        held = other_sender.execute(select(WebhookDeliveryRow.id).order_by(
+            WebhookDeliveryRow.id).limit(1).with_for_update()).scalar_one()
+        results: list[list[webhooks.Outcome]] = []
+        sender = threading.Thread(target=lambda: results.append(
+            webhooks.deliver_due(medbill_app)), daemon=True)
+        sender.start()
+        sender.join(20)
+        waited = sender.is_alive()  # blocked on the held row instead of skipping it
+        held_tx.rollback()
+        sender.join(20)
+    assert not waited
+    [outcomes] = results
+    assert len(outcomes) == 2 and held not in {o.delivery_id for o in outcomes}
+    assert [o.delivery_id for o in webhooks.deliver_due(medbill_app)] == [held]
+    assert len(receiver.accepted()) == 3
