@@ -36,11 +36,11 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
-from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.services.webhook_signing import SIGNATURE_HEADER, signature_header
 from medbill_core.storage.schema import (
     AppealRow,
@@ -295,6 +295,9 @@ def send_test_event(app: Medbill, subscription_id: int, *,
         work.session.flush()
         delivery_id = delivery.id
     outcomes = deliver_due(app, delivery_ids=[delivery_id], sender=sender)
+    if not outcomes:  # a sender running meanwhile took it: its log will show the outcome
+        raise MedbillError(f"the ping (delivery {delivery_id}) is being sent by another "
+                           "sender: see medbill webhooks deliveries")
     return outcomes[0]
 
 
@@ -436,12 +439,6 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     finally:
         connection.close()
 
-
-def due_count(work: UnitOfWork, now: datetime | None = None) -> int:
-    """Deliveries due now (what ``medbill webhooks deliver`` would send)."""
-    return work.session.scalar(select(func.count()).select_from(WebhookDeliveryRow).where(
-        WebhookDeliveryRow.status.in_((PENDING, FAILED)),
-        WebhookDeliveryRow.next_attempt_at <= (now or utcnow()))) or 0
 
 
 # -- events found by a scan ----------------------------------------------------------------------

@@ -55,6 +55,8 @@ class _Pending:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: len(events) when each open savepoint began
     savepoints: dict[SessionTransaction, int] = field(default_factory=dict)
+    #: the savepoint that ended last, and its mark (a rollback of it restores that mark)
+    closed: tuple[SessionTransaction, int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,18 @@ def _write_at_commit(session: Session) -> None:
 @event.listens_for(Session, "after_transaction_create")
 def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
     if transaction.nested:
+        pending = _pending(session)
+        pending.savepoints[transaction] = len(pending.events)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _close_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    # a savepoint ends by release or by rollback (a rollback then calls _forget): only the
+    # open ones are kept, so an import with a savepoint per row holds a handful, not all
+    if transaction.nested:
         pending = session.info.get(PENDING_KEY)
         if pending is not None:
-            pending.savepoints[transaction] = len(pending.events)
-        else:
-            _pending(session).savepoints[transaction] = 0
+            pending.closed = (transaction, pending.savepoints.pop(transaction, None))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -182,6 +191,8 @@ def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
     if not session.in_transaction():
         session.info.pop(PENDING_KEY, None)
         return
-    mark = pending.savepoints.pop(previous_transaction, None)
+    if pending.closed is None or pending.closed[0] is not previous_transaction:
+        return
+    mark, pending.closed = pending.closed[1], None
     if mark is not None:
         del pending.events[mark:]
