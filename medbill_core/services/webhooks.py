@@ -31,12 +31,13 @@ import socket
 import ssl
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -84,8 +85,11 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 JITTER = 0.1
 #: seconds a receiver has to answer
 DEFAULT_TIMEOUT = 10.0
-#: how long a claimed delivery is kept from other senders (longer than any one send)
+#: how long a claimed delivery is kept from other senders at least (and at least four
+#: timeouts plus 30 s: longer than a round of sends can take)
 LEASE = timedelta(minutes=2)
+#: deliveries sent at once (one thread each), and claimed per round
+CONCURRENCY = 8
 #: the most events a subscription's log lists by default
 LOG_LIMIT = 50
 
@@ -313,35 +317,51 @@ def event_body(event_id: str, event_type: str, created_at: datetime,
 
 def deliver_due(app: Medbill, *, now: datetime | None = None, limit: int = 100,
                 timeout: float = DEFAULT_TIMEOUT, sender: Sender | None = None,
-                delivery_ids: Sequence[int] | None = None) -> list[Outcome]:
+                delivery_ids: Sequence[int] | None = None,
+                concurrency: int = CONCURRENCY) -> list[Outcome]:
     """Send every delivery due at ``now`` (at most ``limit``), each once, and record how it
     went. ``delivery_ids``: only these (due or not, unless delivered or dead).
+
+    Deliveries are claimed ``concurrency`` at a time, sent at once (one thread each) and
+    their outcomes written with one statement: a claim never outlives its lease, however
+    slow the receivers, and a commit serves a whole round.
 
     :param now: the time deliveries are due by and retries are scheduled from (default: now).
     :param sender: what sends a request (default: :func:`post`; tests may pass their own).
     """
     moment = now or utcnow()
-    claimed = _claim(app, moment, limit, delivery_ids)
     send = sender or post
+    # the timeout bounds each socket operation (connect, send, read): a round takes at most a
+    # few times it
+    lease = max(LEASE, timedelta(seconds=4 * timeout + 30))
     outcomes: list[Outcome] = []
-    for item in claimed:
-        headers = {"Content-Type": "application/json", "User-Agent": "medbill-webhooks",
-                   "Medbill-Event-Id": item.event_id,
-                   SIGNATURE_HEADER: signature_header(item.secret, item.body)}
-        code: int | None = None
-        error: str | None = None
-        try:
-            code = send(item.url, item.body, headers, timeout)
-            if not 200 <= code < 300:
-                error = f"HTTP {code}"
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            error = _safe_error(exc)
-        outcomes.append(_settle(app, item, moment, code, error))
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        while len(outcomes) < limit:
+            claimed = _claim(app, moment, min(max(1, concurrency), limit - len(outcomes)),
+                             delivery_ids, lease)
+            if not claimed:
+                break
+            answers = list(pool.map(lambda item: _attempt(item, send, timeout), claimed))
+            outcomes += _settle(app, claimed, answers, moment)
+            if delivery_ids is not None:
+                break  # those named, once (failed ones are not due again now)
     return outcomes
 
 
-def _claim(app: Medbill, moment: datetime, limit: int,
-           delivery_ids: Sequence[int] | None) -> list[_Claimed]:
+def _attempt(item: _Claimed, send: Sender, timeout: float) -> tuple[int | None, str | None]:
+    """One POST: (status code, None) for a 2xx, else (status code or None, what went wrong)."""
+    headers = {"Content-Type": "application/json", "User-Agent": "medbill-webhooks",
+               "Medbill-Event-Id": item.event_id,
+               SIGNATURE_HEADER: signature_header(item.secret, item.body)}
+    try:
+        code = send(item.url, item.body, headers, timeout)
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return None, _safe_error(exc)
+    return code, None if 200 <= code < 300 else f"HTTP {code}"
+
+
+def _claim(app: Medbill, moment: datetime, limit: int, delivery_ids: Sequence[int] | None,
+           lease: timedelta) -> list[_Claimed]:
     """Take the due deliveries for this sender: their ``next_attempt_at`` moves a lease
     ahead in the same short transaction that locked them."""
     with app.unit_of_work() as work:
@@ -362,7 +382,7 @@ def _claim(app: Medbill, moment: datetime, limit: int,
         if not ids:
             return []
         work.session.execute(update(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids))
-                             .values(next_attempt_at=utcnow() + LEASE))
+                             .values(next_attempt_at=utcnow() + lease))
         rows = work.session.execute(
             select(WebhookDeliveryRow.id, WebhookDeliveryRow.subscription_id,
                    WebhookDeliveryRow.attempts, WebhookSubscriptionRow.url,
@@ -380,22 +400,38 @@ def _claim(app: Medbill, moment: datetime, limit: int,
             for row in rows]
 
 
-def _settle(app: Medbill, item: _Claimed, moment: datetime, code: int | None,
-            error: str | None) -> Outcome:
-    attempts = item.attempts + 1
-    values: dict[str, Any] = {"attempts": attempts, "last_attempt_at": utcnow(),
-                              "last_status_code": code, "last_error": error}
-    if error is None:
-        values.update(status=DELIVERED, delivered_at=utcnow(), next_attempt_at=None)
-    elif attempts >= MAX_ATTEMPTS:
-        values.update(status=DEAD, next_attempt_at=None)
-    else:
-        values.update(status=FAILED, next_attempt_at=moment + retry_delay(attempts))
+def _settle(app: Medbill, claimed: Sequence[_Claimed],
+            answers: Sequence[tuple[int | None, str | None]], moment: datetime
+            ) -> list[Outcome]:
+    """Record a round's attempts (one executemany): delivered on a 2xx; otherwise failed and
+    due again after :func:`retry_delay`, or dead after :data:`MAX_ATTEMPTS`."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    outcomes = []
+    for item, (code, error) in zip(claimed, answers, strict=True):
+        attempts = item.attempts + 1
+        if error is None:
+            status, due, delivered = DELIVERED, None, now
+        elif attempts >= MAX_ATTEMPTS:
+            status, due, delivered = DEAD, None, None
+        else:
+            status, due, delivered = FAILED, moment + retry_delay(attempts), None
+        rows.append({"row_id": item.delivery_id, "new_attempts": attempts,
+                     "new_status": status, "new_due": due, "attempted": now, "code": code,
+                     "error": error, "delivered": delivered})
+        outcomes.append(Outcome(item.delivery_id, item.event_id, item.subscription_id, status,
+                                code, error))
     with app.unit_of_work() as work:
-        work.session.execute(update(WebhookDeliveryRow)
-                             .where(WebhookDeliveryRow.id == item.delivery_id).values(**values))
-    return Outcome(item.delivery_id, item.event_id, item.subscription_id, values["status"],
-                   code, error)
+        work.session.execute(_SETTLE, rows)
+    return outcomes
+
+
+_DELIVERIES = cast(Table, WebhookDeliveryRow.__table__)
+_SETTLE = (update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("row_id"))
+           .values(attempts=bindparam("new_attempts"), status=bindparam("new_status"),
+                   next_attempt_at=bindparam("new_due"), last_attempt_at=bindparam("attempted"),
+                   last_status_code=bindparam("code"), last_error=bindparam("error"),
+                   delivered_at=bindparam("delivered")))
 
 
 def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
