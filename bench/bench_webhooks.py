@@ -1,7 +1,8 @@
 """Webhooks: what the outbox costs a batch of claim transitions, and delivery throughput.
 
 Per backend (SQLite file, PostgreSQL when it can be started): N claims moved through
-validated -> submitted -> accepted in one ``transition_many`` per 500 claims, first with no
+validated -> submitted -> accepted in one ``transition_many`` per 500 claims, first without
+the core's webhook plugin (the cost before webhooks), then with it and no
 subscription (the events are recorded in memory and dropped at commit: one SELECT of the
 subscriptions per commit), then with one subscription to claim.submitted and claim.accepted
 (2 events and 2 deliveries per claim, one executemany each per commit); then every delivery
@@ -53,6 +54,10 @@ def run(url: str, claims: int) -> dict[str, float]:
     app = Medbill.open(config, load_installed=False, upgrade=True)
     receiver = Receiver(fail_first=0).start()
     try:
+        # the baseline: the core's webhook plugin unregistered (what the cycle cost before)
+        plugin = app.hooks.manager.unregister(name="core:webhook_events")
+        bare = _move(app, _claims(app, claims, "W"))
+        app.hooks.manager.register(plugin, name="core:webhook_events")
         plain = _move(app, _claims(app, claims, "A"))
         with app.unit_of_work() as work:
             webhooks.add_subscription(work, receiver.url, ["claim.submitted", "claim.accepted"])
@@ -65,7 +70,7 @@ def run(url: str, claims: int) -> dict[str, float]:
     finally:
         receiver.stop()
         app.close()
-    return {"claims/s": claims / plain, "claims/s outbox": claims / with_outbox,
+    return {"claims/s bare": claims / bare, "claims/s": claims / plain, "claims/s outbox": claims / with_outbox,
             "outbox share": 1 - plain / with_outbox, "deliveries/s": sent / delivered,
             "deliveries": sent}
 
@@ -86,10 +91,11 @@ def main() -> None:
         print(f"postgresql: not measured ({type(exc).__name__}: {exc})")
     print(f"{args.claims} claims, 3 transitions each ({CHUNK} claims per transaction); "
           "then every delivery to a loopback receiver")
-    print(f"{'backend':<12}{'claims/s':>10}{'with outbox':>13}{'outbox share':>14}"
-          f"{'deliveries':>12}{'deliveries/s':>14}")
+    print(f"{'backend':<12}{'no plugin':>10}{'no subscr.':>11}{'with outbox':>13}"
+          f"{'outbox share':>14}{'deliveries':>12}{'deliveries/s':>14}")
     for backend, f in results.items():
-        print(f"{backend:<12}{f['claims/s']:>10.0f}{f['claims/s outbox']:>13.0f}"
+        print(f"{backend:<12}{f['claims/s bare']:>10.0f}{f['claims/s']:>11.0f}"
+              f"{f['claims/s outbox']:>13.0f}"
               f"{f['outbox share']:>13.0%} {f['deliveries']:>11.0f}{f['deliveries/s']:>14.0f}")
 
 
