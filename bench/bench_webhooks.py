@@ -70,7 +70,8 @@ def run(url: str, claims: int) -> dict[str, float]:
     finally:
         receiver.stop()
         app.close()
-    return {"claims/s bare": claims / bare, "claims/s": claims / plain, "claims/s outbox": claims / with_outbox,
+    return {"claims/s bare": claims / bare, "claims/s": claims / plain,
+            "claims/s outbox": claims / with_outbox,
             "outbox share": 1 - plain / with_outbox, "deliveries/s": sent / delivered,
             "deliveries": sent}
 
