@@ -16,6 +16,7 @@ from medbill_core.ledger import Ledger
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.claims import ClaimService
 from medbill_core.services.patients import PatientService
+from medbill_core.storage import webhook_outbox
 from medbill_core.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,9 @@ class Medbill:
             with self.database.reader() as session:
                 yield UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             return
-        with self.database.transaction(autoflush=autoflush) as session:
+        # webhook_outbox.bound: lifecycle hooks record their webhook events into this session
+        with self.database.transaction(autoflush=autoflush) as session, \
+                webhook_outbox.bound(session):
             work = UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
             yield work
         for callback in work.after_commit:

@@ -39,8 +39,8 @@ hook has) for all installed plugins without starting medbill.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -76,7 +76,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.1"
+API_VERSION = "1.2"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
@@ -401,4 +401,30 @@ def medbill_claim_transition_postcommit(
     :param context: configuration of the running instance.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def medbill_billing_event_precommit(
+    event_type: str, data: Mapping[str, Any], context: PluginContext
+) -> None:
+    """Called inside the database transaction of a billing change other than a claim's state
+    change (those call :func:`medbill_claim_transition_precommit`).
+
+    The events: ``remittance.posted`` (an 835 transaction posted: ``remittance_id``,
+    ``trace_number``, ``payer_id``, ``payment_amount``, ``status``, ``claims_posted``),
+    ``payment.posted`` (a patient payment: ``payment_id``, ``patient_id``, ``amount``,
+    ``method``, ``claim_ids``, ``unapplied``), ``statement.produced`` (``statement_id``,
+    ``statement_number``, ``patient_ids``, ``cycle``, ``balance_due``, ``dunning_stage``).
+    ``data`` holds identifiers, codes, states and amounts (as strings) only,
+    never PHI. The core's webhook outbox records each as a webhook event.
+
+    Raising any exception rolls the whole transaction back, as for claim transitions: do not
+    do slow or external work here.
+
+    :param event_type: what happened (the names above; more may be added).
+    :param data: the change's identifiers and amounts.
+    :param context: configuration of the running instance.
+
+    .. versionadded:: 1.2
     """

@@ -32,7 +32,7 @@ from __future__ import annotations
 import difflib
 import logging
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -119,6 +119,7 @@ DEFAULT_PLUGINS = (
     "medbill_core.default_plugins.dispatch",
     "medbill_core.default_plugins.core_edits",
     "medbill_core.default_plugins.observability",
+    "medbill_core.default_plugins.webhook_events",
 )
 
 
@@ -431,6 +432,10 @@ class PluginHooks:
 
     def claim_transition_precommit(self, *, claim: Claim, transition: Transition) -> None:
         self._call("medbill_claim_transition_precommit", claim=claim, transition=transition,
+                   context=self.context)
+
+    def billing_event_precommit(self, *, event_type: str, data: Mapping[str, Any]) -> None:
+        self._call("medbill_billing_event_precommit", event_type=event_type, data=data,
                    context=self.context)
 
     def claim_transition_postcommit(self, *, claim: Claim, transition: Transition) -> None:

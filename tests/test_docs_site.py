@@ -468,7 +468,7 @@ def test_the_guide_plugin_with_a_tuple_decode_fails_its_tests(tmp_path: Path) ->
     assert counts.get("failed", 0) >= 3, result.stdout[-3000:]
 
 
-@pytest.mark.parametrize("page_name", ["money.md"])
+@pytest.mark.parametrize("page_name", ["money.md", "webhooks.md"])
 def test_python_examples_of_the_page_run(page_name: str) -> None:
     markdown = (ROOT / "docs" / page_name).read_text("utf-8")
     blocks = re.findall(r"```python\n(.*?)```", markdown, re.S)

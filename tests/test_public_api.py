@@ -76,6 +76,23 @@ def test_a_name_is_its_home_modules_object() -> None:
         api.ClaimService  # noqa: B018 - internal: not re-exported
 
 
+def test_webhook_receivers_verify_signatures_through_the_api_cheaply() -> None:
+    """``verify_signature`` is the signing module's own, and importing it for a receiver
+    brings in neither the database layer nor the domain model."""
+    from medbill_core import api
+    from medbill_core.services import webhook_signing
+
+    assert api.verify_signature is webhook_signing.verify_signature
+    header = webhook_signing.signature_header("whsec_x", b"{}", timestamp=100)
+    assert api.verify_signature("whsec_x", header, b"{}", now=100)
+    probe = ("import sys; from medbill_core.api import verify_signature;"
+             " print(sorted(m for m in ('pydantic', 'sqlalchemy', 'typer',"
+             " 'medbill_core.domain', 'medbill_core.storage') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_importing_the_api_is_cheap() -> None:
     """Plugins import it while the command line starts: the hook marker must not bring in
     pydantic, SQLAlchemy, Typer or the domain model."""

@@ -9,7 +9,8 @@ the error hierarchy (:class:`MedbillError` and its subclasses), money helpers (`
 never float), private-file helpers (files holding PHI are created ``0600``), the reference
 data plugins price and explain with (code sets, the Medicare physician fee schedule), and the
 core's cost estimator (:func:`estimate_costs`: benefits applied to planned services, no
-database).
+database), and :func:`verify_signature`, which checks the signature of a webhook delivery
+(for a receiver written in Python).
 
 Companion modules: :mod:`medbill_core.api.cli` (for plugins that add commands) and
 :mod:`medbill_core.api.testing` (the test kit: contract suites, factories, a started
@@ -212,6 +213,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         write_private,
     )
     from medbill_core.services.estimates import estimate as estimate_costs
+    from medbill_core.services.webhook_signing import verify_signature
 
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -295,6 +297,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "medbill_core.services.estimates": (
         "estimate as estimate_costs",
+    ),
+    "medbill_core.services.webhook_signing": (
+        "verify_signature",
     ),
 }
 
@@ -452,6 +457,7 @@ __all__ = [
     "to_money",
     "total",
     "validate_record",
+    "verify_signature",
     "write_private",
 ]
 

@@ -122,6 +122,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "jobs": ("worker_cmd", "jobs_app", "group"),
     "users": ("users_cmd", "app", "group"),
     "keys": ("keys_cmd", "app", "group"),
+    "webhooks": ("webhooks_cmd", "app", "group"),
 }
 
 #: What ``medbill --help`` lists beside each core command, so that listing is printed
@@ -164,6 +165,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "jobs": "Background jobs for medbill worker processes (PostgreSQL).",
     "users": "Users: who signs in, and their role in each practice.",
     "keys": "API keys: create (the token is shown once), list, revoke.",
+    "webhooks": "Webhook subscriptions and deliveries.",
 }
 
 

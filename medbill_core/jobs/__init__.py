@@ -9,9 +9,11 @@ number of machines, take from the database medbill already uses:
   ``finish-postings`` (835s whose posting a killed process broke off), ``statements`` (a
   statement run), ``followups`` (claim-status 276s N days after submission),
   ``eligibility`` (re-checks of coverages whose last check is older than N days: medbill has
-  no appointments, so "before appointments" is "not checked for N days");
+  no appointments, so "before appointments" is "not checked for N days"), ``webhooks`` (the
+  webhook deliveries due: ``FOR UPDATE SKIP LOCKED`` keeps two workers off one delivery);
 * periodic jobs (procrastinate's cron): a ``tick`` every minute (submit validated claims and
-  unsent files, fetch every channel, finish postings; drafts wait for the biller's scrub),
+  unsent files, fetch every channel, finish postings, deliver webhooks; drafts wait for the
+  biller's scrub),
   follow-ups and eligibility re-checks every morning, and the month's statement cycle every
   day at 18:00 (a guarantor gets one statement a day at most).
 
@@ -40,7 +42,7 @@ __all__ = ["JOB_KINDS", "conninfo", "is_postgresql", "job_counts", "make_app",
 
 #: what ``medbill jobs enqueue`` accepts, and what each does
 JOB_KINDS: dict[str, str] = {
-    "tick": "submit, fetch every channel, finish broken-off postings",
+    "tick": "submit, fetch every channel, finish broken-off postings, deliver webhooks",
     "scrub": "scrub the drafts (in chunks, one job each)",
     "submit": "batch validated claims into the outbox (per payer) and send every file",
     "fetch": "fetch and apply the responses of every channel (one job per channel)",
@@ -48,6 +50,7 @@ JOB_KINDS: dict[str, str] = {
     "statements": "run the statement cycle of this month",
     "followups": "claim-status inquiries (276) for claims waiting at the payer N days",
     "eligibility": "re-check coverages whose last eligibility check is older than N days",
+    "webhooks": "deliver the webhook events due (and record appeal deadlines drawing near)",
 }
 
 

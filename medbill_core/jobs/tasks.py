@@ -104,6 +104,7 @@ def tick(context: JobContext) -> None:
     for channel in _channels():
         defer(context, "fetch", key=f"fetch:{channel}", channel=channel)
     defer(context, "finish_postings")
+    defer(context, "webhooks")
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="tick")
@@ -247,6 +248,20 @@ def finish_postings(context: JobContext) -> None:
     for document in broken:
         result = ingest_document(app, document)
         log.info("document %s: %s", document.document_id, result.status)
+
+
+@tasks.task(name="webhooks", pass_context=True, retry=RETRY)
+def webhooks(context: JobContext, limit: int = 500) -> None:
+    """Deliver the webhook events due (each delivery is claimed with ``FOR UPDATE SKIP
+    LOCKED`` and a lease, so workers running this at once never send one twice); a full
+    batch asks for another run at once."""
+    from medbill_core.services.webhooks import run_due
+
+    outcomes = run_due(_app(), limit=limit)
+    delivered = sum(1 for outcome in outcomes if outcome.status == "delivered")
+    log.info("webhooks: %s of %s deliveries accepted", delivered, len(outcomes))
+    if len(outcomes) >= limit:
+        defer(context, "webhooks", key="webhooks:more")
 
 
 # -- statements and scheduled work ---------------------------------------------------------------

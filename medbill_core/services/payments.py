@@ -190,6 +190,10 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
                  entity_id=row.id, details={"patient_id": payment.patient_id,
                                             "guarantor_id": guarantor_id,
                                             "claims": sorted(applied), "method": row.method})
+    work.app.hooks.billing_event_precommit(event_type="payment.posted", data={
+        "payment_id": row.id, "patient_id": payment.patient_id, "guarantor_id": guarantor_id,
+        "amount": str(payment.amount), "method": row.method, "claim_ids": sorted(applied),
+        "unapplied": str(credit), "refunded": str(refunded)})
     if guarantor_id is not None:  # a family's payment: each application on its own
         claim_patients = {claim_id: patient_id for patient_id, claim_id, _ in balances}
         for claim_id, amount in applied.items():

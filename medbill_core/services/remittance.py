@@ -921,6 +921,11 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
         audit.record(work.session, actor=work.actor, action="remittance.post",
                      entity_type="remittance", entity_id=remittance.trace_number,
                      details=details)
+        work.app.hooks.billing_event_precommit(event_type="remittance.posted", data={
+            "remittance_id": row.id, "trace_number": remittance.trace_number,
+            "payer_id": remittance.payer_id, "payment_amount": str(row.payment_amount),
+            "status": row.status, "claims_posted": len(result.posted),
+            "duplicates": len(result.duplicates), "unmatched": len(result.unmatched)})
     result.remittance_id = row.id
     return result
 

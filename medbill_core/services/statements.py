@@ -741,6 +741,10 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
                      details={"patient_id": billable[0], "patient_ids": billable,
                               "guarantor": key, "cycle": cycle, "renderer": renderer,
                               "forced": same_day_number > 1})
+        app.hooks.billing_event_precommit(event_type="statement.produced", data={
+            "statement_id": row.id, "statement_number": row.statement_number,
+            "patient_ids": billable, "cycle": cycle, "balance_due": str(row.balance_due),
+            "dunning_stage": row.dunning_stage, "renderer": renderer})
         files.write(path, document.content)
     taken.add(statement.statement_number)
     return path, statement

@@ -868,3 +868,79 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+# -------------------------------------------------------------------------------------------------
+# Part "webhooks" (issue 15): subscriptions, the event outbox, deliveries
+# -------------------------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionRow(Base):
+    """A URL that receives the events it names (:mod:`medbill_core.services.webhooks`).
+
+    ``secret`` is stored as it was issued, not hashed: every delivery is signed with it
+    (HMAC-SHA256), and signing needs the key itself -- a hash could only check a secret
+    presented to us, which never happens here. It is shown once, when the subscription is
+    created, and never printed again (lists show the id and URL only).
+    """
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the practice (tenant) it belongs to; NULL until practices are rows (a later part)
+    practice_id: Mapped[int | None] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(String(2000))
+    #: the event types it receives (``claim.paid`` ...)
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebhookEventRow(Base):
+    """The outbox: one domain event, written in the transaction of the change it reports.
+
+    ``payload`` holds identifiers, states, codes and amounts only -- never a name, a date of
+    birth, a member id or a date of service. ``dedupe_key`` (unique, NULL for most events)
+    keeps an event that a scan finds again (an appeal's deadline drawing near) from being
+    recorded twice.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_type", "event_type", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDeliveryRow(Base):
+    """One event for one subscription: its attempts and where it stands (the delivery log).
+
+    ``status``: ``pending`` (due at ``next_attempt_at``), ``delivered`` (the receiver answered
+    2xx), ``failed`` (the last attempt failed; tried again at ``next_attempt_at``) or ``dead``
+    (given up after the last retry). ``last_error`` is our own short text (status code,
+    exception type), never the receiver's body.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("event_id", "subscription_id",
+                                       name="uq_webhook_deliveries_event_subscription"),
+                      Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+                      Index("ix_webhook_deliveries_subscription", "subscription_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

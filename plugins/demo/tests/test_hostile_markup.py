@@ -192,6 +192,8 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
                  "--address-line1", LINK, "--address-city", "[red]Town", "--address-state", "IL",
                  "--address-postal-code", "60601")
         space.ok("guarantors", "assign", "--patient", "MK2", "--guarantor", "1")
+        space.ok("webhooks", "add", f"https://hooks.example/{CLOSE}", "--events",
+                 "claim.accepted,claim.paid")
         space.ok("claims", "import", "claims.json")
         _accept(space.config, ["MK-PAID", "MK-DENIED"])
         _accept(space.config, ["MK-ACK"], (ClaimState.VALIDATED, ClaimState.SUBMITTED))
@@ -234,7 +236,7 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 
 
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
-           "outbox", "loads", "audit", "current", "report", "accuracy"}
+           "outbox", "loads", "audit", "current", "report", "accuracy", "deliveries"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
                  if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
@@ -282,6 +284,8 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     # names and labels are plain (letters, digits, . _ @ -): nothing to escape, still walked
     ("users", "list"): [((), ())],
     ("keys", "list"): [((), ("ehr-sync",))],
+    ("webhooks", "list"): [((), (CLOSE,))],
+    ("webhooks", "deliveries"): [(("1",), ("claim.accepted",))],
 }
 
 
