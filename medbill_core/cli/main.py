@@ -96,6 +96,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "estimate": ("accounts_cmd", "estimate_command", "command"),
     "demo": ("demo_cmd", "demo", "command"),
     "worker": ("worker_cmd", "worker", "command"),
+    "serve": ("serve_cmd", "serve", "command"),
     "plugins": ("plugins_cmd", "app", "group"),
     "db": ("db_cmd", "app", "group"),
     "patients": ("patients_cmd", "app", "group"),
@@ -160,6 +161,8 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
               " follow-ups) from the configured PostgreSQL database, until stopped (Ctrl-C,"
               " SIGTERM).",
     "jobs": "Background jobs for medbill worker processes (PostgreSQL).",
+    "serve": "Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) until stopped"
+             " (Ctrl-C, SIGTERM).",
 }
 
 

@@ -4,5 +4,6 @@
   claim-status and rendering hooks to the adapters, channels and renderers the
   plugins registered (``trylast``: a plugin's own implementation wins);
 * :mod:`.core_edits` - claim edits every claim gets;
-* :mod:`.observability` - timing and logging around submissions and transitions.
+* :mod:`.observability` - timing and logging around submissions and transitions;
+* :mod:`.http_routes` - the HTTP API's own routes (``medbill serve``).
 """
