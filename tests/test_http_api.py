@@ -151,6 +151,9 @@ def test_without_a_valid_key_it_is_401_with_a_challenge(client: TestClient,
                                                        headers: dict[str, str]) -> None:
     response = client.get("/v1/claims", headers=headers)
     problem = assert_problem(response, 401, "not-authenticated")
+    assert problem["detail"] in ("the API key is not valid",
+                                 "authentication required: send 'Authorization: Bearer "
+                                 "<API key>'")
     assert response.headers["www-authenticate"] == 'Bearer realm="medbill"'
     assert "wrong-key" not in response.text
 
@@ -431,9 +434,11 @@ def test_a_tampered_or_foreign_cursor_and_a_bad_limit_are_422(
         assert [(e["field"], e["code"]) for e in problem["errors"]] == [
             ("query.cursor", "cursor_invalid")]
     for limit in (0, 501, "x"):
-        problem = assert_problem(client.get(f"/v1/claims?limit={limit}", headers=EHR), 422, "validation-failed")
+        problem = assert_problem(client.get(f"/v1/claims?limit={limit}", headers=EHR), 422,
+                                 "validation-failed")
         assert problem["errors"][0]["field"] == "query.limit"
-    problem = assert_problem(client.get("/v1/claims?state=lost", headers=EHR), 422, "validation-failed")
+    problem = assert_problem(client.get("/v1/claims?state=lost", headers=EHR), 422,
+                             "validation-failed")
     assert problem["errors"][0]["field"] == "query.state"
 
 

@@ -27,7 +27,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEPT_HEADERS = ("location",)
 
 
-class Replay(Exception):  # noqa: N818 - not an error: the answer to a repeated request
+class Replay(Exception):
     """Raised by the dependency to send a stored response instead of running the route."""
 
     def __init__(self, stored: keys.StoredResponse) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -16,7 +18,8 @@ from medbill_core.http.validation import validated
 from medbill_core.services.patients import read_patient
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
-NOT_FOUND = {404: PROBLEM_RESPONSES[500] | {"description": "No such patient"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such patient"}}
 
 
 @router.post("", status_code=201, response_model=Patient, summary="Register a patient",
