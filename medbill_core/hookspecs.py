@@ -172,7 +172,7 @@ def medbill_register_routes(app: FastAPI) -> None:
     a request answers it, so a plugin cannot shadow a core route. Routes follow the API's
     rules: errors as problems (raise :class:`~medbill_core.errors.MedbillError` subclasses,
     never PHI in their text), lists as cursor pages, every route but a health check behind
-    an API key.
+    an API key: :mod:`medbill_core.api.http` has what a route needs for each.
 
     :param app: the FastAPI application; add an ``APIRouter`` with ``app.include_router``.
 

@@ -461,3 +461,45 @@ def test_payers_are_listed_by_key_without_their_options(client: TestClient) -> N
     medicare = rest["data"][0]
     assert medicare["program"] == "medicare" and medicare["payer_id"] == "04412"
     assert "options" not in medicare and "fee_schedule" not in medicare
+
+
+# -- the route table --------------------------------------------------------------------------
+
+def test_every_post_route_takes_an_idempotency_key(client: TestClient) -> None:
+    """From the OpenAPI document, so a new POST route (the core's or a plugin's) is checked."""
+    paths = client.get("/openapi.json").json()["paths"]
+    posts = {path: item["post"] for path, item in paths.items() if "post" in item}
+    assert "/v1/patients" in posts
+    for path, operation in posts.items():
+        headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        assert "Idempotency-Key" in headers, path
+
+
+def test_every_route_but_health_needs_a_key(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    open_routes = sorted(f"{method} {path}" for path, item in paths.items()
+                         for method, operation in item.items()
+                         if path.startswith("/v1/") and "security" not in operation
+                         and not path.startswith("/v1/test/"))
+    assert open_routes == ["get /v1/health"]
+
+
+def test_the_documented_routes_example_adds_its_route(medbill_config: Any) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs/hook_examples/medbill_register_routes.py"
+    spec = importlib.util.spec_from_file_location("routes_example", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    app = Medbill.open(medbill_config, extra_plugins=[("acme_routes", example)],
+                       load_installed=False, upgrade=True)
+    try:
+        with TestClient(create_app(app, authenticate=fake_authenticate)) as example_client:
+            assert example_client.get("/v1/acme/ping", headers=EHR).json() == {
+                "acme": "ok", "caller": "key:ehr-sync"}
+            assert_problem(example_client.get("/v1/acme/ping"), 401, "not-authenticated")
+            assert "/v1/acme/ping" in example_client.get("/openapi.json").json()["paths"]
+    finally:
+        app.close()
