@@ -20,7 +20,12 @@ from medbill_core import audit
 from medbill_core.app import Medbill
 from medbill_core.domain import ClaimState
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
-from medbill_core.errors import ConfigurationError, IllegalTransition, NotAuthenticated
+from medbill_core.errors import (
+    ConfigurationError,
+    IllegalTransition,
+    NotAuthenticated,
+    PermissionDenied,
+)
 from medbill_core.hookspecs import hookimpl
 from medbill_core.http import create_app
 from medbill_core.http.pagination import encode_cursor
@@ -71,6 +76,16 @@ def illegal() -> None:
 @plugin_router.get("/misconfigured")
 def misconfigured() -> None:
     raise ConfigurationError("medbill.toml: [payers.acme] secret path /etc/x is unreadable")
+
+
+@plugin_router.get("/forbidden")
+def forbidden() -> None:
+    raise PermissionDenied("front_desk may not void claims")
+
+
+@plugin_router.get("/unauthenticated")
+def unauthenticated() -> None:
+    raise NotAuthenticated("the session expired")
 
 
 @plugin_router.get("/health")
@@ -206,6 +221,13 @@ def test_a_body_that_is_not_json_and_an_extra_field_are_422(client: TestClient) 
     assert [(e["field"], e["code"]) for e in problem["errors"]] == [
         ("body.ssn", "extra_forbidden")]
     assert "123-45-6789" not in response.text
+    # a key is input too: one that is not a field name is not echoed
+    response = client.post("/v1/patients", headers=EHR,
+                           json=_patient_body(**{f"{PHI_NAME}, Maria 1987-02-03": 1}))
+    problem = assert_problem(response, 422, "validation-failed")
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+        ("body.(a key)", "extra_forbidden")]
+    assert PHI_NAME not in response.text and "1987-02-03" not in response.text
 
 
 def test_an_unknown_exception_is_a_500_with_an_error_id_and_no_text(
@@ -225,6 +247,12 @@ def test_domain_errors_map_to_their_statuses(client: TestClient,
     problem = assert_problem(client.get("/v1/test/illegal", headers=EHR), 409,
                              "illegal-transition")
     assert problem["detail"] == ("claim 7: cannot move from 'draft' to 'paid'; allowed: ready")
+    problem = assert_problem(client.get("/v1/test/forbidden", headers=EHR), 403,
+                             "permission-denied")
+    assert problem["detail"] == "front_desk may not void claims"
+    response = client.get("/v1/test/unauthenticated", headers=EHR)
+    assert_problem(response, 401, "not-authenticated")
+    assert response.headers["www-authenticate"] == 'Bearer realm="medbill"'
     with caplog.at_level(logging.ERROR, logger="medbill.http"):
         response = client.get("/v1/test/misconfigured", headers=EHR)
     problem = assert_problem(response, 500, "server-misconfigured")
@@ -501,5 +529,16 @@ def test_the_documented_routes_example_adds_its_route(medbill_config: Any) -> No
                 "acme": "ok", "caller": "key:ehr-sync"}
             assert_problem(example_client.get("/v1/acme/ping"), 401, "not-authenticated")
             assert "/v1/acme/ping" in example_client.get("/openapi.json").json()["paths"]
+    finally:
+        app.close()
+
+
+def test_health_is_503_when_the_schema_is_not_current(medbill_config: Any) -> None:
+    app = Medbill.open(medbill_config, load_installed=False)  # never migrated
+    try:
+        with TestClient(create_app(app, authenticate=fake_authenticate)) as fresh:
+            problem = assert_problem(fresh.get("/v1/health"), 503, "unavailable")
+        assert problem["detail"] == ("the database is unreachable or its schema is not "
+                                     "current")
     finally:
         app.close()

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 import uuid
 from collections.abc import Sequence
@@ -126,6 +127,11 @@ class InvalidRequest(ValidationFailed):
         self.field_problems = list(problems)
 
 
+#: A field name as a schema spells it; any other key a client sent is not echoed (a key of a
+#: JSON object is input too: ``{"<a patient's name>": 1}``).
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
 def field_path(location: Sequence[int | str]) -> str:
     """``("body", "lines", 0, "code")`` -> ``body.lines[0].code``."""
     text = ""
@@ -133,7 +139,8 @@ def field_path(location: Sequence[int | str]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            name = str(part) if _FIELD_NAME.fullmatch(str(part)) else "(a key)"
+            text += f".{name}" if text else name
     return text or "request"
 
 
