@@ -6,17 +6,20 @@ keys, the routes hook, and the first resources. ``medbill serve`` itself (a real
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from starlette.responses import Response
 
 from medbill_core import audit
+from medbill_core.api.http import CurrentPrincipal, IdempotencyParam
 from medbill_core.app import Medbill
 from medbill_core.domain import ClaimState
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
@@ -86,6 +89,18 @@ def forbidden() -> None:
 @plugin_router.get("/unauthenticated")
 def unauthenticated() -> None:
     raise NotAuthenticated("the session expired")
+
+
+#: the slow POST waits for this (set by the test once a second request was answered)
+release_slow_post = threading.Event()
+
+
+@plugin_router.post("/slow")
+def slow_post(request: Request, principal: CurrentPrincipal,
+              idempotency: IdempotencyParam) -> Response:
+    assert release_slow_post.wait(timeout=30)
+    with request.app.state.medbill_api.medbill.unit_of_work(principal.actor) as work:
+        return idempotency.respond(work, 201, {"done": True})
 
 
 @plugin_router.get("/health")
@@ -358,6 +373,40 @@ def test_a_key_in_flight_is_409_and_a_failed_request_frees_its_key(
     assert_problem(bad, 422, "validation-failed")
     good = client.post("/v1/patients", headers=headers, json=_patient_body(11))
     assert good.status_code == 201 and "idempotent-replayed" not in good.headers
+
+
+def _key_held(app: Medbill, key: str) -> bool:
+    from sqlalchemy import select
+
+    from medbill_core.storage.schema import IdempotencyKeyRow
+
+    with app.unit_of_work(read_only=True) as work:
+        return work.session.scalar(select(IdempotencyKeyRow.id).where(
+            IdempotencyKeyRow.key == key)) is not None
+
+
+def test_a_second_request_while_the_first_runs_is_409_then_the_first_is_replayed(
+        client: TestClient, medbill_app: Medbill) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    headers = {**EHR, "Idempotency-Key": "slow-1"}
+    release_slow_post.clear()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(client.post, "/v1/test/slow", headers=headers, json={"n": 1})
+        try:
+            deadline = time.monotonic() + 30
+            while not _key_held(medbill_app, "slow-1"):  # the first request holds the key
+                assert time.monotonic() < deadline and not first.done()
+                time.sleep(0.05)
+            second = client.post("/v1/test/slow", headers=headers, json={"n": 1})
+            assert_problem(second, 409, "request-in-flight")
+        finally:
+            release_slow_post.set()
+        assert first.result(timeout=30).status_code == 201
+    third = client.post("/v1/test/slow", headers=headers, json={"n": 1})
+    assert third.status_code == 201 and third.json() == {"done": True}
+    assert third.headers["idempotent-replayed"] == "true"
 
 
 def test_keys_expire_after_24_hours_and_a_dead_request_is_taken_over(
