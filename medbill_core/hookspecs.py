@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     import typer
+    from fastapi import FastAPI
     from pydantic import BaseModel
 
     from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
@@ -159,6 +160,23 @@ def medbill_register_commands(app: typer.Typer) -> None:
     :param app: the root Typer application; add a sub-application or commands.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def medbill_register_routes(app: FastAPI) -> None:
+    """Add routes to the HTTP API that ``medbill serve`` runs (``/v1/...``).
+
+    Called once for each app :func:`medbill_core.http.create_app` builds: the core's own
+    routes first (its default plugin), then the enabled plugins': the first route matching
+    a request answers it, so a plugin cannot shadow a core route. Routes follow the API's
+    rules: errors as problems (raise :class:`~medbill_core.errors.MedbillError` subclasses,
+    never PHI in their text), lists as cursor pages, every route but a health check behind
+    an API key: :mod:`medbill_core.api.http` has what a route needs for each.
+
+    :param app: the FastAPI application; add an ``APIRouter`` with ``app.include_router``.
+
+    .. versionadded:: 1.2
     """
 
 

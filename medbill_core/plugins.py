@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     import typer
+    from fastapi import FastAPI
 
     from medbill_core.adapters import RemittanceParts
     from medbill_core.config import MedbillConfig
@@ -120,6 +121,7 @@ DEFAULT_PLUGINS = (
     "medbill_core.default_plugins.core_edits",
     "medbill_core.default_plugins.observability",
     "medbill_core.default_plugins.webhook_events",
+    "medbill_core.default_plugins.http_routes",
 )
 
 
@@ -360,6 +362,16 @@ class PluginHooks:
 
     def register_commands(self, *, app: typer.Typer) -> None:
         self._call("medbill_register_commands", app=app)
+
+    def register_routes(self, *, app: FastAPI) -> None:
+        """Let the core and every enabled plugin add routes to the HTTP API's ``app``
+        (``medbill_register_routes``): the core's first, so that a plugin's route cannot
+        shadow one of the core's (the first route matching a request answers it)."""
+        hook = self.manager.hook.medbill_register_routes
+        impls = list(reversed(hook.get_hookimpls()))  # pluggy's call order
+        impls.sort(key=lambda impl: not impl.plugin_name.startswith("core:"))
+        for impl in impls:
+            self._call_impl(impl, "medbill_register_routes", app=app)
 
     def check_eligibility(self, *, request: EligibilityRequest) -> EligibilityResponse:
         return self._first("medbill_check_eligibility", ELIGIBILITY,

@@ -96,6 +96,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "estimate": ("accounts_cmd", "estimate_command", "command"),
     "demo": ("demo_cmd", "demo", "command"),
     "worker": ("worker_cmd", "worker", "command"),
+    "serve": ("serve_cmd", "serve", "command"),
     "plugins": ("plugins_cmd", "app", "group"),
     "db": ("db_cmd", "app", "group"),
     "patients": ("patients_cmd", "app", "group"),
@@ -166,6 +167,8 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "users": "Users: who signs in, and their role in each practice.",
     "keys": "API keys: create (the token is shown once), list, revoke.",
     "webhooks": "Webhook subscriptions and deliveries.",
+    "serve": "Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) until stopped"
+             " (Ctrl-C, SIGTERM).",
 }
 
 

@@ -6,4 +6,5 @@
 * :mod:`.core_edits` - claim edits every claim gets;
 * :mod:`.observability` - timing and logging around submissions and transitions;
 * :mod:`.webhook_events` - claim transitions and billing events to the webhook outbox.
+* :mod:`.http_routes` - the HTTP API's own routes (``medbill serve``).
 """

@@ -720,12 +720,17 @@ class ClaimService:
 
     def list(self, *, state: ClaimState | None = None, payer_key: str | None = None,
              patient_id: int | None = None, service_from: date | None = None,
-             service_to: date | None = None, limit: int = 100, offset: int = 0
-             ) -> Sequence[Claim]:
-        """Claims by id, filtered; deleted drafts only when ``state`` asks for them."""
+             service_to: date | None = None, limit: int = 100, offset: int = 0,
+             after_id: int | None = None) -> Sequence[Claim]:
+        """Claims by id, filtered; deleted drafts only when ``state`` asks for them.
+
+        ``after_id``: only claims with a greater id (a keyset page: the HTTP API's cursor),
+        read through the primary key however deep the page is, unlike ``offset``."""
         statement = self._filtered(select(ClaimRow).options(selectinload(ClaimRow.lines)),
                                    state=state, payer_key=payer_key, patient_id=patient_id,
                                    service_from=service_from, service_to=service_to)
+        if after_id is not None:
+            statement = statement.where(ClaimRow.id > after_id)
         statement = statement.order_by(ClaimRow.id).limit(limit).offset(offset)
         return [claim_from_row(row) for row in self.session.scalars(statement)]
 

@@ -6,7 +6,7 @@ import builtins  # the service's list() method hides list in its annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, inspect, or_, select
 from sqlalchemy.orm import Session
@@ -32,6 +32,9 @@ from medbill_core.storage.mapping import (
     provider_values,
 )
 from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
+
+if TYPE_CHECKING:
+    from medbill_core.app import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -492,3 +495,15 @@ class PatientService:
         if row is None or not inspect(row).persistent or row.npi != npi:
             row = self.session.scalar(select(ProviderRow).where(ProviderRow.npi == npi))
         return provider_from_row(row) if row else None
+
+
+def read_patient(work: UnitOfWork, patient_id: int, *, via: str) -> Patient:
+    """A patient record shown to ``work``'s actor through ``via`` (``"api"``): the read is
+    audited (``patient.read``, HIPAA's audit controls), so ``work`` must be able to write.
+
+    :raises NotFound: no patient has this id (nothing is recorded).
+    """
+    patient = work.patients.get(patient_id)
+    audit.record(work.session, actor=work.actor, action="patient.read", entity_type="patient",
+                 entity_id=patient_id, details={"via": via})
+    return patient

@@ -944,3 +944,31 @@ class WebhookDeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# -------------------------------------------------------------------------------------------------
+# Part "http" (issue 15, medbill serve): idempotency keys of the HTTP API's POST requests
+# -------------------------------------------------------------------------------------------------
+
+
+class IdempotencyKeyRow(Base):
+    """An ``Idempotency-Key`` a principal sent with a POST (:mod:`medbill_core.services.
+    idempotency`): the request it came with (method, path, SHA-256 of the body) and, once the
+    change committed, the response to replay (in the change's own transaction). No response
+    yet: the request is in flight. Kept 24 hours; the response body may hold PHI, as the
+    records it describes do."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("actor", "key", name="uq_idempotency_keys_actor_key"),
+                      Index("ix_idempotency_keys_created_at", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the principal's audit actor (``key:ehr-sync``): one client's keys never meet another's
+    actor: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(2000))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

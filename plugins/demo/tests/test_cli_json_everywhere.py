@@ -26,6 +26,7 @@ ACTS_ONLY = {
     ("clearinghouse", "serve"),            # a foreground server, runs until interrupted
     ("clearinghouse", "default-config"),   # prints a TOML file to redirect into a file
     ("worker",),                           # runs job-queue workers until interrupted
+    ("serve",),                            # serves the HTTP API until interrupted
 }
 
 #: Commands of modules another engineer finishes in this same pass (patients, guarantors,

@@ -1,0 +1,52 @@
+"""What a plugin that adds HTTP routes (hook ``medbill_register_routes``) uses of the API.
+
+* :data:`CurrentPrincipal` - a route's parameter for the caller (``Principal``): it makes the
+  route need an API key (401 without one), as every route but a health check must;
+* :data:`IdempotencyParam` - a POST route's ``Idempotency-Key``: answer with
+  ``idempotency.respond(work, status, body)`` inside the change's unit of work;
+* :class:`Page`, :data:`Limit`, :data:`Cursor`, :data:`DEFAULT_LIMIT`, :func:`page`,
+  :func:`decode_cursor` - cursor pages for list routes;
+* :data:`PROBLEM_RESPONSES` - the error responses to declare on a router (OpenAPI).
+
+Errors are raised as :mod:`medbill_core.api` errors (``ValidationFailed``, ``NotFound`` ...):
+the app answers each as an RFC 9457 problem. Same stability promise as
+:mod:`medbill_core.api`. Importing this module is cheap; each name is imported when first
+used (FastAPI is imported then).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from medbill_core.api._lazy import homes_by_name, lazy_attributes
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
+    from medbill_core.http.auth import CurrentPrincipal
+    from medbill_core.http.idempotency import IdempotencyParam
+    from medbill_core.http.pagination import (
+        DEFAULT_LIMIT,
+        Cursor,
+        Limit,
+        Page,
+        decode_cursor,
+        page,
+    )
+    from medbill_core.http.problems import PROBLEM_RESPONSES
+
+#: Each public name by its home module (``"attribute as name"`` renames).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "medbill_core.http.auth": ("CurrentPrincipal",),
+    "medbill_core.http.idempotency": ("IdempotencyParam",),
+    "medbill_core.http.pagination": (
+        "DEFAULT_LIMIT", "Cursor", "Limit", "Page", "decode_cursor", "page",
+    ),
+    "medbill_core.http.problems": ("PROBLEM_RESPONSES",),
+}
+
+__all__ = [
+    "DEFAULT_LIMIT", "PROBLEM_RESPONSES", "CurrentPrincipal", "Cursor", "IdempotencyParam",
+    "Limit", "Page", "decode_cursor", "page",
+]
+
+if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there
+    __getattr__, __dir__ = lazy_attributes(globals(), homes_by_name(_EXPORTS))

@@ -1,0 +1,43 @@
+"""The FastAPI application of ``medbill serve``: :func:`create_app`."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from medbill_core.http import problems
+from medbill_core.http.auth import ApiState, Authenticator, default_authenticator
+from medbill_core.http.idempotency import Replay, replay_response
+
+if TYPE_CHECKING:
+    from medbill_core.app import Medbill
+
+DESCRIPTION = """The medbill REST API. Every route but `/v1/health` needs an API key:
+`Authorization: Bearer <key>`. Errors are RFC 9457 problems (`application/problem+json`),
+lists are cursor pages (`limit`, `cursor` -> `next_cursor`), and a POST sent again with the
+same `Idempotency-Key` and body within 24 hours answers what it answered the first time."""
+
+
+def _version() -> str:
+    try:
+        return version("medbill")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "0"
+
+
+def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None) -> FastAPI:
+    """The API of ``medbill``: the core's routes and every enabled plugin's
+    (``medbill_register_routes``), OpenAPI 3.1 at ``/openapi.json``, docs at ``/docs``.
+
+    :param authenticate: ``authenticate(medbill, token) -> Principal``; default
+        :func:`medbill_core.services.identity.authenticate_key`.
+    """
+    app = FastAPI(title="medbill", version=_version(), description=DESCRIPTION,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.medbill_api = ApiState(medbill, authenticate or default_authenticator)
+    problems.install(app)
+    app.add_exception_handler(Replay, replay_response)
+    medbill.hooks.register_routes(app=app)
+    return app

@@ -1,0 +1,21 @@
+"""The core's resources, one router per module, registered through the routes hook by the
+default plugin :mod:`medbill_core.default_plugins.http_routes` (as a plugin's would be).
+
+Each module is the pattern for the next: handlers call services (never SQL), lists are
+keyset pages (:mod:`medbill_core.http.pagination`), reads that only read use a read-only
+unit of work, a POST takes :data:`~medbill_core.http.idempotency.IdempotencyParam` and stores
+its response in the change's unit of work, and every route but ``/v1/health`` needs a key.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from medbill_core.http.resources import claims, health, patients, payers
+
+ROUTERS = (health.router, payers.router, claims.router, patients.router)
+
+
+def include_core_routes(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)

@@ -1,0 +1,49 @@
+"""``POST /v1/patients`` (idempotent) and ``GET /v1/patients/{patient_id}`` (audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from medbill_core.domain import Patient
+from medbill_core.domain.base import saved_id
+from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.resources.claims import RowId
+from medbill_core.http.schemas import NewPatient
+from medbill_core.http.validation import validated
+from medbill_core.services.patients import read_patient
+
+router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such patient"}}
+
+
+@router.post("", status_code=201, response_model=Patient, summary="Register a patient",
+             responses={200: {"model": Patient, "description": "The patient with this "
+                                                               "account number, updated"},
+                        409: PROBLEM_RESPONSES[500] | {
+                            "description": "A request with this Idempotency-Key is still "
+                                           "in progress"}})
+def create_patient(request: Request, body: NewPatient, principal: CurrentPrincipal,
+                   idempotency: IdempotencyParam) -> Response:
+    """Create a patient (201, ``Location`` names it), or update the one with the same
+    account number (200), as ``medbill patients import`` does."""
+    patient = validated(Patient, body.model_dump(), location="body")
+    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        stored, created, _changed = work.patients.save(patient)
+        return idempotency.respond(
+            work, 201 if created else 200, stored.model_dump(mode="json"),
+            {"Location": f"/v1/patients/{saved_id(stored)}"})
+
+
+@router.get("/{patient_id}", response_model=Patient, summary="Read a patient",
+            responses=NOT_FOUND)
+def get_patient(request: Request, principal: CurrentPrincipal, patient_id: RowId) -> Response:
+    """The patient record; the read is recorded in the audit trail, naming the caller."""
+    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        patient = read_patient(work, patient_id, via="api")
+    return Response(patient.model_dump_json(), media_type="application/json")
