@@ -41,7 +41,7 @@ def test_a_created_key_reads_and_its_revocation_ends_it(api: tuple[TestClient, M
     assert read.status_code == 200
     assert read.json()["id"] == patient_id
     with app.unit_of_work(read_only=True) as work:
-        reads = audit.events(work.session, action="patient.read")
+        reads = audit.query(work.session, action="patient.read")
     assert [(event.actor, event.entity_id) for event in reads] == [
         ("key:ehr-sync", str(patient_id))]
 
