@@ -5,8 +5,9 @@ A statement is addressed to the guarantor (the patient, a parent, another person
 statement with a section per patient. A statement run picks guarantors whose patients owe at
 least the minimum together, leaves out patients on hold and patients with a claim still
 pending at a payer, and never produces two statements for the same patient and cycle: each
-statement is recorded in its own transaction under a unique (patient, cycle), so a run that
-crashed midway resumes where it stopped when started again. A guarantor gets at most one
+statement is recorded under a unique (patient, cycle), :data:`PER_TRANSACTION` statements a
+transaction, so a run that crashed midway resumes where it stopped when started again (the
+statements of the transaction it died in are made again, none twice). A guarantor gets at most one
 statement a day (two cycles run the same day would send two letters) unless ``force``.
 
 Each line says what the services were in words (the claim line's own description, else the
@@ -153,6 +154,10 @@ def patient_reason(carc: str) -> str:
 _CHUNK = 500
 #: accounts (guarantors) whose statements are built from one load of their data
 BATCH = 100
+#: statements recorded (and their files flushed to disk) together: a transaction and a
+#: flush of files each cost about as much as rendering a statement; a run that dies loses at
+#: most these to make again
+PER_TRANSACTION = 50
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
@@ -619,7 +624,9 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
 
     Who gets one is chosen from balances summed in SQL; the statements are then built
     :data:`BATCH` guarantors at a time from one load of their data
-    (:func:`load_statement_data`), each recorded in its own transaction.
+    (:func:`load_statement_data`), recorded :data:`PER_TRANSACTION` at a time (a group that
+    fails is produced again a statement a transaction: the others are produced, the failing
+    one fails alone, as it would have without the others).
 
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
@@ -657,18 +664,32 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
             return
         with app.unit_of_work(read_only=True) as work:
             data = load_statement_data(work, [m for _, billable in batch for m in billable])
-        for key, billable in batch:
+        for start in range(0, len(batch), PER_TRANSACTION):
+            group = [(key, billable, today.get(key, 0) + 1)
+                     for key, billable in batch[start:start + PER_TRANSACTION]]
             try:
-                path, statement = _produce(app, key, billable, today.get(key, 0) + 1,
-                                           cycle=cycle, when=when, renderer=renderer,
-                                           out_dir=out_dir, data=data, taken=taken)
-            except IntegrityError:
-                # another run produced this guarantor's statement of the day meanwhile
-                result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
-                continue
-            today[key] = today.get(key, 0) + 1
-            result.produced.append(statement.statement_number)
-            result.files.append(path)
+                done_together: list[tuple[Path, Statement] | None] = list(_produce_many(
+                    app, group, cycle=cycle, when=when, renderer=renderer, out_dir=out_dir,
+                    data=data, taken=taken))
+            except Exception:
+                # one statement of the group failed (another run produced it meanwhile, or
+                # it cannot be rendered or written): the group again, a transaction each,
+                # so the others are produced and the failure is the one statement's
+                done_together = [None] * len(group)
+            for (key, billable, number), produced in zip(group, done_together, strict=True):
+                if produced is None:
+                    try:
+                        produced = _produce(app, key, billable, number, cycle=cycle,
+                                            when=when, renderer=renderer, out_dir=out_dir,
+                                            data=data, taken=taken)
+                    except IntegrityError:
+                        # another run produced this guarantor's statement of the day
+                        result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
+                        continue
+                path, statement = produced
+                today[key] = number
+                result.produced.append(statement.statement_number)
+                result.files.append(path)
         batch.clear()
 
     for done_count, (key, members) in enumerate(ordered):
@@ -705,6 +726,56 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     return result
 
 
+def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, cycle: str,
+                  when: date, renderer: str, out_dir: Path, data: StatementData,
+                  taken: set[str]) -> list[tuple[Path, Statement]]:
+    """:func:`_produce` for several statements ((guarantor key, patients, same-day number)
+    each) in one transaction: rows inserted together, each with its audit event, files
+    flushed to disk together; all recorded and written, or (raising) none."""
+    with publish_after() as files, app.unit_of_work() as work:
+        numbers = set(taken)
+        made: list[tuple[Statement, StatementRow, Path, bytes]] = []
+        for key, billable, same_day_number in group:
+            statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
+                                        family=billable, data=data)
+            number = _statement_number(numbers, statement.statement_number)
+            if number != statement.statement_number:
+                statement = statement.model_copy(update={"statement_number": number})
+            numbers.add(number)
+            document = app.hooks.render_statement(statement=statement, renderer=renderer)
+            made.append((statement, _statement_row(statement, key, billable, same_day_number,
+                                                   renderer, document.filename,
+                                                   document.content),
+                         out_dir / document.filename, document.content))
+        work.session.add_all([row for _, row, _, _ in made])
+        work.session.flush()
+        for (key, billable, same_day_number), (_, row, _, _) in zip(group, made, strict=True):
+            _record_produced(work, row, key, billable, cycle, renderer, same_day_number)
+        files.write_many([(path, content) for _, _, path, content in made])
+    taken.update(statement.statement_number for statement, _, _, _ in made)
+    return [(path, statement) for statement, _, path, _ in made]
+
+
+def _statement_row(statement: Statement, key: str, billable: list[int], same_day_number: int,
+                   renderer: str, filename: str, content: bytes) -> StatementRow:
+    return StatementRow(
+        statement_number=statement.statement_number, patient_id=billable[0],
+        patient_ids=billable, guarantor_key=key, same_day_number=same_day_number,
+        cycle=statement.cycle, statement_date=statement.statement_date,
+        due_date=statement.due_date, balance_due=statement.balance_due,
+        dunning_stage=statement.dunning_stage, renderer=renderer, filename=filename,
+        content_sha256=hashlib.sha256(content).hexdigest(), status="rendered")
+
+
+def _record_produced(work: UnitOfWork, row: StatementRow, key: str, billable: list[int],
+                     cycle: str, renderer: str, same_day_number: int) -> None:
+    audit.record(work.session, actor=work.actor, action="statement.produce",
+                 entity_type="statement", entity_id=row.id,
+                 details={"patient_id": billable[0], "patient_ids": billable,
+                          "guarantor": key, "cycle": cycle, "renderer": renderer,
+                          "forced": same_day_number > 1})
+
+
 def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
              when: date, renderer: str, out_dir: Path, data: StatementData | None = None,
              taken: set[str] | None = None) -> tuple[Path, Statement]:
@@ -727,20 +798,11 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
             statement = statement.model_copy(update={"statement_number": number})
         document = app.hooks.render_statement(statement=statement, renderer=renderer)
         path = out_dir / document.filename
-        row = StatementRow(
-            statement_number=statement.statement_number, patient_id=billable[0],
-            patient_ids=billable, guarantor_key=key, same_day_number=same_day_number,
-            cycle=cycle, statement_date=when, due_date=statement.due_date,
-            balance_due=statement.balance_due, dunning_stage=statement.dunning_stage,
-            renderer=renderer, filename=document.filename,
-            content_sha256=hashlib.sha256(document.content).hexdigest(), status="rendered")
+        row = _statement_row(statement, key, billable, same_day_number, renderer,
+                             document.filename, document.content)
         work.session.add(row)
         work.session.flush()
-        audit.record(work.session, actor=work.actor, action="statement.produce",
-                     entity_type="statement", entity_id=row.id,
-                     details={"patient_id": billable[0], "patient_ids": billable,
-                              "guarantor": key, "cycle": cycle, "renderer": renderer,
-                              "forced": same_day_number > 1})
+        _record_produced(work, row, key, billable, cycle, renderer, same_day_number)
         files.write(path, document.content)
     taken.add(statement.statement_number)
     return path, statement
