@@ -319,4 +319,10 @@ class Canvas:
             self._states[-1].text_color = self._colour(rgb)[0]
 
     def output(self) -> bytes:
+        if self._direct_text:  # fpdf's output, written without its generic serializer
+            from medbill_statements_pdf.pdffile import file_bytes
+
+            written = file_bytes(self.pdf)
+            if written is not None:
+                return written
         return bytes(self.pdf.output())
