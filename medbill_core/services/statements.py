@@ -28,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
@@ -734,7 +734,7 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
     flushed to disk together; all recorded and written, or (raising) none."""
     with publish_after() as files, app.unit_of_work() as work:
         numbers = set(taken)
-        made: list[tuple[Statement, StatementRow, Path, bytes]] = []
+        made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
         for key, billable, same_day_number in group:
             statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
                                         family=billable, data=data)
@@ -743,34 +743,42 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
                 statement = statement.model_copy(update={"statement_number": number})
             numbers.add(number)
             document = app.hooks.render_statement(statement=statement, renderer=renderer)
-            made.append((statement, _statement_row(statement, key, billable, same_day_number,
-                                                   renderer, document.filename,
-                                                   document.content),
+            made.append((statement, _statement_columns(statement, key, billable,
+                                                       same_day_number, renderer,
+                                                       document.filename, document.content),
                          out_dir / document.filename, document.content))
-        work.session.add_all([row for _, row, _, _ in made])
-        work.session.flush()
-        for (key, billable, same_day_number), (_, row, _, _) in zip(group, made, strict=True):
-            _record_produced(work, row, key, billable, cycle, renderer, same_day_number)
+        # one executemany, then the ids by the (unique) numbers: the ORM would insert the
+        # rows one by one to read each id back
+        work.session.execute(insert(StatementRow), [columns for _, columns, _, _ in made])
+        ids: dict[str, int] = {number: row_id for number, row_id in work.session.execute(
+            select(StatementRow.statement_number, StatementRow.id).where(
+                StatementRow.statement_number.in_([s.statement_number for s, _, _, _ in made])))}
+        for (key, billable, same_day_number), (statement, _, _, _) in zip(group, made,
+                                                                           strict=True):
+            _record_produced(work, ids[statement.statement_number], key, billable, cycle,
+                             renderer, same_day_number)
         files.write_many([(path, content) for _, _, path, content in made])
     taken.update(statement.statement_number for statement, _, _, _ in made)
     return [(path, statement) for statement, _, path, _ in made]
 
 
-def _statement_row(statement: Statement, key: str, billable: list[int], same_day_number: int,
-                   renderer: str, filename: str, content: bytes) -> StatementRow:
-    return StatementRow(
-        statement_number=statement.statement_number, patient_id=billable[0],
-        patient_ids=billable, guarantor_key=key, same_day_number=same_day_number,
-        cycle=statement.cycle, statement_date=statement.statement_date,
-        due_date=statement.due_date, balance_due=statement.balance_due,
-        dunning_stage=statement.dunning_stage, renderer=renderer, filename=filename,
-        content_sha256=hashlib.sha256(content).hexdigest(), status="rendered")
+def _statement_columns(statement: Statement, key: str, billable: list[int],
+                       same_day_number: int, renderer: str, filename: str,
+                       content: bytes) -> dict[str, Any]:
+    """A statement's row (:class:`StatementRow`), its columns."""
+    return {"statement_number": statement.statement_number, "patient_id": billable[0],
+            "patient_ids": billable, "guarantor_key": key, "same_day_number": same_day_number,
+            "cycle": statement.cycle, "statement_date": statement.statement_date,
+            "due_date": statement.due_date, "balance_due": statement.balance_due,
+            "dunning_stage": statement.dunning_stage, "renderer": renderer,
+            "filename": filename, "content_sha256": hashlib.sha256(content).hexdigest(),
+            "status": "rendered"}
 
 
-def _record_produced(work: UnitOfWork, row: StatementRow, key: str, billable: list[int],
+def _record_produced(work: UnitOfWork, row_id: int, key: str, billable: list[int],
                      cycle: str, renderer: str, same_day_number: int) -> None:
     audit.record(work.session, actor=work.actor, action="statement.produce",
-                 entity_type="statement", entity_id=row.id,
+                 entity_type="statement", entity_id=row_id,
                  details={"patient_id": billable[0], "patient_ids": billable,
                           "guarantor": key, "cycle": cycle, "renderer": renderer,
                           "forced": same_day_number > 1})
@@ -798,11 +806,12 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
             statement = statement.model_copy(update={"statement_number": number})
         document = app.hooks.render_statement(statement=statement, renderer=renderer)
         path = out_dir / document.filename
-        row = _statement_row(statement, key, billable, same_day_number, renderer,
-                             document.filename, document.content)
+        row = StatementRow(**_statement_columns(statement, key, billable, same_day_number,
+                                                renderer, document.filename,
+                                                document.content))
         work.session.add(row)
         work.session.flush()
-        _record_produced(work, row, key, billable, cycle, renderer, same_day_number)
+        _record_produced(work, row.id, key, billable, cycle, renderer, same_day_number)
         files.write(path, document.content)
     taken.add(statement.statement_number)
     return path, statement
