@@ -624,9 +624,11 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
 
     Who gets one is chosen from balances summed in SQL; the statements are then built
     :data:`BATCH` guarantors at a time from one load of their data
-    (:func:`load_statement_data`), recorded :data:`PER_TRANSACTION` at a time (a group that
-    fails is produced again a statement a transaction: the others are produced, the failing
-    one fails alone, as it would have without the others).
+    (:func:`load_statement_data`), recorded :data:`PER_TRANSACTION` at a time. A failure
+    reaches as far as when each statement had its own transaction: a statement that cannot be
+    built or rendered ends the run after the statements before it are recorded; a group whose
+    recording fails (another run recorded one of its statements meanwhile, a file that
+    cannot be written) is recorded again a statement a transaction.
 
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
@@ -659,6 +661,20 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     ordered = sorted(families.items(), key=lambda item: item[1][0])
     batch: list[tuple[str, list[int]]] = []
 
+    def accept(key: str, number: int, path: Path, statement: Statement) -> None:
+        today[key] = number
+        result.produced.append(statement.statement_number)
+        result.files.append(path)
+
+    def produce_alone(key: str, billable: list[int], number: int, data: StatementData) -> None:
+        try:
+            accept(key, number, *_produce(app, key, billable, number, cycle=cycle, when=when,
+                                          renderer=renderer, out_dir=out_dir, data=data,
+                                          taken=taken))
+        except IntegrityError:
+            # another run produced this guarantor's statement of the day meanwhile
+            result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
+
     def produce_batch() -> None:
         if not batch:
             return
@@ -671,25 +687,22 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
                 done_together: list[tuple[Path, Statement] | None] = list(_produce_many(
                     app, group, cycle=cycle, when=when, renderer=renderer, out_dir=out_dir,
                     data=data, taken=taken))
+            except _StatementFailed as failed:
+                # a statement could not be built or rendered: as when each statement had its
+                # own transaction, those before it are produced and its error ends the run
+                for key, billable, number in group[:failed.index]:
+                    produce_alone(key, billable, number, data)
+                raise failed.error from None
             except Exception:
-                # one statement of the group failed (another run produced it meanwhile, or
-                # it cannot be rendered or written): the group again, a transaction each,
-                # so the others are produced and the failure is the one statement's
+                # recording or writing failed (another run produced a statement meanwhile, a
+                # file cannot be written): the group again, a transaction a statement, so
+                # the failure is the one statement's
                 done_together = [None] * len(group)
             for (key, billable, number), produced in zip(group, done_together, strict=True):
                 if produced is None:
-                    try:
-                        produced = _produce(app, key, billable, number, cycle=cycle,
-                                            when=when, renderer=renderer, out_dir=out_dir,
-                                            data=data, taken=taken)
-                    except IntegrityError:
-                        # another run produced this guarantor's statement of the day
-                        result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
-                        continue
-                path, statement = produced
-                today[key] = number
-                result.produced.append(statement.statement_number)
-                result.files.append(path)
+                    produce_alone(key, billable, number, data)
+                else:
+                    accept(key, number, *produced)
         batch.clear()
 
     for done_count, (key, members) in enumerate(ordered):
@@ -726,23 +739,38 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     return result
 
 
+class _StatementFailed(Exception):
+    """Statement ``index`` of a group could not be built or rendered (``error``)."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
 def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, cycle: str,
                   when: date, renderer: str, out_dir: Path, data: StatementData,
                   taken: set[str]) -> list[tuple[Path, Statement]]:
     """:func:`_produce` for several statements ((guarantor key, patients, same-day number)
     each) in one transaction: rows inserted together, each with its audit event, files
-    flushed to disk together; all recorded and written, or (raising) none."""
+    flushed to disk together; all recorded and written, or (raising) none.
+
+    :raises _StatementFailed: a statement could not be built or rendered.
+    """
     with publish_after() as files, app.unit_of_work() as work:
         numbers = set(taken)
         made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
-        for key, billable, same_day_number in group:
-            statement = build_statement(work, billable[0], statement_date=when, cycle=cycle,
-                                        family=billable, data=data)
-            number = _statement_number(numbers, statement.statement_number)
-            if number != statement.statement_number:
-                statement = statement.model_copy(update={"statement_number": number})
-            numbers.add(number)
-            document = app.hooks.render_statement(statement=statement, renderer=renderer)
+        for index, (key, billable, same_day_number) in enumerate(group):
+            try:
+                statement = build_statement(work, billable[0], statement_date=when,
+                                            cycle=cycle, family=billable, data=data)
+                number = _statement_number(numbers, statement.statement_number)
+                if number != statement.statement_number:
+                    statement = statement.model_copy(update={"statement_number": number})
+                numbers.add(number)
+                document = app.hooks.render_statement(statement=statement, renderer=renderer)
+            except Exception as error:
+                raise _StatementFailed(index, error) from error
             made.append((statement, _statement_columns(statement, key, billable,
                                                        same_day_number, renderer,
                                                        document.filename, document.content),
