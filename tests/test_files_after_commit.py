@@ -109,7 +109,9 @@ def test_a_statement_whose_transaction_fails_leaves_no_file(
 
     def refuse_statements(self: SessionTransaction, *args: object, **kwargs: object) -> object:
         outer = self._parent is None  # a flush commits a subtransaction of its own
-        if outer and any(isinstance(o, StatementRow) for o in self.session.identity_map.values()):
+        # a transaction that recorded statements (inserted as rows, not always as objects of
+        # the session): there was none before
+        if outer and self.session.scalar(select(func.count()).select_from(StatementRow)):
             raise RuntimeError("the database went away at commit")
         return real_commit(self, *args, **kwargs)
 
@@ -164,3 +166,25 @@ def test_a_failed_write_keeps_the_old_file_whole(tmp_path: Path,
         write_private(target, "new balance 99.00")
     assert [(p.name, p.read_text()) for p in tmp_path.iterdir()] == [
         ("statement.txt", "old balance 10.00")]
+
+
+def test_files_written_together_are_published_all_or_none(tmp_path: Path) -> None:
+    """``write_many`` (a statement run's transaction of statements): every file staged and
+    flushed to disk before the block ends, published after it; one that cannot be written
+    leaves none of the others behind."""
+    from medbill_core.privatefiles import publish_after
+
+    names = [f"s{n}.txt" for n in range(12)]
+    with publish_after() as files:
+        files.write_many([(tmp_path / name, f"balance {n}") for n, name in enumerate(names)])
+        assert all(p.name.endswith(".partial") for p in tmp_path.iterdir())
+    assert sorted((p.name, p.read_text()) for p in tmp_path.iterdir()) == sorted(
+        (name, f"balance {n}") for n, name in enumerate(names))
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in tmp_path.iterdir())
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "b.txt").mkdir()  # a folder where the second file goes
+    with pytest.raises(IsADirectoryError), publish_after() as files:
+        files.write_many([(later / "a.txt", "1"), (later / "b.txt", "2"),
+                          (later / "c.txt", "3")])
+    assert [p.name for p in later.iterdir()] == ["b.txt"]

@@ -5,8 +5,9 @@ A statement is addressed to the guarantor (the patient, a parent, another person
 statement with a section per patient. A statement run picks guarantors whose patients owe at
 least the minimum together, leaves out patients on hold and patients with a claim still
 pending at a payer, and never produces two statements for the same patient and cycle: each
-statement is recorded in its own transaction under a unique (patient, cycle), so a run that
-crashed midway resumes where it stopped when started again. A guarantor gets at most one
+statement is recorded under a unique (patient, cycle), :data:`PER_TRANSACTION` statements a
+transaction, so a run that crashed midway resumes where it stopped when started again (the
+statements of the transaction it died in are made again, none twice). A guarantor gets at most one
 statement a day (two cycles run the same day would send two letters) unless ``force``.
 
 Each line says what the services were in words (the claim line's own description, else the
@@ -27,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
@@ -153,6 +154,10 @@ def patient_reason(carc: str) -> str:
 _CHUNK = 500
 #: accounts (guarantors) whose statements are built from one load of their data
 BATCH = 100
+#: statements recorded (and their files flushed to disk) together: a transaction and a
+#: flush of files each cost about as much as rendering a statement; a run that dies loses at
+#: most these to make again
+PER_TRANSACTION = 50
 
 
 def _chunks(ids: Sequence[int], size: int = _CHUNK) -> Iterator[list[int]]:
@@ -619,7 +624,11 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
 
     Who gets one is chosen from balances summed in SQL; the statements are then built
     :data:`BATCH` guarantors at a time from one load of their data
-    (:func:`load_statement_data`), each recorded in its own transaction.
+    (:func:`load_statement_data`), recorded :data:`PER_TRANSACTION` at a time. A failure
+    reaches as far as when each statement had its own transaction: a statement that cannot be
+    built or rendered ends the run after the statements before it are recorded; a group whose
+    recording fails (another run recorded one of its statements meanwhile, a file that
+    cannot be written) is recorded again a statement a transaction.
 
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
@@ -652,23 +661,48 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     ordered = sorted(families.items(), key=lambda item: item[1][0])
     batch: list[tuple[str, list[int]]] = []
 
+    def accept(key: str, number: int, path: Path, statement: Statement) -> None:
+        today[key] = number
+        result.produced.append(statement.statement_number)
+        result.files.append(path)
+
+    def produce_alone(key: str, billable: list[int], number: int, data: StatementData) -> None:
+        try:
+            accept(key, number, *_produce(app, key, billable, number, cycle=cycle, when=when,
+                                          renderer=renderer, out_dir=out_dir, data=data,
+                                          taken=taken))
+        except IntegrityError:
+            # another run produced this guarantor's statement of the day meanwhile
+            result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
+
     def produce_batch() -> None:
         if not batch:
             return
         with app.unit_of_work(read_only=True) as work:
             data = load_statement_data(work, [m for _, billable in batch for m in billable])
-        for key, billable in batch:
+        for start in range(0, len(batch), PER_TRANSACTION):
+            group = [(key, billable, today.get(key, 0) + 1)
+                     for key, billable in batch[start:start + PER_TRANSACTION]]
             try:
-                path, statement = _produce(app, key, billable, today.get(key, 0) + 1,
-                                           cycle=cycle, when=when, renderer=renderer,
-                                           out_dir=out_dir, data=data, taken=taken)
-            except IntegrityError:
-                # another run produced this guarantor's statement of the day meanwhile
-                result.skipped[DONE_ELSEWHERE].extend(str(m) for m in billable)
-                continue
-            today[key] = today.get(key, 0) + 1
-            result.produced.append(statement.statement_number)
-            result.files.append(path)
+                done_together: list[tuple[Path, Statement] | None] = list(_produce_many(
+                    app, group, cycle=cycle, when=when, renderer=renderer, out_dir=out_dir,
+                    data=data, taken=taken))
+            except _StatementFailed as failed:
+                # a statement could not be built or rendered: as when each statement had its
+                # own transaction, those before it are produced and its error ends the run
+                for key, billable, number in group[:failed.index]:
+                    produce_alone(key, billable, number, data)
+                raise failed.error from None
+            except Exception:
+                # recording or writing failed (another run produced a statement meanwhile, a
+                # file cannot be written): the group again, a transaction a statement, so
+                # the failure is the one statement's
+                done_together = [None] * len(group)
+            for (key, billable, number), produced in zip(group, done_together, strict=True):
+                if produced is None:
+                    produce_alone(key, billable, number, data)
+                else:
+                    accept(key, number, *produced)
         batch.clear()
 
     for done_count, (key, members) in enumerate(ordered):
@@ -705,6 +739,85 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     return result
 
 
+class _StatementFailed(Exception):
+    """Statement ``index`` of a group could not be built or rendered (``error``)."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index)
+        self.index = index
+        self.error = error
+
+
+def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, cycle: str,
+                  when: date, renderer: str, out_dir: Path, data: StatementData,
+                  taken: set[str]) -> list[tuple[Path, Statement]]:
+    """:func:`_produce` for several statements ((guarantor key, patients, same-day number)
+    each) in one transaction: rows inserted together, each with its audit event, files
+    flushed to disk together; all recorded and written, or (raising) none.
+
+    :raises _StatementFailed: a statement could not be built or rendered.
+    """
+    with publish_after() as files, app.unit_of_work() as work:
+        numbers = set(taken)
+        made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
+        for index, (key, billable, same_day_number) in enumerate(group):
+            try:
+                statement = build_statement(work, billable[0], statement_date=when,
+                                            cycle=cycle, family=billable, data=data)
+                number = _statement_number(numbers, statement.statement_number)
+                if number != statement.statement_number:
+                    statement = statement.model_copy(update={"statement_number": number})
+                numbers.add(number)
+                document = app.hooks.render_statement(statement=statement, renderer=renderer)
+            except Exception as error:
+                raise _StatementFailed(index, error) from error
+            made.append((statement, _statement_columns(statement, key, billable,
+                                                       same_day_number, renderer,
+                                                       document.filename, document.content),
+                         out_dir / document.filename, document.content))
+        # one executemany, then the ids by the (unique) numbers: the ORM would insert the
+        # rows one by one to read each id back
+        work.session.execute(insert(StatementRow), [columns for _, columns, _, _ in made])
+        ids: dict[str, int] = {number: row_id for number, row_id in work.session.execute(
+            select(StatementRow.statement_number, StatementRow.id).where(
+                StatementRow.statement_number.in_([s.statement_number for s, _, _, _ in made])))}
+        for (key, billable, same_day_number), (statement, _, _, _) in zip(group, made,
+                                                                           strict=True):
+            _record_produced(work, ids[statement.statement_number], statement, key, billable,
+                             renderer, same_day_number)
+        files.write_many([(path, content) for _, _, path, content in made])
+    taken.update(statement.statement_number for statement, _, _, _ in made)
+    return [(path, statement) for statement, _, path, _ in made]
+
+
+def _statement_columns(statement: Statement, key: str, billable: list[int],
+                       same_day_number: int, renderer: str, filename: str,
+                       content: bytes) -> dict[str, Any]:
+    """A statement's row (:class:`StatementRow`), its columns."""
+    return {"statement_number": statement.statement_number, "patient_id": billable[0],
+            "patient_ids": billable, "guarantor_key": key, "same_day_number": same_day_number,
+            "cycle": statement.cycle, "statement_date": statement.statement_date,
+            "due_date": statement.due_date, "balance_due": statement.balance_due,
+            "dunning_stage": statement.dunning_stage, "renderer": renderer,
+            "filename": filename, "content_sha256": hashlib.sha256(content).hexdigest(),
+            "status": "rendered"}
+
+
+def _record_produced(work: UnitOfWork, row_id: int, statement: Statement, key: str,
+                     billable: list[int], renderer: str, same_day_number: int) -> None:
+    """The audit event and the ``statement.produced`` billing event of a recorded statement."""
+    cycle = statement.cycle
+    audit.record(work.session, actor=work.actor, action="statement.produce",
+                 entity_type="statement", entity_id=row_id,
+                 details={"patient_id": billable[0], "patient_ids": billable,
+                          "guarantor": key, "cycle": cycle, "renderer": renderer,
+                          "forced": same_day_number > 1})
+    work.app.hooks.billing_event_precommit(event_type="statement.produced", data={
+        "statement_id": row_id, "statement_number": statement.statement_number,
+        "patient_ids": billable, "cycle": cycle, "balance_due": str(statement.balance_due),
+        "dunning_stage": statement.dunning_stage, "renderer": renderer})
+
+
 def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, *, cycle: str,
              when: date, renderer: str, out_dir: Path, data: StatementData | None = None,
              taken: set[str] | None = None) -> tuple[Path, Statement]:
@@ -727,24 +840,12 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
             statement = statement.model_copy(update={"statement_number": number})
         document = app.hooks.render_statement(statement=statement, renderer=renderer)
         path = out_dir / document.filename
-        row = StatementRow(
-            statement_number=statement.statement_number, patient_id=billable[0],
-            patient_ids=billable, guarantor_key=key, same_day_number=same_day_number,
-            cycle=cycle, statement_date=when, due_date=statement.due_date,
-            balance_due=statement.balance_due, dunning_stage=statement.dunning_stage,
-            renderer=renderer, filename=document.filename,
-            content_sha256=hashlib.sha256(document.content).hexdigest(), status="rendered")
+        row = StatementRow(**_statement_columns(statement, key, billable, same_day_number,
+                                                renderer, document.filename,
+                                                document.content))
         work.session.add(row)
         work.session.flush()
-        audit.record(work.session, actor=work.actor, action="statement.produce",
-                     entity_type="statement", entity_id=row.id,
-                     details={"patient_id": billable[0], "patient_ids": billable,
-                              "guarantor": key, "cycle": cycle, "renderer": renderer,
-                              "forced": same_day_number > 1})
-        app.hooks.billing_event_precommit(event_type="statement.produced", data={
-            "statement_id": row.id, "statement_number": row.statement_number,
-            "patient_ids": billable, "cycle": cycle, "balance_due": str(row.balance_due),
-            "dunning_stage": row.dunning_stage, "renderer": renderer})
+        _record_produced(work, row.id, statement, key, billable, renderer, same_day_number)
         files.write(path, document.content)
     taken.add(statement.statement_number)
     return path, statement

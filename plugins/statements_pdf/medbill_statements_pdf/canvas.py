@@ -120,10 +120,15 @@ class Canvas:
         states = getattr(pdf, "_GraphicsStateMixin__statestack", None)
         self._states: list[Any] | None = (
             states if self._direct_text and isinstance(states, list) else None)
-        #: the fonts fpdf has selected once, by key: selected again directly
-        self._fonts: dict[tuple[str, str, float], Any] = {}
+        #: the fonts fpdf has selected once, by style (any size): selected again directly
+        self._fonts: dict[str, Any] = {}
         self._colours: dict[tuple[int, int, int], tuple[Any, str]] = {}
         self._rect_operators: dict[str, str] = {}
+        #: (page, font number) registered as the page's resources
+        self._page_fonts: set[tuple[int, int]] = set()
+        # the page size is fixed (letter, points), the scale too
+        self._k: float = pdf.k
+        self._page_h: float = pdf.h
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
@@ -132,7 +137,7 @@ class Canvas:
         if key == self._font_key:  # fpdf would only find out, more slowly, that it is set
             return
         states = self._states
-        known = self._fonts.get(key)
+        known = self._fonts.get(style)
         if states is not None and known is not None:
             # what FPDF.set_font does for a font it has selected before, and a new size
             state = states[-1]
@@ -145,7 +150,7 @@ class Canvas:
         else:
             self.pdf.set_font(self.family, style, size)
             if states is not None:
-                self._fonts[key] = states[-1].current_font
+                self._fonts[style] = states[-1].current_font
         self._font_key = key
         self._widths = _CHAR_WIDTHS.setdefault(key, {})
 
@@ -188,22 +193,37 @@ class Canvas:
         pdf = self.pdf
         # the graphics state, or fpdf's properties that read it
         state: Any = self._states[-1] if self._states is not None else pdf
+        contents = pdf.pages[pdf.page].contents
+        if not isinstance(contents, bytearray):
+            if not state.current_font_is_set_on_page:
+                pdf._out(pdf._set_font_for_page(state.current_font, state.font_size_pt))
+            pdf._out(self._text_object(x, y, value, state))
+            return
         if not state.current_font_is_set_on_page:
-            pdf._out(pdf._set_font_for_page(state.current_font, state.font_size_pt))
-        k = pdf.k
-        operators = f"BT {x * k:.2f} {(pdf.h - y) * k:.2f} Td ({self._escape(value)}) Tj ET"
+            # what FPDF._set_font_for_page does: the font's operator, the font a resource of
+            # the page (registered once a page: fpdf keeps a set)
+            font = state.current_font
+            contents += f"BT /F{font.i} {state.font_size_pt:.2f} Tf ET\n".encode("latin-1")
+            if (pdf.page, font.i) not in self._page_fonts:
+                self._page_fonts.add((pdf.page, font.i))
+                pdf._set_font_for_page(font, state.font_size_pt)
+            state.current_font_is_set_on_page = True
+        # what _out does, without its checks
+        contents += self._text_object(x, y, value, state).encode("latin-1")
+        contents.append(0x0A)
+
+    def _text_object(self, x: float, y: float, value: str, state: Any) -> str:
+        k = self._k
+        if "(" in value or ")" in value or "\\" in value or "\r" in value:
+            value = self._escape(value)
+        operators = f"BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) Tj ET"
         fill, colour = state.fill_color, state.text_color
-        if fill != colour:
+        if fill is not colour and fill != colour:
             cached = self._colour_operator
             if cached[0] is not colour:
                 cached = self._colour_operator = (colour, colour.serialize().lower())
             operators = f"q {cached[1]} {operators} Q"
-        contents = pdf.pages[pdf.page].contents
-        if isinstance(contents, bytearray):  # what _out does, without its checks
-            contents += operators.encode("latin-1")
-            contents.append(0x0A)
-        else:
-            pdf._out(operators)
+        return operators
 
     def wrap(self, value: str, width: float, max_lines: int) -> list[str]:
         """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
@@ -319,4 +339,10 @@ class Canvas:
             self._states[-1].text_color = self._colour(rgb)[0]
 
     def output(self) -> bytes:
+        if self._direct_text:  # fpdf's output, written without its generic serializer
+            from medbill_statements_pdf.pdffile import file_bytes
+
+            written = file_bytes(self.pdf)
+            if written is not None:
+                return written
         return bytes(self.pdf.output())
