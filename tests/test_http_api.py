@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from medbill_core import audit

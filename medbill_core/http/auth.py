@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import ConfigurationError, NotAuthenticated
 
