@@ -935,7 +935,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     for payment in remittance.claims:
         upcoming[payment.claim_number] += 1
         keys.append(f"{prefix}:{payment.claim_number}:{upcoming[payment.claim_number]}")
-    with _collector_paused():
+    with collector_paused():
         try:
             batch = _begin_batch(work, remittance, keys)
             # what the loop reads is carried by the batch or flushed on purpose: no autoflush
@@ -988,7 +988,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a part's claim payments are posted.
 
     Each claim payment allocates thousands of small objects, and with the unit of work's rows
