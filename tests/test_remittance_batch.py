@@ -5,10 +5,12 @@ remittance tests hold that in detail)."""
 
 from __future__ import annotations
 
+import gc
 from contextlib import AbstractContextManager
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from medbill_core.app import Medbill
@@ -22,6 +24,7 @@ from medbill_core.domain import (
     PaymentMethod,
     Remittance,
 )
+from medbill_core.services import remittance
 from medbill_core.services.remittance import post_remittance
 from medbill_core.storage.schema import (
     AuditEventRow,
@@ -147,3 +150,32 @@ def test_claims_to_the_next_payer_and_every_move_in_a_few_statements(
         assert len(next_payer) == 43
         assert work.session.scalar(select(func.count()).select_from(ClaimTransitionRow)
                                    .where(ClaimTransitionRow.reason == "835 TRN-L")) == 40
+
+
+def test_a_part_reads_its_claims_and_posted_keys_once(medbill_app: Medbill) -> None:
+    """The claims the part names are read once with their lines (the lock on their accounts
+    reads three columns, not the rows again), and the posting keys taken in one statement."""
+    seen = _post(medbill_app, _remittance("TRN-ONCE", _claims(medbill_app, 4, 0)))
+    assert sum(" FROM claim_lines " in statement for statement in seen) == 1, "\n".join(seen)
+    keys = [statement for statement in seen if statement.startswith(
+        "SELECT postings.posting_key FROM postings")]
+    assert len(keys) == 1 and "UNION ALL" in keys[0]
+
+
+def test_the_garbage_collector_runs_again_after_a_part(
+        medbill_app: Medbill, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part pauses the cyclic collector while it posts; it is on again after the part,
+    and after a part that failed."""
+    numbers = _claims(medbill_app, 2, 0)
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-GC", numbers[:1]))
+    assert gc.isenabled()
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        assert not gc.isenabled()
+        raise RuntimeError("a part that fails")
+
+    monkeypatch.setattr(remittance, "_post_claim_payments", broken)
+    with pytest.raises(RuntimeError), medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-GC2", numbers[1:]))
+    assert gc.isenabled()

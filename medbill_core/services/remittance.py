@@ -50,9 +50,11 @@ whether it adds up (BPR02 = the claim payments' CLP04 - PLB amounts).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -61,6 +63,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import insert, or_, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -186,6 +190,35 @@ class PostingRun:
 _BATCH_KEY = "medbill.remittance.batch"
 
 
+@dataclass(slots=True)
+class _NewAnswer:
+    """An adjudication row a part of an 835 adds, until the part inserts it with its others
+    (:func:`_write_batch`): the columns of :class:`ClaimAdjudicationRow` (but its id), read by
+    the same names, without an ORM object's bookkeeping for each claim payment."""
+
+    posting_key: str
+    claim_id: int
+    account_claim_id: int
+    payer_key: str
+    coverage_id: int | None
+    claim_status: str
+    paid: Decimal
+    paid_date: date
+    adjustments: list[dict[str, Any]]
+    lines: list[dict[str, Any]] | None
+    posting_rules: list[dict[str, str]] | None
+    remark_codes: list[str] | None
+    reversed_by: str | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The row's values for its INSERT."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+#: an 835 answer on file (a row read) or added by the part being posted
+_Answer = ClaimAdjudicationRow | _NewAnswer
+
+
 @dataclass
 class _Batch:
     """What posting one part of an 835 reads once for all its claim payments (a few queries
@@ -198,7 +231,7 @@ class _Batch:
     checked_keys: set[str] = field(default_factory=set)
     posted_keys: set[str] = field(default_factory=set)
     #: claim id -> its adjudication rows, oldest first (new ones appended as they are added)
-    answers: dict[int, list[ClaimAdjudicationRow]] = field(default_factory=dict)
+    answers: dict[int, list[_Answer]] = field(default_factory=dict)
     #: account id -> the ids of its claims, and every such id
     account_claims: dict[int, list[int]] = field(default_factory=dict)
     claim_ids: set[int] = field(default_factory=set)
@@ -212,12 +245,15 @@ class _Batch:
     coverages: dict[int, list[Coverage]] = field(default_factory=dict)
     #: adjudication rows of this part, not in the session: inserted together at its end
     #: (:func:`_write_batch`), with what happened to them meanwhile (``reversed_by``)
-    new_answers: list[ClaimAdjudicationRow] = field(default_factory=list)
+    new_answers: list[_NewAnswer] = field(default_factory=list)
     #: remittance findings of this part, inserted together at its end
     new_findings: list[dict[str, Any]] = field(default_factory=list)
     #: the claims the part's claim payments name, by claim number, each converted once (in
     #: the state the database holds: :func:`_current` gives the one the moves below leave)
     claims: dict[str, Claim] = field(default_factory=dict)
+    #: the accounts' other claims settled again (:func:`_settle_account`), by id, each
+    #: converted once too (dropped, like ``claims``, when the moves change them)
+    others: dict[int, Claim] = field(default_factory=dict)
     #: the claims' moves of this part, applied together (:func:`_apply_moves`): each claim's
     #: state after them, and the moves in the order they were decided
     states: dict[int, ClaimState] = field(default_factory=dict)
@@ -226,7 +262,7 @@ class _Batch:
     #: by claim number
     next_claims: dict[str, _NextClaim] = field(default_factory=dict)
 
-    def add_answer(self, row: ClaimAdjudicationRow) -> None:
+    def add_answer(self, row: _Answer) -> None:
         self.answers.setdefault(row.claim_id, []).append(row)
         self.posted_keys.add(row.posting_key)
 
@@ -259,24 +295,38 @@ def _begin_batch(work: UnitOfWork, remittance: Remittance, keys: list[str]) -> _
     batch.checked_keys.update(checked)
     for start in range(0, len(checked), _CHUNK):
         chunk = checked[start:start + _CHUNK]
-        batch.posted_keys.update(session.scalars(select(PostingRow.posting_key).where(
-            PostingRow.posting_key.in_(chunk))))
-        batch.posted_keys.update(session.scalars(select(ClaimAdjudicationRow.posting_key).where(
-            ClaimAdjudicationRow.posting_key.in_(chunk))))
+        # both tables in one statement: a key is taken by a ledger posting or, for an answer
+        # whose every amount was kept open, by its adjudication row alone
+        batch.posted_keys.update(session.scalars(
+            select(PostingRow.posting_key).where(PostingRow.posting_key.in_(chunk))
+            .union_all(select(ClaimAdjudicationRow.posting_key).where(
+                ClaimAdjudicationRow.posting_key.in_(chunk)))))
     patients: set[int] = set()
+    identities = session.identity_map  # the named claims' rows, as by_numbers left them
+    loaded = {row.id for row in (identities.get(identity_key(ClaimRow, saved_id(claim)))
+                                 for claim in batch.claims.values())
+              if isinstance(row, ClaimRow) and "lines" in instance_dict(row)}
     for start in range(0, len(accounts), _CHUNK):
         ids = accounts[start:start + _CHUNK]
         # PostgreSQL: the accounts' claims are locked (in id order, so two posters cannot
         # deadlock on them) because their balances are read once here and carried for the
         # part; another transaction posting to the same account waits for this part's commit
         # instead of both refusing negatives against stale balances. SQLite's BEGIN IMMEDIATE
-        # already serialises writers (FOR UPDATE is not rendered there).
-        for row in session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines)).where(
+        # already serialises writers (FOR UPDATE is not rendered there). Only the columns the
+        # batch needs: the claims the part names are loaded (with their lines) already.
+        others = []
+        for claim_id, account_claim_id, patient_id in session.execute(
+                select(ClaimRow.id, ClaimRow.account_claim_id, ClaimRow.patient_id).where(
                 or_(ClaimRow.id.in_(ids), ClaimRow.account_claim_id.in_(ids)))
                 .order_by(ClaimRow.id).with_for_update(of=ClaimRow)):
-            batch.account_claims.setdefault(row.account_claim_id or row.id, []).append(row.id)
-            batch.claim_ids.add(row.id)
-            patients.add(row.patient_id)
+            batch.account_claims.setdefault(account_claim_id or claim_id, []).append(claim_id)
+            batch.claim_ids.add(claim_id)
+            patients.add(patient_id)
+            if claim_id not in loaded:
+                others.append(claim_id)
+        if others:  # the accounts' other claims, read after the lock, settled again below
+            session.scalars(select(ClaimRow).options(selectinload(ClaimRow.lines))
+                            .where(ClaimRow.id.in_(others))).all()
         for answer in session.scalars(select(ClaimAdjudicationRow).where(
                 ClaimAdjudicationRow.account_claim_id.in_(ids))
                 .order_by(ClaimAdjudicationRow.id)):
@@ -322,13 +372,10 @@ def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
     """Insert the part's new adjudication rows and findings, one executemany each (every
     column given, NULLs too, so that the rows are not split by which values are NULL)."""
     _apply_moves(work, batch)
-    columns = [column.key for column in ClaimAdjudicationRow.__mapper__.columns
-               if column.key != "id"]
     if batch.new_answers:
         work.session.execute(
             insert(ClaimAdjudicationRow).execution_options(render_nulls=True),
-            [{key: getattr(row, key) for key in columns} for row in batch.new_answers],
-            execution_options=_NO_AUTOFLUSH)
+            [row.values() for row in batch.new_answers], execution_options=_NO_AUTOFLUSH)
     if batch.new_findings:
         work.session.execute(
             insert(RemittanceFindingRow).execution_options(render_nulls=True),
@@ -360,6 +407,8 @@ def _apply_moves(work: UnitOfWork, batch: _Batch) -> None:
         moved = {move.claim_id for move in moves}  # converted again when named again
         batch.claims = {number: claim for number, claim in batch.claims.items()
                         if claim.id not in moved}
+        batch.others = {claim_id: claim for claim_id, claim in batch.others.items()
+                        if claim_id not in moved}
     for item, claim in zip(pending, created, strict=True):
         audit.record(work.session, actor=work.actor, action="claim.next_payer",
                      entity_type="claim", entity_id=claim.id,
@@ -572,9 +621,9 @@ def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: i
                          payment: ClaimPayment, paid_date: date,
                          decisions: list[RuleDecision]) -> None:
     lines = line_adjudications(claim, payment)
-    row = ClaimAdjudicationRow(
-        posting_key=key, claim_id=claim.id, account_claim_id=account_id,
-        payer_key=claim.payer_key, coverage_id=claim.coverage_id,
+    row = _NewAnswer(
+        posting_key=key, claim_id=saved_id(claim), account_claim_id=account_id,
+        payer_key=claim.payer_key or "", coverage_id=claim.coverage_id,
         claim_status=payment.status.value, paid=payment.paid, paid_date=paid_date,
         adjustments=[_adjustment_json(a) for a in payment.all_adjustments],
         lines=[line.model_dump(mode="json") for line in lines] or None,
@@ -582,7 +631,7 @@ def _record_adjudication(work: UnitOfWork, key: str, claim: Claim, account_id: i
         remark_codes=remark_codes(payment))
     batch = _batch(work)
     if batch is None:
-        work.session.add(row)
+        work.session.add(ClaimAdjudicationRow(**row.values()))
     else:
         batch.add_answer(row)
         batch.new_answers.append(row)
@@ -596,7 +645,7 @@ def remark_codes(payment: ClaimPayment) -> list[str]:
 
 
 def _decisions(work: UnitOfWork, rules: PostingRules, claim: Claim, payment: ClaimPayment,
-               answer: ClaimAdjudicationRow | None = None) -> list[RuleDecision]:
+               answer: _Answer | None = None) -> list[RuleDecision]:
     """The posting rule of each adjustment (``payment.all_adjustments`` order).
 
     A reversal undoes what the answer it reverses did, whatever the rules say today: each of
@@ -710,7 +759,7 @@ _OWED_VALUES = frozenset(status.value for status in OWED)
 HELD_REASON = "held: a reversal received before the answer it reverses"
 
 
-def _answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudicationRow] | None:
+def _answers(work: UnitOfWork, claim_id: int) -> list[_Answer] | None:
     """The claim's adjudication rows, oldest first, when the batch carries them."""
     batch = _batch(work)
     if batch is None or claim_id not in batch.claim_ids:
@@ -718,7 +767,7 @@ def _answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudicationRow] | No
     return batch.answers.get(claim_id, [])
 
 
-def _standing_answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudicationRow]:
+def _standing_answers(work: UnitOfWork, claim_id: int) -> list[_Answer]:
     """The claim's 835 answers no reversal has taken back, oldest first."""
     carried = _answers(work, claim_id)
     if carried is not None:
@@ -733,7 +782,7 @@ def _standing_answers(work: UnitOfWork, claim_id: int) -> list[ClaimAdjudication
 
 
 def _answer_reversed(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
-                     sign: Decimal) -> ClaimAdjudicationRow | None:
+                     sign: Decimal) -> _Answer | None:
     """The standing answer a reversal takes back: the latest whose payment it negates."""
     mirrored = -(payment.paid * sign)
     for answer in reversed(_standing_answers(work, saved_id(claim))):
@@ -743,7 +792,7 @@ def _answer_reversed(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
 
 
 def _settle_by_answer(work: UnitOfWork, claim: Claim, account_id: int,
-                      answer: ClaimAdjudicationRow, reason: str) -> None:
+                      answer: _Answer, reason: str) -> None:
     batch = _batch(work)
     if batch is not None and account_id in batch.account_claims:
         denied_open = any(row.posting_key == answer.posting_key
@@ -780,8 +829,19 @@ def _settle_account(work: UnitOfWork, posted: Claim, account_id: int, reason: st
     for claim_id in list(others):
         standing = _standing_answers(work, claim_id)
         if standing:
-            _settle_by_answer(work, _current(work, work.claims.get(claim_id)), account_id,
+            _settle_by_answer(work, _current(work, _claim(work, claim_id)), account_id,
                               standing[-1], reason)
+
+
+def _claim(work: UnitOfWork, claim_id: int) -> Claim:
+    """The claim, in a part of an 835 converted once for the part (see ``_Batch.others``)."""
+    batch = _batch(work)
+    if batch is None:
+        return work.claims.get(claim_id)
+    claim = batch.others.get(claim_id)
+    if claim is None:
+        claim = batch.others[claim_id] = work.claims.get(claim_id)
+    return claim
 
 
 def _held(work: UnitOfWork, key: str, trace_number: str, claim: Claim, payment: ClaimPayment,
@@ -823,7 +883,7 @@ def _release_held(work: UnitOfWork, rules: PostingRules, claim: Claim,
         RemittanceExceptionRow.held_payment.is_not(None)).order_by(RemittanceExceptionRow.id))
     for row in list(held):
         payment = ClaimPayment.model_validate(row.held_payment)
-        current = _current(work, work.claims.get(saved_id(claim)))
+        current = _current(work, _claim(work, saved_id(claim)))
         if _answer_reversed(work, current, payment, _posting_sign(payment)) is None:
             continue
         in_this_posting = [item for item in tally.exceptions if item[0] == row.posting_key]
@@ -875,17 +935,18 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     for payment in remittance.claims:
         upcoming[payment.claim_number] += 1
         keys.append(f"{prefix}:{payment.claim_number}:{upcoming[payment.claim_number]}")
-    try:
-        batch = _begin_batch(work, remittance, keys)
-        # what the loop reads is carried by the batch or flushed on purpose: no autoflush
-        with work.session.no_autoflush:
-            _post_claim_payments(work, remittance, run, result, rules, keys, when, tally,
-                                 on_progress)
-            _write_batch(work, batch)
-    except BaseException:
-        _end_batch(work, discard=True)
-        raise
-    _end_batch(work)
+    with collector_paused():
+        try:
+            batch = _begin_batch(work, remittance, keys)
+            # what the loop reads is carried by the batch or flushed on purpose: no autoflush
+            with work.session.no_autoflush:
+                _post_claim_payments(work, remittance, run, result, rules, keys, when, tally,
+                                     on_progress)
+                _write_batch(work, batch)
+        except BaseException:
+            _end_batch(work, discard=True)
+            raise
+        _end_batch(work)
     if on_progress is not None and remittance.claims:
         on_progress(len(remittance.claims), len(remittance.claims))
     for index, plb in enumerate(remittance.provider_adjustments if final else (), start=1):
@@ -931,6 +992,29 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
 
 
 
+#: claim payments posted between two collections while the collector is paused (posting in
+#: parts never gets there: a part is smaller)
+_COLLECT_EVERY = 1000
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a part's claim payments are posted.
+
+    Each claim payment allocates thousands of small objects, and with the unit of work's rows
+    and the batch alive, CPython's collections kept scanning them over and over (a fifth of
+    the CPU of posting an 835). A part is at most a few hundred claim payments, so what it
+    leaves for the collector is bounded; the first collection after the part frees it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingRun,
                          result: RemittancePostingResult, rules: PostingRules,
                          keys: list[str], when: date, tally: RegisterTally,
@@ -940,6 +1024,8 @@ def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingR
     for done, (payment, key) in enumerate(zip(remittance.claims, keys, strict=True)):
         if on_progress is not None and done:
             on_progress(done, len(remittance.claims))
+        if done and not done % _COLLECT_EVERY:  # a whole 835 posted at once: memory stays flat
+            gc.collect(1)
         seen[payment.claim_number] += 1
         claim = _claim_answered(work, remittance, payment)
         if isinstance(claim, str):
@@ -1032,6 +1118,8 @@ def _post_claim_payment(work: UnitOfWork, rules: PostingRules, trace_number: str
                                                       payment.payer_claim_number)
         if batch is not None and claim.claim_number in batch.claims:
             batch.claims[claim.claim_number] = claim
+        if batch is not None:
+            batch.others.pop(saved_id(claim), None)
         claim = _current(work, claim)
     if next_coverage is not None:
         _next_claim(work, claim, account_id, next_coverage, reason=reason,
@@ -1097,6 +1185,8 @@ def _reverse_voided_charges(work: UnitOfWork, claim: Claim, account_id: int, key
     for request_id in list(requests):
         work.claims.transition(request_id, ClaimState.CLOSED,
                                reason=f"the payer reversed {claim.claim_number}")
+        if batch is not None:
+            batch.others.pop(request_id, None)
 
 
 def _adapter_findings(work: UnitOfWork, claim: Claim,
@@ -1150,7 +1240,7 @@ def latest_answer(work: UnitOfWork, claim_id: int) -> PayerAnswer | None:
                        else tuple(row.posting_rules))
 
 
-def _latest_answer_row(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow | None:
+def _latest_answer_row(work: UnitOfWork, claim_id: int) -> _Answer | None:
     carried = _answers(work, claim_id)
     if carried is not None:
         return next((row for row in reversed(carried)
@@ -1163,7 +1253,7 @@ def _latest_answer_row(work: UnitOfWork, claim_id: int) -> ClaimAdjudicationRow 
 
 
 def _patient_share_holder(work: UnitOfWork, claim: Claim,
-                          answer: ClaimAdjudicationRow | None = None) -> str | None:
+                          answer: _Answer | None = None) -> str | None:
     """The next payer the 835 answer a reversal takes back (by default the claim's latest)
     moved the patient share to, or ``None`` when it went to the patient: where the reversal
     must take it back from."""

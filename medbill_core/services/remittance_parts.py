@@ -34,6 +34,7 @@ from medbill_core.domain import ClaimPayment, InboundDocument
 from medbill_core.services.remittance import (
     PostingRun,
     RemittancePostingResult,
+    collector_paused,
     post_remittance,
 )
 from medbill_core.services.remittance_dates import check_remittance_dates
@@ -181,14 +182,18 @@ class _Parts:
     def commit(self) -> None:
         if self._work is None or self._context is None:
             return
-        self._work.session.execute(
+        with collector_paused():  # the commit flushes and seals the part's audit events
+            self._commit(self._work, self._context)
+        if self.app.database.dialect == "sqlite":
+            time.sleep(_SQLITE_YIELD_SECONDS)
+
+    def _commit(self, work: UnitOfWork, context: AbstractContextManager[UnitOfWork]) -> None:
+        work.session.execute(
             update(InboundDocumentRow).where(InboundDocumentRow.id == self.row_id)
             .values(detail=f"posting: {self.done} of {self.total} claim payments done",
                     lease_until=utcnow() + LEASE))
-        context, self._context, self._work = self._context, None, None
+        self._context, self._work = None, None
         context.__exit__(None, None, None)
-        if self.app.database.dialect == "sqlite":
-            time.sleep(_SQLITE_YIELD_SECONDS)
 
     def abandon(self, exc: BaseException) -> None:
         """Roll the open part back (``exc`` is propagating)."""
