@@ -179,3 +179,37 @@ def test_the_garbage_collector_runs_again_after_a_part(
     with pytest.raises(RuntimeError), medbill_app.unit_of_work() as work:
         post_remittance(work, _remittance("TRN-GC2", numbers[1:]))
     assert gc.isenabled()
+
+
+def test_overlapping_pauses_of_the_collector_end_with_it_enabled() -> None:
+    """Two posters in two threads (``medbill serve``): the first one out must not re-enable
+    the collector under the second, and the last one out must re-enable it."""
+    import gc
+    import threading
+
+    from medbill_core.services.remittance import collector_paused
+
+    assert gc.isenabled()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+
+    def first() -> None:
+        with collector_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen["while the second still posts"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"while the second still posts": False}
+    assert gc.isenabled()

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -997,6 +998,34 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
 _COLLECT_EVERY = 1000
 
 
+class _CollectorPause:
+    """Pauses of the collector counted across threads (``medbill serve`` posts in several):
+    the first pause disables it, the last one out enables it again if it was enabled. A pause
+    that saved and restored ``gc.isenabled()`` on its own would, overlapping another, restore
+    "disabled" for good."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._depth -= 1
+            if self._depth == 0 and self._was_enabled:
+                gc.enable()
+
+
+_collector_pause = _CollectorPause()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while a part's claim payments are posted.
@@ -1006,13 +1035,11 @@ def collector_paused() -> Iterator[None]:
     the CPU of posting an 835). A part is at most a few hundred claim payments, so what it
     leaves for the collector is bounded; the first collection after the part frees it.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    _collector_pause.enter()
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        _collector_pause.leave()
 
 
 def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingRun,
