@@ -76,7 +76,11 @@ def canonical_json(value: Any) -> str:
 
 def canonical_time(moment: datetime) -> str:
     """UTC with microseconds; a naive time (SQLite drops the zone) is UTC as written."""
-    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = as_utc(moment).astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad such years, isoformat does
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is strftime's text for every other year, at a fraction of its cost
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 #: a text as a JSON string, ASCII only (what :func:`canonical_json` writes for it)
@@ -84,8 +88,8 @@ _json_text = json.encoder.encode_basestring_ascii
 
 
 def _json_value(value: Any) -> str:
-    """:func:`canonical_json` of one value; texts, numbers and nulls (most of a row) without
-    the encoder's set-up."""
+    """:func:`canonical_json` of one value; texts, whole numbers, booleans, nulls and the
+    lists and text-keyed mappings of them (nearly every row) without the encoder's set-up."""
     kind = type(value)
     if kind is str:
         return _json_text(value)
@@ -93,6 +97,13 @@ def _json_value(value: Any) -> str:
         return "null"
     if kind is int:
         return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is dict and all(type(key) is str for key in value):
+        return "{" + ",".join(f"{_json_text(key)}:{_json_value(value[key])}"
+                              for key in sorted(value)) + "}"
+    if kind is list:
+        return "[" + ",".join(_json_value(item) for item in value) + "]"
     return canonical_json(value)
 
 

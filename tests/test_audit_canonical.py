@@ -71,3 +71,28 @@ def test_row_content_is_the_canonical_json_of_the_row(row: dict[str, Any]) -> No
     content = row_content(row)
     assert content == _reference_row_content(row)
     assert json.loads(content)["id"] == row["id"]
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5),
+    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+    datetime(1999, 1, 1), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    datetime(999, 3, 4, 5, 6, 7, 8), datetime(1, 1, 1, tzinfo=UTC)])
+def test_canonical_time_is_the_strftime_text(moment: datetime) -> None:
+    from medbill_core.audit_chain import canonical_time
+    from medbill_core.storage.schema import as_utc
+
+    expected = as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert canonical_time(moment) == expected
+
+
+@pytest.mark.parametrize("details", [d for d in DETAILS if not any(
+    type(key) is not str for key in d)] + [None, {}, {"flag": False, "n": [True, None]}])
+def test_row_content_of_each_kind_of_details(details: dict[str, Any] | None) -> None:
+    row = {**ROWS[0], "details": details}
+    assert row_content(row) == _reference_row_content(row)
+
+
+def test_row_content_refuses_what_json_cannot_hold() -> None:
+    with pytest.raises(ValueError):
+        row_content({**ROWS[0], "details": {"amount": float("inf")}})
