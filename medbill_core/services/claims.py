@@ -65,6 +65,11 @@ from medbill_core.storage.schema import (
     utcnow,
 )
 
+#: the identity map's key of claim row 0 (the class and token of every claim row's key)
+_ROW_KEY = identity_key(ClaimRow, 0)
+#: the attributes of a claim row that :meth:`ClaimService._rows` needs loaded
+_ROW_ATTRIBUTES = frozenset(inspect(ClaimRow).attrs.keys()) - {"lines"}
+
 #: the tables batch statements write without the ORM's unit of work
 _CLAIMS = cast(Table, ClaimRow.__table__)
 _TRANSITIONS = cast(Table, ClaimTransitionRow.__table__)
@@ -615,9 +620,12 @@ class ClaimService:
         and one for the lines of rows held without them."""
         found: dict[int, ClaimRow] = {}
         missing: builtins.list[int] = []
+        held = self.session.identity_map
         for claim_id in unique(claim_ids):
-            row = self.session.identity_map.get(identity_key(ClaimRow, claim_id))
-            if isinstance(row, ClaimRow) and not (inspect(row).unloaded - {"lines"}):
+            row = held.get((_ROW_KEY[0], (claim_id,), _ROW_KEY[2]))
+            # every attribute but the lines loaded (what inspect(row).unloaded says, without
+            # building its set for each of a batch's claims)
+            if isinstance(row, ClaimRow) and row.__dict__.keys() >= _ROW_ATTRIBUTES:
                 found[claim_id] = row
             else:
                 missing.append(claim_id)
