@@ -93,8 +93,27 @@ def _event(actor: str, action: str, entity_type: str, entity_id: object,
            details: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"at": utcnow(), "actor": actor[:NAME_LENGTH], "os_user": os_user(),
             "action": action, "entity_type": entity_type, "entity_id": str(entity_id),
-            "details": json.loads(canonical_json(dict(details))) if details else None,
+            "details": stored_details(details) if details else None,
             "note": None}
+
+
+#: the types whose values canonical JSON gives back as they are
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def stored_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    """``details`` as their canonical JSON reads back (keys sorted; tuples, enums, non-text
+    keys as JSON has them). Texts, whole numbers, booleans and lists of them (the details of
+    nearly every event) read back as they are: only the keys are sorted, without the round
+    trip through JSON."""
+    for key, value in details.items():
+        kind = type(value)
+        if type(key) is not str or (kind not in _PLAIN and not (
+                kind is list and all(type(item) in _PLAIN for item in value))):
+            loaded: dict[str, Any] = json.loads(canonical_json(dict(details)))
+            return loaded
+    return {key: list(value) if type(value) is list else value
+            for key, value in sorted(details.items())}
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

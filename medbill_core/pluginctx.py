@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, Union, overload
 
@@ -23,6 +25,30 @@ T = TypeVar("T")
 
 #: What plugins register: the part of a plugin whose calls :meth:`PluginContext.call` guards.
 Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer"]
+
+
+#: the memo of the batch being worked on in this thread or task (see :func:`batch_scope`)
+_BATCH_MEMO: ContextVar[dict[object, Any] | None] = ContextVar("medbill_batch_memo",
+                                                                default=None)
+
+
+@contextmanager
+def batch_scope() -> Iterator[dict[object, Any]]:
+    """A memo that the hook implementations called for the items of one batch (the claims a
+    scrub works on together) may share: what they work out once per batch rather than once
+    per item (:func:`batch_memo`). It is forgotten when the batch ends; a scope inside another
+    starts empty."""
+    memo: dict[object, Any] = {}
+    token = _BATCH_MEMO.set(memo)
+    try:
+        yield memo
+    finally:
+        _BATCH_MEMO.reset(token)
+
+
+def batch_memo() -> dict[object, Any] | None:
+    """The memo of the current :func:`batch_scope`; ``None`` outside one."""
+    return _BATCH_MEMO.get()
 
 
 class _End:

@@ -94,7 +94,7 @@ from medbill_core.domain import (
 from medbill_core.domain.identifiers import is_valid_npi as _is_valid_npi
 from medbill_core.hookresults import FINDINGS
 from medbill_core.hookspecs import hookimpl
-from medbill_core.pluginctx import PluginContext
+from medbill_core.pluginctx import PluginContext, batch_memo
 
 #: The Luhn check, memoised: a practice bills under a handful of NPIs.
 is_valid_npi = functools.lru_cache(maxsize=4096)(_is_valid_npi)
@@ -119,6 +119,10 @@ class EditEnv:
     #: releases of each code set, listed once per environment (see :func:`_coverage`)
     releases: dict[str, list[ReleaseWindow]] = dataclass_field(default_factory=dict,
                                                                     compare=False)
+    #: the release-gap warning (None: covered) of each (code, code set, date, field, what),
+    #: worked out once per environment (see :func:`_release_gap`)
+    gaps: dict[tuple[str, str, date, str, str], ClaimFinding | None] = dataclass_field(
+        default_factory=dict, compare=False)
 
 
 Edit = Callable[[BillableClaim, EditEnv], list[ClaimFinding]]
@@ -143,16 +147,28 @@ def _coverage(env: EditEnv, key: str, on: date) -> Coverage:
 def _release_gap(claim: BillableClaim, env: EditEnv, code: str, key: str, on: date, *,
                  field: str, what: str) -> list[ClaimFinding]:
     """A ``*.release_gap`` warning when no loaded release of ``key`` covers ``on``: it names
-    the missing release, the one the claim was checked against, and how to load it."""
+    the missing release, the one the claim was checked against, and how to load it.
+
+    The warning depends on the claim only through its number: it is worked out once per
+    environment and date, and copied for the other claims of a batch."""
+    memo = (code, key, on, field, what)
+    if memo in env.gaps:
+        found = env.gaps[memo]
+        if found is None:
+            return []
+        return [found.model_copy(update={"claim_number": claim.claim.claim_number})]
     cov = _coverage(env, key, on)
     if cov.covered:
+        env.gaps[memo] = None
         return []
     used = (f"{what} were checked against {cov.release.label}"
             f" ({cov.release.effective}..{cov.release.through or ''})" if cov.release
             else f"{what} were not checked")
-    return [_finding(claim, WARNING, code,
-                     f"date of service {on}: {cov.wanted} is not loaded; {used}",
-                     field=field, hint=cov.how_to_load, release=cov.release_label)]
+    finding = _finding(claim, WARNING, code,
+                       f"date of service {on}: {cov.wanted} is not loaded; {used}",
+                       field=field, hint=cov.how_to_load, release=cov.release_label)
+    env.gaps[memo] = finding
+    return [finding.model_copy()]
 
 
 _CODE_HINTS = {
@@ -629,11 +645,25 @@ def run_core_edits(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 def environment(claim: BillableClaim, context: PluginContext) -> EditEnv:
     """The edit environment for ``claim``: today, the default code sets and NCCI tables,
     and whether the payer's adapter declares
-    :attr:`~medbill_core.adapters.PayerAdapter.requires_rendering_provider`."""
+    :attr:`~medbill_core.adapters.PayerAdapter.requires_rendering_provider`.
+
+    Inside a :func:`~medbill_core.pluginctx.batch_scope` (a scrub batch) the claims with the
+    same answers share one environment, and with it the code-set release lists and the
+    release-gap warnings it has worked out; otherwise each claim gets its own."""
     adapter = context.adapters.get(claim.payer.adapter) if claim.payer else None
-    return EditEnv(today=date.today(), codesets=default_codesets(), ncci=default_ncci(),
-                   requires_rendering=adapter is not None
-                   and adapter.requires_rendering_provider)
+    today = date.today()
+    codesets, ncci = default_codesets(), default_ncci()
+    requires_rendering = adapter is not None and adapter.requires_rendering_provider
+    shared = batch_memo()
+    if shared is None:
+        return EditEnv(today=today, codesets=codesets, ncci=ncci,
+                       requires_rendering=requires_rendering)
+    memo = ("core_edits.environment", today, id(codesets), id(ncci), requires_rendering)
+    env = shared.get(memo)
+    if not (isinstance(env, EditEnv) and env.codesets is codesets and env.ncci is ncci):
+        env = shared[memo] = EditEnv(today=today, codesets=codesets, ncci=ncci,
+                                     requires_rendering=requires_rendering)
+    return env
 
 
 @hookimpl

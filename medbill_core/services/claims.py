@@ -7,7 +7,7 @@ import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -50,6 +50,7 @@ from medbill_core.storage.mapping import (
     line_values,
     patient_from_row,
     provider_from_row,
+    trusted,
 )
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
@@ -63,6 +64,11 @@ from medbill_core.storage.schema import (
     ProviderRow,
     utcnow,
 )
+
+#: the identity map's key of claim row 0 (the class and token of every claim row's key)
+_ROW_KEY = identity_key(ClaimRow, 0)
+#: the attributes of a claim row that :meth:`ClaimService._rows` needs loaded
+_ROW_ATTRIBUTES = frozenset(inspect(ClaimRow).attrs.keys()) - {"lines"}
 
 #: the tables batch statements write without the ORM's unit of work
 _CLAIMS = cast(Table, ClaimRow.__table__)
@@ -468,6 +474,7 @@ class ClaimService:
         if not moves:
             return []
         rows = self._rows(move.claim_id for move in moves)
+        clean_actor = _clean_text(self.actor, _ACTOR_LENGTH)
         state: dict[int, ClaimState] = {}
         payer_numbers: dict[int, str | None] = {}
         steps: builtins.list[tuple[int, Transition, str | None]] = []
@@ -477,9 +484,8 @@ class ClaimService:
                 raise NotFound("claim", move.claim_id)
             source = state.get(move.claim_id) or ClaimState(row.state)
             check_transition(move.claim_id, source, move.target)
-            transition = Transition(claim_id=move.claim_id, claim_number=row.claim_number,
-                                    source=source, target=move.target, actor=self.actor,
-                                    reason=move.reason, at=utcnow())
+            transition = _transition(move.claim_id, row.claim_number, source, move.target,
+                                     self.actor, move.reason, utcnow(), clean_actor=clean_actor)
             steps.append((move.claim_id, transition, move.payer_claim_number
                           or payer_numbers.get(move.claim_id, row.payer_claim_number)))
             state[move.claim_id] = move.target
@@ -614,9 +620,12 @@ class ClaimService:
         and one for the lines of rows held without them."""
         found: dict[int, ClaimRow] = {}
         missing: builtins.list[int] = []
+        held = self.session.identity_map
         for claim_id in unique(claim_ids):
-            row = self.session.identity_map.get(identity_key(ClaimRow, claim_id))
-            if isinstance(row, ClaimRow) and not (inspect(row).unloaded - {"lines"}):
+            row = held.get((_ROW_KEY[0], (claim_id,), _ROW_KEY[2]))
+            # every attribute but the lines loaded (what inspect(row).unloaded says, without
+            # building its set for each of a batch's claims)
+            if isinstance(row, ClaimRow) and row.__dict__.keys() >= _ROW_ATTRIBUTES:
                 found[claim_id] = row
             else:
                 missing.append(claim_id)
@@ -943,6 +952,37 @@ def _answered_by_payer(session: Session, claim_id: int | None) -> bool:
                             .where(ClaimAdjudicationRow.claim_id == claim_id)
                             .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
     return status is not None and status != ClaimStatusCode.REVERSAL.value
+
+
+#: the longest actor and reason a :class:`Transition` holds
+def _longest(field: str) -> int:
+    found: int = next(item.max_length for item in Transition.model_fields[field].metadata
+                      if getattr(item, "max_length", None) is not None)
+    return found
+
+
+_ACTOR_LENGTH = _longest("actor")
+_REASON_LENGTH = _longest("reason")
+
+
+def _clean_text(text: str, longest: int) -> bool:
+    """``text`` is what validating it as a :class:`Transition` text gives back unchanged (no
+    surrounding blanks to strip, within its length)."""
+    return type(text) is str and 0 < len(text) <= longest and text == text.strip()
+
+
+def _transition(claim_id: int, claim_number: str, source: ClaimState, target: ClaimState,
+                actor: str, reason: str | None, at: datetime, *,
+                clean_actor: bool) -> Transition:
+    """The :class:`Transition` of one move. Built without validation when its texts are
+    already what validation would leave (the actor once per batch, reasons mostly the
+    services' own words): every claim moves several times in a cycle."""
+    if clean_actor and (reason is None or _clean_text(reason, _REASON_LENGTH)):
+        return trusted(Transition, {"claim_id": claim_id, "claim_number": claim_number,
+                                    "source": source, "target": target, "actor": actor,
+                                    "reason": reason, "at": at})
+    return Transition(claim_id=claim_id, claim_number=claim_number, source=source,
+                      target=target, actor=actor, reason=reason, at=at)
 
 
 def _line_number(line: ClaimLineRow) -> int:

@@ -12,6 +12,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimFinding, ClaimState, Severity
 from medbill_core.domain.base import problems_from
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
+from medbill_core.pluginctx import batch_scope
 from medbill_core.services.claims import ClaimMove
 
 
@@ -76,35 +77,38 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
         billables = work.claims.billable_many(list(found.values()), errors=errors)
         moves: list[ClaimMove] = []
         state: dict[int, ClaimState] = {}  # as this batch leaves it (a claim given twice)
-        for claim_id in batch:
-            done += 1
-            if on_progress is not None and done > 1:
-                on_progress(done - 1, len(claim_ids))
-            claim = found.get(claim_id)
-            if claim is None:
-                work.claims.transition_many(moves)  # as far as the claims before it went
-                raise NotFound("claim", claim_id)
-            error = errors.get(claim_id)
-            if isinstance(error, ValidationError):  # the parts do not fit together
-                findings = [_problem_finding(claim.claim_number, ValidationFailed(
-                    f"claim {claim_id}", problems_from(error)))]
-            elif isinstance(error, MedbillError):
-                findings = [_problem_finding(claim.claim_number, error)]
-            else:  # a failing plugin is not a finding
-                findings = hooks.claim_edits(claim=billables[claim_id])
-            result = ScrubResult(claim_id, claim.claim_number, findings)
-            results.append(result)
-            if not validate:
-                continue
-            current = state.get(claim_id, claim.state)
-            if result.clean and current is ClaimState.DRAFT:
-                moves.append(ClaimMove(claim_id, ClaimState.VALIDATED, "scrubbed clean"))
-                state[claim_id] = ClaimState.VALIDATED
-            elif not result.clean and current is ClaimState.VALIDATED:
-                blocking = sum(1 for f in findings if f.blocks_submission)
-                moves.append(ClaimMove(claim_id, ClaimState.DRAFT,
-                                       f"{blocking} blocking findings"))
-                state[claim_id] = ClaimState.DRAFT
+        # the edits of the batch's claims share what they work out per batch (code-set
+        # releases, release-gap warnings): one snapshot of the code sets per batch
+        with batch_scope():
+            for claim_id in batch:
+                done += 1
+                if on_progress is not None and done > 1:
+                    on_progress(done - 1, len(claim_ids))
+                claim = found.get(claim_id)
+                if claim is None:
+                    work.claims.transition_many(moves)  # as far as the claims before it went
+                    raise NotFound("claim", claim_id)
+                error = errors.get(claim_id)
+                if isinstance(error, ValidationError):  # the parts do not fit together
+                    findings = [_problem_finding(claim.claim_number, ValidationFailed(
+                        f"claim {claim_id}", problems_from(error)))]
+                elif isinstance(error, MedbillError):
+                    findings = [_problem_finding(claim.claim_number, error)]
+                else:  # a failing plugin is not a finding
+                    findings = hooks.claim_edits(claim=billables[claim_id])
+                result = ScrubResult(claim_id, claim.claim_number, findings)
+                results.append(result)
+                if not validate:
+                    continue
+                current = state.get(claim_id, claim.state)
+                if result.clean and current is ClaimState.DRAFT:
+                    moves.append(ClaimMove(claim_id, ClaimState.VALIDATED, "scrubbed clean"))
+                    state[claim_id] = ClaimState.VALIDATED
+                elif not result.clean and current is ClaimState.VALIDATED:
+                    blocking = sum(1 for f in findings if f.blocks_submission)
+                    moves.append(ClaimMove(claim_id, ClaimState.DRAFT,
+                                           f"{blocking} blocking findings"))
+                    state[claim_id] = ClaimState.DRAFT
         work.claims.transition_many(moves)
     if on_progress is not None and claim_ids:
         on_progress(len(claim_ids), len(claim_ids))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from medbill_core.domain import (
     Address,
@@ -176,27 +178,91 @@ def line_row(line: ServiceLine) -> ClaimLineRow:
     return ClaimLineRow(**line_values(line))
 
 
+#: the enum members by stored value: a dict look-up costs less than the enum's call
+_FREQUENCIES = {member.value: member for member in ClaimFrequency}
+_STATES = {member.value: member for member in ClaimState}
+_UNIT_TYPES = {member.value: member for member in UnitType}
+_object_setattr = object.__setattr__
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def trusted(model: type[_M], values: dict[str, Any]) -> _M:
+    """``model.model_construct(**values)`` for values that name every field of ``model`` in
+    its declaration order, read back from the database (what was validated when it was
+    written): the same object without model_construct's per-field search for aliases and
+    defaults, which costs several times the conversion itself when a claim is converted
+    for every step of its cycle."""
+    made = model.__new__(model)
+    _object_setattr(made, "__dict__", values)
+    _object_setattr(made, "__pydantic_fields_set__", set(values))
+    _object_setattr(made, "__pydantic_extra__", None)
+    _object_setattr(made, "__pydantic_private__", None)
+    return made
+
+
+def _line_from_row(line: ClaimLineRow) -> ServiceLine:
+    column = line.__dict__ if line.__dict__.keys() >= _LINE_COLUMNS else _loaded(line)
+    return trusted(ServiceLine, {
+        "line_number": column["line_number"], "procedure_code": column["procedure_code"],
+        "modifiers": list(column["modifiers"]), "units": column["units"],
+        "unit_type": _UNIT_TYPES[column["unit_type"]], "charge": column["charge"],
+        "diagnosis_pointers": list(column["diagnosis_pointers"]),
+        "service_date_from": column["service_date_from"],
+        "service_date_to": column["service_date_to"],
+        "place_of_service": column["place_of_service"],
+        "line_control_number": column["line_control_number"],
+        "description": column["description"]})
+
+
 def claim_from_row(row: ClaimRow) -> Claim:
-    lines = [ServiceLine.model_construct(
-        line_number=line.line_number, procedure_code=line.procedure_code,
-        modifiers=list(line.modifiers), units=line.units, unit_type=UnitType(line.unit_type),
-        charge=line.charge, diagnosis_pointers=list(line.diagnosis_pointers),
-        service_date_from=line.service_date_from, service_date_to=line.service_date_to,
-        place_of_service=line.place_of_service, line_control_number=line.line_control_number,
-        description=line.description) for line in row.lines]
-    return Claim.model_construct(
-        id=row.id, claim_number=row.claim_number, patient_id=row.patient_id,
-        coverage_id=row.coverage_id, payer_key=row.payer_key,
-        billing_provider_npi=row.billing_provider_npi,
-        rendering_provider_npi=row.rendering_provider_npi,
-        referring_provider_npi=row.referring_provider_npi,
-        frequency=ClaimFrequency(row.frequency),
-        original_claim_reference=row.original_claim_reference,
-        replaces_claim_id=row.replaces_claim_id, account_claim_id=row.account_claim_id,
-        place_of_service=row.place_of_service,
-        service_date_from=row.service_date_from, service_date_to=row.service_date_to,
-        diagnoses=list(row.diagnoses), lines=lines,
-        prior_authorization=row.prior_authorization,
-        accepts_assignment=row.accepts_assignment, benefits_assigned=row.benefits_assigned,
-        release_of_information=row.release_of_information, state=ClaimState(row.state),
-        payer_claim_number=row.payer_claim_number, created_at=row.created_at)
+    """The domain claim of a row and its lines. Loaded columns are read from the row's own
+    dictionary (an expired row loads them first, as attribute access does)."""
+    column = row.__dict__ if row.__dict__.keys() >= _CLAIM_COLUMNS else _loaded(row)
+    lines = column.get("lines")
+    if lines is None:
+        lines = row.lines
+    return trusted(Claim, {
+        "id": column["id"], "claim_number": column["claim_number"],
+        "patient_id": column["patient_id"], "coverage_id": column["coverage_id"],
+        "payer_key": column["payer_key"],
+        "billing_provider_npi": column["billing_provider_npi"],
+        "rendering_provider_npi": column["rendering_provider_npi"],
+        "referring_provider_npi": column["referring_provider_npi"],
+        "frequency": _FREQUENCIES[column["frequency"]],
+        "original_claim_reference": column["original_claim_reference"],
+        "replaces_claim_id": column["replaces_claim_id"],
+        "account_claim_id": column["account_claim_id"],
+        "place_of_service": column["place_of_service"],
+        "service_date_from": column["service_date_from"],
+        "service_date_to": column["service_date_to"],
+        "diagnoses": list(column["diagnoses"]),
+        "lines": [_line_from_row(line) for line in lines],
+        "prior_authorization": column["prior_authorization"],
+        "accepts_assignment": column["accepts_assignment"],
+        "benefits_assigned": column["benefits_assigned"],
+        "release_of_information": column["release_of_information"],
+        "state": _STATES[column["state"]],
+        "payer_claim_number": column["payer_claim_number"],
+        "created_at": column["created_at"]})
+
+
+#: the columns claim_from_row reads of a claim row and of a line row
+_CLAIM_COLUMNS = frozenset({
+    "id", "claim_number", "patient_id", "coverage_id", "payer_key", "billing_provider_npi",
+    "rendering_provider_npi", "referring_provider_npi", "frequency",
+    "original_claim_reference", "replaces_claim_id", "account_claim_id", "place_of_service",
+    "service_date_from", "service_date_to", "diagnoses", "prior_authorization",
+    "accepts_assignment", "benefits_assigned", "release_of_information", "state",
+    "payer_claim_number", "created_at"})
+_LINE_COLUMNS = frozenset({
+    "line_number", "procedure_code", "modifiers", "units", "unit_type", "charge",
+    "diagnosis_pointers", "service_date_from", "service_date_to", "place_of_service",
+    "line_control_number", "description"})
+
+
+def _loaded(row: object) -> dict[str, Any]:
+    """The row's column values when some are not loaded (an expired row): reading one
+    through the ORM loads them all."""
+    keys = _CLAIM_COLUMNS if isinstance(row, ClaimRow) else _LINE_COLUMNS
+    return {key: getattr(row, key) for key in keys}
