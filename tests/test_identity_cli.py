@@ -51,8 +51,10 @@ def test_the_bootstrap_administrator_adds_the_first_user(config: Path) -> None:
                    "could manage users otherwise)"
     added = ok(config, "users", "add", "alice", "--role", "administrator", "--password-stdin",
                stdin=PASSWORD + "\n")
-    assert added.stdout.strip() == "user alice added (administrator in practice default, " \
-                                   "active)"
+    assert added.stdout.strip().splitlines() == [
+        "user alice added (administrator in practice default, active)",
+        'the command line now acts as a named user: set MEDBILL_USER=alice (or [medbill] user '
+        '= "alice" in medbill.toml)']
     assert PASSWORD not in added.output
     # users exist now: the command line acts as a named user
     line = one_line_error(run(config, "users", "list"), 2)

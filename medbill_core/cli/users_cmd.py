@@ -9,7 +9,7 @@ options end up in shell histories and process lists.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +30,11 @@ from medbill_core.cli.identity_common import (
     moment,
     parse_role,
 )
+
+if TYPE_CHECKING:
+    from medbill_core.app import UnitOfWork
+    from medbill_core.domain.identity import Principal
+    from medbill_core.services.identity import UserInfo
 
 app = typer.Typer(help="Users: who signs in, and their role in each practice.",
                   no_args_is_help=True)
@@ -69,14 +74,24 @@ def _report(user: Any, what: str, as_json: bool) -> None:
 def add(name: UserName, role: RoleOption, practice: PracticeCode = None,
         password_stdin: PasswordStdin = False, as_json: AsJson = False) -> None:
     """Add a user with a role in a practice (the first user must be an administrator)."""
+    from medbill_core.audit import os_user
     from medbill_core.services.identity import add_user
 
     chosen = parse_role(role)
     password = _read_password() if password_stdin else None
-    user = as_local_user(lambda work, me: add_user(work, me, name, chosen,
-                                                   practice_code=practice, password=password),
-                         write=True)
+    acted_as: list[Principal] = []
+
+    def add_as(work: UnitOfWork, me: Principal) -> UserInfo:
+        acted_as.append(me)
+        return add_user(work, me, name, chosen, practice_code=practice, password=password)
+
+    user = as_local_user(add_as, write=True)
     _report(user, "added", as_json)
+    if acted_as[0].bootstrap and not as_json and user.name != os_user().lower():
+        # the bootstrap administrator ends with the first user: without this line the next
+        # command's refusal is the first the newcomer hears of it
+        console.print(f"the command line now acts as a named user: set MEDBILL_USER={user.name} "
+                      f"(or [medbill] user = \"{user.name}\" in medbill.toml)", markup=False)
 
 
 @app.command("list")
