@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,22 @@ from medbill_core.storage import webhook_outbox
 from medbill_core.storage.database import Database
 
 log = logging.getLogger(__name__)
+
+#: CPython's default threshold of young collections: a process that kept it gets ours.
+_DEFAULT_YOUNG_THRESHOLD = 700
+#: Young collections after 50,000 new container objects instead of 700. A batch of claims
+#: allocates hundreds of thousands of short-lived objects (rows, domain objects, X12
+#: segments) that reference counting frees; the default threshold ran a collection every few
+#: claims, each scanning everything the batch still held: a sixth of the cycle's CPU
+#: (bench_cycle, 1,000 claims: 9.6-9.9 -> 7.7-8.3 CPU s, peak RSS 250 -> 253 MB).
+_BULK_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_garbage_collector() -> None:
+    """Raise the collector's thresholds for bulk work, unless the process set its own
+    (a program that embeds medbill and tuned them keeps its values)."""
+    if gc.get_threshold()[0] == _DEFAULT_YOUNG_THRESHOLD:
+        gc.set_threshold(*_BULK_THRESHOLDS)
 
 
 @dataclass
@@ -87,6 +104,7 @@ class Medbill:
             to add their commands); they are not started again.
         """
         config = config or load_config()
+        tune_garbage_collector()
         if hooks is None:
             hooks = PluginHooks.start(config, extra_plugins=extra_plugins,
                                       load_installed=load_installed)
