@@ -554,15 +554,22 @@ def fetch_and_apply(app: Medbill, channel: str,
                     ) -> list[IngestResult]:
     """Poll ``channel``, apply every document, and acknowledge each one once it is stored.
 
+    Each document is let go once applied and acknowledged (what a poll holds shrinks as it
+    goes; the channel bounds how much one poll fetches). A crash part-way loses nothing: the
+    documents not acknowledged are delivered again, those stored are recognised.
+
     ``on_progress(done, total)`` is called after each document (a progress bar)."""
-    documents = list(app.hooks.fetch_responses(channel=channel))
+    waiting = list(app.hooks.fetch_responses(channel=channel))
+    total = len(waiting)
+    waiting.reverse()  # oldest last: popped first
     results = []
     channel_impl = app.hooks.context.channel(channel)
-    for done, document in enumerate(documents, start=1):
+    while waiting:
+        document = waiting.pop()
         result = ingest_document(app, document)
         results.append(result)
         if on_progress is not None:
-            on_progress(done, len(documents))
+            on_progress(len(results), total)
         app.hooks.acknowledge(channel_impl, document)
         log.info("document %s from %s: %s", document.document_id, channel, result.status)
     return results

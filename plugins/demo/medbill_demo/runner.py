@@ -81,9 +81,10 @@ MAX_POLLS = 5
 #: Claims scrubbed and submitted per unit of work, patients asked about per 270: the cycle
 #: works page by page, so its memory stays flat in the number of claims.
 PAGE = 1000
-#: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded.
-FETCH_PAGES = 5
-FEED_PAGE_SIZE = 100
+#: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded (an
+#: 835 of 1,000 claims is about 0.4 MB: a few dozen documents at a time, whatever the run).
+FETCH_PAGES = 2
+FEED_PAGE_SIZE = 20
 
 
 @dataclass
