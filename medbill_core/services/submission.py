@@ -54,7 +54,6 @@ from medbill_core.storage.schema import (
     as_utc,
     utcnow,
 )
-from medbill_core.x12_envelope import envelope_numbers
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult
@@ -79,9 +78,22 @@ class SendOutcome:
 
 
 def group_control_number(content: str) -> str | None:
-    """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12."""
-    groups = envelope_numbers(content).group_control_numbers
-    return groups[0][:20] if groups else None
+    """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12 or has no
+    functional group. As :func:`~medbill_core.x12_envelope.envelope_numbers` reads it, but
+    only up to the first GS segment (the second of an interchange), not the whole file."""
+    text = content.lstrip("\ufeff \t\r\n")
+    if not (text.startswith("ISA") and len(text) > 105):
+        return None
+    separator, terminator = text[3], text[105]
+    start = 0
+    while start < len(text):
+        end = text.find(terminator, start)
+        end = len(text) if end < 0 else end
+        elements = text[start:end].strip().split(separator)
+        if elements[0] == "GS" and len(elements) > 6:
+            return elements[6].strip()[:20]
+        start = end + 1
+    return None
 
 
 def idempotency_key(payer_key: str, file: SubmissionFile) -> str:
@@ -165,8 +177,8 @@ def _checked_wanted(work: UnitOfWork, claim_ids: Iterable[int] | None) -> list[i
         return None
     wanted = sorted(set(claim_ids))
     for chunk in chunks(wanted):
-        states = dict(work.session.execute(
-            select(ClaimRow.id, ClaimRow.state).where(ClaimRow.id.in_(chunk))).tuples())
+        states = {claim_id: state for claim_id, state in work.session.execute(
+            select(ClaimRow.id, ClaimRow.state).where(ClaimRow.id.in_(chunk)))}
         for claim_id in chunk:
             if claim_id not in states:
                 raise NotFound("claim", claim_id)
