@@ -135,6 +135,38 @@ def x12_floor(claims: int) -> tuple[float, float]:
     return claim_seconds, time.perf_counter() - started
 
 
+def rss_mb() -> float:
+    """The process's resident memory now (Linux ``/proc``; 0 where there is none)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def print_steps() -> None:
+    """Print, on stderr, the resident memory (now and peak) as each demo step ends: which
+    step's memory grows with the number of claims."""
+    from medbill_demo.runner import DemoReport
+
+    started = time.perf_counter()
+    done = DemoReport.done
+
+    def done_and_print(report: DemoReport, step: str, detail: str) -> None:
+        done(report, step, detail)
+        print(f"{time.perf_counter() - started:8.1f} s  RSS {rss_mb():6.0f} MB  peak "
+              f"{peak_rss_mb():6.0f} MB  {step}", file=sys.stderr, flush=True)
+
+    DemoReport.done = done_and_print  # type: ignore[method-assign]
+
+
 def one(claims: int, database: str, preloaded: int = 0) -> None:
     if preloaded:  # a copy of bench_bigdb's cached database (generated the first time)
         import shutil
@@ -174,7 +206,7 @@ def cycle(claims: int, database_url: str | None, database_name: str, *,
                            database_url=database_url)
         seconds = time.perf_counter() - started
         event.remove(Engine, "before_cursor_execute", counter)
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        peak_mb = peak_rss_mb()
         if not floors:
             print(json.dumps({"claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
                               "balanced": summary["ledger_balanced"],
@@ -207,11 +239,15 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite",
                         help="postgresql: a throwaway server (medbill_core.testing.postgres)")
     parser.add_argument("--one", type=int)
+    parser.add_argument("--steps", action="store_true",
+                        help="with --one: print RSS (now and peak) after each demo step on stderr")
     parser.add_argument("--preloaded", type=int, default=0, metavar="N",
                         help="also run each size in a copy of a database already holding N "
                              "claims (bench_bigdb.py's, generated once; SQLite)")
     args, _ = parser.parse_known_args()
     if args.one:
+        if args.steps:
+            print_steps()
         one(args.one, args.database, args.preloaded)
         return
     sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]

@@ -170,13 +170,13 @@ def _send_unsent(context: JobContext, payer_key: str | None = None) -> None:
 def prepare(context: JobContext, payer_key: str) -> None:
     """Batch one payer's validated claims into outbox files (``""``: the self-pay ones, billed
     to the patient), then send them."""
-    from medbill_core.services.submission import prepare_batches
+    from medbill_core.services.submission import prepare_batches, prepare_in_chunks
 
     app = _app()
-    with app.unit_of_work() as work:
-        if payer_key:
-            prepare_batches(work, payer_key=payer_key)
-        else:
+    if payer_key:  # a transaction per chunk of claims: memory flat in the claims waiting
+        prepare_in_chunks(app, payer_key=payer_key)
+    else:
+        with app.unit_of_work() as work:
             self_pay = list(work.session.scalars(select(ClaimRow.id).where(
                 ClaimRow.state == ClaimState.VALIDATED.value, ClaimRow.payer_key.is_(None))
                 .with_for_update(skip_locked=True)))

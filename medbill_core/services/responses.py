@@ -38,10 +38,9 @@ from medbill_core.domain import (
     SegmentError,
     TransactionSetAck,
 )
-from medbill_core.domain.base import saved_id
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError
 from medbill_core.lifecycle import advance_path
-from medbill_core.services.claims import ClaimAdvance
+from medbill_core.services.claims import ClaimMove
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
     count_claim_payments,
@@ -51,7 +50,9 @@ from medbill_core.services.remittance_parts import (
     streaming_adapter,
     take_lease,
 )
+from medbill_core.storage.batches import chunks, unique
 from medbill_core.storage.schema import (
+    ClaimRow,
     DocumentStatus,
     InboundDocumentRow,
     SubmissionRow,
@@ -102,48 +103,73 @@ class _Answer:
     payer_claim_number: str | None = None
 
 
+@dataclass
+class _Held:
+    """What :func:`_move_many` needs of a claim: no domain claim is built for an answer."""
+
+    claim_id: int
+    state: ClaimState
+    payer_claim_number: str | None
+
+
+def _held_claims(work: UnitOfWork, claim_numbers: Sequence[str]) -> dict[str, _Held]:
+    """The claims with these numbers (those that exist): their rows, read with one query per
+    :data:`~medbill_core.storage.batches.IN_LIST` numbers (they stay in the session for the
+    moves that follow)."""
+    held: dict[str, _Held] = {}
+    for chunk in chunks(unique(claim_numbers)):
+        for row in work.session.scalars(select(ClaimRow)
+                                        .where(ClaimRow.claim_number.in_(chunk))):
+            held[row.claim_number] = _Held(row.id, ClaimState(row.state),
+                                           row.payer_claim_number)
+    return held
+
+
 def _move_many(work: UnitOfWork, answers: Sequence[_Answer]) -> list[bool]:
     """Apply acknowledgments to claims, in order: move each claim to its ``target`` when it is
     still waiting for this answer (:func:`~medbill_core.lifecycle.ack_moves`), else only record
     it (a late or repeated 999/277CA never moves a claim the payer has answered further).
 
-    The claims are read with one query and moved in :meth:`ClaimService.advance_many` batches
-    (one, unless a claim is answered twice or an answer is only recorded: the moves before it
-    are applied first, so the audit trail keeps the order of the answers).
+    The claims' rows are read with one query and moved in
+    :meth:`~medbill_core.services.claims.ClaimService.transition_many` batches (one, unless a
+    claim is answered twice or an answer is only recorded: the moves before it are applied
+    first, so the audit trail keeps the order of the answers), each answer's path as
+    :meth:`~medbill_core.services.claims.ClaimService.advance_many` takes it.
 
     :returns: per answer, whether it moved its claim (``False`` for an unknown claim number).
     """
-    claims = work.claims.by_numbers(answer.claim_number for answer in answers)
-    pending: list[ClaimAdvance] = []
+    claims = _held_claims(work, [answer.claim_number for answer in answers])
+    pending: list[ClaimMove] = []
     in_pending: set[str] = set()
 
     def apply_pending() -> None:
-        for moved in work.claims.advance_many(pending):
-            if moved is not None:
-                claims[moved.claim_number] = moved
+        work.claims.transition_many(pending)
         pending.clear()
         in_pending.clear()
 
     results = []
     for answer in answers:
-        if answer.claim_number not in claims:
+        claim = claims.get(answer.claim_number)
+        if claim is None:
             results.append(False)
             continue
         if answer.claim_number in in_pending:
             apply_pending()  # answered twice: the second answer sees what the first did
-        claim = claims[answer.claim_number]
-        if advance_path(claim.state, answer.target, acknowledgment=True):
-            pending.append(ClaimAdvance(claim, answer.target, answer.reason, True,
-                                        answer.payer_claim_number))
+        path = advance_path(claim.state, answer.target, acknowledgment=True)
+        if path:
+            pending.extend(ClaimMove(claim.claim_id, step, answer.reason,
+                                     answer.payer_claim_number) for step in path)
+            claim.state = path[-1]
+            claim.payer_claim_number = answer.payer_claim_number or claim.payer_claim_number
             in_pending.add(answer.claim_number)
             results.append(True)
             continue
         apply_pending()
         if answer.payer_claim_number and not claim.payer_claim_number:
-            claims[answer.claim_number] = work.claims.record_payer_claim_number(
-                saved_id(claim), answer.payer_claim_number)
+            claim.payer_claim_number = work.claims.record_payer_claim_number(
+                claim.claim_id, answer.payer_claim_number).payer_claim_number
         audit.record(work.session, actor=work.actor, action="claim.acknowledgment_kept",
-                     entity_type="claim", entity_id=claim.id,
+                     entity_type="claim", entity_id=claim.claim_id,
                      details={"answer": answer.reason[:200],
                               "would_move_to": answer.target.value,
                               "state": claim.state.value})
@@ -554,15 +580,22 @@ def fetch_and_apply(app: Medbill, channel: str,
                     ) -> list[IngestResult]:
     """Poll ``channel``, apply every document, and acknowledge each one once it is stored.
 
+    Each document is let go once applied and acknowledged (what a poll holds shrinks as it
+    goes; the channel bounds how much one poll fetches). A crash part-way loses nothing: the
+    documents not acknowledged are delivered again, those stored are recognised.
+
     ``on_progress(done, total)`` is called after each document (a progress bar)."""
-    documents = list(app.hooks.fetch_responses(channel=channel))
+    waiting = list(app.hooks.fetch_responses(channel=channel))
+    total = len(waiting)
+    waiting.reverse()  # oldest last: popped first
     results = []
     channel_impl = app.hooks.context.channel(channel)
-    for done, document in enumerate(documents, start=1):
+    while waiting:
+        document = waiting.pop()
         result = ingest_document(app, document)
         results.append(result)
         if on_progress is not None:
-            on_progress(done, len(documents))
+            on_progress(len(results), total)
         app.hooks.acknowledge(channel_impl, document)
         log.info("document %s from %s: %s", document.document_id, channel, result.status)
     return results

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -33,7 +32,6 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.domain import (
-    Claim,
     ClaimState,
     DocumentKind,
     SubmissionFile,
@@ -48,6 +46,7 @@ from medbill_core.errors import (
     ValidationFailed,
 )
 from medbill_core.services.claims import ClaimMove
+from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import (
     ClaimRow,
     SubmissionRow,
@@ -55,7 +54,6 @@ from medbill_core.storage.schema import (
     as_utc,
     utcnow,
 )
-from medbill_core.x12_envelope import envelope_numbers
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult
@@ -80,14 +78,36 @@ class SendOutcome:
 
 
 def group_control_number(content: str) -> str | None:
-    """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12."""
-    groups = envelope_numbers(content).group_control_numbers
-    return groups[0][:20] if groups else None
+    """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12 or has no
+    functional group. As :func:`~medbill_core.x12_envelope.envelope_numbers` reads it, but
+    only up to the first GS segment (the second of an interchange), not the whole file."""
+    text = content.lstrip("\ufeff \t\r\n")
+    if not (text.startswith("ISA") and len(text) > 105):
+        return None
+    separator, terminator = text[3], text[105]
+    start = 0
+    while start < len(text):
+        end = text.find(terminator, start)
+        end = len(text) if end < 0 else end
+        elements = text[start:end].strip().split(separator)
+        if elements[0] == "GS" and len(elements) > 6:
+            return elements[6].strip()[:20]
+        start = end + 1
+    return None
 
 
 def idempotency_key(payer_key: str, file: SubmissionFile) -> str:
     digest = hashlib.sha256(file.content.encode("utf-8")).hexdigest()[:24]
     return f"{payer_key}-{file.control_number}-{digest}"
+
+
+#: Claims per unit of batching: per outbox file at most, per transaction in :func:`submit`.
+#: What a transaction holds (claim rows, the file, its audit events) stays bounded by it,
+#: however many claims wait.
+PREPARE_CHUNK = 1000
+
+#: The self-pay claims (no payer), as a batching scope of their own.
+_SELF_PAY = ""
 
 
 def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
@@ -96,82 +116,172 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
 
     Self-pay claims are never sent: a validated one is billed to the patient instead (it
     moves to ``patient_balance``, where statements pick it up). A payer without a channel
-    is an error naming it.
+    is an error naming it. The claims are taken :data:`PREPARE_CHUNK` at a time (per payer,
+    by id), each chunk one file per payer; all of it in ``work``'s one transaction
+    (:func:`prepare_in_chunks` commits chunk by chunk).
     """
-    hooks = work.app.hooks
-    wanted = set(claim_ids) if claim_ids is not None else None
-    # first: the reads below see the locked rows' state
-    ours = _lock_validated(work, payer_key, wanted)
-    asked = work.claims.by_ids(wanted or ())
-    for claim_id in sorted(wanted or ()):
-        claim = asked.get(claim_id)
-        if claim is None:
-            raise NotFound("claim", claim_id)
-        if claim.state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent below
-            raise ValidationFailed(f"claim {claim.claim_number}", [(
-                "state", f"{claim.state.label}: only validated claims are submitted (scrub "
-                "a draft first: medbill claims scrub)")])
-    by_payer: dict[str, list[Claim]] = defaultdict(list)
-    self_pay: list[ClaimMove] = []
-    for claim in work.claims.get_many(sorted(ours)):  # validated: they are locked as such
-        if claim.payer_key is None:  # its charges are the patient's from the start
-            self_pay.append(ClaimMove(saved_id(claim), ClaimState.PATIENT_BALANCE,
-                                      "self-pay: billed to the patient"))
-        else:
-            by_payer[claim.payer_key].append(claim)
-    work.claims.transition_many(self_pay)
+    wanted = _checked_wanted(work, claim_ids)
     created: list[int] = []
-    for key, claims in sorted(by_payer.items()):
-        payer = hooks.context.payer(key)
-        if not payer.channel:
-            raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
-        assembled = work.claims.billable_many(claims)
-        billables = [assembled[saved_id(claim)] for claim in claims]
-        files = hooks.encode_claims(payer=payer, claims=billables)
-        numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
-        encoded = {n for f in files for n in f.claim_numbers}
-        if encoded != set(numbers_to_ids):
-            raise SubmissionError(f"payer {key}: the adapter's files do not carry exactly the "
-                                  f"{len(numbers_to_ids)} claims given")
-        for file in files:
-            row = SubmissionRow(
-                idempotency_key=idempotency_key(key, file), payer_key=key,
-                channel=payer.channel, kind=file.kind.value,
-                control_number=file.control_number, filename=file.filename,
-                group_control_number=group_control_number(file.content),
-                content=file.content, claim_numbers=list(file.claim_numbers),
-                status=SubmissionStatus.PENDING, attempts=0, created_at=utcnow())
-            work.session.add(row)
-            work.session.flush()
-            audit.record(work.session, actor=work.actor, action="submission.create",
-                         entity_type="submission", entity_id=row.id,
-                         details={"payer_key": key, "claims": len(file.claim_numbers),
-                                  "control_number": file.control_number})
-            work.claims.transition_many(
-                ClaimMove(numbers_to_ids[number], ClaimState.QUEUED, f"batch {row.id}")
-                for number in file.claim_numbers)
-            created.append(row.id)
+    for scope in _scopes(work, payer_key, wanted):
+        after = 0
+        while True:
+            taken, last, files = _prepare_chunk(work, scope, after, PREPARE_CHUNK)
+            created += files
+            if taken < PREPARE_CHUNK:
+                break
+            after = last
     return created
 
 
-def _lock_validated(work: UnitOfWork, payer_key: str | None,
-                    wanted: set[int] | None) -> set[int]:
-    """The validated claims this transaction batches (of ``wanted`` if given), locked until
-    it ends.
+def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
+                      payer_key: str | None = None) -> list[int]:
+    """:func:`prepare_batches`, one transaction per chunk of :data:`PREPARE_CHUNK` claims:
+    memory stays flat in the number of claims waiting. Every claim asked for is checked
+    (and every payer's channel) before the first chunk is written; a chunk is committed
+    whole (its files pending in the outbox, its claims queued) or not at all, so a run cut
+    short leaves the rest validated for the next one."""
+    with app.unit_of_work(read_only=True) as work:
+        wanted = _checked_wanted(work, claim_ids)
+        scopes = _scopes(work, payer_key, wanted)
+    created: list[int] = []
+    pending = list(scopes)
+    while pending:
+        with app.unit_of_work() as work:  # scopes share a transaction while claims fit in it
+            room = PREPARE_CHUNK
+            while pending and room:
+                taken, _last, files = _prepare_chunk(work, pending[0], 0, room)
+                created += files
+                if taken < room:  # the scope has no more
+                    pending.pop(0)
+                room -= taken
+    return created
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Claims batched together: one payer's (``_SELF_PAY``: those without one), of
+    ``wanted`` when given (a chunk of the ids asked for)."""
+
+    payer_key: str
+    wanted: Sequence[int] | None = None
+
+
+def _checked_wanted(work: UnitOfWork, claim_ids: Iterable[int] | None) -> list[int] | None:
+    """The ids asked for, sorted, once each; each must be a validated claim (or a queued
+    one, whose file is sent again by :func:`send_pending`).
+
+    :raises NotFound: the first id (in order) of no claim.
+    :raises ValidationFailed: the first claim (by id) in another state.
+    """
+    if claim_ids is None:
+        return None
+    wanted = sorted(set(claim_ids))
+    for chunk in chunks(wanted):
+        states = {claim_id: state for claim_id, state in work.session.execute(
+            select(ClaimRow.id, ClaimRow.state).where(ClaimRow.id.in_(chunk)))}
+        for claim_id in chunk:
+            if claim_id not in states:
+                raise NotFound("claim", claim_id)
+            state = ClaimState(states[claim_id])
+            if state not in (ClaimState.VALIDATED, ClaimState.QUEUED):  # queued: resent
+                number = work.session.scalar(select(ClaimRow.claim_number)
+                                             .where(ClaimRow.id == claim_id))
+                raise ValidationFailed(f"claim {number}", [(
+                    "state", f"{state.label}: only validated claims are submitted (scrub "
+                    "a draft first: medbill claims scrub)")])
+    return wanted
+
+
+def _scopes(work: UnitOfWork, payer_key: str | None, wanted: list[int] | None) -> list[_Scope]:
+    """What to batch, in order: the self-pay claims first, then each payer's (by key); every
+    payer with validated claims is checked for a channel before anything is written.
+
+    :raises AdapterNotAvailable: a payer has no channel.
+    """
+    statement = select(ClaimRow.payer_key).where(
+        ClaimRow.state == ClaimState.VALIDATED.value).distinct()
+    if payer_key is not None:
+        statement = statement.where(ClaimRow.payer_key == payer_key)
+    keys: set[str] = set()
+    for chunk in (chunks(wanted) if wanted is not None else [None]):
+        scoped = statement if chunk is None else statement.where(ClaimRow.id.in_(chunk))
+        keys.update(key or _SELF_PAY for key in work.session.scalars(scoped))
+    for key in keys - {_SELF_PAY}:
+        if not work.app.hooks.context.payer(key).channel:
+            raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
+    ordered = sorted(keys)  # _SELF_PAY ("") first
+    if wanted is None:
+        return [_Scope(key) for key in ordered]
+    # the ids asked for, a chunk at a time, each chunk's payers in order
+    return [_Scope(key, part) for part in chunks(wanted, PREPARE_CHUNK) for key in ordered]
+
+
+def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
+                   ) -> tuple[int, int, list[int]]:
+    """Batch at most ``limit`` validated claims of ``scope`` (ids above ``after``): (claims
+    taken, the last id taken, the new submission ids)."""
+    claim_ids = _lock_validated(work, scope, after, limit)
+    if not claim_ids:
+        return 0, after, []
+    if scope.payer_key == _SELF_PAY:  # its charges are the patient's from the start
+        work.claims.transition_many(ClaimMove(claim_id, ClaimState.PATIENT_BALANCE,
+                                              "self-pay: billed to the patient")
+                                    for claim_id in claim_ids)
+        return len(claim_ids), claim_ids[-1], []
+    key = scope.payer_key
+    payer = work.app.hooks.context.payer(key)
+    if not payer.channel:
+        raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
+    claims = work.claims.get_many(claim_ids)  # validated: they are locked as such
+    assembled = work.claims.billable_many(claims)
+    billables = [assembled[saved_id(claim)] for claim in claims]
+    files = work.app.hooks.encode_claims(payer=payer, claims=billables)
+    numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
+    del claims, assembled, billables  # the files say what the rest needs
+    encoded = {n for f in files for n in f.claim_numbers}
+    if encoded != set(numbers_to_ids):
+        raise SubmissionError(f"payer {key}: the adapter's files do not carry exactly the "
+                              f"{len(numbers_to_ids)} claims given")
+    created = []
+    for file in files:
+        row = SubmissionRow(
+            idempotency_key=idempotency_key(key, file), payer_key=key,
+            channel=payer.channel, kind=file.kind.value,
+            control_number=file.control_number, filename=file.filename,
+            group_control_number=group_control_number(file.content),
+            content=file.content, claim_numbers=list(file.claim_numbers),
+            status=SubmissionStatus.PENDING, attempts=0, created_at=utcnow())
+        work.session.add(row)
+        work.session.flush()
+        audit.record(work.session, actor=work.actor, action="submission.create",
+                     entity_type="submission", entity_id=row.id,
+                     details={"payer_key": key, "claims": len(file.claim_numbers),
+                              "control_number": file.control_number})
+        work.claims.transition_many(
+            ClaimMove(numbers_to_ids[number], ClaimState.QUEUED, f"batch {row.id}")
+            for number in file.claim_numbers)
+        created.append(row.id)
+    return len(claim_ids), claim_ids[-1], created
+
+
+def _lock_validated(work: UnitOfWork, scope: _Scope, after: int, limit: int) -> list[int]:
+    """The ids of at most ``limit`` validated claims of ``scope`` above
+    ``after``, in order, locked until the transaction ends.
 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` leaves claims another submitter is batching to it,
     and the state is checked again on the row as it is once locked (a claim queued meanwhile
     no longer matches). SQLite: the transaction holds the write lock (``BEGIN IMMEDIATE``),
     so the state read is the latest. Rows read before in this transaction are refreshed.
     """
-    statement = select(ClaimRow).where(ClaimRow.state == ClaimState.VALIDATED.value)
-    if payer_key is not None:
-        statement = statement.where(ClaimRow.payer_key == payer_key)
-    if wanted is not None:
-        statement = statement.where(ClaimRow.id.in_(wanted))
-    statement = statement.order_by(ClaimRow.id).with_for_update(skip_locked=True) \
-        .execution_options(populate_existing=True)
-    return {row.id for row in work.session.scalars(statement)}
+    statement = select(ClaimRow).where(ClaimRow.state == ClaimState.VALIDATED.value,
+                                       ClaimRow.id > after)
+    statement = statement.where(ClaimRow.payer_key.is_(None) if scope.payer_key == _SELF_PAY
+                                else ClaimRow.payer_key == scope.payer_key)
+    if scope.wanted is not None:
+        statement = statement.where(ClaimRow.id.in_(scope.wanted))
+    statement = statement.order_by(ClaimRow.id).limit(limit) \
+        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    return [row.id for row in work.session.scalars(statement)]
 
 
 def _sendable(now: datetime) -> ColumnElement[bool]:
@@ -271,26 +381,40 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
         target, reason = (ClaimState.SUBMITTED, f"batch {submission_id} sent via {channel}") \
             if receipt.accepted else \
             (ClaimState.REJECTED, f"batch {submission_id} refused by {channel}")
-        claims = work.claims.by_numbers(file.claim_numbers)
-        moves = []
-        for number in dict.fromkeys(file.claim_numbers):
-            claim = claims.get(number)
-            if claim is None:
-                raise NotFound("claim number", number)
-            # an answer applied before this run (crash after sending) already moved it on
-            if claim.state is ClaimState.QUEUED:
-                moves.append(ClaimMove(saved_id(claim), target, reason))
-        work.claims.transition_many(moves)
+        work.claims.transition_many(_still_queued(work, file.claim_numbers, target, reason))
     return SendOutcome(submission_id, payer_key, len(file.claim_numbers), status,
                        remote_id=receipt.submission_id, receipt=receipt)
+
+
+def _still_queued(work: UnitOfWork, claim_numbers: Sequence[str], target: ClaimState,
+                  reason: str) -> list[ClaimMove]:
+    """The moves of a sent file's claims that are still queued: an answer applied before
+    this run (crash after sending) already moved the others on. Their rows are read (no
+    domain claims built: the moves need ids and states only) and stay in the session for
+    the moves.
+
+    :raises NotFound: a claim number of the file names no claim.
+    """
+    numbers = list(dict.fromkeys(claim_numbers))
+    rows: dict[str, ClaimRow] = {}
+    for chunk in chunks(numbers):
+        rows.update((row.claim_number, row) for row in work.session.scalars(
+            select(ClaimRow).where(ClaimRow.claim_number.in_(chunk))))
+    moves = []
+    for number in numbers:
+        row = rows.get(number)
+        if row is None:
+            raise NotFound("claim number", number)
+        if row.state == ClaimState.QUEUED.value:
+            moves.append(ClaimMove(row.id, target, reason))
+    return moves
 
 
 def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
            on_progress: Callable[[int, int], None] | None = None) -> list[SendOutcome]:
     """Prepare batches from validated claims and send everything pending
     (``on_progress(done, total)`` after each file sent)."""
-    with app.unit_of_work() as work:
-        prepare_batches(work, claim_ids=claim_ids)
+    prepare_in_chunks(app, claim_ids=claim_ids)
     return send_pending(app, on_progress=on_progress)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -137,8 +138,12 @@ def _mbi(rng: random.Random) -> str:
 def demo_patients(count: int = 25, seed: int = 5010) -> list[DemoPatient]:
     """``count`` patients: about a third on Medicare, the rest on two commercial plans,
     some with a secondary coverage and some covered as a dependent."""
+    return list(iter_demo_patients(count, seed))
+
+
+def iter_demo_patients(count: int = 25, seed: int = 5010) -> Iterator[DemoPatient]:
+    """:func:`demo_patients` one at a time (a large practice is registered page by page)."""
     rng = random.Random(seed)
-    result = []
     for index in range(count):
         medicare = index % 3 == 0
         birth = date(1948, 1, 1) + timedelta(days=rng.randint(0, 4000)) if medicare else \
@@ -172,14 +177,13 @@ def demo_patients(count: int = 25, seed: int = 5010) -> list[DemoPatient]:
                 group_number=f"G{rng.randint(1000, 9999)}", plan_name=f"{payer.title()} PPO",
                 relationship=Relationship.CHILD if dependent else Relationship.SELF,
                 subscriber=subscriber, start_date=date(2020, 1, 1)))
-        result.append(DemoPatient(patient, coverages))
-    return result
+        yield DemoPatient(patient, coverages)
 
 
-def encounter_claim(number: int, patient: Patient, coverage: Coverage | None,
+def encounter_claim(number: int, patient: Patient | int, coverage: Coverage | None,
                     service_date: date, rng: random.Random,
                     providers: list[Provider] = PROVIDERS) -> Claim:
-    """A claim for one realistic encounter."""
+    """A claim for one realistic encounter of ``patient`` (registered, or its id)."""
     medicare = coverage is not None and coverage.payer_key == "medicare"
     diagnoses, procedures = rng.choice(MEDICARE_ENCOUNTERS if medicare else ENCOUNTERS)
     provider = providers[number % len(providers)]
@@ -190,8 +194,10 @@ def encounter_claim(number: int, patient: Patient, coverage: Coverage | None,
                     service_date_from=service_date, line_control_number=f"{number}-{i}")
         for i, (code, mods, units, charge) in enumerate(procedures, start=1)]
     return Claim(
-        claim_number=f"RB{number:07d}", patient_id=saved_id(patient), coverage_id=coverage.id
-        if coverage else None, payer_key=coverage.payer_key if coverage else None,
+        claim_number=f"RB{number:07d}",
+        patient_id=patient if isinstance(patient, int) else saved_id(patient),
+        coverage_id=coverage.id if coverage else None,
+        payer_key=coverage.payer_key if coverage else None,
         billing_provider_npi=PRACTICE.npi, rendering_provider_npi=provider.npi,
         place_of_service="11", service_date_from=service_date, service_date_to=service_date,
         diagnoses=diagnoses, lines=lines)

@@ -15,17 +15,18 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from sqlalchemy import func, select
 
-from medbill_core.app import Medbill
+from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.cli.coding_audit_cmd import print_report, print_sample
 from medbill_core.cli.common import data_table, print_table, progress
 from medbill_core.config import MedbillConfig, config_toml
@@ -69,8 +70,8 @@ from medbill_demo.data import (
     PRACTICE,
     PROVIDERS,
     DemoPatient,
-    demo_patients,
     encounter_claim,
+    iter_demo_patients,
     practice_size,
 )
 
@@ -80,9 +81,10 @@ MAX_POLLS = 5
 #: Claims scrubbed and submitted per unit of work, patients asked about per 270: the cycle
 #: works page by page, so its memory stays flat in the number of claims.
 PAGE = 1000
-#: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded.
-FETCH_PAGES = 5
-FEED_PAGE_SIZE = 100
+#: Feed pages of FEED_PAGE_SIZE documents one poll reads: what a poll holds stays bounded (an
+#: 835 of 1,000 claims is about 0.4 MB: a few dozen documents at a time, whatever the run).
+FETCH_PAGES = 2
+FEED_PAGE_SIZE = 20
 
 
 @dataclass
@@ -145,49 +147,68 @@ def saved_demo_config(api_key: str) -> MedbillConfig:
         })
 
 
-def _with_rejection(patients: list[DemoPatient]) -> list[DemoPatient]:
+def _with_rejection(patients: Iterable[DemoPatient]) -> Iterator[DemoPatient]:
     """One commercial patient's member ID is mistyped at registration: the payer rejects."""
+    mistyped = False
     for demo in patients:
-        if demo.coverages and demo.coverages[0].payer_key == "acme":
+        if not mistyped and demo.coverages and demo.coverages[0].payer_key == "acme":
             demo.coverages[0] = demo.coverages[0].model_copy(update={
                 "member_id": REJECTED_MEMBER})
-            break
-    return patients
+            mistyped = True
+        yield demo
 
 
-def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], list[int]]:
-    """Patients, coverages, providers and ``claims`` encounters; (patient ids, claim ids)."""
+def load_data(app: Medbill, claims: int, console: Console) -> tuple[list[int], int]:
+    """Patients, coverages, providers and ``claims`` encounters; (patient ids, claims made).
+
+    Patients are registered a page at a time, and each batch of claims reads the coverages
+    of its patients back: nothing per patient or claim is held across pages."""
     rng = random.Random(837)
     size = practice_size(claims)
-    with app.unit_of_work() as work:  # registered in batches: a few statements in all
+    with app.unit_of_work() as work:
         work.patients.register_providers(size.providers)
-        demos = _with_rejection(demo_patients(size.patients))
-        patients = work.patients.register_many([demo.patient for demo in demos])
-        added = iter(work.patients.add_coverages([
-            NewCoverage(saved_id(patient), coverage)
-            for patient, demo in zip(patients, demos, strict=True)
-            for coverage in demo.coverages]))
-        stored = [(patient, [next(added) for _ in demo.coverages])
-                  for patient, demo in zip(patients, demos, strict=True)]
-    claim_ids: list[int] = []
+    patient_ids: list[int] = []
+    demos = _with_rejection(iter_demo_patients(size.patients))
+    while page := list(islice(demos, PAGE)):  # registered in batches: a few statements each
+        with app.unit_of_work() as work:
+            patients = work.patients.register_many([demo.patient for demo in page])
+            work.patients.add_coverages([
+                NewCoverage(saved_id(patient), coverage)
+                for patient, demo in zip(patients, page, strict=True)
+                for coverage in demo.coverages])
+        patient_ids += (saved_id(patient) for patient in patients)
+    made = 0
     with progress("creating claims", claims) as advance:
         for start in range(0, claims, 500):
+            numbers = range(start + 1, min(claims, start + 500) + 1)
+            # claim n is patient (n - 1) modulo the practice's patients
+            owners = [patient_ids[(number - 1) % len(patient_ids)] for number in numbers]
             batch = []
-            for number in range(start + 1, min(claims, start + 500) + 1):
-                patient, coverages = stored[(number - 1) % len(stored)]
-                service_date = date.today() - timedelta(days=rng.randint(*size.service_days))
-                primary = primary_coverage(coverages, service_date)
-                claim = encounter_claim(number, patient, primary, service_date, rng,
-                                        size.providers)
-                if primary is not None and primary.payer_key == "medicare":
-                    # Medicare wants the ordering provider on lab and imaging lines
-                    claim = claim.model_copy(update={
-                        "referring_provider_npi": PROVIDERS[1].npi})
-                batch.append(claim)
             with app.unit_of_work() as work:
-                claim_ids.extend(saved_id(c) for c in work.claims.create_many(batch))
+                coverages = _coverages_of(work, owners)
+                for number, patient_id in zip(numbers, owners, strict=True):
+                    service_date = date.today() - timedelta(days=rng.randint(*size.service_days))
+                    primary = primary_coverage(coverages[patient_id], service_date)
+                    claim = encounter_claim(number, patient_id, primary, service_date, rng,
+                                            size.providers)
+                    if primary is not None and primary.payer_key == "medicare":
+                        # Medicare wants the ordering provider on lab and imaging lines
+                        claim = claim.model_copy(update={
+                            "referring_provider_npi": PROVIDERS[1].npi})
+                    batch.append(claim)
+                made += len(work.claims.create_many(batch))
             advance(len(batch))
-    return [saved_id(p) for p, _ in stored], claim_ids
+    return patient_ids, made
+
+
+def _coverages_of(work: UnitOfWork, patient_ids: Iterable[int]) -> dict[int, list[Coverage]]:
+    """The coverages of these patients (as registered, in their order), one query."""
+    coverages: defaultdict[int, list[Coverage]] = defaultdict(list)
+    for row in work.session.scalars(
+            select(CoverageRow).where(CoverageRow.patient_id.in_(set(patient_ids)))
+            .order_by(CoverageRow.patient_id, CoverageRow.coverage_order, CoverageRow.id)):
+        coverages[row.patient_id].append(coverage_from_row(row))
+    return coverages
 
 
 def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) -> Counter[str]:
@@ -466,8 +487,8 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         write_private(out / "clearinghouse.json", clearinghouse.config_json())
         app = Medbill.open(config, upgrade=True)
         try:
-            patient_ids, claim_ids = load_data(app, claims, console)
-            report.done("load demo data", f"{len(patient_ids)} patients, {len(claim_ids)} claims")
+            patient_ids, made = load_data(app, claims, console)
+            report.done("load demo data", f"{len(patient_ids)} patients, {made} claims")
             eligibility = check_eligibility(app, patient_ids, console)
             report.done("eligibility 270/271", ", ".join(
                 f"{n} {status}" for status, n in sorted(eligibility.items())))
