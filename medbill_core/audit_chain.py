@@ -52,13 +52,18 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 from medbill_core.errors import MedbillError
 from medbill_core.storage.database import READ_ONLY_SESSION
 from medbill_core.storage.schema import AuditEventRow, as_utc
+from medbill_core.storage.transaction_buffer import (
+    TransactionBuffer,
+    buffer_of,
+    follow_savepoints,
+)
 
 #: ``prev_hash`` of the first row.
 GENESIS_HASH = "0" * 64
@@ -141,7 +146,7 @@ _EVENTS = cast(Table, AuditEventRow.__table__)
 _EVENT_MAPPER = inspect(AuditEventRow)
 
 
-class _Pending:
+class _Pending(TransactionBuffer[tuple[int, int]]):
     """The audit events of one session's transaction, in the order they were recorded, as the
     column values they will be inserted with: no ORM objects, so recording costs no flush.
 
@@ -149,22 +154,30 @@ class _Pending:
     ``id`` set: something read the audit table inside the transaction (:func:`flush_pending`).
     The rest are inserted, sealed, by one executemany when the transaction commits."""
 
-    __slots__ = ("closed", "events", "inserted", "savepoints")
+    __slots__ = ("events", "inserted")
 
     def __init__(self) -> None:
+        super().__init__()
         self.events: list[dict[str, Any]] = []
         self.inserted = 0
-        #: (len(events), inserted) when each open savepoint began: restored if it rolls back
-        self.savepoints: dict[SessionTransaction, tuple[int, int]] = {}
-        #: the savepoint that ended last, and its mark (a rollback restores that mark)
-        self.closed: tuple[SessionTransaction, tuple[int, int] | None] | None = None
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.events), self.inserted
+
+    def restore(self, mark: tuple[int, int]) -> None:
+        # the savepoint's events are gone, and so are the rows a read inserted inside it
+        recorded, inserted = mark
+        del self.events[recorded:]
+        for values in self.events[inserted:]:
+            values.pop("id", None)
+        self.inserted = min(self.inserted, inserted)
 
 
 def _pending(session: Session) -> _Pending:
-    pending = session.info.get(PENDING_KEY)
-    if pending is None:
-        pending = session.info[PENDING_KEY] = _Pending()
-    return pending
+    return buffer_of(session, PENDING_KEY, _Pending)
+
+
+follow_savepoints(PENDING_KEY, _Pending)
 
 
 def add_pending(session: Session, values: dict[str, Any]) -> None:
@@ -252,22 +265,6 @@ def _flush_before_audit_read(state: ORMExecuteState) -> None:
         flush_pending(state.session)
 
 
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        pending = _pending(session)
-        pending.savepoints[transaction] = (len(pending.events), pending.inserted)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _close_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    # a savepoint ends by release or by rollback; a rollback then calls _forget_pending
-    if transaction.nested:
-        pending = session.info.get(PENDING_KEY)
-        if pending is not None:
-            pending.closed = (transaction, pending.savepoints.pop(transaction, None))
-
-
 def _lock_chain(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(_LOCK, {"key": CHAIN_LOCK_KEY})
@@ -320,27 +317,6 @@ def _seal_pending(session: Session) -> None:
             for values in pending.events[:pending.inserted]])
     if fresh:
         connection.execute(_INSERT, fresh)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending = session.info.get(PENDING_KEY)
-    if pending is None:
-        return
-    if not session.in_transaction():
-        session.info.pop(PENDING_KEY, None)
-        return
-    if pending.closed is None or pending.closed[0] is not previous_transaction:
-        return
-    mark, pending.closed = pending.closed[1], None
-    if mark is None:
-        return
-    # the savepoint's events are gone, and so are the rows a read inserted inside it
-    recorded, inserted = mark
-    del pending.events[recorded:]
-    for values in pending.events[inserted:]:
-        values.pop("id", None)
-    pending.inserted = min(pending.inserted, inserted)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, event, insert, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from medbill_core.errors import MedbillError
 from medbill_core.storage.database import READ_ONLY_SESSION
@@ -36,6 +36,11 @@ from medbill_core.storage.schema import (
     WebhookEventRow,
     WebhookSubscriptionRow,
     utcnow,
+)
+from medbill_core.storage.transaction_buffer import (
+    TransactionBuffer,
+    buffer_of,
+    follow_savepoints,
 )
 
 #: ``session.info`` key of the events recorded in the session's transaction
@@ -50,13 +55,20 @@ _DELIVERIES = cast(Table, WebhookDeliveryRow.__table__)
 _CURRENT: ContextVar[Session | None] = ContextVar("medbill_webhook_session", default=None)
 
 
-@dataclass
-class _Pending:
-    events: list[dict[str, Any]] = field(default_factory=list)
-    #: len(events) when each open savepoint began
-    savepoints: dict[SessionTransaction, int] = field(default_factory=dict)
-    #: the savepoint that ended last, and its mark (a rollback of it restores that mark)
-    closed: tuple[SessionTransaction, int | None] | None = None
+class _Pending(TransactionBuffer[int]):
+    """The events of one session's transaction, as the values they will be inserted with."""
+
+    __slots__ = ("events",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[dict[str, Any]] = []
+
+    def mark(self) -> int:
+        return len(self.events)
+
+    def restore(self, mark: int) -> None:
+        del self.events[mark:]
 
 
 @dataclass(frozen=True)
@@ -69,10 +81,10 @@ class RecordedEvent:
 
 
 def _pending(session: Session) -> _Pending:
-    pending = session.info.get(PENDING_KEY)
-    if pending is None:
-        pending = session.info[PENDING_KEY] = _Pending()
-    return cast(_Pending, pending)
+    return buffer_of(session, PENDING_KEY, _Pending)
+
+
+follow_savepoints(PENDING_KEY, _Pending)
 
 
 def record(session: Session, event_type: str, data: Mapping[str, Any], *,
@@ -164,35 +176,3 @@ def _write_at_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its events are written with the outer transaction
     write_pending(session)
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        pending = _pending(session)
-        pending.savepoints[transaction] = len(pending.events)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _close_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    # a savepoint ends by release or by rollback (a rollback then calls _forget): only the
-    # open ones are kept, so an import with a savepoint per row holds a handful, not all
-    if transaction.nested:
-        pending = session.info.get(PENDING_KEY)
-        if pending is not None:
-            pending.closed = (transaction, pending.savepoints.pop(transaction, None))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending = session.info.get(PENDING_KEY)
-    if pending is None:
-        return
-    if not session.in_transaction():
-        session.info.pop(PENDING_KEY, None)
-        return
-    if pending.closed is None or pending.closed[0] is not previous_transaction:
-        return
-    mark, pending.closed = pending.closed[1], None
-    if mark is not None:
-        del pending.events[mark:]
