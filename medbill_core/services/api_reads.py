@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 def list_patients(work: UnitOfWork, *, after_id: int | None, limit: int, via: str,
                   account_number: str | None = None,
                   last_name_prefix: str | None = None) -> list[Patient]:
-    """Patients by id after ``after_id`` (merged records left out), filtered by account
-    number and a case-insensitive last-name prefix; the read is audited (``patient.list``,
-    the ids in ``details``), so ``work`` must be able to write."""
+    """``limit`` patients by id after ``after_id`` (merged records left out), filtered by
+    account number and a case-insensitive last-name prefix, and the next one if any (read
+    to know that a page follows, not shown: not audited). The read of those shown is
+    audited (``patient.list``, their ids in ``details``), so ``work`` must be able to write."""
     query = select(PatientRow).where(PatientRow.merged_into_id.is_(None)) \
-        .order_by(PatientRow.id).limit(limit)
+        .order_by(PatientRow.id).limit(limit + 1)
     if after_id is not None:
         query = query.where(PatientRow.id > after_id)
     if account_number is not None:
@@ -36,7 +37,7 @@ def list_patients(work: UnitOfWork, *, after_id: int | None, limit: int, via: st
     if patients:
         audit.record(work.session, actor=work.actor, action="patient.list",
                      entity_type="patient", entity_id="list",
-                     details={"via": via, "ids": [patient.id for patient in patients]})
+                     details={"via": via, "ids": [patient.id for patient in patients[:limit]]})
     return patients
 
 

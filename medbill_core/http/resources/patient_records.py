@@ -62,7 +62,7 @@ def list_patient_records(
     ``patient.list`` event naming the ids sent."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal.actor) as work:
-        patients = list_patients(work, after_id=after, limit=limit + 1, via="api",
+        patients = list_patients(work, after_id=after, limit=limit, via="api",
                                  account_number=account_number, last_name_prefix=last_name)
     listed = page(patients, limit, LISTING, lambda patient: [saved_id(patient)])
     return Response(listed.model_dump_json(), media_type="application/json")
