@@ -4,7 +4,6 @@ and providers over HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient

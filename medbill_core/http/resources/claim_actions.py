@@ -37,7 +37,8 @@ def _claim_fields(leave_out: tuple[str, ...], *, optional: bool) -> dict[str, An
     for name, info in Claim.model_fields.items():
         if name in leave_out:
             continue
-        fields[name] = (info.annotation | None, None) if optional else (info.annotation, info)
+        annotation: Any = info.annotation  # a type: "| None" makes it optional
+        fields[name] = (annotation | None, None) if optional else (annotation, info)
     return fields
 
 

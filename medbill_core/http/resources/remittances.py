@@ -10,8 +10,13 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from medbill_core.http.auth import CurrentPrincipal, api_state
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, \
-    encode_cursor
+from medbill_core.http.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    decode_cursor,
+    encode_cursor,
+)
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
 from medbill_core.services.remittance_register import (
