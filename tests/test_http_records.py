@@ -129,3 +129,16 @@ def test_providers_are_registered_by_npi_and_listed_in_pages(
                                          json={**body, "npi": "1234567890"}), 422,
                              "validation-failed")
     assert problem["errors"][0]["field"].startswith("body.npi")
+
+
+def test_the_access_log_drops_the_query_string_a_patient_filter_is_in() -> None:
+    import logging
+
+    from medbill_core.cli.serve_cmd import PathWithoutQuery
+
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
+                               '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", f"/v1/patients?last_name={PHI_NAME}",
+                                "1.1", 200), None)
+    assert PathWithoutQuery().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /v1/patients HTTP/1.1" 200'
