@@ -25,6 +25,7 @@ from medbill_core.domain import (
     Remittance,
 )
 from medbill_core.http import create_app
+from medbill_core.http.resources.reports import AgingByPatient, AgingByPayer
 from medbill_core.services.remittance import post_remittance
 from medbill_core.testing import factories
 
@@ -123,6 +124,8 @@ def test_ar_aging_is_the_command_lines_json_on_the_same_database(
         response = client.get(f"/v1/reports/ar-aging?{query}", headers=EHR)
         assert response.status_code == 200, response.text
         assert response.json() == expected
+        model = AgingByPatient if "patient" in extra else AgingByPayer
+        assert model.model_validate(response.json()).as_of.isoformat() == expected["as_of"]
     report = client.get("/v1/reports/ar-aging", headers=EHR).json()
     acme = next(row for row in report["insurance"] if row["payer"] == "acme")
     # AR002 is open at acme (aged from its submission, today); AR001 was answered

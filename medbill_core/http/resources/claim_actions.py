@@ -117,9 +117,18 @@ def _state_conflict(request: Request, exc: ValidationFailed) -> Response | None:
                                 for _, reason in exc.problems])
 
 
+IN_FLIGHT: dict[int | str, dict[str, Any]] = {
+    409: PROBLEM_RESPONSES[500] | {
+        "description": "A request with this Idempotency-Key is still in progress"}}
 STATE_CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: PROBLEM_RESPONSES[500] | {"description": "The claim's state does not allow it"},
+    409: PROBLEM_RESPONSES[500] | {
+        "description": "The claim's state does not allow it (claim-state, illegal-transition),"
+                       " or a request with this Idempotency-Key is still in progress"},
     404: PROBLEM_RESPONSES[500] | {"description": "No such claim"}}
+SUBMIT_FAILURES: dict[int | str, dict[str, Any]] = IN_FLIGHT | {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such claim"},
+    502: PROBLEM_RESPONSES[500] | {"description": "The channel's connection failed"},
+    503: PROBLEM_RESPONSES[500] | {"description": "No plugin can submit to a payer"}}
 
 
 def _changed(current: Claim, changes: DomainModel) -> Claim:
@@ -128,7 +137,8 @@ def _changed(current: Claim, changes: DomainModel) -> Claim:
     return validated(Claim, values, location="body")
 
 
-@router.post("", status_code=201, response_model=Claim, summary="Create a draft claim")
+@router.post("", status_code=201, response_model=Claim, summary="Create a draft claim",
+             responses=IN_FLIGHT)
 def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
                  idempotency: IdempotencyParam) -> Response:
     """A new draft (``Location`` names it); its charges are posted to the ledger."""
@@ -157,7 +167,7 @@ def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
 
 
 @router.post("/submit", status_code=202, response_model=SubmitJob,
-             summary="Submit validated claims")
+             summary="Submit validated claims", responses=SUBMIT_FAILURES)
 def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrincipal,
                   idempotency: IdempotencyParam) -> Response:
     """Batch the validated claims into files and send them. Answered when done (202 with

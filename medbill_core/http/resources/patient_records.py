@@ -16,6 +16,7 @@ from medbill_core.http.auth import CurrentPrincipal, api_state
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.validation import validated
 from medbill_core.services.api_reads import list_patients
@@ -83,7 +84,7 @@ def patient_coverages(request: Request, principal: CurrentPrincipal,
 
 
 @router.post("/{patient_id}/coverages", status_code=201, response_model=Coverage,
-             summary="Add a coverage", responses=NOT_FOUND | {
+             summary="Add a coverage", responses=NOT_FOUND | IN_FLIGHT | {
                  200: {"model": Coverage,
                        "description": "The coverage with this payer and order, updated"}})
 def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,

@@ -14,6 +14,7 @@ from medbill_core.http.auth import CurrentPrincipal, api_state
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.validation import validated
 from medbill_core.services.api_reads import list_providers
 
@@ -40,7 +41,8 @@ def list_provider_records(request: Request, principal: CurrentPrincipal,
     return page(providers, limit, LISTING, lambda provider: [saved_id(provider)])
 
 
-@router.post("", status_code=200, response_model=Provider, summary="Register a provider")
+@router.post("", status_code=200, response_model=Provider, summary="Register a provider",
+             responses=IN_FLIGHT)
 def register_provider(request: Request, body: NewProvider, principal: CurrentPrincipal,
                       idempotency: IdempotencyParam) -> Response:
     """Register a provider by NPI; one with the same NPI is updated. Answers it (200)."""

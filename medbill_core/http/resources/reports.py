@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from medbill_core.http.auth import CurrentPrincipal, api_state
@@ -21,13 +22,43 @@ class AgingBy(StrEnum):
     PATIENT = "patient"
 
 
-#: The report's shape (as ``medbill ar aging --json`` prints it): buckets of decimal text.
-AGING_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": True}
+class AgingAmounts(BaseModel):
+    """Amounts (decimal text) per age bucket, the credits apart, and their total."""
+
+    buckets: dict[str, str] = Field(description="0-30, 31-60, 61-90, 91-120, 121+")
+    credit: str = Field(description="credit balances, zero or less")
+    total: str
 
 
-@router.get("/ar-aging", summary="A/R aging",
-            responses={200: {"description": "The aging report (amounts as decimal text)",
-                             "content": {"application/json": {"schema": AGING_SCHEMA}}}})
+class PayerAging(AgingAmounts):
+    payer: str | None = Field(description="payer key; null: a payer no longer configured")
+
+
+class AccountAging(AgingAmounts):
+    account_number: str
+
+
+class AgingByPayer(BaseModel):
+    """``by=payer``: insurance per payer, the patients' line and the totals."""
+
+    as_of: date
+    buckets: list[str]
+    insurance: list[PayerAging]
+    insurance_total: AgingAmounts
+    patient: AgingAmounts
+    total: AgingAmounts
+
+
+class AgingByPatient(BaseModel):
+    """``by=patient``: patient balances per account number."""
+
+    as_of: date
+    buckets: list[str]
+    patients: list[AccountAging]
+    total: AgingAmounts
+
+
+@router.get("/ar-aging", summary="A/R aging", response_model=AgingByPayer | AgingByPatient)
 def ar_aging(request: Request, principal: CurrentPrincipal,
              as_of: Annotated[date | None, Query(description="default: today")] = None,
              by: Annotated[AgingBy, Query(description=(
