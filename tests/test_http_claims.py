@@ -218,3 +218,19 @@ def test_void_and_correct_follow_the_claims_rules(
     history = client.get(f"/v1/claims/{other['id']}/history", headers=EHR).json()
     assert history["transitions"][-1]["target"] == "replaced"
     assert client.get("/v1/claims/999/history", headers=EHR).status_code == 404
+
+
+def test_submit_refuses_a_draft_and_an_unknown_or_impossible_id(
+        client: TestClient, patient: dict[str, int], line_plugin: Any) -> None:
+    draft = create(client, claim_body(patient))
+    problem = assert_problem(client.post("/v1/claims/submit", headers=EHR,
+                                         json={"claim_ids": [draft["id"]]}), 409, "claim-state")
+    assert "draft: only validated claims are submitted" in problem["detail"]
+    assert_problem(client.post("/v1/claims/submit", headers=EHR, json={"claim_ids": [999]}),
+                   404, "not-found")
+    for huge in ({"claim_ids": [2**40]}, {**claim_body(patient), "coverage_id": 2**40}):
+        url = "/v1/claims/submit" if "claim_ids" in huge else "/v1/claims"
+        problem = assert_problem(client.post(url, headers=EHR, json=huge), 422,
+                                 "validation-failed")
+        assert problem["errors"][0]["field"] in ("body.claim_ids[0]", "body.coverage_id")
+    assert line_plugin.channel.submitted == {}

@@ -6,7 +6,7 @@ problem naming the state, since the request itself was well formed."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, create_model
@@ -32,12 +32,22 @@ ASSIGNED = ("id", "state", "payer_claim_number", "created_at", "replaces_claim_i
 FIXED = ("claim_number", "patient_id")
 
 
+#: An id the database can hold (a larger one is a 422, not a database error).
+StoredId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+#: References to rows, looked up by id.
+_REFERENCES = {"patient_id": StoredId, "coverage_id": StoredId | None}
+
+
 def _claim_fields(leave_out: tuple[str, ...], *, optional: bool) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for name, info in Claim.model_fields.items():
         if name in leave_out:
             continue
         annotation: Any = info.annotation  # a type: "| None" makes it optional
+        if name in _REFERENCES:
+            fields[name] = (_REFERENCES[name] | None, None) if optional \
+                else (_REFERENCES[name], info)
+            continue
         fields[name] = (annotation | None, None) if optional else (annotation, info)
     return fields
 
@@ -81,7 +91,7 @@ class ClaimHistory(BaseModel):
 
 
 class SubmitRequest(BaseModel):
-    claim_ids: list[int] | None = Field(
+    claim_ids: list[StoredId] | None = Field(
         default=None, max_length=10_000,
         description="the validated claims to submit (default: every validated claim)")
 
@@ -175,7 +185,13 @@ def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrinc
     from medbill_core.services.submission import submit
 
     medbill = api_state(request).medbill
-    outcomes = submit(medbill, claim_ids=body.claim_ids, actor=principal.actor)
+    try:
+        outcomes = submit(medbill, claim_ids=body.claim_ids, actor=principal.actor)
+    except ValidationFailed as exc:
+        conflict = _state_conflict(request, exc)
+        if conflict is None:
+            raise
+        return conflict
     job = SubmitJob(id=uuid.uuid4().hex, status="succeeded", result=SubmitResult(files=[
         SubmittedFile(submission_id=item.submission_id, payer_key=item.payer_key,
                       claims=item.claims, status=item.status, remote_id=item.remote_id,
