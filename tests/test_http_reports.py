@@ -25,6 +25,7 @@ from medbill_core.domain import (
     Remittance,
 )
 from medbill_core.http import create_app
+from medbill_core.http.resources.remittances import RemittanceDetailOut, RemittancePage
 from medbill_core.http.resources.reports import AgingByPatient, AgingByPayer
 from medbill_core.services.remittance import post_remittance
 from medbill_core.testing import factories
@@ -103,6 +104,8 @@ def test_remittances_are_listed_in_pages_and_read_with_their_claim_payments(
         "/v1/remittances?status=exceptions", headers=EHR).json()["data"]] == ["TRN0002"]
     detail = client.get(f"/v1/remittances/{posted['id']}", headers=EHR)
     assert detail.status_code == 200
+    assert RemittanceDetailOut.model_validate(detail.json()).id == posted["id"]
+    assert RemittancePage.model_validate(second).data[0].trace_number == "TRN0002"
     [payment] = detail.json()["claims"]
     assert (payment["claim_id"], payment["claim_number"], payment["paid"],
             payment["adjusted"], payment["patient_share"]) == (
