@@ -139,11 +139,14 @@ def apply_changes(session: Session, row: object, before: Mapping[str, Any],
 
 def query(session: Session, *, entity_type: str | None = None, entity_id: object | None = None,
           actor: str | None = None, action: str | None = None, since: datetime | None = None,
-          limit: int = 100) -> Sequence[AuditEvent]:
+          limit: int = 100, before_id: int | None = None) -> Sequence[AuditEvent]:
     """Audit events, newest first, filtered by any of the given fields (those recorded in
-    this transaction included)."""
+    this transaction included); ``before_id``: only older events than that one (a keyset
+    page)."""
     flush_pending(session)
     statement = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
+    if before_id is not None:
+        statement = statement.where(AuditEventRow.id < before_id)
     if entity_type:
         statement = statement.where(AuditEventRow.entity_type == entity_type)
     if entity_id is not None:

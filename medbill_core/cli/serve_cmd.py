@@ -23,6 +23,19 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to anything
 
 
+class PathWithoutQuery(logging.Filter):
+    """uvicorn's access log line without the query string: a list's filter may name a
+    patient (``GET /v1/patients?last_name=...``), and PHI never goes into a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path?query, ...)
+        if isinstance(record.args, tuple) and len(record.args) >= 3 \
+                and isinstance(record.args[2], str):
+            record.args = (*record.args[:2], record.args[2].split("?", 1)[0],
+                           *record.args[3:])
+        return True
+
+
 @cli_errors
 def serve(
     host: Annotated[str, typer.Option(
@@ -55,6 +68,7 @@ def serve(
         app = create_app(medbill)
         typer.echo(f"medbill: serving the API on http://{host}:{port} (docs at /docs; "
                    "Ctrl-C stops)", err=True)
+        logging.getLogger("uvicorn.access").addFilter(PathWithoutQuery())
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log,
                     server_header=False)
     finally:

@@ -416,7 +416,34 @@ def remittance_detail(work: UnitOfWork, trace_number: str,
     Claim payments are listed from what the payer's answer left on the claim (one per
     posting); a claim payment with nothing to post (no payment, no adjustment) leaves none.
     """
-    row = find_remittance(work, trace_number, payer)
+    return _detail(work, find_remittance(work, trace_number, payer))
+
+
+def remittances_after(work: UnitOfWork, *, after_id: int | None, limit: int,
+                      payer: str | None = None,
+                      status: RemittanceStatus | None = None) -> list[RemittanceSummary]:
+    """A keyset page of the register by id (the HTTP API's list): ``limit`` remittances
+    after ``after_id``, filtered by payer and status as :func:`list_remittances` is."""
+    query = select(RemittanceRow).order_by(RemittanceRow.id).limit(limit)
+    if after_id is not None:
+        query = query.where(RemittanceRow.id > after_id)
+    if payer is not None:
+        query = query.where(or_(RemittanceRow.payer_ref.in_(_payer_refs(work, payer)),
+                                RemittanceRow.payer_name == payer))
+    if status is not None:
+        query = query.where(RemittanceRow.status == status.value)
+    return [RemittanceSummary.of(row) for row in work.session.scalars(query)]
+
+
+def remittance_detail_by_id(work: UnitOfWork, remittance_id: int) -> RemittanceDetail:
+    """:func:`remittance_detail` of the remittance with this id."""
+    row = work.session.get(RemittanceRow, remittance_id)
+    if row is None:
+        raise NotFound("remittance", remittance_id)
+    return _detail(work, row)
+
+
+def _detail(work: UnitOfWork, row: RemittanceRow) -> RemittanceDetail:
     prefix = _row_prefix(row)
     claims = [
         PostedClaimPayment(claim.id, claim.claim_number, claim.state, answer.claim_status,

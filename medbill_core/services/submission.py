@@ -134,19 +134,20 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
 
 
 def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
-                      payer_key: str | None = None) -> list[int]:
+                      payer_key: str | None = None, actor: str | None = None) -> list[int]:
     """:func:`prepare_batches`, one transaction per chunk of :data:`PREPARE_CHUNK` claims:
     memory stays flat in the number of claims waiting. Every claim asked for is checked
     (and every payer's channel) before the first chunk is written; a chunk is committed
     whole (its files pending in the outbox, its claims queued) or not at all, so a run cut
-    short leaves the rest validated for the next one."""
-    with app.unit_of_work(read_only=True) as work:
+    short leaves the rest validated for the next one. ``actor``: who asked (the audit
+    trail's; default the configured actor)."""
+    with app.unit_of_work(actor, read_only=True) as work:
         wanted = _checked_wanted(work, claim_ids)
         scopes = _scopes(work, payer_key, wanted)
     created: list[int] = []
     pending = list(scopes)
     while pending:
-        with app.unit_of_work() as work:  # scopes share a transaction while claims fit in it
+        with app.unit_of_work(actor) as work:  # scopes share a transaction while claims fit in it
             room = PREPARE_CHUNK
             while pending and room:
                 taken, _last, files = _prepare_chunk(work, pending[0], 0, room)
@@ -316,7 +317,8 @@ def _as_file(row: SubmissionRow) -> SubmissionFile:
 
 def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
-                 lease: timedelta = SEND_LEASE) -> list[SendOutcome]:
+                 lease: timedelta = SEND_LEASE, actor: str | None = None
+                 ) -> list[SendOutcome]:
     """Send every pending outbox file (or the given ones), and any whose sender's lease
     expired. A file another process is sending is left to it (no outcome). Failures go back
     to pending, with the error recorded, to be retried by a later run. ``on_progress(done,
@@ -330,7 +332,7 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
         ids = [i for i in ids if i in wanted]
     outcomes = []
     for done, submission_id in enumerate(ids, start=1):
-        outcome = _send_one(app, submission_id, lease)
+        outcome = _send_one(app, submission_id, lease, actor)
         if outcome is not None:
             outcomes.append(outcome)
         if on_progress is not None:
@@ -338,7 +340,8 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
     return outcomes
 
 
-def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome | None:
+def _send_one(app: Medbill, submission_id: int, lease: timedelta,
+              actor: str | None = None) -> SendOutcome | None:
     """Claim, send and record one outbox file (``None``: another sender has it)."""
     if not _claim(app, submission_id, lease):
         return None
@@ -352,7 +355,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
     try:
         receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
     except MedbillError as exc:
-        with app.unit_of_work() as work:
+        with app.unit_of_work(actor) as work:
             row = work.session.get_one(SubmissionRow, submission_id)
             row.attempts += 1
             row.last_error = exc.message[:500]
@@ -365,7 +368,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta) -> SendOutcome
         return SendOutcome(submission_id, payer_key, len(file.claim_numbers),
                            SubmissionStatus.PENDING, error=exc.message)
     status = SubmissionStatus.SENT if receipt.accepted else SubmissionStatus.REFUSED
-    with app.unit_of_work() as work:
+    with app.unit_of_work(actor) as work:
         row = work.session.get_one(SubmissionRow, submission_id)
         row.attempts += 1
         # not answered yet (a 999 may have been applied meanwhile by a sender that took over)
@@ -411,11 +414,13 @@ def _still_queued(work: UnitOfWork, claim_numbers: Sequence[str], target: ClaimS
 
 
 def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
-           on_progress: Callable[[int, int], None] | None = None) -> list[SendOutcome]:
+           on_progress: Callable[[int, int], None] | None = None,
+           actor: str | None = None) -> list[SendOutcome]:
     """Prepare batches from validated claims and send everything pending
-    (``on_progress(done, total)`` after each file sent)."""
-    prepare_in_chunks(app, claim_ids=claim_ids)
-    return send_pending(app, on_progress=on_progress)
+    (``on_progress(done, total)`` after each file sent), as ``actor`` (default: the
+    configured actor)."""
+    prepare_in_chunks(app, claim_ids=claim_ids, actor=actor)
+    return send_pending(app, on_progress=on_progress, actor=actor)
 
 
 @dataclass(frozen=True)

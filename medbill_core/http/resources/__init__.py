@@ -11,9 +11,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from medbill_core.http.resources import claims, health, patients, payers
+from medbill_core.http.resources import (
+    audit_trail,
+    claim_actions,
+    claims,
+    health,
+    patient_records,
+    patients,
+    payers,
+    providers,
+    remittances,
+    reports,
+)
 
-ROUTERS = (health.router, payers.router, claims.router, patients.router)
+ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
+           patient_records.router, providers.router, remittances.router, reports.router,
+           audit_trail.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

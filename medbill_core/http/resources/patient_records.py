@@ -1,0 +1,108 @@
+"""``GET /v1/patients`` (a list read of PHI: audited), a patient's coverages
+(``GET``/``POST /v1/patients/{id}/coverages``) and balance (``GET .../balance``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, create_model
+from starlette.responses import Response
+
+from medbill_core.domain import Coverage, Patient
+from medbill_core.domain.base import DomainModel, saved_id
+from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
+from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.resources.claim_actions import IN_FLIGHT
+from medbill_core.http.resources.claims import RowId
+from medbill_core.http.validation import validated
+from medbill_core.services.api_reads import list_patients
+
+router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
+LISTING = "patients"
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such patient"}}
+
+if TYPE_CHECKING:
+    NewCoverage = DomainModel
+else:
+    #: The body of ``POST /v1/patients/{id}/coverages``: the patient is the path's.
+    NewCoverage = create_model(
+        "NewCoverage", __base__=DomainModel, __doc__=Coverage.__doc__,
+        **{name: (info.annotation, info) for name, info in Coverage.model_fields.items()
+           if name not in ("id", "patient_id")})
+
+
+class CoverageList(BaseModel):
+    patient_id: int
+    data: list[Coverage]
+
+
+class PatientBalance(BaseModel):
+    """What the patient's ledger account owes: by insurance and by the patient."""
+
+    patient_id: int
+    insurance: Decimal
+    patient: Decimal
+    total: Decimal
+
+
+@router.get("", response_model=Page[Patient], summary="List patients")
+def list_patient_records(
+        request: Request, principal: CurrentPrincipal,
+        account_number: Annotated[str | None, Query(max_length=30,
+                                                    description="Only this account")] = None,
+        last_name: Annotated[str | None, Query(
+            min_length=1, max_length=60,
+            description="Only last names starting so (case-insensitive)")] = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Patients by id (merged records left out). The read is audited as one
+    ``patient.list`` event naming the ids sent."""
+    after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
+    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        patients = list_patients(work, after_id=after, limit=limit, via="api",
+                                 account_number=account_number, last_name_prefix=last_name)
+    listed = page(patients, limit, LISTING, lambda patient: [saved_id(patient)])
+    return Response(listed.model_dump_json(), media_type="application/json")
+
+
+@router.get("/{patient_id}/coverages", response_model=CoverageList,
+            summary="A patient's coverages", responses=NOT_FOUND)
+def patient_coverages(request: Request, principal: CurrentPrincipal,
+                      patient_id: RowId) -> Response:
+    """The coverages in order (primary first); audited as a read of the patient."""
+    from medbill_core.services.patients import read_patient
+
+    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        read_patient(work, patient_id, via="api:coverages")
+        coverages = work.patients.coverages(patient_id)
+    body = CoverageList(patient_id=patient_id, data=coverages)
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.post("/{patient_id}/coverages", status_code=201, response_model=Coverage,
+             summary="Add a coverage", responses=NOT_FOUND | IN_FLIGHT | {
+                 200: {"model": Coverage,
+                       "description": "The coverage with this payer and order, updated"}})
+def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
+                 principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
+    """Attach a coverage (201); one with the same payer and order is updated (200)."""
+    coverage = validated(Coverage, {**body.model_dump(), "patient_id": patient_id})
+    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        work.patients.get(patient_id)
+        stored, created, _changed = work.patients.save_coverage(patient_id, coverage)
+        return idempotency.respond(work, 201 if created else 200, stored.model_dump(mode="json"))
+
+
+@router.get("/{patient_id}/balance", response_model=PatientBalance,
+            summary="A patient's balance", responses=NOT_FOUND)
+def patient_balance(request: Request, principal: CurrentPrincipal,
+                    patient_id: RowId) -> PatientBalance:
+    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+        work.patients.get(patient_id)
+        balance = work.ledger.patient_balance(patient_id)
+    return PatientBalance(patient_id=patient_id, insurance=balance.insurance,
+                          patient=balance.patient, total=balance.total)

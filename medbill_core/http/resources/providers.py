@@ -1,0 +1,52 @@
+"""``GET /v1/providers`` (keyset pages) and ``POST /v1/providers`` (register, idempotent)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Request
+from pydantic import create_model
+from starlette.responses import Response
+
+from medbill_core.domain import Provider
+from medbill_core.domain.base import DomainModel, saved_id
+from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
+from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.resources.claim_actions import IN_FLIGHT
+from medbill_core.http.validation import validated
+from medbill_core.services.api_reads import list_providers
+
+router = APIRouter(prefix="/v1/providers", tags=["providers"], responses=PROBLEM_RESPONSES)
+LISTING = "providers"
+
+if TYPE_CHECKING:
+    NewProvider = DomainModel
+else:
+    #: The body of ``POST /v1/providers``: a provider without its id.
+    NewProvider = create_model(
+        "NewProvider", __base__=DomainModel, __doc__=Provider.__doc__,
+        **{name: (info.annotation, info) for name, info in Provider.model_fields.items()
+           if name != "id"})
+
+
+@router.get("", response_model=Page[Provider], summary="List providers")
+def list_provider_records(request: Request, principal: CurrentPrincipal,
+                          limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Provider]:
+    """Providers by id."""
+    after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
+    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+        providers = list_providers(work, after_id=after, limit=limit + 1)
+    return page(providers, limit, LISTING, lambda provider: [saved_id(provider)])
+
+
+@router.post("", status_code=200, response_model=Provider, summary="Register a provider",
+             responses=IN_FLIGHT)
+def register_provider(request: Request, body: NewProvider, principal: CurrentPrincipal,
+                      idempotency: IdempotencyParam) -> Response:
+    """Register a provider by NPI; one with the same NPI is updated. Answers it (200)."""
+    provider = validated(Provider, body.model_dump())
+    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        stored = work.patients.register_provider(provider)
+        return idempotency.respond(work, 200, stored.model_dump(mode="json"))
