@@ -100,7 +100,9 @@ class Problem(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description,
              "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for status, description in ((401, "Not authenticated"), (403, "Permission denied"),
+    for status, description in ((400, "The request could not be read (a body that is not "
+                                      "UTF-8 JSON)"),
+                                (401, "Not authenticated"), (403, "Permission denied"),
                                 (422, "Validation failed"), (500, "Server error"))}
 
 
