@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -184,9 +185,12 @@ def no_disclosure(phi: tuple[str, ...]) -> Any:
             return True
         if not isinstance(problem, dict):
             return True
-        quoted = [str(problem.get("detail") or "")] + [
-            str(item.get("message", "")) for item in problem.get("errors") or []
-            if isinstance(item, dict)]
+        errors = [item for item in problem.get("errors") or [] if isinstance(item, dict)]
+        quoted = [str(problem.get("detail") or "")] + [str(item.get("message", ""))
+                                                      for item in errors]
+        # a field's path is named by design (query.last_name), whatever value was sent
+        for path in {str(item.get("field", "")) for item in errors} - {""}:
+            quoted = [said.replace(path, "") for said in quoted]
         for value in _sent_strings(case):
             for said in quoted:
                 if value in said:
@@ -204,3 +208,32 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_every_operation_answers_within_its_schema_and_without_phi(
         case: Case, seeded: Seeded) -> None:
     case.call_and_validate(additional_checks=[no_disclosure(seeded.phi)])
+
+
+# -- the check itself bites -------------------------------------------------------------------
+
+def _problem(status: int, detail: str, field: str = "query.last_name") -> Any:
+    body = {"type": "urn:medbill:problem:validation-failed", "title": "Validation failed",
+            "status": status, "detail": detail,
+            "errors": [{"field": field, "code": "invalid", "message": detail}]}
+    return SimpleNamespace(status_code=status, text=json.dumps(body))
+
+
+def _sent(**query: Any) -> Any:
+    return SimpleNamespace(body=None, query=query, cookies=None,
+                           headers={"Authorization": "Bearer mbk_secret"},
+                           path_parameters={"patient_id": "12345"})
+
+
+def test_the_disclosure_check_refuses_phi_and_echoed_input_in_errors_only() -> None:
+    check = no_disclosure(("Quillfeather", "1961-03-14"))
+    with pytest.raises(AssertionError, match="seeded PHI 'Quillfeather'"):
+        check(None, _problem(404, "patient QUILLFEATHER not found"), _sent())
+    with pytest.raises(AssertionError, match="echoes the request's value 'Smithers'"):
+        check(None, _problem(422, "no patient named Smithers"), _sent(last_name="Smithers"))
+    # a 2xx may hold PHI (it is the record asked for); a field's name, a short value and
+    # the path's id are not echoes
+    assert check(None, SimpleNamespace(status_code=200, text="Quillfeather"), _sent()) is None
+    assert check(None, _problem(422, "query.limit: must be at most 500", "query.limit"),
+                 _sent(limit="limit", state="ok")) is True
+    assert check(None, _problem(404, "patient 12345 not found"), _sent()) is True

@@ -25,21 +25,28 @@ _ASSIGNED = ("id", "merged_into_id")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _json_types_kept(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
-    """A value of the JSON type the document states: pydantic would read false as 0 (a
-    guarantor id 0), 0 or "no" as false, and a number as a date (seconds since 1970)."""
-    field = cls.model_fields.get(info.field_name or "")
-    if field is None or value is None:
+class RequestBody(DomainModel):
+    """Base of a request body's model: JSON's types kept (see :meth:`_json_types_kept`);
+    what the document states is what is accepted."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types_kept(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic would read false as 0 (a guarantor id 0), 0 or "no" as false, and a
+        number as a date (seconds since 1970): each is refused here."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None:
+            return value
+        if field.annotation in (bool, bool | None):
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+        elif isinstance(value, bool):
+            raise ValueError("must not be true or false")
+        elif field.annotation in (date, date | None) and not (
+                isinstance(value, date)
+                or (isinstance(value, str) and _ISO_DATE.fullmatch(value))):
+            raise ValueError("must be a date: YYYY-MM-DD")
         return value
-    if field.annotation in (bool, bool | None):
-        if not isinstance(value, bool):
-            raise ValueError("must be true or false")
-    elif isinstance(value, bool):
-        raise ValueError("must not be true or false")
-    elif field.annotation in (date, date | None) and not (
-            isinstance(value, date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value))):
-        raise ValueError("must be a date: YYYY-MM-DD")
-    return value
 
 
 def _input_model(model: type[DomainModel], name: str, leave_out: tuple[str, ...]) -> Any:
@@ -48,9 +55,7 @@ def _input_model(model: type[DomainModel], name: str, leave_out: tuple[str, ...]
     fields: dict[str, Any] = {field: (info.annotation, info)
                               for field, info in model.model_fields.items()
                               if field not in leave_out}
-    checks = {"_json_types_kept": field_validator("*", mode="before")(_json_types_kept)}
-    return create_model(name, __base__=DomainModel, __doc__=model.__doc__,
-                        __validators__=checks, **fields)
+    return create_model(name, __base__=RequestBody, __doc__=model.__doc__, **fields)
 
 
 if TYPE_CHECKING:
