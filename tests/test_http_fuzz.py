@@ -237,3 +237,16 @@ def test_the_disclosure_check_refuses_phi_and_echoed_input_in_errors_only() -> N
     assert check(None, _problem(422, "query.limit: must be at most 500", "query.limit"),
                  _sent(limit="limit", state="ok")) is True
     assert check(None, _problem(404, "patient 12345 not found"), _sent()) is True
+
+
+def test_a_405_allows_every_method_of_the_path(medbill_app: Medbill) -> None:
+    """Two routes on one path (a list's GET, a create's POST): the 405 names both."""
+    from fastapi.testclient import TestClient
+
+    app = create_app(medbill_app)
+    app.add_api_route("/v1/claims", lambda: None, methods=["PUT"])
+    with TestClient(app) as client:
+        refused = client.request("OPTIONS", "/v1/claims")
+    assert refused.status_code == 405
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.headers["allow"] == "GET, PUT"
