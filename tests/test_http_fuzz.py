@@ -70,14 +70,11 @@ class Seeded:
 
     token: str
     phi: tuple[str, ...]
-    claim_ids: tuple[int, ...]
-    patient_ids: tuple[int, ...]
 
 
 def _seed(app: Medbill) -> Seeded:
     phi: list[str] = []
     claim_ids: list[int] = []
-    patient_ids: list[int] = []
     with app.unit_of_work() as work:
         work.patients.register_provider(make_provider())
         for number, person in enumerate(PATIENTS, start=1):
@@ -87,7 +84,6 @@ def _seed(app: Medbill) -> Seeded:
                 address=make_address(line1=person["line1"])))
             coverage = work.patients.add_coverage(patient.id, make_coverage(
                 member_id=person["member_id"]))
-            patient_ids.append(patient.id)
             for serial in range(3):
                 claim = work.claims.create(make_claim(
                     patient.id, coverage_id=coverage.id, number=f"FZ{number}{serial:03d}",
@@ -100,7 +96,7 @@ def _seed(app: Medbill) -> Seeded:
     with app.unit_of_work() as work:
         administrator = identity.local_principal(work, app.config)
         token = identity.create_key(work, administrator, "fuzzer", Role.ADMINISTRATOR).token
-    return Seeded(token, tuple(phi), tuple(claim_ids), tuple(patient_ids))
+    return Seeded(token, tuple(phi))
 
 
 @pytest.fixture
