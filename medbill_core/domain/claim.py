@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from medbill_core.domain.base import DomainModel
 from medbill_core.domain.coverage import Coverage
@@ -157,6 +157,12 @@ class Claim(DomainModel):
     state: ClaimState = ClaimState.DRAFT
     payer_claim_number: str | None = Field(default=None, max_length=50)
     created_at: datetime | None = None
+
+    @field_serializer("created_at", when_used="json")
+    def _created_at_with_offset(self, moment: datetime | None) -> datetime | None:
+        # stored in UTC, but SQLite gives it back naive: JSON (the API's date-time, RFC 3339)
+        # needs the offset
+        return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
     @model_validator(mode="after")
     def _consistent(self) -> Claim:

@@ -15,11 +15,13 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from medbill_core.http.problems import FieldProblem, InvalidRequest
 
@@ -31,6 +33,20 @@ T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")]
 Cursor = Annotated[str | None, Query(max_length=512,
                                      description="next_cursor of the page before")]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date_text(value: Any) -> Any:
+    # pydantic reads a number as seconds since 1970 (?service_to=0 would be 1970-01-01)
+    if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date: YYYY-MM-DD")
+    return value
+
+
+#: A date a list filters on (a query parameter): only as YYYY-MM-DD, as the document says.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medbill_core.errors import (
@@ -100,7 +101,9 @@ class Problem(BaseModel):
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description,
              "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-    for status, description in ((401, "Not authenticated"), (403, "Permission denied"),
+    for status, description in ((400, "The request could not be read (a body that is not "
+                                      "UTF-8 JSON)"),
+                                (401, "Not authenticated"), (403, "Permission denied"),
                                 (422, "Validation failed"), (500, "Server error"))}
 
 
@@ -210,8 +213,22 @@ def http_error_response(request: Request, exc: Exception) -> Response:
     except ValueError:
         title = "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(request.url.path, exc.status_code, slug=None, title=title,
-                            detail=detail, headers=dict(exc.headers or {}))
+                            detail=detail, headers=headers)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on the request's path: Starlette's 405
+    names only the first route's, where a GET and a POST of one path are two routes."""
+    return [method for method in _METHODS if any(
+        route.matches({**request.scope, "method": method})[0] is Match.FULL
+        for route in request.app.routes)]
 
 
 class CatchAll:

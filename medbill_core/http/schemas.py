@@ -8,9 +8,11 @@ patient has no id yet) through a model here.
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, ValidationInfo, create_model, field_validator
 
 from medbill_core.domain import Patient, Payer
 from medbill_core.domain.base import DomainModel
@@ -20,13 +22,40 @@ from medbill_core.domain.parties import PayerProgram
 _ASSIGNED = ("id", "merged_into_id")
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class RequestBody(DomainModel):
+    """Base of a request body's model: JSON's types kept (see :meth:`_json_types_kept`);
+    what the document states is what is accepted."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types_kept(cls, value: Any, info: ValidationInfo) -> Any:
+        """pydantic would read false as 0 (a guarantor id 0), 0 or "no" as false, and a
+        number as a date (seconds since 1970): each is refused here."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None:
+            return value
+        if field.annotation in (bool, bool | None):
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+        elif isinstance(value, bool):
+            raise ValueError("must not be true or false")
+        elif field.annotation in (date, date | None) and not (
+                isinstance(value, date)
+                or (isinstance(value, str) and _ISO_DATE.fullmatch(value))):
+            raise ValueError("must be a date: YYYY-MM-DD")
+        return value
+
+
 def _input_model(model: type[DomainModel], name: str, leave_out: tuple[str, ...]) -> Any:
     """``model`` without the fields medbill assigns: what a client sends to create one. Its
     validators run when the input is validated as ``model`` (see ``validated``)."""
     fields: dict[str, Any] = {field: (info.annotation, info)
                               for field, info in model.model_fields.items()
                               if field not in leave_out}
-    return create_model(name, __base__=DomainModel, __doc__=model.__doc__, **fields)
+    return create_model(name, __base__=RequestBody, __doc__=model.__doc__, **fields)
 
 
 if TYPE_CHECKING:

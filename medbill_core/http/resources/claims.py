@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -11,7 +10,15 @@ from starlette.responses import Response
 from medbill_core.domain import Claim, ClaimState
 from medbill_core.domain.base import saved_id
 from medbill_core.http.auth import CurrentPrincipal, api_state
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
+from medbill_core.http.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    IsoDate,
+    Limit,
+    Page,
+    decode_cursor,
+    page,
+)
 from medbill_core.http.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
@@ -34,9 +41,9 @@ def list_claims(
                                              description="Only this patient's (id)")] = None,
         payer: Annotated[str | None, Query(max_length=40,
                                            description="Only this payer's (key)")] = None,
-        service_from: Annotated[date | None, Query(
+        service_from: Annotated[IsoDate | None, Query(
             description="Date of service on or after")] = None,
-        service_to: Annotated[date | None, Query(
+        service_to: Annotated[IsoDate | None, Query(
             description="Date of service on or before")] = None,
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Claims by id, filtered."""
