@@ -239,7 +239,8 @@ def test_the_disclosure_check_refuses_phi_and_echoed_input_in_errors_only() -> N
 
 
 def test_a_405_allows_every_method_of_the_path(medbill_app: Medbill) -> None:
-    """Two routes on one path (a list's GET, a create's POST): the 405 names both."""
+    """Several routes on one path (the list's GET, the create's POST, one added here): the
+    405 names every method."""
     from fastapi.testclient import TestClient
 
     app = create_app(medbill_app)
@@ -248,4 +249,4 @@ def test_a_405_allows_every_method_of_the_path(medbill_app: Medbill) -> None:
         refused = client.request("OPTIONS", "/v1/claims")
     assert refused.status_code == 405
     assert refused.headers["content-type"] == "application/problem+json"
-    assert refused.headers["allow"] == "GET, PUT"
+    assert refused.headers["allow"] == "GET, POST, PUT"

@@ -12,6 +12,7 @@ from medbill_core import audit
 from medbill_core.http.auth import CurrentPrincipal, api_state
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.storage.schema import as_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 LISTING = "audit"
@@ -44,7 +45,7 @@ def list_audit_events(
     with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
         events = audit.query(work.session, actor=actor, action=action, entity_type=entity_type,
                              entity_id=entity_id, limit=limit + 1, before_id=before)
-    rows = [AuditEventOut(id=event.id, at=event.at, actor=event.actor, action=event.action,
+    rows = [AuditEventOut(id=event.id, at=as_utc(event.at), actor=event.actor, action=event.action,
                           entity_type=event.entity_type, entity_id=event.entity_id,
                           details=dict(event.details) if event.details is not None else None)
             for event in events]

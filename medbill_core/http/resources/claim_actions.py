@@ -19,8 +19,10 @@ from medbill_core.http.auth import CurrentPrincipal, api_state
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES, FieldProblem, problem_response
 from medbill_core.http.resources.claims import RowId
+from medbill_core.http.schemas import RequestBody
 from medbill_core.http.validation import validated
 from medbill_core.lifecycle import Transition
+from medbill_core.storage.schema import as_utc
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
 
@@ -57,11 +59,11 @@ if TYPE_CHECKING:
     ClaimChanges = DomainModel
 else:
     #: The body of ``POST /v1/claims``: a claim without what medbill assigns.
-    NewClaim = create_model("NewClaim", __base__=DomainModel, __doc__=Claim.__doc__,
+    NewClaim = create_model("NewClaim", __base__=RequestBody, __doc__=Claim.__doc__,
                             **_claim_fields(ASSIGNED, optional=False))
     #: The body of ``PATCH /v1/claims/{id}``: the fields to change (the rest stay).
     ClaimChanges = create_model(
-        "ClaimChanges", __base__=DomainModel,
+        "ClaimChanges", __base__=RequestBody,
         __doc__="The fields of a draft claim to change; those not sent stay as they are.",
         **_claim_fields(ASSIGNED + FIXED, optional=True))
 
@@ -159,7 +161,7 @@ def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
                                    {"Location": f"/v1/claims/{saved_id(created)}"})
 
 
-@router.patch("/{claim_id}", response_model=Claim, summary="Edit a draft claim",
+@router.patch("/{claim_id:int}", response_model=Claim, summary="Edit a draft claim",
               responses=STATE_CONFLICT)
 def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
                principal: CurrentPrincipal) -> Response:
@@ -200,7 +202,7 @@ def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrinc
         return idempotency.respond(work, 202, job.model_dump(mode="json"))
 
 
-@router.post("/{claim_id}/scrub", response_model=ScrubOut, summary="Scrub a claim",
+@router.post("/{claim_id:int}/scrub", response_model=ScrubOut, summary="Scrub a claim",
              responses=STATE_CONFLICT)
 def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
                 idempotency: IdempotencyParam) -> Response:
@@ -216,7 +218,7 @@ def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
         return idempotency.respond(work, 200, out.model_dump(mode="json"))
 
 
-@router.post("/{claim_id}/void", response_model=Claim, summary="Void a claim",
+@router.post("/{claim_id:int}/void", response_model=Claim, summary="Void a claim",
              responses=STATE_CONFLICT)
 def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
                principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
@@ -233,7 +235,7 @@ def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
         return conflict
 
 
-@router.post("/{claim_id}/correct", status_code=201, response_model=Claim,
+@router.post("/{claim_id:int}/correct", status_code=201, response_model=Claim,
              summary="Correct an adjudicated claim", responses=STATE_CONFLICT)
 def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
                   principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
@@ -253,10 +255,13 @@ def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
         return conflict
 
 
-@router.get("/{claim_id}/history", response_model=ClaimHistory,
+@router.get("/{claim_id:int}/history", response_model=ClaimHistory,
             summary="A claim's state transitions",
             responses={404: STATE_CONFLICT[404]})
 def claim_history(request: Request, claim_id: RowId,
                   principal: CurrentPrincipal) -> ClaimHistory:
     with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
-        return ClaimHistory(claim_id=claim_id, transitions=work.claims.history(claim_id))
+        transitions = work.claims.history(claim_id)
+    # RFC 3339 date-times carry their offset (SQLite gives stored UTC times back naive)
+    return ClaimHistory(claim_id=claim_id, transitions=[
+        transition.model_copy(update={"at": as_utc(transition.at)}) for transition in transitions])

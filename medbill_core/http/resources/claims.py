@@ -55,7 +55,7 @@ def list_claims(
     return _json(page(claims, limit, LISTING, lambda claim: [saved_id(claim)]))
 
 
-@router.get("/{claim_id}", response_model=Claim, summary="Read a claim",
+@router.get("/{claim_id:int}", response_model=Claim, summary="Read a claim",
             responses={404: PROBLEM_RESPONSES[500] | {"description": "No such claim"}})
 def read_claim(request: Request, principal: CurrentPrincipal, claim_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
 from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.http.pagination import IsoDate
 from medbill_core.http.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=PROBLEM_RESPONSES)
@@ -60,7 +61,7 @@ class AgingByPatient(BaseModel):
 
 @router.get("/ar-aging", summary="A/R aging", response_model=AgingByPayer | AgingByPatient)
 def ar_aging(request: Request, principal: CurrentPrincipal,
-             as_of: Annotated[date | None, Query(description="default: today")] = None,
+             as_of: Annotated[IsoDate | None, Query(description="default: today")] = None,
              by: Annotated[AgingBy, Query(description=(
                  "payer: insurance by payer, the patients' line and totals; patient: "
                  "patient balances per account number"))] = AgingBy.PAYER) -> Response:
