@@ -590,3 +590,13 @@ def test_health_is_503_when_the_schema_is_not_current(medbill_config: Any) -> No
                                      "current")
     finally:
         app.close()
+
+
+def test_a_control_character_in_a_query_is_a_422_naming_the_parameter(
+        client: TestClient) -> None:
+    for path in ("/v1/claims?payer=ac%00me", "/v1/audit?action=a%1bb",
+                 "/v1/patients?last_name=x%0Ay"):
+        problem = assert_problem(client.get(path, headers=EHR), 422, "validation-failed")
+        name = path.split("?")[1].split("=")[0]
+        assert problem["errors"] == [{"field": f"query.{name}", "code": "invalid",
+                                      "message": "must not hold control characters"}]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
 
+from medbill_core.domain.base import has_control_character
+from medbill_core.errors import ValidationFailed
 from medbill_core.http import problems
 from medbill_core.http.auth import ApiState, Authenticator, default_authenticator
 from medbill_core.http.idempotency import Replay, replay_response
@@ -27,6 +29,18 @@ def _version() -> str:
         return "0"
 
 
+def plain_query(request: Request) -> None:
+    """Refuse a query parameter holding a control character (a NUL, an escape, a line break),
+    for every route at once: no filter is written with one, and PostgreSQL refuses a NUL in
+    text with an error of its own (a 500 had it reached the database)."""
+    bad = sorted({name for name, value in request.query_params.multi_items()
+                  if has_control_character(value) or has_control_character(name)})
+    if bad:
+        raise ValidationFailed("request", [(f"query.{name}" if not has_control_character(name)
+                                            else "query", "must not hold control characters")
+                                           for name in bad])
+
+
 def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None) -> FastAPI:
     """The API of ``medbill``: the core's routes and every enabled plugin's
     (``medbill_register_routes``), OpenAPI 3.1 at ``/openapi.json``, docs at ``/docs``.
@@ -35,7 +49,8 @@ def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None) -
         :func:`medbill_core.services.identity.authenticate_key`.
     """
     app = FastAPI(title="medbill", version=_version(), description=DESCRIPTION,
-                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
+                  dependencies=[Depends(plain_query)])
     app.state.medbill_api = ApiState(medbill, authenticate or default_authenticator)
     problems.install(app)
     app.add_exception_handler(Replay, replay_response)
