@@ -931,7 +931,7 @@ def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
     Balances, ages and statement counts are summed in SQL for all guarantors at once (a few
     queries per 500 patients); no statement is built."""
     today = as_of or date.today()
-    items = []
+    items: list[CollectionsItem] = []
     plans = set(work.session.scalars(select(PaymentPlanRow.patient_id).where(
         PaymentPlanRow.status == "active")))
     balances = _owing_balances(work)
