@@ -544,3 +544,21 @@ def test_cli_wrong_input_is_one_line(audit_config: tuple[Path, dict[str, Any]],
         ok(path, "audit-coding", "sample", "--per-provider", "1", "--seed", "5")
     line = one_line_error(cli(path, "audit-coding", *args), code)
     assert message in line, line
+
+
+# -- read a page at a time ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("page", [1, 2, 3])
+def test_report_and_sample_read_in_pages_are_the_same(seeded: Any, page: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The report adds up, and the sample draws from, a page of claims at a time: however the
+    claims fall into pages (one claim a page: every claim is its page's last), the report and
+    the claims drawn are those of one page holding them all."""
+    app, _roles = seeded
+    only_b = ca.AuditFilters(NOVEMBER.date_from, NOVEMBER.date_to, NPI_B)
+    whole = [_report(app).as_json(), _report(app, only_b).as_json()]
+    drawn = [_numbers(_sample(app, 42)), _numbers(_sample(app, 7, per_provider=50))]
+    assert len(drawn[1]) == 26 and whole[0]["reference"]["claims"] > 3
+    monkeypatch.setattr(ca, "_PAGE", page)
+    assert [_report(app).as_json(), _report(app, only_b).as_json()] == whole
+    assert [_numbers(_sample(app, 42)), _numbers(_sample(app, 7, per_provider=50))] == drawn

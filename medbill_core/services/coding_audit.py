@@ -34,15 +34,15 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
 from medbill_core import audit
@@ -117,6 +117,8 @@ MAX_PER_PROVIDER = 1000
 _CODE_RE = re.compile(r"^[A-Z0-9]{5}$")
 _NOT_STANDING = (ClaimState.DELETED.value, ClaimState.REPLACED.value, ClaimState.VOIDED.value)
 _CHUNK = 500
+#: claims the report and the sample read at once
+_PAGE = 500
 
 
 def is_em(code: str) -> bool:
@@ -335,9 +337,60 @@ def check_filters(work: UnitOfWork, filters: AuditFilters) -> None:
         raise NotFound("provider", npi)
 
 
-def provider_of(claim: ClaimRow) -> str:
-    """The NPI a claim's coding is audited under: rendering, else billing provider."""
+class _ProviderColumns(Protocol):
+    @property
+    def rendering_provider_npi(self) -> str | None: ...
+
+    @property
+    def billing_provider_npi(self) -> str: ...
+
+
+def provider_of(claim: _ProviderColumns) -> str:
+    """The NPI a claim's coding is audited under: rendering, else billing provider (of a claim
+    row, or of a row of its columns)."""
     return claim.rendering_provider_npi or claim.billing_provider_npi
+
+
+def _encounters_query(filters: AuditFilters, *columns: Any, first_payer_only: bool) -> Any:
+    """``columns`` of the standing claims under the date and payer filters (not the provider
+    filter: it applies to what is read); ``first_payer_only``: only the coded encounters. The
+    column ``first_payer`` says whether a claim is one (module docstring)."""
+    root = aliased(ClaimRow)
+    # the encounter's first payer: its own account, or a replacement to the payer of the
+    # account's first claim (a secondary claim bills another payer)
+    first_payer = or_(
+        ClaimRow.account_claim_id.is_(None),
+        (ClaimRow.frequency == ClaimFrequency.REPLACEMENT.value)
+        & ((root.payer_key == ClaimRow.payer_key)
+           | (root.payer_key.is_(None) & ClaimRow.payer_key.is_(None))))
+    query = (select(*columns, case((first_payer, True), else_=False).label("first_payer"))
+             .outerjoin(root, root.id == ClaimRow.account_claim_id)
+             .where(ClaimRow.state.not_in(_NOT_STANDING),
+                    ClaimRow.frequency != ClaimFrequency.VOID.value))
+    if first_payer_only:
+        query = query.where(first_payer)
+    if filters.date_from is not None:
+        query = query.where(ClaimRow.service_date_from >= filters.date_from)
+    if filters.date_to is not None:
+        query = query.where(ClaimRow.service_date_from <= filters.date_to)
+    if filters.payer_key is not None:
+        query = query.where(ClaimRow.payer_key == filters.payer_key)
+    return query
+
+
+def _pages(work: UnitOfWork, query: Any, key: Any) -> Iterator[list[Any]]:
+    """The rows of ``query`` ordered by ``key`` (a unique column it selects), :data:`_PAGE` at
+    a time: what the audit reads at once stays bounded however many claims there are."""
+    last = None
+    while True:
+        page_query = query.order_by(key).limit(_PAGE)
+        if last is not None:
+            page_query = page_query.where(key > last)
+        rows = list(work.session.execute(page_query))
+        if not rows:
+            return
+        yield rows
+        last = getattr(rows[-1], key.key)
 
 
 def coded_encounters(work: UnitOfWork, filters: AuditFilters, *,
@@ -345,31 +398,37 @@ def coded_encounters(work: UnitOfWork, filters: AuditFilters, *,
     """The claims the coding audit looks at (module docstring), with their lines, by claim
     number. The provider filter applies after: pass ``provider_npi=None`` for the reference.
     ``first_payer_only=False`` adds the secondary payers' claims (for the denial rates: a
-    secondary payer's denial is a denial too)."""
-    root = aliased(ClaimRow)
-    query = (select(ClaimRow)
-             .where(ClaimRow.state.not_in(_NOT_STANDING),
-                    ClaimRow.frequency != ClaimFrequency.VOID.value)
+    secondary payer's denial is a denial too). Every claim at once: the report and the sample
+    read pages of columns instead."""
+    query = (_encounters_query(filters, ClaimRow, first_payer_only=first_payer_only)
              .options(selectinload(ClaimRow.lines))
              .order_by(ClaimRow.claim_number))
-    if first_payer_only:
-        # the encounter's first payer: its own account, or a replacement to the payer of
-        # the account's first claim (a secondary claim bills another payer)
-        query = query.outerjoin(root, root.id == ClaimRow.account_claim_id).where(or_(
-            ClaimRow.account_claim_id.is_(None),
-            (ClaimRow.frequency == ClaimFrequency.REPLACEMENT.value)
-            & ((root.payer_key == ClaimRow.payer_key)
-               | (root.payer_key.is_(None) & ClaimRow.payer_key.is_(None)))))
-    if filters.date_from is not None:
-        query = query.where(ClaimRow.service_date_from >= filters.date_from)
-    if filters.date_to is not None:
-        query = query.where(ClaimRow.service_date_from <= filters.date_to)
-    if filters.payer_key is not None:
-        query = query.where(ClaimRow.payer_key == filters.payer_key)
-    claims = list(work.session.scalars(query))
+    claims = [row[0] for row in work.session.execute(query)]
     if filters.provider_npi is not None:
         claims = [claim for claim in claims if provider_of(claim) == filters.provider_npi]
     return claims
+
+
+class _Line(NamedTuple):
+    """What the report reads of a claim line."""
+
+    claim_id: int
+    line_number: int
+    procedure_code: str
+    modifiers: list[str] | None
+    service_date_from: date
+
+
+def _lines_of(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, list[_Line]]:
+    """Claim id -> its lines, by line number."""
+    lines: dict[int, list[_Line]] = {claim_id: [] for claim_id in claim_ids}
+    for row in work.session.execute(
+            select(ClaimLineRow.claim_id, ClaimLineRow.line_number, ClaimLineRow.procedure_code,
+                   ClaimLineRow.modifiers, ClaimLineRow.service_date_from)
+            .where(ClaimLineRow.claim_id.in_(claim_ids))
+            .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
+        lines[row.claim_id].append(_Line(*row))
+    return lines
 
 
 def _provider_names(work: UnitOfWork, npis: Iterable[str]) -> dict[str, str]:
@@ -384,11 +443,6 @@ def _provider_names(work: UnitOfWork, npis: Iterable[str]) -> dict[str, str]:
 
 
 # -- the report --------------------------------------------------------------------------------
-
-def _em_counts(claims: Sequence[ClaimRow]) -> Counter[str]:
-    return Counter(line.procedure_code for claim in claims for line in claim.lines
-                   if line.procedure_code in _FAMILY_OF)
-
 
 def _distribution(counts: Counter[str], reference: Counter[str],
                   family: EmFamily) -> FamilyDistribution:
@@ -414,7 +468,7 @@ class _ModifierCounts:
     with_59: int = 0
     with_x: int = 0
 
-    def add(self, line: ClaimLineRow) -> None:
+    def add(self, line: _Line) -> None:
         modifiers = set(line.modifiers or ())
         self.lines += 1
         self.with_59 += "59" in modifiers
@@ -422,14 +476,6 @@ class _ModifierCounts:
         if is_em(line.procedure_code):
             self.em_lines += 1
             self.with_25 += "25" in modifiers
-
-
-def _modifier_counts(claims: Sequence[ClaimRow]) -> _ModifierCounts:
-    counts = _ModifierCounts()
-    for claim in claims:
-        for line in claim.lines:
-            counts.add(line)
-    return counts
 
 
 def _modifier_rates(own: _ModifierCounts, practice: _ModifierCounts) -> tuple[ModifierRate, ...]:
@@ -450,25 +496,33 @@ def bypassed_edits(claim: ClaimRow) -> list[tuple[str, str, tuple[str, ...]]]:
     """The NCCI PTP edits of modifier indicator 1 a claim's lines bypassed with a modifier:
     (column 1, column 2, the NCCI-associated modifiers of the column-2 line), one per
     column-2 line. Self-pay claims are not subject to NCCI edits (as in the scrubber)."""
+    return _bypassed_in(claim.payer_key, [
+        _Line(claim.id, line.line_number, line.procedure_code, line.modifiers,
+              line.service_date_from) for line in claim.lines])
+
+
+def _bypassed_in(payer_key: str | None,
+                 lines: Sequence[_Line]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """:func:`bypassed_edits` of a claim's payer and lines (by line number)."""
     # imported here: the NCCI module is not needed to start the command line
     from medbill_core.codesets.ncci import ASSOCIATED_MODIFIERS, bypasses_ptp_edit, default_ncci
 
-    if claim.payer_key is None or len(claim.lines) < 2:
+    if payer_key is None or len(lines) < 2:
         return []
     table = default_ncci().ptp
-    by_date: dict[date, list[ClaimLineRow]] = defaultdict(list)
-    for line in claim.lines:
+    by_date: dict[date, list[_Line]] = defaultdict(list)
+    for line in lines:
         by_date[line.service_date_from].append(line)
     found = []
-    for on, lines in sorted(by_date.items()):
-        if len(lines) < 2:
+    for on, of_date in sorted(by_date.items()):
+        if len(of_date) < 2:
             continue
-        for edit in table.edits_among([line.procedure_code for line in lines], on):
+        for edit in table.edits_among([line.procedure_code for line in of_date], on):
             if not edit.modifier_allowed:
                 continue
-            column_1_modifiers = [m for line in lines if line.procedure_code == edit.column_1
+            column_1_modifiers = [m for line in of_date if line.procedure_code == edit.column_1
                                   for m in line.modifiers or ()]
-            for line in lines:
+            for line in of_date:
                 if line.procedure_code == edit.column_2 and bypasses_ptp_edit(
                         line.modifiers or (), column_1_modifiers):
                     used = tuple(sorted(m for m in line.modifiers or ()
@@ -477,10 +531,8 @@ def bypassed_edits(claim: ClaimRow) -> list[tuple[str, str, tuple[str, ...]]]:
     return found
 
 
-def _bypassed_pairs(claims: Sequence[ClaimRow]) -> tuple[BypassedPair, ...]:
-    counts: Counter[tuple[str, str, tuple[str, ...]]] = Counter()
-    for claim in claims:
-        counts.update(bypassed_edits(claim))
+def _bypassed_pairs(counts: Counter[tuple[str, str, tuple[str, ...]]]
+                    ) -> tuple[BypassedPair, ...]:
     return tuple(BypassedPair(first, second, modifiers, count) for (first, second, modifiers),
                  count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
@@ -507,8 +559,13 @@ def line_outcomes(claim: ClaimRow, answer: ClaimAdjudicationRow) -> dict[int, li
     (``deny`` or ``review``). Where the payer answered line by line, each line's own answer
     counts; where it answered the claim only, every line shares the claim's answer (denied
     when the claim was paid nothing)."""
+    return _line_outcomes([line.line_number for line in claim.lines], answer)
+
+
+def _line_outcomes(numbers: Sequence[int],
+                   answer: ClaimAdjudicationRow) -> dict[int, list[str]]:
+    """:func:`line_outcomes` of a claim's line numbers."""
     adjustments = list(answer.adjustments or [])
-    numbers = [line.line_number for line in claim.lines]
     if answer.lines:
         of_lines = sum(len(item.get("adjustments") or []) for item in answer.lines)
         position = len(adjustments) - of_lines
@@ -528,59 +585,105 @@ def line_outcomes(claim: ClaimRow, answer: ClaimAdjudicationRow) -> dict[int, li
     return {number: list(claim_codes) for number in numbers}
 
 
-def _denial_rates(work: UnitOfWork, claims: Sequence[ClaimRow]) -> tuple[DenialRate, ...]:
-    answers = _standing_answers(work, [claim.id for claim in claims])
-    adjudicated: Counter[str] = Counter()
-    denied: Counter[str] = Counter()
-    carcs: dict[str, Counter[str]] = defaultdict(Counter)
-    for claim in claims:
-        answer = answers.get(claim.id)
-        if answer is None:
-            continue
-        codes_of = {line.line_number: line.procedure_code for line in claim.lines}
-        for number, codes in line_outcomes(claim, answer).items():
+@dataclass
+class _CodingTally:
+    """What the report adds up of a set of coded encounters (a provider's, or the practice's)
+    as it reads them."""
+
+    claims: int = 0
+    lines: int = 0
+    em: Counter[str] = field(default_factory=Counter)
+    modifiers: _ModifierCounts = field(default_factory=_ModifierCounts)
+    bypassed: Counter[tuple[str, str, tuple[str, ...]]] = field(default_factory=Counter)
+
+    def add(self, lines: Sequence[_Line]) -> None:
+        self.claims += 1
+        self.lines += len(lines)
+        for line in lines:
+            if line.procedure_code in _FAMILY_OF:
+                self.em[line.procedure_code] += 1
+            self.modifiers.add(line)
+
+
+@dataclass
+class _DenialTally:
+    """The denial rates by procedure code, added up claim by claim."""
+
+    adjudicated: Counter[str] = field(default_factory=Counter)
+    denied: Counter[str] = field(default_factory=Counter)
+    carcs: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    def add(self, lines: Sequence[_Line], answer: ClaimAdjudicationRow) -> None:
+        codes_of = {line.line_number: line.procedure_code for line in lines}
+        for number, codes in _line_outcomes([line.line_number for line in lines],
+                                            answer).items():
             code = codes_of[number]
-            adjudicated[code] += 1
+            self.adjudicated[code] += 1
             if codes:
-                denied[code] += 1
-                carcs[code].update(dict.fromkeys(codes, 1))
-    rates = [DenialRate(code, count, denied[code], percent(denied[code], count),
-                        tuple(sorted(carcs[code].items(), key=lambda i: (-i[1], i[0]))[:3]))
-             for code, count in adjudicated.items()]
-    rates.sort(key=lambda rate: (-rate.denied, -rate.adjudicated, rate.code))
-    return tuple(rates)
+                self.denied[code] += 1
+                self.carcs[code].update(dict.fromkeys(codes, 1))
+
+    def rates(self) -> tuple[DenialRate, ...]:
+        denied, carcs = self.denied, self.carcs
+        rates = [DenialRate(code, count, denied[code], percent(denied[code], count),
+                            tuple(sorted(carcs[code].items(), key=lambda i: (-i[1], i[0]))[:3]))
+                 for code, count in self.adjudicated.items()]
+        rates.sort(key=lambda rate: (-rate.denied, -rate.adjudicated, rate.code))
+        return tuple(rates)
 
 
 def coding_report(work: UnitOfWork, filters: AuditFilters) -> CodingReport:
     """The coding audit report under ``filters`` (module docstring): one section per provider,
-    largest first, and the denial rate by code of the selected claims."""
+    largest first, and the denial rate by code of the selected claims.
+
+    The claims are read a page of columns at a time (their lines and standing answers with
+    them) and added up as they are read: the memory the report needs does not grow with the
+    number of claims."""
     check_filters(work, filters)
-    practice_claims = coded_encounters(work, AuditFilters(
-        filters.date_from, filters.date_to, None, filters.payer_key))
-    by_provider: dict[str, list[ClaimRow]] = defaultdict(list)
-    for claim in practice_claims:
-        by_provider[provider_of(claim)].append(claim)
-    reference = _em_counts(practice_claims)
-    practice_modifiers = _modifier_counts(practice_claims)
-    wanted = [filters.provider_npi] if filters.provider_npi else list(by_provider)
+    wanted_npi = filters.provider_npi
+    practice = _CodingTally()
+    by_provider: dict[str, _CodingTally] = defaultdict(_CodingTally)
+    denials = _DenialTally()
+    # every standing claim once: the coded encounters make the report and its reference; the
+    # selected provider's (or every) claim, secondary payers' too, makes the denial rates
+    query = _encounters_query(
+        AuditFilters(filters.date_from, filters.date_to, None, filters.payer_key),
+        ClaimRow.id, ClaimRow.payer_key, ClaimRow.rendering_provider_npi,
+        ClaimRow.billing_provider_npi, first_payer_only=False)
+    for page in _pages(work, query, ClaimRow.id):
+        lines = _lines_of(work, [row.id for row in page])
+        billed = [row.id for row in page
+                  if wanted_npi is None or provider_of(row) == wanted_npi]
+        answers = _standing_answers(work, billed)
+        for row in page:
+            own = lines[row.id]
+            if row.first_payer:
+                npi = provider_of(row)
+                practice.add(own)
+                tally = by_provider[npi]
+                tally.add(own)
+                if wanted_npi is None or npi == wanted_npi:
+                    tally.bypassed.update(_bypassed_in(row.payer_key, own))
+            answer = answers.get(row.id)
+            if answer is not None:
+                denials.add(own, answer)
+    wanted = [wanted_npi] if wanted_npi else list(by_provider)
     names = _provider_names(work, wanted)
     providers = []
     for npi in wanted:
-        claims = by_provider.get(npi, [])
-        counts = _em_counts(claims)
+        tally = by_provider.get(npi) or _CodingTally()
         providers.append(ProviderCoding(
-            npi=npi, name=names.get(npi, ""), claims=len(claims),
-            lines=sum(len(claim.lines) for claim in claims),
-            families=tuple(_distribution(counts, reference, family) for family in EM_FAMILIES
-                           if sum(counts[c] for c in family.codes)
-                           or sum(reference[c] for c in family.codes)),
-            modifiers=_modifier_rates(_modifier_counts(claims), practice_modifiers),
-            bypassed=_bypassed_pairs(claims)))
+            npi=npi, name=names.get(npi, ""), claims=tally.claims, lines=tally.lines,
+            families=tuple(_distribution(tally.em, practice.em, family)
+                           for family in EM_FAMILIES
+                           if sum(tally.em[c] for c in family.codes)
+                           or sum(practice.em[c] for c in family.codes)),
+            modifiers=_modifier_rates(tally.modifiers, practice.modifiers),
+            bypassed=_bypassed_pairs(tally.bypassed)))
     providers.sort(key=lambda p: (-p.claims, p.npi))
-    billed = coded_encounters(work, filters, first_payer_only=False)
     return CodingReport(filters.date_from, filters.date_to, filters.payer_key,
-                        filters.provider_npi, len(practice_claims), tuple(providers),
-                        _denial_rates(work, billed))
+                        filters.provider_npi, practice.claims, tuple(providers),
+                        denials.rates())
 
 
 # -- review samples ----------------------------------------------------------------------------
@@ -667,6 +770,43 @@ def draw(claims: Sequence[ClaimRow], per_provider: int, seed: int) -> list[Claim
     return chosen
 
 
+class _Drawn(NamedTuple):
+    id: int
+    claim_number: str
+    provider_npi: str
+
+
+def _drawn(work: UnitOfWork, filters: AuditFilters, per_provider: int,
+           seed: int) -> list[_Drawn]:
+    """:func:`draw` of the coded encounters under ``filters``, reading a page of their numbers
+    at a time instead of every claim: a first reading counts each provider's claims, which
+    fixes the positions the seeded generator picks in the provider's claim-number order (the
+    positions depend only on the count), a second reading takes the claims at those
+    positions."""
+    query = _encounters_query(filters, ClaimRow.id, ClaimRow.claim_number,
+                              ClaimRow.rendering_provider_npi, ClaimRow.billing_provider_npi,
+                              first_payer_only=True)
+
+    def encounters() -> Iterator[tuple[str, Any]]:
+        for page in _pages(work, query, ClaimRow.claim_number):
+            for row in page:
+                npi = provider_of(row)
+                if filters.provider_npi is None or npi == filters.provider_npi:
+                    yield npi, row
+
+    sizes: Counter[str] = Counter(npi for npi, _ in encounters())
+    positions = {npi: set(random.Random(f"{seed}:{npi}").sample(range(size),
+                                                               min(per_provider, size)))
+                 for npi, size in sizes.items()}
+    seen: Counter[str] = Counter()
+    chosen = []
+    for npi, row in encounters():
+        if seen[npi] in positions.get(npi, ()):
+            chosen.append(_Drawn(row.id, row.claim_number, npi))
+        seen[npi] += 1
+    return sorted(chosen, key=lambda claim: (claim.provider_npi, claim.claim_number))
+
+
 def create_sample(work: UnitOfWork, filters: AuditFilters, *, per_provider: int,
                   seed: int) -> Sample:
     """Draw and store a review sample (:func:`draw`) of the coded encounters under
@@ -682,7 +822,7 @@ def create_sample(work: UnitOfWork, filters: AuditFilters, *, per_provider: int,
     if seed < 0:
         raise ValidationFailed(record, [("--seed", "must not be negative")])
     check_filters(work, filters)
-    claims = draw(coded_encounters(work, filters), per_provider, seed)
+    claims = _drawn(work, filters, per_provider, seed)
     if not claims:
         raise ValidationFailed(record, [("claims", "none match the filters")])
     row = CodingAuditSampleRow(seed=seed, per_provider=per_provider,
@@ -693,7 +833,7 @@ def create_sample(work: UnitOfWork, filters: AuditFilters, *, per_provider: int,
     work.session.flush()
     for claim in claims:
         work.session.add(CodingAuditClaimRow(sample_id=row.id, claim_id=claim.id,
-                                             provider_npi=provider_of(claim)))
+                                             provider_npi=claim.provider_npi))
     work.session.flush()
     audit.record(work.session, actor=work.actor, action="coding_audit.sample",
                  entity_type="coding_audit_sample", entity_id=row.id,

@@ -931,7 +931,7 @@ def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
     Balances, ages and statement counts are summed in SQL for all guarantors at once (a few
     queries per 500 patients); no statement is built."""
     today = as_of or date.today()
-    items = []
+    items: list[CollectionsItem] = []
     plans = set(work.session.scalars(select(PaymentPlanRow.patient_id).where(
         PaymentPlanRow.status == "active")))
     balances = _owing_balances(work)
@@ -941,22 +941,48 @@ def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
         if sum((balances[m] for m in members), ZERO) >= minimum]
     if not chosen:
         return []
-    ids = [member for _, members in chosen for member in members]
-    open_items = _open_items(work, ids)
-    claims = _claim_infos(work, {claim_id for found in open_items.values()
-                                 for claim_id in found if claim_id is not None})
     held = voided_accounts(work)
     sent = _statements_sent(work, chosen)
-    for key, members in chosen:
+    for part in _family_chunks(chosen):
+        # the open items and claims of a chunk of families at a time: not all held at once
+        open_items = _open_items(work, [member for _, members in part for member in members])
+        claims = _claim_infos(work, {claim_id for found in open_items.values()
+                                     for claim_id in found if claim_id is not None})
+        items.extend(_collections_items(part, open_items, claims, held, today, balances,
+                                        owing, sent, plans))
+    return sorted(items, key=lambda item: (-item.stage, -item.balance))
+
+
+def _family_chunks(families: Sequence[tuple[str, list[int]]]
+                   ) -> Iterator[list[tuple[str, list[int]]]]:
+    """``families`` in chunks of about :data:`_CHUNK` patients (a family is not split)."""
+    part: list[tuple[str, list[int]]] = []
+    patients = 0
+    for family in families:
+        part.append(family)
+        patients += len(family[1])
+        if patients >= _CHUNK:
+            yield part
+            part, patients = [], 0
+    if part:
+        yield part
+
+
+def _collections_items(families: Sequence[tuple[str, list[int]]],
+                       open_items: Mapping[int, Mapping[int | None, _Sums]],
+                       claims: Mapping[int, _ClaimInfo], held: Collection[int], today: date,
+                       balances: Mapping[int, Decimal], owing: Mapping[int, _Owing],
+                       sent: Mapping[str, int], plans: Collection[int]
+                       ) -> Iterator[CollectionsItem]:
+    for key, members in families:
         oldest = max(_oldest_days(open_items[m], claims, held, today) for m in members)
         first = owing[members[0]]
         # the statement's: a family's is paid by the guarantor's number (_statement_and_age)
         account_number = (guarantor_number(first.guarantor_id)
                           if len(members) > 1 and first.guarantor_id else first.account_number)
-        items.append(CollectionsItem(
+        yield CollectionsItem(
             members[0], account_number,
             sum((balances[m] for m in members), ZERO), oldest, dunning_stage(oldest),
             sent[key], any(m in plans for m in members),
             int(key[1:]) if key.startswith("G") else None,
-            tuple((owing[m].account_number, balances[m]) for m in members)))
-    return sorted(items, key=lambda item: (-item.stage, -item.balance))
+            tuple((owing[m].account_number, balances[m]) for m in members))
