@@ -24,12 +24,14 @@ log = logging.getLogger(__name__)
 
 #: CPython's default threshold of young collections: a process that kept it gets ours.
 _DEFAULT_YOUNG_THRESHOLD = 700
-#: Young collections after 50,000 new container objects instead of 700. A batch of claims
+#: Young collections after 10,000 new container objects instead of 700. A batch of claims
 #: allocates hundreds of thousands of short-lived objects (rows, domain objects, X12
 #: segments) that reference counting frees; the default threshold ran a collection every few
 #: claims, each scanning everything the batch still held: a sixth of the cycle's CPU
-#: (bench_cycle, 1,000 claims: 9.6-9.9 -> 7.7-8.3 CPU s, peak RSS 250 -> 253 MB).
-_BULK_THRESHOLDS = (50_000, 20, 100)
+#: (1,000 claims: 9.6-9.9 -> 7.5-8.6 CPU s). Not higher: at 50,000 the cyclic garbage
+#: waiting between collections tripled the peak of posting a large 835
+#: (plugins/demo/tests/test_remit_streaming.py) for 5% less CPU.
+_BULK_THRESHOLDS = (10_000, 10, 10)
 
 
 def tune_garbage_collector() -> None:

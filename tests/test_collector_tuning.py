@@ -21,7 +21,7 @@ def thresholds() -> Iterator[None]:
 def test_the_default_thresholds_are_raised(thresholds: None) -> None:
     gc.set_threshold(700, 10, 10)
     tune_garbage_collector()
-    assert gc.get_threshold() == (50_000, 20, 100)
+    assert gc.get_threshold() == (10_000, 10, 10)
 
 
 def test_a_process_that_chose_its_own_keeps_them(thresholds: None) -> None:
