@@ -600,3 +600,8 @@ def test_a_control_character_in_a_query_is_a_422_naming_the_parameter(
         name = path.split("?")[1].split("=")[0]
         assert problem["errors"] == [{"field": f"query.{name}", "code": "invalid",
                                       "message": "must not hold control characters"}]
+    # a made-up parameter's name is the client's input: not repeated
+    problem = assert_problem(client.get("/v1/claims?Zebulonov%C3%A4=x%00", headers=EHR), 422,
+                             "validation-failed")
+    assert problem["errors"] == [{"field": "query", "code": "invalid",
+                                  "message": "must not hold control characters"}]

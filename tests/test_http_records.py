@@ -103,6 +103,8 @@ def test_coverages_are_added_updated_listed_and_their_reads_audited(
                                          json={**body, "payer_key": "nobody"}), 422,
                              "unknown-payer")
     assert PHI_NAME not in problem["detail"] and "XYZ123456789" not in str(problem)
+    assert problem["detail"] == ("the payer key is not a configured payer (GET /v1/payers "
+                                 "lists them)")
 
 
 def test_providers_are_registered_by_npi_and_listed_in_pages(

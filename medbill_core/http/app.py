@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -29,16 +30,20 @@ def _version() -> str:
         return "0"
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
+
+
 def plain_query(request: Request) -> None:
     """Refuse a query parameter holding a control character (a NUL, an escape, a line break),
     for every route at once: no filter is written with one, and PostgreSQL refuses a NUL in
-    text with an error of its own (a 500 had it reached the database)."""
-    bad = sorted({name for name, value in request.query_params.multi_items()
-                  if has_control_character(value) or has_control_character(name)})
-    if bad:
-        raise ValidationFailed("request", [(f"query.{name}" if not has_control_character(name)
-                                            else "query", "must not hold control characters")
-                                           for name in bad])
+    text with an error of its own (a 500 had it reached the database). A parameter is named
+    only when its name is a plain identifier (a client's made-up name is its input)."""
+    fields = sorted({f"query.{name}" if _PLAIN_NAME.fullmatch(name) else "query"
+                     for name, value in request.query_params.multi_items()
+                     if has_control_character(value) or has_control_character(name)})
+    if fields:
+        raise ValidationFailed("request", [(field, "must not hold control characters")
+                                           for field in fields])
 
 
 def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None) -> FastAPI:

@@ -73,6 +73,7 @@ STATUSES: tuple[tuple[type[MedbillError], int, str, str], ...] = (
     (PluginError, 500, "plugin-failed", "Plugin failed"),
     (MedbillError, 422, "refused", "Request refused"),
 )
+UNKNOWN_PAYER_DETAIL = "the payer key is not a configured payer (GET /v1/payers lists them)"
 SERVER_ERROR_DETAIL = ("the server could not complete the request; report the error_id to "
                        "its administrator")
 
@@ -193,7 +194,9 @@ def medbill_error_response(request: Request, exc: Exception) -> Response:
     elif isinstance(exc, ValidationFailed):
         errors = [FieldProblem(field=field, code="invalid", message=reason)
                   for field, reason in exc.problems]
-    return problem_response(path, status, slug=slug, title=title, detail=exc.message,
+    # the CLI's message names the key typed; over HTTP the key is whatever a client sent
+    detail = UNKNOWN_PAYER_DETAIL if isinstance(exc, UnknownPayer) else exc.message
+    return problem_response(path, status, slug=slug, title=title, detail=detail,
                             errors=errors, headers=headers)
 
 
