@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
+from medbill_core.config import MedbillConfig
 from medbill_core.domain import (
     BillableClaim,
     ClaimFinding,
@@ -118,6 +119,17 @@ class TextRenderer(StatementRenderer):
 class LineSettings(BaseModel):
     greeting: str = "hello"
     retries: int = 3
+
+
+def line_practice_config(database_url: str) -> MedbillConfig:
+    """A practice with one payer, ``linepay``, served by :func:`make_line_plugin`'s adapter
+    and loopback channel (register the plugin as ``lineplug``)."""
+    from medbill_core.testing import factories
+
+    return MedbillConfig(database_url=database_url, actor="tester",
+                         practice=factories.make_practice(),
+                         payers={"linepay": factories.make_payer(
+                             "linepay", adapter="line_format", channel="loopback")})
 
 
 def make_line_plugin() -> SimpleNamespace:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from inproc_plugins import make_line_plugin
+from inproc_plugins import line_practice_config, make_line_plugin
 from test_http_api import EHR, assert_problem, fake_authenticate
 
 from medbill_core import audit
@@ -25,10 +25,7 @@ ACTOR = "key:ehr-sync"
 
 @pytest.fixture
 def medbill_config(medbill_db_url: str) -> MedbillConfig:
-    return MedbillConfig(database_url=medbill_db_url, actor="tester",
-                         practice=factories.make_practice(),
-                         payers={"linepay": factories.make_payer(
-                             "linepay", adapter="line_format", channel="loopback")})
+    return line_practice_config(medbill_db_url)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from inproc_plugins import make_line_plugin
+from inproc_plugins import line_practice_config, make_line_plugin
 from sqlalchemy import select
 
 from medbill_core.config import MedbillConfig
@@ -29,10 +29,7 @@ S = ClaimState
 
 @pytest.fixture
 def medbill_config(medbill_db_url: str) -> MedbillConfig:
-    return MedbillConfig(database_url=medbill_db_url, actor="tester",
-                         practice=factories.make_practice(),
-                         payers={"linepay": factories.make_payer(
-                             "linepay", adapter="line_format", channel="loopback")})
+    return line_practice_config(medbill_db_url)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from inproc_plugins import make_line_plugin
+from inproc_plugins import line_practice_config, make_line_plugin
 from sqlalchemy import func, select
 
 from medbill_core.config import MedbillConfig
@@ -60,10 +60,7 @@ CLAIM_EVENTS = ["claim.submitted", "claim.accepted", "claim.rejected", "claim.de
 
 @pytest.fixture
 def medbill_config(medbill_db_url: str) -> MedbillConfig:
-    return MedbillConfig(database_url=medbill_db_url, actor="tester",
-                         practice=factories.make_practice(),
-                         payers={"linepay": factories.make_payer(
-                             "linepay", adapter="line_format", channel="loopback")})
+    return line_practice_config(medbill_db_url)
 
 
 @pytest.fixture
