@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig, load_config
+from medbill_core.domain.identity import Principal
 from medbill_core.ledger import Ledger
+from medbill_core.permissions import Action, require
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.claims import ClaimService
 from medbill_core.services.patients import PatientService
@@ -54,6 +56,19 @@ class UnitOfWork:
     session: Session
     actor: str
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: who acts (a user or an API key, in one practice with one role); None for the
+    #: installation's own work (migrations, the worker's dispatch, tests of one service)
+    principal: Principal | None = None
+
+    def require(self, action: Action) -> None:
+        """Refuse ``action`` unless this unit of work's principal's role allows it
+        (:mod:`medbill_core.permissions`). The installation's own work (no principal) may do
+        anything: it is not a person acting on a practice's records.
+
+        :raises PermissionDenied: the role does not allow the action.
+        """
+        if self.principal is not None:
+            require(self.principal, action)
 
     @property
     def patients(self) -> PatientService:
@@ -93,6 +108,9 @@ class Medbill:
         self.config = config
         self.database = database
         self.hooks = hooks
+        #: the principal units of work act as when none is given: the command line sets its
+        #: local user here (:func:`medbill_core.services.identity.local_principal`)
+        self.acting_as: Principal | None = None
 
     @classmethod
     def open(cls, config: MedbillConfig | None = None, *,
@@ -130,24 +148,37 @@ class Medbill:
         except IntegrityError:
             pass  # another process upgrading at the same moment created it
 
+    def local_principal(self) -> Principal:
+        """Who the command line acts as (:func:`medbill_core.services.identity.local_principal`)."""
+        from medbill_core.services.identity import local_principal
+
+        with self.unit_of_work(read_only=True) as work:
+            return local_principal(work, self.config)
+
     @contextmanager
-    def unit_of_work(self, actor: str | None = None, *, read_only: bool = False,
-                     autoflush: bool = True) -> Iterator[UnitOfWork]:
-        """A transaction for ``actor`` (default: the configured actor, else the OS user).
+    def unit_of_work(self, actor: str | None = None, *, principal: Principal | None = None,
+                     read_only: bool = False, autoflush: bool = True) -> Iterator[UnitOfWork]:
+        """A transaction for ``principal`` (default :attr:`acting_as`), recorded as its actor;
+        without one, for ``actor`` (default: the configured actor, else the OS user).
 
         ``read_only``: for commands that only read (lists, reports): it never waits for a
         writer, even a long posting on SQLite, and anything it would write is refused.
         ``autoflush=False``: for batch services, the whole transaction as in
         :meth:`UnitOfWork.batch`.
         """
+        if principal is None and actor is None:
+            principal = self.acting_as
+        if principal is not None:
+            actor = principal.actor
+        actor = actor or self.config.actor or audit.os_user()
         if read_only:
             with self.database.reader() as session:
-                yield UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
+                yield UnitOfWork(self, session, actor, principal=principal)
             return
         # webhook_outbox.bound: lifecycle hooks record their webhook events into this session
         with self.database.transaction(autoflush=autoflush) as session, \
                 webhook_outbox.bound(session):
-            work = UnitOfWork(self, session, actor or self.config.actor or audit.os_user())
+            work = UnitOfWork(self, session, actor, principal=principal)
             yield work
         for callback in work.after_commit:
             callback()

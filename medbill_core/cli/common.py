@@ -325,7 +325,12 @@ def load_cli_config() -> Any:
 
 
 def open_app(*, upgrade: bool = False) -> Any:
-    """Open the configured medbill instance; the schema must be current unless ``upgrade``."""
+    """Open the configured medbill instance; the schema must be current unless ``upgrade``.
+
+    Its units of work act as the command line's local user (roles checked, the audit trail
+    names the user); with ``upgrade`` (the installation's own commands: ``init``, ``db``,
+    ``demo``) they act as the installation.
+    """
     from medbill_core.app import Medbill
     from medbill_core.logs import configure_logging
 
@@ -336,6 +341,11 @@ def open_app(*, upgrade: bool = False) -> Any:
     app = Medbill.open(config, upgrade=upgrade, hooks=hooks)
     if not upgrade:
         app.database.require_current()
+        try:
+            app.acting_as = app.local_principal()
+        except BaseException:
+            app.close()
+            raise
     return app
 
 

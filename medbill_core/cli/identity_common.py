@@ -30,16 +30,12 @@ def parse_role(value: str) -> Role:
 
 def as_local_user(action: Callable[[UnitOfWork, Principal], T], *, write: bool) -> T:
     """Run ``action`` in one unit of work as the command line's local user
-    (:func:`~medbill_core.services.identity.local_principal`). A writing command first makes
-    sure the configured practice has its row (a database migrated before it existed)."""
-    from medbill_core.services.identity import ensure_practice, local_principal
-
+    (:func:`~medbill_core.services.identity.local_principal`)."""
     medbill = open_app()
     try:
         with medbill.unit_of_work(read_only=not write) as work:
-            if write:
-                ensure_practice(work, medbill.config)
-            return action(work, local_principal(work, medbill.config))
+            assert work.principal is not None  # open_app chose the local user
+            return action(work, work.principal)
     finally:
         medbill.close()
 

@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import ConfigurationError, NotAuthenticated
+from medbill_core.permissions import Action, require
 
 if TYPE_CHECKING:
     from medbill_core.app import Medbill
@@ -71,3 +72,23 @@ def authenticated(request: Request,
 
 #: A route's parameter for the authenticated principal.
 CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
+
+#: The attribute of a :func:`permitted` dependency naming its action (the role x route table
+#: of the tests and the documentation reads it from the app's routes).
+ACTION_ATTRIBUTE = "medbill_action"
+
+
+def permitted(action: Action) -> Callable[[Principal], Principal]:
+    """A route's dependency: the authenticated principal, refused with 403 unless its role
+    may perform ``action``. The service the route calls checks again (the command line goes
+    through the same check); checking here too answers 403 before a body is validated.
+
+    Use: ``principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))]``.
+    """
+    def checked(principal: CurrentPrincipal) -> Principal:
+        require(principal, action)
+        return principal
+
+    setattr(checked, ACTION_ATTRIBUTE, action)
+    checked.__name__ = f"permitted_{action.value.replace('.', '_')}"
+    return checked

@@ -42,7 +42,7 @@ def list_audit_events(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[AuditEventOut]:
     """Events newest first."""
     before = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         events = audit.query(work.session, actor=actor, action=action, entity_type=entity_type,
                              entity_id=entity_id, limit=limit + 1, before_id=before)
     rows = [AuditEventOut(id=event.id, at=as_utc(event.at), actor=event.actor, action=event.action,

@@ -155,7 +155,7 @@ def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
                  idempotency: IdempotencyParam) -> Response:
     """A new draft (``Location`` names it); its charges are posted to the ledger."""
     claim = validated(Claim, body.model_dump(), location="body")
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         created = work.claims.create(claim)
         return idempotency.respond(work, 201, created.model_dump(mode="json"),
                                    {"Location": f"/v1/claims/{saved_id(created)}"})
@@ -167,7 +167,7 @@ def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
                principal: CurrentPrincipal) -> Response:
     """Change a draft (a validated claim goes back to draft: scrub it again)."""
     try:
-        with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        with api_state(request).medbill.unit_of_work(principal=principal) as work:
             edited = work.claims.update_draft(claim_id,
                                               _changed(work.claims.get(claim_id), body))
     except ValidationFailed as exc:
@@ -198,7 +198,7 @@ def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrinc
         SubmittedFile(submission_id=item.submission_id, payer_key=item.payer_key,
                       claims=item.claims, status=item.status, remote_id=item.remote_id,
                       error=item.error) for item in outcomes]))
-    with medbill.unit_of_work(principal.actor) as work:
+    with medbill.unit_of_work(principal=principal) as work:
         return idempotency.respond(work, 202, job.model_dump(mode="json"))
 
 
@@ -210,7 +210,7 @@ def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
     claim with blocking findings back to ``draft``."""
     from medbill_core.services.scrubbing import scrub_claims
 
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         [result] = scrub_claims(work, [claim_id]).results
         state = work.claims.get(claim_id).state
         out = ScrubOut(claim_id=result.claim_id, claim_number=result.claim_number,
@@ -225,7 +225,7 @@ def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
     """Ask the payer to void an adjudicated claim: answers the void claim (frequency 8) to
     submit; a rejected or self-pay claim is voided here only and answered itself."""
     try:
-        with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        with api_state(request).medbill.unit_of_work(principal=principal) as work:
             voided = work.claims.void(claim_id, reason=body.reason)
             return idempotency.respond(work, 200, voided.model_dump(mode="json"))
     except ValidationFailed as exc:
@@ -242,7 +242,7 @@ def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
     """A replacement claim (frequency 7) with the changes; the original becomes
     ``replaced``. ``Location`` names the replacement."""
     try:
-        with api_state(request).medbill.unit_of_work(principal.actor) as work:
+        with api_state(request).medbill.unit_of_work(principal=principal) as work:
             original = work.claims.get(claim_id)
             created = work.claims.correct(claim_id, _changed(original, body.changes),
                                           reason=body.reason)
@@ -260,7 +260,7 @@ def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
             responses={404: STATE_CONFLICT[404]})
 def claim_history(request: Request, claim_id: RowId,
                   principal: CurrentPrincipal) -> ClaimHistory:
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         transitions = work.claims.history(claim_id)
     # RFC 3339 date-times carry their offset (SQLite gives stored UTC times back naive)
     return ClaimHistory(claim_id=claim_id, transitions=[

@@ -48,7 +48,7 @@ def list_claims(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Claims by id, filtered."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         claims = work.claims.list(state=state, payer_key=payer, patient_id=patient,
                                   service_from=service_from, service_to=service_to,
                                   limit=limit + 1, after_id=after)
@@ -58,6 +58,6 @@ def list_claims(
 @router.get("/{claim_id:int}", response_model=Claim, summary="Read a claim",
             responses={404: PROBLEM_RESPONSES[500] | {"description": "No such claim"}})
 def read_claim(request: Request, principal: CurrentPrincipal, claim_id: RowId) -> Response:
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         claim = work.claims.get(claim_id)
     return _json(claim)

@@ -62,7 +62,7 @@ def list_patient_records(
     """Patients by id (merged records left out). The read is audited as one
     ``patient.list`` event naming the ids sent."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         patients = list_patients(work, after_id=after, limit=limit, via="api",
                                  account_number=account_number, last_name_prefix=last_name)
     listed = page(patients, limit, LISTING, lambda patient: [saved_id(patient)])
@@ -76,7 +76,7 @@ def patient_coverages(request: Request, principal: CurrentPrincipal,
     """The coverages in order (primary first); audited as a read of the patient."""
     from medbill_core.services.patients import read_patient
 
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         read_patient(work, patient_id, via="api:coverages")
         coverages = work.patients.coverages(patient_id)
     body = CoverageList(patient_id=patient_id, data=coverages)
@@ -91,7 +91,7 @@ def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
                  principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
     """Attach a coverage (201); one with the same payer and order is updated (200)."""
     coverage = validated(Coverage, {**body.model_dump(), "patient_id": patient_id})
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         work.patients.get(patient_id)
         stored, created, _changed = work.patients.save_coverage(patient_id, coverage)
         return idempotency.respond(work, 201 if created else 200, stored.model_dump(mode="json"))
@@ -101,7 +101,7 @@ def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
             summary="A patient's balance", responses=NOT_FOUND)
 def patient_balance(request: Request, principal: CurrentPrincipal,
                     patient_id: RowId) -> PatientBalance:
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         work.patients.get(patient_id)
         balance = work.ledger.patient_balance(patient_id)
     return PatientBalance(patient_id=patient_id, insurance=balance.insurance,

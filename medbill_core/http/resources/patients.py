@@ -33,7 +33,7 @@ def create_patient(request: Request, body: NewPatient, principal: CurrentPrincip
     """Create a patient (201, ``Location`` names it), or update the one with the same
     account number (200), as ``medbill patients import`` does."""
     patient = validated(Patient, body.model_dump(), location="body")
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         stored, created, _changed = work.patients.save(patient)
         return idempotency.respond(
             work, 201 if created else 200, stored.model_dump(mode="json"),
@@ -44,6 +44,6 @@ def create_patient(request: Request, body: NewPatient, principal: CurrentPrincip
             responses=NOT_FOUND)
 def get_patient(request: Request, principal: CurrentPrincipal, patient_id: RowId) -> Response:
     """The patient record; the read is recorded in the audit trail, naming the caller."""
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         patient = read_patient(work, patient_id, via="api")
     return Response(patient.model_dump_json(), media_type="application/json")

@@ -36,7 +36,7 @@ def list_provider_records(request: Request, principal: CurrentPrincipal,
                           limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Provider]:
     """Providers by id."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         providers = list_providers(work, after_id=after, limit=limit + 1)
     return page(providers, limit, LISTING, lambda provider: [saved_id(provider)])
 
@@ -47,6 +47,6 @@ def register_provider(request: Request, body: NewProvider, principal: CurrentPri
                       idempotency: IdempotencyParam) -> Response:
     """Register a provider by NPI; one with the same NPI is updated. Answers it (200)."""
     provider = validated(Provider, body.model_dump())
-    with api_state(request).medbill.unit_of_work(principal.actor) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         stored = work.patients.register_provider(provider)
         return idempotency.respond(work, 200, stored.model_dump(mode="json"))

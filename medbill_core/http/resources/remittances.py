@@ -92,7 +92,7 @@ def list_remittance_records(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Remittances by id, as ``medbill remittances list --json`` shows each."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         rows = remittances_after(work, after_id=after, limit=limit + 1, payer=payer,
                                  status=status)
     data = rows[:limit]
@@ -106,6 +106,6 @@ def list_remittance_records(
             responses={404: PROBLEM_RESPONSES[500] | {"description": "No such remittance"}})
 def read_remittance(request: Request, principal: CurrentPrincipal,
                     remittance_id: RowId) -> Response:
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         detail = remittance_detail_by_id(work, remittance_id)
     return JSONResponse(detail.as_json())

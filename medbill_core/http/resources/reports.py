@@ -69,7 +69,7 @@ def ar_aging(request: Request, principal: CurrentPrincipal,
     from medbill_core.services.receivables import aging, patient_aging
 
     when = as_of or date.today()
-    with api_state(request).medbill.unit_of_work(principal.actor, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         report = patient_aging(work, as_of=when) if by is AgingBy.PATIENT \
             else aging(work, as_of=when)
     return JSONResponse(report.as_json())
