@@ -19,7 +19,7 @@ from medbill_core.permissions import Action, require
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.claims import ClaimService
 from medbill_core.services.patients import PatientService
-from medbill_core.storage import webhook_outbox
+from medbill_core.storage import tenancy, webhook_outbox
 from medbill_core.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ class Medbill:
         #: the principal units of work act as when none is given: the command line sets its
         #: local user here (:func:`medbill_core.services.identity.local_principal`)
         self.acting_as: Principal | None = None
+        self._default_practice_id: int | None = None
 
     @classmethod
     def open(cls, config: MedbillConfig | None = None, *,
@@ -148,6 +149,24 @@ class Medbill:
         except IntegrityError:
             pass  # another process upgrading at the same moment created it
 
+    def default_practice_id(self) -> int | None:
+        """The practice a unit of work without a principal acts in: the one ``[medbill]
+        practice_code`` names (default ``default``, the practice made from ``[practice]``).
+        None while the database has no such practice: then the unit of work is the
+        installation's own (it sees every practice's rows and may create none)."""
+        if self._default_practice_id is None:
+            from sqlalchemy import select
+
+            from medbill_core.domain.identity import DEFAULT_PRACTICE_CODE
+            from medbill_core.storage.schema import PracticeRow
+
+            code = self.config.practice_code or DEFAULT_PRACTICE_CODE
+            with self.database.reader() as session:
+                # a practice's id never changes and practices are never deleted: kept
+                self._default_practice_id = session.scalar(
+                    select(PracticeRow.id).where(PracticeRow.code == code))
+        return self._default_practice_id
+
     def local_principal(self) -> Principal:
         """Who the command line acts as (:func:`medbill_core.services.identity.local_principal`)."""
         from medbill_core.services.identity import local_principal
@@ -170,14 +189,20 @@ class Medbill:
             principal = self.acting_as
         if principal is not None:
             actor = principal.actor
+            practice_id: int | None = principal.practice_id
+        else:
+            practice_id = self.default_practice_id()
         actor = actor or self.config.actor or audit.os_user()
         if read_only:
-            with self.database.reader() as session:
+            with tenancy.acting_in(practice_id), self.database.reader() as session:
+                tenancy.scoped(session, practice_id)
                 yield UnitOfWork(self, session, actor, principal=principal)
             return
         # webhook_outbox.bound: lifecycle hooks record their webhook events into this session
-        with self.database.transaction(autoflush=autoflush) as session, \
+        with tenancy.acting_in(practice_id), \
+                self.database.transaction(autoflush=autoflush) as session, \
                 webhook_outbox.bound(session):
+            tenancy.scoped(session, practice_id)
             work = UnitOfWork(self, session, actor, principal=principal)
             yield work
         for callback in work.after_commit:

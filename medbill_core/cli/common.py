@@ -28,7 +28,7 @@ from rich.console import Console, ConsoleDimensions
 from rich.errors import MarkupError
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from medbill_core.errors import MedbillError
 from medbill_core.money import to_money
@@ -295,6 +295,10 @@ def cli_errors(function: Callable[P, R]) -> Callable[P, R]:
             raise fail("a number or date given is out of range", 2) from None
         except OperationalError as exc:
             raise fail(database_problem(exc)) from None
+        except StatementError as exc:  # not a DBAPIError: a column default's refusal
+            if isinstance(exc, DBAPIError) or not isinstance(exc.orig, MedbillError):
+                raise
+            raise fail(exc.orig.message, exc.orig.exit_code) from None
         except BrokenPipeError:
             raise  # `medbill ... | head`: the reader left; nothing to report
         except OSError as exc:

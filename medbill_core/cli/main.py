@@ -123,6 +123,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "jobs": ("worker_cmd", "jobs_app", "group"),
     "users": ("users_cmd", "app", "group"),
     "keys": ("keys_cmd", "app", "group"),
+    "practices": ("practices_cmd", "app", "group"),
     "webhooks": ("webhooks_cmd", "app", "group"),
 }
 
@@ -166,6 +167,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "jobs": "Background jobs for medbill worker processes (PostgreSQL).",
     "users": "Users: who signs in, and their role in each practice.",
     "keys": "API keys: create (the token is shown once), list, revoke.",
+    "practices": "Practices (tenants): add a client practice, list them, set billing details.",
     "webhooks": "Webhook subscriptions and deliveries.",
     "serve": "Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) until stopped"
              " (Ctrl-C, SIGTERM).",

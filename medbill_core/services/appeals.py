@@ -42,6 +42,7 @@ from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
+from medbill_core.services.practices import practice_profile
 from medbill_core.services.remittance import latest_answer
 from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow, local_day
 
@@ -309,7 +310,7 @@ def appeal_letter(work: UnitOfWork, appeal_id: int, *, today: date | None = None
     today = today or date.today()
     row = _appeal_row(work, appeal_id)
     claim = work.claims.get(row.claim_id)
-    practice = work.app.config.require_practice()
+    practice = practice_profile(work)
     payer = work.app.config.payers.get(claim.payer_key or "")
     patient = work.patients.get(claim.patient_id)
     member_id = work.patients.coverage(claim.coverage_id).member_id \

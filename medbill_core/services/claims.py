@@ -41,6 +41,7 @@ from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, advance_path,
 from medbill_core.money import ZERO, to_money
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
+from medbill_core.services.practices import profile_of
 from medbill_core.storage.batches import chunks, expire_on_rollback, held_or_read, unique
 from medbill_core.storage.mapping import (
     claim_from_row,
@@ -880,7 +881,7 @@ class ClaimService:
                 raise UnknownPayer(claim.payer_key)
         return BillableClaim(
             prior_adjudications=self._prior_adjudications(claim, parts),
-            claim=claim, practice=self.config.require_practice(),
+            claim=claim, practice=profile_of(self.session, self.config),
             patient=parts.patient(claim.patient_id), coverage=coverage, payer=payer,
             rendering_provider=parts.providers.get(claim.rendering_provider_npi)
             if claim.rendering_provider_npi else None,

@@ -47,10 +47,11 @@ from sqlalchemy.orm import aliased, selectinload
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
-from medbill_core.domain import ClaimFrequency, ClaimState, ClaimStatusCode
+from medbill_core.domain import ClaimFrequency, ClaimState, ClaimStatusCode, Practice
 from medbill_core.domain.identifiers import is_valid_npi
-from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
+from medbill_core.errors import ConfigurationError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.services.posting_rules import denial_codes
+from medbill_core.services.practices import practice_profile
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimLineRow,
@@ -431,12 +432,20 @@ def _lines_of(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, list[_Lin
     return lines
 
 
+def _configured_profile(work: UnitOfWork) -> Practice | None:
+    """The acting practice's details, None when it has none (the report names the NPI)."""
+    try:
+        return practice_profile(work)
+    except ConfigurationError:
+        return None
+
+
 def _provider_names(work: UnitOfWork, npis: Iterable[str]) -> dict[str, str]:
     wanted = sorted(set(npis))
     names = {}
     for row in work.session.scalars(select(ProviderRow).where(ProviderRow.npi.in_(wanted))):
         names[row.npi] = ", ".join(part for part in (row.last_name, row.first_name) if part)
-    practice = work.app.config.practice
+    practice = _configured_profile(work)
     if practice is not None:
         names.setdefault(practice.npi, practice.name)
     return {npi: names.get(npi, "") for npi in wanted}

@@ -25,6 +25,7 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import DecodeError, MedbillError, PluginError, ValidationFailed
 from medbill_core.plugins import PluginHooks
+from medbill_core.services.practices import practice_profile
 
 #: AAA04 follow-up action codes.
 AAA_FOLLOW_UPS = {
@@ -119,7 +120,7 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
             coverage = primary
         payer = medbill.hooks.context.payer(coverage.payer_key)
         request = EligibilityRequest(
-            trace_number=f"ELG{found.id}{on:%Y%m%d}", practice=medbill.config.require_practice(),
+            trace_number=f"ELG{found.id}{on:%Y%m%d}", practice=practice_profile(work),
             patient=found, coverage=coverage, payer=payer, service_date=on,
             service_types=service_types)
     response = medbill.hooks.check_eligibility(request=request)

@@ -24,6 +24,7 @@ from medbill_core.money import CENT, ZERO, total
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.eligibility import primary_coverage
 from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
+from medbill_core.services.practices import practice_profile
 
 _VISIT_PREFIXES = ("992", "993", "994", "G04")
 
@@ -167,8 +168,8 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
         a charge.
     """
     hooks = app.hooks
-    practice = app.config.require_practice()
     with app.unit_of_work(read_only=True) as work:
+        practice = practice_profile(work)
         services = _with_charges(work, check_services(services, service_date), service_date)
         patient = work.patients.get(patient_id)
         primary = primary_coverage(work.patients.coverages(patient_id), service_date)

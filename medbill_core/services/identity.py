@@ -32,8 +32,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
+from medbill_core.domain import Practice
 from medbill_core.domain.identity import (
     DEFAULT_PRACTICE_CODE,
+    PRACTICE_CODE_PATTERN,
     USER_NAME_PATTERN,
     Principal,
     PrincipalKind,
@@ -79,6 +81,7 @@ TOKEN_PREFIX = "mbk"
 _TOKEN = re.compile(r"^mbk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 _KEY_PREFIX = re.compile(r"^(?:mbk_)?([0-9a-f]{12})(?:_.*)?$")
 _NAME = re.compile(USER_NAME_PATTERN)
+_PRACTICE_CODE = re.compile(PRACTICE_CODE_PATTERN)
 _NAME_RULE = "1-64 letters, digits or . _ @ -, starting with a letter or digit"
 
 
@@ -744,3 +747,63 @@ def authenticate_key(app: Medbill, token: str) -> Principal:
                 update(ApiKeyRow).where(ApiKeyRow.id == principal.id).values(last_used_at=now)
                 .execution_options(synchronize_session=False))
     return principal
+
+
+# -- practices (tenants) -----------------------------------------------------------------------
+
+def add_practice(work: UnitOfWork, principal: Principal, code: str, name: str, *,
+                 details: Practice | None = None) -> PracticeInfo:
+    """A new practice (a billing company's new client). An administrator of the practice the
+    principal acts in creates it and becomes its administrator (the stand-in administrator of
+    a database without users creates it alone). ``details``: the billing provider (name, NPI,
+    tax id, address ...) its claims are sent as; without them it cannot bill yet.
+    """
+    require(principal, Action.PRACTICES_MANAGE)
+    session = work.session
+    normal = code.strip().lower()
+    if not _PRACTICE_CODE.match(normal):
+        raise ValidationFailed(f"practice {code.strip()!r}", [(
+            "code", "1-32 lower-case letters, digits or '-', starting with a letter or digit")])
+    if not name.strip() or len(name.strip()) > 60:
+        raise ValidationFailed(f"practice {normal}", [("name", "1-60 characters")])
+    if session.scalar(select(PracticeRow.id).where(PracticeRow.code == normal)) is not None:
+        raise ValidationFailed(f"practice {normal}", [("code", "already exists")])
+    row = PracticeRow(code=normal, name=name.strip(), active=True, created_at=utcnow(),
+                      details=details.model_dump(mode="json") if details is not None else None)
+    session.add(row)
+    session.flush()
+    if not principal.bootstrap and principal.kind is PrincipalKind.USER:
+        session.add(MembershipRow(user_id=principal.id, practice_id=row.id,
+                                  role=Role.ADMINISTRATOR.value))
+    audit.record(session, actor=principal.actor, action="practice.created",
+                 entity_type="practice", entity_id=row.id,
+                 details={"code": normal, "details": details is not None})
+    return _practice_info(row)
+
+
+def set_practice_details(work: UnitOfWork, principal: Principal, details: Practice, *,
+                         practice_code: str | None = None) -> PracticeInfo:
+    """Set the billing provider details of a practice (default: the principal's)."""
+    session = work.session
+    practice = _target_practice(session, principal, practice_code)
+    _require_in(session, principal, Action.PRACTICES_MANAGE, practice)
+    practice.details = details.model_dump(mode="json")
+    practice.name = details.name[:60]
+    audit.record(session, actor=principal.actor, action="practice.details_set",
+                 entity_type="practice", entity_id=practice.id, details={"code": practice.code})
+    return _practice_info(practice)
+
+
+def practices_of(work: UnitOfWork, principal: Principal) -> list[PracticeInfo]:
+    """The practices ``principal`` may act in: a user's memberships, a key's own practice."""
+    require(principal, Action.PRACTICES_READ)
+    session = work.session
+    if principal.kind is PrincipalKind.USER and not principal.bootstrap:
+        rows = session.scalars(select(PracticeRow).join(
+            MembershipRow, MembershipRow.practice_id == PracticeRow.id).where(
+            MembershipRow.user_id == principal.id).order_by(PracticeRow.code))
+        return [_practice_info(row) for row in rows]
+    if principal.bootstrap:
+        return list_practices(work)
+    row = session.get(PracticeRow, principal.practice_id)
+    return [_practice_info(row)] if row is not None else []

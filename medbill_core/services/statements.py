@@ -57,6 +57,7 @@ from medbill_core.services.guarantors import (
     guarantor_number,
     guarantor_of_self,
 )
+from medbill_core.services.practices import practice_profile
 from medbill_core.storage.mapping import guarantor_from_row, patient_from_row
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
@@ -500,7 +501,7 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
     lines = [line for section in sections for line in section.lines]
     balance_due = sum((line.balance for line in lines), ZERO)
     stage = dunning_stage(oldest)
-    practice = work.app.config.require_practice()
+    practice = practice_profile(work)
     key = guarantor_key(patient)
     number = (f"{cycle}-{key[0]}{int(key[1:]):07d}" if len(ids) > 1 or key[0] == "G"
               else f"{cycle}-P{patient_id:07d}")  # no identifiers

@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from medbill_core.errors import ConfigurationError, MedbillError
 from medbill_core.privatefiles import create_private
+from medbill_core.storage import tenancy
 from medbill_core.storage.schema import ClaimRow, CoverageRow, PatientRow, ProviderRow
 
 if TYPE_CHECKING:
@@ -98,6 +99,32 @@ def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
         raise MedbillError("internal error: a read-only transaction tried to write")
 
 
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite's procedure for changing a table's constraints (sqlite.org/lang_altertable.html):
+    foreign keys off outside the transaction, rebuild the table (copy, DROP, rename), check
+    the keys, commit. With them on, dropping a table that others refer to fails, and no
+    pragma can turn them off inside a transaction. Other databases are left alone."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")  # autocommit mode: before BEGIN
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite":
+        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+        if broken is not None:
+            raise MedbillError(f"database upgrade failed: table {broken[0]} row {broken[1]} "
+                               f"refers to a missing {broken[2]} row; nothing was changed")
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` (SQLite gets foreign keys, WAL and a busy timeout)."""
     try:
@@ -146,6 +173,8 @@ class Database:
             event.listen(sessions, "loaded_as_persistent", _keep_alive)
             event.listen(sessions, "pending_to_persistent", _keep_alive)
         event.listen(self._readers, "before_flush", _refuse_writes)
+        for sessions in (self._sessions, self._readers):
+            tenancy.install(sessions)
 
     @property
     def dialect(self) -> str:
@@ -163,7 +192,8 @@ class Database:
         """Apply migrations up to ``revision`` (``head`` by default)."""
         config = self.alembic_config()
         try:
-            with self.engine.begin() as connection:
+            with self.engine.connect() as connection, _sqlite_foreign_keys_off(connection), \
+                    connection.begin():
                 config.attributes["connection"] = connection
                 from alembic import command
 
@@ -172,6 +202,7 @@ class Database:
                     from medbill_core.jobs.schema import ensure_schema
 
                     ensure_schema(connection)
+                _check_foreign_keys(connection)
         except OperationalError as exc:
             raise _unreachable(exc, "database upgrade failed") from None
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from medbill_core.storage.tenancy import PracticeScoped, acting_practice_id
 from medbill_core.storage.types import Cents, DecimalText
 
 NAMING = {
@@ -57,18 +58,20 @@ class TimestampMixin:
                                                  onupdate=utcnow)
 
 
-class ProviderRow(TimestampMixin, Base):
+class ProviderRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "providers"
+    # a doctor may work for two client practices of one billing company
+    __table_args__ = (UniqueConstraint("practice_id", "npi", name="uq_providers_practice_npi"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    npi: Mapped[str] = mapped_column(String(10), unique=True)
+    npi: Mapped[str] = mapped_column(String(10))
     last_name: Mapped[str] = mapped_column(String(60))
     first_name: Mapped[str | None] = mapped_column(String(35))
     entity_type: Mapped[str] = mapped_column(String(1))
     taxonomy: Mapped[str | None] = mapped_column(String(10))
 
 
-class GuarantorRow(TimestampMixin, Base):
+class GuarantorRow(PracticeScoped, TimestampMixin, Base):
     """The person responsible for paying patients' balances; statements are addressed to them.
 
     One guarantor may answer for several patients (a parent for a family): their balances go
@@ -89,13 +92,16 @@ class GuarantorRow(TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
 
 
-class PatientRow(TimestampMixin, Base):
+class PatientRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "patients"
+    # two client practices number their accounts independently (both may have 1001)
     __table_args__ = (Index("ix_patients_guarantor", "guarantor_id"),
-                      Index("ix_patients_name", "last_name", "first_name"))
+                      Index("ix_patients_name", "last_name", "first_name"),
+                      UniqueConstraint("practice_id", "account_number",
+                                       name="uq_patients_practice_account"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_number: Mapped[str] = mapped_column(String(30), unique=True)
+    account_number: Mapped[str] = mapped_column(String(30))
     last_name: Mapped[str] = mapped_column(String(60))
     first_name: Mapped[str] = mapped_column(String(35))
     middle_name: Mapped[str | None] = mapped_column(String(25))
@@ -119,7 +125,7 @@ class PatientRow(TimestampMixin, Base):
                                                         order_by="CoverageRow.id")
 
 
-class CoverageRow(TimestampMixin, Base):
+class CoverageRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "coverages"
     __table_args__ = (Index("ix_coverages_patient_order", "patient_id", "coverage_order"),)
 
@@ -139,7 +145,7 @@ class CoverageRow(TimestampMixin, Base):
     patient: Mapped[PatientRow] = relationship(back_populates="coverages")
 
 
-class ClaimRow(TimestampMixin, Base):
+class ClaimRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "claims"
     __table_args__ = (Index("ix_claims_state", "state"),
                       Index("ix_claims_patient", "patient_id"),
@@ -232,7 +238,7 @@ class PostingRow(Base):
                                                          order_by="LedgerEntryRow.id")
 
 
-class LedgerEntryRow(Base):
+class LedgerEntryRow(PracticeScoped, Base):
     __tablename__ = "ledger_entries"
     # the account index carries what ``ar aging`` sums: the report reads the index alone
     __table_args__ = (Index("ix_ledger_entries_account", "claim_id", "patient_id", "payer_key",
@@ -263,11 +269,15 @@ class AuditEventRow(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_entity", "entity_type", "entity_id"),
                       Index("ix_audit_events_at", "at"),
-                      Index("ix_audit_events_action", "action", "id"))
+                      Index("ix_audit_events_action", "action", "id"),
+                      Index("ix_audit_events_practice", "practice_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     actor: Mapped[str] = mapped_column(String(80))
+    #: the practice acted in (NULL: the installation's own work). Not a scoped table: the
+    #: hash chain runs over every practice's events; the audit trail's reads filter by it.
+    practice_id: Mapped[int | None] = mapped_column(Integer, default=acting_practice_id)
     action: Mapped[str] = mapped_column(String(40))
     entity_type: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(60))
@@ -305,7 +315,7 @@ class SubmissionStatus(StrEnum):
                         SubmissionStatus.REJECTED)
 
 
-class SubmissionRow(Base):
+class SubmissionRow(PracticeScoped, Base):
     """The outbox: a batch is recorded (pending) before it is sent and marked when answered.
 
     A sender first claims the row (``sending``, with ``lease_until``): no other process sends
@@ -359,7 +369,7 @@ class DocumentStatus(StrEnum):
     FAILED = "failed"
 
 
-class InboundDocumentRow(Base):
+class InboundDocumentRow(PracticeScoped, Base):
     """Every document received from a channel, stored once (channel + document id)."""
 
     __tablename__ = "inbound_documents"
@@ -401,7 +411,7 @@ class ProviderAdjustmentRow(Base):
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class RemittanceExceptionRow(Base):
+class RemittanceExceptionRow(PracticeScoped, Base):
     """A remittance claim that could not be posted (unknown claim number, ...): a work item."""
 
     __tablename__ = "remittance_exceptions"
@@ -428,7 +438,7 @@ class RemittanceExceptionRow(Base):
     held_effective_date: Mapped[date | None] = mapped_column(Date)
 
 
-class RemittanceRow(Base):
+class RemittanceRow(PracticeScoped, Base):
     """One 835 payment as received (the remittance register), and what posting it did.
 
     Identified like its postings: the payer (``payer_ref``: the payer ID, else the payer
@@ -470,7 +480,7 @@ class RemittanceRow(Base):
     status: Mapped[str] = mapped_column(String(20))
 
 
-class PaymentRow(TimestampMixin, Base):
+class PaymentRow(PracticeScoped, TimestampMixin, Base):
     """A patient payment as received (never a full card number), with its ledger posting."""
 
     __tablename__ = "payments"
@@ -518,7 +528,7 @@ class PaymentRefundRow(Base):
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
 
 
-class PaymentPlanRow(TimestampMixin, Base):
+class PaymentPlanRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "payment_plans"
     __table_args__ = (Index("ix_payment_plans_patient", "patient_id"),)
 
@@ -551,7 +561,7 @@ class InstallmentRow(Base):
     plan: Mapped[PaymentPlanRow] = relationship(back_populates="installments")
 
 
-class StatementRow(Base):
+class StatementRow(PracticeScoped, Base):
     """A statement produced for a patient in a cycle; one per patient and cycle, ever.
 
     ``patient_id`` is the statement's first patient; a family (guarantor) statement lists all
@@ -624,7 +634,7 @@ class ClaimAdjudicationRow(Base):
     reversed_by: Mapped[str | None] = mapped_column(String(200))
 
 
-class AppealRow(Base):
+class AppealRow(PracticeScoped, Base):
     """An appeal of a payer's denial of a claim (``medbill appeals``); no ledger effect.
 
     ``denial_codes`` are the claim's standing denial as ``GROUP-CARC`` when the appeal was
@@ -652,7 +662,7 @@ class AppealRow(Base):
     outcome_note: Mapped[str | None] = mapped_column(String(2000))
 
 
-class DenialRow(Base):
+class DenialRow(PracticeScoped, Base):
     """An adjustment of a payer's 835 answer kept open in the insurance bucket by the posting
     rules (action ``deny`` or ``review``): a work item until a person decides
     (:mod:`medbill_core.services.denials`).
@@ -757,7 +767,7 @@ class FeeScheduleEntryRow(Base):
     description: Mapped[str | None] = mapped_column(String(200))
 
 
-class CodingAuditSampleRow(Base):
+class CodingAuditSampleRow(PracticeScoped, Base):
     """A reproducible random sample of claims for internal coding review
     (:mod:`medbill_core.services.coding_audit`): ``per_provider`` claims of each rendering
     provider, drawn with ``seed`` among the claims the filters select."""
@@ -814,6 +824,9 @@ class PracticeRow(Base):
     name: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the billing provider's details (``medbill_core.domain.Practice`` as JSON: name, NPI,
+    #: tax id, address ...); NULL for the practice the ``[practice]`` configuration describes
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class UserRow(Base):
@@ -885,8 +898,8 @@ class WebhookSubscriptionRow(Base):
     __tablename__ = "webhook_subscriptions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: the practice (tenant) it belongs to; NULL until practices are rows (a later part)
-    practice_id: Mapped[int | None] = mapped_column(Integer)
+    #: the practice (tenant) it belongs to: it receives that practice's events only
+    practice_id: Mapped[int | None] = mapped_column(Integer, default=acting_practice_id)
     url: Mapped[str] = mapped_column(String(2000))
     #: the event types it receives (``claim.paid`` ...)
     event_types: Mapped[list[str]] = mapped_column(JSON)
@@ -912,6 +925,8 @@ class WebhookEventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(36), unique=True)
     event_type: Mapped[str] = mapped_column(String(60))
+    #: the practice whose change it reports (its subscriptions receive it)
+    practice_id: Mapped[int | None] = mapped_column(Integer, default=acting_practice_id)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -949,7 +964,7 @@ class WebhookDeliveryRow(Base):
 # -------------------------------------------------------------------------------------------------
 
 
-class IdempotencyKeyRow(Base):
+class IdempotencyKeyRow(PracticeScoped, Base):
     """An ``Idempotency-Key`` a principal sent with a POST (:mod:`medbill_core.services.
     idempotency`): the request it came with (method, path, SHA-256 of the body) and, once the
     change committed, the response to replay (in the change's own transaction). No response
@@ -957,7 +972,10 @@ class IdempotencyKeyRow(Base):
     records it describes do."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("actor", "key", name="uq_idempotency_keys_actor_key"),
+    # two practices' keys may share a label (the actor ``key:ehr-sync``): the practice is part
+    # of the key's namespace
+    __table_args__ = (UniqueConstraint("practice_id", "actor", "key",
+                                       name="uq_idempotency_keys_practice_actor_key"),
                       Index("ix_idempotency_keys_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
