@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from medbill_core.audit_chain import add_pending, add_pending_many, canonical_json, flush_pending
 from medbill_core.errors import MedbillError
+from medbill_core.storage import tenancy
 from medbill_core.storage.schema import AuditEventRow, utcnow
 
 #: Longest actor / OS user name the audit table holds.
@@ -142,9 +143,12 @@ def query(session: Session, *, entity_type: str | None = None, entity_id: object
           limit: int = 100, before_id: int | None = None) -> Sequence[AuditEvent]:
     """Audit events, newest first, filtered by any of the given fields (those recorded in
     this transaction included); ``before_id``: only older events than that one (a keyset
-    page)."""
+    page). In a practice's unit of work, that practice's events only."""
     flush_pending(session)
     statement = select(AuditEventRow).order_by(AuditEventRow.id.desc()).limit(limit)
+    practice_id = tenancy.scope_of(session)
+    if practice_id is not None:  # a practice's auditor sees its own practice's trail
+        statement = statement.where(AuditEventRow.practice_id == practice_id)
     if before_id is not None:
         statement = statement.where(AuditEventRow.id < before_id)
     if entity_type:

@@ -107,25 +107,54 @@ def test_a_practice_without_details_cannot_bill(medbill_app) -> None:
     with medbill_app.unit_of_work(principal=_administrator(first, "owner")) as work:
         bare = add_practice(work, work.principal, "bare", "Bare Clinic").id
     with medbill_app.unit_of_work(principal=_administrator(bare, "owner"),
-                                  read_only=True) as work:
-        with pytest.raises(ConfigurationError, match="'bare' has no billing details"):
-            practice_profile(work)
+                                  read_only=True) as work, \
+            pytest.raises(ConfigurationError, match="'bare' has no billing details"):
+        practice_profile(work)
 
 
 def test_the_installation_cannot_create_a_practiceless_record(medbill_app) -> None:
     medbill_app._default_practice_id = None
     medbill_app.config = medbill_app.config.model_copy(update={"practice_code": "nowhere"})
     # raised by the column's default: SQLAlchemy wraps it (the command line unwraps it)
-    with pytest.raises((ConfigurationError, StatementError), match="no practice is chosen"):
-        with medbill_app.unit_of_work() as work:
-            work.patients.register(make_patient(9))
+    with pytest.raises((ConfigurationError, StatementError), match="no practice is chosen"), \
+            medbill_app.unit_of_work() as work:
+        work.patients.register(make_patient(9))
     with medbill_app.database.reader() as session:
         assert session.scalar(select(func.count()).select_from(PatientRow)) == 0
 
 
-def test_a_user_lists_the_practices_of_its_memberships(medbill_app, two_practices) -> None:
-    first, second, _ = two_practices
+def test_a_key_lists_its_own_practice(medbill_app, two_practices) -> None:
+    _, second, _ = two_practices
     key = Principal(kind=PrincipalKind.API_KEY, id=1, name="ehr", practice_id=second,
                     role=Role.BILLER)
     with medbill_app.unit_of_work(principal=key, read_only=True) as work:
         assert [p.code for p in practices_of(work, key)] == ["smith-peds"]
+
+
+def test_webhooks_and_the_audit_trail_are_per_practice(medbill_app, two_practices) -> None:
+    from medbill_core import audit
+    from medbill_core.services.webhooks import add_subscription, list_subscriptions
+    from medbill_core.storage.schema import WebhookDeliveryRow, WebhookEventRow
+    from medbill_core.storage.webhook_outbox import record
+
+    first, second, claims = two_practices
+    subscriptions = {}
+    for practice_id in (first, second):
+        with medbill_app.unit_of_work(principal=_administrator(practice_id, "owner")) as work:
+            subscriptions[practice_id] = add_subscription(
+                work, "http://127.0.0.1:9/hook", ["claim.paid"]).subscription.id
+    for practice_id in (first, second):
+        with medbill_app.unit_of_work(principal=_administrator(practice_id, "owner")) as work:
+            assert [s.id for s in list_subscriptions(work)] == [subscriptions[practice_id]]
+            record(work.session, "claim.paid", {"claim_id": claims[practice_id]})
+    with medbill_app.database.reader() as session:
+        delivered = session.execute(
+            select(WebhookEventRow.payload, WebhookDeliveryRow.subscription_id)
+            .join(WebhookDeliveryRow, WebhookDeliveryRow.event_id == WebhookEventRow.id)).all()
+    assert sorted((payload["claim_id"], target) for payload, target in delivered) == sorted(
+        (claims[p], subscriptions[p]) for p in (first, second))
+    with medbill_app.unit_of_work(principal=_administrator(second, "owner"),
+                                  read_only=True) as work:
+        trail = audit.query(work.session, limit=1000)
+        assert trail and {event.entity_id for event in trail
+                          if event.entity_type == "claim"} == {str(claims[second])}

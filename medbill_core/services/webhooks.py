@@ -37,12 +37,13 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.services.webhook_signing import SIGNATURE_HEADER, signature_header
+from medbill_core.storage import tenancy
 from medbill_core.storage.schema import (
     AppealRow,
     WebhookDeliveryRow,
@@ -229,7 +230,8 @@ def add_subscription(work: UnitOfWork, url: str, event_types: Sequence[str]) -> 
 
 def list_subscriptions(work: UnitOfWork, *,
                        include_removed: bool = False) -> list[Subscription]:
-    statement = select(WebhookSubscriptionRow).order_by(WebhookSubscriptionRow.id)
+    statement = (select(WebhookSubscriptionRow).where(*_of_this_practice(work.session))
+                 .order_by(WebhookSubscriptionRow.id))
     if not include_removed:
         statement = statement.where(WebhookSubscriptionRow.active.is_(True))
     return [_subscription(row) for row in work.session.scalars(statement)]
@@ -250,8 +252,21 @@ def remove_subscription(work: UnitOfWork, subscription_id: int) -> Subscription:
     return _subscription(row)
 
 
+def _of_this_practice(session: Session) -> list[ColumnElement[bool]]:
+    """The criterion of the acting practice's subscriptions (none for the installation's own
+    work). Subscriptions are not a scoped table: the outbox's writer and the sender read
+    every practice's at commit and delivery time."""
+    practice_id = tenancy.scope_of(session)
+    return [] if practice_id is None else [WebhookSubscriptionRow.practice_id == practice_id]
+
+
+def _row(session: Session, subscription_id: int) -> WebhookSubscriptionRow | None:
+    return session.scalar(select(WebhookSubscriptionRow).where(
+        WebhookSubscriptionRow.id == subscription_id, *_of_this_practice(session)))
+
+
 def _active_row(session: Session, subscription_id: int) -> WebhookSubscriptionRow:
-    row = session.get(WebhookSubscriptionRow, subscription_id)
+    row = _row(session, subscription_id)
     if row is None or not row.active:
         raise NotFound("webhook subscription", subscription_id)
     return row
@@ -263,7 +278,7 @@ def deliveries(work: UnitOfWork, subscription_id: int, *,
 
     :raises NotFound: no such subscription (a removed one still has its log).
     """
-    if work.session.get(WebhookSubscriptionRow, subscription_id) is None:
+    if _row(work.session, subscription_id) is None:
         raise NotFound("webhook subscription", subscription_id)
     rows = work.session.execute(
         select(WebhookDeliveryRow, WebhookEventRow.event_id, WebhookEventRow.event_type)

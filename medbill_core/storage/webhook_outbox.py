@@ -30,6 +30,7 @@ from sqlalchemy import Table, event, insert, select
 from sqlalchemy.orm import Session
 
 from medbill_core.errors import MedbillError
+from medbill_core.storage import tenancy
 from medbill_core.storage.database import READ_ONLY_SESSION
 from medbill_core.storage.schema import (
     WebhookDeliveryRow,
@@ -100,7 +101,8 @@ def record(session: Session, event_type: str, data: Mapping[str, Any], *,
     recorded = RecordedEvent(str(uuid.uuid4()), event_type, utcnow())
     _pending(session).events.append({
         "event_id": recorded.event_id, "event_type": event_type, "payload": dict(data),
-        "dedupe_key": dedupe_key, "created_at": recorded.created_at})
+        "dedupe_key": dedupe_key, "created_at": recorded.created_at,
+        "practice_id": tenancy.scope_of(session)})
     return recorded
 
 
@@ -139,7 +141,8 @@ def write_pending(session: Session) -> int:
         return 0
     connection = session.connection()
     subscriptions = connection.execute(
-        select(WebhookSubscriptionRow.id, WebhookSubscriptionRow.event_types)
+        select(WebhookSubscriptionRow.id, WebhookSubscriptionRow.event_types,
+               WebhookSubscriptionRow.practice_id)
         .where(WebhookSubscriptionRow.active.is_(True))).all()
     if not subscriptions:
         return 0
@@ -155,7 +158,10 @@ def write_pending(session: Session) -> int:
             continue
         if key is not None:
             seen.add(key)
-        targets = [row.id for row in subscriptions if values["event_type"] in row.event_types]
+        # a practice's subscriptions receive its events only; an installation-wide one (made
+        # by the installation's own work, no practice) receives every practice's
+        targets = [row.id for row in subscriptions if values["event_type"] in row.event_types
+                   and row.practice_id in (None, values["practice_id"])]
         if targets:
             wanted.append((values, targets))
     if not wanted:
