@@ -176,22 +176,28 @@ class Medbill:
 
     @contextmanager
     def unit_of_work(self, actor: str | None = None, *, principal: Principal | None = None,
-                     read_only: bool = False, autoflush: bool = True) -> Iterator[UnitOfWork]:
+                     practice_id: int | None = None, read_only: bool = False,
+                     autoflush: bool = True) -> Iterator[UnitOfWork]:
         """A transaction for ``principal`` (default :attr:`acting_as`), recorded as its actor;
         without one, for ``actor`` (default: the configured actor, else the OS user).
+
+        It sees and creates the records of the principal's practice; without a principal,
+        of ``practice_id`` (the installation's own work for one practice: a worker's job),
+        else of the configured practice (:meth:`default_practice_id`).
 
         ``read_only``: for commands that only read (lists, reports): it never waits for a
         writer, even a long posting on SQLite, and anything it would write is refused.
         ``autoflush=False``: for batch services, the whole transaction as in
         :meth:`UnitOfWork.batch`.
         """
-        if principal is None and actor is None:
+        if principal is None and actor is None and practice_id is None:
             principal = self.acting_as
         if principal is not None:
             actor = principal.actor
-            practice_id: int | None = principal.practice_id
-        else:
-            practice_id = self.default_practice_id()
+            practice_id = principal.practice_id
+        elif practice_id is None:
+            # a service's own unit of work inside a job acting for one practice acts there too
+            practice_id = tenancy.acting_practice_id() or self.default_practice_id()
         actor = actor or self.config.actor or audit.os_user()
         if read_only:
             with tenancy.acting_in(practice_id), self.database.reader() as session:

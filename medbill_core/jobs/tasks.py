@@ -25,12 +25,14 @@ from medbill_core import audit
 from medbill_core.app import Medbill
 from medbill_core.domain import ClaimState, DocumentKind, InboundDocument
 from medbill_core.errors import MedbillError
+from medbill_core.storage import tenancy
 from medbill_core.storage.schema import (
     AuditEventRow,
     ClaimRow,
     DocumentStatus,
     InboundDocumentRow,
     PatientRow,
+    PracticeRow,
     SubmissionRow,
     SubmissionStatus,
     utcnow,
@@ -78,6 +80,14 @@ def _app() -> Medbill:
     if _medbill is None:
         raise MedbillError("medbill jobs run in 'medbill worker' (no medbill instance opened)")
     return _medbill
+
+
+def _practice_ids() -> list[int]:
+    """The installation's open practices: a job that works on every practice's records runs
+    once per practice, acting in it (tenancy: a unit of work sees one practice's rows)."""
+    with _app().database.reader() as session:
+        return list(session.scalars(select(PracticeRow.id).where(PracticeRow.active.is_(True))
+                                    .order_by(PracticeRow.id)))
 
 
 def defer(context: JobContext | Any, name: str, *, key: str | None = None,
@@ -134,12 +144,13 @@ def scrub_chunk(context: JobContext, first: int, last: int) -> None:
     """Scrub the drafts with ids ``first`` to ``last`` (those still drafts), then submit."""
     from medbill_core.services.scrubbing import scrub_claims
 
-    with _app().unit_of_work() as work:
-        ids = list(work.session.scalars(select(ClaimRow.id).where(
-            ClaimRow.state == ClaimState.DRAFT.value, ClaimRow.id.between(first, last))
-            .order_by(ClaimRow.id).with_for_update(skip_locked=True)))
-        if ids:
-            scrub_claims(work, ids)
+    for practice_id in _practice_ids():
+        with _app().unit_of_work(practice_id=practice_id) as work:
+            ids = list(work.session.scalars(select(ClaimRow.id).where(
+                ClaimRow.state == ClaimState.DRAFT.value, ClaimRow.id.between(first, last))
+                .order_by(ClaimRow.id).with_for_update(skip_locked=True)))
+            if ids:
+                scrub_claims(work, ids)
     defer(context, "submit")
 
 
@@ -173,15 +184,17 @@ def prepare(context: JobContext, payer_key: str) -> None:
     from medbill_core.services.submission import prepare_batches, prepare_in_chunks
 
     app = _app()
-    if payer_key:  # a transaction per chunk of claims: memory flat in the claims waiting
-        prepare_in_chunks(app, payer_key=payer_key)
-    else:
-        with app.unit_of_work() as work:
-            self_pay = list(work.session.scalars(select(ClaimRow.id).where(
-                ClaimRow.state == ClaimState.VALIDATED.value, ClaimRow.payer_key.is_(None))
-                .with_for_update(skip_locked=True)))
-            if self_pay:
-                prepare_batches(work, claim_ids=self_pay)
+    for practice_id in _practice_ids():
+        with tenancy.acting_in(practice_id):  # the services' own units of work act there
+            if payer_key:  # a transaction per chunk of claims: memory flat in the claims
+                prepare_in_chunks(app, payer_key=payer_key)
+                continue
+            with app.unit_of_work() as work:
+                self_pay = list(work.session.scalars(select(ClaimRow.id).where(
+                    ClaimRow.state == ClaimState.VALIDATED.value, ClaimRow.payer_key.is_(None))
+                    .with_for_update(skip_locked=True)))
+                if self_pay:
+                    prepare_batches(work, claim_ids=self_pay)
     if payer_key:
         _send_unsent(context, payer_key)
 
@@ -193,7 +206,11 @@ def send(context: JobContext, submission_id: int) -> None:
     from medbill_core.services.submission import send_pending
 
     app = _app()
-    outcomes = send_pending(app, submission_ids=[submission_id], lease=settings.send_lease)
+    with app.database.reader() as session:
+        practice_id = session.scalar(select(SubmissionRow.practice_id).where(
+            SubmissionRow.id == submission_id))
+    with tenancy.acting_in(practice_id):
+        outcomes = send_pending(app, submission_ids=[submission_id], lease=settings.send_lease)
     if not outcomes:
         with app.database.reader() as session:
             row = session.get(SubmissionRow, submission_id)
@@ -241,12 +258,13 @@ def finish_postings(context: JobContext) -> None:
         rows = list(session.scalars(select(InboundDocumentRow).where(
             InboundDocumentRow.status == DocumentStatus.POSTING)
             .order_by(InboundDocumentRow.id)))
-        broken = [InboundDocument(channel=row.channel, kind=DocumentKind(row.kind),
-                                  document_id=row.document_id, content=row.content,
-                                  received_at=row.received_at)
-                  for row in rows if not held_elsewhere(row)]
-    for document in broken:
-        result = ingest_document(app, document)
+        broken = [(row.practice_id, InboundDocument(
+            channel=row.channel, kind=DocumentKind(row.kind), document_id=row.document_id,
+            content=row.content, received_at=row.received_at))
+            for row in rows if not held_elsewhere(row)]
+    for practice_id, document in broken:
+        with tenancy.acting_in(practice_id):  # posted in the practice that received it
+            result = ingest_document(app, document)
         log.info("document %s: %s", document.document_id, result.status)
 
 
@@ -272,10 +290,12 @@ def statements(context: JobContext, cycle: str | None = None, out_dir: str | Non
     """A statement run (one statement per guarantor a day: a run repeated does nothing)."""
     from medbill_core.services.statements import run_statements
 
-    result = run_statements(_app(), cycle=cycle or date.today().strftime("%Y-%m"),
-                            out_dir=Path(out_dir) if out_dir else settings.statements_dir,
-                            renderer=renderer or settings.statements_renderer)
-    log.info("statements: %s produced", len(result.produced))
+    for practice_id in _practice_ids():
+        with tenancy.acting_in(practice_id):
+            result = run_statements(_app(), cycle=cycle or date.today().strftime("%Y-%m"),
+                                    out_dir=Path(out_dir) if out_dir else settings.statements_dir,
+                                    renderer=renderer or settings.statements_renderer)
+        log.info("statements: %s produced", len(result.produced))
 
 
 @tasks.periodic(cron="0 18 * * *", periodic_id="statements")
@@ -300,13 +320,15 @@ def followups(context: JobContext, days: int | None = None, limit: int = 500) ->
 
     app = _app()
     days = days if days is not None else settings.followup_days
-    with app.unit_of_work(read_only=True) as work:
-        waiting = [item.claim_id for item in followup(work, older_than=days)
-                   if item.action is FollowUpAction.STATUS_INQUIRY]
     asked = _asked_since(app, "claim.status_followup", "claim",
                          date.today() - timedelta(days=days))
-    for claim_id in [c for c in waiting if str(c) not in asked][:limit]:
-        _ask_status(app, claim_id)
+    for practice_id in _practice_ids():
+        with tenancy.acting_in(practice_id):
+            with app.unit_of_work(read_only=True) as work:
+                waiting = [item.claim_id for item in followup(work, older_than=days)
+                           if item.action is FollowUpAction.STATUS_INQUIRY]
+            for claim_id in [c for c in waiting if str(c) not in asked][:limit]:
+                _ask_status(app, claim_id)
 
 
 def _ask_status(app: Medbill, claim_id: int) -> None:
@@ -335,12 +357,19 @@ def eligibility(context: JobContext, days: int | None = None, limit: int = 500) 
     """Re-check each patient's primary coverage (active today) whose last eligibility check is
     older than ``days`` (or that was never checked). medbill keeps no appointments: "before
     the appointment" is "not checked for ``days``"."""
-    from medbill_core.services.eligibility import check_patient_eligibility, primary_coverage
 
     app = _app()
     days = days if days is not None else settings.eligibility_days
     checked = _asked_since(app, "eligibility.check", "coverage",
                            date.today() - timedelta(days=days))
+    for practice_id in _practice_ids():
+        with tenancy.acting_in(practice_id):
+            _recheck_eligibility(app, checked, limit)
+
+
+def _recheck_eligibility(app: Medbill, checked: set[str], limit: int) -> None:
+    from medbill_core.services.eligibility import check_patient_eligibility, primary_coverage
+
     with app.unit_of_work(read_only=True) as work:
         accounts = list(work.session.execute(select(PatientRow.id, PatientRow.account_number)
                                              .order_by(PatientRow.id)))
