@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Mount, Router
 
 from medbill_core.domain.base import has_control_character
 from medbill_core.errors import ValidationFailed
@@ -61,3 +64,23 @@ def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None) -
     app.add_exception_handler(Replay, replay_response)
     medbill.hooks.register_routes(app=app)
     return app
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every operation's route of ``app``, the routers' included ones too (FastAPI keeps an
+    included router as one entry of ``app.routes`` and its routes behind it). The route table
+    the role and tenancy tests and the documentation walk. The core's routers carry their
+    prefix themselves (``APIRouter(prefix=...)``), so a route's path is its whole path."""
+    found: list[APIRoute] = []
+
+    def walk(routes: Sequence[BaseRoute]) -> None:
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif (router := getattr(route, "original_router", None)) is not None:
+                walk(router.routes)
+            elif isinstance(route, Mount) and isinstance(route.app, Router):
+                walk(route.app.routes)
+
+    walk(app.routes)
+    return found

@@ -1,0 +1,183 @@
+"""Tenant isolation over HTTP, generated from the app's route table: a new route is covered
+without editing this file (a route with a path parameter this file cannot fill fails it).
+
+The demo's whole cycle fills its practice (``default``) with every kind of record; a second
+practice, empty, gets an administrator key. Through every route:
+
+* with the demo practice's identifiers, the other practice's key gets 404 -- on reads and on
+  changes (a change whose body is refused first gets 422: then nothing changed either, which
+  the test checks by the demo practice's row counts);
+* the same requests with the demo practice's own key do not get 404 (the ids are real: the
+  test could fail);
+* every list answers the other practice with no item, and the demo practice with some
+  (but the lists of the installation's shared reference data: the payers).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from medbill_demo.runner import run_demo
+from rich.console import Console
+from sqlalchemy import func, select
+
+from medbill_core.app import Medbill
+from medbill_core.config import load_config
+from medbill_core.domain.identity import Principal, PrincipalKind, Role
+from medbill_core.http.app import api_routes, create_app
+from medbill_core.services.identity import add_practice, create_key
+from medbill_core.storage import schema
+
+#: a path parameter -> the table whose ids it takes (a route with another parameter fails
+#: the test until it is added here)
+ID_TABLES: dict[str, Any] = {
+    "claim_id": schema.ClaimRow,
+    "patient_id": schema.PatientRow,
+    "coverage_id": schema.CoverageRow,
+    "provider_id": schema.ProviderRow,
+    "guarantor_id": schema.GuarantorRow,
+    "remittance_id": schema.RemittanceRow,
+    "payment_id": schema.PaymentRow,
+    "plan_id": schema.PaymentPlanRow,
+    "statement_id": schema.StatementRow,
+    "appeal_id": schema.AppealRow,
+    "document_id": schema.InboundDocumentRow,
+    "submission_id": schema.SubmissionRow,
+    "practice_id": schema.PracticeRow,
+    "subscription_id": schema.WebhookSubscriptionRow,
+}
+#: path parameters that are not record ids (their values are made up, any answer but 500)
+NOT_IDS = {"job_id"}
+#: the practice's records whose counts must not change under the other practice's requests
+COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
+           schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
+           schema.GuarantorRow, schema.ProviderRow, schema.LedgerEntryRow,
+           schema.ClaimTransitionRow, schema.InboundDocumentRow, schema.RemittanceRow)
+#: lists of what every practice of the installation shares (configured payers)
+SHARED_LISTS = {"/v1/payers"}
+_PARAMETER = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
+
+
+class Demo:
+    def __init__(self, medbill: Medbill, client: TestClient, demo_key: str, other_key: str,
+                 ids: dict[str, int]) -> None:
+        self.medbill = medbill
+        self.client = client
+        self.demo_key = demo_key
+        self.other_key = other_key
+        self.ids = ids
+
+    def call(self, method: str, path: str, key: str, **kwargs: Any) -> Any:
+        return self.client.request(method, path, headers={"Authorization": f"Bearer {key}"},
+                                   **kwargs)
+
+    def counts(self) -> dict[str, int]:
+        with self.medbill.database.reader() as session:
+            return {table.__tablename__: session.scalar(
+                select(func.count()).select_from(table)) for table in COUNTED}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    out = tmp_path_factory.mktemp("tenancy") / "demo"
+    run_demo(out, 16, console=Console(file=io.StringIO(), width=120))
+    medbill = Medbill.open(load_config(out / "medbill.toml"))
+    demo_practice = medbill.default_practice_id()
+    assert demo_practice is not None
+    installer = Principal(kind=PrincipalKind.USER, id=0, name="installer",
+                          practice_id=demo_practice, role=Role.ADMINISTRATOR, bootstrap=True)
+    with medbill.unit_of_work(principal=installer) as work:
+        add_practice(work, installer, "other", "Other Practice")
+        demo_key = create_key(work, installer, "demo-admin", Role.ADMINISTRATOR).token
+        other_key = create_key(work, installer, "other-admin", Role.ADMINISTRATOR,
+                               practice_code="other").token
+    ids: dict[str, int] = {}
+    with medbill.database.reader() as session:  # the installation's view: every practice
+        for name, table in ID_TABLES.items():
+            of_practice = table.id if table is schema.PracticeRow else table.practice_id
+            found = session.scalar(select(func.min(table.id)).where(
+                of_practice == demo_practice))
+            if found is not None:
+                ids[name] = found
+    try:
+        with TestClient(create_app(medbill)) as client:
+            yield Demo(medbill, client, demo_key, other_key, ids)
+    finally:
+        medbill.close()
+
+
+def _routes(demo: Demo) -> list[tuple[str, APIRoute]]:
+    app = demo.client.app
+    assert isinstance(app, FastAPI)
+    return [(method, route) for route in api_routes(app) for method in sorted(route.methods)]
+
+
+def _filled(demo: Demo, path: str) -> str | None:
+    """The path with the demo practice's ids; None when the demo made no such record."""
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in NOT_IDS:
+            return "1"
+        assert name in ID_TABLES, f"path parameter {name!r} of {path}: add its table to " \
+                                  "ID_TABLES (or NOT_IDS)"
+        if name not in demo.ids:
+            raise LookupError(name)
+        return str(demo.ids[name])
+    try:
+        return _PARAMETER.sub(fill, path)
+    except LookupError:
+        return None
+
+
+def test_another_practices_records_answer_404_on_every_route(demo: Demo) -> None:
+    before = demo.counts()
+    checked = []
+    for method, route in _routes(demo):
+        if not _PARAMETER.search(route.path) or set(_PARAMETER.findall(route.path)) <= NOT_IDS:
+            continue
+        path = _filled(demo, route.path)
+        if path is None:
+            continue
+        answer = demo.call(method, path, demo.other_key, json={})
+        allowed = {404} if method in ("GET", "DELETE") else {404, 422}
+        assert answer.status_code in allowed, (method, route.path, answer.status_code,
+                                               answer.text[:300])
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        checked.append((method, route.path))
+        if method == "GET":  # the ids are real: the demo's own key reads them
+            own = demo.call(method, path, demo.demo_key)
+            assert own.status_code != 404, (route.path, own.text[:300])
+    assert demo.counts() == before
+    assert len(checked) >= 10, checked
+
+
+def test_lists_never_show_another_practices_rows(demo: Demo) -> None:
+    listed = 0
+    seen_some = []
+    for method, route in _routes(demo):
+        if method != "GET" or _PARAMETER.search(route.path):
+            continue
+        answer = demo.call("GET", route.path, demo.other_key)
+        if answer.status_code != 200 or not answer.headers["content-type"].startswith(
+                "application/json"):
+            continue
+        body = answer.json()
+        if not isinstance(body, dict) or "data" not in body or route.path in SHARED_LISTS:
+            continue
+        if route.path == "/v1/practices":  # its own practice, and only that
+            assert [item["code"] for item in body["data"]] == ["other"]
+            continue
+        listed += 1
+        assert body["data"] == [], (route.path, body["data"][:2])
+        own = demo.call("GET", route.path, demo.demo_key).json()
+        if own.get("data"):
+            seen_some.append(route.path)
+    assert listed >= 5
+    assert {"/v1/claims", "/v1/patients"} <= set(seen_some), seen_some
