@@ -281,6 +281,10 @@ def _local_practice(session: Session, config: MedbillConfig) -> PracticeRow:
             raise ConfigurationError(f"[medbill] practice_code {config.practice_code!r} names "
                                      "no practice of this database")
         return row
+    configured = session.scalar(select(PracticeRow).where(
+        PracticeRow.code == DEFAULT_PRACTICE_CODE))
+    if configured is not None:  # the practice [practice] describes
+        return configured
     rows = list(session.scalars(select(PracticeRow).order_by(PracticeRow.id).limit(2)))
     if not rows:
         raise ConfigurationError("the database has no practice yet: run 'medbill db upgrade'")
