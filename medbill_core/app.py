@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ _DEFAULT_YOUNG_THRESHOLD = 700
 #: waiting between collections tripled the peak of posting a large 835
 #: (plugins/demo/tests/test_remit_streaming.py) for 5% less CPU.
 _BULK_THRESHOLDS = (10_000, 10, 10)
+
+#: The principal of the work running in this thread (or task): :meth:`Medbill.acting_for`.
+_acting_for: ContextVar[Principal | None] = ContextVar("medbill_acting_for", default=None)
 
 
 def tune_garbage_collector() -> None:
@@ -156,9 +160,22 @@ class Medbill:
             return local_principal(work, self.config)
 
     @contextmanager
+    def acting_for(self, principal: Principal) -> Iterator[None]:
+        """Inside the block, in this thread only, units of work opened without a principal
+        or an actor act as ``principal``: a service that opens its own units of work (submit,
+        an eligibility check, a statement run) runs for the HTTP request, or the background
+        job, that called it, while other threads of the same server act for their own."""
+        token = _acting_for.set(principal)
+        try:
+            yield
+        finally:
+            _acting_for.reset(token)
+
+    @contextmanager
     def unit_of_work(self, actor: str | None = None, *, principal: Principal | None = None,
                      read_only: bool = False, autoflush: bool = True) -> Iterator[UnitOfWork]:
-        """A transaction for ``principal`` (default :attr:`acting_as`), recorded as its actor;
+        """A transaction for ``principal`` (default: the principal of :meth:`acting_for`, else
+        :attr:`acting_as`), recorded as its actor;
         without one, for ``actor`` (default: the configured actor, else the OS user).
 
         ``read_only``: for commands that only read (lists, reports): it never waits for a
@@ -167,7 +184,7 @@ class Medbill:
         :meth:`UnitOfWork.batch`.
         """
         if principal is None and actor is None:
-            principal = self.acting_as
+            principal = _acting_for.get() or self.acting_as
         if principal is not None:
             actor = principal.actor
         actor = actor or self.config.actor or audit.os_user()
