@@ -37,6 +37,7 @@ from medbill_core.app import Medbill
 from medbill_core.domain import ClaimState
 from medbill_core.domain.identity import Role
 from medbill_core.http import create_app
+from medbill_core.http.resources.jobs import stop_jobs
 from medbill_core.services import identity
 from medbill_core.testing.factories import (
     make_address,
@@ -126,8 +127,11 @@ def api_schema(request: pytest.FixtureRequest, medbill_app: Medbill,
         # payer): answered as a problem, which the other checks look at
         "checks": {"positive_data_acceptance": {"enabled": False}},
     })
-    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(medbill_app),
-                                         config=config)
+    app = create_app(medbill_app)
+    try:
+        yield schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    finally:
+        stop_jobs(app)  # the jobs the fuzzer started (submissions, statement runs) end first
 
 
 #: A key that reads as a field's name: a problem names fields by design (``body.birth_date``)

@@ -199,7 +199,7 @@ class JobRunner:
             self._finish(job_id, JobStatus.FAILED, error=exc.message.splitlines()[0][:200]
                          if exc.message else type(exc).__name__)
             return
-        except Exception as exc:  # noqa: BLE001 - a job thread must record every failure
+        except Exception as exc:  # a job thread records every failure
             error_id = uuid.uuid4().hex
             # the type only: an exception's text may quote PHI
             log.error("job %s failed: error %s: unhandled %s", job_id, error_id,
@@ -218,9 +218,9 @@ class JobRunner:
                 row.result, row.error = result, error
                 audit.record(work.session, actor=work.actor, action=f"job.{status.value}",
                              entity_type="job", entity_id=job_id, details={"kind": row.kind})
-        except Exception as exc:  # noqa: BLE001 - the database went away: the next start
-            log.error("job %s: its outcome could not be recorded (%s)", job_id,  # marks it
-                      type(exc).__name__)                                      # interrupted
+        except Exception as exc:  # the database went away: the next start interrupts it
+            log.error("job %s: its outcome could not be recorded (%s)", job_id,
+                      type(exc).__name__)
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Take no more jobs; those queued and not started are marked interrupted; with

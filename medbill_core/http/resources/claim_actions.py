@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from medbill_core.domain import Claim, ClaimFinding, ClaimState
 from medbill_core.domain.base import DomainModel, saved_id
-from medbill_core.errors import ValidationFailed
 from medbill_core.domain.identity import Principal
+from medbill_core.errors import ValidationFailed
 from medbill_core.http.auth import CurrentPrincipal, api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES, FieldProblem, problem_response

@@ -71,8 +71,9 @@ def _planned(services: list[Any]) -> list[PlannedService]:
             planned.append(PlannedService.model_validate(service.model_dump(exclude_unset=True),
                                                          context={MONEY_INPUT: True}))
         except ValidationError as exc:
-            problems += field_problems(exc.errors(include_url=False),
-                                       prefix=("body", "services", number))
+            problems += field_problems(
+                [{**error, "loc": ("services", number, *error.get("loc", ()))}
+                 for error in exc.errors(include_url=False)], prefix=("body",))
     if problems:
         raise InvalidRequest(problems)
     return planned
