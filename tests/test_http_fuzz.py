@@ -31,9 +31,11 @@ from typing import Any
 
 import pytest
 import schemathesis
+from inproc_plugins import make_line_plugin
 from schemathesis import Case, CheckContext, Response
 
 from medbill_core.app import Medbill
+from medbill_core.config import MedbillConfig
 from medbill_core.domain import ClaimState
 from medbill_core.domain.identity import Role
 from medbill_core.http import create_app
@@ -98,6 +100,20 @@ def _seed(app: Medbill) -> Seeded:
         administrator = identity.local_principal(work, app.config)
         token = identity.create_key(work, administrator, "fuzzer", Role.ADMINISTRATOR).token
     return Seeded(token, tuple(phi))
+
+
+@pytest.fixture
+def medbill_config(medbill_config: MedbillConfig) -> MedbillConfig:
+    """The payers served by the in-process line adapter and channel: an eligibility check is
+    answered (a payer no enabled plugin serves is the installation's 503, not the request's)."""
+    return medbill_config.model_copy(update={"payers": {
+        key: payer.model_copy(update={"adapter": "line_format", "channel": "loopback"})
+        for key, payer in medbill_config.payers.items()}})
+
+
+@pytest.fixture
+def medbill_extra_plugins() -> list[tuple[str, Any]]:
+    return [("lineplug", make_line_plugin())]
 
 
 @pytest.fixture

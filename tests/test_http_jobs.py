@@ -7,9 +7,14 @@ eligibility-check and estimate routes answer what the services compute."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -289,3 +294,51 @@ def test_an_upload_that_is_not_an_x12_response_is_refused_and_nothing_is_stored(
     listed = client.get(url, headers=EHR).json()["data"]
     assert [(d["kind"], d["status"]) for d in listed] == [("999", "undecodable")]
     assert_problem(client.get(f"{url}/999", headers=EHR), 404, "not-found")
+
+
+def test_medbill_serve_marks_the_jobs_a_stopped_server_left_interrupted(
+        tmp_path: Path, medbill_db_url: str) -> None:
+    from cli_support import config_text, ok
+    from test_http_serve import _free_port, _wait_until_up
+
+    config = tmp_path / "medbill.toml"
+    config.write_text(config_text(medbill_db_url), encoding="utf-8")
+    ok(config, "db", "upgrade")
+    app = Medbill.open(MedbillConfig(database_url=medbill_db_url), load_installed=False)
+    try:
+        with app.unit_of_work() as work:  # what a killed server leaves behind
+            work.session.add(JobRow(kind="statements.run", status=JobStatus.RUNNING.value,
+                                    created_by=ACTOR, practice_id=1, params={}))
+        port = _free_port()
+        medbill = Path(sys.executable).with_name("medbill")
+        env = {name: value for name, value in os.environ.items()
+               if not name.startswith("MEDBILL_")}
+        server = subprocess.Popen([str(medbill), "--config", str(config), "serve", "--port",
+                                   str(port)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            _wait_until_up(f"http://127.0.0.1:{port}", server)
+            with app.unit_of_work(read_only=True) as work:
+                [job] = jobs.list_jobs(work)
+            assert (job.status, job.error) == (JobStatus.FAILED, jobs.INTERRUPTED)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.communicate()
+    finally:
+        app.close()
+
+
+def test_an_estimate_of_an_unpriced_code_names_the_field_not_the_code(
+        client: TestClient, patient: dict[str, int]) -> None:
+    problem = assert_problem(client.post("/v1/estimates", headers=EHR, json={
+        "patient_id": patient["patient_id"], "check_eligibility": False,
+        "services": [{"procedure_code": "99213", "charge": "1.00"},
+                     {"procedure_code": "00000"}]}), 422, "validation-failed")
+    assert [e["field"] for e in problem["errors"]] == ["body.services[1].charge"]
+    assert "00000" not in str(problem)
+    assert problem["errors"][0]["message"].startswith("none given and the charge master has "
+                                                      "no price for it on ")

@@ -78,10 +78,10 @@ def serve(
         typer.echo(f"medbill: serving the API on http://{host}:{port} (docs at /docs; "
                    "Ctrl-C stops)", err=True)
         logging.getLogger("uvicorn.access").addFilter(PathWithoutQuery())
-        try:
-            uvicorn.run(app, host=host, port=port, log_level="warning",
-                        access_log=access_log, server_header=False)
-        finally:
-            stop_jobs(app)  # running jobs finish; those not started are marked interrupted
+        # as uvicorn shuts down gracefully (Ctrl-C, SIGTERM), before it re-raises the signal:
+        # running jobs finish, those not started are marked interrupted
+        app.router.on_shutdown.append(lambda: stop_jobs(app))
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log,
+                    server_header=False)
     finally:
         medbill.close()

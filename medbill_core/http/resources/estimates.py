@@ -5,6 +5,7 @@ amounts from the fee schedules, charges from the charge master where none is giv
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -79,6 +80,30 @@ def _planned(services: list[Any]) -> list[PlannedService]:
     return planned
 
 
+_SERVICE_FIELD = re.compile(r"service ([0-9]+) (procedure code|modifier|charge)")
+_FIELD_NAMES = {"procedure code": "procedure_code", "modifier": "modifiers", "charge": "charge"}
+
+
+def _located(exc: ValidationFailed, services: list[PlannedService]) -> ValidationFailed:
+    """The estimate service's problems (``service 2 modifier``) as the body's fields
+    (``body.services[1].modifiers``), without quoting the codes sent (a problem never echoes
+    a request's values)."""
+    problems = []
+    for field, reason in exc.problems:
+        match = _SERVICE_FIELD.fullmatch(field)
+        if match is None:
+            problems.append((field, reason))
+            continue
+        index = int(match.group(1)) - 1
+        sent = services[index] if 0 <= index < len(services) else None
+        words = reason
+        for value in ([sent.procedure_code, *sent.modifiers] if sent is not None else []):
+            words = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", "it",
+                           words, flags=re.IGNORECASE)
+        problems.append((f"body.services[{index}].{_FIELD_NAMES[match.group(2)]}", words))
+    return ValidationFailed("request", problems)
+
+
 def _date_of_service(asked: date | None) -> date:
     today = date.today()
     if asked is None:
@@ -103,9 +128,12 @@ def create_estimate(
     planned = _planned(body.services)
     medbill = api_state(request).medbill
     with medbill.acting_for(principal):
-        result = estimate_for_patient(medbill, body.patient_id, planned, service_date=on,
-                                      place_of_service=body.place_of_service,
-                                      check_eligibility=body.check_eligibility)
+        try:
+            result = estimate_for_patient(medbill, body.patient_id, planned, service_date=on,
+                                          place_of_service=body.place_of_service,
+                                          check_eligibility=body.check_eligibility)
+        except ValidationFailed as exc:
+            raise _located(exc, planned) from None
     data: dict[str, Any] = result.model_dump(mode="json", exclude={"patient", "practice"})
     if idempotency.reservation is None:
         return JSONResponse(data)
