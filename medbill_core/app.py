@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ _DEFAULT_YOUNG_THRESHOLD = 700
 #: waiting between collections tripled the peak of posting a large 835
 #: (plugins/demo/tests/test_remit_streaming.py) for 5% less CPU.
 _BULK_THRESHOLDS = (10_000, 10, 10)
+
+#: The principal of the work running in this thread (or task): :meth:`Medbill.acting_for`.
+_acting_for: ContextVar[Principal | None] = ContextVar("medbill_acting_for", default=None)
 
 
 def tune_garbage_collector() -> None:
@@ -175,26 +179,46 @@ class Medbill:
             return local_principal(work, self.config)
 
     @contextmanager
+    def acting_for(self, principal: Principal) -> Iterator[None]:
+        """Inside the block, in this thread only, units of work opened without a principal
+        or an actor act as ``principal``: a service that opens its own units of work (submit,
+        an eligibility check, a statement run) runs for the HTTP request, or the background
+        job, that called it, while other threads of the same server act for their own."""
+        token = _acting_for.set(principal)
+        try:
+            yield
+        finally:
+            _acting_for.reset(token)
+
+    @contextmanager
     def unit_of_work(self, actor: str | None = None, *, principal: Principal | None = None,
-                     practice_id: int | None = None, read_only: bool = False,
-                     autoflush: bool = True) -> Iterator[UnitOfWork]:
-        """A transaction for ``principal`` (default :attr:`acting_as`), recorded as its actor;
+                     practice_id: int | None = None, all_practices: bool = False,
+                     read_only: bool = False, autoflush: bool = True) -> Iterator[UnitOfWork]:
+        """A transaction for ``principal`` (default: the principal of :meth:`acting_for`, else
+        :attr:`acting_as`), recorded as its actor;
         without one, for ``actor`` (default: the configured actor, else the OS user).
 
         It sees and creates the records of the principal's practice; without a principal,
         of ``practice_id`` (the installation's own work for one practice: a worker's job),
-        else of the configured practice (:meth:`default_practice_id`).
+        else of the configured practice (:meth:`default_practice_id`). ``all_practices``:
+        the installation's own work over every practice's records (a server's start marking
+        the jobs a stop interrupted); it may create none.
 
         ``read_only``: for commands that only read (lists, reports): it never waits for a
         writer, even a long posting on SQLite, and anything it would write is refused.
         ``autoflush=False``: for batch services, the whole transaction as in
         :meth:`UnitOfWork.batch`.
         """
-        if principal is None and actor is None and practice_id is None:
-            principal = self.acting_as
+        if principal is None and actor is None and practice_id is None and not all_practices:
+            principal = _acting_for.get() or self.acting_as
         if principal is not None:
-            actor = principal.actor
+            # the stand-in administrator of a database without users is the OS account (or
+            # the configured actor), as the audit trail named it before there were users
+            actor = ((actor or self.config.actor or audit.os_user()) if principal.bootstrap
+                     else principal.actor)
             practice_id = principal.practice_id
+        elif all_practices:
+            practice_id = None
         elif practice_id is None:
             # a service's own unit of work inside a job acting for one practice acts there too
             practice_id = tenancy.acting_practice_id() or self.default_practice_id()

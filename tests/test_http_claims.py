@@ -1,6 +1,7 @@
 """The claims' actions over HTTP, on SQLite and PostgreSQL: create a draft and read it back,
 edit it (409 once it is not a draft), scrub (findings in the response), void, correct,
-history, and submit (a finished job resource); every change audited under the caller."""
+history, and submit (a job, polled until it succeeded); every change audited under the
+caller."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from inproc_plugins import line_practice_config, make_line_plugin
 from test_http_api import EHR, assert_problem, fake_authenticate
+from test_http_jobs import finished
 
 from medbill_core import audit
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import ClaimState
 from medbill_core.http import create_app
+from medbill_core.http.resources.jobs import stop_jobs
 from medbill_core.testing import factories
 
 S = ClaimState
@@ -40,8 +43,12 @@ def medbill_extra_plugins(line_plugin: Any) -> list[tuple[str, Any]]:
 
 @pytest.fixture
 def client(medbill_app: Medbill) -> Iterator[TestClient]:
-    with TestClient(create_app(medbill_app, authenticate=fake_authenticate)) as test_client:
-        yield test_client
+    app = create_app(medbill_app, authenticate=fake_authenticate)
+    try:
+        with TestClient(app) as test_client:
+            yield test_client
+    finally:
+        stop_jobs(app)
 
 
 @pytest.fixture
@@ -148,15 +155,19 @@ def test_scrub_answers_the_findings_and_moves_a_clean_draft(
     assert found["claim_number"] == "BADMOD1"
 
 
-def test_submit_is_a_finished_job_and_history_lists_the_transitions(
+def test_submit_is_a_job_and_history_lists_the_transitions(
         client: TestClient, patient: dict[str, int], medbill_app: Medbill,
         line_plugin: Any) -> None:
     created = create(client, claim_body(patient))
     assert client.post(f"/v1/claims/{created['id']}/scrub", headers=EHR).json()["clean"]
     response = client.post("/v1/claims/submit", headers=EHR, json={})
     assert response.status_code == 202, response.text
-    job = response.json()
-    assert job["status"] == "succeeded" and len(job["id"]) == 32
+    queued = response.json()
+    assert (queued["kind"], queued["status"], queued["created_by"]) == (
+        "claims.submit", "queued", ACTOR)
+    assert response.headers["location"] == f"/v1/jobs/{queued['id']}"
+    job = finished(client, response.headers["location"])
+    assert job["status"] == "succeeded" and job["error"] is None
     [sent] = job["result"]["files"]
     assert (sent["payer_key"], sent["claims"], sent["status"]) == ("linepay", 1, "sent")
     assert len(line_plugin.channel.submitted) == 1
@@ -166,8 +177,8 @@ def test_submit_is_a_finished_job_and_history_lists_the_transitions(
         ("queued", "submitted", ACTOR)]
     assert [e.actor for e in events(medbill_app, "submission.sent")] == [ACTOR]
     # nothing validated is left: an empty job
-    assert client.post("/v1/claims/submit", headers=EHR, json={}).json()["result"] == {
-        "files": []}
+    again = client.post("/v1/claims/submit", headers=EHR, json={})
+    assert finished(client, again.headers["location"])["result"] == {"files": []}
 
 
 def paid_claim(medbill_app: Medbill, claim_id: int) -> None:

@@ -31,12 +31,15 @@ from typing import Any
 
 import pytest
 import schemathesis
+from inproc_plugins import make_line_plugin
 from schemathesis import Case, CheckContext, Response
 
 from medbill_core.app import Medbill
+from medbill_core.config import MedbillConfig
 from medbill_core.domain import ClaimState
 from medbill_core.domain.identity import Role
 from medbill_core.http import create_app
+from medbill_core.http.resources.jobs import stop_jobs
 from medbill_core.services import identity
 from medbill_core.testing.factories import (
     make_address,
@@ -100,6 +103,20 @@ def _seed(app: Medbill) -> Seeded:
 
 
 @pytest.fixture
+def medbill_config(medbill_config: MedbillConfig) -> MedbillConfig:
+    """The payers served by the in-process line adapter and channel: an eligibility check is
+    answered (a payer no enabled plugin serves is the installation's 503, not the request's)."""
+    return medbill_config.model_copy(update={"payers": {
+        key: payer.model_copy(update={"adapter": "line_format", "channel": "loopback"})
+        for key, payer in medbill_config.payers.items()}})
+
+
+@pytest.fixture
+def medbill_extra_plugins() -> list[tuple[str, Any]]:
+    return [("lineplug", make_line_plugin())]
+
+
+@pytest.fixture
 def seeded(medbill_app: Medbill) -> Seeded:
     return _seed(medbill_app)
 
@@ -126,8 +143,11 @@ def api_schema(request: pytest.FixtureRequest, medbill_app: Medbill,
         # payer): answered as a problem, which the other checks look at
         "checks": {"positive_data_acceptance": {"enabled": False}},
     })
-    yield schemathesis.openapi.from_asgi("/openapi.json", create_app(medbill_app),
-                                         config=config)
+    app = create_app(medbill_app)
+    try:
+        yield schemathesis.openapi.from_asgi("/openapi.json", app, config=config)
+    finally:
+        stop_jobs(app)  # the jobs the fuzzer started (submissions, statement runs) end first
 
 
 #: A key that reads as a field's name: a problem names fields by design (``body.birth_date``)

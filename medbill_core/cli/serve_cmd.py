@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -48,6 +49,9 @@ def serve(
     access_log: Annotated[bool, typer.Option(
         "--access-log", help="Log each request's method, path and status (paths name record "
         "ids)")] = False,
+    statements_dir: Annotated[Path, typer.Option(
+        "--statements-dir", help="Folder for the statements of POST /v1/statement-runs")
+    ] = Path("statements"),
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) until stopped (Ctrl-C,
     SIGTERM). Callers authenticate with an API key: Authorization: Bearer <key>."""
@@ -57,7 +61,9 @@ def serve(
     import uvicorn
 
     from medbill_core.http import create_app
+    from medbill_core.http.resources.jobs import stop_jobs
     from medbill_core.services.idempotency import purge_expired
+    from medbill_core.services.jobs import mark_interrupted
 
     medbill = open_app()
     try:
@@ -65,10 +71,16 @@ def serve(
             warn(f"listening on {host}: this server speaks plain HTTP; serve it to others only "
                  "through a TLS proxy in front of it")
         purge_expired(medbill)
+        # jobs a stopped server left queued or running are not run again: marked failed
+        mark_interrupted(medbill)
         app = create_app(medbill)
+        app.state.statements_dir = statements_dir
         typer.echo(f"medbill: serving the API on http://{host}:{port} (docs at /docs; "
                    "Ctrl-C stops)", err=True)
         logging.getLogger("uvicorn.access").addFilter(PathWithoutQuery())
+        # as uvicorn shuts down gracefully (Ctrl-C, SIGTERM), before it re-raises the signal:
+        # running jobs finish, those not started are marked interrupted
+        app.router.on_shutdown.append(lambda: stop_jobs(app))
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log,
                     server_header=False)
     finally:

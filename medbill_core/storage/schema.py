@@ -990,3 +990,39 @@ class IdempotencyKeyRow(PracticeScoped, Base):
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -------------------------------------------------------------------------------------------------
+# Part "jobs" (issue 15, medbill serve): long operations started over HTTP, polled as resources
+# -------------------------------------------------------------------------------------------------
+
+
+class JobStatus(StrEnum):
+    """Where a job stands (``JobRow.status``)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class JobRow(PracticeScoped, Base):
+    """A long operation a client started over HTTP (a submission, a statement run), run in a
+    background thread of ``medbill serve`` (:mod:`medbill_core.services.jobs`). ``params``
+    and ``result`` hold ids, counts and options only (no PHI); ``error`` is one safe line."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    #: a :class:`JobStatus` value
+    status: Mapped[str] = mapped_column(String(10))
+    #: the principal's audit actor (``key:ehr-sync``)
+    created_by: Mapped[str] = mapped_column(String(80))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,18 +15,24 @@ from medbill_core.http.resources import (
     audit_trail,
     claim_actions,
     claims,
+    eligibility,
+    estimates,
     health,
+    inbound_documents,
+    jobs,
     patient_records,
     patients,
     payers,
     providers,
     remittances,
     reports,
+    statement_runs,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
            patient_records.router, providers.router, remittances.router, reports.router,
-           audit_trail.router)
+           audit_trail.router, jobs.router, statement_runs.router, eligibility.router,
+           estimates.router, inbound_documents.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

@@ -5,24 +5,30 @@ problem naming the state, since the request itself was well formed."""
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, create_model
 from starlette.responses import Response
 
 from medbill_core.domain import Claim, ClaimFinding, ClaimState
 from medbill_core.domain.base import DomainModel, saved_id
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import ValidationFailed
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.http.auth import CurrentPrincipal, api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES, FieldProblem, problem_response
 from medbill_core.http.resources.claims import RowId
+from medbill_core.http.resources.jobs import BUSY, JobOut, start_job
 from medbill_core.http.schemas import RequestBody
 from medbill_core.http.validation import validated
 from medbill_core.lifecycle import Transition
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import as_utc
+
+if TYPE_CHECKING:
+    from medbill_core.app import Medbill
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
 
@@ -108,15 +114,21 @@ class SubmittedFile(BaseModel):
 
 
 class SubmitResult(BaseModel):
+    """A submission job's ``result``: the outbox files it sent (or left pending)."""
+
     files: list[SubmittedFile]
 
 
-class SubmitJob(BaseModel):
-    """A submission run (a job resource): on SQLite it has finished when answered."""
+def run_submission(medbill: Medbill, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``claims.submit`` job: :func:`medbill_core.services.submission.submit`, acting for
+    the principal that asked (the job runner's)."""
+    from medbill_core.services.submission import submit
 
-    id: str
-    status: Literal["succeeded"]
-    result: SubmitResult
+    outcomes = submit(medbill, claim_ids=params.get("claim_ids"))
+    return SubmitResult(files=[
+        SubmittedFile(submission_id=item.submission_id, payer_key=item.payer_key,
+                      claims=item.claims, status=item.status, remote_id=item.remote_id,
+                      error=item.error) for item in outcomes]).model_dump(mode="json")
 
 
 def _state_conflict(request: Request, exc: ValidationFailed) -> Response | None:
@@ -178,28 +190,27 @@ def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
     return Response(edited.model_dump_json(), media_type="application/json")
 
 
-@router.post("/submit", status_code=202, response_model=SubmitJob,
-             summary="Submit validated claims", responses=SUBMIT_FAILURES)
-def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrincipal,
+@router.post("/submit", status_code=202, response_model=JobOut,
+             summary="Submit validated claims", responses=SUBMIT_FAILURES | BUSY)
+def submit_claims(request: Request, body: SubmitRequest,
+                  principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_SUBMIT))],
                   idempotency: IdempotencyParam) -> Response:
-    """Batch the validated claims into files and send them. Answered when done (202 with
-    the finished job): each file is committed as it is sent."""
-    from medbill_core.services.submission import submit
+    """Batch the validated claims into files and send them, in a job: answered at once (202,
+    ``Location: /v1/jobs/{id}``, the queued job); poll the job for the files sent
+    (``result.files``). Claims asked for that are not validated are refused here (409)."""
+    from medbill_core.services.submission import _checked_wanted
 
     medbill = api_state(request).medbill
     try:
-        outcomes = submit(medbill, claim_ids=body.claim_ids, actor=principal.actor)
+        with medbill.unit_of_work(principal=principal, read_only=True) as work:
+            _checked_wanted(work, body.claim_ids)
     except ValidationFailed as exc:
         conflict = _state_conflict(request, exc)
         if conflict is None:
             raise
         return conflict
-    job = SubmitJob(id=uuid.uuid4().hex, status="succeeded", result=SubmitResult(files=[
-        SubmittedFile(submission_id=item.submission_id, payer_key=item.payer_key,
-                      claims=item.claims, status=item.status, remote_id=item.remote_id,
-                      error=item.error) for item in outcomes]))
-    with medbill.unit_of_work(principal=principal) as work:
-        return idempotency.respond(work, 202, job.model_dump(mode="json"))
+    return start_job(request, principal, idempotency, "claims.submit",
+                     {"claim_ids": body.claim_ids}, run_submission)
 
 
 @router.post("/{claim_id:int}/scrub", response_model=ScrubOut, summary="Scrub a claim",
