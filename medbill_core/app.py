@@ -138,6 +138,7 @@ class Medbill:
         if upgrade:
             database.upgrade()
             app.ensure_practice()
+            app.default_practice_id()  # looked up now, not inside the first unit of work
         return app
 
     def ensure_practice(self) -> None:
