@@ -383,3 +383,14 @@ def test_sign_in_refuses_bodies_it_cannot_read_without_disclosing_them(api: Api)
     assert "123456789012" not in str(numeric)
     extra = _problem(_login(api, remember_me=True), 422)
     assert extra["errors"][0]["field"] == "body.remember_me"
+
+
+def test_a_new_sign_in_in_the_same_browser_ends_the_session_it_had(api: Api) -> None:
+    assert _login(api).status_code == 201
+    first = api.client.cookies[SESSION_COOKIE]
+    assert _login(api).status_code == 201
+    assert api.client.cookies[SESSION_COOKIE] != first
+    assert [row.revoked_at is not None for row in _rows(api.app)] == [True, False]
+    [ended] = _events(api.app, "session.ended")
+    assert ended.details == {"reason": "replaced"}
+    assert api.client.get("/v1/sessions/current").status_code == 200

@@ -102,8 +102,8 @@ async def form_csrf_token(request: Request) -> str | None:
         return found[0] if found else None
     try:
         value = (await request.form()).get(CSRF_FIELD)
-    except Exception:  # noqa: BLE001 - an unreadable form (or no multipart parser installed)
-        return None     # is one without a token
+    except Exception:  # an unreadable form (or no multipart parser installed) has no token
+        return None
     return value if isinstance(value, str) else None
 
 

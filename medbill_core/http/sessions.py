@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.responses import Response
 
 from medbill_core.domain.identity import PRACTICE_CODE_PATTERN, Role
-from medbill_core.errors import NotFound
+from medbill_core.errors import NotAuthenticated, NotFound
 from medbill_core.http.auth import SESSION_COOKIE, CurrentPrincipal, api_state, current_session
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.services import sessions as user_sessions
@@ -95,10 +95,19 @@ def _secure(request: Request, policy: user_sessions.SessionPolicy) -> bool:
 def sign_in(request: Request, body: Login) -> Response:
     """Sign a user in with a password: the session cookie, and the session's CSRF token in
     the body. Every failure is the same 401; after 5 wrong passwords in a row the account
-    is locked for 15 minutes (it fails even with the right one)."""
+    is locked for 15 minutes (it fails even with the right one). A session the browser
+    still had ends."""
     state = api_state(request)
     opened = user_sessions.login(state.medbill, body.user, body.password, body.practice,
                                  state.sessions)
+    replaced = request.cookies.get(SESSION_COOKIE)
+    if replaced:  # the browser's previous session ends: one browser, one session
+        try:
+            user_sessions.logout(state.medbill,
+                                 user_sessions.resume(state.medbill, replaced, state.sessions),
+                                 state.sessions, reason="replaced")
+        except NotAuthenticated:
+            pass  # ended already
     response = Response(_body(opened.session).model_dump_json(), status_code=201,
                         media_type="application/json", headers=NO_STORE)
     response.set_cookie(SESSION_COOKIE, opened.token, path="/", httponly=True,

@@ -182,8 +182,10 @@ def resume(app: Medbill, token: str, policy: SessionPolicy = DEFAULT_POLICY) -> 
     return _info(row, principal, practice_code)
 
 
-def logout(app: Medbill, info: SessionInfo, policy: SessionPolicy = DEFAULT_POLICY) -> None:
-    """End the session (the cookie's token fails from now on)."""
+def logout(app: Medbill, info: SessionInfo, policy: SessionPolicy = DEFAULT_POLICY, *,
+           reason: str = "logout") -> None:
+    """End the session (the cookie's token fails from now on); ``reason``: ``logout``, or
+    ``replaced`` by a new sign-in in the same browser."""
     with app.unit_of_work(principal=info.principal) as work:
         ended = work.session.execute(
             update(UserSessionRow).where(UserSessionRow.id == info.id,
@@ -192,7 +194,7 @@ def logout(app: Medbill, info: SessionInfo, policy: SessionPolicy = DEFAULT_POLI
         if getattr(ended, "rowcount", 0):
             audit.record(work.session, actor=info.principal.actor, action="session.ended",
                          entity_type="user_session", entity_id=info.id,
-                         details={"reason": "logout"})
+                         details={"reason": reason})
 
 
 def csrf_matches(info: SessionInfo, sent: str | None) -> bool:
