@@ -17,6 +17,7 @@ locked account would tell a guesser that the name exists. The sign-in takes no
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -102,12 +103,10 @@ def sign_in(request: Request, body: Login) -> Response:
                                  state.sessions)
     replaced = request.cookies.get(SESSION_COOKIE)
     if replaced:  # the browser's previous session ends: one browser, one session
-        try:
+        with suppress(NotAuthenticated):  # (unless it ended already)
             user_sessions.logout(state.medbill,
                                  user_sessions.resume(state.medbill, replaced, state.sessions),
                                  state.sessions, reason="replaced")
-        except NotAuthenticated:
-            pass  # ended already
     response = Response(_body(opened.session).model_dump_json(), status_code=201,
                         media_type="application/json", headers=NO_STORE)
     response.set_cookie(SESSION_COOKIE, opened.token, path="/", httponly=True,
