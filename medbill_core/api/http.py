@@ -6,7 +6,13 @@
   ``idempotency.respond(work, status, body)`` inside the change's unit of work;
 * :class:`Page`, :data:`Limit`, :data:`Cursor`, :data:`DEFAULT_LIMIT`, :func:`page`,
   :func:`decode_cursor` - cursor pages for list routes;
-* :data:`PROBLEM_RESPONSES` - the error responses to declare on a router (OpenAPI).
+* :data:`PROBLEM_RESPONSES` - the error responses to declare on a router (OpenAPI);
+* browser sessions (the workspace's pages): :data:`SESSION_COOKIE` (the cookie's name),
+  :func:`csrf_token` (the CSRF token of the request's session, for a form's hidden
+  :data:`CSRF_FIELD` field or a script's :data:`CSRF_HEADER` header; None with an API key),
+  :func:`current_session` (the request's :class:`SessionInfo`, None with an API key).
+  :data:`CurrentPrincipal` accepts the cookie as well as a key, and refuses an unsafe
+  request made with the cookie without the token (403).
 
 Errors are raised as :mod:`medbill_core.api` errors (``ValidationFailed``, ``NotFound`` ...):
 the app answers each as an RFC 9457 problem. Same stability promise as
@@ -21,7 +27,14 @@ from typing import TYPE_CHECKING
 from medbill_core.api._lazy import homes_by_name, lazy_attributes
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
-    from medbill_core.http.auth import CurrentPrincipal
+    from medbill_core.http.auth import (
+        CSRF_FIELD,
+        CSRF_HEADER,
+        SESSION_COOKIE,
+        CurrentPrincipal,
+        csrf_token,
+        current_session,
+    )
     from medbill_core.http.idempotency import IdempotencyParam
     from medbill_core.http.pagination import (
         DEFAULT_LIMIT,
@@ -32,20 +45,24 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         page,
     )
     from medbill_core.http.problems import PROBLEM_RESPONSES
+    from medbill_core.services.sessions import SessionInfo
 
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
-    "medbill_core.http.auth": ("CurrentPrincipal",),
+    "medbill_core.http.auth": ("CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE", "CurrentPrincipal",
+                               "csrf_token", "current_session"),
     "medbill_core.http.idempotency": ("IdempotencyParam",),
     "medbill_core.http.pagination": (
         "DEFAULT_LIMIT", "Cursor", "Limit", "Page", "decode_cursor", "page",
     ),
     "medbill_core.http.problems": ("PROBLEM_RESPONSES",),
+    "medbill_core.services.sessions": ("SessionInfo",),
 }
 
 __all__ = [
-    "DEFAULT_LIMIT", "PROBLEM_RESPONSES", "CurrentPrincipal", "Cursor", "IdempotencyParam",
-    "Limit", "Page", "decode_cursor", "page",
+    "CSRF_FIELD", "CSRF_HEADER", "DEFAULT_LIMIT", "PROBLEM_RESPONSES", "SESSION_COOKIE",
+    "CurrentPrincipal", "Cursor", "IdempotencyParam", "Limit", "Page", "SessionInfo",
+    "csrf_token", "current_session", "decode_cursor", "page",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

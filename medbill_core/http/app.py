@@ -16,13 +16,16 @@ from medbill_core.errors import ValidationFailed
 from medbill_core.http import problems
 from medbill_core.http.auth import ApiState, Authenticator, default_authenticator
 from medbill_core.http.idempotency import Replay, replay_response
+from medbill_core.services.sessions import DEFAULT_POLICY, SessionPolicy
 
 if TYPE_CHECKING:
     from medbill_core.app import Medbill
 
-DESCRIPTION = """The medbill REST API. Every route but `/v1/health` needs an API key:
-`Authorization: Bearer <key>`. Errors are RFC 9457 problems (`application/problem+json`),
-lists are cursor pages (`limit`, `cursor` -> `next_cursor`), and a POST sent again with the
+DESCRIPTION = """The medbill REST API. Every route but `/v1/health` and the sign-in
+(`POST /v1/sessions`) needs an API key, `Authorization: Bearer <key>`, or a browser session's
+cookie (with its CSRF token in `X-CSRF-Token` on POST, PUT, PATCH and DELETE). Errors are
+RFC 9457 problems (`application/problem+json`), lists are cursor pages (`limit`, `cursor` ->
+`next_cursor`), and a POST sent again with the
 same `Idempotency-Key` and body within 24 hours answers what it answered the first time."""
 
 
@@ -49,17 +52,21 @@ def plain_query(request: Request) -> None:
                                            for field in fields])
 
 
-def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None) -> FastAPI:
+def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None,
+               sessions: SessionPolicy | None = None) -> FastAPI:
     """The API of ``medbill``: the core's routes and every enabled plugin's
     (``medbill_register_routes``), OpenAPI 3.1 at ``/openapi.json``, docs at ``/docs``.
 
     :param authenticate: ``authenticate(medbill, token) -> Principal``; default
         :func:`medbill_core.services.identity.authenticate_key`.
+    :param sessions: how long browser sessions last, the clock, the cookie's ``Secure``;
+        default :data:`medbill_core.services.sessions.DEFAULT_POLICY`.
     """
     app = FastAPI(title="medbill", version=_version(), description=DESCRIPTION,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
                   dependencies=[Depends(plain_query)])
-    app.state.medbill_api = ApiState(medbill, authenticate or default_authenticator)
+    app.state.medbill_api = ApiState(medbill, authenticate or default_authenticator,
+                                     sessions or DEFAULT_POLICY)
     problems.install(app)
     app.add_exception_handler(Replay, replay_response)
     medbill.hooks.register_routes(app=app)

@@ -6,6 +6,14 @@ it runs its own transactions (a key's last use is recorded even when the request
 By default it is :func:`medbill_core.services.identity.authenticate_key`, imported when the
 first request asks (so the app can be built, and tested with another authenticator, without
 it); :func:`create_app`'s ``authenticate`` argument replaces it.
+
+Or a browser session: the cookie :data:`SESSION_COOKIE` set by ``POST /v1/sessions``
+(:mod:`medbill_core.services.sessions`). A bearer key wins when a request sends both. A
+request authenticated by the cookie with an unsafe method (POST, PUT, PATCH, DELETE) must
+also send the session's CSRF token, in the :data:`CSRF_HEADER` header or, for an HTML form,
+the :data:`CSRF_FIELD` field: the cookie is sent by the browser whoever made the page that
+posts, the token only by a page that could read it. Bearer requests need no token (no
+browser adds a bearer key on its own).
 """
 
 from __future__ import annotations
@@ -14,13 +22,15 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, cast
+from urllib.parse import parse_qs
 
 from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from medbill_core.domain.identity import Principal
-from medbill_core.errors import ConfigurationError, NotAuthenticated
+from medbill_core.errors import ConfigurationError, NotAuthenticated, PermissionDenied
 from medbill_core.permissions import Action, require
+from medbill_core.services import sessions as user_sessions
 
 if TYPE_CHECKING:
     from medbill_core.app import Medbill
@@ -30,7 +40,21 @@ Authenticator = Callable[["Medbill", str], Principal]
 #: Where the default authenticator lives (part "identity" of issue 15).
 IDENTITY_MODULE = "medbill_core.services.identity"
 
+#: The browser session's cookie (``POST /v1/sessions`` sets it).
+SESSION_COOKIE = "medbill_session"
+#: Where an unsafe request made with the session cookie sends the session's CSRF token.
+CSRF_HEADER = "X-CSRF-Token"
+#: ... or, in an HTML form's post, this field.
+CSRF_FIELD = "csrf_token"
+#: Methods that change nothing: no CSRF token needed.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
 _bearer = HTTPBearer(auto_error=False, description="An API key: `medbill keys create`")
+_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, scheme_name="SessionCookie",
+    description="A browser session (`POST /v1/sessions`); POST, PUT, PATCH and DELETE "
+                f"also need the session's CSRF token in `{CSRF_HEADER}`")
 
 
 def default_authenticator(medbill: Medbill, token: str) -> Principal:
@@ -46,28 +70,80 @@ def default_authenticator(medbill: Medbill, token: str) -> Principal:
 
 @dataclass(frozen=True)
 class ApiState:
-    """What every request of one app needs: the medbill instance and the authenticator."""
+    """What every request of one app needs: the medbill instance, the authenticator of API
+    keys and the policy of browser sessions."""
 
     medbill: Medbill
     authenticate: Authenticator
+    sessions: user_sessions.SessionPolicy = user_sessions.DEFAULT_POLICY
 
 
 def api_state(request: Request) -> ApiState:
     return cast(ApiState, request.app.state.medbill_api)
 
 
+async def form_csrf_token(request: Request) -> str | None:
+    """The :data:`CSRF_FIELD` of an HTML form's unsafe request made with the session cookie
+    and without the header (the form is read only then; FastAPI keeps what it read)."""
+    if (request.method in SAFE_METHODS or CSRF_HEADER in request.headers
+            or SESSION_COOKIE not in request.cookies or "authorization" in request.headers):
+        return None
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type not in _FORMS:
+        return None
+    body = await request.body()  # kept by the request: the route still reads it
+    if content_type == _FORMS[0]:
+        # read here, not by Starlette's form parser (which needs python-multipart)
+        try:
+            found = parse_qs(body.decode("utf-8", "replace"),
+                             max_num_fields=1000).get(CSRF_FIELD)
+        except ValueError:  # more fields than any form of ours has
+            return None
+        return found[0] if found else None
+    try:
+        value = (await request.form()).get(CSRF_FIELD)
+    except Exception:  # an unreadable form (or no multipart parser installed) has no token
+        return None
+    return value if isinstance(value, str) else None
+
+
 def authenticated(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                         Security(_bearer)]) -> Principal:
-    """The principal the request's bearer key names; 401 without one or with a bad one."""
-    if credentials is None or not credentials.credentials.strip():
-        raise NotAuthenticated("authentication required: send 'Authorization: Bearer "
-                               "<API key>'")
+                                         Security(_bearer)],
+                  cookie: Annotated[str | None, Security(_cookie)],
+                  form_token: Annotated[str | None, Depends(form_csrf_token)]) -> Principal:
+    """The principal the request's bearer key names, else its session cookie's (with the
+    CSRF token on an unsafe method: 403 without it); 401 without either, or with a bad one."""
     state = api_state(request)
-    try:
-        return state.authenticate(state.medbill, credentials.credentials.strip())
-    except NotAuthenticated:
-        raise NotAuthenticated("the API key is not valid") from None
+    if credentials is not None and credentials.credentials.strip():
+        try:
+            return state.authenticate(state.medbill, credentials.credentials.strip())
+        except NotAuthenticated:
+            raise NotAuthenticated("the API key is not valid") from None
+    if not cookie:
+        raise NotAuthenticated("authentication required: send 'Authorization: Bearer "
+                               "<API key>', or sign in (POST /v1/sessions)")
+    session = user_sessions.resume(state.medbill, cookie, state.sessions)
+    request.state.medbill_session = session
+    if request.method not in SAFE_METHODS and not user_sessions.csrf_matches(
+            session, request.headers.get(CSRF_HEADER) or form_token):
+        raise PermissionDenied(user_sessions.CSRF_REFUSED)
+    return session.principal
+
+
+def current_session(request: Request) -> user_sessions.SessionInfo | None:
+    """The browser session the request was authenticated with (None: an API key, or not
+    authenticated yet): call it in a route that has :data:`CurrentPrincipal`."""
+    found = getattr(request.state, "medbill_session", None)
+    return found if isinstance(found, user_sessions.SessionInfo) else None
+
+
+def csrf_token(request: Request) -> str | None:
+    """The CSRF token of the request's browser session, for a page's forms (a hidden
+    :data:`CSRF_FIELD` field) or its scripts (the :data:`CSRF_HEADER` header); None for a
+    request authenticated with an API key."""
+    session = current_session(request)
+    return session.csrf_token if session is not None else None
 
 
 #: A route's parameter for the authenticated principal.

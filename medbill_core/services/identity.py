@@ -55,6 +55,7 @@ from medbill_core.storage.schema import (
     MembershipRow,
     PracticeRow,
     UserRow,
+    UserSessionRow,
     as_utc,
     utcnow,
 )
@@ -455,6 +456,7 @@ def disable_user(work: UnitOfWork, principal: Principal, name: str) -> UserInfo:
     session.flush()
     audit.record(session, actor=principal.actor, action="user.disabled", entity_type="user",
                  entity_id=user.id)
+    end_sessions(session, principal, user.id, reason="user.disabled")
     return _user_info(session, user, _target_practice(session, principal, None))
 
 
@@ -487,6 +489,7 @@ def set_password(work: UnitOfWork, principal: Principal, name: str, password: st
     session.flush()
     audit.record(session, actor=principal.actor, action="user.password_set",
                  entity_type="user", entity_id=user.id)
+    end_sessions(session, principal, user.id, reason="user.password_set")
 
 
 def grant(work: UnitOfWork, principal: Principal, name: str, role: Role, *,
@@ -536,7 +539,28 @@ def revoke(work: UnitOfWork, principal: Principal, name: str, *,
     audit.record(session, actor=principal.actor, action="membership.revoked",
                  entity_type="user", entity_id=user.id,
                  details={"practice": practice.code, "role": role})
+    end_sessions(session, principal, user.id, practice_id=practice.id,
+                 reason="membership.revoked")
     return _user_info(session, user, practice)
+
+
+def end_sessions(session: Session, principal: Principal, user_id: int, *,
+                 practice_id: int | None = None, reason: str) -> int:
+    """Revoke the user's live browser sessions (in one practice, or all): called when the
+    user is disabled, its membership taken away or its password set. Returns how many; when
+    any, a ``sessions.revoked`` event says so (``reason``: the change that ended them)."""
+    query = update(UserSessionRow).where(UserSessionRow.user_id == user_id,
+                                         UserSessionRow.revoked_at.is_(None))
+    if practice_id is not None:
+        query = query.where(UserSessionRow.practice_id == practice_id)
+    ended = session.execute(query.values(revoked_at=utcnow())
+                            .execution_options(synchronize_session=False))
+    count = int(getattr(ended, "rowcount", 0) or 0)
+    if count:
+        audit.record(session, actor=principal.actor, action="sessions.revoked",
+                     entity_type="user", entity_id=user_id,
+                     details={"count": count, "reason": reason})
+    return count
 
 
 def authenticate_password(app: Medbill, name: str, password: str,

@@ -1026,3 +1026,30 @@ class JobRow(PracticeScoped, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -------------------------------------------------------------------------------------------------
+# Part "sessions" (issue 15): browser sessions of users signed in with a password
+# -------------------------------------------------------------------------------------------------
+
+
+class UserSessionRow(Base):
+    """A browser session (:mod:`medbill_core.services.sessions`): the cookie's token is never
+    stored, only its SHA-256 (``token_hash``). It ends at ``expires_at`` (absolute), at
+    ``idle_expires_at`` (pushed forward by use, at most once a minute) or when revoked
+    (logout; the user disabled, its membership or password changed). ``csrf_token`` is the
+    secret an unsafe request made with the cookie must send back (``X-CSRF-Token``): stored as
+    issued, since the session's owner may ask for it again (``GET /v1/sessions/current``)."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    idle_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
