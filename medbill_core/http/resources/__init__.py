@@ -12,21 +12,29 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from medbill_core.http.resources import (
+    appeals,
     audit_trail,
     claim_actions,
     claims,
+    coverages,
+    guarantors,
     health,
     patient_records,
     patients,
     payers,
+    payments,
+    plans,
+    practices,
     providers,
     remittances,
     reports,
+    statements,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
            patient_records.router, providers.router, remittances.router, reports.router,
-           audit_trail.router)
+           audit_trail.router, practices.router, guarantors.router, coverages.router,
+           payments.router, plans.router, statements.router, appeals.router)
 
 
 def include_core_routes(app: FastAPI) -> None:
