@@ -152,9 +152,11 @@ def change_appeal(request: Request, appeal_id: RowId, body: AppealChange,
                   ) -> Response:
     """Record the appeal's next step (the service says which steps its status allows)."""
     if body.on is not None and body.status is not AppealStep.SENT:
-        raise ValidationFailed("request", [("body.on", "only with status sent")])
+        raise ValidationFailed("request", [("body.on", "is the day an appeal went to the "
+                                                       "payer: not with this status")])
     if body.status in (AppealStep.WON, AppealStep.LOST) and body.note is None:
-        raise ValidationFailed("request", [("body.note", "is required for won or lost")])
+        raise ValidationFailed("request", [("body.note", "is required with the payer's "
+                                                         "decision")])
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         if body.status is AppealStep.SENT:
             appeal = mark_sent(work, appeal_id, body.on)

@@ -29,7 +29,7 @@ else:
     CoverageChanges = create_model(
         "CoverageChanges", __base__=RequestBody,
         __doc__="The fields of a coverage to change; those not sent stay as they are, null "
-                "clears an optional one, subscriber parts merge into the stored subscriber.",
+                "clears an optional one, a subscriber replaces the stored one.",
         **{name: (info.annotation | None, None) for name, info in Coverage.model_fields.items()
            if name not in ("id", "patient_id")})
 

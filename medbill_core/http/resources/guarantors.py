@@ -44,7 +44,7 @@ else:
     GuarantorChanges = create_model(
         "GuarantorChanges", __base__=RequestBody,
         __doc__="The fields of a guarantor to change; those not sent stay as they are, null "
-                "clears an optional one, address parts merge into the stored address.",
+                "clears an optional one, an address replaces the stored one.",
         **{name: (info.annotation | None, None)
            for name, info in Guarantor.model_fields.items() if name != "id"})
 
