@@ -147,6 +147,11 @@ def test_more_than_is_owed_needs_a_decision_and_a_credit_is_refunded_by_the_mana
                                          json={**refund, "amount": "6.00"}, headers=MANAGER),
                              422, "validation-failed")
     assert problem["errors"][0]["field"] == "amount"
+    # a NUL never reaches the database (PostgreSQL would refuse it with an error of its own)
+    problem = assert_problem(client.post(f"/v1/payments/{payment['id']}/refunds",
+                                         json={**refund, "reason": "a\u0000b"},
+                                         headers=MANAGER), 422, "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["body.reason"]
     after = client.get(f"/v1/payments/{payment['id']}", headers=BILLER).json()
     assert (after["credit"], after["refunded"]) == ("5.00", "15.00")
     assert_problem(client.post("/v1/payments/9999/refunds", json=refund, headers=MANAGER),

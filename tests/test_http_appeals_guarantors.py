@@ -48,6 +48,9 @@ def test_an_appeal_is_opened_for_a_denied_claim_and_moved_to_its_outcome(
     problem = assert_problem(client.post("/v1/appeals", json=body, headers=BILLER), 422,
                              "validation-failed")
     assert problem["errors"][0]["field"] == "appeal"  # one in progress per claim
+    problem = assert_problem(client.post("/v1/appeals", json={**body, "reason": "a\u0000b"},
+                                         headers=BILLER), 422, "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["body.reason"]
     problem = assert_problem(client.post("/v1/appeals", json={**body, "claim_id": accepted_id},
                                          headers=BILLER), 422, "validation-failed")
     assert problem["errors"][0]["field"] == "state"

@@ -30,6 +30,7 @@ from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import RequestBody
+from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services.appeals import (
     MAX_LEVEL,
@@ -139,6 +140,7 @@ def create_appeal(request: Request, body: NewAppeal,
                   principal: Annotated[Principal, Depends(permitted(Action.APPEALS_WRITE))],
                   idempotency: IdempotencyParam) -> Response:
     """Open an appeal of a denied or partially paid claim's denial (201, ``Location``)."""
+    body = validated(NewAppeal, body.model_dump())  # the input rules: no control characters
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         appeal = open_appeal(work, body.claim_id, body.reason, body.level)
         return idempotency.respond(work, 201, appeal.as_json(),
@@ -151,6 +153,7 @@ def change_appeal(request: Request, appeal_id: RowId, body: AppealChange,
                   principal: Annotated[Principal, Depends(permitted(Action.APPEALS_WRITE))],
                   ) -> Response:
     """Record the appeal's next step (the service says which steps its status allows)."""
+    body = validated(AppealChange, body.model_dump())
     if body.on is not None and body.status is not AppealStep.SENT:
         raise ValidationFailed("request", [("body.on", "is the day an appeal went to the "
                                                        "payer: not with this status")])

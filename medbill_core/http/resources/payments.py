@@ -199,6 +199,7 @@ def refund_payment(request: Request, payment_id: RowId, body: NewRefund,
                    principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_REFUND))],
                    idempotency: IdempotencyParam) -> Response:
     """Give back (part of) the credit the payment left on the account (201)."""
+    body = validated(NewRefund, body.model_dump())  # the input rules: no control characters
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         result = refund_credit(work, payment_id, body.amount, body.reason)
         out = RefundOut(refund_id=result.refund_id, payment_id=payment_id,

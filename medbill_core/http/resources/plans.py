@@ -22,6 +22,7 @@ from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import RequestBody
+from medbill_core.http.validation import validated
 from medbill_core.money import Money
 from medbill_core.permissions import Action
 from medbill_core.services.payments import (
@@ -149,6 +150,7 @@ def create_plan(request: Request, body: NewPlan,
                 principal: Annotated[Principal, Depends(permitted(Action.PLANS_WRITE))],
                 idempotency: IdempotencyParam) -> Response:
     """Schedule ``total`` in ``installments`` from ``start`` (201, ``Location`` names it)."""
+    body = validated(NewPlan, body.model_dump())
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         work.patients.get(body.patient_id)
         created = new_plan(work, body.patient_id, body.total, body.installments, body.start,
@@ -166,6 +168,7 @@ def cancel_plan_record(request: Request, plan_id: RowId, body: CancelPlan,
                        idempotency: IdempotencyParam) -> Response:
     """End an active plan: its installments are no longer expected; the balance stays on
     the account and payments made stay applied (200, the plan)."""
+    body = validated(CancelPlan, body.model_dump())  # the input rules: no control characters
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         cancel_plan(work, plan_id, body.reason)
         detail = _detail(work, plan_id)
