@@ -130,7 +130,10 @@ def test_more_than_is_owed_needs_a_decision_and_a_credit_is_refunded_by_the_mana
     body = {"patient_id": patient_id, "amount": "50.00", "method": "cash"}
     problem = assert_problem(client.post("/v1/payments", json=body, headers=BILLER), 409,
                              "ledger-rule")
-    assert PHI_NAME not in str(problem)
+    assert PHI_NAME not in str(problem) and "50.00" not in problem["detail"]
+    assert problem["detail"] == ("the payment exceeds the 30.00 it may pay; send overpayment: "
+                                 "credit (keep the rest on the account) or refund (give it "
+                                 "back)")
     made = client.post("/v1/payments", json={**body, "overpayment": "credit"}, headers=BILLER)
     assert made.status_code == 201, made.text
     payment = made.json()

@@ -56,6 +56,14 @@ class Overpayment(StrEnum):
     REFUND = "refund"
 
 
+class Overpaid(LedgerError):
+    """A payment larger than what it may pay, and no decision for the rest."""
+
+    def __init__(self, message: str, owed: Decimal) -> None:
+        super().__init__(message)
+        self.owed = owed
+
+
 @dataclass(frozen=True)
 class PaymentResult:
     payment_id: int
@@ -136,9 +144,9 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
     owed = sum((bal for _, _, bal in balances), ZERO) + sum((a for _, a in on_account), ZERO)
     remaining = payment.amount
     if remaining > owed and overpayment is None:
-        raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed{where}"
-                          "; decide what happens to the rest: keep it as a credit "
-                          "(--overpayment credit) or refund it (--overpayment refund)")
+        raise Overpaid(f"payment of {payment.amount} exceeds the {owed} owed{where}"
+                       "; decide what happens to the rest: keep it as a credit "
+                       "(--overpayment credit) or refund it (--overpayment refund)", owed)
     row = PaymentRow(patient_id=payment.patient_id, amount=payment.amount,
                      method=payment.method.value, reference=payment.reference,
                      received_on=payment.received_on, unapplied=ZERO, refunded=ZERO,

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from medbill_core.domain import Payment, PaymentMethodKind
 from medbill_core.domain.identity import Principal
+from medbill_core.errors import LedgerError
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.pagination import (
@@ -33,6 +34,7 @@ from medbill_core.http.validation import validated
 from medbill_core.money import Money
 from medbill_core.permissions import Action
 from medbill_core.services.payments import (
+    Overpaid,
     Overpayment,
     PaymentStatus,
     PaymentSummary,
@@ -186,7 +188,12 @@ def create_payment(request: Request, body: NewPayment,
         **body.model_dump(exclude={"overpayment", "received_on"}),
         "received_on": body.received_on or date.today()})
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
-        result = record_payment(work, payment, overpayment=body.overpayment)
+        try:
+            result = record_payment(work, payment, overpayment=body.overpayment)
+        except Overpaid as exc:  # the service's text quotes the amount sent, and CLI options
+            raise LedgerError(f"the payment exceeds the {exc.owed} it may pay; send "
+                              "overpayment: credit (keep the rest on the account) or refund "
+                              "(give it back)") from None
         detail = _detail(get_payment(work, result.payment_id),
                          payment_applications(work, result.payment_id))
         return idempotency.respond(work, 201, detail.model_dump(mode="json"),
