@@ -15,6 +15,7 @@ from test_http_api import PHI_NAME, assert_problem
 
 from medbill_core.app import Medbill
 from medbill_core.http import create_app
+from medbill_core.http.resources.appeals import AppealOut
 from medbill_core.storage.schema import PracticeRow
 from medbill_core.testing import factories
 
@@ -43,6 +44,7 @@ def test_an_appeal_is_opened_for_a_denied_claim_and_moved_to_its_outcome(
             appeal["denial_codes"], appeal["opened_by"]) == (
         claim_id, number, 1, "open", ["CO-50", "CO-16"], "key:k-biller")
     assert PHI_NAME not in opened.text  # the reason is kept, never shown back
+    assert set(appeal) == set(AppealOut.model_fields)  # what the document says, exactly
     assert client.post("/v1/appeals", json=body,
                        headers={**BILLER, "Idempotency-Key": "appeal-1"}).json() == appeal
     problem = assert_problem(client.post("/v1/appeals", json=body, headers=BILLER), 422,
