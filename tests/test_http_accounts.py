@@ -239,6 +239,23 @@ def test_plans_are_created_listed_read_and_cancelled(client: TestClient,
     assert [row["id"] for row in client.get(
         f"/v1/plans?patient={patient_id}&status=active", headers=AUDITOR).json()["data"]] == [
         plan["id"]]
+    # what is left (60.00) over two installments from a new start; the paid one stays
+    later = (start + timedelta(days=45)).isoformat()
+    moved = client.patch(f"/v1/plans/{plan['id']}", json={"installments": 2, "start": later},
+                         headers=FRONT)
+    assert moved.status_code == 200, moved.text
+    spread = moved.json()["installments"]
+    assert [(i["amount"], i["paid_amount"]) for i in spread] == [
+        ("33.33", "33.33"), ("6.67", "6.67"), ("30.00", "0.00"), ("30.00", "0.00")]
+    assert [i["due_date"] for i in spread[:3]] == [
+        plan["installments"][0]["due_date"], plan["installments"][1]["due_date"], later]
+    assert spread[3]["due_date"] > later
+    assert (moved.json()["total"], moved.json()["remaining"]) == ("100.00", "60.00")
+    problem = assert_problem(client.patch(f"/v1/plans/{plan['id']}",
+                                          json={"installments": 2, "amount": "10.00"},
+                                          headers=FRONT), 422, "validation-failed")
+    assert problem["errors"][0]["field"] == "installments"
+    assert_problem(client.patch("/v1/plans/9999", json={}, headers=FRONT), 404, "not-found")
     assert_problem(client.post(f"/v1/plans/{plan['id']}/cancel", json={"reason": "moved"},
                                headers=AUDITOR), 403, "permission-denied")
     cancelled = client.post(f"/v1/plans/{plan['id']}/cancel", json={"reason": "moved"},

@@ -1,6 +1,7 @@
 """Payment plans: ``GET /v1/plans`` (keyset pages), ``GET /v1/plans/{id}`` (with its
 installments), ``POST /v1/plans`` (schedule a balance, as ``medbill plans create``) and
-``POST /v1/plans/{id}/cancel`` (as ``medbill plans cancel``). Every rule is the payments
+``POST /v1/plans/{id}/cancel`` (as ``medbill plans cancel``) and ``PATCH /v1/plans/{id}``
+(re-schedule what is left, as ``medbill plans edit``). Every rule is the payments
 service's; amounts are decimal text."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from medbill_core.services.payments import (
     PlanStatus,
     PlanSummary,
     cancel_plan,
+    edit_plan,
     list_plans,
     new_plan,
     plan,
@@ -98,6 +100,17 @@ class NewPlan(RequestBody):
     installments: int = Field(ge=1, le=MAX_INSTALLMENTS)
     start: date = Field(description="the first due date")
     frequency: PlanFrequency = PlanFrequency.MONTHLY
+
+
+class PlanReschedule(RequestBody):
+    """What is left of an active plan spread again (its total and frequency stay): over
+    ``installments`` (default: as many as were left) or in installments of ``amount`` (the
+    last takes the rest), from ``start`` (default: the first installment not fully paid's
+    due date). Paid installments stay; a partly paid one is cut to what was paid on it."""
+
+    installments: int | None = Field(default=None, ge=1, le=MAX_INSTALLMENTS)
+    amount: Money | None = Field(default=None, gt=0, description="e.g. \"50.00\"")
+    start: date | None = None
 
 
 class CancelPlan(RequestBody):
@@ -173,3 +186,17 @@ def cancel_plan_record(request: Request, plan_id: RowId, body: CancelPlan,
         cancel_plan(work, plan_id, body.reason)
         detail = _detail(work, plan_id)
         return idempotency.respond(work, 200, detail.model_dump(mode="json"))
+
+
+@router.patch("/{plan_id}", response_model=PlanDetail, summary="Re-schedule a payment plan",
+              responses=NOT_FOUND)
+def reschedule_plan(request: Request, plan_id: RowId, body: PlanReschedule,
+                    principal: Annotated[Principal, Depends(permitted(Action.PLANS_WRITE))],
+                    ) -> Response:
+    """Spread again what is left of an active plan, as ``medbill plans edit`` does."""
+    body = validated(PlanReschedule, body.model_dump())
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
+        edit_plan(work, plan_id, installments=body.installments, amount=body.amount,
+                  start=body.start)
+        detail = _detail(work, plan_id)
+    return Response(detail.model_dump_json(), media_type="application/json")
