@@ -167,6 +167,7 @@ def test_payment_bodies_are_checked_field_by_field_without_echoing_them(
     for body, field in (
             ({"patient_id": patient_id, "amount": 12.5, "method": "cash"}, "body.amount"),
             ({"patient_id": patient_id, "amount": "0.00", "method": "cash"}, "body.amount"),
+            ({"patient_id": patient_id, "amount": "100000000000000000000"}, "body.amount"),
             ({"patient_id": patient_id, "amount": "10.00", "method": "barter"}, "body.method"),
             ({"patient_id": patient_id, "amount": "10.00", "method": "card",
               "reference": "4111 1111 1111 1111"}, "body.reference"),

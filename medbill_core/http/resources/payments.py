@@ -7,6 +7,7 @@ service's; amounts are decimal text."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -44,6 +45,10 @@ from medbill_core.services.payments import (
     record_payment,
     refund_credit,
 )
+
+#: The largest amount a request may name (as the command line's): the ledger holds cents in a
+#: BIGINT, and an amount beyond any patient's must be a typo.
+MAX_AMOUNT = Decimal("99999999.99")
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"], responses=PROBLEM_RESPONSES)
 LISTING = "payments"
@@ -107,7 +112,7 @@ class NewPayment(RequestBody):
     to one claim), then to what the account owes on no claim."""
 
     patient_id: StoredId
-    amount: Money = Field(gt=0, description="e.g. \"25.00\"")
+    amount: Money = Field(gt=0, le=MAX_AMOUNT, description="e.g. \"25.00\"")
     method: PaymentMethodKind = PaymentMethodKind.CASH
     reference: str | None = Field(default=None, max_length=40, description=(
         "check number, or card last four / authorization (never a full card number)"))
@@ -119,7 +124,8 @@ class NewPayment(RequestBody):
 
 
 class NewRefund(RequestBody):
-    amount: Money = Field(gt=0, description="what to give back, at most the credit left")
+    amount: Money = Field(gt=0, le=MAX_AMOUNT,
+                          description="what to give back, at most the credit left")
     reason: str = Field(min_length=1, max_length=500, description="why (no patient details)")
 
 

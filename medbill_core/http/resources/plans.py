@@ -22,6 +22,7 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cu
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
+from medbill_core.http.resources.payments import MAX_AMOUNT
 from medbill_core.http.schemas import RequestBody
 from medbill_core.http.validation import validated
 from medbill_core.money import Money
@@ -96,7 +97,7 @@ class NewPlan(RequestBody):
     the rounding). One active plan per patient; the total may not exceed the balance."""
 
     patient_id: StoredId
-    total: Money = Field(gt=0, description="what the plan covers, e.g. \"300.00\"")
+    total: Money = Field(gt=0, le=MAX_AMOUNT, description="what the plan covers, e.g. \"300.00\"")
     installments: int = Field(ge=1, le=MAX_INSTALLMENTS)
     start: date = Field(description="the first due date")
     frequency: PlanFrequency = PlanFrequency.MONTHLY
@@ -109,7 +110,7 @@ class PlanReschedule(RequestBody):
     due date). Paid installments stay; a partly paid one is cut to what was paid on it."""
 
     installments: int | None = Field(default=None, ge=1, le=MAX_INSTALLMENTS)
-    amount: Money | None = Field(default=None, gt=0, description="e.g. \"50.00\"")
+    amount: Money | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="e.g. \"50.00\"")
     start: date | None = None
 
 
