@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,11 +37,14 @@ from schemathesis import Case, CheckContext, Response
 
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
-from medbill_core.domain import ClaimState
+from medbill_core.domain import ClaimState, Guarantor, Payment, PaymentMethodKind
+from medbill_core.domain.base import saved_id
 from medbill_core.domain.identity import Role
 from medbill_core.http import create_app
 from medbill_core.http.resources.jobs import stop_jobs
 from medbill_core.services import identity
+from medbill_core.services.guarantors import GuarantorService
+from medbill_core.services.payments import Overpayment, record_payment
 from medbill_core.testing.factories import (
     make_address,
     make_claim,
@@ -68,6 +72,8 @@ PATIENTS = (
     {"last_name": "Vandermolen", "first_name": "Casimir", "birth_date": date(1990, 7, 4),
      "member_id": "VM6634567892", "account_number": "FZ00003", "line1": "4 Larkspur Court"},
 )
+
+GUARANTOR = {"last_name": "Thistlewood", "first_name": "Marigold", "line1": "12 Quincebrook Row"}
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,15 @@ def _seed(app: Medbill) -> Seeded:
                     person["account_number"], person["line1"], person["birth_date"].isoformat(),
                     person["birth_date"].strftime("%Y%m%d")]
         work.claims.transition(claim_ids[0], ClaimState.VALIDATED)
+        # a guarantor and a payment (its credit refundable), so their reads answer 200s too
+        GuarantorService(work.session, actor=work.actor).add(Guarantor(
+            last_name=GUARANTOR["last_name"], first_name=GUARANTOR["first_name"],
+            address=make_address(line1=GUARANTOR["line1"])))
+        phi += list(GUARANTOR.values())
+        first_patient = work.patients.by_account(str(PATIENTS[0]["account_number"]))
+        record_payment(work, Payment(patient_id=saved_id(first_patient), amount=Decimal("10.00"),
+                                     method=PaymentMethodKind.CHECK, received_on=date.today()),
+                       overpayment=Overpayment.CREDIT)
     with app.unit_of_work() as work:
         administrator = identity.local_principal(work, app.config)
         token = identity.create_key(work, administrator, "fuzzer", Role.ADMINISTRATOR).token

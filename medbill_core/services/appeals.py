@@ -276,6 +276,22 @@ def list_appeals(work: UnitOfWork, status: AppealStatus | str | None = None) -> 
     return appeals
 
 
+def appeals_after(work: UnitOfWork, *, after_id: int | None, limit: int,
+                  status: AppealStatus | None = None,
+                  deadline_before: date | None = None) -> list[Appeal]:
+    """A keyset page of appeals by id (the API's list): at most ``limit`` after ``after_id``,
+    of one status, with a deadline before a day (appeals without one left out then)."""
+    query = (select(AppealRow, ClaimRow).join(ClaimRow, ClaimRow.id == AppealRow.claim_id)
+             .order_by(AppealRow.id).limit(limit))
+    if after_id is not None:
+        query = query.where(AppealRow.id > after_id)
+    if status is not None:
+        query = query.where(AppealRow.status == status.value)
+    if deadline_before is not None:
+        query = query.where(AppealRow.deadline < deadline_before)
+    return [_view(row, claim) for row, claim in work.session.execute(query).all()]
+
+
 def pending_appeals(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, Appeal]:
     """Claim id -> its appeal in progress (open or sent), for the claims that have one."""
     result: dict[int, Appeal] = {}

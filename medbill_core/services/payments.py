@@ -56,6 +56,14 @@ class Overpayment(StrEnum):
     REFUND = "refund"
 
 
+class Overpaid(LedgerError):
+    """A payment larger than what it may pay, and no decision for the rest."""
+
+    def __init__(self, message: str, owed: Decimal) -> None:
+        super().__init__(message)
+        self.owed = owed
+
+
 @dataclass(frozen=True)
 class PaymentResult:
     payment_id: int
@@ -136,9 +144,9 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
     owed = sum((bal for _, _, bal in balances), ZERO) + sum((a for _, a in on_account), ZERO)
     remaining = payment.amount
     if remaining > owed and overpayment is None:
-        raise LedgerError(f"payment of {payment.amount} exceeds the {owed} owed{where}"
-                          "; decide what happens to the rest: keep it as a credit "
-                          "(--overpayment credit) or refund it (--overpayment refund)")
+        raise Overpaid(f"payment of {payment.amount} exceeds the {owed} owed{where}"
+                       "; decide what happens to the rest: keep it as a credit "
+                       "(--overpayment credit) or refund it (--overpayment refund)", owed)
     row = PaymentRow(patient_id=payment.patient_id, amount=payment.amount,
                      method=payment.method.value, reference=payment.reference,
                      received_on=payment.received_on, unapplied=ZERO, refunded=ZERO,
@@ -318,6 +326,8 @@ class PaymentSummary:
     #: a family's payment: the guarantor's number (``account_number`` then names the patient
     #: whose account keeps its credit)
     guarantor: str | None = None
+    #: the patient whose account the payment is on (the API names patients by id)
+    patient_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "account_number": self.account_number,
@@ -350,17 +360,56 @@ def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
         query = query.where(PaymentRow.received_on >= received_from)
     if received_to is not None:
         query = query.where(PaymentRow.received_on <= received_to)
-    result = []
-    for row, account_number in work.session.execute(query):
-        reversed_ = row.reversed_on is not None
-        result.append(PaymentSummary(
-            row.id, account_number, row.amount, row.method, row.reference, row.received_on,
-            ZERO if reversed_ else row.amount - row.unapplied - row.refunded,
-            row.unapplied, row.refunded,
-            PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
-            row.reversed_on, row.returned_fee,
-            guarantor_number(row.guarantor_id) if row.guarantor_id else None))
-    return result
+    return [payment_summary(row, account_number)
+            for row, account_number in work.session.execute(query)]
+
+
+def payment_summary(row: PaymentRow, account_number: str) -> PaymentSummary:
+    """A stored payment as the lists show it."""
+    reversed_ = row.reversed_on is not None
+    return PaymentSummary(
+        row.id, account_number, row.amount, row.method, row.reference, row.received_on,
+        ZERO if reversed_ else row.amount - row.unapplied - row.refunded,
+        row.unapplied, row.refunded,
+        PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
+        row.reversed_on, row.returned_fee,
+        guarantor_number(row.guarantor_id) if row.guarantor_id else None, row.patient_id)
+
+
+def payments_after(work: UnitOfWork, *, after_id: int | None, limit: int,
+                   patient_id: int | None = None, received_from: date | None = None,
+                   received_to: date | None = None,
+                   method: str | None = None) -> list[PaymentSummary]:
+    """A keyset page of payments by id (the API's list): at most ``limit`` after
+    ``after_id``, of one patient, received in a period (both ends included), by one method."""
+    if received_from and received_to and received_from > received_to:
+        raise ValidationFailed("payments list", [("received_from", "is after received_to")])
+    query = (select(PaymentRow, PatientRow.account_number)
+             .join(PatientRow, PatientRow.id == PaymentRow.patient_id)
+             .order_by(PaymentRow.id).limit(limit))
+    if after_id is not None:
+        query = query.where(PaymentRow.id > after_id)
+    if patient_id is not None:
+        query = query.where(PaymentRow.patient_id == patient_id)
+    if received_from is not None:
+        query = query.where(PaymentRow.received_on >= received_from)
+    if received_to is not None:
+        query = query.where(PaymentRow.received_on <= received_to)
+    if method is not None:
+        query = query.where(PaymentRow.method == method)
+    return [payment_summary(row, account_number)
+            for row, account_number in work.session.execute(query)]
+
+
+def get_payment(work: UnitOfWork, payment_id: int) -> PaymentSummary:
+    """One payment as the lists show it.
+
+    :raises NotFound: no such payment.
+    """
+    row = _payment_row(work, payment_id)
+    account_number = work.session.scalar(select(PatientRow.account_number).where(
+        PatientRow.id == row.patient_id))
+    return payment_summary(row, account_number or "")
 
 
 def _payment_row(work: UnitOfWork, payment_id: int) -> PaymentRow:
@@ -805,6 +854,8 @@ class PlanSummary:
     next_due_date: date | None
     next_due_amount: Decimal | None
     cancelled_on: date | None
+    #: the plan's patient (the API names patients by id)
+    patient_id: int | None = None
 
     @property
     def remaining(self) -> Decimal:
@@ -823,11 +874,17 @@ class PlanSummary:
 
 
 def list_plans(work: UnitOfWork, *, patient_id: int | None = None,
-               status: PlanStatus | None = None) -> list[PlanSummary]:
-    """Payment plans, of one patient or all, in one status or all, by id."""
+               status: PlanStatus | None = None, after_id: int | None = None,
+               limit: int | None = None, plan_id: int | None = None) -> list[PlanSummary]:
+    """Payment plans, of one patient or all, in one status or all, by id (at most ``limit``
+    after ``after_id``: the API's keyset pages; ``plan_id``: that one only)."""
     query = (select(PaymentPlanRow, PatientRow.account_number)
              .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
-             .order_by(PaymentPlanRow.id))
+             .order_by(PaymentPlanRow.id).limit(limit))
+    if after_id is not None:
+        query = query.where(PaymentPlanRow.id > after_id)
+    if plan_id is not None:
+        query = query.where(PaymentPlanRow.id == plan_id)
     if patient_id is not None:
         query = query.where(PaymentPlanRow.patient_id == patient_id)
     if status is not None:
@@ -839,7 +896,7 @@ def list_plans(work: UnitOfWork, *, patient_id: int | None = None,
             row.id, account_number, PlanStatus(row.status), PlanFrequency(row.frequency),
             row.total_amount, sum((i.paid_amount for i in row.installments), ZERO),
             len(row.installments), due.due_date if due else None,
-            due.amount - due.paid_amount if due else None, row.cancelled_on))
+            due.amount - due.paid_amount if due else None, row.cancelled_on, row.patient_id))
     return result
 
 

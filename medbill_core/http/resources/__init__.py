@@ -12,27 +12,35 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from medbill_core.http.resources import (
+    appeals,
     audit_trail,
     claim_actions,
     claims,
+    coverages,
     eligibility,
     estimates,
+    guarantors,
     health,
     inbound_documents,
     jobs,
     patient_records,
     patients,
     payers,
+    payments,
+    plans,
+    practices,
     providers,
     remittances,
     reports,
     statement_runs,
+    statements,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
            patient_records.router, providers.router, remittances.router, reports.router,
            audit_trail.router, jobs.router, statement_runs.router, eligibility.router,
-           estimates.router, inbound_documents.router)
+           estimates.router, inbound_documents.router, practices.router, guarantors.router,
+           coverages.router, payments.router, plans.router, statements.router, appeals.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

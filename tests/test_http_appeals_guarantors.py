@@ -1,0 +1,221 @@
+"""Appeals (list, read, open for a denied claim, move on), guarantors (list and read audited,
+create, edit), practices (the caller's one), coverage and provider edits over HTTP, on SQLite
+and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from test_appeals import ago, denied_claim, new_claim
+from test_http_accounts import AUDITOR, BILLER, FRONT, MANAGER, authenticate, events, walk
+from test_http_api import PHI_NAME, assert_problem
+
+from medbill_core.app import Medbill
+from medbill_core.http import create_app
+from medbill_core.http.resources.appeals import AppealOut
+from medbill_core.storage.schema import PracticeRow
+from medbill_core.testing import factories
+
+TODAY = date.today()
+
+
+@pytest.fixture
+def client(medbill_app: Medbill) -> Iterator[TestClient]:
+    with TestClient(create_app(medbill_app, authenticate=authenticate)) as test_client:
+        yield test_client
+
+
+def test_an_appeal_is_opened_for_a_denied_claim_and_moved_to_its_outcome(
+        client: TestClient, medbill_app: Medbill) -> None:
+    claim_id, number = denied_claim(medbill_app)
+    accepted_id, _ = new_claim(medbill_app)
+    body = {"claim_id": claim_id, "reason": f"{PHI_NAME}'s visit was medically necessary"}
+    assert_problem(client.post("/v1/appeals", json=body, headers=FRONT), 403,
+                   "permission-denied")
+    opened = client.post("/v1/appeals", json=body,
+                         headers={**BILLER, "Idempotency-Key": "appeal-1"})
+    assert opened.status_code == 201, opened.text
+    appeal = opened.json()
+    assert opened.headers["location"] == f"/v1/appeals/{appeal['id']}"
+    assert (appeal["claim_id"], appeal["claim_number"], appeal["level"], appeal["status"],
+            appeal["denial_codes"], appeal["opened_by"]) == (
+        claim_id, number, 1, "open", ["CO-50", "CO-16"], "key:k-biller")
+    assert PHI_NAME not in opened.text  # the reason is kept, never shown back
+    assert set(appeal) == set(AppealOut.model_fields)  # what the document says, exactly
+    assert client.post("/v1/appeals", json=body,
+                       headers={**BILLER, "Idempotency-Key": "appeal-1"}).json() == appeal
+    problem = assert_problem(client.post("/v1/appeals", json=body, headers=BILLER), 422,
+                             "validation-failed")
+    assert problem["errors"][0]["field"] == "appeal"  # one in progress per claim
+    problem = assert_problem(client.post("/v1/appeals", json={**body, "reason": "a\u0000b"},
+                                         headers=BILLER), 422, "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["body.reason"]
+    problem = assert_problem(client.post("/v1/appeals", json={**body, "claim_id": accepted_id},
+                                         headers=BILLER), 422, "validation-failed")
+    assert problem["errors"][0]["field"] == "state"
+    assert_problem(client.post("/v1/appeals", json={**body, "claim_id": 99999},
+                               headers=BILLER), 404, "not-found")
+    assert client.get(f"/v1/appeals/{appeal['id']}", headers=AUDITOR).json() == appeal
+    sent_on = (TODAY - timedelta(days=2)).isoformat()
+    sent = client.patch(f"/v1/appeals/{appeal['id']}", json={"status": "sent", "on": sent_on},
+                        headers=BILLER)
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["status"], sent.json()["sent_on"]) == ("sent", sent_on)
+    problem = assert_problem(client.patch(f"/v1/appeals/{appeal['id']}",
+                                          json={"status": "won"}, headers=BILLER), 422,
+                             "validation-failed")
+    assert problem["errors"][0]["field"] == "body.note"
+    won = client.patch(f"/v1/appeals/{appeal['id']}",
+                       json={"status": "won", "note": "overturned"}, headers=MANAGER)
+    assert (won.json()["status"], won.json()["decided_on"]) == ("won", TODAY.isoformat())
+    problem = assert_problem(client.patch(f"/v1/appeals/{appeal['id']}",
+                                          json={"status": "withdrawn"}, headers=BILLER),
+                             422, "validation-failed")
+    assert problem["errors"][0]["field"] == "status"
+    assert_problem(client.patch("/v1/appeals/99999", json={"status": "sent"}, headers=BILLER),
+                   404, "not-found")
+    assert_problem(client.get("/v1/appeals", headers=FRONT), 403, "permission-denied")
+
+
+def test_the_appeal_list_pages_and_filters_by_status_and_deadline(
+        client: TestClient, medbill_app: Medbill) -> None:
+    made = []
+    for days in (100, 30, 5):  # denied that long ago: the deadline follows
+        claim_id, _ = denied_claim(medbill_app, on=ago(days))
+        response = client.post("/v1/appeals", json={"claim_id": claim_id, "reason": "x"},
+                               headers=BILLER)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    assert walk(client, "/v1/appeals?limit=2", AUDITOR) == ([a["id"] for a in made], 2)
+    assert client.patch(f"/v1/appeals/{made[1]['id']}", json={"status": "withdrawn"},
+                        headers=BILLER).status_code == 200
+    assert walk(client, "/v1/appeals?status=open", AUDITOR)[0] == [made[0]["id"],
+                                                                   made[2]["id"]]
+    cut = made[1]["deadline"]
+    assert walk(client, f"/v1/appeals?deadline_before={cut}", AUDITOR)[0] == [made[0]["id"]]
+    assert_problem(client.get("/v1/appeals?status=lostish", headers=AUDITOR), 422,
+                   "validation-failed")
+
+
+def test_guarantors_are_created_edited_and_every_read_audited(
+        client: TestClient, medbill_app: Medbill) -> None:
+    body = {"last_name": PHI_NAME, "first_name": "Ada", "birth_date": "1970-05-01",
+            "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL",
+                        "postal_code": "62701"}}
+    made = client.post("/v1/guarantors", json=body, headers={**FRONT, "Idempotency-Key": "g1"})
+    assert made.status_code == 201, made.text
+    guarantor = made.json()
+    assert made.headers["location"] == f"/v1/guarantors/{guarantor['id']}"
+    assert (guarantor["last_name"], guarantor["address"]["city"]) == (PHI_NAME, "Springfield")
+    other = client.post("/v1/guarantors", json={"last_name": "Okafor", "first_name": "Bo"},
+                        headers=FRONT).json()
+    problem = assert_problem(client.post("/v1/guarantors", json={**body, "first_name": ""},
+                                         headers=FRONT), 422, "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["body.first_name"]
+    assert PHI_NAME not in str(problem)
+    read = client.get(f"/v1/guarantors/{guarantor['id']}", headers=AUDITOR)
+    assert read.json() == guarantor
+    [event] = events(medbill_app, "guarantor.read")
+    assert (event.actor, event.entity_id, event.details["via"]) == (
+        "key:k-auditor", str(guarantor["id"]), "api")
+    assert walk(client, "/v1/guarantors?limit=1", AUDITOR) == (
+        [guarantor["id"], other["id"]], 2)
+    assert [e.details["ids"] for e in reversed(events(medbill_app, "guarantor.list"))] == [
+        [guarantor["id"]], [other["id"]]]
+    assert walk(client, "/v1/guarantors?last_name=oka", AUDITOR)[0] == [other["id"]]
+    edited = client.patch(f"/v1/guarantors/{guarantor['id']}",
+                          json={"first_name": "Adah", "birth_date": None, "address": {
+                              **body["address"], "city": "Peoria"}}, headers=BILLER)
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["first_name"], edited.json()["address"]["city"],
+            edited.json()["address"]["line1"], edited.json()["birth_date"]) == (
+        "Adah", "Peoria", "1 Main St", None)
+    [update] = events(medbill_app, "guarantor.update")
+    assert PHI_NAME not in str(update.details) and "Adah" not in str(update.details)
+    problem = assert_problem(client.patch(f"/v1/guarantors/{guarantor['id']}",
+                                          json={"last_name": None}, headers=BILLER),
+                             422, "validation-failed")
+    assert PHI_NAME not in str(problem)
+    assert_problem(client.patch(f"/v1/guarantors/{guarantor['id']}",
+                                json={"first_name": "X"}, headers=AUDITOR),
+                   403, "permission-denied")
+    assert_problem(client.get("/v1/guarantors/99999", headers=AUDITOR), 404, "not-found")
+    assert_problem(client.patch("/v1/guarantors/99999", json={"first_name": "Y"},
+                                headers=BILLER), 404, "not-found")
+
+
+def test_practices_show_only_the_callers_own(client: TestClient, medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        own = work.session.get(PracticeRow, 1)
+        if own is None:
+            own = PracticeRow(id=1, code="default", name="Default Clinic", active=True)
+            work.session.add(own)
+        other = PracticeRow(code="elsewhere", name="Elsewhere", active=True)
+        work.session.add(other)
+        work.session.flush()
+        own_id, own_code, other_id = own.id, own.code, other.id
+    listed = client.get("/v1/practices", headers=FRONT)
+    assert listed.status_code == 200, listed.text
+    assert [(p["id"], p["code"]) for p in listed.json()["data"]] == [(own_id, own_code)]
+    assert listed.json()["next_cursor"] is None
+    assert client.get(f"/v1/practices/{own_id}", headers=AUDITOR).json()["code"] == own_code
+    assert_problem(client.get(f"/v1/practices/{other_id}", headers=FRONT), 404, "not-found")
+    assert_problem(client.get("/v1/practices/99999", headers=FRONT), 404, "not-found")
+
+
+def test_a_coverage_is_edited_through_its_patient(client: TestClient,
+                                                  medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(1))
+        stranger = work.patients.register(factories.make_patient(2))
+        coverage = work.patients.add_coverage(patient.id, factories.make_coverage())
+        second = work.patients.add_coverage(patient.id, factories.make_coverage(
+            order="S", member_id="SEC12345"))
+    path = f"/v1/patients/{patient.id}/coverages/{coverage.id}"
+    edited = client.patch(path, json={"plan_name": "Acme Gold", "group_number": None},
+                          headers=FRONT)
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["plan_name"], edited.json()["group_number"],
+            edited.json()["member_id"]) == ("Acme Gold", None, coverage.member_id)
+    [update] = events(medbill_app, "coverage.update")
+    assert update.actor == "key:k-front_desk"
+    problem = assert_problem(client.patch(path, json={"order": "S"}, headers=FRONT), 422,
+                             "validation-failed")
+    assert problem["errors"][0]["field"] == "order"  # the patient's other coverage has it
+    assert_problem(client.patch(path, json={"payer_key": "nobody"}, headers=FRONT), 422,
+                   "validation-failed")
+    assert_problem(client.patch(path, json={"plan_name": "X"}, headers=AUDITOR), 403,
+                   "permission-denied")
+    assert_problem(client.patch(f"/v1/patients/{stranger.id}/coverages/{coverage.id}",
+                                json={"plan_name": "X"}, headers=FRONT), 404, "not-found")
+    assert_problem(client.patch(f"/v1/patients/{patient.id}/coverages/99999",
+                                json={"plan_name": "X"}, headers=FRONT), 404, "not-found")
+    assert second.id is not None
+
+
+def test_a_provider_is_edited_and_its_npi_stays_its_own(client: TestClient,
+                                                       medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        first = work.patients.register_provider(factories.make_provider())
+        other = work.patients.register_provider(factories.make_provider(
+            npi="1245319599", last_name="Okoye"))
+    edited = client.patch(f"/v1/providers/{first.id}",
+                          json={"last_name": "Carter-Lee", "taxonomy": None}, headers=MANAGER)
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["last_name"], edited.json()["npi"], edited.json()["taxonomy"]) == (
+        "Carter-Lee", first.npi, None)
+    [update] = events(medbill_app, "provider.update")
+    assert (update.actor, update.entity_id) == ("key:k-billing_manager", str(first.id))
+    problem = assert_problem(client.patch(f"/v1/providers/{first.id}",
+                                          json={"npi": other.npi}, headers=MANAGER),
+                             422, "validation-failed")
+    assert problem["errors"][0]["field"] == "npi"
+    assert_problem(client.patch(f"/v1/providers/{first.id}", json={"npi": "1234567890"},
+                                headers=MANAGER), 422, "validation-failed")
+    assert_problem(client.patch(f"/v1/providers/{first.id}", json={"last_name": "X"},
+                                headers=BILLER), 403, "permission-denied")
+    assert_problem(client.patch("/v1/providers/99999", json={"last_name": "X"},
+                                headers=MANAGER), 404, "not-found")
