@@ -52,9 +52,10 @@ ID_TABLES: dict[str, Any] = {
     "submission_id": schema.SubmissionRow,
     "practice_id": schema.PracticeRow,
     "subscription_id": schema.WebhookSubscriptionRow,
+    "job_id": schema.JobRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500)
-NOT_IDS = {"job_id"}
+NOT_IDS: set[str] = set()
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
