@@ -57,3 +57,41 @@ def test_a_payment_run_splits_a_large_group_into_bounded_835s(tmp_path: Path) ->
     assert len({r["trace_number"] for r in runs}) == 3
     assert sorted(_paid(service)) == sorted(c.claim.claim_number for c in claims)
     assert service.payment_run() == []
+
+
+def test_a_payment_run_writes_the_same_835s_from_kept_payments_as_from_stored_json(
+        tmp_path: Path) -> None:
+    """The payment run takes back the payments its process adjudicated instead of parsing
+    their stored JSON again: the 835s are byte for byte those of a simulator that parses it
+    (as one restarted on the state file does)."""
+    from datetime import datetime
+
+    member, roster = fresh_member_id(), "ROSTER0001"
+    claims = [
+        claim("KEPT1", member_id=member, lines=[line(1, "99213", "125.00"),
+                                                line(2, "36415", "12.50")]),
+        claim("KEPT2", member_id=member, lines=[line(1, "99214", "180.00", units="2")]),
+        claim("KEPT3", member_id=roster, lines=[line(1, "97110", "40.00", modifiers=["GP"])]),
+        claim("KEPT4", member_id=member, lines=[line(1, "93000", "55.00")]),  # not covered
+        claim("KEPT5", member_id=member, lines=[line(1, "73721", "900.00")]),  # no auth
+        claim("KEPT6", member_id=fresh_member_id(), payer_id="STRICT1",
+              lines=[line(1, "85025", "19.99")]),
+    ]
+    body = x837(claims).encode()
+    now = datetime(2026, 3, 2, 9, 30)
+    documents = []
+    for name, keep in (("kept", True), ("parsed", False)):
+        service = _service(tmp_path, name)
+        service.now = lambda: now  # type: ignore[method-assign]
+        service.submit_claims("acct01", "k", body)
+        assert len(service._written_payments) == 6  # denials are payments too
+        if not keep:
+            service._written_payments.clear()
+        runs = service.payment_run()
+        assert service._written_payments == {}
+        with service.store.transaction() as connection:
+            documents.append([row["content"] for row in connection.execute(
+                "SELECT content FROM documents WHERE kind = '835' ORDER BY seq")])
+        assert sum(r["claim_payments"] for r in runs) == 6
+    kept, parsed = documents
+    assert len(kept) == 2 and kept == parsed
