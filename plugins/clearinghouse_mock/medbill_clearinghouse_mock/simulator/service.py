@@ -90,10 +90,6 @@ _IK4_CODES = {str(n) for n in range(1, 14)} | {"I10", "I11", "I12", "I13", "I6",
 _IK3_CODES = {"1", "2", "3", "4", "5", "6", "7", "8", "I4", "I6", "I7", "I8", "I9"}
 
 
-#: Payments kept in memory between adjudication and the payment run (see ``_remit``).
-_WRITTEN_PAYMENTS_LIMIT = 100_000
-
-
 class IdempotencyConflict(Exception):
     """The idempotency key was used before with a different body."""
 
@@ -151,10 +147,6 @@ class ClearinghouseService:
         self._codesets: Any = None
         #: The run-time fault rules (set by the HTTP app); ``None``: the configured ones.
         self.fault_plan: Any = None
-        #: The payments this process adjudicated and stored, by the JSON stored: a payment run
-        #: takes them back instead of parsing that JSON again (the same JSON is the same
-        #: payment; a state file written by another process is parsed). Bounded.
-        self._written_payments: dict[str, ClaimPayment] = {}
 
     # -- clock ------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -536,11 +528,7 @@ class ClearinghouseService:
         # A denied duplicate keeps no fingerprint, so the original stays the one to match.
         print_ = None if result.denial is not None and result.denial.carc == "18" else (
             result.fingerprint)
-        payment_json = result.payment.model_dump_json()
-        if len(self._written_payments) >= _WRITTEN_PAYMENTS_LIMIT:
-            self._written_payments.clear()  # kept for the next payment runs only: bounded
-        self._written_payments[payment_json] = result.payment
-        return {"payment_json": payment_json, "reversal_json": reversal_json,
+        return {"payment_json": result.payment.model_dump_json(), "reversal_json": reversal_json,
                 "fingerprint": print_, "adjudicated_at": time.time()}
 
     def _take_back(self, connection: sqlite3.Connection, original: sqlite3.Row,
@@ -607,10 +595,7 @@ class ClearinghouseService:
             if row["reversal_json"]:
                 payments.append(ClaimPayment.model_validate_json(row["reversal_json"]))
             if row["payment_json"]:
-                # the payment adjudicated by this process, else the stored JSON parsed
-                payment = self._written_payments.pop(row["payment_json"], None)
-                payments.append(payment if payment is not None
-                                else ClaimPayment.model_validate_json(row["payment_json"]))
+                payments.append(ClaimPayment.model_validate_json(row["payment_json"]))
         payee = json.loads(rows[0]["payee_json"])
         run = self.store.next_value(connection, f"remit:{account}:{payer.payer_id}")
         paid = total(p.paid for p in payments)
