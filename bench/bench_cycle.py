@@ -201,15 +201,16 @@ def cycle(claims: int, database_url: str | None, database_name: str, *,
     counter = StatementCounter()
     event.listen(Engine, "before_cursor_execute", counter)
     with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()),
                            database_url=database_url)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started  # every thread: the simulator's too
         event.remove(Engine, "before_cursor_execute", counter)
         peak_mb = peak_rss_mb()
         if not floors:
-            print(json.dumps({"claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
-                              "balanced": summary["ledger_balanced"],
+            print(json.dumps({"claims": claims, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                              "peak_rss_mb": peak_mb, "balanced": summary["ledger_balanced"],
                               "statements_main": counter.by_database[database_name],
                               "statements_all": sum(counter.by_database.values())}))
             return
@@ -222,7 +223,7 @@ def cycle(claims: int, database_url: str | None, database_name: str, *,
         insert_seconds = insert_floor(rows, floor_folder)
     claim_x12, remittance_x12 = x12_floor(claims)
     print(json.dumps({
-        "claims": claims, "seconds": seconds, "peak_rss_mb": peak_mb,
+        "claims": claims, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_mb,
         "balanced": summary["ledger_balanced"], "states": summary["claims_by_state"],
         "statements_main": counter.by_database[database_name],
         "statements_all": sum(counter.by_database.values()),
@@ -273,12 +274,23 @@ def main() -> None:
               f"{data['rows']:>8}{data['insert_floor']:>9.3f}{x12:>7.2f}"
               f"{seconds / data['insert_floor']:>8.0f}x{seconds / x12:>6.0f}x"
               f"{seconds / floor:>6.0f}x  {data['balanced']}")
+        print(f"{'':>7}CPU {data['cpu_seconds'] / size * 1000:.2f} ms/claim (the process's, "
+              f"the simulator's threads included; load {_load()})")
         print(f"{'':>7}floor {size / floor:,.0f} claims/s (insert {data['insert_floor']:.3f} s, "
               f"837P {data['x12_837p']:.2f} s, 835 {data['x12_835']:.2f} s)")
         if args.verbose:
             print(f"{'':>7}rows: {data['rows_by_table']}")
         if args.preloaded:
             preloaded(size, args.preloaded, seconds)
+
+
+def _load() -> str:
+    """The machine's load averages (1, 5, 15 min; Linux ``/proc``), to read the figures by."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as loadavg:
+            return " ".join(loadavg.read().split()[:3])
+    except OSError:
+        return "unknown"
 
 
 def preloaded(size: int, holding: int, empty_seconds: float) -> None:

@@ -103,6 +103,8 @@ class Canvas:
         self._font_key: tuple[str, str, float] = ("", "", 0.0)
         self._widths: dict[str, float] = {}
         self._colour_operator: tuple[object, str] = (None, "")
+        #: (fill colour, text colour, what text is prefixed with in them): see _colour_prefix
+        self._text_colour: tuple[object, object, str] = (None, None, "")
         self._escape: Callable[[str], str] = escape_parens
         if settings.font_path is not None:
             pdf.add_font("StatementFont", "", settings.font_path)
@@ -208,22 +210,38 @@ class Canvas:
                 self._page_fonts.add((pdf.page, font.i))
                 pdf._set_font_for_page(font, state.font_size_pt)
             state.current_font_is_set_on_page = True
-        # what _out does, without its checks
-        contents += self._text_object(x, y, value, state).encode("latin-1")
-        contents.append(0x0A)
+        # what _out does, without its checks: :meth:`_text_object` inlined (the hot path)
+        if "(" in value or ")" in value or "\\" in value or "\r" in value:
+            value = self._escape(value)
+        k = self._k
+        fill, colour = state.fill_color, state.text_color
+        known = self._text_colour
+        if known[0] is not fill or known[1] is not colour:  # colours are immutable
+            known = self._text_colour = (fill, colour, self._colour_prefix(fill, colour))
+        if known[2]:
+            contents += (f"{known[2]}BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) "
+                         "Tj ET Q\n").encode("latin-1")
+        else:
+            contents += (f"BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) Tj ET\n"
+                         ).encode("latin-1")
+
+    def _colour_prefix(self, fill: Any, colour: Any) -> str:
+        """``"q <text colour operator> "`` when the text colour is not the fill colour (the
+        text object is then wrapped in q ... Q), else ``""``: what ``FPDF.text`` writes."""
+        if fill is colour or fill == colour:
+            return ""
+        cached = self._colour_operator
+        if cached[0] is not colour:
+            cached = self._colour_operator = (colour, colour.serialize().lower())
+        return f"q {cached[1]} "
 
     def _text_object(self, x: float, y: float, value: str, state: Any) -> str:
         k = self._k
         if "(" in value or ")" in value or "\\" in value or "\r" in value:
             value = self._escape(value)
         operators = f"BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) Tj ET"
-        fill, colour = state.fill_color, state.text_color
-        if fill is not colour and fill != colour:
-            cached = self._colour_operator
-            if cached[0] is not colour:
-                cached = self._colour_operator = (colour, colour.serialize().lower())
-            operators = f"q {cached[1]} {operators} Q"
-        return operators
+        prefix = self._colour_prefix(state.fill_color, state.text_color)
+        return f"{prefix}{operators} Q" if prefix else operators
 
     def wrap(self, value: str, width: float, max_lines: int) -> list[str]:
         """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
@@ -306,9 +324,20 @@ class Canvas:
             from fpdf.enums import RenderStyle
 
             operator = self._rect_operators[style] = RenderStyle.coerce(style).operator
+        k = self._k
+        self._out(f"{x * k:.2f} {(self._page_h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re "
+                  f"{operator}\n")
+
+    def _out(self, line: str) -> None:
+        """``FPDF._out(line)`` for a line ending in its newline: appended to the open page's
+        bytes directly where they are a bytearray (drawing happens on an open page before the
+        document is output: fpdf's checks would only find that out again)."""
         pdf = self.pdf
-        k = pdf.k
-        pdf._out(f"{x * k:.2f} {(pdf.h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re {operator}")
+        contents = pdf.pages[pdf.page].contents if pdf.page else None
+        if isinstance(contents, bytearray) and not pdf.buffer:
+            contents += line.encode("latin-1")
+        else:
+            pdf._out(line[:-1])
 
     def _colour(self, rgb: tuple[int, int, int]) -> tuple[Any, str]:
         """fpdf's colour object for ``rgb`` and its fill operator, made once per document."""
@@ -330,7 +359,7 @@ class Canvas:
         if colour != state.fill_color:
             state.fill_color = colour
             if self.pdf.page > 0:
-                self.pdf._out(operator)
+                self._out(operator + "\n")
 
     def colour(self, rgb: tuple[int, int, int] = (0, 0, 0)) -> None:
         if self._states is None:
