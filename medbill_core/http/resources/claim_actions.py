@@ -8,20 +8,22 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, create_model
 from starlette.responses import Response
 
 from medbill_core.domain import Claim, ClaimFinding, ClaimState
 from medbill_core.domain.base import DomainModel, saved_id
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import ValidationFailed
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES, FieldProblem, problem_response
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import RequestBody
 from medbill_core.http.validation import validated
 from medbill_core.lifecycle import Transition
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import as_utc
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
@@ -151,7 +153,8 @@ def _changed(current: Claim, changes: DomainModel) -> Claim:
 
 @router.post("", status_code=201, response_model=Claim, summary="Create a draft claim",
              responses=IN_FLIGHT)
-def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
+def create_claim(request: Request, body: NewClaim,
+                 principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))],
                  idempotency: IdempotencyParam) -> Response:
     """A new draft (``Location`` names it); its charges are posted to the ledger."""
     claim = validated(Claim, body.model_dump(), location="body")
@@ -164,7 +167,7 @@ def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
 @router.patch("/{claim_id:int}", response_model=Claim, summary="Edit a draft claim",
               responses=STATE_CONFLICT)
 def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
-               principal: CurrentPrincipal) -> Response:
+        principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))]) -> Response:
     """Change a draft (a validated claim goes back to draft: scrub it again)."""
     try:
         with api_state(request).medbill.unit_of_work(principal=principal) as work:
@@ -180,7 +183,8 @@ def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
 
 @router.post("/submit", status_code=202, response_model=SubmitJob,
              summary="Submit validated claims", responses=SUBMIT_FAILURES)
-def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrincipal,
+def submit_claims(request: Request, body: SubmitRequest,
+                  principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_SUBMIT))],
                   idempotency: IdempotencyParam) -> Response:
     """Batch the validated claims into files and send them. Answered when done (202 with
     the finished job): each file is committed as it is sent."""
@@ -188,7 +192,7 @@ def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrinc
 
     medbill = api_state(request).medbill
     try:
-        outcomes = submit(medbill, claim_ids=body.claim_ids, actor=principal.actor)
+        outcomes = submit(medbill, claim_ids=body.claim_ids, principal=principal)
     except ValidationFailed as exc:
         conflict = _state_conflict(request, exc)
         if conflict is None:
@@ -204,7 +208,8 @@ def submit_claims(request: Request, body: SubmitRequest, principal: CurrentPrinc
 
 @router.post("/{claim_id:int}/scrub", response_model=ScrubOut, summary="Scrub a claim",
              responses=STATE_CONFLICT)
-def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
+def scrub_claim(request: Request, claim_id: RowId,
+                principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))],
                 idempotency: IdempotencyParam) -> Response:
     """Run every plugin's claim edits: a clean draft moves to ``validated``, a validated
     claim with blocking findings back to ``draft``."""
@@ -221,7 +226,8 @@ def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
 @router.post("/{claim_id:int}/void", response_model=Claim, summary="Void a claim",
              responses=STATE_CONFLICT)
 def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
-               principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
+               principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_VOID))],
+               idempotency: IdempotencyParam) -> Response:
     """Ask the payer to void an adjudicated claim: answers the void claim (frequency 8) to
     submit; a rejected or self-pay claim is voided here only and answered itself."""
     try:
@@ -238,7 +244,8 @@ def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
 @router.post("/{claim_id:int}/correct", status_code=201, response_model=Claim,
              summary="Correct an adjudicated claim", responses=STATE_CONFLICT)
 def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
-                  principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
+                  principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_CORRECT))],
+                  idempotency: IdempotencyParam) -> Response:
     """A replacement claim (frequency 7) with the changes; the original becomes
     ``replaced``. ``Location`` names the replacement."""
     try:
@@ -259,7 +266,7 @@ def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
             summary="A claim's state transitions",
             responses={404: STATE_CONFLICT[404]})
 def claim_history(request: Request, claim_id: RowId,
-                  principal: CurrentPrincipal) -> ClaimHistory:
+        principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))]) -> ClaimHistory:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         transitions = work.claims.history(claim_id)
     # RFC 3339 date-times carry their offset (SQLite gives stored UTC times back naive)
