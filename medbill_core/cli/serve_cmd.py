@@ -59,7 +59,7 @@ def serve(
     from medbill_core.http import create_app
     from medbill_core.services.idempotency import purge_expired
 
-    medbill = open_app()
+    medbill = open_app(as_installation=True)  # each request acts as its key's principal
     try:
         if not is_loopback(host):
             warn(f"listening on {host}: this server speaks plain HTTP; serve it to others only "

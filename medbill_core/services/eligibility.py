@@ -24,6 +24,7 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import DecodeError, MedbillError, PluginError, ValidationFailed
+from medbill_core.permissions import Action
 from medbill_core.plugins import PluginHooks
 
 #: AAA04 follow-up action codes.
@@ -98,6 +99,7 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
 
     :raises ValidationFailed: ``coverage_id`` is not a coverage of this patient.
     """
+    medbill.require(Action.ELIGIBILITY_CHECK)
     with medbill.unit_of_work(read_only=True) as work:
         found = work.patients.by_account(account_number)
         on_file = work.patients.coverages(saved_id(found))

@@ -21,6 +21,7 @@ from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Pay
 from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
 from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
+from medbill_core.permissions import Action
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.eligibility import primary_coverage
 from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
@@ -166,6 +167,7 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
     :raises ValidationFailed: an invalid code or modifier for the date, or a service without
         a charge.
     """
+    app.require(Action.ESTIMATES_CREATE)
     hooks = app.hooks
     practice = app.config.require_practice()
     with app.unit_of_work(read_only=True) as work:
