@@ -110,3 +110,24 @@ def test_a_service_opening_its_own_units_of_work_takes_the_principal(
     # the installation's own work (the worker's jobs): no principal, no check
     medbill_app.require(Action.CLAIMS_SUBMIT)
     assert submission.send_pending(medbill_app) == []
+
+
+def test_eligibility_estimates_and_webhook_pings_take_the_principal(
+        medbill_app: Medbill, claim_id: int) -> None:
+    from datetime import date
+
+    from medbill_core.domain.estimate import PlannedService
+    from medbill_core.services.eligibility import check_patient_eligibility
+    from medbill_core.services.estimates import estimate_for_patient
+
+    with pytest.raises(PermissionDenied) as error:
+        check_patient_eligibility(medbill_app, make_patient(1).account_number, date.today(),
+                                  ["30"], principal=AUDITOR)
+    assert refused(error) == "auditor may not eligibility.check"
+    with pytest.raises(PermissionDenied) as error:
+        estimate_for_patient(medbill_app, 1, [PlannedService(procedure_code="99213")],
+                             service_date=date.today(), principal=AUDITOR)
+    assert refused(error) == "auditor may not estimates.create"
+    with pytest.raises(PermissionDenied) as error:
+        webhooks.send_test_event(medbill_app, 1, principal=BILLER)
+    assert refused(error) == "biller may not webhooks.manage"

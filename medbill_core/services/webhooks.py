@@ -41,6 +41,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.permissions import Action
 from medbill_core.services.webhook_signing import SIGNATURE_HEADER, signature_header
@@ -286,11 +287,12 @@ def _subscription(row: WebhookSubscriptionRow) -> Subscription:
                         row.created_by, row.disabled_at)
 
 
-def send_test_event(app: Medbill, subscription_id: int, *,
-                    sender: Sender | None = None) -> Outcome:
-    """Record a ``ping`` event for one subscription and deliver it now (its log shows it)."""
-    app.require(Action.WEBHOOKS_MANAGE)
-    with app.unit_of_work() as work:
+def send_test_event(app: Medbill, subscription_id: int, *, sender: Sender | None = None,
+                    principal: Principal | None = None) -> Outcome:
+    """Record a ``ping`` event for one subscription and deliver it now (its log shows it),
+    as ``principal`` (default :attr:`Medbill.acting_as`)."""
+    app.require(Action.WEBHOOKS_MANAGE, principal=principal)
+    with app.unit_of_work(principal=principal) as work:
         _active_row(work.session, subscription_id)
         # for this subscription only (others did not ask for pings): not through the outbox
         event_row = WebhookEventRow(event_id=str(uuid.uuid4()), event_type="ping",
