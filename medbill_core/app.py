@@ -76,12 +76,14 @@ class UnitOfWork:
 
     @property
     def patients(self) -> PatientService:
-        return PatientService(self.session, actor=self.actor, config=self.app.config)
+        return PatientService(self.session, actor=self.actor, config=self.app.config,
+                              principal=self.principal)
 
     @property
     def claims(self) -> ClaimService:
         return ClaimService(self.session, actor=self.actor, config=self.app.config,
-                            hooks=self.app.hooks, after_commit=self.after_commit)
+                            hooks=self.app.hooks, after_commit=self.after_commit,
+                            principal=self.principal)
 
     @property
     def ledger(self) -> Ledger:
@@ -171,6 +173,19 @@ class Medbill:
                 self._default_practice_id = session.scalar(
                     select(PracticeRow.id).where(PracticeRow.code == code))
         return self._default_practice_id
+
+    def require(self, action: Action, *, principal: Principal | None = None,
+                actor: str | None = None) -> None:
+        """Refuse ``action`` unless the principal a unit of work opened with these arguments
+        would act as (``principal``, else :attr:`acting_as` when no ``actor`` is named) may
+        perform it: for services that open their own units of work, before the first.
+
+        :raises PermissionDenied: the role does not allow the action.
+        """
+        if principal is None and actor is None:
+            principal = _acting_for.get() or self.acting_as
+        if principal is not None:
+            require(principal, action)
 
     def local_principal(self) -> Principal:
         """Who the command line acts as (:func:`medbill_core.services.identity.local_principal`)."""

@@ -248,28 +248,37 @@ def test_the_cli_actor_is_the_os_user(tmp_path: Path, medbill_db_url: str) -> No
     ok(config, "db", "upgrade")
     ok(config, "patients", "import", str(SAMPLES / "patients.csv"))
     events = json.loads(ok(config, "audit", "--json").stdout)
-    assert events and {(e["actor"], e["os_user"]) for e in events} == {(OS_USER, OS_USER)}
+    # no user yet: the command line is the bootstrap administrator named after the OS account
+    assert events and {(e["actor"], e["os_user"]) for e in events} == {
+        (f"user:{OS_USER}", OS_USER)}
     # the environment does not choose who is recorded
     audit.os_user.cache_clear()
     ok(config, "patients", "edit", "RB10001", "--phone", "2175550101",
        env={"USER": "somebody-else", "LOGNAME": "somebody-else"})
     audit.os_user.cache_clear()
     [edit] = json.loads(ok(config, "audit", "--json", "--action", "patient.update").stdout)
-    assert (edit["actor"], edit["os_user"]) == (OS_USER, OS_USER)
+    assert (edit["actor"], edit["os_user"]) == (f"user:{OS_USER}", OS_USER)
 
 
-def test_a_configured_actor_is_recorded_with_the_os_user(tmp_path: Path,
+def test_the_cli_records_its_local_user_with_the_os_user(tmp_path: Path,
                                                          medbill_db_url: str) -> None:
+    """The command line acts as its local user (issue 15): the configured ``actor`` names
+    the changes of services called without one, not the command line's."""
     config = write_config(tmp_path, medbill_db_url, actor="front-desk")
     ok(config, "db", "upgrade")
-    ok(config, "patients", "import", str(SAMPLES / "patients.csv"))
-    events = json.loads(ok(config, "audit", "--json").stdout)
-    assert {(e["actor"], e["os_user"]) for e in events} == {("front-desk", OS_USER)}
+    ok(config, "users", "add", "alice", "--role", "administrator")
+    ok(config, "patients", "import", str(SAMPLES / "patients.csv"),
+       env={"MEDBILL_USER": "alice"})
+    alice = {"MEDBILL_USER": "alice"}
+    events = json.loads(ok(config, "audit", "--json", "--action", "patient.create",
+                           env=alice).stdout)
+    assert events and {(e["actor"], e["os_user"]) for e in events} == {("user:alice", OS_USER)}
     # either name finds the events
-    by_os_user = json.loads(ok(config, "audit", "--json", "--actor", OS_USER).stdout)
+    by_os_user = json.loads(ok(config, "audit", "--json", "--actor", OS_USER,
+                               "--action", "patient.create", env=alice).stdout)
     assert len(by_os_user) == len(events)
-    table = ok(config, "audit").stdout
-    assert f"front-desk (os: {OS_USER})" in table
+    table = ok(config, "audit", env=alice).stdout
+    assert f"user:alice (os: {OS_USER})" in table
 
 
 def test_init_records_the_os_user_unless_told_otherwise(tmp_path: Path) -> None:

@@ -381,7 +381,8 @@ def test_fetching_responses_reports_each_document(monkeypatch: pytest.MonkeyPatc
     app = SimpleNamespace(hooks=SimpleNamespace(
         fetch_responses=lambda channel: iter(documents),  # a generator has no len()
         acknowledge=lambda channel, document: channel.acknowledge(document),
-        context=SimpleNamespace(channel=lambda name: channel)))
+        context=SimpleNamespace(channel=lambda name: channel)),
+        require=lambda action, **_: None)  # Medbill.require: the role check passes
     monkeypatch.setattr(responses, "ingest_document", lambda app, document: (
         responses.IngestResult(document.document_id, "applied", "999")))
     calls: list[tuple[int, int]] = []

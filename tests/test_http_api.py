@@ -41,14 +41,24 @@ from medbill_core.testing.factories import (
 
 EHR_KEY = "mbk_ehr_secret"
 OTHER_KEY = "mbk_other_secret"
+MANAGER_KEY = "mbk_manager_secret"
+AUDITOR_KEY = "mbk_auditor_secret"
 PRINCIPALS = {
     EHR_KEY: Principal(kind=PrincipalKind.API_KEY, id=1, name="ehr-sync", practice_id=1,
                        role=Role.BILLER),
     OTHER_KEY: Principal(kind=PrincipalKind.USER, id=2, name="alice", practice_id=1,
                          role=Role.FRONT_DESK),
+    MANAGER_KEY: Principal(kind=PrincipalKind.API_KEY, id=3, name="billing-office",
+                           practice_id=1, role=Role.BILLING_MANAGER),
+    AUDITOR_KEY: Principal(kind=PrincipalKind.USER, id=4, name="carol", practice_id=1,
+                           role=Role.AUDITOR),
 }
 EHR = {"Authorization": f"Bearer {EHR_KEY}"}
 OTHER = {"Authorization": f"Bearer {OTHER_KEY}"}
+#: a billing manager's key: voids (the biller's EHR key may not)
+MANAGER = {"Authorization": f"Bearer {MANAGER_KEY}"}
+#: an auditor: reads the audit trail (nobody who works claims does, but the administrator)
+AUDITOR = {"Authorization": f"Bearer {AUDITOR_KEY}"}
 #: PHI the tests send: never in an error response or a log record
 PHI_NAME = "Zebulonova"
 

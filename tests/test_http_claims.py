@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from inproc_plugins import line_practice_config, make_line_plugin
-from test_http_api import EHR, assert_problem, fake_authenticate
+from test_http_api import EHR, MANAGER, assert_problem, fake_authenticate
 from test_http_jobs import finished
 
 from medbill_core import audit
@@ -192,20 +192,20 @@ def paid_claim(medbill_app: Medbill, claim_id: int) -> None:
 def test_void_and_correct_follow_the_claims_rules(
         client: TestClient, patient: dict[str, int], medbill_app: Medbill) -> None:
     draft = create(client, claim_body(patient, "DRAFT1"))
-    problem = assert_problem(client.post(f"/v1/claims/{draft['id']}/void", headers=EHR,
+    problem = assert_problem(client.post(f"/v1/claims/{draft['id']}/void", headers=MANAGER,
                                          json={"reason": "duplicate"}), 409, "claim-state")
     assert "draft: never sent" in problem["detail"]
 
     paid = create(client, claim_body(patient, "PAID1"))
     paid_claim(medbill_app, paid["id"])
-    voided = client.post(f"/v1/claims/{paid['id']}/void", headers=EHR,
+    voided = client.post(f"/v1/claims/{paid['id']}/void", headers=MANAGER,
                          json={"reason": "billed in error"})
     assert voided.status_code == 200, voided.text
     assert (voided.json()["frequency"], voided.json()["claim_number"],
             voided.json()["original_claim_reference"]) == ("8", "PAID1-V1", "PCN123")
     assert client.get(f"/v1/claims/{paid['id']}", headers=EHR).json()["state"] == "voided"
     # the paid claim is voided now: a second void, or a correction, names that state
-    problem = assert_problem(client.post(f"/v1/claims/{paid['id']}/void", headers=EHR,
+    problem = assert_problem(client.post(f"/v1/claims/{paid['id']}/void", headers=MANAGER,
                                          json={"reason": "again"}), 409, "claim-state")
     assert "already voided" in problem["detail"]
     problem = assert_problem(client.post(f"/v1/claims/{paid['id']}/correct", headers=EHR,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from test_http_api import EHR, PHI_NAME, assert_problem, fake_authenticate
+from test_http_api import EHR, MANAGER, PHI_NAME, assert_problem, fake_authenticate
 
 from medbill_core import audit
 from medbill_core.app import Medbill
@@ -111,23 +111,24 @@ def test_providers_are_registered_by_npi_and_listed_in_pages(
         client: TestClient, medbill_app: Medbill) -> None:
     body = factories.make_provider().model_dump(mode="json", exclude_none=True)
     body.pop("id", None)
-    first = client.post("/v1/providers", headers=EHR, json=body)
+    first = client.post("/v1/providers", headers=MANAGER, json=body)
     assert first.status_code == 200, first.text
-    again = client.post("/v1/providers", headers=EHR, json={**body, "last_name": "Carter-Lee"})
+    again = client.post("/v1/providers", headers=MANAGER,
+                        json={**body, "last_name": "Carter-Lee"})
     assert again.json()["id"] == first.json()["id"]
     assert again.json()["last_name"] == "Carter-Lee"
     second = factories.make_provider(npi="1245319599", last_name="Okoye")
     body2 = second.model_dump(mode="json", exclude_none=True)
     body2.pop("id", None)
-    assert client.post("/v1/providers", headers=EHR, json=body2).status_code == 200
+    assert client.post("/v1/providers", headers=MANAGER, json=body2).status_code == 200
     page1 = client.get("/v1/providers?limit=1", headers=EHR).json()
     assert [p["last_name"] for p in page1["data"]] == ["Carter-Lee"]
     page2 = client.get(f"/v1/providers?limit=1&cursor={page1['next_cursor']}",
                        headers=EHR).json()
     assert [p["npi"] for p in page2["data"]] == ["1245319599"]
     assert page2["next_cursor"] is None
-    assert [e.actor for e in events(medbill_app, "provider.create")] == [ACTOR, ACTOR]
-    problem = assert_problem(client.post("/v1/providers", headers=EHR,
+    assert [e.actor for e in events(medbill_app, "provider.create")] == ["key:billing-office"] * 2
+    problem = assert_problem(client.post("/v1/providers", headers=MANAGER,
                                          json={**body, "npi": "1234567890"}), 422,
                              "validation-failed")
     assert problem["errors"][0]["field"].startswith("body.npi")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cli_support import BLUECROSS, config_text, ok
 from fastapi.testclient import TestClient
-from test_http_api import EHR, assert_problem, fake_authenticate
+from test_http_api import AUDITOR, EHR, assert_problem, fake_authenticate
 
 from medbill_core.app import Medbill
 from medbill_core.domain import (
@@ -155,22 +155,22 @@ def test_a_patients_balance_is_the_ledgers(client: TestClient, book: dict[str, A
 def test_the_audit_trail_is_filtered_and_paged_newest_first(
         client: TestClient, book: dict[str, Any]) -> None:
     assert client.get(f"/v1/patients/{book['patient']}", headers=EHR).status_code == 200
-    reads = client.get("/v1/audit?actor=key:ehr-sync", headers=EHR).json()
+    reads = client.get("/v1/audit?actor=key:ehr-sync", headers=AUDITOR).json()
     assert [(e["action"], e["entity_type"], e["entity_id"]) for e in reads["data"]] == [
         ("patient.read", "patient", str(book["patient"]))]
-    created = client.get("/v1/audit?action=claim.create", headers=EHR).json()["data"]
+    created = client.get("/v1/audit?action=claim.create", headers=AUDITOR).json()["data"]
     assert [e["entity_id"] for e in created] == [str(i) for i in reversed(book["claims"])]
     assert all(e["actor"] == "tester" for e in created)
     seen: list[int] = []
     cursor = None
     while True:
         page = client.get("/v1/audit?entity_type=claim&limit=4"
-                          + (f"&cursor={cursor}" if cursor else ""), headers=EHR).json()
+                          + (f"&cursor={cursor}" if cursor else ""), headers=AUDITOR).json()
         seen += [event["id"] for event in page["data"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) > 4
     one = client.get(f"/v1/audit?entity_type=claim&entity_id={book['claims'][2]}",
-                     headers=EHR).json()["data"]
+                     headers=AUDITOR).json()["data"]
     assert [e["action"] for e in one] == ["claim.create"]

@@ -18,6 +18,7 @@ from medbill_core.cli.common import (
     print_json,
     print_table,
 )
+from medbill_core.permissions import Action
 
 app = typer.Typer(help="Who changed which billing record, and when (newest first).",
                   invoke_without_command=True, no_args_is_help=False, add_completion=False,
@@ -45,6 +46,7 @@ def audit(
         return
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.AUDIT_READ)
         events = audit_trail.query(work.session, entity_type=entity, entity_id=entity_id,
                                    actor=actor, action=action, since=since, limit=limit)
     if as_json:
@@ -85,6 +87,7 @@ def verify(
     from medbill_core.audit_chain import verify as verify_chain
 
     medbill = open_app()
+    medbill.require(Action.AUDIT_READ)
     with medbill.database.reader() as session:
         report = verify_chain(session, expect_head=expect_head)
     broken = report.broken

@@ -328,12 +328,13 @@ def load_cli_config() -> Any:
     return load_config(state.config_path)
 
 
-def open_app(*, upgrade: bool = False) -> Any:
+def open_app(*, upgrade: bool = False, as_installation: bool = False) -> Any:
     """Open the configured medbill instance; the schema must be current unless ``upgrade``.
 
     Its units of work act as the command line's local user (roles checked, the audit trail
     names the user); with ``upgrade`` (the installation's own commands: ``init``, ``db``,
-    ``demo``) they act as the installation.
+    ``demo``) or ``as_installation`` (``worker``, ``serve``: each job or request names its
+    own principal) they act as the installation.
     """
     from medbill_core.app import Medbill
     from medbill_core.logs import configure_logging
@@ -345,6 +346,7 @@ def open_app(*, upgrade: bool = False) -> Any:
     app = Medbill.open(config, upgrade=upgrade, hooks=hooks)
     if not upgrade:
         app.database.require_current()
+    if not upgrade and not as_installation:
         try:
             app.acting_as = app.local_principal()
         except BaseException:

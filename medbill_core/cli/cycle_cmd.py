@@ -32,6 +32,7 @@ from medbill_core.codesets.explain import (
 from medbill_core.domain import InboundDocument
 from medbill_core.errors import MedbillError
 from medbill_core.money import total
+from medbill_core.permissions import Action
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.services.responses import IngestResult, fetch_and_apply, ingest_document
 from medbill_core.storage.schema import SubmissionStatus
@@ -594,6 +595,7 @@ def reopen(reference: Annotated[str, typer.Argument(help="Claim id or claim numb
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.CLAIMS_WRITE)  # reopening a rejected claim is claim editing
         claim = work.claims.transition(work.claims.resolve(reference), ClaimState.DRAFT,
                                        reason="reopened to fix")
     if as_json:

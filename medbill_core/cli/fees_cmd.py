@@ -19,6 +19,7 @@ from medbill_core.cli.common import (
     print_table,
 )
 from medbill_core.cli.service_progress import service_progress
+from medbill_core.permissions import Action
 
 fees_app = typer.Typer(
     help="Payers' contracted fee schedules (allowed amount per code and date of service): "
@@ -68,6 +69,7 @@ def _show(payer: str | None, code: str | None, on: str | None, as_json: bool) ->
     when = parse_date_option(on, "--date")
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.FEES_READ)
         if payer is not None:
             work.app.hooks.context.payer(payer)  # an unknown payer is an error, not "nothing"
         entries = FeeSchedules(work.session).entries(

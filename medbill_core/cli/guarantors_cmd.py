@@ -20,6 +20,7 @@ from medbill_core.cli.common import (
 from medbill_core.cli.patients_cmd import ClearOption, JsonOption, _address_text, _changes
 from medbill_core.domain import Guarantor, GuarantorRelationship, validate_record
 from medbill_core.domain.base import saved_id
+from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
 
 app = typer.Typer(help="Guarantors: who pays a patient's bills and receives the statements.",
@@ -86,6 +87,7 @@ def add(
     guarantor = validate_record(Guarantor, record, record="guarantor")
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.GUARANTORS_WRITE)
         service = GuarantorService(work.session, actor=work.actor)
         stored = service.add(guarantor)
         for account in patient or []:
@@ -107,6 +109,7 @@ def list_guarantors(limit: Annotated[int, typer.Option(min=1)] = 50,
     """Guarantors by id, with the patients they pay for."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.GUARANTORS_READ)
         service = GuarantorService(work.session, actor=work.actor)
         rows = [(g, service.patients_of(saved_id(g)))
                 for g in service.list(limit=limit, offset=offset)]
@@ -128,6 +131,7 @@ def show(guarantor_id: IdArgument, as_json: JsonOption = False) -> None:
     """One guarantor and the patients they pay for."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.GUARANTORS_READ)
         service = GuarantorService(work.session, actor=work.actor)
         guarantor = service.get(guarantor_id)
         patients = service.patients_of(guarantor_id)
@@ -165,6 +169,7 @@ def edit(
         raise fail("nothing to change: give at least one field option or --clear", 2)
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.GUARANTORS_WRITE)
         service = GuarantorService(work.session, actor=work.actor)
         guarantor, changed = service.edit(guarantor_id, changes)
     if as_json:
@@ -188,6 +193,7 @@ def assign(
     """Make a guarantor answer for a patient, or (--relationship self) the patient themself."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.GUARANTORS_WRITE)
         patient_id = work.patients.by_account(patient).id
         stored = GuarantorService(work.session, actor=work.actor).assign(
             patient_id, guarantor_id, relationship)
@@ -208,6 +214,7 @@ def from_subscribers(as_json: JsonOption = False) -> None:
     this themselves)."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
+        work.require(Action.GUARANTORS_WRITE)
         assigned = GuarantorService(work.session, actor=work.actor).default_all_from_subscribers()
         accounts = [work.patients.get(pid).account_number for pid in assigned]
     if as_json:

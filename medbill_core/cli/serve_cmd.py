@@ -65,7 +65,7 @@ def serve(
     from medbill_core.services.idempotency import purge_expired
     from medbill_core.services.jobs import mark_interrupted
 
-    medbill = open_app()
+    medbill = open_app(as_installation=True)  # each request acts as its key's principal
     try:
         if not is_loopback(host):
             warn(f"listening on {host}: this server speaks plain HTTP; serve it to others only "

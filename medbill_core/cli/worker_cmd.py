@@ -28,6 +28,7 @@ from medbill_core.cli.common import (
     print_table,
 )
 from medbill_core.jobs import JOB_KINDS
+from medbill_core.permissions import Action
 
 log = logging.getLogger("medbill.jobs")
 
@@ -70,7 +71,7 @@ def worker(
 
     config = load_cli_config()
     require_postgresql(config.database_url)
-    medbill = open_app()
+    medbill = open_app(as_installation=True)  # a job acts for whoever enqueued it
     _log_to_stderr()
     use(medbill, WorkerSettings(send_lease=timedelta(seconds=send_lease),
                                 statements_dir=statements_dir, statements_renderer=renderer,
@@ -177,6 +178,8 @@ def enqueue_command(
     config = load_cli_config()
     require_postgresql(config.database_url)
     medbill = open_app()
+    medbill.require(Action.JOBS_RUN)
+    medbill.acting_as = None  # the job itself is the installation's work
     use(medbill)
     arguments: dict[str, Any] = {}
     if days is not None and kind in ("followups", "eligibility"):

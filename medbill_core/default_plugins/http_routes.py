@@ -13,8 +13,6 @@ if TYPE_CHECKING:
 
 @hookimpl
 def medbill_register_routes(app: FastAPI) -> None:
-    from medbill_core.http import sessions
     from medbill_core.http.resources import include_core_routes
 
     include_core_routes(app)
-    app.include_router(sessions.router)

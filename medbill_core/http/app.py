@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Mount, Router
 
 from medbill_core.domain.base import has_control_character
 from medbill_core.errors import ValidationFailed
@@ -74,20 +72,10 @@ def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None,
 
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
-    """Every operation's route of ``app``, the routers' included ones too (FastAPI keeps an
-    included router as one entry of ``app.routes`` and its routes behind it). The route table
-    the role and tenancy tests and the documentation walk. The core's routers carry their
-    prefix themselves (``APIRouter(prefix=...)``), so a route's path is its whole path."""
-    found: list[APIRoute] = []
+    """Every operation's route of ``app``, the included routers' too (FastAPI keeps an
+    included router as one entry of ``app.routes``). The core's routers carry their prefix
+    themselves (``APIRouter(prefix=...)``), so a route's path is its whole path."""
+    from fastapi.routing import iter_route_contexts
 
-    def walk(routes: Sequence[BaseRoute]) -> None:
-        for route in routes:
-            if isinstance(route, APIRoute):
-                found.append(route)
-            elif (router := getattr(route, "original_router", None)) is not None:
-                walk(router.routes)
-            elif isinstance(route, Mount) and isinstance(route.app, Router):
-                walk(route.app.routes)
-
-    walk(app.routes)
-    return found
+    return [context.original_route for context in iter_route_contexts(app.routes)
+            if isinstance(context.original_route, APIRoute)]

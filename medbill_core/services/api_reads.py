@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.domain import Patient, Provider
+from medbill_core.permissions import Action
 from medbill_core.storage.mapping import patient_from_row, provider_from_row
 from medbill_core.storage.schema import PatientRow, ProviderRow
 
@@ -24,6 +25,7 @@ def list_patients(work: UnitOfWork, *, after_id: int | None, limit: int, via: st
     account number and a case-insensitive last-name prefix, and the next one if any (read
     to know that a page follows, not shown: not audited). The read of those shown is
     audited (``patient.list``, their ids in ``details``), so ``work`` must be able to write."""
+    work.require(Action.PATIENTS_READ)
     query = select(PatientRow).where(PatientRow.merged_into_id.is_(None)) \
         .order_by(PatientRow.id).limit(limit + 1)
     if after_id is not None:
@@ -43,6 +45,7 @@ def list_patients(work: UnitOfWork, *, after_id: int | None, limit: int, via: st
 
 def list_providers(work: UnitOfWork, *, after_id: int | None, limit: int) -> list[Provider]:
     """Providers by id after ``after_id``."""
+    work.require(Action.PROVIDERS_READ)
     query = select(ProviderRow).order_by(ProviderRow.id).limit(limit)
     if after_id is not None:
         query = query.where(ProviderRow.id > after_id)

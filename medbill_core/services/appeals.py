@@ -42,6 +42,7 @@ from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
+from medbill_core.permissions import Action
 from medbill_core.services.practices import practice_profile
 from medbill_core.services.remittance import latest_answer
 from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow, local_day
@@ -169,6 +170,7 @@ def open_appeal(work: UnitOfWork, claim_id: int, reason: str,
     :raises ValidationFailed: the claim is not denied or partially paid, already has an
         appeal in progress, the level is out of range or used, the reason empty or too long.
     """
+    work.require(Action.APPEALS_WRITE)
     record = f"claim {claim_id}"
     claim = _claim_row(work, claim_id)
     if claim.state not in {state.value for state in APPEALABLE}:
@@ -223,6 +225,7 @@ def _move(work: UnitOfWork, appeal_id: int, allowed: Sequence[AppealStatus],
 
 def mark_sent(work: UnitOfWork, appeal_id: int, on: date | None = None) -> Appeal:
     """The appeal went to the payer on ``on`` (default today)."""
+    work.require(Action.APPEALS_WRITE)
     row = _move(work, appeal_id, (AppealStatus.OPEN,), AppealStatus.SENT)
     row.sent_on = on or date.today()
     row.sent_by = work.actor
@@ -236,6 +239,7 @@ def record_outcome(work: UnitOfWork, appeal_id: int, won: bool, note: str,
                    on: date | None = None) -> Appeal:
     """The payer decided the appeal (``on``, default today). No ledger change: the money of
     a won appeal comes with the payer's next 835."""
+    work.require(Action.APPEALS_WRITE)
     target = AppealStatus.WON if won else AppealStatus.LOST
     note = _text(f"appeal {appeal_id}", "note", note)
     row = _move(work, appeal_id, IN_PROGRESS, target)
@@ -250,6 +254,7 @@ def record_outcome(work: UnitOfWork, appeal_id: int, won: bool, note: str,
 
 def withdraw(work: UnitOfWork, appeal_id: int, note: str | None = None) -> Appeal:
     """The practice gave the appeal up (it does not use up its level)."""
+    work.require(Action.APPEALS_WRITE)
     if note is not None:
         note = _text(f"appeal {appeal_id}", "note", note)
     row = _move(work, appeal_id, IN_PROGRESS, AppealStatus.WITHDRAWN)
@@ -262,12 +267,14 @@ def withdraw(work: UnitOfWork, appeal_id: int, note: str | None = None) -> Appea
 
 
 def get_appeal(work: UnitOfWork, appeal_id: int) -> Appeal:
+    work.require(Action.APPEALS_READ)
     row = _appeal_row(work, appeal_id)
     return _view(row, _claim_row(work, row.claim_id))
 
 
 def list_appeals(work: UnitOfWork, status: AppealStatus | str | None = None) -> list[Appeal]:
     """Appeals (of one status, if given), nearest deadline first (none last), then by id."""
+    work.require(Action.APPEALS_READ)
     query = select(AppealRow, ClaimRow).join(ClaimRow, ClaimRow.id == AppealRow.claim_id)
     if status is not None:
         query = query.where(AppealRow.status == AppealStatus(status).value)
@@ -323,6 +330,7 @@ def appeal_letter(work: UnitOfWork, appeal_id: int, *, today: date | None = None
     :func:`~medbill_core.privatefiles.write_private`, never log it. Producing it is audited
     (``appeal.letter``).
     """
+    work.require(Action.APPEALS_READ)
     today = today or date.today()
     row = _appeal_row(work, appeal_id)
     claim = work.claims.get(row.claim_id)

@@ -35,10 +35,12 @@ from medbill_core.domain import (
     validate_record,
 )
 from medbill_core.domain.base import saved_id
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import ConfigurationError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, advance_path, check_transition
 from medbill_core.money import ZERO, to_money
+from medbill_core.permissions import Action, require
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.patients import PatientService
 from medbill_core.services.practices import profile_of
@@ -84,12 +86,20 @@ class ClaimService:
     """
 
     def __init__(self, session: Session, *, actor: str, config: MedbillConfig,
-                 hooks: PluginHooks, after_commit: list[Callable[[], None]]) -> None:
+                 hooks: PluginHooks, after_commit: list[Callable[[], None]],
+                 principal: Principal | None = None) -> None:
         self.session = session
         self.actor = actor
         self.config = config
         self.hooks = hooks
         self.after_commit = after_commit
+        #: who acts: its role is checked per action by the public methods (None: the
+        #: installation's own work, or a service using this one inside a checked operation)
+        self.principal = principal
+
+    def _require(self, action: Action) -> None:
+        if self.principal is not None:
+            require(self.principal, action)
 
     # -- creation -----------------------------------------------------------------------------
     def create(self, claim: Claim) -> Claim:
@@ -112,6 +122,7 @@ class ClaimService:
 
         :returns: the saved claims, in the order given.
         """
+        self._require(Action.CLAIMS_WRITE)
         claims = list(claims)
         if not claims:
             return []
@@ -239,6 +250,7 @@ class ClaimService:
         The claim number and patient stay; a new coverage or payer moves the charges to the
         bucket that now owes them (refused once payments were applied).
         """
+        self._require(Action.CLAIMS_WRITE)
         row = self._row(claim_id)
         record = f"claim {claim_id}"
         state = ClaimState(row.state)
@@ -307,6 +319,7 @@ class ClaimService:
         :raises ValidationFailed: the claim was ever sent, has payments or adjustments, or
             other claims (replacements, secondaries) hang on it.
         """
+        self._require(Action.CLAIMS_WRITE)
         row = self._row(claim_id)
         record = f"claim {claim_id}"
         state = ClaimState(row.state)
@@ -336,6 +349,7 @@ class ClaimService:
     def status_inquiry(self, claim_id: int, trace_number: str) -> ClaimStatusRequest:
         """A 276 request for a claim the payer has (refused for claims never sent or billed
         to no payer: the payer would answer "claim not found")."""
+        self._require(Action.CLAIMS_STATUS)
         claim = self.get(claim_id)
         record = f"claim {claim.claim_number}"
         if claim.payer_key is None or claim.coverage_id is None:
@@ -357,6 +371,7 @@ class ClaimService:
         its ledger account (the charge difference is posted there), and the original
         moves to ``replaced``.
         """
+        self._require(Action.CLAIMS_CORRECT)
         return self._follow_up(self.get(claim_id), corrected, ClaimFrequency.REPLACEMENT, reason)
 
     def void(self, claim_id: int, *, reason: str) -> Claim:
@@ -367,6 +382,7 @@ class ClaimService:
         patient only, so there is nothing to void at a payer: it is voided here only (charges
         reversed, nothing sent) and returned itself.
         """
+        self._require(Action.CLAIMS_VOID)
         original = self.get(claim_id)
         if original.state in NOT_SENT and not self.ever_sent(claim_id):
             raise ValidationFailed(f"claim {claim_id}", [(
@@ -579,6 +595,7 @@ class ClaimService:
         return claim_from_row(row)
 
     def history(self, claim_id: int) -> list[Transition]:
+        self._require(Action.CLAIMS_READ)
         row = self._row(claim_id)
         rows = self.session.scalars(select(ClaimTransitionRow)
                                     .where(ClaimTransitionRow.claim_id == claim_id)
@@ -659,6 +676,7 @@ class ClaimService:
         :raises NotFound: no claim has this id or number.
         :raises ValidationFailed: the reference is ambiguous or empty.
         """
+        self._require(Action.CLAIMS_READ)
         text = str(reference).strip()
         kind, _, value = text.partition(":")
         if value and kind.lower() in ("id", "number"):
@@ -736,6 +754,7 @@ class ClaimService:
 
         ``after_id``: only claims with a greater id (a keyset page: the HTTP API's cursor),
         read through the primary key however deep the page is, unlike ``offset``."""
+        self._require(Action.CLAIMS_READ)
         statement = self._filtered(select(ClaimRow).options(selectinload(ClaimRow.lines)),
                                    state=state, payer_key=payer_key, patient_id=patient_id,
                                    service_from=service_from, service_to=service_to)
@@ -760,6 +779,7 @@ class ClaimService:
                 service_to: date | None = None) -> ClaimListSummary:
         """Count, charges and ledger balances of *every* claim matching the filters (not only
         one page of them), as :meth:`list` filters them."""
+        self._require(Action.CLAIMS_READ)
         matching = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
                                   patient_id=patient_id, service_from=service_from,
                                   service_to=service_to).subquery()

@@ -50,6 +50,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimFrequency, ClaimState, ClaimStatusCode, Practice
 from medbill_core.domain.identifiers import is_valid_npi
 from medbill_core.errors import ConfigurationError, NotFound, UnknownPayer, ValidationFailed
+from medbill_core.permissions import Action
 from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.practices import practice_profile
 from medbill_core.storage.schema import (
@@ -648,6 +649,7 @@ def coding_report(work: UnitOfWork, filters: AuditFilters) -> CodingReport:
     The claims are read a page of columns at a time (their lines and standing answers with
     them) and added up as they are read: the memory the report needs does not grow with the
     number of claims."""
+    work.require(Action.REPORTS_READ)
     check_filters(work, filters)
     wanted_npi = filters.provider_npi
     practice = _CodingTally()
@@ -824,6 +826,7 @@ def create_sample(work: UnitOfWork, filters: AuditFilters, *, per_provider: int,
     :raises ValidationFailed: ``per_provider`` is not 1-1000, a negative seed, or no claim
         matches the filters.
     """
+    work.require(Action.CODING_AUDIT_WRITE)
     record = "coding audit sample"
     if not 1 <= per_provider <= MAX_PER_PROVIDER:
         raise ValidationFailed(record, [("--per-provider",
@@ -865,6 +868,7 @@ def get_sample(work: UnitOfWork, sample_id: int) -> Sample:
 
     :raises NotFound: no such sample.
     """
+    work.require(Action.CODING_AUDIT_READ)
     row = _sample_row(work, sample_id)
     items = work.session.execute(
         select(CodingAuditClaimRow, ClaimRow)
@@ -893,6 +897,7 @@ def _line_code(line: ClaimLineRow) -> str:
 
 def list_samples(work: UnitOfWork) -> list[Sample]:
     """Every review sample, newest first, without their claims."""
+    work.require(Action.CODING_AUDIT_READ)
     rows = work.session.scalars(select(CodingAuditSampleRow)
                                 .order_by(CodingAuditSampleRow.id.desc()))
     return [_sample_view(row) for row in rows]
@@ -928,6 +933,7 @@ def record_finding(work: UnitOfWork, sample_id: int, claim_number: str, finding:
     :raises ValidationFailed: an unknown finding, the claim is not in the sample, corrected
         codes missing (change_code) or given without change_code, or a note too long.
     """
+    work.require(Action.CODING_AUDIT_WRITE)
     record = f"coding audit sample {sample_id}"
     values = [item.value for item in Finding]
     if str(finding) not in values:
@@ -966,6 +972,7 @@ def accuracy(work: UnitOfWork, sample_id: int) -> list[ProviderAccuracy]:
 
     :raises NotFound: no such sample.
     """
+    work.require(Action.CODING_AUDIT_READ)
     sample = get_sample(work, sample_id)
     by_provider: dict[str, list[SampledClaim]] = defaultdict(list)
     for claim in sample.claims:

@@ -40,6 +40,7 @@ from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, to_money
+from medbill_core.permissions import Action
 from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction, RuleDecision
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -243,6 +244,7 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
 
     :raises UnknownPayer: ``payer_key`` is not a configured payer.
     """
+    work.require(Action.DENIALS_READ)
     from medbill_core.services.appeals import appeal_deadlines
 
     if payer_key is not None and payer_key not in work.app.config.payers:
@@ -267,6 +269,7 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
 
 
 def get_denial(work: UnitOfWork, denial_id: int) -> Denial:
+    work.require(Action.DENIALS_READ)
     row = _row(work, denial_id)
     return _view(work, row, work.session.get_one(ClaimRow, row.claim_id))
 
@@ -350,6 +353,7 @@ def _settle_claim(work: UnitOfWork, claim_id: int) -> None:
 
 def write_off(work: UnitOfWork, denial_id: int, reason: str) -> Denial:
     """Write the item's amount off (insurance bucket) with the person's reason."""
+    work.require(Action.DENIALS_WRITE_OFF)
     record = f"denial {denial_id}"
     reason_text = _note(record, "reason", reason, required=True)
     row = _owed_row(work, denial_id)
@@ -361,6 +365,7 @@ def write_off(work: UnitOfWork, denial_id: int, reason: str) -> Denial:
 def transfer_to_patient(work: UnitOfWork, denial_id: int, note: str | None = None) -> Denial:
     """Move the item's amount to the patient: only when the payer assigned it to the patient
     (group PR)."""
+    work.require(Action.DENIALS_WORK)
     record = f"denial {denial_id}"
     note = _note(record, "note", note, required=False)
     row = _owed_row(work, denial_id)
@@ -384,6 +389,7 @@ def _claim_items(work: UnitOfWork, claim_id: int) -> list[DenialRow]:
 def appeal(work: UnitOfWork, denial_id: int, reason: str, level: int | None = None) -> Any:
     """Appeal the item's claim (:func:`medbill_core.services.appeals.open_appeal`); every item
     of the claim still owed becomes ``appealed``. Returns the appeal."""
+    work.require(Action.DENIALS_WORK)
     from medbill_core.services.appeals import open_appeal
 
     row = _owed_row(work, denial_id)
@@ -400,6 +406,7 @@ def mark_appealed(work: UnitOfWork, claim_id: int) -> None:
 def mark_resend(work: UnitOfWork, denial_id: int, note: str | None = None) -> list[Denial]:
     """Record "correct and resend" for every item of the item's claim still owed (the
     replacement claim is made with ``medbill claims correct``)."""
+    work.require(Action.DENIALS_WORK)
     note = _note(f"denial {denial_id}", "note", note, required=False)
     row = _owed_row(work, denial_id)
     claim = work.session.get(ClaimRow, row.claim_id)

@@ -23,7 +23,9 @@ from medbill_core.domain import (
     Relationship,
 )
 from medbill_core.domain.base import saved_id
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import DecodeError, MedbillError, PluginError, ValidationFailed
+from medbill_core.permissions import Action
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.practices import practice_profile
 
@@ -89,17 +91,21 @@ class EligibilityCheck:
 
 
 def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
-                              service_types: list[str], *, coverage_id: int | None = None
-                              ) -> EligibilityCheck:
+                              service_types: list[str], *, coverage_id: int | None = None,
+                              principal: Principal | None = None) -> EligibilityCheck:
     """Ask the payer of the patient's primary coverage active on the date of service (or of
     the coverage ``coverage_id``: a secondary, say); the check is audited.
 
     A payer's AAA reject is returned (``check.rejected``), not raised, so that the caller can
     show what came back before failing.
 
+    ``principal``: who asks (default :attr:`Medbill.acting_as`).
+
     :raises ValidationFailed: ``coverage_id`` is not a coverage of this patient.
+    :raises PermissionDenied: the principal's role may not ``eligibility.check``.
     """
-    with medbill.unit_of_work(read_only=True) as work:
+    medbill.require(Action.ELIGIBILITY_CHECK, principal=principal)
+    with medbill.unit_of_work(principal=principal, read_only=True) as work:
         found = work.patients.by_account(account_number)
         on_file = work.patients.coverages(saved_id(found))
         if coverage_id is not None:
@@ -124,7 +130,7 @@ def check_patient_eligibility(medbill: Medbill, account_number: str, on: date,
             patient=found, coverage=coverage, payer=payer, service_date=on,
             service_types=service_types)
     response = medbill.hooks.check_eligibility(request=request)
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(principal=principal) as work:
         audit.record(work.session, actor=work.actor, action="eligibility.check",
                      entity_type="coverage", entity_id=coverage.id,
                      details={"status": response.status.value, "payer_key": payer.key,

@@ -19,8 +19,10 @@ from medbill_core.codesets import CodeSets, Reason, default_codesets
 from medbill_core.codesets.explain import percent
 from medbill_core.domain import BenefitSummary, EligibilityRequest, Patient, Payer, Practice
 from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import AdapterNotAvailable, ValidationFailed
 from medbill_core.money import CENT, ZERO, total
+from medbill_core.permissions import Action
 from medbill_core.plugins import PluginHooks
 from medbill_core.services.eligibility import primary_coverage
 from medbill_core.services.fees import FeeSchedules, fee_schedules_visible
@@ -149,7 +151,8 @@ def check_services(services: Sequence[PlannedService], service_date: date,
 
 def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[PlannedService],
                          *, service_date: date, place_of_service: str = "11",
-                         check_eligibility: bool = True) -> CostEstimate:
+                         check_eligibility: bool = True,
+                         principal: Principal | None = None) -> CostEstimate:
     """Estimate for a registered patient: benefits from a live eligibility check of the
     primary coverage (when its payer's adapter supports it), allowed amounts from the
     fee-schedule hook.
@@ -164,11 +167,15 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
     lock (and a PostgreSQL snapshot) for as long as the payer takes to answer. Nothing is
     written, so nothing needs redoing if the records change meanwhile.
 
+    ``principal``: who asks (default :attr:`Medbill.acting_as`).
+
     :raises ValidationFailed: an invalid code or modifier for the date, or a service without
         a charge.
+    :raises PermissionDenied: the principal's role may not ``estimates.create``.
     """
+    app.require(Action.ESTIMATES_CREATE, principal=principal)
     hooks = app.hooks
-    with app.unit_of_work(read_only=True) as work:
+    with app.unit_of_work(principal=principal, read_only=True) as work:
         practice = practice_profile(work)
         services = _with_charges(work, check_services(services, service_date), service_date)
         patient = work.patients.get(patient_id)

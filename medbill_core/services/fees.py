@@ -52,6 +52,7 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import ValidationFailed
 from medbill_core.money import CENT, ZERO, parse_amount
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import FeeScheduleEntryRow, FeeScheduleLoadRow
 
 if TYPE_CHECKING:
@@ -262,6 +263,7 @@ def load_price_list(work: UnitOfWork, path: Path, *, payer_key: str | None = Non
     :raises ValidationFailed: the file cannot be read or a row is invalid (nothing loaded).
     :raises UnknownPayer: ``payer_key`` is not configured.
     """
+    work.require(Action.FEES_LOAD)
     if payer_key is not None:
         work.app.hooks.context.payer(payer_key)  # raises UnknownPayer
     try:
@@ -415,6 +417,7 @@ class LoadRecord:
 
 def loads(work: UnitOfWork, *, payer_key: str | None = None) -> list[LoadRecord]:
     """The loads of ``payer_key``'s fee schedule (``None``: the charge master), newest first."""
+    work.require(Action.FEES_READ)
     statement = select(FeeScheduleLoadRow).order_by(FeeScheduleLoadRow.id.desc())
     statement = statement.where(
         FeeScheduleLoadRow.kind == CHARGE_MASTER if payer_key is None

@@ -34,6 +34,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import Claim, Coverage, Patient, validate_record
 from medbill_core.domain.base import DomainModel, saved_id
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
+from medbill_core.permissions import Action
 
 _NESTED_PREFIXES = ("address_", "subscriber_", "guarantor_")
 #: The cell value that clears a stored value on re-import (a blank cell leaves it unchanged).
@@ -335,6 +336,7 @@ def import_patients(work: UnitOfWork, path: Path, *, file_format: str | None = N
 
     :param on_progress: called with (records done, records in the file) as the import goes.
     """
+    work.require(Action.PATIENTS_WRITE)
     return _import(work, path, file_format, keep_good, _store_patient, on_progress)
 
 
@@ -345,6 +347,7 @@ def import_coverages(work: UnitOfWork, path: Path, *, file_format: str | None = 
 
     :param on_progress: called with (records done, records in the file) as the import goes.
     """
+    work.require(Action.COVERAGES_WRITE)
     return _import(work, path, file_format, keep_good, _store_coverage, on_progress)
 
 
@@ -453,6 +456,7 @@ def import_claims(work: UnitOfWork, path: Path, *, keep_good: bool = False,
     bad record imports nothing (the caller raises), with ``keep_good`` the good ones stay.
     ``on_progress(done, total)`` is called after each record (a progress bar).
     """
+    work.require(Action.CLAIMS_WRITE)
     report = ClaimImportReport()
     records = list(read_rows(path, "json"))
     for done, (number, record) in enumerate(records, start=1):

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, select, update
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import MedbillError
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -58,6 +59,7 @@ def _active(row: CoverageRow, today: date) -> bool:
 def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
                    today: date | None = None) -> MergeResult:
     """Move everything of ``duplicate_id`` to ``keep_id`` (see the module docstring)."""
+    work.require(Action.PATIENTS_MERGE)
     session = work.session
     today = today or date.today()
     if keep_id == duplicate_id:

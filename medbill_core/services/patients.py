@@ -21,7 +21,9 @@ from medbill_core.domain import (
     Relationship,
     validate_record,
 )
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
+from medbill_core.permissions import Action, require
 from medbill_core.storage.batches import chunks, expunge_on_rollback, held_or_read, unique
 from medbill_core.storage.mapping import (
     coverage_from_row,
@@ -66,10 +68,18 @@ def _name_matches(text: str) -> Any:
 class PatientService:
     """Patients, coverages and providers, inside the caller's transaction."""
 
-    def __init__(self, session: Session, *, actor: str, config: MedbillConfig) -> None:
+    def __init__(self, session: Session, *, actor: str, config: MedbillConfig,
+                 principal: Principal | None = None) -> None:
         self.session = session
         self.actor = actor
         self.config = config
+        #: who acts: its role is checked per action by the public methods (None: the
+        #: installation's own work, or a service using this one inside a checked operation)
+        self.principal = principal
+
+    def _require(self, action: Action) -> None:
+        if self.principal is not None:
+            require(self.principal, action)
 
     # -- patients -----------------------------------------------------------------------------
     def register(self, patient: Patient) -> Patient:
@@ -86,6 +96,7 @@ class PatientService:
 
     def register_many(self, patients: Sequence[Patient]) -> builtins.list[Patient]:
         """:meth:`register` for a batch: the stored patients, in the order given."""
+        self._require(Action.PATIENTS_WRITE)
         return [patient for patient, _, _ in self.save_many(patients)]
 
     def save_many(self, patients: Sequence[Patient]
@@ -94,6 +105,7 @@ class PatientService:
         account numbers are looked up by one query, the new patients inserted by one
         executemany (a number given twice is created, then updated by the later record), the
         same audit events recorded in the same order."""
+        self._require(Action.PATIENTS_WRITE)
         patients = builtins.list(patients)
         rows: dict[str, PatientRow] = {}
         for chunk in chunks(unique(patient.account_number for patient in patients)):
@@ -154,6 +166,7 @@ class PatientService:
         return patient_from_row(row)
 
     def by_account(self, account_number: str) -> Patient:
+        self._require(Action.PATIENTS_READ)
         row = self.session.scalar(
             select(PatientRow).where(PatientRow.account_number == account_number))
         if row is None:
@@ -161,6 +174,7 @@ class PatientService:
         return patient_from_row(row)
 
     def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Patient]:
+        self._require(Action.PATIENTS_READ)
         rows = self.session.scalars(select(PatientRow).order_by(PatientRow.id)
                                     .limit(limit).offset(offset))
         return [patient_from_row(row) for row in rows]
@@ -171,6 +185,7 @@ class PatientService:
         """Patients matching every criterion given: ``name`` is ``last``, ``last, first`` or
         ``first last`` (case-insensitive prefixes); ``account`` a prefix of the account number.
         Records merged into another are left out unless ``include_merged``."""
+        self._require(Action.PATIENTS_READ)
         if not (name or birth_date or account):
             raise ValidationFailed("patient search", [("criteria", "give a name, a birth date "
                                                                     "or an account number")])
@@ -191,6 +206,7 @@ class PatientService:
     def edit(self, patient_id: int, changes: dict[str, Any]) -> tuple[Patient, builtins.list[str]]:
         """Change some of a patient's fields (``None`` clears one); nested ``address`` changes
         merge into the stored address. Returns the patient and the names of changed fields."""
+        self._require(Action.PATIENTS_WRITE)
         from medbill_core.services.importing import merge_into
 
         current = self.get(patient_id)
@@ -233,6 +249,7 @@ class PatientService:
 
     def add_coverages(self, items: Sequence[NewCoverage]) -> builtins.list[Coverage]:
         """:meth:`add_coverage` for a batch: the stored coverages, in the order given."""
+        self._require(Action.COVERAGES_WRITE)
         return [coverage for coverage, _, _ in self.save_coverages(items)]
 
     def save_coverages(self, items: Sequence[NewCoverage]
@@ -247,6 +264,7 @@ class PatientService:
         recorded in the same order, and a dependent's guarantor is chosen from the
         coverages added before it, as one by one.
         """
+        self._require(Action.COVERAGES_WRITE)
         items = builtins.list(items)
         if not items:
             return []
@@ -383,6 +401,7 @@ class PatientService:
         return coverage_from_row(row)
 
     def coverages(self, patient_id: int) -> builtins.list[Coverage]:
+        self._require(Action.COVERAGES_READ)
         rows = self.session.scalars(select(CoverageRow).where(CoverageRow.patient_id == patient_id)
                                     .order_by(CoverageRow.coverage_order, CoverageRow.id))
         return [coverage_from_row(row) for row in rows]
@@ -394,6 +413,7 @@ class PatientService:
         Moving it to a payer and order the patient already has another coverage for is
         refused: the two would be indistinguishable on claims.
         """
+        self._require(Action.COVERAGES_WRITE)
         from medbill_core.services.importing import merge_into
 
         row = self.session.get(CoverageRow, coverage_id)
@@ -421,6 +441,7 @@ class PatientService:
     def terminate_coverage(self, coverage_id: int, end_date: date) -> Coverage:
         """End a coverage on ``end_date`` (the last covered day); claims for later services
         will not be billed to it."""
+        self._require(Action.COVERAGES_WRITE)
         current = self.coverage(coverage_id)
         if current.start_date and end_date < current.start_date:
             raise ValidationFailed(f"coverage {coverage_id}", [
@@ -453,6 +474,7 @@ class PatientService:
         """:meth:`register_provider` for each provider in turn: the NPIs looked up by one
         query, the new providers inserted by one executemany, the same audit events in the
         same order. Returns the stored providers, in the order given."""
+        self._require(Action.PROVIDERS_WRITE)
         providers = builtins.list(providers)
         rows: dict[str, ProviderRow] = {}
         for chunk in chunks(unique(provider.npi for provider in providers)):
@@ -503,6 +525,7 @@ def read_patient(work: UnitOfWork, patient_id: int, *, via: str) -> Patient:
 
     :raises NotFound: no patient has this id (nothing is recorded).
     """
+    work.require(Action.PATIENTS_READ)
     patient = work.patients.get(patient_id)
     audit.record(work.session, actor=work.actor, action="patient.read", entity_type="patient",
                  entity_id=patient_id, details={"via": via})

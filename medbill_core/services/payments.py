@@ -38,6 +38,7 @@ from medbill_core.domain.base import saved_id
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import CENT, ZERO, to_money
+from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService, guarantor_number
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -111,6 +112,7 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     :raises LedgerError: the payment exceeds what is owed and no overpayment decision
         was given, or it names a claim of another patient.
     """
+    work.require(Action.PAYMENTS_POST)
     work.patients.get(payment.patient_id)
     balances = patient_claim_balances(work, payment.patient_id)
     if payment.claim_id is not None:
@@ -276,6 +278,7 @@ def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payme
     :raises LedgerError: the payment exceeds what the family owes and no overpayment
         decision was given.
     """
+    work.require(Action.PAYMENTS_POST)
     if payment.claim_id is not None:
         raise ValidationFailed(f"guarantor {guarantor_id}", [(
             "claim", "a family payment is applied oldest service first; pay one claim as "
@@ -345,6 +348,7 @@ def list_payments(work: UnitOfWork, *, patient_id: int | None = None,
                   guarantor_id: int | None = None) -> list[PaymentSummary]:
     """Payments received in a period (both ends included), of one patient, of one guarantor's
     family (its family payments and its patients' own) or all, oldest first."""
+    work.require(Action.PAYMENTS_READ)
     if received_from and received_to and received_from > received_to:
         raise ValidationFailed("payments list", [("from", "is after --to")])
     query = (select(PaymentRow, PatientRow.account_number)
@@ -446,6 +450,7 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
     :raises ValidationFailed: the amount is not positive or exceeds the credit left, the
         payment was reversed, or no reason is given.
     """
+    work.require(Action.PAYMENTS_REFUND)
     record = f"payment {payment_id}"
     row = _payment_row(work, payment_id)
     why = _reason(record, reason)
@@ -535,6 +540,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     :raises NotFound: no such payment.
     :raises ValidationFailed: no reason, or a fee that is not positive.
     """
+    work.require(Action.PAYMENTS_REFUND)
     record = f"payment {payment_id}"
     row = _payment_row(work, payment_id)
     why = _reason(record, reason)
@@ -609,6 +615,7 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
     :raises LedgerError: the claim is not the patient's, there is no credit, or nothing
         is owed.
     """
+    work.require(Action.PAYMENTS_POST)
     account = work.patients.get(patient_id).account_number
     balances = patient_claim_balances(work, patient_id)
     if claim_id is not None:
@@ -728,6 +735,7 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
     :raises ValidationFailed: no reason, an amount that is not positive, or more than the
         claim's credit.
     """
+    work.require(Action.PAYMENTS_REFUND)
     record = f"claim {claim_id}"
     claim = work.session.get(ClaimRow, claim_id)
     if claim is None:
@@ -800,6 +808,7 @@ def new_plan(work: UnitOfWork, patient_id: int, total: Decimal, count: int, star
     :raises ValidationFailed: the total is not positive, too small for ``count`` cents, more
         than the patient owes, or the patient already has an active plan.
     """
+    work.require(Action.PLANS_WRITE)
     installments = schedule(total, count, start, frequency)
     plan = validate_record(PaymentPlan, {
         "patient_id": patient_id, "total_amount": total, "start_date": start,
@@ -809,6 +818,7 @@ def new_plan(work: UnitOfWork, patient_id: int, total: Decimal, count: int, star
 
 def create_plan(work: UnitOfWork, plan: PaymentPlan) -> PaymentPlan:
     """Store a plan. Its total may not exceed what the patient owes; one active plan each."""
+    work.require(Action.PLANS_WRITE)
     plan = validate_record(PaymentPlan, plan.model_dump(), record="payment plan")
     owed = work.ledger.patient_balance(plan.patient_id).patient
     if plan.total_amount > owed:
@@ -878,6 +888,7 @@ def list_plans(work: UnitOfWork, *, patient_id: int | None = None,
                limit: int | None = None, plan_id: int | None = None) -> list[PlanSummary]:
     """Payment plans, of one patient or all, in one status or all, by id (at most ``limit``
     after ``after_id``: the API's keyset pages; ``plan_id``: that one only)."""
+    work.require(Action.PLANS_READ)
     query = (select(PaymentPlanRow, PatientRow.account_number)
              .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
              .order_by(PaymentPlanRow.id).limit(limit))
@@ -917,6 +928,7 @@ def cancel_plan(work: UnitOfWork, plan_id: int, reason: str, *,
     :raises NotFound: no such plan.
     :raises ValidationFailed: the plan is not active, or no reason is given.
     """
+    work.require(Action.PLANS_WRITE)
     row = _active_plan(work, plan_id)
     why = _reason(f"payment plan {plan_id}", reason)
     row.status = PlanStatus.CANCELLED.value
@@ -942,6 +954,7 @@ def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None
         neither of a count and an amount make sense, or ``start`` is before a kept
         installment.
     """
+    work.require(Action.PLANS_WRITE)
     record = f"payment plan {plan_id}"
     if installments is not None and amount is not None:
         raise ValidationFailed(record, [("installments",
@@ -1074,6 +1087,7 @@ class MissedInstallment:
 def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
                         grace_days: int = 5) -> list[MissedInstallment]:
     """Installments of active plans more than ``grace_days`` past due and not fully paid."""
+    work.require(Action.PLANS_READ)
     today = as_of or date.today()
     result = []
     for plan, account_number in work.session.execute(
@@ -1090,6 +1104,7 @@ def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
 
 
 def plan(work: UnitOfWork, plan_id: int) -> PaymentPlan:
+    work.require(Action.PLANS_READ)
     row = work.session.get(PaymentPlanRow, plan_id)
     if row is None:
         raise NotFound("payment plan", plan_id)

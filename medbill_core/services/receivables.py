@@ -61,6 +61,7 @@ from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO
+from medbill_core.permissions import Action
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
 from medbill_core.services.appeals import pending_appeals
 from medbill_core.services.posting_rules import denial_codes
@@ -278,6 +279,7 @@ def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal,
 
 def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
+    work.require(Action.REPORTS_READ)
     today = as_of or date.today()
     groups = _groups(work, today)
     submissions = _first_submissions(work, today, (
@@ -327,6 +329,7 @@ class PatientAgingReport:
 
 def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgingReport:
     """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
+    work.require(Action.REPORTS_READ)
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
     for patient_id, balance, days in _patient_accounts(work, today):
@@ -528,6 +531,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
 
     :raises UnknownPayer: ``payer_key`` is not a configured payer.
     """
+    work.require(Action.REPORTS_READ)
     today = as_of or date.today()
     payers = work.app.config.payers
     if payer_key is not None and payer_key not in payers:
@@ -618,6 +622,7 @@ class RemittanceExceptionItem:
 def remittance_exceptions(work: UnitOfWork, *,
                           include_resolved: bool = False) -> list[RemittanceExceptionItem]:
     """Unmatched remittance claim payments, oldest first (resolved ones only when asked)."""
+    work.require(Action.REPORTS_READ)
     query = select(RemittanceExceptionRow).order_by(RemittanceExceptionRow.created_at,
                                                      RemittanceExceptionRow.id)
     if not include_resolved:

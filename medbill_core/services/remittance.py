@@ -89,6 +89,7 @@ from medbill_core.errors import NotFound
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.lifecycle import PENDING_AT_PAYER, advance_path
 from medbill_core.money import ZERO, total
+from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
 from medbill_core.services.denials import (
     OWED,
@@ -920,6 +921,7 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     ``run``: ``remittance`` holds one part of the claim payments (see :class:`PostingRun`);
     ``final`` says it is the last part.
     """
+    work.require(Action.REMITTANCE_POST)
     check_remittance_dates(remittance)
     if run is None:
         run = PostingRun(remittance.trace_number)

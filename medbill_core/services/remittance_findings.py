@@ -26,6 +26,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import Claim, ClaimFinding
 from medbill_core.domain.findings import PaymentFinding
 from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import ClaimAdjudicationRow, RemittanceFindingRow, utcnow
 
 _CHUNK = 500
@@ -130,6 +131,7 @@ def resolve_finding(work: UnitOfWork, finding_id: int, note: str) -> bool:
     :raises NotFound: no such finding.
     :raises ValidationFailed: the note is empty.
     """
+    work.require(Action.RECEIVABLES_RESOLVE)
     row = work.session.get(RemittanceFindingRow, finding_id)
     if row is None:
         raise NotFound("remittance finding", finding_id)

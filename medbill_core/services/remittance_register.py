@@ -44,6 +44,7 @@ from medbill_core.codesets.explain import explain_rarc
 from medbill_core.domain import AdjustmentGroup, Remittance
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.money import total
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -312,6 +313,7 @@ def list_remittances(work: UnitOfWork, *, date_from: date | None = None,
                      status: RemittanceStatus | None = None) -> list[RemittanceSummary]:
     """The register, oldest payment first, filtered by payment date (inclusive), payer and
     status."""
+    work.require(Action.REMITTANCE_READ)
     when = func.coalesce(RemittanceRow.payment_date, RemittanceRow.effective_date)
     query = select(RemittanceRow).order_by(when, RemittanceRow.id)
     if date_from is not None:
@@ -330,6 +332,7 @@ def list_remittances(work: UnitOfWork, *, date_from: date | None = None,
 def find_remittance(work: UnitOfWork, trace_number: str,
                     payer: str | None = None) -> RemittanceRow:
     """The remittance with that trace number (from that payer, when given)."""
+    work.require(Action.REMITTANCE_READ)
     query = select(RemittanceRow).where(RemittanceRow.trace_number == trace_number)
     if payer is not None:
         query = query.where(or_(RemittanceRow.payer_ref.in_(_payer_refs(work, payer)),
@@ -416,6 +419,7 @@ def remittance_detail(work: UnitOfWork, trace_number: str,
     Claim payments are listed from what the payer's answer left on the claim (one per
     posting); a claim payment with nothing to post (no payment, no adjustment) leaves none.
     """
+    work.require(Action.REMITTANCE_READ)
     return _detail(work, find_remittance(work, trace_number, payer))
 
 
@@ -424,6 +428,7 @@ def remittances_after(work: UnitOfWork, *, after_id: int | None, limit: int,
                       status: RemittanceStatus | None = None) -> list[RemittanceSummary]:
     """A keyset page of the register by id (the HTTP API's list): ``limit`` remittances
     after ``after_id``, filtered by payer and status as :func:`list_remittances` is."""
+    work.require(Action.REMITTANCE_READ)
     query = select(RemittanceRow).order_by(RemittanceRow.id).limit(limit)
     if after_id is not None:
         query = query.where(RemittanceRow.id > after_id)
@@ -437,6 +442,7 @@ def remittances_after(work: UnitOfWork, *, after_id: int | None, limit: int,
 
 def remittance_detail_by_id(work: UnitOfWork, remittance_id: int) -> RemittanceDetail:
     """:func:`remittance_detail` of the remittance with this id."""
+    work.require(Action.REMITTANCE_READ)
     row = work.session.get(RemittanceRow, remittance_id)
     if row is None:
         raise NotFound("remittance", remittance_id)
@@ -498,6 +504,7 @@ def resolve_exception(work: UnitOfWork, exception_id: int, note: str) -> Remitta
     """Mark a remittance exception resolved (refunded to the payer, posted by hand ...) with
     a note saying how, and reconcile its remittance again (``exceptions`` becomes
     ``balanced`` once none is left open)."""
+    work.require(Action.REMITTANCE_RESOLVE)
     note = note.strip()
     if not note:
         raise ValidationFailed("--note", [("note", "say how the exception was resolved")])

@@ -40,6 +40,7 @@ from medbill_core.domain import (
 )
 from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError
 from medbill_core.lifecycle import advance_path
+from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_parts import (
@@ -342,6 +343,8 @@ def ingest_document(app: Medbill, document: InboundDocument,
 
     ``on_progress(done, total)`` follows the claim payments of an 835 as they post.
     An 835 an adapter can stream is posted in parts (:mod:`.remittance_parts`)."""
+    app.require(Action.REMITTANCE_POST if document.kind is DocumentKind.REMITTANCE_835
+                else Action.RESPONSES_FETCH)
     try:
         return _ingest(app, document, on_progress)
     except IntegrityError:
@@ -585,6 +588,7 @@ def fetch_and_apply(app: Medbill, channel: str,
     documents not acknowledged are delivered again, those stored are recognised.
 
     ``on_progress(done, total)`` is called after each document (a progress bar)."""
+    app.require(Action.RESPONSES_FETCH)
     waiting = list(app.hooks.fetch_responses(channel=channel))
     total = len(waiting)
     waiting.reverse()  # oldest last: popped first

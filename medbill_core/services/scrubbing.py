@@ -12,6 +12,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimFinding, ClaimState, Severity
 from medbill_core.domain.base import problems_from
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
+from medbill_core.permissions import Action
 from medbill_core.pluginctx import batch_scope
 from medbill_core.services.claims import ClaimMove
 
@@ -66,6 +67,7 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
 
     Claims are read, assembled and moved in batches of :data:`SCRUB_BATCH`: a few queries and
     one set of state updates per batch, whatever its size."""
+    work.require(Action.CLAIMS_WRITE)
     hooks = work.app.hooks
     results = []
     claim_ids = list(claim_ids)

@@ -50,6 +50,7 @@ from medbill_core.errors import NotFound
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
+from medbill_core.permissions import Action
 from medbill_core.privatefiles import private_dir, publish_after
 from medbill_core.services.aging import days_old, dunning_stage, statement_column
 from medbill_core.services.guarantors import (
@@ -634,6 +635,7 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
     """
+    app.require(Action.STATEMENTS_RUN)
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
     private_dir(out_dir)
@@ -931,6 +933,7 @@ def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
 
     Balances, ages and statement counts are summed in SQL for all guarantors at once (a few
     queries per 500 patients); no statement is built."""
+    work.require(Action.COLLECTIONS_READ)
     today = as_of or date.today()
     items: list[CollectionsItem] = []
     plans = set(work.session.scalars(select(PaymentPlanRow.patient_id).where(

@@ -38,6 +38,7 @@ from medbill_core.domain import (
     SubmissionReceipt,
 )
 from medbill_core.domain.base import saved_id
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import (
     AdapterNotAvailable,
     MedbillError,
@@ -45,6 +46,7 @@ from medbill_core.errors import (
     SubmissionError,
     ValidationFailed,
 )
+from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
 from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import (
@@ -134,20 +136,24 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
 
 
 def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
-                      payer_key: str | None = None, actor: str | None = None) -> list[int]:
+                      payer_key: str | None = None, actor: str | None = None,
+                      principal: Principal | None = None) -> list[int]:
     """:func:`prepare_batches`, one transaction per chunk of :data:`PREPARE_CHUNK` claims:
     memory stays flat in the number of claims waiting. Every claim asked for is checked
     (and every payer's channel) before the first chunk is written; a chunk is committed
     whole (its files pending in the outbox, its claims queued) or not at all, so a run cut
-    short leaves the rest validated for the next one. ``actor``: who asked (the audit
-    trail's; default the configured actor)."""
-    with app.unit_of_work(actor, read_only=True) as work:
+    short leaves the rest validated for the next one. ``principal`` (or ``actor``): who
+    asked (default :attr:`Medbill.acting_as`, else the configured actor); its role must
+    allow ``claims.submit``."""
+    app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
+    with app.unit_of_work(actor, principal=principal, read_only=True) as work:
         wanted = _checked_wanted(work, claim_ids)
         scopes = _scopes(work, payer_key, wanted)
     created: list[int] = []
     pending = list(scopes)
     while pending:
-        with app.unit_of_work(actor) as work:  # scopes share a transaction while claims fit in it
+        # scopes share a transaction while claims fit in it
+        with app.unit_of_work(actor, principal=principal) as work:
             room = PREPARE_CHUNK
             while pending and room:
                 taken, _last, files = _prepare_chunk(work, pending[0], 0, room)
@@ -317,12 +323,14 @@ def _as_file(row: SubmissionRow) -> SubmissionFile:
 
 def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
-                 lease: timedelta = SEND_LEASE, actor: str | None = None
-                 ) -> list[SendOutcome]:
+                 lease: timedelta = SEND_LEASE, actor: str | None = None,
+                 principal: Principal | None = None) -> list[SendOutcome]:
     """Send every pending outbox file (or the given ones), and any whose sender's lease
     expired. A file another process is sending is left to it (no outcome). Failures go back
     to pending, with the error recorded, to be retried by a later run. ``on_progress(done,
-    total)`` is called after each file (a progress bar)."""
+    total)`` is called after each file (a progress bar). ``principal`` (or ``actor``): who
+    sends, as in :func:`prepare_in_chunks`."""
+    app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
     with app.database.reader() as session:
         statement = select(SubmissionRow.id).where(_sendable(utcnow())) \
             .order_by(SubmissionRow.id)
@@ -332,7 +340,7 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
         ids = [i for i in ids if i in wanted]
     outcomes = []
     for done, submission_id in enumerate(ids, start=1):
-        outcome = _send_one(app, submission_id, lease, actor)
+        outcome = _send_one(app, submission_id, lease, actor, principal)
         if outcome is not None:
             outcomes.append(outcome)
         if on_progress is not None:
@@ -341,7 +349,8 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
 
 
 def _send_one(app: Medbill, submission_id: int, lease: timedelta,
-              actor: str | None = None) -> SendOutcome | None:
+              actor: str | None = None, principal: Principal | None = None
+              ) -> SendOutcome | None:
     """Claim, send and record one outbox file (``None``: another sender has it)."""
     if not _claim(app, submission_id, lease):
         return None
@@ -355,7 +364,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta,
     try:
         receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
     except MedbillError as exc:
-        with app.unit_of_work(actor) as work:
+        with app.unit_of_work(actor, principal=principal) as work:
             row = work.session.get_one(SubmissionRow, submission_id)
             row.attempts += 1
             row.last_error = exc.message[:500]
@@ -368,7 +377,7 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta,
         return SendOutcome(submission_id, payer_key, len(file.claim_numbers),
                            SubmissionStatus.PENDING, error=exc.message)
     status = SubmissionStatus.SENT if receipt.accepted else SubmissionStatus.REFUSED
-    with app.unit_of_work(actor) as work:
+    with app.unit_of_work(actor, principal=principal) as work:
         row = work.session.get_one(SubmissionRow, submission_id)
         row.attempts += 1
         # not answered yet (a 999 may have been applied meanwhile by a sender that took over)
@@ -415,12 +424,17 @@ def _still_queued(work: UnitOfWork, claim_numbers: Sequence[str], target: ClaimS
 
 def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
            on_progress: Callable[[int, int], None] | None = None,
-           actor: str | None = None) -> list[SendOutcome]:
+           actor: str | None = None, principal: Principal | None = None
+           ) -> list[SendOutcome]:
     """Prepare batches from validated claims and send everything pending
-    (``on_progress(done, total)`` after each file sent), as ``actor`` (default: the
-    configured actor)."""
-    prepare_in_chunks(app, claim_ids=claim_ids, actor=actor)
-    return send_pending(app, on_progress=on_progress, actor=actor)
+    (``on_progress(done, total)`` after each file sent), as ``principal`` (default
+    :attr:`Medbill.acting_as`; with ``actor`` instead, as that actor, unchecked: the
+    installation's own work).
+
+    :raises PermissionDenied: the principal's role may not ``claims.submit``.
+    """
+    prepare_in_chunks(app, claim_ids=claim_ids, actor=actor, principal=principal)
+    return send_pending(app, on_progress=on_progress, actor=actor, principal=principal)
 
 
 @dataclass(frozen=True)
@@ -450,6 +464,7 @@ def list_outbox(work: UnitOfWork, *, pending_only: bool = False, limit: int = 10
                 ) -> list[OutboxItem]:
     """Outbox files, newest first (only those not yet taken by their channel if asked:
     pending, or being sent). It only reads: open ``work`` read-only."""
+    work.require(Action.CLAIMS_READ)
     now = utcnow()
     statement = select(SubmissionRow).order_by(SubmissionRow.id.desc()).limit(limit)
     if pending_only:

@@ -41,7 +41,9 @@ from sqlalchemy import ColumnElement, Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
+from medbill_core.domain.identity import Principal
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
+from medbill_core.permissions import Action
 from medbill_core.services.webhook_signing import SIGNATURE_HEADER, signature_header
 from medbill_core.storage import tenancy
 from medbill_core.storage.schema import (
@@ -217,6 +219,7 @@ def check_event_types(event_types: Sequence[str]) -> list[str]:
 
 def add_subscription(work: UnitOfWork, url: str, event_types: Sequence[str]) -> NewSubscription:
     """Subscribe ``url`` to ``event_types``; the secret it is signed with is returned once."""
+    work.require(Action.WEBHOOKS_MANAGE)
     row = WebhookSubscriptionRow(url=check_url(url), event_types=check_event_types(event_types),
                                  secret="whsec_" + secrets.token_hex(32), active=True,
                                  created_at=utcnow(), created_by=work.actor)
@@ -230,6 +233,7 @@ def add_subscription(work: UnitOfWork, url: str, event_types: Sequence[str]) -> 
 
 def list_subscriptions(work: UnitOfWork, *,
                        include_removed: bool = False) -> list[Subscription]:
+    work.require(Action.WEBHOOKS_READ)
     statement = (select(WebhookSubscriptionRow).where(*_of_this_practice(work.session))
                  .order_by(WebhookSubscriptionRow.id))
     if not include_removed:
@@ -243,6 +247,7 @@ def remove_subscription(work: UnitOfWork, subscription_id: int) -> Subscription:
 
     :raises NotFound: no such subscription, or it was removed already.
     """
+    work.require(Action.WEBHOOKS_MANAGE)
     row = _active_row(work.session, subscription_id)
     row.active = False
     row.disabled_at = utcnow()
@@ -278,6 +283,7 @@ def deliveries(work: UnitOfWork, subscription_id: int, *,
 
     :raises NotFound: no such subscription (a removed one still has its log).
     """
+    work.require(Action.WEBHOOKS_READ)
     if _row(work.session, subscription_id) is None:
         raise NotFound("webhook subscription", subscription_id)
     rows = work.session.execute(
@@ -296,10 +302,12 @@ def _subscription(row: WebhookSubscriptionRow) -> Subscription:
                         row.created_by, row.disabled_at)
 
 
-def send_test_event(app: Medbill, subscription_id: int, *,
-                    sender: Sender | None = None) -> Outcome:
-    """Record a ``ping`` event for one subscription and deliver it now (its log shows it)."""
-    with app.unit_of_work() as work:
+def send_test_event(app: Medbill, subscription_id: int, *, sender: Sender | None = None,
+                    principal: Principal | None = None) -> Outcome:
+    """Record a ``ping`` event for one subscription and deliver it now (its log shows it),
+    as ``principal`` (default :attr:`Medbill.acting_as`)."""
+    app.require(Action.WEBHOOKS_MANAGE, principal=principal)
+    with app.unit_of_work(principal=principal) as work:
         _active_row(work.session, subscription_id)
         # for this subscription only (others did not ask for pings): not through the outbox
         event_row = WebhookEventRow(event_id=str(uuid.uuid4()), event_type="ping",
@@ -344,6 +352,7 @@ def deliver_due(app: Medbill, *, now: datetime | None = None, limit: int = 100,
     :param now: the time deliveries are due by and retries are scheduled from (default: now).
     :param sender: what sends a request (default: :func:`post`; tests may pass their own).
     """
+    app.require(Action.WEBHOOKS_MANAGE)
     moment = now or utcnow()
     send = sender or post
     # the timeout bounds each socket operation (connect, send, read): a round takes at most a
@@ -523,6 +532,7 @@ def run_due(app: Medbill, *, now: datetime | None = None, limit: int = 100,
             timeout: float = DEFAULT_TIMEOUT, sender: Sender | None = None) -> list[Outcome]:
     """What ``medbill webhooks deliver`` and the workers' tick do: the scans for events no
     change reports (appeal deadlines), then every delivery due."""
+    app.require(Action.WEBHOOKS_MANAGE)
     with app.unit_of_work() as work:
         scan_appeal_deadlines(work)
     return deliver_due(app, now=now, limit=limit, timeout=timeout, sender=sender)

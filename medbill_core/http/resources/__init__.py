@@ -44,5 +44,7 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
 
 
 def include_core_routes(app: FastAPI) -> None:
-    for router in ROUTERS:
+    from medbill_core.http import sessions  # sign-in: beside the resources, not one of them
+
+    for router in (*ROUTERS, sessions.router):
         app.include_router(router)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from medbill_core import audit
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.permissions import Action
 from medbill_core.storage.schema import as_utc
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
@@ -32,7 +34,7 @@ class AuditEventOut(BaseModel):
 
 @router.get("", response_model=Page[AuditEventOut], summary="Read the audit trail")
 def list_audit_events(
-        request: Request, principal: CurrentPrincipal,
+        request: Request, principal: Annotated[Principal, Depends(permitted(Action.AUDIT_READ))],
         actor: Annotated[str | None, Query(max_length=80,
                                            description="key:<label>, user:<name> ...")] = None,
         action: Annotated[str | None, Query(max_length=40,

@@ -16,7 +16,7 @@ from medbill_core.domain import Claim, ClaimFinding, ClaimState
 from medbill_core.domain.base import DomainModel, saved_id
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import ValidationFailed
-from medbill_core.http.auth import CurrentPrincipal, api_state, permitted
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES, FieldProblem, problem_response
 from medbill_core.http.resources.claims import RowId
@@ -163,7 +163,8 @@ def _changed(current: Claim, changes: DomainModel) -> Claim:
 
 @router.post("", status_code=201, response_model=Claim, summary="Create a draft claim",
              responses=IN_FLIGHT)
-def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
+def create_claim(request: Request, body: NewClaim,
+                 principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))],
                  idempotency: IdempotencyParam) -> Response:
     """A new draft (``Location`` names it); its charges are posted to the ledger."""
     claim = validated(Claim, body.model_dump(), location="body")
@@ -176,7 +177,7 @@ def create_claim(request: Request, body: NewClaim, principal: CurrentPrincipal,
 @router.patch("/{claim_id:int}", response_model=Claim, summary="Edit a draft claim",
               responses=STATE_CONFLICT)
 def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
-               principal: CurrentPrincipal) -> Response:
+        principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))]) -> Response:
     """Change a draft (a validated claim goes back to draft: scrub it again)."""
     try:
         with api_state(request).medbill.unit_of_work(principal=principal) as work:
@@ -215,7 +216,8 @@ def submit_claims(request: Request, body: SubmitRequest,
 
 @router.post("/{claim_id:int}/scrub", response_model=ScrubOut, summary="Scrub a claim",
              responses=STATE_CONFLICT)
-def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
+def scrub_claim(request: Request, claim_id: RowId,
+                principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))],
                 idempotency: IdempotencyParam) -> Response:
     """Run every plugin's claim edits: a clean draft moves to ``validated``, a validated
     claim with blocking findings back to ``draft``."""
@@ -232,7 +234,8 @@ def scrub_claim(request: Request, claim_id: RowId, principal: CurrentPrincipal,
 @router.post("/{claim_id:int}/void", response_model=Claim, summary="Void a claim",
              responses=STATE_CONFLICT)
 def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
-               principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
+               principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_VOID))],
+               idempotency: IdempotencyParam) -> Response:
     """Ask the payer to void an adjudicated claim: answers the void claim (frequency 8) to
     submit; a rejected or self-pay claim is voided here only and answered itself."""
     try:
@@ -249,7 +252,8 @@ def void_claim(request: Request, claim_id: RowId, body: VoidRequest,
 @router.post("/{claim_id:int}/correct", status_code=201, response_model=Claim,
              summary="Correct an adjudicated claim", responses=STATE_CONFLICT)
 def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
-                  principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
+                  principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_CORRECT))],
+                  idempotency: IdempotencyParam) -> Response:
     """A replacement claim (frequency 7) with the changes; the original becomes
     ``replaced``. ``Location`` names the replacement."""
     try:
@@ -270,7 +274,7 @@ def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
             summary="A claim's state transitions",
             responses={404: STATE_CONFLICT[404]})
 def claim_history(request: Request, claim_id: RowId,
-                  principal: CurrentPrincipal) -> ClaimHistory:
+        principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))]) -> ClaimHistory:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         transitions = work.claims.history(claim_id)
     # RFC 3339 date-times carry their offset (SQLite gives stored UTC times back naive)

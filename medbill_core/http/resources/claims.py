@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from medbill_core.domain import Claim, ClaimState
 from medbill_core.domain.base import saved_id
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -20,6 +21,7 @@ from medbill_core.http.pagination import (
     page,
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.permissions import Action
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
 LISTING = "claims"
@@ -34,7 +36,7 @@ def _json(model: Page[Claim] | Claim) -> Response:
 
 @router.get("", response_model=Page[Claim], summary="List claims")
 def list_claims(
-        request: Request, principal: CurrentPrincipal,
+        request: Request, principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))],
         state: Annotated[ClaimState | None, Query(
             description="Only claims in this state (default: all but deleted drafts)")] = None,
         patient: Annotated[int | None, Query(ge=1, le=2**31 - 1,
@@ -57,7 +59,9 @@ def list_claims(
 
 @router.get("/{claim_id:int}", response_model=Claim, summary="Read a claim",
             responses={404: PROBLEM_RESPONSES[500] | {"description": "No such claim"}})
-def read_claim(request: Request, principal: CurrentPrincipal, claim_id: RowId) -> Response:
+def read_claim(request: Request,
+               principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))],
+               claim_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         claim = work.claims.get(claim_id)
     return _json(claim)

@@ -6,19 +6,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, create_model
 from starlette.responses import Response
 
 from medbill_core.domain import Coverage, Patient
 from medbill_core.domain.base import DomainModel, saved_id
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.validation import validated
+from medbill_core.permissions import Action
 from medbill_core.services.api_reads import list_patients
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
@@ -52,7 +54,7 @@ class PatientBalance(BaseModel):
 
 @router.get("", response_model=Page[Patient], summary="List patients")
 def list_patient_records(
-        request: Request, principal: CurrentPrincipal,
+        request: Request, principal: Annotated[Principal, Depends(permitted(Action.PATIENTS_READ))],
         account_number: Annotated[str | None, Query(max_length=30,
                                                     description="Only this account")] = None,
         last_name: Annotated[str | None, Query(
@@ -71,7 +73,8 @@ def list_patient_records(
 
 @router.get("/{patient_id}/coverages", response_model=CoverageList,
             summary="A patient's coverages", responses=NOT_FOUND)
-def patient_coverages(request: Request, principal: CurrentPrincipal,
+def patient_coverages(request: Request,
+                      principal: Annotated[Principal, Depends(permitted(Action.COVERAGES_READ))],
                       patient_id: RowId) -> Response:
     """The coverages in order (primary first); audited as a read of the patient."""
     from medbill_core.services.patients import read_patient
@@ -88,7 +91,8 @@ def patient_coverages(request: Request, principal: CurrentPrincipal,
                  200: {"model": Coverage,
                        "description": "The coverage with this payer and order, updated"}})
 def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
-                 principal: CurrentPrincipal, idempotency: IdempotencyParam) -> Response:
+                 principal: Annotated[Principal, Depends(permitted(Action.COVERAGES_WRITE))],
+                 idempotency: IdempotencyParam) -> Response:
     """Attach a coverage (201); one with the same payer and order is updated (200)."""
     coverage = validated(Coverage, {**body.model_dump(), "patient_id": patient_id})
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
@@ -99,7 +103,8 @@ def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
 
 @router.get("/{patient_id}/balance", response_model=PatientBalance,
             summary="A patient's balance", responses=NOT_FOUND)
-def patient_balance(request: Request, principal: CurrentPrincipal,
+def patient_balance(request: Request,
+                    principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
                     patient_id: RowId) -> PatientBalance:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         work.patients.get(patient_id)

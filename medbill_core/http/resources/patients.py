@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from medbill_core.domain import Patient
 from medbill_core.domain.base import saved_id
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import NewPatient
 from medbill_core.http.validation import validated
+from medbill_core.permissions import Action
 from medbill_core.services.patients import read_patient
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
@@ -28,7 +30,8 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
                         409: PROBLEM_RESPONSES[500] | {
                             "description": "A request with this Idempotency-Key is still "
                                            "in progress"}})
-def create_patient(request: Request, body: NewPatient, principal: CurrentPrincipal,
+def create_patient(request: Request, body: NewPatient,
+                   principal: Annotated[Principal, Depends(permitted(Action.PATIENTS_WRITE))],
                    idempotency: IdempotencyParam) -> Response:
     """Create a patient (201, ``Location`` names it), or update the one with the same
     account number (200), as ``medbill patients import`` does."""
@@ -42,7 +45,9 @@ def create_patient(request: Request, body: NewPatient, principal: CurrentPrincip
 
 @router.get("/{patient_id}", response_model=Patient, summary="Read a patient",
             responses=NOT_FOUND)
-def get_patient(request: Request, principal: CurrentPrincipal, patient_id: RowId) -> Response:
+def get_patient(request: Request,
+                principal: Annotated[Principal, Depends(permitted(Action.PATIENTS_READ))],
+                patient_id: RowId) -> Response:
     """The patient record; the read is recorded in the audit trail, naming the caller."""
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         patient = read_patient(work, patient_id, via="api")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
 
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from fastapi import APIRouter, Depends, Request
+
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.schemas import PayerOut
+from medbill_core.permissions import Action
 
 router = APIRouter(prefix="/v1/payers", tags=["payers"], responses=PROBLEM_RESPONSES)
 LISTING = "payers"
 
 
 @router.get("", response_model=Page[PayerOut], summary="List payers")
-def list_payers(request: Request, principal: CurrentPrincipal, limit: Limit = DEFAULT_LIMIT,
+def list_payers(request: Request,
+                principal: Annotated[Principal, Depends(permitted(Action.PRACTICES_READ))],
+                limit: Limit = DEFAULT_LIMIT,
                 cursor: Cursor = None) -> Page[PayerOut]:
     """Payers by key."""
     after = decode_cursor(LISTING, cursor, (str,))[0] if cursor else None

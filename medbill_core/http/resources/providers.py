@@ -12,7 +12,7 @@ from starlette.responses import Response
 from medbill_core.domain import Provider
 from medbill_core.domain.base import DomainModel, saved_id
 from medbill_core.domain.identity import Principal
-from medbill_core.http.auth import CurrentPrincipal, api_state, permitted
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page
 from medbill_core.http.problems import PROBLEM_RESPONSES
@@ -46,7 +46,8 @@ else:
 
 
 @router.get("", response_model=Page[Provider], summary="List providers")
-def list_provider_records(request: Request, principal: CurrentPrincipal,
+def list_provider_records(request: Request,
+        principal: Annotated[Principal, Depends(permitted(Action.PROVIDERS_READ))],
                           limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Page[Provider]:
     """Providers by id."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
@@ -57,7 +58,8 @@ def list_provider_records(request: Request, principal: CurrentPrincipal,
 
 @router.post("", status_code=200, response_model=Provider, summary="Register a provider",
              responses=IN_FLIGHT)
-def register_provider(request: Request, body: NewProvider, principal: CurrentPrincipal,
+def register_provider(request: Request, body: NewProvider,
+                      principal: Annotated[Principal, Depends(permitted(Action.PROVIDERS_WRITE))],
                       idempotency: IdempotencyParam) -> Response:
     """Register a provider by NPI; one with the same NPI is updated. Answers it (200)."""
     provider = validated(Provider, body.model_dump())

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.pagination import (
     DEFAULT_LIMIT,
     Cursor,
@@ -19,6 +20,7 @@ from medbill_core.http.pagination import (
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
+from medbill_core.permissions import Action
 from medbill_core.services.remittance_register import (
     RemittanceStatus,
     remittance_detail_by_id,
@@ -84,7 +86,8 @@ class RemittancePage(BaseModel):
 
 @router.get("", response_model=RemittancePage, summary="List remittances")
 def list_remittance_records(
-        request: Request, principal: CurrentPrincipal,
+        request: Request,
+        principal: Annotated[Principal, Depends(permitted(Action.REMITTANCE_READ))],
         payer: Annotated[str | None, Query(max_length=80, description=(
             "Only this payer's (payer key, payer ID or name as the 835 sent it)"))] = None,
         status: Annotated[RemittanceStatus | None, Query(description="Only this status")
@@ -104,7 +107,8 @@ def list_remittance_records(
 
 @router.get("/{remittance_id}", response_model=RemittanceDetailOut, summary="Read a remittance",
             responses={404: PROBLEM_RESPONSES[500] | {"description": "No such remittance"}})
-def read_remittance(request: Request, principal: CurrentPrincipal,
+def read_remittance(request: Request,
+                    principal: Annotated[Principal, Depends(permitted(Action.REMITTANCE_READ))],
                     remittance_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         detail = remittance_detail_by_id(work, remittance_id)

@@ -7,13 +7,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from medbill_core.http.auth import CurrentPrincipal, api_state
+from medbill_core.domain.identity import Principal
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.pagination import IsoDate
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.permissions import Action
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=PROBLEM_RESPONSES)
 
@@ -60,11 +62,12 @@ class AgingByPatient(BaseModel):
 
 
 @router.get("/ar-aging", summary="A/R aging", response_model=AgingByPayer | AgingByPatient)
-def ar_aging(request: Request, principal: CurrentPrincipal,
+def ar_aging(request: Request,
+             principal: Annotated[Principal, Depends(permitted(Action.REPORTS_READ))],
              as_of: Annotated[IsoDate | None, Query(description="default: today")] = None,
              by: Annotated[AgingBy, Query(description=(
-                 "payer: insurance by payer, the patients' line and totals; patient: "
-                 "patient balances per account number"))] = AgingBy.PAYER) -> Response:
+             "payer: insurance by payer, the patients' line and totals; patient: "
+             "patient balances per account number"))] = AgingBy.PAYER) -> Response:
     """A/R by age (0-30, 31-60, 61-90, 91-120, 121+ days), credits in their own column."""
     from medbill_core.services.receivables import aging, patient_aging
 

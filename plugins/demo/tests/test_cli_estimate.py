@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from medbill_core import audit
 from medbill_core.testing.cli import cli, config_text, ok, one_line_error
 
 PATIENTS_CSV = """\
@@ -145,7 +146,7 @@ def test_chargemaster_and_fee_schedule_from_the_command_line(config: Path,
     assert (line["charge"], line["allowed"]) == ("180.00", "131.00")
     [load] = json.loads(ok(config, "fees", "loads", "acme", "--json").stdout)
     assert (load["label"], load["source_file"], load["rows"], load["loaded_by"]) == (
-        "Acme 2026", "acme.csv", 1, "clerk")
+        "Acme 2026", "acme.csv", 1, f"user:{audit.os_user()}")  # the CLI's local user
     assert len(load["sha256"]) == 64
     assert json.loads(ok(config, "chargemaster", "loads", "--json").stdout)[0]["kind"] == (
         "charge_master")
