@@ -228,10 +228,7 @@ class Medbill:
         if principal is None and actor is None and practice_id is None and not all_practices:
             principal = _acting_for.get() or self.acting_as
         if principal is not None:
-            # the stand-in administrator of a database without users is the OS account (or
-            # the configured actor), as the audit trail named it before there were users
-            actor = ((actor or self.config.actor or audit.os_user()) if principal.bootstrap
-                     else principal.actor)
+            actor = principal.actor
             practice_id = principal.practice_id
         elif all_practices:
             practice_id = None
