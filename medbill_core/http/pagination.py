@@ -86,9 +86,17 @@ def decode_cursor(listing: str, cursor: str, shape: Sequence[type]) -> list[Any]
 
 def page(rows: Sequence[T], limit: int, listing: str,
          key: Callable[[T], Sequence[int | str]]) -> Page[T]:
-    """A page from ``rows``, read with ``limit + 1`` so that a next page is known to exist
-    (no cursor is given on the last page, even when it is exactly full)."""
+    """A page from ``rows``, read with ``limit + 1`` (see :func:`paged`)."""
+    data, next_cursor = paged(rows, limit, listing, key)
+    return Page[T](data=data, next_cursor=next_cursor)
+
+
+def paged(rows: Sequence[T], limit: int, listing: str,
+          key: Callable[[T], Sequence[int | str]] = lambda row: [row.id],  # type: ignore[attr-defined]
+          ) -> tuple[list[T], str | None]:
+    """The page's rows and its next cursor, from ``rows`` read with ``limit + 1`` so that a
+    next page is known to exist (no cursor on the last page, even when it is exactly full).
+    ``key``: the row's sort key (default its ``id``)."""
     data = list(rows[:limit])
     more = len(rows) > limit and bool(data)
-    return Page[T](data=data, next_cursor=encode_cursor(listing, key(data[-1])) if more
-                   else None)
+    return data, encode_cursor(listing, key(data[-1])) if more else None

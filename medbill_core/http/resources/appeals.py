@@ -24,7 +24,7 @@ from medbill_core.http.pagination import (
     IsoDate,
     Limit,
     decode_cursor,
-    encode_cursor,
+    paged,
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
@@ -118,10 +118,9 @@ def list_appeal_records(
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         rows = appeals_after(work, after_id=after, limit=limit + 1, status=status,
                              deadline_before=deadline_before)
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     return _json({"data": [row.as_json(today) for row in data],
-                  "next_cursor": encode_cursor(LISTING, [data[-1].id]) if more else None})
+                  "next_cursor": next_cursor})
 
 
 @router.get("/{appeal_id}", response_model=AppealOut, summary="Read an appeal",

@@ -26,7 +26,7 @@ from medbill_core.http.pagination import (
     Cursor,
     Limit,
     decode_cursor,
-    encode_cursor,
+    paged,
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES, problem_response
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
@@ -156,11 +156,9 @@ def list_inbound_documents(
                               kind=kind.value if kind is not None else None,
                               status=status.value if status is not None else None,
                               channel=channel)
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     return JSONResponse({"data": [row.as_json() for row in data],
-                         "next_cursor": encode_cursor(LISTING, [data[-1].id]) if more
-                         else None})
+                         "next_cursor": next_cursor})
 
 
 @router.get("/{document_id}", response_model=InboundDocumentOut,

@@ -25,7 +25,7 @@ from medbill_core.http.pagination import (
     IsoDate,
     Limit,
     decode_cursor,
-    encode_cursor,
+    paged,
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
@@ -165,11 +165,9 @@ def list_payment_records(
         rows = payments_after(work, after_id=after, limit=limit + 1, patient_id=patient,
                               received_from=received_from, received_to=received_to,
                               method=method.value if method else None)
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     return _json(PaymentPage(data=[PaymentOut.of(row) for row in data],
-                             next_cursor=encode_cursor(LISTING, [data[-1].id]) if more
-                             else None))
+                             next_cursor=next_cursor))
 
 
 @router.get("/{payment_id}", response_model=PaymentDetail, summary="Read a payment",

@@ -18,7 +18,7 @@ from medbill_core.domain.identity import Principal
 from medbill_core.errors import NotFound
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
@@ -141,10 +141,9 @@ def list_plan_records(
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         rows = list_plans(work, patient_id=patient, status=status, after_id=after,
                           limit=limit + 1)
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     page = PlanPage(data=[PlanOut.of(row) for row in data],
-                    next_cursor=encode_cursor(LISTING, [data[-1].id]) if more else None)
+                    next_cursor=next_cursor)
     return Response(page.model_dump_json(), media_type="application/json")
 
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, encode_cursor
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
 from medbill_core.permissions import Action
@@ -51,10 +51,9 @@ def list_practice_records(
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         rows = [practice for practice in visible_practices(work, principal)
                 if after is None or practice.id > after][:limit + 1]
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     body = PracticePage(data=[PracticeOut.of(row) for row in data],
-                        next_cursor=encode_cursor(LISTING, [data[-1].id]) if more else None)
+                        next_cursor=next_cursor)
     return Response(body.model_dump_json(), media_type="application/json")
 
 

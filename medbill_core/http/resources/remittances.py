@@ -16,7 +16,7 @@ from medbill_core.http.pagination import (
     Cursor,
     Limit,
     decode_cursor,
-    encode_cursor,
+    paged,
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
@@ -98,11 +98,9 @@ def list_remittance_records(
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         rows = remittances_after(work, after_id=after, limit=limit + 1, payer=payer,
                                  status=status)
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     return JSONResponse({"data": [row.as_json() for row in data],
-                         "next_cursor": encode_cursor(LISTING, [data[-1].id]) if more
-                         else None})
+                         "next_cursor": next_cursor})
 
 
 @router.get("/{remittance_id}", response_model=RemittanceDetailOut, summary="Read a remittance",

@@ -25,7 +25,7 @@ from medbill_core.http.pagination import (
     IsoDate,
     Limit,
     decode_cursor,
-    encode_cursor,
+    paged,
 )
 from medbill_core.http.problems import PROBLEM_JSON, PROBLEM_RESPONSES, problem_response
 from medbill_core.http.resources.claims import RowId
@@ -105,11 +105,9 @@ def list_statement_records(
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         rows = statements_after(work, after_id=after, limit=limit + 1, patient_id=patient,
                                 date_from=date_from, date_to=date_to, cycle=cycle)
-    data = rows[:limit]
-    more = len(rows) > limit and bool(data)
+    data, next_cursor = paged(rows, limit, LISTING)
     return _json(StatementPage(data=[StatementOut.of(row) for row in data],
-                               next_cursor=encode_cursor(LISTING, [data[-1].id]) if more
-                               else None))
+                               next_cursor=next_cursor))
 
 
 @router.get("/{statement_id}", response_model=StatementOut, summary="Read a statement",
