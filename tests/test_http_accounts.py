@@ -319,3 +319,24 @@ def test_statements_are_listed_read_and_downloaded_never_cached_and_audited(
     assert_problem(client.get("/v1/statements/9999/document", headers=FRONT), 404,
                    "not-found")
     assert_problem(client.get("/v1/statements/9999", headers=FRONT), 404, "not-found")
+
+
+def test_implausible_dates_are_refused_unless_confirmed_as_on_the_command_line(
+        client: TestClient, medbill_app: Medbill) -> None:
+    patient_id, _ = self_pay(medbill_app, 4, ["80.00"], [5])
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    body = {"patient_id": patient_id, "amount": "10.00", "received_on": tomorrow}
+    problem = assert_problem(client.post("/v1/payments", json=body, headers=BILLER), 422,
+                             "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["received_on"], problem
+    assert "1 day in the future" in problem["errors"][0]["message"]
+    confirmed = client.post("/v1/payments", json={**body, "confirm_date": True}, headers=BILLER)
+    assert confirmed.status_code == 201, confirmed.text
+    plan = {"patient_id": patient_id, "total": "60.00", "installments": 3,
+            "start": (TODAY - timedelta(days=40)).isoformat()}
+    problem = assert_problem(client.post("/v1/plans", json=plan, headers=BILLER), 422,
+                             "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["start"], problem
+    assert "40 days ago" in problem["errors"][0]["message"]
+    made = client.post("/v1/plans", json={**plan, "confirm_date": True}, headers=BILLER)
+    assert made.status_code == 201, made.text

@@ -27,6 +27,7 @@ from medbill_core.cli.service_progress import service_progress
 from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
 from medbill_core.privatefiles import private_dir, write_private
+from medbill_core.services.date_rules import PAYMENT_RECEIVED, PLAN_START
 
 payments_app = typer.Typer(help="Patient payments.", no_args_is_help=True)
 plans_app = typer.Typer(help="Payment plans.", no_args_is_help=True)
@@ -40,12 +41,11 @@ Account = Annotated[str, typer.Option("--patient", help="Patient account number"
 ConfirmDate = Annotated[bool, typer.Option(
     "--confirm-date", help="Accept a date further ahead or back than usual")]
 
-#: How far a payment's received date may lie from today before it needs --confirm-date: a
-#: payment cannot arrive tomorrow, and one received over a year ago is most likely a typo.
-PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = 0, 365
-#: A plan's first due date: up to a year ahead, at most a month back (older ones are "late"
-#: from the day they are created).
-PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = 365, 31
+#: How far a payment's received date and a plan's first due date may lie from today before
+#: they need --confirm-date: the services' rules (services/date_rules.py), checked here too to
+#: answer with a usage error
+PAYMENT_FUTURE_DAYS, PAYMENT_PAST_DAYS = PAYMENT_RECEIVED.future_days, PAYMENT_RECEIVED.past_days
+PLAN_FUTURE_DAYS, PLAN_PAST_DAYS = PLAN_START.future_days, PLAN_START.past_days
 
 
 GuarantorRef = Annotated[str | None, typer.Option(
@@ -108,8 +108,10 @@ def record(
             "reference": reference,
             "claim_id": work.claims.resolve(claim) if claim is not None else None,
             "received_on": on}, record="payment")
-        result = record_payment(work, payment, overpayment=decision) if guarantor_id is None \
-            else record_guarantor_payment(work, guarantor_id, payment, overpayment=decision)
+        result = record_payment(work, payment, overpayment=decision,
+                                confirmed_date=confirm_date) if guarantor_id is None \
+            else record_guarantor_payment(work, guarantor_id, payment, overpayment=decision,
+                                          confirmed_date=confirm_date)
     if as_json:
         print_json({"payment_id": result.payment_id,
                     "applied": {str(c): str(a) for c, a in result.applied.items()},
@@ -143,7 +145,8 @@ def create(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         patient_id = work.patients.by_account(patient).id
-        plan = new_plan(work, patient_id, amount, installments, first, every)
+        plan = new_plan(work, patient_id, amount, installments, first, every,
+                        confirmed_date=confirm_date)
     if as_json:
         print_json(plan.model_dump(mode="json"))
         return
@@ -373,7 +376,7 @@ def edit_plan_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         plan = edit_plan(work, plan_id, installments=installments, amount=per_installment,
-                         start=first)
+                         start=first, confirmed_date=confirm_date)
     if as_json:
         print_json(plan.model_dump(mode="json"))
         return

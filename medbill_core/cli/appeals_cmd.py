@@ -140,7 +140,7 @@ def sent_command(
     when = parse_date_option(on, "--on", future_days=0, confirmed=confirm_date)
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        appeal = mark_sent(work, appeal_id, when)
+        appeal = mark_sent(work, appeal_id, when, confirmed_date=confirm_date)
     if as_json:
         print_json(appeal.as_json())
         return

@@ -43,6 +43,7 @@ from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
+from medbill_core.services.date_rules import APPEAL_SENT, check_date
 from medbill_core.services.practices import practice_profile
 from medbill_core.services.remittance import latest_answer
 from medbill_core.storage.schema import AppealRow, ClaimAdjudicationRow, ClaimRow, local_day
@@ -223,9 +224,13 @@ def _move(work: UnitOfWork, appeal_id: int, allowed: Sequence[AppealStatus],
     return row
 
 
-def mark_sent(work: UnitOfWork, appeal_id: int, on: date | None = None) -> Appeal:
-    """The appeal went to the payer on ``on`` (default today)."""
+def mark_sent(work: UnitOfWork, appeal_id: int, on: date | None = None, *,
+              confirmed_date: bool = False) -> Appeal:
+    """The appeal went to the payer on ``on`` (default today; a day ahead only confirmed)."""
     work.require(Action.APPEALS_WRITE)
+    if on is not None:
+        check_date(on, APPEAL_SENT, record=f"appeal {appeal_id}", field="on",
+                   confirmed=confirmed_date)
     row = _move(work, appeal_id, (AppealStatus.OPEN,), AppealStatus.SENT)
     row.sent_on = on or date.today()
     row.sent_by = work.actor

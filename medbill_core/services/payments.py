@@ -39,6 +39,7 @@ from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import CENT, ZERO, to_money
 from medbill_core.permissions import Action
+from medbill_core.services.date_rules import PAYMENT_RECEIVED, PLAN_START, check_date
 from medbill_core.services.guarantors import GuarantorService, guarantor_number
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -106,13 +107,19 @@ def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: 
 
 
 def record_payment(work: UnitOfWork, payment: Payment, *,
-                   overpayment: Overpayment | None = None) -> PaymentResult:
+                   overpayment: Overpayment | None = None,
+                   confirmed_date: bool = False) -> PaymentResult:
     """Record and apply a patient payment (see the module docstring for the rules).
 
+    :param confirmed_date: the caller confirmed a received date outside
+        :data:`~medbill_core.services.date_rules.PAYMENT_RECEIVED`.
     :raises LedgerError: the payment exceeds what is owed and no overpayment decision
         was given, or it names a claim of another patient.
+    :raises ValidationFailed: the received date is implausible and not confirmed.
     """
     work.require(Action.PAYMENTS_POST)
+    check_date(payment.received_on, PAYMENT_RECEIVED, record="payment", field="received_on",
+               confirmed=confirmed_date)
     work.patients.get(payment.patient_id)
     balances = patient_claim_balances(work, payment.patient_id)
     if payment.claim_id is not None:
@@ -265,7 +272,8 @@ def _held(work: UnitOfWork) -> set[int]:
 
 
 def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payment, *,
-                             overpayment: Overpayment | None = None) -> PaymentResult:
+                             overpayment: Overpayment | None = None,
+                             confirmed_date: bool = False) -> PaymentResult:
     """One payment for a guarantor's whole family (a check for a family statement): applied
     across the guarantor's patients oldest service first, then to what their accounts owe on
     no claim (returned-item fees), each application audited. ``payment.patient_id`` is
@@ -279,6 +287,8 @@ def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payme
         decision was given.
     """
     work.require(Action.PAYMENTS_POST)
+    check_date(payment.received_on, PAYMENT_RECEIVED, record="payment", field="received_on",
+               confirmed=confirmed_date)
     if payment.claim_id is not None:
         raise ValidationFailed(f"guarantor {guarantor_id}", [(
             "claim", "a family payment is applied oldest service first; pay one claim as "
@@ -802,13 +812,17 @@ def schedule(total: Decimal, count: int, start: date,
 
 
 def new_plan(work: UnitOfWork, patient_id: int, total: Decimal, count: int, start: date,
-             frequency: PlanFrequency = PlanFrequency.MONTHLY) -> PaymentPlan:
+             frequency: PlanFrequency = PlanFrequency.MONTHLY, *,
+             confirmed_date: bool = False) -> PaymentPlan:
     """Schedule ``total`` in ``count`` installments from ``start`` and store the plan.
 
     :raises ValidationFailed: the total is not positive, too small for ``count`` cents, more
-        than the patient owes, or the patient already has an active plan.
+        than the patient owes, or the patient already has an active plan; ``start`` is
+        outside :data:`~medbill_core.services.date_rules.PLAN_START` and not confirmed.
     """
     work.require(Action.PLANS_WRITE)
+    check_date(start, PLAN_START, record="payment plan", field="start",
+               confirmed=confirmed_date)
     installments = schedule(total, count, start, frequency)
     plan = validate_record(PaymentPlan, {
         "patient_id": patient_id, "total_amount": total, "start_date": start,
@@ -939,7 +953,8 @@ def cancel_plan(work: UnitOfWork, plan_id: int, reason: str, *,
 
 
 def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None,
-              amount: Decimal | None = None, start: date | None = None) -> PaymentPlan:
+              amount: Decimal | None = None, start: date | None = None,
+              confirmed_date: bool = False) -> PaymentPlan:
     """Re-schedule what is left of an active plan, exactly in cents.
 
     Paid installments stay as they are (a partly paid one is cut to what was paid on it, due
@@ -956,6 +971,8 @@ def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None
     """
     work.require(Action.PLANS_WRITE)
     record = f"payment plan {plan_id}"
+    if start is not None:
+        check_date(start, PLAN_START, record=record, field="start", confirmed=confirmed_date)
     if installments is not None and amount is not None:
         raise ValidationFailed(record, [("installments",
                                          "give a number of installments or an amount, "

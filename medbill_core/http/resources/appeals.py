@@ -96,6 +96,9 @@ class AppealChange(RequestBody):
 
     status: AppealStep
     on: date | None = Field(default=None, description="sent: the day it was sent")
+    confirm_date: bool = Field(default=False, description=(
+        "accept a date further ahead or back than usual (checked: "
+        "on: not ahead of today)"))
     note: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT,
                              description="won, lost: what the payer decided; withdrawn: why")
 
@@ -161,7 +164,7 @@ def change_appeal(request: Request, appeal_id: RowId, body: AppealChange,
                                                          "decision")])
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         if body.status is AppealStep.SENT:
-            appeal = mark_sent(work, appeal_id, body.on)
+            appeal = mark_sent(work, appeal_id, body.on, confirmed_date=body.confirm_date)
         elif body.status is AppealStep.WITHDRAWN:
             appeal = withdraw(work, appeal_id, body.note)
         else:

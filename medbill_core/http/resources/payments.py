@@ -121,6 +121,9 @@ class NewPayment(RequestBody):
     overpayment: Overpayment | None = Field(default=None, description=(
         "what to do with money beyond the balance: keep it as a credit, or refund it "
         "(without one, a payment larger than the balance is refused)"))
+    confirm_date: bool = Field(default=False, description=(
+        "accept a date further ahead or back than usual (checked: "
+        "received_on: not ahead of today, at most 365 days back)"))
 
 
 class NewRefund(RequestBody):
@@ -189,11 +192,12 @@ def create_payment(request: Request, body: NewPayment,
     """Record a patient payment and apply it (201, ``Location`` names it). Sent again with
     the same ``Idempotency-Key`` and body, it answers the same without a second payment."""
     payment = validated(Payment, {
-        **body.model_dump(exclude={"overpayment", "received_on"}),
+        **body.model_dump(exclude={"overpayment", "received_on", "confirm_date"}),
         "received_on": body.received_on or date.today()})
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         try:
-            result = record_payment(work, payment, overpayment=body.overpayment)
+            result = record_payment(work, payment, overpayment=body.overpayment,
+                                    confirmed_date=body.confirm_date)
         except Overpaid as exc:  # the service's text quotes the amount sent, and CLI options
             raise LedgerError(f"the payment exceeds the {exc.owed} it may pay; send "
                               "overpayment: credit (keep the rest on the account) or refund "

@@ -101,6 +101,9 @@ class NewPlan(RequestBody):
     installments: int = Field(ge=1, le=MAX_INSTALLMENTS)
     start: date = Field(description="the first due date")
     frequency: PlanFrequency = PlanFrequency.MONTHLY
+    confirm_date: bool = Field(default=False, description=(
+        "accept a date further ahead or back than usual (checked: "
+        "start: at most 365 days ahead, 31 days back)"))
 
 
 class PlanReschedule(RequestBody):
@@ -112,6 +115,9 @@ class PlanReschedule(RequestBody):
     installments: int | None = Field(default=None, ge=1, le=MAX_INSTALLMENTS)
     amount: Money | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="e.g. \"50.00\"")
     start: date | None = None
+    confirm_date: bool = Field(default=False, description=(
+        "accept a date further ahead or back than usual (checked: "
+        "start: at most 365 days ahead, 31 days back)"))
 
 
 class CancelPlan(RequestBody):
@@ -167,7 +173,7 @@ def create_plan(request: Request, body: NewPlan,
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         work.patients.get(body.patient_id)
         created = new_plan(work, body.patient_id, body.total, body.installments, body.start,
-                           body.frequency)
+                           body.frequency, confirmed_date=body.confirm_date)
         assert created.id is not None  # stored
         detail = _detail(work, created.id)
         return idempotency.respond(work, 201, detail.model_dump(mode="json"),
@@ -197,6 +203,6 @@ def reschedule_plan(request: Request, plan_id: RowId, body: PlanReschedule,
     body = validated(PlanReschedule, body.model_dump())
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         edit_plan(work, plan_id, installments=body.installments, amount=body.amount,
-                  start=body.start)
+                  start=body.start, confirmed_date=body.confirm_date)
         detail = _detail(work, plan_id)
     return Response(detail.model_dump_json(), media_type="application/json")

@@ -1,0 +1,55 @@
+"""How far from today a date someone enters may plausibly lie, by what it dates.
+
+A payment received six months ahead, or a plan starting two years back, is a typo far more
+often than a fact. The services refuse such a date unless the caller confirms it, so the
+command line (``--confirm-date``) and the HTTP API (``confirm_date``) obey the same rule;
+the command line also checks it while reading its options, to answer with a usage error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from medbill_core.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Days ahead of and back from today a date may lie (None: no bound)."""
+
+    future_days: int | None
+    past_days: int | None
+
+
+#: a payment cannot arrive tomorrow; one received over a year ago is most likely a typo
+PAYMENT_RECEIVED = DateWindow(future_days=0, past_days=365)
+#: a plan's first due date: up to a year ahead, at most a month back (older ones are "late")
+PLAN_START = DateWindow(future_days=365, past_days=31)
+#: the day an appeal went to the payer: not ahead
+APPEAL_SENT = DateWindow(future_days=0, past_days=None)
+
+
+def check_date(when: date, window: DateWindow, *, record: str, field: str,
+               confirmed: bool = False, today: date | None = None) -> None:
+    """Refuse ``when`` outside ``window`` unless ``confirmed``.
+
+    :raises ValidationFailed: naming ``record`` and ``field`` (the date itself is no PHI
+        here: a payment's or plan's date, not a patient's).
+    """
+    if confirmed:
+        return
+    today = today or date.today()
+    ahead, back = (when - today).days, (today - when).days
+    if window.future_days is not None and ahead > window.future_days:
+        reason = f"{_days(ahead)} in the future"
+    elif window.past_days is not None and back > window.past_days:
+        reason = f"{_days(back)} ago"
+    else:
+        return
+    raise ValidationFailed(record, [(field, f"{when.isoformat()} is {reason}: check it, or "
+                                            "confirm the date if it is right")])
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
