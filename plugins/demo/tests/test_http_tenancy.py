@@ -16,6 +16,7 @@ practice, empty, gets an administrator key. Through every route:
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,7 @@ from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.http.app import api_routes, create_app
+from medbill_core.http.resources.claim_actions import NewClaim
 from medbill_core.services.identity import add_practice, create_key
 from medbill_core.storage import schema
 
@@ -86,10 +88,19 @@ class Demo:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo(tmp_path_factory: pytest.TempPathFactory, medbill_backend: str,
+         request: pytest.FixtureRequest) -> Iterator[Demo]:
     out = tmp_path_factory.mktemp("tenancy") / "demo"
-    run_demo(out, 16, console=Console(file=io.StringIO(), width=120))
-    medbill = Medbill.open(load_config(out / "medbill.toml"))
+    server, url = None, None
+    name = f"medbill_tenancy{os.environ.get('PYTEST_XDIST_WORKER', '')}"
+    if medbill_backend != "sqlite":
+        server = request.getfixturevalue("medbill_postgres")
+        url = server.create_database(name)
+    run_demo(out, 16, console=Console(file=io.StringIO(), width=120), database_url=url)
+    config = load_config(out / "medbill.toml")
+    if url is not None:
+        config = config.model_copy(update={"database_url": url})
+    medbill = Medbill.open(config)
     demo_practice = medbill.default_practice_id()
     assert demo_practice is not None
     installer = Principal(kind=PrincipalKind.USER, id=0, name="installer",
@@ -112,6 +123,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             yield Demo(medbill, client, demo_key, other_key, ids)
     finally:
         medbill.close()
+        if server is not None:
+            server.drop_database(name)
 
 
 def _routes(demo: Demo) -> list[tuple[str, APIRoute]]:
@@ -182,3 +195,26 @@ def test_lists_never_show_another_practices_rows(demo: Demo) -> None:
             seen_some.append(route.path)
     assert listed >= 5
     assert {"/v1/claims", "/v1/patients"} <= set(seen_some), seen_some
+
+
+def test_another_practices_ids_in_a_body_are_not_found(demo: Demo) -> None:
+    """Records named in a request's body, not its path: a payment for the demo's patient, a
+    plan, an appeal of its claim, a claim for its patient: as if they did not exist."""
+    before = demo.counts()
+    patient, claim = demo.ids["patient_id"], demo.ids["claim_id"]
+    with demo.medbill.unit_of_work(read_only=True) as work:
+        template = work.claims.get(claim).model_dump(mode="json")
+    for path, body in (
+            ("/v1/payments", {"patient_id": patient, "amount": "5.00"}),
+            ("/v1/plans", {"patient_id": patient, "total": "30.00", "installments": 3,
+                           "start": template["service_date_from"], "confirm_date": True}),
+            ("/v1/appeals", {"claim_id": claim, "reason": "medically necessary"}),
+            ("/v1/claims", {**{k: v for k, v in template.items()
+                               if k in NewClaim.model_fields}, "claim_number": "OTHER00001"})):
+        answer = demo.call("POST", path, demo.other_key, json=body)
+        if path == "/v1/claims":  # a claim's references are checked as its fields are
+            assert answer.status_code == 422, answer.text[:300]
+            assert answer.json()["errors"][0]["message"] == "no such patient"
+        else:
+            assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])
+    assert demo.counts() == before
