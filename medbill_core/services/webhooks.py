@@ -164,9 +164,14 @@ Sender = Callable[[str, bytes, dict[str, str], float], int]
 
 # -- subscriptions -------------------------------------------------------------------------------
 
-def check_url(url: str) -> str:
+def check_url(url: str, *, local_allowed: bool = True) -> str:
     """A receiver URL: ``https``, or ``http`` to a loopback host only (a receiver tested on
     the same machine): the body and signature would otherwise cross the network in clear.
+
+    ``local_allowed=False`` (a subscription made over the API, by a practice's key rather than
+    by whoever runs the installation): no loopback, private, link-local or reserved address
+    either, written as an address or ``localhost`` -- the server's own network is not the
+    tenants' to reach (cloud metadata, the database, the simulator).
 
     :raises ValidationFailed: naming the field ``url``.
     """
@@ -183,12 +188,26 @@ def check_url(url: str) -> str:
     if parts.username or parts.password:
         raise ValidationFailed("webhook subscription",
                                [("url", "must not carry a user name or password")])
+    if not local_allowed and _internal(host):
+        raise ValidationFailed("webhook subscription", [
+            ("url", "must name a host on the internet, not a loopback, private or reserved "
+                    "address")])
     if parts.scheme == "http" and not _loopback(host):
         raise ValidationFailed("webhook subscription", [
             ("url", "must use https (plain http only to 127.0.0.1 or localhost)")])
     if len(text) > 2000:
         raise ValidationFailed("webhook subscription", [("url", "longer than 2000 characters")])
     return text
+
+
+def _internal(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global or address.is_multicast
 
 
 def _loopback(host: str) -> bool:
@@ -217,10 +236,13 @@ def check_event_types(event_types: Sequence[str]) -> list[str]:
     return chosen
 
 
-def add_subscription(work: UnitOfWork, url: str, event_types: Sequence[str]) -> NewSubscription:
-    """Subscribe ``url`` to ``event_types``; the secret it is signed with is returned once."""
+def add_subscription(work: UnitOfWork, url: str, event_types: Sequence[str], *,
+                     local_allowed: bool = True) -> NewSubscription:
+    """Subscribe ``url`` to ``event_types``; the secret it is signed with is returned once.
+    ``local_allowed``: see :func:`check_url` (False for the API)."""
     work.require(Action.WEBHOOKS_MANAGE)
-    row = WebhookSubscriptionRow(url=check_url(url), event_types=check_event_types(event_types),
+    row = WebhookSubscriptionRow(url=check_url(url, local_allowed=local_allowed),
+                                 event_types=check_event_types(event_types),
                                  secret="whsec_" + secrets.token_hex(32), active=True,
                                  created_at=utcnow(), created_by=work.actor)
     work.session.add(row)

@@ -34,13 +34,15 @@ from medbill_core.http.resources import (
     reports,
     statement_runs,
     statements,
+    webhooks,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
            patient_records.router, providers.router, remittances.router, reports.router,
            audit_trail.router, jobs.router, statement_runs.router, eligibility.router,
            estimates.router, inbound_documents.router, practices.router, guarantors.router,
-           coverages.router, payments.router, plans.router, statements.router, appeals.router)
+           coverages.router, payments.router, plans.router, statements.router, appeals.router,
+           webhooks.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

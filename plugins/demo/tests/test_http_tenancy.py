@@ -35,6 +35,7 @@ from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.http.app import api_routes, create_app
 from medbill_core.http.resources.claim_actions import NewClaim
 from medbill_core.services.identity import add_practice, create_key
+from medbill_core.services.webhooks import add_subscription
 from medbill_core.storage import schema
 
 #: a path parameter -> the table whose ids it takes (a route with another parameter fails
@@ -107,6 +108,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, medbill_backend: str,
                           practice_id=demo_practice, role=Role.ADMINISTRATOR, bootstrap=True)
     with medbill.unit_of_work(principal=installer) as work:
         add_practice(work, installer, "other", "Other Practice")
+        add_subscription(work, "https://ehr.example.com/hooks", ["claim.paid"])
         demo_key = create_key(work, installer, "demo-admin", Role.ADMINISTRATOR).token
         other_key = create_key(work, installer, "other-admin", Role.ADMINISTRATOR,
                                practice_code="other").token
