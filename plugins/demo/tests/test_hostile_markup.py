@@ -284,6 +284,7 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     # names and labels are plain (letters, digits, . _ @ -): nothing to escape, still walked
     ("users", "list"): [((), ())],
     ("keys", "list"): [((), ("ehr-sync",))],
+    ("practices", "list"): [((), ())],
     ("webhooks", "list"): [((), (CLOSE,))],
     ("webhooks", "deliveries"): [(("1",), ("claim.accepted",))],
 }
