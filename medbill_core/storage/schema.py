@@ -240,9 +240,11 @@ class PostingRow(Base):
 
 class LedgerEntryRow(PracticeScoped, Base):
     __tablename__ = "ledger_entries"
-    # the account index carries what ``ar aging`` sums: the report reads the index alone
+    # the account index carries what ``ar aging`` sums, and the practice every query of a
+    # practice is filtered by: the report reads the index alone
     __table_args__ = (Index("ix_ledger_entries_account", "claim_id", "patient_id", "payer_key",
-                            "effective_date", "insurance_delta", "patient_delta"),
+                            "effective_date", "insurance_delta", "patient_delta",
+                            "practice_id"),
                       Index("ix_ledger_entries_posting", "posting_id"),
                       Index("ix_ledger_entries_patient", "patient_id"),
                       Index("ix_ledger_entries_payer", "payer_key"))

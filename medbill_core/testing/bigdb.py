@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import text
 
 from medbill_core.audit_chain import GENESIS_HASH, link_hash, row_content
+from medbill_core.storage.schema import Base
 
 #: The demo's payers (medbill_demo.data.PAYERS): key -> (payer ID, name)
 PAYERS = {"medicare": ("04412", "Medicare Part B (JJ)"),
@@ -141,9 +142,11 @@ class _Json:
 class _Writer:
     """Bulk rows into one database: ``rows(table, tuples)`` then ``commit()``."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, practice_id: int | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        #: every row of a table with a practice column belongs to this practice
+        self.practice_id = practice_id
         self.raw = engine.raw_connection()
         self.connection = self.raw.driver_connection
         if self.dialect == "sqlite":
@@ -156,6 +159,9 @@ class _Writer:
         if not values:
             return
         columns = COLUMNS[table]
+        if self.practice_id is not None and table in _PRACTICE_TABLES:
+            columns = (*columns, "practice_id")
+            values = [(*row, self.practice_id) for row in values]
         names = ", ".join(columns)
         if self.dialect == "sqlite":
             marks = ", ".join("?" for _ in columns)
@@ -558,6 +564,10 @@ def _chunks(count: int, size: int) -> Iterator[tuple[int, int]]:
         yield first, min(count, first + size - 1)
 
 
+#: the tables whose rows carry their practice (storage.tenancy), audit events included
+_PRACTICE_TABLES = frozenset(name for name, table in Base.metadata.tables.items()
+                             if "practice_id" in table.c)
+
 #: parents first (foreign keys)
 _ORDER = ("patients", "coverages", "claims", "claim_lines", "claim_transitions", "postings",
           "ledger_entries", "claim_adjudications", "denials", "payments", "submissions",
@@ -583,9 +593,10 @@ def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int
     with engine.connect() as connection:
         if connection.execute(text("SELECT count(*) FROM claims")).scalar():
             raise RuntimeError("bigdb: the database already holds claims")
+    practice_id = _the_practice(engine)
     generator = _Generator(claims, as_of or date.today(), span_days, seed)
     stats = Stats(claims)
-    writer = _Writer(engine)
+    writer = _Writer(engine, practice_id)
     try:
         for first, last in _chunks(generator.patients, chunk):
             generator.patient_rows(first, last)
@@ -618,6 +629,20 @@ def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int
     return stats
 
 
+def _the_practice(engine: Any) -> int:
+    """The practice the history belongs to: the database's first, made (code ``default``, as
+    ``Medbill.open`` would from ``[practice]``) when it has none."""
+    with engine.begin() as connection:
+        found = connection.execute(text("SELECT min(id) FROM practices")).scalar()
+        if found is None:
+            connection.execute(text(
+                "INSERT INTO practices (code, name, created_at, active) "
+                "VALUES ('default', 'Bench Practice', :now, :yes)"),
+                {"now": datetime.now(UTC), "yes": True})
+            found = connection.execute(text("SELECT min(id) FROM practices")).scalar()
+    return int(found)
+
+
 def add_statements(engine: Any, generator: _Generator | None = None) -> int:
     """Write this month's statements of the patients owing at least 5.00 (the statement
     run's minimum), from their ledger balances; returns how many."""
@@ -630,7 +655,7 @@ def add_statements(engine: Any, generator: _Generator | None = None) -> int:
             "SELECT patient_id, sum(patient_delta) FROM ledger_entries GROUP BY patient_id "
             "HAVING sum(patient_delta) >= 500 ORDER BY patient_id")).all()
     rows = generator.statement_rows((int(p), int(b)) for p, b in balances)
-    writer = _Writer(engine)
+    writer = _Writer(engine, _the_practice(engine))
     try:
         writer.rows("statements", rows)
     finally:

@@ -5,6 +5,7 @@ Each table whose rows belong to one practice gets ``practice_id`` (a foreign key
 one. The practice's billing details move to ``practices.details`` (NULL for the practice the
 ``[practice]`` configuration describes). Account numbers and provider NPIs become unique per
 practice (two client practices both have an account 1001; one doctor works for both).
+The ledger's account index carries the practice (the sums read it alone).
 Idempotency keys are a 24-hour cache: their table is made anew with the practice in its key.
 Audit events and webhook events record the practice acted in.
 
@@ -29,6 +30,9 @@ depends_on = None
 SCOPED = ("providers", "guarantors", "patients", "coverages", "claims", "ledger_entries",
           "payments", "payment_plans", "statements", "remittances", "inbound_documents",
           "submissions", "appeals", "denials", "remittance_exceptions", "coding_audit_samples")
+#: the columns of the ledger's account index before this revision
+_ACCOUNT = ["claim_id", "patient_id", "payer_key", "effective_date", "insurance_delta",
+            "patient_delta"]
 #: (table, old unique constraint, its column): unique per practice from now on
 PER_PRACTICE = (("patients", "uq_patients_account_number", "account_number",
                  "uq_patients_practice_account"),
@@ -83,6 +87,11 @@ def upgrade() -> None:
             op.drop_constraint(old, table, type_="unique")
             op.create_unique_constraint(new, table, ["practice_id", column])
 
+    # the index ``ar aging`` and the claim lists' sums read alone carries the practice too
+    op.drop_index("ix_ledger_entries_account", table_name="ledger_entries")
+    op.create_index("ix_ledger_entries_account", "ledger_entries", [*_ACCOUNT, "practice_id"],
+                    unique=False)
+
     op.add_column("audit_events", sa.Column("practice_id", sa.Integer(), nullable=True))
     op.add_column("webhook_events", sa.Column("practice_id", sa.Integer(), nullable=True))
     if practice_id is not None:
@@ -135,6 +144,8 @@ def downgrade() -> None:
     op.drop_table("idempotency_keys")
     _create_idempotency_keys(with_practice=False)
     op.drop_index("ix_audit_events_practice", table_name="audit_events")
+    op.drop_index("ix_ledger_entries_account", table_name="ledger_entries")
+    op.create_index("ix_ledger_entries_account", "ledger_entries", _ACCOUNT, unique=False)
     with op.batch_alter_table("webhook_events") as batch_op:
         batch_op.drop_column("practice_id")
     with op.batch_alter_table("audit_events") as batch_op:
