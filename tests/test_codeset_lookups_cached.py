@@ -18,6 +18,7 @@ import pytest
 
 from medbill_core.codesets import mpfs
 from medbill_core.codesets.loaders import user_data_dir
+from medbill_core.codesets.model import CodeInfo, CodeSystem
 from medbill_core.codesets.releases import loaded_releases
 from medbill_core.codesets.update import update
 from tests.test_codeset_releases import _toy, toy_formats  # noqa: F401 (fixture)
@@ -157,3 +158,35 @@ def test_a_broken_rvu_file_fails_as_before(text: str, error: type[Exception]) ->
         _dictreader_rvus(io.StringIO(text))
     with pytest.raises(error):
         mpfs._read_rvus(io.StringIO(text))
+
+
+def test_a_table_without_some_codes_keeps_the_others_in_order_unparsed() -> None:
+    from medbill_core.codesets.icd10_common import LazyTable
+
+    parsed: list[str] = []
+
+    def parse(line: str) -> CodeInfo:
+        parsed.append(line)
+        code, description = line.split(",")
+        return CodeInfo(CodeSystem.ICD10CM, code, description)
+
+    table = LazyTable.from_csv_text("code,description\nA00,a\nB00,b\nC00,c\nD00,d\n",
+                                    ["code", "description"], lambda cells: parse(",".join(cells)),
+                                    where="toy")
+    assert table["B00"].description == "b"
+    kept = table.without(["A00", "C00", "Z99"])  # Z99: not in the table, nothing to take out
+    assert list(kept) == ["B00", "D00"]
+    assert list(table) == ["A00", "B00", "C00", "D00"]  # the table itself is unchanged
+    assert parsed == ["B00,b"]  # D00 is still unparsed: parsed when first looked up
+    assert kept["D00"].description == "d"
+    assert parsed == ["B00,b", "D00,d"]
+
+
+def test_the_april_2026_icd10cm_table_is_fy2027_with_the_changes_undone() -> None:
+    from medbill_core.codesets import icd10cm
+
+    april, fy2027 = icd10cm.april_2026_table(), icd10cm.fy2027_table()
+    assert (len(fy2027), len(april)) == (98_403, 98_186)  # CMS's counts
+    added = {row["code"] for row in icd10cm._change_rows("added")}
+    assert added and not added & set(april)
+    assert [code for code in fy2027 if code not in added][:50] == list(april)[:50]
