@@ -83,11 +83,13 @@ def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8",
             if sync:
                 handle.flush()
                 os.fsync(handle.fileno())
+            created = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
         try:
             existing = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError:
             existing = PRIVATE_FILE_MODE
-        os.chmod(temporary, existing)
+        if existing != created:  # a change of mode is a write to the file system: only if due
+            os.chmod(temporary, existing)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

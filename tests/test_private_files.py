@@ -60,3 +60,28 @@ def test_a_new_sqlite_database_and_its_wal_are_owner_only(tmp_path: Path) -> Non
         assert wal.exists() and mode(wal) == 0o600  # SQLite copies the database's mode
     finally:
         database.dispose()
+
+
+def test_a_new_file_is_owner_read_write_under_a_narrow_umask(tmp_path: Path) -> None:
+    """The temporary file is created 0600 less the umask: its mode is set only when that
+    is not the mode it must have (a new file 0600, a replaced one the mode it had)."""
+    from medbill_core.privatefiles import FilesAfterCommit
+
+    previous = os.umask(0o277)  # the temporary file would be created read-only (0400)
+    try:
+        write_private(tmp_path / "new.txt", "a")
+        files = FilesAfterCommit()
+        files.write_many([(tmp_path / "many-1.txt", "b"), (tmp_path / "many-2.txt", b"c")])
+        files._publish()
+    finally:
+        os.umask(previous)
+    write_private(tmp_path / "plain.txt", "d")  # the umask of the tests: created 0600
+    (tmp_path / "shared.txt").write_text("old")
+    (tmp_path / "shared.txt").chmod(0o640)
+    write_private(tmp_path / "shared.txt", "e")
+    assert {name: (mode(tmp_path / name), (tmp_path / name).read_text()) for name in (
+        "new.txt", "many-1.txt", "many-2.txt", "plain.txt", "shared.txt")} == {
+        "new.txt": (0o600, "a"), "many-1.txt": (0o600, "b"), "many-2.txt": (0o600, "c"),
+        "plain.txt": (0o600, "d"), "shared.txt": (0o640, "e")}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "many-1.txt", "many-2.txt", "new.txt", "plain.txt", "shared.txt"]

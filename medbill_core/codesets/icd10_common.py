@@ -223,8 +223,10 @@ class LazyTable(MutableMapping[str, CodeInfo]):
 
     def without(self, codes: Iterable[str]) -> LazyTable:
         """A copy without ``codes`` (records still unparsed stay so)."""
-        drop = set(codes)
-        return LazyTable({k: v for k, v in self._raw.items() if k not in drop}, self._parse)
+        raw = dict(self._raw)  # copied whole, then the few codes taken out: same order
+        for code in codes:
+            raw.pop(code, None)
+        return LazyTable(raw, self._parse)
 
     @classmethod
     def from_csv_text(cls, text: str, header: Sequence[str], parse: Callable[[list[str]],

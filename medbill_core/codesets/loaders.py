@@ -50,11 +50,27 @@ ICD_DIR = "icd10cm"
 _ANWEB_RECIDS = {CodeSystem.HCPCS: ("3", "4"), CodeSystem.MODIFIER: ("7", "8")}
 
 
+#: ``user_data_dir()`` for each ($MEDBILL_CODESETS_DIR, $XDG_DATA_HOME, $HOME): pricing asks
+#: several times per claim, and building the path each time cost more than the lookup.
+_default_data_dirs: dict[tuple[str | None, str | None, str], Path] = {}
+
+
 def user_data_dir(path: Path | str | None = None) -> Path:
     """Where loaded code sets live: ``path``, ``$MEDBILL_CODESETS_DIR``,
     ``$XDG_DATA_HOME/medbill/codesets`` or ``~/.local/share/medbill/codesets``."""
     if path is not None:
         return Path(path)
+    home = os.environ.get("HOME")
+    if home is None:  # the home folder comes from the password database: not kept
+        return _user_data_dir()
+    key = (os.environ.get("MEDBILL_CODESETS_DIR"), os.environ.get("XDG_DATA_HOME"), home)
+    found = _default_data_dirs.get(key)
+    if found is None:
+        found = _default_data_dirs[key] = _user_data_dir()
+    return found
+
+
+def _user_data_dir() -> Path:
     if env := os.environ.get("MEDBILL_CODESETS_DIR"):
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"

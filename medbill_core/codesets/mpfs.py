@@ -31,7 +31,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from medbill_core.codesets.loaders import user_data_dir
 from medbill_core.codesets.model import CodeSetError
@@ -195,24 +195,56 @@ def _decimal(text: str | None) -> Decimal:
 
 
 def _read_rvus(lines: Iterable[str]) -> dict[tuple[str, str], RVURow]:
+    """The RVU rows of a stored RVU file, as ``csv.DictReader`` reads them (empty lines
+    skipped, a short row's missing cells ``None``, a missing column an error at the first
+    row), read by column position: a release has about 19,000 rows, and its few distinct
+    RVU texts are made ``Decimal`` once each."""
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        return {}
+    column = {name: position for position, name in enumerate(header)}
+    width = len(header)
+    at: tuple[int, ...] | None = None
+    opps: tuple[int | None, ...] = ()
+    decimals: dict[str | None, Decimal] = {}
+
+    def number(text: str | None) -> Decimal:
+        found = decimals.get(text)
+        if found is None:
+            found = decimals[text] = _decimal(text)
+        return found
+
     rows: dict[tuple[str, str], RVURow] = {}
-    for record in csv.DictReader(lines):
+    for record in reader:
+        if not record:
+            continue
+        if at is None:
+            at = tuple(column[name] for name in (
+                "hcpcs", "modifier", "status_code", "work_rvu", "nonfacility_pe_rvu",
+                "nonfacility_na_indicator", "facility_pe_rvu", "facility_na_indicator",
+                "mp_rvu", "pctc_indicator", "global_days", "mult_proc"))
+            opps = tuple(column.get(name)
+                         for name in ("opps_nonfacility_pe", "opps_facility_pe", "opps_mp"))
+        cells: list[Any] = record
+        if len(cells) < width:
+            cells = cells + [None] * (width - len(cells))
         row = RVURow(
-            hcpcs=record["hcpcs"].strip().upper(),
-            modifier=record["modifier"].strip().upper(),
-            status_code=record["status_code"].strip().upper(),
-            work=_decimal(record["work_rvu"]),
-            pe_nonfacility=_decimal(record["nonfacility_pe_rvu"]),
-            pe_nonfacility_na=record["nonfacility_na_indicator"].strip().upper() == "NA",
-            pe_facility=_decimal(record["facility_pe_rvu"]),
-            pe_facility_na=record["facility_na_indicator"].strip().upper() == "NA",
-            mp=_decimal(record["mp_rvu"]),
-            pctc_indicator=record["pctc_indicator"].strip(),
-            global_days=record["global_days"].strip(),
-            mult_proc=record["mult_proc"].strip(),
-            opps_pe_nonfacility=_decimal(record.get("opps_nonfacility_pe")),
-            opps_pe_facility=_decimal(record.get("opps_facility_pe")),
-            opps_mp=_decimal(record.get("opps_mp")),
+            hcpcs=cells[at[0]].strip().upper(),
+            modifier=cells[at[1]].strip().upper(),
+            status_code=cells[at[2]].strip().upper(),
+            work=number(cells[at[3]]),
+            pe_nonfacility=number(cells[at[4]]),
+            pe_nonfacility_na=cells[at[5]].strip().upper() == "NA",
+            pe_facility=number(cells[at[6]]),
+            pe_facility_na=cells[at[7]].strip().upper() == "NA",
+            mp=number(cells[at[8]]),
+            pctc_indicator=cells[at[9]].strip(),
+            global_days=cells[at[10]].strip(),
+            mult_proc=cells[at[11]].strip(),
+            opps_pe_nonfacility=number(None if opps[0] is None else cells[opps[0]]),
+            opps_pe_facility=number(None if opps[1] is None else cells[opps[1]]),
+            opps_mp=number(None if opps[2] is None else cells[opps[2]]),
         )
         rows[(row.hcpcs, row.modifier)] = row
     return rows
@@ -321,6 +353,7 @@ class _RvusOnFirstUse(Mapping[tuple[str, str], RVURow]):
         return len(self._rows())
 
 
+@lru_cache(maxsize=len(_PACKAGED))
 def _packaged_schedule(entry: _Packaged) -> FeeScheduleData:
     return FeeScheduleData(entry.year, _packaged_conversion_factors()[entry.year],
                            _RvusOnFirstUse(entry.rvu_file),

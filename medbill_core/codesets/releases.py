@@ -233,6 +233,7 @@ def listed_releases(key: str, data_dir: Path | None) -> list[ReleaseWindow]:
 
 def forget_listed_releases() -> None:
     _listed.clear()
+    _loaded.clear()
 
 
 def status(on: date, data_dir: Path | None = None) -> list[tuple[CodeSetSpec,
@@ -253,13 +254,40 @@ def release_dir(data_dir: Path, key: str, effective: date) -> Path:
     return data_dir / RELEASES_DIR / key / effective.isoformat()
 
 
+#: ``loaded_releases``'s reading of each (data directory, code set): the manifest's identity
+#: (modification time, size, inode) it was read at, and each release with its folder.
+_loaded: dict[tuple[Path, str], tuple[tuple[int, int, int], list[tuple[ReleaseWindow, Path]]]] = {}
+
+
 def loaded_releases(data_dir: Path | None, key: str) -> list[tuple[ReleaseWindow, Path]]:
-    """The releases of ``key`` loaded with ``medbill codes update``, with their folders."""
+    """The releases of ``key`` loaded with ``medbill codes update``, with their folders.
+
+    The manifest is read again only when it changed (a ``codes update`` in this or another
+    process: it replaces the file); a release whose folder is gone is left out on every
+    call, as when the manifest is read."""
     if data_dir is None:
         return []
     try:
+        found = (data_dir / MANIFEST).stat()
+    except OSError:
+        return []
+    stamp = (found.st_mtime_ns, found.st_size, found.st_ino)
+    cached = _loaded.get((data_dir, key))
+    if cached is None or cached[0] != stamp:
+        read = _read_loaded_releases(data_dir, key)
+        if read is None:
+            return []
+        cached = _loaded[(data_dir, key)] = (stamp, read)
+    return [(window, folder) for window, folder in cached[1] if folder.is_dir()]
+
+
+def _read_loaded_releases(data_dir: Path, key: str) -> list[tuple[ReleaseWindow, Path]] | None:
+    """The manifest's releases of ``key`` (None: the manifest cannot be read now)."""
+    try:
         manifest = json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except OSError:
+        return None
+    except ValueError:
         return []
     entries = (manifest.get("releases") or {}).get(key) or {}
     out = []
@@ -273,9 +301,7 @@ def loaded_releases(data_dir: Path | None, key: str) -> list[tuple[ReleaseWindow
                 f" {', '.join(entry.get('files', []))}", "loaded", int(entry.get("rows", 0)))
         except (KeyError, TypeError, ValueError):
             continue  # a hand-edited entry medbill cannot read is ignored, not fatal
-        folder = release_dir(data_dir, key, start)
-        if folder.is_dir():
-            out.append((window, folder))
+        out.append((window, release_dir(data_dir, key, start)))
     return out
 
 
