@@ -491,19 +491,15 @@ def claim_status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Ask the payer where a submitted claim stands (276/277)."""
+    from medbill_core.services.claim_status import check_claim_status
+
     medbill = open_app()
-    with medbill.unit_of_work() as work:
+    with medbill.unit_of_work(read_only=True) as work:
         claim_id = work.claims.resolve(reference)
-        request = work.claims.status_inquiry(claim_id, trace_number=f"ST{claim_id}")
-    response = medbill.hooks.check_claim_status(request=request)
-    number = request.claim.claim.claim_number
+    check = check_claim_status(medbill, claim_id)
+    response, number = check.response, check.claim_number
     if as_json:
-        # each STC code pair in words beside the codes (``meanings``, in the codes' order)
-        print_json({"claim_id": claim_id, "claim_number": number,
-                    "statuses": [{**status.model_dump(mode="json"),
-                                  "meanings": [explain_status_pair(c.category, c.code)
-                                               for c in status.status_codes]}
-                                 for status in response.claims]})
+        print_json(check.as_json())
         return
     if not response.claims:
         console.print(f"claim {number}: the payer returned no status",

@@ -122,7 +122,7 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
     by id), each chunk one file per payer; all of it in ``work``'s one transaction
     (:func:`prepare_in_chunks` commits chunk by chunk).
     """
-    wanted = _checked_wanted(work, claim_ids)
+    wanted = checked_submittable(work, claim_ids)
     created: list[int] = []
     for scope in _scopes(work, payer_key, wanted):
         after = 0
@@ -147,7 +147,7 @@ def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
     allow ``claims.submit``."""
     app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
     with app.unit_of_work(actor, principal=principal, read_only=True) as work:
-        wanted = _checked_wanted(work, claim_ids)
+        wanted = checked_submittable(work, claim_ids)
         scopes = _scopes(work, payer_key, wanted)
     created: list[int] = []
     pending = list(scopes)
@@ -173,7 +173,7 @@ class _Scope:
     wanted: Sequence[int] | None = None
 
 
-def _checked_wanted(work: UnitOfWork, claim_ids: Iterable[int] | None) -> list[int] | None:
+def checked_submittable(work: UnitOfWork, claim_ids: Iterable[int] | None) -> list[int] | None:
     """The ids asked for, sorted, once each; each must be a validated claim (or a queued
     one, whose file is sent again by :func:`send_pending`).
 

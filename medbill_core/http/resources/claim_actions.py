@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from medbill_core.domain import Claim, ClaimFinding, ClaimState
 from medbill_core.domain.base import DomainModel, saved_id
+from medbill_core.domain.claim_status import ClaimStatus
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import ValidationFailed
 from medbill_core.http.auth import api_state, permitted
@@ -199,12 +200,12 @@ def submit_claims(request: Request, body: SubmitRequest,
     """Batch the validated claims into files and send them, in a job: answered at once (202,
     ``Location: /v1/jobs/{id}``, the queued job); poll the job for the files sent
     (``result.files``). Claims asked for that are not validated are refused here (409)."""
-    from medbill_core.services.submission import _checked_wanted
+    from medbill_core.services.submission import checked_submittable
 
     medbill = api_state(request).medbill
     try:
         with medbill.unit_of_work(principal=principal, read_only=True) as work:
-            _checked_wanted(work, body.claim_ids)
+            checked_submittable(work, body.claim_ids)
     except ValidationFailed as exc:
         conflict = _state_conflict(request, exc)
         if conflict is None:
@@ -268,6 +269,40 @@ def correct_claim(request: Request, claim_id: RowId, body: CorrectRequest,
         if conflict is None:
             raise
         return conflict
+
+
+class ClaimStatusOut(ClaimStatus):
+    meanings: list[str] = Field(description="each status code pair in words, in order")
+
+
+class StatusCheckOut(BaseModel):
+    claim_id: int
+    claim_number: str
+    statuses: list[ClaimStatusOut] = Field(description="what the payer's 277 said (none: the "
+                                                       "payer returned no status)")
+
+
+@router.post("/{claim_id:int}/status-checks", response_model=StatusCheckOut,
+             summary="Ask the payer where a claim stands (276/277)", responses=STATE_CONFLICT)
+def check_status(request: Request, claim_id: RowId,
+                 principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_STATUS))],
+                 idempotency: IdempotencyParam) -> Response:
+    """Send a claim-status inquiry for a claim the payer has (as ``medbill claims status``);
+    a claim never sent, or billed to no payer, is a 409 (claim-state). Audited with the
+    codes the payer gave."""
+    from medbill_core.services.claim_status import check_claim_status
+
+    medbill = api_state(request).medbill
+    try:
+        with medbill.acting_for(principal):
+            check = check_claim_status(medbill, claim_id)
+    except ValidationFailed as exc:
+        conflict = _state_conflict(request, exc)
+        if conflict is None:
+            raise
+        return conflict
+    with medbill.unit_of_work(principal=principal) as work:
+        return idempotency.respond(work, 200, check.as_json())
 
 
 @router.get("/{claim_id:int}/history", response_model=ClaimHistory,

@@ -150,6 +150,9 @@ def test_the_whole_cycle_over_http_only(world: dict[str, Any]) -> None:
     assert estimate["total_charge"] == "125.00" and estimate["payer_name"] == "Acme Health Plan"
 
     # submit: a job, polled until done
+    never_sent = client.post(f"/v1/claims/{sorted(claims)[0]}/status-checks")
+    assert never_sent.status_code == 409, never_sent.text
+    assert never_sent.json()["type"] == "urn:medbill:problem:claim-state"
     submitted = client.post("/v1/claims/submit", json={"claim_ids": sorted(claims)},
                             headers={"Idempotency-Key": "submit-1"})
     assert submitted.status_code == 202, submitted.text
@@ -166,6 +169,11 @@ def test_the_whole_cycle_over_http_only(world: dict[str, Any]) -> None:
     states = {claim_id: _ok(client.get(f"/v1/claims/{claim_id}"))["state"]
               for claim_id in claims}
     assert set(states.values()) == {"accepted"}, states
+    # where an accepted claim stands, asked of its payer (276/277 through the simulator)
+    first_claim = sorted(claims)[0]
+    status = _ok(client.post(f"/v1/claims/{first_claim}/status-checks"))
+    assert status["claim_id"] == first_claim and status["statuses"], status
+    assert all(len(s["meanings"]) == len(s["status_codes"]) for s in status["statuses"])
 
     # the same file again: its original outcome, nothing applied twice
     again = client.post("/v1/inbound-documents", content=_raw_document(app, acks[0]["id"]),
