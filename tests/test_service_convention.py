@@ -11,8 +11,8 @@ import medbill_core.services
 
 SERVICES = Path(medbill_core.services.__file__).parent
 #: known outliers, to move (listed so that no new one slips in): guarantors.py is used by
-#: PatientService with its session
-KNOWN = {"guarantors.resolve_guarantor"}
+#: PatientService with its session, practices.profile_of by ClaimService with its session
+KNOWN = {"guarantors.resolve_guarantor", "practices.profile_of"}
 
 
 def _first_parameters() -> dict[str, str]:

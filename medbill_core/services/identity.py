@@ -456,7 +456,7 @@ def disable_user(work: UnitOfWork, principal: Principal, name: str) -> UserInfo:
     session.flush()
     audit.record(session, actor=principal.actor, action="user.disabled", entity_type="user",
                  entity_id=user.id)
-    end_sessions(session, principal, user.id, reason="user.disabled")
+    _end_sessions(session, principal, user.id, reason="user.disabled")
     return _user_info(session, user, _target_practice(session, principal, None))
 
 
@@ -489,7 +489,7 @@ def set_password(work: UnitOfWork, principal: Principal, name: str, password: st
     session.flush()
     audit.record(session, actor=principal.actor, action="user.password_set",
                  entity_type="user", entity_id=user.id)
-    end_sessions(session, principal, user.id, reason="user.password_set")
+    _end_sessions(session, principal, user.id, reason="user.password_set")
 
 
 def grant(work: UnitOfWork, principal: Principal, name: str, role: Role, *,
@@ -539,12 +539,12 @@ def revoke(work: UnitOfWork, principal: Principal, name: str, *,
     audit.record(session, actor=principal.actor, action="membership.revoked",
                  entity_type="user", entity_id=user.id,
                  details={"practice": practice.code, "role": role})
-    end_sessions(session, principal, user.id, practice_id=practice.id,
+    _end_sessions(session, principal, user.id, practice_id=practice.id,
                  reason="membership.revoked")
     return _user_info(session, user, practice)
 
 
-def end_sessions(session: Session, principal: Principal, user_id: int, *,
+def _end_sessions(session: Session, principal: Principal, user_id: int, *,
                  practice_id: int | None = None, reason: str) -> int:
     """Revoke the user's live browser sessions (in one practice, or all): called when the
     user is disabled, its membership taken away or its password set. Returns how many; when

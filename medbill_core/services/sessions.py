@@ -12,7 +12,7 @@
   minute (:data:`IDLE_RESOLUTION`) so that reads stay reads.
 * :func:`logout` revokes a session. Disabling a user, taking a membership away and setting
   a password revoke the user's sessions too (:func:`medbill_core.services.identity.
-  end_sessions`).
+  _end_sessions`).
 
 Audit: ``user.login`` (by the identity service) and ``session.started`` with the user as
 actor; ``session.ended`` at logout; failed sign-ins as the identity service records them
