@@ -165,7 +165,8 @@ def pay(app: Medbill, patient_id: int, amount: str, on: date,
     with app.unit_of_work() as work:
         record_payment(work, Payment(patient_id=patient_id, amount=D(amount),
                                      method=PaymentMethodKind.CHECK, reference="501",
-                                     received_on=on), overpayment=overpayment)
+                                     received_on=on), overpayment=overpayment,
+                       confirmed_date=True)  # the generated days span years around today
 
 
 def patient_of(app: Medbill, claim_id: int) -> int:

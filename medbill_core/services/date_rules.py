@@ -34,8 +34,7 @@ def check_date(when: date, window: DateWindow, *, record: str, field: str,
                confirmed: bool = False, today: date | None = None) -> None:
     """Refuse ``when`` outside ``window`` unless ``confirmed``.
 
-    :raises ValidationFailed: naming ``record`` and ``field`` (the date itself is no PHI
-        here: a payment's or plan's date, not a patient's).
+    :raises ValidationFailed: naming ``record`` and ``field``, and how far the date lies.
     """
     if confirmed:
         return
@@ -47,8 +46,9 @@ def check_date(when: date, window: DateWindow, *, record: str, field: str,
         reason = f"{_days(back)} ago"
     else:
         return
-    raise ValidationFailed(record, [(field, f"{when.isoformat()} is {reason}: check it, or "
-                                            "confirm the date if it is right")])
+    # the distance, not the date: a message never repeats what was sent
+    raise ValidationFailed(record, [(field, f"{reason}: check it, or confirm the date if it "
+                                            "is right")])
 
 
 def _days(count: int) -> str:
