@@ -58,9 +58,10 @@ MAX_EXAMPLES = 30
 SEED = 20261206
 #: shorter strings of a request are words any message may hold ("id", "true", "A1")
 ECHO_MIN_LENGTH = 4
-#: Names the API's own messages use (a code set's): a request that sends one as a value (a
-#: line's description "ICD-10-CM") is not echoed by "not an ICD-10-CM code"
-OWN_WORDS = frozenset({"icd-10-cm"})
+#: Names the API's own messages use (a code set's, the record a body's problems are about): a
+#: request that sends one as a value (a line's description "ICD-10-CM", a reason "request") is
+#: not echoed by "not an ICD-10-CM code" or "request: body.x: ..."
+OWN_WORDS = frozenset({"icd-10-cm", "request"})
 
 #: The seeded patients' PHI: distinctive values, so a match in a response is never chance.
 PATIENTS = (
