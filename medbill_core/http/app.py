@@ -7,7 +7,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.routing import APIRoute
 
 from medbill_core.domain.base import has_control_character
 from medbill_core.errors import ValidationFailed
@@ -70,12 +69,3 @@ def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None,
     medbill.hooks.register_routes(app=app)
     return app
 
-
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    """Every operation's route of ``app``, the included routers' too (FastAPI keeps an
-    included router as one entry of ``app.routes``). The core's routers carry their prefix
-    themselves (``APIRouter(prefix=...)``), so a route's path is its whole path."""
-    from fastapi.routing import iter_route_contexts
-
-    return [context.original_route for context in iter_route_contexts(app.routes)
-            if isinstance(context.original_route, APIRoute)]

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from medbill_demo.runner import run_demo
 from rich.console import Console
@@ -32,8 +31,9 @@ from sqlalchemy import func, select
 from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
-from medbill_core.http.app import api_routes, create_app
+from medbill_core.http.app import create_app
 from medbill_core.http.resources.claim_actions import NewClaim
+from medbill_core.http.route_table import RouteAction, route_actions
 from medbill_core.services.identity import add_practice, create_key
 from medbill_core.services.webhooks import add_subscription
 from medbill_core.storage import schema
@@ -129,10 +129,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory, medbill_backend: str,
             server.drop_database(name)
 
 
-def _routes(demo: Demo) -> list[tuple[str, APIRoute]]:
+def _routes(demo: Demo) -> list[RouteAction]:
+    """Every method of every route: the route table the role test and the docs read."""
     app = demo.client.app
     assert isinstance(app, FastAPI)
-    return [(method, route) for route in api_routes(app) for method in sorted(route.methods)]
+    return route_actions(app)
 
 
 def _filled(demo: Demo, path: str) -> str | None:
@@ -155,7 +156,8 @@ def _filled(demo: Demo, path: str) -> str | None:
 def test_another_practices_records_answer_404_on_every_route(demo: Demo) -> None:
     before = demo.counts()
     checked = []
-    for method, route in _routes(demo):
+    for route in _routes(demo):
+        method = route.method
         if not _PARAMETER.search(route.path) or set(_PARAMETER.findall(route.path)) <= NOT_IDS:
             continue
         path = _filled(demo, route.path)
@@ -177,7 +179,8 @@ def test_another_practices_records_answer_404_on_every_route(demo: Demo) -> None
 def test_lists_never_show_another_practices_rows(demo: Demo) -> None:
     listed = 0
     seen_some = []
-    for method, route in _routes(demo):
+    for route in _routes(demo):
+        method = route.method
         if method != "GET" or _PARAMETER.search(route.path):
             continue
         answer = demo.call("GET", route.path, demo.other_key)
