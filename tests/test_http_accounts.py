@@ -337,6 +337,6 @@ def test_implausible_dates_are_refused_unless_confirmed_as_on_the_command_line(
     problem = assert_problem(client.post("/v1/plans", json=plan, headers=BILLER), 422,
                              "validation-failed")
     assert [item["field"] for item in problem["errors"]] == ["start"], problem
-    assert "40 days ago" in problem["errors"][0]["message"]
+    assert "40 days in the past" in problem["errors"][0]["message"]
     made = client.post("/v1/plans", json={**plan, "confirm_date": True}, headers=BILLER)
     assert made.status_code == 201, made.text

@@ -162,18 +162,13 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
                          confirm_flag: str | None = "--confirm-date") -> None:
     """Refuse (exit 2) a date further ahead or back than the option allows; the error offers
     ``confirm_flag`` when there is one."""
-    today = date.today()
+    from medbill_core.services.date_rules import DateWindow, outside
 
-    def days(count: int) -> str:
-        return f"{count} day" if count == 1 else f"{count} days"
-
-    advice = f"check it, or pass {confirm_flag} if it is right" if confirm_flag else "check it"
-    if future_days is not None and (when - today).days > future_days:
-        raise fail(f"{option} {when.isoformat()} is {days((when - today).days)} in the future; "
-                   + advice, 2)
-    if past_days is not None and (today - when).days > past_days:
-        raise fail(f"{option} {when.isoformat()} is {days((today - when).days)} in the past; "
-                   + advice, 2)
+    reason = outside(when, DateWindow(future_days=future_days, past_days=past_days))
+    if reason is not None:
+        advice = f"check it, or pass {confirm_flag} if it is right" if confirm_flag \
+            else "check it"
+        raise fail(f"{option} {when.isoformat()} is {reason}; {advice}", 2)
 
 
 #: No amount a practice types is this large; a bigger one is a slip of the keyboard.

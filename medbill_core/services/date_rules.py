@@ -38,17 +38,24 @@ def check_date(when: date, window: DateWindow, *, record: str, field: str,
     """
     if confirmed:
         return
+    reason = outside(when, window, today)
+    if reason is not None:
+        # the distance, not the date: a message never repeats what was sent
+        raise ValidationFailed(record, [(field, f"{reason}: check it, or confirm the date if "
+                                                "it is right")])
+
+
+def outside(when: date, window: DateWindow, today: date | None = None) -> str | None:
+    """How far outside ``window`` ``when`` lies ("3 days in the future", "40 days in the
+    past"); None when inside it. The command line's date options word their refusals
+    with it too."""
     today = today or date.today()
     ahead, back = (when - today).days, (today - when).days
     if window.future_days is not None and ahead > window.future_days:
-        reason = f"{_days(ahead)} in the future"
-    elif window.past_days is not None and back > window.past_days:
-        reason = f"{_days(back)} ago"
-    else:
-        return
-    # the distance, not the date: a message never repeats what was sent
-    raise ValidationFailed(record, [(field, f"{reason}: check it, or confirm the date if it "
-                                            "is right")])
+        return f"{_days(ahead)} in the future"
+    if window.past_days is not None and back > window.past_days:
+        return f"{_days(back)} in the past"
+    return None
 
 
 def _days(count: int) -> str:
