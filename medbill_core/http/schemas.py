@@ -9,10 +9,12 @@ patient has no id yet) through a model here.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationInfo, create_model, field_validator
+from starlette.responses import Response
 
 from medbill_core.domain import Patient, Payer
 from medbill_core.domain.base import DomainModel
@@ -23,6 +25,12 @@ _ASSIGNED = ("id", "merged_into_id")
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def model_response(model: BaseModel, *, headers: Mapping[str, str] | None = None) -> Response:
+    """``model`` as a JSON response, serialized once by pydantic: the model already is the
+    route's response schema, so FastAPI's second validation of a returned model is skipped."""
+    return Response(model.model_dump_json(), media_type="application/json", headers=headers)
 
 
 class RequestBody(DomainModel):

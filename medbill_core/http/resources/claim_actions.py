@@ -22,7 +22,7 @@ from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES, FieldProblem, problem_response
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.resources.jobs import BUSY, JobOut, start_job
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.lifecycle import Transition
 from medbill_core.permissions import Action
@@ -189,7 +189,7 @@ def edit_claim(request: Request, claim_id: RowId, body: ClaimChanges,
         if conflict is None:
             raise
         return conflict
-    return Response(edited.model_dump_json(), media_type="application/json")
+    return model_response(edited)
 
 
 @router.post("/submit", status_code=202, response_model=JobOut,

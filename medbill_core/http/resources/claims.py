@@ -21,17 +21,13 @@ from medbill_core.http.pagination import (
     page,
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.schemas import model_response
 from medbill_core.permissions import Action
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
 LISTING = "claims"
 #: Ids are whole numbers the database holds (a larger one is a 422, not a database error).
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def _json(model: Page[Claim] | Claim) -> Response:
-    # sent as serialized: the model is already the response schema (no second validation)
-    return Response(model.model_dump_json(), media_type="application/json")
 
 
 @router.get("", response_model=Page[Claim], summary="List claims")
@@ -54,7 +50,7 @@ def list_claims(
         claims = work.claims.list(state=state, payer_key=payer, patient_id=patient,
                                   service_from=service_from, service_to=service_to,
                                   limit=limit + 1, after_id=after)
-    return _json(page(claims, limit, LISTING, lambda claim: [saved_id(claim)]))
+    return model_response(page(claims, limit, LISTING, lambda claim: [saved_id(claim)]))
 
 
 @router.get("/{claim_id:int}", response_model=Claim, summary="Read a claim",
@@ -64,4 +60,4 @@ def read_claim(request: Request,
                claim_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         claim = work.claims.get(claim_id)
-    return _json(claim)
+    return model_response(claim)

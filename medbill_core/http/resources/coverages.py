@@ -17,7 +17,7 @@ from medbill_core.errors import NotFound
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.permissions import Action
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
@@ -48,4 +48,4 @@ def edit_coverage(request: Request, patient_id: RowId, coverage_id: RowId,
         if work.patients.coverage(coverage_id).patient_id != patient_id:
             raise NotFound("coverage", coverage_id)
         edited, _changed = work.patients.edit_coverage(coverage_id, changes)
-    return Response(edited.model_dump_json(), media_type="application/json")
+    return model_response(edited)

@@ -20,7 +20,7 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, dec
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services.api_records import guarantors_after, read_guarantor
@@ -49,10 +49,6 @@ else:
            for name, info in Guarantor.model_fields.items() if name != "id"})
 
 
-def _json(model: Any) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
 @router.get("", response_model=Page[Guarantor], summary="List guarantors")
 def list_guarantor_records(
         request: Request,
@@ -67,7 +63,7 @@ def list_guarantor_records(
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         guarantors = guarantors_after(work, after_id=after, limit=limit, via="api",
                                       last_name_prefix=last_name)
-    return _json(page(guarantors, limit, LISTING, lambda item: [saved_id(item)]))
+    return model_response(page(guarantors, limit, LISTING, lambda item: [saved_id(item)]))
 
 
 @router.get("/{guarantor_id}", response_model=Guarantor, summary="Read a guarantor",
@@ -79,7 +75,7 @@ def read_guarantor_record(
     """The guarantor; the read is recorded in the audit trail, naming the caller."""
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         guarantor = read_guarantor(work, guarantor_id, via="api")
-    return _json(guarantor)
+    return model_response(guarantor)
 
 
 @router.post("", status_code=201, response_model=Guarantor, summary="Add a guarantor",
@@ -108,4 +104,4 @@ def edit_guarantor(
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         edited, _changed = GuarantorService(work.session, actor=work.actor).edit(
             guarantor_id, changes)
-    return _json(edited)
+    return model_response(edited)

@@ -19,6 +19,7 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, dec
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
+from medbill_core.http.schemas import model_response
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services.api_reads import list_patients
@@ -68,7 +69,7 @@ def list_patient_records(
         patients = list_patients(work, after_id=after, limit=limit, via="api",
                                  account_number=account_number, last_name_prefix=last_name)
     listed = page(patients, limit, LISTING, lambda patient: [saved_id(patient)])
-    return Response(listed.model_dump_json(), media_type="application/json")
+    return model_response(listed)
 
 
 @router.get("/{patient_id}/coverages", response_model=CoverageList,
@@ -83,7 +84,7 @@ def patient_coverages(request: Request,
         read_patient(work, patient_id, via="api:coverages")
         coverages = work.patients.coverages(patient_id)
     body = CoverageList(patient_id=patient_id, data=coverages)
-    return Response(body.model_dump_json(), media_type="application/json")
+    return model_response(body)
 
 
 @router.post("/{patient_id}/coverages", status_code=201, response_model=Coverage,

@@ -14,7 +14,7 @@ from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.schemas import NewPatient
+from medbill_core.http.schemas import NewPatient, model_response
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services.patients import read_patient
@@ -51,4 +51,4 @@ def get_patient(request: Request,
     """The patient record; the read is recorded in the audit trail, naming the caller."""
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         patient = read_patient(work, patient_id, via="api")
-    return Response(patient.model_dump_json(), media_type="application/json")
+    return model_response(patient)

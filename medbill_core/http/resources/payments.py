@@ -30,7 +30,7 @@ from medbill_core.http.pagination import (
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.money import Money
 from medbill_core.permissions import Action
@@ -139,10 +139,6 @@ class RefundOut(BaseModel):
     credit_left: str
 
 
-def _json(model: BaseModel) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
 def _detail(summary: PaymentSummary, applications: dict[int, Any]) -> PaymentDetail:
     return PaymentDetail(**PaymentOut.of(summary).model_dump(), applications=[
         Application(claim_id=claim_id, amount=str(amount))
@@ -169,8 +165,8 @@ def list_payment_records(
                               received_from=received_from, received_to=received_to,
                               method=method.value if method else None)
     data, next_cursor = paged(rows, limit, LISTING)
-    return _json(PaymentPage(data=[PaymentOut.of(row) for row in data],
-                             next_cursor=next_cursor))
+    return model_response(PaymentPage(data=[PaymentOut.of(row) for row in data],
+                                      next_cursor=next_cursor))
 
 
 @router.get("/{payment_id}", response_model=PaymentDetail, summary="Read a payment",
@@ -181,7 +177,7 @@ def read_payment(request: Request,
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         summary = get_payment(work, payment_id)
         applications = payment_applications(work, payment_id)
-    return _json(_detail(summary, applications))
+    return model_response(_detail(summary, applications))
 
 
 @router.post("", status_code=201, response_model=PaymentDetail, summary="Record a payment",

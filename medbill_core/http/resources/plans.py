@@ -23,7 +23,7 @@ from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.resources.payments import MAX_AMOUNT
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.money import Money
 from medbill_core.permissions import Action
@@ -150,7 +150,7 @@ def list_plan_records(
     data, next_cursor = paged(rows, limit, LISTING)
     page = PlanPage(data=[PlanOut.of(row) for row in data],
                     next_cursor=next_cursor)
-    return Response(page.model_dump_json(), media_type="application/json")
+    return model_response(page)
 
 
 @router.get("/{plan_id}", response_model=PlanDetail, summary="Read a payment plan",
@@ -160,7 +160,7 @@ def read_plan(request: Request,
               plan_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         detail = _detail(work, plan_id)
-    return Response(detail.model_dump_json(), media_type="application/json")
+    return model_response(detail)
 
 
 @router.post("", status_code=201, response_model=PlanDetail, summary="Create a payment plan",
@@ -205,4 +205,4 @@ def reschedule_plan(request: Request, plan_id: RowId, body: PlanReschedule,
         edit_plan(work, plan_id, installments=body.installments, amount=body.amount,
                   start=body.start, confirmed_date=body.confirm_date)
         detail = _detail(work, plan_id)
-    return Response(detail.model_dump_json(), media_type="application/json")
+    return model_response(detail)

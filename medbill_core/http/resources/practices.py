@@ -14,6 +14,7 @@ from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
+from medbill_core.http.schemas import model_response
 from medbill_core.permissions import Action
 from medbill_core.services.api_records import PracticeView, get_practice, visible_practices
 
@@ -54,7 +55,7 @@ def list_practice_records(
     data, next_cursor = paged(rows, limit, LISTING)
     body = PracticePage(data=[PracticeOut.of(row) for row in data],
                         next_cursor=next_cursor)
-    return Response(body.model_dump_json(), media_type="application/json")
+    return model_response(body)
 
 
 @router.get("/{practice_id}", response_model=PracticeOut, summary="Read a practice",
@@ -64,4 +65,4 @@ def read_practice(request: Request,
                   practice_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         practice = get_practice(work, principal, practice_id)
-    return Response(PracticeOut.of(practice).model_dump_json(), media_type="application/json")
+    return model_response(PracticeOut.of(practice))

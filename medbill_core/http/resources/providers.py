@@ -18,7 +18,7 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, dec
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services.api_reads import list_providers
@@ -78,4 +78,4 @@ def edit_provider_record(
     changes = body.model_dump(mode="json", exclude_unset=True)
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         edited, _changed = edit_provider(work, provider_id, changes)
-    return Response(edited.model_dump_json(), media_type="application/json")
+    return model_response(edited)

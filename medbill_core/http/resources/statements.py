@@ -30,6 +30,7 @@ from medbill_core.http.pagination import (
 from medbill_core.http.problems import PROBLEM_JSON, PROBLEM_RESPONSES, problem_response
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.resources.statement_runs import statements_dir
+from medbill_core.http.schemas import model_response
 from medbill_core.permissions import Action
 from medbill_core.services.api_records import (
     StatementFileGone,
@@ -83,10 +84,6 @@ class StatementPage(BaseModel):
                                                 "the last page")
 
 
-def _json(model: BaseModel) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json", headers=NO_STORE)
-
-
 @router.get("", response_model=StatementPage, summary="List statements")
 def list_statement_records(
         request: Request,
@@ -106,8 +103,8 @@ def list_statement_records(
         rows = statements_after(work, after_id=after, limit=limit + 1, patient_id=patient,
                                 date_from=date_from, date_to=date_to, cycle=cycle)
     data, next_cursor = paged(rows, limit, LISTING)
-    return _json(StatementPage(data=[StatementOut.of(row) for row in data],
-                               next_cursor=next_cursor))
+    return model_response(StatementPage(data=[StatementOut.of(row) for row in data],
+                                        next_cursor=next_cursor), headers=NO_STORE)
 
 
 @router.get("/{statement_id}", response_model=StatementOut, summary="Read a statement",
@@ -117,7 +114,7 @@ def read_statement(request: Request,
                    statement_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         record = get_statement(work, statement_id)
-    return _json(StatementOut.of(record))
+    return model_response(StatementOut.of(record), headers=NO_STORE)
 
 
 @router.get("/{statement_id}/document", summary="Download a statement's document",

@@ -17,7 +17,7 @@ from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.schemas import RequestBody
+from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services import webhooks
@@ -76,10 +76,6 @@ class DeliveryList(BaseModel):
     data: list[DeliveryOut]
 
 
-def _json(model: BaseModel) -> Response:
-    return Response(model.model_dump_json(), media_type="application/json")
-
-
 @router.post("", status_code=201, response_model=CreatedSubscription,
              summary="Subscribe a URL to events", responses=IN_FLIGHT)
 def subscribe(request: Request, body: NewSubscription,
@@ -105,7 +101,7 @@ def list_subscriptions(
     """The practice's subscriptions (never their secrets)."""
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         items = webhooks.list_subscriptions(work, include_removed=include_removed)
-    return _json(SubscriptionList(data=[SubscriptionOut.of(item) for item in items]))
+    return model_response(SubscriptionList(data=[SubscriptionOut.of(item) for item in items]))
 
 
 @router.get("/{subscription_id}/deliveries", response_model=DeliveryList,
@@ -117,7 +113,7 @@ def deliveries(request: Request, subscription_id: RowId,
     """Newest first: each event's attempts, last status code and our own error text."""
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         items = webhooks.deliveries(work, subscription_id, limit=limit)
-    return _json(DeliveryList(data=[DeliveryOut(**vars(item)) for item in items]))
+    return model_response(DeliveryList(data=[DeliveryOut(**vars(item)) for item in items]))
 
 
 @router.delete("/{subscription_id}", response_model=SubscriptionOut,
@@ -128,4 +124,4 @@ def unsubscribe(request: Request, subscription_id: RowId,
     """Nothing more is sent to it; its delivery log stays."""
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         removed = webhooks.remove_subscription(work, subscription_id)
-    return _json(SubscriptionOut.of(removed))
+    return model_response(SubscriptionOut.of(removed))
