@@ -182,10 +182,18 @@ class Medbill:
 
         :raises PermissionDenied: the role does not allow the action.
         """
-        if principal is None and actor is None:
-            principal = _acting_for.get() or self.acting_as
+        principal = self._principal(principal, actor)
         if principal is not None:
             require(principal, action)
+
+    def _principal(self, principal: Principal | None, actor: str | None, *,
+                   installation: bool = False) -> Principal | None:
+        """Who a unit of work opened with these arguments acts as: ``principal``; else, unless
+        an ``actor`` is named or it is the ``installation``'s own work, the principal of
+        :meth:`acting_for`, else :attr:`acting_as`."""
+        if principal is not None or actor is not None or installation:
+            return principal
+        return _acting_for.get() or self.acting_as
 
     def local_principal(self) -> Principal:
         """Who the command line acts as (:func:`medbill_core.services.identity.local_principal`)."""
@@ -225,8 +233,8 @@ class Medbill:
         ``autoflush=False``: for batch services, the whole transaction as in
         :meth:`UnitOfWork.batch`.
         """
-        if principal is None and actor is None and practice_id is None and not all_practices:
-            principal = _acting_for.get() or self.acting_as
+        principal = self._principal(principal, actor,
+                                    installation=practice_id is not None or all_practices)
         if principal is not None:
             actor = principal.actor
             practice_id = principal.practice_id
