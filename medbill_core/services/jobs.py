@@ -87,10 +87,9 @@ def _job(row: JobRow) -> Job:
 
 
 def create_job(work: UnitOfWork, kind: str, params: Mapping[str, Any] | None = None) -> Job:
-    """Record a queued job of ``kind`` in ``work`` (for its principal's practice)."""
-    principal = work.principal
+    """Record a queued job of ``kind`` in ``work`` (in the practice it acts in: the column's
+    default, as for every practice's record)."""
     row = JobRow(kind=kind, status=JobStatus.QUEUED, created_by=work.actor,
-                 practice_id=principal.practice_id if principal is not None else None,
                  params=dict(params or {}), created_at=utcnow())
     work.session.add(row)
     work.session.flush()
