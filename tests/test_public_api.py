@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_PACKAGES = ("medbill_payer_generic_x12", "medbill_payer_medicare",
                    "medbill_clearinghouse_mock", "medbill_statements_pdf")
 API_MODULES = ("medbill_core.api", "medbill_core.api.testing", "medbill_core.api.cli",
-               "medbill_core.api.http")
+               "medbill_core.api.http", "medbill_core.api.workspace")
 ENGINE = "medbill_payer_generic_x12"
 #: The plugins that build on the X12 engine: they may import only its api module.
 ENGINE_USERS = ("payer_medicare", "clearinghouse_mock")

@@ -82,6 +82,12 @@ def api_state(request: Request) -> ApiState:
     return cast(ApiState, request.app.state.medbill_api)
 
 
+def medbill_of(request: Request) -> Medbill:
+    """The medbill instance the request's app serves (a route opens its units of work on it:
+    ``medbill_of(request).unit_of_work(principal=principal)``)."""
+    return api_state(request).medbill
+
+
 async def form_csrf_token(request: Request) -> str | None:
     """The :data:`CSRF_FIELD` of an HTML form's unsafe request made with the session cookie
     and without the header (the form is read only then; FastAPI keeps what it read)."""
