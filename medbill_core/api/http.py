@@ -12,7 +12,9 @@
   :data:`CSRF_FIELD` field or a script's :data:`CSRF_HEADER` header; None with an API key),
   :func:`current_session` (the request's :class:`SessionInfo`, None with an API key).
   :data:`CurrentPrincipal` accepts the cookie as well as a key, and refuses an unsafe
-  request made with the cookie without the token (403).
+  request made with the cookie without the token (403);
+* :func:`public_route`, :func:`signed_in_route` - mark a route's endpoint that declares no
+  action by design (a sign-in page; signing out), so the route table knows it.
 
 Errors are raised as :mod:`medbill_core.api` errors (``ValidationFailed``, ``NotFound`` ...):
 the app answers each as an RFC 9457 problem. Same stability promise as
@@ -34,6 +36,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         CurrentPrincipal,
         csrf_token,
         current_session,
+        public_route,
+        signed_in_route,
     )
     from medbill_core.http.idempotency import IdempotencyParam
     from medbill_core.http.pagination import (
@@ -50,7 +54,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.http.auth": ("CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE", "CurrentPrincipal",
-                               "csrf_token", "current_session"),
+                               "csrf_token", "current_session", "public_route",
+                               "signed_in_route"),
     "medbill_core.http.idempotency": ("IdempotencyParam",),
     "medbill_core.http.pagination": (
         "DEFAULT_LIMIT", "Cursor", "Limit", "Page", "decode_cursor", "page",
@@ -62,7 +67,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 __all__ = [
     "CSRF_FIELD", "CSRF_HEADER", "DEFAULT_LIMIT", "PROBLEM_RESPONSES", "SESSION_COOKIE",
     "CurrentPrincipal", "Cursor", "IdempotencyParam", "Limit", "Page", "SessionInfo",
-    "csrf_token", "current_session", "decode_cursor", "page",
+    "csrf_token", "current_session", "decode_cursor", "page", "public_route", "signed_in_route",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

@@ -22,9 +22,24 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     # -- the instance, who acts, what they may do
     from medbill_core.app import Medbill, UnitOfWork
     from medbill_core.domain.identity import Principal, Role
-    from medbill_core.http.auth import medbill_of
+    from medbill_core.http.auth import medbill_of, session_policy
     from medbill_core.permissions import Action, allowed
     # -- the shell: sign-in, practices (workspace_web's layout)
+    from medbill_core.services.sessions import (
+        Membership,
+        NewSession,
+        SessionPolicy,
+        memberships,
+        switch_practice,
+    )
+    from medbill_core.services.sessions import login as sign_in
+    from medbill_core.services.sessions import logout as sign_out
+    from medbill_core.services.workspace_search import (
+        ClaimSearchRow,
+        PatientSearchRow,
+        search_claims,
+        search_patients,
+    )
     # -- work queues
     # -- KPIs and the dashboard
     # -- the claim page and the patient account page
@@ -34,9 +49,15 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- the instance, who acts, what they may do
     "medbill_core.app": ("Medbill", "UnitOfWork"),
     "medbill_core.domain.identity": ("Principal", "Role"),
-    "medbill_core.http.auth": ("medbill_of",),
+    # (session_policy: the shell's, here since a dict names each home once)
+    "medbill_core.http.auth": ("medbill_of", "session_policy"),
     "medbill_core.permissions": ("Action", "allowed"),
     # -- the shell: sign-in, practices (workspace_web's layout)
+    "medbill_core.services.sessions": ("Membership", "NewSession", "SessionPolicy", "memberships",
+                                       "switch_practice", "login as sign_in",
+                                       "logout as sign_out"),
+    "medbill_core.services.workspace_search": ("ClaimSearchRow", "PatientSearchRow",
+                                               "search_claims", "search_patients"),
 
     # -- work queues
 
@@ -50,6 +71,9 @@ __all__ = [
     # -- the instance, who acts, what they may do
     "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
+    "ClaimSearchRow", "Membership", "NewSession", "PatientSearchRow", "SessionPolicy",
+    "memberships", "search_claims", "search_patients", "session_policy", "sign_in", "sign_out",
+    "switch_practice",
 
     # -- work queues
 
