@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.domain.identity import Principal, Role
     from medbill_core.http.auth import medbill_of, session_policy
     from medbill_core.permissions import Action, allowed
+
     # -- the shell: sign-in, practices (workspace_web's layout)
     from medbill_core.services.sessions import (
         Membership,
@@ -67,7 +68,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 
 }
 
-__all__ = [
+# in sections, one per part of issue 16 (parts merge without touching each other's lines),
+# sorted within each: not one sorted list
+__all__ = [  # noqa: RUF022
     # -- the instance, who acts, what they may do
     "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)

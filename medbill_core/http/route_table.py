@@ -5,9 +5,10 @@ dependency carries it in :data:`~medbill_core.http.auth.ACTION_ATTRIBUTE`); the 
 that need no key are listed in :data:`PUBLIC_ROUTES`, a plugin's are marked on their endpoint
 (:func:`~medbill_core.http.auth.public_route`, :func:`~medbill_core.http.auth.signed_in_route`).
 A route left out of the OpenAPI document (``include_in_schema=False``) is a page, for a
-browser: it answers HTML, its refusals included (:attr:`RouteAction.page`). :func:`route_actions` walks an app's routes,
-so the role tests and the documentation (``docs/users-and-roles.md`` prints
-:func:`route_table_markdown`) cover a new route without being told about it.
+browser: it answers HTML, its refusals included (:attr:`RouteAction.page`).
+:func:`route_actions` walks an app's routes, so the role tests and the documentation
+(``docs/users-and-roles.md`` prints :func:`route_table_markdown`) cover a new route without
+being told about it.
 
 Regenerate the documentation's tables (this one and the role x action table) with
 ``python -m medbill_core.http.route_table [--check] [docs/users-and-roles.md]``.

@@ -12,14 +12,14 @@
   minute (:data:`IDLE_RESOLUTION`) so that reads stay reads.
 * :func:`logout` revokes a session. :func:`switch_practice` moves a member of several
   practices to another of them (:func:`memberships` lists them): a new session there, the old
-  one ended, as a sign-in would (the CSRF token changes with the session). Disabling a user, taking a membership away and setting
-  a password revoke the user's sessions too (:func:`medbill_core.services.identity.
-  _end_sessions`).
+  one ended, as a sign-in would (the CSRF token changes with the session). Disabling a
+  user, taking a membership away and setting a password revoke the user's sessions too
+  (:func:`medbill_core.services.identity._end_sessions`).
 
 Audit: ``user.login`` (by the identity service) and ``session.started`` with the user as
 actor; ``session.ended`` at logout; ``session.switched`` (the old session, both practices'
-codes), ``session.ended`` (reason ``switched``) and ``session.started`` on a switch; failed sign-ins as the identity service records them
-(``user.login_failed``, ``user.locked``). No password, hash or token is ever recorded.
+codes), ``session.ended`` (reason ``switched``) and ``session.started`` on a switch; failed
+sign-ins as the identity service records them (``user.login_failed``, ``user.locked``). No password, hash or token is ever recorded.
 """
 
 from __future__ import annotations
