@@ -19,7 +19,8 @@
 Audit: ``user.login`` (by the identity service) and ``session.started`` with the user as
 actor; ``session.ended`` at logout; ``session.switched`` (the old session, both practices'
 codes), ``session.ended`` (reason ``switched``) and ``session.started`` on a switch; failed
-sign-ins as the identity service records them (``user.login_failed``, ``user.locked``). No password, hash or token is ever recorded.
+sign-ins as the identity service records them (``user.login_failed``, ``user.locked``). No
+password, hash or token is ever recorded.
 """
 
 from __future__ import annotations
