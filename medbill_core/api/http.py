@@ -13,6 +13,9 @@
   :func:`current_session` (the request's :class:`SessionInfo`, None with an API key).
   :data:`CurrentPrincipal` accepts the cookie as well as a key, and refuses an unsafe
   request made with the cookie without the token (403);
+* :func:`permitted` - a route's dependency declaring its action (``Depends(permitted(
+  Action.CLAIMS_READ))``): the principal, 403 unless its role may (the route table and the
+  role tests read the action from it);
 * :func:`public_route`, :func:`signed_in_route` - mark a route's endpoint that declares no
   action by design (a sign-in page; signing out), so the route table knows it.
 
@@ -36,6 +39,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         CurrentPrincipal,
         csrf_token,
         current_session,
+        permitted,
         public_route,
         signed_in_route,
     )
@@ -54,8 +58,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.http.auth": ("CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE", "CurrentPrincipal",
-                               "csrf_token", "current_session", "public_route",
-                               "signed_in_route"),
+                               "csrf_token", "current_session", "permitted",
+                               "public_route", "signed_in_route"),
     "medbill_core.http.idempotency": ("IdempotencyParam",),
     "medbill_core.http.pagination": (
         "DEFAULT_LIMIT", "Cursor", "Limit", "Page", "decode_cursor", "page",
@@ -67,7 +71,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 __all__ = [
     "CSRF_FIELD", "CSRF_HEADER", "DEFAULT_LIMIT", "PROBLEM_RESPONSES", "SESSION_COOKIE",
     "CurrentPrincipal", "Cursor", "IdempotencyParam", "Limit", "Page", "SessionInfo",
-    "csrf_token", "current_session", "decode_cursor", "page", "public_route", "signed_in_route",
+    "csrf_token", "current_session", "decode_cursor", "page", "permitted", "public_route",
+    "signed_in_route",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

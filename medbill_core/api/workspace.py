@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.permissions import Action, allowed
 
     # -- the shell: sign-in, practices (workspace_web's layout)
+    from medbill_core.errors import NotAuthenticated, PermissionDenied
     from medbill_core.services.sessions import (
         Membership,
         NewSession,
@@ -33,8 +34,15 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         memberships,
         switch_practice,
     )
+    from medbill_core.services.identity import (
+        AUTHENTICATION_FAILED,
+        add_practice,
+        add_user,
+        grant,
+    )
     from medbill_core.services.sessions import login as sign_in
     from medbill_core.services.sessions import logout as sign_out
+    from medbill_core.services.sessions import resume as resume_session
     from medbill_core.services.workspace_search import (
         ClaimSearchRow,
         PatientSearchRow,
@@ -54,9 +62,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.http.auth": ("medbill_of", "session_policy"),
     "medbill_core.permissions": ("Action", "allowed"),
     # -- the shell: sign-in, practices (workspace_web's layout)
+    "medbill_core.errors": ("NotAuthenticated", "PermissionDenied"),
     "medbill_core.services.sessions": ("Membership", "NewSession", "SessionPolicy", "memberships",
                                        "switch_practice", "login as sign_in",
-                                       "logout as sign_out"),
+                                       "logout as sign_out", "resume as resume_session"),
+    # (users and practices: the workspace's test harness seeds them as an administrator would)
+    "medbill_core.services.identity": ("AUTHENTICATION_FAILED", "add_practice", "add_user",
+                                       "grant"),
     "medbill_core.services.workspace_search": ("ClaimSearchRow", "PatientSearchRow",
                                                "search_claims", "search_patients"),
 
@@ -74,8 +86,10 @@ __all__ = [  # noqa: RUF022
     # -- the instance, who acts, what they may do
     "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
-    "ClaimSearchRow", "Membership", "NewSession", "PatientSearchRow", "SessionPolicy",
-    "memberships", "search_claims", "search_patients", "session_policy", "sign_in", "sign_out",
+    "AUTHENTICATION_FAILED", "ClaimSearchRow", "Membership", "NewSession", "NotAuthenticated",
+    "PatientSearchRow", "PermissionDenied", "SessionPolicy", "add_practice", "add_user", "grant",
+    "memberships", "resume_session",
+    "search_claims", "search_patients", "session_policy", "sign_in", "sign_out",
     "switch_practice",
 
     # -- work queues
