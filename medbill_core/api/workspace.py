@@ -25,20 +25,23 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.http.auth import medbill_of, session_policy
     from medbill_core.permissions import Action, allowed
 
+    # isort: split
     # -- the shell: sign-in, practices (workspace_web's layout)
+    # (each section's imports sorted on their own: "isort: split" above each)
     from medbill_core.errors import NotAuthenticated, PermissionDenied
+    from medbill_core.http.app import create_app
+    from medbill_core.services.identity import (
+        AUTHENTICATION_FAILED,
+        add_practice,
+        add_user,
+        grant,
+    )
     from medbill_core.services.sessions import (
         Membership,
         NewSession,
         SessionPolicy,
         memberships,
         switch_practice,
-    )
-    from medbill_core.services.identity import (
-        AUTHENTICATION_FAILED,
-        add_practice,
-        add_user,
-        grant,
     )
     from medbill_core.services.sessions import login as sign_in
     from medbill_core.services.sessions import logout as sign_out
@@ -63,6 +66,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.permissions": ("Action", "allowed"),
     # -- the shell: sign-in, practices (workspace_web's layout)
     "medbill_core.errors": ("NotAuthenticated", "PermissionDenied"),
+    "medbill_core.http.app": ("create_app",),
     "medbill_core.services.sessions": ("Membership", "NewSession", "SessionPolicy", "memberships",
                                        "switch_practice", "login as sign_in",
                                        "logout as sign_out", "resume as resume_session"),
@@ -87,7 +91,8 @@ __all__ = [  # noqa: RUF022
     "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
     "AUTHENTICATION_FAILED", "ClaimSearchRow", "Membership", "NewSession", "NotAuthenticated",
-    "PatientSearchRow", "PermissionDenied", "SessionPolicy", "add_practice", "add_user", "grant",
+    "PatientSearchRow", "PermissionDenied", "SessionPolicy", "add_practice", "add_user",
+    "create_app", "grant",
     "memberships", "resume_session",
     "search_claims", "search_patients", "session_policy", "sign_in", "sign_out",
     "switch_practice",

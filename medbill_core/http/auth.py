@@ -103,7 +103,13 @@ async def form_csrf_token(request: Request) -> str | None:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in _FORMS:
         return None
-    body = await request.body()  # kept by the request: the route still reads it
+    try:
+        body = await request.body()  # kept by the request: the route still reads it
+    except RuntimeError:
+        # a route with Form fields: FastAPI parsed the form before the dependencies ran, and
+        # its stream is spent; the parsed form is kept by the request
+        parsed = (await request.form()).get(CSRF_FIELD)
+        return parsed if isinstance(parsed, str) else None
     if content_type == _FORMS[0]:
         # read here, not by Starlette's form parser (which needs python-multipart)
         try:

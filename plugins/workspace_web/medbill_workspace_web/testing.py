@@ -18,6 +18,7 @@ Playwright and uvicorn are the test extra's: imported only when used.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -173,6 +174,31 @@ def seed_workspace(medbill: Medbill) -> Seed:
 def total_charge(lines: int = 2) -> Decimal:
     """A seeded claim's charge (the factories' 125.00 and 18.50 lines)."""
     return Decimal("125.00") + Decimal("18.50") * (lines - 1)
+
+
+_LOGIN_TOKEN = re.compile(r'name="login_token" value="([^"]+)"')
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def client_sign_in(client: Any, user: str, password: str = PASSWORD, *,
+                   practice: str | None = None) -> str:
+    """Sign a ``TestClient`` in through the sign-in form; the session's CSRF token (for a
+    test's POSTs: the ``csrf_token`` form field or the ``X-CSRF-Token`` header)."""
+    form = client.get("/workspace/login")
+    token = _LOGIN_TOKEN.search(form.text)
+    assert token is not None, "the sign-in page has no login_token field"
+    answer = client.post("/workspace/login", data={
+        "user": user, "password": password, "practice": practice or "",
+        "login_token": token.group(1)}, follow_redirects=False)
+    assert answer.status_code == 303, f"signing in as {user}: {answer.status_code}"
+    return csrf_of(client.get("/workspace/").text)
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = _CSRF.search(html)
+    assert found is not None, "the page has no csrf_token field"
+    return found.group(1)
 
 
 class LiveServer:
