@@ -21,7 +21,7 @@ from medbill_core.api._lazy import homes_by_name, lazy_attributes
 if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
     # -- the instance, who acts, what they may do
     from medbill_core.app import Medbill, UnitOfWork
-    from medbill_core.domain.identity import Principal, Role
+    from medbill_core.domain.identity import Principal, PrincipalKind, Role
     from medbill_core.http.auth import medbill_of, session_policy
     from medbill_core.permissions import Action, allowed
 
@@ -60,8 +60,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- the instance, who acts, what they may do
     "medbill_core.app": ("Medbill", "UnitOfWork"),
-    "medbill_core.domain.identity": ("Principal", "Role"),
-    # (session_policy: the shell's, here since a dict names each home once)
+    "medbill_core.domain.identity": ("Principal", "PrincipalKind", "Role"),
+    # (session_policy, PrincipalKind: the shell's, here since a dict names each home once)
     "medbill_core.http.auth": ("medbill_of", "session_policy"),
     "medbill_core.permissions": ("Action", "allowed"),
     # -- the shell: sign-in, practices (workspace_web's layout)
@@ -88,7 +88,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 # sorted within each: not one sorted list
 __all__ = [  # noqa: RUF022
     # -- the instance, who acts, what they may do
-    "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
+    "Action", "Medbill", "Principal", "PrincipalKind", "Role", "UnitOfWork", "allowed",
+    "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
     "AUTHENTICATION_FAILED", "ClaimSearchRow", "Membership", "NewSession", "NotAuthenticated",
     "PatientSearchRow", "PermissionDenied", "SessionPolicy", "add_practice", "add_user",

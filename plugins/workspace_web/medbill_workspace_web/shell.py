@@ -77,7 +77,7 @@ def _login_form(request: Request, *, next_path: str | None, user: str = "",
 @router.get("/login", summary="Sign-in page")
 @public_route
 def login_page(request: Request,
-               next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:  # noqa: A002
+               next: Annotated[str | None, Query(max_length=2000)] = None) -> Response:
     return _login_form(request, next_path=safe_next(next))
 
 
@@ -87,7 +87,7 @@ def login(request: Request, user: Annotated[str, Form(max_length=64)] = "",
           password: Annotated[str, Form(max_length=1024)] = "",
           practice: Annotated[str, Form(max_length=32)] = "",
           login_token: Annotated[str, Form(max_length=100)] = "",
-          next: Annotated[str, Form(max_length=2000)] = "") -> Response:  # noqa: A002
+          next: Annotated[str, Form(max_length=2000)] = "") -> Response:
     next_path = safe_next(next)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), login_token.encode()):

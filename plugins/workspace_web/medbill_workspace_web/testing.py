@@ -34,6 +34,7 @@ from medbill_core.api.testing import factories
 from medbill_core.api.workspace import (
     Medbill,
     Principal,
+    PrincipalKind,
     Role,
     add_practice,
     add_user,
@@ -107,13 +108,22 @@ class Seed:
     def principal(self, user: str, practice: str, role: Role) -> Principal:
         """The principal ``user`` acts as in ``practice`` with ``role`` (to seed more
         records as that user)."""
-        return Principal(kind="user", id=self.user_ids[user], name=user,
+        return Principal(kind=PrincipalKind.USER, id=self.user_ids[user], name=user,
                          practice_id=self.practices[practice], role=role)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A seeded installation and its app (the ``workspace`` fixture)."""
+
+    medbill: Medbill
+    seed: Seed
+    app: FastAPI
 
 
 def _installer(practice_id: int) -> Principal:
     # the stand-in administrator of a database without users (as `medbill users add` is)
-    return Principal(kind="user", id=0, name="installer", practice_id=practice_id,
+    return Principal(kind=PrincipalKind.USER, id=0, name="installer", practice_id=practice_id,
                      role=Role.ADMINISTRATOR, bootstrap=True)
 
 
@@ -149,7 +159,7 @@ def seed_workspace(medbill: Medbill) -> Seed:
     with medbill.unit_of_work(principal=installer) as work:
         admin = add_user(work, installer, USERS_A[Role.ADMINISTRATOR], Role.ADMINISTRATOR,
                          password=PASSWORD)
-    ada_a = Principal(kind="user", id=admin.id, name=admin.name, practice_id=practice_a,
+    ada_a = Principal(kind=PrincipalKind.USER, id=admin.id, name=admin.name, practice_id=practice_a,
                       role=Role.ADMINISTRATOR)
     user_ids = {admin.name: admin.id}
     with medbill.unit_of_work(principal=ada_a) as work:
@@ -162,7 +172,7 @@ def seed_workspace(medbill: Medbill) -> Seed:
                                     password=PASSWORD).id
         grant(work, ada_a, admin.name, Role.ADMINISTRATOR, practice_code=PRACTICE_B)
     seed = Seed(practices={PRACTICE_A: practice_a, PRACTICE_B: north.id}, user_ids=user_ids)
-    ada_b = Principal(kind="user", id=admin.id, name=admin.name, practice_id=north.id,
+    ada_b = Principal(kind=PrincipalKind.USER, id=admin.id, name=admin.name, practice_id=north.id,
                       role=Role.ADMINISTRATOR)
     _patients_and_claims(medbill, ada_a, PRACTICE_A, patients=3, claims_per_patient=2,
                          first=1, seed=seed)

@@ -17,16 +17,14 @@ Tests that change records make their own (the seeded ones are shared by every te
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from medbill_workspace_web.testing import (
     LiveServer,
-    Seed,
+    Workspace,
     launch_browser,
     open_workspace,
     screenshot,
@@ -34,14 +32,7 @@ from medbill_workspace_web.testing import (
     workspace_config,
 )
 
-from medbill_core.api.workspace import Medbill, create_app
-
-
-@dataclass(frozen=True)
-class Workspace:
-    medbill: Medbill
-    seed: Seed
-    app: FastAPI
+from medbill_core.api.workspace import create_app
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Workspace
 from fastapi.testclient import TestClient
-from medbill_workspace_web.testing import PRACTICE_A, USERS_A, client_sign_in
+from medbill_workspace_web.testing import PRACTICE_A, USERS_A, Workspace, client_sign_in
 
 from medbill_core.api.http import RouteAction, route_actions
 from medbill_core.api.workspace import Role, allowed

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import Workspace
 from medbill_workspace_web.testing import (
     PRACTICE_A,
     PRACTICE_B,
     LiveServer,
+    Workspace,
     login,
 )
 

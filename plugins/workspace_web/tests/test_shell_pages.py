@@ -6,23 +6,34 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Annotated
 
 import pytest
-from conftest import Workspace
+from fastapi import Request
 from fastapi.testclient import TestClient
 from medbill_workspace_web.flash import COOKIE as FLASH_COOKIE
-from medbill_workspace_web.rendering import money
+from medbill_workspace_web.pages import page_router, requires
+from medbill_workspace_web.rendering import money, render
 from medbill_workspace_web.testing import (
     PASSWORD,
     PRACTICE_A,
     PRACTICE_B,
+    Workspace,
     client_sign_in,
     csrf_of,
     total_charge,
 )
+from starlette.responses import Response
 
 from medbill_core.api.http import SESSION_COOKIE
-from medbill_core.api.workspace import AUTHENTICATION_FAILED, Action, Role, allowed
+from medbill_core.api.workspace import (
+    AUTHENTICATION_FAILED,
+    Action,
+    Principal,
+    Role,
+    allowed,
+    create_app,
+)
 
 HTML = "text/html"
 
@@ -38,7 +49,8 @@ def _login_token(client: TestClient, path: str = "/workspace/login") -> str:
 def test_signed_out_pages_redirect_to_sign_in_keeping_the_page(client: TestClient) -> None:
     answer = client.get("/workspace/claims?q=DCLM&state=draft", follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/workspace/login?next=/workspace/claims%3Fq%3DDCLM%26state%3Ddraft"
+    assert answer.headers["location"] == (
+        "/workspace/login?next=/workspace/claims%3Fq%3DDCLM%26state%3Ddraft")
 
 
 def test_sign_in_page_labels_its_fields_and_keeps_a_local_next(client: TestClient) -> None:
@@ -198,19 +210,28 @@ def test_switching_to_a_practice_one_is_no_member_of_is_not_found(client: TestCl
 
 # -- refusals as pages ----------------------------------------------------------------------------
 
-def test_a_role_that_may_not_gets_the_403_page_naming_the_action(client: TestClient) -> None:
-    client_sign_in(client, "audra")  # auditor
-    refused = [(path, action) for path, action in (
-        ("/workspace/claims", Action.CLAIMS_READ), ("/workspace/patients", Action.PATIENTS_READ))
-        if not allowed(Role.AUDITOR, action)]
-    client_sign_in(client, "fran")  # front desk
-    refused += [(path, action) for path, action in (("/workspace/claims", Action.CLAIMS_READ),)
-                if not allowed(Role.FRONT_DESK, action)]
-    for path, action in refused:
-        page = client.get(path)
-        assert page.status_code == 403, path
+def test_a_role_that_may_not_gets_the_403_page_naming_the_action(
+        workspace: Workspace) -> None:
+    """A page requiring an action some roles lack (the audit trail's): the 403 page."""
+    probe = page_router("/probe")
+
+    @probe.get("/audit")
+    def audit_page(request: Request,
+                   principal: Annotated[Principal, requires(Action.AUDIT_READ)]) -> Response:
+        return render(request, "shell/home.html")
+
+    app = create_app(workspace.medbill)
+    app.include_router(probe)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        client_sign_in(client, "fran")  # front desk
+        assert not allowed(Role.FRONT_DESK, Action.AUDIT_READ)
+        page = client.get("/probe/audit")
+        assert page.status_code == 403
         assert page.headers["content-type"].startswith(HTML)
-        assert action.value in page.text
+        assert "<h1>Not allowed</h1>" in page.text
+        assert "Your role may not do this here (front_desk may not audit.read)." in page.text
+        client_sign_in(client, "audra")  # auditor
+        assert client.get("/probe/audit").status_code == 200
 
 
 def test_unknown_addresses_get_the_404_page(client: TestClient) -> None:
