@@ -128,14 +128,22 @@ def layout_context(request: Request) -> dict[str, Any]:
             "current_path": request.url.path}
 
 
+#: Every page's headers: never cached (PHI, a CSRF token); never framed by another site (a
+#: click on a framed form would be the user's); no address sent to another site (a search's
+#: address may hold a patient's name); no content type guessed.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                "Content-Security-Policy": "frame-ancestors 'none'",
+                "Referrer-Policy": "same-origin", "X-Content-Type-Options": "nosniff"}
+
+
 def render(request: Request, template: str, context: Mapping[str, Any] | None = None, *,
            status_code: int = 200, headers: Mapping[str, str] | None = None) -> HTMLResponse:
-    """The page ``template`` with ``context`` and the layout's context. Pages are never
-    cached (they show PHI and a CSRF token)."""
+    """The page ``template`` with ``context`` and the layout's context, with
+    :data:`PAGE_HEADERS`."""
     values = layout_context(request)
     values.update(context or {})
     html = ENVIRONMENT.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status_code,
-                            headers={"Cache-Control": "no-store", **(headers or {})})
+                            headers={**PAGE_HEADERS, **(headers or {})})
     flash.clear_if_shown(request, response)
     return response

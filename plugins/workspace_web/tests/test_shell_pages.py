@@ -162,6 +162,26 @@ def test_a_post_without_the_csrf_token_is_refused_with_a_page(client: TestClient
     assert client.get("/workspace/").status_code == 200  # still signed in
 
 
+def test_a_form_with_fields_posted_without_the_token_is_refused(client: TestClient) -> None:
+    """The switcher's form has fields (FastAPI reads them before the CSRF check runs)."""
+    client_sign_in(client, "ada", practice=PRACTICE_A)
+    for token in ("", "not-the-token"):
+        answer = client.post("/workspace/practice", data={"practice": "north",
+                                                          "csrf_token": token})
+        assert answer.status_code == 403 and "This form has expired" in answer.text
+    assert '<span class="user-practice">default</span>' in client.get("/workspace/").text
+
+
+def test_pages_are_not_cached_framed_or_referred(client: TestClient) -> None:
+    client_sign_in(client, "bill")
+    for path in ("/workspace/", "/workspace/claims?q=Testpatient1", "/workspace/nothing"):
+        headers = client.get(path).headers
+        assert headers["cache-control"] == "no-store"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert headers["referrer-policy"] == "same-origin"
+
+
 def test_sign_out_ends_the_session_and_says_so_once(client: TestClient) -> None:
     csrf = client_sign_in(client, "bill")
     cookie = client.cookies[SESSION_COOKIE]
