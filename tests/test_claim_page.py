@@ -260,8 +260,8 @@ def test_a_denied_claims_actions_follow_the_role(role, expected) -> None:
                        open_denials=((7, "PR"),), appeal_in_progress=False)
     assert {a.action.value for a in available_actions(role, facts)} == expected
     in_progress = ClaimFacts(state=S.DENIED, ever_sent=True, has_payer=True,
-                             payer_claim_number=True, shares_account=False, open_denials=((7, "CO"),),
-                             appeal_in_progress=True)
+                             payer_claim_number=True, shares_account=False,
+                             open_denials=((7, "CO"),), appeal_in_progress=True)
     shown = {a.action for a in available_actions(role, in_progress)}
     assert ClaimAction.APPEAL not in shown and ClaimAction.TRANSFER_TO_PATIENT not in shown
 
@@ -311,6 +311,6 @@ def test_the_auditor_may_read_the_account_but_a_role_without_payments_may_not(
     table = dict(permissions.PERMISSIONS)
     table[permissions.Action.PAYMENTS_READ] = frozenset({Role.ADMINISTRATOR})
     monkeypatch.setattr(permissions, "PERMISSIONS", table)
-    with medbill_app.unit_of_work(principal=as_role(medbill_app, Role.AUDITOR)) as work:
-        with pytest.raises(PermissionDenied):
-            patient_account(work, 1, via="workspace")
+    with medbill_app.unit_of_work(principal=as_role(medbill_app, Role.AUDITOR)) as work, \
+            pytest.raises(PermissionDenied):
+        patient_account(work, 1, via="workspace")
