@@ -44,13 +44,18 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     )
     from medbill_core.services.claim_status import check_claim_status
     from medbill_core.services.denials import appeal as appeal_denial
-    from medbill_core.services.denials import mark_resend, transfer_to_patient, write_off
+    from medbill_core.services.denials import (
+        get_denial,
+        mark_resend,
+        transfer_to_patient,
+        write_off,
+    )
     from medbill_core.services.patient_account import (
         InstallmentStatus,
         PatientAccount,
         patient_account,
     )
-    from medbill_core.services.payments import new_plan, record_payment
+    from medbill_core.services.payments import Overpayment, new_plan, record_payment
     from medbill_core.services.scrubbing import scrub_claims
     from medbill_core.services.submission import submit as submit_claims
 
@@ -75,11 +80,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.services.claim_page": ("AvailableAction", "ClaimAction", "ClaimPage",
                                          "claim_page"),
     "medbill_core.services.claim_status": ("check_claim_status",),
-    "medbill_core.services.denials": ("appeal as appeal_denial", "mark_resend",
+    "medbill_core.services.denials": ("appeal as appeal_denial", "get_denial", "mark_resend",
                                       "transfer_to_patient", "write_off"),
     "medbill_core.services.patient_account": ("InstallmentStatus", "PatientAccount",
                                               "patient_account"),
-    "medbill_core.services.payments": ("new_plan", "record_payment"),
+    "medbill_core.services.payments": ("Overpayment", "new_plan", "record_payment"),
     "medbill_core.services.scrubbing": ("scrub_claims",),
     "medbill_core.services.submission": ("submit as submit_claims",),
 }
@@ -95,8 +100,8 @@ __all__ = [  # noqa: RUF022 -- grouped by section (as _EXPORTS), sorted within e
 
     # -- the claim page and the patient account page
     "AvailableAction", "ClaimAction", "ClaimDocument", "ClaimPage", "InstallmentStatus",
-    "PatientAccount", "StatementFileGone", "appeal_denial", "check_claim_status",
-    "claim_documents", "claim_page", "document_content", "mark_resend", "new_plan",
+    "Overpayment", "PatientAccount", "StatementFileGone", "appeal_denial", "check_claim_status",
+    "claim_documents", "claim_page", "document_content", "get_denial", "mark_resend", "new_plan",
     "patient_account", "record_payment", "scrub_claims", "statement_document",
     "statements_dir", "submit_claims", "transfer_to_patient", "write_off",
 ]
