@@ -45,10 +45,10 @@ from medbill_workspace_web.x12_readable import readable
 
 router = page_router()
 
-ClaimId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-DenialId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-#: ``sent-12`` / ``received-7``: a document's key (claim_documents.ClaimDocument.key)
-DocumentKey = Annotated[str, Path(pattern=r"^(sent|received)-[0-9]{1,10}$")]
+#: a record's id as a path parameter (a larger one is a 422 page, not a database error)
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ClaimId = RecordId
+DenialId = RecordId
 Reason = Annotated[str, Form(max_length=500)]
 #: the free text of a decision (may hold PHI: kept by the service, never logged)
 Note = Annotated[str, Form(max_length=2000)]
@@ -67,6 +67,13 @@ def _back(claim_id: int, message: str, level: str = "success") -> Response:
 def _refused(claim_id: int, exc: MedbillError) -> Response:
     """Back to the claim page, saying in one line why the service refused."""
     return _back(claim_id, f"Not done: {exc.message}", "error")
+
+
+def _known(request: Request, principal: Principal, claim_id: int) -> None:
+    """Refuse (the 404 page) a claim the principal's practice does not have, before looking
+    at what the form says: another practice's id learns nothing from a form's message."""
+    with medbill_of(request).unit_of_work(principal=principal, read_only=True) as work:
+        work.claims.get(claim_id)
 
 
 def _act(request: Request, principal: Principal, claim_id: int, done: str,
@@ -104,11 +111,10 @@ def _forms(page: ClaimPage) -> dict[str, Any]:
 
 
 # -- documents ---------------------------------------------------------------------------------
+# A document is named by its own record's id: an outbox file (``sent``) or an inbound
+# document (``received``); it is shown only through a claim it was exchanged for.
 
-@router.get("/claims/{claim_id}/documents/{key}", summary="Download a claim's X12 document")
-def download_document(request: Request,
-                      principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
-                      claim_id: ClaimId, key: DocumentKey) -> Response:
+def _download(request: Request, principal: Principal, claim_id: int, key: str) -> Response:
     with medbill_of(request).unit_of_work(principal=principal) as work:
         document, content = document_content(work, claim_id, key, via="workspace")
     # named by its key and kind only: a channel's file name may hold PHI
@@ -117,10 +123,7 @@ def download_document(request: Request,
         "Cache-Control": "no-store"})
 
 
-@router.get("/claims/{claim_id}/documents/{key}/read", summary="Read a claim's X12 document")
-def read_document(request: Request,
-                  principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
-                  claim_id: ClaimId, key: DocumentKey) -> Response:
+def _read(request: Request, principal: Principal, claim_id: int, key: str) -> Response:
     """The document segment by segment with its loops named; only the segments when htmx
     asks for it (expanded inside the claim page), else a page of its own."""
     with medbill_of(request).unit_of_work(principal=principal) as work:
@@ -131,6 +134,36 @@ def read_document(request: Request,
     if request.headers.get("HX-Request") == "true":
         return render(request, "claims/_document.html", context)
     return render(request, "claims/document.html", context)
+
+
+@router.get("/claims/{claim_id}/documents/sent/{submission_id}",
+            summary="Download a file sent for a claim")
+def download_sent(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
+                  claim_id: ClaimId, submission_id: RecordId) -> Response:
+    return _download(request, principal, claim_id, f"sent-{submission_id}")
+
+
+@router.get("/claims/{claim_id}/documents/received/{document_id}",
+            summary="Download a document received for a claim")
+def download_received(request: Request,
+                      principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
+                      claim_id: ClaimId, document_id: RecordId) -> Response:
+    return _download(request, principal, claim_id, f"received-{document_id}")
+
+
+@router.get("/claims/{claim_id}/documents/sent/{submission_id}/read",
+            summary="Read a file sent for a claim")
+def read_sent(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
+              claim_id: ClaimId, submission_id: RecordId) -> Response:
+    return _read(request, principal, claim_id, f"sent-{submission_id}")
+
+
+@router.get("/claims/{claim_id}/documents/received/{document_id}/read",
+            summary="Read a document received for a claim")
+def read_received(request: Request,
+                  principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
+                  claim_id: ClaimId, document_id: RecordId) -> Response:
+    return _read(request, principal, claim_id, f"received-{document_id}")
 
 
 # -- actions on the claim ----------------------------------------------------------------------
@@ -155,8 +188,7 @@ def scrub(request: Request, principal: Annotated[Principal, requires(Action.CLAI
 def submit(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_SUBMIT)],
            claim_id: ClaimId) -> Response:
     medbill = medbill_of(request)
-    with medbill.unit_of_work(principal=principal, read_only=True) as work:
-        work.claims.get(claim_id)  # 404 for another practice's claim, before anything is sent
+    _known(request, principal, claim_id)  # before anything is sent
     try:
         with medbill.acting_for(principal):
             outcomes = submit_claims(medbill, claim_ids=[claim_id])
@@ -182,6 +214,7 @@ def reopen(request: Request, principal: Annotated[Principal, requires(Action.CLA
 @router.post("/claims/{claim_id}/delete", summary="Delete a draft claim")
 def delete(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_WRITE)],
            claim_id: ClaimId, reason: Reason = "") -> Response:
+    _known(request, principal, claim_id)
     if not reason.strip():
         return _back(claim_id, "Not done: reason: say why the draft is deleted", "error")
     return _act(request, principal, claim_id, "Draft deleted",
@@ -191,6 +224,7 @@ def delete(request: Request, principal: Annotated[Principal, requires(Action.CLA
 @router.post("/claims/{claim_id}/void", summary="Void a claim")
 def void(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_VOID)],
          claim_id: ClaimId, reason: Reason = "") -> Response:
+    _known(request, principal, claim_id)
     if not reason.strip():
         return _back(claim_id, "Not done: reason: say why the claim is voided", "error")
     return _act(request, principal, claim_id, "Void requested",
@@ -202,8 +236,7 @@ def status_check(request: Request,
                  principal: Annotated[Principal, requires(Action.CLAIMS_STATUS)],
                  claim_id: ClaimId) -> Response:
     medbill = medbill_of(request)
-    with medbill.unit_of_work(principal=principal, read_only=True) as work:
-        work.claims.get(claim_id)
+    _known(request, principal, claim_id)
     try:
         with medbill.acting_for(principal):
             check = check_claim_status(medbill, claim_id)
@@ -261,6 +294,7 @@ async def correct(request: Request,
                   principal: Annotated[Principal, requires(Action.CLAIMS_CORRECT)],
                   claim_id: ClaimId) -> Response:
     form = await _form(request)
+    _known(request, principal, claim_id)
     reason = str(form.get("reason") or "").strip()[:500]
     if not reason:
         return _back(claim_id, "Not done: reason: say what the replacement corrects", "error")

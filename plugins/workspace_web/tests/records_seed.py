@@ -91,8 +91,9 @@ def _envelope(*segments: str) -> str:
 
 def denied_claim(medbill: Medbill, seed: Seed, number: str = "DEN0001", *,
                  patient: int = 0) -> DeniedClaim:
-    """A claim of practice A's ``patient``-th seeded patient sent, acknowledged, accepted and answered by an
-    835 that paid line 1 (80.00; CO-45 25.00, PR-2 20.00) and denied line 2 (CO-50 18.50)."""
+    """A claim of practice A's ``patient``-th seeded patient sent, acknowledged, accepted and
+    answered by an 835 that paid line 1 (80.00; CO-45 25.00, PR-2 20.00) and denied line 2
+    (CO-50 18.50)."""
     ada = seed.principal(seed.both, PRACTICE_A, Role.ADMINISTRATOR)
     patient_id = seed.patients[PRACTICE_A][patient]
     group = str(777 + patient)

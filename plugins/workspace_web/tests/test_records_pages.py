@@ -72,7 +72,7 @@ def test_a_denied_claims_page_shows_lines_adjudication_documents_and_history(
     assert "submitted acknowledged" in text and "accepted denied" in text
     # the biller's actions on a denied claim: correct, status check, appeal, resend; no
     # write-off (the manager's) and no void
-    assert 'action="/workspace/claims/%d/correct"' % records.denied.id in page.text
+    assert f'action="/workspace/claims/{records.denied.id}/correct"' in page.text
     assert "/status-check" in page.text and "/appeal" in page.text and "/resend" in page.text
     assert "/write-off" not in page.text and "/void" not in page.text
 
@@ -95,10 +95,10 @@ def test_a_document_reads_with_its_loop_names_and_downloads_as_text(
         client: TestClient, records: Records) -> None:
     client_sign_in(client, "bill")
     page = client.get(f"/workspace/claims/{records.denied.id}").text
-    era = re.search(r'href="(/workspace/claims/\d+/documents/received-\d+)/read">Read 835',
+    era = re.search(r'href="(/workspace/claims/\d+/documents/received/\d+)/read">Read 835',
                     page)
-    sent = re.search(r'href="(/workspace/claims/\d+/documents/sent-\d+)" download>Download 837P',
-                     page)
+    sent = re.search(r'href="(/workspace/claims/\d+/documents/sent/(\d+))" download>'
+                     r'Download 837P', page)
     assert era is not None and sent is not None
     readable = _text(client.get(f"{era.group(1)}/read").text)
     assert "2100 Claim Payment Information CLP Claim Payment Information" in readable
@@ -109,7 +109,7 @@ def test_a_document_reads_with_its_loop_names_and_downloads_as_text(
     assert "<html" not in fragment and "Claim Payment Information" in fragment
     download = client.get(sent.group(1))
     assert download.headers["content-type"] == "text/plain; charset=utf-8"
-    key = sent.group(1).rsplit("/", 1)[1]
+    key = f"sent-{sent.group(2)}"
     assert download.headers["content-disposition"] == f'attachment; filename="{key}-837P.x12"'
     assert "CLM*DEN0001*" in download.text and download.text.startswith("ISA*")
     with records.medbill.unit_of_work(read_only=True) as work:
@@ -165,7 +165,7 @@ def test_another_practices_claim_and_patient_are_the_404_page(records: Records) 
         csrf = client_sign_in(client, "bill", practice=PRACTICE_A)
         for path in (f"/workspace/claims/{claim_b.id}",
                      f"/workspace/patients/{claim_b.patient_id}",
-                     f"/workspace/claims/{claim_b.id}/documents/sent-1"):
+                     f"/workspace/claims/{claim_b.id}/documents/sent/1"):
             answer = client.get(path)
             assert answer.status_code == 404, path
             assert "It may belong to another practice" in answer.text
