@@ -55,14 +55,12 @@ KIND_NAMES = {
 class ClaimDocument:
     """One document exchanged for a claim (its content is read by :func:`document_content`).
 
-    ``key`` names it: ``sent-<outbox id>`` or ``received-<inbound document id>``.
+    ``key`` names it in URLs: ``sent-<outbox id>`` or ``received-<inbound document id>``.
     """
 
     key: str
     #: ``sent`` (medbill's outbox) or ``received`` (from a channel)
     direction: str
-    #: the outbox file's id (sent) or the inbound document's id (received)
-    record_id: int
     #: the X12 kind as stored (``837P``, ``999``, ``277CA``, ``835`` ...)
     kind: str
     at: datetime
@@ -160,10 +158,10 @@ def claim_documents(work: UnitOfWork, claim_id: int) -> list[ClaimDocument]:
     work.require(Action.CLAIMS_READ)
     claim = _claim_row(work, claim_id)
     files = _sent(work, claim)
-    documents = [ClaimDocument(f"sent-{row.id}", "sent", row.id, row.kind,
+    documents = [ClaimDocument(f"sent-{row.id}", "sent", row.kind,
                                as_utc(row.sent_at or row.created_at), row.status, row.filename,
                                row.last_error) for row in files]
-    documents += [ClaimDocument(f"received-{row.id}", "received", row.id, row.kind,
+    documents += [ClaimDocument(f"received-{row.id}", "received", row.kind,
                                 as_utc(row.received_at), row.status, row.document_id,
                                 row.detail) for row in _received(work, claim, files)]
     documents.sort(key=lambda document: document.at)

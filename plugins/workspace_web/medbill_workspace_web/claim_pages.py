@@ -14,6 +14,7 @@ Reading or downloading a document is a read of the patient's record: the service
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from medbill_core.api import Claim, MedbillError, NotFound, validate_record
 from medbill_core.api.workspace import (
     Action,
+    ClaimDocument,
     ClaimPage,
     Principal,
     UnitOfWork,
@@ -39,7 +41,7 @@ from medbill_core.api.workspace import (
     write_off,
 )
 from medbill_workspace_web.flash import set_flash
-from medbill_workspace_web.pages import page_router, requires
+from medbill_workspace_web.pages import error_page, page_router, requires
 from medbill_workspace_web.rendering import render
 from medbill_workspace_web.x12_readable import readable
 
@@ -111,59 +113,57 @@ def _forms(page: ClaimPage) -> dict[str, Any]:
 
 
 # -- documents ---------------------------------------------------------------------------------
-# A document is named by its own record's id: an outbox file (``sent``) or an inbound
-# document (``received``); it is shown only through a claim it was exchanged for.
+# A document is named by its key, ``sent-<outbox id>`` or ``received-<document id>``, and
+# shown only through a claim it was exchanged for.
 
-def _download(request: Request, principal: Principal, claim_id: int, key: str) -> Response:
+#: a document's key as typed in an address: checked in the page (after the claim), so that
+#: another practice's claim is a 404 whatever the key
+DocumentKey = Annotated[str, Path(max_length=40)]
+_KEY = re.compile(r"(sent|received)-[1-9][0-9]{0,9}")
+
+
+def _document(request: Request, principal: Principal, claim_id: int, doc: str
+              ) -> tuple[str, ClaimDocument, str] | Response:
+    """(claim number, document, its text), or the page saying the key is not one."""
     with medbill_of(request).unit_of_work(principal=principal) as work:
-        document, content = document_content(work, claim_id, key, via="workspace")
+        number = work.claims.get(claim_id).claim_number
+        if not _KEY.fullmatch(doc):
+            return error_page(request, 422, "Check the address",
+                              "Not a document's name: documents are sent-<number> or "
+                              "received-<number>.")
+        document, content = document_content(work, claim_id, doc, via="workspace")
+    return number, document, content
+
+
+@router.get("/claims/{claim_id}/documents/{doc}", summary="Download a claim's X12 document")
+def download_document(request: Request,
+                      principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
+                      claim_id: ClaimId, doc: DocumentKey) -> Response:
+    found = _document(request, principal, claim_id, doc)
+    if isinstance(found, Response):
+        return found
+    _number, document, content = found
     # named by its key and kind only: a channel's file name may hold PHI
     return Response(content, media_type="text/plain; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{document.filename}"',
         "Cache-Control": "no-store"})
 
 
-def _read(request: Request, principal: Principal, claim_id: int, key: str) -> Response:
+@router.get("/claims/{claim_id}/documents/{doc}/read", summary="Read a claim's X12 document")
+def read_document(request: Request,
+                  principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
+                  claim_id: ClaimId, doc: DocumentKey) -> Response:
     """The document segment by segment with its loops named; only the segments when htmx
     asks for it (expanded inside the claim page), else a page of its own."""
-    with medbill_of(request).unit_of_work(principal=principal) as work:
-        number = work.claims.get(claim_id).claim_number
-        document, content = document_content(work, claim_id, key, via="workspace")
+    found = _document(request, principal, claim_id, doc)
+    if isinstance(found, Response):
+        return found
+    number, document, content = found
     context = {"claim_id": claim_id, "claim_number": number, "document": document,
                "readable": readable(content)}
     if request.headers.get("HX-Request") == "true":
         return render(request, "claims/_document.html", context)
     return render(request, "claims/document.html", context)
-
-
-@router.get("/claims/{claim_id}/documents/sent/{submission_id}",
-            summary="Download a file sent for a claim")
-def download_sent(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
-                  claim_id: ClaimId, submission_id: RecordId) -> Response:
-    return _download(request, principal, claim_id, f"sent-{submission_id}")
-
-
-@router.get("/claims/{claim_id}/documents/received/{document_id}",
-            summary="Download a document received for a claim")
-def download_received(request: Request,
-                      principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
-                      claim_id: ClaimId, document_id: RecordId) -> Response:
-    return _download(request, principal, claim_id, f"received-{document_id}")
-
-
-@router.get("/claims/{claim_id}/documents/sent/{submission_id}/read",
-            summary="Read a file sent for a claim")
-def read_sent(request: Request, principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
-              claim_id: ClaimId, submission_id: RecordId) -> Response:
-    return _read(request, principal, claim_id, f"sent-{submission_id}")
-
-
-@router.get("/claims/{claim_id}/documents/received/{document_id}/read",
-            summary="Read a document received for a claim")
-def read_received(request: Request,
-                  principal: Annotated[Principal, requires(Action.CLAIMS_READ)],
-                  claim_id: ClaimId, document_id: RecordId) -> Response:
-    return _read(request, principal, claim_id, f"received-{document_id}")
 
 
 # -- actions on the claim ----------------------------------------------------------------------

@@ -95,9 +95,9 @@ def test_a_document_reads_with_its_loop_names_and_downloads_as_text(
         client: TestClient, records: Records) -> None:
     client_sign_in(client, "bill")
     page = client.get(f"/workspace/claims/{records.denied.id}").text
-    era = re.search(r'href="(/workspace/claims/\d+/documents/received/\d+)/read">Read 835',
+    era = re.search(r'href="(/workspace/claims/\d+/documents/received-\d+)/read">Read 835',
                     page)
-    sent = re.search(r'href="(/workspace/claims/\d+/documents/sent/(\d+))" download>'
+    sent = re.search(r'href="(/workspace/claims/\d+/documents/(sent-\d+))" download>'
                      r'Download 837P', page)
     assert era is not None and sent is not None
     readable = _text(client.get(f"{era.group(1)}/read").text)
@@ -109,7 +109,7 @@ def test_a_document_reads_with_its_loop_names_and_downloads_as_text(
     assert "<html" not in fragment and "Claim Payment Information" in fragment
     download = client.get(sent.group(1))
     assert download.headers["content-type"] == "text/plain; charset=utf-8"
-    key = f"sent-{sent.group(2)}"
+    key = sent.group(2)
     assert download.headers["content-disposition"] == f'attachment; filename="{key}-837P.x12"'
     assert "CLM*DEN0001*" in download.text and download.text.startswith("ISA*")
     with records.medbill.unit_of_work(read_only=True) as work:
@@ -118,6 +118,10 @@ def test_a_document_reads_with_its_loop_names_and_downloads_as_text(
             AuditEventRow.actor == "user:bill")).all()
     assert {"via": "workspace", "document": key, "kind": "837P"} in reads
     assert len(reads) == 3  # the page, the fragment, the download: each read recorded
+    # a name that is no document's: said so; a document of another claim: not found
+    assert client.get(f"/workspace/claims/{records.denied.id}/documents/1").status_code == 422
+    other = records.seed.claims_of(PRACTICE_A)[0].id
+    assert client.get(f"/workspace/claims/{other}/documents/{key}").status_code == 404
 
 
 def test_a_refused_action_comes_back_to_the_page_in_one_line(client: TestClient,
@@ -165,7 +169,8 @@ def test_another_practices_claim_and_patient_are_the_404_page(records: Records) 
         csrf = client_sign_in(client, "bill", practice=PRACTICE_A)
         for path in (f"/workspace/claims/{claim_b.id}",
                      f"/workspace/patients/{claim_b.patient_id}",
-                     f"/workspace/claims/{claim_b.id}/documents/sent/1"):
+                     f"/workspace/claims/{claim_b.id}/documents/sent-1",
+                     f"/workspace/claims/{claim_b.id}/documents/1"):
             answer = client.get(path)
             assert answer.status_code == 404, path
             assert "It may belong to another practice" in answer.text
