@@ -31,7 +31,7 @@ def server(records: Records) -> Iterator[LiveServer]:
 def test_a_front_desk_user_takes_a_payment_and_sees_the_balance_drop(
         page: Any, server: LiveServer, records: Records,
         shot: Callable[[Any, str], Path]) -> None:
-    patient_id, _claim = self_pay_patient(records.medbill, records.seed, 701)
+    patient_id, _claim = self_pay_patient(records, 701)
     login(page, server.url, "fran", practice=PRACTICE_A)
     page.goto(f"{server.url}/workspace/patients/{patient_id}")
     balance = page.locator("#patient-balance")
