@@ -197,8 +197,8 @@ def _answered(records: Records, claim_id: int, number: str, patient_id: int,
               group: str) -> DeniedClaim:
     _upload(records, _envelope(
         f"GS*FA*PAYER*CLINIC*20261201*1200*9{group}*X*005010X231A1",
-        "ST*999*0001*005010X231A1", f"AK1*HC*{group}*005010X222A1", "AK9*A*1*1*1",
-        "SE*4*0001", f"GE*1*9{group}"),
+        "ST*999*0001*005010X231A1", f"AK1*HC*{group}*005010X222A1",
+        "AK2*837*0001*005010X222A1", "IK5*A", "AK9*A*1*1*1", "SE*6*0001", f"GE*1*9{group}"),
         FunctionalAcknowledgment(group_control_number=group, functional_id="HC",
                                  status=AckStatus.ACCEPTED))
     _upload(records, _envelope(

@@ -65,14 +65,18 @@ def test_a_biller_reads_the_835_of_a_denied_claim_and_downloads_its_837(
     assert page.get_by_role("heading", level=1).inner_text().startswith(
         f"Claim {records.denied.claim_number}")
     assert "denied" in page.locator("h1 .badge").inner_text()
-    # the 835 expands in the page (htmx), its loops named by pyx12's map
+    # a document expands in the page (htmx), its loops named by pyx12's map: the 999 (short:
+    # the picture), then the 835
+    ack = page.locator("details.document", has_text="999 acknowledgment")
+    ack.locator("summary").click()
+    ack.locator(".document-body").get_by_text("Transaction Set Response Header").first.wait_for()
+    shot(page, "claim")
     era = page.locator("details.document", has_text="835 remittance")
     era.locator("summary").click()
     body = era.locator(".document-body")
     body.get_by_text("Claim Payment Information").first.wait_for()
     assert "2100 Claim Payment Information" in body.inner_text()
     assert "2110 Service Payment Information" in body.inner_text()
-    shot(page, "claim")
     with page.expect_download() as caught:
         page.get_by_role("link", name="Download 837P").click()
     download = caught.value
