@@ -50,7 +50,10 @@ from medbill_core.api import (
     Payer,
     PayerAdapter,
     Remittance,
+    RenderedDocument,
     ServicePayment,
+    Statement,
+    StatementRenderer,
     StatusCode,
     SubmissionChannel,
     SubmissionFile,
@@ -106,6 +109,20 @@ class StandInChannel(SubmissionChannel):
         return []
 
 
+class StandInRenderer(StatementRenderer):
+    """Statements as a line of text (the PDF renderer is another plugin's)."""
+
+    identifier = "text"
+    media_type = "text/plain"
+    file_extension = "txt"
+
+    def render(self, statement: Statement) -> RenderedDocument:
+        text = f"Statement {statement.statement_number}\nBalance due: {statement.balance_due}\n"
+        return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
+                                filename=f"statement-{statement.statement_number}.txt",
+                                content=text.encode())
+
+
 def stand_in_plugin(adapter: StandInAdapter) -> SimpleNamespace:
     @hookimpl
     def medbill_register_payer_adapters(context: Any) -> list[PayerAdapter]:
@@ -115,8 +132,14 @@ def stand_in_plugin(adapter: StandInAdapter) -> SimpleNamespace:
     def medbill_register_channels(context: Any) -> list[SubmissionChannel]:
         return [StandInChannel()]
 
+    @hookimpl
+    def medbill_register_statement_renderers(context: Any) -> list[StatementRenderer]:
+        return [StandInRenderer()]
+
     return SimpleNamespace(medbill_register_payer_adapters=medbill_register_payer_adapters,
-                           medbill_register_channels=medbill_register_channels)
+                           medbill_register_channels=medbill_register_channels,
+                           medbill_register_statement_renderers=(
+                               medbill_register_statement_renderers))
 
 
 @dataclass(frozen=True)
@@ -147,7 +170,9 @@ def records_workspace(folder: Path) -> Iterator[Records]:
                                           ("stand_in_payer", stand_in_plugin(adapter))],
                            load_installed=False, upgrade=True)
     try:
-        records = Records(medbill, seed_workspace(medbill), create_app(medbill), adapter)
+        app = create_app(medbill)
+        app.state.statements_dir = folder / "statements"  # where statement runs write
+        records = Records(medbill, seed_workspace(medbill), app, adapter)
         records.denied = denied_claim(records)
         yield records
     finally:

@@ -289,8 +289,33 @@ def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
                      r"3 \S+ \$47\.84 \$0\.00 upcoming", text)
 
 
-def test_a_statement_of_another_patient_is_not_found(client: TestClient,
-                                                   records: Records) -> None:
-    client_sign_in(client, "fran")
-    answer = client.get(f"/workspace/patients/{records.denied.patient_id}/statements/999")
-    assert answer.status_code == 404 and "statement" in answer.text
+def test_a_statement_opens_in_the_browser_and_only_from_its_patients_page(
+        client: TestClient, records: Records) -> None:
+    import time
+
+    csrf = client_sign_in(client, "bill")
+    patient_id, _claim = self_pay_patient(records, 504)
+    # a statement run, as the billing team starts one (a job of the API)
+    started = client.post("/v1/statement-runs", json={"cycle": "2026-12", "renderer": "text"},
+                          headers={"X-CSRF-Token": csrf})
+    assert started.status_code == 202, started.text
+    for _attempt in range(100):
+        job = client.get(started.headers["location"]).json()
+        if job["status"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.05)
+    assert job["status"] == "succeeded", job
+    page = client.get(f"/workspace/patients/{patient_id}").text
+    link = re.search(r'href="(/workspace/patients/\d+/statements/(\d+))"[^>]*>View ([^<]+)<',
+                     page)
+    assert link is not None
+    document = client.get(link.group(1))
+    assert document.status_code == 200
+    assert document.headers["content-type"] == "text/plain; charset=utf-8"
+    assert document.headers["content-disposition"] == f'inline; filename="{link.group(3)}.txt"'
+    assert document.text == f"Statement {link.group(3)}\nBalance due: 143.50\n"
+    # through another patient's page: not found (and nothing of it shown)
+    other = client.get(f"/workspace/patients/{records.denied.patient_id}/statements/"
+                       f"{link.group(2)}")
+    assert other.status_code == 404 and "Balance due" not in other.text
+    assert client.get(f"/workspace/patients/{patient_id}/statements/999").status_code == 404
