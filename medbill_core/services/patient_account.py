@@ -165,9 +165,8 @@ def _plans(work: UnitOfWork, patient_id: int, today: date) -> tuple[PlanView, ..
     summaries = list_plans(work, patient_id=patient_id)
     missed: dict[int, set[int]] = {}
     if any(summary.status == "active" for summary in summaries):
-        for item in missed_installments(work, as_of=today):
-            if item.patient_id == patient_id:
-                missed.setdefault(item.plan_id, set()).add(item.sequence)
+        for item in missed_installments(work, as_of=today, patient_id=patient_id):
+            missed.setdefault(item.plan_id, set()).add(item.sequence)
     return tuple(PlanView(summary, installment_states(plan(work, summary.id),
                                                       missed.get(summary.id, set()), today))
                  for summary in reversed(summaries))

@@ -18,6 +18,7 @@ from medbill_workspace_web.flash import COOKIE as FLASH_COOKIE
 from medbill_workspace_web.testing import PRACTICE_A, PRACTICE_B, USER_B, client_sign_in
 from records_seed import Records, denied_claim, records_workspace, self_pay_patient
 
+from medbill_core.api.testing import factories
 from medbill_core.api.workspace import Role
 
 D = Decimal
@@ -167,6 +168,40 @@ def test_marking_the_denial_to_resend_and_correcting_makes_a_replacement(
     assert "Claim DEN0002-R1 draft" in _text(replacement)
     assert "Frequency replacement (7)" in _text(replacement)
     assert re.search(r"2 36415 .*59", _text(replacement))
+
+
+def test_a_draft_is_edited_scrubbed_and_submitted_from_its_page(records: Records) -> None:
+    ada = records.seed.principal(records.seed.both, PRACTICE_A, Role.ADMINISTRATOR)
+    patient_id = records.seed.patients[PRACTICE_A][2]
+    with records.medbill.unit_of_work(principal=ada) as work:
+        coverage = work.patients.coverages(patient_id)[0]
+        draft = work.claims.create(factories.make_claim(
+            patient_id, coverage_id=coverage.id, payer_key="acme", number="EDIT0001", lines=2))
+    claim = f"/workspace/claims/{draft.id}"
+    with TestClient(records.app, base_url="http://127.0.0.1") as client:  # type: ignore[arg-type]
+        csrf = client_sign_in(client, "bill")
+        page = client.get(claim).text
+        assert 'id="edit-draft"' in page and f'action="{claim}/delete"' in page
+        # a code that is no ICD-10-CM code: refused by the claim's own rules, in one line
+        answer = client.post(f"{claim}/edit", data={"csrf_token": csrf, "diagnoses": "E11.9 X"},
+                             follow_redirects=False)
+        assert _flash(answer).startswith("error:Not done: claim ")
+        assert "diagnoses" in _flash(answer)
+        answer = client.post(f"{claim}/edit", data={
+            "csrf_token": csrf, "diagnoses": "I10, E119", "charge_2": "21.00"},
+            follow_redirects=False)
+        assert _flash(answer) == "success:Draft saved: scrub it again before sending"
+        answer = client.post(f"{claim}/scrub", data={"csrf_token": csrf},
+                             follow_redirects=False)
+        assert _flash(answer) == "success:Scrubbed: clean, ready to submit"
+        answer = client.post(f"{claim}/submit", data={"csrf_token": csrf},
+                             follow_redirects=False)
+        assert _flash(answer) == "success:Submitted to the payer"
+        text = _text(client.get(claim).text)
+    assert "Claim EDIT0001 submitted" in text
+    assert "Total charge $146.00" in text  # 125.00 + 21.00, re-posted by the edit
+    assert "Diagnoses I10 Essential (primary) hypertension E119 Type 2 diabetes" in text
+    assert "sent" in text and "837P claim" in text
 
 
 def test_another_practices_claim_and_patient_are_the_404_page(records: Records) -> None:
