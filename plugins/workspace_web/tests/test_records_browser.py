@@ -97,3 +97,19 @@ def test_practice_a_cannot_reach_practice_bs_claim_or_patient_by_url(
         assert response is not None and response.status == 404, path
         assert page.get_by_role("heading", level=1).inner_text() == "Not found"
         assert claim_b.claim_number not in page.content()
+
+
+def test_both_pages_fit_a_390_px_screen(browser: Any, server: LiveServer,
+                                        records: Records) -> None:
+    """Usable on a phone: nothing wider than the screen but the tables, which scroll in
+    their own box."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        login(page, server.url, "bill", practice=PRACTICE_A)
+        for path in (f"/workspace/claims/{records.denied.id}",
+                     f"/workspace/patients/{records.denied.patient_id}"):
+            page.goto(f"{server.url}{path}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+    finally:
+        context.close()
