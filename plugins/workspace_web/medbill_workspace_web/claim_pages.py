@@ -26,6 +26,7 @@ from medbill_core.api.workspace import (
     Action,
     ClaimDocument,
     ClaimPage,
+    PermissionDenied,
     Principal,
     UnitOfWork,
     appeal_denial,
@@ -85,7 +86,7 @@ def _act(request: Request, principal: Principal, claim_id: int, done: str,
         with medbill_of(request).unit_of_work(principal=principal) as work:
             work.claims.get(claim_id)  # another practice's claim: not found (a 404 page)
             action(work)
-    except NotFound:
+    except (NotFound, PermissionDenied):  # their pages (404, 403), not a message
         raise
     except MedbillError as exc:
         return _refused(claim_id, exc)
@@ -174,7 +175,7 @@ def scrub(request: Request, principal: Annotated[Principal, requires(Action.CLAI
     try:
         with medbill_of(request).unit_of_work(principal=principal) as work:
             [result] = scrub_claims(work, [claim_id]).results
-    except NotFound:
+    except (NotFound, PermissionDenied):
         raise
     except MedbillError as exc:
         return _refused(claim_id, exc)
