@@ -301,6 +301,35 @@ def test_the_account_shows_balance_by_bucket_payments_and_plan_installments(
     assert reads == ["user:front_desk-user", "user:front_desk-user"]
 
 
+def test_the_account_shows_each_coverages_eligibility_checks_latest_first(medbill_app) -> None:
+    from medbill_core.services.eligibility import check_patient_eligibility
+
+    cycle(medbill_app)
+    front = as_role(medbill_app, Role.FRONT_DESK)
+    for _ in range(2):  # the loopback payer answers "active"
+        check_patient_eligibility(medbill_app, "A00001", date.today(), ["30"], principal=front)
+    with medbill_app.unit_of_work(principal=front) as work:
+        account = patient_account(work, 1, via="workspace")
+    [coverage] = account.coverages
+    assert coverage.active and coverage.coverage.payer_key == "linepay"
+    assert [(check.status, check.rejects, check.actor) for check in coverage.eligibility] == [
+        ("active", (), "user:front_desk-user")] * 2
+    assert coverage.eligibility[0].at >= coverage.eligibility[1].at
+    # another practice's patient and coverage: none of this practice's checks
+    owner = as_role(medbill_app, Role.ADMINISTRATOR)
+    with medbill_app.unit_of_work(principal=owner) as work:
+        other = add_practice(work, owner, "smith-peds", "Smith Pediatrics",
+                             details=medbill_app.config.practice.model_copy(
+                                 update={"name": "Smith Pediatrics"})).id
+    with medbill_app.unit_of_work(principal=as_role(medbill_app, Role.ADMINISTRATOR,
+                                                    other)) as work:
+        work.patients.register_provider(factories.make_provider())
+        patient = work.patients.register(factories.make_patient(1))
+        work.patients.add_coverage(patient.id, factories.make_coverage(payer_key="linepay"))
+        [theirs] = patient_account(work, int(patient.id), via="workspace").coverages
+    assert theirs.eligibility == ()
+
+
 def test_the_auditor_may_read_the_account_but_a_role_without_payments_may_not(
         medbill_app, monkeypatch) -> None:
     cycle(medbill_app)
