@@ -254,8 +254,10 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
     return result
 
 
-def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal, int]]:
-    """(patient id, patient balance, age in days) of every patient account the patient owes
+def _patient_accounts(work: UnitOfWork,
+                     as_of: date) -> list[tuple[int | None, int, Decimal, int]]:
+    """(claim account, patient id, patient balance, age in days) of every patient account the
+    patient owes
     on (or holds a credit on): one aggregate per (claim account, patient), streamed from the
     covering index ``ix_ledger_entries_account``; settled accounts stay in the database."""
     patient = func.sum(LedgerEntryRow.patient_delta)
@@ -273,14 +275,12 @@ def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal,
     accounts = []
     for claim_id, patient_id, balance, first in rows:
         start = first if claim_id is None else transfers.get(claim_id) or services[claim_id]
-        accounts.append((patient_id, _money(balance), days_old(start, as_of)))
+        accounts.append((claim_id, patient_id, _money(balance), days_old(start, as_of)))
     return accounts
 
 
-def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
-    """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
-    work.require(Action.REPORTS_READ)
-    today = as_of or date.today()
+def _insurance_accounts(work: UnitOfWork, today: date) -> list[tuple[_Group, int]]:
+    """Every (claim account, patient, payer key) a payer owes on, with its age in days."""
     groups = _groups(work, today)
     submissions = _first_submissions(work, today, (
         group.claim_id for group in groups
@@ -289,7 +289,7 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     services = _service_dates(work, (
         group.claim_id for group in groups if group.claim_id is not None
         and group.insurance != ZERO and (group.claim_id, group.payer_key) not in submissions))
-    by_payer: dict[str | None, AgingLine] = {}
+    aged = []
     for group in groups:
         if group.insurance == ZERO:
             continue
@@ -298,14 +298,57 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
         else:
             since = submissions.get((group.claim_id, group.payer_key),
                                     services.get(group.claim_id, group.first_effective))
+        aged.append((group, days_old(since, today)))
+    return aged
+
+
+def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
+    """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
+    work.require(Action.REPORTS_READ)
+    today = as_of or date.today()
+    by_payer: dict[str | None, AgingLine] = {}
+    for group, days in _insurance_accounts(work, today):
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
-        line.add(group.insurance, days_old(since, today))
+        line.add(group.insurance, days)
     patient = AgingLine("patient")
-    for _patient_id, balance, days in _patient_accounts(work, today):
+    for _claim_id, _patient_id, balance, days in _patient_accounts(work, today):
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]
     return AgingReport(today, insurance, patient)
+
+
+@dataclass(frozen=True)
+class AgedBalance:
+    """One claim account's balance owed by one payer or by the patient, and its age: the
+    pieces :func:`aging` buckets, for reports that name the claims behind a bucket (the KPI
+    drill-down)."""
+
+    #: the claim account (the encounter's first claim); None: entries on no claim
+    claim_id: int | None
+    #: the payer key owing it; None: the patient owes it (or a payer no longer keyed)
+    payer_key: str | None
+    patient: bool
+    #: the account's balance: positive (aged into :meth:`bucket`) or a credit (negative)
+    amount: Decimal
+    days: int
+
+    @property
+    def bucket(self) -> str | None:
+        """The age bucket (None for a credit: credits are never aged)."""
+        return age_bucket(self.days) if self.amount > ZERO else None
+
+
+def aged_balances(work: UnitOfWork, *, as_of: date | None = None) -> list[AgedBalance]:
+    """The account balances :func:`aging` sums, one per (claim account, payer) and per (claim
+    account, patient), with the age :func:`aging` gives them (one clock, the same buckets)."""
+    work.require(Action.REPORTS_READ)
+    today = as_of or date.today()
+    result = [AgedBalance(group.claim_id, group.payer_key, False, group.insurance, days)
+              for group, days in _insurance_accounts(work, today)]
+    result.extend(AgedBalance(claim_id, None, True, balance, days)
+                  for claim_id, _patient_id, balance, days in _patient_accounts(work, today))
+    return result
 
 
 @dataclass
@@ -332,7 +375,7 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     work.require(Action.REPORTS_READ)
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for patient_id, balance, days in _patient_accounts(work, today):
+    for _claim_id, patient_id, balance, days in _patient_accounts(work, today):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)
