@@ -16,15 +16,21 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import BLUECROSS, cli, config_text, ok, one_line_error
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from test_http_api import AUDITOR, OTHER, assert_problem, fake_authenticate
 
 from medbill_core.app import Medbill
 from medbill_core.domain import CoverageOrder
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.errors import PermissionDenied, ValidationFailed
+from medbill_core.http import create_app
+from medbill_core.http.resources.kpi import KpiName
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.services.kpi import (
     Kpi,
@@ -440,6 +446,10 @@ def test_period_checks() -> None:
     assert default_period(date(2026, 3, 31)) == (date(2025, 4, 1), date(2026, 3, 31))
     with pytest.raises(ValidationFailed, match="from: is after"):
         check_period(date(2026, 3, 1), date(2026, 2, 1))
+    with pytest.raises(ValidationFailed, match="from: must be on or after 1900-01-01"):
+        check_period(date(1, 1, 1), date(1, 2, 1))
+    with pytest.raises(ValidationFailed, match="to: must be on or after 1900-01-01"):
+        check_period(None, date(1, 2, 1))
     with pytest.raises(ValidationFailed, match="at most 36 months"):
         check_period(date(2020, 1, 1), date(2026, 2, 1))
 
@@ -475,3 +485,93 @@ def test_json_and_csv_carry_the_same_numbers(medbill_app: Medbill, claims: Claim
     assert D(net["2026-01"]["value"]) == D(270) / D(630)
     assert net["period"]["numerator"] == "900.00"
 
+
+
+# -- the same numbers on the command line and over HTTP -----------------------------------------
+
+@pytest.fixture
+def config_file(medbill_app: Medbill, tmp_path: Path) -> Path:
+    """A medbill.toml on the fixture's database (SQLite or PostgreSQL)."""
+    path = tmp_path / "medbill.toml"
+    path.write_text(config_text(medbill_app.config.database_url, extra=BLUECROSS),
+                    encoding="utf-8")
+    return path
+
+
+PERIOD = ("--from", START.isoformat(), "--to", END.isoformat())
+
+
+def test_cli_json_csv_and_api_give_the_same_numbers(medbill_app: Medbill, claims: Claims,
+                                                    config_file: Path) -> None:
+    expected = json.loads(json.dumps(report(medbill_app).as_json()))
+    from_cli = json.loads(ok(config_file, "report", "kpi", "--json", *PERIOD).stdout)
+    assert from_cli == expected
+    rows = list(csv.DictReader(io.StringIO(ok(config_file, "report", "kpi", "--csv",
+                                              *PERIOD).stdout)))
+    for figure in expected["figures"]:
+        for point in figure["trend"]:
+            row = next(r for r in rows if (r["kpi"], r["month"]) == (figure["kpi"],
+                                                                      point["month"]))
+            assert (row["numerator"], row["denominator"], row["value"] or None) == (
+                str(point["numerator"]), str(point["denominator"]), point["value"])
+    with TestClient(create_app(medbill_app, authenticate=fake_authenticate)) as client:
+        response = client.get("/v1/reports/kpi", headers=AUDITOR,
+                              params={"from": START.isoformat(), "to": END.isoformat()})
+    assert response.status_code == 200, response.text
+    assert response.json() == expected
+    clean = next(f for f in response.json()["figures"] if f["kpi"] == "clean_claim_rate")
+    assert (clean["numerator"], clean["denominator"], clean["display"]) == (6, 8, "75.0%")
+
+
+def test_cli_table_and_drill_down(medbill_app: Medbill, claims: Claims,
+                                  config_file: Path) -> None:
+    table = ok(config_file, "report", "kpi", *PERIOD).stdout
+    assert "Clean-claim rate" in table and "75.0%" in table and "median 2" in table
+    listed = json.loads(ok(config_file, "report", "kpi-claims", "denial_rate", "--json",
+                           *PERIOD).stdout)
+    assert [claim["id"] for claim in listed] == claims.of("c9", "c2", "c4")
+    error = one_line_error(cli(config_file, "report", "kpi", "--from", "2026-04-01",
+                               "--to", "2026-03-01"))
+    assert error == "error: period: from: is after the end of the period"
+    error = one_line_error(cli(config_file, "report", "kpi-claims", "nope", *PERIOD))
+    assert error.startswith("error: drill-down: kpi: must be one of days_in_ar, ")
+
+
+def test_api_drill_down_pages(medbill_app: Medbill, claims: Claims) -> None:
+    period = {"from": START.isoformat(), "to": END.isoformat()}
+    seen: list[int] = []
+    with TestClient(create_app(medbill_app, authenticate=fake_authenticate)) as client:
+        cursor = None
+        for _ in range(10):
+            response = client.get("/v1/reports/kpi/clean_claim_rate/claims", headers=AUDITOR,
+                                  params={**period, "part": "denominator", "limit": 3,
+                                          **({"cursor": cursor} if cursor else {})})
+            assert response.status_code == 200, response.text
+            page = response.json()
+            seen += [claim["id"] for claim in page["data"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == claims.of("c1", "c2", "c3", "c7", "c4", "c5", "c6", "c12")
+        # a cursor of another figure's list is refused, not followed
+        other = client.get("/v1/reports/kpi/denial_rate/claims", headers=AUDITOR,
+                           params={**period, "limit": 1}).json()["next_cursor"]
+        assert_problem(client.get("/v1/reports/kpi/clean_claim_rate/claims", headers=AUDITOR,
+                                  params={**period, "cursor": other}), 422, "validation-failed")
+        assert_problem(client.get("/v1/reports/kpi/denial_rate/claims", headers=AUDITOR,
+                                  params={**period, "month": "2025-12"}), 422,
+                       "validation-failed")
+        denied = client.get("/v1/reports/kpi/denial_rate/claims", headers=AUDITOR,
+                            params={**period, "month": "2026-02"}).json()
+        assert [claim["claim_number"] for claim in denied["data"]] == ["K00004"]
+
+
+def test_front_desk_gets_403_from_the_api(medbill_app: Medbill) -> None:
+    """OTHER is a front-desk user."""
+    with TestClient(create_app(medbill_app, authenticate=fake_authenticate)) as client:
+        for path in ("/v1/reports/kpi", "/v1/reports/kpi/denial_rate/claims"):
+            assert_problem(client.get(path, headers=OTHER), 403, "permission-denied")
+
+
+def test_the_api_names_the_same_kpis() -> None:
+    assert [name.value for name in KpiName] == [kpi.value for kpi in Kpi]

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import brief_adjustment
@@ -41,6 +41,8 @@ from medbill_core.services.receivables import aged_balances
 from medbill_core.storage.date_sql import local_offset_seconds, month_of
 from medbill_core.storage.schema import ClaimLineRow, ClaimRow, DenialRow, LedgerEntryRow
 
+#: the earliest first day of a period
+EARLIEST = date(1900, 1, 1)
 #: the longest period a report covers (each month of it is an aging of the whole ledger)
 MAX_MONTHS = 36
 #: what the display of a value rounds to, and how
@@ -384,7 +386,11 @@ def check_period(period_from: date | None, period_to: date | None,
     """
     default_from, default_to = default_period(today)
     end = period_to or default_to
+    if end < EARLIEST:
+        raise ValidationFailed("period", [("to", f"must be on or after {EARLIEST}")])
     start = period_from or (default_period(end)[0] if period_to else default_from)
+    if start < EARLIEST:  # the months before it (days in A/R looks back) must be dates
+        raise ValidationFailed("period", [("from", f"must be on or after {EARLIEST}")])
     if start > end:
         raise ValidationFailed("period", [("from", "is after the end of the period")])
     if len(months_of(start, end)) > MAX_MONTHS:
@@ -687,8 +693,9 @@ class KpiClaim:
 
 
 def _claim_ids(work: UnitOfWork, kpi: Kpi, part: Part, start: date, end: date,
-               month: str | None) -> Any:
-    """The claim ids behind a figure: a select of one ``claim_id`` column."""
+               month: str | None) -> Select[Any] | list[int]:
+    """The claim ids behind a figure: a select of one ``claim_id`` column (aged A/R: the
+    aging's claim accounts)."""
     numerator = part is Part.NUMERATOR
     if kpi in (Kpi.CLEAN_CLAIM_RATE, Kpi.CHARGE_LAG):
         sent = bases.submissions(start, end, local_offset_seconds())
@@ -744,13 +751,11 @@ def kpi_claims(work: UnitOfWork, kpi: Kpi, *, part: Part = Part.NUMERATOR,
     ids = _claim_ids(work, kpi, part, start, end, month)
     query = select(ClaimRow.id, ClaimRow.claim_number, ClaimRow.payer_key, ClaimRow.state,
                    ClaimRow.service_date_from, ClaimRow.total_charge)
-    if isinstance(ids, list):
-        if after_id is not None:
-            ids = [claim_id for claim_id in ids if claim_id > after_id]
-        query = query.where(ClaimRow.id.in_(ids[:limit]))
+    if isinstance(ids, list):  # aged A/R: the aging's accounts, already in Python
+        query = query.where(ClaimRow.id.in_(
+            [claim_id for claim_id in ids if after_id is None or claim_id > after_id][:limit]))
     else:
-        query = query.where(ClaimRow.id.in_(ids.scalar_subquery() if hasattr(
-            ids, "scalar_subquery") else ids))
+        query = query.where(ClaimRow.id.in_(ids))
         if after_id is not None:
             query = query.where(ClaimRow.id > after_id)
     rows = work.session.execute(query.order_by(ClaimRow.id).limit(limit)).all()

@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Subquery, and_, case, exists, func, literal, or_, select
+from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select
 
 from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.domain.documents import DocumentKind
@@ -137,7 +137,7 @@ def ledger_claims(kinds: tuple[str, ...], period_from: date, period_to: date) ->
                    entry.effective_date >= period_from, entry.effective_date <= period_to))
 
 
-def open_accounts(as_of: date) -> Any:
+def open_accounts(as_of: date) -> Select[Any]:
     """Claim accounts with a balance (either bucket, either sign) as of the day."""
     entry = LedgerEntryRow
     return (select(entry.claim_id.label("claim_id"))
