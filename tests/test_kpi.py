@@ -447,7 +447,7 @@ def test_period_checks() -> None:
     with pytest.raises(ValidationFailed, match="from: is after"):
         check_period(date(2026, 3, 1), date(2026, 2, 1))
     with pytest.raises(ValidationFailed, match="from: must be on or after 1900-01-01"):
-        check_period(date(1, 1, 1), date(1, 2, 1))
+        check_period(date(1, 1, 1), date(2026, 2, 1))
     with pytest.raises(ValidationFailed, match="to: must be on or after 1900-01-01"):
         check_period(None, date(1, 2, 1))
     with pytest.raises(ValidationFailed, match="at most 36 months"):
