@@ -24,9 +24,28 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.domain.identity import Principal, Role
     from medbill_core.http.auth import medbill_of
     from medbill_core.permissions import Action, allowed
+
     # -- the shell: sign-in, practices (workspace_web's layout)
     # -- work queues
     # -- KPIs and the dashboard
+    from medbill_core.services.kpi import (
+        CSV_COLUMNS,
+        DEFINITIONS,
+        PAYER_MIX_DEFINITION,
+        ROUNDING,
+        Figure,
+        Kpi,
+        KpiClaim,
+        KpiReport,
+        Part,
+        Point,
+        Unit,
+        check_period,
+        display,
+        kpi_claims,
+        kpi_of,
+        kpi_report,
+    )
     # -- the claim page and the patient account page
 
 #: Each public name by its home module (``"attribute as name"`` renames).
@@ -41,12 +60,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- work queues
 
     # -- KPIs and the dashboard
+    "medbill_core.services.kpi": (
+        "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",
+        "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display",
+        "kpi_claims", "kpi_of", "kpi_report"),
 
     # -- the claim page and the patient account page
 
 }
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by the parts of issue 16, as _EXPORTS is)
     # -- the instance, who acts, what they may do
     "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
@@ -54,6 +77,9 @@ __all__ = [
     # -- work queues
 
     # -- KPIs and the dashboard
+    "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",
+    "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display", "kpi_claims",
+    "kpi_of", "kpi_report",
 
     # -- the claim page and the patient account page
 
