@@ -41,6 +41,7 @@ from medbill_core.services.kpi import (
     kpi_report,
     median,
 )
+from medbill_core.services.kpi_aging_cache import forget
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimLineRow,
@@ -272,6 +273,11 @@ def claims(medbill_app: Medbill) -> Claims:
     return fixture_claims(medbill_app)
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_agings() -> None:
+    forget()  # each test's database is new: nothing kept from another's
+
+
 def report(app: Medbill) -> Any:
     with app.unit_of_work() as work:
         return kpi_report(work, period_from=START, period_to=END)
@@ -374,6 +380,22 @@ def test_aged_ar(medbill_app: Medbill, claims: Claims) -> None:
     assert over_120.trend[0].value == D(0)
     assert over_90.value == D(500) / D(760)
     assert over_90.display == "65.8%"
+
+
+def test_kept_month_end_agings_see_a_back_dated_posting(medbill_app: Medbill,
+                                                        claims: Claims) -> None:
+    before = report(medbill_app).figure(Kpi.AR_OVER_90)
+    assert [p.numerator for p in before.trend] == [D(500), D(500), D(500)]
+    # written off on 01-15 but posted now: every month end from January on loses c11's 500
+    with medbill_app.unit_of_work() as work:
+        Ledger(work.session, actor="tester").post("writeoff:c11", "test", [
+            LedgerLine(EntryKind.WRITE_OFF, D(500), patient_id=patient_of(work, claims["c11"]),
+                       claim_id=claims["c11"], payer_key="bluecross",
+                       bucket=Bucket.INSURANCE)], effective_date=date(2026, 1, 15))
+    after = report(medbill_app).figure(Kpi.AR_OVER_90)
+    # Jan 860 - 500 = 360; Feb 770 - 500 = 270; Mar 760 - 500 = 260
+    assert [(p.numerator, p.denominator) for p in after.trend] == [
+        (D(0), D(360)), (D(0), D(270)), (D(0), D(260))]
 
 
 def test_era_lag(medbill_app: Medbill, claims: Claims) -> None:

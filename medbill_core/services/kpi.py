@@ -37,6 +37,7 @@ from medbill_core.ledger import EntryKind
 from medbill_core.money import ZERO
 from medbill_core.permissions import Action
 from medbill_core.services import kpi_bases as bases
+from medbill_core.services.kpi_aging_cache import aged_totals
 from medbill_core.services.receivables import aged_balances
 from medbill_core.storage.date_sql import local_offset_seconds, month_of
 from medbill_core.storage.schema import ClaimLineRow, ClaimRow, DenialRow, LedgerEntryRow
@@ -555,16 +556,14 @@ def _net_collection(ledger: _LedgerMonths, months: Sequence[str]) -> Figure:
 
 def _aged_figures(work: UnitOfWork, months: Sequence[str], end: date) -> tuple[Figure, Figure]:
     """A/R over 90 and over 120 days at each month's end: the aging report's own balances and
-    clock (:func:`~medbill_core.services.receivables.aged_balances`)."""
+    clock (:func:`~medbill_core.services.receivables.aged_balances`), past month ends kept
+    between reports (:mod:`.kpi_aging_cache`)."""
     over_90: list[Point] = []
     over_120: list[Point] = []
     for month in months:
-        balances = [b for b in aged_balances(work, as_of=month_end(month, end))
-                    if b.amount > ZERO]
-        total = sum((b.amount for b in balances), ZERO)
-        for days, points in ((90, over_90), (120, over_120)):
-            aged = sum((b.amount for b in balances if b.days > days), ZERO)
-            points.append(Point(month, aged, total, ratio(aged, total)))
+        totals = aged_totals(work, month_end(month, end))
+        for aged, points in ((totals.over_90, over_90), (totals.over_120, over_120)):
+            points.append(Point(month, aged, totals.total, ratio(aged, totals.total)))
     return _at_period_end(Kpi.AR_OVER_90, over_90), _at_period_end(Kpi.AR_OVER_120, over_120)
 
 

@@ -201,7 +201,7 @@ def _money(value: object) -> Decimal:
     return value  # the cents column type made it a cent-quantized Decimal already
 
 
-def _end_of_local_day(day: date) -> datetime:
+def end_of_local_day(day: date) -> datetime:
     """The first instant (UTC) after the local calendar day ``day``: timestamps before it fall
     on or before ``day`` as :func:`~medbill_core.storage.schema.local_day` counts them."""
     midnight = datetime.combine(day + timedelta(days=1), time.min).astimezone()
@@ -231,7 +231,7 @@ def _first_submissions(work: UnitOfWork, as_of: date,
             select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
             .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
             .where(ClaimTransitionRow.target == _SUBMITTED,
-                   ClaimTransitionRow.at < _end_of_local_day(as_of))
+                   ClaimTransitionRow.at < end_of_local_day(as_of))
             .group_by(claims.c.account, claims.c.payer_key)).all()
         result.update(((account_id, payer_key), local_day(at))
                       for account_id, payer_key, at in rows)
