@@ -99,7 +99,7 @@ def main() -> None:
             ("GET .../denial_rate/claims (50)", get("/v1/reports/kpi/denial_rate/claims")),
             ("GET .../ar_over_90/claims (50)", get("/v1/reports/kpi/ar_over_90/claims")),
             ("  service: submissions", part(kpi._submission_figures, offset)),
-            ("  service: first answers", part(kpi._answer_figures)),
+            ("  service: first answers, by payer", part(kpi._answer_figures)),
             ("  service: aged A/R (12 agings)",
              part(lambda work, months, _start, end: kpi._aged_figures(work, months, end))),
         ]

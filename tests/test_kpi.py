@@ -32,6 +32,7 @@ from medbill_core.errors import PermissionDenied, ValidationFailed
 from medbill_core.http import create_app
 from medbill_core.http.resources.kpi import KpiName
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
+from medbill_core.services.identity import add_practice
 from medbill_core.services.kpi import (
     Kpi,
     Part,
@@ -597,3 +598,22 @@ def test_front_desk_gets_403_from_the_api(medbill_app: Medbill) -> None:
 
 def test_the_api_names_the_same_kpis() -> None:
     assert [name.value for name in KpiName] == [kpi.value for kpi in Kpi]
+
+
+def test_another_practice_sees_none_of_it(medbill_app: Medbill, claims: Claims) -> None:
+    first = medbill_app.default_practice_id()
+    assert first is not None
+    owner = Principal(kind=PrincipalKind.USER, id=0, name="owner", practice_id=first,
+                      role=Role.ADMINISTRATOR, bootstrap=True)
+    with medbill_app.unit_of_work(principal=owner) as work:
+        other = add_practice(work, owner, "north", "North Clinic")
+    north = Principal(kind=PrincipalKind.USER, id=9, name="nora", role=Role.BILLING_MANAGER,
+                      practice_id=other.id)
+    with medbill_app.unit_of_work(principal=north) as work:
+        result = kpi_report(work, period_from=START, period_to=END)
+        assert [figure.value for figure in result.figures] == [None] * len(result.figures)
+        assert result.payer_mix == result.denials_by_payer == ()
+        for kpi in Kpi:
+            for part in Part:
+                assert kpi_claims(work, kpi, part=part, period_from=START,
+                                  period_to=END) == [], (kpi, part)

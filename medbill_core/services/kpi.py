@@ -410,11 +410,11 @@ def kpi_report(work: UnitOfWork, *, period_from: date | None = None,
     months = months_of(start, end)
     offset = local_offset_seconds()
     ledger = _LedgerMonths.read(work, months, end)
-    answers = _answer_figures(work, months, start, end)
+    first_pass, denial, denials_by_payer = _answer_figures(work, months, start, end)
     figures = (
         _days_in_ar(ledger, months, end),
         *_submission_figures(work, months, start, end, offset),
-        *answers,
+        first_pass, denial,
         _net_collection(ledger, months),
         *_aged_figures(work, months, end),
         _era_lag(work, months, start, end, offset),
@@ -423,7 +423,7 @@ def kpi_report(work: UnitOfWork, *, period_from: date | None = None,
     charges, payments = _payer_mix(work, start, end)
     return KpiReport(
         start, end, months, tuple(sorted(figures, key=lambda figure: order.index(figure.kpi))),
-        _denials_by_carc(work, start, end), _denials_by_payer(work, start, end),
+        _denials_by_carc(work, start, end), denials_by_payer,
         _denials_by_procedure(work, start, end), _shares(charges, payments, None),
         tuple((month, _shares(charges, payments, month)) for month in months))
 
@@ -479,16 +479,31 @@ def median(histogram: dict[int, int]) -> Decimal | None:
 
 
 def _answer_figures(work: UnitOfWork, months: Sequence[str], start: date,
-                    end: date) -> tuple[Figure, Figure]:
+                    end: date) -> tuple[Figure, Figure, tuple[DenialLine, ...]]:
+    """First-pass resolution and denial rates, and the denials by payer: one aggregate of the
+    first answers by month and payer."""
     answers = bases.first_answers(start, end)
     rows = work.session.execute(
-        select(answers.c.month, func.count(), func.sum(answers.c.resolved),
-               func.sum(answers.c.denied)).group_by(answers.c.month)).all()
-    answered = {month: int(count) for month, count, _resolved, _denied in rows}
-    resolved = {month: int(value or 0) for month, _count, value, _denied in rows}
-    denied = {month: int(value or 0) for month, _count, _resolved, value in rows}
-    return (_figure(Kpi.FIRST_PASS_RATE, months, dict(resolved), dict(answered), 0),
-            _figure(Kpi.DENIAL_RATE, months, dict(denied), dict(answered), 0))
+        select(answers.c.month, answers.c.payer_key, func.count(), func.sum(answers.c.resolved),
+               func.sum(answers.c.denied), func.sum(answers.c.denied_amount))
+        .group_by(answers.c.month, answers.c.payer_key)).all()
+    answered: dict[str, Number] = {}
+    resolved: dict[str, Number] = {}
+    denied: dict[str, Number] = {}
+    payers: dict[str, list[Any]] = {}
+    for month, payer, count, resolved_count, denied_count, amount in rows:
+        answered[month] = int(answered.get(month, 0)) + int(count)
+        resolved[month] = int(resolved.get(month, 0)) + int(resolved_count or 0)
+        denied[month] = int(denied.get(month, 0)) + int(denied_count or 0)
+        line = payers.setdefault(payer or SELF_PAY, [0, ZERO, 0])
+        line[0] += int(denied_count or 0)
+        line[1] += _money(amount)
+        line[2] += int(count)
+    by_payer = sorted((DenialLine(payer, "", claims, amount, count)
+                       for payer, (claims, amount, count) in payers.items()),
+                      key=lambda line: (-line.claims, line.key))
+    return (_figure(Kpi.FIRST_PASS_RATE, months, resolved, answered, 0),
+            _figure(Kpi.DENIAL_RATE, months, denied, answered, 0), tuple(by_payer))
 
 
 @dataclass(frozen=True)
@@ -560,8 +575,8 @@ def _aged_figures(work: UnitOfWork, months: Sequence[str], end: date) -> tuple[F
     between reports (:mod:`.kpi_aging_cache`)."""
     over_90: list[Point] = []
     over_120: list[Point] = []
-    for month in months:
-        totals = aged_totals(work, month_end(month, end))
+    for month, totals in zip(months, aged_totals(work, [month_end(m, end) for m in months]),
+                             strict=True):
         for aged, points in ((totals.over_90, over_90), (totals.over_120, over_120)):
             points.append(Point(month, aged, totals.total, ratio(aged, totals.total)))
     return _at_period_end(Kpi.AR_OVER_90, over_90), _at_period_end(Kpi.AR_OVER_120, over_120)
@@ -602,16 +617,6 @@ def _denials_by_carc(work: UnitOfWork, start: date, end: date) -> tuple[DenialLi
     lines = [DenialLine(f"{group}-{reason}", brief_adjustment(f"{group}-{reason}"), int(claims),
                         _money(amount)) for group, reason, claims, amount in rows]
     return tuple(sorted(lines, key=lambda line: (-line.claims, -line.amount, line.key)))
-
-
-def _denials_by_payer(work: UnitOfWork, start: date, end: date) -> tuple[DenialLine, ...]:
-    answers = bases.first_answers(start, end)
-    rows = work.session.execute(
-        select(answers.c.payer_key, func.sum(answers.c.denied), func.sum(answers.c.denied_amount),
-               func.count()).group_by(answers.c.payer_key)).all()
-    lines = [DenialLine(payer or SELF_PAY, "", int(denied or 0), _money(amount), int(count))
-             for payer, denied, amount, count in rows]
-    return tuple(sorted(lines, key=lambda line: (-line.claims, line.key)))
 
 
 def _denials_by_procedure(work: UnitOfWork, start: date,

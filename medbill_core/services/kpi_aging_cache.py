@@ -7,7 +7,8 @@ never changed: corrections are new entries; a transition is a new row stamped wh
 happens). So a kept figure is still right unless a row added since it was computed (an id
 above the largest seen then) is effective on or before that month end (a back-dated posting)
 or is a submission by then: checked on every use, through the primary keys, which reads only
-the rows added since. The month in progress (a month end not yet reached) is never kept.
+the rows added since. Today's aging is kept by the same rule (a posting effective today
+recomputes it).
 
 One exception, said here: merging two patients moves ledger entries to the kept patient
 without new rows; it can move an unapplied credit between patients (credits are not aged, so
@@ -18,6 +19,7 @@ Kept per process (each ``medbill serve`` worker has its own), per database and p
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -56,25 +58,30 @@ _kept: dict[tuple[str, int | None, date], _Kept] = {}
 _lock = threading.Lock()
 
 
-def aged_totals(work: UnitOfWork, as_of: date) -> AgedTotals:
-    """The aging's balances at ``as_of`` summed (:func:`~medbill_core.services.receivables.
-    aged_balances`: one clock, the same buckets), kept for a past ``as_of``."""
-    if as_of >= date.today():
-        return _computed(work, as_of)
-    key = (work.app.config.database_url, work.session.info.get(SCOPE_KEY), as_of)
+def aged_totals(work: UnitOfWork, days: Sequence[date]) -> list[AgedTotals]:
+    """The aging's balances at each of ``days`` summed (:func:`~medbill_core.services.
+    receivables.aged_balances`: one clock, the same buckets), each kept for the next
+    report."""
     ledger_id, transition_id = _largest_ids(work)
-    with _lock:
-        kept = _kept.get(key)
-    if kept is not None and not _changed_since(work, kept, as_of):
-        totals = kept.totals
-    else:
-        totals = _computed(work, as_of)
-    with _lock:
-        if len(_kept) >= _MAX_KEPT:
-            for old in list(_kept)[:_MAX_KEPT // 2]:
-                del _kept[old]
-        _kept[key] = _Kept(totals, ledger_id, transition_id)
-    return totals
+    result = []
+    for as_of in days:
+        key = (work.app.config.database_url, work.session.info.get(SCOPE_KEY), as_of)
+        with _lock:
+            kept = _kept.get(key)
+        if kept is not None and (kept.ledger_id, kept.transition_id) == (
+                ledger_id, transition_id):
+            totals = kept.totals  # nothing added since
+        elif kept is not None and not _changed_since(work, kept, as_of):
+            totals = kept.totals
+        else:
+            totals = _computed(work, as_of)
+        with _lock:
+            if len(_kept) >= _MAX_KEPT:
+                for old in list(_kept)[:_MAX_KEPT // 2]:
+                    del _kept[old]
+            _kept[key] = _Kept(totals, ledger_id, transition_id)
+        result.append(totals)
+    return result
 
 
 def _computed(work: UnitOfWork, as_of: date) -> AgedTotals:

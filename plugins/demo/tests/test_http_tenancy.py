@@ -58,8 +58,9 @@ ID_TABLES: dict[str, Any] = {
     "job_id": schema.JobRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
-#: ``rest``, the workspace's page of any address it does not have
-NOT_IDS: set[str] = {"rest"}
+#: ``rest``, the workspace's page of any address it does not have; ``kpi``, a KPI's name (its
+#: claims are a list, scoped like every list: tests/test_kpi.py checks another practice's)
+NOT_IDS: set[str] = {"rest", "kpi"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
