@@ -39,8 +39,8 @@ from medbill_core.permissions import Action
 from medbill_core.services import kpi_bases as bases
 from medbill_core.services.kpi_aging_cache import aged_totals
 from medbill_core.services.receivables import aged_balances
-from medbill_core.storage.date_sql import local_offset_seconds, month_of
-from medbill_core.storage.schema import ClaimLineRow, ClaimRow, DenialRow, LedgerEntryRow
+from medbill_core.storage.date_sql import local_offset_seconds
+from medbill_core.storage.schema import ClaimLineRow, ClaimRow, DenialRow
 
 #: the earliest first day of a period
 EARLIEST = date(1900, 1, 1)
@@ -420,7 +420,7 @@ def kpi_report(work: UnitOfWork, *, period_from: date | None = None,
         _era_lag(work, months, start, end, offset),
     )
     order = list(Kpi)
-    charges, payments = _payer_mix(work, start, end)
+    charges, payments = ledger.payer_charges, ledger.payer_payments
     return KpiReport(
         start, end, months, tuple(sorted(figures, key=lambda figure: order.index(figure.kpi))),
         _denials_by_carc(work, start, end), denials_by_payer,
@@ -506,35 +506,60 @@ def _answer_figures(work: UnitOfWork, months: Sequence[str], start: date,
             _figure(Kpi.DENIAL_RATE, months, denied, answered, 0), tuple(by_payer))
 
 
+_Sums = dict[tuple[str, str], Decimal]
+
+
 @dataclass(frozen=True)
 class _LedgerMonths:
-    """The ledger per month from two months before the period (days in A/R looks back)."""
+    """The ledger per month from two months before the period (days in A/R looks back), and
+    per month and payer in the period (the payer mix)."""
 
     charges: dict[str, Decimal]
     contractual: dict[str, Decimal]
     payments: dict[str, Decimal]
     #: the balance (both buckets) at each month's end
     balance: dict[str, Decimal]
+    #: (month, payer label) -> charges, and -> payments (patients' on :data:`PATIENTS`)
+    payer_charges: _Sums
+    payer_payments: _Sums
 
     @classmethod
     def read(cls, work: UnitOfWork, months: Sequence[str], end: date) -> _LedgerMonths:
-        first = _months_back(months[0], 2)
-        window_from = _first_day(first)
+        window = (_months_back(months[0], 2), _months_back(months[0], 1), *months)
         opening_insurance, opening_patient = work.session.execute(
-            bases.balance_before(window_from)).one()
-        sums = {row[0]: row[1:] for row in work.session.execute(
-            bases.ledger_months(window_from, end))}
-        charges, contractual, payments, balance = {}, {}, {}, {}
+            bases.balance_before(_first_day(window[0]))).one()
+        charges = dict.fromkeys(window, ZERO)
+        contractual = dict.fromkeys(window, ZERO)
+        payments = dict.fromkeys(window, ZERO)
+        change = dict.fromkeys(window, ZERO)
+        payer_charges: _Sums = {}
+        payer_payments: _Sums = {}
+        for month, payer, kind, amount, insurance, patient in work.session.execute(
+                bases.ledger_months(_first_day(window[0]), end)):
+            money = _money(amount)
+            change[month] += _money(insurance) + _money(patient)
+            if kind == EntryKind.CHARGE.value:
+                charges[month] += money
+                if month in months:
+                    key = (month, payer or SELF_PAY)
+                    payer_charges[key] = payer_charges.get(key, ZERO) + money
+            elif kind == EntryKind.CONTRACTUAL_ADJUSTMENT.value:
+                contractual[month] += money
+            elif kind == EntryKind.REFUND.value:
+                payments[month] -= money
+            elif kind in bases.PAYMENT_KINDS:
+                payments[month] += money
+                if month in months:
+                    label = PATIENTS if kind == EntryKind.PATIENT_PAYMENT.value \
+                        else payer or SELF_PAY
+                    payer_payments[(month, label)] = \
+                        payer_payments.get((month, label), ZERO) + money
+        balance = {}
         running = _money(opening_insurance) + _money(opening_patient)
-        for month in (_months_back(months[0], 2), _months_back(months[0], 1), *months):
-            charge, adjusted, paid, refunded, insurance, patient = \
-                sums.get(month, (None,) * 6)
-            charges[month] = _money(charge)
-            contractual[month] = _money(adjusted)
-            payments[month] = _money(paid) - _money(refunded)
-            running += _money(insurance) + _money(patient)
+        for month in window:
+            running += change[month]
             balance[month] = running
-        return cls(charges, contractual, payments, balance)
+        return cls(charges, contractual, payments, balance, payer_charges, payer_payments)
 
     def net_revenue(self, month: str) -> Decimal:
         return self.charges[month] - self.contractual[month]
@@ -632,31 +657,6 @@ def _denials_by_procedure(work: UnitOfWork, start: date,
 
 
 # -- payer mix ---------------------------------------------------------------------------------
-
-_Sums = dict[tuple[str, str], Decimal]
-
-
-def _payer_mix(work: UnitOfWork, start: date, end: date) -> tuple[_Sums, _Sums]:
-    """(month, payer label) -> charges, and -> payments, effective in the period."""
-    entry = LedgerEntryRow
-    month = month_of(entry.effective_date)
-    rows = work.session.execute(
-        select(month, entry.payer_key, entry.kind, func.sum(entry.amount))
-        .where(entry.effective_date >= start, entry.effective_date <= end,
-               entry.kind.in_((EntryKind.CHARGE.value, *bases.PAYMENT_KINDS)))
-        .group_by(month, entry.payer_key, entry.kind)).all()
-    charges: _Sums = {}
-    payments: _Sums = {}
-    for month_key, payer, kind, amount in rows:
-        if kind == EntryKind.CHARGE.value:
-            key = (month_key, payer or SELF_PAY)
-            charges[key] = charges.get(key, ZERO) + _money(amount)
-        else:
-            label = PATIENTS if kind == EntryKind.PATIENT_PAYMENT.value else payer or SELF_PAY
-            payments[(month_key, label)] = payments.get((month_key, label), ZERO) + \
-                _money(amount)
-    return charges, payments
-
 
 def _shares(charges: _Sums, payments: _Sums, month: str | None) -> tuple[PayerShare, ...]:
     """The payer mix of one month (None: the whole period)."""

@@ -103,22 +103,15 @@ def first_answers(period_from: date, period_to: date) -> Subquery:
 
 
 def ledger_months(window_from: date, period_to: date) -> Any:
-    """The ledger's sums per month of effective date: charges, contractual adjustments,
-    payments (payer and patient), refunds and the change of the balance (both buckets)."""
+    """The ledger's sums per month of effective date, payer key and entry kind: the amounts and
+    the change of each bucket's balance (net collection, days in A/R and the payer mix read
+    this one aggregate)."""
     entry = LedgerEntryRow
-    return (select(month_of(entry.effective_date).label("month"),
-                   _sum_of(entry.kind == EntryKind.CHARGE.value),
-                   _sum_of(entry.kind == EntryKind.CONTRACTUAL_ADJUSTMENT.value),
-                   _sum_of(entry.kind.in_(PAYMENT_KINDS)),
-                   _sum_of(entry.kind == EntryKind.REFUND.value),
+    month = month_of(entry.effective_date)
+    return (select(month.label("month"), entry.payer_key, entry.kind, func.sum(entry.amount),
                    func.sum(entry.insurance_delta), func.sum(entry.patient_delta))
             .where(entry.effective_date >= window_from, entry.effective_date <= period_to)
-            .group_by(month_of(entry.effective_date)))
-
-
-def _sum_of(condition: Any) -> Any:
-    # the CASE takes the amount column's type: the sum comes back in Decimal dollars
-    return func.sum(case((condition, LedgerEntryRow.amount), else_=None))
+            .group_by(month, entry.payer_key, entry.kind))
 
 
 def balance_before(day: date) -> Any:
