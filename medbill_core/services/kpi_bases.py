@@ -85,20 +85,23 @@ def first_answers(period_from: date, period_to: date) -> Subquery:
                     ClaimRow.replaces_claim_id.is_(None), ClaimRow.frequency == ORIGINAL)
              .group_by(ClaimAdjudicationRow.claim_id).subquery())
     answer = ClaimAdjudicationRow
-    opened = (select(func.sum(DenialRow.amount)).where(DenialRow.posting_key == answer.posting_key)
-              .correlate(answer).scalar_subquery())
-    has_denial = exists().where(DenialRow.posting_key == answer.posting_key)
+    # the open denials of each answer, summed once and joined (not looked up row by row)
+    opened = (select(DenialRow.posting_key.label("posting_key"),
+                     func.sum(DenialRow.amount).label("amount"))
+              .group_by(DenialRow.posting_key).subquery())
+    has_denial = opened.c.posting_key.is_not(None)
     denied = or_(answer.claim_status == ClaimStatusCode.DENIED.value, has_denial)
     return (select(answer.claim_id, month_of(answer.paid_date).label("month"),
                    ClaimRow.payer_key, answer.posting_key,
                    case((denied, 1), else_=0).label("denied"),
                    case((and_(answer.claim_status.in_(PROCESSED), ~has_denial), 1),
                         else_=0).label("resolved"),
-                   func.coalesce(opened, case(
+                   func.coalesce(opened.c.amount, case(
                        (answer.claim_status == ClaimStatusCode.DENIED.value,
                         ClaimRow.total_charge), else_=None)).label("denied_amount"))
             .join(first, first.c.answer_id == answer.id)
             .join(ClaimRow, ClaimRow.id == answer.claim_id)
+            .outerjoin(opened, opened.c.posting_key == answer.posting_key)
             .where(answer.paid_date >= period_from, answer.paid_date <= period_to).subquery())
 
 
