@@ -63,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--sqlite", action="store_true", help="on the cached SQLite database")
+    parser.add_argument("--repeat", type=int, default=REPEAT, help="requests per case")
     args, _ = parser.parse_known_args()  # make bench passes the others' options too
     from fastapi.testclient import TestClient
 
@@ -114,7 +115,7 @@ def main() -> None:
         ]
         print(f"{'request':<42}{'p50 ms':>9}{'p95 ms':>9}")
         for name, call in cases:
-            p50, p95 = _timed(call, COLD_REPEAT if "nothing kept" in name else REPEAT)
+            p50, p95 = _timed(call, COLD_REPEAT if "nothing kept" in name else args.repeat)
             print(f"{name:<42}{p50 * 1000:>9.1f}{p95 * 1000:>9.1f}", flush=True)
         print("target: GET /v1/reports/kpi p95 <= 300 ms on PostgreSQL")
         medbill.close()
