@@ -53,7 +53,26 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         search_patients,
     )
     # -- work queues
+    # isort: split
     # -- KPIs and the dashboard
+    from medbill_core.services.kpi import (
+        CSV_COLUMNS,
+        DEFINITIONS,
+        PAYER_MIX_DEFINITION,
+        ROUNDING,
+        Figure,
+        Kpi,
+        KpiClaim,
+        KpiReport,
+        Part,
+        Point,
+        Unit,
+        check_period,
+        display,
+        kpi_claims,
+        kpi_of,
+        kpi_report,
+    )
     # -- the claim page and the patient account page
     # isort: split
     from medbill_core.http.resources.statement_runs import statements_dir
@@ -109,6 +128,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- work queues
 
     # -- KPIs and the dashboard
+    "medbill_core.services.kpi": (
+        "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",
+        "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display",
+        "kpi_claims", "kpi_of", "kpi_report"),
 
     # -- the claim page and the patient account page
     "medbill_core.http.resources.statement_runs": ("statements_dir",),
@@ -144,6 +167,9 @@ __all__ = [  # noqa: RUF022
     # -- work queues
 
     # -- KPIs and the dashboard
+    "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",
+    "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display", "kpi_claims",
+    "kpi_of", "kpi_report",
 
     # -- the claim page and the patient account page
     "AvailableAction", "ClaimAction", "ClaimDocument", "ClaimPage", "InstallmentStatus",

@@ -206,7 +206,7 @@ def _money(value: object) -> Decimal:
     return value  # the cents column type made it a cent-quantized Decimal already
 
 
-def _end_of_local_day(day: date) -> datetime:
+def end_of_local_day(day: date) -> datetime:
     """The first instant (UTC) after the local calendar day ``day``: timestamps before it fall
     on or before ``day`` as :func:`~medbill_core.storage.schema.local_day` counts them."""
     midnight = datetime.combine(day + timedelta(days=1), time.min).astimezone()
@@ -236,7 +236,7 @@ def _first_submissions(work: UnitOfWork, as_of: date,
             select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
             .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
             .where(ClaimTransitionRow.target == _SUBMITTED,
-                   ClaimTransitionRow.at < _end_of_local_day(as_of))
+                   ClaimTransitionRow.at < end_of_local_day(as_of))
             .group_by(claims.c.account, claims.c.payer_key)).all()
         result.update(((account_id, payer_key), local_day(at))
                       for account_id, payer_key, at in rows)
@@ -259,12 +259,12 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
     return result
 
 
-def _patient_accounts(work: UnitOfWork, as_of: date,
-                      patient_id: int | None = None) -> list[tuple[int, Decimal, int]]:
-    """(patient id, patient balance, age in days) of every patient account the patient owes
-    on (or holds a credit on), of one patient when given: one aggregate per (claim account,
-    patient), streamed from the covering index ``ix_ledger_entries_account``; settled
-    accounts stay in the database."""
+def _patient_accounts(work: UnitOfWork, as_of: date, patient_id: int | None = None
+                      ) -> list[tuple[int | None, int, Decimal, int]]:
+    """(claim account, patient id, patient balance, age in days) of every patient account the
+    patient owes on (or holds a credit on), of one patient when given: one aggregate per
+    (claim account, patient), streamed from the covering index ``ix_ledger_entries_account``;
+    settled accounts stay in the database."""
     patient = func.sum(LedgerEntryRow.patient_delta)
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, patient,
@@ -278,10 +278,35 @@ def _patient_accounts(work: UnitOfWork, as_of: date,
     # (a patient's unapplied payments) age from the first of them
     services = _service_dates(work, (c for c in owing if c not in transfers))
     accounts = []
-    for claim_id, patient_id, balance, first in rows:
+    for claim_id, owner, balance, first in rows:
         start = first if claim_id is None else transfers.get(claim_id) or services[claim_id]
-        accounts.append((patient_id, _money(balance), days_old(start, as_of)))
+        accounts.append((claim_id, owner, _money(balance), days_old(start, as_of)))
     return accounts
+
+
+def _insurance_accounts(work: UnitOfWork, today: date,
+                        patient_id: int | None = None) -> list[tuple[_Group, int]]:
+    """Every (claim account, patient, payer key) a payer owes on, with its age in days (of
+    one patient when given)."""
+    groups = _groups(work, today, patient_id)
+    submissions = _first_submissions(work, today, (
+        group.claim_id for group in groups
+        if group.claim_id is not None and group.insurance != ZERO))
+    # a claim account never sent to its payer ages from its date of service
+    services = _service_dates(work, (
+        group.claim_id for group in groups if group.claim_id is not None
+        and group.insurance != ZERO and (group.claim_id, group.payer_key) not in submissions))
+    aged = []
+    for group in groups:
+        if group.insurance == ZERO:
+            continue
+        if group.claim_id is None:
+            since = group.first_effective
+        else:
+            since = submissions.get((group.claim_id, group.payer_key),
+                                    services.get(group.claim_id, group.first_effective))
+        aged.append((group, days_old(since, today)))
+    return aged
 
 
 def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
@@ -301,31 +326,49 @@ def account_aging(work: UnitOfWork, patient_id: int, *,
 
 
 def _aging(work: UnitOfWork, today: date, patient_id: int | None) -> AgingReport:
-    groups = _groups(work, today, patient_id)
-    submissions = _first_submissions(work, today, (
-        group.claim_id for group in groups
-        if group.claim_id is not None and group.insurance != ZERO))
-    # a claim account never sent to its payer ages from its date of service
-    services = _service_dates(work, (
-        group.claim_id for group in groups if group.claim_id is not None
-        and group.insurance != ZERO and (group.claim_id, group.payer_key) not in submissions))
     by_payer: dict[str | None, AgingLine] = {}
-    for group in groups:
-        if group.insurance == ZERO:
-            continue
-        if group.claim_id is None:
-            since = group.first_effective
-        else:
-            since = submissions.get((group.claim_id, group.payer_key),
-                                    services.get(group.claim_id, group.first_effective))
+    for group, days in _insurance_accounts(work, today, patient_id):
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
-        line.add(group.insurance, days_old(since, today))
+        line.add(group.insurance, days)
     patient = AgingLine("patient")
-    for _patient_id, balance, days in _patient_accounts(work, today, patient_id):
+    for _claim_id, _patient_id, balance, days in _patient_accounts(work, today, patient_id):
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]
     return AgingReport(today, insurance, patient)
+
+
+@dataclass(frozen=True)
+class AgedBalance:
+    """One claim account's balance owed by one payer or by the patient, and its age: the
+    pieces :func:`aging` buckets, for reports that name the claims behind a bucket (the KPI
+    drill-down)."""
+
+    #: the claim account (the encounter's first claim); None: entries on no claim
+    claim_id: int | None
+    #: the payer key owing it; None: the patient owes it (or a payer no longer keyed)
+    payer_key: str | None
+    patient: bool
+    #: the account's balance: positive (aged into :meth:`bucket`) or a credit (negative)
+    amount: Decimal
+    days: int
+
+    @property
+    def bucket(self) -> str | None:
+        """The age bucket (None for a credit: credits are never aged)."""
+        return age_bucket(self.days) if self.amount > ZERO else None
+
+
+def aged_balances(work: UnitOfWork, *, as_of: date | None = None) -> list[AgedBalance]:
+    """The account balances :func:`aging` sums, one per (claim account, payer) and per (claim
+    account, patient), with the age :func:`aging` gives them (one clock, the same buckets)."""
+    work.require(Action.REPORTS_READ)
+    today = as_of or date.today()
+    result = [AgedBalance(group.claim_id, group.payer_key, False, group.insurance, days)
+              for group, days in _insurance_accounts(work, today)]
+    result.extend(AgedBalance(claim_id, None, True, balance, days)
+                  for claim_id, _patient_id, balance, days in _patient_accounts(work, today))
+    return result
 
 
 @dataclass
@@ -352,7 +395,7 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     work.require(Action.REPORTS_READ)
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for patient_id, balance, days in _patient_accounts(work, today):
+    for _claim_id, patient_id, balance, days in _patient_accounts(work, today):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)

@@ -23,6 +23,7 @@ from medbill_core.http.resources import (
     health,
     inbound_documents,
     jobs,
+    kpi,
     patient_records,
     patients,
     payers,
@@ -42,7 +43,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            audit_trail.router, jobs.router, statement_runs.router, eligibility.router,
            estimates.router, inbound_documents.router, practices.router, guarantors.router,
            coverages.router, payments.router, plans.router, statements.router, appeals.router,
-           webhooks.router)
+           webhooks.router,
+           kpi.router)  # issue 16: the KPIs of the dashboard
 
 
 def include_core_routes(app: FastAPI) -> None:

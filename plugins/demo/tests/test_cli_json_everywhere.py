@@ -84,3 +84,10 @@ def test_pending_list_is_not_stale() -> None:
         assert path in COMMANDS, path
     assert sorted(" ".join(path) for path in PENDING_OTHER_MODULES | PENDING_UNASSIGNED
                   if _has_json(COMMANDS[path])) == []
+
+
+def test_report_commands_have_json() -> None:
+    """The KPIs (issue 16): the same figures as the API's, so ``--json`` is their contract."""
+    report = {path: command for path, command in COMMANDS.items() if path[0] == "report"}
+    assert sorted(report) == [("report", "kpi"), ("report", "kpi-claims")]
+    assert all(_has_json(command) for command in report.values())

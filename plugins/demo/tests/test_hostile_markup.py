@@ -236,7 +236,8 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 
 
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
-           "outbox", "loads", "audit", "current", "report", "accuracy", "deliveries"}
+           "outbox", "loads", "audit", "current", "report", "accuracy", "deliveries",
+           "kpi", "kpi-claims"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
                  if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
@@ -287,6 +288,9 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("practices", "list"): [((), ())],
     ("webhooks", "list"): [((), (CLOSE,))],
     ("webhooks", "deliveries"): [(("1",), ("claim.accepted",))],
+    # KPIs: figures, codes and payer keys; the CARC table carries the codes' meanings
+    ("report", "kpi"): [((), ()), (("--csv",), ())],
+    ("report", "kpi-claims"): [(("clean_claim_rate", "--part", "denominator"), ())],
 }
 
 

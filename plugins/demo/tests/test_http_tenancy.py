@@ -60,8 +60,10 @@ ID_TABLES: dict[str, Any] = {
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
-#: document by its name (``sent-3``: the claim page checks the claim first, then the name)
-NOT_IDS: set[str] = {"rest", "doc"}
+#: document by its name (``sent-3``: the claim page checks the claim first, then the name);
+#: ``kpi``, a KPI's name (its claims are a list, scoped like every list: tests/test_kpi.py
+#: checks another practice's)
+NOT_IDS: set[str] = {"rest", "doc", "kpi"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
