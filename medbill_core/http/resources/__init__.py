@@ -35,6 +35,7 @@ from medbill_core.http.resources import (
     statement_runs,
     statements,
     webhooks,
+    work_queues,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
@@ -42,7 +43,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            audit_trail.router, jobs.router, statement_runs.router, eligibility.router,
            estimates.router, inbound_documents.router, practices.router, guarantors.router,
            coverages.router, payments.router, plans.router, statements.router, appeals.router,
-           webhooks.router)
+           webhooks.router,
+           work_queues.router)  # issue 16: the work queues
 
 
 def include_core_routes(app: FastAPI) -> None:
