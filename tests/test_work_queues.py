@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
-from test_receivables import ago, claim_number, new_claim, pay, patient_of, remit, submit
+from test_receivables import ago, claim_number, new_claim, patient_of, remit
 
 from medbill_core import audit
 from medbill_core.app import Medbill

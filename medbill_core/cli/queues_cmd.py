@@ -46,7 +46,7 @@ def list_command(as_json: AsJson = False) -> None:
                        "snoozed", title=f"work queues as of {date.today()}",
                        keys=("queue",), numeric=("items", "amount", "unassigned", "snoozed"))
     for summary in found:
-        table.add_row(summary.queue.value, summary.queue.title, str(summary.count),
+        table.add_row(summary.queue.value, summary.queue.heading, str(summary.count),
                       str(summary.amount), str(summary.oldest_deadline or "-"),
                       str(summary.unassigned), str(summary.snoozed))
     print_table(table)
@@ -87,7 +87,7 @@ def show_command(
         return
     table = data_table("id", "subject", "reason", "amount", "deadline", "left", "age",
                        "next action", "payer", "assignee", "priority",
-                       title=f"{chosen_queue.title}: {len(found)} items as of {today}",
+                       title=f"{chosen_queue.heading}: {len(found)} items as of {today}",
                        keys=("id", "subject"),
                        numeric=("id", "amount", "left", "age", "priority"))
     for item in found:

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import (
@@ -39,6 +40,10 @@ from medbill_core.storage.schema import (
     ClaimTransitionRow,
     local_day,
 )
+
+if TYPE_CHECKING:
+    from medbill_core.services.denials import Denial
+    from medbill_core.services.payments import MissedInstallment
 
 _CHUNK = 1000
 #: how far ahead the deadlines queue looks (days)
@@ -62,7 +67,7 @@ class Queue(StrEnum):
     MISSED_INSTALLMENTS = "missed_installments"
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         return _TITLES[self]
 
 
@@ -167,10 +172,9 @@ _FACT_COLUMNS = (ClaimRow.id, ClaimRow.claim_number, ClaimRow.payer_key,
                  ClaimRow.service_date_from, ClaimRow.total_charge, ClaimRow.state)
 
 
-def _facts(rows: Iterable[tuple[object, ...]]) -> dict[int, _ClaimFacts]:
+def _facts(rows: Iterable[Any]) -> dict[int, _ClaimFacts]:
     return {row[0]: _ClaimFacts(row[0], row[1], row[2], row[3] or row[4], row[5], row[6],
-                                row[7])  # type: ignore[arg-type]
-            for row in rows}
+                                row[7]) for row in rows}
 
 
 def _claims_by_id(work: UnitOfWork, ids: Iterable[int]) -> dict[int, _ClaimFacts]:
@@ -301,7 +305,7 @@ def denials(work: UnitOfWork, today: date) -> list[DerivedItem]:
     claim: the amounts summed, each CARC and RARC in words."""
     from medbill_core.services.denials import DenialStatus, list_denials
 
-    by_claim: dict[int, list[object]] = {}
+    by_claim: dict[int, list[Denial]] = {}
     for denial in list_denials(work):
         if denial.status is DenialStatus.OPEN:
             by_claim.setdefault(denial.claim_id, []).append(denial)
@@ -309,18 +313,17 @@ def denials(work: UnitOfWork, today: date) -> list[DerivedItem]:
     remarks = _remarks(work, by_claim)
     items = []
     for claim_id, found in by_claim.items():
-        rows = sorted(found, key=lambda d: d.id)  # type: ignore[attr-defined]
-        codes = tuple(dict.fromkeys(d.code for d in rows))  # type: ignore[attr-defined]
+        rows = sorted(found, key=lambda d: d.id)
+        codes = tuple(dict.fromkeys(d.code for d in rows))
         claim = claims[claim_id]
-        deadlines = [d.appeal_deadline for d in rows  # type: ignore[attr-defined]
-                     if d.appeal_deadline is not None]  # type: ignore[attr-defined]
+        deadlines = [d.appeal_deadline for d in rows if d.appeal_deadline is not None]
         words = [explain_adjustment(code) for code in codes]
         words += [explain_rarc(code) for code in remarks.get(claim_id, [])]
         items.append(DerivedItem(
             Queue.DENIALS, "claim", claim_id, claim.number, _reason(words),
-            sum((d.amount for d in rows), ZERO),  # type: ignore[attr-defined]
+            sum((d.amount for d in rows), ZERO),
             min(deadlines) if deadlines else None, denial_action(codes),
-            min(d.denied_on for d in rows),  # type: ignore[attr-defined]
+            min(d.denied_on for d in rows),
             claim_id, claim.payer_key, claim.npi,
             codes + tuple(remarks.get(claim_id, []))))
     return items
@@ -449,21 +452,19 @@ def missed_installments(work: UnitOfWork, today: date) -> list[DerivedItem]:
     """Payment plans with installments past due (beyond the grace days), one item per plan."""
     from medbill_core.services.payments import missed_installments as missed
 
-    by_plan: dict[int, list[object]] = {}
+    by_plan: dict[int, list[MissedInstallment]] = {}
     for installment in missed(work, as_of=today):
         by_plan.setdefault(installment.plan_id, []).append(installment)
     items = []
     for plan_id, found in by_plan.items():
-        rows = sorted(found, key=lambda i: i.sequence)  # type: ignore[attr-defined]
+        rows = sorted(found, key=lambda i: i.sequence)
         first = rows[0]
         items.append(DerivedItem(
-            Queue.MISSED_INSTALLMENTS, "plan", plan_id,
-            first.account_number,  # type: ignore[attr-defined]
-            _reason(f"installment {i.sequence} due {i.due_date.isoformat()}: "  # type: ignore[attr-defined]
-                    f"{i.amount_due} unpaid, {i.days_late} days late"  # type: ignore[attr-defined]
-                    for i in rows),
-            sum((i.amount_due for i in rows), ZERO),  # type: ignore[attr-defined]
-            None, NextAction.PLAN_FOLLOW_UP, first.due_date))  # type: ignore[attr-defined]
+            Queue.MISSED_INSTALLMENTS, "plan", plan_id, first.account_number,
+            _reason(f"installment {i.sequence} due {i.due_date.isoformat()}: "
+                    f"{i.amount_due} unpaid, {i.days_late} days late" for i in rows),
+            sum((i.amount_due for i in rows), ZERO), None, NextAction.PLAN_FOLLOW_UP,
+            first.due_date))
     return items
 
 
@@ -482,16 +483,3 @@ def derive(work: UnitOfWork, queue: Queue, today: date) -> list[DerivedItem]:
         unique.setdefault(item.key, item)
     return list(unique.values())
 
-
-def latest_claim_actors(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, tuple[str, object]]:
-    """Claim id -> (actor, when) of the latest move of the claim: who changed it last."""
-    result: dict[int, tuple[str, object]] = {}
-    for chunk in _chunks(claim_ids):
-        latest = select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.id).label("id")
-                        ).where(ClaimTransitionRow.claim_id.in_(chunk)).group_by(
-            ClaimTransitionRow.claim_id).subquery()
-        for claim_id, actor, at in work.session.execute(
-                select(ClaimTransitionRow.claim_id, ClaimTransitionRow.actor,
-                       ClaimTransitionRow.at).join(latest, latest.c.id == ClaimTransitionRow.id)):
-            result[claim_id] = (actor, at)
-    return result

@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, func, insert, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
@@ -271,7 +271,7 @@ class QueueSummary:
     unassigned: int
 
     def as_json(self) -> dict[str, Any]:
-        return {"queue": self.queue.value, "title": self.queue.title, "count": self.count,
+        return {"queue": self.queue.value, "title": self.queue.heading, "count": self.count,
                 "amount": str(self.amount),
                 "oldest_deadline": self.oldest_deadline.isoformat()
                 if self.oldest_deadline else None,
@@ -441,39 +441,29 @@ def resolvers(work: UnitOfWork, rows: Sequence[WorkItemRow]) -> dict[int, str]:
             at, datetime.max.time()).astimezone()
         changes.setdefault((kind, subject), []).append((as_utc(moment), actor))
 
+    def collect(kind: str, ids: Iterable[int], columns: Any, key: Any) -> None:
+        for chunk in _chunks(ids):
+            for subject, at, actor in work.session.execute(select(*columns).where(
+                    key.in_(chunk))):
+                add(kind, subject, at, actor)
+
     claims = sorted({row.subject_id for row in rows if row.subject_type == "claim"}
                     | {row.claim_id for row in rows if row.claim_id is not None})
-    for chunk in _chunks(claims):
-        for claim_id, at, actor in work.session.execute(
-                select(ClaimTransitionRow.claim_id, ClaimTransitionRow.at,
-                       ClaimTransitionRow.actor).where(ClaimTransitionRow.claim_id.in_(chunk))):
-            add("claim", claim_id, at, actor)
-        for claim_id, at, actor in work.session.execute(
-                select(DenialRow.claim_id, DenialRow.decided_at, DenialRow.decided_by)
-                .where(DenialRow.claim_id.in_(chunk))):
-            add("claim", claim_id, at, actor)
-        for claim_id, at, actor in work.session.execute(
-                select(AppealRow.claim_id, AppealRow.opened_at, AppealRow.opened_by)
-                .where(AppealRow.claim_id.in_(chunk))):
-            add("claim", claim_id, at, actor)
-        for claim_id, at, actor in work.session.execute(
-                select(RemittanceFindingRow.claim_id, RemittanceFindingRow.resolved_at,
-                       RemittanceFindingRow.resolved_by)
-                .where(RemittanceFindingRow.claim_id.in_(chunk))):
-            add("claim", claim_id, at, actor)
-    appeals = [row.subject_id for row in rows if row.subject_type == "appeal"]
-    for chunk in _chunks(appeals):
-        for appeal_id, sent_on, actor in work.session.execute(
-                select(AppealRow.id, AppealRow.sent_on, AppealRow.sent_by)
-                .where(AppealRow.id.in_(chunk))):
-            add("appeal", appeal_id, sent_on, actor)
-    exceptions = [row.subject_id for row in rows if row.subject_type == "remittance_exception"]
-    for chunk in _chunks(exceptions):
-        for exception_id, at, actor in work.session.execute(
-                select(RemittanceExceptionRow.id, RemittanceExceptionRow.resolved_at,
-                       RemittanceExceptionRow.resolved_by)
-                .where(RemittanceExceptionRow.id.in_(chunk))):
-            add("remittance_exception", exception_id, at, actor)
+    # a claim is resolved by its move, a decision on its denials, an appeal, a finding
+    collect("claim", claims, (ClaimTransitionRow.claim_id, ClaimTransitionRow.at,
+                              ClaimTransitionRow.actor), ClaimTransitionRow.claim_id)
+    collect("claim", claims, (DenialRow.claim_id, DenialRow.decided_at, DenialRow.decided_by),
+            DenialRow.claim_id)
+    collect("claim", claims, (AppealRow.claim_id, AppealRow.opened_at, AppealRow.opened_by),
+            AppealRow.claim_id)
+    collect("claim", claims, (RemittanceFindingRow.claim_id, RemittanceFindingRow.resolved_at,
+                              RemittanceFindingRow.resolved_by), RemittanceFindingRow.claim_id)
+    collect("appeal", [row.subject_id for row in rows if row.subject_type == "appeal"],
+            (AppealRow.id, AppealRow.sent_on, AppealRow.sent_by), AppealRow.id)
+    collect("remittance_exception",
+            [row.subject_id for row in rows if row.subject_type == "remittance_exception"],
+            (RemittanceExceptionRow.id, RemittanceExceptionRow.resolved_at,
+             RemittanceExceptionRow.resolved_by), RemittanceExceptionRow.id)
     _payment_actors(work, rows, add)
     result = {}
     for row in rows:
@@ -689,6 +679,8 @@ def productivity(work: UnitOfWork, start: date, end: date) -> Productivity:
     for who, at in work.session.execute(
             select(WorkItemRow.closed_by, WorkItemRow.closed_at).where(
                 WorkItemRow.closed_at >= low, WorkItemRow.closed_at < high)):
+        if at is None:  # excluded by the range; typed as the nullable column
+            continue
         key = (who or SYSTEM, local_day(at))
         closed[key] = closed.get(key, 0) + 1
     open_by = dict(work.session.execute(

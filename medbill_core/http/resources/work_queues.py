@@ -163,14 +163,15 @@ def list_queue_items(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Open items by priority (cents at stake per day left), highest first."""
     listing = f"work-queue:{queue.value}"
-    after = tuple(decode_cursor(listing, cursor, (int, int))) if cursor else None
+    key = decode_cursor(listing, cursor, (int, int)) if cursor else None
+    after = (key[0], key[1]) if key else None
     chosen = QueueFilter(payer_key=payer, provider_npi=provider, min_age=min_age,
                          max_age=max_age, min_amount=_amount(min_amount),
                          max_amount=_amount(max_amount), assignee=assignee,
                          include_snoozed=include_snoozed)
     today = date.today()
     rows = read_queue(api_state(request).medbill, principal, queue, chosen=chosen,
-                      after=after, limit=limit + 1, today=today)  # type: ignore[arg-type]
+                      after=after, limit=limit + 1, today=today)
     data, next_cursor = paged(rows, limit, listing, lambda item: [item.priority, item.id])
     return _json({"data": [item.as_json(today) for item in data],
                   "next_cursor": next_cursor})
