@@ -24,8 +24,34 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.domain.identity import Principal, Role
     from medbill_core.http.auth import medbill_of
     from medbill_core.permissions import Action, allowed
+
     # -- the shell: sign-in, practices (workspace_web's layout)
     # -- work queues
+    from medbill_core.services.work_item_actions import Resent, correct_and_resend
+    from medbill_core.services.work_item_actions import appeal as appeal_work_item
+    from medbill_core.services.work_item_actions import resolve as resolve_work_item
+    from medbill_core.services.work_item_actions import status_check as status_check_work_item
+    from medbill_core.services.work_item_actions import (
+        transfer_to_patient as transfer_work_item,
+    )
+    from medbill_core.services.work_item_actions import write_off as write_off_work_item
+    from medbill_core.services.work_queue_sources import NextAction, Queue
+    from medbill_core.services.work_queues import (
+        PRIORITY_RULE,
+        Productivity,
+        QueueFilter,
+        QueueSummary,
+        WorkItem,
+        read_queue,
+        read_summaries,
+    )
+    from medbill_core.services.work_queues import Note as WorkItemNote
+    from medbill_core.services.work_queues import add_note as add_work_item_note
+    from medbill_core.services.work_queues import assign as assign_work_items
+    from medbill_core.services.work_queues import get_item as get_work_item
+    from medbill_core.services.work_queues import notes as work_item_notes
+    from medbill_core.services.work_queues import productivity as queue_productivity
+    from medbill_core.services.work_queues import snooze as snooze_work_items
     # -- KPIs and the dashboard
     # -- the claim page and the patient account page
 
@@ -39,6 +65,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- the shell: sign-in, practices (workspace_web's layout)
 
     # -- work queues
+    "medbill_core.services.work_queue_sources": ("NextAction", "Queue"),
+    "medbill_core.services.work_queues": (
+        "PRIORITY_RULE", "Note as WorkItemNote", "Productivity", "QueueFilter",
+        "QueueSummary", "WorkItem", "add_note as add_work_item_note",
+        "assign as assign_work_items", "get_item as get_work_item",
+        "notes as work_item_notes", "productivity as queue_productivity", "read_queue",
+        "read_summaries", "snooze as snooze_work_items"),
+    "medbill_core.services.work_item_actions": (
+        "Resent", "appeal as appeal_work_item", "correct_and_resend",
+        "resolve as resolve_work_item", "status_check as status_check_work_item",
+        "transfer_to_patient as transfer_work_item", "write_off as write_off_work_item"),
 
     # -- KPIs and the dashboard
 
@@ -46,12 +83,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 
 }
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - by part of issue 16 (the sections above), sorted within each
     # -- the instance, who acts, what they may do
     "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
 
     # -- work queues
+    "PRIORITY_RULE", "NextAction", "Productivity", "Queue", "QueueFilter", "QueueSummary",
+    "Resent", "WorkItem", "WorkItemNote", "add_work_item_note", "appeal_work_item",
+    "assign_work_items", "correct_and_resend", "get_work_item", "queue_productivity",
+    "read_queue", "read_summaries", "resolve_work_item", "snooze_work_items",
+    "status_check_work_item", "transfer_work_item", "work_item_notes", "write_off_work_item",
 
     # -- KPIs and the dashboard
 

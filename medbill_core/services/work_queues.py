@@ -84,6 +84,12 @@ UNASSIGNED, ME = "unassigned", "me"
 _CHUNK = 500
 
 
+#: the ranking rule in words, as the pages show it beside the queue
+PRIORITY_RULE = ("priority = amount in cents ÷ days left to the deadline (at least 1; a passed "
+                 "deadline counts as 1); without a deadline, days left = 120 − age in days "
+                 "(at least 1). Higher first.")
+
+
 def priority(amount: Decimal, deadline: date | None, since: date, today: date) -> int:
     """Cents at stake per day left (the formula: the module docstring)."""
     if deadline is not None:
