@@ -309,10 +309,24 @@ def read_summaries(app: Medbill, principal: Any, *,
                    today: date | None = None) -> list[QueueSummary]:
     """Refresh every queue (those whose data changed) and summarise them."""
     app.require(Action.QUEUES_READ, principal=principal)
-    for queue in Queue:
-        refresh(app, queue, principal=principal, today=today)
+    for queue in stale_queues(app, principal, today=today):
+        refresh(app, queue, principal=principal, today=today, force=True)
     with app.unit_of_work(principal=principal, read_only=True) as work:
         return summaries(work, today=today)
+
+
+def stale_queues(app: Medbill, principal: Any, *, today: date | None = None) -> list[Queue]:
+    """The queues whose items may be out of line with the data (one look at the audit
+    trail's head and the refresh marks, for every queue at once)."""
+    today = today or date.today()
+    practice_id = _practice_of(app, principal)
+    if practice_id is None:
+        return []
+    with app.unit_of_work(SYSTEM, practice_id=practice_id, read_only=True) as work:
+        mark = _watermark(work, practice_id)
+        fresh = {row.queue for row in work.session.scalars(select(WorkQueueRefreshRow))
+                 if row.watermark == mark and row.refreshed_on == today}
+    return [queue for queue in Queue if queue.value not in fresh]
 
 
 def get_item(work: UnitOfWork, item_id: int) -> WorkItem:
