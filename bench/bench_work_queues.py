@@ -98,7 +98,7 @@ def bench(title: str, url: str, repeat: int) -> None:
 
     def after_a_change() -> Any:
         if target is not None:  # a new audit event: the next read re-derives the queue
-            client.post("/v1/work-items/assignments",
+            client.post("/v1/work-item-assignments",
                         json={"item_ids": [target], "assignee": None}, headers=manager)
         started = time.perf_counter()
         get("/v1/work-queues/denials/items?limit=50")()

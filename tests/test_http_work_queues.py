@@ -78,21 +78,21 @@ def test_assign_snooze_notes_and_roles(client: TestClient, medbill_app: Medbill)
     assert problem["errors"][0]["field"] == "assignee"
     assert_problem(client.patch(f"/v1/work-items/{one}", json={"assignee": "bea"},
                                 headers=BILLER), 403, "permission-denied")
-    done = client.post("/v1/work-items/assignments", json={"item_ids": [one, two],
+    done = client.post("/v1/work-item-assignments", json={"item_ids": [one, two],
                                                            "assignee": "bea"},
                        headers={**MANAGER, "Idempotency-Key": "assign-1"})
     assert done.status_code == 200, done.text
     assert [item["assignee"] for item in done.json()] == ["bea", "bea"]
-    assert client.post("/v1/work-items/assignments", json={"item_ids": [one, two],
+    assert client.post("/v1/work-item-assignments", json={"item_ids": [one, two],
                                                            "assignee": "bea"},
                        headers={**MANAGER, "Idempotency-Key": "assign-1"}).json() == done.json()
     assert walk(client, "/v1/work-queues/denials/items?assignee=bea", AUDITOR)[0] == [one, two]
     assert walk(client, "/v1/work-queues/denials/items?assignee=unassigned", AUDITOR)[0] == []
-    problem = assert_problem(client.post("/v1/work-items/assignments",
+    problem = assert_problem(client.post("/v1/work-item-assignments",
                                          json={"item_ids": [one], "assignee": "nobody"},
                                          headers=MANAGER), 422, "validation-failed")
     assert problem["errors"][0]["field"] == "assignee"
-    assert_problem(client.post("/v1/work-items/assignments",
+    assert_problem(client.post("/v1/work-item-assignments",
                                json={"item_ids": [99999], "assignee": "bea"},
                                headers=MANAGER), 404, "not-found")
 
@@ -107,7 +107,7 @@ def test_assign_snooze_notes_and_roles(client: TestClient, medbill_app: Medbill)
                                           json={"snoozed_until": TODAY.isoformat()},
                                           headers=BILLER), 422, "validation-failed")
     assert problem["errors"][0]["field"] == "until"
-    assert client.post("/v1/work-items/snoozes", json={"item_ids": [one], "until": None},
+    assert client.post("/v1/work-item-snoozes", json={"item_ids": [one], "until": None},
                        headers=BILLER).json()[0]["snoozed_until"] is None
     assert_problem(client.patch(f"/v1/work-items/{one}", json={}, headers=BILLER), 422,
                    "validation-failed")

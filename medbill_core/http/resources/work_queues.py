@@ -1,8 +1,8 @@
 """Work queues over HTTP, as ``medbill queues``: ``GET /v1/work-queues`` (every queue's
 count, amount and earliest deadline), ``GET /v1/work-queues/{queue}/items`` (filtered, by
 priority, keyset pages), ``GET``/``PATCH /v1/work-items/{id}`` (read; assignee, snooze),
-``GET``/``POST /v1/work-items/{id}/notes`` and the bulk ``POST /v1/work-items/assignments``
-and ``/v1/work-items/snoozes``. Every rule is the work-queue service's; amounts are decimal
+``GET``/``POST /v1/work-items/{id}/notes`` and the bulk ``POST /v1/work-item-assignments``
+and ``/v1/work-item-snoozes``. Every rule is the work-queue service's; amounts are decimal
 text."""
 
 from __future__ import annotations
@@ -229,7 +229,7 @@ def create_work_item_note(request: Request, item_id: RowId, body: NewNote,
         return idempotency.respond(work, 201, note.as_json())
 
 
-@router.post("/v1/work-items/assignments", response_model=list[WorkItemOut],
+@router.post("/v1/work-item-assignments", response_model=list[WorkItemOut],
              summary="Assign work items (bulk)", responses=NOT_FOUND | IN_FLIGHT)
 def assign_work_items(request: Request, body: Assignment,
                       principal: Annotated[Principal, Depends(permitted(Action.QUEUES_WORK))],
@@ -241,7 +241,7 @@ def assign_work_items(request: Request, body: Assignment,
         return idempotency.respond(work, 200, [item.as_json() for item in done])
 
 
-@router.post("/v1/work-items/snoozes", response_model=list[WorkItemOut],
+@router.post("/v1/work-item-snoozes", response_model=list[WorkItemOut],
              summary="Snooze work items (bulk)", responses=NOT_FOUND | IN_FLIGHT)
 def snooze_work_items(request: Request, body: Snooze,
                       principal: Annotated[Principal, Depends(permitted(Action.QUEUES_WORK))],
