@@ -10,8 +10,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# install order: the four plugins, then the demo, which depends on them all
-PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf demo
+# install order: the plugins, then the demo, which depends on them all
+PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf workspace_web demo
 STAMP := $(VENV)/.medbill-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
@@ -30,11 +30,12 @@ DEPS_payer_generic_x12 :=
 DEPS_payer_medicare := payer_generic_x12
 DEPS_clearinghouse_mock := payer_generic_x12
 DEPS_statements_pdf :=
+DEPS_workspace_web :=
 # the plugins whose suites run alone (the demo's is the integration suite, in .venv)
-ALONE := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf
+ALONE := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf workspace_web
 
 .PHONY: setup setup-alone test test-core test-plugins test-integration lint demo bench clean \
-	postgres docs
+	postgres docs chromium screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +68,10 @@ setup-alone: .venv-core/.medbill-installed $(foreach p,$(ALONE),.venv-$(p)/.medb
 postgres:
 	bash scripts/ensure-postgres.sh
 
+# the workspace's browser tests drive the system's Chromium (installed when missing)
+chromium:
+	bash scripts/ensure-chromium.sh
+
 # The core's suite with no plugin installed, each plugin's with only what it declares, and
 # the integration suite (several plugins, the demo) with everything.
 test: test-core test-plugins test-integration
@@ -74,8 +79,13 @@ test: test-core test-plugins test-integration
 test-core: .venv-core/.medbill-installed postgres
 	.venv-core/bin/python $(PYTEST) $(CORE_WORKERS) tests
 
-test-plugins: setup-alone postgres
+test-plugins: setup-alone postgres chromium
 	$(foreach p,$(ALONE),.venv-$(p)/bin/python $(PYTEST) plugins/$(p)/tests &&) true
+
+# the workspace's browser tests, keeping their screenshots in docs/images/
+screenshots: .venv-workspace_web/.medbill-installed chromium
+	MEDBILL_SCREENSHOTS=1 .venv-workspace_web/bin/python $(PYTEST) plugins/workspace_web/tests \
+		-k browser
 
 # core tests that check the whole repository (the import contract, the docs site's plugin
 # guide, the test kit run against the X12 engine, the plugins' types) skip their plugin parts

@@ -12,7 +12,14 @@
   :data:`CSRF_FIELD` field or a script's :data:`CSRF_HEADER` header; None with an API key),
   :func:`current_session` (the request's :class:`SessionInfo`, None with an API key).
   :data:`CurrentPrincipal` accepts the cookie as well as a key, and refuses an unsafe
-  request made with the cookie without the token (403).
+  request made with the cookie without the token (403);
+* :func:`permitted` - a route's dependency declaring its action (``Depends(permitted(
+  Action.CLAIMS_READ))``): the principal, 403 unless its role may (the route table and the
+  role tests read the action from it);
+* :func:`public_route`, :func:`signed_in_route` - mark a route's endpoint that declares no
+  action by design (a sign-in page; signing out), so the route table knows it;
+* :func:`route_actions` - the route table of an app (:class:`RouteAction`: method, path,
+  action, access, page), for a plugin's tests of its routes by role.
 
 Errors are raised as :mod:`medbill_core.api` errors (``ValidationFailed``, ``NotFound`` ...):
 the app answers each as an RFC 9457 problem. Same stability promise as
@@ -34,6 +41,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         CurrentPrincipal,
         csrf_token,
         current_session,
+        permitted,
+        public_route,
+        signed_in_route,
     )
     from medbill_core.http.idempotency import IdempotencyParam
     from medbill_core.http.pagination import (
@@ -45,24 +55,29 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         page,
     )
     from medbill_core.http.problems import PROBLEM_RESPONSES
+    from medbill_core.http.route_table import RouteAction, route_actions
     from medbill_core.services.sessions import SessionInfo
 
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.http.auth": ("CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE", "CurrentPrincipal",
-                               "csrf_token", "current_session"),
+                               "csrf_token", "current_session", "permitted",
+                               "public_route", "signed_in_route"),
     "medbill_core.http.idempotency": ("IdempotencyParam",),
     "medbill_core.http.pagination": (
         "DEFAULT_LIMIT", "Cursor", "Limit", "Page", "decode_cursor", "page",
     ),
     "medbill_core.http.problems": ("PROBLEM_RESPONSES",),
+    "medbill_core.http.route_table": ("RouteAction", "route_actions"),
     "medbill_core.services.sessions": ("SessionInfo",),
 }
 
 __all__ = [
     "CSRF_FIELD", "CSRF_HEADER", "DEFAULT_LIMIT", "PROBLEM_RESPONSES", "SESSION_COOKIE",
-    "CurrentPrincipal", "Cursor", "IdempotencyParam", "Limit", "Page", "SessionInfo",
-    "csrf_token", "current_session", "decode_cursor", "page",
+    "CurrentPrincipal", "Cursor", "IdempotencyParam", "Limit", "Page", "RouteAction",
+    "SessionInfo",
+    "csrf_token", "current_session", "decode_cursor", "page", "permitted", "public_route",
+    "route_actions", "signed_in_route",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

@@ -21,11 +21,39 @@ from medbill_core.api._lazy import homes_by_name, lazy_attributes
 if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
     # -- the instance, who acts, what they may do
     from medbill_core.app import Medbill, UnitOfWork
-    from medbill_core.domain.identity import Principal, Role
-    from medbill_core.http.auth import medbill_of
+    from medbill_core.domain.identity import Principal, PrincipalKind, Role
+    from medbill_core.http.auth import medbill_of, session_policy
     from medbill_core.permissions import Action, allowed
 
+    # isort: split
     # -- the shell: sign-in, practices (workspace_web's layout)
+    # (each section's imports sorted on their own: "isort: split" above each)
+    from medbill_core.errors import NotAuthenticated, PermissionDenied
+    from medbill_core.http.app import create_app
+    from medbill_core.services.identity import (
+        AUTHENTICATION_FAILED,
+        add_practice,
+        add_user,
+        grant,
+    )
+    from medbill_core.services.sessions import (
+        Membership,
+        NewSession,
+        SessionPolicy,
+        memberships,
+        switch_practice,
+    )
+    from medbill_core.services.sessions import login as sign_in
+    from medbill_core.services.sessions import logout as sign_out
+    from medbill_core.services.sessions import resume as resume_session
+    from medbill_core.services.workspace_search import (
+        ClaimSearchRow,
+        PatientSearchRow,
+        search_claims,
+        search_patients,
+    )
+
+    # isort: split
     # -- work queues
     from medbill_core.services.work_item_actions import Resent, correct_and_resend
     from medbill_core.services.work_item_actions import appeal as appeal_work_item
@@ -59,10 +87,21 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- the instance, who acts, what they may do
     "medbill_core.app": ("Medbill", "UnitOfWork"),
-    "medbill_core.domain.identity": ("Principal", "Role"),
-    "medbill_core.http.auth": ("medbill_of",),
+    "medbill_core.domain.identity": ("Principal", "PrincipalKind", "Role"),
+    # (session_policy, PrincipalKind: the shell's, here since a dict names each home once)
+    "medbill_core.http.auth": ("medbill_of", "session_policy"),
     "medbill_core.permissions": ("Action", "allowed"),
     # -- the shell: sign-in, practices (workspace_web's layout)
+    "medbill_core.errors": ("NotAuthenticated", "PermissionDenied"),
+    "medbill_core.http.app": ("create_app",),
+    "medbill_core.services.sessions": ("Membership", "NewSession", "SessionPolicy", "memberships",
+                                       "switch_practice", "login as sign_in",
+                                       "logout as sign_out", "resume as resume_session"),
+    # (users and practices: the workspace's test harness seeds them as an administrator would)
+    "medbill_core.services.identity": ("AUTHENTICATION_FAILED", "add_practice", "add_user",
+                                       "grant"),
+    "medbill_core.services.workspace_search": ("ClaimSearchRow", "PatientSearchRow",
+                                               "search_claims", "search_patients"),
 
     # -- work queues
     "medbill_core.services.work_queue_sources": ("NextAction", "Queue"),
@@ -83,10 +122,19 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 
 }
 
-__all__ = [  # noqa: RUF022 - by part of issue 16 (the sections above), sorted within each
+# in sections, one per part of issue 16 (parts merge without touching each other's lines),
+# sorted within each: not one sorted list
+__all__ = [  # noqa: RUF022
     # -- the instance, who acts, what they may do
-    "Action", "Medbill", "Principal", "Role", "UnitOfWork", "allowed", "medbill_of",
+    "Action", "Medbill", "Principal", "PrincipalKind", "Role", "UnitOfWork", "allowed",
+    "medbill_of",
     # -- the shell: sign-in, practices (workspace_web's layout)
+    "AUTHENTICATION_FAILED", "ClaimSearchRow", "Membership", "NewSession", "NotAuthenticated",
+    "PatientSearchRow", "PermissionDenied", "SessionPolicy", "add_practice", "add_user",
+    "create_app", "grant",
+    "memberships", "resume_session",
+    "search_claims", "search_patients", "session_policy", "sign_in", "sign_out",
+    "switch_practice",
 
     # -- work queues
     "PRIORITY_RULE", "NextAction", "Productivity", "Queue", "QueueFilter", "QueueSummary",

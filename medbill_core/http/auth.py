@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 from urllib.parse import parse_qs
 
 from fastapi import Depends, Request, Security
@@ -82,6 +82,12 @@ def api_state(request: Request) -> ApiState:
     return cast(ApiState, request.app.state.medbill_api)
 
 
+def session_policy(request: Request) -> user_sessions.SessionPolicy:
+    """How long the browser sessions of the request's app last, their clock and the cookie's
+    ``Secure`` (a sign-in page opens sessions with it)."""
+    return api_state(request).sessions
+
+
 def medbill_of(request: Request) -> Medbill:
     """The medbill instance the request's app serves (a route opens its units of work on it:
     ``medbill_of(request).unit_of_work(principal=principal)``)."""
@@ -97,7 +103,13 @@ async def form_csrf_token(request: Request) -> str | None:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type not in _FORMS:
         return None
-    body = await request.body()  # kept by the request: the route still reads it
+    try:
+        body = await request.body()  # kept by the request: the route still reads it
+    except RuntimeError:
+        # a route with Form fields: FastAPI parsed the form before the dependencies ran, and
+        # its stream is spent; the parsed form is kept by the request
+        parsed = (await request.form()).get(CSRF_FIELD)
+        return parsed if isinstance(parsed, str) else None
     if content_type == _FORMS[0]:
         # read here, not by Starlette's form parser (which needs python-multipart)
         try:
@@ -158,6 +170,33 @@ CurrentPrincipal = Annotated[Principal, Depends(authenticated)]
 #: The attribute of a :func:`permitted` dependency naming its action (the role x route table
 #: of the tests and the documentation reads it from the app's routes).
 ACTION_ATTRIBUTE = "medbill_action"
+
+
+#: The attribute of a route's endpoint that declares no action by design, and who may call
+#: it then: :data:`PUBLIC` (nobody signed in: a sign-in page, static files) or
+#: :data:`SIGNED_IN` (anyone signed in, whatever the role: one's own session). A plugin marks
+#: its routes with :func:`public_route` or :func:`signed_in_route`, so that the route table
+#: knows them without the core naming a plugin's paths.
+ACCESS_ATTRIBUTE = "medbill_access"
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., object])
+
+
+def public_route(endpoint: _Endpoint) -> _Endpoint:
+    """Declare a route's endpoint public: it needs no sign-in and declares no action (a sign-in
+    page). Put it below the route decorator: ``@router.get(...)`` then ``@public_route``."""
+    setattr(endpoint, ACCESS_ATTRIBUTE, PUBLIC)
+    return endpoint
+
+
+def signed_in_route(endpoint: _Endpoint) -> _Endpoint:
+    """Declare that a route's endpoint serves anyone signed in, whatever the role, and so
+    declares no action (signing out, moving one's own session to another practice). It must
+    still take :data:`CurrentPrincipal`. Put it below the route decorator."""
+    setattr(endpoint, ACCESS_ATTRIBUTE, SIGNED_IN)
+    return endpoint
 
 
 def permitted(action: Action) -> Callable[[Principal], Principal]:

@@ -1,10 +1,14 @@
 """Which action each HTTP route performs, read from the routes themselves.
 
 Every route declares its action with :func:`medbill_core.http.auth.permitted` (the
-dependency carries it in :data:`~medbill_core.http.auth.ACTION_ATTRIBUTE`); the routes that
-need no key are listed in :data:`PUBLIC_ROUTES`. :func:`route_actions` walks an app's routes,
-so the role tests and the documentation (``docs/users-and-roles.md`` prints
-:func:`route_table_markdown`) cover a new route without being told about it.
+dependency carries it in :data:`~medbill_core.http.auth.ACTION_ATTRIBUTE`); the core's routes
+that need no key are listed in :data:`PUBLIC_ROUTES`, a plugin's are marked on their endpoint
+(:func:`~medbill_core.http.auth.public_route`, :func:`~medbill_core.http.auth.signed_in_route`).
+A route left out of the OpenAPI document (``include_in_schema=False``) is a page, for a
+browser: it answers HTML, its refusals included (:attr:`RouteAction.page`).
+:func:`route_actions` walks an app's routes, so the role tests and the documentation
+(``docs/users-and-roles.md`` prints :func:`route_table_markdown`) cover a new route without
+being told about it.
 
 Regenerate the documentation's tables (this one and the role x action table) with
 ``python -m medbill_core.http.route_table [--check] [docs/users-and-roles.md]``.
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medbill_core.domain.identity import Role
-from medbill_core.http.auth import ACTION_ATTRIBUTE
+from medbill_core.http.auth import ACCESS_ATTRIBUTE, ACTION_ATTRIBUTE, PUBLIC, SIGNED_IN
 from medbill_core.permissions import Action, allowed, permission_table_markdown, role_label
 
 if TYPE_CHECKING:
@@ -38,16 +42,28 @@ OWN_SESSION_ROUTES: frozenset[tuple[str, str]] = frozenset({
 
 @dataclass(frozen=True)
 class RouteAction:
-    """One method of one route and the action it performs (None: no action declared)."""
+    """One method of one route and the action it performs (None: no action declared).
+
+    ``access``: what its endpoint declares instead of an action (``public`` or ``signed_in``:
+    a plugin's route, :func:`~medbill_core.http.auth.public_route`); ``page``: it is a page
+    (left out of the OpenAPI document), which answers HTML."""
 
     method: str
     path: str
     action: Action | None
+    access: str | None = None
+    page: bool = False
 
     @property
     def public(self) -> bool:
         """It declares no action by design (public, or one's own session)."""
-        return (self.method, self.path) in PUBLIC_ROUTES | OWN_SESSION_ROUTES
+        return (self.access is not None
+                or (self.method, self.path) in PUBLIC_ROUTES | OWN_SESSION_ROUTES)
+
+    @property
+    def any_signed_in(self) -> bool:
+        """Anyone signed in may call it, whatever the role."""
+        return self.access == SIGNED_IN or (self.method, self.path) in OWN_SESSION_ROUTES
 
 
 def _actions(dependant: Dependant) -> Iterator[Action]:
@@ -71,8 +87,12 @@ def route_actions(app: FastAPI) -> list[RouteAction]:
             continue  # /openapi.json, /docs: FastAPI's own pages
         actions = list(_actions(route.dependant))
         path = route.path or route.original_route.path
+        # the route as included (a router included with include_in_schema=False hides it)
+        access = getattr(route.endpoint, ACCESS_ATTRIBUTE, None)
+        page = not getattr(route, "include_in_schema", True)
         for method in sorted((route.methods or set()) - {"HEAD", "OPTIONS"}):
-            found.append(RouteAction(method, path, actions[0] if actions else None))
+            found.append(RouteAction(method, path, actions[0] if actions else None,
+                                     access if access in (PUBLIC, SIGNED_IN) else None, page))
     return sorted(found, key=lambda item: (item.path, item.method))
 
 
@@ -94,7 +114,7 @@ def route_table_markdown(app: FastAPI | None = None) -> str:
     for item in route_actions(app if app is not None else core_app()):
         if item.action is None:
             action = "(none)"
-            roles = ("anyone signed in" if (item.method, item.path) in OWN_SESSION_ROUTES
+            roles = ("anyone signed in" if item.any_signed_in
                      else "public" if item.public else "nobody: undeclared")
         else:
             action = f"`{item.action.value}`"

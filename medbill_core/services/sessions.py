@@ -10,19 +10,24 @@
   taken away, its practice closed. The role is read from the membership on every request, so
   a changed role applies at once. Use pushes the idle end forward, written at most once a
   minute (:data:`IDLE_RESOLUTION`) so that reads stay reads.
-* :func:`logout` revokes a session. Disabling a user, taking a membership away and setting
-  a password revoke the user's sessions too (:func:`medbill_core.services.identity.
-  _end_sessions`).
+* :func:`logout` revokes a session. :func:`switch_practice` moves a member of several
+  practices to another of them (:func:`memberships` lists them): a new session there, the old
+  one ended, as a sign-in would (the CSRF token changes with the session). Disabling a
+  user, taking a membership away and setting a password revoke the user's sessions too
+  (:func:`medbill_core.services.identity._end_sessions`).
 
 Audit: ``user.login`` (by the identity service) and ``session.started`` with the user as
-actor; ``session.ended`` at logout; failed sign-ins as the identity service records them
-(``user.login_failed``, ``user.locked``). No password, hash or token is ever recorded.
+actor; ``session.ended`` at logout; ``session.switched`` (the old session, both practices'
+codes), ``session.ended`` (reason ``switched``) and ``session.started`` on a switch; failed
+sign-ins as the identity service records them (``user.login_failed``, ``user.locked``). No
+password, hash or token is ever recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +37,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 
 from medbill_core import audit
-from medbill_core.domain.identity import Principal, PrincipalKind, Role
-from medbill_core.errors import NotAuthenticated
+from medbill_core.domain.identity import PRACTICE_CODE_PATTERN, Principal, PrincipalKind, Role
+from medbill_core.errors import NotAuthenticated, NotFound, ValidationFailed
 from medbill_core.services import identity
 from medbill_core.storage.schema import (
     MembershipRow,
@@ -61,6 +66,8 @@ SESSION_ENDED = "the session has ended or is not valid: sign in again (POST /v1/
 CSRF_REFUSED = ("this request needs the session's CSRF token: send it in the X-CSRF-Token "
                 "header (or the csrf_token field of a form)")
 _TOKEN_LENGTH = len(TOKEN_PREFIX) + 1 + 43
+#: A practice code is named in an error only when it is one (whatever else was sent is input)
+_PRACTICE_CODE = re.compile(PRACTICE_CODE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,85 @@ def logout(app: Medbill, info: SessionInfo, policy: SessionPolicy = DEFAULT_POLI
             audit.record(work.session, actor=info.principal.actor, action="session.ended",
                          entity_type="user_session", entity_id=info.id,
                          details={"reason": reason})
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A practice the session's user belongs to, and the user's role there."""
+
+    practice_code: str
+    practice_name: str
+    role: Role
+
+
+def memberships(app: Medbill, info: SessionInfo) -> list[Membership]:
+    """The active practices the session's user is a member of, by code: where
+    :func:`switch_practice` may move the session (the current one included). Needs no action:
+    a user's own memberships, as "who am I" needs none."""
+    with app.unit_of_work(principal=info.principal, read_only=True) as work:
+        rows = work.session.execute(
+            select(PracticeRow.code, PracticeRow.name, MembershipRow.role)
+            .join(MembershipRow, MembershipRow.practice_id == PracticeRow.id)
+            .where(MembershipRow.user_id == info.principal.id, PracticeRow.active.is_(True))
+            .order_by(PracticeRow.code)).all()
+    return [Membership(code, name, Role(role)) for code, name, role in rows]
+
+
+def switch_practice(app: Medbill, info: SessionInfo, practice_code: str,
+                    policy: SessionPolicy = DEFAULT_POLICY) -> NewSession:
+    """Move the signed-in user to another practice they are a member of: a new session there
+    (with the role of that membership and a new CSRF token), the old one ended. The new one
+    ends when the old one would have (a switch does not extend a sign-in's 12 hours).
+
+    :raises NotFound: ``practice <code>`` when the user is no member of an active practice
+        of that code (another practice is as if it did not exist).
+    :raises ValidationFailed: ``practice``: it is the session's practice already.
+    """
+    code = practice_code.strip().lower()
+    now = policy.clock()
+    token = f"{TOKEN_PREFIX}_{secrets.token_urlsafe(32)}"
+    old = info.principal
+    with app.unit_of_work(principal=old) as work:
+        session = work.session
+        found = session.execute(
+            select(MembershipRow.role, PracticeRow.id, PracticeRow.code)
+            .join(PracticeRow, PracticeRow.id == MembershipRow.practice_id)
+            .join(UserRow, UserRow.id == MembershipRow.user_id)
+            .where(MembershipRow.user_id == old.id, PracticeRow.code == code,
+                   PracticeRow.active.is_(True), UserRow.disabled_at.is_(None))).first()
+        if found is None:
+            raise NotFound("practice", code if _PRACTICE_CODE.fullmatch(code) else "(code)")
+        if found[1] == old.practice_id:
+            raise ValidationFailed("practice switch", [("practice", "is the current practice")])
+        role, practice_id, new_code = found
+        ended = session.execute(
+            update(UserSessionRow).where(UserSessionRow.id == info.id,
+                                         UserSessionRow.revoked_at.is_(None))
+            .values(revoked_at=now).execution_options(synchronize_session=False))
+        if not getattr(ended, "rowcount", 0):  # ended meanwhile (signed out in another tab)
+            raise NotAuthenticated(SESSION_ENDED)
+        principal = Principal(kind=PrincipalKind.USER, id=old.id, name=old.name,
+                              practice_id=practice_id, role=Role(role))
+        expires_at = info.expires_at
+        row = UserSessionRow(token_hash=token_hash(token), user_id=old.id,
+                             practice_id=practice_id, csrf_token=secrets.token_urlsafe(32),
+                             created_at=now, expires_at=expires_at,
+                             idle_expires_at=min(now + policy.idle_timeout, expires_at))
+        session.add(row)
+        session.flush()
+        audit.record(session, actor=old.actor, action="session.switched",
+                     entity_type="user_session", entity_id=info.id,
+                     details={"from": info.practice_code, "to": new_code,
+                              "new_session": row.id})
+        audit.record(session, actor=old.actor, action="session.ended",
+                     entity_type="user_session", entity_id=info.id,
+                     details={"reason": "switched"})
+        audit.record(session, actor=old.actor, action="session.started",
+                     entity_type="user_session", entity_id=row.id,
+                     details={"practice": new_code,
+                              "expires_at": as_utc(row.expires_at).isoformat()})
+        new_info = _info(row, principal, new_code)
+    return NewSession(new_info, token)
 
 
 def csrf_matches(info: SessionInfo, sent: str | None) -> bool:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.console import Console
+
 from medbill_demo.runner import run_demo
+from medbill_demo.workspace import add_demo_account, print_workspace_instructions
 
 
 def main() -> None:
@@ -13,7 +16,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("demo-out"))
     parser.add_argument("--claims", type=int, default=40)
     args = parser.parse_args()
-    run_demo(args.out, args.claims)
+    console = Console()
+    run_demo(args.out, args.claims, console)
+    # last: how to open the workspace on what the demo made
+    print_workspace_instructions(args.out, add_demo_account(args.out), console)
 
 
 if __name__ == "__main__":

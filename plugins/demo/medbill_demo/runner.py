@@ -118,7 +118,8 @@ def demo_config(out: Path, base_url: str, api_key: str,
                 read_timeout: float = 30.0, database_url: str | None = None) -> MedbillConfig:
     return MedbillConfig(
         database_url=database_url or f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
-        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
+        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
+                 "workspace_web"],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": base_url, "api_key": api_key,
@@ -139,7 +140,8 @@ def saved_demo_config(api_key: str) -> MedbillConfig:
     works from any working directory and after the folder is moved."""
     return MedbillConfig(
         database_url="sqlite:///medbill-demo.db",
-        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"],
+        plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
+                 "workspace_web"],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": SIMULATOR_URL, "api_key": api_key},

@@ -9,7 +9,8 @@ from medbill_core.loading import installed_plugins, load_enabled
 from medbill_core.plugins import PluginHooks
 from medbill_core.testing import factories
 
-SHIPPED = {"payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf"}
+SHIPPED = {"payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
+           "workspace_web"}
 
 
 def config(**overrides: object) -> MedbillConfig:
@@ -17,7 +18,7 @@ def config(**overrides: object) -> MedbillConfig:
                             **overrides})
 
 
-def test_the_four_shipped_plugins_are_installed_with_versions() -> None:
+def test_the_shipped_plugins_are_installed_with_versions() -> None:
     found = {plugin.name: plugin for plugin in installed_plugins()}
     assert set(found) >= SHIPPED
     for name in SHIPPED:

@@ -1,0 +1,367 @@
+"""The shell's pages through FastAPI's TestClient: sign-in (and its refusals), the redirect of
+the signed-out, CSRF, the 403 / 404 / 422 pages, the practice switcher, the searches, the
+static files, and every page x every role from the route table."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+import pytest
+from fastapi import Request
+from fastapi.testclient import TestClient
+from medbill_workspace_web.flash import COOKIE as FLASH_COOKIE
+from medbill_workspace_web.pages import page_router, requires
+from medbill_workspace_web.rendering import money, render
+from medbill_workspace_web.testing import (
+    PASSWORD,
+    PRACTICE_A,
+    PRACTICE_B,
+    Workspace,
+    client_sign_in,
+    csrf_of,
+    total_charge,
+)
+from starlette.responses import Response
+
+from medbill_core.api.http import SESSION_COOKIE
+from medbill_core.api.workspace import (
+    AUTHENTICATION_FAILED,
+    Action,
+    Principal,
+    Role,
+    allowed,
+    create_app,
+)
+
+HTML = "text/html"
+
+
+def _login_token(client: TestClient, path: str = "/workspace/login") -> str:
+    found = re.search(r'name="login_token" value="([^"]+)"', client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+# -- signing in --------------------------------------------------------------------------------
+
+def test_signed_out_pages_redirect_to_sign_in_keeping_the_page(client: TestClient) -> None:
+    answer = client.get("/workspace/claims?q=DCLM&state=draft", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == (
+        "/workspace/login?next=/workspace/claims%3Fq%3DDCLM%26state%3Ddraft")
+
+
+def test_sign_in_page_labels_its_fields_and_keeps_a_local_next(client: TestClient) -> None:
+    page = client.get("/workspace/login?next=/workspace/patients")
+    assert page.status_code == 200 and page.headers["content-type"].startswith(HTML)
+    for field, label in (("user", "User name"), ("password", "Password"),
+                         ("practice", "Practice code")):
+        assert f'<label for="field-{field}">{label}</label>' in page.text
+        assert f'id="field-{field}" name="{field}"' in page.text
+    assert 'name="next" value="/workspace/patients"' in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/x",
+                                    "/\\evil.example", "/v1/claims", "/workspace//evil.example",
+                                    "javascript:alert(1)"])
+def test_next_never_leaves_the_workspace(client: TestClient, target: str) -> None:
+    page = client.get("/workspace/login", params={"next": target})
+    assert 'name="next" value=""' in page.text
+    token = re.search(r'name="login_token" value="([^"]+)"', page.text)
+    assert token is not None
+    answer = client.post("/workspace/login", data={
+        "user": "bill", "password": PASSWORD, "login_token": token.group(1), "next": target},
+        follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/workspace/"
+
+
+def test_a_good_sign_in_follows_next_and_sets_the_session_cookie(client: TestClient) -> None:
+    token = _login_token(client)
+    answer = client.post("/workspace/login", data={
+        "user": "bill", "password": PASSWORD, "login_token": token,
+        "next": "/workspace/patients?q=Test"}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/workspace/patients?q=Test"
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=mbs_")
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+
+
+def test_a_wrong_password_gets_the_one_generic_message(client: TestClient) -> None:
+    token = _login_token(client)
+    answer = client.post("/workspace/login", data={
+        "user": "audra", "password": "not the password", "login_token": token})
+    assert answer.status_code == 401
+    assert AUTHENTICATION_FAILED in answer.text
+    unknown = client.post("/workspace/login", data={
+        "user": "nobody-here", "password": "whatever-at-all", "login_token": _login_token(client)})
+    assert unknown.status_code == 401
+    # the same words whether the user exists or not, and the name typed is kept in the form
+    assert AUTHENTICATION_FAILED in unknown.text and 'value="nobody-here"' in unknown.text
+    assert "not the password" not in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_a_sign_in_form_from_elsewhere_is_refused(client: TestClient) -> None:
+    """Login CSRF: a post without the form's own token (another site's form) signs nobody in."""
+    answer = client.post("/workspace/login", data={
+        "user": "bill", "password": PASSWORD, "login_token": "made-up"}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert "The sign-in form expired" in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_a_member_of_several_practices_names_one(client: TestClient) -> None:
+    without = client.post("/workspace/login", data={
+        "user": "ada", "password": PASSWORD, "login_token": _login_token(client)})
+    assert without.status_code == 401 and AUTHENTICATION_FAILED in without.text
+    client_sign_in(client, "ada", practice=PRACTICE_B)
+    home = client.get("/workspace/")
+    assert '<span class="user-practice">north</span>' in home.text
+
+
+# -- the layout ----------------------------------------------------------------------------------
+
+def test_the_layout_shows_who_and_only_the_navigation_the_role_may_use(
+        client: TestClient) -> None:
+    client_sign_in(client, "fran")  # front desk
+    home = client.get("/workspace/")
+    assert home.status_code == 200
+    assert '<span class="user-name">fran</span>' in home.text
+    assert '<span class="user-role">front desk</span>' in home.text
+    assert '<span class="user-practice">default</span>' in home.text
+    assert 'href="/workspace/patients"' in home.text
+    assert allowed(Role.FRONT_DESK, Action.REPORTS_READ) == (
+        'href="/workspace/dashboard"' in home.text)
+    assert 'class="skip-link" href="#main"' in home.text
+    csrf = csrf_of(home.text)
+    assert f'hx-headers=\'{{"X-CSRF-Token": "{csrf}"}}\'' in home.text
+    # one practice: no switcher
+    assert "practice-switcher" not in home.text
+
+
+def test_the_switcher_lists_the_users_practices(client: TestClient) -> None:
+    client_sign_in(client, "ada", practice=PRACTICE_A)
+    home = client.get("/workspace/").text
+    assert '<option value="default" selected>' in home
+    assert '<option value="north">North Clinic (administrator)</option>' in home
+
+
+# -- CSRF, sign-out, switching --------------------------------------------------------------------
+
+def test_a_post_without_the_csrf_token_is_refused_with_a_page(client: TestClient) -> None:
+    client_sign_in(client, "bill")
+    answer = client.post("/workspace/logout", data={}, follow_redirects=False)
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith(HTML)
+    assert "This form has expired" in answer.text
+    assert client.get("/workspace/").status_code == 200  # still signed in
+
+
+def test_a_form_with_fields_posted_without_the_token_is_refused(client: TestClient) -> None:
+    """The switcher's form has fields (FastAPI reads them before the CSRF check runs)."""
+    client_sign_in(client, "ada", practice=PRACTICE_A)
+    for token in ("", "not-the-token"):
+        answer = client.post("/workspace/practice", data={"practice": "north",
+                                                          "csrf_token": token})
+        assert answer.status_code == 403 and "This form has expired" in answer.text
+    assert '<span class="user-practice">default</span>' in client.get("/workspace/").text
+
+
+def test_pages_are_not_cached_framed_or_referred(client: TestClient) -> None:
+    client_sign_in(client, "bill")
+    for path in ("/workspace/", "/workspace/claims?q=Testpatient1", "/workspace/nothing"):
+        headers = client.get(path).headers
+        assert headers["cache-control"] == "no-store"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert headers["referrer-policy"] == "same-origin"
+
+
+def test_sign_out_ends_the_session_and_says_so_once(client: TestClient) -> None:
+    csrf = client_sign_in(client, "bill")
+    cookie = client.cookies[SESSION_COOKIE]
+    answer = client.post("/workspace/logout", data={"csrf_token": csrf},
+                         follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/workspace/login"
+    assert FLASH_COOKIE in answer.headers["set-cookie"]
+    first = client.get("/workspace/login")
+    assert "You have signed out." in first.text
+    assert "You have signed out." not in client.get("/workspace/login").text  # once
+    # the old cookie no longer opens a page
+    client.cookies.set(SESSION_COOKIE, cookie)
+    again = client.get("/workspace/claims", follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].startswith("/workspace/login")
+
+
+def test_switching_practice_moves_the_session(client: TestClient, workspace: Workspace) -> None:
+    csrf = client_sign_in(client, "ada", practice=PRACTICE_A)
+    before = {claim.claim_number for claim in workspace.seed.claims_of(PRACTICE_A)}
+    assert all(number in client.get("/workspace/claims").text for number in before)
+    old_cookie = client.cookies[SESSION_COOKIE]
+    answer = client.post("/workspace/practice", data={"csrf_token": csrf, "practice": "north"},
+                         follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/workspace/"
+    assert client.cookies[SESSION_COOKIE] != old_cookie
+    home = client.get("/workspace/")
+    assert "You are now working in north." in home.text
+    assert '<span class="user-practice">north</span>' in home.text
+    claims = client.get("/workspace/claims").text
+    assert "NCLM1010" in claims
+    assert not any(number in claims for number in before)
+    # the old session ended with the switch
+    stale = TestClient(workspace.app, base_url="http://127.0.0.1",
+                       cookies={SESSION_COOKIE: old_cookie})
+    assert stale.get("/workspace/", follow_redirects=False).status_code == 303
+
+
+def test_switching_to_a_practice_one_is_no_member_of_is_not_found(client: TestClient) -> None:
+    csrf = client_sign_in(client, "nora")  # practice B only
+    answer = client.post("/workspace/practice", data={"csrf_token": csrf,
+                                                      "practice": PRACTICE_A})
+    assert answer.status_code == 404
+    assert "There is no practice here" in answer.text
+    assert '<span class="user-practice">north</span>' in client.get("/workspace/").text
+
+
+# -- refusals as pages ----------------------------------------------------------------------------
+
+def test_a_role_that_may_not_gets_the_403_page_naming_the_action(
+        workspace: Workspace) -> None:
+    """A page requiring an action some roles lack (the audit trail's): the 403 page."""
+    probe = page_router("/probe")
+
+    @probe.get("/audit")
+    def audit_page(request: Request,
+                   principal: Annotated[Principal, requires(Action.AUDIT_READ)]) -> Response:
+        return render(request, "shell/home.html")
+
+    app = create_app(workspace.medbill)
+    app.include_router(probe)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        client_sign_in(client, "fran")  # front desk
+        assert not allowed(Role.FRONT_DESK, Action.AUDIT_READ)
+        page = client.get("/probe/audit")
+        assert page.status_code == 403
+        assert page.headers["content-type"].startswith(HTML)
+        assert "<h1>Not allowed</h1>" in page.text
+        assert "Your role may not do this here (front_desk may not audit.read)." in page.text
+        client_sign_in(client, "audra")  # auditor
+        assert client.get("/probe/audit").status_code == 200
+
+
+def test_unknown_addresses_get_the_404_page(client: TestClient) -> None:
+    page = client.get("/workspace/no/such/page")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith(HTML)
+    assert "The workspace has no page at this address." in page.text
+
+
+def test_a_bad_parameter_gets_a_page_naming_it_not_its_value(client: TestClient) -> None:
+    client_sign_in(client, "bill")
+    page = client.get("/workspace/claims?state=lost-in-space&before=-4")
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith(HTML)
+    assert "Not a valid value: before, state." in page.text
+    assert "lost-in-space" not in page.text
+
+
+def test_a_control_character_in_a_query_is_refused_as_a_page(client: TestClient) -> None:
+    client_sign_in(client, "bill")
+    page = client.get("/workspace/patients", params={"q": "Test\x00"})
+    assert page.status_code == 422 and page.headers["content-type"].startswith(HTML)
+
+
+def test_root_redirects_to_the_workspace(client: TestClient) -> None:
+    answer = client.get("/", follow_redirects=False)
+    assert answer.status_code == 307 and answer.headers["location"] == "/workspace/"
+
+
+# -- the searches ---------------------------------------------------------------------------------
+
+def test_claims_search_finds_by_number_account_or_name(client: TestClient,
+                                                       workspace: Workspace) -> None:
+    client_sign_in(client, "bill")
+    seeded = workspace.seed.claims_of(PRACTICE_A)
+    page = client.get("/workspace/claims").text
+    numbers = re.findall(r'<a href="/workspace/claims/(\d+)">([A-Z0-9]+)</a>', page)
+    # newest first, every claim of the practice, none of the other's
+    assert numbers == [(str(claim.id), claim.claim_number) for claim in reversed(seeded)]
+    assert page.count(money(total_charge())) == len(seeded)
+    one = client.get("/workspace/claims", params={"q": "dclm0021"}).text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', one) == ["DCLM0021"]
+    by_account = client.get("/workspace/claims", params={"q": "D00003"}).text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', by_account) == [
+        "DCLM0031", "DCLM0030"]
+    by_name = client.get("/workspace/claims", params={"q": "testpatient2"}).text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', by_name) == [
+        "DCLM0021", "DCLM0020"]
+    none = client.get("/workspace/claims", params={"state": "paid"}).text
+    assert "No claims match." in none
+    other_payer = client.get("/workspace/claims", params={"payer": "bluecross"}).text
+    assert "No claims match." in other_payer
+
+
+def test_claims_search_pages_by_keyset(client: TestClient, workspace: Workspace,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbill_workspace_web import search
+
+    monkeypatch.setattr(search, "PAGE_SIZE", 4)
+    client_sign_in(client, "bill")
+    seeded = [claim.claim_number for claim in reversed(workspace.seed.claims_of(PRACTICE_A))]
+    first = client.get("/workspace/claims").text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', first) == seeded[:4]
+    older = re.search(r'href="([^"]+)" rel="next">Older</a>', first)
+    assert older is not None
+    second = client.get(older.group(1).replace("&amp;", "&")).text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', second) == seeded[4:]
+    assert 'rel="next"' not in second and ">Newest</a>" in second
+
+
+def test_patients_search_and_its_audit(client: TestClient, workspace: Workspace) -> None:
+    client_sign_in(client, "fran")
+    page = client.get("/workspace/patients", params={"q": "D0000"}).text
+    rows = re.findall(r'<a href="/workspace/patients/(\d+)">([^<]+)</a>', page)
+    assert [int(found) for found, _ in rows] == sorted(workspace.seed.patients[PRACTICE_A],
+                                                       reverse=True)
+    assert rows[0][1] == "Testpatient3, Jordan"
+    assert "01/04/1980" in page  # birth dates as a US office writes them
+    # the read is in the audit trail (an auditor reads it through the API, with the cookie)
+    client_sign_in(client, "audra")
+    events = client.get("/v1/audit", params={"action": "patient.list", "actor": "user:fran",
+                                             "limit": 1}).json()["data"]
+    assert events[0]["details"] == {"via": "workspace",
+                                    "ids": sorted(workspace.seed.patients[PRACTICE_A])}
+
+
+# -- static files ---------------------------------------------------------------------------------
+
+def test_static_files_are_public_and_cached(client: TestClient) -> None:
+    css = client.get("/workspace/static/workspace.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert css.headers["cache-control"] == "public, max-age=86400"
+    htmx = client.get("/workspace/static/htmx.min.js")
+    assert htmx.status_code == 200 and b"htmx" in htmx.content[:2000]
+    assert client.get("/workspace/static/../pages.py").status_code == 404
+
+
+def test_pages_are_not_in_the_openapi_document(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert not [path for path in paths if path.startswith("/workspace") or path == "/"]
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def test_money_is_dollars_and_cents_from_decimals_only() -> None:
+    assert money(Decimal("1234.5")) == "$1,234.50"
+    assert money(Decimal("-20.00")) == "-$20.00"
+    assert money(Decimal("0")) == "$0.00"
+    assert money(None) == ""
+    with pytest.raises(TypeError):
+        money(12.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        money(Decimal("1.005"))
