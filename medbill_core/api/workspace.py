@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 
     # isort: split
     # -- work queues
+    from medbill_core.services.remittance import post_remittance
     from medbill_core.services.work_item_actions import Resent, correct_and_resend
     from medbill_core.services.work_item_actions import appeal as appeal_work_item
     from medbill_core.services.work_item_actions import resolve as resolve_work_item
@@ -105,6 +106,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
 
     # -- work queues
     "medbill_core.services.work_queue_sources": ("NextAction", "Queue"),
+    # (the queues' page tests post a payer's answer (an 835's claim payment) to deny claims)
+    "medbill_core.services.remittance": ("post_remittance",),
     "medbill_core.services.work_queues": (
         "PRIORITY_RULE", "Note as WorkItemNote", "Productivity", "QueueFilter",
         "QueueSummary", "WorkItem", "add_note as add_work_item_note",
@@ -139,8 +142,8 @@ __all__ = [  # noqa: RUF022
     # -- work queues
     "PRIORITY_RULE", "NextAction", "Productivity", "Queue", "QueueFilter", "QueueSummary",
     "Resent", "WorkItem", "WorkItemNote", "add_work_item_note", "appeal_work_item",
-    "assign_work_items", "correct_and_resend", "get_work_item", "queue_productivity",
-    "read_queue", "read_summaries", "resolve_work_item", "snooze_work_items",
+    "assign_work_items", "correct_and_resend", "get_work_item", "post_remittance",
+    "queue_productivity", "read_queue", "read_summaries", "resolve_work_item", "snooze_work_items",
     "status_check_work_item", "transfer_work_item", "work_item_notes", "write_off_work_item",
 
     # -- KPIs and the dashboard
