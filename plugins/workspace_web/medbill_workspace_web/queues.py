@@ -82,8 +82,10 @@ def overview(request: Request, principal: Reader) -> Response:
         with medbill.unit_of_work(principal=principal, read_only=True) as work:
             team = queue_productivity(work, start, today)
         team_days = [start + timedelta(days=n) for n in range(PRODUCTIVITY_DAYS)]
+    open_by = [] if team is None else sorted(
+        team.open_by_assignee.items(), key=lambda pair: (pair[0] is None, pair[0] or ""))
     return render(request, "queues/overview.html", {
-        "summaries": summaries, "team": team,
+        "summaries": summaries, "team": team, "open_by": open_by,
         "team_days": team_days if team is not None else [], "rule": PRIORITY_RULE})
 
 

@@ -109,7 +109,7 @@ def test_an_item_page_notes_snooze_and_actions(space: Workspace, client: TestCli
     assert "Appeal opened." in appealed.text
     assert item not in item_ids(client.get("/workspace/queues/denials?snoozed=true").text)
     closed = client.get(f"/workspace/queues/items/{item}")
-    assert f"by user:bill" in closed.text and "Correct and resend" not in closed.text
+    assert "by user:bill" in closed.text and "Correct and resend" not in closed.text
 
 
 def test_take_answers_htmx_with_the_row(space: Workspace, client: TestClient) -> None:
