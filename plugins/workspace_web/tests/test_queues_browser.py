@@ -100,6 +100,7 @@ def test_a_manager_assigns_items_and_sees_productivity(
     page.wait_for_url(f"{server.url}/workspace/queues")
     team = page.locator("section.team")
     assert "bill" in team.locator("table.open-by-assignee").inner_text()
-    productivity = team.locator("table.productivity tbody tr").filter(has_text="user:bill")
+    productivity = team.locator("table.productivity tbody tr").filter(
+        has_text="bill")
     assert productivity.locator("td").last.inner_text() == str(before + 1)
     shot(page, "queues-team")
