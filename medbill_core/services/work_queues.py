@@ -323,7 +323,7 @@ def stale_queues(app: Medbill, principal: Any, *, today: date | None = None) -> 
     if practice_id is None:
         return []
     with app.unit_of_work(SYSTEM, practice_id=practice_id, read_only=True) as work:
-        mark = _watermark(work, practice_id)
+        mark = audit_head(work, practice_id)
         fresh = {row.queue for row in work.session.scalars(select(WorkQueueRefreshRow))
                  if row.watermark == mark and row.refreshed_on == today}
     return [queue for queue in Queue if queue.value not in fresh]
@@ -366,7 +366,8 @@ def notes(work: UnitOfWork, item_id: int) -> list[Note]:
 
 # -- refresh -----------------------------------------------------------------------------------
 
-def _watermark(work: UnitOfWork, practice_id: int) -> int:
+def audit_head(work: UnitOfWork, practice_id: int) -> int:
+    """The practice's latest audit event id (0: none): the refresh mark (an index look-up)."""
     return int(work.session.scalar(select(func.coalesce(func.max(AuditEventRow.id), 0)).where(
         AuditEventRow.practice_id == practice_id)) or 0)
 
@@ -388,7 +389,7 @@ def refresh(app: Medbill, queue: Queue, *, principal: Any = None,
     # the installation's own work for the practice: deriving reads what the reader's role
     # may not (the scrub queue runs the edits), and writes only the queue's bookkeeping
     with app.unit_of_work(SYSTEM, practice_id=practice_id, read_only=True) as work:
-        mark = _watermark(work, practice_id)
+        mark = audit_head(work, practice_id)
         state = work.session.scalar(select(WorkQueueRefreshRow).where(
             WorkQueueRefreshRow.queue == queue.value))
         if not force and state is not None and state.watermark == mark \
