@@ -53,6 +53,7 @@ def _timed(call: Callable[[], Any], repeat: int) -> tuple[float, float, float]:
 def bench(title: str, url: str, repeat: int) -> None:
     from fastapi.testclient import TestClient
 
+    from medbill_core import audit
     from medbill_core.app import Medbill
     from medbill_core.domain.identity import Principal, PrincipalKind, Role
     from medbill_core.http import create_app
@@ -101,10 +102,11 @@ def bench(title: str, url: str, repeat: int) -> None:
     target = page[0]["id"] if page else None
 
     def after_a_change(path: str = "/v1/work-queues/denials/items?limit=50") -> float:
-        if target is not None:  # a note is audited: the next read re-derives the queue
-            answer = client.post(f"/v1/work-items/{target}/notes", json={"text": "bench"},
-                                 headers=manager)
-            assert answer.status_code == 201, answer.text
+        # a change to the records as any service records it (an audit event): the next read
+        # derives the queues again (a note or an assignment would not: the queues' own)
+        with medbill.unit_of_work() as work:
+            audit.record(work.session, actor="bench", action="claim.update",
+                         entity_type="claim", entity_id=1, details={"fields": ["bench"]})
         started = time.perf_counter()
         get(path)()
         return time.perf_counter() - started
@@ -124,6 +126,16 @@ def bench(title: str, url: str, repeat: int) -> None:
         flag = "" if p95 * 1000 <= TARGET_MS else f"  (over the {TARGET_MS} ms target)"
         print(f"{name:<44}{p50 * 1000:>9.1f}{p95 * 1000:>9.1f}{p99 * 1000:>9.1f}{flag}",
               flush=True)
+    def after_a_note() -> Any:
+        if target is not None:  # the queue's own bookkeeping: nothing to derive again
+            answer = client.post(f"/v1/work-items/{target}/notes", json={"text": "bench"},
+                                 headers=manager)
+            assert answer.status_code == 201, answer.text
+        return get("/v1/work-queues/denials/items?limit=50")()
+
+    p50, p95, p99 = _timed(after_a_note, repeat)
+    print(f"{'denials page after a note on an item':<44}{p50 * 1000:>9.1f}{p95 * 1000:>9.1f}"
+          f"{p99 * 1000:>9.1f}", flush=True)
     for name, path in (("denials page after a change (re-derive)",
                         "/v1/work-queues/denials/items?limit=50"),
                        ("summary after a change (every queue)", "/v1/work-queues")):

@@ -395,3 +395,16 @@ def test_every_item_reads_back_the_same_on_both_databases(
     assert [i.as_json(TODAY)["amount"] for i in sorted(found, key=lambda i: i.id)] == [
         "100.00", "100.00"]
 
+
+
+def test_the_queues_own_work_does_not_make_the_next_read_derive_again(
+        medbill_app: Medbill, cycle: dict[str, int], biller: Principal) -> None:
+    item = by_claim(items(medbill_app, biller, Queue.DENIALS))[cycle["denied"]]
+    with medbill_app.unit_of_work(principal=biller) as work:
+        wq.add_note(work, item.id, "called")
+        wq.assign(work, [item.id], "me")
+    assert not wq.refresh(medbill_app, Queue.DENIALS, principal=biller)
+    with medbill_app.unit_of_work(principal=biller) as work:  # a record changed
+        denial = next(d for d in denials.list_denials(work) if d.claim_id == cycle["denied"])
+        denials.appeal(work, denial.id, "necessary")
+    assert wq.refresh(medbill_app, Queue.DENIALS, principal=biller)

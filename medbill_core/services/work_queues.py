@@ -16,9 +16,11 @@ based: the queue's derivation (a few queries per thousand subjects), then one in
 new items, one update per changed item and one update closing the gone ones. It is skipped
 while nothing changed: every service records its changes in the audit trail, so a queue
 refreshed when the practice's latest audit event was N, on the same day, is still right
-while that is still N. Reads therefore stay cheap (the page is one indexed query); the first
-read after a change re-derives that queue only. Closures are not audited themselves: the
-change that resolved the subject is, under its actor, and ``closed_by`` names that actor.
+while that is still N (the queues' own events, assignments, notes and snoozes, and audited
+reads do not count: :func:`audit_head`). Reads therefore stay cheap (the page is one
+indexed query); the first read after a change re-derives that queue only. Closures are not
+audited themselves: the change that resolved the subject is, under its actor, and
+``closed_by`` names that actor.
 
 Priority
 --------
@@ -367,9 +369,17 @@ def notes(work: UnitOfWork, item_id: int) -> list[Note]:
 # -- refresh -----------------------------------------------------------------------------------
 
 def audit_head(work: UnitOfWork, practice_id: int) -> int:
-    """The practice's latest audit event id (0: none): the refresh mark (an index look-up)."""
-    return int(work.session.scalar(select(func.coalesce(func.max(AuditEventRow.id), 0)).where(
-        AuditEventRow.practice_id == practice_id)) or 0)
+    """The practice's latest audit event that may have changed what the queues derive (0:
+    none): the refresh mark. The queues' own bookkeeping (``work_item.*``: assignments,
+    notes, snoozes) and audited reads (``*.read``) change no record the queues are made of,
+    so a biller working through a queue does not make the next read derive it again. Read
+    backwards through the practice's index, stopping at the first event that counts."""
+    return int(work.session.scalar(
+        select(AuditEventRow.id).where(
+            AuditEventRow.practice_id == practice_id,
+            ~AuditEventRow.action.startswith("work_item.", autoescape=True),
+            ~AuditEventRow.action.endswith(".read", autoescape=True))
+        .order_by(AuditEventRow.id.desc()).limit(1)) or 0)
 
 
 def _practice_of(app: Medbill, principal: Any) -> int | None:
