@@ -75,8 +75,6 @@ from medbill_core.storage.schema import (
     utcnow,
 )
 
-__all__ = ["NextAction", "Queue"]
-
 SYSTEM = "system"
 #: the age that stands in for a deadline (A/R over 120 days: hard to collect)
 AGE_HORIZON = 120
