@@ -38,11 +38,11 @@ from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
     ClaimTransitionRow,
+    DenialRow,
     local_day,
 )
 
 if TYPE_CHECKING:
-    from medbill_core.services.denials import Denial
     from medbill_core.services.payments import MissedInstallment
 
 _CHUNK = 1000
@@ -299,31 +299,56 @@ def _remarks(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, list[str]]
     return result
 
 
+@dataclass(frozen=True)
+class _OpenDenial:
+    id: int
+    claim_id: int
+    payer_key: str
+    code: str
+    amount: Decimal
+    denied_on: date
+
+
+def _open_denials(work: UnitOfWork) -> list[_OpenDenial]:
+    """The denial work items still to work (status ``open``), as plain values from their
+    status index: the denials service's items (:mod:`.denials`) without loading each claim
+    as a record (the queue reads the few claim columns it shows on its own)."""
+    from medbill_core.services.denials import DenialStatus
+
+    return [_OpenDenial(row.id, row.claim_id, row.payer_key,
+                        f"{row.group_code}-{row.reason_code}", row.amount, row.denied_on)
+            for row in work.session.execute(
+                select(DenialRow.id, DenialRow.claim_id, DenialRow.payer_key,
+                       DenialRow.group_code, DenialRow.reason_code, DenialRow.amount,
+                       DenialRow.denied_on)
+                .where(DenialRow.status == DenialStatus.OPEN.value))]
+
+
 def denials(work: UnitOfWork, today: date) -> list[DerivedItem]:
     """Claims with denial items still to work (status ``open``: once appealed, sent for
     correction, written off or moved to the patient, the item waits elsewhere), one item per
-    claim: the amounts summed, each CARC and RARC in words."""
-    from medbill_core.services.denials import DenialStatus, list_denials
+    claim: the amounts summed, each CARC and RARC in words, the appeal deadline by the one
+    rule of :func:`~medbill_core.services.appeals.appeal_deadlines`."""
+    from medbill_core.services.appeals import appeal_deadlines
 
-    by_claim: dict[int, list[Denial]] = {}
-    for denial in list_denials(work):
-        if denial.status is DenialStatus.OPEN:
-            by_claim.setdefault(denial.claim_id, []).append(denial)
+    by_claim: dict[int, list[_OpenDenial]] = {}
+    for denial in _open_denials(work):
+        by_claim.setdefault(denial.claim_id, []).append(denial)
     claims = _claims_by_id(work, by_claim)
     remarks = _remarks(work, by_claim)
+    deadlines = appeal_deadlines(work, sorted({(claim_id, found[0].payer_key)
+                                               for claim_id, found in by_claim.items()}))
     items = []
     for claim_id, found in by_claim.items():
         rows = sorted(found, key=lambda d: d.id)
         codes = tuple(dict.fromkeys(d.code for d in rows))
         claim = claims[claim_id]
-        deadlines = [d.appeal_deadline for d in rows if d.appeal_deadline is not None]
         words = [explain_adjustment(code) for code in codes]
         words += [explain_rarc(code) for code in remarks.get(claim_id, [])]
         items.append(DerivedItem(
             Queue.DENIALS, "claim", claim_id, claim.number, _reason(words),
-            sum((d.amount for d in rows), ZERO),
-            min(deadlines) if deadlines else None, denial_action(codes),
-            min(d.denied_on for d in rows),
+            sum((d.amount for d in rows), ZERO), deadlines.get(claim_id),
+            denial_action(codes), min(d.denied_on for d in rows),
             claim_id, claim.payer_key, claim.npi,
             codes + tuple(remarks.get(claim_id, []))))
     return items

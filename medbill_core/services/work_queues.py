@@ -41,7 +41,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, tuple_
+from sqlalchemy import and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
@@ -431,36 +431,47 @@ def _values(item: DerivedItem, today: date) -> dict[str, Any]:
 
 
 def _sync(work: UnitOfWork, queue: Queue, derived: list[DerivedItem], today: date) -> None:
+    """Insert the new items, update the derived columns that changed, close the gone ones:
+    the stored items read as plain column values (no ORM objects) and written by primary
+    key in executemany batches."""
     session = work.session
-    stored = {row.item_key: row for row in session.scalars(select(WorkItemRow).where(
-        WorkItemRow.queue == queue.value, WorkItemRow.closed_at.is_(None)))}
+    columns = [getattr(WorkItemRow, name) for name in _DERIVED]
+    stored = {row.item_key: row for row in session.execute(
+        select(WorkItemRow.id, WorkItemRow.item_key, WorkItemRow.subject_type,
+               WorkItemRow.subject_id, WorkItemRow.opened_at, *columns)
+        .where(WorkItemRow.queue == queue.value, WorkItemRow.closed_at.is_(None)))}
     wanted = {item.key: item for item in derived}
     new = [{"queue": queue.value, "item_key": key, "subject_type": item.subject_type,
             "subject_id": item.subject_id, "opened_at": utcnow(), **_values(item, today)}
            for key, item in wanted.items() if key not in stored]
     if new:
         session.execute(insert(WorkItemRow), new)
+    changed = []
     for key, row in stored.items():
         item = wanted.get(key)
         if item is None:
             continue
         values = _values(item, today)
-        for name in _DERIVED:
-            if getattr(row, name) != values[name]:
-                setattr(row, name, values[name])
+        differ = {name: values[name] for name in _DERIVED
+                  if getattr(row, name) != values[name]}
+        if differ:
+            changed.append({"id": row.id, **differ})
+    if changed:
+        session.execute(update(WorkItemRow), changed)
     gone = [row for key, row in stored.items() if key not in wanted]
     if gone:
         now = utcnow()
         actors = resolvers(work, gone)
-        for row in gone:
-            row.closed_at = now
-            row.closed_by = actors.get(row.id, SYSTEM)
-    session.flush()
+        session.execute(update(WorkItemRow), [
+            {"id": row.id, "closed_at": now, "closed_by": actors.get(row.id, SYSTEM)}
+            for row in gone])
 
 
-def resolvers(work: UnitOfWork, rows: Sequence[WorkItemRow]) -> dict[int, str]:
+def resolvers(work: UnitOfWork, rows: Sequence[Any]) -> dict[int, str]:
     """Item id -> the actor of the latest change to its subject since the item opened (the
-    change that resolved it); items whose subject nobody changed are absent (``system``)."""
+    change that resolved it); items whose subject nobody changed are absent (``system``).
+    ``rows``: the items' ``id``, ``subject_type``, ``subject_id``, ``claim_id`` and
+    ``opened_at`` (rows or records)."""
     changes: dict[tuple[str, int], list[tuple[datetime, str]]] = {}
 
     def add(kind: str, subject: int, at: datetime | date | None, actor: str | None) -> None:
@@ -508,7 +519,7 @@ def resolvers(work: UnitOfWork, rows: Sequence[WorkItemRow]) -> dict[int, str]:
     return result
 
 
-def _payment_actors(work: UnitOfWork, rows: Sequence[WorkItemRow], add: Any) -> None:
+def _payment_actors(work: UnitOfWork, rows: Sequence[Any], add: Any) -> None:
     """Patient accounts and plans are settled by payments: who recorded the latest one
     (the audit trail's ``payment.record`` event names the actor)."""
     from medbill_core.storage.schema import PaymentPlanRow
