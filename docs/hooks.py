@@ -496,6 +496,13 @@ def plugin_names() -> list[str]:
     return sorted(path.parent.name for path in PLUGINS_DIR.glob("*/README.md"))
 
 
+#: a README's link into the repository's docs/ folder (its screenshots): ``](../../docs/``
+_README_DOCS_LINK = re.compile(r"\]\(\.\./\.\./docs/")
+
+
 def plugin_page(name: str, readme: str) -> str:
-    return (f"{readme.rstrip()}\n\n---\n\n*This page is `plugins/{name}/README.md`, included "
+    # the README sits at plugins/<name>/ in the repository and its page at plugins/<name>/ in
+    # the site, whose root is docs/: the same file is two folders up there without "docs/"
+    body = _README_DOCS_LINK.sub("](../../", readme.rstrip())
+    return (f"{body}\n\n---\n\n*This page is `plugins/{name}/README.md`, included "
             "when the site is built.*\n")

@@ -83,6 +83,36 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.services.work_queues import snooze as snooze_work_items
     # -- KPIs and the dashboard
     # -- the claim page and the patient account page
+    # isort: split
+    from medbill_core.http.resources.statement_runs import statements_dir
+    from medbill_core.services.api_records import StatementFileGone, statement_document
+    from medbill_core.services.claim_documents import (
+        ClaimDocument,
+        claim_documents,
+        document_content,
+    )
+    from medbill_core.services.claim_page import (
+        AvailableAction,
+        ClaimAction,
+        ClaimPage,
+        claim_page,
+    )
+    from medbill_core.services.claim_status import check_claim_status
+    from medbill_core.services.denials import appeal as appeal_denial
+    from medbill_core.services.denials import (
+        get_denial,
+        mark_resend,
+        transfer_to_patient,
+        write_off,
+    )
+    from medbill_core.services.patient_account import (
+        InstallmentStatus,
+        PatientAccount,
+        patient_account,
+    )
+    from medbill_core.services.payments import Overpayment, new_plan, record_payment
+    from medbill_core.services.scrubbing import scrub_claims
+    from medbill_core.services.submission import submit as submit_claims
 
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -122,7 +152,20 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- KPIs and the dashboard
 
     # -- the claim page and the patient account page
-
+    "medbill_core.http.resources.statement_runs": ("statements_dir",),
+    "medbill_core.services.api_records": ("StatementFileGone", "statement_document"),
+    "medbill_core.services.claim_documents": ("ClaimDocument", "claim_documents",
+                                              "document_content"),
+    "medbill_core.services.claim_page": ("AvailableAction", "ClaimAction", "ClaimPage",
+                                         "claim_page"),
+    "medbill_core.services.claim_status": ("check_claim_status",),
+    "medbill_core.services.denials": ("appeal as appeal_denial", "get_denial", "mark_resend",
+                                      "transfer_to_patient", "write_off"),
+    "medbill_core.services.patient_account": ("InstallmentStatus", "PatientAccount",
+                                              "patient_account"),
+    "medbill_core.services.payments": ("Overpayment", "new_plan", "record_payment"),
+    "medbill_core.services.scrubbing": ("scrub_claims",),
+    "medbill_core.services.submission": ("submit as submit_claims",),
 }
 
 # in sections, one per part of issue 16 (parts merge without touching each other's lines),
@@ -149,7 +192,11 @@ __all__ = [  # noqa: RUF022
     # -- KPIs and the dashboard
 
     # -- the claim page and the patient account page
-
+    "AvailableAction", "ClaimAction", "ClaimDocument", "ClaimPage", "InstallmentStatus",
+    "Overpayment", "PatientAccount", "StatementFileGone", "appeal_denial", "check_claim_status",
+    "claim_documents", "claim_page", "document_content", "get_denial", "mark_resend", "new_plan",
+    "patient_account", "record_payment", "scrub_claims", "statement_document",
+    "statements_dir", "submit_claims", "transfer_to_patient", "write_off",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

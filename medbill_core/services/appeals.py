@@ -288,6 +288,14 @@ def list_appeals(work: UnitOfWork, status: AppealStatus | str | None = None) -> 
     return appeals
 
 
+def list_appeals_of(work: UnitOfWork, claim_id: int) -> list[Appeal]:
+    """Every appeal of one claim, by level (the claim page)."""
+    work.require(Action.APPEALS_READ)
+    query = (select(AppealRow, ClaimRow).join(ClaimRow, ClaimRow.id == AppealRow.claim_id)
+             .where(AppealRow.claim_id == claim_id).order_by(AppealRow.level, AppealRow.id))
+    return [_view(row, claim) for row, claim in work.session.execute(query).all()]
+
+
 def appeals_after(work: UnitOfWork, *, after_id: int | None, limit: int,
                   status: AppealStatus | None = None,
                   deadline_before: date | None = None) -> list[Appeal]:

@@ -268,6 +268,20 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
     return items
 
 
+def denials_of_claim(work: UnitOfWork, claim_id: int) -> list[Denial]:
+    """Every denial item of one claim, decided or not, oldest first (the claim page)."""
+    work.require(Action.DENIALS_READ)
+    from medbill_core.services.appeals import appeal_deadlines
+
+    claim = work.session.get(ClaimRow, claim_id)
+    if claim is None:
+        return []
+    rows = list(work.session.scalars(select(DenialRow).where(DenialRow.claim_id == claim_id)
+                                     .order_by(DenialRow.id)))
+    deadlines = appeal_deadlines(work, sorted({(row.claim_id, row.payer_key) for row in rows}))
+    return [_view(work, row, claim, deadlines) for row in rows]
+
+
 def get_denial(work: UnitOfWork, denial_id: int) -> Denial:
     work.require(Action.DENIALS_READ)
     row = _row(work, denial_id)

@@ -1102,15 +1102,19 @@ class MissedInstallment:
 
 
 def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
-                        grace_days: int = 5) -> list[MissedInstallment]:
-    """Installments of active plans more than ``grace_days`` past due and not fully paid."""
+                        grace_days: int = 5,
+                        patient_id: int | None = None) -> list[MissedInstallment]:
+    """Installments of active plans (of one patient, when given) more than ``grace_days``
+    past due and not fully paid."""
     work.require(Action.PLANS_READ)
     today = as_of or date.today()
     result = []
-    for plan, account_number in work.session.execute(
-            select(PaymentPlanRow, PatientRow.account_number)
-            .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
-            .where(PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id)):
+    query = (select(PaymentPlanRow, PatientRow.account_number)
+             .join(PatientRow, PatientRow.id == PaymentPlanRow.patient_id)
+             .where(PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id))
+    if patient_id is not None:
+        query = query.where(PaymentPlanRow.patient_id == patient_id)
+    for plan, account_number in work.session.execute(query):
         for inst in plan.installments:
             late = (today - inst.due_date).days
             if late > grace_days and inst.paid_amount < inst.amount:

@@ -159,16 +159,21 @@ class _Group:
     first_effective: date
 
 
-def _groups(work: UnitOfWork, as_of: date) -> list[_Group]:
+def _of_patient(patient_id: int | None) -> tuple[Any, ...]:
+    """The ledger condition of one patient's account (none: every patient's)."""
+    return () if patient_id is None else (LedgerEntryRow.patient_id == patient_id,)
+
+
+def _groups(work: UnitOfWork, as_of: date, patient_id: int | None = None) -> list[_Group]:
     """The ledger sums of every (claim account, patient, payer key) a payer still owes on
-    (insurance A/R): one aggregate in SQL, streamed from the covering index
-    ``ix_ledger_entries_account`` (its order is the grouping's); the settled groups stay in the
-    database."""
+    (insurance A/R), of one patient when given: one aggregate in SQL, streamed from the
+    covering index ``ix_ledger_entries_account`` (its order is the grouping's); the settled
+    groups stay in the database."""
     insurance = func.sum(LedgerEntryRow.insurance_delta)
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                insurance, func.min(LedgerEntryRow.effective_date))
-        .where(*as_of_conditions(as_of))
+        .where(*as_of_conditions(as_of), *_of_patient(patient_id))
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
                   LedgerEntryRow.payer_key)
         .having(insurance != ZERO)).all()
@@ -254,15 +259,17 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
     return result
 
 
-def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal, int]]:
+def _patient_accounts(work: UnitOfWork, as_of: date,
+                      patient_id: int | None = None) -> list[tuple[int, Decimal, int]]:
     """(patient id, patient balance, age in days) of every patient account the patient owes
-    on (or holds a credit on): one aggregate per (claim account, patient), streamed from the
-    covering index ``ix_ledger_entries_account``; settled accounts stay in the database."""
+    on (or holds a credit on), of one patient when given: one aggregate per (claim account,
+    patient), streamed from the covering index ``ix_ledger_entries_account``; settled
+    accounts stay in the database."""
     patient = func.sum(LedgerEntryRow.patient_delta)
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, patient,
                func.min(LedgerEntryRow.effective_date))
-        .where(*as_of_conditions(as_of))
+        .where(*as_of_conditions(as_of), *_of_patient(patient_id))
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id)
         .having(patient != ZERO)).all()
     owing = [claim_id for claim_id, _patient, _balance, _first in rows if claim_id is not None]
@@ -280,8 +287,21 @@ def _patient_accounts(work: UnitOfWork, as_of: date) -> list[tuple[int, Decimal,
 def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
     work.require(Action.REPORTS_READ)
-    today = as_of or date.today()
-    groups = _groups(work, today)
+    return _aging(work, as_of or date.today(), None)
+
+
+def account_aging(work: UnitOfWork, patient_id: int, *,
+                  as_of: date | None = None) -> AgingReport:
+    """One patient's account by age bucket: what each payer owes on it and what the patient
+    owes, aged by the same rules as :func:`aging` (the module docstring), so the account page
+    and the A/R report agree to the cent. Whoever may see the patient's payments may see it
+    (the front desk asks for the balance at the window)."""
+    work.require(Action.PAYMENTS_READ)
+    return _aging(work, as_of or date.today(), patient_id)
+
+
+def _aging(work: UnitOfWork, today: date, patient_id: int | None) -> AgingReport:
+    groups = _groups(work, today, patient_id)
     submissions = _first_submissions(work, today, (
         group.claim_id for group in groups
         if group.claim_id is not None and group.insurance != ZERO))
@@ -301,7 +321,7 @@ def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
         line.add(group.insurance, days_old(since, today))
     patient = AgingLine("patient")
-    for _patient_id, balance, days in _patient_accounts(work, today):
+    for _patient_id, balance, days in _patient_accounts(work, today, patient_id):
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]

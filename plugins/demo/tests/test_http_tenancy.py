@@ -52,6 +52,7 @@ ID_TABLES: dict[str, Any] = {
     "plan_id": schema.PaymentPlanRow,
     "statement_id": schema.StatementRow,
     "appeal_id": schema.AppealRow,
+    "denial_id": schema.DenialRow,
     "document_id": schema.InboundDocumentRow,
     "submission_id": schema.SubmissionRow,
     "practice_id": schema.PracticeRow,
@@ -60,9 +61,10 @@ ID_TABLES: dict[str, Any] = {
     "item_id": schema.WorkItemRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
-#: ``rest``, the workspace's page of any address it does not have; ``queue``, a work queue's
-#: name
-NOT_IDS: set[str] = {"rest", "queue"}
+#: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
+#: document by its name (``sent-3``: the claim page checks the claim first, then the name);
+#: ``queue``, a work queue's name
+NOT_IDS: set[str] = {"rest", "doc", "queue"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
