@@ -79,6 +79,10 @@ class Action(StrEnum):
     JOBS_READ = "jobs.read"
     JOBS_RUN = "jobs.run"
 
+    QUEUES_READ = "queues.read"
+    QUEUES_WORK = "queues.work"
+    QUEUES_MANAGE = "queues.manage"
+
     @property
     def is_read(self) -> bool:
         return self.value.endswith(".read")
@@ -189,6 +193,14 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.CODING_AUDIT_WRITE: _roles(ADMIN, MANAGER),
     Action.JOBS_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),
     Action.JOBS_RUN: _roles(ADMIN, MANAGER, BILLER),
+    # -- work queues (issue 16). The queues show insurance A/R, denials and collections, which
+    # the front desk does not read (reports, denials, collections): not theirs. The auditor
+    # reads them and changes nothing.
+    Action.QUEUES_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),
+    # take an item, note it, snooze it: the biller's own day
+    Action.QUEUES_WORK: _roles(ADMIN, MANAGER, BILLER),
+    # hand work to others and see each person's output: whoever runs the team
+    Action.QUEUES_MANAGE: _roles(ADMIN, MANAGER),
 }
 
 

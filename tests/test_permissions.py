@@ -29,7 +29,9 @@ BILLER = {
     "remittance.resolve", "denials.read", "denials.work", "appeals.read", "appeals.write",
     "payments.read", "payments.post", "plans.read", "plans.write", "statements.read",
     "statements.run", "collections.read", "reports.read", "receivables.resolve", "fees.read",
-    "codes.read", "jobs.read", "jobs.run"}
+    "codes.read", "jobs.read", "jobs.run",
+    # work queues (issue 16): reads and works them; handing work to others is the manager's
+    "queues.read", "queues.work"}
 FRONT_DESK = {
     "practices.read", "patients.read", "patients.write", "coverages.read", "coverages.write",
     "guarantors.read", "guarantors.write", "providers.read", "eligibility.check",

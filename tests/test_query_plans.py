@@ -35,6 +35,8 @@ from medbill_core.services.receivables import (
     remittance_exceptions,
 )
 from medbill_core.services.remittance_register import list_remittances
+from medbill_core.services.work_queue_sources import Queue, derive
+from medbill_core.services.work_queues import audit_head
 from medbill_core.testing.bigdb import generate
 from medbill_core.testing.factories import make_payer, make_practice
 
@@ -160,6 +162,11 @@ QUERIES: dict[str, Callable[[Any], object]] = {
                                                        entity_id=4242),
     "audit --action": lambda w: audit.query(w.session, action="ledger.post", limit=50),
     "statements: balances held for a void": _statement_candidates,
+    # work queues (issue 16): the check every read makes, and a queue's derivation
+    "queues: the refresh check (audit head)": lambda w: audit_head(w, 1),
+    "queues: the denials queue derived": lambda w: derive(w, Queue.DENIALS, TODAY),
+    "queues: the rejections queue derived": lambda w: derive(w, Queue.REJECTIONS, TODAY),
+    "queues: the deadlines queue derived": lambda w: derive(w, Queue.DEADLINES, TODAY),
 }
 
 

@@ -52,7 +52,35 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         search_claims,
         search_patients,
     )
+
+    # isort: split
     # -- work queues
+    from medbill_core.services.remittance import post_remittance
+    from medbill_core.services.work_item_actions import Resent, correct_and_resend
+    from medbill_core.services.work_item_actions import appeal as appeal_work_item
+    from medbill_core.services.work_item_actions import resolve as resolve_work_item
+    from medbill_core.services.work_item_actions import status_check as status_check_work_item
+    from medbill_core.services.work_item_actions import (
+        transfer_to_patient as transfer_work_item,
+    )
+    from medbill_core.services.work_item_actions import write_off as write_off_work_item
+    from medbill_core.services.work_queue_sources import NextAction, Queue
+    from medbill_core.services.work_queues import (
+        PRIORITY_RULE,
+        Productivity,
+        QueueFilter,
+        QueueSummary,
+        WorkItem,
+        read_queue,
+        read_summaries,
+    )
+    from medbill_core.services.work_queues import Note as WorkItemNote
+    from medbill_core.services.work_queues import add_note as add_work_item_note
+    from medbill_core.services.work_queues import assign as assign_work_items
+    from medbill_core.services.work_queues import get_item as get_work_item
+    from medbill_core.services.work_queues import notes as work_item_notes
+    from medbill_core.services.work_queues import productivity as queue_productivity
+    from medbill_core.services.work_queues import snooze as snooze_work_items
     # isort: split
     # -- KPIs and the dashboard
     from medbill_core.services.kpi import (
@@ -126,6 +154,19 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                                                "search_claims", "search_patients"),
 
     # -- work queues
+    "medbill_core.services.work_queue_sources": ("NextAction", "Queue"),
+    # (the queues' page tests post a payer's answer (an 835's claim payment) to deny claims)
+    "medbill_core.services.remittance": ("post_remittance",),
+    "medbill_core.services.work_queues": (
+        "PRIORITY_RULE", "Note as WorkItemNote", "Productivity", "QueueFilter",
+        "QueueSummary", "WorkItem", "add_note as add_work_item_note",
+        "assign as assign_work_items", "get_item as get_work_item",
+        "notes as work_item_notes", "productivity as queue_productivity", "read_queue",
+        "read_summaries", "snooze as snooze_work_items"),
+    "medbill_core.services.work_item_actions": (
+        "Resent", "appeal as appeal_work_item", "correct_and_resend",
+        "resolve as resolve_work_item", "status_check as status_check_work_item",
+        "transfer_to_patient as transfer_work_item", "write_off as write_off_work_item"),
 
     # -- KPIs and the dashboard
     "medbill_core.services.kpi": (
@@ -165,6 +206,11 @@ __all__ = [  # noqa: RUF022
     "switch_practice",
 
     # -- work queues
+    "PRIORITY_RULE", "NextAction", "Productivity", "Queue", "QueueFilter", "QueueSummary",
+    "Resent", "WorkItem", "WorkItemNote", "add_work_item_note", "appeal_work_item",
+    "assign_work_items", "correct_and_resend", "get_work_item", "post_remittance",
+    "queue_productivity", "read_queue", "read_summaries", "resolve_work_item", "snooze_work_items",
+    "status_check_work_item", "transfer_work_item", "work_item_notes", "write_off_work_item",
 
     # -- KPIs and the dashboard
     "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",

@@ -116,6 +116,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "report": ("report_cmd", "app", "group"),
     "appeals": ("appeals_cmd", "app", "group"),
     "denials": ("denials_cmd", "app", "group"),
+    "queues": ("queues_cmd", "app", "group"),
     "fees": ("fees_cmd", "fees_app", "group"),
     "chargemaster": ("fees_cmd", "chargemaster_app", "group"),
     "audit": ("audit_cmd", "app", "group"),
@@ -154,6 +155,8 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "report": "Reports: the revenue-cycle KPIs and the claims behind them.",
     "appeals": "Appeals of denied claims: open, list, sent, outcome, withdraw.",
     "denials": "Denials kept open as insurance A/R: list them and decide each one.",
+    "queues": "Work queues: what needs doing, assign it, note it, snooze it; the team's "
+              "productivity.",
     "fees": "Payers' contracted fee schedules (allowed amount per code and date of service):"
             " used by estimates and to flag payments allowed below the contract.",
     "chargemaster": "The practice's charge master (price per code and date of service): used"

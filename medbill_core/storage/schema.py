@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -1055,3 +1057,91 @@ class UserSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     idle_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -------------------------------------------------------------------------------------------------
+# Part "work queues" (issue 16): what people add to the derived work items
+# -------------------------------------------------------------------------------------------------
+
+#: an item is open (derived from the data now) while ``closed_at`` is NULL
+_OPEN_ITEM = "closed_at IS NULL"
+
+
+class WorkItemRow(PracticeScoped, Base):
+    """One piece of work on a queue (:mod:`medbill_core.services.work_queues`).
+
+    The columns from ``queue`` to ``priority`` are derived from the practice's records (a
+    refresh keeps them in line); ``assignee``, ``snoozed_until`` and the notes are what people
+    add, and survive refreshes. When the data stops deriving the item it is closed
+    (``closed_at``, ``closed_by``: the actor whose change resolved it, else ``system``); the
+    same subject needing work again later is a new item. At most one open item per
+    ``item_key`` and practice (a partial unique index)."""
+
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("uq_work_items_open_key", "practice_id", "item_key", unique=True,
+              sqlite_where=text(_OPEN_ITEM), postgresql_where=text(_OPEN_ITEM)),
+        # a queue's page: its open items by priority (keyset), read through the index
+        Index("ix_work_items_queue", "practice_id", "queue", "priority", "id",
+              sqlite_where=text(_OPEN_ITEM), postgresql_where=text(_OPEN_ITEM)),
+        # productivity: closures per person and day
+        Index("ix_work_items_closed", "practice_id", "closed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(30))
+    #: ``queue:subject_type:subject_id``: what makes a derived item the same item
+    item_key: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    #: the claim the item is about (NULL: a patient account, a plan, a remittance exception)
+    claim_id: Mapped[int | None] = mapped_column(Integer)
+    #: how people name the subject: a claim number, an account number, a trace number
+    label: Mapped[str] = mapped_column(String(60))
+    #: why it needs work, in words (codes explained); never PHI
+    reason: Mapped[str] = mapped_column(String(1000))
+    codes: Mapped[list[str]] = mapped_column(JSON)
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    #: the suggested next action (a :class:`~medbill_core.services.work_queues.NextAction`)
+    action: Mapped[str] = mapped_column(String(30))
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    provider_npi: Mapped[str | None] = mapped_column(String(10))
+    #: the day the work became due: its age counts from here
+    since: Mapped[date] = mapped_column(Date)
+    #: cents at stake per day left (the formula: ``work_queues.priority``); higher first
+    priority: Mapped[int] = mapped_column(BigInteger)
+    #: the user name it is assigned to (a member of the practice)
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class WorkItemNoteRow(PracticeScoped, Base):
+    """A person's note on a work item (free text: may hold PHI, never audited or logged)."""
+
+    __tablename__ = "work_item_notes"
+    __table_args__ = (Index("ix_work_item_notes_item", "work_item_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    text: Mapped[str] = mapped_column(String(2000))
+
+
+class WorkQueueRefreshRow(PracticeScoped, Base):
+    """When a queue's items were last brought in line with the data: the practice's latest
+    audit event then (``watermark``; every change of a record is audited) and the day (items
+    that age, such as "no response after 30 days", change with the date alone)."""
+
+    __tablename__ = "work_queue_refreshes"
+    __table_args__ = (UniqueConstraint("practice_id", "queue",
+                                       name="uq_work_queue_refreshes_queue"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(30))
+    watermark: Mapped[int] = mapped_column(BigInteger)
+    refreshed_on: Mapped[date] = mapped_column(Date)

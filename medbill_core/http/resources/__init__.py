@@ -36,6 +36,7 @@ from medbill_core.http.resources import (
     statement_runs,
     statements,
     webhooks,
+    work_queues,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
@@ -44,7 +45,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            estimates.router, inbound_documents.router, practices.router, guarantors.router,
            coverages.router, payments.router, plans.router, statements.router, appeals.router,
            webhooks.router,
-           kpi.router)  # issue 16: the KPIs of the dashboard
+           kpi.router,  # issue 16: the KPIs of the dashboard
+           work_queues.router)  # issue 16: the work queues
 
 
 def include_core_routes(app: FastAPI) -> None:

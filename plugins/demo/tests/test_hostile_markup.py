@@ -261,6 +261,10 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("ar", "exceptions"): [((), ("[/x]UNKNOWN",))],
     ("ar", "followup"): [((), ())],
     ("denials", "list"): [((), ())],
+    # work queues (issue 16): the exception's claim number as the payer sent it is the label
+    ("queues", "list"): [((), ())],
+    ("queues", "show"): [(("remittance_exceptions",), ("[/x]UNKNOWN",)), (("rejections",), ()),
+                         (("denials",), ())],
     ("appeals", "list"): [((), ())],
     ("payments", "list"): [((), (STYLE,))],
     ("plans", "list"): [((), ())],

@@ -36,6 +36,7 @@ from medbill_core.http.resources.claim_actions import NewClaim
 from medbill_core.http.route_table import RouteAction, route_actions
 from medbill_core.services.identity import add_practice, create_key
 from medbill_core.services.webhooks import add_subscription
+from medbill_core.services.work_queues import read_summaries
 from medbill_core.storage import schema
 
 #: a path parameter -> the table whose ids it takes (a route with another parameter fails
@@ -57,13 +58,14 @@ ID_TABLES: dict[str, Any] = {
     "practice_id": schema.PracticeRow,
     "subscription_id": schema.WebhookSubscriptionRow,
     "job_id": schema.JobRow,
+    "item_id": schema.WorkItemRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
 #: document by its name (``sent-3``: the claim page checks the claim first, then the name);
 #: ``kpi``, a KPI's name (its claims are a list, scoped like every list: tests/test_kpi.py
-#: checks another practice's)
-NOT_IDS: set[str] = {"rest", "doc", "kpi"}
+#: checks another practice's); ``queue``, a work queue's name
+NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
@@ -117,6 +119,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, medbill_backend: str,
         demo_key = create_key(work, installer, "demo-admin", Role.ADMINISTRATOR).token
         other_key = create_key(work, installer, "other-admin", Role.ADMINISTRATOR,
                                practice_code="other").token
+    read_summaries(medbill, installer)  # the demo's work items: their routes are walked too
     ids: dict[str, int] = {}
     with medbill.database.reader() as session:  # the installation's view: every practice
         for name, table in ID_TABLES.items():

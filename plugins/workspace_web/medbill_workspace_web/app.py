@@ -9,14 +9,14 @@ from fastapi.routing import iter_route_contexts
 from starlette.responses import RedirectResponse, Response
 
 from medbill_core.api.http import public_route
-from medbill_workspace_web import account_pages, claim_pages, dashboard, search, shell
+from medbill_workspace_web import account_pages, claim_pages, dashboard, queues, search, shell
 from medbill_workspace_web.pages import HOME_PATH, PageRoute
 from medbill_workspace_web.static import PATH as STATIC_PATH
 from medbill_workspace_web.static import static_files
 
 #: Each area's router, in the order they are matched (an area's owner adds its own here).
 AREAS: tuple[APIRouter, ...] = (shell.router, search.router, claim_pages.router,
-                                 account_pages.router, dashboard.router)
+                                 account_pages.router, queues.router, dashboard.router)
 
 
 def _answers_root(app: FastAPI) -> bool:

@@ -20,7 +20,7 @@ class NavEntry:
 
 
 NAV: tuple[NavEntry, ...] = (
-    NavEntry("Work queues", "/workspace/queues", Action.DENIALS_READ),
+    NavEntry("Work queues", "/workspace/queues", Action.QUEUES_READ),
     NavEntry("Dashboard", "/workspace/dashboard", Action.REPORTS_READ),
     NavEntry("Claims", "/workspace/claims", Action.CLAIMS_READ),
     NavEntry("Patients", "/workspace/patients", Action.PATIENTS_READ),

@@ -16,6 +16,7 @@ Tests that change records make their own (the seeded ones are shared by every te
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ from medbill_workspace_web.testing import (
 )
 
 from medbill_core.api.workspace import create_app
+
+# The tests import their helpers (queues_support, records_seed) by plain name, and make test
+# runs them with --import-mode=importlib from the repository's root (no test folder on
+# sys.path): appended, as the demo's suite does, not prepended.
+sys.path.append(str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
