@@ -97,6 +97,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         Unit,
         check_period,
         display,
+        display_quantity,
         kpi_claims,
         kpi_of,
         kpi_report,
@@ -172,6 +173,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.services.kpi": (
         "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",
         "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display",
+        "display_quantity",
         "kpi_claims", "kpi_of", "kpi_report"),
 
     # -- the claim page and the patient account page
@@ -214,8 +216,8 @@ __all__ = [  # noqa: RUF022
 
     # -- KPIs and the dashboard
     "CSV_COLUMNS", "DEFINITIONS", "PAYER_MIX_DEFINITION", "ROUNDING", "Figure", "Kpi",
-    "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display", "kpi_claims",
-    "kpi_of", "kpi_report",
+    "KpiClaim", "KpiReport", "Part", "Point", "Unit", "check_period", "display",
+    "display_quantity", "kpi_claims", "kpi_of", "kpi_report",
 
     # -- the claim page and the patient account page
     "AvailableAction", "ClaimAction", "ClaimDocument", "ClaimPage", "InstallmentStatus",

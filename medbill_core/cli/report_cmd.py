@@ -48,7 +48,13 @@ def kpi_command(period_from: From = None, period_to: To = None, as_json: AsJson 
     """Days in A/R, clean-claim, first-pass, denial and net collection rates, A/R over 90 and
     120 days, charge lag, ERA lag and the payer mix, with their definitions and monthly
     trends."""
-    from medbill_core.services.kpi import CSV_COLUMNS, Unit, display, kpi_report
+    from medbill_core.services.kpi import (
+        CSV_COLUMNS,
+        Unit,
+        display,
+        display_quantity,
+        kpi_report,
+    )
 
     if as_json and as_csv:
         raise fail("--json and --csv: choose one", 2)
@@ -73,8 +79,9 @@ def kpi_command(period_from: From = None, period_to: To = None, as_json: AsJson 
         value = figure.display
         if figure.median is not None:
             value += f" (median {figure.median})"
-        table.add_row(escape(figure.definition.title), value, str(figure.total.numerator),
-                      str(figure.total.denominator))
+        table.add_row(escape(figure.definition.title), value,
+                      display_quantity(figure.total.numerator),
+                      display_quantity(figure.total.denominator))
     print_table(table)
     denials = data_table("denied: CARC", "meaning", "claims", "amount",
                          title="Denials on the payer's first answer, by CARC",

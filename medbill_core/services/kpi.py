@@ -200,6 +200,15 @@ def display(value: Decimal | None, unit: Unit) -> str:
     return f"{value.quantize(_TENTH, ROUND_HALF_UP)} {unit.value}"
 
 
+def display_quantity(value: Decimal | int) -> str:
+    """A numerator or denominator for people: a count as it is, an amount (or a quotient,
+    e.g. a daily revenue) rounded half up to the cent, with thousands separators (the JSON
+    keeps the exact value)."""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+
+
 def _text(number: Number) -> str | int:
     return number if isinstance(number, int) else str(number)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -34,6 +33,7 @@ from medbill_core.api.workspace import (
     Unit,
     check_period,
     display,
+    display_quantity,
     kpi_claims,
     kpi_of,
     kpi_report,
@@ -44,7 +44,6 @@ from medbill_workspace_web.pages import page_router, requires
 from medbill_workspace_web.rendering import PAGE_HEADERS, render
 
 router = page_router()
-CENT = Decimal("0.01")
 PAGE_SIZE = 50
 #: ``from`` and ``to`` as the period form sends them (empty: the default)
 DateText = Annotated[str, Query(max_length=10)]
@@ -63,14 +62,6 @@ def _day(text: str, field: str) -> date | None:
 
 def _period(period_from: str, period_to: str) -> tuple[date, date]:
     return check_period(_day(period_from, "from"), _day(period_to, "to"))
-
-
-def quantity(value: Decimal | int) -> str:
-    """A numerator or denominator for people: a count as it is, an amount (or a quotient,
-    e.g. a daily revenue) rounded half up to the cent, with thousands separators."""
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value.quantize(CENT, ROUND_HALF_UP):,}"
 
 
 def drill_link(kpi: Kpi, part: str, start: date, end: date, month: str | None = None) -> str:
@@ -97,7 +88,7 @@ def _context(report: KpiReport) -> dict[str, Any]:
     start, end = report.period_from, report.period_to
     return {"report": report, "charts": {figure.kpi: chart(figure) for figure in report.figures},
             "rounding": ROUNDING, "payer_mix_definition": PAYER_MIX_DEFINITION,
-            "rate": Unit.RATE, "display": display, "quantity": quantity, "Kpi": Kpi,
+            "rate": Unit.RATE, "display": display, "quantity": display_quantity, "Kpi": Kpi,
             "drill": lambda kpi, part, month=None: drill_link(kpi, part, start, end, month),
             "csv_link": "/workspace/dashboard/export.csv?" + urlencode(
                 {"from": start.isoformat(), "to": end.isoformat()})}

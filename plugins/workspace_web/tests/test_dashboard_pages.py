@@ -12,10 +12,10 @@ from html import unescape
 
 from fastapi.testclient import TestClient
 from medbill_workspace_web.charts import Bar, bar_chart, month_label
-from medbill_workspace_web.dashboard import quantity
 from medbill_workspace_web.testing import PRACTICE_A, Workspace, client_sign_in
 
 from medbill_core.api.workspace import Kpi
+from medbill_core.api.workspace import display_quantity as quantity
 
 
 def _api(client: TestClient, path: str = "/v1/reports/kpi") -> dict:  # type: ignore[type-arg]
