@@ -30,7 +30,6 @@ from medbill_core.domain import CoverageOrder
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.errors import PermissionDenied, ValidationFailed
 from medbill_core.http import create_app
-from medbill_core.http.resources.kpi import KpiName
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.services.identity import add_practice
 from medbill_core.services.kpi import (
@@ -594,10 +593,6 @@ def test_front_desk_gets_403_from_the_api(medbill_app: Medbill) -> None:
     with TestClient(create_app(medbill_app, authenticate=fake_authenticate)) as client:
         for path in ("/v1/reports/kpi", "/v1/reports/kpi/denial_rate/claims"):
             assert_problem(client.get(path, headers=OTHER), 403, "permission-denied")
-
-
-def test_the_api_names_the_same_kpis() -> None:
-    assert [name.value for name in KpiName] == [kpi.value for kpi in Kpi]
 
 
 def test_another_practice_sees_none_of_it(medbill_app: Medbill, claims: Claims) -> None:

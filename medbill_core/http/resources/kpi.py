@@ -5,7 +5,6 @@ as keyset pages."""
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -24,27 +23,9 @@ from medbill_core.http.pagination import (
 )
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.permissions import Action
+from medbill_core.services.kpi import Kpi, Part
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=PROBLEM_RESPONSES)
-
-
-class KpiName(StrEnum):
-    """The figures a drill-down can name (the ``kpi`` of the report's figures)."""
-
-    DAYS_IN_AR = "days_in_ar"
-    CLEAN_CLAIM_RATE = "clean_claim_rate"
-    FIRST_PASS_RESOLUTION_RATE = "first_pass_resolution_rate"
-    DENIAL_RATE = "denial_rate"
-    NET_COLLECTION_RATE = "net_collection_rate"
-    AR_OVER_90 = "ar_over_90"
-    AR_OVER_120 = "ar_over_120"
-    CHARGE_LAG = "charge_lag"
-    ERA_LAG = "era_lag"
-
-
-class PartName(StrEnum):
-    NUMERATOR = "numerator"
-    DENOMINATOR = "denominator"
 
 
 class KpiPoint(BaseModel):
@@ -59,7 +40,7 @@ class KpiPoint(BaseModel):
 
 
 class KpiFigure(BaseModel):
-    kpi: KpiName
+    kpi: Kpi
     title: str
     unit: str = Field(description="rate, days or hours")
     definition: str
@@ -162,21 +143,21 @@ def kpi(request: Request,
 @router.get("/kpi/{kpi}/claims", summary="Claims behind a KPI", response_model=KpiClaimPage)
 def kpi_claims(request: Request,
                principal: Annotated[Principal, Depends(permitted(Action.REPORTS_READ))],
-               kpi: Annotated[KpiName, Path(description="the figure's kpi")],
-               part: Annotated[PartName, Query(description="numerator or denominator")
-                               ] = PartName.NUMERATOR,
+               kpi: Annotated[Kpi, Path(description="the figure's kpi")],
+               part: Annotated[Part, Query(description="numerator or denominator")
+                               ] = Part.NUMERATOR,
                month: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}$",
                                                   description="one month of the period")
                                 ] = None,
                period_from: PeriodFrom = None, period_to: PeriodTo = None,
                limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """The claims counted in a figure's numerator or denominator, by claim id."""
-    from medbill_core.services.kpi import Kpi, Part, kpi_claims
+    from medbill_core.services.kpi import kpi_claims
 
     listing = f"kpi:{kpi.value}:{part.value}"
     after = decode_cursor(listing, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        rows = kpi_claims(work, Kpi(kpi.value), part=Part(part.value), period_from=period_from,
+        rows = kpi_claims(work, kpi, part=part, period_from=period_from,
                           period_to=period_to, month=month, after_id=after, limit=limit + 1)
     data, next_cursor = paged(rows, limit, listing)
     return JSONResponse({"data": [row.as_json() for row in data], "next_cursor": next_cursor})
