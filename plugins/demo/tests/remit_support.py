@@ -3,6 +3,7 @@ claims, and 835 files paying them, written by the generic X12 engine."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -84,3 +85,10 @@ def x12_835(*remittances: Remittance, copies: int = 1) -> str:
 
     text = encode_835(list(remittances), line_breaks=True)
     return text * copies
+
+
+def posted_claim_payments(database: Path) -> int:
+    """How many of the 835's claim payments are on the ledger (what other processes see)."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as connection:
+        return connection.execute("SELECT count(*) FROM postings WHERE posting_key LIKE "
+                                  "'835:ACME1:EFT-CHUNKS:%'").fetchone()[0]
