@@ -14,10 +14,11 @@ queues a person may read is decided by the work-queue actions, not by the servic
 here (an auditor reads the scrub queue without the right to scrub).
 
 Each derivation also runs for a :class:`Scope`, the subjects a change touched (claims,
-patients, appeals): the same rules, their queries narrowed to those subjects, so a refresh
-after a change reads a few rows instead of the practice's records (:mod:`.work_queues`
-says when). Derivations that are cheap in full (unmatched remittance payments, missed plan
-installments: a few hundred rows at most) ignore the scope and always run whole.
+patients, appeals, payment plans): the same rules, their queries narrowed to those
+subjects, so a refresh after a change reads a few rows instead of the practice's records
+(:mod:`.work_queues` says when). The one derivation cheap in full, the unmatched
+remittance payments (a few hundred rows at most, none named by a claim), ignores the
+scope and always runs whole.
 """
 
 from __future__ import annotations
@@ -159,11 +160,14 @@ class Scope:
     claims: frozenset[int] = frozenset()
     patients: frozenset[int] = frozenset()
     appeals: frozenset[int] = frozenset()
+    #: the patients' payment plans
+    plans: frozenset[int] = frozenset()
 
     def holds(self, subject_type: str, subject_id: int) -> bool:
         """Whether an item of this subject belongs to the scope (subjects of the cheap,
         always whole derivations always do)."""
-        found = {"claim": self.claims, "patient": self.patients, "appeal": self.appeals}
+        found = {"claim": self.claims, "patient": self.patients, "appeal": self.appeals,
+                 "plan": self.plans}
         return subject_id in found[subject_type] if subject_type in found else True
 
     def subjects(self, queue: Queue) -> list[tuple[str, Collection[int]]]:
@@ -173,6 +177,8 @@ class Scope:
             return []
         if queue is Queue.PATIENT_BALANCES:
             return [("patient", self.patients)]
+        if queue is Queue.MISSED_INSTALLMENTS:
+            return [("plan", self.plans)]
         if queue is Queue.DEADLINES:
             return [("claim", self.claims), ("appeal", self.appeals)]
         return [("claim", self.claims)]
@@ -536,7 +542,8 @@ def missed_installments(work: UnitOfWork, today: date,
     from medbill_core.services.payments import missed_installments as missed
 
     by_plan: dict[int, list[MissedInstallment]] = {}
-    for installment in missed(work, as_of=today):
+    for installment in missed(work, as_of=today,
+                              patient_ids=None if scope is None else scope.patients):
         by_plan.setdefault(installment.plan_id, []).append(installment)
     items = []
     for plan_id, found in by_plan.items():
@@ -559,7 +566,7 @@ class Source(Protocol):
 
 
 #: the queues whose derivation ignores a scope (cheap in full: see the module docstring)
-WHOLE = frozenset({Queue.REMITTANCE_EXCEPTIONS, Queue.MISSED_INSTALLMENTS})
+WHOLE = frozenset({Queue.REMITTANCE_EXCEPTIONS})
 
 #: each queue's derivation
 SOURCES: dict[Queue, Source] = {

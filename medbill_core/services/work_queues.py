@@ -24,7 +24,7 @@ is, under its actor, and ``closed_by`` names that actor.
 After a change the refresh is **incremental**: the audit events since the queue's mark name
 the subjects they touched (:func:`touched`: claims, patients, appeals, widened to what
 their items depend on: a claim's patient and the claims sharing its account, a patient's
-whole family and claims, a claim's appeals), and only those subjects' items are derived
+whole family, claims and plans, a claim's appeals), and only those subjects' items are derived
 again (:class:`~.work_queue_sources.Scope`: the same rules, their queries narrowed to those
 subjects) and replaced; the rest of the stored items stay as they are, unchanged by an
 event that did not name them. A billing team changes records all day, so this is the read
@@ -506,7 +506,9 @@ def touched(work: UnitOfWork, practice_id: int, after: int, upto: int) -> Scope 
     appeals |= ids(lambda c: select(AppealRow.id).where(AppealRow.claim_id.in_(c)), claims)
     if len(claims) + len(owing) > INCREMENTAL_LIMIT:
         return None
-    return Scope(frozenset(claims), frozenset(owing), frozenset(appeals))
+    plans = ids(lambda c: select(PaymentPlanRow.id).where(PaymentPlanRow.patient_id.in_(c)),
+                owing)
+    return Scope(frozenset(claims), frozenset(owing), frozenset(appeals), frozenset(plans))
 
 
 def _practice_of(app: Medbill, principal: Any) -> int | None:
