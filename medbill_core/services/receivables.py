@@ -603,7 +603,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     if payer_key is not None and payer_key not in payers:
         raise UnknownPayer(payer_key)
     states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
-    flagged = open_findings(work)
+    flagged = open_findings(work, claim_ids)
     conditions = [or_(ClaimRow.state.in_(states), ClaimRow.id.in_(sorted(flagged)))]
     if payer_key is not None:
         conditions.append(ClaimRow.payer_key == payer_key)
