@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_receivables import ago, claim_number, new_claim, patient_of, remit
 from test_work_queues import biller, cycle  # noqa: F401  (fixtures)
 
@@ -105,7 +105,8 @@ def pay_in_part(rng: random.Random, app: Medbill) -> None:
 
 
 def reject(rng: random.Random, app: Medbill) -> None:
-    claim_id = _sent(rng, app)
+    claim_id = _pick(rng, app, select(ClaimRow.id).where(ClaimRow.state.in_(
+        [S.SUBMITTED.value, S.ACKNOWLEDGED.value])))
     if claim_id is not None:
         with app.unit_of_work() as work:
             work.claims.transition(claim_id, S.REJECTED, reason="277CA A7:21")
@@ -159,16 +160,57 @@ def edit_coverage(rng: random.Random, app: Medbill) -> None:
             work.patients.edit_coverage(coverage_id, {"member_id": f"NEW{next(_refs):06d}"})
 
 
+def correct_or_void(rng: random.Random, app: Medbill) -> None:
+    """A replacement (frequency 7: it shares the original's account) or a void (8)."""
+    claim_id = _pick(rng, app, select(ClaimRow.id).where(ClaimRow.state.in_(
+        [S.DENIED.value, S.PARTIALLY_PAID.value, S.PAID.value, S.PATIENT_BALANCE.value])))
+    if claim_id is None:
+        return
+    with app.unit_of_work() as work:
+        # the payer's claim control number the answer would have carried (the test's 835s
+        # leave it out); the queues read nothing of it
+        work.session.execute(update(ClaimRow).where(ClaimRow.id == claim_id).values(
+            payer_claim_number=f"PCN{claim_id}"))
+        if rng.random() < 0.6:
+            work.claims.correct(claim_id, work.claims.get(claim_id), reason="modifier added")
+        else:
+            work.claims.void(claim_id, reason="billed in error")
+
+
+def reopen_rejected(rng: random.Random, app: Medbill) -> None:
+    claim_id = _pick(rng, app, select(ClaimRow.id).where(ClaimRow.state == S.REJECTED.value))
+    if claim_id is not None:
+        with app.unit_of_work() as work:
+            work.claims.transition(claim_id, S.DRAFT, reason="reopened to fix the member ID")
+
+
+def work_appeal(rng: random.Random, app: Medbill) -> None:
+    """Send an open appeal, or record the payer's answer to a sent one."""
+    from medbill_core.services import appeals
+    from medbill_core.storage.schema import AppealRow
+
+    appeal_id = _pick(rng, app, select(AppealRow.id).where(AppealRow.status.in_(
+        ["open", "sent"])))
+    if appeal_id is None:
+        return
+    with app.unit_of_work() as work:
+        if appeals.get_appeal(work, appeal_id).status.value == "open":
+            appeals.mark_sent(work, appeal_id, ago(rng.randint(0, 3)))
+        else:
+            appeals.record_outcome(work, appeal_id, rng.random() < 0.5, "the payer answered")
+
+
 def unmatched_remittance(rng: random.Random, app: Medbill) -> None:
     remit(app, f"NOSUCH{next(_refs)}", paid="25.00", on=ago(rng.randint(0, 5)))
 
 
 CHANGES: list[Callable[[random.Random, Medbill], None]] = [
     send_new_claim, new_draft, deny, deny, pay_in_part, reject, decide_denial, decide_denial,
-    pay, plan, edit_coverage, unmatched_remittance]
+    pay, plan, edit_coverage, unmatched_remittance, correct_or_void, reopen_rejected,
+    work_appeal, work_appeal]
 
 
-STEPS = 16
+STEPS = 20
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
