@@ -277,3 +277,21 @@ def test_an_event_the_mapping_does_not_know_derives_in_full(
         scope = wq.touched(work, 1, mark + 1, head)
     assert scope is not None
     assert cycle["denied"] in scope.claims and patient_id in scope.patients
+
+
+def test_the_daily_job_derives_every_queue_for_the_day(
+        medbill_app: Medbill, cycle: dict[str, int], biller: Principal) -> None:  # noqa: F811
+    from medbill_core.jobs import JOB_KINDS
+    from medbill_core.jobs import tasks as job_tasks
+
+    assert wq.stale_queues(medbill_app, biller) == list(Queue)  # never read
+    job_tasks.use(medbill_app)
+    try:
+        job_tasks.work_queues.func(None)
+    finally:
+        job_tasks.use(None)  # type: ignore[arg-type]
+    assert wq.stale_queues(medbill_app, biller) == []  # the first read finds them fresh
+    for queue in Queue:
+        stored, full = stored_and_derived(medbill_app, queue)
+        assert stored == full, queue.value
+    assert "work-queues" in JOB_KINDS

@@ -34,7 +34,9 @@ incremental one is tested against (equal items after random changes): on the fir
 a new day (deadlines, ages and priorities move with the date), when forced, when an event
 names something the mapping does not know (a new kind of record: better slow than wrong)
 or when the change touched more than :data:`INCREMENTAL_LIMIT` subjects (a whole 835 run:
-one full pass is then cheaper than narrowed ones).
+one full pass is then cheaper than narrowed ones). The new day's full derivation is the
+workers' (the daily ``work-queues`` job, just after midnight) where they run, so a day's
+first read is as cheap as the others.
 
 Why not refresh off the read path (a worker or a post-commit hook)? The page would show
 what the data called for before the change a biller just made (the denial just appealed
