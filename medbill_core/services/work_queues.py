@@ -521,13 +521,11 @@ def _practice_of(app: Medbill, principal: Any) -> int | None:
 
 def refresh(app: Medbill, queue: Queue, *, principal: Any = None,
             today: date | None = None, force: bool = False,
-            incremental: bool = True,
             scopes: dict[tuple[int, int], Scope | None] | None = None) -> bool:
     """Bring the queue's stored items in line with the data (see the module docstring);
     ``False`` when nothing changed since the last refresh (skipped). ``force``: derive the
-    whole queue even if nothing changed; ``incremental=False``: derive it whole if anything
-    did. ``scopes``: the touched subjects already found, by (mark, head), shared by the
-    refreshes of one summary."""
+    whole queue, changed or not. ``scopes``: the touched subjects already found, by (mark,
+    head), shared by the refreshes of one summary."""
     today = today or date.today()
     practice_id = _practice_of(app, principal)
     if practice_id is None:
@@ -542,7 +540,7 @@ def refresh(app: Medbill, queue: Queue, *, principal: Any = None,
         if not force and state is not None and state.watermark == mark \
                 and state.refreshed_on == today:
             return False
-        if not force and incremental and queue not in WHOLE and state is not None \
+        if not force and queue not in WHOLE and state is not None \
                 and state.refreshed_on == today and state.watermark < mark:
             since = (state.watermark, mark)
             if scopes is None or since not in scopes:
