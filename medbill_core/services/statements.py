@@ -205,9 +205,13 @@ def _open_items(work: UnitOfWork, patient_ids: Sequence[int]
                        .where(L.patient_id.in_(chunk), L.claim_id.is_not(None))
                        .group_by(L.patient_id, L.claim_id)
                        .having(func.sum(L.patient_delta) != 0).subquery())
+        # the join alone implies the patients; said again, the planner reads their entries
+        # by the patient index instead of scanning the ledger (a chunk of a few patients:
+        # the work queues' refresh after a change)
         on_claims = (select(*columns)
                      .join(open_claims, and_(open_claims.c.patient_id == L.patient_id,
                                              open_claims.c.claim_id == L.claim_id))
+                     .where(L.patient_id.in_(chunk))
                      .group_by(L.patient_id, L.claim_id, L.kind))
         on_account = (select(*columns).where(L.patient_id.in_(chunk), L.claim_id.is_(None))
                       .group_by(L.patient_id, L.claim_id, L.kind))
