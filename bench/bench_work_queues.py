@@ -8,8 +8,10 @@ serialization; no network), as a biller:
 * the first read of the queue, which derives it and stores its items (once per database);
 * a page of the queue while nothing changed (the refresh is one indexed look-up of the audit
   trail's head): the figure the target is about;
-* a page right after a change elsewhere (an item assigned: a new audit event), which
-  re-derives the queue and finds nothing to write;
+* a page, and the summary of every queue, right after a change (a claim's audit event): the
+  first read after it refreshes what the change touched. Measured both ways: ``full``, the
+  whole queue derived again (how every change was read before the incremental refresh, and
+  still its fallback), and ``incremental``, only the touched subjects' items (after);
 * a page deep in the queue (by cursor), a filtered page, and the summary of every queue.
 
 Figures printed (p50 / p95 / p99 of ``--requests`` each), never asserted. ``--database
@@ -136,13 +138,23 @@ def bench(title: str, url: str, repeat: int) -> None:
     p50, p95, p99 = _timed(after_a_note, repeat)
     print(f"{'denials page after a note on an item':<44}{p50 * 1000:>9.1f}{p95 * 1000:>9.1f}"
           f"{p99 * 1000:>9.1f}", flush=True)
-    for name, path in (("denials page after a change (re-derive)",
-                        "/v1/work-queues/denials/items?limit=50"),
-                       ("summary after a change (every queue)", "/v1/work-queues")):
-        changed = sorted(after_a_change(path) for _ in range(max(5, repeat // 3)))
-        print(f"{name:<44}{statistics.median(changed) * 1000:>9.1f}"
-              f"{changed[int(len(changed) * 0.95) - 1] * 1000:>9.1f}"
-              f"{max(changed) * 1000:>9.1f}", flush=True)
+    from medbill_core.services import work_queues
+
+    incremental = work_queues.touched
+    for way, touched in (("full", lambda *_args: None), ("incremental", incremental)):
+        # before: every change made the next read derive the queue whole (the fallback,
+        # forced here by finding no scope); after: the touched subjects' items only
+        work_queues.touched = touched  # type: ignore[assignment]
+        for name, path, times in (
+                (f"denials after a change, {way}", "/v1/work-queues/denials/items?limit=50",
+                 repeat),
+                (f"summary after a change, {way}", "/v1/work-queues", max(5, repeat // 3))):
+            changed = sorted(after_a_change(path) for _ in range(times))
+            p95 = changed[min(len(changed) - 1, int(len(changed) * 0.95))]
+            flag = "" if p95 * 1000 <= TARGET_MS else f"  (over the {TARGET_MS} ms target)"
+            print(f"{name:<44}{statistics.median(changed) * 1000:>9.1f}{p95 * 1000:>9.1f}"
+                  f"{max(changed) * 1000:>9.1f}{flag}", flush=True)
+    work_queues.touched = incremental
     client.close()
     medbill.close()
 

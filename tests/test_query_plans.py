@@ -35,8 +35,8 @@ from medbill_core.services.receivables import (
     remittance_exceptions,
 )
 from medbill_core.services.remittance_register import list_remittances
-from medbill_core.services.work_queue_sources import Queue, derive
-from medbill_core.services.work_queues import audit_head
+from medbill_core.services.work_queue_sources import Queue, Scope, derive
+from medbill_core.services.work_queues import audit_head, touched
 from medbill_core.testing.bigdb import generate
 from medbill_core.testing.factories import make_payer, make_practice
 
@@ -142,6 +142,11 @@ def _statement_candidates(work: Any) -> None:
 
 TODAY = date.today()
 #: the CLI's list, work-queue and report queries (service calls as the commands make them)
+#: a change's subjects: a few claims (the generator's denials are among the first), patients
+_SCOPE = Scope(claims=frozenset(range(1, 400, 40)), patients=frozenset(range(1, 40, 4)),
+               plans=frozenset({1, 2}))
+
+
 QUERIES: dict[str, Callable[[Any], object]] = {
     "ar aging": lambda w: aging(w),
     "ar aging --by patient": lambda w: patient_aging(w),
@@ -167,6 +172,12 @@ QUERIES: dict[str, Callable[[Any], object]] = {
     "queues: the denials queue derived": lambda w: derive(w, Queue.DENIALS, TODAY),
     "queues: the rejections queue derived": lambda w: derive(w, Queue.REJECTIONS, TODAY),
     "queues: the deadlines queue derived": lambda w: derive(w, Queue.DEADLINES, TODAY),
+    # the incremental refresh after a change: the subjects the latest events touched, and
+    # every queue derived for a few subjects (index look-ups, whatever the practice's size)
+    "queues: the subjects a change touched": lambda w: touched(
+        w, 1, audit_head(w, 1) - 50, audit_head(w, 1)),
+    "queues: every queue derived for a scope": lambda w: [
+        derive(w, queue, TODAY, _SCOPE) for queue in Queue if queue is not Queue.SCRUB],
 }
 
 

@@ -51,6 +51,7 @@ JOB_KINDS: dict[str, str] = {
     "followups": "claim-status inquiries (276) for claims waiting at the payer N days",
     "eligibility": "re-check coverages whose last eligibility check is older than N days",
     "webhooks": "deliver the webhook events due (and record appeal deadlines drawing near)",
+    "work-queues": "derive every work queue for the day (daily, just after midnight)",
 }
 
 

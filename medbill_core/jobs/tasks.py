@@ -394,6 +394,29 @@ def periodic_eligibility(context: JobContext, timestamp: int) -> None:
     defer(context, "eligibility")
 
 
+@tasks.task(name="work_queues", pass_context=True, retry=RETRY)
+def work_queues(context: JobContext) -> None:
+    """Every practice's work queues derived whole for the day. A new day re-derives each
+    queue on its first read (deadlines, ages and priorities move with the date: the
+    incremental refresh of :mod:`~medbill_core.services.work_queues` holds within a day);
+    done here just after midnight, the day's first reads are as cheap as the others."""
+    from medbill_core.services.work_queue_sources import Queue
+    from medbill_core.services.work_queues import refresh
+
+    app = _app()
+    for practice_id in _practice_ids():
+        with tenancy.acting_in(practice_id):
+            for queue in Queue:
+                refresh(app, queue)
+
+
+@tasks.periodic(cron="5 0 * * *", periodic_id="work_queues")
+@tasks.task(name="periodic_work_queues", pass_context=True,
+            queueing_lock="periodic_work_queues")
+def periodic_work_queues(context: JobContext, timestamp: int) -> None:
+    defer(context, "work_queues")
+
+
 def enqueue(app: Any, kind: str, arguments: dict[str, Any] | None = None) -> list[str]:
     """Defer what ``medbill jobs enqueue KIND`` asks for on an opened procrastinate app;
     the jobs deferred (those already waiting are not deferred again)."""

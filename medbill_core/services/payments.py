@@ -14,7 +14,7 @@ oldest unpaid installments; an installment past due and not fully paid is missed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -1103,9 +1103,10 @@ class MissedInstallment:
 
 def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
                         grace_days: int = 5,
-                        patient_id: int | None = None) -> list[MissedInstallment]:
-    """Installments of active plans (of one patient, when given) more than ``grace_days``
-    past due and not fully paid."""
+                        patient_id: int | None = None,
+                        patient_ids: Collection[int] | None = None) -> list[MissedInstallment]:
+    """Installments of active plans (of one patient, or of ``patient_ids``, when given) more
+    than ``grace_days`` past due and not fully paid."""
     work.require(Action.PLANS_READ)
     today = as_of or date.today()
     result = []
@@ -1114,6 +1115,8 @@ def missed_installments(work: UnitOfWork, *, as_of: date | None = None,
              .where(PaymentPlanRow.status == "active").order_by(PaymentPlanRow.id))
     if patient_id is not None:
         query = query.where(PaymentPlanRow.patient_id == patient_id)
+    if patient_ids is not None:
+        query = query.where(PaymentPlanRow.patient_id.in_(sorted(set(patient_ids))))
     for plan, account_number in work.session.execute(query):
         for inst in plan.installments:
             late = (today - inst.due_date).days

@@ -45,7 +45,7 @@ See :func:`followup`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -574,7 +574,8 @@ _FOLLOWUP_COLUMNS = (ClaimRow.id, ClaimRow.claim_number, ClaimRow.payer_key, Cla
 
 
 def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,
-             payer_key: str | None = None) -> list[FollowUpItem]:
+             payer_key: str | None = None,
+             claim_ids: Collection[int] | None = None) -> list[FollowUpItem]:
     """The insurance follow-up work list, most urgent first.
 
     * claims waiting at the payer (``submitted``, ``acknowledged``, ``accepted``) for more
@@ -592,6 +593,8 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     ``timely_filing_days``; claims of a payer no longer configured come last), then the
     longest since submission, then claim id.
 
+    ``claim_ids``: of these claims only (what the work queues refresh after a change).
+
     :raises UnknownPayer: ``payer_key`` is not a configured payer.
     """
     work.require(Action.REPORTS_READ)
@@ -600,13 +603,19 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     if payer_key is not None and payer_key not in payers:
         raise UnknownPayer(payer_key)
     states = [state.value for state in (*PENDING_AT_PAYER, *_ANSWERED)]
-    flagged = open_findings(work)
+    flagged = open_findings(work, claim_ids)
     conditions = [or_(ClaimRow.state.in_(states), ClaimRow.id.in_(sorted(flagged)))]
     if payer_key is not None:
         conditions.append(ClaimRow.payer_key == payer_key)
     # the claims' columns (no ORM rows), then what the list needs of them a chunk at a time
-    claims = work.session.execute(select(*_FOLLOWUP_COLUMNS).where(*conditions)
-                                  .order_by(ClaimRow.id)).all()
+    if claim_ids is None:
+        claims = work.session.execute(select(*_FOLLOWUP_COLUMNS).where(*conditions)
+                                      .order_by(ClaimRow.id)).all()
+    else:
+        claims = sorted((row for chunk in _chunks(claim_ids)
+                         for row in work.session.execute(select(*_FOLLOWUP_COLUMNS).where(
+                             *conditions, ClaimRow.id.in_(chunk)))),
+                        key=lambda row: row.id)
     submitted = _latest_submissions(work, (c.id for c in claims))
     balances = _payer_balances(work, (c.account_claim_id or c.id for c in claims))
     answers = _latest_answers(work, (c.id for c in claims

@@ -205,9 +205,13 @@ def _open_items(work: UnitOfWork, patient_ids: Sequence[int]
                        .where(L.patient_id.in_(chunk), L.claim_id.is_not(None))
                        .group_by(L.patient_id, L.claim_id)
                        .having(func.sum(L.patient_delta) != 0).subquery())
+        # the join alone implies the patients; said again, the planner reads their entries
+        # by the patient index instead of scanning the ledger (a chunk of a few patients:
+        # the work queues' refresh after a change)
         on_claims = (select(*columns)
                      .join(open_claims, and_(open_claims.c.patient_id == L.patient_id,
                                              open_claims.c.claim_id == L.claim_id))
+                     .where(L.patient_id.in_(chunk))
                      .group_by(L.patient_id, L.claim_id, L.kind))
         on_account = (select(*columns).where(L.patient_id.in_(chunk), L.claim_id.is_(None))
                       .group_by(L.patient_id, L.claim_id, L.kind))
@@ -559,14 +563,22 @@ def candidates(work: UnitOfWork, minimum: Decimal) -> list[int]:
     return [pid for pid, total in billable_balances(work).items() if total >= minimum]
 
 
-def _owing_balances(work: UnitOfWork) -> dict[int, Decimal]:
+def _owing_balances(work: UnitOfWork,
+                   patients: Collection[int] | None = None) -> dict[int, Decimal]:
     """:func:`billable_balances` of the patients whose balance is not zero (summed in SQL:
-    patients whose every claim is settled cost a row of the sum, not one of the answer)."""
+    patients whose every claim is settled cost a row of the sum, not one of the answer);
+    of ``patients`` only, when given."""
     total = func.sum(LedgerEntryRow.patient_delta)
-    balances = {patient_id: to_money(amount) for patient_id, amount in work.session.execute(
-        select(LedgerEntryRow.patient_id, total).group_by(LedgerEntryRow.patient_id)
-        .having(total != 0))}
+    query = select(LedgerEntryRow.patient_id, total).group_by(
+        LedgerEntryRow.patient_id).having(total != 0)
+    queries = [query] if patients is None else [
+        query.where(LedgerEntryRow.patient_id.in_(chunk))
+        for chunk in _chunks(sorted(set(patients)))]
+    balances = {patient_id: to_money(amount) for each in queries
+                for patient_id, amount in work.session.execute(each)}
     for patient_id, held in held_balances(work).items():
+        if patients is not None and patient_id not in patients:
+            continue
         balances[patient_id] = balances.get(patient_id, ZERO) - held
     return dict(sorted(balances.items()))
 
@@ -927,18 +939,21 @@ def _statements_sent(work: UnitOfWork, families: Sequence[tuple[str, list[int]]]
 
 
 def collections_worklist(work: UnitOfWork, *, as_of: date | None = None,
-                         minimum: Decimal = Decimal("0.01")) -> list[CollectionsItem]:
+                         minimum: Decimal = Decimal("0.01"),
+                         patients: Collection[int] | None = None) -> list[CollectionsItem]:
     """Guarantors owing money (their patients' balances together, less what is held for a
     void), most overdue first, with their dunning stage (30/60/90/120).
 
     Balances, ages and statement counts are summed in SQL for all guarantors at once (a few
-    queries per 500 patients); no statement is built."""
+    queries per 500 patients); no statement is built. ``patients``: the balances of these
+    patients only, which must be whole families (else a family is summed from part of it);
+    the work queues pass the families a change touched."""
     work.require(Action.COLLECTIONS_READ)
     today = as_of or date.today()
     items: list[CollectionsItem] = []
     plans = set(work.session.scalars(select(PaymentPlanRow.patient_id).where(
         PaymentPlanRow.status == "active")))
-    balances = _owing_balances(work)
+    balances = _owing_balances(work, patients)
     owing = _owing_patients(work, balances)
     chosen = [(key, members) for key, members in sorted(
         _families(work, balances, owing).items(), key=lambda item: item[1][0])

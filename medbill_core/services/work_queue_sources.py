@@ -12,16 +12,23 @@ provider and the day the work became due.
 The derivation runs as the installation's own work for one practice (no principal): which
 queues a person may read is decided by the work-queue actions, not by the services read
 here (an auditor reads the scrub queue without the right to scrub).
+
+Each derivation also runs for a :class:`Scope`, the subjects a change touched (claims,
+patients, appeals, payment plans): the same rules, their queries narrowed to those
+subjects, so a refresh after a change reads a few rows instead of the practice's records
+(:mod:`.work_queues` says when). The one derivation cheap in full, the unmatched
+remittance payments (a few hundred rows at most, none named by a claim), ignores the
+scope and always runs whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
@@ -145,6 +152,38 @@ class DerivedItem:
         return f"{self.queue.value}:{self.subject_type}:{self.subject_id}"
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The subjects a change touched: a derivation for a scope finds the items of these
+    subjects only (and the refresh replaces only their stored items)."""
+
+    claims: frozenset[int] = frozenset()
+    patients: frozenset[int] = frozenset()
+    appeals: frozenset[int] = frozenset()
+    #: the patients' payment plans
+    plans: frozenset[int] = frozenset()
+
+    def holds(self, subject_type: str, subject_id: int) -> bool:
+        """Whether an item of this subject belongs to the scope (subjects of the cheap,
+        always whole derivations always do)."""
+        found = {"claim": self.claims, "patient": self.patients, "appeal": self.appeals,
+                 "plan": self.plans}
+        return subject_id in found[subject_type] if subject_type in found else True
+
+    def subjects(self, queue: Queue) -> list[tuple[str, Collection[int]]]:
+        """The (subject type, ids) the queue's items of this scope may have; empty for a
+        queue derived whole whatever the scope."""
+        if queue in WHOLE:
+            return []
+        if queue is Queue.PATIENT_BALANCES:
+            return [("patient", self.patients)]
+        if queue is Queue.MISSED_INSTALLMENTS:
+            return [("plan", self.plans)]
+        if queue is Queue.DEADLINES:
+            return [("claim", self.claims), ("appeal", self.appeals)]
+        return [("claim", self.claims)]
+
+
 def _reason(parts: Iterable[str]) -> str:
     text = "; ".join(part for part in parts if part)
     return text if len(text) <= REASON_MAX else text[:REASON_MAX - 1] + "…"
@@ -185,9 +224,17 @@ def _claims_by_id(work: UnitOfWork, ids: Iterable[int]) -> dict[int, _ClaimFacts
     return result
 
 
-def _claims_in(work: UnitOfWork, states: Sequence[ClaimState]) -> dict[int, _ClaimFacts]:
-    return _facts(work.session.execute(select(*_FACT_COLUMNS).where(
-        ClaimRow.state.in_([state.value for state in states]))).all())
+def _claims_in(work: UnitOfWork, states: Sequence[ClaimState],
+               scope: Scope | None = None) -> dict[int, _ClaimFacts]:
+    """The claims in ``states`` (of the scope's claims, when given)."""
+    wanted = ClaimRow.state.in_([state.value for state in states])
+    if scope is None:
+        return _facts(work.session.execute(select(*_FACT_COLUMNS).where(wanted)).all())
+    result: dict[int, _ClaimFacts] = {}
+    for chunk in _chunks(scope.claims):
+        result.update(_facts(work.session.execute(select(*_FACT_COLUMNS).where(
+            wanted, ClaimRow.id.in_(chunk))).all()))
+    return result
 
 
 def _filing_deadline(work: UnitOfWork, claim: _ClaimFacts) -> date | None:
@@ -213,15 +260,18 @@ def _latest_moves(work: UnitOfWork, claim_ids: Iterable[int],
 
 # -- the queues --------------------------------------------------------------------------------
 
-def scrub_failures(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def scrub_failures(work: UnitOfWork, today: date,
+                   scope: Scope | None = None) -> list[DerivedItem]:
     """Drafts the enabled plugins' edits block, each finding with its fix hint."""
     from medbill_core.services.scrubbing import scrub_claims
 
-    drafts = _claims_in(work, [ClaimState.DRAFT])
+    drafts = _claims_in(work, [ClaimState.DRAFT], scope)
     if not drafts:
         return []
-    created = dict(work.session.execute(select(ClaimRow.id, ClaimRow.created_at).where(
-        ClaimRow.state == ClaimState.DRAFT.value)).all())
+    created: dict[int, Any] = {}
+    for chunk in _chunks(drafts):
+        created.update(work.session.execute(select(ClaimRow.id, ClaimRow.created_at).where(
+            ClaimRow.id.in_(chunk))).all())
     report = scrub_claims(work, sorted(drafts), validate=False)
     items = []
     for result in report.results:
@@ -251,9 +301,10 @@ def _rejection_words(reason: str) -> tuple[str, tuple[str, ...]]:
         f"{category}:{code}" for category, code in pairs)
 
 
-def rejections(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def rejections(work: UnitOfWork, today: date,
+               scope: Scope | None = None) -> list[DerivedItem]:
     """Claims a clearinghouse (999) or payer (277CA) rejected: fix and resubmit."""
-    claims = _claims_in(work, [ClaimState.REJECTED])
+    claims = _claims_in(work, [ClaimState.REJECTED], scope)
     moves = _latest_moves(work, claims, ClaimState.REJECTED)
     items = []
     for claim in claims.values():
@@ -309,22 +360,23 @@ class _OpenDenial:
     denied_on: date
 
 
-def _open_denials(work: UnitOfWork) -> list[_OpenDenial]:
+def _open_denials(work: UnitOfWork, scope: Scope | None = None) -> list[_OpenDenial]:
     """The denial work items still to work (status ``open``), as plain values from their
     status index: the denials service's items (:mod:`.denials`) without loading each claim
     as a record (the queue reads the few claim columns it shows on its own)."""
     from medbill_core.services.denials import DenialStatus
 
+    query = select(DenialRow.id, DenialRow.claim_id, DenialRow.payer_key,
+                   DenialRow.group_code, DenialRow.reason_code, DenialRow.amount,
+                   DenialRow.denied_on).where(DenialRow.status == DenialStatus.OPEN.value)
+    queries = [query] if scope is None else [
+        query.where(DenialRow.claim_id.in_(chunk)) for chunk in _chunks(scope.claims)]
     return [_OpenDenial(row.id, row.claim_id, row.payer_key,
                         f"{row.group_code}-{row.reason_code}", row.amount, row.denied_on)
-            for row in work.session.execute(
-                select(DenialRow.id, DenialRow.claim_id, DenialRow.payer_key,
-                       DenialRow.group_code, DenialRow.reason_code, DenialRow.amount,
-                       DenialRow.denied_on)
-                .where(DenialRow.status == DenialStatus.OPEN.value))]
+            for each in queries for row in work.session.execute(each)]
 
 
-def denials(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def denials(work: UnitOfWork, today: date, scope: Scope | None = None) -> list[DerivedItem]:
     """Claims with denial items still to work (status ``open``: once appealed, sent for
     correction, written off or moved to the patient, the item waits elsewhere), one item per
     claim: the amounts summed, each CARC and RARC in words, the appeal deadline by the one
@@ -332,7 +384,7 @@ def denials(work: UnitOfWork, today: date) -> list[DerivedItem]:
     from medbill_core.services.appeals import appeal_deadlines
 
     by_claim: dict[int, list[_OpenDenial]] = {}
-    for denial in _open_denials(work):
+    for denial in _open_denials(work, scope):
         by_claim.setdefault(denial.claim_id, []).append(denial)
     claims = _claims_by_id(work, by_claim)
     remarks = _remarks(work, by_claim)
@@ -354,12 +406,14 @@ def denials(work: UnitOfWork, today: date) -> list[DerivedItem]:
     return items
 
 
-def _followup_items(work: UnitOfWork, today: date, queue: Queue) -> list[DerivedItem]:
+def _followup_items(work: UnitOfWork, today: date, queue: Queue,
+                    scope: Scope | None) -> list[DerivedItem]:
     from medbill_core.services.receivables import FollowUpAction, followup
 
     wanted = {Queue.NO_RESPONSE: FollowUpAction.STATUS_INQUIRY,
               Queue.UNDERPAYMENTS: FollowUpAction.UNDERPAYMENT}[queue]
-    found = [item for item in followup(work, older_than=NO_RESPONSE_DAYS, as_of=today)
+    found = [item for item in followup(work, older_than=NO_RESPONSE_DAYS, as_of=today,
+                                       claim_ids=None if scope is None else scope.claims)
              if item.action is wanted]
     claims = _claims_by_id(work, (item.claim_id for item in found))
     items = []
@@ -392,25 +446,28 @@ def _followup_items(work: UnitOfWork, today: date, queue: Queue) -> list[Derived
     return items
 
 
-def no_response(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def no_response(work: UnitOfWork, today: date,
+                scope: Scope | None = None) -> list[DerivedItem]:
     """Claims at the payer with no answer for more than :data:`NO_RESPONSE_DAYS` days."""
-    return _followup_items(work, today, Queue.NO_RESPONSE)
+    return _followup_items(work, today, Queue.NO_RESPONSE, scope)
 
 
-def underpayments(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def underpayments(work: UnitOfWork, today: date,
+                  scope: Scope | None = None) -> list[DerivedItem]:
     """Answers paid below the fee schedule (adapters' findings) or partially paid claims
     the payer still owes on."""
-    return _followup_items(work, today, Queue.UNDERPAYMENTS)
+    return _followup_items(work, today, Queue.UNDERPAYMENTS, scope)
 
 
-def deadlines(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def deadlines(work: UnitOfWork, today: date, scope: Scope | None = None) -> list[DerivedItem]:
     """Deadlines within :data:`DEADLINE_WINDOW` days (or passed): claims not yet sent by the
     payer's timely-filing limit, and appeals opened but not sent by their deadline (a
     denied claim's appeal deadline is on the denials queue already)."""
     from medbill_core.services.appeals import AppealStatus, list_appeals
 
     horizon = today + timedelta(days=DEADLINE_WINDOW)
-    unsent = _claims_in(work, [ClaimState.DRAFT, ClaimState.VALIDATED, ClaimState.REJECTED])
+    unsent = _claims_in(work, [ClaimState.DRAFT, ClaimState.VALIDATED, ClaimState.REJECTED],
+                        scope)
     items = []
     for claim in unsent.values():
         limit = _filing_deadline(work, claim)
@@ -424,8 +481,10 @@ def deadlines(work: UnitOfWork, today: date) -> list[DerivedItem]:
             + f"; claim {ClaimState(claim.state).label}, not yet accepted by the payer",
             claim.charge, limit, NextAction.SUBMIT, claim.service_date, claim.id,
             claim.payer_key, claim.npi))
+    # open appeals are few (each one a person opened): read whole, kept to the scope
     appeals = [a for a in list_appeals(work, AppealStatus.OPEN)
-               if a.deadline is not None and a.deadline <= horizon]
+               if a.deadline is not None and a.deadline <= horizon
+               and (scope is None or scope.holds("appeal", a.id))]
     claims = _claims_by_id(work, (a.claim_id for a in appeals))
     for appeal in appeals:
         claim = claims[appeal.claim_id]
@@ -440,7 +499,8 @@ def deadlines(work: UnitOfWork, today: date) -> list[DerivedItem]:
     return items
 
 
-def remittance_exceptions(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def remittance_exceptions(work: UnitOfWork, today: date,
+                          scope: Scope | None = None) -> list[DerivedItem]:
     """835 claim payments that matched no claim, unresolved."""
     from medbill_core.services.receivables import remittance_exceptions as unmatched
 
@@ -452,13 +512,16 @@ def remittance_exceptions(work: UnitOfWork, today: date) -> list[DerivedItem]:
         item.received_on) for item in unmatched(work)]
 
 
-def patient_balances(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def patient_balances(work: UnitOfWork, today: date,
+                     scope: Scope | None = None) -> list[DerivedItem]:
     """Guarantors owing money (the collections work list): a first statement, or the next
-    dunning step."""
+    dunning step. A scope's patients come with their whole families (a family's item is
+    its first owing member's)."""
     from medbill_core.services.statements import collections_worklist
 
     items = []
-    for item in collections_worklist(work, as_of=today):
+    for item in collections_worklist(work, as_of=today,
+                                     patients=None if scope is None else scope.patients):
         words = [f"owes {item.balance}, oldest balance {item.oldest_days} days",
                  f"dunning stage: {item.stage_name}",
                  f"{item.statements_sent} statements sent"]
@@ -473,12 +536,14 @@ def patient_balances(work: UnitOfWork, today: date) -> list[DerivedItem]:
     return items
 
 
-def missed_installments(work: UnitOfWork, today: date) -> list[DerivedItem]:
+def missed_installments(work: UnitOfWork, today: date,
+                        scope: Scope | None = None) -> list[DerivedItem]:
     """Payment plans with installments past due (beyond the grace days), one item per plan."""
     from medbill_core.services.payments import missed_installments as missed
 
     by_plan: dict[int, list[MissedInstallment]] = {}
-    for installment in missed(work, as_of=today):
+    for installment in missed(work, as_of=today,
+                              patient_ids=None if scope is None else scope.patients):
         by_plan.setdefault(installment.plan_id, []).append(installment)
     items = []
     for plan_id, found in by_plan.items():
@@ -493,18 +558,31 @@ def missed_installments(work: UnitOfWork, today: date) -> list[DerivedItem]:
     return items
 
 
+class Source(Protocol):
+    """A queue's derivation: every item the records call for, or a scope's."""
+
+    def __call__(self, work: UnitOfWork, today: date,
+                 scope: Scope | None = None) -> list[DerivedItem]: ...
+
+
+#: the queues whose derivation ignores a scope (cheap in full: see the module docstring)
+WHOLE = frozenset({Queue.REMITTANCE_EXCEPTIONS})
+
 #: each queue's derivation
-SOURCES: dict[Queue, Callable[[UnitOfWork, date], list[DerivedItem]]] = {
+SOURCES: dict[Queue, Source] = {
     Queue.SCRUB: scrub_failures, Queue.REJECTIONS: rejections, Queue.DENIALS: denials,
     Queue.NO_RESPONSE: no_response, Queue.UNDERPAYMENTS: underpayments,
     Queue.DEADLINES: deadlines, Queue.REMITTANCE_EXCEPTIONS: remittance_exceptions,
     Queue.PATIENT_BALANCES: patient_balances, Queue.MISSED_INSTALLMENTS: missed_installments}
 
 
-def derive(work: UnitOfWork, queue: Queue, today: date) -> list[DerivedItem]:
-    """The items ``queue`` calls for now (one per subject)."""
+def derive(work: UnitOfWork, queue: Queue, today: date,
+           scope: Scope | None = None) -> list[DerivedItem]:
+    """The items ``queue`` calls for now (one per subject): all of them, or those of the
+    scope's subjects."""
     unique: dict[str, DerivedItem] = {}
-    for item in SOURCES[queue](work, today):
-        unique.setdefault(item.key, item)
+    for item in SOURCES[queue](work, today, None if queue in WHOLE else scope):
+        if scope is None or scope.holds(item.subject_type, item.subject_id):
+            unique.setdefault(item.key, item)
     return list(unique.values())
 
