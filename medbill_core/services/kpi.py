@@ -454,11 +454,11 @@ def _submission_figures(sums: dict[str, MonthSums],
     lag_days: dict[str, Number] = {}
     histogram: dict[int, int] = {}
     for month in months:
-        for lag, (count, clean_count) in sums[month].sent.items():
+        for days, (count, clean_count) in sums[month].sent.items():
             submitted[month] = int(submitted.get(month, 0)) + count
             clean[month] = int(clean.get(month, 0)) + clean_count
-            lag_days[month] = int(lag_days.get(month, 0)) + lag * count
-            histogram[lag] = histogram.get(lag, 0) + count
+            lag_days[month] = int(lag_days.get(month, 0)) + days * count
+            histogram[days] = histogram.get(days, 0) + count
     clean_rate = _figure(Kpi.CLEAN_CLAIM_RATE, months, clean, submitted, 0)
     lag = _figure(Kpi.CHARGE_LAG, months, lag_days, submitted, 0)
     return clean_rate, Figure(lag.kpi, lag.total, lag.trend, median(histogram))

@@ -96,8 +96,11 @@ def _computed(work: UnitOfWork, as_of: date) -> AgedTotals:
 
 
 def _largest_ids(work: UnitOfWork) -> tuple[int, int]:
-    ledger = work.session.scalar(select(func.max(LedgerEntryRow.id))) or 0
-    transition = work.session.scalar(select(func.max(ClaimTransitionRow.id))) or 0
+    """Of every practice (as :func:`.kpi_rollups._marks`: on the connection, by the primary
+    keys)."""
+    connection = work.session.connection()
+    ledger = connection.scalar(select(func.max(LedgerEntryRow.id))) or 0
+    transition = connection.scalar(select(func.max(ClaimTransitionRow.id))) or 0
     return int(ledger), int(transition)
 
 

@@ -252,8 +252,11 @@ def _scope(work: UnitOfWork) -> int:
 
 
 def _marks(work: UnitOfWork) -> Marks:
-    """The largest ids of the ledger, transitions, answers and denial lines (0: none)."""
-    row = work.session.execute(select(
+    """The largest ids of the ledger, transitions, answers and denial lines (0: none), of
+    every practice: read on the connection, past the session's practice filter (a max over
+    one practice's rows cannot use the primary key; another practice's row only costs a
+    recomputation)."""
+    row = work.session.connection().execute(select(
         select(func.max(LedgerEntryRow.id)).scalar_subquery(),
         select(func.max(ClaimTransitionRow.id)).scalar_subquery(),
         select(func.max(ClaimAdjudicationRow.id)).scalar_subquery(),
