@@ -149,3 +149,17 @@ def test_a_posting_dated_after_the_kept_months_keeps_them(medbill_app: Medbill,
     assert stamps(medbill_app) == kept
 
 
+
+
+def test_a_reader_does_not_wait_to_keep_months(medbill_app: Medbill, claims: Claims) -> None:
+    """SQLite: a long posting holds the write lock; the dashboard answers at once, from
+    scratch, and keeps nothing (the next report will)."""
+    if not medbill_app.config.database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL writers do not block the kept rows' upsert")
+    with medbill_app.unit_of_work() as work:  # BEGIN IMMEDIATE: the write lock, held
+        work.session.execute(select(1))
+        kept, scratch = reports(medbill_app)
+        assert kept == scratch
+        assert work.session.scalars(select(KpiMonthRollupRow.month)).all() == []
+    assert reports(medbill_app)[0] == kept
+    assert kept_months(medbill_app) == KEPT

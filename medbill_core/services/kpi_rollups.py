@@ -336,8 +336,19 @@ def upsert(work: UnitOfWork, model: Any, values: list[dict[str, Any]],
     if not session.get_bind().get_execution_options().get(READ_ONLY_OPTION):
         session.execute(statement)
         return
-    try:
-        with work.app.database.engine.begin() as connection:
-            connection.execute(statement)
-    except DBAPIError:
-        return  # kept next time (a busy SQLite file, a server shutting down)
+    with work.app.database.engine.connect() as connection:
+        # a reader never waits for a writer: on SQLite, a file busy with a posting is not
+        # waited for (busy_timeout 0 on this connection, set back after), the rows are left
+        # for the next report
+        raw = connection.connection.dbapi_connection if dialect == "sqlite" else None
+        previous = raw.execute("PRAGMA busy_timeout").fetchone()[0] if raw else None
+        if raw is not None:
+            raw.execute("PRAGMA busy_timeout=0")
+        try:
+            with connection.begin():
+                connection.execute(statement)
+        except DBAPIError:
+            return  # kept next time (a busy SQLite file, a server shutting down)
+        finally:
+            if raw is not None:
+                raw.execute(f"PRAGMA busy_timeout={int(previous)}")
