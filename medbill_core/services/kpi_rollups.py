@@ -341,8 +341,9 @@ def upsert(work: UnitOfWork, model: Any, values: list[dict[str, Any]],
         # waited for (busy_timeout 0 on this connection, set back after), the rows are left
         # for the next report
         raw = connection.connection.dbapi_connection if dialect == "sqlite" else None
-        previous = raw.execute("PRAGMA busy_timeout").fetchone()[0] if raw else None
+        previous = 0
         if raw is not None:
+            previous = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
             raw.execute("PRAGMA busy_timeout=0")
         try:
             with connection.begin():
@@ -351,4 +352,4 @@ def upsert(work: UnitOfWork, model: Any, values: list[dict[str, Any]],
             return  # kept next time (a busy SQLite file, a server shutting down)
         finally:
             if raw is not None:
-                raw.execute(f"PRAGMA busy_timeout={int(previous)}")
+                raw.execute(f"PRAGMA busy_timeout={previous}")
