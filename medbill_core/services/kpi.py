@@ -16,6 +16,14 @@ The period
 the first starting on the 1st). Each figure is counted over the period and per calendar month
 of it (the last month up to ``period_to``); a claim counts in the month of its event (sent,
 first answered, posted). Which claims count: :mod:`.kpi_bases`.
+
+Where the sums come from
+------------------------
+Every summed figure is assembled from per-month sums (:mod:`.kpi_rollups`): the closed months
+of the period kept in the database and still right, the others (the current month, a partial
+month) computed by date; the month-end agings likewise (:mod:`.kpi_aging_cache`). A report
+therefore reads eleven kept months and computes one on the default view; ``keep=False``
+computes all of them, and a test holds the two equal after back-dated changes.
 """
 
 from __future__ import annotations
@@ -562,15 +570,6 @@ class _LedgerMonths:
 
     def net_revenue(self, month: str) -> Decimal:
         return self.charges[month] - self.contractual[month]
-
-
-def _money(value: object) -> Decimal:
-    """A SUM over a cents column (the column type made it Decimal dollars); NULL: nothing."""
-    if value is None:
-        return ZERO
-    if not isinstance(value, Decimal):
-        raise TypeError("ledger sum came back untyped")
-    return value
 
 
 def _days_in_ar(ledger: _LedgerMonths, months: Sequence[str], end: date) -> Figure:
