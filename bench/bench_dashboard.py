@@ -16,6 +16,9 @@ shared by every server). Figures printed (p50 / p95 of 20 requests each), never 
 
 Before the rollups (issue 16, 100,000 claims, PostgreSQL): ``GET /v1/reports/kpi`` p50
 1.49 s / p95 2.07 s with the month-end agings kept in the process, 12.4 s with nothing kept.
+After (same machine, same generated data, 2026-12-06, load ~5 on 2 cores): p50 53 ms / p95
+67 ms from the kept months; 11.0 s with nothing kept (a new database: then kept for every
+server); 0.89 s on the first view after a posting or submission (today's aging redone).
 """
 
 from __future__ import annotations
