@@ -16,6 +16,14 @@ The period
 the first starting on the 1st). Each figure is counted over the period and per calendar month
 of it (the last month up to ``period_to``); a claim counts in the month of its event (sent,
 first answered, posted). Which claims count: :mod:`.kpi_bases`.
+
+Where the sums come from
+------------------------
+Every summed figure is assembled from per-month sums (:mod:`.kpi_rollups`): the closed months
+of the period kept in the database and still right, the others (the current month, a partial
+month) computed by date; the month-end agings likewise (:mod:`.kpi_aging_cache`). A report
+therefore reads eleven kept months and computes one on the default view; ``keep=False``
+computes all of them, and a test holds the two equal after back-dated changes.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, func, select
 
 from medbill_core.app import UnitOfWork
 from medbill_core.codesets.explain import brief_adjustment
@@ -38,9 +46,10 @@ from medbill_core.money import ZERO
 from medbill_core.permissions import Action
 from medbill_core.services import kpi_bases as bases
 from medbill_core.services.kpi_aging_cache import aged_totals
+from medbill_core.services.kpi_rollups import MonthSums, month_sums
 from medbill_core.services.receivables import aged_balances
 from medbill_core.storage.date_sql import local_offset_seconds
-from medbill_core.storage.schema import ClaimLineRow, ClaimRow, DenialRow
+from medbill_core.storage.schema import ClaimRow
 
 #: the earliest first day of a period
 EARLIEST = date(1900, 1, 1)
@@ -412,28 +421,34 @@ def check_period(period_from: date | None, period_to: date | None,
 # -- the report --------------------------------------------------------------------------------
 
 def kpi_report(work: UnitOfWork, *, period_from: date | None = None,
-               period_to: date | None = None) -> KpiReport:
-    """Every figure over the period, with monthly trends and the denial breakdowns."""
+               period_to: date | None = None, keep: bool = True) -> KpiReport:
+    """Every figure over the period, with monthly trends and the denial breakdowns.
+
+    Closed months come from their kept sums and month-end agings when still right
+    (:mod:`.kpi_rollups`, :mod:`.kpi_aging_cache`); ``keep=False`` computes every month from
+    scratch and keeps nothing (the figures are the same: a test holds them equal)."""
     work.require(Action.REPORTS_READ)
     start, end = check_period(period_from, period_to)
     months = months_of(start, end)
     offset = local_offset_seconds()
-    ledger = _LedgerMonths.read(work, months, end)
-    first_pass, denial, denials_by_payer = _answer_figures(work, months, start, end)
+    window = (_months_back(months[0], 2), _months_back(months[0], 1), *months)
+    sums = month_sums(work, window, start, end, offset, keep=keep)
+    ledger = _LedgerMonths.of(sums, window, months)
+    first_pass, denial, denials_by_payer = _answer_figures(sums, months)
     figures = (
         _days_in_ar(ledger, months, end),
-        *_submission_figures(work, months, start, end, offset),
+        *_submission_figures(sums, months),
         first_pass, denial,
         _net_collection(ledger, months),
-        *_aged_figures(work, months, end),
+        *_aged_figures(work, months, end, keep=keep),
         _era_lag(work, months, start, end, offset),
     )
     order = list(Kpi)
     charges, payments = ledger.payer_charges, ledger.payer_payments
     return KpiReport(
         start, end, months, tuple(sorted(figures, key=lambda figure: order.index(figure.kpi))),
-        _denials_by_carc(work, start, end), denials_by_payer,
-        _denials_by_procedure(work, start, end), _shares(charges, payments, None),
+        _denials_by_carc(sums, months), denials_by_payer,
+        _denials_by_procedure(sums, months), _shares(charges, payments, None),
         tuple((month, _shares(charges, payments, month)) for month in months))
 
 
@@ -448,24 +463,19 @@ def _figure(kpi: Kpi, months: Sequence[str], numerators: dict[str, Number],
     return Figure(kpi, Point("", numerator, denominator, ratio(numerator, denominator)), trend)
 
 
-def _submission_figures(work: UnitOfWork, months: Sequence[str], start: date, end: date,
-                        offset: int) -> tuple[Figure, Figure]:
+def _submission_figures(sums: dict[str, MonthSums],
+                        months: Sequence[str]) -> tuple[Figure, Figure]:
     """Clean-claim rate and charge lag (both count the encounters first sent)."""
-    sent = bases.submissions(start, end, offset)
-    rows = work.session.execute(
-        select(sent.c.month, sent.c.lag, func.count(), func.sum(sent.c.clean))
-        .group_by(sent.c.month, sent.c.lag)).all()
     submitted: dict[str, Number] = {}
     clean: dict[str, Number] = {}
     lag_days: dict[str, Number] = {}
     histogram: dict[int, int] = {}
-    monthly_histograms: dict[str, dict[int, int]] = {}
-    for month, lag, count, clean_count in rows:
-        submitted[month] = int(submitted.get(month, 0)) + count
-        clean[month] = int(clean.get(month, 0)) + int(clean_count or 0)
-        lag_days[month] = int(lag_days.get(month, 0)) + int(lag) * count
-        histogram[int(lag)] = histogram.get(int(lag), 0) + count
-        monthly_histograms.setdefault(month, {})[int(lag)] = count
+    for month in months:
+        for days, (count, clean_count) in sums[month].sent.items():
+            submitted[month] = int(submitted.get(month, 0)) + count
+            clean[month] = int(clean.get(month, 0)) + clean_count
+            lag_days[month] = int(lag_days.get(month, 0)) + days * count
+            histogram[days] = histogram.get(days, 0) + count
     clean_rate = _figure(Kpi.CLEAN_CLAIM_RATE, months, clean, submitted, 0)
     lag = _figure(Kpi.CHARGE_LAG, months, lag_days, submitted, 0)
     return clean_rate, Figure(lag.kpi, lag.total, lag.trend, median(histogram))
@@ -487,27 +497,24 @@ def median(histogram: dict[int, int]) -> Decimal | None:
     return Decimal(found[0] + found[1]) / 2
 
 
-def _answer_figures(work: UnitOfWork, months: Sequence[str], start: date,
-                    end: date) -> tuple[Figure, Figure, tuple[DenialLine, ...]]:
-    """First-pass resolution and denial rates, and the denials by payer: one aggregate of the
-    first answers by month and payer."""
-    answers = bases.first_answers(start, end)
-    rows = work.session.execute(
-        select(answers.c.month, answers.c.payer_key, func.count(), func.sum(answers.c.resolved),
-               func.sum(answers.c.denied), func.sum(answers.c.denied_amount))
-        .group_by(answers.c.month, answers.c.payer_key)).all()
+def _answer_figures(sums: dict[str, MonthSums], months: Sequence[str]
+                    ) -> tuple[Figure, Figure, tuple[DenialLine, ...]]:
+    """First-pass resolution and denial rates, and the denials by payer: the first answers
+    summed by month and payer."""
     answered: dict[str, Number] = {}
     resolved: dict[str, Number] = {}
     denied: dict[str, Number] = {}
     payers: dict[str, list[Any]] = {}
-    for month, payer, count, resolved_count, denied_count, amount in rows:
-        answered[month] = int(answered.get(month, 0)) + int(count)
-        resolved[month] = int(resolved.get(month, 0)) + int(resolved_count or 0)
-        denied[month] = int(denied.get(month, 0)) + int(denied_count or 0)
-        line = payers.setdefault(payer or SELF_PAY, [0, ZERO, 0])
-        line[0] += int(denied_count or 0)
-        line[1] += _money(amount)
-        line[2] += int(count)
+    for month in months:
+        for payer, (count, resolved_count, denied_count, amount) in \
+                sums[month].answered.items():
+            answered[month] = int(answered.get(month, 0)) + count
+            resolved[month] = int(resolved.get(month, 0)) + resolved_count
+            denied[month] = int(denied.get(month, 0)) + denied_count
+            line = payers.setdefault(payer or SELF_PAY, [0, ZERO, 0])
+            line[0] += denied_count
+            line[1] += amount
+            line[2] += count
     by_payer = sorted((DenialLine(payer, "", claims, amount, count)
                        for payer, (claims, amount, count) in payers.items()),
                       key=lambda line: (-line.claims, line.key))
@@ -533,38 +540,38 @@ class _LedgerMonths:
     payer_payments: _Sums
 
     @classmethod
-    def read(cls, work: UnitOfWork, months: Sequence[str], end: date) -> _LedgerMonths:
-        window = (_months_back(months[0], 2), _months_back(months[0], 1), *months)
-        opening_insurance, opening_patient = work.session.execute(
-            bases.balance_before(_first_day(window[0]))).one()
+    def of(cls, sums: dict[str, MonthSums], window: Sequence[str],
+           months: Sequence[str]) -> _LedgerMonths:
         charges = dict.fromkeys(window, ZERO)
         contractual = dict.fromkeys(window, ZERO)
         payments = dict.fromkeys(window, ZERO)
         change = dict.fromkeys(window, ZERO)
         payer_charges: _Sums = {}
         payer_payments: _Sums = {}
-        for month, payer, kind, amount, insurance, patient in work.session.execute(
-                bases.ledger_months(_first_day(window[0]), end)):
-            money = _money(amount)
-            change[month] += _money(insurance) + _money(patient)
-            if kind == EntryKind.CHARGE.value:
-                charges[month] += money
-                if month in months:
-                    key = (month, payer or SELF_PAY)
-                    payer_charges[key] = payer_charges.get(key, ZERO) + money
-            elif kind == EntryKind.CONTRACTUAL_ADJUSTMENT.value:
-                contractual[month] += money
-            elif kind == EntryKind.REFUND.value:
-                payments[month] -= money
-            elif kind in bases.PAYMENT_KINDS:
-                payments[month] += money
-                if month in months:
-                    label = PATIENTS if kind == EntryKind.PATIENT_PAYMENT.value \
-                        else payer or SELF_PAY
-                    payer_payments[(month, label)] = \
-                        payer_payments.get((month, label), ZERO) + money
+        for month in window:
+            for (payer, kind), (money, insurance, patient) in sums[month].ledger.items():
+                change[month] += insurance + patient
+                if kind == EntryKind.CHARGE.value:
+                    charges[month] += money
+                    if month in months:
+                        key = (month, payer or SELF_PAY)
+                        payer_charges[key] = payer_charges.get(key, ZERO) + money
+                elif kind == EntryKind.CONTRACTUAL_ADJUSTMENT.value:
+                    contractual[month] += money
+                elif kind == EntryKind.REFUND.value:
+                    payments[month] -= money
+                elif kind in bases.PAYMENT_KINDS:
+                    payments[month] += money
+                    if month in months:
+                        label = PATIENTS if kind == EntryKind.PATIENT_PAYMENT.value \
+                            else payer or SELF_PAY
+                        payer_payments[(month, label)] = \
+                            payer_payments.get((month, label), ZERO) + money
+        opening = sums[window[0]].opening
+        if opening is None:
+            raise AssertionError("the window's first month comes with its opening balance")
         balance = {}
-        running = _money(opening_insurance) + _money(opening_patient)
+        running = opening
         for month in window:
             running += change[month]
             balance[month] = running
@@ -572,15 +579,6 @@ class _LedgerMonths:
 
     def net_revenue(self, month: str) -> Decimal:
         return self.charges[month] - self.contractual[month]
-
-
-def _money(value: object) -> Decimal:
-    """A SUM over a cents column (the column type made it Decimal dollars); NULL: nothing."""
-    if value is None:
-        return ZERO
-    if not isinstance(value, Decimal):
-        raise TypeError("ledger sum came back untyped")
-    return value
 
 
 def _days_in_ar(ledger: _LedgerMonths, months: Sequence[str], end: date) -> Figure:
@@ -603,13 +601,15 @@ def _net_collection(ledger: _LedgerMonths, months: Sequence[str]) -> Figure:
                    {month: ledger.net_revenue(month) for month in months}, ZERO)
 
 
-def _aged_figures(work: UnitOfWork, months: Sequence[str], end: date) -> tuple[Figure, Figure]:
+def _aged_figures(work: UnitOfWork, months: Sequence[str], end: date, *,
+                  keep: bool = True) -> tuple[Figure, Figure]:
     """A/R over 90 and over 120 days at each month's end: the aging report's own balances and
     clock (:func:`~medbill_core.services.receivables.aged_balances`), past month ends kept
     between reports (:mod:`.kpi_aging_cache`)."""
     over_90: list[Point] = []
     over_120: list[Point] = []
-    for month, totals in zip(months, aged_totals(work, [month_end(m, end) for m in months]),
+    for month, totals in zip(months, aged_totals(work, [month_end(m, end) for m in months],
+                                                 keep=keep),
                              strict=True):
         for aged, points in ((totals.over_90, over_90), (totals.over_120, over_120)):
             points.append(Point(month, aged, totals.total, ratio(aged, totals.total)))
@@ -641,27 +641,26 @@ def _era_lag(work: UnitOfWork, months: Sequence[str], start: date, end: date,
 
 # -- denial breakdowns -------------------------------------------------------------------------
 
-def _denials_by_carc(work: UnitOfWork, start: date, end: date) -> tuple[DenialLine, ...]:
-    answers = bases.first_answers(start, end)
-    rows = work.session.execute(
-        select(DenialRow.group_code, DenialRow.reason_code,
-               func.count(distinct(DenialRow.claim_id)), func.sum(DenialRow.amount))
-        .join(answers, answers.c.posting_key == DenialRow.posting_key)
-        .group_by(DenialRow.group_code, DenialRow.reason_code)).all()
-    lines = [DenialLine(f"{group}-{reason}", brief_adjustment(f"{group}-{reason}"), int(claims),
-                        _money(amount)) for group, reason, claims, amount in rows]
+def _denials_by_carc(sums: dict[str, MonthSums],
+                     months: Sequence[str]) -> tuple[DenialLine, ...]:
+    totals: dict[tuple[str, str], tuple[int, Decimal]] = {}
+    for month in months:
+        for key, (claims, amount) in sums[month].carc.items():
+            before = totals.get(key, (0, ZERO))
+            totals[key] = (before[0] + claims, before[1] + amount)
+    lines = [DenialLine(f"{group}-{reason}", brief_adjustment(f"{group}-{reason}"), claims,
+                        amount) for (group, reason), (claims, amount) in totals.items()]
     return tuple(sorted(lines, key=lambda line: (-line.claims, -line.amount, line.key)))
 
 
-def _denials_by_procedure(work: UnitOfWork, start: date,
-                          end: date) -> tuple[DenialLine, ...]:
-    answers = bases.first_answers(start, end)
-    rows = work.session.execute(
-        select(ClaimLineRow.procedure_code, func.count(distinct(ClaimLineRow.claim_id)),
-               func.sum(ClaimLineRow.charge))
-        .join(answers, answers.c.claim_id == ClaimLineRow.claim_id)
-        .where(answers.c.denied == 1).group_by(ClaimLineRow.procedure_code)).all()
-    lines = [DenialLine(code, "", int(claims), _money(amount)) for code, claims, amount in rows]
+def _denials_by_procedure(sums: dict[str, MonthSums],
+                          months: Sequence[str]) -> tuple[DenialLine, ...]:
+    totals: dict[str, tuple[int, Decimal]] = {}
+    for month in months:
+        for code, (claims, amount) in sums[month].procedures.items():
+            before = totals.get(code, (0, ZERO))
+            totals[code] = (before[0] + claims, before[1] + amount)
+    lines = [DenialLine(code, "", claims, amount) for code, (claims, amount) in totals.items()]
     return tuple(sorted(lines, key=lambda line: (-line.claims, -line.amount, line.key)))
 
 
@@ -711,7 +710,7 @@ def _claim_ids(work: UnitOfWork, kpi: Kpi, part: Part, start: date, end: date,
     aging's claim accounts)."""
     numerator = part is Part.NUMERATOR
     if kpi in (Kpi.CLEAN_CLAIM_RATE, Kpi.CHARGE_LAG):
-        sent = bases.submissions(start, end, local_offset_seconds())
+        sent = bases.submissions_listed(start, end, local_offset_seconds())
         query = select(sent.c.claim_id)
         if month is not None:
             query = query.where(sent.c.month == month)
@@ -719,7 +718,7 @@ def _claim_ids(work: UnitOfWork, kpi: Kpi, part: Part, start: date, end: date,
             query = query.where(sent.c.clean == 1)
         return query
     if kpi in (Kpi.FIRST_PASS_RATE, Kpi.DENIAL_RATE):
-        answers = bases.first_answers(start, end)
+        answers = bases.first_answers_listed(start, end)
         query = select(answers.c.claim_id)
         if month is not None:
             query = query.where(answers.c.month == month)

@@ -20,10 +20,11 @@ a replacement shares (its charge difference is posted there).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Subquery, and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.domain.documents import DocumentKind
@@ -52,7 +53,75 @@ PAYMENT_KINDS = (EntryKind.PAYER_PAYMENT.value, EntryKind.PATIENT_PAYMENT.value)
 def submissions(period_from: date, period_to: date, offset: int) -> Subquery:
     """Encounters first sent in the period: each claim account's first claim (an original,
     ``account_claim_id`` NULL), the local day of its first transition to ``submitted``.
-    Columns: claim_id, sent_on, month, service_date, clean (1: never rejected since)."""
+    Columns: claim_id, sent_on, month, service_date, clean (1: never rejected since).
+
+    Read by date, not by claim: the submissions dated in the period (a day wider each side,
+    which any UTC offset falls within; the local day is then checked exactly) with no earlier
+    submission of the same claim (``ix_claim_transitions_target_at`` then the claim's own
+    index), so one month costs one month's rows, not the whole history's. Two submissions at
+    the same instant: the first by id counts."""
+    sent = ClaimTransitionRow
+    earlier = aliased(ClaimTransitionRow)
+    low = datetime.combine(period_from - timedelta(days=1), time.min, UTC)
+    high = datetime.combine(period_to + timedelta(days=2), time.min, UTC)
+    first = ~exists().where(earlier.claim_id == sent.claim_id,
+                            earlier.target == ClaimState.SUBMITTED.value,
+                            or_(earlier.at < sent.at,
+                                and_(earlier.at == sent.at, earlier.id < sent.id)))
+    rejection = aliased(ClaimTransitionRow)
+    rejected = exists().where(rejection.claim_id == ClaimRow.id,
+                              rejection.target == ClaimState.REJECTED.value)
+    sent_on = local_date(sent.at, literal(offset))
+    dated = (select(sent.claim_id.label("claim_id"), sent_on.label("sent_on"),
+                    ClaimRow.service_date_from.label("service_date"),
+                    case((rejected, 0), else_=1).label("clean"))
+             .join(ClaimRow, ClaimRow.id == sent.claim_id)
+             .where(sent.target == ClaimState.SUBMITTED.value, sent.at >= low, sent.at < high,
+                    ClaimRow.account_claim_id.is_(None), ClaimRow.frequency == ORIGINAL, first)
+             .subquery())
+    return (select(dated.c.claim_id, dated.c.sent_on, month_of(dated.c.sent_on).label("month"),
+                   dated.c.service_date, dated.c.clean,
+                   days_between(dated.c.sent_on, dated.c.service_date).label("lag"))
+            .where(dated.c.sent_on >= period_from, dated.c.sent_on <= period_to).subquery())
+
+
+def first_answers(period_from: date, period_to: date) -> Subquery:
+    """Original claims whose payer first answered (its first 835 claim payment that is not a
+    reversal) in the period, by the answer's date. Columns: claim_id, month, payer_key,
+    posting_key, denied (1: the answer denied the claim, CLP02 4, or kept an adjustment open
+    as a denial by the posting rules), resolved (1: processed with no denial), denied_amount
+    (the open denial adjustments; a whole-claim denial with none: the claim's charge).
+
+    Read by date (``ix_claim_adjudications_paid_date``): the answers paid in the period with
+    no earlier answer (by id) to the same claim, and each one's open denials looked up by its
+    posting key (``uq_denials_line``), so a month costs a month's answers."""
+    answer = ClaimAdjudicationRow
+    earlier = aliased(ClaimAdjudicationRow)
+    first = ~exists().where(earlier.claim_id == answer.claim_id, earlier.id < answer.id,
+                            earlier.claim_status != ClaimStatusCode.REVERSAL.value)
+    has_denial = exists().where(DenialRow.posting_key == answer.posting_key)
+    opened = (select(func.sum(DenialRow.amount)).where(DenialRow.posting_key == answer.posting_key)
+              .scalar_subquery())
+    denied = or_(answer.claim_status == ClaimStatusCode.DENIED.value, has_denial)
+    return (select(answer.claim_id, month_of(answer.paid_date).label("month"),
+                   ClaimRow.payer_key, answer.posting_key,
+                   case((denied, 1), else_=0).label("denied"),
+                   case((and_(answer.claim_status.in_(PROCESSED), ~has_denial), 1),
+                        else_=0).label("resolved"),
+                   func.coalesce(opened, case(
+                       (answer.claim_status == ClaimStatusCode.DENIED.value,
+                        ClaimRow.total_charge), else_=None)).label("denied_amount"))
+            .join(ClaimRow, ClaimRow.id == answer.claim_id)
+            .where(answer.paid_date >= period_from, answer.paid_date <= period_to,
+                   answer.claim_status != ClaimStatusCode.REVERSAL.value,
+                   ClaimRow.replaces_claim_id.is_(None), ClaimRow.frequency == ORIGINAL, first)
+            .subquery())
+
+
+def submissions_listed(period_from: date, period_to: date, offset: int) -> Subquery:
+    """:func:`submissions` as the drill-down lists them: the same claims and columns, in the
+    form the planner pages through by claim id (the by-date form reads best summed; measured
+    on 100,000 claims)."""
     first = (select(ClaimTransitionRow.claim_id.label("claim_id"),
                     func.min(ClaimTransitionRow.at).label("sent_at"))
              .join(ClaimRow, ClaimRow.id == ClaimTransitionRow.claim_id)
@@ -72,12 +141,10 @@ def submissions(period_from: date, period_to: date, offset: int) -> Subquery:
             .where(dated.c.sent_on >= period_from, dated.c.sent_on <= period_to).subquery())
 
 
-def first_answers(period_from: date, period_to: date) -> Subquery:
-    """Original claims whose payer first answered (its first 835 claim payment that is not a
-    reversal) in the period, by the answer's date. Columns: claim_id, month, payer_key,
-    posting_key, denied (1: the answer denied the claim, CLP02 4, or kept an adjustment open
-    as a denial by the posting rules), resolved (1: processed with no denial), denied_amount
-    (the open denial adjustments; a whole-claim denial with none: the claim's charge)."""
+def first_answers_listed(period_from: date, period_to: date) -> Subquery:
+    """:func:`first_answers` as the drill-down lists them: the same claims and columns, in
+    the form the planner pages through by claim id (0.24 s a page on 100,000 claims, 4.4 s
+    with the by-date form, which reads best summed)."""
     first = (select(ClaimAdjudicationRow.claim_id.label("claim_id"),
                     func.min(ClaimAdjudicationRow.id).label("answer_id"))
              .join(ClaimRow, ClaimRow.id == ClaimAdjudicationRow.claim_id)

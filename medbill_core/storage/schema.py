@@ -213,7 +213,9 @@ class ClaimLineRow(Base):
 
 class ClaimTransitionRow(Base):
     __tablename__ = "claim_transitions"
-    __table_args__ = (Index("ix_claim_transitions_claim_target", "claim_id", "target", "at"),)
+    # target_at: the KPIs read a period's submissions by their date (kpi_bases.submissions)
+    __table_args__ = (Index("ix_claim_transitions_claim_target", "claim_id", "target", "at"),
+                      Index("ix_claim_transitions_target_at", "target", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
@@ -249,7 +251,9 @@ class LedgerEntryRow(PracticeScoped, Base):
                             "practice_id"),
                       Index("ix_ledger_entries_posting", "posting_id"),
                       Index("ix_ledger_entries_patient", "patient_id"),
-                      Index("ix_ledger_entries_payer", "payer_key"))
+                      Index("ix_ledger_entries_payer", "payer_key"),
+                      # the KPIs read one month of the ledger (kpi_rollups)
+                      Index("ix_ledger_entries_effective", "effective_date"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
@@ -613,7 +617,9 @@ class ClaimAdjudicationRow(Base):
     __tablename__ = "claim_adjudications"
     __table_args__ = (UniqueConstraint("posting_key", name="uq_claim_adjudications_key"),
                       Index("ix_claim_adjudications_account", "account_claim_id"),
-                      Index("ix_claim_adjudications_claim", "claim_id"))
+                      Index("ix_claim_adjudications_claim", "claim_id"),
+                      # the KPIs read a period's answers by their date (kpi_bases.first_answers)
+                      Index("ix_claim_adjudications_paid_date", "paid_date"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_key: Mapped[str] = mapped_column(String(200))
@@ -1145,3 +1151,45 @@ class WorkQueueRefreshRow(PracticeScoped, Base):
     queue: Mapped[str] = mapped_column(String(30))
     watermark: Mapped[int] = mapped_column(BigInteger)
     refreshed_on: Mapped[date] = mapped_column(Date)
+
+
+class KpiMonthRollupRow(Base):
+    """One closed month's KPI sums for one practice (``scope``: the practice id, 0 for none),
+    kept so the dashboard does not aggregate the whole history on every view
+    (:mod:`medbill_core.services.kpi_rollups`). ``figures`` is the month's sums (JSON, money
+    as decimal text); the ``*_id`` columns are the largest ids of the tables it was computed
+    from, which tell whether a row added since could change it."""
+
+    __tablename__ = "kpi_month_rollups"
+    __table_args__ = (UniqueConstraint("scope", "month", name="uq_kpi_month_rollups_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str] = mapped_column(String(7))
+    #: the local UTC offset the month's days were counted with (another offset: recomputed)
+    offset_seconds: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    ledger_id: Mapped[int] = mapped_column(BigInteger)
+    transition_id: Mapped[int] = mapped_column(BigInteger)
+    adjudication_id: Mapped[int] = mapped_column(BigInteger)
+    denial_id: Mapped[int] = mapped_column(BigInteger)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KpiAgingRow(Base):
+    """The aged A/R at the end of one day for one practice (``scope``: 0 for none), kept
+    between KPI reports by every server and worker sharing the database
+    (:mod:`medbill_core.services.kpi_aging_cache`)."""
+
+    __tablename__ = "kpi_agings"
+    __table_args__ = (UniqueConstraint("scope", "as_of", name="uq_kpi_agings_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    total: Mapped[Decimal] = mapped_column(Cents)
+    over_90: Mapped[Decimal] = mapped_column(Cents)
+    over_120: Mapped[Decimal] = mapped_column(Cents)
+    ledger_id: Mapped[int] = mapped_column(BigInteger)
+    transition_id: Mapped[int] = mapped_column(BigInteger)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
