@@ -1,7 +1,7 @@
 """KPI rollups: closed months' sums and month-end agings kept in the database, and the indexes
 the KPI queries read a period by (issue 16, the dashboard on 100,000 claims)
 
-Revision ID: 0028
+Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-06
 """
@@ -11,9 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-# 0027 is the work queues' (another branch); whichever merges second re-points its
-# down_revision to the other
-revision = "0028"
+revision = "0027"
 down_revision = "0026"
 branch_labels = None
 depends_on = None
