@@ -35,6 +35,14 @@ A plugin declares the API it was written for with a module attribute
 this core has another major version or an older minor one. ``medbill plugins check``
 reports this and every other mismatch (unknown or deprecated hook names, arguments no
 hook has) for all installed plugins without starting medbill.
+
+Changes by version
+------------------
+* **1.3** institutional claims (UB-04 / 837I): ``Claim.kind`` and ``Claim.institutional``
+  (:class:`~medbill_core.domain.InstitutionalDetails`), ``ServiceLine.revenue_code``. A
+  professional claim is unchanged; on an institutional claim a line may have a revenue code
+  and no ``procedure_code`` (``None``), and no diagnosis pointers. ``ServiceLine.billed_code``
+  is the code a line is billed under either way.
 """
 
 from __future__ import annotations
@@ -77,7 +85,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.2"
+API_VERSION = "1.3"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"

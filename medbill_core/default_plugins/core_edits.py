@@ -408,6 +408,8 @@ def procedure_codes(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     findings = []
     level_2_dates: set[date] = set()
     for line in claim.claim.lines:
+        if line.procedure_code is None:  # an institutional line with only a revenue code
+            continue
         if HCPCS2_RE.match(line.procedure_code) or any(
                 MODIFIER_RE.match(m) and not is_cpt_modifier_number(m) for m in line.modifiers):
             level_2_dates.update(_line_dates(line))
@@ -508,11 +510,13 @@ def ncci_ptp(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     if env.ncci is None or claim.payer is None or len(claim.claim.lines) < 2:
         return []
     findings = []
-    for on, lines in _by_date(claim.claim.lines).items():
+    coded = [line for line in claim.claim.lines if line.procedure_code is not None]
+    for on, lines in _by_date(coded).items():
         if len(lines) < 2:
             continue
         table = env.ncci.ptp_for(on)  # the quarter's release governing this date of service
-        for edit in table.edits_among([line.procedure_code for line in lines], on):
+        for edit in table.edits_among([line.procedure_code for line in lines
+                                       if line.procedure_code is not None], on):
             firsts = [line for line in lines if line.procedure_code == edit.column_1]
             for line in lines:
                 if line.procedure_code != edit.column_2:
@@ -557,6 +561,8 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     per_day: dict[tuple[str, date], list[ServiceLine]] = defaultdict(list)
     for line in claim.claim.lines:
         # the quarter's release governing the line's (first) date of service
+        if line.procedure_code is None:  # revenue code only: no MUE applies
+            continue
         table = env.ncci.mue_for(line.service_date_from)
         limit = table.get(line.procedure_code)
         if limit is None or line.unit_type is UnitType.MINUTES or (

@@ -1,4 +1,5 @@
-"""Professional claims (CMS-1500 / 837P content) and their service lines."""
+"""Claims and their service lines: professional (CMS-1500 / 837P) and institutional (UB-04 /
+837I; the institutional parts in :mod:`medbill_core.domain.institutional`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ from medbill_core.domain.identifiers import (
     Modifier,
     PlaceOfService,
     ProcedureCode,
+)
+from medbill_core.domain.institutional import (
+    MAX_INSTITUTIONAL_DIAGNOSES,
+    ClaimKind,
+    InstitutionalDetails,
+    RevenueCode,
 )
 from medbill_core.domain.parties import Patient, Payer, Practice, Provider
 from medbill_core.money import Money, total
@@ -79,12 +86,19 @@ class ServiceLine(DomainModel):
     """One procedure on a claim (837P loop 2400)."""
 
     line_number: int = Field(ge=1, le=MAX_LINES)
-    procedure_code: ProcedureCode
+    #: CPT/HCPCS; every professional line has one, an institutional line may have only its
+    #: revenue code (room and board, pharmacy ...)
+    procedure_code: ProcedureCode | None = None
+    #: NUBC revenue code: every institutional line has one (SV201), a professional none
+    revenue_code: RevenueCode | None = None
     modifiers: list[Modifier] = Field(default_factory=list, max_length=MAX_MODIFIERS)
     units: Decimal = Field(gt=0, max_digits=8, decimal_places=3)
     unit_type: UnitType = UnitType.UNITS
     charge: Money = Field(gt=0)
-    diagnosis_pointers: list[int] = Field(min_length=1, max_length=MAX_DIAGNOSIS_POINTERS)
+    #: one to four on a professional line; an institutional line points at none (SV2 has no
+    #: pointers: the claim's diagnoses apply to the claim)
+    diagnosis_pointers: list[int] = Field(default_factory=list,
+                                          max_length=MAX_DIAGNOSIS_POINTERS)
     service_date_from: date
     service_date_to: date | None = None
     place_of_service: PlaceOfService | None = None
@@ -113,7 +127,15 @@ class ServiceLine(DomainModel):
     def _dates(self) -> ServiceLine:
         if self.service_date_to and self.service_date_to < self.service_date_from:
             raise ValueError("service end date is before its start date")
+        if self.procedure_code is None and self.revenue_code is None:
+            raise ValueError("a service line needs a procedure code or a revenue code")
         return self
+
+    @property
+    def billed_code(self) -> str:
+        """The code the line is billed under: its procedure code, or its revenue code when
+        it has none (an institutional room-and-board or pharmacy line)."""
+        return self.procedure_code or self.revenue_code or ""
 
     @property
     def last_service_date(self) -> date:
@@ -144,10 +166,17 @@ class Claim(DomainModel):
     #: For a secondary/tertiary claim or a replacement: the encounter's first claim, whose
     #: ledger account carries the charges and every payer's postings.
     account_claim_id: int | None = None
+    kind: ClaimKind = ClaimKind.PROFESSIONAL
+    #: Where the care was given. An institutional claim sends no place of service (its
+    #: facility type code says it) but keeps the one it implies (21 inpatient hospital,
+    #: 22 outpatient hospital ...) for the reports that group by place.
     place_of_service: PlaceOfService
+    #: professional: the dates of service; institutional: the statement covers period (FL6)
     service_date_from: date
     service_date_to: date
-    diagnoses: list[ICD10Code] = Field(min_length=1, max_length=MAX_DIAGNOSES)
+    #: the principal (institutional) or first-listed diagnosis first; 12 at most on a
+    #: professional claim, 25 on an institutional one
+    diagnoses: list[ICD10Code] = Field(min_length=1, max_length=MAX_INSTITUTIONAL_DIAGNOSES)
     lines: list[ServiceLine] = Field(min_length=1, max_length=MAX_LINES)
     prior_authorization: str | None = Field(default=None, max_length=50,
                                             pattern=r"^[A-Za-z0-9-]+$")
@@ -156,6 +185,8 @@ class Claim(DomainModel):
     release_of_information: bool = True
     state: ClaimState = ClaimState.DRAFT
     payer_claim_number: str | None = Field(default=None, max_length=50)
+    #: set exactly when ``kind`` is institutional
+    institutional: InstitutionalDetails | None = None
     created_at: datetime | None = None
 
     @field_serializer("created_at", when_used="json")
@@ -177,6 +208,10 @@ class Claim(DomainModel):
             raise ValueError("a claim with a coverage must name its payer_key")
         if len(set(self.diagnoses)) != len(self.diagnoses):
             raise ValueError("diagnoses repeat")
+        if self.kind is ClaimKind.INSTITUTIONAL:
+            self._institutional_consistent()
+        else:
+            self._professional_consistent()
         numbers = [line.line_number for line in self.lines]
         if len(set(numbers)) != len(numbers):
             raise ValueError("service line numbers repeat")
@@ -193,6 +228,44 @@ class Claim(DomainModel):
                     f"line {line.line_number}: service dates fall outside the claim's dates"
                 )
         return self
+
+    def _professional_consistent(self) -> None:
+        if self.institutional is not None:
+            raise ValueError("institutional details on a professional claim")
+        if len(self.diagnoses) > MAX_DIAGNOSES:
+            raise ValueError(f"a professional claim has at most {MAX_DIAGNOSES} diagnoses")
+        for line in self.lines:
+            if line.procedure_code is None:
+                raise ValueError(f"line {line.line_number}: procedure_code is required")
+            if line.revenue_code is not None:
+                raise ValueError(f"line {line.line_number}: a revenue code belongs on an "
+                                 "institutional claim")
+            if not line.diagnosis_pointers:
+                raise ValueError(f"line {line.line_number}: diagnosis_pointers needs 1 to "
+                                 f"{MAX_DIAGNOSIS_POINTERS} pointers")
+
+    def _institutional_consistent(self) -> None:
+        details = self.institutional
+        if details is None:
+            raise ValueError("an institutional claim needs its institutional details")
+        if details.present_on_admission and \
+                len(details.present_on_admission) != len(self.diagnoses):
+            raise ValueError(f"present_on_admission has {len(details.present_on_admission)} "
+                             f"indicators for {len(self.diagnoses)} diagnoses")
+        for line in self.lines:
+            if line.revenue_code is None:
+                raise ValueError(f"line {line.line_number}: revenue_code is required on an "
+                                 "institutional claim")
+            if line.diagnosis_pointers:
+                raise ValueError(f"line {line.line_number}: an institutional line has no "
+                                 "diagnosis pointers")
+
+    @property
+    def type_of_bill(self) -> str | None:
+        """UB-04 FL4 (e.g. ``0131``); None on a professional claim."""
+        if self.institutional is None:
+            return None
+        return self.institutional.type_of_bill(self.frequency.value)
 
     @property
     def total_charge(self) -> Decimal:

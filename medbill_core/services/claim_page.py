@@ -286,7 +286,7 @@ def _lines(claim: Claim) -> tuple[tuple[LineView, ...], tuple[CodeText, ...]]:
         on = line.service_date_from
         pointed = tuple(diagnoses[p - 1] for p in line.diagnosis_pointers
                         if 0 < p <= len(diagnoses))
-        lines.append(LineView(line.line_number, _procedure(line.procedure_code, on),
+        lines.append(LineView(line.line_number, _procedure(line.billed_code, on),
                               tuple(_modifier(m, on) for m in line.modifiers), pointed,
                               line.units, line.charge, on))
     return tuple(lines), diagnoses

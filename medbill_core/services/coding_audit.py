@@ -427,9 +427,11 @@ def _lines_of(work: UnitOfWork, claim_ids: Sequence[int]) -> dict[int, list[_Lin
     for row in work.session.execute(
             select(ClaimLineRow.claim_id, ClaimLineRow.line_number, ClaimLineRow.procedure_code,
                    ClaimLineRow.modifiers, ClaimLineRow.service_date_from)
-            .where(ClaimLineRow.claim_id.in_(claim_ids))
+            .where(ClaimLineRow.claim_id.in_(claim_ids),
+                   ClaimLineRow.procedure_code.is_not(None))  # revenue-code-only lines
             .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
-        lines[row.claim_id].append(_Line(*row))
+        lines[row.claim_id].append(_Line(row.claim_id, row.line_number, row.procedure_code or "",
+                                         row.modifiers, row.service_date_from))
     return lines
 
 
@@ -508,7 +510,7 @@ def bypassed_edits(claim: ClaimRow) -> list[tuple[str, str, tuple[str, ...]]]:
     column-2 line. Self-pay claims are not subject to NCCI edits (as in the scrubber)."""
     return _bypassed_in(claim.payer_key, [
         _Line(claim.id, line.line_number, line.procedure_code, line.modifiers,
-              line.service_date_from) for line in claim.lines])
+              line.service_date_from) for line in claim.lines if line.procedure_code])
 
 
 def _bypassed_in(payer_key: str | None,
@@ -892,7 +894,7 @@ def _sample_view(row: CodingAuditSampleRow, claims: tuple[SampledClaim, ...] = (
 
 
 def _line_code(line: ClaimLineRow) -> str:
-    return "-".join([line.procedure_code, *(line.modifiers or [])])
+    return "-".join([line.procedure_code or line.revenue_code or "", *(line.modifiers or [])])
 
 
 def list_samples(work: UnitOfWork) -> list[Sample]:

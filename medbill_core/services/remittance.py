@@ -599,8 +599,9 @@ def line_adjudications(claim: Claim, payment: ClaimPayment) -> list[PriorLineAdj
         try:
             adjudication = PriorLineAdjudication(
                 line_number=line.line_number,
-                procedure_qualifier=service.procedure_qualifier if reported else "HC",
-                procedure_code=service.procedure_code if reported else line.procedure_code,
+                procedure_qualifier=service.procedure_qualifier if reported
+                else _billed_qualifier(line),
+                procedure_code=service.procedure_code if reported else line.billed_code,
                 modifiers=service.modifiers if reported else line.modifiers,
                 paid_amount=service.paid,
                 # X221A1: no SVC05 means one unit paid; 837 SVD05 then carries 1 (X12 RFI 2163)
@@ -1357,3 +1358,10 @@ def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPaym
                                                 claim_number=payment.claim_number[:50],
                                                 reason=reason[:200], paid=payment.paid))
     return exists is None
+
+
+def _billed_qualifier(line: ServiceLine) -> str:
+    """SVD03-1 of a line the 835 did not echo: HCPCS (HC) or, for an institutional line
+    with only a revenue code, NUBC revenue code (NU)."""
+    return "HC" if line.procedure_code is not None else "NU"
+

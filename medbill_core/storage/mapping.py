@@ -10,12 +10,14 @@ from medbill_core.domain import (
     Address,
     Claim,
     ClaimFrequency,
+    ClaimKind,
     ClaimState,
     Coverage,
     CoverageOrder,
     EntityType,
     Guarantor,
     GuarantorRelationship,
+    InstitutionalDetails,
     Patient,
     Provider,
     Relationship,
@@ -153,6 +155,9 @@ def claim_values(claim: Claim) -> dict[str, Any]:
         "state": claim.state.value,
         "payer_claim_number": claim.payer_claim_number,
         "total_charge": claim.total_charge,
+        "kind": claim.kind.value,
+        "institutional": None if claim.institutional is None
+        else claim.institutional.model_dump(mode="json"),
     }
 
 
@@ -161,6 +166,7 @@ def line_values(line: ServiceLine) -> dict[str, Any]:
     return {
         "line_number": line.line_number,
         "procedure_code": line.procedure_code,
+        "revenue_code": line.revenue_code,
         "modifiers": list(line.modifiers),
         "units": line.units,
         "unit_type": line.unit_type.value,
@@ -182,6 +188,7 @@ def line_row(line: ServiceLine) -> ClaimLineRow:
 _FREQUENCIES = {member.value: member for member in ClaimFrequency}
 _STATES = {member.value: member for member in ClaimState}
 _UNIT_TYPES = {member.value: member for member in UnitType}
+_KINDS = {member.value: member for member in ClaimKind}
 _object_setattr = object.__setattr__
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -205,7 +212,8 @@ def _line_from_row(line: ClaimLineRow) -> ServiceLine:
     column = line.__dict__ if line.__dict__.keys() >= _LINE_COLUMNS else _loaded(line)
     return trusted(ServiceLine, {
         "line_number": column["line_number"], "procedure_code": column["procedure_code"],
-        "modifiers": list(column["modifiers"]), "units": column["units"],
+        "revenue_code": column["revenue_code"], "modifiers": list(column["modifiers"]),
+        "units": column["units"],
         "unit_type": _UNIT_TYPES[column["unit_type"]], "charge": column["charge"],
         "diagnosis_pointers": list(column["diagnosis_pointers"]),
         "service_date_from": column["service_date_from"],
@@ -233,6 +241,7 @@ def claim_from_row(row: ClaimRow) -> Claim:
         "original_claim_reference": column["original_claim_reference"],
         "replaces_claim_id": column["replaces_claim_id"],
         "account_claim_id": column["account_claim_id"],
+        "kind": _KINDS[column["kind"]],
         "place_of_service": column["place_of_service"],
         "service_date_from": column["service_date_from"],
         "service_date_to": column["service_date_to"],
@@ -244,7 +253,13 @@ def claim_from_row(row: ClaimRow) -> Claim:
         "release_of_information": column["release_of_information"],
         "state": _STATES[column["state"]],
         "payer_claim_number": column["payer_claim_number"],
+        "institutional": _institutional(column["institutional"]),
         "created_at": column["created_at"]})
+
+
+def _institutional(stored: dict[str, Any] | None) -> InstitutionalDetails | None:
+    # validated again (dates and Decimals from JSON); only institutional claims pay for it
+    return None if stored is None else InstitutionalDetails.model_validate(stored)
 
 
 #: the columns claim_from_row reads of a claim row and of a line row
@@ -254,9 +269,9 @@ _CLAIM_COLUMNS = frozenset({
     "original_claim_reference", "replaces_claim_id", "account_claim_id", "place_of_service",
     "service_date_from", "service_date_to", "diagnoses", "prior_authorization",
     "accepts_assignment", "benefits_assigned", "release_of_information", "state",
-    "payer_claim_number", "created_at"})
+    "payer_claim_number", "created_at", "kind", "institutional"})
 _LINE_COLUMNS = frozenset({
-    "line_number", "procedure_code", "modifiers", "units", "unit_type", "charge",
+    "line_number", "procedure_code", "revenue_code", "modifiers", "units", "unit_type", "charge",
     "diagnosis_pointers", "service_date_from", "service_date_to", "place_of_service",
     "line_control_number", "description"})
 

@@ -182,6 +182,11 @@ class ClaimRow(PracticeScoped, TimestampMixin, Base):
     state: Mapped[str] = mapped_column(String(20))
     payer_claim_number: Mapped[str | None] = mapped_column(String(50))
     total_charge: Mapped[Decimal] = mapped_column(Cents)
+    #: professional or institutional (:class:`~medbill_core.domain.ClaimKind`)
+    kind: Mapped[str] = mapped_column(String(16), default="professional",
+                                      server_default="professional")
+    #: an institutional claim's :class:`~medbill_core.domain.InstitutionalDetails` (JSON)
+    institutional: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     lines: Mapped[list[ClaimLineRow]] = relationship(
         back_populates="claim", order_by="ClaimLineRow.line_number",
@@ -196,7 +201,8 @@ class ClaimLineRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
     line_number: Mapped[int] = mapped_column(Integer)
-    procedure_code: Mapped[str] = mapped_column(String(5))
+    procedure_code: Mapped[str | None] = mapped_column(String(5))
+    revenue_code: Mapped[str | None] = mapped_column(String(4))
     modifiers: Mapped[list[str]] = mapped_column(JSON)
     units: Mapped[Decimal] = mapped_column(DecimalText)
     unit_type: Mapped[str] = mapped_column(String(2))

@@ -10,11 +10,15 @@ from medbill_core.domain import (
     Address,
     BillableClaim,
     Claim,
+    ClaimKind,
     Coverage,
     CoverageOrder,
+    InstitutionalDetails,
+    InstitutionalProcedure,
     Patient,
     Payer,
     Practice,
+    PresentOnAdmission,
     Provider,
     Relationship,
     ServiceLine,
@@ -27,6 +31,7 @@ from medbill_core.domain.identifiers import npi_with_check_digit
 PRACTICE_NPI = npi_with_check_digit("123456789")
 RENDERING_NPI = npi_with_check_digit("198765432")
 REFERRING_NPI = npi_with_check_digit("176543210")
+ATTENDING_NPI = npi_with_check_digit("154321098")
 
 
 def make_address(**overrides: Any) -> Address:
@@ -106,6 +111,57 @@ def make_claim(patient_id: int = 1, *, coverage_id: int | None = 1, payer_key: s
                             charge=Decimal("125.00") if i == 1 else Decimal("18.50"))
                   for i in range(1, lines + 1)],
     }
+    return Claim(**{**values, **overrides})
+
+
+def make_institutional_claim(patient_id: int = 1, *, coverage_id: int | None = 1,
+                             payer_key: str | None = "acme", number: str = "CLM0101",
+                             inpatient: bool = False, **overrides: Any) -> Claim:
+    """An institutional claim (UB-04 / 837I): an outpatient emergency visit (type of bill
+    0131: ER level 4, a CBC, an X-ray) or, with ``inpatient``, a three-day stay (0111: room
+    and board, pharmacy, an appendectomy with its ICD-10-PCS procedure)."""
+    start = overrides.pop("service_date", None) or recent_service_date() - timedelta(days=3)
+    if inpatient:
+        end = start + timedelta(days=3)
+        lines = [
+            make_line(1, service_date=start, procedure_code=None, revenue_code="0120",
+                      diagnosis_pointers=[], units=Decimal("3"), charge=Decimal("3600.00"),
+                      service_date_to=end - timedelta(days=1)),
+            make_line(2, service_date=start, procedure_code=None, revenue_code="0250",
+                      diagnosis_pointers=[], units=Decimal("12"), charge=Decimal("480.00")),
+            make_line(3, service_date=start, procedure_code=None, revenue_code="0360",
+                      diagnosis_pointers=[], charge=Decimal("8200.00")),
+        ]
+        details = InstitutionalDetails(
+            facility_type_code="11", admission_date=start, admission_hour=14,
+            admission_type="1", admission_source="7", discharge_hour=11, patient_status="01",
+            attending_provider_npi=ATTENDING_NPI, operating_provider_npi=RENDERING_NPI,
+            present_on_admission=[PresentOnAdmission.YES, PresentOnAdmission.NO],
+            admitting_diagnosis="R1031",
+            principal_procedure=InstitutionalProcedure(code="0DTJ4ZZ", procedure_date=start),
+            drg="343")
+        values: dict[str, Any] = {"place_of_service": "21", "diagnoses": ["K3580", "E119"]}
+    else:
+        end = start
+        lines = [
+            make_line(1, service_date=start, procedure_code="99284", revenue_code="0450",
+                      diagnosis_pointers=[], charge=Decimal("1250.00")),
+            make_line(2, service_date=start, procedure_code="85025", revenue_code="0300",
+                      diagnosis_pointers=[], charge=Decimal("95.00")),
+            make_line(3, service_date=start, procedure_code="71046", revenue_code="0320",
+                      diagnosis_pointers=[], charge=Decimal("310.00")),
+        ]
+        details = InstitutionalDetails(
+            facility_type_code="13", admission_date=start, admission_hour=9,
+            admission_type="1", admission_source="7", patient_status="01",
+            attending_provider_npi=ATTENDING_NPI, reason_for_visit=["R0602"])
+        values = {"place_of_service": "23", "diagnoses": ["J189", "R0602"]}
+    values.update({
+        "claim_number": number, "patient_id": patient_id, "coverage_id": coverage_id,
+        "payer_key": payer_key if coverage_id is not None else None,
+        "billing_provider_npi": PRACTICE_NPI, "kind": ClaimKind.INSTITUTIONAL,
+        "service_date_from": start, "service_date_to": end, "lines": lines,
+        "institutional": details})
     return Claim(**{**values, **overrides})
 
 

@@ -261,7 +261,7 @@ def referring_provider_edit(claim: BillableClaim) -> list[ClaimFinding]:
     if claim.referring_provider is not None:
         return []
     ordered = [(line.line_number, line.procedure_code) for line in claim.claim.lines
-               if ordered_service_kind(line.procedure_code)]
+               if line.procedure_code is not None and ordered_service_kind(line.procedure_code)]
     if not ordered:
         return []
     listed = ", ".join(f"{number} ({code})" for number, code in ordered[:5])

@@ -139,7 +139,7 @@ def fingerprint(claim: BillableClaim) -> str:
     payer = claim.payer.payer_id if claim.payer else ""
     parts = [payer, member, c.service_date_from.isoformat(), c.service_date_to.isoformat()]
     for line in sorted(c.lines, key=lambda item: item.line_number):
-        parts.append("|".join([line.procedure_code, ",".join(line.modifiers), str(line.units),
+        parts.append("|".join([line.billed_code, ",".join(line.modifiers), str(line.units),
                                str(line.charge), line.service_date_from.isoformat(),
                                line.last_service_date.isoformat()]))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
@@ -164,7 +164,7 @@ def _claim_level_denial(claim: BillableClaim, payer: PayerPolicy, benefits: Bene
 
 
 def _line_denial(line: ServiceLine, claim: BillableClaim, payer: PayerPolicy) -> Denial | None:
-    code = line.procedure_code
+    code = line.billed_code
     if code in payer.denials.non_covered_codes:
         return NON_COVERED
     if payer.fee_for(code, line.modifiers) is None and payer.denials.deny_codes_without_fee:
@@ -177,7 +177,7 @@ def _line_denial(line: ServiceLine, claim: BillableClaim, payer: PayerPolicy) ->
 def _service(line: ServiceLine, paid: Decimal, adjustments: list[Adjustment],
              allowed: Decimal | None, remarks: list[str]) -> ServicePayment:
     return ServicePayment(
-        procedure_code=line.procedure_code, modifiers=list(line.modifiers), charge=line.charge,
+        procedure_code=line.billed_code, modifiers=list(line.modifiers), charge=line.charge,
         paid=paid, units=line.units, service_date_from=line.service_date_from,
         service_date_to=line.service_date_to, line_control_number=line.line_control_number,
         allowed_amount=allowed, adjustments=[a for a in adjustments if a.amount != ZERO],
@@ -219,7 +219,7 @@ def adjudicate(claim: BillableClaim, *, payer: PayerPolicy, benefits: Benefits |
                 services.append(_denied_line(line, line_denial))
                 continue
             assert benefits is not None
-            fee = payer.fee_for(line.procedure_code, line.modifiers)
+            fee = payer.fee_for(line.billed_code, line.modifiers)
             allowed = line.charge if fee is None else min(_round(fee * line.units), line.charge)
             copay, deductible, coinsurance = share.take(
                 allowed, line.place_of_service or c.place_of_service, benefits)
