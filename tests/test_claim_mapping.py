@@ -35,7 +35,8 @@ def row(*, created: bool = True) -> ClaimRow:
         **({"created_at": datetime(2026, 5, 3, 4, 5)}
                                      if created else {}))
     set_committed_value(made, "lines", [ClaimLineRow(
-        line_number=number, procedure_code="99213", revenue_code=None, modifiers=["25"] if number == 1 else [],
+        line_number=number, procedure_code="99213", revenue_code=None,
+        modifiers=["25"] if number == 1 else [],
         units=Decimal("1.5"), unit_type="MJ" if number == 2 else "UN", charge=Decimal("80.00"),
         diagnosis_pointers=[1, 2], service_date_from=date(2026, 5, 1),
         service_date_to=date(2026, 5, 2) if number == 2 else None, place_of_service=None,
@@ -47,7 +48,8 @@ def reference(source: ClaimRow) -> Claim:
     """The conversion as model_construct makes it."""
     lines = [ServiceLine.model_construct(
         line_number=line.line_number, procedure_code=line.procedure_code,
-        revenue_code=line.revenue_code, modifiers=list(line.modifiers), units=line.units, unit_type=UnitType(line.unit_type),
+        revenue_code=line.revenue_code, modifiers=list(line.modifiers), units=line.units,
+        unit_type=UnitType(line.unit_type),
         charge=line.charge, diagnosis_pointers=list(line.diagnosis_pointers),
         service_date_from=line.service_date_from, service_date_to=line.service_date_to,
         place_of_service=line.place_of_service, line_control_number=line.line_control_number,
@@ -61,7 +63,8 @@ def reference(source: ClaimRow) -> Claim:
         frequency=ClaimFrequency(source.frequency),
         original_claim_reference=source.original_claim_reference,
         replaces_claim_id=source.replaces_claim_id, account_claim_id=source.account_claim_id,
-        kind=ClaimKind(source.kind), place_of_service=source.place_of_service, service_date_from=source.service_date_from,
+        kind=ClaimKind(source.kind), place_of_service=source.place_of_service,
+        service_date_from=source.service_date_from,
         service_date_to=source.service_date_to, diagnoses=list(source.diagnoses), lines=lines,
         prior_authorization=source.prior_authorization,
         accepts_assignment=source.accepts_assignment,
