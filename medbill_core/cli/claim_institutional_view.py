@@ -8,11 +8,15 @@ from __future__ import annotations
 from medbill_core.cli.common import console, data_table, print_table
 from medbill_core.codesets.nubc import bill_type, describe_revenue_code
 from medbill_core.domain import Claim
-from medbill_core.domain.institutional import InstitutionalDetails
+from medbill_core.domain.institutional import InstitutionalDetails, PresentOnAdmission
 
 
 def _hour(hour: int | None) -> str:
     return f" {hour:02d}h" if hour is not None else ""
+
+
+def _poa(indicator: PresentOnAdmission | None) -> str:
+    return indicator.value if indicator is not None else "exempt"
 
 
 def _say(text: str) -> None:
@@ -37,7 +41,7 @@ def print_institutional(claim: Claim, details: InstitutionalDetails) -> None:
         stay.append(f"DRG {details.drg}")
     _say(", ".join(stay))
     poa = details.present_on_admission
-    diagnoses = [f"{code}" + (f" (POA {poa[n].value if poa[n] else 'exempt'})" if poa else "")
+    diagnoses = [code + (f" (POA {_poa(poa[n])})" if poa else "")
                  for n, code in enumerate(claim.diagnoses)]
     _say("diagnoses (principal first): " + ", ".join(diagnoses))
     for label, codes in (("admitting diagnosis", [details.admitting_diagnosis or ""]),
