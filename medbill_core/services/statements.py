@@ -298,7 +298,8 @@ def load_statement_data(work: UnitOfWork, patient_ids: Sequence[int]) -> Stateme
     for chunk in _chunks(sorted(claims)):
         for line in work.session.execute(
                 select(ClaimLineRow.claim_id, ClaimLineRow.procedure_code,
-                       ClaimLineRow.revenue_code, ClaimLineRow.description).where(ClaimLineRow.claim_id.in_(chunk))
+                       ClaimLineRow.revenue_code, ClaimLineRow.description)
+                .where(ClaimLineRow.claim_id.in_(chunk))
                 .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
             lines[line.claim_id].append(line)
     return StatementData(patients, guarantors, items, claims, lines,
