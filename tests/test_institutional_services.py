@@ -155,3 +155,30 @@ def test_underpayment_check_skips_an_inpatient_stay(medbill_app, tmp_path: Path)
     assert [f for f in result.findings if f.code == "fee_schedule.underpaid"] == []
     with medbill_app.unit_of_work() as work:
         assert work.claims.by_number("IP1").state is ClaimState.CLOSED  # posted, nothing owed
+
+
+def test_denials_by_procedure_count_revenue_code_lines_by_revenue_code(medbill_app) -> None:
+    from medbill_core.services.kpi import kpi_report
+    from medbill_core.services.kpi_aging_cache import forget
+
+    forget()  # a new database: nothing kept from another test's
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(1))
+        coverage = work.patients.add_coverage(
+            patient.id, factories.make_coverage(payer_key="linepay"))
+        _accepted(work, factories.make_institutional_claim(
+            patient.id, coverage_id=coverage.id, payer_key="linepay", number="DN1",
+            inpatient=True))
+    services = [_service("0120", "NU", "3600.00", "0.00"),
+                _service("0250", "NU", "480.00", "0.00"),
+                _service("0360", "NU", "8200.00", "0.00")]
+    remittance = _payment("DN1", services)
+    denied = remittance.claims[0].model_copy(update={"status": ClaimStatusCode.DENIED})
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, remittance.model_copy(update={"claims": [denied]}))
+    with medbill_app.unit_of_work() as work:
+        result = kpi_report(work, period_from=TODAY.replace(day=1), period_to=TODAY,
+                            keep=False)
+    assert sorted((line.key, line.claims, line.amount)
+                  for line in result.denials_by_procedure) == [
+        ("0120", 1, D("3600.00")), ("0250", 1, D("480.00")), ("0360", 1, D("8200.00"))]
