@@ -240,3 +240,9 @@ def test_messages_carry_no_phi(env: EditEnv) -> None:
         text = f"{finding.message} {finding.fix_hint}"
         assert patient.last_name not in text and patient.first_name not in text
         assert "2026-05" not in text  # no date of the stay
+
+
+def test_poa_is_not_required_on_a_part_b_inpatient_bill(env: EditEnv) -> None:
+    # 012x bills a stay's Part B ancillaries only: no POA, no room and board expected
+    claim = bill(inpatient=True, details={"facility_type_code": "12", "present_on_admission": []})
+    assert run_institutional_edits(claim, env) == []

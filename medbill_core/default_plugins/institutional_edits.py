@@ -27,7 +27,8 @@ revenue.hcpcs_required             error     outpatient line under a revenue cod
 revenue.accommodation_outpatient   warning   room-and-board revenue code on an outpatient bill
 revenue.no_accommodation           warning   inpatient Part A bill without a room-and-board
                                              line
-poa.missing                        error     inpatient hospital bill with no POA indicators
+poa.missing                        error     hospital inpatient bill (011x) with no POA
+                                             indicators
 poa.not_expected                   warning   POA indicators on an outpatient bill
 diagnosis.principal_manifestation  error     principal diagnosis is a manifestation code
 diagnosis.principal_external_cause error     principal diagnosis is an external cause code
@@ -103,8 +104,9 @@ def is_outpatient_hospital(details: InstitutionalDetails) -> bool:
 
 
 def _is_inpatient_hospital(details: InstitutionalDetails) -> bool:
-    """Hospital inpatient (011x, 012x): the bills POA indicators are reported on."""
-    return details.facility_type_code in ("11", "12")
+    """Hospital inpatient, Part A (011x): the bills POA indicators are required on and that
+    bill room and board (012x bills only Part B ancillaries of a stay)."""
+    return details.facility_type_code == "11"
 
 
 # -- type of bill, providers, the stay --------------------------------------------------------
@@ -224,8 +226,7 @@ def revenue_codes(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
                                      " outpatient bill", line=line.line_number,
                                      field="procedure_code",
                                      hint="add the CPT/HCPCS code of the service"))
-    if _is_inpatient_hospital(details) and details.facility_type_code == "11" \
-            and not accommodation:
+    if _is_inpatient_hospital(details) and not accommodation:
         findings.append(_finding(claim, WARNING, "revenue.no_accommodation",
                                  "inpatient bill without a room-and-board (accommodation)"
                                  " revenue code", field="revenue_code",
