@@ -246,3 +246,13 @@ def test_poa_is_not_required_on_a_part_b_inpatient_bill(env: EditEnv) -> None:
     # 012x bills a stay's Part B ancillaries only: no POA, no room and board expected
     claim = bill(inpatient=True, details={"facility_type_code": "12", "present_on_admission": []})
     assert run_institutional_edits(claim, env) == []
+
+
+def test_timely_filing_of_a_stay_counts_from_its_through_date(env: EditEnv) -> None:
+    claim = bill(inpatient=True)  # 2026-05-14 to 2026-05-17, the payer allows 365 days
+    assert claim.claim.service_date_to == date(2026, 5, 17)
+    later = EditEnv(today=date(2027, 5, 16), codesets=env.codesets, ncci=env.ncci)
+    assert [f.code for f in run_core_edits(claim, later) if f.code.startswith("timely")] == []
+    late = EditEnv(today=date(2027, 5, 18), codesets=env.codesets, ncci=env.ncci)
+    assert [(f.code, f.field) for f in run_core_edits(claim, late)
+            if f.code.startswith("timely")] == [("timely_filing.expired", "service_date_to")]

@@ -68,7 +68,8 @@ the edits here, those of the professional form do not run on them: diagnosis poi
 institutional line has none), place of service (the type of bill says where), the rendering
 provider requirement (837I has none per claim) and NCCI (the practitioner tables do not apply
 to facility claims; CMS's hospital outpatient NCCI files are not shipped). Their diagnoses
-are checked on the statement's last day, the date an inpatient stay is coded for.
+are checked on the statement's last day, the date an inpatient stay is coded for, and their
+timely filing counts from it.
 """
 
 from __future__ import annotations
@@ -345,11 +346,17 @@ def timely_filing(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     payer = claim.payer
     if payer is None:
         return []
-    age = (env.today - claim.claim.service_date_from).days
+    # an institutional claim's span is timed from its "through" date (CMS Pub. 100-04 ch. 1
+    # section 70.1): a long stay is not late for having begun long ago
+    start = claim.claim.service_date_to if _institutional(claim) \
+        else claim.claim.service_date_from
+    age = (env.today - start).days
     if age > payer.timely_filing_days:
         return [_finding(claim, ERROR, "timely_filing.expired",
                          f"{age} days since the date of service; payer {payer.key} accepts "
-                         f"{payer.timely_filing_days}", field="service_date_from",
+                         f"{payer.timely_filing_days}",
+                         field="service_date_to" if _institutional(claim) else
+                         "service_date_from",
                          hint="attach proof of timely filing or write the charge off")]
     return []
 
