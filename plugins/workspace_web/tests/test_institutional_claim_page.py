@@ -48,6 +48,8 @@ def test_the_page_shows_type_of_bill_and_revenue_codes(records: Records) -> None
     assert "Patient status 01" in text
     assert re.search(r"2 0250 Pharmacy — .* 12 \$480\.00", text), text
     assert "Place of service" not in text
+    assert "K3580" in text and "(POA Y)" in text and "(POA N)" in text
+    assert re.search(r"Procedures \(ICD-10-PCS\) 0DTJ4ZZ \S", text), text
 
 
 def test_editing_a_revenue_code_line_keeps_it_without_a_procedure(records: Records) -> None:
