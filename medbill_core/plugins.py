@@ -119,6 +119,7 @@ BENEFITS_OR_NONE = one_or_none(BenefitSummary, "a BenefitSummary or None")
 DEFAULT_PLUGINS = (
     "medbill_core.default_plugins.dispatch",
     "medbill_core.default_plugins.core_edits",
+    "medbill_core.default_plugins.institutional_edits",
     "medbill_core.default_plugins.observability",
     "medbill_core.default_plugins.webhook_events",
     "medbill_core.default_plugins.http_routes",

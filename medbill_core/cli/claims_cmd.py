@@ -109,6 +109,7 @@ def show_claim(
     data["state_label"] = claim.state.label
     data["next_actor"] = NEXT_ACTOR[claim.state]
     data["total_charge"] = str(claim.total_charge)
+    data["type_of_bill"] = claim.type_of_bill
     # a 277CA's STC codes in a history reason, in words beside them (never in place of them)
     data["history"] = [{**t.model_dump(mode="json"),
                         "meanings": [explain_status_pair(category, code) for category, code
@@ -122,16 +123,25 @@ def show_claim(
     console.print(f"[bold]claim {escape(claim.claim_number)}[/] (id {claim.id}) — "
                   f"{claim.state.label} (next: {NEXT_ACTOR[claim.state]}), "
                   f"payer {claim.payer_key or 'self-pay'}, frequency {claim.frequency.value}")
-    console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
-                  f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}",
-                  markup=False)
-    lines = data_table("#", "code", "modifiers", "units", "charge", "pointers",
-                       keys=("#", "code"), numeric=("#", "units", "charge"))
-    for line in claim.lines:
-        lines.add_row(str(line.line_number), line.procedure_code, " ".join(line.modifiers),
-                      str(line.units), str(line.charge),
-                      ",".join(str(p) for p in line.diagnosis_pointers))
-    print_table(lines)
+    if claim.institutional is not None:
+        from medbill_core.cli.claim_institutional_view import (
+            print_institutional,
+            print_institutional_lines,
+        )
+
+        print_institutional(claim, claim.institutional)
+        print_institutional_lines(claim)
+    else:
+        console.print(f"service {claim.service_date_from} to {claim.service_date_to}, "
+                      f"POS {claim.place_of_service}, diagnoses {', '.join(claim.diagnoses)}",
+                      markup=False)
+        lines = data_table("#", "code", "modifiers", "units", "charge", "pointers",
+                           keys=("#", "code"), numeric=("#", "units", "charge"))
+        for line in claim.lines:
+            lines.add_row(str(line.line_number), line.procedure_code, " ".join(line.modifiers),
+                          str(line.units), str(line.charge),
+                          ",".join(str(p) for p in line.diagnosis_pointers))
+        print_table(lines)
     console.print("ledger: " + ", ".join(f"{k} {v}" for k, v in data["ledger"].items())
                   + f"; balance insurance {totals.balance.insurance}, "
                     f"patient {totals.balance.patient}", markup=False)
@@ -189,7 +199,8 @@ def _report_rejected(rejected: list[ValidationFailed], limit: int,
 
 
 #: Keys of ``medbill claims show --json`` that are reports, not claim fields.
-SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge", "state_label", "next_actor")
+SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge", "state_label", "next_actor",
+                  "type_of_bill")
 
 
 def read_claim_changes(path: Path) -> dict[str, Any]:
@@ -224,8 +235,11 @@ def edit_claim(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         original = work.claims.find(reference)
-        edited = validate_record(Claim, {**original.model_dump(mode="json"), **update},
-                                 record=changes.name)
+        current = original.model_dump(mode="json")
+        if isinstance(update.get("institutional"), dict) and current["institutional"]:
+            # the institutional fields given change those, the others stay (as the claim's)
+            update["institutional"] = {**current["institutional"], **update["institutional"]}
+        edited = validate_record(Claim, {**current, **update}, record=changes.name)
         claim = work.claims.update_draft(original.id, edited)
     if as_json:
         print_json({"id": claim.id, "claim_number": claim.claim_number,

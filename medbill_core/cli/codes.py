@@ -167,7 +167,7 @@ def _verdict_json(verdict: Verdict, gap: str = "") -> dict[str, object]:
 @cli_errors
 def show(
     code: Annotated[str, typer.Argument(
-        help="The code, e.g. E11.9, G0519, 25, 11, CO-45, N130, A7 or A7:21 (277CA), "
+        help="The code, e.g. E11.9, 0DTJ4ZZ, G0519, 25, 11, CO-45, N130, A7 or A7:21 (277CA), "
              "75 (AAA), 025 (TA1)")],
     system: Annotated[CodeSystem | None, typer.Option(
         "--system", "-s", case_sensitive=False,
@@ -180,6 +180,12 @@ def show(
     """Show CODE as of a date of service: what it is, whether it is valid and why not.
 
     A CARC may be given with its group as remittances print it (CO-45, PR 2, OA23).
+
+    Without --system every code set the code is shaped for is asked, and each that knows it
+    answers: an ICD-10-PCS code (7 characters, no I or O, e.g. 0DTJ4ZZ) cannot be an ICD-10-CM
+    code written with its dot, but written without one a 7-character diagnosis (S72001A) and
+    a procedure could share a spelling, so both answers are shown; --system icd10pcs (or
+    icd10cm) asks only one.
     """
     when = parse_date_option(on) or date.today()
     codesets = CodeSets(data_dir)
@@ -229,7 +235,8 @@ def search_command(
              "start of a code (E11.6)")],
     system: Annotated[list[CodeSystem] | None, typer.Option(
         "--system", "-s", case_sensitive=False,
-        help="Only these code sets (default: icd10cm, hcpcs, and cpt when loaded); repeat")
+        help="Only these code sets (default: icd10cm, icd10pcs, hcpcs, and cpt when loaded);"
+             " repeat")
     ] = None,
     on: Annotated[str | None, typer.Option(
         "--date", "-d", help="Date of service (YYYY-MM-DD; default today)")] = None,
@@ -240,7 +247,8 @@ def search_command(
     data_dir: DataDirOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Find ICD-10-CM and HCPCS codes by description, best match first, as of a date."""
+    """Find ICD-10-CM, ICD-10-PCS and HCPCS codes by description, best match first, as of a
+    date (ICD-10-CM and PCS in the fiscal year's release governing it)."""
     from medbill_core.codesets.search import SEARCHABLE, search
 
     when = parse_date_option(on) or date.today()

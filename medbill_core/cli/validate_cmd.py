@@ -86,6 +86,16 @@ def icd10(value: Annotated[str, typer.Argument(help="ICD-10-CM code, with or wit
     _code(CodeSets.icd10cm, value, on, as_json)
 
 
+@app.command("icd10pcs")
+@cli_errors
+def icd10pcs(value: Annotated[str, typer.Argument(help="ICD-10-PCS procedure code, 7 characters")],
+             on: DateOption = None, as_json: JsonOption = False) -> None:
+    """An ICD-10-PCS procedure code: a complete 7-character code of the release governing the
+    date (the procedure date); the start of a code, or one added or deleted across fiscal
+    years, says so."""
+    _code(CodeSets.icd10pcs, value, on, as_json)
+
+
 @app.command("hcpcs")
 @cli_errors
 def hcpcs(value: Annotated[str, typer.Argument(help="HCPCS Level II or CPT code")],

@@ -62,6 +62,14 @@ the claim is still checked, against the nearest release, never passed silently.
 
 NCCI edits run for claims billed to a payer (not self-pay); they come from the
 Medicare practitioner tables, which many commercial payers apply too.
+
+Institutional claims (UB-04 / 837I) get their own edits (:mod:`.institutional_edits`); of
+the edits here, those of the professional form do not run on them: diagnosis pointers (an
+institutional line has none), place of service (the type of bill says where), the rendering
+provider requirement (837I has none per claim) and NCCI (the practitioner tables do not apply
+to facility claims; CMS's hospital outpatient NCCI files are not shipped). Their diagnoses
+are checked on the statement's last day, the date an inpatient stay is coded for, and their
+timely filing counts from it.
 """
 
 from __future__ import annotations
@@ -87,6 +95,7 @@ from medbill_core.domain import (
     BillableClaim,
     ClaimFinding,
     ClaimFrequency,
+    ClaimKind,
     ServiceLine,
     Severity,
     UnitType,
@@ -134,6 +143,11 @@ def _finding(claim: BillableClaim, severity: Severity, code: str, message: str, 
     return ClaimFinding(severity=severity, code=code, message=message,
                         claim_number=claim.claim.claim_number, line_number=line, field=field,
                         fix_hint=hint, source="core", release=release or None)
+
+
+def _institutional(claim: BillableClaim) -> bool:
+    """An institutional claim: the professional form's edits skip it (module docstring)."""
+    return claim.claim.kind is ClaimKind.INSTITUTIONAL
 
 
 def _coverage(env: EditEnv, key: str, on: date) -> Coverage:
@@ -203,7 +217,7 @@ def required_data(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
         findings.append(_finding(claim, ERROR, "billing.npi_missing",
                                  "billing provider NPI is missing", field="billing_provider_npi",
                                  hint="set the practice's NPI as billing provider"))
-    if env.requires_rendering and not c.rendering_provider_npi:
+    if env.requires_rendering and not c.rendering_provider_npi and not _institutional(claim):
         payer = claim.payer.key if claim.payer else "the payer"
         findings.append(_finding(claim, ERROR, "rendering.missing",
                                  f"payer {payer} requires a rendering provider",
@@ -332,11 +346,17 @@ def timely_filing(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     payer = claim.payer
     if payer is None:
         return []
-    age = (env.today - claim.claim.service_date_from).days
+    # an institutional claim's span is timed from its "through" date (CMS Pub. 100-04 ch. 1
+    # section 70.1): a long stay is not late for having begun long ago
+    start = claim.claim.service_date_to if _institutional(claim) \
+        else claim.claim.service_date_from
+    age = (env.today - start).days
     if age > payer.timely_filing_days:
         return [_finding(claim, ERROR, "timely_filing.expired",
                          f"{age} days since the date of service; payer {payer.key} accepts "
-                         f"{payer.timely_filing_days}", field="service_date_from",
+                         f"{payer.timely_filing_days}",
+                         field="service_date_to" if _institutional(claim) else
+                         "service_date_from",
                          hint="attach proof of timely filing or write the charge off")]
     return []
 
@@ -361,6 +381,8 @@ def frequency(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 # -- diagnoses ---------------------------------------------------------------------------------
 
 def diagnosis_pointers(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
+    if _institutional(claim):  # SV2 lines point at no diagnosis
+        return []
     count = len(claim.claim.diagnoses)
     findings = []
     for line in claim.claim.lines:
@@ -376,8 +398,9 @@ def diagnosis_pointers(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]
 
 
 def diagnosis_codes(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
-    """ICD-10-CM codes valid and billable on the date of service (the claim's first date)."""
-    on = claim.claim.service_date_from
+    """ICD-10-CM codes valid and billable on the date of service: the claim's first date, or
+    an institutional claim's last (a stay is coded with the release of its discharge)."""
+    on = claim.claim.service_date_to if _institutional(claim) else claim.claim.service_date_from
     try:
         release = env.codesets.icd10cm_release(on)
         verdicts = [env.codesets.icd10cm(code, on) for code in claim.claim.diagnoses]
@@ -467,7 +490,8 @@ def duplicate_lines(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     seen: dict[tuple[object, ...], int] = {}
     findings = []
     for line in claim.claim.lines:
-        key = (line.procedure_code, tuple(line.modifiers), line.service_date_from)
+        key = (line.revenue_code, line.procedure_code, tuple(line.modifiers),
+               line.service_date_from)
         if key in seen:
             findings.append(_finding(
                 claim, WARNING, "line.duplicate",
@@ -480,6 +504,8 @@ def duplicate_lines(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
 
 
 def place_of_service(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
+    if _institutional(claim):  # not sent on an 837I: the type of bill says where
+        return []
     c = claim.claim
     findings = []
     verdict = env.codesets.place_of_service(c.place_of_service, c.service_date_from)
@@ -507,7 +533,8 @@ def _by_date(lines: Sequence[ServiceLine]) -> dict[date, list[ServiceLine]]:
 
 def ncci_ptp(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     """NCCI procedure-to-procedure pairs billed on the same date of service."""
-    if env.ncci is None or claim.payer is None or len(claim.claim.lines) < 2:
+    if env.ncci is None or claim.payer is None or len(claim.claim.lines) < 2 \
+            or _institutional(claim):
         return []
     findings = []
     coded = [line for line in claim.claim.lines if line.procedure_code is not None]
@@ -554,7 +581,7 @@ def ncci_mue(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     program says so (:attr:`~medbill_core.domain.PayerProgram.zero_mue_not_payable`: Medicare
     and Medicaid; a payer's ``program`` setting, else its claim filing indicator).
     """
-    if env.ncci is None or claim.payer is None:
+    if env.ncci is None or claim.payer is None or _institutional(claim):
         return []
     zero_not_payable = claim.payer.effective_program.zero_mue_not_payable
     findings = []
@@ -606,7 +633,8 @@ def _mue_finding(claim: BillableClaim, limit: MueLimit, units: Decimal, where: s
 def ncci_releases(claim: BillableClaim, env: EditEnv) -> list[ClaimFinding]:
     """A gap warning per NCCI table (PTP, MUE) with no loaded release for the claim's last
     date of service (the edits above then ran against the nearest release)."""
-    if env.ncci is None or claim.payer is None or not claim.claim.lines:
+    if env.ncci is None or claim.payer is None or not claim.claim.lines \
+            or _institutional(claim):
         return []
     on = max(line.service_date_from for line in claim.claim.lines)
     findings = []

@@ -66,6 +66,12 @@ def _procedure(code: str, on: date) -> CodeText:
     return CodeText(code, describe_procedure(code, on))
 
 
+def _revenue(code: str | None) -> CodeText | None:
+    from medbill_core.codesets.nubc import describe_revenue_code
+
+    return CodeText(code, describe_revenue_code(code) or None) if code else None
+
+
 def _modifier(code: str, on: date) -> CodeText:
     from medbill_core.codesets.registry import default_codesets
 
@@ -96,6 +102,8 @@ class LineView:
     units: Decimal
     charge: Decimal
     service_date: date
+    #: the NUBC revenue code and its group's words (institutional lines; None otherwise)
+    revenue: CodeText | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,14 @@ class ClaimPage:
     related: tuple[tuple[int, str, str], ...]
     actions: tuple[AvailableAction, ...]
 
+    @property
+    def bill_type(self) -> str | None:
+        """What an institutional claim's type of bill means (NUBC), None otherwise."""
+        from medbill_core.codesets.nubc import bill_type
+
+        details = self.claim.institutional
+        return bill_type(details.facility_type_code) if details is not None else None
+
 
 def _lines(claim: Claim) -> tuple[tuple[LineView, ...], tuple[CodeText, ...]]:
     diagnoses = tuple(_diagnosis(code, claim.service_date_from) for code in claim.diagnoses)
@@ -286,9 +302,12 @@ def _lines(claim: Claim) -> tuple[tuple[LineView, ...], tuple[CodeText, ...]]:
         on = line.service_date_from
         pointed = tuple(diagnoses[p - 1] for p in line.diagnosis_pointers
                         if 0 < p <= len(diagnoses))
-        lines.append(LineView(line.line_number, _procedure(line.billed_code, on),
+        # an institutional line may have only its revenue code: no procedure then
+        procedure = _procedure(line.procedure_code, on) if line.procedure_code \
+            else CodeText("—", None)
+        lines.append(LineView(line.line_number, procedure,
                               tuple(_modifier(m, on) for m in line.modifiers), pointed,
-                              line.units, line.charge, on))
+                              line.units, line.charge, on, _revenue(line.revenue_code)))
     return tuple(lines), diagnoses
 
 

@@ -458,10 +458,14 @@ def contract_underpayments(work: UnitOfWork, claim: Claim,
 
     Only for payers whose adapter does not check underpayments itself (Medicare's adapter
     checks the MPFS). Lines with payment-reducing modifiers (multiple procedures, bilateral,
-    assistant) are not flagged: the contract reduces them.
+    assistant) are not flagged: the contract reduces them. Nor are lines paid under a revenue
+    code alone (SVC01 qualifier NU: room and board, pharmacy), which no fee schedule prices,
+    nor an institutional inpatient stay, which a contract pays as a whole (DRG, per diem).
     """
     payer = work.app.config.payers.get(claim.payer_key or "")
     if payer is None or payment.is_reversal or payment.status is ClaimStatusCode.DENIED:
+        return []
+    if claim.institutional is not None and claim.institutional.is_inpatient:
         return []
     adapter = work.app.hooks.context.adapters.get(payer.adapter)
     if adapter is not None and adapter.supports_remittance_findings():
@@ -476,9 +480,14 @@ def contract_underpayments(work: UnitOfWork, claim: Claim,
     return findings
 
 
+#: SVC01-1 of a line paid under its NUBC revenue code only (835 of an institutional claim)
+REVENUE_CODE_QUALIFIER = "NU"
+
+
 def _contract_finding(hooks: PluginHooks, payer: Payer, claim: Claim, payment: ClaimPayment,
                       index: int, service: ServicePayment) -> ClaimFinding | None:
-    if PAYMENT_REDUCING_MODIFIERS & set(service.modifiers):
+    if PAYMENT_REDUCING_MODIFIERS & set(service.modifiers) \
+            or service.procedure_qualifier == REVENUE_CODE_QUALIFIER:
         return None
     on = service.service_date_from or claim.service_date_from
     per_unit = hooks.expected_allowed(

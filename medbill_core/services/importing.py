@@ -386,6 +386,7 @@ def _store_claim(work: UnitOfWork, record: dict[str, Any], label: str,
             raise ValidationFailed(label, [("account_number",
                                             "no patient has this account number")]) from None
     _lines_dated_by_the_claim(record)
+    _place_implied_by_the_bill_type(record, label, notes)
     _price_from_charge_master(work, record, label, notes)
     claim = validate_record(Claim, record, record=label)
     if claim.payer_key is not None and claim.coverage_id is None:
@@ -412,6 +413,32 @@ def _lines_dated_by_the_claim(record: dict[str, Any]) -> None:
             line["service_date_from"] = claim_date
 
 
+def _place_implied_by_the_bill_type(record: dict[str, Any], label: str,
+                                    notes: list[tuple[str, str]]) -> None:
+    """An institutional claim sends no place of service (its type of bill says where): one
+    left out takes the place its bill type implies, kept for the reports that group by it."""
+    from medbill_core.codesets.nubc import implied_place_of_service
+
+    details = record.get("institutional")
+    if record.get("kind") != "institutional":
+        return
+    if not isinstance(details, dict):
+        raise ValidationFailed(label, [("institutional", "required on an institutional claim:"
+                                                         " an object with the type of bill,"
+                                                         " the stay and the patient status")])
+    if record.get("place_of_service") is not None:
+        return
+    facility = details.get("facility_type_code")
+    lines = record.get("lines")
+    revenue = [str(line.get("revenue_code")) for line in lines if isinstance(line, dict)] \
+        if isinstance(lines, list) else []
+    place = implied_place_of_service(str(facility), revenue) if facility is not None else None
+    if place is not None:  # else the claim's own validation names the missing field
+        record["place_of_service"] = place
+        notes.append((label, f"place_of_service: taken as {place}, the place type of bill"
+                             f" 0{facility}x implies"))
+
+
 def _price_from_charge_master(work: UnitOfWork, record: dict[str, Any], label: str,
                               notes: list[tuple[str, str]]) -> None:
     """Lines without a ``charge`` take the practice's price list (``medbill chargemaster``)
@@ -428,6 +455,12 @@ def _price_from_charge_master(work: UnitOfWork, record: dict[str, Any], label: s
             continue
         code, when = line.get("procedure_code"), line.get("service_date_from") or \
             record.get("service_date_from")
+        if code is None and line.get("revenue_code") is not None:
+            # the charge master prices procedure codes: a revenue-code-only line (room and
+            # board, pharmacy) carries its charge
+            problems.append((f"lines[{index}].charge", "required on a line without a"
+                                                       " procedure code"))
+            continue
         try:
             on = date.fromisoformat(str(when))
             units = Decimal(str(line.get("units", "1")))

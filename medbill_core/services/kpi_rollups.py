@@ -217,12 +217,14 @@ def _computed(work: UnitOfWork, run: Sequence[str], flows_from: date, to: date, 
             .group_by(answers.c.month, DenialRow.group_code, DenialRow.reason_code)):
         carc[month][(group, reason)] = (int(claims), _money(amount))
     procedures: dict[str, dict[str, tuple[int, Decimal]]] = {month: {} for month in run}
+    # the billed code: an institutional line without a procedure code counts by revenue code
+    billed = func.coalesce(ClaimLineRow.procedure_code, ClaimLineRow.revenue_code)
     for month, code, claims, amount in work.session.execute(
-            select(answers.c.month, ClaimLineRow.procedure_code,
+            select(answers.c.month, billed,
                    func.count(distinct(ClaimLineRow.claim_id)), func.sum(ClaimLineRow.charge))
             .join(answers, answers.c.claim_id == ClaimLineRow.claim_id)
             .where(answers.c.denied == 1)
-            .group_by(answers.c.month, ClaimLineRow.procedure_code)):
+            .group_by(answers.c.month, billed)):
         procedures[month][code] = (int(claims), _money(amount))
     result = {}
     for month in run:

@@ -560,14 +560,14 @@ def match_service_lines(lines: list[ServiceLine], services: list[ServicePayment]
     taken = {line.line_number for line in matched if line is not None}
     rest = [index for index, line in enumerate(matched) if line is None]
     free = [line for line in ordered if line.line_number not in taken]
-    if len(rest) == len(free) and all(line.procedure_code in _procedure_codes(services[index])
+    if len(rest) == len(free) and all(line.billed_code in _procedure_codes(services[index])
                                       for index, line in zip(rest, free, strict=True)):
         for index, line in zip(rest, free, strict=True):
             matched[index] = line
     else:
         for index in rest:
             codes = _procedure_codes(services[index])
-            found = next((line for line in free if line.procedure_code in codes), None)
+            found = next((line for line in free if line.billed_code in codes), None)
             if found is None:
                 return None
             matched[index] = found

@@ -115,30 +115,50 @@ class _ServiceLine(Protocol):
     """What a statement reads of a claim line (a ``ClaimLineRow`` or a row of its columns)."""
 
     @property
-    def procedure_code(self) -> str: ...
+    def procedure_code(self) -> str | None: ...
+    @property
+    def revenue_code(self) -> str | None: ...
     @property
     def description(self) -> str | None: ...
 
 
+def _code_of(line: _ServiceLine) -> str:
+    """The code a statement names a line by: its procedure code, or the revenue code of an
+    institutional line that has none (room and board, pharmacy)."""
+    return line.procedure_code or line.revenue_code or ""
+
+
+def _describe(line: _ServiceLine, on: date) -> str | None:
+    """A line's service in words: its procedure's description, else (an institutional line)
+    its revenue code's, e.g. "Pharmacy" for 0250."""
+    from medbill_core.codesets.nubc import describe_revenue_code
+
+    text = describe_procedure(line.procedure_code, on) if line.procedure_code else None
+    if not text and line.revenue_code:
+        text = describe_revenue_code(line.revenue_code) or None
+    return text
+
+
 def _service_words(lines: Sequence[_ServiceLine], on: date,
                    known: dict[tuple[str, date], str | None] | None = None) -> str:
-    """The services in words; ``known`` caches :func:`describe_procedure` for a batch."""
+    """The services in words; ``known`` caches :func:`_describe` for a batch."""
     words: list[str] = []
-    several = len({line.procedure_code for line in lines}) > 1
+    several = len({_code_of(line) for line in lines}) > 1
     for line in lines:
+        code = _code_of(line)
         text = line.description
         if not text:
             if known is None:
-                text = describe_procedure(line.procedure_code, on)
+                text = _describe(line, on)
             else:
-                key = (line.procedure_code, on)
+                key = (f"{line.procedure_code}/{line.revenue_code}", on)
                 if key not in known:
-                    known[key] = describe_procedure(line.procedure_code, on)
+                    known[key] = _describe(line, on)
                 text = known[key]
         if not text:
-            words.append(f"Medical service, code {line.procedure_code}")
+            words.append(f"Medical service, code {code}")
         else:  # the code column shows one code: name each when there are several
-            words.append(f"{text} ({line.procedure_code})" if several else text)
+            words.append(f"{text} ({code})" if several else text)
     described = "; ".join(dict.fromkeys(words)) or "Services"
     if len(described) > DESCRIPTION_LIMIT:
         described = described[:DESCRIPTION_LIMIT - 3].rstrip() + "..."
@@ -278,7 +298,8 @@ def load_statement_data(work: UnitOfWork, patient_ids: Sequence[int]) -> Stateme
     for chunk in _chunks(sorted(claims)):
         for line in work.session.execute(
                 select(ClaimLineRow.claim_id, ClaimLineRow.procedure_code,
-                       ClaimLineRow.description).where(ClaimLineRow.claim_id.in_(chunk))
+                       ClaimLineRow.revenue_code, ClaimLineRow.description)
+                .where(ClaimLineRow.claim_id.in_(chunk))
                 .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
             lines[line.claim_id].append(line)
     return StatementData(patients, guarantors, items, claims, lines,
@@ -340,7 +361,7 @@ def _claim_line(claim: _ClaimInfo, sums: _Sums, lines: Sequence[_ServiceLine],
                 why: list[OweReason],
                 described: dict[tuple[str, date], str | None] | None = None) -> StatementLine:
     amounts = sums.amounts
-    codes = [line.procedure_code for line in lines]
+    codes = [_code_of(line) for line in lines]
     return StatementLine(service_date=claim.service_date_from, claim_number=claim.claim_number,
                          procedure_code=codes[0] if codes else None,
                          description=_service_words(lines, claim.service_date_from, described),

@@ -57,6 +57,12 @@ def _claim_fields(leave_out: tuple[str, ...], *, optional: bool) -> dict[str, An
             fields[name] = (_REFERENCES[name] | None, None) if optional \
                 else (_REFERENCES[name], info)
             continue
+        if name == "place_of_service" and not optional:
+            fields[name] = (annotation | None, Field(default=None, description=(
+                "CMS place of service code; required on a professional claim, an"
+                " institutional one takes the place its type of bill implies when it is left"
+                " out")))
+            continue
         fields[name] = (annotation | None, None) if optional else (annotation, info)
     return fields
 
@@ -162,13 +168,31 @@ def _changed(current: Claim, changes: DomainModel) -> Claim:
     return validated(Claim, values, location="body")
 
 
+def _place_implied_by_the_bill_type(values: dict[str, Any]) -> None:
+    from medbill_core.codesets.nubc import implied_place_of_service
+
+    details = values.get("institutional")
+    if values.get("place_of_service") is not None or not isinstance(details, dict):
+        return  # a professional claim without one: the claim's validation names the field
+    lines = values.get("lines") or []
+    place = implied_place_of_service(
+        str(details.get("facility_type_code")),
+        [str(line.get("revenue_code")) for line in lines if isinstance(line, dict)])
+    if place is not None:
+        values["place_of_service"] = place
+
+
 @router.post("", status_code=201, response_model=Claim, summary="Create a draft claim",
              responses=IN_FLIGHT)
 def create_claim(request: Request, body: NewClaim,
                  principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))],
                  idempotency: IdempotencyParam) -> Response:
-    """A new draft (``Location`` names it); its charges are posted to the ledger."""
-    claim = validated(Claim, body.model_dump(), location="body")
+    """A new draft (``Location`` names it); its charges are posted to the ledger. An
+    institutional claim (``kind`` institutional, UB-04 / 837I) without a place of service
+    takes the one its type of bill implies (21 for 011x, 22 or 23 for 013x ...)."""
+    values = body.model_dump()
+    _place_implied_by_the_bill_type(values)
+    claim = validated(Claim, values, location="body")
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         created = work.claims.create(claim)
         return idempotency.respond(work, 201, created.model_dump(mode="json"),

@@ -257,8 +257,12 @@ def ordered_service_kind(code: str) -> str | None:
 
 
 def referring_provider_edit(claim: BillableClaim) -> list[ClaimFinding]:
-    """Ordered services (lab, imaging, DMEPOS) need the ordering/referring provider."""
-    if claim.referring_provider is not None:
+    """Ordered services (lab, imaging, DMEPOS) need the ordering/referring provider.
+
+    Not on an institutional claim: its attending provider (required by the core's
+    institutional edits) answers for the services, and the 837I's referring provider loop
+    (2310F) is sent only when another physician referred the patient."""
+    if claim.referring_provider is not None or claim.claim.institutional is not None:
         return []
     ordered = [(line.line_number, line.procedure_code) for line in claim.claim.lines
                if line.procedure_code is not None and ordered_service_kind(line.procedure_code)]

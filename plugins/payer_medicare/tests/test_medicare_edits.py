@@ -183,6 +183,14 @@ class TestReferringProvider:
             update={"referring_provider": make_referring_provider()})
         assert edits(claim) == []
 
+    def test_not_on_an_institutional_claim(self, clean: BillableClaim) -> None:
+        # an ER visit with a chest X-ray (71046) and a CBC: the attending provider answers
+        institutional = factories.make_institutional_claim(
+            payer_key="medicare", service_date=DOS, diagnoses=["E119", "I10"])
+        assert {line.procedure_code for line in institutional.lines} >= {"71046", "85025"}
+        claim = clean.model_copy(update={"claim": institutional})
+        assert [f.code for f in edits(claim) if f.code == "medicare.referring.missing"] == []
+
     def test_npi_alone_is_not_enough(self, clean: BillableClaim) -> None:
         claim = with_line(clean, procedure_code="80053")
         inner = claim.claim.model_copy(update={"referring_provider_npi": factories.REFERRING_NPI})

@@ -257,8 +257,8 @@ def _split(text: str) -> list[str]:
 
 def edited(claim: Claim, form: Mapping[str, Any]) -> Claim:
     """The claim with what the edit form changes: diagnoses, prior authorization and, per
-    line, procedure code, modifiers, units and charge (what a biller fixes after a scrub
-    finding or a denial).
+    line, procedure code (revenue code on an institutional claim), modifiers, units and
+    charge (what a biller fixes after a scrub finding or a denial).
 
     :raises ValidationFailed: the result is not a valid claim (the fields named).
     """
@@ -269,9 +269,12 @@ def edited(claim: Claim, form: Mapping[str, Any]) -> Claim:
         values["prior_authorization"] = str(form["prior_authorization"]).strip() or None
     for line in values["lines"]:
         number = line["line_number"]
-        for name in ("procedure_code", "units", "charge"):
+        for name in ("procedure_code", "revenue_code", "units", "charge"):
             if f"{name}_{number}" in form:
                 line[name] = str(form[f"{name}_{number}"]).strip()
+        for name in ("procedure_code", "revenue_code"):  # an empty box: the line has none
+            if line.get(name) == "":
+                line[name] = None
         if f"modifiers_{number}" in form:
             line["modifiers"] = _split(str(form[f"modifiers_{number}"]))
     return validate_record(Claim, values, record=f"claim {claim.id}")
