@@ -81,6 +81,8 @@ def _optional(module: str, name: str) -> Decode | None:
 
 
 _837I = _optional("medbill_payer_generic_x12.transactions.claim_837i", "decode_837i")
+_837I_SEEDS = tuple(path.relative_to(FIXTURES).as_posix() for folder in ("837I", "public/837I")
+                    for path in sorted((FIXTURES / folder).glob("*")))[:4]
 
 DECODERS = [
     Decoder("837P", lambda text, strict: decode_837p(text),
@@ -101,11 +103,13 @@ DECODERS = [
             ("277-X212/lfh__claim-level-status.277", "277-X212/lfh__provider-level-status.277")),
     Decoder("270", lambda text, strict: decode_270(text, strict=strict),
             ("270/lfh__dependent-health-benefit-check.270",
-             "270/lfh__subscriber-health-benefit-check.270")),
+             "270/lfh__subscriber-health-benefit-check.270",
+             "public/270/stupidedi__generic-request-by-physician-for-patient--dependent--"
+             "eligibility.edi")),
     Decoder("276", lambda text, strict: decode_276(text, strict=strict),
-            ("276/lfh__claim-level-status.276", "276/lfh__provider-level-status.276")),
-    *([Decoder("837I", _837I, tuple(f"837I/{p.name}" for p in sorted(
-        (FIXTURES / "837I").glob("*"))))] if _837I and (FIXTURES / "837I").is_dir() else []),
+            ("276/lfh__claim-level-status.276", "276/lfh__provider-level-status.276",
+             "public/276/stupidedi__claim-request.edi")),
+    *([Decoder("837I", _837I, _837I_SEEDS)] if _837I and _837I_SEEDS else []),
 ]
 
 
