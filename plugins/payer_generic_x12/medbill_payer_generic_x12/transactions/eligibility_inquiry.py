@@ -99,13 +99,13 @@ class _Reading:
             self.finish()
             level = el(segment, 3)
             if level in _PATIENT_LOOPS:
-                patient = _Patient(level, transaction.segment_index, el(segment, 4) == "1")
+                opened = _Patient(level, transaction.segment_index, el(segment, 4) == "1")
                 if level == "22":
-                    self.subscriber = patient
+                    self.subscriber = opened
                 elif self.subscriber is None:
                     raise transaction.error(X12StructureError, "a 2000C subscriber loop before "
                                             "the dependent loop", segment, 3, ack_code="3")
-                self.current = patient
+                self.current = opened
             return
         patient = self.current
         if tag == "NM1":
