@@ -86,6 +86,30 @@ def test_270_written_by_others_dependent() -> None:
     assert (inquiry.trace_number, inquiry.service_types) == ("93175-012547", ["30"])
 
 
+def test_270_subscriber_and_two_dependents_in_one_loop() -> None:
+    """One subscriber loop asked about itself (its TRN) and two dependent loops under it."""
+    text = "".join((FIXTURES / "270" / "lfh__dependent-health-benefit-check.270").read_text()
+                   .splitlines())
+    text = text.replace("HL*3*2*22*1~NM1*IL*1******MI*11122333301~",
+                        "HL*3*2*22*1~TRN*1*SUB-1*9877281234~NM1*IL*1*SMITH*ROBERT****MI*"
+                        "11122333301~DMG*D8*19430519*M~EQ*30~")
+    text = text.replace("EQ*30~SE*15*1234~",
+                        "EQ*30~HL*5*3*23*0~TRN*1*DEP-2*9877281234~NM1*03*1*SMITH*JOHN~"
+                        "INS*N*19~DTP*291*RD8*20060501-20060531~EQ*98^33~EQ**HC:99213:25~"
+                        "SE*15*1234~")
+    subscriber, mary, john = decode_270(_recount(text))
+    assert (subscriber.trace_number, subscriber.dependent, subscriber.service_types) == (
+        "SUB-1", None, ["30"])
+    assert subscriber.subscriber.sex is Sex.MALE
+    assert (mary.trace_number, mary.dependent and mary.dependent.first_name) == (
+        "93175-012547", "MARY")
+    assert (john.trace_number, john.relationship, john.service_date, john.service_date_to) == (
+        "DEP-2", "19", date(2006, 5, 1), date(2006, 5, 31))
+    assert (john.service_types, john.procedure_codes) == (["98", "33"], ["HC:99213:25"])
+    # every inquiry names the same subscriber
+    assert mary.subscriber == john.subscriber == subscriber.subscriber
+
+
 @pytest.mark.parametrize("relationship", [Relationship.SELF, Relationship.CHILD,
                                           Relationship.SPOUSE])
 def test_270_round_trip(relationship: Relationship) -> None:
@@ -271,3 +295,26 @@ def test_276_garbled_charge_names_amt02() -> None:
     text = encode_276([ClaimStatusRequest(trace_number="ST-1", claim=claim())])
     error = _positioned(text.replace("AMT*T3*125~", "AMT*T3*12.5.00~"))
     assert (error.segment_id, error.element) == ("AMT", 2)
+
+
+# -- medbill x12 parse ---------------------------------------------------------------------------
+
+def test_cli_parses_a_received_270_and_276() -> None:
+    import json
+
+    from medbill_payer_generic_x12.cli import app
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    path = FIXTURES / "270" / "lfh__dependent-health-benefit-check.270"
+    result = runner.invoke(app, ["parse", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert (payload["kind"], payload["count"]) == ("270", 1)
+    assert payload["documents"][0]["dependent"]["birth_date"] == "1978-10-14"
+    result = runner.invoke(app, ["parse", str(FIXTURES / "276" / "lfh__claim-level-status.276"),
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    claims = json.loads(result.output)["documents"]
+    assert [c["claim_number"] for c in claims] == ["SM123456", "J0234567", "MA345678"]
+    assert claims[0]["total_charge"] == "8513.88"
