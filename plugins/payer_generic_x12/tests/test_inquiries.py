@@ -318,3 +318,14 @@ def test_cli_parses_a_received_270_and_276() -> None:
     claims = json.loads(result.output)["documents"]
     assert [c["claim_number"] for c in claims] == ["SM123456", "J0234567", "MA345678"]
     assert claims[0]["total_charge"] == "8513.88"
+
+
+def test_276_claim_under_a_new_provider_without_its_subscriber_is_refused() -> None:
+    """A new provider level starts afresh: the previous provider's subscriber is not reused."""
+    text = "".join((FIXTURES / "276" / "lfh__claim-level-status.276").read_text().splitlines())
+    broken = text.replace("HL*7*6*22*1~NM1*IL*1*MANN*JOHN****MI*345678901~HL*8*7*23~"
+                          "DMG*D8*19951101*M~NM1*QC*1*MANN*JOSEPH~", "")
+    assert broken != text
+    error = _positioned(_recount(broken))
+    assert error.segment_id == "TRN" and "subscriber" in str(error)
+    assert "MANN" not in str(error)

@@ -95,7 +95,13 @@ class _Reading:
         if tag == "HL":
             self.finish_claim()
             self.level = el(segment, 3)
-            if self.level == "22":
+            if self.level in _PARTY_LEVELS:
+                # a new payer, receiver or provider level: the loops under it start afresh
+                below = list(_PARTY_LEVELS)[list(_PARTY_LEVELS).index(self.level):]
+                for name in (_PARTY_LEVELS[level] for level in below):
+                    self.parties.pop(name, None)
+                self.subscriber = self.dependent = None
+            elif self.level == "22":
                 self.subscriber, self.dependent = {}, None
             elif self.level == "23":
                 if self.subscriber is None:

@@ -98,7 +98,12 @@ class _Reading:
         if tag == "HL":
             self.finish()
             level = el(segment, 3)
-            if level in _PATIENT_LOOPS:
+            if level in ("20", "21"):
+                # a new payer (or receiver) level: the loops under it start afresh
+                if level == "20":
+                    self.payer = None
+                self.provider = self.subscriber = None
+            elif level in _PATIENT_LOOPS:
                 opened = _Patient(level, transaction.segment_index, el(segment, 4) == "1")
                 if level == "22":
                     self.subscriber = opened
