@@ -42,7 +42,9 @@ Changes by version
   (:class:`~medbill_core.domain.InstitutionalDetails`), ``ServiceLine.revenue_code``. A
   professional claim is unchanged; on an institutional claim a line may have a revenue code
   and no ``procedure_code`` (``None``), and no diagnosis pointers. ``ServiceLine.billed_code``
-  is the code a line is billed under either way.
+  is the code a line is billed under either way. Received 270 and 276 requests decode into
+  :class:`~medbill_core.domain.EligibilityInquiry` and
+  :class:`~medbill_core.domain.ClaimStatusInquiry` (what the sender wrote, nothing invented).
 """
 
 from __future__ import annotations

@@ -61,6 +61,13 @@ from medbill_core.domain.eligibility import (
     Network,
 )
 from medbill_core.domain.findings import ClaimFinding, Severity
+from medbill_core.domain.inquiries import (
+    ClaimStatusInquiry,
+    ClaimStatusInquiryLine,
+    EligibilityInquiry,
+    InquiryParty,
+    InquiryPerson,
+)
 from medbill_core.domain.institutional import (
     ClaimKind,
     ICD10PCSCode,
@@ -132,6 +139,8 @@ __all__ = [
     "ClaimState",
     "ClaimStatus",
     "ClaimStatusCode",
+    "ClaimStatusInquiry",
+    "ClaimStatusInquiryLine",
     "ClaimStatusRequest",
     "ClaimStatusResponse",
     "CommunicationNumber",
@@ -143,6 +152,7 @@ __all__ = [
     "DecodedResponse",
     "DocumentKind",
     "DomainModel",
+    "EligibilityInquiry",
     "EligibilityIssue",
     "EligibilityRequest",
     "EligibilityResponse",
@@ -152,6 +162,8 @@ __all__ = [
     "GuarantorRelationship",
     "ICD10PCSCode",
     "InboundDocument",
+    "InquiryParty",
+    "InquiryPerson",
     "Installment",
     "InstitutionalDetails",
     "InstitutionalProcedure",

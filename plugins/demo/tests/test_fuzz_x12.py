@@ -79,9 +79,10 @@ SHARES = {"835": 0.25, "837": 0.2, "999": 0.175, "277CA": 0.175}
 #: Well-formed 835s of the engine saying odd things (see ``posting_mutants``): the mutants
 #: that reach the posting rules.
 POSTING_SHARE = 0.2
-#: The other responses ``x12 parse`` reads (eligibility 271, claim status 277), from the
-#: samples only, on top: a tenth as many each.
-EXTRA_SHARES = {"271": 0.1, "277": 0.1}
+#: The other documents ``x12 parse`` reads (eligibility 271, claim status 277, and the
+#: requests 270 and 276 a clearinghouse-side user receives), from the samples only, on top: a
+#: tenth as many each for the responses, a twentieth for the requests.
+EXTRA_SHARES = {"271": 0.1, "277": 0.1, "270": 0.05, "276": 0.05}
 #: ``remit post`` is given the responses (an 837 is refused before anything is opened).
 POSTED_KINDS = {"835", "999", "277CA", "277"}
 
@@ -235,6 +236,8 @@ test_mutants_of_999_documents_never_crash_hang_or_half_post = _fuzz("999")
 test_mutants_of_277CA_documents_never_crash_hang_or_half_post = _fuzz("277CA")
 test_mutants_of_271_documents_never_crash_hang_or_half_post = _fuzz("271")
 test_mutants_of_277_documents_never_crash_hang_or_half_post = _fuzz("277")
+test_mutants_of_270_documents_never_crash_hang_or_half_post = _fuzz("270")
+test_mutants_of_276_documents_never_crash_hang_or_half_post = _fuzz("276")
 
 
 @_settings(POSTING_SHARE)

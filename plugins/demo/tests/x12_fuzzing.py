@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 SAMPLES = Path(__file__).resolve().parents[3] / "plugins" / "payer_generic_x12" / "tests" \
     / "fixtures"
 SAMPLE_DIRS = {"835": "835", "837": "837P-X222A2", "999": "999", "277CA": "277CA",
-               "271": "271", "277": "277-X212"}
+               "271": "271", "277": "277-X212", "270": "public/270", "276": "276"}
 
 #: How long one command may take on one mutant (the issue: "no hang over 10 s").
 CASE_SECONDS = 10

@@ -38,8 +38,10 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
 )
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
 from medbill_payer_generic_x12.transactions.claim_status import decode_277, encode_276, encode_277
+from medbill_payer_generic_x12.transactions.claim_status_inquiry import decode_276
 from medbill_payer_generic_x12.transactions.common import Parties
 from medbill_payer_generic_x12.transactions.eligibility import decode_271, encode_270, encode_271
+from medbill_payer_generic_x12.transactions.eligibility_inquiry import decode_270
 from medbill_payer_generic_x12.transactions.remittance_835 import (
     PayerContact,
     decode_835,
@@ -84,7 +86,9 @@ __all__ = [
     "SegmentBuffer",
     "TransactionWriter",
     "X12Error",
+    "decode_270",
     "decode_271",
+    "decode_276",
     "decode_277",
     "decode_277ca",
     "decode_835",

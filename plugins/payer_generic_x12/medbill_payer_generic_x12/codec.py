@@ -18,7 +18,9 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
 )
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
 from medbill_payer_generic_x12.transactions.claim_status import decode_277
+from medbill_payer_generic_x12.transactions.claim_status_inquiry import decode_276
 from medbill_payer_generic_x12.transactions.eligibility import decode_271
+from medbill_payer_generic_x12.transactions.eligibility_inquiry import decode_270
 from medbill_payer_generic_x12.transactions.remittance_835 import decode_835
 from medbill_payer_generic_x12.x12.errors import X12Error, X12UnsupportedError
 from medbill_payer_generic_x12.x12.reader import read_segments
@@ -45,7 +47,8 @@ def detect_kind(text: str) -> DocumentKind:
             kind = _kind_of(set_id, reference)
             if kind is None:
                 raise X12UnsupportedError(
-                    "a transaction set this engine reads (837P, 835, 999, 277CA, 271, 277)",
+                    "a transaction set this engine reads (837P, 835, 999, 277CA, 270, 271, 276, "
+                    "277)",
                     segment_index=index, segment_id="ST", element=1)
             return kind
     if saw_ta1:
@@ -71,6 +74,8 @@ _DECODERS: dict[DocumentKind, Any] = {
     DocumentKind.ELIGIBILITY_271: lambda text, strict: decode_271(text, strict=strict),
     DocumentKind.STATUS_277: lambda text, strict: decode_277(text, strict=strict),
     DocumentKind.INTERCHANGE_ACK_TA1: lambda text, strict: decode_ta1(text, strict=strict),
+    DocumentKind.ELIGIBILITY_270: lambda text, strict: decode_270(text, strict=strict),
+    DocumentKind.STATUS_276: lambda text, strict: decode_276(text, strict=strict),
 }
 
 
