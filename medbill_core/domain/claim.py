@@ -434,6 +434,11 @@ class BillableClaim(DomainModel):
     payer: Payer | None
     rendering_provider: Provider | None = None
     referring_provider: Provider | None = None
+    #: institutional claims: the providers ``Claim.institutional`` names by NPI, resolved
+    #: (837I 2310A-C need their names)
+    attending_provider: Provider | None = None
+    operating_provider: Provider | None = None
+    other_operating_provider: Provider | None = None
     prior_adjudications: list[PriorPayerAdjudication] = Field(default_factory=list)
 
     @model_validator(mode="after")
