@@ -280,7 +280,7 @@ class GenericX12Adapter(PayerAdapter):
             raise
         except X12Error:
             raise
-        if kind in (DocumentKind.CLAIM_837P,):
+        if kind in (DocumentKind.CLAIM_837P, DocumentKind.CLAIM_837I):
             return None  # our own outbound format is not a response
         return objects
 
