@@ -42,7 +42,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, cast
 
 from medbill_core.api import (
@@ -135,7 +134,7 @@ def encode_837i(claims: Sequence[BillableClaim], *, parties: Parties = DEFAULT_P
                 control_numbers: ControlNumberSource | None = None,
                 now: datetime | None = None, delimiters: Delimiters | None = None,
                 max_claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION,
-                max_lines_per_claim: int = 999, line_breaks: bool = False) -> EncodedBatch:
+                max_lines_per_claim: int = 50, line_breaks: bool = False) -> EncodedBatch:
     """Encode institutional claims into one interchange with one 837I functional group.
 
     :raises X12EncodeError: a claim cannot be expressed in an 837I (a professional claim, a
@@ -566,11 +565,10 @@ def _read_header_segment(transaction: Transaction, segment: Segment, state: _Sta
         if state.loop == "2000A" and el(segment, 1) in ("EI", "SY"):
             state.practice_parts["tax_id"] = required(transaction, segment, 2,
                                                       "REF02 reference identification")
-    elif tag == "PER":
-        if state.loop == "2000A" and person is state.billing_address:
-            state.practice_parts["contact_name"] = opt(segment, 2)
-            if el(segment, 3) == "TE":
-                state.practice_parts["phone"] = el(segment, 4)
+    elif tag == "PER" and state.loop == "2000A" and person is state.billing_address:
+        state.practice_parts["contact_name"] = opt(segment, 2)
+        if el(segment, 3) == "TE":
+            state.practice_parts["phone"] = el(segment, 4)
     return person
 
 
@@ -608,9 +606,8 @@ def _read_claim_segment(transaction: Transaction, segment: Segment, component: s
         person = _read_name(segment) if role else None
         if role and person is not None:
             claim.providers[role] = person
-    elif tag == "PRV":
-        if person is not None and person is claim.providers.get("attending"):
-            claim.attending_taxonomy = el(segment, 3)
+    elif tag == "PRV" and person is not None and person is claim.providers.get("attending"):
+        claim.attending_taxonomy = el(segment, 3)
     return person
 
 
@@ -780,10 +777,9 @@ def _read_line_segment(transaction: Transaction, segment: Segment, component: st
     elif tag == "CAS":
         if svd is not None:
             svd["adjustments"].extend(_read_cas(transaction, segment))
-    elif tag == "AMT":
-        if svd is not None and el(segment, 1) == "EAF":
-            svd["remaining_patient_liability"] = money(transaction, segment, 2,
-                                                       "AMT02 remaining patient liability")
+    elif tag == "AMT" and svd is not None and el(segment, 1) == "EAF":
+        svd["remaining_patient_liability"] = money(transaction, segment, 2,
+                                                   "AMT02 remaining patient liability")
     return svd
 
 
