@@ -42,7 +42,12 @@ Changes by version
   (:class:`~medbill_core.domain.InstitutionalDetails`), ``ServiceLine.revenue_code``. A
   professional claim is unchanged; on an institutional claim a line may have a revenue code
   and no ``procedure_code`` (``None``), and no diagnosis pointers. ``ServiceLine.billed_code``
-  is the code a line is billed under either way.
+  is the code a line is billed under either way. ``BillableClaim.attending_provider``,
+  ``operating_provider``, ``other_operating_provider`` (resolved from the details' NPIs);
+  ``DocumentKind.CLAIM_837I``; on remittances ``ClaimPayment.drg_code``, ``.inpatient``
+  (:class:`~medbill_core.domain.InpatientAdjudication`, 835 MIA), ``.outpatient``
+  (:class:`~medbill_core.domain.OutpatientAdjudication`, MOA) and
+  ``ServicePayment.revenue_code`` (SVC04).
 """
 
 from __future__ import annotations
