@@ -36,7 +36,9 @@ CLP-level adjustments. Service payments are matched to the claim's lines
 2. the other SVCs are matched in order to the lines not matched by 1 (in line-number order):
    pairwise by position when there are as many of each and every pair has the same procedure
    code (SVC06-2, the billed code the payer reports when it adjudicated another, else SVC01-2);
-   otherwise each SVC takes the first remaining line with its procedure code.
+   otherwise each SVC takes the first remaining line with its procedure code. A line's code
+   is its billed code: an institutional line without a HCPCS is answered under its revenue
+   code (SVC01 ``NU:0120``).
 
 When an SVC stays unmatched, when the 835 has no SVC loops, or when the matched lines do not
 balance with the claim (lines' paid - CLP-level adjustments = CLP04), nothing is kept at line
@@ -560,14 +562,14 @@ def match_service_lines(lines: list[ServiceLine], services: list[ServicePayment]
     taken = {line.line_number for line in matched if line is not None}
     rest = [index for index, line in enumerate(matched) if line is None]
     free = [line for line in ordered if line.line_number not in taken]
-    if len(rest) == len(free) and all(line.procedure_code in _procedure_codes(services[index])
+    if len(rest) == len(free) and all(line.billed_code in _procedure_codes(services[index])
                                       for index, line in zip(rest, free, strict=True)):
         for index, line in zip(rest, free, strict=True):
             matched[index] = line
     else:
         for index in rest:
             codes = _procedure_codes(services[index])
-            found = next((line for line in free if line.procedure_code in codes), None)
+            found = next((line for line in free if line.billed_code in codes), None)
             if found is None:
                 return None
             matched[index] = found
@@ -581,7 +583,7 @@ def _adjustment_json(adjustment: Adjustment) -> dict[str, str | None]:
             "quantity": str(adjustment.quantity) if adjustment.quantity is not None else None}
 
 
-_SVD_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
+_SVD_QUALIFIERS = frozenset({"ER", "HC", "IV", "NU", "WK"})
 
 
 def line_adjudications(claim: Claim, payment: ClaimPayment) -> list[PriorLineAdjudication]:

@@ -116,10 +116,10 @@ def secondary_inpatient(number: str = "CLMI3001") -> BillableClaim:
         paid_amount=Decimal("9000.00"), paid_date=date(2024, 3, 20),
         claim_adjustments=[],
         line_adjudications=[
-            PriorLineAdjudication(line_number=1, procedure_code="0120",
+            PriorLineAdjudication(line_number=1, procedure_qualifier="NU", procedure_code="0120",
                                   paid_amount=Decimal("3000.00"), paid_units=Decimal(3),
                                   adjustments=[cas("CO", "45", "600.00")]),
-            PriorLineAdjudication(line_number=2, procedure_code="0250",
+            PriorLineAdjudication(line_number=2, procedure_qualifier="NU", procedure_code="0250",
                                   paid_amount=Decimal("400.00"), paid_units=Decimal(12),
                                   adjustments=[cas("CO", "45", "80.00")]),
             PriorLineAdjudication(line_number=3, procedure_code="44970",

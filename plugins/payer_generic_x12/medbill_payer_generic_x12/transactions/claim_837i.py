@@ -27,8 +27,8 @@ Service lines                  2400 LX, SV2 (revenue code, HC:HCPCS, charge, UN,
 =============================  =====================================================
 
 A 2430 SVD always names the line's revenue code (SVD04, required); SVD03 carries the
-procedure the payer adjudicated only when it is not that revenue code, so a prior payer that
-adjudicated a room-and-board line under ``0120`` has ``procedure_code == "0120"``.
+procedure the payer adjudicated, unless it adjudicated the line under its revenue code
+(``procedure_qualifier`` ``NU``, the 835's ``SVC01 NU:0120``): then SVD03 is left out.
 
 Not carried by an 837I (a decoded claim has them at their defaults or derived): what the 837P
 leaves out, plus the place of service (a decoded claim gets the one the facility type code
@@ -398,7 +398,7 @@ def _write_line_adjudication(w: TransactionWriter, bill: BillableClaim,
                              adjudication: PriorLineAdjudication) -> None:
     """Loop 2430 (see the module docstring for SVD03 / SVD04)."""
     procedure: tuple[str, ...] | None = None
-    if adjudication.procedure_code != line.revenue_code:
+    if adjudication.procedure_qualifier != "NU":
         procedure = (adjudication.procedure_qualifier, adjudication.procedure_code,
                      *adjudication.modifiers)
     bundled = adjudication.bundled_line_number
@@ -822,7 +822,7 @@ def _read_svd(transaction: Transaction, segment: Segment, component: str,
         raise transaction.error(X12ValueError, "SVD06 as a whole number", segment, 6,
                                 ack_code="6")
     return {"line_number": line["line_number"],
-            "procedure_qualifier": procedure[0] if procedure else "HC",
+            "procedure_qualifier": procedure[0] if procedure else "NU",
             "procedure_code": procedure[1] if procedure else revenue_code,
             "modifiers": [modifier for modifier in procedure[2:6] if modifier],
             "paid_amount": money(transaction, segment, 2, "SVD02 service line paid amount"),
