@@ -27,7 +27,7 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.domain.identifiers import npi_with_check_digit
 from medbill_core.services.patients import NewCoverage
-from medbill_demo.data import PRACTICE, PROVIDERS
+from medbill_demo.data import PRACTICE
 
 #: the attending hospitalist and the surgeon (2310A / 2310B)
 HOSPITAL_PROVIDERS = [
@@ -69,7 +69,7 @@ def hospital_claims(patient_ids: list[int], coverage_ids: list[int], today: date
     outpatient = Claim(
         claim_number=OUTPATIENT_CLAIM, patient_id=patient_ids[0], coverage_id=coverage_ids[0],
         payer_key="acme", billing_provider_npi=PRACTICE.npi, kind=ClaimKind.INSTITUTIONAL,
-        rendering_provider_npi=PROVIDERS[0].npi, place_of_service="23",
+        place_of_service="23",
         service_date_from=visit, service_date_to=visit, diagnoses=["J189", "R0602"],
         lines=[_line(1, "0450", "1250.00", visit, code="99284"),
                _line(2, "0300", "95.00", visit, code="85025"),
