@@ -301,10 +301,10 @@ def test_the_coding_audit_runs_on_the_demo(clean_run) -> None:
     _out, summary = clean_run
     report = summary["coding_audit"]["report"]
     providers = report["providers"]
-    # each encounter once: the replaced original out, its replacement in, secondaries out;
-    # the practice reference counts the hospital case's two claims too (no rendering provider)
-    assert report["reference"] == {"kind": "practice average", "claims": 42,
-                                   "text": "reference: practice average, 42 claims"}
+    # each encounter once: the replaced original out, its replacement in, secondaries out
+    # (and the hospital case's institutional claims: not a provider's coding)
+    assert report["reference"] == {"kind": "practice average", "claims": 40,
+                                   "text": "reference: practice average, 40 claims"}
     assert sorted(p["npi"] for p in providers) == sorted(p.npi for p in PROVIDERS)
     assert sum(p["claims"] for p in providers) == 40
     # the Medicare knee injection: 99213-25 beside 20610 bypasses an NCCI edit with 25
