@@ -583,7 +583,7 @@ def _adjustment_json(adjustment: Adjustment) -> dict[str, str | None]:
             "quantity": str(adjustment.quantity) if adjustment.quantity is not None else None}
 
 
-_SVD_QUALIFIERS = frozenset({"ER", "HC", "IV", "NU", "WK"})
+_SVD_QUALIFIERS = frozenset({"ER", "HC", "IV", "WK"})
 
 
 def line_adjudications(claim: Claim, payment: ClaimPayment) -> list[PriorLineAdjudication]:
