@@ -22,6 +22,11 @@ Per line, in line-number order:
 
 Every line balances (charge - paid = its adjustments) and so does the claim.
 
+Institutional claims (837I) are priced by :mod:`.institutional` (an inpatient stay by its DRG
+rate, other lines by fee or a percent of charges, never denied for lacking a fee) and their
+payment carries the facility type, DRG, MIA or MOA and revenue codes it describes; the
+member's cost share is taken as above.
+
 Coordination of benefits: a claim that carries prior payers' adjudications (an 837P with
 2320/2330 loops, ``BillableClaim.prior_adjudications``, and 2430 loops under the lines when a
 prior payer adjudicated line by line) is adjudicated as a secondary (or tertiary) claim by
