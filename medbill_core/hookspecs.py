@@ -45,6 +45,12 @@ Changes by version
   is the code a line is billed under either way. Received 270 and 276 requests decode into
   :class:`~medbill_core.domain.EligibilityInquiry` and
   :class:`~medbill_core.domain.ClaimStatusInquiry` (what the sender wrote, nothing invented).
+  ``BillableClaim.attending_provider``,
+  ``operating_provider``, ``other_operating_provider`` (resolved from the details' NPIs);
+  ``DocumentKind.CLAIM_837I``; on remittances ``ClaimPayment.drg_code``, ``.inpatient``
+  (:class:`~medbill_core.domain.InpatientAdjudication`, 835 MIA), ``.outpatient``
+  (:class:`~medbill_core.domain.OutpatientAdjudication`, MOA) and
+  ``ServicePayment.revenue_code`` (SVC04).
 """
 
 from __future__ import annotations

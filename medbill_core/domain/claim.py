@@ -292,8 +292,10 @@ class PriorLineAdjudication(DomainModel):
     line_number: int = Field(ge=1, le=MAX_LINES,
                              description="2400 LX01 of the claim line this adjudication answers")
     procedure_qualifier: str = Field(
-        default="HC", pattern=r"^(ER|HC|IV|WK)$",
-        description="SVD03-1: product/service ID qualifier, as the payer adjudicated the line")
+        default="HC", pattern=r"^(ER|HC|IV|NU|WK)$",
+        description="SVD03-1: product/service ID qualifier, as the payer adjudicated the line; "
+                    "NU: an institutional line adjudicated under its revenue code (837I "
+                    "SVD04, no SVD03; an 837P cannot carry it)")
     procedure_code: str = Field(
         min_length=1, max_length=48, pattern=r"^[A-Za-z0-9]+$",
         description="SVD03-2: the procedure code the payer adjudicated (835 SVC01-2); it may "
@@ -434,6 +436,11 @@ class BillableClaim(DomainModel):
     payer: Payer | None
     rendering_provider: Provider | None = None
     referring_provider: Provider | None = None
+    #: institutional claims: the providers ``Claim.institutional`` names by NPI, resolved
+    #: (837I 2310A-C need their names)
+    attending_provider: Provider | None = None
+    operating_provider: Provider | None = None
+    other_operating_provider: Provider | None = None
     prior_adjudications: list[PriorPayerAdjudication] = Field(default_factory=list)
 
     @model_validator(mode="after")

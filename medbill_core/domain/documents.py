@@ -14,6 +14,8 @@ class DocumentKind(StrEnum):
     """What a file carries. X12 kinds are named by transaction set."""
 
     CLAIM_837P = "837P"
+    #: institutional claims (005010X223A2)
+    CLAIM_837I = "837I"
     ELIGIBILITY_270 = "270"
     ELIGIBILITY_271 = "271"
     STATUS_276 = "276"

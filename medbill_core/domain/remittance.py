@@ -51,7 +51,9 @@ class ClaimStatusCode(StrEnum):
 
 
 class ServicePayment(DomainModel):
-    """SVC loop 2110: payment for one service line."""
+    """SVC loop 2110: payment for one service line. An institutional line billed without a
+    HCPCS is paid under its revenue code (``procedure_qualifier`` ``NU``, the revenue code as
+    ``procedure_code``); one with a HCPCS names its revenue code in ``revenue_code``."""
 
     procedure_code: str
     procedure_qualifier: str = "HC"
@@ -66,6 +68,8 @@ class ServicePayment(DomainModel):
     allowed_amount: Money | None = None
     adjustments: list[Adjustment] = Field(default_factory=list)
     remark_codes: list[str] = Field(default_factory=list)
+    revenue_code: str | None = Field(default=None, max_length=48,
+                                     description="SVC04: NUBC revenue code of a HCPCS line")
 
     @property
     def adjusted(self) -> Decimal:
@@ -74,6 +78,33 @@ class ServicePayment(DomainModel):
     def is_balanced(self) -> bool:
         """SVC02 - SVC03 equals the line's adjustments."""
         return self.charge - self.paid == self.adjusted
+
+
+class InpatientAdjudication(DomainModel):
+    """MIA: how an inpatient institutional claim was priced (informational amounts: they are
+    not part of the claim's balance). Its remark codes (MIA05, MIA20-23) are the claim's
+    ``remark_codes``."""
+
+    covered_days: Decimal = Field(ge=0, max_digits=15, decimal_places=2,
+                                  description="MIA01: covered days or visits")
+    pps_operating_outlier_amount: Money | None = Field(default=None, description="MIA02")
+    lifetime_psychiatric_days: Decimal | None = Field(default=None, ge=0,
+                                                      description="MIA03")
+    drg_amount: Money | None = Field(default=None, description="MIA04: claim DRG amount")
+    disproportionate_share_amount: Money | None = Field(default=None, description="MIA06")
+    pps_capital_amount: Money | None = Field(default=None, description="MIA08")
+    indirect_teaching_amount: Money | None = Field(default=None, description="MIA18")
+
+
+class OutpatientAdjudication(DomainModel):
+    """MOA: how an outpatient claim was priced (informational). Its remark codes (MOA03-07)
+    are the claim's ``remark_codes``."""
+
+    reimbursement_rate: Decimal | None = Field(default=None, ge=0, description="MOA01, a "
+                                               "percentage as a decimal fraction (0.80)")
+    hcpcs_payable_amount: Money | None = Field(default=None, description="MOA02")
+    esrd_payment_amount: Money | None = Field(default=None, description="MOA08")
+    nonpayable_professional_amount: Money | None = Field(default=None, description="MOA09")
 
 
 class ClaimPayment(DomainModel):
@@ -98,6 +129,10 @@ class ClaimPayment(DomainModel):
     adjustments: list[Adjustment] = Field(default_factory=list)
     remark_codes: list[str] = Field(default_factory=list)
     services: list[ServicePayment] = Field(default_factory=list)
+    drg_code: str | None = Field(default=None, max_length=4,
+                                 description="CLP11: the DRG the payer priced the claim under")
+    inpatient: InpatientAdjudication | None = Field(default=None, description="MIA")
+    outpatient: OutpatientAdjudication | None = Field(default=None, description="MOA amounts")
 
     @property
     def all_adjustments(self) -> list[Adjustment]:

@@ -45,7 +45,8 @@ _FILE_NAMED_BY = {"999": ("AK1", 2), "TA1": ("TA1", 1)}
 
 #: what each kind is, for people
 KIND_NAMES = {
-    "837P": "837P claim", "other": "claim file", "999": "999 acknowledgment",
+    "837P": "837P claim", "837I": "837I institutional claim", "other": "claim file",
+    "999": "999 acknowledgment",
     "TA1": "TA1 interchange acknowledgment", "277CA": "277CA claim acknowledgment",
     "277": "277 claim status", "835": "835 remittance", "270": "270 eligibility inquiry",
     "271": "271 eligibility response", "276": "276 claim status request"}

@@ -906,7 +906,8 @@ class ClaimService:
             rendering_provider=parts.providers.get(claim.rendering_provider_npi)
             if claim.rendering_provider_npi else None,
             referring_provider=parts.providers.get(claim.referring_provider_npi)
-            if claim.referring_provider_npi else None)
+            if claim.referring_provider_npi else None,
+            **_institutional_providers(claim, parts.providers))
 
     def _billable_parts(self, claims: Sequence[Claim]) -> _BillableParts:
         """What :meth:`_billable` needs for ``claims``: rows this unit of work holds are used
@@ -928,7 +929,8 @@ class ClaimService:
         patients = held_or_read(self.session, PatientRow, PatientRow.id,
                                 [c.patient_id for c in claims])
         npis = unique(npi for claim in claims
-                       for npi in (claim.rendering_provider_npi, claim.referring_provider_npi)
+                       for npi in (claim.rendering_provider_npi, claim.referring_provider_npi,
+                                   *_institutional_npis(claim))
                        if npi)
         held = self.session.info.get("medbill.providers", {})
         providers: dict[str, ProviderRow] = {}
@@ -1057,6 +1059,27 @@ class _References:
 #: missing record, an unknown payer, no practice, parts that do not fit together).
 UNBILLABLE: tuple[type[Exception], ...] = (ValidationFailed, UnknownPayer, ConfigurationError,
                                            NotFound, ValidationError)
+
+
+def _institutional_npis(claim: Claim) -> tuple[str | None, ...]:
+    details = claim.institutional
+    if details is None:
+        return ()
+    return (details.attending_provider_npi, details.operating_provider_npi,
+            details.other_operating_provider_npi)
+
+
+def _institutional_providers(claim: Claim,
+                             providers: dict[str, Provider]) -> dict[str, Provider | None]:
+    """The attending / operating / other operating providers of an institutional claim, by
+    the NPIs its details name (``None`` for one the provider table lacks: the encoder names
+    what is missing)."""
+    npis = _institutional_npis(claim)
+    if not npis:
+        return {}
+    names = ("attending_provider", "operating_provider", "other_operating_provider")
+    return {name: providers.get(npi) if npi else None for name, npi in zip(names, npis,
+                                                                        strict=True)}
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 The report (:func:`coding_report`) looks at the *coded encounters* the filters select (date
 of service, provider, payer): each claim sent (or to be sent) to the encounter's first payer
 — an original, or the replacement that took its place. Secondary payers' claims repeat the
-same coding and voided, replaced and deleted claims no longer stand, so they are left out.
-A claim belongs to its rendering provider, else to its billing provider.
+same coding and voided, replaced and deleted claims no longer stand, so they are left out, as
+are institutional (facility) claims: a UB-04 is not a provider's E/M coding. A claim belongs
+to its rendering provider, else to its billing provider.
 
 Per provider, beside the practice:
 
@@ -47,7 +48,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
-from medbill_core.domain import ClaimFrequency, ClaimState, ClaimStatusCode, Practice
+from medbill_core.domain import ClaimFrequency, ClaimKind, ClaimState, ClaimStatusCode, Practice
 from medbill_core.domain.identifiers import is_valid_npi
 from medbill_core.errors import ConfigurationError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.permissions import Action
@@ -368,7 +369,8 @@ def _encounters_query(filters: AuditFilters, *columns: Any, first_payer_only: bo
     query = (select(*columns, case((first_payer, True), else_=False).label("first_payer"))
              .outerjoin(root, root.id == ClaimRow.account_claim_id)
              .where(ClaimRow.state.not_in(_NOT_STANDING),
-                    ClaimRow.frequency != ClaimFrequency.VOID.value))
+                    ClaimRow.frequency != ClaimFrequency.VOID.value,
+                    ClaimRow.kind == ClaimKind.PROFESSIONAL.value))
     if first_payer_only:
         query = query.where(first_payer)
     if filters.date_from is not None:

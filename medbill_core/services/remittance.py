@@ -36,7 +36,9 @@ CLP-level adjustments. Service payments are matched to the claim's lines
 2. the other SVCs are matched in order to the lines not matched by 1 (in line-number order):
    pairwise by position when there are as many of each and every pair has the same procedure
    code (SVC06-2, the billed code the payer reports when it adjudicated another, else SVC01-2);
-   otherwise each SVC takes the first remaining line with its procedure code.
+   otherwise each SVC takes the first remaining line with its procedure code. A line's code
+   is its billed code: an institutional line without a HCPCS is answered under its revenue
+   code (SVC01 ``NU:0120``).
 
 When an SVC stays unmatched, when the 835 has no SVC loops, or when the matched lines do not
 balance with the claim (lines' paid - CLP-level adjustments = CLP04), nothing is kept at line

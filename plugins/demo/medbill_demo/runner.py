@@ -74,6 +74,7 @@ from medbill_demo.data import (
     iter_demo_patients,
     practice_size,
 )
+from medbill_demo.hospital import load_hospital_case
 
 CHANNEL = "clearinghouse_mock"
 REJECTED_MEMBER = "UNKNOWN0042"
@@ -491,6 +492,9 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         try:
             patient_ids, made = load_data(app, claims, console)
             report.done("load demo data", f"{len(patient_ids)} patients, {made} claims")
+            report.done("hospital case (UB-04 / 837I)",
+                        f"{load_hospital_case(app)} institutional claims: outpatient 0131, "
+                        "inpatient 0111")
             eligibility = check_eligibility(app, patient_ids, console)
             report.done("eligibility 270/271", ", ".join(
                 f"{n} {status}" for status, n in sorted(eligibility.items())))

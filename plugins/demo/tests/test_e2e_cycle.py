@@ -65,8 +65,9 @@ def test_cycle_settles_every_claim_and_balances(clean_run) -> None:
     out, summary = clean_run
     assert summary["ledger_balanced"] is True
     money = _money(summary)
-    # 9,148.00 billed, plus one unit added to a paid claim by its replacement (frequency 7)
-    assert money["charges"] == Decimal("9273.00")
+    # 9,148.00 billed, plus one unit added to a paid claim by its replacement (frequency 7),
+    # plus the hospital case: 1,655.00 outpatient and 12,280.00 inpatient (medbill_demo.hospital)
+    assert money["charges"] == Decimal("23208.00")
     # every payer answered everything: what insurance still owes is exactly the denials kept
     # open for someone to work (issue 10 item 3: denials are no longer written off at once)
     open_denials = _open_denials(out)
@@ -301,6 +302,7 @@ def test_the_coding_audit_runs_on_the_demo(clean_run) -> None:
     report = summary["coding_audit"]["report"]
     providers = report["providers"]
     # each encounter once: the replaced original out, its replacement in, secondaries out
+    # (and the hospital case's institutional claims: not a provider's coding)
     assert report["reference"] == {"kind": "practice average", "claims": 40,
                                    "text": "reference: practice average, 40 claims"}
     assert sorted(p["npi"] for p in providers) == sorted(p.npi for p in PROVIDERS)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from medbill_core.api import (
     BillableClaim,
     ClaimFinding,
+    ClaimKind,
     ClaimStatusRequest,
     ClaimStatusResponse,
     DecodedResponse,
@@ -30,6 +31,7 @@ from medbill_core.api import (
     SubmissionFile,
 )
 from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.transactions.claim_837i import encode_837i
 from medbill_payer_generic_x12.transactions.claim_837p import (
     OTHER_SUBSCRIBER_RELATIONSHIPS,
     PATIENT_RELATIONSHIPS,
@@ -83,7 +85,8 @@ class GenericX12Options(BaseModel):
 
 
 class GenericX12Adapter(PayerAdapter):
-    """837P out, 999/TA1/277CA/271/277/835 in, 270/271 and 276/277 real-time, for any payer.
+    """837P and 837I out, 999/TA1/277CA/271/277/835 in, 270/271 and 276/277 real-time, for
+    any payer.
 
     :param control_numbers: source of ISA13/GS06; the plugin passes a persistent one.
     :param clock: the time stamped in envelopes (tests pass a fixed one).
@@ -117,24 +120,29 @@ class GenericX12Adapter(PayerAdapter):
             findings.append(ClaimFinding(severity=severity, code=f"x12.{code}", message=message,
                                          claim_number=number, field=field, source="generic_x12"))
 
+        institutional = claim.claim.kind is ClaimKind.INSTITUTIONAL
+        form = "837I" if institutional else "837P"
         if claim.coverage is None:
-            add(Severity.ERROR, "self_pay", "a self-pay claim cannot be sent as an 837P")
+            add(Severity.ERROR, "self_pay", f"a self-pay claim cannot be sent as an {form}")
             return findings
         limit = self.options(claim.payer).max_lines_per_claim if claim.payer else 50
         if len(claim.claim.lines) > limit:
             add(Severity.ERROR, "too_many_lines",
                 f"the payer accepts at most {limit} service lines per claim", "claim.lines")
-        relationship = claim.coverage.relationship
-        if relationship is not Relationship.SELF and relationship.value not in \
-                PATIENT_RELATIONSHIPS:
-            add(Severity.ERROR, "relationship",
-                f"relationship code {relationship.value} is not allowed in 837P PAT01",
-                "coverage.relationship")
-        for prior in claim.prior_adjudications:
-            if prior.coverage.relationship.value not in OTHER_SUBSCRIBER_RELATIONSHIPS:
-                add(Severity.ERROR, "other_relationship",
-                    "a prior payer's relationship code is not allowed in 837P 2320 SBR02",
-                    "prior_adjudications.coverage.relationship")
+        if institutional:
+            _institutional_edits(claim, add)
+        else:
+            relationship = claim.coverage.relationship
+            if relationship is not Relationship.SELF and relationship.value not in \
+                    PATIENT_RELATIONSHIPS:
+                add(Severity.ERROR, "relationship",
+                    f"relationship code {relationship.value} is not allowed in 837P PAT01",
+                    "coverage.relationship")
+            for prior in claim.prior_adjudications:
+                if prior.coverage.relationship.value not in OTHER_SUBSCRIBER_RELATIONSHIPS:
+                    add(Severity.ERROR, "other_relationship",
+                        "a prior payer's relationship code is not allowed in 837P 2320 SBR02",
+                        "prior_adjudications.coverage.relationship")
         outside = _outside_x12_charset(claim)
         if outside:
             add(Severity.WARNING, "charset",
@@ -142,11 +150,11 @@ class GenericX12Adapter(PayerAdapter):
                 "letters ...): they are sent transliterated (Ñ as N, é as e)", outside[0])
         if claim.patient.address is None:
             add(Severity.ERROR, "patient_address",
-                "the patient's address is required in an 837P (2010BA or 2010CA N3/N4)",
+                f"the patient's address is required in an {form} (2010BA or 2010CA N3/N4)",
                 "patient.address")
         if len(claim.practice.address.postal_code) != 9:
             add(Severity.WARNING, "billing_zip",
-                "837P billing provider ZIP codes should have 9 digits (2010AA N403)",
+                f"{form} billing provider ZIP codes should have 9 digits (2010AA N403)",
                 "practice.address.postal_code")
         return findings
 
@@ -161,19 +169,31 @@ class GenericX12Adapter(PayerAdapter):
         prepared = [claim if claim.payer == effective else
                     claim.model_copy(update={"payer": effective}) for claim in claims]
         now = self.clock()
-        batch = encode_837p(prepared, parties=options.parties(),
-                            control_numbers=self.control_numbers, now=now,
-                            max_claims_per_transaction=options.max_claims_per_transaction,
-                            max_lines_per_claim=options.max_lines_per_claim)
-        if batch.transliterated:  # claim numbers and element names only: no PHI
-            for number in sorted({n for n, _ in batch.transliterated if n}):
-                places = sorted({where for n, where in batch.transliterated if n == number})
-                log.info("claim %s: %s written transliterated to the X12 character set",
-                         number, ", ".join(places))
-        return [SubmissionFile(
-            payer_key=payer.key, kind=DocumentKind.CLAIM_837P, content=batch.text,
-            claim_numbers=batch.claim_numbers, control_number=batch.control_number,
-            filename=f"837P-{payer.key}-{batch.control_number}.x12", created_at=now)]
+        # an 837P and an 837I are different transaction sets: one file for each kind present
+        files = []
+        for kind, encode in ((DocumentKind.CLAIM_837P, encode_837p),
+                             (DocumentKind.CLAIM_837I, encode_837i)):
+            wanted = ClaimKind.INSTITUTIONAL if kind is DocumentKind.CLAIM_837I else \
+                ClaimKind.PROFESSIONAL
+            of_kind = [claim for claim in prepared if claim.claim.kind is wanted]
+            if not of_kind:
+                continue
+            batch = encode(of_kind, parties=options.parties(),
+                           control_numbers=self.control_numbers, now=now,
+                           max_claims_per_transaction=options.max_claims_per_transaction,
+                           max_lines_per_claim=options.max_lines_per_claim)
+            if batch.transliterated:  # claim numbers and element names only: no PHI
+                for number in sorted({n for n, _ in batch.transliterated if n}):
+                    places = sorted({where for n, where in batch.transliterated
+                                     if n == number})
+                    log.info("claim %s: %s written transliterated to the X12 character set",
+                             number, ", ".join(places))
+            files.append(SubmissionFile(
+                payer_key=payer.key, kind=kind, content=batch.text,
+                claim_numbers=batch.claim_numbers, control_number=batch.control_number,
+                filename=f"{kind.value}-{payer.key}-{batch.control_number}.x12",
+                created_at=now))
+        return files
 
     # -- real time -----------------------------------------------------------------------------
     def check_eligibility(self, request: EligibilityRequest,
@@ -280,7 +300,7 @@ class GenericX12Adapter(PayerAdapter):
             raise
         except X12Error:
             raise
-        if kind in (DocumentKind.CLAIM_837P,):
+        if kind in (DocumentKind.CLAIM_837P, DocumentKind.CLAIM_837I):
             return None  # our own outbound format is not a response
         return objects
 
@@ -292,6 +312,27 @@ log = logging.getLogger("medbill.x12")
 
 _NAME_FIELDS = ("last_name", "first_name", "middle_name")
 _ADDRESS_FIELDS = ("line1", "line2", "city")
+
+
+def _institutional_edits(claim: BillableClaim,
+                         add: Callable[[Severity, str, str, str | None], None]) -> None:
+    """What the 837I encoder would refuse, found at scrub time: a provider named by NPI in the
+    claim's details without a provider record (2310A-C need the name)."""
+    details = claim.claim.institutional
+    if details is None:
+        add(Severity.ERROR, "institutional_details",
+            "an institutional claim needs its institutional details (type of bill ...)",
+            "claim.institutional")
+        return
+    for role, npi, provider in (
+            ("attending", details.attending_provider_npi, claim.attending_provider),
+            ("operating", details.operating_provider_npi, claim.operating_provider),
+            ("other_operating", details.other_operating_provider_npi,
+             claim.other_operating_provider)):
+        if npi is not None and provider is None:
+            add(Severity.ERROR, f"{role}_provider",
+                f"the {role.replace('_', ' ')} provider's NPI has no provider record: the 837I "
+                "needs the name (add the provider)", f"claim.institutional.{role}_provider_npi")
 
 
 def _outside_x12_charset(claim: BillableClaim) -> list[str]:

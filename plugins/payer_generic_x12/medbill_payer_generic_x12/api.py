@@ -9,7 +9,7 @@ and the clearinghouse simulator (``clearinghouse_mock`` reads 837Ps and writes 9
   :class:`GenericX12Options`) and the engine's plugin module (:data:`plugin`, to register it
   in a test: ``extra_plugins=[("payer_generic_x12", plugin)]``);
 * whole documents: :func:`decode_document` (any supported kind: ``(kind, domain objects)``)
-  and each transaction's encoder and decoder, as the README's table lists them: 837P, 835
+  and each transaction's encoder and decoder, as the README's table lists them: 837P, 837I, 835
   (also streamed: :func:`stream_835`), 999, TA1, 277CA, 270/271, 276/277, with
   :class:`Parties` (submitter and receiver) and :class:`PayerContact`;
 * the syntax layer to write and read other transactions: delimiters, segments, the
@@ -36,6 +36,7 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     encode_999,
     encode_ta1,
 )
+from medbill_payer_generic_x12.transactions.claim_837i import decode_837i, encode_837i
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
 from medbill_payer_generic_x12.transactions.claim_status import decode_277, encode_276, encode_277
 from medbill_payer_generic_x12.transactions.claim_status_inquiry import decode_276
@@ -92,6 +93,7 @@ __all__ = [
     "decode_277",
     "decode_277ca",
     "decode_835",
+    "decode_837i",
     "decode_837p",
     "decode_999",
     "decode_document",
@@ -103,6 +105,7 @@ __all__ = [
     "encode_277",
     "encode_277ca",
     "encode_835",
+    "encode_837i",
     "encode_837p",
     "encode_999",
     "encode_ta1",

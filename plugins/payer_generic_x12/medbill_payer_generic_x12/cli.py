@@ -27,7 +27,8 @@ def _read(path: Path) -> str:
 
 
 @app.command("parse")
-def parse(file: Path = typer.Argument(..., help="X12 file (835, 999, 277CA, 271, 277, TA1, 837P)"),
+def parse(file: Path = typer.Argument(
+              ..., help="X12 file (835, 999, 277CA, 271, 277, TA1, 837P, 837I)"),
           as_json: bool = typer.Option(False, "--json", help="print the domain objects as JSON"),
           lenient: bool = typer.Option(False, "--lenient",
                                        help="read past known payer-file defects")) -> None:

@@ -16,6 +16,7 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     decode_999,
     decode_ta1,
 )
+from medbill_payer_generic_x12.transactions.claim_837i import decode_837i
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
 from medbill_payer_generic_x12.transactions.claim_status import decode_277
 from medbill_payer_generic_x12.transactions.claim_status_inquiry import decode_276
@@ -47,8 +48,8 @@ def detect_kind(text: str) -> DocumentKind:
             kind = _kind_of(set_id, reference)
             if kind is None:
                 raise X12UnsupportedError(
-                    "a transaction set this engine reads (837P, 835, 999, 277CA, 270, 271, 276, "
-                    "277)",
+                    "a transaction set this engine reads (837P, 837I, 835, 999, 277CA, 270, "
+                    "271, 276, 277)",
                     segment_index=index, segment_id="ST", element=1)
             return kind
     if saw_ta1:
@@ -59,6 +60,8 @@ def detect_kind(text: str) -> DocumentKind:
 def _kind_of(set_id: str, reference: str) -> DocumentKind | None:
     if set_id == "837" and reference.startswith("005010X222"):
         return DocumentKind.CLAIM_837P
+    if set_id == "837" and reference.startswith("005010X223"):
+        return DocumentKind.CLAIM_837I
     if set_id == "277" and reference.startswith("005010X214"):
         return DocumentKind.CLAIM_ACK_277CA
     return {"835": DocumentKind.REMITTANCE_835, "999": DocumentKind.FUNCTIONAL_ACK_999,
@@ -68,6 +71,7 @@ def _kind_of(set_id: str, reference: str) -> DocumentKind | None:
 
 _DECODERS: dict[DocumentKind, Any] = {
     DocumentKind.CLAIM_837P: lambda text, strict: decode_837p(text),
+    DocumentKind.CLAIM_837I: lambda text, strict: decode_837i(text),
     DocumentKind.REMITTANCE_835: lambda text, strict: decode_835(text, strict=strict),
     DocumentKind.FUNCTIONAL_ACK_999: lambda text, strict: decode_999(text, strict=strict),
     DocumentKind.CLAIM_ACK_277CA: lambda text, strict: decode_277ca(text, strict=strict),

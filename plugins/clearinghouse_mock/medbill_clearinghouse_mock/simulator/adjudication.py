@@ -22,6 +22,11 @@ Per line, in line-number order:
 
 Every line balances (charge - paid = its adjustments) and so does the claim.
 
+Institutional claims (837I) are priced by :mod:`.institutional` (an inpatient stay by its DRG
+rate, other lines by fee or a percent of charges, never denied for lacking a fee) and their
+payment carries the facility type, DRG, MIA or MOA and revenue codes it describes; the
+member's cost share is taken as above.
+
 Coordination of benefits: a claim that carries prior payers' adjudications (an 837P with
 2320/2330 loops, ``BillableClaim.prior_adjudications``, and 2430 loops under the lines when a
 prior payer adjudicated line by line) is adjudicated as a secondary (or tertiary) claim by
@@ -60,6 +65,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from medbill_clearinghouse_mock.simulator import institutional
 from medbill_clearinghouse_mock.simulator.config import Benefits, PayerPolicy
 from medbill_core.api import (
     CENT,
@@ -167,7 +173,8 @@ def _line_denial(line: ServiceLine, claim: BillableClaim, payer: PayerPolicy) ->
     code = line.billed_code
     if code in payer.denials.non_covered_codes:
         return NON_COVERED
-    if payer.fee_for(code, line.modifiers) is None and payer.denials.deny_codes_without_fee:
+    if (payer.fee_for(code, line.modifiers) is None and payer.denials.deny_codes_without_fee
+            and not institutional.is_institutional(claim)):  # they are priced without one
         return INVALID_CODE
     if code in payer.denials.prior_auth_codes and not claim.claim.prior_authorization:
         return NO_PRIOR_AUTH
@@ -176,8 +183,10 @@ def _line_denial(line: ServiceLine, claim: BillableClaim, payer: PayerPolicy) ->
 
 def _service(line: ServiceLine, paid: Decimal, adjustments: list[Adjustment],
              allowed: Decimal | None, remarks: list[str]) -> ServicePayment:
+    codes = (institutional.service_codes(line) if line.revenue_code is not None
+             else {"procedure_code": line.billed_code})
     return ServicePayment(
-        procedure_code=line.billed_code, modifiers=list(line.modifiers), charge=line.charge,
+        **codes, modifiers=list(line.modifiers), charge=line.charge,
         paid=paid, units=line.units, service_date_from=line.service_date_from,
         service_date_to=line.service_date_to, line_control_number=line.line_control_number,
         allowed_amount=allowed, adjustments=[a for a in adjustments if a.amount != ZERO],
@@ -212,21 +221,7 @@ def adjudicate(claim: BillableClaim, *, payer: PayerPolicy, benefits: Benefits |
     if claim.prior_adjudications:
         services = _coordinate(claim, payer, benefits, denial, share)
     else:
-        services = []
-        for line in sorted(c.lines, key=lambda item: item.line_number):
-            line_denial = denial or _line_denial(line, claim, payer)
-            if line_denial is not None:
-                services.append(_denied_line(line, line_denial))
-                continue
-            assert benefits is not None
-            fee = payer.fee_for(line.billed_code, line.modifiers)
-            allowed = line.charge if fee is None else min(_round(fee * line.units), line.charge)
-            copay, deductible, coinsurance = share.take(
-                allowed, line.place_of_service or c.place_of_service, benefits)
-            services.append(_service(line, allowed - copay - deductible - coinsurance, [
-                Adjustment(group=CO, reason_code="45", amount=line.charge - allowed),
-                *_patient_adjustments(copay, deductible, coinsurance),
-            ], allowed, []))
+        services = _priced(claim, payer, benefits, denial, share)
     paid_total = total(s.paid for s in services)
     patient_total = total(a.amount for s in services for a in s.adjustments if a.group is PR)
     if _is_denial(claim, services, denial, paid_total, patient_total):
@@ -249,8 +244,43 @@ def adjudicate(claim: BillableClaim, *, payer: PayerPolicy, benefits: Benefits |
         member_id=claim.coverage.member_id if claim.coverage else None,
         service_date_from=c.service_date_from, service_date_to=c.service_date_to,
         received_date=received, services=services)
+    if institutional.is_institutional(claim):
+        payment = payment.model_copy(update=institutional.payment_fields(claim, payer, services))
     return AdjudicationResult(payment, Accumulators(share.deductible_met, share.oop_met),
                               print_, denial)
+
+
+def _priced(claim: BillableClaim, payer: PayerPolicy, benefits: Benefits | None,
+            denial: Denial | None, share: _Share) -> list[ServicePayment]:
+    """The lines of a claim without prior payers (steps 1-5 of the module docstring); an
+    institutional claim's allowed amounts are :func:`.institutional.allowed_amounts`."""
+    c = claim.claim
+    lines = sorted(c.lines, key=lambda item: item.line_number)
+    denials = [denial or _line_denial(line, claim, payer) for line in lines]
+    covered = [line for line, line_denial in zip(lines, denials, strict=True)
+               if line_denial is None]
+    allowed_by_line: dict[int, Decimal] = {}
+    if institutional.is_institutional(claim):
+        allowed_by_line = dict(zip((line.line_number for line in covered),
+                                   institutional.allowed_amounts(claim, payer, covered),
+                                   strict=True))
+    services = []
+    for line, line_denial in zip(lines, denials, strict=True):
+        if line_denial is not None:
+            services.append(_denied_line(line, line_denial))
+            continue
+        assert benefits is not None
+        allowed = allowed_by_line.get(line.line_number)
+        if allowed is None:
+            fee = payer.fee_for(line.billed_code, line.modifiers)
+            allowed = line.charge if fee is None else min(_round(fee * line.units), line.charge)
+        copay, deductible, coinsurance = share.take(
+            allowed, line.place_of_service or c.place_of_service, benefits)
+        services.append(_service(line, allowed - copay - deductible - coinsurance, [
+            Adjustment(group=CO, reason_code="45", amount=line.charge - allowed),
+            *_patient_adjustments(copay, deductible, coinsurance),
+        ], allowed, []))
+    return services
 
 
 def _is_denial(claim: BillableClaim, services: list[ServicePayment], denial: Denial | None,

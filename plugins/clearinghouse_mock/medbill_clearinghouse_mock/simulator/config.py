@@ -99,6 +99,11 @@ class PayerPolicy(_Model):
     #: A claim without a rendering provider (2310B) is rejected (277CA A6:562:82).
     require_rendering_provider: bool = False
     provider_adjustments: list[ProviderAdjustmentRule] = Field(default_factory=list)
+    #: Institutional claims: what an inpatient stay with a DRG is allowed (the whole stay),
+    #: by MS-DRG; a DRG without a rate, an inpatient claim without a DRG and an outpatient
+    #: line without a fee schedule entry are allowed :attr:`percent_of_charges`.
+    drg_rates: dict[str, Money] = Field(default_factory=dict)
+    percent_of_charges: Decimal = Field(default=Decimal("0.60"), gt=0, le=1)
     #: Members not in the roster are covered with :attr:`default_benefits` (demo convenience).
     accept_unlisted_members: bool = False
     default_benefits: Benefits | None = None
@@ -315,6 +320,10 @@ COMMON_FEES = (
 )
 
 
+#: MS-DRG rates of the default payers (made up): appendectomy, pneumonia, chest pain.
+_DRG_RATES = {"343": Decimal("9500.00"), "195": Decimal("5200.00"), "313": Decimal("3900.00")}
+
+
 def default_config() -> SimulatorConfig:
     """A ready-to-run configuration: the three payers of medbill's test fixtures (``ACME1``,
     ``04412`` Medicare Part B, ``BCBS1``) and a few synthetic members. ``accept_unlisted_members``
@@ -327,7 +336,7 @@ def default_config() -> SimulatorConfig:
                         deductible_met=Decimal("0.00"), coinsurance=Decimal("0.20"))
     payers = [
         PayerPolicy(payer_id="ACME1", name="ACME HEALTH PLAN", tax_id="111111111",
-                    fee_schedule=_fees(*COMMON_FEES),
+                    fee_schedule=_fees(*COMMON_FEES), drg_rates=_DRG_RATES,
                     denials=DenialRules(non_covered_codes=["97110"],
                                         prior_auth_codes=["73721"], timely_filing_days=180),
                     provider_adjustments=[ProviderAdjustmentRule(reason_code="L6",

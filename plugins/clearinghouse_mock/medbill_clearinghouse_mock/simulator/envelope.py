@@ -136,7 +136,7 @@ def _el(segment: Segment, position: int) -> str:
 
 
 def check_interchange(text: str, *, functional_id: str, set_id: str,
-                      version_prefix: str) -> InterchangeCheck:
+                      version_prefix: str | tuple[str, ...]) -> InterchangeCheck:
     """Check one interchange carrying ``set_id`` transaction sets in ``functional_id`` groups."""
     result = InterchangeCheck()
     body = text.lstrip("\ufeff \t\r\n")
@@ -201,7 +201,7 @@ def check_interchange(text: str, *, functional_id: str, set_id: str,
 
 
 def _check_group(segments: list[Segment], start: int, result: InterchangeCheck,
-                 functional_id: str, set_id: str, version_prefix: str) -> int:
+                 functional_id: str, set_id: str, version_prefix: str | tuple[str, ...]) -> int:
     gs = segments[start]
     group = GroupCheck(functional_id=_el(gs, 1), control_number=_el(gs, 6),
                        version=_el(gs, 8), sender_id=_el(gs, 2), receiver_id=_el(gs, 3),
@@ -238,7 +238,7 @@ def _check_group(segments: list[Segment], start: int, result: InterchangeCheck,
 
 
 def _check_transaction(segments: list[Segment], start: int, group: GroupCheck, set_id: str,
-                       version_prefix: str) -> int:
+                       version_prefix: str | tuple[str, ...]) -> int:
     st = segments[start]
     transaction = TransactionCheck(set_id=_el(st, 1), control_number=_el(st, 2),
                                    implementation=_el(st, 3) or None, segments=[st])

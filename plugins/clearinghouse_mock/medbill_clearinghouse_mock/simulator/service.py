@@ -24,6 +24,7 @@ from medbill_payer_generic_x12.api import (
     PayerContact,
     Segment,
     X12Error,
+    decode_837i,
     decode_837p,
     encode_835,
     parse_ccyymmdd,
@@ -198,7 +199,8 @@ class ClearinghouseService:
 
     # -- submissions ------------------------------------------------------------------------------
     def submit_claims(self, account: str, idempotency_key: str, body: bytes) -> Outcome:
-        """Receive an 837P batch. The same key with the same body returns the stored answer."""
+        """Receive an 837P or 837I batch. The same key with the same body returns the stored
+        answer."""
         digest = hashlib.sha256(body).hexdigest()
         with self.store.transaction() as connection:
             row = connection.execute(
@@ -226,7 +228,7 @@ class ClearinghouseService:
         now = self.now()
         text = _text_of(body)
         check = check_interchange(text, functional_id="HC", set_id="837",
-                                  version_prefix="005010X222")
+                                  version_prefix=_CLAIM_GUIDES)
         envelope = self.envelope(check.sender_id, check.sender_qualifier)
         numbers = StoreControlNumbers(self.store, connection)
         if check.accepted and self.config.reject_duplicate_interchanges:
@@ -292,14 +294,15 @@ class ClearinghouseService:
     def _decode_transaction(self, check: InterchangeCheck, group: GroupCheck,
                             transaction: TransactionCheck) -> list[_Received]:
         segments = transaction.segments
+        decode = _claim_decoder(transaction, group)
         try:
-            claims = decode_837p(rebuild(check, group, segments))
+            claims = decode(rebuild(check, group, segments))
         except X12Error as exc:
             if _is_syntax(exc):
                 self._syntax_problem(transaction, exc, list(range(1, len(segments) + 1)))
                 return []
         except Exception as exc:
-            log.error("837P decoder raised %s: transaction set rejected", type(exc).__name__)
+            log.error("837 decoder raised %s: transaction set rejected", type(exc).__name__)
             transaction.problems.append(SegmentProblem("ST", 1, "8"))
             transaction.reject("5")
             return []
@@ -310,7 +313,7 @@ class ClearinghouseService:
         for positions in _subtrees(segments):
             part = [segments[p - 1] for p in positions]
             try:
-                claims = decode_837p(rebuild(check, group, part))
+                claims = decode(rebuild(check, group, part))
             except X12Error as exc:
                 if _is_syntax(exc):
                     self._syntax_problem(transaction, exc, positions)
@@ -318,7 +321,7 @@ class ClearinghouseService:
                 result.extend(self._rejected_raw(check, part, exc))
                 continue
             except Exception as exc:
-                log.error("837P decoder raised %s on one subscriber loop", type(exc).__name__)
+                log.error("837 decoder raised %s on one subscriber loop", type(exc).__name__)
                 result.extend(self._rejected_raw(check, part, None))
                 continue
             result.extend(self._received(check, claim) for claim in claims)
@@ -847,6 +850,17 @@ _MESSAGES = {
     ("A6", "21"): "missing or invalid information",
     ("A7", "178"): "total charge does not equal the sum of the line charges",
 }
+
+
+#: the 837s the clearinghouse takes: professional (X222) and institutional (X223)
+_CLAIM_GUIDES = ("005010X222", "005010X223")
+
+
+def _claim_decoder(transaction: TransactionCheck,
+                   group: GroupCheck) -> Callable[[str], list[BillableClaim]]:
+    """decode_837i for an institutional transaction set (ST03, else GS08), else decode_837p."""
+    version = transaction.implementation or group.version or ""
+    return decode_837i if version.startswith("005010X223") else decode_837p
 
 
 def _text_of(body: bytes) -> str:

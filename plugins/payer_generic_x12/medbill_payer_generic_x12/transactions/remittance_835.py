@@ -21,20 +21,22 @@ PER*CX, PER*BL, PER*IC      payer_contacts (loop 1000A only): PayerContactInfo f
                             (PER01), name (PER02), numbers (PER03-08 qualifier/number pairs
                             EM, EX, FX, TE, UR); written back in X221A1 order CX, BL..., IC
 N1*PE (XX/FI), REF*TJ       payee_name, payee_npi, payee_tax_id
-CLP01-09                    ClaimPayment claim number, status, charge, paid, patient share,
-                            filing indicator, payer claim number, facility type, frequency
+CLP01-09, CLP11             ClaimPayment claim number, status, charge, paid, patient share,
+                            filing indicator, payer claim number, facility type, frequency,
+                            DRG
 CAS (claim / line)          adjustments (grouped by group code, first-seen order)
 NM1*QC                      patient name and member ID
-MIA/MOA remark codes        ClaimPayment.remark_codes
+MIA/MOA                     ClaimPayment.remark_codes, .inpatient, .outpatient (see
+                            :mod:`.remittance_institutional`)
 DTM*232/233, DTM*050        service dates, received date
 AMT*I                       interest
-SVC, DTM*472/150/151        ServicePayment code, modifiers, charge, paid, units, original code,
-                            dates
+SVC, DTM*472/150/151        ServicePayment code, modifiers, charge, paid, revenue code (SVC04),
+                            units, original code, dates
 REF*6R, AMT*B6, LQ          line control number, allowed amount, remark codes
 PLB                         ProviderAdjustment (one per reason/amount pair)
 ==========================  ===================================================
 
-Not kept (no domain field): payee address (1000B N3/N4), REF in 1000A other than 2U, MIA/MOA
+Not kept (no domain field): payee address (1000B N3/N4), REF in 1000A other than 2U, some MIA
 amounts, claim-level AMT other than interest, rendering provider, corrected names, TS3/TS2, QTY.
 
 ``encode_835(payer_contact=...)`` supplies the address and a PER*BL for remittances whose
@@ -74,6 +76,12 @@ from medbill_payer_generic_x12.transactions.common import (
     Parties,
     ensure_transaction,
     new_interchange,
+)
+from medbill_payer_generic_x12.transactions.remittance_institutional import (
+    clp_drg,
+    read_mia,
+    read_moa,
+    write_adjudication,
 )
 from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
@@ -342,6 +350,7 @@ class _Decoder:
             "patient_last_name": None, "patient_first_name": None, "member_id": None,
             "service_date_from": None, "service_date_to": None, "received_date": None,
             "interest": None, "adjustments": [], "remark_codes": [], "services": [],
+            "drg_code": clp_drg(segment), "inpatient": None, "outpatient": None,
         }
 
     def procedure(self, segment: Segment) -> tuple[str, str, tuple[str, ...]]:
@@ -383,6 +392,7 @@ class _Decoder:
             "original_procedure_code": original, "service_date_from": None,
             "service_date_to": None, "line_control_number": None, "allowed_amount": None,
             "adjustments": [], "remark_codes": [],
+            "revenue_code": segment[4].strip() or None if size > 4 else None,
         }
 
     def plb(self, segment: Segment) -> None:
@@ -677,11 +687,10 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
                 claim["member_id"] = segment[9].strip() or None if size > 9 else None
         elif tag == "MOA":
             if claim is not None:
-                claim["remark_codes"] += [code.strip() for code in segment[3:8] if code.strip()]
+                read_moa(segment, claim, decoder)
         elif tag == "MIA":
             if claim is not None:
-                picked = segment[5:6] + segment[20:24]
-                claim["remark_codes"] += [code.strip() for code in picked if code.strip()]
+                read_mia(segment, claim, decoder)
         elif tag == "LX":
             in_detail = True
             if claim is not None:
@@ -909,16 +918,13 @@ def _write_remittance(w: TransactionWriter, remittance: Remittance,
 def _write_claim(w: TransactionWriter, c: ClaimPayment) -> None:
     w.add("CLP", c.claim_number, c.status.value, format_money(c.charge), format_money(c.paid),
           format_money(c.patient_responsibility) if c.patient_responsibility is not None
-          else None, c.filing_indicator, c.payer_claim_number, c.facility_type, c.frequency)
+          else None, c.filing_indicator, c.payer_claim_number, c.facility_type, c.frequency,
+          *((None, c.drg_code) if c.drg_code else ()))
     _cas(w, c.adjustments)
     if c.patient_last_name or c.patient_first_name or c.member_id:
         w.add("NM1", "QC", "1", c.patient_last_name, c.patient_first_name, None, None, None,
               "MI" if c.member_id else None, c.member_id)
-    if c.remark_codes:
-        if len(c.remark_codes) > 5:
-            raise X12EncodeError("at most 5 claim remark codes (MOA03-MOA07)", segment_id="MOA",
-                                 claim_number=c.claim_number)
-        w.add("MOA", None, None, *c.remark_codes)
+    write_adjudication(w, c)
     if c.service_date_from:
         w.add("DTM", "232", format_date(c.service_date_from))
     if c.service_date_to:
@@ -937,7 +943,7 @@ def _write_service(w: TransactionWriter, s: ServicePayment) -> None:
         raise X12EncodeError("at most 4 procedure modifiers (SVC01-3 to SVC01-6)",
                              segment_id="SVC", element=1, claim_number=w.context_claim)
     w.add("SVC", (s.procedure_qualifier, s.procedure_code, *modifiers),
-          format_money(s.charge), format_money(s.paid), None,
+          format_money(s.charge), format_money(s.paid), s.revenue_code,
           format_decimal(s.units) if s.units is not None else None,
           (s.procedure_qualifier, s.original_procedure_code) if s.original_procedure_code
           else None)
