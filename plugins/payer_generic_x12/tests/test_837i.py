@@ -35,7 +35,7 @@ from medbill_core.api import (
 )
 
 NOW = datetime(2024, 3, 5, 10, 30)
-FIXTURES = Path(__file__).parent / "fixtures" / "837I-X223"
+FIXTURES = Path(__file__).parent / "fixtures" / "public" / "837I"
 
 SHAPES: dict[str, list[BillableClaim]] = {
     "outpatient 0131": [outpatient()],
@@ -164,11 +164,11 @@ def test_a_value_amount_is_never_rounded() -> None:
 #: LinuxForHealth x12 (Apache-2.0) test files: 005010X223A3, ICD-9 diagnoses, NPIs without a
 #: valid check digit. The decoder refuses each with the segment at fault, never a traceback.
 REFUSED = {
-    "linuxforhealth__institutional-claim.837i": (14, "npi"),
-    "linuxforhealth__two-claims-single-provider.837i": (14, "npi"),
-    "linuxforhealth__ppo-repriced-claim.837i": (13, "npi"),
+    "lfh__institutional-claim.837i": (14, "npi"),
+    "lfh__two-claims-single-provider.837i": (14, "npi"),
+    "lfh__ppo-repriced-claim.837i": (13, "npi"),
     # HI written with '>' although ISA16 names ':' as the component separator
-    "linuxforhealth__out-of-network-repriced-claim.837i": (27, "HI01"),
+    "lfh__out-of-network-repriced-claim.837i": (27, "HI01"),
 }
 
 
@@ -197,7 +197,7 @@ def _with_valid_codes(text: str) -> str:
 
 
 def test_two_claims_written_by_others_decode_field_by_field() -> None:
-    text = _with_valid_codes((FIXTURES / "linuxforhealth__two-claims-single-provider.837i")
+    text = _with_valid_codes((FIXTURES / "lfh__two-claims-single-provider.837i")
                              .read_text())
     first, second = decode_837i(text)
     assert first.claim.claim_number == "756048Q" and second.claim.claim_number == "756049Q"
