@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import Any
 
 from medbill_core.api import DocumentKind, Remittance
-from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.codec import decode_document, read_document
+from medbill_payer_generic_x12.document_findings import CHARSET_MESSAGE
 from medbill_payer_generic_x12.x12.charset import outside_pattern
-from medbill_payer_generic_x12.x12.delimiters import detect_delimiters
+from medbill_payer_generic_x12.x12.delimiters import detect_delimiters, strip_preamble
 from medbill_payer_generic_x12.x12.errors import X12Error
 
 
@@ -31,7 +32,11 @@ def validate_document(text: str) -> tuple[DocumentKind | None, list[Finding]]:
     an 835, balancing findings."""
     findings: list[Finding] = []
     try:
-        kind, objects = decode_document(text)
+        result = read_document(text)
+        kind, objects = result.kind, result.objects
+        # business-rule findings (837P NPIs, codes ...); charset and balancing come below
+        findings += [Finding(f.severity.value, _located(f)) for f in result.findings
+                     if f.message != CHARSET_MESSAGE and f.segment_id not in ("BPR", "CLP")]
     except X12Error as strict_error:
         findings.append(Finding("error", str(strict_error)))
         try:
@@ -58,7 +63,7 @@ def _charset_findings(text: str) -> list[Finding]:
     except X12Error:
         return []  # the structural finding already says the document is unreadable
     outside = outside_pattern(delimiters.all + "\r\n")
-    body = text.lstrip("\ufeff \t\r\n")
+    body = strip_preamble(text)
     if outside.search(body) is None:
         return []  # the common case, one C-level scan of the document
     found: list[Finding] = []
@@ -81,6 +86,12 @@ def _charset_findings(text: str) -> list[Finding]:
         found.append(Finding("error", f"... and {count - _MAX_CHARSET_FINDINGS} more elements "
                                       "with characters outside the X12 character sets"))
     return found
+
+
+def _located(finding: Any) -> str:
+    """A positioned finding as validate words it (severity apart)."""
+    text = str(finding)
+    return text.split(": ", 1)[1] if ": " in text else text
 
 
 def _lenient(text: str, findings: list[Finding], first: X12Error) -> tuple[DocumentKind, Any]:
