@@ -44,7 +44,7 @@ from medbill_payer_generic_x12.x12.findings import (
     FindingSeverity,
     X12FindingsError,
 )
-from medbill_payer_generic_x12.x12.reader import read_segments, valid_segment_id
+from medbill_payer_generic_x12.x12.reader import X12Reader, read_segments, valid_segment_id
 
 
 def detect_kind(text: str) -> DocumentKind:
@@ -103,7 +103,8 @@ _DECODERS: dict[DocumentKind, Any] = {
 }
 #: Decoders that return their own findings: ``(text, lenient) -> (objects, findings)``.
 _FINDING_DECODERS: dict[DocumentKind, Any] = {
-    DocumentKind.CLAIM_837P: lambda text, lenient: decode_837p_findings(text, check_codes=True),
+    DocumentKind.CLAIM_837P: lambda text, lenient: decode_837p_findings(
+        text, check_codes=True, lenient=lenient),
     DocumentKind.REMITTANCE_835: lambda text, lenient: _decode_835(text, lenient),
 }
 
@@ -115,6 +116,15 @@ def _decode_835(text: str, lenient: bool) -> tuple[list[Remittance], list[Findin
                                    if getattr(warning, "informational", False)
                                    else FindingSeverity.ERROR) for warning in warnings]
     return remittances, findings + balance_findings(text, remittances)
+
+
+def _skipped_envelope_problems(text: str) -> list[Finding]:
+    """The trailer mismatches a lenient read of a small document (999, 277CA, 271, 277, TA1)
+    read past: its decoders do not report them, a second pass over the envelopes does."""
+    skipped: list[X12Error] = []
+    for transaction in X12Reader(text, strict=False, warnings=skipped).transactions():
+        transaction.drain()
+    return [Finding.from_error(error) for error in skipped]
 
 
 def read_document(text: str, *, strict: bool = False, lenient: bool = False) -> DecodeResult:
@@ -138,6 +148,8 @@ def read_document(text: str, *, strict: bool = False, lenient: bool = False) -> 
             raise X12UnsupportedError(f"a response document (this engine writes but does not "
                                       f"read {kind.value} requests)", segment_index=1)
         objects = decoder(text, not lenient)
+        if lenient:
+            findings += _skipped_envelope_problems(text)
     findings += charset_findings(text)
     result = DecodeResult(kind, objects, findings)
     if strict:

@@ -55,9 +55,7 @@ def _stand_in(loc: tuple[str | int, ...]) -> str | None:
 
 def _get(data: Any, loc: Sequence[str | int]) -> Any:
     for part in loc:
-        if isinstance(part, int):
-            data = data[part]
-        elif isinstance(data, dict):
+        if isinstance(part, int) or isinstance(data, dict):
             data = data[part]
         else:
             data = getattr(data, part)
@@ -124,9 +122,10 @@ def validate_keeping(model: type[_Model], data: dict[str, Any], *, what: str,
         except ValidationError:
             keepable = False
     if not keepable:
-        findings.append(Finding(f"{what or 'claim'} left out: its data breaks rules that cannot be kept "
-                                "as sent", segment_index=locate(())[0],
-                                claim_number=claim_number))
+        index, segment_id, _ = locate(())
+        findings.append(Finding(f"{what or 'claim'} left out: its data breaks rules that "
+                                "cannot be kept as sent", segment_index=index,
+                                segment_id=segment_id, claim_number=claim_number))
         return None
     for loc, sent in kept:
         _put_back(record, loc, sent)

@@ -332,3 +332,22 @@ def test_the_adapter_refuses_findings_only_when_strict() -> None:
     with pytest.raises(X12FindingsError) as caught:
         strict.decode_all(document)
     assert caught.value.segment_id == "BPR"
+
+
+def test_lenient_reads_past_trailer_mismatches_and_reports_each() -> None:
+    text = (FIXTURES / "837P" / "imsweb__x12_valid.txt").read_text(encoding="latin-1")
+    result = read_document(text, lenient=True)
+    assert _positions(result.findings[:2]) == [(1, "ISA", 11), (36, "SE", 1)]
+    assert result.findings[1].message == \
+        "SE01 equal to the number of segments from ST to SE (34)"
+    # its two claims lack the subscriber's DMG birth date (the patient's): left out, said why
+    assert result.objects == []
+    left_out = [f for f in result.findings if "left out" in f.message]
+    assert [(f.claim_number, f.segment_id) for f in left_out] == \
+        [("A37YH556", "CLM"), ("A37YH667", "CLM")]
+    ack = FIXTURES / "999" / "imsweb__x12_999_accepted.txt"
+    with pytest.raises(X12EnvelopeError):
+        read_document(ack.read_text(encoding="latin-1"))
+    lenient_ack = read_document(ack.read_text(encoding="latin-1"), lenient=True)
+    assert len(lenient_ack.objects) == 1
+    assert _positions(lenient_ack.findings) == [(10, "IEA", 2)]

@@ -86,6 +86,7 @@ from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
     X12EncodeError,
+    X12Error,
     X12StructureError,
     X12ValueError,
 )
@@ -496,8 +497,8 @@ def decode_837p(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
 
 
 def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
-                         adapter: str = "generic_x12", check_codes: bool = False
-                         ) -> tuple[list[BillableClaim], list[Finding]]:
+                         adapter: str = "generic_x12", check_codes: bool = False,
+                         lenient: bool = False) -> tuple[list[BillableClaim], list[Finding]]:
     """The claims of a structurally sound 837P and the positioned findings about them.
 
     A value that breaks a business rule (a check digit, a code's form, a field's length) is
@@ -506,15 +507,17 @@ def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
 
     :param check_codes: also find diagnoses that are well formed but not valid ICD-10-CM
         codes on the claim's first date of service (the packaged, date-aware code set).
+    :param lenient: read past envelope count and control number mismatches (each a finding).
 
     :raises X12Error: for malformed structure, naming the segment and element.
     """
     claims: list[BillableClaim] = []
     findings: list[Finding] = []
-    for transaction in X12Reader(text).transactions():
+    skipped: list[X12Error] = []
+    for transaction in X12Reader(text, strict=not lenient, warnings=skipped).transactions():
         claims.extend(decode_837p_transaction(transaction, payer_key=payer_key, adapter=adapter,
                                               findings=findings, check_codes=check_codes))
-    return claims, findings
+    return claims, [Finding.from_error(error) for error in skipped] + findings
 
 
 class _State:
@@ -526,6 +529,7 @@ class _State:
         self.pay_to: _Person | None = None
         self.practice: Practice | None = None
         self.sbr: Segment | None = None
+        self.sbr_index: int | None = None
         self.subscriber = _Person()
         self.payer = _Person()
         self.pat: Segment | None = None
@@ -612,6 +616,7 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         elif tag == "SBR":
             if claim is None:
                 state.sbr = segment
+                state.sbr_index = transaction.segment_index
             else:
                 other = _OtherPayer(segment, transaction.segment_index)
                 claim.others.append(other)
@@ -963,7 +968,7 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
         # the subscriber is not said to be the patient, and no 2000C names another one
         findings.append(Finding("SBR02 = 18 (the subscriber is the patient) or a patient loop "
                                 "2000C; read as the subscriber being the patient",
-                                segment_index=parts.clm_index, segment_id="SBR", element=2,
+                                segment_index=state.sbr_index, segment_id="SBR", element=2,
                                 claim_number=claim_number))
     relationship = "18" if patient_is_subscriber else el(state.pat or [], 1)
     subscriber = None

@@ -582,7 +582,7 @@ class _Decoder:
         return trusted(Remittance, header)
 
 
-class _SkippedAmount(Exception):  # noqa: N818 (a signal, not an error to report)
+class _SkippedAmount(Exception):
     """Lenient reading: an amount could not be read; the record holding it is skipped. The
     positioned problem is already in the decoder's warnings."""
 

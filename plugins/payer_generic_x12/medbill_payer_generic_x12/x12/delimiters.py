@@ -96,12 +96,13 @@ def delimiters_from_isa(head: str) -> Delimiters:
         # separator is declared. Any character the other three delimiters leave free stands
         # in; only repeated elements (271 EB03) would split on it.
         repetition = next(c for c in "^{}!|" if c not in (element, component, terminator))
-    for position, char in ((16, component), (None, terminator)):
+    checks: tuple[tuple[int | None, str], ...] = ((16, component), (None, terminator))
+    for isa_element, char in checks:
         if char in _FORBIDDEN:
-            what = ("ISA16 component separator" if position == 16 else
+            what = ("ISA16 component separator" if isa_element == 16 else
                     "a segment terminator after ISA16")
             raise X12SyntaxError(f"{what} that is not a letter, digit or space",
-                                 segment_index=1, segment_id="ISA", element=position,
+                                 segment_index=1, segment_id="ISA", element=isa_element,
                                  ack_code="026")
     try:
         return Delimiters(element=element, repetition=repetition, component=component,
