@@ -107,12 +107,21 @@ def validate_keeping(model: type[_Model], data: dict[str, Any], *, what: str,
             sent = _get(data, loc) if loc else None
         except (KeyError, IndexError, TypeError, AttributeError):
             sent = None
+        if isinstance(sent, dict) and isinstance(sent.get("line1"), str) and loc:
+            # a rule on a whole address (a P.O. box where a street address belongs) is about
+            # its first line: kept as sent like any text
+            loc = (*loc, "line1")
+            sent = sent["line1"]
         stand_in = _stand_in(loc)
         # an empty value is a value missing, not one to keep
         if (error["type"] in _FORM_RULES and isinstance(sent, str) and sent.strip()
                 and stand_in is not None):
-            parent = _get(patched, loc[:-1])
-            parent[loc[-1]] = stand_in
+            try:
+                parent = _get(patched, loc[:-1])
+                parent[loc[-1]] = stand_in
+            except (KeyError, IndexError, TypeError, AttributeError):
+                keepable = False  # inside a record already built: not ours to patch
+                continue
             kept.append((loc, sent))
         else:
             keepable = False

@@ -351,3 +351,31 @@ def test_lenient_reads_past_trailer_mismatches_and_reports_each() -> None:
     lenient_ack = read_document(ack.read_text(encoding="latin-1"), lenient=True)
     assert len(lenient_ack.objects) == 1
     assert _positions(lenient_ack.findings) == [(10, "IEA", 2)]
+
+
+def test_lenient_reads_composites_written_with_another_separator_than_isa16() -> None:
+    """lfh's example 12 writes CLM05, HI and SV101 with '>' while its ISA16 says ':'."""
+    text = (FIXTURES / "837P-X222A2" / "lfh__demo.example12.837").read_text(encoding="latin-1")
+    with pytest.raises(X12StructureError) as caught:
+        read_document(text)
+    assert "not split by the ISA16 component separator ':'" in str(caught.value)
+    result = read_document(text, lenient=True)
+    [bill] = result.objects
+    assert bill.claim.place_of_service == "23"
+    assert [line.procedure_code for line in bill.claim.lines] == ["99284"]
+    assert bill.claim.lines[0].diagnosis_pointers == [1]
+    said = [f for f in result.findings if f.segment_id == "CLM" and f.element == 5]
+    assert [f.message for f in said] == [
+        "composites split by the ISA16 component separator ':' (this transaction set uses "
+        "'>'; read with that)"]
+
+
+def test_a_po_box_billing_address_is_kept_as_sent_with_a_finding() -> None:
+    text = (FIXTURES / "837P-X222A2" / "lfh__demo.example11.837").read_text(encoding="latin-1")
+    result = read_document(text, lenient=True)
+    [bill] = result.objects
+    assert bill.practice.address.line1 == "P O BOX 123"
+    [finding] = [f for f in result.findings if "P.O. box" in f.message]
+    assert (finding.segment_id, finding.message) == (
+        "N3", "2010AA billing provider address: billing provider address must be a street "
+        "address, not a P.O. box")

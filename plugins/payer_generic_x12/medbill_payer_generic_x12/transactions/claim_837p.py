@@ -474,6 +474,9 @@ class _ClaimParts:
     rendering_taxonomy: str | None = None
     others: list[_OtherPayer] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
+    #: the component separator its composites are read with (ISA16, unless a lenient read
+    #: found the sender used another)
+    component: str = ":"
     #: (segment index, element) of each diagnosis, and the SV1 index of each line
     diagnosis_positions: list[tuple[int, int]] = field(default_factory=list)
     line_indexes: list[int] = field(default_factory=list)
@@ -507,7 +510,8 @@ def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
 
     :param check_codes: also find diagnoses that are well formed but not valid ICD-10-CM
         codes on the claim's first date of service (the packaged, date-aware code set).
-    :param lenient: read past envelope count and control number mismatches (each a finding).
+    :param lenient: read past envelope count and control number mismatches, and an SV101
+        written with another component separator than ISA16's (each a finding).
 
     :raises X12Error: for malformed structure, naming the segment and element.
     """
@@ -516,7 +520,8 @@ def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
     skipped: list[X12Error] = []
     for transaction in X12Reader(text, strict=not lenient, warnings=skipped).transactions():
         claims.extend(decode_837p_transaction(transaction, payer_key=payer_key, adapter=adapter,
-                                              findings=findings, check_codes=check_codes))
+                                              findings=findings, check_codes=check_codes,
+                                              lenient=lenient))
     return claims, [Finding.from_error(error) for error in skipped] + findings
 
 
@@ -546,7 +551,8 @@ def decode_837p_transaction(transaction: Transaction, *,
                             payer_key: Callable[[str], str] = payer_key_for,
                             adapter: str = "generic_x12",
                             findings: list[Finding] | None = None,
-                            check_codes: bool = False) -> Iterator[BillableClaim]:
+                            check_codes: bool = False,
+                            lenient: bool = False) -> Iterator[BillableClaim]:
     """Claims of one 837P transaction set, as they are completed (streaming).
 
     :param findings: where business-rule findings go (claims then keep such values as sent);
@@ -555,7 +561,8 @@ def decode_837p_transaction(transaction: Transaction, *,
     from pydantic import ValidationError
 
     try:
-        yield from _claims_of(transaction, payer_key, adapter, findings, check_codes)
+        yield from _claims_of(transaction, payer_key, adapter, findings, check_codes,
+                              lenient)
     except ValidationError as exc:  # a value no element check caught: still positioned
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
                            for e in exc.errors(include_input=False))
@@ -565,7 +572,7 @@ def decode_837p_transaction(transaction: Transaction, *,
 
 def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
                adapter: str, findings: list[Finding] | None,
-               check_codes: bool = False) -> Iterator[BillableClaim]:
+               check_codes: bool = False, lenient: bool = False) -> Iterator[BillableClaim]:
     ensure_transaction(transaction, "837", ("005010X222",))
     component = transaction.delimiters.component
     state = _State()
@@ -684,7 +691,9 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         elif tag == "CLM":
             if claim is not None:
                 yield from build(claim)
-            claim = _ClaimParts(segment, transaction.segment_index)
+            if lenient and findings is not None and component not in el(segment, 5):
+                component = _lenient_component(transaction, segment, component, findings)
+            claim = _ClaimParts(segment, transaction.segment_index, component=component)
             other = None
             line = None
             svd = None
@@ -734,7 +743,8 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         elif tag == "SV1":
             if line is None or claim is None:
                 raise transaction.error(X12StructureError, "LX before SV1", segment)
-            _read_sv1(transaction, segment, component, line)
+            _read_sv1(transaction, segment, component, line,
+                      findings if lenient else None)
             claim.line_indexes.append(transaction.segment_index)
         elif tag == "SVD":
             if claim is None or line is None:
@@ -743,6 +753,20 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
             _line_payer(transaction, segment, claim, svd).lines.append(svd)
     if claim is not None:
         yield from build(claim)
+
+
+def _lenient_component(transaction: Transaction, clm: Segment, component: str,
+                       findings: list[Finding]) -> str:
+    """The separator CLM05 (place:B:frequency) is written with, when not ISA16's: senders
+    that write one composite so write them all. Said once per transaction set."""
+    other = next((char for char in _OTHER_COMPONENTS if char in el(clm, 5)), None)
+    if other is None:
+        return component
+    findings.append(Finding(f"composites split by the ISA16 component separator '{component}' "
+                            f"(this transaction set uses '{other}'; read with that)",
+                            segment_index=transaction.segment_index, segment_id="CLM",
+                            element=5))
+    return other
 
 
 def _icd9_qualifier(transaction: Transaction, segment: Segment, position: int,
@@ -831,8 +855,20 @@ def _line_number(transaction: Transaction, segment: Segment) -> int:
 
 
 def _read_sv1(transaction: Transaction, segment: Segment, component: str,
-              line: dict[str, Any]) -> None:
+              line: dict[str, Any], lenient_findings: list[Finding] | None = None) -> None:
+    """2400 SV1 into ``line``. ``lenient_findings``: read an SV101 written with another
+    component separator (a finding says so) instead of refusing it."""
     procedure = composite(segment, 1, component)
+    if len(procedure) < 2 or not procedure[1]:
+        other = len(procedure) == 1 and next(
+            (char for char in _OTHER_COMPONENTS if char in procedure[0]), None)
+        if other and lenient_findings is not None:
+            lenient_findings.append(Finding(
+                f"SV101 split by the ISA16 component separator '{component}' (it uses "
+                f"'{other}'; read with that)", segment_index=transaction.segment_index,
+                segment_id="SV1", element=1))
+            procedure = procedure[0].split(other)
+            component = other  # SV107 is written with it too
     if len(procedure) < 2 or not procedure[1]:
         other = len(procedure) == 1 and any(char in procedure[0] for char in _OTHER_COMPONENTS)
         raise transaction.error(X12StructureError, "SV101-2 procedure code (required; SV101 is "
@@ -940,7 +976,7 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
                                 segment_index=parts.clm_index, segment_id="CLM",
                                 claim_number=claim_number))
         return None
-    location = composite(clm, 5, transaction.delimiters.component)
+    location = composite(clm, 5, parts.component)
     if len(location) < 3:
         raise X12StructureError("CLM05 place of service : B : frequency code",
                                 segment_index=parts.clm_index, segment_id="CLM", element=5,
