@@ -41,10 +41,12 @@ def parse(file: Path = typer.Argument(..., help="X12 file (835, 999, 277CA, 271,
                                        "replaced")) -> None:
     """Decode FILE into medbill domain objects, with positioned findings.
 
-    A structurally sound file always decodes; what breaks a business rule (an NPI check digit,
-    an ICD-9 qualifier, a code not valid on the date, characters outside the X12 sets, an 835
-    that does not balance) is printed as a finding, one line each. A structural defect (a
-    missing segment, loops out of order, an envelope count) is one positioned error, exit 1.
+    A structurally sound file always decodes; what breaks a business
+    rule (an NPI check digit, an ICD-9 qualifier, a code not valid on
+    the date, characters outside the X12 sets, an 835 that does not
+    balance) is printed as a finding, one line each. A structural
+    defect (a missing segment, loops out of order, an envelope count)
+    is one positioned error, exit 1.
     """
     text = _read(file)
     try:
