@@ -860,9 +860,8 @@ def _read_sv1(transaction: Transaction, segment: Segment, component: str,
     component separator (a finding says so) instead of refusing it."""
     procedure = composite(segment, 1, component)
     if len(procedure) < 2 or not procedure[1]:
-        other = len(procedure) == 1 and next(
-            (char for char in _OTHER_COMPONENTS if char in procedure[0]), None)
-        if other and lenient_findings is not None:
+        other = _other_component(procedure)
+        if other is not None and lenient_findings is not None:
             lenient_findings.append(Finding(
                 f"SV101 split by the ISA16 component separator '{component}' (it uses "
                 f"'{other}'; read with that)", segment_index=transaction.segment_index,
@@ -870,10 +869,10 @@ def _read_sv1(transaction: Transaction, segment: Segment, component: str,
             procedure = procedure[0].split(other)
             component = other  # SV107 is written with it too
     if len(procedure) < 2 or not procedure[1]:
-        other = len(procedure) == 1 and any(char in procedure[0] for char in _OTHER_COMPONENTS)
         raise transaction.error(X12StructureError, "SV101-2 procedure code (required; SV101 is "
                                 f"not split by the ISA16 component separator '{component}')"
-                                if other else "SV101-2 procedure code (required)",
+                                if _other_component(procedure) is not None
+                                else "SV101-2 procedure code (required)",
                                 segment, 1, 2, ack_code="1")
     line["procedure_code"] = procedure[1]
     line["modifiers"] = [modifier for modifier in procedure[2:6] if modifier]
@@ -893,6 +892,13 @@ def _read_sv1(transaction: Transaction, segment: Segment, component: str,
 #: Component separators other translators use: SV101 written with one of them (when ISA16
 #: declares another) is named in the error.
 _OTHER_COMPONENTS = frozenset(">:^|\\<")
+
+
+def _other_component(parts: list[str]) -> str | None:
+    """The other component separator a composite left whole holds, if any."""
+    if len(parts) != 1:
+        return None
+    return next((char for char in _OTHER_COMPONENTS if char in parts[0]), None)
 
 
 def _finish_practice(transaction: Transaction, state: _State,
