@@ -379,3 +379,27 @@ def test_a_po_box_billing_address_is_kept_as_sent_with_a_finding() -> None:
     assert (finding.segment_id, finding.message) == (
         "N3", "2010AA billing provider address: billing provider address must be a street "
         "address, not a P.O. box")
+
+
+def test_the_plugin_setting_strict_decoding_makes_the_adapter_strict() -> None:
+    import pluggy
+    from medbill_payer_generic_x12 import plugin
+
+    from medbill_core.api import PROJECT_NAME
+    from medbill_core.api.testing import hookspecs
+
+    manager = pluggy.PluginManager(PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    manager.register(plugin, name="payer_generic_x12")
+
+    def adapter_with(settings: object) -> GenericX12Adapter:
+        class _Context:
+            def settings_for(self, name: str) -> object:
+                return settings
+
+        (adapters,) = manager.hook.medbill_register_payer_adapters(context=_Context())
+        return adapters[0]
+
+    assert adapter_with(plugin.GenericX12Settings()).strict is False
+    assert adapter_with(plugin.GenericX12Settings(strict_decoding=True)).strict is True
+    assert adapter_with(None).strict is False
