@@ -65,7 +65,7 @@ def test_837p_pat_in_the_subscriber_loop_leaves_the_subscriber_the_patient(
     path = tmp_path / "pat-in-2000b.837"
     path.write_text(text, encoding="ascii")
     assert medbill("x12", "parse", str(path)).stdout.strip() == \
-        "pat-in-2000b.837: 837P, 1 transaction set(s)"
+        "pat-in-2000b.837: 837P, 1 claim(s)"
     assert medbill("x12", "validate", str(path)).exit_code == 0
 
 

@@ -286,11 +286,11 @@ def test_the_checks_see_a_crash_a_hang_and_a_half_post(world: FuzzWorld,
     seed = Mutant("engine/remittance-1.835", [],
                   world.seeds["835"]["engine/remittance-1.835"].encode("utf-8"))
 
-    def crashing(text: str, strict: bool = True) -> Any:
+    def crashing(text: str, **options: Any) -> Any:
         raise ValueError("planted")
 
     with monkeypatch.context() as patch:
-        patch.setattr(x12_cli, "decode_document", crashing)
+        patch.setattr(x12_cli, "read_document", crashing)
         with pytest.raises(AssertionError, match="ValueError escaped"):
             run_mutant(world, "835", seed)
 

@@ -30,7 +30,7 @@ from medbill_core.api import (
     SubmissionError,
     SubmissionFile,
 )
-from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.codec import read_document
 from medbill_payer_generic_x12.transactions.claim_837i import encode_837i
 from medbill_payer_generic_x12.transactions.claim_837p import (
     OTHER_SUBSCRIBER_RELATIONSHIPS,
@@ -41,6 +41,7 @@ from medbill_payer_generic_x12.transactions.claim_status import decode_277, enco
 from medbill_payer_generic_x12.transactions.common import Parties
 from medbill_payer_generic_x12.transactions.eligibility import decode_271, encode_270
 from medbill_payer_generic_x12.x12.control import ControlNumberSource, MemoryControlNumbers
+from medbill_payer_generic_x12.x12.delimiters import strip_preamble
 from medbill_payer_generic_x12.x12.errors import X12Error, X12SyntaxError, X12UnsupportedError
 
 
@@ -90,6 +91,9 @@ class GenericX12Adapter(PayerAdapter):
 
     :param control_numbers: source of ISA13/GS06; the plugin passes a persistent one.
     :param clock: the time stamped in envelopes (tests pass a fixed one).
+    :param strict: refuse an inbound document with error findings (business rules broken in
+        a structurally sound document, see :mod:`medbill_payer_generic_x12.x12.findings`);
+        by default it is decoded and the findings are not a reason to refuse it.
     """
 
     identifier: ClassVar[str] = "generic_x12"
@@ -97,9 +101,10 @@ class GenericX12Adapter(PayerAdapter):
     payer_options_model: ClassVar[type[BaseModel] | None] = GenericX12Options
 
     def __init__(self, control_numbers: ControlNumberSource | None = None,
-                 clock: Callable[[], datetime] = datetime.now) -> None:
+                 clock: Callable[[], datetime] = datetime.now, *, strict: bool = False) -> None:
         self.control_numbers = control_numbers or MemoryControlNumbers()
         self.clock = clock
+        self.strict = strict
 
     def options(self, payer: Payer) -> GenericX12Options:
         try:
@@ -273,9 +278,11 @@ class GenericX12Adapter(PayerAdapter):
         claim payment: memory stays flat in the file's size (``None``: not an 835)."""
         from medbill_payer_generic_x12.transactions.remittance_835 import stream_835_text
 
+        if self.strict:
+            return None  # read whole by decode(), so that findings can refuse it
         text = document.content
         head = text[:200]
-        start = len(head) - len(head.lstrip("\ufeff \t\r\n"))
+        start = len(head) - len(strip_preamble(head))
         if not text.startswith("ISA", start):
             return None
         try:
@@ -287,11 +294,12 @@ class GenericX12Adapter(PayerAdapter):
 
     def decode_all(self, document: InboundDocument) -> list[DecodedResponse] | None:
         """Every transaction set of the document as domain objects."""
-        text = document.content.lstrip("\ufeff \t\r\n")
+        text = strip_preamble(document.content)
         if not text.startswith(("ISA", "ST")):
             return None
         try:
-            kind, objects = decode_document(text)
+            result = read_document(text, strict=self.strict)
+            kind, objects = result.kind, result.objects
         except X12UnsupportedError:
             return None
         except X12SyntaxError as exc:

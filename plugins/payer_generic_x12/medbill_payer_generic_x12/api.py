@@ -9,6 +9,8 @@ and the clearinghouse simulator (``clearinghouse_mock`` reads 837Ps and writes 9
   :class:`GenericX12Options`) and the engine's plugin module (:data:`plugin`, to register it
   in a test: ``extra_plugins=[("payer_generic_x12", plugin)]``);
 * whole documents: :func:`decode_document` (any supported kind: ``(kind, domain objects)``)
+  and :func:`read_document` (a :class:`DecodeResult`: objects and positioned :class:`Finding`
+  objects; ``strict=True`` raises :class:`X12FindingsError`), :func:`decode_837p_findings`
   and each transaction's encoder and decoder, as the README's table lists them: 837P, 837I, 835
   (also streamed: :func:`stream_835`), 999, TA1, 277CA, 270/271, 276/277, with
   :class:`Parties` (submitter and receiver) and :class:`PayerContact`;
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from medbill_payer_generic_x12 import plugin
 from medbill_payer_generic_x12.adapter import GenericX12Adapter, GenericX12Options
-from medbill_payer_generic_x12.codec import decode_document
+from medbill_payer_generic_x12.codec import decode_document, read_document
 from medbill_payer_generic_x12.pyx12check import pyx12_verdict
 from medbill_payer_generic_x12.transactions.acknowledgments import (
     decode_277ca,
@@ -37,7 +39,11 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     encode_ta1,
 )
 from medbill_payer_generic_x12.transactions.claim_837i import decode_837i, encode_837i
-from medbill_payer_generic_x12.transactions.claim_837p import decode_837p, encode_837p
+from medbill_payer_generic_x12.transactions.claim_837p import (
+    decode_837p,
+    decode_837p_findings,
+    encode_837p,
+)
 from medbill_payer_generic_x12.transactions.claim_status import decode_277, encode_276, encode_277
 from medbill_payer_generic_x12.transactions.claim_status_inquiry import decode_276
 from medbill_payer_generic_x12.transactions.common import Parties
@@ -63,6 +69,12 @@ from medbill_payer_generic_x12.x12 import (
     delimiters_from_isa,
     read_segments,
 )
+from medbill_payer_generic_x12.x12.findings import (
+    DecodeResult,
+    Finding,
+    FindingSeverity,
+    X12FindingsError,
+)
 from medbill_payer_generic_x12.x12.values import (
     format_date,
     format_decimal,
@@ -74,8 +86,11 @@ from medbill_payer_generic_x12.x12.values import (
 
 __all__ = [
     "ControlNumberSource",
+    "DecodeResult",
     "Delimiters",
     "EnvelopeSettings",
+    "Finding",
+    "FindingSeverity",
     "GenericX12Adapter",
     "GenericX12Options",
     "InterchangeWriter",
@@ -87,6 +102,7 @@ __all__ = [
     "SegmentBuffer",
     "TransactionWriter",
     "X12Error",
+    "X12FindingsError",
     "decode_270",
     "decode_271",
     "decode_276",
@@ -95,6 +111,7 @@ __all__ = [
     "decode_835",
     "decode_837i",
     "decode_837p",
+    "decode_837p_findings",
     "decode_999",
     "decode_document",
     "decode_ta1",
@@ -117,6 +134,7 @@ __all__ = [
     "parse_money",
     "plugin",
     "pyx12_verdict",
+    "read_document",
     "read_segments",
     "stream_835",
 ]

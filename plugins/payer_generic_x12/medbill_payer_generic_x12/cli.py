@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from medbill_payer_generic_x12.codec import decode_document
+from medbill_core.api import DocumentKind
+from medbill_payer_generic_x12.codec import read_document
 from medbill_payer_generic_x12.validation import validate_document
 from medbill_payer_generic_x12.x12.errors import X12Error
 
@@ -19,7 +20,8 @@ app = typer.Typer(name="x12", help="Read and check X12 5010 documents.", no_args
 
 def _read(path: Path) -> str:
     try:
-        # latin-1 never fails: X12 is ASCII; a stray byte then shows up as an X12 error.
+        # latin-1 never fails: X12 is ASCII; a stray byte then shows up as an X12 error (a
+        # UTF-8 byte-order mark, read as three latin-1 characters, is skipped by the reader).
         return path.read_text(encoding="latin-1")
     except OSError as exc:
         typer.echo(f"error: cannot read {path}: {exc.strerror}", err=True)
@@ -28,23 +30,53 @@ def _read(path: Path) -> str:
 
 @app.command("parse")
 def parse(file: Path = typer.Argument(
-              ..., help="X12 file (835, 999, 277CA, 271, 277, TA1, 837P, 837I)"),
-          as_json: bool = typer.Option(False, "--json", help="print the domain objects as JSON"),
+              ..., help="X12 file (835, 999, 277CA, 270, 271, 276, 277, TA1, 837P, 837I)"),
+          as_json: bool = typer.Option(False, "--json", help="print the domain objects and "
+                                       "the findings as JSON"),
+          strict: bool = typer.Option(False, "--strict",
+                                      help="refuse the file when it has any error finding "
+                                      "(one line each, exit 1)"),
           lenient: bool = typer.Option(False, "--lenient",
-                                       help="read past known payer-file defects")) -> None:
-    """Decode FILE into medbill domain objects."""
+                                       help="read past structural defects payers' files have; "
+                                       "what they spoil is skipped and reported, never "
+                                       "replaced")) -> None:
+    """Decode FILE into medbill domain objects, with positioned findings.
+
+    A structurally sound file always decodes; what breaks a business
+    rule (an NPI check digit, an ICD-9 qualifier, a code not valid on
+    the date, characters outside the X12 sets, an 835 that does not
+    balance) is printed as a finding, one line each. A structural
+    defect (a missing segment, loops out of order, an envelope count)
+    is one positioned error, exit 1.
+    """
     text = _read(file)
     try:
-        kind, objects = decode_document(text, strict=not lenient)
+        result = read_document(text, lenient=lenient)
     except X12Error as exc:
         typer.echo(f"error: {file.name}: {exc}", err=True)
         raise typer.Exit(1) from None
+    refused = strict and bool(result.errors)
     if as_json:
-        payload = {"kind": kind.value, "count": len(objects),
-                   "documents": [item.model_dump(mode="json") for item in objects]}
+        payload = {"kind": result.kind.value, "count": len(result.objects),
+                   "refused": refused,
+                   "findings": [finding.as_dict() for finding in result.findings],
+                   "documents": [] if refused else
+                   [item.model_dump(mode="json") for item in result.objects]}
         typer.echo(json.dumps(payload, indent=2))
+        if refused:
+            raise typer.Exit(1)
         return
-    typer.echo(f"{file.name}: {kind.value}, {len(objects)} transaction set(s)")
+    if refused:
+        for finding in result.errors:
+            typer.echo(f"error: {file.name}: {finding}", err=True)
+        raise typer.Exit(1)
+    for finding in result.findings:
+        typer.echo(f"{file.name}: {finding}")
+    noun = "claim(s)" if result.kind is DocumentKind.CLAIM_837P else "transaction set(s)"
+    summary = f"{file.name}: {result.kind.value}, {len(result.objects)} {noun}"
+    if result.findings:
+        summary += f", {len(result.findings)} finding(s)"
+    typer.echo(summary)
 
 
 @app.command("validate")

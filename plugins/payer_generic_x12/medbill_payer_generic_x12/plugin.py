@@ -35,12 +35,16 @@ class GenericX12Settings(BaseModel):
     :ivar control_number_block: how many numbers one reservation in that file takes (each
         reservation is a committed transaction; numbers a process reserved but did not use are
         skipped). 1 gives consecutive numbers to a clearinghouse that wants them.
+    :ivar strict_decoding: refuse inbound documents that are structurally sound but have
+        error findings (an 835 that does not balance, characters outside the X12 sets ...);
+        by default they are read and the findings left to the steps that use them.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     control_numbers_path: str | None = None
     control_number_block: int = Field(default=50, ge=1, le=MAX_BLOCK_SIZE)
+    strict_decoding: bool = False
 
 
 @hookimpl
@@ -59,7 +63,8 @@ def _control_numbers(settings: GenericX12Settings | None) -> ControlNumberSource
 @hookimpl
 def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAdapter]:
     settings = context.settings_for(PLUGIN_NAME)
-    return [GenericX12Adapter(control_numbers=_control_numbers(settings))]
+    return [GenericX12Adapter(control_numbers=_control_numbers(settings),
+                              strict=settings.strict_decoding if settings else False)]
 
 
 @hookimpl

@@ -11,9 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from medbill_core.api import DocumentKind, Remittance
-from medbill_payer_generic_x12.codec import decode_document
-from medbill_payer_generic_x12.x12.charset import outside_pattern
-from medbill_payer_generic_x12.x12.delimiters import detect_delimiters
+from medbill_payer_generic_x12.codec import decode_document, read_document
+from medbill_payer_generic_x12.document_findings import CHARSET_MESSAGE, charset_findings
 from medbill_payer_generic_x12.x12.errors import X12Error
 
 
@@ -31,7 +30,11 @@ def validate_document(text: str) -> tuple[DocumentKind | None, list[Finding]]:
     an 835, balancing findings."""
     findings: list[Finding] = []
     try:
-        kind, objects = decode_document(text)
+        result = read_document(text)
+        kind, objects = result.kind, result.objects
+        # business-rule findings (837P NPIs, codes ...); charset and balancing come below
+        findings += [Finding(f.severity.value, _located(f)) for f in result.findings
+                     if f.message != CHARSET_MESSAGE and f.segment_id not in ("BPR", "CLP")]
     except X12Error as strict_error:
         findings.append(Finding("error", str(strict_error)))
         try:
@@ -45,42 +48,25 @@ def validate_document(text: str) -> tuple[DocumentKind | None, list[Finding]]:
     return kind, findings
 
 
-#: Findings of characters outside the X12 sets reported one by one; beyond, only counted.
-_MAX_CHARSET_FINDINGS = 20
-
-
 def _charset_findings(text: str) -> list[Finding]:
     """An error per element holding characters outside the X12 basic and extended character
-    sets (see :mod:`~medbill_payer_generic_x12.x12.charset`): named by segment number, tag and
-    element position, never by the value."""
-    try:
-        delimiters = detect_delimiters(text)
-    except X12Error:
-        return []  # the structural finding already says the document is unreadable
-    outside = outside_pattern(delimiters.all + "\r\n")
-    body = text.lstrip("\ufeff \t\r\n")
-    if outside.search(body) is None:
-        return []  # the common case, one C-level scan of the document
-    found: list[Finding] = []
-    count = 0
-    for number, segment in enumerate(body.split(delimiters.segment), start=1):
-        if outside.search(segment) is None:
+    sets (found by :func:`~medbill_payer_generic_x12.document_findings.charset_findings`),
+    named by segment number, tag and element position, never by the value."""
+    found = []
+    for finding in charset_findings(text):
+        if finding.segment_index is None:  # the count of those beyond the first ones
+            found.append(Finding("error", f"... and {finding.message}"))
             continue
-        elements = segment.strip("\r\n").split(delimiters.element)
-        tag = elements[0]
-        for position, value in enumerate(elements[1:], start=1):
-            if outside.search(value) is None:
-                continue
-            count += 1
-            if count <= _MAX_CHARSET_FINDINGS:
-                found.append(Finding("error", f"segment {number} ({tag}) element "
-                                              f"{tag}{position:02d}: characters outside the X12 "
-                                              "basic and extended character sets (e.g. accented "
-                                              "letters; transliterate them)"))
-    if count > _MAX_CHARSET_FINDINGS:
-        found.append(Finding("error", f"... and {count - _MAX_CHARSET_FINDINGS} more elements "
-                                      "with characters outside the X12 character sets"))
+        tag = finding.segment_id or ""
+        found.append(Finding("error", f"segment {finding.segment_index} ({tag}) element "
+                                      f"{tag}{finding.element or 0:02d}: {finding.message}"))
     return found
+
+
+def _located(finding: Any) -> str:
+    """A positioned finding as validate words it (severity apart)."""
+    text = str(finding)
+    return text.split(": ", 1)[1] if ": " in text else text
 
 
 def _lenient(text: str, findings: list[Finding], first: X12Error) -> tuple[DocumentKind, Any]:

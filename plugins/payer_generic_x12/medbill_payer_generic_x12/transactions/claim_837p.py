@@ -65,6 +65,7 @@ from medbill_core.api import (
     total,
 )
 from medbill_payer_generic_x12.construct import gc_paused
+from medbill_payer_generic_x12.keep_as_sent import validate_keeping
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
     Parties,
@@ -85,9 +86,11 @@ from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
     X12EncodeError,
+    X12Error,
     X12StructureError,
     X12ValueError,
 )
+from medbill_payer_generic_x12.x12.findings import Finding, FindingSeverity, X12FindingsError
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
 from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
 from medbill_payer_generic_x12.x12.values import is_digits as _digits
@@ -432,6 +435,10 @@ class _Person:
     city_state_zip: tuple[str, str, str] | None = None
     birth_date: date | None = None
     sex: str | None = None
+    #: document indexes of its NM1, N3 and N4 (for positioned findings)
+    nm1_index: int | None = None
+    n3_index: int | None = None
+    n4_index: int | None = None
 
     def address(self) -> dict[str, str | None] | None:
         """The N3/N4 address as data: validated with the record that holds it, so a bad
@@ -446,6 +453,7 @@ class _Person:
 @dataclass(slots=True)
 class _OtherPayer:
     sbr: Segment
+    sbr_index: int | None = None
     adjustments: list[ClaimAdjustmentRef] = field(default_factory=list)
     paid: Decimal | None = None
     subscriber: _Person = field(default_factory=_Person)
@@ -466,19 +474,55 @@ class _ClaimParts:
     rendering_taxonomy: str | None = None
     others: list[_OtherPayer] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
+    #: the component separator its composites are read with (ISA16, unless a lenient read
+    #: found the sender used another)
+    component: str = ":"
+    #: (segment index, element) of each diagnosis, and the SV1 index of each line
+    diagnosis_positions: list[tuple[int, int]] = field(default_factory=list)
+    line_indexes: list[int] = field(default_factory=list)
 
 
 def decode_837p(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
-                adapter: str = "generic_x12") -> list[BillableClaim]:
+                adapter: str = "generic_x12", strict: bool = True) -> list[BillableClaim]:
     """Every claim of every 837P transaction set in ``text``.
 
     :param payer_key: gives the payer key for a payer ID (837Ps carry IDs, not medbill keys).
-    :raises X12Error: for malformed input, naming the segment and element.
+    :param strict: refuse the document when a claim breaks a business rule (an NPI check
+        digit, an ICD-9 qualifier, a ZIP code...); ``False`` returns the claims with such
+        values kept as sent (see :func:`decode_837p_findings` for the findings).
+    :raises X12Error: for malformed input, naming the segment and element
+        (:class:`~medbill_payer_generic_x12.x12.findings.X12FindingsError` for broken rules).
+    """
+    claims, findings = decode_837p_findings(text, payer_key=payer_key, adapter=adapter)
+    if strict and findings:
+        raise X12FindingsError(findings)
+    return claims
+
+
+def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
+                         adapter: str = "generic_x12", check_codes: bool = False,
+                         lenient: bool = False) -> tuple[list[BillableClaim], list[Finding]]:
+    """The claims of a structurally sound 837P and the positioned findings about them.
+
+    A value that breaks a business rule (a check digit, a code's form, a field's length) is
+    kept as sent with a finding; a claim whose data cannot be kept that way (a required loop
+    left empty, a code an enumeration lacks) is left out, with findings saying why.
+
+    :param check_codes: also find diagnoses that are well formed but not valid ICD-10-CM
+        codes on the claim's first date of service (the packaged, date-aware code set).
+    :param lenient: read past envelope count and control number mismatches, and an SV101
+        written with another component separator than ISA16's (each a finding).
+
+    :raises X12Error: for malformed structure, naming the segment and element.
     """
     claims: list[BillableClaim] = []
-    for transaction in X12Reader(text).transactions():
-        claims.extend(decode_837p_transaction(transaction, payer_key=payer_key, adapter=adapter))
-    return claims
+    findings: list[Finding] = []
+    skipped: list[X12Error] = []
+    for transaction in X12Reader(text, strict=not lenient, warnings=skipped).transactions():
+        claims.extend(decode_837p_transaction(transaction, payer_key=payer_key, adapter=adapter,
+                                              findings=findings, check_codes=check_codes,
+                                              lenient=lenient))
+    return claims, [Finding.from_error(error) for error in skipped] + findings
 
 
 class _State:
@@ -490,21 +534,35 @@ class _State:
         self.pay_to: _Person | None = None
         self.practice: Practice | None = None
         self.sbr: Segment | None = None
+        self.sbr_index: int | None = None
         self.subscriber = _Person()
         self.payer = _Person()
         self.pat: Segment | None = None
         self.patient: _Person | None = None
         self.loop = ""
+        #: document indexes of loop 2000A's PRV and REF*EI (for positioned findings)
+        self.taxonomy_index: int | None = None
+        self.tax_id_index: int | None = None
+        #: the practice could not be built (findings say why): its claims are left out
+        self.practice_failed = False
 
 
 def decode_837p_transaction(transaction: Transaction, *,
                             payer_key: Callable[[str], str] = payer_key_for,
-                            adapter: str = "generic_x12") -> Iterator[BillableClaim]:
-    """Claims of one 837P transaction set, as they are completed (streaming)."""
+                            adapter: str = "generic_x12",
+                            findings: list[Finding] | None = None,
+                            check_codes: bool = False,
+                            lenient: bool = False) -> Iterator[BillableClaim]:
+    """Claims of one 837P transaction set, as they are completed (streaming).
+
+    :param findings: where business-rule findings go (claims then keep such values as sent);
+        without it a broken rule refuses the transaction set with a positioned X12 error.
+    """
     from pydantic import ValidationError
 
     try:
-        yield from _claims_of(transaction, payer_key, adapter)
+        yield from _claims_of(transaction, payer_key, adapter, findings, check_codes,
+                              lenient)
     except ValidationError as exc:  # a value no element check caught: still positioned
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
                            for e in exc.errors(include_input=False))
@@ -513,10 +571,19 @@ def decode_837p_transaction(transaction: Transaction, *,
 
 
 def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
-               adapter: str) -> Iterator[BillableClaim]:
+               adapter: str, findings: list[Finding] | None,
+               check_codes: bool = False, lenient: bool = False) -> Iterator[BillableClaim]:
     ensure_transaction(transaction, "837", ("005010X222",))
     component = transaction.delimiters.component
     state = _State()
+    state_findings = findings
+
+    def build(parts: _ClaimParts) -> Iterator[BillableClaim]:
+        built = _build_claim(transaction, state, parts, payer_key, adapter, state_findings,
+                             check_codes)
+        if built is not None:
+            yield built
+
     claim: _ClaimParts | None = None
     other: _OtherPayer | None = None
     person: _Person | None = None
@@ -526,19 +593,21 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         tag = segment[0]
         if tag == "HL":
             if claim is not None:
-                yield _build_claim(transaction, state, claim, payer_key, adapter)
+                yield from build(claim)
                 claim = None
             level = required(transaction, segment, 3, "HL03 hierarchical level code")
             if level == "20":
                 state = _State()
                 state.loop = "2000A"
             elif level == "22":
-                _finish_practice(transaction, state)
-                practice_parts = state.practice_parts
-                practice, billing, pay_to = state.practice, state.billing_address, state.pay_to
+                _finish_practice(transaction, state, findings)
+                previous = state
                 state = _State()
-                state.practice_parts, state.practice = practice_parts, practice
-                state.billing_address, state.pay_to = billing, pay_to
+                state.practice_parts, state.practice = previous.practice_parts, previous.practice
+                state.billing_address, state.pay_to = previous.billing_address, previous.pay_to
+                state.practice_failed = previous.practice_failed
+                state.taxonomy_index = previous.taxonomy_index
+                state.tax_id_index = previous.tax_id_index
                 state.loop = "2000B"
             elif level == "23":
                 state.loop = "2000C"
@@ -550,11 +619,13 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
             continue
         if tag == "PRV" and state.loop == "2000A":
             state.practice_parts["taxonomy"] = el(segment, 3)
+            state.taxonomy_index = transaction.segment_index
         elif tag == "SBR":
             if claim is None:
                 state.sbr = segment
+                state.sbr_index = transaction.segment_index
             else:
-                other = _OtherPayer(segment)
+                other = _OtherPayer(segment, transaction.segment_index)
                 claim.others.append(other)
                 person = None
         elif tag == "PAT":
@@ -565,6 +636,7 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         elif tag == "NM1":
             entity = required(transaction, segment, 1, "NM101 entity identifier code")
             person = _read_name(segment)
+            person.nm1_index = transaction.segment_index
             if claim is None:
                 if entity == "85":
                     state.billing_address = person
@@ -592,9 +664,11 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
             if person is not None:
                 person.address_lines = (required(transaction, segment, 1, "N301 address"),
                                         opt(segment, 2))
+                person.n3_index = transaction.segment_index
         elif tag == "N4":
             if person is not None:
                 person.city_state_zip = (el(segment, 1), el(segment, 2), el(segment, 3))
+                person.n4_index = transaction.segment_index
         elif tag == "DMG":
             if person is not None:
                 person.birth_date = ccyymmdd(transaction, segment, 2, "DMG02 birth date")
@@ -608,6 +682,7 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
                 claim.references[qualifier] = value
             elif claim is None and state.loop == "2000A" and qualifier in ("EI", "SY"):
                 state.practice_parts["tax_id"] = value
+                state.tax_id_index = transaction.segment_index
         elif tag == "PER":
             if claim is None and state.loop == "2000A" and person is state.billing_address:
                 state.practice_parts["contact_name"] = opt(segment, 2)
@@ -615,8 +690,10 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
                     state.practice_parts["phone"] = el(segment, 4)
         elif tag == "CLM":
             if claim is not None:
-                yield _build_claim(transaction, state, claim, payer_key, adapter)
-            claim = _ClaimParts(segment, transaction.segment_index)
+                yield from build(claim)
+            if lenient and findings is not None and component not in el(segment, 5):
+                component = _lenient_component(transaction, segment, component, findings)
+            claim = _ClaimParts(segment, transaction.segment_index, component=component)
             other = None
             line = None
             svd = None
@@ -627,6 +704,9 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
                     parts = composite(segment, position, component)
                     if len(parts) >= 2 and parts[0] in ("ABK", "ABF", "BK", "BF"):
                         claim.diagnoses.append(parts[1])
+                        claim.diagnosis_positions.append((transaction.segment_index, position))
+                        if parts[0] in ("BK", "BF"):
+                            _icd9_qualifier(transaction, segment, position, findings)
         elif tag == "PRV":
             if claim is not None and claim.rendering is not None and person is claim.rendering:
                 claim.rendering_taxonomy = el(segment, 3)
@@ -661,16 +741,44 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
             line = {"line_number": _line_number(transaction, segment)}
             claim.lines.append(line)
         elif tag == "SV1":
-            if line is None:
+            if line is None or claim is None:
                 raise transaction.error(X12StructureError, "LX before SV1", segment)
-            _read_sv1(transaction, segment, component, line)
+            _read_sv1(transaction, segment, component, line,
+                      findings if lenient else None)
+            claim.line_indexes.append(transaction.segment_index)
         elif tag == "SVD":
             if claim is None or line is None:
                 raise transaction.error(X12StructureError, "LX before SVD", segment)
             svd = _read_svd(transaction, segment, component, line["line_number"])
             _line_payer(transaction, segment, claim, svd).lines.append(svd)
     if claim is not None:
-        yield _build_claim(transaction, state, claim, payer_key, adapter)
+        yield from build(claim)
+
+
+def _lenient_component(transaction: Transaction, clm: Segment, component: str,
+                       findings: list[Finding]) -> str:
+    """The separator CLM05 (place:B:frequency) is written with, when not ISA16's: senders
+    that write one composite so write them all. Said once per transaction set."""
+    other = next((char for char in _OTHER_COMPONENTS if char in el(clm, 5)), None)
+    if other is None:
+        return component
+    findings.append(Finding(f"composites split by the ISA16 component separator '{component}' "
+                            f"(this transaction set uses '{other}'; read with that)",
+                            segment_index=transaction.segment_index, segment_id="CLM",
+                            element=5))
+    return other
+
+
+def _icd9_qualifier(transaction: Transaction, segment: Segment, position: int,
+                    findings: list[Finding] | None) -> None:
+    """HIPAA has required ICD-10-CM (ABK/ABF) since 2015-10-01: an ICD-9 qualifier is a rule
+    broken, not a structure (the code is read; its form is checked as an ICD-10 code)."""
+    finding = Finding("ICD-10-CM qualifier ABK/ABF (BK/BF are ICD-9-CM, not accepted for "
+                      "services since 2015-10-01)", segment_index=transaction.segment_index,
+                      segment_id=segment[0], element=position, component=1)
+    if findings is None:
+        raise X12FindingsError([finding])
+    findings.append(finding)
 
 
 def _read_name(segment: Segment) -> _Person:
@@ -747,10 +855,24 @@ def _line_number(transaction: Transaction, segment: Segment) -> int:
 
 
 def _read_sv1(transaction: Transaction, segment: Segment, component: str,
-              line: dict[str, Any]) -> None:
+              line: dict[str, Any], lenient_findings: list[Finding] | None = None) -> None:
+    """2400 SV1 into ``line``. ``lenient_findings``: read an SV101 written with another
+    component separator (a finding says so) instead of refusing it."""
     procedure = composite(segment, 1, component)
     if len(procedure) < 2 or not procedure[1]:
-        raise transaction.error(X12StructureError, "SV101-2 procedure code (required)",
+        other = _other_component(procedure)
+        if other is not None and lenient_findings is not None:
+            lenient_findings.append(Finding(
+                f"SV101 split by the ISA16 component separator '{component}' (it uses "
+                f"'{other}'; read with that)", segment_index=transaction.segment_index,
+                segment_id="SV1", element=1))
+            procedure = procedure[0].split(other)
+            component = other  # SV107 is written with it too
+    if len(procedure) < 2 or not procedure[1]:
+        raise transaction.error(X12StructureError, "SV101-2 procedure code (required; SV101 is "
+                                f"not split by the ISA16 component separator '{component}')"
+                                if _other_component(procedure) is not None
+                                else "SV101-2 procedure code (required)",
                                 segment, 1, 2, ack_code="1")
     line["procedure_code"] = procedure[1]
     line["modifiers"] = [modifier for modifier in procedure[2:6] if modifier]
@@ -767,8 +889,21 @@ def _read_sv1(transaction: Transaction, segment: Segment, component: str,
     line["diagnosis_pointers"] = [int(pointer) for pointer in pointers if pointer]
 
 
-def _finish_practice(transaction: Transaction, state: _State) -> None:
-    if state.practice is not None:
+#: Component separators other translators use: SV101 written with one of them (when ISA16
+#: declares another) is named in the error.
+_OTHER_COMPONENTS = frozenset(">:^|\\<")
+
+
+def _other_component(parts: list[str]) -> str | None:
+    """The other component separator a composite left whole holds, if any."""
+    if len(parts) != 1:
+        return None
+    return next((char for char in _OTHER_COMPONENTS if char in parts[0]), None)
+
+
+def _finish_practice(transaction: Transaction, state: _State,
+                     findings: list[Finding] | None = None) -> None:
+    if state.practice is not None or state.practice_failed:
         return
     billing = state.billing_address
     parts = state.practice_parts
@@ -776,12 +911,49 @@ def _finish_practice(transaction: Transaction, state: _State) -> None:
         raise X12StructureError("loop 2010AA billing provider (NM1*85) before the subscriber",
                                 segment_index=transaction.segment_index, segment_id="HL",
                                 ack_code="3")
-    state.practice = _validated(transaction, Practice, {
+    data = {
         "name": billing.last_name, "npi": billing.identifier, "tax_id": parts.get("tax_id"),
         "taxonomy": parts.get("taxonomy"), "address": billing.address(),
         "phone": parts.get("phone"), "contact_name": parts.get("contact_name"),
         "pay_to_address": state.pay_to.address() if state.pay_to else None,
-    }, "2010AA billing provider")
+    }
+    if findings is None:
+        state.practice = _validated(transaction, Practice, data, "2010AA billing provider")
+        return
+
+    def locate(loc: tuple[str | int, ...]) -> tuple[int | None, str | None, int | None]:
+        head = loc[0] if loc else None
+        if head == "tax_id":
+            return state.tax_id_index, "REF", 2
+        if head == "taxonomy":
+            return state.taxonomy_index, "PRV", 3
+        person = state.pay_to if head == "pay_to_address" and state.pay_to else billing
+        return _person_position(person, loc[1:] if head in ("address", "pay_to_address")
+                                else loc, head in ("address", "pay_to_address"))
+
+    state.practice = validate_keeping(Practice, data, what="2010AA billing provider",
+                                      locate=locate, findings=findings)
+    state.practice_failed = state.practice is None
+
+
+#: Person/address fields -> (segment, element) in NM1 or N3/N4.
+_NAME_ELEMENTS = {"name": 3, "last_name": 3, "first_name": 4, "middle_name": 5, "suffix": 7,
+                  "npi": 9, "member_id": 9}
+_ADDRESS_ELEMENTS = {"line1": ("N3", 1), "line2": ("N3", 2), "city": ("N4", 1),
+                     "state": ("N4", 2), "postal_code": ("N4", 3)}
+
+
+def _person_position(person: _Person | None, loc: tuple[str | int, ...], address: bool
+                     ) -> tuple[int | None, str | None, int | None]:
+    """Where a person's field (or, ``address``, its address field) was read."""
+    if person is None:
+        return None, None, None
+    name = loc[0] if loc and isinstance(loc[0], str) else None
+    if address:
+        segment_id, element = _ADDRESS_ELEMENTS.get(name or "", ("N3", None))
+        index = person.n4_index if segment_id == "N4" else person.n3_index
+        return (index or person.nm1_index), segment_id if index else "NM1", element
+    return person.nm1_index, "NM1", _NAME_ELEMENTS.get(name or "")
 
 
 def _validated(transaction: Transaction, model: type[_Model], data: dict[str, Any],
@@ -798,11 +970,19 @@ def _validated(transaction: Transaction, model: type[_Model], data: dict[str, An
 
 
 def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
-                 payer_key: Callable[[str], str], adapter: str) -> BillableClaim:
-    _finish_practice(transaction, state)
+                 payer_key: Callable[[str], str], adapter: str,
+                 findings: list[Finding] | None = None,
+                 check_codes: bool = False) -> BillableClaim | None:
+    _finish_practice(transaction, state, findings)
     clm = parts.clm
     claim_number = required(transaction, clm, 1, "CLM01 patient control number")
-    location = composite(clm, 5, transaction.delimiters.component)
+    if state.practice_failed and findings is not None:
+        findings.append(Finding("claim left out: its billing provider (loop 2010AA) breaks "
+                                "rules that cannot be kept as sent",
+                                segment_index=parts.clm_index, segment_id="CLM",
+                                claim_number=claim_number))
+        return None
+    location = composite(clm, 5, parts.component)
     if len(location) < 3:
         raise X12StructureError("CLM05 place of service : B : frequency code",
                                 segment_index=parts.clm_index, segment_id="CLM", element=5,
@@ -813,15 +993,25 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
                                 segment_id="SBR", ack_code="3")
     payer_id = state.payer.identifier or ""
     key = payer_key(payer_id)
-    payer = _validated(transaction, Payer, {
+    payer_data = {
         "key": key, "payer_id": payer_id, "name": state.payer.last_name, "adapter": adapter,
-        "claim_filing_indicator": el(sbr, 9) or "CI", "address": state.payer.address()},
-        "2010BB payer")
+        "claim_filing_indicator": el(sbr, 9) or "CI", "address": state.payer.address()}
     patient_is_subscriber = state.pat is None
     patient_person = state.subscriber if patient_is_subscriber else state.patient
-    if patient_person is None:
-        raise X12StructureError("HL*23 patient loop 2000C before PAT",
+    if state.loop == "2000C" and state.pat is None:
+        raise X12StructureError("PAT in patient loop 2000C (required)",
                                 segment_index=parts.clm_index, segment_id="PAT", ack_code="3")
+    if patient_person is None or patient_person.nm1_index is None:
+        raise X12StructureError(
+            "NM1*QC patient name in loop 2010CA (required)" if not patient_is_subscriber
+            else "NM1*IL subscriber name in loop 2010BA (required)",
+            segment_index=parts.clm_index, segment_id="NM1", ack_code="3")
+    if patient_is_subscriber and el(sbr, 2) != "18" and findings is not None:
+        # the subscriber is not said to be the patient, and no 2000C names another one
+        findings.append(Finding("SBR02 = 18 (the subscriber is the patient) or a patient loop "
+                                "2000C; read as the subscriber being the patient",
+                                segment_index=state.sbr_index, segment_id="SBR", element=2,
+                                claim_number=claim_number))
     relationship = "18" if patient_is_subscriber else el(state.pat or [], 1)
     subscriber = None
     if not patient_is_subscriber:
@@ -848,8 +1038,9 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
                                     ack_code="3")
     starts = [line["service_date_from"] for line in lines]
     ends = [line["service_date_to"] or line["service_date_from"] for line in lines]
-    rendering = _provider(parts.rendering, parts.rendering_taxonomy)
-    referring = _provider(parts.referring, None)
+    rendering = _provider(parts.rendering, parts.rendering_taxonomy, "rendering (2310B)",
+                          findings, claim_number)
+    referring = _provider(parts.referring, None, "referring (2310A)", findings, claim_number)
     claim = {
         "claim_number": claim_number, "patient_id": 0, "payer_key": key,
         "billing_provider_npi": state.practice.npi if state.practice else None,
@@ -862,12 +1053,46 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
         "accepts_assignment": el(clm, 7) != "C", "benefits_assigned": el(clm, 8) != "N",
         "release_of_information": el(clm, 9) != "I",
     }
-    priors = [_prior(transaction, other, parts, patient_person, payer_key, adapter)
-              for other in parts.others]
-    bill = _validated(transaction, BillableClaim, {
-        "claim": claim, "practice": state.practice, "patient": patient, "coverage": coverage,
-        "payer": payer, "rendering_provider": rendering, "referring_provider": referring,
-        "prior_adjudications": priors}, f"claim at segment {parts.clm_index}")
+    priors = []
+    for other in parts.others:
+        if other.paid is None and findings is not None:
+            # X222A1: AMT*D only "when the claim has been adjudicated by the payer identified in
+            # this loop": other coverage not yet adjudicated is no prior adjudication
+            findings.append(Finding(
+                "loop 2320 other payer without AMT*D (not adjudicated by it yet): medbill keeps "
+                "prior payers' adjudications only, this other coverage is left out",
+                segment_index=other.sbr_index, segment_id="SBR",
+                severity=FindingSeverity.WARNING, claim_number=claim_number))
+            continue
+        priors.append(_prior(transaction, other, parts, patient_person, payer_key, adapter))
+    if findings is None:
+        payer = _validated(transaction, Payer, payer_data, "2010BB payer")
+        bill = _validated(transaction, BillableClaim, {
+            "claim": claim, "practice": state.practice, "patient": patient,
+            "coverage": coverage, "payer": payer, "rendering_provider": rendering,
+            "referring_provider": referring, "prior_adjudications": priors},
+            f"claim at segment {parts.clm_index}")
+    else:
+        kept_payer = validate_keeping(
+            Payer, payer_data, what="2010BB payer", findings=findings,
+            claim_number=claim_number,
+            locate=lambda loc: _person_position(state.payer, loc[1:] if loc[:1] == ("address",)
+                                                else loc, loc[:1] == ("address",)))
+        if kept_payer is None:
+            return None
+        kept = validate_keeping(
+            BillableClaim, {
+                "claim": claim, "practice": state.practice, "patient": patient,
+                "coverage": coverage, "payer": kept_payer, "rendering_provider": rendering,
+                "referring_provider": referring, "prior_adjudications": priors},
+            what="", findings=findings, claim_number=claim_number,
+            locate=lambda loc: _claim_position(state, parts, patient_person, loc),
+            reported=_REPORTED_ELSEWHERE)
+        if kept is None:
+            return None
+        bill = kept
+        if check_codes:
+            _diagnosis_code_findings(bill, parts, findings)
     charge = money(transaction, clm, 2, "CLM02 total claim charge")
     if charge != total(line.charge for line in bill.claim.lines):
         raise X12ValueError("CLM02 equal to the sum of the SV102 line charges",
@@ -875,8 +1100,75 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
     return bill
 
 
-def _provider(person: _Person | None, taxonomy: str | None) -> dict[str, Any] | None:
+#: Why a well-formed diagnosis code cannot be billed on the claim's first date of service.
+_CODE_REASONS = {"unknown": "not an ICD-10-CM code", "not_billable": "a category header, not "
+                 "a billable ICD-10-CM code", "not_yet_effective": "not yet effective on the "
+                 "date of service", "terminated": "no longer valid on the date of service"}
+
+
+def _diagnosis_code_findings(bill: BillableClaim, parts: _ClaimParts,
+                             findings: list[Finding]) -> None:
+    """A finding per diagnosis that is well formed but not valid on the date of service
+    (ICD-10-CM is date-aware: codes are added and deleted every October)."""
+    from medbill_core.api import CodeSystem, default_codesets
+
+    codesets = default_codesets()
+    on = bill.claim.service_date_from
+    for number, code in enumerate(bill.claim.diagnoses):
+        verdict = codesets.check(CodeSystem.ICD10CM, code, on=on)
+        reason = _CODE_REASONS.get(verdict.reason.value)
+        if reason is None:
+            continue  # valid, or malformed (that finding is already made)
+        index, element = (parts.diagnosis_positions[number]
+                          if number < len(parts.diagnosis_positions) else (None, None))
+        findings.append(Finding(f"diagnosis {number + 1}: {reason}", segment_index=index,
+                                segment_id="HI", element=element,
+                                claim_number=bill.claim.claim_number))
+
+
+#: Claim fields copied from a record whose own finding already names the value.
+_REPORTED_ELSEWHERE = frozenset({"claim.billing_provider_npi", "claim.rendering_provider_npi",
+                                 "claim.referring_provider_npi"})
+
+
+def _claim_position(state: _State, parts: _ClaimParts, patient: _Person,
+                    loc: tuple[str | int, ...]) -> tuple[int | None, str | None, int | None]:
+    """Where the value at a BillableClaim error location was read (the CLM when unknown)."""
+    head = loc[0] if loc else None
+    rest = loc[1:]
+    field_name = rest[0] if rest else None
+    if head == "claim" and field_name == "diagnoses" and len(rest) > 1:
+        number = rest[1]
+        if isinstance(number, int) and number < len(parts.diagnosis_positions):
+            index, element = parts.diagnosis_positions[number]
+            return index, "HI", element
+    if head == "claim" and field_name == "lines" and len(rest) > 1:
+        number = rest[1]
+        if isinstance(number, int) and number < len(parts.line_indexes):
+            return parts.line_indexes[number], "SV1", None
+    people = {"patient": patient, "rendering_provider": parts.rendering,
+              "referring_provider": parts.referring}
+    if head in people:
+        address = field_name == "address"
+        return _person_position(people[head], rest[1:] if address else rest, address)
+    if head == "coverage" and field_name == "member_id":
+        return state.subscriber.nm1_index, "NM1", 9
+    if head == "coverage" and field_name == "subscriber":
+        address = len(rest) > 1 and rest[1] == "address"
+        return _person_position(state.subscriber, rest[2:] if address else rest[1:], address)
+    return parts.clm_index, "CLM", None
+
+
+def _provider(person: _Person | None, taxonomy: str | None, role: str = "",
+              findings: list[Finding] | None = None,
+              claim_number: str | None = None) -> dict[str, Any] | None:
     if person is None:
+        return None
+    if person.identifier is None and findings is not None:
+        # NM109 is situational (a provider without an NPI); medbill's providers have one
+        findings.append(Finding(f"{role} provider NPI (NM108 XX, NM109): the provider is left "
+                                "out", segment_index=person.nm1_index, segment_id="NM1",
+                                element=9, claim_number=claim_number))
         return None
     return {"npi": person.identifier, "last_name": person.last_name,
             "first_name": person.first_name, "entity_type": person.entity_type,
@@ -918,5 +1210,6 @@ def _prior(transaction: Transaction, other: _OtherPayer, parts: _ClaimParts, pat
     }
 
 
-__all__ = ["VERSION", "EncodedBatch", "decode_837p", "decode_837p_transaction", "encode_837p",
+__all__ = ["VERSION", "EncodedBatch", "decode_837p", "decode_837p_findings",
+           "decode_837p_transaction", "encode_837p",
            "group_claims"]

@@ -214,6 +214,7 @@ class _Decoder:
     def note(self, error: X12Error) -> None:
         """A defect in data kept for information only (the payer's address and contacts):
         noted in :attr:`warnings` in both modes, never a reason to refuse a payment."""
+        error.informational = True
         self.warnings.append(error)
 
     def money(self, segment: Segment, position: int, what: str) -> Decimal:
@@ -228,12 +229,19 @@ class _Decoder:
         else:
             error = self.fail(X12ValueError, f"{what} as a decimal amount", segment, position,
                               "6")
-        return self.recover(error, Decimal("0.00"))
+        # Lenient: an amount that cannot be read is never replaced by one (0.00 would be posted
+        # as money nobody paid): the record holding it is skipped, the problem kept.
+        self.recover(error, None)
+        raise _SkippedAmount(error)
 
     def opt_money(self, segment: Segment, position: int, what: str) -> Decimal | None:
+        """An optional amount; lenient, one that cannot be read is left out (and noted)."""
         if len(segment) <= position or not segment[position]:
             return None
-        return self.money(segment, position, what)
+        try:
+            return self.money(segment, position, what)
+        except _SkippedAmount:
+            return None
 
     def opt_decimal(self, segment: Segment, position: int, what: str) -> Decimal | None:
         if len(segment) <= position or not segment[position]:
@@ -297,10 +305,14 @@ class _Decoder:
         if size == 4:  # the common case: one triplet without quantity
             reason = segment[2].strip()
             if reason and len(reason) <= _MAX_REASON:
+                try:
+                    amount = self.money(segment, 3, "CAS03 amount")
+                except _SkippedAmount:
+                    return []  # lenient: the adjustment is left out, the problem noted
                 return [_build_adjustment({"group": group, "reason_code": reason,
-                                           "amount": self.money(segment, 3, "CAS03 amount"),
-                                           "quantity": None})]
+                                           "amount": amount, "quantity": None})]
         result = []
+        skipped = False
         for position in (2, 5, 8, 11, 14, 17):
             if position >= size:
                 break
@@ -310,12 +322,18 @@ class _Decoder:
             if len(reason) > _MAX_REASON:
                 raise self.fail(X12ValueError, "a reason code of at most 5 characters", segment,
                                 position, "5")
+            try:
+                amount = self.money(segment, position + 1, f"CAS{position + 1:02d} amount")
+            except _SkippedAmount:
+                skipped = True  # lenient: this adjustment is left out, the problem noted
+                continue
             result.append(_build_adjustment({
-                "group": group, "reason_code": reason,
-                "amount": self.money(segment, position + 1, f"CAS{position + 1:02d} amount"),
+                "group": group, "reason_code": reason, "amount": amount,
                 "quantity": self.opt_decimal(segment, position + 2,
                                              f"CAS{position + 2:02d} quantity"),
             }))
+        if not result and skipped:
+            return result
         if not result:
             raise self.fail(X12StructureError, "CAS02 reason code (required)", segment, 2, "1")
         return result
@@ -404,12 +422,15 @@ class _Decoder:
             if position >= size or not segment[position]:
                 continue
             reason, _, reference = segment[position].partition(self.component)
+            found = True
+            try:
+                amount = self.money(segment, position + 1, f"PLB{position + 1:02d} amount")
+            except _SkippedAmount:
+                continue  # lenient: this adjustment is left out, the problem noted
             self.plbs.append(trusted(ProviderAdjustment, {
                 "provider_id": provider, "fiscal_period_date": fiscal,
                 "reason_code": reason.strip(), "reference": reference.strip() or None,
-                "amount": self.money(segment, position + 1, f"PLB{position + 1:02d} amount"),
-            }))
-            found = True
+                "amount": amount}))
         if not found:
             raise self.fail(X12StructureError, "PLB03 adjustment reason (required)", segment, 3,
                             "1")
@@ -418,7 +439,10 @@ class _Decoder:
         header = self.header
         if tag == "BPR":
             header["handling_code"] = self.text(segment, 1, "BPR01 transaction handling code")
-            header["payment_amount"] = self.money(segment, 2, "BPR02 total payment amount")
+            try:
+                header["payment_amount"] = self.money(segment, 2, "BPR02 total payment amount")
+            except _SkippedAmount as skipped:
+                raise skipped.error from None  # no payment without its amount, even lenient
             header["credit_debit"] = self.text(segment, 3, "BPR03 credit/debit flag")
             method = _METHODS.get(segment[4] if len(segment) > 4 else "")
             if method is None:
@@ -568,6 +592,20 @@ class _Decoder:
         return trusted(Remittance, header)
 
 
+class _SkippedAmount(Exception):
+    """Lenient reading: an amount could not be read; the record holding it is skipped. The
+    positioned problem is already in the decoder's warnings."""
+
+    def __init__(self, error: X12Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+#: Tags that end a skipped claim (the next claim, a header number, PLB, ...) or line.
+_AFTER_CLAIM = frozenset({"CLP", "LX", "PLB"})
+_AFTER_SERVICE = frozenset({"SVC", "CLP", "LX", "PLB"})
+
+
 def _guess_composite(parts: list[str]) -> list[str]:
     """Lenient reading of a composite written with another component separator than ISA16."""
     if len(parts) == 1:
@@ -596,8 +634,15 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
     date_cached = _DATE_CACHE.get
     groups = _GROUPS.get
     build_adjustment = _build_adjustment
+    #: lenient: segments of a claim or service line skipped for an unreadable amount, until
+    #: one of these tags starts the next record
+    skip_until: frozenset[str] | None = None
     for segment in transaction.segments():
         tag = segment[0]
+        if skip_until is not None:
+            if tag not in skip_until:
+                continue
+            skip_until = None
         if tag == "CAS":
             target = service if service is not None else claim
             if target is None:
@@ -620,7 +665,10 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
                 raise decoder.fail(X12StructureError, "CLP before SVC", segment, None, "2")
             if service is not None:
                 claim["services"].append(_finish_service(service))
-            service = decoder.svc(segment)
+            try:
+                service = decoder.svc(segment)
+            except _SkippedAmount:
+                service, skip_until = None, _AFTER_SERVICE
         elif tag == "DTM":
             qualifier = segment[1] if len(segment) > 1 else ""
             if service is not None:
@@ -661,10 +709,10 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
             if service is not None:
                 if qualifier == "B6":
                     allowed = _amount(segment, 2)
-                    service["allowed_amount"] = allowed if allowed is not None else decoder.money(
-                        segment, 2, "AMT02 allowed amount")
+                    service["allowed_amount"] = allowed if allowed is not None else (
+                        decoder.opt_money(segment, 2, "AMT02 allowed amount"))
             elif claim is not None and qualifier == "I":
-                claim["interest"] = decoder.money(segment, 2, "AMT02 interest")
+                claim["interest"] = decoder.opt_money(segment, 2, "AMT02 interest")
         elif tag == "LQ":
             if service is not None:
                 remark = segment[2].strip() if len(segment) > 2 else ""
@@ -678,7 +726,10 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
             elif decoder.claims_seen == 0 and "_header" not in decoder.header:
                 decoder.header["_header"] = decoder.remittance_header()
             service = None
-            claim = decoder.clp(segment)
+            try:
+                claim = decoder.clp(segment)
+            except _SkippedAmount:
+                claim, skip_until = None, _AFTER_CLAIM
         elif tag == "NM1":
             if claim is not None and service is None and segment[1:2] == ["QC"]:
                 size = len(segment)

@@ -43,9 +43,31 @@ class Delimiters:
 DEFAULT_DELIMITERS = Delimiters()
 
 
-def _strip_preamble(text: str) -> str:
-    # A byte-order mark or blank lines before the ISA are common in files from Windows tools.
-    return text.lstrip("\ufeff \t\r\n")
+#: What may precede the ISA: blank lines, and a UTF-8 byte-order mark (common in files from
+#: Windows tools), either decoded (U+FEFF) or as its three bytes read as latin-1 (the CLI and
+#: the file reader decode latin-1, which never fails on a stray byte).
+_UTF8_BOM_AS_LATIN1 = "\xef\xbb\xbf"
+PREAMBLE_CHARACTERS = "\ufeff \t\r\n"
+
+
+def strip_preamble(text: str) -> str:
+    """``text`` without what may precede its ISA (byte-order mark, blank lines)."""
+    text = text.lstrip(PREAMBLE_CHARACTERS)
+    if text.startswith(_UTF8_BOM_AS_LATIN1):
+        text = text[len(_UTF8_BOM_AS_LATIN1):].lstrip(PREAMBLE_CHARACTERS)
+    return text
+
+
+_strip_preamble = strip_preamble
+
+
+def repetition_undeclared(head: str) -> bool:
+    """True when ISA11 holds a letter or digit (``U``, the 4010 interchange standards
+    identifier, kept by translators upgraded to 5010) instead of a repetition separator.
+    The interchange is read as having none (pyx12 does the same)."""
+    head = strip_preamble(head)
+    return len(head) > _REPETITION_AT and head.startswith("ISA") and (
+        head[_REPETITION_AT] in _FORBIDDEN)
 
 
 def delimiters_from_isa(head: str) -> Delimiters:
@@ -67,13 +89,28 @@ def delimiters_from_isa(head: str) -> Delimiters:
             raise X12SyntaxError(
                 f"the element separator at column {end + 1} (ISA elements are fixed width)",
                 segment_index=1, segment_id="ISA", element=position, ack_code="024")
+    component, terminator = head[_COMPONENT_AT], head[_TERMINATOR_AT]
+    repetition = head[_REPETITION_AT]
+    if repetition in _FORBIDDEN:
+        # ISA11 = "U" (4010's standards identifier) in a 5010 interchange: no repetition
+        # separator is declared. Any character the other three delimiters leave free stands
+        # in; only repeated elements (271 EB03) would split on it.
+        repetition = next(c for c in "^{}!|" if c not in (element, component, terminator))
+    checks: tuple[tuple[int | None, str], ...] = ((16, component), (None, terminator))
+    for isa_element, char in checks:
+        if char in _FORBIDDEN:
+            what = ("ISA16 component separator" if isa_element == 16 else
+                    "a segment terminator after ISA16")
+            raise X12SyntaxError(f"{what} that is not a letter, digit or space",
+                                 segment_index=1, segment_id="ISA", element=isa_element,
+                                 ack_code="026")
     try:
-        return Delimiters(element=element, repetition=head[_REPETITION_AT],
-                          component=head[_COMPONENT_AT], segment=head[_TERMINATOR_AT])
+        return Delimiters(element=element, repetition=repetition, component=component,
+                          segment=terminator)
     except ValueError:
-        raise X12SyntaxError("four distinct delimiters that are not letters, digits or spaces",
-                             segment_index=1, segment_id="ISA", element=16,
-                             ack_code="026") from None
+        raise X12SyntaxError("four distinct delimiters (ISA01 element separator, ISA11 "
+                             "repetition, ISA16 component separator, segment terminator)",
+                             segment_index=1, segment_id="ISA", ack_code="026") from None
 
 
 def detect_delimiters(text: str) -> Delimiters:

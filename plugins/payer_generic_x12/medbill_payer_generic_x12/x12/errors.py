@@ -70,6 +70,10 @@ class X12Error(_Positioned, DecodeError):
     :param ack_code: the matching TA1 note code / 999 error code, when one applies.
     """
 
+    #: set by a decoder on a problem it notes but never refuses for (data kept for
+    #: information only, such as a payer's address in an 835): a warning, not an error
+    informational: bool = False
+
     def __init__(self, expected: str, *, segment_index: int | None = None,
                  segment_id: str | None = None, element: int | None = None,
                  component: int | None = None, ack_code: str | None = None) -> None:

@@ -34,6 +34,7 @@ from medbill_payer_generic_x12.x12.delimiters import (
     Delimiters,
     delimiters_from_isa,
     detect_delimiters,
+    strip_preamble,
 )
 from medbill_payer_generic_x12.x12.errors import (
     X12EnvelopeError,
@@ -60,6 +61,11 @@ _VALID_IDS: set[str] = {
 _ENVELOPE_IDS = frozenset({"SE", "ST", "GS", "GE", "ISA", "IEA"})
 
 
+def valid_segment_id(tag: str) -> bool:
+    """True for a segment ID of 2 or 3 upper-case letters or digits, a letter first."""
+    return tag in _VALID_IDS or _SEGMENT_ID.fullmatch(tag) is not None
+
+
 def _check_segment_id(tag: str, index: int) -> None:
     if not _SEGMENT_ID.fullmatch(tag):
         raise X12SyntaxError("a segment ID of 2 or 3 upper-case letters or digits",
@@ -70,10 +76,25 @@ def _check_segment_id(tag: str, index: int) -> None:
 def _normalise(text: str, delimiters: Delimiters) -> str:
     # Line breaks between segments (or wrapped lines) are not data: X12 text cannot contain them.
     if delimiters.segment == "\n":
-        return text.replace("\r", "") if "\r" in text else text
-    if "\n" in text or "\r" in text:
-        return text.replace("\r", "").replace("\n", "")
-    return text
+        text = text.replace("\r", "") if "\r" in text else text
+    elif "\n" in text or "\r" in text:
+        text = text.replace("\r", "").replace("\n", "")
+    return _unindent(text, delimiters.segment)
+
+
+#: Per terminator: the terminator followed by spaces or tabs (an indented file).
+_INDENTS: dict[str, re.Pattern[str]] = {}
+
+
+def _unindent(text: str, terminator: str) -> str:
+    """Spaces and tabs right after a terminator are layout (a pretty-printed file): a segment
+    ID never starts with them. Elsewhere they are data and kept."""
+    if terminator + " " not in text and terminator + "\t" not in text:
+        return text  # the common case: two C-level scans
+    pattern = _INDENTS.get(terminator)
+    if pattern is None:
+        pattern = _INDENTS[terminator] = re.compile(re.escape(terminator) + "[ \t]+")
+    return pattern.sub(terminator, text)
 
 
 #: C0 control characters and DEL: in neither X12 character set, and never data (a NUL in a
@@ -127,6 +148,8 @@ def _split_stream(stream: IO[str], head: str, delimiters: Delimiters,
         if not chunk:
             break
         normalised = _normalise(remainder + chunk, delimiters)
+        if not remainder:  # the previous chunk ended with a terminator: indentation is layout
+            normalised = normalised.lstrip(" \t")
         pieces = normalised.split(terminator)
         remainder = pieces.pop()
         if pattern.search(normalised, 0, len(normalised) - len(remainder)):
@@ -533,15 +556,15 @@ class X12Reader:
             raise ValueError("give either text or stream")
         if text is not None:
             self.delimiters = detect_delimiters(text)
-            raw = _split_segments(text.lstrip("\ufeff \t\r\n"), self.delimiters)
+            raw = _split_segments(strip_preamble(text), self.delimiters)
         else:
             assert stream is not None
-            head = stream.read(ISA_LENGTH + 2).lstrip("\ufeff \t\r\n")
+            head = strip_preamble(stream.read(ISA_LENGTH + 2))
             while len(head) < ISA_LENGTH:
                 more = stream.read(ISA_LENGTH)
                 if not more:
                     break
-                head = (head + more).lstrip("\ufeff \t\r\n")
+                head = strip_preamble(head + more)
             self.delimiters = detect_delimiters(head)
             raw = _split_stream(stream, head, self.delimiters, chunk_size)
         self._cursor = _Cursor(raw, self.delimiters, strict, warnings)
@@ -611,7 +634,7 @@ class X12Reader:
 def read_segments(text: str) -> tuple[Delimiters, list[Segment]]:
     """All segments of ``text`` as element lists (envelopes included); for small documents."""
     delimiters = detect_delimiters(text)
-    return delimiters, list(_split_segments(text.lstrip("\ufeff \t\r\n"), delimiters))
+    return delimiters, list(_split_segments(strip_preamble(text), delimiters))
 
 
 def ensure_isa_delimiters(segment: Segment, index: int, delimiters: Delimiters) -> None:
@@ -623,5 +646,5 @@ def ensure_isa_delimiters(segment: Segment, index: int, delimiters: Delimiters) 
 
 __all__ = [
     "FunctionalGroup", "Interchange", "Segment", "Transaction", "X12Reader", "delimiters_from_isa",
-    "ensure_isa_delimiters", "parse_date", "parse_time", "read_segments",
+    "ensure_isa_delimiters", "parse_date", "parse_time", "read_segments", "valid_segment_id",
 ]
