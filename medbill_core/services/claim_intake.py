@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -287,6 +288,11 @@ def _import_one(context: _Context, decoded: DecodedClaim,
     except MedbillError as exc:
         savepoint.rollback()
         outcome.reason, outcome.notes = exc.message, []
+    except IntegrityError:
+        # claim numbers are unique across the installation: another practice's claim holds it
+        savepoint.rollback()
+        outcome.field, outcome.notes = "CLM01 claim number", []
+        outcome.reason = "already used by another claim"
     return outcome
 
 
@@ -513,16 +519,26 @@ def held_claims(work: UnitOfWork) -> list[HeldClaim]:
     from medbill_core.money import ZERO
     from medbill_core.storage.schema import local_day
 
-    rows = work.session.execute(
+    # the held outcomes (an index), then only the runs of their files: whether a later run
+    # of the same file settled the claim (imported it, or refused it for another reason)
+    found = work.session.execute(
         select(ClaimImportClaimRow, ClaimImportRow.content_sha256, ClaimImportRow.file_name,
                ClaimImportRow.imported_at)
         .join(ClaimImportRow, ClaimImportRow.id == ClaimImportClaimRow.import_id)
+        .where(ClaimImportClaimRow.outcome == Outcome.HELD.value)
         .order_by(ClaimImportClaimRow.id)).all()
-    latest: dict[tuple[str, int], tuple[ClaimImportClaimRow, str, Any]] = {}
-    for row, digest, name, at in rows:
-        latest[(digest, row.position)] = (row, name, at)
-    held = [(row, name, at) for row, name, at in latest.values()
-            if row.outcome == Outcome.HELD.value]
+    digests = {digest for _, digest, _, _ in found}
+    latest: dict[tuple[str, int], int] = {}
+    if digests:
+        for position, row_id, digest in work.session.execute(
+                select(ClaimImportClaimRow.position, ClaimImportClaimRow.id,
+                       ClaimImportRow.content_sha256)
+                .join(ClaimImportRow, ClaimImportRow.id == ClaimImportClaimRow.import_id)
+                .where(ClaimImportRow.content_sha256.in_(digests))):
+            key = (digest, position)
+            latest[key] = max(latest.get(key, 0), row_id)
+    held = [(row, name, at) for row, digest, name, at in found
+            if latest.get((digest, row.position)) == row.id]
     numbers = {row.claim_number for row, _, _ in held if row.claim_number}
     existing = set(work.session.scalars(select(ClaimRow.claim_number).where(
         ClaimRow.claim_number.in_(numbers)))) if numbers else set()

@@ -6,7 +6,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from medbill_payer_generic_x12.api import MemoryControlNumbers, encode_837p, plugin
 from sqlalchemy import func, select
 
 from medbill_core.app import Medbill
@@ -47,7 +47,6 @@ from medbill_core.testing.factories import (
     make_provider,
     recent_service_date,
 )
-from medbill_payer_generic_x12.api import MemoryControlNumbers, encode_837p, plugin
 
 ACME = make_payer("acme")
 BLUECROSS = make_payer("bluecross", payer_id="BCBS1", name="Blue Cross",

@@ -190,8 +190,11 @@ def _decode_claim(segments: Sequence[Segment], header: list[int], transaction: _
     try:
         bills = decoder(text)
     except X12Error as exc:
-        return DecodedClaim(position=cut.position, claim_number=claim_number,
-                            refusal=_moved(exc, numbers))
+        refusal = _moved(exc, numbers)
+        # a model check names the claim by its CLM's number in the one-claim document
+        inner = f"claim at segment {numbers.index(cut.position) + 1} "
+        refusal = refusal.replace(inner, f"claim at segment {cut.position} ")
+        return DecodedClaim(position=cut.position, claim_number=claim_number, refusal=refusal)
     if len(bills) != 1:  # pragma: no cover - one CLM makes one claim
         return DecodedClaim(position=cut.position, claim_number=claim_number,
                             refusal=f"segment {cut.position} (CLM): one claim")
