@@ -202,7 +202,7 @@ def import_claim_file(work: UnitOfWork, content: str, *, file_name: str,
                           decoded.implementation, dry_run)
     earlier = _earlier_runs(work, decoded, sender, digest, name)
     outer = work.session.begin_nested() if dry_run else None
-    context = _Context(work, decoded)
+    context = _Context(work, decoded, dry_run)
     for claim in decoded.claims:
         report.claims.append(_import_one(context, claim, earlier))
     if outer is not None:
@@ -245,8 +245,9 @@ def _earlier_runs(work: UnitOfWork, decoded: DecodedClaimFile, sender: str, dige
 class _Context:
     """What every claim of one file is matched against, read once."""
 
-    def __init__(self, work: UnitOfWork, decoded: DecodedClaimFile) -> None:
+    def __init__(self, work: UnitOfWork, decoded: DecodedClaimFile, dry_run: bool) -> None:
         self.work = work
+        self.dry_run = dry_run
         self.patients = PatientService(work.session, actor=work.actor, config=work.app.config)
         self.practice_npi = practice_profile(work).npi
         self.payers_by_id: dict[str, list[str]] = {}
@@ -403,7 +404,8 @@ def _patient(context: _Context, bill: BillableClaim, payer_key: str,
         return by_name[0].id
     stored, _, _ = context.patients.save(patient.model_copy(update={
         "id": None, "account_number": account or _new_account(session, bill)}))
-    notes.append(f"patient {stored.account_number} (id {stored.id}) created")
+    notes.append(f"patient {stored.account_number} created" if context.dry_run
+                 else f"patient {stored.account_number} (id {stored.id}) created")
     return saved_id(stored)
 
 
@@ -440,7 +442,8 @@ def _coverage(context: _Context, bill: BillableClaim, patient_id: int, payer_key
     stored, _, _ = context.patients.save_coverage(patient_id, Coverage.model_validate({
         **coverage.model_dump(), "id": None, "patient_id": patient_id,
         "payer_key": payer_key}))
-    notes.append(f"coverage {stored.id} created (payer {payer_key}, {coverage.order.value})")
+    made = "coverage" if context.dry_run else f"coverage {stored.id}"  # a dry run's ids go
+    notes.append(f"{made} created (payer {payer_key}, {coverage.order.value})")
     return saved_id(stored)
 
 

@@ -258,6 +258,10 @@ def test_a_dry_run_reports_and_keeps_nothing(medbill_app: Medbill) -> None:
     assert [c.outcome for c in report.claims] == [Outcome.IMPORTED] * 2
     assert report.import_id is None and [c.claim_id for c in report.claims] == [None, None]
     assert report.summary().startswith("d.837: 2 claims: would import 2, ")
+    assert report.claims[0].notes == [  # no ids: the records a dry run made are gone
+        "patient A00001 created", "coverage created (payer acme, P)",
+        f"rendering provider {make_provider().npi} registered",
+        f"referring provider {REFERRING_NPI} registered"]
     for table in (ClaimRow, PatientRow, CoverageRow, ProviderRow, ClaimImportRow):
         assert _count(medbill_app, table) == 0
 
