@@ -325,6 +325,11 @@ def test_cli_refuses_a_270_given_as_an_837_in_one_line(configured: Path) -> None
     result = cli(configured, "claims", "import", str(request))
     assert one_line_error(result) == ("error: segment 3 (ST), element ST01: an 837 claim "
                                       "transaction, not 270")
+    # what is neither X12 nor JSON is the JSON import's to refuse, in one line
+    scanned = configured.parent / "scan.837"
+    scanned.write_text("%PDF-1.4 a scanned claim form\n", encoding="utf-8")
+    assert one_line_error(cli(configured, "claims", "import", str(scanned))) == (
+        "error: scan.837: not valid JSON (line 1, column 1)")
 
 
 def test_api_imports_an_837_and_reads_the_run_back(medbill_app: Medbill) -> None:
