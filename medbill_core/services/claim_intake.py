@@ -37,7 +37,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core import audit
@@ -361,9 +361,8 @@ def _patient(context: _Context, bill: BillableClaim, payer_key: str,
     """The patient of the claim: matched (one candidate), created (none), or held (more)."""
     patient, coverage = bill.patient, bill.coverage
     session = context.work.session
+    # by birth date (an index: few share one), the names compared here case-insensitively
     by_name = [row for row in session.scalars(select(PatientRow).where(
-        func.lower(PatientRow.last_name) == patient.last_name.casefold(),
-        func.lower(PatientRow.first_name) == patient.first_name.casefold(),
         PatientRow.birth_date == patient.birth_date,
         PatientRow.merged_into_id.is_(None)).order_by(PatientRow.id))
         if _same_person(row, patient)]

@@ -99,6 +99,8 @@ class PatientRow(PracticeScoped, TimestampMixin, Base):
     # two client practices number their accounts independently (both may have 1001)
     __table_args__ = (Index("ix_patients_guarantor", "guarantor_id"),
                       Index("ix_patients_name", "last_name", "first_name"),
+                      # the 837 intake finds a file's patient by birth date, then name
+                      Index("ix_patients_birth_date", "practice_id", "birth_date"),
                       UniqueConstraint("practice_id", "account_number",
                                        name="uq_patients_practice_account"))
 
@@ -129,7 +131,9 @@ class PatientRow(PracticeScoped, TimestampMixin, Base):
 
 class CoverageRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "coverages"
-    __table_args__ = (Index("ix_coverages_patient_order", "patient_id", "coverage_order"),)
+    __table_args__ = (Index("ix_coverages_patient_order", "patient_id", "coverage_order"),
+                      # the 837 intake: who holds this member ID with this payer
+                      Index("ix_coverages_member", "payer_key", "member_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))

@@ -1,5 +1,5 @@
-"""claim intake: the 837 files a practice sent in, and what each run did with each claim
-(issue 17)
+"""claim intake: the 837 files a practice sent in, and what each run did with each claim;
+indexes to find a file's patient by birth date and member ID (issue 17)
 
 Revision ID: 0030
 Revises: 0028
@@ -22,6 +22,11 @@ def _practice_column() -> sa.Column[int]:
 
 
 def upgrade() -> None:
+    # the intake matches a file's patient by birth date (then name) and member ID
+    op.create_index("ix_patients_birth_date", "patients", ["practice_id", "birth_date"],
+                    unique=False)
+    op.create_index("ix_coverages_member", "coverages", ["payer_key", "member_id"],
+                    unique=False)
     op.create_table(
         "claim_imports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -79,5 +84,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_coverages_member", table_name="coverages")
+    op.drop_index("ix_patients_birth_date", table_name="patients")
     op.drop_table("claim_import_claims")
     op.drop_table("claim_imports")
