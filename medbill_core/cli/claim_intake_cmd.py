@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from medbill_core.cli.common import console, open_app, print_json, print_problem
 from medbill_core.errors import MedbillError
@@ -51,3 +52,40 @@ def import_837(path: Path, content: str, *, dry_run: bool, as_json: bool) -> Non
             print_problem("dry run: nothing was imported", "[yellow]note:[/]")
     if not report.ok:
         raise typer.Exit(1)
+
+
+def show_imports(import_id: int | None, *, limit: int, as_json: bool) -> None:
+    """``claims imports``: the latest runs, or one run's recorded report."""
+    from medbill_core.cli.common import data_table, print_table
+    from medbill_core.services.claim_intake import get_import, list_imports
+
+    medbill = open_app()
+    with medbill.unit_of_work(read_only=True) as work:
+        if import_id is not None:
+            report = get_import(work, import_id)
+        else:
+            runs = list_imports(work, limit=limit)
+    if import_id is not None:
+        if as_json:
+            print_json(report.as_json())
+            return
+        for claim in report.claims:
+            console.print(claim.line(), highlight=False, markup=False)
+            for finding in claim.findings:
+                console.print(f"    finding: {finding}", highlight=False, markup=False)
+        console.print(report.summary() + f" (import {import_id})", highlight=False,
+                      markup=False)
+        return
+    if as_json:
+        print_json([run.as_json() for run in runs])
+        return
+    table = data_table("id", "file", "ISA13", "sender", "by", "at", "claims", "imported",
+                       "skipped", "refused", "held", title=f"{len(runs)} claim imports",
+                       keys=("id", "ISA13"), numeric=("claims", "imported", "skipped",
+                                                     "refused", "held"))
+    for run in runs:
+        table.add_row(str(run.id), escape(run.file_name), run.interchange_control_number,
+                      escape(run.sender), escape(run.actor), f"{run.imported_at:%Y-%m-%d %H:%M}",
+                      *(str(run.counts[name]) for name in ("claims", "imported", "skipped",
+                                                           "refused", "held")))
+    print_table(table)

@@ -195,6 +195,20 @@ def import_claims(
         raise typer.Exit(1)
 
 
+@app.command("imports")
+@cli_errors
+def claim_imports(
+    import_id: Annotated[int | None, typer.Argument(
+        help="A run's id: its report, claim by claim (default: list the latest runs)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to list")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The 837 files imported (claims import FILE.837), newest first; or one run's report."""
+    from medbill_core.cli.claim_intake_cmd import show_imports
+
+    show_imports(import_id, limit=limit, as_json=as_json)
+
+
 def _report_rejected(rejected: list[ValidationFailed], limit: int,
                      label: str = "[bold red]error:[/]") -> None:
     for problem in rejected[:limit]:

@@ -32,7 +32,7 @@ import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -63,6 +63,7 @@ from medbill_core.storage.schema import (
     ClaimRow,
     CoverageRow,
     PatientRow,
+    as_utc,
     utcnow,
 )
 
@@ -497,6 +498,36 @@ def get_import(work: UnitOfWork, import_id: int) -> IntakeReport:
         row.reason, list(row.candidates or []), list(row.findings or []), [], row.charge)
         for row in run.outcomes]
     return report
+
+
+@dataclass(frozen=True)
+class ImportRun:
+    """One recorded run, as ``claims imports`` lists it (no PHI: file name, envelope, counts)."""
+
+    id: int
+    file_name: str
+    interchange_control_number: str
+    sender: str
+    actor: str
+    imported_at: datetime
+    counts: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"import_id": self.id, "file": self.file_name,
+                "interchange_control_number": self.interchange_control_number,
+                "sender": self.sender, "actor": self.actor,
+                "imported_at": as_utc(self.imported_at).isoformat(), "counts": self.counts}
+
+
+def list_imports(work: UnitOfWork, *, limit: int = 50) -> list[ImportRun]:
+    """The practice's latest claim import runs, newest first."""
+    work.require(Action.CLAIMS_READ)
+    return [ImportRun(run.id, run.file_name, run.interchange_control_number, run.sender,
+                      run.actor, run.imported_at,
+                      {"claims": run.claims, "imported": run.imported, "skipped": run.skipped,
+                       "refused": run.refused, "held": run.held})
+            for run in work.session.scalars(select(ClaimImportRow)
+                                            .order_by(ClaimImportRow.id.desc()).limit(limit))]
 
 
 @dataclass(frozen=True)

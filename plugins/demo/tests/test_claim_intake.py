@@ -317,6 +317,14 @@ def test_cli_imports_an_837_and_says_what_it_did(configured: Path) -> None:
     assert (f"claim EHR-0001 (segment 22): skipped, already imported as claim id {claim_id}"
             in again.stdout)
     assert "Traceback" not in again.stdout + again.stderr
+    runs = json.loads(cli(configured, "claims", "imports", "--json").stdout)
+    assert [(run["file"], run["counts"]["imported"], run["counts"]["skipped"])
+            for run in runs] == [("batch.837", 0, 1), ("batch.837", 1, 0)]
+    shown = cli(configured, "claims", "imports", str(runs[-1]["import_id"]))
+    assert shown.exit_code == 0
+    assert shown.stdout.splitlines()[0] == (
+        f"claim EHR-0001 (segment 22): imported as claim id {claim_id}")
+    assert shown.stdout.splitlines()[-1].startswith("batch.837: 2 claims: imported 1, ")
 
 
 def test_cli_refuses_a_270_given_as_an_837_in_one_line(configured: Path) -> None:
