@@ -15,6 +15,7 @@ from typing import Generic, TypeVar, cast
 from medbill_core.domain import (
     ClaimFinding,
     ClaimStatusResponse,
+    DecodedClaimFile,
     EligibilityResponse,
     InboundDocument,
     RenderedDocument,
@@ -78,6 +79,7 @@ RECEIPT = one(SubmissionReceipt, "a SubmissionReceipt")
 DOCUMENTS = many(InboundDocument, "a list of InboundDocument")
 CLAIM_STATUS = one(ClaimStatusResponse, "a ClaimStatusResponse")
 RENDERED = one(RenderedDocument, "a RenderedDocument")
+DECODED_CLAIMS = one(DecodedClaimFile, "a DecodedClaimFile")
 FINDINGS = many(ClaimFinding, "a list of ClaimFinding")
 
 

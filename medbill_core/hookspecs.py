@@ -51,6 +51,8 @@ Changes by version
   (:class:`~medbill_core.domain.InpatientAdjudication`, 835 MIA), ``.outpatient``
   (:class:`~medbill_core.domain.OutpatientAdjudication`, MOA) and
   ``ServicePayment.revenue_code`` (SVC04).
+  :func:`medbill_decode_claims`: read an 837 claim file received from a practice (claim
+  intake).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
         ClaimFinding,
         ClaimStatusRequest,
         ClaimStatusResponse,
+        DecodedClaimFile,
         DecodedResponse,
         EligibilityRequest,
         EligibilityResponse,
@@ -340,6 +343,26 @@ def medbill_decode_response(
         several transactions), or ``None`` when this plugin cannot read it.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_decode_claims(content: str, context: PluginContext) -> DecodedClaimFile | None:
+    """Read a claim file a practice sends in (an 837P or 837I batch from its EHR) for the
+    claim intake (``medbill claims import FILE.837``).
+
+    Stops at first non-None result.
+
+    A claim the plugin cannot read is refused within the result (positioned, no values from
+    the file), the other claims are still read; a file that is not a claim file at all (a 270,
+    a truncated interchange) raises a :class:`~medbill_core.errors.DecodeError` naming the
+    segment position.
+
+    :param content: the file's text (PHI: never log it).
+    :param context: configuration and registered adapters.
+    :returns: the envelope and each claim, or ``None`` when this plugin cannot read the file.
+
+    .. versionadded:: 1.3
     """
 
 

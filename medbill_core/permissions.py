@@ -45,6 +45,7 @@ class Action(StrEnum):
 
     CLAIMS_READ = "claims.read"
     CLAIMS_WRITE = "claims.write"
+    CLAIMS_IMPORT = "claims.import"
     CLAIMS_SUBMIT = "claims.submit"
     CLAIMS_STATUS = "claims.status"
     CLAIMS_CORRECT = "claims.correct"
@@ -145,6 +146,8 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.CLAIMS_READ: EVERYONE,
     # import, edit drafts, scrub, reopen a rejected claim, delete a draft never sent
     Action.CLAIMS_WRITE: _roles(ADMIN, MANAGER, BILLER),
+    # creates patients, coverages and providers as well as claims: whoever enters claims
+    Action.CLAIMS_IMPORT: _roles(ADMIN, MANAGER, BILLER),
     Action.CLAIMS_SUBMIT: _roles(ADMIN, MANAGER, BILLER),
     Action.CLAIMS_STATUS: _roles(ADMIN, MANAGER, BILLER),
     # a replacement claim (frequency 7) is routine rework after a denial

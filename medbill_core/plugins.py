@@ -51,6 +51,7 @@ from medbill_core.errors import (
 )
 from medbill_core.hookresults import (
     CLAIM_STATUS,
+    DECODED_CLAIMS,
     DOCUMENTS,
     ELIGIBILITY,
     FINDINGS,
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
         ClaimPayment,
         ClaimStatusRequest,
         ClaimStatusResponse,
+        DecodedClaimFile,
         DecodedResponse,
         EligibilityRequest,
         EligibilityResponse,
@@ -415,6 +417,14 @@ class PluginHooks:
                 f"no enabled plugin can decode document {document.document_id!r}")
         plugin, result = answers[0]
         return checked_decoded(result, plugin, "medbill_decode_response")
+
+    def decode_claims(self, *, content: str) -> DecodedClaimFile:
+        """The first plugin's reading of a claim file a practice sent in, checked.
+
+        :raises AdapterNotAvailable: no enabled plugin reads claim files.
+        """
+        return self._first("medbill_decode_claims", DECODED_CLAIMS, "read an 837 claim file",
+                           content=content, context=self.context)
 
     def check_claim_status(self, *, request: ClaimStatusRequest) -> ClaimStatusResponse:
         return self._first("medbill_check_claim_status", CLAIM_STATUS,

@@ -30,6 +30,8 @@ BILLER = {
     "payments.read", "payments.post", "plans.read", "plans.write", "statements.read",
     "statements.run", "collections.read", "reports.read", "receivables.resolve", "fees.read",
     "codes.read", "jobs.read", "jobs.run",
+    # the 837 intake (issue 17): creates the patients, coverages and providers its claims need
+    "claims.import",
     # work queues (issue 16): reads and works them; handing work to others is the manager's
     "queues.read", "queues.work"}
 FRONT_DESK = {

@@ -160,11 +160,26 @@ def import_claims(
     keep_good: Annotated[bool, typer.Option(
         "--keep-good", help="Import the good records even when some are bad")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="An 837: show the report without importing anything")] = False,
 ) -> None:
     """Create draft claims from a JSON list (patient by account_number; see
-    docs/import-formats.md). All or nothing unless --keep-good; every bad record is reported."""
+    docs/import-formats.md), all or nothing unless --keep-good; or from an 837P/837I file a
+    practice's EHR sent (X12, recognised by its ISA; see docs/claim-intake.md): each claim
+    on its own, patients, coverages and providers matched or created, ambiguous matches held
+    on the intake work queue, claims imported before skipped. Exit 1 when a claim was
+    refused or held."""
+    from medbill_core.cli.claim_intake_cmd import import_837, read_claim_file
     from medbill_core.services.importing import MAX_REPORTED_PROBLEMS, import_claims
 
+    content = read_claim_file(file)
+    if content is not None:
+        import_837(file, content, dry_run=dry_run, as_json=as_json)
+        return
+    if dry_run:
+        print_problem(f"{file.name}: --dry-run is for 837 files; a JSON import is all or "
+                      "nothing already")
+        raise typer.Exit(2)
     medbill = open_app()
     with medbill.unit_of_work() as work:
         with progress_callback("importing claims") as on_progress:  # gone before any error
@@ -188,6 +203,20 @@ def import_claims(
     if report.rejected:
         _report_rejected(report.rejected, MAX_REPORTED_PROBLEMS, "[yellow]skipped[/]")
         raise typer.Exit(1)
+
+
+@app.command("imports")
+@cli_errors
+def claim_imports(
+    import_id: Annotated[int | None, typer.Argument(
+        help="A run's id: its report, claim by claim (default: list the latest runs)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Runs to list")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The 837 files imported (claims import FILE.837), newest first; or one run's report."""
+    from medbill_core.cli.claim_intake_cmd import show_imports
+
+    show_imports(import_id, limit=limit, as_json=as_json)
 
 
 def _report_rejected(rejected: list[ValidationFailed], limit: int,

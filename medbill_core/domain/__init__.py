@@ -40,6 +40,7 @@ from medbill_core.domain.claim import (
     ServiceLine,
     UnitType,
 )
+from medbill_core.domain.claim_intake import DecodedClaim, DecodedClaimFile
 from medbill_core.domain.claim_status import ClaimStatus, ClaimStatusRequest, ClaimStatusResponse
 from medbill_core.domain.coverage import Coverage, CoverageOrder, Relationship, Subscriber
 from medbill_core.domain.documents import (
@@ -151,6 +152,8 @@ __all__ = [
     "CoverageLevel",
     "CoverageOrder",
     "CoverageStatus",
+    "DecodedClaim",
+    "DecodedClaimFile",
     "DecodedResponse",
     "DocumentKind",
     "DomainModel",

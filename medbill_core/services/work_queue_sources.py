@@ -72,6 +72,7 @@ class Queue(StrEnum):
     REMITTANCE_EXCEPTIONS = "remittance_exceptions"
     PATIENT_BALANCES = "patient_balances"
     MISSED_INSTALLMENTS = "missed_installments"
+    INTAKE = "intake"
 
     @property
     def heading(self) -> str:
@@ -84,7 +85,8 @@ _TITLES = {
     Queue.UNDERPAYMENTS: "Underpayments", Queue.DEADLINES: "Timely filing and appeal deadlines",
     Queue.REMITTANCE_EXCEPTIONS: "Remittance exceptions",
     Queue.PATIENT_BALANCES: "Patient balances: statements and collections",
-    Queue.MISSED_INSTALLMENTS: "Missed plan installments"}
+    Queue.MISSED_INSTALLMENTS: "Missed plan installments",
+    Queue.INTAKE: "837 intake: claims held for a person to decide"}
 
 
 class NextAction(StrEnum):
@@ -104,6 +106,7 @@ class NextAction(StrEnum):
     SEND_STATEMENT = "send_statement"
     COLLECTIONS_CALL = "collections_call"
     PLAN_FOLLOW_UP = "plan_follow_up"
+    RESOLVE_MATCH = "resolve_match"
 
     @property
     def words(self) -> str:
@@ -126,6 +129,8 @@ _ACTION_WORDS = {
     NextAction.SEND_STATEMENT: "send a statement",
     NextAction.COLLECTIONS_CALL: "call the guarantor: a payment or a payment plan",
     NextAction.PLAN_FOLLOW_UP: "call the patient: take the installment or edit the plan",
+    NextAction.RESOLVE_MATCH: "settle which record it is (merge duplicates, correct the record "
+                              "or ask the practice), then import the file again",
 }
 
 
@@ -558,6 +563,25 @@ def missed_installments(work: UnitOfWork, today: date,
     return items
 
 
+def intake(work: UnitOfWork, today: date, scope: Scope | None = None) -> list[DerivedItem]:
+    """Claims an 837 import held on an ambiguous match (:mod:`.claim_intake`), not imported
+    since: the file, CLM01, what is ambiguous and the candidate records' ids."""
+    from medbill_core.services.claim_intake import held_claims
+
+    items = []
+    for held in held_claims(work):
+        label = held.claim_number or f"segment {held.position}"
+        candidates = ", ".join(str(candidate) for candidate in held.candidates)
+        items.append(DerivedItem(
+            Queue.INTAKE, "claim_import_claim", held.id, label[:60],
+            _reason([f"{held.file_name} (import {held.import_id}), claim "
+                     f"{held.claim_number or '?'} at segment {held.position}",
+                     f"{held.field}: {held.reason}",
+                     f"candidate records: {candidates}" if candidates else ""]),
+            held.charge, None, NextAction.RESOLVE_MATCH, held.since))
+    return items
+
+
 class Source(Protocol):
     """A queue's derivation: every item the records call for, or a scope's."""
 
@@ -566,14 +590,15 @@ class Source(Protocol):
 
 
 #: the queues whose derivation ignores a scope (cheap in full: see the module docstring)
-WHOLE = frozenset({Queue.REMITTANCE_EXCEPTIONS})
+WHOLE = frozenset({Queue.REMITTANCE_EXCEPTIONS, Queue.INTAKE})
 
 #: each queue's derivation
 SOURCES: dict[Queue, Source] = {
     Queue.SCRUB: scrub_failures, Queue.REJECTIONS: rejections, Queue.DENIALS: denials,
     Queue.NO_RESPONSE: no_response, Queue.UNDERPAYMENTS: underpayments,
     Queue.DEADLINES: deadlines, Queue.REMITTANCE_EXCEPTIONS: remittance_exceptions,
-    Queue.PATIENT_BALANCES: patient_balances, Queue.MISSED_INSTALLMENTS: missed_installments}
+    Queue.PATIENT_BALANCES: patient_balances, Queue.MISSED_INSTALLMENTS: missed_installments,
+    Queue.INTAKE: intake}
 
 
 def derive(work: UnitOfWork, queue: Queue, today: date,

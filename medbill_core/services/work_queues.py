@@ -420,7 +420,7 @@ INCREMENTAL_LIMIT = 2000
 #: a queue derived whole (:data:`~.work_queue_sources.WHOLE`)
 _NOT_QUEUED = frozenset({"user", "user_session", "api_key", "webhook_subscription", "job",
                          "inbound_document", "submission", "remittance",
-                         "remittance_exception"})
+                         "remittance_exception", "claim_import"})
 #: audited reads that are not named ``*.read`` (a list, a download, a letter printed)
 _READS = frozenset({"statement.download", "claim.document_read", "appeal.letter"})
 

@@ -99,6 +99,8 @@ class PatientRow(PracticeScoped, TimestampMixin, Base):
     # two client practices number their accounts independently (both may have 1001)
     __table_args__ = (Index("ix_patients_guarantor", "guarantor_id"),
                       Index("ix_patients_name", "last_name", "first_name"),
+                      # the 837 intake finds a file's patient by birth date, then name
+                      Index("ix_patients_birth_date", "practice_id", "birth_date"),
                       UniqueConstraint("practice_id", "account_number",
                                        name="uq_patients_practice_account"))
 
@@ -129,7 +131,9 @@ class PatientRow(PracticeScoped, TimestampMixin, Base):
 
 class CoverageRow(PracticeScoped, TimestampMixin, Base):
     __tablename__ = "coverages"
-    __table_args__ = (Index("ix_coverages_patient_order", "patient_id", "coverage_order"),)
+    __table_args__ = (Index("ix_coverages_patient_order", "patient_id", "coverage_order"),
+                      # the 837 intake: who holds this member ID with this payer
+                      Index("ix_coverages_member", "payer_key", "member_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
@@ -1199,3 +1203,68 @@ class KpiAgingRow(Base):
     ledger_id: Mapped[int] = mapped_column(BigInteger)
     transition_id: Mapped[int] = mapped_column(BigInteger)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ClaimImportRow(PracticeScoped, Base):
+    """One run of the claim intake over an 837 file a practice sent in
+    (:mod:`medbill_core.services.claim_intake`): which file (its SHA-256, ISA13 and sender),
+    who ran it, when, and the counts; each claim's outcome is a :class:`ClaimImportClaimRow`.
+    The same file run again is a new row (its imported claims are skipped)."""
+
+    __tablename__ = "claim_imports"
+    __table_args__ = (Index("ix_claim_imports_interchange", "practice_id", "sender",
+                            "interchange_control_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the file's name as given (no path); an upload without one is ``upload``
+    file_name: Mapped[str] = mapped_column(String(255))
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    #: ISA13
+    interchange_control_number: Mapped[str] = mapped_column(String(9))
+    #: ISA05:ISA06, who sent the file
+    sender: Mapped[str] = mapped_column(String(20))
+    #: the implementation guide (005010X222A1 837P, 005010X223A2 837I)
+    implementation: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(80))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claims: Mapped[int] = mapped_column(Integer)
+    imported: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(Integer)
+
+    outcomes: Mapped[list[ClaimImportClaimRow]] = relationship(
+        back_populates="claim_import", order_by="ClaimImportClaimRow.position",
+        cascade="all, delete-orphan")
+
+
+class ClaimImportClaimRow(PracticeScoped, Base):
+    """What a claim intake run did with one claim of the file: ``imported`` (``claim_id``),
+    ``skipped`` (imported by an earlier run of the same file), ``refused`` (why, positioned:
+    ``field`` and ``reason``) or ``held`` (an ambiguous match for a person to decide:
+    ``candidates`` are the record ids it could be; a work item on the intake queue)."""
+
+    __tablename__ = "claim_import_claims"
+    __table_args__ = (Index("ix_claim_import_claims_import", "import_id"),
+                      Index("ix_claim_import_claims_outcome", "practice_id", "outcome"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("claim_imports.id", ondelete="CASCADE"))
+    #: the segment number of the claim's CLM in the file (ISA = 1)
+    position: Mapped[int] = mapped_column(Integer)
+    #: CLM01 as sent (NULL when it is not a well-formed claim number)
+    claim_number: Mapped[str | None] = mapped_column(String(38))
+    outcome: Mapped[str] = mapped_column(String(10))
+    #: the claim's total charge as sent (NULL when the claim could not be read)
+    charge: Mapped[Decimal | None] = mapped_column(Cents)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="SET NULL"))
+    #: what the refusal or the hold is about (``2010BB NM109 payer``, ``patient`` ...)
+    field: Mapped[str | None] = mapped_column(String(60))
+    #: why, in words, positioned; never a value from the file
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    #: the ids of the records an ambiguous match could be (patients or coverages)
+    candidates: Mapped[list[int]] = mapped_column(JSON)
+    #: the decoder's findings for the claim, positioned, without values
+    findings: Mapped[list[str]] = mapped_column(JSON)
+
+    claim_import: Mapped[ClaimImportRow] = relationship(back_populates="outcomes")

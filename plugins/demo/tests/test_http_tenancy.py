@@ -59,6 +59,7 @@ ID_TABLES: dict[str, Any] = {
     "subscription_id": schema.WebhookSubscriptionRow,
     "job_id": schema.JobRow,
     "item_id": schema.WorkItemRow,
+    "import_id": schema.ClaimImportRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's

@@ -20,7 +20,7 @@ from medbill_payer_generic_x12.x12.control import (
 if TYPE_CHECKING:
     import typer
 
-    from medbill_core.api import PayerAdapter, PluginContext
+    from medbill_core.api import DecodedClaimFile, PayerAdapter, PluginContext
 
 PLUGIN_NAME = "payer_generic_x12"
 #: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
@@ -65,6 +65,16 @@ def medbill_register_payer_adapters(context: PluginContext) -> Sequence[PayerAda
     settings = context.settings_for(PLUGIN_NAME)
     return [GenericX12Adapter(control_numbers=_control_numbers(settings),
                               strict=settings.strict_decoding if settings else False)]
+
+
+@hookimpl
+def medbill_decode_claims(content: str, context: PluginContext) -> DecodedClaimFile | None:
+    """An 837P/837I batch a practice sent in, claim by claim (:mod:`.claim_intake`)."""
+    from medbill_payer_generic_x12.claim_intake import decode_claim_file
+
+    if not content.lstrip("\ufeff \t\r\n").startswith(("ISA", "ST")):
+        return None  # not X12: another plugin's format, if any
+    return decode_claim_file(content)
 
 
 @hookimpl
