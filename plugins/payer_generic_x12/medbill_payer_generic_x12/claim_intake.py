@@ -9,24 +9,27 @@ provider loop, its subscriber and patient loops, the claim's own segments) and g
 decoder. An error names the segment number in the file as received, never a value.
 
 The decoder is chosen by the implementation guide (ST03, else GS08): 005010X222 (837P) and
-005010X223 (837I, read by ``transactions.claim_837i.decode_837i`` where the engine has it).
+005010X223 (837I). The 837P decoder keeps a value that breaks a business rule as sent, with a
+positioned finding kept with the claim; the 837I decoder still refuses such a claim.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from medbill_core.api import BillableClaim, DecodedClaim, DecodedClaimFile
-from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
+from medbill_payer_generic_x12.transactions.claim_837i import decode_837i
+from medbill_payer_generic_x12.transactions.claim_837p import decode_837p_findings
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
     X12EnvelopeError,
     X12Error,
     X12UnsupportedError,
 )
+from medbill_payer_generic_x12.x12.findings import Finding
 from medbill_payer_generic_x12.x12.reader import Segment, X12Reader, read_segments
 
 #: Implementation guides of the claim transactions this module reads, by prefix.
@@ -35,21 +38,26 @@ PROFESSIONAL, INSTITUTIONAL = "005010X222", "005010X223"
 #: that may be garbled or hostile: the position says enough).
 _CLAIM_NUMBER = re.compile(r"[A-Za-z0-9-]{1,20}")
 
-Decoder = Callable[[str], list[BillableClaim]]
+#: a claim document's claims and what the decoder noticed without refusing them
+Decoder = Callable[[str], tuple[list[BillableClaim], list[Finding]]]
+
+
+def _read_837p(text: str) -> tuple[list[BillableClaim], list[Finding]]:
+    # a value that breaks a business rule (an NPI check digit, a code not valid on the date)
+    # is kept as sent with a finding: the claim comes in as a draft and the scrubber holds it
+    return decode_837p_findings(text, check_codes=True)
+
+
+def _read_837i(text: str) -> tuple[list[BillableClaim], list[Finding]]:
+    # the 837I decoder refuses business-rule breaks still (it has no findings of its own yet)
+    return decode_837i(text), []
 
 
 def _decoder_for(implementation: str) -> Decoder | None:
     if implementation.startswith(PROFESSIONAL):
-        return decode_837p
+        return _read_837p
     if implementation.startswith(INSTITUTIONAL):
-        # the 837I decoder is a module of its own; an engine without it refuses 837Is
-        try:
-            module = importlib.import_module(
-                "medbill_payer_generic_x12.transactions.claim_837i")
-        except ImportError:
-            return None
-        decoder: Decoder | None = getattr(module, "decode_837i", None)
-        return decoder
+        return _read_837i
     return None
 
 
@@ -85,9 +93,8 @@ def decode_claim_file(text: str) -> DecodedClaimFile:
         decoder = _decoder_for(transaction.implementation)
         if decoder is None:
             raise X12UnsupportedError(
-                "an 837 of implementation guide 005010X222A1 (837P)"
-                + (" or 005010X223A2 (837I)" if _decoder_for(INSTITUTIONAL) else "")
-                + f", not {_safe(transaction.implementation) or 'none'}",
+                "an 837 of implementation guide 005010X222A1 (837P) or 005010X223A2 (837I)"
+                f", not {_safe(transaction.implementation) or 'none'}",
                 segment_index=transaction.start, segment_id="ST", element=3)
         for cut in _claims_in(segments, transaction):
             claims.append(_decode_claim(segments, header, transaction, cut, decoder,
@@ -188,17 +195,33 @@ def _decode_claim(segments: Sequence[Segment], header: list[int], transaction: _
     text = delimiters.segment.join(delimiters.element.join(piece) for piece in pieces) \
         + delimiters.segment
     try:
-        bills = decoder(text)
+        bills, noticed = decoder(text)
     except X12Error as exc:
         refusal = _moved(exc, numbers)
         # a model check names the claim by its CLM's number in the one-claim document
         inner = f"claim at segment {numbers.index(cut.position) + 1} "
         refusal = refusal.replace(inner, f"claim at segment {cut.position} ")
         return DecodedClaim(position=cut.position, claim_number=claim_number, refusal=refusal)
+    findings = [_moved_finding(finding, numbers) for finding in noticed]
+    if not bills:  # left out by the decoder: its findings say why
+        errors = [text for finding, text in zip(noticed, findings, strict=True)
+                  if finding.severity.value == "error"] or findings
+        return DecodedClaim(position=cut.position, claim_number=claim_number,
+                            refusal="; ".join(errors[:3]) or
+                            f"segment {cut.position} (CLM): the claim could not be read",
+                            findings=findings)
     if len(bills) != 1:  # pragma: no cover - one CLM makes one claim
         return DecodedClaim(position=cut.position, claim_number=claim_number,
                             refusal=f"segment {cut.position} (CLM): one claim")
-    return DecodedClaim(position=cut.position, claim_number=claim_number, bill=bills[0])
+    return DecodedClaim(position=cut.position, claim_number=claim_number, bill=bills[0],
+                        findings=findings)
+
+
+def _moved_finding(finding: Finding, numbers: Sequence[int]) -> str:
+    """The finding as a line, its segment number as in the file received."""
+    index = finding.segment_index
+    moved = numbers[index - 1] if index is not None and 1 <= index <= len(numbers) else None
+    return str(dataclasses.replace(finding, segment_index=moved))
 
 
 def _moved(exc: X12Error, numbers: Sequence[int]) -> str:

@@ -1,13 +1,16 @@
 """A corpus run: read every X12 file under a folder and count, per transaction set, what the
-engine reads cleanly, reads only leniently (with findings), and refuses (with the reason).
+engine reads cleanly, reads with findings, reads only with ``--lenient``, and refuses (with the
+reason). It answers "how much of what others send can we read?" for a folder of files from
+trading partners or of public examples.
 
-It answers "how much of what others send can we read?" for a folder of files from trading
-partners or of public examples. A strict read that succeeds is *clean*; when the strict read
-refuses but the lenient one reads, the strict refusal is the file's *finding* (its kind is what
-was expected, without the position); when both refuse, the file is *refused* with the strict
-reason. An exception other than a positioned X12 error is counted as a *crash* (a defect: there
-should be none). Messages never carry element values (see :mod:`.x12.errors`), so the report
-holds no PHI; file names are printed as they are.
+Each file is read as ``medbill x12 parse`` reads it (:func:`~.codec.read_document`, default
+mode: structure enforced, business rules reported as positioned findings). A read without
+findings is *clean*; with findings, *findings* (their kinds are counted: what rule, without the
+position); a refusal that a lenient read gets past (trailer counts, a component separator
+other than ISA16's ...) is *lenient*; a refusal both ways is *refused*, with the default
+reason. An exception other than a positioned X12 error is counted as a *crash* (a defect:
+there should be none). Messages never carry element values (see :mod:`.x12.errors`), so the
+report holds no PHI; file names are printed as they are.
 
 Run it with ``python plugins/payer_generic_x12/scripts/x12_corpus.py DIR [--json]``.
 """
@@ -23,15 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from medbill_payer_generic_x12.codec import _kind_of as kind_of  # the ST -> kind table
-from medbill_payer_generic_x12.codec import decode_document, detect_kind
+from medbill_payer_generic_x12.codec import detect_kind, read_document
 from medbill_payer_generic_x12.x12.errors import X12Error
 
 #: what a file's verdict is
-CLEAN, FINDINGS, REFUSED, CRASHED = "clean", "findings", "refused", "crashed"
+CLEAN, FINDINGS, LENIENT, REFUSED, CRASHED = "clean", "findings", "lenient", "refused", "crashed"
+OUTCOMES = (CLEAN, FINDINGS, LENIENT, REFUSED, CRASHED)
 #: the bucket of files whose transaction set could not be told (not X12, no ST ...)
 UNKNOWN = "unknown"
 _SKIPPED_SUFFIXES = {".md", ".rows", ".py", ".json"}
 
+#: ``decode(text, lenient)``: the document's objects with ``.findings``, or an X12 error
 Decode = Callable[[str, bool], Any]
 
 
@@ -42,8 +47,10 @@ class Verdict:
     outcome: str
     #: the strict refusal (a finding when the lenient read succeeded), one line, no data
     reason: str | None = None
-    #: the kind of the finding or refusal: what the engine expected, without the position
+    #: the kind of the refusal: what the engine expected, without the position
     kind: str | None = None
+    #: the kinds of the findings of a file read with findings (each counted once per file)
+    kinds: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -56,25 +63,27 @@ class SetSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return {"transaction_set": self.transaction_set, "files": self.files,
-                **{outcome: self.outcomes[outcome]
-                   for outcome in (CLEAN, FINDINGS, REFUSED, CRASHED)},
+                **{outcome: self.outcomes[outcome] for outcome in OUTCOMES},
                 "finding_kinds": dict(self.finding_kinds.most_common()),
                 "refused_files": [{"file": name, "reason": reason}
                                   for name, reason in self.refused]}
 
 
-def _attempt(decode: Decode, text: str, strict: bool) -> Exception | None:
-    """What reading ``text`` raised (``None`` when it was read)."""
+def _attempt(decode: Decode, text: str, lenient: bool) -> tuple[Any, Exception | None]:
+    """What reading ``text`` gave, or what it raised."""
     try:
-        decode(text, strict)
+        return decode(text, lenient), None
     except Exception as error:  # a crash is one of the things this run is here to count
-        return error
-    return None
+        return None, error
+
+
+def _read(text: str, lenient: bool) -> Any:
+    return read_document(text, lenient=lenient)
 
 
 def judge(path: Path, root: Path, decode: Decode | None = None) -> Verdict:
-    """The verdict on one file (``decode(text, strict)`` defaults to :func:`decode_document`)."""
-    decode = decode or (lambda text, strict: decode_document(text, strict=strict))
+    """The verdict on one file (``decode`` defaults to :func:`~.codec.read_document`)."""
+    decode = decode or _read
     name = path.relative_to(root).as_posix()
     # latin-1 never fails: X12 is ASCII, so a stray byte shows up as an X12 error instead
     text = path.read_text(encoding="latin-1")
@@ -82,18 +91,22 @@ def judge(path: Path, root: Path, decode: Decode | None = None) -> Verdict:
         transaction_set = detect_kind(text).value
     except X12Error:
         transaction_set = _unsupported_label(text)
-    strict_error = _attempt(decode, text, True)
-    if strict_error is None:
-        return Verdict(name, transaction_set, CLEAN)
-    if not isinstance(strict_error, X12Error):
-        return Verdict(name, transaction_set, CRASHED, type(strict_error).__name__,
-                       type(strict_error).__name__)
-    lenient_error = _attempt(decode, text, False)
+    result, error = _attempt(decode, text, False)
+    if error is None:
+        findings = list(getattr(result, "findings", []))
+        if not findings:
+            return Verdict(name, transaction_set, CLEAN)
+        kinds = sorted({finding.message for finding in findings})
+        return Verdict(name, transaction_set, FINDINGS, str(findings[0]), kinds=kinds)
+    if not isinstance(error, X12Error):
+        return Verdict(name, transaction_set, CRASHED, type(error).__name__,
+                       type(error).__name__)
+    _, lenient_error = _attempt(decode, text, True)
     if lenient_error is not None and not isinstance(lenient_error, X12Error):
         return Verdict(name, transaction_set, CRASHED, type(lenient_error).__name__,
                        type(lenient_error).__name__)
-    return Verdict(name, transaction_set, FINDINGS if lenient_error is None else REFUSED,
-                   str(strict_error), strict_error.expected)
+    return Verdict(name, transaction_set, LENIENT if lenient_error is None else REFUSED,
+                   str(error), error.expected)
 
 
 def _unsupported_label(text: str) -> str:
@@ -130,8 +143,10 @@ def summarise(verdicts: Iterable[Verdict]) -> dict[str, SetSummary]:
         summary = sets.setdefault(verdict.transaction_set, SetSummary(verdict.transaction_set))
         summary.files += 1
         summary.outcomes[verdict.outcome] += 1
-        if verdict.outcome == FINDINGS and verdict.kind:
-            summary.finding_kinds[verdict.kind] += 1
+        if verdict.outcome == FINDINGS:
+            summary.finding_kinds.update(verdict.kinds)
+        elif verdict.outcome == LENIENT and verdict.kind:
+            summary.finding_kinds[f"(lenient) {verdict.kind}"] += 1
         elif verdict.outcome in (REFUSED, CRASHED):
             summary.refused.append((verdict.path, verdict.reason or ""))
     return dict(sorted(sets.items()))
@@ -149,14 +164,16 @@ def report(sets: dict[str, SetSummary], top: int = 5) -> str:
         counts = summary.outcomes
         totals.update(counts)
         lines.append(f"{summary.transaction_set}: {summary.files} file(s): {counts[CLEAN]} read "
-                     f"cleanly, {counts[FINDINGS]} read with findings, {counts[REFUSED]} "
-                     f"refused" + (f", {counts[CRASHED]} CRASHED" if counts[CRASHED] else ""))
+                     f"cleanly, {counts[FINDINGS]} read with findings, {counts[LENIENT]} read "
+                     f"only with --lenient, {counts[REFUSED]} refused"
+                     + (f", {counts[CRASHED]} CRASHED" if counts[CRASHED] else ""))
         for kind, count in summary.finding_kinds.most_common(top):
             lines.append(f"  finding x{count}: {kind}")
         for name, reason in summary.refused:
             lines.append(f"  refused {name}: {reason}")
     lines.append(f"total: {sum(totals.values())} file(s): {totals[CLEAN]} read cleanly, "
-                 f"{totals[FINDINGS]} read with findings, {totals[REFUSED]} refused, "
+                 f"{totals[FINDINGS]} read with findings, {totals[LENIENT]} read only with "
+                 f"--lenient, {totals[REFUSED]} refused, "
                  f"{totals[CRASHED]} crashed")
     return "\n".join(lines)
 
@@ -178,5 +195,5 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(s.outcomes[CRASHED] for s in sets.values()) else 0
 
 
-__all__ = ["CLEAN", "CRASHED", "FINDINGS", "REFUSED", "SetSummary", "Verdict", "judge", "main",
-           "report", "run"]
+__all__ = ["CLEAN", "CRASHED", "FINDINGS", "LENIENT", "OUTCOMES", "REFUSED", "SetSummary",
+           "Verdict", "judge", "main", "report", "run"]
