@@ -21,6 +21,7 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.claim_forms import RenderedClaimForm
 from medbill_core.errors import PluginError
 
 T = TypeVar("T")
@@ -78,6 +79,7 @@ RECEIPT = one(SubmissionReceipt, "a SubmissionReceipt")
 DOCUMENTS = many(InboundDocument, "a list of InboundDocument")
 CLAIM_STATUS = one(ClaimStatusResponse, "a ClaimStatusResponse")
 RENDERED = one(RenderedDocument, "a RenderedDocument")
+RENDERED_FORM = one(RenderedClaimForm, "a RenderedClaimForm")
 FINDINGS = many(ClaimFinding, "a list of ClaimFinding")
 
 

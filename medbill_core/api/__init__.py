@@ -37,6 +37,7 @@ from medbill_core.api._lazy import homes_by_name, lazy_attributes
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
     from medbill_core.adapters import (
+        ClaimFormRenderer,
         PayerAdapter,
         RemittanceParts,
         StatementRenderer,
@@ -166,6 +167,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         MAX_MODIFIERS,
     )
     from medbill_core.domain.eligibility import REMAINING_PERIOD
+    from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
     from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
     from medbill_core.domain.findings import PaymentFinding
     from medbill_core.domain.identifiers import (
@@ -232,6 +234,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "medbill_core.adapters": (
         "PayerAdapter", "RemittanceParts", "StatementRenderer", "SubmissionChannel",
+        # 1.3
+        "ClaimFormRenderer",
     ),
     "medbill_core.pluginctx": (
         "PluginContext",
@@ -273,6 +277,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "medbill_core.domain.eligibility": (
         "REMAINING_PERIOD",
+    ),
+    "medbill_core.domain.claim_forms": (
+        "ClaimFormLayout", "RenderedClaimForm",
     ),
     "medbill_core.domain.estimate": (
         "CostEstimate", "EstimatedService", "PlannedService",
@@ -347,6 +354,8 @@ __all__ = [
     "ClaimAcknowledgmentBatch",
     "ClaimAdjustmentRef",
     "ClaimFinding",
+    "ClaimFormLayout",
+    "ClaimFormRenderer",
     "ClaimFrequency",
     "ClaimKind",
     "ClaimPayment",
@@ -433,6 +442,7 @@ __all__ = [
     "Relationship",
     "Remittance",
     "RemittanceParts",
+    "RenderedClaimForm",
     "RenderedDocument",
     "RevenueCode",
     "SegmentError",

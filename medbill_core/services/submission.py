@@ -48,6 +48,7 @@ from medbill_core.errors import (
 )
 from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
+from medbill_core.services.paper_claims import print_batch, prints_claim_forms
 from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -362,7 +363,13 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta,
         file, channel, key, payer_key = _as_file(row), row.channel, row.idempotency_key, \
             row.payer_key
     try:
-        receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
+        paper = prints_claim_forms(app, channel)
+        if paper is not None:  # printed on claim forms instead of sent
+            receipt = print_batch(app, submission_id, file, paper, key, actor=actor,
+                                  principal=principal)
+        else:
+            receipt = app.hooks.submit_file(submission=file, channel=channel,
+                                            idempotency_key=key)
     except MedbillError as exc:
         with app.unit_of_work(actor, principal=principal) as work:
             row = work.session.get_one(SubmissionRow, submission_id)
