@@ -166,8 +166,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         MAX_LINES,
         MAX_MODIFIERS,
     )
-    from medbill_core.domain.eligibility import REMAINING_PERIOD
     from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
+    from medbill_core.domain.eligibility import REMAINING_PERIOD
     from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
     from medbill_core.domain.findings import PaymentFinding
     from medbill_core.domain.identifiers import (

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from medbill_claim_forms_pdf import formtext as t
+from medbill_claim_forms_pdf.sheet import Box, Sheet
 from medbill_core.api import (
     BillableClaim,
     ClaimFrequency,
@@ -20,8 +22,6 @@ from medbill_core.api import (
     Sex,
     total,
 )
-from medbill_claim_forms_pdf import formtext as t
-from medbill_claim_forms_pdf.sheet import Box, Sheet
 
 #: Service lines on one form (24A-J).
 LINES_PER_FORM = 6
@@ -38,8 +38,9 @@ _OTHER = 45
 #: Box 6 by relationship (X12 codes): self, spouse, child, other.
 _RELATIONSHIP_COLUMNS = {Relationship.SELF: 33, Relationship.SPOUSE: 38,
                          Relationship.CHILD: 42}
-_GROUP_PLANS = {"CI", "BL", "HM", "12", "13", "14", "15", "16", "17", "AM", "DS", "HM",
-                "LM", "OF", "TV", "WC", "ZZ", "11", "09", "10"}
+#: Commercial, Blue Cross Blue Shield, HMO and the PPO / POS / EPO / indemnity / HMO
+#: Medicare risk codes: a group health plan (auto, workers' compensation ... are "other").
+_GROUP_PLANS = {"CI", "BL", "HM", "12", "13", "14", "15", "16", "17"}
 
 
 def boxes() -> list[Box]:
@@ -191,8 +192,8 @@ def fill(sheet: Sheet, bc: BillableClaim, page: int, pages: int, today: date) ->
         sheet.text(26, 1, 28, prior.coverage.plan_name or prior.payer.name, "9d")
     sheet.mark(26, 52 if prior is not None else 57)
     # 10a-c: medbill records no accident or employment relation: answered "no"
-    for line in (20, 22, 24):
-        sheet.mark(line, 41)
+    for question_line in (20, 22, 24):
+        sheet.mark(question_line, 41)
     # 12, 13
     if claim.release_of_information:
         sheet.text(29, 7, 20, "SIGNATURE ON FILE", "12")
@@ -253,7 +254,7 @@ def fill(sheet: Sheet, bc: BillableClaim, page: int, pages: int, today: date) ->
     if page < pages:
         sheet.text(56, 50, 10, "CONTINUED", "28")
     else:
-        sheet.amount(56, 52, 5, 58, claim.total_charge, "28")
+        sheet.amount(56, 50, 7, 58, claim.total_charge, "28")
         sheet.amount(56, 62, 5, 68, _amount_paid(bc), "29")
     # 31
     sheet.text(60, 1, 20, "SIGNATURE ON FILE", "31")

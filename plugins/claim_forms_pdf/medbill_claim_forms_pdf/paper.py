@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from medbill_claim_forms_pdf.settings import ClaimFormsPdfSettings
 from medbill_core.api import (
     ClaimFormLayout,
     InboundDocument,
@@ -21,7 +22,6 @@ from medbill_core.api import (
     private_dir,
     write_private,
 )
-from medbill_claim_forms_pdf.settings import ClaimFormsPdfSettings
 
 
 class PaperChannel(SubmissionChannel):
@@ -42,13 +42,14 @@ class PaperChannel(SubmissionChannel):
                      idempotency_key: str) -> SubmissionReceipt:
         name = f"{idempotency_key}.pdf"
         path = private_dir(self.folder) / name
-        if not path.exists():  # a batch handed over again keeps its first print
+        if path.exists():  # a batch handed over again keeps its first print
+            message = "printed before: the first print is kept; to be mailed"
+        else:
             write_private(path, forms.content)
-        return SubmissionReceipt(
-            channel=self.identifier, submission_id=name, accepted=True,
-            idempotency_key=idempotency_key,
-            message=f"printed: {forms.pages} pages, {len(forms.claim_numbers)} claims; "
-                    "to be mailed")
+            message = (f"printed: {forms.pages} pages, {len(forms.claim_numbers)} claims; "
+                       "to be mailed")
+        return SubmissionReceipt(channel=self.identifier, submission_id=name, accepted=True,
+                                 idempotency_key=idempotency_key, message=message)
 
     def fetch_responses(self) -> list[InboundDocument]:
         return []

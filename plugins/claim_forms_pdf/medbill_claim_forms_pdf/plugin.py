@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from medbill_core.api import ClaimFormRenderer, PluginContext, SubmissionChannel, hookimpl
 from medbill_claim_forms_pdf.paper import PaperChannel
 from medbill_claim_forms_pdf.renderer import (
     Cms1500Renderer,
@@ -10,6 +9,7 @@ from medbill_claim_forms_pdf.renderer import (
     Ub04Renderer,
 )
 from medbill_claim_forms_pdf.settings import ClaimFormsPdfSettings
+from medbill_core.api import ClaimFormRenderer, PluginContext, SubmissionChannel, hookimpl
 
 PLUGIN_NAME = "claim_forms_pdf"
 #: The plugin API this plugin was written for: claim form renderers came with 1.3.

@@ -9,6 +9,9 @@ from datetime import date
 from types import ModuleType
 from typing import Any, ClassVar
 
+from medbill_claim_forms_pdf import cms1500, ub04
+from medbill_claim_forms_pdf.settings import ClaimFormsPdfSettings
+from medbill_claim_forms_pdf.sheet import Sheet
 from medbill_core.api import (
     BillableClaim,
     ClaimFinding,
@@ -18,9 +21,6 @@ from medbill_core.api import (
     RenderedClaimForm,
     ValidationFailed,
 )
-from medbill_claim_forms_pdf import cms1500, ub04
-from medbill_claim_forms_pdf.settings import ClaimFormsPdfSettings
-from medbill_claim_forms_pdf.sheet import Sheet
 
 _POINTS_PER_INCH = 72
 _FORMS: dict[ClaimKind, ModuleType] = {ClaimKind.PROFESSIONAL: cms1500,

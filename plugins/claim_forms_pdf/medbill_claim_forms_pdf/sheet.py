@@ -99,9 +99,7 @@ class Sheet:
                           f"box {box} holds {width} characters: {len(value)} were cut to "
                           f"{width}", box)
             value = value[:width]
-        if align_right:
-            value = value.rjust(width)
-        self._put(line, column, value)
+        self._put(line, column + (width - len(value) if align_right else 0), value)
 
     def mark(self, line: float, column: float) -> None:
         """An ``X`` in a check box."""
@@ -113,7 +111,7 @@ class Sheet:
         columns, exactly as it is: never rounded, never cut."""
         if amount is None:
             return
-        sign, digits, exponent = amount.as_tuple()
+        sign, _, exponent = amount.as_tuple()
         if not isinstance(exponent, int) or exponent < -2:
             self._finding(Severity.ERROR, "form.amount_not_printable",
                           f"box {box}: an amount with more than two decimal places cannot "
@@ -129,7 +127,7 @@ class Sheet:
                           "not fit and is not printed", box)
             self._put(line, dollars_column, "*" * dollars_width)
             return
-        self._put(line, dollars_column, text.rjust(dollars_width))
+        self._put(line, dollars_column + dollars_width - len(text), text)
         self._put(line, cents_column, f"{cents:02d}")
 
     def _put(self, line: float, column: float, text: str) -> None:

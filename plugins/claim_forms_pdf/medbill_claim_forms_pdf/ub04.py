@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from medbill_claim_forms_pdf import formtext as t
+from medbill_claim_forms_pdf.sheet import Box, Sheet
 from medbill_core.api import (
     BillableClaim,
     ClaimFinding,
@@ -22,8 +24,6 @@ from medbill_core.api import (
     Severity,
     Sex,
 )
-from medbill_claim_forms_pdf import formtext as t
-from medbill_claim_forms_pdf.sheet import Box, Sheet
 
 LINES_PER_FORM = 22
 FIRST_SERVICE_LINE = 19
