@@ -8,14 +8,16 @@ memory); the PDF forms are claim_forms_pdf's, tested in its own suite and the de
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from fastapi.testclient import TestClient
 from inproc_plugins import make_line_plugin
 from sqlalchemy import select
+from test_http_api import MANAGER, assert_problem, fake_authenticate
 
 from medbill_core.adapters import ClaimFormRenderer, SubmissionChannel
 from medbill_core.config import MedbillConfig
@@ -31,6 +33,8 @@ from medbill_core.domain import (
 from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
 from medbill_core.errors import NotFound, PluginError, ValidationFailed
 from medbill_core.hookspecs import hookimpl
+from medbill_core.http import create_app
+from medbill_core.http.resources.jobs import stop_jobs
 from medbill_core.services.claim_forms import render_claim_form, renderer_for
 from medbill_core.services.paper_claims import reprint_batch
 from medbill_core.services.scrubbing import scrub_claims
@@ -235,3 +239,40 @@ def test_a_form_that_cannot_be_printed_leaves_the_batch_pending(medbill_app,
     assert forms_plugin.paper.kept == {}
     with medbill_app.unit_of_work() as work:
         assert [work.claims.get(i).state for i in ids] == [ClaimState.QUEUED] * 2
+
+
+# -- over HTTP ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def client(medbill_app) -> Iterator[TestClient]:
+    app = create_app(medbill_app, authenticate=fake_authenticate)
+    try:
+        with TestClient(app) as test_client:
+            yield test_client
+    finally:
+        stop_jobs(app)
+
+
+def test_the_form_over_http_is_a_pdf_or_a_problem(medbill_app, client: TestClient) -> None:
+    good, unprintable = _claims(medbill_app, ["PH1", "PH9"])
+    response = client.get(f"/v1/claims/{good}/form?renderer=lineforms&layout=data",
+                          headers=MANAGER)
+    assert response.status_code == 200, response.text
+    assert response.content == b"data|PH1|125.00\n"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["content-disposition"] == \
+        'attachment; filename="PH1-lineforms-data.txt"'
+    assert response.headers["cache-control"] == "no-store"
+    problem = assert_problem(client.get(f"/v1/claims/{good}/form?renderer=nosuch",
+                                        headers=MANAGER), 404, "not-found")
+    assert problem["detail"] == "claim form renderer nosuch not found"
+    problem = assert_problem(client.get(f"/v1/claims/{good}/form?renderer=ublines",
+                                        headers=MANAGER), 422, "validation-failed")
+    assert "the ublines form is not for professional claims" in problem["detail"]
+    problem = assert_problem(client.get(
+        f"/v1/claims/{unprintable}/form?renderer=lineforms", headers=MANAGER), 422,
+        "validation-failed")
+    assert problem["detail"] == "claim PH9: claim PH9 box 28: box 28 holds 5 dollar digits"
+    assert_problem(client.get("/v1/claims/999/form", headers=MANAGER), 404, "not-found")
+    # only the one that was drawn and answered is in the audit trail
+    assert len(_audit(medbill_app, "claim.form_rendered")) == 1

@@ -15,6 +15,7 @@ from medbill_core.http.resources import (
     appeals,
     audit_trail,
     claim_actions,
+    claim_forms,
     claims,
     coverages,
     eligibility,
@@ -46,7 +47,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            coverages.router, payments.router, plans.router, statements.router, appeals.router,
            webhooks.router,
            kpi.router,  # issue 16: the KPIs of the dashboard
-           work_queues.router)  # issue 16: the work queues
+           work_queues.router,  # issue 16: the work queues
+           claim_forms.router)  # issue 17: paper claim forms
 
 
 def include_core_routes(app: FastAPI) -> None:

@@ -232,9 +232,9 @@ def fill(sheet: Sheet, bc: BillableClaim, page: int, pages: int, today: date) ->
         if taxonomy:  # shaded 24I/24J: the rendering provider's taxonomy, qualifier ZZ
             sheet.text(row - 1, 65, 2, "ZZ", f"{box} 24I")
             sheet.text(row - 1, 68, 13, taxonomy, f"{box} 24J")
-        for column, day in ((1, line.service_date_from),
-                            (10, line.service_date_to or line.service_date_from)):
-            for offset, part in zip((0, 3, 6), t.mm_dd_yy(day), strict=True):
+        for column, served in ((1, line.service_date_from),
+                               (10, line.service_date_to or line.service_date_from)):
+            for offset, part in zip((0, 3, 6), t.mm_dd_yy(served), strict=True):
                 sheet.text(row, column + offset, 2, part, f"{box} 24A")
         sheet.text(row, 19, 2, line.place_of_service or claim.place_of_service, f"{box} 24B")
         sheet.text(row, 25, 6, line.procedure_code, f"{box} 24D")
