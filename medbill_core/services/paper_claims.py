@@ -4,7 +4,8 @@ A payer whose channel prints claim forms (:meth:`~medbill_core.adapters.Submissi
 prints_claim_forms`, e.g. ``paper`` of the claim_forms_pdf plugin) gets each outbox batch as
 one printable document: when the outbox sends the batch (:func:`~medbill_core.services.
 submission.send_pending`), :func:`print_batch` draws the batch's claims on their forms and
-hands the document to the channel, which keeps it (owner-only) for printing and mailing. The
+hands the document to the channel, which keeps it (owner-only) for printing and mailing (the
+outbox row itself holds the batch's list, :func:`paper_batch_file`: nothing is encoded). The
 batch is then ``sent`` and its claims ``submitted``: for paper that means printed, mailing
 pending. The document is recorded in the audit trail (``submission.printed``: the channel's
 name for it, its SHA-256 and page count) and named by the outbox row's ``remote_id``.
@@ -18,12 +19,13 @@ anything is kept; the batch stays pending with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medbill_core import audit
-from medbill_core.domain import BillableClaim, SubmissionFile, SubmissionReceipt
+from medbill_core.domain import BillableClaim, DocumentKind, SubmissionFile, SubmissionReceipt
 from medbill_core.domain.base import saved_id
 from medbill_core.domain.claim_forms import RenderedClaimForm
 from medbill_core.errors import NotFound, ValidationFailed
@@ -46,6 +48,19 @@ def prints_claim_forms(app: Medbill, channel: str) -> SubmissionChannel | None:
     if part is None or not context.call(part, "prints_claim_forms"):
         return None
     return part
+
+
+def paper_batch_file(payer_key: str, claims: Sequence[BillableClaim]) -> SubmissionFile:
+    """The outbox's record of a paper batch: what it holds (claim numbers, kinds, totals; no
+    PHI), not an encoded file (nothing electronic is sent). Named by a digest of that list,
+    so its idempotency key is stable for the batch."""
+    lines = [f"{bc.claim.claim_number}|{bc.claim.kind.value}|{bc.claim.total_charge}"
+             for bc in claims]
+    content = "PAPER CLAIMS (printed on claim forms)\n" + "\n".join(lines) + "\n"
+    control = "PAPER-" + sha256(content.encode("utf-8"))[:12].upper()
+    return SubmissionFile(payer_key=payer_key, kind=DocumentKind.OTHER, content=content,
+                          claim_numbers=[bc.claim.claim_number for bc in claims],
+                          control_number=control, filename=f"{control.lower()}.txt")
 
 
 def _billables(work: UnitOfWork, claim_numbers: list[str]) -> list[BillableClaim]:

@@ -48,7 +48,11 @@ from medbill_core.errors import (
 )
 from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
-from medbill_core.services.paper_claims import print_batch, prints_claim_forms
+from medbill_core.services.paper_claims import (
+    paper_batch_file,
+    print_batch,
+    prints_claim_forms,
+)
 from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -243,7 +247,9 @@ def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
     claims = work.claims.get_many(claim_ids)  # validated: they are locked as such
     assembled = work.claims.billable_many(claims)
     billables = [assembled[saved_id(claim)] for claim in claims]
-    files = work.app.hooks.encode_claims(payer=payer, claims=billables)
+    files = [paper_batch_file(key, billables)] \
+        if prints_claim_forms(work.app, payer.channel) is not None \
+        else work.app.hooks.encode_claims(payer=payer, claims=billables)
     numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
     del claims, assembled, billables  # the files say what the rest needs
     encoded = {n for f in files for n in f.claim_numbers}
