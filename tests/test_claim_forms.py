@@ -208,7 +208,7 @@ def test_a_paper_payers_batch_is_printed_once_through_the_outbox(
         assert (row.status, row.remote_id) == ("sent", f"{key}.txt")
         # the outbox keeps the batch's list, not an encoded file: nothing electronic is sent
         assert row.content == ("PAPER CLAIMS (printed on claim forms)\n"
-                               "PP1|professional|125.00\nPP2|professional|125.00\n")
+                               "PP1|professional|125.00\nPP2|professional|125.00")
         assert row.control_number.startswith("PAPER-") and row.group_control_number is None
         batch = row.id
     [printed] = _audit(medbill_app, "submission.printed")

@@ -56,7 +56,7 @@ def paper_batch_file(payer_key: str, claims: Sequence[BillableClaim]) -> Submiss
     so its idempotency key is stable for the batch."""
     lines = [f"{bc.claim.claim_number}|{bc.claim.kind.value}|{bc.claim.total_charge}"
              for bc in claims]
-    content = "PAPER CLAIMS (printed on claim forms)\n" + "\n".join(lines) + "\n"
+    content = "PAPER CLAIMS (printed on claim forms)\n" + "\n".join(lines)
     control = "PAPER-" + sha256(content.encode("utf-8"))[:12].upper()
     return SubmissionFile(payer_key=payer_key, kind=DocumentKind.OTHER, content=content,
                           claim_numbers=[bc.claim.claim_number for bc in claims],
