@@ -42,6 +42,9 @@ _RELATIONSHIP_COLUMNS = {Relationship.SELF: 33, Relationship.SPOUSE: 38,
 #: Medicare risk codes: a group health plan (auto, workers' compensation ... are "other").
 _GROUP_PLANS = {"CI", "BL", "HM", "12", "13", "14", "15", "16", "17"}
 
+#: how findings name the form's boxes
+TERM = "box "
+
 
 def boxes() -> list[Box]:
     """The form's boxes (for the drawn layout)."""

@@ -63,7 +63,8 @@ class PdfClaimFormRenderer(ClaimFormRenderer):
             pages = form.forms_needed(bc)
             for page in range(1, pages + 1):
                 pdf.add_page()
-                sheet = Sheet(pdf, bc.claim.claim_number, self.identifier, offset_x, offset_y)
+                sheet = Sheet(pdf, bc.claim.claim_number, self.identifier, offset_x, offset_y,
+                              form.TERM)
                 if layout is ClaimFormLayout.FORM:
                     sheet.draw(form.boxes(), form.TITLES)
                 form.fill(sheet, bc, page, pages, today)

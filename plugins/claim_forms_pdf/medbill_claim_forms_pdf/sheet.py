@@ -54,6 +54,8 @@ class Sheet:
     source: str
     offset_x: float = 0.0
     offset_y: float = 0.0
+    #: how the form names its boxes in findings: ``box `` (CMS-1500), ``FL`` (UB-04)
+    term: str = "box "
     findings: list[ClaimFinding] = field(default_factory=list)
 
     # -- geometry ---------------------------------------------------------------------------
@@ -96,8 +98,8 @@ class Sheet:
             return
         if len(value) > width:
             self._finding(Severity.WARNING, "form.truncated",
-                          f"box {box} holds {width} characters: {len(value)} were cut to "
-                          f"{width}", box)
+                          f"{self.term}{box} holds {width} characters: {len(value)} were cut "
+                          f"to {width}", box)
             value = value[:width]
         self._put(line, column + (width - len(value) if align_right else 0), value)
 
@@ -114,8 +116,8 @@ class Sheet:
         sign, _, exponent = amount.as_tuple()
         if not isinstance(exponent, int) or exponent < -2:
             self._finding(Severity.ERROR, "form.amount_not_printable",
-                          f"box {box}: an amount with more than two decimal places cannot "
-                          "be printed", box)
+                          f"{self.term}{box}: an amount with more than two decimal places "
+                          "cannot be printed", box)
             self._put(line, dollars_column, "*" * dollars_width)
             return
         cents_total = int(amount.copy_abs() * 100)
@@ -123,8 +125,8 @@ class Sheet:
         text = f"{'-' if sign else ''}{dollars}"
         if len(text) > dollars_width:
             self._finding(Severity.ERROR, "form.amount_too_large",
-                          f"box {box} holds {dollars_width} dollar digits: the amount does "
-                          "not fit and is not printed", box)
+                          f"{self.term}{box} holds {dollars_width} dollar digits: the amount "
+                          "does not fit and is not printed", box)
             self._put(line, dollars_column, "*" * dollars_width)
             return
         self._put(line, dollars_column + dollars_width - len(text), text)
@@ -137,4 +139,4 @@ class Sheet:
     def _finding(self, severity: Severity, code: str, message: str, box: str) -> None:
         self.findings.append(ClaimFinding(
             severity=severity, code=code, message=message, claim_number=self.claim_number,
-            field=f"box {box}", source=self.source))
+            field=f"{self.term}{box}", source=self.source))

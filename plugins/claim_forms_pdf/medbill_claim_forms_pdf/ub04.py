@@ -37,6 +37,9 @@ DIAGNOSES = 18  # the principal (FL67) and A-Q
 PROCEDURES = 6  # the principal and a-e
 #: 837 relationship codes as FL59 prints them (01 spouse, 18 self, 19 child, G8 other ...)
 
+#: how findings name the form's boxes
+TERM = "FL"
+
 
 def boxes() -> list[Box]:
     result = [
