@@ -36,6 +36,7 @@ def print_paper_claims(app: Medbill) -> dict[str, Any]:
     """Bill the county program on paper; what was printed (claims, pages, outcome)."""
     today = date.today()
     with app.unit_of_work() as work:
+        work.patients.register_providers(PROVIDERS)  # known already after the demo's load
         patient = work.patients.register(factories.make_patient(
             9001, account_number="CNTY-9001", last_name="Paperwright", first_name="Morgan"))
         coverage = work.patients.add_coverage(saved_id(patient), Coverage(
