@@ -68,6 +68,7 @@ class LineForms(ClaimFormRenderer):
 class UbLines(LineForms):
     identifier = "ublines"
     claim_kinds: ClassVar[frozenset[ClaimKind]] = frozenset({ClaimKind.INSTITUTIONAL})
+    layouts: ClassVar[frozenset[ClaimFormLayout]] = frozenset({ClaimFormLayout.FORM})
 
 
 class Broken(LineForms):
@@ -278,5 +279,11 @@ def test_the_form_over_http_is_a_pdf_or_a_problem(medbill_app, client: TestClien
         "validation-failed")
     assert problem["detail"] == "claim PH9: claim PH9 box 28: box 28 holds 5 dollar digits"
     assert_problem(client.get("/v1/claims/999/form", headers=MANAGER), 404, "not-found")
+    with medbill_app.unit_of_work() as work:
+        institutional = work.claims.create(factories.make_institutional_claim(
+            1, coverage_id=1, payer_key="mailed", number="PH-I")).id
+    problem = assert_problem(client.get(f"/v1/claims/{institutional}/form?layout=data",
+                                        headers=MANAGER), 422, "validation-failed")
+    assert problem["detail"] == "renderer ublines: layout: the ublines form has no data layout"
     # only the one that was drawn and answered is in the audit trail
     assert len(_audit(medbill_app, "claim.form_rendered")) == 1

@@ -60,6 +60,9 @@ def render_forms(work: UnitOfWork, claims: Sequence[BillableClaim], *, renderer:
     """``claims`` on their forms, in order, through the renderer hook."""
     context = work.app.hooks.context
     identifier = renderer_for(context, [bc.claim for bc in claims], renderer)
+    if layout not in context.form_renderers[identifier].layouts:
+        raise ValidationFailed(f"renderer {identifier}", [(
+            "layout", f"the {identifier} form has no {layout.value} layout")])
     return work.app.hooks.render_claim_forms(claims=claims, renderer=identifier,
                                              layout=layout)
 
