@@ -527,9 +527,10 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
             report.done("patient statements", f"{len(statements.produced)} PDFs, "
                         f"{skipped} accounts skipped (on hold or pending at a payer)")
             take_payments(app, report)
-            paper = print_paper_claims(app)
+            paper = print_paper_claims(out, demo_payers()[PAPER_PAYER.key])
             report.done("paper claims (CMS-1500, UB-04)", f"{paper['claims']} claims for "
-                        f"{PAPER_PAYER.name} printed into paper-claims/")
+                        f"{PAPER_PAYER.name} printed as a batch, "
+                        f"{len(paper['ub04_forms'])} UB-04s, into paper-claims/")
             coding, sample = audit_coding(app, report)
             summary = summarize(app)
             summary["files"] = write_files(app, out)
