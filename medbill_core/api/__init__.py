@@ -1,16 +1,16 @@
 """The public plugin API of medbill: the one module a plugin imports from the core.
 
-Everything a payer adapter, submission channel or statement renderer needs at run time is
-here: the hook marker and API version (:data:`hookimpl`, :data:`API_VERSION`), the base
-classes (:class:`PayerAdapter`, :class:`SubmissionChannel`, :class:`StatementRenderer`,
-:class:`RemittanceParts`), what a hook is given (:class:`PluginContext`,
-:class:`MedbillConfig`, :class:`Transition`), the domain types plugins receive and return,
-the error hierarchy (:class:`MedbillError` and its subclasses), money helpers (``Decimal``,
-never float), private-file helpers (files holding PHI are created ``0600``), the reference
-data plugins price and explain with (code sets, the Medicare physician fee schedule), and the
-core's cost estimator (:func:`estimate_costs`: benefits applied to planned services, no
-database), and :func:`verify_signature`, which checks the signature of a webhook delivery
-(for a receiver written in Python).
+Everything a payer adapter, submission channel, statement or claim form renderer needs at run
+time is here: the hook marker and API version (:data:`hookimpl`, :data:`API_VERSION`), the
+base classes (:class:`PayerAdapter`, :class:`SubmissionChannel`, :class:`StatementRenderer`,
+:class:`ClaimFormRenderer`, :class:`RemittanceParts`), what a hook is given
+(:class:`PluginContext`, :class:`MedbillConfig`, :class:`Transition`), the domain types
+plugins receive and return, the error hierarchy (:class:`MedbillError` and its subclasses),
+money helpers (``Decimal``, never float), private-file helpers (files holding PHI are created
+``0600``), the reference data plugins price and explain with (code sets, the Medicare
+physician fee schedule), and the core's cost estimator (:func:`estimate_costs`: benefits
+applied to planned services, no database), and :func:`verify_signature`, which checks the
+signature of a webhook delivery (for a receiver written in Python).
 
 Companion modules: :mod:`medbill_core.api.cli` (for plugins that add commands) and
 :mod:`medbill_core.api.testing` (the test kit: contract suites, factories, a started
