@@ -175,7 +175,8 @@ def test_the_renderer_is_the_one_for_the_claims_kind(medbill_app) -> None:
     with pytest.raises(ValidationFailed, match=r"claim CLM0101: renderer: the lineforms form "
                                                r"is not for institutional claims"):
         renderer_for(context, [institutional], "lineforms")
-    with pytest.raises(NotFound, match="claim form renderer cms9999 not found"):
+    with pytest.raises(NotFound, match=r"^no claim form renderer of that name \(available: "
+                                       r"broken, lineforms, ublines\)$"):
         renderer_for(context, [professional], "cms9999")
     with pytest.raises(ValidationFailed, match="no enabled plugin prints claim forms for "
                                                "institutional and professional claims"):
@@ -270,7 +271,8 @@ def test_the_form_over_http_is_a_pdf_or_a_problem(medbill_app, client: TestClien
     assert response.headers["cache-control"] == "no-store"
     problem = assert_problem(client.get(f"/v1/claims/{good}/form?renderer=nosuch",
                                         headers=MANAGER), 404, "not-found")
-    assert problem["detail"] == "claim form renderer nosuch not found"
+    assert problem["detail"] == ("no claim form renderer of that name (available: broken, "
+                                 "lineforms, ublines)")
     problem = assert_problem(client.get(f"/v1/claims/{good}/form?renderer=ublines",
                                         headers=MANAGER), 422, "validation-failed")
     assert "the ublines form is not for professional claims" in problem["detail"]

@@ -25,6 +25,17 @@ if TYPE_CHECKING:
     from medbill_core.pluginctx import PluginContext
 
 
+class UnknownFormRenderer(NotFound):
+    """No claim form renderer of the name asked for. The message lists the registered ones
+    and does not repeat the name (what was typed is never echoed into an error)."""
+
+    def __init__(self, available: list[str]) -> None:
+        super().__init__("claim form renderer", "asked for")
+        self.message = (f"no claim form renderer of that name (available: "
+                        f"{', '.join(available) or 'none'})")
+        self.args = (self.message,)
+
+
 def renderer_for(context: PluginContext, claims: Sequence[Claim],
                  identifier: str | None = None) -> str:
     """The claim form renderer to draw ``claims`` with: ``identifier`` when it is registered
@@ -38,7 +49,7 @@ def renderer_for(context: PluginContext, claims: Sequence[Claim],
     if identifier is not None:
         renderer = registered.get(identifier)
         if renderer is None:
-            raise NotFound("claim form renderer", identifier)
+            raise UnknownFormRenderer(sorted(registered))
         for claim in claims:
             if not context.call(renderer, "supports", claim.kind):
                 raise ValidationFailed(f"claim {claim.claim_number}", [(

@@ -28,7 +28,9 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
                 200: {"description": "The CMS-1500 (professional) or UB-04 (institutional) "
                                      "as a PDF. Never cached.",
                       "content": {"application/pdf": {
-                          "schema": {"type": "string", "format": "binary"}}}}})
+                          "schema": {"type": "string", "format": "binary"}}}},
+                404: PROBLEM_RESPONSES[500] | {
+                    "description": "No such claim, or no such claim form renderer"}})
 def claim_form(
         request: Request,
         principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))],
