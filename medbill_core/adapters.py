@@ -1,4 +1,5 @@
-"""Base classes for what plugins provide: payer adapters, submission channels, statement renderers.
+"""Base classes for what plugins provide: payer adapters, submission channels, statement and
+claim form renderers.
 
 A plugin registers instances through the registration hooks
 (:func:`~medbill_core.hookspecs.medbill_register_payer_adapters` and friends).
@@ -46,7 +47,9 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
 from medbill_core.domain.estimate import CostEstimate
+from medbill_core.domain.institutional import ClaimKind
 from medbill_core.errors import AdapterNotAvailable
 
 
@@ -227,6 +230,40 @@ class SubmissionChannel(_Identified):
         """Send a real-time request (a 270 or 276) and return the response document."""
         raise self._unsupported("exchange real-time requests")
 
+    # -- paper: a channel that takes claims printed on claim forms (.. versionadded:: 1.3) --
+    def prints_claim_forms(self) -> bool:
+        """True when :meth:`submit_forms` is implemented: the channel takes an outbox batch
+        printed on paper claim forms, not the adapter's encoded file.
+
+        .. versionadded:: 1.3
+        """
+        return type(self).submit_forms is not SubmissionChannel.submit_forms
+
+    def claim_form_renderer(self) -> str:
+        """The claim form renderer a paper channel's batches are printed with (default
+        ``claim_forms``: each claim on the form of its kind).
+
+        .. versionadded:: 1.3
+        """
+        return "claim_forms"
+
+    def claim_form_layout(self) -> ClaimFormLayout:
+        """The layout a paper channel's batches are printed in.
+
+        .. versionadded:: 1.3
+        """
+        return ClaimFormLayout.FORM
+
+    def submit_forms(self, forms: RenderedClaimForm, submission: SubmissionFile, *,
+                     idempotency_key: str) -> SubmissionReceipt:
+        """Keep an outbox batch printed on claim forms (one document for the batch's claims)
+        for printing and mailing; the receipt's ``submission_id`` names what was kept. A
+        repeated call with the same key keeps no second copy and answers the first receipt.
+
+        .. versionadded:: 1.3
+        """
+        raise self._unsupported("take printed claim forms")
+
 
 class StatementRenderer(_Identified):
     """Turns a :class:`~medbill_core.domain.Statement` into a document for the patient.
@@ -250,3 +287,34 @@ class StatementRenderer(_Identified):
     def render_estimate(self, estimate: CostEstimate) -> RenderedDocument:
         """Render a good-faith cost estimate for the patient."""
         raise self._unsupported("render cost estimates")
+
+
+class ClaimFormRenderer(_Identified):
+    """Turns claims into a paper claim form (the CMS-1500 for professional claims, the UB-04
+    for institutional ones, or a payer's own form) for printing and mailing.
+
+    Every value printed comes from the claims given; a renderer never computes amounts of its
+    own beyond the form's totals. A value longer than its box is cut to the box and reported
+    as a ``form.truncated`` finding (naming the claim and the box, never the value).
+
+    .. versionadded:: 1.3
+    """
+
+    #: IANA media type of the output.
+    media_type: ClassVar[str] = "application/pdf"
+    #: File extension without dot.
+    file_extension: ClassVar[str] = "pdf"
+    #: The kinds of claim the form is for (a CMS-1500 renderer: professional).
+    claim_kinds: ClassVar[frozenset[ClaimKind]] = frozenset()
+    #: The layouts the renderer draws.
+    layouts: ClassVar[frozenset[ClaimFormLayout]] = frozenset(ClaimFormLayout)
+
+    def supports(self, kind: ClaimKind) -> bool:
+        """True when the form is for claims of ``kind``."""
+        return kind in self.claim_kinds
+
+    def render(self, claims: Sequence[BillableClaim], *,
+               layout: ClaimFormLayout = ClaimFormLayout.FORM) -> RenderedClaimForm:
+        """One document with the forms of ``claims``, in order (all of a kind the renderer
+        supports: the core checks before it asks)."""
+        raise self._unsupported("render claim forms")

@@ -22,6 +22,7 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.claim_forms import RenderedClaimForm
 from medbill_core.errors import PluginError
 
 T = TypeVar("T")
@@ -80,6 +81,7 @@ DOCUMENTS = many(InboundDocument, "a list of InboundDocument")
 CLAIM_STATUS = one(ClaimStatusResponse, "a ClaimStatusResponse")
 RENDERED = one(RenderedDocument, "a RenderedDocument")
 DECODED_CLAIMS = one(DecodedClaimFile, "a DecodedClaimFile")
+RENDERED_FORM = one(RenderedClaimForm, "a RenderedClaimForm")
 FINDINGS = many(ClaimFinding, "a list of ClaimFinding")
 
 

@@ -53,6 +53,11 @@ Changes by version
   ``ServicePayment.revenue_code`` (SVC04).
   :func:`medbill_decode_claims`: read an 837 claim file received from a practice (claim
   intake).
+  Paper claim forms:
+  :class:`~medbill_core.adapters.ClaimFormRenderer` registered through
+  :func:`medbill_register_claim_form_renderers` and called through
+  :func:`medbill_render_claim_forms` (:class:`~medbill_core.domain.claim_forms.
+  RenderedClaimForm`, :class:`~medbill_core.domain.claim_forms.ClaimFormLayout`).
 """
 
 from __future__ import annotations
@@ -70,7 +75,12 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from pydantic import BaseModel
 
-    from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
+    from medbill_core.adapters import (
+        ClaimFormRenderer,
+        PayerAdapter,
+        StatementRenderer,
+        SubmissionChannel,
+    )
     from medbill_core.domain import (
         BillableClaim,
         Claim,
@@ -88,6 +98,7 @@ if TYPE_CHECKING:
         SubmissionFile,
         SubmissionReceipt,
     )
+    from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
     from medbill_core.domain.estimate import CostEstimate
     from medbill_core.lifecycle import Transition
     from medbill_core.pluginctx import PluginContext
@@ -166,6 +177,19 @@ def medbill_register_statement_renderers(context: PluginContext) -> Sequence[Sta
     :returns: renderer instances; identifiers must be unique across plugins.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def medbill_register_claim_form_renderers(
+    context: PluginContext
+) -> Sequence[ClaimFormRenderer]:
+    """Provide claim form renderers (the CMS-1500, the UB-04, a payer's own paper form).
+
+    :param context: configuration and settings of the running instance.
+    :returns: renderer instances; identifiers must be unique across plugins.
+
+    .. versionadded:: 1.3
     """
 
 
@@ -418,6 +442,29 @@ def medbill_render_estimate(
     :returns: the rendered document, or ``None`` to pass.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_render_claim_forms(
+    claims: Sequence[BillableClaim], renderer: str, layout: ClaimFormLayout,
+    context: PluginContext
+) -> RenderedClaimForm | None:
+    """Render paper claim forms (one document for ``claims``, in order) with the named
+    renderer: for printing one claim, or an outbox batch of a payer billed on paper.
+
+    The default implementation calls the registered renderer. Stops at first non-None
+    result.
+
+    :param claims: the claims, each with its practice, patient, coverage and payer; all of a
+        kind the renderer supports.
+    :param renderer: identifier of the claim form renderer (``cms1500``, ``ub04`` ...).
+    :param layout: ``form`` (the form drawn with the data) or ``data`` (the data alone, for
+        pre-printed forms).
+    :param context: configuration and registered renderers.
+    :returns: the rendered forms, or ``None`` to pass.
+
+    .. versionadded:: 1.3
     """
 
 

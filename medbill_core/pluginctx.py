@@ -15,7 +15,12 @@ from medbill_core.hookresults import Expected, checked
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
+    from medbill_core.adapters import (
+        ClaimFormRenderer,
+        PayerAdapter,
+        StatementRenderer,
+        SubmissionChannel,
+    )
     from medbill_core.config import MedbillConfig
     from medbill_core.domain import Payer
 
@@ -24,7 +29,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: What plugins register: the part of a plugin whose calls :meth:`PluginContext.call` guards.
-Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer"]
+Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer", "ClaimFormRenderer"]
 
 
 #: the memo of the batch being worked on in this thread or task (see :func:`batch_scope`)
@@ -69,6 +74,8 @@ class PluginContext:
     adapters: dict[str, PayerAdapter] = field(default_factory=dict)
     channels: dict[str, SubmissionChannel] = field(default_factory=dict)
     renderers: dict[str, StatementRenderer] = field(default_factory=dict)
+    #: claim form renderers (CMS-1500, UB-04 ...), by identifier
+    form_renderers: dict[str, ClaimFormRenderer] = field(default_factory=dict)
     #: Free-form per-run services (e.g. an outbox) a caller may hand to plugins.
     extras: dict[str, Any] = field(default_factory=dict)
     #: The plugin that registered each adapter, channel and renderer, by identifier: an
@@ -147,6 +154,11 @@ class PluginContext:
         found: StatementRenderer = _lookup(self.renderers, identifier, "statement renderer")
         return found
 
+    def form_renderer(self, identifier: str) -> ClaimFormRenderer:
+        found: ClaimFormRenderer = _lookup(self.form_renderers, identifier,
+                                           "claim form renderer")
+        return found
+
     def adapter_for(self, payer: Payer) -> PayerAdapter:
         return self.adapter(payer.adapter)
 
@@ -157,13 +169,16 @@ class PluginContext:
 
 
 def kind_of(part: object) -> str:
-    """``payer adapter``, ``submission channel`` or ``statement renderer``."""
-    from medbill_core.adapters import PayerAdapter, SubmissionChannel
+    """``payer adapter``, ``submission channel``, ``claim form renderer`` or ``statement
+    renderer``."""
+    from medbill_core.adapters import ClaimFormRenderer, PayerAdapter, SubmissionChannel
 
     if isinstance(part, PayerAdapter):
         return "payer adapter"
     if isinstance(part, SubmissionChannel):
         return "submission channel"
+    if isinstance(part, ClaimFormRenderer):
+        return "claim form renderer"
     return "statement renderer"
 
 

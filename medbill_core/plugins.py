@@ -40,7 +40,12 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from medbill_core import hookspecs
-from medbill_core.adapters import PayerAdapter, StatementRenderer, SubmissionChannel
+from medbill_core.adapters import (
+    ClaimFormRenderer,
+    PayerAdapter,
+    StatementRenderer,
+    SubmissionChannel,
+)
 from medbill_core.config import section_problem
 from medbill_core.domain import BenefitSummary
 from medbill_core.errors import (
@@ -58,6 +63,7 @@ from medbill_core.hookresults import (
     MONEY_OR_NONE,
     RECEIPT,
     RENDERED,
+    RENDERED_FORM,
     SUBMISSION_FILES,
     Expected,
     checked,
@@ -102,6 +108,7 @@ if TYPE_CHECKING:
         SubmissionFile,
         SubmissionReceipt,
     )
+    from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
     from medbill_core.domain.estimate import CostEstimate
     from medbill_core.lifecycle import Transition
 
@@ -115,6 +122,8 @@ REGISTRATIONS: tuple[tuple[str, str, str, type], ...] = (
     ("medbill_register_channels", "channels", "submission channel", SubmissionChannel),
     ("medbill_register_statement_renderers", "renderers", "statement renderer",
      StatementRenderer),
+    ("medbill_register_claim_form_renderers", "form_renderers", "claim form renderer",
+     ClaimFormRenderer),
 )
 BENEFITS_OR_NONE = one_or_none(BenefitSummary, "a BenefitSummary or None")
 
@@ -356,6 +365,9 @@ class PluginHooks:
     def register_statement_renderers(self) -> list[tuple[str, StatementRenderer]]:
         return self._registered("medbill_register_statement_renderers")
 
+    def register_claim_form_renderers(self) -> list[tuple[str, ClaimFormRenderer]]:
+        return self._registered("medbill_register_claim_form_renderers")
+
     def _registered(self, hook_name: str) -> list[tuple[str, Any]]:
         _, _, kind, base = next(entry for entry in REGISTRATIONS if entry[0] == hook_name)
         expected: Expected[Sequence[Any]] = many(base, f"a list of {base.__name__} ({kind}s)")
@@ -435,6 +447,13 @@ class PluginHooks:
         return self._first("medbill_render_statement", RENDERED,
                            f"render a statement with renderer {renderer!r}",
                            statement=statement, renderer=renderer, context=self.context)
+
+    def render_claim_forms(self, *, claims: Sequence[BillableClaim], renderer: str,
+                           layout: ClaimFormLayout) -> RenderedClaimForm:
+        return self._first("medbill_render_claim_forms", RENDERED_FORM,
+                           f"render claim forms with renderer {renderer!r}",
+                           claims=list(claims), renderer=renderer, layout=layout,
+                           context=self.context)
 
     def expected_allowed(self, *, payer: Payer, procedure_code: str, modifiers: Sequence[str],
                          place_of_service: str, service_date: date) -> Decimal | None:

@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_PACKAGES = ("medbill_payer_generic_x12", "medbill_payer_medicare",
                    "medbill_clearinghouse_mock", "medbill_statements_pdf",
-                   "medbill_workspace_web")
+                   "medbill_claim_forms_pdf", "medbill_workspace_web")
 API_MODULES = ("medbill_core.api", "medbill_core.api.testing", "medbill_core.api.cli",
                "medbill_core.api.http", "medbill_core.api.workspace")
 ENGINE = "medbill_payer_generic_x12"

@@ -1,16 +1,16 @@
 """The public plugin API of medbill: the one module a plugin imports from the core.
 
-Everything a payer adapter, submission channel or statement renderer needs at run time is
-here: the hook marker and API version (:data:`hookimpl`, :data:`API_VERSION`), the base
-classes (:class:`PayerAdapter`, :class:`SubmissionChannel`, :class:`StatementRenderer`,
-:class:`RemittanceParts`), what a hook is given (:class:`PluginContext`,
-:class:`MedbillConfig`, :class:`Transition`), the domain types plugins receive and return,
-the error hierarchy (:class:`MedbillError` and its subclasses), money helpers (``Decimal``,
-never float), private-file helpers (files holding PHI are created ``0600``), the reference
-data plugins price and explain with (code sets, the Medicare physician fee schedule), and the
-core's cost estimator (:func:`estimate_costs`: benefits applied to planned services, no
-database), and :func:`verify_signature`, which checks the signature of a webhook delivery
-(for a receiver written in Python).
+Everything a payer adapter, submission channel, statement or claim form renderer needs at run
+time is here: the hook marker and API version (:data:`hookimpl`, :data:`API_VERSION`), the
+base classes (:class:`PayerAdapter`, :class:`SubmissionChannel`, :class:`StatementRenderer`,
+:class:`ClaimFormRenderer`, :class:`RemittanceParts`), what a hook is given
+(:class:`PluginContext`, :class:`MedbillConfig`, :class:`Transition`), the domain types
+plugins receive and return, the error hierarchy (:class:`MedbillError` and its subclasses),
+money helpers (``Decimal``, never float), private-file helpers (files holding PHI are created
+``0600``), the reference data plugins price and explain with (code sets, the Medicare
+physician fee schedule), and the core's cost estimator (:func:`estimate_costs`: benefits
+applied to planned services, no database), and :func:`verify_signature`, which checks the
+signature of a webhook delivery (for a receiver written in Python).
 
 Companion modules: :mod:`medbill_core.api.cli` (for plugins that add commands) and
 :mod:`medbill_core.api.testing` (the test kit: contract suites, factories, a started
@@ -37,6 +37,7 @@ from medbill_core.api._lazy import homes_by_name, lazy_attributes
 
 if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is read
     from medbill_core.adapters import (
+        ClaimFormRenderer,
         PayerAdapter,
         RemittanceParts,
         StatementRenderer,
@@ -174,6 +175,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         MAX_LINES,
         MAX_MODIFIERS,
     )
+    from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
     from medbill_core.domain.eligibility import REMAINING_PERIOD
     from medbill_core.domain.estimate import CostEstimate, EstimatedService, PlannedService
     from medbill_core.domain.findings import PaymentFinding
@@ -241,6 +243,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "medbill_core.adapters": (
         "PayerAdapter", "RemittanceParts", "StatementRenderer", "SubmissionChannel",
+        # 1.3
+        "ClaimFormRenderer",
     ),
     "medbill_core.pluginctx": (
         "PluginContext",
@@ -287,6 +291,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "medbill_core.domain.eligibility": (
         "REMAINING_PERIOD",
+    ),
+    "medbill_core.domain.claim_forms": (
+        "ClaimFormLayout", "RenderedClaimForm",
     ),
     "medbill_core.domain.estimate": (
         "CostEstimate", "EstimatedService", "PlannedService",
@@ -361,6 +368,8 @@ __all__ = [
     "ClaimAcknowledgmentBatch",
     "ClaimAdjustmentRef",
     "ClaimFinding",
+    "ClaimFormLayout",
+    "ClaimFormRenderer",
     "ClaimFrequency",
     "ClaimKind",
     "ClaimPayment",
@@ -456,6 +465,7 @@ __all__ = [
     "Relationship",
     "Remittance",
     "RemittanceParts",
+    "RenderedClaimForm",
     "RenderedDocument",
     "RevenueCode",
     "SegmentError",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.markup import escape
 
+from medbill_core.cli import claim_forms_cmd  # noqa: F401  (claims form, claims reprint)
 from medbill_core.cli.claims_cmd import app as claims_app
 from medbill_core.cli.common import (
     cli_errors,

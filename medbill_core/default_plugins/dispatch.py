@@ -29,6 +29,7 @@ from medbill_core.domain import (
     SubmissionFile,
     SubmissionReceipt,
 )
+from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
 from medbill_core.domain.estimate import CostEstimate
 from medbill_core.errors import PluginError
 from medbill_core.hookresults import (
@@ -37,6 +38,7 @@ from medbill_core.hookresults import (
     ELIGIBILITY,
     RECEIPT,
     RENDERED,
+    RENDERED_FORM,
     SUBMISSION_FILES,
 )
 from medbill_core.hookspecs import hookimpl
@@ -119,6 +121,14 @@ def medbill_check_claim_status(request: ClaimStatusRequest,
         return None
     return context.call(adapter, "check_claim_status", request, context.channel_for(payer),
                         expected=CLAIM_STATUS)
+
+
+@hookimpl(trylast=True)
+def medbill_render_claim_forms(claims: Sequence[BillableClaim], renderer: str,
+                               layout: ClaimFormLayout,
+                               context: PluginContext) -> RenderedClaimForm | None:
+    return context.call(context.form_renderer(renderer), "render", claims, layout=layout,
+                        expected=RENDERED_FORM)
 
 
 @hookimpl(trylast=True)

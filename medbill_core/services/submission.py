@@ -48,6 +48,11 @@ from medbill_core.errors import (
 )
 from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
+from medbill_core.services.paper_claims import (
+    paper_batch_file,
+    print_batch,
+    prints_claim_forms,
+)
 from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -242,7 +247,9 @@ def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
     claims = work.claims.get_many(claim_ids)  # validated: they are locked as such
     assembled = work.claims.billable_many(claims)
     billables = [assembled[saved_id(claim)] for claim in claims]
-    files = work.app.hooks.encode_claims(payer=payer, claims=billables)
+    files = [paper_batch_file(key, billables)] \
+        if prints_claim_forms(work.app, payer.channel) is not None \
+        else work.app.hooks.encode_claims(payer=payer, claims=billables)
     numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
     del claims, assembled, billables  # the files say what the rest needs
     encoded = {n for f in files for n in f.claim_numbers}
@@ -362,7 +369,13 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta,
         file, channel, key, payer_key = _as_file(row), row.channel, row.idempotency_key, \
             row.payer_key
     try:
-        receipt = app.hooks.submit_file(submission=file, channel=channel, idempotency_key=key)
+        paper = prints_claim_forms(app, channel)
+        if paper is not None:  # printed on claim forms instead of sent
+            receipt = print_batch(app, submission_id, file, paper, key, actor=actor,
+                                  principal=principal)
+        else:
+            receipt = app.hooks.submit_file(submission=file, channel=channel,
+                                            idempotency_key=key)
     except MedbillError as exc:
         with app.unit_of_work(actor, principal=principal) as work:
             row = work.session.get_one(SubmissionRow, submission_id)

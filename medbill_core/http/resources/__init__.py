@@ -15,6 +15,7 @@ from medbill_core.http.resources import (
     appeals,
     audit_trail,
     claim_actions,
+    claim_forms,
     claim_imports,
     claims,
     coverages,
@@ -48,7 +49,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            webhooks.router,
            kpi.router,  # issue 16: the KPIs of the dashboard
            work_queues.router,  # issue 16: the work queues
-           claim_imports.router)  # issue 17: the 837 intake
+           claim_imports.router,  # issue 17: the 837 intake
+           claim_forms.router)  # issue 17: paper claim forms
 
 
 def include_core_routes(app: FastAPI) -> None:

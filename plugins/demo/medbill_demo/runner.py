@@ -75,6 +75,7 @@ from medbill_demo.data import (
     practice_size,
 )
 from medbill_demo.hospital import load_hospital_case
+from medbill_demo.paper import PAPER_PAYER, paper_payers, print_paper_claims
 
 CHANNEL = "clearinghouse_mock"
 REJECTED_MEMBER = "UNKNOWN0042"
@@ -105,7 +106,7 @@ def _x12_options(sender: str) -> dict[str, Any]:
 
 def demo_payers() -> dict[str, Payer]:
     payers = {}
-    for key, payer in PAYERS.items():
+    for key, payer in {**PAYERS, **paper_payers()}.items():  # issue 17: one billed on paper
         if payer.adapter == "medicare":
             options: dict[str, Any] = {"jurisdiction": "J15", "mac": "06102", "locality": "99",
                                        "x12": _x12_options("RIVERBEND")}
@@ -120,13 +121,14 @@ def demo_config(out: Path, base_url: str, api_key: str,
     return MedbillConfig(
         database_url=database_url or f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
-                 "workspace_web"],
+                 "workspace_web", "claim_forms_pdf"],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": base_url, "api_key": api_key,
                                    "backoff_initial": 0.05, "read_timeout": read_timeout,
                                    "max_pages": FETCH_PAGES, "page_size": FEED_PAGE_SIZE},
             "payer_generic_x12": {"control_numbers_path": str(out / "control-numbers.db")},
+            "claim_forms_pdf": {"paper_dir": str(out / "paper-claims")},
         })
 
 
@@ -142,11 +144,12 @@ def saved_demo_config(api_key: str) -> MedbillConfig:
     return MedbillConfig(
         database_url="sqlite:///medbill-demo.db",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
-                 "workspace_web"],
+                 "workspace_web", "claim_forms_pdf"],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": SIMULATOR_URL, "api_key": api_key},
             "payer_generic_x12": {"control_numbers_path": "control-numbers.db"},
+            "claim_forms_pdf": {"paper_dir": "paper-claims"},
         })
 
 
@@ -528,12 +531,17 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
             report.done("patient statements", f"{len(statements.produced)} PDFs, "
                         f"{skipped} accounts skipped (on hold or pending at a payer)")
             take_payments(app, report)
+            paper = print_paper_claims(out, demo_payers()[PAPER_PAYER.key])
+            report.done("paper claims (CMS-1500, UB-04)", f"{paper['claims']} claims for "
+                        f"{PAPER_PAYER.name} printed as a batch, "
+                        f"{len(paper['ub04_forms'])} UB-04s, into paper-claims/")
             coding, sample = audit_coding(app, report)
             summary = summarize(app)
             summary["files"] = write_files(app, out)
             summary["files"]["statements"] = len(statements.produced)
             summary["steps"] = [{"step": s, "result": d} for s, d in report.steps]
             summary.update(report.figures)
+            summary["paper_claims"] = paper
             summary["coding_audit"] = {"report": coding.as_json(), "sample": sample.as_json()}
             write_private(out / "summary.json", json.dumps(summary, indent=2) + "\n")
             print_summary(summary, report, console)

@@ -28,7 +28,7 @@ from medbill_core.testing.factories import PRACTICE_NPI, RENDERING_NPI
 
 ACME_OPTIONS = '\n[payers.acme.options]\nsubmitter_id = "SUB1"\nreceiver_id = "RCV1"\n'
 SHIPPED = ("clearinghouse_mock", "payer_generic_x12", "payer_medicare", "statements_pdf",
-           "workspace_web")
+           "workspace_web", "claim_forms_pdf")
 PATIENTS_CSV = """\
 account_number,last_name,first_name,birth_date,sex,address_line1,address_city,address_state,\
 address_postal_code,phone

@@ -74,6 +74,7 @@ def test_every_claim_side_command_has_json() -> None:
               "queues"}
     claim_side = {path: command for path, command in COMMANDS.items() if path[0] in groups}
     assert ("claims", "void") in claim_side and ("responses", "fetch") in claim_side
+    assert ("claims", "form") in claim_side and ("claims", "reprint") in claim_side  # paper
     assert sorted(" ".join(path) for path, command in claim_side.items()
                   if not _has_json(command)) == []
 

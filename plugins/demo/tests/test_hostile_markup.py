@@ -237,7 +237,7 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
            "outbox", "loads", "audit", "current", "report", "accuracy", "deliveries",
-           "kpi", "kpi-claims", "imports"}
+           "kpi", "kpi-claims", "imports", "form"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
                  if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
@@ -257,6 +257,8 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("claims", "outbox"): [((), ())],
     # 837 intake runs: file names are cleaned to plain characters, the rest are codes
     ("claims", "imports"): [((), ())],
+    # the paper form (issue 17): the claim number and the file's name are all it prints
+    ("claims", "form"): [(("MK-ACK", "-o", "mk-ack.pdf"), ("MK-ACK",))],
     ("remit", "list"): [((), (TRACE,))],
     ("remit", "show"): [((TRACE,), (TRACE, STYLE, "[/x]UNKNOWN"))],
     ("ar", "aging"): [((), ())],
