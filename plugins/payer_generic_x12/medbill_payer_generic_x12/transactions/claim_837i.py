@@ -49,8 +49,6 @@ from medbill_core.api import (
     ClaimKind,
     EntityType,
     Payer,
-    PriorLineAdjudication,
-    PriorPayerAdjudication,
     Provider,
     Relationship,
     ServiceLine,
@@ -78,8 +76,9 @@ from medbill_payer_generic_x12.transactions.claim_837p import (
     _State,
     _validated,
     _write_billing_provider,
-    _write_cas,
     _write_header,
+    _write_line_adjudication,
+    _write_other_payer,
     group_claims,
 )
 from medbill_payer_generic_x12.transactions.common import (
@@ -240,7 +239,7 @@ def _write_claim_information(w: TransactionWriter, bill: BillableClaim) -> None:
     _write_hi(w, bill)
     _write_providers(w, bill)
     for prior in bill.prior_adjudications:
-        _write_other_payer(w, bill, prior)
+        _write_other_payer(w, bill, prior, institutional=True)
     for line in claim.lines:
         _write_line(w, bill, line)
 
@@ -341,31 +340,6 @@ def _write_providers(w: TransactionWriter, bill: BillableClaim) -> None:
               "XX", referring.npi)
 
 
-def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
-                       prior: PriorPayerAdjudication) -> None:
-    """Loops 2320/2330A/2330B: as the 837P writes them (X223A2 allows every 5010
-    relationship code in SBR02)."""
-    coverage = prior.coverage
-    w.add("SBR", coverage.order.value, coverage.relationship.value, coverage.group_number,
-          coverage.group_name, None, None, None, None, prior.payer.claim_filing_indicator)
-    _write_cas(w, bill, prior.claim_adjustments, "2320")
-    w.add("AMT", "D", format_money(prior.paid_amount))
-    w.add("OI", None, None, "Y" if bill.claim.benefits_assigned else "N", None, None,
-          "Y" if bill.claim.release_of_information else "I")
-    if coverage.subscriber is None:
-        _person_name(w, "IL", bill.patient, "MI", coverage.member_id)
-    else:
-        _person_name(w, "IL", coverage.subscriber, "MI", coverage.member_id)
-        if coverage.subscriber.address:
-            _address(w, coverage.subscriber.address)
-    w.add("NM1", "PR", "2", prior.payer.name, None, None, None, None, "PI",
-          prior.payer.payer_id)
-    if prior.payer.address:
-        _address(w, prior.payer.address)
-    if not prior.line_adjudications:  # else each 2430 has its DTP*573 (X223A2: not both)
-        w.add("DTP", "573", "D8", format_date(prior.paid_date))
-
-
 def _write_line(w: TransactionWriter, bill: BillableClaim, line: ServiceLine) -> None:
     if line.revenue_code is None:
         raise X12EncodeError("a revenue code on every line of an 837I (SV201)",
@@ -390,25 +364,7 @@ def _write_line(w: TransactionWriter, bill: BillableClaim, line: ServiceLine) ->
         w.add("REF", "6R", line.line_control_number)
     for prior in bill.prior_adjudications:
         for adjudication in prior.lines_for(line.line_number):
-            _write_line_adjudication(w, bill, prior, line, adjudication)
-
-
-def _write_line_adjudication(w: TransactionWriter, bill: BillableClaim,
-                             prior: PriorPayerAdjudication, line: ServiceLine,
-                             adjudication: PriorLineAdjudication) -> None:
-    """Loop 2430 (see the module docstring for SVD03 / SVD04)."""
-    procedure: tuple[str, ...] | None = None
-    if adjudication.procedure_qualifier != "NU":
-        procedure = (adjudication.procedure_qualifier, adjudication.procedure_code,
-                     *adjudication.modifiers)
-    bundled = adjudication.bundled_line_number
-    w.add("SVD", prior.payer.payer_id, format_money(adjudication.paid_amount), procedure,
-          line.revenue_code, format_decimal(adjudication.paid_units),
-          str(bundled) if bundled else None)
-    _write_cas(w, bill, adjudication.adjustments, "2430")
-    w.add("DTP", "573", "D8", format_date(adjudication.adjudication_date or prior.paid_date))
-    if adjudication.remaining_patient_liability is not None:
-        w.add("AMT", "EAF", format_money(adjudication.remaining_patient_liability))
+            _write_line_adjudication(w, bill, prior, adjudication, line.revenue_code)
 
 
 # -- decoding -------------------------------------------------------------------------------------

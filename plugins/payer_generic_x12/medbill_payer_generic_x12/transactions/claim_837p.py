@@ -338,10 +338,12 @@ def _write_claim_information(w: TransactionWriter, bill: BillableClaim) -> None:
 
 
 def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
-                       prior: PriorPayerAdjudication) -> None:
+                       prior: PriorPayerAdjudication, *, institutional: bool = False) -> None:
+    """Loops 2320/2330A/2330B of one prior payer; the 837I writes them the same way, but
+    X223A2 allows every 5010 relationship code in SBR02."""
     coverage = prior.coverage
     relationship = coverage.relationship.value
-    if relationship not in OTHER_SUBSCRIBER_RELATIONSHIPS:
+    if not institutional and relationship not in OTHER_SUBSCRIBER_RELATIONSHIPS:
         raise X12EncodeError("an other-subscriber relationship 837P allows in 2320 SBR02",
                              segment_id="SBR", element=2, claim_number=bill.claim.claim_number)
     w.add("SBR", coverage.order.value, relationship, coverage.group_number, coverage.group_name,
@@ -360,7 +362,7 @@ def _write_other_payer(w: TransactionWriter, bill: BillableClaim,
           prior.payer.payer_id)
     if prior.payer.address:
         _address(w, prior.payer.address)
-    if not prior.line_adjudications:  # else each 2430 has its DTP*573 (X222A1: not both)
+    if not prior.line_adjudications:  # else each 2430 has its DTP*573 (X222A1/X223A2: not both)
         w.add("DTP", "573", "D8", format_date(prior.paid_date))
 
 
@@ -388,13 +390,19 @@ def _write_cas(w: TransactionWriter, bill: BillableClaim, adjustments: list[Clai
 
 def _write_line_adjudication(w: TransactionWriter, bill: BillableClaim,
                              prior: PriorPayerAdjudication,
-                             adjudication: PriorLineAdjudication) -> None:
-    """Loop 2430: one prior payer's adjudication of the current service line."""
-    modifiers = adjudication.modifiers
-    procedure = (adjudication.procedure_qualifier, adjudication.procedure_code, *modifiers)
+                             adjudication: PriorLineAdjudication,
+                             revenue_code: str | None = None) -> None:
+    """Loop 2430: one prior payer's adjudication of the current service line. An 837I names
+    the line's revenue code in SVD04, and leaves SVD03 out when the payer paid under the
+    revenue code alone (qualifier NU)."""
+    procedure: tuple[str, ...] | None = None
+    if adjudication.procedure_qualifier != "NU":
+        procedure = (adjudication.procedure_qualifier, adjudication.procedure_code,
+                     *adjudication.modifiers)
     bundled = adjudication.bundled_line_number
-    w.add("SVD", prior.payer.payer_id, format_money(adjudication.paid_amount), procedure, None,
-          format_decimal(adjudication.paid_units), str(bundled) if bundled else None)
+    w.add("SVD", prior.payer.payer_id, format_money(adjudication.paid_amount), procedure,
+          revenue_code, format_decimal(adjudication.paid_units),
+          str(bundled) if bundled else None)
     _write_cas(w, bill, adjudication.adjustments, "2430")
     w.add("DTP", "573", "D8", format_date(adjudication.adjudication_date or prior.paid_date))
     if adjudication.remaining_patient_liability is not None:
