@@ -16,7 +16,7 @@ command uses) refuse a ``Decimal`` with more than two places or an exponent, suc
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
@@ -76,7 +76,10 @@ def to_money(value: Any) -> Decimal:
         raise TypeError("money must be a Decimal, an integer or a numeric string")
     if not amount.is_finite():
         raise ValueError("amount must be finite")
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    try:
+        return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the context holds (an integer of 27 digits)
+        raise ValueError("amount is too large") from None
 
 
 def parse_money_input(value: Any) -> Decimal:

@@ -116,6 +116,11 @@ def test_money_is_decimal_never_float() -> None:
         factories.make_line(charge=12.5)
     with pytest.raises(ValueError):
         to_money("NaN")
+    # more digits than a Decimal context holds: a plain refusal, never InvalidOperation
+    with pytest.raises(ValueError, match="amount is too large"):
+        to_money(10 ** 40)
+    with pytest.raises(ValidationError, match="amount is too large"):
+        factories.make_line(charge=10 ** 30)
 
 
 # -- validation errors never echo PHI ---------------------------------------------------------

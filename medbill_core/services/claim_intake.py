@@ -53,7 +53,7 @@ from medbill_core.domain import (
     Sex,
 )
 from medbill_core.domain.base import saved_id
-from medbill_core.errors import MedbillError, ValidationFailed
+from medbill_core.errors import DecodeError, MedbillError, ValidationFailed
 from medbill_core.permissions import Action
 from medbill_core.services.patients import PatientService
 from medbill_core.services.practices import practice_profile
@@ -196,6 +196,8 @@ def import_claim_file(work: UnitOfWork, content: str, *, file_name: str,
     """
     work.require(Action.CLAIMS_IMPORT)
     name = clean_file_name(file_name)
+    if not is_x12(content):  # told apart here: no plugin is asked about text that is no X12
+        raise DecodeError("segment 1: an X12 interchange starting with ISA (an 837 claim file)")
     decoded = work.app.hooks.decode_claims(content=content)
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
     sender = f"{decoded.sender_qualifier}:{decoded.sender_id}"[:20]
