@@ -59,7 +59,7 @@ PARTIES = Parties(submitter_id="MEDBILLTEST", submitter_name="MEDBILL TEST",
 CONTROL_NUMBERS = MemoryControlNumbers(start=100)
 _member_numbers = itertools.count(1)
 
-ACCOUNTS = [f"acct{n:02d}" for n in range(1, 80)]
+ACCOUNTS = [f"acct{n:02d}" for n in range(1, 200)]
 
 
 def api_key(account: str) -> str:

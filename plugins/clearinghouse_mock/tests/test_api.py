@@ -388,10 +388,10 @@ def test_feed_rejects_bad_cursor_and_limit(http: httpx.Client) -> None:
 
 
 def test_accounts_do_not_see_each_others_documents(server, http: httpx.Client) -> None:  # type: ignore[no-untyped-def]
-    from chm_support import api_key
+    from chm_support import ACCOUNTS, api_key
     submit(http, x837([claim("MINE", member_id=fresh_member_id())]), "mine")
-    other = httpx.get(f"{server.base_url}/v1/responses",
-                      headers={"Authorization": f"Bearer {api_key('acct79')}"}, timeout=5)
+    other = httpx.get(f"{server.base_url}/v1/responses",  # the last account: no test's own
+                      headers={"Authorization": f"Bearer {api_key(ACCOUNTS[-1])}"}, timeout=5)
     assert all(d["kind"] != "277CA" or "MINE" not in d["content"]
                for d in other.json()["documents"])
 
