@@ -57,11 +57,11 @@ from medbill_core.api import (
 )
 from medbill_payer_generic_x12.construct import gc_paused
 from medbill_payer_generic_x12.transactions.claim_837p import (
-    FUNCTIONAL_ID,
     MAX_CLAIMS_PER_TRANSACTION,
     EncodedBatch,
     _address,
     _demographics,
+    _encode,
     _finish_practice,
     _line_number,
     _line_payer,
@@ -75,11 +75,8 @@ from medbill_payer_generic_x12.transactions.claim_837p import (
     _require_address,
     _State,
     _validated,
-    _write_billing_provider,
-    _write_header,
     _write_line_adjudication,
     _write_other_payer,
-    group_claims,
 )
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
@@ -90,7 +87,6 @@ from medbill_payer_generic_x12.transactions.common import (
     el,
     ensure_transaction,
     money,
-    new_interchange,
     opt,
     opt_decimal,
     payer_key_for,
@@ -143,39 +139,22 @@ def encode_837i(claims: Sequence[BillableClaim], *, parties: Parties = DEFAULT_P
     if not claims:
         raise X12EncodeError("at least one claim to encode")
     with gc_paused():
-        interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
-        group_handle = interchange.group(FUNCTIONAL_ID, VERSION, same_control_number=True)
-        claim_numbers: list[str] = []
-        transliterated: list[tuple[str | None, str]] = []
-        stamp = interchange.now
-        for group in group_claims(claims):
-            for start in range(0, len(group.claims), max_claims_per_transaction):
-                chunk = group.claims[start:start + max_claims_per_transaction]
-                writer = group_handle.transaction("837", VERSION)
-                _write_header(writer, parties, stamp)
-                billing_hl = _write_billing_provider(writer, group.practice)
-                for bill in chunk:
-                    number = bill.claim.claim_number
-                    writer.context_claim = number
-                    if bill.claim.institutional is None:
-                        raise X12EncodeError("an institutional claim (kind institutional, "
-                                             "with its details) for an 837I",
-                                             segment_id="CLM", element=5, claim_number=number)
-                    if len(bill.claim.lines) > max_lines_per_claim:
-                        raise X12EncodeError(
-                            f"at most {max_lines_per_claim} service lines per claim (the "
-                            "payer's limit)", segment_id="LX", claim_number=number)
-                    _write_subscriber(writer, billing_hl, bill, group.payer)
-                    _write_claim_information(writer, bill)
-                    claim_numbers.append(number)
-                writer.context_claim = None
-                transliterated += writer.transliterated
-        text = interchange.text()
-    return EncodedBatch(text, interchange.control_number, claim_numbers,
-                        group_handle.transaction_count, transliterated)
+        return _encode(claims, parties, control_numbers, now, delimiters,
+                       max_claims_per_transaction, max_lines_per_claim, line_breaks,
+                       VERSION, _write_claim)
 
 
 # -- encoding -------------------------------------------------------------------------------------
+
+def _write_claim(w: TransactionWriter, billing_hl: int, bill: BillableClaim,
+                 payer: Payer) -> None:
+    if bill.claim.institutional is None:
+        raise X12EncodeError("an institutional claim (kind institutional, with its details) "
+                             "for an 837I", segment_id="CLM", element=5,
+                             claim_number=bill.claim.claim_number)
+    _write_subscriber(w, billing_hl, bill, payer)
+    _write_claim_information(w, bill)
+
 
 def _write_subscriber(w: TransactionWriter, billing_hl: int, bill: BillableClaim,
                       payer: Payer) -> None:

@@ -172,23 +172,33 @@ def encode_837p(claims: Sequence[BillableClaim], *, parties: Parties = DEFAULT_P
         raise X12EncodeError("at least one claim to encode")
     with gc_paused():
         return _encode(claims, parties, control_numbers, now, delimiters,
-                       max_claims_per_transaction, max_lines_per_claim, line_breaks)
+                       max_claims_per_transaction, max_lines_per_claim, line_breaks,
+                       VERSION, _write_claim)
+
+
+#: writes one claim's loops (2000B and below) into a transaction: ``(writer, billing HL,
+#: claim, payer)``
+ClaimWriter = Callable[[TransactionWriter, int, BillableClaim, Payer], None]
 
 
 def _encode(claims: Sequence[BillableClaim], parties: Parties,
             control_numbers: ControlNumberSource | None, now: datetime | None,
             delimiters: Delimiters | None, max_claims_per_transaction: int,
-            max_lines_per_claim: int, line_breaks: bool) -> EncodedBatch:
+            max_lines_per_claim: int, line_breaks: bool, version: str,
+            write_claim: ClaimWriter) -> EncodedBatch:
+    """The envelope shared by the 837P and the 837I (``version``): claims grouped by practice
+    and payer, transaction sets of at most ``max_claims_per_transaction`` claims, each with its
+    header and billing provider; ``write_claim`` writes each claim's own loops."""
     interchange = new_interchange(parties, control_numbers, now, delimiters, line_breaks)
     # the 999 names GS06, the TA1 ISA13: one number finds the batch from either
-    group_handle = interchange.group(FUNCTIONAL_ID, VERSION, same_control_number=True)
+    group_handle = interchange.group(FUNCTIONAL_ID, version, same_control_number=True)
     claim_numbers: list[str] = []
     transliterated: list[tuple[str | None, str]] = []
     stamp = interchange.now
     for group in group_claims(claims):
         for start in range(0, len(group.claims), max_claims_per_transaction):
             chunk = group.claims[start:start + max_claims_per_transaction]
-            writer = group_handle.transaction("837", VERSION)
+            writer = group_handle.transaction("837", version)
             _write_header(writer, parties, stamp)
             billing_hl = _write_billing_provider(writer, group.practice)
             for claim in chunk:
@@ -197,7 +207,7 @@ def _encode(claims: Sequence[BillableClaim], parties: Parties,
                     raise X12EncodeError(
                         f"at most {max_lines_per_claim} service lines per claim (the payer's "
                         "limit)", segment_id="LX", claim_number=claim.claim.claim_number)
-                _write_claim(writer, billing_hl, claim, group.payer)
+                write_claim(writer, billing_hl, claim, group.payer)
                 claim_numbers.append(claim.claim.claim_number)
             writer.context_claim = None
             transliterated += writer.transliterated
