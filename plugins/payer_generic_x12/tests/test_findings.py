@@ -403,3 +403,20 @@ def test_the_plugin_setting_strict_decoding_makes_the_adapter_strict() -> None:
     assert adapter_with(plugin.GenericX12Settings()).strict is False
     assert adapter_with(plugin.GenericX12Settings(strict_decoding=True)).strict is True
     assert adapter_with(None).strict is False
+
+
+def test_a_claim_number_of_stray_bytes_is_named_in_escapes_not_sent_to_the_terminal(
+        tmp_path) -> None:
+    """CLM01 ``É`` written in UTF-8 reads (as latin-1) as ``Ã`` and the C1 control ``\\x89``:
+    the findings and ``x12 validate`` name that claim with the control written as its escape
+    (CI's fuzz found it printed raw)."""
+    text = encode_837p([claim("CLM7001")]).text.replace("CLM*CLM7001*", "CLM*\u00c3\x89*")
+    result = read_document(text)
+    named = [str(finding) for finding in result.findings if finding.claim_number]
+    assert named and all("claim \u00c3\\x89, segment" in line for line in named)
+    path = tmp_path / "stray.837"
+    path.write_bytes(text.encode("latin-1"))
+    outcome = runner.invoke(app, ["validate", str(path)])
+    assert outcome.exit_code == 1
+    assert "claim \u00c3\\x89" in outcome.output
+    assert all(char.isprintable() for char in outcome.output.replace("\n", ""))

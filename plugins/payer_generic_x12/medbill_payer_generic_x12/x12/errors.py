@@ -37,6 +37,16 @@ def describe_position(segment_index: int | None, segment_id: str | None,
     return ", ".join(parts) or "document"
 
 
+def describe_claim(claim_number: str) -> str:
+    """``claim 1234-A``: the claim number as read, with each character a terminal would not show
+    as itself (a control character from a stray byte, a right-to-left override) written as its
+    escape, so a message naming the claim stays one visible line."""
+    if not claim_number.isprintable():
+        claim_number = "".join(char if char.isprintable() else repr(char)[1:-1]
+                               for char in claim_number)
+    return f"claim {claim_number}"
+
+
 class _Positioned:
     """Mixin holding the position fields shared by decode and encode errors."""
 
@@ -110,7 +120,7 @@ class X12EncodeError(_Positioned, SubmissionError):
         message = self._init_position(expected, segment_index, segment_id, element, component,
                                       None)
         if claim_number:
-            message = f"claim {claim_number}: {message}"
+            message = f"{describe_claim(claim_number)}: {message}"
         self.claim_number = claim_number
         super().__init__(message)
 

@@ -20,7 +20,12 @@ from enum import StrEnum
 from typing import Any
 
 from medbill_core.api import DocumentKind
-from medbill_payer_generic_x12.x12.errors import X12Error, X12ValueError, describe_position
+from medbill_payer_generic_x12.x12.errors import (
+    X12Error,
+    X12ValueError,
+    describe_claim,
+    describe_position,
+)
 
 
 class FindingSeverity(StrEnum):
@@ -58,7 +63,7 @@ class Finding:
     def __str__(self) -> str:
         where = self.position
         if self.claim_number:
-            where = f"claim {self.claim_number}, {where}"
+            where = f"{describe_claim(self.claim_number)}, {where}"
         return f"{self.severity.value}: {where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
