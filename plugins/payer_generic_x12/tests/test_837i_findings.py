@@ -18,7 +18,7 @@ from medbill_payer_generic_x12.x12 import X12Error
 from medbill_payer_generic_x12.x12.findings import Finding, FindingSeverity, X12FindingsError
 from x12_institutional_factories import ATTENDING_NPI, inpatient, outpatient
 
-from medbill_core.api import DocumentKind
+from medbill_core.api import CodeSystem, DocumentKind, default_codesets
 
 NOW = datetime(2024, 3, 5, 10, 30)
 FIXTURES = Path(__file__).parent / "fixtures" / "public" / "837I"
@@ -138,17 +138,17 @@ def test_codes_not_valid_on_their_date_are_findings_when_the_code_sets_are_check
 
 def test_diagnoses_are_checked_on_the_discharge_date_of_a_stay_procedures_on_theirs(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import medbill_core.api as api
+    from medbill_payer_generic_x12 import code_verdicts
 
     asked: list[tuple[str, str, date]] = []
-    real = api.default_codesets()
+    real = default_codesets()
 
     class Recording:
-        def check(self, system: api.CodeSystem, code: str, *, on: date) -> object:
+        def check(self, system: CodeSystem, code: str, *, on: date) -> object:
             asked.append((system.value, code, on))
             return real.check(system, code, on=on)
 
-    monkeypatch.setattr(api, "default_codesets", lambda: Recording())
+    monkeypatch.setattr(code_verdicts, "default_codesets", lambda: Recording())
     decode_837i_findings(_inpatient_text(), check_codes=True)  # stay 2024-03-01..04
     stay_end = date(2024, 3, 4)
     assert asked == [
@@ -210,3 +210,26 @@ def test_findings_on_files_written_by_others_carry_no_patient_data() -> None:
         for value in values:
             if value and len(value) > 2:
                 assert value not in str(finding)
+
+
+def test_a_code_is_looked_up_once_per_date_in_a_document(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from medbill_payer_generic_x12 import code_verdicts
+
+    asked: list[tuple[str, date]] = []
+    real = default_codesets()
+
+    class Counting:
+        def check(self, system: CodeSystem, code: str, *, on: date) -> object:
+            asked.append((code, on))
+            return real.check(system, code, on=on)
+
+    monkeypatch.setattr(code_verdicts, "default_codesets", lambda: Counting())
+    text = encode_837i([inpatient("CLMA"), inpatient("CLMB"), inpatient("CLMC")], now=NOW).text
+    claims, findings = decode_837i_findings(text, check_codes=True)
+    assert len(claims) == 3 and findings == []
+    assert len(asked) == len(set(asked)) == 7  # the three stays share their codes and dates
+    # a code not valid on its date is still named on every claim that carries it
+    text = text.replace("ABF:Z880", "ABF:U999")
+    _, findings = decode_837i_findings(text, check_codes=True)
+    assert [f.claim_number for f in findings] == ["CLMA", "CLMB", "CLMC"]

@@ -55,10 +55,10 @@ from medbill_core.api import (
     UnitType,
     total,
 )
+from medbill_payer_generic_x12.code_verdicts import CodeVerdicts
 from medbill_payer_generic_x12.construct import gc_paused
 from medbill_payer_generic_x12.keep_as_sent import validate_keeping
 from medbill_payer_generic_x12.transactions.claim_837p import (
-    _CODE_REASONS,
     FUNCTIONAL_ID,
     MAX_CLAIMS_PER_TRANSACTION,
     EncodedBatch,
@@ -482,10 +482,11 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str], adapte
     ensure_transaction(transaction, "837", ("005010X223",))
     component = transaction.delimiters.component
     state = _State()
+    verdicts = CodeVerdicts() if check_codes and findings is not None else None
 
     def build(parts: _InstitutionalParts) -> Iterator[BillableClaim]:
         built = _build_claim(transaction, state, parts, payer_key, adapter, findings,
-                             check_codes)
+                             verdicts)
         if built is not None:
             yield built
 
@@ -905,7 +906,8 @@ def _read_svd(transaction: Transaction, segment: Segment, component: str,
 def _build_claim(transaction: Transaction, state: _State, parts: _InstitutionalParts,
                  payer_key: Callable[[str], str], adapter: str,
                  findings: list[Finding] | None = None,
-                 check_codes: bool = False) -> BillableClaim | None:
+                 verdicts: CodeVerdicts | None = None) -> BillableClaim | None:
+    """The claim of ``parts``; ``verdicts``: find codes not valid on their date."""
     _finish_practice(transaction, state, findings)
     clm = parts.clm
     claim_number = required(transaction, clm, 1, "CLM01 patient control number")
@@ -1047,8 +1049,8 @@ def _build_claim(transaction: Transaction, state: _State, parts: _InstitutionalP
         if kept is None:
             return None
         bill = kept
-        if check_codes:
-            _code_findings(bill, parts, findings)
+        if verdicts is not None:
+            _code_findings(bill, parts, findings, verdicts)
     charge = money(transaction, clm, 2, "CLM02 total claim charge")
     if charge != total(line.charge for line in bill.claim.lines):
         raise X12ValueError("CLM02 equal to the sum of the SV203 line charges",
@@ -1151,7 +1153,7 @@ def _details_position(parts: _InstitutionalParts, loc: tuple[str | int, ...]
 
 
 def _code_findings(bill: BillableClaim, parts: _InstitutionalParts,
-                   findings: list[Finding]) -> None:
+                   findings: list[Finding], verdicts: CodeVerdicts) -> None:
     """A finding per ICD-10-CM diagnosis and ICD-10-PCS procedure that is well formed but not
     valid on its date (both code sets are date-aware: codes change every October).
 
@@ -1159,9 +1161,8 @@ def _code_findings(bill: BillableClaim, parts: _InstitutionalParts,
     claim, as CMS groups a stay by it, else on the first date of service; a procedure on the
     date it was performed.
     """
-    from medbill_core.api import CodeSystem, default_codesets
+    from medbill_core.api import CodeSystem
 
-    codesets = default_codesets()
     claim = bill.claim
     details = claim.institutional
     assert details is not None
@@ -1170,11 +1171,9 @@ def _code_findings(bill: BillableClaim, parts: _InstitutionalParts,
 
     def check(system: CodeSystem, code: str, day: date, what: str,
               where: tuple[int, int] | None) -> None:
-        reason = _CODE_REASONS.get(codesets.check(system, code, on=day).reason.value)
+        reason = verdicts.problem(system, code, day)
         if reason is None:
             return  # valid, or malformed (that finding is already made)
-        if system is CodeSystem.ICD10PCS:
-            reason = reason.replace("ICD-10-CM", "ICD-10-PCS")
         findings.append(Finding(f"{what}: {reason}", segment_index=where[0] if where else None,
                                 segment_id="HI", element=where[1] if where else None,
                                 claim_number=number))
