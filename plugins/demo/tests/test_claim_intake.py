@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from medbill_payer_generic_x12.api import MemoryControlNumbers, encode_837p, plugin
+from medbill_payer_generic_x12.api import (
+    MemoryControlNumbers,
+    encode_837i,
+    encode_837p,
+    plugin,
+)
 from sqlalchemy import func, select
 
 from medbill_core.app import Medbill
@@ -36,10 +41,12 @@ from medbill_core.storage.schema import (
 )
 from medbill_core.testing.cli import cli, config_text, one_line_error
 from medbill_core.testing.factories import (
+    ATTENDING_NPI,
     PRACTICE_NPI,
     REFERRING_NPI,
     make_claim,
     make_coverage,
+    make_institutional_claim,
     make_line,
     make_patient,
     make_payer,
@@ -126,6 +133,36 @@ def test_a_batch_becomes_draft_claims_with_patients_coverages_and_providers(
     assert "patient A00001 (id 1) created" in report.claims[0].notes
     assert any(note.startswith("coverage") and "created" in note
                for note in report.claims[0].notes)
+
+
+def test_an_837i_breaking_business_rules_comes_in_as_a_draft_with_its_findings(
+        medbill_app: Medbill) -> None:
+    """The 837I decoder keeps an ICD-9 qualifier as sent with a positioned finding (as the
+    837P's does): the claim is imported as a draft for the scrubber to hold, not refused."""
+    person = make_patient(21, id=21)
+    coverage = make_coverage(patient_id=21, id=21, payer_key=ACME.key, member_id="MEM00021")
+    claim = make_institutional_claim(21, number="EHR-I021", payer_key=ACME.key)
+    bill = BillableClaim(claim=claim, practice=make_practice(), patient=person,
+                         coverage=coverage, payer=ACME,
+                         attending_provider=make_provider(ATTENDING_NPI, last_name="Welby",
+                                                          first_name="Marcus"))
+    text = encode_837i([bill], control_numbers=MemoryControlNumbers(start=303),
+                       now=datetime(2026, 12, 1, 9, 30)).text
+    assert "HI*ABK:J189~" in text
+    text = text.replace("HI*ABK:J189~", "HI*BK:J189~")  # same segment count
+    principal = next(number for number, segment in enumerate(text.split("~"), start=1)
+                     if segment.startswith("HI*BK:"))
+    with medbill_app.unit_of_work() as work:
+        report = import_claim_file(work, text, file_name="ub04.837")
+    [outcome] = report.claims
+    assert outcome.outcome is Outcome.IMPORTED and outcome.claim_id is not None
+    assert outcome.findings[0] == (
+        f"error: segment {principal} (HI), element HI01-1: ICD-10-CM qualifier ABK (BK is "
+        "ICD-9-CM, not accepted for services since 2015-10-01)")
+    with medbill_app.unit_of_work(read_only=True) as work:
+        stored = work.claims.get(outcome.claim_id)
+    assert stored.state.value == "draft" and stored.kind.value == "institutional"
+    assert stored.diagnoses == ["J189", "R0602"]
 
 
 def test_the_same_file_again_skips_what_it_imported_and_retries_what_it_refused(

@@ -10,7 +10,8 @@ and the clearinghouse simulator (``clearinghouse_mock`` reads 837Ps and writes 9
   in a test: ``extra_plugins=[("payer_generic_x12", plugin)]``);
 * whole documents: :func:`decode_document` (any supported kind: ``(kind, domain objects)``)
   and :func:`read_document` (a :class:`DecodeResult`: objects and positioned :class:`Finding`
-  objects; ``strict=True`` raises :class:`X12FindingsError`), :func:`decode_837p_findings`
+  objects; ``strict=True`` raises :class:`X12FindingsError`), :func:`decode_837p_findings`,
+  :func:`decode_837i_findings`
   and each transaction's encoder and decoder, as the README's table lists them: 837P, 837I, 835
   (also streamed: :func:`stream_835`), 999, TA1, 277CA, 270/271, 276/277, with
   :class:`Parties` (submitter and receiver) and :class:`PayerContact`;
@@ -38,7 +39,11 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     encode_999,
     encode_ta1,
 )
-from medbill_payer_generic_x12.transactions.claim_837i import decode_837i, encode_837i
+from medbill_payer_generic_x12.transactions.claim_837i import (
+    decode_837i,
+    decode_837i_findings,
+    encode_837i,
+)
 from medbill_payer_generic_x12.transactions.claim_837p import (
     decode_837p,
     decode_837p_findings,
@@ -110,6 +115,7 @@ __all__ = [
     "decode_277ca",
     "decode_835",
     "decode_837i",
+    "decode_837i_findings",
     "decode_837p",
     "decode_837p_findings",
     "decode_999",

@@ -9,8 +9,8 @@ provider loop, its subscriber and patient loops, the claim's own segments) and g
 decoder. An error names the segment number in the file as received, never a value.
 
 The decoder is chosen by the implementation guide (ST03, else GS08): 005010X222 (837P) and
-005010X223 (837I). The 837P decoder keeps a value that breaks a business rule as sent, with a
-positioned finding kept with the claim; the 837I decoder still refuses such a claim.
+005010X223 (837I). Both decoders keep a value that breaks a business rule as sent, with a
+positioned finding kept with the claim.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from medbill_core.api import BillableClaim, DecodedClaim, DecodedClaimFile
-from medbill_payer_generic_x12.transactions.claim_837i import decode_837i
+from medbill_payer_generic_x12.transactions.claim_837i import decode_837i_findings
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p_findings
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
@@ -49,8 +49,9 @@ def _read_837p(text: str) -> tuple[list[BillableClaim], list[Finding]]:
 
 
 def _read_837i(text: str) -> tuple[list[BillableClaim], list[Finding]]:
-    # the 837I decoder refuses business-rule breaks still (it has no findings of its own yet)
-    return decode_837i(text), []
+    # as the 837P's: an ICD-9 qualifier, a check digit, a code not valid on its date is a
+    # finding on a claim that comes in as a draft
+    return decode_837i_findings(text, check_codes=True)
 
 
 def _decoder_for(implementation: str) -> Decoder | None:

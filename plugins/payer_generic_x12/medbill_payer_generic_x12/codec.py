@@ -29,7 +29,7 @@ from medbill_payer_generic_x12.transactions.acknowledgments import (
     decode_999,
     decode_ta1,
 )
-from medbill_payer_generic_x12.transactions.claim_837i import decode_837i
+from medbill_payer_generic_x12.transactions.claim_837i import decode_837i_findings
 from medbill_payer_generic_x12.transactions.claim_837p import decode_837p_findings
 from medbill_payer_generic_x12.transactions.claim_status import decode_277
 from medbill_payer_generic_x12.transactions.claim_status_inquiry import decode_276
@@ -100,7 +100,6 @@ def _kind_of(set_id: str, reference: str) -> DocumentKind | None:
 
 
 _DECODERS: dict[DocumentKind, Any] = {
-    DocumentKind.CLAIM_837I: lambda text, strict: decode_837i(text),
     DocumentKind.REMITTANCE_835: lambda text, strict: decode_835(text, strict=strict),
     DocumentKind.FUNCTIONAL_ACK_999: lambda text, strict: decode_999(text, strict=strict),
     DocumentKind.CLAIM_ACK_277CA: lambda text, strict: decode_277ca(text, strict=strict),
@@ -113,6 +112,8 @@ _DECODERS: dict[DocumentKind, Any] = {
 #: Decoders that return their own findings: ``(text, lenient) -> (objects, findings)``.
 _FINDING_DECODERS: dict[DocumentKind, Any] = {
     DocumentKind.CLAIM_837P: lambda text, lenient: decode_837p_findings(
+        text, check_codes=True, lenient=lenient),
+    DocumentKind.CLAIM_837I: lambda text, lenient: decode_837i_findings(
         text, check_codes=True, lenient=lenient),
     DocumentKind.REMITTANCE_835: lambda text, lenient: _decode_835(text, lenient),
 }
@@ -168,7 +169,7 @@ def read_document(text: str, *, strict: bool = False, lenient: bool = False) -> 
 
 def decode_document(text: str, *, strict: bool = True) -> tuple[DocumentKind, list[Any]]:
     """``(kind, domain objects)``: one object per transaction set (per TA1 for a TA1; per claim
-    for an 837P). Findings are left out (:func:`read_document` gives them).
+    for an 837). Findings are left out (:func:`read_document` gives them).
 
     :param strict: ``False`` reads leniently (see :func:`read_document`).
     :raises X12Error: malformed or unsupported input, with its position.

@@ -40,7 +40,16 @@ _STAND_INS: dict[str, str] = {
     "member_id": "ZZ", "group_number": "ZZ", "group_name": "ZZ", "place_of_service": "11",
     "procedure_code": "99213", "modifiers": "25", "claim_number": "ZZ", "account_number": "ZZ",
     "original_claim_reference": "ZZ", "prior_authorization": "ZZ", "line_control_number": "ZZ",
+    # the 837I's institutional details and lines
+    "attending_provider_npi": "1234567893", "operating_provider_npi": "1234567893",
+    "other_operating_provider_npi": "1234567893", "admitting_diagnosis": "R69",
+    "reason_for_visit": "R69", "external_causes": "W199XXA", "revenue_code": "0450",
+    "admission_type": "9", "admission_source": "9", "patient_status": "01", "drg": "000",
+    "condition_codes": "ZZ", "code": "ZZ",
 }
+#: ``code`` of an ICD-10-PCS procedure (elsewhere ``code`` is a NUBC code: ``ZZ`` above)
+_PROCEDURE_LISTS = frozenset({"principal_procedure", "other_procedures"})
+_PCS_STAND_IN = "0000000"
 
 
 def _stand_in(loc: tuple[str | int, ...]) -> str | None:
@@ -50,6 +59,8 @@ def _stand_in(loc: tuple[str | int, ...]) -> str | None:
     if names[-1] == "diagnoses" and isinstance(loc[-1], int):
         # distinct per position: the claim refuses repeated diagnoses
         return f"Z{loc[-1] % 100:02d}9ZZZ"
+    if names[-1] == "code" and len(names) > 1 and names[-2] in _PROCEDURE_LISTS:
+        return _PCS_STAND_IN
     return _STAND_INS.get(names[-1])
 
 

@@ -161,14 +161,17 @@ def test_a_value_amount_is_never_rounded() -> None:
 
 # -- files written by others ----------------------------------------------------------------------
 
-#: LinuxForHealth x12 (Apache-2.0) test files: 005010X223A3, ICD-9 diagnoses, NPIs without a
-#: valid check digit. The decoder refuses each with the segment at fault, never a traceback.
+#: LinuxForHealth x12 (Apache-2.0) and stupidedi test files: 005010X223A3, ICD-9 diagnoses,
+#: NPIs without a valid check digit. A strict read refuses each with the segment at fault, never
+#: a traceback (test_837i_findings.py reads them with findings).
 REFUSED = {
-    "lfh__institutional-claim.837i": (14, "npi"),
-    "lfh__two-claims-single-provider.837i": (14, "npi"),
-    "lfh__ppo-repriced-claim.837i": (13, "npi"),
+    "lfh__institutional-claim.837i": (10, "npi"),
+    "lfh__two-claims-single-provider.837i": (10, "npi"),
     # HI written with '>' although ISA16 names ':' as the component separator
+    "lfh__ppo-repriced-claim.837i": (33, "HI01"),
     "lfh__out-of-network-repriced-claim.837i": (27, "HI01"),
+    # DTP*434 RD8 with a single date: refused however it is read
+    "stupidedi__837-institutional-claim.edi": (23, "DTP03"),
 }
 
 

@@ -122,3 +122,36 @@ def test_files_written_by_others_give_one_entry_per_claim(path: Path) -> None:
         assert (entry.bill is None) != (entry.refusal is None)
         if entry.refusal is not None:
             assert entry.refusal.startswith("segment ")
+
+
+PUBLIC_837I = Path(__file__).parent / "fixtures" / "public" / "837I"
+
+
+def test_an_837i_whose_claim_breaks_business_rules_comes_in_with_its_findings() -> None:
+    """The 837I decoder keeps an ICD-9 qualifier, a wrong NPI check digit as sent, each a
+    finding placed in the file as received (as the 837P's does)."""
+    decoded = decode_claim_file((PUBLIC_837I / "stupidedi__ppo-repriced-claim.edi").read_text())
+    assert decoded.implementation.startswith("005010X223")
+    [entry] = decoded.claims
+    assert entry.refusal is None and entry.bill is not None
+    assert entry.bill.claim.kind.value == "institutional"
+    assert entry.findings[0].startswith("error: segment 9 (NM1), element NM109: 2010AA "
+                                        "billing provider npi: NPI check digit is wrong")
+    assert sum("ICD-10-CM qualifier ABK (BK is ICD-9-CM" in f for f in entry.findings) == 1
+    assert all(f.startswith(("error: ", "warning: ")) for f in entry.findings)
+
+
+@pytest.mark.parametrize("path", sorted(PUBLIC_837I.iterdir()), ids=lambda p: p.name)
+def test_837is_written_by_others_give_one_entry_per_claim(path: Path) -> None:
+    text = path.read_text(encoding="latin-1")
+    decoded = decode_claim_file(text)
+    segments = [s.strip() for s in text.replace("\n", "").replace("\r", "").split("~")]
+    positions = [number for number, segment in enumerate(
+        (s for s in segments if s), start=1) if segment.startswith("CLM*")]
+    assert [c.position for c in decoded.claims] == positions
+    for entry in decoded.claims:
+        assert (entry.bill is None) != (entry.refusal is None)
+        if entry.refusal is not None:
+            assert entry.refusal.startswith("segment ")
+        else:
+            assert entry.findings  # every public 837I breaks a business rule

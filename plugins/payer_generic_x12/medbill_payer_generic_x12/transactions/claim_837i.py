@@ -55,7 +55,9 @@ from medbill_core.api import (
     UnitType,
     total,
 )
+from medbill_payer_generic_x12.code_verdicts import CodeVerdicts
 from medbill_payer_generic_x12.construct import gc_paused
+from medbill_payer_generic_x12.keep_as_sent import validate_keeping
 from medbill_payer_generic_x12.transactions.claim_837p import (
     MAX_CLAIMS_PER_TRANSACTION,
     EncodedBatch,
@@ -63,11 +65,13 @@ from medbill_payer_generic_x12.transactions.claim_837p import (
     _demographics,
     _encode,
     _finish_practice,
+    _lenient_component,
     _line_number,
     _line_payer,
     _OtherPayer,
     _Person,
     _person_name,
+    _person_position,
     _prior,
     _provider,
     _read_cas,
@@ -96,9 +100,11 @@ from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
     X12EncodeError,
+    X12Error,
     X12StructureError,
     X12ValueError,
 )
+from medbill_payer_generic_x12.x12.findings import Finding, FindingSeverity, X12FindingsError
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
 from medbill_payer_generic_x12.x12.values import (
     format_date,
@@ -366,6 +372,17 @@ class _InstitutionalParts:
     attending_taxonomy: str | None = None
     others: list[_OtherPayer] = field(default_factory=list)
     lines: list[dict[str, Any]] = field(default_factory=list)
+    #: the component separator its composites are read with (ISA16, unless a lenient read
+    #: found the sender used another)
+    component: str = ":"
+    #: where each value was read (for positioned findings): (segment index, HI element) of
+    #: each diagnosis, in the claim's order; of the other HI codes by (details field, its
+    #: index in the list, 0 for a single code); the CL1 and each line's SV2 index
+    diagnosis_positions: list[tuple[int, int]] = field(default_factory=list)
+    code_positions: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    cl1_index: int | None = None
+    attending_taxonomy_index: int | None = None
+    line_indexes: list[int] = field(default_factory=list)
 
 
 #: 2310 NM101 -> the role it names
@@ -374,26 +391,63 @@ _PROVIDER_ROLES = {"71": "attending", "72": "operating", "ZZ": "other_operating"
 
 
 def decode_837i(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
-                adapter: str = "generic_x12") -> list[BillableClaim]:
+                adapter: str = "generic_x12", strict: bool = True) -> list[BillableClaim]:
     """Every claim of every 837I transaction set in ``text``.
 
     :param payer_key: gives the payer key for a payer ID (837Is carry IDs, not medbill keys).
-    :raises X12Error: for malformed input, naming the segment and element.
+    :param strict: refuse the document when a claim breaks a business rule (an NPI check
+        digit, an ICD-9 qualifier, a ZIP code...); ``False`` returns the claims with such
+        values kept as sent (see :func:`decode_837i_findings` for the findings).
+    :raises X12Error: for malformed input, naming the segment and element
+        (:class:`~medbill_payer_generic_x12.x12.findings.X12FindingsError` for broken rules).
+    """
+    claims, findings = decode_837i_findings(text, payer_key=payer_key, adapter=adapter)
+    if strict and findings:
+        raise X12FindingsError(findings)
+    return claims
+
+
+def decode_837i_findings(text: str, *, payer_key: Callable[[str], str] = payer_key_for,
+                         adapter: str = "generic_x12", check_codes: bool = False,
+                         lenient: bool = False) -> tuple[list[BillableClaim], list[Finding]]:
+    """The claims of a structurally sound 837I and the positioned findings about them.
+
+    A value that breaks a business rule (a check digit, a code's form, an ICD-9 qualifier)
+    is kept as sent with a finding; a claim whose data cannot be kept that way (a code an
+    enumeration lacks, a required record missing) is left out, with findings saying why.
+
+    :param check_codes: also find ICD-10-CM diagnoses and ICD-10-PCS procedures that are well
+        formed but not valid on their date (the packaged, date-aware code sets).
+    :param lenient: read past envelope count and control number mismatches, and composites
+        written with another component separator than ISA16's (each a finding).
+
+    :raises X12Error: for malformed structure, naming the segment and element.
     """
     claims: list[BillableClaim] = []
-    for transaction in X12Reader(text).transactions():
-        claims.extend(decode_837i_transaction(transaction, payer_key=payer_key, adapter=adapter))
-    return claims
+    findings: list[Finding] = []
+    skipped: list[X12Error] = []
+    for transaction in X12Reader(text, strict=not lenient, warnings=skipped).transactions():
+        claims.extend(decode_837i_transaction(transaction, payer_key=payer_key, adapter=adapter,
+                                              findings=findings, check_codes=check_codes,
+                                              lenient=lenient))
+    return claims, [Finding.from_error(error) for error in skipped] + findings
 
 
 def decode_837i_transaction(transaction: Transaction, *,
                             payer_key: Callable[[str], str] = payer_key_for,
-                            adapter: str = "generic_x12") -> Iterator[BillableClaim]:
-    """Claims of one 837I transaction set, as they are completed (streaming)."""
+                            adapter: str = "generic_x12",
+                            findings: list[Finding] | None = None,
+                            check_codes: bool = False,
+                            lenient: bool = False) -> Iterator[BillableClaim]:
+    """Claims of one 837I transaction set, as they are completed (streaming).
+
+    :param findings: where business-rule findings go (claims then keep such values as sent);
+        without it a broken rule refuses the transaction set with a positioned X12 error.
+    """
     from pydantic import ValidationError
 
     try:
-        yield from _claims_of(transaction, payer_key, adapter)
+        yield from _claims_of(transaction, payer_key, adapter, findings, check_codes, lenient)
     except ValidationError as exc:  # a value no element check caught: still positioned
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
                            for e in exc.errors(include_input=False))
@@ -401,11 +455,20 @@ def decode_837i_transaction(transaction: Transaction, *,
             from None
 
 
-def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
-               adapter: str) -> Iterator[BillableClaim]:
+def _claims_of(transaction: Transaction, payer_key: Callable[[str], str], adapter: str,
+               findings: list[Finding] | None, check_codes: bool,
+               lenient: bool) -> Iterator[BillableClaim]:
     ensure_transaction(transaction, "837", ("005010X223",))
     component = transaction.delimiters.component
     state = _State()
+    verdicts = CodeVerdicts() if check_codes and findings is not None else None
+
+    def build(parts: _InstitutionalParts) -> Iterator[BillableClaim]:
+        built = _build_claim(transaction, state, parts, payer_key, adapter, findings,
+                             verdicts)
+        if built is not None:
+            yield built
+
     claim: _InstitutionalParts | None = None
     other: _OtherPayer | None = None
     person: _Person | None = None
@@ -415,15 +478,17 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         tag = segment[0]
         if tag == "HL":
             if claim is not None:
-                yield _build_claim(transaction, state, claim, payer_key, adapter)
+                yield from build(claim)
                 claim = None
-            state = _next_level(transaction, segment, state)
+            state = _next_level(transaction, segment, state, findings)
             person = None
             continue
         if tag == "CLM":
             if claim is not None:
-                yield _build_claim(transaction, state, claim, payer_key, adapter)
-            claim = _InstitutionalParts(segment, transaction.segment_index)
+                yield from build(claim)
+            if lenient and findings is not None and component not in el(segment, 5):
+                component = _lenient_component(transaction, segment, component, findings)
+            claim = _InstitutionalParts(segment, transaction.segment_index, component=component)
             other = line = svd = person = None
             continue
         if claim is None:
@@ -436,27 +501,31 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
         elif line is not None:
             svd = _read_line_segment(transaction, segment, component, claim, line, svd)
         elif tag == "SBR":
-            other = _OtherPayer(segment)
+            other = _OtherPayer(segment, transaction.segment_index)
             claim.others.append(other)
             person = None
         elif other is not None:
             person = _read_other_payer_segment(transaction, segment, other, person)
         else:
-            person = _read_claim_segment(transaction, segment, component, claim, person)
+            person = _read_claim_segment(transaction, segment, component, claim, person,
+                                         findings)
     if claim is not None:
-        yield _build_claim(transaction, state, claim, payer_key, adapter)
+        yield from build(claim)
 
 
-def _next_level(transaction: Transaction, segment: Segment, state: _State) -> _State:
+def _next_level(transaction: Transaction, segment: Segment, state: _State,
+                findings: list[Finding] | None) -> _State:
     level = required(transaction, segment, 3, "HL03 hierarchical level code")
     if level == "20":
         state = _State()
         state.loop = "2000A"
     elif level == "22":
-        _finish_practice(transaction, state)
+        _finish_practice(transaction, state, findings)
         fresh = _State()
         fresh.practice_parts, fresh.practice = state.practice_parts, state.practice
         fresh.billing_address, fresh.pay_to = state.billing_address, state.pay_to
+        fresh.practice_failed = state.practice_failed
+        fresh.taxonomy_index, fresh.tax_id_index = state.taxonomy_index, state.tax_id_index
         fresh.loop = "2000B"
         state = fresh
     elif level == "23":
@@ -474,14 +543,17 @@ def _read_header_segment(transaction: Transaction, segment: Segment, state: _Sta
     tag = segment[0]
     if tag == "PRV" and state.loop == "2000A":
         state.practice_parts["taxonomy"] = el(segment, 3)
+        state.taxonomy_index = transaction.segment_index
     elif tag == "SBR":
         state.sbr = segment
+        state.sbr_index = transaction.segment_index
     elif tag == "PAT":
         if state.loop == "2000C":
             state.pat = segment
     elif tag == "NM1":
         entity = required(transaction, segment, 1, "NM101 entity identifier code")
         person = _read_name(segment)
+        person.nm1_index = transaction.segment_index
         if entity == "85":
             state.billing_address = person
         elif entity == "87":
@@ -500,6 +572,7 @@ def _read_header_segment(transaction: Transaction, segment: Segment, state: _Sta
         if state.loop == "2000A" and el(segment, 1) in ("EI", "SY"):
             state.practice_parts["tax_id"] = required(transaction, segment, 2,
                                                       "REF02 reference identification")
+            state.tax_id_index = transaction.segment_index
     elif tag == "PER" and state.loop == "2000A" and person is state.billing_address:
         state.practice_parts["contact_name"] = opt(segment, 2)
         if el(segment, 3) == "TE":
@@ -515,34 +588,40 @@ def _read_person_detail(transaction: Transaction, segment: Segment,
     if tag == "N3":
         person.address_lines = (required(transaction, segment, 1, "N301 address"),
                                 opt(segment, 2))
+        person.n3_index = transaction.segment_index
     elif tag == "N4":
         person.city_state_zip = (el(segment, 1), el(segment, 2), el(segment, 3))
+        person.n4_index = transaction.segment_index
     else:
         person.birth_date = ccyymmdd(transaction, segment, 2, "DMG02 birth date")
         person.sex = el(segment, 3) or "U"
 
 
 def _read_claim_segment(transaction: Transaction, segment: Segment, component: str,
-                        claim: _InstitutionalParts, person: _Person | None) -> _Person | None:
+                        claim: _InstitutionalParts, person: _Person | None,
+                        findings: list[Finding] | None) -> _Person | None:
     """A segment of loops 2300/2310 (after CLM, before any 2320 or 2400)."""
     tag = segment[0]
     if tag == "DTP":
         _read_claim_date(transaction, segment, claim)
     elif tag == "CL1":
         claim.cl1 = segment
+        claim.cl1_index = transaction.segment_index
     elif tag == "REF":
         claim.references[el(segment, 1)] = required(transaction, segment, 2,
                                                     "REF02 reference identification")
     elif tag == "HI":
-        _read_hi(transaction, segment, component, claim)
+        _read_hi(transaction, segment, component, claim, findings)
     elif tag == "NM1":
         entity = required(transaction, segment, 1, "NM101 entity identifier code")
         role = _PROVIDER_ROLES.get(entity)
         person = _read_name(segment) if role else None
         if role and person is not None:
+            person.nm1_index = transaction.segment_index
             claim.providers[role] = person
     elif tag == "PRV" and person is not None and person is claim.providers.get("attending"):
         claim.attending_taxonomy = el(segment, 3)
+        claim.attending_taxonomy_index = transaction.segment_index
     return person
 
 
@@ -601,9 +680,17 @@ def _hi_date(transaction: Transaction, segment: Segment, position: int,
                             "CCYYMMDD-CCYYMMDD", segment, position, ack_code="8")
 
 
+#: ICD-9-CM qualifiers (X223A2 lists them for claims with services before 2015-10-01) -> the
+#: ICD-10 qualifier that replaced each: diagnoses (CM) and procedures (PCS)
+_ICD9_QUALIFIERS = {"BK": "ABK", "BF": "ABF", "BJ": "ABJ", "PR": "APR", "BN": "ABN",
+                    "BR": "BBR", "BQ": "BBQ"}
+_ICD9_PROCEDURES = frozenset({"BR", "BQ"})
+
+
 def _read_hi(transaction: Transaction, segment: Segment, component: str,
-             claim: _InstitutionalParts) -> None:
+             claim: _InstitutionalParts, findings: list[Finding] | None) -> None:
     details = claim.details
+    index = transaction.segment_index
     for position in range(1, len(segment)):
         parts = composite(segment, position, component)
         if len(parts) < 2 or not parts[1]:
@@ -614,45 +701,73 @@ def _read_hi(transaction: Transaction, segment: Segment, component: str,
                     ack_code="1")
             continue
         qualifier, code = parts[0], parts[1]
+        if qualifier in _ICD9_QUALIFIERS:
+            _icd9_qualifier(index, qualifier, position, findings)
+        where = (index, position)
         if qualifier in ("ABK", "BK", "ABF", "BF"):
             if qualifier in ("ABK", "BK") and claim.diagnoses:
                 claim.diagnoses.insert(0, code)  # the principal first, wherever it came
                 claim.poa.insert(0, _poa(parts))
+                claim.diagnosis_positions.insert(0, where)
             else:
                 claim.diagnoses.append(code)
                 claim.poa.append(_poa(parts))
+                claim.diagnosis_positions.append(where)
         elif qualifier in ("ABJ", "BJ"):
             details["admitting_diagnosis"] = code
+            claim.code_positions["admitting_diagnosis", 0] = where
         elif qualifier in ("APR", "PR"):
-            details.setdefault("reason_for_visit", []).append(code)
+            _append(claim, "reason_for_visit", code, where)
         elif qualifier in ("ABN", "BN"):
-            details.setdefault("external_causes", []).append(code)
+            _append(claim, "external_causes", code, where)
         elif qualifier == "DR":
             details["drg"] = code
+            claim.code_positions["drg", 0] = where
         elif qualifier in ("BBR", "BR", "CAH", "BBQ", "BQ"):
             day, _ = _hi_date(transaction, segment, position, parts)
             procedure = {"code": code, "procedure_date": day}
             if qualifier in ("BBQ", "BQ"):
-                details.setdefault("other_procedures", []).append(procedure)
+                _append(claim, "other_procedures", procedure, where)
             else:
                 details["principal_procedure"] = procedure
+                claim.code_positions["principal_procedure", 0] = where
         elif qualifier == "BI":
             start, end = _hi_date(transaction, segment, position, parts)
-            details.setdefault("occurrence_spans", []).append(
-                {"code": code, "date_from": start, "date_to": end or start})
+            _append(claim, "occurrence_spans",
+                    {"code": code, "date_from": start, "date_to": end or start}, where)
         elif qualifier == "BH":
             day, _ = _hi_date(transaction, segment, position, parts)
-            details.setdefault("occurrences", []).append({"code": code, "occurrence_date": day})
+            _append(claim, "occurrences", {"code": code, "occurrence_date": day}, where)
         elif qualifier == "BE":
             text = parts[4] if len(parts) > 4 else ""
             amount = parse_decimal(text) if text else None
             if amount is None:
                 raise transaction.error(X12ValueError, f"HI{position:02d}-5 value amount as a "
                                         "decimal number", segment, position, ack_code="6")
-            details.setdefault("values", []).append({"code": code, "amount": amount})
+            _append(claim, "values", {"code": code, "amount": amount}, where)
         elif qualifier == "BG":
-            details.setdefault("condition_codes", []).append(code)
+            _append(claim, "condition_codes", code, where)
         # TC (home health treatment codes) and unknown qualifiers: not carried
+
+
+def _append(claim: _InstitutionalParts, name: str, value: Any, where: tuple[int, int]) -> None:
+    """``value`` added to the details list ``name``, its position kept for findings."""
+    values = claim.details.setdefault(name, [])
+    claim.code_positions[name, len(values)] = where
+    values.append(value)
+
+
+def _icd9_qualifier(index: int, qualifier: str, position: int,
+                    findings: list[Finding] | None) -> None:
+    """HIPAA has required ICD-10 since 2015-10-01: an ICD-9 qualifier is a rule broken, not
+    a structure (the code is read; its form is checked as an ICD-10 code)."""
+    system = "ICD-10-PCS" if qualifier in _ICD9_PROCEDURES else "ICD-10-CM"
+    finding = Finding(f"{system} qualifier {_ICD9_QUALIFIERS[qualifier]} ({qualifier} is "
+                      "ICD-9-CM, not accepted for services since 2015-10-01)",
+                      segment_index=index, segment_id="HI", element=position, component=1)
+    if findings is None:
+        raise X12FindingsError([finding])
+    findings.append(finding)
 
 
 def _poa(parts: list[str]) -> str | None:
@@ -672,6 +787,7 @@ def _read_other_payer_segment(transaction: Transaction, segment: Segment, other:
     elif tag == "NM1":
         entity = el(segment, 1)
         person = _read_name(segment)
+        person.nm1_index = transaction.segment_index
         if entity == "IL":
             other.subscriber = person
         elif entity == "PR":
@@ -692,6 +808,7 @@ def _read_line_segment(transaction: Transaction, segment: Segment, component: st
     tag = segment[0]
     if tag == "SV2":
         _read_sv2(transaction, segment, component, line)
+        claim.line_indexes.append(transaction.segment_index)
     elif tag == "DTP":
         qualifier = el(segment, 1)
         if qualifier == "472" and svd is None:
@@ -766,11 +883,20 @@ def _read_svd(transaction: Transaction, segment: Segment, component: str,
 
 
 def _build_claim(transaction: Transaction, state: _State, parts: _InstitutionalParts,
-                 payer_key: Callable[[str], str], adapter: str) -> BillableClaim:
-    _finish_practice(transaction, state)
+                 payer_key: Callable[[str], str], adapter: str,
+                 findings: list[Finding] | None = None,
+                 verdicts: CodeVerdicts | None = None) -> BillableClaim | None:
+    """The claim of ``parts``; ``verdicts``: find codes not valid on their date."""
+    _finish_practice(transaction, state, findings)
     clm = parts.clm
     claim_number = required(transaction, clm, 1, "CLM01 patient control number")
-    location = composite(clm, 5, transaction.delimiters.component)
+    if state.practice_failed and findings is not None:
+        findings.append(Finding("claim left out: its billing provider (loop 2010AA) breaks "
+                                "rules that cannot be kept as sent",
+                                segment_index=parts.clm_index, segment_id="CLM",
+                                claim_number=claim_number))
+        return None
+    location = composite(clm, 5, parts.component)
     if len(location) < 3 or location[1] != "A" or len(location[0]) != 2:
         raise X12StructureError("CLM05 facility type code : A : frequency code",
                                 segment_index=parts.clm_index, segment_id="CLM", element=5,
@@ -791,15 +917,19 @@ def _build_claim(transaction: Transaction, state: _State, parts: _InstitutionalP
                                 segment_id="SBR", ack_code="3")
     payer_id = state.payer.identifier or ""
     key = payer_key(payer_id)
-    payer = _validated(transaction, Payer, {
+    payer_data = {
         "key": key, "payer_id": payer_id, "name": state.payer.last_name, "adapter": adapter,
-        "claim_filing_indicator": el(sbr, 9) or "CI", "address": state.payer.address()},
-        "2010BB payer")
+        "claim_filing_indicator": el(sbr, 9) or "CI", "address": state.payer.address()}
     patient_is_subscriber = state.pat is None
     patient_person = state.subscriber if patient_is_subscriber else state.patient
     if patient_person is None:
         raise X12StructureError("HL*23 patient loop 2000C before PAT",
                                 segment_index=parts.clm_index, segment_id="PAT", ack_code="3")
+    if patient_person.nm1_index is None:
+        raise X12StructureError(
+            "NM1*QC patient name in loop 2010CA (required)" if not patient_is_subscriber
+            else "NM1*IL subscriber name in loop 2010BA (required)",
+            segment_index=parts.clm_index, segment_id="NM1", ack_code="3")
     subscriber = None
     if not patient_is_subscriber:
         sub = state.subscriber
@@ -828,7 +958,7 @@ def _build_claim(transaction: Transaction, state: _State, parts: _InstitutionalP
         # first day stands in, as the UB-04 leaves FL45 blank then
         line.setdefault("service_date_from", statement_from)
     providers = {role: _provider(person, parts.attending_taxonomy if role == "attending"
-                                 else None)
+                                 else None, _ROLE_LOOPS[role], findings, claim_number)
                  for role, person in parts.providers.items()}
     details = dict(parts.details)
     details.update({
@@ -857,17 +987,49 @@ def _build_claim(transaction: Transaction, state: _State, parts: _InstitutionalP
         "accepts_assignment": el(clm, 7) != "C", "benefits_assigned": el(clm, 8) != "N",
         "release_of_information": el(clm, 9) != "I", "institutional": details,
     }
-    # _prior reads only ``clm_index`` of the claim parts, which the 837I's have too
-    priors = [_prior(transaction, other, cast(Any, parts), patient_person, payer_key, adapter)
-              for other in parts.others]
-    bill = _validated(transaction, BillableClaim, {
+    priors = []
+    for other in parts.others:
+        if other.paid is None and findings is not None:
+            # X223A2: AMT*D only once the payer of this loop adjudicated the claim: other
+            # coverage not yet adjudicated is no prior adjudication
+            findings.append(Finding(
+                "loop 2320 other payer without AMT*D (not adjudicated by it yet): medbill keeps "
+                "prior payers' adjudications only, this other coverage is left out",
+                segment_index=other.sbr_index, segment_id="SBR",
+                severity=FindingSeverity.WARNING, claim_number=claim_number))
+            continue
+        # _prior reads only ``clm_index`` of the claim parts, which the 837I's have too
+        priors.append(_prior(transaction, other, cast(Any, parts), patient_person, payer_key,
+                             adapter))
+    bill_data: dict[str, Any] = {
         "claim": claim, "practice": state.practice, "patient": patient, "coverage": coverage,
-        "payer": payer, "rendering_provider": providers.get("rendering"),
+        "rendering_provider": providers.get("rendering"),
         "referring_provider": providers.get("referring"),
         "attending_provider": providers.get("attending"),
         "operating_provider": providers.get("operating"),
         "other_operating_provider": providers.get("other_operating"),
-        "prior_adjudications": priors}, f"claim at segment {parts.clm_index}")
+        "prior_adjudications": priors}
+    if findings is None:
+        bill_data["payer"] = _validated(transaction, Payer, payer_data, "2010BB payer")
+        bill = _validated(transaction, BillableClaim, bill_data,
+                          f"claim at segment {parts.clm_index}")
+    else:
+        kept_payer = validate_keeping(
+            Payer, payer_data, what="2010BB payer", findings=findings,
+            claim_number=claim_number,
+            locate=lambda loc: _payer_position(state, loc))
+        if kept_payer is None:
+            return None
+        bill_data["payer"] = kept_payer
+        kept = validate_keeping(
+            BillableClaim, bill_data, what="", findings=findings, claim_number=claim_number,
+            locate=lambda loc: _claim_position(state, parts, patient_person, loc),
+            reported=_REPORTED_ELSEWHERE)
+        if kept is None:
+            return None
+        bill = kept
+        if verdicts is not None:
+            _code_findings(bill, parts, findings, verdicts)
     charge = money(transaction, clm, 2, "CLM02 total claim charge")
     if charge != total(line.charge for line in bill.claim.lines):
         raise X12ValueError("CLM02 equal to the sum of the SV203 line charges",
@@ -879,5 +1041,143 @@ def _npi(provider: dict[str, Any] | None) -> str | None:
     return provider["npi"] if provider else None
 
 
-__all__ = ["PLACE_OF_SERVICE_BY_FACILITY", "VERSION", "decode_837i",
+#: 2310 role -> how a finding names it
+_ROLE_LOOPS = {"attending": "attending (2310A)", "operating": "operating (2310B)",
+               "other_operating": "other operating (2310C)", "rendering": "rendering (2310D)",
+               "referring": "referring (2310F)"}
+#: Claim fields copied from a record whose own finding already names the value (the
+#: billing provider's, or a 2310 provider's NM109).
+_REPORTED_ELSEWHERE = frozenset({
+    "claim.billing_provider_npi", "claim.rendering_provider_npi",
+    "claim.referring_provider_npi", "claim.institutional.attending_provider_npi",
+    "claim.institutional.operating_provider_npi",
+    "claim.institutional.other_operating_provider_npi"})
+#: BillableClaim provider fields -> the 2310 role read into them
+_PROVIDER_FIELDS = {"attending_provider": "attending", "operating_provider": "operating",
+                    "other_operating_provider": "other_operating",
+                    "rendering_provider": "rendering", "referring_provider": "referring"}
+#: CL1 elements of the details read from it
+_CL1_ELEMENTS = {"admission_type": 1, "admission_source": 2, "patient_status": 3}
+#: 2310 NM109 of the details' provider NPIs
+_NPI_ROLES = {"attending_provider_npi": "attending", "operating_provider_npi": "operating",
+              "other_operating_provider_npi": "other_operating"}
+
+
+def _payer_position(state: _State, loc: tuple[str | int, ...]
+                    ) -> tuple[int | None, str | None, int | None]:
+    """Where a 2010BB payer field was read; the loop 2000B's SBR when no NM1*PR was."""
+    if state.payer.nm1_index is None:
+        return state.sbr_index, "SBR", None
+    address = loc[:1] == ("address",)
+    return _person_position(state.payer, loc[1:] if address else loc, address)
+
+
+def _claim_position(state: _State, parts: _InstitutionalParts, patient: _Person,
+                    loc: tuple[str | int, ...]) -> tuple[int | None, str | None, int | None]:
+    """Where the value at a BillableClaim error location was read (the CLM when unknown)."""
+    index, segment_id, element = _read_at(state, parts, patient, loc)
+    if index is None:  # a record the document left out (a provider without its NM1)
+        return parts.clm_index, "CLM", None
+    return index, segment_id, element
+
+
+def _read_at(state: _State, parts: _InstitutionalParts, patient: _Person,
+             loc: tuple[str | int, ...]) -> tuple[int | None, str | None, int | None]:
+    head = loc[0] if loc else None
+    rest = loc[1:]
+    field_name = rest[0] if rest else None
+    number = rest[1] if len(rest) > 1 and isinstance(rest[1], int) else None
+    if (head == "claim" and field_name == "diagnoses" and number is not None
+            and number < len(parts.diagnosis_positions)):
+        index, element = parts.diagnosis_positions[number]
+        return index, "HI", element
+    if (head == "claim" and field_name == "lines" and number is not None
+            and number < len(parts.line_indexes)):
+        return parts.line_indexes[number], "SV2", None
+    if head == "claim" and field_name == "institutional" and len(rest) > 1:
+        return _details_position(parts, rest[1:])
+    if head == "attending_provider" and field_name == "taxonomy":
+        return parts.attending_taxonomy_index, "PRV", 3
+    if head in _PROVIDER_FIELDS:
+        person = parts.providers.get(_PROVIDER_FIELDS[str(head)])
+        return _person_position(person, rest, False)
+    if head == "patient":
+        address = field_name == "address"
+        return _person_position(patient, rest[1:] if address else rest, address)
+    if head == "coverage" and field_name == "member_id":
+        return state.subscriber.nm1_index, "NM1", 9
+    if head == "coverage" and field_name == "subscriber":
+        address = len(rest) > 1 and rest[1] == "address"
+        return _person_position(state.subscriber, rest[2:] if address else rest[1:], address)
+    return parts.clm_index, "CLM", None
+
+
+def _details_position(parts: _InstitutionalParts, loc: tuple[str | int, ...]
+                      ) -> tuple[int | None, str | None, int | None]:
+    """Where an InstitutionalDetails field (``loc`` inside the details) was read."""
+    name = str(loc[0])
+    number = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+    if name == "present_on_admission" and number < len(parts.diagnosis_positions):
+        index, element = parts.diagnosis_positions[number]
+        return index, "HI", element
+    if name in _CL1_ELEMENTS:
+        return parts.cl1_index, "CL1", _CL1_ELEMENTS[name]
+    if name in _NPI_ROLES:
+        person = parts.providers.get(_NPI_ROLES[name])
+        return _person_position(person, ("npi",), False)
+    where = parts.code_positions.get((name, number))
+    if where is not None:
+        return where[0], "HI", where[1]
+    return parts.clm_index, "CLM", 5 if name == "facility_type_code" else None
+
+
+def _code_findings(bill: BillableClaim, parts: _InstitutionalParts,
+                   findings: list[Finding], verdicts: CodeVerdicts) -> None:
+    """A finding per ICD-10-CM diagnosis and ICD-10-PCS procedure that is well formed but not
+    valid on its date (both code sets are date-aware: codes change every October).
+
+    Diagnoses are checked on the discharge date (the statement's last day) of an inpatient
+    claim, as CMS groups a stay by it, else on the first date of service; a procedure on the
+    date it was performed.
+    """
+    from medbill_core.api import CodeSystem
+
+    claim = bill.claim
+    details = claim.institutional
+    assert details is not None
+    on = claim.service_date_to if details.is_inpatient else claim.service_date_from
+    number = claim.claim_number
+
+    def check(system: CodeSystem, code: str, day: date, what: str,
+              where: tuple[int, int] | None) -> None:
+        reason = verdicts.problem(system, code, day)
+        if reason is None:
+            return  # valid, or malformed (that finding is already made)
+        findings.append(Finding(f"{what}: {reason}", segment_index=where[0] if where else None,
+                                segment_id="HI", element=where[1] if where else None,
+                                claim_number=number))
+
+    positions = parts.diagnosis_positions
+    for count, code in enumerate(claim.diagnoses):
+        check(CodeSystem.ICD10CM, code, on, f"diagnosis {count + 1}",
+              positions[count] if count < len(positions) else None)
+    if details.admitting_diagnosis:
+        check(CodeSystem.ICD10CM, details.admitting_diagnosis, on, "admitting diagnosis",
+              parts.code_positions.get(("admitting_diagnosis", 0)))
+    for name, codes, what in (("reason_for_visit", details.reason_for_visit, "reason for visit"),
+                              ("external_causes", details.external_causes, "external cause")):
+        for count, code in enumerate(codes):
+            check(CodeSystem.ICD10CM, code, on, f"{what} {count + 1}",
+                  parts.code_positions.get((name, count)))
+    if details.principal_procedure is not None:
+        procedure = details.principal_procedure
+        check(CodeSystem.ICD10PCS, procedure.code, procedure.procedure_date,
+              "principal procedure", parts.code_positions.get(("principal_procedure", 0)))
+    for count, procedure in enumerate(details.other_procedures):
+        check(CodeSystem.ICD10PCS, procedure.code, procedure.procedure_date,
+              f"other procedure {count + 1}", parts.code_positions.get(("other_procedures",
+                                                                          count)))
+
+
+__all__ = ["PLACE_OF_SERVICE_BY_FACILITY", "VERSION", "decode_837i", "decode_837i_findings",
            "decode_837i_transaction", "encode_837i"]

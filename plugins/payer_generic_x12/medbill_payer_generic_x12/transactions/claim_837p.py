@@ -64,6 +64,7 @@ from medbill_core.api import (
     UnitType,
     total,
 )
+from medbill_payer_generic_x12.code_verdicts import CodeVerdicts
 from medbill_payer_generic_x12.construct import gc_paused
 from medbill_payer_generic_x12.keep_as_sent import validate_keeping
 from medbill_payer_generic_x12.transactions.common import (
@@ -595,10 +596,11 @@ def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
     component = transaction.delimiters.component
     state = _State()
     state_findings = findings
+    verdicts = CodeVerdicts() if check_codes and findings is not None else None
 
     def build(parts: _ClaimParts) -> Iterator[BillableClaim]:
         built = _build_claim(transaction, state, parts, payer_key, adapter, state_findings,
-                             check_codes)
+                             verdicts)
         if built is not None:
             yield built
 
@@ -990,7 +992,8 @@ def _validated(transaction: Transaction, model: type[_Model], data: dict[str, An
 def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
                  payer_key: Callable[[str], str], adapter: str,
                  findings: list[Finding] | None = None,
-                 check_codes: bool = False) -> BillableClaim | None:
+                 verdicts: CodeVerdicts | None = None) -> BillableClaim | None:
+    """The claim of ``parts``; ``verdicts``: find diagnoses not valid on the date."""
     _finish_practice(transaction, state, findings)
     clm = parts.clm
     claim_number = required(transaction, clm, 1, "CLM01 patient control number")
@@ -1109,8 +1112,8 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
         if kept is None:
             return None
         bill = kept
-        if check_codes:
-            _diagnosis_code_findings(bill, parts, findings)
+        if verdicts is not None:
+            _diagnosis_code_findings(bill, parts, findings, verdicts)
     charge = money(transaction, clm, 2, "CLM02 total claim charge")
     if charge != total(line.charge for line in bill.claim.lines):
         raise X12ValueError("CLM02 equal to the sum of the SV102 line charges",
@@ -1118,23 +1121,15 @@ def _build_claim(transaction: Transaction, state: _State, parts: _ClaimParts,
     return bill
 
 
-#: Why a well-formed diagnosis code cannot be billed on the claim's first date of service.
-_CODE_REASONS = {"unknown": "not an ICD-10-CM code", "not_billable": "a category header, not "
-                 "a billable ICD-10-CM code", "not_yet_effective": "not yet effective on the "
-                 "date of service", "terminated": "no longer valid on the date of service"}
-
-
 def _diagnosis_code_findings(bill: BillableClaim, parts: _ClaimParts,
-                             findings: list[Finding]) -> None:
+                             findings: list[Finding], verdicts: CodeVerdicts) -> None:
     """A finding per diagnosis that is well formed but not valid on the date of service
     (ICD-10-CM is date-aware: codes are added and deleted every October)."""
-    from medbill_core.api import CodeSystem, default_codesets
+    from medbill_core.api import CodeSystem
 
-    codesets = default_codesets()
     on = bill.claim.service_date_from
     for number, code in enumerate(bill.claim.diagnoses):
-        verdict = codesets.check(CodeSystem.ICD10CM, code, on=on)
-        reason = _CODE_REASONS.get(verdict.reason.value)
+        reason = verdicts.problem(CodeSystem.ICD10CM, code, on)
         if reason is None:
             continue  # valid, or malformed (that finding is already made)
         index, element = (parts.diagnosis_positions[number]
