@@ -19,8 +19,12 @@ PYTEST_ARGS ?=
 # loadgroup keeps a module marked xdist_group on one worker (the query-plan test generates its
 # 100,000-claim database once, not once per worker)
 CORE_WORKERS ?= -n 2 --dist loadgroup
+# the integration suite on two workers too; its minutes-long tests (marked slow: the worker
+# fault test) start first (conftest.py) and run beside the rest
+INTEGRATION_WORKERS ?= -n 2 --dist loadgroup
 # every suite runs with the root's pytest options (import mode, markers)
-PYTEST := -m pytest -c pyproject.toml --rootdir . $(PYTEST_ARGS)
+# (and prints its slowest tests, to keep `make test` inside its 30 minutes)
+PYTEST := -m pytest -c pyproject.toml --rootdir . --durations=12 $(PYTEST_ARGS)
 # the plugins' folders, where mypy finds their packages (installed editable, it cannot)
 MYPY_PLUGIN_PATH := $(subst $(eval) ,:,$(addprefix plugins/,$(PLUGINS)))
 
@@ -95,7 +99,7 @@ WHOLE_REPO_TESTS := tests/test_public_api.py tests/test_docs_site.py tests/test_
 	tests/test_typing.py
 
 test-integration: setup postgres
-	$(PY) $(PYTEST) plugins/demo/tests $(WHOLE_REPO_TESTS)
+	$(PY) $(PYTEST) $(INTEGRATION_WORKERS) plugins/demo/tests $(WHOLE_REPO_TESTS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

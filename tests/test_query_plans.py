@@ -41,7 +41,7 @@ from medbill_core.testing.bigdb import generate
 from medbill_core.testing.factories import make_payer, make_practice
 
 #: one worker generates the database and runs every plan (make test: --dist loadgroup)
-pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("query_plans")]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.xdist_group("query_plans")]
 
 #: generated claims (``MEDBILL_PLAN_CLAIMS`` overrides): enough for index plans to win
 CLAIMS = int(os.environ.get("MEDBILL_PLAN_CLAIMS", "100000"))

@@ -134,6 +134,7 @@ def _check_outcome(practice: WorkerPractice) -> None:
         assert word not in logs, logs[-3000:]
 
 
+@pytest.mark.slow
 def test_a_cycle_survives_workers_killed_at_random(tmp_path: Path, database: str,
                                                     clearinghouse: Any) -> None:
     with _practice(tmp_path, database, clearinghouse, FAULT_CLAIMS) as practice:
@@ -160,6 +161,7 @@ def test_a_cycle_survives_workers_killed_at_random(tmp_path: Path, database: str
         assert len({name for (name,) in statements}) == len(statements)
 
 
+@pytest.mark.slow
 def test_four_workers_do_each_piece_of_work_once(tmp_path: Path, database: str,
                                                  clearinghouse: Any) -> None:
     with _practice(tmp_path, database, clearinghouse, 120) as practice:
