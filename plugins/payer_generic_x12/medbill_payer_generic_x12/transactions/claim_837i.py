@@ -96,6 +96,7 @@ from medbill_payer_generic_x12.transactions.common import (
     payer_key_for,
     required,
 )
+from medbill_payer_generic_x12.x12.collector import cyclic_collection_paused
 from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
@@ -426,10 +427,12 @@ def decode_837i_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
     claims: list[BillableClaim] = []
     findings: list[Finding] = []
     skipped: list[X12Error] = []
-    for transaction in X12Reader(text, strict=not lenient, warnings=skipped).transactions():
-        claims.extend(decode_837i_transaction(transaction, payer_key=payer_key, adapter=adapter,
-                                              findings=findings, check_codes=check_codes,
-                                              lenient=lenient))
+    with cyclic_collection_paused():
+        for transaction in X12Reader(text, strict=not lenient,
+                                     warnings=skipped).transactions():
+            claims.extend(decode_837i_transaction(transaction, payer_key=payer_key,
+                                                  adapter=adapter, findings=findings,
+                                                  check_codes=check_codes, lenient=lenient))
     return claims, [Finding.from_error(error) for error in skipped] + findings
 
 
