@@ -83,7 +83,6 @@ from medbill_payer_generic_x12.transactions.common import (
     payer_key_for,
     required,
 )
-from medbill_payer_generic_x12.x12.collector import cyclic_collection_paused
 from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
@@ -538,7 +537,7 @@ def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
     claims: list[BillableClaim] = []
     findings: list[Finding] = []
     skipped: list[X12Error] = []
-    with cyclic_collection_paused():
+    with gc_paused():
         for transaction in X12Reader(text, strict=not lenient,
                                      warnings=skipped).transactions():
             claims.extend(decode_837p_transaction(transaction, payer_key=payer_key,
