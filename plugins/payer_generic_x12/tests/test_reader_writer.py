@@ -219,7 +219,6 @@ def test_decoders_pause_the_cyclic_collector_and_give_it_back_as_it_was() -> Non
         assert not gc.isenabled()  # a caller that turned it off keeps it off
     finally:
         gc.enable()
-    with pytest.raises(KeyError):
-        with gc_paused():
-            raise KeyError("x")
+    with pytest.raises(KeyError), gc_paused():
+        raise KeyError("x")
     assert gc.isenabled()
