@@ -234,9 +234,9 @@ def test_revocation_takes_every_discount_back(medbill_app: Medbill) -> None:
     assert revoked.status is fa.ApplicationStatus.REVOKED
     assert result.posted == {claims[0]: D("-100.00")}
     assert _patient_balances(app, claims) == [D("100.00")]
-    with app.unit_of_work() as work:
-        with pytest.raises(ValidationFailed, match="only a approved application"):
-            fa.revoke(work, application.id, "again")
+    with app.unit_of_work() as work, pytest.raises(
+            ValidationFailed, match="is revoked; only an approved application can be revoked"):
+        fa.revoke(work, application.id, "again")
 
 
 def test_later_patient_responsibility_is_followed_and_payments_stay_paid(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 from datetime import date, timedelta
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,6 @@ from medbill_core.domain import GuarantorRelationship
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.storage.schema import AssistanceApplicationRow, LedgerEntryRow
 from medbill_core.testing import factories
-
-from decimal import Decimal as D
 
 TODAY = date.today()
 

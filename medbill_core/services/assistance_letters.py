@@ -41,7 +41,7 @@ def _long(day: date) -> str:
 def _paragraphs(*texts: str) -> list[str]:
     lines: list[str] = []
     for text in texts:
-        lines += textwrap.wrap(text, WIDTH) + [""]
+        lines += [*textwrap.wrap(text, WIDTH), ""]
     return lines
 
 

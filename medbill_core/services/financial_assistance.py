@@ -358,8 +358,10 @@ def record_documents(work: UnitOfWork, application_id: int) -> Application:
 def _require_status(row: AssistanceApplicationRow, status: ApplicationStatus,
                     verb: str) -> None:
     if row.status != status.value:
+        article = "an" if status.value[0] in "aeiou" else "a"
         raise ValidationFailed(f"assistance application {row.id}", [(
-            "status", f"is {row.status}; only a {status.value} application can {verb}")])
+            "status", f"is {row.status}; only {article} {status.value} application can "
+                      f"{verb}")])
 
 
 def get_application(work: UnitOfWork, application_id: int) -> Application:
