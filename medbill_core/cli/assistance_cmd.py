@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from medbill_core.cli.common import (
     cli_errors,
@@ -56,9 +55,9 @@ def _show(application: fa.Application, as_json: bool, headline: str | None = Non
     if application.revoked_on:
         table.add_row("revoked on", application.revoked_on.isoformat())
     if application.decision_reason:
-        table.add_row("reason", escape(application.decision_reason))
+        table.add_row("reason", application.decision_reason)
     if application.notes:
-        table.add_row("notes", escape(application.notes))
+        table.add_row("notes", application.notes)
     print_table(table)
 
 
@@ -236,6 +235,7 @@ def discounts_command(
 def letter_command(
     application_id: IdArgument,
     out: Annotated[Path, typer.Option("--out", help="File to write (owner-only)")],
+    as_json: JsonOption = False,
 ) -> None:
     """Write the decision letter to the guarantor (approval, denial or revocation)."""
     from medbill_core.privatefiles import write_private
@@ -247,6 +247,9 @@ def letter_command(
     with medbill.unit_of_work() as work:
         text = decision_letter(work, application_id)
     write_private(out, text)
+    if as_json:
+        print_json({"application_id": application_id, "path": str(out)})
+        return
     console.print(f"letter for application {application_id} written to {out}",
                   highlight=False, markup=False)
 
