@@ -371,10 +371,12 @@ def get_application(work: UnitOfWork, application_id: int) -> Application:
 
 def list_applications(work: UnitOfWork, *, status: ApplicationStatus | None = None,
                       guarantor_id: int | None = None, limit: int = 100,
-                      offset: int = 0) -> list[Application]:
-    """Applications, newest first."""
+                      offset: int = 0, before_id: int | None = None) -> list[Application]:
+    """Applications, newest first (``before_id``: those older than it, a keyset page)."""
     work.require(Action.ASSISTANCE_READ)
     query = select(AssistanceApplicationRow).order_by(AssistanceApplicationRow.id.desc())
+    if before_id is not None:
+        query = query.where(AssistanceApplicationRow.id < before_id)
     if status is not None:
         query = query.where(AssistanceApplicationRow.status == status.value)
     if guarantor_id is not None:
