@@ -310,3 +310,27 @@ def schedule_command(
         f"; self-pay prompt-pay discount {policy.prompt_pay_percent}% within "
         f"{policy.prompt_pay_days} days" if policy.prompt_pay_percent is not None else ""),
         highlight=False, markup=False)
+
+
+@app.command("estimate-overruns")
+@cli_errors
+def estimate_overruns_command(as_json: JsonOption = False) -> None:
+    """Self-pay bills $400 or more above the patient's good-faith estimate (No Surprises
+    Act: the patient may dispute them); review before the statement goes out."""
+    from medbill_core.services.good_faith import estimate_overruns
+
+    medbill = open_app()
+    with medbill.unit_of_work(read_only=True) as work:
+        found = estimate_overruns(work)
+    if as_json:
+        print_json([item.as_json() for item in found])
+        return
+    table = data_table("estimate", "patient", "date of service", "estimated", "billed",
+                       "excess", "claims", "dispute until",
+                       title=f"{len(found)} bills at least $400 above the estimate",
+                       keys=("estimate", "patient", "claims"))
+    for item in found:
+        table.add_row(item.estimate_number, item.account_number, item.service_date.isoformat(),
+                      str(item.estimated), str(item.billed), str(item.excess),
+                      ", ".join(item.claim_numbers), item.dispute_until.isoformat())
+    print_table(table)

@@ -1331,3 +1331,25 @@ class AssistanceApplicationRow(PracticeScoped, TimestampMixin, Base):
     effective_from: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
     revoked_on: Mapped[date | None] = mapped_column(Date)
+
+
+class GoodFaithEstimateRow(PracticeScoped, Base):
+    """A good-faith estimate given to an uninsured (or self-pay) patient, kept so the final
+    bill can be compared with it (No Surprises Act patient-provider dispute threshold:
+    :mod:`medbill_core.services.good_faith`)."""
+
+    __tablename__ = "good_faith_estimates"
+    __table_args__ = (UniqueConstraint("practice_id", "estimate_number",
+                                       name="uq_good_faith_estimates_number"),
+                      Index("ix_good_faith_estimates_patient", "patient_id", "service_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    estimate_number: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    #: the expected charges the estimate states (what the patient was told they would owe)
+    total: Mapped[Decimal] = mapped_column(Cents)
+    #: the procedure codes estimated, in order
+    procedure_codes: Mapped[list[str]] = mapped_column(JSON)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,5 +1,5 @@
-"""financial assistance: the practice's sliding fee schedule and guarantors' applications
-(issue 18)
+"""financial assistance: the practice's sliding fee schedule and guarantors' applications;
+good-faith estimates kept for the comparison with the final bill (issue 18)
 
 Revision ID: 0031
 Revises: 0029
@@ -75,8 +75,32 @@ def upgrade() -> None:
                     ["practice_id", "status"], unique=False)
     op.create_index(op.f("ix_assistance_applications_practice_id"), "assistance_applications",
                     ["practice_id"], unique=False)
+    op.create_table(
+        "good_faith_estimates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("estimate_number", sa.String(length=40), nullable=False),
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("service_date", sa.Date(), nullable=False),
+        sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("procedure_codes", sa.JSON(), nullable=False),
+        sa.Column("issued_by", sa.String(length=80), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        _practice_column(),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"],
+                                name=op.f("fk_good_faith_estimates_patient_id_patients")),
+        sa.ForeignKeyConstraint(["practice_id"], ["practices.id"],
+                                name=op.f("fk_good_faith_estimates_practice_id_practices")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_good_faith_estimates")),
+        sa.UniqueConstraint("practice_id", "estimate_number",
+                            name="uq_good_faith_estimates_number"),
+    )
+    op.create_index("ix_good_faith_estimates_patient", "good_faith_estimates",
+                    ["patient_id", "service_date"], unique=False)
+    op.create_index(op.f("ix_good_faith_estimates_practice_id"), "good_faith_estimates",
+                    ["practice_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("good_faith_estimates")
     op.drop_table("assistance_applications")
     op.drop_table("assistance_policies")
