@@ -332,3 +332,24 @@ def test_discount_plus_still_owed_is_the_responsibility_to_the_cent(
         assert discount + still == charge
         assert discount == tier.discount_on(charge)
         assert discount.as_tuple().exponent == -2 and still >= D("0.00")
+
+
+def test_prompt_pay_offer_ends_after_its_days_and_never_for_insurance(
+        medbill_app: Medbill) -> None:
+    from medbill_core.services.self_pay import prompt_pay_offer
+
+    app = medbill_app
+    _, patients, claims = _family(app, [("55.55", 2)])
+    with app.unit_of_work() as work:
+        fa.set_policy(work, fa.AssistancePolicy(prompt_pay_percent=D("7.5"),
+                                                prompt_pay_days=14))
+        offer = prompt_pay_offer(work, claims[0], TODAY + timedelta(days=14))
+        assert (offer.discount, offer.pay_now) == (D("4.17"), D("51.38"))  # 4.16625 half up
+        with pytest.raises(ValidationFailed, match="ended on"):
+            prompt_pay_offer(work, claims[0], TODAY + timedelta(days=15))
+        coverage = work.patients.add_coverage(patients[0],
+                                              factories.make_coverage(patients[0]))
+        insured = work.claims.create(factories.make_claim(
+            patients[0], coverage_id=coverage.id, number="FA-INS")).id
+        with pytest.raises(ValidationFailed, match="billed to insurance"):
+            prompt_pay_offer(work, insured, TODAY)

@@ -149,3 +149,22 @@ def test_refused_decisions_write_nothing(config: Path, family: tuple[int, list[i
                                            "--out", "x.txt"))
     assert not Path("x.txt").exists()
     assert _count(config, LedgerEntryRow) == before
+
+
+def test_prompt_pay_discount_settles_a_self_pay_claim_once(
+        config: Path, family: tuple[int, list[int]]) -> None:
+    _, claims = family
+    assert "no prompt-pay discount" in one_line_error(cli(config, "assistance", "prompt-pay",
+                                                          "C0"))
+    ok(config, "assistance", "schedule", "--prompt-pay-percent", "10", "--prompt-pay-days",
+       "30")
+    offer = json.loads(ok(config, "assistance", "prompt-pay", "C0", "--json").stdout)
+    assert (offer["balance"], offer["discount"], offer["pay_now"]) == (
+        "100.00", "10.00", "90.00")
+    assert offer["pay_by"] == (TODAY + timedelta(days=30)).isoformat()
+    paid = ok(config, "assistance", "prompt-pay", "C0", "--pay", "--method", "cash")
+    assert "90.00 paid claim C0 in full (10.00 prompt-pay discount)" in paid.stdout
+    assert _balances(config, claims) == [D("0.00"), D("60.00")]
+    again = one_line_error(cli(config, "assistance", "prompt-pay", "C0", "--pay",
+                               "--method", "cash"))
+    assert "already given" in again

@@ -334,3 +334,54 @@ def estimate_overruns_command(as_json: JsonOption = False) -> None:
                       str(item.estimated), str(item.billed), str(item.excess),
                       ", ".join(item.claim_numbers), item.dispute_until.isoformat())
     print_table(table)
+
+
+@app.command("prompt-pay")
+@cli_errors
+def prompt_pay_command(
+    claim: Annotated[str, typer.Argument(help="Self-pay claim number")],
+    pay: Annotated[bool, typer.Option("--pay", help="Record the payment of the discounted "
+                                                    "balance")] = False,
+    method: Annotated[str | None, typer.Option(help="cash, check, card, ach or other "
+                                                    "(with --pay)")] = None,
+    reference: Annotated[str | None, typer.Option(help="Check number or card reference")
+                         ] = None,
+    received_on: Annotated[str | None, typer.Option(
+        "--date", help="Day received, YYYY-MM-DD (default today)")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The self-pay prompt-pay discount of a claim; with --pay, take the discounted balance
+    in full (the discount is written off and the claim settled)."""
+    from datetime import date
+
+    from medbill_core.domain import Payment, PaymentMethodKind, validate_record
+    from medbill_core.services.self_pay import pay_promptly, prompt_pay_offer
+
+    day = parse_date_option(received_on, "--date", future_days=0, past_days=365) \
+        or date.today()
+    kind = parse_choice_option(method, "--method", PaymentMethodKind)
+    if pay and kind is None:
+        raise fail("--pay needs --method", 2)
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        claim_id = work.claims.resolve(claim)
+        offer = prompt_pay_offer(work, claim_id, day)
+        payment_id = None
+        if pay:
+            patient_id = work.claims.get(claim_id).patient_id
+            payment = validate_record(Payment, {
+                "patient_id": patient_id, "amount": str(offer.pay_now), "method": kind,
+                "reference": reference, "received_on": day.isoformat(),
+                "claim_id": claim_id}, record="payment")
+            offer, result = pay_promptly(work, payment)
+            payment_id = result.payment_id
+    if as_json:
+        print_json({**offer.as_json(), "payment_id": payment_id})
+        return
+    if payment_id is None:
+        console.print(f"claim {claim}: {offer.percent}% off if paid in full by "
+                      f"{offer.pay_by}: pay {offer.pay_now} instead of {offer.balance}",
+                      highlight=False, markup=False)
+    else:
+        console.print(f"payment {payment_id}: {offer.pay_now} paid claim {claim} in full "
+                      f"({offer.discount} prompt-pay discount)", highlight=False, markup=False)
