@@ -42,9 +42,10 @@ def _show(application: fa.Application, as_json: bool, headline: str | None = Non
     table.add_row("status", application.status.value)
     table.add_row("applied on", application.applied_on.isoformat())
     table.add_row("household size", str(application.household_size))
-    table.add_row("annual income", f"{application.annual_income:,}")
+    table.add_row("annual income", f"{application.annual_income:,.2f}")
     table.add_row("state", application.state)
-    table.add_row("guideline", f"{application.guideline:,} ({application.guideline_year})")
+    table.add_row("guideline",
+                  f"{application.guideline:,.2f} ({application.guideline_year})")
     table.add_row("percent of guideline", f"{application.percent_of_guideline}%")
     table.add_row("tier", application.tier.label)
     table.add_row("documents received", "yes" if application.documents_received else "no")
@@ -302,7 +303,7 @@ def schedule_command(
     low = Decimal(0)
     for step in policy.tiers:
         span = f"above {low}%" if step.up_to_percent is None else \
-            f"{low}% - {step.up_to_percent}%" if low else f"up to {step.up_to_percent}%"
+            f"above {low}% to {step.up_to_percent}%" if low else f"up to {step.up_to_percent}%"
         table.add_row(span, step.label)
         low = step.up_to_percent or low
     print_table(table)
