@@ -168,3 +168,21 @@ def test_prompt_pay_discount_settles_a_self_pay_claim_once(
     again = one_line_error(cli(config, "assistance", "prompt-pay", "C0", "--pay",
                                "--method", "cash"))
     assert "already given" in again
+
+
+def test_an_uninsured_patients_estimate_is_kept_and_compared_with_the_bill(
+        config: Path, family: tuple[int, list[int]]) -> None:
+    from medbill_core.storage.schema import GoodFaithEstimateRow
+
+    # the family's claim of five days ago bills 100.00: 40.00 above this estimate
+    ok(config, "estimate", "--patient", "A00001", "--service", "99213=60.00", "--date",
+       (TODAY - timedelta(days=5)).isoformat(), "--confirm-date")
+    app = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with app.unit_of_work() as work:
+            kept = work.session.scalars(select(GoodFaithEstimateRow)).all()
+            assert [(row.total, row.procedure_codes) for row in kept] == [
+                (D("60.00"), ["99213"])]
+    finally:
+        app.close()
+    assert json.loads(ok(config, "assistance", "estimate-overruns", "--json").stdout) == []
