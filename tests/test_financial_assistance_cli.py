@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain import GuarantorRelationship
+from medbill_core.domain.base import saved_id
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.storage.schema import AssistanceApplicationRow, LedgerEntryRow
 from medbill_core.testing import factories
@@ -38,18 +39,18 @@ def family(config: Path) -> tuple[int, list[int]]:
     app = Medbill.open(load_config(config), load_installed=False)
     try:
         with app.unit_of_work() as work:
-            patient = work.patients.register(factories.make_patient(1))
+            patient_id = saved_id(work.patients.register(factories.make_patient(1)))
             claims = []
             for i, (charge, age) in enumerate([("100.00", 5), ("60.00", 2)]):
                 day = TODAY - timedelta(days=age)
-                claim = factories.make_claim(patient.id, coverage_id=None, number=f"C{i}",
+                claim = factories.make_claim(patient_id, coverage_id=None, number=f"C{i}",
                                              service_date=day)
-                claims.append(work.claims.create(claim.model_copy(update={"lines": [
-                    factories.make_line(1, service_date=day, charge=D(charge))]})).id)
+                claims.append(saved_id(work.claims.create(claim.model_copy(update={"lines": [
+                    factories.make_line(1, service_date=day, charge=D(charge))]}))))
             service = GuarantorService(work.session, actor="t")
-            guarantor = service.guarantor_for_patient(patient.id)
-            service.assign(patient.id, guarantor.id, GuarantorRelationship.SELF)
-        return guarantor.id, claims
+            guarantor = service.guarantor_for_patient(patient_id)
+            service.assign(patient_id, guarantor.id, GuarantorRelationship.SELF)
+        return saved_id(guarantor), claims
     finally:
         app.close()
 
