@@ -18,8 +18,9 @@ from sqlalchemy import select
 from medbill_core.app import Medbill
 from medbill_core.codesets.poverty import Region, guideline_years, guidelines_on, region_of
 from medbill_core.domain import GuarantorRelationship
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, ValidationFailed
-from medbill_core.ledger import EntryKind, LedgerLine
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.services import financial_assistance as fa
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.storage.schema import AuditEventRow, LedgerEntryRow
@@ -167,7 +168,7 @@ def _family(app: Medbill, charges: list[tuple[str, int]], *,
     (days ago) alternately for each; ``insured``: one more claim owed by insurance."""
     number = next(_numbers)
     with app.unit_of_work() as work:
-        patients = [work.patients.register(factories.make_patient(number * 10 + i)).id
+        patients = [saved_id(work.patients.register(factories.make_patient(number * 10 + i)))
                     for i in range(2)]
         claims = []
         for i, (charge, age) in enumerate(charges):
@@ -176,11 +177,11 @@ def _family(app: Medbill, charges: list[tuple[str, int]], *,
                                          number=f"FA{number}-{i}", service_date=day)
             claim = claim.model_copy(update={"lines": [factories.make_line(
                 1, service_date=day, charge=D(charge))]})
-            claims.append(work.claims.create(claim).id)
+            claims.append(saved_id(work.claims.create(claim)))
         service = GuarantorService(work.session, actor="t")
         guarantor = service.guarantor_for_patient(patients[0])
         service.assign(patients[1], guarantor.id, GuarantorRelationship.PARENT)
-    return guarantor.id, patients, claims
+    return saved_id(guarantor), patients, claims
 
 
 def _apply(app: Medbill, guarantor_id: int, income: str = "20000.00", size: int = 1,
@@ -250,7 +251,7 @@ def test_later_patient_responsibility_is_followed_and_payments_stay_paid(
     with app.unit_of_work() as work:  # a further self-pay charge on the same visit
         work.ledger.post("test:extra", "test", [LedgerLine(
             EntryKind.CHARGE, D("40.00"), patient_id=patients[0], claim_id=claims[0],
-            bucket=fa.Bucket.PATIENT)], effective_date=TODAY)
+            bucket=Bucket.PATIENT)], effective_date=TODAY)
         result = fa.apply_discounts(work, application.id)
     assert result.posted == {claims[0]: D("20.00")}
     assert _patient_balances(app, claims) == [D("70.00")]
@@ -284,7 +285,7 @@ def test_insurance_bucket_is_never_touched(medbill_app: Medbill) -> None:
     with app.unit_of_work() as work:  # part of the claim still owed by a payer
         work.ledger.post("test:ins", "test", [LedgerLine(
             EntryKind.CHARGE, D("500.00"), patient_id=patients[0], claim_id=claims[0],
-            payer_key="acme", bucket=fa.Bucket.INSURANCE)], effective_date=TODAY)
+            payer_key="acme", bucket=Bucket.INSURANCE)], effective_date=TODAY)
     application = _apply(app, guarantor, income="10000.00")
     with app.unit_of_work() as work:
         fa.approve(work, application.id)
@@ -349,7 +350,7 @@ def test_prompt_pay_offer_ends_after_its_days_and_never_for_insurance(
             prompt_pay_offer(work, claims[0], TODAY + timedelta(days=15))
         coverage = work.patients.add_coverage(patients[0],
                                               factories.make_coverage(patients[0]))
-        insured = work.claims.create(factories.make_claim(
-            patients[0], coverage_id=coverage.id, number="FA-INS")).id
+        insured = saved_id(work.claims.create(factories.make_claim(
+            patients[0], coverage_id=coverage.id, number="FA-INS")))
         with pytest.raises(ValidationFailed, match="billed to insurance"):
             prompt_pay_offer(work, insured, TODAY)
