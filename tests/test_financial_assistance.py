@@ -354,3 +354,28 @@ def test_prompt_pay_offer_ends_after_its_days_and_never_for_insurance(
             patients[0], coverage_id=coverage.id, number="FA-INS")))
         with pytest.raises(ValidationFailed, match="billed to insurance"):
             prompt_pay_offer(work, insured, TODAY)
+
+
+def test_the_share_a_payer_moved_to_the_patient_is_discounted(medbill_app: Medbill) -> None:
+    """An insured visit: 500.00 billed to the payer, 80.00 of it moved to the patient
+    (deductible / coinsurance). 75% of the 80.00 is discounted; the payer's 420.00 stays."""
+    app = medbill_app
+    guarantor, patients, _ = _family(app, [])
+    with app.unit_of_work() as work:
+        coverage = work.patients.add_coverage(patients[0],
+                                              factories.make_coverage(patients[0]))
+        day = TODAY - timedelta(days=4)
+        insured = factories.make_claim(patients[0], coverage_id=coverage.id,
+                                       number="FA-PAYER", service_date=day)
+        claim = saved_id(work.claims.create(insured.model_copy(update={"lines": [
+            factories.make_line(1, service_date=day, charge=D("500.00"))]})))
+        work.ledger.post("test:payer", "test", [
+            LedgerLine(EntryKind.TRANSFER_TO_PATIENT, D("80.00"), patient_id=patients[0],
+                       claim_id=claim, payer_key="acme")], effective_date=TODAY)
+        assert fa.patient_responsibility(work, claim) == D("80.00")
+    application = _apply(app, guarantor)
+    with app.unit_of_work() as work:
+        _, result = fa.approve(work, application.id)
+        balance = work.ledger.claim_balance(claim)
+    assert result.posted == {claim: D("60.00")}
+    assert (balance.insurance, balance.patient) == (D("420.00"), D("20.00"))
