@@ -65,6 +65,9 @@ class Action(StrEnum):
     PAYMENTS_REFUND = "payments.refund"
     PLANS_READ = "plans.read"
     PLANS_WRITE = "plans.write"
+    ASSISTANCE_READ = "assistance.read"
+    ASSISTANCE_APPLY = "assistance.apply"
+    ASSISTANCE_DECIDE = "assistance.decide"
     STATEMENTS_READ = "statements.read"
     STATEMENTS_RUN = "statements.run"
     COLLECTIONS_READ = "collections.read"
@@ -176,6 +179,12 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.PLANS_READ: EVERYONE,
     # a payment plan is agreed with the patient at checkout or on the phone with billing
     Action.PLANS_WRITE: _roles(ADMIN, MANAGER, BILLER, FRONT),
+    # a household's income is private: the people who take and review applications
+    Action.ASSISTANCE_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
+    # the front desk takes applications and the income documents at the window
+    Action.ASSISTANCE_APPLY: _roles(ADMIN, MANAGER, BILLER, FRONT),
+    # approving forgives patient balances (a write-off), and the schedule sets how much
+    Action.ASSISTANCE_DECIDE: _roles(ADMIN, MANAGER),
     Action.STATEMENTS_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
     Action.STATEMENTS_RUN: _roles(ADMIN, MANAGER, BILLER),
     Action.COLLECTIONS_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),

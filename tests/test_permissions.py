@@ -33,12 +33,16 @@ BILLER = {
     # the 837 intake (issue 17): creates the patients, coverages and providers its claims need
     "claims.import",
     # work queues (issue 16): reads and works them; handing work to others is the manager's
-    "queues.read", "queues.work"}
+    "queues.read", "queues.work",
+    # financial assistance (issue 18): takes applications; deciding is the manager's
+    "assistance.read", "assistance.apply"}
 FRONT_DESK = {
     "practices.read", "patients.read", "patients.write", "coverages.read", "coverages.write",
     "guarantors.read", "guarantors.write", "providers.read", "eligibility.check",
     "estimates.create", "claims.read", "payments.read", "payments.post", "plans.read",
-    "plans.write", "statements.read", "codes.read"}
+    "plans.write", "statements.read", "codes.read",
+    # financial assistance (issue 18): applications and documents taken at the window
+    "assistance.read", "assistance.apply"}
 NOT_FOR_THE_MANAGER = {"users.manage", "keys.manage", "practices.manage", "codes.load",
                        "audit.read"}
 ALL = {action.value for action in Action}

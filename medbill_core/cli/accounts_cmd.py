@@ -500,6 +500,10 @@ def estimate_command(
         patient_id = work.patients.by_account(patient).id
     result = estimate_for_patient(medbill, patient_id, planned, service_date=when,
                                   check_eligibility=not no_eligibility)
+    with medbill.unit_of_work() as work:  # an uninsured patient's GFE is kept (issue 18)
+        from medbill_core.services.good_faith import record_estimate
+
+        record_estimate(work, result, patient_id)
     if render:
         document = medbill.hooks.render_estimate(estimate=result, renderer=render)
         try:

@@ -103,6 +103,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "coverages": ("patients_cmd", "coverages_app", "group"),
     "providers": ("patients_cmd", "providers_app", "group"),
     "guarantors": ("guarantors_cmd", "app", "group"),
+    "assistance": ("assistance_cmd", "app", "group"),
     "claims": ("cycle_cmd", "claims_app", "group"),
     "eligibility": ("cycle_cmd", "eligibility_app", "group"),
     "responses": ("cycle_cmd", "responses_app", "group"),
@@ -143,6 +144,8 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "coverages": "Insurance coverages.",
     "providers": "Rendering and referring providers.",
     "guarantors": "Guarantors: who pays a patient's bills and receives the statements.",
+    "assistance": "Financial assistance: sliding fee discounts measured against the HHS "
+                  "poverty guidelines.",
     "claims": "Claims.",
     "eligibility": "Eligibility and benefits (270/271).",
     "responses": "Acknowledgments, status responses and remittances.",

@@ -38,6 +38,7 @@ _carc = _listed_by("x12lists", CodeSystem.CARC)
 _rarc = _listed_by("x12lists", CodeSystem.RARC)
 _pos = _listed_by("placeofservice")
 _mpfs = _listed_by("mpfs")
+_poverty = _listed_by("poverty")
 
 
 SPECS: list[CodeSetSpec] = [
@@ -71,4 +72,9 @@ SPECS: list[CodeSetSpec] = [
     CodeSetSpec("mpfs", "Medicare physician fee schedule", Cadence.QUARTERLY,
                 "the CMS PFS relative value files zip of the quarter (cms.gov, 'PFS Relative"
                 " Value Files', e.g. rvu26d.zip)", _mpfs),
+    # published each January; a year stands until the next year's notice takes effect
+    CodeSetSpec("hhs-poverty", "HHS poverty guidelines", Cadence.NONE,
+                "the HHS poverty guidelines notice of the year (Federal Register, 'Annual Update"
+                " of the HHS Poverty Guidelines'; aspe.hhs.gov/poverty): a new medbill release"
+                " ships it", _poverty),
 ]

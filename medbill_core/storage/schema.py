@@ -1271,3 +1271,85 @@ class ClaimImportClaimRow(PracticeScoped, Base):
     findings: Mapped[list[str]] = mapped_column(JSON)
 
     claim_import: Mapped[ClaimImportRow] = relationship(back_populates="outcomes")
+
+
+class AssistancePolicyRow(PracticeScoped, Base):
+    """A practice's financial-assistance (sliding fee) schedule and self-pay terms
+    (:mod:`medbill_core.services.financial_assistance`); a practice without a row uses the
+    documented defaults."""
+
+    __tablename__ = "assistance_policies"
+    __table_args__ = (UniqueConstraint("practice_id", name="uq_assistance_policies_practice"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the tiers, lowest first: ``[{"up_to_percent": "100", "discount_percent": "100",
+    #: "nominal_fee": "20.00" | null}, ..., {"up_to_percent": null, ...}]`` (amounts as text)
+    tiers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: how long an approval lasts from its start
+    expiry_months: Mapped[int] = mapped_column(Integer)
+    #: self-pay prompt-pay discount: percent off when paid within ``prompt_pay_days``
+    prompt_pay_percent: Mapped[Decimal | None] = mapped_column(DecimalText)
+    prompt_pay_days: Mapped[int | None] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class AssistanceApplicationRow(PracticeScoped, TimestampMixin, Base):
+    """A guarantor's application for financial assistance, its evaluation against the HHS
+    poverty guidelines in effect on ``applied_on``, and the decision
+    (:mod:`medbill_core.services.financial_assistance`)."""
+
+    __tablename__ = "assistance_applications"
+    __table_args__ = (Index("ix_assistance_applications_guarantor", "guarantor_id"),
+                      Index("ix_assistance_applications_status", "practice_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guarantor_id: Mapped[int] = mapped_column(ForeignKey("guarantors.id"))
+    household_size: Mapped[int] = mapped_column(Integer)
+    annual_income: Mapped[Decimal] = mapped_column(Cents)
+    #: two-letter state: which HHS table (48 states + DC, Alaska, Hawaii)
+    state: Mapped[str] = mapped_column(String(2))
+    applied_on: Mapped[date] = mapped_column(Date)
+    documents_received: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the reviewer's notes (may hold PHI: never logged, never in an error)
+    notes: Mapped[str | None] = mapped_column(Text)
+    #: pending | approved | denied | revoked
+    status: Mapped[str] = mapped_column(String(10))
+    guideline_year: Mapped[int] = mapped_column(Integer)
+    #: the poverty guideline for the household (dollars a year)
+    guideline: Mapped[Decimal] = mapped_column(Cents)
+    #: income as a percent of the guideline, rounded up to hundredths
+    percent_of_guideline: Mapped[Decimal] = mapped_column(DecimalText)
+    #: the tier of the practice's schedule the evaluation found (a copy: later edits of the
+    #: schedule do not change a decided application)
+    tier: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decision_reason: Mapped[str | None] = mapped_column(String(500))
+    #: dates of service the approval covers (inclusive)
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+
+
+class GoodFaithEstimateRow(PracticeScoped, Base):
+    """A good-faith estimate given to an uninsured (or self-pay) patient, kept so the final
+    bill can be compared with it (No Surprises Act patient-provider dispute threshold:
+    :mod:`medbill_core.services.good_faith`)."""
+
+    __tablename__ = "good_faith_estimates"
+    __table_args__ = (UniqueConstraint("practice_id", "estimate_number",
+                                       name="uq_good_faith_estimates_number"),
+                      Index("ix_good_faith_estimates_patient", "patient_id", "service_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    estimate_number: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    service_date: Mapped[date] = mapped_column(Date)
+    #: the expected charges the estimate states (what the patient was told they would owe)
+    total: Mapped[Decimal] = mapped_column(Cents)
+    #: the procedure codes estimated, in order
+    procedure_codes: Mapped[list[str]] = mapped_column(JSON)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from medbill_core.http.resources import (
     appeals,
+    assistance,
     audit_trail,
     claim_actions,
     claim_forms,
@@ -50,7 +51,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            kpi.router,  # issue 16: the KPIs of the dashboard
            work_queues.router,  # issue 16: the work queues
            claim_imports.router,  # issue 17: the 837 intake
-           claim_forms.router)  # issue 17: paper claim forms
+           claim_forms.router,  # issue 17: paper claim forms
+           assistance.router)  # issue 18: financial assistance
 
 
 def include_core_routes(app: FastAPI) -> None:

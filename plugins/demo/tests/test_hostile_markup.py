@@ -192,6 +192,8 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
                  "--address-line1", LINK, "--address-city", "[red]Town", "--address-state", "IL",
                  "--address-postal-code", "60601")
         space.ok("guarantors", "assign", "--patient", "MK2", "--guarantor", "1")
+        space.ok("assistance", "apply", "--guarantor", "1", "--household-size", "2",
+                 "--income", "1000.00", "--state", "IL", "--notes", LINK)
         space.ok("webhooks", "add", f"https://hooks.example/{CLOSE}", "--events",
                  "claim.accepted,claim.paid")
         space.ok("claims", "import", "claims.json")
@@ -251,6 +253,9 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("guarantors", "list"): [((), (CLOSE,))],
     ("guarantors", "show"): [(("1",), (CLOSE, STYLE, LINK))],
     ("providers", "list"): [((), (CLOSE,))],
+    # financial assistance (issue 18): the reviewer's notes are the free text
+    ("assistance", "list"): [((), ())],
+    ("assistance", "show"): [(("1",), (LINK,))],
     ("claims", "list"): [((), ())],
     ("claims", "show"): [(("MK-ACK",), (STATUS_MESSAGE,)), (("MK-PAID",), (TRACE,)),
                          (("MK-DENIED",), ())],

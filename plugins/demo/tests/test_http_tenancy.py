@@ -19,6 +19,8 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -60,6 +62,7 @@ ID_TABLES: dict[str, Any] = {
     "job_id": schema.JobRow,
     "item_id": schema.WorkItemRow,
     "import_id": schema.ClaimImportRow,
+    "application_id": schema.AssistanceApplicationRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
@@ -117,6 +120,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory, medbill_backend: str,
     with medbill.unit_of_work(principal=installer) as work:
         add_practice(work, installer, "other", "Other Practice")
         add_subscription(work, "https://ehr.example.com/hooks", ["claim.paid"])
+        # financial assistance (issue 18): an application, so its routes are walked too
+        from medbill_core.services.financial_assistance import apply as apply_for_assistance
+
+        guarantor = work.session.scalar(select(func.min(schema.GuarantorRow.id)))
+        assert guarantor is not None  # the demo's statements have guarantors
+        apply_for_assistance(work, guarantor, household_size=2,
+                             annual_income=Decimal("1000.00"), state="IL",
+                             applied_on=date.today())
         demo_key = create_key(work, installer, "demo-admin", Role.ADMINISTRATOR).token
         other_key = create_key(work, installer, "other-admin", Role.ADMINISTRATOR,
                                practice_code="other").token
