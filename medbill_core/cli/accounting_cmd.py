@@ -160,6 +160,7 @@ def set_account_command(
         help="The account's name in the books (Parent:Sub for a subaccount)")] = None,
     default: Annotated[bool, typer.Option("--default",
                                           help="Back to the default name")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Name the account a role is booked to (or --default)."""
     from medbill_core.services.accounting_chart import parse_role, set_account
@@ -170,4 +171,7 @@ def set_account_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         line = set_account(work, parsed, None if default else name)
+    if as_json:
+        print_json(line.as_json())
+        return
     console.print(f"{line.role.value}: {escape(line.name)}")
