@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from medbill_core.http.resources import (
+    accounting,
     appeals,
     audit_trail,
     claim_actions,
@@ -50,7 +51,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            kpi.router,  # issue 16: the KPIs of the dashboard
            work_queues.router,  # issue 16: the work queues
            claim_imports.router,  # issue 17: the 837 intake
-           claim_forms.router)  # issue 17: paper claim forms
+           claim_forms.router,  # issue 17: paper claim forms
+           accounting.router)  # issue 18: the accounting export
 
 
 def include_core_routes(app: FastAPI) -> None:
