@@ -34,7 +34,7 @@ from medbill_core.domain import (
 )
 from medbill_core.domain.accounts import PaymentMethodKind
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
-from medbill_core.errors import NotFound, PermissionDenied, ValidationFailed
+from medbill_core.errors import LedgerError, NotFound, PermissionDenied, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.services.accounting_chart import (
     COUNTER_ROLE,
@@ -49,6 +49,7 @@ from medbill_core.services.accounting_export import (
     reexport_batch,
 )
 from medbill_core.services.accounting_formats import IIF_HEADER, QBO_COLUMNS, ExportFormat
+from medbill_core.services.accounting_journal import JournalContext, Movement, journal
 from medbill_core.services.payments import Overpayment, record_payment, refund_credit
 from medbill_core.services.remittance import post_remittance
 from medbill_core.storage.schema import AuditEventRow, LedgerEntryRow, PaymentRow
@@ -214,6 +215,18 @@ def test_every_ledger_entry_kind_has_an_account_and_every_role_a_default() -> No
     # a kind added to the ledger without a mapping would be exported nowhere: this fails first
     assert set(COUNTER_ROLE) == set(EntryKind)
     assert set(DEFAULTS) == set(AccountRole)
+
+
+def test_a_ledger_kind_the_chart_does_not_know_stops_the_export() -> None:
+    context = JournalContext(1, {role.value: DEFAULTS[role].name for role in AccountRole}, {},
+                             frozenset())
+    known = Movement(date(2026, 11, 2), "charge:claim:1", "charge", D("10.00"), D("0"), True)
+    assert [line.amount for entry in journal([known], context) for line in entry.lines] == [
+        D("10.00"), D("-10.00")]
+    unknown = Movement(date(2026, 11, 2), "agency:1", "agency_transfer", D("0"), D("-5.00"),
+                       True)
+    with pytest.raises(LedgerError, match="agency_transfer"):
+        list(journal([known, unknown], context))
 
 
 # -- exporting a month ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Numbered accounting export batches: each ledger posting is exported once, ever.
 
 An export (``medbill accounting export``) takes every ledger posting of the practice not yet
-exported (in ``--from``/``--to`` when given, by effective date) and every 835 deposit of the
-period not yet exported, records them as the next numbered batch (the database refuses a
+exported (in ``--from``/``--to`` when given, by effective date) and every 835 of the period
+whose deposit holds lines the ledger does not (PLB adjustments, claim payments that matched no
+claim) not yet exported, records them as the next numbered batch (the database refuses a
 posting or a deposit in two batches), and writes the batch's journal entries
 (:mod:`medbill_core.services.accounting_journal`) in one format. An IIF import cannot be
 undone in QuickBooks: running the export again exports nothing new. ``reexport`` writes a
@@ -133,7 +134,7 @@ def _practice(work: UnitOfWork) -> int:
 
 def _period(date_from: date | None, date_to: date | None) -> list[Any]:
     if date_from and date_to and date_from > date_to:
-        raise ValidationFailed("accounting export", [("from", "is after --to")])
+        raise ValidationFailed("accounting export", [("from", "is after the last day asked for")])
     conditions: list[Any] = []
     if date_from is not None:
         conditions.append(LedgerEntryRow.effective_date >= date_from)
@@ -169,8 +170,10 @@ def export_batch(work: UnitOfWork, export_format: ExportFormat, *,
     postings = select(LedgerEntryRow.posting_id).where(
         LedgerEntryRow.practice_id == practice_id, not_exported,
         *_period(date_from, date_to)).distinct()
+    # an 835's deposit needs recording only for what the ledger does not hold
     deposits = select(RemittanceRow.id).where(
         RemittanceRow.practice_id == practice_id,
+        (RemittanceRow.exception_count > 0) | (RemittanceRow.plb_count > 0),
         ~exists().where(AccountingBatchRemittanceRow.remittance_id == RemittanceRow.id),
         *_remittance_period(date_from, date_to))
     posting_count = session.scalar(select(func.count()).select_from(postings.subquery())) or 0

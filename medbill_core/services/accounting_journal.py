@@ -147,11 +147,16 @@ class JournalContext:
 
 def book_movement(group: _Group, movement: Movement, *, unapplied: bool) -> None:
     """Book one ledger entry's lines into ``group`` (see the module docstring)."""
+    try:
+        counter = COUNTER_ROLE[EntryKind(movement.kind)]
+    except (ValueError, KeyError):  # a kind added to the ledger and not to the chart
+        raise LedgerError(f"accounting export: ledger entries of kind {movement.kind!r} have "
+                          "no account in the chart (accounting_chart.COUNTER_ROLE); nothing "
+                          "was exported") from None
     kind = EntryKind(movement.kind)
     group.book(AccountRole.AR_INSURANCE, movement.insurance_delta)
     group.book(AccountRole.AR_PATIENT if movement.on_claim else AccountRole.PATIENT_CREDITS,
                movement.patient_delta)
-    counter = COUNTER_ROLE[kind]
     if unapplied and kind is EntryKind.PAYER_PAYMENT:
         counter = AccountRole.UNAPPLIED_INSURANCE
     group.book(counter, -(movement.insurance_delta + movement.patient_delta))

@@ -18,6 +18,7 @@ from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES
+from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.schemas import RequestBody
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
@@ -91,7 +92,9 @@ def _out(summary: BatchSummary) -> dict[str, Any]:
 
 
 @router.post("/batches", status_code=201, response_model=ExportOut,
-             summary="Export what is not exported yet as the next batch")
+             summary="Export what is not exported yet as the next batch",
+             responses=IN_FLIGHT | {200: {"model": ExportOut,
+                                          "description": "Nothing new to export: batch null"}})
 def create_batch(request: Request, body: NewExport,
                  principal: Annotated[Principal, Depends(permitted(Action.ACCOUNTING_EXPORT))],
                  idempotency: IdempotencyParam) -> Response:
