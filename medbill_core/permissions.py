@@ -87,6 +87,9 @@ class Action(StrEnum):
     QUEUES_WORK = "queues.work"
     QUEUES_MANAGE = "queues.manage"
 
+    ACCOUNTING_READ = "accounting.read"
+    ACCOUNTING_EXPORT = "accounting.export"
+
     @property
     def is_read(self) -> bool:
         return self.value.endswith(".read")
@@ -213,6 +216,11 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.QUEUES_WORK: _roles(ADMIN, MANAGER, BILLER),
     # hand work to others and see each person's output: whoever runs the team
     Action.QUEUES_MANAGE: _roles(ADMIN, MANAGER),
+    # -- the accounting export (issue 18): the books are the manager's; the auditor reads
+    # what was exported and when
+    Action.ACCOUNTING_READ: _roles(ADMIN, MANAGER, AUDITOR),
+    # an IIF import cannot be undone, and the chart of accounts decides where money lands
+    Action.ACCOUNTING_EXPORT: _roles(ADMIN, MANAGER),
 }
 
 

@@ -113,6 +113,8 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "statements": ("accounts_cmd", "statements_app", "group"),
     "collections": ("accounts_cmd", "collections_app", "group"),
     "ar": ("receivables_cmd", "app", "group"),
+    # issue 18: journal entries for the books
+    "accounting": ("accounting_cmd", "app", "group"),
     # issue 16: the KPIs of the dashboard, on the command line
     "report": ("report_cmd", "app", "group"),
     "appeals": ("appeals_cmd", "app", "group"),
@@ -155,6 +157,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "statements": "Patient statements.",
     "collections": "Follow-up of unpaid patient balances.",
     "ar": "Accounts receivable: aging, insurance follow-up, remittance exceptions.",
+    "accounting": "Accounting export: journal entries for QuickBooks and other books.",
     "report": "Reports: the revenue-cycle KPIs and the claims behind them.",
     "appeals": "Appeals of denied claims: open, list, sent, outcome, withdraw.",
     "denials": "Denials kept open as insurance A/R: list them and decide each one.",

@@ -1353,3 +1353,83 @@ class GoodFaithEstimateRow(PracticeScoped, Base):
     procedure_codes: Mapped[list[str]] = mapped_column(JSON)
     issued_by: Mapped[str] = mapped_column(String(80))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+# -------------------------------------------------------------------------------------------------
+# Part "books" (issue 18): the accounting export (journal entries for QuickBooks and others)
+# -------------------------------------------------------------------------------------------------
+
+
+class AccountingAccountRow(PracticeScoped, Base):
+    """A practice's own name for one role of the chart of accounts
+    (:mod:`medbill_core.services.accounting_chart`); a role without a row uses its default."""
+
+    __tablename__ = "accounting_accounts"
+    __table_args__ = (UniqueConstraint("practice_id", "role",
+                                       name="uq_accounting_accounts_practice_role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(40))
+    #: the account's name as the accounting software knows it (``Parent:Sub`` for a subaccount)
+    name: Mapped[str] = mapped_column(String(159))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class AccountingBatchRow(PracticeScoped, Base):
+    """One numbered accounting export (:mod:`medbill_core.services.accounting_export`): the
+    ledger postings it carried are its :class:`AccountingBatchPostingRow`; the 835 deposits
+    whose provider-level adjustments and unmatched claim payments it carried, its
+    :class:`AccountingBatchRemittanceRow`. ``accounts`` is the chart of accounts it was
+    written with, so a re-export writes the same file byte for byte (``sha256``)."""
+
+    __tablename__ = "accounting_batches"
+    __table_args__ = (UniqueConstraint("practice_id", "number",
+                                       name="uq_accounting_batches_practice_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the practice's batch number (1, 2, ...), printed in every journal number
+    number: Mapped[int] = mapped_column(Integer)
+    #: iif, qbo or csv
+    format: Mapped[str] = mapped_column(String(8))
+    #: the period asked for (NULL: open at that end)
+    date_from: Mapped[date | None] = mapped_column(Date)
+    date_to: Mapped[date | None] = mapped_column(Date)
+    #: role -> account name, as exported
+    accounts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    postings: Mapped[int] = mapped_column(Integer)
+    ledger_entries: Mapped[int] = mapped_column(Integer)
+    journal_entries: Mapped[int] = mapped_column(Integer)
+    #: the sum of the debits (equal to the credits)
+    debits: Mapped[Decimal] = mapped_column(Cents)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class AccountingBatchPostingRow(PracticeScoped, Base):
+    """A ledger posting exported, and the batch that exported it: once only (unique)."""
+
+    __tablename__ = "accounting_batch_postings"
+    __table_args__ = (UniqueConstraint("posting_id",
+                                       name="uq_accounting_batch_postings_posting"),
+                      Index("ix_accounting_batch_postings_batch", "batch_id", "posting_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("accounting_batches.id",
+                                                     ondelete="RESTRICT"))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
+
+
+class AccountingBatchRemittanceRow(PracticeScoped, Base):
+    """An 835 whose deposit-only lines (PLB adjustments, claim payments that matched no
+    claim) a batch exported: once only (unique)."""
+
+    __tablename__ = "accounting_batch_remittances"
+    __table_args__ = (UniqueConstraint("remittance_id",
+                                       name="uq_accounting_batch_remittances_remittance"),
+                      Index("ix_accounting_batch_remittances_batch", "batch_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("accounting_batches.id",
+                                                     ondelete="RESTRICT"))
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id",
+                                                          ondelete="RESTRICT"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from medbill_core.http.resources import (
+    accounting,
     appeals,
     assistance,
     audit_trail,
@@ -52,7 +53,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            work_queues.router,  # issue 16: the work queues
            claim_imports.router,  # issue 17: the 837 intake
            claim_forms.router,  # issue 17: paper claim forms
-           assistance.router)  # issue 18: financial assistance
+           assistance.router,  # issue 18: financial assistance
+           accounting.router)  # issue 18: the accounting export
 
 
 def include_core_routes(app: FastAPI) -> None:

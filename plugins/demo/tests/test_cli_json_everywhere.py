@@ -93,3 +93,12 @@ def test_report_commands_have_json() -> None:
     report = {path: command for path, command in COMMANDS.items() if path[0] == "report"}
     assert sorted(report) == [("report", "kpi"), ("report", "kpi-claims")]
     assert all(_has_json(command) for command in report.values())
+
+
+def test_accounting_commands_have_json() -> None:
+    """The accounting export (issue 18): batches and the chart are read by scripts too."""
+    accounting = {path: command for path, command in COMMANDS.items()
+                  if path[0] == "accounting"}
+    assert sorted(accounting) == [("accounting", name) for name in (
+        "accounts", "batches", "export", "reexport", "set-account")]
+    assert all(_has_json(command) for command in accounting.values())

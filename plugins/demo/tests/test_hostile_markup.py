@@ -214,6 +214,9 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         space.ok("audit-coding", "sample", "--per-provider", "5", "--seed", "1")
         space.ok("audit-coding", "review", "1", "MK-PAID", "--finding", "agree", "--note", LINK)
         space.ok("keys", "create", "--label", "ehr-sync", "--role", "biller")
+        # issue 18: an account named with markup, and a batch whose 835 trace holds markup
+        space.ok("accounting", "set-account", "revenue", STYLE)
+        space.ok("accounting", "export", "--format", "iif", "--out", "books.iif")
         yield space
     finally:
         os.chdir(cwd)
@@ -239,7 +242,7 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
            "outbox", "loads", "audit", "current", "report", "accuracy", "deliveries",
-           "kpi", "kpi-claims", "imports", "form"}
+           "kpi", "kpi-claims", "imports", "form", "batches", "accounts"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
                  if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
@@ -304,6 +307,9 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     # KPIs: figures, codes and payer keys; the CARC table carries the codes' meanings
     ("report", "kpi"): [((), ()), (("--csv",), ())],
     ("report", "kpi-claims"): [(("clean_claim_rate", "--part", "denominator"), ())],
+    # the accounting export (issue 18): account names are the practice's own text
+    ("accounting", "accounts"): [((), (STYLE,))],
+    ("accounting", "batches"): [((), ())],
 }
 
 

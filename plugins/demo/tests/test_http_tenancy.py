@@ -68,8 +68,10 @@ ID_TABLES: dict[str, Any] = {
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
 #: document by its name (``sent-3``: the claim page checks the claim first, then the name);
 #: ``kpi``, a KPI's name (its claims are a list, scoped like every list: tests/test_kpi.py
-#: checks another practice's); ``queue``, a work queue's name
-NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue"}
+#: checks another practice's); ``queue``, a work queue's name; ``number``, an accounting batch's
+#: number (each practice counts its own from 1: tests/test_accounting_http.py checks another
+#: practice's); ``role``, a chart-of-accounts role
+NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue", "number", "role"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,

@@ -1,0 +1,68 @@
+"""The demo's books (issue 18): the month the demo posted is exported to IIF once, and the
+file ties out: its transactions balance, its sums per account are the ledger's movements, each
+835 deposit is that 835's BPR02 and each day's patient deposit that day's payments."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from medbill_demo.runner import run_demo
+from rich.console import Console
+
+from medbill_core.services.accounting_formats import IIF_HEADER
+
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("books-demo")
+    return out, run_demo(out, 20, console=Console(file=io.StringIO(), width=120))
+
+
+def _transactions(text: str) -> list[list[list[str]]]:
+    assert text.startswith(IIF_HEADER)
+    transactions: list[list[list[str]]] = []
+    for line in text[len(IIF_HEADER):].split("\r\n")[:-1]:
+        fields = line.split("\t")
+        if fields[0] == "TRNS":
+            transactions.append([fields])
+        elif fields[0] == "SPL":
+            transactions[-1].append(fields)
+        else:
+            assert fields == ["ENDTRNS"]
+    return transactions
+
+
+def test_the_demo_exports_its_month_to_iif_and_it_ties_out(demo: tuple[Path, dict]) -> None:
+    out, summary = demo
+    figures = summary["accounting_export"]
+    path = out / figures["file"]
+    assert path.name == "medbill-batch-1.iif" and path.stat().st_mode & 0o077 == 0
+    assert any(step["step"] == "accounting export (IIF)" for step in summary["steps"])
+    transactions = _transactions(path.read_bytes().decode("utf-8"))
+    assert len(transactions) == figures["journal_entries"] > 0
+    per_account: dict[str, Decimal] = {}
+    for rows in transactions:
+        assert sum(D(row[7]) for row in rows) == 0
+        for row in rows:
+            per_account[row[4]] = per_account.get(row[4], D("0")) + D(row[7])
+    debits = sum((D(row[7]) for rows in transactions for row in rows if D(row[7]) > 0), D("0"))
+    assert D(figures["debits"]) == D(figures["credits"]) == debits > 0
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        insurance, charges, remitted, payments, entries = db.execute(
+            "select (select sum(insurance_delta) from ledger_entries),"
+            " (select sum(amount) from ledger_entries where kind = 'charge'),"
+            " (select sum(payment_amount) from remittances),"
+            " (select sum(amount) from payments),"
+            " (select count(*) from ledger_entries)").fetchone()
+    assert figures["ledger_entries"] == entries
+    assert per_account["Accounts Receivable - Insurance"] == D(insurance) / 100
+    assert per_account["Patient Service Revenue"] == -D(charges) / 100
+    # the 835 deposits are the payers' BPR02 payments, the patient deposits the payments
+    assert D(figures["deposited_835"]) == D(remitted) / 100
+    assert D(figures["deposited_patient"]) == D(payments or 0) / 100
