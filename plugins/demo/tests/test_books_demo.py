@@ -66,3 +66,26 @@ def test_the_demo_exports_its_month_to_iif_and_it_ties_out(demo: tuple[Path, dic
     # the 835 deposits are the payers' BPR02 payments, the patient deposits the payments
     assert D(figures["deposited_835"]) == D(remitted) / 100
     assert D(figures["deposited_patient"]) == D(payments or 0) / 100
+
+
+def test_the_demo_grants_one_financial_assistance_discount_and_books_it(
+        demo: tuple[Path, dict]) -> None:
+    """A family of four on $40,000 (121.22% of the 2026 guideline) gets the 75% tier: the
+    discount is a write-off of patient balance with its reason, in the IIF as a write-off, and
+    the letter (owner-only) is addressed to the guarantor."""
+    out, summary = demo
+    granted = summary["financial_assistance"]
+    assert (granted["percent_of_guideline"], granted["tier"]) == ("121.22", "75% discount")
+    assert D(granted["discount"]) > 0 and granted["claims"] >= 1
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        (written_off,) = db.execute(
+            "select sum(amount) from ledger_entries where kind = 'write_off'"
+            " and reason_code = 'FIN-ASSIST'").fetchone()
+    assert D(written_off) / 100 == D(granted["discount"])
+    letter = out / granted["letter"]
+    assert letter.stat().st_mode & 0o077 == 0
+    text = letter.read_text(encoding="utf-8")
+    assert "121.22% of the 2026 federal poverty" in text and "reduced by 75%" in text
+    # ZIP+4 as mailed, not as stored
+    assert all(not part.isdigit() or len(part) == 5
+               for line in text.splitlines() if ", IL " in line for part in line.split()[-1:])
