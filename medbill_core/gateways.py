@@ -199,8 +199,9 @@ class PaymentGateway:
     capabilities: ClassVar[frozenset[GatewayCapability]] = frozenset()
     #: How many decimal places the gateway's minor unit has (2: cents).
     minor_unit_exponent: ClassVar[int] = 2
-    #: How far a webhook's signed timestamp may be from our clock (seconds).
-    webhook_tolerance: ClassVar[int] = 300
+    #: How far a webhook's signed timestamp may be from our clock (seconds); an instance
+    #: may set its own from its settings.
+    webhook_tolerance: int = 300
 
     # -- money: the one place amounts are converted ----------------------------------------
     def to_minor_units(self, amount: Decimal) -> int:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from medbill_core.http.resources import (
     appeals,
     audit_trail,
+    card_payments,
     claim_actions,
     claim_forms,
     claim_imports,
@@ -50,7 +51,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            kpi.router,  # issue 16: the KPIs of the dashboard
            work_queues.router,  # issue 16: the work queues
            claim_imports.router,  # issue 17: the 837 intake
-           claim_forms.router)  # issue 17: paper claim forms
+           claim_forms.router,  # issue 17: paper claim forms
+           card_payments.router)  # issue 18: card payments, gateways' webhooks
 
 
 def include_core_routes(app: FastAPI) -> None:
