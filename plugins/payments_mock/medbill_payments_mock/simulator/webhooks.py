@@ -48,6 +48,9 @@ class WebhookSender:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.deliveries: list[Delivery] = []
+        #: deliveries not finished yet (queued, due later, retrying), for :meth:`drain`
+        self._unfinished = 0
+        self._count_lock = threading.Lock()
         self._queue: queue.Queue[tuple[float, Event]] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="payments-mock-webhooks",
@@ -62,10 +65,21 @@ class WebhookSender:
         self._stop.set()
         self._thread.join(5)
 
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until no delivery is queued or due later; False when the time ran out."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._unfinished == 0:
+                return True
+            time.sleep(0.02)
+        return False
+
     def _enqueue(self, event: Event) -> None:
         config = self.gateway.config
         due = time.monotonic() + config.webhook_delay_seconds
         for _ in range(config.webhook_copies):
+            with self._count_lock:
+                self._unfinished += 1
             self._queue.put((due, event))
 
     def deliver(self, event: Event) -> Delivery:
@@ -95,6 +109,9 @@ class WebhookSender:
             try:
                 due, event = self._queue.get(timeout=0.05)
                 waiting.append((due, 0, event))
+                while True:  # and everything else queued meanwhile
+                    due, event = self._queue.get_nowait()
+                    waiting.append((due, 0, event))
             except queue.Empty:
                 pass
             now = time.monotonic()
@@ -106,3 +123,6 @@ class WebhookSender:
                 if not accepted and delivery.error != "no webhook_url" \
                         and attempt < self.gateway.config.webhook_retries:
                     waiting.append((now + 0.2 * 2 ** attempt, attempt + 1, event))
+                else:
+                    with self._count_lock:
+                        self._unfinished -= 1
