@@ -439,9 +439,11 @@ def _post_refund(work: UnitOfWork, row: CardPaymentRow, refund: CardRefundRow) -
     missing = refund.amount - payment.unapplied
     if missing > ZERO:
         applied = payment_applications(work, payment.id)
-        patients = dict(work.session.execute(
-            select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id)
-            .where(LedgerEntryRow.claim_id.in_(list(applied))).distinct()).tuples().all())
+        patients: dict[int, int] = {
+            claim_id: patient_id for claim_id, patient_id in work.session.execute(
+                select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id)
+                .where(LedgerEntryRow.claim_id.in_(list(applied))).distinct())
+            if claim_id is not None}
         lines: list[LedgerLine] = []
         reopened: list[int] = []
         for claim_id in sorted(applied, reverse=True):
