@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import AdapterNotAvailable, NotFound
-from medbill_core.http.auth import api_state, permitted, public_route
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
@@ -184,10 +184,10 @@ GatewayIdentifier = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,40}$",
              summary="Receive a payment gateway's webhook",
              responses={400: PROBLEM_RESPONSES[500] | {
                  "description": "The signature or its timestamp does not verify"}})
-@public_route
 async def receive_webhook(request: Request, identifier: GatewayIdentifier) -> Response:
-    """A gateway's signed event (no API key: the signature is the authentication). The raw
-    body is verified before anything in it is read."""
+    """A gateway's signed event (no API key: the signature is the authentication; listed in
+    the route table's public routes). The raw body is verified before anything in it is
+    read."""
     medbill = api_state(request).medbill
     if identifier not in medbill.hooks.context.payment_gateways:
         raise NotFound("payment gateway", identifier)
