@@ -75,8 +75,12 @@ def create_command(
     as_json: AsJson = False,
 ) -> None:
     """Take a card payment: create it at the gateway and charge the card; it posts to the
-    ledger once the gateway confirms it."""
-    from medbill_core.services.card_payments import confirm_card_payment, start_card_payment
+    ledger once the gateway confirms it. A declined card exits with 1 (the line says why)."""
+    from medbill_core.services.card_payments import (
+        CardPaymentStatus,
+        confirm_card_payment,
+        start_card_payment,
+    )
     from medbill_core.services.guarantors import resolve_guarantor
     from medbill_core.services.payments import Overpayment
 
@@ -104,6 +108,8 @@ def create_command(
         with medbill.unit_of_work() as work:
             view = confirm_card_payment(work, view.id, card="".join(card.split()))
     _show(view, as_json)
+    if view.status is CardPaymentStatus.FAILED:
+        raise typer.Exit(1)
 
 
 @card_app.command("show")
