@@ -60,13 +60,16 @@ ID_TABLES: dict[str, Any] = {
     "job_id": schema.JobRow,
     "item_id": schema.WorkItemRow,
     "import_id": schema.ClaimImportRow,
+    "card_payment_id": schema.CardPaymentRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
 #: document by its name (``sent-3``: the claim page checks the claim first, then the name);
 #: ``kpi``, a KPI's name (its claims are a list, scoped like every list: tests/test_kpi.py
-#: checks another practice's); ``queue``, a work queue's name
-NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue"}
+#: checks another practice's); ``queue``, a work queue's name; ``identifier``, a payment
+#: gateway's (its webhook route needs no key: the signature is checked, then the payment's
+#: practice acts)
+NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue", "identifier"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,
