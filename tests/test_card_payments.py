@@ -125,6 +125,34 @@ def test_the_intent_asks_the_gateway_for_the_balance_without_phi(medbill_app: Me
     assert owed(medbill_app, patient_id) == D("125.50")  # nothing posted yet
 
 
+def test_a_guarantor_pays_part_of_the_family_balance_by_card(medbill_app: Medbill) -> None:
+    """What a pay page behind a family statement does: part of the guarantor's balance,
+    applied across the family oldest service first, once confirmed."""
+    from medbill_core.domain import GuarantorRelationship
+    from medbill_core.services.guarantors import GuarantorService
+
+    parent, (parent_claim,) = owing(medbill_app, "50.00")
+    child, (child_claim,) = owing(medbill_app, "30.00")
+    with medbill_app.unit_of_work() as work:
+        service = GuarantorService(work.session, actor="t")
+        guarantor = service.guarantor_for_patient(parent)
+        service.assign(child, guarantor.id, GuarantorRelationship.PARENT)
+    with medbill_app.unit_of_work() as work:
+        assert balance_owed(work, guarantor_id=guarantor.id) == D("80.00")
+        started = start_card_payment(work, guarantor_id=guarantor.id, amount=D("60.00"))
+    assert GATEWAY.requests[-1].amount == D("60.00")
+    GATEWAY.charge(started.payment.intent_id, "ok")
+    assert handle_webhook(medbill_app, "fake", *webhook(
+        "payment.succeeded", payment=started.payment.intent_id)) is Applied.POSTED
+    view = card(medbill_app, started.payment.id)
+    assert (view.status, view.guarantor_id) == (CardPaymentStatus.SUCCEEDED, guarantor.id)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert balance_owed(work, guarantor_id=guarantor.id) == D("20.00")
+    # oldest service first across the family: the parent's claim (older) is paid in full
+    assert (_claim_balance(medbill_app, parent_claim),
+            _claim_balance(medbill_app, child_claim)) == (D("0.00"), D("20.00"))
+
+
 def test_an_intent_beyond_the_balance_or_for_nothing_is_refused(medbill_app: Medbill) -> None:
     patient_id, _ = owing(medbill_app, "30.00")
     with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed,
