@@ -36,6 +36,7 @@ from medbill_core.services.card_payments import (
     confirm_card_payment,
     get_card_payment,
     handle_webhook,
+    list_card_payments,
     refund_card_payment,
     start_card_payment,
 )
@@ -183,6 +184,7 @@ def test_the_same_webhook_twice_posts_once(medbill_app: Medbill) -> None:
         CardPaymentStatus.SUCCEEDED, payment.id, "visa", "4242")
     assert owed(medbill_app, patient_id) == D("0.00")
     with medbill_app.unit_of_work(read_only=True) as work:
+        assert list_card_payments(work, patient_id=patient_id) == [view]
         posted = work.session.scalars(select(AuditEventRow).where(
             AuditEventRow.action == "card_payment.post")).all()
     assert [(event.actor, event.entity_id) for event in posted] == [("gateway:fake",

@@ -63,7 +63,6 @@ from medbill_core.storage.schema import (
     CardPaymentRow,
     CardRefundRow,
     LedgerEntryRow,
-    PatientRow,
     PaymentRow,
     utcnow,
 )
@@ -572,7 +571,3 @@ def list_card_payments(work: UnitOfWork, *, patient_id: int | None = None,
         query = query.where(CardPaymentRow.patient_id == patient_id)
     return [_view(work, row) for row in work.session.scalars(query)]
 
-
-def account_number_of(work: UnitOfWork, patient_id: int) -> str:
-    return work.session.scalar(select(PatientRow.account_number).where(
-        PatientRow.id == patient_id)) or ""
