@@ -152,13 +152,13 @@ def read_card_payment(request: Request, card_payment_id: RowId,
              summary="Confirm a card payment with the gateway",
              responses=NOT_FOUND | GATEWAY_FAILED)
 def confirm(request: Request, card_payment_id: RowId,
-            principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_POST))]
-            ) -> Response:
+            principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_POST))],
+            idempotency: IdempotencyParam) -> Response:
     """Read the payment back from the gateway (the payer's browser returned) and post it if
     it succeeded and its webhook has not (posting happens once either way)."""
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         view = confirm_card_payment(work, card_payment_id)
-    return model_response(CardPaymentOut.of(view))
+        return idempotency.respond(work, 200, CardPaymentOut.of(view).model_dump(mode="json"))
 
 
 @router.post("/v1/card-payments/{card_payment_id}/refunds", status_code=201,
