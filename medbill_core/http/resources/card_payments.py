@@ -183,7 +183,9 @@ GatewayIdentifier = Annotated[str, Path(pattern=r"^[a-z0-9_]{1,40}$",
 @router.post("/v1/payment-gateways/{identifier}/webhooks", response_model=WebhookAnswer,
              summary="Receive a payment gateway's webhook",
              responses={400: PROBLEM_RESPONSES[500] | {
-                 "description": "The signature or its timestamp does not verify"}})
+                 "description": "The signature or its timestamp does not verify"},
+                 404: PROBLEM_RESPONSES[500] | {
+                 "description": "No enabled plugin provides this payment gateway"}})
 async def receive_webhook(request: Request, identifier: GatewayIdentifier) -> Response:
     """A gateway's signed event (no API key: the signature is the authentication; listed in
     the route table's public routes). The raw body is verified before anything in it is
