@@ -3,7 +3,7 @@
 Layout of the file (``medbill init`` writes a commented starter)::
 
     [medbill]              database_url, plugins (the enabled ones), actor, log_level,
-                           user (the CLI's local user), practice_code
+                           user (the CLI's local user), practice_code, payment_gateway
     [practice]             the billing provider (name, npi, tax_id, taxonomy, address ...)
     [payers.<key>]         payer_id, name, adapter, channel, claim_filing_indicator ...
     [plugins.<name>]       that plugin's own settings, validated by its own model
@@ -15,7 +15,8 @@ Environment overrides (applied after the file):
 
 * ``MEDBILL_CONFIG`` - path of the file (default ``./medbill.toml``);
 * ``MEDBILL_DATABASE_URL``, ``MEDBILL_PLUGINS`` (comma separated), ``MEDBILL_ACTOR``,
-  ``MEDBILL_LOG_LEVEL``, ``MEDBILL_USER``, ``MEDBILL_PRACTICE_CODE`` - keys of ``[medbill]``;
+  ``MEDBILL_LOG_LEVEL``, ``MEDBILL_USER``, ``MEDBILL_PRACTICE_CODE``,
+  ``MEDBILL_PAYMENT_GATEWAY`` - keys of ``[medbill]``;
 * ``MEDBILL_<SECTION>__<KEY>[__<KEY>...]`` - any nested key, e.g.
   ``MEDBILL_PRACTICE__NAME`` or ``MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL``
   (``PLUGINS__`` followed by a name addresses ``[plugins.<name>]``).
@@ -47,7 +48,8 @@ from medbill_core.money import parse_money_input
 DEFAULT_CONFIG_NAME = "medbill.toml"
 DEFAULT_DATABASE_URL = "sqlite:///medbill.db"
 ENV_PREFIX = "MEDBILL_"
-_TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level", "user", "practice_code")
+_TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level", "user", "practice_code",
+                   "payment_gateway")
 #: Plugin setting names that hold a file or folder: a relative value is relative to the
 #: configuration file, so ``medbill -c demo-out/medbill.toml ...`` works from any folder.
 _PATH_SETTING_SUFFIXES = ("_path", "_dir", "_file")
@@ -72,6 +74,10 @@ class MedbillConfig(BaseModel):
     #: The practice the command line acts in, and the code the ``[practice]`` section's row
     #: gets when ``medbill db upgrade`` creates it (default ``default``).
     practice_code: str | None = Field(default=None, pattern=PRACTICE_CODE_PATTERN)
+    #: The card payment gateway the practice takes card payments through (the identifier a
+    #: plugin registers, e.g. ``mock``; that plugin enabled in ``plugins``); ``None``: no card
+    #: payments.
+    payment_gateway: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,40}$")
     practice: Practice | None = None
     payers: dict[str, Payer] = Field(default_factory=dict)
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -474,7 +480,9 @@ def config_toml(config: MedbillConfig) -> str:
                     "log_level": config.log_level,
                     **({"actor": config.actor} if config.actor else {}),
                     **({"user": config.user} if config.user else {}),
-                    **({"practice_code": config.practice_code} if config.practice_code else {})},
+                    **({"practice_code": config.practice_code} if config.practice_code else {}),
+                    **({"payment_gateway": config.payment_gateway}
+                       if config.payment_gateway else {})},
         "payers": {key: payer.model_dump(mode="json", exclude={"key"}, exclude_none=True)
                    for key, payer in config.payers.items()},
         "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},

@@ -121,3 +121,12 @@ class PermissionDenied(MedbillError):
     not act in this practice. The message names the action and the role, nothing else."""
 
     exit_code = 3
+
+
+class GatewayError(SubmissionError):
+    """A payment gateway could not be reached, or refused a request (not a decline: a
+    declined card is a failed payment). The message names the gateway, never card data."""
+
+
+class WebhookRefused(MedbillError):
+    """A received webhook whose signature or timestamp does not verify: nothing was done."""

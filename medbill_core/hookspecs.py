@@ -58,6 +58,9 @@ Changes by version
   :func:`medbill_register_claim_form_renderers` and called through
   :func:`medbill_render_claim_forms` (:class:`~medbill_core.domain.claim_forms.
   RenderedClaimForm`, :class:`~medbill_core.domain.claim_forms.ClaimFormLayout`).
+* **1.4** payment gateways: :class:`~medbill_core.gateways.PaymentGateway` (card payments,
+  refunds, signed webhooks) registered through :func:`medbill_register_payment_gateways`;
+  a practice names the one it uses (``[medbill] payment_gateway``).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ if TYPE_CHECKING:
     )
     from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
     from medbill_core.domain.estimate import CostEstimate
+    from medbill_core.gateways import PaymentGateway
     from medbill_core.lifecycle import Transition
     from medbill_core.pluginctx import PluginContext
 
@@ -107,7 +111,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.3"
+API_VERSION = "1.4"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
@@ -190,6 +194,22 @@ def medbill_register_claim_form_renderers(
     :returns: renderer instances; identifiers must be unique across plugins.
 
     .. versionadded:: 1.3
+    """
+
+
+@hookspec
+def medbill_register_payment_gateways(context: PluginContext) -> Sequence[PaymentGateway]:
+    """Provide card payment gateways (:class:`~medbill_core.gateways.PaymentGateway`).
+
+    Every enabled plugin's gateways are collected; two with the same ``identifier`` stop
+    start-up naming both plugins. A practice uses the one its configuration names
+    (``[medbill] payment_gateway``); card payments are created through it and post to the
+    ledger only from its confirmation (:mod:`medbill_core.services.card_payments`).
+
+    :param context: configuration and settings of the running instance.
+    :returns: gateway instances (an empty sequence is fine).
+
+    .. versionadded:: 1.4
     """
 
 

@@ -23,13 +23,15 @@ if TYPE_CHECKING:
     )
     from medbill_core.config import MedbillConfig
     from medbill_core.domain import Payer
+    from medbill_core.gateways import PaymentGateway
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 #: What plugins register: the part of a plugin whose calls :meth:`PluginContext.call` guards.
-Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer", "ClaimFormRenderer"]
+Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer", "ClaimFormRenderer",
+             "PaymentGateway"]
 
 
 #: the memo of the batch being worked on in this thread or task (see :func:`batch_scope`)
@@ -76,6 +78,8 @@ class PluginContext:
     renderers: dict[str, StatementRenderer] = field(default_factory=dict)
     #: claim form renderers (CMS-1500, UB-04 ...), by identifier
     form_renderers: dict[str, ClaimFormRenderer] = field(default_factory=dict)
+    #: card payment gateways, by identifier (.. versionadded:: 1.4)
+    payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
     #: Free-form per-run services (e.g. an outbox) a caller may hand to plugins.
     extras: dict[str, Any] = field(default_factory=dict)
     #: The plugin that registered each adapter, channel and renderer, by identifier: an
@@ -159,6 +163,21 @@ class PluginContext:
                                            "claim form renderer")
         return found
 
+    def payment_gateway(self, identifier: str | None = None) -> PaymentGateway:
+        """The gateway ``identifier``, by default the one the configuration names
+        (``[medbill] payment_gateway``).
+
+        :raises AdapterNotAvailable: none is configured, or no enabled plugin provides it.
+
+        .. versionadded:: 1.4
+        """
+        name = identifier if identifier is not None else self.config.payment_gateway
+        if name is None:
+            raise AdapterNotAvailable("no payment gateway is configured: set payment_gateway "
+                                      "in [medbill] and enable the plugin that provides it")
+        found: PaymentGateway = _lookup(self.payment_gateways, name, "payment gateway")
+        return found
+
     def adapter_for(self, payer: Payer) -> PayerAdapter:
         return self.adapter(payer.adapter)
 
@@ -169,9 +188,10 @@ class PluginContext:
 
 
 def kind_of(part: object) -> str:
-    """``payer adapter``, ``submission channel``, ``claim form renderer`` or ``statement
-    renderer``."""
+    """``payer adapter``, ``submission channel``, ``claim form renderer``, ``payment
+    gateway`` or ``statement renderer``."""
     from medbill_core.adapters import ClaimFormRenderer, PayerAdapter, SubmissionChannel
+    from medbill_core.gateways import PaymentGateway
 
     if isinstance(part, PayerAdapter):
         return "payer adapter"
@@ -179,6 +199,8 @@ def kind_of(part: object) -> str:
         return "submission channel"
     if isinstance(part, ClaimFormRenderer):
         return "claim form renderer"
+    if isinstance(part, PaymentGateway):
+        return "payment gateway"
     return "statement renderer"
 
 

@@ -54,6 +54,7 @@ from medbill_core.errors import (
     MedbillError,
     PluginError,
 )
+from medbill_core.gateways import PaymentGateway
 from medbill_core.hookresults import (
     CLAIM_STATUS,
     DECODED_CLAIMS,
@@ -124,6 +125,8 @@ REGISTRATIONS: tuple[tuple[str, str, str, type], ...] = (
      StatementRenderer),
     ("medbill_register_claim_form_renderers", "form_renderers", "claim form renderer",
      ClaimFormRenderer),
+    ("medbill_register_payment_gateways", "payment_gateways", "payment gateway",
+     PaymentGateway),
 )
 BENEFITS_OR_NONE = one_or_none(BenefitSummary, "a BenefitSummary or None")
 
@@ -374,6 +377,10 @@ class PluginHooks:
         answers = self._answers(hook_name, context=self.context)
         return [(plugin, item) for plugin, items in answers
                 for item in checked(items, expected, plugin, hook_name)]
+
+    def register_payment_gateways(self) -> list[tuple[str, PaymentGateway]]:
+        """``(plugin, gateway)`` for every card payment gateway the plugins register."""
+        return self._registered("medbill_register_payment_gateways")
 
     def register_commands(self, *, app: typer.Typer) -> None:
         self._call("medbill_register_commands", app=app)

@@ -10,7 +10,8 @@ money helpers (``Decimal``, never float), private-file helpers (files holding PH
 ``0600``), the reference data plugins price and explain with (code sets, the Medicare
 physician fee schedule), and the core's cost estimator (:func:`estimate_costs`: benefits
 applied to planned services, no database), and :func:`verify_signature`, which checks the
-signature of a webhook delivery (for a receiver written in Python).
+signature of a webhook delivery (for a receiver written in Python). Since 1.4 the payment
+gateway base class (:class:`PaymentGateway`) and what a gateway answers with.
 
 Companion modules: :mod:`medbill_core.api.cli` (for plugins that add commands) and
 :mod:`medbill_core.api.testing` (the test kit: contract suites, factories, a started
@@ -208,6 +209,20 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         UnknownPayer,
         ValidationFailed,
     )
+    from medbill_core.gateways import (
+        GatewayCapability,
+        GatewayError,
+        GatewayEvent,
+        GatewayEventType,
+        GatewayPayment,
+        GatewayPaymentStatus,
+        GatewayRefund,
+        GatewayRefundStatus,
+        PaymentGateway,
+        PaymentRequest,
+        WebhookRefused,
+        verify_hmac_header,
+    )
     from medbill_core.hookspecs import (
         API_VERSION,
         PROJECT_NAME,
@@ -336,6 +351,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.services.webhook_signing": (
         "verify_signature",
     ),
+    # 1.4
+    "medbill_core.gateways": (
+        "GatewayCapability", "GatewayError", "GatewayEvent", "GatewayEventType",
+        "GatewayPayment", "GatewayPaymentStatus", "GatewayRefund", "GatewayRefundStatus",
+        "PaymentGateway", "PaymentRequest", "WebhookRefused", "verify_hmac_header",
+    ),
 }
 
 __all__ = [
@@ -407,6 +428,14 @@ __all__ = [
     "EstimatedService",
     "FeeScheduleData",
     "FunctionalAcknowledgment",
+    "GatewayCapability",
+    "GatewayError",
+    "GatewayEvent",
+    "GatewayEventType",
+    "GatewayPayment",
+    "GatewayPaymentStatus",
+    "GatewayRefund",
+    "GatewayRefundStatus",
     "Guarantor",
     "GuarantorRelationship",
     "HookDeprecationWarning",
@@ -444,9 +473,11 @@ __all__ = [
     "PayerProgram",
     "Payment",
     "PaymentFinding",
+    "PaymentGateway",
     "PaymentMethod",
     "PaymentMethodKind",
     "PaymentPlan",
+    "PaymentRequest",
     "PhoneNumber",
     "PlaceOfService",
     "PlanFrequency",
@@ -492,6 +523,7 @@ __all__ = [
     "ValidationFailed",
     "ValueAmount",
     "Verdict",
+    "WebhookRefused",
     "ZipCode",
     "create_private",
     "create_secret_file",
@@ -514,6 +546,7 @@ __all__ = [
     "to_money",
     "total",
     "validate_record",
+    "verify_hmac_header",
     "verify_signature",
     "write_private",
 ]

@@ -567,3 +567,9 @@ def refund_claim_credit_command(
         return
     console.print(f"refunded {result.amount} of the credit on claim {result.claim_id}; "
                   f"credit left {result.credit_left}", markup=False)
+
+
+# issue 18: card payments through the practice's payment gateway (`payments card ...`)
+from medbill_core.cli.card_payments_cmd import card_app  # noqa: E402
+
+payments_app.add_typer(card_app, name="card")

@@ -34,6 +34,7 @@ from medbill_core.errors import (
     AdapterNotAvailable,
     ConfigurationError,
     DecodeError,
+    GatewayError,
     IllegalTransition,
     LedgerError,
     MedbillError,
@@ -44,6 +45,7 @@ from medbill_core.errors import (
     SubmissionError,
     UnknownPayer,
     ValidationFailed,
+    WebhookRefused,
 )
 from medbill_core.services.idempotency import IdempotencyKeyReused, RequestInFlight
 
@@ -67,6 +69,8 @@ STATUSES: tuple[tuple[type[MedbillError], int, str, str], ...] = (
     (ValidationFailed, 422, "validation-failed", "Validation failed"),
     (UnknownPayer, 422, "unknown-payer", "Unknown payer"),
     (DecodeError, 422, "undecodable-document", "Undecodable document"),
+    (WebhookRefused, 400, "webhook-refused", "Webhook refused"),
+    (GatewayError, 502, "payment-gateway-failed", "Payment gateway failed"),
     (SubmissionError, 502, "submission-failed", "Submission failed"),
     (AdapterNotAvailable, 503, "adapter-not-available", "No plugin can do this"),
     (ConfigurationError, 500, "server-misconfigured", "Server misconfigured"),

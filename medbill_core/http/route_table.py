@@ -31,9 +31,12 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.dependencies.models import Dependant
 
-#: (method, path) of the routes that need no key: whether the API is up, signing in.
-PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({("GET", "/v1/health"),
-                                                      ("POST", "/v1/sessions")})
+#: (method, path) of the routes that need no key: whether the API is up, signing in, a
+#: payment gateway's signed webhook.
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
+    ("GET", "/v1/health"), ("POST", "/v1/sessions"),
+    # a payment gateway's webhook: its signature is the authentication
+    ("POST", "/v1/payment-gateways/{identifier}/webhooks")})
 #: (method, path) of the routes any signed-in user may call, whatever its role: its own
 #: session (who am I, sign out)
 OWN_SESSION_ROUTES: frozenset[tuple[str, str]] = frozenset({

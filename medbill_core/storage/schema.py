@@ -1433,3 +1433,72 @@ class AccountingBatchRemittanceRow(PracticeScoped, Base):
                                                      ondelete="RESTRICT"))
     remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id",
                                                           ondelete="RESTRICT"))
+class CardPaymentRow(PracticeScoped, TimestampMixin, Base):
+    """A card payment taken through the practice's payment gateway
+    (:mod:`medbill_core.services.card_payments`): one per gateway payment intent. It reaches
+    the ledger (``payment_id``) only from the gateway's confirmation. No card number is ever
+    stored: the brand and last four digits at most."""
+
+    __tablename__ = "card_payments"
+    __table_args__ = (UniqueConstraint("gateway", "intent_id",
+                                       name="uq_card_payments_gateway_intent"),
+                      UniqueConstraint("payment_id", name="uq_card_payments_payment_id"),
+                      UniqueConstraint("reference", name="uq_card_payments_reference"),
+                      Index("ix_card_payments_patient", "patient_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: our reference, sent to the gateway as metadata (random: it names nobody)
+    reference: Mapped[str] = mapped_column(String(40))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    #: a family's payment (the guarantor's balance), applied across its patients
+    guarantor_id: Mapped[int | None] = mapped_column(ForeignKey("guarantors.id",
+                                                                ondelete="RESTRICT"))
+    #: pay this claim only (NULL: oldest service first)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    #: the gateway's identifier (``mock``) and its id for the payment
+    gateway: Mapped[str] = mapped_column(String(40))
+    intent_id: Mapped[str] = mapped_column(String(255))
+    #: created / processing / succeeded / failed / refunded / partially_refunded
+    status: Mapped[str] = mapped_column(String(20))
+    #: what to do with money beyond the balance when it posts (credit / refund; NULL: none)
+    overpayment: Mapped[str | None] = mapped_column(String(10))
+    decline_code: Mapped[str | None] = mapped_column(String(60))
+    decline_message: Mapped[str | None] = mapped_column(String(255))
+    card_brand: Mapped[str | None] = mapped_column(String(20))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    #: the ledger's payment, once the gateway confirmed it
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id",
+                                                              ondelete="RESTRICT"))
+    refunded: Mapped[Decimal] = mapped_column(Cents)
+    #: who started it (``user:alice``) and who confirmed it (``gateway:mock``, or the user
+    #: whose read of the payment found it succeeded)
+    created_by: Mapped[str] = mapped_column(String(80))
+    confirmed_by: Mapped[str | None] = mapped_column(String(80))
+    succeeded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CardRefundRow(PracticeScoped, TimestampMixin, Base):
+    """A refund of a card payment asked of the gateway; it posts to the ledger
+    (``posting_id``) when the gateway confirms it."""
+
+    __tablename__ = "card_refunds"
+    __table_args__ = (UniqueConstraint("gateway", "refund_id",
+                                       name="uq_card_refunds_gateway_refund"),
+                      Index("ix_card_refunds_card_payment", "card_payment_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_payment_id: Mapped[int] = mapped_column(ForeignKey("card_payments.id",
+                                                            ondelete="RESTRICT"))
+    gateway: Mapped[str] = mapped_column(String(40))
+    refund_id: Mapped[str] = mapped_column(String(255))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    #: pending / succeeded / failed
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))
+    failure_reason: Mapped[str | None] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(80))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id",
+                                                              ondelete="RESTRICT"))
+

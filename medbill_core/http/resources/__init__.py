@@ -16,6 +16,7 @@ from medbill_core.http.resources import (
     appeals,
     assistance,
     audit_trail,
+    card_payments,
     claim_actions,
     claim_forms,
     claim_imports,
@@ -54,7 +55,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            claim_imports.router,  # issue 17: the 837 intake
            claim_forms.router,  # issue 17: paper claim forms
            assistance.router,  # issue 18: financial assistance
-           accounting.router)  # issue 18: the accounting export
+           accounting.router,  # issue 18: the accounting export
+           card_payments.router)  # issue 18: card payments, gateways' webhooks
 
 
 def include_core_routes(app: FastAPI) -> None:

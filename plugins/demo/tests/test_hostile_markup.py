@@ -173,6 +173,24 @@ def _acknowledge(config: Path) -> None:
         app.close()
 
 
+def _declined_card_payment(config: Path) -> None:
+    """A card payment the gateway declined, in the gateway's own words (outside text, as a
+    gateway answers it)."""
+    from medbill_core.storage.schema import CardPaymentRow
+
+    app = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with app.unit_of_work() as work:
+            patient_id = work.patients.by_account("MK1").id
+            work.session.add(CardPaymentRow(
+                reference="cp_markup", patient_id=patient_id, amount=Decimal("5.00"),
+                gateway="mock", intent_id="pi_markup", status="failed",
+                decline_code="generic_decline", decline_message=STYLE, card_brand=CLOSE[:20],
+                refunded=Decimal("0.00"), created_by="tester"))
+    finally:
+        app.close()
+
+
 @pytest.fixture(scope="module")
 def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     saved = {name: value for name, value in os.environ.items() if name.startswith("MEDBILL_")}
@@ -207,6 +225,7 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         assert TRACE in posted.stdout
         space.ok("payments", "record", "--patient", "MK1", "--amount", "5.00", "--method",
                  "check", "--reference", STYLE)
+        _declined_card_payment(space.config)
         space.ok("plans", "create", "--patient", "MK1", "--total", "10.00",
                  "--installments", "2", "--start", date.today().isoformat())
         denial = json.loads(space.ok("denials", "list", "--json").stdout)[0]["id"]
@@ -279,6 +298,8 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
                          (("denials",), ())],
     ("appeals", "list"): [((), ())],
     ("payments", "list"): [((), (STYLE,))],
+    # the gateway's words for a decline, and the card's brand as it sent it
+    ("payments", "card", "show"): [(("1",), (STYLE, CLOSE[:20]))],
     ("plans", "list"): [((), ())],
     ("plans", "missed"): [((), ())],
     ("collections", "worklist"): [((), ())],

@@ -63,6 +63,7 @@ ID_TABLES: dict[str, Any] = {
     "item_id": schema.WorkItemRow,
     "import_id": schema.ClaimImportRow,
     "application_id": schema.AssistanceApplicationRow,
+    "card_payment_id": schema.CardPaymentRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
@@ -70,8 +71,9 @@ ID_TABLES: dict[str, Any] = {
 #: ``kpi``, a KPI's name (its claims are a list, scoped like every list: tests/test_kpi.py
 #: checks another practice's); ``queue``, a work queue's name; ``number``, an accounting batch's
 #: number (each practice counts its own from 1: tests/test_accounting_http.py checks another
-#: practice's); ``role``, a chart-of-accounts role
-NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue", "number", "role"}
+#: practice's); ``role``, a chart-of-accounts role; ``identifier``, a payment gateway's (its
+#: webhook route needs no key: the signature is checked, then the payment's practice acts)
+NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue", "number", "role", "identifier"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,
            schema.PaymentPlanRow, schema.StatementRow, schema.AppealRow,

@@ -1,0 +1,1 @@
+"""The gateway simulator: payment intents, refunds, idempotency keys, signed webhooks."""
