@@ -33,7 +33,9 @@ BILLER = {
     # the 837 intake (issue 17): creates the patients, coverages and providers its claims need
     "claims.import",
     # work queues (issue 16): reads and works them; handing work to others is the manager's
-    "queues.read", "queues.work"}
+    "queues.read", "queues.work",
+    # write-offs (issue 18): the biller asks, a manager approves
+    "writeoffs.read", "writeoffs.request"}
 FRONT_DESK = {
     "practices.read", "patients.read", "patients.write", "coverages.read", "coverages.write",
     "guarantors.read", "guarantors.write", "providers.read", "eligibility.check",

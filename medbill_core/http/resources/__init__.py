@@ -18,7 +18,9 @@ from medbill_core.http.resources import (
     claim_forms,
     claim_imports,
     claims,
+    collection_placements,
     coverages,
+    credits,
     eligibility,
     estimates,
     guarantors,
@@ -39,6 +41,7 @@ from medbill_core.http.resources import (
     statements,
     webhooks,
     work_queues,
+    write_offs,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
@@ -50,7 +53,9 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            kpi.router,  # issue 16: the KPIs of the dashboard
            work_queues.router,  # issue 16: the work queues
            claim_imports.router,  # issue 17: the 837 intake
-           claim_forms.router)  # issue 17: paper claim forms
+           claim_forms.router,  # issue 17: paper claim forms
+           # issue 18: refunds, write-offs, collections
+           credits.router, write_offs.router, collection_placements.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

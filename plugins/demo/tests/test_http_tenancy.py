@@ -60,6 +60,10 @@ ID_TABLES: dict[str, Any] = {
     "job_id": schema.JobRow,
     "item_id": schema.WorkItemRow,
     "import_id": schema.ClaimImportRow,
+    # issue 18
+    "write_off_id": schema.WriteOffRequestRow,
+    "placement_id": schema.CollectionPlacementRow,
+    "check_id": schema.RefundCheckRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
