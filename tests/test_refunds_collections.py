@@ -13,13 +13,14 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from inproc_plugins import make_line_plugin
 from sqlalchemy import select
 
 from medbill_core.app import Medbill
 from medbill_core.domain import Guarantor, GuarantorRelationship, Payment, PaymentMethodKind
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.errors import LedgerError, PermissionDenied, ValidationFailed
-from medbill_core.ledger import EntryKind, LedgerLine
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import ZERO
 from medbill_core.services import collections, patient_credits, payer_refunds, write_offs
 from medbill_core.services.guarantors import GuarantorService
@@ -36,6 +37,11 @@ from medbill_core.testing import factories
 D = Decimal
 TODAY = date.today()
 _numbers = itertools.count(1)
+
+
+@pytest.fixture
+def medbill_extra_plugins() -> list[tuple[str, object]]:
+    return [("lineplug", make_line_plugin())]  # renders statements as text
 
 
 def principal(role: Role, name: str) -> Principal:
@@ -435,3 +441,23 @@ def test_invariant_holds_with_agency_moves(medbill_app, operations) -> None:
     assert totals.is_balanced()
     assert (balance.patient, balance.agency, balance.insurance) == (
         model["patient"], model["agency"], ZERO)
+
+
+def test_statement_runs_skip_a_placed_account(medbill_app, tmp_path) -> None:
+    from medbill_core.services.statements import run_statements
+
+    placed, _ = self_pay(medbill_app, ["60.00"])
+    other, _ = self_pay(medbill_app, ["70.00"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        collections.add_agency(work, "ACB", "Acme Collections", "25")
+        collections.place_account(work, placed, "ACB")
+        # a new charge after the placement: owed in the patient bucket, still not billed
+        work.ledger.post("late-fee", "test", [LedgerLine(
+            EntryKind.CHARGE, D("15.00"), patient_id=placed, bucket=Bucket.PATIENT)],
+            effective_date=TODAY)
+    result = run_statements(medbill_app, cycle="C18", out_dir=tmp_path / "out",
+                            renderer="text")
+    assert result.skipped["on hold"] == [str(placed)]
+    assert len(result.produced) == 1
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(other).patient == D("70.00")
