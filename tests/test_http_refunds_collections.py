@@ -110,3 +110,35 @@ def test_credit_refund_by_check_and_void_over_http(client: TestClient,
     assert voided.status_code == 200, voided.text
     assert voided.json()["status"] == "void"
     assert client.get("/v1/credits", headers=EHR).json()["data"][0]["credit"] == "25.00"
+
+
+def test_payer_refund_requested_and_refunded_over_http(client: TestClient,
+                                                       medbill_app: Medbill) -> None:
+    from medbill_core.ledger import EntryKind, LedgerLine
+
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(4))
+        coverage = work.patients.add_coverage(patient.id, factories.make_coverage())
+        claim = factories.make_claim(patient.id, coverage_id=coverage.id, number="HTOP4")
+        claim_id = work.claims.create(claim.model_copy(update={
+            "lines": [factories.make_line(1, charge=D("100.00"))]})).id
+        work.ledger.post("835:HTOVER", "test", [LedgerLine(
+            EntryKind.PAYER_PAYMENT, D("112.50"), patient_id=patient.id, claim_id=claim_id,
+            payer_key="acme")], effective_date=date.today(), allow_credit=True)
+    problem = assert_problem(client.post("/v1/payer-refunds", headers=MANAGER, json={
+        "claim_id": claim_id, "amount": "12.51", "reason": "overpaid"}), 422,
+        "validation-failed")
+    assert "exceeds the 12.50" in problem["detail"]
+    assert_problem(client.post("/v1/payer-refunds", headers=EHR, json={
+        "claim_id": claim_id, "amount": "12.50", "reason": "overpaid"}), 403,
+        "permission-denied")
+    created = client.post("/v1/payer-refunds", headers=MANAGER, json={
+        "claim_id": claim_id, "amount": "12.50", "reason": "overpaid"})
+    assert created.status_code == 201, created.text
+    done = client.post(f"/v1/payer-refunds/{created.json()['id']}/refunded", headers=MANAGER,
+                       json={"check_number": "7710"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["closing_reference"]) == ("refunded", "7710")
+    assert client.post("/v1/payer-refunds/recoupments", headers=EHR).json() == {"data": []}
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.claim_balance(claim_id).insurance == D("0.00")

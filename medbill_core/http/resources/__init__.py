@@ -30,6 +30,7 @@ from medbill_core.http.resources import (
     kpi,
     patient_records,
     patients,
+    payer_refunds,
     payers,
     payments,
     plans,
@@ -55,7 +56,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            claim_imports.router,  # issue 17: the 837 intake
            claim_forms.router,  # issue 17: paper claim forms
            # issue 18: refunds, write-offs, collections
-           credits.router, write_offs.router, collection_placements.router)
+           credits.router, write_offs.router, collection_placements.router,
+           payer_refunds.router)
 
 
 def include_core_routes(app: FastAPI) -> None:
