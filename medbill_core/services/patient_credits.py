@@ -42,7 +42,6 @@ from medbill_core.services.payments import (
     settle_patient_claims,
 )
 from medbill_core.storage.schema import (
-    ClaimRow,
     CreditHoldRow,
     LedgerEntryRow,
     PatientRow,
@@ -453,10 +452,3 @@ def apply_credit_to_family(work: UnitOfWork, patient_id: int, to_patient_id: int
     left = credit_balances(work, as_of=day, patient_id=patient_id)
     return FamilyApplication(applied, left[0].credit if left else ZERO)
 
-
-def claim_patient(work: UnitOfWork, claim_id: int) -> int:
-    """The patient of a claim. :raises NotFound: no such claim."""
-    row = work.session.get(ClaimRow, claim_id)
-    if row is None:
-        raise NotFound("claim", claim_id)
-    return row.patient_id
