@@ -461,3 +461,35 @@ def test_statement_runs_skip_a_placed_account(medbill_app, tmp_path) -> None:
     assert len(result.produced) == 1
     with medbill_app.unit_of_work() as work:
         assert work.ledger.patient_balance(other).patient == D("70.00")
+
+
+def test_a_posted_835_plb_recoupment_is_matched_once(medbill_app) -> None:
+    """Through the remittance posting itself: the PLB it records is what matching reads; the
+    same 835 posted again records nothing new, and matching again posts nothing."""
+    from medbill_core.domain import ProviderAdjustment, Remittance
+    from medbill_core.services.remittance import post_remittance
+
+    patient, claim = insured_overpaid(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        number = work.claims.get(claim).claim_number
+        payer_refunds.request_payer_refund(work, claim, D("30.00"), "overpaid")
+    offset = Remittance(
+        trace_number="RECOUP-1", payment_amount=D("0.00"), payer_name="Acme Health Plan",
+        payer_id="ACME1", payee_name="Lakeside Family Practice", payment_date=TODAY,
+        provider_adjustments=[ProviderAdjustment(
+            provider_id="1234567893", reason_code="WO", reference=f"{number} X9",
+            amount=D("30.00"), fiscal_period_date=TODAY)])
+    for _ in range(2):
+        with medbill_app.unit_of_work() as work:
+            post_remittance(work, offset)
+        with medbill_app.unit_of_work() as work:
+            payer_refunds.match_recoupments(work)
+    with medbill_app.unit_of_work() as work:
+        [request] = payer_refunds.list_payer_refunds(work)
+        assert (request.status, request.closing_reference) == (
+            payer_refunds.RefundStatus.RECOUPED, "835:ACME1:RECOUP-1:PLB:1")
+        refunds = work.session.scalars(select(LedgerEntryRow.amount).where(
+            LedgerEntryRow.claim_id == claim, LedgerEntryRow.kind == "refund")).all()
+        assert refunds == [D("30.00")]
+        assert work.ledger.claim_balance(claim).insurance == ZERO
+    balanced(medbill_app, patient)
