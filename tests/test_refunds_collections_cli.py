@@ -128,6 +128,14 @@ def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path:
                  "--fee-percent", "25.123")
     assert one_line_error(result, 1) == (
         "error: agency BAD: fee_percent: must be 0 to 100 with at most two decimals")
+    ok(config, "collections", "agency-add", "--code", "old", "--name", "Old Agency",
+       "--fee-percent", "40")
+    edited = out_json(ok(config, "collections", "agency-edit", "--code", "OLD", "--inactive",
+                         "--json"))
+    assert (edited["active"], edited["fee_percent"]) == (False, "40")
+    result = cli(config, "collections", "place", "--patient", account, "--agency", "OLD")
+    assert one_line_error(result, 1) == (
+        f"error: account {account}: agency: OLD is not active")
     placed = out_json(ok(config, "collections", "place", "--patient", account, "--agency",
                            "ACB", "--json"))
     assert placed["placed"] == "150.00"

@@ -1,6 +1,6 @@
-"""Collection agencies on the command line: ``medbill collections agencies|agency-add|place|
-recall|export|payment|placements`` (added to accounts_cmd's ``collections`` group, beside its
-work list)."""
+"""Collection agencies on the command line: ``medbill collections agencies|agency-add|
+agency-edit|place|recall|export|payment|placements`` (added to accounts_cmd's ``collections``
+group, beside its work list)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,29 @@ def agency_add_command(
         print_json(agency.as_json())
         return
     console.print(f"agency {agency.code} added ({agency.fee_percent}%)", markup=False)
+
+
+@collections_app.command("agency-edit")
+@cli_errors
+def agency_edit_command(
+    code: Annotated[str, typer.Option(help="The agency's code")],
+    fee_percent: Annotated[str | None, typer.Option(
+        "--fee-percent", help="Its new share of what it collects")] = None,
+    active: Annotated[bool | None, typer.Option(
+        "--active/--inactive", help="Whether new accounts may be placed with it")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change an agency's fee or take it out of use (a manager; placements stay)."""
+    from medbill_core.services.collections import edit_agency
+
+    medbill = open_app()
+    with medbill.unit_of_work() as work:
+        agency = edit_agency(work, code, fee_percent=fee_percent, active=active)
+    if as_json:
+        print_json(agency.as_json())
+        return
+    console.print(f"agency {agency.code}: {agency.fee_percent}%, "
+                  f"{'active' if agency.active else 'inactive'}", markup=False)
 
 
 @collections_app.command("place")
