@@ -25,6 +25,7 @@ from medbill_core.money import ZERO
 from medbill_core.services import collections, patient_credits, payer_refunds, write_offs
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.services.receivables import aging
 from medbill_core.services.statements import collections_worklist
 from medbill_core.storage.schema import (
     AuditEventRow,
@@ -333,6 +334,10 @@ def test_placement_moves_the_balance_to_the_agency_and_out_of_patient_ar(medbill
         balance = work.ledger.patient_balance(patient)
         assert (balance.patient, balance.agency) == (ZERO, D("180.00"))
         assert collections.agency_receivables(work) == {"ACB": D("180.00")}
+        report = aging(work)
+        assert (report.agency.total, report.patient.total) == (D("180.00"), ZERO)
+        assert report.agency.buckets["0-30"] == D("180.00")
+        assert report.total.total == work.ledger.totals().balance.total
         assert patient not in {item.patient_id for item in collections_worklist(work)}
         assert patient in collections.placed_patients(work)
         export = collections.agency_export(work, "ACB")

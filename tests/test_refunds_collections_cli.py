@@ -139,6 +139,9 @@ def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path:
     placed = out_json(ok(config, "collections", "place", "--patient", account, "--agency",
                            "ACB", "--json"))
     assert placed["placed"] == "150.00"
+    aged = out_json(ok(config, "ar", "aging", "--json"))
+    assert (aged["agency"]["total"], aged["patient"]["total"]) == ("150.00", "0.00")
+    assert "at agencies" in ok(config, "ar", "aging").stdout
     out = tmp_path / "agency.csv"
     exported = out_json(ok(config, "collections", "export", "--agency", "ACB", "--out",
                              str(out), "--json"))
