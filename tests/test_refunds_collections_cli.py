@@ -62,6 +62,17 @@ def out_json(result: Result) -> Any:
     return json.loads(result.stdout)
 
 
+def patient_id(config: Path, account: str) -> int:
+    app = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with app.unit_of_work() as work:
+            found = work.patients.by_account(account).id
+            assert found is not None
+            return found
+    finally:
+        app.close()
+
+
 def entries(config: Path) -> int:
     app = Medbill.open(load_config(config), load_installed=False)
     try:
@@ -79,8 +90,8 @@ def test_credit_refund_by_check_and_void_on_the_command_line(config: Path) -> No
     result = cli(config, "credits", "refund", "--patient", account, "--amount", "10.00",
                  "--reason", "asked", "--method", "gateway")
     assert one_line_error(result, 1) == (
-        f"error: account {account}: method: a refund to the card needs a payment gateway "
-        "plugin, and none is available yet: refund by check")
+        f"error: patient {patient_id(config, account)}: method: a refund to the card needs a "
+        "payment gateway plugin, and none is available yet: refund by check")
     result = cli(config, "credits", "refund", "--patient", account, "--amount", "10.001",
                  "--reason", "asked", "--check-number", "100")
     assert result.exit_code == 2 and "--amount" in one_line_error(result, 2)
@@ -135,7 +146,7 @@ def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path:
     assert (edited["active"], edited["fee_percent"]) == (False, "40")
     result = cli(config, "collections", "place", "--patient", account, "--agency", "OLD")
     assert one_line_error(result, 1) == (
-        f"error: account {account}: agency: OLD is not active")
+        f"error: patient {patient_id(config, account)}: agency: OLD is not active")
     placed = out_json(ok(config, "collections", "place", "--patient", account, "--agency",
                            "ACB", "--json"))
     assert placed["placed"] == "150.00"

@@ -209,8 +209,8 @@ def place_account(work: UnitOfWork, patient_id: int, agency_code: str, *,
         owes nothing.
     """
     work.require(Action.COLLECTIONS_PLACE)
-    account = work.patients.get(patient_id).account_number
-    record = f"account {account}"
+    work.patients.get(patient_id)  # NotFound: no such patient
+    record = f"patient {patient_id}"
     agency = _agency_row(work, agency_code)
     if not agency.active:
         raise ValidationFailed(record, [("agency", f"{agency.code} is not active")])

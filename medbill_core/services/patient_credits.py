@@ -191,7 +191,7 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
     """
     work.require(Action.PAYMENTS_REFUND)
     account = work.patients.get(patient_id).account_number
-    record = f"account {account}"
+    record = f"patient {patient_id}"
     if method is RefundMethod.GATEWAY:
         raise ValidationFailed(record, [("method", "a refund to the card needs a payment "
                                                    "gateway plugin, and none is available "
@@ -347,10 +347,10 @@ def hold_credit(work: UnitOfWork, patient_id: int, reason: str, *,
 
     :raises ValidationFailed: no reason, or a hold is already in place."""
     work.require(Action.PAYMENTS_POST)
-    account = work.patients.get(patient_id).account_number
-    why = _reason(f"account {account}", reason)
+    work.patients.get(patient_id)  # NotFound: no such patient
+    why = _reason(f"patient {patient_id}", reason)
     if active_hold(work, patient_id) is not None:
-        raise ValidationFailed(f"account {account}", [("credit", "is already on hold")])
+        raise ValidationFailed(f"patient {patient_id}", [("credit", "is already on hold")])
     row = CreditHoldRow(patient_id=patient_id, reason=why, held_on=on or date.today(),
                         actor=work.actor)
     work.session.add(row)
@@ -365,8 +365,8 @@ def release_hold(work: UnitOfWork, patient_id: int, *, on: date | None = None) -
     work.require(Action.PAYMENTS_POST)
     row = active_hold(work, patient_id)
     if row is None:
-        account = work.patients.get(patient_id).account_number
-        raise ValidationFailed(f"account {account}", [("credit", "is not on hold")])
+        work.patients.get(patient_id)  # NotFound: no such patient
+        raise ValidationFailed(f"patient {patient_id}", [("credit", "is not on hold")])
     row.released_on = on or date.today()
     row.released_by = work.actor
     audit.record(work.session, actor=work.actor, action="credit.release",
@@ -396,18 +396,18 @@ def apply_credit_to_family(work: UnitOfWork, patient_id: int, to_patient_id: int
     work.require(Action.PAYMENTS_POST)
     source = work.patients.get(patient_id)
     target = work.patients.get(to_patient_id)
-    record = f"account {source.account_number}"
+    record = f"patient {patient_id}"
     if patient_id == to_patient_id:
         raise ValidationFailed(record, [("to", "is the same account: use payments "
                                                "apply-credit")])
     if source.guarantor_id is None or source.guarantor_id != target.guarantor_id:
-        raise ValidationFailed(record, [("to", f"account {target.account_number} is not in "
+        raise ValidationFailed(record, [("to", f"patient {to_patient_id} is not in "
                                                "the same family (no shared guarantor)")])
     if active_hold(work, patient_id) is not None:
         raise ValidationFailed(record, [("credit", "is on hold; release the hold first")])
     owed = dict(patient_claim_balances(work, to_patient_id))
     if not owed:
-        raise LedgerError(f"apply credit: account {target.account_number} owes nothing")
+        raise LedgerError(f"apply credit: patient {to_patient_id} owes nothing")
     payments = list(work.session.scalars(
         select(PaymentRow).where(PaymentRow.patient_id == patient_id,
                                  PaymentRow.reversed_on.is_(None),
@@ -415,7 +415,7 @@ def apply_credit_to_family(work: UnitOfWork, patient_id: int, to_patient_id: int
         .order_by(PaymentRow.received_on, PaymentRow.id)))
     on_claims = claim_credits(work, patient_id)
     if not payments and not on_claims:
-        raise LedgerError(f"apply credit: account {source.account_number} has no credit")
+        raise LedgerError(f"apply credit: patient {patient_id} has no credit")
     day = on or date.today()
     applied: dict[int, Decimal] = {}
     sources: list[tuple[str, Decimal, int | None, PaymentRow | None]] = [

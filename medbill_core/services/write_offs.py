@@ -170,7 +170,7 @@ def request_write_off(work: UnitOfWork, patient_id: int, kind: WriteOffKind,
     """
     work.require(Action.WRITEOFFS_REQUEST)
     account = work.patients.get(patient_id).account_number
-    record = f"account {account}"
+    record = f"patient {patient_id}"
     if not reason.strip():
         raise ValidationFailed(record, [("reason", "say why (no patient details)")])
     owed = sum((bal for _, bal in _targets(work, patient_id, claim_id)), ZERO)
@@ -222,9 +222,8 @@ def _post(work: UnitOfWork, row: WriteOffRequestRow, day: date) -> None:
                                 reason_code=REASON_CODES[WriteOffKind(row.kind)]))
         left -= part
     if left > ZERO:
-        account = work.patients.get(row.patient_id).account_number
         raise ValidationFailed(f"write-off {row.id}", [(
-            "amount", f"{row.amount} is more than account {account} owes now "
+            "amount", f"{row.amount} is more than patient {row.patient_id} owes now "
                       f"({row.amount - left}); deny it and request again")])
     posting = work.ledger.post(f"write_off:{row.id}", "write_off", lines, effective_date=day,
                                memo=f"{row.kind} write-off {row.id}")

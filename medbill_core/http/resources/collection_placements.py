@@ -8,7 +8,7 @@ export file is the command line's (``medbill collections export``: PHI, written 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -36,6 +36,9 @@ from medbill_core.services.collections import (
 
 router = APIRouter(prefix="/v1/collection-placements", tags=["collections"],
                    responses=PROBLEM_RESPONSES)
+#: a record the request names (in its path or body) that does not exist
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
 
 
 class PlacementOut(BaseModel):
@@ -98,7 +101,7 @@ def list_collection_placements(
 
 
 @router.post("", status_code=201, response_model=PlacementOut,
-             summary="Place an account with an agency", responses=IN_FLIGHT)
+             summary="Place an account with an agency", responses=NOT_FOUND | IN_FLIGHT)
 def place(request: Request, body: NewPlacement,
           principal: Annotated[Principal, Depends(permitted(Action.COLLECTIONS_PLACE))],
           idempotency: IdempotencyParam) -> Response:
@@ -109,7 +112,7 @@ def place(request: Request, body: NewPlacement,
 
 
 @router.post("/{placement_id}/recall", response_model=PlacementOut,
-             summary="Recall an account from its agency", responses=IN_FLIGHT)
+             summary="Recall an account from its agency", responses=NOT_FOUND | IN_FLIGHT)
 def recall(request: Request, placement_id: RowId, body: Recall,
            principal: Annotated[Principal, Depends(permitted(Action.COLLECTIONS_PLACE))],
            idempotency: IdempotencyParam) -> Response:
@@ -120,7 +123,7 @@ def recall(request: Request, placement_id: RowId, body: Recall,
 
 
 @router.post("/{placement_id}/payments", status_code=201, response_model=AgencyPaymentOut,
-             summary="Post what an agency collected", responses=IN_FLIGHT)
+             summary="Post what an agency collected", responses=NOT_FOUND | IN_FLIGHT)
 def agency_payment(request: Request, placement_id: RowId, body: AgencyPayment,
                    principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_POST))],
                    idempotency: IdempotencyParam) -> Response:

@@ -7,7 +7,7 @@ credit is back). Every rule is :mod:`medbill_core.services.patient_credits`'s.""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -37,6 +37,9 @@ from medbill_core.services.patient_credits import (
 )
 
 router = APIRouter(tags=["credits"], responses=PROBLEM_RESPONSES)
+#: a record the request names (in its path or body) that does not exist
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
 
 
 class CreditOut(BaseModel):
@@ -100,7 +103,7 @@ def list_credits(request: Request,
 
 
 @router.post("/v1/credits/refunds", status_code=201, response_model=CheckOut,
-             summary="Refund a patient credit by check", responses=IN_FLIGHT)
+             summary="Refund a patient credit by check", responses=NOT_FOUND | IN_FLIGHT)
 def refund(request: Request, body: NewRefund,
            principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_REFUND))],
            idempotency: IdempotencyParam) -> Response:
@@ -133,7 +136,7 @@ def _number(request: Request, principal: Principal, check_id: int) -> str:
 
 
 @router.post("/v1/refund-checks/{check_id}/clear", response_model=CheckOut,
-             summary="A refund check cleared the bank", responses=IN_FLIGHT)
+             summary="A refund check cleared the bank", responses=NOT_FOUND | IN_FLIGHT)
 def clear(request: Request, check_id: RowId,
           principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_REFUND))],
           idempotency: IdempotencyParam) -> Response:
@@ -144,7 +147,7 @@ def clear(request: Request, check_id: RowId,
 
 
 @router.post("/v1/refund-checks/{check_id}/void", response_model=CheckOut,
-             summary="Void a refund check (the credit is back)", responses=IN_FLIGHT)
+             summary="Void a refund check (the credit is back)", responses=NOT_FOUND | IN_FLIGHT)
 def void(request: Request, check_id: RowId, body: VoidCheck,
          principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_REFUND))],
          idempotency: IdempotencyParam) -> Response:

@@ -7,7 +7,7 @@ is :mod:`medbill_core.services.payer_refunds`'s."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -35,6 +35,9 @@ from medbill_core.services.payer_refunds import (
 
 router = APIRouter(prefix="/v1/payer-refunds", tags=["payer refunds"],
                    responses=PROBLEM_RESPONSES)
+#: a record the request names (in its path or body) that does not exist
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
 
 
 class PayerRefundOut(BaseModel):
@@ -95,7 +98,7 @@ def list_requests(
 
 
 @router.post("", status_code=201, response_model=PayerRefundOut,
-             summary="Request a refund of a payer's overpayment", responses=IN_FLIGHT)
+             summary="Request a refund of a payer's overpayment", responses=NOT_FOUND | IN_FLIGHT)
 def create_request(request: Request, body: NewPayerRefund,
                    principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_REFUND))],
                    idempotency: IdempotencyParam) -> Response:
@@ -107,7 +110,8 @@ def create_request(request: Request, body: NewPayerRefund,
 
 
 @router.post("/recoupments", response_model=RecoupedList,
-             summary="Close the requests payers recouped in posted 835s", responses=IN_FLIGHT)
+             summary="Close the requests payers recouped in posted 835s",
+             responses=IN_FLIGHT)
 def recoupments(request: Request,
                 principal: Annotated[Principal, Depends(permitted(Action.REMITTANCE_POST))],
                 idempotency: IdempotencyParam) -> Response:
@@ -120,7 +124,7 @@ def recoupments(request: Request,
 
 
 @router.post("/{refund_request_id}/refunded", response_model=PayerRefundOut,
-             summary="The practice sent the payer its money back", responses=IN_FLIGHT)
+             summary="The practice sent the payer its money back", responses=NOT_FOUND | IN_FLIGHT)
 def refunded(request: Request, refund_request_id: RowId, body: Refunded,
              principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_REFUND))],
              idempotency: IdempotencyParam) -> Response:

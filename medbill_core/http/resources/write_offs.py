@@ -7,7 +7,7 @@ requester). Every rule is :mod:`medbill_core.services.write_offs`'s."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -35,6 +35,9 @@ from medbill_core.services.write_offs import (
 )
 
 router = APIRouter(prefix="/v1/write-offs", tags=["write-offs"], responses=PROBLEM_RESPONSES)
+#: a record the request names (in its path or body) that does not exist
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
 
 
 class WriteOffOut(BaseModel):
@@ -87,7 +90,7 @@ def list_write_off_requests(
 
 
 @router.post("", status_code=201, response_model=WriteOffOut, summary="Request a write-off",
-             responses=IN_FLIGHT)
+             responses=NOT_FOUND | IN_FLIGHT)
 def create_write_off(request: Request, body: NewWriteOff,
                      principal: Annotated[Principal,
                                           Depends(permitted(Action.WRITEOFFS_REQUEST))],
@@ -101,7 +104,7 @@ def create_write_off(request: Request, body: NewWriteOff,
 
 
 @router.post("/{write_off_id}/approve", response_model=WriteOffOut,
-             summary="Approve a write-off (posts it)", responses=IN_FLIGHT)
+             summary="Approve a write-off (posts it)", responses=NOT_FOUND | IN_FLIGHT)
 def approve(request: Request, write_off_id: RowId, body: Decision,
             principal: Annotated[Principal, Depends(permitted(Action.WRITEOFFS_APPROVE))],
             idempotency: IdempotencyParam) -> Response:
@@ -112,7 +115,7 @@ def approve(request: Request, write_off_id: RowId, body: Decision,
 
 
 @router.post("/{write_off_id}/deny", response_model=WriteOffOut, summary="Deny a write-off",
-             responses=IN_FLIGHT)
+             responses=NOT_FOUND | IN_FLIGHT)
 def deny(request: Request, write_off_id: RowId, body: Decision,
          principal: Annotated[Principal, Depends(permitted(Action.WRITEOFFS_APPROVE))],
          idempotency: IdempotencyParam) -> Response:
