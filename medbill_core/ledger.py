@@ -17,6 +17,20 @@ write_off                     - (chosen bucket)
 refund                        + (chosen bucket)
 ============================  ==================  =================
 
+A third bucket, **agency**, holds what a patient owes that the practice placed with a
+collection agency (:mod:`medbill_core.services.collections`): the patient bucket no longer
+shows it, so statements and patient A/R leave it out while the agency works it, and the
+agency A/R is its own sum (``agency_delta``):
+
+============================  ==================  =================
+kind                          patient bucket      agency bucket
+============================  ==================  =================
+transfer_to_agency            -                   +
+recall_from_agency            +                   -
+agency_payment                                    - (net of the agency's fee)
+agency_fee                                        - (the agency's fee, an adjustment)
+============================  ==================  =================
+
 Patient payments carry the posting keys ``payment:<id>`` (as recorded),
 ``credit:payment:<id>:<n>`` (its credit applied to claims later: minus on the account, plus
 on the claims), ``refund:payment:<id>:<n>`` (its credit refunded) and
@@ -24,7 +38,8 @@ on the claims), ``refund:payment:<id>:<n>`` (its credit refunded) and
 is always the sum of its postings.
 
 so for any claim, patient or payer:
-``charges = payer payments + adjustments + write-offs + patient payments - refunds + balance``.
+``charges = payer payments + adjustments + write-offs + patient payments + agency payments
++ agency fees - refunds + balance`` (the balance of all three buckets).
 Negative amounts are allowed where a payer takes money back (reversals), and for
 patient payments only in postings that move them (a returned check taking back what
 a payment applied, a credit applied to a claim: ``moves_payments=True``); a
@@ -66,15 +81,26 @@ class EntryKind(StrEnum):
     PATIENT_PAYMENT = "patient_payment"
     WRITE_OFF = "write_off"
     REFUND = "refund"
+    TRANSFER_TO_AGENCY = "transfer_to_agency"
+    RECALL_FROM_AGENCY = "recall_from_agency"
+    AGENCY_PAYMENT = "agency_payment"
+    AGENCY_FEE = "agency_fee"
 
 
 class Bucket(StrEnum):
     INSURANCE = "insurance"
     PATIENT = "patient"
+    #: placed with a collection agency (only the agency kinds move it)
+    AGENCY = "agency"
 
 
 #: kinds whose amounts must be positive (corrections use the opposite kind)
-_POSITIVE_ONLY = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.REFUND, EntryKind.WRITE_OFF})
+_POSITIVE_ONLY = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.REFUND, EntryKind.WRITE_OFF,
+                            EntryKind.TRANSFER_TO_AGENCY, EntryKind.RECALL_FROM_AGENCY,
+                            EntryKind.AGENCY_PAYMENT, EntryKind.AGENCY_FEE})
+#: kinds that move money into or out of the agency bucket
+_AGENCY_KINDS = frozenset({EntryKind.TRANSFER_TO_AGENCY, EntryKind.RECALL_FROM_AGENCY,
+                           EntryKind.AGENCY_PAYMENT, EntryKind.AGENCY_FEE})
 
 
 @dataclass(frozen=True)
@@ -91,9 +117,17 @@ class LedgerLine:
     bucket: Bucket | None = None
 
     def deltas(self) -> tuple[Decimal, Decimal]:
-        """(insurance delta, patient delta) of this entry."""
+        """(insurance delta, patient delta) of this entry (the agency bucket's:
+        :meth:`agency_delta`)."""
         amount = to_money(self.amount)
         kind = self.kind
+        if kind in _AGENCY_KINDS:
+            if self.bucket not in (None, Bucket.AGENCY):
+                raise LedgerError(f"a {kind.value} entry moves the agency bucket only")
+            return (ZERO, -amount) if kind is EntryKind.TRANSFER_TO_AGENCY else \
+                (ZERO, amount) if kind is EntryKind.RECALL_FROM_AGENCY else (ZERO, ZERO)
+        if self.bucket is Bucket.AGENCY:
+            raise LedgerError(f"a {kind.value} entry cannot apply to the agency bucket")
         if kind is EntryKind.CHARGE:
             return (amount, ZERO) if self._bucket(Bucket.INSURANCE) is Bucket.INSURANCE \
                 else (ZERO, amount)
@@ -110,6 +144,13 @@ class LedgerLine:
         # refund
         return (amount, ZERO) if self._bucket() is Bucket.INSURANCE else (ZERO, amount)
 
+    def agency_delta(self) -> Decimal:
+        """What this entry adds to the agency bucket."""
+        if self.kind not in _AGENCY_KINDS:
+            return ZERO
+        amount = to_money(self.amount)
+        return amount if self.kind is EntryKind.TRANSFER_TO_AGENCY else -amount
+
     def _bucket(self, default: Bucket | None = None) -> Bucket:
         if self.bucket is not None:
             return self.bucket
@@ -122,10 +163,12 @@ class LedgerLine:
 class Balance:
     insurance: Decimal
     patient: Decimal
+    #: placed with a collection agency (see the module docstring)
+    agency: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
-        return self.insurance + self.patient
+        return self.insurance + self.patient + self.agency
 
 
 @dataclass(frozen=True)
@@ -144,13 +187,16 @@ class Totals:
 
     @property
     def payments(self) -> Decimal:
-        return self[EntryKind.PAYER_PAYMENT] + self[EntryKind.PATIENT_PAYMENT]
+        return (self[EntryKind.PAYER_PAYMENT] + self[EntryKind.PATIENT_PAYMENT]
+                + self[EntryKind.AGENCY_PAYMENT])
 
     @property
     def adjustments(self) -> Decimal:
-        """Contractual adjustments and write-offs, less refunds (payer-to-payer transfers net
-        to zero within an account and are counted here so a payer's own totals balance)."""
+        """Contractual adjustments, write-offs and agency fees, less refunds (payer-to-payer
+        transfers net to zero within an account and are counted here so a payer's own totals
+        balance)."""
         return (self[EntryKind.CONTRACTUAL_ADJUSTMENT] + self[EntryKind.WRITE_OFF]
+                + self[EntryKind.AGENCY_FEE]
                 + self[EntryKind.TRANSFER_TO_PAYER] - self[EntryKind.REFUND])
 
     def is_balanced(self) -> bool:
@@ -179,7 +225,7 @@ class LedgerBatch:
 
     #: claim accounts whose balances are carried
     accounts: set[int] = field(default_factory=set)
-    #: (claim account, payer key) -> [insurance, patient]
+    #: (claim account, payer key) -> [insurance, patient, agency]
     balances: dict[tuple[int, str | None], list[Decimal]] = field(default_factory=dict)
     #: posting keys known not to be posted yet
     absent_keys: set[str] = field(default_factory=set)
@@ -195,17 +241,19 @@ class LedgerBatch:
         for entry in entries:
             if entry["claim_id"] in self.accounts:
                 sums = self.balances.setdefault((entry["claim_id"], entry["payer_key"]),
-                                                [ZERO, ZERO])
+                                                [ZERO, ZERO, ZERO])
                 sums[0] += entry["insurance_delta"]
                 sums[1] += entry["patient_delta"]
+                sums[2] += entry["agency_delta"]
 
     def claim_balance(self, claim_id: int) -> Balance:
-        insurance = patient = ZERO
+        insurance = patient = agency = ZERO
         for (account, _), sums in self.balances.items():
             if account == claim_id:
                 insurance += sums[0]
                 patient += sums[1]
-        return Balance(insurance, patient)
+                agency += sums[2]
+        return Balance(insurance, patient, agency)
 
     def payer_balance(self, claim_id: int, payer_key: str) -> Decimal:
         sums = self.balances.get((claim_id, payer_key))
@@ -227,7 +275,8 @@ class Ledger:
     def post(self, posting_key: str, source: str, lines: Sequence[LedgerLine], *,
              effective_date: date, memo: str | None = None,
              allow_credit: bool = False, moves_payments: bool = False,
-             undoes_write_off: bool = False, record: bool = True) -> PostingResult:
+             undoes_write_off: bool = False, undoes_refund: bool = False,
+             record: bool = True) -> PostingResult:
         """Post ``lines`` under ``posting_key`` once.
 
         ``moves_payments``: the posting takes back or moves what patient payments applied
@@ -235,6 +284,8 @@ class Ledger:
         negative in it; anywhere else a negative patient payment is a mistake.
         ``undoes_write_off``: the posting takes back (part of) an earlier write-off that a
         later payment proved wrong, so a write-off may be negative in it.
+        ``undoes_refund``: the posting takes back a refund whose money never left (a refund
+        check voided), so a refund may be negative in it.
         ``record=False``: the caller records the posting's ``ledger.post`` audit event itself
         (where its events go in another order), with the details this method gives it.
 
@@ -260,13 +311,16 @@ class Ledger:
                 raise LedgerError(f"posting {posting_key}: a {line.kind.value} of 0.00")
             if line.kind in _POSITIVE_ONLY and amount < ZERO and not (
                     moves_payments and line.kind is EntryKind.PATIENT_PAYMENT) and not (
-                    undoes_write_off and line.kind is EntryKind.WRITE_OFF):
+                    undoes_write_off and line.kind is EntryKind.WRITE_OFF) and not (
+                    undoes_refund and line.kind is EntryKind.REFUND):
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")
             insurance_delta, patient_delta = line.deltas()
-            reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO
+            agency_delta = line.agency_delta()
+            reduces_a_bucket |= insurance_delta < ZERO or patient_delta < ZERO \
+                or agency_delta < ZERO
             entries.append(dict(
                 kind=line.kind.value, amount=amount, insurance_delta=insurance_delta,
-                patient_delta=patient_delta, claim_id=line.claim_id,
+                patient_delta=patient_delta, agency_delta=agency_delta, claim_id=line.claim_id,
                 claim_line_number=line.claim_line_number, patient_id=line.patient_id,
                 payer_key=line.payer_key, reason_code=line.reason_code,
                 effective_date=effective_date))
@@ -319,14 +373,15 @@ class Ledger:
             rows = self.session.execute(
                 select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
                        func.sum(LedgerEntryRow.insurance_delta),
-                       func.sum(LedgerEntryRow.patient_delta))
+                       func.sum(LedgerEntryRow.patient_delta),
+                       func.sum(LedgerEntryRow.agency_delta))
                 .where(LedgerEntryRow.claim_id.in_(chunk))
                 .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
             batch.accounts.update(chunk)
-            for claim_id, payer_key, insurance, patient in rows:
+            for claim_id, payer_key, insurance, patient, agency in rows:
                 if claim_id is not None:
-                    batch.balances[(claim_id, payer_key)] = [_summed(insurance),
-                                                             _summed(patient)]
+                    batch.balances[(claim_id, payer_key)] = [
+                        _summed(insurance), _summed(patient), _summed(agency)]
         batch.absent_keys.update(absent_keys)
 
     def end_batch(self, *, discard: bool = False) -> None:
@@ -386,6 +441,8 @@ class Ledger:
                 reduced.setdefault(key, set()).add(Bucket.INSURANCE)
             if patient_delta < ZERO:
                 reduced.setdefault(key, set()).add(Bucket.PATIENT)
+            if line.agency_delta() < ZERO:
+                reduced.setdefault(key, set()).add(Bucket.AGENCY)
         for key, buckets in sorted(reduced.items(), key=lambda item: item[0] or 0):
             if key is not None and key < 0:
                 balance = self.patient_balance(-key)
@@ -393,10 +450,15 @@ class Ledger:
                     raise LedgerError(
                         f"posting {posting_key}: patient {-key} balance would be "
                         f"{balance.patient}; record the over-payment as a credit explicitly")
+                if Bucket.AGENCY in buckets and balance.agency < ZERO:
+                    raise LedgerError(
+                        f"posting {posting_key}: patient {-key} agency balance would be "
+                        f"{balance.agency}")
                 continue
             balance = self.claim_balance(key)
             for bucket, amount in ((Bucket.INSURANCE, balance.insurance),
-                                   (Bucket.PATIENT, balance.patient)):
+                                   (Bucket.PATIENT, balance.patient),
+                                   (Bucket.AGENCY, balance.agency)):
                 if bucket in buckets and amount < ZERO:
                     raise LedgerError(
                         f"posting {posting_key}: claim {key} {bucket.value} balance would "
@@ -407,9 +469,10 @@ class Ledger:
         self.flush_pending()
         row = self.session.execute(
             select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
-                   func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
+                   func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0),
+                   func.coalesce(func.sum(LedgerEntryRow.agency_delta), 0))
             .where(*conditions)).one()
-        return Balance(_summed(row[0]), _summed(row[1]))
+        return Balance(_summed(row[0]), _summed(row[1]), _summed(row[2]))
 
     def claim_balance(self, claim_id: int) -> Balance:
         batch = _batch(self.session)

@@ -71,6 +71,11 @@ class Action(StrEnum):
     STATEMENTS_READ = "statements.read"
     STATEMENTS_RUN = "statements.run"
     COLLECTIONS_READ = "collections.read"
+    COLLECTIONS_PLACE = "collections.place"
+    COLLECTIONS_MANAGE = "collections.manage"
+    WRITEOFFS_READ = "writeoffs.read"
+    WRITEOFFS_REQUEST = "writeoffs.request"
+    WRITEOFFS_APPROVE = "writeoffs.approve"
     REPORTS_READ = "reports.read"
     RECEIVABLES_RESOLVE = "receivables.resolve"
 
@@ -191,6 +196,16 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.STATEMENTS_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
     Action.STATEMENTS_RUN: _roles(ADMIN, MANAGER, BILLER),
     Action.COLLECTIONS_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),
+    # sending an account to a collection agency (or recalling it) is a manager's decision: it
+    # ends the practice's own statements and hands the patient to a third party
+    Action.COLLECTIONS_PLACE: _roles(ADMIN, MANAGER),
+    # which agencies the practice uses and the share they keep: the practice's contracts
+    Action.COLLECTIONS_MANAGE: _roles(ADMIN, MANAGER),
+    Action.WRITEOFFS_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),
+    # the biller asks (a small balance under the practice's limit is approved by the policy)
+    Action.WRITEOFFS_REQUEST: _roles(ADMIN, MANAGER, BILLER),
+    # forgiving a patient's debt: a manager, never whoever asked (the service refuses that)
+    Action.WRITEOFFS_APPROVE: _roles(ADMIN, MANAGER),
     # A/R aging, follow-up lists, remittance exceptions, the coding report
     Action.REPORTS_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),
     # closing an underpayment finding on the follow-up list

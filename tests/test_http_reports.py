@@ -143,7 +143,7 @@ def test_a_patients_balance_is_the_ledgers(client: TestClient, book: dict[str, A
     balance = client.get(f"/v1/patients/{book['patient']}/balance", headers=EHR)
     assert balance.status_code == 200
     assert balance.json() == {"patient_id": book["patient"], "insurance": "125.00",
-                              "patient": "15.00", "total": "140.00"}
+                              "patient": "15.00", "agency": "0.00", "total": "140.00"}
     with medbill_app.unit_of_work(read_only=True) as work:
         ledger = work.ledger.patient_balance(book["patient"])
     assert (ledger.insurance, ledger.patient) == (D("125.00"), D("15.00"))

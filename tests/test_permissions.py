@@ -35,7 +35,9 @@ BILLER = {
     # work queues (issue 16): reads and works them; handing work to others is the manager's
     "queues.read", "queues.work",
     # financial assistance (issue 18): takes applications; deciding is the manager's
-    "assistance.read", "assistance.apply"}
+    "assistance.read", "assistance.apply",
+    # write-offs (issue 18): the biller asks, a manager approves
+    "writeoffs.read", "writeoffs.request"}
 FRONT_DESK = {
     "practices.read", "patients.read", "patients.write", "coverages.read", "coverages.write",
     "guarantors.read", "guarantors.write", "providers.read", "eligibility.check",

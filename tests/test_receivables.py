@@ -356,6 +356,8 @@ def test_an_empty_ledger_reports_zero(medbill_app: Medbill) -> None:
                             "total": "0.00"},
         "patient": {"buckets": dict.fromkeys(BUCKETS, "0.00"), "credit": "0.00",
                     "total": "0.00"},
+        "agency": {"buckets": dict.fromkeys(BUCKETS, "0.00"), "credit": "0.00",
+                   "total": "0.00"},
         "total": {"buckets": dict.fromkeys(BUCKETS, "0.00"), "credit": "0.00",
                   "total": "0.00"}}
 

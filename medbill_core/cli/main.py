@@ -111,7 +111,12 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "payments": ("accounts_cmd", "payments_app", "group"),
     "plans": ("accounts_cmd", "plans_app", "group"),
     "statements": ("accounts_cmd", "statements_app", "group"),
-    "collections": ("accounts_cmd", "collections_app", "group"),
+    # collections_cmd adds the agencies' commands to accounts_cmd's group
+    "collections": ("collections_cmd", "collections_app", "group"),
+    # issue 18: patient credits, write-offs, insurance overpayments
+    "credits": ("credits_cmd", "app", "group"),
+    "writeoffs": ("writeoffs_cmd", "app", "group"),
+    "overpayments": ("overpayments_cmd", "app", "group"),
     "ar": ("receivables_cmd", "app", "group"),
     # issue 18: journal entries for the books
     "accounting": ("accounting_cmd", "app", "group"),
@@ -156,6 +161,12 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "plans": "Payment plans.",
     "statements": "Patient statements.",
     "collections": "Follow-up of unpaid patient balances.",
+    "credits": "Patient credits: who has one, refund by check, hold, apply to the family; the"
+               " refund check register.",
+    "writeoffs": "Write-offs of patient balances: small balances and bad debt, with a"
+                 " manager's approval.",
+    "overpayments": "Insurance overpayments: refund requests to payers, refunds and"
+                    " recoupments.",
     "ar": "Accounts receivable: aging, insurance follow-up, remittance exceptions.",
     "accounting": "Accounting export: journal entries for QuickBooks and other books.",
     "report": "Reports: the revenue-cycle KPIs and the claims behind them.",

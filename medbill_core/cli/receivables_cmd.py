@@ -92,7 +92,9 @@ def aging_command(
     print_table(_aging_table(
         f"A/R aging as of {when}", "",
         [[(line.label, line) for line in report.insurance],
-         [("insurance", report.insurance_total), ("patient", report.patient)],
+         # what collection agencies hold: a line of its own, shown once there is any
+         [("insurance", report.insurance_total), ("patient", report.patient),
+          *([("at agencies", report.agency)] if not report.agency.is_empty() else [])],
          [("total", report.total)]]))
 
 

@@ -25,6 +25,10 @@ fall into the buckets 0-30, 31-60, 61-90, 91-120 and 121+ (over 120): day 30 is 
 0-30, day 31 in 31-60. The clock and the buckets are :mod:`.aging`'s, which patient
 statements share.
 
+Balances placed with a collection agency (the ledger's agency bucket, issue 18) are neither
+insurance nor patient A/R: they have their own line, per patient, aged from the day they were
+placed (the first ``transfer_to_agency`` entry).
+
 A negative account balance (a credit: an over-payment or an over-adjustment) is never aged
 into a bucket nor netted against other accounts: it goes to the ``credit`` column, so that
 the buckets plus the credit of a line are exactly its ledger balance.
@@ -125,12 +129,14 @@ class AgingLine:
 
 @dataclass
 class AgingReport:
-    """Insurance A/R by payer and patient A/R, as of a date."""
+    """Insurance A/R by payer, patient A/R and what is placed with agencies, as of a date."""
 
     as_of: date
     #: one line per payer key with a balance, by payer key (:data:`NO_PAYER` last)
     insurance: list[AgingLine]
     patient: AgingLine
+    #: placed with collection agencies (the ledger's agency bucket)
+    agency: AgingLine = field(default_factory=lambda: AgingLine("agency"))
 
     @property
     def insurance_total(self) -> AgingLine:
@@ -138,14 +144,15 @@ class AgingReport:
 
     @property
     def total(self) -> AgingLine:
-        return AgingLine.summed("total", [*self.insurance, self.patient])
+        return AgingLine.summed("total", [*self.insurance, self.patient, self.agency])
 
     def as_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "buckets": list(BUCKETS),
                 "insurance": [{"payer": None if line.label == NO_PAYER else line.label,
                                **line.as_json()} for line in self.insurance],
                 "insurance_total": self.insurance_total.as_json(),
-                "patient": self.patient.as_json(), "total": self.total.as_json()}
+                "patient": self.patient.as_json(), "agency": self.agency.as_json(),
+                "total": self.total.as_json()}
 
 
 @dataclass(frozen=True)
@@ -335,7 +342,27 @@ def _aging(work: UnitOfWork, today: date, patient_id: int | None) -> AgingReport
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]
-    return AgingReport(today, insurance, patient)
+    agency = AgingLine("agency")
+    for balance, days in _agency_accounts(work, today, patient_id):
+        agency.add(balance, days)
+    return AgingReport(today, insurance, patient, agency)
+
+
+def _agency_accounts(work: UnitOfWork, as_of: date, patient_id: int | None
+                     ) -> list[tuple[Decimal, int]]:
+    """(agency balance, days since placed) per patient with one, as of ``as_of``."""
+    query = (select(LedgerEntryRow.patient_id, func.sum(LedgerEntryRow.agency_delta),
+                    func.min(LedgerEntryRow.effective_date))
+             .where(LedgerEntryRow.kind.in_((EntryKind.TRANSFER_TO_AGENCY.value,
+                                             EntryKind.RECALL_FROM_AGENCY.value,
+                                             EntryKind.AGENCY_PAYMENT.value,
+                                             EntryKind.AGENCY_FEE.value)),
+                    *as_of_conditions(as_of))
+             .group_by(LedgerEntryRow.patient_id))
+    if patient_id is not None:
+        query = query.where(LedgerEntryRow.patient_id == patient_id)
+    return [(_money(balance), days_old(since, as_of))
+            for _, balance, since in work.session.execute(query) if _money(balance) != ZERO]
 
 
 @dataclass(frozen=True)

@@ -694,6 +694,10 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
             ClaimRow.frequency != "8")))
         holds = set(work.session.scalars(select(PatientRow.id).where(
             PatientRow.statement_hold.is_(True))))
+        # an account placed with a collection agency gets the agency's letters, not ours
+        from medbill_core.services.collections import placed_patients
+
+        holds |= placed_patients(work)
     ordered = sorted(families.items(), key=lambda item: item[1][0])
     batch: list[tuple[str, list[int]]] = []
 

@@ -274,6 +274,8 @@ class LedgerEntryRow(PracticeScoped, Base):
     amount: Mapped[Decimal] = mapped_column(Cents)
     insurance_delta: Mapped[Decimal] = mapped_column(Cents)
     patient_delta: Mapped[Decimal] = mapped_column(Cents)
+    #: placed with a collection agency (the ledger's third bucket; 0 before 0033)
+    agency_delta: Mapped[Decimal] = mapped_column(Cents, server_default=text("0"))
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
     claim_line_number: Mapped[int | None] = mapped_column(Integer)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
@@ -1502,3 +1504,164 @@ class CardRefundRow(PracticeScoped, TimestampMixin, Base):
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id",
                                                               ondelete="RESTRICT"))
 
+# -- refunds, write-offs, collections (issue 18) ------------------------------------------------
+
+class RefundCheckRow(PracticeScoped, Base):
+    """A check the practice wrote to give a patient's credit back (the check register):
+    ``issued``, then ``cleared`` (the bank paid it) or ``void`` (the credit is back)."""
+
+    __tablename__ = "refund_checks"
+    __table_args__ = (UniqueConstraint("practice_id", "check_number",
+                                       name="uq_refund_checks_number"),
+                      Index("ix_refund_checks_patient", "patient_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    check_number: Mapped[str] = mapped_column(String(20))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    #: who the check is made out to, as a reference (a guarantor or account number; no name)
+    payee_reference: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    issued_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(80))
+    cleared_on: Mapped[date | None] = mapped_column(Date)
+    voided_on: Mapped[date | None] = mapped_column(Date)
+    void_reason: Mapped[str | None] = mapped_column(String(500))
+    voided_by: Mapped[str | None] = mapped_column(String(80))
+    #: which credits the check gave back: [{"payment_id"|"claim_id": id, "amount": "1.00"}]
+    sources: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+
+
+class CreditHoldRow(PracticeScoped, Base):
+    """A patient credit kept on the account on purpose, with why (until released)."""
+
+    __tablename__ = "credit_holds"
+    __table_args__ = (Index("ix_credit_holds_patient", "patient_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    reason: Mapped[str] = mapped_column(String(500))
+    held_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(80))
+    released_on: Mapped[date | None] = mapped_column(Date)
+    released_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class PayerRefundRequestRow(PracticeScoped, Base):
+    """An insurance overpayment the practice owes back to a payer: ``requested``, then
+    ``refunded`` (the practice sent the money) or ``recouped`` (the payer took it back in an
+    835: a PLB or a reversal, ``closing_reference`` names it), or ``cancelled``."""
+
+    __tablename__ = "payer_refund_requests"
+    __table_args__ = (Index("ix_payer_refund_requests_claim", "claim_id"),
+                      Index("ix_payer_refund_requests_status", "practice_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    payer_key: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10))
+    requested_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(80))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+    #: the refund check's number, or the 835 posting key (PLB / reversal) that recouped it
+    closing_reference: Mapped[str | None] = mapped_column(String(80))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id",
+                                                              ondelete="RESTRICT"))
+
+
+class WriteOffPolicyRow(PracticeScoped, Base):
+    """A practice's write-off thresholds (one row a practice; none: the defaults)."""
+
+    __tablename__ = "write_off_policies"
+    __table_args__ = (UniqueConstraint("practice_id", name="uq_write_off_policies_practice"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: a patient balance under this may be written off as a small balance without approval
+    small_balance_limit: Mapped[Decimal] = mapped_column(Cents)
+    #: a write-off of more than this needs a manager's approval, whatever its kind
+    approval_above: Mapped[Decimal] = mapped_column(Cents)
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class WriteOffRequestRow(PracticeScoped, Base):
+    """A write-off of a patient balance: ``requested`` (waiting for a manager), then
+    ``approved`` (posted) or ``denied``; a small balance under the limit is approved by the
+    policy at once (``decided_by`` = ``policy``)."""
+
+    __tablename__ = "write_off_requests"
+    __table_args__ = (Index("ix_write_off_requests_patient", "patient_id"),
+                      Index("ix_write_off_requests_status", "practice_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10))
+    requested_by: Mapped[str] = mapped_column(String(80))
+    requested_on: Mapped[date] = mapped_column(Date)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decision_note: Mapped[str | None] = mapped_column(String(500))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id",
+                                                              ondelete="RESTRICT"))
+
+
+class CollectionAgencyRow(PracticeScoped, Base):
+    """A collection agency a practice places accounts with, and the share it keeps."""
+
+    __tablename__ = "collection_agencies"
+    __table_args__ = (UniqueConstraint("practice_id", "code",
+                                       name="uq_collection_agencies_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(80))
+    #: percent of what it collects, e.g. 25.00 (exact text, never a float)
+    fee_percent: Mapped[Decimal] = mapped_column(DecimalText)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CollectionPlacementRow(PracticeScoped, Base):
+    """A patient account placed with an agency: ``placed``, then ``recalled`` or ``paid``."""
+
+    __tablename__ = "collection_placements"
+    __table_args__ = (Index("ix_collection_placements_patient", "patient_id"),
+                      Index("ix_collection_placements_status", "practice_id", "status"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("collection_agencies.id",
+                                                      ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    placed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(80))
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    recall_reason: Mapped[str | None] = mapped_column(String(500))
+    #: when the account was last sent to the agency in an export file
+    exported_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AgencyPaymentRow(PracticeScoped, Base):
+    """Money an agency collected on a placement: what it collected, the fee it kept, what it
+    remitted (``direct``: the patient paid the practice; no fee)."""
+
+    __tablename__ = "agency_payments"
+    __table_args__ = (Index("ix_agency_payments_placement", "placement_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("collection_placements.id",
+                                                         ondelete="RESTRICT"))
+    collected: Mapped[Decimal] = mapped_column(Cents)
+    fee: Mapped[Decimal] = mapped_column(Cents)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(40))
+    direct: Mapped[bool] = mapped_column(Boolean, default=False)
+    actor: Mapped[str] = mapped_column(String(80))
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))

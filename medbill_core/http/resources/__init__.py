@@ -21,7 +21,9 @@ from medbill_core.http.resources import (
     claim_forms,
     claim_imports,
     claims,
+    collection_placements,
     coverages,
+    credits,
     eligibility,
     estimates,
     guarantors,
@@ -31,6 +33,7 @@ from medbill_core.http.resources import (
     kpi,
     patient_records,
     patients,
+    payer_refunds,
     payers,
     payments,
     plans,
@@ -42,6 +45,7 @@ from medbill_core.http.resources import (
     statements,
     webhooks,
     work_queues,
+    write_offs,
 )
 
 ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, patients.router,
@@ -56,7 +60,10 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            claim_forms.router,  # issue 17: paper claim forms
            assistance.router,  # issue 18: financial assistance
            accounting.router,  # issue 18: the accounting export
-           card_payments.router)  # issue 18: card payments, gateways' webhooks
+           card_payments.router,  # issue 18: card payments, gateways' webhooks
+           # issue 18: refunds, write-offs, collections
+           credits.router, write_offs.router, collection_placements.router,
+           payer_refunds.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

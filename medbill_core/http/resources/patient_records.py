@@ -45,11 +45,13 @@ class CoverageList(BaseModel):
 
 
 class PatientBalance(BaseModel):
-    """What the patient's ledger account owes: by insurance and by the patient."""
+    """What the patient's ledger account owes: by insurance, by the patient, and what is
+    placed with a collection agency."""
 
     patient_id: int
     insurance: Decimal
     patient: Decimal
+    agency: Decimal = Decimal("0.00")
     total: Decimal
 
 
@@ -111,4 +113,4 @@ def patient_balance(request: Request,
         work.patients.get(patient_id)
         balance = work.ledger.patient_balance(patient_id)
     return PatientBalance(patient_id=patient_id, insurance=balance.insurance,
-                          patient=balance.patient, total=balance.total)
+                          patient=balance.patient, agency=balance.agency, total=balance.total)

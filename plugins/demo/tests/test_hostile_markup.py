@@ -261,7 +261,9 @@ def _leaves(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
 
 READING = {"list", "show", "search", "aging", "exceptions", "followup", "worklist", "missed",
            "outbox", "loads", "audit", "current", "report", "accuracy", "deliveries",
-           "kpi", "kpi-claims", "imports", "form", "batches", "accounts"}
+           "kpi", "kpi-claims", "imports", "form", "batches", "accounts",
+           # issue 18: the refund check register, the agencies and their placements
+           "checks", "agencies", "placements"}
 READ_COMMANDS = {path for path in _leaves(typer.main.get_command(_full_app()))
                  if path[-1] in READING} | {("audit",)}  # a group that lists when called bare
 
@@ -303,6 +305,13 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("plans", "list"): [((), ())],
     ("plans", "missed"): [((), ())],
     ("collections", "worklist"): [((), ())],
+    # issue 18: account numbers, amounts, codes; reasons and payee references are escaped
+    ("collections", "agencies"): [((), ())],
+    ("collections", "placements"): [((), ())],
+    ("credits", "list"): [((), ())],
+    ("credits", "checks"): [((), ())],
+    ("writeoffs", "list"): [((), ())],
+    ("overpayments", "list"): [((), ())],
     ("chargemaster", "show"): [((), ())],
     ("chargemaster", "loads"): [((), ())],
     ("fees", "show"): [(("acme",), ())],

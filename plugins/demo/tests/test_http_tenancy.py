@@ -64,6 +64,11 @@ ID_TABLES: dict[str, Any] = {
     "import_id": schema.ClaimImportRow,
     "application_id": schema.AssistanceApplicationRow,
     "card_payment_id": schema.CardPaymentRow,
+    # issue 18
+    "write_off_id": schema.WriteOffRequestRow,
+    "placement_id": schema.CollectionPlacementRow,
+    "check_id": schema.RefundCheckRow,
+    "refund_request_id": schema.PayerRefundRequestRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's

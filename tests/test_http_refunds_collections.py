@@ -1,0 +1,144 @@
+"""Refunds, write-offs and collections over HTTP (issue 18), on SQLite and PostgreSQL: the
+manager's actions refused to a biller's key, problem+json on refusals, the services' rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from fastapi.testclient import TestClient
+from test_http_api import EHR, MANAGER, assert_problem, fake_authenticate
+
+from medbill_core.app import Medbill
+from medbill_core.domain import Payment, PaymentMethodKind
+from medbill_core.http import create_app
+from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.testing import factories
+
+D = Decimal
+
+
+@pytest.fixture
+def client(medbill_app: Medbill) -> Iterator[TestClient]:
+    with TestClient(create_app(medbill_app, authenticate=fake_authenticate)) as test_client:
+        yield test_client
+
+
+def owing(app: Medbill, number: int, charge: str, paid: str | None = None) -> int:
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(number))
+        day = date.today() - timedelta(days=45)
+        claim = factories.make_claim(patient.id, coverage_id=None, number=f"HT{number}",
+                                     service_date=day)
+        work.claims.create(claim.model_copy(update={"lines": [factories.make_line(
+            1, service_date=day, charge=D(charge))]}))
+        if paid is not None:
+            record_payment(work, Payment(patient_id=patient.id, amount=D(paid),
+                                         method=PaymentMethodKind.CASH,
+                                         received_on=date.today()),
+                           overpayment=Overpayment.CREDIT)
+        assert patient.id is not None
+        return patient.id
+
+
+def test_write_off_requested_by_a_biller_and_approved_by_a_manager(
+        client: TestClient, medbill_app: Medbill) -> None:
+    patient = owing(medbill_app, 1, "400.00")
+    created = client.post("/v1/write-offs", headers=EHR, json={
+        "patient_id": patient, "kind": "bad_debt", "reason": "no contact"})
+    assert created.status_code == 201, created.text
+    write_off = created.json()
+    assert (write_off["status"], write_off["amount"]) == ("requested", "400.00")
+    assert_problem(client.post(f"/v1/write-offs/{write_off['id']}/approve", headers=EHR,
+                               json={}), 403, "permission-denied")
+    approved = client.post(f"/v1/write-offs/{write_off['id']}/approve", headers=MANAGER,
+                           json={"note": "ok"})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "approved"
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).total == D("0.00")
+    listed = client.get("/v1/write-offs?status=approved", headers=EHR).json()["data"]
+    assert [item["id"] for item in listed] == [write_off["id"]]
+    problem = assert_problem(client.post(f"/v1/write-offs/{write_off['id']}/deny",
+                                         headers=MANAGER, json={"note": "late"}), 422,
+                             "validation-failed")
+    assert "is approved" in problem["detail"]
+
+
+def test_placement_and_agency_payment_over_http(client: TestClient,
+                                                medbill_app: Medbill) -> None:
+    patient = owing(medbill_app, 2, "120.00")
+    from medbill_core.services.collections import add_agency
+
+    with medbill_app.unit_of_work() as work:
+        add_agency(work, "ACB", "Acme Collections", "20")
+    assert_problem(client.post("/v1/collection-placements", headers=EHR,
+                               json={"patient_id": patient, "agency": "ACB"}),
+                  403, "permission-denied")
+    placed = client.post("/v1/collection-placements", headers=MANAGER,
+                         json={"patient_id": patient, "agency": "ACB"})
+    assert placed.status_code == 201, placed.text
+    placement = placed.json()
+    paid = client.post(f"/v1/collection-placements/{placement['id']}/payments", headers=EHR,
+                       json={"collected": "50.00"})
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["fee"], paid.json()["net"], paid.json()["balance"]) == (
+        "10.00", "40.00", "70.00")
+    [listed] = client.get("/v1/collection-placements", headers=EHR).json()["data"]
+    assert (listed["balance"], listed["collected"]) == ("70.00", "50.00")
+
+
+def test_credit_refund_by_check_and_void_over_http(client: TestClient,
+                                                   medbill_app: Medbill) -> None:
+    patient = owing(medbill_app, 3, "20.00", paid="45.00")
+    [credit] = client.get("/v1/credits", headers=EHR).json()["data"]
+    assert (credit["patient_id"], credit["credit"]) == (patient, "25.00")
+    problem = assert_problem(client.post("/v1/credits/refunds", headers=MANAGER, json={
+        "patient_id": patient, "amount": "25.00", "reason": "asked", "method": "gateway"}),
+        422, "validation-failed")
+    assert "payment gateway plugin" in problem["detail"]
+    assert_problem(client.post("/v1/credits/refunds", headers=EHR, json={
+        "patient_id": patient, "amount": "25.00", "reason": "asked", "check_number": "9"}),
+        403, "permission-denied")
+    issued = client.post("/v1/credits/refunds", headers=MANAGER, json={
+        "patient_id": patient, "amount": "25.00", "reason": "asked", "check_number": "9"})
+    assert issued.status_code == 201, issued.text
+    voided = client.post(f"/v1/refund-checks/{issued.json()['id']}/void", headers=MANAGER,
+                         json={"reason": "lost"})
+    assert voided.status_code == 200, voided.text
+    assert voided.json()["status"] == "void"
+    assert client.get("/v1/credits", headers=EHR).json()["data"][0]["credit"] == "25.00"
+
+
+def test_payer_refund_requested_and_refunded_over_http(client: TestClient,
+                                                       medbill_app: Medbill) -> None:
+    from medbill_core.ledger import EntryKind, LedgerLine
+
+    with medbill_app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(4))
+        coverage = work.patients.add_coverage(patient.id, factories.make_coverage())
+        claim = factories.make_claim(patient.id, coverage_id=coverage.id, number="HTOP4")
+        claim_id = work.claims.create(claim.model_copy(update={
+            "lines": [factories.make_line(1, charge=D("100.00"))]})).id
+        work.ledger.post("835:HTOVER", "test", [LedgerLine(
+            EntryKind.PAYER_PAYMENT, D("112.50"), patient_id=patient.id, claim_id=claim_id,
+            payer_key="acme")], effective_date=date.today(), allow_credit=True)
+    problem = assert_problem(client.post("/v1/payer-refunds", headers=MANAGER, json={
+        "claim_id": claim_id, "amount": "12.51", "reason": "overpaid"}), 422,
+        "validation-failed")
+    assert "exceeds the 12.50" in problem["detail"]
+    assert_problem(client.post("/v1/payer-refunds", headers=EHR, json={
+        "claim_id": claim_id, "amount": "12.50", "reason": "overpaid"}), 403,
+        "permission-denied")
+    created = client.post("/v1/payer-refunds", headers=MANAGER, json={
+        "claim_id": claim_id, "amount": "12.50", "reason": "overpaid"})
+    assert created.status_code == 201, created.text
+    done = client.post(f"/v1/payer-refunds/{created.json()['id']}/refunded", headers=MANAGER,
+                       json={"check_number": "7710"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["closing_reference"]) == ("refunded", "7710")
+    assert client.post("/v1/payer-refunds/recoupments", headers=EHR).json() == {"data": []}
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.claim_balance(claim_id).insurance == D("0.00")

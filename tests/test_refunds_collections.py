@@ -1,0 +1,500 @@
+"""Refunds, write-offs, collections (issue 18) on SQLite and PostgreSQL: patient credits and the
+check register, payer refund requests and recoupments, write-offs with approval, collection
+agencies with the ledger's agency bucket."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from inproc_plugins import make_line_plugin
+from sqlalchemy import select
+
+from medbill_core.app import Medbill
+from medbill_core.domain import Guarantor, GuarantorRelationship, Payment, PaymentMethodKind
+from medbill_core.domain.identity import Principal, PrincipalKind, Role
+from medbill_core.errors import LedgerError, PermissionDenied, ValidationFailed
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
+from medbill_core.money import ZERO
+from medbill_core.services import collections, patient_credits, payer_refunds, write_offs
+from medbill_core.services.guarantors import GuarantorService
+from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.services.receivables import aging
+from medbill_core.services.statements import collections_worklist
+from medbill_core.storage.schema import (
+    AuditEventRow,
+    LedgerEntryRow,
+    PaymentRow,
+    ProviderAdjustmentRow,
+)
+from medbill_core.testing import factories
+
+D = Decimal
+TODAY = date.today()
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def medbill_extra_plugins() -> list[tuple[str, object]]:
+    return [("lineplug", make_line_plugin())]  # renders statements as text
+
+
+def principal(role: Role, name: str) -> Principal:
+    return Principal(kind=PrincipalKind.USER, id=7, name=name, practice_id=1, role=role)
+
+
+BILLER = principal(Role.BILLER, "bill")
+MANAGER = principal(Role.BILLING_MANAGER, "meg")
+OTHER_MANAGER = principal(Role.BILLING_MANAGER, "max")
+
+
+def self_pay(app: Medbill, charges: list[str], *, guarantor_id: int | None = None
+             ) -> tuple[int, list[int]]:
+    """(patient id, claim ids) of a new self-pay patient, one claim per charge, the first
+    the oldest."""
+    n = next(_numbers)
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(n))
+        ids = []
+        for i, charge in enumerate(charges):
+            day = TODAY - timedelta(days=90 - i)
+            claim = factories.make_claim(patient.id, coverage_id=None, number=f"RC{n}-{i}",
+                                         service_date=day)
+            claim = claim.model_copy(update={"lines": [factories.make_line(
+                1, service_date=day, charge=D(charge))]})
+            ids.append(work.claims.create(claim).id)
+        if guarantor_id is not None:
+            GuarantorService(work.session, actor=work.actor).assign(
+                patient.id, guarantor_id, GuarantorRelationship.PARENT)
+        return patient.id, ids
+
+
+def pay(app: Medbill, patient_id: int, amount: str, *, days_ago: int = 10) -> int:
+    with app.unit_of_work() as work:
+        return record_payment(work, Payment(
+            patient_id=patient_id, amount=D(amount), method=PaymentMethodKind.CHECK,
+            received_on=TODAY - timedelta(days=days_ago)),
+            overpayment=Overpayment.CREDIT).payment_id
+
+
+def balanced(app: Medbill, patient_id: int) -> None:
+    with app.unit_of_work() as work:
+        totals = work.ledger.totals(patient_id=patient_id)
+        assert totals.is_balanced()
+
+
+# -- patient credits ------------------------------------------------------------------------
+
+def test_credit_work_view_and_refund_by_check_then_void_puts_it_back(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["100.00"])
+    payment = pay(medbill_app, patient, "130.00", days_ago=20)
+    with medbill_app.unit_of_work() as work:
+        [item] = patient_credits.credit_balances(work)
+        assert (item.patient_id, item.credit, item.from_payments, item.days_old) == \
+            (patient, D("30.00"), D("30.00"), 20)
+        with pytest.raises(ValidationFailed, match="payment gateway plugin"):
+            patient_credits.refund_patient_credit(
+                work, patient, D("30.00"), "asked for it", check_number="5001",
+                method=patient_credits.RefundMethod.GATEWAY)
+        with pytest.raises(ValidationFailed, match="exceeds the credit 30.00"):
+            patient_credits.refund_patient_credit(work, patient, D("30.01"), "asked",
+                                                  check_number="5001")
+        check = patient_credits.refund_patient_credit(work, patient, D("25.00"),
+                                                      "patient asked", check_number="5001")
+    assert (check.status, check.amount, check.check_number) == (
+        patient_credits.CheckStatus.ISSUED, D("25.00"), "5001")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).patient == D("-5.00")
+        assert work.session.get(PaymentRow, payment).unapplied == D("5.00")
+        with pytest.raises(ValidationFailed, match="already in the register"):
+            patient_credits.refund_patient_credit(work, patient, D("1.00"), "again",
+                                                  check_number="5001")
+    with medbill_app.unit_of_work() as work:
+        voided = patient_credits.void_check(work, "5001", "lost in the mail")
+        assert voided.status is patient_credits.CheckStatus.VOID
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).patient == D("-30.00")
+        row = work.session.get(PaymentRow, payment)
+        assert (row.unapplied, row.refunded) == (D("30.00"), ZERO)
+        with pytest.raises(ValidationFailed, match="only an issued check"):
+            patient_credits.void_check(work, "5001", "again")
+        assert [c.status for c in patient_credits.list_checks(work)] == [
+            patient_credits.CheckStatus.VOID]
+        actions = set(work.session.scalars(select(AuditEventRow.action)))
+        assert {"refund_check.issue", "refund_check.void", "payment.refund"} <= actions
+    balanced(medbill_app, patient)
+
+
+def test_cleared_check_cannot_be_voided_and_a_held_credit_is_not_refunded(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["50.00"])
+    pay(medbill_app, patient, "80.00")
+    with medbill_app.unit_of_work() as work:
+        patient_credits.hold_credit(work, patient, "appeal pending")
+    with medbill_app.unit_of_work() as work:
+        [item] = patient_credits.credit_balances(work)
+        assert item.hold_reason == "appeal pending"
+        with pytest.raises(ValidationFailed, match="on hold"):
+            patient_credits.refund_patient_credit(work, patient, D("10.00"), "x",
+                                                  check_number="77")
+        patient_credits.release_hold(work, patient)
+    with medbill_app.unit_of_work() as work:
+        patient_credits.refund_patient_credit(work, patient, D("30.00"), "refund",
+                                              check_number="77")
+        cleared = patient_credits.clear_check(work, "77")
+        assert cleared.status is patient_credits.CheckStatus.CLEARED
+        with pytest.raises(ValidationFailed, match="is cleared"):
+            patient_credits.void_check(work, "77", "too late")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).total == ZERO
+        assert patient_credits.credit_balances(work) == []
+
+
+def test_credit_applied_to_a_family_members_balance(medbill_app) -> None:
+    with medbill_app.unit_of_work() as work:
+        guarantor = GuarantorService(work.session, actor=work.actor).add(
+            Guarantor(last_name="Parent", first_name="Pat"))
+    guarantor_id = guarantor.id
+    assert guarantor_id is not None
+    first, _ = self_pay(medbill_app, ["40.00"], guarantor_id=guarantor_id)
+    second, [claim] = self_pay(medbill_app, ["25.00"], guarantor_id=guarantor_id)
+    outsider, _ = self_pay(medbill_app, ["10.00"])
+    payment = pay(medbill_app, first, "70.00")
+    with medbill_app.unit_of_work() as work:
+        with pytest.raises(ValidationFailed, match="not in the same family"):
+            patient_credits.apply_credit_to_family(work, first, outsider)
+        result = patient_credits.apply_credit_to_family(work, first, second)
+    assert result.applied == {claim: D("25.00")}
+    assert result.credit_left == D("5.00")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(second).patient == ZERO
+        assert work.ledger.patient_balance(first).patient == D("-5.00")
+        assert work.session.get(PaymentRow, payment).unapplied == D("5.00")
+    for pid in (first, second):
+        balanced(medbill_app, pid)
+
+
+# -- payer overpayments ---------------------------------------------------------------------
+
+def insured_overpaid(app: Medbill) -> tuple[int, int]:
+    """(patient id, claim id) of an insured claim of 100.00 that acme paid 130.00 on."""
+    n = next(_numbers)
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(n))
+        coverage = work.patients.add_coverage(patient.id, factories.make_coverage())
+        claim = factories.make_claim(patient.id, coverage_id=coverage.id, number=f"OP{n}")
+        claim = claim.model_copy(update={"lines": [factories.make_line(1, charge=D("100.00"))]})
+        claim_id = work.claims.create(claim).id
+        work.ledger.post(f"835:OVER:{n}", "test", [LedgerLine(
+            EntryKind.PAYER_PAYMENT, D("130.00"), patient_id=patient.id, claim_id=claim_id,
+            payer_key="acme")], effective_date=TODAY, allow_credit=True)
+        return patient.id, claim_id
+
+
+def test_payer_refund_request_then_refunded_by_check(medbill_app) -> None:
+    patient, claim = insured_overpaid(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        with pytest.raises(ValidationFailed, match="exceeds the 30.00"):
+            payer_refunds.request_payer_refund(work, claim, D("30.01"), "paid twice")
+        request = payer_refunds.request_payer_refund(work, claim, D("30.00"), "paid twice")
+        with pytest.raises(ValidationFailed, match="exceeds the 0.00"):
+            payer_refunds.request_payer_refund(work, claim, D("1.00"), "again")
+    with medbill_app.unit_of_work() as work:
+        done = payer_refunds.mark_refunded(work, request.id, "CHK-9")
+        assert (done.status, done.closing_reference) == (payer_refunds.RefundStatus.REFUNDED,
+                                                         "CHK-9")
+        assert work.ledger.claim_balance(claim).insurance == ZERO
+    balanced(medbill_app, patient)
+
+
+def test_plb_recoupment_closes_the_request_once(medbill_app) -> None:
+    patient, claim = insured_overpaid(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        number = work.claims.get(claim).claim_number
+        request = payer_refunds.request_payer_refund(work, claim, D("30.00"), "overpaid")
+        work.session.add(ProviderAdjustmentRow(
+            posting_key="835:TRN77:acme:PLB:1", trace_number="TRN77", payer_id="12345",
+            provider_id="1234567893", reason_code="WO", reference=number,
+            amount=D("30.00")))
+    with medbill_app.unit_of_work() as work:
+        [match] = payer_refunds.match_recoupments(work)
+        assert (match.request_id, match.how, match.amount) == (request.id, "plb", D("30.00"))
+    with medbill_app.unit_of_work() as work:
+        assert payer_refunds.match_recoupments(work) == []
+        assert work.ledger.claim_balance(claim).insurance == ZERO
+        [row] = payer_refunds.list_payer_refunds(work)
+        assert row.status is payer_refunds.RefundStatus.RECOUPED
+        refunds = work.session.scalars(select(LedgerEntryRow.amount).where(
+            LedgerEntryRow.claim_id == claim, LedgerEntryRow.kind == "refund")).all()
+        assert refunds == [D("30.00")]
+    balanced(medbill_app, patient)
+
+
+def test_reversal_recoupment_closes_the_request_without_posting(medbill_app) -> None:
+    patient, claim = insured_overpaid(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        payer_refunds.request_payer_refund(work, claim, D("30.00"), "overpaid")
+        # the payer reverses its payment (CLP02 22) and pays 100.00 again
+        work.ledger.post("835:REV:1", "test", [
+            LedgerLine(EntryKind.PAYER_PAYMENT, D("-130.00"), patient_id=patient,
+                       claim_id=claim, payer_key="acme"),
+            LedgerLine(EntryKind.PAYER_PAYMENT, D("100.00"), patient_id=patient,
+                       claim_id=claim, payer_key="acme")], effective_date=TODAY)
+    with medbill_app.unit_of_work() as work:
+        [match] = payer_refunds.match_recoupments(work)
+        assert (match.how, match.reference) == ("reversal", "835:REV:1")
+        assert work.ledger.claim_balance(claim).insurance == ZERO
+        assert not work.session.scalars(select(LedgerEntryRow.id).where(
+            LedgerEntryRow.claim_id == claim, LedgerEntryRow.kind == "refund")).all()
+    balanced(medbill_app, patient)
+
+
+# -- write-offs -----------------------------------------------------------------------------
+
+def test_small_balance_is_written_off_by_the_policy_and_bulk_has_a_dry_run(medbill_app) -> None:
+    small, _ = self_pay(medbill_app, ["4.99"])
+    edge, _ = self_pay(medbill_app, ["5.00"])
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        found = write_offs.write_off_small_balances(work, "under $5", dry_run=True)
+        assert [(i.patient_id, i.balance) for i in found] == [(small, D("4.99"))]
+        assert work.ledger.patient_balance(small).patient == D("4.99")  # dry run: nothing
+        with pytest.raises(ValidationFailed, match="not a small balance"):
+            write_offs.request_write_off(work, edge, write_offs.WriteOffKind.SMALL_BALANCE,
+                                         None, "small")
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        write_offs.write_off_small_balances(work, "under $5")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(small).total == ZERO
+        [done] = write_offs.list_write_offs(work)
+        assert (done.status, done.decided_by, done.amount) == (
+            write_offs.WriteOffStatus.APPROVED, write_offs.POLICY_ACTOR, D("4.99"))
+        codes = work.session.scalars(select(LedgerEntryRow.reason_code).where(
+            LedgerEntryRow.patient_id == small, LedgerEntryRow.kind == "write_off")).all()
+        assert codes == ["SMALLBAL"]
+        assert write_offs.small_balance_candidates(work) == []
+    balanced(medbill_app, small)
+
+
+def test_bad_debt_waits_for_another_manager_and_posts_on_approval_only(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["300.00"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        request = write_offs.request_write_off(work, patient, write_offs.WriteOffKind.BAD_DEBT,
+                                               None, "skipped town")
+        assert request.status is write_offs.WriteOffStatus.REQUESTED
+        assert work.ledger.patient_balance(patient).patient == D("300.00")
+    with medbill_app.unit_of_work(principal=BILLER) as work, \
+            pytest.raises(PermissionDenied):
+        write_offs.approve_write_off(work, request.id)
+    with medbill_app.unit_of_work(principal=MANAGER) as work, \
+            pytest.raises(ValidationFailed, match="cannot approve it"):
+        write_offs.approve_write_off(work, request.id)
+    with medbill_app.unit_of_work(principal=OTHER_MANAGER) as work:
+        approved = write_offs.approve_write_off(work, request.id, note="agreed")
+        assert (approved.status, approved.decided_by) == (write_offs.WriteOffStatus.APPROVED,
+                                                          "user:max")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).total == ZERO
+        with pytest.raises(ValidationFailed, match="is approved"):
+            write_offs.deny_write_off(work, request.id, "late")
+    balanced(medbill_app, patient)
+
+
+def test_write_off_above_the_threshold_needs_approval_and_a_denial_posts_nothing(
+        medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["3.00"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        write_offs.set_policy(work, small_balance_limit=D("10.00"), approval_above=D("2.00"))
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        request = write_offs.request_write_off(
+            work, patient, write_offs.WriteOffKind.SMALL_BALANCE, None, "small")
+        assert request.status is write_offs.WriteOffStatus.REQUESTED
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        denied = write_offs.deny_write_off(work, request.id, "call the patient first")
+        assert denied.status is write_offs.WriteOffStatus.DENIED
+        assert work.ledger.patient_balance(patient).patient == D("3.00")
+
+
+# -- collections ----------------------------------------------------------------------------
+
+def test_placement_moves_the_balance_to_the_agency_and_out_of_patient_ar(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["120.00", "80.00"])
+    pay(medbill_app, patient, "20.00", days_ago=40)
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        collections.add_agency(work, "ACB", "Acme Collections", "30")
+        with pytest.raises(ValidationFailed, match="0 to 100"):
+            collections.add_agency(work, "BAD", "Bad", "130")
+        placement = collections.place_account(work, patient, "acb")
+    assert (placement.placed, placement.balance) == (D("180.00"), D("180.00"))
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        balance = work.ledger.patient_balance(patient)
+        assert (balance.patient, balance.agency) == (ZERO, D("180.00"))
+        assert collections.agency_receivables(work) == {"ACB": D("180.00")}
+        report = aging(work)
+        assert (report.agency.total, report.patient.total) == (D("180.00"), ZERO)
+        assert report.agency.buckets["0-30"] == D("180.00")
+        assert report.total.total == work.ledger.totals().balance.total
+        assert patient not in {item.patient_id for item in collections_worklist(work)}
+        assert patient in collections.placed_patients(work)
+        export = collections.agency_export(work, "ACB")
+        again = collections.agency_export(work, "ACB")
+    rows = list(csv.DictReader(io.StringIO(export.content)))
+    assert export.placements == 1 and again.placements == 0
+    assert rows[0]["balance"] == "180.00"
+    assert rows[0]["last_payment_date"] == (TODAY - timedelta(days=40)).isoformat()
+    assert rows[0]["first_service_date"] == (TODAY - timedelta(days=90)).isoformat()
+    # the agency collects 100.00 and keeps 30%
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        paid = collections.record_agency_payment(work, placement.id, D("100.00"),
+                                                 reference="REMIT-1")
+    assert (paid.fee, paid.net, paid.balance) == (D("30.00"), D("70.00"), D("80.00"))
+    with medbill_app.unit_of_work() as work:
+        totals = work.ledger.totals(patient_id=patient)
+        assert totals[EntryKind.AGENCY_PAYMENT] == D("70.00")
+        assert totals[EntryKind.AGENCY_FEE] == D("30.00")
+        fees = work.session.scalars(select(LedgerEntryRow.reason_code).where(
+            LedgerEntryRow.kind == "agency_fee")).all()
+        assert set(fees) == {"AGYFEE"}
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        recalled = collections.recall_account(work, placement.id, "patient disputes")
+        assert recalled.status is collections.PlacementStatus.RECALLED
+        balance = work.ledger.patient_balance(patient)
+        assert (balance.patient, balance.agency) == (D("80.00"), ZERO)
+        assert patient not in collections.placed_patients(work)
+    balanced(medbill_app, patient)
+
+
+def test_agency_collecting_everything_closes_the_placement_and_claims(medbill_app) -> None:
+    patient, [claim] = self_pay(medbill_app, ["33.33"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        collections.add_agency(work, "ZED", "Zed Recovery", "33.33")
+        placement = collections.place_account(work, patient, "ZED")
+        with pytest.raises(ValidationFailed, match="already with an agency"):
+            collections.place_account(work, patient, "ZED")
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        with pytest.raises(ValidationFailed, match="exceeds the 33.33"):
+            collections.record_agency_payment(work, placement.id, D("33.34"))
+        paid = collections.record_agency_payment(work, placement.id, D("33.33"))
+    # 33.33 x 33.33% = 11.108889: 11.11, half-up, to the cent
+    assert (paid.fee, paid.net, paid.status) == (D("11.11"), D("22.22"),
+                                                 collections.PlacementStatus.PAID)
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).total == ZERO
+        assert work.ledger.claim_balance(claim).total == ZERO
+        [closed] = collections.list_placements(work)
+        assert (closed.status, closed.collected, closed.fees, closed.balance) == (
+            collections.PlacementStatus.PAID, D("33.33"), D("11.11"), ZERO)
+    balanced(medbill_app, patient)
+
+
+def test_placing_needs_a_manager_and_a_balance(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["10.00"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        collections.add_agency(work, "ACB", "Acme Collections", "25")
+    with medbill_app.unit_of_work(principal=BILLER) as work, pytest.raises(PermissionDenied):
+        collections.place_account(work, patient, "ACB")
+    pay(medbill_app, patient, "10.00")
+    with medbill_app.unit_of_work(principal=MANAGER) as work, \
+            pytest.raises(ValidationFailed, match="nothing is owed"):
+        collections.place_account(work, patient, "ACB")
+
+
+def test_the_agency_bucket_cannot_go_negative(medbill_app) -> None:
+    patient, [claim] = self_pay(medbill_app, ["10.00"])
+    with medbill_app.unit_of_work() as work, pytest.raises(LedgerError, match="agency"):
+        work.ledger.post("agency-neg", "test", [LedgerLine(
+            EntryKind.AGENCY_PAYMENT, D("1.00"), patient_id=patient, claim_id=claim)],
+            effective_date=TODAY)
+
+
+# -- property: the invariant holds with the agency bucket -----------------------------------
+
+agency_operation = st.tuples(
+    st.sampled_from([EntryKind.TRANSFER_TO_AGENCY, EntryKind.RECALL_FROM_AGENCY,
+                     EntryKind.AGENCY_PAYMENT, EntryKind.AGENCY_FEE,
+                     EntryKind.PATIENT_PAYMENT]),
+    st.decimals(min_value=D("0.01"), max_value=D("90.00"), places=2))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(agency_operation, min_size=1, max_size=10))
+def test_invariant_holds_with_agency_moves(medbill_app, operations) -> None:
+    patient, [claim] = self_pay(medbill_app, ["150.00"])
+    model = {"patient": D("150.00"), "agency": ZERO}
+    for index, (kind, amount) in enumerate(operations):
+        line = LedgerLine(kind, amount, patient_id=patient, claim_id=claim)
+        patient_delta, agency_delta = line.deltas()[1], line.agency_delta()
+        refused = model["patient"] + patient_delta < 0 or model["agency"] + agency_delta < 0
+        try:
+            with medbill_app.unit_of_work() as work:
+                work.ledger.post(f"agprop:{claim}:{index}", "test", [line],
+                                 effective_date=TODAY)
+        except LedgerError:
+            assert refused
+            continue
+        assert not refused
+        model["patient"] += patient_delta
+        model["agency"] += agency_delta
+    with medbill_app.unit_of_work() as work:
+        totals = work.ledger.totals(claim_id=claim)
+        balance = work.ledger.claim_balance(claim)
+    assert totals.is_balanced()
+    assert (balance.patient, balance.agency, balance.insurance) == (
+        model["patient"], model["agency"], ZERO)
+
+
+def test_statement_runs_skip_a_placed_account(medbill_app, tmp_path) -> None:
+    from medbill_core.services.statements import run_statements
+
+    placed, _ = self_pay(medbill_app, ["60.00"])
+    other, _ = self_pay(medbill_app, ["70.00"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        collections.add_agency(work, "ACB", "Acme Collections", "25")
+        collections.place_account(work, placed, "ACB")
+        # a new charge after the placement: owed in the patient bucket, still not billed
+        work.ledger.post("late-fee", "test", [LedgerLine(
+            EntryKind.CHARGE, D("15.00"), patient_id=placed, bucket=Bucket.PATIENT)],
+            effective_date=TODAY)
+    result = run_statements(medbill_app, cycle="C18", out_dir=tmp_path / "out",
+                            renderer="text")
+    assert result.skipped["on hold"] == [str(placed)]
+    assert len(result.produced) == 1
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(other).patient == D("70.00")
+
+
+def test_a_posted_835_plb_recoupment_is_matched_once(medbill_app) -> None:
+    """Through the remittance posting itself: the PLB it records is what matching reads; the
+    same 835 posted again records nothing new, and matching again posts nothing."""
+    from medbill_core.domain import ProviderAdjustment, Remittance
+    from medbill_core.services.remittance import post_remittance
+
+    patient, claim = insured_overpaid(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        number = work.claims.get(claim).claim_number
+        payer_refunds.request_payer_refund(work, claim, D("30.00"), "overpaid")
+    offset = Remittance(
+        trace_number="RECOUP-1", payment_amount=D("0.00"), payer_name="Acme Health Plan",
+        payer_id="ACME1", payee_name="Lakeside Family Practice", payment_date=TODAY,
+        provider_adjustments=[ProviderAdjustment(
+            provider_id="1234567893", reason_code="WO", reference=f"{number} X9",
+            amount=D("30.00"), fiscal_period_date=TODAY)])
+    for _ in range(2):
+        with medbill_app.unit_of_work() as work:
+            post_remittance(work, offset)
+        with medbill_app.unit_of_work() as work:
+            payer_refunds.match_recoupments(work)
+    with medbill_app.unit_of_work() as work:
+        [request] = payer_refunds.list_payer_refunds(work)
+        assert (request.status, request.closing_reference) == (
+            payer_refunds.RefundStatus.RECOUPED, "835:ACME1:RECOUP-1:PLB:1")
+        refunds = work.session.scalars(select(LedgerEntryRow.amount).where(
+            LedgerEntryRow.claim_id == claim, LedgerEntryRow.kind == "refund")).all()
+        assert refunds == [D("30.00")]
+        assert work.ledger.claim_balance(claim).insurance == ZERO
+    balanced(medbill_app, patient)
