@@ -23,6 +23,9 @@ from medbill_core.errors import LedgerError, PermissionDenied, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import ZERO
 from medbill_core.services import collections, patient_credits, payer_refunds, write_offs
+from medbill_core.services.accounting_chart import AccountRole
+from medbill_core.services.accounting_export import export_batch
+from medbill_core.services.accounting_formats import ExportFormat
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import Overpayment, record_payment
 from medbill_core.services.receivables import aging
@@ -366,6 +369,16 @@ def test_placement_moves_the_balance_to_the_agency_and_out_of_patient_ar(medbill
         assert (balance.patient, balance.agency) == (D("80.00"), ZERO)
         assert patient not in collections.placed_patients(work)
     balanced(medbill_app, patient)
+    # the books: the placement moved patient A/R to agency A/R, the agency's remittance is a
+    # deposit, its fee an expense, the recall moved what was left back; debits = credits
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        books = export_batch(work, ExportFormat.CSV)
+    assert books is not None
+    roles = books.totals.by_role
+    assert books.totals.debits == books.totals.credits
+    assert roles.get(AccountRole.AR_AGENCY, ZERO) == ZERO  # 180 placed, 100 paid, 80 back
+    assert roles[AccountRole.COLLECTION_FEES] == D("30.00")
+    assert roles[AccountRole.PATIENT_DEPOSITS] == D("20.00") + D("70.00")
 
 
 def test_agency_collecting_everything_closes_the_placement_and_claims(medbill_app) -> None:

@@ -41,6 +41,7 @@ class AccountRole(StrEnum):
     PATIENT_DEPOSITS = "patient_deposits"
     AR_INSURANCE = "ar_insurance"
     AR_PATIENT = "ar_patient"
+    AR_AGENCY = "ar_agency"
     PATIENT_CREDITS = "patient_credits"
     UNAPPLIED_INSURANCE = "unapplied_insurance"
     REFUNDS_PAYABLE = "refunds_payable"
@@ -48,6 +49,7 @@ class AccountRole(StrEnum):
     CONTRACTUAL_ALLOWANCES = "contractual_allowances"
     WRITE_OFFS = "write_offs"
     PROVIDER_ADJUSTMENTS = "provider_adjustments"
+    COLLECTION_FEES = "collection_fees"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,9 @@ DEFAULTS: dict[AccountRole, RoleDefault] = {
     AccountRole.AR_PATIENT: RoleDefault(
         "Accounts Receivable - Patients", "Other Current Asset",
         "what patients owe on claims (the ledger's patient bucket on claims)"),
+    AccountRole.AR_AGENCY: RoleDefault(
+        "Accounts Receivable - Collection Agencies", "Other Current Asset",
+        "patient balances placed with collection agencies (the ledger's agency bucket)"),
     AccountRole.PATIENT_CREDITS: RoleDefault(
         "Patient Credits", "Other Current Liability",
         "patient money held on the account, on no claim (overpayments kept as credit)"),
@@ -91,6 +96,9 @@ DEFAULTS: dict[AccountRole, RoleDefault] = {
     AccountRole.PROVIDER_ADJUSTMENTS: RoleDefault(
         "Payer Provider-Level Adjustments", "Income",
         "835 PLB amounts: recoupments, interest, forward balances"),
+    AccountRole.COLLECTION_FEES: RoleDefault(
+        "Collection Agency Fees", "Expense",
+        "what collection agencies keep of what they collect"),
 }
 
 #: the account that takes the opposite side of a ledger entry of each kind (transfers move
@@ -104,6 +112,12 @@ COUNTER_ROLE: dict[EntryKind, AccountRole] = {
     EntryKind.PATIENT_PAYMENT: AccountRole.PATIENT_DEPOSITS,
     EntryKind.WRITE_OFF: AccountRole.WRITE_OFFS,
     EntryKind.REFUND: AccountRole.REFUNDS_PAYABLE,
+    # a placement with an agency and its recall move patient A/R to agency A/R and back
+    EntryKind.TRANSFER_TO_AGENCY: AccountRole.AR_AGENCY,
+    EntryKind.RECALL_FROM_AGENCY: AccountRole.AR_AGENCY,
+    # what an agency remits is money received; what it keeps, its fee
+    EntryKind.AGENCY_PAYMENT: AccountRole.PATIENT_DEPOSITS,
+    EntryKind.AGENCY_FEE: AccountRole.COLLECTION_FEES,
 }
 
 #: QuickBooks' longest account name (a full ``Parent:Sub`` name)

@@ -284,7 +284,7 @@ def _movements(work: UnitOfWork, batch_id: int) -> Iterator[Movement]:
     """The batch's ledger entries by day, streamed."""
     query = (select(LedgerEntryRow.effective_date, PostingRow.posting_key, LedgerEntryRow.kind,
                     LedgerEntryRow.insurance_delta, LedgerEntryRow.patient_delta,
-                    LedgerEntryRow.claim_id)
+                    LedgerEntryRow.agency_delta, LedgerEntryRow.claim_id)
              .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
              .join(AccountingBatchPostingRow,
                    AccountingBatchPostingRow.posting_id == LedgerEntryRow.posting_id)
@@ -292,8 +292,8 @@ def _movements(work: UnitOfWork, batch_id: int) -> Iterator[Movement]:
              .order_by(LedgerEntryRow.effective_date, LedgerEntryRow.posting_id,
                        LedgerEntryRow.id)
              .execution_options(yield_per=_STREAM_ROWS))
-    for day, key, kind, insurance, patient, claim_id in work.session.execute(query):
-        yield Movement(day, key, kind, insurance, patient, claim_id is not None)
+    for day, key, kind, insurance, patient, agency, claim_id in work.session.execute(query):
+        yield Movement(day, key, kind, insurance, patient, claim_id is not None, agency)
 
 
 def _context(work: UnitOfWork, row: AccountingBatchRow) -> tuple[JournalContext, list[date]]:

@@ -59,6 +59,8 @@ class Movement:
     insurance_delta: Decimal
     patient_delta: Decimal
     on_claim: bool
+    #: the change to what collection agencies hold (issue 18's agency bucket)
+    agency_delta: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -157,9 +159,11 @@ def book_movement(group: _Group, movement: Movement, *, unapplied: bool) -> None
     group.book(AccountRole.AR_INSURANCE, movement.insurance_delta)
     group.book(AccountRole.AR_PATIENT if movement.on_claim else AccountRole.PATIENT_CREDITS,
                movement.patient_delta)
+    group.book(AccountRole.AR_AGENCY, movement.agency_delta)
     if unapplied and kind is EntryKind.PAYER_PAYMENT:
         counter = AccountRole.UNAPPLIED_INSURANCE
-    group.book(counter, -(movement.insurance_delta + movement.patient_delta))
+    group.book(counter, -(movement.insurance_delta + movement.patient_delta
+                          + movement.agency_delta))
     group.ledger_entries += 1
 
 
