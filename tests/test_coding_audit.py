@@ -544,6 +544,7 @@ def test_cli_wrong_input_is_one_line(audit_config: tuple[Path, dict[str, Any]],
         ok(path, "audit-coding", "sample", "--per-provider", "1", "--seed", "5")
     line = one_line_error(cli(path, "audit-coding", *args), code)
     assert message in line, line
+    assert "Value error" not in line, line  # pydantic's prefix on an enum option, dropped
 
 
 # -- read a page at a time ---------------------------------------------------------------------

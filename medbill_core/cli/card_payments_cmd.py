@@ -91,9 +91,11 @@ def create_command(
                    "with --patient", 2)
     money = parse_money_option(amount, "--amount", allow_zero=False)
     decision = parse_choice_option(overpayment, "--overpayment", Overpayment)
+    medbill = open_app()
+    # the gateway first: no card number is asked for a payment that cannot be taken
+    medbill.hooks.context.payment_gateway()
     if not no_charge and card is None:
         card = typer.prompt("Card number", hide_input=True)
-    medbill = open_app()
     with medbill.unit_of_work() as work:
         guarantor_id = resolve_guarantor(work.session, guarantor) \
             if guarantor is not None else None

@@ -60,7 +60,8 @@ class MedbillGroup(TyperGroup):
 
 def usage_error_line(exc: click_errors.ClickException) -> str:
     """A click error as one line, pointing at the command's help."""
-    message = " ".join(exc.format_message().split())
+    # an option typed as an enum is converted by pydantic, whose "Value error, " is noise
+    message = " ".join(exc.format_message().split()).replace(": Value error, ", ": ")
     ctx: Context | None = getattr(exc, "ctx", None)
     if ctx is None:
         return message
