@@ -357,6 +357,8 @@ def _agency_accounts(work: UnitOfWork, as_of: date, patient_id: int | None
                                              EntryKind.RECALL_FROM_AGENCY.value,
                                              EntryKind.AGENCY_PAYMENT.value,
                                              EntryKind.AGENCY_FEE.value)),
+                    # what the partial index ix_ledger_entries_agency holds
+                    LedgerEntryRow.agency_delta != 0,
                     *as_of_conditions(as_of))
              .group_by(LedgerEntryRow.patient_id))
     if patient_id is not None:

@@ -266,7 +266,12 @@ class LedgerEntryRow(PracticeScoped, Base):
                       Index("ix_ledger_entries_patient", "patient_id"),
                       Index("ix_ledger_entries_payer", "payer_key"),
                       # the KPIs read one month of the ledger (kpi_rollups)
-                      Index("ix_ledger_entries_effective", "effective_date"))
+                      Index("ix_ledger_entries_effective", "effective_date"),
+                      # the agency bucket's few entries, summed per patient by ``ar aging``
+                      Index("ix_ledger_entries_agency", "patient_id", "effective_date",
+                            "agency_delta", "practice_id",
+                            sqlite_where=text("agency_delta <> 0"),
+                            postgresql_where=text("agency_delta <> 0")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))

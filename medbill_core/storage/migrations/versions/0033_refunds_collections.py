@@ -18,6 +18,11 @@ branch_labels = None
 depends_on = None
 
 
+#: the few ledger entries that move agency money (placements, recalls, agency payments and
+#: fees): ``ar aging`` sums them per patient from this partial index, not the whole ledger
+_AGENCY = sa.text("agency_delta <> 0")
+
+
 def upgrade() -> None:
     op.create_table(
         "collection_agencies",
@@ -311,9 +316,13 @@ def upgrade() -> None:
         "ledger_entries",
         sa.Column("agency_delta", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
     )
+    op.create_index("ix_ledger_entries_agency", "ledger_entries",
+                    ["patient_id", "effective_date", "agency_delta", "practice_id"],
+                    unique=False, sqlite_where=_AGENCY, postgresql_where=_AGENCY)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ledger_entries_agency", table_name="ledger_entries")
     op.drop_column("ledger_entries", "agency_delta")
     op.drop_table("write_off_requests")
     op.drop_table("payer_refund_requests")
