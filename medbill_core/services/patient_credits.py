@@ -40,6 +40,7 @@ from medbill_core.services.payments import (
     refund_claim_credit,
     refund_credit,
     settle_patient_claims,
+    stated_reason,
 )
 from medbill_core.storage.schema import (
     CreditHoldRow,
@@ -61,12 +62,6 @@ class CheckStatus(StrEnum):
     ISSUED = "issued"
     CLEARED = "cleared"
     VOID = "void"
-
-
-def _reason(record: str, reason: str) -> str:
-    if not reason.strip():
-        raise ValidationFailed(record, [("reason", "say why (no patient details)")])
-    return reason.strip()[:500]
 
 
 # -- the work view --------------------------------------------------------------------------
@@ -196,7 +191,7 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
         raise ValidationFailed(record, [("method", "a refund to the card needs a payment "
                                                    "gateway plugin, and none is available "
                                                    "yet: refund by check")])
-    why = _reason(record, reason)
+    why = stated_reason(record, reason)
     number = (check_number or "").strip()
     if not number or len(number) > 20:
         raise ValidationFailed(record, [("check_number", "give the check's number "
@@ -293,7 +288,7 @@ def void_check(work: UnitOfWork, check_number: str, reason: str, *,
     work.require(Action.PAYMENTS_REFUND)
     row = _check_row(work, check_number)
     record = f"refund check {row.check_number}"
-    why = _reason(record, reason)
+    why = stated_reason(record, reason)
     if row.status != CheckStatus.ISSUED.value:
         raise ValidationFailed(record, [("status", f"is {row.status}; only an issued check "
                                                    "can be voided")])
@@ -348,7 +343,7 @@ def hold_credit(work: UnitOfWork, patient_id: int, reason: str, *,
     :raises ValidationFailed: no reason, or a hold is already in place."""
     work.require(Action.PAYMENTS_POST)
     work.patients.get(patient_id)  # NotFound: no such patient
-    why = _reason(f"patient {patient_id}", reason)
+    why = stated_reason(f"patient {patient_id}", reason)
     if active_hold(work, patient_id) is not None:
         raise ValidationFailed(f"patient {patient_id}", [("credit", "is already on hold")])
     row = CreditHoldRow(patient_id=patient_id, reason=why, held_on=on or date.today(),

@@ -433,7 +433,9 @@ def _payment_row(work: UnitOfWork, payment_id: int) -> PaymentRow:
     return row
 
 
-def _reason(record: str, reason: str) -> str:
+def stated_reason(record: str, reason: str) -> str:
+    """The reason a person gave for a money action, trimmed; refused when blank (every refund,
+    reversal and credit move says why)."""
     if not reason.strip():
         raise ValidationFailed(record, [("reason", "say why (no patient details)")])
     return reason.strip()[:500]
@@ -463,7 +465,7 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
     work.require(Action.PAYMENTS_REFUND)
     record = f"payment {payment_id}"
     row = _payment_row(work, payment_id)
-    why = _reason(record, reason)
+    why = stated_reason(record, reason)
     amount = to_money(amount)
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
@@ -553,7 +555,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     work.require(Action.PAYMENTS_REFUND)
     record = f"payment {payment_id}"
     row = _payment_row(work, payment_id)
-    why = _reason(record, reason)
+    why = stated_reason(record, reason)
     if row.reversed_on is not None:
         return ReversalResult(payment_id, False, {}, ZERO, ZERO, row.returned_fee)
     if fee is not None and to_money(fee) <= ZERO:
@@ -750,7 +752,7 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
     claim = work.session.get(ClaimRow, claim_id)
     if claim is None:
         raise NotFound("claim", claim_id)
-    why = _reason(record, reason)
+    why = stated_reason(record, reason)
     amount = to_money(amount)
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
@@ -944,7 +946,7 @@ def cancel_plan(work: UnitOfWork, plan_id: int, reason: str, *,
     """
     work.require(Action.PLANS_WRITE)
     row = _active_plan(work, plan_id)
-    why = _reason(f"payment plan {plan_id}", reason)
+    why = stated_reason(f"payment plan {plan_id}", reason)
     row.status = PlanStatus.CANCELLED.value
     row.cancelled_on = on or date.today()
     row.cancel_reason = why
