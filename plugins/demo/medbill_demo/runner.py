@@ -67,6 +67,7 @@ from medbill_core.storage.schema import (
 )
 from medbill_demo.assistance import grant_assistance
 from medbill_demo.books import export_books
+from medbill_demo.credits import refund_a_credit
 from medbill_demo.data import (
     PAYERS,
     PRACTICE,
@@ -534,6 +535,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
                         f"{skipped} accounts skipped (on hold or pending at a payer)")
             take_payments(app, report)
             grant_assistance(app, out, report)  # issue 18: a sliding fee discount
+            refund_a_credit(app, report)  # issue 18: a credit refunded by check
             export_books(app, out, report)  # issue 18: the books, to IIF
             paper = print_paper_claims(out, demo_payers()[PAPER_PAYER.key])
             report.done("paper claims (CMS-1500, UB-04)", f"{paper['claims']} claims for "

@@ -89,3 +89,22 @@ def test_the_demo_grants_one_financial_assistance_discount_and_books_it(
     # ZIP+4 as mailed, not as stored
     assert all(not part.isdigit() or len(part) == 5
                for line in text.splitlines() if ", IL " in line for part in line.split()[-1:])
+
+
+def test_the_demo_refunds_one_credit_by_check_and_books_it(demo: tuple[Path, dict]) -> None:
+    """An account paid 15.00 more than it owed, kept as a credit, refunded by check: the
+    register holds the check, the ledger the refund, the IIF books it to refunds payable."""
+    out, summary = demo
+    refund = summary["credit_refund"]
+    assert (refund["refunded"], refund["check"], refund["status"]) == \
+        ("15.00", "100001", "issued")
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        checks = db.execute("select check_number, amount from refund_checks").fetchall()
+        (refunded,) = db.execute(
+            "select sum(amount) from ledger_entries where kind = 'refund'").fetchone()
+    assert checks == [("100001", 1500)]
+    assert D(refunded) / 100 == D("15.00")
+    iif = (out / summary["accounting_export"]["file"]).read_bytes().decode("utf-8")
+    payable = [D(row[7]) for rows in _transactions(iif) for row in rows
+               if row[4] == "Refunds Payable"]
+    assert sum(payable, D("0")) == D("-15.00")
