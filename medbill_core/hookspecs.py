@@ -61,6 +61,8 @@ Changes by version
 * **1.4** payment gateways: :class:`~medbill_core.gateways.PaymentGateway` (card payments,
   refunds, signed webhooks) registered through :func:`medbill_register_payment_gateways`;
   a practice names the one it uses (``[medbill] payment_gateway``).
+  :meth:`~medbill_core.domain.Address.mailing_lines` (an address as mailed, ZIP+4
+  hyphenated), shared by statements and letters.
 """
 
 from __future__ import annotations

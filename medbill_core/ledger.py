@@ -94,13 +94,12 @@ class Bucket(StrEnum):
     AGENCY = "agency"
 
 
-#: kinds whose amounts must be positive (corrections use the opposite kind)
-_POSITIVE_ONLY = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.REFUND, EntryKind.WRITE_OFF,
-                            EntryKind.TRANSFER_TO_AGENCY, EntryKind.RECALL_FROM_AGENCY,
-                            EntryKind.AGENCY_PAYMENT, EntryKind.AGENCY_FEE})
 #: kinds that move money into or out of the agency bucket
 _AGENCY_KINDS = frozenset({EntryKind.TRANSFER_TO_AGENCY, EntryKind.RECALL_FROM_AGENCY,
                            EntryKind.AGENCY_PAYMENT, EntryKind.AGENCY_FEE})
+#: kinds whose amounts must be positive (corrections use the opposite kind)
+_POSITIVE_ONLY = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.REFUND,
+                            EntryKind.WRITE_OFF}) | _AGENCY_KINDS
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,18 @@ class Address(DomainModel):
     state: StateCode
     postal_code: ZipCode
 
+    def mailing_lines(self) -> list[str]:
+        """The address as printed on an envelope (a statement, a letter): its street lines,
+        then ``City, ST 62701-1234`` (ZIP+4 is stored as nine digits and mailed hyphenated).
+
+        .. versionadded:: 1.4
+        """
+        zip_code = self.postal_code
+        if len(zip_code) == 9:
+            zip_code = f"{zip_code[:5]}-{zip_code[5:]}"
+        return [line for line in (self.line1, self.line2) if line] + [
+            f"{self.city}, {self.state} {zip_code}"]
+
 
 class Practice(DomainModel):
     """The billing provider: the organization that bills and gets paid (837P loop 2010AA).

@@ -30,11 +30,7 @@ WIDTH = 78
 def _address_lines(address: Address | None) -> list[str]:
     if address is None:
         return []
-    zip_code = address.postal_code
-    if len(zip_code) == 9:  # ZIP+4 is stored as nine digits and mailed as 62701-1234
-        zip_code = f"{zip_code[:5]}-{zip_code[5:]}"
-    return [line for line in (address.line1, address.line2) if line] + [
-        f"{address.city}, {address.state} {zip_code}"]
+    return address.mailing_lines()
 
 
 def _long(day: date) -> str:

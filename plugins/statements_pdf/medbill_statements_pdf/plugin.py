@@ -10,7 +10,7 @@ from medbill_statements_pdf.settings import StatementsPdfSettings
 
 PLUGIN_NAME = "statements_pdf"
 #: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
-MEDBILL_API = "1.0"
+MEDBILL_API = "1.4"  # Address.mailing_lines
 
 
 @hookimpl

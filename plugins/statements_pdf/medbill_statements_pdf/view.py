@@ -107,14 +107,7 @@ def person_name(patient: Patient) -> str:
 def address_lines(address: Address | None) -> list[str]:
     if address is None:
         return []
-    zip_code = address.postal_code
-    if len(zip_code) == 9:
-        zip_code = f"{zip_code[:5]}-{zip_code[5:]}"
-    lines = [address.line1]
-    if address.line2:
-        lines.append(address.line2)
-    lines.append(f"{address.city}, {address.state} {zip_code}")
-    return lines
+    return address.mailing_lines()
 
 
 def phone(practice: Practice) -> str | None:

@@ -81,6 +81,7 @@ from medbill_payer_generic_x12.transactions.claim_837p import (
     _validated,
     _write_line_adjudication,
     _write_other_payer,
+    decode_claims_with_findings,
 )
 from medbill_payer_generic_x12.transactions.common import (
     DEFAULT_PARTIES,
@@ -100,12 +101,11 @@ from medbill_payer_generic_x12.x12.control import ControlNumberSource
 from medbill_payer_generic_x12.x12.delimiters import Delimiters
 from medbill_payer_generic_x12.x12.errors import (
     X12EncodeError,
-    X12Error,
     X12StructureError,
     X12ValueError,
 )
 from medbill_payer_generic_x12.x12.findings import Finding, FindingSeverity, X12FindingsError
-from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
+from medbill_payer_generic_x12.x12.reader import Segment, Transaction
 from medbill_payer_generic_x12.x12.values import (
     format_date,
     format_decimal,
@@ -423,16 +423,9 @@ def decode_837i_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
 
     :raises X12Error: for malformed structure, naming the segment and element.
     """
-    claims: list[BillableClaim] = []
-    findings: list[Finding] = []
-    skipped: list[X12Error] = []
-    with gc_paused():
-        for transaction in X12Reader(text, strict=not lenient,
-                                     warnings=skipped).transactions():
-            claims.extend(decode_837i_transaction(transaction, payer_key=payer_key,
-                                                  adapter=adapter, findings=findings,
-                                                  check_codes=check_codes, lenient=lenient))
-    return claims, [Finding.from_error(error) for error in skipped] + findings
+    return decode_claims_with_findings(text, decode_837i_transaction, payer_key=payer_key,
+                                       adapter=adapter, check_codes=check_codes,
+                                       lenient=lenient)
 
 
 def decode_837i_transaction(transaction: Transaction, *,

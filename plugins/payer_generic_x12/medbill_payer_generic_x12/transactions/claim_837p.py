@@ -41,7 +41,7 @@ are the span of its lines' dates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -534,15 +534,26 @@ def decode_837p_findings(text: str, *, payer_key: Callable[[str], str] = payer_k
 
     :raises X12Error: for malformed structure, naming the segment and element.
     """
+    return decode_claims_with_findings(text, decode_837p_transaction, payer_key=payer_key,
+                                       adapter=adapter, check_codes=check_codes,
+                                       lenient=lenient)
+
+
+def decode_claims_with_findings(
+        text: str, decode_transaction: Callable[..., Iterable[BillableClaim]], *,
+        payer_key: Callable[[str], str], adapter: str, check_codes: bool,
+        lenient: bool) -> tuple[list[BillableClaim], list[Finding]]:
+    """Every transaction set of an 837 (P or I: ``decode_transaction``) decoded, with the
+    findings of the reader (what a lenient read skipped) before the decoder's."""
     claims: list[BillableClaim] = []
     findings: list[Finding] = []
     skipped: list[X12Error] = []
     with gc_paused():
         for transaction in X12Reader(text, strict=not lenient,
                                      warnings=skipped).transactions():
-            claims.extend(decode_837p_transaction(transaction, payer_key=payer_key,
-                                                  adapter=adapter, findings=findings,
-                                                  check_codes=check_codes, lenient=lenient))
+            claims.extend(decode_transaction(transaction, payer_key=payer_key,
+                                             adapter=adapter, findings=findings,
+                                             check_codes=check_codes, lenient=lenient))
     return claims, [Finding.from_error(error) for error in skipped] + findings
 
 
