@@ -48,7 +48,12 @@ from medbill_core.services.accounting_export import (
     list_batches,
     reexport_batch,
 )
-from medbill_core.services.accounting_formats import IIF_HEADER, QBO_COLUMNS, ExportFormat
+from medbill_core.services.accounting_formats import (
+    IIF_ACCOUNTS_HEADER,
+    IIF_HEADER,
+    QBO_COLUMNS,
+    ExportFormat,
+)
 from medbill_core.services.accounting_journal import JournalContext, Movement, journal
 from medbill_core.services.payments import Overpayment, record_payment, refund_credit
 from medbill_core.services.remittance import post_remittance
@@ -170,8 +175,10 @@ def ledger_sums(app: Medbill, first: date | None = None, last: date | None = Non
 
 def parse_iif(text: str) -> list[list[list[str]]]:
     """The IIF's transactions (each a list of its TRNS/SPL rows' fields), its structure
-    checked: the three header rows, then TRNS, SPL..., ENDTRNS per transaction."""
-    assert text.startswith(IIF_HEADER)
+    checked: the accounts block (every account a transaction names is in it), the three
+    header rows, then TRNS, SPL..., ENDTRNS per transaction."""
+    accounts = iif_accounts(text)
+    text = text[text.index(IIF_HEADER):]
     lines = text[len(IIF_HEADER):].split("\r\n")
     assert lines[-1] == ""
     transactions: list[list[list[str]]] = []
@@ -192,8 +199,22 @@ def parse_iif(text: str) -> list[list[list[str]]]:
             continue
         assert len(fields) == len(header)
         assert fields[2] == "GENERAL JOURNAL"
+        assert fields[4] in accounts, fields[4]
     assert current is None
     return transactions
+
+
+def iif_accounts(text: str) -> dict[str, str]:
+    """The IIF's ``!ACCNT`` block, first in the file: account name -> ACCNTTYPE."""
+    assert text.startswith(IIF_ACCOUNTS_HEADER)
+    block = text[len(IIF_ACCOUNTS_HEADER):text.index(IIF_HEADER)].split("\r\n")
+    assert block[-1] == ""
+    accounts: dict[str, str] = {}
+    for line in block[:-1]:
+        record, name, account_type, description = line.split("\t")
+        assert record == "ACCNT" and name not in accounts and description
+        accounts[name] = account_type
+    return accounts
 
 
 def iif_totals(transactions: list[list[list[str]]]) -> dict[str, Decimal]:
@@ -275,6 +296,16 @@ def test_a_month_exported_to_iif_ties_to_the_ledger_and_the_deposits(month: Medb
     # the file parsed back: its structure, and the same sums per account
     transactions = parse_iif(result.content.decode("utf-8"))
     assert len(transactions) == totals.journal_entries == summary.journal_entries
+    # every account of the chart is declared with its QuickBooks type (Undeposited Funds,
+    # shared by the two deposit roles, once), so an import never creates one as a bank
+    assert iif_accounts(result.content.decode("utf-8")) == {
+        "Undeposited Funds": "OCASSET", "Accounts Receivable - Insurance": "OCASSET",
+        "Accounts Receivable - Patients": "OCASSET",
+        "Accounts Receivable - Collection Agencies": "OCASSET",
+        "Patient Credits": "OCLIAB", "Unapplied Insurance Payments": "OCLIAB",
+        "Refunds Payable": "OCLIAB", "Patient Service Revenue": "INC",
+        "Contractual Allowances": "INC", "Write-offs": "INC",
+        "Payer Provider-Level Adjustments": "INC", "Collection Agency Fees": "EXP"}
     per_account = iif_totals(transactions)
     assert per_account["Patient Service Revenue"] == D("-574.00")
     assert per_account["Undeposited Funds"] == D("407.15")  # 337.15 + 70.00

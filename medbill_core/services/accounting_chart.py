@@ -20,6 +20,7 @@ in medbill, not in the books.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -100,6 +101,29 @@ DEFAULTS: dict[AccountRole, RoleDefault] = {
         "Collection Agency Fees", "Expense",
         "what collection agencies keep of what they collect"),
 }
+
+#: QuickBooks Desktop's IIF code (``ACCNTTYPE``) of each account type the defaults use
+IIF_ACCOUNT_TYPES: dict[str, str] = {
+    "Other Current Asset": "OCASSET",
+    "Other Current Liability": "OCLIAB",
+    "Income": "INC",
+    "Expense": "EXP",
+}
+
+
+def accounts_to_create(accounts: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(name, IIF account type, description) of a batch's chart (``role -> name`` as the
+    batch recorded it), each name once (two roles may share an account: the first in journal
+    order gives its type), for the IIF's ``!ACCNT`` block."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for role in AccountRole:
+        name = accounts.get(role.value)
+        if name is None or name in seen:
+            continue
+        default = DEFAULTS[role]
+        seen[name] = (name, IIF_ACCOUNT_TYPES[default.account_type], default.meaning)
+    return list(seen.values())
+
 
 #: the account that takes the opposite side of a ledger entry of each kind (transfers move
 #: money between A/R accounts: the entry's own two sides balance, this side is 0.00)

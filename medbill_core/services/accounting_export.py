@@ -31,7 +31,11 @@ from medbill_core.app import UnitOfWork
 from medbill_core.errors import ConfigurationError, MedbillError, NotFound, ValidationFailed
 from medbill_core.money import ZERO
 from medbill_core.permissions import Action
-from medbill_core.services.accounting_chart import AccountRole, account_names
+from medbill_core.services.accounting_chart import (
+    AccountRole,
+    account_names,
+    accounts_to_create,
+)
 from medbill_core.services.accounting_formats import ExportFormat, render
 from medbill_core.services.accounting_journal import (
     JournalContext,
@@ -267,7 +271,8 @@ def _render(work: UnitOfWork, row: AccountingBatchRow) -> RenderedBatch:
     entries = counted(journal(_movements(work, row.id), context, extra_days))
     digest = hashlib.sha256()
     parts: list[bytes] = []
-    for piece in render(ExportFormat(row.format), row.number, entries):
+    for piece in render(ExportFormat(row.format), row.number, entries,
+                        accounts_to_create(row.accounts)):
         data = piece.encode("utf-8")
         digest.update(data)
         parts.append(data)

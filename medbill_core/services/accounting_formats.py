@@ -1,8 +1,12 @@
 """The accounting export's file formats: QuickBooks Desktop IIF, QuickBooks Online
 journal-entry CSV, and a generic CSV.
 
-* **IIF** (Intuit Interchange Format): tab-separated, a header row per record type
-  (``!TRNS``, ``!SPL``, ``!ENDTRNS``), then per journal entry one ``TRNS`` row (its first
+* **IIF** (Intuit Interchange Format): tab-separated. First an ``!ACCNT`` block naming every
+  account of the batch's chart with its QuickBooks type (``OCASSET``, ``OCLIAB``, ``INC``,
+  ``EXP``): without it QuickBooks Desktop creates a missing account on import as a bank
+  account, and the practice's books then hold A/R and allowances in the wrong kind of
+  account (an account that exists already is matched by name). Then a header row per record
+  type (``!TRNS``, ``!SPL``, ``!ENDTRNS``), then per journal entry one ``TRNS`` row (its first
   line), a ``SPL`` row per further line and ``ENDTRNS``; ``TRNSTYPE`` GENERAL JOURNAL, dates
   MM/DD/YYYY, a positive ``AMOUNT`` is a debit and a negative one a credit, the entry's
   amounts add up to zero. CRLF line ends (a Windows application reads it).
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -39,6 +43,7 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
+IIF_ACCOUNTS_HEADER = "!ACCNT\tNAME\tACCNTTYPE\tDESC\r\n"
 IIF_HEADER = (
     "!TRNS\tTRNSID\tTRNSTYPE\tDATE\tACCNT\tNAME\tCLASS\tAMOUNT\tDOCNUM\tMEMO\r\n"
     "!SPL\tSPLID\tTRNSTYPE\tDATE\tACCNT\tNAME\tCLASS\tAMOUNT\tDOCNUM\tMEMO\r\n"
@@ -49,11 +54,15 @@ CSV_COLUMNS = ("batch", "journal_no", "date", "entry_type", "reference", "accoun
                "credit", "memo")
 
 
-def render(export_format: ExportFormat, batch_number: int,
-           entries: Iterable[JournalEntry]) -> Iterable[str]:
-    """The file's text, piece by piece."""
+def render(export_format: ExportFormat, batch_number: int, entries: Iterable[JournalEntry],
+           accounts: Sequence[tuple[str, str, str]] = ()) -> Iterable[str]:
+    """The file's text, piece by piece.
+
+    :param accounts: (name, IIF account type, description) of every account the entries may
+        name, for the IIF's ``!ACCNT`` block (the other formats name accounts only).
+    """
     if export_format is ExportFormat.IIF:
-        return _iif(entries)
+        return _iif(entries, accounts)
     if export_format is ExportFormat.QBO:
         return _qbo(entries)
     return _csv(batch_number, entries)
@@ -76,7 +85,13 @@ def _iif_text(text: str) -> str:
     return _printable(text).replace("\t", " ").replace('"', "'")
 
 
-def _iif(entries: Iterable[JournalEntry]) -> Iterable[str]:
+def _iif(entries: Iterable[JournalEntry],
+         accounts: Sequence[tuple[str, str, str]]) -> Iterable[str]:
+    if accounts:
+        yield IIF_ACCOUNTS_HEADER
+        for name, account_type, description in accounts:
+            yield "\t".join(("ACCNT", _iif_text(name), account_type,
+                             _iif_text(description))) + "\r\n"
     yield IIF_HEADER
     for entry in entries:
         for index, line in enumerate(entry.lines):

@@ -13,7 +13,7 @@ import pytest
 from medbill_demo.runner import run_demo
 from rich.console import Console
 
-from medbill_core.services.accounting_formats import IIF_HEADER
+from medbill_core.services.accounting_formats import IIF_ACCOUNTS_HEADER, IIF_HEADER
 
 D = Decimal
 
@@ -25,10 +25,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 def _transactions(text: str) -> list[list[list[str]]]:
-    assert text.startswith(IIF_HEADER)
+    # the accounts block first: every account a transaction names is declared in it
+    assert text.startswith(IIF_ACCOUNTS_HEADER)
+    declared = {line.split("\t")[1] for line in
+                text[len(IIF_ACCOUNTS_HEADER):text.index(IIF_HEADER)].split("\r\n")[:-1]}
+    text = text[text.index(IIF_HEADER):]
     transactions: list[list[list[str]]] = []
     for line in text[len(IIF_HEADER):].split("\r\n")[:-1]:
         fields = line.split("\t")
+        if fields[0] in ("TRNS", "SPL"):
+            assert fields[4] in declared, fields[4]
         if fields[0] == "TRNS":
             transactions.append([fields])
         elif fields[0] == "SPL":
