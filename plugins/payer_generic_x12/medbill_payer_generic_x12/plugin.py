@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 PLUGIN_NAME = "payer_generic_x12"
 #: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
-MEDBILL_API = "1.0"
+MEDBILL_API = "1.3"  # medbill_decode_claims
 
 
 class GenericX12Settings(BaseModel):
