@@ -43,9 +43,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     distributed one by one, as ``load`` does)."""
     if config.getvalue("dist") != "loadgroup":
         return None
-    from xdist.scheduler import LoadGroupScheduling
+    from xdist.scheduler import LoadGroupScheduling  # type: ignore[import-untyped]
 
-    class ModuleGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]
+    class ModuleGroupScheduling(LoadGroupScheduling):  # type: ignore[misc]  # untyped base
         def _split_scope(self, nodeid: str) -> str:
             group = MODULE_GROUPS.get(nodeid.split("::", 1)[0])
             return f"group:{group}" if group else str(super()._split_scope(nodeid))
