@@ -34,7 +34,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
-from medbill_core.errors import MedbillError
+from medbill_core.errors import SubmissionError
 
 __all__ = ["FinancingDecision", "FinancingError", "FinancingProvider", "FinancingRequest",
            "FinancingStatus"]
@@ -96,8 +96,9 @@ class FinancingDecision:
     reference: str | None = None
 
 
-class FinancingError(MedbillError):
-    """The provider is unreachable or refused a request (one line, no applicant data)."""
+class FinancingError(SubmissionError):
+    """The provider is unreachable or refused a request (one line, no applicant data): as a
+    gateway's error, a request to an outside party that did not go through."""
 
 
 class FinancingProvider:

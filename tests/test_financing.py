@@ -5,18 +5,23 @@ balance is refused. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from notify_support import LENDER, LENDER_PROVIDER, callback, plugin
 from sqlalchemy import select
+from test_http_accounts import AUDITOR, FRONT, authenticate
+from test_http_api import assert_problem
 
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
 from medbill_core.errors import NotFound, ValidationFailed, WebhookRefused
 from medbill_core.financing_providers import FinancingError, FinancingStatus
+from medbill_core.http import create_app
 from medbill_core.ledger import EntryKind
 from medbill_core.services.card_payments import balance_owed
 from medbill_core.services.financing import (
@@ -246,3 +251,62 @@ def test_a_referral_paid_meanwhile_leaves_the_rest_as_a_credit(medbill_app: Medb
     with medbill_app.unit_of_work() as work:
         assert check_referral(work, referral_id).status is ReferralStatus.POSTED
     assert owed(medbill_app, guarantor_id) == D("-30.00")
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def client(medbill_app: Medbill) -> Iterator[TestClient]:
+    with TestClient(create_app(medbill_app, authenticate=authenticate)) as test_client:
+        yield test_client
+
+
+def test_http_refer_read_check_and_the_lenders_callback(client: TestClient,
+                                                        medbill_app: Medbill) -> None:
+    guarantor_id, _ = family(medbill_app, "250.00")
+    body = {"guarantor_id": guarantor_id, "consent": "verbal, at checkout", "amount": "200.00"}
+    created = client.post("/v1/financing-referrals", json=body,
+                          headers={**FRONT, "Idempotency-Key": "fin-1"})
+    assert created.status_code == 201, created.text
+    referral = created.json()
+    assert (referral["status"], referral["amount"], referral["payment_id"]) == (
+        "referred", "200.00", None)
+    assert created.headers["location"] == f"/v1/financing-referrals/{referral['id']}"
+    again = client.post("/v1/financing-referrals", json=body,
+                        headers={**FRONT, "Idempotency-Key": "fin-1"})
+    assert again.json() == referral and len(LENDER_PROVIDER.requests) == 1
+    assert_problem(client.post("/v1/financing-referrals", json={**body, "amount": "250.01"},
+                               headers=FRONT), 422, "validation-failed")
+    url = "/v1/financing-providers/fakefin/callbacks"
+    decision = LENDER_PROVIDER.decide(referral["application_id"], FinancingStatus.APPROVED,
+                                      "200.00", "12.00")
+    forged = callback(decision, secret="guess")
+    assert_problem(client.post(url, content=forged[0], headers=forged[1]), 400,
+                   "webhook-refused")
+    signed_body, signed_headers = callback(decision)
+    first = client.post(url, content=signed_body, headers=signed_headers)
+    assert (first.status_code, first.json()) == (200, {"received": True, "outcome": "posted"})
+    second = client.post(url, content=signed_body, headers=signed_headers)
+    assert second.json()["outcome"] == "unchanged"
+    checked = client.post(f"/v1/financing-referrals/{referral['id']}/check", headers=FRONT)
+    assert checked.status_code == 200, checked.text
+    assert (checked.json()["status"], checked.json()["approved_amount"],
+            checked.json()["merchant_fee"]) == ("posted", "200.00", "12.00")
+    read = client.get(f"/v1/financing-referrals/{referral['id']}", headers=AUDITOR).json()
+    assert read == checked.json()
+    listed = client.get("/v1/financing-referrals?status=posted", headers=AUDITOR).json()
+    assert [item["id"] for item in listed["data"]] == [referral["id"]]
+    assert_problem(client.post(f"/v1/financing-referrals/{referral['id']}/check",
+                               headers=AUDITOR), 403, "permission-denied")
+    assert len(payments(medbill_app)) == 1
+    assert owed(medbill_app, guarantor_id) == D("50.00")
+
+
+def test_http_a_lender_that_is_down_is_a_502_problem(client: TestClient,
+                                                     medbill_app: Medbill) -> None:
+    guarantor_id, _ = family(medbill_app, "30.00")
+    LENDER_PROVIDER.down = True
+    problem = assert_problem(client.post("/v1/financing-referrals", json={
+        "guarantor_id": guarantor_id, "consent": "verbal"}, headers=FRONT), 502,
+        "financing-provider-failed")
+    assert problem["detail"] == "financing provider 'fakefin' is unreachable"

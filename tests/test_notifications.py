@@ -363,3 +363,29 @@ def test_sending_by_hand_and_reading_need_their_roles(medbill_app: Medbill,
     assert view.template == "payment_link"
     with medbill_app.unit_of_work(principal=auditor, read_only=True) as work:
         assert [item.id for item in list_notifications(work)] == [view.id]
+
+
+def test_http_lists_and_reads_messages_masked(medbill_app: Medbill,
+                                              texted: tuple[int, int]) -> None:
+    from fastapi.testclient import TestClient
+    from test_http_accounts import AUDITOR, FRONT, authenticate
+    from test_http_api import assert_problem
+
+    from medbill_core.http import create_app
+
+    _, statement_id = texted
+    notification_id = _queued(medbill_app, statement_id)
+    NOTIFIER.fail_next = 1
+    deliver_due(medbill_app)
+    with TestClient(create_app(medbill_app, authenticate=authenticate)) as client:
+        listed = client.get("/v1/notifications?status=failed", headers=FRONT)
+        assert listed.status_code == 200, listed.text
+        [item] = listed.json()["data"]
+        assert (item["id"], item["recipient"], item["status"], item["attempts"],
+                item["last_error"]) == (notification_id, "***-***-0123", "failed", 1,
+                                        "notifier 'fake' is unreachable (ConnectError)")
+        assert "5555550123" not in listed.text
+        read = client.get(f"/v1/notifications/{notification_id}", headers=AUDITOR)
+        assert read.json() == item
+        assert client.get("/v1/notifications?status=sent", headers=FRONT).json() == {"data": []}
+        assert_problem(client.get("/v1/notifications/999999", headers=FRONT), 404, "not-found")
