@@ -389,3 +389,20 @@ def test_http_lists_and_reads_messages_masked(medbill_app: Medbill,
         assert read.json() == item
         assert client.get("/v1/notifications?status=sent", headers=FRONT).json() == {"data": []}
         assert_problem(client.get("/v1/notifications/999999", headers=FRONT), 404, "not-found")
+
+
+def test_the_workers_notifications_job_sends_what_is_due(medbill_app: Medbill,
+                                                         texted: tuple[int, int]) -> None:
+    from medbill_core.jobs import JOB_KINDS
+    from medbill_core.jobs import tasks as job_tasks
+
+    _, statement_id = texted
+    notification_id = _queued(medbill_app, statement_id)
+    job_tasks.use(medbill_app)
+    try:
+        job_tasks.notifications.func(None, limit=10)  # fewer than the limit: no follow-up
+    finally:
+        job_tasks.use(None)  # type: ignore[arg-type]
+    assert _view(medbill_app, notification_id).status is NotificationStatus.SENT
+    assert [m.reference for m in NOTIFIER.delivered] == [f"notification {notification_id}"]
+    assert "notifications" in JOB_KINDS
