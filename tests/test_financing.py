@@ -104,7 +104,7 @@ def payments(app: Medbill) -> list[PaymentRow]:
 
 
 def test_the_referral_sends_only_what_the_lender_needs(medbill_app: Medbill) -> None:
-    guarantor_id, (parent, child) = family(medbill_app, "300.00", "200.00")
+    guarantor_id, (_, child) = family(medbill_app, "300.00", "200.00")
     referral_id, application = referred(medbill_app, guarantor_id)
     [request] = LENDER_PROVIDER.requests
     with medbill_app.unit_of_work(read_only=True) as work:
