@@ -310,3 +310,44 @@ def test_http_a_lender_that_is_down_is_a_502_problem(client: TestClient,
         "guarantor_id": guarantor_id, "consent": "verbal"}, headers=FRONT), 502,
         "financing-provider-failed")
     assert problem["detail"] == "financing provider 'fakefin' is unreachable"
+
+
+def test_a_callback_and_a_poll_at_the_same_moment_post_once(medbill_app: Medbill,
+                                                            medbill_backend: str) -> None:
+    """The lender's callback arrives while staff press "check": the referral's row lock
+    makes one of them post and the other find it posted (PostgreSQL)."""
+    import threading
+
+    if medbill_backend != "postgres":
+        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL's row locks")
+    guarantor_id, _ = family(medbill_app, "140.00")
+    referral_id, application = referred(medbill_app, guarantor_id)
+    body, headers = callback(LENDER_PROVIDER.decide(application, FinancingStatus.APPROVED,
+                                                    "140.00"))
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def by_callback() -> None:
+        start.wait()
+        try:
+            handle_callback(medbill_app, "fakefin", body, headers)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def by_poll() -> None:
+        start.wait()
+        try:
+            with medbill_app.unit_of_work() as work:
+                check_referral(work, referral_id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=by_callback), threading.Thread(target=by_poll)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [p.amount for p in payments(medbill_app)] == [D("140.00")]
+    assert referral(medbill_app, referral_id).status is ReferralStatus.POSTED
+    assert owed(medbill_app, guarantor_id) == D("0.00")

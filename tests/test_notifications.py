@@ -406,3 +406,43 @@ def test_the_workers_notifications_job_sends_what_is_due(medbill_app: Medbill,
     assert _view(medbill_app, notification_id).status is NotificationStatus.SENT
     assert [m.reference for m in NOTIFIER.delivered] == [f"notification {notification_id}"]
     assert "notifications" in JOB_KINDS
+
+
+def test_two_senders_at_once_send_each_message_once(
+        medbill_app: Medbill, medbill_backend: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers' jobs running at the same moment: each message is claimed by one of them
+    (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite's single writer), and sent once."""
+    import threading
+    import time
+
+    if medbill_backend != "postgres":
+        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL's row locks")
+    ids = []
+    for _ in range(4):
+        patient_id = owing(medbill_app, phone="5555550123")
+        with medbill_app.unit_of_work() as work:
+            set_contact_preference(work, f"P{patient_id}", ContactChoice.SMS, "verbal")
+        ids.append(_queued(medbill_app, statement_of(medbill_app, patient_id, tmp_path)))
+    real_send = NOTIFIER.send
+
+    def slow_send(message: Any) -> Any:
+        time.sleep(0.2)  # the provider answers slowly: the other sender looks meanwhile
+        return real_send(message)
+
+    monkeypatch.setattr(NOTIFIER, "send", slow_send)
+    outcomes: list[list[Any]] = []
+    start = threading.Barrier(2)
+
+    def sender() -> None:
+        start.wait()
+        outcomes.append(deliver_due(medbill_app))
+
+    threads = [threading.Thread(target=sender) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sent = sorted(o.notification_id for batch in outcomes for o in batch)
+    assert sent == sorted(ids)
+    assert len(NOTIFIER.delivered) == 4
