@@ -446,3 +446,20 @@ def test_two_senders_at_once_send_each_message_once(
     sent = sorted(o.notification_id for batch in outcomes for o in batch)
     assert sent == sorted(ids)
     assert len(NOTIFIER.delivered) == 4
+
+
+def test_consent_withdrawn_after_queueing_cancels_the_message(
+        medbill_app: Medbill, texted: tuple[int, int]) -> None:
+    patient_id, statement_id = texted
+    notification_id = _queued(medbill_app, statement_id)
+    with medbill_app.unit_of_work() as work:
+        set_contact_preference(work, f"P{patient_id}", ContactChoice.NONE)
+    assert deliver_due(medbill_app) == []
+    view = _view(medbill_app, notification_id)
+    assert (view.status, view.attempts, view.next_attempt_at) == (
+        NotificationStatus.CANCELED, 0, None)
+    assert NOTIFIER.delivered == []
+    with medbill_app.unit_of_work(read_only=True) as work:
+        canceled = work.session.scalars(select(AuditEventRow).where(
+            AuditEventRow.action == "notification.canceled")).all()
+    assert [event.entity_id for event in canceled] == [str(notification_id)]

@@ -52,7 +52,7 @@ def _account_key(work: object, guarantor: str | None, patient: str | None) -> st
 @cli_errors
 def list_command(
     status: Annotated[str | None, typer.Option(
-        help="pending, sent, failed, dead or refused")] = None,
+        help="pending, sent, failed, dead, refused or canceled")] = None,
     statement: Annotated[int | None, typer.Option(help="Only this statement's id",
                                                   min=1)] = None,
     limit: Annotated[int, typer.Option(help="At most this many, newest first", min=1,

@@ -21,7 +21,8 @@ sends what is due, as the webhook outbox does (:mod:`medbill_core.services.webho
 claimed in a short transaction that pushes their ``next_attempt_at`` a lease ahead
 (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), so two senders never send one row; a failure is
 tried again after 1 min, 5 min, 30 min, 2 h, 6 h and 12 h, then the row is ``dead``; a
-provider refusing the recipient (an invalid or opted-out number) makes it ``refused`` at once.
+provider refusing the recipient (an invalid or opted-out number) makes it ``refused`` at once;
+a message whose addressee withdrew consent after it was queued is ``canceled``, not sent.
 Every attempt at a row carries the same idempotency key to the provider: a sender killed
 between the provider's answer and the row's update sends again after the lease, and the
 provider answers with the first message instead of sending a second.
@@ -91,6 +92,9 @@ class NotificationStatus(StrEnum):
     DEAD = "dead"
     #: the provider refused the recipient (never tried again)
     REFUSED = "refused"
+    #: not sent: the addressee withdrew consent (or chose the other channel) after it was
+    #: queued
+    CANCELED = "canceled"
 
 
 @dataclass(frozen=True)
@@ -477,14 +481,32 @@ def _claim(app: Medbill, moment: datetime, limit: int,
         work.session.execute(update(NotificationRow).where(NotificationRow.id.in_(ids))
                              .values(next_attempt_at=utcnow() + LEASE)
                              .execution_options(synchronize_session=False))
-        rows = work.session.scalars(select(NotificationRow)
-                                    .where(NotificationRow.id.in_(ids))
-                                    .order_by(NotificationRow.id)).all()
+        rows = [row for row in work.session.scalars(select(NotificationRow)
+                                                    .where(NotificationRow.id.in_(ids))
+                                                    .order_by(NotificationRow.id))
+                if _still_wanted(work, row)]
         return [_Claimed(row.id, row.practice_id, row.attempts, row.notifier, OutgoingMessage(
             channel=NotificationChannel(row.channel), recipient=row.recipient,
             subject=row.subject, body=row.body,
             idempotency_key=f"medbill-notification-{row.dedupe_key}",
             reference=f"notification {row.id}")) for row in rows]
+
+
+def _still_wanted(work: UnitOfWork, row: NotificationRow) -> bool:
+    """Whether the addressee still agrees to this channel; if not, the message is canceled
+    (audited) rather than sent: a withdrawn consent counts from the moment it is recorded."""
+    channel = work.session.scalar(select(ContactPreferenceRow.channel).where(
+        ContactPreferenceRow.practice_id == row.practice_id,
+        ContactPreferenceRow.account_key == row.account_key))
+    if channel == row.channel:
+        return True
+    row.status = NotificationStatus.CANCELED.value
+    row.next_attempt_at = None
+    row.last_error = "not sent: the addressee withdrew consent to this channel"
+    audit.record(work.session, actor=work.actor, action="notification.canceled",
+                 entity_type="notification", entity_id=row.id,
+                 details={"account": row.account_key, "channel": row.channel})
+    return False
 
 
 def _attempt(app: Medbill, item: _Claimed) -> tuple[SentMessage | None, str | None, bool]:

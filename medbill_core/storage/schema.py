@@ -1719,7 +1719,8 @@ class NotificationRow(PracticeScoped, TimestampMixin, Base):
     body: Mapped[str] = mapped_column(String(1000))
     #: the notifier's identifier it is sent through
     notifier: Mapped[str] = mapped_column(String(40))
-    #: pending / sent / failed (retried) / dead (retries exhausted) / refused (by the provider)
+    #: pending / sent / failed (retried) / dead (retries exhausted) / refused (by the
+    #: provider) / canceled (consent withdrawn after it was queued)
     status: Mapped[str] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
