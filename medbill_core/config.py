@@ -3,7 +3,8 @@
 Layout of the file (``medbill init`` writes a commented starter)::
 
     [medbill]              database_url, plugins (the enabled ones), actor, log_level,
-                           user (the CLI's local user), practice_code, payment_gateway
+                           user (the CLI's local user), practice_code, payment_gateway,
+                           notifier, financing_provider
     [practice]             the billing provider (name, npi, tax_id, taxonomy, address ...)
     [payers.<key>]         payer_id, name, adapter, channel, claim_filing_indicator ...
     [plugins.<name>]       that plugin's own settings, validated by its own model
@@ -16,7 +17,8 @@ Environment overrides (applied after the file):
 * ``MEDBILL_CONFIG`` - path of the file (default ``./medbill.toml``);
 * ``MEDBILL_DATABASE_URL``, ``MEDBILL_PLUGINS`` (comma separated), ``MEDBILL_ACTOR``,
   ``MEDBILL_LOG_LEVEL``, ``MEDBILL_USER``, ``MEDBILL_PRACTICE_CODE``,
-  ``MEDBILL_PAYMENT_GATEWAY`` - keys of ``[medbill]``;
+  ``MEDBILL_PAYMENT_GATEWAY``, ``MEDBILL_NOTIFIER``, ``MEDBILL_FINANCING_PROVIDER`` - keys of
+  ``[medbill]``;
 * ``MEDBILL_<SECTION>__<KEY>[__<KEY>...]`` - any nested key, e.g.
   ``MEDBILL_PRACTICE__NAME`` or ``MEDBILL_PLUGINS__CLEARINGHOUSE_MOCK__BASE_URL``
   (``PLUGINS__`` followed by a name addresses ``[plugins.<name>]``).
@@ -49,7 +51,7 @@ DEFAULT_CONFIG_NAME = "medbill.toml"
 DEFAULT_DATABASE_URL = "sqlite:///medbill.db"
 ENV_PREFIX = "MEDBILL_"
 _TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level", "user", "practice_code",
-                   "payment_gateway")
+                   "payment_gateway", "notifier", "financing_provider")
 #: Plugin setting names that hold a file or folder: a relative value is relative to the
 #: configuration file, so ``medbill -c demo-out/medbill.toml ...`` works from any folder.
 _PATH_SETTING_SUFFIXES = ("_path", "_dir", "_file")
@@ -78,6 +80,12 @@ class MedbillConfig(BaseModel):
     #: plugin registers, e.g. ``mock``; that plugin enabled in ``plugins``); ``None``: no card
     #: payments.
     payment_gateway: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,40}$")
+    #: The text-message / e-mail provider statements' links are sent through (a plugin's
+    #: identifier, e.g. ``mock``); ``None``: nothing is sent.
+    notifier: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,40}$")
+    #: The patient financing lender guarantors are referred to (a plugin's identifier);
+    #: ``None``: no financing referrals.
+    financing_provider: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,40}$")
     practice: Practice | None = None
     payers: dict[str, Payer] = Field(default_factory=dict)
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -482,7 +490,10 @@ def config_toml(config: MedbillConfig) -> str:
                     **({"user": config.user} if config.user else {}),
                     **({"practice_code": config.practice_code} if config.practice_code else {}),
                     **({"payment_gateway": config.payment_gateway}
-                       if config.payment_gateway else {})},
+                       if config.payment_gateway else {}),
+                    **({"notifier": config.notifier} if config.notifier else {}),
+                    **({"financing_provider": config.financing_provider}
+                       if config.financing_provider else {})},
         "payers": {key: payer.model_dump(mode="json", exclude={"key"}, exclude_none=True)
                    for key, payer in config.payers.items()},
         "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},

@@ -63,6 +63,11 @@ Changes by version
   a practice names the one it uses (``[medbill] payment_gateway``).
   :meth:`~medbill_core.domain.Address.mailing_lines` (an address as mailed, ZIP+4
   hyphenated), shared by statements and letters.
+* **1.5** notifiers: :class:`~medbill_core.notifiers.Notifier` (text messages and e-mail
+  from fixed templates, through the notification outbox) registered through
+  :func:`medbill_register_notifiers` (``[medbill] notifier``); patient financing lenders:
+  :class:`~medbill_core.financing_providers.FinancingProvider` registered through
+  :func:`medbill_register_financing_providers` (``[medbill] financing_provider``).
 """
 
 from __future__ import annotations
@@ -105,15 +110,17 @@ if TYPE_CHECKING:
     )
     from medbill_core.domain.claim_forms import ClaimFormLayout, RenderedClaimForm
     from medbill_core.domain.estimate import CostEstimate
+    from medbill_core.financing_providers import FinancingProvider
     from medbill_core.gateways import PaymentGateway
     from medbill_core.lifecycle import Transition
+    from medbill_core.notifiers import Notifier
     from medbill_core.pluginctx import PluginContext
 
 PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.4"
+API_VERSION = "1.5"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
@@ -212,6 +219,42 @@ def medbill_register_payment_gateways(context: PluginContext) -> Sequence[Paymen
     :returns: gateway instances (an empty sequence is fine).
 
     .. versionadded:: 1.4
+    """
+
+
+@hookspec
+def medbill_register_notifiers(context: PluginContext) -> Sequence[Notifier]:
+    """Provide text-message and e-mail providers (:class:`~medbill_core.notifiers.Notifier`).
+
+    Every enabled plugin's notifiers are collected; two with the same ``identifier`` stop
+    start-up naming both plugins. The installation sends through the one its configuration
+    names (``[medbill] notifier``); messages are built by the core from fixed templates (the
+    practice's name and a link, no PHI) and sent from the notification outbox
+    (:mod:`medbill_core.services.notifications`), retried without being sent twice.
+
+    :param context: configuration and settings of the running instance.
+    :returns: notifier instances (an empty sequence is fine).
+
+    .. versionadded:: 1.5
+    """
+
+
+@hookspec
+def medbill_register_financing_providers(context: PluginContext
+                                         ) -> Sequence[FinancingProvider]:
+    """Provide patient financing lenders
+    (:class:`~medbill_core.financing_providers.FinancingProvider`).
+
+    Every enabled plugin's providers are collected; two with the same ``identifier`` stop
+    start-up naming both plugins. Guarantors are referred to the one the configuration names
+    (``[medbill] financing_provider``); an approval (its callback or a poll) posts the
+    approved amount once as a patient payment from the lender
+    (:mod:`medbill_core.services.financing`).
+
+    :param context: configuration and settings of the running instance.
+    :returns: provider instances (an empty sequence is fine).
+
+    .. versionadded:: 1.5
     """
 
 

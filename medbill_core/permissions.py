@@ -95,6 +95,11 @@ class Action(StrEnum):
     ACCOUNTING_READ = "accounting.read"
     ACCOUNTING_EXPORT = "accounting.export"
 
+    NOTIFICATIONS_READ = "notifications.read"
+    NOTIFICATIONS_SEND = "notifications.send"
+    FINANCING_READ = "financing.read"
+    FINANCING_REFER = "financing.refer"
+
     @property
     def is_read(self) -> bool:
         return self.value.endswith(".read")
@@ -193,6 +198,14 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.ASSISTANCE_APPLY: _roles(ADMIN, MANAGER, BILLER, FRONT),
     # approving forgives patient balances (a write-off), and the schedule sets how much
     Action.ASSISTANCE_DECIDE: _roles(ADMIN, MANAGER),
+    # who was texted or e-mailed a statement's link, and whether it went out
+    Action.NOTIFICATIONS_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
+    # sending the outbox now, or a link by hand, is the billing office's
+    Action.NOTIFICATIONS_SEND: _roles(ADMIN, MANAGER, BILLER),
+    Action.FINANCING_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
+    # financing is offered at checkout or on the phone; the lender's approval posts as a
+    # payment, as a check in the mail would
+    Action.FINANCING_REFER: _roles(ADMIN, MANAGER, BILLER, FRONT),
     Action.STATEMENTS_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
     Action.STATEMENTS_RUN: _roles(ADMIN, MANAGER, BILLER),
     Action.COLLECTIONS_READ: _roles(ADMIN, MANAGER, BILLER, AUDITOR),

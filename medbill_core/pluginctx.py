@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     )
     from medbill_core.config import MedbillConfig
     from medbill_core.domain import Payer
+    from medbill_core.financing_providers import FinancingProvider
     from medbill_core.gateways import PaymentGateway
+    from medbill_core.notifiers import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,7 @@ T = TypeVar("T")
 
 #: What plugins register: the part of a plugin whose calls :meth:`PluginContext.call` guards.
 Part = Union["PayerAdapter", "SubmissionChannel", "StatementRenderer", "ClaimFormRenderer",
-             "PaymentGateway"]
+             "PaymentGateway", "Notifier", "FinancingProvider"]
 
 
 #: the memo of the batch being worked on in this thread or task (see :func:`batch_scope`)
@@ -80,6 +82,10 @@ class PluginContext:
     form_renderers: dict[str, ClaimFormRenderer] = field(default_factory=dict)
     #: card payment gateways, by identifier (.. versionadded:: 1.4)
     payment_gateways: dict[str, PaymentGateway] = field(default_factory=dict)
+    #: text-message / e-mail providers, by identifier
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
+    #: patient financing lenders, by identifier
+    financing_providers: dict[str, FinancingProvider] = field(default_factory=dict)
     #: Free-form per-run services (e.g. an outbox) a caller may hand to plugins.
     extras: dict[str, Any] = field(default_factory=dict)
     #: The plugin that registered each adapter, channel and renderer, by identifier: an
@@ -178,6 +184,38 @@ class PluginContext:
         found: PaymentGateway = _lookup(self.payment_gateways, name, "payment gateway")
         return found
 
+    def notifier(self, identifier: str | None = None) -> Notifier:
+        """The notifier ``identifier``, by default the one the configuration names
+        (``[medbill] notifier``).
+
+        :raises AdapterNotAvailable: none is configured, or no enabled plugin provides it.
+
+        .. versionadded:: 1.5
+        """
+        name = identifier if identifier is not None else self.config.notifier
+        if name is None:
+            raise AdapterNotAvailable("no notifier is configured: set notifier in [medbill] "
+                                      "and enable the plugin that provides it")
+        found: Notifier = _lookup(self.notifiers, name, "notifier")
+        return found
+
+    def financing_provider(self, identifier: str | None = None) -> FinancingProvider:
+        """The financing provider ``identifier``, by default the one the configuration
+        names (``[medbill] financing_provider``).
+
+        :raises AdapterNotAvailable: none is configured, or no enabled plugin provides it.
+
+        .. versionadded:: 1.5
+        """
+        name = identifier if identifier is not None else self.config.financing_provider
+        if name is None:
+            raise AdapterNotAvailable("no financing provider is configured: set "
+                                      "financing_provider in [medbill] and enable the plugin "
+                                      "that provides it")
+        found: FinancingProvider = _lookup(self.financing_providers, name,
+                                           "financing provider")
+        return found
+
     def adapter_for(self, payer: Payer) -> PayerAdapter:
         return self.adapter(payer.adapter)
 
@@ -189,9 +227,11 @@ class PluginContext:
 
 def kind_of(part: object) -> str:
     """``payer adapter``, ``submission channel``, ``claim form renderer``, ``payment
-    gateway`` or ``statement renderer``."""
+    gateway``, ``notifier``, ``financing provider`` or ``statement renderer``."""
     from medbill_core.adapters import ClaimFormRenderer, PayerAdapter, SubmissionChannel
+    from medbill_core.financing_providers import FinancingProvider
     from medbill_core.gateways import PaymentGateway
+    from medbill_core.notifiers import Notifier
 
     if isinstance(part, PayerAdapter):
         return "payer adapter"
@@ -201,6 +241,10 @@ def kind_of(part: object) -> str:
         return "claim form renderer"
     if isinstance(part, PaymentGateway):
         return "payment gateway"
+    if isinstance(part, Notifier):
+        return "notifier"
+    if isinstance(part, FinancingProvider):
+        return "financing provider"
     return "statement renderer"
 
 

@@ -54,6 +54,7 @@ from medbill_core.errors import (
     MedbillError,
     PluginError,
 )
+from medbill_core.financing_providers import FinancingProvider
 from medbill_core.gateways import PaymentGateway
 from medbill_core.hookresults import (
     CLAIM_STATUS,
@@ -72,6 +73,7 @@ from medbill_core.hookresults import (
     one_or_none,
 )
 from medbill_core.loading import load_enabled
+from medbill_core.notifiers import Notifier
 from medbill_core.plugincheck import (
     api_version_problem,
     deprecation_message,
@@ -127,6 +129,9 @@ REGISTRATIONS: tuple[tuple[str, str, str, type], ...] = (
      ClaimFormRenderer),
     ("medbill_register_payment_gateways", "payment_gateways", "payment gateway",
      PaymentGateway),
+    ("medbill_register_notifiers", "notifiers", "notifier", Notifier),
+    ("medbill_register_financing_providers", "financing_providers", "financing provider",
+     FinancingProvider),
 )
 BENEFITS_OR_NONE = one_or_none(BenefitSummary, "a BenefitSummary or None")
 
@@ -381,6 +386,14 @@ class PluginHooks:
     def register_payment_gateways(self) -> list[tuple[str, PaymentGateway]]:
         """``(plugin, gateway)`` for every card payment gateway the plugins register."""
         return self._registered("medbill_register_payment_gateways")
+
+    def register_notifiers(self) -> list[tuple[str, Notifier]]:
+        """``(plugin, notifier)`` for every text-message / e-mail provider registered."""
+        return self._registered("medbill_register_notifiers")
+
+    def register_financing_providers(self) -> list[tuple[str, FinancingProvider]]:
+        """``(plugin, provider)`` for every patient financing lender registered."""
+        return self._registered("medbill_register_financing_providers")
 
     def register_commands(self, *, app: typer.Typer) -> None:
         self._call("medbill_register_commands", app=app)

@@ -11,7 +11,9 @@ money helpers (``Decimal``, never float), private-file helpers (files holding PH
 physician fee schedule), and the core's cost estimator (:func:`estimate_costs`: benefits
 applied to planned services, no database), and :func:`verify_signature`, which checks the
 signature of a webhook delivery (for a receiver written in Python). Since 1.4 the payment
-gateway base class (:class:`PaymentGateway`) and what a gateway answers with.
+gateway base class (:class:`PaymentGateway`) and what a gateway answers with; since 1.5 the
+notifier (:class:`Notifier`) and patient financing provider (:class:`FinancingProvider`)
+base classes and what they answer with.
 
 Companion modules: :mod:`medbill_core.api.cli` (for plugins that add commands) and
 :mod:`medbill_core.api.testing` (the test kit: contract suites, factories, a started
@@ -209,6 +211,13 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         UnknownPayer,
         ValidationFailed,
     )
+    from medbill_core.financing_providers import (
+        FinancingDecision,
+        FinancingError,
+        FinancingProvider,
+        FinancingRequest,
+        FinancingStatus,
+    )
     from medbill_core.gateways import (
         GatewayCapability,
         GatewayError,
@@ -238,6 +247,13 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         parse_plain_number,
         to_money,
         total,
+    )
+    from medbill_core.notifiers import (
+        NotificationChannel,
+        Notifier,
+        NotifierError,
+        OutgoingMessage,
+        SentMessage,
     )
     from medbill_core.pluginctx import PluginContext
     from medbill_core.privatefiles import (
@@ -357,6 +373,14 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "GatewayPayment", "GatewayPaymentStatus", "GatewayRefund", "GatewayRefundStatus",
         "PaymentGateway", "PaymentRequest", "WebhookRefused", "verify_hmac_header",
     ),
+    # 1.5
+    "medbill_core.notifiers": (
+        "NotificationChannel", "Notifier", "NotifierError", "OutgoingMessage", "SentMessage",
+    ),
+    "medbill_core.financing_providers": (
+        "FinancingDecision", "FinancingError", "FinancingProvider", "FinancingRequest",
+        "FinancingStatus",
+    ),
 }
 
 __all__ = [
@@ -427,6 +451,11 @@ __all__ = [
     "EntityType",
     "EstimatedService",
     "FeeScheduleData",
+    "FinancingDecision",
+    "FinancingError",
+    "FinancingProvider",
+    "FinancingRequest",
+    "FinancingStatus",
     "FunctionalAcknowledgment",
     "GatewayCapability",
     "GatewayError",
@@ -460,9 +489,13 @@ __all__ = [
     "NUBCCode",
     "Network",
     "NotFound",
+    "NotificationChannel",
+    "Notifier",
+    "NotifierError",
     "Occurrence",
     "OccurrenceSpan",
     "OppsCapAmount",
+    "OutgoingMessage",
     "OutpatientAdjudication",
     "OweReason",
     "Patient",
@@ -500,6 +533,7 @@ __all__ = [
     "RenderedDocument",
     "RevenueCode",
     "SegmentError",
+    "SentMessage",
     "ServiceLine",
     "ServicePayment",
     "Severity",

@@ -121,6 +121,9 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "ar": ("receivables_cmd", "app", "group"),
     # issue 18: journal entries for the books
     "accounting": ("accounting_cmd", "app", "group"),
+    # issue 18: texts and e-mails about statements; patient financing
+    "notifications": ("notifications_cmd", "app", "group"),
+    "financing": ("financing_cmd", "app", "group"),
     # issue 16: the KPIs of the dashboard, on the command line
     "report": ("report_cmd", "app", "group"),
     "appeals": ("appeals_cmd", "app", "group"),
@@ -170,6 +173,10 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
                     " recoupments.",
     "ar": "Accounts receivable: aging, insurance follow-up, remittance exceptions.",
     "accounting": "Accounting export: journal entries for QuickBooks and other books.",
+    "notifications": "Texts and e-mails about statements: the outbox, and how each guarantor"
+                     " agreed to be reached.",
+    "financing": "Patient financing: refer a guarantor's balance to a lender; the approved"
+                 " amount posts as a payment from the lender.",
     "report": "Reports: the revenue-cycle KPIs and the claims behind them.",
     "appeals": "Appeals of denied claims: open, list, sent, outcome, withdraw.",
     "denials": "Denials kept open as insurance A/R: list them and decide each one.",

@@ -47,6 +47,7 @@ from medbill_core.errors import (
     ValidationFailed,
     WebhookRefused,
 )
+from medbill_core.financing_providers import FinancingError
 from medbill_core.services.idempotency import IdempotencyKeyReused, RequestInFlight
 
 log = logging.getLogger("medbill.http")
@@ -71,6 +72,7 @@ STATUSES: tuple[tuple[type[MedbillError], int, str, str], ...] = (
     (DecodeError, 422, "undecodable-document", "Undecodable document"),
     (WebhookRefused, 400, "webhook-refused", "Webhook refused"),
     (GatewayError, 502, "payment-gateway-failed", "Payment gateway failed"),
+    (FinancingError, 502, "financing-provider-failed", "Financing provider failed"),
     (SubmissionError, 502, "submission-failed", "Submission failed"),
     (AdapterNotAvailable, 503, "adapter-not-available", "No plugin can do this"),
     (ConfigurationError, 500, "server-misconfigured", "Server misconfigured"),

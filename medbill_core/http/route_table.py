@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset({
     ("GET", "/v1/health"), ("POST", "/v1/sessions"),
     # a payment gateway's webhook: its signature is the authentication
-    ("POST", "/v1/payment-gateways/{identifier}/webhooks")})
+    ("POST", "/v1/payment-gateways/{identifier}/webhooks"),
+    # a financing lender's decision: its signature is the authentication
+    ("POST", "/v1/financing-providers/{identifier}/callbacks")})
 #: (method, path) of the routes any signed-in user may call, whatever its role: its own
 #: session (who am I, sign out)
 OWN_SESSION_ROUTES: frozenset[tuple[str, str]] = frozenset({

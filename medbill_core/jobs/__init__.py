@@ -10,10 +10,11 @@ number of machines, take from the database medbill already uses:
   statement run), ``followups`` (claim-status 276s N days after submission),
   ``eligibility`` (re-checks of coverages whose last check is older than N days: medbill has
   no appointments, so "before appointments" is "not checked for N days"), ``webhooks`` (the
-  webhook deliveries due: ``FOR UPDATE SKIP LOCKED`` keeps two workers off one delivery);
+  webhook deliveries due: ``FOR UPDATE SKIP LOCKED`` keeps two workers off one delivery),
+  ``notifications`` (the texts and e-mails due, claimed the same way);
 * periodic jobs (procrastinate's cron): a ``tick`` every minute (submit validated claims and
-  unsent files, fetch every channel, finish postings, deliver webhooks; drafts wait for the
-  biller's scrub),
+  unsent files, fetch every channel, finish postings, deliver webhooks and notifications;
+  drafts wait for the biller's scrub),
   follow-ups and eligibility re-checks every morning, and the month's statement cycle every
   day at 18:00 (a guarantor gets one statement a day at most).
 
@@ -42,7 +43,8 @@ __all__ = ["JOB_KINDS", "conninfo", "is_postgresql", "job_counts", "make_app",
 
 #: what ``medbill jobs enqueue`` accepts, and what each does
 JOB_KINDS: dict[str, str] = {
-    "tick": "submit, fetch every channel, finish broken-off postings, deliver webhooks",
+    "tick": "submit, fetch every channel, finish broken-off postings, deliver webhooks and "
+            "notifications",
     "scrub": "scrub the drafts (in chunks, one job each)",
     "submit": "batch validated claims into the outbox (per payer) and send every file",
     "fetch": "fetch and apply the responses of every channel (one job per channel)",
@@ -51,6 +53,7 @@ JOB_KINDS: dict[str, str] = {
     "followups": "claim-status inquiries (276) for claims waiting at the payer N days",
     "eligibility": "re-check coverages whose last eligibility check is older than N days",
     "webhooks": "deliver the webhook events due (and record appeal deadlines drawing near)",
+    "notifications": "send the texts and e-mails due (statements' links)",
     "work-queues": "derive every work queue for the day (daily, just after midnight)",
 }
 

@@ -115,6 +115,7 @@ def tick(context: JobContext) -> None:
         defer(context, "fetch", key=f"fetch:{channel}", channel=channel)
     defer(context, "finish_postings")
     defer(context, "webhooks")
+    defer(context, "notifications")
 
 
 @tasks.periodic(cron="* * * * *", periodic_id="tick")
@@ -280,6 +281,20 @@ def webhooks(context: JobContext, limit: int = 500) -> None:
     log.info("webhooks: %s of %s deliveries accepted", delivered, len(outcomes))
     if len(outcomes) >= limit:
         defer(context, "webhooks", key="webhooks:more")
+
+
+@tasks.task(name="notifications", pass_context=True, retry=RETRY)
+def notifications(context: JobContext, limit: int = 500) -> None:
+    """Send the texts and e-mails due (each claimed with ``FOR UPDATE SKIP LOCKED`` and a
+    lease, so workers running this at once never send one twice); a full batch asks for
+    another run at once."""
+    from medbill_core.services.notifications import NotificationStatus, deliver_due
+
+    outcomes = deliver_due(_app(), limit=limit)
+    sent = sum(1 for outcome in outcomes if outcome.status is NotificationStatus.SENT)
+    log.info("notifications: %s of %s messages sent", sent, len(outcomes))
+    if len(outcomes) >= limit:
+        defer(context, "notifications", key="notifications:more")
 
 
 # -- statements and scheduled work ---------------------------------------------------------------

@@ -1670,3 +1670,98 @@ class AgencyPaymentRow(PracticeScoped, Base):
     direct: Mapped[bool] = mapped_column(Boolean, default=False)
     actor: Mapped[str] = mapped_column(String(80))
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))
+
+
+class ContactPreferenceRow(PracticeScoped, TimestampMixin, Base):
+    """How the person a statement is addressed to agreed to be reached about it (text, e-mail,
+    or not at all), and who recorded that consent (:mod:`medbill_core.services.notifications`).
+    ``account_key`` is the statement's addressee: ``G<guarantor id>``, or ``P<patient id>`` for
+    a patient who pays their own bills without a guarantor record."""
+
+    __tablename__ = "contact_preferences"
+    __table_args__ = (UniqueConstraint("practice_id", "account_key",
+                                       name="uq_contact_preferences_account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(20))
+    #: sms / email / none
+    channel: Mapped[str] = mapped_column(String(10))
+    #: how the consent was given (``verbal, at check-in``, ``signed form``): no PHI
+    consent: Mapped[str | None] = mapped_column(String(200))
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+
+
+class NotificationRow(PracticeScoped, TimestampMixin, Base):
+    """One text message or e-mail in the notification outbox: written in the transaction of
+    the change it tells about, sent by :func:`medbill_core.services.notifications.deliver_due`
+    (claimed under a lease, retried, never sent twice: ``dedupe_key`` is unique and every
+    attempt carries the same idempotency key to the provider)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("practice_id", "dedupe_key",
+                                       name="uq_notifications_dedupe_key"),
+                      Index("ix_notifications_due", "status", "next_attempt_at"),
+                      Index("ix_notifications_account", "account_key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: what it is about, once (``statement_ready:12``)
+    dedupe_key: Mapped[str] = mapped_column(String(80))
+    template: Mapped[str] = mapped_column(String(40))
+    account_key: Mapped[str] = mapped_column(String(20))
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id",
+                                                                ondelete="RESTRICT"))
+    channel: Mapped[str] = mapped_column(String(10))
+    #: the phone number or e-mail address it goes to (PHI: shown masked, never logged)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    #: the text, from a fixed template: the practice's name and the link, nothing else
+    body: Mapped[str] = mapped_column(String(1000))
+    #: the notifier's identifier it is sent through
+    notifier: Mapped[str] = mapped_column(String(40))
+    #: pending / sent / failed (retried) / dead (retries exhausted) / refused (by the
+    #: provider) / canceled (consent withdrawn after it was queued)
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: what went wrong, in words safe to show (no recipient, no text)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    provider_id: Mapped[str | None] = mapped_column(String(255))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(80))
+
+
+class FinancingReferralRow(PracticeScoped, TimestampMixin, Base):
+    """A guarantor's balance referred to a patient financing lender
+    (:mod:`medbill_core.services.financing`); the approved amount posts once (``payment_id``)
+    as a patient payment from the lender."""
+
+    __tablename__ = "financing_referrals"
+    __table_args__ = (UniqueConstraint("reference", name="uq_financing_referrals_reference"),
+                      UniqueConstraint("provider", "application_id",
+                                       name="uq_financing_referrals_application"),
+                      UniqueConstraint("payment_id", name="uq_financing_referrals_payment_id"),
+                      Index("ix_financing_referrals_guarantor", "guarantor_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: our random reference sent to the lender (it names nobody)
+    reference: Mapped[str] = mapped_column(String(40))
+    guarantor_id: Mapped[int] = mapped_column(ForeignKey("guarantors.id", ondelete="RESTRICT"))
+    amount: Mapped[Decimal] = mapped_column(Cents)
+    provider: Mapped[str] = mapped_column(String(40))
+    application_id: Mapped[str] = mapped_column(String(255))
+    #: referred / approved / declined / expired / posted
+    status: Mapped[str] = mapped_column(String(10))
+    #: how the applicant consented to the referral (no PHI) and who recorded it
+    consent: Mapped[str] = mapped_column(String(200))
+    lender_name: Mapped[str | None] = mapped_column(String(100))
+    approved_amount: Mapped[Decimal | None] = mapped_column(Cents)
+    merchant_fee: Mapped[Decimal | None] = mapped_column(Cents)
+    decline_reason: Mapped[str | None] = mapped_column(String(255))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id",
+                                                              ondelete="RESTRICT"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -26,11 +26,13 @@ from medbill_core.http.resources import (
     credits,
     eligibility,
     estimates,
+    financing,
     guarantors,
     health,
     inbound_documents,
     jobs,
     kpi,
+    notifications,
     patient_records,
     patients,
     payer_refunds,
@@ -63,7 +65,9 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            card_payments.router,  # issue 18: card payments, gateways' webhooks
            # issue 18: refunds, write-offs, collections
            credits.router, write_offs.router, collection_placements.router,
-           payer_refunds.router)
+           payer_refunds.router,
+           # issue 18: texts and e-mails about statements; patient financing
+           notifications.router, financing.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

@@ -102,3 +102,15 @@ def test_accounting_commands_have_json() -> None:
     assert sorted(accounting) == [("accounting", name) for name in (
         "accounts", "batches", "export", "reexport", "set-account")]
     assert all(_has_json(command) for command in accounting.values())
+
+
+def test_notification_and_financing_commands_have_json() -> None:
+    """Texts and e-mails, financing referrals (issue 18): every command, scripts read them."""
+    wanted = {path: command for path, command in COMMANDS.items()
+              if path[0] in ("notifications", "financing")}
+    assert sorted(wanted) == sorted([
+        ("financing", "check"), ("financing", "list"), ("financing", "refer"),
+        ("financing", "show"), ("notifications", "contact", "set"),
+        ("notifications", "contact", "show"), ("notifications", "deliver"),
+        ("notifications", "list"), ("notifications", "show")])
+    assert all(_has_json(command) for command in wanted.values())

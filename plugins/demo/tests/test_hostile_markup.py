@@ -191,6 +191,28 @@ def _declined_card_payment(config: Path) -> None:
         app.close()
 
 
+def _notification_and_referral(config: Path) -> None:
+    """A message whose provider error, and a referral whose lender's name and decline came
+    back with markup (outside text, as a provider answers it)."""
+    from medbill_core.storage.schema import FinancingReferralRow, NotificationRow
+
+    app = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with app.unit_of_work() as work:
+            patient_id = work.patients.by_account("MK1").id
+            work.session.add(NotificationRow(
+                dedupe_key="statement_ready:markup", template="statement_ready",
+                account_key=f"P{patient_id}", channel="sms", recipient="5555550123",
+                body="Practice: a new billing statement is ready.", notifier="mock",
+                status="failed", attempts=1, last_error=STYLE, created_by="tester"))
+            work.session.add(FinancingReferralRow(
+                reference="fin_markup", guarantor_id=1, amount=Decimal("5.00"),
+                provider="mock", application_id=CLOSE, status="declined", consent=LINK,
+                lender_name=STYLE, decline_reason=CLOSE, created_by="tester"))
+    finally:
+        app.close()
+
+
 @pytest.fixture(scope="module")
 def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     saved = {name: value for name, value in os.environ.items() if name.startswith("MEDBILL_")}
@@ -226,6 +248,8 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
         space.ok("payments", "record", "--patient", "MK1", "--amount", "5.00", "--method",
                  "check", "--reference", STYLE)
         _declined_card_payment(space.config)
+        _notification_and_referral(space.config)
+        space.ok("notifications", "contact", "set", "--guarantor", "1", "--channel", "none")
         space.ok("plans", "create", "--patient", "MK1", "--total", "10.00",
                  "--installments", "2", "--start", date.today().isoformat())
         denial = json.loads(space.ok("denials", "list", "--json").stdout)[0]["id"]
@@ -340,6 +364,12 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     # the accounting export (issue 18): account names are the practice's own text
     ("accounting", "accounts"): [((), (STYLE,))],
     ("accounting", "batches"): [((), ())],
+    # texts and e-mails, financing (issue 18): a provider's error and a lender's words
+    ("notifications", "list"): [((), (STYLE,))],
+    ("notifications", "show"): [(("1",), (STYLE,))],
+    ("notifications", "contact", "show"): [(("--guarantor", "1"), ())],
+    ("financing", "list"): [((), (STYLE, CLOSE))],
+    ("financing", "show"): [(("1",), (STYLE, CLOSE))],
 }
 
 

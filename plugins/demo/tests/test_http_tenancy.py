@@ -69,6 +69,8 @@ ID_TABLES: dict[str, Any] = {
     "placement_id": schema.CollectionPlacementRow,
     "check_id": schema.RefundCheckRow,
     "refund_request_id": schema.PayerRefundRequestRow,
+    "notification_id": schema.NotificationRow,
+    "referral_id": schema.FinancingReferralRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's
@@ -77,7 +79,8 @@ ID_TABLES: dict[str, Any] = {
 #: checks another practice's); ``queue``, a work queue's name; ``number``, an accounting batch's
 #: number (each practice counts its own from 1: tests/test_accounting_http.py checks another
 #: practice's); ``role``, a chart-of-accounts role; ``identifier``, a payment gateway's (its
-#: webhook route needs no key: the signature is checked, then the payment's practice acts)
+#: webhook route needs no key: the signature is checked, then the payment's practice acts) or
+#: a financing lender's (its callback route likewise)
 NOT_IDS: set[str] = {"rest", "doc", "kpi", "queue", "number", "role", "identifier"}
 #: the practice's records whose counts must not change under the other practice's requests
 COUNTED = (schema.ClaimRow, schema.PatientRow, schema.CoverageRow, schema.PaymentRow,

@@ -12,11 +12,12 @@ if TYPE_CHECKING:
     import typer
     from pydantic import BaseModel
 
-    from medbill_core.api import PaymentGateway, PluginContext
+    from medbill_core.api import FinancingProvider, PaymentGateway, PluginContext
 
 PLUGIN_NAME = "payments_mock"
-#: The plugin API this plugin was written for (payment gateways came in 1.4).
-MEDBILL_API = "1.4"
+#: The plugin API this plugin was written for (payment gateways came in 1.4, financing
+#: providers in 1.5).
+MEDBILL_API = "1.5"
 
 
 @hookimpl
@@ -30,6 +31,17 @@ def medbill_register_payment_gateways(context: PluginContext) -> Sequence[Paymen
 
     settings = context.settings_for(PLUGIN_NAME) or PaymentsMockSettings()
     return [MockGateway(settings)]
+
+
+@hookimpl
+def medbill_register_financing_providers(context: PluginContext
+                                         ) -> Sequence[FinancingProvider]:
+    """The mock lender beside the gateway: the same plugin plays the practice's money
+    partners (a card processor, a health care lender)."""
+    from medbill_payments_mock.financing import MockLender
+
+    settings = context.settings_for(PLUGIN_NAME) or PaymentsMockSettings()
+    return [MockLender(settings)]
 
 
 @hookimpl

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -31,6 +32,16 @@ class PaymentsMockSettings(BaseModel):
     backoff_initial: float = Field(default=0.2, ge=0, le=30)
     #: how far a webhook's signed timestamp may be from our clock (seconds)
     webhook_tolerance: int = Field(default=300, ge=1, le=3600)
+    #: the mock financing lender (``financing_provider = "mock"``): referrals up to this
+    #: amount are approved in full, larger ones declined (see medbill_payments_mock.financing
+    #: for the test amounts that stay pending or expire)
+    financing_approve_up_to: Decimal = Field(default=Decimal("5000.00"), ge=0,
+                                             decimal_places=2)
+    #: the lender's merchant fee, percent of the approved amount (0: none reported)
+    financing_fee_percent: Decimal = Field(default=Decimal("0"), ge=0, le=100,
+                                           decimal_places=2)
+    #: the secret the lender signs its callbacks with (none: callbacks are refused)
+    financing_callback_secret: str | None = Field(default=None, min_length=1)
 
     @field_validator("base_url")
     @classmethod
