@@ -113,7 +113,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.4"
+API_VERSION = "1.5"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
