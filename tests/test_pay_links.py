@@ -14,9 +14,10 @@ import pytest
 from card_gateway_support import FakeGateway, webhook
 from sqlalchemy import select, update
 
+from medbill_core.adapters import StatementRenderer
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig, PayLinkSettings
-from medbill_core.domain import GuarantorRelationship
+from medbill_core.domain import GuarantorRelationship, RenderedDocument, Statement
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.gateways import GatewayCapability
 from medbill_core.hookspecs import hookimpl
@@ -47,8 +48,10 @@ from medbill_core.services.pay_links import (
     revoke_link,
     start_payment,
 )
+from medbill_core.services.statements import run_statements
 from medbill_core.storage.schema import (
     AuditEventRow,
+    StatementRow,
     PayLinkRow,
     PaymentPlanRow,
     PaymentRow,
@@ -72,10 +75,28 @@ class HostedGateway(FakeGateway):
 HOSTED = HostedGateway()
 
 
+class LinkText(StatementRenderer):
+    """A statement as the lines a test reads: its number and its pay link."""
+
+    identifier = "linktext"
+    media_type = "text/plain"
+    file_extension = "txt"
+
+    def render(self, statement: Statement) -> RenderedDocument:
+        text = f"{statement.statement_number}\n{statement.pay_url}\n{statement.pay_code}\n"
+        return RenderedDocument(renderer=self.identifier, media_type=self.media_type,
+                                filename=f"statement-{statement.statement_number}.txt",
+                                content=text.encode())
+
+
 class _Plugin:
     @hookimpl
     def medbill_register_payment_gateways(self, context: Any) -> list[Any]:
         return [HOSTED]
+
+    @hookimpl
+    def medbill_register_statement_renderers(self, context: Any) -> list[Any]:
+        return [LinkText()]
 
 
 @pytest.fixture
@@ -386,3 +407,44 @@ def test_the_longest_plan_is_the_practices_maximum(medbill_app: Medbill) -> None
     token = verified(medbill_app, issue(medbill_app, patient_id=patient).code, born)
     assert [c.months for c in plan_choices(medbill_app, token)] == [2, 3, 4, 5, 6]
 
+
+
+# -- statements --------------------------------------------------------------------------------
+
+def test_each_statement_of_a_run_prints_a_link_of_its_own(medbill_app: Medbill,
+                                                          tmp_path: Any) -> None:
+    born = date(1980, 4, 27)
+    first = owing(medbill_app, "40.00", born=born)
+    second = owing(medbill_app, "70.00", born=date(1990, 2, 3))
+    result = run_statements(medbill_app, cycle="2026-12", out_dir=tmp_path, renderer="linktext")
+    assert len(result.files) == 2
+    with medbill_app.unit_of_work(read_only=True) as work:
+        statements = {row.patient_id: row.id for row in work.session.scalars(
+            select(StatementRow))}
+        links = {view.patient_id: view for view in list_links(work)}
+        assert pay_links.statement_link(work, statements[first]) is not None
+    assert {patient: link.statement_id for patient, link in links.items()} == statements
+    printed = {}
+    for path in result.files:
+        number, url, code = path.read_text().splitlines()
+        assert url == f"https://pay.example.org/pay?code={code}"
+        printed[number] = code
+    # the printed code opens its own statement's link
+    by_number = {}
+    with medbill_app.unit_of_work(read_only=True) as work:
+        for row in work.session.scalars(select(StatementRow)):
+            by_number[row.statement_number] = row.patient_id
+    for number, code in printed.items():
+        visit = open_visit(medbill_app, code)
+        assert visit.link_id == links[by_number[number]].id
+    assert second in by_number.values()
+
+
+def test_no_link_is_printed_without_a_card_gateway(medbill_app: Medbill, tmp_path: Any) -> None:
+    owing(medbill_app, "40.00", born=date(1980, 4, 27))
+    medbill_app.config = medbill_app.config.model_copy(update={"payment_gateway": None})
+    result = run_statements(medbill_app, cycle="2026-12", out_dir=tmp_path, renderer="linktext")
+    [path] = result.files
+    assert path.read_text().splitlines()[1:] == ["None", "None"]
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert list_links(work) == []
