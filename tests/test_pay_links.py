@@ -51,10 +51,10 @@ from medbill_core.services.pay_links import (
 from medbill_core.services.statements import run_statements
 from medbill_core.storage.schema import (
     AuditEventRow,
-    StatementRow,
     PayLinkRow,
     PaymentPlanRow,
     PaymentRow,
+    StatementRow,
     utcnow,
 )
 from medbill_core.testing import factories
@@ -209,7 +209,7 @@ def test_the_link_belongs_to_whoever_pays(medbill_app: Medbill) -> None:
     assert balance.total_due == D("80.00")
     assert sorted(p.balance for p in balance.patients) == [D("30.00"), D("50.00")]
     for patient in balance.patients:  # first name and last initial only
-        first, initial = patient.label.split(" ")
+        _first, initial = patient.label.split(" ")
         assert len(initial) == 2 and initial.endswith(".")
 
 

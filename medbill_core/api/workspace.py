@@ -137,16 +137,16 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     # -- the patient pay page (issue 18; API 1.5)
     from medbill_core.services.card_payments import CardPaymentStatus
     from medbill_core.services.pay_links import (
+        PAGE_PATH,
+        RETURN_PATH,
         Balance,
         BirthDateCheck,
         CheckOutcome,
         IssuedLink,
         LinkProblem,
-        PAGE_PATH,
         PatientBalance,
         PayLinkUnusable,
         PlanChoice,
-        RETURN_PATH,
         StartedPayment,
         Visit,
         balance_of,
@@ -223,7 +223,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- the patient pay page (issue 18; API 1.5)
     "medbill_core.services.card_payments": ("CardPaymentStatus",),
     "medbill_core.services.pay_links": (
-        "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem", "PAGE_PATH", "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment", "Visit", "balance_of", "check_birth_date", "csrf_token", "enrol_plan", "finish_payment", "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of"),
+        "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem", "PAGE_PATH",
+        "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment", "Visit",
+        "balance_of", "check_birth_date", "csrf_token", "enrol_plan", "finish_payment",
+        "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of"),
 }
 
 # in sections, one per part of issue 16 (parts merge without touching each other's lines),
@@ -260,7 +263,10 @@ __all__ = [  # noqa: RUF022
     "statements_dir", "submit_claims", "transfer_to_patient", "write_off",
 
     # -- the patient pay page (issue 18; API 1.5)
-    "CardPaymentStatus", "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem", "PAGE_PATH", "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment", "Visit", "balance_of", "check_birth_date", "csrf_token", "enrol_plan", "finish_payment", "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of",
+    "CardPaymentStatus", "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem",
+    "PAGE_PATH", "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment",
+    "Visit", "balance_of", "check_birth_date", "csrf_token", "enrol_plan", "finish_payment",
+    "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

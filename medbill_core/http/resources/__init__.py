@@ -33,6 +33,7 @@ from medbill_core.http.resources import (
     kpi,
     patient_records,
     patients,
+    pay_links,
     payer_refunds,
     payers,
     payments,
@@ -63,7 +64,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            card_payments.router,  # issue 18: card payments, gateways' webhooks
            # issue 18: refunds, write-offs, collections
            credits.router, write_offs.router, collection_placements.router,
-           payer_refunds.router)
+           payer_refunds.router,
+           pay_links.router)  # issue 18: pay-by-link
 
 
 def include_core_routes(app: FastAPI) -> None:

@@ -69,6 +69,7 @@ ID_TABLES: dict[str, Any] = {
     "placement_id": schema.CollectionPlacementRow,
     "check_id": schema.RefundCheckRow,
     "refund_request_id": schema.PayerRefundRequestRow,
+    "link_id": schema.PayLinkRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's

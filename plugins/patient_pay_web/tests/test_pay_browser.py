@@ -9,10 +9,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from conftest import Site
 from medbill_patient_pay_web.testing import DECLINED_CARD, GOOD_CARD, seed_owing_patient
 from sqlalchemy import select
 
+from conftest import Site
 from medbill_core.api.workspace import Medbill
 
 D = Decimal

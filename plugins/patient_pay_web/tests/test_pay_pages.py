@@ -9,7 +9,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from conftest import Site
 from fastapi.testclient import TestClient
 from medbill_patient_pay_web.testing import (
     DECLINED_CARD,
@@ -20,6 +19,7 @@ from medbill_patient_pay_web.testing import (
 )
 from sqlalchemy import select
 
+from conftest import Site
 from medbill_core.api.workspace import Medbill
 
 D = Decimal
