@@ -37,14 +37,18 @@ BILLER = {
     # financial assistance (issue 18): takes applications; deciding is the manager's
     "assistance.read", "assistance.apply",
     # write-offs (issue 18): the biller asks, a manager approves
-    "writeoffs.read", "writeoffs.request"}
+    "writeoffs.read", "writeoffs.request",
+    # pay links (issue 18): issued on the phone, revoked when a statement went astray
+    "pay_links.read", "pay_links.issue"}
 FRONT_DESK = {
     "practices.read", "patients.read", "patients.write", "coverages.read", "coverages.write",
     "guarantors.read", "guarantors.write", "providers.read", "eligibility.check",
     "estimates.create", "claims.read", "payments.read", "payments.post", "plans.read",
     "plans.write", "statements.read", "codes.read",
     # financial assistance (issue 18): applications and documents taken at the window
-    "assistance.read", "assistance.apply"}
+    "assistance.read", "assistance.apply",
+    # pay links (issue 18): handed to a patient at the window
+    "pay_links.read", "pay_links.issue"}
 NOT_FOR_THE_MANAGER = {"users.manage", "keys.manage", "practices.manage", "codes.load",
                        "audit.read"}
 ALL = {action.value for action in Action}
