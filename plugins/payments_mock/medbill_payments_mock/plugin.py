@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from medbill_core.api import PaymentGateway, PluginContext
 
 PLUGIN_NAME = "payments_mock"
-#: The plugin API this plugin was written for (payment gateways came in 1.4).
-MEDBILL_API = "1.4"
+#: The plugin API this plugin was written for (payment gateways came in 1.4, their hosted
+#: card page in 1.5).
+MEDBILL_API = "1.5"
 
 
 @hookimpl
