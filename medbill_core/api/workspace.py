@@ -152,6 +152,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         balance_of,
         check_birth_date,
         csrf_token,
+        end_visit,
         enrol_plan,
         finish_payment,
         issue_link,
@@ -225,7 +226,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.services.pay_links": (
         "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem", "PAGE_PATH",
         "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment", "Visit",
-        "balance_of", "check_birth_date", "csrf_token", "enrol_plan", "finish_payment",
+        "balance_of", "check_birth_date", "csrf_token", "end_visit", "enrol_plan", "finish_payment",
         "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of"),
 }
 
@@ -265,8 +266,9 @@ __all__ = [  # noqa: RUF022
     # -- the patient pay page (issue 18; API 1.5)
     "CardPaymentStatus", "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem",
     "PAGE_PATH", "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment",
-    "Visit", "balance_of", "check_birth_date", "csrf_token", "enrol_plan", "finish_payment",
-    "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of",
+    "Visit", "balance_of", "check_birth_date", "csrf_token", "end_visit", "enrol_plan",
+    "finish_payment", "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment",
+    "visit_of",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

@@ -439,6 +439,19 @@ def visit_of(medbill: Medbill, token: str | None) -> Visit:
                      visit.card_payment_id, link.guarantor_id, link.patient_id)
 
 
+def end_visit(medbill: Medbill, token: str | None) -> None:
+    """The patient left (or the page ended the visit): its cookie opens nothing any more,
+    even if it was copied. Nothing happens for a visit that is gone already."""
+    try:
+        visit = visit_of(medbill, token)
+    except PayLinkUnusable:
+        return
+    with medbill.unit_of_work(actor=visit.actor, practice_id=visit.practice_id) as work:
+        row = work.session.get(PayLinkSessionRow, visit.id)
+        if row is not None:
+            row.expires_at = utcnow()
+
+
 def _family(work: UnitOfWork, visit: Visit) -> list[PatientRow]:
     """The patients a link answers for, the guarantor's own record first."""
     if visit.guarantor_id is not None:

@@ -32,6 +32,7 @@ from medbill_core.api.workspace import (
     balance_of,
     check_birth_date,
     csrf_token,
+    end_visit,
     enrol_plan,
     finish_payment,
     medbill_of,
@@ -341,6 +342,10 @@ async def plan_submit(request: Request) -> Response:
 @router.post(f"{PAGE_PATH}/leave", summary="End the visit")
 @public_route
 async def leave(request: Request) -> Response:
+    fields = await _form(request)
+    if not _visit_csrf_ok(request, fields):
+        return _forbidden(request)
+    end_visit(medbill_of(request), request.cookies.get(COOKIE))
     response = _page(request, "message.html", title="You have left the page",
                      message="Thank you. You can close this window.", restart=True)
     response.delete_cookie(COOKIE, path=PAGE_PATH)

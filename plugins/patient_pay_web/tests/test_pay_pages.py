@@ -188,3 +188,14 @@ def test_pages_need_a_visit(site: Site, client: TestClient) -> None:
         answer = client.get(path)
         assert answer.status_code == 401, path
         assert "Your visit timed out" in answer.text
+
+
+def test_leaving_ends_the_visit_even_for_a_copied_cookie(site: Site, client: TestClient) -> None:
+    owing = seed_owing_patient(site.medbill)
+    html = open_and_check(client, owing.code, (3, 9, 1984))
+    token = client.cookies.get("medbill_pay")
+    assert client.post("/pay/leave", data={}).status_code == 403
+    assert client.post("/pay/leave", data={"csrf_token": csrf_in(html)}).status_code == 200
+    client.cookies.set("medbill_pay", token or "", path="/pay")
+    answer = client.get("/pay/balance")
+    assert answer.status_code == 401 and "Your visit timed out" in answer.text
