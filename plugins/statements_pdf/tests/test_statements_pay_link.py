@@ -58,3 +58,17 @@ def test_without_a_link_the_coupon_gives_the_phone(statement: Statement) -> None
 def test_the_printed_site_drops_the_scheme_and_the_code() -> None:
     assert pay_site(URL) == "pay.example.org/pay"
     assert pay_site("http://127.0.0.1:8080/pay?code=X") == "127.0.0.1:8080/pay"
+
+
+def test_the_html_and_text_statements_carry_the_link_too(statement: Statement) -> None:
+    from medbill_statements_pdf.htmldoc import HtmlStatementRenderer
+    from medbill_statements_pdf.plaintext import TextStatementRenderer
+
+    linked = statement.model_copy(update={"pay_url": URL, "pay_code": "K7QM-4XPD-R2WA"})
+    html = HtmlStatementRenderer().render(linked).content.decode()
+    assert ('<a href="https://pay.example.org/pay?code=K7QM-4XPD-R2WA">pay.example.org/pay</a>'
+            ", your code: <strong>K7QM-4XPD-R2WA</strong>") in html
+    text = TextStatementRenderer().render(linked).content.decode()
+    assert "Pay online or set up a plan at pay.example.org/pay, your code: K7QM-4XPD-R2WA" \
+        in text
+    assert "Pay online" not in TextStatementRenderer().render(statement).content.decode()
