@@ -104,3 +104,26 @@ def test_http_issue_list_revoke(client: TestClient, medbill_app: Medbill) -> Non
                         json={"reason": "wrong address"}, headers=BILLER)
     assert again.status_code == 422
     assert client.post("/v1/pay-links", json={}, headers=BILLER).status_code == 422
+
+
+def test_pay_link_settings_are_checked_and_written_back() -> None:
+    import tomllib
+    from decimal import Decimal
+
+    from medbill_core.config import build_config, config_toml
+    from medbill_core.errors import ConfigurationError
+
+    for table, words in (({"public_url": "ftp://x"}, "[pay_links] public_url: must be an http"),
+                         ({"expire_days": 0}, "[pay_links] expire_days"),
+                         ({"plan_minimum_installment": Decimal("10.005")},
+                          "[pay_links] plan_minimum_installment: must be whole cents"),
+                         ({"tokens": 1}, "[pay_links] tokens")):
+        with pytest.raises(ConfigurationError) as refused:
+            build_config({"pay_links": table}, environ={})
+        assert words in str(refused.value)
+    config = build_config({"pay_links": {"public_url": "https://pay.example.org/",
+                                         "plan_maximum_months": 6}}, environ={})
+    assert config.pay_links.public_url == "https://pay.example.org"
+    again = build_config(tomllib.loads(config_toml(config), parse_float=Decimal), environ={})
+    assert again.pay_links == config.pay_links
+    assert build_config({}, environ={}).pay_links.expire_days == 60
