@@ -130,6 +130,28 @@ def seed_owing_patient(medbill: Medbill, *, born: date = date(1984, 3, 9),
     return Owing(patient.id, born, claim.id, deductible + coinsurance, issued.code, issued.url)
 
 
+def payments_of(medbill: Medbill, patient_id: int) -> list[Decimal]:
+    """The patient's payments as recorded (the ledger's payments, in cents in the database),
+    read with plain SQL: what a test checks was posted once."""
+    from sqlalchemy import text
+
+    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
+        rows = work.session.execute(text(
+            "SELECT amount FROM payments WHERE patient_id = :patient ORDER BY id"),
+            {"patient": patient_id})
+        return [Decimal(int(cents)).scaleb(-2).quantize(Decimal("0.01")) for (cents,) in rows]
+
+
+def audit_trail(medbill: Medbill) -> list[tuple[str, str, str]]:
+    """(actor, action, details as text) of every audit event, oldest first."""
+    from sqlalchemy import text
+
+    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
+        return [(str(actor), str(action), str(details)) for actor, action, details in
+                work.session.execute(text(
+                    "SELECT actor, action, details FROM audit_events ORDER BY id"))]
+
+
 def csrf_in(html: str) -> str:
     found = _CSRF.search(html)
     if found is None:

@@ -12,20 +12,25 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from medbill_patient_pay_web.testing import API_KEY, WEBHOOK_SECRET, open_pay_site, pay_config
 from medbill_payments_mock.simulator.server import BackgroundServer
 from medbill_payments_mock.simulator.state import SimulatorConfig
 from medbill_workspace_web.testing import LiveServer, launch_browser
 
-from medbill_core.api.workspace import Medbill, create_app
+from medbill_core.api.workspace import create_app
+
+# The tests import their helper (pay_support) by plain name, and make test runs them with
+# --import-mode=importlib: appended, as the workspace's suite does, not prepended.
+sys.path.append(str(Path(__file__).parent))
+
+from pay_support import Site
 
 
 class _LateApp:
@@ -36,14 +41,6 @@ class _LateApp:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.app(scope, receive, send)
-
-
-@dataclass
-class Site:
-    medbill: Medbill
-    app: FastAPI
-    url: str
-    gateway: BackgroundServer
 
 
 @pytest.fixture(scope="session")

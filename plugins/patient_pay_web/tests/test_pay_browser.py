@@ -9,21 +9,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from medbill_patient_pay_web.testing import DECLINED_CARD, GOOD_CARD, seed_owing_patient
-from sqlalchemy import select
-
-from conftest import Site
-from medbill_core.api.workspace import Medbill
+from medbill_patient_pay_web.testing import (
+    DECLINED_CARD,
+    GOOD_CARD,
+    payments_of,
+    seed_owing_patient,
+)
+from pay_support import Site
 
 D = Decimal
-
-
-def payments_of(medbill: Medbill, patient_id: int) -> list[Decimal]:
-    from medbill_core.storage.schema import PaymentRow
-
-    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
-        return [row.amount for row in work.session.scalars(
-            select(PaymentRow).where(PaymentRow.patient_id == patient_id))]
 
 
 def open_and_verify(page: Any, url: str) -> None:

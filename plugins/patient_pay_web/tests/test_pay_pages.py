@@ -12,33 +12,16 @@ import pytest
 from fastapi.testclient import TestClient
 from medbill_patient_pay_web.testing import (
     DECLINED_CARD,
+    audit_trail,
     csrf_in,
     pay_by_link,
     pay_on_gateway,
+    payments_of,
     seed_owing_patient,
 )
-from sqlalchemy import select
-
-from conftest import Site
-from medbill_core.api.workspace import Medbill
+from pay_support import Site
 
 D = Decimal
-
-
-def audit_rows(medbill: Medbill) -> list[tuple[str, str, str]]:
-    from medbill_core.storage.schema import AuditEventRow
-
-    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
-        return [(row.actor, row.action, str(row.details)) for row in work.session.scalars(
-            select(AuditEventRow).order_by(AuditEventRow.id))]
-
-
-def patient_payments(medbill: Medbill, patient_id: int) -> list[Decimal]:
-    from medbill_core.storage.schema import PaymentRow
-
-    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
-        return [row.amount for row in work.session.scalars(
-            select(PaymentRow).where(PaymentRow.patient_id == patient_id))]
 
 
 def open_and_check(client: TestClient, code: str, born: tuple[int, int, int]) -> str:
@@ -70,7 +53,7 @@ def test_a_patient_pays_part_of_the_balance_and_gets_a_receipt(
     assert "$20.00" in receipt and "You now owe $32.50" in receipt
     assert "Visa ending 4242" in receipt
     site.gateway.simulator.webhooks.drain()  # the webhook reached the live server too
-    assert patient_payments(site.medbill, owing.patient_id) == [D("20.00")]
+    assert payments_of(site.medbill, owing.patient_id) == [D("20.00")]
     # neither the code nor the visit's token is in the audit trail or in any log line
     token = client.cookies.get("medbill_pay")
     assert token
@@ -79,9 +62,9 @@ def test_a_patient_pays_part_of_the_balance_and_gets_a_receipt(
                            if f"Request: GET {site.url}/pay" not in record.getMessage())
     assert "payment_intents" in server_log  # the log was captured
     for secret in (owing.code, owing.url.split("code=")[1], token):
-        assert not any(secret in details for _, _, details in audit_rows(site.medbill))
+        assert not any(secret in details for _, _, details in audit_trail(site.medbill))
         assert secret not in server_log
-    actors = {actor for actor, action, _ in audit_rows(site.medbill)
+    actors = {actor for actor, action, _ in audit_trail(site.medbill)
               if action.startswith("pay_link.") and action != "pay_link.issue"}
     assert actors and all(actor.startswith("pay-link:") for actor in actors)
 
@@ -110,7 +93,7 @@ def test_every_post_needs_the_csrf_token(site: Site, client: TestClient) -> None
         assert client.post(path, data=data).status_code == 403, path
         assert client.post(path, data={**data, "csrf_token": csrf_in(html)[::-1]}
                            ).status_code == 403, path
-    assert patient_payments(site.medbill, owing.patient_id) == []
+    assert payments_of(site.medbill, owing.patient_id) == []
 
 
 def test_amounts_are_checked_before_the_gateway(site: Site, client: TestClient) -> None:
@@ -139,7 +122,7 @@ def test_a_declined_card_shows_the_decline_and_posts_nothing(site: Site,
     assert "Your card was declined: Your card has insufficient funds. Nothing was charged." \
         in back.text
     site.gateway.simulator.webhooks.drain()
-    assert patient_payments(site.medbill, owing.patient_id) == []
+    assert payments_of(site.medbill, owing.patient_id) == []
 
 
 def test_wrong_dates_count_and_the_address_is_throttled(site: Site, client: TestClient) -> None:
