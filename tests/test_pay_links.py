@@ -448,3 +448,24 @@ def test_no_link_is_printed_without_a_card_gateway(medbill_app: Medbill, tmp_pat
     assert path.read_text().splitlines()[1:] == ["None", "None"]
     with medbill_app.unit_of_work(read_only=True) as work:
         assert list_links(work) == []
+
+
+def test_a_familys_plan_is_one_plan_per_patient_on_the_same_days(medbill_app: Medbill) -> None:
+    parent = owing(medbill_app, "100.00", born=date(1975, 1, 2))
+    child = owing(medbill_app, "0.03", born=date(2012, 6, 7))
+    with medbill_app.unit_of_work() as work:
+        service = GuarantorService(work.session, actor="t")
+        guarantor = service.guarantor_for_patient(parent)
+        service.assign(child, guarantor.id, GuarantorRelationship.PARENT)
+    assert guarantor.id is not None
+    token = verified(medbill_app, issue(medbill_app, guarantor_id=guarantor.id).code,
+                     date(1975, 1, 2))
+    # 100.03 allows 4 months at 25.00, but the child's 0.03 spreads over 3 at most
+    assert [c.months for c in plan_choices(medbill_app, token)] == [2, 3]
+    plans = enrol_plan(medbill_app, token, 3)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        rows = [work.session.get(PaymentPlanRow, plan_id) for plan_id in plans]
+        assert sorted((row.patient_id, row.total_amount) for row in rows if row) == sorted(
+            [(parent, D("100.00")), (child, D("0.03"))])
+        days = {tuple(i.due_date for i in row.installments) for row in rows if row}
+    assert len(days) == 1

@@ -693,10 +693,12 @@ def _plan_balances(work: UnitOfWork, visit: Visit) -> dict[int, Decimal]:
 def _choices(work: UnitOfWork, balances: dict[int, Decimal]) -> list[PlanChoice]:
     settings = work.app.config.pay_links
     total = sum(balances.values(), ZERO)
+    smallest = min(balances.values(), default=ZERO)
     choices = []
     for months in range(2, settings.plan_maximum_months + 1):
         installment = (total / months).quantize(CENT, rounding="ROUND_DOWN")
-        if installment < settings.plan_minimum_installment:
+        # each patient's own plan needs a cent an installment at least
+        if installment < settings.plan_minimum_installment or smallest < CENT * months:
             break
         choices.append(PlanChoice(months, installment))
     return choices
