@@ -422,7 +422,9 @@ def test_each_statement_of_a_run_prints_a_link_of_its_own(medbill_app: Medbill,
         statements = {row.patient_id: row.id for row in work.session.scalars(
             select(StatementRow))}
         links = {view.patient_id: view for view in list_links(work)}
-        assert pay_links.statement_link(work, statements[first]) is not None
+        printed_on_first = pay_links.statement_link(work, statements[first])
+        assert printed_on_first is not None
+        assert list_links(work, statement_id=statements[first]) == [printed_on_first]
     assert {patient: link.statement_id for patient, link in links.items()} == statements
     printed = {}
     for path in result.files:

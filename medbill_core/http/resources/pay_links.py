@@ -104,9 +104,12 @@ def read_pay_links(
                                 ] = None,
         patient_id: Annotated[int | None, Query(ge=1, description="Only this patient's")
                               ] = None,
+        statement_id: Annotated[int | None, Query(
+            ge=1, description="Only the link printed on this statement")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        views = list_links(work, guarantor_id=guarantor_id, patient_id=patient_id, limit=limit)
+        views = list_links(work, guarantor_id=guarantor_id, patient_id=patient_id,
+                           statement_id=statement_id, limit=limit)
     return model_response(PayLinkList(data=[PayLinkOut.of(view) for view in views]))
 
 
