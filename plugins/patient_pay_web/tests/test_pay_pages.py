@@ -182,3 +182,12 @@ def test_leaving_ends_the_visit_even_for_a_copied_cookie(site: Site, client: Tes
     client.cookies.set("medbill_pay", token or "", path="/pay")
     answer = client.get("/pay/balance")
     assert answer.status_code == 401 and "Your visit timed out" in answer.text
+
+
+def test_pay_by_link_over_real_http_as_the_demo_does(site: Site) -> None:
+    """The demo's card payment: the live server, the simulator, all that is owed."""
+    owing = seed_owing_patient(site.medbill)
+    receipt = pay_by_link(site.url, owing.code, owing.birth_date)
+    assert "Thank you: payment received" in receipt and "You now owe $0.00" in receipt
+    site.gateway.simulator.webhooks.drain()
+    assert payments_of(site.medbill, owing.patient_id) == [D("52.50")]
