@@ -31,21 +31,23 @@ from medbill_core.services.card_payments import (
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.pay_links import (
     ALPHABET,
-    CheckOutcome,
     LinkProblem,
     LinkStatus,
     PayLinkUnusable,
+    issue_link,
+    list_links,
+    normalize_code,
+    revoke_link,
+)
+from medbill_core.services.pay_visits import (
+    CheckOutcome,
     balance_of,
     check_birth_date,
     enrol_plan,
     finish_payment,
-    issue_link,
-    list_links,
-    normalize_code,
     open_visit,
     parse_amount,
     plan_choices,
-    revoke_link,
     start_payment,
 )
 from medbill_core.services.statements import run_statements

@@ -15,7 +15,8 @@ from test_http_accounts import AUDITOR, BILLER, FRONT, authenticate
 from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.http import create_app
-from medbill_core.services.pay_links import code_hash, open_visit
+from medbill_core.services.pay_links import code_hash
+from medbill_core.services.pay_visits import open_visit
 from medbill_core.testing import factories
 from medbill_core.testing.cli import cli, config_text, ok, one_line_error
 

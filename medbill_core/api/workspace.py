@@ -138,14 +138,18 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.services.card_payments import CardPaymentStatus
     from medbill_core.services.pay_links import (
         PAGE_PATH,
+        IssuedLink,
+        LinkProblem,
+        PayLinkUnusable,
+        issue_link,
+        normalize_code,
+    )
+    from medbill_core.services.pay_visits import (
         RETURN_PATH,
         Balance,
         BirthDateCheck,
         CheckOutcome,
-        IssuedLink,
-        LinkProblem,
         PatientBalance,
-        PayLinkUnusable,
         PlanChoice,
         StartedPayment,
         Visit,
@@ -155,8 +159,6 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         end_visit,
         enrol_plan,
         finish_payment,
-        issue_link,
-        normalize_code,
         open_visit,
         plan_choices,
         start_payment,
@@ -224,10 +226,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     # -- the patient pay page (issue 18; API 1.5)
     "medbill_core.services.card_payments": ("CardPaymentStatus",),
     "medbill_core.services.pay_links": (
-        "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem", "PAGE_PATH",
-        "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment", "Visit",
-        "balance_of", "check_birth_date", "csrf_token", "end_visit", "enrol_plan", "finish_payment",
-        "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment", "visit_of"),
+        "IssuedLink", "LinkProblem", "PAGE_PATH", "PayLinkUnusable", "issue_link",
+        "normalize_code"),
+    "medbill_core.services.pay_visits": (
+        "Balance", "BirthDateCheck", "CheckOutcome", "PatientBalance", "PlanChoice", "RETURN_PATH",
+        "StartedPayment", "Visit", "balance_of", "check_birth_date", "csrf_token", "end_visit",
+        "enrol_plan", "finish_payment", "open_visit", "plan_choices", "start_payment", "visit_of"),
 }
 
 # in sections, one per part of issue 16 (parts merge without touching each other's lines),
