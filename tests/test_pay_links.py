@@ -473,3 +473,31 @@ def test_a_familys_plan_is_one_plan_per_patient_on_the_same_days(medbill_app: Me
             [(parent, D("100.00")), (child, D("0.03"))])
         days = {tuple(i.due_date for i in row.installments) for row in rows if row}
     assert len(days) == 1
+
+
+def test_wrong_dates_racing_each_other_are_all_counted(medbill_app: Medbill,
+                                                       medbill_backend: str) -> None:
+    """Ten browsers (or workers) sending wrong dates at once: the row lock counts each one,
+    so the fifth locks the link and the five after it find it locked (none lost)."""
+    if medbill_backend != "postgres":
+        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL's row locks")
+    import threading
+
+    patient = owing(medbill_app, "40.00", born=date(1980, 4, 27))
+    issued = issue(medbill_app, patient_id=patient)
+    tokens = [open_visit(medbill_app, issued.code).token for _ in range(10)]
+    start = threading.Barrier(len(tokens))
+    outcomes: list[CheckOutcome] = []
+
+    def guess(token: str) -> None:
+        start.wait()
+        outcomes.append(check_birth_date(medbill_app, token, date(1999, 9, 9)).outcome)
+
+    threads = [threading.Thread(target=guess, args=(token,)) for token in tokens]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == sorted([CheckOutcome.WRONG] * 4 + [CheckOutcome.LOCKED] * 6)
+    actions = [event.action for event in audit_of(medbill_app, issued.id)]
+    assert (actions.count("pay_link.check_failed"), actions.count("pay_link.lock")) == (5, 1)
