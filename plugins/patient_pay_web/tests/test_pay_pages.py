@@ -191,3 +191,21 @@ def test_pay_by_link_over_real_http_as_the_demo_does(site: Site) -> None:
     assert "Thank you: payment received" in receipt and "You now owe $0.00" in receipt
     site.gateway.simulator.webhooks.drain()
     assert payments_of(site.medbill, owing.patient_id) == [D("52.50")]
+
+
+def test_a_delayed_confirmation_says_so_and_posts_when_the_gateway_settles(
+        site: Site, client: TestClient) -> None:
+    owing = seed_owing_patient(site.medbill)
+    html = open_and_check(client, owing.code, (3, 9, 1984))
+    started = client.post("/pay/card", data={"csrf_token": csrf_in(html), "amount": "15.00"},
+                          follow_redirects=False)
+    assert pay_on_gateway(started.headers["location"], "4000000000003220").status_code == 303
+    waiting = client.get("/pay/return")
+    assert waiting.status_code == 200
+    assert "Your bank is confirming the payment" in waiting.text
+    assert payments_of(site.medbill, owing.patient_id) == []
+    intent = started.headers["location"].split("/checkout/")[1].split("?")[0]
+    site.gateway.simulator.gateway.settle_intent(intent)  # the bank says yes, later
+    site.gateway.simulator.webhooks.drain()
+    assert payments_of(site.medbill, owing.patient_id) == [D("15.00")]
+    assert "Thank you: payment received" in client.get("/pay/return").text
