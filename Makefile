@@ -11,7 +11,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 # install order: the plugins, then the demo, which depends on them all
-PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf claim_forms_pdf workspace_web payments_mock notify_mock demo
+PLUGINS := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf claim_forms_pdf workspace_web payments_mock notify_mock patient_pay_web demo
 STAMP := $(VENV)/.medbill-installed
 DEMO_OUT ?= demo-out
 PYTEST_ARGS ?=
@@ -38,8 +38,10 @@ DEPS_claim_forms_pdf :=
 DEPS_workspace_web :=
 DEPS_payments_mock :=
 DEPS_notify_mock :=
+# the pay page's tests drive the gateway simulator and reuse the workspace's browser harness
+DEPS_patient_pay_web := payments_mock workspace_web
 # the plugins whose suites run alone (the demo's is the integration suite, in .venv)
-ALONE := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf claim_forms_pdf workspace_web payments_mock notify_mock
+ALONE := payer_generic_x12 payer_medicare clearinghouse_mock statements_pdf claim_forms_pdf workspace_web payments_mock notify_mock patient_pay_web
 
 .PHONY: setup setup-alone test test-core test-plugins test-integration lint demo bench clean \
 	postgres docs chromium screenshots

@@ -8,6 +8,8 @@ Layout of the file (``medbill init`` writes a commented starter)::
     [practice]             the billing provider (name, npi, tax_id, taxonomy, address ...)
     [payers.<key>]         payer_id, name, adapter, channel, claim_filing_indicator ...
     [plugins.<name>]       that plugin's own settings, validated by its own model
+    [pay_links]            the patient pay page: public_url, expire_days, the payment
+                           plans a patient may choose there (see :class:`PayLinkSettings`)
     [posting_rules.<table>] ERA posting rules overriding the built-in table: ``default``
                            (every payer) or a payer key; ``"CO-50" = "deny"`` (see
                            :mod:`medbill_core.services.posting_rules`)
@@ -57,6 +59,39 @@ _TOP_LEVEL_KEYS = ("database_url", "plugins", "actor", "log_level", "user", "pra
 _PATH_SETTING_SUFFIXES = ("_path", "_dir", "_file")
 
 
+class PayLinkSettings(BaseModel):
+    """``[pay_links]``: where patients pay from a statement's link, and the plans they may
+    choose there (:mod:`medbill_core.services.pay_links`)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    #: the address patients reach ``medbill serve`` at (printed on statements): its pay
+    #: page is ``<public_url>/pay``
+    public_url: str = "http://127.0.0.1:8080"
+    #: how long a link works after it is issued (a statement is paid within weeks)
+    expire_days: int = Field(default=60, ge=1, le=366)
+    #: issue a link for each statement a run produces (needs ``payment_gateway``)
+    on_statements: bool = True
+    #: a plan chosen on the pay page: each installment at least this much ...
+    plan_minimum_installment: Decimal = Field(default=Decimal("25.00"), gt=0)
+    #: ... and over at most this many months
+    plan_maximum_months: int = Field(default=12, ge=1, le=120)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError("must be an http:// or https:// address without ? or #")
+        return value.rstrip("/")
+
+    @field_validator("plan_minimum_installment")
+    @classmethod
+    def _cents(cls, value: Decimal) -> Decimal:
+        if value != value.quantize(Decimal("0.01")):
+            raise ValueError("must be whole cents")
+        return value
+
+
 class MedbillConfig(BaseModel):
     """The validated configuration of one medbill instance."""
 
@@ -91,6 +126,7 @@ class MedbillConfig(BaseModel):
     plugin_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: ``[posting_rules]``: table name (``default`` or a payer key) -> GROUP-CARC -> action
     posting_rules: dict[str, dict[str, str]] = Field(default_factory=dict)
+    pay_links: PayLinkSettings = Field(default_factory=PayLinkSettings)
     source: Path | None = None
 
     @field_validator("plugins")
@@ -163,7 +199,7 @@ def _section_and_key(loc: tuple[int | str, ...]) -> str:
         head = "plugins"
     if head in ("payers", "plugins") and rest:
         head, rest = f"{head}.{rest[0]}", rest[1:]
-    elif head not in ("practice",):
+    elif head not in ("practice", "pay_links"):
         return f"[medbill] {'.'.join(parts)}"
     while len(rest) > 1 and head.startswith("practice") and rest[0] in ("address", "contact"):
         head, rest = f"{head}.{rest[0]}", rest[1:]
@@ -241,7 +277,8 @@ def build_config(raw: dict[str, Any], *, source: Path | None = None,
     raw = {key: (dict(value) if isinstance(value, dict) else value) for key, value in raw.items()}
     _apply_env(raw, os.environ if environ is None else environ)
     where = display_name or (str(source) if source else "configuration")
-    unknown = set(raw) - {"medbill", "practice", "payers", "plugins", "posting_rules"}
+    unknown = set(raw) - {"medbill", "practice", "payers", "plugins", "posting_rules",
+                          "pay_links"}
     if unknown:
         raise ConfigurationError(f"{where}: unknown section(s): {', '.join(sorted(unknown))}")
     section = raw.get("medbill", {})
@@ -276,6 +313,7 @@ def build_config(raw: dict[str, Any], *, source: Path | None = None,
         "payers": payers,
         "plugin_settings": plugins_raw,
         "posting_rules": rules_raw,
+        **({"pay_links": raw["pay_links"]} if raw.get("pay_links") is not None else {}),
         "source": source,
     }
     try:
@@ -498,6 +536,8 @@ def config_toml(config: MedbillConfig) -> str:
                    for key, payer in config.payers.items()},
         "plugins": {name: dict(settings) for name, settings in config.plugin_settings.items()},
     }
+    if config.pay_links != PayLinkSettings():
+        document["pay_links"] = config.pay_links.model_dump(mode="json")
     if config.posting_rules:
         document["posting_rules"] = {name: dict(table)
                                      for name, table in config.posting_rules.items()}

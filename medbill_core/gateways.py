@@ -60,6 +60,9 @@ class GatewayCapability(StrEnum):
     #: sends signed webhooks (:meth:`PaymentGateway.verify_webhook`); without them, payments
     #: are confirmed by reading them back only
     WEBHOOKS = "webhooks"
+    #: a card page of its own the payer's browser is sent to (:meth:`PaymentGateway.checkout_url`):
+    #: the card is typed at the gateway, never into medbill's pages
+    HOSTED_CHECKOUT = "hosted_checkout"
 
 
 class GatewayPaymentStatus(StrEnum):
@@ -250,6 +253,17 @@ class PaymentGateway:
         """Create and confirm a payment on a card the gateway keeps for ``customer``
         (:attr:`GatewayCapability.SAVED_CARDS`)."""
         raise self._unsupported("charge saved cards")
+
+    def checkout_url(self, intent_id: str, *, client_secret: str, return_url: str) -> str:
+        """The gateway's own card page for a created payment
+        (:attr:`GatewayCapability.HOSTED_CHECKOUT`): the payer types the card there, and the
+        gateway sends the browser back to ``return_url`` (a ``303``) when it succeeded,
+        or when the payer gives up; medbill then reads the payment back
+        (:meth:`retrieve_payment`).
+
+        .. versionadded:: 1.5
+        """
+        raise self._unsupported("show a card page")
 
     # -- refunds -----------------------------------------------------------------------------
     def refund(self, intent_id: str, *, amount: Decimal | None, idempotency_key: str,

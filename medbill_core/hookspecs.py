@@ -68,6 +68,11 @@ Changes by version
   :func:`medbill_register_notifiers` (``[medbill] notifier``); patient financing lenders:
   :class:`~medbill_core.financing_providers.FinancingProvider` registered through
   :func:`medbill_register_financing_providers` (``[medbill] financing_provider``).
+  Hosted card pages: :attr:`~medbill_core.gateways.GatewayCapability.HOSTED_CHECKOUT` and
+  :meth:`~medbill_core.gateways.PaymentGateway.checkout_url` (the patient keys the card on
+  the gateway's page, never on medbill's); a statement's pay link
+  (:attr:`~medbill_core.domain.Statement.pay_url`, ``pay_code``) for renderers to print;
+  the pay page's services in :mod:`medbill_core.api.workspace` (pay links, visits).
 """
 
 from __future__ import annotations

@@ -65,6 +65,8 @@ class Action(StrEnum):
     PAYMENTS_REFUND = "payments.refund"
     PLANS_READ = "plans.read"
     PLANS_WRITE = "plans.write"
+    PAY_LINKS_READ = "pay_links.read"
+    PAY_LINKS_ISSUE = "pay_links.issue"
     ASSISTANCE_READ = "assistance.read"
     ASSISTANCE_APPLY = "assistance.apply"
     ASSISTANCE_DECIDE = "assistance.decide"
@@ -192,6 +194,9 @@ PERMISSIONS: Mapping[Action, frozenset[Role]] = {
     Action.PLANS_READ: EVERYONE,
     # a payment plan is agreed with the patient at checkout or on the phone with billing
     Action.PLANS_WRITE: _roles(ADMIN, MANAGER, BILLER, FRONT),
+    Action.PAY_LINKS_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
+    # a link (and revoking one) is handed to a patient at the window or on the phone
+    Action.PAY_LINKS_ISSUE: _roles(ADMIN, MANAGER, BILLER, FRONT),
     # a household's income is private: the people who take and review applications
     Action.ASSISTANCE_READ: _roles(ADMIN, MANAGER, BILLER, FRONT, AUDITOR),
     # the front desk takes applications and the income documents at the window

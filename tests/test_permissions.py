@@ -39,7 +39,9 @@ BILLER = {
     # write-offs (issue 18): the biller asks, a manager approves
     "writeoffs.read", "writeoffs.request",
     # texts and e-mails, patient financing (issue 18)
-    "notifications.read", "notifications.send", "financing.read", "financing.refer"}
+    "notifications.read", "notifications.send", "financing.read", "financing.refer",
+    # pay links (issue 18): issued on the phone, revoked when a statement went astray
+    "pay_links.read", "pay_links.issue"}
 FRONT_DESK = {
     "practices.read", "patients.read", "patients.write", "coverages.read", "coverages.write",
     "guarantors.read", "guarantors.write", "providers.read", "eligibility.check",
@@ -48,7 +50,9 @@ FRONT_DESK = {
     # financial assistance (issue 18): applications and documents taken at the window
     "assistance.read", "assistance.apply",
     # texts and e-mails seen, financing offered at checkout (issue 18)
-    "notifications.read", "financing.read", "financing.refer"}
+    "notifications.read", "financing.read", "financing.refer",
+    # pay links (issue 18): handed to a patient at the window
+    "pay_links.read", "pay_links.issue"}
 NOT_FOR_THE_MANAGER = {"users.manage", "keys.manage", "practices.manage", "codes.load",
                        "audit.read"}
 ALL = {action.value for action in Action}

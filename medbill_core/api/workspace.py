@@ -133,6 +133,37 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
     from medbill_core.services.payments import Overpayment, new_plan, record_payment
     from medbill_core.services.scrubbing import scrub_claims
     from medbill_core.services.submission import submit as submit_claims
+    # isort: split
+    # -- the patient pay page (issue 18; API 1.5)
+    from medbill_core.services.card_payments import CardPaymentStatus
+    from medbill_core.services.pay_links import (
+        PAGE_PATH,
+        IssuedLink,
+        LinkProblem,
+        PayLinkUnusable,
+        issue_link,
+        normalize_code,
+    )
+    from medbill_core.services.pay_visits import (
+        RETURN_PATH,
+        Balance,
+        BirthDateCheck,
+        CheckOutcome,
+        PatientBalance,
+        PlanChoice,
+        StartedPayment,
+        Visit,
+        balance_of,
+        check_birth_date,
+        csrf_token,
+        end_visit,
+        enrol_plan,
+        finish_payment,
+        open_visit,
+        plan_choices,
+        start_payment,
+        visit_of,
+    )
 
 #: Each public name by its home module (``"attribute as name"`` renames).
 _EXPORTS: dict[str, tuple[str, ...]] = {
@@ -191,6 +222,16 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.services.payments": ("Overpayment", "new_plan", "record_payment"),
     "medbill_core.services.scrubbing": ("scrub_claims",),
     "medbill_core.services.submission": ("submit as submit_claims",),
+
+    # -- the patient pay page (issue 18; API 1.5)
+    "medbill_core.services.card_payments": ("CardPaymentStatus",),
+    "medbill_core.services.pay_links": (
+        "IssuedLink", "LinkProblem", "PAGE_PATH", "PayLinkUnusable", "issue_link",
+        "normalize_code"),
+    "medbill_core.services.pay_visits": (
+        "Balance", "BirthDateCheck", "CheckOutcome", "PatientBalance", "PlanChoice", "RETURN_PATH",
+        "StartedPayment", "Visit", "balance_of", "check_birth_date", "csrf_token", "end_visit",
+        "enrol_plan", "finish_payment", "open_visit", "plan_choices", "start_payment", "visit_of"),
 }
 
 # in sections, one per part of issue 16 (parts merge without touching each other's lines),
@@ -225,6 +266,13 @@ __all__ = [  # noqa: RUF022
     "claim_documents", "claim_page", "document_content", "get_denial", "mark_resend", "new_plan",
     "patient_account", "record_payment", "scrub_claims", "statement_document",
     "statements_dir", "submit_claims", "transfer_to_patient", "write_off",
+
+    # -- the patient pay page (issue 18; API 1.5)
+    "CardPaymentStatus", "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem",
+    "PAGE_PATH", "PatientBalance", "PayLinkUnusable", "PlanChoice", "RETURN_PATH", "StartedPayment",
+    "Visit", "balance_of", "check_birth_date", "csrf_token", "end_visit", "enrol_plan",
+    "finish_payment", "issue_link", "normalize_code", "open_visit", "plan_choices", "start_payment",
+    "visit_of",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

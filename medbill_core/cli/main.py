@@ -118,6 +118,7 @@ CORE_COMMAND_TABLE: dict[str, tuple[str, str, str]] = {
     "credits": ("credits_cmd", "app", "group"),
     "writeoffs": ("writeoffs_cmd", "app", "group"),
     "overpayments": ("overpayments_cmd", "app", "group"),
+    "paylinks": ("paylinks_cmd", "app", "group"),
     "ar": ("receivables_cmd", "app", "group"),
     # issue 18: journal entries for the books
     "accounting": ("accounting_cmd", "app", "group"),
@@ -171,6 +172,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
                  " manager's approval.",
     "overpayments": "Insurance overpayments: refund requests to payers, refunds and"
                     " recoupments.",
+    "paylinks": "Pay links: the short code a patient types (or scans) to pay online.",
     "ar": "Accounts receivable: aging, insurance follow-up, remittance exceptions.",
     "accounting": "Accounting export: journal entries for QuickBooks and other books.",
     "notifications": "Texts and e-mails about statements: the outbox, and how each guarantor"

@@ -157,6 +157,10 @@ class Statement(DomainModel):
     aging: Aging = Field(default_factory=Aging)
     dunning_stage: int = Field(default=0, ge=0, le=4)
     message: str | None = None
+    #: where the guarantor pays online (the pay page's address with the link's code), and
+    #: the code as printed for typing from paper; ``None``: no online payment
+    pay_url: str | None = None
+    pay_code: str | None = None
 
     @model_validator(mode="after")
     def _balance_matches(self) -> Statement:

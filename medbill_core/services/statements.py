@@ -58,6 +58,7 @@ from medbill_core.services.guarantors import (
     guarantor_number,
     guarantor_of_self,
 )
+from medbill_core.services.pay_links import attach_statement, print_on_statement
 from medbill_core.services.practices import practice_profile
 from medbill_core.storage.mapping import guarantor_from_row, patient_from_row
 from medbill_core.storage.schema import (
@@ -799,6 +800,7 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
     """
     with publish_after() as files, app.unit_of_work() as work:
         numbers = set(taken)
+        links: list[int | None] = []
         made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
         for index, (key, billable, same_day_number) in enumerate(group):
             try:
@@ -808,6 +810,8 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
                 if number != statement.statement_number:
                     statement = statement.model_copy(update={"statement_number": number})
                 numbers.add(number)
+                statement, link_id = print_on_statement(work, statement, key)
+                links.append(link_id)
                 document = app.hooks.render_statement(statement=statement, renderer=renderer)
             except Exception as error:
                 raise _StatementFailed(index, error) from error
@@ -821,10 +825,10 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
         ids: dict[str, int] = {number: row_id for number, row_id in work.session.execute(
             select(StatementRow.statement_number, StatementRow.id).where(
                 StatementRow.statement_number.in_([s.statement_number for s, _, _, _ in made])))}
-        for (key, billable, same_day_number), (statement, _, _, _) in zip(group, made,
-                                                                           strict=True):
+        for (key, billable, same_day_number), (statement, _, _, _), link_id in zip(
+                group, made, links, strict=True):
             _record_produced(work, ids[statement.statement_number], statement, key, billable,
-                             renderer, same_day_number)
+                             renderer, same_day_number, link_id)
         files.write_many([(path, content) for _, _, path, content in made])
     taken.update(statement.statement_number for statement, _, _, _ in made)
     return [(path, statement) for statement, _, path, _ in made]
@@ -844,8 +848,12 @@ def _statement_columns(statement: Statement, key: str, billable: list[int],
 
 
 def _record_produced(work: UnitOfWork, row_id: int, statement: Statement, key: str,
-                     billable: list[int], renderer: str, same_day_number: int) -> None:
-    """The audit event and the ``statement.produced`` billing event of a recorded statement."""
+                     billable: list[int], renderer: str, same_day_number: int,
+                     link_id: int | None = None) -> None:
+    """The audit event and the ``statement.produced`` billing event of a recorded statement
+    (and its pay link named as printed on it)."""
+    if link_id is not None:
+        attach_statement(work, link_id, row_id)
     cycle = statement.cycle
     audit.record(work.session, actor=work.actor, action="statement.produce",
                  entity_type="statement", entity_id=row_id,
@@ -878,6 +886,7 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
         number = _statement_number(taken, statement.statement_number)
         if number != statement.statement_number:
             statement = statement.model_copy(update={"statement_number": number})
+        statement, link_id = print_on_statement(work, statement, key)
         document = app.hooks.render_statement(statement=statement, renderer=renderer)
         path = out_dir / document.filename
         row = StatementRow(**_statement_columns(statement, key, billable, same_day_number,
@@ -885,7 +894,8 @@ def _produce(app: Medbill, key: str, billable: list[int], same_day_number: int, 
                                                 document.content))
         work.session.add(row)
         work.session.flush()
-        _record_produced(work, row.id, statement, key, billable, renderer, same_day_number)
+        _record_produced(work, row.id, statement, key, billable, renderer, same_day_number,
+                         link_id)
         files.write(path, document.content)
     taken.add(statement.statement_number)
     return path, statement

@@ -1765,3 +1765,57 @@ class FinancingReferralRow(PracticeScoped, TimestampMixin, Base):
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     posted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -- pay-by-link (issue 18) ----------------------------------------------------------------------
+
+class PayLinkRow(PracticeScoped, TimestampMixin, Base):
+    """A patient's pay link (:mod:`medbill_core.services.pay_links`): for a guarantor's
+    family, or a patient who is their own guarantor (``patient_id``), optionally the
+    statement it was printed on. Only the hash of its code is kept: the code itself is shown
+    once, on the statement or to the staff member who issued it."""
+
+    __tablename__ = "pay_links"
+    __table_args__ = (UniqueConstraint("code_hash", name="uq_pay_links_code_hash"),
+                      Index("ix_pay_links_guarantor", "guarantor_id"),
+                      Index("ix_pay_links_patient", "patient_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: SHA-256 (hex) of the normalized code: the only way a link is found
+    code_hash: Mapped[str] = mapped_column(String(64))
+    guarantor_id: Mapped[int | None] = mapped_column(ForeignKey("guarantors.id",
+                                                                ondelete="RESTRICT"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id",
+                                                              ondelete="RESTRICT"))
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("statements.id",
+                                                                ondelete="RESTRICT"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(80))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+    revoke_reason: Mapped[str | None] = mapped_column(String(500))
+    #: wrong dates of birth since the last lock or success (counted here, not in a process,
+    #: so every worker of every server sees the same count)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: how many times the link was locked (each lock lasts twice the one before)
+    locks: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PayLinkSessionRow(PracticeScoped, TimestampMixin, Base):
+    """A browser's visit of a pay link: the cookie holds a random token, this row its hash.
+    Short-lived; ``verified_at`` once the date of birth matched; ``card_payment_id`` the
+    card payment it started last (read back when the browser returns from the gateway)."""
+
+    __tablename__ = "pay_link_sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_pay_link_sessions_token_hash"),
+                      Index("ix_pay_link_sessions_link", "pay_link_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    pay_link_id: Mapped[int] = mapped_column(ForeignKey("pay_links.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    card_payment_id: Mapped[int | None] = mapped_column(ForeignKey("card_payments.id",
+                                                                   ondelete="RESTRICT"))

@@ -35,6 +35,7 @@ from medbill_core.http.resources import (
     notifications,
     patient_records,
     patients,
+    pay_links,
     payer_refunds,
     payers,
     payments,
@@ -66,8 +67,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            # issue 18: refunds, write-offs, collections
            credits.router, write_offs.router, collection_placements.router,
            payer_refunds.router,
-           # issue 18: texts and e-mails about statements; patient financing
-           notifications.router, financing.router)
+           # issue 18: texts and e-mails about statements; patient financing; pay-by-link
+           notifications.router, financing.router, pay_links.router)
 
 
 def include_core_routes(app: FastAPI) -> None:

@@ -336,6 +336,8 @@ INVOCATIONS: dict[tuple[str, ...], list[tuple[tuple[str, ...], tuple[str, ...]]]
     ("credits", "checks"): [((), ())],
     ("writeoffs", "list"): [((), ())],
     ("overpayments", "list"): [((), ())],
+    # pay links: ids, states and dates only (never a code)
+    ("paylinks", "list"): [((), ())],
     ("chargemaster", "show"): [((), ())],
     ("chargemaster", "loads"): [((), ())],
     ("fees", "show"): [(("acme",), ())],

@@ -71,6 +71,7 @@ ID_TABLES: dict[str, Any] = {
     "refund_request_id": schema.PayerRefundRequestRow,
     "notification_id": schema.NotificationRow,
     "referral_id": schema.FinancingReferralRow,
+    "link_id": schema.PayLinkRow,
 }
 #: path parameters that are not record ids (their values are made up, any answer but 500):
 #: ``rest``, the workspace's page of any address it does not have; ``doc``, a claim's

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -55,7 +56,8 @@ class MockGateway(PaymentGateway):
 
     identifier = "mock"
     verbose_name = "Mock card gateway (simulator over HTTP)"
-    capabilities = frozenset({GatewayCapability.PARTIAL_REFUNDS, GatewayCapability.WEBHOOKS})
+    capabilities = frozenset({GatewayCapability.PARTIAL_REFUNDS, GatewayCapability.WEBHOOKS,
+                              GatewayCapability.HOSTED_CHECKOUT})
 
     def __init__(self, settings: PaymentsMockSettings | None = None, *,
                  transport: httpx.BaseTransport | None = None) -> None:
@@ -129,6 +131,13 @@ class MockGateway(PaymentGateway):
     def retrieve_payment(self, intent_id: str) -> GatewayPayment:
         return self._payment(self._request("GET",
                                            f"/v1/payment_intents/{_path_id(intent_id)}"))
+
+    def checkout_url(self, intent_id: str, *, client_secret: str, return_url: str) -> str:
+        """The simulator's card page (``/checkout/{id}``), at ``public_base_url`` (the
+        address the payer's browser reaches it at; default ``base_url``)."""
+        base = self.settings.public_base_url or self.settings.base_url
+        query = urlencode({"client_secret": client_secret, "return_url": return_url})
+        return f"{base}/checkout/{_path_id(intent_id)}?{query}"
 
     def refund(self, intent_id: str, *, amount: Decimal | None, idempotency_key: str,
                reason: str | None = None) -> GatewayRefund:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from medbill_core.api import FinancingProvider, PaymentGateway, PluginContext
 
 PLUGIN_NAME = "payments_mock"
-#: The plugin API this plugin was written for (payment gateways came in 1.4, financing
-#: providers in 1.5).
+#: The plugin API this plugin was written for (payment gateways came in 1.4; their hosted
+#: card page and financing providers in 1.5).
 MEDBILL_API = "1.5"
 
 

@@ -18,6 +18,8 @@ class PaymentsMockSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     base_url: str = "http://127.0.0.1:8045"
+    #: where payers' browsers reach the simulator's card page (default: ``base_url``)
+    public_base_url: str | None = None
     #: the secret API key (``sk_test_...``), or a file holding it (relative to medbill.toml)
     api_key: str | None = Field(default=None, min_length=1)
     api_key_file: str | None = Field(default=None, min_length=1)
@@ -43,9 +45,11 @@ class PaymentsMockSettings(BaseModel):
     #: the secret the lender signs its callbacks with (none: callbacks are refused)
     financing_callback_secret: str | None = Field(default=None, min_length=1)
 
-    @field_validator("base_url")
+    @field_validator("base_url", "public_base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("base_url must start with http:// or https://")
         return value.rstrip("/")

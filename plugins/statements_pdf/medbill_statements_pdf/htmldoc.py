@@ -117,5 +117,10 @@ class HtmlStatementRenderer(PluginStatementRenderer):
                   f"{esc(statement.account_number)} on your check."]
         if phone:
             parts.append(f" To pay by card or set up a payment plan, call {esc(phone)}.")
-        parts += ["</p>", "</body></html>", ""]
+        parts.append("</p>")
+        if statement.pay_url and statement.pay_code:
+            parts.append(f'<p>Pay online or set up a plan at <a href="{esc(statement.pay_url)}">'
+                         f"{esc(view.pay_site(statement.pay_url))}</a>, your code: "
+                         f"<strong>{esc(statement.pay_code)}</strong></p>")
+        parts += ["</body></html>", ""]
         return "\n".join(parts)

@@ -392,14 +392,22 @@ class _Builder(Canvas):
         self.text(LEFT, top + 36, f"Make checks payable to {statement.practice.name}.")
         self.text(LEFT, top + 47, "Write your account number on your check.")
         phone = view.phone(statement.practice)
-        if phone:
+        if statement.pay_url and statement.pay_code:
+            self.font(8, bold=True)
+            self.text(LEFT, top + 58, self.fit(
+                f"Pay online or set up a plan at {view.pay_site(statement.pay_url)}", 275))
+            self.text(LEFT, top + 69, f"Your code: {statement.pay_code}"
+                      + (f"   Or call {phone}." if phone else ""))
+            self.font(8)
+            self.pay_qr(statement.pay_url, x=240.0, y=top + 74, size=64.0)
+        elif phone:
             self.text(LEFT, top + 58, f"To pay by card or set up a payment plan, call {phone}.")
         self.font(7.5, bold=True)
         self.colour(MUTED)
         self.text(LEFT, top + 82, "MAIL PAYMENT TO")
         self.colour()
         self.font(10, bold=True)
-        self.text(LEFT, top + 96, statement.practice.name)
+        self.text(LEFT, top + 96, self.fit(statement.practice.name, 195))
         self.font(10)
         y = top + 109
         for line in view.address_lines(view.remit_to(statement)):
@@ -436,6 +444,30 @@ class _Builder(Canvas):
         self.text(x + 6, y + 23, "(write the amount you send)")
         self.font(12, bold=True)
         self.text(x + label_w + 8, y + 20, "$")
+
+
+    def pay_qr(self, url: str, *, x: float, y: float, size: float) -> None:
+        """The pay link as a QR code (segno makes the matrix; each dark module a filled
+        square), with a quiet zone of white around it as scanners need."""
+        import segno
+
+        matrix = [list(row) for row in segno.make(url, error="m").matrix_iter(border=0)]
+        module = size / len(matrix)
+        self.fill((0, 0, 0))
+        for row_index, row in enumerate(matrix):
+            column = 0
+            while column < len(row):  # a run of dark modules is one rectangle
+                if not row[column]:
+                    column += 1
+                    continue
+                start = column
+                while column < len(row) and row[column]:
+                    column += 1
+                self.rect(x + start * module, y + row_index * module,
+                          (column - start) * module, module, style="F")
+        self.fill(GREY_FILL)
+        self.font(6.5)
+        self.text(x + size / 2, y + size + 8, "Scan to pay", align="C")
 
 
 class PdfStatementRenderer(PluginStatementRenderer):

@@ -77,6 +77,9 @@ class TextStatementRenderer(PluginStatementRenderer):
                    "on your check.")
         if phone:
             out.append(f"  To pay by card or set up a payment plan, call {phone}.")
+        if statement.pay_url and statement.pay_code:
+            out.append(f"  Pay online or set up a plan at {view.pay_site(statement.pay_url)}, "
+                       f"your code: {statement.pay_code}")
         return out
 
     @staticmethod

@@ -117,6 +117,14 @@ def phone(practice: Practice) -> str | None:
     return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"
 
 
+def pay_site(url: str) -> str:
+    """The pay link as a person types it: host and path without the scheme and the code
+    (``https://pay.example.com/pay?code=...`` -> ``pay.example.com/pay``); the code is
+    printed beside it."""
+    without_scheme = url.split("://", 1)[-1]
+    return without_scheme.split("?", 1)[0]
+
+
 def remit_to(statement: Statement) -> Address:
     """Where payments go: the statement's remit-to, else the practice's pay-to, else its address."""
     return statement.remit_to or statement.practice.pay_to_address or statement.practice.address

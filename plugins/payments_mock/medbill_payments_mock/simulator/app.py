@@ -7,6 +7,10 @@
   ``GET /v1/refunds/{id}``;
 * every ``POST`` honours ``Idempotency-Key``: the same key with the same body answers the
   first answer again (``Idempotent-Replayed: true``), with another body it is a 400;
+* ``GET /checkout/{id}`` and ``POST /checkout/{id}``: the hosted card page a payer's browser
+  is sent to (:mod:`medbill_payments_mock.simulator.checkout`: the intent's client secret and
+  a return URL in the query; test cards as the API takes them; a decline is shown on the
+  page; a success or a delayed confirmation sends the browser back with a 303);
 * ``/v1/test/...``: what a test or a demo drives: ``PUT /v1/test/settings`` (webhook URL,
   delay, copies, a stale timestamp or a wrong secret, pending refunds),
   ``POST /v1/test/payment_intents/{id}/settle``, ``POST /v1/test/refunds/{id}/settle``,
@@ -27,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from medbill_payments_mock.simulator.checkout import checkout_routes
 from medbill_payments_mock.simulator.state import (
     ApiError,
     Gateway,
@@ -141,6 +146,7 @@ def create_app(config: SimulatorConfig) -> Starlette:
         Route("/v1/test/deliveries", endpoint(lambda body: {"data": [
             {"event": d.event_id, "type": d.event_type, "status": d.status, "error": d.error}
             for d in list(simulator.webhooks.deliveries)]}), methods=["GET"]),
+        *checkout_routes(gateway),
     ]
     app = Starlette(routes=routes)
     app.state.simulator = simulator

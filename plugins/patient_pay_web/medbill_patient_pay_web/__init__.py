@@ -1,0 +1,1 @@
+"""The patient pay page (``/pay`` in ``medbill serve``): see the README."""
