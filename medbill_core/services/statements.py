@@ -58,6 +58,7 @@ from medbill_core.services.guarantors import (
     guarantor_number,
     guarantor_of_self,
 )
+from medbill_core.services.notifications import statement_ready
 from medbill_core.services.pay_links import attach_statement, print_on_statement
 from medbill_core.services.practices import practice_profile
 from medbill_core.storage.mapping import guarantor_from_row, patient_from_row
@@ -851,9 +852,13 @@ def _record_produced(work: UnitOfWork, row_id: int, statement: Statement, key: s
                      billable: list[int], renderer: str, same_day_number: int,
                      link_id: int | None = None) -> None:
     """The audit event and the ``statement.produced`` billing event of a recorded statement
-    (and its pay link named as printed on it)."""
+    (and its pay link named as printed on it, and the message saying it is ready)."""
     if link_id is not None:
         attach_statement(work, link_id, row_id)
+        if statement.pay_url is not None:
+            # "your statement is ready" by text or e-mail, to those who agreed to it (queued
+            # in this transaction; the outbox sends it once the run has committed)
+            statement_ready(work, row_id, statement.pay_url)
     cycle = statement.cycle
     audit.record(work.session, actor=work.actor, action="statement.produce",
                  entity_type="statement", entity_id=row_id,
