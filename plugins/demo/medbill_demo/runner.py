@@ -79,6 +79,15 @@ from medbill_demo.data import (
 )
 from medbill_demo.hospital import load_hospital_case
 from medbill_demo.paper import PAPER_PAYER, paper_payers, print_paper_claims
+from medbill_demo.pay_online import (
+    MESSAGES_FILE,
+    SAVED_GATEWAY_URL,
+    SAVED_PAY_SITE_URL,
+    DemoCardSite,
+    card_settings,
+    pay_online,
+)
+from medbill_demo.pay_online import PLUGINS as CARD_PLUGINS
 
 CHANNEL = "clearinghouse_mock"
 REJECTED_MEMBER = "UNKNOWN0042"
@@ -120,11 +129,16 @@ def demo_payers() -> dict[str, Payer]:
 
 
 def demo_config(out: Path, base_url: str, api_key: str,
-                read_timeout: float = 30.0, database_url: str | None = None) -> MedbillConfig:
+                read_timeout: float = 30.0, database_url: str | None = None, *,
+                card_site: DemoCardSite | None = None) -> MedbillConfig:
+    """The run's configuration; with ``card_site``, card payments through its gateway
+    simulator, texts through the mock sender and the pay page at its address."""
+    card = card_settings(card_site.gateway_url, card_site.url,
+                         str(out / MESSAGES_FILE)) if card_site is not None else {}
     return MedbillConfig(
         database_url=database_url or f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
-                 "workspace_web", "claim_forms_pdf"],
+                 "workspace_web", "claim_forms_pdf", *(CARD_PLUGINS if card else [])],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": base_url, "api_key": api_key,
@@ -132,7 +146,8 @@ def demo_config(out: Path, base_url: str, api_key: str,
                                    "max_pages": FETCH_PAGES, "page_size": FEED_PAGE_SIZE},
             "payer_generic_x12": {"control_numbers_path": str(out / "control-numbers.db")},
             "claim_forms_pdf": {"paper_dir": str(out / "paper-claims")},
-        })
+            **card.pop("plugin_settings", {}),
+        }, **card)
 
 
 #: Where ``medbill clearinghouse serve`` listens by default: the demo's saved configuration
@@ -144,16 +159,18 @@ def saved_demo_config(api_key: str) -> MedbillConfig:
     """The configuration the demo leaves in its folder: paths relative to that folder (the
     loader resolves them against the file), so ``medbill -c demo-out/medbill.toml ...``
     works from any working directory and after the folder is moved."""
+    card = card_settings(SAVED_GATEWAY_URL, SAVED_PAY_SITE_URL, str(MESSAGES_FILE))
     return MedbillConfig(
         database_url="sqlite:///medbill-demo.db",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",
-                 "workspace_web", "claim_forms_pdf"],
+                 "workspace_web", "claim_forms_pdf", *CARD_PLUGINS],
         actor="demo", practice=PRACTICE, payers=demo_payers(),
         plugin_settings={
             "clearinghouse_mock": {"base_url": SIMULATOR_URL, "api_key": api_key},
             "payer_generic_x12": {"control_numbers_path": "control-numbers.db"},
             "claim_forms_pdf": {"paper_dir": "paper-claims"},
-        })
+            **card.pop("plugin_settings"),
+        }, **card)
 
 
 def _with_rejection(patients: Iterable[DemoPatient]) -> Iterator[DemoPatient]:
@@ -485,10 +502,13 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
     for stale in [*out.glob("medbill-demo.db*"), *out.glob("control-numbers.db*")]:
         stale.unlink()
     report = DemoReport()
-    with DemoClearinghouse(out, faults) as clearinghouse:
+    with DemoClearinghouse(out, faults) as clearinghouse, DemoCardSite() as card_site:
         report.done("clearinghouse simulator", f"listening on {clearinghouse.base_url}")
+        report.done("card gateway simulator", f"listening on {card_site.gateway_url}; the "
+                    f"pay page on {card_site.url}")
         code_sets(report)
-        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout, database_url)
+        config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout, database_url,
+                             card_site=card_site)
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
         write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
         # and `medbill -c demo-out/medbill.toml clearinghouse serve --simulator-config
@@ -496,6 +516,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         write_private(out / "clearinghouse.json", clearinghouse.config_json())
         app = Medbill.open(config, upgrade=True)
         try:
+            card_site.serve(app)  # the pay page and the gateway's webhooks, served live
             patient_ids, made = load_data(app, claims, console)
             report.done("load demo data", f"{len(patient_ids)} patients, {made} claims")
             report.done("hospital case (UB-04 / 837I)",
@@ -534,6 +555,7 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
             report.done("patient statements", f"{len(statements.produced)} PDFs, "
                         f"{skipped} accounts skipped (on hold or pending at a payer)")
             take_payments(app, report)
+            pay_online(app, card_site, out, report)  # issue 18: pay-by-link, by card
             grant_assistance(app, out, report)  # issue 18: a sliding fee discount
             refund_a_credit(app, report)  # issue 18: a credit refunded by check
             export_books(app, out, report)  # issue 18: the books, to IIF
