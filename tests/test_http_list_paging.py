@@ -31,7 +31,7 @@ from medbill_core.http.route_table import core_app
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.services.accounting_formats import ExportFormat
 from medbill_core.services.collections import add_agency
-from medbill_core.services.patient_credits import refund_patient_credit
+from medbill_core.services.patient_credits import credit_balances, refund_patient_credit
 from medbill_core.services.payer_refunds import request_payer_refund
 from medbill_core.services.payments import Overpayment, record_payment
 from medbill_core.services.write_offs import WriteOffKind, request_write_off
@@ -179,18 +179,35 @@ def _pay(work: UnitOfWork, patient_id: int, amount: str) -> None:
                    overpayment=Overpayment.CREDIT)
 
 
+def _claim_credit(work: UnitOfWork, patient_id: int, claim_id: int, amount: str) -> None:
+    """The patient paid more on the claim than it charged: a credit sitting on the claim."""
+    work.ledger.post(f"test:claim-credit:{claim_id}", "test", [LedgerLine(
+        EntryKind.PATIENT_PAYMENT, D(amount), patient_id=patient_id, claim_id=claim_id)],
+        effective_date=date.today(), allow_credit=True)
+
+
 def test_credits_are_paged_by_patient_id(client: TestClient, medbill_app: Medbill) -> None:
     with medbill_app.unit_of_work() as work:
-        patients = [_patient(work, number)[0] for number in range(1, 7)]
-        # five credits (one patient owes and holds none), paid in an order unlike the ids
-        for patient_id, amount in zip(reversed(patients), ("130.00", "110.00", "50.00",
-                                                            "120.00", "101.00", "140.00"),
+        accounts = [_patient(work, number) for number in range(1, 8)]
+        patients = [patient_id for patient_id, _ in accounts]
+        # credits left by payments, paid in an order unlike the ids; the fourth patient owes
+        for patient_id, amount in zip(reversed(patients[:6]), ("130.00", "110.00", "50.00",
+                                                               "120.00", "101.00", "140.00"),
                                       strict=True):
             _pay(work, patient_id, amount)
+        # a credit on a claim only (the seventh), and on both (the second: 1.00 + 5.00)
+        _claim_credit(work, *accounts[6], "115.00")
+        _claim_credit(work, *accounts[1], "5.00")
     holders = [p for p in patients if p != patients[3]]
     _assert_walks(client, "/v1/credits", holders, key="patient_id")
-    page = client.get("/v1/credits?limit=2", headers=EHR).json()
-    assert [row["credit"] for row in page["data"]] == ["40.00", "1.00"]
+    every = client.get("/v1/credits", headers=EHR).json()["data"]
+    assert [(row["credit"], row["from_payments"], row["on_claims"]) for row in every] == [
+        ("40.00", "40.00", "0.00"), ("6.00", "1.00", "5.00"), ("20.00", "20.00", "0.00"),
+        ("10.00", "10.00", "0.00"), ("30.00", "30.00", "0.00"), ("15.00", "0.00", "15.00")]
+    # the command line's work view keeps its order: oldest credit (all today), then largest
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert [item.patient_id for item in credit_balances(work)] == [
+            patients[0], patients[5], patients[2], patients[6], patients[4], patients[1]]
     _assert_cursor_refused(client, "/v1/credits", "credits")
 
 
