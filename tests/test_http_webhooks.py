@@ -93,3 +93,30 @@ def test_unknown_event_types_are_refused(client: TestClient) -> None:
         "validation-failed")
     assert [item["field"] for item in problem["errors"]] == ["events"], problem
     assert "unknown event type" in problem["errors"][0]["message"]
+
+
+def test_the_delivery_log_is_paged_newest_first(client: TestClient,
+                                                medbill_app: Medbill) -> None:
+    made = client.post("/v1/webhooks", headers=ADMIN, json={
+        "url": "https://ehr.example.com/hooks", "events": ["claim.paid"]}).json()
+    with medbill_app.unit_of_work(practice_id=medbill_app.default_practice_id()) as work:
+        for claim_id in range(1, 6):
+            record(work.session, "claim.paid", {"claim_id": claim_id})
+    path = f"/v1/webhooks/{made['id']}/deliveries"
+    every = [item["id"] for item in client.get(path, headers=ADMIN).json()["data"]]
+    assert len(every) == 5 and every == sorted(every, reverse=True)
+    for limit in (1, 2):
+        seen, cursor = [], None
+        while True:
+            page = client.get(f"{path}?limit={limit}" + (f"&cursor={cursor}" if cursor else ""),
+                              headers=ADMIN).json()
+            assert 0 < len(page["data"]) <= limit
+            seen += [item["id"] for item in page["data"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == every, limit
+    first = client.get(f"{path}?limit=2", headers=ADMIN).json()["next_cursor"]
+    problem = assert_problem(client.get(f"{path}?cursor={first[:-4]}", headers=ADMIN), 422,
+                             "validation-failed")
+    assert problem["errors"][0]["field"] == "query.cursor"

@@ -28,6 +28,7 @@ from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import ClaimState
 from medbill_core.services.denials import list_denials
+from medbill_core.services.patient_credits import credit_balances
 from medbill_core.services.receivables import (
     aging,
     followup,
@@ -178,6 +179,10 @@ QUERIES: dict[str, Callable[[Any], object]] = {
         w, 1, audit_head(w, 1) - 50, audit_head(w, 1)),
     "queues: every queue derived for a scope": lambda w: [
         derive(w, queue, TODAY, _SCOPE) for queue in Queue if queue is not Queue.SCRUB],
+    # GET /v1/credits: a page of the patients holding a credit, the first and a later one
+    "credits: the API's first page": lambda w: credit_balances(w, limit=51),
+    "credits: the API's page after a cursor": lambda w: credit_balances(
+        w, after_id=5000, limit=51),
 }
 
 

@@ -78,10 +78,33 @@ def decode_cursor(listing: str, cursor: str, shape: Sequence[type]) -> list[Any]
                 type(part) is not kind for part, kind in zip(key, shape, strict=True)):
             raise ValueError("shape")
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidRequest([FieldProblem(
-            field="query.cursor", code="cursor_invalid",
-            message="not a cursor of this list: pass next_cursor as it was given")]) from None
+        raise _invalid_cursor() from None
     return key
+
+
+def _invalid_cursor() -> InvalidRequest:
+    return InvalidRequest([FieldProblem(
+        field="query.cursor", code="cursor_invalid",
+        message="not a cursor of this list: pass next_cursor as it was given")])
+
+
+def decode_dated_cursor(listing: str, cursor: str) -> tuple[date, int]:
+    """The (date, id) key of a list ordered by a date then id: the date travels as ISO
+    text (JSON has no date), checked like the rest of the cursor.
+
+    :raises InvalidRequest: as :func:`decode_cursor`, or the date is not one."""
+    day, row_id = decode_cursor(listing, cursor, (str, int))
+    if not _ISO_DATE.fullmatch(day):
+        raise _invalid_cursor()
+    try:
+        return date.fromisoformat(day), row_id
+    except ValueError:
+        raise _invalid_cursor() from None
+
+
+def dated_key(day: date, row_id: int) -> list[int | str]:
+    """The cursor key :func:`decode_dated_cursor` reads."""
+    return [day.isoformat(), row_id]
 
 
 def page(rows: Sequence[T], limit: int, listing: str,

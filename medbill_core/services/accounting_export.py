@@ -244,11 +244,15 @@ def _batch_row(work: UnitOfWork, number: int) -> AccountingBatchRow:
     return row
 
 
-def list_batches(work: UnitOfWork) -> list[BatchSummary]:
-    """Every batch of the practice, newest first."""
+def list_batches(work: UnitOfWork, *, before: int | None = None,
+                 limit: int | None = None) -> list[BatchSummary]:
+    """The practice's batches, newest first (at most ``limit`` numbered below ``before``:
+    the API's keyset pages; without them, every batch)."""
     work.require(Action.ACCOUNTING_READ)
-    return [_summary(row) for row in work.session.scalars(
-        select(AccountingBatchRow).order_by(AccountingBatchRow.number.desc()))]
+    query = select(AccountingBatchRow).order_by(AccountingBatchRow.number.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AccountingBatchRow.number < before)
+    return [_summary(row) for row in work.session.scalars(query)]
 
 
 def get_batch(work: UnitOfWork, number: int) -> BatchSummary:

@@ -370,13 +370,18 @@ def _placement(work: UnitOfWork, row: CollectionPlacementRow) -> Placement:
 
 def list_placements(work: UnitOfWork, *, status: PlacementStatus | None = None,
                     agency_code: str | None = None,
-                    placement_id: int | None = None) -> list[Placement]:
+                    placement_id: int | None = None, after_id: int | None = None,
+                    limit: int | None = None) -> list[Placement]:
+    """Placements by id (at most ``limit`` after ``after_id``: the API's keyset pages;
+    without them, every placement)."""
     work.require(Action.COLLECTIONS_READ)
     query = (select(CollectionPlacementRow, PatientRow.account_number, CollectionAgencyRow.code)
              .join(PatientRow, PatientRow.id == CollectionPlacementRow.patient_id)
              .join(CollectionAgencyRow,
                    CollectionAgencyRow.id == CollectionPlacementRow.agency_id)
-             .order_by(CollectionPlacementRow.id))
+             .order_by(CollectionPlacementRow.id).limit(limit))
+    if after_id is not None:
+        query = query.where(CollectionPlacementRow.id > after_id)
     if status is not None:
         query = query.where(CollectionPlacementRow.status == status.value)
     if agency_code is not None:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, tuple_
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -94,8 +94,13 @@ class CreditItem:
 
 
 def credit_balances(work: UnitOfWork, *, as_of: date | None = None,
-                    patient_id: int | None = None) -> list[CreditItem]:
-    """Patients holding a credit, oldest credit first (then largest)."""
+                    patient_id: int | None = None, after_id: int | None = None,
+                    limit: int | None = None) -> list[CreditItem]:
+    """Patients holding a credit, oldest credit first (then largest).
+
+    A keyset page (the API's: at most ``limit`` patients with an id above ``after_id``) is
+    by patient id instead: a credit's age changes as it is refunded or applied between two
+    pages, a patient's id never does, so a walk neither repeats nor skips a patient."""
     work.require(Action.PAYMENTS_READ)
     today = as_of or date.today()
     payments: dict[int, tuple[Decimal, date]] = {}
@@ -103,11 +108,6 @@ def credit_balances(work: UnitOfWork, *, as_of: date | None = None,
                     func.min(PaymentRow.received_on))
              .where(PaymentRow.reversed_on.is_(None), PaymentRow.unapplied > ZERO)
              .group_by(PaymentRow.patient_id))
-    if patient_id is not None:
-        query = query.where(PaymentRow.patient_id == patient_id)
-    for pid, amount, since in work.session.execute(query):
-        payments[pid] = (to_money(amount), since)
-    claims: dict[int, tuple[Decimal, date]] = {}
     per_claim = (select(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id,
                         func.sum(LedgerEntryRow.patient_delta),
                         func.max(LedgerEntryRow.effective_date))
@@ -115,7 +115,18 @@ def credit_balances(work: UnitOfWork, *, as_of: date | None = None,
                  .group_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)
                  .having(func.sum(LedgerEntryRow.patient_delta) < 0))
     if patient_id is not None:
+        query = query.where(PaymentRow.patient_id == patient_id)
         per_claim = per_claim.where(LedgerEntryRow.patient_id == patient_id)
+    if after_id is not None:
+        query = query.where(PaymentRow.patient_id > after_id)
+        per_claim = per_claim.where(LedgerEntryRow.patient_id > after_id)
+    if limit is not None:
+        page = _first_holders(work, query, per_claim, limit)
+        query = query.where(PaymentRow.patient_id.in_(page))
+        per_claim = per_claim.where(LedgerEntryRow.patient_id.in_(page))
+    for pid, amount, since in work.session.execute(query):
+        payments[pid] = (to_money(amount), since)
+    claims: dict[int, tuple[Decimal, date]] = {}
     for pid, _, balance, since in work.session.execute(per_claim):
         amount, first = claims.get(pid, (ZERO, since))
         claims[pid] = (amount - to_money(balance), min(first, since))
@@ -134,7 +145,22 @@ def credit_balances(work: UnitOfWork, *, as_of: date | None = None,
         since = min(paid_since if paid else today, claim_since if on_claims else today)
         items.append(CreditItem(pid, accounts.get(pid, ""), paid, on_claims, since,
                                 max(0, (today - since).days), holds.get(pid)))
+    if after_id is not None or limit is not None:
+        return items  # by patient id, as ``ids`` is
     return sorted(items, key=lambda item: (item.since, -item.credit, item.patient_id))
+
+
+def _first_holders(work: UnitOfWork, payments: Select[int, Decimal, date],
+                   per_claim: Select[int, int | None, Decimal, date], limit: int) -> list[int]:
+    """The ``limit`` lowest patient ids holding a credit, from payments or claims (the
+    two queries :func:`credit_balances` sums), so that only that page's credits are summed."""
+    paying = payments.subquery()
+    owed = per_claim.subquery()
+    from_payments = work.session.scalars(
+        select(paying.c.patient_id).order_by(paying.c.patient_id).limit(limit))
+    from_claims = work.session.scalars(
+        select(owed.c.patient_id).distinct().order_by(owed.c.patient_id).limit(limit))
+    return sorted(set(from_payments) | set(from_claims))[:limit]
 
 
 # -- refund by check: the check register --------------------------------------------------
@@ -321,12 +347,20 @@ def void_check(work: UnitOfWork, check_number: str, reason: str, *,
 
 
 def list_checks(work: UnitOfWork, *, status: CheckStatus | None = None,
-                patient_id: int | None = None) -> list[RefundCheck]:
-    """The check register, by issue date."""
+                patient_id: int | None = None, after: tuple[date, int] | None = None,
+                limit: int | None = None) -> list[RefundCheck]:
+    """The check register, by issue date then id (at most ``limit`` after the check
+    ``after`` = (issued_on, id): the API's keyset pages; without them, every check).
+
+    Issue date first, not id, because the register is read against the bank statement,
+    which lists checks by date; a check recorded late with an earlier date takes its place
+    among that day's, as it does on paper."""
     work.require(Action.PAYMENTS_READ)
     query = (select(RefundCheckRow, PatientRow.account_number)
              .join(PatientRow, PatientRow.id == RefundCheckRow.patient_id)
-             .order_by(RefundCheckRow.issued_on, RefundCheckRow.id))
+             .order_by(RefundCheckRow.issued_on, RefundCheckRow.id).limit(limit))
+    if after is not None:
+        query = query.where(tuple_(RefundCheckRow.issued_on, RefundCheckRow.id) > tuple_(*after))
     if status is not None:
         query = query.where(RefundCheckRow.status == status.value)
     if patient_id is not None:

@@ -30,7 +30,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -279,12 +279,22 @@ def _reversal_since(work: UnitOfWork, claim: ClaimRow,
         .order_by(PostingRow.id).limit(1))
 
 
-def list_payer_refunds(work: UnitOfWork, *, status: RefundStatus | None = None
+def list_payer_refunds(work: UnitOfWork, *, status: RefundStatus | None = None,
+                       after: tuple[date, int] | None = None, limit: int | None = None
                        ) -> list[PayerRefund]:
+    """Refund requests by request date, then id (at most ``limit`` after the request
+    ``after`` = (requested_on, id): the API's keyset pages; without them, every request).
+
+    The date comes first because that is how the practice works the list (oldest request
+    first, the payer's deadline runs from it); the id breaks ties between one day's."""
     work.require(Action.PAYMENTS_READ)
     query = (select(PayerRefundRequestRow, ClaimRow.claim_number)
              .join(ClaimRow, ClaimRow.id == PayerRefundRequestRow.claim_id)
-             .order_by(PayerRefundRequestRow.requested_on, PayerRefundRequestRow.id))
+             .order_by(PayerRefundRequestRow.requested_on, PayerRefundRequestRow.id)
+             .limit(limit))
+    if after is not None:
+        query = query.where(tuple_(PayerRefundRequestRow.requested_on, PayerRefundRequestRow.id)
+                            > tuple_(*after))
     if status is not None:
         query = query.where(PayerRefundRequestRow.status == status.value)
     return [_summary(row, number) for row, number in work.session.execute(query)]

@@ -300,19 +300,22 @@ def _active_row(session: Session, subscription_id: int) -> WebhookSubscriptionRo
 
 
 def deliveries(work: UnitOfWork, subscription_id: int, *,
-               limit: int = LOG_LIMIT) -> list[Delivery]:
-    """A subscription's delivery log, newest first.
+               limit: int = LOG_LIMIT, before_id: int | None = None) -> list[Delivery]:
+    """A subscription's delivery log, newest first (``before_id``: older than that delivery,
+    the API's keyset pages).
 
     :raises NotFound: no such subscription (a removed one still has its log).
     """
     work.require(Action.WEBHOOKS_READ)
     if _row(work.session, subscription_id) is None:
         raise NotFound("webhook subscription", subscription_id)
-    rows = work.session.execute(
-        select(WebhookDeliveryRow, WebhookEventRow.event_id, WebhookEventRow.event_type)
-        .join(WebhookEventRow, WebhookEventRow.id == WebhookDeliveryRow.event_id)
-        .where(WebhookDeliveryRow.subscription_id == subscription_id)
-        .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
+    query = (select(WebhookDeliveryRow, WebhookEventRow.event_id, WebhookEventRow.event_type)
+             .join(WebhookEventRow, WebhookEventRow.id == WebhookDeliveryRow.event_id)
+             .where(WebhookDeliveryRow.subscription_id == subscription_id)
+             .order_by(WebhookDeliveryRow.id.desc()).limit(limit))
+    if before_id is not None:
+        query = query.where(WebhookDeliveryRow.id < before_id)
+    rows = work.session.execute(query)
     return [Delivery(row.id, event_id, event_type, row.status, row.attempts,
                      row.next_attempt_at, row.last_attempt_at, row.last_status_code,
                      row.last_error, row.delivered_at)

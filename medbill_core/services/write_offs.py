@@ -287,12 +287,16 @@ def deny_write_off(work: UnitOfWork, request_id: int, note: str, *,
     return _summary(row, _account(work, row.patient_id))
 
 
-def list_write_offs(work: UnitOfWork, *, status: WriteOffStatus | None = None
-                    ) -> list[WriteOff]:
+def list_write_offs(work: UnitOfWork, *, status: WriteOffStatus | None = None,
+                    after_id: int | None = None, limit: int | None = None) -> list[WriteOff]:
+    """Write-off requests by id (at most ``limit`` after ``after_id``: the API's keyset
+    pages; without them, every request)."""
     work.require(Action.WRITEOFFS_READ)
     query = (select(WriteOffRequestRow, PatientRow.account_number)
              .join(PatientRow, PatientRow.id == WriteOffRequestRow.patient_id)
-             .order_by(WriteOffRequestRow.id))
+             .order_by(WriteOffRequestRow.id).limit(limit))
+    if after_id is not None:
+        query = query.where(WriteOffRequestRow.id > after_id)
     if status is not None:
         query = query.where(WriteOffRequestRow.status == status.value)
     return [_summary(row, account) for row, account in work.session.execute(query)]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.schemas import RequestBody
@@ -36,6 +37,7 @@ router = APIRouter(prefix="/v1/accounting", tags=["accounting"], responses=PROBL
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such accounting batch"}}
 BatchNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="The batch's number")]
+LISTING = "accounting-batches"
 _MEDIA = {"iif": ("text/plain; charset=utf-8", "iif"), "qbo": ("text/csv; charset=utf-8", "csv"),
           "csv": ("text/csv; charset=utf-8", "csv")}
 
@@ -61,6 +63,8 @@ class ExportOut(BaseModel):
 
 class BatchList(BaseModel):
     data: list[BatchOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class NewExport(RequestBody):
@@ -113,11 +117,14 @@ def create_batch(request: Request, body: NewExport,
 
 @router.get("/batches", response_model=BatchList, summary="The accounting batches")
 def batches(request: Request,
-            principal: Annotated[Principal, Depends(permitted(Action.ACCOUNTING_READ))]
-            ) -> dict[str, Any]:
-    """Every batch of the practice, newest first (a practice exports a few a month)."""
+            principal: Annotated[Principal, Depends(permitted(Action.ACCOUNTING_READ))],
+            limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> dict[str, Any]:
+    """The practice's batches, newest first (keyset on the number, descending)."""
+    before = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        return {"data": [_out(batch) for batch in list_batches(work)]}
+        rows = list_batches(work, before=before, limit=limit + 1)
+    data, next_cursor = paged(rows, limit, LISTING, lambda batch: [batch.number])
+    return {"data": [_out(batch) for batch in data], "next_cursor": next_cursor}
 
 
 @router.get("/batches/{number}", response_model=BatchOut, responses=NOT_FOUND,

@@ -17,6 +17,15 @@ from medbill_core.domain.identity import Principal
 from medbill_core.errors import NotFound
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    dated_key,
+    decode_cursor,
+    decode_dated_cursor,
+    paged,
+)
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
@@ -40,6 +49,8 @@ router = APIRouter(tags=["credits"], responses=PROBLEM_RESPONSES)
 #: a record the request names (in its path or body) that does not exist
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
+CREDITS = "credits"
+CHECKS = "refund-checks"
 
 
 class CreditOut(BaseModel):
@@ -56,6 +67,8 @@ class CreditOut(BaseModel):
 
 class CreditList(BaseModel):
     data: list[CreditOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class CheckOut(BaseModel):
@@ -76,6 +89,8 @@ class CheckOut(BaseModel):
 
 class CheckList(BaseModel):
     data: list[CheckOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class NewRefund(RequestBody):
@@ -94,12 +109,15 @@ class VoidCheck(RequestBody):
 
 @router.get("/v1/credits", response_model=CreditList, summary="List patient credits")
 def list_credits(request: Request,
-                 principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))]
-                 ) -> Response:
+                 principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
+                 limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Patients holding a credit, by patient id (the CLI's work view sorts by age)."""
+    after = decode_cursor(CREDITS, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        items = credit_balances(work)
+        items = credit_balances(work, after_id=after, limit=limit + 1)
+    data, next_cursor = paged(items, limit, CREDITS, lambda item: [item.patient_id])
     return model_response(CreditList(data=[CreditOut.model_validate(item.as_json())
-                                           for item in items]))
+                                           for item in data], next_cursor=next_cursor))
 
 
 @router.post("/v1/credits/refunds", status_code=201, response_model=CheckOut,
@@ -120,11 +138,16 @@ def refund(request: Request, body: NewRefund,
 def list_refund_checks(
         request: Request,
         principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
-        status: Annotated[CheckStatus | None, Query(description="Only this status")] = None
-) -> Response:
+        status: Annotated[CheckStatus | None, Query(description="Only this status")] = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Checks by issue date, then id (as the bank statement lists them)."""
+    after = decode_dated_cursor(CHECKS, cursor) if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        checks = list_checks(work, status=status)
-    return model_response(CheckList(data=[CheckOut.of(check) for check in checks]))
+        checks = list_checks(work, status=status, after=after, limit=limit + 1)
+    data, next_cursor = paged(checks, limit, CHECKS,
+                              lambda check: dated_key(check.issued_on, check.id))
+    return model_response(CheckList(data=[CheckOut.of(check) for check in data],
+                                    next_cursor=next_cursor))
 
 
 def _number(request: Request, principal: Principal, check_id: int) -> str:

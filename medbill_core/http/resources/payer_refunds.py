@@ -16,6 +16,14 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import (
+    DEFAULT_LIMIT,
+    Cursor,
+    Limit,
+    dated_key,
+    decode_dated_cursor,
+    paged,
+)
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
@@ -38,6 +46,7 @@ router = APIRouter(prefix="/v1/payer-refunds", tags=["payer refunds"],
 #: a record the request names (in its path or body) that does not exist
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
+LISTING = "payer-refunds"
 
 
 class PayerRefundOut(BaseModel):
@@ -60,6 +69,8 @@ class PayerRefundOut(BaseModel):
 
 class PayerRefundList(BaseModel):
     data: list[PayerRefundOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class NewPayerRefund(RequestBody):
@@ -90,11 +101,16 @@ class RecoupedList(BaseModel):
 def list_requests(
         request: Request,
         principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
-        status: Annotated[RefundStatus | None, Query(description="Only this status")] = None
-) -> Response:
+        status: Annotated[RefundStatus | None, Query(description="Only this status")] = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Requests by request date (oldest first), then id."""
+    after = decode_dated_cursor(LISTING, cursor) if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        items = list_payer_refunds(work, status=status)
-    return model_response(PayerRefundList(data=[PayerRefundOut.of(item) for item in items]))
+        items = list_payer_refunds(work, status=status, after=after, limit=limit + 1)
+    data, next_cursor = paged(items, limit, LISTING,
+                              lambda item: dated_key(item.requested_on, item.id))
+    return model_response(PayerRefundList(data=[PayerRefundOut.of(item) for item in data],
+                                          next_cursor=next_cursor))
 
 
 @router.post("", status_code=201, response_model=PayerRefundOut,

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import Cursor, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.resources.claims import RowId
@@ -25,6 +26,7 @@ from medbill_core.services import webhooks
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=PROBLEM_RESPONSES)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such subscription"}}
+DELIVERIES = "webhook-deliveries"
 
 
 class NewSubscription(RequestBody):
@@ -74,6 +76,8 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     data: list[DeliveryOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next (older) page; "
+                                                "null on the last page")
 
 
 @router.post("", status_code=201, response_model=CreatedSubscription,
@@ -109,11 +113,14 @@ def list_subscriptions(
 def deliveries(request: Request, subscription_id: RowId,
                principal: Annotated[Principal, Depends(permitted(Action.WEBHOOKS_READ))],
                limit: Annotated[int, Query(ge=1, le=webhooks.LOG_LIMIT)] = webhooks.LOG_LIMIT,
-               ) -> Response:
+               cursor: Cursor = None) -> Response:
     """Newest first: each event's attempts, last status code and our own error text."""
+    before = decode_cursor(DELIVERIES, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        items = webhooks.deliveries(work, subscription_id, limit=limit)
-    return model_response(DeliveryList(data=[DeliveryOut(**vars(item)) for item in items]))
+        items = webhooks.deliveries(work, subscription_id, limit=limit + 1, before_id=before)
+    data, next_cursor = paged(items, limit, DELIVERIES)
+    return model_response(DeliveryList(data=[DeliveryOut(**vars(item)) for item in data],
+                                       next_cursor=next_cursor))
 
 
 @router.delete("/{subscription_id}", response_model=SubscriptionOut,

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/v1/write-offs", tags=["write-offs"], responses=PROBL
 #: a record the request names (in its path or body) that does not exist
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
+LISTING = "write-offs"
 
 
 class WriteOffOut(BaseModel):
@@ -62,6 +64,8 @@ class WriteOffOut(BaseModel):
 
 class WriteOffList(BaseModel):
     data: list[WriteOffOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class NewWriteOff(RequestBody):
@@ -82,11 +86,15 @@ class Decision(RequestBody):
 def list_write_off_requests(
         request: Request,
         principal: Annotated[Principal, Depends(permitted(Action.WRITEOFFS_READ))],
-        status: Annotated[WriteOffStatus | None, Query(description="Only this status")] = None
-) -> Response:
+        status: Annotated[WriteOffStatus | None, Query(description="Only this status")] = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Requests by id, filtered."""
+    after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        items = list_write_offs(work, status=status)
-    return model_response(WriteOffList(data=[WriteOffOut.of(item) for item in items]))
+        items = list_write_offs(work, status=status, after_id=after, limit=limit + 1)
+    data, next_cursor = paged(items, limit, LISTING)
+    return model_response(WriteOffList(data=[WriteOffOut.of(item) for item in data],
+                                       next_cursor=next_cursor))
 
 
 @router.post("", status_code=201, response_model=WriteOffOut, summary="Request a write-off",
