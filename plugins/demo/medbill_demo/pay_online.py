@@ -38,9 +38,11 @@ from medbill_core.storage.schema import PatientRow
 #: whsec_medbill_demo`` to take card payments on the demo's database afterwards
 GATEWAY_API_KEY = "sk_test_medbill_demo"
 GATEWAY_WEBHOOK_SECRET = "whsec_medbill_demo"
-#: where ``medbill payments-mock serve`` and ``medbill serve`` listen by default
+#: where ``medbill payments-mock serve`` and ``medbill serve`` listen by default; the pay
+#: links printed and texted during the run name ``medbill serve``'s address, so that the
+#: statements left in the demo's folder open the pay page it serves afterwards
 SAVED_GATEWAY_URL = "http://127.0.0.1:8045"
-SAVED_PAY_SITE_URL = "http://127.0.0.1:8080"
+SERVE_URL = "http://127.0.0.1:8080"
 #: the mock sender's record of the texts, in the demo's folder (owner-only)
 MESSAGES_FILE = Path("notify-mock") / "messages.jsonl"
 #: the plugins the demo adds for card payments, texts and the pay page
@@ -66,11 +68,21 @@ def card_settings(gateway_url: str, pay_site_url: str, messages_file: str) -> di
             "notify_mock": {"messages_file": messages_file}}}
 
 
+class _LateApp:
+    """An ASGI app filled in later: the server binds its port before the app exists (the
+    app's configuration names that port as the pay page's address)."""
+
+    app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 class DemoCardSite:
     """The gateway simulator and a live server of the demo's installation, each on a free
     loopback port, for the length of the run: ``with DemoCardSite() as site: ...
-    site.serve(app)`` once the installation is open (its configuration needs ``site.url``,
-    the pay page's public address, first)."""
+    site.serve(app)`` once the installation is open. The demo's patient reaches the pay
+    page at ``site.url``; the gateway delivers its webhooks there."""
 
     def __init__(self) -> None:
         from medbill_payments_mock.simulator.server import BackgroundServer
@@ -79,15 +91,10 @@ class DemoCardSite:
 
         self._gateway = BackgroundServer(SimulatorConfig(
             api_keys=[GATEWAY_API_KEY], webhook_secret=GATEWAY_WEBHOOK_SECRET))
-        self._app: Any = None
-        self._server = LiveServer(self._late_app)  # type: ignore[arg-type]
+        self._late = _LateApp()
+        self._server = LiveServer(self._late)  # type: ignore[arg-type]
         self.url = self._server.url
         self._serving = False
-
-    async def _late_app(self, scope: Any, receive: Any, send: Any) -> None:
-        # the server binds its port before the app exists (the app's configuration names
-        # that port as the pay page's address)
-        await self._app(scope, receive, send)
 
     @property
     def gateway_url(self) -> str:
@@ -101,7 +108,7 @@ class DemoCardSite:
         """Serve ``app``'s API and pages, and have the gateway deliver its webhooks there."""
         from medbill_core.http import create_app
 
-        self._app = create_app(app)
+        self._late.app = create_app(app)
         self._server.__enter__()
         self._serving = True
         self._gateway.simulator.configure(
@@ -140,6 +147,8 @@ def pay_online(app: Medbill, site: DemoCardSite, out: Path, report: Report) -> d
     sent = deliver_due(app)
     url = _texted_link(out / MESSAGES_FILE)
     amount = (account.balance / 2).quantize(CENT, rounding=ROUND_DOWN)
+    # the texted link names medbill serve's address (for after the run): the code opens the
+    # same page on the run's own server
     receipt = pay_by_link(site.url, url.rsplit("=", 1)[1], birth_date, str(amount))
     with app.unit_of_work(read_only=True) as work:
         payments = list_card_payments(work, patient_id=account.patient_id)

@@ -82,7 +82,7 @@ from medbill_demo.paper import PAPER_PAYER, paper_payers, print_paper_claims
 from medbill_demo.pay_online import (
     MESSAGES_FILE,
     SAVED_GATEWAY_URL,
-    SAVED_PAY_SITE_URL,
+    SERVE_URL,
     DemoCardSite,
     card_settings,
     pay_online,
@@ -133,7 +133,7 @@ def demo_config(out: Path, base_url: str, api_key: str,
                 card_site: DemoCardSite | None = None) -> MedbillConfig:
     """The run's configuration; with ``card_site``, card payments through its gateway
     simulator, texts through the mock sender and the pay page at its address."""
-    card = card_settings(card_site.gateway_url, card_site.url,
+    card = card_settings(card_site.gateway_url, SERVE_URL,
                          str(out / MESSAGES_FILE)) if card_site is not None else {}
     return MedbillConfig(
         database_url=database_url or f"sqlite:///{(out / 'medbill-demo.db').resolve()}",
@@ -159,7 +159,7 @@ def saved_demo_config(api_key: str) -> MedbillConfig:
     """The configuration the demo leaves in its folder: paths relative to that folder (the
     loader resolves them against the file), so ``medbill -c demo-out/medbill.toml ...``
     works from any working directory and after the folder is moved."""
-    card = card_settings(SAVED_GATEWAY_URL, SAVED_PAY_SITE_URL, str(MESSAGES_FILE))
+    card = card_settings(SAVED_GATEWAY_URL, SERVE_URL, str(MESSAGES_FILE))
     return MedbillConfig(
         database_url="sqlite:///medbill-demo.db",
         plugins=["payer_generic_x12", "payer_medicare", "clearinghouse_mock", "statements_pdf",

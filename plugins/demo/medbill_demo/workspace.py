@@ -20,11 +20,11 @@ from medbill_core.config import load_config
 from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.privatefiles import write_private
 from medbill_core.services.identity import add_user
+from medbill_demo.pay_online import GATEWAY_API_KEY, GATEWAY_WEBHOOK_SECRET, SERVE_URL
 
 #: The demo-only account (an administrator: the first user of a database must be one).
 DEMO_USER = "demo"
 #: Where ``medbill serve`` listens by default.
-SERVE_URL = "http://127.0.0.1:8080"
 LOGIN_FILE = "workspace-login.txt"
 
 
@@ -72,4 +72,11 @@ def print_workspace_instructions(out: Path, password: str, console: Console) -> 
                   f"with the password [bold]{password}[/bold]", soft_wrap=True)
     console.print(f"  (a demo-only account of this demo database; also in {out / LOGIN_FILE})",
                   soft_wrap=True)
+    console.print("[bold]Pay a statement as a patient would[/bold]")
+    console.print(f"  open {SERVE_URL}/pay and type the code printed on a statement in "
+                  f"{out / 'statements'} (the patient's date of birth opens it); to pay by "
+                  "card, run the gateway simulator beside it:", soft_wrap=True)
+    console.print(f"  medbill -c {out / 'medbill.toml'} payments-mock serve --api-key "
+                  f"{GATEWAY_API_KEY} --webhook-secret {GATEWAY_WEBHOOK_SECRET} --webhook-url "
+                  f"{SERVE_URL}/v1/payment-gateways/mock/webhooks", soft_wrap=True)
 
