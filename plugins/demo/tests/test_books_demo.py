@@ -114,3 +114,43 @@ def test_the_demo_refunds_one_credit_by_check_and_books_it(demo: tuple[Path, dic
     payable = [D(row[7]) for rows in _transactions(iif) for row in rows
                if row[4] == "Refunds Payable"]
     assert sum(payable, D("0")) == D("-15.00")
+
+
+def test_the_demo_takes_a_card_payment_through_pay_by_link(demo: tuple[Path, dict]) -> None:
+    """Every statement prints a pay link (medbill serve's address) and its code; one patient
+    got a link by text (no PHI in it, the mock sender's file owner-only) and paid half of the
+    balance by card on the gateway's page: one card payment, succeeded, posted once as a
+    patient payment, and counted in the day's patient deposit of the IIF."""
+    import json
+    import re
+
+    from pypdf import PdfReader
+
+    out, summary = demo
+    figures = summary["pay_by_link"]
+    assert any(step["step"] == "pay-by-link (card)" for step in summary["steps"])
+    balance, paid = D(figures["balance"]), D(figures["paid"])
+    assert paid == (balance / 2).quantize(D("0.01"), rounding="ROUND_DOWN") > 0
+    messages = out / "notify-mock" / "messages.jsonl"
+    assert messages.stat().st_mode & 0o077 == 0
+    [text] = [json.loads(line) for line in messages.read_text().splitlines()]
+    assert text["channel"] == "sms" and re.fullmatch(
+        r"Riverbend Family Medicine: view your account and pay securely at "
+        r"http://127\.0\.0\.1:8080/pay\?code=[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", text["body"])
+    with sqlite3.connect(out / "medbill-demo.db") as db:
+        card = db.execute("select status, amount, payment_id, patient_id from card_payments"
+                          ).fetchall()
+        [(status, amount, payment_id, patient_id)] = card
+        posted = db.execute("select count(*), sum(amount) from payments where id = ?",
+                            (payment_id,)).fetchone()
+        account = db.execute("select account_number from patients where id = ?",
+                             (patient_id,)).fetchone()[0]
+        printed = db.execute("select count(*) from pay_links where statement_id is not null"
+                             ).fetchone()[0]
+    assert (status, D(amount) / 100, account) == ("succeeded", paid, figures["account"])
+    assert posted == (1, amount)
+    statements = sorted((out / "statements").glob("*.pdf"))
+    assert printed == len(statements) == summary["files"]["statements"] > 0
+    first = "\n".join(page.extract_text() for page in PdfReader(statements[0]).pages)
+    assert "Pay online or set up a plan at 127.0.0.1:8080/pay" in first
+    assert re.search(r"Your code: [A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", first)
