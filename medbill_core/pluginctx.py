@@ -177,11 +177,9 @@ class PluginContext:
 
         .. versionadded:: 1.4
         """
-        name = identifier if identifier is not None else self.config.payment_gateway
-        if name is None:
-            raise AdapterNotAvailable("no payment gateway is configured: set payment_gateway "
-                                      "in [medbill] and enable the plugin that provides it")
-        found: PaymentGateway = _lookup(self.payment_gateways, name, "payment gateway")
+        found: PaymentGateway = _configured(self.payment_gateways, identifier,
+                                            self.config.payment_gateway, "payment gateway",
+                                            "payment_gateway")
         return found
 
     def notifier(self, identifier: str | None = None) -> Notifier:
@@ -192,11 +190,8 @@ class PluginContext:
 
         .. versionadded:: 1.5
         """
-        name = identifier if identifier is not None else self.config.notifier
-        if name is None:
-            raise AdapterNotAvailable("no notifier is configured: set notifier in [medbill] "
-                                      "and enable the plugin that provides it")
-        found: Notifier = _lookup(self.notifiers, name, "notifier")
+        found: Notifier = _configured(self.notifiers, identifier, self.config.notifier,
+                                      "notifier", "notifier")
         return found
 
     def financing_provider(self, identifier: str | None = None) -> FinancingProvider:
@@ -207,13 +202,9 @@ class PluginContext:
 
         .. versionadded:: 1.5
         """
-        name = identifier if identifier is not None else self.config.financing_provider
-        if name is None:
-            raise AdapterNotAvailable("no financing provider is configured: set "
-                                      "financing_provider in [medbill] and enable the plugin "
-                                      "that provides it")
-        found: FinancingProvider = _lookup(self.financing_providers, name,
-                                           "financing provider")
+        found: FinancingProvider = _configured(self.financing_providers, identifier,
+                                               self.config.financing_provider,
+                                               "financing provider", "financing_provider")
         return found
 
     def adapter_for(self, payer: Payer) -> PayerAdapter:
@@ -246,6 +237,20 @@ def kind_of(part: object) -> str:
     if isinstance(part, FinancingProvider):
         return "financing provider"
     return "statement renderer"
+
+
+def _configured(registry: Mapping[str, Any], identifier: str | None, configured: str | None,
+                kind: str, setting: str) -> Any:
+    """``identifier``'s entry of ``registry``, by default the one the configuration names
+    in ``[medbill] setting``.
+
+    :raises AdapterNotAvailable: none is configured, or no enabled plugin provides it.
+    """
+    name = identifier if identifier is not None else configured
+    if name is None:
+        raise AdapterNotAvailable(f"no {kind} is configured: set {setting} in [medbill] and "
+                                  "enable the plugin that provides it")
+    return _lookup(registry, name, kind)
 
 
 def _lookup(registry: Mapping[str, Any], identifier: str, kind: str) -> Any:
