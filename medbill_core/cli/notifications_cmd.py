@@ -108,6 +108,29 @@ def show_command(notification_id: NotificationId, as_json: AsJson = False) -> No
     print_table(table)
 
 
+@app.command("send-link")
+@cli_errors
+def send_link_command(guarantor: GuarantorOption = None, patient: PatientOption = None,
+                      as_json: AsJson = False) -> None:
+    """Issue a new pay link and queue it by text or e-mail, as the addressee agreed (a
+    patient on the phone asks for one); `deliver` or the workers send it."""
+    from medbill_core.services.guarantors import resolve_guarantor
+    from medbill_core.services.notifications import send_new_link
+
+    if (guarantor is None) == (patient is None):
+        raise fail("give --guarantor or --patient (one of them)", 2)
+    with open_app().unit_of_work() as work:
+        issued, queued = send_new_link(
+            work, guarantor_id=resolve_guarantor(work.session, guarantor)
+            if guarantor is not None else None,
+            patient_id=work.patients.by_account(patient).id if patient is not None else None)
+    if as_json:
+        print_json({"pay_link": issued.id, "notification": queued.as_json()})
+        return
+    console.print(f"pay link {issued.id} queued as notification {queued.id}: "
+                  f"{queued.channel.value} to {queued.recipient}", markup=False)
+
+
 @app.command("deliver")
 @cli_errors
 def deliver_command(

@@ -53,6 +53,7 @@ from medbill_core.notifiers import (
 )
 from medbill_core.permissions import Action
 from medbill_core.services.practices import practice_profile
+from medbill_core.services.pay_links import IssuedLink, issue_link
 from medbill_core.services.webhooks import MAX_ATTEMPTS, retry_delay
 from medbill_core.storage.schema import (
     ContactPreferenceRow,
@@ -376,6 +377,21 @@ def send_link(work: UnitOfWork, account_key: str, link_url: str) -> Notification
                   dedupe_key=f"payment_link:{uuid.uuid4().hex}", strict=True)
     assert view is not None  # strict: refused rather than None
     return view
+
+
+def send_new_link(work: UnitOfWork, *, guarantor_id: int | None = None,
+                  patient_id: int | None = None) -> tuple[IssuedLink, NotificationView]:
+    """Issue a new pay link for a guarantor (or a patient who pays their own bills) and queue
+    it by the channel they agreed to: the patient on the phone who asks for a link. In one
+    transaction with the caller's: refused, nothing is issued.
+
+    :raises ValidationFailed: no notifier, no consent to texts or e-mails, nothing on file
+        to send to.
+    :raises NotFound: no such guarantor or patient.
+    """
+    key = account_key_of(guarantor_id=guarantor_id, patient_id=patient_id)
+    issued = issue_link(work, guarantor_id=guarantor_id, patient_id=patient_id)
+    return issued, send_link(work, key, issued.url)
 
 
 def _queue(work: UnitOfWork, template: str, account_key: str, link: str, *,
