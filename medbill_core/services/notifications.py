@@ -52,8 +52,8 @@ from medbill_core.notifiers import (
     SentMessage,
 )
 from medbill_core.permissions import Action
-from medbill_core.services.practices import practice_profile
 from medbill_core.services.pay_links import IssuedLink, issue_link
+from medbill_core.services.practices import practice_profile
 from medbill_core.services.webhooks import MAX_ATTEMPTS, retry_delay
 from medbill_core.storage.schema import (
     ContactPreferenceRow,
