@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,11 +31,19 @@ from medbill_core.http.route_table import core_app
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.services.accounting_formats import ExportFormat
 from medbill_core.services.collections import add_agency
+from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.patient_credits import credit_balances, refund_patient_credit
 from medbill_core.services.payer_refunds import request_payer_refund
 from medbill_core.services.payments import Overpayment, record_payment
 from medbill_core.services.write_offs import WriteOffKind, request_write_off
-from medbill_core.storage.schema import PayerRefundRequestRow, RefundCheckRow
+from medbill_core.storage.schema import (
+    FinancingReferralRow,
+    NotificationRow,
+    PayerRefundRequestRow,
+    PayLinkRow,
+    RefundCheckRow,
+    StatementRow,
+)
 from medbill_core.testing import factories
 
 D = Decimal
@@ -88,8 +96,8 @@ def test_every_list_route_takes_limit_and_cursor_and_answers_next_cursor(
     lists = _data_lists(app)
     # the walk finds the lists (the core's and issue 18's among them) ...
     assert {"/v1/claims", "/v1/plans", "/v1/credits", "/v1/refund-checks", "/v1/write-offs",
-            "/v1/collection-placements", "/v1/payer-refunds",
-            "/v1/accounting/batches"} <= set(lists)
+            "/v1/collection-placements", "/v1/payer-refunds", "/v1/accounting/batches",
+            "/v1/pay-links", "/v1/notifications", "/v1/financing-referrals"} <= set(lists)
     assert set(_data_lists(core_app())) <= set(lists)
     # ... and every one of them is paged; an exception names why it is not a list
     assert _unpaged(app) == [], "list routes without cursor pagination (see pagination.py)"
@@ -318,3 +326,135 @@ def test_accounting_batches_are_paged_newest_first(client: TestClient,
                   headers=MANAGER)
     _assert_cursor_refused(client, "/v1/accounting/batches", "accounting-batches",
                            headers=MANAGER)
+
+
+# -- newest-first lists of pay-by-link, texts and financing (keyset descending on id) ----------
+# Their rows are written as the services store them: the walk is about the pages, and the
+# services' own tests cover how a link, a message or a referral comes to be.
+
+def _statement(work: UnitOfWork, patient_id: int) -> int:
+    row = StatementRow(statement_number=f"PGS{patient_id}", patient_id=patient_id, cycle="PG",
+                       statement_date=date.today(), due_date=date.today() + timedelta(days=30),
+                       balance_due=D("100.00"), dunning_stage=0, renderer="text",
+                       filename=f"statement-PGS{patient_id}.txt", content_sha256="0" * 64,
+                       status="rendered", guarantor_key=f"P{patient_id}")
+    work.session.add(row)
+    work.session.flush()
+    return row.id
+
+
+def test_pay_links_are_paged_newest_first_and_filtered(client: TestClient,
+                                                       medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        patients = [_patient(work, number)[0] for number in range(1, 4)]
+        statement = _statement(work, patients[0])
+        ids = []
+        # the first patient's links interleave with the others'; one is on a statement
+        for number, (patient_id, on_statement) in enumerate(
+                [(patients[0], None), (patients[1], None), (patients[0], statement),
+                 (patients[2], None), (patients[0], None), (patients[1], None)]):
+            row = PayLinkRow(code_hash=f"{number:064x}", patient_id=patient_id,
+                             statement_id=on_statement, created_by="tester",
+                             expires_at=datetime.now(UTC) + timedelta(days=30))
+            work.session.add(row)
+            work.session.flush()
+            ids.append(row.id)
+    _assert_walks(client, "/v1/pay-links", ids[::-1])
+    assert _walk(client, f"/v1/pay-links?patient_id={patients[0]}", 1) == [
+        ids[4], ids[2], ids[0]]
+    assert _walk(client, f"/v1/pay-links?patient_id={patients[1]}", 2) == [ids[5], ids[1]]
+    assert _walk(client, f"/v1/pay-links?statement_id={statement}", 1) == [ids[2]]
+    _assert_cursor_refused(client, "/v1/pay-links", "pay-links")
+
+
+def test_notifications_are_paged_newest_first_and_filtered(client: TestClient,
+                                                           medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        patients = [_patient(work, number)[0] for number in range(1, 3)]
+        statement = _statement(work, patients[0])
+        ids = []
+        for number, (patient_id, status, on_statement) in enumerate(
+                [(patients[0], "sent", statement), (patients[1], "failed", None),
+                 (patients[0], "failed", None), (patients[1], "sent", None),
+                 (patients[0], "failed", None)]):
+            row = NotificationRow(
+                dedupe_key=f"pg:{number}", template="payment_link",
+                account_key=f"P{patient_id}", statement_id=on_statement, channel="sms",
+                recipient=f"555555010{number}", subject=None, body="Pay at the link",
+                notifier="fake", status=status, attempts=1, created_by="tester")
+            work.session.add(row)
+            work.session.flush()
+            ids.append(row.id)
+    _assert_walks(client, "/v1/notifications", ids[::-1])
+    assert _walk(client, "/v1/notifications?status=failed", 1) == [ids[4], ids[2], ids[1]]
+    assert _walk(client, f"/v1/notifications?account=P{patients[0]}", 1) == [
+        ids[4], ids[2], ids[0]]
+    assert _walk(client, f"/v1/notifications?status=failed&account=P{patients[0]}", 1) == [
+        ids[4], ids[2]]
+    assert _walk(client, f"/v1/notifications?statement_id={statement}", 1) == [ids[0]]
+    # the addressee is G<id> or P<id>, nothing else
+    assert_problem(client.get("/v1/notifications?account=X1", headers=EHR), 422,
+                   "validation-failed")
+    _assert_cursor_refused(client, "/v1/notifications", "notifications")
+
+
+def test_financing_referrals_are_paged_newest_first_and_filtered(
+        client: TestClient, medbill_app: Medbill) -> None:
+    with medbill_app.unit_of_work() as work:
+        guarantors = []
+        for number in range(1, 3):
+            patient_id = _patient(work, number)[0]
+            guarantor = GuarantorService(work.session, actor="tester").guarantor_for_patient(
+                patient_id)
+            assert guarantor.id is not None
+            guarantors.append(guarantor.id)
+        ids = []
+        for number, (guarantor_id, status) in enumerate(
+                [(guarantors[0], "referred"), (guarantors[1], "declined"),
+                 (guarantors[0], "declined"), (guarantors[1], "referred"),
+                 (guarantors[0], "referred")]):
+            row = FinancingReferralRow(
+                reference=f"PGREF{number}", guarantor_id=guarantor_id, amount=D("50.00"),
+                provider="fakefin", application_id=f"APP{number}", status=status,
+                consent="verbal", created_by="tester")
+            work.session.add(row)
+            work.session.flush()
+            ids.append(row.id)
+    _assert_walks(client, "/v1/financing-referrals", ids[::-1])
+    assert _walk(client, "/v1/financing-referrals?status=referred", 1) == [
+        ids[4], ids[3], ids[0]]
+    assert _walk(client, f"/v1/financing-referrals?guarantor_id={guarantors[1]}", 1) == [
+        ids[3], ids[1]]
+    assert _walk(client, f"/v1/financing-referrals?status=declined"
+                         f"&guarantor_id={guarantors[0]}", 1) == [ids[2]]
+    _assert_cursor_refused(client, "/v1/financing-referrals", "financing-referrals")
+
+
+# -- forged cursors ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "listing", "dated", "headers"), [
+    ("/v1/pay-links", "pay-links", False, EHR),
+    ("/v1/notifications", "notifications", False, EHR),
+    ("/v1/financing-referrals", "financing-referrals", False, EHR),
+    ("/v1/write-offs", "write-offs", False, EHR),
+    ("/v1/credits", "credits", False, EHR),
+    ("/v1/accounting/batches", "accounting-batches", False, MANAGER),
+    ("/v1/refund-checks", "refund-checks", True, EHR),
+])
+def test_a_forged_cursor_with_a_number_no_id_column_holds_is_refused(
+        client: TestClient, path: str, listing: str, dated: bool,
+        headers: dict[str, str]) -> None:
+    """The cursor's check is a plain hash anyone can recompute: a well-formed cursor with an
+    id beyond a 32-bit column (or below zero) is refused as tampered, not sent to the
+    database (PostgreSQL casts the parameter to integer and fails: a 500)."""
+    for number in (2**40, 2**31, -1, 2**70):
+        key: list[int | str] = [date.today().isoformat(), number] if dated else [number]
+        problem = assert_problem(client.get(
+            f"{path}?cursor={encode_cursor(listing, key)}", headers=headers), 422,
+            "validation-failed")
+        assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+            ("query.cursor", "cursor_invalid")], (path, number)
+    # the largest id a column holds is a cursor like any other
+    top: list[int | str] = [date.today().isoformat(), 2**31 - 1] if dated else [2**31 - 1]
+    edge = client.get(f"{path}?cursor={encode_cursor(listing, top)}", headers=headers)
+    assert edge.status_code == 200, edge.text

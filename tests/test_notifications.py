@@ -387,7 +387,8 @@ def test_http_lists_and_reads_messages_masked(medbill_app: Medbill,
         assert "5555550123" not in listed.text
         read = client.get(f"/v1/notifications/{notification_id}", headers=AUDITOR)
         assert read.json() == item
-        assert client.get("/v1/notifications?status=sent", headers=FRONT).json() == {"data": []}
+        assert client.get("/v1/notifications?status=sent", headers=FRONT).json() == {
+            "data": [], "next_cursor": None}
         assert_problem(client.get("/v1/notifications/999999", headers=FRONT), 404, "not-found")
 
 

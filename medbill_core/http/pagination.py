@@ -7,6 +7,9 @@ does), and a row added or removed during a walk neither repeats nor hides anothe
 A cursor is opaque to clients: the base64 (URL alphabet) of the list's name and the last
 row's sort key, with a check of both, so a cursor that was altered, truncated or made for
 another list is refused (422, field ``query.cursor``) instead of starting somewhere else.
+The check is a plain hash, not a secret: anyone can forge a well-formed cursor, so its
+numbers are also held to what an id column stores (a forged 2**40 would otherwise reach
+PostgreSQL as an out-of-range integer, a 500).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from medbill_core.http.problems import FieldProblem, InvalidRequest
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 _CHECK_BYTES = 6
+#: the integers a cursor may carry: what the id (and number) columns hold, 32-bit signed
+MAX_KEY_INT = 2**31 - 1
 T = TypeVar("T")
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")]
@@ -77,6 +82,8 @@ def decode_cursor(listing: str, cursor: str, shape: Sequence[type]) -> list[Any]
         if name != listing or not isinstance(key, list) or len(key) != len(shape) or any(
                 type(part) is not kind for part, kind in zip(key, shape, strict=True)):
             raise ValueError("shape")
+        if any(type(part) is int and not 0 <= part <= MAX_KEY_INT for part in key):
+            raise ValueError("range")
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise _invalid_cursor() from None
     return key

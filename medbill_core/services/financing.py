@@ -306,12 +306,15 @@ def handle_callback(medbill: Medbill, provider: str, body: bytes,
 # -- reading -------------------------------------------------------------------------------------
 
 def list_referrals(work: UnitOfWork, *, guarantor_id: int | None = None,
-                   status: ReferralStatus | None = None, limit: int = 100
-                   ) -> list[ReferralView]:
-    """The practice's referrals, newest first."""
+                   status: ReferralStatus | None = None, limit: int = 100,
+                   before_id: int | None = None) -> list[ReferralView]:
+    """The practice's referrals, newest first (at most ``limit``; ``before_id``: those
+    older than that referral, the API's keyset pages)."""
     work.require(Action.FINANCING_READ)
     statement = select(FinancingReferralRow).order_by(FinancingReferralRow.id.desc()) \
         .limit(limit)
+    if before_id is not None:
+        statement = statement.where(FinancingReferralRow.id < before_id)
     if guarantor_id is not None:
         statement = statement.where(FinancingReferralRow.guarantor_id == guarantor_id)
     if status is not None:

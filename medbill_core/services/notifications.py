@@ -581,10 +581,14 @@ def _settle(app: Medbill, item: _Claimed, moment: datetime, sent: SentMessage | 
 
 def list_notifications(work: UnitOfWork, *, status: NotificationStatus | None = None,
                        account_key: str | None = None, statement_id: int | None = None,
-                       limit: int = LIST_LIMIT) -> list[NotificationView]:
-    """The practice's messages, newest first."""
+                       limit: int = LIST_LIMIT, before_id: int | None = None
+                       ) -> list[NotificationView]:
+    """The practice's messages, newest first (at most ``limit``; ``before_id``: those older
+    than that message, the API's keyset pages)."""
     work.require(Action.NOTIFICATIONS_READ)
     statement = select(NotificationRow).order_by(NotificationRow.id.desc()).limit(limit)
+    if before_id is not None:
+        statement = statement.where(NotificationRow.id < before_id)
     if status is not None:
         statement = statement.where(NotificationRow.status == status.value)
     if account_key is not None:

@@ -278,10 +278,13 @@ def statement_link(work: UnitOfWork, statement_id: int) -> PayLinkView | None:
 
 def list_links(work: UnitOfWork, *, guarantor_id: int | None = None,
                patient_id: int | None = None, statement_id: int | None = None,
-               limit: int = 100) -> list[PayLinkView]:
-    """The newest links first, of one guarantor, patient or statement, or all."""
+               limit: int = 100, before_id: int | None = None) -> list[PayLinkView]:
+    """The newest links first, of one guarantor, patient or statement, or all (at most
+    ``limit``; ``before_id``: those older than that link, the API's keyset pages)."""
     work.require(Action.PAY_LINKS_READ)
     query = select(PayLinkRow).order_by(PayLinkRow.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(PayLinkRow.id < before_id)
     if statement_id is not None:
         query = query.where(PayLinkRow.statement_id == statement_id)
     if guarantor_id is not None:

@@ -1,6 +1,7 @@
 """Patient financing referrals:
 
-* ``GET /v1/financing-referrals``; ``POST /v1/financing-referrals``: refer a guarantor's
+* ``GET /v1/financing-referrals`` (newest first, cursor pages keyset descending on id);
+  ``POST /v1/financing-referrals``: refer a guarantor's
   balance (or part of it) to the practice's lender, with the applicant's consent;
 * ``GET /v1/financing-referrals/{id}``; ``POST /v1/financing-referrals/{id}/check``: ask the
   lender and apply its decision (an approval posts once);
@@ -24,6 +25,7 @@ from medbill_core.domain.identity import Principal
 from medbill_core.errors import AdapterNotAvailable, NotFound
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
@@ -48,6 +50,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 LENDER_FAILED: dict[int | str, dict[str, Any]] = {
     502: PROBLEM_RESPONSES[500] | {"description": "The lender is unreachable or refused "
                                                   "(nothing recorded)"}}
+LISTING = "financing-referrals"
 
 
 class ReferralOut(BaseModel):
@@ -80,6 +83,8 @@ class ReferralOut(BaseModel):
 
 class ReferralList(BaseModel):
     data: list[ReferralOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class NewReferral(RequestBody):
@@ -103,10 +108,17 @@ def list_financing_referrals(
         principal: Annotated[Principal, Depends(permitted(Action.FINANCING_READ))],
         status: Annotated[ReferralStatus | None, Query(description="Only this status")]
         = None,
-        guarantor_id: Annotated[StoredId | None, Query()] = None) -> Response:
+        guarantor_id: Annotated[StoredId | None, Query(description="Only this guarantor's")]
+        = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Referrals newest first (keyset descending on id), filtered."""
+    before = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        items = list_referrals(work, status=status, guarantor_id=guarantor_id)
-    return model_response(ReferralList(data=[ReferralOut.of(item) for item in items]))
+        items = list_referrals(work, status=status, guarantor_id=guarantor_id,
+                               before_id=before, limit=limit + 1)
+    data, next_cursor = paged(items, limit, LISTING)
+    return model_response(ReferralList(data=[ReferralOut.of(item) for item in data],
+                                       next_cursor=next_cursor))
 
 
 @router.post("/v1/financing-referrals", status_code=201, response_model=ReferralOut,

@@ -1,7 +1,7 @@
-"""Texts and e-mails about statements, read-only: ``GET /v1/notifications`` (newest first;
-``status=failed`` or ``dead`` is what needs a look) and ``GET /v1/notifications/{id}``. The
-recipient is masked; the text holds no PHI by construction. Every rule is
-:mod:`medbill_core.services.notifications`'s."""
+"""Texts and e-mails about statements, read-only: ``GET /v1/notifications`` (newest first,
+cursor pages keyset descending on id; ``status=failed`` or ``dead`` is what needs a look)
+and ``GET /v1/notifications/{id}``. The recipient is masked; the text holds no PHI by
+construction. Every rule is :mod:`medbill_core.services.notifications`'s."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
@@ -29,6 +30,7 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"],
                    responses=PROBLEM_RESPONSES)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such message"}}
+LISTING = "notifications"
 
 
 class NotificationOut(BaseModel):
@@ -60,6 +62,8 @@ class NotificationOut(BaseModel):
 
 class NotificationList(BaseModel):
     data: list[NotificationOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 @router.get("", response_model=NotificationList, summary="List texts and e-mails")
@@ -70,11 +74,18 @@ def list_messages(
         = None,
         statement_id: Annotated[StoredId | None, Query(description="Only this statement's")]
         = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        account: Annotated[str | None, Query(
+            pattern=r"^[GP][1-9][0-9]{0,9}$",
+            description="Only this addressee's: G<guarantor id> or P<patient id>")] = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Messages newest first (keyset descending on id), filtered."""
+    before = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         items = list_notifications(work, status=status, statement_id=statement_id,
-                                   limit=limit)
-    return model_response(NotificationList(data=[NotificationOut.of(item) for item in items]))
+                                   account_key=account, before_id=before, limit=limit + 1)
+    data, next_cursor = paged(items, limit, LISTING)
+    return model_response(NotificationList(
+        data=[NotificationOut.of(item) for item in data], next_cursor=next_cursor))
 
 
 @router.get("/{notification_id}", response_model=NotificationOut,

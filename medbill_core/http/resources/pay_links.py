@@ -4,7 +4,8 @@ scans to open the pay page.
 * ``POST /v1/pay-links``: issue a link for a guarantor's family, a patient who is their own
   guarantor, or whoever a statement was addressed to; answers its address and code, once
   (only the code's hash is kept);
-* ``GET /v1/pay-links``: links newest first, by state (never a code);
+* ``GET /v1/pay-links``: links newest first (cursor pages, keyset descending on id), of a
+  guarantor, patient or statement (never a code);
 * ``POST /v1/pay-links/{id}/revoke``: end a link now.
 """
 
@@ -19,6 +20,7 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
@@ -33,6 +35,7 @@ from medbill_core.services.pay_links import (
 )
 
 router = APIRouter(prefix="/v1/pay-links", tags=["pay links"], responses=PROBLEM_RESPONSES)
+LISTING = "pay-links"
 
 
 class PayLinkOut(BaseModel):
@@ -68,6 +71,8 @@ class IssuedLinkOut(BaseModel):
 
 class PayLinkList(BaseModel):
     data: list[PayLinkOut]
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
+                                                "the last page")
 
 
 class NewPayLink(RequestBody):
@@ -100,17 +105,21 @@ def create_pay_link(request: Request, body: NewPayLink,
 def read_pay_links(
         request: Request,
         principal: Annotated[Principal, Depends(permitted(Action.PAY_LINKS_READ))],
-        guarantor_id: Annotated[int | None, Query(ge=1, description="Only this guarantor's")
+        guarantor_id: Annotated[StoredId | None, Query(description="Only this guarantor's")
                                 ] = None,
-        patient_id: Annotated[int | None, Query(ge=1, description="Only this patient's")
+        patient_id: Annotated[StoredId | None, Query(description="Only this patient's")
                               ] = None,
-        statement_id: Annotated[int | None, Query(
-            ge=1, description="Only the link printed on this statement")] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        statement_id: Annotated[StoredId | None, Query(
+            description="Only the link printed on this statement")] = None,
+        limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
+    """Links newest first (keyset descending on id), filtered."""
+    before = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         views = list_links(work, guarantor_id=guarantor_id, patient_id=patient_id,
-                           statement_id=statement_id, limit=limit)
-    return model_response(PayLinkList(data=[PayLinkOut.of(view) for view in views]))
+                           statement_id=statement_id, before_id=before, limit=limit + 1)
+    data, next_cursor = paged(views, limit, LISTING)
+    return model_response(PayLinkList(data=[PayLinkOut.of(view) for view in data],
+                                      next_cursor=next_cursor))
 
 
 @router.post("/{link_id}/revoke", response_model=PayLinkOut, summary="Revoke a pay link")
