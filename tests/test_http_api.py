@@ -557,10 +557,12 @@ def test_every_post_route_takes_an_idempotency_key(client: TestClient) -> None:
     posts = {path: item["post"] for path, item in paths.items() if "post" in item}
     assert "/v1/patients" in posts
     # but the sign-in: a second sign-in is a second session, never a replayed token; and a
-    # payment gateway's webhook: the gateway sends no key of ours, and a repeated event
-    # changes nothing (the card payment's row lock, tests/test_card_payments.py)
+    # payment gateway's webhook or a lender's callback: the sender has no key of ours, and a
+    # repeated event changes nothing (the card payment's or the referral's row lock,
+    # tests/test_card_payments.py, tests/test_financing.py)
     for path, operation in posts.items():
-        if path in ("/v1/sessions", "/v1/payment-gateways/{identifier}/webhooks"):
+        if path in ("/v1/sessions", "/v1/payment-gateways/{identifier}/webhooks",
+                    "/v1/financing-providers/{identifier}/callbacks"):
             continue
         headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         assert "Idempotency-Key" in headers, path
@@ -572,8 +574,10 @@ def test_every_route_but_health_needs_a_key(client: TestClient) -> None:
                          for method, operation in item.items()
                          if path.startswith("/v1/") and not operation.get("security")
                          and not path.startswith("/v1/test/"))
-    # a payment gateway's webhook: its signature is the authentication
+    # a payment gateway's webhook and a lender's callback: their signature is the
+    # authentication
     assert open_routes == ["get /v1/health",
+                           "post /v1/financing-providers/{identifier}/callbacks",
                            "post /v1/payment-gateways/{identifier}/webhooks",
                            "post /v1/sessions"]
 

@@ -33,8 +33,12 @@ def folder_of(distribution: str) -> str:
 
 
 def declared_plugins(plugin: str) -> set[str]:
+    """The medbill plugins a plugin needs to run its tests alone: its dependencies and its
+    ``test`` extra's (a page's tests may drive another plugin's simulator)."""
     project = tomllib.loads((PLUGINS / plugin / "pyproject.toml").read_text("utf-8"))["project"]
-    names = {Requirement(spec).name.lower() for spec in project.get("dependencies", [])}
+    specs = [*project.get("dependencies", []),
+             *project.get("optional-dependencies", {}).get("test", [])]
+    names = {Requirement(spec).name.lower() for spec in specs}
     return {folder_of(name) for name in names if name.startswith("medbill-")}
 
 

@@ -89,35 +89,3 @@ def test_financing_refusals_are_one_line(config: Path) -> None:
     assert as_json(config, "financing", "list") == []
     assert one_line_error(cli(config, "financing", "refer", "--guarantor", str(gid)), 2)
 
-
-def test_a_link_is_issued_and_queued_by_text_only_with_consent(cli_isolation: None,
-                                                               tmp_path: Path) -> None:
-    """``notifications send-link``: refused in one line (and no link issued) without
-    consent; with it, a new pay link queued as a text holding only the practice and the
-    link, masked in the listing, sent once by ``deliver``."""
-    path = tmp_path / "medbill.toml"
-    path.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}",
-                                plugins=["notify_mock"]).replace(
-        'actor = "clerk"', 'actor = "clerk"\nnotifier = "mock"'), encoding="utf-8")
-    ok(path, "db", "upgrade")
-    (tmp_path / "p.csv").write_text(PATIENTS, encoding="utf-8")
-    ok(path, "patients", "import", str(tmp_path / "p.csv"))
-    line = one_line_error(cli(path, "notifications", "send-link", "--patient", "N1"))
-    assert line.startswith("error: contact P") and line.endswith(
-        ": channel: has not agreed to texts or e-mails (medbill notifications contact set)")
-    assert as_json(path, "paylinks", "list") == []  # refused: nothing issued
-    ok(path, "notifications", "contact", "set", "--patient", "N1", "--channel", "sms",
-       "--consent", "verbal, on the phone")
-    sent = as_json(path, "notifications", "send-link", "--patient", "N1")
-    assert sent["notification"]["recipient"] == "***-***-0101"
-    assert sent["notification"]["status"] == "pending"
-    [link] = as_json(path, "paylinks", "list")
-    assert link["id"] == sent["pay_link"]
-    assert sent["notification"]["body"].startswith(
-        "Lakeside Family Practice: view your account and pay securely at "
-        "http://127.0.0.1:8080/pay?code=")
-    assert "Okafor" not in sent["notification"]["body"]
-    assert [o["status"] for o in as_json(path, "notifications", "deliver")] == ["sent"]
-    assert as_json(path, "notifications", "deliver") == []
-    assert "give --guarantor or --patient" in one_line_error(
-        cli(path, "notifications", "send-link"), 2)

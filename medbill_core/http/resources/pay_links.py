@@ -11,7 +11,7 @@ scans to open the pay page.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -22,7 +22,7 @@ from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
-from medbill_core.http.resources.claim_actions import StoredId
+from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
@@ -35,6 +35,9 @@ from medbill_core.services.pay_links import (
 )
 
 router = APIRouter(prefix="/v1/pay-links", tags=["pay links"], responses=PROBLEM_RESPONSES)
+#: a record the request names (the guarantor, patient or statement; the link) is not there
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
 LISTING = "pay-links"
 
 
@@ -88,7 +91,8 @@ class Revocation(RequestBody):
     reason: str = Field(min_length=1, max_length=500, description="why (no patient details)")
 
 
-@router.post("", status_code=201, response_model=IssuedLinkOut, summary="Issue a pay link")
+@router.post("", status_code=201, response_model=IssuedLinkOut, summary="Issue a pay link",
+             responses=NOT_FOUND | IN_FLIGHT)
 def create_pay_link(request: Request, body: NewPayLink,
                     principal: Annotated[Principal, Depends(permitted(Action.PAY_LINKS_ISSUE))],
                     idempotency: IdempotencyParam) -> Response:
@@ -122,7 +126,8 @@ def read_pay_links(
                                       next_cursor=next_cursor))
 
 
-@router.post("/{link_id}/revoke", response_model=PayLinkOut, summary="Revoke a pay link")
+@router.post("/{link_id}/revoke", response_model=PayLinkOut, summary="Revoke a pay link",
+             responses=NOT_FOUND | IN_FLIGHT)
 def revoke(request: Request, link_id: RowId, body: Revocation,
            principal: Annotated[Principal, Depends(permitted(Action.PAY_LINKS_ISSUE))],
            idempotency: IdempotencyParam) -> Response:
