@@ -112,5 +112,6 @@ def test_notification_and_financing_commands_have_json() -> None:
         ("financing", "check"), ("financing", "list"), ("financing", "refer"),
         ("financing", "show"), ("notifications", "contact", "set"),
         ("notifications", "contact", "show"), ("notifications", "deliver"),
-        ("notifications", "list"), ("notifications", "show")])
+        ("notifications", "list"), ("notifications", "send-link"),
+        ("notifications", "show")])
     assert all(_has_json(command) for command in wanted.values())
