@@ -17,7 +17,7 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
 from medbill_core.http.schemas import RequestBody
@@ -61,10 +61,7 @@ class ExportOut(BaseModel):
     batch: BatchOut | None = Field(description="null: nothing new to export")
 
 
-class BatchList(BaseModel):
-    data: list[BatchOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+BatchList = Page[BatchOut]
 
 
 class NewExport(RequestBody):

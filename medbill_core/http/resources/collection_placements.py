@@ -17,7 +17,7 @@ from starlette.responses import Response
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
@@ -62,10 +62,7 @@ class PlacementOut(BaseModel):
         return cls.model_validate(item.as_json())
 
 
-class PlacementList(BaseModel):
-    data: list[PlacementOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+PlacementList = Page[PlacementOut]
 
 
 class NewPlacement(RequestBody):

@@ -21,6 +21,7 @@ from medbill_core.http.pagination import (
     DEFAULT_LIMIT,
     Cursor,
     Limit,
+    Page,
     dated_key,
     decode_cursor,
     decode_dated_cursor,
@@ -65,10 +66,7 @@ class CreditOut(BaseModel):
     hold_reason: str | None
 
 
-class CreditList(BaseModel):
-    data: list[CreditOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+CreditList = Page[CreditOut]
 
 
 class CheckOut(BaseModel):
@@ -87,10 +85,7 @@ class CheckOut(BaseModel):
         return cls.model_validate(check.as_json())
 
 
-class CheckList(BaseModel):
-    data: list[CheckOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+CheckList = Page[CheckOut]
 
 
 class NewRefund(RequestBody):

@@ -25,7 +25,7 @@ from medbill_core.domain.identity import Principal
 from medbill_core.errors import AdapterNotAvailable, NotFound
 from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
@@ -81,10 +81,7 @@ class ReferralOut(BaseModel):
         return cls.model_validate(view.as_json())
 
 
-class ReferralList(BaseModel):
-    data: list[ReferralOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+ReferralList = Page[ReferralOut]
 
 
 class NewReferral(RequestBody):

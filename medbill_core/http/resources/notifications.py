@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import api_state, permitted
-from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cursor, paged
+from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, paged
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
@@ -60,10 +60,7 @@ class NotificationOut(BaseModel):
         return cls.model_validate(view.as_json())
 
 
-class NotificationList(BaseModel):
-    data: list[NotificationOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+NotificationList = Page[NotificationOut]
 
 
 @router.get("", response_model=NotificationList, summary="List texts and e-mails")

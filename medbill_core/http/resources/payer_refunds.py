@@ -20,6 +20,7 @@ from medbill_core.http.pagination import (
     DEFAULT_LIMIT,
     Cursor,
     Limit,
+    Page,
     dated_key,
     decode_dated_cursor,
     paged,
@@ -67,10 +68,7 @@ class PayerRefundOut(BaseModel):
         return cls.model_validate(item.as_json())
 
 
-class PayerRefundList(BaseModel):
-    data: list[PayerRefundOut]
-    next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
-                                                "the last page")
+PayerRefundList = Page[PayerRefundOut]
 
 
 class NewPayerRefund(RequestBody):
