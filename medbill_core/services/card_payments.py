@@ -59,6 +59,7 @@ from medbill_core.services.payments import (
     refund_credit,
     settle_patient_claims,
 )
+from medbill_core.services.practices import practice_holding
 from medbill_core.storage.schema import (
     CardPaymentRow,
     CardRefundRow,
@@ -507,7 +508,7 @@ def handle_webhook(medbill: Medbill, gateway: str, body: bytes,
     actor = f"gateway:{gateway}"
     if event.type in (GatewayEventType.PAYMENT_SUCCEEDED, GatewayEventType.PAYMENT_FAILED,
                       GatewayEventType.PAYMENT_PROCESSING) and event.payment is not None:
-        practice = _practice_of(medbill, select(CardPaymentRow.practice_id).where(
+        practice = practice_holding(medbill, select(CardPaymentRow.practice_id).where(
             CardPaymentRow.gateway == gateway,
             CardPaymentRow.intent_id == event.payment.intent_id))
         if practice is None:
@@ -516,21 +517,13 @@ def handle_webhook(medbill: Medbill, gateway: str, body: bytes,
             return apply_gateway_payment(work, gateway, event.payment)
     if event.type in (GatewayEventType.REFUND_SUCCEEDED, GatewayEventType.REFUND_FAILED) \
             and event.refund is not None:
-        practice = _practice_of(medbill, select(CardRefundRow.practice_id).where(
+        practice = practice_holding(medbill, select(CardRefundRow.practice_id).where(
             CardRefundRow.gateway == gateway, CardRefundRow.refund_id == event.refund.refund_id))
         if practice is None:
             return None
         with medbill.unit_of_work(actor=actor, practice_id=practice) as work:
             return apply_gateway_refund(work, gateway, event.refund)
     return None
-
-
-def _practice_of(medbill: Medbill, query: Any) -> int | None:
-    """The practice of a card payment or refund found by the gateway's id (the webhook comes
-    for the installation, not for one practice)."""
-    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
-        found: int | None = work.session.scalar(query)
-    return found
 
 
 # -- reading ---------------------------------------------------------------------------------

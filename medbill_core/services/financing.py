@@ -46,7 +46,7 @@ from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.card_payments import balance_owed
 from medbill_core.services.payments import Overpayment, record_guarantor_payment
-from medbill_core.services.practices import practice_profile
+from medbill_core.services.practices import practice_holding, practice_profile
 from medbill_core.storage.schema import FinancingReferralRow, GuarantorRow, utcnow
 
 if TYPE_CHECKING:
@@ -292,11 +292,9 @@ def handle_callback(medbill: Medbill, provider: str, body: bytes,
     lowered = {name.lower(): value for name, value in headers.items()}
     decision: FinancingDecision = medbill.hooks.context.call(chosen, "verify_callback", body,
                                                              lowered)
-    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
-        practice: int | None = work.session.scalar(
-            select(FinancingReferralRow.practice_id).where(
-                FinancingReferralRow.provider == provider,
-                FinancingReferralRow.application_id == decision.application_id))
+    practice = practice_holding(medbill, select(FinancingReferralRow.practice_id).where(
+        FinancingReferralRow.provider == provider,
+        FinancingReferralRow.application_id == decision.application_id))
     if practice is None:
         return None
     with medbill.unit_of_work(actor=f"financing:{provider}", practice_id=practice) as work:

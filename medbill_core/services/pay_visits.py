@@ -53,6 +53,7 @@ from medbill_core.services.pay_links import (
     link_actor,
     normalize_code,
 )
+from medbill_core.services.practices import practice_holding
 from medbill_core.storage.schema import (
     PatientRow,
     PayLinkRow,
@@ -83,12 +84,6 @@ def csrf_token(session_token: str) -> str:
     """The CSRF token of a visit's forms: derived from its cookie's token, so a form posted
     from another site (which cannot read the cookie) cannot carry it."""
     return hmac.new(session_token.encode(), b"pay-page-csrf", hashlib.sha256).hexdigest()
-
-
-def _find_practice(medbill: Medbill, query: Any) -> int | None:
-    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
-        found: int | None = work.session.scalar(query)
-    return found
 
 
 @dataclass(frozen=True)
@@ -152,7 +147,7 @@ def visit_of(medbill: Medbill, token: str | None) -> Visit:
     if not token:
         raise PayLinkUnusable(LinkProblem.SESSION)
     hashed = _token_hash(token)
-    practice = _find_practice(medbill, select(PayLinkSessionRow.practice_id).where(
+    practice = practice_holding(medbill, select(PayLinkSessionRow.practice_id).where(
         PayLinkSessionRow.token_hash == hashed))
     if practice is None:
         raise PayLinkUnusable(LinkProblem.SESSION)

@@ -8,7 +8,7 @@ set by ``medbill practices add`` / ``set-details``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -20,10 +20,21 @@ from medbill_core.storage import tenancy
 from medbill_core.storage.schema import PracticeRow
 
 if TYPE_CHECKING:
-    from medbill_core.app import UnitOfWork
+    from sqlalchemy import Select
+
+    from medbill_core.app import Medbill, UnitOfWork
 
 #: ``session.info`` key: the acting practice's details, read once per session
 _PROFILE_KEY = "medbill_practice_profile"
+
+
+def practice_holding(medbill: Medbill, query: Select[Any]) -> int | None:
+    """The practice of a record ``query`` finds across every practice (its
+    ``practice_id``): a gateway's webhook, a lender's callback and a pay link's visit come for
+    the installation, not for one practice, and are then handled in the one they name."""
+    with medbill.unit_of_work(all_practices=True, read_only=True) as work:
+        found: int | None = work.session.scalar(query)
+    return found
 
 
 def practice_profile(work: UnitOfWork) -> Practice:
