@@ -68,16 +68,6 @@ def card_settings(gateway_url: str, pay_site_url: str, messages_file: str) -> di
             "notify_mock": {"messages_file": messages_file}}}
 
 
-class _LateApp:
-    """An ASGI app filled in later: the server binds its port before the app exists (the
-    app's configuration names that port as the pay page's address)."""
-
-    app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
 class DemoCardSite:
     """The gateway simulator and a live server of the demo's installation, each on a free
     loopback port, for the length of the run: ``with DemoCardSite() as site: ...
@@ -87,11 +77,11 @@ class DemoCardSite:
     def __init__(self) -> None:
         from medbill_payments_mock.simulator.server import BackgroundServer
         from medbill_payments_mock.simulator.state import SimulatorConfig
-        from medbill_workspace_web.testing import LiveServer
+        from medbill_workspace_web.testing import LateApp, LiveServer
 
         self._gateway = BackgroundServer(SimulatorConfig(
             api_keys=[GATEWAY_API_KEY], webhook_secret=GATEWAY_WEBHOOK_SECRET))
-        self._late = _LateApp()
+        self._late = LateApp()
         self._server = LiveServer(self._late)  # type: ignore[arg-type]
         self.url = self._server.url
         self._serving = False

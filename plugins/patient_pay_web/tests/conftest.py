@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from medbill_patient_pay_web.testing import API_KEY, WEBHOOK_SECRET, open_pay_site, pay_config
 from medbill_payments_mock.simulator.server import BackgroundServer
 from medbill_payments_mock.simulator.state import SimulatorConfig
-from medbill_workspace_web.testing import LiveServer, launch_browser
+from medbill_workspace_web.testing import LateApp, LiveServer, launch_browser
 
 from medbill_core.api.workspace import create_app
 
@@ -31,16 +31,6 @@ from medbill_core.api.workspace import create_app
 sys.path.append(str(Path(__file__).parent))
 
 from pay_support import Site
-
-
-class _LateApp:
-    """An ASGI app filled in after the live server chose its port (the configuration, and
-    so the app, need that port as the public address)."""
-
-    app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +42,7 @@ def gateway_server() -> Iterator[BackgroundServer]:
 
 @pytest.fixture
 def site(tmp_path: Path, gateway_server: BackgroundServer) -> Iterator[Site]:
-    late = _LateApp()
+    late = LateApp()
     server = LiveServer(late)  # type: ignore[arg-type]
     config = pay_config(f"sqlite:///{tmp_path / 'pay.db'}", public_url=server.url,
                         gateway_url=gateway_server.base_url)

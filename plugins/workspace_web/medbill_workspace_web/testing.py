@@ -211,6 +211,17 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+class LateApp:
+    """An ASGI app filled in after the live server bound its port (``late.app = ...``): an
+    installation whose configuration names that port as its public address (the pay page's
+    links, a gateway's return address) can only be built once the port is known."""
+
+    app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 class LiveServer:
     """``app`` served by uvicorn on 127.0.0.1, on a port the system chose, in a thread:
     ``with LiveServer(app) as server: server.url``."""
