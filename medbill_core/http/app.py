@@ -36,7 +36,7 @@ def _version() -> str:
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 
 
-def plain_query(request: Request) -> None:
+async def plain_query(request: Request) -> None:
     """Refuse a query parameter holding a control character (a NUL, an escape, a line break),
     for every route at once: no filter is written with one, and PostgreSQL refuses a NUL in
     text with an error of its own (a 500 had it reached the database). A parameter is named

@@ -19,7 +19,7 @@ browser adds a bearer key on its own).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 from urllib.parse import parse_qs
@@ -199,14 +199,16 @@ def signed_in_route(endpoint: _Endpoint) -> _Endpoint:
     return endpoint
 
 
-def permitted(action: Action) -> Callable[[Principal], Principal]:
+def permitted(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
     """A route's dependency: the authenticated principal, refused with 403 unless its role
     may perform ``action``. The service the route calls checks again (the command line goes
     through the same check); checking here too answers 403 before a body is validated.
 
     Use: ``principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_WRITE))]``.
     """
-    def checked(principal: CurrentPrincipal) -> Principal:
+    # async: no I/O, so it runs on the event loop instead of taking a worker thread
+    # (FastAPI runs a plain ``def`` dependency in the thread pool: a hand-off per request)
+    async def checked(principal: CurrentPrincipal) -> Principal:
         require(principal, action)
         return principal
 
