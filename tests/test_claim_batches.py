@@ -214,6 +214,31 @@ def test_reads_by_id_and_number_cost_a_few_queries(medbill_app) -> None:
             work.claims.by_number("nope")
 
 
+def test_a_list_page_is_the_claims_get_reads_in_a_few_queries(medbill_app) -> None:
+    practice = setup_practice(medbill_app, 4)
+    claims = new_claims(practice, 30, "L")
+    patient_id, coverage_id = practice[0]
+    claims.append(factories.make_institutional_claim(
+        patient_id, coverage_id=coverage_id, payer_key="linepay", number="LI1"))
+    ids = create(medbill_app, claims)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        page = work.claims.list(limit=20)
+        rest = work.claims.list(limit=100, after_id=ids[19])
+        filtered = work.claims.list(patient_id=patient_id, limit=100)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        expected = work.claims.get_many(ids)
+    # the same domain claims (every field, lines in order, institutional details) as a read
+    # of each claim through its ORM row
+    assert page + rest == expected
+    assert [c.lines for c in page[:3]] == [e.lines for e in expected[:3]]
+    assert len(page[1].lines) == 2 and expected[-1].institutional is not None
+    assert filtered == [c for c in expected if c.patient_id == patient_id]
+    small = cost(medbill_app, lambda work: work.claims.list(limit=5))
+    large = cost(medbill_app, lambda work: work.claims.list(limit=100))
+    bounded(small, large)
+    assert small <= 4  # BEGIN, claims, lines (and COMMIT on PostgreSQL)
+
+
 def test_transition_many_moves_records_and_audits_like_transition(medbill_app) -> None:
     practice = setup_practice(medbill_app)
     ids = create(medbill_app, new_claims(practice, 3, "T"))

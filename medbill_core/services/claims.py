@@ -32,6 +32,7 @@ from medbill_core.domain import (
     PriorLineAdjudication,
     PriorPayerAdjudication,
     Provider,
+    ServiceLine,
     validate_record,
 )
 from medbill_core.domain.base import saved_id
@@ -46,9 +47,13 @@ from medbill_core.services.patients import PatientService
 from medbill_core.services.practices import profile_of
 from medbill_core.storage.batches import chunks, expire_on_rollback, held_or_read, unique
 from medbill_core.storage.mapping import (
+    CLAIM_COLUMNS,
+    LINE_COLUMNS,
     claim_from_row,
+    claim_from_values,
     claim_values,
     coverage_from_row,
+    line_from_values,
     line_row,
     line_values,
     patient_from_row,
@@ -72,6 +77,20 @@ from medbill_core.storage.schema import (
 _ROW_KEY = identity_key(ClaimRow, 0)
 #: the attributes of a claim row that :meth:`ClaimService._rows` needs loaded
 _ROW_ATTRIBUTES = frozenset(inspect(ClaimRow).attrs.keys()) - {"lines"}
+
+#: the columns a list page selects (ORM attributes, so the practice scope applies to them)
+_CLAIM_FIELDS = tuple(getattr(ClaimRow, name) for name in sorted(CLAIM_COLUMNS))
+_LINE_FIELDS = tuple(getattr(ClaimLineRow, name) for name in sorted(LINE_COLUMNS))
+
+def _by_id(service_from: date | None, service_to: date | None) -> Any:
+    """The order of a list page: by id. With a date-of-service filter, by ``id + 0``: the same
+    order, but PostgreSQL then reads the claims of those dates by their index and sorts the
+    page from them, instead of walking the primary key from the first claim until a page of
+    them turns up -- ids grow with time, so for recent dates (what billers ask for) that walk
+    crossed every older claim (54,000 of 100,000 for a quarter), and all of them for dates
+    with no claim. The cost is now bounded by the claims matching, as the list's totals are."""
+    return ClaimRow.id + 0 if service_from is not None or service_to is not None else ClaimRow.id
+
 
 #: the tables batch statements write without the ORM's unit of work
 _CLAIMS = cast(Table, ClaimRow.__table__)
@@ -755,13 +774,24 @@ class ClaimService:
         ``after_id``: only claims with a greater id (a keyset page: the HTTP API's cursor),
         read through the primary key however deep the page is, unlike ``offset``."""
         self._require(Action.CLAIMS_READ)
-        statement = self._filtered(select(ClaimRow).options(selectinload(ClaimRow.lines)),
-                                   state=state, payer_key=payer_key, patient_id=patient_id,
-                                   service_from=service_from, service_to=service_to)
+        statement = self._filtered(select(*_CLAIM_FIELDS), state=state, payer_key=payer_key,
+                                   patient_id=patient_id, service_from=service_from,
+                                   service_to=service_to)
         if after_id is not None:
             statement = statement.where(ClaimRow.id > after_id)
-        statement = statement.order_by(ClaimRow.id).limit(limit).offset(offset)
-        return [claim_from_row(row) for row in self.session.scalars(statement)]
+        statement = statement.order_by(_by_id(service_from, service_to)).limit(limit)\
+            .offset(offset)
+        # column values, not ORM rows: a list page only reads, and building (then tracking)
+        # an ORM object per claim and line was most of a page's cost
+        claims = [row._mapping for row in self.session.execute(statement)]
+        lines: defaultdict[int, builtins.list[ServiceLine]] = defaultdict(list)
+        for chunk in chunks([claim["id"] for claim in claims]):
+            for line in self.session.execute(
+                    select(ClaimLineRow.claim_id, *_LINE_FIELDS)
+                    .where(ClaimLineRow.claim_id.in_(chunk))
+                    .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
+                lines[line.claim_id].append(line_from_values(line._mapping))
+        return [claim_from_values(claim, lines[claim["id"]]) for claim in claims]
 
     def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,
             patient_id: int | None = None, service_from: date | None = None,
@@ -771,7 +801,7 @@ class ClaimService:
         statement = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
                                    patient_id=patient_id, service_from=service_from,
                                    service_to=service_to)
-        return list(self.session.scalars(statement.order_by(ClaimRow.id)
+        return list(self.session.scalars(statement.order_by(_by_id(service_from, service_to))
                                          .limit(limit).offset(offset)))
 
     def summary(self, *, state: ClaimState | None = None, payer_key: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -209,7 +210,12 @@ def trusted(model: type[_M], values: dict[str, Any]) -> _M:
 
 
 def _line_from_row(line: ClaimLineRow) -> ServiceLine:
-    column = line.__dict__ if line.__dict__.keys() >= _LINE_COLUMNS else _loaded(line)
+    return line_from_values(line.__dict__ if line.__dict__.keys() >= LINE_COLUMNS
+                            else _loaded(line))
+
+
+def line_from_values(column: Mapping[Any, Any]) -> ServiceLine:
+    """The domain service line of a line row's column values (:data:`LINE_COLUMNS`)."""
     return trusted(ServiceLine, {
         "line_number": column["line_number"], "procedure_code": column["procedure_code"],
         "revenue_code": column["revenue_code"], "modifiers": list(column["modifiers"]),
@@ -226,10 +232,16 @@ def _line_from_row(line: ClaimLineRow) -> ServiceLine:
 def claim_from_row(row: ClaimRow) -> Claim:
     """The domain claim of a row and its lines. Loaded columns are read from the row's own
     dictionary (an expired row loads them first, as attribute access does)."""
-    column = row.__dict__ if row.__dict__.keys() >= _CLAIM_COLUMNS else _loaded(row)
+    column = row.__dict__ if row.__dict__.keys() >= CLAIM_COLUMNS else _loaded(row)
     lines = column.get("lines")
     if lines is None:
         lines = row.lines
+    return claim_from_values(column, [_line_from_row(line) for line in lines])
+
+
+def claim_from_values(column: Mapping[Any, Any], lines: list[ServiceLine]) -> Claim:
+    """The domain claim of a claim row's column values (:data:`CLAIM_COLUMNS`) and its lines
+    in line-number order: for reads that select the columns themselves, without ORM rows."""
     return trusted(Claim, {
         "id": column["id"], "claim_number": column["claim_number"],
         "patient_id": column["patient_id"], "coverage_id": column["coverage_id"],
@@ -246,7 +258,7 @@ def claim_from_row(row: ClaimRow) -> Claim:
         "service_date_from": column["service_date_from"],
         "service_date_to": column["service_date_to"],
         "diagnoses": list(column["diagnoses"]),
-        "lines": [_line_from_row(line) for line in lines],
+        "lines": lines,
         "prior_authorization": column["prior_authorization"],
         "accepts_assignment": column["accepts_assignment"],
         "benefits_assigned": column["benefits_assigned"],
@@ -263,14 +275,14 @@ def _institutional(stored: dict[str, Any] | None) -> InstitutionalDetails | None
 
 
 #: the columns claim_from_row reads of a claim row and of a line row
-_CLAIM_COLUMNS = frozenset({
+CLAIM_COLUMNS = frozenset({
     "id", "claim_number", "patient_id", "coverage_id", "payer_key", "billing_provider_npi",
     "rendering_provider_npi", "referring_provider_npi", "frequency",
     "original_claim_reference", "replaces_claim_id", "account_claim_id", "place_of_service",
     "service_date_from", "service_date_to", "diagnoses", "prior_authorization",
     "accepts_assignment", "benefits_assigned", "release_of_information", "state",
     "payer_claim_number", "created_at", "kind", "institutional"})
-_LINE_COLUMNS = frozenset({
+LINE_COLUMNS = frozenset({
     "line_number", "procedure_code", "revenue_code", "modifiers", "units", "unit_type", "charge",
     "diagnosis_pointers", "service_date_from", "service_date_to", "place_of_service",
     "line_control_number", "description"})
@@ -279,5 +291,5 @@ _LINE_COLUMNS = frozenset({
 def _loaded(row: object) -> dict[str, Any]:
     """The row's column values when some are not loaded (an expired row): reading one
     through the ORM loads them all."""
-    keys = _CLAIM_COLUMNS if isinstance(row, ClaimRow) else _LINE_COLUMNS
+    keys = CLAIM_COLUMNS if isinstance(row, ClaimRow) else LINE_COLUMNS
     return {key: getattr(row, key) for key in keys}
