@@ -4,7 +4,8 @@ database of 100,000 claims, SQLite and PostgreSQL.
 Per backend: the database (:mod:`medbill_core.testing.bigdb`; on SQLite a copy of the file
 ``bench_bigdb.py`` caches in ``bench-out/``, on PostgreSQL generated into a throwaway server,
 :mod:`medbill_core.testing.postgres`), an API key made by the identity service, then
-``medbill serve`` in a subprocess (uvicorn, one process) and 8 client threads (one
+``medbill serve`` in a subprocess (``--workers 1``, then ``--workers 2``: uvicorn worker
+processes sharing the port; ``--workers 1,4`` picks others) and 8 client threads (one
 ``httpx.Client`` each) sending, one operation after the other:
 
 * claim creation: ``POST /v1/claims`` when the API has it (its body built from the OpenAPI
@@ -61,15 +62,16 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(settings: Path) -> Iterator[str]:
-    """``medbill -c settings serve`` on a free loopback port; its base URL. Stopped (SIGTERM)
-    on exit."""
+def served(settings: Path, workers: int = 1) -> Iterator[str]:
+    """``medbill -c settings serve --workers N`` on a free loopback port; its base URL.
+    Stopped (SIGTERM) on exit."""
     import httpx
 
     port = _free_port()
     medbill = Path(sys.executable).with_name("medbill")
     env = {name: value for name, value in os.environ.items() if not name.startswith("MEDBILL_")}
-    server = subprocess.Popen([str(medbill), "-c", str(settings), "serve", "--port", str(port)],
+    server = subprocess.Popen([str(medbill), "-c", str(settings), "serve", "--port", str(port),
+                               "--workers", str(workers)],
                               env=env, cwd=settings.parent, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -227,22 +229,24 @@ def run(base: str, token: str, operation: Operation, requests: int) -> dict[str,
             "rate": len(latencies) / wall}
 
 
-def bench(label: str, url: str, requests: int) -> None:
+def bench(label: str, url: str, requests: int, workers: list[int]) -> None:
     import httpx
 
     with tempfile.TemporaryDirectory() as folder:
         settings, token, data = prepare(url, Path(folder))
-        with served(settings) as base:
-            document = httpx.get(f"{base}/openapi.json").json()
-            print(f"\n{label}: {len(data['patients']):,} patients; {CLIENTS} clients x "
-                  f"{requests} requests per operation", flush=True)
-            print(f"{'operation':<56}{'reqs':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}"
-                  f"{'target p99':>12}")
-            for operation in operations(document, data):
-                figures = run(base, token, operation, requests)
-                print(f"{operation[0]:<56}{figures['requests']:>6.0f}{figures['p50']:>9.1f}"
-                      f"{figures['p99']:>9.1f}{figures['rate']:>8.1f}"
-                      f"{'<= ' + str(operation[2]):>12}", flush=True)
+        for count in workers:
+            with served(settings, count) as base:
+                document = httpx.get(f"{base}/openapi.json").json()
+                print(f"\n{label}: {len(data['patients']):,} patients; `medbill serve --workers "
+                      f"{count}`; {CLIENTS} clients x {requests} requests per operation",
+                      flush=True)
+                print(f"{'operation':<56}{'reqs':>6}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}"
+                      f"{'target p99':>12}")
+                for operation in operations(document, data):
+                    figures = run(base, token, operation, requests)
+                    print(f"{operation[0]:<56}{figures['requests']:>6.0f}"
+                          f"{figures['p50']:>9.1f}{figures['p99']:>9.1f}"
+                          f"{figures['rate']:>8.1f}{'<= ' + str(operation[2]):>12}", flush=True)
 
 
 def main() -> None:
@@ -251,7 +255,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40,
                         help="requests per client per operation")
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--workers", default="1,2",
+                        help="`medbill serve --workers` values to run, one after the other")
     args, _ = parser.parse_known_args()
+    workers = [int(count) for count in args.workers.split(",")]
     load = os.getloadavg()
     print(f"load: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min; {os.cpu_count()} "
           f"cores). Targets (PostgreSQL): p99 <= {READ_TARGET_MS} ms reads, "
@@ -263,7 +270,7 @@ def main() -> None:
             shutil.copyfile(source, copy)
             bench(f"SQLite, {args.claims:,} claims" + (
                 f" (generated in {generated:.0f} s)" if generated is not None else ""),
-                f"sqlite:///{copy}", args.requests)
+                f"sqlite:///{copy}", args.requests, workers)
     if args.database in ("postgresql", "both"):
         from medbill_core.testing.bigdb import generate
         from medbill_core.testing.postgres import PostgresServer
@@ -274,7 +281,7 @@ def main() -> None:
                 started = time.perf_counter()
                 generate(url, args.claims)
                 bench(f"PostgreSQL, {args.claims:,} claims (generated in "
-                      f"{time.perf_counter() - started:.0f} s)", url, args.requests)
+                      f"{time.perf_counter() - started:.0f} s)", url, args.requests, workers)
         except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             print(f"postgresql: not measured ({type(exc).__name__}: {exc})")
 

@@ -115,3 +115,57 @@ def test_a_remote_host_needs_allow_remote_and_is_warned_about(
     assert calls == [{"host": "0.0.0.0", "port": 9999, "log_level": "warning",
                       "access_log": False, "server_header": False}]
     assert "warning: listening on 0.0.0.0: this server speaks plain HTTP" in served.stderr
+
+
+def test_workers_share_the_port_and_stop_together(served_config: Path) -> None:
+    """``--workers 2``: two uvicorn worker processes, each with its own medbill instance from
+    the same configuration, answer on one port; an API key made by the CLI works in both;
+    SIGTERM stops them all."""
+    import json
+
+    created = ok(served_config, "keys", "create", "--label", "workers", "--role", "biller",
+                 "--json")
+    token = json.loads(created.stdout)["token"]
+    port = _free_port()
+    medbill = Path(sys.executable).with_name("medbill")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MEDBILL_")}
+    server = subprocess.Popen([str(medbill), "--config", str(served_config), "serve",
+                               "--port", str(port), "--workers", "2"], env=env,
+                              cwd=served_config.parent, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server)
+        workers = _children(server.pid)
+        answers = []
+        for _ in range(20):  # new connections: the kernel spreads them over the workers
+            with httpx.Client(base_url=base,
+                              headers={"Authorization": f"Bearer {token}"}) as client:
+                answers.append(client.get("/v1/claims").status_code)
+        assert answers == [200] * 20
+        assert httpx.get(f"{base}/v1/claims").status_code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, stderr = server.communicate()
+    assert len(workers) >= 2, workers
+    assert f"serving the API on http://127.0.0.1:{port} in 2 worker processes" in stderr
+    assert "Traceback" not in stderr, stderr
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+
+
+def _children(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent`` (Linux: /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found

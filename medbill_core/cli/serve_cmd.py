@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from medbill_core.cli.common import cli_errors, fail, open_app, warn
+from medbill_core.cli.common import cli_errors, fail, open_app, state, warn
+from medbill_core.http.serving import PathWithoutQuery
+
+__all__ = ["PathWithoutQuery", "is_loopback", "serve"]
 
 log = logging.getLogger("medbill.http")
 
@@ -22,19 +26,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything
-
-
-class PathWithoutQuery(logging.Filter):
-    """uvicorn's access log line without the query string: a list's filter may name a
-    patient (``GET /v1/patients?last_name=...``), and PHI never goes into a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path?query, ...)
-        if isinstance(record.args, tuple) and len(record.args) >= 3 \
-                and isinstance(record.args[2], str):
-            record.args = (*record.args[:2], record.args[2].split("?", 1)[0],
-                           *record.args[3:])
-        return True
 
 
 @cli_errors
@@ -52,6 +43,10 @@ def serve(
     statements_dir: Annotated[Path, typer.Option(
         "--statements-dir", help="Folder for the statements of POST /v1/statement-runs")
     ] = Path("statements"),
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Worker processes sharing the port (one process runs Python on "
+        "one core at a time: more use more cores; each holds its own database connections)")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs) until stopped (Ctrl-C,
     SIGTERM). Callers authenticate with an API key: Authorization: Bearer <key>."""
@@ -60,28 +55,32 @@ def serve(
                    "there, behind a TLS proxy", 2)
     import uvicorn
 
-    from medbill_core.http import create_app
-    from medbill_core.http.resources.jobs import stop_jobs
-    from medbill_core.services.idempotency import purge_expired
-    from medbill_core.services.jobs import mark_interrupted
+    from medbill_core.http.serving import (
+        SETTINGS_ENV,
+        WORKER_FACTORY,
+        prepare_server,
+        serving_app,
+        worker_settings,
+    )
 
     medbill = open_app(as_installation=True)  # each request acts as its key's principal
     try:
         if not is_loopback(host):
             warn(f"listening on {host}: this server speaks plain HTTP; serve it to others only "
                  "through a TLS proxy in front of it")
-        purge_expired(medbill)
-        # jobs a stopped server left queued or running are not run again: marked failed
-        mark_interrupted(medbill)
-        app = create_app(medbill)
-        app.state.statements_dir = statements_dir
-        typer.echo(f"medbill: serving the API on http://{host}:{port} (docs at /docs; "
+        prepare_server(medbill)
+        shown = f" in {workers} worker processes" if workers > 1 else ""
+        typer.echo(f"medbill: serving the API on http://{host}:{port}{shown} (docs at /docs; "
                    "Ctrl-C stops)", err=True)
-        logging.getLogger("uvicorn.access").addFilter(PathWithoutQuery())
-        # as uvicorn shuts down gracefully (Ctrl-C, SIGTERM), before it re-raises the signal:
-        # running jobs finish, those not started are marked interrupted
-        app.router.on_shutdown.append(lambda: stop_jobs(app))
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=access_log,
-                    server_header=False)
+        if workers == 1:
+            uvicorn.run(serving_app(medbill, statements_dir), host=host, port=port,
+                        log_level="warning", access_log=access_log, server_header=False)
+            return
+        # each worker opens its own instance from the same configuration (serving.py)
+        medbill.close()
+        os.environ[SETTINGS_ENV] = worker_settings(
+            Path(state.config_path) if state.config_path else None, statements_dir)
+        uvicorn.run(WORKER_FACTORY, factory=True, workers=workers, host=host, port=port,
+                    log_level="warning", access_log=access_log, server_header=False)
     finally:
         medbill.close()
