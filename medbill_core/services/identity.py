@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -739,6 +739,14 @@ def revoke_key(work: UnitOfWork, principal: Principal, id_or_prefix: str) -> Key
     return _key_info(row, practice.code)
 
 
+#: an API key by its prefix, with whether its practice is open
+_KEY_LOOKUP = select(ApiKeyRow.id, ApiKeyRow.label, ApiKeyRow.role, ApiKeyRow.secret_hash,
+                     ApiKeyRow.revoked_at, ApiKeyRow.expires_at, ApiKeyRow.last_used_at,
+                     ApiKeyRow.practice_id, PracticeRow.active) \
+    .join(PracticeRow, PracticeRow.id == ApiKeyRow.practice_id) \
+    .where(ApiKeyRow.prefix == bindparam("prefix"))
+
+
 def authenticate_key(app: Medbill, token: str) -> Principal:
     """The principal an API key's token acts as; records when the key was last used (to
     the minute: see :data:`LAST_USED_RESOLUTION`).
@@ -750,21 +758,21 @@ def authenticate_key(app: Medbill, token: str) -> Principal:
     now = utcnow()
     principal: Principal | None = None
     stale = False
-    with app.unit_of_work(read_only=True) as work:
-        found = work.session.execute(
-            select(ApiKeyRow, PracticeRow).join(PracticeRow).where(
-                ApiKeyRow.prefix == match.group(1))).first() if match else None
-        # the digest is computed and compared whatever was found (constant time)
-        digest = _secret_hash(match.group(2) if match else "")
-        if found is not None:
-            row, practice = found
-            if (hmac.compare_digest(row.secret_hash, digest) and row.revoked_at is None
-                    and (row.expires_at is None or as_utc(row.expires_at) > now)
-                    and practice.active):
-                principal = Principal(kind=PrincipalKind.API_KEY, id=row.id, name=row.label,
-                                      practice_id=practice.id, role=Role(row.role))
-                stale = (row.last_used_at is None
-                         or as_utc(row.last_used_at) < now - LAST_USED_RESOLUTION)
+    # one Core read, not a unit of work: every API request pays for it, and an ORM session
+    # with two loaded entities cost as much as the balance read the request came for
+    with app.database.read_connection() as connection:
+        row = connection.execute(_KEY_LOOKUP, {"prefix": match.group(1)}).first() \
+            if match else None
+    # the digest is computed and compared whatever was found (constant time)
+    digest = _secret_hash(match.group(2) if match else "")
+    if row is not None and (hmac.compare_digest(row.secret_hash, digest)
+                            and row.revoked_at is None
+                            and (row.expires_at is None or as_utc(row.expires_at) > now)
+                            and row.active):
+        principal = Principal(kind=PrincipalKind.API_KEY, id=row.id, name=row.label,
+                              practice_id=row.practice_id, role=Role(row.role))
+        stale = (row.last_used_at is None
+                 or as_utc(row.last_used_at) < now - LAST_USED_RESOLUTION)
     if principal is None:
         raise NotAuthenticated(AUTHENTICATION_FAILED)
     if stale:

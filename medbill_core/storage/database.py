@@ -261,6 +261,14 @@ class Database:
         with self._readers() as session:
             yield session
 
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A Core connection for one short read of installation-wide rows (no ORM session, no
+        practice scope: the caller filters), rolled back at the end; on SQLite it never
+        waits for a writer, like :meth:`reader`."""
+        with self._read_engine.connect() as connection:
+            yield connection
+
     def dispose(self) -> None:
         self.engine.dispose()
 

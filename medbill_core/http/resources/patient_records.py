@@ -108,9 +108,10 @@ def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
             summary="A patient's balance", responses=NOT_FOUND)
 def patient_balance(request: Request,
                     principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
-                    patient_id: RowId) -> PatientBalance:
+                    patient_id: RowId) -> Response:
     with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
         work.patients.get(patient_id)
         balance = work.ledger.patient_balance(patient_id)
-    return PatientBalance(patient_id=patient_id, insurance=balance.insurance,
-                          patient=balance.patient, agency=balance.agency, total=balance.total)
+    return model_response(PatientBalance(
+        patient_id=patient_id, insurance=balance.insurance, patient=balance.patient,
+        agency=balance.agency, total=balance.total))
