@@ -245,3 +245,39 @@ def test_a_returned_financed_payment_takes_the_fee_back(medbill_app: Medbill) ->
     per_account, _, _ = books(medbill_app)
     assert per_account.get(FEES, D("0.00")) == D("0.00")
     assert per_account.get(DEPOSITS, D("0.00")) == D("0.00")
+
+
+def test_the_statement_shows_the_financed_payment_whole(medbill_app: Medbill) -> None:
+    """The family's statement says the lender paid 250.00 of the 300.00 claim: the 25.00 fee
+    it kept is the practice's cost, never a line the family reads as unpaid."""
+    from medbill_core.services.statements import build_statement
+
+    guarantor_id, patients = family(medbill_app, "300.00")
+    _, application = referred(medbill_app, guarantor_id, "250.00")
+    approve(medbill_app, application, "250.00", "25.00")
+    with medbill_app.unit_of_work() as work:
+        statement = build_statement(work, patients[0], statement_date=TODAY, cycle="2026-12")
+    assert [(line.charge, line.patient_paid, line.balance) for line in statement.lines] == [
+        (D("300.00"), D("250.00"), D("50.00"))]
+    assert statement.balance_due == D("50.00")
+
+
+def test_http_the_payment_shows_the_fee_and_what_was_deposited(medbill_app: Medbill) -> None:
+    from fastapi.testclient import TestClient
+    from test_http_accounts import AUDITOR, authenticate
+
+    from medbill_core.http import create_app
+
+    guarantor_id, patients = family(medbill_app, "120.00")
+    [claim] = claims_of(medbill_app, patients)
+    _, application = referred(medbill_app, guarantor_id)
+    approve(medbill_app, application, "120.00", "9.60")
+    [payment] = payments(medbill_app)
+    with TestClient(create_app(medbill_app, authenticate=authenticate)) as client:
+        shown = client.get(f"/v1/payments/{payment.id}", headers=AUDITOR)
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert {key: body[key] for key in ("amount", "fee", "net", "applied", "credit")} == {
+        "amount": "120.00", "fee": "9.60", "net": "110.40", "applied": "120.00",
+        "credit": "0.00"}
+    assert body["applications"] == [{"claim_id": claim, "amount": "120.00"}]
