@@ -13,6 +13,8 @@ contractual_adjustment        -
 transfer_to_patient           -                   +
 transfer_to_payer             - (from payer_key; a paired negative entry adds to the next payer)
 patient_payment                                   - (+ when a returned payment takes it back)
+financing_fee                                     - (a lender's merchant fee: the part of a
+                                                    financed payment the lender kept)
 write_off                     - (chosen bucket)
 refund                        + (chosen bucket)
 ============================  ==================  =================
@@ -37,9 +39,14 @@ on the claims), ``refund:payment:<id>:<n>`` (its credit refunded) and
 ``reversal:payment:<id>`` (returned: everything it applied taken back), so what a payment did
 is always the sum of its postings.
 
+A payment through a patient-financing lender (:mod:`medbill_core.services.financing`) pays
+the patient's balance in full but reaches the practice less the lender's merchant fee: the
+money received posts as ``patient_payment``, the fee as ``financing_fee`` (an expense of the
+practice, counted with the adjustments), both in the payment's posting.
+
 so for any claim, patient or payer:
 ``charges = payer payments + adjustments + write-offs + patient payments + agency payments
-+ agency fees - refunds + balance`` (the balance of all three buckets).
++ agency fees + financing fees - refunds + balance`` (the balance of all three buckets).
 Negative amounts are allowed where a payer takes money back (reversals), and for
 patient payments only in postings that move them (a returned check taking back what
 a payment applied, a credit applied to a claim: ``moves_payments=True``); a
@@ -85,6 +92,7 @@ class EntryKind(StrEnum):
     RECALL_FROM_AGENCY = "recall_from_agency"
     AGENCY_PAYMENT = "agency_payment"
     AGENCY_FEE = "agency_fee"
+    FINANCING_FEE = "financing_fee"
 
 
 class Bucket(StrEnum):
@@ -99,7 +107,9 @@ _AGENCY_KINDS = frozenset({EntryKind.TRANSFER_TO_AGENCY, EntryKind.RECALL_FROM_A
                            EntryKind.AGENCY_PAYMENT, EntryKind.AGENCY_FEE})
 #: kinds whose amounts must be positive (corrections use the opposite kind)
 _POSITIVE_ONLY = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.REFUND,
-                            EntryKind.WRITE_OFF}) | _AGENCY_KINDS
+                            EntryKind.WRITE_OFF, EntryKind.FINANCING_FEE}) | _AGENCY_KINDS
+#: the kinds a payment's posting holds, negative only where it is taken back (``moves_payments``)
+_PAYMENT_KINDS = frozenset({EntryKind.PATIENT_PAYMENT, EntryKind.FINANCING_FEE})
 
 
 @dataclass(frozen=True)
@@ -136,7 +146,7 @@ class LedgerLine:
             return (-amount, amount)
         if kind is EntryKind.TRANSFER_TO_PAYER:
             return (-amount, ZERO)
-        if kind is EntryKind.PATIENT_PAYMENT:
+        if kind in _PAYMENT_KINDS:
             return (ZERO, -amount)
         if kind is EntryKind.WRITE_OFF:
             return (-amount, ZERO) if self._bucket() is Bucket.INSURANCE else (ZERO, -amount)
@@ -191,11 +201,11 @@ class Totals:
 
     @property
     def adjustments(self) -> Decimal:
-        """Contractual adjustments, write-offs and agency fees, less refunds (payer-to-payer
-        transfers net to zero within an account and are counted here so a payer's own totals
-        balance)."""
+        """Contractual adjustments, write-offs, agency and financing fees, less refunds
+        (payer-to-payer transfers net to zero within an account and are counted here so a
+        payer's own totals balance)."""
         return (self[EntryKind.CONTRACTUAL_ADJUSTMENT] + self[EntryKind.WRITE_OFF]
-                + self[EntryKind.AGENCY_FEE]
+                + self[EntryKind.AGENCY_FEE] + self[EntryKind.FINANCING_FEE]
                 + self[EntryKind.TRANSFER_TO_PAYER] - self[EntryKind.REFUND])
 
     def is_balanced(self) -> bool:
@@ -279,8 +289,9 @@ class Ledger:
         """Post ``lines`` under ``posting_key`` once.
 
         ``moves_payments``: the posting takes back or moves what patient payments applied
-        (a returned check, a credit applied to a claim), so a patient payment may be
-        negative in it; anywhere else a negative patient payment is a mistake.
+        (a returned check, a credit applied to a claim), so a patient payment (or the
+        financing fee a financed payment carries) may be negative in it; anywhere else a
+        negative patient payment is a mistake.
         ``undoes_write_off``: the posting takes back (part of) an earlier write-off that a
         later payment proved wrong, so a write-off may be negative in it.
         ``undoes_refund``: the posting takes back a refund whose money never left (a refund
@@ -309,7 +320,7 @@ class Ledger:
             if amount == ZERO:
                 raise LedgerError(f"posting {posting_key}: a {line.kind.value} of 0.00")
             if line.kind in _POSITIVE_ONLY and amount < ZERO and not (
-                    moves_payments and line.kind is EntryKind.PATIENT_PAYMENT) and not (
+                    moves_payments and line.kind in _PAYMENT_KINDS) and not (
                     undoes_write_off and line.kind is EntryKind.WRITE_OFF) and not (
                     undoes_refund and line.kind is EntryKind.REFUND):
                 raise LedgerError(f"posting {posting_key}: {line.kind.value} must be positive")

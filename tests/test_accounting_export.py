@@ -305,7 +305,8 @@ def test_a_month_exported_to_iif_ties_to_the_ledger_and_the_deposits(month: Medb
         "Patient Credits": "OCLIAB", "Unapplied Insurance Payments": "OCLIAB",
         "Refunds Payable": "OCLIAB", "Patient Service Revenue": "INC",
         "Contractual Allowances": "INC", "Write-offs": "INC",
-        "Payer Provider-Level Adjustments": "INC", "Collection Agency Fees": "EXP"}
+        "Payer Provider-Level Adjustments": "INC", "Collection Agency Fees": "EXP",
+        "Patient Financing Fees": "EXP"}
     per_account = iif_totals(transactions)
     assert per_account["Patient Service Revenue"] == D("-574.00")
     assert per_account["Undeposited Funds"] == D("407.15")  # 337.15 + 70.00

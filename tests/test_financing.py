@@ -146,11 +146,14 @@ def test_an_approval_by_callback_twice_then_a_poll_posts_once(medbill_app: Medbi
     assert owed(medbill_app, guarantor_id) == D("50.00")
     with medbill_app.unit_of_work(read_only=True) as work:
         kinds = [(entry.kind, entry.patient_delta) for entry in work.session.scalars(
-            select(LedgerEntryRow).where(LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT))]
+            select(LedgerEntryRow).where(LedgerEntryRow.kind.in_(
+                (EntryKind.PATIENT_PAYMENT, EntryKind.FINANCING_FEE))))]
         posted = work.session.scalars(select(AuditEventRow).where(
             AuditEventRow.action == "financing.post")).all()
-    # oldest service first across the family: the parent's 300.00, then 150.00 of the child's
-    assert sorted(delta for _, delta in kinds) == [D("-300.00"), D("-150.00")]
+    # oldest service first across the family: the parent's 300.00 (the lender's 27.00 fee
+    # first out of it), then 150.00 of the child's
+    assert sorted(kinds) == [("financing_fee", D("-27.00")), ("patient_payment", D("-273.00")),
+                             ("patient_payment", D("-150.00"))]
     assert [(event.actor, event.entity_id) for event in posted] == [
         ("financing:fakefin", str(referral_id))]
 
@@ -323,7 +326,7 @@ def test_a_callback_and_a_poll_at_the_same_moment_post_once(medbill_app: Medbill
     guarantor_id, _ = family(medbill_app, "140.00")
     referral_id, application = referred(medbill_app, guarantor_id)
     body, headers = callback(LENDER_PROVIDER.decide(application, FinancingStatus.APPROVED,
-                                                    "140.00"))
+                                                    "140.00", "7.00"))
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -348,6 +351,10 @@ def test_a_callback_and_a_poll_at_the_same_moment_post_once(medbill_app: Medbill
     for thread in threads:
         thread.join()
     assert errors == []
-    assert [p.amount for p in payments(medbill_app)] == [D("140.00")]
+    assert [(p.amount, p.fee) for p in payments(medbill_app)] == [(D("140.00"), D("7.00"))]
     assert referral(medbill_app, referral_id).status is ReferralStatus.POSTED
     assert owed(medbill_app, guarantor_id) == D("0.00")
+    with medbill_app.unit_of_work(read_only=True) as work:  # the fee posted once too
+        totals = work.ledger.totals()
+    assert (totals[EntryKind.PATIENT_PAYMENT], totals[EntryKind.FINANCING_FEE]) == (
+        D("133.00"), D("7.00"))

@@ -107,6 +107,7 @@ def test_overpayment_is_refused_unless_declared_a_credit(medbill_app) -> None:
 
 @pytest.mark.parametrize(("kind", "amount", "message"), [
     (EntryKind.PATIENT_PAYMENT, D("-5.00"), "patient_payment must be positive"),
+    (EntryKind.FINANCING_FEE, D("-5.00"), "financing_fee must be positive"),
     (EntryKind.PAYER_PAYMENT, D("0.00"), "a payer_payment of 0.00"),
     (EntryKind.WRITE_OFF, D("5.00"), "must say which bucket"),
 ])
@@ -149,7 +150,8 @@ positive = st.decimals(min_value=D("0.01"), max_value=D("200.00"), places=2)
 operation = st.one_of(
     st.tuples(st.sampled_from([EntryKind.PAYER_PAYMENT, EntryKind.CONTRACTUAL_ADJUSTMENT,
                                EntryKind.TRANSFER_TO_PATIENT]), amounts, st.none()),
-    st.tuples(st.just(EntryKind.PATIENT_PAYMENT), positive, st.none()),
+    st.tuples(st.sampled_from([EntryKind.PATIENT_PAYMENT, EntryKind.FINANCING_FEE]), positive,
+              st.none()),
     st.tuples(st.sampled_from([EntryKind.WRITE_OFF, EntryKind.REFUND]), positive,
               st.sampled_from([Bucket.INSURANCE, Bucket.PATIENT])),
 )

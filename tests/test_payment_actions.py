@@ -24,6 +24,7 @@ from medbill_core.app import Medbill
 from medbill_core.config import load_config
 from medbill_core.domain import Payment, PaymentMethodKind
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
+from medbill_core.ledger import EntryKind
 from medbill_core.services.payments import (
     Overpayment,
     PlanStatus,
@@ -385,7 +386,10 @@ def test_ledger_invariants_hold_with_refunds_reversals_and_credits(
 
 family_pay_op = st.tuples(st.just("family"), st.decimals(min_value=D("0.01"),
                                                          max_value=D("300.00"), places=2),
-                         st.sampled_from([None, Overpayment.CREDIT, Overpayment.REFUND]))
+                         st.sampled_from([None, Overpayment.CREDIT, Overpayment.REFUND]),
+                         # a lender's merchant fee kept of it (capped at the payment)
+                         st.one_of(st.none(), st.decimals(min_value=D("0.00"),
+                                                          max_value=D("300.00"), places=2)))
 member_pay_op = st.tuples(st.just("member"), st.integers(0, 2),
                           st.decimals(min_value=D("0.01"), max_value=D("150.00"), places=2))
 member_credit_op = st.tuples(st.just("apply"), st.integers(0, 2))
@@ -401,10 +405,11 @@ member_credit_op = st.tuples(st.just("apply"), st.integers(0, 2))
 def test_ledger_invariants_hold_with_guarantor_payments(
         medbill_app: Medbill, charges: list[list[Decimal]], operations: list[Any]) -> None:
     """Family payments (``payments record --guarantor``) mixed with the patients' own
-    payments, refunds, returned payments (with fees) and credits applied: every patient's
-    ledger balances, no claim is owed less than zero, the family's payments are exactly the
-    payments not reversed, and the family's money on no claim is exactly the recorded credits
-    and what returned payments leave owed."""
+    payments, refunds, returned payments (with fees) and credits applied, some family
+    payments arriving less a lender's merchant fee: every patient's ledger balances, no claim
+    is owed less than zero, the family's payments and financing fees are exactly the payments
+    not reversed (the fees exactly theirs), and the family's money on no claim is exactly the
+    recorded credits and what returned payments leave owed."""
     from medbill_core.domain import GuarantorRelationship
     from medbill_core.services.guarantors import GuarantorService
     from medbill_core.services.payments import record_guarantor_payment
@@ -431,7 +436,8 @@ def test_ledger_invariants_hold_with_guarantor_payments(
             with suppress(LedgerError), app.unit_of_work() as work:
                 record_guarantor_payment(work, guarantor.id, Payment(
                     patient_id=members[0], amount=op[1], method=PaymentMethodKind.CHECK,
-                    received_on=TODAY), overpayment=op[2])
+                    received_on=TODAY), overpayment=op[2],
+                    fee=None if op[3] is None else min(op[3], op[1]))
         elif op[0] == "member":
             with suppress(LedgerError):
                 record(app, members[op[1] % len(members)], str(op[2]), Overpayment.CREDIT)
@@ -461,8 +467,10 @@ def test_ledger_invariants_hold_with_guarantor_payments(
     assert all(amount >= D("0.00") for amount in settled.values())
     live = [row for row in rows if row.reversed_on is None]
     returned = [row for row in rows if row.reversed_on is not None]
-    assert sum((t.payments for t in totals), D("0.00")) == sum((row.amount for row in live),
-                                                                D("0.00"))
+    financing_fees = sum((t[EntryKind.FINANCING_FEE] for t in totals), D("0.00"))
+    assert sum((t.payments for t in totals), D("0.00")) + financing_fees == sum(
+        (row.amount for row in live), D("0.00"))
+    assert financing_fees == sum((row.fee or D("0.00") for row in live), D("0.00"))
     on_account = owed - sum(on_claims, D("0.00"))
     assert on_account == (fees + sum((row.refunded for row in returned), D("0.00"))
                           - sum((row.unapplied + settled[row.id] for row in live), D("0.00")))

@@ -172,7 +172,8 @@ def list_payments_command(
     guarantor: GuarantorRef = None,
     as_json: AsJson = False,
 ) -> None:
-    """Payments received, oldest first: applied, credit, refunded, reversed."""
+    """Payments received, oldest first: applied, credit, refunded, reversed; a financed
+    payment's merchant fee and what was deposited (net)."""
     from medbill_core.services.guarantors import resolve_guarantor
     from medbill_core.services.payments import list_payments
 
@@ -188,7 +189,7 @@ def list_payments_command(
     if as_json:
         print_json([item.as_json() for item in items])
         return
-    money = ("amount", "applied", "credit", "refunded")
+    money = ("amount", "fee", "net", "applied", "credit", "refunded")
     table = data_table("id", "account", "received", "method", "reference", *money, "status",
                        title=f"{len(items)} payments",
                        keys=("id", "account", "received", "reference", *money),
@@ -197,7 +198,8 @@ def list_payments_command(
         status = item.status.value + (f" {item.reversed_on}" if item.reversed_on else "")
         table.add_row(str(item.id), escape(item.account_number), str(item.received_on),
                       item.method, escape(item.reference or ""), str(item.amount),
-                      str(item.applied), str(item.credit), str(item.refunded), status)
+                      str(item.fee or ""), str(item.net), str(item.applied),
+                      str(item.credit), str(item.refunded), status)
     print_table(table)
 
 

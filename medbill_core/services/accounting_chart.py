@@ -51,6 +51,7 @@ class AccountRole(StrEnum):
     WRITE_OFFS = "write_offs"
     PROVIDER_ADJUSTMENTS = "provider_adjustments"
     COLLECTION_FEES = "collection_fees"
+    FINANCING_FEES = "financing_fees"
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,9 @@ DEFAULTS: dict[AccountRole, RoleDefault] = {
     AccountRole.COLLECTION_FEES: RoleDefault(
         "Collection Agency Fees", "Expense",
         "what collection agencies keep of what they collect"),
+    AccountRole.FINANCING_FEES: RoleDefault(
+        "Patient Financing Fees", "Expense",
+        "the merchant fees patient-financing lenders keep of what they approve"),
 }
 
 #: QuickBooks Desktop's IIF code (``ACCNTTYPE``) of each account type the defaults use
@@ -142,6 +146,8 @@ COUNTER_ROLE: dict[EntryKind, AccountRole] = {
     # what an agency remits is money received; what it keeps, its fee
     EntryKind.AGENCY_PAYMENT: AccountRole.PATIENT_DEPOSITS,
     EntryKind.AGENCY_FEE: AccountRole.COLLECTION_FEES,
+    # a lender pays a financed balance in full less its merchant fee: the practice's expense
+    EntryKind.FINANCING_FEE: AccountRole.FINANCING_FEES,
 }
 
 #: QuickBooks' longest account name (a full ``Parent:Sub`` name)

@@ -15,10 +15,17 @@ the referral's row lock, so a callback twice, or a poll after the callback, post
 The approved amount posts as a patient payment through the patient-payment rules
 (:func:`~medbill_core.services.payments.record_guarantor_payment`: across the family's
 claims oldest service first; what exceeds the balance by then stays a credit), method
-``other``, its reference naming the lender and the application. A merchant fee the lender
-reports is kept on the referral (``merchant_fee``): the lender deposits the approved amount
-less it, and the practice's books carry it as a financing expense; it does not change what
-the patient owes.
+``other``, its reference naming the lender and the application. The patient's balance drops
+by the whole approved amount (the patient now owes the lender). A merchant fee the lender
+reports (``merchant_fee``, kept on the referral and on the payment as its ``fee``) is what
+the lender keeps: it deposits the approved amount less the fee. The payment's posting
+therefore holds ``patient_payment`` entries for what the lender deposits and
+``financing_fee`` entries for the fee (carved out of what the payment applies, first out of
+each claim it pays), so the day's patient deposit in the accounting export is the money that
+reaches the bank and the fee is booked to the *patient financing fees* expense account
+(:mod:`medbill_core.services.accounting_chart`). A fee of 0.00, or none, posts the payment
+whole; a fee equal to the approved amount (the lender deposits nothing) is legal: the
+posting is all financing fee. A returned payment takes the fee back with the rest.
 """
 
 from __future__ import annotations
@@ -247,15 +254,18 @@ def _post(work: UnitOfWork, row: FinancingReferralRow) -> None:
     payment = Payment(patient_id=0, amount=row.approved_amount, method=PaymentMethodKind.OTHER,
                       reference=f"{lender} {row.application_id}"[:40], received_on=date.today())
     # the lender paid what it approved: money beyond what the family owes by now (paid
-    # another way since the referral) stays with them as a credit rather than being refused
+    # another way since the referral) stays with them as a credit rather than being refused;
+    # what the lender kept of it is the practice's expense, not the family's debt
     result = record_guarantor_payment(work, row.guarantor_id, payment,
-                                      overpayment=Overpayment.CREDIT)
+                                      overpayment=Overpayment.CREDIT, fee=row.merchant_fee)
     row.payment_id = result.payment_id
     row.status = ReferralStatus.POSTED.value
     row.posted_at = utcnow()
     audit.record(work.session, actor=work.actor, action="financing.post",
                  entity_type="financing_referral", entity_id=row.id,
                  details={"payment_id": result.payment_id, "amount": str(row.approved_amount),
+                          "merchant_fee": str(row.merchant_fee)
+                          if row.merchant_fee is not None else None,
                           "lender": lender})
 
 

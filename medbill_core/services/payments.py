@@ -7,6 +7,13 @@ What is left over needs a decision: keep it as a **credit** on the account, or
 nothing is written. A credit can later be refunded or applied to open balances; a
 returned payment takes back everything it applied.
 
+A payment can arrive less a fee its intermediary kept (a patient-financing lender's merchant
+fee, :mod:`medbill_core.services.financing`): the patient's balance drops by the whole
+amount, the practice receives the amount less the fee. The fee is carved out of what the
+payment applies, first out of each application in order, as ``financing_fee`` ledger entries
+in the payment's own posting; the rest is the ``patient_payment`` the deposit holds. A
+returned payment takes the fee back with the rest.
+
 A payment plan spreads a balance over installments that add up exactly to its
 total (the last installment absorbs the rounding). Payments count towards the
 oldest unpaid installments; an installment past due and not fully paid is missed.
@@ -15,7 +22,7 @@ oldest unpaid installments; an installment past due and not fully paid is missed
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -106,6 +113,23 @@ def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: 
             work.claims.transition(claim_id, target, reason=reason)
 
 
+def _carve_fee(lines: list[LedgerLine], fee: Decimal) -> list[LedgerLine]:
+    """``lines`` with ``fee`` taken out of their patient payments in order as financing fees
+    (the fee first out of each, so every line stays whole cents and the sums are exact)."""
+    carved: list[LedgerLine] = []
+    left = fee
+    for line in lines:
+        if line.kind is not EntryKind.PATIENT_PAYMENT or left <= ZERO:
+            carved.append(line)
+            continue
+        take = min(left, line.amount)
+        carved.append(replace(line, kind=EntryKind.FINANCING_FEE, amount=take))
+        if line.amount > take:
+            carved.append(replace(line, amount=line.amount - take))
+        left -= take
+    return carved
+
+
 def record_payment(work: UnitOfWork, payment: Payment, *,
                    overpayment: Overpayment | None = None,
                    confirmed_date: bool = False) -> PaymentResult:
@@ -146,10 +170,11 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
                    balances: list[tuple[int, int, Decimal]],
                    on_account: list[tuple[int, Decimal]], *,
                    overpayment: Overpayment | None, guarantor_id: int | None,
-                   where: str = "") -> PaymentResult:
+                   where: str = "", fee: Decimal = ZERO) -> PaymentResult:
     """Store ``payment`` and apply it to ``balances`` ((patient, claim, balance), in order),
     then to what ``on_account`` patients owe on no claim; the rest is a credit (or refund) on
-    ``payment.patient_id``'s account."""
+    ``payment.patient_id``'s account. ``fee``: what an intermediary kept of it (see the
+    module docstring)."""
     owed = sum((bal for _, _, bal in balances), ZERO) + sum((a for _, a in on_account), ZERO)
     remaining = payment.amount
     if remaining > owed and overpayment is None:
@@ -159,7 +184,7 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
     row = PaymentRow(patient_id=payment.patient_id, amount=payment.amount,
                      method=payment.method.value, reference=payment.reference,
                      received_on=payment.received_on, unapplied=ZERO, refunded=ZERO,
-                     guarantor_id=guarantor_id)
+                     guarantor_id=guarantor_id, fee=fee if fee > ZERO else None)
     work.session.add(row)
     work.session.flush()
     lines: list[LedgerLine] = []
@@ -196,6 +221,8 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
             credit = remaining
             per_patient[payment.patient_id] = per_patient.get(payment.patient_id,
                                                               ZERO) + remaining
+    if fee > ZERO:
+        lines = _carve_fee(lines, fee)
     posting = work.ledger.post(f"payment:{row.id}", "patient_payment", lines,
                                effective_date=payment.received_on,
                                memo=f"{payment.method.value} payment",
@@ -210,7 +237,8 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
     work.app.hooks.billing_event_precommit(event_type="payment.posted", data={
         "payment_id": row.id, "patient_id": payment.patient_id, "guarantor_id": guarantor_id,
         "amount": str(payment.amount), "method": row.method, "claim_ids": sorted(applied),
-        "unapplied": str(credit), "refunded": str(refunded)})
+        "unapplied": str(credit), "refunded": str(refunded),
+        "fee": str(row.fee) if row.fee is not None else None})
     if guarantor_id is not None:  # a family's payment: each application on its own
         claim_patients = {claim_id: patient_id for patient_id, claim_id, _ in balances}
         for claim_id, amount in applied.items():
@@ -273,16 +301,19 @@ def _held(work: UnitOfWork) -> set[int]:
 
 def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payment, *,
                              overpayment: Overpayment | None = None,
-                             confirmed_date: bool = False) -> PaymentResult:
+                             confirmed_date: bool = False,
+                             fee: Decimal | None = None) -> PaymentResult:
     """One payment for a guarantor's whole family (a check for a family statement): applied
     across the guarantor's patients oldest service first, then to what their accounts owe on
     no claim (returned-item fees), each application audited. ``payment.patient_id`` is
     ignored: the payment is recorded on the family's first patient (:func:`family_of`),
-    whose account keeps any credit.
+    whose account keeps any credit. ``fee``: what an intermediary kept of the payment (a
+    lender's merchant fee; see the module docstring).
 
     :raises NotFound: no such guarantor.
-    :raises ValidationFailed: the guarantor answers for no patient, or the payment names a
-        claim (pay one claim with ``--patient``).
+    :raises ValidationFailed: the guarantor answers for no patient, the payment names a
+        claim (pay one claim with ``--patient``), or the fee is negative or more than the
+        payment.
     :raises LedgerError: the payment exceeds what the family owes and no overpayment
         decision was given.
     """
@@ -293,13 +324,17 @@ def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payme
         raise ValidationFailed(f"guarantor {guarantor_id}", [(
             "claim", "a family payment is applied oldest service first; pay one claim as "
                      "the patient's payment")])
+    kept = to_money(fee) if fee is not None else ZERO
+    if not ZERO <= kept <= payment.amount:
+        raise ValidationFailed(f"guarantor {guarantor_id}", [(
+            "fee", f"{kept} is not between 0.00 and the {payment.amount} paid")])
     family = family_of(work, guarantor_id)
     payment = payment.model_copy(update={"patient_id": family[0]})
     on_account = [(pid, owed) for pid in family
                   if (owed := _on_account_balance(work, pid)) > ZERO]
     return _apply_payment(work, payment, family_claim_balances(work, family), on_account,
                           overpayment=overpayment, guarantor_id=guarantor_id,
-                          where=f" by guarantor {guarantor_id}'s patients")
+                          where=f" by guarantor {guarantor_id}'s patients", fee=kept)
 
 
 def _on_account_balance(work: UnitOfWork, patient_id: int) -> Decimal:
@@ -341,11 +376,20 @@ class PaymentSummary:
     guarantor: str | None = None
     #: the patient whose account the payment is on (the API names patients by id)
     patient_id: int | None = None
+    #: what an intermediary kept of it (a financing lender's merchant fee); None: nothing
+    fee: Decimal | None = None
+
+    @property
+    def net(self) -> Decimal:
+        """What the practice received (the deposit): the amount less the fee."""
+        return self.amount - (self.fee or ZERO)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "account_number": self.account_number,
                 "guarantor": self.guarantor,
-                "amount": str(self.amount), "method": self.method,
+                "amount": str(self.amount),
+                "fee": None if self.fee is None else str(self.fee), "net": str(self.net),
+                "method": self.method,
                 "reference": self.reference, "received_on": self.received_on.isoformat(),
                 "applied": str(self.applied), "credit": str(self.credit),
                 "refunded": str(self.refunded), "status": self.status.value,
@@ -387,7 +431,8 @@ def payment_summary(row: PaymentRow, account_number: str) -> PaymentSummary:
         row.unapplied, row.refunded,
         PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
         row.reversed_on, row.returned_fee,
-        guarantor_number(row.guarantor_id) if row.guarantor_id else None, row.patient_id)
+        guarantor_number(row.guarantor_id) if row.guarantor_id else None, row.patient_id,
+        row.fee)
 
 
 def payments_after(work: UnitOfWork, *, after_id: int | None, limit: int,
@@ -504,9 +549,14 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
 
 def payment_applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal]:
     """Claim id -> what the payment has applied to it: at recording and through credits
-    applied since (postings ``payment:ID`` and ``credit:payment:ID:n``)."""
-    return {claim_id: amount for (_, claim_id), amount
-            in _applications(work, payment_id).items() if claim_id is not None}
+    applied since (postings ``payment:ID`` and ``credit:payment:ID:n``), with the fee an
+    intermediary kept of it there (it paid the patient's balance as well)."""
+    applied: dict[int, Decimal] = {}
+    for places in (_applications(work, payment_id), _fees_carved(work, payment_id)):
+        for (_, claim_id), amount in places.items():
+            if claim_id is not None:
+                applied[claim_id] = applied.get(claim_id, ZERO) + amount
+    return {claim_id: amount for claim_id, amount in applied.items() if amount}
 
 
 def _applications(work: UnitOfWork, payment_id: int) -> dict[tuple[int, int | None], Decimal]:
@@ -519,6 +569,22 @@ def _applications(work: UnitOfWork, payment_id: int) -> dict[tuple[int, int | No
         .where(or_(PostingRow.posting_key == f"payment:{payment_id}",
                    PostingRow.posting_key.like(f"credit:payment:{payment_id}:%")),
                LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT.value)
+        .group_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)
+        .order_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)).all()
+    return {(patient_id, claim_id): to_money(amount) for patient_id, claim_id, amount in rows
+            if amount}
+
+
+def _fees_carved(work: UnitOfWork, payment_id: int
+                 ) -> dict[tuple[int, int | None], Decimal]:
+    """(patient id, claim id or None) -> the fee carved out of the payment there (its
+    ``financing_fee`` entries; empty for a payment that arrived whole)."""
+    rows = work.session.execute(
+        select(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id,
+               func.sum(LedgerEntryRow.amount))
+        .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
+        .where(PostingRow.posting_key == f"payment:{payment_id}",
+               LedgerEntryRow.kind == EntryKind.FINANCING_FEE.value)
         .group_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)
         .order_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)).all()
     return {(patient_id, claim_id): to_money(amount) for patient_id, claim_id, amount in rows
@@ -563,12 +629,21 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     day = on or date.today()
     # on claims, and on no claim: the credit, what was refunded, a fee it paid (a family's
     # payment: on each patient's account it reached)
-    applications = _applications(work, payment_id)
+    received = _applications(work, payment_id)
+    # a lender's payment: its merchant fee is taken back with what it deposited
+    fees = _fees_carved(work, payment_id) if row.fee is not None else {}
+    applications = dict(received)
+    for place, amount in fees.items():
+        applications[place] = applications.get(place, ZERO) + amount
+    applications = {place: amount for place, amount in applications.items() if amount}
     applied = {claim_id: amount for (_, claim_id), amount in applications.items()
                if claim_id is not None}
     lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=patient_id,
                         claim_id=claim_id)
-             for (patient_id, claim_id), amount in applications.items()]
+             for (patient_id, claim_id), amount in received.items()]
+    lines += [LedgerLine(EntryKind.FINANCING_FEE, -amount, patient_id=patient_id,
+                         claim_id=claim_id)
+              for (patient_id, claim_id), amount in fees.items()]
     if fee is not None:
         lines.append(LedgerLine(EntryKind.CHARGE, to_money(fee), patient_id=row.patient_id,
                                 bucket=Bucket.PATIENT, reason_code="NSF"))

@@ -371,7 +371,10 @@ def _claim_line(claim: _ClaimInfo, sums: _Sums, lines: Sequence[_ServiceLine],
                          insurance_paid=amounts.get(EntryKind.PAYER_PAYMENT.value, ZERO),
                          insurance_adjusted=sum((amounts.get(kind, ZERO)
                                                  for kind in _INSURANCE_ADJUSTMENTS), ZERO),
-                         patient_paid=amounts.get(EntryKind.PATIENT_PAYMENT.value, ZERO),
+                         # a financed payment paid the patient's balance whole: the fee the
+                         # lender kept is the practice's cost, not something the patient owes
+                         patient_paid=amounts.get(EntryKind.PATIENT_PAYMENT.value, ZERO)
+                         + amounts.get(EntryKind.FINANCING_FEE.value, ZERO),
                          balance=sums.balance, why=why)
 
 

@@ -545,6 +545,9 @@ class PaymentRow(PracticeScoped, TimestampMixin, Base):
     #: what the payment counted towards payment-plan installments (NULL before 0013: the
     #: amount less refunds, as counted then), so a later refund or reversal owes back no more
     plan_counted: Mapped[Decimal | None] = mapped_column(Cents)
+    #: what an intermediary kept of the payment (a financing lender's merchant fee, posted as
+    #: ``financing_fee``): the practice received ``amount - fee`` (NULL: nothing; before 0037)
+    fee: Mapped[Decimal | None] = mapped_column(Cents)
 
 
 class PaymentRefundRow(Base):

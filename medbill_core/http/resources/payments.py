@@ -69,6 +69,9 @@ class PaymentOut(BaseModel):
     account_number: str
     guarantor: str | None = Field(description="a family's payment: the guarantor's number")
     amount: str
+    fee: str | None = Field(default=None, description="what an intermediary kept of it (a "
+                            "financing lender's merchant fee); null: nothing")
+    net: str = Field(description="what the practice received: the amount less the fee")
     method: PaymentMethodKind
     reference: str | None
     received_on: date
@@ -83,7 +86,9 @@ class PaymentOut(BaseModel):
     def of(cls, summary: PaymentSummary) -> PaymentOut:
         return cls(id=summary.id, patient_id=summary.patient_id or 0,
                    account_number=summary.account_number, guarantor=summary.guarantor,
-                   amount=str(summary.amount), method=PaymentMethodKind(summary.method),
+                   amount=str(summary.amount),
+                   fee=None if summary.fee is None else str(summary.fee),
+                   net=str(summary.net), method=PaymentMethodKind(summary.method),
                    reference=summary.reference, received_on=summary.received_on,
                    applied=str(summary.applied), credit=str(summary.credit),
                    refunded=str(summary.refunded), status=summary.status,

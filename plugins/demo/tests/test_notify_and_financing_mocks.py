@@ -1,7 +1,8 @@
 """Texts and financing with the real mocks (integration): a statement's "ready" text through
 the notification outbox to notify_mock (an outage first: retried, recorded once, owner-only),
 and a referral to payments_mock's lender approved by its signed callback and posted once (the
-approved amount; the lender's merchant fee kept on the referral). On SQLite and PostgreSQL."""
+approved amount; the lender's merchant fee kept on the referral and the payment, posted as
+the practice's financing fee). On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -141,9 +142,9 @@ def test_a_referral_approved_by_the_lenders_callback_posts_once(medbill_app: Med
         owed = balance_owed(work, guarantor_id=guarantor_id)
     assert (checked.status, checked.approved_amount, checked.merchant_fee) == (
         ReferralStatus.POSTED, D("250.00"), D("12.50"))
-    assert [(p.amount, p.method, p.id) for p in payments] == [
-        (D("250.00"), "other", checked.payment_id)]
-    assert owed == D("150.00")
+    assert [(p.amount, p.fee, p.method, p.id) for p in payments] == [
+        (D("250.00"), D("12.50"), "other", checked.payment_id)]
+    assert owed == D("150.00")  # the whole approved amount came off, the fee included
 
 
 def test_an_amount_above_the_credit_line_is_declined_and_posts_nothing(
