@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import string
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -71,7 +71,7 @@ __all__ = [
     "TEMPLATES", "ContactChoice", "ContactPreference", "NotificationStatus",
     "NotificationView", "Outcome", "account_key_of", "contact_preference", "deliver_due",
     "get_notification", "list_notifications", "render", "send_link",
-    "set_contact_preference", "statement_ready",
+    "set_contact_preference", "statement_ready", "statements_ready",
 ]
 
 
@@ -364,6 +364,33 @@ def statement_ready(work: UnitOfWork, statement_id: int,
     account_key = statement.guarantor_key or f"P{statement.patient_id}"
     return _queue(work, "statement_ready", account_key, check_link(link_url),
                   dedupe_key=f"statement_ready:{statement_id}", statement_id=statement_id)
+
+
+def statements_ready(work: UnitOfWork, items: Sequence[tuple[int, str, str]]) -> None:
+    """:func:`statement_ready` for the statements a run has just recorded in the caller's
+    transaction, each (statement id, its addressee's account key, its pay link): the messages
+    already queued and the addressees' preferences read by one query each; only an addressee
+    who agreed to texts or e-mails (or whose message exists) goes on to :func:`_queue`, which
+    for the others (most) would send nothing.
+
+    :raises ValidationFailed: a link that is not an https link.
+    """
+    work.require(Action.STATEMENTS_RUN)
+    if not items:
+        return
+    links = [check_link(link_url) for _, _, link_url in items]
+    dedupe_keys = [f"statement_ready:{statement_id}" for statement_id, _, _ in items]
+    queued = set(work.session.scalars(select(NotificationRow.dedupe_key).where(
+        NotificationRow.dedupe_key.in_(dedupe_keys))))
+    agreed = {key for key, channel in work.session.execute(
+        select(ContactPreferenceRow.account_key, ContactPreferenceRow.channel).where(
+            ContactPreferenceRow.account_key.in_({key for _, key, _ in items})))
+        if ContactChoice(channel) is not ContactChoice.NONE}
+    for (statement_id, account_key, _), link, dedupe_key in zip(items, links, dedupe_keys,
+                                                                strict=True):
+        if dedupe_key in queued or account_key in agreed:
+            _queue(work, "statement_ready", account_key, link, dedupe_key=dedupe_key,
+                   statement_id=statement_id)
 
 
 def send_link(work: UnitOfWork, account_key: str, link_url: str) -> NotificationView:

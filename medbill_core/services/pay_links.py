@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from medbill_core import audit
 from medbill_core.domain import Statement
@@ -252,6 +253,16 @@ def attach_statement(work: UnitOfWork, link_id: int, statement_id: int) -> None:
     row.statement_id = statement_id
 
 
+def attach_statements(work: UnitOfWork, pairs: Sequence[tuple[int, int]]) -> None:
+    """:func:`attach_statement` for a statement run's group of (link id, statement id), links
+    it has just issued in the caller's transaction: one UPDATE (an executemany)."""
+    if pairs:
+        now = utcnow()
+        work.session.execute(update(PayLinkRow), [
+            {"id": link_id, "statement_id": statement_id, "updated_at": now}
+            for link_id, statement_id in pairs])
+
+
 def print_on_statement(work: UnitOfWork, statement: Statement,
                        guarantor_key: str) -> tuple[Statement, int | None]:
     """``statement`` with a new link of its guarantor (``G<id>`` or ``P<patient id>``)
@@ -264,8 +275,76 @@ def print_on_statement(work: UnitOfWork, statement: Statement,
     owner = int(guarantor_key[1:])
     issued = (issue_link(work, guarantor_id=owner) if guarantor_key.startswith("G")
               else issue_link(work, patient_id=owner))
+    return _printed(statement, issued), issued.id
+
+
+def print_on_statements(work: UnitOfWork, items: Sequence[tuple[Statement, str]]
+                        ) -> list[tuple[Statement, int | None]]:
+    """:func:`print_on_statement` for a statement run's group of (statement, guarantor key):
+    the owners checked by one query of each kind, the links inserted by one flush, their
+    audit events added together; the codes drawn in the order of ``items``. Nothing is
+    issued when one owner is refused (the caller may then issue one at a time to learn
+    which statement it was).
+
+    :raises NotFound: a guarantor or patient that does not exist (in this practice).
+    :raises ValidationFailed: a patient key of a patient who has a guarantor.
+    """
+    config = work.app.config
+    if not config.payment_gateway or not config.pay_links.on_statements:
+        return [(statement, None) for statement, _ in items]
+    work.require(Action.PAY_LINKS_ISSUE)
+    owners = [(int(key[1:]), None) if key.startswith("G") else (None, int(key[1:]))
+              for _, key in items]
+    _check_owners(work, owners)
+    settings = work.app.config.pay_links
+    codes = [new_code() for _ in owners]
+    expires_at = [utcnow() + timedelta(days=settings.expire_days) for _ in owners]
+    hashes = [code_hash(code) for code in codes]
+    # one INSERT ... RETURNING for the group (the ORM would insert the rows one by one to
+    # read each id back); rows come back in no set order: the unique hash says whose
+    inserted = {row.code_hash: row for row in work.session.scalars(
+        insert(PayLinkRow).returning(PayLinkRow).execution_options(render_nulls=True),
+        [{"code_hash": hashed, "guarantor_id": guarantor_id, "patient_id": patient_id,
+          "statement_id": None, "expires_at": expires, "created_by": work.actor,
+          "failed_attempts": 0, "locks": 0}
+         for hashed, expires, (guarantor_id, patient_id) in zip(hashes, expires_at, owners,
+                                                                strict=True)])}
+    rows = [inserted[hashed] for hashed in hashes]
+    audit.record_many(work.session, ({
+        "action": "pay_link.issue", "entity_type": "pay_link", "entity_id": row.id,
+        "details": {"guarantor_id": row.guarantor_id, "patient_id": row.patient_id,
+                    "statement_id": None, "expires_at": row.expires_at.isoformat()}}
+        for row in rows), actor=work.actor)
+    return [(_printed(statement, IssuedLink(url=link_url(settings.public_url, code),
+                                            code=code, expires_at=row.expires_at,
+                                            id=row.id)), row.id)
+            for (statement, _), code, row in zip(items, codes, rows, strict=True)]
+
+
+def _check_owners(work: UnitOfWork, owners: Sequence[tuple[int | None, int | None]]) -> None:
+    """:func:`issue_link`'s checks of its owners, for several (guarantor id, patient id)."""
+    guarantor_ids = {g for g, _ in owners if g is not None}
+    patient_ids = {p for _, p in owners if p is not None}
+    found = set(work.session.scalars(select(GuarantorRow.id).where(
+        GuarantorRow.id.in_(guarantor_ids)))) if guarantor_ids else set()
+    patients: dict[int, int | None] = dict(work.session.execute(select(
+        PatientRow.id, PatientRow.guarantor_id).where(PatientRow.id.in_(patient_ids))
+    ).all()) if patient_ids else {}
+    for guarantor_id, patient_id in owners:
+        if guarantor_id is not None and guarantor_id not in found:
+            raise NotFound("guarantor", guarantor_id)
+        if patient_id is not None:
+            if patient_id not in patients:
+                raise NotFound("patient", patient_id)
+            if patients[patient_id] is not None:
+                raise ValidationFailed("pay link", [("patient", f"has guarantor "
+                                                                f"{patients[patient_id]}: "
+                                                                "issue the guarantor's link")])
+
+
+def _printed(statement: Statement, issued: IssuedLink) -> Statement:
     return statement.model_copy(update={"pay_url": issued.url,
-                                        "pay_code": issued.printed_code}), issued.id
+                                        "pay_code": issued.printed_code})
 
 
 def statement_link(work: UnitOfWork, statement_id: int) -> PayLinkView | None:

@@ -46,7 +46,7 @@ from medbill_core.domain import (
     StatementLine,
     StatementSection,
 )
-from medbill_core.errors import NotFound
+from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
 from medbill_core.money import ZERO, to_money
@@ -58,8 +58,13 @@ from medbill_core.services.guarantors import (
     guarantor_number,
     guarantor_of_self,
 )
-from medbill_core.services.notifications import statement_ready
-from medbill_core.services.pay_links import attach_statement, print_on_statement
+from medbill_core.services.notifications import statement_ready, statements_ready
+from medbill_core.services.pay_links import (
+    attach_statement,
+    attach_statements,
+    print_on_statement,
+    print_on_statements,
+)
 from medbill_core.services.practices import practice_profile
 from medbill_core.storage.mapping import guarantor_from_row, patient_from_row
 from medbill_core.storage.schema import (
@@ -804,18 +809,36 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
     """
     with publish_after() as files, app.unit_of_work() as work:
         numbers = set(taken)
-        links: list[int | None] = []
-        made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
-        for index, (key, billable, same_day_number) in enumerate(group):
+        built: list[Statement] = []
+        for index, (_, billable, _) in enumerate(group):
             try:
                 statement = build_statement(work, billable[0], statement_date=when,
                                             cycle=cycle, family=billable, data=data)
-                number = _statement_number(numbers, statement.statement_number)
-                if number != statement.statement_number:
-                    statement = statement.model_copy(update={"statement_number": number})
-                numbers.add(number)
-                statement, link_id = print_on_statement(work, statement, key)
-                links.append(link_id)
+            except Exception as error:
+                raise _StatementFailed(index, error) from error
+            number = _statement_number(numbers, statement.statement_number)
+            if number != statement.statement_number:
+                statement = statement.model_copy(update={"statement_number": number})
+            numbers.add(number)
+            built.append(statement)
+        # the group's pay links issued together; when one owner is refused, one at a time,
+        # so the failure is that statement's (nothing was issued by the refused batch)
+        try:
+            printed = print_on_statements(work, [(statement, key) for statement, (key, _, _)
+                                                 in zip(built, group, strict=True)])
+        except (NotFound, ValidationFailed):
+            printed = []
+            for index, (statement, (key, _, _)) in enumerate(zip(built, group, strict=True)):
+                try:
+                    printed.append(print_on_statement(work, statement, key))
+                except Exception as error:
+                    raise _StatementFailed(index, error) from error
+        links: list[int | None] = []
+        made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
+        for index, ((key, billable, same_day_number), (statement, link_id)) in enumerate(
+                zip(group, printed, strict=True)):
+            links.append(link_id)
+            try:
                 document = app.hooks.render_statement(statement=statement, renderer=renderer)
             except Exception as error:
                 raise _StatementFailed(index, error) from error
@@ -829,10 +852,21 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
         ids: dict[str, int] = {number: row_id for number, row_id in work.session.execute(
             select(StatementRow.statement_number, StatementRow.id).where(
                 StatementRow.statement_number.in_([s.statement_number for s, _, _, _ in made])))}
+        attached: list[tuple[int, int]] = []
+        ready: list[tuple[int, str, str]] = []
         for (key, billable, same_day_number), (statement, _, _, _), link_id in zip(
                 group, made, links, strict=True):
-            _record_produced(work, ids[statement.statement_number], statement, key, billable,
-                             renderer, same_day_number, link_id)
+            row_id = ids[statement.statement_number]
+            _record_produced(work, row_id, statement, key, billable, renderer,
+                             same_day_number)
+            if link_id is not None:
+                attached.append((link_id, row_id))
+                if statement.pay_url is not None:
+                    ready.append((row_id, key, statement.pay_url))
+        # the links named as printed on their statements, and "your statement is ready"
+        # queued for those who agreed to texts or e-mails (as _record_produced does one by one)
+        attach_statements(work, attached)
+        statements_ready(work, ready)
         files.write_many([(path, content) for _, _, path, content in made])
     taken.update(statement.statement_number for statement, _, _, _ in made)
     return [(path, statement) for statement, _, path, _ in made]
