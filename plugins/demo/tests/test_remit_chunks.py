@@ -182,12 +182,16 @@ def test_readers_and_writers_are_not_locked_out_by_a_long_posting(seeded: Path,
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(config), str(signals)],
                               env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True)
-    # small parts, so that the held part is one of many
-    posting = subprocess.Popen([sys.executable, "-c", POSTING, str(config), str(signals),
-                                claim_number(CLAIMS // 2)], env=env(part_claims=5),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    posting: subprocess.Popen[str] | None = None
     try:
+        # the writer opens medbill with upgrade=True (Alembic's look at the schema takes the
+        # write lock): done before the posting starts, which then holds that lock as long as
+        # the test wants
         wait_for(signals / "writer-ready", writer)
+        # small parts, so that the held part is one of many
+        posting = subprocess.Popen([sys.executable, "-c", POSTING, str(config), str(signals),
+                                    claim_number(CLAIMS // 2)], env=env(part_claims=5),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # 1. held inside a part: the posting holds the write lock, its earlier parts are
         # committed; a reader (the real command) is not blocked and sees them
         wait_for(signals / "in-part", posting)
@@ -215,7 +219,7 @@ def test_readers_and_writers_are_not_locked_out_by_a_long_posting(seeded: Path,
         out, err = posting.communicate(timeout=300)
     finally:
         for process in (writer, posting):
-            if process.poll() is None:
+            if process is not None and process.poll() is None:
                 process.kill()
                 process.communicate()
     assert posting.returncode == 0, err
