@@ -79,7 +79,7 @@ def start_posting(config: Path, part_claims: int = 50) -> subprocess.Popen[str]:
 
 
 # The posting process: ``remit post``'s service (``ingest_document``) with a plugin that
-# holds the posting twice at the claim payment HOLD (a claim of a part in the middle): inside
+# holds the posting twice at the claim ``hold`` (argv: a claim of a part in the middle): inside
 # its part, where the part's transaction holds SQLite's write lock (the claim's transition
 # precommit hook), and once that part has committed, before the next part begins (its
 # postcommit hook). Each hold waits for the test's go-ahead file (at most 120 s: a test that
