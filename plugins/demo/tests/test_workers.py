@@ -119,8 +119,9 @@ def _check_outcome(practice: WorkerPractice) -> None:
             assert work.ledger.totals().is_balanced()
     finally:
         app.close()
-    # no job stuck; none failed but those of a killed worker whose twin (same key) was
-    # waiting already, and did the work
+    # no job stuck (what the stopped workers left queued was done by finish_queue); none
+    # failed but those of a killed worker whose twin (same key) was waiting already, and did
+    # the work
     jobs = dict(practice.sql("select status::text, count(*) from procrastinate_jobs "
                              "group by status"))
     assert set(jobs) <= {"succeeded", "failed"}, jobs
@@ -155,6 +156,7 @@ def test_a_cycle_survives_workers_killed_at_random(tmp_path: Path, database: str
         practice.drain(120, maybe_kill)
         practice.stop_workers()
         assert len(kills) >= 4, f"only {len(kills)} workers were killed"
+        practice.finish_queue()
         _check_outcome(practice)
         statements = practice.sql("select filename from statements")
         assert statements
@@ -180,6 +182,7 @@ def test_four_workers_do_each_piece_of_work_once(tmp_path: Path, database: str,
         practice.enqueue("followups", "--days", "1")
         practice.drain(180)
         practice.stop_workers()
+        practice.finish_queue()
         _check_outcome(practice)
         checked = practice.sql("select count(distinct entity_id) from audit_events "
                                "where action = 'eligibility.check'")[0][0]

@@ -72,14 +72,17 @@ class WorkerPractice:
     def _environment(self) -> dict[str, str]:
         return {**os.environ, "COLUMNS": "200"}
 
+    def _worker_command(self, *options: str) -> list[str]:
+        return [*MEDBILL, "-c", str(self.config), "worker", "--stalled-after",
+                str(self.stalled_after), "--send-lease", str(self.send_lease),
+                "--statements-dir", str(self.folder / "statements"), *options]
+
     def start_worker(self) -> subprocess.Popen[bytes]:
         self.started += 1
         log = (self.folder / f"worker-{self.started}.log").open("wb")
-        process = subprocess.Popen(
-            [*MEDBILL, "-c", str(self.config), "worker", "--stalled-after",
-             str(self.stalled_after), "--send-lease", str(self.send_lease),
-             "--statements-dir", str(self.folder / "statements")],
-            cwd=self.folder, env=self._environment(), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(self._worker_command(), cwd=self.folder,
+                                   env=self._environment(), stdout=log,
+                                   stderr=subprocess.STDOUT)
         log.close()
         self.workers.append(process)
         return process
@@ -102,6 +105,35 @@ class WorkerPractice:
                 process.kill()
                 process.wait(10)
         self.workers.clear()
+
+    def finish_queue(self, timeout: float = 180) -> None:
+        """Once the workers are stopped, do what they left queued with ``medbill worker
+        --once`` runs until no job waits or runs; fails after ``timeout`` seconds (a job that
+        never ends: stuck, or retried again and again).
+
+        Stopped workers leave jobs queued as any installation's do, to be done when workers
+        start again: the minute's periodic tick deferred after the last look at the queue,
+        the jobs that a job running at SIGTERM deferred (a worker stops taking jobs at
+        SIGTERM but finishes the one it runs), a retry scheduled a few seconds ahead, the
+        job of a worker killed a moment ago (retried once it has been silent for
+        ``stalled_after`` seconds). Whether the queue empties is the state to wait for, not
+        how long it has been quiet."""
+        deadline = time.monotonic() + timeout
+        runs = 0
+        while self.jobs_pending():
+            assert time.monotonic() < deadline, (
+                f"jobs still pending {timeout:.0f} s after the workers stopped: " + repr(
+                    self.sql("select task_name, status::text, count(*), max(attempts) from "
+                             "procrastinate_jobs where status in ('todo', 'doing') "
+                             "group by 1, 2 order by 1, 2")))
+            runs += 1
+            with (self.folder / f"worker-once-{runs}.log").open("wb") as log:
+                done = subprocess.run(self._worker_command("--once"), cwd=self.folder,
+                                      env=self._environment(), stdout=log,
+                                      stderr=subprocess.STDOUT, timeout=timeout, check=False)
+            assert done.returncode == 0, self.logs()[-3000:]
+            if self.jobs_pending():  # a retry not due yet, a killed worker's job not stalled yet
+                time.sleep(1.0)
 
     def logs(self) -> str:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace")
