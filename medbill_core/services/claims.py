@@ -774,13 +774,19 @@ class ClaimService:
         ``after_id``: only claims with a greater id (a keyset page: the HTTP API's cursor),
         read through the primary key however deep the page is, unlike ``offset``."""
         self._require(Action.CLAIMS_READ)
-        statement = self._filtered(select(*_CLAIM_FIELDS), state=state, payer_key=payer_key,
-                                   patient_id=patient_id, service_from=service_from,
-                                   service_to=service_to)
+        dated = service_from is not None or service_to is not None
+        statement = self._filtered(select(*((ClaimRow.id,) if dated else _CLAIM_FIELDS)),
+                                   state=state, payer_key=payer_key, patient_id=patient_id,
+                                   service_from=service_from, service_to=service_to)
         if after_id is not None:
             statement = statement.where(ClaimRow.id > after_id)
         statement = statement.order_by(_by_id(service_from, service_to)).limit(limit)\
             .offset(offset)
+        if dated:
+            # the page's ids from the date index alone (it carries what the filters read:
+            # migration 0038), then only those claims' rows
+            statement = select(*_CLAIM_FIELDS).where(ClaimRow.id.in_(statement))\
+                .order_by(ClaimRow.id)
         # column values, not ORM rows: a list page only reads, and building (then tracking)
         # an ORM object per claim and line was most of a page's cost
         claims = [row._mapping for row in self.session.execute(statement)]

@@ -159,7 +159,10 @@ class ClaimRow(PracticeScoped, TimestampMixin, Base):
                       Index("ix_claims_state_payer", "state", "payer_key"),
                       Index("ix_claims_patient", "patient_id"),
                       Index("ix_claims_payer", "payer_key"),
-                      Index("ix_claims_service_date", "service_date_from"),
+                      # a list filtered by dates (and a payer) reads the ids from the index
+                      # alone (migration 0038)
+                      Index("ix_claims_service_date_payer", "service_date_from", "payer_key",
+                            postgresql_include=["state", "practice_id", "id"]),
                       Index("ix_claims_account", "account_claim_id"),
                       Index("ix_claims_replaces", "replaces_claim_id"))
 
