@@ -147,3 +147,23 @@ def plugin() -> Any:
     return SimpleNamespace(medbill_register_notifiers=medbill_register_notifiers,
                            medbill_register_financing_providers=(
                                medbill_register_financing_providers))
+
+
+def with_pay_links(config: Any) -> Any:
+    """``config`` with the fake card gateway and notifier and a public pay-link address: what
+    a statement run needs to print pay links and queue "statement ready" messages."""
+    from medbill_core.config import PayLinkSettings
+
+    return config.model_copy(update={
+        "payment_gateway": "fake", "notifier": "fake",
+        "pay_links": PayLinkSettings(public_url="https://pay.example.org/")})
+
+
+def gateway_and_notifier() -> list[tuple[str, Any]]:
+    """The fake hosted-checkout gateway and the fake notifier as extra plugins, both reset."""
+    from test_pay_links import HOSTED
+    from test_pay_links import _Plugin as GatewayPlugin
+
+    HOSTED.reset()
+    NOTIFIER.reset()
+    return [("hosted_gateway", GatewayPlugin()), ("fake_notify", plugin())]

@@ -47,6 +47,16 @@ def _wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
     raise AssertionError("medbill serve did not answer within 60 s")
 
 
+def _stop(server: subprocess.Popen[str]) -> str:
+    """SIGTERM (killed if still running after 30 s); what it wrote to stderr."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        return server.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        server.kill()
+        return server.communicate()[1]
+
+
 def test_medbill_serve_answers_on_loopback_and_stops_on_sigterm(served_config: Path) -> None:
     port = _free_port()
     medbill = Path(sys.executable).with_name("medbill")
@@ -72,12 +82,7 @@ def test_medbill_serve_answers_on_loopback_and_stops_on_sigterm(served_config: P
         assert keyed.status_code == (401 if has_identity else 500)
         assert keyed.headers["content-type"] == "application/problem+json"
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, stderr = server.communicate()
+        stderr = _stop(server)
     # uvicorn shuts down gracefully, then lets the signal end the process (as its default
     # handler would): the exit status says it was stopped by SIGTERM
     assert server.returncode == -signal.SIGTERM, stderr
@@ -145,12 +150,7 @@ def test_workers_share_the_port_and_stop_together(served_config: Path) -> None:
         assert answers == [200] * 20
         assert httpx.get(f"{base}/v1/claims").status_code == 401
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            _, stderr = server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            _, stderr = server.communicate()
+        stderr = _stop(server)
     assert len(workers) >= 2, workers
     assert f"serving the API on http://127.0.0.1:{port} in 2 worker processes" in stderr
     assert "Traceback" not in stderr, stderr

@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_support import NOTIFIER
-from notify_support import plugin as notifier_plugin
+from notify_support import NOTIFIER, gateway_and_notifier, with_pay_links
 from sqlalchemy import select
-from test_pay_links import HOSTED, owing
-from test_pay_links import _Plugin as GatewayPlugin
+from test_pay_links import owing
 
 from medbill_core.app import Medbill
-from medbill_core.config import MedbillConfig, PayLinkSettings
+from medbill_core.config import MedbillConfig
 from medbill_core.services.notifications import (
     ContactChoice,
     deliver_due,
@@ -31,16 +29,12 @@ from medbill_core.storage.schema import PatientRow, StatementRow
 
 @pytest.fixture
 def medbill_config(medbill_config: MedbillConfig) -> MedbillConfig:
-    return medbill_config.model_copy(update={
-        "payment_gateway": "fake", "notifier": "fake",
-        "pay_links": PayLinkSettings(public_url="https://pay.example.org/")})
+    return with_pay_links(medbill_config)
 
 
 @pytest.fixture
 def medbill_extra_plugins() -> list[tuple[str, Any]]:
-    HOSTED.reset()
-    NOTIFIER.reset()
-    return [("hosted_gateway", GatewayPlugin()), ("fake_notify", notifier_plugin())]
+    return gateway_and_notifier()
 
 
 def test_a_statement_run_sends_each_link_once_to_those_who_agreed(medbill_app: Medbill,

@@ -10,14 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_support import NOTIFIER
-from notify_support import plugin as notifier_plugin
+from notify_support import gateway_and_notifier, with_pay_links
 from sqlalchemy import select
-from test_pay_links import HOSTED, owing
-from test_pay_links import _Plugin as GatewayPlugin
+from test_pay_links import owing
 
 from medbill_core.app import Medbill
-from medbill_core.config import MedbillConfig, PayLinkSettings
+from medbill_core.config import MedbillConfig
 from medbill_core.errors import NotFound
 from medbill_core.services import statements
 from medbill_core.services.notifications import (
@@ -33,16 +31,12 @@ from medbill_core.testing.sql import sent_statements
 
 @pytest.fixture
 def medbill_config(medbill_config: MedbillConfig) -> MedbillConfig:
-    return medbill_config.model_copy(update={
-        "payment_gateway": "fake", "notifier": "fake",
-        "pay_links": PayLinkSettings(public_url="https://pay.example.org/")})
+    return with_pay_links(medbill_config)
 
 
 @pytest.fixture
 def medbill_extra_plugins() -> list[tuple[str, Any]]:
-    HOSTED.reset()
-    NOTIFIER.reset()
-    return [("hosted_gateway", GatewayPlugin()), ("fake_notify", notifier_plugin())]
+    return gateway_and_notifier()
 
 
 def a_run(app: Medbill, out: Path, cycle: str) -> tuple[int, int]:
