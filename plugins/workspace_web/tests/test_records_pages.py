@@ -293,35 +293,6 @@ def test_a_payment_lowers_the_balance_and_more_than_owed_asks_first(
     assert 'id="patient-balance">-$96.50<' in client.get(account).text
 
 
-def test_a_financed_payment_shows_the_lenders_fee(client: TestClient,
-                                                  records: Records) -> None:
-    """A lender paid the balance less its merchant fee: the payment is the whole amount, its
-    fee beside it (the practice's cost, not the patient's debt)."""
-    from datetime import date
-
-    # the lender's approval posts through the payments service (no lender plugin here)
-    from medbill_core.domain import Payment, PaymentMethodKind
-    from medbill_core.services.guarantors import GuarantorService
-    from medbill_core.services.payments import Overpayment, record_guarantor_payment
-
-    client_sign_in(client, "fran")
-    patient_id, _claim = self_pay_patient(records, 505)
-    ada = records.seed.principal(records.seed.both, PRACTICE_A, Role.ADMINISTRATOR)
-    with records.medbill.unit_of_work(principal=ada) as work:
-        guarantor = GuarantorService(work.session, actor=work.actor).guarantor_for_patient(
-            patient_id)
-        assert guarantor.id is not None
-        record_guarantor_payment(work, guarantor.id, Payment(
-            patient_id=patient_id, amount=D("143.50"), method=PaymentMethodKind.OTHER,
-            reference="Acme Lending A-1", received_on=date.today()),
-            overpayment=Overpayment.CREDIT, fee=D("8.61"))
-    page = client.get(f"/workspace/patients/{patient_id}").text
-    assert 'id="patient-balance">$0.00<' in page
-    assert "Lender fee" in page
-    assert re.search(r"\$143\.50 \$8\.61 other Acme Lending A-1 \$143\.50 \$0\.00",
-                     _text(page))
-
-
 def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
         client: TestClient, records: Records) -> None:
     csrf = client_sign_in(client, "bill")
