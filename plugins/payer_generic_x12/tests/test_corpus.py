@@ -103,3 +103,19 @@ def test_script_prints_json_and_exits_by_the_outcome(tmp_path: Path) -> None:
         "refused_files": [{"file": "junk.txt", "reason": "segment 1: an interchange starting "
                            "with ISA (or a transaction set starting with ST)"}]}]
     assert main([str(tmp_path / "missing")]) == 2
+
+
+def test_a_control_character_separator_is_named_by_its_escape() -> None:
+    """ISA16 may be any character the data does not use, a control character too (found by
+    the fuzzer: GS, 0x1D): the refusal names it as ``'\\x1d'``, so the message stays one
+    visible line."""
+    from medbill_payer_generic_x12.transactions.claim_837p import decode_837p
+    from medbill_payer_generic_x12.x12.errors import X12Error
+
+    original = (FIXTURES / "837P-X222A2" / "lfh__demo.example9.837").read_text()
+    isa_end = original.index("~")
+    text = original[:isa_end - 1] + "\x1d" + original[isa_end:]  # ISA16, the last element
+    with pytest.raises(X12Error) as refused:
+        decode_837p(text)
+    message = str(refused.value)
+    assert "component separator '\\x1d'" in message and message.isprintable()

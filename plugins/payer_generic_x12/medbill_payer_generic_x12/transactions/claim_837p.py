@@ -795,7 +795,7 @@ def _lenient_component(transaction: Transaction, clm: Segment, component: str,
     other = next((char for char in _OTHER_COMPONENTS if char in el(clm, 5)), None)
     if other is None:
         return component
-    findings.append(Finding(f"composites split by the ISA16 component separator '{component}' "
+    findings.append(Finding(f"composites split by the ISA16 component separator {component!r} "
                             f"(this transaction set uses '{other}'; read with that)",
                             segment_index=transaction.segment_index, segment_id="CLM",
                             element=5))
@@ -896,14 +896,14 @@ def _read_sv1(transaction: Transaction, segment: Segment, component: str,
         other = _other_component(procedure)
         if other is not None and lenient_findings is not None:
             lenient_findings.append(Finding(
-                f"SV101 split by the ISA16 component separator '{component}' (it uses "
+                f"SV101 split by the ISA16 component separator {component!r} (it uses "
                 f"'{other}'; read with that)", segment_index=transaction.segment_index,
                 segment_id="SV1", element=1))
             procedure = procedure[0].split(other)
             component = other  # SV107 is written with it too
     if len(procedure) < 2 or not procedure[1]:
         raise transaction.error(X12StructureError, "SV101-2 procedure code (required; SV101 is "
-                                f"not split by the ISA16 component separator '{component}')"
+                                f"not split by the ISA16 component separator {component!r})"
                                 if _other_component(procedure) is not None
                                 else "SV101-2 procedure code (required)",
                                 segment, 1, 2, ack_code="1")
