@@ -76,11 +76,10 @@ def serve(
             uvicorn.run(serving_app(medbill, statements_dir), host=host, port=port,
                         log_level="warning", access_log=access_log, server_header=False)
             return
-        # each worker opens its own instance from the same configuration (serving.py)
-        medbill.close()
-        os.environ[SETTINGS_ENV] = worker_settings(
-            Path(state.config_path) if state.config_path else None, statements_dir)
-        uvicorn.run(WORKER_FACTORY, factory=True, workers=workers, host=host, port=port,
-                    log_level="warning", access_log=access_log, server_header=False)
     finally:
         medbill.close()
+    # each worker opens its own instance from the same configuration (serving.py)
+    os.environ[SETTINGS_ENV] = worker_settings(
+        Path(state.config_path) if state.config_path else None, statements_dir)
+    uvicorn.run(WORKER_FACTORY, factory=True, workers=workers, host=host, port=port,
+                log_level="warning", access_log=access_log, server_header=False)

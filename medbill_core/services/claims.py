@@ -82,6 +82,7 @@ _ROW_ATTRIBUTES = frozenset(inspect(ClaimRow).attrs.keys()) - {"lines"}
 _CLAIM_FIELDS = tuple(getattr(ClaimRow, name) for name in sorted(CLAIM_COLUMNS))
 _LINE_FIELDS = tuple(getattr(ClaimLineRow, name) for name in sorted(LINE_COLUMNS))
 
+
 def _by_id(service_from: date | None, service_to: date | None) -> Any:
     """The order of a list page: by id. With a date-of-service filter, by ``id + 0``: the same
     order, but PostgreSQL then reads the claims of those dates by their index and sorts the

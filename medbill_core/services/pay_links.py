@@ -210,17 +210,7 @@ def issue_link(work: UnitOfWork, *, guarantor_id: int | None = None,
             raise ValidationFailed(record, [("statement", "was addressed to someone else")])
     if (guarantor_id is None) == (patient_id is None):
         raise ValidationFailed(record, [("guarantor", "name a guarantor or a patient, one")])
-    if guarantor_id is not None:
-        if work.session.get(GuarantorRow, guarantor_id) is None:
-            raise NotFound("guarantor", guarantor_id)
-    else:
-        patient = work.session.get(PatientRow, patient_id)
-        if patient is None:
-            raise NotFound("patient", patient_id)
-        if patient.guarantor_id is not None:
-            raise ValidationFailed(record, [("patient", f"has guarantor "
-                                                        f"{patient.guarantor_id}: issue the "
-                                                        "guarantor's link")])
+    _check_owners(work, [(guarantor_id, patient_id)])
     settings = work.app.config.pay_links
     code = new_code()
     expires_at = utcnow() + timedelta(days=settings.expire_days)
@@ -322,7 +312,12 @@ def print_on_statements(work: UnitOfWork, items: Sequence[tuple[Statement, str]]
 
 
 def _check_owners(work: UnitOfWork, owners: Sequence[tuple[int | None, int | None]]) -> None:
-    """:func:`issue_link`'s checks of its owners, for several (guarantor id, patient id)."""
+    """Each (guarantor id, patient id) names an existing guarantor, or an existing patient who
+    is their own guarantor (the family's link is the guarantor's): one query of each kind.
+
+    :raises NotFound: no such guarantor or patient (in this practice).
+    :raises ValidationFailed: a patient who has a guarantor.
+    """
     guarantor_ids = {g for g, _ in owners if g is not None}
     patient_ids = {p for _, p in owners if p is not None}
     found = set(work.session.scalars(select(GuarantorRow.id).where(

@@ -552,10 +552,10 @@ def payment_applications(work: UnitOfWork, payment_id: int) -> dict[int, Decimal
     applied since (postings ``payment:ID`` and ``credit:payment:ID:n``), with the fee an
     intermediary kept of it there (it paid the patient's balance as well)."""
     applied: dict[int, Decimal] = {}
-    for places in (_applications(work, payment_id), _fees_carved(work, payment_id)):
-        for (_, claim_id), amount in places.items():
-            if claim_id is not None:
-                applied[claim_id] = applied.get(claim_id, ZERO) + amount
+    for (_, claim_id), amount in _with_fees(_applications(work, payment_id),
+                                            _fees_carved(work, payment_id)).items():
+        if claim_id is not None:
+            applied[claim_id] = applied.get(claim_id, ZERO) + amount
     return {claim_id: amount for claim_id, amount in applied.items() if amount}
 
 
@@ -573,6 +573,17 @@ def _applications(work: UnitOfWork, payment_id: int) -> dict[tuple[int, int | No
         .order_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)).all()
     return {(patient_id, claim_id): to_money(amount) for patient_id, claim_id, amount in rows
             if amount}
+
+
+def _with_fees(applications: dict[tuple[int, int | None], Decimal],
+               fees: dict[tuple[int, int | None], Decimal]
+               ) -> dict[tuple[int, int | None], Decimal]:
+    """What a payment paid at each (patient, claim): what it applied there plus the fee an
+    intermediary kept of it there (places that come to 0.00 left out)."""
+    paid = dict(applications)
+    for place, amount in fees.items():
+        paid[place] = paid.get(place, ZERO) + amount
+    return {place: amount for place, amount in paid.items() if amount}
 
 
 def _fees_carved(work: UnitOfWork, payment_id: int
@@ -632,10 +643,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     received = _applications(work, payment_id)
     # a lender's payment: its merchant fee is taken back with what it deposited
     fees = _fees_carved(work, payment_id) if row.fee is not None else {}
-    applications = dict(received)
-    for place, amount in fees.items():
-        applications[place] = applications.get(place, ZERO) + amount
-    applications = {place: amount for place, amount in applications.items() if amount}
+    applications = _with_fees(received, fees)
     applied = {claim_id: amount for (_, claim_id), amount in applications.items()
                if claim_id is not None}
     lines = [LedgerLine(EntryKind.PATIENT_PAYMENT, -amount, patient_id=patient_id,
