@@ -319,14 +319,7 @@ class Canvas:
         if self._states is None:
             self.pdf.rect(x, y, w, h, style=style)
             return
-        operator = self._rect_operators.get(style)
-        if operator is None:
-            from fpdf.enums import RenderStyle
-
-            operator = self._rect_operators[style] = RenderStyle.coerce(style).operator
-        k = self._k
-        self._out(f"{x * k:.2f} {(self._page_h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re "
-                  f"{operator}\n")
+        self._out(self._rect_line(x, y, w, h, self._rect_operator(style)))
 
     def fill_rects(self, boxes: Iterable[tuple[float, float, float, float]]) -> None:
         """:meth:`rect` in fill style for each (x, y, w, h) of ``boxes``, in order: the same
@@ -335,16 +328,27 @@ class Canvas:
             for x, y, w, h in boxes:
                 self.pdf.rect(x, y, w, h, style="F")
             return
-        operator = self._rect_operators.get("F")
+        operator = self._rect_operator("F")
+        lines = "".join(self._rect_line(x, y, w, h, operator) for x, y, w, h in boxes)
+        if lines:
+            self._out(lines)
+
+    def _rect_operator(self, style: str) -> str:
+        """fpdf's painting operator of a rectangle's ``style`` (``D``, ``F``, ``DF``), looked
+        up once per style."""
+        operator = self._rect_operators.get(style)
         if operator is None:
             from fpdf.enums import RenderStyle
 
-            operator = self._rect_operators["F"] = RenderStyle.coerce("F").operator
-        k, page_h = self._k, self._page_h
-        lines = "".join(f"{x * k:.2f} {(page_h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re "
-                        f"{operator}\n" for x, y, w, h in boxes)
-        if lines:
-            self._out(lines)
+            operator = self._rect_operators[style] = RenderStyle.coerce(style).operator
+        return operator
+
+    def _rect_line(self, x: float, y: float, w: float, h: float, operator: str) -> str:
+        """The ``re`` operator of a rectangle (points, from the page's top left) and its
+        painting operator, as fpdf writes it."""
+        k = self._k
+        return (f"{x * k:.2f} {(self._page_h - y) * k:.2f} {w * k:.2f} {-h * k:.2f} re "
+                f"{operator}\n")
 
     def _out(self, line: str) -> None:
         """``FPDF._out(line)`` for a line ending in its newline: appended to the open page's
