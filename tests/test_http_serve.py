@@ -154,18 +154,41 @@ def test_workers_share_the_port_and_stop_together(served_config: Path) -> None:
     assert len(workers) >= 2, workers
     assert f"serving the API on http://127.0.0.1:{port} in 2 worker processes" in stderr
     assert "Traceback" not in stderr, stderr
-    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
-                and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]]
+    assert not _still_running(workers, within=10)
 
 
-def _children(parent: int) -> list[int]:
-    """The live processes whose parent is ``parent`` (Linux: /proc)."""
-    found = []
+def _still_running(processes: dict[int, str], within: float) -> list[int]:
+    """Those of ``processes`` (pid → start time) still running after waiting up to ``within``
+    seconds. A child ends a moment after its parent (multiprocessing's resource tracker
+    reads its pipe's end); a zombie has ended; a pid reused by a new process (another start
+    time) is not ours."""
+    deadline = time.monotonic() + within
+    while True:
+        running = [pid for pid, started in processes.items()
+                   if (state := _process_state(pid)) is not None
+                   and state[0] != "Z" and state[1] == started]
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.2)
+
+
+def _process_state(pid: int) -> tuple[str, str] | None:
+    """(state letter, start time) from /proc, or None once the process is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], fields[19]
+
+
+def _children(parent: int) -> dict[int, str]:
+    """The live processes whose parent is ``parent`` (Linux: /proc): pid → start time."""
+    found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[1]) == parent:
-            found.append(int(stat.parent.name))
+            found[int(stat.parent.name)] = fields[19]
     return found
