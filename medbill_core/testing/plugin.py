@@ -54,18 +54,39 @@ def medbill_postgres() -> Iterator[Any]:
         server.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _medbill_schema_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fresh databases upgraded to the newest schema are filled from a migrated template
+    (:mod:`medbill_core.testing.schema_template`): the migrations run once per backend and
+    test process, not once per test."""
+    from medbill_core.testing.schema_template import SchemaTemplates, upgrades_from
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    templates = SchemaTemplates(tmp_path_factory.mktemp("schema-template"), f"_{worker}")
+    with upgrades_from(templates, tmp_path_factory.getbasetemp()):
+        yield
+
+
 @pytest.fixture
 def medbill_sqlite_url(tmp_path: Path) -> str:
     """A new, empty SQLite database file for this test."""
-    return f"sqlite:///{tmp_path / 'medbill-test.db'}"
+    from medbill_core.testing.schema_template import register_fresh
+
+    url = f"sqlite:///{tmp_path / 'medbill-test.db'}"
+    register_fresh(url)
+    return url
 
 
 @pytest.fixture
 def medbill_db_url(request: pytest.FixtureRequest, medbill_backend: str,
                    tmp_path: Path) -> Iterator[str]:
     """A new, empty database for this test, on each backend chosen with ``--medbill-backends``."""
+    from medbill_core.testing.schema_template import register_fresh
+
     if medbill_backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'medbill-test.db'}"
+        url = f"sqlite:///{tmp_path / 'medbill-test.db'}"
+        register_fresh(url)
+        yield url
         return
     server = request.getfixturevalue("medbill_postgres")
     # pytest-xdist's workers each start a server of their own, but share one named by
@@ -73,6 +94,7 @@ def medbill_db_url(request: pytest.FixtureRequest, medbill_backend: str,
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     name = f"medbill_t{worker}{next(_counter)}"
     url = server.create_database(name)
+    register_fresh(url, server)
     yield url
     server.drop_database(name)
 
