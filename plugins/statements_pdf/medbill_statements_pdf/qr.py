@@ -1,25 +1,33 @@
-"""The pay link's QR code matrix, as ``segno.make(text, error="m")`` makes it, in a third of
+"""The pay link's QR code matrix, as ``segno.make(text, error="m")`` makes it, in a fifth of
 the time.
 
-segno chooses the data mask by building all eight masked matrices and scoring each (ISO/IEC
-18004:2015 7.8.3) one module at a time in Python: about 2.5 ms of the 3 ms a statement's QR
-code costs, for the most expensive step of the statement run. Here segno encodes the text once
-with mask 0 (it skips its own evaluation when the mask is given); the data modules are
-recovered from that matrix and the eight candidates are scored a row at a time on integers
-and strings, by the very rules segno applies (including how it counts the 1:1:3:1:1 finder-like
-pattern), so the chosen mask, and every module of the result, are segno's own: the tests
-compare the two on thousands of texts, and the statement PDFs stay byte-identical.
+A statement's QR code cost 1.6 ms with segno's own matrix and our faster mask choice, the most
+expensive part of a statement: segno places the message one module at a time, applies a mask
+by calling a function per module and computes the Reed-Solomon codewords a byte at a time,
+all in Python. Here segno still does what is specific to the text (its segments, the
+version, the raised error level, the data bit stream: its own functions) and what is specific
+to the symbol size (finder, timing and alignment patterns, where each message bit goes: its
+own placement run once on a matrix of positions, the mask patterns, the format and version
+information); what is done per text runs on whole rows as integers and strings:
 
-segno's ``encoder`` helpers used here (the function-pattern layout, the mask functions, the
-format information) are the ones its own encoder calls; a Micro QR code (never chosen for a
-pay link: too short) is left to segno entirely.
+* the error correction codewords by a shift register over a table of the generator
+  polynomial's multiples (what segno's synthetic division computes);
+* the message bits dropped into every row and every column at once (one gather), each mask
+  applied by one XOR of the whole symbol;
+* each mask scored by the very rules segno applies (ISO/IEC 18004:2015 7.8.3, including how
+  segno counts the 1:1:3:1:1 finder-like pattern) with bit operations on the symbol as one
+  integer, the finder-like patterns searched in the text of its rows and columns.
+
+So the chosen mask, and every module of the result, are segno's own: the tests compare the
+two on thousands of texts, and the statement PDFs stay byte-identical. A Micro QR code (never
+chosen for a pay link: too short) is left to segno entirely.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
-from itertools import pairwise
+from itertools import zip_longest
+from operator import itemgetter
 from typing import Any
 
 import segno
@@ -29,11 +37,9 @@ from segno import encoder as segno_encoder
 #: segno's encoder module (untyped: its helpers are called through ``Any``)
 encoder: Any = segno_encoder
 
-_ERROR_LEVELS = {"L": consts.ERROR_LEVEL_L, "M": consts.ERROR_LEVEL_M,
-                 "Q": consts.ERROR_LEVEL_Q, "H": consts.ERROR_LEVEL_H}
-_RUN_OF_FIVE = re.compile(r"00000+|11111+")  # faster than 0{5,}|1{5,}
 _FINDER_LIKE = "1011101"
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+_MODULES = bytes.maketrans(b"01", b"\x00\x01")
 _MAX_PENALTY = 2 ** 31  # above any score a symbol can have (segno starts from a larger one)
 
 
@@ -41,84 +47,168 @@ def qr_matrix(text: str) -> list[list[int]]:
     """The modules of ``text``'s QR code (error level M, raised where it fits, as segno
     does), row by row, 1 for dark, without the quiet zone: equal to
     ``[list(row) for row in segno.make(text, error="m").matrix_iter(border=0)]``."""
-    first = segno.make(text, error="m", mask=0)
-    if first.is_micro:
-        return [list(row) for row in segno.make(text, error="m").matrix_iter(border=0)]
-    width = len(first.matrix)
-    layout = _layout(width)
-    masked = [_row_bits(row) for row in first.matrix]
-    data = [(row ^ pattern) & region
-            for row, pattern, region in zip(masked, layout.patterns[0], layout.region,
-                                            strict=True)]
-    best_mask, best_score = 0, _MAX_PENALTY
-    for mask, patterns in enumerate(layout.patterns):
-        rows = [fixed | ((bits ^ pattern) & region)
-                for fixed, bits, pattern, region in zip(layout.fixed, data, patterns,
-                                                        layout.region, strict=True)]
-        score = _penalty(rows, width)
+    return [list(row) for row in qr_rows(text)]
+
+
+def qr_rows(text: str) -> list[bytes]:
+    """:func:`qr_matrix` as one ``bytes`` per row (a module is byte 0 or 1)."""
+    segments = encoder.prepare_data(text, None, None)
+    version = encoder.find_version(segments, consts.ERROR_LEVEL_M, eci=False, micro=None)
+    if version < 1:  # a Micro QR code
+        return [bytes(row) for row in segno.make(text, error="m").matrix_iter(border=0)]
+    error = encoder.boost_error_level(version, consts.ERROR_LEVEL_M, segments, False)
+    layout = _layout(version)
+    bits = _message_bits(segments, version, error)
+    # the symbol's rows and columns with the message unmasked (see _Layout), as an integer
+    # of one byte per character: "0" and "1" differ in the lowest bit
+    unmasked = int.from_bytes("".join(layout.gather(bits + layout.lines)).encode("latin-1"))
+    best_mask, best_score, best = 0, _MAX_PENALTY, 0
+    for mask, pattern in enumerate(layout.patterns):
+        symbol = unmasked ^ pattern
+        score = _penalty(symbol, layout)
         if score < best_score:  # the first of equal scores wins, as in segno
-            best_mask, best_score = mask, score
-    if best_mask == 0:
-        return [list(row) for row in first.matrix]
-    final = tuple(bytearray(_row_modules(row ^ ((zero ^ chosen) & region), width))
-                  for row, zero, chosen, region in zip(
-                      masked, layout.patterns[0], layout.patterns[best_mask], layout.region,
-                      strict=True))
-    encoder.add_format_info(final, first.version, _ERROR_LEVELS[first.error], best_mask)
-    return [list(row) for row in final]
+            best_mask, best_score, best = mask, score, symbol
+    text_of_rows = best.to_bytes(layout.length)[:layout.rows_length]
+    final = tuple(bytearray(row.translate(_MODULES)) for row in text_of_rows.split(b"2"))
+    encoder.add_format_info(final, version, error, best_mask)
+    encoder.add_version_info(final, version)
+    return [bytes(row) for row in final]
+
+
+def _message_bits(segments: Any, version: int, error: int) -> str:
+    """The final message (data and error correction codewords, interleaved, and the
+    remainder bits) as a string of ``0`` and ``1``: what segno places in the symbol."""
+    buffer = encoder.Buffer()
+    version_range = encoder.version_range(version)
+    for segment in segments:
+        encoder.write_segment(buffer, segment, None, version_range, False)
+    capacity = consts.SYMBOL_CAPACITY[version][error]
+    encoder.write_terminator(buffer, capacity, None, len(buffer))
+    encoder.write_padding_bits(buffer, version, len(buffer))
+    encoder.write_pad_codewords(buffer, version, capacity, len(buffer))
+    stream = bytes(buffer.getbits())
+    stream += b"\x00" * (-len(stream) % 8)  # as segno's Buffer.toints fills the last byte
+    codewords = int(stream.translate(_DIGITS), 2).to_bytes(len(stream) // 8)
+    data_blocks, error_blocks = [], []
+    start = 0
+    for info in consts.ECC[version][error]:
+        for _ in range(info.num_blocks):
+            block = codewords[start:start + info.num_data]
+            start += info.num_data
+            data_blocks.append(block)
+            error_blocks.append(_error_codewords(block, info.num_total - info.num_data))
+    message = bytes(byte for column in zip_longest(*data_blocks) for byte in column
+                    if byte is not None)
+    message += bytes(byte for column in zip(*error_blocks, strict=True) for byte in column)
+    remainder = _layout(version).count - 8 * len(message)
+    if not 0 <= remainder < 8:  # segno's placement would fail the same way
+        raise ValueError("the QR code's message does not fill its symbol")
+    return format(int.from_bytes(message), f"0{8 * len(message)}b") + "0" * remainder
+
+
+def _error_codewords(block: bytes, count: int) -> bytes:
+    """The ``count`` Reed-Solomon codewords of ``block``: the remainder of segno's
+    synthetic division by its generator polynomial, a byte of the block at a time."""
+    table = _generator_multiples(count)
+    top, full = 8 * (count - 1), (1 << 8 * count) - 1
+    remainder = 0
+    for byte in block:
+        remainder = ((remainder << 8) & full) ^ table[byte ^ (remainder >> top)]
+    return remainder.to_bytes(count)
+
+
+@lru_cache(maxsize=None)
+def _generator_multiples(count: int) -> tuple[int, ...]:
+    """segno's generator polynomial of ``count`` error codewords times each byte value,
+    as an integer of ``count`` bytes (what one step of its division adds in)."""
+    logs, exps = consts.GALIOS_LOG, consts.GALIOS_EXP
+    generator = consts.GEN_POLY[count]
+    return (0, *(int.from_bytes(bytes(exps[logs[value] + power] for power in generator))
+                 for value in range(1, 256)))
 
 
 class _Layout:
-    """What is fixed in a symbol of one size while segno scores the masks: ``region`` the
-    data modules of each row (bits), ``fixed`` the other modules as they are then (finder,
-    timing and alignment patterns; format and version areas still light), ``patterns`` each
-    mask's dark modules per row."""
+    """What is the same in every symbol of one version.
 
-    def __init__(self, width: int) -> None:
+    A symbol is scored as one text: its rows, then its columns, ``"2"`` between two lines
+    (stopping a run or a pattern), ``"0"`` and ``"1"`` for light and dark. ``lines`` is that
+    text with the function patterns (format and version areas, and the dark module's place,
+    still light: segno scores the masks before adding them) and every data module light;
+    ``gather`` picks the symbol's text from the message bits followed by ``lines`` (each
+    data module's character is its bit, in its row and in its column); ``patterns`` each
+    mask as the integer to XOR into the text's bytes (1 in each data module it darkens).
+    """
+
+    def __init__(self, version: int) -> None:
+        width = self.width = encoder.calc_matrix_size(version)
         functions = encoder.make_matrix(width, width)
         encoder.add_finder_patterns(functions, width, width)
         encoder.add_alignment_patterns(functions, width, width)
-        # segno's encoder marks every module that is not data with 0 or 1 and leaves the data
-        # modules at 2; the dark module's place is reserved (light) while masks are scored
-        self.region = [_row_bits(bytes(module > 1 for module in row)) for row in functions]
-        self.fixed = [_row_bits(bytes(module if module < 2 else 0 for module in row))
-                      for row in functions]
-        functions_of_masks = encoder.get_data_mask_functions(False)
-        self.patterns = [[_row_bits(bytes(bool(function(i, j)) for j in range(width)))
-                          for i in range(width)] for function in functions_of_masks]
+        # segno marks every module that is not data with 0 or 1 and the data modules with 2;
+        # its own placement, run on a matrix of lists, says where each message bit goes
+        places: list[list[Any]] = [list(row) for row in functions]
+        self.count = sum(row.count(2) for row in places)
+        encoder.add_codewords(places, [(bit,) for bit in range(self.count)], version)
+        stride = width + 1
+        self.rows_length = width * stride - 1
+        self.length = 2 * width * stride - 1
+        text = bytearray(b"2" * self.length)
+        picks = [self.count + position for position in range(self.length)]
+        data = []
+        for i, row in enumerate(places):
+            for j, module in enumerate(row):
+                at_row, at_column = i * stride + j, (width + j) * stride + i
+                if isinstance(module, tuple):
+                    picks[at_row] = picks[at_column] = module[0]
+                    data.append((i, j, at_row, at_column))
+                    module = 0
+                text[at_row] = text[at_column] = 48 + module
+        self.lines = text.decode("latin-1")
+        self.gather = itemgetter(*picks)
+        self.patterns: list[int] = []
+        for function in encoder.get_data_mask_functions(False):
+            flips = bytearray(self.length)
+            for i, j, at_row, at_column in data:
+                if function(i, j):
+                    flips[at_row] = flips[at_column] = 1
+            self.patterns.append(int.from_bytes(flips))
+        # bit masks of the text's integer (the lowest bit of the characters' bytes)
+        every = int.from_bytes(b"\x01" * self.length)
+        self.modules = every  # "2" has its lowest bit clear: counts only dark modules
+        self.followed = every >> 8 << 8  # every character but the last
+        corners = bytearray(self.length)  # the top left module of each 2x2 block
+        for i in range(width - 1):
+            corners[i * stride:i * stride + width - 1] = b"\x01" * (width - 1)
+        self.corners = int.from_bytes(corners)
 
 
 @lru_cache(maxsize=8)
-def _layout(width: int) -> _Layout:
-    return _Layout(width)
+def _layout(version: int) -> _Layout:
+    return _Layout(version)
 
 
-def _row_bits(row: bytes | bytearray) -> int:
-    """A row of modules as an integer, the first module the highest bit."""
-    return int(bytes(row).translate(_DIGITS), 2)
-
-
-def _row_modules(bits: int, width: int) -> list[int]:
-    return [(bits >> (width - 1 - j)) & 1 for j in range(width)]
-
-
-def _penalty(rows: list[int], width: int) -> int:
-    """segno's ``evaluate_mask`` (N1 + N2 + N3 + N4) of a matrix given as row integers."""
-    texts = [format(row, f"0{width}b") for row in rows]
-    # every row, then every column, one string; the "2" between them stops a run or a pattern
-    lines = "2".join(texts + ["".join(column) for column in zip(*texts, strict=True)])
-    runs = _RUN_OF_FIVE.findall(lines)
-    n1 = sum(map(len, runs)) - 2 * len(runs)
-    inner = (1 << (width - 1)) - 1  # every module but the first of a row: j >= 1
-    n2 = 0
-    for above, row in pairwise(rows):
-        vertical = above ^ row
-        differs = vertical | (vertical >> 1) | (row ^ (row >> 1))
-        n2 += (~differs & inner).bit_count()
-    dark = sum(row.bit_count() for row in rows)
+def _penalty(symbol: int, layout: _Layout) -> int:
+    """segno's ``evaluate_mask`` (N1 + N2 + N3 + N4) of a symbol's text as an integer (see
+    :class:`_Layout`): each bit operation compares every character with a neighbour."""
+    width = layout.width
+    stride = 8 * (width + 1)
+    right = symbol ^ (symbol << 8)  # each character against the next
+    # N1: runs of five or more of a colour in a line, each 3 + (length - 5): a run of n is
+    # n - 4 windows of five equal characters, plus 2; "2" (10 in its lowest bits) equals
+    # neither colour, and is never next to another "2"
+    equal = layout.followed & ~(right | (right >> 1))
+    windows = equal & (equal << 8) & (equal << 16) & (equal << 24)
+    runs = windows & ~(windows >> 8)  # the windows that start a run
+    n1 = windows.bit_count() + 2 * runs.bit_count()
+    # N2: 2x2 blocks of one colour, 3 each: a module equal to its right, lower and lower
+    # right neighbours
+    differs = right | (symbol ^ (symbol << stride)) | (symbol ^ (symbol << stride + 8))
+    n2 = 3 * (layout.corners & ~differs).bit_count()
+    # N4: each module is in the text twice (its row, its column)
+    dark = (symbol & layout.modules).bit_count() // 2
     percent = float(dark) / (width ** 2)
     n4 = 10 * int(abs(percent * 100 - 50) / 5)
-    return n1 + 3 * n2 + _finder_like(lines, width) + n4
+    return n1 + n2 + _finder_like(symbol.to_bytes(layout.length).decode("latin-1"), width) + n4
 
 
 def _finder_like(lines: str, size: int) -> int:
