@@ -7,9 +7,12 @@ unless settings name a TrueType font; with Helvetica, text is reduced to Latin-1
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache, reduce
+from operator import add
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -39,6 +42,23 @@ DIRECT = True
 
 #: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
 _CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
+
+
+#: a run of filled modules in a row of :meth:`Canvas.fill_grid` (one rectangle)
+_FILLED_RUN = re.compile(rb"\x01+")
+
+
+@lru_cache(maxsize=16)
+def _grid_numbers(x: float, y: float, module: float, columns: int, rows: int, k: float,
+                  page_h: float, operator: str) -> tuple[list[str], list[str], list[str], str]:
+    """The numbers of :meth:`Canvas._rect_line` for the rectangles of a grid, formatted as
+    it formats them, each followed by its space: the left edge of each column, the top of
+    each row, the width of each run length (0 to ``columns``), and the height with the
+    painting operator (the line's end)."""
+    lefts = [f"{(x + start * module) * k:.2f} " for start in range(columns + 1)]
+    tops = [f"{(page_h - (y + index * module)) * k:.2f} " for index in range(rows)]
+    widths = [f"{(length * module) * k:.2f} " for length in range(columns + 1)]
+    return lefts, tops, widths, f"{-module * k:.2f} re {operator}\n"
 
 
 class StatementRenderError(MedbillError):
@@ -160,12 +180,14 @@ class Canvas:
         """``width`` plus the widths of ``value``'s characters, added one by one from the left:
         the measure of a string continued, to the last bit, as :meth:`measure` adds it."""
         widths = self._widths
-        for char in value:
-            known = widths.get(char)
-            if known is None:
-                known = widths[char] = self.pdf.get_string_width(char)
-            width += known
-        return width
+        try:
+            # reduce adds in order, as a loop would (sum may not: Python 3.12 compensates)
+            return reduce(add, map(widths.__getitem__, value), width)
+        except KeyError:  # a character not measured yet in this font
+            for char in value:
+                if char not in widths:
+                    widths[char] = self.pdf.get_string_width(char)
+            return reduce(add, map(widths.__getitem__, value), width)
 
     def measure(self, value: str) -> float:
         """Width of ``value`` in the current font: the sum of its characters' widths.
@@ -321,15 +343,23 @@ class Canvas:
             return
         self._out(self._rect_line(x, y, w, h, self._rect_operator(style)))
 
-    def fill_rects(self, boxes: Iterable[tuple[float, float, float, float]]) -> None:
-        """:meth:`rect` in fill style for each (x, y, w, h) of ``boxes``, in order: the same
-        operators, appended to the page at once (a QR code is some 300 rectangles)."""
+    def fill_grid(self, x: float, y: float, module: float, rows: Sequence[bytes]) -> None:
+        """A grid of square modules of side ``module`` from (``x``, ``y``), one ``bytes`` per
+        row, 1 for a filled module: each run of filled modules in a row is one rectangle,
+        drawn as :meth:`rect` in fill style draws it, in order (a QR code is some 300)."""
+        runs = [(index, run.start(), run.end()) for index, row in enumerate(rows)
+                for run in _FILLED_RUN.finditer(row)]
         if self._states is None:
-            for x, y, w, h in boxes:
-                self.pdf.rect(x, y, w, h, style="F")
+            for index, start, end in runs:
+                self.pdf.rect(x + start * module, y + index * module, (end - start) * module,
+                              module, style="F")
             return
-        operator = self._rect_operator("F")
-        lines = "".join(self._rect_line(x, y, w, h, operator) for x, y, w, h in boxes)
+        lefts, tops, widths, end_of_line = _grid_numbers(
+            x, y, module, len(rows[0]) if rows else 0, len(rows), self._k, self._page_h,
+            self._rect_operator("F"))
+        # the operators of _rect_line, their numbers formatted once per grid position
+        lines = "".join([lefts[start] + tops[index] + widths[end - start] + end_of_line
+                         for index, start, end in runs])
         if lines:
             self._out(lines)
 
