@@ -40,6 +40,9 @@ _CORE_FONT_SUBSTITUTES = str.maketrans({
 #: (``False``: through fpdf's methods; a test renders documents both ways, byte for byte).
 DIRECT = True
 
+#: (x, y) of text as written in its operator, by (scale, page height): see ``_text_operators``
+_TEXT_POSITIONS: dict[tuple[float, float], dict[tuple[float, float], str]] = {}
+
 #: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
 _CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
 
@@ -151,6 +154,8 @@ class Canvas:
         # the page size is fixed (letter, points), the scale too
         self._k: float = pdf.k
         self._page_h: float = pdf.h
+        #: text positions formatted, shared by the documents of one scale and page height
+        self._positions = _TEXT_POSITIONS.setdefault((self._k, self._page_h), {})
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
@@ -240,12 +245,18 @@ class Canvas:
         known = self._text_colour
         if known[0] is not fill or known[1] is not colour:  # colours are immutable
             known = self._text_colour = (fill, colour, self._colour_prefix(fill, colour))
+        # the text's position as fpdf formats it ("%.2f" of each coordinate), remembered
+        # per position: the same few recur on every statement
+        positions = self._positions
+        at = positions.get((x, y))
+        if at is None:
+            if len(positions) > 4096:  # a bound: positions are few, but not fixed
+                positions.clear()
+            at = positions[(x, y)] = f"{x * k:.2f} {(self._page_h - y) * k:.2f}"
         if known[2]:
-            contents += (f"{known[2]}BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) "
-                         "Tj ET Q\n").encode("latin-1")
+            contents += f"{known[2]}BT {at} Td ({value}) Tj ET Q\n".encode("latin-1")
         else:
-            contents += (f"BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) Tj ET\n"
-                         ).encode("latin-1")
+            contents += f"BT {at} Td ({value}) Tj ET\n".encode("latin-1")
 
     def _colour_prefix(self, fill: Any, colour: Any) -> str:
         """``"q <text colour operator> "`` when the text colour is not the fill colour (the

@@ -25,6 +25,7 @@ chosen for a pay link: too short) is left to segno entirely.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from itertools import zip_longest
 from operator import itemgetter
@@ -37,7 +38,6 @@ from segno import encoder as segno_encoder
 #: segno's encoder module (untyped: its helpers are called through ``Any``)
 encoder: Any = segno_encoder
 
-_FINDER_LIKE = "1011101"
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _MODULES = bytes.maketrans(b"01", b"\x00\x01")
 _MAX_PENALTY = 2 ** 31  # above any score a symbol can have (segno starts from a larger one)
@@ -208,23 +208,17 @@ def _penalty(symbol: int, layout: _Layout) -> int:
     dark = (symbol & layout.modules).bit_count() // 2
     percent = float(dark) / (width ** 2)
     n4 = 10 * int(abs(percent * 100 - 50) / 5)
-    return n1 + n2 + _finder_like(symbol.to_bytes(layout.length).decode("latin-1"), width) + n4
+    # N3: 40 for each finder-like pattern, searched line by line as segno searches: after a
+    # pattern that counts, from the module after it (a regular expression's next search);
+    # after one that does not, from its fifth module (the expression, which does not match
+    # it, from its second: no pattern starts at its second, third or fourth module)
+    n3 = 40 * len(_FINDER_LIKE.findall(symbol.to_bytes(layout.length)))
+    return n1 + n2 + n3 + n4
 
 
-def _finder_like(lines: str, size: int) -> int:
-    """segno's N3 count over the rows and columns (``size`` modules each, one character
-    between them): 40 for each 1:1:3:1:1 pattern with four light modules before or after it
-    in its line (or at the line's edge), searched line by line as segno searches."""
-    count = 0
-    index = lines.find(_FINDER_LIKE)
-    while index != -1:
-        start = index - index % (size + 1)  # where its line starts
-        position = index - start
-        offset = index + 7
-        if position in (0, size - 7) or "1" not in lines[max(index - 4, start):index] \
-                or "1" not in lines[offset:min(offset + 4, start + size)]:
-            count += 40
-        else:
-            offset = index + 4
-        index = lines.find(_FINDER_LIKE, offset)
-    return count
+#: segno's N3 occurrences (see :func:`_penalty`): the 1:1:3:1:1 pattern with light modules
+#: before it up to four or its line's start, or after it up to four or its line's end
+_FINDER_LIKE = re.compile(
+    rb"1011101(?:(?<=00001011101)|(?<=20001011101)|(?<=2001011101)|(?<=201011101)"
+    rb"|(?<=21011101)|(?<=^0001011101)|(?<=^001011101)|(?<=^01011101)|(?<=^1011101)"
+    rb"|(?=0000|0{0,3}(?:2|\Z)))")
