@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
 from functools import lru_cache, reduce
 from operator import add
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from medbill_core.api import MedbillError

@@ -26,17 +26,18 @@ chosen for a pay link: too short) is left to segno entirely.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import zip_longest
 from operator import itemgetter
 from typing import Any
 
 import segno
-from segno import consts
+from segno import consts as segno_consts
 from segno import encoder as segno_encoder
 
-#: segno's encoder module (untyped: its helpers are called through ``Any``)
+#: segno's encoder module and its constants (untyped: used through ``Any``)
 encoder: Any = segno_encoder
+consts: Any = segno_consts
 
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _MODULES = bytes.maketrans(b"01", b"\x00\x01")
@@ -117,7 +118,7 @@ def _error_codewords(block: bytes, count: int) -> bytes:
     return remainder.to_bytes(count)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _generator_multiples(count: int) -> tuple[int, ...]:
     """segno's generator polynomial of ``count`` error codewords times each byte value,
     as an integer of ``count`` bytes (what one step of its division adds in)."""
@@ -140,7 +141,8 @@ class _Layout:
     """
 
     def __init__(self, version: int) -> None:
-        width = self.width = encoder.calc_matrix_size(version)
+        width: int = encoder.calc_matrix_size(version)
+        self.width = width
         functions = encoder.make_matrix(width, width)
         encoder.add_finder_patterns(functions, width, width)
         encoder.add_alignment_patterns(functions, width, width)

@@ -52,9 +52,8 @@ def test_each_masks_penalty_is_segnos() -> None:
     """The score of every candidate mask, not only the one chosen: matrices made of the
     patterns the rules count (finder-like patterns overlapping one another, light runs
     around them, long runs) as rows or as columns, against segno's ``evaluate_mask``."""
-    from segno import encoder
-
     from medbill_statements_pdf.qr import _layout, _penalty
+    from segno import encoder
 
     rng = random.Random(3)
     pieces = ["1011101", "0000", "1", "0", "10111011101", "1011101011101", "00000", "11111",
