@@ -50,12 +50,12 @@ def render_all(renderer: PdfStatementRenderer, batch: list[Statement]) -> list[b
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     parser.add_argument("-n", type=int, default=500, help="statements per pass")
     parser.add_argument("--repeat", type=int, default=3, help="passes; the best is printed")
     parser.add_argument("--profile", action="store_true", help="cProfile one pass")
     parser.add_argument("--dump", type=Path, help="write the PDFs into this folder")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # make bench passes the others' options too
     batch = statements(args.n)
     renderer = PdfStatementRenderer()
     render_all(renderer, batch[:5])  # warm-up: imports, font metrics, QR layouts
