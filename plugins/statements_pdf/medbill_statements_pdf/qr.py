@@ -41,7 +41,7 @@ consts: Any = segno_consts
 
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _MODULES = bytes.maketrans(b"01", b"\x00\x01")
-_MAX_PENALTY = 2 ** 31  # above any score a symbol can have (segno starts from a larger one)
+_LIGHT_AND_SEPARATORS = bytes.maketrans(b"1", b"0")  # a module's character with no dark
 
 
 def qr_matrix(text: str) -> list[list[int]]:
@@ -63,13 +63,11 @@ def qr_rows(text: str) -> list[bytes]:
     # the symbol's rows and columns with the message unmasked (see _Layout), as an integer
     # of one byte per character: "0" and "1" differ in the lowest bit
     unmasked = int.from_bytes("".join(layout.gather(bits + layout.lines)).encode("latin-1"))
-    best_mask, best_score, best = 0, _MAX_PENALTY, 0
-    for mask, pattern in enumerate(layout.patterns):
-        symbol = unmasked ^ pattern
-        score = _penalty(symbol, layout)
-        if score < best_score:  # the first of equal scores wins, as in segno
-            best_mask, best_score, best = mask, score, symbol
-    text_of_rows = best.to_bytes(layout.length)[:layout.rows_length]
+    # bit m of each byte: the module with mask m applied, for the eight masks at once
+    planes = ((unmasked & layout.modules) * 255) ^ layout.flips
+    scores = _penalties(planes, layout)
+    best_mask = scores.index(min(scores))  # the first of equal scores wins, as in segno
+    text_of_rows = _text(planes, best_mask, layout)[:layout.rows_length]
     final = tuple(bytearray(row.translate(_MODULES)) for row in text_of_rows.split(b"2"))
     encoder.add_format_info(final, version, error, best_mask)
     encoder.add_version_info(final, version)
@@ -136,8 +134,8 @@ class _Layout:
     text with the function patterns (format and version areas, and the dark module's place,
     still light: segno scores the masks before adding them) and every data module light;
     ``gather`` picks the symbol's text from the message bits followed by ``lines`` (each
-    data module's character is its bit, in its row and in its column); ``patterns`` each
-    mask as the integer to XOR into the text's bytes (1 in each data module it darkens).
+    data module's character is its bit, in its row and in its column); ``flips`` the eight
+    masks at once: bit m of a character's byte set where mask m darkens that data module.
     """
 
     def __init__(self, version: int) -> None:
@@ -167,20 +165,27 @@ class _Layout:
                 text[at_row] = text[at_column] = 48 + module
         self.lines = text.decode("latin-1")
         self.gather = itemgetter(*picks)
-        self.patterns: list[int] = []
-        for function in encoder.get_data_mask_functions(False):
+        # each mask's data modules: bit m of a byte set where mask m darkens the module
+        self.flips = 0
+        for mask, function in enumerate(encoder.get_data_mask_functions(False)):
             flips = bytearray(self.length)
             for i, j, at_row, at_column in data:
                 if function(i, j):
                     flips[at_row] = flips[at_column] = 1
-            self.patterns.append(int.from_bytes(flips))
-        # bit masks of the text's integer (the lowest bit of the characters' bytes)
+            self.flips |= int.from_bytes(flips) << mask
+        # masks of the text's integer: the lowest bit of each character; "0"s and "2"s
         every = int.from_bytes(b"\x01" * self.length)
-        self.modules = every  # "2" has its lowest bit clear: counts only dark modules
-        self.followed = every >> 8 << 8  # every character but the last
+        self.modules = every
+        self.zeros = int.from_bytes(text.translate(_LIGHT_AND_SEPARATORS))
+        # every character that is a module followed by a module, in all eight bits
+        pairs = bytearray(self.length)
+        for position in range(self.length - 1):
+            if text[position] != 50 and text[position + 1] != 50:  # not "2"
+                pairs[position] = 255
+        self.pairs = int.from_bytes(pairs)
         corners = bytearray(self.length)  # the top left module of each 2x2 block
         for i in range(width - 1):
-            corners[i * stride:i * stride + width - 1] = b"\x01" * (width - 1)
+            corners[i * stride:i * stride + width - 1] = b"\xff" * (width - 1)
         self.corners = int.from_bytes(corners)
 
 
@@ -189,33 +194,45 @@ def _layout(version: int) -> _Layout:
     return _Layout(version)
 
 
-def _penalty(symbol: int, layout: _Layout) -> int:
-    """segno's ``evaluate_mask`` (N1 + N2 + N3 + N4) of a symbol's text as an integer (see
-    :class:`_Layout`): each bit operation compares every character with a neighbour."""
+def _penalties(planes: int, layout: _Layout) -> list[int]:
+    """segno's ``evaluate_mask`` (N1 + N2 + N3 + N4) of each of the eight masked symbols,
+    given as ``planes``: the symbol's text (see :class:`_Layout`) with bit m of each
+    character's byte the module under mask m (separators 0). Each bit operation compares
+    every module of the eight symbols with a neighbour at once."""
     width = layout.width
     stride = 8 * (width + 1)
-    right = symbol ^ (symbol << 8)  # each character against the next
+    right = planes ^ (planes << 8)  # each module against the next in its line
     # N1: runs of five or more of a colour in a line, each 3 + (length - 5): a run of n is
-    # n - 4 windows of five equal characters, plus 2; "2" (10 in its lowest bits) equals
-    # neither colour, and is never next to another "2"
-    equal = layout.followed & ~(right | (right >> 1))
+    # n - 4 windows of five equal modules, plus 2
+    equal = layout.pairs & ~right
     windows = equal & (equal << 8) & (equal << 16) & (equal << 24)
     runs = windows & ~(windows >> 8)  # the windows that start a run
-    n1 = windows.bit_count() + 2 * runs.bit_count()
     # N2: 2x2 blocks of one colour, 3 each: a module equal to its right, lower and lower
     # right neighbours
-    differs = right | (symbol ^ (symbol << stride)) | (symbol ^ (symbol << stride + 8))
-    n2 = 3 * (layout.corners & ~differs).bit_count()
-    # N4: each module is in the text twice (its row, its column)
-    dark = (symbol & layout.modules).bit_count() // 2
-    percent = float(dark) / (width ** 2)
-    n4 = 10 * int(abs(percent * 100 - 50) / 5)
-    # N3: 40 for each finder-like pattern, searched line by line as segno searches: after a
-    # pattern that counts, from the module after it (a regular expression's next search);
-    # after one that does not, from its fifth module (the expression, which does not match
-    # it, from its second: no pattern starts at its second, third or fourth module)
-    n3 = 40 * len(_FINDER_LIKE.findall(symbol.to_bytes(layout.length)))
-    return n1 + n2 + n3 + n4
+    blocks = layout.corners & ~(right | (planes ^ (planes << stride))
+                                | (planes ^ (planes << stride + 8)))
+    scores = []
+    for mask in range(8):
+        plane = layout.modules << mask
+        n1 = (windows & plane).bit_count() + 2 * (runs & plane).bit_count()
+        n2 = 3 * (blocks & plane).bit_count()
+        # N4: each module is in the text twice (its row, its column)
+        dark = (planes & plane).bit_count() // 2
+        percent = float(dark) / (width ** 2)
+        n4 = 10 * int(abs(percent * 100 - 50) / 5)
+        # N3: 40 for each finder-like pattern, searched line by line as segno searches:
+        # after a pattern that counts, from the module after it (a regular expression's
+        # next search); after one that does not, from its fifth module (the expression,
+        # which does not match it, from its second: no pattern starts at its second, third
+        # or fourth module)
+        n3 = 40 * len(_FINDER_LIKE.findall(_text(planes, mask, layout)))
+        scores.append(n1 + n2 + n3 + n4)
+    return scores
+
+
+def _text(planes: int, mask: int, layout: _Layout) -> bytes:
+    """The text of the symbol with ``mask`` applied (see :class:`_Layout`)."""
+    return (layout.zeros | ((planes >> mask) & layout.modules)).to_bytes(layout.length)
 
 
 #: segno's N3 occurrences (see :func:`_penalty`): the 1:1:3:1:1 pattern with light modules

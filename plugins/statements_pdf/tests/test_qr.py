@@ -52,7 +52,7 @@ def test_each_masks_penalty_is_segnos() -> None:
     """The score of every candidate mask, not only the one chosen: matrices made of the
     patterns the rules count (finder-like patterns overlapping one another, light runs
     around them, long runs) as rows or as columns, against segno's ``evaluate_mask``."""
-    from medbill_statements_pdf.qr import _layout, _penalty
+    from medbill_statements_pdf.qr import _layout, _penalties
     from segno import encoder
 
     rng = random.Random(3)
@@ -76,4 +76,7 @@ def test_each_masks_penalty_is_segnos() -> None:
         columns = ["".join(column) for column in zip(*lines, strict=True)]
         symbol = int.from_bytes("2".join(lines + columns).encode("ascii"))
         matrix = tuple(bytearray(int(module) for module in line) for line in lines)
-        assert _penalty(symbol, layout) == encoder.evaluate_mask(matrix, width, width), lines
+        # the matrix under each of the eight masks' places: eight scores, each segno's
+        planes = (symbol & layout.modules) * 255
+        expected = encoder.evaluate_mask(matrix, width, width)
+        assert _penalties(planes, layout) == [expected] * 8, lines
