@@ -280,11 +280,16 @@ class Canvas:
         """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
         value = self.clean(value)
         measure = self.measure
+        # most cells fit on one line: then every shorter line fits too (each character adds
+        # to the width) and the greedy loop below would keep every word on the first line
+        words = value.split()
+        if " ".join(words) == value and measure(value) <= width:
+            return [value]
         extend = self._extend
         lines: list[str] = []
         current = ""
         current_width = 0.0
-        for word in value.split():
+        for word in words:
             # the candidate's width continues the current line's, as measure(candidate) would
             candidate, candidate_width = ((f"{current} {word}", extend(current_width, " " + word))
                                           if current else (word, extend(0.0, word)))
