@@ -12,11 +12,12 @@ information); what is done per text runs on whole rows as integers and strings:
 
 * the error correction codewords by a shift register over a table of the generator
   polynomial's multiples (what segno's synthetic division computes);
-* the message bits dropped into every row and every column at once (one gather), each mask
-  applied by one XOR of the whole symbol;
-* each mask scored by the very rules segno applies (ISO/IEC 18004:2015 7.8.3, including how
-  segno counts the 1:1:3:1:1 finder-like pattern) with bit operations on the symbol as one
-  integer, the finder-like patterns searched in the text of its rows and columns.
+* the message bits dropped into every row and every column at once (one gather), the eight
+  masks applied at once (one XOR: each module's byte holds its value under each mask);
+* the eight candidates scored by the very rules segno applies (ISO/IEC 18004:2015 7.8.3,
+  including how segno counts the 1:1:3:1:1 finder-like pattern) with bit operations on that
+  one integer, the finder-like patterns searched by a regular expression in the text of each
+  candidate's rows and columns.
 
 So the chosen mask, and every module of the result, are segno's own: the tests compare the
 two on thousands of texts, and the statement PDFs stay byte-identical. A Micro QR code (never
@@ -41,7 +42,7 @@ consts: Any = segno_consts
 
 _DIGITS = bytes.maketrans(b"\x00\x01", b"01")
 _MODULES = bytes.maketrans(b"01", b"\x00\x01")
-_LIGHT_AND_SEPARATORS = bytes.maketrans(b"1", b"0")  # a module's character with no dark
+_ALL_LIGHT = bytes.maketrans(b"1", b"0")  # every module light, the separators kept
 
 
 def qr_matrix(text: str) -> list[list[int]]:
@@ -176,7 +177,7 @@ class _Layout:
         # masks of the text's integer: the lowest bit of each character; "0"s and "2"s
         every = int.from_bytes(b"\x01" * self.length)
         self.modules = every
-        self.zeros = int.from_bytes(text.translate(_LIGHT_AND_SEPARATORS))
+        self.zeros = int.from_bytes(text.translate(_ALL_LIGHT))
         # every character that is a module followed by a module, in all eight bits
         pairs = bytearray(self.length)
         for position in range(self.length - 1):
