@@ -7,10 +7,13 @@ unless settings name a TrueType font; with Helvetica, text is reduced to Latin-1
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
+from functools import lru_cache, reduce
+from operator import add
 from typing import Any
 
 from medbill_core.api import MedbillError
@@ -37,8 +40,28 @@ _CORE_FONT_SUBSTITUTES = str.maketrans({
 #: (``False``: through fpdf's methods; a test renders documents both ways, byte for byte).
 DIRECT = True
 
+#: (x, y) of text as written in its operator, by (scale, page height): see ``_text_operators``
+_TEXT_POSITIONS: dict[tuple[float, float], dict[tuple[float, float], str]] = {}
+
 #: Character widths by (font, style, size), shared by all documents (see ``_Builder.measure``).
 _CHAR_WIDTHS: dict[tuple[str, str, float], dict[str, float]] = {}
+
+
+#: a run of filled modules in a row of :meth:`Canvas.fill_grid` (one rectangle)
+_FILLED_RUN = re.compile(rb"\x01+")
+
+
+@lru_cache(maxsize=16)
+def _grid_numbers(x: float, y: float, module: float, columns: int, rows: int, k: float,
+                  page_h: float, operator: str) -> tuple[list[str], list[str], list[str], str]:
+    """The numbers of :meth:`Canvas._rect_line` for the rectangles of a grid, formatted as
+    it formats them, each followed by its space: the left edge of each column, the top of
+    each row, the width of each run length (0 to ``columns``), and the height with the
+    painting operator (the line's end)."""
+    lefts = [f"{(x + start * module) * k:.2f} " for start in range(columns + 1)]
+    tops = [f"{(page_h - (y + index * module)) * k:.2f} " for index in range(rows)]
+    widths = [f"{(length * module) * k:.2f} " for length in range(columns + 1)]
+    return lefts, tops, widths, f"{-module * k:.2f} re {operator}\n"
 
 
 class StatementRenderError(MedbillError):
@@ -131,6 +154,8 @@ class Canvas:
         # the page size is fixed (letter, points), the scale too
         self._k: float = pdf.k
         self._page_h: float = pdf.h
+        #: text positions formatted, shared by the documents of one scale and page height
+        self._positions = _TEXT_POSITIONS.setdefault((self._k, self._page_h), {})
 
     # -- drawing primitives -----------------------------------------------------------------
     def font(self, size: float, bold: bool = False) -> None:
@@ -160,12 +185,14 @@ class Canvas:
         """``width`` plus the widths of ``value``'s characters, added one by one from the left:
         the measure of a string continued, to the last bit, as :meth:`measure` adds it."""
         widths = self._widths
-        for char in value:
-            known = widths.get(char)
-            if known is None:
-                known = widths[char] = self.pdf.get_string_width(char)
-            width += known
-        return width
+        try:
+            # reduce adds in order, as a loop would (sum may not: Python 3.12 compensates)
+            return reduce(add, map(widths.__getitem__, value), width)
+        except KeyError:  # a character not measured yet in this font
+            for char in value:
+                if char not in widths:
+                    widths[char] = self.pdf.get_string_width(char)
+            return reduce(add, map(widths.__getitem__, value), width)
 
     def measure(self, value: str) -> float:
         """Width of ``value`` in the current font: the sum of its characters' widths.
@@ -218,12 +245,18 @@ class Canvas:
         known = self._text_colour
         if known[0] is not fill or known[1] is not colour:  # colours are immutable
             known = self._text_colour = (fill, colour, self._colour_prefix(fill, colour))
+        # the text's position as fpdf formats it ("%.2f" of each coordinate), remembered
+        # per position: the same few recur on every statement
+        positions = self._positions
+        at = positions.get((x, y))
+        if at is None:
+            if len(positions) > 4096:  # a bound: positions are few, but not fixed
+                positions.clear()
+            at = positions[(x, y)] = f"{x * k:.2f} {(self._page_h - y) * k:.2f}"
         if known[2]:
-            contents += (f"{known[2]}BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) "
-                         "Tj ET Q\n").encode("latin-1")
+            contents += f"{known[2]}BT {at} Td ({value}) Tj ET Q\n".encode("latin-1")
         else:
-            contents += (f"BT {x * k:.2f} {(self._page_h - y) * k:.2f} Td ({value}) Tj ET\n"
-                         ).encode("latin-1")
+            contents += f"BT {at} Td ({value}) Tj ET\n".encode("latin-1")
 
     def _colour_prefix(self, fill: Any, colour: Any) -> str:
         """``"q <text colour operator> "`` when the text colour is not the fill colour (the
@@ -247,11 +280,16 @@ class Canvas:
         """Greedy word wrap to ``width`` in the current font; the last line is ellipsised."""
         value = self.clean(value)
         measure = self.measure
+        # most cells fit on one line: then every shorter line fits too (each character adds
+        # to the width) and the greedy loop below would keep every word on the first line
+        words = value.split()
+        if " ".join(words) == value and measure(value) <= width:
+            return [value]
         extend = self._extend
         lines: list[str] = []
         current = ""
         current_width = 0.0
-        for word in value.split():
+        for word in words:
             # the candidate's width continues the current line's, as measure(candidate) would
             candidate, candidate_width = ((f"{current} {word}", extend(current_width, " " + word))
                                           if current else (word, extend(0.0, word)))
@@ -321,15 +359,23 @@ class Canvas:
             return
         self._out(self._rect_line(x, y, w, h, self._rect_operator(style)))
 
-    def fill_rects(self, boxes: Iterable[tuple[float, float, float, float]]) -> None:
-        """:meth:`rect` in fill style for each (x, y, w, h) of ``boxes``, in order: the same
-        operators, appended to the page at once (a QR code is some 300 rectangles)."""
+    def fill_grid(self, x: float, y: float, module: float, rows: Sequence[bytes]) -> None:
+        """A grid of square modules of side ``module`` from (``x``, ``y``), one ``bytes`` per
+        row, 1 for a filled module: each run of filled modules in a row is one rectangle,
+        drawn as :meth:`rect` in fill style draws it, in order (a QR code is some 300)."""
+        runs = [(index, run.start(), run.end()) for index, row in enumerate(rows)
+                for run in _FILLED_RUN.finditer(row)]
         if self._states is None:
-            for x, y, w, h in boxes:
-                self.pdf.rect(x, y, w, h, style="F")
+            for index, start, end in runs:
+                self.pdf.rect(x + start * module, y + index * module, (end - start) * module,
+                              module, style="F")
             return
-        operator = self._rect_operator("F")
-        lines = "".join(self._rect_line(x, y, w, h, operator) for x, y, w, h in boxes)
+        lefts, tops, widths, end_of_line = _grid_numbers(
+            x, y, module, len(rows[0]) if rows else 0, len(rows), self._k, self._page_h,
+            self._rect_operator("F"))
+        # the operators of _rect_line, their numbers formatted once per grid position
+        lines = "".join([lefts[start] + tops[index] + widths[end - start] + end_of_line
+                         for index, start, end in runs])
         if lines:
             self._out(lines)
 
