@@ -61,10 +61,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import instance_dict
 from sqlalchemy.orm.util import identity_key
@@ -377,13 +377,11 @@ def _write_batch(work: UnitOfWork, batch: _Batch) -> None:
     column given, NULLs too, so that the rows are not split by which values are NULL)."""
     _apply_moves(work, batch)
     if batch.new_answers:
-        work.session.execute(
-            insert(ClaimAdjudicationRow).execution_options(render_nulls=True),
-            [row.values() for row in batch.new_answers], execution_options=_NO_AUTOFLUSH)
+        work.session.execute(insert(_ANSWERS), [row.values() for row in batch.new_answers],
+                             execution_options=_NO_AUTOFLUSH)
     if batch.new_findings:
-        work.session.execute(
-            insert(RemittanceFindingRow).execution_options(render_nulls=True),
-            batch.new_findings, execution_options=_NO_AUTOFLUSH)
+        work.session.execute(insert(_FINDINGS), batch.new_findings,
+                             execution_options=_NO_AUTOFLUSH)
     batch.new_answers.clear()
     batch.new_findings.clear()
 
@@ -437,6 +435,10 @@ def _end_batch(work: UnitOfWork, *, discard: bool = False) -> None:
 
 _CHUNK = 500
 _NO_AUTOFLUSH = {"autoflush": False}
+#: the tables a part inserts many rows into: a Core executemany, without the ORM's bulk-insert
+#: bookkeeping for each row
+_ANSWERS = cast(Table, ClaimAdjudicationRow.__table__)
+_FINDINGS = cast(Table, RemittanceFindingRow.__table__)
 
 
 def _entries(claim: Claim, account_id: int, payment: ClaimPayment, sign: Decimal,

@@ -47,8 +47,14 @@ PART_CLAIMS = 500
 #: ... or once it has taken this long (a claim payment with many lines posts slowly)
 PART_SECONDS = 1.0
 #: claim payments posted together (one batch of :func:`post_remittance`: a few queries for
-#: all of them), between two looks at the clock; never more than the part has room for
+#: all of them), between two looks at the clock, at the start of a part; never more than the
+#: part has room for
 _BATCH = 100
+#: later batches of a part take as many claim payments as the part's pace so far says fit in
+#: this share of what is left of :data:`PART_SECONDS` (a batch's queries are paid once for all
+#: its claim payments: a part of 500 in two or three batches, not five; the 835s of a
+#: 1,000-claim demo cycle post with 8-15% less CPU, issue 14)
+_PACE_MARGIN = 0.8
 #: after a part, SQLite's write lock is left free this long: a waiting writer polls for it
 #: (its busy handler sleeps up to 100 ms between tries) and would otherwise find it taken
 #: again by the next part every time, until its busy timeout ran out
@@ -175,6 +181,18 @@ class _Parts:
         """How many claim payments the part being posted still takes (at least one)."""
         return max(1, self.claims_per_part - (self._claims if self._work is not None else 0))
 
+    def batch_size(self) -> int:
+        """How many claim payments the next batch takes: :data:`_BATCH` when a part starts,
+        then as many as the part's pace says fit in what is left of its time (at least
+        :data:`_BATCH`, at most its :meth:`room`)."""
+        room = self.room()
+        if self._work is None or not self._claims:
+            return min(_BATCH, room)
+        elapsed = time.monotonic() - self._started
+        left = PART_SECONDS - elapsed
+        fitting = round(self._claims * left / elapsed * _PACE_MARGIN) if elapsed > 0 else room
+        return min(room, max(_BATCH, fitting))
+
     def posted(self, count: int) -> None:
         self.done += count
         self._claims += count
@@ -260,11 +278,13 @@ def _post_remittance(parts: _Parts, remittance: RemittanceParts,
             on_progress(parts.done, parts.total)
         return result
 
+    size = parts.batch_size()
     for payment in remittance.claims():
         batch.append(payment)
-        if len(batch) >= min(_BATCH, parts.room()):
+        if len(batch) >= size:
             post(final=False)
             parts.commit_if_due()
+            size = parts.batch_size()
     result = post(final=True)
     parts.commit_if_due()
     return result

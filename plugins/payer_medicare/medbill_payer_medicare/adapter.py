@@ -23,6 +23,7 @@ When there is no generic X12 adapter the X12 capabilities are absent, not faked:
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
@@ -120,6 +121,10 @@ class MedicareAdapter(PayerAdapter):
         self._delegate = delegate
         self._context = context
         self._today = today
+        #: payer key -> (a copy of the options validated, what they validated to): an 835's
+        #: every Medicare claim payment asks for them, and validating the same table again
+        #: cost more than the fee-schedule look-ups it served
+        self._options: dict[str, tuple[dict[str, Any], MedicareOptions]] = {}
 
     # -- delegation --------------------------------------------------------------------------
     @property
@@ -153,10 +158,17 @@ class MedicareAdapter(PayerAdapter):
 
     # -- options -----------------------------------------------------------------------------
     def options_for(self, payer: Payer | None) -> MedicareOptions:
-        """The validated options of ``payer`` (defaults when there is no payer)."""
+        """The validated options of ``payer`` (defaults when there is no payer). Validated
+        once per payer and options table (the same object is returned while they are equal:
+        read it, do not change it)."""
         if payer is None:
             return MedicareOptions()
-        return MedicareOptions.model_validate(payer.options)
+        known = self._options.get(payer.key)
+        if known is not None and known[0] == payer.options:
+            return known[1]
+        options = MedicareOptions.model_validate(payer.options)
+        self._options[payer.key] = (copy.deepcopy(payer.options), options)
+        return options
 
     def validate_payer_options(self, payer: Payer) -> BaseModel | None:
         """Validate the Medicare options, and the ``x12`` table with the X12 adapter's model."""
