@@ -24,7 +24,7 @@ from medbill_core.services.payments import Overpayment, record_guarantor_payment
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "workspace_web" / "tests"))
 
 from medbill_workspace_web.testing import PRACTICE_A, client_sign_in
-from records_seed import Records, records_workspace, self_pay_patient
+from records_seed import Records, page_text, records_workspace, self_pay_patient
 
 D = Decimal
 
@@ -39,11 +39,6 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Records]:
 def client(records: Records) -> Iterator[TestClient]:
     with TestClient(records.app, base_url="http://127.0.0.1") as test_client:  # type: ignore[arg-type]
         yield test_client
-
-
-def _text(html: str) -> str:
-    """The page's text, tags dropped and spaces folded (what a reader sees)."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def test_a_financed_payment_shows_the_lenders_fee(client: TestClient,
@@ -66,4 +61,4 @@ def test_a_financed_payment_shows_the_lenders_fee(client: TestClient,
     assert 'id="patient-balance">$0.00<' in page
     assert "Lender fee" in page
     assert re.search(r"\$143\.50 \$8\.61 other Acme Lending A-1 \$143\.50 \$0\.00",
-                     _text(page))
+                     page_text(page))

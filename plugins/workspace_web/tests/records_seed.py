@@ -14,6 +14,7 @@ documents as received: real loops for the readable view, real postings for the p
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -140,6 +141,11 @@ def stand_in_plugin(adapter: StandInAdapter) -> SimpleNamespace:
                            medbill_register_channels=medbill_register_channels,
                            medbill_register_statement_renderers=(
                                medbill_register_statement_renderers))
+
+
+def page_text(html: str) -> str:
+    """The page's text, tags dropped and spaces folded (what a reader sees)."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from medbill_workspace_web.testing import PRACTICE_A, client_sign_in
-from records_seed import Records, records_workspace
+from records_seed import Records, page_text, records_workspace
 
 from medbill_core.api.testing import factories
 from medbill_core.api.workspace import Role
@@ -19,10 +19,6 @@ from medbill_core.api.workspace import Role
 def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Records]:
     with records_workspace(tmp_path_factory.mktemp("institutional")) as made:
         yield made
-
-
-def _text(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
 def _draft(records: Records, number: str, *, inpatient: bool) -> int:
@@ -43,7 +39,7 @@ def test_the_page_shows_type_of_bill_and_revenue_codes(records: Records) -> None
         client_sign_in(client, "bill")
         page = client.get(f"/workspace/claims/{claim_id}")
     assert page.status_code == 200
-    text = _text(page.text)
+    text = page_text(page.text)
     assert "Type of bill 0111 Hospital, inpatient (including Medicare Part A)" in text
     assert "Patient status 01" in text
     assert re.search(r"2 0250 Pharmacy — .* 12 \$480\.00", text), text

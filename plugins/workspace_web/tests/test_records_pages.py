@@ -16,7 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from medbill_workspace_web.flash import COOKIE as FLASH_COOKIE
 from medbill_workspace_web.testing import PRACTICE_A, PRACTICE_B, USER_B, client_sign_in
-from records_seed import Records, denied_claim, records_workspace, self_pay_patient
+from records_seed import (
+    Records,
+    denied_claim,
+    page_text,
+    records_workspace,
+    self_pay_patient,
+)
 
 from medbill_core.api.testing import factories
 from medbill_core.api.workspace import Role
@@ -46,11 +52,6 @@ def _audit(records: Records, action: str, actor: str) -> list[dict[str, object]]
     return list(answer.json()["data"])
 
 
-def _text(html: str) -> str:
-    """The page's text, tags dropped and spaces folded (what a reader sees)."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-
-
 def _flash(answer: object) -> str:
     from urllib.parse import unquote
 
@@ -65,7 +66,7 @@ def test_a_denied_claims_page_shows_lines_adjudication_documents_and_history(
     client_sign_in(client, "bill")
     page = client.get(f"/workspace/claims/{records.denied.id}")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    text = _text(page.text)
+    text = page_text(page.text)
     assert "Claim DEN0001 denied" in text
     # the diagnoses in words (ICD-10-CM ships with medbill), the lines and their charges
     assert "I10 Essential (primary) hypertension" in text
@@ -110,7 +111,7 @@ def test_a_document_reads_with_its_loop_names_and_downloads_as_text(
     sent = re.search(r'href="(/workspace/claims/\d+/documents/(sent-\d+))" download>'
                      r'Download 837P', page)
     assert era is not None and sent is not None
-    readable = _text(client.get(f"{era.group(1)}/read").text)
+    readable = page_text(client.get(f"{era.group(1)}/read").text)
     assert "2100 Claim Payment Information CLP Claim Payment Information" in readable
     assert "CLP01 Patient Control Number : DEN0001" in readable
     assert "2110 Service Payment Information" in readable
@@ -165,9 +166,9 @@ def test_marking_the_denial_to_resend_and_correcting_makes_a_replacement(
         assert _flash(answer) == ("success:Replacement claim DEN0002-R1 created: scrub and "
                                   "submit it")
         replacement = client.get(answer.headers["location"]).text
-    assert "Claim DEN0002-R1 draft" in _text(replacement)
-    assert "Frequency replacement (7)" in _text(replacement)
-    assert re.search(r"2 36415 .*59", _text(replacement))
+    assert "Claim DEN0002-R1 draft" in page_text(replacement)
+    assert "Frequency replacement (7)" in page_text(replacement)
+    assert re.search(r"2 36415 .*59", page_text(replacement))
 
 
 def test_a_draft_is_edited_scrubbed_and_submitted_from_its_page(records: Records) -> None:
@@ -197,7 +198,7 @@ def test_a_draft_is_edited_scrubbed_and_submitted_from_its_page(records: Records
         answer = client.post(f"{claim}/submit", data={"csrf_token": csrf},
                              follow_redirects=False)
         assert _flash(answer) == "success:Submitted to the payer"
-        text = _text(client.get(claim).text)
+        text = page_text(client.get(claim).text)
     assert "Claim EDIT0001 submitted" in text
     assert "Total charge $146.00" in text  # 125.00 + 21.00, re-posted by the edit
     assert "Diagnoses I10 Essential (primary) hypertension E119 Type 2 diabetes" in text
@@ -230,7 +231,7 @@ def test_the_account_page_shows_buckets_coverages_plans_and_the_claims(
     client_sign_in(client, "fran")
     page = client.get(f"/workspace/patients/{records.denied.patient_id}")
     assert page.status_code == 200
-    text = _text(page.text)
+    text = page_text(page.text)
     # the denied 18.50 is the payer's, the PR 20.00 the patient's (aged from the transfer)
     assert re.search(r"Patient \$20\.00 \$0\.00 \$0\.00 \$0\.00 \$0\.00 \$0\.00 \$20\.00", text)
     assert "acme · primary · active" in text
@@ -282,7 +283,7 @@ def test_a_payment_lowers_the_balance_and_more_than_owed_asks_first(
     assert answer.status_code == 303 and _flash(answer) == "success:Payment of $40.00 recorded"
     page = client.get(account).text
     assert 'id="patient-balance">$103.50<' in page
-    assert re.search(r"\$40\.00 card auth 1234 \$40\.00 \$0\.00", _text(page))
+    assert re.search(r"\$40\.00 card auth 1234 \$40\.00 \$0\.00", page_text(page))
     over = client.post(f"{account}/payments", data={
         "csrf_token": csrf, "amount": "200.00", "method": "cash", "received_on": today})
     assert over.status_code == 422 and "keep the rest as a credit" in over.text
@@ -318,7 +319,7 @@ def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
         "csrf_token": csrf, "total": "143.50", "installments": "3",
         "start": start.isoformat(), "frequency": "monthly"}, follow_redirects=False)
     assert answer.status_code == 303 and _flash(answer) == "success:Plan set up: 3 installments"
-    text = _text(client.get(account).text)
+    text = page_text(client.get(account).text)
     assert "$143.50 monthly, $0.00 paid" in text
     assert re.search(r"1 \S+ \$47\.83 \$0\.00 due 2 \S+ \$47\.83 \$0\.00 upcoming "
                      r"3 \S+ \$47\.84 \$0\.00 upcoming", text)
