@@ -174,21 +174,25 @@ def _still_running(processes: dict[int, str], within: float) -> list[int]:
 
 def _process_state(pid: int) -> tuple[str, str] | None:
     """(state letter, start time) from /proc, or None once the process is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], fields[19]
+    fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+    return None if fields is None else (fields[0], fields[19])
 
 
 def _children(parent: int) -> dict[int, str]:
     """The live processes whose parent is ``parent`` (Linux: /proc): pid → start time."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
+        fields = _stat_fields(stat)
+        if fields is not None and int(fields[1]) == parent:
             found[int(stat.parent.name)] = fields[19]
     return found
+
+
+def _stat_fields(stat: Path) -> list[str] | None:
+    """The fields of a /proc/PID/stat after the command name (state, parent, ..., start time
+    at 19), or None once the process is gone. The name may hold spaces and parentheses: the
+    fields start after its last ``)``."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
