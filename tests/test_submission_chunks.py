@@ -3,6 +3,7 @@ each chunk is its own outbox file and, through :func:`submit`, its own transacti
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import ClaimState
-from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.errors import NotFound, SubmissionError, ValidationFailed
 from medbill_core.services import submission
 from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.submission import (
@@ -20,7 +21,7 @@ from medbill_core.services.submission import (
     prepare_in_chunks,
     submit,
 )
-from medbill_core.storage.schema import ClaimRow, SubmissionRow
+from medbill_core.storage.schema import ClaimRow, SubmissionRow, SubmissionStatus
 from medbill_core.testing import factories
 from medbill_core.x12_envelope import envelope_numbers
 
@@ -85,6 +86,101 @@ def test_submit_sends_a_file_per_chunk_each_claim_once(medbill_app, line_plugin,
         "P0": S.PATIENT_BALANCE, "P1": S.PATIENT_BALANCE}
     assert submit(medbill_app) == []  # nothing left validated, nothing pending
 
+
+
+def outbox(app: Any) -> list[tuple[str, int]]:
+    """(status, attempts) of each outbox file, by id."""
+    with app.unit_of_work() as work:
+        return [(row.status, row.attempts) for row in
+                work.session.scalars(select(SubmissionRow).order_by(SubmissionRow.id))]
+
+
+def test_a_chunk_leaves_while_the_next_is_prepared(medbill_app, line_plugin,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second chunk is prepared only once the first file is on its way: were the files
+    sent after every chunk is prepared, the wait below would run out."""
+    monkeypatch.setattr(submission, "PREPARE_CHUNK", 2)
+    ids = validated_claims(medbill_app, 6)
+    first_on_its_way = threading.Event()
+    prepare_chunk, submit_file = submission._prepare_chunk, line_plugin.channel.submit
+    calls: list[str] = []
+
+    def prepare(*args: Any) -> Any:
+        if calls.count("prepare") == 1:
+            assert first_on_its_way.wait(10), "the first file did not leave during the next chunk"
+        calls.append("prepare")
+        return prepare_chunk(*args)
+
+    def send(file: Any, **kwargs: Any) -> Any:
+        calls.append(f"send {','.join(file.claim_numbers)}")
+        first_on_its_way.set()
+        return submit_file(file, **kwargs)
+
+    monkeypatch.setattr(submission, "_prepare_chunk", prepare)
+    monkeypatch.setattr(line_plugin.channel, "submit", send)
+    outcomes = submit(medbill_app)
+    assert calls[:2] == ["prepare", "send C0,C1"]
+    assert sorted(c for c in calls if c.startswith("send")) == ["send C0,C1", "send C2,C3",
+                                                                 "send C4,C5"]
+    assert [(o.claims, o.status) for o in outcomes] == [(2, "sent")] * 3
+    assert [o.submission_id for o in outcomes] == sorted(o.submission_id for o in outcomes)
+    assert outbox(medbill_app) == [("sent", 1)] * 3
+    assert set(states(medbill_app, ids).values()) == {S.SUBMITTED}
+
+
+def test_files_on_their_way_are_recorded_when_preparing_fails(
+        medbill_app, line_plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(submission, "PREPARE_CHUNK", 2)
+    ids = validated_claims(medbill_app, 6)
+    prepare_chunk = submission._prepare_chunk
+    calls = []
+
+    def prepare(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return prepare_chunk(*args)
+
+    monkeypatch.setattr(submission, "_prepare_chunk", prepare)
+    with pytest.raises(RuntimeError, match="disk full"):
+        submit(medbill_app)
+    # the two chunks committed before were sent and recorded (none left "sending")
+    assert outbox(medbill_app) == [("sent", 1), ("sent", 1)]
+    assert len(line_plugin.channel.submitted) == 2
+    assert states(medbill_app, ids) == {
+        **{f"C{n}": S.SUBMITTED for n in range(4)}, "C4": S.VALIDATED, "C5": S.VALIDATED}
+
+
+def test_a_file_the_channel_refuses_to_take_waits_for_the_next_run(
+        medbill_app, line_plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not tried twice in one run (the trailing send of files pending from before skips it),
+    and sent by the next run; files left pending by an earlier run are sent too."""
+    monkeypatch.setattr(submission, "PREPARE_CHUNK", 2)
+    ids = validated_claims(medbill_app, 4)
+    with medbill_app.unit_of_work() as work:  # a file an earlier run could not send
+        earlier = prepare_batches(work, claim_ids=ids[:2])
+    submit_file = line_plugin.channel.submit
+    down: list[str] = []
+
+    def send(file: Any, **kwargs: Any) -> Any:
+        if file.claim_numbers == ["C2", "C3"]:
+            down.append(file.control_number)
+            raise SubmissionError("clearinghouse unreachable")
+        return submit_file(file, **kwargs)
+
+    monkeypatch.setattr(line_plugin.channel, "submit", send)
+    outcomes = submit(medbill_app)
+    assert [(o.submission_id, o.status, o.error) for o in outcomes] == [
+        (earlier[0], "sent", None),
+        (earlier[0] + 1, "pending", "clearinghouse unreachable")]
+    assert len(down) == 1
+    assert outbox(medbill_app) == [("sent", 1), ("pending", 1)]
+    assert states(medbill_app, ids) == {"C0": S.SUBMITTED, "C1": S.SUBMITTED,
+                                        "C2": S.QUEUED, "C3": S.QUEUED}
+    monkeypatch.setattr(line_plugin.channel, "submit", submit_file)
+    assert [(o.status, o.claims) for o in submit(medbill_app)] == [("sent", 2)]
+    assert outbox(medbill_app) == [("sent", 1), (SubmissionStatus.SENT, 2)]
+    assert set(states(medbill_app, ids).values()) == {S.SUBMITTED}
 
 def test_one_transaction_batches_every_chunk(medbill_app, monkeypatch: pytest.MonkeyPatch
                                              ) -> None:

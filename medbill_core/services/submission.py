@@ -20,9 +20,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -142,14 +144,16 @@ def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
 
 def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
                       payer_key: str | None = None, actor: str | None = None,
-                      principal: Principal | None = None) -> list[int]:
+                      principal: Principal | None = None,
+                      on_chunk: Callable[[list[int]], None] | None = None) -> list[int]:
     """:func:`prepare_batches`, one transaction per chunk of :data:`PREPARE_CHUNK` claims:
     memory stays flat in the number of claims waiting. Every claim asked for is checked
     (and every payer's channel) before the first chunk is written; a chunk is committed
     whole (its files pending in the outbox, its claims queued) or not at all, so a run cut
     short leaves the rest validated for the next one. ``principal`` (or ``actor``): who
     asked (default :attr:`Medbill.acting_as`, else the configured actor); its role must
-    allow ``claims.submit``."""
+    allow ``claims.submit``. ``on_chunk(submission_ids)``: called with the files of each
+    chunk once it is committed (:func:`submit` starts sending them then)."""
     app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
     with app.unit_of_work(actor, principal=principal, read_only=True) as work:
         wanted = checked_submittable(work, claim_ids)
@@ -158,14 +162,18 @@ def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
     pending = list(scopes)
     while pending:
         # scopes share a transaction while claims fit in it
+        chunk: list[int] = []
         with app.unit_of_work(actor, principal=principal) as work:
             room = PREPARE_CHUNK
             while pending and room:
                 taken, _last, files = _prepare_chunk(work, pending[0], 0, room)
-                created += files
+                chunk += files
                 if taken < room:  # the scope has no more
                     pending.pop(0)
                 room -= taken
+        created += chunk
+        if on_chunk is not None and chunk:
+            on_chunk(chunk)
     return created
 
 
@@ -331,17 +339,19 @@ def _as_file(row: SubmissionRow) -> SubmissionFile:
 def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
                  on_progress: Callable[[int, int], None] | None = None,
                  lease: timedelta = SEND_LEASE, actor: str | None = None,
-                 principal: Principal | None = None) -> list[SendOutcome]:
+                 principal: Principal | None = None,
+                 skip: Collection[int] = ()) -> list[SendOutcome]:
     """Send every pending outbox file (or the given ones), and any whose sender's lease
     expired. A file another process is sending is left to it (no outcome). Failures go back
     to pending, with the error recorded, to be retried by a later run. ``on_progress(done,
     total)`` is called after each file (a progress bar). ``principal`` (or ``actor``): who
-    sends, as in :func:`prepare_in_chunks`."""
+    sends, as in :func:`prepare_in_chunks`. ``skip``: files not to send (this run tried them
+    already)."""
     app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
     with app.database.reader() as session:
         statement = select(SubmissionRow.id).where(_sendable(utcnow())) \
             .order_by(SubmissionRow.id)
-        ids = list(session.scalars(statement))
+        ids = [i for i in session.scalars(statement) if i not in skip]
     if submission_ids is not None:
         wanted = set(submission_ids)
         ids = [i for i in ids if i in wanted]
@@ -355,10 +365,19 @@ def send_pending(app: Medbill, *, submission_ids: Iterable[int] | None = None,
     return outcomes
 
 
-def _send_one(app: Medbill, submission_id: int, lease: timedelta,
-              actor: str | None = None, principal: Principal | None = None
-              ) -> SendOutcome | None:
-    """Claim, send and record one outbox file (``None``: another sender has it)."""
+@dataclass(frozen=True)
+class _Taken:
+    """An outbox file this sender holds (its lease taken), as read to send it."""
+
+    submission_id: int
+    file: SubmissionFile
+    channel: str
+    key: str
+    payer_key: str
+
+
+def _take(app: Medbill, submission_id: int, lease: timedelta) -> _Taken | None:
+    """Claim an outbox file and read it; ``None``: another sender has it (or it left)."""
     if not _claim(app, submission_id, lease):
         return None
     # Killed from here until the file is marked, the row stays "sending" until its lease
@@ -366,29 +385,66 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta,
     with app.database.reader() as session:
         row = session.get(SubmissionRow, submission_id)
         assert row is not None
-        file, channel, key, payer_key = _as_file(row), row.channel, row.idempotency_key, \
-            row.payer_key
+        return _Taken(submission_id, _as_file(row), row.channel, row.idempotency_key,
+                      row.payer_key)
+
+
+def _transmit(app: Medbill, taken: _Taken) -> SubmissionReceipt:
+    """Hand the file to its channel (no database work: :func:`submit` runs it beside the
+    preparation of the next chunk)."""
+    return app.hooks.submit_file(submission=taken.file, channel=taken.channel,
+                                 idempotency_key=taken.key)
+
+
+def _send_one(app: Medbill, submission_id: int, lease: timedelta,
+              actor: str | None = None, principal: Principal | None = None
+              ) -> SendOutcome | None:
+    """Claim, send and record one outbox file (``None``: another sender has it)."""
+    taken = _take(app, submission_id, lease)
+    if taken is None:
+        return None
+    return _deliver(app, taken, actor, principal)
+
+
+def _deliver(app: Medbill, taken: _Taken, actor: str | None, principal: Principal | None,
+             transfer: Callable[[], SubmissionReceipt] | None = None) -> SendOutcome:
+    """Send a taken file (print it, when its channel prints claim forms) and record what
+    came of it. ``transfer``: the channel's transfer, already under way (its result)."""
     try:
-        paper = prints_claim_forms(app, channel)
-        if paper is not None:  # printed on claim forms instead of sent
-            receipt = print_batch(app, submission_id, file, paper, key, actor=actor,
-                                  principal=principal)
+        if transfer is not None:
+            receipt = transfer()
         else:
-            receipt = app.hooks.submit_file(submission=file, channel=channel,
-                                            idempotency_key=key)
+            paper = prints_claim_forms(app, taken.channel)
+            receipt = print_batch(app, taken.submission_id, taken.file, paper, taken.key,
+                                  actor=actor, principal=principal) \
+                if paper is not None else _transmit(app, taken)
     except MedbillError as exc:
-        with app.unit_of_work(actor, principal=principal) as work:
-            row = work.session.get_one(SubmissionRow, submission_id)
-            row.attempts += 1
-            row.last_error = exc.message[:500]
-            if row.status == SubmissionStatus.SENDING:  # back in the queue for the next run
-                row.status, row.lease_until = SubmissionStatus.PENDING, None
-            audit.record(work.session, actor=work.actor, action="submission.attempt_failed",
-                         entity_type="submission", entity_id=submission_id,
-                         details={"attempts": row.attempts})
-        log.warning("submission %s not sent: %s", submission_id, exc.message)
-        return SendOutcome(submission_id, payer_key, len(file.claim_numbers),
-                           SubmissionStatus.PENDING, error=exc.message)
+        return _record_failure(app, taken, exc, actor, principal)
+    return _record_receipt(app, taken, receipt, actor, principal)
+
+
+def _record_failure(app: Medbill, taken: _Taken, exc: MedbillError, actor: str | None,
+                    principal: Principal | None) -> SendOutcome:
+    """The channel did not take the file: back to pending (a later run sends it), the error
+    kept, its claims still queued."""
+    with app.unit_of_work(actor, principal=principal) as work:
+        row = work.session.get_one(SubmissionRow, taken.submission_id)
+        row.attempts += 1
+        row.last_error = exc.message[:500]
+        if row.status == SubmissionStatus.SENDING:  # back in the queue for the next run
+            row.status, row.lease_until = SubmissionStatus.PENDING, None
+        audit.record(work.session, actor=work.actor, action="submission.attempt_failed",
+                     entity_type="submission", entity_id=taken.submission_id,
+                     details={"attempts": row.attempts})
+    log.warning("submission %s not sent: %s", taken.submission_id, exc.message)
+    return SendOutcome(taken.submission_id, taken.payer_key, len(taken.file.claim_numbers),
+                       SubmissionStatus.PENDING, error=exc.message)
+
+
+def _record_receipt(app: Medbill, taken: _Taken, receipt: SubmissionReceipt,
+                    actor: str | None, principal: Principal | None) -> SendOutcome:
+    """The channel took (or refused) the file: marked so, its claims submitted (rejected)."""
+    submission_id, channel = taken.submission_id, taken.channel
     status = SubmissionStatus.SENT if receipt.accepted else SubmissionStatus.REFUSED
     with app.unit_of_work(actor, principal=principal) as work:
         row = work.session.get_one(SubmissionRow, submission_id)
@@ -406,8 +462,9 @@ def _send_one(app: Medbill, submission_id: int, lease: timedelta,
         target, reason = (ClaimState.SUBMITTED, f"batch {submission_id} sent via {channel}") \
             if receipt.accepted else \
             (ClaimState.REJECTED, f"batch {submission_id} refused by {channel}")
-        work.claims.transition_many(_still_queued(work, file.claim_numbers, target, reason))
-    return SendOutcome(submission_id, payer_key, len(file.claim_numbers), status,
+        work.claims.transition_many(_still_queued(work, taken.file.claim_numbers, target,
+                                                  reason))
+    return SendOutcome(submission_id, taken.payer_key, len(taken.file.claim_numbers), status,
                        remote_id=receipt.submission_id, receipt=receipt)
 
 
@@ -444,10 +501,114 @@ def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
     :attr:`Medbill.acting_as`; with ``actor`` instead, as that actor, unchecked: the
     installation's own work).
 
+    The files of a chunk leave as soon as it is committed: while the channel carries one (and
+    the clearinghouse reads it) the next chunk is prepared (:class:`_ChunkSender`). Files
+    left pending from before, and any the channel did not take, are then sent as
+    :func:`send_pending` sends them (a file the channel did not take is not tried twice).
+
+    :returns: the outcomes by submission id.
     :raises PermissionDenied: the principal's role may not ``claims.submit``.
     """
-    prepare_in_chunks(app, claim_ids=claim_ids, actor=actor, principal=principal)
-    return send_pending(app, on_progress=on_progress, actor=actor, principal=principal)
+    app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
+    sender = _ChunkSender(app, actor, principal, on_progress)
+    with sender:
+        prepare_in_chunks(app, claim_ids=claim_ids, actor=actor, principal=principal,
+                          on_chunk=sender.send)
+    rest = send_pending(app, actor=actor, principal=principal, skip=sender.tried,
+                        on_progress=None if on_progress is None else sender.progress_after)
+    return sorted([*sender.outcomes, *rest], key=lambda outcome: outcome.submission_id)
+
+
+class _ChunkSender:
+    """Sends the files of committed chunks while the next chunk is prepared.
+
+    Only the channel's transfer runs in the sender thread, one file at a time. Taking a file
+    (its lease) and recording its receipt are database writes: they run in the calling
+    thread, between chunks (on SQLite the preparing transaction holds the write lock, and a
+    second writer of this process would wait on it). A file is taken only when the thread
+    is free to send it, so a sender killed mid-transfer leaves one file ``sending`` (as
+    :func:`send_pending` does); the others stay ``pending`` for any sender. What is left
+    when preparing ends (or fails) is sent and recorded on the way out, one file after
+    another; a file printed on claim forms is printed at once (printing writes to the
+    database)."""
+
+    def __init__(self, app: Medbill, actor: str | None, principal: Principal | None,
+                 on_progress: Callable[[int, int], None] | None) -> None:
+        self.app, self.actor, self.principal = app, actor, principal
+        self.on_progress = on_progress
+        self.outcomes: list[SendOutcome] = []
+        #: every file this run took (sent or not): :func:`send_pending` leaves them
+        self.tried: set[int] = set()
+        self._waiting: list[int] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: tuple[_Taken, Future[SubmissionReceipt]] | None = None
+        self._known = 0
+
+    def __enter__(self) -> _ChunkSender:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        try:
+            while self._in_flight is not None or self._waiting:
+                self._step(wait=True)
+        except Exception as error:
+            if kind is None:
+                raise
+            # preparing failed: that error is the one to report; this one is logged (its
+            # type only: the text may name a claim); a file it left "sending" is sent
+            # again once its lease runs out
+            log.error("sending a prepared file failed (%s) after preparing failed",
+                      type(error).__name__)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
+    def send(self, submission_ids: list[int]) -> None:
+        """A committed chunk's files: the thread gets the next one if it is free."""
+        self._waiting.extend(submission_ids)
+        self._known += len(submission_ids)
+        self._step(wait=False)
+
+    def progress_after(self, done: int, total: int) -> None:
+        """``on_progress`` for the files :func:`send_pending` sends after this run's."""
+        assert self.on_progress is not None
+        self.on_progress(len(self.outcomes) + done, self._known + total)
+
+    def _step(self, *, wait: bool) -> None:
+        """Record the transfer under way once it ended (``wait``: wait for it), then hand
+        the thread the next file waiting."""
+        if self._in_flight is not None:
+            taken, future = self._in_flight
+            if not (wait or future.done()):
+                return
+            self._in_flight = None
+            self._record(taken, future)
+        while self._waiting and self._in_flight is None:
+            submission_id = self._waiting.pop(0)
+            next_file = _take(self.app, submission_id, SEND_LEASE)
+            if next_file is None:  # another sender has it
+                self._known -= 1
+                continue
+            self.tried.add(submission_id)
+            try:
+                on_paper = prints_claim_forms(self.app, next_file.channel) is not None
+            except MedbillError:
+                on_paper = True  # asked again by _deliver, which records the error
+            if on_paper:
+                self._record(next_file, None)
+                continue
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="medbill-send")
+            # the plugins' context variables (acting principal, batch memo) go along
+            self._in_flight = (next_file, self._pool.submit(contextvars.copy_context().run,
+                                                            _transmit, self.app, next_file))
+
+    def _record(self, taken: _Taken, future: Future[SubmissionReceipt] | None) -> None:
+        self.outcomes.append(_deliver(self.app, taken, self.actor, self.principal,
+                                      None if future is None else future.result))
+        if self.on_progress is not None:
+            self.on_progress(len(self.outcomes), self._known)
 
 
 @dataclass(frozen=True)
