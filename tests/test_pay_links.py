@@ -21,6 +21,7 @@ from medbill_core.domain import GuarantorRelationship, RenderedDocument, Stateme
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.gateways import GatewayCapability
 from medbill_core.hookspecs import hookimpl
+from medbill_core.http.serving import prepare_server
 from medbill_core.services import pay_links
 from medbill_core.services.card_payments import (
     Applied,
@@ -48,12 +49,14 @@ from medbill_core.services.pay_visits import (
     open_visit,
     parse_amount,
     plan_choices,
+    purge_ended_visits,
     start_payment,
 )
 from medbill_core.services.statements import run_statements
 from medbill_core.storage.schema import (
     AuditEventRow,
     PayLinkRow,
+    PayLinkSessionRow,
     PaymentPlanRow,
     PaymentRow,
     StatementRow,
@@ -246,6 +249,42 @@ def test_expired_and_revoked_links_say_so(medbill_app: Medbill) -> None:
         statuses = {view.id: view.status for view in list_links(work, patient_id=patient)}
     assert statuses == {old.id: LinkStatus.EXPIRED, new.id: LinkStatus.REVOKED}
 
+
+
+def test_visits_ended_a_day_ago_are_purged_and_the_purge_audited(medbill_app: Medbill) -> None:
+    patient = owing(medbill_app, "40.00", born=date(1980, 4, 27))
+    issued = issue(medbill_app, patient_id=patient)
+    tokens = [open_visit(medbill_app, issued.code).token for _ in range(3)]
+    now = utcnow()
+    with medbill_app.unit_of_work() as work:
+        ids = list(work.session.scalars(select(PayLinkSessionRow.id)
+                                        .order_by(PayLinkSessionRow.id)))
+        # ended two days ago, a day ago less a minute, still open
+        for visit_id, ended in zip(ids, [now - timedelta(days=2),
+                                         now - timedelta(days=1) + timedelta(minutes=1)],
+                                   strict=False):
+            work.session.execute(update(PayLinkSessionRow).where(
+                PayLinkSessionRow.id == visit_id).values(expires_at=ended))
+    assert purge_ended_visits(medbill_app, now=now) == 1
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert list(work.session.scalars(select(PayLinkSessionRow.id)
+                                         .order_by(PayLinkSessionRow.id))) == ids[1:]
+        [event] = work.session.scalars(select(AuditEventRow).where(
+            AuditEventRow.action == "pay_link.visits_purged")).all()
+    assert (event.actor, event.details["deleted"]) == ("medbill:serve", 1)
+    # the visit still open works; the purged one opens nothing
+    assert check_birth_date(medbill_app, tokens[2], date(1980, 4, 27)).outcome is \
+        CheckOutcome.PASSED
+    with pytest.raises(PayLinkUnusable):
+        check_birth_date(medbill_app, tokens[0], date(1980, 4, 27))
+    assert purge_ended_visits(medbill_app, now=now) == 0
+    # a server's start purges them
+    with medbill_app.unit_of_work() as work:
+        work.session.execute(update(PayLinkSessionRow).where(
+            PayLinkSessionRow.id == ids[2]).values(expires_at=now - timedelta(days=3)))
+    prepare_server(medbill_app)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert list(work.session.scalars(select(PayLinkSessionRow.id))) == [ids[1]]
 
 # -- the date of birth -------------------------------------------------------------------------
 

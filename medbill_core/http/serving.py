@@ -48,13 +48,15 @@ class PathWithoutQuery(logging.Filter):
 
 
 def prepare_server(medbill: Medbill) -> None:
-    """A server's start, once whatever the number of workers: expired idempotency keys
-    purged, jobs a stopped server left queued or running marked failed (they are not run
-    again)."""
+    """A server's start, once whatever the number of workers: expired idempotency keys and
+    ended pay-page visits purged, jobs a stopped server left queued or running marked failed
+    (they are not run again)."""
     from medbill_core.services.idempotency import purge_expired
     from medbill_core.services.jobs import mark_interrupted
+    from medbill_core.services.pay_visits import purge_ended_visits
 
     purge_expired(medbill)
+    purge_ended_visits(medbill)
     mark_interrupted(medbill)
 
 

@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from medbill_core import audit
 from medbill_core.domain import Statement
@@ -72,6 +72,9 @@ FIRST_LOCK = timedelta(minutes=15)
 LONGEST_LOCK = timedelta(hours=24)
 #: How long a visit of the page lasts (paying takes minutes; a shared computer forgets it).
 SESSION_MINUTES = 20
+#: How long an ended visit's row is kept (a browser coming back late from the card page still
+#: finds its visit, and is told it ended) before :func:`purge_ended_visits` deletes it.
+KEEP_ENDED_VISITS = timedelta(days=1)
 #: Where the gateway's card page sends the browser back, under ``[pay_links] public_url``.
 RETURN_PATH = f"{PAGE_PATH}/return"
 
@@ -176,6 +179,23 @@ def end_visit(medbill: Medbill, token: str | None) -> None:
         if row is not None:
             row.expires_at = utcnow()
 
+
+
+def purge_ended_visits(medbill: Medbill, *, now: datetime | None = None) -> int:
+    """Delete the visits that ended more than :data:`KEEP_ENDED_VISITS` ago (a visit lasts
+    minutes; its row only matched a cookie), in every practice; returns how many. What a
+    visit did (opened, dates checked, payments started) stays in the audit trail, which
+    records the purge too. ``medbill serve`` runs it at start-up."""
+    cutoff = (now or utcnow()) - KEEP_ENDED_VISITS
+    with medbill.unit_of_work("medbill:serve", all_practices=True) as work:
+        result = work.session.execute(delete(PayLinkSessionRow).where(
+            PayLinkSessionRow.expires_at < cutoff))
+        deleted = int(getattr(result, "rowcount", 0) or 0)
+        if deleted:
+            audit.record(work.session, actor=work.actor, action="pay_link.visits_purged",
+                         entity_type="pay_link_session", entity_id=None,
+                         details={"deleted": deleted, "ended_before": cutoff.isoformat()})
+        return deleted
 
 def _family(work: UnitOfWork, visit: Visit) -> list[PatientRow]:
     """The patients a link answers for, the guarantor's own record first."""
