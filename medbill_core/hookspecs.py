@@ -73,6 +73,9 @@ Changes by version
   the gateway's page, never on medbill's); a statement's pay link
   (:attr:`~medbill_core.domain.Statement.pay_url`, ``pay_code``) for renderers to print;
   the pay page's services in :mod:`medbill_core.api.workspace` (pay links, visits).
+* **1.6** :func:`medbill_render_statements`: a statement run's group rendered at once (the
+  ``statements_pdf`` plugin renders PDFs in worker processes); the statements it leaves
+  are rendered one at a time as before.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.5"
+API_VERSION = "1.6"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
@@ -495,6 +498,30 @@ def medbill_render_statement(
     :returns: the rendered document, or ``None`` to pass.
 
     .. versionadded:: 1.0
+    """
+
+
+@hookspec(firstresult=True)
+def medbill_render_statements(
+    statements: Sequence[Statement], renderer: str, context: PluginContext
+) -> Sequence[RenderedDocument] | None:
+    """Render several patient statements with the named renderer at once (a statement run's
+    group), for a plugin that renders faster in bulk (in worker processes, say).
+
+    The answer is the documents of the first ``k`` statements, in order (``k`` up to
+    ``len(statements)``); the core renders the rest one at a time with
+    :func:`medbill_render_statement`. So a plugin that cannot render a statement in bulk
+    stops there, and that statement then fails (or succeeds) exactly as it does alone: its
+    error is the one a user sees. Each document must be byte for byte the one
+    :func:`medbill_render_statement` gives for the same statement. Stops at first non-None
+    result; with no answer, every statement is rendered one at a time.
+
+    :param statements: the statements, in the order their documents are wanted.
+    :param renderer: identifier of the renderer asked for (``pdf``, ``text`` ...).
+    :param context: configuration and registered renderers.
+    :returns: the documents of the first statements, in order, or ``None`` to pass.
+
+    .. versionadded:: 1.6
     """
 
 

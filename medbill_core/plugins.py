@@ -66,6 +66,7 @@ from medbill_core.hookresults import (
     RECEIPT,
     RENDERED,
     RENDERED_FORM,
+    RENDERED_MANY,
     SUBMISSION_FILES,
     Expected,
     checked,
@@ -467,6 +468,25 @@ class PluginHooks:
         return self._first("medbill_render_statement", RENDERED,
                            f"render a statement with renderer {renderer!r}",
                            statement=statement, renderer=renderer, context=self.context)
+
+    def render_statements(self, *, statements: Sequence[Statement],
+                          renderer: str) -> Iterator[RenderedDocument]:
+        """The documents of ``statements``, in order, as they are asked for: those a plugin
+        renders at once (``medbill_render_statements``), then each of the rest with
+        :meth:`render_statement`, so a statement that cannot be rendered raises its own
+        error, when its document is asked for, after the documents before it."""
+        answers = self._answers("medbill_render_statements", statements=list(statements),
+                                renderer=renderer, context=self.context)
+        done: Sequence[RenderedDocument] = []
+        if answers:
+            plugin, result = answers[0]
+            done = checked(result, RENDERED_MANY, plugin, "medbill_render_statements")
+            if len(done) > len(statements):
+                raise PluginError(plugin, f"medbill_render_statements returned {len(done)}"
+                                          f" documents for {len(statements)} statements")
+        yield from done
+        for statement in statements[len(done):]:
+            yield self.render_statement(statement=statement, renderer=renderer)
 
     def render_claim_forms(self, *, claims: Sequence[BillableClaim], renderer: str,
                            layout: ClaimFormLayout) -> RenderedClaimForm:

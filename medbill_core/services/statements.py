@@ -835,11 +835,15 @@ def _produce_many(app: Medbill, group: Sequence[tuple[str, list[int], int]], *, 
                     raise _StatementFailed(index, error) from error
         links: list[int | None] = []
         made: list[tuple[Statement, dict[str, Any], Path, bytes]] = []
+        # rendered together (a plugin may render them in parallel); a statement's error is
+        # raised when its document is asked for, after the ones before it
+        documents = app.hooks.render_statements(
+            statements=[statement for statement, _ in printed], renderer=renderer)
         for index, ((key, billable, same_day_number), (statement, link_id)) in enumerate(
                 zip(group, printed, strict=True)):
             links.append(link_id)
             try:
-                document = app.hooks.render_statement(statement=statement, renderer=renderer)
+                document = next(documents)
             except Exception as error:
                 raise _StatementFailed(index, error) from error
             made.append((statement, _statement_columns(statement, key, billable,

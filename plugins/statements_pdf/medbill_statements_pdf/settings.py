@@ -19,6 +19,9 @@ class StatementsPdfSettings(BaseModel):
         400 characters, which fill the notice's four lines).
     :ivar summary_after_lines: the ``pdf`` renderer switches to summary mode (one row per claim)
         when a statement has more lines than this; unset, only ``pdf-summary`` summarises.
+    :ivar render_processes: worker processes rendering a statement run's PDFs beside the
+        running process (see :mod:`~medbill_statements_pdf.pool`); ``0``: none, all in the
+        running process; unset: one per core beyond the first.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -28,6 +31,7 @@ class StatementsPdfSettings(BaseModel):
     dunning_messages: dict[int, Annotated[str, Field(max_length=400)]] = Field(
         default_factory=dict)
     summary_after_lines: int | None = Field(default=None, ge=1)
+    render_processes: int | None = Field(default=None, ge=0, le=64)
 
     @field_validator("font_path", "bold_font_path")
     @classmethod

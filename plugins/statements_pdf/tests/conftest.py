@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from medbill_statements_pdf.samples import sample_statement
 
 from medbill_core.api import Statement
+
+# pool_renderers: renderers the worker processes of the pool tests import by this name
+sys.path.append(str(Path(__file__).parent))
 
 #: Enough lines for the detail PDF to run onto several pages.
 LONG_LINES = 120
