@@ -27,15 +27,16 @@ import httpx
 
 from medbill_clearinghouse_mock.simulator.config import SimulatorConfig
 from medbill_clearinghouse_mock.simulator.server import TlsFiles, listen_address
-from medbill_core.api import create_private
+from medbill_core.api import MedbillError, create_private
 
 CHILD_MODULE = "medbill_clearinghouse_mock.simulator.child"
 #: The longest log line an error message quotes.
 QUOTED_LINE_CHARS = 300
 
 
-class SimulatorStartError(RuntimeError):
-    """The simulator's process did not come up (the message is one line, PHI-free)."""
+class SimulatorStartError(MedbillError):
+    """The simulator's process did not come up. The message is one line and PHI-free, so a
+    command (``medbill demo``) shows it as its ``error:`` line."""
 
 
 class ProcessServer:
