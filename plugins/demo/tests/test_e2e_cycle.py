@@ -208,6 +208,18 @@ def test_the_simulator_ran_in_its_own_process_and_logged_no_phi(clean_run) -> No
             assert not re.search(rf"\b{re.escape(value.upper())}\b", text.upper()), value
 
 
+def test_the_clearinghouse_runs_in_a_thread_for_who_needs_the_simulator(tmp_path: Path) -> None:
+    from medbill_clearinghouse_mock.simulator.server import BackgroundServer
+
+    with DemoClearinghouse(tmp_path, in_process=True) as clearinghouse:
+        server = clearinghouse.server
+        assert isinstance(server, BackgroundServer)
+        assert server.simulator.config.account_for(API_KEY) == "riverbend"
+        assert clearinghouse.payment_run() == 0  # over HTTP too: nothing adjudicated yet
+    assert clearinghouse.cpu_seconds is None  # its CPU was this process's
+    assert not (tmp_path / "clearinghouse-state.log").exists()
+
+
 def test_faults_change_nothing_in_the_outcome(tmp_path: Path, clean_run) -> None:
     faults = [
         {"endpoint": "submit", "kind": "status", "status": 503, "first": 2},
