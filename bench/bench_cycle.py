@@ -3,6 +3,9 @@
 Runs the demo cycle (load, eligibility, scrub, 837P submission through the HTTP
 simulator on loopback, acknowledgments, corrections, payment runs, 835 posting,
 statements, payments) for each size, each in a fresh process so peak RSS is its own.
+The clearinghouse simulator runs in a process of its own, as a real clearinghouse is
+another system: CPU time is printed for medbill (its process and any process of its own it
+starts) and for the simulator, apart.
 
 Beside claims/s and peak RSS it prints, measured in the same process after the cycle:
 
@@ -28,6 +31,7 @@ must not grow with the database.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import resource
@@ -37,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +172,37 @@ def print_steps() -> None:
     DemoReport.done = done_and_print  # type: ignore[method-assign]
 
 
+class SimulatorCpu:
+    """The CPU seconds of the demo's clearinghouse simulator processes, read as each stops
+    (``DemoClearinghouse.cpu_seconds``, from its ``wait4``): ``run_demo`` keeps the
+    simulator to itself, so its exit is wrapped for the length of the cycle."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        from medbill_demo.simulation import DemoClearinghouse
+
+        original = DemoClearinghouse.__exit__
+
+        def exit_and_record(clearinghouse: DemoClearinghouse, *exc: object) -> None:
+            original(clearinghouse, *exc)
+            self.seconds += clearinghouse.cpu_seconds or 0.0
+
+        DemoClearinghouse.__exit__ = exit_and_record  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            DemoClearinghouse.__exit__ = original  # type: ignore[method-assign]
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's children that have ended and been waited for."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one(claims: int, database: str, preloaded: int = 0) -> None:
     if preloaded:  # a copy of bench_bigdb's cached database (generated the first time)
         import shutil
@@ -199,17 +235,23 @@ def cycle(claims: int, database_url: str | None, database_name: str, *,
     from sqlalchemy.engine import Engine
 
     counter = StatementCounter()
+    simulator = SimulatorCpu()
     event.listen(Engine, "before_cursor_execute", counter)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, simulator.recording():
         started, cpu_started = time.perf_counter(), time.process_time()
+        children_started = children_cpu_seconds()
         summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()),
                            database_url=database_url)
         seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started  # every thread: the simulator's too
+        # medbill's: this process's threads and the processes it started and waited for,
+        # but for the simulator's
+        cpu_seconds = (time.process_time() - cpu_started
+                       + children_cpu_seconds() - children_started - simulator.seconds)
         event.remove(Engine, "before_cursor_execute", counter)
         peak_mb = peak_rss_mb()
         if not floors:
             print(json.dumps({"claims": claims, "seconds": seconds, "cpu_seconds": cpu_seconds,
+                              "simulator_cpu_seconds": simulator.seconds,
                               "peak_rss_mb": peak_mb, "balanced": summary["ledger_balanced"],
                               "statements_main": counter.by_database[database_name],
                               "statements_all": sum(counter.by_database.values())}))
@@ -223,7 +265,8 @@ def cycle(claims: int, database_url: str | None, database_name: str, *,
         insert_seconds = insert_floor(rows, floor_folder)
     claim_x12, remittance_x12 = x12_floor(claims)
     print(json.dumps({
-        "claims": claims, "seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_mb,
+        "claims": claims, "seconds": seconds, "cpu_seconds": cpu_seconds,
+        "simulator_cpu_seconds": simulator.seconds, "peak_rss_mb": peak_mb,
         "balanced": summary["ledger_balanced"], "states": summary["claims_by_state"],
         "statements_main": counter.by_database[database_name],
         "statements_all": sum(counter.by_database.values()),
@@ -274,14 +317,23 @@ def main() -> None:
               f"{data['rows']:>8}{data['insert_floor']:>9.3f}{x12:>7.2f}"
               f"{seconds / data['insert_floor']:>8.0f}x{seconds / x12:>6.0f}x"
               f"{seconds / floor:>6.0f}x  {data['balanced']}")
-        print(f"{'':>7}CPU {data['cpu_seconds'] / size * 1000:.2f} ms/claim (the process's, "
-              f"the simulator's threads included; load {_load()})")
+        print(f"{'':>7}CPU {cpu_per_claim(data, size)} (load {_load()})")
         print(f"{'':>7}floor {size / floor:,.0f} claims/s (insert {data['insert_floor']:.3f} s, "
               f"837P {data['x12_837p']:.2f} s, 835 {data['x12_835']:.2f} s)")
         if args.verbose:
             print(f"{'':>7}rows: {data['rows_by_table']}")
         if args.preloaded:
             preloaded(size, args.preloaded, seconds)
+
+
+def cpu_per_claim(data: dict[str, Any], size: int) -> str:
+    """CPU milliseconds per claim: medbill's and the simulator's, or (a figure of a run from
+    before the simulator had a process of its own) the one process's, threads included."""
+    medbill = data["cpu_seconds"] / size * 1000
+    if data.get("simulator_cpu_seconds") is None:
+        return f"{medbill:.2f} ms/claim (the process's, the simulator's threads included)"
+    simulator = data["simulator_cpu_seconds"] / size * 1000
+    return f"{medbill:.2f} ms/claim medbill + {simulator:.2f} ms/claim simulator"
 
 
 def _load() -> str:
@@ -307,7 +359,7 @@ def preloaded(size: int, holding: int, empty_seconds: float) -> None:
     print(f"{'':>7}on {holding:,} claims (SQLite): {seconds:.1f} s, {size / seconds:.1f} "
           f"claims/s ({seconds / empty_seconds:.2f}x the empty database), "
           f"{data['statements_main'] / size:.1f} SQL/claim, {data['peak_rss_mb']:.0f} MB, "
-          f"balanced {data['balanced']}")
+          f"CPU {cpu_per_claim(data, size)}, balanced {data['balanced']}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Where the whole cycle's time goes: cProfile of the demo cycle, every thread included.
 
 ``python bench/profile_cycle.py --claims 1000`` runs ``run_demo`` (as ``bench_cycle.py`` does,
-SQLite) under cProfile, with the clearinghouse simulator's threads (its server and the
-threads its requests run in) profiled too and merged, then prints:
+SQLite) under cProfile. The clearinghouse simulator runs in a thread here (the demo and
+``bench_cycle.py`` run it in a process of its own), so its threads (its server and the
+threads its requests run in) are profiled too and merged. It prints:
 
 * wall and CPU seconds of the cycle (CPU: the process's, every thread; cProfile slows the
   Python-heavy parts more than the C-heavy ones, so shares are indicative);
@@ -40,8 +41,10 @@ def _short(path: str) -> str:
 def profile_cycle(claims: int) -> tuple[pstats.Stats, float, float]:
     """The merged statistics of a demo cycle of ``claims`` claims, its wall and CPU seconds."""
     from medbill_demo.runner import run_demo
+    from medbill_demo.simulation import DemoClearinghouse
     from rich.console import Console
 
+    DemoClearinghouse.in_process_default = True  # its functions in the same profile
     profiles: list[cProfile.Profile] = []
     bootstrap = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
 

@@ -1,3 +1,5 @@
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ sys.path.append(str(Path(__file__).parent))
 from chm_support import ACCOUNTS, api_key, suite_config
 from medbill_clearinghouse_mock.channel import ClearinghouseChannel
 from medbill_clearinghouse_mock.settings import ClearinghouseMockSettings
-from medbill_clearinghouse_mock.simulator.server import BackgroundServer
+from medbill_clearinghouse_mock.simulator.server import BackgroundServer, TlsFiles
 
 _unused_accounts = iter(ACCOUNTS)
 
@@ -67,3 +69,15 @@ def faults(server: BackgroundServer, http: httpx.Client):  # type: ignore[no-unt
 
     yield set_rules
     http.delete("/v1/test/faults")
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> TlsFiles:
+    """A self-signed certificate for 127.0.0.1 (openssl)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return TlsFiles(cert, key)

@@ -5,7 +5,6 @@ listening beyond loopback without TLS."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -183,18 +182,6 @@ def test_non_loopback_without_tls_is_refused(tmp_path: Path, host: str,
     assert list(tmp_path.iterdir()) == []  # refused before any key or state file is made
     half = CliRunner().invoke(cli_app, ["serve", "--host", host, "--tls-cert", "c.pem"])
     assert "give both --tls-cert and --tls-key" in _one_line_error(half.output)
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> TlsFiles:
-    """A self-signed certificate for 127.0.0.1 (openssl)."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return TlsFiles(cert, key)
 
 
 def test_off_loopback_with_tls_the_channel_talks_https(tmp_path: Path,

@@ -49,17 +49,34 @@ def simulator_config(faults: list[dict[str, Any]] | None = None) -> Any:
 
 
 class DemoClearinghouse:
-    """The simulator on a free loopback port, with its state file in the demo folder."""
+    """The simulator on a free loopback port, with its state file (and log) in the demo folder.
 
-    def __init__(self, out: Path, faults: list[dict[str, Any]] | None = None) -> None:
+    It runs in a process of its own by default, as a real clearinghouse is another system: its
+    work (837 decoding, adjudication, 835 encoding) then runs beside medbill's instead of
+    competing with it for one interpreter lock.
+    ``in_process=True`` runs it in a thread of this process instead, for a caller that needs
+    the simulator object itself (``server.simulator``).
+    """
+
+    #: Where the simulator runs when the caller does not say (``run_demo`` does not): a
+    #: profiler of the whole cycle sets it (bench/profile_cycle.py) to see the simulator too.
+    in_process_default = False
+
+    def __init__(self, out: Path, faults: list[dict[str, Any]] | None = None, *,
+                 in_process: bool | None = None) -> None:
+        from medbill_clearinghouse_mock.simulator.process import ProcessServer
         from medbill_clearinghouse_mock.simulator.server import BackgroundServer
 
+        if in_process is None:
+            in_process = self.in_process_default
         state = out / "clearinghouse-state.db"
-        for stale in out.glob("clearinghouse-state.db*"):
-            stale.unlink()
+        for stale in [*out.glob("clearinghouse-state.db*"), state.with_suffix(".log")]:
+            stale.unlink(missing_ok=True)
         self.state = state
         self.config = simulator_config(faults)
-        self.server = BackgroundServer(self.config, state)
+        self.server: BackgroundServer | ProcessServer = (
+            BackgroundServer(self.config, state) if in_process
+            else ProcessServer(self.config, state))  # logs to clearinghouse-state.log
 
     def config_json(self) -> str:
         """The simulator configuration as ``clearinghouse serve --simulator-config`` reads it."""
@@ -79,6 +96,24 @@ class DemoClearinghouse:
         url: str = self.server.base_url
         return url
 
+    @property
+    def cpu_seconds(self) -> float | None:
+        """The simulator process's CPU time once it has stopped (None in a thread: it is
+        then part of this process's)."""
+        seconds: float | None = getattr(self.server, "cpu_seconds", None)
+        return seconds
+
     def payment_run(self) -> int:
-        """Let the payers pay what they adjudicated (the simulator's 'time passes')."""
-        return len(self.server.simulator.service.payment_run())
+        """Let the payers pay what they adjudicated (the simulator's 'time passes'): the
+        number of 835s made."""
+        import httpx
+
+        # one attempt, a long read: a large run takes a while to encode its 835s, and a
+        # failed one should be seen rather than retried out of sight
+        answer = httpx.post(f"{self.base_url}/v1/payment-runs",
+                            headers={"Authorization": f"Bearer {API_KEY}"},
+                            timeout=httpx.Timeout(10.0, read=600.0))
+        if answer.status_code != 200:
+            raise RuntimeError(f"the clearinghouse simulator refused a payment run: HTTP "
+                               f"{answer.status_code}")
+        return len(answer.json()["remittances"])

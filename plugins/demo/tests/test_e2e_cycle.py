@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sqlite3
 from datetime import date, timedelta
 from decimal import Decimal
@@ -187,6 +188,36 @@ def test_summary_and_file_names_carry_no_phi(clean_run) -> None:
         for value in (demo.patient.last_name, demo.patient.birth_date.isoformat()):
             assert value not in text
             assert not any(value in name for name in names)
+
+
+def test_the_simulator_ran_in_its_own_process_and_logged_no_phi(clean_run) -> None:
+    """Issue 14: the clearinghouse is another system (a process of its own, its CPU not
+    medbill's); its log, beside its state, says what it did and names no patient."""
+    out, _ = clean_run
+    log = out / "clearinghouse-state.log"
+    assert log.stat().st_mode & 0o077 == 0
+    text = log.read_text()
+    started = [int(pid) for pid in re.findall(r"Started server process \[(\d+)\]", text)]
+    assert len(started) == 1 and started[0] != os.getpid()
+    assert re.search(r"account=riverbend POST /v1/claims/batches -> 202", text)
+    assert text.count("account=riverbend POST /v1/payment-runs -> 200") >= 2
+    for demo in demo_patients(25):
+        for value in (demo.patient.last_name, demo.patient.first_name,
+                      demo.patient.birth_date.strftime("%Y%m%d"),
+                      *(coverage.member_id for coverage in demo.coverages)):
+            assert not re.search(rf"\b{re.escape(value.upper())}\b", text.upper()), value
+
+
+def test_the_clearinghouse_runs_in_a_thread_for_who_needs_the_simulator(tmp_path: Path) -> None:
+    from medbill_clearinghouse_mock.simulator.server import BackgroundServer
+
+    with DemoClearinghouse(tmp_path, in_process=True) as clearinghouse:
+        server = clearinghouse.server
+        assert isinstance(server, BackgroundServer)
+        assert server.simulator.config.account_for(API_KEY) == "riverbend"
+        assert clearinghouse.payment_run() == 0  # over HTTP too: nothing adjudicated yet
+    assert clearinghouse.cpu_seconds is None  # its CPU was this process's
+    assert not (tmp_path / "clearinghouse-state.log").exists()
 
 
 def test_faults_change_nothing_in_the_outcome(tmp_path: Path, clean_run) -> None:
