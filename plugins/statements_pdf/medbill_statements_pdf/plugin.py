@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from medbill_core.api import (
     PluginContext,
@@ -55,3 +56,11 @@ def medbill_render_statements(statements: Sequence[Statement], renderer: str,
     if workers < 1 or len(statements) < MIN_BATCH:
         return None
     return POOL.render(implementation, statements, workers)
+
+
+@hookimpl
+def medbill_register_routes(app: Any) -> None:
+    """No routes: in ``medbill serve`` the render workers stop with the server's app. A
+    server process ends by its signal's own action once it stopped gracefully (uvicorn
+    raises the SIGTERM it caught again), so exit handlers would not stop them."""
+    app.router.on_shutdown.append(POOL.close)

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 import types
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -41,6 +42,9 @@ MIN_BATCH = 8
 CHUNKS = 10
 #: Pools that may break (a worker killed) before this process renders alone from then on.
 MAX_FAILURES = 3
+
+#: How often a worker looks whether the process that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
 
 #: One thread at a time swaps ``__main__`` (another would put the stand-in back for good).
 _MAIN_SWAP = threading.Lock()
@@ -77,6 +81,20 @@ def render_sent(renderer: StatementRenderer,
         except Exception:
             break
     return render_chunk(renderer, statements)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In a worker, first thing: end when the process that started it is gone. A process
+    that dies without shutting its pool down (killed; a server worker that ends by its
+    SIGTERM's default action, as uvicorn's does after a graceful stop) would otherwise leave
+    its workers waiting for work for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)  # nothing of the worker's needs saving: it only renders
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @contextmanager
@@ -166,7 +184,8 @@ class RenderPool:
             if self.failures >= MAX_FAILURES:
                 return None
             self._executor = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+                max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent, initargs=(os.getpid(),))
             self._workers = workers
             self._owner_pid = os.getpid()
         return self._executor

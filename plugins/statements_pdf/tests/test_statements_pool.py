@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +200,44 @@ def test_a_statement_the_workers_cannot_render_fails_with_the_error_it_has_alone
         next(hooks.render_statements(statements=statements, renderer="pdf"))
     assert str(together.value) == str(alone.value) == (
         "statement S24-000000: the PDF could not be rendered (TTLibError)")
+
+
+#: A program that renders through the pool, says its workers' pids, and dies by SIGKILL
+#: (no exit handler runs: nothing shuts its pool down).
+DIES_ABRUPTLY = """
+import os, signal, sys
+sys.path.insert(0, {tests!r})
+from medbill_statements_pdf.pool import POOL
+from medbill_statements_pdf.samples import sample_statement
+from pool_renderers import Reporting
+if __name__ == "__main__":
+    POOL.render(Reporting(), [sample_statement(statement_number=f"K-{{n}}") for n in range(40)], 1)
+    print(*POOL._executor._processes, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _running(pid: int) -> bool:
+    """``pid`` is a live process (a zombie waiting for its reaper is not)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return False
+    return fields[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_end_when_the_process_that_started_them_dies(tmp_path: Path) -> None:
+    script = tmp_path / "dies.py"
+    script.write_text(DIES_ABRUPTLY.format(tests=str(Path(__file__).parent)))
+    said = tmp_path / "said.txt"
+    with said.open("w") as out:  # a file: a worker left behind would hold a pipe open
+        died = subprocess.run([sys.executable, str(script)], stdout=out,
+                              stderr=subprocess.DEVNULL, timeout=120, check=False)
+    assert died.returncode == -9
+    workers = [int(pid) for pid in said.read_text().split()]
+    assert len(workers) == 1
+    deadline = time.monotonic() + 15
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers)
