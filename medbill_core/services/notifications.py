@@ -61,6 +61,7 @@ from medbill_core.storage.schema import (
     NotificationRow,
     PatientRow,
     StatementRow,
+    as_utc,
     utcnow,
 )
 
@@ -69,7 +70,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TEMPLATES", "ContactChoice", "ContactPreference", "NotificationStatus",
-    "NotificationView", "Outcome", "account_key_of", "contact_preference", "deliver_due",
+    "NotificationView", "Outcome", "account_key_of", "addressee_preference",
+    "contact_preference", "deliver_due",
     "get_notification", "list_notifications", "render", "send_link",
     "set_contact_preference", "statement_ready", "statements_ready",
 ]
@@ -339,9 +341,28 @@ def contact_preference(work: UnitOfWork, account_key: str) -> ContactPreference 
     return _preference(row) if row is not None else None
 
 
+
+def addressee_preference(work: UnitOfWork, account_key: str, *,
+                         via: str) -> ContactPreference | None:
+    """:func:`contact_preference` of an addressee that exists (a guarantor, or a patient who
+    pays their own bills), the read audited (``contact_preference.read``) as a read of the
+    person's record is.
+
+    :raises NotFound: no such guarantor or patient; :raises ValidationFailed: the patient
+        is reached through a guarantor (its key is named).
+    """
+    work.require(Action.GUARANTORS_READ)
+    _contact_of(work, account_key)
+    audit.record(work.session, actor=work.actor, action="contact_preference.read",
+                 entity_type="contact_preference", entity_id=account_key,
+                 details={"via": via})
+    return contact_preference(work, account_key)
+
 def _preference(row: ContactPreferenceRow) -> ContactPreference:
+    # as_utc: SQLite gives the time back without its zone
     return ContactPreference(row.account_key, ContactChoice(row.channel), row.consent,
-                             row.consented_at, row.recorded_by)
+                             as_utc(row.consented_at) if row.consented_at else None,
+                             row.recorded_by)
 
 
 # -- queueing ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from medbill_core.http.resources import (
     claim_imports,
     claims,
     collection_placements,
+    contact_preferences,
     coverages,
     credits,
     eligibility,
@@ -68,7 +69,8 @@ ROUTERS = (health.router, payers.router, claims.router, claim_actions.router, pa
            credits.router, write_offs.router, collection_placements.router,
            payer_refunds.router,
            # issue 18: texts and e-mails about statements; patient financing; pay-by-link
-           notifications.router, financing.router, pay_links.router)
+           notifications.router, financing.router, pay_links.router,
+           contact_preferences.router)  # contact preferences over the API, not only the CLI
 
 
 def include_core_routes(app: FastAPI) -> None:
