@@ -60,12 +60,9 @@ class StagedFile:
         self.temporary.unlink(missing_ok=True)
 
 
-def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8",
-                  sync: bool = True) -> StagedFile:
+def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8") -> StagedFile:
     """Write ``content`` owner-only under a temporary name in ``path``'s folder (``path`` is
     untouched until :meth:`StagedFile.publish`).
-
-    :param sync: flush it to disk now; ``False``: the caller does (:func:`_sync_files`).
 
     :raises OSError: the folder does not exist or cannot be written, or ``path`` is a folder.
     """
@@ -80,9 +77,8 @@ def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8",
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
+            handle.flush()
+            os.fsync(handle.fileno())
             created = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
         try:
             existing = stat.S_IMODE(path.stat().st_mode)
@@ -96,29 +92,28 @@ def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8",
     return StagedFile(path, temporary)
 
 
-#: fsyncs run at once by :func:`_sync_files`
-_SYNC_THREADS = 8
+#: files staged at once by :func:`_stage_together`
+_STAGING_THREADS = 8
 
 
-def _sync_one(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDWR)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def _sync_files(paths: Sequence[Path]) -> None:
-    """Flush files to disk, several fsyncs at once: the file system commits concurrent fsyncs
-    together (one journal write for many files), where one after the other each waits for
-    its own (a few milliseconds each: most of a statement's cost)."""
-    if len(paths) <= 1:
-        for path in paths:
-            _sync_one(path)
-        return
-    with ThreadPoolExecutor(max_workers=min(_SYNC_THREADS, len(paths))) as pool:
-        for _ in pool.map(_sync_one, paths):
-            pass
+def _stage_together(files: Sequence[tuple[Path, bytes | str]]) -> list[StagedFile]:
+    """Stage ``files``, several at once, each created, written and flushed to disk in a thread
+    of its own: the file system commits concurrent fsyncs together (one journal write for
+    many files), and a file's creation, which waits for the journal while the disk is busy
+    (a database committing beside it: ~0.6 ms a file in a 10,000-claim cycle, ~0.02 ms
+    on an idle disk), waits beside the others instead of one after another. All staged, or
+    (raising the first error, in ``files``' order) none."""
+    if len(files) <= 1:
+        return [stage_private(path, content) for path, content in files]
+    with ThreadPoolExecutor(max_workers=min(_STAGING_THREADS, len(files))) as pool:
+        futures = [pool.submit(stage_private, path, content) for path, content in files]
+    staged = [future.result() for future in futures if future.exception() is None]
+    failed = next((future.exception() for future in futures if future.exception()), None)
+    if failed is not None:
+        for item in staged:
+            item.discard()
+        raise failed
+    return staged
 
 
 class FilesAfterCommit:
@@ -133,17 +128,9 @@ class FilesAfterCommit:
         return path
 
     def write_many(self, files: Sequence[tuple[Path, bytes | str]]) -> list[Path]:
-        """:meth:`write` for several files, flushed to disk together (:func:`_sync_files`):
-        all staged, or (raising) none."""
-        staged: list[StagedFile] = []
-        try:
-            for path, content in files:
-                staged.append(stage_private(path, content, sync=False))
-            _sync_files([item.temporary for item in staged])
-        except BaseException:
-            for item in staged:
-                item.discard()
-            raise
+        """:meth:`write` for several files, written and flushed to disk together
+        (:func:`_stage_together`): all staged, or (raising) none."""
+        staged = _stage_together(files)
         self._staged.extend(staged)
         return [item.path for item in staged]
 
