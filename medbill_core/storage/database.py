@@ -174,7 +174,7 @@ class Database:
             event.listen(sessions, "pending_to_persistent", _keep_alive)
         event.listen(self._readers, "before_flush", _refuse_writes)
         for sessions in (self._sessions, self._readers):
-            tenancy.install(sessions)
+            tenancy.install(sessions, sqlite=self.engine.dialect.name == "sqlite")
 
     @property
     def dialect(self) -> str:

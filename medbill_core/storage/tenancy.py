@@ -103,18 +103,43 @@ class PracticeScoped:
                              default=new_row_practice_id)
 
 
-def _only_the_practice(state: ORMExecuteState) -> None:
+def _scoped_practice(state: ORMExecuteState) -> int | None:
+    """The practice whose rows ``state``'s statement may touch (None: it is not filtered)."""
     practice_id = state.session.info.get(SCOPE_KEY)
     if practice_id is None:
-        return
+        return None
     if not (state.is_select or state.is_update or state.is_delete):
-        return
+        return None
     if state.is_column_load or state.is_relationship_load:
-        return  # the criteria travel with the statement that loaded the parent
-    state.statement = state.statement.options(with_loader_criteria(
-        PracticeScoped, lambda cls: cls.practice_id == practice_id, include_aliases=True))
+        return None  # the criteria travel with the statement that loaded the parent
+    return practice_id  # type: ignore[no-any-return]
 
 
-def install(session_factory: Any) -> None:
-    """Filter every session ``session_factory`` makes (:class:`~sqlalchemy.orm.sessionmaker`)."""
-    event.listen(session_factory, "do_orm_execute", _only_the_practice)
+def _only_the_practice(state: ORMExecuteState) -> None:
+    practice_id = _scoped_practice(state)
+    if practice_id is not None:
+        state.statement = state.statement.options(with_loader_criteria(
+            PracticeScoped, lambda cls: cls.practice_id == practice_id, include_aliases=True))
+
+
+def _only_the_practice_on_sqlite(state: ORMExecuteState) -> None:
+    """:func:`_only_the_practice` written ``practice_id + 0 = :practice``: the same rows, but
+    a term SQLite's planner cannot read an index by. SQLite keeps no statistics unless told
+    to, and without them it guesses that an equality narrows an index to a few rows: it read
+    a whole practice through ``ix_*_practice_id`` rather than a batch of patients by
+    ``patient_id IN (...)`` or claims by their unique number (a statement run read the
+    practice's whole ledger for each batch of patients: its time grew with the database).
+    Every such query has a better index; a practice-wide list reads the table in id order.
+    PostgreSQL keeps statistics (autovacuum) and chooses for itself."""
+    practice_id = _scoped_practice(state)
+    if practice_id is not None:
+        state.statement = state.statement.options(with_loader_criteria(
+            PracticeScoped, lambda cls: cls.practice_id + 0 == practice_id,
+            include_aliases=True))
+
+
+def install(session_factory: Any, *, sqlite: bool = False) -> None:
+    """Filter every session ``session_factory`` makes (:class:`~sqlalchemy.orm.sessionmaker`);
+    ``sqlite``: its sessions use a SQLite database."""
+    event.listen(session_factory, "do_orm_execute",
+                 _only_the_practice_on_sqlite if sqlite else _only_the_practice)

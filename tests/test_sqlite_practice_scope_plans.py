@@ -1,0 +1,75 @@
+"""On SQLite the practice filter every scoped query carries never chooses the index: SQLite keeps
+no statistics (nothing runs ANALYZE), guesses that an equality narrows an index to a few rows,
+and read a whole practice through ``ix_*_practice_id`` instead of a batch of patients by
+their index or claims by their unique number (a statement run read the practice's whole
+ledger for each batch of patients: its time grew with the database)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from medbill_core.app import Medbill, UnitOfWork
+from medbill_core.services import statements
+from medbill_core.testing import factories
+
+
+def _self_pay(app: Medbill, number: int) -> int:
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(number))
+        claim = factories.make_claim(patient.id, coverage_id=None, number=f"SP{number}")
+        work.claims.create(claim.model_copy(update={"lines": [factories.make_line(
+            1, service_date=claim.service_date_from, charge=Decimal("40.00"))]}))
+    return patient.id
+
+
+def _plans(app: Medbill, read: Callable[[UnitOfWork], Any]) -> list[str]:
+    """The query plans of the SELECTs ``read`` sends, each with its own parameters."""
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().startswith("SELECT"):
+            sent.append((statement, parameters))
+
+    with app.unit_of_work() as work:
+        event.listen(app.database.engine, "before_cursor_execute", keep)
+        try:
+            read(work)
+        finally:
+            event.remove(app.database.engine, "before_cursor_execute", keep)
+        raw = work.session.connection().connection.driver_connection
+        return [" | ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+                for sql, params in sent]
+
+
+@pytest.fixture
+def sqlite_app(medbill_app: Medbill) -> Medbill:
+    if medbill_app.database.dialect != "sqlite":
+        pytest.skip("PostgreSQL keeps statistics (autovacuum) and chooses its indexes itself")
+    return medbill_app
+
+
+def test_a_batch_of_patients_is_read_by_their_index(sqlite_app: Medbill) -> None:
+    ids = [_self_pay(sqlite_app, n) for n in range(1, 31)]
+    with sqlite_app.unit_of_work() as work:
+        assert work.session.execute(text(  # the planner has no statistics to go by
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'")).scalar() == 0
+        found = statements._open_items(work, ids[:3])
+        assert all(found[pid] for pid in ids[:3])  # each owes on their claim
+    plans = _plans(sqlite_app, lambda work: statements._open_items(work, ids[:3]))
+    assert len(plans) == 2, plans
+    assert all("practice_id" not in plan for plan in plans), plans
+    assert "USING INDEX ix_ledger_entries_patient (patient_id=?)" in plans[0], plans
+
+
+def test_claims_are_read_by_their_number(sqlite_app: Medbill) -> None:
+    for n in range(1, 31):
+        _self_pay(sqlite_app, n)
+    numbers = [f"SP{n}" for n in range(1, 26)]  # a batch of an 835's claims, say
+    plans = _plans(sqlite_app, lambda work: work.claims.by_numbers(numbers))
+    assert plans and all("practice_id" not in plan for plan in plans), plans
+    assert "(claim_number=?)" in plans[0], plans
