@@ -73,3 +73,12 @@ def test_claims_are_read_by_their_number(sqlite_app: Medbill) -> None:
     plans = _plans(sqlite_app, lambda work: work.claims.by_numbers(numbers))
     assert plans and all("practice_id" not in plan for plan in plans), plans
     assert "(claim_number=?)" in plans[0], plans
+
+
+def test_voids_waiting_for_the_payer_are_found_without_reading_every_claim(
+        sqlite_app: Medbill) -> None:
+    """Every statement batch asks which accounts wait for a void's reversal."""
+    for n in range(1, 31):
+        _self_pay(sqlite_app, n)
+    plans = _plans(sqlite_app, statements.voided_accounts)
+    assert plans == ["SEARCH claims USING INDEX ix_claims_replaces (replaces_claim_id>?)"]
