@@ -368,6 +368,19 @@ def test_bad_revoked_and_expired_keys_fail_alike(medbill_app: Medbill) -> None:
             "ehr": "revoked", "old": "expired"}
 
 
+def test_a_key_whose_prefix_is_all_digits_is_revoked_by_it(
+        medbill_app: Medbill, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A prefix is 12 hexadecimal digits, all decimal one time in 280: it is still a prefix,
+    not an id (CI once drew one)."""
+    alice = with_admin(medbill_app)
+    monkeypatch.setattr(identity.secrets, "token_hex", lambda _n: "581682083774")
+    with medbill_app.unit_of_work() as work:
+        token = identity.create_key(work, alice, "ehr", Role.BILLER).token
+    assert token.startswith("mbk_581682083774_")
+    with medbill_app.unit_of_work() as work:
+        assert identity.revoke_key(work, alice, "581682083774").status == "revoked"
+
+
 def test_key_labels_roles_and_expiry(medbill_app: Medbill) -> None:
     alice = with_admin(medbill_app)
     add(medbill_app, alice, "meg", Role.BILLING_MANAGER)

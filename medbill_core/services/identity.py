@@ -719,8 +719,8 @@ def revoke_key(work: UnitOfWork, principal: Principal, id_or_prefix: str) -> Key
     session = work.session
     given = id_or_prefix.strip()
     row: ApiKeyRow | None
-    if given.isdigit():
-        row = session.get(ApiKeyRow, int(given)) if len(given) < 10 else None
+    if given.isdigit() and len(given) < 10:  # an id; a prefix is 12 characters (all digits
+        row = session.get(ApiKeyRow, int(given))  # one time in 280)
     else:
         match = _KEY_PREFIX.match(given)
         row = (session.scalar(select(ApiKeyRow).where(ApiKeyRow.prefix == match.group(1)))
