@@ -25,7 +25,8 @@ from medbill_core.domain import (
     Remittance,
 )
 from medbill_core.services import remittance
-from medbill_core.services.remittance import post_remittance
+from medbill_core.services.remittance import PostingRun, post_remittance
+from medbill_core.services.remittance_parts import _Parts
 from medbill_core.storage.schema import (
     AuditEventRow,
     ClaimAdjudicationRow,
@@ -179,6 +180,32 @@ def test_the_garbage_collector_runs_again_after_a_part(
     with pytest.raises(RuntimeError), medbill_app.unit_of_work() as work:
         post_remittance(work, _remittance("TRN-GC2", numbers[1:]))
     assert gc.isenabled()
+
+
+def test_the_collector_stays_paused_for_the_whole_part_of_an_835(medbill_app: Medbill) -> None:
+    """Posted in parts (:mod:`.remittance_parts`), a part's batches of claim payments keep the
+    collector paused from the part's first batch to its commit (it is not on again between
+    two batches), and it is on again once the part has committed, or has been abandoned."""
+    numbers = _claims(medbill_app, 3, 0)
+    whole = _remittance("TRN-PART", numbers)
+    run = PostingRun(whole.trace_number)
+    parts = _Parts(medbill_app, row_id=0, total=len(numbers))
+    assert gc.isenabled()
+    post_remittance(parts.work, whole.model_copy(update={"claims": whole.claims[:1]}),
+                    run=run, final=False)
+    assert not gc.isenabled()  # between two batches of the part
+    post_remittance(parts.work, whole.model_copy(update={"claims": whole.claims[1:2]}),
+                    run=run, final=False)
+    parts.commit()
+    assert gc.isenabled()
+    post_remittance(parts.work, whole.model_copy(update={"claims": whole.claims[2:]}),
+                    run=run, final=True)
+    assert not gc.isenabled()
+    parts.abandon(RuntimeError("a part that fails"))
+    assert gc.isenabled()
+    with medbill_app.unit_of_work() as work:  # the abandoned part's claim payment is not posted
+        assert [claim.state for claim in work.claims.by_numbers(numbers).values()] == [
+            ClaimState.PATIENT_BALANCE, ClaimState.PATIENT_BALANCE, ClaimState.ACCEPTED]
 
 
 def test_overlapping_pauses_of_the_collector_end_with_it_enabled() -> None:
