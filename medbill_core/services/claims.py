@@ -510,21 +510,34 @@ class ClaimService:
         moves = builtins.list(moves)
         if not moves:
             return []
-        rows = self._rows(move.claim_id for move in moves)
+        claim_ids = unique(move.claim_id for move in moves)
+        # rows this unit of work holds are moved as rows (they must say what the database
+        # will hold); the other claims are read as column values, with no ORM row built and
+        # tracked for a claim the batch only moves (a sent file's claims)
+        held = self.session.identity_map
+        rows = self._rows(claim_id for claim_id in claim_ids
+                          if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held)
+        read = self._claim_values([claim_id for claim_id in claim_ids if claim_id not in rows])
+        current = {claim_id: (values["state"], values["claim_number"],
+                              values["payer_claim_number"])
+                   for claim_id, (values, _lines) in read.items()}
+        current.update((claim_id, (row.state, row.claim_number, row.payer_claim_number))
+                       for claim_id, row in rows.items())
         clean_actor = _clean_text(self.actor, _ACTOR_LENGTH)
         state: dict[int, ClaimState] = {}
         payer_numbers: dict[int, str | None] = {}
         steps: builtins.list[tuple[int, Transition, str | None]] = []
         for move in moves:
-            row = rows.get(move.claim_id)
-            if row is None:
+            found = current.get(move.claim_id)
+            if found is None:
                 raise NotFound("claim", move.claim_id)
-            source = state.get(move.claim_id) or ClaimState(row.state)
+            stored_state, claim_number, payer_claim_number = found
+            source = state.get(move.claim_id) or ClaimState(stored_state)
             check_transition(move.claim_id, source, move.target)
-            transition = _transition(move.claim_id, row.claim_number, source, move.target,
+            transition = _transition(move.claim_id, claim_number, source, move.target,
                                      self.actor, move.reason, utcnow(), clean_actor=clean_actor)
             steps.append((move.claim_id, transition, move.payer_claim_number
-                          or payer_numbers.get(move.claim_id, row.payer_claim_number)))
+                          or payer_numbers.get(move.claim_id, payer_claim_number)))
             state[move.claim_id] = move.target
             if move.payer_claim_number:
                 payer_numbers[move.claim_id] = move.payer_claim_number
@@ -546,9 +559,17 @@ class ClaimService:
             {"claim_id": t.claim_id, "source": t.source.value, "target": t.target.value,
              "actor": t.actor, "reason": t.reason, "at": t.at} for _, t, _ in steps])
         final: dict[int, Claim] = {}
-        expire_on_rollback(self.session, (rows[claim_id] for claim_id in state))
+        expire_on_rollback(self.session, (rows[claim_id] for claim_id in state
+                                          if claim_id in rows))
         for claim_id, target in state.items():  # the rows say what the database now holds
-            row = rows[claim_id]
+            row = rows.get(claim_id)
+            if row is None:  # read as values: the claim as the database now holds it
+                values, lines = read[claim_id]
+                values["state"] = target.value
+                if claim_id in payer_numbers:
+                    values["payer_claim_number"] = payer_numbers[claim_id]
+                final[claim_id] = claim_from_values(values, lines)
+                continue
             set_committed_value(row, "state", target.value)
             set_committed_value(row, "updated_at", now)
             if claim_id in payer_numbers:
@@ -686,6 +707,34 @@ class ClaimService:
             for row in chunk:
                 set_committed_value(row, "lines", lines[row.id])
 
+    def _claim_values(self, claim_ids: Sequence[int]
+                      ) -> dict[int, tuple[dict[str, Any], builtins.list[ServiceLine]]]:
+        """The column values (:data:`CLAIM_COLUMNS`) and the lines of the claims with these
+        ids that exist, read with column selects (per :data:`IN_LIST` ids: one for the claims,
+        one for their lines), for :func:`claim_from_values`. Nothing is put in the session."""
+        found: dict[int, tuple[dict[str, Any], builtins.list[ServiceLine]]] = {}
+        for chunk in chunks(claim_ids):
+            for row in self.session.execute(select(*_CLAIM_FIELDS).where(ClaimRow.id.in_(chunk))):
+                values = row._asdict()
+                found[values["id"]] = (values, [])
+            for claim_id, lines in self._lines_by_claim(
+                    [claim_id for claim_id in chunk if claim_id in found]).items():
+                found[claim_id][1].extend(lines)
+        return found
+
+    def _lines_by_claim(self, claim_ids: Sequence[int]
+                        ) -> defaultdict[int, builtins.list[ServiceLine]]:
+        """The service lines of these claims in line-number order, read with a column select
+        per :data:`IN_LIST` ids (no ORM rows)."""
+        lines: defaultdict[int, builtins.list[ServiceLine]] = defaultdict(builtins.list)
+        for chunk in chunks(claim_ids):
+            for line in self.session.execute(
+                    select(ClaimLineRow.claim_id, *_LINE_FIELDS)
+                    .where(ClaimLineRow.claim_id.in_(chunk))
+                    .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
+                lines[line.claim_id].append(line_from_values(line._mapping))
+        return lines
+
     def resolve(self, reference: str | int) -> int:
         """The id of the claim a user names by id or by claim number.
 
@@ -791,13 +840,7 @@ class ClaimService:
         # column values, not ORM rows: a list page only reads, and building (then tracking)
         # an ORM object per claim and line was most of a page's cost
         claims = [row._mapping for row in self.session.execute(statement)]
-        lines: defaultdict[int, builtins.list[ServiceLine]] = defaultdict(list)
-        for chunk in chunks([claim["id"] for claim in claims]):
-            for line in self.session.execute(
-                    select(ClaimLineRow.claim_id, *_LINE_FIELDS)
-                    .where(ClaimLineRow.claim_id.in_(chunk))
-                    .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
-                lines[line.claim_id].append(line_from_values(line._mapping))
+        lines = self._lines_by_claim([claim["id"] for claim in claims])
         return [claim_from_values(claim, lines[claim["id"]]) for claim in claims]
 
     def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,

@@ -471,24 +471,26 @@ def _record_receipt(app: Medbill, taken: _Taken, receipt: SubmissionReceipt,
 def _still_queued(work: UnitOfWork, claim_numbers: Sequence[str], target: ClaimState,
                   reason: str) -> list[ClaimMove]:
     """The moves of a sent file's claims that are still queued: an answer applied before
-    this run (crash after sending) already moved the others on. Their rows are read (no
-    domain claims built: the moves need ids and states only) and stay in the session for
-    the moves.
+    this run (crash after sending) already moved the others on. Only their ids and states
+    are read (the moves need no more; :meth:`ClaimService.transition_many` reads the claims
+    it moves as column values, no ORM row built for them).
 
     :raises NotFound: a claim number of the file names no claim.
     """
     numbers = list(dict.fromkeys(claim_numbers))
-    rows: dict[str, ClaimRow] = {}
+    found: dict[str, tuple[int, str]] = {}
     for chunk in chunks(numbers):
-        rows.update((row.claim_number, row) for row in work.session.scalars(
-            select(ClaimRow).where(ClaimRow.claim_number.in_(chunk))))
+        found.update((number, (claim_id, state)) for claim_id, number, state in
+                     work.session.execute(select(ClaimRow.id, ClaimRow.claim_number,
+                                                 ClaimRow.state)
+                                          .where(ClaimRow.claim_number.in_(chunk))))
     moves = []
     for number in numbers:
-        row = rows.get(number)
-        if row is None:
+        if number not in found:
             raise NotFound("claim number", number)
-        if row.state == ClaimState.QUEUED.value:
-            moves.append(ClaimMove(row.id, target, reason))
+        claim_id, state = found[number]
+        if state == ClaimState.QUEUED.value:
+            moves.append(ClaimMove(claim_id, target, reason))
     return moves
 
 
