@@ -276,6 +276,37 @@ def test_transition_many_moves_records_and_audits_like_transition(medbill_app) -
                          acknowledgment=True)])[2] is None
 
 
+def test_read_many_and_transition_read_move_claims_read_once(medbill_app) -> None:
+    practice = setup_practice(medbill_app)
+    ids = create(medbill_app, new_claims(practice, 3, "R"))
+    with medbill_app.unit_of_work(read_only=True) as work:
+        expected = work.claims.get_many(ids)
+    with medbill_app.unit_of_work() as work:
+        work.claims.get(ids[0])  # a row this unit of work holds is moved as a row
+        read = work.claims.read_many([ids[1], ids[0], ids[2], ids[1], 999_999])
+        assert read == dict(zip(ids, expected, strict=True))
+        # the claims it did not hold are read as column values: no row is kept for them
+        assert [row.id for row in work.session.identity_map.values()
+                if isinstance(row, ClaimRow)] == [ids[0]]
+        moved = work.claims.transition_read([
+            ClaimMove(ids[1], S.VALIDATED, "clean"),
+            ClaimMove(ids[0], S.VALIDATED, "clean"),
+            ClaimMove(ids[1], S.SUBMITTED, "sent", payer_claim_number="PCN1")], read)
+        assert [(c.claim_number, c.state, c.payer_claim_number) for c in moved] == [
+            ("R1", S.VALIDATED, None), ("R0", S.VALIDATED, None), ("R1", S.SUBMITTED, "PCN1")]
+        assert work.claims.get(ids[0]).state is S.VALIDATED  # the held row says so
+        assert work.claims.get(ids[1]) == moved[2]
+        with pytest.raises(NotFound):
+            work.claims.transition_read([ClaimMove(999_999, S.VALIDATED, "clean")], read)
+        with pytest.raises(IllegalTransition):
+            work.claims.transition_read([ClaimMove(ids[2], S.SUBMITTED, "sent")], read)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert work.claims.get_many(ids) == [
+            expected[0].model_copy(update={"state": S.VALIDATED}), moved[2], expected[2]]
+        assert [(t.source, t.target, t.reason) for t in work.claims.history(ids[1])] == [
+            (S.DRAFT, S.VALIDATED, "clean"), (S.VALIDATED, S.SUBMITTED, "sent")]
+
+
 def test_transition_many_cost_does_not_grow_with_the_batch(medbill_app) -> None:
     practice = setup_practice(medbill_app, 10)
     ids = create(medbill_app, new_claims(practice, 250, "M"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins  # the service's list() method hides list in its annotations
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -507,20 +507,35 @@ class ClaimService:
         :raises NotFound: a claim does not exist.
         :raises IllegalTransition: a move does not follow the claim's state.
         """
+        return self._move(moves, {})
+
+    def transition_read(self, moves: Iterable[ClaimMove], claims: Mapping[int, Claim]
+                        ) -> builtins.list[Claim]:
+        """:meth:`transition_many` for claims this unit of work read with :meth:`read_many`
+        and has not changed since (``claims``, by id, as it returned them): the moves start
+        from them as a held row would (no claim is read again), each claim after its moves
+        is the one given with its new state, so a batch that reads its claims, then moves
+        them, reads them once. Claims not in ``claims`` are read as :meth:`transition_many`
+        reads them."""
+        return self._move(moves, claims)
+
+    def _move(self, moves: Iterable[ClaimMove], given: Mapping[int, Claim]
+              ) -> builtins.list[Claim]:
         moves = builtins.list(moves)
         if not moves:
             return []
         claim_ids = unique(move.claim_id for move in moves)
         # rows this unit of work holds are moved as rows (they must say what the database
-        # will hold); the other claims are read as column values, with no ORM row built and
-        # tracked for a claim the batch only moves (a sent file's claims)
+        # will hold); the other claims are the ones given, else read as column values: no ORM
+        # row is built and tracked for a claim the batch only moves (a sent file's claims)
         held = self.session.identity_map
         rows = self._rows(claim_id for claim_id in claim_ids
                           if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held)
-        read = self._claim_values([claim_id for claim_id in claim_ids if claim_id not in rows])
-        current = {claim_id: (values["state"], values["claim_number"],
-                              values["payer_claim_number"])
-                   for claim_id, (values, _lines) in read.items()}
+        others = [claim_id for claim_id in claim_ids if claim_id not in rows]
+        read = self._read_claims([claim_id for claim_id in others if claim_id not in given])
+        read.update((claim_id, given[claim_id]) for claim_id in others if claim_id in given)
+        current = {claim_id: (claim.state.value, claim.claim_number, claim.payer_claim_number)
+                   for claim_id, claim in read.items()}
         current.update((claim_id, (row.state, row.claim_number, row.payer_claim_number))
                        for claim_id, row in rows.items())
         clean_actor = _clean_text(self.actor, _ACTOR_LENGTH)
@@ -563,12 +578,10 @@ class ClaimService:
                                           if claim_id in rows))
         for claim_id, target in state.items():  # the rows say what the database now holds
             row = rows.get(claim_id)
-            if row is None:  # read as values: the claim as the database now holds it
-                values, lines = read[claim_id]
-                values["state"] = target.value
-                if claim_id in payer_numbers:
-                    values["payer_claim_number"] = payer_numbers[claim_id]
-                final[claim_id] = claim_from_values(values, lines)
+            if row is None:  # the claim as read, with what the database now holds
+                final[claim_id] = trusted(Claim, {
+                    **read[claim_id].__dict__, "state": target,
+                    "payer_claim_number": payer_numbers.get(claim_id, current[claim_id][2])})
                 continue
             set_committed_value(row, "state", target.value)
             set_committed_value(row, "updated_at", now)
@@ -668,6 +681,19 @@ class ClaimService:
                 raise NotFound("claim", claim_id)
         return [claims[claim_id] for claim_id in claim_ids]
 
+    def read_many(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
+        """:meth:`by_ids` for a batch that reads its claims once, then moves them with
+        :meth:`transition_read`: the claims this unit of work does not hold are read as column
+        values, with no ORM row built and tracked for them."""
+        claim_ids = unique(claim_ids)
+        held = self.session.identity_map
+        claims = {claim_id: claim_from_row(row) for claim_id, row in self._rows(
+            claim_id for claim_id in claim_ids
+            if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held).items()}
+        claims.update(self._read_claims([claim_id for claim_id in claim_ids
+                                         if claim_id not in claims]))
+        return claims
+
     def by_ids(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
         """The claims with these ids that exist, each converted once (as :meth:`get_many`
         reads them)."""
@@ -707,20 +733,18 @@ class ClaimService:
             for row in chunk:
                 set_committed_value(row, "lines", lines[row.id])
 
-    def _claim_values(self, claim_ids: Sequence[int]
-                      ) -> dict[int, tuple[dict[str, Any], builtins.list[ServiceLine]]]:
-        """The column values (:data:`CLAIM_COLUMNS`) and the lines of the claims with these
-        ids that exist, read with column selects (per :data:`IN_LIST` ids: one for the claims,
-        one for their lines), for :func:`claim_from_values`. Nothing is put in the session."""
-        found: dict[int, tuple[dict[str, Any], builtins.list[ServiceLine]]] = {}
+    def _read_claims(self, claim_ids: Sequence[int]) -> dict[int, Claim]:
+        """The claims with these ids that exist, read with column selects (per
+        :data:`IN_LIST` ids: one for the claims, one for their lines), as list pages read
+        them. Nothing is put in the session."""
+        claims: dict[int, Claim] = {}
         for chunk in chunks(claim_ids):
-            for row in self.session.execute(select(*_CLAIM_FIELDS).where(ClaimRow.id.in_(chunk))):
-                values = row._asdict()
-                found[values["id"]] = (values, [])
-            for claim_id, lines in self._lines_by_claim(
-                    [claim_id for claim_id in chunk if claim_id in found]).items():
-                found[claim_id][1].extend(lines)
-        return found
+            values = [row._mapping for row in self.session.execute(
+                select(*_CLAIM_FIELDS).where(ClaimRow.id.in_(chunk)))]
+            lines = self._lines_by_claim([claim["id"] for claim in values])
+            claims.update((claim["id"], claim_from_values(claim, lines[claim["id"]]))
+                          for claim in values)
+        return claims
 
     def _lines_by_claim(self, claim_ids: Sequence[int]
                         ) -> defaultdict[int, builtins.list[ServiceLine]]:
