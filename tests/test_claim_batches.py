@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from inproc_plugins import line_practice_config, make_line_plugin
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
@@ -355,6 +355,27 @@ def test_cycle_services_cost_does_not_grow_with_the_batch(medbill_app) -> None:
     large = cycle_costs(medbill_app, practice, 200, "D")
     for phase, statements in small.items():
         assert large[phase] <= statements + SLACK, (phase, small, large)
+
+
+def test_batching_reads_again_the_rows_read_before_it_locked(medbill_app) -> None:
+    """Claims read earlier in the transaction (as rows) are batched as they are once locked:
+    their rows are read again, then say what the batch left (queued)."""
+    practice = setup_practice(medbill_app)
+    ids = create(medbill_app, new_claims(practice, 3, "L"))
+    with medbill_app.unit_of_work() as work:
+        scrub_claims(work, ids)
+    with medbill_app.unit_of_work() as work:
+        before = work.claims.get(ids[0])  # its row is held, lines loaded
+        # changed behind the held row (as by another transaction before the lock)
+        work.session.execute(update(ClaimRow.__table__).where(ClaimRow.id == ids[0])
+                             .values(prior_authorization="PA-LOCKED"))
+        prepare_batches(work)
+        row = work.session.get_one(ClaimRow, ids[0])
+        assert (row.state, row.prior_authorization) == ("queued", "PA-LOCKED")
+        assert work.claims.get(ids[0]) == before.model_copy(update={
+            "state": S.QUEUED, "prior_authorization": "PA-LOCKED"})
+        assert work.session.scalar(select(func.count()).where(
+            ClaimRow.state == "queued")) == 3
 
 
 def test_acknowledgments_in_a_batch_keep_their_order(medbill_app) -> None:
