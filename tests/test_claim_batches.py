@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from inproc_plugins import line_practice_config, make_line_plugin
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from medbill_core import audit
 from medbill_core.config import MedbillConfig
@@ -276,6 +276,37 @@ def test_transition_many_moves_records_and_audits_like_transition(medbill_app) -
                          acknowledgment=True)])[2] is None
 
 
+def test_read_many_and_transition_read_move_claims_read_once(medbill_app) -> None:
+    practice = setup_practice(medbill_app)
+    ids = create(medbill_app, new_claims(practice, 3, "R"))
+    with medbill_app.unit_of_work(read_only=True) as work:
+        expected = work.claims.get_many(ids)
+    with medbill_app.unit_of_work() as work:
+        work.claims.get(ids[0])  # a row this unit of work holds is moved as a row
+        read = work.claims.read_many([ids[1], ids[0], ids[2], ids[1], 999_999])
+        assert read == dict(zip(ids, expected, strict=True))
+        # the claims it did not hold are read as column values: no row is kept for them
+        assert [row.id for row in work.session.identity_map.values()
+                if isinstance(row, ClaimRow)] == [ids[0]]
+        moved = work.claims.transition_read([
+            ClaimMove(ids[1], S.VALIDATED, "clean"),
+            ClaimMove(ids[0], S.VALIDATED, "clean"),
+            ClaimMove(ids[1], S.SUBMITTED, "sent", payer_claim_number="PCN1")], read)
+        assert [(c.claim_number, c.state, c.payer_claim_number) for c in moved] == [
+            ("R1", S.VALIDATED, None), ("R0", S.VALIDATED, None), ("R1", S.SUBMITTED, "PCN1")]
+        assert work.claims.get(ids[0]).state is S.VALIDATED  # the held row says so
+        assert work.claims.get(ids[1]) == moved[2]
+        with pytest.raises(NotFound):
+            work.claims.transition_read([ClaimMove(999_999, S.VALIDATED, "clean")], read)
+        with pytest.raises(IllegalTransition):
+            work.claims.transition_read([ClaimMove(ids[2], S.SUBMITTED, "sent")], read)
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert work.claims.get_many(ids) == [
+            expected[0].model_copy(update={"state": S.VALIDATED}), moved[2], expected[2]]
+        assert [(t.source, t.target, t.reason) for t in work.claims.history(ids[1])] == [
+            (S.DRAFT, S.VALIDATED, "clean"), (S.VALIDATED, S.SUBMITTED, "sent")]
+
+
 def test_transition_many_cost_does_not_grow_with_the_batch(medbill_app) -> None:
     practice = setup_practice(medbill_app, 10)
     ids = create(medbill_app, new_claims(practice, 250, "M"))
@@ -324,6 +355,27 @@ def test_cycle_services_cost_does_not_grow_with_the_batch(medbill_app) -> None:
     large = cycle_costs(medbill_app, practice, 200, "D")
     for phase, statements in small.items():
         assert large[phase] <= statements + SLACK, (phase, small, large)
+
+
+def test_batching_reads_again_the_rows_read_before_it_locked(medbill_app) -> None:
+    """Claims read earlier in the transaction (as rows) are batched as they are once locked:
+    their rows are read again, then say what the batch left (queued)."""
+    practice = setup_practice(medbill_app)
+    ids = create(medbill_app, new_claims(practice, 3, "L"))
+    with medbill_app.unit_of_work() as work:
+        scrub_claims(work, ids)
+    with medbill_app.unit_of_work() as work:
+        before = work.claims.get(ids[0])  # its row is held, lines loaded
+        # changed behind the held row (as by another transaction before the lock)
+        work.session.execute(update(ClaimRow.__table__).where(ClaimRow.id == ids[0])
+                             .values(prior_authorization="PA-LOCKED"))
+        prepare_batches(work)
+        row = work.session.get_one(ClaimRow, ids[0])
+        assert (row.state, row.prior_authorization) == ("queued", "PA-LOCKED")
+        assert work.claims.get(ids[0]) == before.model_copy(update={
+            "state": S.QUEUED, "prior_authorization": "PA-LOCKED"})
+        assert work.session.scalar(select(func.count()).where(
+            ClaimRow.state == "queued")) == 3
 
 
 def test_acknowledgments_in_a_batch_keep_their_order(medbill_app) -> None:

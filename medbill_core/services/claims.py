@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins  # the service's list() method hides list in its annotations
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -507,24 +507,52 @@ class ClaimService:
         :raises NotFound: a claim does not exist.
         :raises IllegalTransition: a move does not follow the claim's state.
         """
+        return self._move(moves, {})
+
+    def transition_read(self, moves: Iterable[ClaimMove], claims: Mapping[int, Claim]
+                        ) -> builtins.list[Claim]:
+        """:meth:`transition_many` for claims this unit of work read with :meth:`read_many`
+        and has not changed since (``claims``, by id, as it returned them): the moves start
+        from them as a held row would (no claim is read again), each claim after its moves
+        is the one given with its new state, so a batch that reads its claims, then moves
+        them, reads them once. Claims not in ``claims`` are read as :meth:`transition_many`
+        reads them."""
+        return self._move(moves, claims)
+
+    def _move(self, moves: Iterable[ClaimMove], given: Mapping[int, Claim]
+              ) -> builtins.list[Claim]:
         moves = builtins.list(moves)
         if not moves:
             return []
-        rows = self._rows(move.claim_id for move in moves)
+        claim_ids = unique(move.claim_id for move in moves)
+        # rows this unit of work holds are moved as rows (they must say what the database
+        # will hold); the other claims are the ones given, else read as column values: no ORM
+        # row is built and tracked for a claim the batch only moves (a sent file's claims)
+        held = self.session.identity_map
+        rows = self._rows(claim_id for claim_id in claim_ids
+                          if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held)
+        others = [claim_id for claim_id in claim_ids if claim_id not in rows]
+        read = self._read_claims([claim_id for claim_id in others if claim_id not in given])
+        read.update((claim_id, given[claim_id]) for claim_id in others if claim_id in given)
+        current = {claim_id: (claim.state.value, claim.claim_number, claim.payer_claim_number)
+                   for claim_id, claim in read.items()}
+        current.update((claim_id, (row.state, row.claim_number, row.payer_claim_number))
+                       for claim_id, row in rows.items())
         clean_actor = _clean_text(self.actor, _ACTOR_LENGTH)
         state: dict[int, ClaimState] = {}
         payer_numbers: dict[int, str | None] = {}
         steps: builtins.list[tuple[int, Transition, str | None]] = []
         for move in moves:
-            row = rows.get(move.claim_id)
-            if row is None:
+            found = current.get(move.claim_id)
+            if found is None:
                 raise NotFound("claim", move.claim_id)
-            source = state.get(move.claim_id) or ClaimState(row.state)
+            stored_state, claim_number, payer_claim_number = found
+            source = state.get(move.claim_id) or ClaimState(stored_state)
             check_transition(move.claim_id, source, move.target)
-            transition = _transition(move.claim_id, row.claim_number, source, move.target,
+            transition = _transition(move.claim_id, claim_number, source, move.target,
                                      self.actor, move.reason, utcnow(), clean_actor=clean_actor)
             steps.append((move.claim_id, transition, move.payer_claim_number
-                          or payer_numbers.get(move.claim_id, row.payer_claim_number)))
+                          or payer_numbers.get(move.claim_id, payer_claim_number)))
             state[move.claim_id] = move.target
             if move.payer_claim_number:
                 payer_numbers[move.claim_id] = move.payer_claim_number
@@ -546,9 +574,15 @@ class ClaimService:
             {"claim_id": t.claim_id, "source": t.source.value, "target": t.target.value,
              "actor": t.actor, "reason": t.reason, "at": t.at} for _, t, _ in steps])
         final: dict[int, Claim] = {}
-        expire_on_rollback(self.session, (rows[claim_id] for claim_id in state))
+        expire_on_rollback(self.session, (rows[claim_id] for claim_id in state
+                                          if claim_id in rows))
         for claim_id, target in state.items():  # the rows say what the database now holds
-            row = rows[claim_id]
+            row = rows.get(claim_id)
+            if row is None:  # the claim as read, with what the database now holds
+                final[claim_id] = trusted(Claim, {
+                    **read[claim_id].__dict__, "state": target,
+                    "payer_claim_number": payer_numbers.get(claim_id, current[claim_id][2])})
+                continue
             set_committed_value(row, "state", target.value)
             set_committed_value(row, "updated_at", now)
             if claim_id in payer_numbers:
@@ -647,6 +681,19 @@ class ClaimService:
                 raise NotFound("claim", claim_id)
         return [claims[claim_id] for claim_id in claim_ids]
 
+    def read_many(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
+        """:meth:`by_ids` for a batch that reads its claims once, then moves them with
+        :meth:`transition_read`: the claims this unit of work does not hold are read as column
+        values, with no ORM row built and tracked for them."""
+        claim_ids = unique(claim_ids)
+        held = self.session.identity_map
+        claims = {claim_id: claim_from_row(row) for claim_id, row in self._rows(
+            claim_id for claim_id in claim_ids
+            if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held).items()}
+        claims.update(self._read_claims([claim_id for claim_id in claim_ids
+                                         if claim_id not in claims]))
+        return claims
+
     def by_ids(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
         """The claims with these ids that exist, each converted once (as :meth:`get_many`
         reads them)."""
@@ -685,6 +732,32 @@ class ClaimService:
                 lines[line.claim_id].append(line)
             for row in chunk:
                 set_committed_value(row, "lines", lines[row.id])
+
+    def _read_claims(self, claim_ids: Sequence[int]) -> dict[int, Claim]:
+        """The claims with these ids that exist, read with column selects (per
+        :data:`IN_LIST` ids: one for the claims, one for their lines), as list pages read
+        them. Nothing is put in the session."""
+        claims: dict[int, Claim] = {}
+        for chunk in chunks(claim_ids):
+            values = [row._mapping for row in self.session.execute(
+                select(*_CLAIM_FIELDS).where(ClaimRow.id.in_(chunk)))]
+            lines = self._lines_by_claim([claim["id"] for claim in values])
+            claims.update((claim["id"], claim_from_values(claim, lines[claim["id"]]))
+                          for claim in values)
+        return claims
+
+    def _lines_by_claim(self, claim_ids: Sequence[int]
+                        ) -> defaultdict[int, builtins.list[ServiceLine]]:
+        """The service lines of these claims in line-number order, read with a column select
+        per :data:`IN_LIST` ids (no ORM rows)."""
+        lines: defaultdict[int, builtins.list[ServiceLine]] = defaultdict(builtins.list)
+        for chunk in chunks(claim_ids):
+            for line in self.session.execute(
+                    select(ClaimLineRow.claim_id, *_LINE_FIELDS)
+                    .where(ClaimLineRow.claim_id.in_(chunk))
+                    .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
+                lines[line.claim_id].append(line_from_values(line._mapping))
+        return lines
 
     def resolve(self, reference: str | int) -> int:
         """The id of the claim a user names by id or by claim number.
@@ -791,13 +864,7 @@ class ClaimService:
         # column values, not ORM rows: a list page only reads, and building (then tracking)
         # an ORM object per claim and line was most of a page's cost
         claims = [row._mapping for row in self.session.execute(statement)]
-        lines: defaultdict[int, builtins.list[ServiceLine]] = defaultdict(list)
-        for chunk in chunks([claim["id"] for claim in claims]):
-            for line in self.session.execute(
-                    select(ClaimLineRow.claim_id, *_LINE_FIELDS)
-                    .where(ClaimLineRow.claim_id.in_(chunk))
-                    .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
-                lines[line.claim_id].append(line_from_values(line._mapping))
+        lines = self._lines_by_claim([claim["id"] for claim in claims])
         return [claim_from_values(claim, lines[claim["id"]]) for claim in claims]
 
     def ids(self, *, state: ClaimState | None = None, payer_key: str | None = None,

@@ -74,7 +74,7 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
     done = 0
     for start in range(0, len(claim_ids), SCRUB_BATCH):
         batch = claim_ids[start:start + SCRUB_BATCH]
-        found = work.claims.by_ids(batch)
+        found = work.claims.read_many(batch)
         errors: dict[int, Exception] = {}
         billables = work.claims.billable_many(list(found.values()), errors=errors)
         moves: list[ClaimMove] = []
@@ -88,7 +88,7 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
                     on_progress(done - 1, len(claim_ids))
                 claim = found.get(claim_id)
                 if claim is None:
-                    work.claims.transition_many(moves)  # as far as the claims before it went
+                    work.claims.transition_read(moves, found)  # as far as the claims before it went
                     raise NotFound("claim", claim_id)
                 error = errors.get(claim_id)
                 if isinstance(error, ValidationError):  # the parts do not fit together
@@ -111,7 +111,7 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
                     moves.append(ClaimMove(claim_id, ClaimState.DRAFT,
                                            f"{blocking} blocking findings"))
                     state[claim_id] = ClaimState.DRAFT
-        work.claims.transition_many(moves)
+        work.claims.transition_read(moves, found)
     if on_progress is not None and claim_ids:
         on_progress(len(claim_ids), len(claim_ids))
     return ScrubReport(results)

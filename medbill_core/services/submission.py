@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
@@ -252,14 +253,16 @@ def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
     payer = work.app.hooks.context.payer(key)
     if not payer.channel:
         raise AdapterNotAvailable(f"payer {key!r} has no channel configured")
-    claims = work.claims.get_many(claim_ids)  # validated: they are locked as such
+    # validated: they are locked as such; read once, as column values, and moved from that
+    read = work.claims.read_many(claim_ids)
+    claims = [read[claim_id] for claim_id in claim_ids]
     assembled = work.claims.billable_many(claims)
     billables = [assembled[saved_id(claim)] for claim in claims]
     files = [paper_batch_file(key, billables)] \
         if prints_claim_forms(work.app, payer.channel) is not None \
         else work.app.hooks.encode_claims(payer=payer, claims=billables)
     numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
-    del claims, assembled, billables  # the files say what the rest needs
+    del claims, assembled, billables  # the files (and the claims read) say what the rest needs
     encoded = {n for f in files for n in f.claim_numbers}
     if encoded != set(numbers_to_ids):
         raise SubmissionError(f"payer {key}: the adapter's files do not carry exactly the "
@@ -279,9 +282,9 @@ def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
                      entity_type="submission", entity_id=row.id,
                      details={"payer_key": key, "claims": len(file.claim_numbers),
                               "control_number": file.control_number})
-        work.claims.transition_many(
-            ClaimMove(numbers_to_ids[number], ClaimState.QUEUED, f"batch {row.id}")
-            for number in file.claim_numbers)
+        work.claims.transition_read(
+            (ClaimMove(numbers_to_ids[number], ClaimState.QUEUED, f"batch {row.id}")
+             for number in file.claim_numbers), read)
         created.append(row.id)
     return len(claim_ids), claim_ids[-1], created
 
@@ -293,17 +296,23 @@ def _lock_validated(work: UnitOfWork, scope: _Scope, after: int, limit: int) -> 
     PostgreSQL: ``FOR UPDATE SKIP LOCKED`` leaves claims another submitter is batching to it,
     and the state is checked again on the row as it is once locked (a claim queued meanwhile
     no longer matches). SQLite: the transaction holds the write lock (``BEGIN IMMEDIATE``),
-    so the state read is the latest. Rows read before in this transaction are refreshed.
+    so the state read is the latest. Only the ids are read; rows read before in this
+    transaction are expired, so they are read again (as they are under the lock) when used.
     """
-    statement = select(ClaimRow).where(ClaimRow.state == ClaimState.VALIDATED.value,
-                                       ClaimRow.id > after)
+    statement = select(ClaimRow.id).where(ClaimRow.state == ClaimState.VALIDATED.value,
+                                          ClaimRow.id > after)
     statement = statement.where(ClaimRow.payer_key.is_(None) if scope.payer_key == _SELF_PAY
                                 else ClaimRow.payer_key == scope.payer_key)
     if scope.wanted is not None:
         statement = statement.where(ClaimRow.id.in_(scope.wanted))
-    statement = statement.order_by(ClaimRow.id).limit(limit) \
-        .with_for_update(skip_locked=True).execution_options(populate_existing=True)
-    return [row.id for row in work.session.scalars(statement)]
+    statement = statement.order_by(ClaimRow.id).limit(limit).with_for_update(skip_locked=True)
+    claim_ids = list(work.session.scalars(statement))
+    held = work.session.identity_map
+    for claim_id in claim_ids:
+        row = held.get(identity_key(ClaimRow, claim_id))
+        if row is not None:
+            work.session.expire(row)
+    return claim_ids
 
 
 def _sendable(now: datetime) -> ColumnElement[bool]:
@@ -471,24 +480,26 @@ def _record_receipt(app: Medbill, taken: _Taken, receipt: SubmissionReceipt,
 def _still_queued(work: UnitOfWork, claim_numbers: Sequence[str], target: ClaimState,
                   reason: str) -> list[ClaimMove]:
     """The moves of a sent file's claims that are still queued: an answer applied before
-    this run (crash after sending) already moved the others on. Their rows are read (no
-    domain claims built: the moves need ids and states only) and stay in the session for
-    the moves.
+    this run (crash after sending) already moved the others on. Only their ids and states
+    are read (the moves need no more; :meth:`ClaimService.transition_many` reads the claims
+    it moves as column values, no ORM row built for them).
 
     :raises NotFound: a claim number of the file names no claim.
     """
     numbers = list(dict.fromkeys(claim_numbers))
-    rows: dict[str, ClaimRow] = {}
+    found: dict[str, tuple[int, str]] = {}
     for chunk in chunks(numbers):
-        rows.update((row.claim_number, row) for row in work.session.scalars(
-            select(ClaimRow).where(ClaimRow.claim_number.in_(chunk))))
+        found.update((number, (claim_id, state)) for claim_id, number, state in
+                     work.session.execute(select(ClaimRow.id, ClaimRow.claim_number,
+                                                 ClaimRow.state)
+                                          .where(ClaimRow.claim_number.in_(chunk))))
     moves = []
     for number in numbers:
-        row = rows.get(number)
-        if row is None:
+        if number not in found:
             raise NotFound("claim number", number)
-        if row.state == ClaimState.QUEUED.value:
-            moves.append(ClaimMove(row.id, target, reason))
+        claim_id, state = found[number]
+        if state == ClaimState.QUEUED.value:
+            moves.append(ClaimMove(claim_id, target, reason))
     return moves
 
 
