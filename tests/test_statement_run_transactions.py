@@ -15,7 +15,7 @@ from inproc_plugins import make_line_plugin
 from sqlalchemy import select
 
 from medbill_core.app import Medbill
-from medbill_core.errors import MedbillError
+from medbill_core.errors import MedbillError, ValidationFailed
 from medbill_core.services import statements
 from medbill_core.services.statements import DONE_ELSEWHERE, run_statements
 from medbill_core.storage.schema import AuditEventRow, StatementRow
@@ -125,3 +125,15 @@ def test_a_statement_that_cannot_be_rendered_stops_the_run_after_the_ones_before
     assert [patient for _, _, patient in rows(medbill_app)] == patients
     assert [patient for _, patient in produce_events(medbill_app)] == patients
     assert len(list(out.iterdir())) == 3
+
+
+@pytest.mark.parametrize("cycle", ["", "../elsewhere", "2026 11", "-11", "x" * 21])
+def test_a_cycle_that_is_no_cycle_name_is_refused_before_anything_is_made(
+        medbill_app: Medbill, tmp_path: Path, cycle: str) -> None:
+    """The cycle begins every statement number: the rule the API's request model states,
+    held by the service for the command line too (it made statement numbers like
+    ``-G0000001`` and ``../elsewhere-P0000001``)."""
+    self_pay(medbill_app, 1)
+    with pytest.raises(ValidationFailed, match="^statement run: cycle: 1 to 20 letters"):
+        run_statements(medbill_app, cycle=cycle, out_dir=tmp_path / "out", renderer="text")
+    assert rows(medbill_app) == [] and not (tmp_path / "out").exists()

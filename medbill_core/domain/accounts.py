@@ -132,6 +132,10 @@ class Aging(DomainModel):
         return self.current + self.days_30 + self.days_60 + self.days_90_plus
 
 
+#: a statement cycle's name (``2026-11``): it begins every statement number of the cycle
+STATEMENT_CYCLE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$"
+
+
 class Statement(DomainModel):
     """A patient statement, ready for a renderer: all amounts come from the ledger.
 

@@ -20,6 +20,7 @@ maximum, PR-242 out of network; any other PR reason: not covered).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from medbill_core.domain import (
     StatementLine,
     StatementSection,
 )
+from medbill_core.domain.accounts import STATEMENT_CYCLE_PATTERN
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import EntryKind
 from medbill_core.lifecycle import PENDING_AT_PAYER
@@ -679,8 +681,14 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
 
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
+    :raises ValidationFailed: ``cycle`` is not a cycle's name
+        (:data:`~medbill_core.domain.accounts.STATEMENT_CYCLE_PATTERN`).
     """
     app.require(Action.STATEMENTS_RUN)
+    if not re.fullmatch(STATEMENT_CYCLE_PATTERN, cycle):
+        raise ValidationFailed("statement run", [(
+            "cycle", "1 to 20 letters, digits, '.', '_' or '-', beginning with a letter or "
+                     "digit (e.g. 2026-11)")])
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
     private_dir(out_dir)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from medbill_core.domain.accounts import STATEMENT_CYCLE_PATTERN
 from medbill_core.domain.identity import Principal
 from medbill_core.http.auth import permitted
 from medbill_core.http.idempotency import IdempotencyParam
@@ -35,7 +36,7 @@ DEFAULT_STATEMENTS_DIR = Path("statements")
 class StatementRunRequest(BaseModel):
     """The options of ``medbill statements run`` (the folder is the server's)."""
 
-    cycle: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$",
+    cycle: str = Field(pattern=STATEMENT_CYCLE_PATTERN,
                        description="the cycle's name, e.g. 2026-11")
     renderer: str = Field(default="pdf", pattern=r"^[a-z][a-z0-9_-]{0,39}$",
                           description="pdf, text, html ... (an enabled plugin's)")
