@@ -8,8 +8,11 @@ level, not per query or per endpoint:
   (:func:`scoped`); every ORM statement the session executes then gets the criterion
   ``practice_id = :practice`` on every scoped table it touches -- in joins, subqueries and
   relationship loads too (SQLAlchemy's ``with_loader_criteria``, the documented pattern for
-  multi-tenant filtering). A query for another practice's claim by its id finds nothing, so
-  the service raises NotFound: the caller learns nothing about other tenants.
+  multi-tenant filtering). On SQLite it is written ``practice_id + 0 = :practice``, so that
+  the planner never reads a whole practice by its index (see
+  :func:`_only_the_practice_on_sqlite`). A query for another practice's claim by its id
+  finds nothing, so the service raises NotFound: the caller learns nothing about other
+  tenants.
 * **inserts**: the column's default is the practice of the unit of work running in this
   context (:func:`acting_in`), for ORM objects and Core executemany alike, so no service sets
   it by hand and none can forget it.
