@@ -528,9 +528,7 @@ class ClaimService:
         # rows this unit of work holds are moved as rows (they must say what the database
         # will hold); the other claims are the ones given, else read as column values: no ORM
         # row is built and tracked for a claim the batch only moves (a sent file's claims)
-        held = self.session.identity_map
-        rows = self._rows(claim_id for claim_id in claim_ids
-                          if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held)
+        rows = self._held_rows(claim_ids)
         others = [claim_id for claim_id in claim_ids if claim_id not in rows]
         read = self._read_claims([claim_id for claim_id in others if claim_id not in given])
         read.update((claim_id, given[claim_id]) for claim_id in others if claim_id in given)
@@ -686,13 +684,18 @@ class ClaimService:
         :meth:`transition_read`: the claims this unit of work does not hold are read as column
         values, with no ORM row built and tracked for them."""
         claim_ids = unique(claim_ids)
-        held = self.session.identity_map
-        claims = {claim_id: claim_from_row(row) for claim_id, row in self._rows(
-            claim_id for claim_id in claim_ids
-            if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held).items()}
+        claims = {claim_id: claim_from_row(row)
+                  for claim_id, row in self._held_rows(claim_ids).items()}
         claims.update(self._read_claims([claim_id for claim_id in claim_ids
                                          if claim_id not in claims]))
         return claims
+
+    def _held_rows(self, claim_ids: Iterable[int]) -> dict[int, ClaimRow]:
+        """:meth:`_rows` of the claims this unit of work holds as rows (their lines loaded);
+        the others are not read."""
+        held = self.session.identity_map
+        return self._rows(claim_id for claim_id in claim_ids
+                          if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held)
 
     def by_ids(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
         """The claims with these ids that exist, each converted once (as :meth:`get_many`
