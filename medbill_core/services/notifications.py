@@ -341,7 +341,6 @@ def contact_preference(work: UnitOfWork, account_key: str) -> ContactPreference 
     return _preference(row) if row is not None else None
 
 
-
 def addressee_preference(work: UnitOfWork, account_key: str, *,
                          via: str) -> ContactPreference | None:
     """:func:`contact_preference` of an addressee that exists (a guarantor, or a patient who
@@ -357,6 +356,7 @@ def addressee_preference(work: UnitOfWork, account_key: str, *,
                  entity_type="contact_preference", entity_id=account_key,
                  details={"via": via})
     return contact_preference(work, account_key)
+
 
 def _preference(row: ContactPreferenceRow) -> ContactPreference:
     # as_utc: SQLite gives the time back without its zone

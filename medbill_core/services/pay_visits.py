@@ -180,7 +180,6 @@ def end_visit(medbill: Medbill, token: str | None) -> None:
             row.expires_at = utcnow()
 
 
-
 def purge_ended_visits(medbill: Medbill, *, now: datetime | None = None) -> int:
     """Delete the visits that ended more than :data:`KEEP_ENDED_VISITS` ago (a visit lasts
     minutes; its row only matched a cookie), in every practice; returns how many. What a
@@ -196,6 +195,7 @@ def purge_ended_visits(medbill: Medbill, *, now: datetime | None = None) -> int:
                          entity_type="pay_link_session", entity_id=None,
                          details={"deleted": deleted, "ended_before": cutoff.isoformat()})
         return deleted
+
 
 def _family(work: UnitOfWork, visit: Visit) -> list[PatientRow]:
     """The patients a link answers for, the guarantor's own record first."""
