@@ -2,7 +2,8 @@
 no statistics (nothing runs ANALYZE), guesses that an equality narrows an index to a few rows,
 and read a whole practice through ``ix_*_practice_id`` instead of a batch of patients by
 their index or claims by their unique number (a statement run read the practice's whole
-ledger for each batch of patients: its time grew with the database)."""
+ledger for each batch of patients: its time grew with the database). A read of the whole
+practice names the practice itself, and reads an index that leads with it, alone."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 from sqlalchemy import event, text
 
 from medbill_core.app import Medbill, UnitOfWork
-from medbill_core.services import statements
+from medbill_core.services import accounting_export, payments, statements
+from medbill_core.services.accounting_formats import ExportFormat
 from medbill_core.testing import factories
 
 
@@ -82,3 +84,43 @@ def test_voids_waiting_for_the_payer_are_found_without_reading_every_claim(
         _self_pay(sqlite_app, n)
     plans = _plans(sqlite_app, statements.voided_accounts)
     assert plans == ["SEARCH claims USING INDEX ix_claims_replaces (replaces_claim_id>?)"]
+
+
+def test_who_owes_the_practice_is_summed_from_its_own_index(sqlite_app: Medbill) -> None:
+    """The statement run's candidates and the collections worklist: a sum over the practice's
+    ledger, read from ``ix_ledger_entries_practice_patient`` alone (not every practice's
+    entries through the patient index, each row read for its practice and amount)."""
+    ids = [_self_pay(sqlite_app, n) for n in range(1, 6)]
+    with sqlite_app.unit_of_work() as work:
+        assert statements._owing_balances(work) == {pid: Decimal("40.00") for pid in ids}
+    plans = _plans(sqlite_app, statements._owing_balances)
+    assert plans[0] == ("SEARCH ledger_entries USING COVERING INDEX "
+                        "ix_ledger_entries_practice_patient (practice_id=?)"), plans
+
+
+def test_a_paid_accounts_claims_are_found_by_the_account_not_by_their_state(
+        sqlite_app: Medbill) -> None:
+    """After a patient payment: the account's claims by id and account, every claim in the
+    state it leaves never read."""
+    ids = [_self_pay(sqlite_app, n) for n in range(1, 4)]
+    with sqlite_app.unit_of_work() as work:
+        account = work.claims.ids(patient_id=ids[0])[0]
+    plans = _plans(sqlite_app, lambda work: payments.settle_patient_claims(
+        work, [account], "test"))
+    settled = [plan for plan in plans if "ix_claims_account" in plan]
+    assert settled and settled[0].startswith("MULTI-INDEX OR"), plans
+    assert all("ix_claims_state" not in plan for plan in plans), plans
+
+
+def test_the_postings_not_exported_are_counted_from_the_practice_index(
+        sqlite_app: Medbill) -> None:
+    """The accounting export reads (practice, posting) alone, in posting order: no other
+    practice's entry, no visit of the table for each entry."""
+    for n in range(1, 6):
+        _self_pay(sqlite_app, n)
+    plans = _plans(sqlite_app, lambda work: accounting_export.export_batch(
+        work, ExportFormat.IIF))
+    counted = [plan for plan in plans if "ledger_entries" in plan and "accounting_batch" in plan]
+    assert counted, plans
+    assert ("SEARCH ledger_entries USING COVERING INDEX ix_ledger_entries_practice_posting "
+            "(practice_id=?)") in counted[0], counted

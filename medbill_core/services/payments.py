@@ -107,10 +107,13 @@ def settle_patient_claims(work: UnitOfWork, account_ids: Iterable[int], reason: 
                           else (None, None))
         if target is None or source is None:
             continue
-        for claim_id in work.session.scalars(select(ClaimRow.id).where(
-                or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
-                ClaimRow.state == source.value).order_by(ClaimRow.id)):
-            work.claims.transition(claim_id, target, reason=reason)
+        # the state is compared here, not in SQL: SQLite (no statistics) would find the
+        # account's claims through the index on state, every claim in that state
+        for claim_id, state in work.session.execute(select(ClaimRow.id, ClaimRow.state).where(
+                or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id))
+                .order_by(ClaimRow.id)):
+            if state == source.value:
+                work.claims.transition(claim_id, target, reason=reason)
 
 
 def _carve_fee(lines: list[LedgerLine], fee: Decimal) -> list[LedgerLine]:

@@ -79,6 +79,7 @@ from medbill_core.storage.schema import (
     PaymentPlanRow,
     StatementRow,
 )
+from medbill_core.storage.tenancy import scope_of
 
 #: Extra words per dunning stage; stage 0 has none: the renderer's notice already thanks the
 #: patient, and one "thank you" is enough.
@@ -606,7 +607,13 @@ def _owing_balances(work: UnitOfWork,
     total = func.sum(LedgerEntryRow.patient_delta)
     query = select(LedgerEntryRow.patient_id, total).group_by(
         LedgerEntryRow.patient_id).having(total != 0)
-    queries = [query] if patients is None else [
+    practice_id = scope_of(work.session)
+    # the practice by its own index (practice, patient, amount): read alone, in patient order.
+    # The scope's criterion is written so that SQLite drives no index with it (tenancy), and
+    # would read every practice's entries
+    whole_practice = query if practice_id is None else query.where(
+        LedgerEntryRow.practice_id == practice_id)
+    queries = [whole_practice] if patients is None else [
         query.where(LedgerEntryRow.patient_id.in_(chunk))
         for chunk in _chunks(sorted(set(patients)))]
     balances = {patient_id: to_money(amount) for each in queries

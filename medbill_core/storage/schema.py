@@ -265,6 +265,11 @@ class LedgerEntryRow(PracticeScoped, Base):
     __table_args__ = (Index("ix_ledger_entries_account", "claim_id", "patient_id", "payer_key",
                             "effective_date", "insurance_delta", "patient_delta",
                             "practice_id"),
+                      # the practice-wide reads, each from an index alone (0039): who owes
+                      # the practice, and the postings the accounting export has not sent
+                      Index("ix_ledger_entries_practice_patient", "practice_id", "patient_id",
+                            "patient_delta"),
+                      Index("ix_ledger_entries_practice_posting", "practice_id", "posting_id"),
                       Index("ix_ledger_entries_posting", "posting_id"),
                       Index("ix_ledger_entries_patient", "patient_id"),
                       Index("ix_ledger_entries_payer", "payer_key"),
@@ -275,6 +280,8 @@ class LedgerEntryRow(PracticeScoped, Base):
                             "agency_delta", "practice_id",
                             sqlite_where=text("agency_delta <> 0"),
                             postgresql_where=text("agency_delta <> 0")))
+
+    practice_index_alone = False  # the two practice indexes above lead with it
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="RESTRICT"))

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ForeignKey, event
 from sqlalchemy.orm import (
@@ -100,10 +100,14 @@ class PracticeScoped:
     ledger refers to); every insert sets it (:func:`new_row_practice_id` refuses otherwise).
     """
 
+    #: False for a table with an index of its own that leads with ``practice_id`` (it serves
+    #: whatever the index on the column alone would)
+    practice_index_alone: ClassVar[bool] = True
+
     @declared_attr
     def practice_id(cls) -> Mapped[int]:
-        return mapped_column(ForeignKey("practices.id"), nullable=True, index=True,
-                             default=new_row_practice_id)
+        return mapped_column(ForeignKey("practices.id"), nullable=True,
+                             index=cls.practice_index_alone, default=new_row_practice_id)
 
 
 def _scoped_practice(state: ORMExecuteState) -> int | None:
