@@ -24,8 +24,8 @@ Beside claims/s and peak RSS it prints, measured in the same process after the c
 and the ratios cycle time / floor time. Wall-clock figures, printed, never asserted.
 Run ``python bench/bench_cycle.py --quick`` (200 claims) to try it. ``--preloaded N`` also
 runs each size in a copy of a SQLite database already holding N claims (``bench_bigdb.py``'s,
-generated once into ``bench-out/``) and prints it beside the empty one: the cycle's cost
-must not grow with the database.
+generated once into ``bench-out/``) and prints it beside the empty one, run in the history's
+practice and in a new practice beside it: the cycle's cost must not grow with the database.
 """
 
 from __future__ import annotations
@@ -203,7 +203,11 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one(claims: int, database: str, preloaded: int = 0) -> None:
+#: the practice ``--beside`` runs the cycle in, next to the preloaded history's practice
+BESIDE_PRACTICE = "beside"
+
+
+def one(claims: int, database: str, preloaded: int = 0, *, beside: bool = False) -> None:
     if preloaded:  # a copy of bench_bigdb's cached database (generated the first time)
         import shutil
 
@@ -213,7 +217,10 @@ def one(claims: int, database: str, preloaded: int = 0) -> None:
         with tempfile.TemporaryDirectory() as folder:
             copy = Path(folder) / f"preloaded-{preloaded}.db"
             shutil.copyfile(source, copy)
-            cycle(claims, f"sqlite:///{copy}", copy.name, floors=False)
+            if beside:
+                add_practice(copy, BESIDE_PRACTICE)
+            cycle(claims, f"sqlite:///{copy}", copy.name, floors=False,
+                  practice_code=BESIDE_PRACTICE if beside else None)
         return
     if database == "postgresql":
         from medbill_core.testing.postgres import PostgresServer
@@ -224,11 +231,20 @@ def one(claims: int, database: str, preloaded: int = 0) -> None:
         cycle(claims, None, DEMO_DATABASE)
 
 
+def add_practice(database: Path, code: str) -> None:
+    """A second practice in ``database`` (SQLite), as ``practices add`` makes one: a billing
+    company's new client beside the history's practice."""
+    with contextlib.closing(sqlite3.connect(database)) as connection, connection:
+        connection.execute("INSERT INTO practices (code, name, created_at, active) "
+                           "VALUES (?, ?, CURRENT_TIMESTAMP, 1)", (code, code.title()))
+
+
 def cycle(claims: int, database_url: str | None, database_name: str, *,
-          floors: bool = True) -> None:
+          floors: bool = True, practice_code: str | None = None) -> None:
     """Runs the demo cycle in ``database_url`` (None: the demo's SQLite file) and prints the
     figures as one JSON line (``floors``: also the insert and X12 floors, which copy every
-    row of the database: not for a preloaded one)."""
+    row of the database: not for a preloaded one; ``practice_code``: the practice to work in,
+    not the database's first)."""
     from medbill_demo.runner import run_demo
     from rich.console import Console
     from sqlalchemy import event
@@ -241,7 +257,7 @@ def cycle(claims: int, database_url: str | None, database_name: str, *,
         started, cpu_started = time.perf_counter(), time.process_time()
         children_started = children_cpu_seconds()
         summary = run_demo(Path(folder), claims, console=Console(file=io.StringIO()),
-                           database_url=database_url)
+                           database_url=database_url, practice_code=practice_code)
         seconds = time.perf_counter() - started
         # medbill's: this process's threads and the processes it started and waited for,
         # but for the simulator's
@@ -288,11 +304,14 @@ def main() -> None:
     parser.add_argument("--preloaded", type=int, default=0, metavar="N",
                         help="also run each size in a copy of a database already holding N "
                              "claims (bench_bigdb.py's, generated once; SQLite)")
+    parser.add_argument("--beside", action="store_true",
+                        help="with --one and --preloaded: run the cycle in a new practice "
+                             "beside the history's")
     args, _ = parser.parse_known_args()
     if args.one:
         if args.steps:
             print_steps()
-        one(args.one, args.database, args.preloaded)
+        one(args.one, args.database, args.preloaded, beside=args.beside)
         return
     sizes = [200] if args.quick else [int(s) for s in args.sizes.split(",")]
     print(f"database: {args.database}. SQL statements counted per round trip (an executemany "
@@ -346,20 +365,27 @@ def _load() -> str:
 
 
 def preloaded(size: int, holding: int, empty_seconds: float) -> None:
-    """The same cycle in a database already holding ``holding`` claims, beside the empty one."""
-    result = subprocess.run([sys.executable, __file__, "--one", str(size),
-                             "--preloaded", str(holding)],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        print(f"{'':>7}on {holding:,} claims: failed: "
-              f"{result.stderr.strip().splitlines()[-1:]}")
-        return
-    data = json.loads(result.stdout.strip().splitlines()[-1])
-    seconds = data["seconds"]
-    print(f"{'':>7}on {holding:,} claims (SQLite): {seconds:.1f} s, {size / seconds:.1f} "
-          f"claims/s ({seconds / empty_seconds:.2f}x the empty database), "
-          f"{data['statements_main'] / size:.1f} SQL/claim, {data['peak_rss_mb']:.0f} MB, "
-          f"CPU {cpu_per_claim(data, size)}, balanced {data['balanced']}")
+    """The same cycle in a database already holding ``holding`` claims, beside the empty one:
+    once in the history's own practice (the demo then also works that practice's backlog:
+    its rejected claims, its unexported postings, every owing family of its worklist) and
+    once in a new practice beside it (the same tables and indexes, none of the backlog:
+    what the cycle itself costs on a big database)."""
+    for beside, where in ((False, "its practice"), (True, "a new practice beside it")):
+        result = subprocess.run([sys.executable, __file__, "--one", str(size),
+                                 "--preloaded", str(holding),
+                                 *(["--beside"] if beside else [])],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            print(f"{'':>7}on {holding:,} claims, {where}: failed: "
+                  f"{result.stderr.strip().splitlines()[-1:]}")
+            continue
+        data = json.loads(result.stdout.strip().splitlines()[-1])
+        seconds = data["seconds"]
+        print(f"{'':>7}on {holding:,} claims (SQLite), {where}: {seconds:.1f} s, "
+              f"{size / seconds:.1f} claims/s ({seconds / empty_seconds:.2f}x the empty "
+              f"database), {data['statements_main'] / size:.1f} SQL/claim, "
+              f"{data['peak_rss_mb']:.0f} MB, CPU {cpu_per_claim(data, size)}, "
+              f"balanced {data['balanced']}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ from typing import Any
 
 from rich.console import Console
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.cli.coding_audit_cmd import print_report, print_sample
@@ -65,6 +67,7 @@ from medbill_core.storage.schema import (
     PatientRow,
     SubmissionRow,
 )
+from medbill_core.storage.tenancy import scoped
 from medbill_demo.assistance import grant_assistance
 from medbill_demo.books import export_books
 from medbill_demo.credits import refund_a_credit
@@ -270,12 +273,22 @@ def check_eligibility(app: Medbill, patient_ids: list[int], console: Console) ->
     return results
 
 
+@contextmanager
+def practice_reader(app: Medbill) -> Iterator[Session]:
+    """A reader session (it never waits for the card site's webhooks to commit) that sees
+    the demo's practice only, as its units of work do: the bench runs the cycle beside
+    another practice's history."""
+    with app.database.reader() as session:
+        scoped(session, app.default_practice_id())
+        yield session
+
+
 def claim_id_pages(app: Medbill, *states: ClaimState) -> Iterator[list[int]]:
     """The ids of the claims in ``states``, a page at a time, by id (each page read when the
     one before has been worked on: claims that left the states meanwhile are not read)."""
     last = 0
     while True:
-        with app.database.reader() as session:
+        with practice_reader(app) as session:
             ids = list(session.scalars(
                 select(ClaimRow.id).where(ClaimRow.state.in_([s.value for s in states]),
                                           ClaimRow.id > last)
@@ -427,7 +440,7 @@ def audit_coding(app: Medbill, report: DemoReport) -> tuple[CodingReport, Sample
 def write_files(app: Medbill, out: Path) -> dict[str, int]:
     """Every X12 file sent and received, by transaction."""
     counts: Counter[str] = Counter()
-    with app.database.reader() as session:  # rows streamed, not all held at once
+    with practice_reader(app) as session:  # rows streamed, not all held at once
         for filename, content in session.execute(
                 select(SubmissionRow.filename, SubmissionRow.content)
                 .order_by(SubmissionRow.id).execution_options(yield_per=50)):
@@ -488,12 +501,15 @@ def print_summary(summary: dict[str, Any], report: DemoReport, console: Console)
 
 def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
              faults: list[dict[str, Any]] | None = None,
-             read_timeout: float = 30.0, database_url: str | None = None) -> dict[str, Any]:
+             read_timeout: float = 30.0, database_url: str | None = None,
+             practice_code: str | None = None) -> dict[str, Any]:
     """Run the cycle into ``out``; returns the summary also written as ``summary.json``.
 
     :param faults: fault rules for the clearinghouse simulator (tests of resilience).
     :param database_url: an empty database to run in instead of ``out``'s SQLite file (the
         bench's PostgreSQL figures); the saved ``medbill.toml`` still names the SQLite file.
+    :param practice_code: the practice of ``database_url`` to work in (it must exist) instead
+        of the first one: the bench's cycle beside another practice's history.
     """
     from medbill_demo.simulation import API_KEY, DemoClearinghouse
 
@@ -509,6 +525,8 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
         code_sets(report)
         config = demo_config(out, clearinghouse.base_url, API_KEY, read_timeout, database_url,
                              card_site=card_site)
+        if practice_code is not None:
+            config = config.model_copy(update={"practice_code": practice_code})
         # lets `medbill -c demo-out/medbill.toml claims list ...` explore the result afterwards
         write_private(out / "medbill.toml", config_toml(saved_demo_config(API_KEY)))
         # and `medbill -c demo-out/medbill.toml clearinghouse serve --simulator-config
@@ -544,9 +562,10 @@ def run_demo(out: Path, claims: int = 40, console: Console | None = None, *,
                 poll(app, report, "acknowledgment of the replacement")
                 paid = clearinghouse.payment_run()
                 poll(app, report, f"remittance of the replacement ({paid} 835s)")
-            with app.database.reader() as session:
+            with practice_reader(app) as session:  # audit events are not scoped: by hand
                 flagged = session.scalar(select(func.count()).select_from(AuditEventRow).where(
-                    AuditEventRow.action == "remittance.findings")) or 0
+                    AuditEventRow.action == "remittance.findings",
+                    AuditEventRow.practice_id == app.default_practice_id())) or 0
             report.done("underpayment check (MPFS)", f"{flagged} claims paid below the "
                         "fee schedule, flagged for follow-up")
             statements = run_statements(app, cycle=date.today().strftime("%Y-%m"),
