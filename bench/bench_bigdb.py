@@ -101,7 +101,7 @@ def commands() -> list[tuple[str, list[str], Callable[[Any], int]]]:
     return [
         ("ar aging", ["ar", "aging"],
          lambda w: len(aging(w).insurance) + 1),
-        ("ar aging --patients", ["ar", "aging", "--patients"],
+        ("ar aging --by patient", ["ar", "aging", "--by", "patient"],
          lambda w: len(patient_aging(w).patients)),
         ("ar followup", ["ar", "followup"], lambda w: len(followup(w))),
         ("remit list", ["remit", "list"], lambda w: len(list_remittances(w))),

@@ -30,6 +30,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
+from medbill_core.cli.plain_table import PLAIN_FROM_ROWS, plain_table_text
 from medbill_core.errors import MedbillError
 from medbill_core.money import to_money
 
@@ -443,6 +444,12 @@ def _print_table(table: Table, target: Console | None) -> None:
     if out.is_terminal:
         out.print(table)
         return
+    if table.row_count >= PLAIN_FROM_ROWS:  # rich lays out ~1,400 rows a second
+        text = plain_table_text(table, emoji=out._emoji)
+        if text is not None:
+            out.file.write(text)
+            out.file.flush()
+            return
     natural = Measurement.get(out, out.options.update_width(100_000), table).maximum
     if isinstance(out, _CliConsole):
         saved = out.unwrapped_width
