@@ -37,6 +37,8 @@ def tables(draw: st.DrawFn) -> Table:
     for _ in range(draw(st.integers(0, 4))):
         table.add_row(*[draw(st.one_of(_texts.map(escape), _texts.map(Text), _markup))
                         for _ in names])
+        if draw(st.booleans()):
+            table.add_section()  # a rule under the row (the last row's is not drawn)
     return table
 
 

@@ -54,9 +54,14 @@ def plain_table_text(table: Table, *, emoji: bool = False) -> str | None:
                       headers, widths, right))
     lines.append(_rule(heavy.head_row_left, heavy.head_row_horizontal, heavy.head_row_cross,
                        heavy.head_row_right, widths))
-    for row in zip(*columns, strict=True):
+    last = len(table.rows) - 1
+    for index, (row, cells) in enumerate(zip(table.rows, zip(*columns, strict=True),
+                                             strict=True)):
         lines.append(_row(heavy.mid_left, heavy.mid_vertical, heavy.mid_right,
-                          row, widths, right))
+                          cells, widths, right))
+        if row.end_section and index != last:  # add_section(): a rule under the row
+            lines.append(_rule(heavy.row_left, heavy.row_horizontal, heavy.row_cross,
+                               heavy.row_right, widths))
     lines.append(_rule(heavy.bottom_left, heavy.bottom, heavy.bottom_divider,
                        heavy.bottom_right, widths))
     return "\n".join(lines) + "\n"
@@ -69,8 +74,7 @@ def _plain_layout(table: Table) -> bool:
             and table.width is None and table.min_width is None and table.caption is None
             and not table.row_styles and table.leading == 0 and table.padding == (0, 1, 0, 1)
             and table.pad_edge and not table.collapse_padding and table.title_justify == "center"
-            and bool(table.columns) and not any(row.end_section or row.style
-                                                for row in table.rows)
+            and bool(table.columns) and not any(row.style for row in table.rows)
             and all(column.justify in ("left", "right") and column.ratio is None
                     and column.width is None and column.max_width is None
                     for column in table.columns))
