@@ -44,6 +44,7 @@ from medbill_core.services.accounting_journal import (
     Remittance,
     journal,
 )
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     AccountingBatchPostingRow,
     AccountingBatchRemittanceRow,
@@ -335,14 +336,14 @@ def _deposit_only_lines(work: UnitOfWork, remittance: RemittanceRow,
     if remittance.exception_count:
         paid = work.session.scalar(select(func.coalesce(func.sum(RemittanceExceptionRow.paid),
                                                         0)).where(
-            RemittanceExceptionRow.posting_key.startswith(prefix, autoescape=True)))
+            starts_with(work.session, RemittanceExceptionRow.posting_key, prefix)))
         if paid:
             lines += [(AccountRole.INSURANCE_DEPOSITS, paid),
                       (AccountRole.UNAPPLIED_INSURANCE, -paid)]
     if remittance.plb_count:
         plb = work.session.scalar(select(func.coalesce(func.sum(ProviderAdjustmentRow.amount),
                                                        0)).where(
-            ProviderAdjustmentRow.posting_key.startswith(prefix, autoescape=True)))
+            starts_with(work.session, ProviderAdjustmentRow.posting_key, prefix)))
         if plb:
             lines += [(AccountRole.PROVIDER_ADJUSTMENTS, plb),
                       (AccountRole.INSURANCE_DEPOSITS, -plb)]

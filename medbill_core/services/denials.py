@@ -42,6 +42,7 @@ from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction, RuleDecision
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     ClaimRow,
     DenialRow,
@@ -185,7 +186,7 @@ def _undone(work: UnitOfWork, denial_id: int) -> Decimal:
     total = work.session.scalar(
         select(func.coalesce(func.sum(LedgerEntryRow.amount), 0))
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
-        .where(PostingRow.posting_key.like(f"denial:{denial_id}:undo:%")))
+        .where(starts_with(work.session, PostingRow.posting_key, f"denial:{denial_id}:undo:")))
     return -to_money(total) if total else ZERO
 
 

@@ -51,6 +51,7 @@ from medbill_core.money import CENT, ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import family_of, settle_patient_claims
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     AssistanceApplicationRow,
     AssistancePolicyRow,
@@ -544,13 +545,15 @@ def _given(work: UnitOfWork, application_id: int, account_id: int) -> Decimal:
         select(func.coalesce(func.sum(LedgerEntryRow.amount), 0))
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
         .where(LedgerEntryRow.claim_id == account_id,
-               PostingRow.posting_key.like(f"assistance:{application_id}:{account_id}:%")))
+               starts_with(work.session, PostingRow.posting_key,
+                           f"assistance:{application_id}:{account_id}:")))
     return to_money(total) if total else ZERO
 
 
 def _postings_count(work: UnitOfWork, application_id: int, account_id: int) -> int:
     return work.session.scalar(select(func.count()).select_from(PostingRow).where(
-        PostingRow.posting_key.like(f"assistance:{application_id}:{account_id}:%"))) or 0
+        starts_with(work.session, PostingRow.posting_key,
+                    f"assistance:{application_id}:{account_id}:"))) or 0
 
 
 def _apply_discounts(work: UnitOfWork, row: AssistanceApplicationRow,

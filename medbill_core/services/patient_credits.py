@@ -42,6 +42,7 @@ from medbill_core.services.payments import (
     settle_patient_claims,
     stated_reason,
 )
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     CreditHoldRow,
     LedgerEntryRow,
@@ -468,7 +469,7 @@ def apply_credit_to_family(work: UnitOfWork, patient_id: int, to_patient_id: int
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
                                 claim_id=source_claim))
         sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            PostingRow.posting_key.like(f"{prefix}%"))) or 0) + 1
+            starts_with(work.session, PostingRow.posting_key, prefix))) or 0) + 1
         work.ledger.post(f"{prefix}{sequence}", "credit_applied", lines, effective_date=day,
                          memo="family credit applied", moves_payments=True)
         if payment is not None:

@@ -38,6 +38,7 @@ from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     ClaimRow,
     LedgerEntryRow,
@@ -234,7 +235,7 @@ def match_recoupments(work: UnitOfWork, *, on: date | None = None) -> list[Recou
     if not open_rows:
         return []
     used = set(work.session.scalars(select(PostingRow.posting_key).where(
-        PostingRow.posting_key.like("recoup:%"))))
+        starts_with(work.session, PostingRow.posting_key, "recoup:"))))
     plbs = [plb for plb in work.session.scalars(
         select(ProviderAdjustmentRow).where(
             ProviderAdjustmentRow.reason_code.in_(sorted(RECOUPMENT_CODES)))

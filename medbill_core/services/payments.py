@@ -48,6 +48,7 @@ from medbill_core.money import CENT, ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.date_rules import PAYMENT_RECEIVED, PLAN_START, check_date
 from medbill_core.services.guarantors import GuarantorService, guarantor_number
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     ClaimRow,
     InstallmentRow,
@@ -570,7 +571,8 @@ def _applications(work: UnitOfWork, payment_id: int) -> dict[tuple[int, int | No
                func.sum(LedgerEntryRow.amount))
         .join(PostingRow, PostingRow.id == LedgerEntryRow.posting_id)
         .where(or_(PostingRow.posting_key == f"payment:{payment_id}",
-                   PostingRow.posting_key.like(f"credit:payment:{payment_id}:%")),
+                   starts_with(work.session, PostingRow.posting_key,
+                               f"credit:payment:{payment_id}:")),
                LedgerEntryRow.kind == EntryKind.PATIENT_PAYMENT.value)
         .group_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)
         .order_by(LedgerEntryRow.patient_id, LedgerEntryRow.claim_id)).all()
@@ -746,7 +748,8 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
         if not moved:
             break  # nothing owed any more
         sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            PostingRow.posting_key.like(f"credit:payment:{source.id}:%"))) or 0) + 1
+            starts_with(work.session, PostingRow.posting_key,
+                        f"credit:payment:{source.id}:"))) or 0) + 1
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id))
         work.ledger.post(f"credit:payment:{source.id}:{sequence}", "credit_applied", lines,
                          effective_date=day, memo=f"credit of payment {source.id} applied",
@@ -808,7 +811,7 @@ def _move_claim_credits(work: UnitOfWork, patient_id: int,
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
                                 claim_id=source))
         sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            PostingRow.posting_key.like(f"credit:claim:{source}:%"))) or 0) + 1
+            starts_with(work.session, PostingRow.posting_key, f"credit:claim:{source}:"))) or 0) + 1
         work.ledger.post(f"credit:claim:{source}:{sequence}", "credit_applied", lines,
                          effective_date=day, memo=f"credit of claim {source} applied",
                          moves_payments=True)
@@ -849,7 +852,7 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
     patient_id = work.session.execute(select(LedgerEntryRow.patient_id).where(
         LedgerEntryRow.claim_id == claim_id).limit(1)).scalar_one()  # a credit: entries exist
     sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-        PostingRow.posting_key.like(f"refund:claim:{claim_id}:%"))) or 0) + 1
+        starts_with(work.session, PostingRow.posting_key, f"refund:claim:{claim_id}:"))) or 0) + 1
     day = on or date.today()
     work.ledger.post(f"refund:claim:{claim_id}:{sequence}", "patient_refund",
                      [LedgerLine(EntryKind.REFUND, amount, patient_id=patient_id,

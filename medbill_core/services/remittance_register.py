@@ -45,6 +45,7 @@ from medbill_core.domain import AdjustmentGroup, Remittance
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.money import total
 from medbill_core.permissions import Action
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -113,7 +114,7 @@ def expected_amount(row: RemittanceRow) -> Decimal:
 def _open_exceptions(work: UnitOfWork, row: RemittanceRow) -> int:
     return work.session.scalar(
         select(func.count()).select_from(RemittanceExceptionRow).where(
-            RemittanceExceptionRow.posting_key.startswith(_row_prefix(row), autoescape=True),
+            starts_with(work.session, RemittanceExceptionRow.posting_key, _row_prefix(row)),
             RemittanceExceptionRow.resolved.is_(False))) or 0
 
 
@@ -133,7 +134,7 @@ def _apply_found_exceptions(work: UnitOfWork, row: RemittanceRow, tally: Registe
     if not new:
         return
     found = work.session.scalars(select(RemittanceExceptionRow).where(
-        RemittanceExceptionRow.posting_key.startswith(_row_prefix(row), autoescape=True)))
+        starts_with(work.session, RemittanceExceptionRow.posting_key, _row_prefix(row))))
     for exception in found:
         if exception.posting_key not in new:
             continue
@@ -460,7 +461,7 @@ def _detail(work: UnitOfWork, row: RemittanceRow) -> RemittanceDetail:
         for answer, claim in work.session.execute(
             select(ClaimAdjudicationRow, ClaimRow)
             .join(ClaimRow, ClaimRow.id == ClaimAdjudicationRow.claim_id)
-            .where(ClaimAdjudicationRow.posting_key.startswith(prefix, autoescape=True))
+            .where(starts_with(work.session, ClaimAdjudicationRow.posting_key, prefix))
             .order_by(ClaimAdjudicationRow.id))]
     plbs = [{"id": plb.id, "provider_id": plb.provider_id, "reason_code": plb.reason_code,
              "reference": plb.reference, "amount": str(plb.amount),
@@ -468,7 +469,7 @@ def _detail(work: UnitOfWork, row: RemittanceRow) -> RemittanceDetail:
              if plb.fiscal_period_date else None}
             for plb in work.session.scalars(
                 select(ProviderAdjustmentRow)
-                .where(ProviderAdjustmentRow.posting_key.startswith(prefix, autoescape=True))
+                .where(starts_with(work.session, ProviderAdjustmentRow.posting_key, prefix))
                 .order_by(ProviderAdjustmentRow.id))]
     exceptions = [{"id": item.id, "claim_number": item.claim_number, "paid": str(item.paid),
                    "reason": item.reason, "resolved": item.resolved,
@@ -477,8 +478,8 @@ def _detail(work: UnitOfWork, row: RemittanceRow) -> RemittanceDetail:
                    "resolved_by": item.resolved_by, "resolution": item.resolution}
                   for item in work.session.scalars(
                       select(RemittanceExceptionRow)
-                      .where(RemittanceExceptionRow.posting_key.startswith(prefix,
-                                                                           autoescape=True))
+                      .where(starts_with(work.session, RemittanceExceptionRow.posting_key,
+                                         prefix))
                       .order_by(RemittanceExceptionRow.id))]
     kept_open = [{"id": item.id, "claim_number": number, "code":
                   f"{item.group_code}-{item.reason_code}", "amount": str(item.amount),
@@ -486,7 +487,7 @@ def _detail(work: UnitOfWork, row: RemittanceRow) -> RemittanceDetail:
                  for item, number in work.session.execute(
                      select(DenialRow, ClaimRow.claim_number)
                      .join(ClaimRow, ClaimRow.id == DenialRow.claim_id)
-                     .where(DenialRow.posting_key.startswith(prefix, autoescape=True))
+                     .where(starts_with(work.session, DenialRow.posting_key, prefix))
                      .order_by(DenialRow.id))]
     return RemittanceDetail(RemittanceSummary.of(row), claims, plbs, exceptions, kept_open)
 
