@@ -11,10 +11,10 @@ a range of the index. PostgreSQL gets LIKE, as before.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 
-def starts_with(session: Session, column: ColumnElement[str],
+def starts_with(session: Session, column: InstrumentedAttribute[str],
                 prefix: str) -> ColumnElement[bool]:
     """The condition "``column`` begins with ``prefix``" (taken literally: no character of
     it is a wildcard), for ``session``'s database."""
