@@ -117,3 +117,21 @@ def test_what_the_plain_writer_does_not_know_is_left_to_rich() -> None:
     colon.add_row(":smile:")
     assert plain_table_text(colon, emoji=True) is None
     assert plain_table_text(colon, emoji=False) is not None
+
+
+def test_a_quiet_console_prints_nothing_and_a_recording_one_keeps_the_table(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``medbill demo --json`` hands the demo a quiet console: its tables must not reach the
+    JSON on stdout; a recording console exports what it printed."""
+    def long_table() -> Table:
+        table = data_table("claim", title="claims")
+        for n in range(PLAIN_FROM_ROWS):
+            table.add_row(f"C{n:06d}")
+        return table
+
+    written = io.StringIO()
+    print_table(long_table(), _CliConsole(file=written, quiet=True))
+    assert written.getvalue() == ""
+    recording = _CliConsole(file=io.StringIO(), record=True, emoji=False)
+    print_table(long_table(), recording)
+    assert recording.export_text() == _rich(long_table(), False, monkeypatch)

@@ -445,8 +445,15 @@ def _print_table(table: Table, target: Console | None) -> None:
         out.print(table)
         return
     if table.row_count >= PLAIN_FROM_ROWS:  # rich lays out ~1,400 rows a second
-        text = plain_table_text(table, emoji=out._emoji)
+        # a console that replaces :codes: (rich keeps the setting private; unknown: assume so)
+        text = plain_table_text(table, emoji=getattr(out, "_emoji", True))
         if text is not None:
+            if out.quiet:
+                return
+            if out.record:  # kept for export: through the console, as text without layout
+                out.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True,
+                          crop=False, end="")
+                return
             out.file.write(text)
             out.file.flush()
             return
