@@ -432,10 +432,30 @@ def print_table(table: Table, target: Console | None = None) -> None:
         _print_table(table, target)
 
 
+def _print_plain(table: Table, out: Console) -> bool:
+    """``table`` written by :func:`plain_table_text`, as rich would print it into a file;
+    False (nothing printed) when it is not a table that writer knows."""
+    # a console that replaces :codes: (rich keeps the setting private; unknown: assume so)
+    text = plain_table_text(table, emoji=getattr(out, "_emoji", True))
+    if text is None:
+        return False
+    if out.quiet:
+        return True
+    if out.record:  # kept for export: through the console, as text without layout
+        out.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True,
+                  crop=False, end="")
+        return True
+    out.file.write(text)
+    out.file.flush()
+    return True
+
+
 def _print_table(table: Table, target: Console | None) -> None:
     from rich.measure import Measurement
 
     out = target or console
+    if not out.is_terminal and table.row_count >= PLAIN_FROM_ROWS and _print_plain(table, out):
+        return  # rich lays out ~1,400 rows a second; the plain writer sizes every column
     for column in table.columns:
         if column.no_wrap:
             widest = max([_cell_width(cell) for cell in column.cells]
@@ -444,19 +464,6 @@ def _print_table(table: Table, target: Console | None) -> None:
     if out.is_terminal:
         out.print(table)
         return
-    if table.row_count >= PLAIN_FROM_ROWS:  # rich lays out ~1,400 rows a second
-        # a console that replaces :codes: (rich keeps the setting private; unknown: assume so)
-        text = plain_table_text(table, emoji=getattr(out, "_emoji", True))
-        if text is not None:
-            if out.quiet:
-                return
-            if out.record:  # kept for export: through the console, as text without layout
-                out.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True,
-                          crop=False, end="")
-                return
-            out.file.write(text)
-            out.file.flush()
-            return
     natural = Measurement.get(out, out.options.update_width(100_000), table).maximum
     if isinstance(out, _CliConsole):
         saved = out.unwrapped_width
