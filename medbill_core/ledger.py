@@ -73,6 +73,7 @@ from sqlalchemy.orm import Session
 from medbill_core import audit
 from medbill_core.errors import LedgerError
 from medbill_core.money import ZERO, to_money
+from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import LedgerEntryRow, PostingRow, utcnow
 
 if TYPE_CHECKING:
@@ -364,6 +365,13 @@ class Ledger:
         return PostingResult(posting_id, True, len(lines))
 
     # -- batches ----------------------------------------------------------------------------
+    def next_in_family(self, prefix: str) -> int:
+        """The number the next posting of a family of keys takes (``prefix`` then the number:
+        ``credit:payment:12:`` -> 1, 2, ...): one more than the postings whose key begins with
+        ``prefix``."""
+        return (self.session.scalar(select(func.count()).select_from(PostingRow).where(
+            starts_with(self.session, PostingRow.posting_key, prefix))) or 0) + 1
+
     def in_batch(self) -> bool:
         """A batch (:meth:`begin_batch`) is under way in this unit of work."""
         return _batch(self.session) is not None

@@ -550,12 +550,6 @@ def _given(work: UnitOfWork, application_id: int, account_id: int) -> Decimal:
     return to_money(total) if total else ZERO
 
 
-def _postings_count(work: UnitOfWork, application_id: int, account_id: int) -> int:
-    return work.session.scalar(select(func.count()).select_from(PostingRow).where(
-        starts_with(work.session, PostingRow.posting_key,
-                    f"assistance:{application_id}:{account_id}:"))) or 0
-
-
 def _apply_discounts(work: UnitOfWork, row: AssistanceApplicationRow,
                      day: date) -> DiscountResult:
     tier = Tier.from_json(row.tier)
@@ -569,7 +563,7 @@ def _apply_discounts(work: UnitOfWork, row: AssistanceApplicationRow,
             change = min(change, work.ledger.claim_balance(account_id).patient)
         if change == ZERO or (change < ZERO and given == ZERO):
             continue
-        number = _postings_count(work, row.id, account_id) + 1
+        number = work.ledger.next_in_family(f"assistance:{row.id}:{account_id}:")
         if change < ZERO:
             change = max(change, -given)
         if change == ZERO:

@@ -42,13 +42,11 @@ from medbill_core.services.payments import (
     settle_patient_claims,
     stated_reason,
 )
-from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     CreditHoldRow,
     LedgerEntryRow,
     PatientRow,
     PaymentRow,
-    PostingRow,
     RefundCheckRow,
 )
 
@@ -468,8 +466,7 @@ def apply_credit_to_family(work: UnitOfWork, patient_id: int, to_patient_id: int
         moved = sum((line.amount for line in lines), ZERO)
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
                                 claim_id=source_claim))
-        sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            starts_with(work.session, PostingRow.posting_key, prefix))) or 0) + 1
+        sequence = work.ledger.next_in_family(prefix)
         work.ledger.post(f"{prefix}{sequence}", "credit_applied", lines, effective_date=day,
                          memo="family credit applied", moves_payments=True)
         if payment is not None:

@@ -747,9 +747,7 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
         moved = source.unapplied - available
         if not moved:
             break  # nothing owed any more
-        sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            starts_with(work.session, PostingRow.posting_key,
-                        f"credit:payment:{source.id}:"))) or 0) + 1
+        sequence = work.ledger.next_in_family(f"credit:payment:{source.id}:")
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id))
         work.ledger.post(f"credit:payment:{source.id}:{sequence}", "credit_applied", lines,
                          effective_date=day, memo=f"credit of payment {source.id} applied",
@@ -810,8 +808,7 @@ def _move_claim_credits(work: UnitOfWork, patient_id: int,
             break
         lines.append(LedgerLine(EntryKind.PATIENT_PAYMENT, -moved, patient_id=patient_id,
                                 claim_id=source))
-        sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-            starts_with(work.session, PostingRow.posting_key, f"credit:claim:{source}:"))) or 0) + 1
+        sequence = work.ledger.next_in_family(f"credit:claim:{source}:")
         work.ledger.post(f"credit:claim:{source}:{sequence}", "credit_applied", lines,
                          effective_date=day, memo=f"credit of claim {source} applied",
                          moves_payments=True)
@@ -851,8 +848,7 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
                                                    "this claim")])
     patient_id = work.session.execute(select(LedgerEntryRow.patient_id).where(
         LedgerEntryRow.claim_id == claim_id).limit(1)).scalar_one()  # a credit: entries exist
-    sequence = (work.session.scalar(select(func.count()).select_from(PostingRow).where(
-        starts_with(work.session, PostingRow.posting_key, f"refund:claim:{claim_id}:"))) or 0) + 1
+    sequence = work.ledger.next_in_family(f"refund:claim:{claim_id}:")
     day = on or date.today()
     work.ledger.post(f"refund:claim:{claim_id}:{sequence}", "patient_refund",
                      [LedgerLine(EntryKind.REFUND, amount, patient_id=patient_id,
