@@ -75,6 +75,12 @@ from medbill_core.storage.schema import (
 
 #: the identity map's key of claim row 0 (the class and token of every claim row's key)
 _ROW_KEY = identity_key(ClaimRow, 0)
+
+
+def _row_key(claim_id: int) -> Any:
+    """The identity map's key of a claim's row (``identity_key`` without its inspection)."""
+    return _ROW_KEY[0], (claim_id,), _ROW_KEY[2]
+
 #: the attributes of a claim row that :meth:`ClaimService._rows` needs loaded
 _ROW_ATTRIBUTES = frozenset(inspect(ClaimRow).attrs.keys()) - {"lines"}
 
@@ -694,8 +700,16 @@ class ClaimService:
         """:meth:`_rows` of the claims this unit of work holds as rows (their lines loaded);
         the others are not read."""
         held = self.session.identity_map
-        return self._rows(claim_id for claim_id in claim_ids
-                          if (_ROW_KEY[0], (claim_id,), _ROW_KEY[2]) in held)
+        return self._rows(claim_id for claim_id in claim_ids if _row_key(claim_id) in held)
+
+    def expire_held(self, claim_ids: Iterable[int]) -> None:
+        """Expire the rows of these claims this unit of work holds: they are read again (as
+        the database has them now, e.g. under a lock just taken) when next used."""
+        held = self.session.identity_map
+        for claim_id in claim_ids:
+            row = held.get(_row_key(claim_id))
+            if row is not None:
+                self.session.expire(row)
 
     def by_ids(self, claim_ids: Iterable[int]) -> dict[int, Claim]:
         """The claims with these ids that exist, each converted once (as :meth:`get_many`
@@ -710,7 +724,7 @@ class ClaimService:
         missing: builtins.list[int] = []
         held = self.session.identity_map
         for claim_id in unique(claim_ids):
-            row = held.get((_ROW_KEY[0], (claim_id,), _ROW_KEY[2]))
+            row = held.get(_row_key(claim_id))
             # every attribute but the lines loaded (what inspect(row).unloaded says, without
             # building its set for each of a batch's claims)
             if isinstance(row, ClaimRow) and row.__dict__.keys() >= _ROW_ATTRIBUTES:

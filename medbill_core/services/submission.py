@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
@@ -307,11 +306,7 @@ def _lock_validated(work: UnitOfWork, scope: _Scope, after: int, limit: int) -> 
         statement = statement.where(ClaimRow.id.in_(scope.wanted))
     statement = statement.order_by(ClaimRow.id).limit(limit).with_for_update(skip_locked=True)
     claim_ids = list(work.session.scalars(statement))
-    held = work.session.identity_map
-    for claim_id in claim_ids:
-        row = held.get(identity_key(ClaimRow, claim_id))
-        if row is not None:
-            work.session.expire(row)
+    work.claims.expire_held(claim_ids)
     return claim_ids
 
 
