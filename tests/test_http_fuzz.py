@@ -62,8 +62,9 @@ ECHO_MIN_LENGTH = 4
 #: request that sends one as a value (a line's description "ICD-10-CM", a reason "request") is
 #: not echoed by "not an ICD-10-CM code" or "request: body.x: ..."; nor is a string "true"
 #: by "must not be true or false" (a boolean where text belongs); nor a claim form's layout
-#: ("form", "data") by "no claim form renderer ..."
-OWN_WORDS = frozenset({"icd-10-cm", "request", "true", "false", "form", "data"})
+#: ("form", "data") by "no claim form renderer ..."; nor the fuzzer's favourite value "string"
+#: by pydantic's "unable to parse string as an integer" (a line's units sent as text)
+OWN_WORDS = frozenset({"icd-10-cm", "request", "true", "false", "form", "data", "string"})
 
 #: The seeded patients' PHI: distinctive values, so a match in a response is never chance.
 PATIENTS = (
