@@ -70,7 +70,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from medbill_core import audit
+from medbill_core import audit, ledger_balances
 from medbill_core.errors import LedgerError
 from medbill_core.money import ZERO, to_money
 from medbill_core.storage.prefix_sql import starts_with
@@ -428,6 +428,7 @@ class Ledger:
     def _insert_entries(self, entries: list[dict[str, Any]]) -> None:
         # every column given (NULLs too): one executemany, not one per set of NULL columns
         self.session.execute(insert(_ENTRIES), entries, execution_options=_NO_AUTOFLUSH)
+        ledger_balances.add(self.session, entries)  # the accounts' sums, in step
 
     def _take_id(self, batch: LedgerBatch) -> int:
         """A posting id for a batch's posting. SQLite: the next after the largest (a writing

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from medbill_core import ledger_balances
 from medbill_core.app import Medbill
 from medbill_core.config import load_config
+from medbill_core.storage.schema import LedgerBalanceRow
 from medbill_core.testing import factories
 from tests.cli_support import cli, config_text, ok, one_line_error
 
@@ -150,8 +152,13 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
             kept = work.patients.by_account("P1")
             kept_coverages = work.patients.coverages(kept.id)
             balance = work.ledger.claim_balance(claim.id)
+            kept_wrong = ledger_balances.mismatches(work.session)
+            duplicate_accounts = ledger_balances.kept(
+                work.session, LedgerBalanceRow.patient_id == duplicate.id)
     finally:
         medbill.close()
+    # the moved entries' account sums moved with them
+    assert kept_wrong == [] and duplicate_accounts == []
     assert (claim.patient_id, claim.coverage_id) == (kept.id, kept_coverages[0].id)
     assert len(kept_coverages) == 1 and balance.insurance == claim.total_charge
     assert kept.phone == "3125550101"  # the kept record's value wins

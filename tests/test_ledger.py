@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from medbill_core import ledger_balances
 from medbill_core.errors import LedgerError
 from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
 from medbill_core.money import ZERO
@@ -180,6 +181,8 @@ def test_invariant_charges_equal_payments_adjustments_and_balance(medbill_app,
         totals = work.ledger.totals(claim_id=claim)
         ledger = Ledger(work.session, actor="check")
         balance = ledger.claim_balance(claim)
+        kept_wrong = ledger_balances.mismatches(work.session)
+    assert kept_wrong == []  # the accounts' kept sums are the entries' sums
     assert totals.is_balanced()
     assert totals.charges == totals.payments + totals.adjustments + totals.balance.total
     assert (balance.insurance, balance.patient) == (insurance, patient_side)

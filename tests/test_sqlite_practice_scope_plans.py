@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, text
 
 from medbill_core.app import Medbill, UnitOfWork
-from medbill_core.services import accounting_export, payments, statements
+from medbill_core.services import accounting_export, payments, receivables, statements
 from medbill_core.services.accounting_formats import ExportFormat
 from medbill_core.testing import factories
 
@@ -124,3 +124,16 @@ def test_the_postings_not_exported_are_counted_from_the_practice_index(
     assert counted, plans
     assert ("SEARCH ledger_entries USING COVERING INDEX ix_ledger_entries_practice_posting "
             "(practice_id=?)") in counted[0], counted
+
+
+def test_the_aging_reads_the_open_accounts_from_their_partial_index(sqlite_app: Medbill) -> None:
+    """``ar aging`` reads the open accounts the ledger keeps (``ledger_balances``) from the
+    partial index of rows with a balance, alone and by practice: not every account ever
+    billed, nor another practice's."""
+    for n in range(1, 6):
+        _self_pay(sqlite_app, n)
+    plans = [plan for plan in _plans(sqlite_app, lambda work: receivables.aging(work))
+             if "ledger_balances" in plan and "open" in plan]
+    assert len(plans) == 2, plans  # the insurance rows, the patient rows
+    assert all("COVERING INDEX ix_ledger_balances_open (practice_id=? AND bucket=?)" in plan
+               for plan in plans), plans

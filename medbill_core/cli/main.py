@@ -151,7 +151,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
     "demo": "Run the whole cycle: eligibility, claims, acknowledgments, remittances,"
             " statements.",
     "plugins": "Installed and enabled plugins.",
-    "db": "Database schema.",
+    "db": "Database schema, and the balances the ledger keeps.",
     "patients": "Patients.",
     "coverages": "Insurance coverages.",
     "providers": "Rendering and referring providers.",

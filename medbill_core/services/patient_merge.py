@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, select, update
 
-from medbill_core import audit
+from medbill_core import audit, ledger_balances
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import MedbillError
 from medbill_core.permissions import Action
@@ -126,6 +126,8 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
             update(table).where(table.patient_id == duplicate_id)
             .values(patient_id=keep_id))).rowcount
         result.moved[name] = moved or 0
+    # the moved entries' account sums: under the kept patient now
+    ledger_balances.rebuild(session, [keep_id, duplicate_id])
     kept_cycles = set(session.scalars(select(StatementRow.cycle).where(
         StatementRow.patient_id == keep_id)))
     statements = 0

@@ -301,6 +301,55 @@ class LedgerEntryRow(PracticeScoped, Base):
     posting: Mapped[PostingRow] = relationship(back_populates="entries")
 
 
+class LedgerBalanceRow(PracticeScoped, Base):
+    """The ledger summed per account, kept by the ledger as it writes entries
+    (:mod:`medbill_core.ledger_balances`), so that the reports asking what is open read the
+    open accounts, not every entry ever posted. Two kinds of rows (``bucket``): what each
+    payer owes on a (claim account, patient) -- per payer key, as the insurance A/R ages it
+    -- and what the patient owes on it (with the agency's share). Derived, never edited: the
+    entries stay the truth, and :func:`~medbill_core.ledger_balances.rebuild` computes these
+    rows from them again."""
+
+    __tablename__ = "ledger_balances"
+    # a claim account's balances from an index alone (the ledger's balance reads)
+    __table_args__ = (Index("ix_ledger_balances_claim", "claim_id", "bucket", "payer_key",
+                            "balance", "agency"),
+                      Index("ix_ledger_balances_patient", "patient_id"),
+                      # what a report as of a past day must recompute from the entries
+                      Index("ix_ledger_balances_last_effective", "last_effective"),
+                      # the open accounts from an index alone: a few rows among all the
+                      # accounts ever billed
+                      Index("ix_ledger_balances_open", "practice_id", "bucket", "claim_id",
+                            "patient_id", "payer_key", "balance", "first_effective",
+                            "last_effective", "first_to_patient",
+                            sqlite_where=text("balance <> 0"),
+                            postgresql_where=text("balance <> 0")))
+
+    practice_index_alone = False  # the open-account index leads with it
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: ``bucket/claim/patient[/payer]`` (empty for none): the row's identity, unique (a
+    #: unique constraint over nullable columns would let two rows of "no claim" coexist)
+    account_key: Mapped[str] = mapped_column(String(90), unique=True)
+    #: ``insurance`` (one payer key's share) or ``patient``
+    bucket: Mapped[str] = mapped_column(String(10))
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id", ondelete="RESTRICT"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    #: the payer key of an insurance row (None: insurance posted without one; and on a
+    #: patient row, which sums every payer key's entries)
+    payer_key: Mapped[str | None] = mapped_column(String(40))
+    #: the sum of the bucket's deltas
+    balance: Mapped[Decimal] = mapped_column(Cents)
+    #: the sum of the agency deltas (patient rows; zero on insurance rows)
+    agency: Mapped[Decimal] = mapped_column(Cents)
+    #: the earliest and latest effective dates of the entries summed
+    first_effective: Mapped[date] = mapped_column(Date)
+    last_effective: Mapped[date] = mapped_column(Date)
+    #: patient rows: the effective date of the first positive transfer to the patient
+    #: (patient A/R's clock)
+    first_to_patient: Mapped[date | None] = mapped_column(Date)
+
+
 class AuditEventRow(Base):
     """Who changed which billing record, when, how. ``details`` holds ids and field names only."""
 

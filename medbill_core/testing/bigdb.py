@@ -619,6 +619,7 @@ def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int
     finally:
         writer.close()
     stats.add("statements", add_statements(engine, generator))
+    stats.add("ledger_balances", _keep_ledger_balances(engine, practice_id))
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             for table in _ORDER:  # ids were given here: move the sequences past them
@@ -634,6 +635,20 @@ def generate(url: str, claims: int, *, as_of: date | None = None, span_days: int
     engine.dispose()
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _keep_ledger_balances(engine: Any, practice_id: int) -> int:
+    """The balances the ledger keeps per account (``ledger_balances``), computed from the
+    entries written here (the ledger writes them as it posts)."""
+    from sqlalchemy.orm import Session
+
+    from medbill_core import ledger_balances
+    from medbill_core.storage.tenancy import acting_in
+
+    with Session(engine) as session, acting_in(practice_id):
+        written = ledger_balances.rebuild(session)
+        session.commit()
+    return written
 
 
 def _the_practice(engine: Any) -> int:

@@ -1,0 +1,196 @@
+"""The balances the ledger keeps per account (``ledger_balances``), on SQLite and PostgreSQL:
+always the entries' sums, and the aging read from them is the aging read from the entries,
+as of any day."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from decimal import Decimal
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from medbill_core import ledger_balances
+from medbill_core.ledger import Bucket, EntryKind, LedgerLine
+from medbill_core.services import receivables
+from medbill_core.storage.schema import LedgerBalanceRow
+from medbill_core.testing.factories import make_claim, make_coverage, make_patient
+
+D = Decimal
+TODAY = date.today()
+_numbers = itertools.count(1)
+
+
+def _claims(app, count: int) -> list[tuple[int, int]]:
+    """(patient id, claim id) of ``count`` new claims, two per patient."""
+    made = []
+    with app.unit_of_work() as work:
+        for index in range(count):
+            n = next(_numbers)
+            if index % 2 == 0:
+                patient = work.patients.register(make_patient(n))
+                coverage = work.patients.add_coverage(patient.id, make_coverage()).id
+            claim = work.claims.create(make_claim(patient.id, coverage_id=coverage,
+                                                  number=f"B{n:06d}"))
+            made.append((patient.id, claim.id))
+    return made
+
+
+# (which claim; None: on no claim, the claim's patient), kind, amount, payer, days before today
+_operation = st.tuples(
+    st.one_of(st.none(), st.integers(0, 3)),
+    st.sampled_from([EntryKind.CHARGE, EntryKind.PAYER_PAYMENT, EntryKind.TRANSFER_TO_PATIENT,
+                     EntryKind.PATIENT_PAYMENT, EntryKind.CONTRACTUAL_ADJUSTMENT,
+                     EntryKind.TRANSFER_TO_AGENCY, EntryKind.WRITE_OFF]),
+    st.decimals(min_value=D("0.01"), max_value=D("300.00"), places=2),
+    st.sampled_from(["acme", "medicare", None]),
+    st.integers(-5, 200),
+    st.integers(0, 3))
+
+
+def _line(made, claim_index, kind, amount, payer, patient_index) -> LedgerLine:
+    patient_id, claim_id = made[claim_index if claim_index is not None else patient_index]
+    if claim_index is None and kind is not EntryKind.PATIENT_PAYMENT:
+        kind = EntryKind.PATIENT_PAYMENT  # what a patient's entries on no claim are
+    bucket = {EntryKind.CHARGE: Bucket.INSURANCE if payer else Bucket.PATIENT,
+              EntryKind.WRITE_OFF: Bucket.PATIENT}.get(kind)
+    return LedgerLine(kind, amount, patient_id=patient_id,
+                      claim_id=None if claim_index is None else claim_id,
+                      payer_key=None if kind is EntryKind.PATIENT_PAYMENT else payer,
+                      bucket=bucket)
+
+
+def _post_all(app, made, operations) -> None:
+    with app.unit_of_work() as work:
+        for index, (claim_index, kind, amount, payer, days_ago, patient_index) in \
+                enumerate(operations):
+            work.ledger.post(f"bal:{made[0][1]}:{index}", "test",
+                             [_line(made, claim_index, kind, amount, payer, patient_index)],
+                             effective_date=TODAY - timedelta(days=days_ago), allow_credit=True,
+                             moves_payments=True)
+
+
+def _aged(work, as_of: date) -> list[receivables.AgedBalance]:
+    return sorted(receivables.aged_balances(work, as_of=as_of),
+                  key=lambda b: (b.patient, b.claim_id or 0, b.payer_key or "", b.amount))
+
+
+def _row_order(row: ledger_balances.AccountBalance) -> str:
+    return ledger_balances.account_key(*row.key)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(_operation, min_size=1, max_size=25))
+def test_kept_balances_are_the_entries_and_age_as_the_entries(medbill_app, operations) -> None:
+    made = _claims(medbill_app, 4)
+    _post_all(medbill_app, made, operations)
+    days = [TODAY + timedelta(days=1), TODAY, TODAY - timedelta(days=3),
+            TODAY - timedelta(days=45), TODAY - timedelta(days=150)]
+    with medbill_app.unit_of_work() as work:
+        assert ledger_balances.mismatches(work.session) == []
+        kept = {day: (_aged(work, day),
+                      receivables.account_aging(work, made[0][0], as_of=day).as_json())
+                for day in days}
+        limit = receivables.RECOMPUTE_AT_MOST
+        receivables.RECOMPUTE_AT_MOST = -1  # every entry summed, as before the rows were kept
+        try:
+            from_entries = {day: (_aged(work, day), receivables.account_aging(
+                work, made[0][0], as_of=day).as_json()) for day in days}
+        finally:
+            receivables.RECOMPUTE_AT_MOST = limit
+        assert kept == from_entries
+        # computed again from the entries, the rows are the ones kept entry by entry
+        before = sorted(ledger_balances.kept(work.session), key=_row_order)
+        ledger_balances.rebuild(work.session)
+        assert sorted(ledger_balances.kept(work.session), key=_row_order) == before
+
+
+def test_the_report_reads_the_straddling_accounts_from_their_entries(medbill_app) -> None:
+    """An account with entries after the report's day is summed as of that day: a payment
+    posted later does not change a month end."""
+    (patient_id, claim_id), = _claims(medbill_app, 1)
+    line = {"patient_id": patient_id, "claim_id": claim_id, "payer_key": "acme"}
+    with medbill_app.unit_of_work() as work:
+        service_date = work.claims.get(claim_id).service_date_from
+    month_end = service_date + timedelta(days=1)  # the charge is effective by then
+    assert month_end < TODAY
+    with medbill_app.unit_of_work() as work:
+        work.ledger.post("late:pay", "test", [
+            LedgerLine(EntryKind.PAYER_PAYMENT, D("100.00"), **line),
+            LedgerLine(EntryKind.TRANSFER_TO_PATIENT, D("20.00"), **line)],
+            effective_date=TODAY)
+    with medbill_app.unit_of_work() as work:
+        charge = work.claims.get(claim_id).total_charge
+        row, = ledger_balances.kept(work.session, LedgerBalanceRow.claim_id == claim_id,
+                                    LedgerBalanceRow.bucket == "insurance")
+        then = receivables.aging(work, as_of=month_end)
+        now = receivables.aging(work, as_of=TODAY)
+    assert row.balance == charge - D("120.00") and row.last_effective == TODAY
+    assert then.insurance_total.total == charge and then.patient.total == 0
+    assert now.insurance_total.total == charge - D("120.00")
+    assert now.patient.total == D("20.00")
+    assert now.patient.buckets["0-30"] == D("20.00")  # aged from the transfer, today
+
+
+def test_a_generated_history_keeps_its_balances(tmp_path) -> None:
+    """The bulk generator (the bench's 1,000,000 claims) writes entries without the ledger:
+    it computes the kept balances from them afterwards."""
+    from medbill_core.app import Medbill
+    from medbill_core.config import MedbillConfig
+    from medbill_core.testing.bigdb import generate
+    from medbill_core.testing.factories import make_payer, make_practice
+
+    url = f"sqlite:///{tmp_path / 'big.db'}"
+    stats = generate(url, 300)
+    app = Medbill.open(MedbillConfig(database_url=url, plugins=[], actor="t",
+                                     practice=make_practice(),
+                                     payers={"acme": make_payer("acme")}),
+                       load_installed=False)
+    try:
+        with app.unit_of_work() as work:
+            problems = ledger_balances.mismatches(work.session)
+            rows = len(ledger_balances.kept(work.session))
+    finally:
+        app.close()
+    assert problems == [] and rows == stats.rows["ledger_balances"] > 300
+
+
+def test_db_check_balances_names_what_differs_and_repairs_it(tmp_path) -> None:
+    """``medbill db check-balances``: the rows match after the ledger posts; a row changed
+    behind the ledger's back is named by its account key (exit 1, one line of error), and
+    ``--repair`` computes it again (audited)."""
+    import json
+
+    from medbill_core.app import Medbill
+    from medbill_core.config import load_config
+    from tests.cli_support import cli, config_text, ok, one_line_error
+
+    config = tmp_path / "medbill.toml"
+    config.write_text(config_text(f"sqlite:///{tmp_path / 'medbill.db'}"), encoding="utf-8")
+    ok(config, "db", "upgrade")
+    app = Medbill.open(load_config(config), load_installed=False)
+    try:
+        (patient_id, claim_id), = _claims(app, 1)
+        with app.unit_of_work() as work:
+            work.session.execute(text(
+                "UPDATE ledger_balances SET balance = balance + 1 WHERE claim_id = :c"
+                " AND bucket = 'insurance'"), {"c": claim_id})
+    finally:
+        app.close()
+    checked = cli(config, "db", "check-balances", "--json")
+    assert checked.exit_code == 1 and json.loads(checked.stdout)["consistent"] is False
+    found = cli(config, "db", "check-balances")
+    assert one_line_error(found) == (
+        "error: 1 account balances differ from the ledger entries; run "
+        "'medbill db check-balances --repair'")
+    assert found.stdout.startswith(f"insurance/{claim_id}/{patient_id}/acme: kept balance ")
+    repaired = json.loads(ok(config, "db", "check-balances", "--repair", "--json").stdout)
+    assert (repaired["consistent"], repaired["rebuilt_rows"]) == (True, 2)
+    assert ok(config, "db", "check-balances").stdout == "ledger balances match the entries\n"
+    events = json.loads(ok(config, "audit", "--json", "--action",
+                           "ledger.balances_rebuilt").stdout)
+    assert [e["details"] for e in events] == [{"differing": 1, "rows": 2}]
+    assert events[0]["actor"].startswith("user:")  # the person at the command line
