@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from medbill_core import ledger_balances
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
 from medbill_core.services.accounting_export import export_batch, reexport_batch
@@ -91,6 +92,8 @@ def fill(app: Medbill, movements: int) -> None:
         if postings:
             work.session.execute(insert(PostingRow), postings)
             work.session.execute(insert(LedgerEntryRow), entries)
+        # written beside the ledger: the balances it keeps per account, from the entries
+        ledger_balances.rebuild(work.session)
 
 
 def run(url: str, movements: int) -> dict[str, float]:

@@ -74,7 +74,7 @@ from medbill_core import audit, ledger_balances
 from medbill_core.errors import LedgerError
 from medbill_core.money import ZERO, to_money
 from medbill_core.storage.prefix_sql import starts_with
-from medbill_core.storage.schema import LedgerEntryRow, PostingRow, utcnow
+from medbill_core.storage.schema import LedgerBalanceRow, LedgerEntryRow, PostingRow, utcnow
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -390,20 +390,23 @@ class Ledger:
         if postings > len(batch.free_ids) and self._postgresql():
             batch.free_ids.extend(self._sequence_ids(postings - len(batch.free_ids)))
         wanted = sorted(set(claim_ids) - batch.accounts)
+        kept = LedgerBalanceRow
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start:start + _CHUNK]
+            # the balances kept per account (from their claim index alone), not the entries
             rows = self.session.execute(
-                select(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key,
-                       func.sum(LedgerEntryRow.insurance_delta),
-                       func.sum(LedgerEntryRow.patient_delta),
-                       func.sum(LedgerEntryRow.agency_delta))
-                .where(LedgerEntryRow.claim_id.in_(chunk))
-                .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.payer_key)).all()
+                select(kept.claim_id, kept.bucket, kept.payer_key, kept.balance, kept.agency)
+                .where(kept.claim_id.in_(chunk)), execution_options=_NO_AUTOFLUSH).all()
             batch.accounts.update(chunk)
-            for claim_id, payer_key, insurance, patient, agency in rows:
-                if claim_id is not None:
-                    batch.balances[(claim_id, payer_key)] = [
-                        _summed(insurance), _summed(patient), _summed(agency)]
+            for claim_id, bucket, payer_key, balance, agency in rows:
+                if claim_id is None:
+                    continue
+                sums = batch.balances.setdefault((claim_id, payer_key), [ZERO, ZERO, ZERO])
+                if bucket == ledger_balances.INSURANCE:
+                    sums[0] += balance
+                else:  # the patient's row (no payer key): the patient's and agency's shares
+                    sums[1] += balance
+                    sums[2] += agency
         batch.absent_keys.update(absent_keys)
 
     def end_batch(self, *, discard: bool = False) -> None:
@@ -497,18 +500,37 @@ class Ledger:
         return Balance(_summed(row[0]), _summed(row[1]), _summed(row[2]))
 
     def claim_balance(self, claim_id: int) -> Balance:
+        """What the payers, the patient and an agency are owed on a claim account: the
+        balances kept per account (:mod:`medbill_core.ledger_balances`), from their claim
+        index alone."""
         batch = _batch(self.session)
         if batch is not None and claim_id in batch.accounts:
             return batch.claim_balance(claim_id)
-        return self._balance(LedgerEntryRow.claim_id == claim_id)
+        self.flush_pending()
+        kept = LedgerBalanceRow
+        insurance = patient = agency = ZERO
+        for bucket, balance, agency_share in self.session.execute(
+                select(kept.bucket, kept.balance, kept.agency)
+                .where(kept.claim_id == claim_id)):
+            if bucket == ledger_balances.INSURANCE:
+                insurance += balance
+            else:
+                patient += balance
+                agency += agency_share
+        return Balance(insurance, patient, agency)
 
     def payer_balance(self, claim_id: int, payer_key: str) -> Decimal:
-        """What ``payer_key`` still owes on a claim account."""
+        """What ``payer_key`` still owes on a claim account (the balances kept per
+        account)."""
         batch = _batch(self.session)
         if batch is not None and claim_id in batch.accounts:
             return batch.payer_balance(claim_id, payer_key)
-        return self._balance(LedgerEntryRow.claim_id == claim_id,
-                             LedgerEntryRow.payer_key == payer_key).insurance
+        self.flush_pending()
+        kept = LedgerBalanceRow
+        return _summed(self.session.scalar(
+            select(func.sum(kept.balance))
+            .where(kept.claim_id == claim_id, kept.bucket == ledger_balances.INSURANCE,
+                   kept.payer_key == payer_key)))
 
     def patient_balance(self, patient_id: int, *, as_of: date | None = None) -> Balance:
         return self._balance(LedgerEntryRow.patient_id == patient_id, *as_of_conditions(as_of))

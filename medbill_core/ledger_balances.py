@@ -13,7 +13,9 @@ reports by:
   agency deltas, and the effective date of the first positive transfer to the patient
   (patient A/R's clock);
 
-each with the first and last effective dates of the entries summed. (A patient row is not
+each with the first and last effective dates of the entries summed -- the entries that
+move that bucket (:func:`moves`): a payer payment adds nothing to the patient row, a patient
+payment nothing to the insurance row. (A patient row is not
 split by payer key: the patient's share moves to the patient under the payer's key and is
 paid under none, so per payer key nearly every account would look open.)
 
@@ -38,7 +40,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, delete, func, literal_column, null, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -102,6 +115,8 @@ def add(session: Session, entries: Sequence[dict[str, Any]]) -> None:
                  entry["insurance_delta"], ZERO, None),
                 ((PATIENT, claim_id, patient_id, None),
                  entry["patient_delta"], entry["agency_delta"], to_patient)):
+            if balance == ZERO and agency == ZERO:
+                continue  # the entry does not move this bucket (see moves())
             sums = summed.get(key)
             if sums is None:
                 summed[key] = [balance, agency, effective, effective, clock]
@@ -124,8 +139,19 @@ def add(session: Session, entries: Sequence[dict[str, Any]]) -> None:
 
 
 def _upsert(session: Session) -> Any:
-    """INSERT ... ON CONFLICT (account_key) DO UPDATE adding the new sums to the row's."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    """INSERT ... ON CONFLICT (account_key) DO UPDATE adding the new sums to the row's (built
+    once per dialect)."""
+    dialect = session.get_bind().dialect.name
+    statement = _UPSERTS.get(dialect)
+    if statement is None:
+        statement = _UPSERTS[dialect] = _upsert_for(dialect == "postgresql")
+    return statement
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_for(postgresql: bool) -> Any:
     statement = (postgresql_insert if postgresql else sqlite_insert)(_BALANCES)
     new = statement.excluded
     row = _BALANCES.c
@@ -161,7 +187,18 @@ def _summed(bucket: str, *conditions: Any) -> Any:
         grouping = (e.practice_id, e.claim_id, e.patient_id)
     return (select(e.practice_id, e.claim_id, e.patient_id, *columns[:3],
                    func.min(e.effective_date), func.max(e.effective_date), columns[3])
-            .where(*conditions).group_by(*grouping))
+            .where(moves(bucket), *conditions).group_by(*grouping))
+
+
+def moves(bucket: str) -> ColumnElement[bool]:
+    """The entries that move ``bucket`` (a nonzero delta of it), the only ones its rows sum
+    and date: an insurance row's dates are those of its payer's amounts, a patient row's
+    those of the patient's (and the agency's) amounts. A row holds the accounts' sums all
+    the same (the other entries add zero), and half the rows are written."""
+    e = LedgerEntryRow
+    if bucket == INSURANCE:
+        return e.insurance_delta != ZERO
+    return or_(e.patient_delta != ZERO, e.agency_delta != ZERO)
 
 
 def summed_from_entries(session: Session, *conditions: Any) -> list[AccountBalance]:
@@ -282,4 +319,4 @@ def as_of(session: Session, day: date, accounts: Iterable[AccountKey]) -> list[A
 
 
 __all__ = ["INSURANCE", "PATIENT", "AccountBalance", "AccountKey", "account_key", "add",
-           "as_of", "kept", "mismatches", "rebuild", "summed_from_entries"]
+           "as_of", "kept", "mismatches", "moves", "rebuild", "summed_from_entries"]

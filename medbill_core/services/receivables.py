@@ -18,7 +18,7 @@ statements key them. Each account's balance is split by bucket and aged from:
   service date).
 
 Entries on no claim (a patient's unapplied payments) form one account per patient (and
-per payer), aged from their earliest effective date.
+per payer), aged from the earliest effective date of the entries moving that balance.
 
 Days are counted from that date to ``as_of`` (a date after ``as_of`` counts as 0 days) and
 fall into the buckets 0-30, 31-60, 61-90, 91-120 and 121+ (over 120): day 30 is still in
@@ -212,7 +212,8 @@ def _groups_from_entries(work: UnitOfWork, as_of: date,
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, LedgerEntryRow.payer_key,
                insurance, func.min(LedgerEntryRow.effective_date))
-        .where(*as_of_conditions(as_of), *_of_patient(patient_id))
+        .where(*as_of_conditions(as_of), *_of_patient(patient_id),
+               ledger_balances.moves(ledger_balances.INSURANCE))
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
                   LedgerEntryRow.payer_key)
         .having(insurance != ZERO)).all()
@@ -391,7 +392,10 @@ def _patient_rows_from_entries(work: UnitOfWork, as_of: date,
     rows = work.session.execute(
         select(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id, patient,
                func.min(LedgerEntryRow.effective_date))
-        .where(*as_of_conditions(as_of), *_of_patient(patient_id))
+        # the entries moving the patient's share (the kept rows' also count the agency's,
+        # which the aging reads apart, and which no unapplied payment carries alone)
+        .where(*as_of_conditions(as_of), *_of_patient(patient_id),
+               LedgerEntryRow.patient_delta != ZERO)
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id)
         .having(patient != ZERO)).all()
     transfers = _first_transfers_to_patient(

@@ -49,20 +49,23 @@ def upgrade() -> None:
                          f"{as_text.format('patient_id')}")
     columns = ("practice_id, account_key, bucket, claim_id, patient_id, payer_key, balance,"
                " agency, first_effective, last_effective, first_to_patient")
-    # the rows the ledger would have written entry by entry (medbill_core.ledger_balances)
+    # the rows the ledger would have written entry by entry (medbill_core.ledger_balances):
+    # each bucket's rows sum the entries that move it
     op.execute(
         f"INSERT INTO ledger_balances ({columns})"
         f" SELECT practice_id, 'insurance/' || {claim_and_patient} || '/' ||"
         " COALESCE(payer_key, ''), 'insurance', claim_id, patient_id, payer_key,"
         " SUM(insurance_delta), 0, MIN(effective_date), MAX(effective_date), NULL"
-        " FROM ledger_entries GROUP BY practice_id, claim_id, patient_id, payer_key")
+        " FROM ledger_entries WHERE insurance_delta <> 0"
+        " GROUP BY practice_id, claim_id, patient_id, payer_key")
     op.execute(
         f"INSERT INTO ledger_balances ({columns})"
         f" SELECT practice_id, 'patient/' || {claim_and_patient}, 'patient', claim_id,"
         " patient_id, NULL, SUM(patient_delta), SUM(agency_delta), MIN(effective_date),"
         " MAX(effective_date),"
         " MIN(CASE WHEN kind = 'transfer_to_patient' AND amount > 0 THEN effective_date END)"
-        " FROM ledger_entries GROUP BY practice_id, claim_id, patient_id")
+        " FROM ledger_entries WHERE patient_delta <> 0 OR agency_delta <> 0"
+        " GROUP BY practice_id, claim_id, patient_id")
     op.create_index("ix_ledger_balances_claim", "ledger_balances",
                     ["claim_id", "bucket", "payer_key", "balance", "agency"], unique=False)
     op.create_index("ix_ledger_balances_patient", "ledger_balances", ["patient_id"],
