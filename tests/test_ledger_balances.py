@@ -194,3 +194,30 @@ def test_db_check_balances_names_what_differs_and_repairs_it(tmp_path) -> None:
                            "ledger.balances_rebuilt").stdout)
     assert [e["details"] for e in events] == [{"differing": 1, "rows": 1}]
     assert events[0]["actor"].startswith("user:")  # the person at the command line
+
+
+def test_the_migration_fills_the_rows_from_the_entries(medbill_app) -> None:
+    """Migration 0040 on a database holding a ledger: the rows it computes in SQL are the
+    rows the ledger wrote entry by entry (both databases)."""
+    from alembic import command
+
+    made = _claims(medbill_app, 4)
+    _post_all(medbill_app, made, [
+        (0, EntryKind.PAYER_PAYMENT, D("60.00"), "acme", 30, 0),
+        (0, EntryKind.TRANSFER_TO_PATIENT, D("25.00"), "acme", 29, 0),
+        (0, EntryKind.PATIENT_PAYMENT, D("10.00"), None, 3, 0),
+        (1, EntryKind.TRANSFER_TO_AGENCY, D("5.00"), None, 2, 0),
+        (None, EntryKind.PATIENT_PAYMENT, D("40.00"), None, 1, 2),
+        (3, EntryKind.CHARGE, D("12.00"), None, 0, 0)])
+    with medbill_app.unit_of_work() as work:
+        written = sorted(ledger_balances.kept(work.session), key=_row_order)
+    database = medbill_app.database
+    config = database.alembic_config()
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0039")
+    database.upgrade()
+    with medbill_app.unit_of_work() as work:
+        assert ledger_balances.mismatches(work.session) == []
+        assert sorted(ledger_balances.kept(work.session), key=_row_order) == written
+    assert {row.bucket for row in written} == {"insurance", "patient"} and len(written) >= 8
