@@ -664,6 +664,8 @@ def _text_or_none(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount)
 
 
+#: a stored state's value -> the state (a dict look-up, not an enum call per claim)
+_STATES = {state.value: state for state in ClaimState}
 _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
              ClaimState.PARTIALLY_PAID: FollowUpAction.UNDERPAYMENT,
              ClaimState.REJECTED: FollowUpAction.RESUBMIT}
@@ -778,16 +780,20 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     answers = _latest_answers(work, (c.id for c in claims
                                      if c.state == ClaimState.DENIED.value))
     appeals = pending_appeals(work, [c.id for c in claims if ClaimState(c.state) in _ANSWERED])
+    # per payer once, not per claim: the timely-filing and appeal windows
+    filing = {key: timedelta(days=payer.timely_filing_days) for key, payer in payers.items()}
+    appealing = {key: timedelta(days=payer.appeal_days) for key, payer in payers.items()}
     items = []
-    for claim in claims:
-        state = ClaimState(claim.state)
-        sent = submitted.get(claim.id)
-        days = days_old(sent or claim.service_date_from, today)
-        balance = balances.get((claim.account_claim_id or claim.id, claim.payer_key or ""), ZERO)
-        findings = tuple(flagged.get(claim.id, ()))
+    for claim_id, number, claim_payer, state_value, service_date, charge, account in claims:
+        state = _STATES[state_value]
+        sent = submitted.get(claim_id)
+        days = days_old(sent or service_date, today)
+        balance = balances.get((account or claim_id, claim_payer or ""), ZERO)
+        findings = tuple(flagged[claim_id]) if claim_id in flagged else ()
+        appeal = appeals.get(claim_id)
         if findings and state not in (ClaimState.DENIED, ClaimState.REJECTED):
             action = FollowUpAction.UNDERPAYMENT
-            if claim.id in appeals:
+            if appeal is not None:
                 action = FollowUpAction.APPEAL_PENDING
         elif state is ClaimState.QUEUED:  # never reached the payer: no 276 to send, resend
             action = FollowUpAction.SEND
@@ -799,23 +805,22 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
             action = _ANSWERED[state]
             if action is FollowUpAction.UNDERPAYMENT and balance <= ZERO:
                 continue
-            if claim.id in appeals:
+            if appeal is not None:
                 action = FollowUpAction.APPEAL_PENDING
-        payer = payers.get(claim.payer_key or "")
-        deadline = claim.service_date_from + timedelta(days=payer.timely_filing_days) \
-            if payer is not None else None
-        answer = answers.get(claim.id)
+        window = filing.get(claim_payer or "")
+        deadline = service_date + window if window is not None else None
+        answer = answers.get(claim_id)
         if state is ClaimState.DENIED:  # a denial's clock is the appeal's (one rule:
             # appeals.appeal_deadline, from the latest answer already read)
-            deadline = answer.paid_date + timedelta(days=payer.appeal_days) \
-                if answer is not None and payer is not None else None
+            window = appealing.get(claim_payer or "")
+            deadline = answer.paid_date + window \
+                if answer is not None and window is not None else None
         items.append(FollowUpItem(
-            claim.id, claim.claim_number, claim.payer_key, state, claim.service_date_from,
-            claim.total_charge, balance, sent, days, deadline,
-            (deadline - today).days if deadline is not None else None, action,
+            claim_id, number, claim_payer, state, service_date, charge, balance, sent, days,
+            deadline, (deadline - today).days if deadline is not None else None, action,
             answer.codes if answer is not None else (),
-            appeals[claim.id].id if claim.id in appeals else None,
-            appeals[claim.id].deadline if claim.id in appeals else None, findings))
+            appeal.id if appeal is not None else None,
+            appeal.deadline if appeal is not None else None, findings))
     items.sort(key=lambda item: (item.days_left is None, item.days_left or 0,
                                  -item.days_since_submission, item.claim_id))
     return items
