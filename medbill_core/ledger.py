@@ -239,7 +239,10 @@ class LedgerBatch:
 
     #: claim accounts whose balances are carried
     accounts: set[int] = field(default_factory=set)
-    #: (claim account, payer key) -> [insurance, patient, agency]
+    #: (claim account, payer key) -> [insurance, patient, agency]: what the batch began with
+    #: (the patient's and agency's shares under no payer key, as the kept rows hold them)
+    #: plus what it posted (under each entry's payer key); only the sums over a claim
+    #: account and a payer's insurance share are read
     balances: dict[tuple[int, str | None], list[Decimal]] = field(default_factory=dict)
     #: posting keys known not to be posted yet
     absent_keys: set[str] = field(default_factory=set)

@@ -256,18 +256,20 @@ def _straddling(work: UnitOfWork, as_of: date,
 
 
 def _service_dates(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int, date]:
-    """Claim id -> its date of service, for the claims asked (by primary key, one
-    statement): only the accounts that no submission or transfer dates need it."""
-    asked = set(claim_ids)
-    if not asked:
-        return {}
-    rows = work.session.connection().execute(  # ids from a scoped read (as above)
-        select(ClaimRow.id, ClaimRow.service_date_from)
-        .where(among(work.session, ClaimRow.id, asked)))
-    return {claim_id: day for claim_id, day in rows}
+    """Claim id -> its date of service, for the claims asked (by primary key, a chunk at a
+    time): only the accounts that no submission or transfer dates need it."""
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        result.update((claim_id, day) for claim_id, day in work.session.connection().execute(
+            select(ClaimRow.id, ClaimRow.service_date_from)  # ids from a scoped read
+            .where(among(work.session, ClaimRow.id, chunk))))
+    return result
 
 
 def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    """The ids in chunks of :data:`_CHUNK`, each one statement's (with :func:`among`, one
+    parameter): a few thousand at a time keep PostgreSQL's plans on the indexes (a fifth of
+    the claims in one array and it reads the whole table)."""
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), _CHUNK):
         yield ordered[start:start + _CHUNK]
@@ -294,29 +296,32 @@ def _first_submissions(work: UnitOfWork, as_of: date,
     """(claim account, payer key) -> the day the first claim to that payer on it was sent
     (sent on or before ``as_of``), for the claim ``accounts`` asked: the account's first
     claim (by primary key) and the claims sharing it (by ``ix_claims_account``, asked only
-    for the accounts some claim shares), in one statement."""
+    for the accounts some claim shares), a chunk of accounts at a time."""
     shared = set(work.session.scalars(select(ClaimRow.account_claim_id).distinct().where(
         ClaimRow.account_claim_id.is_not(None))))
-    asked = set(accounts)
-    claims: Any = select(ClaimRow.id.label("account"), ClaimRow.id.label("claim_id"),
-                         ClaimRow.payer_key).where(among(work.session, ClaimRow.id, asked),
-                                                   ClaimRow.account_claim_id.is_(None))
-    sharing = asked & shared
-    if sharing:
-        claims = union_all(claims, select(ClaimRow.account_claim_id, ClaimRow.id,
-                                          ClaimRow.payer_key)
-                           .where(among(work.session, ClaimRow.account_claim_id, sharing)))
-    claims = claims.subquery()
-    # the connection's Core result, not the ORM's: the accounts come from a scoped read
-    # (tenancy filters ORM statements), and 120,000 rows cost a third less this way
-    rows = work.session.connection().execute(
-        select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
-        .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
-        .where(ClaimTransitionRow.target == _SUBMITTED,
-               ClaimTransitionRow.at < end_of_local_day(as_of))
-        .group_by(claims.c.account, claims.c.payer_key))
     days = _LocalDays(as_of)
-    return {(account_id, payer_key): days.of(at) for account_id, payer_key, at in rows}
+    result: dict[tuple[int, str | None], date] = {}
+    for chunk in _chunks(accounts):
+        claims: Any = select(ClaimRow.id.label("account"), ClaimRow.id.label("claim_id"),
+                             ClaimRow.payer_key).where(among(work.session, ClaimRow.id, chunk),
+                                                       ClaimRow.account_claim_id.is_(None))
+        sharing = [account for account in chunk if account in shared]
+        if sharing:
+            claims = union_all(claims, select(ClaimRow.account_claim_id, ClaimRow.id,
+                                              ClaimRow.payer_key).where(
+                among(work.session, ClaimRow.account_claim_id, sharing)))
+        claims = claims.subquery()
+        # the connection's Core result, not the ORM's: the accounts come from a scoped read
+        # (tenancy filters ORM statements), and 120,000 rows cost a third less this way
+        rows = work.session.connection().execute(
+            select(claims.c.account, claims.c.payer_key, func.min(ClaimTransitionRow.at))
+            .join(ClaimTransitionRow, ClaimTransitionRow.claim_id == claims.c.claim_id)
+            .where(ClaimTransitionRow.target == _SUBMITTED,
+                   ClaimTransitionRow.at < end_of_local_day(as_of))
+            .group_by(claims.c.account, claims.c.payer_key))
+        result.update(((account_id, payer_key), days.of(at))
+                      for account_id, payer_key, at in rows)
+    return result
 
 
 class _LocalDays:
@@ -676,12 +681,15 @@ def _latest_submissions(work: UnitOfWork, claim_ids: Iterable[int]) -> dict[int,
     claim's from the transitions index; Core results, as :func:`_first_submissions` reads
     them)."""
     days = _LocalDays(date.today())
-    rows = work.session.connection().execute(
-        select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
-        .where(among(work.session, ClaimTransitionRow.claim_id, set(claim_ids)),
-               ClaimTransitionRow.target == _SUBMITTED)
-        .group_by(ClaimTransitionRow.claim_id))
-    return {claim_id: days.of(at) for claim_id, at in rows}
+    result: dict[int, date] = {}
+    for chunk in _chunks(claim_ids):
+        rows = work.session.connection().execute(
+            select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
+            .where(among(work.session, ClaimTransitionRow.claim_id, chunk),
+                   ClaimTransitionRow.target == _SUBMITTED)
+            .group_by(ClaimTransitionRow.claim_id))
+        result.update((claim_id, days.of(at)) for claim_id, at in rows)
+    return result
 
 
 def _payer_balances(work: UnitOfWork,
@@ -690,13 +698,16 @@ def _payer_balances(work: UnitOfWork,
     the ledger keeps (one query per chunk of accounts, from ``ix_ledger_balances_claim``
     alone; Core results: the accounts come from a scoped read)."""
     b = LedgerBalanceRow
-    rows = work.session.connection().execute(
-        select(b.claim_id, b.payer_key, func.sum(b.balance))
-        .where(among(work.session, b.claim_id, set(account_ids)),
-               b.bucket == ledger_balances.INSURANCE, b.payer_key.is_not(None))
-        .group_by(b.claim_id, b.payer_key))
-    return {(claim_id, payer): _money(amount) for claim_id, payer, amount in rows
-            if claim_id is not None and payer is not None}
+    result: dict[tuple[int, str], Decimal] = {}
+    for chunk in _chunks(account_ids):
+        rows = work.session.connection().execute(
+            select(b.claim_id, b.payer_key, func.sum(b.balance))
+            .where(among(work.session, b.claim_id, chunk),
+                   b.bucket == ledger_balances.INSURANCE, b.payer_key.is_not(None))
+            .group_by(b.claim_id, b.payer_key))
+        result.update(((claim_id, payer), _money(amount)) for claim_id, payer, amount in rows
+                      if claim_id is not None and payer is not None)
+    return result
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,11 @@
 
 ``column.in_(ids)`` sends one bound parameter per id: SQLAlchemy expands the statement's
 text and runs every id through the parameter machinery (about 2 us each), and SQLite allows
-at most 32,766 of them, so the reports read 120,000 claims' rows as 120 statements of 1,000
-ids. :func:`among` sends the ids as one parameter: on SQLite a JSON array read by
-``json_each`` (SQLite seeks the column's index once per id, as for an IN list), on PostgreSQL
-an integer array compared with ``= ANY``. One statement of any size, compiled once and
-cached.
+at most 32,766 of them. :func:`among` sends the ids as one parameter: on SQLite a JSON array
+read by ``json_each`` (SQLite seeks the column's index once per id, as for an IN list), on
+PostgreSQL an integer array compared with ``= ANY``; the statement is compiled once and
+cached whatever the number of ids. Callers still send a few thousand ids a statement:
+given a fifth of a big table's ids in one array, PostgreSQL rightly reads the whole table.
 """
 
 from __future__ import annotations
