@@ -57,6 +57,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from medbill_core.money import ZERO
+from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import LedgerBalanceRow, LedgerEntryRow
 
 INSURANCE = "insurance"
@@ -65,7 +66,6 @@ PATIENT = "patient"
 _BALANCES = cast(Table, LedgerBalanceRow.__table__)
 _TRANSFER_TO_PATIENT = "transfer_to_patient"  # EntryKind's value (the ledger imports us)
 _NO_AUTOFLUSH = {"autoflush": False}
-_CHUNK = 500
 
 #: (bucket, claim id, patient id, payer key): one row's identity (payer None on patient rows)
 AccountKey = tuple[str, int | None, int, str | None]
@@ -129,13 +129,18 @@ def add(session: Session, entries: Sequence[dict[str, Any]]) -> None:
                 sums[4] = clock
     if not summed:
         return
-    rows = [{"account_key": account_key(*key), "bucket": key[0], "claim_id": key[1],
-             "patient_id": key[2], "payer_key": key[3], "balance": sums[0],
-             "agency": sums[1], "first_effective": sums[2], "last_effective": sums[3],
-             "first_to_patient": sums[4]}
-            for key, sums in summed.items()]
+    rows = [_values(AccountBalance(*key, *sums)) for key, sums in summed.items()]
     rows.sort(key=lambda row: row["account_key"])
     session.execute(_upsert(session), rows, execution_options=_NO_AUTOFLUSH)
+
+
+def _values(row: AccountBalance) -> dict[str, Any]:
+    """A row's column values, to insert."""
+    return {"account_key": account_key(*row.key), "bucket": row.bucket,
+            "claim_id": row.claim_id, "patient_id": row.patient_id,
+            "payer_key": row.payer_key, "balance": row.balance, "agency": row.agency,
+            "first_effective": row.first_effective, "last_effective": row.last_effective,
+            "first_to_patient": row.first_to_patient}
 
 
 def _upsert(session: Session) -> Any:
@@ -204,13 +209,20 @@ def moves(bucket: str) -> ColumnElement[bool]:
 def summed_from_entries(session: Session, *conditions: Any) -> list[AccountBalance]:
     """Both buckets' rows computed from the entries matching ``conditions`` (what the rows
     kept must hold when ``conditions`` select whole accounts)."""
+    return [row for _practice, row in _summed_with_practice(session, *conditions)]
+
+
+def _summed_with_practice(session: Session,
+                          *conditions: Any) -> list[tuple[int, AccountBalance]]:
+    """:func:`summed_from_entries`, each row with the practice its entries belong to."""
     result = []
     for bucket in (INSURANCE, PATIENT):
         for row in session.execute(_summed(bucket, *conditions),
                                    execution_options=_NO_AUTOFLUSH):
-            _practice, claim_id, patient_id, payer, balance, agency, first, last, clock = row
-            result.append(AccountBalance(bucket, claim_id, patient_id, payer, _cents(balance),
-                                         _cents(agency), first, last, clock))
+            practice_id, claim_id, patient_id, payer, balance, agency, first, last, clock = row
+            result.append((practice_id, AccountBalance(
+                bucket, claim_id, patient_id, payer, _cents(balance), _cents(agency), first,
+                last, clock)))
     return result
 
 
@@ -240,21 +252,12 @@ def rebuild(session: Session, patient_ids: Iterable[int] | None = None) -> int:
     entries' practice goes with them."""
     chosen = _patients(session) if patient_ids is None else sorted(set(patient_ids))
     written = 0
-    for start in range(0, len(chosen), _CHUNK):
-        chunk = chosen[start:start + _CHUNK]
+    for chunk in chunks(chosen):
         session.execute(delete(_BALANCES).where(_BALANCES.c.patient_id.in_(chunk)),
                         execution_options=_NO_AUTOFLUSH)
-        rows = []
-        for bucket in (INSURANCE, PATIENT):
-            for (practice_id, claim_id, patient_id, payer, balance, agency, first, last,
-                 clock) in session.execute(_summed(bucket, LedgerEntryRow.patient_id.in_(chunk)),
-                                           execution_options=_NO_AUTOFLUSH):
-                rows.append({"practice_id": practice_id,
-                             "account_key": account_key(bucket, claim_id, patient_id, payer),
-                             "bucket": bucket, "claim_id": claim_id, "patient_id": patient_id,
-                             "payer_key": payer, "balance": _cents(balance),
-                             "agency": _cents(agency), "first_effective": first,
-                             "last_effective": last, "first_to_patient": clock})
+        rows = [{"practice_id": practice_id, **_values(row)}
+                for practice_id, row in _summed_with_practice(
+                    session, LedgerEntryRow.patient_id.in_(chunk))]
         if rows:
             session.execute(_BALANCES.insert(), rows, execution_options=_NO_AUTOFLUSH)
         written += len(rows)
@@ -268,8 +271,7 @@ def mismatches(session: Session, *, limit: int = 100) -> list[str]:
     b = LedgerBalanceRow
     patients = _patients(session)
     problems: list[str] = []
-    for start in range(0, len(patients), _CHUNK):
-        chunk = patients[start:start + _CHUNK]
+    for chunk in chunks(patients):
         rows = {row.key: row for row in kept(session, b.patient_id.in_(chunk))}
         for truth in summed_from_entries(session, LedgerEntryRow.patient_id.in_(chunk)):
             row = rows.pop(truth.key, None)
@@ -308,13 +310,12 @@ def as_of(session: Session, day: date, accounts: Iterable[AccountKey]) -> list[A
     claims = sorted({claim for _, claim, _, _ in keys if claim is not None})
     patients = sorted({patient for _, claim, patient, _ in keys if claim is None})
     result = []
-    for start in range(0, len(claims), _CHUNK):
+    for chunk in chunks(claims):
         result.extend(summed_from_entries(session, e.effective_date <= day,
-                                          e.claim_id.in_(claims[start:start + _CHUNK])))
-    for start in range(0, len(patients), _CHUNK):
+                                          e.claim_id.in_(chunk)))
+    for chunk in chunks(patients):
         result.extend(summed_from_entries(session, e.effective_date <= day,
-                                          e.claim_id.is_(None),
-                                          e.patient_id.in_(patients[start:start + _CHUNK])))
+                                          e.claim_id.is_(None), e.patient_id.in_(chunk)))
     return [balance for balance in result if balance.key in keys]
 
 

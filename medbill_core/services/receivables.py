@@ -92,6 +92,9 @@ _CHUNK = 1000
 #: a report as of a day sums again, from their entries, the accounts with entries on both
 #: sides of it; when more do (a month end long past), it sums the entries of every account
 RECOMPUTE_AT_MOST = 5000
+#: the accounts with entries on both sides of a report's day, summed as of it (both
+#: buckets' rows); None: too many, every entry is summed instead
+_Straddling = list[ledger_balances.AccountBalance] | None
 
 
 def _empty_buckets() -> dict[str, Decimal]:
@@ -179,14 +182,14 @@ def _of_patient(patient_id: int | None) -> tuple[Any, ...]:
     return () if patient_id is None else (LedgerEntryRow.patient_id == patient_id,)
 
 
-def _groups(work: UnitOfWork, as_of: date, patient_id: int | None = None) -> list[_Group]:
+def _groups(work: UnitOfWork, as_of: date, straddling: _Straddling,
+            patient_id: int | None = None) -> list[_Group]:
     """The ledger sums of every (claim account, patient, payer key) a payer still owes on
     (insurance A/R) as of ``as_of``, of one patient when given: the open accounts the ledger
     keeps (:mod:`medbill_core.ledger_balances`, from the partial index of open insurance
     balances), the accounts with entries on both sides of ``as_of`` summed again; when more
     than :data:`RECOMPUTE_AT_MOST` are, every entry is summed instead (:func:`_groups_from_
-    entries`)."""
-    straddling = _straddling(work, as_of, patient_id)
+    entries`). ``straddling``: :func:`_straddling`'s answer, asked once per report."""
     if straddling is None:
         return _groups_from_entries(work, as_of, patient_id)
     b = LedgerBalanceRow
@@ -235,8 +238,7 @@ def _balance_of_patient(patient_id: int | None) -> tuple[Any, ...]:
     return () if patient_id is None else (LedgerBalanceRow.patient_id == patient_id,)
 
 
-def _straddling(work: UnitOfWork, as_of: date,
-                patient_id: int | None) -> list[ledger_balances.AccountBalance] | None:
+def _straddling(work: UnitOfWork, as_of: date, patient_id: int | None) -> _Straddling:
     """The accounts with entries effective both by ``as_of`` and after it, summed from their
     entries as of ``as_of`` (none for today unless something is dated ahead); None when more
     than :data:`RECOMPUTE_AT_MOST` are (a month end long past)."""
@@ -367,12 +369,11 @@ def _first_transfers_to_patient(work: UnitOfWork, as_of: date,
 _PatientRow = tuple[int | None, int, Decimal, date, date | None]
 
 
-def _patient_rows(work: UnitOfWork, as_of: date,
+def _patient_rows(work: UnitOfWork, as_of: date, straddling: _Straddling,
                   patient_id: int | None) -> list[_PatientRow]:
     """The patient accounts with a balance as of ``as_of`` (of one patient when given): the
     kept rows of the partial index of open balances, as :func:`_groups` reads the insurance
     ones, or every entry summed when too many accounts straddle ``as_of``."""
-    straddling = _straddling(work, as_of, patient_id)
     if straddling is None:
         return _patient_rows_from_entries(work, as_of, patient_id)
     b = LedgerBalanceRow
@@ -410,11 +411,12 @@ def _patient_rows_from_entries(work: UnitOfWork, as_of: date,
             for claim_id, owner, balance, first in rows]
 
 
-def _patient_accounts(work: UnitOfWork, as_of: date, patient_id: int | None = None
+def _patient_accounts(work: UnitOfWork, as_of: date, straddling: _Straddling,
+                      patient_id: int | None = None
                       ) -> list[tuple[int | None, int, Decimal, int]]:
     """(claim account, patient id, patient balance, age in days) of every patient account the
     patient owes on (or holds a credit on), of one patient when given."""
-    rows = _patient_rows(work, as_of, patient_id)
+    rows = _patient_rows(work, as_of, straddling, patient_id)
     # a claim account's clock is its first transfer to the patient, else its date of
     # service; entries on no claim (a patient's unapplied payments) age from the first
     services = _service_dates(work, (claim_id for claim_id, _, _, _, to_patient in rows
@@ -426,11 +428,11 @@ def _patient_accounts(work: UnitOfWork, as_of: date, patient_id: int | None = No
     return accounts
 
 
-def _insurance_accounts(work: UnitOfWork, today: date,
+def _insurance_accounts(work: UnitOfWork, today: date, straddling: _Straddling,
                         patient_id: int | None = None) -> list[tuple[_Group, int]]:
     """Every (claim account, patient, payer key) a payer owes on, with its age in days (of
     one patient when given)."""
-    groups = _groups(work, today, patient_id)
+    groups = _groups(work, today, straddling, patient_id)
     submissions = _first_submissions(work, today, (
         group.claim_id for group in groups
         if group.claim_id is not None and group.insurance != ZERO))
@@ -469,11 +471,13 @@ def account_aging(work: UnitOfWork, patient_id: int, *,
 
 def _aging(work: UnitOfWork, today: date, patient_id: int | None) -> AgingReport:
     by_payer: dict[str | None, AgingLine] = {}
-    for group, days in _insurance_accounts(work, today, patient_id):
+    straddling = _straddling(work, today, patient_id)
+    for group, days in _insurance_accounts(work, today, straddling, patient_id):
         line = by_payer.setdefault(group.payer_key, AgingLine(group.payer_key or NO_PAYER))
         line.add(group.insurance, days)
     patient = AgingLine("patient")
-    for _claim_id, _patient_id, balance, days in _patient_accounts(work, today, patient_id):
+    for _claim_id, _patient_id, balance, days in _patient_accounts(work, today, straddling,
+                                                                   patient_id):
         patient.add(balance, days)
     insurance = [by_payer[key] for key in sorted(by_payer, key=lambda k: (k is None, k or ""))
                  if not by_payer[key].is_empty()]
@@ -528,10 +532,12 @@ def aged_balances(work: UnitOfWork, *, as_of: date | None = None) -> list[AgedBa
     account, patient), with the age :func:`aging` gives them (one clock, the same buckets)."""
     work.require(Action.REPORTS_READ)
     today = as_of or date.today()
+    straddling = _straddling(work, today, None)
     result = [AgedBalance(group.claim_id, group.payer_key, False, group.insurance, days)
-              for group, days in _insurance_accounts(work, today)]
+              for group, days in _insurance_accounts(work, today, straddling)]
     result.extend(AgedBalance(claim_id, None, True, balance, days)
-                  for claim_id, _patient_id, balance, days in _patient_accounts(work, today))
+                  for claim_id, _patient_id, balance, days
+                  in _patient_accounts(work, today, straddling))
     return result
 
 
@@ -559,7 +565,8 @@ def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgin
     work.require(Action.REPORTS_READ)
     today = as_of or date.today()
     lines: dict[int, AgingLine] = {}
-    for _claim_id, patient_id, balance, days in _patient_accounts(work, today):
+    for _claim_id, patient_id, balance, days in _patient_accounts(
+            work, today, _straddling(work, today, None)):
         lines.setdefault(patient_id, AgingLine("")).add(balance, days)
     numbers: dict[int, str] = {}
     ids = sorted(lines)
