@@ -5,17 +5,18 @@ as of any day."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from medbill_core import ledger_balances
+from medbill_core.domain import ClaimState, CoverageOrder
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.services import receivables
-from medbill_core.storage.schema import LedgerBalanceRow
+from medbill_core.storage.schema import ClaimTransitionRow, LedgerBalanceRow
 from medbill_core.testing.factories import make_claim, make_coverage, make_patient
 
 D = Decimal
@@ -23,8 +24,9 @@ TODAY = date.today()
 _numbers = itertools.count(1)
 
 
-def _claims(app, count: int) -> list[tuple[int, int]]:
-    """(patient id, claim id) of ``count`` new claims, two per patient."""
+def _claims(app, count: int, *, shared: bool = False) -> list[tuple[int, int]]:
+    """(patient id, claim id) of ``count`` new claims, two per patient; with ``shared`` the
+    last one billed to medicare on the account of the one before it (as a secondary is)."""
     made = []
     with app.unit_of_work() as work:
         for index in range(count):
@@ -32,10 +34,30 @@ def _claims(app, count: int) -> list[tuple[int, int]]:
             if index % 2 == 0:
                 patient = work.patients.register(make_patient(n))
                 coverage = work.patients.add_coverage(patient.id, make_coverage()).id
-            claim = work.claims.create(make_claim(patient.id, coverage_id=coverage,
-                                                  number=f"B{n:06d}"))
-            made.append((patient.id, claim.id))
+            claim = make_claim(patient.id, coverage_id=coverage, number=f"B{n:06d}")
+            if shared and index == count - 1:
+                secondary = work.patients.add_coverage(patient.id, make_coverage(
+                    payer_key="medicare", order=CoverageOrder.SECONDARY)).id
+                claim = claim.model_copy(update={"payer_key": "medicare",
+                                                 "coverage_id": secondary,
+                                                 "account_claim_id": made[-1][1]})
+            made.append((patient.id, work.claims.create(claim).id))
     return made
+
+
+def _submit(app, made, sent: dict[int, int]) -> None:
+    """Send claim ``index`` (of ``made``) dated ``days`` before today, for each pair."""
+    with app.unit_of_work() as work:
+        for index, days_ago in sent.items():
+            claim_id = made[index][1]
+            work.claims.transition(claim_id, ClaimState.VALIDATED)
+            work.claims.transition(claim_id, ClaimState.SUBMITTED)
+            day = TODAY - timedelta(days=days_ago)
+            work.session.execute(
+                update(ClaimTransitionRow)
+                .where(ClaimTransitionRow.claim_id == claim_id,
+                       ClaimTransitionRow.target == ClaimState.SUBMITTED.value)
+                .values(at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)))
 
 
 # (which claim; None: on no claim, the claim's patient), kind, amount, payer, days before today
@@ -83,10 +105,13 @@ def _row_order(row: ledger_balances.AccountBalance) -> str:
 
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(operations=st.lists(_operation, min_size=1, max_size=25))
-def test_kept_balances_are_the_entries_and_age_as_the_entries(medbill_app, operations) -> None:
-    made = _claims(medbill_app, 4)
+@given(operations=st.lists(_operation, min_size=1, max_size=25),
+       sent=st.dictionaries(st.integers(0, 3), st.integers(-5, 200), max_size=4))
+def test_kept_balances_are_the_entries_and_age_as_the_entries(medbill_app, operations,
+                                                               sent) -> None:
+    made = _claims(medbill_app, 4, shared=True)
     _post_all(medbill_app, made, operations)
+    _submit(medbill_app, made, sent)  # the insurance clocks: first submissions to the payer
     days = [TODAY + timedelta(days=1), TODAY, TODAY - timedelta(days=3),
             TODAY - timedelta(days=45), TODAY - timedelta(days=150)]
     with medbill_app.unit_of_work() as work:

@@ -50,6 +50,12 @@ KEPT_OPEN = frozenset({PostingAction.DENY, PostingAction.REVIEW})
 LEGACY_DENIAL_GROUPS = frozenset({"CO", "PI", "OA"})
 
 
+#: the recorded actions :func:`denial_codes` counts (computed once: follow-up asks per denial)
+_KEPT_OPEN_VALUES = frozenset(action.value for action in KEPT_OPEN)
+_NOT_THE_PATIENTS = frozenset(action.value for action in PostingAction
+                              if action is not PostingAction.PATIENT)
+
+
 def denial_codes(adjustments: Sequence[Mapping[str, Any]],
                  recorded_rules: Sequence[Mapping[str, str]] | None, *, start: int = 0,
                  kept_open_only: bool = False) -> tuple[str, ...]:
@@ -69,8 +75,7 @@ def denial_codes(adjustments: Sequence[Mapping[str, Any]],
     :param adjustments: the answer's adjustment entries (``group_code``, ``reason_code``,
         ``amount``), or a slice of them starting at position ``start`` (a service line's).
     """
-    wanted = {action.value for action in KEPT_OPEN} if kept_open_only else \
-        {action.value for action in PostingAction if action is not PostingAction.PATIENT}
+    wanted = _KEPT_OPEN_VALUES if kept_open_only else _NOT_THE_PATIENTS
     codes = []
     for offset, item in enumerate(adjustments):
         if not Decimal(str(item.get("amount") or 0)):
