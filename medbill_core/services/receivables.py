@@ -852,7 +852,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
     days_of = _LocalDays(date.today())
     answers = _latest_answers(work, (c.id for c in claims
                                      if c.state == ClaimState.DENIED.value))
-    appeals = pending_appeals(work, [c.id for c in claims if ClaimState(c.state) in _ANSWERED])
+    appeals = pending_appeals(work, [c.id for c in claims if _STATES[c.state] in _ANSWERED])
     # per payer once, not per claim: the timely-filing and appeal windows
     filing = {key: timedelta(days=payer.timely_filing_days) for key, payer in payers.items()}
     appealing = {key: timedelta(days=payer.appeal_days) for key, payer in payers.items()}
