@@ -42,6 +42,7 @@ from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction, RuleDecision
+from medbill_core.storage.id_list_sql import among
 from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     ClaimRow,
@@ -220,14 +221,16 @@ def record_kept_open(work: UnitOfWork, *, posting_key: str, claim: Claim, accoun
 
 # -- reading -----------------------------------------------------------------------------------
 
-def _view(work: UnitOfWork, row: DenialRow, claim: ClaimRow,
+def _view(work: UnitOfWork, row: DenialRow, claim: tuple[str, str],
           deadlines: dict[int, date | None] | None = None) -> Denial:
-    """The item; its appeal deadline from ``deadlines`` (by claim id) when given."""
+    """The item of the claim ``claim`` (its number and state); its appeal deadline from
+    ``deadlines`` (by claim id) when given."""
     from medbill_core.services.appeals import appeal_deadline
 
     deadline = deadlines[row.claim_id] if deadlines is not None \
         else appeal_deadline(work, row.claim_id, row.payer_key)
-    return Denial(row.id, row.claim_id, claim.claim_number, claim.state, row.payer_key,
+    number, state = claim
+    return Denial(row.id, row.claim_id, number, state, row.payer_key,
                   f"{row.group_code}-{row.reason_code}", row.amount, row.action, row.rule,
                   row.denied_on, DenialStatus(row.status), deadline,
                   row.decided_by, local_day(row.decided_at) if row.decided_at else None)
@@ -259,10 +262,14 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
         query = query.where(DenialRow.payer_key == payer_key)
     rows = list(work.session.scalars(query))
     ids = sorted({row.claim_id for row in rows})
-    claims: dict[int, ClaimRow] = {}
+    # the two columns shown, not whole claims: ids from the scoped read, the Core result
+    claims: dict[int, tuple[str, str]] = {}
     for start in range(0, len(ids), _CHUNK):
-        claims.update((claim.id, claim) for claim in work.session.scalars(
-            select(ClaimRow).where(ClaimRow.id.in_(ids[start:start + _CHUNK]))))
+        claims.update((claim_id, (number, state)) for claim_id, number, state
+                      in work.session.connection().execute(
+                          select(ClaimRow.id, ClaimRow.claim_number, ClaimRow.state)
+                          .where(among(work.session, ClaimRow.id,
+                                       ids[start:start + _CHUNK]))))
     deadlines = appeal_deadlines(work, sorted({(row.claim_id, row.payer_key) for row in rows}))
     items = [_view(work, row, claims[row.claim_id], deadlines) for row in rows]
     items.sort(key=lambda d: (d.appeal_deadline is None, d.appeal_deadline or date.min, d.id))
@@ -280,13 +287,14 @@ def denials_of_claim(work: UnitOfWork, claim_id: int) -> list[Denial]:
     rows = list(work.session.scalars(select(DenialRow).where(DenialRow.claim_id == claim_id)
                                      .order_by(DenialRow.id)))
     deadlines = appeal_deadlines(work, sorted({(row.claim_id, row.payer_key) for row in rows}))
-    return [_view(work, row, claim, deadlines) for row in rows]
+    return [_view(work, row, (claim.claim_number, claim.state), deadlines) for row in rows]
 
 
 def get_denial(work: UnitOfWork, denial_id: int) -> Denial:
     work.require(Action.DENIALS_READ)
     row = _row(work, denial_id)
-    return _view(work, row, work.session.get_one(ClaimRow, row.claim_id))
+    claim = work.session.get_one(ClaimRow, row.claim_id)
+    return _view(work, row, (claim.claim_number, claim.state))
 
 
 def _row(work: UnitOfWork, denial_id: int) -> DenialRow:
