@@ -124,6 +124,26 @@ def test_mia_without_covered_days_is_a_positioned_error() -> None:
     assert caught.value.segment_id == "MIA" and caught.value.element == 1
 
 
+@pytest.mark.parametrize(("covered", "problem"), [
+    ("-1", "greater than or equal to 0"), ("1.234", "no more than 2 decimal places")])
+def test_covered_days_the_model_refuses_are_positioned_errors(covered: str,
+                                                              problem: str) -> None:
+    # found by the 835 mutation fuzzer: MIA*-1 escaped the decoder as the model's own error
+    text = encode_835([_remittance(_inpatient())], payer_contact=CONTACT)
+    with pytest.raises(X12Error) as caught:
+        decode_835(text.replace("MIA*3*", f"MIA*{covered}*"))
+    assert (caught.value.segment_id, caught.value.element) == ("MIA", 1)
+    assert "MIA01 covered days" in str(caught.value) and problem in str(caught.value)
+
+
+def test_a_negative_reimbursement_rate_in_moa_is_a_positioned_error() -> None:
+    text = encode_835([_remittance(_outpatient())], payer_contact=CONTACT)
+    assert "MOA*0.8*" in text
+    with pytest.raises(X12Error) as caught:
+        decode_835(text.replace("MOA*0.8*", "MOA*-0.8*"))
+    assert (caught.value.segment_id, caught.value.element) == ("MOA", 1)
+
+
 def test_mia_and_moa_of_a_medicare_part_a_835_written_by_others() -> None:
     (remittance,) = decode_835((FIXTURES / "835" / "lfh__medicare-part-a.835").read_text())
     inpatient, outpatient = remittance.claims[:2]

@@ -21,10 +21,17 @@ report days, capital exception) are not kept.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+from pydantic import ValidationError
 
 from medbill_core.api import ClaimPayment, InpatientAdjudication, OutpatientAdjudication
-from medbill_payer_generic_x12.x12.errors import X12EncodeError, X12Error, X12StructureError
+from medbill_payer_generic_x12.x12.errors import (
+    X12EncodeError,
+    X12Error,
+    X12StructureError,
+    X12ValueError,
+)
 from medbill_payer_generic_x12.x12.reader import Segment
 from medbill_payer_generic_x12.x12.values import format_decimal, format_money
 from medbill_payer_generic_x12.x12.writer import TransactionWriter
@@ -40,6 +47,7 @@ _MIA_REMARKS = (5, 20, 21, 22, 23)
 _MOA_FIELDS = {1: "reimbursement_rate", 2: "hcpcs_payable_amount", 8: "esrd_payment_amount",
                9: "nonpayable_professional_amount"}
 _MOA_REMARKS = (3, 4, 5, 6, 7)
+Adjudication = TypeVar("Adjudication", InpatientAdjudication, OutpatientAdjudication)
 
 class Values(Protocol):
     """The 835 decoder's element readers (strict or lenient as it was asked, positioned)."""
@@ -71,7 +79,7 @@ def read_mia(segment: Segment, claim: dict[str, Any], values: Values) -> None:
     if read["covered_days"] is None:
         raise values.fail(X12StructureError, "MIA01 covered days or visits count (required)",
                           segment, 1, "1")
-    claim["inpatient"] = InpatientAdjudication.model_validate(read)
+    claim["inpatient"] = _validated(InpatientAdjudication, read, segment, _MIA_FIELDS, values)
     claim["remark_codes"] += _remarks(segment, _MIA_REMARKS)
 
 
@@ -79,8 +87,29 @@ def read_moa(segment: Segment, claim: dict[str, Any], values: Values) -> None:
     """MOA into ``claim``: ``outpatient`` (when it has an amount) and remark codes."""
     read = _read(values, segment, _MOA_FIELDS, frozenset({1}))
     if any(value is not None for value in read.values()):
-        claim["outpatient"] = OutpatientAdjudication.model_validate(read)
+        claim["outpatient"] = _validated(OutpatientAdjudication, read, segment, _MOA_FIELDS,
+                                         values)
     claim["remark_codes"] += _remarks(segment, _MOA_REMARKS)
+
+
+def _validated(model: type[Adjudication], read: dict[str, Any], segment: Segment,
+               fields: dict[int, str], values: Values) -> Adjudication:
+    """``read`` as ``model``; a number the model refuses (a negative count of covered days,
+    more decimals than it keeps) an error positioned at its element, not an exception from
+    the model.
+
+    :raises X12ValueError: the value of the element the model names (no input in the text).
+    """
+    try:
+        return model.model_validate(read)
+    except ValidationError as exc:
+        problem = exc.errors(include_input=False)[0]
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        position = next((p for p, name in fields.items() if name == field), None)
+        name = f"{segment[0]}{position:02d} {field.replace('_', ' ')}" if position \
+            else segment[0]
+        raise values.fail(X12ValueError, f"{name}: {problem['msg'].lower()}", segment,
+                          position, "6") from None
 
 
 def _remarks(segment: Segment, positions: tuple[int, ...]) -> list[str]:
