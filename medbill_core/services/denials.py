@@ -42,6 +42,7 @@ from medbill_core.lifecycle import ALLOWED_TRANSITIONS
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.posting_rules import KEPT_OPEN, PostingAction, RuleDecision
+from medbill_core.storage.batches import chunks
 from medbill_core.storage.id_list_sql import among
 from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
@@ -264,12 +265,11 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
     ids = sorted({row.claim_id for row in rows})
     # the two columns shown, not whole claims: ids from the scoped read, the Core result
     claims: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunks(ids, _CHUNK):
         claims.update((claim_id, (number, state)) for claim_id, number, state
                       in work.session.connection().execute(
                           select(ClaimRow.id, ClaimRow.claim_number, ClaimRow.state)
-                          .where(among(work.session, ClaimRow.id,
-                                       ids[start:start + _CHUNK]))))
+                          .where(among(work.session, ClaimRow.id, chunk))))
     deadlines = appeal_deadlines(work, sorted({(row.claim_id, row.payer_key) for row in rows}))
     items = [_view(work, row, claims[row.claim_id], deadlines) for row in rows]
     items.sort(key=lambda d: (d.appeal_deadline is None, d.appeal_deadline or date.min, d.id))

@@ -183,12 +183,14 @@ def _of_patient(patient_id: int | None) -> tuple[Any, ...]:
     return () if patient_id is None else (LedgerEntryRow.patient_id == patient_id,)
 
 
-def _first_sent(claim: Any, before: datetime) -> Any:
-    """The first submission before ``before`` (UTC) of ``claim`` (a claims alias of the
-    enclosing select; NULL: never sent by then), from ``ix_claim_transitions_claim_target``."""
-    return (select(func.min(ClaimTransitionRow.at))
+def _submitted_at(claim: Any, aggregate: Any, before: datetime | None = None) -> Any:
+    """``aggregate`` (``func.min``: the first, ``func.max``: the latest) of the submissions of
+    ``claim`` (a claims entity or alias of the enclosing select), before ``before`` (UTC)
+    when given; NULL: never sent. A probe of ``ix_claim_transitions_claim_target``."""
+    return (select(aggregate(ClaimTransitionRow.at))
             .where(ClaimTransitionRow.claim_id == claim.id,
-                   ClaimTransitionRow.target == _SUBMITTED, ClaimTransitionRow.at < before)
+                   ClaimTransitionRow.target == _SUBMITTED,
+                   *(() if before is None else (ClaimTransitionRow.at < before,)))
             .correlate(claim).scalar_subquery())
 
 
@@ -211,11 +213,11 @@ def _kept_groups(work: UnitOfWork, as_of: date,
     own = aliased(ClaimRow)  # the account's own claim (the encounter's first)
     sharing = aliased(ClaimRow)  # its secondary, corrected and void claims
     before = end_of_local_day(as_of)
-    own_first = (select(func.min(_first_sent(own, before)))
+    own_first = (select(func.min(_submitted_at(own, func.min, before)))
                  .where(own.id == b.claim_id, own.account_claim_id.is_(None),
                         own.payer_key.is_not_distinct_from(b.payer_key))
                  .correlate(b).scalar_subquery())
-    shared_first = (select(func.min(_first_sent(sharing, before)))
+    shared_first = (select(func.min(_submitted_at(sharing, func.min, before)))
                     .where(sharing.account_claim_id == b.claim_id,
                            sharing.payer_key.is_not_distinct_from(b.payer_key))
                     .correlate(b).scalar_subquery())
@@ -746,16 +748,6 @@ _ANSWERED = {ClaimState.DENIED: FollowUpAction.APPEAL,
              ClaimState.REJECTED: FollowUpAction.RESUBMIT}
 
 
-def _latest_submission_of_claim() -> Any:
-    """The latest submission (a UTC timestamp) of the claim of the enclosing claims select,
-    NULL if never sent: one probe of ``ix_claim_transitions_claim_target`` per claim, in
-    SQL, so the list reads it with its claims instead of sending their ids back."""
-    return (select(func.max(ClaimTransitionRow.at))
-            .where(ClaimTransitionRow.claim_id == ClaimRow.id,
-                   ClaimTransitionRow.target == _SUBMITTED)
-            .correlate(ClaimRow).scalar_subquery())
-
-
 def _payer_balance_of_claim() -> Any:
     """What the claim's payer still owes on the claim's account, as the ledger keeps it (the
     enclosing claims select's claim; NULL for none): one probe of ``ix_ledger_balances_claim``
@@ -801,7 +793,7 @@ def _followup_columns() -> tuple[Any, ...]:
     submission and its payer's balance on the account."""
     return (ClaimRow.id, ClaimRow.claim_number, ClaimRow.payer_key, ClaimRow.state,
             ClaimRow.service_date_from, ClaimRow.total_charge,
-            _latest_submission_of_claim(), _payer_balance_of_claim())
+            _submitted_at(ClaimRow, func.max), _payer_balance_of_claim())
 
 
 def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = None,

@@ -60,11 +60,16 @@ class Values(Protocol):
              element: int | None = None, code: str | None = None) -> X12Error: ...
 
 
+def _element(segment: Segment, position: int, field: str) -> str:
+    """How errors name an element: "MIA01 covered days"."""
+    return f"{segment[0]}{position:02d} {field.replace('_', ' ')}"
+
+
 def _read(values: Values, segment: Segment, fields: dict[int, str],
           counts: frozenset[int]) -> dict[str, Any]:
     read: dict[str, Any] = {}
     for position, name in fields.items():
-        what = f"{segment[0]}{position:02d} {name.replace('_', ' ')}"
+        what = _element(segment, position, name)
         reader = values.opt_decimal if position in counts else values.opt_money
         read[name] = reader(segment, position, what)
     return read
@@ -106,8 +111,7 @@ def _validated(model: type[Adjudication], read: dict[str, Any], segment: Segment
         problem = exc.errors(include_input=False)[0]
         field = str(problem["loc"][0]) if problem["loc"] else ""
         position = next((p for p, name in fields.items() if name == field), None)
-        name = f"{segment[0]}{position:02d} {field.replace('_', ' ')}" if position \
-            else segment[0]
+        name = _element(segment, position, field) if position else segment[0]
         raise values.fail(X12ValueError, f"{name}: {problem['msg'].lower()}", segment,
                           position, "6") from None
 
