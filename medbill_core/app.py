@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
+from medbill_core.collector import tune_garbage_collector
 from medbill_core.config import MedbillConfig, load_config
 from medbill_core.domain.identity import Principal
 from medbill_core.ledger import Ledger
@@ -25,26 +25,8 @@ from medbill_core.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-#: CPython's default threshold of young collections: a process that kept it gets ours.
-_DEFAULT_YOUNG_THRESHOLD = 700
-#: Young collections after 10,000 new container objects instead of 700. A batch of claims
-#: allocates hundreds of thousands of short-lived objects (rows, domain objects, X12
-#: segments) that reference counting frees; the default threshold ran a collection every few
-#: claims, each scanning everything the batch still held: a sixth of the cycle's CPU
-#: (1,000 claims: 9.6-9.9 -> 7.5-8.6 CPU s). Not higher: at 50,000 the cyclic garbage
-#: waiting between collections tripled the peak of posting a large 835
-#: (plugins/demo/tests/test_remit_streaming.py) for 5% less CPU.
-_BULK_THRESHOLDS = (10_000, 10, 10)
-
 #: The principal of the work running in this thread (or task): :meth:`Medbill.acting_for`.
 _acting_for: ContextVar[Principal | None] = ContextVar("medbill_acting_for", default=None)
-
-
-def tune_garbage_collector() -> None:
-    """Raise the collector's thresholds for bulk work, unless the process set its own
-    (a program that embeds medbill and tuned them keeps its values)."""
-    if gc.get_threshold()[0] == _DEFAULT_YOUNG_THRESHOLD:
-        gc.set_threshold(*_BULK_THRESHOLDS)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from medbill_core.app import tune_garbage_collector
+from medbill_core.collector import tune_garbage_collector
 
 
 @pytest.fixture

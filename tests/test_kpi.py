@@ -51,6 +51,7 @@ from medbill_core.storage.schema import (
     InboundDocumentRow,
 )
 from medbill_core.testing import factories
+from medbill_core.testing.submission_dates import keep_submitted_at
 
 D = Decimal
 START, END = date(2026, 1, 1), date(2026, 3, 31)
@@ -104,6 +105,7 @@ class _Builder:
                                                      at=noon(day)))
         self.work.session.execute(update(ClaimRow).where(ClaimRow.id == claim_id)
                                   .values(state=state))
+        keep_submitted_at(self.work.session, claim_id)  # as the services keep it
 
     def sent(self, claim_id: int, day: date, state: str = "accepted") -> None:
         self.moves(claim_id, state, ("validated", "submitted", day))

@@ -10,14 +10,15 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text, update
+from sqlalchemy import func, select, text
 
 from medbill_core import ledger_balances
 from medbill_core.domain import ClaimState, CoverageOrder
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.services import receivables
-from medbill_core.storage.schema import ClaimTransitionRow, LedgerBalanceRow
+from medbill_core.storage.schema import ClaimRow, ClaimTransitionRow, LedgerBalanceRow
 from medbill_core.testing.factories import make_claim, make_coverage, make_patient
+from medbill_core.testing.submission_dates import date_submissions
 
 D = Decimal
 TODAY = date.today()
@@ -53,11 +54,8 @@ def _submit(app, made, sent: dict[int, int]) -> None:
             work.claims.transition(claim_id, ClaimState.VALIDATED)
             work.claims.transition(claim_id, ClaimState.SUBMITTED)
             day = TODAY - timedelta(days=days_ago)
-            work.session.execute(
-                update(ClaimTransitionRow)
-                .where(ClaimTransitionRow.claim_id == claim_id,
-                       ClaimTransitionRow.target == ClaimState.SUBMITTED.value)
-                .values(at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC)))
+            date_submissions(work.session, claim_id,
+                             datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
 
 
 # (which claim; None: on no claim, the claim's patient), kind, amount, payer, days before today
@@ -162,7 +160,8 @@ def test_the_report_reads_the_straddling_accounts_from_their_entries(medbill_app
 
 def test_a_generated_history_keeps_its_balances(tmp_path) -> None:
     """The bulk generator (the bench's 1,000,000 claims) writes entries without the ledger:
-    it computes the kept balances from them afterwards."""
+    it computes the kept balances from them afterwards; and it writes each claim's latest
+    submission as the claims service keeps it."""
     from medbill_core.app import Medbill
     from medbill_core.config import MedbillConfig
     from medbill_core.testing.bigdb import generate
@@ -178,9 +177,16 @@ def test_a_generated_history_keeps_its_balances(tmp_path) -> None:
         with app.unit_of_work() as work:
             problems = ledger_balances.mismatches(work.session)
             rows = len(ledger_balances.kept(work.session))
+            kept = dict(work.session.execute(select(ClaimRow.id, ClaimRow.submitted_at)).all())
+            latest = dict(work.session.execute(
+                select(ClaimTransitionRow.claim_id, func.max(ClaimTransitionRow.at))
+                .where(ClaimTransitionRow.target == ClaimState.SUBMITTED.value)
+                .group_by(ClaimTransitionRow.claim_id)).all())
     finally:
         app.close()
     assert problems == [] and rows == stats.rows["ledger_balances"] > 300
+    assert kept == {claim_id: latest.get(claim_id) for claim_id in kept}
+    assert 100 < len(latest) < len(kept) == 300
 
 
 def test_db_check_balances_names_what_differs_and_repairs_it(tmp_path) -> None:

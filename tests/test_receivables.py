@@ -64,6 +64,7 @@ from medbill_core.storage.schema import (
     RemittanceExceptionRow,
 )
 from medbill_core.testing import factories
+from medbill_core.testing.submission_dates import date_submissions
 
 D = Decimal
 S = ClaimState
@@ -123,11 +124,8 @@ def submit(app: Medbill, claim_id: int, on: date, *, accepted: bool = True) -> N
         work.claims.transition(claim_id, S.SUBMITTED)
         if accepted:
             work.claims.transition(claim_id, S.ACCEPTED)
-        latest = work.session.scalar(select(ClaimTransitionRow.id).where(
-            ClaimTransitionRow.claim_id == claim_id, ClaimTransitionRow.target == "submitted")
-            .order_by(ClaimTransitionRow.id.desc()).limit(1))
-        work.session.execute(update(ClaimTransitionRow).where(ClaimTransitionRow.id == latest)
-                             .values(at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC)))
+        date_submissions(work.session, claim_id, datetime(on.year, on.month, on.day, 12,
+                                                          tzinfo=UTC), latest_only=True)
 
 
 def claim_number(app: Medbill, claim_id: int) -> str:

@@ -214,7 +214,7 @@ def test_overlapping_pauses_of_the_collector_end_with_it_enabled() -> None:
     import gc
     import threading
 
-    from medbill_core.services.remittance import collector_paused
+    from medbill_core.collector import collector_paused
 
     assert gc.isenabled()
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from inproc_plugins import line_practice_config, make_line_plugin
-from sqlalchemy import update
 from test_work_queues import person
 
 from medbill_core import audit
@@ -32,8 +31,8 @@ from medbill_core.services import work_item_actions as actions
 from medbill_core.services import work_queues as wq
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.work_queue_sources import NextAction, Queue
-from medbill_core.storage.schema import ClaimTransitionRow
 from medbill_core.testing import factories
+from medbill_core.testing.submission_dates import date_submissions
 
 D = Decimal
 S = ClaimState
@@ -73,10 +72,8 @@ def sent_claim(app: Medbill, service: date, sent: date | None = None) -> tuple[i
             work.claims.transition(created.id, target)
         work.claims.record_payer_claim_number(created.id, f"PCN{n}")
         if sent is not None:
-            work.session.execute(update(ClaimTransitionRow).where(
-                ClaimTransitionRow.claim_id == created.id,
-                ClaimTransitionRow.target == "submitted").values(
-                at=datetime(sent.year, sent.month, sent.day, 12, tzinfo=UTC)))
+            date_submissions(work.session, created.id,
+                             datetime(sent.year, sent.month, sent.day, 12, tzinfo=UTC))
     return created.id, created.claim_number
 
 

@@ -251,10 +251,12 @@ def test_closure_by_the_date_alone_is_the_systems(medbill_app: Medbill,
     # services' back (as if the clock ran backwards): it no longer qualifies
     with medbill_app.unit_of_work() as work:
         from medbill_core.storage.schema import ClaimTransitionRow
+        from medbill_core.testing.submission_dates import keep_submitted_at
 
         work.session.execute(update(ClaimTransitionRow).where(
             ClaimTransitionRow.claim_id == claim_id).values(
             at=datetime.combine(ago(10), datetime.min.time(), tzinfo=UTC)))
+        keep_submitted_at(work.session, claim_id)
     assert wq.refresh(medbill_app, Queue.NO_RESPONSE, principal=biller, force=True)
     with medbill_app.unit_of_work(principal=biller, read_only=True) as work:
         closed = wq.get_item(work, item.id)

@@ -545,6 +545,7 @@ class ClaimService:
         clean_actor = _clean_text(self.actor, _ACTOR_LENGTH)
         state: dict[int, ClaimState] = {}
         payer_numbers: dict[int, str | None] = {}
+        submitted: dict[int, datetime] = {}  # claim id -> its latest move to submitted
         steps: builtins.list[tuple[int, Transition, str | None]] = []
         for move in moves:
             found = current.get(move.claim_id)
@@ -558,6 +559,8 @@ class ClaimService:
             steps.append((move.claim_id, transition, move.payer_claim_number
                           or payer_numbers.get(move.claim_id, payer_claim_number)))
             state[move.claim_id] = move.target
+            if move.target is ClaimState.SUBMITTED:
+                submitted[move.claim_id] = transition.at
             if move.payer_claim_number:
                 payer_numbers[move.claim_id] = move.payer_claim_number
         now = utcnow()
@@ -574,6 +577,11 @@ class ClaimService:
                 .values(payer_claim_number=bindparam("number")),
                 [{"claim_id": claim_id, "number": number}
                  for claim_id, number in payer_numbers.items()])
+        if submitted:  # the claim keeps its latest submission (what follow-up reads)
+            self.session.execute(
+                update(_CLAIMS).where(_CLAIMS.c.id == bindparam("claim_id"))
+                .values(submitted_at=bindparam("at")),
+                [{"claim_id": claim_id, "at": at} for claim_id, at in submitted.items()])
         self.session.execute(insert(_TRANSITIONS), [
             {"claim_id": t.claim_id, "source": t.source.value, "target": t.target.value,
              "actor": t.actor, "reason": t.reason, "at": t.at} for _, t, _ in steps])
@@ -591,6 +599,8 @@ class ClaimService:
             set_committed_value(row, "updated_at", now)
             if claim_id in payer_numbers:
                 set_committed_value(row, "payer_claim_number", payer_numbers[claim_id])
+            if claim_id in submitted:
+                set_committed_value(row, "submitted_at", submitted[claim_id])
             final[claim_id] = claim_from_row(row)
         claims = []
         remaining = Counter(move.claim_id for move in moves)

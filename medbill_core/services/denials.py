@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
+from medbill_core.collector import collector_paused
 from medbill_core.domain import Adjustment, Claim, ClaimState
 from medbill_core.errors import NotFound, UnknownPayer, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
@@ -237,6 +238,7 @@ def _view(work: UnitOfWork, row: DenialRow, claim: tuple[str, str],
                   row.decided_by, local_day(row.decided_at) if row.decided_at else None)
 
 
+@collector_paused()  # 60,000 rows and items alive: no collections scanning them
 def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
                  include_decided: bool = False,
                  action: PostingAction | None = None) -> list[Denial]:

@@ -54,10 +54,8 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -71,6 +69,7 @@ from sqlalchemy.orm.util import identity_key
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
+from medbill_core.collector import collector_paused
 from medbill_core.domain import (
     Adjustment,
     AdjustmentGroup,
@@ -999,54 +998,9 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     return result
 
 
-
 #: claim payments posted between two collections while the collector is paused (posting in
 #: parts never gets there: a part is smaller)
 _COLLECT_EVERY = 1000
-
-
-class _CollectorPause:
-    """Pauses of the collector counted across threads (``medbill serve`` posts in several):
-    the first pause disables it, the last one out enables it again if it was enabled. A pause
-    that saved and restored ``gc.isenabled()`` on its own would, overlapping another, restore
-    "disabled" for good."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._depth = 0
-        self._was_enabled = False
-
-    def enter(self) -> None:
-        with self._lock:
-            if self._depth == 0:
-                self._was_enabled = gc.isenabled()
-                gc.disable()
-            self._depth += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self._depth -= 1
-            if self._depth == 0 and self._was_enabled:
-                gc.enable()
-
-
-_collector_pause = _CollectorPause()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a part's claim payments are posted.
-
-    Each claim payment allocates thousands of small objects, and with the unit of work's rows
-    and the batch alive, CPython's collections kept scanning them over and over (a fifth of
-    the CPU of posting an 835). A part is at most a few hundred claim payments, so what it
-    leaves for the collector is bounded; the first collection after the part frees it.
-    """
-    _collector_pause.enter()
-    try:
-        yield
-    finally:
-        _collector_pause.leave()
 
 
 def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingRun,

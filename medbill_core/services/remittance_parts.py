@@ -30,13 +30,9 @@ from sqlalchemy import update
 
 from medbill_core.adapters import PayerAdapter, RemittanceParts
 from medbill_core.app import Medbill, UnitOfWork
+from medbill_core.collector import collector_paused
 from medbill_core.domain import ClaimPayment, InboundDocument
-from medbill_core.services.remittance import (
-    PostingRun,
-    RemittancePostingResult,
-    collector_paused,
-    post_remittance,
-)
+from medbill_core.services.remittance import PostingRun, RemittancePostingResult, post_remittance
 from medbill_core.services.remittance_dates import check_remittance_dates
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.storage.schema import DocumentStatus, InboundDocumentRow, as_utc, utcnow

@@ -197,6 +197,10 @@ class ClaimRow(PracticeScoped, TimestampMixin, Base):
                                       server_default="professional")
     #: an institutional claim's :class:`~medbill_core.domain.InstitutionalDetails` (JSON)
     institutional: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: when the claim was last submitted (its latest transition to ``submitted``; None: never),
+    #: written with that transition by ``ClaimService`` (migration 0041): the follow-up list
+    #: reads it with the claim rather than probing the transitions of 120,000 claims
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     lines: Mapped[list[ClaimLineRow]] = relationship(
         back_populates="claim", order_by="ClaimLineRow.line_number",

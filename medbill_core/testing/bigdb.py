@@ -94,7 +94,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                "billing_provider_npi", "rendering_provider_npi", "frequency",
                "place_of_service", "service_date_from", "service_date_to", "diagnoses",
                "accepts_assignment", "benefits_assigned", "release_of_information", "state",
-               "payer_claim_number", "total_charge", "created_at", "updated_at"),
+               "payer_claim_number", "total_charge", "created_at", "updated_at",
+               "submitted_at"),
     "claim_lines": ("id", "claim_id", "line_number", "procedure_code", "modifiers", "units",
                     "unit_type", "charge", "diagnosis_pointers", "service_date_from",
                     "line_control_number"),
@@ -426,6 +427,7 @@ class _Generator:
                     payer_claim_number: str | None) -> None:
         tables, now = self.tables, self.now
         state, source, last = "draft", "draft", created
+        submitted = None
         for target, at, reason in steps:
             if at > now:
                 break
@@ -433,6 +435,8 @@ class _Generator:
                 self.ids.take("claim_transitions"), claim_id, source, target, ACTOR, reason, at))
             state = source = target
             last = at
+            if target == "submitted":
+                submitted = at
         diagnoses = DIAGNOSES[claim_id % len(DIAGNOSES)]
         known_number = payer_claim_number if state not in ("draft", "validated", "queued",
                                                            "submitted", "acknowledged",
@@ -440,7 +444,8 @@ class _Generator:
         tables["claims"].append((
             claim_id, number, patient_id, coverage_id, payer, BILLING_NPI,
             RENDERING_NPIS[claim_id % len(RENDERING_NPIS)], "1", "11", service, service,
-            _Json(diagnoses), True, True, True, state, known_number, charge, created, last))
+            _Json(diagnoses), True, True, True, state, known_number, charge, created, last,
+            submitted))
         for n, (code, cents) in enumerate(lines, start=1):
             tables["claim_lines"].append((
                 self.ids.take("claim_lines"), claim_id, n, code, _Json([]), "1", "UN", cents,
@@ -479,7 +484,8 @@ class _Generator:
                             self.ids.take("claim_transitions"), claim_id, "denied", "closed",
                             ACTOR, "denial written off", decided))
                         tables["claims"][-1] = (*tables["claims"][-1][:15], "closed",
-                                                *tables["claims"][-1][16:19], decided)
+                                                *tables["claims"][-1][16:19], decided,
+                                                *tables["claims"][-1][20:])
         if payment is not None and payment[2] <= now:
             amount, received, at = payment
             payment_id = self.ids.take("payments")
