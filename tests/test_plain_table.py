@@ -15,7 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from medbill_core.cli import common
-from medbill_core.cli.common import _CliConsole, data_table, print_table
+from medbill_core.cli.common import (
+    _CliConsole,
+    add_text_rows,
+    data_table,
+    escaped,
+    print_table,
+)
 from medbill_core.cli.plain_table import PLAIN_FROM_ROWS, plain_table_text
 
 #: letters, digits, spaces, markup brackets, a backslash, colons (emoji codes), an accented
@@ -148,3 +154,32 @@ def test_a_quiet_console_prints_nothing_and_a_recording_one_keeps_the_table(
     recording = _CliConsole(file=io.StringIO(), record=True, emoji=False)
     print_table(long_table(), recording)
     assert recording.export_text() == _rich(long_table(), False, monkeypatch)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=_CHARACTERS + "\\[]#@/", max_size=14))
+def test_escaped_is_rich_s_escape(text: str) -> None:
+    """The shortcut for text with nothing to escape changes no answer of rich's escape."""
+    assert escaped(text) == escape(text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.lists(_texts.map(escape), min_size=1, max_size=4), max_size=6),
+       emoji=st.booleans())
+def test_rows_added_column_by_column_print_as_rows_added_one_by_one(
+        rows: list[list[str]], emoji: bool) -> None:
+    """``add_text_rows``: the same table as ``add_row`` per row, whether every row has a cell
+    per column or not (then rich pads the short rows)."""
+    def table() -> Table:
+        return data_table("claim", "payer", "days", "action", title="t",
+                          keys=("claim",), numeric=("days",))
+
+    one_by_one, at_once = table(), table()
+    for row in rows:
+        one_by_one.add_row(*row)
+    add_text_rows(at_once, rows)
+    assert [column.cells and list(column.cells) for column in at_once.columns] \
+        == [column.cells and list(column.cells) for column in one_by_one.columns]
+    assert len(at_once.rows) == len(one_by_one.rows) == len(rows)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert _rich(at_once, emoji, monkeypatch) == _rich(one_by_one, emoji, monkeypatch)

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from medbill_core.cli.appeals_cmd import (
     AppealLevel,
@@ -21,9 +20,11 @@ from medbill_core.cli.appeals_cmd import (
     report_opened,
 )
 from medbill_core.cli.common import (
+    add_text_rows,
     cli_errors,
     console,
     data_table,
+    escaped,
     fail,
     open_app,
     print_json,
@@ -68,13 +69,15 @@ def list_command(
                        title=f"{len(items)} denials as of {today}",
                        keys=("id", "claim", "payer", "code", "deadline"),
                        numeric=("id", "amount", "left"))
+    rows = []
     for item in items:
         left = item.days_left(today)
-        table.add_row(str(item.id), escape(item.claim_number), escape(item.payer_key),
-                      item.code, brief_adjustment(item.code), str(item.amount), item.action,
-                      item.status.value,
-                      str(item.appeal_deadline or "?"), "?" if left is None else str(left),
-                      escape(item.rule))
+        rows.append((str(item.id), escaped(item.claim_number), escaped(item.payer_key),
+                     item.code, brief_adjustment(item.code), str(item.amount), item.action,
+                     item.status.value,
+                     str(item.appeal_deadline or "?"), "?" if left is None else str(left),
+                     escaped(item.rule)))
+    add_text_rows(table, rows)
     print_table(table)
 
 

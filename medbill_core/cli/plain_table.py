@@ -11,9 +11,10 @@ prints as before. A test compares the two on generated tables.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from rich import box
-from rich.cells import cell_len, get_character_cell_size
+from rich.cells import get_character_cell_size
 from rich.table import Table
 from rich.text import Text
 
@@ -30,12 +31,12 @@ def plain_table_text(table: Table, *, emoji: bool = False) -> str | None:
         return None
     try:
         headers = [_plain(column.header, emoji) for column in table.columns]
-        columns = [[_plain(cell, emoji) for cell in column.cells] for column in table.columns]
+        columns = [_plain_cells(list(column.cells), emoji) for column in table.columns]
         title = _plain(table.title, emoji) if table.title is not None else ""
     except _NeedsLayout:
         return None
-    widths = [max([cell_len(header), column.min_width or 0,
-                   *(cell_len(cell) for cell in cells)])
+    # every character left takes one cell: a text's width is its length
+    widths = [max([len(header), column.min_width or 0, *map(len, cells)])
               for header, column, cells in zip(headers, table.columns, columns, strict=True)]
     # rich justifies no cell of a column whose overflow is "ignore": it stays at the left
     right = [column.justify == "right" and column.overflow != "ignore"
@@ -44,24 +45,29 @@ def plain_table_text(table: Table, *, emoji: bool = False) -> str | None:
     lines: list[str] = []
     if title:  # rich prints no line for an empty title, and centres it without end spaces
         title = title.rstrip()
-        if cell_len(title) > table_width:
+        if len(title) > table_width:
             return None  # rich wraps a title wider than its table
-        left = (table_width - cell_len(title)) // 2
-        lines.append(" " * left + title + " " * (table_width - cell_len(title) - left))
+        left = (table_width - len(title)) // 2
+        lines.append(" " * left + title + " " * (table_width - len(title) - left))
     heavy = box.HEAVY_HEAD
     lines.append(_rule(heavy.top_left, heavy.top, heavy.top_divider, heavy.top_right, widths))
     lines.append(_row(heavy.head_left, heavy.head_vertical, heavy.head_right,
                       headers, widths, right))
     lines.append(_rule(heavy.head_row_left, heavy.head_row_horizontal, heavy.head_row_cross,
                        heavy.head_row_right, widths))
-    last = len(table.rows) - 1
-    for index, (row, cells) in enumerate(zip(table.rows, zip(*columns, strict=True),
-                                             strict=True)):
-        lines.append(_row(heavy.mid_left, heavy.mid_vertical, heavy.mid_right,
-                          cells, widths, right))
-        if row.end_section and index != last:  # add_section(): a rule under the row
-            lines.append(_rule(heavy.row_left, heavy.row_horizontal, heavy.row_cross,
-                               heavy.row_right, widths))
+    # column by column (a list comprehension each), then joined row by row: 100,000 rows
+    padded = [_padded(cells, width, to_right)
+              for cells, width, to_right in zip(columns, widths, right, strict=True)]
+    rows = [heavy.mid_left + heavy.mid_vertical.join(cells) + heavy.mid_right
+            for cells in zip(*padded, strict=True)]
+    # add_section(): a rule under the row (none under the last)
+    below = [index for index, row in enumerate(table.rows[:-1]) if row.end_section]
+    if below:
+        rule = _rule(heavy.row_left, heavy.row_horizontal, heavy.row_cross, heavy.row_right,
+                     widths)
+        for index in reversed(below):
+            rows.insert(index + 1, rule)
+    lines.extend(rows)
     lines.append(_rule(heavy.bottom_left, heavy.bottom, heavy.bottom_divider,
                        heavy.bottom_right, widths))
     return "\n".join(lines) + "\n"
@@ -96,10 +102,35 @@ def _plain(cell: object, emoji: bool) -> str:
         text = Text.from_markup(cell, emoji=False).plain if "[" in cell else cell
     else:
         raise _NeedsLayout
+    _check_one_cell_each(text)
+    return text
+
+
+def _plain_cells(cells: list[object], emoji: bool) -> list[str]:
+    """:func:`_plain` of a whole column, checked at once when its cells are strings with no
+    markup (what long tables hold): one pass over their joined text, not a call per cell."""
+    if not all(type(cell) is str for cell in cells):
+        return [_plain(cell, emoji) for cell in cells]
+    texts = cast(list[str], cells)
+    joined = "".join(texts)
+    if emoji and ":" in joined:
+        raise _NeedsLayout
+    if "[" in joined:
+        return [_plain(text, emoji) for text in texts]
+    _check_one_cell_each(joined)
+    return texts
+
+
+def _check_one_cell_each(text: str) -> None:
     if not text.isprintable() or (not text.isascii() and any(
             get_character_cell_size(c) != 1 for c in text)):
         raise _NeedsLayout
-    return text
+
+
+def _padded(cells: list[str], width: int, to_right: bool) -> list[str]:
+    if to_right:  # rich drops the spaces that end a right-justified cell
+        return [" " + cell.rstrip().rjust(width) + " " for cell in cells]
+    return [" " + cell.ljust(width) + " " for cell in cells]
 
 
 def _rule(left: str, line: str, cross: str, right: str, widths: list[int]) -> str:
@@ -109,6 +140,5 @@ def _rule(left: str, line: str, cross: str, right: str, widths: list[int]) -> st
 def _row(left: str, divider: str, right_edge: str, cells: Sequence[str], widths: list[int],
          right: list[bool]) -> str:
     return left + divider.join(
-        # rich drops the spaces that end a right-justified cell
-        " " + (cell.rstrip().rjust(width) if to_right else cell.ljust(width)) + " "
+        _padded([cell], width, to_right)[0]
         for cell, width, to_right in zip(cells, widths, right, strict=True)) + right_edge

@@ -15,9 +15,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.common import (
+    add_text_rows,
     cli_errors,
     console,
     data_table,
+    escaped,
     fail,
     open_app,
     parse_date_option,
@@ -126,6 +128,7 @@ def followup_command(
                        "left", "action", title=f"{len(items)} claims to follow up as of {when}",
                        keys=("claim", "payer", "deadline"),
                        numeric=("charge", "ins. bal.", "days", "left"))
+    rows = []
     for item in items:
         action = item.action.value
         if item.action is FollowUpAction.APPEAL and item.carc_codes:
@@ -142,10 +145,11 @@ def followup_command(
             ids = ", ".join(str(finding.id) for finding in item.findings)
             action += f" ({', '.join(amounts)}; finding {ids})" if amounts \
                 else f" (finding {ids})"
-        table.add_row(escape(item.claim_number), escape(item.payer_key or ""),
-                      item.state.value, str(item.charge), str(item.insurance_balance),
-                      str(item.days_since_submission), str(item.filing_deadline or "?"),
-                      "?" if item.days_left is None else str(item.days_left), escape(action))
+        rows.append((escaped(item.claim_number), escaped(item.payer_key or ""),
+                     item.state.value, str(item.charge), str(item.insurance_balance),
+                     str(item.days_since_submission), str(item.filing_deadline or "?"),
+                     "?" if item.days_left is None else str(item.days_left), escaped(action)))
+    add_text_rows(table, rows)
     print_table(table)
 
 
