@@ -31,7 +31,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from medbill_core import audit
 from medbill_core.app import UnitOfWork
@@ -223,10 +223,17 @@ def record_kept_open(work: UnitOfWork, *, posting_key: str, claim: Claim, accoun
 
 # -- reading -----------------------------------------------------------------------------------
 
-def _view(work: UnitOfWork, row: DenialRow, claim: tuple[str, str],
-          deadlines: dict[int, date | None] | None = None) -> Denial:
-    """The item of the claim ``claim`` (its number and state); its appeal deadline from
-    ``deadlines`` (by claim id) when given."""
+#: the columns of a denial item (:func:`_view`): a list reads these, not whole rows
+_ITEM_COLUMNS = (DenialRow.id, DenialRow.claim_id, DenialRow.payer_key, DenialRow.group_code,
+                 DenialRow.reason_code, DenialRow.amount, DenialRow.action, DenialRow.rule,
+                 DenialRow.denied_on, DenialRow.status, DenialRow.decided_by,
+                 DenialRow.decided_at)
+
+
+def _view(work: UnitOfWork, row: DenialRow | Row[Any, *tuple[Any, ...]],
+          claim: tuple[str, str], deadlines: dict[int, date | None] | None = None) -> Denial:
+    """The item of the claim ``claim`` (its number and state) from its row or the row's
+    :data:`_ITEM_COLUMNS`; its appeal deadline from ``deadlines`` (by claim id) when given."""
     from medbill_core.services.appeals import appeal_deadline
 
     deadline = deadlines[row.claim_id] if deadlines is not None \
@@ -256,14 +263,15 @@ def list_denials(work: UnitOfWork, *, payer_key: str | None = None,
 
     if payer_key is not None and payer_key not in work.app.config.payers:
         raise UnknownPayer(payer_key)
-    query = select(DenialRow)
+    # the item's columns, not ORM rows (59,329 items at 1,000,000 claims: a third of the time)
+    query = select(*_ITEM_COLUMNS)
     if action is not None:
         query = query.where(DenialRow.action == PostingAction(action).value)
     if not include_decided:
         query = query.where(DenialRow.status.in_(_OWED_VALUES))
     if payer_key is not None:
         query = query.where(DenialRow.payer_key == payer_key)
-    rows = list(work.session.scalars(query))
+    rows = work.session.execute(query).all()
     ids = sorted({row.claim_id for row in rows})
     # the two columns shown, not whole claims: ids from the scoped read, the Core result
     claims: dict[int, tuple[str, str]] = {}
