@@ -421,6 +421,13 @@ def test_cli_denials_list_and_decide(denial_config: tuple[Path, int, str]) -> No
             for i in items] == [(claim_id, "CO-50", "60.00", "deny", "open"),
                                 (claim_id, "PR-204", "20.00", "deny", "open")]
     co, pr = items[0]["id"], items[1]["id"]
+    # --limit: the first items only; the title still counts them all
+    assert json.loads(ok(path, "denials", "list", "--limit", "1", "--json").stdout) \
+        == items[:1]
+    first = ok(path, "denials", "list", "--limit", "1").stdout
+    assert f"1 of 2 denials as of {date.today()}" in first and str(co) in first \
+        and f"│ {pr} " not in first
+    assert "--limit" in one_line_error(cli(path, "denials", "list", "--limit", "0"), 2)
     assert json.loads(ok(path, "denials", "list", "--action", "review", "--json").stdout) == []
     assert "--action must be one of deny, review" in one_line_error(
         cli(path, "denials", "list", "--action", "adjust"), 2)

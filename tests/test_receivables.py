@@ -764,6 +764,13 @@ def test_cli_followup(ar_config: Path, wide: None) -> None:
         [items[1]["claim_number"], "acme", "partially_paid", "143.50", "60.00", "45",
          (ago(50) + timedelta(days=365)).isoformat(), "315", "review underpayment"]]
     assert items[0]["claim_id"] != items[1]["claim_id"]
+    # --limit: the most urgent only (JSON as the table), the title counts them all
+    assert json.loads(ok(ar_config, "ar", "followup", "--limit", "1", "--json").stdout) \
+        == items[:1]
+    first = ok(ar_config, "ar", "followup", "--limit", "1").stdout
+    assert f"1 of 2 claims to follow up as of {TODAY}" in first
+    assert [row[0] for row in table_rows(first)] == [items[0]["claim_number"]]
+    assert "--limit" in one_line_error(cli(ar_config, "ar", "followup", "--limit", "0"), 2)
 
 
 def test_cli_exceptions(ar_config: Path, wide: None) -> None:

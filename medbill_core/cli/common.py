@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar, overload
 
 import typer
 from rich.console import Console, ConsoleDimensions
@@ -365,6 +365,17 @@ def escaped(text: str) -> str:
     if "[" not in text and not text.endswith("\\"):
         return text
     return escape(text)
+
+
+def shown_of(shown: int, found: int) -> str:
+    """A list's count for its title: ``3``, or ``3 of 88504`` when ``--limit`` left some
+    out."""
+    return str(found) if shown == found else f"{shown} of {found}"
+
+
+#: ``--limit`` of the long work lists (``ar followup``, ``denials list``): all when not given
+Limit = Annotated[int | None, typer.Option(
+    min=1, help="Only the first N, most urgent first (the title still counts them all)")]
 
 
 def add_text_rows(table: Table, rows: Iterable[Sequence[str]]) -> None:

@@ -20,6 +20,7 @@ from medbill_core.cli.appeals_cmd import (
     report_opened,
 )
 from medbill_core.cli.common import (
+    Limit,
     add_text_rows,
     cli_errors,
     console,
@@ -29,6 +30,7 @@ from medbill_core.cli.common import (
     open_app,
     print_json,
     print_table,
+    shown_of,
 )
 from medbill_core.codesets.explain import brief_adjustment
 
@@ -47,6 +49,7 @@ def list_command(
         "--all", help="Also list items already written off, transferred or closed")] = False,
     action: Annotated[str | None, typer.Option(
         help="Only 'deny' (denials) or 'review' (held for review) items")] = None,
+    limit: Limit = None,
     as_json: AsJson = False,
 ) -> None:
     """Denials and review items still owed by the payer, nearest appeal deadline first."""
@@ -61,12 +64,14 @@ def list_command(
     with medbill.unit_of_work() as work:
         items = list_denials(work, payer_key=payer, include_decided=include_decided,
                              action=PostingAction(action) if action else None)
+    found = len(items)
+    items = items[:limit]
     if as_json:
         print_json([item.as_json(today) for item in items])
         return
     table = data_table("id", "claim", "payer", "code", "meaning", "amount", "action",
                        "status", "deadline", "left", "rule",
-                       title=f"{len(items)} denials as of {today}",
+                       title=f"{shown_of(len(items), found)} denials as of {today}",
                        keys=("id", "claim", "payer", "code", "deadline"),
                        numeric=("id", "amount", "left"))
     rows = []

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from medbill_core.cli.common import (
+    Limit,
     add_text_rows,
     cli_errors,
     console,
@@ -25,6 +26,7 @@ from medbill_core.cli.common import (
     parse_date_option,
     print_json,
     print_table,
+    shown_of,
 )
 from medbill_core.codesets.explain import brief_adjustment
 
@@ -108,6 +110,7 @@ def followup_command(
         help="Days since submission after which a claim still at the payer needs a 276")] = 30,
     as_of: AsOf = None,
     payer: Annotated[str | None, typer.Option(help="Only claims billed to this payer key")] = None,
+    limit: Limit = None,
     as_json: AsJson = False,
 ) -> None:
     """Claims needing insurance follow-up, fewest timely-filing days left first."""
@@ -120,12 +123,15 @@ def followup_command(
         raise fail(f"--payer: {payer!r} is not a configured payer (configured: {known})", 2)
     with medbill.unit_of_work() as work:
         items = followup(work, older_than=older_than, as_of=when, payer_key=payer)
+    found = len(items)
+    items = items[:limit]
     if as_json:
         print_json([item.as_json() for item in items])
         return
     # the claim number identifies the claim (``medbill claims show`` takes it); --json has ids
     table = data_table("claim", "payer", "state", "charge", "ins. bal.", "days", "deadline",
-                       "left", "action", title=f"{len(items)} claims to follow up as of {when}",
+                       "left", "action", title=f"{shown_of(len(items), found)} claims to follow "
+                       f"up as of {when}",
                        keys=("claim", "payer", "deadline"),
                        numeric=("charge", "ins. bal.", "days", "left"))
     rows = []
