@@ -21,6 +21,7 @@ from x12_factories import FIXTURES
 from medbill_core.api import (
     Address,
     AdjustmentGroup,
+    ClaimPayment,
     ClaimStatusCode,
     CommunicationNumber,
     CommunicationQualifier,
@@ -348,3 +349,21 @@ def test_payer_contact_argument_is_the_fallback_for_what_a_remittance_lacks() ->
     assert decoded.payer_contacts == DOMAIN_REMITTANCE.payer_contacts
     (decoded,) = decode_835(encode_835([DOMAIN_REMITTANCE], payer_contact=fallback))
     assert decoded == DOMAIN_REMITTANCE
+
+
+def test_a_value_a_model_refuses_is_still_a_positioned_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The backstop under the element checks: a model refusing a value none of them caught
+    (none is known: simulated here) is an X12ValueError naming the fields where the reader
+    is, not pydantic's own exception (the command line would print a traceback)."""
+    from medbill_payer_generic_x12.transactions import remittance_835
+
+    def refused(claim: dict[str, object], service: object) -> ClaimPayment:
+        return ClaimPayment.model_validate({**claim, "paid": "12.345", "services": []})
+
+    monkeypatch.setattr(remittance_835, "_finish_claim", refused)
+    with pytest.raises(X12ValueError) as raised:
+        decode_835(_interchange(*PAYMENT, *PAYER_LOOP_1000A, *PAYEE_LOOP_1000B, *CLAIM))
+    # the segment being read when the claim payment was completed: here the set's SE
+    assert raised.value.segment_index == 25 and str(raised.value).startswith("segment 25")
+    assert "valid paid" in str(raised.value) and "12.345" not in str(raised.value)

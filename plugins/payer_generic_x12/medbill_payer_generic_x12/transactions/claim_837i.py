@@ -103,6 +103,7 @@ from medbill_payer_generic_x12.x12.errors import (
     X12EncodeError,
     X12StructureError,
     X12ValueError,
+    refused_fields,
 )
 from medbill_payer_generic_x12.x12.findings import Finding, FindingSeverity, X12FindingsError
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction
@@ -444,10 +445,8 @@ def decode_837i_transaction(transaction: Transaction, *,
     try:
         yield from _claims_of(transaction, payer_key, adapter, findings, check_codes, lenient)
     except ValidationError as exc:  # a value no element check caught: still positioned
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
-                           for e in exc.errors(include_input=False))
-        raise X12ValueError(f"valid {fields}", segment_index=transaction.segment_index) \
-            from None
+        raise X12ValueError(f"valid {refused_fields(exc)}",
+                            segment_index=transaction.segment_index) from None
 
 
 def _claims_of(transaction: Transaction, payer_key: Callable[[str], str], adapter: str,

@@ -90,6 +90,7 @@ from medbill_payer_generic_x12.x12.errors import (
     X12Error,
     X12StructureError,
     X12ValueError,
+    refused_fields,
 )
 from medbill_payer_generic_x12.x12.findings import Finding, FindingSeverity, X12FindingsError
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
@@ -596,10 +597,8 @@ def decode_837p_transaction(transaction: Transaction, *,
         yield from _claims_of(transaction, payer_key, adapter, findings, check_codes,
                               lenient)
     except ValidationError as exc:  # a value no element check caught: still positioned
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
-                           for e in exc.errors(include_input=False))
-        raise X12ValueError(f"valid {fields}", segment_index=transaction.segment_index) \
-            from None
+        raise X12ValueError(f"valid {refused_fields(exc)}",
+                            segment_index=transaction.segment_index) from None
 
 
 def _claims_of(transaction: Transaction, payer_key: Callable[[str], str],
@@ -996,9 +995,7 @@ def _validated(transaction: Transaction, model: type[_Model], data: dict[str, An
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "record"
-                           for e in exc.errors(include_input=False))
-        raise X12ValueError(f"{what} with valid {fields}",
+        raise X12ValueError(f"{what} with valid {refused_fields(exc)}",
                             segment_index=transaction.segment_index) from None
 
 

@@ -90,6 +90,7 @@ from medbill_payer_generic_x12.x12.errors import (
     X12Error,
     X12StructureError,
     X12ValueError,
+    refused_fields,
 )
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
 from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
@@ -764,6 +765,19 @@ def iter_claim_payments(transaction: Transaction, decoder: _Decoder) -> Iterator
         yield _finish_claim(claim, service)
 
 
+def _positioned(transaction: Transaction, claims: Iterator[ClaimPayment]
+                ) -> Iterator[ClaimPayment]:
+    """``claims``, where a value the element checks let through and a model refused (none is
+    known: each element is checked where it is read) is still an X12 error naming the fields
+    at the segment being read, never pydantic's own exception (the 837 decoders do the
+    same)."""
+    try:
+        yield from claims
+    except ValidationError as exc:
+        raise X12ValueError(f"valid {refused_fields(exc)}",
+                            segment_index=transaction.segment_index) from None
+
+
 class RemittanceStream:
     """One 835 transaction set decoded claim by claim.
 
@@ -776,7 +790,7 @@ class RemittanceStream:
         ensure_transaction(transaction, "835", ("005010X221",))
         self.transaction = transaction
         self._decoder = _Decoder(transaction, strict, warnings)
-        self._claims = iter_claim_payments(transaction, self._decoder)
+        self._claims = _positioned(transaction, iter_claim_payments(transaction, self._decoder))
 
     def claims(self) -> Iterator[ClaimPayment]:
         return self._claims

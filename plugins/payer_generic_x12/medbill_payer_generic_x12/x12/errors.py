@@ -10,8 +10,12 @@ Where an X12 acknowledgment code applies (TA1 note code, 999 IK3/IK4 error code)
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from medbill_core.api import DecodeError, SubmissionError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 #: A segment ID as X12 writes it (``CLP``, ``N1``): only such an ID is named in a message.
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
@@ -127,3 +131,10 @@ class X12EncodeError(_Positioned, SubmissionError):
 
 class X12DelimiterInData(X12EncodeError):
     """A data value contains one of the interchange's delimiters."""
+
+
+def refused_fields(error: ValidationError) -> str:
+    """The fields a model refused, dotted (``services.0.paid``), for a positioned X12 error
+    about a value no element check caught: their names only, never the input (PHI)."""
+    return ", ".join(".".join(str(part) for part in item["loc"]) or "record"
+                     for item in error.errors(include_input=False))
