@@ -72,7 +72,7 @@ from sqlalchemy.orm import Session
 
 from medbill_core import audit, ledger_balances
 from medbill_core.errors import LedgerError
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO, summed_cents, to_money
 from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import LedgerBalanceRow, LedgerEntryRow, PostingRow, utcnow
 
@@ -579,9 +579,5 @@ def as_of_conditions(as_of: date | None) -> tuple[ColumnElement[bool], ...]:
 
 
 def _summed(value: object) -> Decimal:
-    """A SUM over a cents column, already converted to dollars by the column type."""
-    if value is None:
-        return ZERO
-    if not isinstance(value, Decimal):
-        raise LedgerError("ledger sum came back untyped")  # guards against double conversion
-    return to_money(value)
+    """:func:`~medbill_core.money.summed_cents`, a sum that lost its type a ledger error."""
+    return summed_cents(value, LedgerError)

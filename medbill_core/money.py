@@ -82,6 +82,18 @@ def to_money(value: Any) -> Decimal:
         raise ValueError("amount is too large") from None
 
 
+def summed_cents(value: object, error: type[Exception] = TypeError) -> Decimal:
+    """A SQL ``SUM`` over a cents column as the column's type gives it back: Decimal dollars,
+    quantized; NULL (nothing summed) is zero. Anything else means the sum lost the column's
+    type (a bare SUM over an expression, a conversion done twice): raised as ``error``
+    rather than taken for dollars or cents by guess."""
+    if value is None:
+        return ZERO
+    if not isinstance(value, Decimal):
+        raise error("a sum of amounts came back untyped")
+    return value
+
+
 def parse_money_input(value: Any) -> Decimal:
     """An amount that came from outside the program (a file, a command line, the
     configuration), read exactly: like :func:`to_money`, but a ``Decimal`` with more than

@@ -99,6 +99,20 @@ def test_practice_rejects_bad_npi_ein_taxonomy_and_po_box() -> None:
 
 # -- money -----------------------------------------------------------------------------------
 
+def test_a_sum_of_amounts_is_taken_only_as_the_column_type_gave_it() -> None:
+    """NULL (nothing summed) is zero; a sum that lost the cents column's type (a bare int of
+    cents, a float) is refused, as the caller's error, rather than read as dollars."""
+    from medbill_core.errors import LedgerError
+    from medbill_core.money import summed_cents
+
+    assert summed_cents(D("12.50")) == D("12.50") and summed_cents(None) == D("0.00")
+    for lost in (1250, 12.5, "12.50"):
+        with pytest.raises(TypeError, match="came back untyped"):
+            summed_cents(lost)
+        with pytest.raises(LedgerError):
+            summed_cents(lost, LedgerError)
+
+
 def test_money_is_decimal_never_float() -> None:
     assert to_money(7) == D("7.00")
     assert to_money(" 12.3 ") == D("12.30")

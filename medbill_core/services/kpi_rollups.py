@@ -60,7 +60,7 @@ from sqlalchemy.orm import aliased
 
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import ClaimState
-from medbill_core.money import ZERO
+from medbill_core.money import ZERO, summed_cents
 from medbill_core.services import kpi_bases as bases
 from medbill_core.storage.database import READ_ONLY_OPTION
 from medbill_core.storage.schema import (
@@ -185,12 +185,13 @@ def _computed(work: UnitOfWork, run: Sequence[str], flows_from: date, to: date, 
     ledger: dict[str, LedgerSums] = {month: {} for month in run}
     for month, payer, kind, amount, insurance, patient in work.session.execute(
             bases.ledger_months(first_day(run[0]), to)):
-        ledger[month][(payer, kind)] = (_money(amount), _money(insurance), _money(patient))
+        ledger[month][(payer, kind)] = (summed_cents(amount), summed_cents(insurance),
+                                        summed_cents(patient))
     balance: Decimal | None = None
     if opening:
         insurance, patient = work.session.execute(
             bases.balance_before(first_day(run[0]))).one()
-        balance = _money(insurance) + _money(patient)
+        balance = summed_cents(insurance) + summed_cents(patient)
     sent_query = bases.submissions(flows_from, to, offset)
     sent: dict[str, dict[int, tuple[int, int]]] = {month: {} for month in run}
     for month, lag, count, clean in work.session.execute(
@@ -207,7 +208,7 @@ def _computed(work: UnitOfWork, run: Sequence[str], flows_from: date, to: date, 
                    func.sum(answers.c.denied_amount))
             .group_by(answers.c.month, answers.c.payer_key)):
         answered[month][payer] = (int(count), int(resolved or 0), int(denied or 0),
-                                  _money(amount))
+                                  summed_cents(amount))
     # a claim has one first answer, in one month: distinct claims per month add up
     carc: dict[str, dict[tuple[str, str], tuple[int, Decimal]]] = {month: {} for month in run}
     for month, group, reason, claims, amount in work.session.execute(
@@ -215,7 +216,7 @@ def _computed(work: UnitOfWork, run: Sequence[str], flows_from: date, to: date, 
                    func.count(distinct(DenialRow.claim_id)), func.sum(DenialRow.amount))
             .join(answers, answers.c.posting_key == DenialRow.posting_key)
             .group_by(answers.c.month, DenialRow.group_code, DenialRow.reason_code)):
-        carc[month][(group, reason)] = (int(claims), _money(amount))
+        carc[month][(group, reason)] = (int(claims), summed_cents(amount))
     procedures: dict[str, dict[str, tuple[int, Decimal]]] = {month: {} for month in run}
     # the billed code: an institutional line without a procedure code counts by revenue code
     billed = func.coalesce(ClaimLineRow.procedure_code, ClaimLineRow.revenue_code)
@@ -225,7 +226,7 @@ def _computed(work: UnitOfWork, run: Sequence[str], flows_from: date, to: date, 
             .join(answers, answers.c.claim_id == ClaimLineRow.claim_id)
             .where(answers.c.denied == 1)
             .group_by(answers.c.month, billed)):
-        procedures[month][code] = (int(claims), _money(amount))
+        procedures[month][code] = (int(claims), summed_cents(amount))
     result = {}
     for month in run:
         result[month] = MonthSums(month, ledger[month], balance, sent[month], answered[month],
@@ -233,15 +234,6 @@ def _computed(work: UnitOfWork, run: Sequence[str], flows_from: date, to: date, 
         if balance is not None:  # the next month opens with this one's close
             balance += sum((i + p for _a, i, p in ledger[month].values()), ZERO)
     return result
-
-
-def _money(value: object) -> Decimal:
-    """A SUM over a cents column (the column type made it Decimal dollars); NULL: nothing."""
-    if value is None:
-        return ZERO
-    if not isinstance(value, Decimal):
-        raise TypeError("KPI sum came back untyped")
-    return value
 
 
 # -- kept months -------------------------------------------------------------------------------

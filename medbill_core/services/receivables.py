@@ -68,7 +68,7 @@ from medbill_core.domain import ClaimState, ClaimStatusCode
 from medbill_core.errors import UnknownPayer
 from medbill_core.ledger import EntryKind, as_of_conditions
 from medbill_core.lifecycle import PENDING_AT_PAYER
-from medbill_core.money import ZERO
+from medbill_core.money import ZERO, summed_cents
 from medbill_core.permissions import Action
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
 from medbill_core.services.appeals import pending_appeals
@@ -275,7 +275,7 @@ def _groups_from_entries(work: UnitOfWork, as_of: date,
         .group_by(LedgerEntryRow.claim_id, LedgerEntryRow.patient_id,
                   LedgerEntryRow.payer_key)
         .having(insurance != ZERO)).all()
-    return [_Group(claim_id, patient_id, payer_key, _money(amount), first)
+    return [_Group(claim_id, patient_id, payer_key, summed_cents(amount), first)
             for claim_id, patient_id, payer_key, amount, first in rows]
 
 
@@ -330,15 +330,6 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
     ordered = sorted(set(ids))
     for start in range(0, len(ordered), _CHUNK):
         yield ordered[start:start + _CHUNK]
-
-
-def _money(value: object) -> Decimal:
-    """A SUM over a cents column (the column type already made it Decimal dollars)."""
-    if value is None:
-        return ZERO
-    if not isinstance(value, Decimal):
-        raise TypeError("ledger sum came back untyped")
-    return value  # the cents column type made it a cent-quantized Decimal already
 
 
 def end_of_local_day(day: date) -> datetime:
@@ -437,7 +428,7 @@ def _patient_rows(work: UnitOfWork, as_of: date, straddling: _Straddling,
     b = LedgerBalanceRow
     # Core result, practice named by _open, the claims the kept rows' own (as _kept_groups)
     rows: list[_PatientRow] = [
-        (claim_id, owner, _money(balance), first, clock)
+        (claim_id, owner, summed_cents(balance), first, clock)
         for claim_id, owner, balance, first, clock in work.session.connection().execute(
             select(b.claim_id, b.patient_id, b.balance, b.first_effective,
                    func.coalesce(b.first_to_patient, _service_date_of_account(b.claim_id)))
@@ -466,7 +457,7 @@ def _patient_rows_from_entries(work: UnitOfWork, as_of: date,
         .having(patient != ZERO)).all()
     transfers = _first_transfers_to_patient(
         work, as_of, (claim_id for claim_id, *_ in rows if claim_id is not None))
-    return [(claim_id, owner, _money(balance), first,
+    return [(claim_id, owner, summed_cents(balance), first,
              None if claim_id is None else transfers.get(claim_id))
             for claim_id, owner, balance, first in rows]
 
@@ -566,8 +557,8 @@ def _agency_accounts(work: UnitOfWork, as_of: date, patient_id: int | None
              .group_by(LedgerEntryRow.patient_id))
     if patient_id is not None:
         query = query.where(LedgerEntryRow.patient_id == patient_id)
-    return [(_money(balance), days_old(since, as_of))
-            for _, balance, since in work.session.execute(query) if _money(balance) != ZERO]
+    return [(summed_cents(balance), days_old(since, as_of))
+            for _, balance, since in work.session.execute(query) if summed_cents(balance) != ZERO]
 
 
 @dataclass(frozen=True)
@@ -870,7 +861,7 @@ def followup(work: UnitOfWork, *, older_than: int = 30, as_of: date | None = Non
         state = _STATES[state_value]
         sent = None if sent_at is None else days_of.of(sent_at)
         days = days_old(sent or service_date, today)
-        balance = _money(owed)
+        balance = summed_cents(owed)
         findings = tuple(flagged[claim_id]) if flagged and claim_id in flagged else ()
         appeal = appeals.get(claim_id)
         if findings and state not in (ClaimState.DENIED, ClaimState.REJECTED):
