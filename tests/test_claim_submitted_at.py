@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from migration_support import migrate_again_from
 from sqlalchemy import func, select
 
 from medbill_core.domain import ClaimState as S
@@ -90,8 +91,6 @@ def test_a_row_the_unit_of_work_holds_says_it_too(medbill_app) -> None:
 
 def test_the_migration_fills_it_from_the_transitions(medbill_app) -> None:
     """Migration 0041 on a database holding submitted, resubmitted and unsent claims."""
-    from alembic import command
-
     sent, resent, draft = _new_claims(medbill_app, 3)
     with medbill_app.unit_of_work() as work:
         for target in (S.VALIDATED, S.SUBMITTED):
@@ -99,12 +98,7 @@ def test_the_migration_fills_it_from_the_transitions(medbill_app) -> None:
         for target in (S.VALIDATED, S.SUBMITTED, S.REJECTED, S.DRAFT, S.VALIDATED,
                        S.SUBMITTED):
             work.claims.transition(resent, target)
-    database = medbill_app.database
-    config = database.alembic_config()
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0040")
-    database.upgrade()
+    migrate_again_from(medbill_app.database, "0040")
     with medbill_app.unit_of_work() as work:
         for claim in (sent, resent):
             assert _same_instant(_kept(work, claim), _latest_submission(work, claim))

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migration_support import migrate_again_from
 from sqlalchemy import func, select, text
 
 from medbill_core import ledger_balances
@@ -230,8 +231,6 @@ def test_db_check_balances_names_what_differs_and_repairs_it(tmp_path) -> None:
 def test_the_migration_fills_the_rows_from_the_entries(medbill_app) -> None:
     """Migration 0040 on a database holding a ledger: the rows it computes in SQL are the
     rows the ledger wrote entry by entry (both databases)."""
-    from alembic import command
-
     made = _claims(medbill_app, 4)
     _post_all(medbill_app, made, [
         (0, EntryKind.PAYER_PAYMENT, D("60.00"), "acme", 30, 0),
@@ -242,12 +241,7 @@ def test_the_migration_fills_the_rows_from_the_entries(medbill_app) -> None:
         (3, EntryKind.CHARGE, D("12.00"), None, 0, 0)])
     with medbill_app.unit_of_work() as work:
         written = sorted(ledger_balances.kept(work.session), key=_row_order)
-    database = medbill_app.database
-    config = database.alembic_config()
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0039")
-    database.upgrade()
+    migrate_again_from(medbill_app.database, "0039")
     with medbill_app.unit_of_work() as work:
         assert ledger_balances.mismatches(work.session) == []
         assert sorted(ledger_balances.kept(work.session), key=_row_order) == written
