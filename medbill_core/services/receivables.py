@@ -557,8 +557,8 @@ def _agency_accounts(work: UnitOfWork, as_of: date, patient_id: int | None
              .group_by(LedgerEntryRow.patient_id))
     if patient_id is not None:
         query = query.where(LedgerEntryRow.patient_id == patient_id)
-    return [(summed_cents(balance), days_old(since, as_of))
-            for _, balance, since in work.session.execute(query) if summed_cents(balance) != ZERO]
+    return [(amount, days_old(since, as_of)) for _, balance, since in work.session.execute(query)
+            if (amount := summed_cents(balance)) != ZERO]
 
 
 @dataclass(frozen=True)
