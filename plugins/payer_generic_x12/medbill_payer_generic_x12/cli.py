@@ -13,7 +13,7 @@ import typer
 from medbill_core.api import DocumentKind
 from medbill_payer_generic_x12.codec import read_document
 from medbill_payer_generic_x12.validation import validate_document
-from medbill_payer_generic_x12.x12.errors import X12Error
+from medbill_payer_generic_x12.x12.errors import X12Error, visible
 
 app = typer.Typer(name="x12", help="Read and check X12 5010 documents.", no_args_is_help=True)
 
@@ -53,7 +53,7 @@ def parse(file: Path = typer.Argument(
     try:
         result = read_document(text, lenient=lenient)
     except X12Error as exc:
-        typer.echo(f"error: {file.name}: {exc}", err=True)
+        typer.echo(visible(f"error: {file.name}: {exc}"), err=True)
         raise typer.Exit(1) from None
     refused = strict and bool(result.errors)
     if as_json:
@@ -68,10 +68,10 @@ def parse(file: Path = typer.Argument(
         return
     if refused:
         for finding in result.errors:
-            typer.echo(f"error: {file.name}: {finding}", err=True)
+            typer.echo(visible(f"error: {file.name}: {finding}"), err=True)
         raise typer.Exit(1)
     for finding in result.findings:
-        typer.echo(f"{file.name}: {finding}")
+        typer.echo(visible(f"{file.name}: {finding}"))
     noun = "claim(s)" if result.kind is DocumentKind.CLAIM_837P else "transaction set(s)"
     summary = f"{file.name}: {result.kind.value}, {len(result.objects)} {noun}"
     if result.findings:
@@ -98,7 +98,7 @@ def validate(file: Path = typer.Argument(..., help="X12 file to check"),
             raise typer.Exit(1)
         return
     for finding in findings:
-        typer.echo(f"{file.name}: {finding}")
+        typer.echo(visible(f"{file.name}: {finding}"))
     typer.echo(f"{file.name}: {label}: {errors} error(s), {len(findings) - errors} warning(s)")
     if errors:
         raise typer.Exit(1)

@@ -13,7 +13,7 @@ from typing import Any
 from medbill_core.api import DocumentKind, Remittance
 from medbill_payer_generic_x12.codec import decode_document, read_document
 from medbill_payer_generic_x12.document_findings import CHARSET_MESSAGE, charset_findings
-from medbill_payer_generic_x12.x12.errors import X12Error
+from medbill_payer_generic_x12.x12.errors import X12Error, describe_claim, visible
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ def _lenient(text: str, findings: list[Finding], first: X12Error) -> tuple[Docum
 
 def _balance_835(index: int, remittance: Remittance) -> list[Finding]:
     findings = []
-    where = f"835 transaction {index} (trace {remittance.trace_number})"
+    where = f"835 transaction {index} (trace {visible(remittance.trace_number)})"
     difference = remittance.balance_difference()
     if difference != 0:
         findings.append(Finding("error", (
@@ -94,14 +94,15 @@ def _balance_835(index: int, remittance: Remittance) -> list[Finding]:
     for claim in remittance.claims:
         if not claim.is_balanced():
             findings.append(Finding("error", (
-                f"{where}, claim {claim.claim_number}: charge {claim.charge} - paid {claim.paid}"
-                f" = {claim.charge - claim.paid}, but adjustments total {claim.adjusted}")))
+                f"{where}, {describe_claim(claim.claim_number)}: charge {claim.charge} - paid "
+                f"{claim.paid} = {claim.charge - claim.paid}, but adjustments total "
+                f"{claim.adjusted}")))
         for line, service in enumerate(claim.services, start=1):
             if service.adjustments and not service.is_balanced():
                 gap: Decimal = service.charge - service.paid - service.adjusted
                 findings.append(Finding("warning", (
-                    f"{where}, claim {claim.claim_number} line {line}: line charge - paid - "
-                    f"adjustments = {gap}")))
+                    f"{where}, {describe_claim(claim.claim_number)} line {line}: line charge - "
+                    f"paid - adjustments = {gap}")))
     return findings
 
 

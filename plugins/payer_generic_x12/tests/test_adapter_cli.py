@@ -192,3 +192,24 @@ def test_cli_validate_reports_balancing(tmp_path) -> None:
     assert result.exit_code == 1
     assert "BPR02 421.50 is not claim payments 420.50" in result.output
     assert "claim CLM1003: charge 500.00 - paid 340.50 = 159.50" in result.output
+
+
+def test_cli_validate_shows_a_stray_byte_in_a_quoted_value_as_its_escape(tmp_path) -> None:
+    """The balancing findings quote the TRN02 and CLP01 read from the file: a C1 control
+    byte there (found by the demo's 835 fuzz test) is printed as ``\\x80``, never as itself."""
+    from medbill_payer_generic_x12.cli import app
+
+    text = (FIXTURES / "835" / "medbill__two-payers-reversal-plb.835").read_text()
+    unbalanced = tmp_path / "stray.835"
+    unbalanced.write_bytes(text.replace("BPR*I*420.5*", "BPR*I*421.5*")
+                           .replace("CAS*CO*45*159.5", "CAS*CO*45*150.5")
+                           .replace("TRN*1*CHK1001*", "TRN*1*CHK\x80\x80*")
+                           .replace("CLP*CLM1003*", "CLP*CLM\x9b1003*").encode("latin-1"))
+    for command in (["validate"], ["parse"], ["parse", "--strict"]):
+        result = runner.invoke(app, [*command, str(unbalanced)])
+        assert result.exit_code == (0 if command == ["parse"] else 1), result.output
+        assert "4 finding(s)" in result.output if command == ["parse"] else True
+        assert not [char for char in result.output if not char.isprintable() and char != "\n"]
+    result = runner.invoke(app, ["validate", str(unbalanced)])
+    assert "(trace CHK\\x80\\x80): BPR02 421.50 is not claim payments 420.50" in result.output
+    assert "claim CLM\\x9b1003: charge 500.00 - paid 340.50 = 159.50" in result.output

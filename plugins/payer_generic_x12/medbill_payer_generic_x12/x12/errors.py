@@ -41,14 +41,18 @@ def describe_position(segment_index: int | None, segment_id: str | None,
     return ", ".join(parts) or "document"
 
 
+def visible(text: str) -> str:
+    """``text`` as read from a file, with each character a terminal would not show as itself
+    (a control character from a stray byte, a right-to-left override) written as its escape
+    (``\\x80``), so a message quoting it stays one visible line."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def describe_claim(claim_number: str) -> str:
-    """``claim 1234-A``: the claim number as read, with each character a terminal would not show
-    as itself (a control character from a stray byte, a right-to-left override) written as its
-    escape, so a message naming the claim stays one visible line."""
-    if not claim_number.isprintable():
-        claim_number = "".join(char if char.isprintable() else repr(char)[1:-1]
-                               for char in claim_number)
-    return f"claim {claim_number}"
+    """``claim 1234-A``: the claim number as read, made :func:`visible`."""
+    return f"claim {visible(claim_number)}"
 
 
 class _Positioned:
