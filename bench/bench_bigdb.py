@@ -142,7 +142,7 @@ def main() -> None:
     def count(*_args: Any) -> None:
         statements[0] += 1
 
-    print(f"{'command':<30}{'service s':>10}{'SQL':>6}{'items':>9}{'CLI s':>8}")
+    print(f"{'command':<30}{'service s':>10}{'SQL':>6}{'items':>11}{'CLI s':>8}")
     for name, words, call in commands():
         event.listen(Engine, "before_cursor_execute", count)
         statements[0] = 0
@@ -152,7 +152,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
         event.remove(Engine, "before_cursor_execute", count)
         cli = "" if args.no_cli else run_cli(settings, words)
-        print(f"{name:<30}{seconds:>10.2f}{statements[0]:>6}{items:>9,}{cli}", flush=True)
+        print(f"{name:<30}{seconds:>10.2f}{statements[0]:>6}{items:>11,}{cli}", flush=True)
     app.close()
 
 
