@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from notify_support import LENDER, LENDER_PROVIDER, callback, plugin
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_http_accounts import AUDITOR, FRONT, authenticate
 from test_http_api import assert_problem
 
@@ -27,13 +27,21 @@ from medbill_core.services.card_payments import balance_owed
 from medbill_core.services.financing import (
     Applied,
     ReferralStatus,
+    check_pending,
     check_referral,
     get_referral,
     handle_callback,
     list_referrals,
     refer,
 )
-from medbill_core.storage.schema import AuditEventRow, GuarantorRow, LedgerEntryRow, PaymentRow
+from medbill_core.storage.schema import (
+    AuditEventRow,
+    FinancingReferralRow,
+    GuarantorRow,
+    LedgerEntryRow,
+    PaymentRow,
+    utcnow,
+)
 from medbill_core.testing import factories
 
 D = Decimal
@@ -189,6 +197,76 @@ def test_a_decline_or_an_expiry_posts_nothing(medbill_app: Medbill,
                                                                            None)
     assert payments(medbill_app) == []
     assert owed(medbill_app, guarantor_id) == D("90.00")
+
+
+def _made_hours_ago(app: Medbill, referral_id: int, hours: int) -> None:
+    with app.unit_of_work() as work:
+        work.session.execute(update(FinancingReferralRow)
+                             .where(FinancingReferralRow.id == referral_id)
+                             .values(created_at=utcnow() - timedelta(hours=hours)))
+
+
+def test_the_lender_is_asked_about_late_referrals_and_one_that_fails_stops_none(
+        medbill_app: Medbill) -> None:
+    """A lost callback: the hourly poll asks about the referrals undecided an hour after they
+    were made (not the recent ones), applies each answer once, and a referral whose answer
+    cannot be applied stays as it was while the others are asked."""
+    made = {}
+    for name, charge in (("approved", "100.00"), ("declined", "50.00"), ("waiting", "70.00"),
+                         ("failing", "80.00"), ("recent", "90.00")):
+        guarantor_id, _ = family(medbill_app, charge)
+        made[name] = (guarantor_id, *referred(medbill_app, guarantor_id))
+    ids = {name: referral_id for name, (_, referral_id, _) in made.items()}
+    for name, hours in (("approved", 5), ("declined", 4), ("waiting", 3), ("failing", 2)):
+        _made_hours_ago(medbill_app, ids[name], hours)
+    LENDER_PROVIDER.decide(made["approved"][2], FinancingStatus.APPROVED, "100.00")
+    LENDER_PROVIDER.decide(made["declined"][2], FinancingStatus.DECLINED)
+    LENDER_PROVIDER.decide(made["failing"][2], FinancingStatus.APPROVED, "800.00")
+    LENDER_PROVIDER.decide(made["recent"][2], FinancingStatus.APPROVED, "90.00")
+
+    checked = check_pending(medbill_app)
+    assert checked.statuses == {ReferralStatus.POSTED: [ids["approved"]],
+                                ReferralStatus.DECLINED: [ids["declined"]],
+                                ReferralStatus.REFERRED: [ids["waiting"]]}
+    assert list(checked.failed) == [ids["failing"]] and checked.asked == 4
+    assert "more than the 80.00 referred" in checked.failed[ids["failing"]]
+    assert "\n" not in checked.failed[ids["failing"]]
+    assert {name: referral(medbill_app, referral_id).status
+            for name, referral_id in ids.items()} == {
+        "approved": ReferralStatus.POSTED, "declined": ReferralStatus.DECLINED,
+        "waiting": ReferralStatus.REFERRED, "failing": ReferralStatus.REFERRED,
+        "recent": ReferralStatus.REFERRED}
+    assert [p.amount for p in payments(medbill_app)] == [D("100.00")]
+    assert owed(medbill_app, made["approved"][0]) == D("0.00")
+    assert checked.as_json()["posted"] == [ids["approved"]]
+    assert checked.as_json()["failed"][0]["id"] == ids["failing"]
+
+    again = check_pending(medbill_app)  # the decided ones are not asked again
+    assert (again.statuses, list(again.failed)) == (
+        {ReferralStatus.REFERRED: [ids["waiting"]]}, [ids["failing"]])
+    everything = check_pending(medbill_app, older_than=timedelta(0), limit=3)
+    assert everything.statuses == {ReferralStatus.REFERRED: [ids["waiting"]],
+                                   ReferralStatus.POSTED: [ids["recent"]]}
+    assert list(everything.failed) == [ids["failing"]]
+    assert [p.amount for p in payments(medbill_app)] == [D("100.00"), D("90.00")]
+
+
+def test_the_workers_financing_job_asks_each_practice(medbill_app: Medbill) -> None:
+    from medbill_core.jobs import JOB_KINDS
+    from medbill_core.jobs import tasks as job_tasks
+
+    guarantor_id, _ = family(medbill_app, "40.00")
+    referral_id, application = referred(medbill_app, guarantor_id)
+    _made_hours_ago(medbill_app, referral_id, 2)
+    LENDER_PROVIDER.decide(application, FinancingStatus.APPROVED, "40.00")
+    job_tasks.use(medbill_app)
+    try:
+        job_tasks.financing.func(None)
+    finally:
+        job_tasks.use(None)  # type: ignore[arg-type]
+    assert referral(medbill_app, referral_id).status is ReferralStatus.POSTED
+    assert owed(medbill_app, guarantor_id) == D("0.00")
+    assert "financing" in JOB_KINDS
 
 
 def test_an_amount_beyond_the_balance_is_refused_in_one_line(medbill_app: Medbill) -> None:

@@ -88,4 +88,31 @@ def test_financing_refusals_are_one_line(config: Path) -> None:
         "error: financing referral 3 not found")
     assert as_json(config, "financing", "list") == []
     assert one_line_error(cli(config, "financing", "refer", "--guarantor", str(gid)), 2)
+    assert ok(config, "financing", "check-pending").stdout.strip() == (
+        "asked the lender about 0 referral(s)")
+    assert as_json(config, "financing", "check-pending", "--older-than", "0") == {
+        "asked": 0, "referred": [], "approved": [], "declined": [], "expired": [],
+        "posted": [], "failed": []}
+    assert "--older-than" in one_line_error(cli(config, "financing", "check-pending",
+                                                "--older-than", "-1"), 2)
 
+
+
+def test_check_pending_names_each_referral_the_lender_could_not_answer_about(
+        config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counts on stdout, one line per referral left as it was on stderr, exit 1 (the
+    service's own rules are tests/test_financing.py's)."""
+    from medbill_core.services import financing
+
+    def checked(_medbill: Any, **_options: Any) -> financing.PendingChecked:
+        return financing.PendingChecked(
+            {financing.ReferralStatus.POSTED: [4], financing.ReferralStatus.REFERRED: [5, 6]},
+            {7: "financing provider 'mock' is unreachable"})
+
+    monkeypatch.setattr(financing, "check_pending", checked)
+    result = cli(config, "financing", "check-pending")
+    assert result.exit_code == 1
+    assert result.stdout.strip() == "asked the lender about 4 referral(s): 2 referred, 1 posted"
+    assert result.stderr.strip().splitlines() == [
+        "error: financing referral 7: financing provider 'mock' is unreachable",
+        "error: 1 referral(s) not checked (they stay as they were)"]

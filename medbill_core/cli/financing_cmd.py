@@ -12,10 +12,12 @@ from medbill_core.cli.common import (
     cli_errors,
     console,
     data_table,
+    fail,
     open_app,
     parse_choice_option,
     parse_money_option,
     print_json,
+    print_problem,
     print_table,
 )
 
@@ -79,6 +81,39 @@ def check_command(referral_id: ReferralId, as_json: AsJson = False) -> None:
     with open_app().unit_of_work() as work:
         view = check_referral(work, referral_id)
     _show(view, as_json)
+
+
+@app.command("check-pending")
+@cli_errors
+def check_pending_command(
+    older_than: Annotated[int, typer.Option(
+        "--older-than", min=0, max=100_000,
+        help="Only referrals made at least this many minutes ago (their callback is late)")
+    ] = 60,
+    limit: Annotated[int, typer.Option(min=1, max=10_000,
+                                       help="Ask about at most this many, oldest first")] = 200,
+    as_json: AsJson = False,
+) -> None:
+    """Ask the lender about every referral it has not decided yet (no callback came): an
+    approval posts (once), a decline or expiry is recorded. Exit 1 when the lender could not
+    answer about one (it stays as it was; the others are asked). The workers do this every
+    hour."""
+    from datetime import timedelta
+
+    from medbill_core.services.financing import ReferralStatus, check_pending
+
+    checked = check_pending(open_app(), older_than=timedelta(minutes=older_than), limit=limit)
+    if as_json:
+        print_json(checked.as_json())
+    else:
+        counts = [f"{len(checked.statuses[status])} {status.value}" for status in ReferralStatus
+                  if checked.statuses.get(status)]
+        console.print(f"asked the lender about {checked.asked} referral(s)"
+                      + (f": {', '.join(counts)}" if counts else ""), markup=False)
+        for referral_id, message in checked.failed.items():
+            print_problem(f"financing referral {referral_id}: {message}")
+    if checked.failed:
+        raise fail(f"{len(checked.failed)} referral(s) not checked (they stay as they were)")
 
 
 @app.command("show")

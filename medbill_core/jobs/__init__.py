@@ -11,12 +11,15 @@ number of machines, take from the database medbill already uses:
   ``eligibility`` (re-checks of coverages whose last check is older than N days: medbill has
   no appointments, so "before appointments" is "not checked for N days"), ``webhooks`` (the
   webhook deliveries due: ``FOR UPDATE SKIP LOCKED`` keeps two workers off one delivery),
-  ``notifications`` (the texts and e-mails due, claimed the same way);
+  ``notifications`` (the texts and e-mails due, claimed the same way), ``financing``
+  (the lender asked about referrals it has not decided an hour after they were made: a
+  lost callback costs an hour);
 * periodic jobs (procrastinate's cron): a ``tick`` every minute (submit validated claims and
   unsent files, fetch every channel, finish postings, deliver webhooks and notifications;
   drafts wait for the biller's scrub),
-  follow-ups and eligibility re-checks every morning, and the month's statement cycle every
-  day at 18:00 (a guarantor gets one statement a day at most).
+  follow-ups and eligibility re-checks every morning, the month's statement cycle every
+  day at 18:00 (a guarantor gets one statement a day at most), the financing referrals
+  every hour.
 
 Each job is keyed: a *queueing lock* keeps one of each kind waiting, a *lock* keeps two
 workers from running the same work at once. A job is only a hint: the rows stay the truth
@@ -55,6 +58,8 @@ JOB_KINDS: dict[str, str] = {
     "webhooks": "deliver the webhook events due (and record appeal deadlines drawing near)",
     "notifications": "send the texts and e-mails due (statements' links)",
     "work-queues": "derive every work queue for the day (daily, just after midnight)",
+    "financing": "ask the lender about financing referrals undecided an hour after they "
+                 "were made (hourly)",
 }
 
 

@@ -409,6 +409,27 @@ def periodic_eligibility(context: JobContext, timestamp: int) -> None:
     defer(context, "eligibility")
 
 
+@tasks.task(name="financing", pass_context=True, retry=RETRY)
+def financing(context: JobContext) -> None:
+    """Each practice's financing referrals the lender has not decided an hour after they were
+    made, asked about (:func:`~medbill_core.services.financing.check_pending`): a callback
+    the lender sent and we never received costs an hour, not the approval."""
+    from medbill_core.services.financing import check_pending
+
+    app = _app()
+    for practice_id in _practice_ids():
+        with tenancy.acting_in(practice_id):
+            checked = check_pending(app)
+        for referral_id in checked.failed:  # the lender's reason stays out of the log
+            log.warning("financing referral %s: the lender could not be asked", referral_id)
+
+
+@tasks.periodic(cron="15 * * * *", periodic_id="financing")
+@tasks.task(name="periodic_financing", pass_context=True, queueing_lock="periodic_financing")
+def periodic_financing(context: JobContext, timestamp: int) -> None:
+    defer(context, "financing")
+
+
 @tasks.task(name="work_queues", pass_context=True, retry=RETRY)
 def work_queues(context: JobContext) -> None:
     """Every practice's work queues derived whole for the day. A new day re-derives each

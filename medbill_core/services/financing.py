@@ -33,7 +33,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from sqlalchemy import select
 
 from medbill_core import audit
 from medbill_core.domain import Payment, PaymentMethodKind
-from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.financing_providers import (
     FinancingDecision,
     FinancingProvider,
@@ -59,8 +59,9 @@ from medbill_core.storage.schema import FinancingReferralRow, GuarantorRow, utcn
 if TYPE_CHECKING:
     from medbill_core.app import Medbill, UnitOfWork
 
-__all__ = ["Applied", "ReferralStatus", "ReferralView", "apply_decision", "check_referral",
-           "get_referral", "handle_callback", "list_referrals", "refer"]
+__all__ = ["Applied", "PendingChecked", "ReferralStatus", "ReferralView", "apply_decision",
+           "check_pending", "check_referral", "get_referral", "handle_callback",
+           "list_referrals", "refer"]
 
 #: the largest referral (a typo beyond any balance is refused before the lender sees it)
 MAX_REFERRAL = Decimal("99999.99")
@@ -76,6 +77,10 @@ class ReferralStatus(StrEnum):
 
 #: statuses no later answer of the lender changes
 _FINAL = frozenset({ReferralStatus.DECLINED, ReferralStatus.EXPIRED, ReferralStatus.POSTED})
+
+#: a referral the lender has not decided (by callback) this long after it was made is asked
+#: about by :func:`check_pending` (a lender's callback may be lost: a firewall, a restart)
+POLL_AFTER = timedelta(hours=1)
 
 
 class Applied(StrEnum):
@@ -287,6 +292,55 @@ def check_referral(work: UnitOfWork, referral_id: int) -> ReferralView:
                 "application_id", "the lender answered about another application")])
         apply_decision(work, row.provider, answer)
     return _view(_row(work, referral_id))
+
+
+@dataclass(frozen=True)
+class PendingChecked:
+    """What :func:`check_pending` found: the referrals it asked the lender about by the status
+    each has now, and those it could not ask (referral id -> why, a safe one-line message)."""
+
+    statuses: dict[ReferralStatus, list[int]]
+    failed: dict[int, str]
+
+    @property
+    def asked(self) -> int:
+        return sum(map(len, self.statuses.values())) + len(self.failed)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"asked": self.asked,
+                **{status.value: self.statuses.get(status, []) for status in ReferralStatus},
+                "failed": [{"id": referral_id, "error": message}
+                           for referral_id, message in self.failed.items()]}
+
+
+def check_pending(medbill: Medbill, *, older_than: timedelta = POLL_AFTER,
+                  limit: int = 200) -> PendingChecked:
+    """Ask the lender about every referral of the acting practice still undecided
+    ``older_than`` after it was made (no callback came), oldest first, at most ``limit``:
+    :func:`check_referral` for each in a transaction of its own, so a lender that cannot
+    answer about one (down, or answering what cannot be applied) leaves that one as it was
+    and the others are still asked. What the workers run every hour (``financing`` job).
+
+    :raises PermissionDenied: the actor may not refer (nor check) referrals.
+    """
+    with medbill.unit_of_work(read_only=True) as work:
+        work.require(Action.FINANCING_REFER)
+        waiting = list(work.session.scalars(
+            select(FinancingReferralRow.id)
+            .where(FinancingReferralRow.status == ReferralStatus.REFERRED.value,
+                   FinancingReferralRow.created_at <= utcnow() - older_than)
+            .order_by(FinancingReferralRow.created_at, FinancingReferralRow.id).limit(limit)))
+    statuses: dict[ReferralStatus, list[int]] = {}
+    failed: dict[int, str] = {}
+    for referral_id in waiting:
+        try:
+            with medbill.unit_of_work() as work:
+                view = check_referral(work, referral_id)
+        except MedbillError as exc:  # this referral's problem: the next is still asked
+            failed[referral_id] = str(exc)
+            continue
+        statuses.setdefault(view.status, []).append(referral_id)
+    return PendingChecked(statuses, failed)
 
 
 def handle_callback(medbill: Medbill, provider: str, body: bytes,

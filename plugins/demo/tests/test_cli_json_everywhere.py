@@ -109,7 +109,8 @@ def test_notification_and_financing_commands_have_json() -> None:
     wanted = {path: command for path, command in COMMANDS.items()
               if path[0] in ("notifications", "financing")}
     assert sorted(wanted) == sorted([
-        ("financing", "check"), ("financing", "list"), ("financing", "refer"),
+        ("financing", "check"), ("financing", "check-pending"), ("financing", "list"),
+        ("financing", "refer"),
         ("financing", "show"), ("notifications", "contact", "set"),
         ("notifications", "contact", "show"), ("notifications", "deliver"),
         ("notifications", "list"), ("notifications", "send-link"),
