@@ -19,6 +19,7 @@ from test_http_api import assert_problem
 
 from medbill_core.app import Medbill
 from medbill_core.config import MedbillConfig
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import NotFound, ValidationFailed, WebhookRefused
 from medbill_core.financing_providers import FinancingError, FinancingStatus
 from medbill_core.http import create_app
@@ -39,6 +40,7 @@ from medbill_core.storage.schema import (
     FinancingReferralRow,
     GuarantorRow,
     LedgerEntryRow,
+    PatientRow,
     PaymentRow,
     utcnow,
 )
@@ -381,6 +383,74 @@ def test_http_refer_read_check_and_the_lenders_callback(client: TestClient,
                                headers=AUDITOR), 403, "permission-denied")
     assert len(payments(medbill_app)) == 1
     assert owed(medbill_app, guarantor_id) == D("50.00")
+
+
+def self_pay(app: Medbill, charge: str) -> int:
+    """A patient who pays their own bills (no guarantor record), owing ``charge``."""
+    number = next(_numbers)
+    with app.unit_of_work() as work:
+        patient = work.patients.register(factories.make_patient(number))
+        claim = factories.make_claim(saved_id(patient), coverage_id=None, number=f"FS{number}",
+                                     service_date=TODAY - timedelta(days=20))
+        work.claims.create(claim.model_copy(update={"lines": [factories.make_line(
+            1, service_date=TODAY - timedelta(days=20), charge=D(charge))]}))
+    return saved_id(patient)
+
+
+def guarantor_of(app: Medbill, patient_id: int) -> int | None:
+    with app.unit_of_work(read_only=True) as work:
+        row = work.session.get(PatientRow, patient_id)
+        assert row is not None
+        return row.guarantor_id
+
+
+def test_a_patient_who_pays_their_own_bills_is_referred_as_their_own_guarantor(
+        medbill_app: Medbill) -> None:
+    patient_id = self_pay(medbill_app, "75.00")
+    assert guarantor_of(medbill_app, patient_id) is None
+    LENDER_PROVIDER.down = True  # refused: no guarantor is left made for it
+    with pytest.raises(FinancingError), medbill_app.unit_of_work() as work:
+        refer(work, patient_id=patient_id, consent="verbal")
+    assert guarantor_of(medbill_app, patient_id) is None
+    LENDER_PROVIDER.down = False
+    with medbill_app.unit_of_work() as work:
+        view = refer(work, patient_id=patient_id, consent="verbal, at checkout")
+        patient = work.patients.get(patient_id)
+    guarantor_id = guarantor_of(medbill_app, patient_id)
+    assert guarantor_id is not None and view.guarantor_id == guarantor_id
+    [request] = LENDER_PROVIDER.requests
+    assert (request.applicant_last_name, request.applicant_first_name, request.amount) == (
+        patient.last_name, patient.first_name, D("75.00"))
+    LENDER_PROVIDER.decide(view.application_id, FinancingStatus.APPROVED, "75.00")
+    with medbill_app.unit_of_work() as work:
+        assert check_referral(work, view.id).status is ReferralStatus.POSTED
+    assert owed(medbill_app, guarantor_id) == D("0.00")
+    # a patient with a guarantor: the guarantor applies, for the family's balance
+    family_guarantor, (_, child) = family(medbill_app, "40.00", "25.00")
+    with medbill_app.unit_of_work() as work:
+        view = refer(work, patient_id=child, consent="verbal")
+    assert (view.guarantor_id, view.amount) == (family_guarantor, D("65.00"))
+    with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed,
+                                                           match="one of them"):
+        refer(work, family_guarantor, patient_id=child, consent="verbal")
+    with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed,
+                                                           match="one of them"):
+        refer(work, consent="verbal")
+    with medbill_app.unit_of_work() as work, pytest.raises(NotFound, match="patient"):
+        refer(work, patient_id=999_999, consent="verbal")
+
+
+def test_http_refers_a_patient(client: TestClient, medbill_app: Medbill) -> None:
+    patient_id = self_pay(medbill_app, "55.00")
+    made = client.post("/v1/financing-referrals", json={
+        "patient_id": patient_id, "consent": "verbal"}, headers=FRONT)
+    assert made.status_code == 201, made.text
+    assert (made.json()["guarantor_id"], made.json()["amount"]) == (
+        guarantor_of(medbill_app, patient_id), "55.00")
+    both = client.post("/v1/financing-referrals", json={
+        "patient_id": patient_id, "guarantor_id": made.json()["guarantor_id"],
+        "consent": "verbal"}, headers=FRONT)
+    assert_problem(both, 422, "validation-failed")
 
 
 def test_http_a_lender_that_is_down_is_a_502_problem(client: TestClient,

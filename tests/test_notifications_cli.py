@@ -88,6 +88,17 @@ def test_financing_refusals_are_one_line(config: Path) -> None:
         "error: financing referral 3 not found")
     assert as_json(config, "financing", "list") == []
     assert one_line_error(cli(config, "financing", "refer", "--guarantor", str(gid)), 2)
+    # a patient who pays their own bills: refused as their own guarantor, none left made
+    assert as_json(config, "patients", "show", "N1")["guarantor"] is None
+    line = one_line_error(cli(config, "financing", "refer", "--patient", "N1", "--consent",
+                              "verbal"))
+    assert line.startswith("error: guarantor ") and line.endswith(": amount: nothing is owed")
+    assert as_json(config, "patients", "show", "N1")["guarantor"] is None
+    assert one_line_error(cli(config, "financing", "refer", "--patient", "N9", "--consent",
+                              "verbal")) == "error: patient account N9 not found"
+    for whose in ((), ("--patient", "N1", "--guarantor", str(gid))):
+        assert one_line_error(cli(config, "financing", "refer", *whose, "--consent", "v"),
+                              2) == "error: give --patient or --guarantor (one of them)"
     assert ok(config, "financing", "check-pending").stdout.strip() == (
         "asked the lender about 0 referral(s)")
     assert as_json(config, "financing", "check-pending", "--older-than", "0") == {

@@ -52,23 +52,32 @@ def _show(view: object, as_json: bool) -> None:
 @app.command("refer")
 @cli_errors
 def refer_command(
-    guarantor: Annotated[str, typer.Option(
-        "--guarantor", help="The guarantor's number (G0000012), id, or a statement number")],
     consent: Annotated[str, typer.Option(
         help="How the applicant agreed to be referred (e.g. \"verbal, at checkout\")")],
+    guarantor: Annotated[str | None, typer.Option(
+        "--guarantor", help="The guarantor's number (G0000012), id, or a statement number")
+    ] = None,
+    patient: Annotated[str | None, typer.Option(
+        "--patient", help="A patient's account number: whoever pays their bills applies (a "
+                          "patient who pays their own is made their own guarantor)")] = None,
     amount: Annotated[str | None, typer.Option(
         help="Amount to finance (default: the whole balance)")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Refer a guarantor's balance (or part of it) to the financing lender; the lender's
     decision comes by its callback or ``medbill financing check``."""
+    from medbill_core.domain.base import saved_id
     from medbill_core.services.financing import refer
     from medbill_core.services.guarantors import resolve_guarantor
 
+    if (patient is None) == (guarantor is None):
+        raise fail("give --patient or --guarantor (one of them)", 2)
     money = parse_money_option(amount, "--amount", allow_zero=False)
     with open_app().unit_of_work() as work:
-        view = refer(work, resolve_guarantor(work.session, guarantor), consent=consent,
-                     amount=money)
+        view = refer(work, resolve_guarantor(work.session, guarantor)
+                     if guarantor is not None else None,
+                     patient_id=saved_id(work.patients.by_account(patient))
+                     if patient is not None else None, consent=consent, amount=money)
     _show(view, as_json)
 
 

@@ -54,7 +54,7 @@ from medbill_core.permissions import Action
 from medbill_core.services.card_payments import balance_owed
 from medbill_core.services.payments import Overpayment, record_guarantor_payment
 from medbill_core.services.practices import practice_holding, practice_profile
-from medbill_core.storage.schema import FinancingReferralRow, GuarantorRow, utcnow
+from medbill_core.storage.schema import FinancingReferralRow, GuarantorRow, PatientRow, utcnow
 
 if TYPE_CHECKING:
     from medbill_core.app import Medbill, UnitOfWork
@@ -141,18 +141,28 @@ def provider_of(work: UnitOfWork, identifier: str | None = None) -> FinancingPro
     return work.app.hooks.context.financing_provider(identifier)
 
 
-def refer(work: UnitOfWork, guarantor_id: int, *, consent: str,
-          amount: Decimal | None = None, provider: str | None = None) -> ReferralView:
+def refer(work: UnitOfWork, guarantor_id: int | None = None, *, consent: str,
+          patient_id: int | None = None, amount: Decimal | None = None,
+          provider: str | None = None) -> ReferralView:
     """Refer a guarantor's balance (or ``amount`` of it) to the financing provider, audited.
     The lender usually answers ``pending``; an answer already decided is applied at once.
 
+    :param patient_id: instead of ``guarantor_id``: whoever pays this patient's bills applies
+        (a patient who pays their own is made their own guarantor: :func:`_applicant_of_
+        patient`).
     :param consent: how the applicant agreed to be referred (``verbal, at checkout``).
-    :raises NotFound: no such guarantor.
-    :raises ValidationFailed: no consent, nothing owed, an amount not positive or beyond the
-        balance.
+    :raises NotFound: no such guarantor (or patient).
+    :raises ValidationFailed: neither or both of the guarantor and the patient, no consent,
+        nothing owed, an amount not positive or beyond the balance.
     :raises FinancingError: the lender is unreachable or refused (nothing recorded).
     """
     work.require(Action.FINANCING_REFER)
+    if (guarantor_id is None) == (patient_id is None):
+        raise ValidationFailed("financing referral", [(
+            "guarantor_id", "name the guarantor or the patient (one of them)")])
+    if guarantor_id is None:
+        assert patient_id is not None
+        guarantor_id = _applicant_of_patient(work, patient_id)
     record = f"guarantor {guarantor_id}"
     guarantor = work.session.get(GuarantorRow, guarantor_id)
     if guarantor is None:
@@ -198,6 +208,24 @@ def refer(work: UnitOfWork, guarantor_id: int, *, consent: str,
     if answer.status is not FinancingStatus.PENDING:
         apply_decision(work, chosen.identifier, answer)
     return _view(_row(work, row.id))
+
+
+def _applicant_of_patient(work: UnitOfWork, patient_id: int) -> int:
+    """The guarantor who pays ``patient_id``'s bills: theirs, or for a patient who pays their
+    own (most do) a guarantor made of the patient, as when they come to answer for someone
+    else (their statements are then addressed to that guarantor number; the balance is the
+    same). Made in the referral's transaction: a referral refused leaves none behind.
+
+    :raises NotFound: no such patient.
+    """
+    from medbill_core.services.guarantors import GuarantorService
+
+    if work.session.get(PatientRow, patient_id) is None:
+        raise NotFound("patient", patient_id)
+    guarantor = GuarantorService(work.session, actor=work.actor).guarantor_for_patient(
+        patient_id)
+    assert guarantor.id is not None
+    return guarantor.id
 
 
 def apply_decision(work: UnitOfWork, provider: str, decision: FinancingDecision) -> Applied:

@@ -87,7 +87,7 @@ def resolve_guarantor(session: Session, reference: str) -> int:
     number of a statement addressed to it (what the payment coupon shows).
 
     :raises ValidationFailed: the text is none of these, or names a statement of a single
-        patient who is their own guarantor (pay it with ``--patient``).
+        patient who is their own guarantor (name that patient with ``--patient``).
     :raises NotFound: no such guarantor or statement.
     """
     from medbill_core.storage.schema import StatementRow
@@ -99,8 +99,8 @@ def resolve_guarantor(session: Session, reference: str) -> int:
         key = statement.guarantor_key or ""
         if not key.startswith("G"):
             raise ValidationFailed(f"statement {text}", [(
-                "guarantor", "is addressed to a patient who pays their own bills; record the "
-                             "payment with --patient and the account number on the statement")])
+                "guarantor", "is addressed to a patient who pays their own bills; give "
+                             "--patient and the account number on the statement")])
         guarantor_id = int(key[1:])
     else:
         plain = text.upper()

@@ -1,7 +1,7 @@
 """Patient financing referrals:
 
 * ``GET /v1/financing-referrals`` (newest first, cursor pages keyset descending on id);
-  ``POST /v1/financing-referrals``: refer a guarantor's
+  ``POST /v1/financing-referrals``: refer a guarantor's or a patient's
   balance (or part of it) to the practice's lender, with the applicant's consent;
 * ``GET /v1/financing-referrals/{id}``; ``POST /v1/financing-referrals/{id}/check``: ask the
   lender and apply its decision (an approval posts once);
@@ -46,7 +46,7 @@ from medbill_core.services.financing import (
 
 router = APIRouter(tags=["financing"], responses=PROBLEM_RESPONSES)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: PROBLEM_RESPONSES[500] | {"description": "No such referral or guarantor"}}
+    404: PROBLEM_RESPONSES[500] | {"description": "No such referral, guarantor or patient"}}
 LENDER_FAILED: dict[int | str, dict[str, Any]] = {
     502: PROBLEM_RESPONSES[500] | {"description": "The lender is unreachable or refused "
                                                   "(nothing recorded)"}}
@@ -85,7 +85,11 @@ ReferralList = Page[ReferralOut]
 
 
 class NewReferral(RequestBody):
-    guarantor_id: StoredId
+    """Whose balance: a guarantor's family's, or a patient's (whoever pays their bills applies;
+    a patient who pays their own is made their own guarantor). One of them."""
+
+    guarantor_id: StoredId | None = None
+    patient_id: StoredId | None = None
     consent: str = Field(min_length=1, max_length=200, description=(
         "how the applicant agreed to be referred (no PHI)"))
     amount: Money | None = Field(default=None, gt=0, le=MAX_REFERRAL, description=(
@@ -127,7 +131,8 @@ def create_financing_referral(
         idempotency: IdempotencyParam) -> Response:
     body = validated(NewReferral, body.model_dump())
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
-        view = refer(work, body.guarantor_id, consent=body.consent,
+        view = refer(work, body.guarantor_id, patient_id=body.patient_id,
+                     consent=body.consent,
                      amount=Decimal(body.amount) if body.amount is not None else None)
         return idempotency.respond(work, 201, ReferralOut.of(view).model_dump(mode="json"),
                                    {"Location": f"/v1/financing-referrals/{view.id}"})
