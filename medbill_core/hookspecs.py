@@ -76,6 +76,10 @@ Changes by version
 * **1.6** :func:`medbill_render_statements`: a statement run's group rendered at once (the
   ``statements_pdf`` plugin renders PDFs in worker processes); the statements it leaves
   are rendered one at a time as before.
+* **1.7** in :mod:`medbill_core.api.workspace`: an account's contact preference (how its
+  addressee agreed to be reached about statements) read and set by a page:
+  ``ContactChoice``, ``ContactPreference``, ``account_key_of``, ``addressee_preference``,
+  ``set_contact_preference``.
 """
 
 from __future__ import annotations
@@ -128,7 +132,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.6"
+API_VERSION = "1.7"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"

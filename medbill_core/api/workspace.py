@@ -125,6 +125,13 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         transfer_to_patient,
         write_off,
     )
+    from medbill_core.services.notifications import (
+        ContactChoice,
+        ContactPreference,
+        account_key_of,
+        addressee_preference,
+        set_contact_preference,
+    )
     from medbill_core.services.patient_account import (
         InstallmentStatus,
         PatientAccount,
@@ -219,6 +226,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                                       "transfer_to_patient", "write_off"),
     "medbill_core.services.patient_account": ("InstallmentStatus", "PatientAccount",
                                               "patient_account"),
+    "medbill_core.services.notifications": ("ContactChoice", "ContactPreference",
+                                            "account_key_of", "addressee_preference",
+                                            "set_contact_preference"),
     "medbill_core.services.payments": ("Overpayment", "new_plan", "record_payment"),
     "medbill_core.services.scrubbing": ("scrub_claims",),
     "medbill_core.services.submission": ("submit as submit_claims",),
@@ -266,6 +276,9 @@ __all__ = [  # noqa: RUF022
     "claim_documents", "claim_page", "document_content", "get_denial", "mark_resend", "new_plan",
     "patient_account", "record_payment", "scrub_claims", "statement_document",
     "statements_dir", "submit_claims", "transfer_to_patient", "write_off",
+    # (API 1.7: how the account's addressee agreed to be reached, shown and set on its page)
+    "ContactChoice", "ContactPreference", "account_key_of", "addressee_preference",
+    "set_contact_preference",
 
     # -- the patient pay page (issue 18; API 1.5)
     "CardPaymentStatus", "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem",

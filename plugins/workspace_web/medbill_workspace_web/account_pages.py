@@ -1,8 +1,9 @@
 """The patient account page, ``/workspace/patients/{id}``: the guarantor, coverages with
 their eligibility results, the balance by age bucket and by who owes it, statements (the
 rendered document opens in the browser), payments and payment plans
-(:func:`~medbill_core.services.patient_account.patient_account`); and its two forms, take a
-payment and set up a plan, each through the payments service.
+(:func:`~medbill_core.services.patient_account.patient_account`), how the statements'
+addressee agreed to be reached (text, e-mail or paper only); and its forms, take a payment and
+set up a plan (the payments service), record that agreement (the notifications service).
 
 A form that does not validate is shown again with each problem beside its field (422), what
 was typed kept; one that worked redirects to the page (so reloading does not post twice)
@@ -32,13 +33,19 @@ from medbill_core.api import (
 )
 from medbill_core.api.workspace import (
     Action,
+    ContactChoice,
     Overpayment,
+    PatientAccount,
     Principal,
     StatementFileGone,
+    account_key_of,
+    addressee_preference,
+    allowed,
     medbill_of,
     new_plan,
     patient_account,
     record_payment,
+    set_contact_preference,
     statement_document,
     statements_dir,
 )
@@ -73,13 +80,26 @@ def _page_url(patient_id: int) -> str:
     return f"/workspace/patients/{patient_id}"
 
 
+def _addressee(account: PatientAccount) -> str:
+    """Whom statements (and their texts) go to: the guarantor, or the patient paying their own
+    bills."""
+    if account.guarantor is not None and account.guarantor.id is not None:
+        return account_key_of(guarantor_id=account.guarantor.id)
+    return account_key_of(patient_id=account.patient.id)
+
+
 def _show(request: Request, principal: Principal, patient_id: int,
           *forms: FormState, status_code: int = 200) -> Response:
     with medbill_of(request).unit_of_work(principal=principal) as work:
         account = patient_account(work, patient_id, via="workspace")
+        contact = addressee_preference(work, _addressee(account), via="workspace") \
+            if allowed(principal.role, Action.GUARANTORS_READ) else None
     context: dict[str, Any] = {
         "account": account, "today": date.today(), "methods": list(PaymentMethodKind),
-        "frequencies": list(PlanFrequency),
+        "frequencies": list(PlanFrequency), "contact": contact,
+        "contact_form": FormState("contact", {
+            "channel": contact.channel.value if contact else ContactChoice.NONE.value,
+            "consent": (contact.consent or "") if contact else ""}),
         "payment_form": FormState("payment", {"received_on": date.today().isoformat(),
                                               "method": PaymentMethodKind.CASH.value}),
         "plan_form": FormState("plan", {"start": date.today().isoformat(),
@@ -198,6 +218,32 @@ def set_up_plan(request: Request, principal: Annotated[Principal, requires(Actio
                                           "start": "start", "patient_id": ""})
         else:
             return _done(patient_id, f"Plan set up: {len(made.installments)} installments")
+    return _show(request, principal, patient_id, form, status_code=422)
+
+
+# -- how the account's addressee agreed to be reached -----------------------------------------
+
+@router.post("/patients/{patient_id}/contact", summary="Record how statements may be texted or "
+                                                      "e-mailed")
+def set_contact(request: Request,
+                principal: Annotated[Principal, requires(Action.GUARANTORS_WRITE)],
+                patient_id: PatientId, channel: Text = "",
+                consent: Annotated[str, Form(max_length=200)] = "") -> Response:
+    form = FormState("contact", {"channel": channel, "consent": consent})
+    if channel not in {choice.value for choice in ContactChoice}:
+        form.error("channel", "Choose text, e-mail or neither")
+    if not form.errors:
+        try:
+            with medbill_of(request).unit_of_work(principal=principal) as work:
+                account = patient_account(work, patient_id, via="workspace")
+                set_contact_preference(work, _addressee(account), ContactChoice(channel),
+                                       consent)
+        except ValidationFailed as exc:
+            _service_problems(form, exc, {"consent": "consent", "channel": "channel"})
+        else:
+            said = {ContactChoice.SMS: "by text", ContactChoice.EMAIL: "by e-mail",
+                    ContactChoice.NONE: "on paper only"}[ContactChoice(channel)]
+            return _done(patient_id, f"Statements will be announced {said}")
     return _show(request, principal, patient_id, form, status_code=422)
 
 

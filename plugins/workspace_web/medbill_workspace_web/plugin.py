@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 PLUGIN_NAME = "workspace_web"
 #: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
-MEDBILL_API = "1.2"  # medbill_register_routes
+MEDBILL_API = "1.7"  # medbill_register_routes; 1.7: the contact preference services
 
 
 @hookimpl

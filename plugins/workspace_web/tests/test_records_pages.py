@@ -325,6 +325,53 @@ def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
                      r"3 \S+ \$47\.84 \$0\.00 upcoming", text)
 
 
+def test_how_statements_are_announced_is_recorded_on_the_account_page(
+        client: TestClient, records: Records) -> None:
+    csrf = client_sign_in(client, "fran")
+    patient_id, _claim = self_pay_patient(records, 504)  # a phone on file, no e-mail
+    account = f"/workspace/patients/{patient_id}"
+    page = client.get(account).text
+    assert "Not recorded: The patient gets statements on paper only" in page_text(page)
+    assert f'action="{account}/contact"' in page
+
+    def errors(answer: object) -> dict[str, str]:
+        return dict(re.findall(r'<p class="error" id="contact-([a-z_]+)-error">([^<]+)</p>',
+                               answer.text))  # type: ignore[attr-defined]
+
+    no_consent = client.post(f"{account}/contact", data={
+        "csrf_token": csrf, "channel": "sms", "consent": " "})
+    assert no_consent.status_code == 422
+    assert errors(no_consent) == {
+        "consent": "say how the person agreed to be contacted (e.g. verbal, at check-in)"}
+    no_address = client.post(f"{account}/contact", data={
+        "csrf_token": csrf, "channel": "email", "consent": "verbal"})
+    assert errors(no_address) == {"channel": "email: no e-mail address on file"}
+    assert 'value="verbal"' in no_address.text  # what was typed is kept
+    fax = client.post(f"{account}/contact", data={
+        "csrf_token": csrf, "channel": "fax", "consent": "verbal"})
+    assert (fax.status_code, errors(fax)) == (422, {"channel": "Choose text, e-mail or neither"})
+    answer = client.post(f"{account}/contact", data={
+        "csrf_token": csrf, "channel": "sms", "consent": "verbal, at check-in"},
+        follow_redirects=False)
+    assert answer.status_code == 303
+    assert _flash(answer) == "success:Statements will be announced by text"
+    text = page_text(client.get(account).text)
+    assert "The patient agreed to be told by text when a statement is ready: verbal, at " \
+           "check-in," in text and "(recorded by user:fran)" in text
+    [recorded] = _audit(records, "contact_preference.set", "user:fran")
+    assert (recorded["entity_id"], recorded["details"]) == (
+        f"P{patient_id}", {"before": None, "after": "sms"})
+    assert _audit(records, "contact_preference.read", "user:fran")
+    # the auditor reads it and has no form; posting anyway is refused
+    with TestClient(records.app, base_url="http://127.0.0.1") as auditor:  # type: ignore[arg-type]
+        token = client_sign_in(auditor, "audra")
+        page = auditor.get(account).text
+        assert "agreed to be told by text" in page and f'action="{account}/contact"' not in page
+        refused = auditor.post(f"{account}/contact", data={
+            "csrf_token": token, "channel": "none"})
+        assert refused.status_code == 403
+
+
 def test_a_statement_opens_in_the_browser_and_only_from_its_patients_page(
         client: TestClient, records: Records) -> None:
     import time
