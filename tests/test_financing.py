@@ -288,6 +288,28 @@ def test_an_amount_beyond_the_balance_is_refused_in_one_line(medbill_app: Medbil
     assert LENDER_PROVIDER.requests == []
 
 
+def test_a_balance_referred_and_undecided_is_not_referred_again(medbill_app: Medbill) -> None:
+    """Two referrals of the same balance would both post (the family owing the lender twice,
+    the practice holding a credit): what an undecided referral may pay is spoken for."""
+    guarantor_id, _ = family(medbill_app, "100.00")
+    first_id, application = referred(medbill_app, guarantor_id, "60.00")
+    with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed) as caught:
+        refer(work, guarantor_id, consent="verbal", amount=D("40.01"))
+    assert str(caught.value) == (f"guarantor {guarantor_id}: amount: 40.01 exceeds the 40.00 "
+                                 "owed less 60.00 in undecided referrals")
+    second_id, _ = referred(medbill_app, guarantor_id)  # the rest: 40.00
+    assert referral(medbill_app, second_id).amount == D("40.00")
+    with medbill_app.unit_of_work() as work, pytest.raises(
+            ValidationFailed, match="nothing is owed less 100.00 in undecided referrals"):
+        refer(work, guarantor_id, consent="verbal")
+    # a decline frees its part again
+    body, headers = callback(LENDER_PROVIDER.decide(application, FinancingStatus.DECLINED))
+    assert handle_callback(medbill_app, "fakefin", body, headers) is Applied.RECORDED
+    third_id, _ = referred(medbill_app, guarantor_id)
+    assert referral(medbill_app, third_id).amount == D("60.00")
+    assert first_id < second_id < third_id
+
+
 def test_an_approval_beyond_the_referral_posts_nothing(medbill_app: Medbill) -> None:
     guarantor_id, _ = family(medbill_app, "60.00")
     referral_id, application = referred(medbill_app, guarantor_id)

@@ -38,7 +38,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.domain import Payment, PaymentMethodKind
@@ -49,7 +49,7 @@ from medbill_core.financing_providers import (
     FinancingRequest,
     FinancingStatus,
 )
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO, summed_cents, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.card_payments import balance_owed
 from medbill_core.services.payments import Overpayment, record_guarantor_payment
@@ -173,10 +173,18 @@ def refer(work: UnitOfWork, guarantor_id: int | None = None, *, consent: str,
                                                     "referred (e.g. verbal, at checkout)")])
     if len(note) > 200:
         raise ValidationFailed(record, [("consent", "at most 200 characters")])
-    owed = balance_owed(work, guarantor_id=guarantor_id)
+    # what a referral still undecided may yet pay is spoken for: the same balance referred
+    # twice would post twice (the family owing the lender double, the practice a credit)
+    pending = summed_cents(work.session.scalar(
+        select(func.sum(FinancingReferralRow.amount))
+        .where(FinancingReferralRow.guarantor_id == guarantor_id,
+               FinancingReferralRow.status.in_([ReferralStatus.REFERRED.value,
+                                                ReferralStatus.APPROVED.value]))))
+    owed = balance_owed(work, guarantor_id=guarantor_id) - pending
+    less = f" less {pending} in undecided referrals" if pending else ""
     if amount is None:
         if owed <= ZERO:
-            raise ValidationFailed(record, [("amount", "nothing is owed")])
+            raise ValidationFailed(record, [("amount", f"nothing is owed{less}")])
         amount = owed
     amount = to_money(amount)
     if amount <= ZERO or amount > MAX_REFERRAL:
@@ -184,7 +192,7 @@ def refer(work: UnitOfWork, guarantor_id: int | None = None, *, consent: str,
                                                    f"{MAX_REFERRAL}")])
     if amount > owed:
         raise ValidationFailed(record, [("amount", f"{amount} exceeds the {max(owed, ZERO)} "
-                                                   "owed")])
+                                                   f"owed{less}")])
     chosen = provider_of(work, provider)
     reference = "fin_" + secrets.token_hex(12)
     request = FinancingRequest(
