@@ -35,6 +35,7 @@ from medbill_core.services.notifications import (
     statement_ready,
     template_variables,
 )
+from medbill_core.services.pay_links import link_url, masked_codes
 from medbill_core.services.statements import run_statements
 from medbill_core.services.webhooks import MAX_ATTEMPTS
 from medbill_core.storage.schema import AuditEventRow, NotificationRow, StatementRow, utcnow
@@ -464,3 +465,59 @@ def test_consent_withdrawn_after_queueing_cancels_the_message(
         canceled = work.session.scalars(select(AuditEventRow).where(
             AuditEventRow.action == "notification.canceled")).all()
     assert [event.entity_id for event in canceled] == [str(notification_id)]
+
+
+# -- a pay link's code in a message ------------------------------------------------------------
+
+CODED_LINK = link_url("https://pay.example.test", "K7QM4XPDR2WA")
+
+
+def _stored_body(app: Medbill, notification_id: int) -> str:
+    with app.unit_of_work(read_only=True) as work:
+        row = work.session.get(NotificationRow, notification_id)
+        assert row is not None
+        return row.body
+
+
+def test_a_pay_links_code_is_shown_masked_and_kept_only_until_the_message_is_sent(
+        medbill_app: Medbill, texted: tuple[int, int]) -> None:
+    """The code opens the patient's pay page (with the birth date): staff reading the outbox
+    see its last four characters; the stored message keeps it whole only while it may still
+    be sent (a retry sends the same words)."""
+    _, statement_id = texted
+    with medbill_app.unit_of_work() as work:
+        queued = statement_ready(work, statement_id, CODED_LINK)
+    assert queued is not None
+    assert "/pay?code=****-****-R2WA" in queued.body and "K7QM" not in queued.body
+    assert "code=K7QM-4XPD-R2WA" in _stored_body(medbill_app, queued.id)
+    NOTIFIER.fail_next = 1
+    [failed] = deliver_due(medbill_app)
+    assert failed.status is NotificationStatus.FAILED
+    assert "code=K7QM-4XPD-R2WA" in _stored_body(medbill_app, queued.id)  # to be sent again
+    [sent] = deliver_due(medbill_app, now=utcnow() + timedelta(hours=1))
+    assert sent.status is NotificationStatus.SENT
+    [message] = NOTIFIER.delivered
+    assert message.body.endswith("/pay?code=K7QM-4XPD-R2WA")  # the person gets it whole
+    stored = _stored_body(medbill_app, queued.id)
+    assert "K7QM" not in stored and stored.endswith("/pay?code=****-****-R2WA")
+    assert "K7QM" not in _view(medbill_app, queued.id).body
+
+
+def test_a_canceled_message_keeps_no_code(medbill_app: Medbill,
+                                          texted: tuple[int, int]) -> None:
+    patient_id, statement_id = texted
+    with medbill_app.unit_of_work() as work:
+        queued = statement_ready(work, statement_id, CODED_LINK)
+        set_contact_preference(work, f"P{patient_id}", ContactChoice.NONE)
+    assert queued is not None and deliver_due(medbill_app) == []
+    assert _view(medbill_app, queued.id).status is NotificationStatus.CANCELED
+    assert "K7QM" not in _stored_body(medbill_app, queued.id)
+
+
+def test_masked_codes_hides_each_code_of_a_link_and_nothing_else() -> None:
+    text = (f"pay at {CODED_LINK} or https://x.test/pay?a=1&code=23456-789A-BCDE "
+            "code K7QM-4XPD-R2WA as printed; https://x.test/pay?code=ABCD-EFGH-JKMN")
+    assert masked_codes(text) == (
+        "pay at https://pay.example.test/pay?code=****-****-R2WA or "
+        "https://x.test/pay?a=1&code=23456-789A-BCDE code K7QM-4XPD-R2WA as printed; "
+        "https://x.test/pay?code=****-****-JKMN")

@@ -52,7 +52,7 @@ from medbill_core.notifiers import (
     SentMessage,
 )
 from medbill_core.permissions import Action
-from medbill_core.services.pay_links import IssuedLink, issue_link
+from medbill_core.services.pay_links import IssuedLink, issue_link, masked_codes
 from medbill_core.services.practices import practice_profile
 from medbill_core.services.webhooks import MAX_ATTEMPTS, retry_delay
 from medbill_core.storage.schema import (
@@ -566,6 +566,8 @@ def _still_wanted(work: UnitOfWork, row: NotificationRow) -> bool:
         return True
     row.status = NotificationStatus.CANCELED.value
     row.next_attempt_at = None
+    for name, value in _masked_copy(row.subject, row.body).items():
+        setattr(row, name, value)
     row.last_error = "not sent: the addressee withdrew consent to this channel"
     audit.record(work.session, actor=work.actor, action="notification.canceled",
                  entity_type="notification", entity_id=row.id,
@@ -588,6 +590,14 @@ def _attempt(app: Medbill, item: _Claimed) -> tuple[SentMessage | None, str | No
     if not isinstance(answer, SentMessage) or not answer.provider_id:
         return None, f"notifier {item.notifier!r} answered without a message id", False
     return answer, None, False
+
+
+def _masked_copy(subject: str | None, body: str) -> dict[str, Any]:
+    """The stored message once it will not be sent again: its pay link's code hidden (the
+    pay link itself keeps only the code's hash; a copy of the message must not hold what
+    opens the patient's page)."""
+    return {"subject": masked_codes(subject) if subject else subject,
+            "body": masked_codes(body)}
 
 
 def _one_line(text: str) -> str:
@@ -614,6 +624,8 @@ def _settle(app: Medbill, item: _Claimed, moment: datetime, sent: SentMessage | 
         status = NotificationStatus.FAILED
         values |= {"next_attempt_at": moment + retry_delay(attempts)}
     values["status"] = status.value
+    if status is not NotificationStatus.FAILED:  # never sent again: the code is not kept
+        values |= _masked_copy(item.message.subject, item.message.body)
     with app.unit_of_work(practice_id=item.practice_id) as work:
         work.session.execute(update(NotificationRow).where(NotificationRow.id == item.id)
                              .values(**values).execution_options(synchronize_session=False))
@@ -667,7 +679,8 @@ def _view(row: NotificationRow) -> NotificationView:
     channel = NotificationChannel(row.channel)
     return NotificationView(
         row.id, row.template, row.account_key, row.statement_id, channel,
-        mask(channel, row.recipient), row.subject, row.body, row.notifier,
+        mask(channel, row.recipient), masked_codes(row.subject) if row.subject else row.subject,
+        masked_codes(row.body), row.notifier,
         NotificationStatus(row.status), row.attempts, row.next_attempt_at,
         row.last_attempt_at, row.last_error, row.provider_id, row.sent_at, row.created_at,
         row.created_by)

@@ -228,6 +228,17 @@ def issue_link(work: UnitOfWork, *, guarantor_id: int | None = None,
                       expires_at=expires_at, id=row.id)
 
 
+#: a code as :func:`link_url` writes it into an address (``?code=K7QM-4XPD-R2WA``)
+_CODE_IN_LINK = re.compile(r"(?<=[?&]code=)([%s]{4})-([%s]{4})-([%s]{4})" % ((ALPHABET,) * 3))
+
+
+def masked_codes(text: str) -> str:
+    """``text`` with each pay link's code but its last four characters hidden
+    (``?code=****-****-R2WA``): what staff and stored copies of a sent message keep. Staff
+    can tell links apart; nobody reading the copy can open the patient's page with it."""
+    return _CODE_IN_LINK.sub(lambda found: f"****-****-{found.group(3)}", text)
+
+
 def link_url(public_url: str, code: str) -> str:
     """The printed address: the code in the query (``medbill serve`` logs no query string,
     and the page moves it into a cookie at once)."""
