@@ -10,8 +10,9 @@ Library use::
 
 Structure and business rules are apart (see :mod:`~medbill_payer_generic_x12.x12.findings`):
 a structural defect raises a positioned :class:`X12Error`; a broken business rule is a finding.
-``lenient`` reads past structural defects real payer files have (a garbled amount, a
-wrong trailer count), each kept as a finding; it never invents a value in their place.
+``lenient`` reads past structural defects real payer files have (a garbled amount or one
+with fractions of a cent, a wrong trailer count), each kept as a finding; it never invents
+a value in their place (nor rounds one).
 """
 
 from __future__ import annotations

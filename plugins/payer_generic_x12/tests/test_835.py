@@ -367,3 +367,81 @@ def test_a_value_a_model_refuses_is_still_a_positioned_error(
     # the segment being read when the claim payment was completed: here the set's SE
     assert raised.value.segment_index == 25 and str(raised.value).startswith("segment 25")
     assert "valid paid" in str(raised.value) and "12.345" not in str(raised.value)
+
+
+# -- amounts are whole cents, never rounded ------------------------------------------------------
+
+#: A balanced one-claim 835 (segments 4 to 16) holding each money element the decoder reads.
+CENTS = ("BPR*I*50*C*CHK************20240315", "TRN*1*CHK2001*1999999999",
+         "N1*PR*ACME HEALTH PLAN*XV*60054", "N1*PE*SUNRISE FAMILY MEDICINE*XX*1234567893",
+         "LX*1", "CLP*CLM2001*1*150*50*0*12*PCN2001*11*1", "CAS*CO*45*25", "MOA**0*MA01",
+         "AMT*I*0", "SVC*HC:99213*125*50", "CAS*CO*45*75**253*0", "AMT*B6*50",
+         "PLB*1234567893*20241231*WO:XYZ*0")
+SUB_CENT = "more than two decimal places (amounts are in cents; never rounded)"
+
+
+def _cents_835(segment_index: int, element: int, text: str) -> str:
+    """:data:`CENTS` with element ``element`` of segment ``segment_index`` written ``text``."""
+    segments = list(CENTS)
+    elements = segments[segment_index - 4].split("*")
+    elements[element] = text
+    segments[segment_index - 4] = "*".join(elements)
+    return _interchange(*segments)
+
+
+@pytest.mark.parametrize(("segment_index", "element", "text", "what"), [
+    (4, 2, "50.004", "BPR02 total payment amount"),
+    (9, 3, "150.001", "CLP03 total claim charge"),
+    (9, 4, "50.004", "CLP04 claim payment amount"),
+    (9, 4, "50.005", "CLP04 claim payment amount"),  # half-up rounding made it 50.01
+    (9, 5, "0.001", "CLP05 patient responsibility"),
+    (10, 3, "24.996", "CAS03 amount"),
+    (11, 2, "0.004", "MOA02 hcpcs payable amount"),
+    (12, 2, "-0.001", "AMT02 interest"),
+    (13, 2, "125.0001", "SVC02 line charge"),
+    (13, 3, "49.999", "SVC03 line payment"),
+    (14, 3, "74.996", "CAS03 amount"),
+    (14, 6, "0.004", "CAS06 amount"),
+    (15, 2, "50.004", "AMT02 allowed amount"),
+    (16, 4, "0.001", "PLB04 amount"),
+], ids=str)
+def test_an_amount_with_fractions_of_a_cent_is_refused_never_rounded(
+        segment_index: int, element: int, text: str, what: str) -> None:
+    """``50.004`` was read as 50.00 and ``74.996`` as 75.00 (so the claim still balanced):
+    amounts are cents, so one that is not is a positioned error like any unreadable one."""
+    with pytest.raises(X12ValueError) as caught:
+        decode_835(_cents_835(segment_index, element, text))
+    tag = CENTS[segment_index - 4].split("*")[0]
+    assert str(caught.value) == (f"segment {segment_index} ({tag}), element {tag}{element:02d}: "
+                                 f"{what}: {SUB_CENT}")
+    assert caught.value.ack_code == "6" and text not in str(caught.value)
+
+
+def test_trailing_zeros_are_whole_cents() -> None:
+    [base] = decode_835(_interchange(*CENTS))
+    assert base.balance_difference() == 0 and base.claims[0].is_balanced()
+    [paid] = decode_835(_cents_835(9, 4, "50.500"))
+    assert paid.claims[0].paid == Decimal("50.50") and str(paid.claims[0].paid) == "50.50"
+    assert decode_835(_cents_835(10, 3, "25.000")) == [base]
+    assert decode_835(_cents_835(14, 6, "0.0000")) == [base]
+
+
+def test_lenient_reading_leaves_out_what_holds_fractions_of_a_cent_and_says_so() -> None:
+    """As for an amount that cannot be read at all: the record holding it is skipped (never
+    posted rounded), the positioned problem kept as an error finding."""
+    from medbill_payer_generic_x12.codec import read_document
+
+    claim = read_document(_cents_835(9, 4, "50.004"), lenient=True)
+    [remittance] = claim.objects
+    assert remittance.claims == []
+    first = claim.findings[0]
+    assert (first.segment_index, first.segment_id, first.element) == (9, "CLP", 4)
+    assert first.message == f"CLP04 claim payment amount: {SUB_CENT}"
+    assert first.severity.value == "error"
+    adjustment = read_document(_cents_835(14, 3, "74.996"), lenient=True)
+    [kept] = adjustment.objects[0].claims
+    assert [a.amount for a in kept.services[0].adjustments] == [Decimal("0.00")]
+    assert kept.paid == Decimal("50.00")
+    assert str(adjustment.findings[0]).endswith(f"CAS03 amount: {SUB_CENT}")
+    with pytest.raises(X12ValueError, match="BPR02"):  # no payment without its amount
+        read_document(_cents_835(4, 2, "50.004"), lenient=True)

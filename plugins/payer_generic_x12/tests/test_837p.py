@@ -158,6 +158,21 @@ def test_2430_follows_each_line_it_answers_and_2320_keeps_claim_level_only() -> 
                                                                  ["AMT", "EAF", "10"]]
 
 
+@pytest.mark.parametrize(("written", "sub_cent", "refused"), [
+    ("CLM*C1*125*", "CLM*C1*125.004*", "element CLM02: CLM02 total claim charge"),
+    ("SV1*HC:99213*125*", "SV1*HC:99213*124.996*", "element SV102: SV102 line charge")])
+def test_an_amount_with_fractions_of_a_cent_is_refused_never_rounded(
+        written: str, sub_cent: str, refused: str) -> None:
+    text = encode_837p([claim("C1")], now=NOW).text
+    assert written in text
+    with pytest.raises(X12ValueError) as caught:
+        decode_837p(text.replace(written, sub_cent))
+    assert str(caught.value).endswith(
+        f"{refused}: more than two decimal places (amounts are in cents; never rounded)")
+    # trailing zeros are whole cents
+    assert decode_837p(text.replace(written, f"{written[:-1]}.000*")) == decode_837p(text)
+
+
 def test_a_2430_naming_no_other_payer_is_a_positioned_error() -> None:
     text = encode_837p([secondary_claim_with_lines()], now=NOW).text
     with pytest.raises(X12ValueError, match="SVD01") as caught:

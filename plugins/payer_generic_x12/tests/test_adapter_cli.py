@@ -194,6 +194,32 @@ def test_cli_validate_reports_balancing(tmp_path) -> None:
     assert "claim CLM1003: charge 500.00 - paid 340.50 = 159.50" in result.output
 
 
+def test_cli_validate_refuses_an_amount_with_fractions_of_a_cent(tmp_path) -> None:
+    """CLP04 340.504 was read as 340.50, so the file balanced and validate said 0 errors."""
+    from medbill_payer_generic_x12.cli import app
+
+    text = (FIXTURES / "835" / "medbill__two-payers-reversal-plb.835").read_text()
+    path = tmp_path / "subcent.835"
+    path.write_text(text.replace("CLP*CLM1003*1*500*340.5*", "CLP*CLM1003*1*500*340.504*"))
+    refused = ("segment 41 (CLP), element CLP04: CLP04 claim payment amount: more than two "
+               "decimal places (amounts are in cents; never rounded)")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 1
+    # the positioned line, then what the lenient read without that claim finds (as for any
+    # amount that cannot be read): the payment no longer balances
+    assert result.output.splitlines() == [
+        f"subcent.835: error: {refused}",
+        "subcent.835: error: 835 transaction 1 (trace CHK1001): BPR02 420.50 is not claim "
+        "payments 80.00 minus provider adjustments 0.00 (off by 340.50)",
+        "subcent.835: 835: 2 error(s), 0 warning(s)"]
+    parsed = runner.invoke(app, ["parse", str(path)])
+    assert parsed.exit_code == 1 and parsed.output == f"error: subcent.835: {refused}\n"
+    trailing = tmp_path / "trailing.835"  # 340.500 is 340.50: nothing to refuse
+    trailing.write_text(text.replace("CLP*CLM1003*1*500*340.5*", "CLP*CLM1003*1*500*340.500*"))
+    good = runner.invoke(app, ["validate", str(trailing)])
+    assert good.exit_code == 0 and "0 error(s)" in good.output
+
+
 def test_cli_validate_shows_a_stray_byte_in_a_quoted_value_as_its_escape(tmp_path) -> None:
     """The balancing findings quote the TRN02 and CLP01 read from the file: a C1 control
     byte there (found by the demo's 835 fuzz test) is printed as ``\\x80``, never as itself."""

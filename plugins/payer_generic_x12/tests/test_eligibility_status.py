@@ -137,6 +137,18 @@ def test_277_sample_details() -> None:
     assert paid.status_codes[0] == StatusCode(category="F0", code="3")
 
 
+def test_a_277_amount_with_fractions_of_a_cent_is_refused_never_rounded() -> None:
+    from medbill_payer_generic_x12.x12 import X12ValueError
+
+    text = (FIXTURES / "277-X212" / "lfh__claim-level-status.277").read_text()
+    written = "STC*F0:3*20050915**7599.00*7599.00~"
+    assert written in text
+    with pytest.raises(X12ValueError) as caught:
+        decode_277(text.replace(written, "STC*F0:3*20050915**7599.00*7599.005~"))
+    assert str(caught.value).endswith("element STC05: STC05 paid: more than two decimal places "
+                                      "(amounts are in cents; never rounded)")
+
+
 @pytest.mark.parametrize("relationship", [Relationship.SELF, Relationship.SPOUSE])
 def test_276_and_277_round_trip(relationship: Relationship) -> None:
     request = ClaimStatusRequest(trace_number="STAT-0001",

@@ -17,7 +17,12 @@ from medbill_payer_generic_x12.x12.errors import (
     X12ValueError,
 )
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction
-from medbill_payer_generic_x12.x12.values import parse_ccyymmdd, parse_decimal, parse_money
+from medbill_payer_generic_x12.x12.values import (
+    money_expected,
+    parse_ccyymmdd,
+    parse_decimal,
+    parse_money,
+)
 from medbill_payer_generic_x12.x12.writer import EnvelopeSettings, InterchangeWriter
 
 _T = TypeVar("_T")
@@ -121,7 +126,7 @@ def required(transaction: Transaction, segment: Segment, position: int, what: st
 
 
 def money(transaction: Transaction, segment: Segment, position: int, what: str) -> Decimal:
-    """A required amount element as cent-quantized Decimal."""
+    """A required amount element as Decimal cents (never rounded: see :func:`opt_money`)."""
     value = opt_money(transaction, segment, position, what)
     if value is None:
         raise _missing(transaction, segment, position, what)
@@ -130,8 +135,19 @@ def money(transaction: Transaction, segment: Segment, position: int, what: str) 
 
 def opt_money(transaction: Transaction, segment: Segment, position: int,
               what: str) -> Decimal | None:
-    return _parsed(transaction, segment, position, parse_money, f"{what} as a decimal amount",
-                   ack_code="6")
+    """An amount element as Decimal cents; ``None`` when absent or empty.
+
+    :raises X12ValueError: not a decimal amount, or one with fractions of a cent (refused,
+        never rounded: ``50.004`` is no amount a claim or payment can hold).
+    """
+    text = segment[position] if len(segment) > position else ""
+    if not text:
+        return None
+    value = parse_money(text)
+    if value is None:
+        raise transaction.error(X12ValueError, money_expected(what, text), segment, position,
+                                ack_code="6")
+    return value
 
 
 def opt_decimal(transaction: Transaction, segment: Segment, position: int,

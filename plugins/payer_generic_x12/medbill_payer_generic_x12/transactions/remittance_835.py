@@ -49,7 +49,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -93,14 +93,19 @@ from medbill_payer_generic_x12.x12.errors import (
     refused_fields,
 )
 from medbill_payer_generic_x12.x12.reader import Segment, Transaction, X12Reader
-from medbill_payer_generic_x12.x12.values import format_date, format_decimal, format_money
+from medbill_payer_generic_x12.x12.values import (
+    exact_cents,
+    format_date,
+    format_decimal,
+    format_money,
+    money_expected,
+)
 from medbill_payer_generic_x12.x12.values import is_digits as _digits
 from medbill_payer_generic_x12.x12.writer import TransactionWriter
 
 VERSION = "005010X221A1"
 FUNCTIONAL_ID = "HP"
 
-_CENT = Decimal("0.01")
 _GROUPS = {group.value: group for group in AdjustmentGroup}
 _STATUSES = {status.value: status for status in ClaimStatusCode}
 _METHODS = {method.value: method for method in PaymentMethod}
@@ -139,14 +144,15 @@ _build_claim = builder(ClaimPayment)
 
 
 def _parse_money(text: str) -> Decimal | None:
-    """``text`` as a plain number (type R) rounded to cents (and cached), else ``None``."""
+    """``text`` as a plain number (type R) in whole cents (and cached), else ``None`` (then
+    :meth:`_Decoder.money` says why)."""
     value = parse_plain_number(text)
     if value is None:
         return None
     if text[-3:-2] != ".":  # "12.34" has two places already: quantize would be the identity
-        try:
-            value = value.quantize(_CENT, ROUND_HALF_UP)
-        except InvalidOperation:  # more digits than the context can round
+        # "50.004" is never rounded to a payment nobody made: refused (and not cached)
+        value = exact_cents(value)
+        if value is None:
             return None
     if len(_MONEY_CACHE) < _MONEY_CACHE_LIMIT:
         _MONEY_CACHE[text] = value
@@ -228,10 +234,10 @@ class _Decoder:
         if not text:
             error = self.fail(X12StructureError, f"{what} (required)", segment, position, "1")
         else:
-            error = self.fail(X12ValueError, f"{what} as a decimal amount", segment, position,
-                              "6")
-        # Lenient: an amount that cannot be read is never replaced by one (0.00 would be posted
-        # as money nobody paid): the record holding it is skipped, the problem kept.
+            error = self.fail(X12ValueError, money_expected(what, text), segment, position, "6")
+        # Lenient: an amount that cannot be read (or holds fractions of a cent) is never
+        # replaced by one (0.00 would be posted as money nobody paid, 50.00 for 50.004 as a
+        # rounding nobody made): the record holding it is skipped, the problem kept.
         self.recover(error, None)
         raise _SkippedAmount(error)
 

@@ -2,8 +2,10 @@
 
 Money is Decimal throughout. Writers emit the shortest exact form (``100``, ``100.5``) as X12
 type R asks; readers accept what type R allows (ASCII digits, a leading minus, one period:
-:func:`medbill_core.money.parse_plain_number`, the one number reader) and quantize money to
-cents. ``Decimal()`` and ``int()`` alone would take ``"1_000"`` and Arabic-Indic digits.
+:func:`medbill_core.money.parse_plain_number`, the one number reader) and hold money in cents,
+never rounded: an amount with more than two places once its trailing zeros are dropped
+(``50.004``; ``50.500`` is 50.50) is refused, as every amount the project reads is.
+``Decimal()`` and ``int()`` alone would take ``"1_000"`` and Arabic-Indic digits.
 """
 
 from __future__ import annotations
@@ -76,16 +78,41 @@ def parse_decimal(text: str) -> Decimal | None:
     return parse_plain_number(text)
 
 
-def parse_money(text: str) -> Decimal | None:
-    """A type R amount rounded to cents; ``None`` when it is not a plain number (or has more
-    digits than Decimal's context can round)."""
-    value = parse_plain_number(text)
-    if value is None:
-        return None
+#: What an amount element with fractions of a cent is refused for: the project's words for
+#: such an amount typed anywhere (medbill_core.money).
+SUB_CENT = "more than two decimal places (amounts are in cents; never rounded)"
+
+
+def exact_cents(value: Decimal) -> Decimal | None:
+    """``value`` with two places, exactly: ``None`` when that would round it (``50.004``) or
+    it has more digits than Decimal's context holds. Trailing zeros are no rounding:
+    ``50.500`` is 50.50."""
     try:
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+        cents = value.quantize(CENT)
     except InvalidOperation:
         return None
+    return cents if cents == value else None
+
+
+def parse_money(text: str) -> Decimal | None:
+    """A type R amount in cents; ``None`` when it is not a plain number or is not a whole
+    number of cents (see :func:`exact_cents`): ask :func:`money_expected` why."""
+    value = parse_plain_number(text)
+    return None if value is None else exact_cents(value)
+
+
+def money_expected(what: str, text: str) -> str:
+    """What an amount element :func:`parse_money` refused should have held, for its positioned
+    error: ``what`` as a decimal amount, or (a number with fractions of a cent) :data:`SUB_CENT`.
+    The text itself is never quoted (element values may be PHI)."""
+    value = parse_plain_number(text)
+    if value is not None:
+        try:
+            if value.quantize(CENT) != value:
+                return f"{what}: {SUB_CENT}"
+        except InvalidOperation:  # more digits than the context holds: no amount at all
+            pass
+    return f"{what} as a decimal amount"
 
 
 def parse_ccyymmdd(text: str) -> date | None:
