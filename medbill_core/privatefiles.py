@@ -3,9 +3,11 @@
 The SQLite database, rendered statements and estimates, the demo's X12 archives, the
 configuration and secrets (a clearinghouse API key file) are created with mode ``0600``,
 and the folders medbill creates for them with ``0700``, whatever the process umask allows.
-An existing file or folder keeps the mode its owner gave it: a billing office that shares a
-folder with a group on purpose keeps doing so. (On Windows the modes are not enforced: there,
-folder ACLs decide.)
+An existing file or folder keeps the mode its owner gave it as far as its owner and group go
+(a billing office that shares a folder with a group on purpose keeps doing so), but a file
+medbill writes over is never left readable or writable by everyone else: the bits for
+"others" are dropped (a claim form written over a ``0644`` file is ``0640``). (On Windows the
+modes are not enforced: there, folder ACLs decide.)
 
 A file is never half-written: it is written to a temporary name in its folder and renamed
 into place. A file that goes with a database change (an appeal letter, a statement) is
@@ -27,6 +29,8 @@ from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
+#: read, write and execute for everyone but the owner and the group
+_OTHERS = stat.S_IRWXO
 
 
 def private_dir(path: Path) -> Path:
@@ -81,9 +85,14 @@ def stage_private(path: Path, content: bytes | str, *, encoding: str = "utf-8") 
             os.fsync(handle.fileno())
             created = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
         try:
-            existing = stat.S_IMODE(path.stat().st_mode)
+            found = path.lstat()
         except FileNotFoundError:
             existing = PRIVATE_FILE_MODE
+        else:
+            # what the owner gave its group stays, what it gave everyone else does not (PHI);
+            # a link is replaced by a file of its own (its target is not written): a new one
+            existing = PRIVATE_FILE_MODE if stat.S_ISLNK(found.st_mode) \
+                else stat.S_IMODE(found.st_mode) & ~_OTHERS
         if existing != created:  # a change of mode is a write to the file system: only if due
             os.chmod(temporary, existing)
     except BaseException:

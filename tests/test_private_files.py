@@ -48,6 +48,32 @@ def test_an_existing_file_keeps_the_mode_its_owner_gave_it(tmp_path: Path) -> No
 
 
 @pytest.mark.usefixtures("open_umask")
+@pytest.mark.parametrize(("before", "after"), [(0o644, 0o640), (0o666, 0o660),
+                                                (0o604, 0o600), (0o755, 0o750)])
+def test_a_file_written_over_is_never_left_open_to_everyone(tmp_path: Path, before: int,
+                                                           after: int) -> None:
+    """A claim form or an estimate (PHI) written over a world-readable file: the group keeps
+    what its owner gave it, everyone else loses it (found writing a claim form over a 0644
+    file)."""
+    target = tmp_path / "form.pdf"
+    target.write_text("old")
+    target.chmod(before)
+    write_private(target, "PHI")
+    assert (mode(target), target.read_text()) == (after, "PHI")
+
+
+def test_a_link_written_over_becomes_a_private_file_and_its_target_is_untouched(
+        tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("theirs")
+    target.chmod(0o644)
+    link = tmp_path / "form.pdf"
+    link.symlink_to(target)
+    write_private(link, "PHI")
+    assert not link.is_symlink() and (mode(link), link.read_text()) == (0o600, "PHI")
+    assert (mode(target), target.read_text()) == (0o644, "theirs")
+
+
 def test_a_new_sqlite_database_and_its_wal_are_owner_only(tmp_path: Path) -> None:
     path = tmp_path / "medbill.db"
     database = Database(f"sqlite:///{path}")
