@@ -12,7 +12,9 @@ from medbill_core.domain.base import has_control_character
 from medbill_core.errors import ValidationFailed
 from medbill_core.http import problems
 from medbill_core.http.auth import ApiState, Authenticator, default_authenticator
+from medbill_core.http.body_limit import UPLOAD_PATHS, BodyLimit
 from medbill_core.http.idempotency import Replay, replay_response
+from medbill_core.http.resources.inbound_documents import MAX_UPLOAD_BYTES
 from medbill_core.services.sessions import DEFAULT_POLICY, SessionPolicy
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ def create_app(medbill: Medbill, *, authenticate: Authenticator | None = None,
     app.state.medbill_api = ApiState(medbill, authenticate or default_authenticator,
                                      sessions or DEFAULT_POLICY)
     problems.install(app)
+    # outermost: a body past its limit is cut off whatever the routes and handlers do
+    app.add_middleware(BodyLimit, larger=dict.fromkeys(UPLOAD_PATHS, MAX_UPLOAD_BYTES))
     app.add_exception_handler(Replay, replay_response)
     medbill.hooks.register_routes(app=app)
     return app
