@@ -78,10 +78,11 @@ def reversal_of(payment: ClaimPayment) -> ClaimPayment:
                         for a in payment.adjustments]})
 
 
-def remit(app: Medbill, *payments: ClaimPayment, on: date | None = None) -> str:
+def remit(app: Medbill, *payments: ClaimPayment, on: date | None = None,
+          payer_id: str = "ACME1") -> str:
     trace = f"TRN-DN{next(_traces):04d}"
     remittance = Remittance(trace_number=trace, payment_amount=sum(
-        (p.paid for p in payments), D("0")), payer_name="Payer", payer_id="ACME1",
+        (p.paid for p in payments), D("0")), payer_name="Payer", payer_id=payer_id,
         payee_name="Clinic", payment_date=on or ago(20), claims=list(payments))
     with app.unit_of_work() as work:
         post_remittance(work, remittance)
@@ -385,7 +386,7 @@ def test_resend_is_recorded_and_the_replacements_answer_settles_it(
 def test_followup_and_appeals_give_the_same_deadline(medbill_app: Medbill) -> None:
     claim_id, number = new_claim(medbill_app, payer="bluecross")
     remit(medbill_app, answer(number, paid="0.00", adjustments=[("CO", "50", "100.00")]),
-          on=ago(40))
+          on=ago(40), payer_id="BCBS1")
     with medbill_app.unit_of_work() as work:
         [before] = followup(work)
         appeal = open_appeal(work, claim_id, "necessary")

@@ -1009,6 +1009,10 @@ def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingR
                          on_progress: Callable[[int, int], None] | None) -> None:
     """Post the claim payments of one part (``keys``: their posting keys, in order)."""
     seen = run.seen
+    # a payer correcting an answer sends its reversal and the new answer together (in either
+    # order): the new answer of a claim reversed in this part is not a second payment
+    reversed_here = {payment.claim_number for payment in remittance.claims
+                     if payment.is_reversal}
     for done, (payment, key) in enumerate(zip(remittance.claims, keys, strict=True)):
         if on_progress is not None and done:
             on_progress(done, len(remittance.claims))
@@ -1029,6 +1033,9 @@ def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingR
             unbelievable = ("the same claim payment appears earlier in this remittance: "
                             "a repeated copy, not posted twice")
         run.payments.add(digest)
+        if unbelievable is None and not payment.is_reversal \
+                and payment.claim_number not in reversed_here:
+            unbelievable = _paid_before(work, claim, payment, key)
         if unbelievable is not None:
             created = _record_exception(work, key, remittance.trace_number, payment,
                                         unbelievable)
@@ -1136,6 +1143,35 @@ def _moved_on(payment: ClaimPayment, decisions: list[RuleDecision]) -> Decimal:
 def _kept_open(payment: ClaimPayment, decisions: list[RuleDecision]) -> bool:
     return any(a.amount and d.action in KEPT_OPEN
                for a, d in zip(payment.all_adjustments, decisions, strict=True))
+
+
+def _answer_figures(status: str, paid: Decimal,
+                    adjustments: list[dict[str, Any]]) -> tuple[object, ...]:
+    """What two answers of a payer must share to be one answer sent twice: CLP02, the paid
+    amount and every adjustment (group, CARC, amount), in any order."""
+    return (status, paid, sorted((str(item.get("group_code")), str(item.get("reason_code")),
+                                  Decimal(str(item.get("amount")))) for item in adjustments))
+
+
+def _paid_before(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
+                 key: str) -> str | None:
+    """Why an answer (not a reversal) must wait for a person when it repeats, figure for
+    figure, an answer of the same payer already posted under another posting key (a re-sent
+    ERA, a payer's duplicate) that no reversal took back: posting it would pay and adjust the
+    claim again and bill the patient's share twice. A second answer with other figures (the
+    rest of a partly answered charge, a payer paying more) posts as the payer said; what it
+    overpays is an insurance credit for the overpayment refunds. ``None``: not a repeat."""
+    figures = _answer_figures(payment.status.value, payment.paid,
+                              [_adjustment_json(item) for item in payment.all_adjustments])
+    for answer in _standing_answers(work, saved_id(claim)):
+        if answer.posting_key != key and answer.payer_key == claim.payer_key \
+                and _answer_figures(answer.claim_status, answer.paid,
+                                    answer.adjustments) == figures \
+                and not _already_posted(work, key):
+            return (f"repeats the answer posted on {answer.paid_date.isoformat()} (paid "
+                    f"{answer.paid}, the same adjustments) with no reversal since: a "
+                    "duplicate, not posted twice")
+    return None
 
 
 def _already_posted(work: UnitOfWork, key: str) -> bool:
@@ -1269,7 +1305,10 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
     Found by CLP01, our claim number. A payer answering a claim number of an encounter billed
     to another payer (a crossover: the secondary payer received the primary's claim from the
     primary and remits under its claim number) is matched to the encounter's claim to that
-    payer, recognised by the 835's payer ID (REF*2U / N1*PR XV). A self-pay claim billed no
+    payer, recognised by the 835's payer ID (REF*2U / N1*PR XV); when the encounter has no
+    claim to that (configured) payer, the payment is an exception, never booked to the claim's
+    own payer. A payer ID no configured payer has is taken as the billed payer's (the IDs of
+    clearinghouses and payers differ). A self-pay claim billed no
     payer, so no payer's payment can be posted to it. Dates of service after the payment date
     are not believed (see :mod:`medbill_core.services.remittance_dates`).
     """
@@ -1301,9 +1340,16 @@ def _claim_answered(work: UnitOfWork, remittance: Remittance,
             select(ClaimRow.id).where(
                 or_(ClaimRow.id == account_id, ClaimRow.account_claim_id == account_id),
                 ClaimRow.payer_key.in_(keys)).order_by(ClaimRow.id.desc()).limit(1))
-    # No claim of the encounter went to that payer: the payer IDs of the 835 and of the
-    # configuration may simply differ (clearinghouse IDs), so the number match stands.
-    return _current(work, work.claims.get(sibling)) if sibling is not None else claim
+    if sibling is not None:
+        return _current(work, work.claims.get(sibling))
+    if keys:
+        # another payer we bill paid it, and none of the encounter's claims went to that
+        # payer: posting it to the claim's own payer would book its money to the wrong party
+        return (f"paid by {', '.join(sorted(keys))} (payer ID {remitting}), but the claim "
+                f"was billed to {claim.payer_key} and no claim of the visit to it")
+    # an ID no configured payer has: the payer IDs of the 835 and of the configuration may
+    # simply differ (clearinghouse IDs), so the number match stands
+    return claim
 
 
 def _record_exception(work: UnitOfWork, key: str, trace: str, payment: ClaimPayment,
