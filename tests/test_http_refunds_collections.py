@@ -90,6 +90,19 @@ def test_placement_and_agency_payment_over_http(client: TestClient,
     assert (listed["balance"], listed["collected"]) == ("70.00", "50.00")
 
 
+def test_a_small_balance_piece_of_a_large_balance_is_refused_over_http(
+        client: TestClient, medbill_app: Medbill) -> None:
+    large = owing(medbill_app, 5, "103.50")
+    problem = assert_problem(client.post("/v1/write-offs", headers=EHR, json={
+        "patient_id": large, "kind": "small_balance", "amount": "4.99", "reason": "x"}),
+        422, "validation-failed")
+    assert problem["detail"] == (f"patient {large}: balance: 103.50 is not a small balance "
+                                 "(under 5.00): request another kind")
+    assert client.get("/v1/write-offs", headers=EHR).json()["data"] == []
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(large).patient == D("103.50")
+
+
 def test_credit_refund_by_check_and_void_over_http(client: TestClient,
                                                    medbill_app: Medbill) -> None:
     patient = owing(medbill_app, 3, "20.00", paid="45.00")

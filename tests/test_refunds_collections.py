@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inproc_plugins import make_line_plugin
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from medbill_core.app import Medbill
 from medbill_core.domain import Guarantor, GuarantorRelationship, Payment, PaymentMethodKind
@@ -35,6 +35,7 @@ from medbill_core.storage.schema import (
     LedgerEntryRow,
     PaymentRow,
     ProviderAdjustmentRow,
+    WriteOffRequestRow,
 )
 from medbill_core.testing import factories
 
@@ -320,6 +321,147 @@ def test_write_off_above_the_threshold_needs_approval_and_a_denial_posts_nothing
         denied = write_offs.deny_write_off(work, request.id, "call the patient first")
         assert denied.status is write_offs.WriteOffStatus.DENIED
         assert work.ledger.patient_balance(patient).patient == D("3.00")
+
+
+def write_off_rows(app: Medbill, patient_id: int) -> tuple[int, list[Decimal]]:
+    """(write-off requests recorded, ``write_off`` ledger amounts) of a patient."""
+    with app.unit_of_work(read_only=True) as work:
+        requests = work.session.scalar(select(func.count()).select_from(WriteOffRequestRow)
+                                       .where(WriteOffRequestRow.patient_id == patient_id))
+        amounts = work.session.scalars(select(LedgerEntryRow.amount).where(
+            LedgerEntryRow.patient_id == patient_id, LedgerEntryRow.kind == "write_off")).all()
+    return requests or 0, list(amounts)
+
+
+def test_small_balance_pieces_of_a_large_balance_are_refused(medbill_app) -> None:
+    """A biller cannot write off a 103.50 balance 4.99 at a time without a manager: a small
+    balance is the account's whole balance, under the limit, whatever the amount asked."""
+    patient, _ = self_pay(medbill_app, ["103.50"])
+    for _ in range(3):
+        with medbill_app.unit_of_work(principal=BILLER) as work, \
+                pytest.raises(ValidationFailed) as refused:
+            write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
+                                         D("4.99"), "x")
+        assert str(refused.value) == (
+            f"patient {patient}: balance: 103.50 is not a small balance (under 5.00): "
+            "request another kind")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).patient == D("103.50")
+    assert write_off_rows(medbill_app, patient) == (0, [])
+    # a higher limit does not make part of a balance a small balance either
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        write_offs.set_policy(work, small_balance_limit=D("200.00"))
+    with medbill_app.unit_of_work(principal=BILLER) as work, \
+            pytest.raises(ValidationFailed) as refused:
+        write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
+                                     D("4.99"), "x")
+    assert str(refused.value) == (
+        f"patient {patient}: amount: 4.99 is not the account's whole balance 103.50: a "
+        "small-balance write-off takes all of it")
+    # the same amount as bad debt waits for a manager, as before
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        waiting = write_offs.request_write_off(work, patient, write_offs.WriteOffKind.BAD_DEBT,
+                                               D("4.99"), "x")
+    assert (waiting.status, waiting.decided_by) == (write_offs.WriteOffStatus.REQUESTED, None)
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).patient == D("103.50")
+    assert write_off_rows(medbill_app, patient) == (1, [])
+
+
+def test_a_small_balance_write_off_takes_the_whole_account_balance(medbill_app) -> None:
+    patient, [older, newer] = self_pay(medbill_app, ["3.00", "1.50"])
+    for amount, claim in ((D("3.00"), None), (None, older), (D("1.00"), newer)):
+        with medbill_app.unit_of_work(principal=BILLER) as work, \
+                pytest.raises(ValidationFailed) as refused:
+            write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
+                                         amount, "small", claim_id=claim)
+        part = amount or D("3.00")
+        assert str(refused.value) == (
+            f"patient {patient}: amount: {part} is not the account's whole balance 4.50: a "
+            "small-balance write-off takes all of it")
+    assert write_off_rows(medbill_app, patient) == (0, [])
+    with medbill_app.unit_of_work(principal=BILLER) as work:
+        done = write_offs.request_write_off(work, patient,
+                                            write_offs.WriteOffKind.SMALL_BALANCE, None, "small")
+    assert (done.status, done.decided_by, done.amount) == (
+        write_offs.WriteOffStatus.APPROVED, write_offs.POLICY_ACTOR, D("4.50"))
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).patient == ZERO
+        assert (work.ledger.claim_balance(older).patient,
+                work.ledger.claim_balance(newer).patient) == (ZERO, ZERO)
+    assert write_off_rows(medbill_app, patient) == (1, [D("3.00"), D("1.50")])
+    balanced(medbill_app, patient)
+
+
+def test_a_small_balance_counts_the_accounts_credit(medbill_app) -> None:
+    """A credit the account holds lowers its balance: what is written off is the balance the
+    statement shows, not the claims' before the credit."""
+    patient, _ = self_pay(medbill_app, ["4.00"])
+    pay(medbill_app, patient, "6.00")  # 4.00 on the claim, 2.00 kept as a credit
+    with medbill_app.unit_of_work() as work:
+        claim = factories.make_claim(patient, coverage_id=None, number=f"RCX{patient}",
+                                     service_date=TODAY - timedelta(days=5))
+        work.claims.create(claim.model_copy(update={"lines": [factories.make_line(
+            1, service_date=TODAY - timedelta(days=5), charge=D("4.50"))]}))
+        assert work.ledger.patient_balance(patient).patient == D("2.50")
+    with medbill_app.unit_of_work(principal=BILLER) as work, \
+            pytest.raises(ValidationFailed) as refused:
+        write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
+                                     None, "small")
+    assert str(refused.value) == (
+        f"patient {patient}: amount: 4.50 is not the account's whole balance 2.50: a "
+        "small-balance write-off takes all of it")
+    pay(medbill_app, patient, "3.00")  # the credit is now 5.00, the claims owe 4.50
+    with medbill_app.unit_of_work(principal=BILLER) as work, \
+            pytest.raises(ValidationFailed) as refused:
+        write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
+                                     None, "small")
+    assert str(refused.value) == (
+        f"patient {patient}: balance: nothing is owed once the account's credit is counted: "
+        "apply the credit")
+    assert write_off_rows(medbill_app, patient) == (0, [])
+
+
+def _small_balance_race(app: Medbill, patient: int) -> list[str]:
+    """Two billers' small-balance requests of the account's 4.99, let go at the same moment:
+    what each got (a status, a refusal, or the error)."""
+    import threading
+
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def request() -> None:
+        start.wait()
+        try:
+            with app.unit_of_work(principal=BILLER) as work:
+                outcomes.append(write_offs.request_write_off(
+                    work, patient, write_offs.WriteOffKind.SMALL_BALANCE, D("4.99"),
+                    "small").status.value)
+        except Exception as exc:  # whatever it is, the caller's assertion shows it
+            outcomes.append(str(exc) if isinstance(exc, ValidationFailed) else repr(exc))
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_two_small_balance_requests_at_once_write_off_once(medbill_app,
+                                                          medbill_backend: str) -> None:
+    """The account's row lock: the second request reads the balance the first left and is
+    refused in words (without it, the ledger's check on the claim's balance stops the second
+    posting with a LedgerError instead)."""
+    if medbill_backend != "postgres":
+        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL's row locks")
+    for _ in range(3):
+        patient, _ = self_pay(medbill_app, ["4.99"])
+        assert sorted(_small_balance_race(medbill_app, patient)) == [
+            "approved", f"patient {patient}: balance: nothing is owed"]
+        with medbill_app.unit_of_work() as work:
+            assert work.ledger.patient_balance(patient).patient == ZERO
+        assert write_off_rows(medbill_app, patient) == (1, [D("4.99")])
 
 
 # -- collections ----------------------------------------------------------------------------

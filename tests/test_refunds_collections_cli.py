@@ -131,6 +131,20 @@ def test_write_off_needs_another_approver_on_the_command_line(config: Path) -> N
         "small_balance_limit": "5.00", "approval_above": "100.00"}
 
 
+def test_small_balance_pieces_of_a_large_balance_refused_on_the_command_line(
+        config: Path) -> None:
+    account = account_with(config, 5, "103.50")
+    before = entries(config)
+    for _ in range(3):
+        result = cli(config, "writeoffs", "request", "--patient", account, "--kind",
+                     "small_balance", "--reason", "x", "--amount", "4.99")
+        assert one_line_error(result, 1) == (
+            f"error: patient {patient_id(config, account)}: balance: 103.50 is not a small "
+            "balance (under 5.00): request another kind")
+    assert entries(config) == before
+    assert out_json(ok(config, "writeoffs", "list", "--json")) == []
+
+
 def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path: Path) -> None:
     account = account_with(config, 4, "200.00", paid="50.00")
     ok(config, "collections", "agency-add", "--code", "acb", "--name", "Acme Collections",

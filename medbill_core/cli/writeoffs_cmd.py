@@ -37,7 +37,8 @@ def request_command(
     claim: Annotated[int | None, typer.Option(help="Only this claim id", min=1)] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Request a write-off; a small balance under the practice's limit is posted at once."""
+    """Request a write-off; a small balance (the account's whole balance, under the
+    practice's limit) is posted at once."""
     from medbill_core.services.write_offs import WriteOffKind, request_write_off
 
     chosen = parse_choice_option(kind, "--kind", WriteOffKind)

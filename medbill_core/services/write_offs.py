@@ -4,8 +4,14 @@ Every write-off is a **request** with a kind and a reason. The practice's policy
 (:func:`policy`, one row a practice; defaults below) says what needs approval:
 
 - a ``small_balance`` write-off is for what is left under the practice's limit (e.g. under
-  $5.00, not worth a statement); it is approved by the policy at once (``decided_by`` is
-  ``policy``) unless it is above the approval threshold;
+  $5.00, not worth a statement): it takes the account's **whole** patient balance (every
+  claim's and what it owes on no claim, its credits counted: what a statement would ask
+  for), read in the request's transaction, and that balance must be under the limit. It is
+  approved by the policy at once (``decided_by`` is ``policy``) unless it is above the
+  approval threshold. Part of a balance, or a balance at or above the limit, is not a small
+  balance, whatever the amount asked for: it is refused in words (``ValidationFailed``
+  naming ``amount`` or ``balance``), not queued, so a large balance cannot be written off in
+  small pieces; request it as ``bad_debt`` or ``administrative``, which a manager approves;
 - a ``bad_debt`` write-off (the patient will not pay), and any write-off above the approval
   threshold, waits ``requested`` until a manager approves or denies it
   (:data:`~medbill_core.permissions.Action.WRITEOFFS_APPROVE`); whoever requested it cannot
@@ -165,14 +171,23 @@ def request_write_off(work: UnitOfWork, patient_id: int, kind: WriteOffKind,
     """Request a write-off of (part of) a patient balance (``amount`` None: all of it, of the
     claim or of the account); posted at once when the policy allows it without approval.
 
+    A ``small_balance`` write-off must take the account's whole patient balance (credits
+    counted), and that balance must be under the practice's limit (see the module's
+    documentation): part of a balance, or more than it, is refused, so no sequence of small
+    requests writes off a larger balance. The account's row is locked first (PostgreSQL;
+    SQLite's transaction holds the write lock already): two requests on one account read its
+    balance one after the other.
+
     :raises ValidationFailed: no reason, nothing owed, an amount that is not positive or more
-        than the balance, or a small balance not under the practice's limit.
+        than the balance, or a small balance that is not the account's whole balance under
+        the practice's limit.
     """
     work.require(Action.WRITEOFFS_REQUEST)
     account = work.patients.get(patient_id).account_number
     record = f"patient {patient_id}"
     if not reason.strip():
         raise ValidationFailed(record, [("reason", "say why (no patient details)")])
+    _lock_account(work, patient_id)
     owed = sum((bal for _, bal in _targets(work, patient_id, claim_id)), ZERO)
     if owed <= ZERO:
         raise ValidationFailed(record, [("balance", "nothing is owed" + (
@@ -183,10 +198,10 @@ def request_write_off(work: UnitOfWork, patient_id: int, kind: WriteOffKind,
     if amount > owed:
         raise ValidationFailed(record, [("amount", f"exceeds the balance {owed}")])
     rules = policy(work)
-    if kind is WriteOffKind.SMALL_BALANCE and amount >= rules.small_balance_limit:
-        raise ValidationFailed(record, [("amount", f"{amount} is not a small balance (under "
-                                                   f"{rules.small_balance_limit}): request "
-                                                   "another kind")])
+    if kind is WriteOffKind.SMALL_BALANCE:
+        problem = _not_small_balance(work, patient_id, amount, rules)
+        if problem is not None:
+            raise ValidationFailed(record, [problem])
     day = on or date.today()
     row = WriteOffRequestRow(patient_id=patient_id, claim_id=claim_id, kind=kind.value,
                              amount=amount, reason=reason.strip()[:500],
@@ -204,6 +219,32 @@ def request_write_off(work: UnitOfWork, patient_id: int, kind: WriteOffKind,
     _decide(work, row, WriteOffStatus.APPROVED, POLICY_ACTOR, day, "under the practice's "
             "small-balance limit")
     return _summary(row, account)
+
+
+def _lock_account(work: UnitOfWork, patient_id: int) -> None:
+    """Hold the patient's row until the transaction ends (``SELECT ... FOR UPDATE``; SQLite
+    ignores it, its ``BEGIN IMMEDIATE`` serialises writers): a concurrent request on the
+    account waits, then reads the balance this one leaves."""
+    work.session.execute(select(PatientRow.id).where(PatientRow.id == patient_id)
+                         .with_for_update())
+
+
+def _not_small_balance(work: UnitOfWork, patient_id: int, amount: Decimal,
+                       rules: Policy) -> tuple[str, str] | None:
+    """Why writing off ``amount`` is not a small-balance write-off (a field and a reason),
+    or None: it is when it takes the account's whole patient balance (credits counted), and
+    that balance is under the practice's limit."""
+    whole = work.ledger.patient_balance(patient_id).patient
+    if whole <= ZERO:
+        return ("balance", "nothing is owed once the account's credit is counted: apply "
+                           "the credit")
+    if whole >= rules.small_balance_limit:
+        return ("balance", f"{whole} is not a small balance (under "
+                           f"{rules.small_balance_limit}): request another kind")
+    if amount != whole:
+        return ("amount", f"{amount} is not the account's whole balance {whole}: a "
+                          "small-balance write-off takes all of it")
+    return None
 
 
 def needs_approval(kind: WriteOffKind, amount: Decimal, rules: Policy) -> bool:

@@ -1,6 +1,7 @@
 """Write-offs of patient balances: ``GET /v1/write-offs`` (the requests; ``status=requested``
 is the manager's approval queue), ``POST /v1/write-offs`` (request one, as ``medbill writeoffs
-request``; a small balance under the practice's limit is posted at once),
+request``; a small balance, the account's whole balance under the practice's limit, is
+posted at once),
 ``POST /v1/write-offs/{write_off_id}/approve`` and ``.../deny`` (a manager other than the
 requester). Every rule is :mod:`medbill_core.services.write_offs`'s."""
 
