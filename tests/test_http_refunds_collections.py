@@ -103,6 +103,26 @@ def test_a_small_balance_piece_of_a_large_balance_is_refused_over_http(
         assert work.ledger.patient_balance(large).patient == D("103.50")
 
 
+def test_an_account_on_a_payment_plan_is_not_placed_over_http(
+        client: TestClient, medbill_app: Medbill) -> None:
+    from medbill_core.services.collections import add_agency
+    from medbill_core.services.payments import new_plan
+
+    planned = owing(medbill_app, 6, "300.00")
+    with medbill_app.unit_of_work() as work:
+        add_agency(work, "ACB", "Acme Collections", "20")
+        plan = new_plan(work, planned, D("300.00"), 3, date.today())
+    problem = assert_problem(client.post("/v1/collection-placements", headers=MANAGER,
+                                         json={"patient_id": planned, "agency": "ACB"}),
+                             422, "validation-failed")
+    assert problem["detail"] == (f"patient {planned}: payment_plan: has active payment plan "
+                                 f"{plan.id}: cancel it first")
+    assert client.get("/v1/collection-placements", headers=EHR).json()["data"] == []
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.patient_balance(planned)
+        assert (balance.patient, balance.agency) == (D("300.00"), D("0.00"))
+
+
 def test_credit_refund_by_check_and_void_over_http(client: TestClient,
                                                    medbill_app: Medbill) -> None:
     patient = owing(medbill_app, 3, "20.00", paid="45.00")

@@ -27,7 +27,14 @@ from medbill_core.services.accounting_chart import AccountRole
 from medbill_core.services.accounting_export import export_batch
 from medbill_core.services.accounting_formats import ExportFormat
 from medbill_core.services.guarantors import GuarantorService
-from medbill_core.services.payments import Overpayment, record_payment
+from medbill_core.services.payments import (
+    Overpayment,
+    PlanStatus,
+    cancel_plan,
+    list_plans,
+    new_plan,
+    record_payment,
+)
 from medbill_core.services.receivables import aging
 from medbill_core.services.statements import collections_worklist
 from medbill_core.storage.schema import (
@@ -556,6 +563,35 @@ def test_placing_needs_a_manager_and_a_balance(medbill_app) -> None:
     with medbill_app.unit_of_work(principal=MANAGER) as work, \
             pytest.raises(ValidationFailed, match="nothing is owed"):
         collections.place_account(work, patient, "ACB")
+
+
+def test_an_account_on_an_active_payment_plan_is_not_placed(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["300.00"])
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        collections.add_agency(work, "ACB", "Acme Collections", "25")
+        plan = new_plan(work, patient, D("300.00"), 3, TODAY)
+    with medbill_app.unit_of_work(principal=MANAGER) as work, \
+            pytest.raises(ValidationFailed) as refused:
+        collections.place_account(work, patient, "ACB")
+    assert str(refused.value) == (
+        f"patient {patient}: payment_plan: has active payment plan {plan.id}: cancel it first")
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.patient_balance(patient)
+        assert (balance.patient, balance.agency) == (D("300.00"), ZERO)
+        assert collections.list_placements(work) == []
+        assert patient not in collections.placed_patients(work)
+        [still] = list_plans(work, patient_id=patient)
+        assert (still.id, still.status) == (plan.id, PlanStatus.ACTIVE)
+    # the plan cancelled (the patient stopped paying), the account can go to the agency
+    with medbill_app.unit_of_work(principal=MANAGER) as work:
+        cancel_plan(work, plan.id, "stopped paying")
+        placement = collections.place_account(work, patient, "ACB")
+    assert (placement.placed, placement.status) == (D("300.00"),
+                                                    collections.PlacementStatus.PLACED)
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.patient_balance(patient)
+        assert (balance.patient, balance.agency) == (ZERO, D("300.00"))
+    balanced(medbill_app, patient)
 
 
 def test_the_agency_bucket_cannot_go_negative(medbill_app) -> None:

@@ -145,6 +145,23 @@ def test_small_balance_pieces_of_a_large_balance_refused_on_the_command_line(
     assert out_json(ok(config, "writeoffs", "list", "--json")) == []
 
 
+def test_an_account_on_a_payment_plan_is_not_placed_on_the_command_line(config: Path) -> None:
+    account = account_with(config, 6, "300.00")
+    plan = out_json(ok(config, "plans", "create", "--patient", account, "--total", "300",
+                       "--installments", "3", "--start", TODAY.isoformat(), "--json"))
+    ok(config, "collections", "agency-add", "--code", "ACB", "--name", "Acme Collections",
+       "--fee-percent", "25")
+    before = entries(config)
+    result = cli(config, "collections", "place", "--patient", account, "--agency", "ACB")
+    assert one_line_error(result, 1) == (
+        f"error: patient {patient_id(config, account)}: payment_plan: has active payment "
+        f"plan {plan['id']}: cancel it first")
+    assert entries(config) == before
+    assert out_json(ok(config, "collections", "placements", "--json")) == []
+    [listed] = out_json(ok(config, "plans", "list", "--patient", account, "--json"))
+    assert (listed["id"], listed["status"]) == (plan["id"], "active")
+
+
 def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path: Path) -> None:
     account = account_with(config, 4, "200.00", paid="50.00")
     ok(config, "collections", "agency-add", "--code", "acb", "--name", "Acme Collections",

@@ -7,7 +7,9 @@ claim) from the ledger's patient bucket to its **agency** bucket (``transfer_to_
 :mod:`medbill_core.ledger`): the patient bucket then owes nothing, so statement runs, the
 collections work list and patient A/R leave the account out, and :func:`agency_receivables`
 shows what sits with each agency. Statement runs also skip an account while it is placed
-(:func:`placed_patients`), so a new charge is not billed behind the agency's back.
+(:func:`placed_patients`), so a new charge is not billed behind the agency's back. An account
+on an active payment plan is not placed: the patient is paying as agreed, and the plan would
+keep asking for installments of a balance the agency holds; the plan is cancelled first.
 
 The agency gets an **export file** (:func:`agency_export`: CSV, one row per placed account
 not sent yet: account number, guarantor name and address, balance, last payment date, dates
@@ -50,6 +52,7 @@ from medbill_core.storage.schema import (
     CollectionPlacementRow,
     LedgerEntryRow,
     PatientRow,
+    PaymentPlanRow,
     PaymentRow,
 )
 
@@ -204,9 +207,13 @@ def place_account(work: UnitOfWork, patient_id: int, agency_code: str, *,
                   on: date | None = None) -> Placement:
     """Place the patient's whole open patient balance with an agency.
 
+    An account on an active payment plan is not placed: the patient is paying it as agreed,
+    and the plan would go on asking for installments of a balance the agency then holds.
+    Cancel the plan first (``plans cancel``, with its reason).
+
     :raises NotFound: no such patient or agency.
-    :raises ValidationFailed: the agency is inactive, the account is placed already, or it
-        owes nothing.
+    :raises ValidationFailed: the agency is inactive, the account is placed already, is on an
+        active payment plan, or owes nothing.
     """
     work.require(Action.COLLECTIONS_PLACE)
     work.patients.get(patient_id)  # NotFound: no such patient
@@ -217,6 +224,12 @@ def place_account(work: UnitOfWork, patient_id: int, agency_code: str, *,
     if _open_placement(work, patient_id) is not None:
         raise ValidationFailed(record, [("placement", "is already with an agency; recall "
                                                       "it first")])
+    plan_id = work.session.scalar(select(PaymentPlanRow.id).where(
+        PaymentPlanRow.patient_id == patient_id, PaymentPlanRow.status == "active")
+        .order_by(PaymentPlanRow.id).limit(1))
+    if plan_id is not None:
+        raise ValidationFailed(record, [("payment_plan", f"has active payment plan {plan_id}: "
+                                                         "cancel it first")])
     owing = _bucket_balances(work, patient_id, LedgerEntryRow.patient_delta)
     if not owing:
         raise ValidationFailed(record, [("balance", "nothing is owed")])
