@@ -48,13 +48,15 @@ def _wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
 
 
 def _stop(server: subprocess.Popen[str]) -> str:
-    """SIGTERM (killed if still running after 30 s); what it wrote to stderr."""
+    """SIGTERM (killed if still running after 30 s); what it wrote to stderr, then to stdout
+    (uvicorn's access lines)."""
     server.send_signal(signal.SIGTERM)
     try:
-        return server.communicate(timeout=30)[1]
+        out, err = server.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         server.kill()
-        return server.communicate()[1]
+        out, err = server.communicate()
+    return (err or "") + (out or "")
 
 
 def test_medbill_serve_answers_on_loopback_and_stops_on_sigterm(served_config: Path) -> None:
@@ -89,6 +91,7 @@ def test_medbill_serve_answers_on_loopback_and_stops_on_sigterm(served_config: P
     assert f"serving the API on http://127.0.0.1:{port}" in stderr
     assert "Traceback" not in stderr
     assert "ConfigurationError" in stderr or has_identity  # the 500's log record, by its id
+    assert '"GET /v1/claims' not in stderr  # no access log unless asked for
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.9", "::1", "localhost", "[::1]"])
@@ -135,7 +138,7 @@ def test_workers_share_the_port_and_stop_together(served_config: Path) -> None:
     medbill = Path(sys.executable).with_name("medbill")
     env = {name: value for name, value in os.environ.items() if not name.startswith("MEDBILL_")}
     server = subprocess.Popen([str(medbill), "--config", str(served_config), "serve",
-                               "--port", str(port), "--workers", "2"], env=env,
+                               "--port", str(port), "--workers", "2", "--access-log"], env=env,
                               cwd=served_config.parent, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -146,7 +149,7 @@ def test_workers_share_the_port_and_stop_together(served_config: Path) -> None:
         for _ in range(20):  # new connections: the kernel spreads them over the workers
             with httpx.Client(base_url=base,
                               headers={"Authorization": f"Bearer {token}"}) as client:
-                answers.append(client.get("/v1/claims").status_code)
+                answers.append(client.get("/v1/claims?limit=7").status_code)
         assert answers == [200] * 20
         assert httpx.get(f"{base}/v1/claims").status_code == 401
     finally:
@@ -154,6 +157,10 @@ def test_workers_share_the_port_and_stop_together(served_config: Path) -> None:
     assert len(workers) >= 2, workers
     assert f"serving the API on http://127.0.0.1:{port} in 2 worker processes" in stderr
     assert "Traceback" not in stderr, stderr
+    # --access-log: a line per request (it logged none: uvicorn's level was set to warning),
+    # the path without its query string (a filter may name a patient)
+    assert stderr.count('"GET /v1/claims HTTP/1.1" 200') == 20, stderr
+    assert "limit=7" not in stderr
     assert not _still_running(workers, within=10)
 
 

@@ -69,7 +69,12 @@ def serving_app(medbill: Medbill, statements_dir: Path) -> FastAPI:
 
     app = create_app(medbill)
     app.state.statements_dir = statements_dir
-    logging.getLogger("uvicorn.access").addFilter(PathWithoutQuery())
+    access = logging.getLogger("uvicorn.access")
+    access.addFilter(PathWithoutQuery())
+    # uvicorn set its access logger to the server's level (warning) when it configured its
+    # logging: access lines are INFO, so --access-log printed none; at the app's start (in
+    # each worker too) the logger takes them again. Without --access-log it has no handler.
+    app.router.on_startup.append(lambda: access.setLevel(logging.INFO))
     app.router.on_shutdown.append(lambda: stop_jobs(app))
     return app
 
