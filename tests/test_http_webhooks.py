@@ -1,12 +1,14 @@
 """Webhook subscriptions over the API (``/v1/webhooks``), on SQLite and PostgreSQL: the secret
 is answered once, a practice's key may not point deliveries at the server's own network, the
-delivery log is read back, and another practice sees none of it."""
+delivery log is read back, and another practice sees none of it. Names resolve through
+:class:`dns_support.FakeDNS` (nothing asks the network)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from dns_support import FakeDNS
 from fastapi.testclient import TestClient
 from test_http_api import assert_problem
 
@@ -20,6 +22,13 @@ from medbill_core.storage.webhook_outbox import record
 ADMIN = {"Authorization": "Bearer mbk_admin"}
 OTHER = {"Authorization": "Bearer mbk_other"}
 BILLER = {"Authorization": "Bearer mbk_biller"}
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch: pytest.MonkeyPatch) -> FakeDNS:
+    resolver = FakeDNS(monkeypatch)
+    resolver.answer("ehr.example.com", "93.184.215.14")
+    return resolver
 
 
 @pytest.fixture
@@ -85,6 +94,54 @@ def test_a_practice_may_not_point_deliveries_at_the_servers_network(
         "url": url, "events": ["claim.paid"]}), 422, "validation-failed")
     assert [item["field"] for item in problem["errors"]] == ["url"], problem
     assert client.get("/v1/webhooks", headers=ADMIN).json()["data"] == []
+
+
+@pytest.mark.parametrize("url", [
+    "https://2130706433:8443/hook", "https://0x7f000001/", "https://127.1/", "https://0/",
+    "https://017700000001/", "https://localhost./", "https://0x7f.1/", "https://0177.0.0.1/",
+    "https://127.0.0.1./", "https://10.1/", "https://[::ffff:127.0.0.1]/",
+    "https://[::ffff:a9fe:a9fe]/", "https://[64:ff9b::7f00:1]/", "https://[::]/",
+    "https://\uff11\uff12\uff17\uff0e\uff10\uff0e\uff10\uff0e\uff11/",
+    "https://metadata.google.internal/computeMetadata/v1/", "https://metadata/",
+    "https://db.localdomain/", "https://printer.local/", "https://224.0.0.1/",
+    "https://100.64.0.1/"])
+def test_the_servers_network_is_refused_however_it_is_written(
+        client: TestClient, url: str) -> None:
+    """Integer, hex, octal and short IPv4 forms, a trailing dot, IPv4 in IPv6, full-width
+    digits, ``0``, metadata and local names: what a resolver makes of them is refused."""
+    problem = assert_problem(client.post("/v1/webhooks", headers=ADMIN, json={
+        "url": url, "events": ["payment.posted"]}), 422, "validation-failed")
+    assert [(item["field"], item["message"]) for item in problem["errors"]] == [
+        ("url", "must name a host on the internet, not a loopback, private or reserved "
+                "address")], problem
+    assert client.get("/v1/webhooks", headers=ADMIN).json()["data"] == []
+
+
+@pytest.mark.parametrize("addresses", [
+    ["127.0.0.1"], ["::1"], ["169.254.169.254"], ["10.0.0.7"], ["93.184.215.14", "192.168.0.9"],
+    ["::ffff:127.0.0.1"], ["fd00::1"]])
+def test_a_name_resolving_to_the_servers_network_is_refused(
+        client: TestClient, dns: FakeDNS, addresses: list[str]) -> None:
+    dns.answer("127.0.0.1.nip.io", *addresses)
+    problem = assert_problem(client.post("/v1/webhooks", headers=ADMIN, json={
+        "url": "https://127.0.0.1.nip.io/hook", "events": ["payment.posted"]}), 422,
+        "validation-failed")
+    assert [item["field"] for item in problem["errors"]] == ["url"], problem
+    assert "127.0.0.1.nip.io" in dns.asked
+    assert client.get("/v1/webhooks", headers=ADMIN).json()["data"] == []
+
+
+@pytest.mark.parametrize("url", [
+    "https://ehr.example.com/hooks", "https://93.184.215.14/hook", "https://8.8.8.8:8443/h",
+    "https://[2606:4700:4700::1111]/hook", "https://EHR.Example.COM./hooks",
+    "https://not-yet-in-dns.example.org/hook"])
+def test_public_hosts_are_accepted(client: TestClient, url: str) -> None:
+    """An address on the internet, a name resolving to one, and a name that does not resolve
+    yet (each delivery checks it again)."""
+    made = client.post("/v1/webhooks", headers=ADMIN, json={"url": url,
+                                                             "events": ["payment.posted"]})
+    assert made.status_code == 201, made.text
+    assert made.json()["url"] == url
 
 
 def test_unknown_event_types_are_refused(client: TestClient) -> None:

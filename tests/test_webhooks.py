@@ -3,7 +3,12 @@ delivery log -- against a real receiver on 127.0.0.1, on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 from collections import Counter
 from datetime import date, timedelta
@@ -11,8 +16,9 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from dns_support import FakeDNS
 from inproc_plugins import line_practice_config, make_line_plugin
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import (
@@ -45,6 +51,7 @@ from medbill_core.storage.schema import (
     SubmissionRow,
     WebhookDeliveryRow,
     WebhookEventRow,
+    WebhookSubscriptionRow,
     utcnow,
 )
 from medbill_core.storage.webhook_outbox import pending_events, record
@@ -476,3 +483,180 @@ def test_a_delivery_another_sender_holds_is_skipped_not_waited_for(
     assert len(outcomes) == 2 and held not in {o.delivery_id for o in outcomes}
     assert [o.delivery_id for o in webhooks.deliver_due(medbill_app)] == [held]
     assert len(receiver.accepted()) == 3
+
+
+# -- a subscription made over the API reaches public addresses only ------------------------------
+
+@pytest.fixture
+def dns(monkeypatch) -> FakeDNS:
+    return FakeDNS(monkeypatch)
+
+
+@pytest.fixture
+def port_listener():
+    """A TCP port on 127.0.0.1 that counts the connections made to it (and says nothing)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    state = SimpleNamespace(port=server.getsockname()[1], connections=0)
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            state.connections += 1
+            connection.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield state
+    server.close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]
+
+
+def subscribe_over_the_api(app, url: str) -> webhooks.NewSubscription:
+    with app.unit_of_work() as work:
+        return webhooks.add_subscription(work, url, ["payment.posted"], local_allowed=False)
+
+
+def a_payment_posted(app) -> None:
+    with app.unit_of_work() as work:
+        record(work.session, "payment.posted", {"payment_id": 1})
+
+
+@pytest.mark.parametrize("form", [
+    "2130706433", "0x7f000001", "017700000001", "127.1", "0x7f.1", "0177.0.0.1", "0",
+    "10.1", "192.168.257", "127.0.0.1", "::1", "::ffff:127.0.0.1"])
+def test_addresses_are_read_as_the_system_resolver_reads_them(form: str) -> None:
+    try:
+        resolved = socket.getaddrinfo(form, 443, type=socket.SOCK_STREAM,
+                                      flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        pytest.skip(f"this system's resolver does not take {form!r} as an address")
+    assert webhooks.host_address(form) == ipaddress.ip_address(resolved[0][4][0])
+    assert not webhooks.is_public(webhooks.host_address(form))
+
+
+def test_a_name_rebound_to_the_server_after_subscribing_is_not_delivered_to(
+        medbill_app, dns, port_listener) -> None:
+    """Public when subscribing, 127.0.0.1 when delivering: refused before any connection,
+    with the same words a closed port would get, and tried again later (checked again)."""
+    dns.answer("hooks.example.net", "93.184.215.14")
+    created = subscribe_over_the_api(
+        medbill_app, f"https://hooks.example.net:{port_listener.port}/hook")
+    dns.answer("hooks.example.net", "127.0.0.1")
+    a_payment_posted(medbill_app)
+    start = utcnow()
+    [outcome] = webhooks.deliver_due(medbill_app, now=start)
+    assert (outcome.status, outcome.status_code, outcome.error) == (
+        "failed", None, webhooks.REFUSED_DESTINATION)
+    assert port_listener.connections == 0
+    with medbill_app.unit_of_work(read_only=True) as work:
+        [entry] = webhooks.deliveries(work, created.subscription.id)
+    assert (entry.status, entry.attempts, entry.last_error) == (
+        "failed", 1, webhooks.REFUSED_DESTINATION)
+    assert webhooks.deliver_due(medbill_app, now=start) == []  # on the usual schedule
+    dns.answer("hooks.example.net", "93.184.215.14", "10.0.0.3")  # one private is enough
+    [again] = webhooks.deliver_due(medbill_app, now=start + timedelta(minutes=2))
+    assert (again.status, again.error) == ("failed", webhooks.REFUSED_DESTINATION)
+    assert port_listener.connections == 0
+
+
+def test_a_stored_internal_url_is_not_delivered_to_nor_its_ports_told_apart(
+        medbill_app, dns, port_listener) -> None:
+    """Subscriptions the API took before its check knew these spellings (the migration marks
+    them not local): nothing is sent, and an open port reads like a closed one."""
+    urls = [f"https://2130706433:{port_listener.port}/hook",
+            f"https://127.1:{port_listener.port}/hook",
+            f"https://localhost.:{port_listener.port}/hook",
+            f"https://2130706433:{closed_port()}/hook"]
+    with medbill_app.unit_of_work() as work:
+        for url in urls:
+            webhooks.add_subscription(work, url, ["payment.posted"])
+        work.session.execute(update(WebhookSubscriptionRow).values(local_allowed=False))
+    a_payment_posted(medbill_app)
+    outcomes = webhooks.deliver_due(medbill_app)
+    assert [(o.status, o.status_code, o.error) for o in outcomes] == [
+        ("failed", None, webhooks.REFUSED_DESTINATION)] * len(urls)
+    assert port_listener.connections == 0
+
+
+def test_a_delivery_connects_to_the_address_it_checked(medbill_app, dns,
+                                                       monkeypatch) -> None:
+    """The name is looked up once per attempt: a second answer (rebinding between the check
+    and the connection) is never asked for, and a public receiver's error stays useful."""
+    dns.answer("hooks.example.net", "93.184.215.14")
+    subscribe_over_the_api(medbill_app, "https://hooks.example.net:8443/hook")
+    dns.rebind("hooks.example.net", "127.0.0.1")
+    connected: list[tuple[str, int]] = []
+
+    def refuse(address, *args, **kwargs):
+        connected.append(address)
+        raise ConnectionRefusedError
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    a_payment_posted(medbill_app)
+    asked_before = len(dns.asked)
+    [outcome] = webhooks.deliver_due(medbill_app)
+    assert connected == [("93.184.215.14", 8443)]
+    assert dns.asked[asked_before:] == ["hooks.example.net"]
+    assert (outcome.status, outcome.error) == ("failed", "connection refused")
+
+
+def test_https_to_the_checked_address_still_names_the_host(medbill_app, dns,
+                                                          tmp_path, monkeypatch) -> None:
+    """The connection goes to the address, TLS to the name: SNI, the certificate check and
+    the Host header name the host (a local receiver here: the command line's subscription)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl makes the test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=hooks.example.net",
+                    "-addext", "subjectAltName=DNS:hooks.example.net"],
+                   check=True, capture_output=True)
+    names: list[str | None] = []
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    server_tls.sni_callback = lambda _sock, name, _context: names.append(name)
+    receiver = Receiver(fail_first=0).start()
+    try:
+        assert receiver.server is not None
+        receiver.server.socket = server_tls.wrap_socket(receiver.server.socket,
+                                                        server_side=True)
+        port = receiver.server.server_address[1]
+        trusted = ssl.create_default_context
+        monkeypatch.setattr(ssl, "create_default_context",
+                            lambda *a, **k: trusted(cafile=str(cert)))
+        dns.answer("hooks.example.net", "127.0.0.1")
+        with medbill_app.unit_of_work() as work:
+            webhooks.add_subscription(work, f"https://hooks.example.net:{port}/hook",
+                                      ["payment.posted"], local_allowed=True)
+        a_payment_posted(medbill_app)
+        [outcome] = webhooks.deliver_due(medbill_app)
+    finally:
+        receiver.stop()
+    assert (outcome.status, outcome.status_code) == ("delivered", 200)
+    assert names == ["hooks.example.net"]
+    assert receiver.accepted()[0].headers["Host"] == f"hooks.example.net:{port}"
+
+
+def test_the_migration_keeps_local_only_what_the_api_could_not_have_made(medbill_app) -> None:
+    """Migration 0042: subscriptions to a non-public address written plainly or localhost
+    (the API refused those) keep reaching the local network; the others do not."""
+    from migration_support import migrate_again_from
+
+    local = ["http://127.0.0.1:9000/hook", "https://localhost/hook", "https://10.0.0.5/h",
+             "https://[::1]/hook"]
+    other = ["https://2130706433/hook", "https://localhost./hook", "https://ehr.example.com/h"]
+    with medbill_app.unit_of_work() as work:
+        for url in local + other:
+            webhooks.add_subscription(work, url, ["claim.paid"], local_allowed=True)
+    migrate_again_from(medbill_app.database, "0041")
+    with medbill_app.unit_of_work(read_only=True) as work:
+        kept = dict(work.session.execute(select(WebhookSubscriptionRow.url,
+                                                WebhookSubscriptionRow.local_allowed)).all())
+    assert kept == {url: url in local for url in local + other}

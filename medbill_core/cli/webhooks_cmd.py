@@ -58,7 +58,9 @@ def add_command(
 
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        created = add_subscription(work, url, events.split(","))
+        # whoever runs the installation may name its own network (a receiver on this
+        # machine or the local network): the API may not
+        created = add_subscription(work, url, events.split(","), local_allowed=True)
     if as_json:
         print_json({**_subscription_json(created.subscription), "secret": created.secret})
         return

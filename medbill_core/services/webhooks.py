@@ -18,6 +18,13 @@ Rows are claimed before they are sent, in a short transaction (PostgreSQL: ``FOR
 LOCKED``; SQLite: the write lock of ``BEGIN IMMEDIATE``) that pushes their ``next_attempt_at``
 a lease ahead: two senders never send the same row at once, no transaction stays open while
 a receiver answers, and rows a killed sender held are due again when the lease runs out.
+
+A subscription made over the API (``local_allowed=False``) may only reach public addresses:
+its host is refused when subscribing if it names or resolves to a loopback, private,
+link-local, reserved or metadata address (in any spelling a resolver accepts), and each
+delivery resolves the host once, refuses it when any address is not public, and connects to
+the addresses it vetted (:func:`post`): a name that resolves elsewhere later (DNS rebinding)
+never reaches the server's own network.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import ssl
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -98,6 +106,28 @@ LOG_LIMIT = 50
 
 PENDING, DELIVERED, FAILED, DEAD = "pending", "delivered", "failed", "dead"
 _LOOPBACK_NAMES = {"localhost"}
+#: names of the server itself and of cloud metadata services, refused whatever they resolve to
+#: (one-label names -- ``metadata``, ``db`` -- are refused too: the resolver's search domains
+#: make them the local network's)
+_INTERNAL_NAMES = {"localhost", "metadata.google.internal", "metadata.goog",
+                   "instance-data.ec2.internal"}
+#: suffixes of names that are never on the internet (RFC 6761, 6762, 8375; ICANN's .internal)
+_INTERNAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa",
+                      ".lan", ".intranet", ".corp")
+#: IPv6 prefixes carrying an IPv4 address in their last 32 bits (NAT64, RFC 6052 / 8215)
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+#: seconds a subscription waits for its host to resolve (a name that does not resolve by then
+#: is accepted: every delivery checks it again)
+RESOLVE_TIMEOUT = 3.0
+#: the delivery log's error for a destination that is not a public address (the same whatever
+#: the address and port: the log must not map the server's network)
+REFUSED_DESTINATION = "destination refused: not a public address"
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class DestinationRefused(OSError):
+    """A subscription that may reach public addresses only resolved to another one."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +186,8 @@ class _Claimed:
     secret: str
     event_id: str
     body: bytes
+    #: the subscription may reach the server's own network (see :func:`check_url`)
+    local_allowed: bool
 
 
 #: sends one request: (url, body, headers, timeout) -> HTTP status code (raises OSError)
@@ -169,9 +201,14 @@ def check_url(url: str, *, local_allowed: bool = True) -> str:
     the same machine): the body and signature would otherwise cross the network in clear.
 
     ``local_allowed=False`` (a subscription made over the API, by a practice's key rather than
-    by whoever runs the installation): no loopback, private, link-local or reserved address
-    either, written as an address or ``localhost`` -- the server's own network is not the
-    tenants' to reach (cloud metadata, the database, the simulator).
+    by whoever runs the installation): the host must be a public address or a name on the
+    internet -- the server's own network is not the tenants' to reach (cloud metadata, the
+    database, the simulator). Refused: a loopback, private, link-local, multicast, reserved
+    or unspecified address in any form a resolver accepts (``2130706433``, ``0x7f000001``,
+    ``127.1``, ``0``, ``[::ffff:127.0.0.1]`` ...), ``localhost`` and the metadata names, a
+    one-label name or one under ``.internal``, ``.local`` ..., and a name that resolves now
+    (within :data:`RESOLVE_TIMEOUT`) to any such address. A name that does not resolve yet is
+    accepted: each delivery checks its addresses again (:func:`post`).
 
     :raises ValidationFailed: naming the field ``url``.
     """
@@ -179,7 +216,7 @@ def check_url(url: str, *, local_allowed: bool = True) -> str:
     try:
         parts = urlsplit(text)
         host = parts.hostname or ""
-        _ = parts.port  # raises for a port that is not a number
+        port = parts.port  # raises for a port that is not a number
     except ValueError:
         raise ValidationFailed("webhook subscription", [("url", "not a valid URL")]) from None
     if parts.scheme not in ("http", "https") or not host:
@@ -188,26 +225,96 @@ def check_url(url: str, *, local_allowed: bool = True) -> str:
     if parts.username or parts.password:
         raise ValidationFailed("webhook subscription",
                                [("url", "must not carry a user name or password")])
+    not_public = ValidationFailed("webhook subscription", [
+        ("url", "must name a host on the internet, not a loopback, private or reserved "
+                "address")])
     if not local_allowed and _internal(host):
-        raise ValidationFailed("webhook subscription", [
-            ("url", "must name a host on the internet, not a loopback, private or reserved "
-                    "address")])
+        raise not_public
     if parts.scheme == "http" and not _loopback(host):
         raise ValidationFailed("webhook subscription", [
             ("url", "must use https (plain http only to 127.0.0.1 or localhost)")])
     if len(text) > 2000:
         raise ValidationFailed("webhook subscription", [("url", "longer than 2000 characters")])
+    if not local_allowed and not all(
+            is_public(address) for address in _resolve_within(
+                host, port or _DEFAULT_PORTS[parts.scheme], RESOLVE_TIMEOUT)):
+        raise not_public
     return text
 
 
-def _internal(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES or host.lower().endswith(".localhost"):
-        return True
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normal_host(host: str) -> str:
+    """``host`` as the resolver sees it: IDNA-encoded as :mod:`socket` does (full-width digits
+    and dots become ASCII ones), lower case, without the trailing dots of a fully qualified
+    name (``localhost.`` is ``localhost``). Empty when it cannot be encoded."""
     try:
-        address = ipaddress.ip_address(host)
+        encoded = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+    return encoded.lower().rstrip(".")
+
+
+def host_address(host: str) -> Address | None:
+    """The address ``host`` is, written in any form a resolver takes as an address without
+    asking DNS (``inet_aton``'s: ``2130706433``, ``0x7f000001``, ``017700000001``,
+    ``127.1``, ``0``; IPv6 with or without its brackets); None for a name."""
+    name = normal_host(host.strip("[]"))
+    try:
+        return ipaddress.ip_address(name)
     except ValueError:
-        return False
-    return not address.is_global or address.is_multicast
+        pass
+    parts = name.split(".")
+    if not 1 <= len(parts) <= 4:
+        return None
+    values = []
+    for part in parts:
+        try:
+            if part[:2] == "0x":
+                values.append(int(part[2:] or "0", 16))  # 0x alone is 0, as inet_aton reads it
+            elif len(part) > 1 and part[0] == "0":
+                values.append(int(part[1:], 8))
+            else:
+                values.append(int(part, 10) if part.isdigit() else -1)
+        except ValueError:
+            return None
+    # each part but the last is one byte; the last fills the bytes left
+    *leading, last = values
+    if min(values) < 0 or any(v > 0xFF for v in leading) or last >= 256 ** (5 - len(values)):
+        return None
+    number = last
+    for index, value in enumerate(leading):
+        number += value << (8 * (3 - index))
+    return ipaddress.IPv4Address(number)
+
+
+def is_public(address: Address) -> bool:
+    """Whether ``address`` is on the internet: not loopback, private, link-local, multicast,
+    reserved, unspecified or otherwise not global -- nor an IPv6 address carrying such an
+    IPv4 address (mapped ``::ffff:a.b.c.d``, 6to4, NAT64)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and any(address in prefix for prefix in _NAT64):
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None and not is_public(embedded):
+            return False
+        if address.is_site_local:
+            return False
+    return address.is_global and not (
+        address.is_private or address.is_loopback or address.is_link_local
+        or address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+def _internal(host: str) -> bool:
+    """A host that is not a public place by what it says, before any lookup: a non-public
+    address in any spelling, or a local, one-label or metadata name."""
+    address = host_address(host)
+    if address is not None:
+        return not is_public(address)
+    name = normal_host(host)
+    return (not name or "." not in name or name in _INTERNAL_NAMES
+            or name.endswith(_INTERNAL_SUFFIXES))
 
 
 def _loopback(host: str) -> bool:
@@ -217,6 +324,27 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _resolve(host: str, port: int) -> list[Address]:
+    """The addresses ``host`` resolves to, as a connection to it would find them.
+
+    :raises OSError: it does not resolve (``socket.gaierror``).
+    """
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in found))
+
+
+def _resolve_within(host: str, port: int, timeout: float) -> list[Address]:
+    """:func:`_resolve` given ``timeout`` seconds (a resolver can take far longer to give up):
+    no addresses when it fails or takes longer."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(_resolve, host, port).result(timeout)
+    except (OSError, UnicodeError, ValueError, FutureTimeout):
+        return []
+    finally:
+        pool.shutdown(wait=False)
 
 
 def check_event_types(event_types: Sequence[str]) -> list[str]:
@@ -239,12 +367,14 @@ def check_event_types(event_types: Sequence[str]) -> list[str]:
 def add_subscription(work: UnitOfWork, url: str, event_types: Sequence[str], *,
                      local_allowed: bool = True) -> NewSubscription:
     """Subscribe ``url`` to ``event_types``; the secret it is signed with is returned once.
-    ``local_allowed``: see :func:`check_url` (False for the API)."""
+    ``local_allowed``: see :func:`check_url` (False for the API); it is kept with the
+    subscription, and its deliveries reach public addresses only when it is False."""
     work.require(Action.WEBHOOKS_MANAGE)
     row = WebhookSubscriptionRow(url=check_url(url, local_allowed=local_allowed),
                                  event_types=check_event_types(event_types),
                                  secret="whsec_" + secrets.token_hex(32), active=True,
-                                 created_at=utcnow(), created_by=work.actor)
+                                 local_allowed=local_allowed, created_at=utcnow(),
+                                 created_by=work.actor)
     work.session.add(row)
     work.session.flush()
     audit.record(work.session, actor=work.actor, action="webhook.subscribe",
@@ -375,11 +505,11 @@ def deliver_due(app: Medbill, *, now: datetime | None = None, limit: int = 100,
     slow the receivers, and a commit serves a whole round.
 
     :param now: the time deliveries are due by and retries are scheduled from (default: now).
-    :param sender: what sends a request (default: :func:`post`; tests may pass their own).
+    :param sender: what sends a request (default: :func:`post`, to public addresses only for
+        a subscription made over the API; tests may pass their own, which checks nothing).
     """
     app.require(Action.WEBHOOKS_MANAGE)
     moment = now or utcnow()
-    send = sender or post
     # the timeout bounds each socket operation (connect, send, read): a round takes at most a
     # few times it
     lease = max(LEASE, timedelta(seconds=4 * timeout + 30))
@@ -390,20 +520,27 @@ def deliver_due(app: Medbill, *, now: datetime | None = None, limit: int = 100,
                              delivery_ids, lease)
             if not claimed:
                 break
-            answers = list(pool.map(lambda item: _attempt(item, send, timeout), claimed))
+            answers = list(pool.map(lambda item: _attempt(item, sender, timeout), claimed))
             outcomes += _settle(app, claimed, answers, moment)
             if delivery_ids is not None:
                 break  # those named, once (failed ones are not due again now)
     return outcomes
 
 
-def _attempt(item: _Claimed, send: Sender, timeout: float) -> tuple[int | None, str | None]:
-    """One POST: (status code, None) for a 2xx, else (status code or None, what went wrong)."""
+def _attempt(item: _Claimed, sender: Sender | None,
+             timeout: float) -> tuple[int | None, str | None]:
+    """One POST: (status code, None) for a 2xx, else (status code or None, what went wrong).
+    A destination refused (:class:`DestinationRefused`) is a failed attempt like another,
+    tried again on the same schedule (each time resolved and checked again)."""
     headers = {"Content-Type": "application/json", "User-Agent": "medbill-webhooks",
                "Medbill-Event-Id": item.event_id,
                SIGNATURE_HEADER: signature_header(item.secret, item.body)}
     try:
-        code = send(item.url, item.body, headers, timeout)
+        if sender is None:
+            code = post(item.url, item.body, headers, timeout,
+                        public_only=not item.local_allowed)
+        else:
+            code = sender(item.url, item.body, headers, timeout)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         return None, _safe_error(exc)
     return code, None if 200 <= code < 300 else f"HTTP {code}"
@@ -435,7 +572,8 @@ def _claim(app: Medbill, moment: datetime, limit: int, delivery_ids: Sequence[in
         rows = work.session.execute(
             select(WebhookDeliveryRow.id, WebhookDeliveryRow.subscription_id,
                    WebhookDeliveryRow.attempts, WebhookSubscriptionRow.url,
-                   WebhookSubscriptionRow.secret, WebhookEventRow.event_id,
+                   WebhookSubscriptionRow.secret, WebhookSubscriptionRow.local_allowed,
+                   WebhookEventRow.event_id,
                    WebhookEventRow.event_type, WebhookEventRow.created_at,
                    WebhookEventRow.payload)
             .join(WebhookSubscriptionRow,
@@ -445,7 +583,7 @@ def _claim(app: Medbill, moment: datetime, limit: int, delivery_ids: Sequence[in
             .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)).all()
     return [_Claimed(row.id, row.subscription_id, row.attempts, row.url, row.secret,
                      row.event_id, event_body(row.event_id, row.event_type, row.created_at,
-                                              dict(row.payload)))
+                                              dict(row.payload)), bool(row.local_allowed))
             for row in rows]
 
 
@@ -492,7 +630,12 @@ def retry_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta
 
 def _safe_error(exc: BaseException) -> str:
     """What went wrong, in our words: the exception's type (its text may quote the URL or
-    the receiver's answer), and "timed out" for a timeout."""
+    the receiver's answer), and "timed out" for a timeout. A destination refused says only
+    that, whatever its address and port (nothing was sent to it)."""
+    if isinstance(exc, DestinationRefused):
+        return REFUSED_DESTINATION
+    if isinstance(exc, socket.gaierror):
+        return "the host does not resolve"
     if isinstance(exc, TimeoutError | socket.timeout):
         return "timed out"
     if isinstance(exc, ConnectionRefusedError):
@@ -504,17 +647,31 @@ def _safe_error(exc: BaseException) -> str:
     return f"request failed ({type(exc).__name__})"
 
 
-def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float, *,
+         public_only: bool = True) -> int:
     """POST ``body`` to ``url`` and return the status code; redirects are not followed (a
-    receiver answers itself). Raises ``OSError`` / ``HTTPException`` when no answer came."""
+    receiver answers itself). Raises ``OSError`` / ``HTTPException`` when no answer came.
+
+    The host is resolved once, here, and the connection is made to the addresses found
+    (the ``Host`` header, TLS's server name and the certificate check still name the host):
+    with ``public_only``, :class:`DestinationRefused` (an ``OSError``) is raised before any
+    connection when one of them is not public (:func:`is_public`), and no later lookup --
+    which DNS rebinding could answer differently -- decides where the request goes.
+    ``public_only=False`` only for a subscription made with ``local_allowed``.
+    """
     parts = urlsplit(url)
     host = parts.hostname or ""
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 443)
+    if public_only and _internal(host):
+        raise DestinationRefused(REFUSED_DESTINATION)
+    addresses = _resolve(host, port)
+    if public_only and not all(is_public(address) for address in addresses):
+        raise DestinationRefused(REFUSED_DESTINATION)
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(host, parts.port, timeout=timeout,
-                                                 context=ssl.create_default_context())
+        connection = _HTTPSTo(host, port, addresses, timeout, ssl.create_default_context())
     else:
-        connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+        connection = _HTTPTo(host, port, addresses, timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("POST", path, body=body, headers=headers)
@@ -523,6 +680,53 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
         return response.status
     finally:
         connection.close()
+
+
+def _connect(addresses: Sequence[Address], port: int,
+             timeout: float | None) -> socket.socket:
+    """A TCP connection to the first of ``addresses`` that answers (each an address, not a
+    name: nothing is looked up again)."""
+    failure: OSError = ConnectionError("no address to connect to")
+    for address in addresses:
+        try:
+            connected = socket.create_connection((str(address), port), timeout)
+        except OSError as exc:
+            failure = exc
+            continue
+        connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connected
+    raise failure
+
+
+class _HTTPTo(http.client.HTTPConnection):
+    """An HTTP connection to ``host`` made to the addresses vetted for it."""
+
+    def __init__(self, host: str, port: int, addresses: Sequence[Address],
+                 timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._addresses = list(addresses)
+
+    def connect(self) -> None:
+        self.sock = _connect(self._addresses, self.port, self.timeout)
+
+
+class _HTTPSTo(http.client.HTTPSConnection):
+    """An HTTPS connection to ``host`` made to the addresses vetted for it: TLS names and
+    verifies ``host`` (SNI, certificate), as a connection by name would."""
+
+    def __init__(self, host: str, port: int, addresses: Sequence[Address], timeout: float,
+                 context: ssl.SSLContext) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._addresses = list(addresses)
+        self._tls = context
+
+    def connect(self) -> None:
+        connected = _connect(self._addresses, self.port, self.timeout)
+        try:
+            self.sock = self._tls.wrap_socket(connected, server_hostname=self.host)
+        except BaseException:
+            connected.close()
+            raise
 
 
 
