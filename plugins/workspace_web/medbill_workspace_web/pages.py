@@ -25,7 +25,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -70,6 +70,11 @@ def safe_next(target: str | None) -> str | None:
     if not (target == "/workspace" or target.startswith("/workspace/")):
         return None
     if "\\" in target or "//" in target or any(ord(char) < 0x20 for char in target):
+        return None
+    # a dot segment (``/workspace/../v1/patients/1``, also percent-encoded) takes the browser
+    # out of the workspace once it resolves the path
+    path = unquote(target.split("?", 1)[0].split("#", 1)[0])
+    if any(segment in (".", "..") for segment in path.split("/")):
         return None
     return target
 

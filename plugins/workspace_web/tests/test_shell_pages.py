@@ -66,7 +66,9 @@ def test_sign_in_page_labels_its_fields_and_keeps_a_local_next(client: TestClien
 
 @pytest.mark.parametrize("target", ["https://evil.example/phish", "//evil.example/x",
                                     "/\\evil.example", "/v1/claims", "/workspace//evil.example",
-                                    "javascript:alert(1)"])
+                                    "javascript:alert(1)", "/workspace/../v1/patients/1",
+                                    "/workspace/%2e%2e/v1/patients/1", "/workspace/./..",
+                                    "/workspace/.."])
 def test_next_never_leaves_the_workspace(client: TestClient, target: str) -> None:
     page = client.get("/workspace/login", params={"next": target})
     assert 'name="next" value=""' in page.text
