@@ -627,3 +627,29 @@ def test_a_control_character_in_a_query_is_a_422_naming_the_parameter(
                              "validation-failed")
     assert problem["errors"] == [{"field": "query", "code": "invalid",
                                   "message": "must not hold control characters"}]
+
+
+def test_reading_claims_is_audited(client: TestClient, medbill_app: Medbill,
+                                   claims: dict[str, Any]) -> None:
+    """A claim shows the patient's diagnoses, services and dates of service: each read, and
+    each page of a list, leaves an event naming the claims and the real actor (exploratory
+    testing found them unrecorded)."""
+    from sqlalchemy import select
+
+    from medbill_core.storage.schema import AuditEventRow
+
+    first = claims["ids"][0]
+    assert client.get(f"/v1/claims/{first}", headers=EHR).status_code == 200
+    listed = client.get("/v1/claims?limit=3", headers=EHR).json()["data"]
+    assert client.get("/v1/claims/999999", headers=EHR).status_code == 404
+    with medbill_app.unit_of_work(read_only=True) as work:
+        events = [(event.action, event.entity_id, event.actor, event.details)
+                  for event in work.session.scalars(
+                      select(AuditEventRow).where(AuditEventRow.entity_type == "claim",
+                                                  AuditEventRow.action.in_(
+                                                      ["claim.read", "claim.list"]))
+                      .order_by(AuditEventRow.id))]
+    assert events == [
+        ("claim.read", str(first), "key:ehr-sync", {"via": "api"}),
+        ("claim.list", "list", "key:ehr-sync",
+         {"via": "api", "ids": [item["id"] for item in listed]})]

@@ -1,6 +1,8 @@
 """Keyset pages the HTTP API lists (patients, providers): ``limit`` rows after an id, read
 through the primary key at any depth. A list of patients is a read of PHI: it is audited as
-one ``patient.list`` event naming the ids shown."""
+one ``patient.list`` event naming the ids shown. So is a claim (its diagnoses, services and
+dates of service are the patient's health information): ``claim.read`` for one,
+``claim.list`` naming the ids of a page."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from medbill_core import audit
-from medbill_core.domain import Patient, Provider
+from medbill_core.domain import Claim, Patient, Provider
+from medbill_core.domain.base import saved_id
 from medbill_core.permissions import Action
 from medbill_core.storage.mapping import patient_from_row, provider_from_row
 from medbill_core.storage.schema import PatientRow, ProviderRow
@@ -50,3 +53,30 @@ def list_providers(work: UnitOfWork, *, after_id: int | None, limit: int) -> lis
     if after_id is not None:
         query = query.where(ProviderRow.id > after_id)
     return [provider_from_row(row) for row in work.session.scalars(query)]
+
+
+def read_claim(work: UnitOfWork, claim_id: int, *, via: str) -> Claim:
+    """A claim shown to ``work``'s actor through ``via``, the read audited (``claim.read``).
+
+    :raises NotFound: no such claim in the practice (nothing is recorded).
+    """
+    work.require(Action.CLAIMS_READ)
+    claim = work.claims.get(claim_id)
+    audit_claims_shown(work, [claim], via=via, one=True)
+    return claim
+
+
+def audit_claims_shown(work: UnitOfWork, claims: list[Claim], *, via: str,
+                       one: bool = False) -> None:
+    """Record that ``claims`` were shown: one ``claim.read`` (``one``) or one ``claim.list``
+    event naming their ids (nothing for an empty page)."""
+    if not claims:
+        return
+    if one:
+        [claim] = claims
+        audit.record(work.session, actor=work.actor, action="claim.read", entity_type="claim",
+                     entity_id=saved_id(claim), details={"via": via})
+        return
+    audit.record(work.session, actor=work.actor, action="claim.list", entity_type="claim",
+                 entity_id="list", details={"via": via,
+                                            "ids": [saved_id(claim) for claim in claims]})

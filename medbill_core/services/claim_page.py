@@ -27,6 +27,7 @@ from medbill_core.domain.identity import Role
 from medbill_core.lifecycle import NEXT_ACTOR, NOT_SENT, Transition, allowed_targets
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action, allowed
+from medbill_core.services.api_reads import read_claim
 from medbill_core.services.appeals import APPEALABLE, IN_PROGRESS, Appeal, list_appeals_of
 from medbill_core.services.claim_documents import ClaimDocument, claim_documents
 from medbill_core.services.denials import OWED, Denial, denials_of_claim
@@ -387,8 +388,7 @@ def claim_page(work: UnitOfWork, claim_id: int) -> ClaimPage:
     :raises NotFound: no such claim in the principal's practice.
     :raises PermissionDenied: the role may not read claims.
     """
-    work.require(Action.CLAIMS_READ)
-    claim = work.claims.get(claim_id)
+    claim = read_claim(work, claim_id, via="workspace")  # the page shows PHI: audited
     account_id = work.claims.account_id(claim)
     account_number = work.session.scalar(
         select(PatientRow.account_number).where(PatientRow.id == claim.patient_id)) or ""

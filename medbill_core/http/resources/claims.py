@@ -23,6 +23,8 @@ from medbill_core.http.pagination import (
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.schemas import model_response
 from medbill_core.permissions import Action
+from medbill_core.services.api_reads import audit_claims_shown
+from medbill_core.services.api_reads import read_claim as read_audited_claim
 
 router = APIRouter(prefix="/v1/claims", tags=["claims"], responses=PROBLEM_RESPONSES)
 LISTING = "claims"
@@ -46,10 +48,11 @@ def list_claims(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Claims by id, filtered."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         claims = work.claims.list(state=state, payer_key=payer, patient_id=patient,
                                   service_from=service_from, service_to=service_to,
                                   limit=limit + 1, after_id=after)
+        audit_claims_shown(work, list(claims[:limit]), via="api")  # PHI shown
     return model_response(page(claims, limit, LISTING, lambda claim: [saved_id(claim)]))
 
 
@@ -58,6 +61,6 @@ def list_claims(
 def read_claim(request: Request,
                principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))],
                claim_id: RowId) -> Response:
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
-        claim = work.claims.get(claim_id)
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
+        claim = read_audited_claim(work, claim_id, via="api")
     return model_response(claim)

@@ -131,7 +131,8 @@ def denied_claim(workspace: Workspace, code: tuple[str, str], *, days_ago: int =
         adjustments=[Adjustment(group=AdjustmentGroup(code[0]), reason_code=code[1],
                                 amount=claim.total_charge)])
     remittance = Remittance(trace_number=f"QTRN{n}", payment_amount=Decimal("0.00"),
-                            payer_name="Payer", payer_id="ACME1", payee_name="Clinic",
+                            payer_name="Payer", payee_name="Clinic",
+                            payer_id=workspace.medbill.config.payers[payer].payer_id,
                             payment_date=date.today() - timedelta(days=days_ago),
                             claims=[payment])
     with workspace.medbill.unit_of_work(principal=admin) as work:
