@@ -358,6 +358,13 @@ def test_cli_appeals_flow(appeals_config: tuple[Path, int, int], tmp_path: Path)
     assert json.loads(ok(config, "appeals", "list", "--status", "won", "--json").stdout)[0][
         "sent_on"] == "2026-11-01"
     ok(config, "appeals", "open", str(denied), "--reason", "level two")
+    # both decisions at once is a usage error, whichever order: nothing is recorded
+    for flags in (("--won", "--lost"), ("--lost", "--won")):
+        assert one_line_error(cli(config, "appeals", "outcome", "2", *flags, "--note", "x"),
+                              2) == ("error: --won and --lost contradict each other: give one "
+                                     "of them")
+    assert json.loads(ok(config, "appeals", "list", "--status", "open", "--json").stdout)[0][
+        "id"] == 2
     assert "withdrawn" in ok(config, "appeals", "withdraw", "2").stdout
 
     assert "state: is accepted" in one_line_error(cli(config, "appeals", "open", str(accepted),

@@ -151,15 +151,20 @@ def sent_command(
 @cli_errors
 def outcome_command(
     appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
-    won: Annotated[bool | None, typer.Option(
-        "--won/--lost", help="The payer's decision")] = None,
+    won: Annotated[bool, typer.Option(
+        "--won", help="The payer decided for the practice (give --won or --lost)")] = False,
+    lost: Annotated[bool, typer.Option(
+        "--lost", help="The payer upheld its denial (give --won or --lost)")] = False,
     note: Annotated[str | None, typer.Option(help="What the payer decided (max 2000)")] = None,
     as_json: AsJson = False,
 ) -> None:
     """Record the payer's decision (the money of a won appeal comes with a later 835)."""
     from medbill_core.services.appeals import record_outcome
 
-    if won is None:
+    # two flags, not one --won/--lost switch: with a switch the last one given silently wins
+    if won and lost:
+        raise fail("--won and --lost contradict each other: give one of them", 2)
+    if not won and not lost:
         raise fail("give the decision: --won or --lost", 2)
     if note is None:
         raise fail("--note is required", 2)
