@@ -263,7 +263,15 @@ def test_a_denied_claims_actions_follow_the_role(role, expected) -> None:
                              payer_claim_number=True, shares_account=False,
                              open_denials=((7, "CO"),), appeal_in_progress=True)
     shown = {a.action for a in available_actions(role, in_progress)}
-    assert ClaimAction.APPEAL not in shown and ClaimAction.TRANSFER_TO_PATIENT not in shown
+    # the denials service refuses every decision while an appeal is open or sent
+    assert shown.isdisjoint({ClaimAction.APPEAL, ClaimAction.WRITE_OFF,
+                             ClaimAction.TRANSFER_TO_PATIENT, ClaimAction.RESEND})
+    marked = ClaimFacts(state=S.DENIED, ever_sent=True, has_payer=True,
+                        payer_claim_number=True, shares_account=False,
+                        open_denials=((7, "PR"),), appeal_in_progress=False,
+                        marked_resend=frozenset({7}))
+    # a second "resend" is refused: not offered
+    assert {a.action.value for a in available_actions(role, marked)} == expected - {"resend"}
 
 
 def test_the_account_shows_balance_by_bucket_payments_and_plan_installments(

@@ -14,6 +14,7 @@ from cli_support import cli, config_text, ok, one_line_error
 from sqlalchemy import select
 
 from medbill_core.app import Medbill
+from medbill_core.audit import os_user
 from medbill_core.config import build_config, load_config
 from medbill_core.domain import (
     Adjustment,
@@ -27,7 +28,7 @@ from medbill_core.domain import (
 from medbill_core.errors import ConfigurationError, ValidationFailed
 from medbill_core.ledger import EntryKind
 from medbill_core.services import denials
-from medbill_core.services.appeals import open_appeal
+from medbill_core.services.appeals import mark_sent, open_appeal, record_outcome, withdraw
 from medbill_core.services.posting_rules import PostingAction, PostingRules
 from medbill_core.services.receivables import followup
 from medbill_core.services.remittance import post_remittance
@@ -381,6 +382,74 @@ def test_resend_is_recorded_and_the_replacements_answer_settles_it(
     assert open_items(medbill_app) == []
 
 
+def _denial_audits(app: Medbill) -> list[str]:
+    with app.unit_of_work() as work:
+        return list(work.session.scalars(select(AuditEventRow.action).where(
+            AuditEventRow.entity_type == "denial").order_by(AuditEventRow.id)))
+
+
+def test_no_decision_while_the_claims_appeal_is_in_progress(medbill_app: Medbill) -> None:
+    claim_id, number = new_claim(medbill_app)
+    remit(medbill_app, answer(number, paid="0.00", adjustments=[
+        ("CO", "50", "60.00"), ("PR", "204", "40.00")]))
+    co, pr = sorted(open_items(medbill_app), key=lambda d: d.code)
+    with medbill_app.unit_of_work() as work:
+        appeal = denials.appeal(work, co.id, "records attached")
+    decisions = [(co.id, lambda work, i: denials.write_off(work, i, "give up")),
+                 (pr.id, lambda work, i: denials.transfer_to_patient(work, i)),
+                 (co.id, lambda work, i: denials.mark_resend(work, i)),
+                 (pr.id, lambda work, i: denials.appeal(work, i, "again"))]
+    for which in (f"open appeal {appeal.id}", f"appeal {appeal.id} sent to the payer"):
+        for denial_id, decide in decisions:
+            with pytest.raises(ValidationFailed) as refused, medbill_app.unit_of_work() as work:
+                decide(work, denial_id)
+            assert refused.value.message == (
+                f"denial {denial_id}: appeal: claim {number} has {which}: record its outcome "
+                "or withdraw it first")
+        if which.startswith("open"):
+            with medbill_app.unit_of_work() as work:
+                mark_sent(work, appeal.id)
+    # nothing was decided: both items wait for the payer, the whole 100.00 is still owed
+    assert [d.status for d in open_items(medbill_app)] == [denials.DenialStatus.APPEALED] * 2
+    assert balances(medbill_app, claim_id) == (D("100.00"), D("0.00"))
+    assert _denial_audits(medbill_app) == ["denial.open", "denial.open", "denial.appealed",
+                                           "denial.appealed"]
+    # the payer upheld its denial: now the items are decided as any other
+    with medbill_app.unit_of_work() as work:
+        record_outcome(work, appeal.id, False, "upheld")
+        denials.write_off(work, co.id, "appeal lost")
+        denials.transfer_to_patient(work, pr.id)
+    assert balances(medbill_app, claim_id) == (D("0.00"), D("40.00"))
+    assert state_of(medbill_app, claim_id) is S.PATIENT_BALANCE
+    # a withdrawn appeal no longer holds the decision either
+    other_id, other = new_claim(medbill_app)
+    remit(medbill_app, answer(other, paid="0.00", adjustments=[("CO", "50", "100.00")]))
+    [item] = open_items(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        withdraw(work, denials.appeal(work, item.id, "records attached").id)
+    with medbill_app.unit_of_work() as work:
+        assert denials.write_off(work, item.id, "not worth it").status \
+            is denials.DenialStatus.WRITTEN_OFF
+    assert state_of(medbill_app, other_id) is S.CLOSED
+
+
+def test_resend_is_decided_once(medbill_app: Medbill) -> None:
+    claim_id, number = new_claim(medbill_app)
+    remit(medbill_app, answer(number, paid="0.00", adjustments=[("CO", "4", "100.00")]))
+    [item] = open_items(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        denials.mark_resend(work, item.id, "add modifier 25")
+    with pytest.raises(ValidationFailed) as again, medbill_app.unit_of_work() as work:
+        denials.mark_resend(work, item.id, "add modifier 25")
+    assert again.value.message == (
+        f"denial {item.id}: status: was already decided: resend on {TODAY} by tester")
+    assert _denial_audits(medbill_app) == ["denial.open", "denial.resend"]
+    # another decision is still open to the person who changes their mind
+    with medbill_app.unit_of_work() as work:
+        denials.write_off(work, item.id, "not worth correcting")
+    assert state_of(medbill_app, claim_id) is S.CLOSED
+
+
 # -- one appeal deadline rule (item 13) --------------------------------------------------------
 
 def test_followup_and_appeals_give_the_same_deadline(medbill_app: Medbill) -> None:
@@ -444,6 +513,28 @@ def test_cli_denials_list_and_decide(denial_config: tuple[Path, int, str]) -> No
     assert "not worth appealing" not in json.dumps(decided)  # the reason is never printed
     shown = json.loads(ok(path, "claims", "show", str(claim_id), "--json").stdout)
     assert shown["state"] == "patient_balance"
+
+
+def test_cli_a_decision_contradicting_an_appeal_or_repeated_is_refused(
+        denial_config: tuple[Path, int, str]) -> None:
+    path, _claim_id, _trace = denial_config
+    items = json.loads(ok(path, "denials", "list", "--json").stdout)
+    co, pr, number = items[0]["id"], items[1]["id"], items[0]["claim_number"]
+    ok(path, "denials", "appeal", str(co), "--reason", "records attached")
+    assert one_line_error(cli(path, "denials", "write-off", str(co), "--reason", "y")) == (
+        f"error: denial {co}: appeal: claim {number} has open appeal 1: record its outcome "
+        "or withdraw it first")
+    # the appeal is not left open on a claim that owes nothing: nothing was written off
+    assert [(a["id"], a["status"]) for a in json.loads(
+        ok(path, "appeals", "list", "--json").stdout)] == [(1, "open")]
+    assert [i["status"] for i in json.loads(ok(path, "denials", "list", "--json").stdout)] \
+        == ["appealed", "appealed"]
+    ok(path, "appeals", "withdraw", "1")
+    ok(path, "denials", "write-off", str(co), "--reason", "y")
+    assert "1 denial(s) marked" in ok(path, "denials", "resend", str(pr)).stdout
+    assert one_line_error(cli(path, "denials", "resend", str(pr))) == (
+        f"error: denial {pr}: status: was already decided: resend on {date.today()} by "
+        f"user:{os_user().lower()}")
 
 
 def test_cli_remit_show_prints_the_rule_per_line(denial_config: tuple[Path, int, str]) -> None:

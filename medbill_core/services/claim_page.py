@@ -30,7 +30,7 @@ from medbill_core.permissions import Action, allowed
 from medbill_core.services.api_reads import read_claim
 from medbill_core.services.appeals import APPEALABLE, IN_PROGRESS, Appeal, list_appeals_of
 from medbill_core.services.claim_documents import ClaimDocument, claim_documents
-from medbill_core.services.denials import OWED, Denial, denials_of_claim
+from medbill_core.services.denials import OWED, Denial, DenialStatus, denials_of_claim
 from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimRow,
@@ -227,6 +227,8 @@ class ClaimFacts:
     #: the denial items still owed by the payer: (id, group code)
     open_denials: tuple[tuple[int, str], ...]
     appeal_in_progress: bool
+    #: the ids of those already marked to correct and resend (a second "resend" is refused)
+    marked_resend: frozenset[int] = frozenset()
 
 
 def available_actions(role: Role, facts: ClaimFacts) -> list[AvailableAction]:
@@ -253,13 +255,14 @@ def available_actions(role: Role, facts: ClaimFacts) -> list[AvailableAction]:
         possible.append(AvailableAction(ClaimAction.VOID))
     if facts.has_payer and facts.ever_sent and state not in NOT_SENT:
         possible.append(AvailableAction(ClaimAction.STATUS_CHECK))
-    for denial_id, group in facts.open_denials:
-        if state in APPEALABLE and not facts.appeal_in_progress:
+    # while an appeal is in progress the denials service refuses every decision on the items
+    for denial_id, group in () if facts.appeal_in_progress else facts.open_denials:
+        if state in APPEALABLE:
             possible.append(AvailableAction(ClaimAction.APPEAL, denial_id))
         possible.append(AvailableAction(ClaimAction.WRITE_OFF, denial_id))
         if group == "PR":
             possible.append(AvailableAction(ClaimAction.TRANSFER_TO_PATIENT, denial_id))
-        if ClaimState.REPLACED in targets:
+        if ClaimState.REPLACED in targets and denial_id not in facts.marked_resend:
             possible.append(AvailableAction(ClaimAction.RESEND, denial_id))
     return [item for item in possible if allowed(role, ACTION_PERMISSIONS[item.action])]
 
@@ -379,7 +382,8 @@ def claim_facts(work: UnitOfWork, claim: Claim, denials: list[Denial],
         payer_claim_number=bool(claim.payer_claim_number), shares_account=shares,
         open_denials=tuple((d.id, d.code.partition("-")[0]) for d in denials
                            if d.status in OWED),
-        appeal_in_progress=any(a.status in IN_PROGRESS for a in appeals))
+        appeal_in_progress=any(a.status in IN_PROGRESS for a in appeals),
+        marked_resend=frozenset(d.id for d in denials if d.status is DenialStatus.RESEND))
 
 
 def claim_page(work: UnitOfWork, claim_id: int) -> ClaimPage:

@@ -14,6 +14,13 @@ it, "denied - to work". A person then decides, each decision audited in its tran
 * **correct and resend** (:func:`mark_resend`): recorded; the replacement is made with
   ``medbill claims correct`` and its answer settles the account.
 
+An item is decided once: a decision on an item already written off, transferred or closed
+is refused, and so is a second "resend" ("was already decided: resend on ... by ...").
+While the item's claim has an appeal in progress (open or sent), every decision on its items
+(write off, transfer, another appeal, resend) is refused naming the appeal: its outcome is
+recorded or it is withdrawn first, so no appeal stays open on a claim already settled. After
+a lost or withdrawn appeal its ``appealed`` items are decided as any other.
+
 A later answer of the payer on the same account (after an appeal, a replacement's answer, or a
 reversal, CLP02 = 22) replaces the answer an item came from: its items still owed are
 ``closed`` and the new answer's rules apply to the new amounts. Written-off and transferred
@@ -322,6 +329,31 @@ def _owed_row(work: UnitOfWork, denial_id: int) -> DenialRow:
     return row
 
 
+def _refuse_while_appealed(work: UnitOfWork, row: DenialRow) -> None:
+    """A decision on an item whose claim has an appeal in progress (open or sent) would
+    contradict it (an appeal left open on a claim written off): refused until the appeal's
+    outcome is recorded or it is withdrawn."""
+    from medbill_core.services.appeals import AppealStatus, pending_appeals
+
+    pending = pending_appeals(work, [row.claim_id]).get(row.claim_id)
+    if pending is None:
+        return
+    which = f"open appeal {pending.id}" if pending.status is AppealStatus.OPEN \
+        else f"appeal {pending.id} sent to the payer"
+    raise ValidationFailed(f"denial {row.id}", [(
+        "appeal", f"claim {pending.claim_number} has {which}: record its outcome or withdraw "
+                  "it first")])
+
+
+def _refuse_repeated(row: DenialRow, decision: DenialStatus) -> None:
+    """The same decision twice (a second "resend") is refused, as a second write-off is."""
+    if row.status == decision.value:
+        day = local_day(row.decided_at).isoformat() if row.decided_at else "?"
+        raise ValidationFailed(f"denial {row.id}", [(
+            "status", f"was already decided: {decision.value} on {day} by "
+                      f"{row.decided_by or '?'}")])
+
+
 def _note(record: str, name: str, value: str | None, *, required: bool) -> str | None:
     value = (value or "").strip()
     if not value:
@@ -390,6 +422,7 @@ def write_off(work: UnitOfWork, denial_id: int, reason: str) -> Denial:
     record = f"denial {denial_id}"
     reason_text = _note(record, "reason", reason, required=True)
     row = _owed_row(work, denial_id)
+    _refuse_while_appealed(work, row)
     _take_off_payer(work, row, EntryKind.WRITE_OFF, memo=f"denial {row.id} written off")
     _decide(work, row, DenialStatus.WRITTEN_OFF, reason_text)
     return get_denial(work, denial_id)
@@ -402,6 +435,7 @@ def transfer_to_patient(work: UnitOfWork, denial_id: int, note: str | None = Non
     record = f"denial {denial_id}"
     note = _note(record, "note", note, required=False)
     row = _owed_row(work, denial_id)
+    _refuse_while_appealed(work, row)
     if row.group_code != "PR":
         raise ValidationFailed(record, [(
             "group_code", f"is {row.group_code}: the payer did not assign this amount to the "
@@ -426,6 +460,7 @@ def appeal(work: UnitOfWork, denial_id: int, reason: str, level: int | None = No
     from medbill_core.services.appeals import open_appeal
 
     row = _owed_row(work, denial_id)
+    _refuse_while_appealed(work, row)
     return open_appeal(work, row.claim_id, reason, level)  # marks the claim's items
 
 
@@ -442,11 +477,14 @@ def mark_resend(work: UnitOfWork, denial_id: int, note: str | None = None) -> li
     work.require(Action.DENIALS_WORK)
     note = _note(f"denial {denial_id}", "note", note, required=False)
     row = _owed_row(work, denial_id)
+    _refuse_repeated(row, DenialStatus.RESEND)
+    _refuse_while_appealed(work, row)
     claim = work.session.get(ClaimRow, row.claim_id)
     if claim is None or ClaimState.REPLACED not in ALLOWED_TRANSITIONS[ClaimState(claim.state)]:
         raise ValidationFailed(f"denial {denial_id}", [(
             "claim", f"is {claim.state if claim else 'missing'}; it cannot be corrected")])
     items = _claim_items(work, row.claim_id)
     for item in items:
-        _decide(work, item, DenialStatus.RESEND, note)
+        if item.status != DenialStatus.RESEND.value:  # each item decided (and audited) once
+            _decide(work, item, DenialStatus.RESEND, note)
     return [get_denial(work, item.id) for item in items]
