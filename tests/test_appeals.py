@@ -39,7 +39,7 @@ from medbill_core.services.appeals import (
 )
 from medbill_core.services.receivables import FollowUpAction, followup
 from medbill_core.services.remittance import post_remittance
-from medbill_core.storage.schema import LedgerEntryRow
+from medbill_core.storage.schema import AppealRow, LedgerEntryRow, utcnow
 from medbill_core.testing import factories
 
 D = Decimal
@@ -94,6 +94,12 @@ def denied_claim(app: Medbill, payer: str = "acme", on: date | None = None) -> t
     remit(app, number, paid="0.00", on=on or ago(30), adjustments=[
         ("CO", "50", "90.00"), ("OA", "23", "0.00"), ("CO", "16", "10.00")])
     return claim_id, number
+
+
+def opened_days_ago(work: Any, appeal_id: int, days: int) -> None:
+    """Date the appeal's opening ``days`` back (as if opened then)."""
+    row = work.session.get(AppealRow, appeal_id)
+    row.opened_at = utcnow() - timedelta(days=days)
 
 
 def state_of(app: Medbill, claim_id: int) -> ClaimState:
@@ -166,7 +172,7 @@ def test_refusals(medbill_app: Medbill) -> None:
         open_appeal(work, denied, "again")
     assert second.value.message == f"claim {denied}: appeal: appeal {first.id} is already open"
     with medbill_app.unit_of_work() as work:
-        mark_sent(work, first.id, ago(1))
+        mark_sent(work, first.id, TODAY)
     with pytest.raises(ValidationFailed, match="is already sent"), \
             medbill_app.unit_of_work() as work:
         open_appeal(work, denied, "again")
@@ -204,6 +210,7 @@ def test_sent_outcome_withdraw_and_their_audit(medbill_app: Medbill) -> None:
     with medbill_app.unit_of_work() as work:
         ledger_before = work.session.scalar(select(func.count()).select_from(LedgerEntryRow))
         appeal = open_appeal(work, claim_id, "documentation attached")
+        opened_days_ago(work, appeal.id, 2)
         sent = mark_sent(work, appeal.id, ago(2))
         assert (sent.status, sent.sent_on) == (AppealStatus.SENT, ago(2))
         won = record_outcome(work, appeal.id, True, "overturned; reprocessing")
@@ -352,11 +359,17 @@ def test_cli_appeals_flow(appeals_config: tuple[Path, int, int], tmp_path: Path)
     assert [(i["claim_id"], i["action"], i["appeal_deadline"]) for i in followup_items] == [
         (denied, "appeal pending", deadline.isoformat())]
 
-    assert "sent on 2026-11-01" in ok(config, "appeals", "sent", "1", "--on",
-                                      "2026-11-01").stdout
+    for extra in ((), ("--confirm-date",)):  # before it was opened: refused, even confirmed
+        assert one_line_error(cli(config, "appeals", "sent", "1", "--on", "1800-01-01",
+                                  *extra)) == (
+            f"error: appeal 1: on: is before the appeal was opened ({TODAY}); an appeal "
+            "cannot be sent before it is opened")
+    assert json.loads(ok(config, "appeals", "list", "--json").stdout)[0]["status"] == "open"
+    assert f"sent on {TODAY}" in ok(config, "appeals", "sent", "1", "--on",
+                                    TODAY.isoformat()).stdout
     assert "won" in ok(config, "appeals", "outcome", "1", "--won", "--note", "paid").stdout
     assert json.loads(ok(config, "appeals", "list", "--status", "won", "--json").stdout)[0][
-        "sent_on"] == "2026-11-01"
+        "sent_on"] == TODAY.isoformat()
     ok(config, "appeals", "open", str(denied), "--reason", "level two")
     # both decisions at once is a usage error, whichever order: nothing is recorded
     for flags in (("--won", "--lost"), ("--lost", "--won")):
@@ -377,6 +390,29 @@ def test_cli_appeals_flow(appeals_config: tuple[Path, int, int], tmp_path: Path)
         cli(config, "appeals", "outcome", "2", "--note", "x"), 2)
     assert "--status must be one of" in one_line_error(
         cli(config, "appeals", "list", "--status", "pending"), 2)
+
+
+def test_an_appeal_is_not_sent_before_it_was_opened(medbill_app: Medbill) -> None:
+    claim_id, _ = denied_claim(medbill_app)
+    with medbill_app.unit_of_work() as work:
+        appeal = open_appeal(work, claim_id, "documentation attached")
+        opened_days_ago(work, appeal.id, 3)
+    before_opening = (f"appeal {appeal.id}: on: is before the appeal was opened ({ago(3)}); "
+                      "an appeal cannot be sent before it is opened")
+    # firm: confirming the date does not make it possible
+    for on, confirmed in ((ago(4), False), (ago(4), True), (date(1800, 1, 1), True)):
+        with pytest.raises(ValidationFailed) as refused, medbill_app.unit_of_work() as work:
+            mark_sent(work, appeal.id, on, confirmed_date=confirmed)
+        assert refused.value.message == before_opening
+    with pytest.raises(ValidationFailed) as ahead, medbill_app.unit_of_work() as work:
+        mark_sent(work, appeal.id, TODAY + timedelta(days=1))
+    assert ahead.value.message == (f"appeal {appeal.id}: on: 1 day in the future: check it, "
+                                   "or confirm the date if it is right")
+    with medbill_app.unit_of_work() as work:
+        [still] = list_appeals(work)
+        assert (still.status, still.sent_on) == (AppealStatus.OPEN, None)
+        sent = mark_sent(work, appeal.id, ago(3))  # the day it was opened
+    assert (sent.status, sent.sent_on) == (AppealStatus.SENT, ago(3))
 
 
 def test_the_latest_answer_is_a_plain_value_not_a_stored_row(medbill_app: Medbill) -> None:

@@ -59,7 +59,12 @@ def test_an_appeal_is_opened_for_a_denied_claim_and_moved_to_its_outcome(
     assert_problem(client.post("/v1/appeals", json={**body, "claim_id": 99999},
                                headers=BILLER), 404, "not-found")
     assert client.get(f"/v1/appeals/{appeal['id']}", headers=AUDITOR).json() == appeal
-    sent_on = (TODAY - timedelta(days=2)).isoformat()
+    problem = assert_problem(client.patch(
+        f"/v1/appeals/{appeal['id']}", json={"status": "sent", "confirm_date": True,
+                                             "on": (TODAY - timedelta(days=2)).isoformat()},
+        headers=BILLER), 422, "validation-failed")
+    assert problem["errors"][0]["field"] == "on"  # before it was opened, even confirmed
+    sent_on = TODAY.isoformat()
     sent = client.patch(f"/v1/appeals/{appeal['id']}", json={"status": "sent", "on": sent_on},
                         headers=BILLER)
     assert sent.status_code == 200, sent.text

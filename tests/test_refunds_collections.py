@@ -142,6 +142,33 @@ def test_credit_work_view_and_refund_by_check_then_void_puts_it_back(medbill_app
     balanced(medbill_app, patient)
 
 
+def test_a_refund_check_dated_ahead_or_over_a_year_back_needs_confirming(medbill_app) -> None:
+    patient, _ = self_pay(medbill_app, ["100.00"])
+    pay(medbill_app, patient, "130.00", days_ago=20)
+    long_ago = date(1800, 1, 1)
+    for on, distance in ((TODAY + timedelta(days=1), "1 day in the future"),
+                         (long_ago, f"{(TODAY - long_ago).days} days in the past"),
+                         (TODAY - timedelta(days=366), "366 days in the past")):
+        with pytest.raises(ValidationFailed) as refused, medbill_app.unit_of_work() as work:
+            patient_credits.refund_patient_credit(work, patient, D("1.00"), "asked",
+                                                  check_number="5004", on=on)
+        assert refused.value.message == (
+            f"patient {patient}: issued_on: {distance}: check it, or confirm the date if it "
+            "is right")
+    with medbill_app.unit_of_work() as work:  # nothing written
+        assert patient_credits.list_checks(work) == []
+        assert work.ledger.patient_balance(patient).patient == D("-30.00")
+    with medbill_app.unit_of_work() as work:
+        days_ago = patient_credits.refund_patient_credit(
+            work, patient, D("1.00"), "asked", check_number="5004",
+            on=TODAY - timedelta(days=3))
+        confirmed = patient_credits.refund_patient_credit(
+            work, patient, D("1.00"), "post-dated", check_number="5005",
+            on=TODAY + timedelta(days=1), confirmed_date=True)
+    assert (days_ago.issued_on, confirmed.issued_on) == (TODAY - timedelta(days=3),
+                                                         TODAY + timedelta(days=1))
+
+
 def test_cleared_check_cannot_be_voided_and_a_held_credit_is_not_refunded(medbill_app) -> None:
     patient, _ = self_pay(medbill_app, ["50.00"])
     pay(medbill_app, patient, "80.00")

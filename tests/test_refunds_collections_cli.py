@@ -106,6 +106,28 @@ def test_credit_refund_by_check_and_void_on_the_command_line(config: Path) -> No
     assert out_json(ok(config, "credits", "list", "--json"))[0]["credit"] == "30.00"
 
 
+def test_a_refund_check_date_far_from_today_needs_confirm_date(config: Path) -> None:
+    account = account_with(config, 1, "50.00", paid="80.00")
+    before = entries(config)
+    refund = ("credits", "refund", "--patient", account, "--amount", "1.00", "--reason", "x",
+              "--check-number", "5004")
+    long_ago, far_ahead = date(1800, 1, 1), date(2099, 1, 1)
+    assert one_line_error(cli(config, *refund, "--date", "1800-01-01"), 2) == (
+        f"error: --date 1800-01-01 is {(TODAY - long_ago).days} days in the past; check it, "
+        "or pass --confirm-date if it is right")
+    assert one_line_error(cli(config, *refund, "--date", "2099-01-01"), 2) == (
+        f"error: --date 2099-01-01 is {(far_ahead - TODAY).days} days in the future; check "
+        "it, or pass --confirm-date if it is right")
+    assert entries(config) == before
+    assert out_json(ok(config, "credits", "checks", "--json")) == []
+    week_ago = (TODAY - timedelta(days=7)).isoformat()
+    assert out_json(ok(config, *refund, "--date", week_ago, "--json"))["issued_on"] == week_ago
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    assert out_json(ok(config, "credits", "refund", "--patient", account, "--amount", "1.00",
+                       "--reason", "x", "--check-number", "5005", "--date", tomorrow,
+                       "--confirm-date", "--json"))["issued_on"] == tomorrow
+
+
 def test_write_off_needs_another_approver_on_the_command_line(config: Path) -> None:
     account = account_with(config, 2, "250.00")
     requested = out_json(ok(config, "writeoffs", "request", "--patient", account, "--kind",

@@ -129,7 +129,8 @@ def list_command(
 def sent_command(
     appeal_id: Annotated[int, typer.Argument(help="The appeal's id")],
     on: Annotated[str | None, typer.Option(
-        "--on", help="The day it was sent, YYYY-MM-DD (default today)")] = None,
+        "--on", help="The day it was sent, YYYY-MM-DD (default today; not before the day "
+                     "the appeal was opened)")] = None,
     confirm_date: Annotated[bool, typer.Option(
         "--confirm-date", help="Accept an --on date in the future")] = False,
     as_json: AsJson = False,

@@ -64,21 +64,29 @@ def refund_command(
                                              "payment gateway plugin)")] = "check",
     payee: Annotated[str | None, typer.Option(
         help="Payee reference on the check (default: the account number; no names)")] = None,
-    date_: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")]
-    = None,
+    date_: Annotated[str | None, typer.Option(
+        "--date", help="The check's date, YYYY-MM-DD (default today)")] = None,
+    confirm_date: Annotated[bool, typer.Option(
+        "--confirm-date", help="Accept a --date ahead of today or over a year back")] = False,
     as_json: AsJson = False,
 ) -> None:
     """Refund (part of) the patient's credit by check, recorded in the check register."""
+    from medbill_core.services.date_rules import REFUND_ISSUED
     from medbill_core.services.patient_credits import RefundMethod, refund_patient_credit
 
     money = parse_money_option(amount, "--amount", allow_zero=False)
     how = parse_choice_option(method, "--method", RefundMethod)
-    day = parse_date_option(date_, "--date")
+    # the service's rule (services/date_rules.py), checked here too to answer with a usage
+    # error
+    day = parse_date_option(date_, "--date", future_days=REFUND_ISSUED.future_days,
+                            past_days=REFUND_ISSUED.past_days, confirmed=confirm_date,
+                            confirm_flag="--confirm-date")
     medbill = open_app()
     with medbill.unit_of_work() as work:
         check = refund_patient_credit(work, work.patients.by_account(patient).id, money,
                                       reason, method=how, check_number=check_number,
-                                      payee_reference=payee, on=day)
+                                      payee_reference=payee, on=day,
+                                      confirmed_date=confirm_date)
     if as_json:
         print_json(check.as_json())
         return

@@ -2,7 +2,11 @@
 
 An appeal follows one claim the payer denied (state ``denied``) or paid in part
 (``partially_paid``). It moves ``open`` -> ``sent`` -> ``won`` or ``lost``; an open or sent
-appeal can be ``withdrawn``. A claim has at most one appeal in progress (open or sent).
+appeal can be ``withdrawn``. A claim has at most one appeal in progress (open or sent), and
+while it is, the claim's denials are not decided otherwise (:mod:`.denials`).
+
+* **sent on**: never before the day the appeal was opened; after today only confirmed
+  (:data:`~medbill_core.services.date_rules.APPEAL_SENT`).
 
 * **level** (1-3): by default one more than the highest level of the claim's decided (won
   or lost) appeals, else 1; a withdrawn appeal does not use up its level. A level given
@@ -213,25 +217,39 @@ def open_appeal(work: UnitOfWork, claim_id: int, reason: str,
     return _view(row, claim)
 
 
-def _move(work: UnitOfWork, appeal_id: int, allowed: Sequence[AppealStatus],
-          target: AppealStatus) -> AppealRow:
+def _movable(work: UnitOfWork, appeal_id: int, allowed: Sequence[AppealStatus],
+             target: AppealStatus) -> AppealRow:
+    """The appeal, when its status may become ``target`` (nothing changed yet)."""
     row = _appeal_row(work, appeal_id)
     if row.status not in {status.value for status in allowed}:
         raise ValidationFailed(f"appeal {appeal_id}", [(
             "status", f"is {row.status}; cannot become {target.value} (only from "
                       + " or ".join(status.value for status in allowed) + ")")])
+    return row
+
+
+def _move(work: UnitOfWork, appeal_id: int, allowed: Sequence[AppealStatus],
+          target: AppealStatus) -> AppealRow:
+    row = _movable(work, appeal_id, allowed, target)
     row.status = target.value
     return row
 
 
 def mark_sent(work: UnitOfWork, appeal_id: int, on: date | None = None, *,
               confirmed_date: bool = False) -> Appeal:
-    """The appeal went to the payer on ``on`` (default today; a day ahead only confirmed)."""
+    """The appeal went to the payer on ``on`` (default today): never before the day it was
+    opened (its letter did not exist yet), and a day ahead of today only confirmed."""
     work.require(Action.APPEALS_WRITE)
+    record = f"appeal {appeal_id}"
+    row = _movable(work, appeal_id, (AppealStatus.OPEN,), AppealStatus.SENT)
     if on is not None:
-        check_date(on, APPEAL_SENT, record=f"appeal {appeal_id}", field="on",
-                   confirmed=confirmed_date)
-    row = _move(work, appeal_id, (AppealStatus.OPEN,), AppealStatus.SENT)
+        opened = local_day(row.opened_at)
+        if on < opened:  # firm: no confirmation makes it true
+            raise ValidationFailed(record, [(
+                "on", f"is before the appeal was opened ({opened.isoformat()}); an appeal "
+                      "cannot be sent before it is opened")])
+        check_date(on, APPEAL_SENT, record=record, field="on", confirmed=confirmed_date)
+    row.status = AppealStatus.SENT.value
     row.sent_on = on or date.today()
     row.sent_by = work.actor
     audit.record(work.session, actor=work.actor, action="appeal.sent", entity_type="appeal",

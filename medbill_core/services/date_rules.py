@@ -28,6 +28,9 @@ PAYMENT_RECEIVED = DateWindow(future_days=0, past_days=365)
 PLAN_START = DateWindow(future_days=365, past_days=31)
 #: the day an appeal went to the payer: not ahead
 APPEAL_SENT = DateWindow(future_days=0, past_days=None)
+#: the date of a refund check (the day the credit leaves the books): not ahead, and one
+#: written over a year ago is most likely a typo, as a payment's received date
+REFUND_ISSUED = DateWindow(future_days=0, past_days=365)
 
 
 def check_date(when: date, window: DateWindow, *, record: str, field: str,

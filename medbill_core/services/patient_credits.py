@@ -34,6 +34,7 @@ from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
+from medbill_core.services.date_rules import REFUND_ISSUED, check_date
 from medbill_core.services.payments import (
     claim_credits,
     patient_claim_balances,
@@ -200,18 +201,25 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
                           method: RefundMethod = RefundMethod.CHECK,
                           check_number: str | None = None,
                           payee_reference: str | None = None,
-                          on: date | None = None) -> RefundCheck:
+                          on: date | None = None,
+                          confirmed_date: bool = False) -> RefundCheck:
     """Give (part of) a patient's credit back by check: the oldest payment credits first,
     then the claims' credits; one check in the register for it all.
 
+    :param on: the check's date (default today); the refunds are entered in the ledger (and
+        exported to the books) on it.
+    :param confirmed_date: the caller confirmed a date outside
+        :data:`~medbill_core.services.date_rules.REFUND_ISSUED`.
     :raises ValidationFailed: the gateway method (not available yet), no check number or one
         already in the register, no reason, an amount that is not positive or more than the
-        credit, or a credit on hold.
+        credit, a credit on hold, or a date ahead of today or over a year back not confirmed.
     :raises NotFound: no such patient.
     """
     work.require(Action.PAYMENTS_REFUND)
     account = work.patients.get(patient_id).account_number
     record = f"patient {patient_id}"
+    day = on or date.today()
+    check_date(day, REFUND_ISSUED, record=record, field="issued_on", confirmed=confirmed_date)
     if method is RefundMethod.GATEWAY:
         raise ValidationFailed(record, [("method", "a refund to the card needs a payment "
                                                    "gateway plugin, and none is available "
@@ -242,7 +250,6 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
     if amount > available:
         raise ValidationFailed(record, [("amount", f"exceeds the credit {available} on the "
                                                    "account")])
-    day = on or date.today()
     left = amount
     sources: list[dict[str, Any]] = []
     for payment in payments:

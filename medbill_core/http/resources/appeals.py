@@ -95,7 +95,8 @@ class AppealChange(RequestBody):
     today), ``won`` or ``lost`` (the payer decided, ``note`` required), ``withdrawn``."""
 
     status: AppealStep
-    on: date | None = Field(default=None, description="sent: the day it was sent")
+    on: date | None = Field(default=None, description=(
+        "sent: the day it was sent (never before the day the appeal was opened)"))
     confirm_date: bool = Field(default=False, description=(
         "accept a date further ahead or back than usual (checked: "
         "on: not ahead of today)"))
