@@ -426,7 +426,12 @@ def test_findings_and_accuracy_per_provider_are_audited(seeded: Any) -> None:
     ("NOPE", "agree", [], "claim: is not in this sample"),
     (None, "banana", [], "finding: must be one of agree, change_code, documentation_missing"),
     (None, "change_code", [], "--code: is required with change_code"),
-    (None, "change_code", ["9921"], "--code: number 1 is not a procedure code"),
+    (None, "change_code", ["9921"], "--code: number 1: '9921': not a well-formed HCPCS"),
+    (None, "change_code", ["99213", "ZZZZZ"],
+     "--code: number 2: 'ZZZZZ': not a well-formed HCPCS Level II code"),
+    (None, "change_code", ["A0000"], "--code: number 1: A0000: no such HCPCS Level II code"),
+    (None, "change_code", ["C5271"],
+     "--code: number 1: C5271: HCPCS Level II terminated after 2025-12-31, not valid on"),
     (None, "agree", ["99213"], "--code: only with change_code, not with agree"),
 ])
 def test_findings_refuse_bad_input(seeded: Any, claim: str | None, finding: str,
@@ -440,6 +445,29 @@ def test_findings_refuse_bad_input(seeded: Any, claim: str | None, finding: str,
         ca.record_finding(work, 999, number, "agree")
     with app.unit_of_work() as work:
         assert ca.get_sample(work, sample.id).reviewed == 0
+
+
+def test_a_corrected_code_is_checked_on_the_claims_date_of_service(seeded: Any) -> None:
+    app, _roles = seeded
+    sample = _sample(app, 3, per_provider=1)
+    claim = sample.claims[0]
+    record = f"coding audit sample {sample.id}"
+    for code, problem in (
+            ("ZZZZZ", "'ZZZZZ': not a well-formed HCPCS Level II code: HCPCS codes are 5 "
+                      "characters: a letter A-V and 4 digits (Level II), or 5 digits / 4 "
+                      "digits + F, T or U (CPT, Level I)"),
+            ("C5271", "C5271: HCPCS Level II terminated after 2025-12-31, not valid on "
+                      f"{claim.service_date}")):
+        with app.unit_of_work() as work, pytest.raises(ValidationFailed) as refused:
+            ca.record_finding(work, sample.id, claim.claim_number, "change_code",
+                              corrected_codes=[code])
+        assert refused.value.message == f"{record}: --code: number 1: {problem}"
+    with app.unit_of_work() as work:
+        assert ca.get_sample(work, sample.id).reviewed == 0  # nothing recorded
+        # a Level II code in effect then, and a CPT code by its format, are taken
+        reviewed = ca.record_finding(work, sample.id, claim.claim_number, "change_code",
+                                     corrected_codes=["j3301", "99213"])
+    assert reviewed.corrected_codes == ("J3301", "99213")
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -501,6 +529,13 @@ def test_cli_sample_review_show_accuracy(audit_config: tuple[Path, dict[str, Any
                              "--finding", "change_code", "--code", "99213", "--note",
                              "[bold]x[/bold]", "--json").stdout)
     assert (reviewed["finding"], reviewed["corrected_codes"]) == ("change_code", ["99213"])
+    refused = cli(path, "audit-coding", "review", str(sample["id"]), first, "--finding",
+                  "change_code", "--code", "ZZZZZ")
+    assert one_line_error(refused).startswith(
+        f"error: coding audit sample {sample['id']}: --code: number 1: 'ZZZZZ': not a "
+        "well-formed HCPCS Level II code")
+    assert json.loads(ok(path, "audit-coding", "show", str(sample["id"]), "--json").stdout)[
+        "claims"][2]["corrected_codes"] == ["99213"]  # the earlier finding stands
     assert "note" not in reviewed
     text = ok(path, "audit-coding", "review", str(sample["id"]),
               sample["claims"][3]["claim_number"], "--finding", "agree").stdout

@@ -258,7 +258,8 @@ def review_command(
     finding: Annotated[Finding, typer.Option(
         help="agree, change_code (give --code) or documentation_missing")],
     code: Annotated[list[str] | None, typer.Option(
-        "--code", help="A corrected procedure code (repeat for several; change_code only)")
+        "--code", help="A corrected procedure code, valid on the claim's date of service "
+                       "(repeat for several; change_code only)")
     ] = None,
     note: Annotated[str | None, typer.Option(help="The reviewer's note (max 500)")] = None,
     as_json: AsJson = False,

@@ -25,15 +25,16 @@ payer's standing 835 answer to the selected claims, secondary payers' claims inc
 
 The review sample (:func:`create_sample`) draws ``per_provider`` claims per provider with a
 seeded generator over a stable order, so the same seed and data give the same sample; a
-reviewer records a finding per claim (:func:`record_finding`) and the accuracy rate per
-provider is agreed / reviewed (:func:`accuracy`). Creating a sample and every finding are
-audited (ids, codes and the finding only: the reviewer's note may hold PHI).
+reviewer records a finding per claim (:func:`record_finding`; a corrected code must be a
+HCPCS/CPT code valid on the claim's date of service, judged as the scrubber judges a line's
+code) and the accuracy rate per provider is agreed / reviewed (:func:`accuracy`). Creating
+a sample and every finding are audited (ids, codes and the finding only: the reviewer's note
+may hold PHI).
 """
 
 from __future__ import annotations
 
 import random
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -117,7 +118,6 @@ class Finding(StrEnum):
 
 NOTE_MAX = 500
 MAX_PER_PROVIDER = 1000
-_CODE_RE = re.compile(r"^[A-Z0-9]{5}$")
 _NOT_STANDING = (ClaimState.DELETED.value, ClaimState.REPLACED.value, ClaimState.VOIDED.value)
 _CHUNK = 500
 #: claims the report and the sample read at once
@@ -908,16 +908,13 @@ def list_samples(work: UnitOfWork) -> list[Sample]:
 
 
 def _corrected(record: str, finding: Finding, codes: Sequence[str]) -> list[str]:
+    """The corrected codes, cleaned and each once; whether each is a procedure code of the
+    claim's date of service is :func:`_check_codes`'s."""
     cleaned = [code.strip().upper() for code in codes]
     if finding is Finding.CHANGE_CODE:
         if not cleaned:
             raise ValidationFailed(record, [("--code", "is required with change_code (the "
                                                        "corrected procedure code or codes)")])
-        bad = [index for index, code in enumerate(cleaned, start=1)
-               if not _CODE_RE.match(code)]
-        if bad:
-            raise ValidationFailed(record, [("--code", f"number {bad[0]} is not a procedure "
-                                                       "code (5 letters or digits)")])
         if len(cleaned) > 50:
             raise ValidationFailed(record, [("--code", "more than 50 codes")])
         return list(dict.fromkeys(cleaned))
@@ -925,6 +922,23 @@ def _corrected(record: str, finding: Finding, codes: Sequence[str]) -> list[str]
         raise ValidationFailed(record, [("--code", f"only with change_code, not with "
                                                    f"{finding.value}")])
     return []
+
+
+def _check_codes(record: str, codes: Sequence[str], claim: ClaimRow) -> None:
+    """Each corrected code must be a procedure code the claim could carry: a well-formed
+    HCPCS code (Level II: in the code set and in effect on every date of service of the
+    claim; CPT: by its format, as the scrubber's procedure-code edit and ``medbill validate
+    hcpcs`` judge it)."""
+    from medbill_core.codesets import default_codesets
+
+    codesets = default_codesets()
+    days = dict.fromkeys((claim.service_date_from, claim.service_date_to))
+    for number, code in enumerate(codes, start=1):
+        for on in days:
+            verdict = codesets.hcpcs(code, on)
+            if not verdict.ok:
+                raise ValidationFailed(record, [("--code", f"number {number}: "
+                                                           f"{verdict.message}")])
 
 
 def record_finding(work: UnitOfWork, sample_id: int, claim_number: str, finding: Finding | str,
@@ -935,7 +949,8 @@ def record_finding(work: UnitOfWork, sample_id: int, claim_number: str, finding:
 
     :raises NotFound: no such sample.
     :raises ValidationFailed: an unknown finding, the claim is not in the sample, corrected
-        codes missing (change_code) or given without change_code, or a note too long.
+        codes missing (change_code), given without change_code, or not a procedure code
+        valid on the claim's date of service (:func:`_check_codes`), or a note too long.
     """
     work.require(Action.CODING_AUDIT_WRITE)
     record = f"coding audit sample {sample_id}"
@@ -957,6 +972,7 @@ def record_finding(work: UnitOfWork, sample_id: int, claim_number: str, finding:
         raise ValidationFailed(record, [("claim", "is not in this sample (see medbill "
                                                   f"audit-coding show {sample_id})")])
     item, claim = found
+    _check_codes(record, codes, claim)
     previous = item.finding
     item.finding = finding.value
     item.corrected_codes = codes or None
