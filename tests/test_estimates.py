@@ -55,6 +55,27 @@ def test_self_pay_with_discount() -> None:
     assert result.plan_total == D("0.00")
 
 
+def test_the_allowed_amount_is_never_more_than_the_charge() -> None:
+    """A payer allows the lesser of the billed charge and the contracted amount: a service
+    charged below its contracted fee is allowed at its charge."""
+    cheap = PlannedService(procedure_code="99213", charge=D("125.00"), allowed=D("200.00"))
+    result = run(BenefitSummary(coinsurance=D("0.2"), deductible_remaining=D("0")), cheap, LAB)
+    rows = [(s.charge, s.allowed, s.coinsurance, s.patient_owes, s.plan_pays)
+            for s in result.services]
+    assert rows == [(D("125.00"), D("125.00"), D("25.00"), D("25.00"), D("100.00")),
+                    (D("48.00"), D("14.00"), D("2.80"), D("2.80"), D("11.20"))]
+    assert (result.total_allowed, result.patient_total, result.plan_total) == (
+        D("139.00"), D("27.80"), D("111.20"))
+    assert ("99213: the charge 125.00 is below the expected allowed amount 200.00; the payer "
+            "allows the charge.") in result.notes
+    # no benefit details: the plan pays at most the charge, not the contracted fee
+    [line] = run(BenefitSummary(), cheap).services
+    assert (line.allowed, line.plan_pays) == (D("125.00"), D("125.00"))
+    # a charge equal to the contracted fee is not worth a note
+    equal = cheap.model_copy(update={"charge": D("200.00")})
+    assert not any("is below" in note for note in run(BenefitSummary(), equal).notes)
+
+
 @given(copay=st.decimals(0, 60, places=0), ded=st.decimals(0, 3000, places=2),
        coins=st.decimals(0, 1, places=2), oop=st.one_of(st.none(), st.decimals(0, 500, places=2)))
 def test_patient_and_plan_shares_add_up_to_allowed(copay, ded, coins, oop) -> None:

@@ -122,6 +122,25 @@ def test_estimate_uses_the_charge_master_and_the_payers_fee_schedule(
     assert any("is not known" in n for n in result.notes)
 
 
+def test_an_estimate_allows_no_more_than_the_charge(medbill_app, tmp_path: Path) -> None:
+    """The contracted fee (200.00) above the charge (125.00): the payer allows the charge."""
+    with medbill_app.unit_of_work() as work:
+        load_price_list(work, write(tmp_path, "acme.csv",
+                                    "code,amount,effective_from\n99213,200.00,2026-01-01\n"),
+                        payer_key="acme")
+        patient = work.patients.register(factories.make_patient(1))
+        work.patients.add_coverage(patient.id, factories.make_coverage(payer_key="acme"))
+    result = estimate_for_patient(medbill_app, patient.id, [
+        PlannedService(procedure_code="99213", charge=D("125.00")),
+        PlannedService(procedure_code="99213", charge=D("250.00"))],
+        service_date=date(2026, 3, 2), check_eligibility=False)
+    assert [(s.charge, s.allowed, s.plan_pays) for s in result.services] == [
+        (D("125.00"), D("125.00"), D("125.00")), (D("250.00"), D("200.00"), D("200.00"))]
+    assert (result.total_allowed, result.plan_total) == (D("325.00"), D("325.00"))
+    assert ("99213: the charge 125.00 is below the expected allowed amount 200.00; the payer "
+            "allows the charge.") in result.notes
+
+
 def test_payment_allowed_below_the_contract_is_flagged(medbill_app, tmp_path: Path) -> None:
     with medbill_app.unit_of_work() as work:
         load_price_list(work, write(tmp_path, "acme.csv", ACME_2026), payer_key="acme")

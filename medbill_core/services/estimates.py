@@ -1,5 +1,9 @@
 """Estimating what a patient will owe, from benefits and expected allowed amounts.
 
+A payer allows the lesser of the billed charge and its expected allowed amount (the
+contracted fee): a service charged below its contracted fee is allowed at its charge, and a
+note says so; without an expected allowed amount, the charge is used.
+
 For each planned service (in the order given): a copay applies once per visit to the
 first evaluation-and-management service when the plan has one; otherwise the
 remaining deductible is met first and coinsurance applies to the rest. The total
@@ -76,6 +80,12 @@ def estimate(*, estimate_number: str, practice: Practice, patient: Patient, serv
             if service.allowed is None:
                 notes.append(f"{service.procedure_code}: no expected allowed amount; "
                              "the charge was used.")
+            elif service.allowed > service.charge:
+                # a payer allows the lesser of the billed charge and the contracted amount
+                allowed = service.charge
+                notes.append(f"{service.procedure_code}: the charge {service.charge} is below "
+                             f"the expected allowed amount {service.allowed}; the payer allows "
+                             "the charge.")
             copay = deductible = coins = ZERO
             if not copay_used and _is_visit(service.procedure_code):
                 copay = min(benefits.copay or ZERO, allowed)
@@ -155,7 +165,8 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
                          principal: Principal | None = None) -> CostEstimate:
     """Estimate for a registered patient: benefits from a live eligibility check of the
     primary coverage (when its payer's adapter supports it), allowed amounts from the
-    fee-schedule hook.
+    fee-schedule hook (a service charged below it is allowed at its charge: see
+    :func:`estimate`).
 
     Where the payer's answer lacks a benefit (no check asked for, the check failed, or the 271
     states no amount), the payer adapter's published standard benefit is assumed (Medicare
