@@ -684,6 +684,25 @@ def test_amount_options_refuse_what_would_need_rounding(billed: Path, value: str
     assert line.startswith("error: --total")
 
 
+@pytest.mark.parametrize(("service", "words"), [
+    ("99213*1.333=10.01", "charge 10.01 per unit x 1.333 units is 13.34333"),
+    ("99213*0.001=0.01", "charge 0.01 per unit x 0.001 units is 0.00001"),
+    ("97110-GP*1.5=10.01", "charge 10.01 per unit x 1.5 units is 15.015"),
+])
+def test_an_estimates_units_times_charge_must_be_whole_cents(billed: Path, service: str,
+                                                             words: str) -> None:
+    """The planned service carries the line's total (as a claim line does): units x the
+    charge per unit is refused when it is not whole cents, never rounded."""
+    line = one_line_error(cli(billed, "estimate", "--patient", "P3", "--service", "99213=1.00",
+                              "--service", service, "--no-eligibility"), 2)
+    assert line == f"error: --service 2: {words}, not whole cents (amounts are never rounded)"
+    result = json.loads(ok(billed, "estimate", "--patient", "P3", "--service",
+                           "99213*1.5=10.02", "--service", "97110-GP*1.25=10.00",
+                           "--no-eligibility", "--json").stdout)
+    assert [(s["units"], s["charge"]) for s in result["services"]] == [
+        ("1.5", "15.03"), ("1.25", "12.50")]
+
+
 # -- implausible dates are refused unless confirmed -------------------------------------------
 
 @pytest.mark.parametrize(("command", "when", "words"), [

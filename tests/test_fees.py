@@ -122,6 +122,23 @@ def test_estimate_uses_the_charge_master_and_the_payers_fee_schedule(
     assert any("is not known" in n for n in result.notes)
 
 
+def test_a_charge_master_price_times_fractional_units_says_it_was_rounded(
+        medbill_app, tmp_path: Path) -> None:
+    """A computed charge is quantized to cents (docs/money.md), never silently: a note says
+    what was rounded; a whole-cent total needs no note."""
+    with medbill_app.unit_of_work() as work:
+        load_price_list(work, write(tmp_path, "cdm.csv", CHARGE_MASTER_2026))
+        patient = work.patients.register(factories.make_patient(1))
+    result = estimate_for_patient(medbill_app, patient.id, [
+        PlannedService(procedure_code="99213", units=D("1.333")),
+        PlannedService(procedure_code="71046", units=D("1.5"))],
+        service_date=date(2026, 3, 2), check_eligibility=False)
+    assert [s.charge for s in result.services] == [D("166.63"), D("142.50")]
+    assert [n for n in result.notes if "charge master" in n] == [
+        "99213: charge 166.63 from the charge master (125.00 per unit x 1.333 units = "
+        "166.625, rounded to cents)."]
+
+
 def test_an_estimate_allows_no_more_than_the_charge(medbill_app, tmp_path: Path) -> None:
     """The contracted fee (200.00) above the charge (125.00): the payer allows the charge."""
     with medbill_app.unit_of_work() as work:

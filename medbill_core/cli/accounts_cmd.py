@@ -26,6 +26,7 @@ from medbill_core.cli.common import (
 from medbill_core.cli.service_progress import service_progress
 from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
 from medbill_core.domain.estimate import PlannedService
+from medbill_core.money import CENT
 from medbill_core.privatefiles import private_dir, write_private
 from medbill_core.services.date_rules import PAYMENT_RECEIVED, PLAN_START
 
@@ -453,7 +454,11 @@ _UNITS_TEXT = re.compile(r"\d{1,4}(?:\.\d{1,3})?")
 
 def _planned(text: str, number: int) -> PlannedService:
     """``99214=165.00``, ``97110-GP*2=45.00`` (code, modifiers, units, charge **per unit**) or
-    ``99214`` (the charge master's price on the date of service)."""
+    ``99214`` (the charge master's price on the date of service).
+
+    The planned service carries the line's total, units x the charge per unit, as a claim
+    line does: a total that is not whole cents (``99213*1.333=10.01``, 13.34333) is refused,
+    never rounded."""
     option = f"--service {number}"
     left, has_charge, charge_text = text.partition("=")
     code_part, has_units, units_text = left.partition("*")
@@ -468,8 +473,11 @@ def _planned(text: str, number: int) -> PlannedService:
     charge = None
     if has_charge:
         per_unit = parse_money_option(charge_text, option)
-        assert per_unit is not None
-        charge = (per_unit * units).quantize(Decimal("0.01"))
+        charge = per_unit * units
+        if charge != charge.quantize(CENT):
+            raise fail(f"{option}: charge {per_unit} per unit x {units} units is "
+                       f"{charge.normalize():f}, not whole cents (amounts are never rounded)", 2)
+        charge = charge.quantize(CENT)
     return PlannedService(procedure_code=code, modifiers=modifiers, units=units, charge=charge)
 
 
@@ -478,7 +486,8 @@ def estimate_command(
     patient: Account,
     service: Annotated[list[str], typer.Option(
         help="Planned service CODE[-MOD...][*UNITS][=CHARGE per unit], e.g. 99214=165.00 or "
-             "97110-GP*2=45.00; without =CHARGE the charge master's price is used; repeat")],
+             "97110-GP*2=45.00 (units x charge must be whole cents); without =CHARGE the "
+             "charge master's price is used; repeat")],
     on: Annotated[str | None, typer.Option("--date", help="Date of service YYYY-MM-DD")] = None,
     confirm_date: Annotated[bool, typer.Option(
         "--confirm-date", help="The date of service is right although far from today")] = False,

@@ -188,7 +188,9 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
     hooks = app.hooks
     with app.unit_of_work(principal=principal, read_only=True) as work:
         practice = practice_profile(work)
-        services = _with_charges(work, check_services(services, service_date), service_date)
+        priced_notes: list[str] = []
+        services = _with_charges(work, check_services(services, service_date), service_date,
+                                 priced_notes)
         patient = work.patients.get(patient_id)
         primary = primary_coverage(work.patients.coverages(patient_id), service_date)
         priced = list(services)
@@ -200,7 +202,7 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
                     "allowed": _allowed(hooks, payer, s, place_of_service, service_date)})
                     for s in services]
     benefits = None
-    notes: list[str] = []
+    notes: list[str] = priced_notes
     if primary is not None and payer is not None:
         if check_eligibility:
             request = EligibilityRequest(
@@ -221,8 +223,9 @@ def estimate_for_patient(app: Medbill, patient_id: int, services: Sequence[Plann
 
 
 def _with_charges(work: UnitOfWork, services: Sequence[PlannedService],
-                  service_date: date) -> list[PlannedService]:
-    """Services without a charge get the charge master's price (per unit x units).
+                  service_date: date, notes: list[str]) -> list[PlannedService]:
+    """Services without a charge get the charge master's price (per unit x units), quantized
+    to cents as computed amounts are; where that rounds (fractional units), ``notes`` says so.
 
     :raises ValidationFailed: naming each service the charge master has no price for.
     """
@@ -238,8 +241,13 @@ def _with_charges(work: UnitOfWork, services: Sequence[PlannedService],
                                  f"master has no price for {service.procedure_code} on "
                                  f"{service_date}"))
                 continue
-            service = service.model_copy(update={"charge": (per_unit * service.units).quantize(
-                CENT, ROUND_HALF_UP)})
+            exact = per_unit * service.units
+            charge = exact.quantize(CENT, ROUND_HALF_UP)
+            if charge != exact:
+                notes.append(f"{service.procedure_code}: charge {charge} from the charge master"
+                             f" ({per_unit} per unit x {service.units} units = "
+                             f"{exact.normalize():f}, rounded to cents).")
+            service = service.model_copy(update={"charge": charge})
         priced.append(service)
     if problems:
         raise ValidationFailed("estimate", problems)
