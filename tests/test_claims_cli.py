@@ -204,6 +204,41 @@ def test_an_all_digit_reference_that_is_both_an_id_and_a_number_is_ambiguous(
         "error: claim reference: id: must be digits")
 
 
+# -- amounts in JSON: text or an integer, never a float -------------------------------------------
+
+FLOAT_REFUSED = "money must be a Decimal, an integer or a numeric string, not a float"
+
+
+@pytest.mark.parametrize("number", ["165.0", "0.1", "125.10", "12.345", "1e3", "1E2"])
+def test_import_refuses_a_json_float_as_an_amount_as_edit_does(config: Path, tmp_path: Path,
+                                                               number: str) -> None:
+    """A JSON number with a fraction or an exponent is a float: `claims import` refuses it
+    as `claims edit` (and the HTTP API) do, with the same words; nothing is imported."""
+    text = json.dumps([claim_record("CLM-1", "P1", 1, "acme", ["CHARGE"])])
+    line = one_line_error(cli(config, "claims", "import", str(write(
+        tmp_path, "claims.json", text.replace('"CHARGE"', number)))))
+    assert line == f"error: record 1: lines[0].charge: {FLOAT_REFUSED}"
+    assert listing(config)["claims"] == []
+    import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]))
+    lines = json.dumps(show(config, "CLM-1")["lines"])
+    fix = write(tmp_path, "fix.json", '{"lines": ' + lines.replace('"50.00"', number) + "}")
+    line = one_line_error(cli(config, "claims", "edit", "CLM-1", "--from", str(fix)))
+    assert line == f"error: fix.json: lines[0].charge: {FLOAT_REFUSED}"
+
+
+def test_import_and_edit_read_a_json_integer_as_whole_dollars(config: Path,
+                                                              tmp_path: Path) -> None:
+    text = json.dumps([claim_record("CLM-1", "P1", 1, "acme", ["CHARGE", "18.50"])])
+    ok(config, "claims", "import", str(write(tmp_path, "claims.json",
+                                             text.replace('"CHARGE"', "125"))))
+    claim = show(config, "CLM-1")
+    assert [line["charge"] for line in claim["lines"]] == ["125.00", "18.50"]
+    lines = json.dumps(claim["lines"]).replace('"18.50"', "20")
+    ok(config, "claims", "edit", "CLM-1", "--from", str(write(tmp_path, "fix.json",
+                                                             '{"lines": ' + lines + "}")))
+    assert [line["charge"] for line in show(config, "CLM-1")["lines"]] == ["125.00", "20.00"]
+
+
 # -- drafts: edit and delete ----------------------------------------------------------------------
 
 def test_editing_a_draft_to_bill_a_coverage_moves_its_charges_to_the_insurance(

@@ -621,15 +621,19 @@ def test_a_rejected_claim_is_reopened_not_replaced_and_voided_locally(billed: Pa
 # -- amounts are read exactly on every input path (never rounded, no exponent) ----------------
 
 @pytest.mark.parametrize(("charge", "expected"), [
-    ("12.345", "lines[0].charge: more than two decimal places"),
-    ("10.005", "lines[0].charge: more than two decimal places"),
-    ("1e3", "lines[0].charge: not an amount"),
+    ("12.345", "lines[0].charge: money must be a Decimal, an integer or a numeric string, "
+               "not a float"),
+    ("10.005", "lines[0].charge: money must be a Decimal, an integer or a numeric string, "
+               "not a float"),
+    ("1e3", "lines[0].charge: money must be a Decimal, an integer or a numeric string, "
+            "not a float"),
     ('"12.345"', "lines[0].charge: more than two decimal places"),
     ('"1e3"', "lines[0].charge: not an amount"),
 ])
 def test_json_import_refuses_amounts_that_would_need_rounding(
         billed: Path, tmp_path: Path, charge: str, expected: str) -> None:
-    """A JSON number 12.345 used to be rounded to 12.35, 1e3 read as 1000."""
+    """A JSON number 12.345 used to be rounded to 12.35, 1e3 read as 1000; a JSON number
+    with a fraction or an exponent is a float, refused as `claims edit` refuses it."""
     record = claim_record("CLM-7", "P2", 2, "acme", ["CHARGE"])
     text = json.dumps([record]).replace('"CHARGE"', charge)
     line = one_line_error(cli(billed, "claims", "import",
@@ -640,13 +644,14 @@ def test_json_import_refuses_amounts_that_would_need_rounding(
     assert "CLM-7" not in [r["claim_number"] for r in listed]
 
 
-def test_json_import_reads_numbers_with_two_places_exactly(billed: Path, tmp_path: Path) -> None:
+def test_json_import_reads_text_and_integers_exactly(billed: Path, tmp_path: Path) -> None:
     record = claim_record("CLM-8", "P2", 2, "acme", ["CHARGE"])
-    text = json.dumps([record]).replace('"CHARGE"', "125.1")
+    text = json.dumps([record, {**record, "claim_number": "CLM-9"}])
+    text = text.replace('"CHARGE"', '"125.1"', 1).replace('"CHARGE"', "125", 1)
     ok(billed, "claims", "import", str(data_file(tmp_path, "num.json", text)))
     listed = {r["claim_number"]: r for r in json.loads(ok(billed, "claims", "list",
                                                           "--json").stdout)["claims"]}
-    assert listed["CLM-8"]["charge"] == "125.10"
+    assert (listed["CLM-8"]["charge"], listed["CLM-9"]["charge"]) == ("125.10", "125.00")
 
 
 def test_csv_amounts_go_through_the_strict_reader(tmp_path: Path) -> None:

@@ -113,6 +113,22 @@ def test_a_claim_with_an_unknown_patient_or_a_bad_field_is_422(
     assert [e["field"] for e in problem["errors"]] == ["body.state"]
 
 
+def test_a_charge_is_text_or_an_integer_never_a_json_float(
+        client: TestClient, patient: dict[str, int]) -> None:
+    """As `medbill claims import` and `claims edit` read it (docs/http-api.md)."""
+    for number, value in enumerate((165.0, 0.1, 1e3)):
+        body = claim_body(patient, number=f"FLT{number}")
+        body["lines"][0]["charge"] = value
+        problem = assert_problem(client.post("/v1/claims", headers=EHR, json=body), 422,
+                                 "validation-failed")
+        assert [(e["field"], e["message"]) for e in problem["errors"]] == [(
+            "body.lines[0].charge",
+            "money must be a Decimal, an integer or a numeric string, not a float")]
+    body = claim_body(patient, number="INT1")
+    body["lines"][0]["charge"] = 125
+    assert create(client, body)["lines"][0]["charge"] == "125.00"
+
+
 def test_a_draft_is_edited_and_a_sent_claim_is_a_409_naming_its_state(
         client: TestClient, patient: dict[str, int], medbill_app: Medbill) -> None:
     created = create(client, claim_body(patient))

@@ -141,6 +141,10 @@ def read_rows(path: Path, file_format: str | None = None, *,
               key_column: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(row number, flat record)`` pairs; CSV rows count from 2 (row 1 is the header).
 
+    JSON keeps its types, as ``claims edit`` and the HTTP API read it: an amount given as a
+    JSON number with a fraction or an exponent (``165.0``, ``0.1``, ``1e3``) is a float and
+    refused ("not a float"); an integer (``125``) is exact and read as 125.00.
+
     :param key_column: a CSV header without this column is refused as a whole, without
         echoing it: a file without a header row has a patient's data in row 1.
     """
@@ -162,8 +166,10 @@ def read_rows(path: Path, file_format: str | None = None, *,
                     seen.add(name)
                 yield from enumerate(reader, start=2)
         elif kind == "json":
-            # exact decimals: 12.345 must be refused as an amount, not rounded via a float
-            data = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+            # JSON's types kept, as `claims edit` and the HTTP API read them: a number with a
+            # fraction or an exponent (165.0, 0.1, 1e3) is a float, which an amount refuses
+            # ("not a float"); an integer (125) is an exact amount; text is read strictly
+            data = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, list):
                 raise ValidationFailed(path.name, [("(file)", "expected a JSON list of records")])
             for number, item in enumerate(data, start=1):
