@@ -294,6 +294,21 @@ def test_deleting_a_draft_reverses_its_charges_and_hides_it(config: Path,
     assert "claim.transition" in audit
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_deleting_or_voiding_needs_a_reason(config: Path, tmp_path: Path, blank: str) -> None:
+    """The reason is kept in the claim's history ("voided by user:demo (why)"): a blank one
+    is refused in one line naming the field, and nothing moves."""
+    import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]),
+                  claim_record("CLM-2", "P3", None, None, ["80.00"]))
+    move(config, "CLM-1", ClaimState.VALIDATED, ClaimState.SUBMITTED, ClaimState.REJECTED)
+    line = one_line_error(cli(config, "claims", "delete", "CLM-2", "--reason", blank))
+    assert line == "error: claim 2: reason: required: say why the draft is deleted"
+    line = one_line_error(cli(config, "claims", "void", "CLM-1", "--reason", blank))
+    assert line == "error: claim 1: reason: required: say why the claim is voided"
+    assert [(show(config, n)["state"], len(show(config, n)["history"]))
+            for n in ("CLM-1", "CLM-2")] == [("rejected", 3), ("draft", 0)]
+
+
 def test_a_claim_that_ever_left_is_not_deleted(config: Path, tmp_path: Path) -> None:
     import_claims(config, tmp_path, claim_record("CLM-1", "P1", 1, "acme", ["50.00"]))
     move(config, "CLM-1", ClaimState.VALIDATED, ClaimState.SUBMITTED, ClaimState.REJECTED,

@@ -331,6 +331,36 @@ def test_void_and_correction_need_the_payer_claim_number(medbill_app) -> None:
         assert work.claims.get(ids[0]).state is S.VOIDED
 
 
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_void_correct_and_delete_refuse_a_blank_reason(medbill_app, blank: str) -> None:
+    """The reason is kept in the claim's history: the service refuses a blank one (so the
+    command line, the HTTP API and plugins alike), naming the field; nothing moves."""
+    from medbill_core.errors import ValidationFailed
+
+    ids = make_claims(medbill_app, 2)
+    _accepted(medbill_app, ids[:1])
+    with medbill_app.unit_of_work() as work:
+        post_remittance(work, _remittance("TRN-B", _paid("CY1", "100.00", "23.50", "20.00")))
+    before = states(medbill_app, ids)
+    with medbill_app.unit_of_work() as work:
+        original = work.claims.get(ids[0])
+        refused = [
+            (lambda: work.claims.void(ids[0], reason=blank),
+             f"claim {ids[0]}: reason: required: say why the claim is voided"),
+            (lambda: work.claims.correct(ids[0], original, reason=blank),
+             f"claim {ids[0]}: reason: required: say what the replacement corrects"),
+            (lambda: work.claims.delete_draft(ids[1], reason=blank),
+             f"claim {ids[1]}: reason: required: say why the draft is deleted")]
+        for call, message in refused:
+            with pytest.raises(ValidationFailed) as caught:
+                call()
+            assert caught.value.message == message
+    assert states(medbill_app, ids) == before
+    with medbill_app.unit_of_work() as work:  # a reason is kept trimmed
+        work.claims.delete_draft(ids[1], reason="  wrong patient ")
+        assert work.claims.history(ids[1])[-1].reason == "wrong patient"
+
+
 def test_a_void_keeps_the_charge_until_the_payers_reversal_arrives(medbill_app) -> None:
     # Issue 10 item 15: reversing the charges at once showed a credit of the whole charge
     # (-143.50 insurance) while the payer's 100.00 was not yet taken back.

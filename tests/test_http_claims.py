@@ -244,6 +244,23 @@ def test_void_and_correct_follow_the_claims_rules(
     assert client.get("/v1/claims/999/history", headers=EHR).status_code == 404
 
 
+def test_a_blank_reason_to_void_or_correct_is_422_and_changes_nothing(
+        client: TestClient, patient: dict[str, int], medbill_app: Medbill) -> None:
+    """The body's schema takes any text of one character or more: the claims service refuses
+    a blank reason (only spaces) as the command line does."""
+    paid = create(client, claim_body(patient, "PAID1"))
+    paid_claim(medbill_app, paid["id"])
+    for action, body, words in (
+            ("void", {"reason": "   "}, "say why the claim is voided"),
+            ("correct", {"reason": " ", "changes": {}}, "say what the replacement corrects")):
+        problem = assert_problem(client.post(f"/v1/claims/{paid['id']}/{action}",
+                                             headers=MANAGER, json=body),
+                                 422, "validation-failed")
+        assert problem["detail"] == f"claim {paid['id']}: reason: required: {words}"
+        assert [e["field"] for e in problem["errors"]] == ["reason"]
+    assert client.get(f"/v1/claims/{paid['id']}", headers=EHR).json()["state"] == "paid"
+
+
 def test_submit_refuses_a_draft_and_an_unknown_or_impossible_id(
         client: TestClient, patient: dict[str, int], line_plugin: Any) -> None:
     draft = create(client, claim_body(patient))

@@ -342,12 +342,13 @@ class ClaimService:
         """Remove a draft that never left the practice: its charges are reversed and it moves
         to ``deleted`` (the row stays: ledger and audit trail keep pointing at it).
 
-        :raises ValidationFailed: the claim was ever sent, has payments or adjustments, or
-            other claims (replacements, secondaries) hang on it.
+        :raises ValidationFailed: a blank ``reason``; the claim was ever sent, has payments or
+            adjustments, or other claims (replacements, secondaries) hang on it.
         """
         self._require(Action.CLAIMS_WRITE)
-        row = self._row(claim_id)
         record = f"claim {claim_id}"
+        reason = _stated_reason(record, reason, "say why the draft is deleted")
+        row = self._row(claim_id)
         state = ClaimState(row.state)
         if state not in (ClaimState.DRAFT, ClaimState.VALIDATED):
             raise ValidationFailed(record, [("state", f"only a draft can be deleted, not "
@@ -396,8 +397,12 @@ class ClaimService:
         The replacement carries the payer's claim control number of the original, shares
         its ledger account (the charge difference is posted there), and the original
         moves to ``replaced``.
+
+        :raises ValidationFailed: a blank ``reason`` (it is kept in the claim's history).
         """
         self._require(Action.CLAIMS_CORRECT)
+        reason = _stated_reason(f"claim {claim_id}", reason,
+                                "say what the replacement corrects")
         return self._follow_up(self.get(claim_id), corrected, ClaimFrequency.REPLACEMENT, reason)
 
     def void(self, claim_id: int, *, reason: str) -> Claim:
@@ -407,8 +412,11 @@ class ClaimService:
         A rejected claim never reached adjudication, and a self-pay claim was billed to the
         patient only, so there is nothing to void at a payer: it is voided here only (charges
         reversed, nothing sent) and returned itself.
+
+        :raises ValidationFailed: a blank ``reason`` (it is kept in the claim's history).
         """
         self._require(Action.CLAIMS_VOID)
+        reason = _stated_reason(f"claim {claim_id}", reason, "say why the claim is voided")
         original = self.get(claim_id)
         if original.state in NOT_SENT and not self.ever_sent(claim_id):
             raise ValidationFailed(f"claim {claim_id}", [(
@@ -1106,6 +1114,16 @@ def _answered_by_payer(session: Session, claim_id: int | None) -> bool:
                             .where(ClaimAdjudicationRow.claim_id == claim_id)
                             .order_by(ClaimAdjudicationRow.id.desc()).limit(1))
     return status is not None and status != ClaimStatusCode.REVERSAL.value
+
+
+def _stated_reason(record: str, reason: str, hint: str) -> str:
+    """The reason a person gave for deleting, voiding or correcting a claim, trimmed; a blank
+    one is refused (the claim's history says why, and so does the payer's void or
+    replacement)."""
+    stated = (reason or "").strip()
+    if not stated:
+        raise ValidationFailed(record, [("reason", f"required: {hint}")])
+    return stated
 
 
 #: the longest actor and reason a :class:`Transition` holds
