@@ -132,6 +132,56 @@ def test_guarantors_add_assign_show_edit(config: Path) -> None:
         "error: patient 3: guarantor: a guarantor other than the patient must be named")
 
 
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: the rest of the line would read backwards
+
+
+def unprintable(text: str) -> list[str]:
+    return sorted({char for char in text if not (char.isprintable() or char == "\n")})
+
+
+def test_show_escapes_what_a_terminal_would_not_show_as_itself(config: Path) -> None:
+    """A name may hold a format character (a bidi override, a zero-width space): every
+    field of ``patients show`` and ``guarantors show`` prints it as its escape, as
+    ``patients list`` does, never the character itself (it would reorder the line)."""
+    ok(config, "patients", "edit", "P2", "--last-name", f"Oka{RLO}for",
+       "--address-line1", "10 Lake\u200bShore Dr")
+    added = as_json(config, "guarantors", "add", "--last-name", f"Sil{RLO}va", "--first-name",
+                    "Rosa", "--address-line1", f"5 Oak{RLO} St", "--address-city", "Chicago",
+                    "--address-state", "IL", "--address-postal-code", "60602",
+                    "--patient", "P3", "--relationship", "parent")
+    shown = ok(config, "patients", "show", "P2").stdout
+    assert unprintable(shown) == []
+    assert "Oka\\u202efor, Ada" in shown and "10 Lake\\u200bShore Dr" in shown
+    listed = ok(config, "patients", "list").stdout
+    assert unprintable(listed) == [] and "Oka\\u202efor, Ada" in listed
+    guarantor = ok(config, "guarantors", "show", str(added["id"])).stdout
+    assert unprintable(guarantor) == []
+    assert "Rosa Sil\\u202eva" in guarantor and "5 Oak\\u202e St" in guarantor
+    dependent = ok(config, "patients", "show", "P3").stdout
+    assert unprintable(dependent) == [] and "Rosa Sil\\u202eva (guarantor" in dependent
+    # --json keeps the name as it is (JSON escapes nothing printable; it is data)
+    assert as_json(config, "patients", "show", "P2")["last_name"] == f"Oka{RLO}for"
+
+
+def test_a_text_made_elsewhere_is_escaped_by_the_console_too() -> None:
+    """The console's net: a rich Text is rendered without render_str, whatever made it."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from medbill_core.cli.common import _CliConsole, literal
+
+    out = _CliConsole(record=True, width=80, soft_wrap=None, emoji=False)
+    table = Table("field", "value", title=Text(f"title{RLO}"))
+    table.add_row(Text("name"), Text(f"Sil{RLO}va", style="bold"))
+    table.add_row("plain", literal(f"x{RLO}y"))
+    out.print(table)
+    out.print(Text(f"line{RLO}"))
+    text = out.export_text()
+    assert unprintable(text) == []
+    for escaped in ("title\\u202e", "Sil\\u202eva", "x\\u202ey", "line\\u202e"):
+        assert escaped in text
+
+
 def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Path) -> None:
     medbill = Medbill.open(load_config(config), load_installed=False)
     try:

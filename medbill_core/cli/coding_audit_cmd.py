@@ -19,6 +19,7 @@ from medbill_core.cli.common import (
     cli_errors,
     console,
     data_table,
+    literal,
     open_app,
     parse_date_option,
     print_json,
@@ -54,13 +55,13 @@ def _filters(date_from: str | None, date_to: str | None, provider: str | None,
 
 
 def _plain(target: Console, text: str) -> None:
-    target.print(Text(text), highlight=False)
+    target.print(literal(text), highlight=False)
 
 
 def _add(table: Table, *cells: str) -> None:
     """A row printed as it is: claim numbers, payer codes and names come from outside and
     are never read as console markup."""
-    table.add_row(*(Text(cell) for cell in cells))
+    table.add_row(*(literal(cell) for cell in cells))
 
 
 def _percent(value: object) -> str:

@@ -56,6 +56,49 @@ def printable(text: str) -> str:
                    for char in text)
 
 
+def literal(text: str) -> Text:
+    """``text`` as a :class:`~rich.text.Text` printed as it is: never read as console markup,
+    each character a terminal would not show as itself escaped (:func:`printable`). A
+    ``Text`` does not pass the console's ``render_str``: one made of outside text (a name,
+    an address) is made here."""
+    from rich.text import Text
+
+    return Text(printable(text))
+
+
+def _printable_text(text: Text) -> Text:
+    """``text`` with :func:`printable` applied, or ``text`` itself when it needs nothing; an
+    escaped copy keeps the text's own style, not the styles of parts of it."""
+    from rich.text import Text
+
+    shown = printable(text.plain)
+    if shown is text.plain:
+        return text
+    return Text(shown, style=text.style, justify=text.justify, overflow=text.overflow,
+                no_wrap=text.no_wrap, end=text.end, tab_size=text.tab_size)
+
+
+def _escaped_texts(renderable: Any) -> Any:
+    """``renderable`` with each :class:`~rich.text.Text` in it (itself; a table's title,
+    headers and cells, nested tables too) through :func:`_printable_text`, before anything
+    measures it: a table sizes its columns by what its cells will show."""
+    from rich.text import Text
+
+    if isinstance(renderable, Text):
+        return _printable_text(renderable)
+    if isinstance(renderable, Table):
+        for column in renderable.columns:
+            cells = column._cells
+            for index, cell in enumerate(cells):
+                if type(cell) is not str:  # most cells (every one of a data_table) are
+                    cells[index] = _escaped_texts(cell)
+            column.header = _escaped_texts(column.header)
+            column.footer = _escaped_texts(column.footer)
+        renderable.title = _escaped_texts(renderable.title)
+        renderable.caption = _escaped_texts(renderable.caption)
+    return renderable
+
+
 class _CliConsole(Console):
     """A console that wraps long lines only on a terminal: into a file, a pipe or a test,
     a line stays one line and a table row one row, whatever ``COLUMNS`` or the length of a
@@ -78,6 +121,7 @@ class _CliConsole(Console):
         # a table lays itself out (its title centred over it); soft wrapping is for text
         if kwargs.get("soft_wrap") is None and any(isinstance(o, Table) for o in objects):
             kwargs["soft_wrap"] = False
+        objects = tuple(_escaped_texts(o) for o in objects)
         try:
             super().print(*objects, **kwargs)
         except MarkupError:
@@ -95,6 +139,17 @@ class _CliConsole(Console):
         # control characters (a C1 byte or a bidi override in a payer's TRN02) would break
         # the line or reorder it on the terminal; such a character is shown as its escape.
         return super().render_str(printable(text), **kwargs)
+
+    def render(self, renderable: Any, options: Any = None) -> Any:
+        # A Text (a table cell, a title, a line printed as it is) is rendered without
+        # render_str: escaped here too, whatever made it and however deep (a panel's
+        # content). literal() and print() escape them before a table measures its columns;
+        # this is the last net.
+        from rich.text import Text
+
+        if isinstance(renderable, Text):
+            renderable = _printable_text(renderable)
+        return super().render(renderable, options)
 
     @property
     def soft_wrap(self) -> bool:
@@ -421,18 +476,14 @@ class LiteralTable(Table):
     a record's fields (names, addresses), which come from outside."""
 
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
-        from rich.text import Text
-
-        super().add_row(*(Text(cell) if isinstance(cell, str) else cell
+        super().add_row(*(literal(cell) if isinstance(cell, str) else cell
                           for cell in renderables), **kwargs)
 
 
 def record_table(title: str) -> LiteralTable:
     """A two-column field/value table for one record (``patients show``); the title is
     printed as it is too."""
-    from rich.text import Text
-
-    return LiteralTable("field", "value", title=Text(title), show_header=False)
+    return LiteralTable("field", "value", title=literal(title), show_header=False)
 
 
 def _cell_width(cell: Any) -> int:
@@ -447,10 +498,8 @@ def _cell_width(cell: Any) -> int:
 
 def _literal_cells(table: Table) -> None:
     """Every text cell of ``table`` as plain text (no markup read)."""
-    from rich.text import Text
-
     for column in table.columns:
-        column._cells = [Text(cell) if isinstance(cell, str) else cell
+        column._cells = [literal(cell) if isinstance(cell, str) else cell
                          for cell in column._cells]
 
 
@@ -461,6 +510,7 @@ def print_table(table: Table, target: Console | None = None) -> None:
     their longest value and the other columns share what is left. Into a file or a pipe
     the table is printed at its natural width, every value in full, whatever ``COLUMNS``.
     """
+    _escaped_texts(table)  # before the columns are measured
     try:
         _print_table(table, target)
     except MarkupError:
