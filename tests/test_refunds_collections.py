@@ -367,16 +367,21 @@ def write_off_rows(app: Medbill, patient_id: int) -> tuple[int, list[Decimal]]:
     return requests or 0, list(amounts)
 
 
+def _small_balance_refused(app: Medbill, patient: int, amount: str) -> str:
+    """Why the biller's small-balance write-off of ``amount`` is refused (it must be)."""
+    with app.unit_of_work(principal=BILLER) as work, \
+            pytest.raises(ValidationFailed) as refused:
+        write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
+                                     D(amount), "x")
+    return str(refused.value)
+
+
 def test_small_balance_pieces_of_a_large_balance_are_refused(medbill_app) -> None:
     """A biller cannot write off a 103.50 balance 4.99 at a time without a manager: a small
     balance is the account's whole balance, under the limit, whatever the amount asked."""
     patient, _ = self_pay(medbill_app, ["103.50"])
     for _ in range(3):
-        with medbill_app.unit_of_work(principal=BILLER) as work, \
-                pytest.raises(ValidationFailed) as refused:
-            write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
-                                         D("4.99"), "x")
-        assert str(refused.value) == (
+        assert _small_balance_refused(medbill_app, patient, "4.99") == (
             f"patient {patient}: balance: 103.50 is not a small balance (under 5.00): "
             "request another kind")
     with medbill_app.unit_of_work() as work:
@@ -385,11 +390,7 @@ def test_small_balance_pieces_of_a_large_balance_are_refused(medbill_app) -> Non
     # a higher limit does not make part of a balance a small balance either
     with medbill_app.unit_of_work(principal=MANAGER) as work:
         write_offs.set_policy(work, small_balance_limit=D("200.00"))
-    with medbill_app.unit_of_work(principal=BILLER) as work, \
-            pytest.raises(ValidationFailed) as refused:
-        write_offs.request_write_off(work, patient, write_offs.WriteOffKind.SMALL_BALANCE,
-                                     D("4.99"), "x")
-    assert str(refused.value) == (
+    assert _small_balance_refused(medbill_app, patient, "4.99") == (
         f"patient {patient}: amount: 4.99 is not the account's whole balance 103.50: a "
         "small-balance write-off takes all of it")
     # the same amount as bad debt waits for a manager, as before
