@@ -328,7 +328,7 @@ def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
 def test_how_statements_are_announced_is_recorded_on_the_account_page(
         client: TestClient, records: Records) -> None:
     csrf = client_sign_in(client, "fran")
-    patient_id, _claim = self_pay_patient(records, 504)  # a phone on file, no e-mail
+    patient_id, _claim = self_pay_patient(records, 511)  # a phone on file, no e-mail
     account = f"/workspace/patients/{patient_id}"
     page = client.get(account).text
     assert "Not recorded: The patient gets statements on paper only" in page_text(page)
