@@ -8,10 +8,5 @@ from medbill_core.storage.database import Database
 def migrate_again_from(database: Database, revision: str) -> None:
     """Take ``database`` down to ``revision`` (undoing the migrations after it), then up to
     the newest schema: those migrations run on the rows it holds."""
-    from alembic import command
-
-    config = database.alembic_config()
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
+    database.downgrade(revision)
     database.upgrade()

@@ -71,7 +71,8 @@ def _keep_alive(session: Session, instance: object) -> None:
     # not change, as a row still in the identity map is never overwritten by a re-query.
     if isinstance(instance, ClaimRow | CoverageRow | PatientRow | ProviderRow):
         session.info.setdefault("medbill.kept_rows", []).append(instance)
-        if isinstance(instance, ClaimRow):  # claims are also looked up by their unique number
+        # claims are also looked up by their number, unique in the session's one practice
+        if isinstance(instance, ClaimRow):
             session.info.setdefault("medbill.claim_ids", {})[instance.claim_number] = instance.id
         elif isinstance(instance, ProviderRow):  # providers by their unique NPI
             session.info.setdefault("medbill.providers", {})[instance.npi] = instance
@@ -117,11 +118,11 @@ def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
         raw.execute("PRAGMA foreign_keys=ON")
 
 
-def _check_foreign_keys(connection: Connection) -> None:
+def _check_foreign_keys(connection: Connection, what: str = "upgrade") -> None:
     if connection.dialect.name == "sqlite":
         broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
         if broken is not None:
-            raise MedbillError(f"database upgrade failed: table {broken[0]} row {broken[1]} "
+            raise MedbillError(f"database {what} failed: table {broken[0]} row {broken[1]} "
                                f"refers to a missing {broken[2]} row; nothing was changed")
 
 
@@ -214,6 +215,24 @@ class Database:
                     _check_foreign_keys(connection)
         except OperationalError as exc:
             raise _unreachable(exc, "database upgrade failed") from None
+
+    def downgrade(self, revision: str) -> None:
+        """Undo the migrations after ``revision`` (the migration tests take a database holding
+        rows down and up again), as :meth:`upgrade` applies them: on SQLite with the foreign
+        keys off while tables are rebuilt (a rebuilt table is dropped and made anew: with the
+        keys on, dropping ``claims`` would delete its lines or be refused), checked before the
+        commit."""
+        config = self.alembic_config()
+        try:
+            with self.engine.connect() as connection, _sqlite_foreign_keys_off(connection), \
+                    connection.begin():
+                config.attributes["connection"] = connection
+                from alembic import command
+
+                command.downgrade(config, revision)
+                _check_foreign_keys(connection, "downgrade")
+        except OperationalError as exc:
+            raise _unreachable(exc, "database downgrade failed") from None
 
     def current_revision(self) -> str | None:
         """The schema version of the database (``None`` when empty).

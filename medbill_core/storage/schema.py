@@ -165,10 +165,15 @@ class ClaimRow(PracticeScoped, TimestampMixin, Base):
                       Index("ix_claims_service_date_payer", "service_date_from", "payer_key",
                             postgresql_include=["state", "practice_id", "id"]),
                       Index("ix_claims_account", "account_claim_id"),
-                      Index("ix_claims_replaces", "replaces_claim_id"))
+                      Index("ix_claims_replaces", "replaces_claim_id"),
+                      # each practice numbers its claims (migration 0042); the practice comes
+                      # last so that a look-up by number reads this index (on SQLite the
+                      # practice filter is ``practice_id + 0``: see storage/tenancy.py)
+                      UniqueConstraint("claim_number", "practice_id",
+                                       name="uq_claims_practice_number"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    claim_number: Mapped[str] = mapped_column(String(20), unique=True)
+    claim_number: Mapped[str] = mapped_column(String(20))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
     coverage_id: Mapped[int | None] = mapped_column(
         ForeignKey("coverages.id", ondelete="RESTRICT"))
@@ -462,11 +467,12 @@ class DocumentStatus(StrEnum):
 
 
 class InboundDocumentRow(PracticeScoped, Base):
-    """Every document received from a channel, stored once (channel + document id)."""
+    """Every document received from a channel, stored once per practice (channel + document
+    id): the same file may reach two practices (migration 0042)."""
 
     __tablename__ = "inbound_documents"
-    __table_args__ = (UniqueConstraint("channel", "document_id",
-                                       name="uq_inbound_documents_channel_document"),)
+    __table_args__ = (UniqueConstraint("channel", "document_id", "practice_id",
+                                       name="uq_inbound_documents_practice_document"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(40))
@@ -485,11 +491,13 @@ class InboundDocumentRow(PracticeScoped, Base):
     lease_holder: Mapped[str | None] = mapped_column(String(80))
 
 
-class ProviderAdjustmentRow(Base):
-    """PLB provider-level adjustments from remittances (not tied to a patient's account)."""
+class ProviderAdjustmentRow(PracticeScoped, Base):
+    """PLB provider-level adjustments from remittances (not tied to a patient's account), the
+    practice's that posted the 835 (migration 0042: stamped with their remittance's)."""
 
     __tablename__ = "provider_adjustments"
-    __table_args__ = (UniqueConstraint("posting_key", name="uq_provider_adjustments_key"),)
+    __table_args__ = (UniqueConstraint("posting_key", "practice_id",
+                                       name="uq_provider_adjustments_practice_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_key: Mapped[str] = mapped_column(String(200))
@@ -507,7 +515,9 @@ class RemittanceExceptionRow(PracticeScoped, Base):
     """A remittance claim that could not be posted (unknown claim number, ...): a work item."""
 
     __tablename__ = "remittance_exceptions"
-    __table_args__ = (UniqueConstraint("posting_key", name="uq_remittance_exceptions_key"),)
+    # per practice (migration 0042): another practice may post the same 835
+    __table_args__ = (UniqueConstraint("posting_key", "practice_id",
+                                       name="uq_remittance_exceptions_practice_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_key: Mapped[str] = mapped_column(String(200))
@@ -543,8 +553,9 @@ class RemittanceRow(PracticeScoped, Base):
     """
 
     __tablename__ = "remittances"
-    __table_args__ = (UniqueConstraint("payer_ref", "trace_number",
-                                       name="uq_remittances_payer_trace"),
+    # per practice (migration 0042): one 835 may pay claims of two practices, each posts it
+    __table_args__ = (UniqueConstraint("payer_ref", "trace_number", "practice_id",
+                                       name="uq_remittances_practice_payer_trace"),
                       Index("ix_remittances_payment_date", "payment_date"),
                       Index("ix_remittances_status", "status"))
 

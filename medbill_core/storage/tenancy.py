@@ -16,6 +16,12 @@ level, not per query or per endpoint:
 * **inserts**: the column's default is the practice of the unit of work running in this
   context (:func:`acting_in`), for ORM objects and Core executemany alike, so no service sets
   it by hand and none can forget it.
+* **unique values**: a value a practice chooses, or one derived from what it receives (a claim
+  number, an account number, a received document's id, the register's remittances, exceptions
+  and PLBs of an 835), is unique per practice: its constraint holds ``practice_id`` too
+  (migrations 0023, 0042; in 0042's last, so that a look-up by the value still reads the
+  constraint's index on SQLite), and another practice's use of the value never refuses, nor
+  reveals, anything.
 
 A unit of work without a practice (the installation's own work: migrations, the audit chain's
 verification) is not filtered, and inserting a practice's row there is an error rather than
