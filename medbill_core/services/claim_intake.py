@@ -293,7 +293,8 @@ def _import_one(context: _Context, decoded: DecodedClaim,
         savepoint.rollback()
         outcome.reason, outcome.notes = exc.message, []
     except IntegrityError:
-        # claim numbers are unique across the installation: another practice's claim holds it
+        # a claim of the practice stored at the same time took the number (claim numbers are
+        # unique per practice: another practice's claims never refuse one)
         savepoint.rollback()
         outcome.field, outcome.notes = "CLM01 claim number", []
         outcome.reason = "already used by another claim"

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Select, Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -154,6 +155,8 @@ class ClaimService:
             return []
         references = self._references(claims)
         numbers = unique(claim.claim_number for claim in claims)
+        # the practice's own numbers (the session sees one practice): each practice numbers its
+        # claims, unique per practice (migration 0042)
         used: dict[str, str] = {}
         for chunk in chunks(numbers):
             for number, its_state in self.session.execute(
@@ -172,9 +175,19 @@ class ClaimService:
         # RETURNING rows come back in no set order (asking for the order costs SQLite one
         # statement per row): the unique claim number, and claim and line number, say whose.
         # render_nulls: rows whose None values differ are still one executemany
-        inserted = {row.claim_number: row for row in self.session.scalars(
-            insert(ClaimRow).returning(ClaimRow).execution_options(render_nulls=True),
-            [{**claim_values(claim), "state": ClaimState.DRAFT.value} for claim in claims])}
+        try:
+            inserted = {row.claim_number: row for row in self.session.scalars(
+                insert(ClaimRow).returning(ClaimRow).execution_options(render_nulls=True),
+                [{**claim_values(claim), "state": ClaimState.DRAFT.value} for claim in claims])}
+        except IntegrityError as exc:
+            if not _claim_number_taken(exc):
+                raise
+            # a claim of the practice created at the same time took a number after the look
+            # above (PostgreSQL let the insert wait for it): refused as the look refuses
+            raise ValidationFailed(
+                f"claim {claims[0].claim_number}" if len(claims) == 1 else "claims",
+                [("claim_number", "already used by another claim" if len(claims) == 1
+                  else "one of them is already used by another claim")]) from None
         rows = [inserted[claim.claim_number] for claim in claims]
         lines: dict[int, builtins.list[ClaimLineRow]] = {row.id: [] for row in rows}
         for line in self.session.scalars(
@@ -1155,6 +1168,13 @@ def _transition(claim_id: int, claim_number: str, source: ClaimState, target: Cl
                                     "reason": reason, "at": at})
     return Transition(claim_id=claim_id, claim_number=claim_number, source=source,
                       target=target, actor=actor, reason=reason, at=at)
+
+
+def _claim_number_taken(exc: IntegrityError) -> bool:
+    """``exc`` is the claim number's unique constraint refusing a claim (SQLite names the
+    columns, PostgreSQL the constraint)."""
+    refused = str(exc.orig)
+    return "uq_claims_practice_number" in refused or "claims.claim_number" in refused
 
 
 def _line_number(line: ClaimLineRow) -> int:

@@ -2,7 +2,9 @@
 ``medbill responses fetch`` applies the files it fetches (:func:`medbill_core.services.
 responses.ingest_document`: a 999, TA1, 277CA, 277, 271 or 835), stored under the channel
 :data:`API_CHANNEL` with the content's SHA-256 as the document id, so the same file sent
-again is recognised: its original outcome is answered, nothing is applied twice."""
+again is recognised: its original outcome is answered, nothing is applied twice. A practice
+recognises its own uploads: the same file sent by another practice is that practice's to apply
+(to its own records)."""
 
 from __future__ import annotations
 

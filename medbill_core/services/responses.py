@@ -1,8 +1,9 @@
 """Receiving documents from channels and letting them drive the claim lifecycle.
 
-Each document is stored once (channel + document id) and applied in the same
-transaction: a 999 or TA1 moves a batch's claims to acknowledged or rejected, a
-277CA moves each claim to accepted or rejected, an 835 is posted to the ledger.
+Each document is stored once per practice (channel + document id: the same file may reach two
+practices, each applies it to its own records) and applied in the same transaction: a 999 or
+TA1 moves a batch's claims to acknowledged or rejected, a 277CA moves each claim to accepted or
+rejected, an 835 is posted to the ledger.
 Only after the commit is the channel told the document was received, so a crash
 loses nothing and a redelivered document is recognised and skipped. A document that could
 not be decoded or applied is not a duplicate: received again, it is tried again.
@@ -333,6 +334,13 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
 
 #: what a process that lost the race for a document reports: the winner applied it
 DONE_ELSEWHERE = "already done: another medbill process applied it at the same time"
+#: the detail of a document whose records the database refused twice (a stored row they
+#: collide with, not another process's posting): kept as failed, tried again when received again
+CONFLICT = ("not applied: a record it writes collides with one stored already (nothing of it "
+            "was applied); receiving it again tries it again")
+#: ... when the document was being posted in parts
+PARTS_CONFLICT = ("not finished: a record it writes collides with one stored already (the "
+                  "parts posted before it stay posted: posting the file again finishes it)")
 
 
 def ingest_document(app: Medbill, document: InboundDocument,
@@ -353,10 +361,43 @@ def ingest_document(app: Medbill, document: InboundDocument,
         # committed. Everything here was rolled back; a second look sees what it did.
         log.info("document %s: applied by another process at the same time",
                  document.document_id)
-    result = _ingest(app, document, on_progress)
+    try:
+        result = _ingest(app, document, on_progress)
+    except IntegrityError:
+        # refused again: no race but a stored row its records collide with. The document
+        # is kept as failed (received again, it is tried again), never left "posting" nor
+        # answered with an error nobody can act on.
+        log.warning("document %s: a record it writes collides with a stored one; not applied",
+                    document.document_id)
+        return _failed_on_conflict(app, document)
     if result.status == DocumentStatus.DUPLICATE:
         return replace(result, detail=DONE_ELSEWHERE)
     return result
+
+
+def _failed_on_conflict(app: Medbill, document: InboundDocument) -> IngestResult:
+    """Record ``document`` as failed after its records collided twice with stored rows (the
+    row of a document posted in parts says so already: its lease was given up)."""
+    with app.unit_of_work() as work:
+        row = work.session.scalar(select(InboundDocumentRow).where(
+            InboundDocumentRow.channel == document.channel,
+            InboundDocumentRow.document_id == document.document_id).with_for_update())
+        if row is None:  # its transaction was rolled back: the receipt is kept now
+            row = InboundDocumentRow(
+                channel=document.channel, document_id=document.document_id,
+                kind=document.kind.value, content=document.content,
+                content_sha256=_sha256(document.content), status=DocumentStatus.FAILED,
+                detail=CONFLICT, received_at=document.received_at or utcnow())
+            work.session.add(row)
+        elif row.status not in _NOT_SETTLED:  # another process settled it meanwhile
+            return IngestResult(document.document_id, DocumentStatus.DUPLICATE, row.kind,
+                                DONE_ELSEWHERE)
+        else:  # a posting in parts said so already: its parts stay posted
+            row.status = DocumentStatus.FAILED
+            row.detail = row.detail if row.detail == PARTS_CONFLICT else CONFLICT
+            row.lease_until = row.lease_holder = None
+        return IngestResult(document.document_id, DocumentStatus.FAILED, row.kind,
+                            row.detail or CONFLICT)
 
 
 def _ingest(app: Medbill, document: InboundDocument,
@@ -434,6 +475,11 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         _release(app, row_id, DocumentStatus.FAILED, message)
         log.warning("document %s could not be applied: %s", row_id, exc.message)
         return IngestResult(document.document_id, DocumentStatus.FAILED, kind, message)
+    except IntegrityError:
+        # the part was rolled back; the row gives up its lease (never left "posting") and
+        # ingest_document takes a second look (another process's posting, or a collision)
+        _release(app, row_id, DocumentStatus.FAILED, PARTS_CONFLICT)
+        raise
     with app.unit_of_work() as work:
         row = work.session.get(InboundDocumentRow, row_id)
         assert row is not None
