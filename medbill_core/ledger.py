@@ -443,9 +443,10 @@ class Ledger:
         if not batch.free_ids:
             if self._postgresql():
                 batch.free_ids = self._sequence_ids(_IDS_AT_ONCE)
-            else:
-                batch.free_ids = [1 + (batch.last_id or self.session.scalar(
-                    select(func.max(PostingRow.id)), execution_options=_NO_AUTOFLUSH) or 0)]
+            else:  # every practice's postings: read on the connection, past the session's
+                # practice filter (postings are the practice's: migration 0042)
+                batch.free_ids = [1 + (batch.last_id or self.session.connection().scalar(
+                    select(func.max(_POSTINGS.c.id))) or 0)]
         batch.last_id = batch.free_ids.pop(0)
         return batch.last_id
 

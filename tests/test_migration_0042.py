@@ -1,15 +1,17 @@
 """Migration 0042 (a practice's own numbers) on a database that already holds records, both
-backends: the records stay, each PLB gets the practice of the remittance it came with (the
-first practice for one older than the register), and claim numbers, received documents,
-remittances, their exceptions and PLBs become unique per practice; the downgrade restores the
-installation-wide constraints, and refuses while two practices share a number."""
+backends: the records stay; each posting gets the practice of its ledger entries, each answer
+and finding its claim's, each PLB its remittance's (the first practice for one older than the
+register, or a posting without entries); claim numbers, received documents and every record an
+835 posts (remittance, exceptions, PLBs, postings, answers, denials, findings) become unique
+per practice; the downgrade restores the installation-wide constraints, and refuses while two
+practices share a number."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from medbill_core.storage.database import Database
@@ -18,6 +20,8 @@ NOW = datetime(2026, 12, 1, 12, 0)
 DAY = date(2026, 11, 20)
 #: the PLB posting keys the records hold: one per remittance, one posted before the register
 PLBS = ("835:ACME1:T1:PLB:1", "835:ACME1:T10:PLB:1", "835:OLDPAYER:T0:PLB:1")
+#: the claim payments' posting keys: the default practice's claim 1, north's claim 2
+ANSWERS = ("835:ACME1:T1:RB0000001:1", "835:ACME1:T10:RB0000002:1")
 
 
 def _practice(connection: Connection, practice_id: int, code: str) -> None:
@@ -90,6 +94,53 @@ def _plb(connection: Connection, key: str, practice_id: int | None = None) -> No
         {"key": key, "trace": key.split(":")[2], "now": NOW, "practice": practice_id})
 
 
+def _posting(connection: Connection, key: str, practice_id: int | None = None,
+             claim_id: int | None = None) -> None:
+    """A posting (with a payer payment entry on ``claim_id``'s account, when given)."""
+    practice = (", practice_id", ", :practice") if practice_id is not None else ("", "")
+    posting_id = connection.execute(text(
+        f"INSERT INTO postings (posting_key, source, actor, posted_at{practice[0]}) VALUES "
+        f"(:key, '835', 'tester', :now{practice[1]}) RETURNING id"),
+        {"key": key, "now": NOW, "practice": practice_id}).scalar_one()
+    if claim_id is not None:
+        connection.execute(text(
+            "INSERT INTO ledger_entries (posting_id, kind, amount, insurance_delta, "
+            "patient_delta, agency_delta, claim_id, patient_id, payer_key, effective_date, "
+            "practice_id) VALUES (:posting, 'payer_payment', 10000, -10000, 0, 0, :claim, "
+            ":claim, 'acme', :day, :claim)"),
+            {"posting": posting_id, "claim": claim_id, "day": DAY})
+
+
+def _answer(connection: Connection, key: str, claim_id: int,
+            practice_id: int | None = None) -> None:
+    practice = (", practice_id", ", :practice") if practice_id is not None else ("", "")
+    connection.execute(text(
+        "INSERT INTO claim_adjudications (posting_key, claim_id, account_claim_id, payer_key, "
+        f"claim_status, paid, paid_date, adjustments{practice[0]}) VALUES (:key, :claim, "
+        f":claim, 'acme', '1', 10000, :day, '[]'{practice[1]})"),
+        {"key": key, "claim": claim_id, "day": DAY, "practice": practice_id})
+
+
+def _denial(connection: Connection, key: str, claim_id: int, practice_id: int) -> None:
+    connection.execute(text(
+        "INSERT INTO denials (posting_key, position, claim_id, account_claim_id, payer_key, "
+        "group_code, reason_code, amount, action, rule, denied_on, status, created_at, "
+        "practice_id) VALUES (:key, 0, :claim, :claim, 'acme', 'CO', '50', 2500, 'deny', "
+        "'CO-50', :day, 'open', :now, :practice)"),
+        {"key": key, "claim": claim_id, "day": DAY, "now": NOW, "practice": practice_id})
+
+
+def _finding(connection: Connection, key: str, claim_id: int,
+             practice_id: int | None = None) -> None:
+    practice = (", practice_id", ", :practice") if practice_id is not None else ("", "")
+    connection.execute(text(
+        "INSERT INTO remittance_findings (finding_key, posting_key, claim_id, code, found_on, "
+        f"message{practice[0]}) VALUES (:finding, :key, :claim, 'x.underpaid', :day, "
+        f"'underpaid'{practice[1]})"),
+        {"finding": f"{key}:0", "key": key, "claim": claim_id, "day": DAY,
+         "practice": practice_id})
+
+
 def _records(connection: Connection) -> None:
     """Two practices' records as a database at 0041 holds them (every number unique)."""
     _practice(connection, 1, "default")
@@ -107,6 +158,12 @@ def _records(connection: Connection) -> None:
     _exception(connection, "835:ACME1:T1:RB9:1", 1)
     for key in PLBS:
         _plb(connection, key)
+    for claim_id, key in enumerate(ANSWERS, start=1):
+        _posting(connection, key, claim_id=claim_id)
+        _answer(connection, key, claim_id)
+        _denial(connection, key, claim_id, claim_id)
+        _finding(connection, key, claim_id)
+    _posting(connection, "adjustment:without-entries")
 
 
 def test_upgrade_keeps_the_records_and_makes_numbers_unique_per_practice(
@@ -117,28 +174,43 @@ def test_upgrade_keeps_the_records_and_makes_numbers_unique_per_practice(
         _records(connection)
     database.upgrade()
     with database.engine.begin() as connection:
-        stamped = dict(connection.execute(text(
-            "SELECT posting_key, practice_id FROM provider_adjustments")).all())
+        stamped = {table: dict(connection.execute(text(
+            f"SELECT {key}, practice_id FROM {table}")).all()) for table, key in (
+            ("provider_adjustments", "posting_key"), ("postings", "posting_key"),
+            ("claim_adjudications", "posting_key"), ("remittance_findings", "finding_key"))}
         counts = {table: connection.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
                   for table in ("claims", "claim_lines", "inbound_documents", "remittances",
-                                "remittance_exceptions")}
+                                "remittance_exceptions", "ledger_entries", "denials")}
         # north may now use what the default practice used
         _claim(connection, 3, "RB0000001", 2)
         _document(connection, "sha-1", 2)
         _remittance(connection, "T1", 2)
         _exception(connection, "835:ACME1:T1:RB9:1", 2)
         _plb(connection, PLBS[0], 2)
+        # ... and post the default practice's claim payment key to its own claim
+        _posting(connection, ANSWERS[0], 2, claim_id=2)
+        _answer(connection, ANSWERS[0], 2, 2)
+        _denial(connection, ANSWERS[0], 2, 2)
+        _finding(connection, ANSWERS[0], 2, 2)
     # the remittance T1 is the default practice's, T10 north's (not T1's: its own prefix);
-    # the PLB older than the register is the first practice's
-    assert stamped == {PLBS[0]: 1, PLBS[1]: 2, PLBS[2]: 1}
+    # the PLB older than the register, and the posting without entries, the first practice's
+    assert stamped == {
+        "provider_adjustments": {PLBS[0]: 1, PLBS[1]: 2, PLBS[2]: 1},
+        "postings": {ANSWERS[0]: 1, ANSWERS[1]: 2, "adjustment:without-entries": 1},
+        "claim_adjudications": {ANSWERS[0]: 1, ANSWERS[1]: 2},
+        "remittance_findings": {f"{ANSWERS[0]}:0": 1, f"{ANSWERS[1]}:0": 2}}
     assert counts == {"claims": 2, "claim_lines": 2, "inbound_documents": 2, "remittances": 2,
-                      "remittance_exceptions": 1}
+                      "remittance_exceptions": 1, "ledger_entries": 2, "denials": 2}
     # ... but one practice not twice
     for insert in (lambda c: _claim(c, 4, "RB0000001", 2),
                    lambda c: _document(c, "sha-1", 1),
                    lambda c: _remittance(c, "T10", 2),
                    lambda c: _exception(c, "835:ACME1:T1:RB9:1", 1),
-                   lambda c: _plb(c, PLBS[1], 2)):
+                   lambda c: _plb(c, PLBS[1], 2),
+                   lambda c: _posting(c, ANSWERS[1], 2),
+                   lambda c: _answer(c, ANSWERS[0], 1, 1),
+                   lambda c: _denial(c, ANSWERS[1], 2, 2),
+                   lambda c: _finding(c, ANSWERS[0], 2, 2)):
         with pytest.raises(IntegrityError), database.engine.begin() as connection:
             insert(connection)
     database.dispose()
@@ -162,8 +234,10 @@ def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
     database.downgrade("0041")
     assert database.current_revision() == "0041"
     with database.engine.begin() as connection:
-        columns = connection.execute(text("SELECT * FROM provider_adjustments")).keys()
-        assert "practice_id" not in columns
+        for table in ("provider_adjustments", "postings", "claim_adjudications",
+                      "remittance_findings"):
+            columns = {column["name"] for column in inspect(connection).get_columns(table)}
+            assert "practice_id" not in columns, table
         # the claims table was rebuilt (SQLite) without taking its lines along
         assert connection.execute(text("SELECT COUNT(*) FROM claims")).scalar() == 2
         assert connection.execute(text("SELECT COUNT(*) FROM claim_lines")).scalar() == 2
@@ -171,6 +245,8 @@ def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
         _claim(connection, 3, "RB0000001", 2)  # installation-wide again
     with pytest.raises(IntegrityError), database.engine.begin() as connection:
         _plb(connection, PLBS[0])
+    with pytest.raises(IntegrityError), database.engine.begin() as connection:
+        _posting(connection, ANSWERS[0])
     database.upgrade()  # and up again
     assert database.current_revision() == "0042"
     database.dispose()

@@ -290,6 +290,39 @@ def test_answers_find_the_acting_practices_claim_of_the_number(
             select(ClaimRow))} == {ours: ("submitted", None), theirs: ("closed", "PCN-N")}
 
 
+def test_a_claim_payment_another_practice_posted_first_is_posted_all_the_same(
+        medbill_app: Medbill, practices: dict[str, dict[str, int]], posting: str) -> None:
+    """North posts the default practice's 835 by mistake, before the default practice does,
+    and holds a claim of the same number: the default practice's own posting still pays its
+    claim (an 835's posting keys name the payer, trace and claim number: they are each
+    practice's own), and counts nothing as already posted but what it posted itself."""
+    default, north = practices["default"], practices["north"]
+    ours, theirs = claim_of(medbill_app, default), claim_of(medbill_app, north)
+    document = InboundDocument(channel="upload", document_id="shared-835",
+                               kind=DocumentKind.REMITTANCE_835,
+                               content=x12_835(remittance("SHARED-1", paid(NUMBER, "100.00"))))
+    details = []
+    for practice in (north, default, default):
+        with medbill_app.acting_for(admin(practice["id"])):
+            result = ingest_document(medbill_app, document)
+        details.append((result.status, result.detail))
+    assert details == [
+        (DocumentStatus.APPLIED, "835 SHARED-1: 1 posted, 0 already posted, 0 unmatched"),
+        (DocumentStatus.APPLIED, "835 SHARED-1: 1 posted, 0 already posted, 0 unmatched"),
+        (DocumentStatus.DUPLICATE, "already received")]
+    with medbill_app.unit_of_work(principal=admin(default["id"])) as work:  # posted again
+        again = post_remittance(work, remittance("SHARED-1", paid(NUMBER, "100.00")))
+        assert (again.posted, again.duplicates) == ([], [NUMBER])
+    assert payments_on(medbill_app, default, ours) == D("100.00")
+    assert payments_on(medbill_app, north, theirs) == D("100.00")
+    for practice, claim_id in ((default, ours), (north, theirs)):
+        with medbill_app.unit_of_work(principal=admin(practice["id"]), read_only=True) as work:
+            [register] = list_remittances(work)
+            assert (register.posted_count, register.duplicate_count) == (1, 0)
+            [answer] = remittance_detail(work, "SHARED-1").claims
+            assert answer.claim_id == claim_id
+
+
 def test_a_recoupment_closes_the_request_of_the_practice_that_received_it(
         medbill_app: Medbill, practices: dict[str, dict[str, int]]) -> None:
     """A PLB recouping an overpayment names the claim by its number: the default practice's

@@ -252,13 +252,21 @@ class ClaimTransitionRow(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class PostingRow(Base):
-    """One source document or action posted to the ledger; its key makes posting idempotent."""
+class PostingRow(PracticeScoped, Base):
+    """One source document or action posted to the ledger; its key makes posting idempotent
+    within the practice (migration 0042): an 835's keys name the payer, the trace number and
+    the claim number, which another practice may use too."""
 
     __tablename__ = "postings"
+    __table_args__ = (UniqueConstraint("posting_key", "practice_id",
+                                       name="uq_postings_practice_key"),)
+
+    #: read by key, by id, or a practice's through the ledger's (practice, posting) index:
+    #: never by the practice alone
+    practice_index_alone = False
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    posting_key: Mapped[str] = mapped_column(String(200), unique=True)
+    posting_key: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(40))
     actor: Mapped[str] = mapped_column(String(80))
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -705,7 +713,7 @@ class StatementRow(PracticeScoped, Base):
     patient_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
-class ClaimAdjudicationRow(Base):
+class ClaimAdjudicationRow(PracticeScoped, Base):
     """What a payer did with a claim (from its 835), kept for the next payer's 2320/2330 loops
     and, when the payer adjudicated line by line, the 2430 loops of the claim's lines.
 
@@ -719,11 +727,16 @@ class ClaimAdjudicationRow(Base):
     """
 
     __tablename__ = "claim_adjudications"
-    __table_args__ = (UniqueConstraint("posting_key", name="uq_claim_adjudications_key"),
+    # the practice's, by its 835 posting key (migration 0042)
+    __table_args__ = (UniqueConstraint("posting_key", "practice_id",
+                                       name="uq_claim_adjudications_practice_key"),
                       Index("ix_claim_adjudications_account", "account_claim_id"),
                       Index("ix_claim_adjudications_claim", "claim_id"),
                       # the KPIs read a period's answers by their date (kpi_bases.first_answers)
                       Index("ix_claim_adjudications_paid_date", "paid_date"))
+
+    #: read by key, claim, account or date (with the claims): never by the practice alone
+    practice_index_alone = False
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     posting_key: Mapped[str] = mapped_column(String(200))
@@ -788,7 +801,8 @@ class DenialRow(PracticeScoped, Base):
     """
 
     __tablename__ = "denials"
-    __table_args__ = (UniqueConstraint("posting_key", "position", name="uq_denials_line"),
+    __table_args__ = (UniqueConstraint("posting_key", "position", "practice_id",
+                                       name="uq_denials_practice_line"),
                       Index("ix_denials_claim", "claim_id"),
                       Index("ix_denials_account", "account_claim_id"),
                       Index("ix_denials_status", "status"))
@@ -812,7 +826,7 @@ class DenialRow(PracticeScoped, Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by: Mapped[str | None] = mapped_column(String(80))
     note: Mapped[str | None] = mapped_column(String(500))
-class RemittanceFindingRow(Base):
+class RemittanceFindingRow(PracticeScoped, Base):
     """A payer's answer flagged while its 835 was posted (an adapter's remittance finding,
     e.g. the underpayment ``medicare.underpaid``): an item of ``medbill ar followup``.
 
@@ -823,7 +837,8 @@ class RemittanceFindingRow(Base):
     """
 
     __tablename__ = "remittance_findings"
-    __table_args__ = (UniqueConstraint("finding_key", name="uq_remittance_findings_finding_key"),
+    __table_args__ = (UniqueConstraint("finding_key", "practice_id",
+                                       name="uq_remittance_findings_practice_key"),
                       Index("ix_remittance_findings_claim", "claim_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

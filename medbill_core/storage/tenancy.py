@@ -17,8 +17,9 @@ level, not per query or per endpoint:
   context (:func:`acting_in`), for ORM objects and Core executemany alike, so no service sets
   it by hand and none can forget it.
 * **unique values**: a value a practice chooses, or one derived from what it receives (a claim
-  number, an account number, a received document's id, the register's remittances, exceptions
-  and PLBs of an 835), is unique per practice: its constraint holds ``practice_id`` too
+  number, an account number, a received document's id, what an 835 posts under its keys:
+  postings, answers, denials, findings, the register's remittances, exceptions and PLBs), is
+  unique per practice: its constraint holds ``practice_id`` too
   (migrations 0023, 0042; in 0042's last, so that a look-up by the value still reads the
   constraint's index on SQLite), and another practice's use of the value never refuses, nor
   reveals, anything.
@@ -107,7 +108,8 @@ class PracticeScoped:
     """
 
     #: False for a table with an index of its own that leads with ``practice_id`` (it serves
-    #: whatever the index on the column alone would)
+    #: whatever the index on the column alone would), or whose rows are never read by the
+    #: practice alone (a large table then keeps no index that no query reads)
     practice_index_alone: ClassVar[bool] = True
 
     @declared_attr
