@@ -444,7 +444,7 @@ class Ledger:
             if self._postgresql():
                 batch.free_ids = self._sequence_ids(_IDS_AT_ONCE)
             else:  # every practice's postings: read on the connection, past the session's
-                # practice filter (postings are the practice's: migration 0042)
+                # practice filter (postings are the practice's: migration 0043)
                 batch.free_ids = [1 + (batch.last_id or self.session.connection().scalar(
                     select(func.max(_POSTINGS.c.id))) or 0)]
         batch.last_id = batch.free_ids.pop(0)

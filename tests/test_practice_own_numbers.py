@@ -1,4 +1,4 @@
-"""Numbers and received documents are a practice's own (migration 0042), on SQLite and
+"""Numbers and received documents are a practice's own (migration 0043), on SQLite and
 PostgreSQL, with two practices ("default" and "north"): both may number a claim RB0000001 (the
 HTTP API answered 500, and told one practice which numbers the other used), while one practice
 is refused a number twice (422, one line); 835s, 277CAs and recoupments find the acting

@@ -156,7 +156,7 @@ class ClaimService:
         references = self._references(claims)
         numbers = unique(claim.claim_number for claim in claims)
         # the practice's own numbers (the session sees one practice): each practice numbers its
-        # claims, unique per practice (migration 0042)
+        # claims, unique per practice (migration 0043)
         used: dict[str, str] = {}
         for chunk in chunks(numbers):
             for number, its_state in self.session.execute(

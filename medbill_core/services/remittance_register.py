@@ -5,7 +5,7 @@
 postings by the payer (the payer ID, else the payer name) and the TRN02 trace number, in the
 transaction that posts it. A second 835 with the same identity is the same remittance: it
 only adds what it posts anew, so posting an 835 again changes nothing. The register is each
-practice's own (migration 0042): the same 835 posted by another practice is that practice's
+practice's own (migration 0043): the same 835 posted by another practice is that practice's
 remittance, posted to its claims (an exception for each claim payment it has no claim for).
 
 Each claim payment of the 835 is counted once: *posted* (applied to a claim), *duplicate*

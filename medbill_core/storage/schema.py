@@ -166,7 +166,7 @@ class ClaimRow(PracticeScoped, TimestampMixin, Base):
                             postgresql_include=["state", "practice_id", "id"]),
                       Index("ix_claims_account", "account_claim_id"),
                       Index("ix_claims_replaces", "replaces_claim_id"),
-                      # each practice numbers its claims (migration 0042); the practice comes
+                      # each practice numbers its claims (migration 0043); the practice comes
                       # last so that a look-up by number reads this index (on SQLite the
                       # practice filter is ``practice_id + 0``: see storage/tenancy.py)
                       UniqueConstraint("claim_number", "practice_id",
@@ -254,7 +254,7 @@ class ClaimTransitionRow(Base):
 
 class PostingRow(PracticeScoped, Base):
     """One source document or action posted to the ledger; its key makes posting idempotent
-    within the practice (migration 0042): an 835's keys name the payer, the trace number and
+    within the practice (migration 0043): an 835's keys name the payer, the trace number and
     the claim number, which another practice may use too."""
 
     __tablename__ = "postings"
@@ -476,7 +476,7 @@ class DocumentStatus(StrEnum):
 
 class InboundDocumentRow(PracticeScoped, Base):
     """Every document received from a channel, stored once per practice (channel + document
-    id): the same file may reach two practices (migration 0042)."""
+    id): the same file may reach two practices (migration 0043)."""
 
     __tablename__ = "inbound_documents"
     __table_args__ = (UniqueConstraint("channel", "document_id", "practice_id",
@@ -501,7 +501,7 @@ class InboundDocumentRow(PracticeScoped, Base):
 
 class ProviderAdjustmentRow(PracticeScoped, Base):
     """PLB provider-level adjustments from remittances (not tied to a patient's account), the
-    practice's that posted the 835 (migration 0042: stamped with their remittance's)."""
+    practice's that posted the 835 (migration 0043: stamped with their remittance's)."""
 
     __tablename__ = "provider_adjustments"
     __table_args__ = (UniqueConstraint("posting_key", "practice_id",
@@ -523,7 +523,7 @@ class RemittanceExceptionRow(PracticeScoped, Base):
     """A remittance claim that could not be posted (unknown claim number, ...): a work item."""
 
     __tablename__ = "remittance_exceptions"
-    # per practice (migration 0042): another practice may post the same 835
+    # per practice (migration 0043): another practice may post the same 835
     __table_args__ = (UniqueConstraint("posting_key", "practice_id",
                                        name="uq_remittance_exceptions_practice_key"),)
 
@@ -561,7 +561,7 @@ class RemittanceRow(PracticeScoped, Base):
     """
 
     __tablename__ = "remittances"
-    # per practice (migration 0042): one 835 may pay claims of two practices, each posts it
+    # per practice (migration 0043): one 835 may pay claims of two practices, each posts it
     __table_args__ = (UniqueConstraint("payer_ref", "trace_number", "practice_id",
                                        name="uq_remittances_practice_payer_trace"),
                       Index("ix_remittances_payment_date", "payment_date"),
@@ -727,7 +727,7 @@ class ClaimAdjudicationRow(PracticeScoped, Base):
     """
 
     __tablename__ = "claim_adjudications"
-    # the practice's, by its 835 posting key (migration 0042)
+    # the practice's, by its 835 posting key (migration 0043)
     __table_args__ = (UniqueConstraint("posting_key", "practice_id",
                                        name="uq_claim_adjudications_practice_key"),
                       Index("ix_claim_adjudications_account", "account_claim_id"),

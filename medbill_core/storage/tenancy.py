@@ -20,7 +20,7 @@ level, not per query or per endpoint:
   number, an account number, a received document's id, what an 835 posts under its keys:
   postings, answers, denials, findings, the register's remittances, exceptions and PLBs), is
   unique per practice: its constraint holds ``practice_id`` too
-  (migrations 0023, 0042; in 0042's last, so that a look-up by the value still reads the
+  (migrations 0023, 0043; in 0043's last, so that a look-up by the value still reads the
   constraint's index on SQLite), and another practice's use of the value never refuses, nor
   reveals, anything.
 

@@ -21,8 +21,8 @@ practice).
 The downgrade restores the installation-wide constraints; it refuses while two practices share
 a value (nothing is changed then).
 
-Revision ID: 0042
-Revises: 0041
+Revision ID: 0043
+Revises: 0042
 Create Date: 2026-12-08
 """
 
@@ -31,8 +31,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0042"
-down_revision = "0041"
+revision = "0043"
+down_revision = "0042"
 branch_labels = None
 depends_on = None
 
@@ -115,7 +115,7 @@ def _refuse_shared(bind: sa.Connection, table: str, columns: tuple[str, ...]) ->
         f"SELECT COUNT(*) FROM (SELECT {names} FROM {table} GROUP BY {names}"
         " HAVING COUNT(*) > 1) shared")).scalar()
     if shared:
-        raise RuntimeError(f"cannot downgrade below 0042: {shared} value(s) of {table} "
+        raise RuntimeError(f"cannot downgrade below 0043: {shared} value(s) of {table} "
                            f"({names}) are used by more than one practice")
 
 

@@ -1,4 +1,4 @@
-"""Migration 0042 (a practice's own numbers) on a database that already holds records, both
+"""Migration 0043 (a practice's own numbers) on a database that already holds records, both
 backends: the records stay; each posting gets the practice of its ledger entries, each answer
 and finding its claim's, each PLB its remittance's (the first practice for one older than the
 register, or a posting without entries); claim numbers, received documents and every record an
@@ -142,7 +142,7 @@ def _finding(connection: Connection, key: str, claim_id: int,
 
 
 def _records(connection: Connection) -> None:
-    """Two practices' records as a database at 0041 holds them (every number unique)."""
+    """Two practices' records as a database at 0042 holds them (every number unique)."""
     _practice(connection, 1, "default")
     _practice(connection, 2, "north")
     for practice_id in (1, 2):
@@ -169,7 +169,7 @@ def _records(connection: Connection) -> None:
 def test_upgrade_keeps_the_records_and_makes_numbers_unique_per_practice(
         medbill_db_url: str) -> None:
     database = Database(medbill_db_url)
-    database.upgrade("0041")
+    database.upgrade("0042")
     with database.engine.begin() as connection:
         _records(connection)
     database.upgrade()
@@ -219,7 +219,7 @@ def test_upgrade_keeps_the_records_and_makes_numbers_unique_per_practice(
 def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
         medbill_db_url: str) -> None:
     database = Database(medbill_db_url)
-    database.upgrade("0041")
+    database.upgrade("0042")
     with database.engine.begin() as connection:
         _records(connection)
     database.upgrade()
@@ -227,12 +227,12 @@ def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
         _claim(connection, 3, "RB0000001", 2)  # the default practice's number, in north
     with pytest.raises(RuntimeError, match="1 value.* of claims .claim_number. are used by "
                                            "more than one practice"):
-        database.downgrade("0041")
-    assert database.current_revision() == "0042"
+        database.downgrade("0042")
+    assert database.current_revision() == "0043"
     with database.engine.begin() as connection:
         connection.execute(text("DELETE FROM claims WHERE id = 3"))
-    database.downgrade("0041")
-    assert database.current_revision() == "0041"
+    database.downgrade("0042")
+    assert database.current_revision() == "0042"
     with database.engine.begin() as connection:
         for table in ("provider_adjustments", "postings", "claim_adjudications",
                       "remittance_findings"):
@@ -248,5 +248,5 @@ def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
     with pytest.raises(IntegrityError), database.engine.begin() as connection:
         _posting(connection, ANSWERS[0])
     database.upgrade()  # and up again
-    assert database.current_revision() == "0042"
+    assert database.current_revision() == "0043"
     database.dispose()
