@@ -47,7 +47,7 @@ from pydantic import (
 from medbill_core.domain.identity import PRACTICE_CODE_PATTERN, USER_NAME_PATTERN
 from medbill_core.domain.parties import Payer, Practice
 from medbill_core.errors import ConfigurationError
-from medbill_core.money import parse_money_input
+from medbill_core.money import MAX_AMOUNT, bounded_amount
 
 DEFAULT_CONFIG_NAME = "medbill.toml"
 DEFAULT_DATABASE_URL = "sqlite:///medbill.db"
@@ -73,7 +73,7 @@ class PayLinkSettings(BaseModel):
     #: issue a link for each statement a run produces (needs ``payment_gateway``)
     on_statements: bool = True
     #: a plan chosen on the pay page: each installment at least this much ...
-    plan_minimum_installment: Decimal = Field(default=Decimal("25.00"), gt=0)
+    plan_minimum_installment: Decimal = Field(default=Decimal("25.00"), gt=0, le=MAX_AMOUNT)
     #: ... and over at most this many months
     plan_maximum_months: int = Field(default=12, ge=1, le=120)
 
@@ -257,7 +257,7 @@ def _check_fee_schedules(payers: dict[str, Any], where: str) -> None:
                                          "must be a table of code = amount")
             for code, amount in schedule.items():
                 try:
-                    parse_money_input(amount)
+                    bounded_amount(amount, strict=True)
                 except (TypeError, ValueError) as exc:
                     raise ConfigurationError(f"{where}: [{section}.fee_schedule] "
                                              f"{code}: {exc}") from None

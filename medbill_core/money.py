@@ -11,6 +11,16 @@ Input is strict whatever its type: :func:`parse_money_input` (and ``Money`` fiel
 validated through :func:`medbill_core.domain.validate_record`, which every import and
 command uses) refuse a ``Decimal`` with more than two places or an exponent, such as
 ``json.loads(..., parse_float=Decimal)`` makes of ``12.345`` or ``1e3``.
+
+Amounts are bounded, so that no figure reaches the database (``BIGINT`` cents on SQLite and
+PostgreSQL, at most 9,223,372,036,854,775,807) or the arithmetic on it too large:
+
+* :data:`MAX_AMOUNT` (99,999,999.99) is the most one amount a person or a file states may be,
+  either way: a line's charge, a claim's total, a price, a payment, a plan. ``Amount`` fields
+  (and :func:`checked_amount` in the services) refuse more, naming the field.
+* :data:`MAX_MONEY` (99,999,999,999,999.99) is the most any amount may be at all, a payer's
+  figure or a total the program was given included: every ``Money`` field (and
+  :func:`parse_money_input`) refuses more as "amount is too large".
 """
 
 from __future__ import annotations
@@ -21,8 +31,31 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo
 
+from medbill_core.errors import ValidationFailed
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+
+#: The most one amount a person or a file states may be, either way (a line's charge, a
+#: claim's total, a price, a copay, a payment, a plan, a refund ...): 9,999,999,999 cents.
+#: No one charge or payment of a practice or a hospital comes near a hundred million dollars,
+#: so a bigger one is a slip of the keyboard (a pasted account number, digits typed twice).
+#: A ``BIGINT`` cents column holds 922 million of them added up.
+MAX_AMOUNT = Decimal("99999999.99")
+#: The most any amount may be at all, whoever made it (a total the program adds up, a payer's
+#: figure in an 835): 10**16 - 1 cents, under a nine-hundredth of what a ``BIGINT`` cents
+#: column holds (2**63 - 1 on SQLite and PostgreSQL), so that sums of such amounts still
+#: fit; a hundred trillion dollars, more than the world earns in a year. Not a limit of
+#: belief: a payer's 835 saying twelve trillion is read, and held as an exception.
+MAX_MONEY = Decimal("99999999999999.99")
+
+
+class _TooLarge(ValueError):
+    """An amount beyond :data:`MAX_MONEY` (``negative``: below ``-MAX_MONEY``)."""
+
+    def __init__(self, negative: bool) -> None:
+        super().__init__("amount is too large")
+        self.negative = negative
 
 
 #: Plain decimal notation as people write amounts: optional sign, digits, at most two places.
@@ -79,7 +112,60 @@ def to_money(value: Any) -> Decimal:
     try:
         return amount.quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:  # more digits than the context holds (an integer of 27 digits)
-        raise ValueError("amount is too large") from None
+        raise _TooLarge(amount.is_signed()) from None
+
+
+def _within_money(amount: Decimal) -> Decimal:
+    """``amount`` when it is at most :data:`MAX_MONEY` either way (what a ``BIGINT`` cents
+    column holds, with room for sums).
+
+    :raises ValueError: "amount is too large".
+    """
+    if abs(amount) > MAX_MONEY:
+        raise _TooLarge(amount.is_signed())
+    return amount
+
+
+def _limit_message(negative: bool) -> str:
+    return (f"must not be less than -{MAX_AMOUNT:,}" if negative
+            else f"must not be more than {MAX_AMOUNT:,}")
+
+
+def within_limit(amount: Decimal) -> Decimal:
+    """``amount`` when it is at most :data:`MAX_AMOUNT` either way.
+
+    :raises ValueError: saying the limit (never the amount).
+    """
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError(_limit_message(amount < 0))
+    return amount
+
+
+def bounded_amount(value: Any, *, strict: bool = False) -> Decimal:
+    """``value`` read as one amount (:func:`to_money`; ``strict``: as input,
+    :func:`parse_money_input`), at most :data:`MAX_AMOUNT` either way. Every amount beyond
+    the limit, however many its digits, is refused with the same words.
+
+    :raises TypeError: floats and booleans.
+    :raises ValueError: what :func:`to_money` refuses, or the limit (never the amount).
+    """
+    try:
+        return within_limit(parse_money_input(value) if strict else to_money(value))
+    except _TooLarge as exc:
+        raise ValueError(_limit_message(exc.negative)) from None
+
+
+def checked_amount(value: Any, record: str, field: str) -> Decimal:
+    """An amount a service was given (by a command, a request, a form) as cents: a number,
+    at most :data:`MAX_AMOUNT` either way. The services' one check of the limit on amounts
+    that reach them without an ``Amount`` field.
+
+    :raises ValidationFailed: naming ``field`` of ``record``, with the reason.
+    """
+    try:
+        return bounded_amount(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(record, [(field, str(exc))]) from None
 
 
 def summed_cents(value: object, error: type[Exception] = TypeError) -> Decimal:
@@ -111,7 +197,7 @@ def parse_money_input(value: Any) -> Decimal:
                              "e.g. 25.00 (no exponent)")
         if isinstance(exponent, int) and exponent < -2:
             raise ValueError("more than two decimal places (amounts are in cents; never rounded)")
-    return to_money(value)
+    return _within_money(to_money(value))
 
 
 #: ``model_validate(..., context={MONEY_INPUT: True})``: Money fields read the data as input.
@@ -121,17 +207,28 @@ MONEY_INPUT = "medbill_money_input"
 def _validate_money(value: Any, info: ValidationInfo) -> Decimal:
     strict = bool(info.context and info.context.get(MONEY_INPUT))
     try:
-        return parse_money_input(value) if strict else to_money(value)
+        return parse_money_input(value) if strict else _within_money(to_money(value))
     except TypeError as exc:  # pydantic reports ValueErrors as field errors, not TypeErrors
         raise ValueError(str(exc)) from None
 
 
-#: A pydantic field type for amounts of money (US dollars, cents precision).
-Money = Annotated[
-    Decimal,
-    BeforeValidator(_validate_money),
-    PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json"),
-]
+def _validate_amount(value: Any, info: ValidationInfo) -> Decimal:
+    try:
+        return bounded_amount(value, strict=bool(info.context and info.context.get(MONEY_INPUT)))
+    except TypeError as exc:  # pydantic reports ValueErrors as field errors, not TypeErrors
+        raise ValueError(str(exc)) from None
+
+
+_AS_TEXT = PlainSerializer(lambda v: format(v, "f"), return_type=str, when_used="json")
+
+#: A pydantic field type for amounts of money (US dollars, cents precision), at most
+#: :data:`MAX_MONEY` either way: totals and figures the program is given by others.
+Money = Annotated[Decimal, BeforeValidator(_validate_money), _AS_TEXT]
+
+#: A pydantic field type for one amount a person or a file states (a charge, a price, a
+#: payment): ``Money`` at most :data:`MAX_AMOUNT` either way, a bigger one refused as
+#: "must not be more than 99,999,999.99" at its field.
+Amount = Annotated[Decimal, BeforeValidator(_validate_amount), _AS_TEXT]
 
 
 def total(amounts: Any) -> Decimal:

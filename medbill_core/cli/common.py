@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from medbill_core.cli.plain_table import PLAIN_FROM_ROWS, plain_table_text
 from medbill_core.errors import MedbillError
-from medbill_core.money import to_money
+from medbill_core.money import MAX_AMOUNT, parse_amount, to_money
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -227,10 +227,6 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
         raise fail(f"{option} {when.isoformat()} is {reason}; {advice}", 2)
 
 
-#: No amount a practice types is this large; a bigger one is a slip of the keyboard.
-MAX_AMOUNT = Decimal("99999999.99")
-
-
 @overload
 def parse_money_option(value: str, option: str, *, allow_zero: bool = True,
                        allow_negative: bool = False) -> Decimal: ...
@@ -246,16 +242,17 @@ def parse_money_option(value: str | None, option: str, *, allow_zero: bool = Tru
     if value is None:
         return None
     try:
-        amount = to_money(value)
+        amount = parse_amount(value)
     except ValueError as exc:
         raise fail(f"{option}: {exc}", 2) from None
     if amount < 0 and not allow_negative:
         raise fail(f"{option} must not be negative", 2)
     if amount == 0 and not allow_zero:
         raise fail(f"{option} must be more than 0.00", 2)
+    # no one amount is larger (medbill_core.money.MAX_AMOUNT): a slip of the keyboard
     if abs(amount) > MAX_AMOUNT:
         raise fail(f"{option} is more than {MAX_AMOUNT:,}: check it", 2)
-    return amount
+    return to_money(amount)
 
 
 E = TypeVar("E", bound=enum.Enum)

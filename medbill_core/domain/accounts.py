@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from medbill_core.domain.base import DomainModel
 from medbill_core.domain.parties import Address, Guarantor, Patient, Practice
-from medbill_core.money import ZERO, Money, total
+from medbill_core.money import ZERO, Amount, Money, total
 
 _PAN_LIKE = re.compile(r"\d{12,19}")
 
@@ -32,7 +32,7 @@ class Payment(DomainModel):
 
     id: int | None = None
     patient_id: int
-    amount: Money = Field(gt=0)
+    amount: Amount = Field(gt=0)
     method: PaymentMethodKind
     reference: str | None = Field(default=None, max_length=40)
     received_on: date
@@ -55,7 +55,7 @@ class PlanFrequency(StrEnum):
 
 class Installment(DomainModel):
     due_date: date
-    amount: Money = Field(gt=0)
+    amount: Amount = Field(gt=0)
     paid_amount: Money = ZERO
 
 
@@ -64,7 +64,7 @@ class PaymentPlan(DomainModel):
 
     id: int | None = None
     patient_id: int
-    total_amount: Money = Field(gt=0)
+    total_amount: Amount = Field(gt=0)
     start_date: date
     frequency: PlanFrequency = PlanFrequency.MONTHLY
     installments: list[Installment] = Field(min_length=1)

@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from medbill_core.errors import ValidationFailed
-from medbill_core.money import MONEY_INPUT, Money
+from medbill_core.money import MONEY_INPUT, Amount, Money
 
 #: C0 controls (NUL, tab, line breaks, escape ...), DEL and the C1 controls: no name, code,
 #: address or note is written with them, and each breaks something downstream (a NUL ends
@@ -39,10 +39,14 @@ def has_control_character(text: str) -> bool:
     return _CONTROL.search(text) is not None
 
 
+#: What marks a :data:`~medbill_core.money.Money` or :data:`~medbill_core.money.Amount` field.
+_MONEY_METADATA = (*typing.get_args(Money)[1:], *typing.get_args(Amount)[1:])
+
+
 def _reads_money(metadata: Any) -> bool:
-    """A :data:`~medbill_core.money.Money` field reads its text strictly itself (and says
-    so in words about amounts)."""
-    return any(item in typing.get_args(Money)[1:] for item in metadata)
+    """A :data:`~medbill_core.money.Money` (or ``Amount``) field reads its text strictly
+    itself (and says so in words about amounts)."""
+    return any(item in _MONEY_METADATA for item in metadata)
 
 
 def _is_numeric(annotation: Any) -> bool:

@@ -25,7 +25,7 @@ from medbill_core.domain.institutional import (
     RevenueCode,
 )
 from medbill_core.domain.parties import Patient, Payer, Practice, Provider
-from medbill_core.money import Money, total
+from medbill_core.money import MAX_AMOUNT, Amount, Money, total
 
 MAX_DIAGNOSES = 12
 MAX_MODIFIERS = 4
@@ -94,7 +94,8 @@ class ServiceLine(DomainModel):
     modifiers: list[Modifier] = Field(default_factory=list, max_length=MAX_MODIFIERS)
     units: Decimal = Field(gt=0, max_digits=8, decimal_places=3)
     unit_type: UnitType = UnitType.UNITS
-    charge: Money = Field(gt=0)
+    #: the line's total (per-unit price x units), at most :data:`~medbill_core.money.MAX_AMOUNT`
+    charge: Amount = Field(gt=0)
     #: one to four on a professional line; an institutional line points at none (SV2 has no
     #: pointers: the claim's diagnoses apply to the claim)
     diagnosis_pointers: list[int] = Field(default_factory=list,
@@ -194,6 +195,14 @@ class Claim(DomainModel):
         # stored in UTC, but SQLite gives it back naive: JSON (the API's date-time, RFC 3339)
         # needs the offset
         return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+    @field_validator("lines")
+    @classmethod
+    def _total_within_limit(cls, lines: list[ServiceLine]) -> list[ServiceLine]:
+        # the claim's total (CLM02, the stored total charge) is one amount too
+        if total(line.charge for line in lines) > MAX_AMOUNT:
+            raise ValueError(f"the lines' charges add up to more than {MAX_AMOUNT:,}")
+        return lines
 
     @model_validator(mode="after")
     def _consistent(self) -> Claim:

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from medbill_core.domain.base import DomainModel
 from medbill_core.domain.eligibility import BenefitSummary
 from medbill_core.domain.parties import Patient, Practice
-from medbill_core.money import ZERO, Money
+from medbill_core.money import ZERO, Amount, Money
 
 
 class PlannedService(DomainModel):
@@ -25,8 +25,8 @@ class PlannedService(DomainModel):
     procedure_code: str = Field(min_length=1)
     modifiers: list[str] = Field(default_factory=list)
     units: Decimal = Field(default=Decimal(1), gt=0, le=9999)
-    charge: Money | None = None
-    allowed: Money | None = None
+    charge: Amount | None = None
+    allowed: Amount | None = None
     description: str | None = None
     diagnoses: list[str] = Field(default_factory=list)
 

@@ -17,7 +17,7 @@ from medbill_core.domain.identifiers import (
     TaxonomyCode,
     ZipCode,
 )
-from medbill_core.money import Money
+from medbill_core.money import Amount
 
 
 class Sex(StrEnum):
@@ -214,7 +214,7 @@ class Payer(DomainModel):
     appeal_days: int = Field(default=180, ge=1, le=3650)
     address: Address | None = None
     program: PayerProgram | None = None
-    fee_schedule: dict[str, Money] = Field(default_factory=dict)
+    fee_schedule: dict[str, Amount] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="before")

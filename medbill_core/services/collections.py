@@ -41,7 +41,7 @@ from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import EntryKind, LedgerLine
-from medbill_core.money import CENT, ZERO, to_money
+from medbill_core.money import CENT, ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import settle_patient_claims
@@ -322,7 +322,7 @@ def record_agency_payment(work: UnitOfWork, placement_id: int, collected: Decima
     work.require(Action.PAYMENTS_POST)
     row = _placed_row(work, placement_id)
     record = f"placement {placement_id}"
-    collected = to_money(collected)
+    collected = checked_amount(collected, record, "amount")
     if collected <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     held = _bucket_balances(work, row.patient_id, LedgerEntryRow.agency_delta)

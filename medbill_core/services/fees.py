@@ -51,7 +51,7 @@ from medbill_core.domain import (
     Severity,
 )
 from medbill_core.errors import ValidationFailed
-from medbill_core.money import CENT, ZERO, parse_amount
+from medbill_core.money import CENT, ZERO, parse_amount, within_limit
 from medbill_core.permissions import Action
 from medbill_core.storage.schema import FeeScheduleEntryRow, FeeScheduleLoadRow
 
@@ -212,7 +212,7 @@ def read_price_list(text: str, source: str, *, effective: date | None = None,
                 row_problems.append(("modifier", f"{modifier} is not a known modifier"))
         amount = None
         try:
-            amount = parse_amount(_pick(row, columns["amount"]))
+            amount = within_limit(parse_amount(_pick(row, columns["amount"])))
             if amount < 0:
                 row_problems.append(("amount", "must not be negative"))
         except ValueError as exc:

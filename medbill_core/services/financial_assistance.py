@@ -47,7 +47,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.codesets.poverty import guidelines_on, region_of
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.money import CENT, ZERO, to_money
+from medbill_core.money import CENT, MAX_AMOUNT, ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import family_of, settle_patient_claims
@@ -151,6 +151,9 @@ class AssistancePolicy:
                 problems.append((f"tier {number} discount", "must be 0 to 100 percent"))
             if tier.nominal_fee is not None and tier.nominal_fee < ZERO:
                 problems.append((f"tier {number} nominal fee", "must not be negative"))
+            elif tier.nominal_fee is not None and tier.nominal_fee > MAX_AMOUNT:
+                problems.append((f"tier {number} nominal fee",
+                                 f"must not be more than {MAX_AMOUNT:,}"))
         if not 1 <= self.expiry_months <= 60:
             problems.append(("expiry_months", "must be 1 to 60"))
         if self.prompt_pay_percent is not None and not ZERO < self.prompt_pay_percent < HUNDRED:
@@ -198,7 +201,9 @@ def evaluate(policy: AssistancePolicy, *, household_size: int, annual_income: De
     problems = []
     if not 1 <= household_size <= MAX_HOUSEHOLD:
         problems.append(("household_size", f"must be 1 to {MAX_HOUSEHOLD}"))
-    if annual_income < ZERO or annual_income != annual_income.quantize(CENT):
+    if annual_income > MAX_AMOUNT:  # checked first: quantizing 10**30 cannot be done
+        problems.append(("annual_income", f"must not be more than {MAX_AMOUNT:,}"))
+    elif annual_income < ZERO or annual_income != annual_income.quantize(CENT):
         problems.append(("annual_income", "must be dollars and cents, not negative"))
     if problems:
         raise ValidationFailed("assistance application", problems)

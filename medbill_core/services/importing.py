@@ -480,7 +480,10 @@ def _price_from_charge_master(work: UnitOfWork, record: dict[str, Any], label: s
             problems.append((field, f"none given and the charge master has no price for "
                                     f"{code} on {on.isoformat()}"))
             continue
-        line["charge"] = to_money(price * units)
+        try:
+            line["charge"] = to_money(price * units)
+        except ValueError:  # units no line may have (1e30): the claim's validation names them
+            continue
         notes.append((label, f"{field}: taken from the charge master ({line['charge']})"))
     if problems:
         raise ValidationFailed(label, problems)

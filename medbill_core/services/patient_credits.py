@@ -32,7 +32,7 @@ from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.date_rules import REFUND_ISSUED, check_date
 from medbill_core.services.payments import (
@@ -233,7 +233,7 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
             RefundCheckRow.check_number == number)) is not None:
         raise ValidationFailed(record, [("check_number", f"check {number} is already in the "
                                                          "register")])
-    amount = to_money(amount)
+    amount = checked_amount(amount, record, "amount")
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     hold = active_hold(work, patient_id)

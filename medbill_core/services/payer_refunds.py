@@ -36,7 +36,7 @@ from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
@@ -124,7 +124,7 @@ def request_payer_refund(work: UnitOfWork, claim_id: int, amount: Decimal, reaso
         raise ValidationFailed(record, [("payer", "the claim has no payer; name one")])
     if not reason.strip():
         raise ValidationFailed(record, [("reason", "say why (no patient details)")])
-    amount = to_money(amount)
+    amount = checked_amount(amount, record, "amount")
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     available = insurance_credit(work, claim_id, payer) - _open_requested(work, claim_id, payer)

@@ -44,7 +44,7 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.money import CENT, ZERO, to_money
+from medbill_core.money import CENT, ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.date_rules import PAYMENT_RECEIVED, PLAN_START, check_date
 from medbill_core.services.guarantors import GuarantorService, guarantor_number
@@ -515,7 +515,7 @@ def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: st
     record = f"payment {payment_id}"
     row = _payment_row(work, payment_id)
     why = stated_reason(record, reason)
-    amount = to_money(amount)
+    amount = checked_amount(amount, record, "amount")
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     if row.reversed_on is not None:
@@ -640,7 +640,7 @@ def reverse_payment(work: UnitOfWork, payment_id: int, reason: str, *,
     why = stated_reason(record, reason)
     if row.reversed_on is not None:
         return ReversalResult(payment_id, False, {}, ZERO, ZERO, row.returned_fee)
-    if fee is not None and to_money(fee) <= ZERO:
+    if fee is not None and checked_amount(fee, record, "fee") <= ZERO:
         raise ValidationFailed(record, [("fee", "must be more than 0.00")])
     day = on or date.today()
     # on claims, and on no claim: the credit, what was refunded, a fee it paid (a family's
@@ -839,7 +839,7 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
     if claim is None:
         raise NotFound("claim", claim_id)
     why = stated_reason(record, reason)
-    amount = to_money(amount)
+    amount = checked_amount(amount, record, "amount")
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     credit = max(ZERO, -work.ledger.claim_balance(claim_id).patient)
@@ -885,7 +885,9 @@ def schedule(total: Decimal, count: int, start: date,
     """``count`` installments adding up exactly to ``total`` (the last takes the rounding)."""
     if count < 1:
         raise ValidationFailed("payment plan", [("installments", "at least one is needed")])
-    total = to_money(total)
+    if count > MAX_INSTALLMENTS:
+        raise ValidationFailed("payment plan", [("installments", f"at most {MAX_INSTALLMENTS}")])
+    total = checked_amount(total, "payment plan", "total_amount")
     if total <= ZERO:
         raise ValidationFailed("payment plan", [("total_amount", "must be more than 0.00")])
     if total < CENT * count:  # every installment must ask for at least a cent
@@ -1076,7 +1078,7 @@ def edit_plan(work: UnitOfWork, plan_id: int, *, installments: int | None = None
                                                   f"({max(i.due_date for i in paid)})")])
     frequency = PlanFrequency(row.frequency)
     if amount is not None:
-        amount = to_money(amount)
+        amount = checked_amount(amount, record, "amount")
         if amount <= ZERO:
             raise ValidationFailed(record, [("amount", "must be more than 0.00")])
         # in cents, as integers: the last installment takes the rest (ceiling division)

@@ -70,7 +70,7 @@ from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.domain.identity import PrincipalKind
 from medbill_core.errors import NotFound, ValidationFailed
-from medbill_core.money import CENT, ZERO, to_money
+from medbill_core.money import CENT, MAX_AMOUNT, ZERO, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.work_queue_sources import (
     WHOLE,
@@ -108,6 +108,8 @@ SYSTEM = "system"
 #: the age that stands in for a deadline (A/R over 120 days: hard to collect)
 AGE_HORIZON = 120
 NOTE_MAX = 2000
+#: the oldest a filter's age may ask for (a hundred years, as the API's and the pages' query)
+MAX_AGE_DAYS = 36500
 #: assignee filter values that are not user names
 UNASSIGNED, ME = "unassigned", "me"
 _CHUNK = 500
@@ -202,12 +204,20 @@ class QueueFilter:
     include_snoozed: bool = False
 
     def check(self) -> None:
-        """:raises ValidationFailed: a bound is negative or a range is upside down."""
+        """:raises ValidationFailed: a bound is negative, an amount more than
+        :data:`~medbill_core.money.MAX_AMOUNT` (or not in cents), or a range is upside
+        down."""
         problems = []
         for name, value in (("min_age", self.min_age), ("max_age", self.max_age),
                             ("min_amount", self.min_amount), ("max_amount", self.max_amount)):
             if value is not None and value < 0:
                 problems.append((name, "must not be negative"))
+        for name, amount in (("min_amount", self.min_amount), ("max_amount", self.max_amount)):
+            if amount is not None and amount > MAX_AMOUNT:  # compared with BIGINT cents
+                problems.append((name, f"must not be more than {MAX_AMOUNT:,}"))
+        for name, days in (("min_age", self.min_age), ("max_age", self.max_age)):
+            if days is not None and days > MAX_AGE_DAYS:  # today - days: a date before year 1
+                problems.append((name, f"must be at most {MAX_AGE_DAYS} days"))
         if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
             problems.append(("max_age", f"is less than min_age {self.min_age}"))
         if self.min_amount is not None and self.max_amount is not None \

@@ -39,7 +39,7 @@ from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.money import ZERO, to_money
+from medbill_core.money import ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.payments import patient_claim_balances, settle_patient_claims
 from medbill_core.storage.schema import (
@@ -94,13 +94,16 @@ def policy(work: UnitOfWork) -> Policy:
 
 def set_policy(work: UnitOfWork, *, small_balance_limit: Decimal | None = None,
                approval_above: Decimal | None = None) -> Policy:
-    """:raises ValidationFailed: a threshold that is negative."""
+    """:raises ValidationFailed: a threshold that is negative or more than
+    :data:`~medbill_core.money.MAX_AMOUNT`."""
     work.require(Action.WRITEOFFS_APPROVE)
     current = policy(work)
-    new = Policy(to_money(small_balance_limit if small_balance_limit is not None
-                          else current.small_balance_limit),
-                 to_money(approval_above if approval_above is not None
-                          else current.approval_above))
+    new = Policy(checked_amount(small_balance_limit if small_balance_limit is not None
+                                else current.small_balance_limit,
+                                "write-off policy", "small_balance_limit"),
+                 checked_amount(approval_above if approval_above is not None
+                                else current.approval_above, "write-off policy",
+                                "approval_above"))
     for name, value in new.as_json().items():
         if Decimal(value) < ZERO:
             raise ValidationFailed("write-off policy", [(name, "must not be negative")])
@@ -192,7 +195,7 @@ def request_write_off(work: UnitOfWork, patient_id: int, kind: WriteOffKind,
     if owed <= ZERO:
         raise ValidationFailed(record, [("balance", "nothing is owed" + (
             f" on claim {claim_id}" if claim_id is not None else ""))])
-    amount = owed if amount is None else to_money(amount)
+    amount = owed if amount is None else checked_amount(amount, record, "amount")
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     if amount > owed:

@@ -22,10 +22,9 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, dec
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.resources.payments import MAX_AMOUNT
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
-from medbill_core.money import Money
+from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services import financial_assistance as fa
 
@@ -86,7 +85,7 @@ class NewApplication(RequestBody):
 
     guarantor_id: StoredId
     household_size: int = Field(ge=1, le=fa.MAX_HOUSEHOLD)
-    annual_income: Money = Field(ge=0, le=MAX_AMOUNT, description="e.g. \"24500.00\"")
+    annual_income: Amount = Field(ge=0, le=MAX_AMOUNT, description="e.g. \"24500.00\"")
     state: str = Field(min_length=2, max_length=2, description="two-letter state (AK, HI "
                                                                "have tables of their own)")
     applied_on: date
@@ -110,7 +109,7 @@ class Decision(RequestBody):
 class TierIn(RequestBody):
     up_to_percent: Decimal | None = Field(gt=0, le=10000)
     discount_percent: Decimal = Field(ge=0, le=100)
-    nominal_fee: Money | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    nominal_fee: Amount | None = Field(default=None, ge=0, le=MAX_AMOUNT)
 
 
 class Schedule(RequestBody):

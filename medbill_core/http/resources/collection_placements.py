@@ -21,10 +21,9 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, dec
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.resources.payments import MAX_AMOUNT
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
-from medbill_core.money import Money
+from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.collections import (
     Placement,
@@ -75,7 +74,7 @@ class Recall(RequestBody):
 
 
 class AgencyPayment(RequestBody):
-    collected: Money = Field(gt=0, le=MAX_AMOUNT, description="what the agency collected")
+    collected: Amount = Field(gt=0, le=MAX_AMOUNT, description="what the agency collected")
     received_on: date | None = None
     reference: str | None = Field(default=None, max_length=40)
     direct: bool = Field(default=False, description="the patient paid the practice: no fee")

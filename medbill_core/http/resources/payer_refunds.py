@@ -28,10 +28,9 @@ from medbill_core.http.pagination import (
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.resources.payments import MAX_AMOUNT
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
-from medbill_core.money import Money
+from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.payer_refunds import (
     PayerRefund,
@@ -73,7 +72,7 @@ PayerRefundList = Page[PayerRefundOut]
 
 class NewPayerRefund(RequestBody):
     claim_id: StoredId
-    amount: Money = Field(gt=0, le=MAX_AMOUNT)
+    amount: Amount = Field(gt=0, le=MAX_AMOUNT)
     reason: str = Field(min_length=1, max_length=500, description="why (no patient details)")
     payer_key: str | None = Field(default=None, max_length=40, description=(
         "default: the claim's payer"))

@@ -7,7 +7,6 @@ service's; amounts are decimal text."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -32,7 +31,7 @@ from medbill_core.http.resources.claim_actions import StoredId
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
-from medbill_core.money import Money
+from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.payments import (
     Overpaid,
@@ -45,10 +44,6 @@ from medbill_core.services.payments import (
     record_payment,
     refund_credit,
 )
-
-#: The largest amount a request may name (as the command line's): the ledger holds cents in a
-#: BIGINT, and an amount beyond any patient's must be a typo.
-MAX_AMOUNT = Decimal("99999999.99")
 
 router = APIRouter(prefix="/v1/payments", tags=["payments"], responses=PROBLEM_RESPONSES)
 LISTING = "payments"
@@ -117,7 +112,7 @@ class NewPayment(RequestBody):
     to one claim), then to what the account owes on no claim."""
 
     patient_id: StoredId
-    amount: Money = Field(gt=0, le=MAX_AMOUNT, description="e.g. \"25.00\"")
+    amount: Amount = Field(gt=0, le=MAX_AMOUNT, description="e.g. \"25.00\"")
     method: PaymentMethodKind = PaymentMethodKind.CASH
     reference: str | None = Field(default=None, max_length=40, description=(
         "check number, or card last four / authorization (never a full card number)"))
@@ -132,7 +127,7 @@ class NewPayment(RequestBody):
 
 
 class NewRefund(RequestBody):
-    amount: Money = Field(gt=0, le=MAX_AMOUNT,
+    amount: Amount = Field(gt=0, le=MAX_AMOUNT,
                           description="what to give back, at most the credit left")
     reason: str = Field(min_length=1, max_length=500, description="why (no patient details)")
 

@@ -22,10 +22,9 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_cu
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.resources.payments import MAX_AMOUNT
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
-from medbill_core.money import Money
+from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.payments import (
     MAX_INSTALLMENTS,
@@ -97,7 +96,7 @@ class NewPlan(RequestBody):
     the rounding). One active plan per patient; the total may not exceed the balance."""
 
     patient_id: StoredId
-    total: Money = Field(gt=0, le=MAX_AMOUNT, description="what the plan covers, e.g. \"300.00\"")
+    total: Amount = Field(gt=0, le=MAX_AMOUNT, description="what the plan covers, e.g. \"300.00\"")
     installments: int = Field(ge=1, le=MAX_INSTALLMENTS)
     start: date = Field(description="the first due date")
     frequency: PlanFrequency = PlanFrequency.MONTHLY
@@ -113,7 +112,7 @@ class PlanReschedule(RequestBody):
     due date). Paid installments stay; a partly paid one is cut to what was paid on it."""
 
     installments: int | None = Field(default=None, ge=1, le=MAX_INSTALLMENTS)
-    amount: Money | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="e.g. \"50.00\"")
+    amount: Amount | None = Field(default=None, gt=0, le=MAX_AMOUNT, description="e.g. \"50.00\"")
     start: date | None = None
     confirm_date: bool = Field(default=False, description=(
         "accept a date further ahead or back than usual (checked: "

@@ -21,10 +21,9 @@ from medbill_core.http.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, dec
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT, StoredId
 from medbill_core.http.resources.claims import RowId
-from medbill_core.http.resources.payments import MAX_AMOUNT
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
-from medbill_core.money import Money
+from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.write_offs import (
     WriteOff,
@@ -70,7 +69,7 @@ class NewWriteOff(RequestBody):
     patient_id: StoredId
     kind: WriteOffKind
     reason: str = Field(min_length=1, max_length=500, description="why (no patient details)")
-    amount: Money | None = Field(default=None, gt=0, le=MAX_AMOUNT, description=(
+    amount: Amount | None = Field(default=None, gt=0, le=MAX_AMOUNT, description=(
         "default: the whole balance (of the claim, or of the account)"))
     claim_id: StoredId | None = None
 

@@ -80,6 +80,25 @@ def test_a_claim_that_cannot_be_read_is_refused_at_its_place_in_the_file() -> No
     assert decoded.claims[1].claim_number == "CLM2" and decoded.claims[1].bill is None
 
 
+@pytest.mark.parametrize("charge", ["9999999999", "99999999999999999999.99"])
+def test_a_charge_over_the_limit_refuses_its_claim_at_its_place(charge: str) -> None:
+    """No one charge is more than 99,999,999.99 (the domain's limit of one amount): a claim
+    charging more is refused where it is; a bigger one used to overflow the database."""
+    segments = _segments(_text([claim("CLM1"), claim("CLM2"), claim("CLM3")]))
+    clm2 = next(i for i, s in enumerate(segments) if s.startswith("CLM*CLM2*"))
+    sv1 = next(i for i in range(clm2, len(segments)) if segments[i].startswith("SV1*"))
+    for index in (clm2, sv1):  # the claim's total and its one line's charge
+        elements = segments[index].split("*")
+        elements[2] = charge
+        segments[index] = "*".join(elements)
+    decoded = decode_claim_file("~".join(segments) + "~")
+    assert [c.refusal is None for c in decoded.claims] == [True, False, True]
+    refusal = decoded.claims[1].refusal
+    assert refusal is not None and charge not in refusal
+    assert refusal.startswith(f"error: claim CLM2, segment {sv1 + 1} (SV1): claim.lines.0.charge: "
+                              "must not be more than 99,999,999.99; ")
+
+
 def test_what_is_not_a_whole_837_interchange_is_refused_positioned() -> None:
     text = _text([claim("CLM1")])
     with pytest.raises(X12Error, match=r"^segment 3 \(ST\), element ST01: an 837 claim "
