@@ -202,7 +202,9 @@ def set_up_plan(request: Request, principal: Annotated[Principal, requires(Actio
     form = FormState("plan", {"total": total, "installments": installments, "start": start,
                               "frequency": frequency})
     value = _amount(form, "total")
-    count = int(installments) if installments.strip().isdigit() else 0
+    # ASCII digits only: str.isdigit() takes "²" (which int() refuses) and Arabic-Indic digits
+    text = installments.strip()
+    count = int(text) if text.isascii() and text.isdigit() else 0
     if not 1 <= count <= MAX_INSTALLMENTS:
         form.error("installments", f"Enter a number of installments from 1 to "
                                    f"{MAX_INSTALLMENTS}")

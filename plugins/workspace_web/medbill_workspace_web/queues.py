@@ -12,13 +12,13 @@ queue's rows take an item for oneself in place with htmx ("Take": the row is swa
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Form, Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from medbill_core.api import ValidationFailed
+from medbill_core.api import ValidationFailed, parse_amount
 from medbill_core.api.workspace import (
     PRIORITY_RULE,
     Action,
@@ -90,16 +90,16 @@ def overview(request: Request, principal: Reader) -> Response:
 
 
 def _amount(name: str, value: str) -> Decimal | None:
+    """An amount as people type one (ASCII digits, at most two places, no exponent: the
+    services' reading); its limit is the queue service's check."""
     text = value.strip()
     if not text:
         return None
     try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValidationFailed("queue filter", [(name, "must be an amount such as 25.00")])
-    return amount
+        return parse_amount(text)
+    except ValueError:
+        raise ValidationFailed("queue filter", [(name, "must be an amount such as 25.00")]) \
+            from None
 
 
 @router.get("/queues/{queue}", summary="A work queue")
@@ -112,7 +112,8 @@ def queue_page(request: Request, queue: Queue, principal: Reader,
                max_amount: Annotated[str, Query(max_length=12)] = "",
                assignee: Annotated[str, Query(max_length=64)] = "",
                snoozed: Annotated[bool, Query()] = False,
-               after_priority: Annotated[int | None, Query(ge=0)] = None,
+               # a priority is a BIGINT: a bigger one would overflow the database driver
+               after_priority: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
                after_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
     medbill = medbill_of(request)
     chosen = QueueFilter(payer_key=payer or None, provider_npi=provider or None,

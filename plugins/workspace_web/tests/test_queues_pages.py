@@ -59,6 +59,12 @@ def test_overview_queue_filters_and_the_team_view(space: Workspace, client: Test
     unknown = client.get("/workspace/queues/nonsense")
     assert unknown.status_code == 422 and unknown.headers["content-type"].startswith(
         "text/html")
+    # bounds the database's BIGINT cents and priorities cannot hold: a message, not a 500
+    large = client.get("/workspace/queues/denials?max_amount=999999999999")
+    assert large.status_code == 422
+    assert "max_amount: must not be more than 99,999,999.99" in large.text
+    for query in ("min_amount=1e20", "after_priority=99999999999999999999&after_id=5"):
+        assert client.get(f"/workspace/queues/denials?{query}").status_code == 422, query
 
     with TestClient(space.app, base_url="http://127.0.0.1") as manager:
         csrf = client_sign_in(manager, "mona")

@@ -325,6 +325,54 @@ def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
                      r"3 \S+ \$47\.84 \$0\.00 upcoming", text)
 
 
+#: what the domain says of an amount beyond the most one amount may be (99,999,999.99)
+OVER = "must not be more than 99,999,999.99"
+#: 10**22 cents: more than the database's BIGINT holds (it was an OverflowError, a 500 page)
+HUGE = "99999999999999999999.99"
+
+
+def _form_errors(answer: object, form: str) -> dict[str, str]:
+    return dict(re.findall(rf'<p class="error" id="{form}-([a-z_]+)-error">([^<]+)</p>',
+                           answer.text))  # type: ignore[attr-defined]
+
+
+def test_an_amount_over_the_limit_is_refused_beside_its_field(
+        client: TestClient, records: Records) -> None:
+    """The payment form took a ten-billion-dollar payment (and a bigger one was a 500 page):
+    the limit is the domain's, shown beside the field; nothing is recorded."""
+    csrf = client_sign_in(client, "bill")
+    patient_id, claim_id = self_pay_patient(records, 510)
+    account = f"/workspace/patients/{patient_id}"
+    from datetime import date
+
+    for amount in ("9999999999", HUGE):
+        answer = client.post(f"{account}/payments", data={
+            "csrf_token": csrf, "amount": amount, "method": "cash",
+            "received_on": date.today().isoformat(), "keep_credit": "1"})
+        assert answer.status_code == 422
+        assert _form_errors(answer, "payment") == {"amount": OVER}
+        assert f'value="{amount}"' in answer.text  # what was typed is kept
+        answer = client.post(f"{account}/plans", data={
+            "csrf_token": csrf, "total": amount, "installments": "3",
+            "start": date.today().isoformat(), "frequency": "monthly"})
+        assert answer.status_code == 422
+        assert _form_errors(answer, "plan") == {"total": OVER}
+    # a number of installments in other digits is refused beside its field (was a 500 page)
+    answer = client.post(f"{account}/plans", data={
+        "csrf_token": csrf, "total": "100.00", "installments": "\u00b2",
+        "start": date.today().isoformat(), "frequency": "monthly"})
+    assert answer.status_code == 422
+    assert _form_errors(answer, "plan") == {
+        "installments": "Enter a number of installments from 1 to 60"}
+    assert 'id="patient-balance">$143.50<' in client.get(account).text  # nothing recorded
+    # the draft's edit form: the claim's own rule, in one line
+    answer = client.post(f"/workspace/claims/{claim_id}/edit", data={
+        "csrf_token": csrf, "charge_1": HUGE}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert _flash(answer) == f"error:Not done: claim {claim_id}: lines[0].charge: {OVER}"
+    assert "Total charge $143.50" in page_text(client.get(f"/workspace/claims/{claim_id}").text)
+
+
 def test_how_statements_are_announced_is_recorded_on_the_account_page(
         client: TestClient, records: Records) -> None:
     csrf = client_sign_in(client, "fran")
