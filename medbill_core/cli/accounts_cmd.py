@@ -449,7 +449,7 @@ def worklist(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     print_table(table)
 
 
-_UNITS_TEXT = re.compile(r"\d{1,4}(?:\.\d{1,3})?")
+_UNITS_TEXT = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,3})?", re.ASCII)
 
 
 def _planned(text: str, number: int) -> PlannedService:

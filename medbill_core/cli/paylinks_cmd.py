@@ -47,7 +47,7 @@ def issue_command(
         if statement is not None:
             statement_id = work.session.scalar(select(StatementRow.id).where(
                 StatementRow.statement_number == statement))
-            if statement_id is None and statement.isdigit():
+            if statement_id is None and statement.isascii() and statement.isdigit():
                 statement_id = int(statement)
             if statement_id is None:
                 raise fail(f"statement {statement}: no such statement", 1)

@@ -66,9 +66,10 @@ def npi(value: Annotated[str, typer.Argument(help="National Provider Identifier"
         as_json: JsonOption = False) -> None:
     """A National Provider Identifier: 10 digits with a Luhn check digit (over 80840 + 9)."""
     value = value.strip()
-    if not (len(value) == 10 and value.isdigit()):
-        _answer(False, f"{value!r}: an NPI is 10 digits (got {len(value)} characters)",
-                as_json=as_json)
+    if not (len(value) == 10 and value.isascii() and value.isdigit()):
+        got = (f"{len(value)} characters" if len(value) != 10
+               else "characters other than the digits 0-9")
+        _answer(False, f"{value!r}: an NPI is 10 digits (got {got})", as_json=as_json)
     if not is_valid_npi(value):
         expected = luhn_check_digit("80840" + value[:9])
         _answer(False, f"{value}: check digit is {value[9]}, the Luhn check over 80840 +"

@@ -71,4 +71,5 @@ def normalize(system: CodeSystem, code: str) -> str:
 
 
 def is_cpt_modifier_number(code: str) -> bool:
-    return len(code) == 2 and code.isdigit() and 22 <= int(code) <= 99
+    """Two ASCII digits from 22 to 99 (``str.isdigit`` alone also takes ``"٢٥"``)."""
+    return len(code) == 2 and code.isascii() and code.isdigit() and 22 <= int(code) <= 99

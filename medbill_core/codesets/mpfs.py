@@ -707,10 +707,10 @@ def _parse_gpci(source: SourceFile) -> list[dict[str, str]]:
         if not mac or not mac[0].isdigit():
             continue  # blank rows and CMS's footnotes (*, **, Note: ...)
         where = f"{source.label} line {number}"
-        if not re.fullmatch(r"\d{4,5}", mac):
+        if not re.fullmatch(r"[0-9]{4,5}", mac):
             raise CodeSetError(f"{where}: MAC {mac[:12]!r} is not a 5-digit number")
         locality = cell("locality")
-        if not re.fullmatch(r"\d{1,2}", locality):
+        if not re.fullmatch(r"[0-9]{1,2}", locality):
             raise CodeSetError(f"{where}: locality {locality[:12]!r} is not a 2-digit number")
         raw_name = cell("locality_name")
         name = raw_name.rstrip("*").strip()
@@ -764,8 +764,8 @@ def _parse_oppscap(source: SourceFile) -> list[dict[str, str]]:
         if not _HCPCS.match(record["hcpcs"]):
             raise CodeSetError(f"{where}: HCPCS {record['hcpcs'][:12]!r} is not a 5-character"
                                " code")
-        if not re.fullmatch(r"\d{4,5}", record["mac"]) or \
-                not re.fullmatch(r"\d{1,2}", record["locality"]):
+        if not re.fullmatch(r"[0-9]{4,5}", record["mac"]) or \
+                not re.fullmatch(r"[0-9]{1,2}", record["locality"]):
             raise CodeSetError(f"{where}: carrier/locality {record['mac'][:8]!r}/"
                                f"{record['locality'][:8]!r} are not numbers")
         record["mac"] = record["mac"].zfill(5)

@@ -12,17 +12,20 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_NPI_RE = re.compile(r"^\d{10}$")
-_EIN_RE = re.compile(r"^\d{2}-?\d{7}$")
-_TAXONOMY_RE = re.compile(r"^[0-9]{3}[0-9A-Z]{6}X$")
-_ICD10_RE = re.compile(r"^[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
-_CPT_RE = re.compile(r"^\d{4}[0-9AFMTU]$")
-_HCPCS_II_RE = re.compile(r"^[A-V]\d{4}$")
-_MODIFIER_RE = re.compile(r"^[0-9A-Z]{2}$")
-_POS_RE = re.compile(r"^\d{2}$")
-_ZIP_RE = re.compile(r"^\d{5}(?:\d{4})?$")
-_STATE_RE = re.compile(r"^[A-Z]{2}$")
-_PHONE_RE = re.compile(r"^\d{10}$")
+#: Digits are ASCII digits: ``\d`` (and ``str.isdigit``, ``int``) would also take Arabic-Indic
+#: (``١٢٣``) or full-width (``１２３``) digits, which no payer or X12 translator reads. Each
+#: pattern is used with ``fullmatch`` (``$`` would let a trailing line break through).
+_NPI_RE = re.compile(r"[0-9]{10}", re.ASCII)
+_EIN_RE = re.compile(r"[0-9]{2}-?[0-9]{7}", re.ASCII)
+_TAXONOMY_RE = re.compile(r"[0-9]{3}[0-9A-Z]{6}X", re.ASCII)
+_ICD10_RE = re.compile(r"[A-Z][0-9A-Z][0-9A-Z](?:\.?[0-9A-Z]{1,4})?", re.ASCII)
+_CPT_RE = re.compile(r"[0-9]{4}[0-9AFMTU]", re.ASCII)
+_HCPCS_II_RE = re.compile(r"[A-V][0-9]{4}", re.ASCII)
+_MODIFIER_RE = re.compile(r"[0-9A-Z]{2}", re.ASCII)
+_POS_RE = re.compile(r"[0-9]{2}", re.ASCII)
+_ZIP_RE = re.compile(r"[0-9]{5}(?:[0-9]{4})?", re.ASCII)
+_STATE_RE = re.compile(r"[A-Z]{2}", re.ASCII)
+_PHONE_RE = re.compile(r"[0-9]{10}", re.ASCII)
 
 
 def luhn_check_digit(digits: str) -> int:
@@ -44,20 +47,20 @@ def is_valid_npi(npi: str) -> bool:
     The ``80840`` prefix is the card issuer identifier the NPI standard prepends
     (CMS, "Requirements for NPI check digit").
     """
-    if not _NPI_RE.match(npi):
+    if not _NPI_RE.fullmatch(npi):
         return False
     return luhn_check_digit("80840" + npi[:9]) == int(npi[9])
 
 
 def npi_with_check_digit(first_nine: str) -> str:
     """Complete nine digits into a valid NPI (for tests and demo data)."""
-    if not re.fullmatch(r"\d{9}", first_nine):
+    if not re.fullmatch(r"[0-9]{9}", first_nine, re.ASCII):
         raise ValueError("expected nine digits")
     return first_nine + str(luhn_check_digit("80840" + first_nine))
 
 
 def _npi(value: str) -> str:
-    if not _NPI_RE.match(value):
+    if not _NPI_RE.fullmatch(value):
         raise ValueError("NPI must be 10 digits")
     if not is_valid_npi(value):
         raise ValueError("NPI check digit is wrong (Luhn over 80840 + first nine digits)")
@@ -65,7 +68,7 @@ def _npi(value: str) -> str:
 
 
 def _ein(value: str) -> str:
-    if not _EIN_RE.match(value):
+    if not _EIN_RE.fullmatch(value):
         raise ValueError("EIN must be 9 digits (NN-NNNNNNN)")
     digits = value.replace("-", "")
     if digits[:2] in {"00", "07", "08", "09", "17", "18", "19", "28", "29", "49", "69", "70",
@@ -76,7 +79,7 @@ def _ein(value: str) -> str:
 
 def _taxonomy(value: str) -> str:
     value = value.upper()
-    if not _TAXONOMY_RE.match(value):
+    if not _TAXONOMY_RE.fullmatch(value):
         raise ValueError("taxonomy code must be 10 characters ending in X (NUCC format)")
     return value
 
@@ -88,7 +91,8 @@ def normalize_icd10(value: str) -> str:
 
 def is_icd10_format(value: str) -> bool:
     """True when ``value`` has the shape of an ICD-10-CM code (3 to 7 characters)."""
-    return bool(_ICD10_RE.match(value.strip().upper())) and 3 <= len(normalize_icd10(value)) <= 7
+    return (bool(_ICD10_RE.fullmatch(value.strip().upper()))
+            and 3 <= len(normalize_icd10(value)) <= 7)
 
 
 def _icd10(value: str) -> str:
@@ -99,7 +103,7 @@ def _icd10(value: str) -> str:
 
 def is_procedure_format(value: str) -> bool:
     """True for a CPT (five characters, Category II/III suffixes F/T) or HCPCS Level II code."""
-    return bool(_CPT_RE.match(value) or _HCPCS_II_RE.match(value))
+    return bool(_CPT_RE.fullmatch(value) or _HCPCS_II_RE.fullmatch(value))
 
 
 def _procedure(value: str) -> str:
@@ -111,27 +115,27 @@ def _procedure(value: str) -> str:
 
 def _modifier(value: str) -> str:
     value = value.upper()
-    if not _MODIFIER_RE.match(value):
+    if not _MODIFIER_RE.fullmatch(value):
         raise ValueError("modifier must be 2 letters or digits")
     return value
 
 
 def _pos(value: str) -> str:
-    if not _POS_RE.match(value):
+    if not _POS_RE.fullmatch(value):
         raise ValueError("place of service must be 2 digits")
     return value
 
 
 def _zip(value: str) -> str:
     digits = value.replace("-", "")
-    if not _ZIP_RE.match(digits):
+    if not _ZIP_RE.fullmatch(digits):
         raise ValueError("ZIP code must be 5 or 9 digits")
     return digits
 
 
 def _state(value: str) -> str:
     value = value.upper()
-    if not _STATE_RE.match(value):
+    if not _STATE_RE.fullmatch(value):
         raise ValueError("state must be a 2-letter code")
     return value
 
@@ -140,7 +144,7 @@ def _phone(value: str) -> str:
     digits = re.sub(r"[\s().+-]", "", value)
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
-    if not _PHONE_RE.match(digits):
+    if not _PHONE_RE.fullmatch(digits):
         raise ValueError("phone number must have 10 digits")
     return digits
 

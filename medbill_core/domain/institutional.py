@@ -29,14 +29,14 @@ MAX_INSTITUTIONAL_DIAGNOSES = 25
 #: 837I HI composites per code list (occurrence, span, value, condition, other procedures)
 MAX_CODES = 24
 
-_PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
-_REVENUE_RE = re.compile(r"^[0-9]{4}$")
-_NUBC_CODE_RE = re.compile(r"^[0-9A-Z]{2}$")
+_PCS_RE = re.compile(r"[0-9A-HJ-NP-Z]{7}", re.ASCII)
+_REVENUE_RE = re.compile(r"[0-9]{4}", re.ASCII)
+_NUBC_CODE_RE = re.compile(r"[0-9A-Z]{2}", re.ASCII)
 
 
 def _pcs(value: str) -> str:
     value = value.upper()
-    if not _PCS_RE.match(value):
+    if not _PCS_RE.fullmatch(value):
         raise ValueError("ICD-10-PCS code must be 7 letters or digits (no I or O)")
     return value
 
@@ -44,14 +44,14 @@ def _pcs(value: str) -> str:
 def _revenue(value: str) -> str:
     if len(value) == 3 and value.isdigit():  # "450" as often typed: the UB-04 prints 0450
         value = "0" + value
-    if not _REVENUE_RE.match(value):
+    if not _REVENUE_RE.fullmatch(value):
         raise ValueError("revenue code must be 4 digits (NUBC, e.g. 0450)")
     return value
 
 
 def _nubc_code(value: str) -> str:
     value = value.upper()
-    if not _NUBC_CODE_RE.match(value):
+    if not _NUBC_CODE_RE.fullmatch(value):
         raise ValueError("NUBC code must be 2 letters or digits")
     return value
 

@@ -89,6 +89,8 @@ def _agency(row: CollectionAgencyRow) -> Agency:
 
 def _fee_percent(value: Decimal | str, record: str) -> Decimal:
     try:
+        if not str(value).isascii():  # Decimal() also reads Arabic-Indic, full-width digits
+            raise InvalidOperation
         percent = Decimal(str(value))
     except InvalidOperation:
         raise ValidationFailed(record, [("fee_percent", "must be a number, e.g. 25.00")]) \

@@ -604,8 +604,11 @@ def parse_percent(value: str, name: str) -> Decimal:
 
     :raises ValidationFailed: not a number.
     """
+    text = value.strip().rstrip("%")
+    if not text.isascii():  # Decimal() also reads Arabic-Indic and full-width digits
+        raise ValidationFailed("assistance schedule", [(name, "not a number")])
     try:
-        number = Decimal(value.strip().rstrip("%"))
+        number = Decimal(text)
     except InvalidOperation:
         raise ValidationFailed("assistance schedule", [(name, "not a number")]) from None
     if not number.is_finite():

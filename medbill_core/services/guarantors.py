@@ -79,7 +79,7 @@ def guarantor_number(guarantor_id: int) -> str:
 
 #: a guarantor's number, id, or a statement number ending in one (``2026-11-G0000012``,
 #: ``2026-11-G0000012-2`` for a second statement of the cycle)
-_GUARANTOR_REF = re.compile(r"(?:.*-)?G?(\d{1,9})(?:-\d{1,3})?", re.IGNORECASE)
+_GUARANTOR_REF = re.compile(r"(?:.*-)?G?([0-9]{1,9})(?:-[0-9]{1,3})?", re.IGNORECASE)
 
 
 def resolve_guarantor(session: Session, reference: str) -> int:

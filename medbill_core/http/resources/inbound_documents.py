@@ -84,7 +84,7 @@ async def upload_text(request: Request) -> str | _Unreadable:
         return _Unreadable(415, "unsupported-media-type", "Unsupported media type",
                            "send the X12 file as application/edi-x12 or text/plain")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
         return _Unreadable(413, "too-large", "Content too large",
                            f"the file is larger than {MAX_UPLOAD_BYTES} bytes")
     raw = await request.body()

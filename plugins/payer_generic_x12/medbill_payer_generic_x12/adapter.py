@@ -58,7 +58,7 @@ class GenericX12Options(BaseModel):
     submitter_name: str | None = Field(default=None, max_length=60)
     receiver_name: str | None = Field(default=None, max_length=60)
     submitter_contact_name: str | None = Field(default=None, max_length=60)
-    submitter_phone: str | None = Field(default=None, pattern=r"^\d{10}$")
+    submitter_phone: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
     submitter_email: str | None = None
     sender_qualifier: str = Field(default="ZZ", min_length=2, max_length=2)
     receiver_qualifier: str = Field(default="ZZ", min_length=2, max_length=2)

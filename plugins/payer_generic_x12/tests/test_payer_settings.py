@@ -64,3 +64,11 @@ def test_program_is_a_core_setting_with_a_default(tmp_path: Path) -> None:
     assert start(tmp_path).context.payer("acme").effective_program is PayerProgram.COMMERCIAL
     medicaid = start(tmp_path, extra='program = "medicaid"').context.payer("acme")
     assert medicaid.effective_program is PayerProgram.MEDICAID
+
+
+@pytest.mark.parametrize("phone", ["٢١٧٥٥٥٠١٠٠", "２１７５５５０１００"],
+                         ids=["arabic-indic", "full-width"])
+def test_the_submitter_phone_takes_ascii_digits_only(tmp_path: Path, phone: str) -> None:
+    start(tmp_path, options='submitter_phone = "2175550100"')
+    with pytest.raises(ConfigurationError, match=r"\[payers.acme.options\] submitter_phone"):
+        start(tmp_path, options=f'submitter_phone = "{phone}"')

@@ -48,8 +48,8 @@ class MedicareOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     jurisdiction: str | None = Field(default=None, pattern=r"^J[A-Z0-9]{1,2}$")
-    mac: str | None = Field(default=None, pattern=r"^\d{5}$")
-    locality: str | None = Field(default=None, pattern=r"^\d{1,2}$")
+    mac: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
+    locality: str | None = Field(default=None, pattern=r"^[0-9]{1,2}$")
     fee_schedule_year: int = 2025
     participating: bool = True
     underpayment_tolerance: Decimal = Field(default=Decimal("0.00"), ge=0)

@@ -148,6 +148,15 @@ class TestOptions:
             MedicareOptions(mac="99999", locality="01")
         assert MedicareOptions(locality="1", mac="13202").locality == "01"
 
+    @pytest.mark.parametrize("digits", [str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"),
+                                        str.maketrans("0123456789", "０１２３４５６７８９")],
+                             ids=["arabic-indic", "full-width"])
+    def test_mac_and_locality_take_ascii_digits_only(self, digits: dict[int, str]) -> None:
+        with pytest.raises(ValueError, match="mac"):
+            MedicareOptions(mac="13202".translate(digits), locality="01")
+        with pytest.raises(ValueError, match="locality"):
+            MedicareOptions(mac="13202", locality="01".translate(digits))
+
     def test_pricer_from_payer(self) -> None:
         adapter = MedicareAdapter(delegate=None)
         assert adapter.pricer(make_medicare_payer()).price("99213", "11").amount == Decimal(

@@ -90,7 +90,7 @@ class PayerPolicy(_Model):
     payer_id: str = Field(min_length=2, max_length=80, pattern=r"^[A-Za-z0-9-]+$")
     name: str = Field(min_length=1, max_length=60)
     #: TRN03 of the 835: "1" followed by the payer's EIN.
-    tax_id: str = Field(default="999999999", pattern=r"^\d{9}$")
+    tax_id: str = Field(default="999999999", pattern=r"^[0-9]{9}$")
     address: PayerAddress = Field(default_factory=PayerAddress)
     fee_schedule: list[FeeScheduleEntry] = Field(default_factory=list)
     denials: DenialRules = Field(default_factory=DenialRules)
