@@ -156,7 +156,10 @@ class PayerAdapter(_Identified):
     def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
         """Encode claims for ``payer`` into one or more submission files.
 
-        Must not change the claims; must list each file's claim numbers.
+        Must not change the claims; must list each file's claim numbers. A claim that cannot
+        be encoded is a :class:`~medbill_core.errors.SubmissionError` naming it
+        (``claim_number``): the core sends it back to draft and encodes the others (API 1.8).
+        Find what cannot be encoded in :meth:`claim_edits` too, so the scrub catches it.
         """
         raise self._unsupported("encode claims")
 

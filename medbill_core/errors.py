@@ -99,7 +99,17 @@ class AdapterNotAvailable(MedbillError):
 
 
 class SubmissionError(MedbillError):
-    """A submission could not be encoded or delivered."""
+    """A submission could not be encoded or delivered.
+
+    :param claim_number: the one claim the error is about, when it is about one: an adapter
+        whose :meth:`~medbill_core.adapters.PayerAdapter.encode_claims` cannot encode a claim
+        names it here, and the core takes that claim out of the batch (back to draft, the
+        message as the reason) and encodes the others (since plugin API 1.8).
+    """
+
+    def __init__(self, message: str, *, claim_number: str | None = None) -> None:
+        super().__init__(message)
+        self.claim_number = claim_number
 
 
 class DecodeError(MedbillError):

@@ -80,6 +80,9 @@ Changes by version
   addressee agreed to be reached about statements) read and set by a page:
   ``ContactChoice``, ``ContactPreference``, ``account_key_of``, ``addressee_preference``,
   ``set_contact_preference``.
+* **1.8** :class:`~medbill_core.errors.SubmissionError` names the claim it is about
+  (``claim_number``): a claim :func:`medbill_encode_claims` cannot encode is taken out of its
+  payer's batch and sent back to draft, and the payer's other claims are sent.
 """
 
 from __future__ import annotations
@@ -132,7 +135,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.7"
+API_VERSION = "1.8"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"
@@ -383,8 +386,14 @@ def medbill_encode_claims(
     :param claims: claims that passed their edits.
     :param context: configuration and registered adapters.
     :returns: files to submit, each listing its claim numbers; ``None`` to pass.
+    :raises SubmissionError: a claim cannot be encoded: with ``claim_number`` naming it, the
+        core takes that claim out of the batch (back to draft, the message kept as the
+        reason) and calls the hook again with the others; naming no claim, the payer's
+        batch is not prepared.
 
     .. versionadded:: 1.0
+    .. versionchanged:: 1.8
+       A :class:`SubmissionError` naming a claim holds back that claim only.
     """
 
 

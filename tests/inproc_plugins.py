@@ -33,14 +33,21 @@ from medbill_core.domain import (
     SubmissionReceipt,
 )
 from medbill_core.domain.estimate import CostEstimate
+from medbill_core.errors import SubmissionError
 from medbill_core.hookspecs import hookimpl
 
 
 class LineAdapter(PayerAdapter):
-    """Encodes claims as 'claim_number|total' lines; decodes 'ELIG|status' documents."""
+    """Encodes claims as 'claim_number|total' lines; decodes 'ELIG|status' documents.
+
+    ``unencodable``: claim numbers it refuses to encode, as an adapter refuses a value its
+    format cannot carry (a :class:`SubmissionError` naming the claim); ``""`` among them: a
+    refusal naming no claim (the payer's own settings)."""
 
     identifier = "line_format"
     verbose_name = "Line format (tests)"
+
+    unencodable: frozenset[str] = frozenset()
 
     def claim_edits(self, claim: BillableClaim) -> list[ClaimFinding]:
         if len(claim.claim.lines) > 3:
@@ -50,6 +57,13 @@ class LineAdapter(PayerAdapter):
         return []
 
     def encode_claims(self, payer: Payer, claims: Sequence[BillableClaim]) -> list[SubmissionFile]:
+        if "" in self.unencodable:
+            raise SubmissionError(f"payer {payer.key}: no sender ID to write")
+        for position, claim in enumerate(claims, start=1):
+            number = claim.claim.claim_number
+            if number in self.unencodable:
+                raise SubmissionError(f"claim {number}: line {position}: a value with the "
+                                      "separator '|'", claim_number=number)
         body = "\n".join(f"{c.claim.claim_number}|{c.claim.total_charge}" for c in claims)
         return [SubmissionFile(payer_key=payer.key, kind=DocumentKind.OTHER, content=body,
                                claim_numbers=[c.claim.claim_number for c in claims],
@@ -135,6 +149,7 @@ def line_practice_config(database_url: str) -> MedbillConfig:
 def make_line_plugin() -> SimpleNamespace:
     """A fresh plugin object (own channel state) implementing the registration hooks."""
     channel = LoopbackChannel()
+    adapter = LineAdapter()
 
     @hookimpl
     def medbill_plugin_settings_model() -> type[BaseModel]:
@@ -142,7 +157,7 @@ def make_line_plugin() -> SimpleNamespace:
 
     @hookimpl
     def medbill_register_payer_adapters(context: Any) -> list[PayerAdapter]:
-        return [LineAdapter()]
+        return [adapter]
 
     @hookimpl
     def medbill_register_channels(context: Any) -> list[SubmissionChannel]:
@@ -153,7 +168,7 @@ def make_line_plugin() -> SimpleNamespace:
         return [TextRenderer()]
 
     return SimpleNamespace(
-        channel=channel,
+        channel=channel, adapter=adapter,
         medbill_plugin_settings_model=medbill_plugin_settings_model,
         medbill_register_payer_adapters=medbill_register_payer_adapters,
         medbill_register_channels=medbill_register_channels,

@@ -194,7 +194,29 @@ def test_submit_is_a_job_and_history_lists_the_transitions(
     assert [e.actor for e in events(medbill_app, "submission.sent")] == [ACTOR]
     # nothing validated is left: an empty job
     again = client.post("/v1/claims/submit", headers=EHR, json={})
-    assert finished(client, again.headers["location"])["result"] == {"files": []}
+    assert finished(client, again.headers["location"])["result"] == {"files": [], "held": []}
+
+
+def test_a_submit_job_sends_the_rest_when_one_claim_cannot_be_encoded(
+        client: TestClient, patient: dict[str, int], line_plugin: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    good, bad = (create(client, claim_body(patient, number)) for number in ("GOOD1", "BAD1"))
+    for claim in (good, bad):
+        assert client.post(f"/v1/claims/{claim['id']}/scrub", headers=EHR).json()["clean"]
+    monkeypatch.setattr(line_plugin.adapter, "unencodable", frozenset({"BAD1"}))
+    job = finished(client, client.post("/v1/claims/submit", headers=EHR,
+                                       json={}).headers["location"])
+    assert job["status"] == "succeeded" and job["error"] is None
+    [sent] = job["result"]["files"]
+    assert (sent["claims"], sent["status"]) == (1, "sent")
+    assert job["result"]["held"] == [{
+        "claim_id": bad["id"], "claim_number": "BAD1", "payer_key": "linepay",
+        "reason": "line 2: a value with the separator '|'"}]
+    assert [client.get(f"/v1/claims/{claim['id']}", headers=EHR).json()["state"]
+            for claim in (good, bad)] == ["submitted", "draft"]
+    history = client.get(f"/v1/claims/{bad['id']}/history", headers=EHR).json()
+    assert history["transitions"][-1]["reason"] == (
+        "not sent, the payer's file cannot carry it: line 2: a value with the separator '|'")
 
 
 def paid_claim(medbill_app: Medbill, claim_id: int) -> None:

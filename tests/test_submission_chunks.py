@@ -16,12 +16,18 @@ from medbill_core.errors import NotFound, SubmissionError, ValidationFailed
 from medbill_core.services import submission
 from medbill_core.services.scrubbing import scrub_claims
 from medbill_core.services.submission import (
+    HeldClaim,
     group_control_number,
     prepare_batches,
     prepare_in_chunks,
     submit,
 )
-from medbill_core.storage.schema import ClaimRow, SubmissionRow, SubmissionStatus
+from medbill_core.storage.schema import (
+    ClaimRow,
+    ClaimTransitionRow,
+    SubmissionRow,
+    SubmissionStatus,
+)
 from medbill_core.testing import factories
 from medbill_core.x12_envelope import envelope_numbers
 
@@ -225,3 +231,79 @@ def test_group_control_number_reads_as_the_envelope_does(content: str) -> None:
     assert group_control_number(text) == (groups[0][:20] if groups else None)
     assert group_control_number("\ufeff " + text) == group_control_number(text)
     assert group_control_number("not X12") is None
+
+
+# -- a claim the adapter cannot encode ----------------------------------------------------------
+
+def history(app: Any, claim_id: int) -> list[tuple[str, str, str | None]]:
+    with app.unit_of_work() as work:
+        return [(row.source, row.target, row.reason) for row in work.session.scalars(
+            select(ClaimTransitionRow).where(ClaimTransitionRow.claim_id == claim_id)
+            .order_by(ClaimTransitionRow.id))]
+
+
+def test_a_claim_the_adapter_cannot_encode_goes_back_to_draft_and_the_rest_is_sent(
+        medbill_app, line_plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One claim the payer's format cannot carry used to stop the payer's whole batch (the
+    others stayed validated, unsent): now it alone goes back to draft, its reason in its
+    history, and the others are encoded without it and sent."""
+    ids = validated_claims(medbill_app, 4)
+    monkeypatch.setattr(line_plugin.adapter, "unencodable", frozenset({"C1", "C3"}))
+    held: list[HeldClaim] = []
+    outcomes = submit(medbill_app, on_held=held.append)
+    assert [(o.claims, o.status) for o in outcomes] == [(2, "sent")]
+    assert files(medbill_app) == [["C0", "C2"]]
+    [sent] = line_plugin.channel.submitted.values()
+    assert [line.split("|")[0] for line in sent.content.splitlines()] == ["C0", "C2"]
+    assert states(medbill_app, ids) == {"C0": S.SUBMITTED, "C1": S.DRAFT,
+                                        "C2": S.SUBMITTED, "C3": S.DRAFT}
+    assert held == [
+        HeldClaim(ids[1], "C1", "linepay", "line 2: a value with the separator '|'"),
+        HeldClaim(ids[3], "C3", "linepay", "line 3: a value with the separator '|'")]
+    assert history(medbill_app, ids[1])[-1] == (
+        "validated", "draft",
+        "not sent, the payer's file cannot carry it: line 2: a value with the separator '|'")
+    # corrected (here: the format takes it now), scrubbed and submitted: it leaves
+    monkeypatch.setattr(line_plugin.adapter, "unencodable", frozenset())
+    with medbill_app.unit_of_work() as work:
+        scrub_claims(work, [ids[1], ids[3]])
+    assert [(o.claims, o.status) for o in submit(medbill_app)] == [(2, "sent")]
+    assert set(states(medbill_app, ids).values()) == {S.SUBMITTED}
+
+
+def test_a_chunk_of_claims_none_of_which_can_be_encoded_writes_no_file(
+        medbill_app, line_plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(submission, "PREPARE_CHUNK", 2)
+    ids = validated_claims(medbill_app, 5)
+    monkeypatch.setattr(line_plugin.adapter, "unencodable", frozenset({"C2", "C3"}))
+    held: list[str] = []
+    created = prepare_in_chunks(medbill_app, on_held=lambda item: held.append(
+        f"{item.claim_number}: {states(medbill_app, ids)[item.claim_number]}"))
+    assert len(created) == 2
+    assert files(medbill_app) == [["C0", "C1"], ["C4"]]
+    # told once its chunk is committed: the claim is a draft by then
+    assert held == ["C2: draft", "C3: draft"]
+    assert states(medbill_app, ids) == {"C0": S.QUEUED, "C1": S.QUEUED, "C2": S.DRAFT,
+                                        "C3": S.DRAFT, "C4": S.QUEUED}
+
+
+def test_one_transaction_holds_back_the_claim_it_cannot_encode(
+        medbill_app, line_plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = validated_claims(medbill_app, 3)
+    monkeypatch.setattr(line_plugin.adapter, "unencodable", frozenset({"C0"}))
+    held: list[HeldClaim] = []
+    with medbill_app.unit_of_work() as work:
+        prepare_batches(work, on_held=held.append)
+    assert [item.claim_number for item in held] == ["C0"]
+    assert files(medbill_app) == [["C1", "C2"]]
+    assert states(medbill_app, ids) == {"C0": S.DRAFT, "C1": S.QUEUED, "C2": S.QUEUED}
+
+
+def test_an_encoding_error_naming_no_claim_still_stops_the_batch_writing_nothing(
+        medbill_app, line_plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = validated_claims(medbill_app, 3)
+    monkeypatch.setattr(line_plugin.adapter, "unencodable", frozenset({"", "C1"}))
+    with pytest.raises(SubmissionError, match="payer linepay: no sender ID to write"):
+        submit(medbill_app)
+    assert files(medbill_app) == []
+    assert set(states(medbill_app, ids).values()) == {S.VALIDATED}

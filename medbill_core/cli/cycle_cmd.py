@@ -56,24 +56,28 @@ def submit_claims(
     """Batch validated claims by payer, record them in the outbox and send everything pending.
 
     A batch the channel does not take (channel down) stays queued, its claims "queued (not
-    sent)"; running this again sends it."""
-    from medbill_core.services.submission import submit
+    sent)"; running this again sends it. A claim the payer's file cannot carry (the X12
+    engine cannot encode a value) goes back to draft, one line says why, the payer's other
+    claims are sent; exit 1."""
+    from medbill_core.services.submission import HeldClaim, submit
 
     medbill = open_app()
     claim_ids = None
     if claim:
         with medbill.unit_of_work() as work:
             claim_ids = [work.claims.resolve(reference) for reference in claim]
+    held: list[HeldClaim] = []
     with progress_callback("sending claim files") as on_progress:
-        outcomes = submit(medbill, claim_ids=claim_ids, on_progress=on_progress)
+        outcomes = submit(medbill, claim_ids=claim_ids, on_progress=on_progress,
+                          on_held=held.append)
     rows = [{"submission": o.submission_id, "payer": o.payer_key, "claims": o.claims,
              "status": o.status, "remote_id": o.remote_id, "error": o.error} for o in outcomes]
     if as_json:
         print_json(rows)
-    elif not rows:  # an empty table reads like a failure
+    elif not rows and not held:  # an empty table reads like a failure
         console.print("nothing sent: no validated claims to batch and no unsent outbox files "
                       "(drafts are sent after medbill claims scrub)", highlight=False)
-    else:
+    elif rows:
         table = data_table("submission", "payer", "claims", "status", "remote id", "error",
                            title="submissions", keys=("submission", "payer", "remote id"),
                            numeric=("claims",))
@@ -81,7 +85,10 @@ def submit_claims(
             table.add_row(*(escape(str(v)) if v is not None else "-" for v in row.values()))
         print_table(table)
     _note_held_elsewhere(medbill)
-    _explain_unsent(outcomes)
+    for item in held:
+        print_problem(f"claim {item.claim_number} (payer {item.payer_key}) not sent, back to "
+                      f"draft: {item.reason}; correct it, then medbill claims scrub and submit")
+    _explain_unsent(outcomes, held=bool(held))
 
 
 def _note_held_elsewhere(medbill: Any) -> None:
@@ -101,15 +108,16 @@ def _note_held_elsewhere(medbill: Any) -> None:
                       "note:")
 
 
-def _explain_unsent(outcomes: list[SendOutcome]) -> None:
-    """Exit 1 when a file did not leave, saying what happens to its claims."""
+def _explain_unsent(outcomes: list[SendOutcome], *, held: bool = False) -> None:
+    """Exit 1 when a file did not leave, saying what happens to its claims (or, ``held``, a
+    claim was sent back to draft)."""
     unsent = [o for o in outcomes if o.status == SubmissionStatus.PENDING]
     if unsent:
         claims = sum(o.claims for o in unsent)
         print_problem(f"{len(unsent)} batch(es) not taken by the channel: {claims} claims stay "
                       "queued (not sent); run medbill claims submit (or claims outbox --retry) "
                       "again when the channel is up")
-    if unsent or any(o.status != SubmissionStatus.SENT for o in outcomes):
+    if held or unsent or any(o.status != SubmissionStatus.SENT for o in outcomes):
         raise typer.Exit(1)
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from procrastinate import Blueprint, JobContext, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
@@ -37,6 +37,9 @@ from medbill_core.storage.schema import (
     SubmissionStatus,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    from medbill_core.services.submission import HeldClaim
 
 log = logging.getLogger("medbill.jobs")
 
@@ -178,6 +181,14 @@ def _send_unsent(context: JobContext, payer_key: str | None = None) -> None:
         defer(context, "send", key=f"send:{submission_id}", submission_id=submission_id)
 
 
+def _held_back(item: HeldClaim) -> None:
+    """A claim the payer's file could not carry went back to draft (the others were
+    batched): said in the worker's log; the claim's history keeps the reason, and the scrub
+    failures queue lists it once the scrub finds why."""
+    log.warning("claim %s not sent to payer %s, back to draft: %s", item.claim_number,
+                item.payer_key, item.reason)
+
+
 @tasks.task(name="prepare", pass_context=True, retry=RETRY)
 def prepare(context: JobContext, payer_key: str) -> None:
     """Batch one payer's validated claims into outbox files (``""``: the self-pay ones, billed
@@ -188,7 +199,7 @@ def prepare(context: JobContext, payer_key: str) -> None:
     for practice_id in _practice_ids():
         with tenancy.acting_in(practice_id):  # the services' own units of work act there
             if payer_key:  # a transaction per chunk of claims: memory flat in the claims
-                prepare_in_chunks(app, payer_key=payer_key)
+                prepare_in_chunks(app, payer_key=payer_key, on_held=_held_back)
                 continue
             with app.unit_of_work() as work:
                 self_pay = list(work.session.scalars(select(ClaimRow.id).where(

@@ -3,9 +3,11 @@
 1. :func:`prepare_batches` (one transaction): validated claims are grouped by payer,
    encoded by the payer's adapter, each file is recorded in the outbox as ``pending``
    with a stable idempotency key, and its claims move to ``queued`` ("queued, not sent").
-   The claims are locked first (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite has one
-   writer at a time) and their state read again under the lock, so any number of
-   concurrent submitters batch each claim exactly once.
+   A claim the adapter cannot encode (its error names the claim) is taken out of the batch
+   and sent back to ``draft`` with the adapter's reason (:class:`HeldClaim`); the payer's
+   other claims are encoded without it and sent. The claims are locked first (PostgreSQL:
+   ``FOR UPDATE SKIP LOCKED``; SQLite has one writer at a time) and their state read again
+   under the lock, so any number of concurrent submitters batch each claim exactly once.
 2. :func:`send_pending` (one transaction per file): each pending file is first claimed by
    a conditional update (``sending``, with a lease of :data:`SEND_LEASE`; a row no other
    process holds or whose lease has expired), then sent through its channel with that key
@@ -34,8 +36,10 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from medbill_core import audit
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.domain import (
+    BillableClaim,
     ClaimState,
     DocumentKind,
+    Payer,
     SubmissionFile,
     SubmissionReceipt,
 )
@@ -86,6 +90,22 @@ class SendOutcome:
     receipt: SubmissionReceipt | None = None
 
 
+@dataclass(frozen=True)
+class HeldClaim:
+    """A validated claim its payer's adapter could not encode: taken out of the payer's batch
+    and sent back to ``draft`` (the reason in its history), while the payer's other claims
+    were encoded and sent. ``reason``: the adapter's error, which names no PHI (for the X12
+    engine: the segment and element, and what it expected there)."""
+
+    claim_id: int
+    claim_number: str
+    payer_key: str
+    reason: str
+
+    def as_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
 def group_control_number(content: str) -> str | None:
     """The file's GS06 (the number a 999 names it by), ``None`` when it is not X12 or has no
     functional group. As :func:`~medbill_core.x12_envelope.envelope_numbers` reads it, but
@@ -120,32 +140,40 @@ _SELF_PAY = ""
 
 
 def prepare_batches(work: UnitOfWork, *, claim_ids: Iterable[int] | None = None,
-                    payer_key: str | None = None) -> list[int]:
+                    payer_key: str | None = None,
+                    on_held: Callable[[HeldClaim], None] | None = None) -> list[int]:
     """Encode validated claims into outbox files; returns the new submission ids.
 
     Self-pay claims are never sent: a validated one is billed to the patient instead (it
     moves to ``patient_balance``, where statements pick it up). A payer without a channel
     is an error naming it. The claims are taken :data:`PREPARE_CHUNK` at a time (per payer,
     by id), each chunk one file per payer; all of it in ``work``'s one transaction
-    (:func:`prepare_in_chunks` commits chunk by chunk).
+    (:func:`prepare_in_chunks` commits chunk by chunk). A claim the payer's adapter cannot
+    encode goes back to draft, the others are batched (``on_held``: told of each, in
+    ``work``'s transaction, before it commits).
     """
     wanted = checked_submittable(work, claim_ids)
     created: list[int] = []
+    held: list[HeldClaim] = []
     for scope in _scopes(work, payer_key, wanted):
         after = 0
         while True:
-            taken, last, files = _prepare_chunk(work, scope, after, PREPARE_CHUNK)
+            taken, last, files = _prepare_chunk(work, scope, after, PREPARE_CHUNK, held)
             created += files
             if taken < PREPARE_CHUNK:
                 break
             after = last
+    if on_held is not None:
+        for item in held:
+            on_held(item)
     return created
 
 
 def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
                       payer_key: str | None = None, actor: str | None = None,
                       principal: Principal | None = None,
-                      on_chunk: Callable[[list[int]], None] | None = None) -> list[int]:
+                      on_chunk: Callable[[list[int]], None] | None = None,
+                      on_held: Callable[[HeldClaim], None] | None = None) -> list[int]:
     """:func:`prepare_batches`, one transaction per chunk of :data:`PREPARE_CHUNK` claims:
     memory stays flat in the number of claims waiting. Every claim asked for is checked
     (and every payer's channel) before the first chunk is written; a chunk is committed
@@ -153,7 +181,9 @@ def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
     short leaves the rest validated for the next one. ``principal`` (or ``actor``): who
     asked (default :attr:`Medbill.acting_as`, else the configured actor); its role must
     allow ``claims.submit``. ``on_chunk(submission_ids)``: called with the files of each
-    chunk once it is committed (:func:`submit` starts sending them then)."""
+    chunk once it is committed (:func:`submit` starts sending them then). ``on_held``:
+    called with each claim the payer's adapter could not encode, sent back to draft (the
+    chunk's other claims are batched), once its chunk is committed."""
     app.require(Action.CLAIMS_SUBMIT, principal=principal, actor=actor)
     with app.unit_of_work(actor, principal=principal, read_only=True) as work:
         wanted = checked_submittable(work, claim_ids)
@@ -163,15 +193,19 @@ def prepare_in_chunks(app: Medbill, *, claim_ids: Iterable[int] | None = None,
     while pending:
         # scopes share a transaction while claims fit in it
         chunk: list[int] = []
+        held: list[HeldClaim] = []
         with app.unit_of_work(actor, principal=principal) as work:
             room = PREPARE_CHUNK
             while pending and room:
-                taken, _last, files = _prepare_chunk(work, pending[0], 0, room)
+                taken, _last, files = _prepare_chunk(work, pending[0], 0, room, held)
                 chunk += files
                 if taken < room:  # the scope has no more
                     pending.pop(0)
                 room -= taken
         created += chunk
+        if on_held is not None:
+            for item in held:
+                on_held(item)
         if on_chunk is not None and chunk:
             on_chunk(chunk)
     return created
@@ -236,10 +270,11 @@ def _scopes(work: UnitOfWork, payer_key: str | None, wanted: list[int] | None) -
     return [_Scope(key, part) for part in chunks(wanted, PREPARE_CHUNK) for key in ordered]
 
 
-def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
-                   ) -> tuple[int, int, list[int]]:
+def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int,
+                   held: list[HeldClaim] | None = None) -> tuple[int, int, list[int]]:
     """Batch at most ``limit`` validated claims of ``scope`` (ids above ``after``): (claims
-    taken, the last id taken, the new submission ids)."""
+    taken, the last id taken, the new submission ids). A claim the adapter cannot encode is
+    taken too: back to draft, appended to ``held``."""
     claim_ids = _lock_validated(work, scope, after, limit)
     if not claim_ids:
         return 0, after, []
@@ -257,15 +292,25 @@ def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
     claims = [read[claim_id] for claim_id in claim_ids]
     assembled = work.claims.billable_many(claims)
     billables = [assembled[saved_id(claim)] for claim in claims]
+    refused: list[HeldClaim] = []
     files = [paper_batch_file(key, billables)] \
         if prints_claim_forms(work.app, payer.channel) is not None \
-        else work.app.hooks.encode_claims(payer=payer, claims=billables)
-    numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables}
+        else _encode_without_refused(work, payer, billables, refused)
+    refused_ids = {item.claim_id for item in refused}
+    numbers_to_ids = {b.claim.claim_number: saved_id(b.claim) for b in billables
+                      if saved_id(b.claim) not in refused_ids}
     del claims, assembled, billables  # the files (and the claims read) say what the rest needs
     encoded = {n for f in files for n in f.claim_numbers}
     if encoded != set(numbers_to_ids):
         raise SubmissionError(f"payer {key}: the adapter's files do not carry exactly the "
                               f"{len(numbers_to_ids)} claims given")
+    if refused:  # in this transaction: held back only if the rest is batched
+        work.claims.transition_read(
+            (ClaimMove(item.claim_id, ClaimState.DRAFT,
+                       f"not sent, the payer's file cannot carry it: {item.reason}"[:500])
+             for item in refused), read)
+        if held is not None:
+            held += refused
     created = []
     for file in files:
         row = SubmissionRow(
@@ -286,6 +331,32 @@ def _prepare_chunk(work: UnitOfWork, scope: _Scope, after: int, limit: int
              for number in file.claim_numbers), read)
         created.append(row.id)
     return len(claim_ids), claim_ids[-1], created
+
+
+def _encode_without_refused(work: UnitOfWork, payer: Payer, billables: list[BillableClaim],
+                            refused: list[HeldClaim]) -> list[SubmissionFile]:
+    """The payer's adapter's files for ``billables``. A claim the adapter cannot encode (its
+    :class:`~medbill_core.errors.SubmissionError` names the claim: ``claim_number``) is
+    taken out, appended to ``refused``, and the others are encoded again, until they all
+    are (or none is left: no file). An error naming no claim of the batch (the payer's
+    options, the practice's own data) stops the batch, as before."""
+    remaining = list(billables)
+    while remaining:
+        try:
+            return work.app.hooks.encode_claims(payer=payer, claims=remaining)
+        except SubmissionError as exc:
+            number = exc.claim_number
+            index = next((i for i, billable in enumerate(remaining)
+                          if number is not None and billable.claim.claim_number == number),
+                         None)
+            if index is None:
+                raise
+            claim = remaining.pop(index).claim
+            reason = exc.message.removeprefix(f"claim {number}: ")
+            refused.append(HeldClaim(saved_id(claim), claim.claim_number, payer.key, reason))
+            log.info("claim %s held back from the batch for payer %s: %s",
+                     claim.claim_number, payer.key, reason)
+    return []
 
 
 def _lock_validated(work: UnitOfWork, scope: _Scope, after: int, limit: int) -> list[int]:
@@ -500,12 +571,14 @@ def _still_queued(work: UnitOfWork, claim_numbers: Sequence[str], target: ClaimS
 
 def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
            on_progress: Callable[[int, int], None] | None = None,
-           actor: str | None = None, principal: Principal | None = None
+           actor: str | None = None, principal: Principal | None = None,
+           on_held: Callable[[HeldClaim], None] | None = None
            ) -> list[SendOutcome]:
     """Prepare batches from validated claims and send everything pending
     (``on_progress(done, total)`` after each file sent), as ``principal`` (default
     :attr:`Medbill.acting_as`; with ``actor`` instead, as that actor, unchecked: the
-    installation's own work).
+    installation's own work). A claim its payer's adapter cannot encode goes back to draft
+    and the payer's other claims are sent (``on_held``: told of each, once it is back).
 
     The files of a chunk leave as soon as it is committed: while the channel carries one (and
     the clearinghouse reads it) the next chunk is prepared (:class:`_ChunkSender`). Files
@@ -519,7 +592,7 @@ def submit(app: Medbill, *, claim_ids: Iterable[int] | None = None,
     sender = _ChunkSender(app, actor, principal, on_progress)
     with sender:
         prepare_in_chunks(app, claim_ids=claim_ids, actor=actor, principal=principal,
-                          on_chunk=sender.send)
+                          on_chunk=sender.send, on_held=on_held)
     rest = send_pending(app, actor=actor, principal=principal, skip=sender.tried,
                         on_progress=None if on_progress is None else sender.progress_after)
     return sorted([*sender.outcomes, *rest], key=lambda outcome: outcome.submission_id)

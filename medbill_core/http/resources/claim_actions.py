@@ -120,22 +120,39 @@ class SubmittedFile(BaseModel):
     error: str | None = None
 
 
+class HeldClaimOut(BaseModel):
+    """A claim its payer's file could not carry: sent back to draft, not sent."""
+
+    claim_id: int
+    claim_number: str
+    payer_key: str
+    #: why (the adapter's words: for X12, the segment and element, never the value)
+    reason: str
+
+
 class SubmitResult(BaseModel):
-    """A submission job's ``result``: the outbox files it sent (or left pending)."""
+    """A submission job's ``result``: the outbox files it sent (or left pending), and the
+    claims sent back to draft because their payer's file could not carry them (the payer's
+    other claims were sent)."""
 
     files: list[SubmittedFile]
+    held: list[HeldClaimOut] = []
 
 
 def run_submission(medbill: Medbill, params: Mapping[str, Any]) -> dict[str, Any]:
     """The ``claims.submit`` job: :func:`medbill_core.services.submission.submit`, acting for
     the principal that asked (the job runner's)."""
-    from medbill_core.services.submission import submit
+    from medbill_core.services.submission import HeldClaim, submit
 
-    outcomes = submit(medbill, claim_ids=params.get("claim_ids"))
+    held: list[HeldClaim] = []
+    outcomes = submit(medbill, claim_ids=params.get("claim_ids"), on_held=held.append)
     return SubmitResult(files=[
         SubmittedFile(submission_id=item.submission_id, payer_key=item.payer_key,
                       claims=item.claims, status=item.status, remote_id=item.remote_id,
-                      error=item.error) for item in outcomes]).model_dump(mode="json")
+                      error=item.error) for item in outcomes],
+        held=[HeldClaimOut(claim_id=item.claim_id, claim_number=item.claim_number,
+                           payer_key=item.payer_key, reason=item.reason) for item in held]
+    ).model_dump(mode="json")
 
 
 def _state_conflict(request: Request, exc: ValidationFailed) -> Response | None:
@@ -223,7 +240,9 @@ def submit_claims(request: Request, body: SubmitRequest,
                   idempotency: IdempotencyParam) -> Response:
     """Batch the validated claims into files and send them, in a job: answered at once (202,
     ``Location: /v1/jobs/{id}``, the queued job); poll the job for the files sent
-    (``result.files``). Claims asked for that are not validated are refused here (409)."""
+    (``result.files``) and the claims a payer's file could not carry, sent back to draft
+    with the reason (``result.held``; the payer's other claims were sent). Claims asked for
+    that are not validated are refused here (409)."""
     from medbill_core.services.submission import checked_submittable
 
     medbill = api_state(request).medbill

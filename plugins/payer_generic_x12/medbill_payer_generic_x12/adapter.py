@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +45,7 @@ from medbill_payer_generic_x12.transactions.eligibility import decode_271, encod
 from medbill_payer_generic_x12.x12.control import ControlNumberSource, MemoryControlNumbers
 from medbill_payer_generic_x12.x12.delimiters import strip_preamble
 from medbill_payer_generic_x12.x12.errors import X12Error, X12SyntaxError, X12UnsupportedError
+from medbill_payer_generic_x12.x12.writer import NOTHING_LEFT, data_problem
 
 
 class GenericX12Options(BaseModel):
@@ -121,9 +124,11 @@ class GenericX12Adapter(PayerAdapter):
         findings: list[ClaimFinding] = []
         number = claim.claim.claim_number
 
-        def add(severity: Severity, code: str, message: str, field: str | None = None) -> None:
+        def add(severity: Severity, code: str, message: str, field: str | None = None,
+                fix_hint: str | None = None) -> None:
             findings.append(ClaimFinding(severity=severity, code=f"x12.{code}", message=message,
-                                         claim_number=number, field=field, source="generic_x12"))
+                                         claim_number=number, field=field, fix_hint=fix_hint,
+                                         source="generic_x12"))
 
         institutional = claim.claim.kind is ClaimKind.INSTITUTIONAL
         form = "837I" if institutional else "837P"
@@ -148,7 +153,14 @@ class GenericX12Adapter(PayerAdapter):
                     add(Severity.ERROR, "other_relationship",
                         "a prior payer's relationship code is not allowed in 837P 2320 SBR02",
                         "prior_adjudications.coverage.relationship")
-        outside = _outside_x12_charset(claim)
+        unwritable = _unwritable_text(claim)
+        for field, problem in unwritable:
+            add(Severity.ERROR, "unwritable",
+                f"{field} cannot be written in an {form}: {problem}", field,
+                "write it in Latin letters" if problem == NOTHING_LEFT else
+                "take out the X12 delimiters (* ~ : ^) and control characters")
+        written_as_is = {field for field, _ in unwritable}
+        outside = [field for field in _outside_x12_charset(claim) if field not in written_as_is]
         if outside:
             add(Severity.WARNING, "charset",
                 f"{', '.join(outside)} hold characters outside the X12 character set (accented "
@@ -341,6 +353,60 @@ def _institutional_edits(claim: BillableClaim,
             add(Severity.ERROR, f"{role}_provider",
                 f"the {role.replace('_', ' ')} provider's NPI has no provider record: the 837I "
                 "needs the name (add the provider)", f"claim.institutional.{role}_provider_npi")
+
+
+#: Text of a claim's parts no 837 carries (the rest is checked by :func:`_unwritable_text`).
+_NOT_WRITTEN = frozenset({"email", "plan_name", "payer_key", "adapter", "channel"})
+
+
+@functools.cache
+def _text_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of ``model`` that may hold text an 837 carries: text, lists, records (not
+    numbers, dates, flags or enumerations, nor a payer's options and fee schedule)."""
+
+    def may_hold_text(annotation: object) -> bool:
+        if annotation is str or annotation is list:
+            return True
+        if isinstance(annotation, type):  # a record; not a number, date, enumeration ...
+            return issubclass(annotation, BaseModel)
+        return typing.get_origin(annotation) is not dict and any(
+            may_hold_text(arg) for arg in typing.get_args(annotation))
+
+    return tuple(name for name, field in model.model_fields.items()
+                 if name not in _NOT_WRITTEN and may_hold_text(field.annotation))
+
+
+def _unwritable_text(claim: BillableClaim) -> list[tuple[str, str]]:
+    """``(field, why)`` for each text of the claim, its parties and its payer that the X12
+    writer would refuse (:func:`~medbill_payer_generic_x12.x12.writer.data_problem`: one of
+    the delimiters, a control character, or nothing left once transliterated into the X12
+    character set), in the claim's order of fields. Found when the claim is scrubbed, it
+    blocks the claim rather than the payer's whole batch at submission. Names fields, never
+    values."""
+    found: list[tuple[str, str]] = []
+    where: list[str | int] = []  # the path to the value checked (joined only when refused)
+
+    def check(value: Any) -> None:
+        kind = value.__class__
+        if kind is str:
+            problem = data_problem(value)
+            if problem is not None:
+                found.append(("".join(f"[{part}]" if part.__class__ is int else f".{part}"
+                                      for part in where).lstrip("."), problem))
+        elif kind is list:
+            for index, item in enumerate(value):
+                where.append(index)
+                check(item)
+                where.pop()
+        elif value is not None:  # a record
+            fields = value.__dict__
+            for name in _text_fields(kind):
+                where.append(name)
+                check(fields[name])
+                where.pop()
+
+    check(claim)
+    return found
 
 
 def _outside_x12_charset(claim: BillableClaim) -> list[str]:

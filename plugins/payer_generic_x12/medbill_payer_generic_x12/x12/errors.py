@@ -129,8 +129,7 @@ class X12EncodeError(_Positioned, SubmissionError):
                                       None)
         if claim_number:
             message = f"{describe_claim(claim_number)}: {message}"
-        self.claim_number = claim_number
-        super().__init__(message)
+        super().__init__(message, claim_number=claim_number)
 
 
 class X12DelimiterInData(X12EncodeError):

@@ -14,6 +14,7 @@ components. Trailing empty elements and components are dropped, as X12 requires.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +45,48 @@ def _name_of(delimiters: Delimiters, char: str) -> str:
     if char in names:
         return f"{names[char]} {char!r}"
     return "a control character or line break"
+
+
+#: What the writer expects of a value outside the X12 character sets (see
+#: :mod:`~medbill_payer_generic_x12.x12.charset`) that nothing is left of once transliterated.
+NOTHING_LEFT = ("text in the X12 character set (nothing is left of this value once its "
+                "characters outside the set are taken out)")
+
+
+@functools.lru_cache(maxsize=8)
+def _unwritable_pattern(delimiters: Delimiters) -> re.Pattern[str]:
+    """One character no element's data may hold: a delimiter, a control character or a line
+    break."""
+    return re.compile("[" + re.escape(delimiters.all) + "\x00-\x1f\x7f]")
+
+
+_DEFAULT_UNWRITABLE = _unwritable_pattern(DEFAULT_DELIMITERS)
+
+
+def _unwritable_character(value: str, delimiters: Delimiters) -> str | None:
+    """The first character of ``value`` no element's data may hold, or ``None``."""
+    found = _unwritable_pattern(delimiters).search(value)
+    return None if found is None else found.group()
+
+
+def data_problem(value: str, delimiters: Delimiters = DEFAULT_DELIMITERS) -> str | None:
+    """Why the writer would refuse ``value`` as an element's data, in its own words (what it
+    expected), or ``None`` when it writes it: text outside the X12 character sets is written
+    transliterated, and nothing may be left of it (:data:`NOTHING_LEFT`); the text written
+    must hold none of the interchange's delimiters, control characters or line breaks. The
+    answer never contains the value (it may be PHI), only a delimiter it holds.
+
+    For checking data before it is encoded (the adapter's claim edits): the writer refuses
+    such a value with :class:`X12EncodeError` / :class:`X12DelimiterInData` naming its
+    segment and element."""
+    if not value.isascii():
+        value = transliterate(value)
+        if not value:
+            return NOTHING_LEFT
+    found = (_DEFAULT_UNWRITABLE if delimiters is DEFAULT_DELIMITERS
+             else _unwritable_pattern(delimiters)).search(value)
+    return None if found is None else \
+        f"data must not contain {_name_of(delimiters, found.group())}"
 
 
 class SegmentBuffer:
@@ -111,9 +154,7 @@ class SegmentBuffer:
                         f"-{component_position}" if isinstance(element, tuple) else "")
                     if not new:
                         raise X12EncodeError(
-                            "text in the X12 character set (nothing is left of this value "
-                            "once its characters outside the set are taken out)",
-                            segment_id=tag, element=position,
+                            NOTHING_LEFT, segment_id=tag, element=position,
                             component=component_position if isinstance(element, tuple)
                             else None, claim_number=self.context_claim)
                     self.transliterated.append(
@@ -128,19 +169,18 @@ class SegmentBuffer:
         self.lines.append(self.render(tag, elements))
 
     def _locate_bad_data(self, tag: str, elements: Iterable[Element]) -> None:
-        all_delimiters = self.delimiters.all
         for position, element in enumerate(elements, start=1):
             values = element if isinstance(element, tuple) else (element,)
             for component_position, value in enumerate(values, start=1):
                 if not value:
                     continue
-                for char in value:
-                    if char in all_delimiters or ord(char) < 32 or char == "\x7f":
-                        raise X12DelimiterInData(
-                            f"data must not contain {_name_of(self.delimiters, char)}",
-                            segment_id=tag, element=position,
-                            component=component_position if isinstance(element, tuple) else None,
-                            claim_number=self.context_claim)
+                char = _unwritable_character(value, self.delimiters)
+                if char is not None:
+                    raise X12DelimiterInData(
+                        f"data must not contain {_name_of(self.delimiters, char)}",
+                        segment_id=tag, element=position,
+                        component=component_position if isinstance(element, tuple) else None,
+                        claim_number=self.context_claim)
         raise X12EncodeError("well-formed elements", segment_id=tag,
                              claim_number=self.context_claim)  # pragma: no cover
 
