@@ -35,6 +35,7 @@ from medbill_core.hookspecs import hookimpl
 from medbill_core.services.receivables import FollowUpAction, followup
 from medbill_core.services.remittance import post_remittance
 from medbill_core.services.remittance_findings import open_findings, resolve_finding
+from medbill_core.services.work_queue_sources import underpayments
 from medbill_core.storage.schema import AuditEventRow, RemittanceFindingRow
 
 D = Decimal
@@ -111,6 +112,13 @@ def test_a_flagged_underpayment_is_on_the_work_list(medbill_app: Medbill) -> Non
     [finding] = data["findings"]
     assert (finding["code"], finding["line_number"], finding["found_on"]) == (
         "test.underpaid", 1, ago(10).isoformat())
+    # the underpayments queue counts what was allowed short of the schedule (16.00), not the
+    # 20.00 the payer allowed and left to the patient (a deductible is no underpayment)
+    with app.unit_of_work() as work:
+        [queued] = underpayments(work, TODAY)
+    assert (queued.claim_id, queued.amount) == (claim, D("16.00"))
+    assert queued.reason.startswith("allowed 84.00 where the fee schedule expects 100.00 "
+                                    "(paid 64.00)")
     # posting the same 835 again flags nothing anew
     with app.unit_of_work() as work:
         again = post_remittance(work, result_remittance(result, number))

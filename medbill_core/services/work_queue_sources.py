@@ -434,10 +434,13 @@ def _followup_items(work: UnitOfWork, today: date, queue: Queue,
                 item.filing_deadline, NextAction.STATUS_CHECK, sent, item.claim_id,
                 item.payer_key, claim.npi))
             continue
-        expected, paid = item.expected_amount, item.paid_amount
-        if expected is not None and paid is not None and expected > paid:
-            amount = expected - paid
-            words = [f"paid {paid} where the fee schedule expects {expected}"]
+        expected, allowed, paid = item.expected_amount, item.allowed_amount, item.paid_amount
+        if expected is not None and allowed is not None and expected > allowed:
+            # the shortfall is the allowed amount's, never the payment's: what the payer
+            # allowed but left to the patient (deductible, coinsurance) is owed by the patient
+            amount = expected - allowed
+            words = [f"allowed {allowed} where the fee schedule expects {expected}"
+                     + ("" if paid is None else f" (paid {paid})")]
         else:
             amount = item.insurance_balance
             words = [f"partially paid: the payer still owes {item.insurance_balance}"]
