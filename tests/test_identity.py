@@ -237,6 +237,25 @@ def test_password_sign_in(medbill_app: Medbill) -> None:
     assert [e.actor for e in events(medbill_app, "user.login")] == ["user:alice"] * 2
 
 
+def test_a_sign_in_is_audited_in_the_practice_signed_into(medbill_app: Medbill) -> None:
+    alice = with_admin(medbill_app)
+    north = second_practice(medbill_app)
+    with medbill_app.unit_of_work() as work:  # a bootstrap administrator makes alice north's
+        identity.grant(work, alice.model_copy(update={"bootstrap": True}), "alice",
+                       Role.ADMINISTRATOR, practice_code="north")
+    add(medbill_app, alice, "nora", Role.BILLER, practice_code="north", password=PASSWORD)
+    with pytest.raises(NotAuthenticated):
+        authenticate_password(medbill_app, "nora", "wrong password!")
+    assert authenticate_password(medbill_app, "nora", PASSWORD).practice_id == north
+    # the default practice's trail holds nothing of north's user (it held both before)
+    assert [e.entity_id for e in events(medbill_app, "user.login")] == []
+    assert events(medbill_app, "user.login_failed") == []
+    with medbill_app.unit_of_work(practice_id=north, read_only=True) as work:
+        assert sorted((e.action, e.actor) for e in audit.query(work.session)
+                      if e.action.startswith("user.login")) == [
+            ("user.login", "user:nora"), ("user.login_failed", "anonymous")]
+
+
 def test_every_failure_gets_the_same_answer(medbill_app: Medbill) -> None:
     alice = with_admin(medbill_app)
     add(medbill_app, alice, "nopass", Role.BILLER)

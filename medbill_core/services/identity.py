@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from medbill_core import audit
@@ -579,25 +579,44 @@ def authenticate_password(app: Medbill, name: str, password: str,
     now = utcnow()
     stored: str | None = None
     user_id: int | None = None
+    practice_id: int | None = None
     with app.unit_of_work(read_only=True) as work:
         user = (work.session.scalar(select(UserRow).where(UserRow.name == name.strip().lower()))
                 if _NAME.match(name.strip()) else None)
         if user is not None and user.disabled_at is None \
                 and (user.locked_until is None or as_utc(user.locked_until) <= now):
             stored, user_id = user.password_hash, user.id
+            practice_id = _signing_into(work.session, user.id, practice_code)
     if stored is None or user_id is None:
         _verify(_decoy_hash(), password)
         raise NotAuthenticated(AUTHENTICATION_FAILED)
+    # the sign-in and its failures are the audit trail of the practice signed into (that of
+    # the installation's configured practice only when none is found: no such membership)
     if not _verify(stored, password):
-        with app.unit_of_work(actor="anonymous") as work:
+        with app.unit_of_work(actor="anonymous", practice_id=practice_id) as work:
             _count_failure(work.session, user_id, now)
         raise NotAuthenticated(AUTHENTICATION_FAILED)
     rehashed = _hasher().hash(password) if _hasher().check_needs_rehash(stored) else None
-    with app.unit_of_work() as work:
+    with app.unit_of_work(practice_id=practice_id) as work:
         principal = _signed_in(work.session, user_id, stored, practice_code, now, rehashed)
     if principal is None:
         raise NotAuthenticated(AUTHENTICATION_FAILED)
     return principal
+
+
+def _memberships(user_id: int, practice_code: str | None) -> Select[tuple[str, PracticeRow]]:
+    """The user's memberships in active practices (in the practice ``practice_code`` names)."""
+    query = select(MembershipRow.role, PracticeRow).join(PracticeRow).where(
+        MembershipRow.user_id == user_id, PracticeRow.active.is_(True))
+    if practice_code is not None:
+        query = query.where(PracticeRow.code == practice_code.strip().lower())
+    return query
+
+
+def _signing_into(session: Session, user_id: int, practice_code: str | None) -> int | None:
+    """The practice a sign-in of the user would open (None: none, or several and none named)."""
+    found = session.execute(_memberships(user_id, practice_code).limit(2)).all()
+    return found[0][1].id if len(found) == 1 else None
 
 
 def _count_failure(session: Session, user_id: int, now: datetime) -> None:
@@ -627,11 +646,7 @@ def _signed_in(session: Session, user_id: int, verified_hash: str, practice_code
     if (user is None or user.disabled_at is not None or user.password_hash != verified_hash
             or (user.locked_until is not None and as_utc(user.locked_until) > now)):
         return None
-    query = select(MembershipRow.role, PracticeRow).join(PracticeRow).where(
-        MembershipRow.user_id == user.id, PracticeRow.active.is_(True))
-    if practice_code is not None:
-        query = query.where(PracticeRow.code == practice_code.strip().lower())
-    found = session.execute(query.limit(2)).all()
+    found = session.execute(_memberships(user.id, practice_code).limit(2)).all()
     if len(found) != 1:
         return None
     role, practice = found[0]
