@@ -15,6 +15,7 @@ from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.permissions import Action
 from medbill_core.pluginctx import batch_scope
 from medbill_core.services.claims import ClaimMove
+from medbill_core.services.duplicate_claims import duplicate_findings
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
         errors: dict[int, Exception] = {}
         billables = work.claims.billable_many(list(found.values()), errors=errors)
         moves: list[ClaimMove] = []
+        # the core's own look across claims (no plugin sees other claims): one query a batch
+        duplicates = duplicate_findings(work, [found[i] for i in batch if i in found
+                                               and i not in errors])
         state: dict[int, ClaimState] = {}  # as this batch leaves it (a claim given twice)
         # the edits of the batch's claims share what they work out per batch (code-set
         # releases, release-gap warnings): one snapshot of the code sets per batch
@@ -97,7 +101,8 @@ def scrub_claims(work: UnitOfWork, claim_ids: Iterable[int], *,
                 elif isinstance(error, MedbillError):
                     findings = [_problem_finding(claim.claim_number, error)]
                 else:  # a failing plugin is not a finding
-                    findings = hooks.claim_edits(claim=billables[claim_id])
+                    findings = [*hooks.claim_edits(claim=billables[claim_id]),
+                                *duplicates.get(claim_id, [])]
                 result = ScrubResult(claim_id, claim.claim_number, findings)
                 results.append(result)
                 if not validate:
