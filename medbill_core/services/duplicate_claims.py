@@ -31,8 +31,8 @@ from sqlalchemy import select
 from medbill_core.app import UnitOfWork
 from medbill_core.domain import Claim, ClaimFinding, ClaimState, Severity
 from medbill_core.domain.claim import ClaimFrequency, ClaimKind
-from medbill_core.storage.schema import ClaimLineRow, ClaimRow
 from medbill_core.storage.batches import chunks
+from medbill_core.storage.schema import ClaimLineRow, ClaimRow
 
 #: modifiers saying a service was done again (76, 77, 91) or is distinct (59, X{EPSU}):
 #: billed twice on purpose, as the payer expects
