@@ -29,8 +29,14 @@ from datetime import date
 from sqlalchemy import select
 
 from medbill_core.app import UnitOfWork
-from medbill_core.domain import Claim, ClaimFinding, ClaimState, Severity
-from medbill_core.domain.claim import ClaimFrequency, ClaimKind
+from medbill_core.domain import (
+    Claim,
+    ClaimFinding,
+    ClaimFrequency,
+    ClaimKind,
+    ClaimState,
+    Severity,
+)
 from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import ClaimLineRow, ClaimRow
 
@@ -85,7 +91,8 @@ def duplicate_findings(work: UnitOfWork, claims: Sequence[Claim]
                    ClaimLineRow.service_date_from.between(first, last)))
         for (claim_id, account_id, number, state, patient_id, payer_key, on, code,
              modifiers) in rows:
-            key = _key(patient_id, payer_key, on, code, modifiers or [])
+            key = None if payer_key is None or code is None else _key(
+                patient_id, payer_key, on, code, modifiers or [])  # (never None: the query)
             if key is not None:
                 billed[key].append((claim_id, account_id or claim_id, number, state))
     found: dict[int, list[ClaimFinding]] = {}

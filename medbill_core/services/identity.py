@@ -604,7 +604,7 @@ def authenticate_password(app: Medbill, name: str, password: str,
     return principal
 
 
-def _memberships(user_id: int, practice_code: str | None) -> Select[tuple[str, PracticeRow]]:
+def _memberships(user_id: int, practice_code: str | None) -> Select[str, PracticeRow]:
     """The user's memberships in active practices (in the practice ``practice_code`` names)."""
     query = select(MembershipRow.role, PracticeRow).join(PracticeRow).where(
         MembershipRow.user_id == user_id, PracticeRow.active.is_(True))
