@@ -22,6 +22,7 @@ from medbill_core.cli.common import (
     parse_money_option,
     print_json,
     print_table,
+    warn,
 )
 from medbill_core.cli.service_progress import service_progress
 from medbill_core.domain import Payment, PaymentMethodKind, PlanFrequency
@@ -71,10 +72,15 @@ def record(
     overpayment: Annotated[str | None, typer.Option(
         help="What to do with money beyond the balance: credit or refund")] = None,
     confirm_date: ConfirmDate = False,
+    allow_duplicate: Annotated[bool, typer.Option(
+        "--allow-duplicate", help="Post it although a payment of the same patient, amount, "
+                                  "date, method and reference is posted (paid twice)")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Record a patient payment and apply it oldest-first (or to one claim); with
-    --guarantor, one payment across the family's patients, oldest service first."""
+    --guarantor, one payment across the family's patients, oldest service first. The same
+    payment twice (same patient, amount, date, method and reference) is refused unless
+    --allow-duplicate."""
     from medbill_core.domain import validate_record
     from medbill_core.services.guarantors import resolve_guarantor
     from medbill_core.services.payments import (
@@ -110,13 +116,18 @@ def record(
             "claim_id": work.claims.resolve(claim) if claim is not None else None,
             "received_on": on}, record="payment")
         result = record_payment(work, payment, overpayment=decision,
-                                confirmed_date=confirm_date) if guarantor_id is None \
+                                confirmed_date=confirm_date,
+                                allow_duplicate=allow_duplicate) if guarantor_id is None \
             else record_guarantor_payment(work, guarantor_id, payment, overpayment=decision,
-                                          confirmed_date=confirm_date)
+                                          confirmed_date=confirm_date,
+                                          allow_duplicate=allow_duplicate)
+    for message in result.warnings:
+        warn(message)
     if as_json:
         print_json({"payment_id": result.payment_id,
                     "applied": {str(c): str(a) for c, a in result.applied.items()},
-                    "credit": str(result.credit), "refunded": str(result.refunded)})
+                    "credit": str(result.credit), "refunded": str(result.refunded),
+                    "warnings": list(result.warnings)})
         return
     applied = ", ".join(f"claim {c}: {a}" for c, a in result.applied.items()) or "nothing"
     console.print(f"payment {result.payment_id} recorded; applied {applied}; "

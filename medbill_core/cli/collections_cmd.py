@@ -22,6 +22,7 @@ from medbill_core.cli.common import (
     parse_money_option,
     print_json,
     print_table,
+    warn,
 )
 
 __all__ = ["collections_app"]
@@ -144,9 +145,13 @@ def payment_command(
     = None,
     direct: Annotated[bool, typer.Option(
         "--direct", help="The patient paid the practice itself: no agency fee")] = False,
+    allow_duplicate: Annotated[bool, typer.Option(
+        "--allow-duplicate", help="Post it although a payment of the same amount, date and "
+                                  "reference is posted on the placement (paid twice)")] = False,
     as_json: AsJson = False,
 ) -> None:
-    """Post what an agency collected: its remittance and its fee."""
+    """Post what an agency collected: its remittance and its fee. The same payment twice
+    (same amount, date and reference on the placement) is refused unless --allow-duplicate."""
     from medbill_core.services.collections import record_agency_payment
 
     money = parse_money_option(collected, "--collected", allow_zero=False)
@@ -154,7 +159,10 @@ def payment_command(
     medbill = open_app()
     with medbill.unit_of_work() as work:
         result = record_agency_payment(work, placement_id, money, received_on=day,
-                                       reference=reference, direct=direct)
+                                       reference=reference, direct=direct,
+                                       allow_duplicate=allow_duplicate)
+    for message in result.warnings:
+        warn(message)
     if as_json:
         print_json({"agency_payment_id": result.payment_id, "collected": str(result.collected),
                     "fee": str(result.fee), "net": str(result.net),

@@ -49,6 +49,7 @@ from medbill_core.errors import (
 )
 from medbill_core.financing_providers import FinancingError
 from medbill_core.services.idempotency import IdempotencyKeyReused, RequestInFlight
+from medbill_core.services.payments import DuplicatePayment
 
 log = logging.getLogger("medbill.http")
 
@@ -65,6 +66,7 @@ STATUSES: tuple[tuple[type[MedbillError], int, str, str], ...] = (
     (NotFound, 404, "not-found", "Not found"),
     (IllegalTransition, 409, "illegal-transition", "Illegal claim transition"),
     (RequestInFlight, 409, "request-in-flight", "Request in progress"),
+    (DuplicatePayment, 409, "duplicate-payment", "Payment already posted"),
     (LedgerError, 409, "ledger-rule", "Ledger rule"),
     (IdempotencyKeyReused, 422, "idempotency-key-reused", "Idempotency key reused"),
     (ValidationFailed, 422, "validation-failed", "Validation failed"),

@@ -331,11 +331,13 @@ def _post(work: UnitOfWork, row: CardPaymentRow) -> None:
     # the card is charged: money beyond what is owed now (a balance paid another way since
     # the intent was made) stays with the patient as a credit rather than being refused
     overpayment = overpayment or Overpayment.CREDIT
+    # a second charge of the same card for the same amount on the same day is a second
+    # payment: the gateway charged it, and this row posts once (no duplicate check)
     if row.guarantor_id is not None:
         result = record_guarantor_payment(work, row.guarantor_id, payment,
-                                          overpayment=overpayment)
+                                          overpayment=overpayment, allow_duplicate=True)
     else:
-        result = record_payment(work, payment, overpayment=overpayment)
+        result = record_payment(work, payment, overpayment=overpayment, allow_duplicate=True)
     row.payment_id = result.payment_id
     row.status = CardPaymentStatus.SUCCEEDED.value
     row.succeeded_at = utcnow()

@@ -19,7 +19,10 @@ When the agency pays (:func:`record_agency_payment`), what it collected comes of
 bucket oldest service first: the remittance as ``agency_payment`` and the agency's fee (its
 percent of what it collected, rounded half-up to the cent) as ``agency_fee``, an adjustment
 with reason ``AGYFEE``; a payment the patient made to the practice directly (``direct``)
-carries no fee. When nothing is left the placement is ``paid``. **Recall**
+carries no fee. When nothing is left the placement is ``paid``. An agency payment is posted
+once: the same amount, received date, kind (agency or direct) and non-blank reference on the
+same placement as one posted before is refused (:class:`DuplicateAgencyPayment`) unless the
+caller says the agency really paid twice; without a reference it is a warning. **Recall**
 (:func:`recall_account`) moves what is left back to the patient bucket
 (``recall_from_agency``) and ends the placement.
 """
@@ -44,7 +47,7 @@ from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.money import CENT, ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
-from medbill_core.services.payments import settle_patient_claims
+from medbill_core.services.payments import DuplicatePayment, settle_patient_claims
 from medbill_core.storage.schema import (
     AgencyPaymentRow,
     ClaimRow,
@@ -309,15 +312,60 @@ class AgencyPaymentResult:
     #: what is still with the agency
     balance: Decimal
     status: PlacementStatus
+    #: what the caller should show: a payment without a reference that looks like one
+    #: posted before on the placement (same amount and date) was recorded
+    warnings: tuple[str, ...] = ()
+
+
+class DuplicateAgencyPayment(DuplicatePayment):
+    """An agency payment repeating one posted on the same placement: the same amount,
+    received date, kind and reference. Nothing was written."""
+
+
+def _check_agency_duplicate(work: UnitOfWork, row: CollectionPlacementRow, collected: Decimal,
+                            day: date, reference: str | None,
+                            direct: bool) -> tuple[str, ...]:
+    """Refuse an exact repeat of an agency payment posted on the placement (a non-blank
+    reference); without a reference the same figures are a warning, returned.
+
+    :raises DuplicateAgencyPayment: an exact repeat.
+    """
+    earlier = work.session.execute(
+        select(AgencyPaymentRow.id, AgencyPaymentRow.reference).where(
+            AgencyPaymentRow.placement_id == row.id, AgencyPaymentRow.collected == collected,
+            AgencyPaymentRow.received_on == day, AgencyPaymentRow.direct == direct)
+        .order_by(AgencyPaymentRow.id)).all()
+    if not earlier:
+        return ()
+    kind = "direct payment" if direct else "agency payment"
+    shown = " ".join((reference or "").split())
+    if not shown:
+        ids = ", ".join(f"#{payment_id}" for payment_id, _ in earlier)
+        return (f"placement {row.id}: {kind} of {collected} on {day.isoformat()} has no "
+                f"reference and the same amount and date as {kind} {ids}: recorded as "
+                "another payment",)
+    for payment_id, stated in earlier:
+        if " ".join((stated or "").split()).casefold() == shown.casefold():
+            payer = "patient" if direct else "agency"
+            raise DuplicateAgencyPayment(
+                f"placement {row.id}: {kind} of {collected} (remittance "
+                f"{' '.join((stated or '').split())}) on "
+                f"{day.isoformat()} is already posted ({kind} #{payment_id}); post it again "
+                f"with --allow-duplicate if the {payer} really paid twice", payment_id)
+    return ()
 
 
 def record_agency_payment(work: UnitOfWork, placement_id: int, collected: Decimal, *,
                           received_on: date | None = None, reference: str | None = None,
-                          direct: bool = False) -> AgencyPaymentResult:
+                          direct: bool = False,
+                          allow_duplicate: bool = False) -> AgencyPaymentResult:
     """Post what an agency collected on a placement: its remittance (collected less its fee)
     as ``agency_payment``, its fee as ``agency_fee``; ``direct``: the patient paid the
-    practice itself (no fee).
+    practice itself (no fee). ``allow_duplicate``: it repeats a payment posted on the
+    placement on purpose (the agency really paid twice).
 
+    :raises DuplicateAgencyPayment: the same amount, date, kind and reference as a payment
+        posted on the placement, and no ``allow_duplicate``.
     :raises ValidationFailed: the placement is not open, or the amount is not positive or
         more than the agency holds.
     """
@@ -327,6 +375,9 @@ def record_agency_payment(work: UnitOfWork, placement_id: int, collected: Decima
     collected = checked_amount(collected, record, "amount")
     if collected <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
+    day = received_on or date.today()
+    warnings = () if allow_duplicate else _check_agency_duplicate(
+        work, row, collected, day, reference, direct)
     held = _bucket_balances(work, row.patient_id, LedgerEntryRow.agency_delta)
     balance = sum((b for _, b in held), ZERO)
     if collected > balance:
@@ -355,7 +406,6 @@ def record_agency_payment(work: UnitOfWork, placement_id: int, collected: Decima
             break
     sequence = (work.session.scalar(select(func.count()).select_from(AgencyPaymentRow).where(
         AgencyPaymentRow.placement_id == placement_id)) or 0) + 1
-    day = received_on or date.today()
     posting = work.ledger.post(f"agency:placement:{row.id}:payment:{sequence}",
                                "agency_payment", lines, effective_date=day,
                                memo="direct payment on a placed account" if direct
@@ -376,7 +426,7 @@ def record_agency_payment(work: UnitOfWork, placement_id: int, collected: Decima
                  details={"agency_payment_id": payment.id, "collected": str(collected),
                           "fee": str(fee), "direct": direct})
     return AgencyPaymentResult(payment.id, collected, fee, collected - fee, left,
-                               PlacementStatus(row.status))
+                               PlacementStatus(row.status), warnings)
 
 
 def _placement(work: UnitOfWork, row: CollectionPlacementRow) -> Placement:

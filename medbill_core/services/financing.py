@@ -297,8 +297,10 @@ def _post(work: UnitOfWork, row: FinancingReferralRow) -> None:
     # the lender paid what it approved: money beyond what the family owes by now (paid
     # another way since the referral) stays with them as a credit rather than being refused;
     # what the lender kept of it is the practice's expense, not the family's debt
+    # the referral's row posts its payment once (under a lock): no duplicate check
     result = record_guarantor_payment(work, row.guarantor_id, payment,
-                                      overpayment=Overpayment.CREDIT, fee=row.merchant_fee)
+                                      overpayment=Overpayment.CREDIT, fee=row.merchant_fee,
+                                      allow_duplicate=True)
     row.payment_id = result.payment_id
     row.status = ReferralStatus.POSTED.value
     row.posted_at = utcnow()

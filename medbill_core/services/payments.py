@@ -7,6 +7,12 @@ What is left over needs a decision: keep it as a **credit** on the account, or
 nothing is written. A credit can later be refunded or applied to open balances; a
 returned payment takes back everything it applied.
 
+A payment is posted once: one repeating a payment already posted and not reversed, with the
+same patient (or guarantor), amount, received date, method and the same non-blank reference
+(a check number, a card reference), is refused and names the earlier payment, unless the
+caller says the patient really paid twice (``allow_duplicate``). Without a reference the same
+figures are only a warning (cash may be paid twice in a day).
+
 A payment can arrive less a fee its intermediary kept (a patient-financing lender's merchant
 fee, :mod:`medbill_core.services.financing`): the patient's balance drops by the whole
 amount, the practice receives the amount less the fee. The fee is carved out of what the
@@ -74,12 +80,25 @@ class Overpaid(LedgerError):
         self.owed = owed
 
 
+class DuplicatePayment(LedgerError):
+    """A payment repeating one already posted and not reversed: the same patient (or
+    guarantor), amount, received date, method and reference. Nothing was written."""
+
+    def __init__(self, message: str, payment_id: int) -> None:
+        super().__init__(message)
+        #: the payment it repeats
+        self.payment_id = payment_id
+
+
 @dataclass(frozen=True)
 class PaymentResult:
     payment_id: int
     applied: dict[int, Decimal]
     credit: Decimal
     refunded: Decimal
+    #: what the caller should show beside the result: a payment without a reference that
+    #: looks like one posted before (same patient, amount, date and method) was recorded
+    warnings: tuple[str, ...] = ()
 
 
 def patient_claim_balances(work: UnitOfWork, patient_id: int) -> list[tuple[int, Decimal]]:
@@ -134,13 +153,68 @@ def _carve_fee(lines: list[LedgerLine], fee: Decimal) -> list[LedgerLine]:
     return carved
 
 
+def _reference_key(reference: str | None) -> str | None:
+    """A payment's reference as two references are compared (spacing and case aside);
+    ``None``: blank."""
+    words = " ".join((reference or "").split())
+    return words.casefold() or None
+
+
+def _check_duplicate(work: UnitOfWork, payment: Payment,
+                     guarantor_id: int | None) -> tuple[str, ...]:
+    """Refuse ``payment`` when it repeats one already posted and not reversed: the same
+    patient (or guarantor), amount, received date, method and the same non-blank reference
+    (a check number, a card reference). Without a reference the same figures are only a
+    warning (cash may be paid twice in a day): returned for the caller to show.
+
+    :raises DuplicatePayment: an exact repeat of a posted payment.
+    """
+    # one payment for a patient at a time: two copies of one check posted at once (a form
+    # sent twice) are checked one after the other (PostgreSQL; SQLite writes one at a time)
+    work.session.execute(select(PatientRow.id).where(PatientRow.id == payment.patient_id)
+                         .with_for_update())
+    whose = PaymentRow.patient_id == payment.patient_id
+    if guarantor_id is not None:
+        whose = or_(whose, PaymentRow.guarantor_id == guarantor_id)
+    earlier = work.session.execute(
+        select(PaymentRow.id, PaymentRow.reference).where(
+            whose, PaymentRow.amount == payment.amount,
+            PaymentRow.received_on == payment.received_on,
+            PaymentRow.method == payment.method.value, PaymentRow.reversed_on.is_(None))
+        .order_by(PaymentRow.id)).all()
+    if not earlier:
+        return ()
+    reference = _reference_key(payment.reference)
+    method = payment.method.value
+    day = payment.received_on.isoformat()
+    if reference is None:
+        ids = ", ".join(f"#{payment_id}" for payment_id, _ in earlier)
+        return (f"payment of {payment.amount} by {method} on {day} has no reference and "
+                f"the same {'guarantor' if guarantor_id is not None else 'patient'}, "
+                f"amount, date and method as payment {ids}: recorded as another payment "
+                "(reverse it if it was posted twice)",)
+    for payment_id, stated in earlier:
+        if _reference_key(stated) == reference:
+            shown = " ".join((stated or "").split())  # as the earlier payment has it
+            raise DuplicatePayment(
+                f"payment of {payment.amount} by {method} {shown} on {day} is already "
+                f"posted (payment #{payment_id}); post it again with --allow-duplicate if "
+                "the patient really paid twice", payment_id)
+    return ()
+
+
 def record_payment(work: UnitOfWork, payment: Payment, *,
                    overpayment: Overpayment | None = None,
-                   confirmed_date: bool = False) -> PaymentResult:
+                   confirmed_date: bool = False,
+                   allow_duplicate: bool = False) -> PaymentResult:
     """Record and apply a patient payment (see the module docstring for the rules).
 
     :param confirmed_date: the caller confirmed a received date outside
         :data:`~medbill_core.services.date_rules.PAYMENT_RECEIVED`.
+    :param allow_duplicate: the payment is meant to repeat one already posted (the patient
+        really paid twice); without it an exact repeat is refused (:func:`_check_duplicate`).
+    :raises DuplicatePayment: the same patient, amount, date, method and reference as a
+        payment posted and not reversed, and no ``allow_duplicate``.
     :raises LedgerError: the payment exceeds what is owed and no overpayment decision
         was given, or it names a claim of another patient.
     :raises ValidationFailed: the received date is implausible and not confirmed.
@@ -166,7 +240,7 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
     return _apply_payment(
         work, payment, [(payment.patient_id, cid, bal) for cid, bal in balances],
         [(payment.patient_id, on_account)] if on_account else [], overpayment=overpayment,
-        guarantor_id=None,
+        guarantor_id=None, allow_duplicate=allow_duplicate,
         where=f" on claim {payment.claim_id}" if payment.claim_id else "")
 
 
@@ -174,11 +248,14 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
                    balances: list[tuple[int, int, Decimal]],
                    on_account: list[tuple[int, Decimal]], *,
                    overpayment: Overpayment | None, guarantor_id: int | None,
-                   where: str = "", fee: Decimal = ZERO) -> PaymentResult:
+                   allow_duplicate: bool, where: str = "",
+                   fee: Decimal = ZERO) -> PaymentResult:
     """Store ``payment`` and apply it to ``balances`` ((patient, claim, balance), in order),
     then to what ``on_account`` patients owe on no claim; the rest is a credit (or refund) on
     ``payment.patient_id``'s account. ``fee``: what an intermediary kept of it (see the
-    module docstring)."""
+    module docstring). An exact repeat of a posted payment is refused first, unless
+    ``allow_duplicate`` (:func:`_check_duplicate`)."""
+    warnings = () if allow_duplicate else _check_duplicate(work, payment, guarantor_id)
     owed = sum((bal for _, _, bal in balances), ZERO) + sum((a for _, a in on_account), ZERO)
     remaining = payment.amount
     if remaining > owed and overpayment is None:
@@ -256,7 +333,7 @@ def _apply_payment(work: UnitOfWork, payment: Payment,
         counted += _credit_installments(work, patient_id, amount)
     row.plan_counted = counted
     settle_patient_claims(work, applied, f"patient payment {row.id}")
-    return PaymentResult(row.id, applied, credit, refunded)
+    return PaymentResult(row.id, applied, credit, refunded, warnings)
 
 
 def family_of(work: UnitOfWork, guarantor_id: int) -> list[int]:
@@ -306,14 +383,17 @@ def _held(work: UnitOfWork) -> set[int]:
 def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payment, *,
                              overpayment: Overpayment | None = None,
                              confirmed_date: bool = False,
-                             fee: Decimal | None = None) -> PaymentResult:
+                             fee: Decimal | None = None,
+                             allow_duplicate: bool = False) -> PaymentResult:
     """One payment for a guarantor's whole family (a check for a family statement): applied
     across the guarantor's patients oldest service first, then to what their accounts owe on
     no claim (returned-item fees), each application audited. ``payment.patient_id`` is
     ignored: the payment is recorded on the family's first patient (:func:`family_of`),
     whose account keeps any credit. ``fee``: what an intermediary kept of the payment (a
-    lender's merchant fee; see the module docstring).
+    lender's merchant fee; see the module docstring). ``allow_duplicate``: as for
+    :func:`record_payment` (the same guarantor, amount, date, method and reference).
 
+    :raises DuplicatePayment: an exact repeat of a posted payment, no ``allow_duplicate``.
     :raises NotFound: no such guarantor.
     :raises ValidationFailed: the guarantor answers for no patient, the payment names a
         claim (pay one claim with ``--patient``), or the fee is negative or more than the
@@ -338,6 +418,7 @@ def record_guarantor_payment(work: UnitOfWork, guarantor_id: int, payment: Payme
                   if (owed := _on_account_balance(work, pid)) > ZERO]
     return _apply_payment(work, payment, family_claim_balances(work, family), on_account,
                           overpayment=overpayment, guarantor_id=guarantor_id,
+                          allow_duplicate=allow_duplicate,
                           where=f" by guarantor {guarantor_id}'s patients", fee=kept)
 
 

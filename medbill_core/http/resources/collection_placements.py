@@ -26,6 +26,7 @@ from medbill_core.http.validation import validated
 from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.collections import (
+    DuplicateAgencyPayment,
     Placement,
     PlacementStatus,
     list_placements,
@@ -40,6 +41,11 @@ router = APIRouter(prefix="/v1/collection-placements", tags=["collections"],
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such record"}}
 LISTING = "collection-placements"
+DUPLICATE: dict[int | str, dict[str, Any]] = {
+    409: PROBLEM_RESPONSES[500] | {
+        "description": "The same payment is posted on the placement already "
+                       "(duplicate-payment), or a request with this Idempotency-Key is "
+                       "still in progress"}}
 
 
 class PlacementOut(BaseModel):
@@ -78,6 +84,10 @@ class AgencyPayment(RequestBody):
     received_on: date | None = None
     reference: str | None = Field(default=None, max_length=40)
     direct: bool = Field(default=False, description="the patient paid the practice: no fee")
+    allow_duplicate: bool = Field(default=False, description=(
+        "post it although a payment of the same amount, date, kind and reference is posted "
+        "on the placement (the agency really paid twice); without it such a payment is a 409 "
+        "duplicate-payment"))
 
 
 class AgencyPaymentOut(BaseModel):
@@ -87,6 +97,9 @@ class AgencyPaymentOut(BaseModel):
     net: str
     balance: str
     status: PlacementStatus
+    warnings: list[str] = Field(default_factory=list, description=(
+        "a payment without a reference with the same amount and date as one posted on the "
+        "placement before (recorded all the same)"))
 
 
 @router.get("", response_model=PlacementList, summary="List collection placements")
@@ -127,17 +140,23 @@ def recall(request: Request, placement_id: RowId, body: Recall,
 
 
 @router.post("/{placement_id}/payments", status_code=201, response_model=AgencyPaymentOut,
-             summary="Post what an agency collected", responses=NOT_FOUND | IN_FLIGHT)
+             summary="Post what an agency collected", responses=NOT_FOUND | DUPLICATE)
 def agency_payment(request: Request, placement_id: RowId, body: AgencyPayment,
                    principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_POST))],
                    idempotency: IdempotencyParam) -> Response:
     body = validated(AgencyPayment, body.model_dump())
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
-        result = record_agency_payment(work, placement_id, body.collected,
-                                       received_on=body.received_on, reference=body.reference,
-                                       direct=body.direct)
+        try:
+            result = record_agency_payment(work, placement_id, body.collected,
+                                           received_on=body.received_on,
+                                           reference=body.reference, direct=body.direct,
+                                           allow_duplicate=body.allow_duplicate)
+        except DuplicateAgencyPayment as exc:  # the service's text names the CLI option
+            raise DuplicateAgencyPayment(exc.message.replace(
+                "post it again with --allow-duplicate", "send allow_duplicate: true"),
+                exc.payment_id) from None
         out = AgencyPaymentOut(agency_payment_id=result.payment_id,
                                collected=str(result.collected), fee=str(result.fee),
                                net=str(result.net), balance=str(result.balance),
-                               status=result.status)
+                               status=result.status, warnings=list(result.warnings))
         return idempotency.respond(work, 201, out.model_dump(mode="json"))

@@ -34,6 +34,7 @@ from medbill_core.http.validation import validated
 from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services.payments import (
+    DuplicatePayment,
     Overpaid,
     Overpayment,
     PaymentStatus,
@@ -52,8 +53,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: PROBLEM_RESPONSES[500] | {
         "description": "A ledger rule refused it (ledger-rule: more than is owed without an "
-                       "overpayment decision), or a request with this Idempotency-Key is "
-                       "still in progress"}}
+                       "overpayment decision; duplicate-payment: the same payment is posted "
+                       "already), or a request with this Idempotency-Key is still in "
+                       "progress"}}
 
 
 class PaymentOut(BaseModel):
@@ -101,6 +103,12 @@ class PaymentDetail(PaymentOut):
     applications: list[Application] = Field(description="what it applied to each claim")
 
 
+class PostedPayment(PaymentDetail):
+    warnings: list[str] = Field(default_factory=list, description=(
+        "what to look at: a payment without a reference with the same patient, amount, date "
+        "and method as one posted before (recorded all the same)"))
+
+
 class PaymentPage(BaseModel):
     data: list[PaymentOut]
     next_cursor: str | None = Field(description="pass as cursor for the next page; null on "
@@ -124,6 +132,10 @@ class NewPayment(RequestBody):
     confirm_date: bool = Field(default=False, description=(
         "accept a date further ahead or back than usual (checked: "
         "received_on: not ahead of today, at most 365 days back)"))
+    allow_duplicate: bool = Field(default=False, description=(
+        "post it although a payment with the same patient, amount, received date, method "
+        "and reference is posted and not reversed (the patient really paid twice); without "
+        "it such a payment is a 409 duplicate-payment"))
 
 
 class NewRefund(RequestBody):
@@ -180,27 +192,36 @@ def read_payment(request: Request,
     return model_response(_detail(summary, applications))
 
 
-@router.post("", status_code=201, response_model=PaymentDetail, summary="Record a payment",
+@router.post("", status_code=201, response_model=PostedPayment, summary="Record a payment",
              responses=NOT_FOUND | CONFLICT)
 def create_payment(request: Request, body: NewPayment,
                    principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_POST))],
                    idempotency: IdempotencyParam) -> Response:
     """Record a patient payment and apply it (201, ``Location`` names it). Sent again with
-    the same ``Idempotency-Key`` and body, it answers the same without a second payment."""
+    the same ``Idempotency-Key`` and body, it answers the same without a second payment; the
+    same payment sent again without it (same patient, amount, date, method and reference as
+    one posted and not reversed) is a 409 ``duplicate-payment`` unless ``allow_duplicate``."""
     payment = validated(Payment, {
-        **body.model_dump(exclude={"overpayment", "received_on", "confirm_date"}),
+        **body.model_dump(exclude={"overpayment", "received_on", "confirm_date",
+                                   "allow_duplicate"}),
         "received_on": body.received_on or date.today()})
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         try:
             result = record_payment(work, payment, overpayment=body.overpayment,
-                                    confirmed_date=body.confirm_date)
+                                    confirmed_date=body.confirm_date,
+                                    allow_duplicate=body.allow_duplicate)
         except Overpaid as exc:  # the service's text quotes the amount sent, and CLI options
             raise LedgerError(f"the payment exceeds the {exc.owed} it may pay; send "
                               "overpayment: credit (keep the rest on the account) or refund "
                               "(give it back)") from None
+        except DuplicatePayment as exc:  # the service's text names the CLI option
+            raise DuplicatePayment(exc.message.replace(
+                "post it again with --allow-duplicate", "send allow_duplicate: true"),
+                exc.payment_id) from None
         detail = _detail(get_payment(work, result.payment_id),
                          payment_applications(work, result.payment_id))
-        return idempotency.respond(work, 201, detail.model_dump(mode="json"),
+        posted = PostedPayment(**detail.model_dump(), warnings=list(result.warnings))
+        return idempotency.respond(work, 201, posted.model_dump(mode="json"),
                                    {"Location": f"/v1/payments/{result.payment_id}"})
 
 
