@@ -42,6 +42,10 @@ class UnitOfWork:
     session: Session
     actor: str
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    #: run after the transaction was rolled back because the block raised (each in a
+    #: transaction of its own, if it writes): what must be remembered although the work
+    #: failed, such as a request a payment gateway refused (its key is spent)
+    after_rollback: list[Callable[[], None]] = field(default_factory=list)
     #: who acts (a user or an API key, in one practice with one role); None for the
     #: installation's own work (migrations, the worker's dispatch, tests of one service)
     principal: Principal | None = None
@@ -232,12 +236,23 @@ class Medbill:
                 yield UnitOfWork(self, session, actor, principal=principal)
             return
         # webhook_outbox.bound: lifecycle hooks record their webhook events into this session
-        with tenancy.acting_in(practice_id), \
-                self.database.transaction(autoflush=autoflush) as session, \
-                webhook_outbox.bound(session):
-            tenancy.scoped(session, practice_id)
-            work = UnitOfWork(self, session, actor, principal=principal)
-            yield work
+        work: UnitOfWork | None = None
+        try:
+            with tenancy.acting_in(practice_id), \
+                    self.database.transaction(autoflush=autoflush) as session, \
+                    webhook_outbox.bound(session):
+                tenancy.scoped(session, practice_id)
+                work = UnitOfWork(self, session, actor, principal=principal)
+                yield work
+        except Exception as exc:
+            for undone in work.after_rollback if work is not None else ():
+                try:
+                    undone()
+                except Exception as failed:  # the block's own error is the one to report
+                    log.error("after a rollback (%s): %s failed", type(exc).__name__,
+                              type(failed).__name__)
+            raise
+        assert work is not None  # the block ran
         for callback in work.after_commit:
             callback()
 

@@ -135,7 +135,18 @@ class PermissionDenied(MedbillError):
 
 class GatewayError(SubmissionError):
     """A payment gateway could not be reached, or refused a request (not a decline: a
-    declined card is a failed payment). The message names the gateway, never card data."""
+    declined card is a failed payment). The message names the gateway, never card data.
+
+    :param refused: the gateway answered and refused the request (a 4xx: it did nothing and
+        stored that answer under the request's idempotency key); ``False`` (the default):
+        it could not be reached, timed out or failed (a 5xx), and may have done it, so a
+        retry must send the same key. Since plugin API 1.9.
+    """
+
+    def __init__(self, message: str, *, claim_number: str | None = None,
+                 refused: bool = False) -> None:
+        super().__init__(message, claim_number=claim_number)
+        self.refused = refused
 
 
 class WebhookRefused(MedbillError):

@@ -83,6 +83,10 @@ Changes by version
 * **1.8** :class:`~medbill_core.errors.SubmissionError` names the claim it is about
   (``claim_number``): a claim :func:`medbill_encode_claims` cannot encode is taken out of its
   payer's batch and sent back to draft, and the payer's other claims are sent.
+* **1.9** :class:`~medbill_core.errors.GatewayError` says whether the gateway answered and
+  refused the request (``refused=True``: a 4xx, nothing done) or may have done it (the
+  default: unreachable, a timeout, a 5xx): a refused card refund leaves the next attempt a
+  fresh idempotency key, a failed one keeps the key for the retry.
 """
 
 from __future__ import annotations
@@ -135,7 +139,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.8"
+API_VERSION = "1.9"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"

@@ -149,7 +149,7 @@ def test_without_the_rename_the_old_name_is_an_unknown_hook() -> None:
 
 # -- the API version a plugin needs ------------------------------------------------------------
 
-@pytest.mark.parametrize("needed", ["1.9", "2.0", "0.9", "one"])
+@pytest.mark.parametrize("needed", ["1.10", "2.0", "0.9", "one"])
 def test_a_plugin_needing_another_api_stops_start_up_naming_both_versions(needed: str) -> None:
     plugin = make_line_plugin()
     plugin.MEDBILL_API = needed

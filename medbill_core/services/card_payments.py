@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 
 from medbill_core import audit
 from medbill_core.domain import Payment, PaymentMethodKind
-from medbill_core.errors import NotFound, ValidationFailed
+from medbill_core.errors import GatewayError, NotFound, ValidationFailed
 from medbill_core.gateways import (
     GatewayCapability,
     GatewayEvent,
@@ -382,12 +382,18 @@ def refund_card_payment(work: UnitOfWork, card_payment_id: int, reason: str, *,
     if amount != row.amount and not gateway.supports(GatewayCapability.PARTIAL_REFUNDS):
         raise ValidationFailed(record, [("amount", f"payment gateway {row.gateway!r} refunds "
                                                    "whole payments only")])
+    # every attempt asked of the gateway has a row (a refused one too, see below), so the key
+    # is new for each attempt and the same for a retry of one whose answer never came back
     sequence = (work.session.scalar(select(func.count()).select_from(CardRefundRow).where(
         CardRefundRow.card_payment_id == row.id)) or 0) + 1
-    answer: GatewayRefund = _call(
-        work, gateway, "refund", row.intent_id, amount=amount,
-        idempotency_key=f"medbill-{row.reference}-refund-{sequence}",
-        reason="requested_by_customer")
+    key = f"medbill-{row.reference}-refund-{sequence}"
+    try:
+        answer: GatewayRefund = _call(work, gateway, "refund", row.intent_id, amount=amount,
+                                      idempotency_key=key, reason="requested_by_customer")
+    except GatewayError as exc:
+        if exc.refused:  # the gateway keeps its refusal under the key: never send it again
+            _remember_refusal(work, row, key, amount, reason, exc.message)
+        raise
     refund = CardRefundRow(card_payment_id=row.id, gateway=row.gateway,
                            refund_id=answer.refund_id, amount=amount,
                            status=GatewayRefundStatus.PENDING.value, reason=reason.strip()[:500],
@@ -399,6 +405,34 @@ def refund_card_payment(work: UnitOfWork, card_payment_id: int, reason: str, *,
                  details={"card_refund_id": refund.id, "amount": str(amount)})
     apply_gateway_refund(work, row.gateway, answer)
     return _view(work, _row(work, card_payment_id))
+
+
+def _remember_refusal(work: UnitOfWork, row: CardPaymentRow, key: str, amount: Decimal,
+                      reason: str, refusal: str) -> None:
+    """Keep a refund the gateway refused as a ``failed`` card refund (its ``refund_id`` the
+    idempotency key it was sent with: the gateway made none) once the refusing transaction
+    is rolled back: the error is still raised, and the next attempt is sent with a new key
+    (the gateway answers a key it refused with the same refusal, or refuses another amount
+    under it, for ever)."""
+    card_payment_id, gateway, practice_id = row.id, row.gateway, row.practice_id
+    app, principal, actor = work.app, work.principal, work.actor
+
+    def remember() -> None:
+        context = app.unit_of_work(principal=principal) if principal is not None \
+            else app.unit_of_work(actor, practice_id=practice_id)
+        with context as again:
+            refused = CardRefundRow(card_payment_id=card_payment_id, gateway=gateway,
+                                    refund_id=key, amount=amount,
+                                    status=GatewayRefundStatus.FAILED.value,
+                                    reason=reason.strip()[:500], failure_reason=refusal[:255],
+                                    created_by=actor)
+            again.session.add(refused)
+            again.session.flush()
+            audit.record(again.session, actor=actor, action="card_payment.refund_refused",
+                         entity_type="card_payment", entity_id=card_payment_id,
+                         details={"card_refund_id": refused.id, "amount": str(amount)})
+
+    work.after_rollback.append(remember)
 
 
 def apply_gateway_refund(work: UnitOfWork, gateway: str, answer: GatewayRefund) -> Applied:

@@ -321,3 +321,65 @@ def test_a_phone_payment_on_the_command_line(tmp_path: Path, medbill_backend: st
          "--amount", "1.00"], input="4242424242424242\n")
     assert prompted.exit_code == 0, prompted.output
     assert "succeeded" in prompted.output and "4242424242424242" not in prompted.output
+
+
+def test_a_refused_refund_leaves_the_next_attempt_a_new_key(
+        medbill_app: Medbill, api: httpx.Client, gateway_server: BackgroundServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway keeps each answer under its idempotency key: a refund it refused (more than
+    it still holds: 40.00 was refunded on its own dashboard) must not leave the corrected
+    attempt the same key (the simulator would refuse another amount under it for ever), while
+    a retry of an attempt whose answer was lost (medbill stopped after sending) keeps its key
+    and refunds once."""
+    from medbill_core.errors import GatewayError
+    from medbill_core.services import card_payments
+    from medbill_core.services.card_payments import refund_card_payment
+    from medbill_core.storage.schema import CardRefundRow
+
+    patient_id = owing(medbill_app, "100.00")
+    created = create(api, patient_id)
+    browser_pays(gateway_server, created["gateway_payment_id"], "pm_card_visa")
+    api.post(f"/v1/card-payments/{created['id']}/confirm", headers=FRONT)
+    intent = gateway_server.simulator.gateway.intents[created["gateway_payment_id"]]
+    outside = httpx.post(f"{gateway_server.base_url}/v1/refunds", headers={
+        "Authorization": f"Bearer {API_KEY}"}, json={
+        "payment_intent": created["gateway_payment_id"], "amount": 4000})
+    assert outside.status_code == 200, outside.text
+    # medbill still counts 100.00 to refund; the gateway holds 60.00
+    refused = api.post(f"/v1/card-payments/{created['id']}/refunds",
+                       json={"reason": "closed account"}, headers=MANAGER)
+    assert refused.status_code == 502, refused.text
+    assert refused.json()["detail"] == ("payment gateway 'mock' answered 400 "
+                                        "(amount_too_large)")
+    with medbill_app.unit_of_work(read_only=True) as work:
+        kept = work.session.scalars(select(CardRefundRow)).all()
+        assert [(r.status, r.amount, r.posting_id) for r in kept] == [
+            ("failed", D("100.00"), None)]
+        assert kept[0].failure_reason == "payment gateway 'mock' answered 400 (amount_too_large)"
+    assert owed(medbill_app, patient_id) == D("0.00")  # nothing posted
+    # the corrected attempt goes through (it was refused for ever under the spent key)
+    corrected = api.post(f"/v1/card-payments/{created['id']}/refunds",
+                         json={"amount": "30.00", "reason": "closed account"}, headers=MANAGER)
+    assert corrected.status_code == 201, corrected.text
+    assert (corrected.json()["status"], corrected.json()["refunded"]) == (
+        "partially_refunded", "30.00")
+    assert intent["amount_refunded"] == 7000
+    assert owed(medbill_app, patient_id) == D("30.00")
+
+    # medbill stops after the gateway refunded (its transaction rolled back): the retry of the
+    # same attempt is sent with the same key and answered with the same refund, not another
+    def stopped(*args: Any, **kwargs: Any) -> Any:
+        raise GatewayError("payment gateway 'mock' is unreachable (ReadTimeout) after 2 "
+                           "attempt(s)")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(card_payments, "apply_gateway_refund", stopped)
+        with pytest.raises(GatewayError), medbill_app.unit_of_work() as work:
+            refund_card_payment(work, created["id"], "courtesy", amount=D("20.00"))
+    assert intent["amount_refunded"] == 9000  # the gateway did it
+    with medbill_app.unit_of_work() as work:
+        view = refund_card_payment(work, created["id"], "courtesy", amount=D("20.00"))
+    assert intent["amount_refunded"] == 9000  # once
+    assert (view.status.value, view.refunded) == ("partially_refunded", D("50.00"))
+    assert [r.status for r in view.refunds] == ["failed", "succeeded", "succeeded"]
+    assert owed(medbill_app, patient_id) == D("50.00")

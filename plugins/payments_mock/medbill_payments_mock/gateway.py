@@ -107,8 +107,9 @@ class MockGateway(PaymentGateway):
                     return answer
                 code = _error_code(response)
                 problem = f"answered {response.status_code} ({code})"
-                if response.status_code < 500:
-                    raise GatewayError(f"payment gateway {self.identifier!r} {problem}")
+                if response.status_code < 500:  # refused: it did nothing (never retried)
+                    raise GatewayError(f"payment gateway {self.identifier!r} {problem}",
+                                       refused=True)
             if attempt > self.settings.max_retries:
                 raise GatewayError(f"payment gateway {self.identifier!r} {problem}"
                                    f" after {attempt} attempt(s)")

@@ -181,6 +181,7 @@ def test_a_gateway_that_is_down_is_one_safe_line() -> None:
     assert message == ("payment gateway 'mock' is unreachable (ConnectError) after 3 "
                        "attempt(s)")
     assert down.last_attempts == 3 and "77.77" not in message
+    assert not caught.value.refused  # it may have been done: a retry sends the same key
 
 
 def test_a_retry_after_a_5xx_reuses_the_idempotency_key(server, simulator) -> None:
@@ -206,6 +207,7 @@ def test_a_retry_after_a_5xx_reuses_the_idempotency_key(server, simulator) -> No
 
 
 def test_a_4xx_is_not_retried(gateway, simulator) -> None:
-    with pytest.raises(GatewayError, match="404 .resource_missing"):
+    with pytest.raises(GatewayError, match="404 .resource_missing") as caught:
         gateway.retrieve_payment("pi_doesnotexist")
     assert gateway.last_attempts == 1
+    assert caught.value.refused  # answered and refused: nothing was done
