@@ -230,6 +230,8 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
 
     A 999, TA1 or 277 given here is applied as what it is (the output says so); an 837 or
     other X12 is refused. A file that failed (undecodable) is tried again when posted again.
+    An 835 whose trace was posted before with other figures for a claim posts nothing for
+    that claim: one error line per such claim (figures posted and this file's), exit 1.
     """
     import hashlib
 
@@ -255,12 +257,14 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
     note = f"{routing.description}, not an 835: applied as such" if routing.rerouted else None
     if as_json:
         print_json({"file": file.name, "kind": result.kind, "status": result.status,
-                    "detail": result.detail, "note": note})
+                    "detail": result.detail, "note": note, "differing": list(result.notices)})
     else:
         console.print(f"{file.name}: " + (f"{note}; " if note else "") + result.status
                       + (f" — {result.detail}" if result.detail else ""),
                       highlight=False, markup=False)
-    if result.status in ("undecodable", "failed"):
+    for line in result.notices:  # a trace posted before, now with other figures
+        print_problem(line)
+    if result.status in ("undecodable", "failed") or result.notices:
         raise typer.Exit(1)
 
 

@@ -159,6 +159,9 @@ class RemittancePostingResult:
     #: claim payments that do not balance or are not believable: exceptions, not posted
     #: (:mod:`.remittance_checks`)
     unbalanced: list[str] = field(default_factory=list)
+    #: (claim number, what differs, in words) of claim payments whose posting key (payer,
+    #: trace, claim, position) was posted with other figures: not posted again, reported
+    differing: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -994,6 +997,11 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
             "payer_id": remittance.payer_id, "payment_amount": str(row.payment_amount),
             "status": row.status, "claims_posted": len(result.posted),
             "duplicates": len(result.duplicates), "unmatched": len(result.unmatched)})
+    if result.differing:
+        audit.record(work.session, actor=work.actor, action="remittance.figures_differ",
+                     entity_type="remittance", entity_id=remittance.trace_number,
+                     details={"claims": [number for number, _ in result.differing],
+                              "remittance_id": row.id})
     result.remittance_id = row.id
     return result
 
@@ -1024,6 +1032,11 @@ def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingR
             created = _record_exception(work, key, remittance.trace_number, payment, claim)
             tally.exceptions.append((key, payment.paid, created))
             result.unmatched.append(payment.claim_number)
+            continue
+        changed = _changed_since_posted(work, key, remittance.trace_number, payment)
+        if changed is not None:  # the ledger keeps what was posted under the key
+            tally.duplicates.append((key, payment.paid))
+            result.differing.append((payment.claim_number, changed))
             continue
         unbelievable = unposted_reason(payment, claim)
         digest = hashlib.sha256(payment.model_dump_json().encode("utf-8")).digest()
@@ -1172,6 +1185,38 @@ def _paid_before(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
                     f"{answer.paid}, the same adjustments) with no reversal since: a "
                     "duplicate, not posted twice")
     return None
+
+
+def _figures_text(status: str, paid: Decimal, adjustments: list[dict[str, Any]]) -> str:
+    cas = " ".join(f"{item.get('group_code')}-{item.get('reason_code')} {item.get('amount')}"
+                   for item in adjustments)
+    return f"CLP02 {status}, paid {paid}, " + (f"adjustments {cas}" if cas else
+                                                "no adjustments")
+
+
+def _changed_since_posted(work: UnitOfWork, key: str, trace_number: str,
+                          payment: ClaimPayment) -> str | None:
+    """What differs, in words, when the answer under ``key`` was posted with other figures
+    (CLP02, paid, the adjustments): the payer re-sent the trace with other amounts. The
+    register and the ledger key on the payer and the trace, so nothing is posted again; the
+    caller reports it. ``None``: not posted yet, or posted with these figures."""
+    if not _already_posted(work, key):
+        return None
+    posted = work.session.execute(select(
+        ClaimAdjudicationRow.claim_status, ClaimAdjudicationRow.paid,
+        ClaimAdjudicationRow.adjustments).where(ClaimAdjudicationRow.posting_key == key)).first()
+    if posted is None:  # posted before answers were kept: nothing to compare with
+        return None
+    sent = [_adjustment_json(item) for item in payment.all_adjustments]
+    before = list(posted.adjustments or [])
+    if _answer_figures(posted.claim_status, posted.paid, before) == _answer_figures(
+            payment.status.value, payment.paid, sent):
+        return None
+    return (f"claim {payment.claim_number}: 835 {trace_number} posted "
+            f"{_figures_text(posted.claim_status, posted.paid, before)}; this file has "
+            f"{_figures_text(payment.status.value, payment.paid, sent)}: not posted (the "
+            "trace is posted already; the payer corrects an answer with a reversal and a new "
+            "trace)")
 
 
 def _already_posted(work: UnitOfWork, key: str) -> bool:

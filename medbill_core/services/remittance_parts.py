@@ -144,9 +144,12 @@ def remittance_summary(trace_number: str, result: RemittancePostingResult) -> st
     if result.held:
         kept += (f", {len(result.held)} reversals held until the answer they reverse "
                  "arrives")
+    differing = (f", {len(result.differing)} differing from what this trace posted, not "
+                 "posted (" + ", ".join(number for number, _ in result.differing) + ")"
+                 if result.differing else "")
     return (f"835 {trace_number}: {len(result.posted)} posted, "
             f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
-            + unbalanced + kept + flagged + out_of_balance)
+            + differing + unbalanced + kept + flagged + out_of_balance)
 
 
 class _Parts:
@@ -250,8 +253,11 @@ def _claims_per_part() -> int:
 
 
 def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument, row_id: int,
-                  total: int, on_progress: Callable[[int, int], None] | None = None) -> str:
+                  total: int, on_progress: Callable[[int, int], None] | None = None,
+                  notices: list[str] | None = None) -> str:
     """Post every remittance of ``document`` in parts; the summary of what was done.
+    ``notices``: gets one line per claim payment posted before under its key with other
+    figures (not posted again).
 
     ``row_id`` is the document's row (status ``posting``), ``total`` its number of claim
     payments (:func:`count_claim_payments`). A part that fails is rolled back and the error
@@ -263,6 +269,8 @@ def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument
     try:
         for remittance in _streams(app, adapter, document):
             result = _post_remittance(parts, remittance, on_progress)
+            if notices is not None:
+                notices.extend(line for _, line in result.differing)
             summary = remittance_summary(remittance.header.trace_number, result)
             if length <= _DETAIL_MAX:  # only what the detail column keeps
                 summaries.append(summary)

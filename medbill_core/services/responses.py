@@ -75,6 +75,9 @@ class IngestResult:
     #: the claims a 277CA in it rejected, with their STC codes (for the plain-language
     #: reasons ``responses fetch`` prints beside them)
     rejections: tuple[Rejection, ...] = ()
+    #: what must be told although the document was applied: one line per claim payment of
+    #: an 835 whose trace posted it with other figures (not posted again)
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,11 +316,13 @@ def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
 
 
 def apply_decoded(work: UnitOfWork, decoded: Any,
-                  on_progress: Callable[[int, int], None] | None = None) -> str:
+                  on_progress: Callable[[int, int], None] | None = None,
+                  notices: list[str] | None = None) -> str:
     """Apply one decoded response (or a list of them) to claims and the ledger;
-    ``on_progress(done, total)`` follows the claim payments of an 835."""
+    ``on_progress(done, total)`` follows the claim payments of an 835; ``notices`` gets a
+    line per claim payment an 835's trace posted before with other figures."""
     if isinstance(decoded, list):
-        return "; ".join(apply_decoded(work, item, on_progress) for item in decoded)
+        return "; ".join(apply_decoded(work, item, on_progress, notices) for item in decoded)
     if isinstance(decoded, FunctionalAcknowledgment):
         return apply_functional_ack(work, decoded)
     if isinstance(decoded, InterchangeAcknowledgment):
@@ -326,6 +331,8 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
         return apply_claim_acks(work, decoded)
     if isinstance(decoded, Remittance):
         result = post_remittance(work, decoded, on_progress=on_progress)
+        if notices is not None:
+            notices.extend(line for _, line in result.differing)
         return remittance_summary(decoded.trace_number, result)
     if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
         return f"{type(decoded).__name__} stored"
@@ -422,8 +429,9 @@ def _ingest(app: Medbill, document: InboundDocument,
                                 row.detail)
         queued = len(work.after_commit)
         savepoint = work.session.begin_nested()
+        notices: list[str] = []
         try:
-            detail = apply_decoded(work, decoded, on_progress)
+            detail = apply_decoded(work, decoded, on_progress, notices)
             savepoint.commit()
         except MedbillError as exc:
             # keep the document (and its failure) but none of its half-applied effects
@@ -435,7 +443,7 @@ def _ingest(app: Medbill, document: InboundDocument,
             return IngestResult(document.document_id, DocumentStatus.FAILED, row.kind, row.detail)
         _applied(work, row, detail)
         return IngestResult(document.document_id, DocumentStatus.APPLIED, row.kind, detail,
-                            rejections_in(decoded))
+                            rejections_in(decoded), tuple(notices))
 
 
 def _applied(work: UnitOfWork, row: InboundDocumentRow, detail: str) -> None:
@@ -467,8 +475,9 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
             else DocumentStatus.FAILED
         _release(app, row_id, status, exc.message[:500])
         return IngestResult(document.document_id, status, kind, exc.message[:500])
+    notices: list[str] = []
     try:
-        detail = post_in_parts(app, adapter, document, row_id, total, on_progress)
+        detail = post_in_parts(app, adapter, document, row_id, total, on_progress, notices)
     except MedbillError as exc:
         message = (f"{exc.message} (the parts posted before it stay posted: posting the file "
                    "again finishes it)")[:500]
@@ -484,7 +493,8 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
         row = work.session.get(InboundDocumentRow, row_id)
         assert row is not None
         _applied(work, row, detail)
-    return IngestResult(document.document_id, DocumentStatus.APPLIED, kind, detail)
+    return IngestResult(document.document_id, DocumentStatus.APPLIED, kind, detail,
+                        notices=tuple(notices))
 
 
 def _release(app: Medbill, row_id: int, status: str, detail: str) -> None:
