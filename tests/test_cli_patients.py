@@ -96,6 +96,33 @@ def test_edit_changes_only_the_given_fields(config: Path) -> None:
     assert taken == "error: patient 1: account_number: another patient has this account number"
 
 
+def test_clearing_a_field_and_setting_it_in_one_edit_is_a_usage_error(config: Path) -> None:
+    """``--clear F`` with ``--F value`` reported a change it did not make: now exit 2, naming
+    both options, and nothing is changed."""
+    before = as_json(config, "patients", "show", "P1")
+    for args, message in (
+            (("--clear", "phone", "--phone", "3125550177"), "--clear phone and --phone"),
+            (("--address-city", "Evanston", "--clear", "address"),
+             "--clear address and --address-city"),
+            (("--clear", "address_line2", "--address-line2", "Apt 9"),
+             "--clear address_line2 and --address-line2")):
+        error = one_line_error(cli(config, "patients", "edit", "P1", *args), 2)
+        assert error == f"error: {message} both given: clear the field or set it, not both"
+    assert as_json(config, "patients", "show", "P1") == before
+    cid = as_json(config, "coverages", "list", "--patient", "P1")[0]["id"]
+    assert one_line_error(cli(config, "coverages", "edit", str(cid), "--start", "2020-01-01",
+                              "--clear", "start_date"), 2) == (
+        "error: --clear start_date and --start both given: clear the field or set it, not both")
+    gid = as_json(config, "guarantors", "add", "--last-name", "Silva", "--first-name", "Rosa",
+                  "--phone", "3125550100")["id"]
+    assert one_line_error(cli(config, "guarantors", "edit", str(gid), "--phone", "3125550111",
+                              "--clear", "phone"), 2).startswith("error: --clear phone and --phone")
+    assert as_json(config, "guarantors", "show", str(gid))["phone"] == "3125550100"
+    # clearing one field while setting another still works
+    assert as_json(config, "patients", "edit", "P1", "--phone", "3125550177", "--clear",
+                   "email")["changed"] == ["phone"]
+
+
 def test_coverage_edit_and_terminate(config: Path) -> None:
     coverage_id = as_json(config, "coverages", "list", "--patient", "P3") or None
     assert coverage_id is None  # P3 has none

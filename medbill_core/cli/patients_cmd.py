@@ -236,15 +236,28 @@ def _address_text(address: Any | None) -> str:
 
 
 def _changes(options: dict[str, Any], clear: list[str] | None,
-             allowed: set[str]) -> dict[str, Any]:
+             allowed: set[str], option_names: dict[str, str] | None = None) -> dict[str, Any]:
     """The fields an edit command was given (``address_city`` -> ``{"address": {"city"}}``),
-    ``--clear`` ones as ``None``; an unknown ``--clear`` name is a usage error."""
+    ``--clear`` ones as ``None``; an unknown ``--clear`` name is a usage error, and so is
+    clearing a field (or a group: ``--clear address``) the same command gives a value for:
+    the edit could not do both.
+
+    :param option_names: the option of a field whose option is not ``--<field>``
+        (``{"start_date": "--start"}``), for that usage error.
+    """
     flat = {key: value for key, value in options.items() if value is not None}
+    names = option_names or {}
     for name in clear or []:
         key = name.strip().lower().replace("-", "_")
         if key not in allowed:
             raise fail(f"--clear: {name!r} is not a field that can be cleared here "
                        f"({', '.join(sorted(allowed))})", 2)
+        given = next((field for field in flat if flat[field] is not None
+                      and (field == key or field.startswith(f"{key}_"))), None)
+        if given is not None:
+            option = names.get(given, f"--{given.replace('_', '-')}")
+            raise fail(f"--clear {key} and {option} both given: clear the field or set it, "
+                       "not both", 2)
         flat[key] = None
     changes: dict[str, Any] = {}
     for key, value in flat.items():
@@ -376,7 +389,7 @@ def edit_patient(
         "address_city": address_city, "address_state": address_state,
         "address_postal_code": address_postal_code, "phone": phone, "email": email,
         "account_number": new_account, "statement_hold": statement_hold,
-    }, clear, _PATIENT_CLEARABLE)
+    }, clear, _PATIENT_CLEARABLE, {"account_number": "--new-account"})
     if not changes:
         raise fail("nothing to change: give at least one field option or --clear", 2)
     medbill = open_app()
@@ -478,7 +491,8 @@ def edit_coverage(
         "subscriber_birth_date": born.isoformat() if born else None,
         "start_date": starts.isoformat() if starts else None,
         "end_date": ends.isoformat() if ends else None,
-    }, clear, _COVERAGE_CLEARABLE)
+    }, clear, _COVERAGE_CLEARABLE, {"payer_key": "--payer", "start_date": "--start",
+                                    "end_date": "--end"})
     if not changes:
         raise fail("nothing to change: give at least one field option or --clear", 2)
     medbill = open_app()
