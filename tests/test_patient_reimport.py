@@ -140,3 +140,58 @@ def test_cli_reports_what_changed_and_every_bad_row(tmp_path: Path) -> None:
     assert lines[0].endswith("nothing was imported (and 2 more bad rows)")
     assert [line.split(":")[0:2] for line in lines[1:]] == [["also bad", " row 3"],
                                                              ["also bad", " row 4"]]
+
+
+TWICE = FULL + ("A200,Reyes,Tomas,1980-01-02,M,,,,,,\n"
+                "A100,Stranger,Pat,1990-09-09,M,,,,,,\n")
+
+
+def test_one_account_number_twice_in_a_file_is_refused(medbill_app: Any,
+                                                       tmp_path: Path) -> None:
+    """The second record of an account number silently overwrote the first: it is refused,
+    naming its row, the field and the first row; by default nothing is imported."""
+    with pytest.raises(ImportRefused) as caught:
+        load(medbill_app, write(tmp_path, "twice.csv", TWICE))
+    assert caught.value.message == (
+        "twice.csv row 4: account_number: repeated: the same account number as row 2; give "
+        "each one row (merge the two); import: nothing was imported")
+    assert "Stranger" not in caught.value.message
+    with medbill_app.unit_of_work() as work:
+        assert work.patients.search(account="A") == []
+    # --keep-good: the first record is kept, the repeat rejected
+    report = load(medbill_app, write(tmp_path, "twice.csv", TWICE), keep_good=True)
+    assert [change.key for change in report.created] == ["A100", "A200"]
+    assert [problem.message for problem in report.rejected] == [
+        "row 4: account_number: repeated: the same account number as row 2; give each one "
+        "row (merge the two)"]
+    stored = patient(medbill_app)
+    assert (stored.last_name, stored.phone) == ("Okonkwo", "5555550100")
+    # a JSON file counts records; a coverage file refuses the same patient, payer and order
+    with pytest.raises(ImportRefused) as caught:
+        load(medbill_app, write(tmp_path, "twice.json", json.dumps(
+            [{"account_number": "A200", "phone": "5555550111"},
+             {"account_number": "A200", "phone": "5555550122"}])))
+    assert caught.value.problems[0] == ("account_number", "repeated: the same account number "
+                                                          "as record 1; give each one record "
+                                                          "(merge the two)")
+    assert patient(medbill_app, "A200").phone is None
+    with pytest.raises(ImportRefused) as caught:
+        load(medbill_app, write(tmp_path, "c.csv",
+                                "account_number,payer_key,order,member_id,relationship\n"
+                                "A100,acme,P,XJ100200,18\nA100,acme,p,XJ999999,18\n"),
+             import_coverages)
+    assert caught.value.message.startswith(
+        "c.csv row 3: payer_key: repeated: the same patient, payer and order as row 2")
+    with medbill_app.unit_of_work() as work:
+        assert work.patients.coverages(patient(medbill_app).id) == []
+
+
+def test_the_cli_names_the_repeated_row(tmp_path: Path) -> None:
+    config = write(tmp_path, "medbill.toml", config_text(f"sqlite:///{tmp_path / 'm.db'}"))
+    ok(config, "db", "upgrade")
+    result = cli(config, "patients", "import", str(write(tmp_path, "twice.csv", TWICE)))
+    assert result.exit_code == 1
+    assert [" ".join(line.split()) for line in result.stderr.strip().splitlines()] == [
+        "error: twice.csv row 4: account_number: repeated: the same account number as row 2; "
+        "give each one row (merge the two); import: nothing was imported"]
+    assert "Traceback" not in result.output

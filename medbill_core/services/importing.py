@@ -17,6 +17,8 @@ does not have, or a blank cell, leaves the stored value as it is. Only the
 marker ``(clear)`` (or ``null`` in JSON) clears a value; clearing a required
 part of an address (line 1, city, state, postal code) clears the whole address.
 The report says which rows created a record and which fields each update changed.
+A file naming the same record twice (an account number; a patient's payer and order)
+has the later row refused, naming the first: it would silently overwrite it.
 """
 
 from __future__ import annotations
@@ -190,20 +192,55 @@ def read_rows(path: Path, file_format: str | None = None, *,
         raise MedbillError(f"{path.name}: cannot be read ({exc.strerror})") from None
 
 
+#: What names one record of an import in its file: ``(field named in the error, what the
+#: record says of it, the key)``; None when the record does not say (its own check then fails).
+KeyOf = Callable[[dict[str, Any]], tuple[str, str, tuple[str, ...]] | None]
+
+
+def _patient_key(record: dict[str, Any]) -> tuple[str, str, tuple[str, ...]] | None:
+    account = record.get("account_number")
+    if account is None or str(account).strip() == "":
+        return None
+    return "account_number", "account number", (str(account).strip(),)
+
+
+def _coverage_key(record: dict[str, Any]) -> tuple[str, str, tuple[str, ...]] | None:
+    account, payer = record.get("account_number"), record.get("payer_key")
+    if account is None or payer is None:
+        return None
+    order = str(record.get("order") or "P").strip().upper()
+    return ("payer_key", "patient, payer and order",
+            (str(account).strip(), str(payer).strip(), order))
+
+
 def _import(work: UnitOfWork, path: Path, file_format: str | None, keep_good: bool,
             store: Callable[[UnitOfWork, dict[str, Any], str], RowChange],
-            on_progress: Callable[[int, int], None] | None = None) -> ImportReport:
+            on_progress: Callable[[int, int], None] | None = None,
+            key_of: KeyOf | None = None) -> ImportReport:
+    """Each record in turn, in a savepoint of its own; with ``key_of``, a record naming the
+    same record as an earlier one of the file is refused (the later would silently overwrite
+    the earlier), wherever the earlier one went."""
     report = ImportReport()
     unit = "row" if (file_format or path.suffix.lstrip(".")).lower() == "csv" else "record"
     # read whole first (the file is checked before anything is stored), so progress has a total
     records = list(read_rows(path, file_format, key_column="account_number"))
+    first_of: dict[tuple[str, ...], int] = {}  # key -> the number of its first record
     for index, (number, record) in enumerate(records):
         if on_progress is not None:
             on_progress(index, len(records))
         label = f"{unit} {number}"
         savepoint = work.session.begin_nested()
         try:
-            change = store(work, _nest(record, label), label)
+            nested = _nest(record, label)
+            named = key_of(nested) if key_of is not None else None
+            if named is not None:
+                field_name, what, key = named
+                first_number = first_of.setdefault(key, number)
+                if first_number != number:
+                    raise ValidationFailed(label, [(field_name, (
+                        f"repeated: the same {what} as {unit} {first_number}; give each one "
+                        f"{unit} (merge the two)"))])
+            change = store(work, nested, label)
             savepoint.commit()
             report.imported += 1
             report.changes.append(change)
@@ -343,7 +380,8 @@ def import_patients(work: UnitOfWork, path: Path, *, file_format: str | None = N
     :param on_progress: called with (records done, records in the file) as the import goes.
     """
     work.require(Action.PATIENTS_WRITE)
-    return _import(work, path, file_format, keep_good, _store_patient, on_progress)
+    return _import(work, path, file_format, keep_good, _store_patient, on_progress,
+                   _patient_key)
 
 
 def import_coverages(work: UnitOfWork, path: Path, *, file_format: str | None = None,
@@ -354,7 +392,8 @@ def import_coverages(work: UnitOfWork, path: Path, *, file_format: str | None = 
     :param on_progress: called with (records done, records in the file) as the import goes.
     """
     work.require(Action.COVERAGES_WRITE)
-    return _import(work, path, file_format, keep_good, _store_coverage, on_progress)
+    return _import(work, path, file_format, keep_good, _store_coverage, on_progress,
+                   _coverage_key)
 
 
 # -- claims -----------------------------------------------------------------------------------
