@@ -412,8 +412,10 @@ def merge_command(
     duplicate: Annotated[str, typer.Argument(help="Account number of the duplicate")],
     as_json: JsonOption = False,
 ) -> None:
-    """Merge a duplicate into the kept record: coverages, claims, ledger, payments, plans and
-    statements move; refused when both hold conflicting active coverages or plans."""
+    """Merge a duplicate into the kept record: coverages, claims, ledger, payments, plans,
+    statements, estimates, card payments, refunds, credit holds, write-offs, collection
+    placements and pay links move; refused when both hold conflicting active coverages or
+    plans."""
     from medbill_core.services.patient_merge import merge_patients
 
     medbill = open_app()

@@ -1,7 +1,11 @@
 """Merging a duplicate patient record into the one that is kept.
 
 Everything that hangs off the duplicate moves to the kept record in one transaction:
-coverages, claims, ledger entries, payments, payment plans and statements. The duplicate stays
+coverages, claims, ledger entries (their kept balances are rebuilt), payments, payment plans,
+statements, good-faith estimates, card payments, refund checks, credit holds, write-off
+requests, collection placements and pay links: every table with a foreign key to the
+patients (:data:`MOVED` and the few handled by name; a test keeps the list complete). The
+duplicate stays
 (marked ``merged_into_id``) so its account number still explains old documents, and both
 records get an audit event naming what moved.
 
@@ -24,18 +28,40 @@ from medbill_core.app import UnitOfWork
 from medbill_core.errors import MedbillError
 from medbill_core.permissions import Action
 from medbill_core.storage.schema import (
+    CardPaymentRow,
     ClaimAdjudicationRow,
     ClaimRow,
+    CollectionPlacementRow,
     CoverageRow,
+    CreditHoldRow,
+    GoodFaithEstimateRow,
     LedgerEntryRow,
     PatientRow,
+    PayLinkRow,
     PaymentPlanRow,
     PaymentRow,
+    RefundCheckRow,
     StatementRow,
+    WriteOffRequestRow,
 )
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult
+
+
+#: The rows whose ``patient_id`` simply moves to the kept record, by the name the result
+#: and the audit event give them. The other tables referring to a patient are handled by
+#: name: ``coverages`` (the same plan twice is combined), ``statements`` (a family's list
+#: too), ``ledger_balances`` (rebuilt from the moved entries), ``patients`` (the merge mark).
+MOVED: tuple[tuple[str, Any], ...] = (
+    ("coverages", CoverageRow), ("claims", ClaimRow), ("ledger_entries", LedgerEntryRow),
+    ("payments", PaymentRow), ("payment_plans", PaymentPlanRow),
+    ("good_faith_estimates", GoodFaithEstimateRow), ("card_payments", CardPaymentRow),
+    ("refund_checks", RefundCheckRow), ("credit_holds", CreditHoldRow),
+    ("write_off_requests", WriteOffRequestRow),
+    ("collection_placements", CollectionPlacementRow), ("pay_links", PayLinkRow))
+#: the tables referring to a patient that :func:`merge_patients` handles by name
+HANDLED_BY_NAME = frozenset({"patients", "statements", "ledger_balances"})
 
 
 class MergeRefused(MedbillError):
@@ -104,8 +130,7 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
 
     # -- the same plan twice: one coverage, the claims pointing at the kept one -----------------
     # the tables updated below, each with the column set
-    table: type[ClaimRow | ClaimAdjudicationRow | CoverageRow | LedgerEntryRow | PaymentRow
-                | PaymentPlanRow]
+    table: type[ClaimRow | ClaimAdjudicationRow]
     for kept, row in same_plan:
         for table in (ClaimRow, ClaimAdjudicationRow):
             session.execute(update(table).where(table.coverage_id == row.id)
@@ -119,11 +144,9 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
     session.flush()
 
     # -- move the rest -----------------------------------------------------------------------
-    for name, table in (("coverages", CoverageRow), ("claims", ClaimRow),
-                        ("ledger_entries", LedgerEntryRow), ("payments", PaymentRow),
-                        ("payment_plans", PaymentPlanRow)):
+    for name, moved_table in MOVED:
         moved = cast("CursorResult[Any]", session.execute(
-            update(table).where(table.patient_id == duplicate_id)
+            update(moved_table).where(moved_table.patient_id == duplicate_id)
             .values(patient_id=keep_id))).rowcount
         result.moved[name] = moved or 0
     # the moved entries' account sums: under the kept patient now
