@@ -258,3 +258,25 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
     assert "Silva" not in refused and "OTHER0001" not in refused
     audit = json.loads(ok(config, "audit", "--json", "--entity", "patient").stdout)
     assert {"patient.merge", "patient.merged_into"} <= {e["action"] for e in audit}
+
+
+def test_a_self_guarantor_who_is_another_person_is_refused(config: Path) -> None:
+    """A guarantor with relationship self whose name differs from the patient's was taken."""
+    before = as_json(config, "guarantors", "list")  # P1 answers for P2 (from the coverages)
+    error = one_line_error(cli(config, "guarantors", "add", "--last-name", "Silva",
+                               "--first-name", "Rosa", "--patient", "P1",
+                               "--relationship", "self"))
+    assert error.startswith("error: patient 1: relationship: is self, but guarantor ")
+    assert "Silva" not in error and "Okafor" not in error
+    assert as_json(config, "guarantors", "list") == before  # nothing half-written
+    gid = as_json(config, "guarantors", "add", "--last-name", "Silva", "--first-name",
+                  "Rosa")["id"]
+    assert one_line_error(cli(config, "guarantors", "assign", "--patient", "P1",
+                              "--guarantor", str(gid), "--relationship", "self")) == (
+        f"error: patient 1: relationship: is self, but guarantor {gid} is another person "
+        "(name or birth date differ from the patient's): use parent, spouse or other")
+    assert as_json(config, "patients", "show", "P1")["guarantor_id"] == before[0]["id"]
+    own = as_json(config, "guarantors", "add", "--last-name", "Okafor", "--first-name",
+                  "Chidi", "--birth-date", "1971-05-05", "--patient", "P1",
+                  "--relationship", "self")
+    assert own["patients"] == [{"id": 1, "account_number": "P1", "relationship": "self"}]

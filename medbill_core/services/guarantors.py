@@ -16,6 +16,7 @@ import builtins  # the service's list() method hides list in its annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -114,9 +115,30 @@ def resolve_guarantor(session: Session, reference: str) -> int:
                 "reference", "give the guarantor's number (G0000012), id, or the statement "
                              "number from the payment coupon")])
     # an id beyond a PostgreSQL integer names nobody (and must not reach the query)
-    if guarantor_id > 2_147_483_647 or session.get(GuarantorRow, guarantor_id) is None:
+    if guarantor_id > _MAX_ID or session.get(GuarantorRow, guarantor_id) is None:
         raise NotFound("guarantor", guarantor_id)
     return guarantor_id
+
+
+#: the largest id a guarantor can have (a PostgreSQL integer): a larger one names nobody
+_MAX_ID = 2_147_483_647
+
+
+def is_the_patient(guarantor: GuarantorRow | Guarantor, last_name: str, first_name: str,
+                   birth_date: date | None) -> bool:
+    """Whether the guarantor record can be the patient themself (relationship ``self``):
+    the same last and first name (any case), and the same birth date when both have one."""
+    def same(one: str, other: str) -> bool:
+        return one.strip().casefold() == other.strip().casefold()
+
+    return (same(guarantor.last_name, last_name) and same(guarantor.first_name, first_name)
+            and (guarantor.birth_date is None or birth_date is None
+                 or guarantor.birth_date == birth_date))
+
+
+#: why a guarantor cannot answer for a patient as ``self``; never names either person
+NOT_THE_PATIENT = ("is self, but guarantor {id} is another person (name or birth date differ "
+                   "from the patient's): use parent, spouse or other")
 
 
 def guarantor_of_self(patient: Patient) -> Guarantor:
@@ -156,10 +178,33 @@ class GuarantorService:
         return self.add(guarantor)
 
     def get(self, guarantor_id: int) -> Guarantor:
-        row = self.session.get(GuarantorRow, guarantor_id)
+        row = self.session.get(GuarantorRow, guarantor_id) \
+            if 0 < guarantor_id <= _MAX_ID else None
         if row is None:
             raise NotFound("guarantor", guarantor_id)
         return guarantor_from_row(row)
+
+    def link_problem(self, patient: Patient, guarantor_id: int | None,
+                     relationship: GuarantorRelationship | None) -> tuple[str, str] | None:
+        """What is wrong with linking ``patient`` (a record being registered: no row needed)
+        to ``guarantor_id`` as ``relationship``, as ``(field of Patient, reason)``; None when
+        the link can be made. A guarantor of another practice is not found, as an unknown
+        id."""
+        if relationship is None:
+            return "guarantor_relationship", ("required with guarantor_id: parent, spouse or "
+                                              "other (self when it is the patient's own record)")
+        if guarantor_id is None:
+            if relationship is GuarantorRelationship.SELF:
+                return None
+            return "guarantor_id", f"required when guarantor_relationship is {relationship}"
+        row = self.session.get(GuarantorRow, guarantor_id) \
+            if 0 < guarantor_id <= _MAX_ID else None
+        if row is None:
+            return "guarantor_id", "no guarantor of this practice has this id"
+        if relationship is GuarantorRelationship.SELF and not is_the_patient(
+                row, patient.last_name, patient.first_name, patient.birth_date):
+            return "guarantor_relationship", NOT_THE_PATIENT.format(id=guarantor_id)
+        return None
 
     def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Guarantor]:
         rows = self.session.scalars(select(GuarantorRow).order_by(GuarantorRow.id)
@@ -196,16 +241,25 @@ class GuarantorService:
     def assign(self, patient_id: int, guarantor_id: int | None,
                relationship: GuarantorRelationship) -> Patient:
         """Make ``guarantor_id`` answer for the patient (``None`` with ``self``: the patient
-        pays their own bills)."""
+        pays their own bills).
+
+        :raises ValidationFailed: ``self`` with a guarantor record that is another person
+            (another name or birth date than the patient's), naming ``relationship``; a
+            relationship other than ``self`` without a guarantor.
+        """
         row = self.session.get(PatientRow, patient_id)
         if row is None:
             raise NotFound("patient", patient_id)
         if guarantor_id is None and relationship is not GuarantorRelationship.SELF:
             raise ValidationFailed(f"patient {patient_id}", [
                 ("guarantor", "a guarantor other than the patient must be named")])
-        if guarantor_id is not None:
-            self.get(guarantor_id)
         if (row.guarantor_id, row.guarantor_relationship) != (guarantor_id, relationship.value):
+            if guarantor_id is not None:
+                guarantor = self.get(guarantor_id)
+                if relationship is GuarantorRelationship.SELF and not is_the_patient(
+                        guarantor, row.last_name, row.first_name, row.birth_date):
+                    raise ValidationFailed(f"patient {patient_id}", [
+                        ("relationship", NOT_THE_PATIENT.format(id=guarantor_id))])
             before = row.guarantor_id
             row.guarantor_id = guarantor_id
             row.guarantor_relationship = relationship.value
