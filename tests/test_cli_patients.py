@@ -260,6 +260,25 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
     assert {"patient.merge", "patient.merged_into"} <= {e["action"] for e in audit}
 
 
+def test_providers_add_for_a_known_npi_changes_only_the_options_given(config: Path) -> None:
+    """``providers add`` with a registered NPI and fewer options blanked the others."""
+    ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter",
+       "--first-name", "Dana", "--taxonomy", "207Q00000X")
+    ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter-Lee")
+    [provider] = as_json(config, "providers", "list")
+    assert (provider["last_name"], provider["first_name"], provider["taxonomy"]) == (
+        "Carter-Lee", "Dana", "207Q00000X")
+    ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter-Lee",
+       "--clear", "taxonomy")
+    assert as_json(config, "providers", "list")[0]["taxonomy"] is None
+    assert one_line_error(cli(config, "providers", "add", "--npi", "1234567893",
+                              "--last-name", "X", "--first-name", "Y", "--clear",
+                              "first_name"), 2).startswith(
+        "error: --clear first_name and --first-name both given")
+    audit = json.loads(ok(config, "audit", "--json", "--entity", "provider").stdout)
+    assert [e["action"] for e in audit].count("provider.update") == 2
+
+
 def test_a_self_guarantor_who_is_another_person_is_refused(config: Path) -> None:
     """A guarantor with relationship self whose name differs from the patient's was taken."""
     before = as_json(config, "guarantors", "list")  # P1 answers for P2 (from the coverages)

@@ -224,3 +224,32 @@ def test_a_provider_is_edited_and_its_npi_stays_its_own(client: TestClient,
                                 headers=BILLER), 403, "permission-denied")
     assert_problem(client.patch("/v1/providers/99999", json={"last_name": "X"},
                                 headers=MANAGER), 404, "not-found")
+
+
+def test_a_re_registered_patient_or_provider_keeps_the_fields_left_out(
+        client: TestClient, medbill_app: Medbill) -> None:
+    """Posting a known account number (or NPI) again with fewer fields blanked the others:
+    only the fields sent change now, null clears one."""
+    from test_http_api import _patient_body
+
+    made = client.post("/v1/patients", json=_patient_body(31, email="a@example.org"),
+                       headers=FRONT).json()
+    assert made["phone"] and made["address"] and made["email"]
+    body = {key: made[key] for key in ("account_number", "last_name", "first_name",
+                                       "birth_date", "sex")}
+    again = client.post("/v1/patients", json={**body, "first_name": "Jo", "email": None},
+                        headers=FRONT)
+    assert again.status_code == 200, again.text
+    assert {key: again.json()[key] for key in ("first_name", "phone", "address", "email")} == {
+        "first_name": "Jo", "phone": made["phone"], "address": made["address"], "email": None}
+    [update] = events(medbill_app, "patient.update")
+    assert update.details == {"fields": ["email", "first_name"]}
+    provider = factories.make_provider(taxonomy="207Q00000X")
+    first = client.post("/v1/providers", json=provider.model_dump(mode="json", exclude={"id"}),
+                        headers=MANAGER).json()
+    assert first["taxonomy"] == "207Q00000X" and first["first_name"]
+    again = client.post("/v1/providers", json={"npi": provider.npi, "last_name": "Carter-Lee"},
+                        headers=MANAGER)
+    assert again.status_code == 200, again.text
+    assert (again.json()["last_name"], again.json()["first_name"], again.json()["taxonomy"]) \
+        == ("Carter-Lee", first["first_name"], "207Q00000X")

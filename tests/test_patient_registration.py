@@ -48,3 +48,23 @@ def test_a_self_guarantor_must_be_the_patient(medbill_app: Any) -> None:
     assert [(e.actor, e.details["guarantor_id"]) for e in reversed(links)] == [
         ("tester", ids[1]), ("tester", ids[3])]
 
+
+def test_only_the_given_fields_of_a_known_patient_or_provider_change(medbill_app: Any) -> None:
+    with medbill_app.unit_of_work() as work:
+        work.patients.register(factories.make_patient(1, email="a@example.org"))
+        work.patients.register_provider(factories.make_provider())
+    with medbill_app.unit_of_work() as work:
+        bare = factories.make_patient(1, first_name="Jo", phone=None, address=None)
+        stored, created, changed = work.patients.save(
+            bare, given={"account_number", "last_name", "first_name", "birth_date", "sex"})
+        provider = work.patients.register_provider(
+            factories.make_provider(last_name="Carter-Lee", first_name=None, taxonomy=None),
+            given={"npi", "last_name"})
+    assert (created, changed) == (False, ["first_name"])
+    assert (stored.phone, stored.email, stored.address) == (
+        "5555550111", "a@example.org", factories.make_patient(1).address)
+    assert (provider.last_name, provider.first_name, provider.taxonomy) == (
+        "Carter-Lee", "Dana", "207Q00000X")
+    with medbill_app.unit_of_work() as work:  # given=None: the record is the whole truth
+        whole = work.patients.save(bare)[0]
+    assert (whole.phone, whole.address) == (None, None)

@@ -156,17 +156,23 @@ def add_provider(
     last_name: Annotated[str, typer.Option(help="Last name or organization name")],
     first_name: Annotated[str | None, typer.Option()] = None,
     taxonomy: Annotated[str | None, typer.Option(help="NUCC taxonomy code")] = None,
+    clear: Annotated[list[str] | None, typer.Option(
+        "--clear", help="Clear this field of a registered provider (repeat): first_name, "
+                        "taxonomy")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Register (or update) a provider so claims can name it as rendering or referring."""
+    """Register a provider so claims can name it as rendering or referring. For an NPI
+    already registered only the options given change (--clear clears one); the others
+    keep their stored values."""
     from medbill_core.domain import Provider, validate_record
 
+    given = _changes({"npi": npi, "last_name": last_name, "first_name": first_name,
+                      "taxonomy": taxonomy}, clear, {"first_name", "taxonomy"})
     medbill = open_app()
-    provider = validate_record(Provider, {"npi": npi, "last_name": last_name,
-                                          "first_name": first_name, "taxonomy": taxonomy},
+    provider = validate_record(Provider, {k: v for k, v in given.items() if v is not None},
                                record="provider")
     with medbill.unit_of_work() as work:
-        stored = work.patients.register_provider(provider)
+        stored = work.patients.register_provider(provider, given=set(given))
     if as_json:
         print_json({"id": stored.id, "npi": stored.npi, "last_name": stored.last_name,
                     "first_name": stored.first_name, "taxonomy": stored.taxonomy})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins  # the service's list() method hides list in its annotations
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -89,22 +89,30 @@ class PatientService:
         """
         return self.save(patient)[0]
 
-    def save(self, patient: Patient) -> tuple[Patient, bool, builtins.list[str]]:
+    def save(self, patient: Patient, *, given: Collection[str] | None = None
+             ) -> tuple[Patient, bool, builtins.list[str]]:
         """:meth:`register`, also saying whether it created the patient and which fields it
-        changed (names only)."""
-        return self.save_many([patient])[0]
+        changed (names only).
+
+        :param given: the names of the fields the caller was given (a request's fields
+            sent): updating a stored patient changes only these, the others keep their
+            stored values (None: every field is given, as an import merges the record
+            first). A new patient takes the record as it is.
+        """
+        return self.save_many([patient], given=given)[0]
 
     def register_many(self, patients: Sequence[Patient]) -> builtins.list[Patient]:
         """:meth:`register` for a batch: the stored patients, in the order given."""
         self._require(Action.PATIENTS_WRITE)
         return [patient for patient, _, _ in self.save_many(patients)]
 
-    def save_many(self, patients: Sequence[Patient]
+    def save_many(self, patients: Sequence[Patient], *, given: Collection[str] | None = None
                   ) -> builtins.list[tuple[Patient, bool, builtins.list[str]]]:
         """:meth:`save` for each patient in turn, in a few statements for the batch: the
         account numbers are looked up by one query, the new patients inserted by one
         executemany (a number given twice is created, then updated by the later record), the
-        same audit events recorded in the same order."""
+        same audit events recorded in the same order.
+        """
         self._require(Action.PATIENTS_WRITE)
         patients = builtins.list(patients)
         rows: dict[str, PatientRow] = {}
@@ -138,9 +146,13 @@ class PatientService:
             if events:  # the events of the rows before come first
                 audit.record_many(self.session, events, actor=self.actor)
                 events = []
+            stored = patient_values(patient_from_row(row))
+            wanted = patient_values(patient)
+            if given is not None:
+                wanted = {name: value if name in given else stored[name]
+                          for name, value in wanted.items()}
             changed = audit.apply_changes(
-                self.session, row, patient_values(patient_from_row(row)),
-                patient_values(patient), actor=self.actor, action="patient.update",
+                self.session, row, stored, wanted, actor=self.actor, action="patient.update",
                 entity_type="patient", entity_id=row.id)
             result.append((patient_from_row(row), False, changed))
         audit.record_many(self.session, events, actor=self.actor)
@@ -467,10 +479,18 @@ class PatientService:
                                                       ClaimRow.id)))
 
     # -- providers ----------------------------------------------------------------------------
-    def register_provider(self, provider: Provider) -> Provider:
-        return self.register_providers([provider])[0]
+    def register_provider(self, provider: Provider, *, given: Collection[str] | None = None
+                          ) -> Provider:
+        """Create a provider, or update the one with the same NPI.
 
-    def register_providers(self, providers: Sequence[Provider]) -> builtins.list[Provider]:
+        :param given: the names of the fields the caller was given: updating a stored
+            provider changes only these, the others keep their stored values (None: every
+            field is given). A new provider takes the record as it is.
+        """
+        return self.register_providers([provider], given=given)[0]
+
+    def register_providers(self, providers: Sequence[Provider], *,
+                           given: Collection[str] | None = None) -> builtins.list[Provider]:
         """:meth:`register_provider` for each provider in turn: the NPIs looked up by one
         query, the new providers inserted by one executemany, the same audit events in the
         same order. Returns the stored providers, in the order given."""
@@ -504,8 +524,12 @@ class PatientService:
             else:
                 audit.record_many(self.session, events, actor=self.actor)
                 events = []
-                audit.apply_changes(self.session, row, provider_values(provider_from_row(row)),
-                                    provider_values(provider), actor=self.actor,
+                stored = provider_values(provider_from_row(row))
+                wanted = provider_values(provider)
+                if given is not None:
+                    wanted = {name: value if name in given else stored[name]
+                              for name, value in wanted.items()}
+                audit.apply_changes(self.session, row, stored, wanted, actor=self.actor,
                                     action="provider.update", entity_type="provider",
                                     entity_id=row.id)
             result.append(provider_from_row(row))

@@ -34,10 +34,11 @@ def create_patient(request: Request, body: NewPatient,
                    principal: Annotated[Principal, Depends(permitted(Action.PATIENTS_WRITE))],
                    idempotency: IdempotencyParam) -> Response:
     """Create a patient (201, ``Location`` names it), or update the one with the same
-    account number (200), as ``medbill patients import`` does."""
+    account number (200), as ``medbill patients import`` does: only the fields sent change
+    (null clears an optional one), those left out keep their stored values."""
     patient = validated(Patient, body.model_dump(), location="body")
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
-        stored, created, _changed = work.patients.save(patient)
+        stored, created, _changed = work.patients.save(patient, given=body.model_fields_set)
         return idempotency.respond(
             work, 201 if created else 200, stored.model_dump(mode="json"),
             {"Location": f"/v1/patients/{saved_id(stored)}"})

@@ -61,10 +61,11 @@ def list_provider_records(request: Request,
 def register_provider(request: Request, body: NewProvider,
                       principal: Annotated[Principal, Depends(permitted(Action.PROVIDERS_WRITE))],
                       idempotency: IdempotencyParam) -> Response:
-    """Register a provider by NPI; one with the same NPI is updated. Answers it (200)."""
+    """Register a provider by NPI; one with the same NPI is updated (only the fields sent
+    change; those left out keep their stored values). Answers it (200)."""
     provider = validated(Provider, body.model_dump())
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
-        stored = work.patients.register_provider(provider)
+        stored = work.patients.register_provider(provider, given=body.model_fields_set)
         return idempotency.respond(work, 200, stored.model_dump(mode="json"))
 
 
