@@ -14,12 +14,23 @@ from test_http_accounts import AUDITOR, BILLER, FRONT, MANAGER, authenticate, ev
 from test_http_api import PHI_NAME, assert_problem
 
 from medbill_core.app import Medbill
+from medbill_core.domain import Guarantor
+from medbill_core.domain.base import saved_id
+from medbill_core.domain.identity import Principal, PrincipalKind, Role
 from medbill_core.http import create_app
 from medbill_core.http.resources.appeals import AppealOut
+from medbill_core.services.guarantors import GuarantorService
+from medbill_core.services.identity import add_practice
 from medbill_core.storage.schema import PracticeRow
 from medbill_core.testing import factories
 
 TODAY = date.today()
+
+
+def _owner(practice_id: int | None) -> Principal:
+    assert practice_id is not None
+    return Principal(kind=PrincipalKind.USER, id=0, name="owner", practice_id=practice_id,
+                     role=Role.ADMINISTRATOR, bootstrap=True)
 
 
 @pytest.fixture
@@ -224,6 +235,61 @@ def test_a_provider_is_edited_and_its_npi_stays_its_own(client: TestClient,
                                 headers=BILLER), 403, "permission-denied")
     assert_problem(client.patch("/v1/providers/99999", json={"last_name": "X"},
                                 headers=MANAGER), 404, "not-found")
+
+
+def test_a_new_patient_is_linked_to_the_guarantor_it_names(client: TestClient,
+                                                           medbill_app: Medbill) -> None:
+    """``POST /v1/patients`` stored a ``guarantor_id`` nowhere: the patient is now linked (and
+    shown with it); an unknown id, another practice's guarantor, a missing relationship or a
+    "self" guarantor who is another person is a 422 naming the field, nothing stored."""
+    from test_http_api import _patient_body
+
+    parent = client.post("/v1/guarantors", json={
+        "last_name": "Okafor", "first_name": "Chidi", "birth_date": "1971-05-05"},
+        headers=FRONT).json()["id"]
+    body = _patient_body(21, guarantor_id=parent, guarantor_relationship="parent")
+    made = client.post("/v1/patients", json=body, headers=FRONT)
+    assert made.status_code == 201, made.text
+    patient = made.json()
+    assert (patient["guarantor_id"], patient["guarantor_relationship"]) == (parent, "parent")
+    read = client.get(f"/v1/patients/{patient['id']}", headers=AUDITOR).json()
+    assert (read["guarantor_id"], read["guarantor_relationship"]) == (parent, "parent")
+    [link] = events(medbill_app, "patient.guarantor")
+    assert (link.actor, link.entity_id, link.details["guarantor_id"]) == (
+        "key:k-front_desk", str(patient["id"]), parent)
+    # re-registered without the guarantor fields: the link stays
+    again = client.post("/v1/patients", json=_patient_body(21), headers=FRONT)
+    assert again.status_code == 200, again.text
+    assert again.json()["guarantor_id"] == parent
+    first = medbill_app.default_practice_id()
+    with medbill_app.unit_of_work() as work:
+        elsewhere = add_practice(work, _owner(first), "elsewhere-g", "Elsewhere",
+                                 details=medbill_app.config.practice.model_copy(
+                                     update={"name": "Elsewhere"})).id
+    with medbill_app.unit_of_work(principal=_owner(elsewhere)) as work:
+        foreign = saved_id(GuarantorService(work.session, actor="t").add(Guarantor(
+            last_name="Okafor", first_name="Ada")))
+    for number, extra, field in (
+            (22, {"guarantor_id": 99999, "guarantor_relationship": "parent"}, "guarantor_id"),
+            (23, {"guarantor_id": foreign, "guarantor_relationship": "spouse"}, "guarantor_id"),
+            (24, {"guarantor_id": 2**40, "guarantor_relationship": "other"}, "guarantor_id"),
+            (25, {"guarantor_id": parent}, "guarantor_relationship"),
+            (26, {"guarantor_relationship": "parent"}, "guarantor_id"),
+            (27, {"guarantor_id": parent, "guarantor_relationship": "self"},
+             "guarantor_relationship")):
+        problem = assert_problem(client.post("/v1/patients", json=_patient_body(number, **extra),
+                                             headers=FRONT), 422, "validation-failed")
+        assert [item["field"] for item in problem["errors"]] == [field], problem
+        assert PHI_NAME not in str(problem) and "Okafor" not in str(problem)
+        with medbill_app.unit_of_work(read_only=True) as work:
+            assert work.patients.search(account=f"A{number:05d}") == []
+    # the patient's own guarantor record: "self" is right
+    own = client.post("/v1/guarantors", json={
+        "last_name": PHI_NAME, "first_name": "Jordan", "birth_date": "1980-01-29"},
+        headers=FRONT).json()["id"]
+    selfish = client.post("/v1/patients", json=_patient_body(
+        28, guarantor_id=own, guarantor_relationship="self"), headers=FRONT)
+    assert selfish.status_code == 201, selfish.text
 
 
 def test_a_re_registered_patient_or_provider_keeps_the_fields_left_out(

@@ -16,6 +16,7 @@ from medbill_core.config import MedbillConfig
 from medbill_core.domain import (
     Coverage,
     CoverageOrder,
+    GuarantorRelationship,
     Patient,
     Provider,
     Relationship,
@@ -112,6 +113,14 @@ class PatientService:
         account numbers are looked up by one query, the new patients inserted by one
         executemany (a number given twice is created, then updated by the later record), the
         same audit events recorded in the same order.
+
+        A record naming a guarantor (``guarantor_id`` with ``guarantor_relationship``, or
+        the relationship ``self`` alone) links the patient to it, as ``guarantors assign``
+        does (audited ``patient.guarantor``; ``guarantor`` is then among the changed
+        fields). Every link is checked before anything is written: a guarantor of another
+        practice or none, a relationship missing, or ``self`` with a guarantor who is
+        another person raise :class:`ValidationFailed` naming the field. A record without
+        either field leaves the stored link as it is.
         """
         self._require(Action.PATIENTS_WRITE)
         patients = builtins.list(patients)
@@ -120,6 +129,7 @@ class PatientService:
             for row in self.session.scalars(select(PatientRow).where(
                     PatientRow.account_number.in_(chunk)).order_by(PatientRow.id)):
                 rows.setdefault(row.account_number, row)
+        links = self._links(patients, rows, given)
         new: dict[str, dict[str, Any]] = {}
         for patient in patients:
             if patient.account_number not in rows and patient.account_number not in new:
@@ -156,6 +166,64 @@ class PatientService:
                 entity_type="patient", entity_id=row.id)
             result.append((patient_from_row(row), False, changed))
         audit.record_many(self.session, events, actor=self.actor)
+        if links:
+            result = self._link_guarantors(patients, rows, links, result)
+        return result
+
+    def _links(self, patients: Sequence[Patient], rows: dict[str, PatientRow],
+               given: Collection[str] | None
+               ) -> dict[int, tuple[int | None, GuarantorRelationship]]:
+        """The guarantor links the records ask for that differ from the stored ones, by the
+        record's index, each checked (see :meth:`save_many`)."""
+        from medbill_core.services.guarantors import GuarantorService
+
+        links: dict[int, tuple[int | None, GuarantorRelationship]] = {}
+        service: GuarantorService | None = None
+        for index, patient in enumerate(patients):
+            row = rows.get(patient.account_number)
+            guarantor_id, relationship = patient.guarantor_id, patient.guarantor_relationship
+            if row is not None and given is not None:  # a field not given keeps its value
+                if "guarantor_id" not in given:
+                    guarantor_id = row.guarantor_id
+                if "guarantor_relationship" not in given:
+                    relationship = (GuarantorRelationship(row.guarantor_relationship)
+                                    if row.guarantor_relationship else None)
+            if guarantor_id is None and relationship is None:
+                continue  # names no guarantor: the stored link stays
+            if row is not None and (row.guarantor_id, row.guarantor_relationship) == (
+                    guarantor_id, relationship.value if relationship else None):
+                continue
+            if service is None:
+                self._require(Action.GUARANTORS_WRITE)  # as guarantors assign
+                service = GuarantorService(self.session, actor=self.actor)
+            problem = service.link_problem(patient, guarantor_id, relationship)
+            if problem is not None:
+                raise ValidationFailed(f"patient {patient.account_number}", [problem])
+            assert relationship is not None  # link_problem requires it
+            links[index] = (guarantor_id, relationship)
+        return links
+
+    def _link_guarantors(self, patients: Sequence[Patient], rows: dict[str, PatientRow],
+                         links: dict[int, tuple[int | None, GuarantorRelationship]],
+                         result: builtins.list[tuple[Patient, bool, builtins.list[str]]]
+                         ) -> builtins.list[tuple[Patient, bool, builtins.list[str]]]:
+        """The checked links made, after the patients are stored (audited as
+        ``guarantors assign`` does); the results of the linked records read anew."""
+        from medbill_core.services.guarantors import GuarantorService
+
+        service = GuarantorService(self.session, actor=self.actor)
+        result = builtins.list(result)
+        for index, (guarantor_id, relationship) in links.items():
+            row = rows[patients[index].account_number]
+            before = (row.guarantor_id, row.guarantor_relationship)
+            service.assign(row.id, guarantor_id, relationship)
+            _, created, changed = result[index]
+            if not created and (row.guarantor_id, row.guarantor_relationship) != before:
+                changed = sorted({*changed, "guarantor"})
+            result[index] = (patient_from_row(row), created, changed)
+        for index, (_, created, changed) in enumerate(result):  # a repeat of a linked record
+            row = rows[patients[index].account_number]
+            result[index] = (patient_from_row(row), created, changed)
         return result
 
     def get_many(self, patient_ids: Iterable[int]) -> dict[int, Patient]:

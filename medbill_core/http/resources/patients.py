@@ -35,7 +35,13 @@ def create_patient(request: Request, body: NewPatient,
                    idempotency: IdempotencyParam) -> Response:
     """Create a patient (201, ``Location`` names it), or update the one with the same
     account number (200), as ``medbill patients import`` does: only the fields sent change
-    (null clears an optional one), those left out keep their stored values."""
+    (null clears an optional one), those left out keep their stored values.
+
+    ``guarantor_id`` with ``guarantor_relationship`` (``parent``, ``spouse``, ``other``;
+    ``self`` only for a guarantor record of the patient themself) links the patient to
+    that guarantor of the caller's practice; ``guarantor_relationship`` ``self`` alone
+    makes the patient pay their own bills. Another practice's guarantor, an unknown id or
+    a missing relationship is a 422 naming the field."""
     patient = validated(Patient, body.model_dump(), location="body")
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         stored, created, _changed = work.patients.save(patient, given=body.model_fields_set)
