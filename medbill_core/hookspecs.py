@@ -86,7 +86,9 @@ Changes by version
 * **1.9** :class:`~medbill_core.errors.GatewayError` says whether the gateway answered and
   refused the request (``refused=True``: a 4xx, nothing done) or may have done it (the
   default: unreachable, a timeout, a 5xx): a refused card refund leaves the next attempt a
-  fresh idempotency key, a failed one keeps the key for the retry.
+  fresh idempotency key, a failed one keeps the key for the retry. In
+  :mod:`medbill_core.api.workspace`: ``DuplicatePayment`` (a payment repeating one posted,
+  refused unless ``record_payment(..., allow_duplicate=True)``).
 """
 
 from __future__ import annotations

@@ -137,7 +137,12 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         PatientAccount,
         patient_account,
     )
-    from medbill_core.services.payments import Overpayment, new_plan, record_payment
+    from medbill_core.services.payments import (
+        DuplicatePayment,
+        Overpayment,
+        new_plan,
+        record_payment,
+    )
     from medbill_core.services.scrubbing import scrub_claims
     from medbill_core.services.submission import submit as submit_claims
     # isort: split
@@ -229,7 +234,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.services.notifications": ("ContactChoice", "ContactPreference",
                                             "account_key_of", "addressee_preference",
                                             "set_contact_preference"),
-    "medbill_core.services.payments": ("Overpayment", "new_plan", "record_payment"),
+    "medbill_core.services.payments": ("DuplicatePayment", "Overpayment", "new_plan",
+                                       "record_payment"),
     "medbill_core.services.scrubbing": ("scrub_claims",),
     "medbill_core.services.submission": ("submit as submit_claims",),
 
@@ -279,6 +285,8 @@ __all__ = [  # noqa: RUF022
     # (API 1.7: how the account's addressee agreed to be reached, shown and set on its page)
     "ContactChoice", "ContactPreference", "account_key_of", "addressee_preference",
     "set_contact_preference",
+    # (API 1.9: a payment repeating one already posted, refused unless the page says so)
+    "DuplicatePayment",
 
     # -- the patient pay page (issue 18; API 1.5)
     "CardPaymentStatus", "Balance", "BirthDateCheck", "CheckOutcome", "IssuedLink", "LinkProblem",

@@ -34,6 +34,7 @@ from medbill_core.api import (
 from medbill_core.api.workspace import (
     Action,
     ContactChoice,
+    DuplicatePayment,
     Overpayment,
     PatientAccount,
     Principal,
@@ -164,10 +165,11 @@ def take_payment(request: Request,
                  principal: Annotated[Principal, requires(Action.PAYMENTS_POST)],
                  patient_id: PatientId, amount: Text = "", method: Text = "",
                  received_on: Text = "", reference: Annotated[str, Form(max_length=40)] = "",
-                 keep_credit: Text = "") -> Response:
+                 keep_credit: Text = "", allow_duplicate: Text = "") -> Response:
     form = FormState("payment", {"amount": amount, "method": method,
                                  "received_on": received_on, "reference": reference,
-                                 "keep_credit": keep_credit})
+                                 "keep_credit": keep_credit,
+                                 "allow_duplicate": allow_duplicate})
     value = _amount(form, "amount")
     day = _day(form, "received_on")
     if method not in {kind.value for kind in PaymentMethodKind}:
@@ -179,17 +181,23 @@ def take_payment(request: Request,
                 "reference": reference.strip() or None, "received_on": day},
                 record="payment")
             with medbill_of(request).unit_of_work(principal=principal) as work:
-                record_payment(work, payment,
-                               overpayment=Overpayment.CREDIT if keep_credit else None)
+                result = record_payment(
+                    work, payment, overpayment=Overpayment.CREDIT if keep_credit else None,
+                    allow_duplicate=bool(allow_duplicate))
         except ValidationFailed as exc:
             _service_problems(form, exc, {"amount": "amount", "method": "method",
                                           "reference": "reference",
                                           "received_on": "received_on"})
+        except DuplicatePayment as exc:  # the same check posted already
+            form.error("reference", f"The same payment (amount, date, method and reference) "
+                                    f"is already posted as payment #{exc.payment_id}. Tick "
+                                    "'the patient really paid this twice' to post it anyway")
         except LedgerError as exc:  # more than owed and no decision for the rest
             form.error("amount", f"{exc.message}. Tick 'keep the rest as a credit' to "
                                  "take it anyway")
         else:
-            return _done(patient_id, f"Payment of ${payment.amount:,.2f} recorded")
+            return _done(patient_id, f"Payment of ${payment.amount:,.2f} recorded"
+                         + "".join(f" ({warning})" for warning in result.warnings))
     return _show(request, principal, patient_id, form, status_code=422)
 
 

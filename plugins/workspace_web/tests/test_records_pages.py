@@ -294,6 +294,30 @@ def test_a_payment_lowers_the_balance_and_more_than_owed_asks_first(
     assert 'id="patient-balance">-$96.50<' in client.get(account).text
 
 
+def test_the_same_check_posted_twice_asks_first(client: TestClient, records: Records) -> None:
+    from datetime import date
+
+    csrf = client_sign_in(client, "fran")
+    patient_id, _claim = self_pay_patient(records, 512)
+    account = f"/workspace/patients/{patient_id}"
+    check = {"csrf_token": csrf, "amount": "20.00", "method": "check",
+             "received_on": date.today().isoformat(), "reference": "1042"}
+    first = client.post(f"{account}/payments", data=check, follow_redirects=False)
+    assert first.status_code == 303
+    again = client.post(f"{account}/payments", data=check, follow_redirects=False)
+    assert again.status_code == 422  # the same check: nothing recorded, the biller asked
+    errors = dict(re.findall(r'<p class="error" id="payment-([a-z_]+)-error">([^<]+)</p>',
+                             again.text))
+    assert errors["reference"].startswith("The same payment (amount, date, method and "
+                                          "reference) is already posted as payment #")
+    assert "--allow-duplicate" not in again.text  # the command line's words are not the page's
+    assert 'id="patient-balance">$123.50<' in client.get(account).text
+    meant = client.post(f"{account}/payments", data={**check, "allow_duplicate": "1"},
+                        follow_redirects=False)
+    assert meant.status_code == 303
+    assert 'id="patient-balance">$103.50<' in client.get(account).text
+
+
 def test_a_plan_is_set_up_with_its_installments_and_its_mistakes_shown(
         client: TestClient, records: Records) -> None:
     csrf = client_sign_in(client, "bill")
