@@ -223,12 +223,13 @@ def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
     with database.engine.begin() as connection:
         _records(connection)
     database.upgrade()
+    head = database.current_revision()  # 0043 or a later revision
     with database.engine.begin() as connection:
         _claim(connection, 3, "RB0000001", 2)  # the default practice's number, in north
     with pytest.raises(RuntimeError, match="1 value.* of claims .claim_number. are used by "
                                            "more than one practice"):
         database.downgrade("0042")
-    assert database.current_revision() == "0043"
+    assert database.current_revision() == head
     with database.engine.begin() as connection:
         connection.execute(text("DELETE FROM claims WHERE id = 3"))
     database.downgrade("0042")
@@ -248,5 +249,5 @@ def test_downgrade_restores_installation_wide_numbers_and_refuses_shared_ones(
     with pytest.raises(IntegrityError), database.engine.begin() as connection:
         _posting(connection, ANSWERS[0])
     database.upgrade()  # and up again
-    assert database.current_revision() == "0043"
+    assert database.current_revision() == head
     database.dispose()
