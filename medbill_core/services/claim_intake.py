@@ -383,6 +383,10 @@ def _patient(context: _Context, bill: BillableClaim, payer_key: str,
     account = _given_account(bill)
     if account is not None:
         named = session.scalar(select(PatientRow).where(PatientRow.account_number == account))
+        for _ in range(10):  # a merged duplicate's account: the visit is the kept record's
+            if named is None or named.merged_into_id is None:
+                break
+            named = session.get(PatientRow, named.merged_into_id)
         if named is not None:
             if not _same_person(named, patient):
                 raise _Hold("patient (2300 REF*EA account number)",

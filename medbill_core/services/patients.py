@@ -129,6 +129,13 @@ class PatientService:
             for row in self.session.scalars(select(PatientRow).where(
                     PatientRow.account_number.in_(chunk)).order_by(PatientRow.id)):
                 rows.setdefault(row.account_number, row)
+        for number, row in rows.items():  # a merged duplicate is never written again
+            if row.merged_into_id is not None:
+                kept = self.session.get(PatientRow, row.merged_into_id)
+                raise ValidationFailed(f"patient {number}", [(
+                    "account_number", "was merged into account "
+                    f"{kept.account_number if kept is not None else row.merged_into_id}; "
+                    "send that account instead")])
         links = self._links(patients, rows, given)
         new: dict[str, dict[str, Any]] = {}
         for patient in patients:

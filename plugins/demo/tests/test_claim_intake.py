@@ -268,6 +268,26 @@ def test_a_member_id_on_file_for_someone_with_another_birth_date_is_held(
     assert _count(medbill_app, PatientRow) == 1
 
 
+def test_a_visit_for_a_merged_account_goes_to_the_kept_record(medbill_app: Medbill) -> None:
+    from medbill_core.services.patient_merge import merge_patients
+
+    with medbill_app.unit_of_work() as work:
+        kept = work.patients.register(make_patient(1, account_number="KEEP1"))
+        duplicate = work.patients.register(make_patient(1))  # A00001: the EHR's number
+    with medbill_app.unit_of_work() as work:
+        merge_patients(work, kept.id or 0, duplicate.id or 0)
+    with medbill_app.unit_of_work() as work:
+        report = import_claim_file(work, _file([_bill(1)]), file_name="merged.837")
+    [claim] = report.claims
+    assert claim.outcome is Outcome.IMPORTED
+    assert f"patient KEEP1 (id {kept.id}) matched" in claim.notes
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert work.claims.get(claim.claim_id or 0).patient_id == kept.id
+        # and the merged record is never written again, over the API or an import
+        with pytest.raises(ValidationFailed, match="was merged into account KEEP1"):
+            work.patients.save(make_patient(1))
+
+
 def test_a_bad_claim_is_refused_with_its_position_and_the_others_are_kept(
         medbill_app: Medbill) -> None:
     good = _bill(1)
