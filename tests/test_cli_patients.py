@@ -262,9 +262,11 @@ def test_merge_moves_everything_and_refuses_conflicts(config: Path, tmp_path: Pa
 
 def test_providers_add_for_a_known_npi_changes_only_the_options_given(config: Path) -> None:
     """``providers add`` with a registered NPI and fewer options blanked the others."""
-    ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter",
-       "--first-name", "Dana", "--taxonomy", "207Q00000X")
-    ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter-Lee")
+    first = ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter",
+               "--first-name", "Dana", "--taxonomy", "207Q00000X")
+    assert first.stdout.startswith("provider 1234567893 registered (id ")
+    again = ok(config, "providers", "add", "--npi", "1234567893", "--last-name", "Carter-Lee")
+    assert again.stdout.startswith("provider 1234567893 updated (id ")  # not "registered"
     [provider] = as_json(config, "providers", "list")
     assert (provider["last_name"], provider["first_name"], provider["taxonomy"]) == (
         "Carter-Lee", "Dana", "207Q00000X")

@@ -172,12 +172,15 @@ def add_provider(
     provider = validate_record(Provider, {k: v for k, v in given.items() if v is not None},
                                record="provider")
     with medbill.unit_of_work() as work:
+        known = work.patients.provider(provider.npi) is not None
         stored = work.patients.register_provider(provider, given=set(given))
     if as_json:
         print_json({"id": stored.id, "npi": stored.npi, "last_name": stored.last_name,
-                    "first_name": stored.first_name, "taxonomy": stored.taxonomy})
+                    "first_name": stored.first_name, "taxonomy": stored.taxonomy,
+                    "created": not known})
         return
-    console.print(f"provider {stored.npi} registered (id {stored.id})", markup=False)
+    console.print(f"provider {stored.npi} {'updated' if known else 'registered'} "
+                  f"(id {stored.id})", markup=False)
 
 
 @providers_app.command("list")
