@@ -223,7 +223,7 @@ def x270(member_id: str, *, payer_id: str = "ACME1", last: str = "RIVERA", first
         w.add("NM1", "03", "1", last, "KID")
         w.add("DMG", "D8", "20100101", "F")
     w.add("DTP", "291", "D8", (day or TODAY).strftime("%Y%m%d"))
-    w.add("EQ", writer.delimiters.repetition.join(service_types))
+    w.add("EQ", list(service_types))  # EQ01 repeats
     return writer.text()
 
 

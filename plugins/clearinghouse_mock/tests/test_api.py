@@ -583,6 +583,68 @@ def test_eligibility_for_a_dependent(http: httpx.Client) -> None:
     assert find(text, "NM1")[-1][1] == "03"
 
 
+def _check_271(text: str) -> list:
+    """A 271 as the simulator's own front end and medbill's strict reader see it (pyx12 4.0
+    has no 005010X279A1 map: it answers "Map not found", the 270/271 samples' NOVALIDATE)."""
+    from medbill_clearinghouse_mock.simulator.envelope import check_interchange
+    from medbill_payer_generic_x12.api import decode_document, pyx12_verdict
+
+    check = check_interchange(text, functional_id="HB", set_id="271",
+                              version_prefix="005010X279")
+    assert check.note_code == "000" and all(not g.ak9_codes for g in check.groups)
+    assert all(t.accepted and not t.problems for g in check.groups for t in g.transactions)
+    with pytest.raises(Exception, match="Map not found"):
+        pyx12_verdict(text)
+    kind, answers = decode_document(text)
+    assert kind.value == "271"
+    return answers
+
+
+@pytest.mark.parametrize("member", ["ROSTER0001", "LAPSED0001"])
+def test_eligibility_for_two_service_types_repeats_eb03(http: httpx.Client,
+                                                        member: str) -> None:
+    """EQ01 repeated (30^98) used to answer 500: the 271 writer refused the repetition
+    separator joined into EB03's data. Now EB03 repeats each type asked about once."""
+    response = http.post("/v1/eligibility", content=x270(
+        member, service_types=("30", "98", "30")).encode(), headers=X12)
+    assert response.status_code == 200, response.text
+    assert response.headers["x-document-kind"] == "271"
+    assert "EB*1*IND*30^98*" in response.text or "EB*6*IND*30^98~" in response.text
+    (answer,) = _check_271(response.text)
+    assert answer.benefits[0].service_types == ["30", "98"]
+    assert answer.status is (CoverageStatus.ACTIVE if member == "ROSTER0001"
+                             else CoverageStatus.INACTIVE)
+
+
+def test_eligibility_for_two_service_types_through_the_adapter(
+        make_channel) -> None:  # type: ignore[no-untyped-def]
+    """medbill's 270 asks each service type in its own EQ segment; the simulator answers all
+    of them in one EB03, which the 271 decoder splits back."""
+    request = _eligibility_requests()[0].model_copy(update={"service_types": ["30", "98"]})
+    channel = make_channel()
+    text = encode_270([request], parties=GenericX12Adapter().options(request.payer).parties())
+    assert [s[1] for s in find(text, "EQ")] == ["30", "98"]
+    reply = channel.exchange("270", text)
+    assert reply.kind.value == "271"
+    _check_271(reply.content)
+    answer = GenericX12Adapter().check_eligibility(request, channel)
+    assert answer.status is CoverageStatus.ACTIVE
+    assert answer.benefits[0].service_types == ["30", "98"]
+    assert answer.summary("98").copay == Decimal("25")
+
+
+@pytest.mark.parametrize(("types", "ik4"), [(("30", "ABC"), "7"),
+                                            (tuple(f"{n:02d}" for n in range(100)), "12")])
+def test_eligibility_with_a_bad_or_too_many_service_types_gets_a_999(
+        http: httpx.Client, types: tuple[str, ...], ik4: str) -> None:
+    response = http.post("/v1/eligibility", content=x270("ROSTER0001", service_types=types)
+                         .encode(), headers=X12)
+    assert response.status_code == 422
+    assert response.headers["x-document-kind"] == "999"
+    assert find(response.text, "IK3")[0][1] == "EQ"
+    assert find(response.text, "IK4")[0][3] == ik4
+
+
 @pytest.mark.parametrize("body", ["", "not x12", "ISA*00*"])
 def test_bad_realtime_request_gets_a_ta1(http: httpx.Client, body: str) -> None:
     for path in ("/v1/eligibility", "/v1/claim-status"):

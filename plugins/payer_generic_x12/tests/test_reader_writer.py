@@ -147,6 +147,26 @@ def test_writer_refuses_component_separator_inside_a_component() -> None:
         transaction.add("SV1", ("HC", "99:13"))
 
 
+def test_writer_writes_a_list_as_repeats_of_one_element() -> None:
+    """EB03 / EQ01 repeat: a list is joined by the repetition separator (empty repeats left
+    out); a repeat holding a delimiter is refused naming the element, never the value."""
+    writer = InterchangeWriter(EnvelopeSettings("S", "R"), MemoryControlNumbers(), now=NOW)
+    transaction = writer.group("HB", "005010X279A1").transaction("271")
+    transaction.add("EB", "1", "IND", ["30", "", "98"], None, "PLAN")
+    transaction.add("EQ", ["30"])
+    transaction.add("EB", "6", "IND", [], None)
+    assert transaction.lines == ["EB*1*IND*30^98**PLAN", "EQ*30", "EB*6*IND"]
+    for bad in ("3^0", "3:0", "3*0", "3~0"):
+        with pytest.raises(X12DelimiterInData, match="EB03") as caught:
+            transaction.add("EB", "1", "IND", ["30", bad])
+        assert bad not in str(caught.value)
+    with pytest.raises(X12DelimiterInData, match="EB05"):
+        transaction.add("EB", "1", "IND", ["30", "98"], None, "A^B")
+    text = writer.text()
+    (segments,) = _segments(text)
+    assert segments[0] == ["EB", "1", "IND", "30^98", "", "PLAN"]
+
+
 def test_sqlite_counter_persists(tmp_path: Path) -> None:
     path = tmp_path / "control.sqlite"
     first = SQLiteControlNumbers(path)

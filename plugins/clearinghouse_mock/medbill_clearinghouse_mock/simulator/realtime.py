@@ -7,6 +7,7 @@ into a 999 rejection naming the segment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -29,6 +30,9 @@ from medbill_clearinghouse_mock.simulator.acks import Envelope, _clean
 from medbill_clearinghouse_mock.simulator.config import Benefits, Member
 
 ELIGIBILITY_VERSION = "005010X279A1"
+#: EB03 repeats at most 99 times (X279A1): the service types a 271 can answer at once.
+MAX_SERVICE_TYPES = 99
+_SERVICE_TYPE = re.compile(r"[A-Z0-9]{1,2}")
 STATUS_VERSION = "005010X212"
 
 
@@ -154,7 +158,12 @@ def _decode_270_part(segments: list[Segment], indexes: Iterable[int],
             if service_date is None:
                 raise RequestProblem("DTP", position, "8", 3, "8")
         elif tag == "EQ":
-            service_types.extend(t for t in _el(segment, 1).split(repetition) if t)
+            codes = [t for t in _el(segment, 1).split(repetition) if t]
+            if any(_SERVICE_TYPE.fullmatch(code) is None for code in codes):
+                raise RequestProblem("EQ", position, "8", 1, "7")  # not a service type code
+            service_types.extend(codes)
+            if len(dict.fromkeys(service_types)) > MAX_SERVICE_TYPES:
+                raise RequestProblem("EQ", position, "8", 1, "12")  # too many repetitions
     if payer is None or not payer.identifier:
         raise RequestProblem("NM1", len(segments), "3")
     if provider is None:
@@ -205,12 +214,12 @@ def encode_271s(answers: Sequence[tuple[EligibilityInquiry, EligibilityAnswer]],
     w.add("NM1", *inquiry.provider.elements())
     hl = 3
     for inquiry, answer in answers:
-        hl = _write_subscriber(w, inquiry, answer, hl, writer.delimiters.repetition)
+        hl = _write_subscriber(w, inquiry, answer, hl)
     return writer.text()
 
 
 def _write_subscriber(w, inquiry: EligibilityInquiry,  # type: ignore[no-untyped-def]
-                      answer: EligibilityAnswer, hl: int, repetition: str) -> int:
+                      answer: EligibilityAnswer, hl: int) -> int:
     """The 2000C loop (and 2000D) answering one inquiry, its first HL numbered ``hl``;
     returns the next HL number."""
     has_dependent = inquiry.dependent is not None and answer.member is not None
@@ -243,13 +252,16 @@ def _write_subscriber(w, inquiry: EligibilityInquiry,  # type: ignore[no-untyped
               _clean(dependent.party.first_name, 35))
         if dependent.birth_date:
             w.add("DMG", "D8", format_date(dependent.birth_date), dependent.sex)
-    _write_benefits(w, inquiry, member.benefits, answer, repetition)
+    _write_benefits(w, inquiry, member.benefits, answer)
     return hl + 1
 
 
 def _write_benefits(w, inquiry: EligibilityInquiry, benefits: Benefits,  # type: ignore[no-untyped-def]
-                    answer: EligibilityAnswer, repetition: str) -> None:
-    types = repetition.join(dict.fromkeys(inquiry.service_types))
+                    answer: EligibilityAnswer) -> None:
+    # EB03 repeats: one repeat per service type asked about (a 270 may ask several, in EQ01
+    # repeats or in several EQ segments), each once, written by the writer's repetition
+    # separator (never joined into the data, which the writer refuses).
+    types = list(dict.fromkeys(inquiry.service_types))
     if not answer.active:
         w.add("EB", "6", "IND", types)
         return

@@ -8,8 +8,10 @@ A data value holding one of the interchange's delimiters (or a line break / cont
 would silently corrupt the structure, so it is refused with :class:`X12DelimiterInData` naming the
 segment and element, never the value.
 
-Elements are given as ``str`` (``""``/``None`` for empty) or, for a composite, a ``tuple`` of
-components. Trailing empty elements and components are dropped, as X12 requires.
+Elements are given as ``str`` (``""``/``None`` for empty), for a composite a ``tuple`` of
+components, or for a repeating element (EB03, EQ01, ...) a ``list`` of its repeats, written
+joined by the repetition separator (empty repeats left out). Trailing empty elements and
+components are dropped, as X12 requires.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from medbill_payer_generic_x12.x12.delimiters import DEFAULT_DELIMITERS, Delimit
 from medbill_payer_generic_x12.x12.errors import X12DelimiterInData, X12EncodeError
 from medbill_payer_generic_x12.x12.values import format_date, format_short_date, format_time
 
-Element = str | tuple[str | None, ...] | None
+Element = str | tuple[str | None, ...] | list[str] | None
 
 
 def _bad_characters(delimiters: Delimiters, *, allow_component: bool) -> re.Pattern[str]:
@@ -113,6 +115,7 @@ class SegmentBuffer:
         component = self._component
         parts = [tag]
         components_used = 0
+        repeats_used = 0
         for element in elements:
             if element is None:
                 parts.append("")
@@ -122,6 +125,10 @@ class SegmentBuffer:
                     values.pop()
                 components_used += len(values) - 1 if values else 0
                 parts.append(component.join(values))
+            elif element.__class__ is list:
+                repeats = [value for value in element if value]
+                repeats_used += len(repeats) - 1 if repeats else 0
+                parts.append(self._repetition.join(repeats))
             else:
                 parts.append(element)  # type: ignore[arg-type]
         while len(parts) > 1 and not parts[-1]:
@@ -135,7 +142,9 @@ class SegmentBuffer:
         if (line.count(self._element) != len(parts) - 1
                 or (line.count(component) != components_used if components_used
                     else component in line)
-                or self._terminator in line or self._repetition in line
+                or self._terminator in line
+                or (line.count(self._repetition) != repeats_used if repeats_used
+                    else self._repetition in line)
                 or (not line.isprintable() and self._bad_in_line.search(line))):
             self._locate_bad_data(tag, elements)
         return line
@@ -145,7 +154,7 @@ class SegmentBuffer:
         noted in :attr:`transliterated` (segment and element, never the value)."""
         result: list[Element] = []
         for position, element in enumerate(elements, start=1):
-            values = element if isinstance(element, tuple) else (element,)
+            values = element if isinstance(element, (tuple, list)) else (element,)
             changed = []
             for component_position, value in enumerate(values, start=1):
                 if value and not value.isascii():
@@ -161,7 +170,9 @@ class SegmentBuffer:
                         (self.context_claim, where))
                     value = new
                 changed.append(value)
-            result.append(tuple(changed) if isinstance(element, tuple) else changed[0])
+            result.append(tuple(changed) if isinstance(element, tuple) else
+                          [v or "" for v in changed] if isinstance(element, list)
+                          else changed[0])
         return result
 
     def add(self, tag: str, *elements: Element) -> None:
@@ -170,7 +181,7 @@ class SegmentBuffer:
 
     def _locate_bad_data(self, tag: str, elements: Iterable[Element]) -> None:
         for position, element in enumerate(elements, start=1):
-            values = element if isinstance(element, tuple) else (element,)
+            values = element if isinstance(element, (tuple, list)) else (element,)
             for component_position, value in enumerate(values, start=1):
                 if not value:
                     continue
