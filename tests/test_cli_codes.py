@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,10 +66,63 @@ def test_validate_icd10() -> None:
     assert "outside the loaded" not in ok.stdout  # 2026-05-01 is in a packaged release
     assert "note: checked against ICD-10-CM April 2026 update" in ok.stdout
     outside = validate("icd10", "E119", "--date", "2024-05-01")
-    assert outside.exit_code == 0
-    assert ("note: ICD-10-CM FY2024 (2023-10-01..2024-09-30) is not loaded; checked against"
-            " ICD-10-CM April 2026 update") in outside.stdout
-    assert "outside the loaded" not in outside.stdout  # said once, by the gap line
+    assert outside.exit_code == 1  # no loaded release answers 2024: not a pass
+    assert outside.stdout.startswith(
+        "not checked: E11.9: 2024-05-01 is outside every loaded ICD-10-CM release"
+        " (ICD-10-CM April 2026 update: 2026-04-01..2026-09-30; ICD-10-CM FY2027:"
+        " 2026-10-01..2027-09-30)")
+    assert ("note: ICD-10-CM FY2024 (2023-10-01..2024-09-30) is not loaded: download"
+            in outside.stdout)
+    assert "outside the loaded" not in outside.stdout  # said once
+
+
+@pytest.mark.parametrize(("kind", "code", "on", "outside"), [
+    ("icd10", "E11.9", "1990-01-01", "ICD-10-CM release (ICD-10-CM April 2026 update:"
+                                     " 2026-04-01..2026-09-30; ICD-10-CM FY2027:"
+                                     " 2026-10-01..2027-09-30)"),
+    ("icd10", "E11.9", "2040-01-01", "ICD-10-CM release (ICD-10-CM April 2026 update:"),
+    ("icd10pcs", "0DTJ4ZZ", "2040-01-01", "ICD-10-PCS release (ICD-10-PCS FY2026:"
+                                          " 2025-10-01..2026-09-30; ICD-10-PCS FY2027:"),
+    ("icd10pcs", "0DTJ4ZZ", "1990-01-01", "ICD-10-PCS release"),
+    ("hcpcs", "J1100", "2040-01-01", "HCPCS Level II release (HCPCS Level II 2026 Q3:"
+                                     " through 2026-09-30)"),
+    ("modifier", "GT", "2040-01-01", "HCPCS Level II modifiers release (HCPCS Level II"
+                                     " modifiers 2026 Q3: through 2026-09-30)"),
+    ("pos", "11", "1990-01-01", "place of service codes release (CMS place of service codes,"
+                                " September 2023: from 2023-10-01)"),
+])
+def test_validate_on_a_date_no_loaded_release_covers_is_not_checked_exit_1(
+        kind: str, code: str, on: str, outside: str) -> None:
+    """A code valid in the nearest release was called valid on a date no loaded release
+    answers (1990, 2040): now "not checked", exit 1, naming the loaded releases' windows."""
+    result = validate(kind, code, "--date", on)
+    assert result.exit_code == 1, result.stdout
+    first, note = result.stdout.strip().splitlines()
+    assert first.startswith(f"not checked: {code}: {on} is outside every loaded {outside}")
+    assert note.startswith("note: ") and "is not loaded: download" in note
+    answer = json.loads(validate(kind, code, "--date", on, "--json").stdout)
+    assert (answer["valid"], answer["checked"]) == (False, False)
+    assert "release" not in answer  # none was checked against
+
+
+@pytest.mark.parametrize(("kind", "code", "on"), [
+    ("hcpcs", "J1100", "1990-01-01"),  # HCPCS records carry their own dates: 2026 Q3 answers
+    ("hcpcs", "99213", "2040-01-01"),  # CPT: by format only, no release
+    ("modifier", "25", "2040-01-01"),  # CPT modifier: by number only
+    ("pos", "11", "2040-01-01"),  # a list without a schedule stands until replaced
+])
+def test_validate_where_a_release_or_format_answers_the_date_stays_valid(
+        kind: str, code: str, on: str) -> None:
+    result = validate(kind, code, "--date", on)
+    assert result.exit_code == 0, result.stdout
+    assert result.stdout.startswith(f"valid: {code}: ")
+
+
+def test_validate_an_invalid_code_outside_every_release_keeps_its_own_reason() -> None:
+    bad = validate("icd10", "E11", "--date", "2040-01-01")
+    assert bad.exit_code == 1
+    assert bad.stdout.startswith("invalid: E11: ICD-10-CM category header")
+    assert "FY2040 (2039-10-01..2040-09-30) is not loaded" in bad.stdout
 
 
 def test_validate_hcpcs_dates() -> None:

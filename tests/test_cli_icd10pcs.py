@@ -71,12 +71,12 @@ def test_validate_icd10pcs_partial_and_malformed_codes() -> None:
     assert "not a well-formed ICD-10-PCS code" in letter_o.stdout
 
 
-def test_validate_icd10pcs_outside_every_release_says_which_it_used() -> None:
+def test_validate_icd10pcs_outside_every_release_is_not_checked() -> None:
     old = validate("icd10pcs", "0DTJ4ZZ", "--date", "2024-05-01", "--json")
-    assert old.exit_code == 0
+    assert old.exit_code == 1
     answer = json.loads(old.stdout)
-    assert answer["valid"] is True
-    assert answer["release"] == "ICD-10-PCS FY2026"
+    assert (answer["valid"], answer["checked"]) == (False, False)
+    assert "outside every loaded ICD-10-PCS release (ICD-10-PCS FY2026:" in answer["message"]
     assert any("FY2024" in note and "not loaded" in note for note in answer["notes"]), answer
 
 

@@ -287,11 +287,14 @@ def test_validate_past_the_newest_release_prints_one_line_naming_the_missing_one
         tmp_path: Path) -> None:
     env = {"MEDBILL_CODESETS_DIR": str(tmp_path)}
     result = cli(None, "validate", "hcpcs", "G0008", "--date", "2026-11-01", env=env)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # not a pass: no loaded release answers it
+    assert result.stdout.startswith(
+        "not checked: G0008: 2026-11-01 is outside every loaded HCPCS Level II release"
+        " (HCPCS Level II 2026 Q3: through 2026-09-30)")
     notes = [line for line in result.stdout.splitlines() if line.startswith("note:")]
     assert len(notes) == 1, result.stdout
     assert notes[0].startswith("note: HCPCS Level II 2026 Q4 (2026-10-01..2026-12-31) is not"
-                               " loaded; checked against HCPCS Level II 2026 Q3")
+                               " loaded: download")
     inside = cli(None, "validate", "hcpcs", "G0008", "--date", "2026-08-03", "--json", env=env)
     answer = json.loads(inside.stdout)
     assert (answer["release"], answer["notes"]) == (

@@ -193,7 +193,7 @@ CORE_COMMAND_SUMMARIES: dict[str, str] = {
                     " review samples and accuracy.",
     "codes": CODES_HELP,
     "validate": "Check one identifier or code: exit 0 and what it is when valid, exit 1 and"
-                " why not.",
+                " why not (or why it could not be checked on the date).",
     "worker": "Run background jobs (submission, responses, 835 posting, statements, scheduled"
               " follow-ups) from the configured PostgreSQL database, until stopped (Ctrl-C,"
               " SIGTERM).",

@@ -1,7 +1,9 @@
 """``medbill validate KIND VALUE``: answer one identifier or code.
 
 Exit 0 and what it is when valid; exit 1 and why when not (both on stdout: the
-answer is the output). A malformed option is a usage error (exit 2, stderr).
+answer is the output). A code of a release-based code set on a date no loaded release
+answers is "not checked" (exit 1), naming the loaded releases' windows and the release to
+load. A malformed option is a usage error (exit 2, stderr).
 Plugins add kinds of their own (the Medicare plugin adds ``mbi``).
 """
 
@@ -16,7 +18,12 @@ from rich.markup import escape
 
 from medbill_core.cli.common import cli_errors, console, parse_date_option, print_json
 from medbill_core.codesets import CodeSets, Verdict
-from medbill_core.codesets.releases import release_gap, without_gap_note
+from medbill_core.codesets.releases import (
+    lookup_coverage,
+    outside_every_release,
+    release_to_load,
+    without_gap_note,
+)
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
 app = typer.Typer(
@@ -31,14 +38,17 @@ JsonOption = Annotated[bool, typer.Option(
 
 
 def _answer(valid: bool, message: str, notes: tuple[str, ...] = (), *,
-            as_json: bool = False, release: str = "") -> None:
+            as_json: bool = False, release: str = "", checked: bool = True) -> None:
+    """``checked=False``: no loaded release answers the date (exit 1, "not checked")."""
     if as_json:
         print_json({"valid": valid, "message": message, "notes": [n for n in notes if n],
-                    **({"release": release} if release else {})})
+                    **({"release": release} if release else {}),
+                    **({} if checked else {"checked": False})})
         if not valid:
             raise typer.Exit(1)
         return
-    label = "[bold green]valid:[/]" if valid else "[bold red]invalid:[/]"
+    label = ("[bold green]valid:[/]" if valid else "[bold red]invalid:[/]" if checked
+             else "[bold red]not checked:[/]")
     console.print(f"{label} {escape(message)}", highlight=False, soft_wrap=True)
     for note in notes:
         if note:
@@ -49,12 +59,21 @@ def _answer(valid: bool, message: str, notes: tuple[str, ...] = (), *,
 
 def _code(check: Callable[[CodeSets, str, date | None], Verdict], value: str,
           on: str | None, as_json: bool) -> None:
+    """A code on a date of service. A date no loaded release of the code set answers is not
+    a pass: the answer is "not checked" (exit 1), naming every loaded release's window and
+    the release to load, as the scrubber's ``*.release_gap`` findings do. A code already
+    invalid (format, unknown, ...) keeps its own reason, with the gap line as a note."""
     when = parse_date_option(on) or date.today()
     codesets = CodeSets()
     verdict = check(codesets, value, when)
-    gap = release_gap(verdict.system.value, verdict.code, when, codesets.data_dir)
-    if gap:  # the gap line names the release used and the one missing
-        notes = (without_gap_note(verdict.note), gap)
+    found = lookup_coverage(verdict.system.value, verdict.code, when, codesets.data_dir)
+    if found is not None and not found.covered:
+        if verdict.ok:
+            code = verdict.info.display_code if verdict.info else verdict.code
+            _answer(False, f"{code}: {outside_every_release(found, codesets.data_dir)}",
+                    (release_to_load(found),), as_json=as_json, checked=False)
+        # the gap line names the release used and the one missing
+        notes = (without_gap_note(verdict.note), found.missing)
     else:
         notes = (verdict.note, f"checked against {verdict.release}" if verdict.release else "")
     _answer(verdict.ok, verdict.message, notes, as_json=as_json, release=verdict.release)

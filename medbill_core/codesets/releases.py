@@ -311,20 +311,58 @@ SYSTEM_CODE_SETS = {"icd10cm": "icd10cm", "icd10pcs": "icd10pcs", "hcpcs": "hcpc
                     "rarc": "rarc"}
 
 
-def release_gap(system: str, code: str, on: date, data_dir: Path | None) -> str:
-    """The gap line for a single lookup of ``code`` (a ``CodeSystem`` value) on ``on``: ''
-    when a loaded release covers the date, or the code is not release-based (CPT codes and
-    CPT modifier numbers are checked by format only)."""
+def lookup_coverage(system: str, code: str, on: date,
+                    data_dir: Path | None) -> Coverage | None:
+    """Which release answers a single lookup of ``code`` (a ``CodeSystem`` value) on ``on``;
+    ``None`` when the code is not release-based (CPT codes and CPT modifier numbers are
+    checked by format only, group codes are fixed)."""
     from medbill_core.codesets.formats import CPT_RE, is_cpt_modifier_number
 
     key = SYSTEM_CODE_SETS.get(system)
     if key is None or key not in _registry():
-        return ""
+        return None
     norm = code.strip().upper()
     if (system == "hcpcs" and CPT_RE.match(norm)) or (
             system == "modifier" and is_cpt_modifier_number(norm)):
-        return ""
-    return coverage(key, on, data_dir).missing
+        return None
+    return coverage(key, on, data_dir)
+
+
+def release_gap(system: str, code: str, on: date, data_dir: Path | None) -> str:
+    """The gap line for a single lookup of ``code`` (a ``CodeSystem`` value) on ``on``: ''
+    when a loaded release covers the date, or the code is not release-based (CPT codes and
+    CPT modifier numbers are checked by format only)."""
+    found = lookup_coverage(system, code, on, data_dir)
+    return found.missing if found is not None else ""
+
+
+def outside_every_release(found: Coverage, data_dir: Path | None) -> str:
+    """Why ``found.on`` cannot be answered, naming the windows of every release medbill has:
+    "2040-01-01 is outside every loaded ICD-10-CM release (ICD-10-CM April 2026 update
+    : 2026-04-01..2026-09-30; ICD-10-CM FY2027: 2026-10-01..2027-09-30)". A cumulative set's
+    release also answers the dates before it ("through D"); a list without a schedule stands
+    from its date ("from D")."""
+    windows: dict[str, None] = {}
+    for release in sorted(listed_releases(found.spec.key, data_dir),
+                          key=lambda r: (r.effective, r.origin)):
+        if release.through is None:
+            span = f"from {release.effective}"
+        elif found.spec.cumulative:
+            span = f"through {release.through}"
+        else:
+            span = f"{release.effective}..{release.through}"
+        windows.setdefault(f"{release.label}: {span}", None)
+    if not windows:
+        return f"no {found.spec.name} release is loaded"
+    return (f"{found.on} is outside every loaded {found.spec.name} release"
+            f" ({'; '.join(windows)})")
+
+
+def release_to_load(found: Coverage) -> str:
+    """The release that would answer ``found.on`` and how to load it, one line."""
+    _, _, end = period(found.spec.cadence, found.on)
+    wanted = found.wanted if end else f"a {found.spec.name} list in force on {found.on}"
+    return f"{wanted} is not loaded: {found.how_to_load}"
 
 
 def without_gap_note(note: str) -> str:
