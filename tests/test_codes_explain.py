@@ -118,3 +118,43 @@ def test_codes_search_command() -> None:
     assert inside["note"] is None
     none = runner.invoke(codes.app, ["search", "zzzqqq"])
     assert none.exit_code == 1 and none.stderr.strip().startswith("error: no code matches")
+
+
+@pytest.mark.parametrize(("words", "said"), [
+    (["diabetes"] * 3000, "the search text has 26,999 characters; at most 500 are searched"),
+    (["e"] * 65, "the search text has 65 words; at most 64 are searched"),
+])
+def test_codes_search_refuses_a_query_too_long_in_one_line(words: list[str], said: str) -> None:
+    """3,000 words took minutes (each word matched against every candidate): such a query
+    is refused before anything is loaded, a usage error naming the limit, never the words."""
+    result = runner.invoke(codes.app, ["search", *words, "--json"])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert lines[0].startswith(f"error: {said}: give the few words that matter")
+    assert "diabetes" not in lines[0]
+
+
+def test_search_limits_and_repeated_words() -> None:
+    from medbill_core.codesets.search import (
+        MAX_QUERY_CHARACTERS,
+        MAX_QUERY_WORDS,
+        QueryTooLong,
+        query_problem,
+    )
+
+    with pytest.raises(QueryTooLong, match="at most 64"):
+        search(" ".join(["pain"] * (MAX_QUERY_WORDS + 1)), on=date(2026, 5, 1))
+    with pytest.raises(QueryTooLong, match="501 characters; at most 500"):
+        search("x" * (MAX_QUERY_CHARACTERS + 1), on=date(2026, 5, 1))
+    assert query_problem(" ".join(["pain"] * MAX_QUERY_WORDS)) is None
+    # a word given twice is matched once and still scored twice: the ranking is unchanged
+    once = search("diabetes", on=date(2026, 5, 1), systems=(CodeSystem.ICD10CM,), limit=50)
+    twice = search("diabetes diabetes", on=date(2026, 5, 1), systems=(CodeSystem.ICD10CM,),
+                   limit=50)
+    assert [h.code for h in once] == [h.code for h in twice]
+    assert {h.score for h in once} == {3 + 4} and {h.score for h in twice} == {3 + 3}
+    many = search(" ".join(["diabetes"] * MAX_QUERY_WORDS)[:MAX_QUERY_CHARACTERS],
+                  on=date(2026, 5, 1), systems=(CodeSystem.ICD10CM,), limit=50)
+    assert [h.code for h in many] == [h.code for h in once]

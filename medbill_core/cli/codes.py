@@ -231,7 +231,8 @@ def show(
 @cli_errors
 def search_command(
     text: Annotated[list[str], typer.Argument(
-        help="Words of the description (all must match; 'diab' matches 'diabetes') or the "
+        help="Words of the description (all must match; 'diab' matches 'diabetes'; at most"
+             " 64 words, 500 characters) or the "
              "start of a code (E11.6)")],
     system: Annotated[list[CodeSystem] | None, typer.Option(
         "--system", "-s", case_sensitive=False,
@@ -249,10 +250,13 @@ def search_command(
 ) -> None:
     """Find ICD-10-CM, ICD-10-PCS and HCPCS codes by description, best match first, as of a
     date (ICD-10-CM and PCS in the fiscal year's release governing it)."""
-    from medbill_core.codesets.search import SEARCHABLE, search
+    from medbill_core.codesets.search import SEARCHABLE, query_problem, search
 
-    when = parse_date_option(on) or date.today()
     query = " ".join(text)
+    problem = query_problem(query)
+    if problem is not None:  # before anything is loaded: a usage error, one line
+        raise fail(problem, 2)
+    when = parse_date_option(on) or date.today()
     systems = tuple(system or SEARCHABLE)
     codesets = CodeSets(data_dir)
     hits = search(query, on=when, systems=systems, limit=limit, include_unusable=include_all,

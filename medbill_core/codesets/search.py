@@ -9,6 +9,11 @@ terminated, ICD-10-CM category headers) are left out unless asked for, in which 
 why.
 CPT descriptors are AMA-licensed and not shipped, so CPT codes are found only when a
 licensed user loaded them.
+
+A query is bounded (:data:`MAX_QUERY_WORDS` words, :data:`MAX_QUERY_CHARACTERS` characters:
+far more than the longest ICD-10-CM or PCS title): each word is matched against every
+candidate description, so a pasted page would take minutes. A word given twice is matched
+once and counted twice (the same scores as before, in the time of one).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +33,27 @@ SEARCHABLE = (CodeSystem.ICD10CM, CodeSystem.ICD10PCS, CodeSystem.HCPCS, CodeSys
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset({"a", "an", "and", "of", "or", "the", "with", "without", "for", "in", "to",
                    "by", "on"})
+#: The most words (as :func:`search` splits them) and characters a query may have.
+MAX_QUERY_WORDS = 64
+MAX_QUERY_CHARACTERS = 500
+
+
+def query_problem(text: str) -> str | None:
+    """Why :func:`search` refuses ``text`` (too many words or characters), or ``None``. The
+    answer names the limits and the sizes, never the words (they may come from a chart)."""
+    if len(text) > MAX_QUERY_CHARACTERS:
+        return (f"the search text has {len(text):,} characters; at most"
+                f" {MAX_QUERY_CHARACTERS} are searched: give the few words that matter")
+    words = len(_WORD.findall(text.lower()))
+    if words > MAX_QUERY_WORDS:
+        return (f"the search text has {words:,} words; at most {MAX_QUERY_WORDS} are"
+                " searched: give the few words that matter")
+    return None
+
+
+class QueryTooLong(ValueError):
+    """A query over :data:`MAX_QUERY_WORDS` words or :data:`MAX_QUERY_CHARACTERS`
+    characters; the message is :func:`query_problem`'s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,25 +144,28 @@ def _index(table: Mapping[str, CodeInfo]) -> _Index:
 def _scores(index: _Index, terms: Sequence[str], phrase: str,
             code_query: str) -> dict[int, int]:
     """Each matching entry's score: the code's start matched (100 - extra characters), or
-    per query word 3 (a word of the text) or 1 (the start of one), plus 4 for the phrase."""
+    per query word 3 (a word of the text) or 1 (the start of one), plus 4 for the phrase.
+    A word given more than once is looked for once and scored as many times."""
     scores = index.code_scores(code_query) if code_query else {}
-    ordered = sorted(terms, key=len, reverse=True)  # a longer word is usually rarer
+    counts = Counter(terms)
+    ordered = sorted(counts, key=len, reverse=True)  # a longer word is usually rarer
     candidates = index.entries_containing(ordered[0])
     texts = index.texts
     for term in ordered[1:]:
         candidates = [entry for entry in candidates if term in texts[entry]]
     patterns = [(re.compile(rf"(?<![a-z0-9]){re.escape(term)}(?![a-z0-9])"),
-                 re.compile(rf"(?<![a-z0-9]){re.escape(term)}")) for term in terms]
+                 re.compile(rf"(?<![a-z0-9]){re.escape(term)}"), count)
+                for term, count in counts.items()]
     for entry in candidates:
         if entry in scores:
             continue
         text = texts[entry]
         score = 0
-        for whole, start in patterns:
+        for whole, start, count in patterns:
             if whole.search(text):
-                score += 3
+                score += 3 * count
             elif start.search(text):
-                score += 1
+                score += count
             else:
                 break
         else:
@@ -188,7 +218,13 @@ _CODE_LIKE = re.compile(r"[0-9A-Z.]*[0-9][0-9A-Z.]*")
 def search(text: str, *, on: date | None = None, systems: Sequence[CodeSystem] = SEARCHABLE,
            limit: int = 20, include_unusable: bool = False,
            codesets: CodeSets | None = None) -> list[SearchHit]:
-    """Codes whose description matches ``text``, best first (see the module docstring)."""
+    """Codes whose description matches ``text``, best first (see the module docstring).
+
+    :raises QueryTooLong: ``text`` has more than :data:`MAX_QUERY_WORDS` words or
+        :data:`MAX_QUERY_CHARACTERS` characters."""
+    problem = query_problem(text)
+    if problem is not None:
+        raise QueryTooLong(problem)
     on = on or date.today()
     codesets = codesets or default_codesets()
     terms = _terms(text)
