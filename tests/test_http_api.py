@@ -254,6 +254,59 @@ def test_a_body_that_is_not_json_and_an_extra_field_are_422(client: TestClient) 
     assert PHI_NAME not in response.text and "1987-02-03" not in response.text
 
 
+MALFORMED = b'{"last_name": "' + PHI_NAME.encode() + b'",'
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-key"},
+                                     {"Authorization": "Basic dXNlcjpwdw=="}])
+def test_a_malformed_body_without_a_valid_key_is_401_not_422(
+        client: TestClient, headers: dict[str, str]) -> None:
+    """FastAPI parses the body before the key is checked: '{bad' without a key was a 422
+    naming the body, telling an anonymous caller of the schema. Now 401 first."""
+    for method, path in (("POST", "/v1/patients"), ("PATCH", "/v1/claims/1"),
+                         ("POST", "/v1/claims")):
+        response = client.request(method, path, content=MALFORMED,
+                                  headers={**headers, "Content-Type": "application/json"})
+        problem = assert_problem(response, 401, "not-authenticated")
+        assert response.headers["www-authenticate"] == 'Bearer realm="medbill"'
+        assert "errors" not in problem and "body" not in response.text
+        assert PHI_NAME not in response.text and "wrong-key" not in response.text
+    # with a valid key the same body is the 422 naming the field, as before
+    response = client.post("/v1/patients", content=MALFORMED,
+                           headers={**EHR, "Content-Type": "application/json"})
+    problem = assert_problem(response, 422, "validation-failed")
+    assert problem["errors"][0]["code"] == "json_invalid"
+
+
+def test_every_route_that_needs_a_key_answers_a_malformed_body_401(client: TestClient) -> None:
+    """Every route of the table that needs a key (the plugin's test routes too): 401 for a
+    malformed JSON body sent without one; the public ones (signing in, signed webhooks)
+    read their body first, as before."""
+    import re
+
+    from medbill_core.http.route_table import route_actions
+
+    checked = 0
+    for route in route_actions(client.app):  # type: ignore[arg-type]
+        if route.method not in ("POST", "PUT", "PATCH", "DELETE") or route.page:
+            continue
+        path = re.sub(r"\{[^}]*\}", "1", route.path)
+        response = client.request(route.method, path, content=b"{bad",
+                                  headers={"Content-Type": "application/json"})
+        if route.public and not route.any_signed_in:
+            assert response.status_code != 401, (route.method, path)
+        else:
+            assert_problem(response, 401, "not-authenticated")
+            checked += 1
+    assert checked >= 40
+
+
+def test_signing_in_with_a_malformed_body_stays_a_422(client: TestClient) -> None:
+    response = client.post("/v1/sessions", content=b"{bad",
+                           headers={"Content-Type": "application/json"})
+    assert_problem(response, 422, "validation-failed")
+
+
 def test_an_unknown_exception_is_a_500_with_an_error_id_and_no_text(
         client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.ERROR, logger="medbill.http"):

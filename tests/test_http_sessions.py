@@ -310,6 +310,21 @@ def test_an_unsafe_request_with_the_cookie_needs_the_sessions_csrf_token(api: Ap
     assert created.actor == "user:alice"
 
 
+def test_a_malformed_body_is_refused_as_its_session_would_be_before_it_is_read(
+        api: Api) -> None:
+    """A malformed JSON body fails before the dependencies run: it is answered as the
+    request's credentials are (401 without a session, 403 without the CSRF token), and only
+    then 422."""
+    bad = {"content": b"{bad", "headers": {"Content-Type": "application/json"}}
+    _problem(api.client.post("/v1/patients", **bad), 401)
+    token = _login(api).json()["csrf_token"]
+    missing = _problem(api.client.post("/v1/patients", **bad), 403)
+    assert CSRF_HEADER in missing["detail"]
+    parsed = api.client.post("/v1/patients", content=b"{bad", headers={
+        "Content-Type": "application/json", CSRF_HEADER: token})
+    assert _problem(parsed, 422)["errors"][0]["code"] == "json_invalid"
+
+
 def test_another_sessions_csrf_token_does_not_do(api: Api) -> None:
     _user(api.app, "bob")
     bobs = _login(api, user="bob").json()["csrf_token"]

@@ -18,6 +18,7 @@ browser adds a bearer key on its own).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,10 +26,16 @@ from typing import TYPE_CHECKING, Annotated, TypeVar, cast
 from urllib.parse import parse_qs
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from medbill_core.domain.identity import Principal
-from medbill_core.errors import ConfigurationError, NotAuthenticated, PermissionDenied
+from medbill_core.errors import (
+    ConfigurationError,
+    MedbillError,
+    NotAuthenticated,
+    PermissionDenied,
+)
 from medbill_core.permissions import Action, require
 from medbill_core.services import sessions as user_sessions
 
@@ -133,6 +140,7 @@ def authenticated(request: Request,
     """The principal the request's bearer key names, else its session cookie's (with the
     CSRF token on an unsafe method: 403 without it); 401 without either, or with a bad one."""
     state = api_state(request)
+    request.state.medbill_authenticated = True  # asked: see :func:`refusal_before_the_body`
     if credentials is not None and credentials.credentials.strip():
         try:
             return state.authenticate(state.medbill, credentials.credentials.strip())
@@ -147,6 +155,41 @@ def authenticated(request: Request,
             session, request.headers.get(CSRF_HEADER) or form_token):
         raise PermissionDenied(user_sessions.CSRF_REFUSED)
     return session.principal
+
+
+def _needs_authentication(route: object) -> bool:
+    """Whether a route's dependencies include :func:`authenticated` (at any depth)."""
+    found = getattr(route, "medbill_needs_authentication", None)
+    if isinstance(found, bool):
+        return found
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", ()))
+    needs = False
+    while pending and not needs:
+        dependency = pending.pop()
+        needs = dependency.call is authenticated
+        pending.extend(dependency.dependencies)
+    with contextlib.suppress(AttributeError):  # kept on the route: asked once per route
+        route.medbill_needs_authentication = needs  # type: ignore[attr-defined]
+    return needs
+
+
+async def refusal_before_the_body(request: Request) -> MedbillError | None:
+    """The refusal :func:`authenticated` gives the request (401, or 403 without the CSRF
+    token), when its route needs a principal and the request failed before the dependencies
+    ran: FastAPI reads and parses the body first, so a malformed JSON body would be answered
+    422, telling an anonymous caller of the schema. ``None``: authenticated, a public route,
+    or authentication already ran (its refusal was the answer)."""
+    if (getattr(request.state, "medbill_authenticated", False)
+            or not _needs_authentication(request.scope.get("route"))):
+        return None
+    credentials = await _bearer(request)
+    cookie = await _cookie(request)
+    try:
+        # form_token None: the form is not read again (a body that failed to parse has none)
+        await run_in_threadpool(authenticated, request, credentials, cookie, None)
+    except (NotAuthenticated, PermissionDenied) as refusal:
+        return refusal
+    return None
 
 
 def current_session(request: Request) -> user_sessions.SessionInfo | None:

@@ -48,6 +48,7 @@ from medbill_core.errors import (
     WebhookRefused,
 )
 from medbill_core.financing_providers import FinancingError
+from medbill_core.http.auth import refusal_before_the_body
 from medbill_core.services.idempotency import IdempotencyKeyReused, RequestInFlight
 from medbill_core.services.payments import DuplicatePayment
 
@@ -208,8 +209,13 @@ def medbill_error_response(request: Request, exc: Exception) -> Response:
                             errors=errors, headers=headers)
 
 
-def request_validation_response(request: Request, exc: Exception) -> Response:
+async def request_validation_response(request: Request, exc: Exception) -> Response:
+    """422 naming each field; but a route that needs a principal answers a request without a
+    valid one 401 first, even when its body could not be parsed (before the key was read)."""
     assert isinstance(exc, RequestValidationError)
+    refusal = await refusal_before_the_body(request)
+    if refusal is not None:
+        return medbill_error_response(request, refusal)
     problems = field_problems(exc.errors())
     detail = "; ".join(f"{item.field}: {item.message}" for item in problems)
     return problem_response(request.url.path, 422, slug="validation-failed",
@@ -217,8 +223,12 @@ def request_validation_response(request: Request, exc: Exception) -> Response:
                             errors=problems)
 
 
-def http_error_response(request: Request, exc: Exception) -> Response:
+async def http_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI's "error parsing the body" (a form), before the key
+        refusal = await refusal_before_the_body(request)
+        if refusal is not None:
+            return medbill_error_response(request, refusal)
     try:
         title = HTTPStatus(exc.status_code).phrase
     except ValueError:
