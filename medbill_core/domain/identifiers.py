@@ -26,6 +26,9 @@ _POS_RE = re.compile(r"[0-9]{2}", re.ASCII)
 _ZIP_RE = re.compile(r"[0-9]{5}(?:[0-9]{4})?", re.ASCII)
 _STATE_RE = re.compile(r"[A-Z]{2}", re.ASCII)
 _PHONE_RE = re.compile(r"[0-9]{10}", re.ASCII)
+#: A local part and a domain with a dot, one ``@``, no spaces: enough to catch a typed name or
+#: a phone number in the e-mail field (deliverability is the sender's business).
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
 
 
 def luhn_check_digit(digits: str) -> int:
@@ -149,6 +152,13 @@ def _phone(value: str) -> str:
     return digits
 
 
+def _email(value: str) -> str:
+    value = value.strip()
+    if not _EMAIL_RE.fullmatch(value):
+        raise ValueError("not an e-mail address (name@example.org)")
+    return value
+
+
 NPI = Annotated[str, AfterValidator(_npi)]
 EIN = Annotated[str, AfterValidator(_ein)]
 TaxonomyCode = Annotated[str, AfterValidator(_taxonomy)]
@@ -159,3 +169,4 @@ PlaceOfService = Annotated[str, AfterValidator(_pos)]
 ZipCode = Annotated[str, AfterValidator(_zip)]
 StateCode = Annotated[str, AfterValidator(_state)]
 PhoneNumber = Annotated[str, AfterValidator(_phone)]
+EmailAddress = Annotated[str, AfterValidator(_email)]

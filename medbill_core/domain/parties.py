@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from medbill_core.domain.base import DomainModel, phi_field
 from medbill_core.domain.identifiers import (
     EIN,
     NPI,
+    EmailAddress,
     PhoneNumber,
     StateCode,
     TaxonomyCode,
@@ -93,6 +94,20 @@ class Provider(DomainModel):
     taxonomy: TaxonomyCode | None = None
 
 
+def check_birth_date(value: date) -> date:
+    """A person's birth date: not in the future, not before 1880 (patients and guarantors
+    alike)."""
+    if value > date.today():
+        raise ValueError("birth date is in the future")
+    if value.year < 1880:
+        raise ValueError("birth date is before 1880")
+    return value
+
+
+#: A person's birth date, checked by :func:`check_birth_date`.
+BirthDate = Annotated[date, AfterValidator(check_birth_date)]
+
+
 class GuarantorRelationship(StrEnum):
     """Who the guarantor is to the patient."""
 
@@ -114,10 +129,10 @@ class Guarantor(DomainModel):
     first_name: str = phi_field(min_length=1, max_length=35)
     middle_name: str | None = phi_field(default=None, max_length=25)
     suffix: str | None = Field(default=None, max_length=10)
-    birth_date: date | None = phi_field(default=None)
+    birth_date: BirthDate | None = phi_field(default=None)
     address: Address | None = phi_field(default=None)
     phone: PhoneNumber | None = phi_field(default=None)
-    email: str | None = phi_field(default=None, max_length=254)
+    email: EmailAddress | None = phi_field(default=None, max_length=254)
 
     @property
     def display_name(self) -> str:
@@ -139,24 +154,15 @@ class Patient(DomainModel):
     first_name: str = phi_field(min_length=1, max_length=35)
     middle_name: str | None = phi_field(default=None, max_length=25)
     suffix: str | None = Field(default=None, max_length=10)
-    birth_date: date = phi_field()
+    birth_date: BirthDate = phi_field()
     sex: Sex
     address: Address | None = phi_field(default=None)
     phone: PhoneNumber | None = phi_field(default=None)
-    email: str | None = phi_field(default=None, max_length=254)
+    email: EmailAddress | None = phi_field(default=None, max_length=254)
     statement_hold: bool = False
     guarantor_id: int | None = None
     guarantor_relationship: GuarantorRelationship | None = None
     merged_into_id: int | None = None
-
-    @field_validator("birth_date")
-    @classmethod
-    def _birth_date_in_past(cls, value: date) -> date:
-        if value > date.today():
-            raise ValueError("birth date is in the future")
-        if value.year < 1880:
-            raise ValueError("birth date is before 1880")
-        return value
 
 
 class PayerProgram(StrEnum):

@@ -320,7 +320,11 @@ def _assign_guarantor(work: UnitOfWork, account: str, columns: Any, label: str) 
                                                                  "guarantor_relationship self")])
         guarantor_id = service.guarantor_for_patient(saved_id(other)).id
     else:
-        person = validate_record(Guarantor, columns, record=label)
+        try:
+            person = validate_record(Guarantor, columns, record=label)
+        except ValidationFailed as exc:  # the row's own column names: guarantor_birth_date
+            raise ValidationFailed(label, [(f"guarantor_{field}", reason)
+                                           for field, reason in exc.problems]) from None
         guarantor_id = service.find_or_add(person).id
     after = service.assign(saved_id(patient), guarantor_id, relationship)
     return (after.guarantor_id, after.guarantor_relationship) != before
