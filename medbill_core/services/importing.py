@@ -372,6 +372,8 @@ def _store_coverage(work: UnitOfWork, record: dict[str, Any], label: str) -> Row
     except UnknownPayer:
         raise ValidationFailed(label, [("payer_key", "not a configured payer (see [payers] in "
                                                      "medbill.toml)")]) from None
+    except ValidationFailed as exc:  # named by the row, not the patient's id
+        raise ValidationFailed(label, exc.problems) from None
     return RowChange(label, f"{account} {stored.payer_key} ({stored.order.value})", created,
                      changed)
 

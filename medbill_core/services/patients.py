@@ -49,6 +49,61 @@ class NewCoverage:
     coverage: Coverage
 
 
+_ORDER_NAMES = {"P": "primary", "S": "secondary", "T": "tertiary"}
+_INSTEAD = {"P": "add this one as secondary", "S": "add this one as tertiary",
+            "T": "give this one another order"}
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A coverage's place in the coordination of benefits: its order and plan dates (``id``
+    None for one a batch adds before it is stored)."""
+
+    id: int | None
+    payer_key: str
+    order: str
+    start: date | None
+    end: date | None
+
+    @classmethod
+    def of(cls, coverage: Coverage | CoverageRow, coverage_id: int | None = None) -> _Span:
+        if isinstance(coverage, CoverageRow):
+            return cls(coverage.id, coverage.payer_key, coverage.coverage_order,
+                       coverage.start_date, coverage.end_date)
+        return cls(coverage_id, coverage.payer_key, coverage.order.value, coverage.start_date,
+                   coverage.end_date)
+
+    def overlaps(self, other: _Span) -> bool:
+        """Same order and some day within both plans' dates (an open end runs forever)."""
+        return self.order == other.order and (
+            self.start is None or other.end is None or self.start <= other.end) and (
+            other.start is None or self.end is None or other.start <= self.end)
+
+    def clash_reason(self) -> str:
+        """Why a coverage of the same order over these dates is refused (no PHI: the payer,
+        the plan dates and the coverage id)."""
+        dates = f"from {self.start}" if self.start else "with no start date"
+        if self.end:
+            dates += f" to {self.end}"
+        which = f"coverage {self.id}: " if self.id is not None else ""
+        end_it = (f"coverages terminate {self.id} --end DATE" if self.id is not None
+                  else "coverages edit --end")
+        return (f"the patient already has an active {_ORDER_NAMES[self.order]} coverage on "
+                f"these dates ({which}{self.payer_key}, {dates}); end it first ({end_it}) "
+                f"or {_INSTEAD[self.order]}")
+
+
+def _new_clash(before: _Span | None, after: _Span, others: Iterable[_Span]) -> _Span | None:
+    """The first of ``others`` (the patient's other coverages) that ``after`` overlaps in the
+    same order and ``before`` (the coverage as stored, None for a new one) did not: two
+    coverages of one order on the same day leave claims to pick one at random. Overlaps
+    already stored are left as they are, so ending or correcting one of them still works."""
+    for other in others:
+        if after.overlaps(other) and not (before is not None and before.overlaps(other)):
+            return other
+    return None
+
+
 def _name_matches(text: str) -> Any:
     """``Rivera`` (last name), ``Rivera, Maria`` or ``Maria Rivera``: case-insensitive prefixes."""
     def prefix(column: Any, value: str) -> Any:
@@ -357,21 +412,35 @@ class PatientService:
             return []
         patient_ids = unique(item.patient_id for item in items)
         patients = held_or_read(self.session, PatientRow, PatientRow.id, patient_ids)
-        for item in items:
-            if item.coverage.payer_key not in self.config.payers:
-                raise UnknownPayer(item.coverage.payer_key)
-            if item.patient_id not in patients:
-                raise NotFound("patient", item.patient_id)
         Key = tuple[int, str, str]
 
         def key_of(item: NewCoverage) -> Key:
             return item.patient_id, item.coverage.payer_key, item.coverage.order.value
 
         rows: dict[Key, CoverageRow] = {}
+        # each patient's coverages as they will be after the items so far: an item replaces
+        # its payer and order's (the first stored, as rows), the later stored ones stay
+        spans: dict[int, dict[Key | int, _Span]] = {}
         for chunk in chunks(patient_ids):
             for row in self.session.scalars(select(CoverageRow).where(
                     CoverageRow.patient_id.in_(chunk)).order_by(CoverageRow.id)):
-                rows.setdefault((row.patient_id, row.payer_key, row.coverage_order), row)
+                key = (row.patient_id, row.payer_key, row.coverage_order)
+                first = rows.setdefault(key, row) is row
+                spans.setdefault(row.patient_id, {})[key if first else row.id] = _Span.of(row)
+        for item in items:
+            if item.coverage.payer_key not in self.config.payers:
+                raise UnknownPayer(item.coverage.payer_key)
+            if item.patient_id not in patients:
+                raise NotFound("patient", item.patient_id)
+            mine = spans.setdefault(item.patient_id, {})
+            key, before = key_of(item), mine.get(key_of(item))
+            after = _Span.of(item.coverage, before.id if before else None)
+            clash = _new_clash(before, after, (span for other, span in mine.items()
+                                               if other != key))
+            if clash is not None:
+                raise ValidationFailed(f"patient {item.patient_id}",
+                                       [("order", clash.clash_reason())])
+            mine[key] = after
         new: dict[Key, dict[str, Any]] = {}
         for item in items:
             key = key_of(item)
@@ -519,6 +588,16 @@ class PatientService:
         if clash is not None and clash.id != coverage_id:
             raise ValidationFailed(label, [("order", f"the patient already has coverage "
                                                      f"{clash.id} with this payer and order")])
+        others = self.session.scalars(select(CoverageRow).where(
+            CoverageRow.patient_id == row.patient_id, CoverageRow.id != coverage_id)
+            .order_by(CoverageRow.id))
+        overlap = _new_clash(_Span.of(current), _Span.of(edited, coverage_id),
+                             [_Span.of(other) for other in others])
+        if overlap is not None:
+            field = ("order" if edited.order is not current.order
+                     else "start_date" if edited.start_date != current.start_date
+                     else "end_date" if edited.end_date != current.end_date else "order")
+            raise ValidationFailed(label, [(field, overlap.clash_reason())])
         values = coverage_values(edited)
         changed = audit.apply_changes(
             self.session, row, coverage_values(current), values, actor=self.actor,
@@ -629,3 +708,4 @@ def read_patient(work: UnitOfWork, patient_id: int, *, via: str) -> Patient:
     audit.record(work.session, actor=work.actor, action="patient.read", entity_type="patient",
                  entity_id=patient_id, details={"via": via})
     return patient
+
