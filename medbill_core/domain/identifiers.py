@@ -152,7 +152,8 @@ def _phone(value: str) -> str:
     return digits
 
 
-def _email(value: str) -> str:
+def check_email(value: str) -> str:
+    """An e-mail address (patients' and guarantors'), trimmed."""
     value = value.strip()
     if not _EMAIL_RE.fullmatch(value):
         raise ValueError("not an e-mail address (name@example.org)")
@@ -169,4 +170,3 @@ PlaceOfService = Annotated[str, AfterValidator(_pos)]
 ZipCode = Annotated[str, AfterValidator(_zip)]
 StateCode = Annotated[str, AfterValidator(_state)]
 PhoneNumber = Annotated[str, AfterValidator(_phone)]
-EmailAddress = Annotated[str, AfterValidator(_email)]
