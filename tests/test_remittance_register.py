@@ -27,6 +27,7 @@ from medbill_core.domain import (
     ProviderAdjustment,
     Remittance,
 )
+from medbill_core.domain.base import saved_id
 from medbill_core.errors import MedbillError, NotFound, ValidationFailed
 from medbill_core.services.receivables import remittance_exceptions
 from medbill_core.services.remittance import post_remittance
@@ -50,18 +51,26 @@ PAID_ON = date(2026, 3, 2)
 # -- helpers ------------------------------------------------------------------------------------
 
 def make_claims(app: Medbill, *numbers: str, payer: str = "acme") -> dict[str, int]:
-    """Accepted two-line claims (143.50 each) of one patient, by claim number."""
+    """Accepted two-line claims (143.50 each) of one patient per payer (each the patient's
+    only coverage, primary), by claim number."""
     ids = {}
     with app.unit_of_work() as work:
         if not work.patients.list():
             work.patients.register_provider(factories.make_provider())
-            work.patients.register(factories.make_patient(1))
-        coverage = next((c for c in work.patients.coverages(1) if c.payer_key == payer), None)
+        number_of = {"acme": 1, "medicare": 2, "bluecross": 3}[payer]
+        try:
+            patient_id = work.patients.by_account(
+                factories.make_patient(number_of).account_number).id
+        except NotFound:
+            patient_id = saved_id(work.patients.register(factories.make_patient(number_of)))
+        coverage = next((c for c in work.patients.coverages(patient_id)
+                         if c.payer_key == payer), None)
         if coverage is None:
-            coverage = work.patients.add_coverage(1, factories.make_coverage(payer_key=payer))
+            coverage = work.patients.add_coverage(patient_id,
+                                                  factories.make_coverage(payer_key=payer))
         for number in numbers:
             claim = work.claims.create(factories.make_claim(
-                1, coverage_id=coverage.id, payer_key=payer, number=number, lines=2))
+                patient_id, coverage_id=coverage.id, payer_key=payer, number=number, lines=2))
             for target in (S.VALIDATED, S.SUBMITTED, S.ACCEPTED):
                 work.claims.transition(claim.id, target)
             ids[number] = claim.id
