@@ -489,7 +489,10 @@ def edit_coverage(
     clear: ClearOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Change some fields of a coverage; fields not given stay as they are."""
+    """Change some fields of a coverage; fields not given stay as they are.
+
+    --payer is refused once a claim billed to the coverage was sent (end the coverage and add
+    the new payer's as a new one); unsent (draft, validated) claims follow the new payer."""
     starts = parse_date_option(start, "--start", future_days=366, past_days=36500)
     ends = parse_date_option(end, "--end", future_days=3660, past_days=36500)
     born = parse_date_option(subscriber_birth_date, "--subscriber-birth-date", future_days=0)
@@ -506,15 +509,20 @@ def edit_coverage(
                                     "end_date": "--end"})
     if not changes:
         raise fail("nothing to change: give at least one field option or --clear", 2)
+    from medbill_core.services.patients import edit_coverage as edit_with_claims
+
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        coverage, changed = work.patients.edit_coverage(coverage_id, changes)
+        coverage, changed, moved = edit_with_claims(work, coverage_id, changes)
     if as_json:
-        print_json({"coverage_id": coverage.id, "changed": changed})
+        print_json({"coverage_id": coverage.id, "changed": changed, "claims_moved": moved})
         return
     console.print(f"coverage {coverage.id}: "
                   + (f"changed {', '.join(changed)}" if changed else "nothing changed"),
                   highlight=False, markup=False)
+    if moved:
+        console.print(f"{len(moved)} unsent claims now bill {coverage.payer_key}: "
+                      f"{', '.join(moved)} (scrub them again)", highlight=False, markup=False)
 
 
 @coverages_app.command("terminate")

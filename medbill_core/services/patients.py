@@ -22,6 +22,7 @@ from medbill_core.domain import (
     Relationship,
     validate_record,
 )
+from medbill_core.domain.claim import ClaimState
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import MedbillError, NotFound, UnknownPayer, ValidationFailed
 from medbill_core.permissions import Action, require
@@ -588,6 +589,8 @@ class PatientService:
         if clash is not None and clash.id != coverage_id:
             raise ValidationFailed(label, [("order", f"the patient already has coverage "
                                                      f"{clash.id} with this payer and order")])
+        if edited.payer_key != current.payer_key:
+            self._check_payer_change(coverage_id, current.payer_key, edited.payer_key)
         others = self.session.scalars(select(CoverageRow).where(
             CoverageRow.patient_id == row.patient_id, CoverageRow.id != coverage_id)
             .order_by(CoverageRow.id))
@@ -603,6 +606,26 @@ class PatientService:
             self.session, row, coverage_values(current), values, actor=self.actor,
             action="coverage.update", entity_type="coverage", entity_id=coverage_id)
         return coverage_from_row(row), changed
+
+    def _check_payer_change(self, coverage_id: int, payer_key: str, new_payer: str) -> None:
+        """Refuse moving a coverage to another payer once a claim billed to it left the
+        practice (or is a secondary, replacement or void claim, which hangs on one that did):
+        those claims copied the payer, and their history (835s, follow-up, secondary billing)
+        stays with it. Drafts and validated claims may follow (:func:`edit_coverage`). The
+        member ID is not copied: correcting it (a rejection for an unknown member) is allowed.
+        """
+        unsent = (ClaimState.DRAFT.value, ClaimState.VALIDATED.value)
+        sent = builtins.list(self.session.scalars(select(ClaimRow.claim_number).where(
+            ClaimRow.coverage_id == coverage_id, ClaimRow.state != ClaimState.DELETED.value,
+            or_(ClaimRow.state.not_in(unsent), ClaimRow.account_claim_id.is_not(None)))
+            .order_by(ClaimRow.id)))
+        if sent:
+            more = f" and {len(sent) - 1} more" if len(sent) > 1 else ""
+            raise ValidationFailed(f"coverage {coverage_id}", [("payer_key", (
+                f"cannot change: claim {sent[0]}{more} billed to {payer_key} with this "
+                f"coverage keep their history with it; end this coverage (coverages "
+                f"terminate {coverage_id} --end DATE) and add the {new_payer} coverage as a "
+                "new one"))])
 
     def terminate_coverage(self, coverage_id: int, end_date: date) -> Coverage:
         """End a coverage on ``end_date`` (the last covered day); claims for later services
@@ -709,3 +732,30 @@ def read_patient(work: UnitOfWork, patient_id: int, *, via: str) -> Patient:
                  entity_id=patient_id, details={"via": via})
     return patient
 
+
+def edit_coverage(work: UnitOfWork, coverage_id: int, changes: dict[str, Any]
+                  ) -> tuple[Coverage, builtins.list[str], builtins.list[str]]:
+    """:meth:`PatientService.edit_coverage`, the draft and validated claims billed to the
+    coverage following a change of payer (their charges move with them, a validated one goes
+    back to draft to be scrubbed again; see :meth:`ClaimService.update_draft`). A coverage
+    whose claims were sent keeps its payer (refused by the service).
+
+    :returns: the coverage, the names of its changed fields, and the numbers of the claims
+        that followed it to the new payer.
+    """
+    patients = work.patients
+    before = patients.coverage(coverage_id)
+    coverage, changed = patients.edit_coverage(coverage_id, changes)
+    moved: builtins.list[str] = []
+    if coverage.payer_key != before.payer_key:
+        claims = work.claims
+        for claim_id, number in work.session.execute(
+                select(ClaimRow.id, ClaimRow.claim_number).where(
+                    ClaimRow.coverage_id == coverage_id,
+                    ClaimRow.state.in_((ClaimState.DRAFT.value, ClaimState.VALIDATED.value)))
+                .order_by(ClaimRow.id)).all():
+            claim = claims.get(claim_id)
+            claims.update_draft(claim_id, claim.model_copy(
+                update={"payer_key": coverage.payer_key}))
+            moved.append(number)
+    return coverage, changed, moved

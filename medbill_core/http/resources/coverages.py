@@ -1,6 +1,8 @@
 """``PATCH /v1/patients/{patient_id}/coverages/{coverage_id}``: change some fields of a
 patient's coverage, as ``medbill patients coverage edit`` does (the patients service's rules:
-a payer and order the patient already has another coverage for is refused)."""
+a payer and order the patient already has another coverage for is refused, so is a second
+coverage of one order over the same dates, and a new payer once a claim billed to the coverage
+was sent; unsent claims follow a new payer)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claims import RowId
 from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.permissions import Action
+from medbill_core.services.patients import edit_coverage as edit_coverage_and_claims
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
 
@@ -47,5 +50,5 @@ def edit_coverage(request: Request, patient_id: RowId, coverage_id: RowId,
         work.patients.get(patient_id)
         if work.patients.coverage(coverage_id).patient_id != patient_id:
             raise NotFound("coverage", coverage_id)
-        edited, _changed = work.patients.edit_coverage(coverage_id, changes)
+        edited, _changed, _moved = edit_coverage_and_claims(work, coverage_id, changes)
     return model_response(edited)
