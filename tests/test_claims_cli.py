@@ -340,8 +340,9 @@ def test_claims_list_pages_filters_and_totals_every_match(config: Path, tmp_path
                   claim_record("CLM-3", "P3", None, None, ["70.00"]), old_visit)
     page = listing(config, "--limit", "2", "--page", "2")
     assert [c["claim_number"] for c in page["claims"]] == ["CLM-3", "CLM-4"]
-    assert page["total"] == {"claims": 4, "charge": "190.00", "insurance_balance": "120.00",
-                             "patient_balance": "70.00"}
+    assert page["total"] == {"claims": 4, "visits": 4, "charge": "190.00",
+                             "insurance_balance": "120.00", "patient_balance": "70.00",
+                             "set_apart": {"claims": 0, "charge": "0.00"}}
     assert listing(config, "--patient", "P1")["total"]["claims"] == 2
     recent = listing(config, "--from", DAY.isoformat(), "--payer", "acme")
     assert [c["claim_number"] for c in recent["claims"]] == ["CLM-1", "CLM-2"]

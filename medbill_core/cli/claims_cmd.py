@@ -46,8 +46,15 @@ def list_claims(
     page: Annotated[int, typer.Option(min=1, help="Page number (1 = the first claims)")] = 1,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Claims with their state, payer and totals, a page at a time; the totals line counts
-    every matching claim, not only the page. Deleted drafts show only with --state deleted."""
+    """Claims with their state, payer and balances, a page at a time, and the totals of every
+    matching claim (not only the page). Deleted drafts show only with --state deleted.
+
+    Each row: "payer owes" is what the claim's payer still owes on the visit; "patient owes"
+    is what the patient owes on the visit, on the visit's first claim only (a secondary or
+    replacement claim of the same visit shows 0.00). The totals count each visit once: a
+    secondary claim or a replacement (frequency 7) does not add the visit's charge again, and
+    the charge is the visit's current one. Replaced, voided and deleted claims are left out
+    of the totals and counted on a line of their own."""
     start = parse_date_option(service_from, "--from")
     end = parse_date_option(service_to, "--to")
     medbill = open_app()
@@ -59,35 +66,43 @@ def list_claims(
         summary = work.claims.summary(**filters)
         rows = []
         for claim in claims:
-            balance = work.ledger.claim_balance(claim.id)
+            payer_owes, patient_owes = work.claims.row_balances(claim)
             rows.append({"id": claim.id, "claim_number": claim.claim_number,
                          "state": claim.state.value, "state_label": claim.state.label,
                          "next_actor": NEXT_ACTOR[claim.state],
                          "payer": claim.payer_key or "self-pay",
                          "service_date": claim.service_date_from.isoformat(),
                          "charge": str(claim.total_charge),
-                         "insurance_balance": str(balance.insurance),
-                         "patient_balance": str(balance.patient)})
+                         "insurance_balance": str(payer_owes),
+                         "patient_balance": str(patient_owes)})
     first = (page - 1) * limit + 1 if rows else 0
     if as_json:
         print_json({"claims": rows, "page": page, "limit": limit,
-                    "total": {"claims": summary.count, "charge": str(summary.charges),
+                    "total": {"claims": summary.count, "visits": summary.visits,
+                              "charge": str(summary.charges),
                               "insurance_balance": str(summary.insurance_balance),
-                              "patient_balance": str(summary.patient_balance)}})
+                              "patient_balance": str(summary.patient_balance),
+                              "set_apart": {"claims": summary.set_apart,
+                                            "charge": str(summary.set_apart_charges)}}})
         return
     shown = f"{first}-{first + len(rows) - 1} of " if rows and len(rows) < summary.count else ""
     # ids, claim numbers and dates are searched for: kept whole, other columns wrap
-    table = data_table("id", "claim", "state", "next", "payer", "DOS", "charge", "insurance",
-                       "patient", title=f"{shown}{summary.count} claims",
-                       keys=("id", "claim", "DOS"), numeric=("charge", "insurance", "patient"))
+    table = data_table("id", "claim", "state", "next", "payer", "DOS", "charge", "payer owes",
+                       "patient owes", title=f"{shown}{summary.count} claims",
+                       keys=("id", "claim", "DOS"),
+                       numeric=("charge", "payer owes", "patient owes"))
     table.show_edge = table.pad_edge = False
     for row in rows:
         table.add_row(str(row["id"]), escape(row["claim_number"]), row["state_label"],
                       row["next_actor"], escape(row["payer"]), row["service_date"], row["charge"],
                       row["insurance_balance"], row["patient_balance"])
     table.add_section()
-    table.add_row("", f"total ({summary.count})", "", "", "", "", str(summary.charges),
-                  str(summary.insurance_balance), str(summary.patient_balance))
+    table.add_row("", f"total: {summary.visits} visits", "", "", "", "",
+                  str(summary.charges), str(summary.insurance_balance),
+                  str(summary.patient_balance))
+    if summary.set_apart:
+        table.add_row("", f"not counted: {summary.set_apart} replaced, voided or deleted", "",
+                      "", "", "", str(summary.set_apart_charges), "", "")
     print_table(table)
     if rows and first + len(rows) - 1 < summary.count:
         err_console.print(f"more claims: --page {page + 1}", highlight=False, markup=False)

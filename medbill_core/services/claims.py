@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, bindparam, func, insert, inspect, select, update
+from sqlalchemy import Select, Table, bindparam, case, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -929,27 +929,60 @@ class ClaimService:
     def summary(self, *, state: ClaimState | None = None, payer_key: str | None = None,
                 patient_id: int | None = None, service_from: date | None = None,
                 service_to: date | None = None) -> ClaimListSummary:
-        """Count, charges and ledger balances of *every* claim matching the filters (not only
-        one page of them), as :meth:`list` filters them."""
+        """Totals of *every* claim matching the filters (not only one page of them), as
+        :meth:`list` filters them, each visit counted once.
+
+        ``count`` is the matching claims (the listing's rows). The money is per visit (the
+        ledger account its claims share: the first claim's, see :meth:`account_id`): a
+        secondary claim, a replacement (frequency 7) and its original bill one visit, whose
+        charge (as the ledger holds it now: a replacement's) and balances count once.
+        Replaced, voided and deleted claims are left out of the visits and counted apart
+        (``set_apart``, with the charges they were sent with).
+        """
         self._require(Action.CLAIMS_READ)
-        matching = self._filtered(select(ClaimRow.id), state=state, payer_key=payer_key,
+        apart = (ClaimState.REPLACED.value, ClaimState.VOIDED.value, ClaimState.DELETED.value)
+        def filtered(statement: Select[Any]) -> Select[Any]:
+            return self._filtered(statement, state=state, payer_key=payer_key,
                                   patient_id=patient_id, service_from=service_from,
-                                  service_to=service_to).subquery()
+                                  service_to=service_to)
+
+        is_apart = ClaimRow.state.in_(apart)
         # the filters themselves (their indexes), not "id IN (the filtered ids)": PostgreSQL
         # plans that as a scan of every claim
         totals = cast("Select[Any]", select(
-            func.count(), func.coalesce(func.sum(ClaimRow.total_charge), 0)))
-        row = self.session.execute(self._filtered(
-            totals, state=state, payer_key=payer_key, patient_id=patient_id,
-            service_from=service_from, service_to=service_to)).one()
-        count, charges = row[0], row[1]
-        insurance, patient = self.session.execute(
-            select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
-                   func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
-            .where(LedgerEntryRow.claim_id.in_(select(matching.c.id)))).one()
+            func.count(), func.coalesce(func.sum(case((is_apart, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_apart, ClaimRow.total_charge), else_=0)), 0)))
+        count, set_apart, apart_charges = self.session.execute(filtered(totals)).one()
+        visits = filtered(
+            select(func.coalesce(ClaimRow.account_claim_id, ClaimRow.id).label("account"))
+        ).where(ClaimRow.state.not_in(apart)).distinct().subquery()
+        entry = LedgerEntryRow
+        visit_count, charges, insurance, patient = self.session.execute(
+            select(select(func.count()).select_from(visits).scalar_subquery(),
+                   func.coalesce(func.sum(case((entry.kind == EntryKind.CHARGE.value,
+                                                entry.amount), else_=0)), 0),
+                   func.coalesce(func.sum(entry.insurance_delta), 0),
+                   func.coalesce(func.sum(entry.patient_delta), 0))
+            .where(entry.claim_id.in_(select(visits.c.account)))).one()
         return ClaimListSummary(count=count, charges=_money(charges),
                                 insurance_balance=_money(insurance),
-                                patient_balance=_money(patient))
+                                patient_balance=_money(patient), visits=visit_count,
+                                set_apart=int(set_apart),
+                                set_apart_charges=_money(apart_charges))
+
+    def row_balances(self, claim: Claim) -> tuple[Decimal, Decimal]:
+        """A listing row's balances: what the claim's payer still owes on the visit (zero for
+        self-pay and for a replaced, voided or deleted claim), and what the patient owes on
+        the visit, shown on the visit's first claim only (the account its claims share), so
+        that a secondary or replacement claim does not show it again."""
+        if claim.state in (ClaimState.REPLACED, ClaimState.VOIDED, ClaimState.DELETED):
+            payer_owes = ZERO
+        else:
+            payer_owes = (Ledger(self.session, actor=self.actor).payer_balance(
+                self.account_id(claim), claim.payer_key) if claim.payer_key else ZERO)
+        patient_owes = (Ledger(self.session, actor=self.actor).claim_balance(
+            saved_id(claim)).patient if claim.account_claim_id is None else ZERO)
+        return payer_owes, patient_owes
 
     @staticmethod
     def _filtered(statement: Select[Any], *, state: ClaimState | None, payer_key: str | None,
@@ -1103,12 +1136,18 @@ class ClaimService:
 
 @dataclass(frozen=True)
 class ClaimListSummary:
-    """Totals over every claim a listing's filters match."""
+    """Totals over every claim a listing's filters match (see :meth:`ClaimService.summary`):
+    ``count`` claims billing ``visits`` visits, whose ``charges`` and balances count each visit
+    once; ``set_apart`` replaced, voided or deleted claims (``set_apart_charges``) are not in
+    the visits."""
 
     count: int
     charges: Decimal
     insurance_balance: Decimal
     patient_balance: Decimal
+    visits: int = 0
+    set_apart: int = 0
+    set_apart_charges: Decimal = ZERO
 
 
 def _money(value: object) -> Decimal:
