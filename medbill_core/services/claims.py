@@ -12,7 +12,18 @@ from decimal import Decimal
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import Select, Table, bindparam, case, func, insert, inspect, select, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -941,29 +952,55 @@ class ClaimService:
         """
         self._require(Action.CLAIMS_READ)
         apart = (ClaimState.REPLACED.value, ClaimState.VOIDED.value, ClaimState.DELETED.value)
+
         def filtered(statement: Select[Any]) -> Select[Any]:
             return self._filtered(statement, state=state, payer_key=payer_key,
                                   patient_id=patient_id, service_from=service_from,
                                   service_to=service_to)
 
         is_apart = ClaimRow.state.in_(apart)
+        # a visit's first claim, standing: its id is the visit's account, its charge the
+        # visit's (a replaced first claim is not standing: its replacement's charge counts)
+        is_first = and_(ClaimRow.state.not_in(apart), ClaimRow.account_claim_id.is_(None))
         # the filters themselves (their indexes), not "id IN (the filtered ids)": PostgreSQL
         # plans that as a scan of every claim
         totals = cast("Select[Any]", select(
             func.count(), func.coalesce(func.sum(case((is_apart, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((is_apart, ClaimRow.total_charge), else_=0)), 0)))
-        count, set_apart, apart_charges = self.session.execute(filtered(totals)).one()
-        visits = filtered(
-            select(func.coalesce(ClaimRow.account_claim_id, ClaimRow.id).label("account"))
-        ).where(ClaimRow.state.not_in(apart)).distinct().subquery()
+            func.coalesce(func.sum(case((is_apart, ClaimRow.total_charge), else_=0)), 0),
+            func.coalesce(func.sum(case((is_first, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((is_first, ClaimRow.total_charge), else_=0)), 0)))
+        count, set_apart, apart_charges, visits, charges = self.session.execute(
+            filtered(totals)).one()
+        charges = _money(charges)
+        # their balances: "claim_id IN (the filtered claims)", read from the ledger's account
+        # index alone
+        first = filtered(select(ClaimRow.id)).where(is_first)
+        insurance, patient = (_money(value) for value in self.session.execute(
+            select(func.coalesce(func.sum(LedgerEntryRow.insurance_delta), 0),
+                   func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
+            .where(LedgerEntryRow.claim_id.in_(first.subquery().select()))).one())
+        # the visits of the other standing matches (secondary, replacement and void claims:
+        # a few) whose first claim is not among them: their charge as the ledger holds it
+        later = builtins.list(self.session.scalars(
+            filtered(select(ClaimRow.account_claim_id)).where(
+                ClaimRow.state.not_in(apart), ClaimRow.account_claim_id.is_not(None))
+            .distinct()))
+        listed: set[int] = set()
+        for chunk in chunks(later):
+            listed.update(self.session.scalars(first.where(ClaimRow.id.in_(chunk))))
+        extra = [account for account in later if account not in listed]
         entry = LedgerEntryRow
-        visit_count, charges, insurance, patient = self.session.execute(
-            select(select(func.count()).select_from(visits).scalar_subquery(),
-                   func.coalesce(func.sum(case((entry.kind == EntryKind.CHARGE.value,
-                                                entry.amount), else_=0)), 0),
-                   func.coalesce(func.sum(entry.insurance_delta), 0),
-                   func.coalesce(func.sum(entry.patient_delta), 0))
-            .where(entry.claim_id.in_(select(visits.c.account)))).one()
+        for chunk in chunks(extra):
+            more = self.session.execute(select(
+                func.coalesce(func.sum(case((entry.kind == EntryKind.CHARGE.value,
+                                             entry.amount), else_=0)), 0),
+                func.coalesce(func.sum(entry.insurance_delta), 0),
+                func.coalesce(func.sum(entry.patient_delta), 0))
+                .where(entry.claim_id.in_(chunk))).one()
+            charges += _money(more[0])
+            insurance += _money(more[1])
+            patient += _money(more[2])
+        visit_count = int(visits) + len(extra)
         return ClaimListSummary(count=count, charges=_money(charges),
                                 insurance_balance=_money(insurance),
                                 patient_balance=_money(patient), visits=visit_count,
