@@ -232,7 +232,7 @@ def test_import_names_the_guarantor_by_account_or_by_name(medbill_app: Any,
 @pytest.mark.parametrize(("row", "field"), [
     ("K1,Chen,Bo,2014-03-03,M,uncle,,Chen,Wu,,,,\n", "guarantor_relationship"),
     ("K1,Chen,Bo,2014-03-03,M,parent,NOPE,,,,,,\n", "guarantor_account"),
-    ("K1,Chen,Bo,2014-03-03,M,parent,,Chen,,,,,\n", "first_name"),
+    ("K1,Chen,Bo,2014-03-03,M,parent,,Chen,,,,,\n", "guarantor_first_name"),
 ])
 def test_bad_guarantor_columns_name_the_field(medbill_app: Any, tmp_path: Path, row: str,
                                               field: str) -> None:
