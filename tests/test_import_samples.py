@@ -52,5 +52,6 @@ def test_the_claims_sample_bills_the_sample_patients(tmp_path: Path) -> None:
     # the first claim names its payer only: the patient's one active acme coverage is taken
     assert "record 1: coverage_id: taken as 1" in out and "imported 3 claims" in out
     total = json.loads(ok(config, "claims", "list", "--json").stdout)["total"]
-    assert total == {"claims": 3, "charge": "558.50", "insurance_balance": "348.50",
-                     "patient_balance": "210.00"}
+    assert total == {"claims": 3, "visits": 3, "charge": "558.50",
+                     "insurance_balance": "348.50", "patient_balance": "210.00",
+                     "set_apart": {"claims": 0, "charge": "0.00"}}

@@ -27,7 +27,8 @@ from medbill_core.codesets.releases import (
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
 app = typer.Typer(
-    help="Check one identifier or code: exit 0 and what it is when valid, exit 1 and why not.",
+    help="Check one identifier or code: exit 0 and what it is when valid, exit 1 and why not"
+         " (or why it could not be checked on the date).",
     no_args_is_help=True,
 )
 
