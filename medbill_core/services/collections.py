@@ -47,7 +47,11 @@ from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.money import CENT, ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
-from medbill_core.services.payments import DuplicatePayment, settle_patient_claims
+from medbill_core.services.payments import (
+    DuplicatePayment,
+    repeated_reference,
+    settle_patient_claims,
+)
 from medbill_core.storage.schema import (
     AgencyPaymentRow,
     ClaimRow,
@@ -344,14 +348,14 @@ def _check_agency_duplicate(work: UnitOfWork, row: CollectionPlacementRow, colle
         return (f"placement {row.id}: {kind} of {collected} on {day.isoformat()} has no "
                 f"reference and the same amount and date as {kind} {ids}: recorded as "
                 "another payment",)
-    for payment_id, stated in earlier:
-        if " ".join((stated or "").split()).casefold() == shown.casefold():
-            payer = "patient" if direct else "agency"
-            raise DuplicateAgencyPayment(
-                f"placement {row.id}: {kind} of {collected} (remittance "
-                f"{' '.join((stated or '').split())}) on "
-                f"{day.isoformat()} is already posted ({kind} #{payment_id}); post it again "
-                f"with --allow-duplicate if the {payer} really paid twice", payment_id)
+    repeated = repeated_reference(earlier, reference)
+    if repeated is not None:
+        payment_id, stated = repeated
+        payer = "patient" if direct else "agency"
+        raise DuplicateAgencyPayment(
+            f"placement {row.id}: {kind} of {collected} (remittance {stated}) on "
+            f"{day.isoformat()} is already posted ({kind} #{payment_id}); post it again "
+            f"with --allow-duplicate if the {payer} really paid twice", payment_id)
     return ()
 
 

@@ -160,6 +160,20 @@ def _reference_key(reference: str | None) -> str | None:
     return words.casefold() or None
 
 
+def repeated_reference(earlier: Iterable[tuple[int, str | None]],
+                       reference: str | None) -> tuple[int, str] | None:
+    """The first of ``earlier`` payments (id, reference) with ``reference`` (spacing and case
+    aside), and its reference as it was written (spaces collapsed); None: none, or
+    ``reference`` is blank. Patient and agency payments are told apart from a repeat by it."""
+    wanted = _reference_key(reference)
+    if wanted is None:
+        return None
+    for payment_id, stated in earlier:
+        if _reference_key(stated) == wanted:
+            return payment_id, " ".join((stated or "").split())
+    return None
+
+
 def _check_duplicate(work: UnitOfWork, payment: Payment,
                      guarantor_id: int | None) -> tuple[str, ...]:
     """Refuse ``payment`` when it repeats one already posted and not reversed: the same
@@ -184,22 +198,21 @@ def _check_duplicate(work: UnitOfWork, payment: Payment,
         .order_by(PaymentRow.id)).all()
     if not earlier:
         return ()
-    reference = _reference_key(payment.reference)
     method = payment.method.value
     day = payment.received_on.isoformat()
-    if reference is None:
+    if _reference_key(payment.reference) is None:
         ids = ", ".join(f"#{payment_id}" for payment_id, _ in earlier)
         return (f"payment of {payment.amount} by {method} on {day} has no reference and "
                 f"the same {'guarantor' if guarantor_id is not None else 'patient'}, "
                 f"amount, date and method as payment {ids}: recorded as another payment "
                 "(reverse it if it was posted twice)",)
-    for payment_id, stated in earlier:
-        if _reference_key(stated) == reference:
-            shown = " ".join((stated or "").split())  # as the earlier payment has it
-            raise DuplicatePayment(
-                f"payment of {payment.amount} by {method} {shown} on {day} is already "
-                f"posted (payment #{payment_id}); post it again with --allow-duplicate if "
-                "the patient really paid twice", payment_id)
+    repeated = repeated_reference(earlier, payment.reference)
+    if repeated is not None:
+        payment_id, shown = repeated  # the reference as the earlier payment has it
+        raise DuplicatePayment(
+            f"payment of {payment.amount} by {method} {shown} on {day} is already "
+            f"posted (payment #{payment_id}); post it again with --allow-duplicate if "
+            "the patient really paid twice", payment_id)
     return ()
 
 
