@@ -105,6 +105,15 @@ def _new_clash(before: _Span | None, after: _Span, others: Iterable[_Span]) -> _
     return None
 
 
+def _given_only(wanted: dict[str, Any], stored: dict[str, Any],
+                given: Collection[str] | None) -> dict[str, Any]:
+    """A record's column values to store over ``stored``: only the fields ``given`` change
+    (None: every field is given), the others keep their stored values."""
+    if given is None:
+        return wanted
+    return {name: value if name in given else stored[name] for name, value in wanted.items()}
+
+
 def _name_matches(text: str) -> Any:
     """``Rivera`` (last name), ``Rivera, Maria`` or ``Maria Rivera``: case-insensitive prefixes."""
     def prefix(column: Any, value: str) -> Any:
@@ -220,10 +229,7 @@ class PatientService:
                 audit.record_many(self.session, events, actor=self.actor)
                 events = []
             stored = patient_values(patient_from_row(row))
-            wanted = patient_values(patient)
-            if given is not None:
-                wanted = {name: value if name in given else stored[name]
-                          for name, value in wanted.items()}
+            wanted = _given_only(patient_values(patient), stored, given)
             changed = audit.apply_changes(
                 self.session, row, stored, wanted, actor=self.actor, action="patient.update",
                 entity_type="patient", entity_id=row.id)
@@ -702,10 +708,7 @@ class PatientService:
                 audit.record_many(self.session, events, actor=self.actor)
                 events = []
                 stored = provider_values(provider_from_row(row))
-                wanted = provider_values(provider)
-                if given is not None:
-                    wanted = {name: value if name in given else stored[name]
-                              for name, value in wanted.items()}
+                wanted = _given_only(provider_values(provider), stored, given)
                 audit.apply_changes(self.session, row, stored, wanted, actor=self.actor,
                                     action="provider.update", entity_type="provider",
                                     entity_id=row.id)
