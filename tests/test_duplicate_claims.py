@@ -52,7 +52,7 @@ def test_a_service_billed_twice_is_flagged_on_both_claims(medbill_app: Medbill) 
     patient, _ = setup(app)
     first = create(app, patient, "DUP1")
     second = create(app, patient, "DUP2")
-    found = duplicates(app, first, second)
+    found = duplicates(app, first, second, second)  # asked twice: flagged once
     assert found == {
         "DUP1": ["line 1 (99213) is billed to acme for the same patient and date of service "
                  "on claim DUP2 (draft): the payer denies a duplicate (CARC 18)"],

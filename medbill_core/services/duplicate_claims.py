@@ -68,7 +68,9 @@ def duplicate_findings(work: UnitOfWork, claims: Sequence[Claim]
                        ) -> dict[int, list[ClaimFinding]]:
     """Each claim's lines billed on another live claim of another encounter (by claim id;
     claims without any are left out)."""
-    checked = [claim for claim in claims if _checked(claim) and claim.id is not None]
+    # by id: a claim given twice (a scrub may be asked so) is looked at once
+    checked = list({claim.id: claim for claim in claims
+                    if _checked(claim) and claim.id is not None}.values())
     if not checked:
         return {}
     patients = sorted({claim.patient_id for claim in checked})
