@@ -418,6 +418,9 @@ channel = "clearinghouse_mock"
 claim_filing_indicator = "CI"   # SBR09: CI commercial, MB Medicare Part B, BL Blue Cross ...
 timely_filing_days = 180
 appeal_days = 180               # days after a denial (the 835's date) an appeal may be filed
+# duplicate_claims = "error"   # a service billed again to this payer on another live claim
+                                # blocks the claim at scrub (default "warning": the biller
+                                # decides; a service done twice takes modifier 76/77/91)
 # program = "commercial"        # medicare | medicaid | commercial: the policies that differ
                                 # by program (an MUE of 0 is "not payable" for Medicare and
                                 # Medicaid only); unset, claim_filing_indicator decides

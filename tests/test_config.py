@@ -82,6 +82,8 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
      "[payers.acme.fee_schedule] 99213: more than two decimal places"),
     ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\nprogram='medicare-ish'\n",
      "[payers.acme] program: input should be 'medicare', 'medicaid' or 'commercial'"),
+    ("[payers.acme]\npayer_id='A1'\nname='Acme'\nadapter='x'\nduplicate_claims='block'\n",
+     "[payers.acme] duplicate_claims: input should be 'warning' or 'error'"),
     ("[payers]\nacme = 3\n", "payers.acme must be a table"),
 ])
 def test_broken_configuration_names_file_and_field(tmp_path: Path, text: str,

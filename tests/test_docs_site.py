@@ -377,6 +377,12 @@ def test_api_version_is_filled_in(site: Path) -> None:
     assert f"<strong>{hookspecs.API_VERSION}</strong>" in html
 
 
+def test_the_readme_states_the_api_version_of_today() -> None:
+    """The README's "today X.Y" is the API version (it said 1.0 at 1.9)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`medbill_core.hookspecs.API_VERSION`, today {hookspecs.API_VERSION})" in readme
+
+
 # -- the guide's plugin ---------------------------------------------------------------------------
 
 

@@ -101,3 +101,29 @@ def test_a_claim_gone_is_no_duplicate(medbill_app: Medbill) -> None:
         assert work.claims.get(gone).state is ClaimState.DELETED
     again = create(app, patient, "AGAIN")
     assert duplicates(app, again) == {"AGAIN": []}
+
+
+def test_a_payer_set_to_refuse_duplicates_blocks_the_claim(medbill_app: Medbill) -> None:
+    """``duplicate_claims = "error"``: the duplicate is an error for that payer's claims (the
+    claim goes back to draft and is not sent); a repeat modifier still clears it."""
+    app = medbill_app
+    app.config.payers["acme"] = app.config.payers["acme"].model_copy(
+        update={"duplicate_claims": "error"})
+    patient, _ = setup(app)
+    first = create(app, patient, "ERR1")
+    second = create(app, patient, "ERR2")
+    with app.unit_of_work() as work:
+        results = {r.claim_number: r for r in scrub_claims(work, [first, second]).results}
+        for number in ("ERR1", "ERR2"):
+            [finding] = [f for f in results[number].findings if f.code == "claim.duplicate"]
+            assert (finding.severity, results[number].clean) == (Severity.ERROR, False)
+        assert {work.claims.get(c).state for c in (first, second)} == {ClaimState.DRAFT}
+    # billed again on purpose: modifier 76 on the second claim's line
+    with app.unit_of_work() as work:
+        claim = work.claims.get(second)
+        work.claims.update_draft(second, claim.model_copy(update={"lines": [
+            claim.lines[0].model_copy(update={"modifiers": ["76"]})]}))
+    with app.unit_of_work() as work:
+        results = {r.claim_number: r for r in scrub_claims(work, [first, second]).results}
+        assert [r.clean for r in results.values()] == [True, True]
+        assert work.claims.get(second).state is ClaimState.VALIDATED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -228,6 +228,12 @@ class Payer(DomainModel):
         configuration's ``[payers.<key>.options.fee_schedule]`` is moved here, so that the
         adapter's options model never sees it.
     :ivar options: adapter-specific options (companion-guide settings), validated by the adapter.
+    :ivar duplicate_claims: how the scrub reports a service billed to this payer on another
+        live claim (``claim.duplicate``): ``warning`` (the default: only the biller knows
+        whether the service was given twice) or ``error``, which keeps the claim from being
+        sent until one claim goes or the line carries a repeat or distinct-service modifier
+        (a payer that denies duplicates outright, CARC 18, and an office that wants no
+        such denial).
     """
 
     key: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")
@@ -242,6 +248,7 @@ class Payer(DomainModel):
     program: PayerProgram | None = None
     fee_schedule: dict[str, Amount] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
+    duplicate_claims: Literal["warning", "error"] = "warning"
 
     @model_validator(mode="before")
     @classmethod

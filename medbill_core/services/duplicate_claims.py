@@ -7,9 +7,11 @@ first: a line of a professional claim whose patient, payer, date of service, pro
 and modifiers are those of a line on another live claim (not voided, replaced or deleted) is
 a warning on both claims, in the scrub's findings, until one of the two goes
 (void or delete it) or the line says the service was repeated or distinct (modifiers 76, 77,
-91, 59, XE, XS, XP, XU). A warning, not an error: only the biller knows whether the service was
-given twice (a second visit the same day, billed apart), and a blocked claim would wait for a
-change that is not needed.
+91, 59, XE, XS, XP, XU). A warning, not an error, by default: only the biller knows whether
+the service was given twice (a second visit the same day, billed apart), and a blocked claim
+would wait for a change that is not needed. A payer configured with
+``duplicate_claims = "error"`` makes it an error for its claims: the claim is not sent until
+one of the two goes or the line takes such a modifier.
 
 The claims of one encounter are never duplicates of each other: a secondary payer's claim,
 a replacement (frequency 7) or a void (8) carries the visit's lines again on purpose (they
@@ -56,6 +58,14 @@ def _key(patient_id: int, payer_key: str, on: date, code: str,
     if REPEAT_OR_DISTINCT.intersection(shown):
         return None
     return patient_id, payer_key, on, code, shown
+
+
+def severity_of(work: UnitOfWork, payer_key: str) -> Severity:
+    """The severity of a duplicate billed to ``payer_key``: its ``duplicate_claims`` setting
+    (a payer no longer configured: the default, a warning)."""
+    payer = work.app.config.payers.get(payer_key)
+    return Severity.ERROR if payer is not None and payer.duplicate_claims == "error" \
+        else Severity.WARNING
 
 
 def _checked(claim: Claim) -> bool:
@@ -114,7 +124,7 @@ def duplicate_findings(work: UnitOfWork, claims: Sequence[Claim]
             number, state = min(others)
             label = line.procedure_code + "".join(f"-{m}" for m in line.modifiers)
             found.setdefault(claim.id, []).append(ClaimFinding(
-                severity=Severity.WARNING, code="claim.duplicate",
+                severity=severity_of(work, claim.payer_key), code="claim.duplicate",
                 message=(f"line {line.line_number} ({label}) is billed to {claim.payer_key} "
                          f"for the same patient and date of service on claim {number} "
                          f"({ClaimState(state).label})"
