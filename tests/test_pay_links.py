@@ -356,11 +356,19 @@ def test_the_right_date_resets_the_count(medbill_app: Medbill) -> None:
 
 def test_amounts_are_positive_whole_cents_within_the_balance() -> None:
     most = D("80.00")
-    assert parse_amount(" $1,2.50 ", most=most) == D("12.50")
+    assert parse_amount(" $12.50 ", most=most) == D("12.50")
     assert parse_amount("80", most=most) == D("80.00")
+    assert parse_amount("$1,234.50", most=D("5000.00")) == D("1234.50")
+    assert parse_amount("12,345", most=D("99999.00")) == D("12345.00")
     for text, words in (("0", "more than 0.00"), ("-5", "more than 0.00"),
                         ("80.01", "at most the 80.00"), ("12.345", "dollars and cents"),
-                        ("twelve", "like 25.00"), ("NaN", "dollars and cents")):
+                        ("twelve", "like 25.00"), ("NaN", "like 25.00"),
+                        # a decimal comma or a stray one is never read as dollars: "1,50" was
+                        # 150.00, "1,2.50" 12.50
+                        ("1,50", "between thousands"), ("1,2.50", "between thousands"),
+                        ("1,2345", "between thousands"), ("1e2", "like 25.00"),
+                        ("\uff11\uff10.00", "like 25.00"), ("\u0661\u0660", "like 25.00"),
+                        ("Infinity", "like 25.00")):
         with pytest.raises(ValidationFailed, match=words):
             parse_amount(text, most=most)
 

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from medbill_core.domain import Statement
 from medbill_core.errors import ValidationFailed
 from medbill_core.gateways import GatewayCapability
 from medbill_core.money import CENT, ZERO
+from medbill_core.money import parse_amount as money_text
 from medbill_core.services.card_payments import (
     CardPaymentView,
     balance_owed,
@@ -329,22 +331,36 @@ def _single_section(statement: Statement) -> Any:
 def parse_amount(text: str, *, most: Decimal) -> Decimal:
     """A typed amount: dollars and at most two decimals, more than 0.00, at most ``most``.
 
+    A patient may type the dollar sign and thousands separators where they belong
+    (``$1,234.50``); anything else is read as :func:`medbill_core.money.parse_amount` reads
+    an amount (ASCII digits, no exponent), never guessed: ``1,50`` (a decimal comma) or
+    ``1,2.50`` is refused, not taken for 150.00 or 12.50.
+
     :raises ValidationFailed: anything else (the message names the rule, not the input).
     """
-    cleaned = text.strip().replace(",", "").removeprefix("$").strip()
+    cleaned = text.strip().removeprefix("$").strip()
     record = "payment"
+    if "," in cleaned:
+        if not _GROUPED_DOLLARS.fullmatch(cleaned):
+            raise ValidationFailed(record, [("amount", "enter an amount like 25.00 or "
+                                                       "1,234.50 (a comma only between "
+                                                       "thousands)")])
+        cleaned = cleaned.replace(",", "")
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValidationFailed(record, [("amount", "enter an amount like 25.00")]) from None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise ValidationFailed(record, [("amount", "enter dollars and cents (two decimals "
-                                                   "at most)")])
+        amount = money_text(cleaned)
+    except ValueError as exc:
+        words = "enter dollars and cents (two decimals at most)" if "more than two" \
+            in str(exc) else "enter an amount like 25.00"
+        raise ValidationFailed(record, [("amount", words)]) from None
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
     if amount > most:
         raise ValidationFailed(record, [("amount", f"must be at most the {most} you owe")])
     return amount.quantize(CENT)
+
+
+#: dollars with thousands separators where they belong: 1,234 / 12,345.50
+_GROUPED_DOLLARS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,2})?")
 
 
 @dataclass(frozen=True)
