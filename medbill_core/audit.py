@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from medbill_core.audit_chain import add_pending, add_pending_many, canonical_json, flush_pending
 from medbill_core.errors import MedbillError
 from medbill_core.storage import tenancy
+from medbill_core.storage.batches import chunks
 from medbill_core.storage.schema import AuditEventRow, utcnow
 
 #: Longest actor / OS user name the audit table holds.
@@ -164,3 +165,23 @@ def query(session: Session, *, entity_type: str | None = None, entity_id: object
         statement = statement.where(AuditEventRow.at >= since)
     return [AuditEvent(row.id, row.at, row.actor, row.action, row.entity_type, row.entity_id,
                        row.details, row.os_user) for row in session.scalars(statement)]
+
+
+def events_for(session: Session, *, action: str, entity_type: str,
+               entity_ids: Sequence[str]) -> list[AuditEvent]:
+    """Every ``action`` event of these entities (one query per few hundred ids: a page of
+    records reads its events at once, not one query each), in a practice's unit of work that
+    practice's only; in no particular order."""
+    flush_pending(session)
+    practice_id = tenancy.scope_of(session)
+    found: list[AuditEvent] = []
+    for part in chunks(list(entity_ids)):
+        statement = select(AuditEventRow).where(AuditEventRow.action == action,
+                                                AuditEventRow.entity_type == entity_type,
+                                                AuditEventRow.entity_id.in_(part))
+        if practice_id is not None:
+            statement = statement.where(AuditEventRow.practice_id == practice_id)
+        found.extend(AuditEvent(row.id, row.at, row.actor, row.action, row.entity_type,
+                                row.entity_id, row.details, row.os_user)
+                     for row in session.scalars(statement))
+    return found

@@ -232,7 +232,8 @@ def test_responses_fetch_lists_each_rejection_with_its_meaning(
     assert data == [{"channel": "mock", "document_id": "DOC-1", "kind": "277CA",
                      "status": "applied", "detail": result.detail,
                      "rejections": [{"claim_number": "CLM-1", "codes": [
-                         {"code": "A3:33", "meaning": A3_33.partition(" — ")[2]}]}]}]
+                         {"code": "A3:33", "meaning": A3_33.partition(" — ")[2]}]}],
+                     "differing": []}]
     out = flat(ok(config, "responses", "fetch").stdout)
     assert "claims rejected (277CA)" in out
     assert "CLM-1 │ A3:33 │ A3 Acknowledgement/Returned as unprocessable claim" in out

@@ -177,7 +177,10 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Poll channels and apply what arrived (999, TA1, 277CA, 835 ...); each claim a
     277CA rejected is listed with its codes in words. A document another process applied
-    meanwhile is listed as a duplicate, already done."""
+    meanwhile is listed as a duplicate, already done. An 835 whose trace was posted before
+    with other figures for a claim posts nothing for that claim: one error line per such
+    claim (figures posted and the file's; under ``--json`` each document's ``differing``),
+    exit 1."""
     medbill = open_app()
     channels = channel or sorted({p.channel for p in medbill.config.payers.values() if p.channel})
     documents = []
@@ -185,12 +188,21 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
         with progress_callback(f"applying responses from {name}") as on_progress:
             for result in fetch_and_apply(medbill, name, on_progress=on_progress):
                 documents.append(_fetched_json(name, result))
+    differing = [item["message"] for document in documents for item in document["differing"]]
     if as_json:
         print_json(documents)
-        return
-    if not documents:
+    elif not documents:
         console.print("no documents waiting")
-        return
+    else:
+        _print_fetched(documents)
+    for line in differing:  # a trace posted before, now with other figures
+        print_problem(line)
+    if differing:
+        raise typer.Exit(1)
+
+
+def _print_fetched(documents: list[dict[str, Any]]) -> None:
+    """The fetched documents as a table, then the claims a 277CA rejected."""
     table = data_table("channel", "document", "kind", "status", "detail", title="responses",
                        keys=("channel", "document", "kind", "status"))
     for item in documents:
@@ -209,8 +221,9 @@ def fetch(channel: Annotated[list[str] | None, typer.Option(
 
 
 def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
-    """A fetched document for output: what it did, and each claim a 277CA in it rejected
-    with its STC codes and their meanings."""
+    """A fetched document for output: what it did, each claim a 277CA in it rejected with
+    its STC codes and their meanings, and each claim payment of an 835 whose trace posted
+    other figures (both sets of figures)."""
     return {"channel": channel, "document_id": result.document_id, "kind": result.kind,
             "status": result.status, "detail": result.detail,
             "rejections": [{"claim_number": rejection.claim_number,
@@ -218,7 +231,8 @@ def _fetched_json(channel: str, result: IngestResult) -> dict[str, Any]:
                                        "meaning": explain_status_pair(category, code)
                                        .partition(" — ")[2]}
                                       for category, code in rejection.codes]}
-                           for rejection in result.rejections]}
+                           for rejection in result.rejections],
+            "differing": [item.as_json() for item in result.differing]}
 
 
 @remit_app.command("post")
@@ -257,7 +271,8 @@ def post_file(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]
     note = f"{routing.description}, not an 835: applied as such" if routing.rerouted else None
     if as_json:
         print_json({"file": file.name, "kind": result.kind, "status": result.status,
-                    "detail": result.detail, "note": note, "differing": list(result.notices)})
+                    "detail": result.detail, "note": note,
+                    "differing": [item.as_json() for item in result.differing]})
     else:
         console.print(f"{file.name}: " + (f"{note}; " if note else "") + result.status
                       + (f" — {result.detail}" if result.detail else ""),

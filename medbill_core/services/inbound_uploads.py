@@ -17,7 +17,11 @@ from sqlalchemy import select
 
 from medbill_core.domain import DocumentKind, InboundDocument
 from medbill_core.errors import DecodeError, NotFound, ValidationFailed
-from medbill_core.services.responses import ingest_document, transaction_set
+from medbill_core.services.responses import (
+    applied_differences,
+    ingest_document,
+    transaction_set,
+)
 from medbill_core.storage.schema import DocumentStatus, InboundDocumentRow, as_utc, utcnow
 
 if TYPE_CHECKING:
@@ -49,6 +53,9 @@ class UploadedDocument:
     content_sha256: str
     received_at: datetime
     applied_at: datetime | None
+    #: an 835's claim payments whose trace was posted before with other figures (not
+    #: posted again), as :meth:`~medbill_core.services.remittance.DifferingFigures.as_json`
+    differing: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "channel": self.channel, "kind": self.kind,
@@ -56,13 +63,23 @@ class UploadedDocument:
                 "content_sha256": self.content_sha256,
                 "received_at": as_utc(self.received_at).isoformat(),
                 "applied_at": as_utc(self.applied_at).isoformat() if self.applied_at
-                else None}
+                else None,
+                "differing": list(self.differing)}
 
 
-def _view(row: InboundDocumentRow) -> UploadedDocument:
-    return UploadedDocument(id=row.id, channel=row.channel, kind=row.kind, status=row.status,
-                            detail=row.detail, content_sha256=row.content_sha256,
-                            received_at=row.received_at, applied_at=row.applied_at)
+def _views(work: UnitOfWork, rows: list[InboundDocumentRow]) -> list[UploadedDocument]:
+    differing = applied_differences(work, [row.id for row in rows
+                                           if row.kind == DocumentKind.REMITTANCE_835.value
+                                           and row.status == DocumentStatus.APPLIED])
+    return [UploadedDocument(id=row.id, channel=row.channel, kind=row.kind, status=row.status,
+                             detail=row.detail, content_sha256=row.content_sha256,
+                             received_at=row.received_at, applied_at=row.applied_at,
+                             differing=tuple(differing.get(row.id, ())))
+            for row in rows]
+
+
+def _view(work: UnitOfWork, row: InboundDocumentRow) -> UploadedDocument:
+    return _views(work, [row])[0]
 
 
 def upload_kind(content: str) -> DocumentKind:
@@ -102,7 +119,7 @@ def receive_upload(medbill: Medbill, content: str) -> tuple[UploadedDocument, bo
     with medbill.unit_of_work(read_only=True) as work:
         existing = _by_document_id(work, digest)
         if existing is not None and existing.status in _SETTLED:
-            return _view(existing), False
+            return _view(work, existing), False
     kind = upload_kind(content)
     result = ingest_document(medbill, InboundDocument(
         channel=API_CHANNEL, document_id=digest, kind=kind, content=content,
@@ -113,7 +130,7 @@ def receive_upload(medbill: Medbill, content: str) -> tuple[UploadedDocument, bo
         row = _by_document_id(work, digest)
         if row is None:  # pragma: no cover - ingest_document stored it
             raise NotFound("inbound document", digest)
-        return _view(row), True
+        return _view(work, row), True
 
 
 def get_document(work: UnitOfWork, document_id: int) -> UploadedDocument:
@@ -121,7 +138,7 @@ def get_document(work: UnitOfWork, document_id: int) -> UploadedDocument:
     row = work.session.get(InboundDocumentRow, document_id)
     if row is None:
         raise NotFound("inbound document", str(document_id))
-    return _view(row)
+    return _view(work, row)
 
 
 def list_documents(work: UnitOfWork, *, after_id: int | None = None, limit: int = 50,
@@ -137,4 +154,4 @@ def list_documents(work: UnitOfWork, *, after_id: int | None = None, limit: int 
         statement = statement.where(InboundDocumentRow.status == status)
     if channel is not None:
         statement = statement.where(InboundDocumentRow.channel == channel)
-    return [_view(row) for row in work.session.scalars(statement)]
+    return _views(work, list(work.session.scalars(statement)))

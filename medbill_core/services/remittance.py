@@ -138,6 +138,64 @@ _FORWARDED = {ClaimStatusCode.PRIMARY_FORWARDED, ClaimStatusCode.SECONDARY_FORWA
               ClaimStatusCode.TERTIARY_FORWARDED}
 
 
+@dataclass(frozen=True)
+class AnswerFigures:
+    """The figures of one answer to a claim that a trace re-sent must repeat: CLP02, the paid
+    amount and the adjustments (group, CARC, amount), as posted or as a file has them."""
+
+    status: str
+    paid: Decimal
+    #: (group code, CARC, amount), in the order the answer has them
+    adjustments: tuple[tuple[str, str, Decimal], ...]
+
+    @classmethod
+    def of(cls, status: str, paid: Decimal,
+           adjustments: list[dict[str, Any]]) -> AnswerFigures:
+        return cls(status, paid, tuple((str(item.get("group_code")),
+                                        str(item.get("reason_code")),
+                                        Decimal(str(item.get("amount"))))
+                                       for item in adjustments))
+
+    @property
+    def text(self) -> str:
+        cas = " ".join(f"{group}-{reason} {amount}" for group, reason, amount in
+                       self.adjustments)
+        return f"CLP02 {self.status}, paid {self.paid}, " + (f"adjustments {cas}" if cas
+                                                               else "no adjustments")
+
+    def as_json(self) -> dict[str, Any]:
+        """Money as strings (never floats), as every API body carries it."""
+        return {"status": self.status, "paid": str(self.paid),
+                "adjustments": [{"group_code": group, "reason_code": reason,
+                                 "amount": str(amount)}
+                                for group, reason, amount in self.adjustments]}
+
+
+@dataclass(frozen=True)
+class DifferingFigures:
+    """A claim payment of an 835 whose posting key (payer, trace, claim, position) was posted
+    with other figures: not posted again, told with both sets of figures so that a person
+    (or a client reading the JSON) sees what the payer changed without re-reading the file."""
+
+    claim_number: str
+    trace_number: str
+    posted: AnswerFigures
+    in_file: AnswerFigures
+
+    @property
+    def message(self) -> str:
+        """One line naming the claim and both sets of figures (no PHI)."""
+        return (f"claim {self.claim_number}: 835 {self.trace_number} posted "
+                f"{self.posted.text}; this file has {self.in_file.text}: not posted (the "
+                "trace is posted already; the payer corrects an answer with a reversal and a "
+                "new trace)")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"claim_number": self.claim_number, "trace_number": self.trace_number,
+                "posted": self.posted.as_json(), "in_file": self.in_file.as_json(),
+                "message": self.message}
+
+
 @dataclass
 class RemittancePostingResult:
     trace_number: str
@@ -159,9 +217,9 @@ class RemittancePostingResult:
     #: claim payments that do not balance or are not believable: exceptions, not posted
     #: (:mod:`.remittance_checks`)
     unbalanced: list[str] = field(default_factory=list)
-    #: (claim number, what differs, in words) of claim payments whose posting key (payer,
-    #: trace, claim, position) was posted with other figures: not posted again, reported
-    differing: list[tuple[str, str]] = field(default_factory=list)
+    #: claim payments whose posting key (payer, trace, claim, position) was posted with
+    #: other figures: not posted again, reported with both sets of figures
+    differing: list[DifferingFigures] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -1000,7 +1058,8 @@ def post_remittance(work: UnitOfWork, remittance: Remittance, *,
     if result.differing:
         audit.record(work.session, actor=work.actor, action="remittance.figures_differ",
                      entity_type="remittance", entity_id=remittance.trace_number,
-                     details={"claims": [number for number, _ in result.differing],
+                     details={"claims": [item.claim_number for item in result.differing],
+                              "differing": [item.as_json() for item in result.differing],
                               "remittance_id": row.id})
     result.remittance_id = row.id
     return result
@@ -1036,7 +1095,7 @@ def _post_claim_payments(work: UnitOfWork, remittance: Remittance, run: PostingR
         changed = _changed_since_posted(work, key, remittance.trace_number, payment)
         if changed is not None:  # the ledger keeps what was posted under the key
             tally.duplicates.append((key, payment.paid))
-            result.differing.append((payment.claim_number, changed))
+            result.differing.append(changed)
             continue
         unbelievable = unposted_reason(payment, claim)
         digest = hashlib.sha256(payment.model_dump_json().encode("utf-8")).digest()
@@ -1187,16 +1246,9 @@ def _paid_before(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
     return None
 
 
-def _figures_text(status: str, paid: Decimal, adjustments: list[dict[str, Any]]) -> str:
-    cas = " ".join(f"{item.get('group_code')}-{item.get('reason_code')} {item.get('amount')}"
-                   for item in adjustments)
-    return f"CLP02 {status}, paid {paid}, " + (f"adjustments {cas}" if cas else
-                                                "no adjustments")
-
-
 def _changed_since_posted(work: UnitOfWork, key: str, trace_number: str,
-                          payment: ClaimPayment) -> str | None:
-    """What differs, in words, when the answer under ``key`` was posted with other figures
+                          payment: ClaimPayment) -> DifferingFigures | None:
+    """Both sets of figures when the answer under ``key`` was posted with other figures
     (CLP02, paid, the adjustments): the payer re-sent the trace with other amounts. The
     register and the ledger key on the payer and the trace, so nothing is posted again; the
     caller reports it. ``None``: not posted yet, or posted with these figures."""
@@ -1212,11 +1264,9 @@ def _changed_since_posted(work: UnitOfWork, key: str, trace_number: str,
     if _answer_figures(posted.claim_status, posted.paid, before) == _answer_figures(
             payment.status.value, payment.paid, sent):
         return None
-    return (f"claim {payment.claim_number}: 835 {trace_number} posted "
-            f"{_figures_text(posted.claim_status, posted.paid, before)}; this file has "
-            f"{_figures_text(payment.status.value, payment.paid, sent)}: not posted (the "
-            "trace is posted already; the payer corrects an answer with a reversal and a new "
-            "trace)")
+    return DifferingFigures(payment.claim_number, trace_number,
+                            AnswerFigures.of(posted.claim_status, posted.paid, before),
+                            AnswerFigures.of(payment.status.value, payment.paid, sent))
 
 
 def _already_posted(work: UnitOfWork, key: str) -> bool:

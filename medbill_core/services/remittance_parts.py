@@ -32,7 +32,12 @@ from medbill_core.adapters import PayerAdapter, RemittanceParts
 from medbill_core.app import Medbill, UnitOfWork
 from medbill_core.collector import collector_paused
 from medbill_core.domain import ClaimPayment, InboundDocument
-from medbill_core.services.remittance import PostingRun, RemittancePostingResult, post_remittance
+from medbill_core.services.remittance import (
+    DifferingFigures,
+    PostingRun,
+    RemittancePostingResult,
+    post_remittance,
+)
 from medbill_core.services.remittance_dates import check_remittance_dates
 from medbill_core.services.remittance_register import RemittanceStatus
 from medbill_core.storage.schema import DocumentStatus, InboundDocumentRow, as_utc, utcnow
@@ -145,7 +150,7 @@ def remittance_summary(trace_number: str, result: RemittancePostingResult) -> st
         kept += (f", {len(result.held)} reversals held until the answer they reverse "
                  "arrives")
     differing = (f", {len(result.differing)} differing from what this trace posted, not "
-                 "posted (" + ", ".join(number for number, _ in result.differing) + ")"
+                 "posted (" + ", ".join(item.claim_number for item in result.differing) + ")"
                  if result.differing else "")
     return (f"835 {trace_number}: {len(result.posted)} posted, "
             f"{len(result.duplicates)} already posted, {len(result.unmatched)} unmatched"
@@ -254,10 +259,10 @@ def _claims_per_part() -> int:
 
 def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument, row_id: int,
                   total: int, on_progress: Callable[[int, int], None] | None = None,
-                  notices: list[str] | None = None) -> str:
+                  differing: list[DifferingFigures] | None = None) -> str:
     """Post every remittance of ``document`` in parts; the summary of what was done.
-    ``notices``: gets one line per claim payment posted before under its key with other
-    figures (not posted again).
+    ``differing``: gets each claim payment posted before under its key with other figures
+    (not posted again).
 
     ``row_id`` is the document's row (status ``posting``), ``total`` its number of claim
     payments (:func:`count_claim_payments`). A part that fails is rolled back and the error
@@ -269,8 +274,8 @@ def post_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument
     try:
         for remittance in _streams(app, adapter, document):
             result = _post_remittance(parts, remittance, on_progress)
-            if notices is not None:
-                notices.extend(line for _, line in result.differing)
+            if differing is not None:
+                differing.extend(result.differing)
             summary = remittance_summary(remittance.header.trace_number, result)
             if length <= _DETAIL_MAX:  # only what the detail column keeps
                 summaries.append(summary)

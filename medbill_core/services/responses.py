@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -43,7 +43,7 @@ from medbill_core.errors import AdapterNotAvailable, DecodeError, MedbillError
 from medbill_core.lifecycle import advance_path
 from medbill_core.permissions import Action
 from medbill_core.services.claims import ClaimMove
-from medbill_core.services.remittance import post_remittance
+from medbill_core.services.remittance import DifferingFigures, post_remittance
 from medbill_core.services.remittance_parts import (
     count_claim_payments,
     held_elsewhere,
@@ -75,9 +75,14 @@ class IngestResult:
     #: the claims a 277CA in it rejected, with their STC codes (for the plain-language
     #: reasons ``responses fetch`` prints beside them)
     rejections: tuple[Rejection, ...] = ()
-    #: what must be told although the document was applied: one line per claim payment of
-    #: an 835 whose trace posted it with other figures (not posted again)
-    notices: tuple[str, ...] = ()
+    #: what must be told although the document was applied: each claim payment of an 835
+    #: whose trace posted it with other figures (not posted again), with both sets of figures
+    differing: tuple[DifferingFigures, ...] = ()
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """One line per claim payment in :attr:`differing` (an ``error:`` line each)."""
+        return tuple(item.message for item in self.differing)
 
 
 @dataclass(frozen=True)
@@ -317,12 +322,12 @@ def apply_claim_acks(work: UnitOfWork, batch: ClaimAcknowledgmentBatch) -> str:
 
 def apply_decoded(work: UnitOfWork, decoded: Any,
                   on_progress: Callable[[int, int], None] | None = None,
-                  notices: list[str] | None = None) -> str:
+                  differing: list[DifferingFigures] | None = None) -> str:
     """Apply one decoded response (or a list of them) to claims and the ledger;
-    ``on_progress(done, total)`` follows the claim payments of an 835; ``notices`` gets a
-    line per claim payment an 835's trace posted before with other figures."""
+    ``on_progress(done, total)`` follows the claim payments of an 835; ``differing`` gets
+    each claim payment an 835's trace posted before with other figures."""
     if isinstance(decoded, list):
-        return "; ".join(apply_decoded(work, item, on_progress, notices) for item in decoded)
+        return "; ".join(apply_decoded(work, item, on_progress, differing) for item in decoded)
     if isinstance(decoded, FunctionalAcknowledgment):
         return apply_functional_ack(work, decoded)
     if isinstance(decoded, InterchangeAcknowledgment):
@@ -331,8 +336,8 @@ def apply_decoded(work: UnitOfWork, decoded: Any,
         return apply_claim_acks(work, decoded)
     if isinstance(decoded, Remittance):
         result = post_remittance(work, decoded, on_progress=on_progress)
-        if notices is not None:
-            notices.extend(line for _, line in result.differing)
+        if differing is not None:
+            differing.extend(result.differing)
         return remittance_summary(decoded.trace_number, result)
     if isinstance(decoded, EligibilityResponse | ClaimStatusResponse):
         return f"{type(decoded).__name__} stored"
@@ -429,9 +434,9 @@ def _ingest(app: Medbill, document: InboundDocument,
                                 row.detail)
         queued = len(work.after_commit)
         savepoint = work.session.begin_nested()
-        notices: list[str] = []
+        differing: list[DifferingFigures] = []
         try:
-            detail = apply_decoded(work, decoded, on_progress, notices)
+            detail = apply_decoded(work, decoded, on_progress, differing)
             savepoint.commit()
         except MedbillError as exc:
             # keep the document (and its failure) but none of its half-applied effects
@@ -441,19 +446,47 @@ def _ingest(app: Medbill, document: InboundDocument,
             row.detail = exc.message[:500]
             log.warning("document %s could not be applied: %s", row.id, exc.message)
             return IngestResult(document.document_id, DocumentStatus.FAILED, row.kind, row.detail)
-        _applied(work, row, detail)
+        _applied(work, row, detail, differing)
         return IngestResult(document.document_id, DocumentStatus.APPLIED, row.kind, detail,
-                            rejections_in(decoded), tuple(notices))
+                            rejections_in(decoded), tuple(differing))
 
 
-def _applied(work: UnitOfWork, row: InboundDocumentRow, detail: str) -> None:
+def _applied(work: UnitOfWork, row: InboundDocumentRow, detail: str,
+             differing: list[DifferingFigures]) -> None:
+    """Mark ``row`` applied; its audit event keeps the claim payments that differ from what
+    their trace posted, figure by figure (claim numbers and amounts, no PHI): the detail
+    column is words cut at 500 characters, and a client reading the document later
+    (:func:`applied_differences`) gets them as data."""
     row.status = DocumentStatus.APPLIED
     row.detail = detail[:500]
     row.applied_at = utcnow()
     row.lease_until = row.lease_holder = None
+    details: dict[str, object] = {"kind": row.kind, "channel": row.channel}
+    if differing:
+        details["differing"] = [item.as_json() for item in differing]
     audit.record(work.session, actor=work.actor, action="document.apply",
-                 entity_type="inbound_document", entity_id=row.id,
-                 details={"kind": row.kind, "channel": row.channel})
+                 entity_type="inbound_document", entity_id=row.id, details=details)
+
+
+def applied_differences(work: UnitOfWork, document_ids: Iterable[int]
+                        ) -> dict[int, list[dict[str, Any]]]:
+    """The claim payments each document's application found differing from what their
+    trace posted (as :meth:`DifferingFigures.as_json` gives them), by document id; documents
+    without any are left out. Read from the documents' ``document.apply`` audit events."""
+    ids = [str(number) for number in document_ids]
+    if not ids:
+        return {}
+    found: dict[int, list[dict[str, Any]]] = {}
+    # oldest first: a document applied again (failed, then received again) keeps its last
+    for event in sorted(audit.events_for(work.session, action="document.apply",
+                                         entity_type="inbound_document", entity_ids=ids),
+                        key=lambda event: event.id):
+        listed = (event.details or {}).get("differing")
+        if listed:
+            found[int(event.entity_id)] = list(listed)
+        else:
+            found.pop(int(event.entity_id), None)
+    return found
 
 
 def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocument,
@@ -475,9 +508,9 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
             else DocumentStatus.FAILED
         _release(app, row_id, status, exc.message[:500])
         return IngestResult(document.document_id, status, kind, exc.message[:500])
-    notices: list[str] = []
+    differing: list[DifferingFigures] = []
     try:
-        detail = post_in_parts(app, adapter, document, row_id, total, on_progress, notices)
+        detail = post_in_parts(app, adapter, document, row_id, total, on_progress, differing)
     except MedbillError as exc:
         message = (f"{exc.message} (the parts posted before it stay posted: posting the file "
                    "again finishes it)")[:500]
@@ -492,9 +525,9 @@ def _ingest_in_parts(app: Medbill, adapter: PayerAdapter, document: InboundDocum
     with app.unit_of_work() as work:
         row = work.session.get(InboundDocumentRow, row_id)
         assert row is not None
-        _applied(work, row, detail)
+        _applied(work, row, detail, differing)
     return IngestResult(document.document_id, DocumentStatus.APPLIED, kind, detail,
-                        notices=tuple(notices))
+                        differing=tuple(differing))
 
 
 def _release(app: Medbill, row_id: int, status: str, detail: str) -> None:

@@ -49,6 +49,30 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: PROBLEM_RESPONSES[500] | {"description": "No such document"}}
 
 
+class AdjustmentFiguresOut(BaseModel):
+    group_code: str = Field(examples=["CO"])
+    reason_code: str = Field(description="CARC", examples=["45"])
+    amount: str = Field(description="a decimal string", examples=["23.50"])
+
+
+class AnswerFiguresOut(BaseModel):
+    """The figures of one answer to a claim (CLP02, paid, adjustments)."""
+
+    status: str = Field(description="CLP02 claim status code", examples=["1"])
+    paid: str = Field(description="CLP04 paid amount (a decimal string)", examples=["100.00"])
+    adjustments: list[AdjustmentFiguresOut]
+
+
+class DifferingFiguresOut(BaseModel):
+    """A claim payment of an 835 re-sent under a trace posted before, with other figures."""
+
+    claim_number: str
+    trace_number: str
+    posted: AnswerFiguresOut = Field(description="what the trace posted (the ledger keeps it)")
+    in_file: AnswerFiguresOut = Field(description="what this file has (not posted)")
+    message: str = Field(description="the same in words, one line")
+
+
 class InboundDocumentOut(BaseModel):
     """A received document and what applying it did (its content is not sent back)."""
 
@@ -60,6 +84,12 @@ class InboundDocumentOut(BaseModel):
     content_sha256: str
     received_at: str = Field(description="RFC 3339 date-time")
     applied_at: str | None = Field(description="RFC 3339 date-time")
+    differing: list[DifferingFiguresOut] = Field(
+        default_factory=list,
+        description="An 835's claim payments whose payer and trace (TRN02) were posted "
+                    "before with other figures: not posted again (the ledger keeps what the "
+                    "trace posted); each with the figures posted and this file's. Empty "
+                    "otherwise.")
 
 
 class InboundDocumentPage(BaseModel):
