@@ -4,6 +4,7 @@ and providers over HTTP, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -105,6 +106,54 @@ def test_coverages_are_added_updated_listed_and_their_reads_audited(
     assert PHI_NAME not in problem["detail"] and "XYZ123456789" not in str(problem)
     assert problem["detail"] == ("the payer key is not a configured payer (GET /v1/payers "
                                  "lists them)")
+
+
+def test_a_coverage_sent_again_keeps_the_fields_it_leaves_out(
+        client: TestClient, patients: list[int], medbill_app: Medbill) -> None:
+    """A re-post of a dependent's coverage with only its member id changed blanked the group
+    number, plan name and dates, and turned it into the patient's own plan (relationship
+    defaulted to self, subscriber dropped): fields left out now keep their stored values, as
+    a patient's do; null still clears one."""
+    patient_id = patients[0]
+    url = f"/v1/patients/{patient_id}/coverages"
+    body = factories.make_coverage(payer_key="acme", dependent=True, group_name="Acme Corp",
+                                   start_date=date(2026, 1, 1), end_date=date(2026, 12, 31)
+                                   ).model_dump(mode="json", exclude_none=True)
+    body.pop("patient_id", None)
+    added = client.post(url, headers=EHR, json=body)
+    assert added.status_code == 201, added.text
+    coverage = added.json()
+    again = client.post(url, headers=EHR, json={"payer_key": "acme", "order": "P",
+                                                "member_id": "NEW0001"})
+    assert again.status_code == 200, again.text
+    assert again.json() == {**coverage, "member_id": "NEW0001"}
+    assert (again.json()["group_number"], again.json()["plan_name"], again.json()["group_name"],
+            again.json()["relationship"], again.json()["subscriber"]["first_name"],
+            again.json()["start_date"], again.json()["end_date"]) == (
+        "GRP001", "Acme PPO", "Acme Corp", "19", "Alex", "2026-01-01", "2026-12-31")
+    [stored] = client.get(url, headers=EHR).json()["data"]
+    assert stored == again.json()
+    # null clears an optional field; the order left out is the primary's
+    cleared = client.post(url, headers=EHR, json={"payer_key": "acme", "group_number": None,
+                                                  "member_id": "NEW0001"})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["id"], cleared.json()["group_number"],
+            cleared.json()["plan_name"]) == (coverage["id"], None, "Acme PPO")
+    # self (18) without a subscriber: the patient's own plan now, the subscriber goes
+    own = client.post(url, headers=EHR, json={"payer_key": "acme", "member_id": "NEW0001",
+                                              "relationship": "18"})
+    assert own.status_code == 200, own.text
+    assert (own.json()["relationship"], own.json()["subscriber"],
+            own.json()["group_name"]) == ("18", None, "Acme Corp")
+    changed = [event.details for event in events(medbill_app, "coverage.update")]
+    assert [sorted(details["fields"]) for details in reversed(changed)] == [
+        ["member_id"], ["group_number"], ["relationship_code", "subscriber"]]
+    # a required field sent as null is still refused, naming it; nothing changes
+    problem = assert_problem(client.post(url, headers=EHR, json={"payer_key": "acme",
+                                                                 "member_id": None}),
+                             422, "validation-failed")
+    assert problem["errors"][0]["field"] == "body.member_id"
+    assert client.get(url, headers=EHR).json()["data"] == [own.json()]
 
 
 def test_providers_are_registered_by_npi_and_listed_in_pages(

@@ -390,6 +390,24 @@ class PatientService:
             CoverageRow.coverage_order == order))
         return coverage_from_row(row) if row else None
 
+    def coverage_resent(self, patient_id: int, record: dict[str, Any],
+                        given: Collection[str]) -> dict[str, Any]:
+        """The coverage ``record`` stands for when it may be one the patient has (the same
+        payer and order), sent again with only some fields (``given``: the names sent):
+        those left out keep their stored values, as a patient's do (:func:`_given_only`),
+        null clears an optional one, a subscriber sent replaces the stored one, and
+        relationship self (18) sent without a subscriber clears it (the patient's own plan
+        now, as ``patients coverage import`` reads a row). A coverage not stored yet is
+        ``record`` as it is (the fields left out take their defaults). To be validated."""
+        stored = self.find_coverage(patient_id, str(record.get("payer_key", "")),
+                                    str(record.get("order") or CoverageOrder.PRIMARY.value))
+        if stored is None:
+            return record
+        sent = {name: value for name, value in record.items() if name in given}
+        if sent.get("relationship") == Relationship.SELF and "subscriber" not in sent:
+            sent["subscriber"] = None
+        return {**stored.model_dump(exclude={"id", "patient_id"}), **sent}
+
     def save_coverage(self, patient_id: int, coverage: Coverage
                       ) -> tuple[Coverage, bool, builtins.list[str]]:
         """:meth:`add_coverage`, also saying whether it created the coverage and which fields

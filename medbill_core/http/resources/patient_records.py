@@ -96,10 +96,15 @@ def patient_coverages(request: Request,
 def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
                  principal: Annotated[Principal, Depends(permitted(Action.COVERAGES_WRITE))],
                  idempotency: IdempotencyParam) -> Response:
-    """Attach a coverage (201); one with the same payer and order is updated (200)."""
-    coverage = validated(Coverage, {**body.model_dump(), "patient_id": patient_id})
+    """Attach a coverage (201); one with the same payer and order is updated (200): only
+    the fields sent change (null clears an optional one, a subscriber sent replaces the
+    stored one, relationship ``18`` without a subscriber clears it), those left out keep
+    their stored values."""
     with api_state(request).medbill.unit_of_work(principal=principal) as work:
         work.patients.get(patient_id)
+        record = work.patients.coverage_resent(patient_id, body.model_dump(),
+                                               body.model_fields_set)
+        coverage = validated(Coverage, {**record, "patient_id": patient_id})
         stored, created, _changed = work.patients.save_coverage(patient_id, coverage)
         return idempotency.respond(work, 201 if created else 200, stored.model_dump(mode="json"))
 
