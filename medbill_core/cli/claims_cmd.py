@@ -54,7 +54,10 @@ def list_claims(
     replacement claim of the same visit shows 0.00). The totals count each visit once: a
     secondary claim or a replacement (frequency 7) does not add the visit's charge again, and
     the charge is the visit's current one. Replaced, voided and deleted claims are left out
-    of the totals and counted on a line of their own."""
+    of the totals and counted on a line of their own. With --payer the "payer owes" total is
+    that payer's share of the visits (what its rows show, added), labelled so (--json:
+    payer_balance and payer instead of insurance_balance); without it, what every payer of
+    the visits owes."""
     start = parse_date_option(service_from, "--from")
     end = parse_date_option(service_to, "--to")
     medbill = open_app()
@@ -76,11 +79,15 @@ def list_claims(
                          "insurance_balance": str(payer_owes),
                          "patient_balance": str(patient_owes)})
     first = (page - 1) * limit + 1 if rows else 0
+    # one payer's listing totals that payer's share: named so, never "insurance" (every payer)
+    owed: dict[str, str] = ({"insurance_balance": str(summary.insurance_balance)}
+                            if summary.payer_key is None else
+                            {"payer": summary.payer_key,
+                             "payer_balance": str(summary.insurance_balance)})
     if as_json:
         print_json({"claims": rows, "page": page, "limit": limit,
                     "total": {"claims": summary.count, "visits": summary.visits,
-                              "charge": str(summary.charges),
-                              "insurance_balance": str(summary.insurance_balance),
+                              "charge": str(summary.charges), **owed,
                               "patient_balance": str(summary.patient_balance),
                               "set_apart": {"claims": summary.set_apart,
                                             "charge": str(summary.set_apart_charges)}}})
@@ -97,7 +104,9 @@ def list_claims(
                       row["next_actor"], escape(row["payer"]), row["service_date"], row["charge"],
                       row["insurance_balance"], row["patient_balance"])
     table.add_section()
-    table.add_row("", f"total: {summary.visits} visits", "", "", "", "",
+    label = f"total: {summary.visits} visits" + (
+        f" ({summary.payer_key}'s share)" if summary.payer_key is not None else "")
+    table.add_row("", escape(label), "", "", "", "",
                   str(summary.charges), str(summary.insurance_balance),
                   str(summary.patient_balance))
     if summary.set_apart:

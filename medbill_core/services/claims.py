@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from medbill_core import audit
+from medbill_core import audit, ledger_balances
 from medbill_core.config import MedbillConfig
 from medbill_core.domain import (
     BillableClaim,
@@ -78,6 +78,7 @@ from medbill_core.storage.schema import (
     ClaimRow,
     ClaimTransitionRow,
     CoverageRow,
+    LedgerBalanceRow,
     LedgerEntryRow,
     PatientRow,
     PostingRow,
@@ -949,6 +950,11 @@ class ClaimService:
         charge (as the ledger holds it now: a replacement's) and balances count once.
         Replaced, voided and deleted claims are left out of the visits and counted apart
         (``set_apart``, with the charges they were sent with).
+
+        With ``payer_key`` the insurance balance is that payer's share of the visits only
+        (``payer_key`` is set on the summary): what the listing's rows show as "payer owes"
+        for it, added up. The visits' whole insurance balance would count what the other
+        payers of the visit owe (a primary's share under ``--payer`` of the secondary).
         """
         self._require(Action.CLAIMS_READ)
         apart = (ClaimState.REPLACED.value, ClaimState.VOIDED.value, ClaimState.DELETED.value)
@@ -1001,11 +1007,28 @@ class ClaimService:
             insurance += _money(more[1])
             patient += _money(more[2])
         visit_count = int(visits) + len(extra)
+        if payer_key is not None:
+            insurance = self._payer_share(filtered(select(
+                func.coalesce(ClaimRow.account_claim_id, ClaimRow.id))).where(
+                ClaimRow.state.not_in(apart)), payer_key)
         return ClaimListSummary(count=count, charges=_money(charges),
                                 insurance_balance=_money(insurance),
                                 patient_balance=_money(patient), visits=visit_count,
                                 set_apart=int(set_apart),
-                                set_apart_charges=_money(apart_charges))
+                                set_apart_charges=_money(apart_charges),
+                                payer_key=payer_key)
+
+    def _payer_share(self, accounts: Select[Any], payer_key: str) -> Decimal:
+        """What ``payer_key`` still owes on the visits whose ledger accounts ``accounts``
+        selects (each once), from the balances kept per account and payer, as
+        :meth:`row_balances` reads one."""
+        ledger = Ledger(self.session, actor=self.actor)
+        ledger.flush_pending()
+        kept = LedgerBalanceRow
+        return _money(self.session.scalar(
+            select(func.coalesce(func.sum(kept.balance), 0))
+            .where(kept.claim_id.in_(accounts.subquery().select()),
+                   kept.bucket == ledger_balances.INSURANCE, kept.payer_key == payer_key)))
 
     def row_balances(self, claim: Claim) -> tuple[Decimal, Decimal]:
         """A listing row's balances: what the claim's payer still owes on the visit (zero for
@@ -1185,6 +1208,9 @@ class ClaimListSummary:
     visits: int = 0
     set_apart: int = 0
     set_apart_charges: Decimal = ZERO
+    #: set when the listing is of one payer's claims: ``insurance_balance`` is then that
+    #: payer's share of the visits, not what every payer of them owes
+    payer_key: str | None = None
 
 
 def _money(value: object) -> Decimal:
