@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import httpx
@@ -614,6 +614,38 @@ def test_eligibility_for_two_service_types_repeats_eb03(http: httpx.Client,
     assert answer.benefits[0].service_types == ["30", "98"]
     assert answer.status is (CoverageStatus.ACTIVE if member == "ROSTER0001"
                              else CoverageStatus.INACTIVE)
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_encode_271_writes_two_service_types_as_eb03_repeats(active: bool) -> None:
+    """encode_271 itself, on the 270 a client sends asking service types 30 and 1: EB03 is
+    their repeats (30^1), written by the X12 writer's list support with the interchange's
+    repetition separator (ISA11), each type once; the strict reader reads both back."""
+    from datetime import datetime
+
+    from medbill_clearinghouse_mock.simulator.acks import Envelope
+    from medbill_clearinghouse_mock.simulator.config import Member
+    from medbill_clearinghouse_mock.simulator.realtime import (
+        EligibilityAnswer,
+        decode_270,
+        encode_271,
+    )
+    from medbill_payer_generic_x12.api import MemoryControlNumbers, read_segments
+
+    delimiters, request = read_segments(x270("ROSTER0001", service_types=("30", "1", "30")))
+    inquiry = decode_270(request, delimiters.repetition)
+    assert inquiry.service_types == ["30", "1", "30"]
+    member = Member(payer_id="ACME1", member_id="ROSTER0001", last_name="RIVERA",
+                    first_name="MARIA")
+    text = encode_271(inquiry, EligibilityAnswer("ACME HEALTH", member, active),
+                      Envelope(sender_id="CHMOCK", receiver_id="MEDBILL"),
+                      MemoryControlNumbers(), datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    answer_delimiters, segments = read_segments(text)
+    assert answer_delimiters.repetition == "^"
+    [eb] = [segment for segment in segments if segment[0] == "EB" and segment[1] in "16"]
+    assert eb[1:4] == ["1" if active else "6", "IND", "30^1"]
+    (answer,) = _check_271(text)
+    assert answer.benefits[0].service_types == ["30", "1"]
 
 
 def test_eligibility_for_two_service_types_through_the_adapter(
