@@ -63,6 +63,27 @@ def read_guarantor(work: UnitOfWork, guarantor_id: int, *, via: str) -> Guaranto
     return guarantor_from_row(row)
 
 
+# -- reads of other records tied to a patient --------------------------------------------------
+
+def record_shown(work: UnitOfWork, entity_type: str, ids: list[int], *, via: str,
+                 one: bool = False, **details: Any) -> None:
+    """Record that records tied to patients were shown through ``via``: ``<type>.read`` for
+    one (``one``), else one ``<type>.list`` event naming the ids of the page (nothing for an
+    empty page). Balances, payments, statements, letters and a claim's history are the
+    patients' billing records (PHI): who read them is kept as for a patient's own record."""
+    if not ids:
+        return
+    if one:
+        [entity_id] = ids
+        audit.record(work.session, actor=work.actor, action=f"{entity_type}.read",
+                     entity_type=entity_type, entity_id=entity_id,
+                     details={"via": via, **details})
+        return
+    audit.record(work.session, actor=work.actor, action=f"{entity_type}.list",
+                 entity_type=entity_type, entity_id="list",
+                 details={"via": via, "ids": ids, **details})
+
+
 # -- statements ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -409,14 +409,16 @@ def notes(work: UnitOfWork, item_id: int) -> list[Note]:
 def audit_head(work: UnitOfWork, practice_id: int) -> int:
     """The practice's latest audit event that may have changed what the queues derive (0:
     none): the refresh mark. The queues' own bookkeeping (``work_item.*``: assignments,
-    notes, snoozes) and audited reads (``*.read``) change no record the queues are made of,
-    so a biller working through a queue does not make the next read derive it again. Read
-    backwards through the practice's index, stopping at the first event that counts."""
+    notes, snoozes) and audited reads (``*.read``, ``*.list``: a page shown) change no
+    record the queues are made of, so a biller working through a queue (or a program
+    listing claims) does not make the next read derive it again. Read backwards through the
+    practice's index, stopping at the first event that counts."""
     return int(work.session.scalar(
         select(AuditEventRow.id).where(
             AuditEventRow.practice_id == practice_id,
             ~AuditEventRow.action.startswith("work_item.", autoescape=True),
-            ~AuditEventRow.action.endswith(".read", autoescape=True))
+            ~AuditEventRow.action.endswith(".read", autoescape=True),
+            ~AuditEventRow.action.endswith(".list", autoescape=True))
         .order_by(AuditEventRow.id.desc()).limit(1)) or 0)
 
 

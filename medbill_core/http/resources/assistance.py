@@ -27,6 +27,7 @@ from medbill_core.http.validation import validated
 from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
 from medbill_core.services import financial_assistance as fa
+from medbill_core.services.api_records import record_shown
 
 router = APIRouter(prefix="/v1/assistance", tags=["financial assistance"],
                    responses=PROBLEM_RESPONSES)
@@ -248,8 +249,10 @@ def assistance_letter(
     """The letter to the guarantor (approval, denial or revocation), plain text."""
     from medbill_core.services.assistance_letters import decision_letter
 
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         text = decision_letter(work, application_id)
+        # the guarantor's name, address and income against the poverty guidelines
+        record_shown(work, "assistance_letter", [application_id], via="api", one=True)
     return Response(text, media_type="text/plain; charset=utf-8",
                     headers={"Cache-Control": "no-store"})
 

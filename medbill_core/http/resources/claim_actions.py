@@ -26,6 +26,7 @@ from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.lifecycle import Transition
 from medbill_core.permissions import Action
+from medbill_core.services.api_records import record_shown
 from medbill_core.storage.schema import as_utc
 
 if TYPE_CHECKING:
@@ -353,8 +354,9 @@ def check_status(request: Request, claim_id: RowId,
             responses={404: STATE_CONFLICT[404]})
 def claim_history(request: Request, claim_id: RowId,
         principal: Annotated[Principal, Depends(permitted(Action.CLAIMS_READ))]) -> ClaimHistory:
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         transitions = work.claims.history(claim_id)
+        record_shown(work, "claim", [claim_id], via="api:history", one=True)
     # RFC 3339 date-times carry their offset (SQLite gives stored UTC times back naive)
     return ClaimHistory(claim_id=claim_id, transitions=[
         transition.model_copy(update={"at": as_utc(transition.at)}) for transition in transitions])

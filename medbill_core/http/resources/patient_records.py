@@ -23,6 +23,7 @@ from medbill_core.http.schemas import model_response
 from medbill_core.http.validation import validated
 from medbill_core.permissions import Action
 from medbill_core.services.api_reads import list_patients
+from medbill_core.services.api_records import record_shown
 
 router = APIRouter(prefix="/v1/patients", tags=["patients"], responses=PROBLEM_RESPONSES)
 LISTING = "patients"
@@ -114,9 +115,10 @@ def add_coverage(request: Request, patient_id: RowId, body: NewCoverage,
 def patient_balance(request: Request,
                     principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
                     patient_id: RowId) -> Response:
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         work.patients.get(patient_id)
         balance = work.ledger.patient_balance(patient_id)
+        record_shown(work, "patient_balance", [patient_id], via="api", one=True)
     return model_response(PatientBalance(
         patient_id=patient_id, insurance=balance.insurance, patient=balance.patient,
         agency=balance.agency, total=balance.total))

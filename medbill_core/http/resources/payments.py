@@ -33,6 +33,7 @@ from medbill_core.http.schemas import RequestBody, model_response
 from medbill_core.http.validation import validated
 from medbill_core.money import MAX_AMOUNT, Amount
 from medbill_core.permissions import Action
+from medbill_core.services.api_records import record_shown
 from medbill_core.services.payments import (
     DuplicatePayment,
     Overpaid,
@@ -172,11 +173,12 @@ def list_payment_records(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Payments by id, filtered."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         rows = payments_after(work, after_id=after, limit=limit + 1, patient_id=patient,
                               received_from=received_from, received_to=received_to,
                               method=method.value if method else None)
-    data, next_cursor = paged(rows, limit, LISTING)
+        data, next_cursor = paged(rows, limit, LISTING)
+        record_shown(work, "payment", [row.id for row in data], via="api")
     return model_response(PaymentPage(data=[PaymentOut.of(row) for row in data],
                                       next_cursor=next_cursor))
 
@@ -186,9 +188,10 @@ def list_payment_records(
 def read_payment(request: Request,
                  principal: Annotated[Principal, Depends(permitted(Action.PAYMENTS_READ))],
                  payment_id: RowId) -> Response:
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         summary = get_payment(work, payment_id)
         applications = payment_applications(work, payment_id)
+        record_shown(work, "payment", [payment_id], via="api", one=True)
     return model_response(_detail(summary, applications))
 
 

@@ -36,6 +36,7 @@ from medbill_core.services.api_records import (
     StatementFileGone,
     StatementRecord,
     get_statement,
+    record_shown,
     statement_document,
     statements_after,
 )
@@ -99,10 +100,11 @@ def list_statement_records(
         limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> Response:
     """Statements by id, filtered."""
     after = decode_cursor(LISTING, cursor, (int,))[0] if cursor else None
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         rows = statements_after(work, after_id=after, limit=limit + 1, patient_id=patient,
                                 date_from=date_from, date_to=date_to, cycle=cycle)
-    data, next_cursor = paged(rows, limit, LISTING)
+        data, next_cursor = paged(rows, limit, LISTING)
+        record_shown(work, "statement", [row.id for row in data], via="api")
     return model_response(StatementPage(data=[StatementOut.of(row) for row in data],
                                         next_cursor=next_cursor), headers=NO_STORE)
 
@@ -112,8 +114,9 @@ def list_statement_records(
 def read_statement(request: Request,
                    principal: Annotated[Principal, Depends(permitted(Action.STATEMENTS_READ))],
                    statement_id: RowId) -> Response:
-    with api_state(request).medbill.unit_of_work(principal=principal, read_only=True) as work:
+    with api_state(request).medbill.unit_of_work(principal=principal) as work:
         record = get_statement(work, statement_id)
+        record_shown(work, "statement", [record.id], via="api", one=True)
     return model_response(StatementOut.of(record), headers=NO_STORE)
 
 
