@@ -301,3 +301,31 @@ def test_a_self_guarantor_who_is_another_person_is_refused(config: Path) -> None
                   "Chidi", "--birth-date", "1971-05-05", "--patient", "P1",
                   "--relationship", "self")
     assert own["patients"] == [{"id": 1, "account_number": "P1", "relationship": "self"}]
+
+
+def test_merge_of_two_accounts_placed_with_agencies_is_refused(config: Path) -> None:
+    """Both placements moved onto the kept record before: it had two active placements."""
+    from decimal import Decimal
+
+    from medbill_core.storage.schema import CollectionAgencyRow, CollectionPlacementRow
+
+    medbill = Medbill.open(load_config(config), load_installed=False)
+    try:
+        with medbill.unit_of_work() as work:
+            agency = CollectionAgencyRow(code="ACB", name="Acme Collections",
+                                         fee_percent=Decimal("30"))
+            work.session.add(agency)
+            work.session.flush()
+            for account, day in (("P1", 3), ("P9", 7)):
+                work.session.add(CollectionPlacementRow(
+                    patient_id=work.patients.by_account(account).id, agency_id=agency.id,
+                    amount=Decimal("50.00"), placed_on=date(2026, 11, day), status="placed",
+                    actor="tester"))
+    finally:
+        medbill.close()
+    refused = one_line_error(cli(config, "patients", "merge", "P1", "P9"))
+    assert refused == (
+        "error: patients 1 and 4 both have an account placed with a collection agency "
+        "(placement 1 with agency ACB since 2026-11-03, placement 2 with agency ACB since "
+        "2026-11-07); recall one first (collections recall ID --reason ...)")
+    assert as_json(config, "patients", "show", "P9")["merged_into_id"] is None

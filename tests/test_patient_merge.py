@@ -8,11 +8,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from medbill_core import audit
 from medbill_core.domain.base import saved_id
-from medbill_core.services.patient_merge import HANDLED_BY_NAME, MOVED, merge_patients
+from medbill_core.services.patient_merge import (
+    HANDLED_BY_NAME,
+    MOVED,
+    MergeRefused,
+    merge_patients,
+)
 from medbill_core.storage.schema import (
     Base,
     CollectionAgencyRow,
@@ -65,3 +71,55 @@ def test_estimates_holds_write_offs_and_placements_move_to_the_kept_record(
         [event] = audit.query(work.session, entity_type="patient", action="patient.merge")
     assert event.actor == "tester"
     assert (event.details or {})["moved"]["good_faith_estimates"] == 1
+
+
+def _placements(work: Any, placed: dict[int, str]) -> list[int]:
+    """One placement per patient with its status, each with an agency of its own."""
+    ids = []
+    for number, (patient_id, status) in enumerate(placed.items(), start=1):
+        agency = CollectionAgencyRow(code=f"AG{number}", name=f"Agency {number}",
+                                     fee_percent=Decimal("25"))
+        work.session.add(agency)
+        work.session.flush()
+        row = CollectionPlacementRow(patient_id=patient_id, agency_id=agency.id,
+                                     amount=Decimal("80.00"), placed_on=date(2026, 11, number),
+                                     status=status, actor="tester")
+        work.session.add(row)
+        work.session.flush()
+        ids.append(row.id)
+    return ids
+
+
+def test_two_accounts_placed_with_agencies_are_not_merged(medbill_app: Any) -> None:
+    """Both placements moved onto the kept record before: it had two active placements."""
+    with medbill_app.unit_of_work() as work:
+        keep = saved_id(work.patients.register(factories.make_patient(1)))
+        duplicate = saved_id(work.patients.register(factories.make_patient(2)))
+        first, second = _placements(work, {keep: "placed", duplicate: "placed"})
+    with medbill_app.unit_of_work() as work, pytest.raises(MergeRefused) as refused:
+        merge_patients(work, keep, duplicate)
+    assert str(refused.value) == (
+        f"patients {keep} and {duplicate} both have an account placed with a collection "
+        f"agency (placement {first} with agency AG1 since 2026-11-01, placement {second} with "
+        "agency AG2 since 2026-11-02); recall one first (collections recall ID --reason ...)")
+    with medbill_app.unit_of_work() as work:
+        moved_to = {row.id: row.patient_id
+                    for row in work.session.scalars(select(CollectionPlacementRow))}
+        assert moved_to == {first: keep, second: duplicate}  # nothing moved
+        assert work.patients.get(duplicate).merged_into_id is None
+
+
+@pytest.mark.parametrize("statuses", [("placed", "recalled"), ("recalled", "placed"),
+                                      ("placed", "paid")])
+def test_one_account_placed_still_merges(medbill_app: Any,
+                                         statuses: tuple[str, str]) -> None:
+    with medbill_app.unit_of_work() as work:
+        keep = saved_id(work.patients.register(factories.make_patient(1)))
+        duplicate = saved_id(work.patients.register(factories.make_patient(2)))
+        _placements(work, dict(zip((keep, duplicate), statuses, strict=True)))
+    with medbill_app.unit_of_work() as work:
+        result = merge_patients(work, keep, duplicate)
+    assert result.moved["collection_placements"] == 1
+    with medbill_app.unit_of_work() as work:
+        assert sorted(work.session.scalars(select(CollectionPlacementRow.status).where(
+            CollectionPlacementRow.patient_id == keep))) == sorted(statuses)

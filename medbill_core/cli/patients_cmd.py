@@ -423,8 +423,8 @@ def merge_command(
 ) -> None:
     """Merge a duplicate into the kept record: coverages, claims, ledger, payments, plans,
     statements, estimates, card payments, refunds, credit holds, write-offs, collection
-    placements and pay links move; refused when both hold conflicting active coverages or
-    plans."""
+    placements and pay links move; refused when both hold conflicting active coverages,
+    active plans or accounts placed with an agency."""
     from medbill_core.services.patient_merge import merge_patients
 
     medbill = open_app()

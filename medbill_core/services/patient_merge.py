@@ -11,7 +11,9 @@ records get an audit event naming what moved.
 
 Refused, with nothing changed, when the two hold active data that cannot be reconciled
 without a person deciding: two active coverages with the same payer and order but different
-member IDs, or two active payment plans. The kept record's demographics win; fields it lacks
+member IDs, two active payment plans, or two accounts placed with a collection agency (the
+kept record would have two open placements, and every later recall, agency payment and
+statement run expects one). The kept record's demographics win; fields it lacks
 (address, phone, e-mail, guarantor) are filled from the duplicate.
 """
 
@@ -27,10 +29,12 @@ from medbill_core import audit, ledger_balances
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import MedbillError
 from medbill_core.permissions import Action
+from medbill_core.services.collections import PlacementStatus
 from medbill_core.storage.schema import (
     CardPaymentRow,
     ClaimAdjudicationRow,
     ClaimRow,
+    CollectionAgencyRow,
     CollectionPlacementRow,
     CoverageRow,
     CreditHoldRow,
@@ -127,6 +131,7 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
     if keep_id in active_plans and duplicate_id in active_plans:
         raise MergeRefused(f"patients {keep_id} and {duplicate_id} both have an active payment "
                            "plan; cancel or complete one first")
+    _refuse_two_placements(work, keep_id, duplicate_id)
 
     # -- the same plan twice: one coverage, the claims pointing at the kept one -----------------
     # the tables updated below, each with the column set
@@ -192,6 +197,26 @@ def merge_patients(work: UnitOfWork, keep_id: int, duplicate_id: int, *,
     audit.record(session, actor=work.actor, action="patient.merged_into", entity_type="patient",
                  entity_id=duplicate_id, details={"kept_patient_id": keep_id})
     return result
+
+
+def _refuse_two_placements(work: UnitOfWork, keep_id: int, duplicate_id: int) -> None:
+    """Refuse when both accounts are placed with an agency now: moving the duplicate's
+    placement would leave the kept record with two open ones. One open placement (either
+    side) moves or stays as it is."""
+    placed = work.session.execute(
+        select(CollectionPlacementRow.id, CollectionPlacementRow.patient_id,
+               CollectionAgencyRow.code, CollectionPlacementRow.placed_on)
+        .join(CollectionAgencyRow, CollectionAgencyRow.id == CollectionPlacementRow.agency_id)
+        .where(CollectionPlacementRow.patient_id.in_([keep_id, duplicate_id]),
+               CollectionPlacementRow.status == PlacementStatus.PLACED.value)
+        .order_by(CollectionPlacementRow.id)).all()
+    if {patient_id for _, patient_id, _, _ in placed} != {keep_id, duplicate_id}:
+        return
+    named = ", ".join(f"placement {placement_id} with agency {agency} since {placed_on}"
+                      for placement_id, _, agency, placed_on in placed)
+    raise MergeRefused(f"patients {keep_id} and {duplicate_id} both have an account placed "
+                       f"with a collection agency ({named}); recall one first "
+                       "(collections recall ID --reason ...)")
 
 
 def _may_name(patient_id: int) -> ColumnElement[bool]:
