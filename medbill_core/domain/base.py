@@ -6,6 +6,7 @@ import functools
 import re
 import types
 import typing
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -211,15 +212,32 @@ def problems_from(exc: ValidationError) -> list[tuple[str, str]]:
 _Model = typing.TypeVar("_Model", bound="DomainModel")
 
 
-def validate_record(model: type[_Model], data: Any, *, record: str) -> _Model:
+#: ``model_validate(..., context={STORED_AS_IS: names})``: the fields named keep their stored
+#: values unjudged by the rules added after they were stored (a person's birth date and
+#: e-mail: see :func:`stored_as_is`).
+STORED_AS_IS = "medbill_stored_as_is"
+
+
+def stored_as_is(info: ValidationInfo) -> bool:
+    """True when the field being validated is one the caller keeps as stored (an edit that
+    does not touch it): a record stored before a rule existed stays editable, its other
+    fields can be changed, and the rule still judges the field when an edit gives it."""
+    return info.context is not None and info.field_name in info.context.get(STORED_AS_IS, ())
+
+
+def validate_record(model: type[_Model], data: Any, *, record: str,
+                    stored: Collection[str] = ()) -> _Model:
     """Validate ``data`` as ``model``; on failure raise a PHI-safe :class:`ValidationFailed`.
 
     :param record: how to name the record in the message, e.g. ``"row 3"``.
+    :param stored: the fields of ``data`` that are the stored record's values, untouched by
+        an edit (see :data:`STORED_AS_IS`).
 
     The data is input: its amounts are read strictly (more than two decimal places or an
     exponent are refused, never rounded; see :func:`medbill_core.money.parse_money_input`).
     """
     try:
-        return model.model_validate(data, context={MONEY_INPUT: True})
+        return model.model_validate(data, context={MONEY_INPUT: True,
+                                                   STORED_AS_IS: frozenset(stored)})
     except ValidationError as exc:
         raise ValidationFailed(record, problems_from(exc)) from None

@@ -6,9 +6,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from medbill_core.domain.base import DomainModel, phi_field
+from medbill_core.domain.base import DomainModel, phi_field, stored_as_is
 from medbill_core.domain.identifiers import (
     EIN,
     NPI,
@@ -133,13 +133,13 @@ class Guarantor(DomainModel):
     # the patient's rules, by the same functions (checked with the record: see Patient)
     @field_validator("birth_date")
     @classmethod
-    def _birth_date_in_past(cls, value: date | None) -> date | None:
-        return None if value is None else check_birth_date(value)
+    def _birth_date_in_past(cls, value: date | None, info: ValidationInfo) -> date | None:
+        return value if value is None or stored_as_is(info) else check_birth_date(value)
 
     @field_validator("email")
     @classmethod
-    def _email_address(cls, value: str | None) -> str | None:
-        return None if value is None else check_email(value)
+    def _email_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return value if value is None or stored_as_is(info) else check_email(value)
 
     @property
     def display_name(self) -> str:
@@ -173,16 +173,18 @@ class Patient(DomainModel):
 
     # field validators of the record, not of the field's type: an API body copying the
     # fields (POST /v1/patients) leaves them to the record's validation, which reports them
-    # beside the record's other problems (control characters ...)
+    # beside the record's other problems (control characters ...). An edit that does not
+    # touch them keeps the stored values unjudged (validate_record's ``stored``): a record
+    # stored before these rules existed stays editable.
     @field_validator("birth_date")
     @classmethod
-    def _birth_date_in_past(cls, value: date) -> date:
-        return check_birth_date(value)
+    def _birth_date_in_past(cls, value: date, info: ValidationInfo) -> date:
+        return value if stored_as_is(info) else check_birth_date(value)
 
     @field_validator("email")
     @classmethod
-    def _email_address(cls, value: str | None) -> str | None:
-        return None if value is None else check_email(value)
+    def _email_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return value if value is None or stored_as_is(info) else check_email(value)
 
 
 class PayerProgram(StrEnum):

@@ -214,7 +214,8 @@ class GuarantorService:
     def edit(self, guarantor_id: int, changes: dict[str, Any],
              ) -> tuple[Guarantor, builtins.list[str]]:
         """Change some fields (``None`` clears; ``address`` parts merge into the stored
-        address); returns the guarantor and the names of the changed fields."""
+        address); returns the guarantor and the names of the changed fields. The fields
+        changed are checked; the stored values of the others are not judged again."""
         from medbill_core.services.importing import merge_into
 
         row = self.session.get(GuarantorRow, guarantor_id)
@@ -223,7 +224,8 @@ class GuarantorService:
         current = merge_into(guarantor_from_row(row).model_dump(mode="json", exclude={"id"}),
                              changes)
         edited = validate_record(Guarantor, {k: v for k, v in current.items() if v is not None},
-                                 record=f"guarantor {guarantor_id}")
+                                 record=f"guarantor {guarantor_id}",
+                                 stored=set(current) - set(changes))
         values = guarantor_values(edited)
         changed = audit.apply_changes(
             self.session, row, guarantor_values(guarantor_from_row(row)), values,

@@ -354,7 +354,10 @@ class PatientService:
 
     def edit(self, patient_id: int, changes: dict[str, Any]) -> tuple[Patient, builtins.list[str]]:
         """Change some of a patient's fields (``None`` clears one); nested ``address`` changes
-        merge into the stored address. Returns the patient and the names of changed fields."""
+        merge into the stored address. Returns the patient and the names of changed fields.
+
+        The fields changed are checked; the stored values of the others are not judged again
+        (a birth date or e-mail stored before its rule existed does not block a phone edit)."""
         self._require(Action.PATIENTS_WRITE)
         from medbill_core.services.importing import merge_into
 
@@ -370,7 +373,7 @@ class PatientService:
                 raise ValidationFailed(f"patient {patient_id}", [
                     ("account_number", "another patient has this account number")])
         edited = validate_record(Patient, {k: v for k, v in record.items() if v is not None},
-                                 record=f"patient {patient_id}")
+                                 record=f"patient {patient_id}", stored=set(record) - set(changes))
         row = self.session.get_one(PatientRow, patient_id)
         values = patient_values(edited)
         changed = audit.apply_changes(
