@@ -128,3 +128,66 @@ def test_the_command_line_refuses_them_in_one_line(cli_isolation: None,
     shown: Any = json.loads(ok(config, "guarantors", "show", str(gid), "--json").stdout)
     assert shown["email"] == "ada@example.org"
     assert json.loads(ok(config, "guarantors", "list", "--json").stdout)[0]["id"] == gid
+
+
+def _dependent_coverage(birth_date: date) -> Any:
+    coverage = factories.make_coverage(dependent=True)
+    assert coverage.subscriber is not None
+    return coverage.model_copy(update={"subscriber": coverage.subscriber.model_copy(
+        update={"birth_date": birth_date})})
+
+
+@pytest.mark.parametrize(("born", "message"), [
+    (date.today() + timedelta(days=30), "subscriber.birth_date: birth date is in the future"),
+    (date(1850, 1, 1), "subscriber.birth_date: birth date is before 1880")])
+def test_a_guarantor_made_from_a_subscriber_is_checked_as_any_guarantor(
+        medbill_app: Medbill, born: date, message: str) -> None:
+    """A dependent's coverage made its subscriber a guarantor without the guarantor's rules:
+    a birth date in the future or before 1880 was stored on the guarantor."""
+    from medbill_core.services.patients import NewCoverage
+    from medbill_core.storage.schema import CoverageRow, GuarantorRow
+
+    with medbill_app.unit_of_work() as work:
+        first = saved_id(work.patients.register(factories.make_patient(1)))
+        second = saved_id(work.patients.register(factories.make_patient(2)))
+    # one coverage (the guarantor chosen one by one), and a batch (chosen by one batch)
+    attempts = ((first, [NewCoverage(first, _dependent_coverage(born))]),
+                (second, [NewCoverage(first, factories.make_coverage(member_id="OWN0001")),
+                          NewCoverage(second, _dependent_coverage(born))]))
+    for patient_id, items in attempts:
+        with pytest.raises(ValidationFailed) as refused, medbill_app.unit_of_work() as work:
+            work.patients.add_coverages(items)
+        assert refused.value.message == f"patient {patient_id}: {message}"
+        assert "Testsubscriber" not in refused.value.message
+    with medbill_app.unit_of_work() as work:  # nothing written
+        assert work.session.query(GuarantorRow).count() == 0
+        assert work.session.query(CoverageRow).count() == 0
+        work.patients.add_coverage(first, _dependent_coverage(date(1960, 5, 5)))
+        made = work.patients.get(first).guarantor_id
+        assert made is not None
+        assert GuarantorService(work.session, actor="t").get(made).birth_date == date(
+            1960, 5, 5)
+
+
+def test_a_coverage_import_names_the_row_and_the_subscriber_field(medbill_app: Medbill,
+                                                                  tmp_path: Path) -> None:
+    from medbill_core.services.importing import import_coverages
+
+    with medbill_app.unit_of_work() as work:
+        for number in (1, 2):
+            work.patients.register(factories.make_patient(number))
+        accounts = [p.account_number for p in work.patients.list()]
+    rows = tmp_path / "c.csv"
+    rows.write_text(
+        "account_number,payer_key,order,member_id,relationship,subscriber_last_name,"
+        "subscriber_first_name,subscriber_birth_date\n"
+        f"{accounts[0]},acme,P,ACME00001,19,Okafor,Chidi,{FUTURE}\n"
+        f"{accounts[1]},acme,P,ACME00002,19,Okafor,Chidi,1971-05-05\n", encoding="utf-8")
+    with medbill_app.unit_of_work() as work:
+        report = import_coverages(work, rows, keep_good=True)
+    assert [r.message for r in report.rejected] == [
+        "row 2: subscriber.birth_date: birth date is in the future"]
+    with medbill_app.unit_of_work() as work:
+        [guarantor] = GuarantorService(work.session, actor="t").list()
+        assert guarantor.birth_date == date(1971, 5, 5)
+        assert work.patients.coverages(work.patients.by_account(accounts[0]).id or 0) == []

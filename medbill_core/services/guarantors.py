@@ -4,7 +4,8 @@ A patient without a guarantor pays their own bills. A dependent (a coverage whos
 is someone else) gets the subscriber as guarantor when the primary coverage is added, unless
 the user already chose (``guarantor_relationship`` set, ``self`` included). When the subscriber
 is a patient too (their own coverage has the same payer and member ID), that patient's record
-is the guarantor, so parent and children share one guarantor and one statement.
+is the guarantor, so parent and children share one guarantor and one statement. A guarantor
+made from a subscriber is checked by the guarantor's rules (:func:`guarantor_of_subscriber`).
 
 Matching an existing guarantor is strict (same name, birth date and address): two different
 people of the same name must never receive each other's bills.
@@ -30,6 +31,7 @@ from medbill_core.domain import (
     GuarantorRelationship,
     Patient,
     Relationship,
+    Subscriber,
     validate_record,
 )
 from medbill_core.errors import NotFound, ValidationFailed
@@ -147,6 +149,27 @@ def guarantor_of_self(patient: Patient) -> Guarantor:
         id=None, last_name=patient.last_name, first_name=patient.first_name,
         middle_name=patient.middle_name, suffix=patient.suffix, birth_date=patient.birth_date,
         address=patient.address, phone=patient.phone, email=patient.email)
+
+
+def guarantor_of_subscriber(patient_id: int, subscriber: Subscriber,
+                            patient: PatientRow) -> Guarantor:
+    """A dependent's coverage's subscriber as the guarantor made for them, checked by the
+    guarantor's rules (a birth date in the future or before 1880 ...) as ``guarantors add``
+    checks them: an automatic guarantor is no way around them.
+
+    :raises ValidationFailed: naming the patient and the coverage's ``subscriber.*`` field.
+    """
+    values = {
+        "last_name": subscriber.last_name, "first_name": subscriber.first_name,
+        "middle_name": subscriber.middle_name, "birth_date": subscriber.birth_date,
+        # a dependent on a family plan lives with the subscriber, most often
+        "address": subscriber.address or patient_from_row(patient).address}
+    try:
+        return validate_record(Guarantor, {k: v for k, v in values.items() if v is not None},
+                               record=f"patient {patient_id}")
+    except ValidationFailed as exc:  # the coverage's field the value came from
+        raise ValidationFailed(exc.record, [(f"subscriber.{field}", reason)
+                                            for field, reason in exc.problems]) from None
 
 
 class GuarantorService:
@@ -335,13 +358,7 @@ class GuarantorService:
         if subscriber_patient is not None:
             guarantor = self._guarantor_for_patient(subscriber_patient)
         else:
-            guarantor = self.find_or_add(Guarantor.model_construct(
-                id=None, last_name=subscriber.last_name, first_name=subscriber.first_name,
-                middle_name=subscriber.middle_name, suffix=None,
-                birth_date=subscriber.birth_date,
-                # a dependent on a family plan lives with the subscriber, most often
-                address=subscriber.address or patient_from_row(row).address,
-                phone=None, email=None))
+            guarantor = self.find_or_add(guarantor_of_subscriber(patient_id, subscriber, row))
         self.assign(patient_id, guarantor.id, relationship)
 
     def defaults_from_subscribers(self, items: Sequence[SubscriberDefault]
@@ -448,12 +465,7 @@ class GuarantorService:
                     guarantor = add(guarantor_of_self(patient_from_row(own)), at)
                     assign(own, guarantor, GuarantorRelationship.SELF, at)
             else:
-                wanted_guarantor = Guarantor.model_construct(
-                    id=None, last_name=subscriber.last_name, first_name=subscriber.first_name,
-                    middle_name=subscriber.middle_name, suffix=None,
-                    birth_date=subscriber.birth_date,
-                    address=subscriber.address or patient_from_row(row).address,
-                    phone=None, email=None)
+                wanted_guarantor = guarantor_of_subscriber(item.patient_id, subscriber, row)
                 values = guarantor_values(wanted_guarantor)
                 found = next((ref for g_last, g_first, born, address, ref in known
                               if g_last == last and g_first == first
