@@ -89,6 +89,9 @@ Changes by version
   fresh idempotency key, a failed one keeps the key for the retry. In
   :mod:`medbill_core.api.workspace`: ``DuplicatePayment`` (a payment repeating one posted,
   refused unless ``record_payment(..., allow_duplicate=True)``).
+* **1.10** in :mod:`medbill_core.api.http`: ``refusal_before_the_body(request)``, the
+  refusal (not signed in, no CSRF token) of a request whose body failed before the principal
+  was asked, so a page answers a form posted without a session as not signed in.
 """
 
 from __future__ import annotations
@@ -141,7 +144,7 @@ PROJECT_NAME = "medbill"
 
 #: The version of the plugin API (hooks, base classes, ``medbill_core.api``): the minor number
 #: grows when something is added, the major one when something is removed or changes meaning.
-API_VERSION = "1.9"
+API_VERSION = "1.10"
 
 #: The module attribute in which a plugin declares the API version it needs (``"1.0"``).
 PLUGIN_API_ATTRIBUTE = "MEDBILL_API"

@@ -149,7 +149,7 @@ def test_without_the_rename_the_old_name_is_an_unknown_hook() -> None:
 
 # -- the API version a plugin needs ------------------------------------------------------------
 
-@pytest.mark.parametrize("needed", ["1.10", "2.0", "0.9", "one"])
+@pytest.mark.parametrize("needed", ["1.11", "2.0", "0.9", "one"])
 def test_a_plugin_needing_another_api_stops_start_up_naming_both_versions(needed: str) -> None:
     plugin = make_line_plugin()
     plugin.MEDBILL_API = needed
@@ -160,7 +160,7 @@ def test_a_plugin_needing_another_api_stops_start_up_naming_both_versions(needed
     assert needed in message and f"provides plugin API {hookspecs.API_VERSION}" in message
 
 
-@pytest.mark.parametrize("needed", ["1.0", " 1.0", "1.1", None])
+@pytest.mark.parametrize("needed", ["1.0", " 1.0", "1.1", "1.9", None])  # 1.9 < 1.10
 def test_a_plugin_needing_this_api_or_saying_nothing_starts(needed: str | None) -> None:
     plugin = make_line_plugin()
     if needed is not None:

@@ -12,7 +12,9 @@
   :data:`CSRF_FIELD` field or a script's :data:`CSRF_HEADER` header; None with an API key),
   :func:`current_session` (the request's :class:`SessionInfo`, None with an API key).
   :data:`CurrentPrincipal` accepts the cookie as well as a key, and refuses an unsafe
-  request made with the cookie without the token (403);
+  request made with the cookie without the token (403); :func:`refusal_before_the_body`
+  (API 1.10) is that refusal for a request whose body failed to parse or validate before
+  the principal was asked (a page answers it, not the form's fields);
 * :func:`permitted` - a route's dependency declaring its action (``Depends(permitted(
   Action.CLAIMS_READ))``): the principal, 403 unless its role may (the route table and the
   role tests read the action from it);
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
         current_session,
         permitted,
         public_route,
+        refusal_before_the_body,
         signed_in_route,
     )
     from medbill_core.http.idempotency import IdempotencyParam
@@ -62,7 +65,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time _EXPORTS is
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "medbill_core.http.auth": ("CSRF_FIELD", "CSRF_HEADER", "SESSION_COOKIE", "CurrentPrincipal",
                                "csrf_token", "current_session", "permitted",
-                               "public_route", "signed_in_route"),
+                               "public_route", "refusal_before_the_body", "signed_in_route"),
     "medbill_core.http.idempotency": ("IdempotencyParam",),
     "medbill_core.http.pagination": (
         "DEFAULT_LIMIT", "Cursor", "Limit", "Page", "decode_cursor", "page",
@@ -77,7 +80,7 @@ __all__ = [
     "CurrentPrincipal", "Cursor", "IdempotencyParam", "Limit", "Page", "RouteAction",
     "SessionInfo",
     "csrf_token", "current_session", "decode_cursor", "page", "permitted", "public_route",
-    "route_actions", "signed_in_route",
+    "refusal_before_the_body", "route_actions", "signed_in_route",
 ]
 
 if not TYPE_CHECKING:  # type checkers see the imports above: a misspelt name fails there

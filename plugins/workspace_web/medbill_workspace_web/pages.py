@@ -7,7 +7,8 @@ the route -- its dependencies (sign-in, role, CSRF), its parameters and the serv
 calls -- into an HTML page:
 
 * not signed in (or the session ended) -> a redirect to the sign-in page, which comes back
-  to the page after (``next``);
+  to the page after (``next``); a form posted so (its fields missing, or a body that cannot
+  be parsed) too, never a page describing the form's fields;
 * a role that may not -> 403, the page saying which action is not allowed; a form posted
   without the session's CSRF token -> 403 too ("reload the page");
 * not found (another practice's record included) -> 404;
@@ -42,7 +43,13 @@ from medbill_core.api import (
     PluginError,
     ValidationFailed,
 )
-from medbill_core.api.http import SESSION_COOKIE, CurrentPrincipal, current_session, permitted
+from medbill_core.api.http import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    current_session,
+    permitted,
+    refusal_before_the_body,
+)
 from medbill_core.api.workspace import (
     Action,
     NotAuthenticated,
@@ -150,10 +157,18 @@ class PageRoute(APIRoute):
             except MedbillError as exc:
                 return medbill_error_page(request, exc)
             except RequestValidationError as exc:
+                refusal = await refusal_before_the_body(request)
+                if refusal is not None:
+                    return medbill_error_page(request, refusal)
                 fields = ", ".join(_fields(exc))
                 return error_page(request, 422, "Check what was entered",
                                   f"Not a valid value: {fields}.")
             except HTTPException as exc:
+                # 400: FastAPI could not parse the form, before the sign-in was asked
+                refusal = (await refusal_before_the_body(request)
+                           if exc.status_code == 400 else None)
+                if refusal is not None:
+                    return medbill_error_page(request, refusal)
                 return error_page(request, exc.status_code, "Not available",
                                   "This page cannot be shown.")
             except Exception as exc:

@@ -10,8 +10,10 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 PLUGIN_NAME = "workspace_web"
-#: The plugin API this plugin was written for (a core that cannot honour it refuses to start it).
-MEDBILL_API = "1.7"  # medbill_register_routes; 1.7: the contact preference services
+#: The plugin API this plugin was written for (a core that cannot honour it refuses to start it):
+#: medbill_register_routes; 1.7 the contact preference services; 1.10 refusal_before_the_body
+#: (a form posted without a session is not signed in)
+MEDBILL_API = "1.10"
 
 
 @hookimpl

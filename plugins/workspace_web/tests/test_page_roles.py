@@ -6,6 +6,7 @@ open to anyone signed in."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -74,3 +75,47 @@ def test_signed_out_every_page_but_the_public_ones_goes_to_sign_in(
             else:
                 assert answer.status_code == 303, route.path
                 assert answer.headers["location"].startswith("/workspace/login"), route.path
+
+
+
+#: bodies a form POST may carry: none, fields, and bodies FastAPI cannot parse (a multipart
+#: body without its boundary, more fields than Starlette reads), refused before the sign-in
+BODIES: dict[str, dict[str, Any]] = {
+    "empty": {},
+    "fields": {"data": {"csrf_token": "from-another-page", "note": "x", "amount": "abc"}},
+    "multipart-without-boundary": {"content": b"--x\r\nbroken",
+                                   "headers": {"Content-Type": "multipart/form-data"}},
+    "too-many-fields": {"content": "&".join(f"f{n}=1" for n in range(1200)).encode(),
+                        "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+}
+
+
+def _form_posts(workspace: Workspace) -> list[RouteAction]:
+    return [route for route in _pages(workspace)
+            if route.method == "POST" and route.access != "public"]
+
+
+@pytest.mark.parametrize("body", list(BODIES))
+def test_signed_out_every_form_post_goes_to_sign_in(workspace: Workspace, body: str) -> None:
+    """A form posted without a session whose body FastAPI could not read was answered a page
+    about the form (400, or 422 naming its fields): it is not signed in, as a GET is."""
+    posts = _form_posts(workspace)
+    assert len(posts) >= 20
+    with TestClient(workspace.app, base_url="http://127.0.0.1") as client:
+        for route in posts:
+            answer = client.post(_concrete(route.path), follow_redirects=False,
+                                 **BODIES[body])
+            assert (answer.status_code, answer.headers.get("location")) == (
+                303, "/workspace/login"), f"POST {route.path}"
+            assert answer.text == "", route.path  # nothing about the form's fields
+
+
+def test_a_session_posting_a_broken_form_without_its_csrf_token_gets_the_403_page(
+        workspace: Workspace) -> None:
+    with TestClient(workspace.app, base_url="http://127.0.0.1") as client:
+        client_sign_in(client, USERS_A[Role.ADMINISTRATOR], practice=PRACTICE_A)
+        for route in _form_posts(workspace):
+            answer = client.post(_concrete(route.path), follow_redirects=False,
+                                 **BODIES["multipart-without-boundary"])
+            assert answer.status_code == 403, f"POST {route.path}"
+            assert "This form has expired" in answer.text, route.path
