@@ -192,6 +192,53 @@ def test_show_unknown_everywhere() -> None:
     assert one_line_error(result) == "error: ZZZZZ: not found in any code set on 2024-08-01"
 
 
+@pytest.mark.parametrize(("args", "code", "on", "outside"), [
+    (("E119", "--date", "2024-05-01"), "E11.9", "2024-05-01",
+     "ICD-10-CM release (ICD-10-CM April 2026 update: 2026-04-01..2026-09-30; ICD-10-CM"
+     " FY2027: 2026-10-01..2027-09-30)"),
+    (("J3301", "--system", "hcpcs", "--date", "2040-01-01"), "J3301", "2040-01-01",
+     "HCPCS Level II release (HCPCS Level II 2026 Q3: through 2026-09-30)"),
+])
+def test_show_on_a_date_no_loaded_release_covers_is_not_checked_exit_1(
+        args: tuple[str, ...], code: str, on: str, outside: str) -> None:
+    """`codes show` printed the code as valid, the gap in a table row, exit 0: now one line
+    in `medbill validate`'s words, exit 1."""
+    result = codes_cmd("show", *args)
+    assert result.exit_code == 1, result.stdout
+    assert result.stdout == ""
+    line = one_line_error(result)
+    assert line.startswith(f"error: not checked: {code}: {on} is outside every loaded {outside}; ")
+    assert "is not loaded: download" in line and "`medbill codes update FILE...`" in line
+    kind = "icd10" if code == "E11.9" else "hcpcs"
+    said = validate(kind, code, "--date", on).stdout.strip().splitlines()
+    assert line == f"error: {said[0]}; {said[1].removeprefix('note: ')}"  # the same words
+    answer = json.loads(codes_cmd("show", *args, "--json").stdout)
+    [verdict] = answer["verdicts"]
+    assert (verdict["valid"], verdict["checked"], verdict["release"]) == (False, False, None)
+    assert verdict["message"] == said[0].removeprefix("not checked: ")
+    assert codes_cmd("show", *args, "--json").exit_code == 1
+
+
+def test_show_beside_a_code_set_that_answers_says_not_checked_in_one_line() -> None:
+    """"11" on 1990: no place of service list is loaded for it; the CARC list answers."""
+    result = codes_cmd("show", "11", "--date", "1990-01-01")
+    assert result.exit_code == 1  # neither passes
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(
+        "not checked: 11: 1990-01-01 is outside every loaded place of service codes release"
+        " (CMS place of service codes, September 2023: from 2023-10-01); a place of service"
+        " codes list in force on 1990-01-01 is not loaded: download")
+    assert "11  CARC  not yet effective on 1990-01-01" in result.stdout
+    assert "place of service  valid" not in result.stdout
+
+
+def test_show_a_covered_date_stays_valid() -> None:
+    result = codes_cmd("show", "J3301", "--date", "2026-09-15")
+    assert result.exit_code == 0, result.stderr
+    assert "J3301  HCPCS Level II  valid on 2026-09-15" in result.stdout
+    assert "release gap" not in result.stdout and "not checked" not in result.stdout
+
+
 def test_load_then_show(tmp_path: Path, isolated_dirs: Path) -> None:
     update = tmp_path / "hcpcs_2025.csv"
     update.write_text("code,long_description,add_date\nG0999,Test new code,2025-01-01\n",

@@ -34,7 +34,12 @@ from medbill_core.codesets.explain import (
 )
 from medbill_core.codesets.formats import CPT_RE, SHAPES, normalize
 from medbill_core.codesets.model import CodeSetError
-from medbill_core.codesets.releases import release_gap, without_gap_note
+from medbill_core.codesets.releases import (
+    NotChecked,
+    not_checked,
+    release_gap,
+    without_gap_note,
+)
 
 app = typer.Typer(help=CODES_HELP, no_args_is_help=True)
 
@@ -152,15 +157,22 @@ def _x12_meanings(code: str) -> list[tuple[str, str]]:
     return found
 
 
-def _verdict_json(verdict: Verdict, gap: str = "") -> dict[str, object]:
+def _verdict_json(verdict: Verdict, gap: str = "",
+                  unchecked: NotChecked | None = None) -> dict[str, object]:
+    """One verdict; ``unchecked``: no loaded release covers the date (``"valid": false,
+    "checked": false``, the message and note ``medbill validate --json`` gives)."""
     info = verdict.info
     return {"system": verdict.system.value, "code": info.display_code if info else verdict.code,
-            "valid": verdict.ok, "reason": verdict.reason.value, "on": verdict.on.isoformat(),
+            "valid": verdict.ok and unchecked is None, "reason": verdict.reason.value,
+            "on": verdict.on.isoformat(),
             "description": info.description if info else None,
             "effective": info.effective.isoformat() if info and info.effective else None,
             "terminated": info.terminated.isoformat() if info and info.terminated else None,
-            "message": verdict.message, "note": verdict.note or None,
-            "release": verdict.release or None, "release_gap": gap or None}
+            **({"message": verdict.message, "note": verdict.note or None,
+                "release": verdict.release or None} if unchecked is None else
+               {"message": unchecked.message, "note": unchecked.to_load, "release": None,
+                "checked": False}),
+            "release_gap": gap or None}
 
 
 @app.command("show")
@@ -178,6 +190,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show CODE as of a date of service: what it is, whether it is valid and why not.
+
+    On a date no loaded release of the code set covers it is "not checked" (exit 1), naming
+    the loaded releases' windows and the release to load, as `medbill validate` says it.
 
     A CARC may be given with its group as remittances print it (CO-45, PR 2, OA23).
 
@@ -213,17 +228,28 @@ def show(
         if not verdicts and not extra:
             raise fail(f"{code.strip()}: not found in any code set on {when}", 1)
     gaps = [release_gap(v.system.value, v.code, when, codesets.data_dir) for v in verdicts]
+    # a code valid in the nearest release on a date no loaded release covers is not a pass:
+    # "not checked", as `medbill validate` says it
+    unchecked = [not_checked(v, codesets.data_dir) for v in verdicts]
+    lines = [f"not checked: {u.message}; {u.to_load}" for u in unchecked if u is not None]
     if as_json:
         print_json({"code": code.strip().upper(), "on": when.isoformat(),
-                    "verdicts": [_verdict_json(v, gaps[index])
+                    "verdicts": [_verdict_json(v, gaps[index], unchecked[index])
                                  for index, v in enumerate(verdicts)],
                     "meanings": [{"list": label, "text": text} for label, text in extra]})
+    elif verdicts and len(lines) == len(verdicts) and not extra:
+        raise fail("; ".join(lines), 1)
     else:
         for label, text in extra:
             console.print(f"[bold]{escape(label)}[/]  {escape(text)}", highlight=False)
-        for verdict, gap in zip(verdicts, gaps, strict=True):
-            _print_verdict(verdict, gap)
-    if verdicts and not any(v.ok for v in verdicts) and not (extra and group_carc is None):
+        for verdict, gap, not_passed in zip(verdicts, gaps, unchecked, strict=True):
+            if not_passed is None:
+                _print_verdict(verdict, gap)
+            else:
+                console.print(f"[bold red]not checked:[/] {escape(not_passed.message)}; "
+                              f"{escape(not_passed.to_load)}", highlight=False, soft_wrap=True)
+    passed = [v for v, u in zip(verdicts, unchecked, strict=True) if v.ok and u is None]
+    if verdicts and not passed and not (extra and group_carc is None):
         raise typer.Exit(1)
 
 

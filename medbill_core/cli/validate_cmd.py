@@ -18,12 +18,7 @@ from rich.markup import escape
 
 from medbill_core.cli.common import cli_errors, console, parse_date_option, print_json
 from medbill_core.codesets import CodeSets, Verdict
-from medbill_core.codesets.releases import (
-    lookup_coverage,
-    outside_every_release,
-    release_to_load,
-    without_gap_note,
-)
+from medbill_core.codesets.releases import lookup_coverage, not_checked, without_gap_note
 from medbill_core.domain.identifiers import is_valid_npi, luhn_check_digit
 
 app = typer.Typer(
@@ -67,13 +62,13 @@ def _code(check: Callable[[CodeSets, str, date | None], Verdict], value: str,
     when = parse_date_option(on) or date.today()
     codesets = CodeSets()
     verdict = check(codesets, value, when)
+    unchecked = not_checked(verdict, codesets.data_dir)
+    if unchecked is not None:
+        _answer(False, unchecked.message, (unchecked.to_load,), as_json=as_json,
+                checked=False)
     found = lookup_coverage(verdict.system.value, verdict.code, when, codesets.data_dir)
     if found is not None and not found.covered:
-        if verdict.ok:
-            code = verdict.info.display_code if verdict.info else verdict.code
-            _answer(False, f"{code}: {outside_every_release(found, codesets.data_dir)}",
-                    (release_to_load(found),), as_json=as_json, checked=False)
-        # the gap line names the release used and the one missing
+        # an invalid code: the gap line names the release used and the one missing
         notes = (without_gap_note(verdict.note), found.missing)
     else:
         notes = (verdict.note, f"checked against {verdict.release}" if verdict.release else "")

@@ -26,8 +26,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medbill_core.codesets.loaders import MANIFEST
+
+if TYPE_CHECKING:
+    from medbill_core.codesets.model import Verdict
 
 RELEASES_DIR = "releases"
 UPDATE_COMMAND = "medbill codes update FILE..."
@@ -356,6 +360,31 @@ def outside_every_release(found: Coverage, data_dir: Path | None) -> str:
         return f"no {found.spec.name} release is loaded"
     return (f"{found.on} is outside every loaded {found.spec.name} release"
             f" ({'; '.join(windows)})")
+
+
+@dataclass(frozen=True)
+class NotChecked:
+    """A code valid in the nearest release, looked up on a date no loaded release covers:
+    not a pass. ``medbill validate`` and ``medbill codes show`` say it alike."""
+
+    #: "E11.9: 2024-05-01 is outside every loaded ICD-10-CM release (...)"
+    message: str
+    #: the release that would answer the date and how to load it (:func:`release_to_load`)
+    to_load: str
+
+
+def not_checked(verdict: Verdict, data_dir: Path | None) -> NotChecked | None:
+    """:class:`NotChecked` when ``verdict`` passed a code on a date no loaded release of its
+    code set covers; None when a release covers the date, the code is not release-based, or
+    the code failed on its own (it keeps its reason; :func:`release_gap` is then its note)."""
+    if not verdict.ok:
+        return None
+    found = lookup_coverage(verdict.system.value, verdict.code, verdict.on, data_dir)
+    if found is None or found.covered:
+        return None
+    code = verdict.info.display_code if verdict.info else verdict.code
+    return NotChecked(f"{code}: {outside_every_release(found, data_dir)}",
+                      release_to_load(found))
 
 
 def release_to_load(found: Coverage) -> str:
