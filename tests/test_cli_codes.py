@@ -284,3 +284,23 @@ def test_load_bad_file_is_one_line_error(tmp_path: Path, isolated_dirs: Path) ->
     assert bad_date.exit_code == 2
     assert one_line_error(bad_date) == (
         "error: --effective must be a date as YYYY-MM-DD, got 'October'")
+
+
+def test_the_readmes_validate_example_passes_whatever_today_is() -> None:
+    """README's first `medbill validate` line, kind by kind (``mbi`` is the Medicare plugin's):
+    `hcpcs J3301` without a date was 'not checked' (exit 1) once today passed the packaged HCPCS
+    release's end (2026-09-30); the example gives a date of service the release covers."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    [line] = [text for text in readme.splitlines() if text.startswith("medbill validate npi ")]
+    examples = [part.strip().split() for part in line.removeprefix("medbill validate ").split("|")]
+    core_kinds = {command.name for command in validate_cmd.app.registered_commands}
+    ran = []
+    for kind, *args in examples:
+        if kind not in core_kinds:
+            continue
+        result = validate(kind, *args)
+        assert result.exit_code == 0, (kind, args, result.stdout)
+        assert result.stdout.startswith("valid: "), (kind, args)
+        ran.append(kind)
+    assert ran == ["npi", "icd10", "icd10pcs", "hcpcs", "modifier", "pos"]
+    assert ["hcpcs", "J3301", "--date", "2026-09-15"] in examples
