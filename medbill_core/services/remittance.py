@@ -1220,9 +1220,18 @@ def _kept_open(payment: ClaimPayment, decisions: list[RuleDecision]) -> bool:
 def _answer_figures(status: str, paid: Decimal,
                     adjustments: list[dict[str, Any]]) -> tuple[object, ...]:
     """What two answers of a payer must share to be one answer sent twice: CLP02, the paid
-    amount and every adjustment (group, CARC, amount), in any order."""
-    return (status, paid, sorted((str(item.get("group_code")), str(item.get("reason_code")),
-                                  Decimal(str(item.get("amount")))) for item in adjustments))
+    amount and what was adjusted for each reason (group and CARC), summed over the claim-level
+    and the line-level CAS. A payer re-sending an answer may lay its CAS out otherwise (all at
+    claim level, one line's split in two, PR-3 and PR-1 in one segment): it is the same
+    adjudication, and comparing CAS rows one by one posted it twice (the claim paid twice, the
+    patient's share billed twice). Reasons summing to zero count as absent; the patient's
+    share is the PR sums, so it is compared with them."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    for item in adjustments:
+        reason = (str(item.get("group_code")), str(item.get("reason_code")))
+        sums[reason] = sums.get(reason, ZERO) + Decimal(str(item.get("amount")))
+    return (status, paid, sorted((group, code, amount) for (group, code), amount
+                                 in sums.items() if amount))
 
 
 def _paid_before(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
@@ -1230,9 +1239,10 @@ def _paid_before(work: UnitOfWork, claim: Claim, payment: ClaimPayment,
     """Why an answer (not a reversal) must wait for a person when it repeats, figure for
     figure, an answer of the same payer already posted under another posting key (a re-sent
     ERA, a payer's duplicate) that no reversal took back: posting it would pay and adjust the
-    claim again and bill the patient's share twice. A second answer with other figures (the
-    rest of a partly answered charge, a payer paying more) posts as the payer said; what it
-    overpays is an insurance credit for the overpayment refunds. ``None``: not a repeat."""
+    claim again and bill the patient's share twice. The figures are the answer's substance
+    (:func:`_answer_figures`), whatever its CAS layout. A second answer with other figures
+    (the rest of a partly answered charge, a payer paying more) posts as the payer said; what
+    it overpays is an insurance credit for the overpayment refunds. ``None``: not a repeat."""
     figures = _answer_figures(payment.status.value, payment.paid,
                               [_adjustment_json(item) for item in payment.all_adjustments])
     for answer in _standing_answers(work, saved_id(claim)):
