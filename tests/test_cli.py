@@ -577,7 +577,12 @@ def test_claims_correct_sends_a_replacement_with_the_changed_fields(billed: Path
                                                                     "125.00")
     original = json.loads(ok(billed, "claims", "show", "CLM-1", "--json").stdout)
     assert original["state"] == "replaced"
-    assert original["balance"]["insurance"] == "125.00"  # the difference posted on the account
+    # the difference posted on the visit's account (the original's): acme owes 125.00 on the
+    # replacement, as claims list shows it, nothing on the replaced claim
+    assert original["visit_balance"]["insurance"] == "125.00"
+    assert (original["balance"], replacement["balance"]) == (
+        {"insurance": "0.00", "patient": "0.00"}, {"insurance": "125.00", "patient": "0.00"})
+    assert replacement["ledger_account"] == {"claim_id": claim_id, "claim_number": "CLM-1"}
 
 
 def test_claims_correct_refuses_bad_changes_and_changes_nothing(billed: Path,

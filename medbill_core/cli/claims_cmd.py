@@ -123,12 +123,19 @@ def show_claim(
     reference: Annotated[str, typer.Argument(help="Claim id or claim number")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """One claim: lines, state history and ledger totals."""
+    """One claim: lines, state history and ledger totals.
+
+    The balance is the claim's as ``claims list`` shows it: "insurance" what the claim's
+    payer still owes on the visit (0.00 on a replaced, voided or deleted claim), "patient"
+    what the patient owes on the visit, on the visit's first claim only. The ledger lines
+    and "visit_balance" are the visit's: its one account, the first claim's
+    (``ledger_account``), which a secondary, replacement or void claim shares."""
     medbill = open_app()
     with medbill.unit_of_work() as work:
         claim = work.claims.find(reference)
         history = work.claims.history(claim.id)
-        totals = work.ledger.totals(claim_id=claim.id)
+        balances = work.claims.shown_balances(claim)
+    totals = balances.visit
     data = claim.model_dump(mode="json")
     data["state_label"] = claim.state.label
     data["next_actor"] = NEXT_ACTOR[claim.state]
@@ -139,8 +146,12 @@ def show_claim(
                         "meanings": [explain_status_pair(category, code) for category, code
                                      in status_pairs_in(t.reason or "")]} for t in history]
     data["ledger"] = {kind.value: str(amount) for kind, amount in totals.by_kind.items()}
-    data["balance"] = {"insurance": str(totals.balance.insurance),
-                       "patient": str(totals.balance.patient)}
+    data["ledger_account"] = {"claim_id": balances.account_claim_id,
+                              "claim_number": balances.account_claim_number}
+    data["visit_balance"] = {"insurance": str(totals.balance.insurance),
+                             "patient": str(totals.balance.patient)}
+    data["balance"] = {"insurance": str(balances.payer_owes),
+                       "patient": str(balances.patient_owes)}
     if as_json:
         print_json(data)
         return
@@ -166,15 +177,34 @@ def show_claim(
                           str(line.units), str(line.charge),
                           ",".join(str(p) for p in line.diagnosis_pointers))
         print_table(lines)
-    console.print("ledger: " + ", ".join(f"{k} {v}" for k, v in data["ledger"].items())
-                  + f"; balance insurance {totals.balance.insurance}, "
+    own = balances.account_claim_id == claim.id
+    console.print(("ledger" if own else "ledger (the visit's, on its account claim "
+                   f"{balances.account_claim_number})") + ": "
+                  + ", ".join(f"{k} {v}" for k, v in data["ledger"].items())
+                  + f"; visit balance insurance {totals.balance.insurance}, "
                     f"patient {totals.balance.patient}", markup=False)
+    console.print(f"balance insurance {balances.payer_owes}, patient {balances.patient_owes} "
+                  f"({_balance_note(claim, balances.account_claim_number, own)})",
+                  markup=False)
     for step, shown in zip(history, data["history"], strict=True):
         console.print(f"  {step.at:%Y-%m-%d %H:%M} {step.source.value} -> {step.target.value} "
                       f"by {step.actor}" + (f" ({step.reason})" if step.reason else ""),
                       highlight=False, markup=False)
         for meaning in shown["meanings"]:
             console.print(f"      {meaning}", highlight=False, markup=False)
+
+
+def _balance_note(claim: Claim, account_number: str, own: bool) -> str:
+    """What the two balances of ``claims show`` are, for this claim (as the list's)."""
+    if claim.state in (ClaimState.REPLACED, ClaimState.VOIDED, ClaimState.DELETED):
+        insurance = f"insurance: none on a {claim.state.label} claim"
+    elif claim.payer_key is None:
+        insurance = "insurance: none, self-pay"
+    else:
+        insurance = f"insurance: what {claim.payer_key} still owes on the visit"
+    patient = ("patient: what the patient owes on the visit" if own else
+               f"patient: shown on the visit's first claim {account_number}")
+    return f"{insurance}; {patient}"
 
 
 @app.command("import")
@@ -252,8 +282,8 @@ def _report_rejected(rejected: list[ValidationFailed], limit: int,
 
 
 #: Keys of ``medbill claims show --json`` that are reports, not claim fields.
-SHOW_ONLY_KEYS = ("history", "ledger", "balance", "total_charge", "state_label", "next_actor",
-                  "type_of_bill")
+SHOW_ONLY_KEYS = ("history", "ledger", "ledger_account", "balance", "visit_balance",
+                  "total_charge", "state_label", "next_actor", "type_of_bill")
 
 
 def read_claim_changes(path: Path) -> dict[str, Any]:

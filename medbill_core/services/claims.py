@@ -50,7 +50,7 @@ from medbill_core.domain import (
 from medbill_core.domain.base import saved_id
 from medbill_core.domain.identity import Principal
 from medbill_core.errors import ConfigurationError, NotFound, UnknownPayer, ValidationFailed
-from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine
+from medbill_core.ledger import Bucket, EntryKind, Ledger, LedgerLine, Totals
 from medbill_core.lifecycle import EDITABLE, NOT_SENT, Transition, advance_path, check_transition
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action, require
@@ -1044,6 +1044,23 @@ class ClaimService:
             saved_id(claim)).patient if claim.account_claim_id is None else ZERO)
         return payer_owes, patient_owes
 
+    def shown_balances(self, claim: Claim) -> ClaimBalances:
+        """One claim's balances as its listing row has them (:meth:`row_balances`), with the
+        ledger they are read from: the visit's account (its first claim's). ``claims show``
+        read the claim's own ledger, empty for a secondary, replacement or void claim (0.00
+        on a secondary whose denial was open) and the whole visit's on its first claim (the
+        secondary payer's denial shown on the primary): it disagreed with ``claims list``."""
+        payer_owes, patient_owes = self.row_balances(claim)
+        account_id = self.account_id(claim)
+        account_number = claim.claim_number if account_id == saved_id(claim) else (
+            self.session.scalar(select(ClaimRow.claim_number).where(ClaimRow.id == account_id))
+            or "")
+        return ClaimBalances(payer_owes=payer_owes, patient_owes=patient_owes,
+                             account_claim_id=account_id,
+                             account_claim_number=account_number,
+                             visit=Ledger(self.session, actor=self.actor).totals(
+                                 claim_id=account_id))
+
     @staticmethod
     def _filtered(statement: Select[Any], *, state: ClaimState | None, payer_key: str | None,
                   patient_id: int | None, service_from: date | None,
@@ -1211,6 +1228,20 @@ class ClaimListSummary:
     #: set when the listing is of one payer's claims: ``insurance_balance`` is then that
     #: payer's share of the visits, not what every payer of them owes
     payer_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ClaimBalances:
+    """One claim's balances (see :meth:`ClaimService.shown_balances`): ``payer_owes`` what the
+    claim's payer still owes on the visit, ``patient_owes`` what the patient owes on it (on
+    the visit's first claim only), and ``visit`` the ledger of the visit's account, claim
+    ``account_claim_number`` (the claim itself unless a secondary, replacement or void)."""
+
+    payer_owes: Decimal
+    patient_owes: Decimal
+    account_claim_id: int
+    account_claim_number: str
+    visit: Totals
 
 
 def _money(value: object) -> Decimal:
