@@ -336,6 +336,18 @@ def test_a_refund_takes_the_credit_first(medbill_app: Medbill) -> None:
     with medbill_app.unit_of_work() as work:
         confirm_card_payment(work, started.payment.id, card="ok")
     assert owed(medbill_app, patient_id) == D("-10.00")
+    from medbill_core.services.patient_credits import hold_credit, release_hold
+
+    with medbill_app.unit_of_work() as work:  # a held credit is not refunded to the card
+        hold_credit(work, patient_id, "appeal pending")
+    with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed) as refused:
+        refund_card_payment(work, started.payment.id, "the credit", amount=D("10.00"))
+    assert str(refused.value) == (f"patient {patient_id}: credit: is on hold; release the "
+                                  "hold first")
+    assert owed(medbill_app, patient_id) == D("-10.00")
+    assert not GATEWAY.refunds
+    with medbill_app.unit_of_work() as work:
+        release_hold(work, patient_id)
     with medbill_app.unit_of_work() as work:
         refund_card_payment(work, started.payment.id, "the credit", amount=D("10.00"))
     assert owed(medbill_app, patient_id) == D("0.00")

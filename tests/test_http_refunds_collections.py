@@ -175,3 +175,27 @@ def test_payer_refund_requested_and_refunded_over_http(client: TestClient,
     assert client.post("/v1/payer-refunds/recoupments", headers=EHR).json() == {"data": []}
     with medbill_app.unit_of_work() as work:
         assert work.ledger.claim_balance(claim_id).insurance == D("0.00")
+
+
+def test_a_held_credit_is_not_refunded_from_its_payment_over_http(
+        client: TestClient, medbill_app: Medbill) -> None:
+    from sqlalchemy import select
+
+    from medbill_core.services.patient_credits import hold_credit
+    from medbill_core.storage.schema import PaymentRow
+
+    patient = owing(medbill_app, 7, "100.00", paid="130.00")
+    with medbill_app.unit_of_work() as work:
+        hold_credit(work, patient, "appeal pending")
+        [payment] = work.session.scalars(select(PaymentRow.id).where(
+            PaymentRow.patient_id == patient))
+    refused = f"patient {patient}: credit: is on hold; release the hold first"
+    for url, body in ((f"/v1/payments/{payment}/refunds", {"amount": "10.00", "reason": "x"}),
+                      ("/v1/credits/refunds", {"patient_id": patient, "amount": "10.00",
+                                               "reason": "x", "check_number": "H7"})):
+        problem = assert_problem(client.post(url, headers=MANAGER, json=body), 422,
+                                 "validation-failed")
+        assert problem["detail"] == refused
+    with medbill_app.unit_of_work() as work:
+        row = work.session.get(PaymentRow, payment)
+        assert row is not None and (row.unapplied, row.refunded) == (D("30.00"), D("0.00"))

@@ -617,6 +617,33 @@ def test_cancel_and_list_plans(medbill_app: Medbill) -> None:
         new_plan(work, patient_id, D("90.00"), 2, TODAY)
 
 
+def test_cli_a_held_credit_is_not_refunded_or_applied_from_its_payment(
+        config: Path, patient: tuple[str, list[int]]) -> None:
+    """``payments refund`` and ``payments apply-credit`` refuse a held credit, as
+    ``credits refund`` does: one line, exit 1, nothing moved."""
+    account, _ = patient
+    ok(config, "payments", "record", "--patient", account, "--amount", "100")  # the old claim
+    ok(config, "payments", "record", "--patient", account, "--amount", "100",
+       "--overpayment", "credit")  # 50.00 on the newer claim, 50.00 credit
+    first, second = (p["id"] for p in json.loads(ok(config, "payments", "list",
+                                                     "--json").stdout))
+    ok(config, "credits", "hold", "--patient", account, "--reason", "appeal pending")
+    for args in (("payments", "refund", str(second), "--amount", "10", "--reason", "x"),
+                 ("credits", "refund", "--patient", account, "--amount", "10",
+                  "--check-number", "7001", "--reason", "x")):
+        line = one_line_error(cli(config, *args))
+        assert line.startswith("error: patient ") and line.endswith(
+            ": credit: is on hold; release the hold first"), line
+    # the old claim owes again (the credit would pay it), yet the held credit stays put
+    ok(config, "payments", "reverse", str(first), "--reason", "NSF")
+    line = one_line_error(cli(config, "payments", "apply-credit", "--patient", account))
+    assert line.startswith("error: patient ") and line.endswith(
+        ": credit: is on hold; release the hold first"), line
+    listed = json.loads(ok(config, "payments", "list", "--json").stdout)
+    assert [(p["applied"], p["credit"], p["refunded"], p["status"]) for p in listed] == [
+        ("0.00", "0.00", "0.00", "reversed"), ("50.00", "50.00", "0.00", "posted")]
+
+
 def test_cli_plans_list_edit_cancel(config: Path, patient: tuple[str, list[int]]) -> None:
     account, _ = patient
     ok(config, "plans", "create", "--patient", account, "--total", "150", "--installments",

@@ -193,6 +193,63 @@ def test_cleared_check_cannot_be_voided_and_a_held_credit_is_not_refunded(medbil
         assert patient_credits.credit_balances(work) == []
 
 
+def test_a_held_credit_is_neither_refunded_nor_moved_by_any_path(medbill_app) -> None:
+    """A held credit is not refunded or moved until the hold is released: refunding one
+    payment's credit, a claim's credit, applying it to the patient's own balances or to a
+    family member's, refunding a check, all refuse in the same words and change nothing."""
+    from medbill_core.services.payments import (
+        apply_credit,
+        refund_claim_credit,
+        refund_credit,
+    )
+
+    with medbill_app.unit_of_work() as work:
+        guarantor_id = GuarantorService(work.session, actor=work.actor).add(
+            Guarantor(last_name="Held", first_name="Hal")).id
+    assert guarantor_id is not None
+    held, [first, second] = self_pay(medbill_app, ["50.00", "30.00"],
+                                     guarantor_id=guarantor_id)
+    sibling, _ = self_pay(medbill_app, ["25.00"], guarantor_id=guarantor_id)
+    # the first claim paid whole, then 20.00 of it stopped being the patient's: a claim credit
+    with medbill_app.unit_of_work() as work:
+        record_payment(work, Payment(patient_id=held, amount=D("50.00"),
+                                     method=PaymentMethodKind.CHECK, received_on=TODAY,
+                                     claim_id=first))
+        work.ledger.post(f"test:reprocessed:{first}", "test", [LedgerLine(
+            EntryKind.WRITE_OFF, D("20.00"), patient_id=held, claim_id=first,
+            bucket=Bucket.PATIENT)], effective_date=TODAY, allow_credit=True)
+    payment = pay(medbill_app, held, "70.00")  # 30.00 on the second claim, 40.00 credit
+    with medbill_app.unit_of_work() as work:
+        patient_credits.hold_credit(work, held, "appeal pending")
+    refused = f"patient {held}: credit: is on hold; release the hold first"
+    attempts = [
+        lambda work: refund_credit(work, payment, D("10.00"), "x"),
+        lambda work: refund_claim_credit(work, first, D("10.00"), "x"),
+        lambda work: apply_credit(work, held),
+        lambda work: apply_credit(work, held, claim_id=second),
+        lambda work: patient_credits.apply_credit_to_family(work, held, sibling),
+        lambda work: patient_credits.refund_patient_credit(work, held, D("10.00"), "x",
+                                                           check_number="H1"),
+    ]
+    for attempt in attempts:
+        with medbill_app.unit_of_work() as work:
+            with pytest.raises(ValidationFailed) as caught:
+                attempt(work)
+            assert str(caught.value) == refused
+    with medbill_app.unit_of_work() as work:
+        row = work.session.get(PaymentRow, payment)
+        assert (row.unapplied, row.refunded) == (D("40.00"), ZERO)
+        assert work.ledger.claim_balance(first).patient == D("-20.00")
+        assert work.ledger.patient_balance(held).patient == D("-60.00")
+        assert work.ledger.patient_balance(sibling).patient == D("25.00")
+        assert patient_credits.list_checks(work) == []
+        patient_credits.release_hold(work, held)
+    with medbill_app.unit_of_work() as work:  # released: the same refund goes through
+        assert refund_credit(work, payment, D("10.00"), "x").credit_left == D("30.00")
+        assert refund_claim_credit(work, first, D("10.00"), "x").credit_left == D("10.00")
+    balanced(medbill_app, held)
+
+
 def test_credit_applied_to_a_family_members_balance(medbill_app) -> None:
     with medbill_app.unit_of_work() as work:
         guarantor = GuarantorService(work.session, actor=work.actor).add(

@@ -57,6 +57,7 @@ from medbill_core.services.payments import (
     record_guarantor_payment,
     record_payment,
     refund_credit,
+    refuse_held_credit,
     settle_patient_claims,
 )
 from medbill_core.services.practices import practice_holding
@@ -374,6 +375,9 @@ def refund_card_payment(work: UnitOfWork, card_payment_id: int, reason: str, *,
             CardRefundRow.card_payment_id == row.id,
             CardRefundRow.status != GatewayRefundStatus.FAILED.value))
     left = row.amount - to_money(asked or 0)
+    payment = work.session.get(PaymentRow, row.payment_id)
+    if payment is not None and payment.unapplied > ZERO:
+        refuse_held_credit(work, payment.patient_id)  # the refund takes its credit first
     amount = left if amount is None else to_money(amount)
     if amount <= ZERO or amount > left:
         raise ValidationFailed(record, [("amount", f"must be more than 0.00 and at most the "
@@ -507,7 +511,7 @@ def _post_refund(work: UnitOfWork, row: CardPaymentRow, refund: CardRefundRow) -
         payment.unapplied = refund.amount  # the credit it had, and all that was taken back
         settle_patient_claims(work, reopened, f"card refund {refund.id}")
     result = refund_credit(work, payment.id, refund.amount,
-                           f"card refund {refund.id}: {refund.reason}"[:500])
+                           f"card refund {refund.id}: {refund.reason}"[:500], hold_asked=True)
     refund.posting_id = _refund_posting(work, result.refund_id)
     refund.status = GatewayRefundStatus.SUCCEEDED.value
     row.refunded = row.refunded + refund.amount

@@ -12,7 +12,9 @@ view (:func:`credit_balances`) lists them oldest first; each is decided one of t
 - **apply** it to another open balance in the family (:func:`apply_credit_to_family`: the
   patient's own balances are :func:`~medbill_core.services.payments.apply_credit`'s);
 - **hold** it with a reason (:func:`hold_credit`): a held credit is not refunded until the
-  hold is released (e.g. an appeal may still change what the patient owes).
+  hold is released (e.g. an appeal may still change what the patient owes). Every path
+  that refunds or moves a credit asks
+  :func:`~medbill_core.services.payments.refuse_held_credit` first.
 
 The refunds themselves are :func:`~medbill_core.services.payments.refund_credit` and
 :func:`~medbill_core.services.payments.refund_claim_credit`: a check only groups them.
@@ -36,10 +38,12 @@ from medbill_core.money import ZERO, checked_amount, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.date_rules import REFUND_ISSUED, check_date
 from medbill_core.services.payments import (
+    active_hold,
     claim_credits,
     patient_claim_balances,
     refund_claim_credit,
     refund_credit,
+    refuse_held_credit,
     settle_patient_claims,
     stated_reason,
 )
@@ -192,11 +196,6 @@ def _check(row: RefundCheckRow, account_number: str) -> RefundCheck:
                        row.voided_on)
 
 
-def active_hold(work: UnitOfWork, patient_id: int) -> CreditHoldRow | None:
-    return work.session.scalar(select(CreditHoldRow).where(
-        CreditHoldRow.patient_id == patient_id, CreditHoldRow.released_on.is_(None)))
-
-
 def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, reason: str, *,
                           method: RefundMethod = RefundMethod.CHECK,
                           check_number: str | None = None,
@@ -236,9 +235,7 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
     amount = checked_amount(amount, record, "amount")
     if amount <= ZERO:
         raise ValidationFailed(record, [("amount", "must be more than 0.00")])
-    hold = active_hold(work, patient_id)
-    if hold is not None:
-        raise ValidationFailed(record, [("credit", "is on hold; release the hold first")])
+    refuse_held_credit(work, patient_id)
     payments = list(work.session.scalars(
         select(PaymentRow).where(PaymentRow.patient_id == patient_id,
                                  PaymentRow.reversed_on.is_(None),
@@ -256,7 +253,8 @@ def refund_patient_credit(work: UnitOfWork, patient_id: int, amount: Decimal, re
         part = min(left, payment.unapplied)
         if part <= ZERO:
             break
-        refund_credit(work, payment.id, part, f"refund check {number}: {why}", on=day)
+        refund_credit(work, payment.id, part, f"refund check {number}: {why}", on=day,
+                      hold_asked=True)
         sources.append({"payment_id": payment.id, "amount": str(part)})
         left -= part
     for claim_id, credit in on_claims:
@@ -438,8 +436,7 @@ def apply_credit_to_family(work: UnitOfWork, patient_id: int, to_patient_id: int
     if source.guarantor_id is None or source.guarantor_id != target.guarantor_id:
         raise ValidationFailed(record, [("to", f"patient {to_patient_id} is not in "
                                                "the same family (no shared guarantor)")])
-    if active_hold(work, patient_id) is not None:
-        raise ValidationFailed(record, [("credit", "is on hold; release the hold first")])
+    refuse_held_credit(work, patient_id)
     owed = dict(patient_claim_balances(work, to_patient_id))
     if not owed:
         raise LedgerError(f"apply credit: patient {to_patient_id} owes nothing")

@@ -57,6 +57,7 @@ from medbill_core.services.guarantors import GuarantorService, guarantor_number
 from medbill_core.storage.prefix_sql import starts_with
 from medbill_core.storage.schema import (
     ClaimRow,
+    CreditHoldRow,
     InstallmentRow,
     LedgerEntryRow,
     PatientRow,
@@ -584,6 +585,24 @@ def stated_reason(record: str, reason: str) -> str:
     return reason.strip()[:500]
 
 
+def active_hold(work: UnitOfWork, patient_id: int) -> CreditHoldRow | None:
+    """The hold on the patient's credit (``medbill credits hold``), if one is in place."""
+    return work.session.scalar(select(CreditHoldRow).where(
+        CreditHoldRow.patient_id == patient_id, CreditHoldRow.released_on.is_(None)))
+
+
+def refuse_held_credit(work: UnitOfWork, patient_id: int) -> None:
+    """The one rule every path that refunds or moves a patient's credit asks first: a held
+    credit is not refunded or moved (onto the patient's own balances, another family
+    member's, back to a card) until the hold is released.
+
+    :raises ValidationFailed: the patient's credit is on hold.
+    """
+    if active_hold(work, patient_id) is not None:
+        raise ValidationFailed(f"patient {patient_id}",
+                               [("credit", "is on hold; release the hold first")])
+
+
 @dataclass(frozen=True)
 class RefundResult:
     refund_id: int
@@ -594,20 +613,24 @@ class RefundResult:
 
 
 def refund_credit(work: UnitOfWork, payment_id: int, amount: Decimal, reason: str, *,
-                  on: date | None = None) -> RefundResult:
+                  on: date | None = None, hold_asked: bool = False) -> RefundResult:
     """Give back (part of) the credit a payment left on the account.
 
     The refund posts to the patient's account (the credit shrinks by ``amount``) and is kept
     with its reason; a payment's refunds never exceed what is left of its credit (money it
     applied to claims is not refunded here: reverse the payment, or adjust the claim).
 
+    :param hold_asked: the hold was asked about when the refund was requested (a card refund
+        the gateway has since made: it is posted whatever happened meanwhile).
     :raises NotFound: no such payment.
     :raises ValidationFailed: the amount is not positive or exceeds the credit left, the
-        payment was reversed, or no reason is given.
+        payment was reversed, no reason is given, or the patient's credit is on hold.
     """
     work.require(Action.PAYMENTS_REFUND)
     record = f"payment {payment_id}"
     row = _payment_row(work, payment_id)
+    if not hold_asked:
+        refuse_held_credit(work, row.patient_id)
     why = stated_reason(record, reason)
     amount = checked_amount(amount, record, "amount")
     if amount <= ZERO:
@@ -808,9 +831,11 @@ def apply_credit(work: UnitOfWork, patient_id: int, *, claim_id: int | None = No
 
     :raises LedgerError: the claim is not the patient's, there is no credit, or nothing
         is owed.
+    :raises ValidationFailed: the patient's credit is on hold.
     """
     work.require(Action.PAYMENTS_POST)
     account = work.patients.get(patient_id).account_number
+    refuse_held_credit(work, patient_id)
     balances = patient_claim_balances(work, patient_id)
     if claim_id is not None:
         claim = work.session.get(ClaimRow, claim_id)
@@ -924,8 +949,8 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
     below zero), audited with its reason.
 
     :raises NotFound: no such claim.
-    :raises ValidationFailed: no reason, an amount that is not positive, or more than the
-        claim's credit.
+    :raises ValidationFailed: no reason, an amount that is not positive, more than the
+        claim's credit, or the patient's credit is on hold.
     """
     work.require(Action.PAYMENTS_REFUND)
     record = f"claim {claim_id}"
@@ -942,6 +967,7 @@ def refund_claim_credit(work: UnitOfWork, claim_id: int, amount: Decimal, reason
                                                    "this claim")])
     patient_id = work.session.execute(select(LedgerEntryRow.patient_id).where(
         LedgerEntryRow.claim_id == claim_id).limit(1)).scalar_one()  # a credit: entries exist
+    refuse_held_credit(work, patient_id)
     sequence = work.ledger.next_in_family(f"refund:claim:{claim_id}:")
     day = on or date.today()
     work.ledger.post(f"refund:claim:{claim_id}:{sequence}", "patient_refund",
