@@ -530,3 +530,22 @@ def test_http_a_gateway_that_is_down_is_a_502_problem(client: TestClient,
                                          headers=FRONT), 502, "payment-gateway-failed")
     assert problem["detail"] == ("payment gateway 'fake' is unreachable (ConnectError) after "
                                  "3 attempt(s)")
+
+
+def test_a_card_payment_is_not_started_on_a_placed_account(medbill_app: Medbill) -> None:
+    """The agency holds the balance: the card is not charged into a refundable credit."""
+    from medbill_core.services.collections import add_agency, place_account
+
+    patient_id, _ = owing(medbill_app, "40.00")
+    with medbill_app.unit_of_work() as work:
+        add_agency(work, "ACB", "Acme Collections", "30")
+        placement = place_account(work, patient_id, "ACB").id
+    with medbill_app.unit_of_work() as work, pytest.raises(ValidationFailed) as refused:
+        start_card_payment(work, patient_id=patient_id, amount=D("20.00"),
+                           overpayment=Overpayment.CREDIT)
+    assert str(refused.value) == (
+        f"patient {patient_id}: placement: the account is placed with agency ACB (40.00 "
+        f"held, placement {placement}): post the patient's payment on the placement: "
+        f"medbill collections payment {placement} --collected AMOUNT --direct")
+    assert not GATEWAY.requests
+    assert owed(medbill_app, patient_id) == D("0.00")

@@ -199,3 +199,32 @@ def test_a_held_credit_is_not_refunded_from_its_payment_over_http(
     with medbill_app.unit_of_work() as work:
         row = work.session.get(PaymentRow, payment)
         assert row is not None and (row.unapplied, row.refunded) == (D("30.00"), D("0.00"))
+
+
+def test_a_payment_on_a_placed_account_is_refused_over_http(
+        client: TestClient, medbill_app: Medbill) -> None:
+    """POST /v1/payments on a placed account would leave a refundable credit while the
+    agency holds the balance: refused (422), the direct payment goes on the placement."""
+    from medbill_core.services.collections import add_agency, place_account
+
+    patient = owing(medbill_app, 8, "113.80")
+    with medbill_app.unit_of_work() as work:
+        add_agency(work, "ACB", "Acme Collections", "30")
+        placement = place_account(work, patient, "ACB").id
+    body = {"patient_id": patient, "amount": "20.00", "method": "check",
+            "reference": "9911", "received_on": date.today().isoformat(),
+            "overpayment": "credit"}
+    problem = assert_problem(client.post("/v1/payments", headers=MANAGER, json=body), 422,
+                             "validation-failed")
+    assert problem["detail"] == (
+        f"patient {patient}: placement: the account is placed with agency ACB (113.80 held, "
+        f"placement {placement}): post the patient's payment on the placement: medbill "
+        f"collections payment {placement} --collected AMOUNT --direct")
+    assert client.get("/v1/credits", headers=EHR).json()["data"] == []
+    paid = client.post(f"/v1/collection-placements/{placement}/payments", headers=EHR,
+                       json={"collected": "20.00", "direct": True, "reference": "9911"})
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["fee"], paid.json()["balance"]) == ("0.00", "93.80")
+    with medbill_app.unit_of_work() as work:
+        balance = work.ledger.patient_balance(patient)
+        assert (balance.patient, balance.agency) == (D("0.00"), D("93.80"))

@@ -215,14 +215,30 @@ def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path:
     assert (row["account_number"], row["balance"]) == (account, "150.00")
     result = cli(config, "collections", "export", "--agency", "ACB", "--out", str(out))
     assert result.exit_code == 2
+    # the patient paying the practice on a placed account: not a patient payment (it would
+    # be a refundable credit while the agency holds 150.00), but a direct one on the placement
+    for overpayment in ((), ("--overpayment", "credit")):
+        result = cli(config, "payments", "record", "--patient", account, "--amount", "20.00",
+                     "--method", "check", "--reference", "9911", *overpayment)
+        assert one_line_error(result, 1) == (
+            f"error: patient {patient_id(config, account)}: placement: the account is placed "
+            f"with agency ACB (150.00 held, placement {placed['id']}): post the patient's "
+            f"payment on the placement: medbill collections payment {placed['id']} "
+            "--collected AMOUNT --direct")
+    assert [p["amount"] for p in out_json(ok(config, "payments", "list", "--json"))] == [
+        "50.00"]  # the one paid before the placement
+    assert out_json(ok(config, "credits", "list", "--json")) == []
+    direct = out_json(ok(config, "collections", "payment", str(placed["id"]), "--collected",
+                           "20.00", "--direct", "--reference", "9911", "--json"))
+    assert (direct["fee"], direct["net"], direct["balance"]) == ("0.00", "20.00", "130.00")
     paid = out_json(ok(config, "collections", "payment", str(placed["id"]), "--collected",
                          "100.00", "--json"))
-    assert (paid["fee"], paid["net"], paid["balance"]) == ("25.00", "75.00", "50.00")
+    assert (paid["fee"], paid["net"], paid["balance"]) == ("25.00", "75.00", "30.00")
     recalled = out_json(ok(config, "collections", "recall", str(placed["id"]), "--reason",
                              "dispute", "--json"))
     assert recalled["status"] == "recalled"
     [listed] = out_json(ok(config, "collections", "placements", "--json"))
-    assert (listed["collected"], listed["fees"]) == ("100.00", "25.00")
+    assert (listed["collected"], listed["fees"]) == ("120.00", "25.00")
 
 
 def test_overpayment_commands_refuse_in_one_line(config: Path) -> None:

@@ -50,6 +50,7 @@ from medbill_core.gateways import (
 from medbill_core.ledger import EntryKind, LedgerLine
 from medbill_core.money import ZERO, to_money
 from medbill_core.permissions import Action
+from medbill_core.services.collections import refuse_payment_on_placed_account
 from medbill_core.services.payments import (
     Overpayment,
     family_of,
@@ -191,7 +192,8 @@ def start_card_payment(work: UnitOfWork, *, patient_id: int | None = None,
     :param overpayment: what becomes of money beyond the balance when it posts (without it,
         an amount beyond the balance is refused here, before the card is charged).
     :raises ValidationFailed: neither or both of patient and guarantor, nothing owed, an
-        amount that is not positive or exceeds the balance without an overpayment decision.
+        amount that is not positive or exceeds the balance without an overpayment decision,
+        or the patient's account is placed with a collection agency.
     :raises GatewayError: the gateway is unreachable or refused (nothing recorded).
     """
     work.require(Action.PAYMENTS_POST)
@@ -202,6 +204,9 @@ def start_card_payment(work: UnitOfWork, *, patient_id: int | None = None,
         raise ValidationFailed(record, [("claim", "a family payment is applied oldest "
                                                   "service first; pay one claim as the "
                                                   "patient's payment")])
+    if patient_id is not None:
+        work.patients.get(patient_id)  # NotFound: no such patient
+        refuse_payment_on_placed_account(work, patient_id)
     owed = balance_owed(work, patient_id=patient_id, guarantor_id=guarantor_id)
     if amount is None:
         if owed <= ZERO:
@@ -338,7 +343,8 @@ def _post(work: UnitOfWork, row: CardPaymentRow) -> None:
         result = record_guarantor_payment(work, row.guarantor_id, payment,
                                           overpayment=overpayment, allow_duplicate=True)
     else:
-        result = record_payment(work, payment, overpayment=overpayment, allow_duplicate=True)
+        result = record_payment(work, payment, overpayment=overpayment, allow_duplicate=True,
+                                placement_asked=True)
     row.payment_id = result.payment_id
     row.status = CardPaymentStatus.SUCCEEDED.value
     row.succeeded_at = utcnow()

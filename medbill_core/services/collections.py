@@ -212,6 +212,28 @@ def _open_placement(work: UnitOfWork, patient_id: int) -> CollectionPlacementRow
         CollectionPlacementRow.status == PlacementStatus.PLACED.value))
 
 
+def refuse_payment_on_placed_account(work: UnitOfWork, patient_id: int) -> None:
+    """The rule for a patient's payment while the account is placed with an agency: the
+    patient bucket owes nothing then (the agency holds the balance), so a payment recorded
+    as the patient's would only become a refundable credit while the agency is still owed.
+    The patient paying the practice directly is posted on the placement, ``--direct`` (no
+    fee): :func:`record_agency_payment`.
+
+    :raises ValidationFailed: the account is placed, naming the placement to post it on.
+    """
+    row = _open_placement(work, patient_id)
+    if row is None:
+        return
+    agency = work.session.get(CollectionAgencyRow, row.agency_id)
+    held = sum((balance for _, balance in _bucket_balances(
+        work, patient_id, LedgerEntryRow.agency_delta)), ZERO)
+    raise ValidationFailed(f"patient {patient_id}", [(
+        "placement", f"the account is placed with agency {agency.code if agency else '?'} "
+                     f"({held} held, placement {row.id}): post the patient's payment on the "
+                     f"placement: medbill collections payment {row.id} --collected AMOUNT "
+                     "--direct")])
+
+
 def place_account(work: UnitOfWork, patient_id: int, agency_code: str, *,
                   on: date | None = None) -> Placement:
     """Place the patient's whole open patient balance with an agency.

@@ -220,7 +220,8 @@ def _check_duplicate(work: UnitOfWork, payment: Payment,
 def record_payment(work: UnitOfWork, payment: Payment, *,
                    overpayment: Overpayment | None = None,
                    confirmed_date: bool = False,
-                   allow_duplicate: bool = False) -> PaymentResult:
+                   allow_duplicate: bool = False,
+                   placement_asked: bool = False) -> PaymentResult:
     """Record and apply a patient payment (see the module docstring for the rules).
 
     :param confirmed_date: the caller confirmed a received date outside
@@ -231,12 +232,21 @@ def record_payment(work: UnitOfWork, payment: Payment, *,
         payment posted and not reversed, and no ``allow_duplicate``.
     :raises LedgerError: the payment exceeds what is owed and no overpayment decision
         was given, or it names a claim of another patient.
-    :raises ValidationFailed: the received date is implausible and not confirmed.
+    :param placement_asked: the placement was asked about before the money was taken (a
+        card payment the gateway has since charged: it is posted whatever happened meanwhile).
+    :raises ValidationFailed: the received date is implausible and not confirmed, or the
+        account is placed with a collection agency (the patient's payment is posted on the
+        placement, ``--direct``:
+        :func:`~medbill_core.services.collections.refuse_payment_on_placed_account`).
     """
+    from medbill_core.services.collections import refuse_payment_on_placed_account
+
     work.require(Action.PAYMENTS_POST)
     check_date(payment.received_on, PAYMENT_RECEIVED, record="payment", field="received_on",
                confirmed=confirmed_date)
     work.patients.get(payment.patient_id)
+    if not placement_asked:
+        refuse_payment_on_placed_account(work, payment.patient_id)
     balances = patient_claim_balances(work, payment.patient_id)
     if payment.claim_id is not None:
         balances = [(cid, bal) for cid, bal in balances if cid == payment.claim_id]
