@@ -250,6 +250,42 @@ def test_a_held_credit_is_neither_refunded_nor_moved_by_any_path(medbill_app) ->
     balanced(medbill_app, held)
 
 
+def test_a_family_statement_does_not_net_a_held_credit_against_another_member(
+        medbill_app) -> None:
+    """One member's held credit is not moved, so the family statement shows it as held and
+    asks the other member's whole balance; released, it is netted again."""
+    from medbill_core.services.statements import build_statement
+
+    with medbill_app.unit_of_work() as work:
+        guarantor_id = GuarantorService(work.session, actor=work.actor).add(
+            Guarantor(last_name="Fam", first_name="Flo")).id
+    assert guarantor_id is not None
+    holder, _ = self_pay(medbill_app, ["50.00"], guarantor_id=guarantor_id)
+    owes, _ = self_pay(medbill_app, ["91.80"], guarantor_id=guarantor_id)
+    pay(medbill_app, holder, "79.10")  # 29.10 credit
+    with medbill_app.unit_of_work() as work:
+        patient_credits.hold_credit(work, holder, "appeal pending")
+
+    def statement() -> tuple[Decimal, list[Decimal], list[tuple[str, Decimal]], Decimal]:
+        with medbill_app.unit_of_work() as work:
+            made = build_statement(work, holder, statement_date=TODAY, cycle="2026-12",
+                                   family=[holder, owes])
+        credits = [(line.description, line.balance) for section in made.sections
+                   for line in section.lines if "credit" in line.description.lower()]
+        return (made.balance_due, [section.balance_due for section in made.sections],
+                credits, made.aging.current)
+
+    due, sections, credits, current = statement()
+    assert (due, sections, current) == (D("91.80"), [D("0.00"), D("91.80")], D("0.00"))
+    assert credits == [("Payments not yet applied (credit) - on hold: 29.10 credit not "
+                        "applied now", D("0.00"))]
+    with medbill_app.unit_of_work() as work:
+        patient_credits.release_hold(work, holder)
+    due, sections, credits, current = statement()
+    assert (due, sections, current) == (D("62.70"), [D("-29.10"), D("91.80")], D("-29.10"))
+    assert credits == [("Payments not yet applied (credit)", D("-29.10"))]
+
+
 def test_credit_applied_to_a_family_members_balance(medbill_app) -> None:
     with medbill_app.unit_of_work() as work:
         guarantor = GuarantorService(work.session, actor=work.actor).add(

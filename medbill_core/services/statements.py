@@ -73,6 +73,7 @@ from medbill_core.storage.schema import (
     ClaimAdjudicationRow,
     ClaimLineRow,
     ClaimRow,
+    CreditHoldRow,
     GuarantorRow,
     LedgerEntryRow,
     PatientRow,
@@ -285,6 +286,9 @@ class StatementData:
     held: set[int]
     #: (procedure code, date of service) -> its words, for the batch
     described: dict[tuple[str, date], str | None] = field(default_factory=dict)
+    #: patients whose credit is on hold (``credits hold``): it is not moved, so a family's
+    #: statement does not net it against another member's balance
+    credit_holds: set[int] = field(default_factory=set)
 
 
 def load_statement_data(work: UnitOfWork, patient_ids: Sequence[int]) -> StatementData:
@@ -312,8 +316,13 @@ def load_statement_data(work: UnitOfWork, patient_ids: Sequence[int]) -> Stateme
                 .where(ClaimLineRow.claim_id.in_(chunk))
                 .order_by(ClaimLineRow.claim_id, ClaimLineRow.line_number)):
             lines[line.claim_id].append(line)
+    credit_holds: set[int] = set()
+    for chunk in _chunks(ids):
+        credit_holds.update(work.session.scalars(select(CreditHoldRow.patient_id).where(
+            CreditHoldRow.patient_id.in_(chunk), CreditHoldRow.released_on.is_(None))))
     return StatementData(patients, guarantors, items, claims, lines,
-                         _owe_reasons_of(work, claims), voided_accounts(work))
+                         _owe_reasons_of(work, claims), voided_accounts(work),
+                         credit_holds=credit_holds)
 
 
 def _reasons(adjustments: Sequence[Mapping[str, Any]]) -> list[OweReason]:
@@ -521,6 +530,25 @@ def _section(data: StatementData, patient_id: int, statement_date: date,
                             balance_due=sum((line.balance for line in lines), ZERO)), oldest
 
 
+def _credit_held(section: StatementSection) -> StatementSection:
+    """A family member's section whose credit (beyond what the member owes) is on hold: that
+    credit is shown, not netted against the other members' balances (a held credit is not
+    moved until the hold is released). Its lines say so; ``balance_due`` is left for the
+    caller to sum again."""
+    excess = -section.balance_due
+    lines = []
+    for line in section.lines:
+        if excess > ZERO and line.balance < ZERO:
+            take = min(excess, -line.balance)
+            note = f" - on hold: {take} credit not applied now"
+            line = line.model_copy(update={
+                "description": line.description[:DESCRIPTION_LIMIT - len(note)] + note,
+                "balance": line.balance + take})
+            excess -= take
+        lines.append(line)
+    return section.model_copy(update={"lines": lines})
+
+
 def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, cycle: str,
                        due_days: int, family: Sequence[int] | None = None,
                        data: StatementData | None = None) -> tuple[Statement, int]:
@@ -532,6 +560,12 @@ def _statement_and_age(work: UnitOfWork, patient_id: int, statement_date: date, 
     oldest = 0
     for member in ids:
         section, days = _section(data, member, statement_date, aging)
+        if len(ids) > 1 and member in data.credit_holds and section.balance_due < ZERO:
+            section = _credit_held(section)
+            aging["current"] -= section.balance_due - sum(
+                (line.balance for line in section.lines), ZERO)
+            section = section.model_copy(update={"balance_due": sum(
+                (line.balance for line in section.lines), ZERO)})
         sections.append(section)
         oldest = max(oldest, days)
     patient = sections[0].patient
