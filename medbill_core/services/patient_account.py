@@ -110,6 +110,9 @@ class PatientAccount:
     payments: tuple[PaymentSummary, ...]
     plans: tuple[PlanView, ...]
     claims: tuple[Claim, ...]
+    #: what a collection agency holds of the account (placed: the patient owes it there, and
+    #: ``patient_balance`` is 0.00 for it)
+    agency_balance: Decimal = Decimal("0.00")
 
     @property
     def buckets(self) -> tuple[str, ...]:
@@ -198,6 +201,7 @@ def patient_account(work: UnitOfWork, patient_id: int, *, via: str,
         patient=patient, guarantor=guarantor, coverages=views,
         aging=account_aging(work, patient_id, as_of=today),
         insurance_balance=balance.insurance, patient_balance=balance.patient,
+        agency_balance=balance.agency,
         statements=tuple(reversed(statements))[:SHOWN],
         payments=tuple(reversed(list_payments(work, patient_id=patient_id))),
         plans=_plans(work, patient_id, today),
