@@ -254,6 +254,7 @@ def test_a_family_statement_does_not_net_a_held_credit_against_another_member(
         medbill_app) -> None:
     """One member's held credit is not moved, so the family statement shows it as held and
     asks the other member's whole balance; released, it is netted again."""
+    from medbill_core.services.card_payments import balance_owed
     from medbill_core.services.statements import build_statement
 
     with medbill_app.unit_of_work() as work:
@@ -270,6 +271,8 @@ def test_a_family_statement_does_not_net_a_held_credit_against_another_member(
         with medbill_app.unit_of_work() as work:
             made = build_statement(work, holder, statement_date=TODAY, cycle="2026-12",
                                    family=[holder, owes])
+            # what the family may pay by card (the pay page) is what the statement asks
+            assert balance_owed(work, guarantor_id=guarantor_id) == made.balance_due
         credits = [(line.description, line.balance) for section in made.sections
                    for line in section.lines if "credit" in line.description.lower()]
         return (made.balance_due, [section.balance_due for section in made.sections],

@@ -53,6 +53,7 @@ from medbill_core.permissions import Action
 from medbill_core.services.collections import refuse_payment_on_placed_account
 from medbill_core.services.payments import (
     Overpayment,
+    active_hold,
     family_of,
     payment_applications,
     record_guarantor_payment,
@@ -167,7 +168,8 @@ def _call(work: UnitOfWork, gateway: PaymentGateway, method: str, *args: Any,
 def balance_owed(work: UnitOfWork, *, patient_id: int | None = None,
                  guarantor_id: int | None = None) -> Decimal:
     """What a patient (or a guarantor's whole family) owes now: the patient bucket of their
-    accounts, claims and on no claim (a credit counts against it)."""
+    accounts, claims and on no claim (a credit counts against it; in a family, a member's
+    held credit only against that member's own balance, as the family statement shows it)."""
     if guarantor_id is not None:
         patients = family_of(work, guarantor_id)
     elif patient_id is not None:
@@ -175,10 +177,16 @@ def balance_owed(work: UnitOfWork, *, patient_id: int | None = None,
         patients = [patient_id]
     else:
         raise ValidationFailed("card payment", [("patient", "name a patient or a guarantor")])
-    total = work.session.scalar(
-        select(func.coalesce(func.sum(LedgerEntryRow.patient_delta), 0))
-        .where(LedgerEntryRow.patient_id.in_(patients)))
-    return to_money(total or 0)
+    held = {pid for pid in patients if active_hold(work, pid) is not None} \
+        if len(patients) > 1 else set()
+    total = ZERO
+    for pid, owed in work.session.execute(
+            select(LedgerEntryRow.patient_id, func.sum(LedgerEntryRow.patient_delta))
+            .where(LedgerEntryRow.patient_id.in_(patients))
+            .group_by(LedgerEntryRow.patient_id)):
+        amount = to_money(owed or 0)
+        total += max(amount, ZERO) if pid in held else amount
+    return total
 
 
 def start_card_payment(work: UnitOfWork, *, patient_id: int | None = None,
