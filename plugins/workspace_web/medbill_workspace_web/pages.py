@@ -145,6 +145,22 @@ def _fields(exc: RequestValidationError) -> list[str]:
     return sorted(set(names))
 
 
+def without_blank_values(request: Request) -> None:
+    """Drop the query's parameters whose value is empty, before the route reads them: a GET
+    filter form sends its fields left blank (``?state=&min_age=``), and a blank field of a
+    filter means "any", not a value to refuse. Parameters are then read as not given (their
+    defaults)."""
+    raw: bytes = request.scope.get("query_string", b"")
+    if not raw:
+        return
+    pairs = raw.split(b"&")
+    kept = [pair for pair in pairs if pair.partition(b"=")[2]]
+    if len(kept) != len(pairs):
+        request.scope["query_string"] = b"&".join(kept)
+        for cached in ("_query_params", "_url"):
+            request.__dict__.pop(cached, None)
+
+
 class PageRoute(APIRoute):
     """A route whose every failure is an HTML page (see the module's docstring)."""
 
@@ -152,6 +168,8 @@ class PageRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def page_handler(request: Request) -> Response:
+            if request.method == "GET":
+                without_blank_values(request)
             try:
                 return await handler(request)
             except MedbillError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from html.parser import HTMLParser
 from typing import Annotated
 
 import pytest
@@ -30,6 +31,7 @@ from medbill_core.api.workspace import (
     AUTHENTICATION_FAILED,
     Action,
     Principal,
+    Queue,
     Role,
     allowed,
     create_app,
@@ -367,3 +369,74 @@ def test_money_is_dollars_and_cents_from_decimals_only() -> None:
         money(12.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         money(Decimal("1.005"))
+
+
+# -- the GET filter forms, submitted with their fields left blank ----------------------------------
+
+class _GetForms(HTMLParser):
+    """Every ``<form method="get">`` of a page: its action and its fields' names, as a browser
+    sends them with every field blank (a select at its first option, "Any")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, list[str]]] = []
+        self._open: list[str] | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "form" and (found.get("method") or "get").lower() == "get":
+            self._open = []
+            self.forms.append((found.get("action") or "", self._open))
+        elif self._open is not None and tag == "input" and found.get("name"):
+            if found.get("type") not in ("checkbox", "radio", "submit", "hidden"):
+                self._open.append(str(found["name"]))
+        elif self._open is not None and tag == "select":
+            self._select = found.get("name")
+        elif self._open is not None and self._select is not None and tag == "option":
+            assert found.get("value") == "", "a filter's select starts at 'Any'"
+            self._open.append(self._select)
+            self._select = None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._open = None
+
+
+FILTER_PAGES = ["/workspace/claims", "/workspace/patients", "/workspace/dashboard",
+                *[f"/workspace/queues/{queue.value}" for queue in Queue]]
+
+
+def test_every_get_filter_form_submitted_blank_shows_the_unfiltered_page(
+        client: TestClient) -> None:
+    client_sign_in(client, "mona")
+    submitted = []
+    for path in FILTER_PAGES:
+        unfiltered = client.get(path)
+        assert unfiltered.status_code == 200, path
+        forms = _GetForms()
+        forms.feed(unfiltered.text)
+        for action, fields in forms.forms:
+            query = "&".join(f"{name}=" for name in fields)
+            answer = client.get(f"{action}?{query}")
+            assert answer.status_code == 200, (action, query, answer.text[-400:])
+            assert "Check what was entered" not in answer.text
+            # blank is "any": the same rows as the page without a query
+            rows = re.compile(r'<a href="/workspace/(?:claims|patients|queues/items)/\d+"')
+            assert rows.findall(answer.text) == rows.findall(unfiltered.text), action
+            submitted.append((action, query))
+    actions = {action for action, _ in submitted}
+    # the forms the workspace had when this test was written, each one submitted
+    assert {"/workspace/dashboard", "/workspace/queues/denials",
+            "/workspace/queues/underpayments", "/workspace/queues/patient_balances"} <= actions
+    assert ("/workspace/queues/denials",
+            "payer=&provider=&min_age=&max_age=&min_amount=&max_amount=&assignee=") in submitted
+
+
+def test_a_blank_filter_is_any_but_a_wrong_one_is_still_named(client: TestClient) -> None:
+    client_sign_in(client, "bill")
+    page = client.get("/workspace/claims?q=DCLM0021&state=&payer=")
+    assert page.status_code == 200
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', page.text) == ["DCLM0021"]
+    wrong = client.get("/workspace/queues/denials?min_age=&max_age=x")
+    assert wrong.status_code == 422 and "Not a valid value: max_age." in wrong.text
