@@ -68,6 +68,12 @@ CSRF_MESSAGE = ("This form has expired or was not sent by this workspace. Reload
                 "try again.")
 
 
+#: Query parameters never carried to the sign-in page's ``next``: what a search was for (a
+#: patient's name, a birth date) would sit in the browser's history and the proxies' logs.
+#: The searches are POSTed; an old bookmark's ``?q=`` is dropped here.
+NEVER_IN_NEXT = frozenset({"q"})
+
+
 def safe_next(target: str | None) -> str | None:
     """``target`` when it is a path of the workspace this site serves, else None: only a
     local ``/workspace/...`` path is followed after sign-in (never another site, a scheme-
@@ -83,14 +89,26 @@ def safe_next(target: str | None) -> str | None:
     path = unquote(target.split("?", 1)[0].split("#", 1)[0])
     if any(segment in (".", "..") for segment in path.split("/")):
         return None
-    return target
+    return _without_searches(target)
+
+
+def _without_searches(target: str) -> str:
+    """``target`` without the query parameters of :data:`NEVER_IN_NEXT`."""
+    path, mark, query = target.partition("?")
+    if not mark:
+        return target
+    kept = [pair for pair in query.split("&")
+            if pair and unquote(pair.partition("=")[0]).strip() not in NEVER_IN_NEXT]
+    return f"{path}?{'&'.join(kept)}" if kept else path
 
 
 def login_redirect(request: Request) -> RedirectResponse:
-    """To the sign-in page, coming back to this page (a GET) afterwards."""
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    """To the sign-in page, coming back to this page (a GET) afterwards (without what was
+    searched for: :data:`NEVER_IN_NEXT`)."""
+    target = safe_next(request.url.path + (f"?{request.url.query}" if request.url.query
+                                           else ""))
     location = LOGIN_PATH
-    if request.method == "GET" and safe_next(target) and request.url.path != LOGIN_PATH:
+    if request.method == "GET" and target and request.url.path != LOGIN_PATH:
         location += f"?next={quote(target, safe='/')}"
     response = RedirectResponse(location, status_code=303)
     if request.cookies.get(SESSION_COOKIE):  # an ended session's cookie goes with it

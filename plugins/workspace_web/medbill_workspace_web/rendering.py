@@ -64,6 +64,11 @@ def label(value: object) -> str:
     return str(text).replace("_", " ")
 
 
+def strip_controls(value: object) -> str:
+    """Text shown back in a field, without control characters (a NUL typed in a search)."""
+    return "".join(char for char in str(value) if char.isprintable() or char == " ")
+
+
 def query_link(request: Request, **changes: object) -> str:
     """The current page's URL with some query parameters changed (None removes one): the
     pagination links and filters keep the others."""
@@ -83,7 +88,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     environment.filters.update(money=money, day=day, moment=moment, role_label=role_label,
-                               label=label)
+                               label=label, strip_controls=strip_controls)
     environment.globals.update(Action=Action, CSRF_FIELD=CSRF_FIELD, CSRF_HEADER=CSRF_HEADER,
                                STATIC=STATIC_PATH)
     return environment

@@ -108,11 +108,42 @@ def test_another_practices_claim_by_url_is_the_404_page(page: Any, live_server: 
                                                         workspace: Workspace) -> None:
     other = workspace.seed.claims_of(PRACTICE_B)[0]
     login(page, live_server.url, "bill")
-    # the search result URL practice B's biller would have: nothing of B's shows
-    response = page.goto(f"{live_server.url}/workspace/claims?q={other.claim_number}")
-    assert response is not None and response.status == 200
-    assert page.get_by_text("No claims match.").is_visible()
+    # the search practice B's biller would make: nothing of B's shows
+    page.goto(f"{live_server.url}/workspace/claims")
+    page.get_by_label("Claim number, account or patient name").fill(other.claim_number)
+    page.get_by_role("button", name="Search").click()
+    page.get_by_text("No claims match.").wait_for()
     response = page.goto(f"{live_server.url}/workspace/claims/{other.id}")
     assert response is not None and response.status == 404
     assert page.get_by_role("heading", level=1).inner_text() == "Not found"
     assert other.claim_number not in page.content()
+
+
+def test_the_searches_work_from_the_keyboard_and_keep_what_was_typed_out_of_the_url(
+        page: Any, live_server: LiveServer, workspace: Workspace) -> None:
+    """What is searched for (a name, a birth date) is POSTed: it is never in an address the
+    browser keeps in its history."""
+    wanted = workspace.seed.claims_of(PRACTICE_A)[0]
+    login(page, live_server.url, "bill")
+    page.goto(f"{live_server.url}/workspace/claims")
+    visited: list[str] = []
+    page.on("request", lambda request: visited.append(request.url))
+    field = page.get_by_label("Claim number, account or patient name")
+    field.fill(wanted.claim_number.lower())
+    field.press("Enter")  # the keyboard submits the search, State left at "Any"
+    page.wait_for_load_state()
+    page.get_by_role("link", name=wanted.claim_number).wait_for()
+    numbers = page.locator("table tbody tr td:first-child a").all_inner_texts()
+    assert numbers == [wanted.claim_number]
+    assert page.url == f"{live_server.url}/workspace/claims"
+    assert field.input_value() == wanted.claim_number.lower()
+    assert visited and not [url for url in visited if "?" in url], visited
+    page.goto(f"{live_server.url}/workspace/patients")
+    patient = page.get_by_label("Account number or name")
+    patient.fill("Testpatient3")
+    patient.press("Enter")
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Testpatient3, Jordan").wait_for()
+    assert page.url == f"{live_server.url}/workspace/patients"
+    history = page.evaluate("() => window.history.length")
+    assert history >= 1 and not [url for url in visited if "Testpatient" in url]

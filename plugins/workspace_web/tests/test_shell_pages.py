@@ -49,10 +49,29 @@ def _login_token(client: TestClient, path: str = "/workspace/login") -> str:
 # -- signing in --------------------------------------------------------------------------------
 
 def test_signed_out_pages_redirect_to_sign_in_keeping_the_page(client: TestClient) -> None:
-    answer = client.get("/workspace/claims?q=DCLM&state=draft", follow_redirects=False)
+    answer = client.get("/workspace/claims?state=draft&payer=acme", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == (
-        "/workspace/login?next=/workspace/claims%3Fq%3DDCLM%26state%3Ddraft")
+        "/workspace/login?next=/workspace/claims%3Fstate%3Ddraft%26payer%3Dacme")
+
+
+@pytest.mark.parametrize(("path", "kept"), [
+    ("/workspace/patients?q=Holloway%2C+Blake", "/workspace/patients"),
+    ("/workspace/patients?q=1981-08-17&before=7", "/workspace/patients%3Fbefore%3D7"),
+    ("/workspace/claims?state=draft&q=Holloway", "/workspace/claims%3Fstate%3Ddraft"),
+    ("/workspace/claims?%71=Holloway", "/workspace/claims"),
+])
+def test_what_was_searched_for_is_never_carried_to_the_sign_in_page(
+        client: TestClient, path: str, kept: str) -> None:
+    """An old bookmark's search (a name, a birth date) is not put in ``next``: it would stay
+    in the browser's history and the proxies' logs."""
+    answer = client.get(path, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/workspace/login?next={kept}"
+    assert "Holloway" not in answer.headers["location"]
+    assert "1981" not in answer.headers["location"]
+    login = client.get(f"/workspace/login?next={path.replace('&', '%26')}")
+    assert "Holloway" not in login.text and "1981-08-17" not in login.text
 
 
 def test_sign_in_page_labels_its_fields_and_keeps_a_local_next(client: TestClient) -> None:
@@ -87,9 +106,9 @@ def test_a_good_sign_in_follows_next_and_sets_the_session_cookie(client: TestCli
     token = _login_token(client)
     answer = client.post("/workspace/login", data={
         "user": "bill", "password": PASSWORD, "login_token": token,
-        "next": "/workspace/patients?q=Test"}, follow_redirects=False)
+        "next": "/workspace/claims?state=draft&q=Test"}, follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/workspace/patients?q=Test"
+    assert answer.headers["location"] == "/workspace/claims?state=draft"  # never the search
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=mbs_")
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
@@ -177,13 +196,15 @@ def test_a_form_with_fields_posted_without_the_token_is_refused(client: TestClie
 
 
 def test_pages_are_not_cached_framed_or_referred(client: TestClient) -> None:
-    client_sign_in(client, "bill")
-    for path in ("/workspace/", "/workspace/claims?q=Testpatient1", "/workspace/nothing"):
+    csrf = client_sign_in(client, "bill")
+    for path in ("/workspace/", "/workspace/claims", "/workspace/nothing"):
         headers = client.get(path).headers
         assert headers["cache-control"] == "no-store"
         assert headers["x-frame-options"] == "DENY"
         assert headers["content-security-policy"] == "frame-ancestors 'none'"
         assert headers["referrer-policy"] == "same-origin"
+    searched = client.post("/workspace/claims", data={"q": "Testpatient1", "csrf_token": csrf})
+    assert searched.headers["cache-control"] == "no-store"
 
 
 def test_sign_out_ends_the_session_and_says_so_once(client: TestClient) -> None:
@@ -274,10 +295,13 @@ def test_a_bad_parameter_gets_a_page_naming_it_not_its_value(client: TestClient)
     assert "lost-in-space" not in page.text
 
 
-def test_a_control_character_in_a_query_is_refused_as_a_page(client: TestClient) -> None:
-    client_sign_in(client, "bill")
-    page = client.get("/workspace/patients", params={"q": "Test\x00"})
+def test_a_control_character_in_a_search_is_refused_as_a_page(client: TestClient) -> None:
+    csrf = client_sign_in(client, "fran")
+    page = client.post("/workspace/patients", data={"q": "Test\x00", "csrf_token": csrf})
     assert page.status_code == 422 and page.headers["content-type"].startswith(HTML)
+    # in the search page, the form keeping what was typed
+    assert "Search text cannot contain control characters: retype it." in page.text
+    assert 'name="q" type="search" value="Test" maxlength="80" aria-invalid="true"' in page.text
 
 
 def test_root_redirects_to_the_workspace(client: TestClient) -> None:
@@ -289,25 +313,40 @@ def test_root_redirects_to_the_workspace(client: TestClient) -> None:
 
 def test_claims_search_finds_by_number_account_or_name(client: TestClient,
                                                        workspace: Workspace) -> None:
-    client_sign_in(client, "bill")
+    csrf = client_sign_in(client, "bill")
+
+    def search(**fields: str) -> str:
+        answer = client.post("/workspace/claims", data={**fields, "csrf_token": csrf},
+                             follow_redirects=False)
+        assert answer.status_code == 200 and str(answer.url).endswith("/workspace/claims")
+        return str(answer.text)
+
     seeded = workspace.seed.claims_of(PRACTICE_A)
     page = client.get("/workspace/claims").text
     numbers = re.findall(r'<a href="/workspace/claims/(\d+)">([A-Z0-9]+)</a>', page)
     # newest first, every claim of the practice, none of the other's
     assert numbers == [(str(claim.id), claim.claim_number) for claim in reversed(seeded)]
     assert page.count(money(total_charge())) == len(seeded)
-    one = client.get("/workspace/claims", params={"q": "dclm0021"}).text
+    one = search(q="dclm0021", state="", payer="")  # the form as sent, State "Any"
     assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', one) == ["DCLM0021"]
-    by_account = client.get("/workspace/claims", params={"q": "D00003"}).text
+    by_account = search(q="D00003")
     assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', by_account) == [
         "DCLM0031", "DCLM0030"]
-    by_name = client.get("/workspace/claims", params={"q": "testpatient2"}).text
+    by_name = search(q="testpatient2")
     assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', by_name) == [
         "DCLM0021", "DCLM0020"]
-    none = client.get("/workspace/claims", params={"state": "paid"}).text
-    assert "No claims match." in none
-    other_payer = client.get("/workspace/claims", params={"payer": "bluecross"}).text
-    assert "No claims match." in other_payer
+    assert 'value="testpatient2"' in by_name  # the form keeps what was typed
+    assert "No claims match." in search(q="", state="paid")
+    assert "No claims match." in search(payer="bluecross")
+    # the list by state or payer is still a link (no PHI in it)
+    assert "No claims match." in client.get("/workspace/claims", params={"state": "paid"}).text
+    # a search is a form of the session: without its CSRF token, the 403 page
+    refused = client.post("/workspace/claims", data={"q": "dclm0021"})
+    assert refused.status_code == 403 and "DCLM0021" not in refused.text
+    # the form posts, with the CSRF token, and puts nothing in the URL
+    form = re.search(r'<form method="post" action="/workspace/claims"[^>]*role="search">\s*'
+                     r'<input type="hidden" name="csrf_token" value="([^"]+)">', page)
+    assert form is not None and form.group(1) == csrf
 
 
 def test_claims_search_pages_by_keyset(client: TestClient, workspace: Workspace,
@@ -315,7 +354,7 @@ def test_claims_search_pages_by_keyset(client: TestClient, workspace: Workspace,
     from medbill_workspace_web import search
 
     monkeypatch.setattr(search, "PAGE_SIZE", 4)
-    client_sign_in(client, "bill")
+    csrf = client_sign_in(client, "bill")
     seeded = [claim.claim_number for claim in reversed(workspace.seed.claims_of(PRACTICE_A))]
     first = client.get("/workspace/claims").text
     assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', first) == seeded[:4]
@@ -324,11 +363,26 @@ def test_claims_search_pages_by_keyset(client: TestClient, workspace: Workspace,
     second = client.get(older.group(1).replace("&amp;", "&")).text
     assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', second) == seeded[4:]
     assert 'rel="next"' not in second and ">Newest</a>" in second
+    # a search's pages are POSTs of the search (what was typed stays out of the URL)
+    searched = client.post("/workspace/claims", data={"q": "DCLM", "csrf_token": csrf}).text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', searched) == seeded[:4]
+    page_form = re.search(r'<form method="post" action="/workspace/claims" class="page-link">'
+                          r'(.*?)</form>', searched)
+    assert page_form is not None and 'data-page="older"' in page_form.group(1)
+    fields = dict(re.findall(r'name="([a-z_]+)" value="([^"]*)"', page_form.group(1)))
+    assert fields == {"csrf_token": csrf, "q": "DCLM", "state": "", "payer": "",
+                      "before": str(workspace.seed.claims_of(PRACTICE_A)[-4].id)}
+    following = client.post("/workspace/claims", data=fields).text
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', following) == seeded[4:]
+    assert 'data-page="older"' not in following and 'data-page="newest"' in following
 
 
 def test_patients_search_and_its_audit(client: TestClient, workspace: Workspace) -> None:
-    client_sign_in(client, "fran")
-    page = client.get("/workspace/patients", params={"q": "D0000"}).text
+    csrf = client_sign_in(client, "fran")
+    answer = client.post("/workspace/patients", data={"q": "D0000", "csrf_token": csrf})
+    assert answer.status_code == 200 and answer.url.query == b""
+    page = answer.text
+    assert 'name="q" type="search" value="D0000"' in page
     rows = re.findall(r'<a href="/workspace/patients/(\d+)">([^<]+)</a>', page)
     assert [int(found) for found, _ in rows] == sorted(workspace.seed.patients[PRACTICE_A],
                                                        reverse=True)
@@ -433,10 +487,12 @@ def test_every_get_filter_form_submitted_blank_shows_the_unfiltered_page(
             "payer=&provider=&min_age=&max_age=&min_amount=&max_amount=&assignee=") in submitted
 
 
-def test_a_blank_filter_is_any_but_a_wrong_one_is_still_named(client: TestClient) -> None:
+def test_a_blank_filter_is_any_but_a_wrong_one_is_still_named(client: TestClient,
+                                                            workspace: Workspace) -> None:
     client_sign_in(client, "bill")
-    page = client.get("/workspace/claims?q=DCLM0021&state=&payer=")
+    page = client.get("/workspace/claims?state=&payer=&before=")
     assert page.status_code == 200
-    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', page.text) == ["DCLM0021"]
+    assert re.findall(r'/workspace/claims/\d+">([A-Z0-9]+)<', page.text) == [
+        claim.claim_number for claim in reversed(workspace.seed.claims_of(PRACTICE_A))]
     wrong = client.get("/workspace/queues/denials?min_age=&max_age=x")
     assert wrong.status_code == 422 and "Not a valid value: max_age." in wrong.text
