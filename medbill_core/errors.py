@@ -57,10 +57,15 @@ class ValidationFailed(MedbillError):
 
 
 class NotFound(MedbillError):
-    """A record referenced by identifier does not exist."""
+    """A record referenced by identifier does not exist.
 
-    def __init__(self, kind: str, identifier: object) -> None:
-        super().__init__(f"{kind} {identifier} not found")
+    :param message: said instead of ``"<kind> <identifier> not found"`` when the identifier
+        is text a user typed that may be PHI (a patient's name typed where an account number
+        goes): the message must not repeat it.
+    """
+
+    def __init__(self, kind: str, identifier: object, *, message: str | None = None) -> None:
+        super().__init__(message if message is not None else f"{kind} {identifier} not found")
         self.kind = kind
         self.identifier = identifier
 

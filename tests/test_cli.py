@@ -728,7 +728,7 @@ def test_an_estimates_units_times_charge_must_be_whole_cents(billed: Path, servi
 def test_implausible_dates_need_confirm_date(billed: Path, command: tuple[str, ...],
                                              when: date, words: str) -> None:
     line = one_line_error(cli(billed, *command, "--date", when.isoformat()), 2)
-    assert line == (f"error: --date {when.isoformat()} is {words}; check it, or pass "
+    assert line == (f"error: --date is {words}; check it, or pass "
                     "--confirm-date if it is right")
     confirmed = cli(billed, *command, "--date", when.isoformat(), "--confirm-date")
     assert "--date" not in confirmed.output
@@ -739,7 +739,7 @@ def test_malformed_dates_are_one_line(billed: Path, value: str) -> None:
     for command in (("estimate", "--patient", "P1", "--service", "99213=1.00"),
                     ("eligibility", "check", "--patient", "P1")):
         line = one_line_error(cli(billed, *command, "--date", value), 2)
-        assert line == f"error: --date must be a date as YYYY-MM-DD, got {value!r}"
+        assert line == "error: --date must be a date as YYYY-MM-DD"
 
 
 # -- appeals ----------------------------------------------------------------------------------
@@ -747,7 +747,7 @@ def test_malformed_dates_are_one_line(billed: Path, value: str) -> None:
 def test_an_appeal_cannot_be_sent_in_the_future_unless_confirmed(config: Path) -> None:
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     line = one_line_error(cli(config, "appeals", "sent", "1", "--on", tomorrow), 2)
-    assert line == (f"error: --on {tomorrow} is 1 day in the future; check it, or pass "
+    assert line == ("error: --on is 1 day in the future; check it, or pass "
                     "--confirm-date if it is right")
     # confirmed, the date passes: what remains is that appeal 1 does not exist
     assert "appeal 1 not found" in one_line_error(

@@ -159,7 +159,7 @@ def test_validate_bad_date_is_one_line_usage_error() -> None:
     result = validate("icd10", "E11.9", "--date", "2024-13-01")
     assert result.exit_code == 2
     assert one_line_error(result) == (
-        "error: --date must be a date as YYYY-MM-DD, got '2024-13-01'")
+        "error: --date must be a date as YYYY-MM-DD")
 
 
 # -- codes show / load ----------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_load_bad_file_is_one_line_error(tmp_path: Path, isolated_dirs: Path) ->
     bad_date = codes_cmd("load", "icd10cm", str(bad), "--effective", "October")
     assert bad_date.exit_code == 2
     assert one_line_error(bad_date) == (
-        "error: --effective must be a date as YYYY-MM-DD, got 'October'")
+        "error: --effective must be a date as YYYY-MM-DD")
 
 
 def test_the_readmes_validate_example_passes_whatever_today_is() -> None:

@@ -110,7 +110,7 @@ def test_users_are_managed_by_administrators(with_alice: Path) -> None:
      "error: --role must be one of administrator, billing_manager, biller, front_desk, "
      "auditor, got 'root'"),
     (("keys", "create", "--label", "ehr", "--role", "biller", "--expires", "tomorrow"), 2,
-     "error: --expires must be a date as YYYY-MM-DD, got 'tomorrow'"),
+     "error: --expires must be a date as YYYY-MM-DD"),
     (("keys", "create", "--label", "ehr", "--role", "biller", "--expires",
       date.today().isoformat()), 2, "error: --expires must be a day after today"),
     (("keys", "create", "--label", "[/x]", "--role", "biller"), 1,

@@ -95,7 +95,7 @@ def test_financing_refusals_are_one_line(config: Path) -> None:
     assert line.startswith("error: guarantor ") and line.endswith(": amount: nothing is owed")
     assert as_json(config, "patients", "show", "N1")["guarantor"] is None
     assert one_line_error(cli(config, "financing", "refer", "--patient", "N9", "--consent",
-                              "verbal")) == "error: patient account N9 not found"
+                              "verbal")) == "error: no patient with that account number"
     for whose in ((), ("--patient", "N1", "--guarantor", str(gid))):
         assert one_line_error(cli(config, "financing", "refer", *whose, "--consent", "v"),
                               2) == "error: give --patient or --guarantor (one of them)"

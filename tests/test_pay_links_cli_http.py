@@ -66,7 +66,8 @@ def test_issue_list_and_revoke_from_the_command_line(config: Path) -> None:
 def test_refusals_are_one_line(config: Path) -> None:
     assert "give one of --guarantor, --patient or --statement" in one_line_error(
         cli(config, "paylinks", "issue"), 2)
-    assert "not found" in one_line_error(cli(config, "paylinks", "issue", "--patient", "NOPE"))
+    assert one_line_error(cli(config, "paylinks", "issue", "--patient", "NOPE")) == (
+        "error: no patient with that account number")
     assert "pay link 99 not found" in one_line_error(
         cli(config, "paylinks", "revoke", "99", "--reason", "x"))
     assert "no such statement" in one_line_error(

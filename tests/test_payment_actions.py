@@ -114,16 +114,16 @@ def iso(days: int) -> str:
     (("--total", "1", "--installments", "120"),
      "error: payment plan: installments: 120 installments need a total of at least 1.20"),
     (("--total", "90", "--installments", "3", "--start", "2027-02-30"),
-     "error: --start must be a date as YYYY-MM-DD, got '2027-02-30'"),
+     "error: --start must be a date as YYYY-MM-DD"),
     (("--total", "90", "--installments", "3", "--start", "01/01/2027"),
-     "error: --start must be a date as YYYY-MM-DD, got '01/01/2027'"),
+     "error: --start must be a date as YYYY-MM-DD"),
     (("--total", "90", "--installments", "3", "--start", iso(-2530)),
-     f"error: --start {iso(-2530)} is 2530 days in the past; check it, or pass "
+     "error: --start is 2530 days in the past; check it, or pass "
      "--confirm-date if it is right"),
     (("--total", "90", "--installments", "3", "--frequency", "daily"),
      "error: --frequency must be one of weekly, biweekly, monthly, got 'daily'"),
     (("--total", "90", "--installments", "3", "--start", iso(400)),
-     f"error: --start {iso(400)} is 400 days in the future; check it, or pass "
+     "error: --start is 400 days in the future; check it, or pass "
      "--confirm-date if it is right"),
 ])
 def test_bad_plan_options_are_one_line_errors(config: Path, patient: tuple[str, list[int]],
@@ -153,13 +153,13 @@ def test_plan_dates_far_out_need_confirmation(config: Path,
      "error: --amount: not an amount: write digits with at most two decimal places, e.g. 25.00"),
     (("--amount", "0"), "error: --amount must be more than 0.00"),
     (("--amount", "10", "--received", iso(182)),
-     f"error: --received {iso(182)} is 182 days in the future; check it, or pass "
+     "error: --received is 182 days in the future; check it, or pass "
      "--confirm-date if it is right"),
     (("--amount", "10", "--received", iso(-400)),
-     f"error: --received {iso(-400)} is 400 days in the past; check it, or pass "
+     "error: --received is 400 days in the past; check it, or pass "
      "--confirm-date if it is right"),
     (("--amount", "10", "--received", "2026-02-30"),
-     "error: --received must be a date as YYYY-MM-DD, got '2026-02-30'"),
+     "error: --received must be a date as YYYY-MM-DD"),
     (("--amount", "10", "--method", "bitcoin"),
      "error: --method must be one of cash, check, card, ach, other, got 'bitcoin'"),
 ])
@@ -535,7 +535,7 @@ def test_cli_payments_list_refund_reverse_and_apply_credit(
     table = ok(config, "payments", "list").stdout
     assert "2 payments" in table
     assert one_line_error(cli(config, "payments", "list", "--from", "2026-02-30"), 2) == \
-        "error: --from must be a date as YYYY-MM-DD, got '2026-02-30'"
+        "error: --from must be a date as YYYY-MM-DD"
     assert one_line_error(cli(config, "payments", "list", "--from", iso(1), "--to",
                               iso(0))) == "error: payments list: from: is after --to"
 
@@ -662,7 +662,7 @@ def test_cli_plans_list_edit_cancel(config: Path, patient: tuple[str, list[int]]
     assert one_line_error(cli(config, "plans", "edit", str(plan["id"]), "--amount",
                               "0.001"), 2).startswith("error: --amount: more than two")
     assert one_line_error(cli(config, "plans", "edit", str(plan["id"]), "--start",
-                              iso(-2530)), 2).startswith(f"error: --start {iso(-2530)} is 2530")
+                              iso(-2530)), 2).startswith("error: --start is 2530")
     assert one_line_error(cli(config, "plans", "edit", "999", "--installments", "2")) == \
         "error: payment plan 999 not found"
     assert one_line_error(cli(config, "plans", "list", "--status", "open"), 2) == \

@@ -797,11 +797,11 @@ def test_cli_tables_on_a_narrow_terminal_lose_nothing(ar_config: Path,
 
 @pytest.mark.parametrize(("args", "message"), [
     (("aging", "--as-of", "2026-13-01"),
-     "error: --as-of must be a date as YYYY-MM-DD, got '2026-13-01'"),
+     "error: --as-of must be a date as YYYY-MM-DD"),
     (("aging", "--by", "patient", "--as-of", "yesterday"),
-     "error: --as-of must be a date as YYYY-MM-DD, got 'yesterday'"),
+     "error: --as-of must be a date as YYYY-MM-DD"),
     (("followup", "--as-of", "31/01/2026"),
-     "error: --as-of must be a date as YYYY-MM-DD, got '31/01/2026'"),
+     "error: --as-of must be a date as YYYY-MM-DD"),
     (("followup", "--payer", "nope"),
      "error: --payer: 'nope' is not a configured payer (configured: acme, bluecross, medicare)"),
 ])

@@ -113,10 +113,10 @@ def test_a_refund_check_date_far_from_today_needs_confirm_date(config: Path) -> 
               "--check-number", "5004")
     long_ago, far_ahead = date(1800, 1, 1), date(2099, 1, 1)
     assert one_line_error(cli(config, *refund, "--date", "1800-01-01"), 2) == (
-        f"error: --date 1800-01-01 is {(TODAY - long_ago).days} days in the past; check it, "
+        f"error: --date is {(TODAY - long_ago).days} days in the past; check it, "
         "or pass --confirm-date if it is right")
     assert one_line_error(cli(config, *refund, "--date", "2099-01-01"), 2) == (
-        f"error: --date 2099-01-01 is {(far_ahead - TODAY).days} days in the future; check "
+        f"error: --date is {(far_ahead - TODAY).days} days in the future; check "
         "it, or pass --confirm-date if it is right")
     assert entries(config) == before
     assert out_json(ok(config, "credits", "checks", "--json")) == []

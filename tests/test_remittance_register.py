@@ -559,9 +559,9 @@ def test_cli_remit_resolve_and_ar_exceptions_agree(remit_config: Path, wide: Non
     (("remit", "show", "TRN-A", "--payer", "bluecross"), 1,
      "error: remittance TRN-A from payer bluecross not found"),
     (("remit", "list", "--from", "2026-02-30"), 2,
-     "error: --from must be a date as YYYY-MM-DD, got '2026-02-30'"),
+     "error: --from must be a date as YYYY-MM-DD"),
     (("remit", "list", "--to", "March"), 2,
-     "error: --to must be a date as YYYY-MM-DD, got 'March'"),
+     "error: --to must be a date as YYYY-MM-DD"),
     (("remit", "list", "--status", "paid"), 2,
      "error: --status must be one of 'balanced', 'exceptions', 'out of balance', 'posting', "
      "got 'paid'"),

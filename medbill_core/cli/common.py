@@ -206,7 +206,8 @@ def parse_date_option(value: str | None, option: str = "--date", *,
     except ValueError:
         when = None
     if when is None:
-        raise fail(f"{option} must be a date as YYYY-MM-DD, got {value!r}", 2)
+        # never the value typed: it may be a birth date (PHI), and the user can see it
+        raise fail(f"{option} must be a date as YYYY-MM-DD", 2)
     if not confirmed:
         check_plausible_date(when, option, future_days=future_days, past_days=past_days,
                              confirm_flag=confirm_flag if confirmed is not None else None)
@@ -224,7 +225,8 @@ def check_plausible_date(when: date, option: str, *, future_days: int | None = N
     if reason is not None:
         advice = f"check it, or pass {confirm_flag} if it is right" if confirm_flag \
             else "check it"
-        raise fail(f"{option} {when.isoformat()} is {reason}; {advice}", 2)
+        # the distance, never the date (a birth date is PHI)
+        raise fail(f"{option} is {reason}; {advice}", 2)
 
 
 @overload

@@ -50,6 +50,10 @@ class NewCoverage:
     coverage: Coverage
 
 
+#: A lookup by account number that finds no patient (never the text typed: PHI when a name or
+#: a birth date is typed where the account number goes).
+ACCOUNT_NOT_FOUND = "no patient with that account number"
+
 _ORDER_NAMES = {"P": "primary", "S": "secondary", "T": "tertiary"}
 _INSTEAD = {"P": "add this one as secondary", "S": "add this one as tertiary",
             "T": "give this one another order"}
@@ -319,7 +323,9 @@ class PatientService:
         row = self.session.scalar(
             select(PatientRow).where(PatientRow.account_number == account_number))
         if row is None:
-            raise NotFound("patient account", account_number)
+            # never the text typed: it may be a patient's name typed where the number goes
+            raise NotFound("patient account", account_number,
+                           message=ACCOUNT_NOT_FOUND)
         return patient_from_row(row)
 
     def list(self, *, limit: int = 100, offset: int = 0) -> Sequence[Patient]:

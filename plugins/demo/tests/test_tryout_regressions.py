@@ -233,7 +233,7 @@ def test_a_date_error_offers_confirm_date_only_where_the_command_has_it(
     for command in (("patients", "edit", "RB10001", "--birth-date", future),
                     ("patients", "search", "--dob", future)):
         assert one_line_error(cli(practice, *command), 2) == (
-            f"error: {command[-2]} {future} is 10 days in the future; check it")
+            f"error: {command[-2]} is 10 days in the future; check it")
     # where the flag exists it is offered, and it works
     assert one_line_error(cli(practice, "payments", "record", "--patient", "RB10001",
                               "--amount", "5.00", "--received", future), 2).endswith(
