@@ -415,6 +415,30 @@ def test_an_appeal_is_not_sent_before_it_was_opened(medbill_app: Medbill) -> Non
     assert (sent.status, sent.sent_on) == (AppealStatus.SENT, ago(3))
 
 
+def test_a_decision_is_not_dated_before_the_appeal_was_sent(medbill_app: Medbill) -> None:
+    claim_id, _ = denied_claim(medbill_app)
+    tomorrow = TODAY + timedelta(days=1)
+    with medbill_app.unit_of_work() as work:
+        appeal = open_appeal(work, claim_id, "documentation attached")
+        mark_sent(work, appeal.id, tomorrow, confirmed_date=True)  # ahead, confirmed
+    for won in (True, False):  # today's decision would come before the appeal was sent
+        with pytest.raises(ValidationFailed) as refused, medbill_app.unit_of_work() as work:
+            record_outcome(work, appeal.id, won, "no")
+        assert refused.value.message == (
+            f"appeal {appeal.id}: decided_on: would be {TODAY} (today), before the appeal "
+            f"was sent ({tomorrow}); a decision cannot be dated before the appeal was sent")
+    with pytest.raises(ValidationFailed) as dated, medbill_app.unit_of_work() as work:
+        record_outcome(work, appeal.id, False, "no", on=TODAY)
+    assert [field for field, _ in dated.value.problems] == ["on"]
+    with medbill_app.unit_of_work() as work:
+        [still] = list_appeals(work)
+        assert (still.status, still.sent_on, still.decided_on) == (
+            AppealStatus.SENT, tomorrow, None)
+        lost = record_outcome(work, appeal.id, False, "no", on=tomorrow)  # the same day: fine
+    assert (lost.status, lost.sent_on, lost.decided_on) == (AppealStatus.LOST, tomorrow,
+                                                            tomorrow)
+
+
 def test_the_latest_answer_is_a_plain_value_not_a_stored_row(medbill_app: Medbill) -> None:
     from medbill_core.services.remittance import PayerAnswer, latest_answer
     from medbill_core.storage.schema import Base

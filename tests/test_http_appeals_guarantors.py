@@ -96,6 +96,25 @@ def test_an_appeal_is_opened_for_a_denied_claim_and_moved_to_its_outcome(
     assert_problem(client.get("/v1/appeals", headers=FRONT), 403, "permission-denied")
 
 
+def test_an_outcome_is_not_dated_before_the_appeal_was_sent(
+        client: TestClient, medbill_app: Medbill) -> None:
+    claim_id, _ = denied_claim(medbill_app)
+    appeal = client.post("/v1/appeals", json={"claim_id": claim_id, "reason": "x"},
+                         headers=BILLER).json()
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    sent = client.patch(f"/v1/appeals/{appeal['id']}", headers=BILLER,
+                        json={"status": "sent", "on": tomorrow, "confirm_date": True})
+    assert sent.json()["sent_on"] == tomorrow
+    problem = assert_problem(client.patch(f"/v1/appeals/{appeal['id']}", headers=BILLER,
+                                          json={"status": "lost", "note": "no"}),
+                             422, "validation-failed")
+    assert [(item["field"], item["message"]) for item in problem["errors"]] == [(
+        "decided_on", f"would be {TODAY.isoformat()} (today), before the appeal was sent "
+                      f"({tomorrow}); a decision cannot be dated before the appeal was sent")]
+    still = client.get(f"/v1/appeals/{appeal['id']}", headers=AUDITOR).json()
+    assert (still["status"], still["decided_on"]) == ("sent", None)
+
+
 def test_the_appeal_list_pages_and_filters_by_status_and_deadline(
         client: TestClient, medbill_app: Medbill) -> None:
     made = []

@@ -260,13 +260,23 @@ def mark_sent(work: UnitOfWork, appeal_id: int, on: date | None = None, *,
 
 def record_outcome(work: UnitOfWork, appeal_id: int, won: bool, note: str,
                    on: date | None = None) -> Appeal:
-    """The payer decided the appeal (``on``, default today). No ledger change: the money of
-    a won appeal comes with the payer's next 835."""
+    """The payer decided the appeal (``on``, default today): never before the day it was
+    sent (the payer had nothing to decide yet). No ledger change: the money of a won appeal
+    comes with the payer's next 835."""
     work.require(Action.APPEALS_WRITE)
+    record = f"appeal {appeal_id}"
     target = AppealStatus.WON if won else AppealStatus.LOST
-    note = _text(f"appeal {appeal_id}", "note", note)
-    row = _move(work, appeal_id, IN_PROGRESS, target)
-    row.decided_on = on or date.today()
+    note = _text(record, "note", note)
+    row = _movable(work, appeal_id, IN_PROGRESS, target)
+    decided = on or date.today()
+    if row.sent_on is not None and decided < row.sent_on:  # firm, as sent before opened
+        raise ValidationFailed(record, [(
+            "on" if on is not None else "decided_on",
+            f"would be {decided.isoformat()}{'' if on is not None else ' (today)'}, before "
+            f"the appeal was sent ({row.sent_on.isoformat()}); a decision cannot be dated "
+            "before the appeal was sent")])
+    row.status = target.value
+    row.decided_on = decided
     row.decided_by = work.actor
     row.outcome_note = note
     audit.record(work.session, actor=work.actor, action="appeal.outcome", entity_type="appeal",
