@@ -137,6 +137,11 @@ def test_a_statement_run_with_a_bad_option_is_refused_before_any_job(
         problem = assert_problem(client.post("/v1/statement-runs", headers=EHR, json=body),
                                  422, "validation-failed")
         assert [e["field"] for e in problem["errors"]] == [field]
+    problem = assert_problem(client.post("/v1/statement-runs", headers=EHR, json={
+        "cycle": "2026-12e", "renderer": "nope"}), 422, "validation-failed")
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == [(
+        "body.renderer", "no enabled plugin provides a statement renderer of that name "
+                         "(available: text)")]
     assert client.get("/v1/jobs", headers=EHR).json()["data"] == []
     # a front-desk user may not run statements (nor submit claims)
     assert_problem(client.post("/v1/statement-runs", headers=OTHER, json={"cycle": "x"}),
@@ -209,7 +214,8 @@ def test_a_full_server_answers_503_and_a_stopped_one_interrupts_what_it_held(
     runner = job_runner(app)
     runner.max_pending = 0
     problem = assert_problem(client.post("/v1/statement-runs", headers=EHR,
-                                         json={"cycle": "2026-11"}), 503, "server-busy")
+                                         json={"cycle": "2026-11", "renderer": "text"}),
+                             503, "server-busy")
     assert problem["detail"].startswith("the server is running as many jobs")
     assert client.get("/v1/jobs", headers=EHR).json()["data"] == []
     stop_jobs(app)

@@ -416,10 +416,15 @@ def run(
     """Produce this cycle's statements, one per guarantor (a family's patients together); a
     repeated run sends nothing new, nor does a second cycle run the same day unless --force."""
     from medbill_core.cli.common import parse_money_option
-    from medbill_core.services.statements import run_statements
+    from medbill_core.errors import ValidationFailed
+    from medbill_core.services.statements import check_renderer, run_statements
 
     minimum = parse_money_option(min_balance, "--min-balance", allow_zero=False)
     medbill = open_app()
+    try:  # the run's own check, worded as the option's usage error
+        check_renderer(medbill, renderer, record="statements run", field="--renderer")
+    except ValidationFailed as exc:
+        raise fail(f"--renderer: {exc.problems[0][1]}", 2) from None
     with service_progress(f"statements {cycle}") as on_progress:
         result = run_statements(medbill, cycle=cycle, out_dir=out, renderer=renderer,
                                 minimum=minimum, force=force, on_progress=on_progress)

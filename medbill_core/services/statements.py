@@ -705,6 +705,29 @@ def _statement_number(taken: Collection[str], number: str) -> str:
     return f"{number}-{suffix}"
 
 
+def check_renderer(app: Medbill, renderer: str, *, record: str = "statement run",
+                   field: str = "renderer") -> None:
+    """Refuse a statement renderer no enabled plugin provides, before any statement is built
+    (else a run whose guarantors are all skipped would succeed with it). The message lists
+    the renderers there are and does not repeat the name asked for.
+
+    A plugin that renders in its own ``medbill_render_statement`` (a name it never
+    registers, see the hook's example) is the only one to know its names: with one enabled,
+    the hook decides.
+
+    :raises ValidationFailed: naming ``record`` and ``field``.
+    """
+    registered = app.hooks.context.renderers
+    if renderer in registered:
+        return
+    hook = app.hooks.manager.hook.medbill_render_statement
+    if any(not impl.plugin_name.startswith("core:") for impl in hook.get_hookimpls()):
+        return
+    raise ValidationFailed(record, [(field, "no enabled plugin provides a statement renderer "
+                                            "of that name (available: "
+                                            f"{', '.join(sorted(registered)) or 'none'})")])
+
+
 def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "pdf",
                    minimum: Decimal = Decimal("5.00"), statement_date: date | None = None,
                    limit: int | None = None, force: bool = False,
@@ -723,13 +746,15 @@ def run_statements(app: Medbill, *, cycle: str, out_dir: Path, renderer: str = "
     :param force: also send to guarantors who already got a statement today.
     :param on_progress: called with (guarantors looked at, guarantors in all) after each.
     :raises ValidationFailed: ``cycle`` is not a cycle's name
-        (:data:`~medbill_core.domain.accounts.STATEMENT_CYCLE_PATTERN`).
+        (:data:`~medbill_core.domain.accounts.STATEMENT_CYCLE_PATTERN`), or no enabled plugin
+        provides ``renderer`` (:func:`check_renderer`).
     """
     app.require(Action.STATEMENTS_RUN)
     if not re.fullmatch(STATEMENT_CYCLE_PATTERN, cycle):
         raise ValidationFailed("statement run", [(
             "cycle", "1 to 20 letters, digits, '.', '_' or '-', beginning with a letter or "
                      "digit (e.g. 2026-11)")])
+    check_renderer(app, renderer)
     when = statement_date or date.today()
     result = StatementRunResult(cycle)
     private_dir(out_dir)

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from medbill_core.domain.accounts import STATEMENT_CYCLE_PATTERN
 from medbill_core.domain.identity import Principal
-from medbill_core.http.auth import permitted
+from medbill_core.http.auth import api_state, permitted
 from medbill_core.http.idempotency import IdempotencyParam
 from medbill_core.http.problems import PROBLEM_RESPONSES
 from medbill_core.http.resources.claim_actions import IN_FLIGHT
@@ -87,9 +87,13 @@ def start_statement_run(
     /v1/jobs/{id}``); a repeated run sends nothing new, nor does a second run the same day
     unless ``force``."""
     from medbill_core.errors import ValidationFailed
+    from medbill_core.services.statements import check_renderer
 
     if Decimal(body.min_balance) <= 0:
         raise ValidationFailed("request", [("body.min_balance", "must be more than 0")])
+    # the run's own check, before a job is queued: a job would only fail with it
+    check_renderer(api_state(request).medbill, body.renderer, record="request",
+                   field="body.renderer")
     return start_job(request, principal, idempotency, "statements.run",
                      {**body.model_dump(mode="json"), "out_dir": str(statements_dir(request))},
                      run_statement_cycle)

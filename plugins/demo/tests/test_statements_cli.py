@@ -48,3 +48,8 @@ def test_statements_run_once_a_day_unless_forced(tmp_path: Path) -> None:
     assert run("2026-11b", "--force")["produced"] == [f"2026-11b-P{patient.id:07d}"]
     assert one_line_error(cli(config, "statements", "run", "--cycle", "x", "--min-balance",
                               "5.001"), 2).startswith("error: --min-balance: ")
+    # an unknown renderer is refused before anything is looked at, naming those there are
+    assert one_line_error(cli(config, "statements", "run", "--cycle", "2026-12g",
+                              "--renderer", "nope", "--out", str(tmp_path / "out")), 2) == (
+        "error: --renderer: no enabled plugin provides a statement renderer of that name "
+        "(available: html, pdf, pdf-summary, text)")
