@@ -132,6 +132,23 @@ def test_percent_and_units_text_refuse_other_digits(script: dict[int, str],
                                        " (at most 3 decimals)\n")
 
 
+@pytest.mark.parametrize("text", ["1e1", "1E1", "2.5e1", "1_0", "+10", "1,0"])
+def test_percent_text_is_a_plain_number_never_an_exponent(text: str) -> None:
+    """As every number medbill reads (parse_plain_number): Decimal() read "1e1" as 10, so
+    an agency's fee of "1e1" was stored as 10%."""
+    from medbill_core.services.collections import _fee_percent
+    from medbill_core.services.financial_assistance import parse_percent
+
+    with pytest.raises(ValidationFailed) as caught:
+        _fee_percent(text, "agency X")
+    assert caught.value.problems == [("fee_percent", "must be a number, e.g. 25.00")]
+    with pytest.raises(ValidationFailed) as caught:
+        parse_percent(text, "--tier")
+    assert caught.value.problems == [("--tier", "not a number")]
+    assert str(_fee_percent(" 10 ", "agency X")) == "10"
+    assert str(parse_percent("10%", "--tier")) == "10"
+
+
 # -- through the command line ---------------------------------------------------------------------
 
 @pytest.fixture

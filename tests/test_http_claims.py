@@ -129,6 +129,28 @@ def test_a_charge_is_text_or_an_integer_never_a_json_float(
     assert create(client, body)["lines"][0]["charge"] == "125.00"
 
 
+@pytest.mark.parametrize("units", ["\uff11", "\u0661", "1E1", "1e1", "1_0"])
+def test_units_written_as_text_take_ascii_digits_as_claims_import_reads_them(
+        client: TestClient, patient: dict[str, int], medbill_app: Medbill, units: str) -> None:
+    """The body is input as an import file is (validate_record): FastAPI's validation had no
+    context, so "\uff11" was 1 and "1E1" 10 units."""
+    refused = [("body.lines[0].units", "not a number: write ASCII digits, e.g. 12 or 12.5")]
+    body = claim_body(patient, number="UNITS1")
+    body["lines"][0]["units"] = units
+    problem = assert_problem(client.post("/v1/claims", headers=EHR, json=body), 422,
+                             "validation-failed")
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == refused
+    assert client.get("/v1/claims", headers=EHR).json()["data"] == []
+    created = create(client, {**body, "lines": [{**body["lines"][0], "units": "2"}]})
+    assert created["lines"][0]["units"] == "2"
+    line = {**created["lines"][0], "units": units}
+    problem = assert_problem(client.patch(f"/v1/claims/{created['id']}", headers=EHR,
+                                          json={"lines": [line]}), 422, "validation-failed")
+    assert [(e["field"], e["message"]) for e in problem["errors"]] == refused
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert work.claims.get(created["id"]).lines[0].units == 2
+
+
 def test_a_draft_is_edited_and_a_sent_claim_is_a_409_naming_its_state(
         client: TestClient, patient: dict[str, int], medbill_app: Medbill) -> None:
     created = create(client, claim_body(patient))

@@ -274,6 +274,13 @@ def test_an_estimate_prices_the_planned_services(
         "services": [{"procedure_code": "99213", "charge": "-1"}]}), 422,
         "validation-failed")
     assert [e["field"] for e in problem["errors"]] == ["body.services[0].charge"]
+    for units in ("\u0661", "\uff12", "1e1", "1E1"):  # as claims import reads units
+        problem = assert_problem(client.post("/v1/estimates", headers=EHR, json={
+            "patient_id": patient["patient_id"], "check_eligibility": False,
+            "services": [{"procedure_code": "36415", "units": units, "charge": "37.00"}]}),
+            422, "validation-failed")
+        assert [(e["field"], e["message"]) for e in problem["errors"]] == [(
+            "body.services[0].units", "not a number: write ASCII digits, e.g. 12 or 12.5")]
     assert_problem(client.post("/v1/estimates", headers=EHR, json={
         "patient_id": 999, "services": [{"procedure_code": "99213", "charge": "1.00"}]}),
         404, "not-found")

@@ -194,6 +194,15 @@ def test_place_export_pay_and_recall_on_the_command_line(config: Path, tmp_path:
         "error: agency BAD: fee_percent: must be 0 to 100 with at most two decimals")
     ok(config, "collections", "agency-add", "--code", "old", "--name", "Old Agency",
        "--fee-percent", "40")
+    # an exponent is not a percent (1e1 was stored as 10%), on adding nor on editing
+    result = cli(config, "collections", "agency-add", "--code", "AC5", "--name", "Five",
+                 "--fee-percent", "1e1")
+    assert one_line_error(result, 1) == (
+        "error: agency AC5: fee_percent: must be a number, e.g. 25.00")
+    result = cli(config, "collections", "agency-edit", "--code", "OLD", "--fee-percent",
+                 "2.5e1")
+    assert one_line_error(result, 1) == (
+        "error: agency OLD: fee_percent: must be a number, e.g. 25.00")
     edited = out_json(ok(config, "collections", "agency-edit", "--code", "OLD", "--inactive",
                          "--json"))
     assert (edited["active"], edited["fee_percent"]) == (False, "40")

@@ -35,6 +35,10 @@ _NUMBER_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*", re.ASC
 _NUMBER_TYPES = (Decimal, int)
 
 
+#: Why a number written as text is refused (:func:`_input_problem`).
+NOT_A_NUMBER = "not a number: write ASCII digits, e.g. 12 or 12.5"
+
+
 def has_control_character(text: str) -> bool:
     """True when ``text`` holds a character of :data:`_CONTROL`."""
     return _CONTROL.search(text) is not None
@@ -72,7 +76,7 @@ def _input_problem(value: Any, numeric: bool) -> str | None:
         if has_control_character(value):
             return "contains a control character (such as NUL or a line break)"
         if numeric and value.strip() and not _NUMBER_TEXT.fullmatch(value):
-            return "not a number: write ASCII digits, e.g. 12 or 12.5"
+            return NOT_A_NUMBER
         return None
     if isinstance(value, (list, tuple)):
         items: Any = value

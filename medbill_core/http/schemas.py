@@ -13,12 +13,22 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationInfo, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.responses import Response
 
 from medbill_core.domain import Patient, Payer
-from medbill_core.domain.base import DomainModel
+from medbill_core.domain.base import NOT_A_NUMBER, DomainModel
 from medbill_core.domain.parties import PayerProgram
+from medbill_core.money import MONEY_INPUT
 
 #: Fields of a patient medbill sets, never the client.
 _ASSIGNED = ("id", "merged_into_id")
@@ -35,7 +45,36 @@ def model_response(model: BaseModel, *, headers: Mapping[str, str] | None = None
 
 class RequestBody(DomainModel):
     """Base of a request body's model: JSON's types kept (see :meth:`_json_types_kept`);
-    what the document states is what is accepted."""
+    what the document states is what is accepted; and the body is read as input, as
+    :func:`~medbill_core.domain.validate_record` reads an import (see :meth:`_read_as_input`).
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _read_as_input(cls, data: Any, handler: ModelWrapValidatorHandler[Any],
+                       info: ValidationInfo) -> Any:
+        """FastAPI validates a body without a validation context, so the domain models'
+        rule for numbers written as text (ASCII digits, no exponent; see
+        ``DomainModel._refuse_hostile_input``) did not run: ``"１"`` or ``"1E1"`` units
+        became 1 and 10 before the routes' own validation as input (``validated``) saw
+        them. Without a context the body is read once more as input, nested records
+        included, and its numbers written as text refused here; its other problems are
+        reported by the routes' validation as before, beside the domain model's own."""
+        if info.context and info.context.get(MONEY_INPUT):
+            return handler(data)
+        try:
+            cls.model_validate(data, context={**(info.context or {}), MONEY_INPUT: True})
+        except ValidationError as exc:
+            numbers = [error for error in exc.errors(include_url=False)
+                       if error["msg"].endswith(NOT_A_NUMBER)]
+            if numbers:
+                raise ValidationError.from_exception_data(cls.__name__, [
+                    InitErrorDetails(type=PydanticCustomError("value_error", "Value error, "
+                                                              "{problem}",
+                                                              {"problem": NOT_A_NUMBER}),
+                                     loc=tuple(error["loc"]), input=error["input"])
+                    for error in numbers], hide_input=True) from None
+        return handler(data)
 
     @field_validator("*", mode="before")
     @classmethod

@@ -34,7 +34,7 @@ import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -44,7 +44,7 @@ from medbill_core import audit
 from medbill_core.app import UnitOfWork
 from medbill_core.errors import LedgerError, NotFound, ValidationFailed
 from medbill_core.ledger import EntryKind, LedgerLine
-from medbill_core.money import CENT, ZERO, checked_amount, to_money
+from medbill_core.money import CENT, ZERO, checked_amount, parse_plain_number, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import (
@@ -95,13 +95,11 @@ def _agency(row: CollectionAgencyRow) -> Agency:
 
 
 def _fee_percent(value: Decimal | str, record: str) -> Decimal:
-    try:
-        if not str(value).isascii():  # Decimal() also reads Arabic-Indic, full-width digits
-            raise InvalidOperation
-        percent = Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationFailed(record, [("fee_percent", "must be a number, e.g. 25.00")]) \
-            from None
+    # text as every number medbill reads (parse_plain_number): Decimal() would also take
+    # Arabic-Indic or full-width digits, an exponent (1e1 is 10%) or "1_0"
+    percent = value if isinstance(value, Decimal) else parse_plain_number(value.strip())
+    if percent is None:
+        raise ValidationFailed(record, [("fee_percent", "must be a number, e.g. 25.00")])
     if not percent.is_finite() or percent < 0 or percent > _HUNDRED \
             or percent.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValidationFailed(record, [("fee_percent", "must be 0 to 100 with at most two "

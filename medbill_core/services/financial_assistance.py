@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -47,7 +47,7 @@ from medbill_core.app import UnitOfWork
 from medbill_core.codesets.poverty import guidelines_on, region_of
 from medbill_core.errors import NotFound, ValidationFailed
 from medbill_core.ledger import Bucket, EntryKind, LedgerLine
-from medbill_core.money import CENT, MAX_AMOUNT, ZERO, to_money
+from medbill_core.money import CENT, MAX_AMOUNT, ZERO, parse_plain_number, to_money
 from medbill_core.permissions import Action
 from medbill_core.services.guarantors import GuarantorService
 from medbill_core.services.payments import family_of, settle_patient_claims
@@ -604,13 +604,9 @@ def parse_percent(value: str, name: str) -> Decimal:
 
     :raises ValidationFailed: not a number.
     """
-    text = value.strip().rstrip("%")
-    if not text.isascii():  # Decimal() also reads Arabic-Indic and full-width digits
-        raise ValidationFailed("assistance schedule", [(name, "not a number")])
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise ValidationFailed("assistance schedule", [(name, "not a number")]) from None
-    if not number.is_finite():
+    # as every number medbill reads: Decimal() would also take Arabic-Indic or full-width
+    # digits, an exponent (1e1) or "1_0"
+    number = parse_plain_number(value.strip().rstrip("%"))
+    if number is None:
         raise ValidationFailed("assistance schedule", [(name, "not a number")])
     return number
