@@ -360,7 +360,7 @@ def test_cli_appeals_flow(appeals_config: tuple[Path, int, int], tmp_path: Path)
         (denied, "appeal pending", deadline.isoformat())]
 
     for extra in ((), ("--confirm-date",)):  # before it was opened: refused, even confirmed
-        assert one_line_error(cli(config, "appeals", "sent", "1", "--on", "1800-01-01",
+        assert one_line_error(cli(config, "appeals", "sent", "1", "--on", "1901-01-01",
                                   *extra)) == (
             f"error: appeal 1: on: is before the appeal was opened ({TODAY}); an appeal "
             "cannot be sent before it is opened")

@@ -339,5 +339,11 @@ def test_implausible_dates_are_refused_unless_confirmed_as_on_the_command_line(
                              "validation-failed")
     assert [item["field"] for item in problem["errors"]] == ["start"], problem
     assert "40 days in the past" in problem["errors"][0]["message"]
+    for start in ("9999-12-31", "1800-01-01"):  # no confirmation makes them dates (a 500)
+        problem = assert_problem(client.post("/v1/plans", json={
+            **plan, "installments": 2, "start": start, "confirm_date": True},
+            headers=BILLER), 422, "validation-failed")
+        assert [(e["field"], e["message"]) for e in problem["errors"]] == [
+            ("start", "must be a date from 1900-01-01 to 2999-12-31")]
     made = client.post("/v1/plans", json={**plan, "confirm_date": True}, headers=BILLER)
     assert made.status_code == 201, made.text

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import BLUECROSS, config_text, ok
+from cli_support import BLUECROSS, cli, config_text, ok, one_line_error
 from fastapi.testclient import TestClient
 from test_http_api import AUDITOR, EHR, assert_problem, fake_authenticate
 
@@ -129,6 +129,9 @@ def test_ar_aging_is_the_command_lines_json_on_the_same_database(
         assert response.json() == expected
         model = AgingByPatient if "patient" in extra else AgingByPayer
         assert model.model_validate(response.json()).as_of.isoformat() == expected["as_of"]
+    for outside in ("0001-01-01", "9999-12-31"):  # named, a usage error (was exit 2 unnamed)
+        assert one_line_error(cli(path, "ar", "aging", "--as-of", outside), 2) == (
+            "error: --as-of must be a date from 1900-01-01 to 2999-12-31")
     report = client.get("/v1/reports/ar-aging", headers=EHR).json()
     acme = next(row for row in report["insurance"] if row["payer"] == "acme")
     # AR002 is open at acme (aged from its submission, today); AR001 was answered
@@ -136,6 +139,14 @@ def test_ar_aging_is_the_command_lines_json_on_the_same_database(
     assert report["patient"]["total"] == "15.00"
     assert_problem(client.get("/v1/reports/ar-aging?by=clinic", headers=EHR), 422,
                    "validation-failed")
+    # a date medbill takes at all: 9999-12-31 and 0001-01-01 overflowed (a 500)
+    between = "must be a date from 1900-01-01 to 2999-12-31"
+    for url, field in (("/v1/reports/ar-aging?as_of=9999-12-31", "query.as_of"),
+                       ("/v1/reports/ar-aging?as_of=0001-01-01", "query.as_of"),
+                       ("/v1/reports/kpi?to=9999-12-30", "query.to"),
+                       ("/v1/reports/kpi?from=0001-01-01&to=2026-02-01", "query.from")):
+        problem = assert_problem(client.get(url, headers=EHR), 422, "validation-failed")
+        assert [(e["field"], e["message"]) for e in problem["errors"]] == [(field, between)]
 
 
 def test_a_patients_balance_is_the_ledgers(client: TestClient, book: dict[str, Any],

@@ -470,10 +470,16 @@ def test_period_checks() -> None:
     assert default_period(date(2026, 3, 31)) == (date(2025, 4, 1), date(2026, 3, 31))
     with pytest.raises(ValidationFailed, match="from: is after"):
         check_period(date(2026, 3, 1), date(2026, 2, 1))
-    with pytest.raises(ValidationFailed, match="from: must be on or after 1900-01-01"):
+    between = "must be a date from 1900-01-01 to 2999-12-31"
+    with pytest.raises(ValidationFailed, match=f"^period: from: {between}$"):
         check_period(date(1, 1, 1), date(2026, 2, 1))
-    with pytest.raises(ValidationFailed, match="to: must be on or after 1900-01-01"):
+    with pytest.raises(ValidationFailed, match=f"^period: to: {between}$"):
         check_period(None, date(1, 2, 1))
+    # the end of the period too: a day either side of it overflowed (OverflowError, a 500)
+    with pytest.raises(ValidationFailed, match=f"^period: to: {between}$"):
+        check_period(date(9999, 12, 1), date(9999, 12, 30))
+    assert check_period(date(2999, 12, 1), date(2999, 12, 31)) == (date(2999, 12, 1),
+                                                                   date(2999, 12, 31))
     with pytest.raises(ValidationFailed, match="at most 36 months"):
         check_period(date(2020, 1, 1), date(2026, 2, 1))
 

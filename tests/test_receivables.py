@@ -300,6 +300,19 @@ def test_aging_as_of_boundaries(medbill_app: Medbill, book: dict[str, int]) -> N
     assert_matches_ledger(medbill_app, TODAY - timedelta(days=10))
 
 
+def test_an_aging_is_as_of_a_date_medbill_takes(medbill_app: Medbill) -> None:
+    """9999-12-31's end of day, or 0001-01-01's in local time, overflowed (OverflowError)."""
+    for as_of in (date(9999, 12, 31), date(1, 1, 1), date(1899, 12, 31), date(3000, 1, 1)):
+        for report in (aging, patient_aging):
+            with pytest.raises(ValidationFailed) as refused, \
+                    medbill_app.unit_of_work(read_only=True) as work:
+                report(work, as_of=as_of)
+            assert refused.value.message == (
+                "aging: as_of: must be a date from 1900-01-01 to 2999-12-31")
+    with medbill_app.unit_of_work(read_only=True) as work:
+        assert aging(work, as_of=date(2999, 12, 31)).as_of == date(2999, 12, 31)
+
+
 def test_patient_aging_per_account_number(medbill_app: Medbill, book: dict[str, int]) -> None:
     with medbill_app.unit_of_work() as work:
         report = patient_aging(work)

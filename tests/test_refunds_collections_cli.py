@@ -111,13 +111,16 @@ def test_a_refund_check_date_far_from_today_needs_confirm_date(config: Path) -> 
     before = entries(config)
     refund = ("credits", "refund", "--patient", account, "--amount", "1.00", "--reason", "x",
               "--check-number", "5004")
-    long_ago, far_ahead = date(1800, 1, 1), date(2099, 1, 1)
-    assert one_line_error(cli(config, *refund, "--date", "1800-01-01"), 2) == (
+    long_ago, far_ahead = date(1901, 1, 1), date(2099, 1, 1)
+    assert one_line_error(cli(config, *refund, "--date", "1901-01-01"), 2) == (
         f"error: --date is {(TODAY - long_ago).days} days in the past; check it, "
         "or pass --confirm-date if it is right")
     assert one_line_error(cli(config, *refund, "--date", "2099-01-01"), 2) == (
         f"error: --date is {(far_ahead - TODAY).days} days in the future; check "
         "it, or pass --confirm-date if it is right")
+    for outside in ("1800-01-01", "9999-12-31"):  # no date medbill takes, even confirmed
+        assert one_line_error(cli(config, *refund, "--date", outside, "--confirm-date"),
+                              2) == "error: --date must be a date from 1900-01-01 to 2999-12-31"
     assert entries(config) == before
     assert out_json(ok(config, "credits", "checks", "--json")) == []
     week_ago = (TODAY - timedelta(days=7)).isoformat()

@@ -208,6 +208,11 @@ def parse_date_option(value: str | None, option: str = "--date", *,
     if when is None:
         # never the value typed: it may be a birth date (PHI), and the user can see it
         raise fail(f"{option} must be a date as YYYY-MM-DD", 2)
+    from medbill_core.services.date_rules import out_of_range
+
+    reason = out_of_range(when)  # firm: no confirmation makes 9999-12-31 a billing date
+    if reason is not None:
+        raise fail(f"{option} {reason}", 2)
     if not confirmed:
         check_plausible_date(when, option, future_days=future_days, past_days=past_days,
                              confirm_flag=confirm_flag if confirmed is not None else None)

@@ -24,7 +24,7 @@ from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from medbill_core.http.problems import FieldProblem, InvalidRequest
 
@@ -50,8 +50,20 @@ def _iso_date_text(value: Any) -> Any:
     return value
 
 
-#: A date a list filters on (a query parameter): only as YYYY-MM-DD, as the document says.
-IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+def _date_in_range(value: date) -> date:
+    # the dates medbill takes at all (date_rules): 9999-12-31 overflowed a day's end (a 500)
+    from medbill_core.services.date_rules import out_of_range
+
+    reason = out_of_range(value)
+    if reason is not None:
+        raise ValueError(reason)
+    return value
+
+
+#: A date a list filters on (a query parameter): only as YYYY-MM-DD, as the document says,
+#: and a date medbill takes at all (:data:`~medbill_core.services.date_rules.EARLIEST` to
+#: :data:`~medbill_core.services.date_rules.LATEST`).
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text), AfterValidator(_date_in_range)]
 
 
 class Page(BaseModel, Generic[T]):

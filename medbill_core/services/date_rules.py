@@ -13,6 +13,31 @@ from datetime import date
 
 from medbill_core.errors import ValidationFailed
 
+#: The dates medbill takes at all, whatever they date and whoever confirms them: nothing a
+#: practice bills, reports on or schedules lies outside, and the date arithmetic the services
+#: do (the day after, a month ahead, a day either side of a period) stays within Python's
+#: dates (year 1 to 9999) for every date inside.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def out_of_range(when: date) -> str | None:
+    """Why ``when`` is not a date medbill takes (outside :data:`EARLIEST` to
+    :data:`LATEST`), or None. The command line and the API word their refusals with it."""
+    if EARLIEST <= when <= LATEST:
+        return None
+    return f"must be a date from {EARLIEST.isoformat()} to {LATEST.isoformat()}"
+
+
+def check_in_range(when: date, *, record: str, field: str) -> None:
+    """Refuse a date outside :data:`EARLIEST` to :data:`LATEST`; firm, confirmed or not.
+
+    :raises ValidationFailed: naming ``record`` and ``field``.
+    """
+    reason = out_of_range(when)
+    if reason is not None:
+        raise ValidationFailed(record, [(field, reason)])
+
 
 @dataclass(frozen=True)
 class DateWindow:
@@ -37,8 +62,10 @@ def check_date(when: date, window: DateWindow, *, record: str, field: str,
                confirmed: bool = False, today: date | None = None) -> None:
     """Refuse ``when`` outside ``window`` unless ``confirmed``.
 
-    :raises ValidationFailed: naming ``record`` and ``field``, and how far the date lies.
+    :raises ValidationFailed: naming ``record`` and ``field``, and how far the date lies;
+        a date outside :data:`EARLIEST` to :data:`LATEST` even ``confirmed``.
     """
+    check_in_range(when, record=record, field=field)
     if confirmed:
         return
     reason = outside(when, window, today)

@@ -44,15 +44,17 @@ from medbill_core.errors import ValidationFailed
 from medbill_core.ledger import EntryKind
 from medbill_core.money import ZERO
 from medbill_core.permissions import Action
+from medbill_core.services import date_rules
 from medbill_core.services import kpi_bases as bases
+from medbill_core.services.date_rules import check_in_range
 from medbill_core.services.kpi_aging_cache import aged_totals
 from medbill_core.services.kpi_rollups import MonthSums, month_sums
 from medbill_core.services.receivables import aged_balances
 from medbill_core.storage.date_sql import local_offset_seconds
 from medbill_core.storage.schema import ClaimRow
 
-#: the earliest first day of a period
-EARLIEST = date(1900, 1, 1)
+#: the earliest first day of a period: the earliest date medbill takes
+EARLIEST = date_rules.EARLIEST
 #: the longest period a report covers (each month of it is an aging of the whole ledger)
 MAX_MONTHS = 36
 #: what the display of a value rounds to, and how
@@ -405,11 +407,10 @@ def check_period(period_from: date | None, period_to: date | None,
     """
     default_from, default_to = default_period(today)
     end = period_to or default_to
-    if end < EARLIEST:
-        raise ValidationFailed("period", [("to", f"must be on or after {EARLIEST}")])
+    check_in_range(end, record="period", field="to")
     start = period_from or (default_period(end)[0] if period_to else default_from)
-    if start < EARLIEST:  # the months before it (days in A/R looks back) must be dates
-        raise ValidationFailed("period", [("from", f"must be on or after {EARLIEST}")])
+    # the months before it (days in A/R looks back) must be dates
+    check_in_range(start, record="period", field="from")
     if start > end:
         raise ValidationFailed("period", [("from", "is after the end of the period")])
     if len(months_of(start, end)) > MAX_MONTHS:

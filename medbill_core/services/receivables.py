@@ -72,6 +72,7 @@ from medbill_core.money import ZERO, summed_cents
 from medbill_core.permissions import Action
 from medbill_core.services.aging import BUCKETS, age_bucket, days_old
 from medbill_core.services.appeals import pending_appeals
+from medbill_core.services.date_rules import check_in_range
 from medbill_core.services.posting_rules import denial_codes
 from medbill_core.services.remittance_findings import OpenFinding, open_findings
 from medbill_core.storage.id_list_sql import among
@@ -509,7 +510,7 @@ def _insurance_accounts(work: UnitOfWork, today: date, straddling: _Straddling,
 def aging(work: UnitOfWork, *, as_of: date | None = None) -> AgingReport:
     """Insurance A/R by payer and patient A/R by age bucket (rules: the module docstring)."""
     work.require(Action.REPORTS_READ)
-    return _aging(work, as_of or date.today(), None)
+    return _aging(work, _as_of(as_of), None)
 
 
 def account_aging(work: UnitOfWork, patient_id: int, *,
@@ -519,7 +520,19 @@ def account_aging(work: UnitOfWork, patient_id: int, *,
     and the A/R report agree to the cent. Whoever may see the patient's payments may see it
     (the front desk asks for the balance at the window)."""
     work.require(Action.PAYMENTS_READ)
-    return _aging(work, as_of or date.today(), patient_id)
+    return _aging(work, _as_of(as_of), patient_id)
+
+
+def _as_of(as_of: date | None) -> date:
+    """The day an aging is as of (default today): one medbill takes at all (an aging as of
+    9999-12-31 would overflow its day's end).
+
+    :raises ValidationFailed: naming ``as_of``.
+    """
+    if as_of is None:
+        return date.today()
+    check_in_range(as_of, record="aging", field="as_of")
+    return as_of
 
 
 def _aging(work: UnitOfWork, today: date, patient_id: int | None) -> AgingReport:
@@ -619,7 +632,7 @@ class PatientAgingReport:
 def patient_aging(work: UnitOfWork, *, as_of: date | None = None) -> PatientAgingReport:
     """The patient A/R of :func:`aging`, per patient (labelled by account number only)."""
     work.require(Action.REPORTS_READ)
-    today = as_of or date.today()
+    today = _as_of(as_of)
     lines: dict[int, AgingLine] = {}
     for _claim_id, patient_id, balance, days in _patient_accounts(
             work, today, _straddling(work, today, None)):

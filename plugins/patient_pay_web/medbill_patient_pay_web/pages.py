@@ -198,9 +198,14 @@ def check_page(request: Request) -> Response:
 
 
 def _birth_date(fields: dict[str, str]) -> date | None:
+    """The date typed, or None: ASCII digits only (``int()`` reads Arabic-Indic and
+    full-width ones), each part short enough to be one (a month of 20 digits overflowed
+    ``date()``: a 500)."""
+    parts = [fields.get(name, "").strip() for name in ("year", "month", "day")]
+    if not all(part.isascii() and part.isdigit() and len(part) <= 4 for part in parts):
+        return None
     try:
-        return date(int(fields.get("year", "")), int(fields.get("month", "")),
-                    int(fields.get("day", "")))
+        return date(*(int(part) for part in parts))
     except ValueError:
         return None
 

@@ -147,6 +147,23 @@ def test_wrong_dates_count_and_the_address_is_throttled(site: Site, client: Test
     site.app.state.pay_throttle.clear()
 
 
+@pytest.mark.parametrize("month, day, year", [
+    ("99999999999999999999", "1", "1"), ("3", "99999999999999999999", "1984"),
+    ("3", "9", "99999999999999999999"), ("\uff13", "9", "1984"), ("3", "9", "1984.0"),
+    ("-3", "9", "1984")])
+def test_a_date_that_is_no_date_is_asked_again_never_a_500(
+        site: Site, client: TestClient, month: str, day: str, year: str) -> None:
+    owing = seed_owing_patient(site.medbill)
+    client.get("/pay", params={"code": owing.code})
+    token = csrf_in(client.get("/pay/check").text)
+    answer = client.post("/pay/check", data={"csrf_token": token, "month": month,
+                                             "day": day, "year": year})
+    assert answer.status_code == 422
+    assert "Enter the month, day and year as numbers" in answer.text
+    assert "tries left" not in answer.text  # not a wrong date: no try used
+    site.app.state.pay_throttle.clear()
+
+
 def test_an_expired_link_says_so_plainly(site: Site, client: TestClient) -> None:
     owing = seed_owing_patient(site.medbill, expire=True)
     answer = client.get("/pay", params={"code": owing.code})
