@@ -31,9 +31,11 @@ from medbill_core.services.payments import (
     Overpayment,
     PlanStatus,
     cancel_plan,
+    list_payments,
     list_plans,
     new_plan,
     record_payment,
+    reverse_payment,
 )
 from medbill_core.services.receivables import aging
 from medbill_core.services.statements import collections_worklist
@@ -139,6 +141,28 @@ def test_credit_work_view_and_refund_by_check_then_void_puts_it_back(medbill_app
             patient_credits.CheckStatus.VOID]
         actions = set(work.session.scalars(select(AuditEventRow.action)))
         assert {"refund_check.issue", "refund_check.void", "payment.refund"} <= actions
+    balanced(medbill_app, patient)
+
+
+def test_a_voided_refund_check_of_a_reversed_payment_makes_no_credit(medbill_app) -> None:
+    """Refunded by check, then the payment's own check returned (reversed), then the refund
+    check voided: the patient owes nothing for the refund, and the reversed payment shows no
+    credit (it showed its former credit again, while the ledger had none)."""
+    patient, _ = self_pay(medbill_app, ["100.00"])
+    payment = pay(medbill_app, patient, "130.00", days_ago=20)
+    with medbill_app.unit_of_work() as work:
+        patient_credits.refund_patient_credit(work, patient, D("25.00"), "asked",
+                                              check_number="6001")
+        reverse_payment(work, payment, "returned check")
+        assert work.ledger.patient_balance(patient).patient == D("125.00")
+    with medbill_app.unit_of_work() as work:
+        patient_credits.void_check(work, "6001", "never cashed")
+    with medbill_app.unit_of_work() as work:
+        assert work.ledger.patient_balance(patient).patient == D("100.00")
+        [shown] = list_payments(work, patient_id=patient)
+        assert (shown.status.value, shown.applied, shown.credit, shown.refunded) == (
+            "reversed", ZERO, ZERO, ZERO)
+        assert work.session.get(PaymentRow, payment).unapplied == ZERO
     balanced(medbill_app, patient)
 
 

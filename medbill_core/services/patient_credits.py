@@ -330,7 +330,11 @@ def void_check(work: UnitOfWork, check_number: str, reason: str, *,
             payment = work.session.get(PaymentRow, source["payment_id"])
             if payment is None:  # pragma: no cover - payments are never deleted
                 raise LedgerError(f"{record}: its payment is gone")
-            payment.unapplied = payment.unapplied + part
+            # a payment reversed since (its check returned) had its credit taken back with
+            # it: the voided refund lowers what the patient owes (the posting below), it does
+            # not make the reversed payment a credit again
+            if payment.reversed_on is None:
+                payment.unapplied = payment.unapplied + part
             payment.refunded = payment.refunded - part
             lines.append(LedgerLine(EntryKind.REFUND, -part, patient_id=row.patient_id,
                                     bucket=Bucket.PATIENT))

@@ -474,7 +474,7 @@ class PaymentSummary:
     received_on: date
     #: on the patient's claims (the amount less credit and refunds; 0.00 once reversed)
     applied: Decimal
-    #: still a credit on the account
+    #: still a credit on the account (0.00 once reversed: the reversal took it back)
     credit: Decimal
     refunded: Decimal
     status: PaymentStatus
@@ -537,7 +537,7 @@ def payment_summary(row: PaymentRow, account_number: str) -> PaymentSummary:
     return PaymentSummary(
         row.id, account_number, row.amount, row.method, row.reference, row.received_on,
         ZERO if reversed_ else row.amount - row.unapplied - row.refunded,
-        row.unapplied, row.refunded,
+        ZERO if reversed_ else row.unapplied, row.refunded,
         PaymentStatus.REVERSED if reversed_ else PaymentStatus.POSTED,
         row.reversed_on, row.returned_fee,
         guarantor_number(row.guarantor_id) if row.guarantor_id else None, row.patient_id,
