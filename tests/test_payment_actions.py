@@ -495,6 +495,10 @@ def test_cli_payments_list_refund_reverse_and_apply_credit(
                            iso(-1), "--json").stdout)
     assert [p["id"] for p in recent] == [second]
     assert json.loads(ok(config, "payments", "list", "--to", iso(-4), "--json").stdout) == []
+    # an empty account is no account (it listed every patient's payments)
+    for listing in ("payments", "plans"):
+        assert one_line_error(cli(config, listing, "list", "--patient", "")) == \
+            "error: no patient with that account number"
     # a refund never more than the credit
     assert one_line_error(cli(config, "payments", "refund", str(second), "--amount", "30.01",
                               "--reason", "asked")) == \

@@ -193,7 +193,7 @@ def list_payments_command(
     end = parse_date_option(received_to, "--to")
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        patient_id = work.patients.by_account(patient).id if patient else None
+        patient_id = work.patients.by_account(patient).id if patient is not None else None
         guarantor_id = resolve_guarantor(work.session, guarantor) \
             if guarantor is not None else None
         items = list_payments(work, patient_id=patient_id, received_from=start,
@@ -334,7 +334,7 @@ def list_plans_command(
     wanted = parse_choice_option(status, "--status", PlanStatus)
     medbill = open_app()
     with medbill.unit_of_work() as work:
-        patient_id = work.patients.by_account(patient).id if patient else None
+        patient_id = work.patients.by_account(patient).id if patient is not None else None
         items = list_plans(work, patient_id=patient_id, status=wanted)
     if as_json:
         print_json([item.as_json() for item in items])
