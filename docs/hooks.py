@@ -403,8 +403,9 @@ def plugin_command_registrars() -> list[tuple[str, Callable[..., Any]]]:
 
 
 def md_text(text: str) -> str:
-    """Help text as Markdown that shows it literally (help is written for a terminal)."""
-    text = html.escape(text, quote=False)
+    """Help text as Markdown that shows it literally (help is written for a terminal, in
+    rich markup: ``\\[`` is a bracket shown as such)."""
+    text = html.escape(text.replace("\\[", "["), quote=False)
     return re.sub(r"([\\`*_\[\]#])", r"\\\1", text)
 
 

@@ -337,6 +337,29 @@ def test_the_walk_sees_core_and_plugin_commands() -> None:
     assert {"medbill claims submit", "medbill responses fetch", "medbill ar aging"} <= set(COMMANDS)
 
 
+def test_no_help_text_loses_words_to_markup() -> None:
+    """Help is printed as rich markup: an unescaped ``[practice]`` or ``'.[test]'`` is taken
+    for a style and vanishes ("A TOML file with its  section"); write ``\\[``."""
+    from rich.text import Text
+
+    lost = []
+
+    def walk(command: Command, ctx: Context, path: str) -> None:
+        texts = [("help", command.help or "")] + [
+            (param.name or "", getattr(param, "help", None) or "") for param in command.params]
+        lost.extend(f"{path} {name}" for name, text in texts
+                    if Text.from_markup(text).plain != text.replace("\\[", "["))
+        group: Any = command
+        for name in group.list_commands(ctx) if hasattr(group, "list_commands") else ():
+            sub = group.get_command(ctx, name)
+            if sub is not None:
+                walk(sub, Context(sub, info_name=name, parent=ctx), f"{path} {name}")
+
+    root = typer.main.get_command(full_application())
+    walk(root, Context(root, info_name=PROGRAM), PROGRAM)
+    assert lost == []
+
+
 @pytest.mark.parametrize("path", COMMANDS)
 def test_every_command_is_in_the_cli_reference(site: Path, path: str) -> None:
     html = page(site, "reference/cli")

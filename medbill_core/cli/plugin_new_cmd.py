@@ -131,7 +131,7 @@ def new_plugin(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Create a plugin package (payer adapter, channel or renderer) whose tests run medbill's
-    contract suite, ready to install with pip install -e '.[test]'."""
+    contract suite, ready to install with pip install -e '.\\[test]'."""
     check_name(name)
     target = directory or Path("medbill-" + name.replace("_", "-"))
     written = write_plugin(name, kind, target)

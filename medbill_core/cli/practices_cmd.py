@@ -19,8 +19,8 @@ app = typer.Typer(help="Practices (tenants): add a client practice, list them, s
                        "details.", no_args_is_help=True)
 
 DetailsFile = Annotated[Path, typer.Option(
-    "--details", help="A TOML file with a [practice] section (name, npi, tax_id, taxonomy, "
-                      "[practice.address] ...), as in medbill.toml")]
+    "--details", help="A TOML file with a \\[practice] section (name, npi, tax_id, taxonomy, "
+                      "\\[practice.address] ...), as in medbill.toml")]
 
 
 def _details(path: Path) -> Practice:
@@ -54,7 +54,7 @@ def _json(practice: Any) -> dict[str, Any]:
 def add(code: Annotated[str, typer.Argument(help="A short lower-case code (smith-peds)")],
         name: Annotated[str, typer.Option("--name", help="The practice's name")],
         details: Annotated[Path | None, typer.Option(
-            "--details", help="A TOML file with its [practice] section (billing provider)")]
+            "--details", help="A TOML file with its \\[practice] section (billing provider)")]
         = None,
         as_json: AsJson = False) -> None:
     """Add a practice; you become its administrator. Its records are separate from every

@@ -34,7 +34,7 @@ def serve_command(
         help="Simulator configuration (TOML or JSON); default: built-in demo payers")] = None,
     api_key_file: Annotated[Path | None, typer.Option(
         help="API key file to accept, created owner-only with a new random key when missing "
-             "(default: api_key_file of [plugins.clearinghouse_mock] in medbill.toml, else "
+             "(default: api_key_file of \\[plugins.clearinghouse_mock] in medbill.toml, else "
              f"{DEFAULT_KEY_FILE} next to --state)")] = None,
     tls_cert: Annotated[Path | None, typer.Option(
         help="PEM certificate chain: serve HTTPS (required off loopback)")] = None,
