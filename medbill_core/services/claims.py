@@ -1025,10 +1025,17 @@ class ClaimService:
         ledger = Ledger(self.session, actor=self.actor)
         ledger.flush_pending()
         kept = LedgerBalanceRow
-        return _money(self.session.scalar(
-            select(func.coalesce(func.sum(kept.balance), 0))
-            .where(kept.claim_id.in_(accounts.subquery().select()),
-                   kept.bucket == ledger_balances.INSURANCE, kept.payer_key == payer_key)))
+        # the accounts first (the claims' own indexes), then their kept balances a chunk of
+        # ids at a time through the balances' claim index: "claim_id IN (subquery)" was
+        # planned by PostgreSQL as a scan of every kept balance
+        found = sorted(set(self.session.scalars(accounts)))
+        total = ZERO
+        for chunk in chunks(found):
+            total += _money(self.session.scalar(
+                select(func.coalesce(func.sum(kept.balance), 0))
+                .where(kept.claim_id.in_(chunk), kept.bucket == ledger_balances.INSURANCE,
+                       kept.payer_key == payer_key)))
+        return total
 
     def row_balances(self, claim: Claim) -> tuple[Decimal, Decimal]:
         """A listing row's balances: what the claim's payer still owes on the visit (zero for

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -475,31 +474,3 @@ def test_a_statement_opens_in_the_browser_and_only_from_its_patients_page(
                        f"{link.group(2)}")
     assert other.status_code == 404 and "Balance due" not in other.text
     assert client.get(f"/workspace/patients/{patient_id}/statements/999").status_code == 404
-
-
-def test_a_placed_account_shows_the_agency_balance_and_refuses_a_patient_payment(
-        client: TestClient, records: Records) -> None:
-    """Placed with an agency, the patient owes 0.00 here and the agency holds the balance:
-    the page says so, and a payment taken here is refused (it would be a refundable
-    credit), pointing to the direct payment on the placement."""
-    from medbill_core.services.collections import add_agency, place_account
-
-    patient_id, _claim = self_pay_patient(records, 531)
-    ada = records.seed.principal(records.seed.both, PRACTICE_A, Role.ADMINISTRATOR)
-    with records.medbill.unit_of_work(principal=ada) as work:
-        add_agency(work, "PLC", "Placed Collections", "30")
-        placement = place_account(work, patient_id, "PLC").id
-    csrf = client_sign_in(client, "fran")
-    account = f"/workspace/patients/{patient_id}"
-    page = client.get(account).text
-    assert 'id="patient-balance">$0.00<' in page
-    assert 'id="agency-balance">$143.50<' in page
-    answer = client.post(f"{account}/payments", data={
-        "csrf_token": csrf, "amount": "20.00", "method": "check",
-        "received_on": date.today().isoformat(), "reference": "9911", "keep_credit": "1"})
-    assert answer.status_code == 422
-    assert (f"placed with agency PLC (143.50 held, placement {placement}): post the "
-            f"patient&#39;s payment on the placement") in answer.text
-    with records.medbill.unit_of_work(principal=ada) as work:
-        balance = work.ledger.patient_balance(patient_id)
-        assert (balance.patient, balance.agency) == (D("0.00"), D("143.50"))
