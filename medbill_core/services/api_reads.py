@@ -14,6 +14,7 @@ from medbill_core import audit
 from medbill_core.domain import Claim, Patient, Provider
 from medbill_core.domain.base import saved_id
 from medbill_core.permissions import Action
+from medbill_core.services.api_records import record_shown
 from medbill_core.storage.mapping import patient_from_row, provider_from_row
 from medbill_core.storage.schema import PatientRow, ProviderRow
 
@@ -69,14 +70,6 @@ def read_claim(work: UnitOfWork, claim_id: int, *, via: str) -> Claim:
 def audit_claims_shown(work: UnitOfWork, claims: list[Claim], *, via: str,
                        one: bool = False) -> None:
     """Record that ``claims`` were shown: one ``claim.read`` (``one``) or one ``claim.list``
-    event naming their ids (nothing for an empty page)."""
-    if not claims:
-        return
-    if one:
-        [claim] = claims
-        audit.record(work.session, actor=work.actor, action="claim.read", entity_type="claim",
-                     entity_id=saved_id(claim), details={"via": via})
-        return
-    audit.record(work.session, actor=work.actor, action="claim.list", entity_type="claim",
-                 entity_id="list", details={"via": via,
-                                            "ids": [saved_id(claim) for claim in claims]})
+    event naming their ids (nothing for an empty page), as every record shown is
+    (:func:`~medbill_core.services.api_records.record_shown`)."""
+    record_shown(work, "claim", [saved_id(claim) for claim in claims], via=via, one=one)
